@@ -1,0 +1,5 @@
+import sys
+
+from snakevisor.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""ptrace(2) requests, options and the x86_64 user_regs_struct layout."""
+import ctypes
+
+PTRACE_TRACEME = 0
+PTRACE_PEEKDATA = 2
+PTRACE_PEEKUSER = 3
+PTRACE_POKEDATA = 5
+PTRACE_POKEUSER = 6
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_GETREGS = 12
+PTRACE_SETREGS = 13
+PTRACE_GETFPREGS = 14
+PTRACE_SETFPREGS = 15
+PTRACE_ATTACH = 16
+PTRACE_DETACH = 17
+PTRACE_SYSCALL = 24
+PTRACE_SYSEMU = 31
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_SETSIGINFO = 0x4203
+PTRACE_GETREGSET = 0x4204
+PTRACE_SETREGSET = 0x4205
+PTRACE_INTERRUPT = 0x4207
+
+PTRACE_O_TRACESYSGOOD = 0x01
+PTRACE_O_TRACEFORK = 0x02
+PTRACE_O_TRACEVFORK = 0x04
+PTRACE_O_TRACECLONE = 0x08
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACEEXIT = 0x40
+PTRACE_O_EXITKILL = 0x100000
+
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_EXIT = 6
+PTRACE_EVENT_STOP = 128
+
+NT_PRSTATUS = 1
+NT_PRFPREG = 2
+NT_X86_XSTATE = 0x202
+
+REG_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx",
+             "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base",
+             "ds", "es", "fs", "gs")
+
+
+class UserRegs(ctypes.Structure):
+    """struct user_regs_struct (x86_64), as PTRACE_GETREGS fills it."""
+    _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
+
+    def copy(self):
+        other = UserRegs()
+        ctypes.memmove(ctypes.byref(other), ctypes.byref(self), ctypes.sizeof(UserRegs))
+        return other
+
+    def copy_from(self, other):
+        ctypes.memmove(ctypes.byref(self), ctypes.byref(other), ctypes.sizeof(UserRegs))
+
+
+# Byte offsets into struct user (regs come first) for PTRACE_POKEUSER.
+REG_OFFSET = {name: 8 * i for i, name in enumerate(REG_NAMES)}

@@ -1,0 +1,53 @@
+"""Resource limits (RLIMIT_*), rusage and sysinfo layouts."""
+import struct
+
+RLIMIT_CPU = 0
+RLIMIT_FSIZE = 1
+RLIMIT_DATA = 2
+RLIMIT_STACK = 3
+RLIMIT_CORE = 4
+RLIMIT_RSS = 5
+RLIMIT_NPROC = 6
+RLIMIT_NOFILE = 7
+RLIMIT_MEMLOCK = 8
+RLIMIT_AS = 9
+RLIMIT_LOCKS = 10
+RLIMIT_SIGPENDING = 11
+RLIMIT_MSGQUEUE = 12
+RLIMIT_NICE = 13
+RLIMIT_RTPRIO = 14
+RLIMIT_RTTIME = 15
+RLIM_NLIMITS = 16
+RLIM_INFINITY = (1 << 64) - 1
+
+RLIMIT_NAMES = ["cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile", "memlock", "as", "locks",
+                "sigpending", "msgqueue", "nice", "rtprio", "rttime"]
+
+RLIMIT = struct.Struct("<QQ")
+TIMEVAL = struct.Struct("<qq")
+TIMESPEC = struct.Struct("<qq")
+# struct rusage: two timevals then 14 longs.
+RUSAGE = struct.Struct("<qqqq14q")
+# struct sysinfo (x86_64): uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap,
+# procs (u16) + pad, totalhigh, freehigh, mem_unit (u32), padding to 112 bytes.
+SYSINFO = struct.Struct("<q3QQQQQQQH6xQQI4x")
+
+RUSAGE_SELF = 0
+RUSAGE_CHILDREN = -1
+RUSAGE_THREAD = 1
+
+
+def default_limits():
+    """The limits a fresh sandbox starts with (Linux's defaults for a root login)."""
+    inf = RLIM_INFINITY
+    lim = {r: (inf, inf) for r in range(RLIM_NLIMITS)}
+    lim[RLIMIT_STACK] = (8 << 20, inf)
+    lim[RLIMIT_CORE] = (0, inf)
+    lim[RLIMIT_NOFILE] = (1024, 1 << 20)
+    lim[RLIMIT_NPROC] = (63432, 63432)
+    lim[RLIMIT_MEMLOCK] = (8 << 20, 8 << 20)
+    lim[RLIMIT_SIGPENDING] = (63432, 63432)
+    lim[RLIMIT_MSGQUEUE] = (819200, 819200)
+    lim[RLIMIT_NICE] = (0, 0)
+    lim[RLIMIT_RTPRIO] = (0, 0)
+    return lim

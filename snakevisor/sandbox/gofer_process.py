@@ -1,0 +1,51 @@
+"""Starting the Gofer: a separate process serving the sandbox's files over 9P, one socket per mount."""
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@dataclass
+class GoferMount:
+    name: str
+    host_dir: str
+    readonly: bool
+
+
+class GoferProcess:
+    """The Gofer child process and the Sentry's ends of its sockets (one per mount)."""
+
+    def __init__(self, mounts):
+        self.mounts = list(mounts)
+        self.sockets = []
+        child_fds, specs = [], []
+        for m in self.mounts:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sockets.append(ours)
+            child_fds.append(theirs)
+            specs += ["--mount", f"{m.name}={m.host_dir}:{'ro' if m.readonly else 'rw'},fd={theirs.fileno()}"]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "snakevisor.gofer", *specs],
+            pass_fds=[s.fileno() for s in child_fds], stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True)
+        for s in child_fds:
+            s.close()
+
+    def stop(self):
+        for s in self.sockets:
+            try:
+                s.close()
+            except OSError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

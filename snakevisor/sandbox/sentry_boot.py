@@ -1,0 +1,130 @@
+"""Boots a Sentry in this process: MemoryFile, platform, mount namespace, stdio, and the init process.
+
+Used by ``snakevisor do`` (and later by the OCI runtime's sandbox process).
+"""
+import os
+from dataclasses import dataclass, field
+
+from snakevisor.abi.errno import EACCES, ENOENT, SyscallError
+from snakevisor.abi.fs import O_RDONLY
+from snakevisor.p9.client import Client
+from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
+from snakevisor.sentry.fsimpl.devfs import DevFilesystem
+from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
+from snakevisor.sentry.fsimpl.host import new_host_file
+from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
+from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.kernel.kernel import Kernel
+from snakevisor.sentry.kernel.strace import Strace
+from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.platform.ptrace import PtracePlatform
+from snakevisor.sentry.vfs.context import FSContext
+from snakevisor.sentry.vfs.fdtable import FDTable
+from snakevisor.sentry.vfs.file import FileDescription
+from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
+from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
+from snakevisor.sentry.vfs.vfs import VirtualFilesystem
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@dataclass
+class SentryConfig:
+    argv: list
+    env: dict
+    cwd: str = "/"
+    strace: bool = False
+    hostname: str = "snakevisor"
+    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one)
+    memory_limit: int | None = None
+    stdio: tuple = (0, 1, 2)
+    extra_mounts: list = field(default_factory=list)
+
+
+def _pick_cpu():
+    allowed = sorted(os.sched_getaffinity(0))
+    try:
+        cur = os.sched_getcpu() if hasattr(os, "sched_getcpu") else allowed[0]
+    except OSError:
+        cur = allowed[0]
+    return cur if cur in allowed else allowed[0]
+
+
+def open_exec(task, path):
+    """Open ``path`` for execution, as execve does: a regular file the caller may execute."""
+    ctx = ResolveContext.for_task(task)
+    vd = resolve(ctx, task.fs.cwd, path, follow_final=True)
+    inode = vd.dentry.inode
+    if not inode.is_reg:
+        raise SyscallError(EACCES)
+    check_permission(task.creds, inode, MAY_EXEC)
+    if not inode.mode & 0o111:
+        raise SyscallError(EACCES)
+    return FileDescription(inode.open(O_RDONLY), vd, O_RDONLY)
+
+
+def find_program(task, name, path_env):
+    """Resolve a command name through PATH inside the sandbox, like execvp."""
+    if b"/" in name:
+        return name
+    for d in (path_env or DEFAULT_PATH).encode().split(b":"):
+        cand = (d or b".") + b"/" + name
+        try:
+            vd = resolve(ResolveContext.for_task(task), task.fs.cwd, cand, follow_final=True)
+        except SyscallError:
+            continue
+        if vd.dentry.inode.is_reg and vd.dentry.inode.mode & 0o111:
+            return cand
+    raise SyscallError(ENOENT)
+
+
+class Sentry:
+    def __init__(self, config, gofer_sockets):
+        self.config = config
+        import ctypes
+        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.memory_file = MemoryFile(limit=config.memory_limit)
+        cpu = config.cpu if config.cpu is not None else _pick_cpu()
+        self.platform = PtracePlatform(self.memory_file, cpu=cpu)
+        vfs = VirtualFilesystem()
+        self.kernel = Kernel(self.platform, self.memory_file, vfs,
+                             strace=Strace() if config.strace else None, hostname=config.hostname.encode())
+        root_fs = GoferFilesystem(Client(gofer_sockets[0]), self.memory_file, readonly=True)
+        vfs.mount(root_fs, None, source=b"/")
+        self.root = vfs.root
+        ctx = ResolveContext(self.root)
+        for path, fs in ((b"/dev", DevFilesystem(self.memory_file)), (b"/proc", ProcFilesystem(self.kernel)),
+                         (b"/tmp", TmpfsFilesystem(self.memory_file))):
+            try:
+                target = resolve(ctx, self.root, path)
+            except SyscallError:
+                continue  # the image has no such directory: nothing to mount on
+            vfs.mount(fs, target, source=fs.name.encode())
+        try:
+            vfs.mount(TmpfsFilesystem(self.memory_file), resolve(ctx, self.root, b"/dev/shm"), source=b"shm")
+        except SyscallError:
+            pass
+
+    def run(self):
+        cfg = self.config
+        fdtable = FDTable()
+        for fd, host_fd in enumerate(cfg.stdio):
+            fdtable.install_at(fd, new_host_file(os.dup(host_fd)))
+        try:
+            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
+        except SyscallError:
+            cwd = self.root
+        fs = FSContext(self.root, cwd)
+        env = dict(cfg.env)
+        env.setdefault("PATH", DEFAULT_PATH)
+        envp = [f"{k}={v}".encode() for k, v in env.items()]
+        argv = [a.encode() if isinstance(a, str) else a for a in cfg.argv]
+
+        class _Boot:  # just enough of a Task to resolve the program before the init Task exists
+            pass
+        boot = _Boot()
+        boot.fs, boot.creds, boot.kernel = fs, None, self.kernel
+        prog = find_program(boot, argv[0], env.get("PATH"))
+        self.kernel.create_init(prog, argv, envp, fdtable, fs, open_exec=open_exec)
+        return self.kernel.run()

@@ -1,0 +1,369 @@
+"""procfs: /proc built from the Sentry's own state (never the host's /proc).
+
+Files are generated when opened (like seq_file: the content is a snapshot
+taken at open). /proc/self and /proc/thread-self follow the Task making the
+call (``kernel.current``); /proc/PID/{exe,cwd,root,fd/N} are magic links
+that resolve to the object itself, not to a path.
+"""
+import os
+import time
+
+from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
+from snakevisor.sentry.vfs.dentry import Dentry
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+from snakevisor.sentry.vfs.filesystem import Filesystem
+from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs.resolve import path_of
+
+PROC_SUPER_MAGIC = 0x9FA0
+CLK_TCK = 100
+
+
+def _host_cpuinfo():
+    try:
+        with open("/proc/cpuinfo", "rb") as f:
+            return f.read()
+    except OSError:
+        return b"processor\t: 0\nvendor_id\t: unknown\n\n"
+
+
+class ProcFilesystem(Filesystem):
+    name = "proc"
+    magic = PROC_SUPER_MAGIC
+
+    def __init__(self, kernel):
+        super().__init__(readonly=True)
+        self.kernel = kernel
+        self.cpuinfo = _host_cpuinfo()  # read once at boot: the CPU the application runs on
+        self.root = Dentry(ProcRoot(self))
+        self.root.inc_ref()
+
+
+class ProcInode(Inode):
+    """Entries are regenerated on each lookup; cached Dentries are never trusted."""
+
+    def revalidate_child(self, name, child):
+        return False
+
+
+class GeneratedFile(ProcInode):
+    def __init__(self, fs, generate, mode=0o444):
+        super().__init__(fs, S_IFREG | mode)
+        self.generate = generate
+
+    def open(self, flags):
+        return SnapshotImpl(self, self.generate())
+
+
+class SnapshotImpl(FileDescriptionImpl):
+    seekable = True
+
+    def __init__(self, inode, data):
+        super().__init__(inode)
+        self.data = data if isinstance(data, bytes) else data.encode()
+
+    def read(self, n, offset):
+        return self.data[offset:offset + n]
+
+    def end_offset(self):
+        return len(self.data)
+
+
+class Symlink(ProcInode):
+    def __init__(self, fs, target_fn):
+        super().__init__(fs, S_IFLNK | 0o777)
+        self.target_fn = target_fn
+
+    def readlink(self):
+        return self.target_fn()
+
+
+class MagicLink(ProcInode):
+    """Resolves to a VirtualDentry (exe, cwd, root, fd/N); readlink gives its path."""
+
+    def __init__(self, fs, vd_fn, mode=0o777):
+        super().__init__(fs, S_IFLNK | mode)
+        self.vd_fn = vd_fn
+
+    def resolve_link(self, task):
+        vd = self.vd_fn()
+        if vd is None:
+            raise SyscallError(ENOENT)
+        return vd
+
+    def readlink(self):
+        vd = self.vd_fn()
+        if vd is None:
+            raise SyscallError(ENOENT)
+        cur = self.fs.kernel.current
+        root = cur.fs.root if cur is not None else vd
+        if vd.mount.anonymous:
+            return vd.dentry.name
+        return path_of(vd, root)
+
+
+class Directory(ProcInode):
+    """A directory whose entries come from ``entries()`` -> {name: factory() -> Inode}."""
+
+    def __init__(self, fs, entries, mode=0o555):
+        super().__init__(fs, S_IFDIR | mode)
+        self.entries = entries
+
+    def lookup(self, name):
+        factory = self.entries().get(name)
+        if factory is None:
+            raise SyscallError(ENOENT)
+        return factory()
+
+    def iterdir(self):
+        out = []
+        for name, factory in self.entries().items():
+            inode = factory()
+            out.append((name, inode.ino, inode.dtype))
+        return iter(out)
+
+
+class ProcRoot(Directory):
+    def __init__(self, fs):
+        super().__init__(fs, self._entries)
+        self.static = {
+            b"self": lambda: Symlink(fs, lambda: b"%d" % self._current().tg.tgid),
+            b"thread-self": lambda: Symlink(fs, lambda: b"%d/task/%d" % (self._current().tg.tgid,
+                                                                           self._current().tid)),
+            b"cpuinfo": lambda: GeneratedFile(fs, lambda: fs.cpuinfo),
+            b"meminfo": lambda: GeneratedFile(fs, self._meminfo),
+            b"uptime": lambda: GeneratedFile(fs, self._uptime),
+            b"loadavg": lambda: GeneratedFile(fs, self._loadavg),
+            b"version": lambda: GeneratedFile(fs, self._version),
+            b"stat": lambda: GeneratedFile(fs, self._stat),
+            b"filesystems": lambda: GeneratedFile(fs, lambda: "nodev\ttmpfs\nnodev\tproc\nnodev\t9p\nnodev\tdevtmpfs\n"),
+            b"mounts": lambda: Symlink(fs, lambda: b"self/mounts"),
+            b"sys": lambda: Directory(fs, self._sys),
+        }
+
+    def _current(self):
+        cur = self.fs.kernel.current
+        if cur is None:
+            raise SyscallError(ENOENT)
+        return cur
+
+    def _entries(self):
+        out = dict(self.static)
+        for tgid, tg in sorted(self.fs.kernel.pidns.thread_groups.items()):
+            if tg.exit_status is None:
+                out[b"%d" % tgid] = (lambda tg=tg: ThreadGroupDir(self.fs, tg))
+        return out
+
+    def _meminfo(self):
+        k = self.fs.kernel
+        total = (k.memory_file.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 1024
+        used = k.memory_file.allocated // 1024
+        free = max(total - used, 0)
+        rows = [("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0), ("Cached", 0),
+                ("SwapCached", 0), ("Active", used), ("Inactive", 0), ("SwapTotal", 0), ("SwapFree", 0),
+                ("Dirty", 0), ("Writeback", 0), ("AnonPages", used), ("Mapped", 0), ("Shmem", 0),
+                ("CommitLimit", total), ("Committed_AS", used)]
+        return "".join(f"{name + ':':<16}{val:>8} kB\n" for name, val in rows)
+
+    def _uptime(self):
+        up = time.monotonic() - self.fs.kernel.boot_time
+        return f"{up:.2f} {up:.2f}\n"
+
+    def _loadavg(self):
+        k = self.fs.kernel
+        a, b, c = os.getloadavg()
+        return f"{a:.2f} {b:.2f} {c:.2f} 1/{len(k.pidns.tasks)} {k.pidns.next_id - 1}\n"
+
+    def _version(self):
+        u = self.fs.kernel.uts
+        return f"{u.sysname.decode()} version {u.release.decode()} (snakevisor) {u.version.decode()}\n"
+
+    def _stat(self):
+        k = self.fs.kernel
+        ncpu = os.cpu_count() or 1
+        lines = ["cpu  0 0 0 0 0 0 0 0 0 0"] + [f"cpu{i} 0 0 0 0 0 0 0 0 0 0" for i in range(ncpu)]
+        boot = int(time.time() - (time.monotonic() - k.boot_time))
+        lines += ["intr 0", "ctxt 0", f"btime {boot}", f"processes {k.pidns.next_id - 1}",
+                  f"procs_running 1", "procs_blocked 0"]
+        return "\n".join(lines) + "\n"
+
+    def _sys(self):
+        fs, k = self.fs, self.fs.kernel
+        uts = k.uts
+        kernel_dir = {
+            b"hostname": lambda: GeneratedFile(fs, lambda: uts.nodename + b"\n", 0o644),
+            b"domainname": lambda: GeneratedFile(fs, lambda: uts.domainname + b"\n", 0o644),
+            b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
+            b"osrelease": lambda: GeneratedFile(fs, lambda: uts.release + b"\n"),
+            b"version": lambda: GeneratedFile(fs, lambda: uts.version + b"\n"),
+            b"pid_max": lambda: GeneratedFile(fs, lambda: "4194304\n", 0o644),
+            b"ngroups_max": lambda: GeneratedFile(fs, lambda: "65536\n"),
+            b"cap_last_cap": lambda: GeneratedFile(fs, lambda: "40\n"),
+            b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
+            b"random": lambda: Directory(fs, lambda: {
+                b"uuid": lambda: GeneratedFile(fs, lambda: _uuid()),
+                b"boot_id": lambda: GeneratedFile(fs, lambda: k.boot_id),
+                b"entropy_avail": lambda: GeneratedFile(fs, lambda: "256\n"),
+            }),
+        }
+        vm_dir = {
+            b"overcommit_memory": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
+            b"max_map_count": lambda: GeneratedFile(fs, lambda: "65530\n", 0o644),
+            b"mmap_min_addr": lambda: GeneratedFile(fs, lambda: "65536\n", 0o644),
+        }
+        fs_dir = {
+            b"nr_open": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
+            b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
+            b"pipe-max-size": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
+        }
+        return {b"kernel": lambda: Directory(fs, lambda: kernel_dir), b"vm": lambda: Directory(fs, lambda: vm_dir),
+                b"fs": lambda: Directory(fs, lambda: fs_dir)}
+
+
+def _uuid():
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}\n"
+
+
+class ThreadGroupDir(Directory):
+    """/proc/PID for a thread group (and /proc/PID/task/TID for one of its threads)."""
+
+    def __init__(self, fs, tg, task=None):
+        self.tg = tg
+        self.task = task or tg.leader
+        super().__init__(fs, self._entries)
+
+    def _entries(self):
+        fs, tg, task = self.fs, self.tg, self.task
+        out = {
+            b"stat": lambda: GeneratedFile(fs, self._stat),
+            b"status": lambda: GeneratedFile(fs, self._status),
+            b"maps": lambda: GeneratedFile(fs, lambda: task.mm.maps_text()),
+            b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
+            b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
+            b"auxv": lambda: GeneratedFile(fs, lambda: task.mm.auxv, 0o400),
+            b"comm": lambda: GeneratedFile(fs, lambda: task.name + b"\n", 0o644),
+            b"limits": lambda: GeneratedFile(fs, self._limits),
+            b"mounts": lambda: GeneratedFile(fs, lambda: self._mounts()),
+            b"mountinfo": lambda: GeneratedFile(fs, lambda: self._mountinfo()),
+            b"exe": lambda: MagicLink(fs, lambda: task.mm.executable.vd if task.mm.executable else None),
+            b"cwd": lambda: MagicLink(fs, lambda: task.fs.cwd),
+            b"root": lambda: MagicLink(fs, lambda: task.fs.root),
+            b"fd": lambda: Directory(fs, self._fds, 0o500),
+            b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
+            b"oom_score_adj": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
+            b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
+            b"statm": lambda: GeneratedFile(fs, self._statm),
+        }
+        if self.task is tg.leader:
+            out[b"task"] = lambda: Directory(fs, lambda: {
+                b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
+        return out
+
+    def _mm_range(self, start, end):
+        try:
+            return self.task.mm.copy_in(start, end - start)
+        except SyscallError:
+            return b""
+
+    def _fds(self):
+        task = self.task
+        return {b"%d" % fd: (lambda f=f: MagicLink(self.fs, lambda: f.vd, 0o700)) for fd, f in task.fdtable}
+
+    def _fdinfo(self):
+        task = self.task
+        return {b"%d" % fd: (lambda f=f: GeneratedFile(self.fs, lambda: f"pos:\t{f.offset}\nflags:\t{f.flags:07o}\nmnt_id:\t{f.vd.mount.id}\n"))
+                for fd, f in task.fdtable}
+
+    def _vm_kb(self):
+        total = sum(v.end - v.start for v in self.task.mm.vmas) // 1024
+        return total
+
+    def _stat(self):
+        tg, task = self.tg, self.task
+        k = self.fs.kernel
+        ppid = tg.parent.tgid if tg.parent else 0
+        start = int((tg.start_time - k.boot_time) * CLK_TCK)
+        mm = task.mm
+        vsize = self._vm_kb() * 1024
+        fields = [task.tid, f"({task.name.decode(errors='replace')})", "R", ppid, tg.pgid, tg.sid, 0, -1,
+                  0x400000, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
+                  RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0,
+                  0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
+        return " ".join(str(x) for x in fields) + "\n"
+
+    def _statm(self):
+        pages = self._vm_kb() // 4
+        return f"{pages} {pages} 0 0 0 {pages} 0\n"
+
+    def _status(self):
+        tg, task, c = self.tg, self.task, self.task.creds
+        ppid = tg.parent.tgid if tg.parent else 0
+        vm = self._vm_kb()
+        ign = cgt = 0
+        for sig, act in tg.sigactions.items():
+            if act[0] == 1:
+                ign |= 1 << (sig - 1)
+            elif act[0] != 0:
+                cgt |= 1 << (sig - 1)
+        ncpu = os.cpu_count() or 1
+        rows = [
+            ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"), ("State", "R (running)"),
+            ("Tgid", tg.tgid), ("Ngid", 0), ("Pid", task.tid), ("PPid", ppid), ("TracerPid", 0),
+            ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
+            ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)),
+            ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", "       0 kB"), ("VmHWM", f"{vm:8d} kB"),
+            ("VmRSS", f"{vm:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
+            ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", len([t for t in tg.tasks if not t.exited])),
+            ("SigQ", "0/63432"), ("SigPnd", f"{0:016x}"), ("ShdPnd", f"{0:016x}"), ("SigBlk", f"{task.sigmask:016x}"),
+            ("SigIgn", f"{ign:016x}"), ("SigCgt", f"{cgt:016x}"), ("CapInh", f"{c.cap_inheritable:016x}"),
+            ("CapPrm", f"{c.cap_permitted:016x}"), ("CapEff", f"{c.cap_effective:016x}"),
+            ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{0:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
+            ("Seccomp", 0), ("Cpus_allowed", f"{(1 << ncpu) - 1:x}"), ("Cpus_allowed_list", f"0-{ncpu - 1}"),
+            ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
+        ]
+        return "".join(f"{k}:\t{v}\n" for k, v in rows)
+
+    def _limits(self):
+        units = {"cpu": "seconds", "fsize": "bytes", "data": "bytes", "stack": "bytes", "core": "bytes",
+                 "rss": "bytes", "nproc": "processes", "nofile": "files", "memlock": "bytes", "as": "bytes",
+                 "locks": "locks", "sigpending": "signals", "msgqueue": "bytes", "nice": "", "rtprio": "",
+                 "rttime": "us"}
+        titles = ["Max cpu time", "Max file size", "Max data size", "Max stack size", "Max core file size",
+                  "Max resident set", "Max processes", "Max open files", "Max locked memory", "Max address space",
+                  "Max file locks", "Max pending signals", "Max msgqueue size", "Max nice priority",
+                  "Max realtime priority", "Max realtime timeout"]
+        out = [f"{'Limit':<26}{'Soft Limit':<21}{'Hard Limit':<21}{'Units':<10}"]
+        for i, name in enumerate(RLIMIT_NAMES):
+            soft, hard = self.tg.limits[i]
+            fmt = lambda v: "unlimited" if v == RLIM_INFINITY else str(v)  # noqa: E731
+            out.append(f"{titles[i]:<26}{fmt(soft):<21}{fmt(hard):<21}{units[name]:<10}")
+        return "\n".join(out) + "\n"
+
+    def _mount_rows(self):
+        vfs = self.fs.kernel.vfs
+        root = self.task.fs.root
+        for m in vfs.mounts:
+            target = path_of(type(root)(m, m.root), root)
+            opts = "ro" if (m.flags & 1 or m.fs.readonly) else "rw"
+            extra = m.fs.mount_options()
+            yield m, target, opts + ("," + extra if extra else "")
+
+    def _mounts(self):
+        return "".join(f"{(m.source or b'none').decode(errors='replace')} {t.decode(errors='replace')} {m.fs.name} {o} 0 0\n"
+                       for m, t, o in self._mount_rows())
+
+    def _mountinfo(self):
+        rows = []
+        for m, t, o in self._mount_rows():
+            mid = m.id
+            pid = m.parent.id if m.parent is not None else mid
+            dev = m.fs.dev
+            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} / {t.decode(errors='replace')} {o.split(',')[0]} - "
+                        f"{m.fs.name} {(m.source or b'none').decode(errors='replace')} {o}\n")
+        return "".join(rows)

@@ -1,0 +1,242 @@
+"""The Sentry's event loop: Tasks are coroutines; stub stops, host fds and timers wake them.
+
+Not asyncio (DESIGN.md): a Task's coroutine yields what it waits for, the loop
+resumes it with the result. The hot path is a stub stopping at a syscall:
+``waitpid`` gives (tid, status) and the Task waiting for that tid is resumed
+at once. When nothing else is being waited for, the loop blocks in
+``waitpid`` itself; otherwise it drains ``waitpid(WNOHANG)`` and sleeps in
+epoll on a SIGCHLD signalfd, the host descriptors Tasks wait on, and timers.
+"""
+import ctypes
+import heapq
+import itertools
+import os
+import select
+import signal
+import time
+from collections import deque
+
+from snakevisor.sentry.platform.ptrace import WALL
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_SFD_NONBLOCK = os.O_NONBLOCK
+_SFD_CLOEXEC = os.O_CLOEXEC
+
+
+class WaitStop:
+    """Wait for the Task's stub thread to stop (the result is the waitpid status)."""
+    __slots__ = ()
+
+
+WAIT_STOP = WaitStop()
+
+
+class WaitFd:
+    """Wait until host fd ``fd`` has one of ``events`` (result: the events, or 0 on timeout)."""
+    __slots__ = ("fd", "events", "deadline")
+
+    def __init__(self, fd, events, deadline=None):
+        self.fd, self.events, self.deadline = fd, events, deadline
+
+
+class WaitQueueReq:
+    """Wait until ``queue`` is notified with one of ``events`` (result: the events, or 0 on timeout)."""
+    __slots__ = ("queue", "events", "deadline")
+
+    def __init__(self, queue, events, deadline=None):
+        self.queue, self.events, self.deadline = queue, events, deadline
+
+
+class Sleep:
+    """Wait until monotonic time ``deadline`` (result: 0)."""
+    __slots__ = ("deadline",)
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+
+
+class Interrupted:
+    """Sent into a waiting coroutine when its wait is cut short (a signal arrived)."""
+    __slots__ = ()
+
+
+INTERRUPTED = Interrupted()
+
+
+def _signalfd(signum):
+    mask = (ctypes.c_ulong * 16)()
+    mask[0] = 1 << (signum - 1)
+    fd = _libc.signalfd(-1, ctypes.byref(mask), _SFD_NONBLOCK | _SFD_CLOEXEC)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "signalfd")
+    return fd
+
+
+class Loop:
+    def __init__(self, stray_status):
+        self.by_tid = {}              # host tid -> Task whose stub is running
+        self.ready = deque()          # (Task, value) to resume
+        self.timers = []              # heap of (deadline, seq, task, token)
+        self.fd_waiters = {}          # host fd -> {token: (task, events)}
+        self._seq = itertools.count()
+        self.stray_status = stray_status  # called for a waitpid status nobody waits for
+        self.epoll = select.epoll()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        self.sigchld_fd = _signalfd(signal.SIGCHLD)
+        self.epoll.register(self.sigchld_fd, select.EPOLLIN)
+        self.running = True
+
+    def close(self):
+        self.epoll.close()
+        os.close(self.sigchld_fd)
+
+    # -- running coroutines --------------------------------------------------
+    def start(self, task):
+        self.ready.append((task, None))
+
+    def step(self, task, value):
+        try:
+            req = task.coro.send(value)
+        except StopIteration:
+            return
+        self._register(task, req)
+
+    def _register(self, task, req):
+        if req is WAIT_STOP:
+            self.by_tid[task.ctx.tid] = task
+            return
+        token = task.wait_token = task.wait_token + 1
+        if isinstance(req, WaitFd):
+            waiters = self.fd_waiters.get(req.fd)
+            if waiters is None:
+                waiters = self.fd_waiters[req.fd] = {}
+            waiters[token] = (task, req.events)
+            self._update_fd(req.fd)
+            task.cancel_wait = lambda: self._drop_fd_waiter(req.fd, token)
+        elif isinstance(req, WaitQueueReq):
+            def wake(events, task=task, token=token):
+                if task.wait_token == token:
+                    self._finish_wait(task, events)
+            handle = req.queue.register(wake, req.events)
+            task.cancel_wait = lambda: req.queue.unregister(handle)
+        elif isinstance(req, Sleep):
+            task.cancel_wait = None
+        else:
+            raise TypeError(f"task yielded {req!r}")
+        if req.deadline is not None:
+            heapq.heappush(self.timers, (req.deadline, next(self._seq), task, token))
+
+    def _finish_wait(self, task, value):
+        """End the current wait of ``task`` and queue it to resume with ``value``."""
+        cancel = task.cancel_wait
+        task.cancel_wait = None
+        task.wait_token += 1  # stale timers and callbacks are ignored from now on
+        if cancel is not None:
+            cancel()
+        self.ready.append((task, value))
+
+    def interrupt(self, task):
+        """Cut the current (non-stop) wait of ``task`` short; it resumes with INTERRUPTED."""
+        if task.ctx is not None and self.by_tid.get(task.ctx.tid) is task:
+            return False
+        if task.wait_token and (task.cancel_wait is not None or self._has_timer(task)):
+            self._finish_wait(task, INTERRUPTED)
+            return True
+        return False
+
+    def _has_timer(self, task):
+        return any(t is task and tok == task.wait_token for _, _, t, tok in self.timers)
+
+    def _drop_fd_waiter(self, fd, token):
+        waiters = self.fd_waiters.get(fd)
+        if waiters is not None:
+            waiters.pop(token, None)
+            self._update_fd(fd)
+
+    def _update_fd(self, fd):
+        waiters = self.fd_waiters.get(fd)
+        mask = 0
+        if waiters:
+            for _, ev in waiters.values():
+                mask |= ev
+        try:
+            if not mask:
+                self.fd_waiters.pop(fd, None)
+                self.epoll.unregister(fd)
+            else:
+                try:
+                    self.epoll.modify(fd, mask)
+                except FileNotFoundError:
+                    self.epoll.register(fd, mask)
+        except OSError:
+            # Not pollable (a regular file) or already closed: it is always "ready".
+            for token, (task, ev) in list((waiters or {}).items()):
+                self._finish_wait(task, ev)
+
+    # -- the loop ------------------------------------------------------------
+    def run(self):
+        ready = self.ready
+        by_tid = self.by_tid
+        while self.running:
+            while ready:
+                task, value = ready.popleft()
+                self.step(task, value)
+                if not self.running:
+                    return
+            if not self.fd_waiters and not self.timers:
+                if not by_tid:
+                    self._poll(None)
+                    continue
+                try:
+                    pid, status = os.waitpid(-1, WALL)
+                except ChildProcessError:
+                    return
+                self._on_status(pid, status)
+                continue
+            if self._drain_waitpid():
+                continue
+            timeout = None
+            if self.timers:
+                timeout = max(0.0, self.timers[0][0] - time.monotonic())
+            self._poll(timeout)
+
+    def _on_status(self, pid, status):
+        task = self.by_tid.pop(pid, None)
+        if task is None:
+            self.stray_status(pid, status)
+        else:
+            self.step(task, status)
+
+    def _drain_waitpid(self):
+        got = False
+        while True:
+            try:
+                pid, status = os.waitpid(-1, WALL | os.WNOHANG)
+            except ChildProcessError:
+                return got
+            if pid == 0:
+                return got
+            got = True
+            self._on_status(pid, status)
+
+    def _poll(self, timeout):
+        events = self.epoll.poll(-1 if timeout is None else timeout)
+        for fd, ev in events:
+            if fd == self.sigchld_fd:
+                try:
+                    os.read(self.sigchld_fd, 128 * 16)
+                except BlockingIOError:
+                    pass
+                continue
+            for token, (task, want) in list(self.fd_waiters.get(fd, {}).items()):
+                if ev & (want | select.EPOLLERR | select.EPOLLHUP):
+                    self._finish_wait(task, ev)
+        self._fire_timers()
+        self._drain_waitpid()
+
+    def _fire_timers(self):
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now:
+            _, _, task, token = heapq.heappop(self.timers)
+            if task.wait_token == token:
+                self._finish_wait(task, 0)

@@ -1,0 +1,121 @@
+"""Task: one application thread, run as a coroutine of the Sentry's loop.
+
+The coroutine waits for its stub thread to stop, serves the syscall through
+the table, writes the result into rax and resumes the stub. A handler that
+must block is a generator: the Task ``yield from``s it, and the loop resumes
+the Task when what it waits for happens.
+"""
+import os
+import signal as host_signal
+
+from snakevisor.abi.errno import EINTR, ENOSYS, SyscallError
+from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitQueueReq
+from snakevisor.sentry.platform.ptrace import SYSCALL_STOP, StubGone
+from snakevisor.sentry.syscalls.table import TABLE
+from snakevisor.sentry.vfs.waiter import HostFdWaitable
+
+ARG_REGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
+
+
+class TaskExit(Exception):
+    """Raised by exit/exit_group (and fatal signals) to end a Task's coroutine."""
+
+
+class Task:
+    def __init__(self, kernel, tg, tid, ctx, mm, fdtable, fs, creds):
+        self.kernel = kernel
+        self.tg = tg
+        self.tid = tid
+        self.ctx = ctx
+        self.mm = mm
+        self.fdtable = fdtable
+        self.fs = fs
+        self.creds = creds
+        self.name = b""
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.sigmask = 0
+        self.wait_token = 0
+        self.cancel_wait = None
+        self.exited = False
+        self.coro = self._run()
+
+    # -- what handlers use ------------------------------------------------
+    @property
+    def limits(self):
+        return self.tg.limits
+
+    def block_on(self, waitable, events, timeout=None):
+        """Wait until ``waitable`` has one of ``events``; returns the events (0 on timeout)."""
+        deadline = None if timeout is None else self.kernel.monotonic() + timeout
+        if isinstance(waitable, HostFdWaitable):
+            result = yield WaitFd(waitable.fd, events, deadline)
+        else:
+            result = yield WaitQueueReq(waitable, events, deadline)
+        if result is INTERRUPTED:
+            raise SyscallError(EINTR)
+        return result
+
+    def sleep_until(self, deadline):
+        """Sleep until monotonic ``deadline``; EINTR if interrupted."""
+        result = yield Sleep(deadline)
+        if result is INTERRUPTED:
+            raise SyscallError(EINTR)
+
+    # -- the coroutine ----------------------------------------------------
+    def _run(self):
+        kernel = self.kernel
+        entries = TABLE.entries
+        strace = kernel.strace
+        try:
+            while True:
+                status = yield WAIT_STOP
+                ctx = self.ctx
+                if status >> 8 == SYSCALL_STOP and os.WIFSTOPPED(status):
+                    regs = ctx.get_regs()
+                    self.mm.active_context = ctx
+                    kernel.current = self
+                    nr = regs.orig_rax
+                    entry = entries.get(nr)
+                    if entry is None or entry.handler is None:
+                        kernel.unimplemented(nr)
+                        ret = -ENOSYS
+                    else:
+                        args = [getattr(regs, r) for r in ARG_REGS[:len(entry.args)]]
+                        before = strace.enter(self, entry, args) if strace else None
+                        try:
+                            if entry.blocking:
+                                ret = yield from entry.handler(self, *args)
+                            else:
+                                ret = entry.handler(self, *args)
+                        except SyscallError as e:
+                            ret = -e.errno
+                        if strace:
+                            strace.exit(self, entry, args, before, ret)
+                        if ret is None:
+                            ret = 0
+                    ctx.set_return(ret)
+                    ctx.resume()
+                else:
+                    self._on_other_stop(status)
+        except TaskExit:
+            pass
+        except StubGone as gone:
+            kernel.stub_died(self, gone.status)
+        finally:
+            self.exited = True
+
+    def _on_other_stop(self, status):
+        """A stop that is not a syscall: a host signal for the application (faults, mostly)."""
+        ctx = self.ctx
+        if not os.WIFSTOPPED(status):
+            self.kernel.stub_died(self, status)
+            raise TaskExit()
+        sig = os.WSTOPSIG(status)
+        if status >> 16:  # a ptrace event we did not ask for here: just continue
+            ctx.resume()
+            return
+        if sig in (host_signal.SIGSTOP, host_signal.SIGTRAP) and self.kernel.signals is None:
+            ctx.resume()
+            return
+        self.kernel.deliver_host_signal(self, sig)

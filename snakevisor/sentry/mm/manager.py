@@ -1,0 +1,393 @@
+"""MemoryManager: one application address space (VMAs, brk, mmap family, copy-in/out).
+
+It keeps the VMAs and mirrors every change into the stub process by injecting
+host mmap/munmap/mprotect through a stopped stub thread (``active_context``).
+Copying to and from application memory never touches the stub: it is a slice
+of the MemoryFile's mapping in the Sentry, after checking the VMA's protection,
+so a bad pointer is an EFAULT and never an exception.
+"""
+import struct
+
+from snakevisor.abi import mm as M
+from snakevisor.abi.errno import E2BIG, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
+from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
+from snakevisor.sentry.mm.vma import ANON, FILE, SHARED, VMA, SharedRegion, VMASet
+
+MMAP_MIN_ADDR = 0x10000
+TASK_SIZE = 0x7FFE00000000          # the stub's page sits here; application memory stays below
+STACK_TOP = 0x7FFD00000000
+STACK_SIZE = 8 << 20
+MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
+IOV_MAX = 1024
+
+
+class MemoryManager:
+    def __init__(self, memory_file, address_space=None):
+        self.mf = memory_file
+        self.view = memory_file.view
+        self.vmas = VMASet()
+        self.address_space = address_space
+        self.active_context = None      # a stopped stub thread of address_space to inject through
+        self.brk_start = self.brk_end = 0
+        self.users = 1                  # Tasks sharing this mm (threads)
+        # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
+        self.auxv = b""
+        self.executable = None
+
+    # -- mirroring into the stub ------------------------------------------
+    def _map_into_stub(self, vma):
+        if self.address_space is not None:
+            self.address_space.map_file_range(self.active_context, vma.start, vma.end - vma.start,
+                                              vma.prot, vma.mf_off)
+
+    def _unmap_from_stub(self, start, end):
+        if self.address_space is not None:
+            self.address_space.unmap(self.active_context, start, end - start)
+
+    def _protect_in_stub(self, start, end, prot):
+        if self.address_space is not None:
+            self.address_space.protect(self.active_context, start, end - start, prot)
+
+    def attach(self, address_space, context):
+        """Map every VMA into a fresh stub (after exec or fork)."""
+        self.address_space = address_space
+        self.active_context = context
+        for v in self.vmas:
+            self._map_into_stub(v)
+
+    # -- bookkeeping -------------------------------------------------------
+    def _release(self, vmas):
+        for v in vmas:
+            if v.kind == ANON:
+                self.mf.free(v.mf_off, v.end - v.start)
+            elif v.kind == SHARED:
+                v.owner.dec_ref()
+        self.vmas.remove(vmas)
+
+    def _drop_range(self, start, end):
+        """Forget [start, end) in the VMAs (the caller updates the stub)."""
+        self._release(self.vmas.carve(start, end))
+
+    def release_all(self):
+        self._release(list(self.vmas))
+
+    def _new_anon(self, start, end, prot, name=""):
+        return VMA(start, end, prot, ANON, self.mf.allocate(end - start), name=name)
+
+    def _check_range(self, addr, length):
+        if addr & (PAGE_SIZE - 1):
+            raise SyscallError(EINVAL)
+        if length == 0 or length > TASK_SIZE or addr + length > TASK_SIZE:
+            raise SyscallError(EINVAL)
+
+    # -- mmap family ---------------------------------------------------------
+    def mmap(self, addr, length, prot, flags, file=None, offset=0, name=""):
+        if length == 0:
+            raise SyscallError(EINVAL)
+        length = page_round_up(length)
+        if length == 0 or length > TASK_SIZE:
+            raise SyscallError(ENOMEM)
+        if offset & (PAGE_SIZE - 1):
+            raise SyscallError(EINVAL)
+        map_type = flags & M.MAP_TYPE
+        if map_type not in (M.MAP_SHARED, M.MAP_PRIVATE, M.MAP_SHARED_VALIDATE):
+            raise SyscallError(EINVAL)
+        shared = map_type != M.MAP_PRIVATE
+        fixed = flags & (M.MAP_FIXED | M.MAP_FIXED_NOREPLACE)
+        if fixed:
+            if addr & (PAGE_SIZE - 1):
+                raise SyscallError(EINVAL)
+            if addr < MMAP_MIN_ADDR or addr + length > TASK_SIZE:
+                raise SyscallError(EPERM if addr < MMAP_MIN_ADDR else ENOMEM)
+            if flags & M.MAP_FIXED_NOREPLACE and not flags & M.MAP_FIXED and not self.vmas.is_free(addr, addr + length):
+                raise SyscallError(EEXIST)
+            start = addr
+        else:
+            start = self._choose_address(page_round_down(addr), length, flags)
+        end = start + length
+        new = self._build_vmas(start, end, prot, shared, file, offset, name)
+        if fixed:
+            self._drop_range(start, end)
+        for v in new:
+            self.vmas.insert(v)
+            self._map_into_stub(v)
+        return start
+
+    def _choose_address(self, hint, length, flags):
+        if hint and MMAP_MIN_ADDR <= hint and hint + length <= MMAP_TOP and self.vmas.is_free(hint, hint + length):
+            return hint
+        top = 0x80000000 if flags & M.MAP_32BIT else MMAP_TOP
+        start = self.vmas.find_gap(length, top, MMAP_MIN_ADDR)
+        if start is None:
+            raise SyscallError(ENOMEM)
+        return start
+
+    def _build_vmas(self, start, end, prot, shared, file, offset, name):
+        length = end - start
+        if file is None:
+            if shared:
+                region = SharedRegion(self.mf, length)
+                region.inc_ref()
+                return [VMA(start, end, prot, SHARED, region.offset, shared=True, owner=region, name=name or "/dev/zero (deleted)")]
+            return [self._new_anon(start, end, prot, name)]
+        mappable = file.mappable()
+        ranges = mappable.translate(offset, length)
+        if not shared and prot & M.PROT_WRITE:
+            vma = VMA(start, end, prot, ANON, self.mf.allocate(length), file=file, file_off=offset, name=name)
+            pos = vma.mf_off
+            for mf_off, n in ranges:
+                self.view[pos:pos + n] = self.view[mf_off:mf_off + n]
+                pos += n
+            return [vma]
+        out, pos, foff = [], start, offset
+        for mf_off, n in ranges:
+            out.append(VMA(pos, pos + n, prot, FILE, mf_off, shared=shared, file=file, file_off=foff, name=name))
+            pos += n
+            foff += n
+        return out
+
+    def munmap(self, addr, length):
+        self._check_range(addr, length)
+        end = addr + page_round_up(length)
+        if self.vmas.overlapping(addr, end):
+            self._drop_range(addr, end)
+            self._unmap_from_stub(addr, end)
+        return 0
+
+    def mprotect(self, addr, length, prot):
+        if addr & (PAGE_SIZE - 1):
+            raise SyscallError(EINVAL)
+        if prot & ~(M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC | M.PROT_GROWSDOWN | M.PROT_GROWSUP):
+            raise SyscallError(EINVAL)
+        prot &= M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC
+        end = addr + page_round_up(length)
+        if length == 0:
+            return 0
+        if end > TASK_SIZE or not self.vmas.covered(addr, end):
+            raise SyscallError(ENOMEM)
+        for v in self.vmas.carve(addr, end):
+            if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:
+                self._cow(v)
+            v.prot = prot
+        self._protect_in_stub(addr, end, prot)
+        return 0
+
+    def _cow(self, v):
+        """Give a private file VMA its own copy of the pages (it is about to become writable)."""
+        n = v.end - v.start
+        new_off = self.mf.allocate(n)
+        self.view[new_off:new_off + n] = self.view[v.mf_off:v.mf_off + n]
+        v.kind, v.mf_off = ANON, new_off
+        self._map_into_stub(v)
+
+    def brk(self, new_brk):
+        if new_brk < self.brk_start:
+            return self.brk_end
+        old_top, new_top = page_round_up(self.brk_end), page_round_up(new_brk)
+        if new_top > old_top:
+            if new_top > MMAP_TOP or not self.vmas.is_free(old_top, new_top):
+                return self.brk_end
+            try:
+                v = self._new_anon(old_top, new_top, M.PROT_READ | M.PROT_WRITE, "[heap]")
+            except SyscallError:
+                return self.brk_end
+            self.vmas.insert(v)
+            self._map_into_stub(v)
+        elif new_top < old_top:
+            self._drop_range(new_top, old_top)
+            self._unmap_from_stub(new_top, old_top)
+        self.brk_end = new_brk
+        return new_brk
+
+    def mremap(self, old, old_len, new_len, flags, new_addr=0):
+        if old & (PAGE_SIZE - 1) or flags & ~(M.MREMAP_MAYMOVE | M.MREMAP_FIXED | M.MREMAP_DONTUNMAP):
+            raise SyscallError(EINVAL)
+        if flags & M.MREMAP_FIXED and not flags & M.MREMAP_MAYMOVE:
+            raise SyscallError(EINVAL)
+        old_len, new_len = page_round_up(old_len), page_round_up(new_len)
+        if new_len == 0 or old_len == 0 or new_len > TASK_SIZE or old + old_len > TASK_SIZE:
+            raise SyscallError(EINVAL)
+        if not self.vmas.covered(old, old + old_len):
+            raise SyscallError(EFAULT)
+        if not flags & M.MREMAP_FIXED:
+            if new_len <= old_len:
+                if new_len < old_len:
+                    self.munmap(old + new_len, old_len - new_len)
+                return old
+            tail = self.vmas.find(old + old_len - 1)
+            if old + new_len <= MMAP_TOP and self.vmas.is_free(old + old_len, old + new_len):
+                self._extend(tail, old + old_len, old + new_len)
+                return old
+            if not flags & M.MREMAP_MAYMOVE:
+                raise SyscallError(ENOMEM)
+            dest = self._choose_address(0, new_len, 0)
+        else:
+            dest = new_addr
+            if dest & (PAGE_SIZE - 1) or dest + new_len > TASK_SIZE or dest < MMAP_MIN_ADDR:
+                raise SyscallError(EINVAL)
+            if dest < old + old_len and old < dest + new_len:
+                raise SyscallError(EINVAL)
+            self.munmap(dest, new_len)
+        keep = min(old_len, new_len)
+        moved = [v for v in self.vmas.carve(old, old + keep)]
+        self.vmas.remove(moved)
+        if new_len < old_len:
+            self._drop_range(old + keep, old + old_len)
+        self._unmap_from_stub(old, old + old_len)
+        last = None
+        for v in moved:
+            v.start, v.end = v.start - old + dest, v.end - old + dest
+            self.vmas.insert(v)
+            self._map_into_stub(v)
+            last = v
+        if new_len > keep:
+            self._extend(last, dest + keep, dest + new_len)
+        return dest
+
+    def _extend(self, tail, start, end):
+        """Map [start, end) as the continuation of VMA ``tail``."""
+        if tail.kind == FILE or (tail.kind == ANON and tail.file is not None):
+            new = self._build_vmas(start, end, tail.prot, tail.shared, tail.file,
+                                   tail.file_off + (start - tail.start), tail.name)
+        elif tail.kind == SHARED:
+            region = SharedRegion(self.mf, end - start)
+            region.inc_ref()
+            new = [VMA(start, end, tail.prot, SHARED, region.offset, shared=True, owner=region, name=tail.name)]
+        else:
+            new = [self._new_anon(start, end, tail.prot, tail.name)]
+        for v in new:
+            self.vmas.insert(v)
+            self._map_into_stub(v)
+
+    def madvise(self, addr, length, advice):
+        if addr & (PAGE_SIZE - 1):
+            raise SyscallError(EINVAL)
+        end = addr + page_round_up(length)
+        if advice in (M.MADV_DONTNEED, M.MADV_FREE, M.MADV_REMOVE):
+            if not self.vmas.covered(addr, end):
+                raise SyscallError(ENOMEM)
+            for v in self.vmas.overlapping(addr, end):
+                lo, hi = max(v.start, addr), min(v.end, end)
+                if v.kind == ANON and v.file is None:
+                    self.mf.decommit(v.mf_off + lo - v.start, hi - lo)
+                elif v.kind == ANON:  # private copy of a file: back to the file's bytes
+                    src = v.file.mappable().translate(v.file_off + lo - v.start, hi - lo)
+                    pos = v.mf_off + lo - v.start
+                    for off, n in src:
+                        self.view[pos:pos + n] = self.view[off:off + n]
+                        pos += n
+            return 0
+        if advice in (M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTFORK,
+                      M.MADV_DOFORK, M.MADV_MERGEABLE, M.MADV_UNMERGEABLE, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE,
+                      M.MADV_DONTDUMP, M.MADV_DODUMP, M.MADV_WIPEONFORK, M.MADV_KEEPONFORK, M.MADV_COLD,
+                      M.MADV_PAGEOUT, M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE):
+            return 0
+        raise SyscallError(EINVAL)
+
+    # -- copy-in / copy-out ------------------------------------------------
+    def copy_in(self, addr, n):
+        if n <= 0:
+            return b""
+        v = self.vmas.find(addr)
+        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ:
+            off = v.mf_off + addr - v.start
+            return self.view[off:off + n]
+        return b"".join(self._pieces(addr, n, M.PROT_READ))
+
+    def _pieces(self, addr, n, need):
+        out, pos, end = [], addr, addr + n
+        while pos < end:
+            v = self.vmas.find(pos)
+            if v is None or not v.prot & need:
+                raise SyscallError(EFAULT)
+            m = min(end, v.end) - pos
+            off = v.mf_off + pos - v.start
+            out.append(self.view[off:off + m] if need == M.PROT_READ else (off, m))
+            pos += m
+        return out
+
+    def copy_out(self, addr, data, force=False):
+        n = len(data)
+        if n == 0:
+            return
+        need = M.PROT_READ if force else M.PROT_WRITE
+        v = self.vmas.find(addr)
+        if v is not None and addr + n <= v.end and v.prot & need:
+            off = v.mf_off + addr - v.start
+            self.view[off:off + n] = data
+            return
+        if force:
+            for v in self.vmas.carve(addr, addr + n):
+                if v.kind == FILE and not v.shared:
+                    self._cow(v)
+        mv, pos = memoryview(data), 0
+        for off, m in self._pieces(addr, n, M.PROT_WRITE if not force else 0xFF):
+            self.view[off:off + m] = mv[pos:pos + m]
+            pos += m
+
+    def read_cstring(self, addr, maxlen=4096):
+        """A NUL-terminated string of at most ``maxlen`` bytes (NUL excluded)."""
+        out, pos = [], addr
+        remaining = maxlen + 1
+        while remaining > 0:
+            v = self.vmas.find(pos)
+            if v is None or not v.prot & M.PROT_READ:
+                raise SyscallError(EFAULT)
+            off = v.mf_off + pos - v.start
+            lim = min(v.end - pos, remaining)
+            nul = self.view.find(b"\0", off, off + lim)
+            if nul >= 0:
+                out.append(self.view[off:nul])
+                return b"".join(out)
+            out.append(self.view[off:off + lim])
+            pos += lim
+            remaining -= lim
+        raise SyscallError(ENAMETOOLONG)
+
+    def read_iovecs(self, addr, count):
+        if count > IOV_MAX:
+            raise SyscallError(EINVAL)
+        if count == 0:
+            return []
+        raw = self.copy_in(addr, 16 * count)
+        iovs = list(struct.iter_unpack("<QQ", raw))
+        total = 0
+        for base, length in iovs:
+            if length > 0x7FFFFFFFFFFFFFFF:
+                raise SyscallError(EINVAL)
+            total += length
+            if total > 0x7FFFFFFFFFFFFFFF:
+                raise SyscallError(EINVAL)
+        return iovs
+
+    def read_u64(self, addr):
+        return struct.unpack("<Q", self.copy_in(addr, 8))[0]
+
+    def read_pointer_array(self, addr, limit):
+        """A NULL-terminated array of pointers (argv, envp), at most ``limit`` entries."""
+        out = []
+        while True:
+            p = self.read_u64(addr + 8 * len(out))
+            if p == 0:
+                return out
+            out.append(p)
+            if len(out) > limit:
+                raise SyscallError(E2BIG)
+
+    # -- introspection -------------------------------------------------------
+    def maps_text(self):
+        lines = []
+        for v in self.vmas:
+            inode, dev = 0, "00:00"
+            off = v.file_off if v.file is not None else 0
+            if v.file is not None:
+                try:
+                    st = v.file.stat()
+                    inode, dev = st.ino, f"{(st.dev >> 8) & 0xfff:02x}:{st.dev & 0xff:02x}"
+                except Exception:  # a maps line never fails for a stale file
+                    pass
+            line = f"{v.start:08x}-{v.end:08x} {v.perms()} {off:08x} {dev} {inode}"
+            lines.append(line.ljust(73) + v.name if v.name else line)
+        return "".join(x + "\n" for x in lines)
+

@@ -1,0 +1,81 @@
+"""MemoryFile: the one memfd that holds all application memory and tmpfs data.
+
+The Sentry maps the whole (sparse) file once, so copying to or from application
+memory is a slice of ``view``; stubs map ranges of the same memfd at the
+application's addresses. Space is handed out in page-aligned regions by a
+simple allocator; freed regions go back to the host at once with
+``fallocate(PUNCH_HOLE)`` and are reused by later allocations of the same size.
+"""
+import ctypes
+import mmap
+import os
+
+from snakevisor.abi.errno import ENOMEM, SyscallError
+
+PAGE_SIZE = 4096
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+
+
+def page_round_up(n: int) -> int:
+    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+def page_round_down(n: int) -> int:
+    return n & ~(PAGE_SIZE - 1)
+
+
+class MemoryFile:
+    """A sparse memfd of ``size`` bytes, mapped read-write into the Sentry."""
+
+    def __init__(self, size: int = 1 << 40, limit: int | None = None):
+        self.size = size
+        self.limit = limit  # bytes the sandbox may have allocated at once (None: unlimited)
+        self.fd = os.memfd_create("snakevisor-memory", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, size)
+        self.view = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        self._next = 0
+        self._free_by_size: dict[int, list[int]] = {}
+        self.allocated = 0
+
+    def allocate(self, length: int) -> int:
+        """Reserve ``length`` bytes (rounded up to pages) of zeroed memory; return its offset."""
+        length = page_round_up(max(length, 1))
+        if self.limit is not None and self.allocated + length > self.limit:
+            raise SyscallError(ENOMEM)
+        free = self._free_by_size.get(length)
+        if free:
+            offset = free.pop()
+        else:
+            if self._next + length > self.size:
+                raise SyscallError(ENOMEM)
+            offset = self._next
+            self._next += length
+        self.allocated += length
+        return offset
+
+    def free(self, offset: int, length: int) -> None:
+        """Return a region from ``allocate``: its pages go back to the host now."""
+        length = page_round_up(max(length, 1))
+        self.decommit(offset, length)
+        self._free_by_size.setdefault(length, []).append(offset)
+        self.allocated -= length
+
+    def decommit(self, offset: int, length: int) -> None:
+        """Drop the pages of a range (they read as zeros again), keeping it allocated."""
+        if _libc.fallocate(self.fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) != 0:
+            # Punching can only fail on a broken host; zero the range so semantics hold.
+            self.view[offset:offset + length] = bytes(length)
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self.view[offset:offset + length]
+
+    def write(self, offset: int, data) -> None:
+        self.view[offset:offset + len(data)] = data
+
+    def close(self) -> None:
+        self.view.close()
+        os.close(self.fd)

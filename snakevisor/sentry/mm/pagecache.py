@@ -1,0 +1,114 @@
+"""PageCache: a file's data held in the MemoryFile, in fixed-size chunks.
+
+tmpfs keeps its files' data here (no backing store), and the gofer filesystem
+caches host files here, filled on demand. ``translate`` gives the MemoryFile
+ranges that back a file range, which is how file mappings (the Mappable idea)
+share the same pages: every private read-only or shared mapping of a file maps
+the cache's own pages into the stub.
+"""
+from snakevisor.sentry.mm.memoryfile import MemoryFile
+
+CHUNK_SIZE = 64 * 1024
+
+
+class PageCache:
+    """Chunks of one file. ``fill(offset, length) -> bytes`` reads backing data (None: zeros)."""
+
+    def __init__(self, memory_file: MemoryFile, fill=None):
+        self.mf = memory_file
+        self.fill = fill
+        self.chunks: dict[int, int] = {}  # chunk index -> MemoryFile offset
+
+    def _ensure(self, first: int, last: int) -> None:
+        """Make chunks first..last (inclusive) present; missing runs get one contiguous region."""
+        idx = first
+        while idx <= last:
+            if idx in self.chunks:
+                idx += 1
+                continue
+            run_end = idx
+            while run_end + 1 <= last and run_end + 1 not in self.chunks:
+                run_end += 1
+            count = run_end - idx + 1
+            base = self.mf.allocate(count * CHUNK_SIZE)
+            if self.fill is not None:
+                data = self.fill(idx * CHUNK_SIZE, count * CHUNK_SIZE)
+                if data:
+                    self.mf.write(base, data[:count * CHUNK_SIZE])
+            for i in range(count):
+                self.chunks[idx + i] = base + i * CHUNK_SIZE
+            idx = run_end + 1
+
+    def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
+        """MemoryFile (offset, length) ranges backing file bytes [offset, offset+length).
+
+        ``offset`` and ``length`` must be page aligned. Adjacent chunks that are
+        contiguous in the MemoryFile are merged, so a file cached in one go maps
+        with one range.
+        """
+        if length <= 0:
+            return []
+        first, last = offset // CHUNK_SIZE, (offset + length - 1) // CHUNK_SIZE
+        self._ensure(first, last)
+        ranges: list[list[int]] = []
+        pos, end = offset, offset + length
+        while pos < end:
+            idx, within = divmod(pos, CHUNK_SIZE)
+            n = min(CHUNK_SIZE - within, end - pos)
+            mf_off = self.chunks[idx] + within
+            if ranges and ranges[-1][0] + ranges[-1][1] == mf_off:
+                ranges[-1][1] += n
+            else:
+                ranges.append([mf_off, n])
+            pos += n
+        return [(a, b) for a, b in ranges]
+
+    def read(self, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        return b"".join(self.mf.read(a, n) for a, n in self.translate_unaligned(offset, length))
+
+    def write(self, offset: int, data) -> None:
+        pos = 0
+        mv = memoryview(data)
+        for a, n in self.translate_unaligned(offset, len(data)):
+            self.mf.write(a, mv[pos:pos + n])
+            pos += n
+
+    def translate_unaligned(self, offset: int, length: int) -> list[tuple[int, int]]:
+        """Like translate, for any byte range."""
+        start = offset - offset % CHUNK_SIZE
+        ranges = self.translate(start, (offset + length) - start)
+        skip = offset - start
+        out = []
+        for a, n in ranges:
+            if skip >= n:
+                skip -= n
+                continue
+            a, n = a + skip, n - skip
+            skip = 0
+            out.append((a, n))
+        # Trim the tail to exactly ``length`` bytes.
+        total, trimmed = 0, []
+        for a, n in out:
+            if total + n > length:
+                n = length - total
+            if n > 0:
+                trimmed.append((a, n))
+            total += n
+        return trimmed
+
+    def truncate(self, size: int) -> None:
+        """Drop data at and beyond ``size``: whole chunks are freed, a partial one zeroed."""
+        keep = (size + CHUNK_SIZE - 1) // CHUNK_SIZE
+        for idx in [i for i in self.chunks if i >= keep]:
+            self.mf.free(self.chunks.pop(idx), CHUNK_SIZE)
+        within = size % CHUNK_SIZE
+        if within and (size // CHUNK_SIZE) in self.chunks:
+            base = self.chunks[size // CHUNK_SIZE]
+            self.mf.write(base + within, bytes(CHUNK_SIZE - within))
+
+    def release(self) -> None:
+        for off in self.chunks.values():
+            self.mf.free(off, CHUNK_SIZE)
+        self.chunks.clear()

@@ -1,0 +1,142 @@
+"""VMAs: the sorted map from application address ranges to MemoryFile ranges.
+
+Each VMA maps ``[start, end)`` to one contiguous MemoryFile range starting at
+``mf_off``. What backs that range says who frees it:
+  * ``ANON``: private memory owned by this VMA alone (freed on unmap);
+  * ``SHARED``: a SharedRegion (MAP_SHARED|MAP_ANONYMOUS), refcounted across forks;
+  * ``FILE``: pages of a file's PageCache (owned by the file); a private file
+    VMA that becomes writable is first copied into ANON memory (eager COW).
+This module is pure bookkeeping (no host calls), so it is unit-tested alone.
+"""
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+
+from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
+
+ANON, SHARED, FILE = "anon", "shared", "file"
+
+
+class SharedRegion:
+    """A MemoryFile region shared by several VMAs (and address spaces); freed with the last."""
+
+    def __init__(self, mf, length):
+        self.mf = mf
+        self.length = length
+        self.offset = mf.allocate(length)
+        self.refs = 0
+
+    def inc_ref(self):
+        self.refs += 1
+
+    def dec_ref(self):
+        self.refs -= 1
+        if self.refs == 0:
+            self.mf.free(self.offset, self.length)
+
+
+@dataclass
+class VMA:
+    start: int
+    end: int
+    prot: int
+    kind: str
+    mf_off: int
+    shared: bool = False          # MAP_SHARED semantics (writes visible to others)
+    owner: object = None          # SharedRegion for SHARED
+    file: object = None           # FileDescription for FILE (and for naming)
+    file_off: int = 0
+    name: str = ""                # "[heap]", "[stack]", or a path
+
+    def split_at(self, addr):
+        """Split into [start, addr) and [addr, end); both keep consistent offsets."""
+        delta = addr - self.start
+        left = replace(self, end=addr)
+        right = replace(self, start=addr, mf_off=self.mf_off + delta, file_off=self.file_off + delta)
+        if self.owner is not None:
+            self.owner.inc_ref()  # one more VMA now refers to the region
+        return left, right
+
+    def perms(self):
+        return "".join((("r" if self.prot & PROT_READ else "-"), ("w" if self.prot & PROT_WRITE else "-"),
+                        ("x" if self.prot & PROT_EXEC else "-"), ("s" if self.shared else "p")))
+
+
+class VMASet:
+    """VMAs sorted by start address, with bisect lookup."""
+
+    def __init__(self):
+        self.vmas: list[VMA] = []
+        self.starts: list[int] = []
+
+    def __iter__(self):
+        return iter(self.vmas)
+
+    def __len__(self):
+        return len(self.vmas)
+
+    def _reindex(self):
+        self.starts = [v.start for v in self.vmas]
+
+    def find(self, addr):
+        """The VMA containing ``addr``, or None."""
+        i = bisect_right(self.starts, addr) - 1
+        if i >= 0 and addr < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    def overlapping(self, start, end):
+        """VMAs intersecting [start, end), in order."""
+        i = max(bisect_right(self.starts, start) - 1, 0)
+        out = []
+        while i < len(self.vmas) and self.vmas[i].start < end:
+            if self.vmas[i].end > start:
+                out.append(self.vmas[i])
+            i += 1
+        return out
+
+    def is_free(self, start, end):
+        return not self.overlapping(start, end)
+
+    def covered(self, start, end):
+        """True if every byte of [start, end) is mapped."""
+        pos = start
+        for v in self.overlapping(start, end):
+            if v.start > pos:
+                return False
+            pos = v.end
+        return pos >= end
+
+    def insert(self, vma):
+        i = bisect_right(self.starts, vma.start)
+        self.vmas.insert(i, vma)
+        self.starts.insert(i, vma.start)
+
+    def carve(self, start, end):
+        """Split VMAs at ``start`` and ``end``; return those now wholly inside [start, end)."""
+        for addr in (start, end):
+            v = self.find(addr)
+            if v is not None and v.start < addr:
+                i = self.vmas.index(v)
+                left, right = v.split_at(addr)
+                self.vmas[i:i + 1] = [left, right]
+                self._reindex()
+        return [v for v in self.overlapping(start, end)]
+
+    def remove(self, vmas):
+        ids = {id(v) for v in vmas}
+        self.vmas = [v for v in self.vmas if id(v) not in ids]
+        self._reindex()
+
+    def find_gap(self, length, top, bottom):
+        """Highest free range of ``length`` bytes within [bottom, top), or None (top-down like Linux)."""
+        hi = top
+        for v in reversed(self.vmas):
+            if v.start >= hi:
+                continue
+            lo = max(v.end, bottom)
+            if hi - lo >= length:
+                return hi - length
+            hi = v.start
+            if hi - bottom < length:
+                return None
+        return hi - length if hi - bottom >= length else None

@@ -1,0 +1,292 @@
+"""The ptrace platform: stub processes are address spaces, stub threads are Contexts.
+
+A master stub (exec'd from a memfd under PTRACE_TRACEME) is created at boot;
+every new address space is a fork of it made by injecting ``fork`` through its
+gadget, so no execve is needed once the Sentry is locked down. Application
+threads run in stub threads under PTRACE_SYSEMU; the Sentry injects host
+syscalls (mmap of the memory memfd, munmap, mprotect, clone) through the
+gadget of a stopped stub thread.
+"""
+import ctypes
+import os
+import signal
+
+from snakevisor.abi import ptrace as pt
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.sentry.platform.ptrace.stub import GADGET, STUB_MEMFD, build_stub_elf
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_ptrace = _libc.ptrace
+_ptrace.restype = ctypes.c_long
+_ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+WALL = 0x40000000
+_PR_SET_PDEATHSIG = 1
+_ADDR_NO_RANDOMIZE = 0x0040000
+_MASK64 = (1 << 64) - 1
+STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_TRACEFORK
+                | pt.PTRACE_O_EXITKILL)
+SYSCALL_STOP = signal.SIGTRAP | 0x80
+
+
+class StubGone(Exception):
+    """The stub thread exited or was killed while the Sentry was driving it."""
+
+    def __init__(self, tid, status):
+        super().__init__(tid, status)
+        self.tid = tid
+        self.status = status
+
+
+def ptrace(req, pid, addr=0, data=0):
+    r = _ptrace(req, pid, addr, data)
+    if r == -1:
+        err = ctypes.get_errno()
+        if err:
+            raise OSError(err, f"ptrace({req}, {pid}): {os.strerror(err)}")
+    return r
+
+
+def _wait_stop(tid):
+    """Wait for ``tid``'s next state change; StubGone if it died instead of stopping."""
+    while True:
+        try:
+            pid, status = os.waitpid(tid, WALL)
+        except ChildProcessError:
+            raise StubGone(tid, None)
+        if os.WIFSTOPPED(status):
+            return status
+        raise StubGone(tid, status)
+
+
+class Context:
+    """One stub thread: the host thread that runs one application Task."""
+
+    __slots__ = ("tid", "address_space", "regs", "_regs_addr", "pending_host_signals")
+
+    def __init__(self, tid, address_space):
+        self.tid = tid
+        self.address_space = address_space
+        self.regs = pt.UserRegs()
+        self._regs_addr = ctypes.addressof(self.regs)
+        self.pending_host_signals = []
+
+    # -- register access -------------------------------------------------
+    def get_regs(self):
+        if _ptrace(pt.PTRACE_GETREGS, self.tid, None, self._regs_addr) == -1:
+            raise StubGone(self.tid, None)
+        return self.regs
+
+    def set_regs(self):
+        if _ptrace(pt.PTRACE_SETREGS, self.tid, None, self._regs_addr) == -1:
+            raise StubGone(self.tid, None)
+
+    def set_return(self, value):
+        """Poke rax only: the cheap way to complete a syscall."""
+        self.regs.rax = value & _MASK64
+        _ptrace(pt.PTRACE_POKEUSER, self.tid, 80, value & _MASK64)  # offsetof(rax) == 80
+
+    def get_fpregs(self) -> bytes:
+        buf = ctypes.create_string_buffer(512)
+        ptrace(pt.PTRACE_GETFPREGS, self.tid, 0, ctypes.addressof(buf))
+        return buf.raw
+
+    def set_fpregs(self, data: bytes):
+        buf = ctypes.create_string_buffer(bytes(data[:512]).ljust(512, b"\0"), 512)
+        ptrace(pt.PTRACE_SETFPREGS, self.tid, 0, ctypes.addressof(buf))
+
+    # -- running ---------------------------------------------------------
+    def resume(self, sig=0):
+        """Let application code run until its next syscall or signal."""
+        if _ptrace(pt.PTRACE_SYSEMU, self.tid, None, sig) == -1:
+            raise StubGone(self.tid, None)
+
+    def inject(self, nr, *args):
+        """Run host syscall ``nr`` in this (stopped) stub thread; return its result.
+
+        The application's registers are saved and restored around it, so the
+        thread can be resumed afterwards as if nothing happened.
+        """
+        saved = self.regs.copy()
+        regs = self.regs
+        regs.rax = nr
+        regs.orig_rax = _MASK64
+        regs.rip = GADGET
+        a = list(args) + [0] * (6 - len(args))
+        regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = (x & _MASK64 for x in a)
+        try:
+            self.set_regs()
+            self._run_until_trap()
+            self.get_regs()
+            result = regs.rax
+        finally:
+            regs.copy_from(saved)
+            try:
+                self.set_regs()
+            except StubGone:
+                pass
+        return result - (1 << 64) if result >= 1 << 63 else result
+
+    def _run_until_trap(self):
+        """Continue to the gadget's int3, setting aside host signals that arrive meanwhile."""
+        ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
+        while True:
+            status = _wait_stop(self.tid)
+            sig = os.WSTOPSIG(status)
+            event = status >> 16
+            if sig == signal.SIGTRAP and event == 0:
+                return
+            if event:
+                return status  # fork/clone events are handled by the caller
+            if sig not in (signal.SIGSTOP,):
+                self.pending_host_signals.append(sig)
+            ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
+
+    def inject_with_event(self, nr, *args):
+        """Inject a syscall that raises a ptrace event (fork, clone); return the event's message."""
+        saved = self.regs.copy()
+        regs = self.regs
+        regs.rax, regs.orig_rax, regs.rip = nr, _MASK64, GADGET
+        a = list(args) + [0] * (6 - len(args))
+        regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = (x & _MASK64 for x in a)
+        try:
+            self.set_regs()
+            status = self._run_until_trap()
+            if status is None:
+                self.get_regs()
+                raise OSError(-(regs.rax - (1 << 64)) if regs.rax >= 1 << 63 else 0, "injected clone failed")
+            msg = ctypes.c_ulong()
+            ptrace(pt.PTRACE_GETEVENTMSG, self.tid, 0, ctypes.addressof(msg))
+            self._run_until_trap()  # the syscall returns to the int3
+            return msg.value
+        finally:
+            regs.copy_from(saved)
+            try:
+                self.set_regs()
+            except StubGone:
+                pass
+
+
+class AddressSpace:
+    """One stub process. Maps MemoryFile ranges at application addresses."""
+
+    def __init__(self, platform, pid):
+        self.platform = platform
+        self.pid = pid
+        self.contexts = {}
+
+    def new_context(self, tid):
+        ctx = Context(tid, self)
+        self.contexts[tid] = ctx
+        return ctx
+
+    def map_file_range(self, ctx, addr, length, prot, mf_offset):
+        r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
+        if r != addr:
+            raise OSError(-r if r < 0 else 0, f"stub mmap at {addr:#x} failed: {r}")
+
+    def unmap(self, ctx, addr, length):
+        ctx.inject(NR["munmap"], addr, length)
+
+    def protect(self, ctx, addr, length, prot):
+        ctx.inject(NR["mprotect"], addr, length, prot)
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class PtracePlatform:
+    """Creates address spaces (stub processes) forked from one master stub."""
+
+    def __init__(self, memory_file, cpu=None):
+        self.memory_file = memory_file
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        self.master_pid = self._spawn_master()
+        self.stub_pids = {self.master_pid}   # stub processes not yet reaped
+        self.master = Context(self.master_pid, None)
+        self.master.get_regs()
+        self.reserved = self._host_mappings(self.master_pid)
+
+    def _spawn_master(self):
+        elf_fd = os.memfd_create("snakevisor-stub", os.MFD_CLOEXEC)
+        os.write(elf_fd, build_stub_elf())
+        mem_fd = self.memory_file.fd
+        pid = os.fork()
+        if pid == 0:  # child: become the master stub
+            try:
+                _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                os.setsid()
+                _libc.personality(_ADDR_NO_RANDOMIZE)
+                signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked stubs reap themselves
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                high = os.dup(elf_fd) if elf_fd <= STUB_MEMFD else elf_fd
+                os.dup2(high + 1 if False else mem_fd, STUB_MEMFD, inheritable=True) if mem_fd != STUB_MEMFD \
+                    else os.set_inheritable(mem_fd, True)
+                os.closerange(0, STUB_MEMFD)
+                os.closerange(STUB_MEMFD + 1, high)
+                os.closerange(high + 1, 1 << 16)
+                ptrace(pt.PTRACE_TRACEME, 0)
+                os.execve(high, [b"snakevisor-stub"], {})
+            finally:
+                os._exit(127)
+        os.close(elf_fd)
+        status = _wait_stop(pid)
+        if os.WSTOPSIG(status) != signal.SIGTRAP:
+            raise RuntimeError(f"stub did not start: status {status:#x}")
+        ptrace(pt.PTRACE_SETOPTIONS, pid, 0, STUB_OPTIONS)
+        return pid
+
+    @staticmethod
+    def _host_mappings(pid):
+        """Host mappings in every stub ([vdso], [vvar], [stack], the stub page): application must avoid them."""
+        out = []
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                parts = line.split()
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                out.append((lo, hi, parts[5] if len(parts) > 5 else ""))
+        return out
+
+    def vdso_range(self):
+        for lo, hi, name in self.reserved:
+            if name == "[vdso]":
+                return lo, hi
+        return None
+
+    def new_address_space(self):
+        """Fork the master stub; the child is a stopped, empty address space with one Context."""
+        child = self.master.inject_with_event(NR["fork"])
+        status = _wait_stop(child)  # the auto-attached child starts with SIGSTOP
+        self.stub_pids.add(child)
+        aspace = AddressSpace(self, child)
+        ctx = aspace.new_context(child)
+        ctx.get_regs()
+        ctx.inject(NR["prctl"], _PR_SET_PDEATHSIG, signal.SIGKILL)
+        return aspace, ctx
+
+    def reaped(self, pid):
+        self.stub_pids.discard(pid)
+
+    def close(self):
+        """Kill every stub process and reap it (we trace them all, and are their subreaper)."""
+        for pid in list(self.stub_pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in list(self.stub_pids):
+            while True:
+                try:
+                    _, status = os.waitpid(pid, WALL)
+                except ChildProcessError:
+                    break
+                if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                    break
+        self.stub_pids.clear()

@@ -1,0 +1,65 @@
+"""futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP."""
+import struct
+
+from snakevisor.abi.errno import EINVAL, ENOSYS, SyscallError
+from snakevisor.sentry.kernel.futex import BITSET_ALL
+from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.syscalls.time import CLOCK_MONOTONIC, NSEC, clock_ns, read_timespec
+
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP = 0, 1, 2, 3, 4, 5
+FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 6, 7, 8, 9, 10
+FUTEX_PRIVATE_FLAG = 128
+FUTEX_CLOCK_REALTIME = 256
+
+
+@syscall("futex", ("ptr", "int", "uint", "ptr", "ptr", "uint"), PARTIAL, "no PI futexes")
+def futex(t, addr, op, val, timeout_ptr, addr2, val3):
+    private = bool(op & FUTEX_PRIVATE_FLAG)
+    cmd = op & 0x7F
+    fm = t.kernel.futexes
+    if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+        bitset = BITSET_ALL if cmd == FUTEX_WAIT else val3
+        timeout = None
+        if timeout_ptr:
+            ns = read_timespec(t, timeout_ptr)
+            if cmd == FUTEX_WAIT_BITSET:  # absolute
+                clock = 0 if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+                ns = ns - clock_ns(t, clock)
+            timeout = max(ns, 0) / NSEC
+        return (yield from fm.wait(t, addr, val, bitset, timeout, private))
+    if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+        return fm.wake(t, addr, val & 0x7FFFFFFF, BITSET_ALL if cmd == FUTEX_WAKE else val3, private)
+    if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        count2 = timeout_ptr & 0x7FFFFFFF
+        return fm.requeue(t, addr, val & 0x7FFFFFFF, addr2, count2, private,
+                          val3 if cmd == FUTEX_CMP_REQUEUE else None)
+    if cmd == FUTEX_WAKE_OP:
+        return _wake_op(t, fm, addr, val, timeout_ptr & 0x7FFFFFFF, addr2, val3, private)
+    if cmd in (FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_FD):
+        raise SyscallError(ENOSYS)
+    raise SyscallError(EINVAL)
+
+
+def _wake_op(t, fm, addr, count, count2, addr2, encoded, private):
+    op, cmp = (encoded >> 28) & 0xF, (encoded >> 24) & 0xF
+    oparg, cmparg = (encoded >> 12) & 0xFFF, encoded & 0xFFF
+    if op & 8:
+        oparg = 1 << (oparg & 31)
+        op &= 7
+    old = struct.unpack("<I", t.mm.copy_in(addr2, 4))[0]
+    ops = {0: lambda o: oparg, 1: lambda o: o + oparg, 2: lambda o: o | oparg, 3: lambda o: o & ~oparg,
+           4: lambda o: o ^ oparg}
+    if op not in ops:
+        raise SyscallError(ENOSYS)
+    t.mm.copy_out(addr2, struct.pack("<I", ops[op](old) & 0xFFFFFFFF))
+    woken = fm.wake(t, addr, count, BITSET_ALL, private)
+    signed_old = old - (1 << 32) if old >= 1 << 31 else old
+    cmps = {0: signed_old == cmparg, 1: signed_old != cmparg, 2: signed_old < cmparg, 3: signed_old <= cmparg,
+            4: signed_old > cmparg, 5: signed_old >= cmparg}
+    if cmp not in cmps:
+        raise SyscallError(ENOSYS)
+    if cmps[cmp]:
+        woken += fm.wake(t, addr2, count2, BITSET_ALL, private)
+    return woken
+
+

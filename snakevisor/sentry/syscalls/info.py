@@ -1,0 +1,150 @@
+"""System information and resources: uname, sysinfo, getrandom, rlimits, rusage, times, hostname."""
+import os
+import resource as host_resource
+import struct
+import time
+
+from snakevisor.abi import resource as R
+from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+
+GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
+MAX_GETRANDOM = 32 << 20
+CLK_TCK = 100
+
+
+@syscall("uname", ("ptr",))
+def uname(t, addr):
+    u = t.kernel.uts
+    fields = (u.sysname, u.nodename, u.release, u.version, u.machine, u.domainname)
+    t.mm.copy_out(addr, b"".join(f[:64].ljust(65, b"\0") for f in fields))
+    return 0
+
+
+@syscall("sethostname", ("str:1", "int"))
+def sethostname(t, addr, length):
+    return _set_uts(t, addr, length, "nodename")
+
+
+@syscall("setdomainname", ("str:1", "int"))
+def setdomainname(t, addr, length):
+    return _set_uts(t, addr, length, "domainname")
+
+
+def _set_uts(t, addr, length, field):
+    if not t.creds.has_cap(21):  # CAP_SYS_ADMIN
+        raise SyscallError(EPERM)
+    length = to_s32(length)
+    if length < 0 or length > 64:
+        raise SyscallError(EINVAL)
+    setattr(t.kernel.uts, field, t.mm.copy_in(addr, length))
+    return 0
+
+
+@syscall("sysinfo", ("ptr",))
+def sysinfo(t, addr):
+    uptime = int(time.monotonic() - t.kernel.boot_time)
+    mf = t.kernel.memory_file
+    total = mf.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    free = max(total - mf.allocated, 0)
+    loads = [int(x * 65536) for x in os.getloadavg()]
+    procs = len(t.kernel.pidns.tasks)
+    t.mm.copy_out(addr, R.SYSINFO.pack(uptime, *loads, total, free, 0, 0, 0, 0, min(procs, 0xFFFF), 0, 0, 1))
+    return 0
+
+
+@syscall("getrandom", ("ptr", "uint", "hex"))
+def getrandom(t, addr, length, flags):
+    if flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) or (flags & GRND_RANDOM and flags & GRND_INSECURE):
+        raise SyscallError(EINVAL)
+    length = min(length, MAX_GETRANDOM)
+    if length and t.mm.vmas.find(addr) is None:
+        raise SyscallError(EFAULT)
+    t.mm.copy_out(addr, os.urandom(length))
+    return length
+
+
+def _target_limits(t, pid):
+    pid = to_s32(pid)
+    if pid == 0:
+        return t.tg.limits
+    tg = t.kernel.pidns.thread_groups.get(pid)
+    if tg is None or pid < 0:
+        raise SyscallError(ESRCH)
+    return tg.limits
+
+
+@syscall("prlimit64", ("int", "int", "ptr", "ptr"))
+def prlimit64(t, pid, resource, new_ptr, old_ptr):
+    limits = _target_limits(t, pid)
+    resource = to_s32(resource)
+    if not 0 <= resource < R.RLIM_NLIMITS:
+        raise SyscallError(EINVAL)
+    new = None
+    if new_ptr:
+        new = R.RLIMIT.unpack(t.mm.copy_in(new_ptr, R.RLIMIT.size))
+        if new[0] > new[1]:
+            raise SyscallError(EINVAL)
+        if new[1] > limits[resource][1] and not t.creds.has_cap(24):  # CAP_SYS_RESOURCE
+            raise SyscallError(EPERM)
+        if resource == R.RLIMIT_NOFILE and new[1] > 1 << 20:
+            raise SyscallError(EPERM)
+    if old_ptr:
+        t.mm.copy_out(old_ptr, R.RLIMIT.pack(*limits[resource]))
+    if new is not None:
+        limits[resource] = new
+    return 0
+
+
+@syscall("getrlimit", ("int", "ptr"))
+def getrlimit(t, resource, addr):
+    return prlimit64(t, 0, resource, 0, addr)
+
+
+@syscall("setrlimit", ("int", "ptr"))
+def setrlimit(t, resource, addr):
+    return prlimit64(t, 0, resource, addr, 0)
+
+
+def _cpu_times(t, who):
+    """(user, system) seconds: the stubs do the application's work, the Sentry its syscalls."""
+    r = host_resource.getrusage(host_resource.RUSAGE_CHILDREN)
+    if who == R.RUSAGE_CHILDREN:
+        return 0.0, 0.0, r.ru_maxrss
+    return r.ru_utime, r.ru_stime, r.ru_maxrss
+
+
+@syscall("getrusage", ("int", "ptr"), PARTIAL, "CPU time is the sandbox's, not per process")
+def getrusage(t, who, addr):
+    who = to_s32(who)
+    if who not in (R.RUSAGE_SELF, R.RUSAGE_CHILDREN, R.RUSAGE_THREAD):
+        raise SyscallError(EINVAL)
+    utime, stime, maxrss = _cpu_times(t, who)
+    fields = [int(utime), int(utime % 1 * 1e6), int(stime), int(stime % 1 * 1e6), maxrss] + [0] * 13
+    t.mm.copy_out(addr, R.RUSAGE.pack(*fields))
+    return 0
+
+
+@syscall("times", ("ptr",), PARTIAL)
+def times(t, addr):
+    utime, stime, _ = _cpu_times(t, R.RUSAGE_SELF)
+    if addr:
+        t.mm.copy_out(addr, struct.pack("<4q", int(utime * CLK_TCK), int(stime * CLK_TCK), 0, 0))
+    return int((time.monotonic() - t.kernel.boot_time) * CLK_TCK) + 1
+
+
+@syscall("syslog", ("int", "ptr", "int"), PARTIAL, "an empty kernel log")
+def syslog(t, typ, buf, length):
+    typ = to_s32(typ)
+    if typ in (0, 1, 5, 6, 7, 8):
+        return 0
+    if typ in (2, 3, 4):
+        if to_s32(length) < 0:
+            raise SyscallError(EINVAL)
+        return 0
+    if typ == 9:
+        return 0
+    if typ == 10:
+        return 1 << 17
+    raise SyscallError(EINVAL)

@@ -1,0 +1,102 @@
+"""Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise, and the no-op residency calls."""
+from snakevisor.abi import mm as M
+from snakevisor.abi.errno import EACCES, EBADF, EINVAL, ENODEV, ENOMEM, SyscallError
+from snakevisor.abi.fs import O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
+from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
+from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+
+
+@syscall("brk", ("hex",), returns="hex")
+def brk(t, addr):
+    return t.mm.brk(addr)
+
+
+@syscall("mmap", ("hex", "uint", "prot", "mapflags", "fd", "hex"), returns="hex")
+def mmap(t, addr, length, prot, flags, fd, offset):
+    flags &= 0xFFFFFFFF
+    if flags & M.MAP_ANONYMOUS:
+        file = None
+        offset = 0
+    else:
+        file = t.fdtable.get(to_s32(fd))
+        mode = file.flags & O_ACCMODE
+        if file.flags & O_PATH:
+            raise SyscallError(EBADF)
+        if mode == O_WRONLY:
+            raise SyscallError(EACCES)
+        if flags & M.MAP_TYPE != M.MAP_PRIVATE and prot & M.PROT_WRITE and mode == O_RDONLY:
+            raise SyscallError(EACCES)
+        try:
+            file.mappable()
+        except SyscallError:
+            raise SyscallError(ENODEV)
+    if offset + page_round_up(length) >= 1 << 63:
+        raise SyscallError(EINVAL)
+    name = t.kernel.path_for_maps(t, file) if file is not None else ""
+    return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags, file, offset, name=name)
+
+
+@syscall("munmap", ("hex", "uint"))
+def munmap(t, addr, length):
+    return t.mm.munmap(addr, length)
+
+
+@syscall("mprotect", ("hex", "uint", "prot"))
+def mprotect(t, addr, length, prot):
+    return t.mm.mprotect(addr, length, prot & 0xFFFFFFFF)
+
+
+@syscall("mremap", ("hex", "uint", "uint", "int", "hex"), returns="hex")
+def mremap(t, old, old_len, new_len, flags, new_addr):
+    return t.mm.mremap(old, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
+
+
+@syscall("madvise", ("hex", "uint", "int"))
+def madvise(t, addr, length, advice):
+    return t.mm.madvise(addr, length, to_s32(advice))
+
+
+@syscall("mlock", ("hex", "uint"), PARTIAL, "memory is never swapped by the Sentry; checks the range only")
+def mlock(t, addr, length):
+    return _check_mapped(t, addr, length)
+
+
+@syscall("munlock", ("hex", "uint"), PARTIAL)
+def munlock(t, addr, length):
+    return _check_mapped(t, addr, length)
+
+
+@syscall("mlockall", ("int",), PARTIAL)
+def mlockall(t, flags):
+    if flags == 0 or flags & ~7:
+        raise SyscallError(EINVAL)
+    return 0
+
+
+@syscall("munlockall", (), PARTIAL)
+def munlockall(t):
+    return 0
+
+
+@syscall("msync", ("hex", "uint", "int"), PARTIAL, "shared file mappings are written back on close")
+def msync(t, addr, length, flags):
+    if addr % PAGE_SIZE or flags & ~7 or (flags & 1 and flags & 4):
+        raise SyscallError(EINVAL)
+    return _check_mapped(t, addr, length)
+
+
+@syscall("mincore", ("hex", "uint", "ptr"), PARTIAL, "reports every mapped page resident")
+def mincore(t, addr, length, vec):
+    if addr % PAGE_SIZE:
+        raise SyscallError(EINVAL)
+    _check_mapped(t, addr, length)
+    t.mm.copy_out(vec, b"\1" * (page_round_up(length) // PAGE_SIZE))
+    return 0
+
+
+def _check_mapped(t, addr, length):
+    start = addr & ~(PAGE_SIZE - 1)
+    end = page_round_up(addr + length)
+    if not t.mm.vmas.covered(start, end):
+        raise SyscallError(ENOMEM)
+    return 0

@@ -1,0 +1,319 @@
+"""Process identity and lifetime: exit, ids, prctl, arch_prctl, robust lists, thread pointers."""
+import struct
+
+from snakevisor.abi.errno import EINVAL, ENODEV, ENOSYS, EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+
+ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
+ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_GET_SECCOMP, PR_SET_SECCOMP = 21, 22
+PR_CAPBSET_READ = 23
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+PR_GET_TID_ADDRESS = 40
+PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
+PR_CAP_AMBIENT = 47
+PR_SET_VMA = 0x53564D41
+FS_BASE_OFFSET, GS_BASE_OFFSET = 21 * 8, 22 * 8
+
+
+@syscall("exit", ("int",))
+def exit(t, code):
+    if len([x for x in t.tg.tasks if not x.exited]) <= 1:
+        t.kernel.exit_group(t.tg, (code & 0xFF) << 8)
+    t.kernel.exit_thread(t, (code & 0xFF) << 8)
+
+
+@syscall("exit_group", ("int",))
+def exit_group(t, code):
+    t.kernel.exit_group(t.tg, (code & 0xFF) << 8)
+
+
+@syscall("getpid")
+def getpid(t):
+    return t.tg.tgid
+
+
+@syscall("gettid")
+def gettid(t):
+    return t.tid
+
+
+@syscall("getppid")
+def getppid(t):
+    return t.tg.parent.tgid if t.tg.parent is not None else 0
+
+
+@syscall("getuid")
+def getuid(t):
+    return t.creds.uid
+
+
+@syscall("geteuid")
+def geteuid(t):
+    return t.creds.euid
+
+
+@syscall("getgid")
+def getgid(t):
+    return t.creds.gid
+
+
+@syscall("getegid")
+def getegid(t):
+    return t.creds.egid
+
+
+@syscall("getresuid", ("ptr", "ptr", "ptr"))
+def getresuid(t, ruid, euid, suid):
+    for addr, val in ((ruid, t.creds.uid), (euid, t.creds.euid), (suid, t.creds.suid)):
+        t.mm.copy_out(addr, struct.pack("<I", val))
+    return 0
+
+
+@syscall("getresgid", ("ptr", "ptr", "ptr"))
+def getresgid(t, rgid, egid, sgid):
+    for addr, val in ((rgid, t.creds.gid), (egid, t.creds.egid), (sgid, t.creds.sgid)):
+        t.mm.copy_out(addr, struct.pack("<I", val))
+    return 0
+
+
+@syscall("getgroups", ("int", "ptr"))
+def getgroups(t, size, addr):
+    size = to_s32(size)
+    groups = t.creds.groups
+    if size < 0:
+        raise SyscallError(EINVAL)
+    if size == 0:
+        return len(groups)
+    if size < len(groups):
+        raise SyscallError(EINVAL)
+    t.mm.copy_out(addr, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
+
+
+@syscall("setgroups", ("int", "ptr"))
+def setgroups(t, size, addr):
+    size = to_s32(size)
+    if size < 0 or size > 65536:
+        raise SyscallError(EINVAL)
+    if not t.creds.has_cap(6):  # CAP_SETGID
+        raise SyscallError(EPERM)
+    t.creds.groups = list(struct.unpack(f"<{size}I", t.mm.copy_in(addr, 4 * size)))
+    return 0
+
+
+def _set_ids(t, names, values, cap):
+    creds = t.creds
+    privileged = creds.has_cap(cap)
+    current = {getattr(creds, n) for n in names}
+    for v in values:
+        if v != 0xFFFFFFFF and not privileged and v not in current:
+            raise SyscallError(EPERM)
+    for n, v in zip(names, values):
+        if v != 0xFFFFFFFF:
+            setattr(creds, n, v)
+
+
+@syscall("setuid", ("int",))
+def setuid(t, uid):
+    uid &= 0xFFFFFFFF
+    if t.creds.has_cap(7):  # CAP_SETUID
+        t.creds.uid = t.creds.euid = t.creds.suid = t.creds.fsuid = uid
+    else:
+        _set_ids(t, ("euid", "fsuid"), (uid, uid), 7)
+    return 0
+
+
+@syscall("setgid", ("int",))
+def setgid(t, gid):
+    gid &= 0xFFFFFFFF
+    if t.creds.has_cap(6):
+        t.creds.gid = t.creds.egid = t.creds.sgid = t.creds.fsgid = gid
+    else:
+        _set_ids(t, ("egid", "fsgid"), (gid, gid), 6)
+    return 0
+
+
+@syscall("setresuid", ("int", "int", "int"))
+def setresuid(t, r, e, s):
+    _set_ids(t, ("uid", "euid", "suid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), 7)
+    t.creds.fsuid = t.creds.euid
+    return 0
+
+
+@syscall("setresgid", ("int", "int", "int"))
+def setresgid(t, r, e, s):
+    _set_ids(t, ("gid", "egid", "sgid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), 6)
+    t.creds.fsgid = t.creds.egid
+    return 0
+
+
+@syscall("setreuid", ("int", "int"))
+def setreuid(t, r, e):
+    _set_ids(t, ("uid", "euid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), 7)
+    t.creds.fsuid = t.creds.euid
+    return 0
+
+
+@syscall("setregid", ("int", "int"))
+def setregid(t, r, e):
+    _set_ids(t, ("gid", "egid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), 6)
+    t.creds.fsgid = t.creds.egid
+    return 0
+
+
+@syscall("setfsuid", ("int",))
+def setfsuid(t, uid):
+    old = t.creds.fsuid
+    if uid != 0xFFFFFFFF and (t.creds.has_cap(7) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
+        t.creds.fsuid = uid & 0xFFFFFFFF
+    return old
+
+
+@syscall("setfsgid", ("int",))
+def setfsgid(t, gid):
+    old = t.creds.fsgid
+    if gid != 0xFFFFFFFF and (t.creds.has_cap(6) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
+        t.creds.fsgid = gid & 0xFFFFFFFF
+    return old
+
+
+@syscall("set_tid_address", ("ptr",))
+def set_tid_address(t, addr):
+    t.clear_child_tid = addr
+    return t.tid
+
+
+@syscall("set_robust_list", ("ptr", "uint"))
+def set_robust_list(t, head, length):
+    if length != 24:
+        raise SyscallError(EINVAL)
+    t.robust_list = (head, length)
+    return 0
+
+
+@syscall("get_robust_list", ("int", "ptr", "ptr"))
+def get_robust_list(t, pid, head_ptr, len_ptr):
+    pid = to_s32(pid)
+    target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
+    if target is None:
+        raise SyscallError(ESRCH)
+    t.mm.copy_out(head_ptr, struct.pack("<Q", target.robust_list[0]))
+    t.mm.copy_out(len_ptr, struct.pack("<Q", target.robust_list[1] or 24))
+    return 0
+
+
+@syscall("rseq", ("ptr", "uint", "int", "hex"), PARTIAL, "ENOSYS: glibc then runs without restartable sequences")
+def rseq(t, addr, length, flags, sig):
+    raise SyscallError(ENOSYS)
+
+
+@syscall("arch_prctl", ("hex", "hex"))
+def arch_prctl(t, code, addr):
+    ctx = t.ctx
+    if code == ARCH_SET_FS or code == ARCH_SET_GS:
+        if addr >= 1 << 47:
+            raise SyscallError(EPERM)
+        name = "fs_base" if code == ARCH_SET_FS else "gs_base"
+        setattr(ctx.regs, name, addr)
+        ctx.set_regs()
+        return 0
+    if code == ARCH_GET_FS or code == ARCH_GET_GS:
+        val = ctx.regs.fs_base if code == ARCH_GET_FS else ctx.regs.gs_base
+        t.mm.copy_out(addr, struct.pack("<Q", val))
+        return 0
+    if code == ARCH_GET_CPUID:
+        return 1
+    if code == ARCH_SET_CPUID:
+        raise SyscallError(EINVAL if addr > 1 else ENODEV)  # no CPUID faulting here
+    raise SyscallError(EINVAL)
+
+
+@syscall("prctl", ("int", "hex", "hex", "hex", "hex"), PARTIAL)
+def prctl(t, option, a2, a3, a4, a5):
+    option = to_s32(option)
+    if option == PR_SET_NAME:
+        name = t.mm.copy_in(a2, 16)
+        t.name = name.split(b"\0", 1)[0][:15]
+        return 0
+    if option == PR_GET_NAME:
+        t.mm.copy_out(a2, t.name[:15].ljust(16, b"\0"))
+        return 0
+    if option == PR_SET_PDEATHSIG:
+        if a2 > 64:
+            raise SyscallError(EINVAL)
+        t.pdeath_signal = a2
+        return 0
+    if option == PR_GET_PDEATHSIG:
+        t.mm.copy_out(a2, struct.pack("<i", getattr(t, "pdeath_signal", 0)))
+        return 0
+    if option == PR_GET_DUMPABLE:
+        return getattr(t.tg, "dumpable", 1)
+    if option == PR_SET_DUMPABLE:
+        if a2 > 1:
+            raise SyscallError(EINVAL)
+        t.tg.dumpable = a2
+        return 0
+    if option == PR_SET_NO_NEW_PRIVS:
+        if a2 != 1 or a3 or a4 or a5:
+            raise SyscallError(EINVAL)
+        t.creds.no_new_privs = True
+        return 0
+    if option == PR_GET_NO_NEW_PRIVS:
+        return int(t.creds.no_new_privs)
+    if option == PR_SET_CHILD_SUBREAPER:
+        t.tg.subreaper = bool(a2)
+        return 0
+    if option == PR_GET_CHILD_SUBREAPER:
+        t.mm.copy_out(a2, struct.pack("<i", int(getattr(t.tg, "subreaper", False))))
+        return 0
+    if option == PR_CAPBSET_READ:
+        if a2 > 40:
+            raise SyscallError(EINVAL)
+        return (t.creds.cap_bounding >> a2) & 1
+    if option == PR_GET_SECCOMP:
+        return 0
+    if option == PR_GET_TID_ADDRESS:
+        t.mm.copy_out(a2, struct.pack("<Q", t.clear_child_tid))
+        return 0
+    if option in (PR_SET_THP_DISABLE, PR_GET_THP_DISABLE):
+        return 0
+    if option == PR_SET_VMA:
+        return 0
+    if option == PR_CAP_AMBIENT:
+        if a2 == 1:  # PR_CAP_AMBIENT_IS_SET
+            return 0
+        if a2 == 4:  # PR_CAP_AMBIENT_CLEAR_ALL
+            return 0
+    raise SyscallError(EINVAL)
+
+
+@syscall("getpgrp")
+def getpgrp(t):
+    return t.tg.pgid
+
+
+@syscall("getpgid", ("int",))
+def getpgid(t, pid):
+    return _thread_group(t, pid).pgid
+
+
+@syscall("getsid", ("int",))
+def getsid(t, pid):
+    return _thread_group(t, pid).sid
+
+
+def _thread_group(t, pid):
+    pid = to_s32(pid)
+    if pid == 0:
+        return t.tg
+    tg = t.kernel.pidns.thread_groups.get(pid)
+    if tg is None or pid < 0:
+        raise SyscallError(ESRCH)
+    return tg
+
+
