@@ -1,0 +1,65 @@
+"""Shared fixtures: compiling C programs at test time, and running commands natively and in snakevisor."""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The sandbox mounts its own tmpfs on /tmp, so programs under test live elsewhere.
+BUILD_DIR = os.environ.get("SNAKEVISOR_TEST_BUILD", "/var/tmp/snakevisor-tests")
+PROGRAMS = os.path.join(REPO, "tests", "programs")
+
+
+def compile_c(name, static=False, extra=()):
+    """Compile tests/programs/NAME.c (cached by content hash); returns the binary's path."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed: differential C tests need it")
+    src = os.path.join(PROGRAMS, name + ".c")
+    with open(src, "rb") as f:
+        digest = hashlib.sha256(f.read() + repr((static, extra)).encode()).hexdigest()[:12]
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    out = os.path.join(BUILD_DIR, f"{name}{'-static' if static else ''}-{digest}")
+    if not os.path.exists(out):
+        cmd = ["gcc", "-O1", "-w", "-o", out + ".tmp", src, *extra] + (["-static"] if static else [])
+        subprocess.run(cmd, check=True)
+        os.rename(out + ".tmp", out)
+    return out
+
+
+def run_native(argv, input=None, timeout=60, env=None):
+    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env)
+
+
+def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=None):
+    cmd = [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
+    full_env = dict(os.environ if env is None else env)
+    full_env["PYTHONPATH"] = REPO
+    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd or REPO)
+
+
+@pytest.fixture
+def differential():
+    """Run argv natively and in the sandbox; assert equal stdout and exit status; return both results."""
+    def check(argv, input=None, env=None, compare_stderr=False):
+        native = run_native(argv, input=input, env=env)
+        boxed = run_sandboxed(argv, input=input, env=env)
+        assert boxed.returncode == native.returncode, (
+            f"exit status: native {native.returncode}, sandbox {boxed.returncode}\n"
+            f"sandbox stderr:\n{boxed.stderr.decode(errors='replace')[-3000:]}")
+        assert boxed.stdout == native.stdout, (
+            f"stdout differs\nnative:\n{native.stdout[:2000]!r}\nsandbox:\n{boxed.stdout[:2000]!r}\n"
+            f"sandbox stderr:\n{boxed.stderr.decode(errors='replace')[-3000:]}")
+        if compare_stderr:
+            assert boxed.stderr == native.stderr
+        return native, boxed
+    return check
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No test may leave a stub process behind."""
+    leftover = subprocess.run(["pgrep", "-f", "snakevisor-stub"], capture_output=True, text=True).stdout.split()
+    if leftover:
+        print(f"\nWARNING: stub processes left running: {leftover}", file=sys.stderr)

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs what snakevisor needs on Debian 12 (as root). With --test, also what the test suite needs.
+# Safe to run again: it installs only what is missing.
+set -e
+want_tests=0
+[ "${1:-}" = "--test" ] && want_tests=1
+
+missing=""
+need() { dpkg -s "$1" >/dev/null 2>&1 || missing="$missing $1"; }
+need python3
+need libseccomp2
+if [ $want_tests = 1 ]; then
+    for p in gcc libc6-dev busybox-static coreutils strace procps python3-pip; do need "$p"; done
+fi
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq $missing >/dev/null
+fi
+
+if [ $want_tests = 1 ]; then
+    py=python3
+    if ! $py -c 'import pytest, hypothesis, elftools' 2>/dev/null; then
+        $py -m pip install -q pytest hypothesis pyelftools 2>/dev/null \
+            || $py -m pip install -q --break-system-packages pytest hypothesis pyelftools
+    fi
+fi
