@@ -81,7 +81,7 @@ class Task:
                         kernel.unimplemented(nr)
                         ret = -ENOSYS
                     else:
-                        args = [getattr(regs, r) for r in ARG_REGS[:len(entry.args)]]
+                        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
                         before = strace.enter(self, entry, args) if strace else None
                         try:
                             if entry.blocking:

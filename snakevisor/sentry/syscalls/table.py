@@ -33,6 +33,10 @@ class SyscallEntry:
     blocking: bool = False
     returns: str = "int"  # how strace prints the result: int, hex, fd
 
+    @property
+    def nargs(self):
+        return len(self.args)
+
 
 @dataclass
 class SyscallTable:

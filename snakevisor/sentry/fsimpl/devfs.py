@@ -1,0 +1,109 @@
+"""devfs: /dev as a tmpfs tree populated with the standard character devices.
+
+Devices (registered in the VFS device registry, so a mknod'ed node with the
+same numbers behaves the same): null (1,3), zero (1,5), full (1,7),
+random (1,8), urandom (1,9), tty (5,0). Plus the usual symlinks
+(/dev/fd -> /proc/self/fd, stdin/stdout/stderr) and the shm and pts
+directories the kernel mounts on.
+"""
+import os
+
+from snakevisor.abi.errno import ENOSPC, ENXIO, SyscallError
+from snakevisor.abi.fs import S_IFCHR, S_IFDIR, makedev
+from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.vfs.device import register_char_device
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+
+MEM_MAJOR = 1
+TTYAUX_MAJOR = 5
+
+
+class _CharDeviceImpl(FileDescriptionImpl):
+    # Linux lets lseek succeed on these (the position is meaningless).
+    seekable = True
+
+    def end_offset(self):
+        return 0
+
+
+class NullImpl(_CharDeviceImpl):
+    def read(self, n, offset):
+        return b""
+
+    def write(self, data, offset):
+        return len(data)
+
+
+class ZeroImpl(_CharDeviceImpl):
+    # mmap of /dev/zero is an anonymous mapping: mm checks this attribute.
+    anonymous_mapping = True
+
+    def read(self, n, offset):
+        return bytes(n)
+
+    def write(self, data, offset):
+        return len(data)
+
+
+class FullImpl(ZeroImpl):
+    anonymous_mapping = False
+
+    def write(self, data, offset):
+        raise SyscallError(ENOSPC)
+
+
+class RandomImpl(_CharDeviceImpl):
+    def read(self, n, offset):
+        return os.urandom(n)
+
+    def write(self, data, offset):
+        return len(data)   # "mixing into the pool": accepted and ignored
+
+
+def _open_tty(inode, flags):
+    # No controlling terminal yet; the kernel's TTY support will replace this opener.
+    raise SyscallError(ENXIO)
+
+
+register_char_device(MEM_MAJOR, 3, lambda inode, flags: NullImpl(inode))
+register_char_device(MEM_MAJOR, 5, lambda inode, flags: ZeroImpl(inode))
+register_char_device(MEM_MAJOR, 7, lambda inode, flags: FullImpl(inode))
+register_char_device(MEM_MAJOR, 8, lambda inode, flags: RandomImpl(inode))
+register_char_device(MEM_MAJOR, 9, lambda inode, flags: RandomImpl(inode))
+register_char_device(TTYAUX_MAJOR, 0, _open_tty)
+
+DEVICES = (
+    (b"null", MEM_MAJOR, 3, 0o666),
+    (b"zero", MEM_MAJOR, 5, 0o666),
+    (b"full", MEM_MAJOR, 7, 0o666),
+    (b"random", MEM_MAJOR, 8, 0o666),
+    (b"urandom", MEM_MAJOR, 9, 0o666),
+    (b"tty", TTYAUX_MAJOR, 0, 0o666),
+)
+SYMLINKS = (
+    (b"fd", b"/proc/self/fd"),
+    (b"stdin", b"/proc/self/fd/0"),
+    (b"stdout", b"/proc/self/fd/1"),
+    (b"stderr", b"/proc/self/fd/2"),
+    (b"ptmx", b"pts/ptmx"),
+)
+DIRS = ((b"shm", 0o1777), (b"pts", 0o755))
+
+
+class DevFilesystem(TmpfsFilesystem):
+    """A tmpfs whose root starts out holding the standard /dev entries."""
+
+    def __init__(self, memory_file, **kw):
+        kw.setdefault("mode", 0o755)
+        super().__init__(memory_file, **kw)
+        root = self.root.inode
+        for name, major, minor, perm in DEVICES:
+            root.mknod(name, S_IFCHR | perm, makedev(major, minor))
+        for name, target in SYMLINKS:
+            root.symlink(name, target)
+        for name, perm in DIRS:
+            d = root.mkdir(name, S_IFDIR | perm)
+            d.mode = S_IFDIR | perm   # exact modes, whatever the umask of whoever boots us
+
+    def mount_options(self) -> str:
+        return "mode=755"

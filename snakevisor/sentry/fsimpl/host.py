@@ -1,0 +1,238 @@
+"""host: FileDescriptions over host descriptors the Sentry was given (the caller's stdio).
+
+The host descriptor is shared with the user's shell, so its O_NONBLOCK flag is
+never touched: readiness comes from ``poll(fd, 0)``, a read that would block
+raises EAGAIN (the syscall layer then waits on ``HostFdWaitable(fd)``), and
+writes go out in bounded chunks, each after a POLLOUT check. Terminal ioctls
+are passed through when the descriptor is a tty. Regular host files are
+seekable (pread/pwrite); pipes and ttys are not (ESPIPE).
+"""
+import fcntl
+import os
+import select
+import stat as _stat
+import struct
+
+from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, ENOTTY, SyscallError
+from snakevisor.abi.fs import (FIONREAD, O_ACCMODE, O_APPEND, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM,
+                               POLLWRNORM, StatResult, TCGETS, TCSETS, TCSETSF, TCSETSW, TERMIOS_SIZE,
+                               TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ, WINSIZE_SIZE)
+from snakevisor.sentry.vfs.dentry import Dentry
+from snakevisor.sentry.vfs.file import FileDescription, FileDescriptionImpl
+from snakevisor.sentry.vfs.filesystem import Filesystem
+from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
+from snakevisor.sentry.vfs.waiter import HostFdWaitable
+
+WRITE_CHUNK = 64 * 1024
+PIPE_CHUNK = 4096            # a pipe reporting POLLOUT has room for at least one page
+MAX_WRITE_PER_CALL = 1 << 20  # then return a short write rather than hog the loop
+
+
+def _oserror(e: OSError) -> SyscallError:
+    return SyscallError(e.errno or EINVAL)
+
+
+class HostFilesystem(Filesystem):
+    name = "host"
+
+
+class HostInode(Inode):
+    """Attributes come from the host descriptor each time."""
+
+    def __init__(self, fs, host_fd: int):
+        st = os.fstat(host_fd)
+        super().__init__(fs, st.st_mode, ino=st.st_ino)
+        self.host_fd = host_fd
+
+    def stat(self) -> StatResult:
+        try:
+            st = os.fstat(self.host_fd)
+        except OSError as e:
+            raise _oserror(e)
+        return StatResult(dev=self.fs.dev, ino=st.st_ino, nlink=st.st_nlink, mode=st.st_mode, uid=st.st_uid,
+                          gid=st.st_gid, rdev=st.st_rdev, size=st.st_size, blksize=st.st_blksize,
+                          blocks=st.st_blocks, atime_ns=st.st_atime_ns, mtime_ns=st.st_mtime_ns,
+                          ctime_ns=st.st_ctime_ns)
+
+    @property
+    def size(self):
+        try:
+            return os.fstat(self.host_fd).st_size
+        except OSError:
+            return 0
+
+    @size.setter
+    def size(self, value):
+        pass  # Inode.__init__ assigns it; the host owns the real value
+
+
+def _poll(fd: int, events: int) -> int:
+    p = select.poll()
+    p.register(fd, events)
+    try:
+        res = p.poll(0)
+    except InterruptedError:
+        return 0
+    return res[0][1] if res else 0
+
+
+class HostFileImpl(FileDescriptionImpl):
+    def __init__(self, inode: HostInode, host_fd: int, owns_fd: bool = True):
+        super().__init__(inode)
+        self.host_fd = host_fd
+        self.owns_fd = owns_fd
+        mode = os.fstat(host_fd).st_mode
+        self.seekable = _stat.S_ISREG(mode) or _stat.S_ISBLK(mode)
+        self.is_fifo = _stat.S_ISFIFO(mode) or _stat.S_ISSOCK(mode)
+        self.is_tty = os.isatty(host_fd)
+
+    def read(self, n, offset):
+        try:
+            if self.seekable:
+                return os.pread(self.host_fd, n, offset)
+            if not _poll(self.host_fd, select.POLLIN) & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                raise SyscallError(EAGAIN)
+            return os.read(self.host_fd, n)
+        except OSError as e:
+            raise _oserror(e)
+
+    def write(self, data, offset):
+        fd = self.host_fd
+        try:
+            if self.seekable:
+                return os.pwrite(fd, data, offset)
+            mv = memoryview(data)
+            chunk = PIPE_CHUNK if self.is_fifo else WRITE_CHUNK
+            done = 0
+            while done < len(mv) and done < MAX_WRITE_PER_CALL:
+                ev = _poll(fd, select.POLLOUT)
+                if ev & select.POLLERR and not ev & select.POLLOUT:
+                    # A broken pipe: let write(2) report EPIPE.
+                    return os.write(fd, mv[done:done + chunk]) + done
+                if not ev & select.POLLOUT:
+                    break
+                done += os.write(fd, mv[done:done + chunk])
+            if done == 0 and len(mv):
+                raise SyscallError(EAGAIN)
+            return done
+        except OSError as e:
+            raise _oserror(e)
+
+    def end_offset(self):
+        return self.inode.size
+
+    def stat(self):
+        return self.inode.stat()
+
+    def readiness(self, mask):
+        if self.seekable:
+            return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+        ev = _poll(self.host_fd, select.POLLIN | select.POLLOUT)
+        out = 0
+        if ev & select.POLLIN:
+            out |= POLLIN | POLLRDNORM
+        if ev & select.POLLOUT:
+            out |= POLLOUT | POLLWRNORM
+        if ev & select.POLLHUP:
+            out |= POLLHUP
+        if ev & select.POLLERR:
+            out |= POLLERR
+        return out & (mask | POLLHUP | POLLERR)
+
+    def waitable(self):
+        return HostFdWaitable(self.host_fd)
+
+    def ioctl(self, task, cmd, arg):
+        fd = self.host_fd
+        if cmd == FIONREAD and not self.seekable:
+            buf = fcntl.ioctl(fd, FIONREAD, bytes(4))
+            task.mm.copy_out(arg, buf)
+            return 0
+        if not self.is_tty:
+            raise SyscallError(ENOTTY)
+        try:
+            if cmd == TCGETS:
+                task.mm.copy_out(arg, fcntl.ioctl(fd, TCGETS, bytes(TERMIOS_SIZE)))
+            elif cmd in (TCSETS, TCSETSW, TCSETSF):
+                fcntl.ioctl(fd, cmd, task.mm.copy_in(arg, TERMIOS_SIZE))
+            elif cmd == TIOCGWINSZ:
+                task.mm.copy_out(arg, fcntl.ioctl(fd, TIOCGWINSZ, bytes(WINSIZE_SIZE)))
+            elif cmd == TIOCSWINSZ:
+                fcntl.ioctl(fd, TIOCSWINSZ, task.mm.copy_in(arg, WINSIZE_SIZE))
+            elif cmd == TIOCGPGRP:
+                # The host's process group id means nothing inside the sandbox's pid
+                # namespace; report the caller's own group when the kernel exposes it.
+                pgid = _task_pgid(task)
+                if pgid is None:
+                    task.mm.copy_out(arg, fcntl.ioctl(fd, TIOCGPGRP, bytes(4)))
+                else:
+                    task.mm.copy_out(arg, struct.pack("<i", pgid))
+            elif cmd == TIOCSPGRP:
+                task.mm.copy_in(arg, 4)   # accepted: job control stays inside the sandbox
+            else:
+                raise SyscallError(ENOTTY)
+        except OSError as e:
+            raise _oserror(e)
+        return 0
+
+    def truncate(self, size):
+        try:
+            os.ftruncate(self.host_fd, size)
+        except OSError as e:
+            raise _oserror(e)
+
+    def fsync(self):
+        if self.seekable:
+            try:
+                os.fsync(self.host_fd)
+            except OSError:
+                pass
+
+    def release(self):
+        if self.owns_fd:
+            try:
+                os.close(self.host_fd)
+            except OSError:
+                pass
+
+
+def _task_pgid(task):
+    getter = getattr(task, "process_group_id", None)
+    if callable(getter):
+        try:
+            return int(getter())
+        except Exception:   # kernel not wired yet: fall back to the host's answer
+            return None
+    return None
+
+
+_fs = None
+_mount = None
+
+
+def _host_mount():
+    global _fs, _mount
+    if _fs is None:
+        _fs = HostFilesystem()
+        _fs.root = None
+        _mount = anonymous_mount(_fs)
+    return _mount
+
+
+def new_host_file(host_fd: int, flags: int | None = None, name: bytes | None = None,
+                  owns_fd: bool = True) -> FileDescription:
+    """A FileDescription (refs=1) over ``host_fd``; flags default to the host's access mode."""
+    try:
+        host_flags = fcntl.fcntl(host_fd, fcntl.F_GETFL)
+    except OSError:
+        raise SyscallError(EBADF)
+    if flags is None:
+        flags = host_flags & (O_ACCMODE | O_APPEND)
+    mount = _host_mount()
+    inode = HostInode(mount.fs, host_fd)
+    if name is None:
+        name = (f"/dev/pts/{os.minor(os.fstat(host_fd).st_rdev)}" if os.isatty(host_fd)
+                else f"host:[{inode.ino}]").encode()
+    dentry = Dentry(inode, name)
+    return FileDescription(HostFileImpl(inode, host_fd, owns_fd), VirtualDentry(mount, dentry), flags)

@@ -1,0 +1,401 @@
+"""tmpfs: a read-write filesystem held entirely in the Sentry.
+
+Directories map names to inodes; regular file data lives in a PageCache on
+the kernel's MemoryFile (so mappings of a tmpfs file share its pages); symlinks
+hold their target; device, FIFO and socket nodes open through the device
+registry. Attributes follow Linux: directory nlink is 2 + subdirectories,
+mtime/ctime move on writes and directory changes, unlinked files keep their
+data until the last reference (open file or mapping) goes.
+"""
+from snakevisor.abi.errno import (EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC,
+                                  ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
+from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE, RENAME_NOREPLACE,
+                               S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+                               S_ISGID, SEEK_DATA, StatfsResult, TMPFS_MAGIC, NAME_MAX, dev_major, dev_minor)
+from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
+from snakevisor.sentry.vfs.dentry import Dentry
+from snakevisor.sentry.vfs.device import open_device, open_fifo
+from snakevisor.sentry.vfs.file import FileDescriptionImpl, MAX_LFS_FILESIZE
+from snakevisor.sentry.vfs.filesystem import Filesystem
+from snakevisor.sentry.vfs.inode import Inode
+
+
+class TmpfsFilesystem(Filesystem):
+    name = "tmpfs"
+    magic = TMPFS_MAGIC
+
+    def __init__(self, memory_file, mode: int = 0o1777, uid: int = 0, gid: int = 0,
+                 readonly: bool = False, size_limit: int | None = None, dev: int | None = None):
+        super().__init__(readonly=readonly, dev=dev)
+        self.memory_file = memory_file
+        self.size_limit = size_limit      # bytes of file data allowed (None: MemoryFile's limit)
+        self.used = 0                     # bytes of file data held (by file sizes)
+        self.root_mode = mode
+        self.root = Dentry(TmpfsDir(self, S_IFDIR | (mode & 0o7777), uid, gid))
+
+    def statfs(self) -> StatfsResult:
+        s = super().statfs()
+        bsize = 4096
+        total = (self.size_limit if self.size_limit is not None else 1 << 34) // bsize
+        used = (self.used + bsize - 1) // bsize
+        free = max(0, total - used)
+        s.bsize = s.frsize = bsize
+        s.blocks, s.bfree, s.bavail = total, free, free
+        s.files, s.ffree = 1 << 20, (1 << 20) - 1
+        s.namelen = NAME_MAX
+        return s
+
+    def mount_options(self) -> str:
+        return f"mode={self.root_mode & 0o7777:o}"
+
+
+def _owner(parent: "TmpfsDir", creds, mode: int) -> tuple[int, int, int]:
+    """uid, gid and mode of a new inode: the creator's fs ids, or the directory's group if setgid."""
+    uid = getattr(creds, "fsuid", 0) if creds is not None else 0
+    gid = getattr(creds, "fsgid", 0) if creds is not None else 0
+    if parent.mode & S_ISGID:
+        gid = parent.gid
+        if mode & S_IFMT == S_IFDIR:
+            mode |= S_ISGID
+    return uid, gid, mode
+
+
+class TmpfsInode(Inode):
+    def setattr(self, *, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        if size is not None:
+            if self.is_dir:
+                raise SyscallError(EISDIR)
+            if not self.is_reg:
+                raise SyscallError(EINVAL)
+            self.truncate(size)
+        if mode is not None or uid is not None or gid is not None or atime is not None or mtime is not None:
+            self._apply_attrs(mode, uid, gid, atime, mtime)
+
+
+class TmpfsDir(TmpfsInode):
+    def __init__(self, fs, mode, uid=0, gid=0):
+        super().__init__(fs, mode, uid=uid, gid=gid)
+        self.entries: dict[bytes, Inode] = {}
+        self.size = 0
+
+    def blocks(self):
+        return 0
+
+    def lookup(self, name):
+        inode = self.entries.get(name)
+        if inode is None:
+            raise SyscallError(ENOENT)
+        return inode
+
+    def iterdir(self):
+        return [(name, inode.ino, inode.dtype) for name, inode in self.entries.items()]
+
+    def is_empty_dir(self):
+        return not self.entries
+
+    def _check_new(self, name):
+        if self.nlink == 0:
+            raise SyscallError(ENOENT)   # creating in a removed directory
+        if name in self.entries:
+            raise SyscallError(EEXIST)
+        if len(name) > NAME_MAX:
+            raise SyscallError(ENAMETOOLONG)
+
+    def _add(self, name, inode):
+        self.entries[name] = inode
+        self.touch_mtime()
+        return inode
+
+    def create(self, name, mode, creds=None):
+        self._check_new(name)
+        uid, gid, mode = _owner(self, creds, S_IFREG | (mode & 0o7777))
+        return self._add(name, TmpfsFile(self.fs, mode, uid, gid))
+
+    def mkdir(self, name, mode, creds=None):
+        self._check_new(name)
+        uid, gid, mode = _owner(self, creds, S_IFDIR | (mode & 0o7777))
+        d = self._add(name, TmpfsDir(self.fs, mode, uid, gid))
+        self.nlink += 1
+        return d
+
+    def mknod(self, name, mode, rdev, creds=None):
+        self._check_new(name)
+        kind = mode & S_IFMT
+        if kind in (0, S_IFREG):
+            return self.create(name, mode, creds)
+        if kind == S_IFDIR:
+            raise SyscallError(EPERM)
+        if kind not in (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK):
+            raise SyscallError(EINVAL)
+        uid, gid, mode = _owner(self, creds, mode)
+        return self._add(name, TmpfsSpecial(self.fs, mode, uid, gid,
+                                            rdev if kind in (S_IFCHR, S_IFBLK) else 0))
+
+    def symlink(self, name, target, creds=None):
+        self._check_new(name)
+        uid, gid, _ = _owner(self, creds, S_IFLNK)
+        return self._add(name, TmpfsSymlink(self.fs, target, uid, gid))
+
+    def link(self, name, inode):
+        if inode.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        self._check_new(name)
+        inode.nlink += 1
+        inode.touch_ctime()
+        self._add(name, inode)
+
+    def _drop(self, inode):
+        """One name of ``inode`` is gone."""
+        inode.nlink = 0 if inode.is_dir else inode.nlink - 1
+        inode.touch_ctime()
+        if inode.nlink <= 0 and inode.refs <= 0:
+            inode.evict()
+
+    def unlink(self, name):
+        inode = self.lookup(name)
+        if inode.is_dir:
+            raise SyscallError(EISDIR)
+        del self.entries[name]
+        self.touch_mtime()
+        self._drop(inode)
+
+    def rmdir(self, name):
+        inode = self.lookup(name)
+        if not inode.is_dir:
+            raise SyscallError(ENOTDIR)
+        if inode.entries:
+            raise SyscallError(ENOTEMPTY)
+        del self.entries[name]
+        self.nlink -= 1
+        self.touch_mtime()
+        self._drop(inode)
+
+    def rename(self, oldname, newdir, newname, flags=0):
+        if not isinstance(newdir, TmpfsDir) or newdir.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        src = self.lookup(oldname)
+        if newdir.nlink == 0:
+            raise SyscallError(ENOENT)
+        dst = newdir.entries.get(newname)
+        if flags & RENAME_EXCHANGE:
+            if dst is None:
+                raise SyscallError(ENOENT)
+            self.entries[oldname], newdir.entries[newname] = dst, src
+            if self is not newdir:
+                moved = (1 if src.is_dir else 0) - (1 if dst.is_dir else 0)
+                self.nlink -= moved
+                newdir.nlink += moved
+            src.touch_ctime()
+            dst.touch_ctime()
+            self.touch_mtime()
+            newdir.touch_mtime()
+            return
+        if dst is src:
+            return
+        if dst is not None:
+            if flags & RENAME_NOREPLACE:
+                raise SyscallError(EEXIST)
+            if src.is_dir:
+                if not dst.is_dir:
+                    raise SyscallError(ENOTDIR)
+                if dst.entries:
+                    raise SyscallError(ENOTEMPTY)
+            elif dst.is_dir:
+                raise SyscallError(EISDIR)
+        del self.entries[oldname]
+        if dst is not None:
+            del newdir.entries[newname]
+            if dst.is_dir:
+                newdir.nlink -= 1
+            self._drop(dst)
+        newdir.entries[newname] = src
+        if src.is_dir and self is not newdir:
+            self.nlink -= 1
+            newdir.nlink += 1
+        src.touch_ctime()
+        self.touch_mtime()
+        newdir.touch_mtime()
+
+
+class TmpfsFile(TmpfsInode):
+    def __init__(self, fs, mode, uid=0, gid=0):
+        super().__init__(fs, mode, uid=uid, gid=gid)
+        self.cache = PageCache(fs.memory_file)
+
+    def blocks(self):
+        return len(self.cache.chunks) * (CHUNK_SIZE // 512)
+
+    def open(self, flags):
+        return TmpfsFileImpl(self)
+
+    def read_data(self, offset: int, n: int) -> bytes:
+        """Bytes at offset (short at EOF); holes read as zeros without allocating."""
+        end = min(offset + n, self.size)
+        if offset >= end:
+            return b""
+        out = []
+        pos = offset
+        chunks, mf = self.cache.chunks, self.cache.mf
+        while pos < end:
+            idx, within = divmod(pos, CHUNK_SIZE)
+            m = min(CHUNK_SIZE - within, end - pos)
+            base = chunks.get(idx)
+            out.append(mf.read(base + within, m) if base is not None else bytes(m))
+            pos += m
+        return b"".join(out)
+
+    def _grow(self, new_size: int) -> None:
+        if new_size > MAX_LFS_FILESIZE:
+            raise SyscallError(EFBIG)
+        fs = self.fs
+        if new_size > self.size:
+            if fs.size_limit is not None and fs.used + (new_size - self.size) > fs.size_limit:
+                raise SyscallError(ENOSPC)
+            fs.used += new_size - self.size
+            self.size = new_size
+
+    def write_data(self, offset: int, data) -> int:
+        n = len(data)
+        if n == 0:
+            return 0
+        old = self.size
+        self._grow(offset + n)
+        try:
+            self.cache.write(offset, data)
+        except SyscallError as e:
+            self.fs.used -= self.size - old
+            self.size = old
+            raise SyscallError(ENOSPC if e.errno == ENOMEM else e.errno)
+        self.touch_mtime()
+        return n
+
+    def truncate(self, size: int) -> None:
+        if size > MAX_LFS_FILESIZE:
+            raise SyscallError(EFBIG)
+        if size < self.size:
+            self.cache.truncate(size)
+            self.fs.used -= self.size - size
+            self.size = size
+        elif size > self.size:
+            self._grow(size)
+        self.touch_mtime()
+
+    def punch_hole(self, offset: int, length: int) -> None:
+        """Zero [offset, offset+length) within the file (only chunks that exist)."""
+        end = min(offset + length, self.size)
+        chunks, mf = self.cache.chunks, self.cache.mf
+        pos = offset
+        while pos < end:
+            idx, within = divmod(pos, CHUNK_SIZE)
+            m = min(CHUNK_SIZE - within, end - pos)
+            if idx in chunks:
+                mf.write(chunks[idx] + within, bytes(m))
+            pos += m
+        self.touch_mtime()
+
+    def evict(self):
+        self.cache.release()
+        self.fs.used -= self.size
+        self.size = 0
+
+
+class TmpfsSymlink(TmpfsInode):
+    def __init__(self, fs, target: bytes, uid=0, gid=0):
+        super().__init__(fs, S_IFLNK | 0o777, uid=uid, gid=gid)
+        self.target = bytes(target)
+        self.size = len(self.target)
+
+    def blocks(self):
+        return 0
+
+    def readlink(self):
+        self.touch_atime()
+        return self.target
+
+
+class TmpfsSpecial(TmpfsInode):
+    """Device, FIFO and socket nodes: only a name and attributes here."""
+
+    def __init__(self, fs, mode, uid=0, gid=0, rdev=0):
+        super().__init__(fs, mode, uid=uid, gid=gid, rdev=rdev)
+
+    def blocks(self):
+        return 0
+
+    def open(self, flags):
+        kind = self.mode & S_IFMT
+        if kind in (S_IFCHR, S_IFBLK):
+            return open_device(kind, dev_major(self.rdev), dev_minor(self.rdev), self, flags)
+        if kind == S_IFIFO:
+            return open_fifo(self, flags)
+        raise SyscallError(ENXIO)
+
+
+class TmpfsMappable:
+    """What mm maps for a tmpfs file: the file's PageCache pages. Hold it with inc_ref/dec_ref."""
+
+    def __init__(self, inode: TmpfsFile):
+        self.inode = inode
+
+    @property
+    def size(self) -> int:
+        return self.inode.size
+
+    def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
+        return self.inode.cache.translate(offset, length)
+
+    def inc_ref(self):
+        self.inode.inc_ref()
+        return self
+
+    def dec_ref(self):
+        self.inode.dec_ref()
+
+
+class TmpfsFileImpl(FileDescriptionImpl):
+    seekable = True
+
+    def read(self, n, offset):
+        data = self.inode.read_data(offset, n)
+        self.inode.touch_atime()
+        return data
+
+    def write(self, data, offset):
+        return self.inode.write_data(offset, data)
+
+    def mappable(self):
+        return TmpfsMappable(self.inode)
+
+    def allocate(self, mode, offset, length):
+        inode = self.inode
+        if mode == 0:
+            if offset + length > inode.size:
+                inode.truncate(offset + length)
+        elif mode == FALLOC_FL_KEEP_SIZE:
+            pass
+        elif mode == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
+            inode.punch_hole(offset, length)
+        else:
+            raise SyscallError(EOPNOTSUPP)
+
+    def seek_data_hole(self, offset, whence):
+        # Data is any allocated chunk; a hole is a missing chunk or EOF. Work from the
+        # chunk keys so a huge sparse file costs no more than its allocated chunks.
+        size = self.inode.size
+        if offset >= size:
+            raise SyscallError(ENXIO)
+        chunks = self.inode.cache.chunks
+        idx = offset // CHUNK_SIZE
+        if whence == SEEK_DATA:
+            later = [i for i in chunks if i >= idx]
+            if not later:
+                raise SyscallError(ENXIO)
+            pos = max(offset, min(later) * CHUNK_SIZE)
+            if pos >= size:
+                raise SyscallError(ENXIO)
+            return pos
+        while idx in chunks:
+            idx += 1
+        return min(max(offset, idx * CHUNK_SIZE), size)

@@ -1,0 +1,518 @@
+"""Descriptor-based file syscalls: read/write families, close, lseek, fstat, getdents, fcntl, dup, ioctl, ...
+
+Handlers decode raw registers, find the FileDescription in the Task's FDTable
+and call the VFS. Reads and writes that would block are generators: they wait
+on the file's ``waitable()`` through ``t.block_on`` unless O_NONBLOCK is set.
+Transfer sizes are capped (short reads/writes are allowed by Linux), so an
+application's count never sizes an allocation directly.
+"""
+import struct
+
+from snakevisor.abi.errno import (EAGAIN, EBADF, EFBIG, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
+                                  ESPIPE, SyscallError)
+from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+                               F_GETFL, F_GETLEASE, F_GETLK, F_GETOWN, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
+                               F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETSIG,
+                               F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
+                               FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ASYNC, O_CLOEXEC,
+                               O_NONBLOCK, O_SETFL_MASK, POLLIN, POLLOUT, RWF_APPEND, RWF_NOWAIT,
+                               RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
+                               MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
+                               to_s64, to_u32)
+from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.vfs.at import task_ctx
+from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
+from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
+
+# Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
+MAX_IO = 16 << 20
+MAX_DIRENTS = 1 << 20
+
+
+def _file(t, fd):
+    return t.fdtable.get(to_s32(fd))
+
+
+def _file_not_path(t, fd):
+    f = t.fdtable.get(to_s32(fd))
+    f.check_not_path()
+    return f
+
+
+def with_blocking(t, f, op, events, nowait: bool = False):
+    """Run ``op`` until it does not raise EAGAIN, waiting for ``events`` on the file between tries.
+
+    A generator (``yield from`` it). Non-blocking descriptions and RWF_NOWAIT get EAGAIN.
+    """
+    while True:
+        try:
+            return op()
+        except SyscallError as e:
+            if e.errno != EAGAIN or f.flags & O_NONBLOCK or nowait:
+                raise
+            w = f.waitable()
+            if w is None:
+                raise
+        yield from t.block_on(w, events)
+
+
+def install_dup(t, f, cloexec: bool = False, minfd: int = 0) -> int:
+    """A new fd sharing ``f`` (dup, F_DUPFD); on failure the extra reference is undone."""
+    f.inc_ref()
+    try:
+        return t.fdtable.install(f, cloexec, minfd)
+    except SyscallError:
+        f.dec_ref()
+        raise
+
+
+def _iovecs(t, iov, iovcnt):
+    cnt = to_s32(iovcnt)
+    if cnt < 0:
+        raise SyscallError(EINVAL)
+    vecs = t.mm.read_iovecs(iov, cnt)
+    total = 0
+    for _, length in vecs:
+        if length > (1 << 63) - 1:
+            raise SyscallError(EINVAL)
+        total += length
+    return vecs, min(total, MAX_IO)
+
+
+def _scatter(t, vecs, data) -> None:
+    pos = 0
+    for base, length in vecs:
+        if pos >= len(data):
+            break
+        chunk = data[pos:pos + length]
+        if chunk:
+            t.mm.copy_out(base, chunk)
+        pos += len(chunk)
+
+
+def _gather(t, vecs, limit) -> bytes:
+    parts, got = [], 0
+    for base, length in vecs:
+        take = min(length, limit - got)
+        if take <= 0:
+            break
+        parts.append(t.mm.copy_in(base, take))
+        got += take
+    return b"".join(parts)
+
+
+# --- read family -----------------------------------------------------------------------------
+
+
+def _do_read(t, f, n, offset=None, nowait=False):
+    data = yield from with_blocking(t, f, lambda: f.read(n, offset), POLLIN, nowait)
+    return data
+
+
+@syscall("read", args=("fd", "outstr:2", "uint"))
+def read(t, fd, buf, count):
+    f = _file(t, fd)
+    data = yield from _do_read(t, f, min(count, MAX_IO))
+    if data:
+        t.mm.copy_out(buf, data)
+    return len(data)
+
+
+@syscall("pread64", args=("fd", "outstr:2", "uint", "int"))
+def pread64(t, fd, buf, count, pos):
+    pos = to_s64(pos)
+    if pos < 0:
+        raise SyscallError(EINVAL)
+    f = _file(t, fd)
+    data = yield from _do_read(t, f, min(count, MAX_IO), pos)
+    if data:
+        t.mm.copy_out(buf, data)
+    return len(data)
+
+
+def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
+    if flags & ~RWF_SUPPORTED:
+        raise SyscallError(EOPNOTSUPP)
+    f = _file(t, fd)
+    vecs, total = _iovecs(t, iov, iovcnt)
+    if not f.readable:
+        raise SyscallError(EBADF)
+    if total == 0:
+        if pos is not None and not f.impl.seekable:
+            raise SyscallError(ESPIPE)
+        return 0
+    data = yield from _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
+    _scatter(t, vecs, data)
+    return len(data)
+
+
+@syscall("readv", args=("fd", "ptr", "int"))
+def readv(t, fd, iov, iovcnt):
+    return (yield from _readv(t, fd, iov, iovcnt))
+
+
+def _pos_arg(pos_l, allow_current: bool):
+    pos = to_s64(pos_l)
+    if pos == -1 and allow_current:
+        return None
+    if pos < 0:
+        raise SyscallError(EINVAL)
+    return pos
+
+
+@syscall("preadv", args=("fd", "ptr", "int", "int", "int"))
+def preadv(t, fd, iov, iovcnt, pos_l, pos_h):
+    return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
+
+
+@syscall("preadv2", args=("fd", "ptr", "int", "int", "int", "hex"))
+def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
+    return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
+
+
+# --- write family -----------------------------------------------------------------------------
+
+
+def _do_write(t, f, data, offset=None, append=False, nowait=False):
+    n = yield from with_blocking(t, f, lambda: f.write(data, offset, append), POLLOUT, nowait)
+    return n
+
+
+@syscall("write", args=("fd", "str:2", "uint"))
+def write(t, fd, buf, count):
+    f = _file(t, fd)
+    if not f.writable:
+        raise SyscallError(EBADF)
+    data = t.mm.copy_in(buf, min(count, MAX_IO)) if count else b""
+    if not data and not f.impl.seekable:
+        return 0
+    return (yield from _do_write(t, f, data))
+
+
+@syscall("pwrite64", args=("fd", "str:2", "uint", "int"))
+def pwrite64(t, fd, buf, count, pos):
+    pos = to_s64(pos)
+    if pos < 0:
+        raise SyscallError(EINVAL)
+    f = _file(t, fd)
+    if not f.writable:
+        raise SyscallError(EBADF)
+    data = t.mm.copy_in(buf, min(count, MAX_IO)) if count else b""
+    return (yield from _do_write(t, f, data, pos))
+
+
+def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
+    if flags & ~RWF_SUPPORTED:
+        raise SyscallError(EOPNOTSUPP)
+    f = _file(t, fd)
+    vecs, total = _iovecs(t, iov, iovcnt)
+    if not f.writable:
+        raise SyscallError(EBADF)
+    if pos is not None and not f.impl.seekable:
+        raise SyscallError(ESPIPE)
+    if total == 0:
+        return 0
+    data = _gather(t, vecs, total)
+    return (yield from _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT)))
+
+
+@syscall("writev", args=("fd", "ptr", "int"))
+def writev(t, fd, iov, iovcnt):
+    return (yield from _writev(t, fd, iov, iovcnt))
+
+
+@syscall("pwritev", args=("fd", "ptr", "int", "int", "int"))
+def pwritev(t, fd, iov, iovcnt, pos_l, pos_h):
+    return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
+
+
+@syscall("pwritev2", args=("fd", "ptr", "int", "int", "int", "hex"))
+def pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
+    return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
+
+
+# --- descriptors -------------------------------------------------------------------------------
+
+
+@syscall("close", args=("fd",))
+def close(t, fd):
+    t.fdtable.remove(to_s32(fd)).dec_ref()
+    return 0
+
+
+@syscall("close_range", args=("uint", "uint", "hex"))
+def close_range(t, first, last, flags):
+    first, last, flags = to_u32(first), to_u32(last), to_u32(flags)
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise SyscallError(EINVAL)
+    for fd in t.fdtable.fds_in_range(first, last):
+        if flags & CLOSE_RANGE_CLOEXEC:
+            t.fdtable.set_cloexec(fd, True)
+        else:
+            t.fdtable.close(fd)
+    return 0
+
+
+@syscall("dup", args=("fd",), returns="fd")
+def dup(t, fd):
+    return install_dup(t, _file(t, fd))
+
+
+def _dup_to(t, oldfd, newfd, cloexec):
+    f = t.fdtable.get(oldfd)
+    if newfd < 0 or newfd >= t.fdtable.limit:
+        raise SyscallError(EBADF)
+    f.inc_ref()
+    try:
+        return t.fdtable.install_at(newfd, f, cloexec)
+    except SyscallError:
+        f.dec_ref()
+        raise
+
+
+@syscall("dup2", args=("fd", "fd"), returns="fd")
+def dup2(t, oldfd, newfd):
+    oldfd, newfd = to_s32(oldfd), to_s32(newfd)
+    if oldfd == newfd:
+        t.fdtable.get(oldfd)
+        return newfd
+    return _dup_to(t, oldfd, newfd, False)
+
+
+@syscall("dup3", args=("fd", "fd", "oflags"), returns="fd")
+def dup3(t, oldfd, newfd, flags):
+    oldfd, newfd, flags = to_s32(oldfd), to_s32(newfd), to_s32(flags)
+    if flags & ~O_CLOEXEC or oldfd == newfd:
+        raise SyscallError(EINVAL)
+    return _dup_to(t, oldfd, newfd, bool(flags & O_CLOEXEC))
+
+
+@syscall("lseek", args=("fd", "int", "int"))
+def lseek(t, fd, offset, whence):
+    whence = to_u32(whence)
+    return _file(t, fd).lseek(to_s64(offset), whence)
+
+
+@syscall("fstat", args=("fd", "ptr"))
+def fstat(t, fd, statbuf):
+    st = _file(t, fd).stat()
+    t.mm.copy_out(statbuf, pack_stat(st))
+    return 0
+
+
+def _getdents(t, fd, dirp, count, old):
+    f = _file(t, fd)
+    data = f.getdents64(min(to_u32(count), MAX_DIRENTS), old=old)
+    if data:
+        t.mm.copy_out(dirp, data)
+    return len(data)
+
+
+@syscall("getdents64", args=("fd", "ptr", "uint"))
+def getdents64(t, fd, dirp, count):
+    return _getdents(t, fd, dirp, count, False)
+
+
+@syscall("getdents", args=("fd", "ptr", "uint"))
+def getdents(t, fd, dirp, count):
+    return _getdents(t, fd, dirp, count, True)
+
+
+# --- fcntl -----------------------------------------------------------------------------------------
+
+
+def _lock_arg(t, f, cmd, arg):
+    """Validate a struct flock; advisory locks never conflict for now."""
+    ltype, whence, start, length, pid = FLOCK.unpack(t.mm.copy_in(arg, FLOCK.size))
+    if whence not in (0, 1, 2):
+        raise SyscallError(EINVAL)
+    if cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW) and pid != 0:
+        raise SyscallError(EINVAL)
+    if cmd in (F_GETLK, F_OFD_GETLK):
+        if ltype not in (F_RDLCK, F_WRLCK):
+            raise SyscallError(EINVAL)
+        t.mm.copy_out(arg, FLOCK.pack(F_UNLCK, whence, start, length, pid))
+        return 0
+    if ltype == F_RDLCK and not f.readable or ltype == F_WRLCK and not f.writable:
+        raise SyscallError(EBADF)
+    if ltype not in (F_RDLCK, F_WRLCK, F_UNLCK):
+        raise SyscallError(EINVAL)
+    return 0
+
+
+@syscall("fcntl", args=("fd", "int", "hex"), status=PARTIAL,
+         note="record locks are accepted without conflict detection")
+def fcntl(t, fd, cmd, arg):
+    fdn, cmd = to_s32(fd), to_s32(cmd)
+    f = t.fdtable.get(fdn)
+    if f.is_path and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
+        raise SyscallError(EBADF)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        if arg >= t.fdtable.limit:
+            raise SyscallError(EINVAL)
+        return install_dup(t, f, cmd == F_DUPFD_CLOEXEC, arg)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if t.fdtable.get_cloexec(fdn) else 0
+    if cmd == F_SETFD:
+        t.fdtable.set_cloexec(fdn, bool(arg & FD_CLOEXEC))
+        return 0
+    if cmd == F_GETFL:
+        return f.flags
+    if cmd == F_SETFL:
+        f.flags = (f.flags & ~O_SETFL_MASK) | (to_u32(arg) & O_SETFL_MASK)
+        return 0
+    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
+        return _lock_arg(t, f, cmd, arg)
+    if cmd == F_SETOWN:
+        f.owner = to_s32(arg)
+        return 0
+    if cmd == F_GETOWN:
+        return f.owner
+    if cmd == F_SETSIG:
+        if arg > 64:
+            raise SyscallError(EINVAL)
+        f.signal = arg
+        return 0
+    if cmd == F_GETSIG:
+        return getattr(f, "signal", 0)
+    if cmd == F_GETLEASE:
+        return F_UNLCK
+    return f.impl.fcntl(t, cmd, arg)
+
+
+# --- ioctl ------------------------------------------------------------------------------------------
+
+
+@syscall("ioctl", args=("fd", "hex", "hex"))
+def ioctl(t, fd, cmd, arg):
+    fdn, cmd = to_s32(fd), to_u32(cmd)
+    f = t.fdtable.get(fdn)
+    f.check_not_path()
+    if cmd == FIOCLEX or cmd == FIONCLEX:
+        t.fdtable.set_cloexec(fdn, cmd == FIOCLEX)
+        return 0
+    if cmd == FIONBIO or cmd == FIOASYNC:
+        on, = struct.unpack("<i", t.mm.copy_in(arg, 4))
+        bit = O_NONBLOCK if cmd == FIONBIO else O_ASYNC
+        f.flags = f.flags | bit if on else f.flags & ~bit
+        return 0
+    inode = f.inode
+    if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:
+        t.mm.copy_out(arg, struct.pack("<i", max(0, min(f.impl.end_offset() - f.offset, 0x7FFFFFFF))))
+        return 0
+    return f.ioctl(t, cmd, arg)
+
+
+# --- attributes through a descriptor -------------------------------------------------------------------
+
+
+def statfs_of(vd) -> bytes:
+    s = vd.dentry.inode.statfs() if vd.dentry.inode is not None else vd.mount.fs.statfs()
+    m = vd.mount
+    for mbit, sbit in ((MS_NOSUID, ST_NOSUID), (MS_NODEV, ST_NODEV), (MS_NOEXEC, ST_NOEXEC),
+                       (MS_NOATIME, ST_NOATIME)):
+        if m.flags & mbit:
+            s.flags |= sbit
+    if m.readonly:
+        s.flags |= ST_RDONLY
+    return pack_statfs(s)
+
+
+@syscall("fstatfs", args=("fd", "ptr"))
+def fstatfs(t, fd, buf):
+    t.mm.copy_out(buf, statfs_of(_file(t, fd).vd))
+    return 0
+
+
+@syscall("fchmod", args=("fd", "mode"))
+def fchmod(t, fd, mode):
+    f = _file_not_path(t, fd)
+    chmod_vd(task_ctx(t), f.vd, to_u32(mode))
+    return 0
+
+
+def id_arg(x):
+    """uid_t/gid_t argument: -1 means "leave unchanged"."""
+    x = to_u32(x)
+    return None if x == 0xFFFFFFFF else x
+
+
+@syscall("fchown", args=("fd", "int", "int"))
+def fchown(t, fd, uid, gid):
+    f = _file_not_path(t, fd)
+    chown_vd(task_ctx(t), f.vd, id_arg(uid), id_arg(gid))
+    return 0
+
+
+@syscall("ftruncate", args=("fd", "int"))
+def ftruncate(t, fd, length):
+    length = to_s64(length)
+    if length < 0:
+        raise SyscallError(EINVAL)
+    f = _file_not_path(t, fd)
+    inode = f.inode
+    if not f.writable or inode is None or not inode.is_reg:
+        raise SyscallError(EINVAL)
+    if length > MAX_LFS_FILESIZE:
+        raise SyscallError(EFBIG)
+    f.impl.truncate(length)
+    return 0
+
+
+@syscall("fsync", args=("fd",))
+def fsync(t, fd):
+    _file(t, fd).fsync()
+    return 0
+
+
+@syscall("fdatasync", args=("fd",))
+def fdatasync(t, fd):
+    _file(t, fd).fsync()
+    return 0
+
+
+@syscall("syncfs", args=("fd",))
+def syncfs(t, fd):
+    _file_not_path(t, fd)
+    return 0
+
+
+@syscall("fallocate", args=("fd", "hex", "int", "int"), status=PARTIAL,
+         note="modes 0, KEEP_SIZE and PUNCH_HOLE on tmpfs")
+def fallocate(t, fd, mode, offset, length):
+    mode, offset, length = to_s32(mode), to_s64(offset), to_s64(length)
+    if offset < 0 or length <= 0:
+        raise SyscallError(EINVAL)
+    f = _file_not_path(t, fd)
+    if not f.writable:
+        raise SyscallError(EBADF)
+    inode = f.inode
+    if inode is not None and inode.is_dir:
+        raise SyscallError(EISDIR)
+    if not f.impl.seekable:
+        raise SyscallError(ESPIPE)
+    if inode is None or not inode.is_reg:
+        raise SyscallError(ENODEV)
+    if offset + length > MAX_LFS_FILESIZE:
+        raise SyscallError(EFBIG)
+    f.impl.allocate(mode, offset, length)
+    return 0
+
+
+@syscall("readahead", args=("fd", "int", "uint"))
+def readahead(t, fd, offset, count):
+    f = _file_not_path(t, fd)
+    if not f.readable:
+        raise SyscallError(EBADF)
+    if f.inode is None or not f.inode.is_reg:
+        raise SyscallError(EINVAL)
+    return 0
+
+
+@syscall("flock", args=("fd", "hex"), status=PARTIAL, note="advisory; never conflicts")
+def flock(t, fd, operation):
+    _file_not_path(t, fd)
+    op = to_s32(operation) & ~LOCK_NB
+    if op not in (LOCK_SH, LOCK_EX, LOCK_UN):
+        raise SyscallError(EINVAL)
+    return 0

@@ -1,0 +1,469 @@
+"""Path-based filesystem syscalls: open, stat, access, readlink, cwd/root, mkdir, unlink, rename, link, ...
+
+Each handler reads its path arguments (EFAULT, ENAMETOOLONG), validates flags
+in the order Linux does, resolves against the dirfd or cwd (vfs/at.py), and
+calls the VFS operation (vfs/pathops.py) that applies the generic rules.
+"""
+from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE, SyscallError
+from snakevisor.abi.fs import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR,
+                               AT_STATX_SYNC_TYPE, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT,
+                               O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
+                               S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, STATX__RESERVED,
+                               STATX_BASIC_STATS, STATX_MNT_ID, TIMESPEC, TIMEVAL, UTIMBUF, UTIME_NOW, UTIME_OMIT,
+                               makedev, pack_stat, pack_statx, to_s32, to_s64, to_u32)
+from snakevisor.sentry.syscalls.file import id_arg, statfs_of
+from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.vfs.at import at_start, read_path, resolve_at, task_ctx
+from snakevisor.sentry.vfs.inode import now_ns
+from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_path, mkdir_path, mknod_path,
+                                           open_path, rename_path, rmdir_path, symlink_path, truncate_vd,
+                                           unlink_path, utimes_vd)
+from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission, is_root
+from snakevisor.sentry.vfs.resolve import is_reachable, path_of
+
+FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
+
+
+# --- open ---------------------------------------------------------------------------------------
+
+
+def do_open(t, dirfd, path: bytes, flags: int, mode: int) -> int:
+    if not path:
+        raise SyscallError(ENOENT)
+    f = open_path(task_ctx(t), at_start(t, dirfd, path), path, flags, mode & 0o7777, t.fs.umask)
+    try:
+        return t.fdtable.install(f, cloexec=bool(flags & O_CLOEXEC))
+    except SyscallError:
+        f.dec_ref()
+        raise
+
+
+@syscall("openat", args=("dirfd", "path", "oflags", "mode"), returns="fd")
+def openat(t, dirfd, path, flags, mode):
+    return do_open(t, dirfd, read_path(t, path), to_u32(flags), to_u32(mode))
+
+
+@syscall("open", args=("path", "oflags", "mode"), returns="fd")
+def open_(t, path, flags, mode):
+    return do_open(t, FDCWD, read_path(t, path), to_u32(flags), to_u32(mode))
+
+
+@syscall("creat", args=("path", "mode"), returns="fd")
+def creat(t, path, mode):
+    return do_open(t, FDCWD, read_path(t, path), O_CREAT | O_WRONLY | O_TRUNC, to_u32(mode))
+
+
+# --- stat -----------------------------------------------------------------------------------------
+
+
+def _stat_vd(vd):
+    st = vd.dentry.inode.stat()
+    st.mnt_id = vd.mount.id
+    return st
+
+
+@syscall("stat", args=("path", "ptr"))
+def stat(t, path, statbuf):
+    vd = resolve_at(t, FDCWD, read_path(t, path))
+    t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
+    return 0
+
+
+@syscall("lstat", args=("path", "ptr"))
+def lstat(t, path, statbuf):
+    vd = resolve_at(t, FDCWD, read_path(t, path), follow=False)
+    t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
+    return 0
+
+
+@syscall("newfstatat", args=("dirfd", "path", "ptr", "atflags"))
+def newfstatat(t, dirfd, path, statbuf, flags):
+    flags = to_s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT):
+        raise SyscallError(EINVAL)
+    vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
+    return 0
+
+
+@syscall("statx", args=("dirfd", "path", "atflags", "hex", "ptr"))
+def statx(t, dirfd, path, flags, mask, buf):
+    flags, mask = to_s32(flags), to_u32(mask)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE):
+        raise SyscallError(EINVAL)
+    if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & STATX__RESERVED:
+        raise SyscallError(EINVAL)
+    if path == 0 and flags & AT_EMPTY_PATH:
+        p = b""
+    else:
+        p = read_path(t, path)
+    vd = resolve_at(t, dirfd, p, flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    t.mm.copy_out(buf, pack_statx(_stat_vd(vd), STATX_BASIC_STATS | STATX_MNT_ID))
+    return 0
+
+
+@syscall("statfs", args=("path", "ptr"))
+def statfs(t, path, buf):
+    vd = resolve_at(t, FDCWD, read_path(t, path))
+    t.mm.copy_out(buf, statfs_of(vd))
+    return 0
+
+
+# --- access -------------------------------------------------------------------------------------------
+
+
+def _access(t, dirfd, path, mode, flags):
+    mode = to_s32(mode)
+    if mode & ~7:
+        raise SyscallError(EINVAL)
+    if flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(EINVAL)
+    vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    access_vd(task_ctx(t), vd, mode, real=not flags & AT_EACCESS)
+    return 0
+
+
+@syscall("access", args=("path", "int"))
+def access(t, path, mode):
+    return _access(t, FDCWD, path, mode, 0)
+
+
+@syscall("faccessat", args=("dirfd", "path", "int"))
+def faccessat(t, dirfd, path, mode):
+    return _access(t, dirfd, path, mode, 0)
+
+
+@syscall("faccessat2", args=("dirfd", "path", "int", "atflags"))
+def faccessat2(t, dirfd, path, mode, flags):
+    return _access(t, dirfd, path, mode, to_s32(flags))
+
+
+# --- readlink, cwd, root, umask -----------------------------------------------------------------------
+
+
+def _readlink(t, dirfd, path, buf, bufsiz):
+    bufsiz = to_s32(bufsiz)
+    if bufsiz <= 0:
+        raise SyscallError(EINVAL)
+    p = read_path(t, path)
+    if not p and to_s32(dirfd) == AT_FDCWD:
+        raise SyscallError(ENOENT)
+    vd = resolve_at(t, dirfd, p, follow=False, allow_empty=True)
+    inode = vd.dentry.inode
+    if not inode.is_symlink:
+        raise SyscallError(EINVAL)
+    text = inode.readlink()[:bufsiz]
+    t.mm.copy_out(buf, text)
+    return len(text)
+
+
+@syscall("readlink", args=("path", "ptr", "int"))
+def readlink(t, path, buf, bufsiz):
+    return _readlink(t, FDCWD, path, buf, bufsiz)
+
+
+@syscall("readlinkat", args=("dirfd", "path", "ptr", "int"))
+def readlinkat(t, dirfd, path, buf, bufsiz):
+    return _readlink(t, dirfd, path, buf, bufsiz)
+
+
+@syscall("getcwd", args=("ptr", "uint"))
+def getcwd(t, buf, size):
+    cwd = t.fs.cwd
+    if cwd.dentry.dead:
+        raise SyscallError(ENOENT)
+    if is_reachable(cwd, t.fs.root):
+        path = path_of(cwd, t.fs.root)
+    else:
+        path = b"(unreachable)" + path_of(cwd, t.kernel.vfs.root)
+    out = path + b"\0"
+    if len(out) > size:
+        raise SyscallError(ERANGE)
+    t.mm.copy_out(buf, out)
+    return len(out)
+
+
+def _enter_dir(t, vd):
+    inode = vd.dentry.inode
+    if not inode.is_dir:
+        raise SyscallError(ENOTDIR)
+    check_permission(getattr(t, "creds", None), inode, MAY_EXEC)
+    return vd
+
+
+@syscall("chdir", args=("path",))
+def chdir(t, path):
+    t.fs.set_cwd(_enter_dir(t, resolve_at(t, FDCWD, read_path(t, path), want_dir=True)))
+    return 0
+
+
+@syscall("fchdir", args=("fd",))
+def fchdir(t, fd):
+    t.fs.set_cwd(_enter_dir(t, t.fdtable.get(to_s32(fd)).vd))
+    return 0
+
+
+@syscall("chroot", args=("path",))
+def chroot(t, path):
+    if not is_root(getattr(t, "creds", None)):
+        raise SyscallError(EPERM)
+    t.fs.set_root(_enter_dir(t, resolve_at(t, FDCWD, read_path(t, path), want_dir=True)))
+    return 0
+
+
+@syscall("umask", args=("mode",))
+def umask(t, mask):
+    old = t.fs.umask
+    t.fs.umask = to_u32(mask) & 0o777
+    return old
+
+
+# --- creating and removing names ------------------------------------------------------------------------
+
+
+def _start(t, dirfd, p):
+    if not p:
+        raise SyscallError(ENOENT)
+    return at_start(t, dirfd, p)
+
+
+@syscall("mkdirat", args=("dirfd", "path", "mode"))
+def mkdirat(t, dirfd, path, mode):
+    p = read_path(t, path)
+    mkdir_path(task_ctx(t), _start(t, dirfd, p), p, to_u32(mode) & 0o7777, t.fs.umask)
+    return 0
+
+
+@syscall("mkdir", args=("path", "mode"))
+def mkdir(t, path, mode):
+    return mkdirat(t, FDCWD, path, mode)
+
+
+@syscall("mknodat", args=("dirfd", "path", "mode", "hex"))
+def mknodat(t, dirfd, path, mode, dev):
+    mode = to_u32(mode)
+    kind = mode & S_IFMT
+    if kind == S_IFDIR:
+        raise SyscallError(EPERM)
+    if kind not in (0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK):
+        raise SyscallError(EINVAL)
+    if kind in (S_IFCHR, S_IFBLK) and not is_root(getattr(t, "creds", None)):
+        raise SyscallError(EPERM)
+    if kind == 0:
+        mode |= S_IFREG
+    dev = to_u32(dev)   # the kernel's 32-bit new_encode_dev layout
+    rdev = makedev((dev & 0xFFF00) >> 8, (dev & 0xFF) | ((dev >> 12) & 0xFFF00))
+    p = read_path(t, path)
+    mknod_path(task_ctx(t), _start(t, dirfd, p), p, mode, rdev, t.fs.umask)
+    return 0
+
+
+@syscall("mknod", args=("path", "mode", "hex"))
+def mknod(t, path, mode, dev):
+    return mknodat(t, FDCWD, path, mode, dev)
+
+
+@syscall("symlinkat", args=("path", "dirfd", "path"))
+def symlinkat(t, target, newdirfd, linkpath):
+    text = read_path(t, target)
+    p = read_path(t, linkpath)
+    if not text:
+        raise SyscallError(ENOENT)
+    symlink_path(task_ctx(t), _start(t, newdirfd, p), p, text)
+    return 0
+
+
+@syscall("symlink", args=("path", "path"))
+def symlink(t, target, linkpath):
+    return symlinkat(t, target, FDCWD, linkpath)
+
+
+@syscall("linkat", args=("dirfd", "path", "dirfd", "path", "atflags"))
+def linkat(t, olddirfd, oldpath, newdirfd, newpath, flags):
+    flags = to_s32(flags)
+    if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(EINVAL)
+    old = resolve_at(t, olddirfd, read_path(t, oldpath), flags, follow=bool(flags & AT_SYMLINK_FOLLOW))
+    p = read_path(t, newpath)
+    link_path(task_ctx(t), old, _start(t, newdirfd, p), p)
+    return 0
+
+
+@syscall("link", args=("path", "path"))
+def link(t, oldpath, newpath):
+    return linkat(t, FDCWD, oldpath, FDCWD, newpath, 0)
+
+
+@syscall("unlinkat", args=("dirfd", "path", "atflags"))
+def unlinkat(t, dirfd, path, flags):
+    flags = to_s32(flags)
+    if flags & ~AT_REMOVEDIR:
+        raise SyscallError(EINVAL)
+    p = read_path(t, path)
+    start = _start(t, dirfd, p)
+    (rmdir_path if flags & AT_REMOVEDIR else unlink_path)(task_ctx(t), start, p)
+    return 0
+
+
+@syscall("unlink", args=("path",))
+def unlink(t, path):
+    return unlinkat(t, FDCWD, path, 0)
+
+
+@syscall("rmdir", args=("path",))
+def rmdir(t, path):
+    return unlinkat(t, FDCWD, path, AT_REMOVEDIR)
+
+
+@syscall("renameat2", args=("dirfd", "path", "dirfd", "path", "hex"))
+def renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags):
+    flags = to_u32(flags)
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
+        raise SyscallError(EINVAL)
+    if flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE or flags & RENAME_WHITEOUT:
+        raise SyscallError(EINVAL)
+    op = read_path(t, oldpath)
+    np = read_path(t, newpath)
+    ostart, nstart = _start(t, olddirfd, op), _start(t, newdirfd, np)
+    rename_path(task_ctx(t), ostart, op, nstart, np, flags)
+    return 0
+
+
+@syscall("renameat", args=("dirfd", "path", "dirfd", "path"))
+def renameat(t, olddirfd, oldpath, newdirfd, newpath):
+    return renameat2(t, olddirfd, oldpath, newdirfd, newpath, 0)
+
+
+@syscall("rename", args=("path", "path"))
+def rename(t, oldpath, newpath):
+    return renameat2(t, FDCWD, oldpath, FDCWD, newpath, 0)
+
+
+# --- attributes -------------------------------------------------------------------------------------------
+
+
+@syscall("fchmodat", args=("dirfd", "path", "mode"))
+def fchmodat(t, dirfd, path, mode):
+    vd = resolve_at(t, dirfd, read_path(t, path))
+    chmod_vd(task_ctx(t), vd, to_u32(mode))
+    return 0
+
+
+@syscall("chmod", args=("path", "mode"))
+def chmod(t, path, mode):
+    return fchmodat(t, FDCWD, path, mode)
+
+
+@syscall("fchownat", args=("dirfd", "path", "int", "int", "atflags"))
+def fchownat(t, dirfd, path, uid, gid, flags):
+    flags = to_s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(EINVAL)
+    vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    chown_vd(task_ctx(t), vd, id_arg(uid), id_arg(gid))
+    return 0
+
+
+@syscall("chown", args=("path", "int", "int"))
+def chown(t, path, uid, gid):
+    return fchownat(t, FDCWD, path, uid, gid, 0)
+
+
+@syscall("lchown", args=("path", "int", "int"))
+def lchown(t, path, uid, gid):
+    return fchownat(t, FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW)
+
+
+@syscall("truncate", args=("path", "int"))
+def truncate(t, path, length):
+    length = to_s64(length)
+    vd = resolve_at(t, FDCWD, read_path(t, path))
+    truncate_vd(task_ctx(t), vd, length)
+    return 0
+
+
+def _set_times(t, vd, atime, mtime):
+    """atime/mtime: ns, UTIME_NOW or UTIME_OMIT markers already resolved by the caller."""
+    explicit = any(x not in (None, "now") for x in (atime, mtime))
+    now = now_ns()
+    a = now if atime == "now" else atime
+    m = now if mtime == "now" else mtime
+    if a is None and m is None:
+        return 0
+    utimes_vd(task_ctx(t), vd, a, m, explicit)
+    return 0
+
+
+def _timespec(sec, nsec):
+    if nsec == UTIME_NOW:
+        return "now"
+    if nsec == UTIME_OMIT:
+        return None
+    if not 0 <= nsec < 1_000_000_000:
+        raise SyscallError(EINVAL)
+    return sec * 1_000_000_000 + nsec
+
+
+@syscall("utimensat", args=("dirfd", "path", "ptr", "atflags"))
+def utimensat(t, dirfd, path, times, flags):
+    flags = to_s32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(EINVAL)
+    if times:
+        raw = t.mm.copy_in(times, 2 * TIMESPEC.size)
+        atime = _timespec(*TIMESPEC.unpack_from(raw, 0))
+        mtime = _timespec(*TIMESPEC.unpack_from(raw, TIMESPEC.size))
+    else:
+        atime = mtime = "now"
+    if path == 0:
+        # futimens(): a NULL path means the file dirfd refers to.
+        if to_s32(dirfd) == AT_FDCWD:
+            raise SyscallError(EFAULT)
+        vd = t.fdtable.get(to_s32(dirfd)).vd
+    else:
+        vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    return _set_times(t, vd, atime, mtime)
+
+
+def _timevals(t, tv):
+    if not tv:
+        return "now", "now"
+    raw = t.mm.copy_in(tv, 2 * TIMEVAL.size)
+    out = []
+    for i in range(2):
+        sec, usec = TIMEVAL.unpack_from(raw, i * TIMEVAL.size)
+        if not 0 <= usec < 1_000_000:
+            raise SyscallError(EINVAL)
+        out.append(sec * 1_000_000_000 + usec * 1000)
+    return out[0], out[1]
+
+
+@syscall("futimesat", args=("dirfd", "path", "ptr"))
+def futimesat(t, dirfd, path, tv):
+    atime, mtime = _timevals(t, tv)
+    if path == 0:
+        vd = t.fdtable.get(to_s32(dirfd)).vd
+    else:
+        vd = resolve_at(t, dirfd, read_path(t, path))
+    return _set_times(t, vd, atime, mtime)
+
+
+@syscall("utimes", args=("path", "ptr"))
+def utimes(t, path, tv):
+    return futimesat(t, FDCWD, path, tv)
+
+
+@syscall("utime", args=("path", "ptr"))
+def utime(t, path, times):
+    if times:
+        a, m = UTIMBUF.unpack(t.mm.copy_in(times, UTIMBUF.size))
+        atime, mtime = a * 1_000_000_000, m * 1_000_000_000
+    else:
+        atime = mtime = "now"
+    vd = resolve_at(t, FDCWD, read_path(t, path))
+    return _set_times(t, vd, atime, mtime)
+
+
+@syscall("sync")
+def sync(t):
+    return 0

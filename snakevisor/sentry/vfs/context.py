@@ -1,0 +1,34 @@
+"""FSContext: a task's filesystem context (root, cwd, umask), shared or copied on clone.
+
+It holds a reference on the root and cwd Dentries, so a removed working
+directory stays valid (lookups in it fail with ENOENT, as on Linux).
+"""
+from snakevisor.sentry.vfs.mount import VirtualDentry
+
+
+class FSContext:
+    def __init__(self, root: VirtualDentry, cwd: VirtualDentry | None = None, umask: int = 0o022):
+        self.root = root
+        self.cwd = cwd if cwd is not None else root
+        self.umask = umask
+        root.dentry.inc_ref()
+        self.cwd.dentry.inc_ref()
+
+    def fork(self) -> "FSContext":
+        """A copy (clone without CLONE_FS)."""
+        return FSContext(self.root, self.cwd, self.umask)
+
+    def set_cwd(self, vd: VirtualDentry) -> None:
+        vd.dentry.inc_ref()
+        old, self.cwd = self.cwd, vd
+        old.dentry.dec_ref()
+
+    def set_root(self, vd: VirtualDentry) -> None:
+        vd.dentry.inc_ref()
+        old, self.root = self.root, vd
+        old.dentry.dec_ref()
+
+    def release(self) -> None:
+        """The last task using this context exited."""
+        self.root.dentry.dec_ref()
+        self.cwd.dentry.dec_ref()

@@ -1,0 +1,294 @@
+"""FileDescription (the open file) and FileDescriptionImpl (what a filesystem supplies).
+
+A FileDescription is what an fd refers to: the VirtualDentry it was opened
+at, status flags, the file offset, a reference count (dup/fork share it).
+The generic rules live here once — access mode and O_PATH checks, offsets,
+O_APPEND, pread/pwrite validation, lseek, getdents — and call the
+FileDescriptionImpl for the data. Impls raise EAGAIN when they would block;
+the syscall layer then waits on ``waitable()`` unless O_NONBLOCK is set.
+"""
+from snakevisor.abi.errno import (EBADF, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
+                                  SyscallError)
+from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, O_OPEN_ONLY,
+                               MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
+                               DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
+                               pack_dirent64, pack_dirent)
+
+MAX_LFS_FILESIZE = (1 << 63) - 1
+
+
+class FileDescriptionImpl:
+    """Per-open-file behaviour supplied by a filesystem. Defaults: not readable/writable/seekable."""
+
+    seekable = False
+
+    def __init__(self, inode=None):
+        self.inode = inode
+        self.description = None  # set by FileDescription
+
+    def read(self, n: int, offset: int | None) -> bytes:
+        raise SyscallError(EINVAL)
+
+    def write(self, data, offset: int | None) -> int:
+        raise SyscallError(EINVAL)
+
+    def end_offset(self) -> int:
+        """The offset SEEK_END and O_APPEND use."""
+        return self.inode.size if self.inode is not None else 0
+
+    def seek_data_hole(self, offset: int, whence: int) -> int:
+        # Without hole tracking the whole file is data (what Linux does by default).
+        size = self.end_offset()
+        if offset >= size:
+            raise SyscallError(ENXIO)
+        return offset if whence == SEEK_DATA else size
+
+    def stat(self):
+        return self.inode.stat()
+
+    def ioctl(self, task, cmd: int, arg: int) -> int:
+        if self.inode is not None:
+            return self.inode.ioctl(task, cmd, arg)
+        raise SyscallError(ENOTTY)
+
+    def readiness(self, mask: int) -> int:
+        return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+    def waitable(self):
+        return None
+
+    def mappable(self):
+        raise SyscallError(ENODEV)
+
+    def allocate(self, mode: int, offset: int, length: int) -> None:
+        raise SyscallError(ENODEV)
+
+    def fsync(self) -> None:
+        pass
+
+    def truncate(self, size: int) -> None:
+        """ftruncate through this description (host files truncate the host file)."""
+        self.inode.setattr(size=size)
+
+    def fcntl(self, task, cmd: int, arg: int) -> int:
+        """fcntl commands the generic layer does not know (F_GETPIPE_SZ, seals...)."""
+        raise SyscallError(EINVAL)
+
+    def release(self) -> None:
+        pass
+
+
+class DirectoryImpl(FileDescriptionImpl):
+    """An open directory: only getdents and lseek (done by FileDescription)."""
+
+    seekable = True
+
+    def read(self, n, offset):
+        raise SyscallError(EISDIR)
+
+    def write(self, data, offset):
+        raise SyscallError(EISDIR)
+
+    def end_offset(self):
+        raise SyscallError(EINVAL)
+
+
+class PathImpl(FileDescriptionImpl):
+    """The impl of an O_PATH description (FileDescription refuses I/O before reaching it)."""
+
+
+class FileDescription:
+    def __init__(self, impl: FileDescriptionImpl, vd, flags: int):
+        self.impl = impl
+        impl.description = self
+        self.vd = vd
+        self.flags = flags & ~O_OPEN_ONLY
+        self.offset = 0
+        self.refs = 1
+        self.owner = 0           # F_SETOWN
+        self._dirents = None     # directory snapshot for getdents
+        vd.dentry.inc_ref()
+        vd.mount.inc_ref()
+
+    def __repr__(self):
+        return f"FileDescription({self.vd.dentry!r}, flags={self.flags:#o})"
+
+    # --- references -------------------------------------------------------------
+    def inc_ref(self) -> "FileDescription":
+        self.refs += 1
+        return self
+
+    def dec_ref(self) -> None:
+        self.refs -= 1
+        if self.refs == 0:
+            self.release()
+
+    def release(self) -> None:
+        """Last reference gone: let the impl free what it holds, drop the Dentry."""
+        try:
+            self.impl.release()
+        finally:
+            self.vd.dentry.dec_ref()
+            self.vd.mount.dec_ref()
+
+    # --- access mode ----------------------------------------------------------------
+    @property
+    def inode(self):
+        return self.vd.dentry.inode
+
+    @property
+    def is_path(self) -> bool:
+        return bool(self.flags & O_PATH)
+
+    @property
+    def readable(self) -> bool:
+        return not self.flags & O_PATH and self.flags & O_ACCMODE in (O_RDONLY, O_RDWR)
+
+    @property
+    def writable(self) -> bool:
+        return not self.flags & O_PATH and self.flags & O_ACCMODE in (O_WRONLY, O_RDWR)
+
+    def check_not_path(self) -> None:
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+
+    # --- data -------------------------------------------------------------------------
+    def read(self, n: int, offset: int | None = None) -> bytes:
+        """read (offset None: at and advancing the file offset) or pread (at ``offset``)."""
+        if not self.readable:
+            raise SyscallError(EBADF)
+        n = max(0, min(n, MAX_RW_COUNT))
+        impl = self.impl
+        if offset is None:
+            if not impl.seekable:
+                return impl.read(n, None)
+            data = impl.read(n, self.offset)
+            self.offset += len(data)
+            return data
+        if not impl.seekable:
+            raise SyscallError(ESPIPE)
+        if offset < 0:
+            raise SyscallError(EINVAL)
+        return impl.read(n, offset)
+
+    def write(self, data, offset: int | None = None, append: bool = False) -> int:
+        """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does."""
+        if not self.writable:
+            raise SyscallError(EBADF)
+        if len(data) > MAX_RW_COUNT:
+            data = data[:MAX_RW_COUNT]
+        impl = self.impl
+        if not impl.seekable:
+            if offset is not None:
+                raise SyscallError(ESPIPE)
+            return impl.write(data, None)
+        if offset is not None and offset < 0:
+            raise SyscallError(EINVAL)
+        if self.flags & O_APPEND or append:
+            pos = impl.end_offset()
+            n = impl.write(data, pos)
+            if offset is None:
+                self.offset = pos + n
+            return n
+        if offset is None:
+            n = impl.write(data, self.offset)
+            self.offset += n
+            return n
+        return impl.write(data, offset)
+
+    def lseek(self, off: int, whence: int) -> int:
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+        if not self.impl.seekable:
+            raise SyscallError(ESPIPE)
+        if whence == SEEK_SET:
+            new = off
+        elif whence == SEEK_CUR:
+            new = self.offset + off
+        elif whence == SEEK_END:
+            new = self.impl.end_offset() + off
+        elif whence in (SEEK_DATA, SEEK_HOLE):
+            if off < 0:
+                raise SyscallError(ENXIO)
+            new = self.impl.seek_data_hole(off, whence)
+        else:
+            raise SyscallError(EINVAL)
+        if new < 0 or new > MAX_LFS_FILESIZE:
+            raise SyscallError(EINVAL)
+        self.offset = new
+        if new == 0:
+            self._dirents = None   # rewinddir sees a fresh listing
+        return new
+
+    # --- directories ------------------------------------------------------------------------
+    def _dir_entries(self):
+        if self._dirents is None or self.offset == 0:
+            dentry = self.vd.dentry
+            inode = dentry.inode
+            if inode is None:
+                raise SyscallError(ENOTDIR)
+            parent = dentry.parent if dentry.parent is not None else dentry
+            if dentry is self.vd.mount.root and self.vd.mount.mountpoint is not None:
+                mp = self.vd.mount.mountpoint
+                parent = mp.parent if mp.parent is not None else mp
+            pino = parent.inode.ino if parent.inode is not None else inode.ino
+            ents = [(b".", inode.ino, DT_DIR), (b"..", pino, DT_DIR)]
+            ents.extend(inode.iterdir())
+            self._dirents = ents
+        return self._dirents
+
+    def getdents64(self, bufsize: int, old: bool = False) -> bytes:
+        """Packed linux_dirent64 records (``old``: linux_dirent) from the directory offset on."""
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+        inode = self.inode
+        if inode is None or not inode.is_dir:
+            raise SyscallError(ENOTDIR)
+        ents = self._dir_entries()
+        pack = pack_dirent if old else pack_dirent64
+        out, used, i = [], 0, self.offset
+        while i < len(ents):
+            name, ino, dtype = ents[i]
+            rec = pack(ino, i + 1, dtype, name)
+            if used + len(rec) > bufsize:
+                if not out:
+                    raise SyscallError(EINVAL)
+                break
+            out.append(rec)
+            used += len(rec)
+            i += 1
+        self.offset = i
+        inode.touch_atime()
+        return b"".join(out)
+
+    # --- everything else ------------------------------------------------------------------------
+    def stat(self):
+        st = self.impl.stat()
+        st.mnt_id = self.vd.mount.id
+        return st
+
+    def ioctl(self, task, cmd: int, arg: int) -> int:
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+        return self.impl.ioctl(task, cmd, arg)
+
+    def readiness(self, mask: int) -> int:
+        if self.flags & O_PATH:
+            return 0
+        return self.impl.readiness(mask)
+
+    def waitable(self):
+        return self.impl.waitable()
+
+    def mappable(self):
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+        return self.impl.mappable()
+
+    def fsync(self) -> None:
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+        self.impl.fsync()
+
+    def status_flags(self) -> int:
+        return self.flags

@@ -1,0 +1,37 @@
+"""Filesystem: one mounted filesystem instance (its root Dentry, device number, statfs).
+
+Each fsimpl subclasses it. Device numbers for filesystems without a device
+come from the anonymous range (major 0), like Linux's get_anon_bdev.
+"""
+import itertools
+
+from snakevisor.abi.fs import StatfsResult, makedev, NAME_MAX
+
+_anon_minor = itertools.count(16)
+
+
+def new_anon_dev() -> int:
+    return makedev(0, next(_anon_minor))
+
+
+class Filesystem:
+    """Base class. Subclasses set ``root`` (a Dentry) and may override ``statfs``."""
+
+    name = "none"
+    magic = 0
+
+    def __init__(self, readonly: bool = False, dev: int | None = None):
+        self.readonly = readonly
+        self.dev = dev if dev is not None else new_anon_dev()
+        self._ino = itertools.count(1)
+        self.root = None
+
+    def next_ino(self) -> int:
+        return next(self._ino)
+
+    def statfs(self) -> StatfsResult:
+        return StatfsResult(type=self.magic, namelen=NAME_MAX, fsid=(self.dev & 0xFFFFFFFF, self.dev >> 32))
+
+    def mount_options(self) -> str:
+        """Filesystem-specific options for /proc/mounts (after rw/ro)."""
+        return ""

@@ -1,0 +1,201 @@
+"""Inode: the DentryImpl, what a filesystem owns behind each Dentry.
+
+Every filesystem (tmpfs, devfs, gofer, procfs, host, ...) subclasses
+``Inode``. The base class holds the attributes struct stat reports and gives
+every operation a default that fails with the errno Linux uses when a file
+type or filesystem does not support it, so a subclass only overrides what it
+does. Directory operations take names (bytes, one component, never "." or
+".."); the VFS has already resolved paths, checked permissions, read-only
+mounts and mount points, and keeps the Dentry cache in step afterwards.
+
+In-memory references: each live Dentry and each mapping holds a reference
+(``inc_ref``/``dec_ref``); when the last one goes and ``nlink`` is 0 the inode
+is ``evict``-ed (tmpfs frees the file's data then: unlink while open).
+"""
+import time
+
+from snakevisor.abi.errno import (EINVAL, ENOENT, ENOTDIR, EPERM, EROFS, ENOTTY, ENODEV,
+                                  SyscallError)
+from snakevisor.abi.fs import (S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, StatResult,
+                               dtype_of)
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+class Inode:
+    """Base DentryImpl. ``fs`` is the owning Filesystem (gives ``dev`` and ``readonly``)."""
+
+    blksize = 4096
+
+    def __init__(self, fs, mode: int, ino: int | None = None, uid: int = 0, gid: int = 0,
+                 rdev: int = 0, nlink: int | None = None):
+        self.fs = fs
+        self.mode = mode
+        self.ino = ino if ino is not None else fs.next_ino()
+        self.uid = uid
+        self.gid = gid
+        self.rdev = rdev
+        self.nlink = nlink if nlink is not None else (2 if mode & S_IFMT == S_IFDIR else 1)
+        self.size = 0
+        t = now_ns()
+        self.atime = self.mtime = self.ctime = self.btime = t
+        self.refs = 0
+
+    # --- identity -------------------------------------------------------------
+    @property
+    def dev(self) -> int:
+        return self.fs.dev
+
+    @property
+    def type(self) -> int:
+        return self.mode & S_IFMT
+
+    @property
+    def dtype(self) -> int:
+        return dtype_of(self.mode)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.mode & S_IFMT == S_IFDIR
+
+    @property
+    def is_reg(self) -> bool:
+        return self.mode & S_IFMT == S_IFREG
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode & S_IFMT == S_IFLNK
+
+    @property
+    def is_device(self) -> bool:
+        return self.mode & S_IFMT in (S_IFCHR, S_IFBLK)
+
+    def blocks(self) -> int:
+        """st_blocks in 512-byte units."""
+        return (self.size + 511) // 512
+
+    def stat(self) -> StatResult:
+        return StatResult(dev=self.dev, ino=self.ino, nlink=self.nlink, mode=self.mode, uid=self.uid,
+                          gid=self.gid, rdev=self.rdev, size=self.size, blksize=self.blksize,
+                          blocks=self.blocks(), atime_ns=self.atime, mtime_ns=self.mtime,
+                          ctime_ns=self.ctime, btime_ns=self.btime)
+
+    # --- references -------------------------------------------------------------
+    def inc_ref(self) -> None:
+        self.refs += 1
+
+    def dec_ref(self) -> None:
+        self.refs -= 1
+        if self.refs <= 0 and self.nlink <= 0:
+            self.refs = 0
+            self.evict()
+
+    def evict(self) -> None:
+        """The inode is unreachable and unreferenced: free what it holds."""
+
+    # --- timestamps -------------------------------------------------------------
+    def touch_atime(self) -> None:
+        # relatime: only when atime is not newer than mtime/ctime (what Linux mounts default to).
+        if self.atime <= self.mtime or self.atime <= self.ctime:
+            self.atime = now_ns()
+
+    def touch_mtime(self) -> None:
+        self.mtime = self.ctime = now_ns()
+
+    def touch_ctime(self) -> None:
+        self.ctime = now_ns()
+
+    # --- directory operations (defaults: not a directory / not supported) ---------
+    def _no_dir_op(self):
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        raise SyscallError(EROFS if self.fs.readonly else EPERM)
+
+    def lookup(self, name: bytes) -> "Inode":
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        raise SyscallError(ENOENT)
+
+    def iterdir(self):
+        """(name, ino, dtype) of each entry, without "." and ".."."""
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        return iter(())
+
+    def is_empty_dir(self) -> bool:
+        return not any(True for _ in self.iterdir())
+
+    def revalidate_child(self, name: bytes, child: "Inode") -> bool:
+        """Is a cached child Dentry still right? (procfs/gofer may say no.)"""
+        return True
+
+    def create(self, name: bytes, mode: int, creds=None) -> "Inode":
+        self._no_dir_op()
+
+    def mkdir(self, name: bytes, mode: int, creds=None) -> "Inode":
+        self._no_dir_op()
+
+    def mknod(self, name: bytes, mode: int, rdev: int, creds=None) -> "Inode":
+        self._no_dir_op()
+
+    def symlink(self, name: bytes, target: bytes, creds=None) -> "Inode":
+        self._no_dir_op()
+
+    def link(self, name: bytes, inode: "Inode") -> None:
+        self._no_dir_op()
+
+    def unlink(self, name: bytes) -> None:
+        self._no_dir_op()
+
+    def rmdir(self, name: bytes) -> None:
+        self._no_dir_op()
+
+    def rename(self, oldname: bytes, newdir: "Inode", newname: bytes, flags: int = 0) -> None:
+        self._no_dir_op()
+
+    # --- symlinks ---------------------------------------------------------------------
+    def readlink(self) -> bytes:
+        raise SyscallError(EINVAL)
+
+    def resolve_link(self, task):
+        """A magic link (procfs) returns the VirtualDentry it points at; None: follow readlink()."""
+        return None
+
+    # --- any file ---------------------------------------------------------------------
+    def open(self, flags: int):
+        """Return the FileDescriptionImpl for an open with O_* ``flags``."""
+        if self.is_dir:
+            from snakevisor.sentry.vfs.file import DirectoryImpl
+            return DirectoryImpl(self)
+        raise SyscallError(ENODEV)
+
+    def setattr(self, *, mode: int | None = None, uid: int | None = None, gid: int | None = None,
+                size: int | None = None, atime: int | None = None, mtime: int | None = None) -> None:
+        """chmod (permission bits only)/chown/truncate/utimes; times in ns. Read-only: EROFS."""
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        if size is not None:
+            raise SyscallError(EINVAL)
+        self._apply_attrs(mode, uid, gid, atime, mtime)
+
+    def _apply_attrs(self, mode, uid, gid, atime, mtime) -> None:
+        """The in-memory part of setattr, shared by filesystems that keep attributes here."""
+        if mode is not None:
+            self.mode = (self.mode & S_IFMT) | (mode & 0o7777)
+        if uid is not None:
+            self.uid = uid
+        if gid is not None:
+            self.gid = gid
+        if atime is not None:
+            self.atime = atime
+        if mtime is not None:
+            self.mtime = mtime
+        self.ctime = now_ns()
+
+    def statfs(self):
+        return self.fs.statfs()
+
+    def ioctl(self, task, cmd: int, arg: int) -> int:
+        raise SyscallError(ENOTTY)

@@ -1,0 +1,70 @@
+"""Mount and VirtualDentry: a filesystem attached at a point of the tree.
+
+A ``Mount`` is one attachment of a Filesystem (its root Dentry) on a
+mountpoint: the (parent Mount, Dentry) it covers. A ``VirtualDentry`` names
+a file the way the VFS needs it: the Dentry plus the Mount it was reached
+through (the same Dentry can be visible through several mounts).
+"""
+import itertools
+from typing import NamedTuple
+
+from snakevisor.abi.fs import MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOATIME, MS_RELATIME
+
+_mount_ids = itertools.count(1)
+
+
+class Mount:
+    def __init__(self, fs, root=None, parent: "Mount | None" = None, mountpoint=None, flags: int = 0,
+                 source: bytes = b"none", anonymous: bool = False):
+        self.id = next(_mount_ids)
+        self.fs = fs
+        self.root = root if root is not None else fs.root
+        self.parent = parent
+        self.mountpoint = mountpoint
+        self.flags = flags
+        self.source = source
+        # Anonymous mounts (pipes, sockets, host files) are in no namespace: their
+        # files have no path and show as their Dentry's name ("pipe:[12]").
+        self.anonymous = anonymous
+        self.refs = 0
+        self.vfs = None   # the VirtualFilesystem it belongs to (set by VirtualFilesystem.mount)
+
+    def __repr__(self):
+        return f"Mount({self.id}, {self.fs.name})"
+
+    @property
+    def readonly(self) -> bool:
+        return bool(self.flags & MS_RDONLY) or self.fs.readonly
+
+    def inc_ref(self) -> "Mount":
+        self.refs += 1
+        return self
+
+    def dec_ref(self) -> None:
+        self.refs -= 1
+
+    def options(self) -> str:
+        """The option string of /proc/mounts."""
+        opts = ["ro" if self.readonly else "rw"]
+        for bit, name in ((MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"), (MS_NOEXEC, "noexec"),
+                          (MS_NOATIME, "noatime"), (MS_RELATIME, "relatime")):
+            if self.flags & bit:
+                opts.append(name)
+        extra = self.fs.mount_options()
+        if extra:
+            opts.append(extra)
+        return ",".join(opts)
+
+
+class VirtualDentry(NamedTuple):
+    mount: Mount
+    dentry: object  # Dentry
+
+    @property
+    def inode(self):
+        return self.dentry.inode
+
+
+def anonymous_mount(fs) -> Mount:
+    """A mount for a filesystem that is in no namespace (host files, pipefs, sockfs)."""
+    return Mount(fs, anonymous=True)

@@ -1,0 +1,331 @@
+"""Path-level VFS operations: open, mkdir, mknod, symlink, link, unlink, rmdir, rename, setattr.
+
+These are the rules common to every filesystem, applied once: "." / ".." /
+root as the last component, trailing slashes, existing targets, read-only
+mounts (EROFS), cross-mount links and renames (EXDEV), mount points (EBUSY),
+renaming a directory below itself, permission checks, umask, and keeping the
+Dentry cache in step with what the filesystem did. Syscall handlers and the
+kernel (loader, exec, procfs) call these; filesystems implement the Inode side.
+"""
+from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
+                                  ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
+from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
+                               O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
+                               RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
+                               S_IFMT, S_IXUGO, SYMLOOP_MAX)
+from snakevisor.sentry.vfs.file import FileDescription, PathImpl
+from snakevisor.sentry.vfs.mount import VirtualDentry
+from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, check_owner,
+                                               check_permission, in_group, is_root)
+from snakevisor.sentry.vfs.resolve import (lookup_child, lookup_child_or_none, resolve,
+                                           resolve_parent)
+
+
+def _dotty(last: bytes) -> bool:
+    return last in (b"", b".", b"..")
+
+
+def check_writable_mount(vd: VirtualDentry) -> None:
+    if vd.mount.readonly:
+        raise SyscallError(EROFS)
+
+
+def _check_sticky(creds, parent_inode, inode) -> None:
+    """In a sticky directory only the file's or directory's owner (or root) may remove/rename."""
+    if parent_inode.mode & S_ISVTX and not is_root(creds):
+        uid = getattr(creds, "fsuid", 0)
+        if uid != inode.uid and uid != parent_inode.uid:
+            raise SyscallError(EPERM)
+
+
+# --- open ------------------------------------------------------------------------------
+
+
+def open_path(ctx, start: VirtualDentry, path: bytes, flags: int, mode: int = 0o666,
+              umask: int = 0) -> FileDescription:
+    """openat(2) below the syscall layer: returns a new FileDescription (refs=1)."""
+    if flags & __O_TMPFILE:
+        if flags & O_ACCMODE not in (O_WRONLY, O_RDWR) or flags & O_CREAT:
+            raise SyscallError(EINVAL)
+        raise SyscallError(EOPNOTSUPP)
+    if flags & O_PATH:
+        flags &= O_PATH_KEEP
+    if flags & O_CREAT:
+        vd, created = _open_create(ctx, start, path, flags, mode & ~umask & 0o7777)
+    else:
+        vd = resolve(ctx, start, path, follow_final=not flags & O_NOFOLLOW,
+                     want_dir=bool(flags & O_DIRECTORY))
+        created = False
+    return open_vd(ctx, vd, flags, created)
+
+
+def _open_create(ctx, start, path, flags, mode):
+    links = 0
+    while True:
+        parent, last, trailing = resolve_parent(ctx, start, path)
+        if trailing or _dotty(last):
+            raise SyscallError(EISDIR)
+        child = lookup_child_or_none(ctx, parent, last)
+        if child is None:
+            check_writable_mount(parent)
+            check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
+            inode = parent.dentry.inode.create(last, mode, ctx.creds)
+            d = parent.dentry.add_child(last, inode)
+            return VirtualDentry(parent.mount, d), True
+        if flags & O_EXCL:
+            raise SyscallError(EEXIST)
+        if not child.dentry.inode.is_symlink:
+            return child, False
+        if flags & O_NOFOLLOW:
+            raise SyscallError(ELOOP)
+        links += 1
+        if links > SYMLOOP_MAX:
+            raise SyscallError(ELOOP)
+        target = child.dentry.inode.resolve_link(ctx.task)
+        if target is not None:
+            return target, False
+        # A (possibly dangling) symlink: create or open its target.
+        text = child.dentry.inode.readlink()
+        if not text:
+            raise SyscallError(ENOENT)
+        start, path = parent, text
+
+
+def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDescription:
+    """Open an already resolved file (also /proc/self/fd/N re-opens)."""
+    inode = vd.dentry.inode
+    if flags & O_PATH:
+        if flags & O_DIRECTORY and not inode.is_dir:
+            raise SyscallError(ENOTDIR)
+        return FileDescription(PathImpl(inode), vd, (flags & O_PATH_KEEP) | O_LARGEFILE)
+    if inode.is_symlink:
+        raise SyscallError(ELOOP)
+    acc = flags & O_ACCMODE
+    mask = {O_RDONLY: MAY_READ, O_WRONLY: MAY_WRITE, O_RDWR: MAY_READ | MAY_WRITE}.get(acc, MAY_READ | MAY_WRITE)
+    if flags & O_TRUNC:
+        mask |= MAY_WRITE
+    if inode.is_dir:
+        if flags & O_CREAT or mask & MAY_WRITE:
+            raise SyscallError(EISDIR)
+    elif flags & O_DIRECTORY:
+        raise SyscallError(ENOTDIR)
+    if not created:
+        check_permission(ctx.creds, inode, mask)
+    if mask & MAY_WRITE and (inode.is_reg or inode.is_dir):
+        check_writable_mount(vd)
+    impl = inode.open(flags)
+    if flags & O_TRUNC and inode.is_reg and not created and inode.size:
+        inode.setattr(size=0)
+    return FileDescription(impl, vd, flags | O_LARGEFILE)
+
+
+# --- creating names -----------------------------------------------------------------------
+
+
+def _prepare_create(ctx, start, path, is_dir: bool) -> tuple[VirtualDentry, bytes]:
+    """Common checks of mkdir/mknod/symlink/link for the new name (Linux's filename_create)."""
+    parent, last, trailing = resolve_parent(ctx, start, path)
+    if _dotty(last):
+        raise SyscallError(EEXIST)
+    if lookup_child_or_none(ctx, parent, last, follow_mounts=False) is not None:
+        raise SyscallError(EEXIST)
+    if trailing and not is_dir:
+        raise SyscallError(ENOENT)
+    check_writable_mount(parent)
+    check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
+    return parent, last
+
+
+def mkdir_path(ctx, start, path: bytes, mode: int, umask: int = 0) -> VirtualDentry:
+    parent, last = _prepare_create(ctx, start, path, True)
+    inode = parent.dentry.inode.mkdir(last, mode & ~umask & (0o777 | S_ISVTX), ctx.creds)
+    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+
+
+def mknod_path(ctx, start, path: bytes, mode: int, rdev: int, umask: int = 0) -> VirtualDentry:
+    parent, last = _prepare_create(ctx, start, path, False)
+    mode = (mode & S_IFMT) | (mode & ~umask & 0o7777)
+    inode = parent.dentry.inode.mknod(last, mode, rdev, ctx.creds)
+    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+
+
+def symlink_path(ctx, start, path: bytes, target: bytes) -> VirtualDentry:
+    if not target:
+        raise SyscallError(ENOENT)
+    parent, last = _prepare_create(ctx, start, path, False)
+    inode = parent.dentry.inode.symlink(last, target, ctx.creds)
+    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+
+
+def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
+    parent, last = _prepare_create(ctx, start, path, False)
+    if old.mount is not parent.mount:
+        raise SyscallError(EXDEV)
+    inode = old.dentry.inode
+    if inode.is_dir:
+        raise SyscallError(EPERM)
+    if inode.nlink == 0:
+        raise SyscallError(ENOENT)
+    parent.dentry.inode.link(last, inode)
+    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+
+
+# --- removing names -------------------------------------------------------------------------
+
+
+def unlink_path(ctx, start, path: bytes) -> None:
+    parent, last, trailing = resolve_parent(ctx, start, path)
+    if _dotty(last):
+        raise SyscallError(EISDIR)
+    check_writable_mount(parent)
+    child = lookup_child(ctx, parent, last, follow_mounts=False)
+    inode = child.dentry.inode
+    if inode.is_dir:
+        raise SyscallError(EISDIR)
+    if trailing:
+        raise SyscallError(ENOTDIR)
+    check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
+    _check_sticky(ctx.creds, parent.dentry.inode, inode)
+    if child.dentry.is_mountpoint:
+        raise SyscallError(EBUSY)
+    parent.dentry.inode.unlink(last)
+    parent.dentry.forget_child(last)
+
+
+def rmdir_path(ctx, start, path: bytes) -> None:
+    parent, last, trailing = resolve_parent(ctx, start, path)
+    if last == b".":
+        raise SyscallError(EINVAL)
+    if last == b"..":
+        raise SyscallError(ENOTEMPTY)
+    if last == b"":
+        raise SyscallError(EBUSY)
+    check_writable_mount(parent)
+    child = lookup_child(ctx, parent, last, follow_mounts=False)
+    inode = child.dentry.inode
+    if not inode.is_dir:
+        raise SyscallError(ENOTDIR)
+    check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
+    _check_sticky(ctx.creds, parent.dentry.inode, inode)
+    if child.dentry.is_mountpoint or child == ctx.root:
+        raise SyscallError(EBUSY)
+    parent.dentry.inode.rmdir(last)
+    parent.dentry.forget_child(last)
+
+
+def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0) -> None:
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or (flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE):
+        raise SyscallError(EINVAL)
+    op, olast, otrail = resolve_parent(ctx, ostart, opath)
+    np, nlast, ntrail = resolve_parent(ctx, nstart, npath)
+    if op.mount is not np.mount:
+        raise SyscallError(EXDEV)
+    if _dotty(olast) or _dotty(nlast):
+        raise SyscallError(EBUSY)
+    check_writable_mount(op)
+    src = lookup_child(ctx, op, olast, follow_mounts=False)
+    dst = lookup_child_or_none(ctx, np, nlast, follow_mounts=False)
+    sinode = src.dentry.inode
+    if flags & RENAME_EXCHANGE:
+        if dst is None:
+            raise SyscallError(ENOENT)
+    elif dst is not None and flags & RENAME_NOREPLACE:
+        raise SyscallError(EEXIST)
+    if not sinode.is_dir and (otrail or ntrail):
+        raise SyscallError(ENOTDIR)
+    if dst is not None and dst.dentry.inode is sinode:
+        return  # two links to one inode: POSIX says do nothing
+    if sinode.is_dir and src.dentry.is_ancestor_of(np.dentry):
+        raise SyscallError(EINVAL)
+    if dst is not None and dst.dentry.is_ancestor_of(op.dentry):
+        raise SyscallError(EINVAL if flags & RENAME_EXCHANGE else ENOTEMPTY)
+    for parent, child in ((op, src), (np, dst)):
+        if child is not None:
+            check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
+            _check_sticky(ctx.creds, parent.dentry.inode, child.dentry.inode)
+            if child.dentry.is_mountpoint:
+                raise SyscallError(EBUSY)
+    if dst is None:
+        check_permission(ctx.creds, np.dentry.inode, MAY_WRITE | MAY_EXEC)
+    op.dentry.inode.rename(olast, np.dentry.inode, nlast, flags)
+    # Bring the Dentry cache in line with the filesystem.
+    sd = src.dentry
+    if flags & RENAME_EXCHANGE:
+        dd = dst.dentry
+        del op.dentry.children[olast]
+        del np.dentry.children[nlast]
+        sd.parent, sd.name = np.dentry, nlast
+        dd.parent, dd.name = op.dentry, olast
+        np.dentry.children[nlast] = sd
+        op.dentry.children[olast] = dd
+        return
+    if dst is not None:
+        np.dentry.forget_child(nlast)
+    sd.move_to(np.dentry, nlast)
+
+
+# --- attributes -------------------------------------------------------------------------------
+
+
+def chmod_vd(ctx, vd: VirtualDentry, mode: int) -> None:
+    inode = vd.dentry.inode
+    check_writable_mount(vd)
+    check_owner(ctx.creds, inode)
+    mode &= 0o7777
+    if not is_root(ctx.creds) and not in_group(ctx.creds, inode.gid):
+        mode &= ~S_ISGID
+    inode.setattr(mode=mode)
+
+
+def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
+    inode = vd.dentry.inode
+    check_writable_mount(vd)
+    if not is_root(ctx.creds):
+        me = getattr(ctx.creds, "fsuid", 0)
+        if (uid is not None and uid != inode.uid) or me != inode.uid:
+            raise SyscallError(EPERM)
+        if gid is not None and gid != inode.gid and not in_group(ctx.creds, gid):
+            raise SyscallError(EPERM)
+    mode = None
+    if not inode.is_dir and (uid is not None or gid is not None):
+        # chown clears set-user-ID, and set-group-ID when it means "group executable".
+        kill = S_ISUID | (S_ISGID if inode.mode & 0o010 else 0)
+        if inode.mode & kill:
+            mode = inode.mode & 0o7777 & ~kill
+    inode.setattr(uid=uid, gid=gid, mode=mode)
+
+
+def utimes_vd(ctx, vd: VirtualDentry, atime: int | None, mtime: int | None, explicit: bool) -> None:
+    """Set times in ns (None: leave). ``explicit``: times were given (not "now"), owner only."""
+    inode = vd.dentry.inode
+    check_writable_mount(vd)
+    if explicit:
+        check_owner(ctx.creds, inode)
+    elif not is_root(ctx.creds) and getattr(ctx.creds, "fsuid", 0) != inode.uid:
+        check_permission(ctx.creds, inode, MAY_WRITE)
+    inode.setattr(atime=atime, mtime=mtime)
+
+
+def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True) -> None:
+    inode = vd.dentry.inode
+    if length < 0:
+        raise SyscallError(EINVAL)
+    if inode.is_dir:
+        raise SyscallError(EISDIR)
+    if not inode.is_reg:
+        raise SyscallError(EINVAL)
+    if check_perm:
+        check_permission(ctx.creds, inode, MAY_WRITE)
+        check_writable_mount(vd)
+    inode.setattr(size=length)
+
+
+def access_vd(ctx, vd: VirtualDentry, mode: int, real: bool = True) -> None:
+    """access(2): ``mode`` R_OK|W_OK|X_OK (4|2|1); F_OK is just existence."""
+    inode = vd.dentry.inode
+    if mode & 2 and (inode.is_reg or inode.is_dir or inode.is_symlink) and vd.mount.readonly:
+        raise SyscallError(EROFS)
+    if mode:
+        if mode & 1 and not inode.is_dir and is_root(ctx.creds, real) and not inode.mode & S_IXUGO:
+            raise SyscallError(EACCES)
+        check_permission(ctx.creds, inode, mode & 7, real=real)

@@ -1,0 +1,192 @@
+"""Path resolution: from a starting VirtualDentry and a path to a VirtualDentry.
+
+Handles absolute and relative paths, repeated slashes, ".", ".." (clamped at
+the context root, and leaving a mount's root for its mountpoint), mount
+crossings, symlinks in the middle and (optionally) at the end, magic links
+(procfs), a limit of 40 symlinks per resolution (ELOOP), ENAMETOOLONG,
+ENOTDIR and trailing-slash rules, and search (x) permission on each directory
+walked through. ``path_of`` goes the other way, for getcwd and /proc links.
+"""
+from snakevisor.abi.errno import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, SyscallError
+from snakevisor.abi.fs import NAME_MAX, PATH_MAX, SYMLOOP_MAX
+from snakevisor.sentry.vfs.mount import VirtualDentry
+from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
+
+
+class ResolveContext:
+    """What resolution needs from the caller: the root ("/" and the ".." clamp), the task
+    (for magic links; may be None) and credentials (None: the kernel itself, i.e. root)."""
+
+    __slots__ = ("root", "task", "creds")
+
+    def __init__(self, root: VirtualDentry, task=None, creds=None):
+        self.root = root
+        self.task = task
+        self.creds = creds
+
+    @classmethod
+    def for_task(cls, t) -> "ResolveContext":
+        return cls(t.fs.root, t, getattr(t, "creds", None))
+
+
+def check_path(path: bytes) -> None:
+    if not path:
+        raise SyscallError(ENOENT)
+    if len(path) >= PATH_MAX:
+        raise SyscallError(ENAMETOOLONG)
+
+
+def lookup_child(ctx, parent: VirtualDentry, name: bytes, follow_mounts: bool = True) -> VirtualDentry:
+    """One normal component (not "." or "..") below a directory, crossing into mounts."""
+    if len(name) > NAME_MAX:
+        raise SyscallError(ENAMETOOLONG)
+    child = parent.dentry.child(name)
+    vd = VirtualDentry(parent.mount, child)
+    if follow_mounts and child.mount_count and parent.mount.vfs is not None:
+        vd = parent.mount.vfs.follow_mounts(vd)
+    return vd
+
+
+def lookup_child_or_none(ctx, parent: VirtualDentry, name: bytes, follow_mounts: bool = True):
+    try:
+        return lookup_child(ctx, parent, name, follow_mounts)
+    except SyscallError as e:
+        if e.errno == ENOENT:
+            return None
+        raise
+
+
+def dotdot(ctx, vd: VirtualDentry) -> VirtualDentry:
+    """The parent of ``vd``: stays at the context root, leaves mount roots through their mountpoint."""
+    while True:
+        if vd == ctx.root:
+            return vd
+        if vd.dentry is vd.mount.root:
+            if vd.mount.parent is None:
+                return vd
+            vd = VirtualDentry(vd.mount.parent, vd.mount.mountpoint)
+            continue
+        break
+    parent = vd.dentry.parent
+    if parent is None:
+        return vd
+    return VirtualDentry(vd.mount, parent)
+
+
+class _Walker:
+    """One resolution: counts symlinks followed across nested link bodies."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.links = 0
+
+    def walk(self, start: VirtualDentry, path: bytes, follow_final: bool, want_dir: bool) -> VirtualDentry:
+        vd = self.ctx.root if path[:1] == b"/" else start
+        comps = [c for c in path.split(b"/") if c]
+        trailing = path.endswith(b"/")
+        last = len(comps) - 1
+        creds = self.ctx.creds
+        for i, c in enumerate(comps):
+            inode = vd.dentry.inode
+            if inode is None or not inode.is_dir:
+                raise SyscallError(ENOTDIR)
+            check_permission(creds, inode, MAY_EXEC)
+            if c == b".":
+                continue
+            if c == b"..":
+                vd = dotdot(self.ctx, vd)
+                continue
+            nxt = lookup_child(self.ctx, vd, c)
+            if nxt.dentry.inode.is_symlink and (i != last or follow_final or trailing):
+                nxt = self.follow(vd, nxt)
+            vd = nxt
+        if (want_dir or trailing) and not vd.dentry.inode.is_dir:
+            raise SyscallError(ENOTDIR)
+        return vd
+
+    def follow(self, parent: VirtualDentry, link: VirtualDentry) -> VirtualDentry:
+        self.links += 1
+        if self.links > SYMLOOP_MAX:
+            raise SyscallError(ELOOP)
+        inode = link.dentry.inode
+        target = inode.resolve_link(self.ctx.task)
+        if target is not None:
+            return target
+        text = inode.readlink()
+        if not text:
+            raise SyscallError(ENOENT)
+        check_path(text)
+        return self.walk(parent, text, True, False)
+
+
+def resolve(ctx, start: VirtualDentry, path: bytes, follow_final: bool = True,
+            want_dir: bool = False) -> VirtualDentry:
+    """The file ``path`` names, relative to ``start`` unless absolute. Empty path: ENOENT."""
+    check_path(path)
+    return _Walker(ctx).walk(start, path, follow_final, want_dir)
+
+
+def split_last(path: bytes) -> tuple[bytes, bytes, bool]:
+    """(directory part, last component, trailing slash). Only slashes: last is b""."""
+    stripped = path.rstrip(b"/")
+    trailing = len(stripped) != len(path)
+    if not stripped:
+        return b"/", b"", trailing
+    idx = stripped.rfind(b"/")
+    if idx < 0:
+        return b"", stripped, trailing
+    return stripped[:idx + 1], stripped[idx + 1:], trailing
+
+
+def resolve_parent(ctx, start: VirtualDentry, path: bytes) -> tuple[VirtualDentry, bytes, bool]:
+    """For create/unlink/rename/mkdir: (parent directory, last component, trailing slash).
+
+    ``last`` is returned as written: it may be "." or "..", and it is b"" for a path made
+    only of slashes (the root); each operation answers those with its own errno.
+    The parent has been checked to be a searchable directory.
+    """
+    check_path(path)
+    dirpart, last, trailing = split_last(path)
+    if len(last) > NAME_MAX:
+        raise SyscallError(ENAMETOOLONG)
+    parent = _Walker(ctx).walk(start, dirpart, True, True) if dirpart else start
+    inode = parent.dentry.inode
+    if inode is None or not inode.is_dir:
+        raise SyscallError(ENOTDIR)
+    check_permission(ctx.creds, inode, MAY_EXEC)
+    return parent, last, trailing
+
+
+def path_of(vd: VirtualDentry, root: VirtualDentry) -> bytes:
+    """The absolute path of ``vd`` as seen from ``root`` (getcwd, /proc/self/fd/N, /proc/mounts).
+
+    Files of anonymous mounts (pipes, sockets, host files) have no path: their Dentry's name.
+    """
+    if vd.mount.anonymous:
+        return vd.dentry.name
+    parts = []
+    while vd != root:
+        if vd.dentry is vd.mount.root:
+            if vd.mount.parent is None:
+                break
+            vd = VirtualDentry(vd.mount.parent, vd.mount.mountpoint)
+            continue
+        parts.append(vd.dentry.name)
+        if vd.dentry.parent is None:
+            break
+        vd = VirtualDentry(vd.mount, vd.dentry.parent)
+    return b"/" + b"/".join(reversed(parts))
+
+
+def is_reachable(vd: VirtualDentry, root: VirtualDentry) -> bool:
+    """Is ``vd`` at or below ``root``? (getcwd outside a chroot reports "(unreachable)".)"""
+    while vd != root:
+        if vd.dentry is vd.mount.root:
+            if vd.mount.parent is None:
+                return False
+            vd = VirtualDentry(vd.mount.parent, vd.mount.mountpoint)
+            continue
+        if vd.dentry.parent is None:
+            return False
+        vd = VirtualDentry(vd.mount, vd.dentry.parent)
+    return True
