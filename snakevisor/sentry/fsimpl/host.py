@@ -90,7 +90,9 @@ class HostFileImpl(FileDescriptionImpl):
     def read(self, n, offset):
         try:
             if self.seekable:
-                return os.pread(self.host_fd, n, offset)
+                data = os.pread(self.host_fd, n, offset)
+                self._sync_host_offset(offset + len(data))
+                return data
             if not _poll(self.host_fd, select.POLLIN) & (select.POLLIN | select.POLLHUP | select.POLLERR):
                 raise SyscallError(EAGAIN)
             return os.read(self.host_fd, n)
@@ -101,7 +103,9 @@ class HostFileImpl(FileDescriptionImpl):
         fd = self.host_fd
         try:
             if self.seekable:
-                return os.pwrite(fd, data, offset)
+                n = os.pwrite(fd, data, offset)
+                self._sync_host_offset(offset + n)
+                return n
             mv = memoryview(data)
             chunk = PIPE_CHUNK if self.is_fifo else WRITE_CHUNK
             done = 0
@@ -118,6 +122,14 @@ class HostFileImpl(FileDescriptionImpl):
             return done
         except OSError as e:
             raise _oserror(e)
+
+    def _sync_host_offset(self, offset):
+        """The host description is shared with whoever gave it to us (``cmd > file; echo more >> file``):
+        keep its offset where the sandbox's offset is, so their writes and ours do not overlap."""
+        try:
+            os.lseek(self.host_fd, offset, os.SEEK_SET)
+        except OSError:
+            pass
 
     def end_offset(self):
         return self.inode.size
@@ -232,7 +244,21 @@ def new_host_file(host_fd: int, flags: int | None = None, name: bytes | None = N
     mount = _host_mount()
     inode = HostInode(mount.fs, host_fd)
     if name is None:
-        name = (f"/dev/pts/{os.minor(os.fstat(host_fd).st_rdev)}" if os.isatty(host_fd)
-                else f"host:[{inode.ino}]").encode()
+        mode = os.fstat(host_fd).st_mode
+        if os.isatty(host_fd):
+            name = f"/dev/pts/{os.minor(os.fstat(host_fd).st_rdev)}".encode()
+        elif _stat.S_ISFIFO(mode):
+            name = f"pipe:[{inode.ino}]".encode()
+        elif _stat.S_ISSOCK(mode):
+            name = f"socket:[{inode.ino}]".encode()
+        else:
+            name = f"host:[{inode.ino}]".encode()
     dentry = Dentry(inode, name)
-    return FileDescription(HostFileImpl(inode, host_fd, owns_fd), VirtualDentry(mount, dentry), flags)
+    impl = HostFileImpl(inode, host_fd, owns_fd)
+    description = FileDescription(impl, VirtualDentry(mount, dentry), flags)
+    if impl.seekable:
+        try:
+            description.offset = os.lseek(host_fd, 0, os.SEEK_CUR)  # continue where the caller is
+        except OSError:
+            pass
+    return description

@@ -61,6 +61,7 @@ def _owner(parent: "TmpfsDir", creds, mode: int) -> tuple[int, int, int]:
 
 
 class TmpfsInode(Inode):
+    memory_xattrs = True
     def setattr(self, *, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
         if self.fs.readonly:
             raise SyscallError(EROFS)

@@ -211,6 +211,12 @@ class Kernel:
         if task is not None and not os.WIFSTOPPED(status):
             self.stub_died(task, status)
 
+    def internal_error(self, task, entry):
+        """A handler raised something other than SyscallError: a bug in the Sentry, never the app's fault."""
+        import traceback
+        self.log(f"internal error in {entry.name} (pid {task.tid}); the syscall returns EIO:\n"
+                 + traceback.format_exc())
+
     def unimplemented(self, nr):
         if nr not in self._warned:
             self._warned.add(nr)

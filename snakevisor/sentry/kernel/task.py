@@ -8,7 +8,7 @@ the Task when what it waits for happens.
 import os
 import signal as host_signal
 
-from snakevisor.abi.errno import EINTR, ENOSYS, SyscallError
+from snakevisor.abi.errno import EINTR, EIO, ENOSYS, SyscallError
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitQueueReq
 from snakevisor.sentry.platform.ptrace import SYSCALL_STOP, StubGone
 from snakevisor.sentry.syscalls.table import TABLE
@@ -90,6 +90,11 @@ class Task:
                                 ret = entry.handler(self, *args)
                         except SyscallError as e:
                             ret = -e.errno
+                        except (TaskExit, StubGone, GeneratorExit):
+                            raise
+                        except Exception:  # a Sentry bug: report it, keep the sandbox up
+                            kernel.internal_error(self, entry)
+                            ret = -EIO
                         if strace:
                             strace.exit(self, entry, args, before, ret)
                         if ret is None:

@@ -83,6 +83,8 @@ class MemoryManager:
 
     # -- mmap family ---------------------------------------------------------
     def mmap(self, addr, length, prot, flags, file=None, offset=0, name=""):
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "replace")
         if length == 0:
             raise SyscallError(EINVAL)
         length = page_round_up(length)

@@ -14,8 +14,8 @@ is ``evict``-ed (tmpfs frees the file's data then: unlink while open).
 """
 import time
 
-from snakevisor.abi.errno import (EINVAL, ENOENT, ENOTDIR, EPERM, EROFS, ENOTTY, ENODEV,
-                                  SyscallError)
+from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ENOTTY,
+                                  ENODEV, SyscallError)
 from snakevisor.abi.fs import (S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, StatResult,
                                dtype_of)
 
@@ -196,6 +196,40 @@ class Inode:
 
     def statfs(self):
         return self.fs.statfs()
+
+    # --- extended attributes ------------------------------------------------------------
+    # Filesystems that keep xattrs in memory (tmpfs) set ``memory_xattrs``; others report
+    # none and refuse to store any, as a filesystem without xattr support does.
+    memory_xattrs = False
+
+    def getxattr(self, name: bytes) -> bytes:
+        xattrs = getattr(self, "_xattrs", None) or {}
+        if name not in xattrs:
+            raise SyscallError(ENODATA)
+        return xattrs[name]
+
+    def listxattr(self) -> list:
+        return list(getattr(self, "_xattrs", None) or {})
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        if not self.memory_xattrs:
+            raise SyscallError(EOPNOTSUPP)
+        if name.startswith(b"user.") and not (self.is_reg or self.is_dir):
+            raise SyscallError(EPERM)
+        xattrs = self.__dict__.setdefault("_xattrs", {})
+        if flags & 1 and name in xattrs:      # XATTR_CREATE
+            raise SyscallError(EEXIST)
+        if flags & 2 and name not in xattrs:  # XATTR_REPLACE
+            raise SyscallError(ENODATA)
+        xattrs[name] = bytes(value)
+        self.touch_ctime()
+
+    def removexattr(self, name: bytes) -> None:
+        xattrs = getattr(self, "_xattrs", None) or {}
+        if name not in xattrs:
+            raise SyscallError(ENODATA)
+        del xattrs[name]
+        self.touch_ctime()
 
     def ioctl(self, task, cmd: int, arg: int) -> int:
         raise SyscallError(ENOTTY)

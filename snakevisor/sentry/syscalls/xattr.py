@@ -1,0 +1,154 @@
+"""Extended attributes: get/set/list/remove, in their path, l- (no follow) and f- (fd) forms.
+
+The VFS part is ``Inode.getxattr/setxattr/listxattr/removexattr`` (tmpfs keeps
+them in memory; others say ENODATA / EOPNOTSUPP); here are the Linux argument
+rules: name length, the namespace prefix, size probing and ERANGE, flags.
+"""
+from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
+from snakevisor.abi.fs import AT_FDCWD, to_s32
+from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.vfs.at import read_path, resolve_at
+
+XATTR_CREATE, XATTR_REPLACE = 1, 2
+XATTR_NAME_MAX = 255
+XATTR_SIZE_MAX = 65536
+XATTR_LIST_MAX = 65536
+NAMESPACES = (b"user.", b"trusted.", b"security.", b"system.")
+
+
+def _read_name(t, addr):
+    name = t.mm.read_cstring(addr, XATTR_NAME_MAX + 1)
+    if not name or len(name) > XATTR_NAME_MAX:
+        raise SyscallError(ERANGE)
+    if not name.startswith(NAMESPACES):
+        raise SyscallError(EOPNOTSUPP)
+    return name
+
+
+def _inode_at(t, path_addr, follow):
+    return resolve_at(t, AT_FDCWD, read_path(t, path_addr), follow=follow).dentry.inode
+
+
+def _inode_fd(t, fd):
+    f = t.fdtable.get(to_s32(fd))
+    f.check_not_path()
+    return f.inode, f
+
+
+def _get(t, inode, name_addr, value, size):
+    name = _read_name(t, name_addr)
+    data = inode.getxattr(name)
+    if size == 0:
+        return len(data)
+    if len(data) > min(size, XATTR_SIZE_MAX):
+        raise SyscallError(ERANGE)
+    t.mm.copy_out(value, data)
+    return len(data)
+
+
+def _set(t, inode, name_addr, value, size, flags, readonly):
+    if flags & ~(XATTR_CREATE | XATTR_REPLACE) or flags == XATTR_CREATE | XATTR_REPLACE:
+        raise SyscallError(EINVAL)
+    name = _read_name(t, name_addr)
+    if size > XATTR_SIZE_MAX:
+        raise SyscallError(E2BIG)
+    data = t.mm.copy_in(value, size) if size else b""
+    if readonly:
+        raise SyscallError(EROFS)
+    if name.startswith(b"trusted.") and not t.creds.has_cap(21):
+        raise SyscallError(EPERM)
+    inode.setxattr(name, data, flags)
+    return 0
+
+
+def _list(t, inode, addr, size):
+    names = inode.listxattr()
+    if not t.creds.has_cap(21):
+        names = [n for n in names if not n.startswith(b"trusted.")]
+    blob = b"".join(n + b"\0" for n in names)
+    if size == 0:
+        return len(blob)
+    if len(blob) > min(size, XATTR_LIST_MAX):
+        raise SyscallError(ERANGE)
+    t.mm.copy_out(addr, blob)
+    return len(blob)
+
+
+def _remove(t, inode, name_addr, readonly):
+    name = _read_name(t, name_addr)
+    if readonly:
+        raise SyscallError(EROFS)
+    inode.removexattr(name)
+    return 0
+
+
+def _ro(inode, mount=None):
+    return inode.fs.readonly or (mount is not None and mount.flags & 1)
+
+
+@syscall("getxattr", ("path", "path", "ptr", "uint"))
+def getxattr(t, path, name, value, size):
+    return _get(t, _inode_at(t, path, True), name, value, size)
+
+
+@syscall("lgetxattr", ("path", "path", "ptr", "uint"))
+def lgetxattr(t, path, name, value, size):
+    return _get(t, _inode_at(t, path, False), name, value, size)
+
+
+@syscall("fgetxattr", ("fd", "path", "ptr", "uint"))
+def fgetxattr(t, fd, name, value, size):
+    return _get(t, _inode_fd(t, fd)[0], name, value, size)
+
+
+@syscall("setxattr", ("path", "path", "ptr", "uint", "int"))
+def setxattr(t, path, name, value, size, flags):
+    vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
+    return _set(t, vd.dentry.inode, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
+
+
+@syscall("lsetxattr", ("path", "path", "ptr", "uint", "int"))
+def lsetxattr(t, path, name, value, size, flags):
+    vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
+    return _set(t, vd.dentry.inode, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
+
+
+@syscall("fsetxattr", ("fd", "path", "ptr", "uint", "int"))
+def fsetxattr(t, fd, name, value, size, flags):
+    inode, f = _inode_fd(t, fd)
+    return _set(t, inode, name, value, size, flags, _ro(inode, f.vd.mount))
+
+
+@syscall("listxattr", ("path", "ptr", "uint"))
+def listxattr(t, path, addr, size):
+    return _list(t, _inode_at(t, path, True), addr, size)
+
+
+@syscall("llistxattr", ("path", "ptr", "uint"))
+def llistxattr(t, path, addr, size):
+    return _list(t, _inode_at(t, path, False), addr, size)
+
+
+@syscall("flistxattr", ("fd", "ptr", "uint"))
+def flistxattr(t, fd, addr, size):
+    return _list(t, _inode_fd(t, fd)[0], addr, size)
+
+
+@syscall("removexattr", ("path", "path"))
+def removexattr(t, path, name):
+    vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
+    return _remove(t, vd.dentry.inode, name, _ro(vd.dentry.inode, vd.mount))
+
+
+@syscall("lremovexattr", ("path", "path"))
+def lremovexattr(t, path, name):
+    vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
+    return _remove(t, vd.dentry.inode, name, _ro(vd.dentry.inode, vd.mount))
+
+
+@syscall("fremovexattr", ("fd", "path"))
+def fremovexattr(t, fd, name):
+    inode, f = _inode_fd(t, fd)
+    return _remove(t, inode, name, _ro(inode, f.vd.mount))
+
+

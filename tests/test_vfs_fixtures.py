@@ -1,0 +1,164 @@
+"""Shared fixtures for the VFS/tmpfs tests: a real tmpfs+devfs tree and a fake Task.
+
+The fake Task has exactly what the syscall handlers may use (mm, fdtable, fs,
+kernel.vfs, kernel.memory_file, creds, limits, block_on); its memory is a
+bytearray at a fixed address so bad pointers really fault.
+"""
+import inspect
+import struct
+
+import pytest
+
+from snakevisor.abi.errno import EFAULT, EINVAL, ENAMETOOLONG, SyscallError
+from snakevisor.abi.fs import AT_FDCWD
+from snakevisor.sentry.fsimpl.devfs import DevFilesystem
+from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.vfs.context import FSContext
+from snakevisor.sentry.vfs.fdtable import FDTable
+from snakevisor.sentry.vfs.pathops import mkdir_path
+from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
+from snakevisor.sentry.vfs.vfs import VirtualFilesystem
+
+FDCWD = AT_FDCWD & (2**64 - 1)
+
+
+class FakeMM:
+    BASE = 0x100000
+    SIZE = 1 << 20
+
+    def __init__(self):
+        self.mem = bytearray(self.SIZE)
+        self.brk = self.BASE
+
+    def _off(self, addr, n):
+        if addr < self.BASE or addr + n > self.BASE + self.SIZE or n < 0:
+            raise SyscallError(EFAULT)
+        return addr - self.BASE
+
+    def copy_in(self, addr, n):
+        o = self._off(addr, n)
+        return bytes(self.mem[o:o + n])
+
+    def copy_out(self, addr, data):
+        o = self._off(addr, len(data))
+        self.mem[o:o + len(data)] = data
+
+    def read_cstring(self, addr, maxlen):
+        o = self._off(addr, 1)
+        end = self.mem.find(b"\0", o, min(o + maxlen, self.SIZE))
+        if end < 0:
+            if o + maxlen > self.SIZE:
+                raise SyscallError(EFAULT)
+            raise SyscallError(ENAMETOOLONG)
+        return bytes(self.mem[o:end])
+
+    def read_iovecs(self, addr, count):
+        if count > 1024:
+            raise SyscallError(EINVAL)
+        raw = self.copy_in(addr, 16 * count)
+        return [struct.unpack_from("<QQ", raw, 16 * i) for i in range(count)]
+
+    # test helpers
+    def alloc(self, n):
+        addr = self.brk
+        self.brk += (n + 15) & ~15
+        assert self.brk <= self.BASE + self.SIZE
+        return addr
+
+    def put(self, data):
+        addr = self.alloc(len(data))
+        self.copy_out(addr, data)
+        return addr
+
+    def cstr(self, s):
+        return self.put(s + b"\0")
+
+    def iovecs(self, pairs):
+        return self.put(b"".join(struct.pack("<QQ", a, n) for a, n in pairs))
+
+
+class Creds:
+    def __init__(self, uid=0, gid=0, groups=()):
+        self.uid = self.euid = self.fsuid = self.suid = uid
+        self.gid = self.egid = self.fsgid = self.sgid = gid
+        self.groups = tuple(groups)
+
+
+class Kernel:
+    def __init__(self, vfs, mf):
+        self.vfs = vfs
+        self.memory_file = mf
+
+
+class WouldBlock(Exception):
+    def __init__(self, waitable, events):
+        self.waitable, self.events = waitable, events
+
+
+class FakeTask:
+    def __init__(self, vfs, mf):
+        self.mm = FakeMM()
+        self.kernel = Kernel(vfs, mf)
+        self.fs = FSContext(vfs.root, vfs.root, 0o022)
+        self.fdtable = FDTable(1024)
+        self.creds = Creds()
+        self.limits = {}
+        self.blocked = []
+
+    def block_on(self, waitable, events):
+        self.blocked.append((waitable, events))
+        # The test decides: by default a block ends the call (see call()).
+        raise WouldBlock(waitable, events)
+        yield  # noqa: unreachable, makes this a generator
+
+
+def call(fn, t, *args):
+    """Run a handler (plain or generator) to completion; WouldBlock if it had to wait."""
+    r = fn(t, *args)
+    if inspect.isgenerator(r):
+        try:
+            while True:
+                next(r)
+        except StopIteration as stop:
+            return stop.value
+    return r
+
+
+def err(fn, t, *args):
+    """The errno a handler fails with (the test fails if it succeeds)."""
+    try:
+        r = call(fn, t, *args)
+    except SyscallError as e:
+        return e.errno
+    raise AssertionError(f"{fn.__name__} succeeded with {r!r}")
+
+
+class World:
+    """A booted tree: / (tmpfs 0755), /tmp (tmpfs 1777), /dev (devfs), /dev/shm (tmpfs)."""
+
+    def __init__(self):
+        self.mf = MemoryFile(size=1 << 32)
+        self.vfs = VirtualFilesystem()
+        self.rootfs = TmpfsFilesystem(self.mf, mode=0o755)
+        self.vfs.mount(self.rootfs, source=b"root")
+        ctx = self.ctx = ResolveContext(self.vfs.root)
+        for d in (b"/tmp", b"/dev", b"/proc"):
+            mkdir_path(ctx, self.vfs.root, d, 0o755)
+        self.tmpfs = TmpfsFilesystem(self.mf)
+        self.vfs.mount(self.tmpfs, self.lookup(b"/tmp"), source=b"tmpfs")
+        self.devfs = DevFilesystem(self.mf)
+        self.vfs.mount(self.devfs, self.lookup(b"/dev"), source=b"dev")
+        self.shm = TmpfsFilesystem(self.mf)
+        self.vfs.mount(self.shm, self.lookup(b"/dev/shm"), source=b"shm")
+        self.t = FakeTask(self.vfs, self.mf)
+
+    def lookup(self, path, follow=True):
+        return resolve(self.ctx, self.vfs.root, path, follow_final=follow)
+
+
+@pytest.fixture
+def world():
+    w = World()
+    yield w
+    w.mf.close()
