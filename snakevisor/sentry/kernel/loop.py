@@ -47,6 +47,17 @@ class WaitQueueReq:
         self.queue, self.events, self.deadline = queue, events, deadline
 
 
+class WaitMany:
+    """Wait for the first of several: ``items`` are (is_host_fd, fd or WaitQueue, events).
+
+    The result is the events of the one that fired (0 on timeout); poll, select and
+    epoll then look at every file's readiness again."""
+    __slots__ = ("items", "deadline")
+
+    def __init__(self, items, deadline=None):
+        self.items, self.deadline = items, deadline
+
+
 class Sleep:
     """Wait until monotonic time ``deadline`` (result: 0)."""
     __slots__ = ("deadline",)
@@ -107,24 +118,34 @@ class Loop:
             return
         token = task.wait_token = task.wait_token + 1
         if isinstance(req, WaitFd):
-            waiters = self.fd_waiters.get(req.fd)
-            if waiters is None:
-                waiters = self.fd_waiters[req.fd] = {}
-            waiters[token] = (task, req.events)
-            self._update_fd(req.fd)
-            task.cancel_wait = lambda: self._drop_fd_waiter(req.fd, token)
+            task.cancel_wait = self._add_fd_waiter(task, token, req.fd, req.events)
         elif isinstance(req, WaitQueueReq):
-            def wake(events, task=task, token=token):
-                if task.wait_token == token:
-                    self._finish_wait(task, events)
-            handle = req.queue.register(wake, req.events)
-            task.cancel_wait = lambda: req.queue.unregister(handle)
+            task.cancel_wait = self._add_queue_waiter(task, token, req.queue, req.events)
+        elif isinstance(req, WaitMany):
+            cancels = [self._add_fd_waiter(task, token, obj, ev) if is_fd else
+                       self._add_queue_waiter(task, token, obj, ev) for is_fd, obj, ev in req.items]
+            task.cancel_wait = lambda: [cancel() for cancel in cancels]
         elif isinstance(req, Sleep):
             task.cancel_wait = None
         else:
             raise TypeError(f"task yielded {req!r}")
         if req.deadline is not None:
             heapq.heappush(self.timers, (req.deadline, next(self._seq), task, token))
+
+    def _add_fd_waiter(self, task, token, fd, events):
+        waiters = self.fd_waiters.get(fd)
+        if waiters is None:
+            waiters = self.fd_waiters[fd] = {}
+        waiters[token] = (task, events)
+        self._update_fd(fd)
+        return lambda: self._drop_fd_waiter(fd, token)
+
+    def _add_queue_waiter(self, task, token, queue, events):
+        def wake(happened):
+            if task.wait_token == token:
+                self._finish_wait(task, happened)
+        handle = queue.register(wake, events)
+        return lambda: queue.unregister(handle)
 
     def _finish_wait(self, task, value):
         """End the current wait of ``task`` and queue it to resume with ``value``."""

@@ -9,7 +9,7 @@ import os
 import signal as host_signal
 
 from snakevisor.abi.errno import EINTR, EIO, ENOSYS, SyscallError
-from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitQueueReq
+from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.platform.ptrace import SYSCALL_STOP, StubGone
 from snakevisor.sentry.syscalls.table import TABLE
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
@@ -55,6 +55,24 @@ class Task:
         if result is INTERRUPTED:
             raise SyscallError(EINTR)
         return result
+
+    def block_on_many(self, items, timeout=None):
+        """Wait until any (waitable, events) in ``items`` fires; returns its events (0 on timeout).
+
+        With no items this is a plain sleep (poll with no descriptors)."""
+        deadline = None if timeout is None else self.kernel.monotonic() + timeout
+        reqs = [(True, w.fd, ev) if isinstance(w, HostFdWaitable) else (False, w, ev)
+                for w, ev in items if w is not None]
+        if not reqs:
+            if deadline is None:
+                result = yield WaitMany([], None)
+            else:
+                result = yield Sleep(deadline)
+        else:
+            result = yield WaitMany(reqs, deadline)
+        if result is INTERRUPTED:
+            raise SyscallError(EINTR)
+        return result or 0
 
     def sleep_until(self, deadline):
         """Sleep until monotonic ``deadline``; EINTR if interrupted."""
