@@ -70,6 +70,23 @@ class MemoryFile:
             # Punching can only fail on a broken host; zero the range so semantics hold.
             self.view[offset:offset + length] = bytes(length)
 
+    def copy(self, src: int, dst: int, length: int) -> None:
+        """Copy a range into a freshly allocated (all-zero) one, skipping the source's holes:
+        fork copies only the pages a process has touched."""
+        end = src + length
+        pos = src
+        view = self.view
+        while pos < end:
+            try:
+                data = os.lseek(self.fd, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: no data after pos
+                return
+            if data >= end:
+                return
+            hole = min(os.lseek(self.fd, data, os.SEEK_HOLE), end)
+            view[dst + data - src:dst + hole - src] = view[data:hole]
+            pos = hole
+
     def read(self, offset: int, length: int) -> bytes:
         return self.view[offset:offset + length]
 

@@ -1,0 +1,107 @@
+"""The catalogue of benchmarks: which program runs with which arguments, and
+which figure of its result line is reported.
+
+A Benchmark (syscall, startup, mmap, fs, net, process) is a group of Cases; a
+Case is one row of the table. Arguments may name the placeholders {tmp} (the
+sandbox's own /tmp) and {host} (a host directory the driver prepares, holding
+a pre-written data file, that each runner exposes as it can).
+"""
+
+from dataclasses import dataclass, field
+
+TMP_PLACEHOLDER = "{tmp}"
+HOST_PLACEHOLDER = "{host}"
+
+KIB = 1024
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str  # "<benchmark>.<case>", unique
+    label: str
+    program: str | None  # bench/programs/<program>.c; None: startup (wall time of the argv)
+    args: tuple = ()
+    metric: str = "ns_per_op"  # key of the result line; "wall_ms" is measured by the driver
+    unit: str = "ns/op"
+    better: str = "lower"  # or "higher"
+    quick: bool = True  # part of --quick
+    timeout_s: float = 120.0
+
+    @property
+    def benchmark(self):
+        return self.id.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    description: str
+    cases: tuple = field(default_factory=tuple)
+
+
+def _fs_cases():
+    cases = []
+    for where, label in ((TMP_PLACEHOLDER, "sandbox /tmp"), (HOST_PLACEHOLDER, "host dir")):
+        tag = "tmp" if where == TMP_PLACEHOLDER else "host"
+        cases += [
+            Case(f"fs.open_close_{tag}", f"open+close ({label})", "fs", ("open_close", where)),
+            Case(f"fs.stat_{tag}", f"stat ({label})", "fs", ("stat", where)),
+        ]
+        for op in ("read", "write"):
+            for size, name in ((4 * KIB, "4k"), (MIB, "1m")):
+                cases.append(Case(f"fs.{op}_{name}_{tag}", f"{op} {name.upper()}iB blocks ({label})", "fs",
+                                  (op, where, str(size)), metric="mb_per_s", unit="MB/s", better="higher"))
+    return tuple(cases)
+
+
+def _net_cases():
+    sizes = ((MIB, "1MB", True, 120.0), (64 * MIB, "64MB", True, 120.0), (1024 * MIB, "1GB", False, 600.0))
+    return tuple(Case(f"net.tcp_{name}", f"TCP loopback transfer of {name}", "net", ("tcp", str(size)),
+                      metric="mb_per_s", unit="MB/s", better="higher", quick=quick, timeout_s=timeout)
+                 for size, name, quick, timeout in sizes)
+
+
+BENCHMARKS = (
+    Benchmark("syscall", "syscall round trip: getpid loop through syscall(2)", (
+        Case("syscall.getpid", "getpid", "syscall", ("getpid",)),
+    )),
+    Benchmark("startup", "container start to exit of /bin/true (wall time of the whole command)", (
+        Case("startup.true", "start+exit /bin/true", None, ("/bin/true",), metric="wall_ms", unit="ms"),
+    )),
+    Benchmark("mmap", "memory allocation", (
+        Case("mmap.mmap_touch", "mmap+touch+munmap 1 MiB", "mmap", ("mmap_touch",)),
+        Case("mmap.malloc_small", "malloc+free 64 B", "mmap", ("malloc_small",)),
+        Case("mmap.malloc_large", "malloc+free 4 MiB (mmap)", "mmap", ("malloc_large",)),
+    )),
+    Benchmark("fs", "file system access in the sandbox's /tmp and in a host directory", _fs_cases()),
+    Benchmark("net", "TCP over loopback inside the sandbox (a forked client sends, the server reads)", _net_cases()),
+    Benchmark("process", "processes, threads, futexes and signals", (
+        Case("process.fork_exit_wait", "fork+exit+wait", "process", ("fork_exit_wait",)),
+        Case("process.fork_exec_true", "fork+exec /bin/true+wait", "process", ("fork_exec_true",)),
+        Case("process.thread_create_join", "thread create+join", "process", ("thread_create_join",)),
+        Case("process.futex_pingpong", "futex ping-pong round trip (2 threads)", "process", ("futex_pingpong",)),
+        Case("process.signal_roundtrip", "signal round trip (kill self, handler)", "process", ("signal_roundtrip",)),
+    )),
+)
+
+BY_NAME = {b.name: b for b in BENCHMARKS}
+
+
+def select(names=None):
+    """Benchmarks by name, in catalogue order; all when names is empty."""
+    if not names:
+        return list(BENCHMARKS)
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown benchmark(s): {', '.join(unknown)} (known: {', '.join(BY_NAME)})")
+    return [b for b in BENCHMARKS if b.name in names]
+
+
+def program_argv(case, programs, target_ms, tmp_dir, host_dir):
+    """The argv that runs a case: PROG CASE TARGET_MS ARGS..., placeholders filled."""
+    if case.program is None:
+        return list(case.args)
+    first, *rest = case.args
+    filled = [a.replace(TMP_PLACEHOLDER, tmp_dir).replace(HOST_PLACEHOLDER, host_dir) for a in rest]
+    return [programs[case.program], first, f"{target_ms:g}", *filled]

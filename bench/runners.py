@@ -1,0 +1,248 @@
+"""Runners: the ways a benchmark program is started (natively, in snakevisor,
+in gVisor's runsc with the ptrace platform pinned and not, in runc, and under
+the bare Python ptrace loop), each with a probe that says why it is missing.
+
+Every invocation runs in its own session with a timeout; on expiry the whole
+process group is killed, so a hung runner cannot hang the suite.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Completed:
+    returncode: int | None  # None: timed out
+    stdout: str
+    stderr: str
+    wall_s: float
+
+    @property
+    def timed_out(self):
+        return self.returncode is None
+
+
+def run_command(cmd, timeout, cwd=None):
+    """Runs cmd in a new session; kills its process group on timeout."""
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+    except OSError as e:
+        return Completed(127, "", f"{cmd[0]}: {e.strerror}", 0.0)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        return Completed(p.returncode, out, err, time.perf_counter() - t0)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate()
+        return Completed(None, out, err, time.perf_counter() - t0)
+
+
+def first_line(text):
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+class Runner:
+    name = "?"
+    description = ""
+    only_benchmarks = None  # a set of benchmark names, or None for all
+
+    def applies_to(self, case):
+        return self.only_benchmarks is None or case.benchmark in self.only_benchmarks
+
+    def command(self, argv):
+        return list(argv)
+
+    def cwd(self):
+        return None
+
+    def why_missing(self):
+        """A reason when the runner cannot be used here, before trying it."""
+        return None
+
+    def setup(self, ctx):
+        """Prepares per-suite state (ctx: a driver.Context)."""
+
+    def teardown(self):
+        pass
+
+    def version(self):
+        return ""
+
+    def run(self, argv, timeout):
+        return run_command(self.command(argv), timeout, cwd=self.cwd())
+
+
+class NativeRunner(Runner):
+    name = "native"
+    description = "the program run directly on the host"
+
+
+class SnakevisorRunner(Runner):
+    name = "snakevisor"
+    description = "python3 -m snakevisor do -- PROG (host / read-only through the Gofer; pins itself)"
+
+    def command(self, argv):
+        return [sys.executable, "-m", "snakevisor", "do", "--", *argv]
+
+    def cwd(self):
+        return str(REPO_ROOT)
+
+    def why_missing(self):
+        if not (REPO_ROOT / "snakevisor" / "__main__.py").exists():
+            return "snakevisor/__main__.py not found (python3 -m snakevisor not built yet)"
+        return None
+
+
+class RunscRunner(Runner):
+    """`runsc do`: host / as the lower layer of an in-memory overlay (so writes
+    to a host directory land in the sandbox's memory, not on the host)."""
+    FLAGS = ("--rootless=false", "--network=none", "--platform=ptrace")
+
+    def __init__(self, pinned):
+        self.pinned = pinned
+        self.name = "runsc-ptrace-cpu0" if pinned else "runsc-ptrace"
+        self.description = ("runsc --platform=ptrace do, " +
+                            ("pinned to CPU 0 with taskset -c 0" if pinned else "not pinned"))
+
+    def command(self, argv):
+        prefix = ["taskset", "-c", "0"] if self.pinned else []
+        return [*prefix, "runsc", *self.FLAGS, "do", *argv]
+
+    def why_missing(self):
+        if shutil.which("runsc") is None:
+            return "runsc not installed (Debian package runsc)"
+        if self.pinned and shutil.which("taskset") is None:
+            return "taskset not installed (util-linux)"
+        if os.geteuid() != 0:
+            return "runsc do with --rootless=false needs root"
+        return None
+
+    def version(self):
+        return first_line(run_command(["runsc", "--version"], 30).stdout)
+
+
+class RuncRunner(Runner):
+    """runc with a bundle whose rootfs mirrors the host read-only: each top-level
+    directory of / bind-mounted read-only, its symlinks copied, a private tmpfs
+    on /tmp, the host directory bound read-write, and CAP_NET_ADMIN so the net
+    benchmark can raise lo in the fresh network namespace. (A root of "/"
+    itself cannot be pivot_root'ed into.)"""
+    name = "runc"
+    description = "runc run, rootfs = read-only binds of the host's /, tmpfs /tmp, host dir read-write"
+    SKIP = {"proc", "sys", "dev", "tmp", "run", "lost+found", "mnt"}
+
+    def __init__(self):
+        self.bundle = None
+        self.state = None
+        self.config = None
+        self.counter = 0
+
+    def why_missing(self):
+        if shutil.which("runc") is None:
+            return "runc not installed (Debian package runc)"
+        if os.geteuid() != 0:
+            return "runc needs root here (rootless bundles are not set up)"
+        return None
+
+    def version(self):
+        return first_line(run_command(["runc", "--version"], 30).stdout)
+
+    def setup(self, ctx):
+        self.bundle = Path(ctx.work_dir) / "runc-bundle"
+        self.state = Path(ctx.work_dir) / "runc-state"
+        rootfs = self.bundle / "rootfs"
+        rootfs.mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(parents=True, exist_ok=True)
+        r = run_command(["runc", "spec", "--bundle", str(self.bundle)], 30)
+        if r.returncode != 0:
+            raise RuntimeError(f"runc spec: {first_line(r.stderr)}")
+        config = json.loads((self.bundle / "config.json").read_text())
+        config["root"] = {"path": "rootfs", "readonly": True}
+        config["process"]["terminal"] = False
+        config["process"]["cwd"] = "/"
+        caps = config["process"]["capabilities"]
+        for kind in ("bounding", "effective", "permitted"):
+            caps.setdefault(kind, [])
+            if "CAP_NET_ADMIN" not in caps[kind]:
+                caps[kind].append("CAP_NET_ADMIN")
+        # The cgroup mount fails on this host's cgroup v1 layout and no
+        # benchmark needs it.
+        mounts = [m for m in config["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+        for entry in sorted(os.listdir("/")):
+            host = "/" + entry
+            inside = rootfs / entry
+            if os.path.islink(host):
+                if not os.path.lexists(inside):
+                    os.symlink(os.readlink(host), inside)
+            elif os.path.isdir(host):
+                inside.mkdir(exist_ok=True)
+                if entry not in self.SKIP:
+                    mounts.append({"destination": host, "type": "bind", "source": host, "options": ["rbind", "ro"]})
+        mounts.append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                       "options": ["nosuid", "nodev", "mode=1777"]})
+        # After the read-only binds, so it lands on top of them.
+        mounts.append({"destination": ctx.host_dir, "type": "bind", "source": ctx.host_dir, "options": ["rbind", "rw"]})
+        config["mounts"] = mounts
+        self.config = config
+
+    def run(self, argv, timeout):
+        self.config["process"]["args"] = list(argv)
+        (self.bundle / "config.json").write_text(json.dumps(self.config, indent=1))
+        self.counter += 1
+        cid = f"snakevisor-bench-{os.getpid()}-{self.counter}"
+        cmd = ["runc", "--root", str(self.state), "run", "--bundle", str(self.bundle), cid]
+        result = run_command(cmd, timeout)
+        if result.timed_out or result.returncode != 0:
+            run_command(["runc", "--root", str(self.state), "delete", "--force", cid], 30)
+        return result
+
+
+class PythonPtraceRunner(Runner):
+    name = "python-ptrace"
+    description = "bench/ptrace_loop.py: the simplest Python PTRACE_SYSEMU loop, pinned (syscall benchmark only)"
+    only_benchmarks = {"syscall"}
+
+    def command(self, argv):
+        return [sys.executable, "-m", "bench.ptrace_loop", "--", *argv]
+
+    def cwd(self):
+        return str(REPO_ROOT)
+
+    def why_missing(self):
+        if sys.platform != "linux" or os.uname().machine != "x86_64":
+            return "needs Linux x86_64"
+        return None
+
+
+def all_runners():
+    """Every runner, in table column order."""
+    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), RunscRunner(pinned=True),
+            RunscRunner(pinned=False), RuncRunner()]
+
+
+def select(names=None):
+    runners = all_runners()
+    if not names:
+        return runners
+    known = {r.name: r for r in runners}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown runner(s): {', '.join(unknown)} (known: {', '.join(known)})")
+    return [r for r in runners if r.name in names]

@@ -1,0 +1,232 @@
+"""The benchmark driver runs and reports; it never judges timing (issue 7).
+
+A tiny quick run with the native runner checks the whole path (build, run,
+parse, table, JSON, Markdown, plot); fake runners check how failures, timeouts
+and missing runners land in their cells.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import benchmarks as catalogue
+from bench import cli, driver, report, runners
+from bench.build import build_programs
+
+REPO = Path(__file__).resolve().parent.parent
+
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc needed to build the benchmark programs")
+
+
+@pytest.fixture(scope="module")
+def quick_native(tmp_path_factory):
+    """One quick run of the syscall benchmark, native only, through the CLI."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc needed")
+    out = tmp_path_factory.mktemp("bench")
+    paths = {k: str(out / f"out.{k}") for k in ("json", "md", "png")}
+    proc = subprocess.run([sys.executable, "-m", "bench", "syscall", "--quick", "--runs", "1", "--runners", "native",
+                           "--json", paths["json"], "--markdown", paths["md"], "--plot", paths["png"]],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    return proc, paths
+
+
+def test_quick_native_run_prints_a_table_with_a_figure(quick_native):
+    proc, _ = quick_native
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("getpid")]
+    assert len(rows) == 1
+    fields = rows[0].split()
+    assert fields[1] == "native"
+    median = float(fields[2].replace(",", ""))
+    assert median > 0
+    assert fields[5] == "ns/op" and fields[6] == "1.00x"  # native against itself
+
+
+def test_quick_native_json_structure(quick_native):
+    proc, paths = quick_native
+    doc = json.loads(Path(paths["json"]).read_text())
+    assert doc["schema"] == driver.SCHEMA
+    assert doc["runs"] == 1 and doc["quick"] is True
+    assert doc["command"].startswith("python3 -m bench syscall --quick")
+    assert {"kernel", "cpus", "python"} <= set(doc["machine"])
+    assert doc["runners"] == {"native": {"status": "ok", "reason": None, "description": runners.NativeRunner.description,
+                                         "version": ""}}
+    [bench] = doc["benchmarks"]
+    assert bench["name"] == "syscall"
+    [case] = bench["cases"]
+    assert case["id"] == "syscall.getpid" and case["unit"] == "ns/op" and case["better"] == "lower"
+    cell = case["cells"]["native"]
+    assert cell["status"] == "ok"
+    assert len(cell["samples"]) == 1
+    assert cell["min"] == cell["median"] == cell["max"] == cell["samples"][0] > 0
+    assert cell["vs_native"] == 1.0 and cell["vs_runc"] is None
+
+
+def test_quick_native_markdown_and_plot(quick_native):
+    _, paths = quick_native
+    md = Path(paths["md"]).read_text()
+    assert "| case | unit | native |" in md
+    assert re.search(r"\| syscall: getpid \| ns/op \| [0-9,.]+ \(1\.00x n\) \|", md)
+    assert "python3 -m bench syscall --quick" in md  # the command is stated
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert not os.path.exists(paths["png"])
+    else:
+        assert Path(paths["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_parse_result():
+    assert driver.parse_result("noise\nns_per_op=12.5 ops=100\n") == ("ok", {"ns_per_op": 12.5, "ops": 100.0})
+    assert driver.parse_result("ns_per_op=1 ops=2 mb_per_s=3.5\n")[1]["mb_per_s"] == 3.5
+    assert driver.parse_result("unsupported socket: Function not implemented\n") == (
+        "unsupported", "socket: Function not implemented")
+    assert driver.parse_result("hello\n") == (None, None)
+    assert driver.parse_result("") == (None, None)
+
+
+def test_slowdown_is_uniform_for_both_directions():
+    lower = catalogue.Case("x.a", "a", "p")
+    higher = catalogue.Case("x.b", "b", "p", metric="mb_per_s", better="higher")
+    assert driver.slowdown(lower, 300.0, 100.0) == 3.0
+    assert driver.slowdown(higher, 100.0, 300.0) == 3.0
+    assert driver.slowdown(lower, 1.0, None) is None
+
+
+def test_summarize_median_min_max():
+    case = catalogue.Case("x.a", "a", "p")
+    cell = driver.summarize(case, [("ok", 3.0), ("ok", 1.0), ("ok", 2.0)])
+    assert (cell["median"], cell["min"], cell["max"]) == (2.0, 1.0, 3.0)
+    assert driver.summarize(case, [("failed", "boom")]) == {"status": "failed", "message": "boom"}
+
+
+class ShellRunner(runners.Runner):
+    """Runs a fixed shell script instead of the program (argv ignored)."""
+
+    def __init__(self, name, script):
+        self.name = name
+        self.script = script
+
+    def command(self, argv):
+        return ["sh", "-c", self.script]
+
+
+def _ctx(tmp_path):
+    return driver.Context(programs={"syscall": "/bin/true", "net": "/bin/true"}, work_dir=str(tmp_path),
+                          host_dir=str(tmp_path), target_ms=1)
+
+
+def test_failure_cell_carries_first_line_of_stderr(tmp_path):
+    case = catalogue.BY_NAME["syscall"].cases[0]
+    runner = ShellRunner("broken", "echo; echo 'boom: it broke' >&2; echo second >&2; exit 3")
+    assert driver.measure(runner, case, _ctx(tmp_path)) == ("failed", "boom: it broke")
+    silent = ShellRunner("silent", "exit 4")
+    assert driver.measure(silent, case, _ctx(tmp_path)) == ("failed", "exit status 4, no result line")
+
+
+def test_unsupported_is_reported(tmp_path):
+    case = catalogue.BY_NAME["net"].cases[0]
+    runner = ShellRunner("nonet", "echo 'unsupported socket: Function not implemented'")
+    assert driver.measure(runner, case, _ctx(tmp_path)) == ("unsupported", "socket: Function not implemented")
+
+
+def test_timeout_kills_the_runner(tmp_path):
+    case = catalogue.Case("x.slow", "slow", "syscall", ("getpid",), timeout_s=0.5)
+    runner = ShellRunner("hung", "sleep 30 & sleep 30")  # a child in the group must die too
+    kind, message = driver.measure(runner, case, _ctx(tmp_path))
+    assert kind == "failed" and message.startswith("timeout after")
+
+
+def test_probe_reports_why_a_runner_is_missing(tmp_path):
+    ctx = _ctx(tmp_path)
+    assert driver.probe(ShellRunner("fine", "echo ns_per_op=1 ops=1"), ctx) is None
+    assert driver.probe(ShellRunner("dead", "echo cannot start >&2; exit 1"), ctx) == "fails to start: cannot start"
+
+    class Absent(runners.Runner):
+        name = "absent"
+
+        def why_missing(self):
+            return "not installed"
+
+    assert driver.probe(Absent(), ctx) == "not installed"
+
+
+def test_missing_runner_cells_and_table(tmp_path):
+    """A missing runner appears in every cell and in the table, never skipped silently."""
+    doc = {"date": "2000-01-01T00:00:00+00:00", "runs": 1, "quick": True, "command": "python3 -m bench",
+           "machine": {"cpus": 1, "kernel": "k", "python": "3"}, "skipped": [],
+           "runners": {"native": {"status": "ok", "reason": None, "description": "d", "version": ""},
+                       "runsc-ptrace": {"status": "missing", "reason": "runsc not installed", "description": "d"}},
+           "benchmarks": [{"name": "syscall", "description": "d", "cases": [
+               {"id": "syscall.getpid", "label": "getpid", "unit": "ns/op", "better": "lower",
+                "cells": {"native": {"status": "ok", "samples": [5.0], "median": 5.0, "min": 5.0, "max": 5.0,
+                                     "vs_native": 1.0, "vs_runc": None},
+                          "runsc-ptrace": {"status": "missing", "message": "runsc not installed"}}}]}]}
+    text = report.text_table(doc)
+    assert "runsc-ptrace: missing: runsc not installed" in text
+    assert re.search(r"runsc-ptrace\s+missing: runsc not installed", text)
+    md = report.markdown_table(doc)
+    assert "- runsc-ptrace: missing: runsc not installed" in md
+    assert md.rstrip().endswith("| missing |")
+
+
+def test_program_argv_fills_placeholders():
+    programs = {"fs": "/p/fs"}
+    case = catalogue.BY_NAME["fs"].cases[-1]  # a host-dir case
+    argv = catalogue.program_argv(case, programs, 50, "/tmp", "/host")
+    assert argv[:3] == ["/p/fs", case.args[0], "50"] and "/host" in argv
+
+
+def test_cli_rejects_unknown_names(capsys):
+    assert cli.main(["nosuchbench", "--runners", "native"]) == 2
+    assert cli.main(["syscall", "--runners", "nosuchrunner"]) == 2
+
+
+@needs_gcc
+def test_programs_report_unsupported_writes():
+    """fs write on a directory the program may not write reports unsupported."""
+    programs = build_programs()
+    # sysfs refuses new files even to root: EACCES, as a read-only mount refuses with EROFS.
+    r = subprocess.run([programs["fs"], "write", "1", "/sys", "4096"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("unsupported open for writing")
+
+
+@needs_gcc
+def test_bare_python_ptrace_loop_services_getpid():
+    programs = build_programs()
+    r = subprocess.run([sys.executable, "-m", "bench.ptrace_loop", "--", programs["syscall"], "getpid", "1"],
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert driver.parse_result(r.stdout)[0] == "ok"
+    # Everything else passes through, exit status included.
+    r = subprocess.run([sys.executable, "-m", "bench.ptrace_loop", "--", "/bin/sh", "-c", "exit 7"],
+                       cwd=REPO, capture_output=True, timeout=120)
+    assert r.returncode == 7
+
+
+class HangingRunner(runners.Runner):
+    """Starts (answers the probe) but hangs on every real case."""
+    name = "hanging"
+
+    def command(self, argv):
+        if argv[1:3] == ["getpid", "1"]:  # the probe
+            return ["sh", "-c", "echo ns_per_op=1 ops=1"]
+        return ["sleep", "60"]
+
+
+@needs_gcc
+def test_a_hanging_runner_is_cut_off(monkeypatch):
+    monkeypatch.setattr(driver, "QUICK_TIMEOUT_S", 0.3)
+    doc = driver.run_suite(["syscall", "mmap"], [HangingRunner()], runs=2, quick=True, progress=None)
+    assert doc["runners"]["hanging"]["status"] == "ok"
+    cells = [c["cells"]["hanging"] for b in doc["benchmarks"] for c in b["cases"]]
+    assert [c["status"] for c in cells] == ["failed"] * 4
+    assert cells[0]["message"].startswith("timeout after") and cells[1]["message"].startswith("timeout after")
+    assert cells[2]["message"] == cells[3]["message"] == f"not run: timed out {driver.MAX_TIMEOUTS} times before"
