@@ -35,3 +35,42 @@ UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 def sigbit(sig):
     return 1 << (sig - 1)
+
+# si_code values.
+SI_USER = 0
+SI_KERNEL = 0x80
+SI_QUEUE = -1
+SI_TIMER = -2
+SI_TKILL = -6
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
+SIGINFO_SIZE = 128
+SIGINFO_HEAD = struct.Struct("<iii4x")          # si_signo, si_errno, si_code
+SIGINFO_KILL = struct.Struct("<iii4xiI")        # + si_pid, si_uid
+SIGINFO_CHLD = struct.Struct("<iii4xiIi4xqq")    # + si_pid, si_uid, si_status, si_utime, si_stime
+SIGINFO_FAULT = struct.Struct("<iii4xQ")        # + si_addr
+SIGINFO_TIMER = struct.Struct("<iii4xiiQ")      # + si_tid, si_overrun, si_value
+SIGINFO_QUEUE = struct.Struct("<iii4xiIQ")      # + si_pid, si_uid, si_value
+
+# struct sigcontext (x86_64), 256 bytes: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags,
+# cs, gs, fs, ss (u16), err, trapno, oldmask, cr2, fpstate pointer, 8 reserved words.
+SIGCONTEXT = struct.Struct("<18Q4H5Q64x")
+SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx", "rdx",
+                   "rax", "rcx", "rsp", "rip", "eflags")
+# struct ucontext: uc_flags, uc_link, uc_stack (stack_t), uc_mcontext, uc_sigmask.
+UC_FLAGS_OFF, UC_STACK_OFF, UC_MCONTEXT_OFF, UC_SIGMASK_OFF = 0, 16, 40, 296
+UCONTEXT_SIZE = 304
+RT_SIGFRAME_SIZE = 8 + UCONTEXT_SIZE + SIGINFO_SIZE   # pretcode, uc, info
+UC_FP_XSTATE = 0x1
+UC_SIGCONTEXT_SS = 0x2
+UC_STRICT_RESTORE_SS = 0x4
+FP_XSTATE_MAGIC1 = 0x46505853
+FP_XSTATE_MAGIC2 = 0x46505845
+# fpx_sw_bytes, in the software-reserved bytes 464..511 of the fxsave area.
+FPX_SW_BYTES = struct.Struct("<IIQI")
+FPX_SW_OFFSET = 464
+
+SIG_KERNEL_ONLY = {SIGKILL, SIGSTOP}
+STOP_SIGNALS = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
+IGNORE_BY_DEFAULT = {SIGCHLD, SIGURG, SIGWINCH, SIGCONT}
+COREDUMP_SIGNALS = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS}
+SYNCHRONOUS_SIGNALS = {SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS}

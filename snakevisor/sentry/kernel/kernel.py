@@ -1,24 +1,25 @@
-"""Kernel: the Sentry's global state — tasks, thread groups, PIDs, the loop, the VFS.
+"""Kernel: the Sentry's global state — tasks, thread groups, PIDs, the loop, the VFS — and the
+lifecycle of processes: creating the init process, exits, zombies and reaping, killing groups.
 
-Issue 2 scope: one init process (possibly loading several ELF images); the
-task model (fork, threads, signals) extends ThreadGroup and Task.
+Cloning lives in kernel/clone.py and execve in kernel/exec.py.
 """
 import os
-import signal as host_signal
 import sys
 import time
+import traceback
 import uuid
 
-from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi import signal as S
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES, SYSCALL_NUMBERS
-from snakevisor.sentry.platform.ptrace import StubGone
-from snakevisor.abi.resource import default_limits
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.loop import Loop
+from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
+from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
+from snakevisor.sentry.platform.ptrace import StubGone
 from snakevisor.sentry.vfs.resolve import path_of
 
 
@@ -30,41 +31,6 @@ class UTSNamespace:
         self.version = b"#1 SMP snakevisor"
         self.machine = b"x86_64"
         self.domainname = domainname
-
-
-class ThreadGroup:
-    """A process: the TaskSet of its threads, and what they share."""
-
-    def __init__(self, kernel, tgid, parent=None):
-        self.kernel = kernel
-        self.tgid = tgid
-        self.parent = parent
-        self.tasks = []
-        self.limits = default_limits() if parent is None else dict(parent.limits)
-        self.sigactions = {}
-        self.pgid = tgid if parent is None else parent.pgid
-        self.sid = tgid if parent is None else parent.sid
-        self.exit_status = None     # wait status word once the group has exited
-        self.exiting = False
-        self.start_time = time.monotonic()
-
-    @property
-    def leader(self):
-        return self.tasks[0] if self.tasks else None
-
-
-class PIDNamespace:
-    def __init__(self):
-        self.next_id = 1
-        self.tasks = {}          # tid -> Task
-        self.thread_groups = {}  # tgid -> ThreadGroup
-
-    def allocate(self):
-        tid = self.next_id
-        while tid in self.tasks or tid in self.thread_groups:
-            tid += 1
-        self.next_id = tid + 1
-        return tid
 
 
 class Kernel:
@@ -80,11 +46,13 @@ class Kernel:
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
         self._warned = set()
-        self.signals = None          # the signal subsystem (issue: processes and signals)
+        self.signals = Signals(self)
         self.host_tids = {}          # host tid -> Task
         self.futexes = FutexManager()
         self.current = None          # the Task whose syscall is being served (procfs's "self")
         self.boot_id = str(uuid.uuid4()) + "\n"
+        self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
+        self.max_tasks = None        # pids limit (None: unlimited)
 
     @staticmethod
     def monotonic():
@@ -93,6 +61,8 @@ class Kernel:
     # -- start-up -----------------------------------------------------------
     def create_init(self, path, argv, envp, fdtable, fs, creds=None, open_exec=None):
         creds = creds or Credentials()
+        if open_exec is not None:
+            self.open_exec = open_exec
         tgid = self.pidns.allocate()
         tg = ThreadGroup(self, tgid)
         aspace, ctx = self.platform.new_address_space()
@@ -101,24 +71,25 @@ class Kernel:
         task = Task(self, tg, tgid, ctx, mm, fdtable, fs, creds)
         vdso = self.platform.vdso_range()
         try:
-            image = loader.load(mm, lambda p: open_exec(task, p), path, argv, envp, creds,
+            image = loader.load(mm, lambda p: self.open_exec(task, p), path, argv, envp, creds,
                                 vdso[0] if vdso else 0)
         except BaseException:
             aspace.kill()
             raise
         task.name = os.path.basename(image.path)[:15]
-        self._start_registers(ctx, image.entry, image.sp)
-        tg.tasks.append(task)
-        self.pidns.tasks[tgid] = task
-        self.pidns.thread_groups[tgid] = tg
-        self.host_tids[ctx.tid] = task
+        self.start_registers(ctx, image.entry, image.sp)
+        self.register_task(task)
         self.init = tg
         return task
 
+    def vdso_base(self):
+        vdso = self.platform.vdso_range()
+        return vdso[0] if vdso else 0
+
     @staticmethod
-    def _start_registers(ctx, entry, sp):
+    def start_registers(ctx, entry, sp):
         regs = ctx.regs
-        keep = {name: getattr(regs, name) for name in ("cs", "ss", "ds", "es", "fs", "gs", "eflags")}
+        keep = {name: getattr(regs, name) for name in ("cs", "ss", "ds", "es", "fs", "gs")}
         for name, _ in regs._fields_:
             setattr(regs, name, 0)
         for name, value in keep.items():
@@ -128,12 +99,44 @@ class Kernel:
         regs.orig_rax = (1 << 64) - 1
         ctx.set_regs()
 
+    @staticmethod
+    def acquire_resources(task):
+        """Count the Task as a user of what it may share with others (CLONE_FILES, CLONE_FS, CLONE_VM)."""
+        for res in (task.fdtable, task.fs, task.mm):
+            res.task_users = getattr(res, "task_users", 0) + 1
+
+    @staticmethod
+    def release_resources(task):
+        """The last Task using an fd table closes its files; the last using an mm frees its memory."""
+        for res in (task.fdtable, task.fs, task.mm):
+            if res is None:
+                continue
+            res.task_users = getattr(res, "task_users", 1) - 1
+            if res.task_users == 0:
+                if res is task.fdtable:
+                    res.close_all()
+                elif res is task.fs:
+                    res.release()
+                else:
+                    res.release_all()
+
+    def register_task(self, task):
+        self.acquire_resources(task)
+        tg = task.tg
+        if task not in tg.tasks:
+            tg.tasks.append(task)
+        self.pidns.tasks[task.tid] = task
+        self.pidns.thread_groups[tg.tgid] = tg
+        self.host_tids[task.ctx.tid] = task
+
+    def start_task(self, task):
+        """Let a new Task's stub thread run (its registers are already set)."""
+        task.ctx.resume()
+        self.loop.step(task, None)  # primes the coroutine: it now waits for the first stop
+
     def run(self):
         """Run until the init process has exited; return its wait status word."""
-        task = self.init.leader
-        task.ctx.resume()
-        self.loop.by_tid[task.ctx.tid] = task
-        task.coro.send(None)  # prime: it now waits for its first stop
+        self.start_task(self.init.leader)
         try:
             self.loop.run()
         finally:
@@ -145,64 +148,143 @@ class Kernel:
         self.loop.close()
 
     # -- exits ----------------------------------------------------------------
+    def kill_group(self, tg, sig, status=None):
+        """End every thread of ``tg`` because of signal ``sig`` (or exit_group): the wait status is
+        ``status`` (default: killed by ``sig``). Raises TaskExit when called from one of its Tasks."""
+        self.exit_group(tg, sig if status is None else status)
+
     def exit_group(self, tg, status):
         """End every Task of ``tg`` with wait status ``status`` (code << 8, or a signal number)."""
-        if tg.exit_status is None:
-            tg.exit_status = status
-        tg.exiting = True
-        for t in tg.tasks:
-            self.host_tids.pop(t.ctx.tid, None)
-            self.loop.by_tid.pop(t.ctx.tid, None)
-        aspace = tg.tasks[0].ctx.address_space if tg.tasks else None
-        if aspace is not None:
-            aspace.kill()
-        if tg.tasks:
-            tg.tasks[0].mm.release_all()
-        if tg is self.init:
-            self.loop.running = False
-        raise TaskExit()
+        current = self.current
+        if not tg.exiting:
+            tg.exiting = True
+            tg.group_exit_status = status
+            aspace = None
+            for t in list(tg.tasks):
+                if t.exited:
+                    continue
+                aspace = t.ctx.address_space if t.ctx is not None else aspace
+                self._end_task(t, status, from_group=True)
+            if aspace is not None:
+                aspace.kill()
+        if current is not None and current.tg is tg:
+            raise TaskExit()
 
     def exit_thread(self, task, status):
-        """End one thread of a group that keeps running (its stub thread exits on the host too)."""
+        """exit(2) of one thread while others keep running: its stub thread exits on the host too."""
+        try:
+            task.ctx.inject(SYSCALL_NUMBERS["exit"], 0)
+        except (StubGone, OSError):
+            pass
+        self._end_task(task, status, from_group=False)
+        raise TaskExit()
+
+    def _end_task(self, task, status, from_group):
+        """Tear one Task down; the last one out turns its thread group into a zombie."""
+        if task.exited and task not in task.tg.tasks:
+            return
         task.exited = True
-        self.host_tids.pop(task.ctx.tid, None)
+        loop = self.loop
+        if task.ctx is not None:
+            self.host_tids.pop(task.ctx.tid, None)
+            loop.by_tid.pop(task.ctx.tid, None)
+        if task.cancel_wait is not None:
+            try:
+                task.cancel_wait()
+            except Exception:  # a wait source that already went away
+                pass
+            task.cancel_wait = None
+        task.wait_token += 1
+        if task is not self.current:
+            try:
+                task.coro.close()
+            except (RuntimeError, TaskExit):
+                pass
+        self._release_robust_and_tid(task, from_group)
+        self.release_resources(task)
         self.pidns.tasks.pop(task.tid, None)
+        tg = task.tg
+        if task.vfork_parent is not None:
+            task.tg.vfork_done.notify(1)
+            task.vfork_parent = None
+        if all(t.exited for t in tg.tasks):
+            self._thread_group_exited(tg, tg.group_exit_status if tg.group_exit_status is not None else status)
+
+    def _release_robust_and_tid(self, task, from_group):
+        """CLONE_CHILD_CLEARTID and the robust futex list, as a thread leaves its address space."""
+        mm = task.mm
+        if mm is None or from_group:
+            return  # the whole address space dies: nobody is left to wake
         if task.clear_child_tid:
             try:
-                task.mm.copy_out(task.clear_child_tid, bytes(4))
-                self.futexes.wake_key(("p", id(task.mm), task.clear_child_tid), 1)
+                mm.copy_out(task.clear_child_tid, bytes(4))
+                self.futexes.wake_key(("p", id(mm), task.clear_child_tid), 1)
                 self.futexes.wake_key(self.futexes.key(task, task.clear_child_tid, False), 1)
             except Exception:  # the application may have unmapped it
                 pass
-        try:
-            task.ctx.inject(SYSCALL_NUMBERS["exit"], 0)
-        except StubGone:
-            pass
-        raise TaskExit()
 
-    def path_for_maps(self, task, file):
-        """The name /proc/PID/maps shows for a mapping of ``file``."""
-        try:
-            return path_of(file.vd, task.fs.root).decode("utf-8", "replace")
-        except Exception:  # anonymous files (memfd, pipes) have no path
-            return ""
+    def _thread_group_exited(self, tg, status):
+        tg.exit_status = status
+        self._reparent_children(tg)
+        if tg is self.init:
+            self._init_exited()
+            return
+        parent = tg.parent
+        if parent is None:
+            tg.reaped = True
+            self.pidns.thread_groups.pop(tg.tgid, None)
+            return
+        handler, flags, _, _ = parent.handlers.get(S.SIGCHLD)
+        if tg.exit_signal == S.SIGCHLD and (handler == S.SIG_IGN or flags & S.SA_NOCLDWAIT):
+            self.reap(tg)  # the parent asked not to have zombies
+        elif tg.exit_signal:
+            code, st = (S.CLD_EXITED, status >> 8 & 0xFF) if status & 0x7F == 0 else \
+                       ((S.CLD_DUMPED if status & 0x80 else S.CLD_KILLED), status & 0x7F)
+            self.signals.send_to_group(parent, tg.exit_signal,
+                                       make_siginfo(tg.exit_signal, code, tg.tgid, 0, status=st))
+        parent.child_events.notify(1)
+
+    def _reparent_children(self, tg):
+        """Orphans go to the nearest subreaper, else to init (which reaps them)."""
+        new_parent = tg.parent
+        while new_parent is not None and not new_parent.subreaper:
+            new_parent = new_parent.parent
+        if new_parent is None or new_parent.exit_status is not None:
+            new_parent = self.init if self.init is not tg else None
+        for child in list(tg.children):
+            child.parent = new_parent
+            if new_parent is not None:
+                new_parent.children.append(child)
+                if child.is_zombie:
+                    new_parent.child_events.notify(1)
+        tg.children.clear()
+
+    def reap(self, tg):
+        """A zombie's status has been collected: it is gone."""
+        tg.reaped = True
+        self.pidns.thread_groups.pop(tg.tgid, None)
+        if tg.parent is not None and tg in tg.parent.children:
+            tg.parent.children.remove(tg)
+
+    def _init_exited(self):
+        """When init dies the whole sandbox goes (the PID namespace's rule)."""
+        for other in list(self.pidns.thread_groups.values()):
+            if other is not self.init and other.exit_status is None:
+                try:
+                    self.exit_group(other, S.SIGKILL)
+                except TaskExit:
+                    pass
+        self.loop.running = False
 
     def stub_died(self, task, status):
         """A stub thread vanished under us (killed from outside): the process dies with that signal."""
-        sig = host_signal.SIGKILL
+        sig = S.SIGKILL
         if status is not None and os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
         try:
             self.exit_group(task.tg, sig)
         except TaskExit:
             pass
-
-    def deliver_host_signal(self, task, sig):
-        """A fault or host signal in application code; without handlers its default action kills."""
-        if sig in (host_signal.SIGCHLD, host_signal.SIGWINCH, host_signal.SIGURG):
-            task.ctx.resume()
-            return
-        self.exit_group(task.tg, sig)
 
     def _stray_status(self, pid, status):
         if not os.WIFSTOPPED(status):
@@ -211,9 +293,16 @@ class Kernel:
         if task is not None and not os.WIFSTOPPED(status):
             self.stub_died(task, status)
 
+    # -- helpers --------------------------------------------------------------
+    def path_for_maps(self, task, file):
+        """The name /proc/PID/maps shows for a mapping of ``file``."""
+        try:
+            return path_of(file.vd, task.fs.root).decode("utf-8", "replace")
+        except Exception:  # anonymous files (memfd, pipes) have no path
+            return ""
+
     def internal_error(self, task, entry):
         """A handler raised something other than SyscallError: a bug in the Sentry, never the app's fault."""
-        import traceback
         self.log(f"internal error in {entry.name} (pid {task.tid}); the syscall returns EIO:\n"
                  + traceback.format_exc())
 

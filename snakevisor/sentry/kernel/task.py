@@ -3,18 +3,19 @@
 The coroutine waits for its stub thread to stop, serves the syscall through
 the table, writes the result into rax and resumes the stub. A handler that
 must block is a generator: the Task ``yield from``s it, and the loop resumes
-the Task when what it waits for happens.
+the Task when what it waits for happens. Before every return to application
+code pending signals are delivered (kernel/signals.py).
 """
 import os
 import signal as host_signal
 
-from snakevisor.abi.errno import EINTR, EIO, ENOSYS, SyscallError
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
+from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.ptrace import SYSCALL_STOP, StubGone
 from snakevisor.sentry.syscalls.table import TABLE
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
-
-ARG_REGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
 
 
 class TaskExit(Exception):
@@ -35,9 +36,14 @@ class Task:
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.sigmask = 0
+        self.saved_sigmask = None      # restored after a handler runs (sigsuspend, ppoll, pselect)
+        self.pending = {}              # signo -> [siginfo]
+        self.altstack = (0, S.SS_DISABLE, 0)
+        self.kicked = False
         self.wait_token = 0
         self.cancel_wait = None
         self.exited = False
+        self.vfork_parent = None       # the Task blocked in vfork until we exec or exit
         self.coro = self._run()
 
     # -- what handlers use ------------------------------------------------
@@ -45,16 +51,29 @@ class Task:
     def limits(self):
         return self.tg.limits
 
+    def process_group_id(self):
+        return self.tg.pgid
+
+    def on_altstack(self, sp):
+        base, flags, size = self.altstack
+        return not flags & S.SS_DISABLE and size and base < sp <= base + size
+
+    def _interrupted(self, result):
+        if result is INTERRUPTED:
+            raise SyscallError(ERESTARTSYS)
+        return result
+
     def block_on(self, waitable, events, timeout=None):
-        """Wait until ``waitable`` has one of ``events``; returns the events (0 on timeout)."""
+        """Wait until ``waitable`` has one of ``events``; returns the events (0 on timeout).
+
+        A signal cuts the wait short with ERESTARTSYS; the dispatcher turns that into
+        a restart or EINTR as Linux does."""
         deadline = None if timeout is None else self.kernel.monotonic() + timeout
         if isinstance(waitable, HostFdWaitable):
             result = yield WaitFd(waitable.fd, events, deadline)
         else:
             result = yield WaitQueueReq(waitable, events, deadline)
-        if result is INTERRUPTED:
-            raise SyscallError(EINTR)
-        return result
+        return self._interrupted(result)
 
     def block_on_many(self, items, timeout=None):
         """Wait until any (waitable, events) in ``items`` fires; returns its events (0 on timeout).
@@ -63,31 +82,28 @@ class Task:
         deadline = None if timeout is None else self.kernel.monotonic() + timeout
         reqs = [(True, w.fd, ev) if isinstance(w, HostFdWaitable) else (False, w, ev)
                 for w, ev in items if w is not None]
-        if not reqs:
-            if deadline is None:
-                result = yield WaitMany([], None)
-            else:
-                result = yield Sleep(deadline)
+        if not reqs and deadline is not None:
+            result = yield Sleep(deadline)
         else:
             result = yield WaitMany(reqs, deadline)
-        if result is INTERRUPTED:
-            raise SyscallError(EINTR)
-        return result or 0
+        return self._interrupted(result) or 0
 
     def sleep_until(self, deadline):
-        """Sleep until monotonic ``deadline``; EINTR if interrupted."""
-        result = yield Sleep(deadline)
-        if result is INTERRUPTED:
-            raise SyscallError(EINTR)
+        """Sleep until monotonic ``deadline``; ERESTARTSYS if a signal interrupts."""
+        self._interrupted((yield Sleep(deadline)))
+
+    def signal_pending(self):
+        return self.kernel.signals.deliverable(self)
 
     # -- the coroutine ----------------------------------------------------
     def _run(self):
         kernel = self.kernel
         entries = TABLE.entries
-        strace = kernel.strace
+        signals = kernel.signals
         try:
             while True:
                 status = yield WAIT_STOP
+                self.kicked = False
                 ctx = self.ctx
                 if status >> 8 == SYSCALL_STOP and os.WIFSTOPPED(status):
                     regs = ctx.get_regs()
@@ -100,6 +116,7 @@ class Task:
                         ret = -ENOSYS
                     else:
                         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
+                        strace = kernel.strace
                         before = strace.enter(self, entry, args) if strace else None
                         try:
                             if entry.blocking:
@@ -113,14 +130,18 @@ class Task:
                         except Exception:  # a Sentry bug: report it, keep the sandbox up
                             kernel.internal_error(self, entry)
                             ret = -EIO
-                        if strace:
-                            strace.exit(self, entry, args, before, ret)
                         if ret is None:
                             ret = 0
-                    ctx.set_return(ret)
+                        if strace:
+                            strace.exit(self, entry, args, before, ret)
+                    ctx = self.ctx  # execve gives the Task a new stub thread
+                    if ret in RESTART_CODES or signals.deliverable(self):
+                        yield from signals.deliver(self, ret, nr)
+                    else:
+                        ctx.set_return(ret)
                     ctx.resume()
                 else:
-                    self._on_other_stop(status)
+                    yield from self._on_other_stop(status)
         except TaskExit:
             pass
         except StubGone as gone:
@@ -129,7 +150,7 @@ class Task:
             self.exited = True
 
     def _on_other_stop(self, status):
-        """A stop that is not a syscall: a host signal for the application (faults, mostly)."""
+        """A stop that is not a syscall: a fault or a host signal, or our own kick (SIGURG)."""
         ctx = self.ctx
         if not os.WIFSTOPPED(status):
             self.kernel.stub_died(self, status)
@@ -138,7 +159,14 @@ class Task:
         if status >> 16:  # a ptrace event we did not ask for here: just continue
             ctx.resume()
             return
-        if sig in (host_signal.SIGSTOP, host_signal.SIGTRAP) and self.kernel.signals is None:
-            ctx.resume()
-            return
-        self.kernel.deliver_host_signal(self, sig)
+        ctx.get_regs()
+        self.mm.active_context = ctx
+        self.kernel.current = self
+        if sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP, S.SIGSYS):
+            self.kernel.signals.force_fault(self, sig, ctx.get_siginfo())
+        elif sig not in (host_signal.SIGURG, host_signal.SIGSTOP, host_signal.SIGCHLD, host_signal.SIGWINCH):
+            # Any other host signal reaching a stub (SIGXCPU, SIGXFSZ...) is the application's.
+            self.kernel.signals.send_to_task(self, sig, make_siginfo(sig, S.SI_KERNEL))
+        if self.kernel.signals.deliverable(self):
+            yield from self.kernel.signals.deliver(self)
+        ctx.resume()

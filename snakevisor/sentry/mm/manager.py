@@ -7,6 +7,7 @@ of the MemoryFile's mapping in the Sentry, after checking the VMA's protection,
 so a bad pointer is an EFAULT and never an exception.
 """
 import struct
+from dataclasses import replace
 
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
@@ -61,13 +62,34 @@ class MemoryManager:
         for v in vmas:
             if v.kind == ANON:
                 self.mf.free(v.mf_off, v.end - v.start)
-            elif v.kind == SHARED:
+            elif v.owner is not None:
                 v.owner.dec_ref()
         self.vmas.remove(vmas)
 
     def _drop_range(self, start, end):
         """Forget [start, end) in the VMAs (the caller updates the stub)."""
         self._release(self.vmas.carve(start, end))
+
+    def fork(self, address_space, context):
+        """A copy of this address space for a child process: private memory is copied
+        (only the pages that were touched), shared memory and file pages are shared."""
+        child = MemoryManager(self.mf, address_space)
+        child.active_context = context
+        for v in self.vmas:
+            if v.kind == ANON:
+                n = v.end - v.start
+                off = self.mf.allocate(n)
+                self.mf.copy(v.mf_off, off, n)
+                nv = replace(v, mf_off=off)
+            else:
+                if v.owner is not None:
+                    v.owner.inc_ref()
+                nv = replace(v)
+            child.vmas.insert(nv)
+        for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable"):
+            setattr(child, name, getattr(self, name))
+        child.attach(address_space, context)
+        return child
 
     def release_all(self):
         self._release(list(self.vmas))
@@ -143,8 +165,12 @@ class MemoryManager:
                 pos += n
             return [vma]
         out, pos, foff = [], start, offset
+        holder = mappable if hasattr(mappable, "inc_ref") else None
         for mf_off, n in ranges:
-            out.append(VMA(pos, pos + n, prot, FILE, mf_off, shared=shared, file=file, file_off=foff, name=name))
+            if holder is not None:
+                holder.inc_ref()  # the file's pages stay while any VMA maps them (unlink while mapped)
+            out.append(VMA(pos, pos + n, prot, FILE, mf_off, shared=shared, owner=holder, file=file,
+                           file_off=foff, name=name))
             pos += n
             foff += n
         return out
@@ -180,7 +206,9 @@ class MemoryManager:
         n = v.end - v.start
         new_off = self.mf.allocate(n)
         self.view[new_off:new_off + n] = self.view[v.mf_off:v.mf_off + n]
-        v.kind, v.mf_off = ANON, new_off
+        if v.owner is not None:
+            v.owner.dec_ref()
+        v.kind, v.mf_off, v.owner = ANON, new_off, None
         self._map_into_stub(v)
 
     def brk(self, new_brk):

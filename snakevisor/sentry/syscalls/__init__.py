@@ -1,3 +1,4 @@
 """Syscall handlers, one module per family; importing this package registers them all in TABLE."""
-from snakevisor.sentry.syscalls import (fs, file, xattr, mm, process, signal, time, info, sched,  # noqa: F401
-                                        futex)
+from snakevisor.sentry.syscalls import (fs, file, xattr, mm, process, clone, wait, signal, time, info,  # noqa: F401
+                                        sched, futex)
+from snakevisor.sentry.syscalls import pipe, poll, epoll, eventfd, timerfd  # noqa: F401,E402  (I/O: pipes, readiness)

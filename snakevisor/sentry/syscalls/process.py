@@ -22,7 +22,7 @@ FS_BASE_OFFSET, GS_BASE_OFFSET = 21 * 8, 22 * 8
 
 @syscall("exit", ("int",))
 def exit(t, code):
-    if len([x for x in t.tg.tasks if not x.exited]) <= 1:
+    if len(t.tg.live_tasks) <= 1:
         t.kernel.exit_group(t.tg, (code & 0xFF) << 8)
     t.kernel.exit_thread(t, (code & 0xFF) << 8)
 
@@ -317,3 +317,32 @@ def _thread_group(t, pid):
     return tg
 
 
+
+
+@syscall("setpgid", ("int", "int"))
+def setpgid(t, pid, pgid):
+    pid, pgid = to_s32(pid), to_s32(pgid)
+    if pgid < 0:
+        raise SyscallError(EINVAL)
+    tg = _thread_group(t, pid)
+    if tg is not t.tg and tg.parent is not t.tg:
+        raise SyscallError(ESRCH)
+    if tg.sid == tg.tgid:
+        raise SyscallError(EPERM)  # a session leader cannot move
+    if tg.sid != t.tg.sid:
+        raise SyscallError(EPERM)
+    pgid = pgid or tg.tgid
+    if pgid != tg.tgid and not any(g.pgid == pgid and g.sid == t.tg.sid
+                                   for g in t.kernel.pidns.thread_groups.values()):
+        raise SyscallError(EPERM)
+    tg.pgid = pgid
+    return 0
+
+
+@syscall("setsid")
+def setsid(t):
+    tg = t.tg
+    if any(g.pgid == tg.tgid for g in t.kernel.pidns.thread_groups.values() if g.exit_status is None):
+        raise SyscallError(EPERM)  # already a group leader
+    tg.sid = tg.pgid = tg.tgid
+    return tg.tgid

@@ -1,17 +1,33 @@
-"""Signal state syscalls: dispositions, masks, alternate stacks.
+"""Signal syscalls: dispositions, masks, alternate stacks, sending, waiting, and rt_sigreturn.
 
-Dispositions and masks are kept per thread group / Task; delivery of signals
-to handlers is built on this by the signal subsystem.
+The machinery (queues, delivery, frames) is kernel/signals.py; these are the thin syscall ends.
 """
+import struct
+
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EINVAL, ENOMEM, EPERM, SyscallError
+from snakevisor.abi.errno import EAGAIN, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.signals import make_siginfo
+from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 SIGSET_SIZE = 8
 
 
-@syscall("rt_sigaction", ("signal", "ptr", "ptr", "uint"), PARTIAL, "dispositions recorded")
+def _check_sig(sig, allow_zero=False):
+    sig = to_s32(sig)
+    if not (0 if allow_zero else 1) <= sig <= S.NSIG:
+        raise SyscallError(EINVAL)
+    return sig
+
+
+def _read_sigset(t, addr, size):
+    if size != SIGSET_SIZE:
+        raise SyscallError(EINVAL)
+    return int.from_bytes(t.mm.copy_in(addr, 8), "little")
+
+
+@syscall("rt_sigaction", ("signal", "ptr", "ptr", "uint"))
 def rt_sigaction(t, sig, act, oldact, sigsetsize):
     sig = to_s32(sig)
     if sigsetsize != SIGSET_SIZE or not 1 <= sig <= S.NSIG:
@@ -19,14 +35,17 @@ def rt_sigaction(t, sig, act, oldact, sigsetsize):
     new = None
     if act:
         new = S.KSIGACTION.unpack(t.mm.copy_in(act, S.KSIGACTION.size))
-        if sig in (S.SIGKILL, S.SIGSTOP):
+        if sig in S.SIG_KERNEL_ONLY:
             raise SyscallError(EINVAL)
     if oldact:
-        old = t.tg.sigactions.get(sig, (S.SIG_DFL, 0, 0, 0))
-        t.mm.copy_out(oldact, S.KSIGACTION.pack(*old))
+        t.mm.copy_out(oldact, S.KSIGACTION.pack(*t.tg.handlers.get(sig)))
     if new is not None:
         handler, flags, restorer, mask = new
-        t.tg.sigactions[sig] = (handler, flags, restorer, mask & ~S.UNBLOCKABLE)
+        t.tg.handlers.actions[sig] = (handler, flags & 0xFFFFFFFF, restorer, mask & ~S.UNBLOCKABLE)
+        if t.kernel.signals.is_ignored(t.tg, sig):
+            # Setting a signal to be ignored discards it when pending (POSIX).
+            for pend in [t.tg.shared_pending] + [x.pending for x in t.tg.tasks]:
+                pend.pop(sig, None)
     return 0
 
 
@@ -52,24 +71,25 @@ def rt_sigprocmask(t, how, set_ptr, oldset, sigsetsize):
     return 0
 
 
-@syscall("rt_sigpending", ("ptr", "uint"), PARTIAL)
+@syscall("rt_sigpending", ("ptr", "uint"))
 def rt_sigpending(t, addr, sigsetsize):
     if sigsetsize > SIGSET_SIZE:
         raise SyscallError(EINVAL)
-    t.mm.copy_out(addr, getattr(t, "pending", 0).to_bytes(8, "little")[:sigsetsize])
+    pending = t.kernel.signals.pending_mask(t) & t.sigmask
+    t.mm.copy_out(addr, pending.to_bytes(8, "little")[:sigsetsize])
     return 0
 
 
 @syscall("sigaltstack", ("ptr", "ptr"))
 def sigaltstack(t, ss, old_ss):
-    current = getattr(t, "altstack", (0, S.SS_DISABLE, 0))
     new = None
+    on_alt = t.on_altstack(t.ctx.regs.rsp)
     if ss:
         sp, flags, size = S.STACK_T.unpack(t.mm.copy_in(ss, S.STACK_T.size))
         mode = flags & ~S.SS_AUTODISARM
         if mode not in (0, S.SS_DISABLE, S.SS_ONSTACK):
             raise SyscallError(EINVAL)
-        if getattr(t, "on_altstack", False):
+        if on_alt:
             raise SyscallError(EPERM)
         if mode == S.SS_DISABLE:
             new = (0, S.SS_DISABLE, 0)
@@ -78,12 +98,174 @@ def sigaltstack(t, ss, old_ss):
                 raise SyscallError(ENOMEM)
             new = (sp, flags & S.SS_AUTODISARM, size)
     if old_ss:
-        sp, flags, size = current
-        if getattr(t, "on_altstack", False):
-            flags |= S.SS_ONSTACK
-        t.mm.copy_out(old_ss, S.STACK_T.pack(sp, flags, size))
+        sp, flags, size = t.altstack
+        t.mm.copy_out(old_ss, S.STACK_T.pack(sp, flags | (S.SS_ONSTACK if on_alt else 0), size))
     if new is not None:
         t.altstack = new
     return 0
 
 
+@syscall("rt_sigreturn")
+def rt_sigreturn(t):
+    return t.kernel.signals.sigreturn(t)
+
+
+# -- sending ------------------------------------------------------------------------------
+def _may_signal(t, target_tg, sig):
+    if t.creds.euid == 0 or t.creds.has_cap(5):  # CAP_KILL
+        return True
+    other = target_tg.leader.creds if target_tg.leader else None
+    if other is None:
+        return False
+    if sig == S.SIGCONT and target_tg.sid == t.tg.sid:
+        return True
+    return t.creds.euid in (other.uid, other.suid) or t.creds.uid in (other.uid, other.suid)
+
+
+def _kill_groups(t, pid):
+    ns = t.kernel.pidns
+    if pid > 0:
+        tg = ns.thread_groups.get(pid)
+        if tg is None or tg.exit_status is not None:
+            task = ns.tasks.get(pid)   # a thread id also names its process for kill(2)
+            tg = task.tg if task is not None else None
+        return [tg] if tg is not None and tg.exit_status is None else []
+    if pid == 0:
+        return ns.process_group(t.tg.pgid)
+    if pid == -1:
+        return [g for g in ns.thread_groups.values() if g.exit_status is None and g is not t.tg
+                and g is not t.kernel.init]
+    return ns.process_group(-pid)
+
+
+@syscall("kill", ("int", "signal"))
+def kill(t, pid, sig):
+    pid, sig = to_s32(pid), _check_sig(sig, allow_zero=True)
+    if pid == -(1 << 31):
+        raise SyscallError(ESRCH)
+    groups = _kill_groups(t, pid)
+    if not groups:
+        raise SyscallError(ESRCH)
+    sent = 0
+    for tg in groups:
+        if not _may_signal(t, tg, sig):
+            continue
+        sent += 1
+        t.kernel.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_USER, t.tg.tgid, t.creds.uid))
+    if not sent:
+        raise SyscallError(EPERM)
+    return 0
+
+
+def _thread(t, tgid, tid):
+    task = t.kernel.pidns.tasks.get(tid)
+    if task is None or task.exited or (tgid is not None and task.tg.tgid != tgid):
+        raise SyscallError(ESRCH)
+    return task
+
+
+@syscall("tgkill", ("int", "int", "signal"))
+def tgkill(t, tgid, tid, sig):
+    tgid, tid, sig = to_s32(tgid), to_s32(tid), _check_sig(sig, allow_zero=True)
+    if tgid <= 0 or tid <= 0:
+        raise SyscallError(EINVAL)
+    target = _thread(t, tgid, tid)
+    if not _may_signal(t, target.tg, sig):
+        raise SyscallError(EPERM)
+    t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
+    return 0
+
+
+@syscall("tkill", ("int", "signal"))
+def tkill(t, tid, sig):
+    tid, sig = to_s32(tid), _check_sig(sig, allow_zero=True)
+    if tid <= 0:
+        raise SyscallError(EINVAL)
+    target = _thread(t, None, tid)
+    t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
+    return 0
+
+
+def _user_siginfo(t, sig, info_ptr, to_self):
+    info = bytearray(t.mm.copy_in(info_ptr, S.SIGINFO_SIZE))
+    code = struct.unpack_from("<i", info, 8)[0]
+    # Only the kernel may forge kernel codes (or SI_TKILL) for another process.
+    if not to_self and (code >= 0 or code == S.SI_TKILL):
+        raise SyscallError(EPERM)
+    struct.pack_into("<i", info, 0, sig)
+    return bytes(info)
+
+
+@syscall("rt_sigqueueinfo", ("int", "signal", "ptr"))
+def rt_sigqueueinfo(t, pid, sig, info_ptr):
+    pid, sig = to_s32(pid), _check_sig(sig, allow_zero=True)
+    groups = _kill_groups(t, pid) if pid > 0 else []
+    if not groups:
+        raise SyscallError(ESRCH)
+    info = _user_siginfo(t, sig, info_ptr, groups[0] is t.tg)
+    t.kernel.signals.send_to_group(groups[0], sig, info)
+    return 0
+
+
+@syscall("rt_tgsigqueueinfo", ("int", "int", "signal", "ptr"))
+def rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
+    tgid, tid, sig = to_s32(tgid), to_s32(tid), _check_sig(sig, allow_zero=True)
+    if tgid <= 0 or tid <= 0:
+        raise SyscallError(EINVAL)
+    target = _thread(t, tgid, tid)
+    info = _user_siginfo(t, sig, info_ptr, target.tg is t.tg)
+    t.kernel.signals.send_to_task(target, sig, info)
+    return 0
+
+
+# -- waiting for signals ----------------------------------------------------------------
+@syscall("rt_sigsuspend", ("ptr", "uint"))
+def rt_sigsuspend(t, mask_ptr, sigsetsize):
+    mask = _read_sigset(t, mask_ptr, sigsetsize)
+    t.saved_sigmask = t.sigmask
+    t.sigmask = mask & ~S.UNBLOCKABLE
+    while not t.signal_pending():
+        try:
+            yield from t.block_on_many([])
+        except SyscallError:
+            break
+    raise SyscallError(ERESTARTNOHAND)
+
+
+@syscall("pause")
+def pause(t):
+    while not t.signal_pending():
+        try:
+            yield from t.block_on_many([])
+        except SyscallError:
+            break
+    raise SyscallError(ERESTARTNOHAND)
+
+
+@syscall("rt_sigtimedwait", ("ptr", "ptr", "ptr", "uint"))
+def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
+    wanted = _read_sigset(t, set_ptr, sigsetsize) & ~S.UNBLOCKABLE
+    timeout = read_timespec(t, timeout_ptr) / NSEC if timeout_ptr else None
+    signals = t.kernel.signals
+    deadline = None if timeout is None else t.kernel.monotonic() + timeout
+    while True:
+        sig, info = signals.dequeue(t, mask=~wanted & ((1 << 64) - 1))
+        if sig is not None:
+            if info_ptr:
+                t.mm.copy_out(info_ptr, info)
+            return sig
+        if signals.deliverable(t):
+            raise SyscallError(ERESTARTNOHAND)  # another signal's handler runs: EINTR
+        left = None if deadline is None else deadline - t.kernel.monotonic()
+        if left is not None and left <= 0:
+            raise SyscallError(EAGAIN)
+        # Wanted signals are normally blocked; unblock them while we sleep so they wake us.
+        old = t.sigmask
+        t.sigmask &= ~wanted
+        try:
+            yield from t.block_on_many([], left)
+        except SyscallError as e:
+            if e.errno != ERESTARTSYS:
+                raise
+        finally:
+            t.sigmask = old

@@ -27,6 +27,7 @@ _c_ulong = ctypes.c_ulong
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 WALL = 0x40000000
+_XSTATE_MAX = 16384
 _PR_SET_PDEATHSIG = 1
 _ADDR_NO_RANDOMIZE = 0x0040000
 _MASK64 = (1 << 64) - 1
@@ -53,7 +54,7 @@ def ptrace(req, pid, addr=0, data=0):
     return r
 
 
-def _wait_stop(tid):
+def wait_stop(tid):
     """Wait for ``tid``'s next state change; StubGone if it died instead of stopping."""
     while True:
         try:
@@ -93,6 +94,23 @@ class Context:
         value &= _MASK64
         self.regs.rax = value
         _ptrace_raw(pt.PTRACE_POKEUSER, self.tid, 80, _c_ulong(value))  # offsetof(rax) == 80
+
+    def get_xstate(self) -> bytes:
+        """The thread's full XSAVE image (x87, SSE, AVX, ... as this CPU has them)."""
+        buf = ctypes.create_string_buffer(_XSTATE_MAX)
+        iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buf), _XSTATE_MAX)
+        ptrace(pt.PTRACE_GETREGSET, self.tid, pt.NT_X86_XSTATE, ctypes.addressof(iov))
+        return buf.raw[:iov[1]]
+
+    def set_xstate(self, data: bytes):
+        buf = ctypes.create_string_buffer(bytes(data), len(data))
+        iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buf), len(data))
+        ptrace(pt.PTRACE_SETREGSET, self.tid, pt.NT_X86_XSTATE, ctypes.addressof(iov))
+
+    def get_siginfo(self) -> bytes:
+        buf = ctypes.create_string_buffer(128)
+        ptrace(pt.PTRACE_GETSIGINFO, self.tid, 0, ctypes.addressof(buf))
+        return buf.raw
 
     def get_fpregs(self) -> bytes:
         buf = ctypes.create_string_buffer(512)
@@ -139,7 +157,7 @@ class Context:
         """Continue to the gadget's int3, setting aside host signals that arrive meanwhile."""
         ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
         while True:
-            status = _wait_stop(self.tid)
+            status = wait_stop(self.tid)
             sig = os.WSTOPSIG(status)
             event = status >> 16
             if sig == signal.SIGTRAP and event == 0:
@@ -244,7 +262,7 @@ class PtracePlatform:
             finally:
                 os._exit(127)
         os.close(elf_fd)
-        status = _wait_stop(pid)
+        status = wait_stop(pid)
         if os.WSTOPSIG(status) != signal.SIGTRAP:
             raise RuntimeError(f"stub did not start: status {status:#x}")
         ptrace(pt.PTRACE_SETOPTIONS, pid, 0, STUB_OPTIONS)
@@ -270,7 +288,7 @@ class PtracePlatform:
     def new_address_space(self):
         """Fork the master stub; the child is a stopped, empty address space with one Context."""
         child = self.master.inject_with_event(NR["fork"])
-        status = _wait_stop(child)  # the auto-attached child starts with SIGSTOP
+        status = wait_stop(child)  # the auto-attached child starts with SIGSTOP
         self.stub_pids.add(child)
         aspace = AddressSpace(self, child)
         ctx = aspace.new_context(child)

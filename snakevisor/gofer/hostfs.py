@@ -1,0 +1,84 @@
+"""Host file-system primitives the Gofer needs beyond ``os``: fstatfs and
+utimensat through ctypes, qids and dirent types from stat results, and
+errno translation of host exceptions."""
+from __future__ import annotations
+
+import ctypes
+import os
+import stat as S
+
+from snakevisor.abi.errno import EINVAL, EIO, SyscallError
+from snakevisor.p9 import constants as C
+from snakevisor.p9.messages import Qid
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+AT_FDCWD = -100
+
+
+class _Statfs(ctypes.Structure):
+    # struct statfs on x86_64 (<asm/statfs.h> via glibc's bits/statfs.h).
+    _fields_ = [("f_type", ctypes.c_long), ("f_bsize", ctypes.c_long),
+                ("f_blocks", ctypes.c_uint64), ("f_bfree", ctypes.c_uint64),
+                ("f_bavail", ctypes.c_uint64), ("f_files", ctypes.c_uint64),
+                ("f_ffree", ctypes.c_uint64), ("f_fsid", ctypes.c_int * 2),
+                ("f_namelen", ctypes.c_long), ("f_frsize", ctypes.c_long),
+                ("f_flags", ctypes.c_long), ("f_spare", ctypes.c_long * 4)]
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def fstatfs(fd: int) -> _Statfs:
+    buf = _Statfs()
+    if _libc.fstatfs(fd, ctypes.byref(buf)) != 0:
+        raise SyscallError(ctypes.get_errno())
+    return buf
+
+
+def utimens(path: bytes, atime: tuple[int, int], mtime: tuple[int, int]):
+    """utimensat(AT_FDCWD, path, {atime, mtime}, 0); nsec may be UTIME_NOW/UTIME_OMIT."""
+    times = (_Timespec * 2)(_Timespec(*atime), _Timespec(*mtime))
+    if _libc.utimensat(AT_FDCWD, path, times, 0) != 0:
+        raise SyscallError(ctypes.get_errno())
+
+
+def qid_type(mode: int) -> int:
+    if S.S_ISDIR(mode):
+        return C.QTDIR
+    if S.S_ISLNK(mode):
+        return C.QTSYMLINK
+    return C.QTFILE
+
+
+def qid_of(st: os.stat_result) -> Qid:
+    # Version: 0 (no caching contract); path: the inode number.
+    return Qid(qid_type(st.st_mode), 0, st.st_ino)
+
+
+def dtype_of_mode(mode: int) -> int:
+    """Linux DT_* is the S_IFMT bits shifted down by 12."""
+    return S.S_IFMT(mode) >> 12
+
+
+def proc_path(fd: int) -> bytes:
+    """The magic link naming the object an O_PATH descriptor holds."""
+    return b"/proc/self/fd/%d" % fd
+
+
+def to_u64(v: int) -> int:
+    """Two's complement for the wire (pre-1970 times stay representable)."""
+    return v & 0xFFFFFFFFFFFFFFFF
+
+
+def errno_of(exc: BaseException) -> int:
+    if isinstance(exc, SyscallError):
+        return exc.errno
+    if isinstance(exc, OSError):
+        return exc.errno or EIO
+    if isinstance(exc, (ValueError, OverflowError)):
+        return EINVAL
+    return EIO

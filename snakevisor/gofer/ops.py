@@ -1,0 +1,501 @@
+"""What each 9P2000.L request does to the host file tree: the Gofer's file server.
+
+Handlers are plain functions ``handler(sess, msg, *fid_states) -> reply``;
+``HANDLERS`` maps a request class to (handler, names of its fid fields).  The
+server (gofer/server.py) acquires those fids, runs the handler inline or in a
+worker thread, and turns a raised error into Rlerror.  Handlers that change the
+fid table (attach, walk, clunk, remove) always run on the event loop thread.
+
+Every path operation is relative to a fid's O_PATH descriptor and names one
+component; symlinks are never followed, and ``..`` stops at the attach root.
+"""
+from __future__ import annotations
+
+import os
+import stat as S
+
+from snakevisor.abi.errno import (EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
+                                  EOPNOTSUPP, EPERM, EROFS, SyscallError)
+from snakevisor.p9 import constants as C
+from snakevisor.p9 import messages as M
+from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
+
+from .fids import FidState, FidTable
+from .hostfs import (UTIME_NOW, UTIME_OMIT, dtype_of_mode, fstatfs, proc_path, qid_of, qid_type,
+                     to_u64, utimens)
+
+_O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+# lopen flags passed through to the host; the rest are the Sentry's business
+# (O_CREAT/O_EXCL are Tlcreate's, O_NOFOLLOW would refuse the /proc magic link).
+_PASS_FLAGS = (os.O_ACCMODE | os.O_TRUNC | os.O_APPEND | os.O_DIRECTORY | os.O_DSYNC |
+               os.O_SYNC | os.O_NONBLOCK)
+_WRITE_ACCESS = (os.O_WRONLY, os.O_RDWR)
+
+
+class Session:
+    """Per-connection state: the attach root, negotiated options, the fids."""
+
+    def __init__(self, root_fd: int, readonly: bool):
+        self.root_fd = root_fd
+        st = os.fstat(root_fd)
+        self.root_id = (st.st_dev, st.st_ino)
+        self.readonly = readonly
+        self.donation = False
+        self.msize = C.DEFAULT_MSIZE
+        self.fids = FidTable()
+
+    def check_writable(self):
+        if self.readonly:
+            raise SyscallError(EROFS)
+
+
+# ------------------------------------------------------------------ helpers
+
+def _check_name(name: bytes) -> bytes:
+    """A single path component naming a child (not . or ..)."""
+    if b"/" in name or b"\0" in name:
+        raise SyscallError(EINVAL)
+    if name in (b"", b"."):
+        raise SyscallError(ENOENT)
+    if name == b"..":
+        raise SyscallError(EINVAL)
+    if len(name) > 255:
+        raise SyscallError(EINVAL)
+    return name
+
+
+def _new_name(name: bytes) -> bytes:
+    """A name to create: existing . and .. give EEXIST as Linux does."""
+    if name in (b".", b".."):
+        raise SyscallError(EEXIST)
+    return _check_name(name)
+
+
+def _qid_at(dirfd: int, name: bytes) -> Qid:
+    return qid_of(os.stat(name, dir_fd=dirfd, follow_symlinks=False))
+
+
+def _set_gid(dirfd: int, name: bytes, gid: int):
+    """Give a new file the group the client asked for (best effort when unprivileged)."""
+    if gid != os.getegid():
+        try:
+            os.chown(name, -1, gid, dir_fd=dirfd, follow_symlinks=False)
+        except PermissionError:
+            pass
+
+
+def _require_open(st: FidState) -> int:
+    if st.open_fd is None:
+        raise SyscallError(EBADF)
+    return st.open_fd
+
+
+def _parent_of(sess: Session, st: FidState) -> tuple[int, bytes]:
+    """An O_PATH descriptor of the fid's parent and its name there.
+
+    Re-resolved from the root one component at a time, then checked to still
+    be the same object (the fid's recorded names may be stale after a rename).
+    """
+    if not st.names:
+        raise SyscallError(EBUSY)
+    fd = os.dup(sess.root_fd)
+    try:
+        for name in st.names[:-1]:
+            nfd = os.open(name, _O_PATH_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        a = os.stat(st.names[-1], dir_fd=fd, follow_symlinks=False)
+        b = os.fstat(st.path_fd)
+        if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+            raise SyscallError(ENOENT)
+        return fd, st.names[-1]
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+# ------------------------------------------------------------------ session
+
+def attach(sess: Session, m: M.Tattach):
+    if m.afid != C.NOFID:
+        raise SyscallError(EINVAL)   # no authentication
+    if m.fid in sess.fids or m.fid == C.NOFID:
+        raise SyscallError(EBADF)
+    fd = os.dup(sess.root_fd)
+    qid = qid_of(os.fstat(fd))
+    sess.fids.install(m.fid, FidState(fd, qid, ()))
+    return M.Rattach(tag=m.tag, qid=qid)
+
+
+def walk(sess: Session, m: M.Twalk, st: FidState):
+    if m.newfid != m.fid and (m.newfid in sess.fids or m.newfid == C.NOFID):
+        raise SyscallError(EBADF)
+    names = st.names
+    cur = os.dup(st.path_fd)
+    qid = st.qid
+    qids = []
+    try:
+        for i, name in enumerate(m.wnames):
+            try:
+                if name == b"..":
+                    cst = os.fstat(cur)
+                    if (cst.st_dev, cst.st_ino) == sess.root_id:
+                        nfd = os.dup(cur)       # .. at the root stays at the root
+                    else:
+                        nfd = os.open(b"..", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=cur)
+                    names = names[:-1]
+                else:
+                    nfd = os.open(_check_name(name), _O_PATH_FLAGS, dir_fd=cur)
+                    names = names + (name,)
+                try:
+                    qid = qid_of(os.fstat(nfd))
+                except BaseException:
+                    os.close(nfd)
+                    raise
+            except (OSError, SyscallError):
+                if i == 0:
+                    raise
+                return M.Rwalk(tag=m.tag, qids=tuple(qids))   # partial walk: newfid not bound
+            os.close(cur)
+            cur = nfd
+            qids.append(qid)
+        sess.fids.install(m.newfid, FidState(cur, qid, names))
+        cur = None
+        return M.Rwalk(tag=m.tag, qids=tuple(qids))
+    finally:
+        if cur is not None:
+            os.close(cur)
+
+
+def clunk(sess: Session, m: M.Tclunk):
+    sess.fids.remove(m.fid)
+    return M.Rclunk(tag=m.tag)
+
+
+def remove(sess: Session, m: M.Tremove, st: FidState):
+    try:
+        sess.check_writable()
+        dirfd, name = _parent_of(sess, st)
+        try:
+            if st.qid.type & C.QTDIR:
+                os.rmdir(name, dir_fd=dirfd)
+            else:
+                os.unlink(name, dir_fd=dirfd)
+        finally:
+            os.close(dirfd)
+    finally:
+        # 9P: Tremove clunks the fid even when the removal fails.
+        if m.fid in sess.fids:
+            sess.fids.remove(m.fid)
+    return M.Rremove(tag=m.tag)
+
+
+# ------------------------------------------------------------------ attributes
+
+def getattr_(sess: Session, m: M.Tgetattr, st: FidState):
+    s = os.stat(st.path_fd)
+    return M.Rgetattr(
+        tag=m.tag, valid=C.GETATTR_BASIC, qid=qid_of(s), mode=s.st_mode, uid=s.st_uid,
+        gid=s.st_gid, nlink=s.st_nlink, rdev=s.st_rdev, size=s.st_size, blksize=s.st_blksize,
+        blocks=s.st_blocks,
+        atime_sec=to_u64(s.st_atime_ns // 1_000_000_000), atime_nsec=s.st_atime_ns % 1_000_000_000,
+        mtime_sec=to_u64(s.st_mtime_ns // 1_000_000_000), mtime_nsec=s.st_mtime_ns % 1_000_000_000,
+        ctime_sec=to_u64(s.st_ctime_ns // 1_000_000_000), ctime_nsec=s.st_ctime_ns % 1_000_000_000)
+
+
+def setattr_(sess: Session, m: M.Tsetattr, st: FidState):
+    sess.check_writable()
+    path = proc_path(st.path_fd)
+    v = m.valid
+    is_link = bool(st.qid.type & C.QTSYMLINK)
+    if v & C.SETATTR_MODE:
+        if is_link:
+            raise SyscallError(EOPNOTSUPP)
+        os.chmod(path, m.mode & 0o7777)
+    if v & (C.SETATTR_UID | C.SETATTR_GID):
+        os.chown(path, m.uid if v & C.SETATTR_UID else -1, m.gid if v & C.SETATTR_GID else -1)
+    if v & C.SETATTR_SIZE:
+        if st.qid.type & C.QTDIR:
+            raise SyscallError(EISDIR)
+        if is_link:
+            raise SyscallError(EINVAL)
+        if st.open_fd is not None and st.open_flags & os.O_ACCMODE in _WRITE_ACCESS:
+            os.ftruncate(st.open_fd, m.size)
+        else:
+            os.truncate(path, m.size)
+    if v & (C.SETATTR_ATIME | C.SETATTR_MTIME):
+        if is_link:
+            raise SyscallError(EOPNOTSUPP)
+
+        def ts(bit, setbit, sec, nsec):
+            if not v & bit:
+                return (0, UTIME_OMIT)
+            if v & setbit:
+                if nsec >= 1_000_000_000:
+                    raise SyscallError(EINVAL)
+                return (sec - (1 << 64) if sec >= 1 << 63 else sec, nsec)
+            return (0, UTIME_NOW)
+
+        utimens(path, ts(C.SETATTR_ATIME, C.SETATTR_ATIME_SET, m.atime_sec, m.atime_nsec),
+                ts(C.SETATTR_MTIME, C.SETATTR_MTIME_SET, m.mtime_sec, m.mtime_nsec))
+    return M.Rsetattr(tag=m.tag)
+
+
+def statfs(sess: Session, m: M.Tstatfs, st: FidState):
+    s = fstatfs(st.path_fd)
+    fsid = (s.f_fsid[0] & 0xFFFFFFFF) | ((s.f_fsid[1] & 0xFFFFFFFF) << 32)
+    return M.Rstatfs(tag=m.tag, type=s.f_type & 0xFFFFFFFF, bsize=s.f_bsize & 0xFFFFFFFF,
+                     blocks=s.f_blocks, bfree=s.f_bfree, bavail=s.f_bavail, files=s.f_files,
+                     ffree=s.f_ffree, fsid=fsid, namelen=s.f_namelen & 0xFFFFFFFF)
+
+
+def readlink(sess: Session, m: M.Treadlink, st: FidState):
+    if not st.qid.type & C.QTSYMLINK:
+        raise SyscallError(EINVAL)
+    return M.Rreadlink(tag=m.tag, target=os.readlink(b"", dir_fd=st.path_fd))
+
+
+# ------------------------------------------------------------------ open files
+
+def _host_open_flags(sess: Session, st: FidState, flags: int) -> int:
+    acc = flags & os.O_ACCMODE
+    if acc == C.DOTL_NOACCESS:
+        raise SyscallError(EINVAL)
+    if sess.readonly and (acc in _WRITE_ACCESS or flags & os.O_TRUNC):
+        raise SyscallError(EROFS)
+    if st.qid.type & C.QTSYMLINK:
+        raise SyscallError(ELOOP)
+    return (flags & _PASS_FLAGS) | os.O_CLOEXEC
+
+
+def _donate(sess: Session, fd: int, mode: int) -> int | None:
+    return fd if sess.donation and S.S_ISREG(mode) else None
+
+
+def lopen(sess: Session, m: M.Tlopen, st: FidState):
+    if st.is_open:
+        raise SyscallError(EINVAL)
+    flags = _host_open_flags(sess, st, m.flags)
+    mode = os.fstat(st.path_fd).st_mode
+    if S.S_ISDIR(mode):
+        if flags & os.O_ACCMODE != os.O_RDONLY:
+            raise SyscallError(EISDIR)
+    elif not S.S_ISREG(mode):
+        # FIFOs, sockets and devices are not opened by the Gofer.
+        raise SyscallError(EOPNOTSUPP)
+    elif flags & os.O_DIRECTORY:
+        raise SyscallError(ENOTDIR)
+    fd = os.open(proc_path(st.path_fd), flags)
+    st.open_fd, st.open_flags = fd, flags
+    return M.Rlopen(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, mode))
+
+
+def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
+    sess.check_writable()
+    if st.is_open:
+        raise SyscallError(EINVAL)
+    if not st.qid.type & C.QTDIR:
+        raise SyscallError(ENOTDIR)
+    name = _new_name(m.name)
+    acc = m.flags & os.O_ACCMODE
+    if acc == C.DOTL_NOACCESS:
+        raise SyscallError(EINVAL)
+    flags = ((m.flags & (_PASS_FLAGS | os.O_EXCL)) & ~os.O_DIRECTORY) | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(name, flags, m.mode & 0o7777, dir_fd=st.path_fd)
+    try:
+        _set_gid(st.path_fd, name, m.gid)
+        pfd = os.open(name, _O_PATH_FLAGS, dir_fd=st.path_fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    s = os.fstat(fd)
+    st.replace_path_fd(pfd)
+    st.qid = qid_of(s)
+    st.names = st.names + (name,)
+    st.open_fd, st.open_flags = fd, flags
+    st.dirents = None
+    return M.Rlcreate(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, s.st_mode))
+
+
+def read(sess: Session, m: M.Tread, st: FidState):
+    fd = _require_open(st)
+    if st.qid.type & C.QTDIR:
+        raise SyscallError(EISDIR)
+    count = min(m.count, sess.msize - C.READ_REPLY_OVERHEAD)
+    return M.Rread(tag=m.tag, data=os.pread(fd, count, m.offset))
+
+
+def write(sess: Session, m: M.Twrite, st: FidState):
+    sess.check_writable()
+    fd = _require_open(st)
+    return M.Rwrite(tag=m.tag, count=os.pwrite(fd, m.data, m.offset))
+
+
+def _snapshot(fd: int) -> list:
+    """All entries of an open directory (without . and ..), in host order."""
+    out = []
+    with os.scandir(fd) as it:
+        for e in it:
+            if e.is_symlink():
+                mode = S.S_IFLNK
+            elif e.is_dir(follow_symlinks=False):
+                mode = S.S_IFDIR
+            elif e.is_file(follow_symlinks=False):
+                mode = S.S_IFREG
+            else:
+                try:
+                    mode = e.stat(follow_symlinks=False).st_mode
+                except OSError:
+                    continue   # vanished meanwhile
+            name = os.fsencode(e.name)
+            out.append((name, Qid(qid_type(mode), 0, e.inode()), dtype_of_mode(mode)))
+    return out
+
+
+def readdir(sess: Session, m: M.Treaddir, st: FidState):
+    fd = _require_open(st)
+    if not st.qid.type & C.QTDIR:
+        raise SyscallError(ENOTDIR)
+    # Offsets are indices into a snapshot taken at offset 0, so they stay
+    # stable across calls on the same open fid.
+    if m.offset == 0 or st.dirents is None:
+        st.dirents = _snapshot(fd)
+    entries = st.dirents
+    budget = min(m.count, sess.msize - C.READ_REPLY_OVERHEAD)
+    out, used = [], 0
+    i = m.offset
+    while i < len(entries):
+        name, qid, dtype = entries[i]
+        size = dirent_size(name)
+        if used + size > budget:
+            break
+        used += size
+        i += 1
+        out.append(M.DirEntry(qid, i, dtype, name))
+    return M.Rreaddir(tag=m.tag, data=encode_dirents(out))
+
+
+def fsync(sess: Session, m: M.Tfsync, st: FidState):
+    fd = _require_open(st)
+    (os.fdatasync if m.datasync else os.fsync)(fd)
+    return M.Rfsync(tag=m.tag)
+
+
+# ------------------------------------------------------------------ directory changes
+
+def mkdir(sess: Session, m: M.Tmkdir, d: FidState):
+    sess.check_writable()
+    name = _new_name(m.name)
+    os.mkdir(name, m.mode & 0o7777, dir_fd=d.path_fd)
+    _set_gid(d.path_fd, name, m.gid)
+    return M.Rmkdir(tag=m.tag, qid=_qid_at(d.path_fd, name))
+
+
+def symlink(sess: Session, m: M.Tsymlink, d: FidState):
+    sess.check_writable()
+    name = _new_name(m.name)
+    if not m.symtgt or b"\0" in m.symtgt:
+        raise SyscallError(ENOENT if not m.symtgt else EINVAL)
+    os.symlink(m.symtgt, name, dir_fd=d.path_fd)
+    _set_gid(d.path_fd, name, m.gid)
+    return M.Rsymlink(tag=m.tag, qid=_qid_at(d.path_fd, name))
+
+
+def mknod(sess: Session, m: M.Tmknod, d: FidState):
+    sess.check_writable()
+    name = _new_name(m.name)
+    fmt = S.S_IFMT(m.mode)
+    if fmt in (S.S_IFCHR, S.S_IFBLK):
+        raise SyscallError(EPERM)     # no device nodes in the container's tree
+    if fmt not in (0, S.S_IFREG, S.S_IFIFO, S.S_IFSOCK):
+        raise SyscallError(EINVAL)
+    os.mknod(name, (fmt or S.S_IFREG) | (m.mode & 0o7777), 0, dir_fd=d.path_fd)
+    _set_gid(d.path_fd, name, m.gid)
+    return M.Rmknod(tag=m.tag, qid=_qid_at(d.path_fd, name))
+
+
+def link(sess: Session, m: M.Tlink, d: FidState, target: FidState):
+    sess.check_writable()
+    name = _new_name(m.name)
+    if target.qid.type & C.QTDIR:
+        raise SyscallError(EPERM)
+    os.link(proc_path(target.path_fd), name, dst_dir_fd=d.path_fd, follow_symlinks=True)
+    return M.Rlink(tag=m.tag)
+
+
+def renameat(sess: Session, m: M.Trenameat, old: FidState, new: FidState):
+    sess.check_writable()
+    os.rename(_check_name(m.oldname), _new_name(m.newname),
+              src_dir_fd=old.path_fd, dst_dir_fd=new.path_fd)
+    return M.Rrenameat(tag=m.tag)
+
+
+def rename(sess: Session, m: M.Trename, st: FidState, d: FidState):
+    sess.check_writable()
+    newname = _new_name(m.name)
+    dirfd, name = _parent_of(sess, st)
+    try:
+        os.rename(name, newname, src_dir_fd=dirfd, dst_dir_fd=d.path_fd)
+    finally:
+        os.close(dirfd)
+    st.names = d.names + (newname,)
+    return M.Rrename(tag=m.tag)
+
+
+def unlinkat(sess: Session, m: M.Tunlinkat, d: FidState):
+    sess.check_writable()
+    name = _check_name(m.name)
+    if m.flags & ~C.AT_REMOVEDIR:
+        raise SyscallError(EINVAL)
+    if m.flags & C.AT_REMOVEDIR:
+        os.rmdir(name, dir_fd=d.path_fd)
+    else:
+        os.unlink(name, dir_fd=d.path_fd)
+    return M.Runlinkat(tag=m.tag)
+
+
+# ------------------------------------------------------------------ locks and xattrs
+
+def lock(sess: Session, m: M.Tlock, st: FidState):
+    # POSIX locks are kept by the Sentry (vfs file locks); the Gofer agrees.
+    return M.Rlock(tag=m.tag, status=C.LOCK_SUCCESS)
+
+
+def getlock(sess: Session, m: M.Tgetlock, st: FidState):
+    return M.Rgetlock(tag=m.tag, type=C.LOCK_TYPE_UNLCK, start=m.start, length=m.length,
+                      proc_id=m.proc_id, client_id=m.client_id)
+
+
+def unsupported(sess: Session, m, *states):
+    raise SyscallError(EOPNOTSUPP)
+
+
+# request class -> (handler, fid fields acquired for it, may run in a worker thread)
+HANDLERS = {
+    M.Tattach: (attach, (), False),
+    M.Twalk: (walk, ("fid",), False),
+    M.Tclunk: (clunk, (), False),
+    M.Tremove: (remove, ("fid",), False),
+    M.Tgetattr: (getattr_, ("fid",), False),
+    M.Tsetattr: (setattr_, ("fid",), False),
+    M.Tstatfs: (statfs, ("fid",), False),
+    M.Treadlink: (readlink, ("fid",), False),
+    M.Tlopen: (lopen, ("fid",), False),
+    M.Tlcreate: (lcreate, ("fid",), False),
+    M.Tread: (read, ("fid",), True),
+    M.Twrite: (write, ("fid",), True),
+    M.Treaddir: (readdir, ("fid",), True),
+    M.Tfsync: (fsync, ("fid",), True),
+    M.Tmkdir: (mkdir, ("dfid",), False),
+    M.Tsymlink: (symlink, ("fid",), False),
+    M.Tmknod: (mknod, ("dfid",), False),
+    M.Tlink: (link, ("dfid", "fid"), False),
+    M.Trenameat: (renameat, ("olddirfid", "newdirfid"), False),
+    M.Trename: (rename, ("fid", "dfid"), False),
+    M.Tunlinkat: (unlinkat, ("dirfid",), False),
+    M.Tlock: (lock, ("fid",), False),
+    M.Tgetlock: (getlock, ("fid",), False),
+    M.Txattrwalk: (unsupported, ("fid",), False),
+    M.Txattrcreate: (unsupported, ("fid",), False),
+    M.Tauth: (unsupported, (), False),
+}

@@ -1,0 +1,350 @@
+"""pipefs: pipes and FIFOs — the Pipe buffer, its read/write ends, and named-pipe opening.
+
+A ``Pipe`` is a bounded byte queue (64 KiB by default, F_SETPIPE_SZ changes it)
+with reader and writer counts and one WaitQueue that is notified on every
+state change (data in: POLLIN, space freed: POLLOUT, last writer gone: POLLHUP,
+last reader gone: POLLERR). ``PipeImpl`` is one open end; reads and writes raise
+EAGAIN when they would block, so the syscall layer waits on ``waitable()``.
+Packet mode (O_DIRECT) keeps each write of up to PIPE_BUF bytes a message.
+Named pipes on tmpfs/gofer open through ``register_fifo_opener``: all opens of
+one FIFO inode share one Pipe while any end is open.
+"""
+import struct
+from collections import deque
+
+from snakevisor.abi.errno import EAGAIN, EBADF, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, SyscallError
+from snakevisor.abi.fs import (F_GETPIPE_SZ, F_SETPIPE_SZ, FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY,
+                               O_RDWR, O_WRONLY, PIPEFS_MAGIC, S_IFIFO)
+from snakevisor.abi.poll import (PIPE_BUF, PIPE_DEF_SIZE, PIPE_MAX_SIZE, PIPE_MIN_SIZE, POLLERR, POLLHUP, POLLIN,
+                                 POLLOUT, POLLRDNORM, POLLWRNORM)
+from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
+from snakevisor.sentry.vfs.device import register_fifo_opener
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs.waiter import WaitQueue
+
+SIGPIPE = 13
+PAGE = 4096
+
+
+def round_pipe_size(n: int) -> int:
+    """F_SETPIPE_SZ's rounding: a power of two number of pages, at least one page."""
+    if n <= PIPE_MIN_SIZE:
+        return PIPE_MIN_SIZE
+    return 1 << (n - 1).bit_length()
+
+
+class Pipe:
+    """The shared buffer of a pipe or FIFO."""
+
+    def __init__(self):
+        self.chunks: deque = deque()   # bytes objects; in packet mode each is one packet
+        self.size = 0                  # bytes queued
+        self.capacity = PIPE_DEF_SIZE
+        self.readers = 0
+        self.writers = 0
+        # Open counters (Linux's r_counter/w_counter): a FIFO reader opened before any
+        # writer does not see HUP, and a blocking open waits for the counter to move.
+        self.r_counter = 0
+        self.w_counter = 0
+        self.queue = WaitQueue()
+        self.last_mergeable = True
+        self.head_off = 0             # bytes already read from chunks[0]
+
+    # --- data ---------------------------------------------------------------------
+    # Linux's layout, kept because it is observable (when a pipe is "full", POLLOUT):
+    # the buffer is capacity/PAGE slots; a slot holds one page-sized buffer, a small
+    # write merges into the last buffer if it fits there, otherwise takes a new slot.
+    def slots(self) -> int:
+        return self.capacity // PAGE
+
+    def full(self) -> bool:
+        return len(self.chunks) >= self.slots()
+
+    def read(self, n: int, packet: bool, peek: bool = False) -> bytes:
+        """Up to ``n`` queued bytes (packet mode: one packet, the rest of it dropped). b"" if empty."""
+        if not self.size or n <= 0:
+            return b""
+        if packet:
+            pkt = self.chunks[0]
+            data = bytes(pkt[self.head_off:self.head_off + n])
+            if not peek:
+                self.chunks.popleft()
+                self.size -= len(pkt) - self.head_off
+                self.head_off = 0
+            return data
+        out, got, off = [], 0, self.head_off
+        for chunk in self.chunks:
+            if got >= n:
+                break
+            take = chunk[off:off + n - got]
+            off = 0
+            out.append(take)
+            got += len(take)
+        if not peek:
+            left = got
+            while left:
+                avail = len(self.chunks[0]) - self.head_off
+                if avail <= left:
+                    self.chunks.popleft()
+                    self.head_off = 0
+                    left -= avail
+                else:
+                    self.head_off += left
+                    left = 0
+            self.size -= got
+        return b"".join(out)
+
+    def write(self, data, packet: bool) -> int:
+        """Queue what fits, as pipe_write does; EAGAIN if nothing may be written now.
+
+        Writes of at most PIPE_BUF bytes are atomic: they merge into the last page or
+        need one free slot, else nothing is written."""
+        n = len(data)
+        mv = memoryview(data)
+        done = 0
+        rem = n & (PAGE - 1)
+        if rem and self.chunks and not packet:
+            last = self.chunks[-1]
+            if len(last) + rem <= PAGE and self.last_mergeable:   # len(last) counts a read head too
+                last += mv[:rem]
+                done = rem
+        while done < n and not self.full():
+            take = min(PAGE, n - done)
+            self.chunks.append(bytearray(mv[done:done + take]))
+            done += take
+        if done == 0 and n:
+            raise SyscallError(EAGAIN)
+        self.last_mergeable = not packet
+        self.size += done
+        return done
+
+    def set_capacity(self, n: int) -> int:
+        size = round_pipe_size(n)
+        if size > PIPE_MAX_SIZE:
+            raise SyscallError(EPERM)
+        if size // PAGE < len(self.chunks):
+            raise SyscallError(EBUSY)
+        self.capacity = size
+        self.queue.notify(POLLOUT | POLLWRNORM)
+        return size
+
+    # --- ends -----------------------------------------------------------------------
+    def open_end(self, readable: bool, writable: bool) -> None:
+        if readable:
+            self.readers += 1
+            self.r_counter += 1
+        if writable:
+            self.writers += 1
+            self.w_counter += 1
+        # Wakes opens (and first reads/writes) waiting for the other side.
+        self.queue.notify(POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
+    def close_end(self, readable: bool, writable: bool) -> None:
+        if readable:
+            self.readers -= 1
+            if self.readers == 0:
+                self.queue.notify(POLLERR | POLLOUT | POLLWRNORM)
+        if writable:
+            self.writers -= 1
+            if self.writers == 0:
+                self.queue.notify(POLLHUP | POLLIN | POLLRDNORM)
+
+
+class PipeImpl(FileDescriptionImpl):
+    """One open end of a Pipe (pipe(2) gives two; an O_RDWR FIFO open is both)."""
+
+    seekable = False
+
+    def __init__(self, pipe: Pipe, inode, readable: bool, writable: bool):
+        super().__init__(inode)
+        self.pipe = pipe
+        self.readable = readable
+        self.writable = writable
+        # FIFO open semantics (see fifo_open): the writer count seen by a reader opened
+        # with no writer (Linux's f_version), and the blocking-open emulation flags.
+        self.r_counter_at_open = pipe.r_counter
+        self.w_counter_at_open = None
+        self.wait_for_writer = False
+        self.wait_for_reader = False
+        self.released = False
+        pipe.open_end(readable, writable)
+
+    @property
+    def packet(self) -> bool:
+        d = self.description
+        return bool(d is not None and d.flags & O_DIRECT)
+
+    def read(self, n, offset):
+        p = self.pipe
+        if p.size:
+            data = p.read(n, self.packet)
+            if data or n == 0:
+                p.queue.notify(POLLOUT | POLLWRNORM)
+            return data
+        if p.writers == 0 and not (self.wait_for_writer and p.w_counter == self.w_counter_at_open):
+            return b""  # EOF (a blocking FIFO reader first waits for a writer to come)
+        raise SyscallError(EAGAIN)
+
+    def peek(self, n: int) -> bytes:
+        return self.pipe.read(n, self.packet, peek=True)
+
+    def write(self, data, offset):
+        p = self.pipe
+        if p.readers == 0:
+            if self.wait_for_reader and p.r_counter == self.r_counter_at_open:
+                raise SyscallError(EAGAIN)
+            raise SyscallError(EPIPE)
+        if not len(data):
+            return 0
+        n = p.write(data, self.packet)
+        p.queue.notify(POLLIN | POLLRDNORM)
+        return n
+
+    def readiness(self, mask):
+        p = self.pipe
+        ev = 0
+        if self.readable:
+            if p.size:
+                ev |= POLLIN | POLLRDNORM
+            if p.writers == 0 and p.w_counter != self.w_counter_at_open:
+                ev |= POLLHUP
+        if self.writable:
+            # Linux reports writable while a page slot is free.
+            if not p.full():
+                ev |= POLLOUT | POLLWRNORM
+            if p.readers == 0:
+                ev |= POLLERR
+        return ev & (mask | POLLHUP | POLLERR)
+
+    def waitable(self):
+        return self.pipe.queue
+
+    def ioctl(self, task, cmd, arg):
+        if cmd == FIONREAD:
+            task.mm.copy_out(arg, struct.pack("<i", self.pipe.size))
+            return 0
+        raise SyscallError(ENOTTY)
+
+    def fcntl(self, task, cmd, arg):
+        if cmd == F_GETPIPE_SZ:
+            return self.pipe.capacity
+        if cmd == F_SETPIPE_SZ:
+            n = arg & 0xFFFFFFFF
+            if n > 0x7FFFFFFF:
+                raise SyscallError(EINVAL)
+            return self.pipe.set_capacity(n)
+        raise SyscallError(EINVAL)
+
+    def stat(self):
+        st = self.inode.stat()
+        st.size = 0   # Linux reports 0 for pipes (FIONREAD gives the queued count)
+        return st
+
+    def release(self):
+        if not self.released:
+            self.released = True
+            self.pipe.close_end(self.readable, self.writable)
+            fifo_released(self.inode, self.pipe)
+
+
+# --- anonymous pipes ------------------------------------------------------------------------------
+
+class PipeInode(Inode):
+    pass
+
+
+_pipefs = None
+
+
+def pipefs() -> AnonFilesystem:
+    global _pipefs
+    if _pipefs is None:
+        _pipefs = AnonFilesystem("pipefs", PIPEFS_MAGIC)
+    return _pipefs
+
+
+def new_pipe(flags: int = 0):
+    """pipe2(2) below the syscall layer: (read end, write end) FileDescriptions, refs=1 each.
+
+    ``flags`` may hold O_NONBLOCK and O_DIRECT (both ends get them)."""
+    fs = pipefs()
+    inode = PipeInode(fs, S_IFIFO | 0o600)
+    pipe = Pipe()
+    name = f"pipe:[{inode.ino}]".encode()
+    keep = flags & (O_NONBLOCK | O_DIRECT)
+    r = new_anon_file(fs, inode, name, PipeImpl(pipe, inode, True, False), O_RDONLY | keep)
+    try:
+        w = new_anon_file(fs, inode, name, PipeImpl(pipe, inode, False, True), O_WRONLY | keep)
+    except BaseException:
+        r.dec_ref()
+        raise
+    return r, w
+
+
+# --- named pipes (FIFOs) ----------------------------------------------------------------------------
+
+_fifos: dict = {}   # FIFO Inode -> its Pipe while any end is open
+
+
+def fifo_released(inode, pipe) -> None:
+    if pipe.readers == 0 and pipe.writers == 0 and _fifos.get(inode) is pipe:
+        del _fifos[inode]   # Linux frees the buffer (and any data) with the last end
+
+
+def fifo_open(inode, flags: int) -> PipeImpl:
+    """open(2) of a FIFO node (registered as the VFS's FIFO opener).
+
+    Linux blocks a blocking O_RDONLY open until a writer arrives (and O_WRONLY
+    until a reader). The opener cannot block, so the wait moves to the first
+    read (or write), which waits until the other side has opened once;
+    O_WRONLY|O_NONBLOCK without a reader fails with ENXIO as in Linux."""
+    acc = flags & O_ACCMODE
+    pipe = _fifos.get(inode)
+    if pipe is None:
+        pipe = _fifos[inode] = Pipe()
+    if acc == O_WRONLY and flags & O_NONBLOCK and pipe.readers == 0:
+        if pipe.writers == 0 and pipe.readers == 0:
+            _fifos.pop(inode, None)
+        raise SyscallError(ENXIO)
+    if acc not in (O_RDONLY, O_WRONLY, O_RDWR):
+        raise SyscallError(EINVAL)
+    readable = acc in (O_RDONLY, O_RDWR)
+    writable = acc in (O_WRONLY, O_RDWR)
+    impl = PipeImpl(pipe, inode, readable, writable)
+    if acc == O_RDONLY and pipe.writers == 0:
+        # No HUP until a writer has come and gone; a blocking open would still be waiting.
+        impl.w_counter_at_open = pipe.w_counter
+        impl.wait_for_writer = not flags & O_NONBLOCK
+    if acc == O_WRONLY and pipe.readers == 0:
+        impl.wait_for_reader = True
+    return impl
+
+
+def fifo_would_block(inode, flags: int) -> bool:
+    """For a blocking-open hook in the VFS: would Linux's open of this FIFO wait now?"""
+    if flags & O_NONBLOCK:
+        return False
+    pipe = _fifos.get(inode)
+    acc = flags & O_ACCMODE
+    if acc == O_RDONLY:
+        return pipe is None or pipe.writers == 0
+    if acc == O_WRONLY:
+        return pipe is None or pipe.readers == 0
+    return False
+
+
+register_fifo_opener(fifo_open)
+
+
+def is_pipe(f) -> bool:
+    return isinstance(f.impl, PipeImpl)
+
+
+def check_pipe_end(f, write: bool) -> PipeImpl:
+    impl = f.impl
+    if not isinstance(impl, PipeImpl):
+        raise SyscallError(EINVAL)
+    if write and not f.writable or not write and not f.readable:
+        raise SyscallError(EBADF)
+    return impl

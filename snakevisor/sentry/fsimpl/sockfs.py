@@ -1,0 +1,122 @@
+"""sockfs: socket files — the SocketImpl interface every family implements, and socket file creation.
+
+A socket is a FileDescriptionImpl on the anonymous sockfs mount, named
+"socket:[ino]". ``SocketImpl`` fixes the operations the socket syscalls call
+(bind, listen, accept, connect, sendmsg, recvmsg, shutdown, names, options);
+read(2)/write(2) map onto recvmsg/sendmsg. Operations raise EAGAIN when they
+would block and the syscall layer waits on ``wait_target()``. Families:
+net/unix.py (in the Sentry) and net/inet.py (host sockets).
+"""
+from dataclasses import dataclass, field
+
+from snakevisor.abi.errno import EOPNOTSUPP, ENOPROTOOPT, ENOTTY, SyscallError
+from snakevisor.abi.fs import O_NONBLOCK, O_RDWR, S_IFSOCK, SOCKFS_MAGIC
+from snakevisor.abi.poll import POLLIN, POLLOUT
+from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+from snakevisor.sentry.vfs.inode import Inode
+
+
+@dataclass
+class RecvResult:
+    data: bytes
+    full_len: int = -1           # the datagram's real length (MSG_TRUNC); -1: len(data)
+    addr: bytes | None = None    # packed sockaddr of the sender, if any
+    rights: list = field(default_factory=list)   # FileDescriptions (SCM_RIGHTS), references owned
+    creds: tuple | None = None   # (pid, uid, gid) (SCM_CREDENTIALS)
+    flags: int = 0               # MSG_* out flags (MSG_TRUNC, MSG_EOR...)
+    control: bytes = b""         # already-packed control messages (host sockets)
+
+
+class SocketImpl(FileDescriptionImpl):
+    """The operations of a socket; families override what they support."""
+
+    seekable = False
+    family = 0
+    stype = 0
+    protocol = 0
+
+    def bind(self, t, addr: bytes) -> None:
+        raise SyscallError(EOPNOTSUPP)
+
+    def listen(self, t, backlog: int) -> None:
+        raise SyscallError(EOPNOTSUPP)
+
+    def accept(self, t):
+        """(new SocketImpl, peer address bytes) or EAGAIN."""
+        raise SyscallError(EOPNOTSUPP)
+
+    def connect(self, t, addr: bytes) -> None:
+        raise SyscallError(EOPNOTSUPP)
+
+    def connect_finish(self, t) -> None:
+        """After a blocking connect waited for POLLOUT: raise the connection's error, if any."""
+
+    def sendmsg(self, t, data, flags: int, addr: bytes | None, rights: list, creds) -> int:
+        raise SyscallError(EOPNOTSUPP)
+
+    def recvmsg(self, t, n: int, flags: int, want_addr: bool) -> RecvResult:
+        raise SyscallError(EOPNOTSUPP)
+
+    def shutdown(self, t, how: int) -> None:
+        raise SyscallError(EOPNOTSUPP)
+
+    def getsockname(self, t) -> bytes:
+        raise SyscallError(EOPNOTSUPP)
+
+    def getpeername(self, t) -> bytes:
+        raise SyscallError(EOPNOTSUPP)
+
+    def getsockopt(self, t, level: int, name: int, optlen: int) -> bytes:
+        raise SyscallError(ENOPROTOOPT)
+
+    def setsockopt(self, t, level: int, name: int, value: bytes) -> None:
+        raise SyscallError(ENOPROTOOPT)
+
+    def wait_target(self, op: str):
+        """(waitable, events) to wait on when ``op`` ("send", "recv", "accept", "connect") got EAGAIN."""
+        return self.waitable(), (POLLOUT if op in ("send", "connect") else POLLIN)
+
+    def timeout(self, op: str):
+        """SO_RCVTIMEO/SO_SNDTIMEO in seconds (None: wait forever)."""
+        return None
+
+    # read(2)/write(2) on a socket are recv/send without flags or address.
+    def read(self, n, offset):
+        return self.recvmsg(None, n, 0, False).data
+
+    def write(self, data, offset):
+        return self.sendmsg(None, data, 0, None, [], None)
+
+    def ioctl(self, task, cmd, arg):
+        raise SyscallError(ENOTTY)
+
+
+class SocketInode(Inode):
+    pass
+
+
+_sockfs = None
+
+
+def sockfs() -> AnonFilesystem:
+    global _sockfs
+    if _sockfs is None:
+        _sockfs = AnonFilesystem("sockfs", SOCKFS_MAGIC)
+    return _sockfs
+
+
+def new_socket_file(impl: SocketImpl, nonblock: bool = False, uid: int = 0, gid: int = 0):
+    """A FileDescription (refs=1) for socket ``impl`` on sockfs ("socket:[ino]")."""
+    fs = sockfs()
+    inode = SocketInode(fs, S_IFSOCK | 0o777, uid=uid, gid=gid)
+    impl.inode = inode
+    return new_anon_file(fs, inode, f"socket:[{inode.ino}]".encode(), impl,
+                         O_RDWR | (O_NONBLOCK if nonblock else 0))
+
+
+def socket_of(f) -> SocketImpl:
+    from snakevisor.abi.errno import ENOTSOCK
+    if not isinstance(f.impl, SocketImpl):
+        raise SyscallError(ENOTSOCK)
+    return f.impl

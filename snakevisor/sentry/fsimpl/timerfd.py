@@ -1,0 +1,77 @@
+"""timerfd: a host timerfd owned by the Sentry behind each application timerfd.
+
+The host kernel already keeps CLOCK_REALTIME/MONOTONIC/BOOTTIME timers with
+absolute and interval modes and counts expirations exactly; the Sentry holds
+one non-blocking host timerfd per application timerfd, passes settime/gettime
+through, and its readiness and wake-ups come from the loop polling that host
+descriptor (``HostFdWaitable``), so it works in poll/select/epoll unchanged.
+(The Sentry's seccomp whitelist must allow timerfd_create/settime/gettime.)
+"""
+import ctypes
+import os
+import select
+
+from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
+from snakevisor.abi.fs import O_NONBLOCK, O_RDWR
+from snakevisor.abi.poll import ITIMERSPEC, POLLIN, POLLRDNORM, TFD_CLOEXEC, TFD_NONBLOCK
+from snakevisor.sentry.fsimpl.anon import anon_inode_file
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+from snakevisor.sentry.vfs.waiter import HostFdWaitable
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p]
+_libc.timerfd_gettime.argtypes = [ctypes.c_int, ctypes.c_char_p]
+
+
+def _check(ret):
+    if ret < 0:
+        raise SyscallError(ctypes.get_errno() or EINVAL)
+    return ret
+
+
+class TimerFDImpl(FileDescriptionImpl):
+    seekable = False
+
+    def __init__(self, host_fd: int):
+        super().__init__()
+        self.host_fd = host_fd
+
+    def read(self, n, offset):
+        if n < 8:
+            raise SyscallError(EINVAL)
+        try:
+            return os.read(self.host_fd, 8)
+        except BlockingIOError:
+            raise SyscallError(EAGAIN)
+        except OSError as e:
+            raise SyscallError(e.errno or EINVAL)
+
+    def readiness(self, mask):
+        p = select.poll()
+        p.register(self.host_fd, select.POLLIN)
+        return (POLLIN | POLLRDNORM) & mask if p.poll(0) else 0
+
+    def waitable(self):
+        return HostFdWaitable(self.host_fd)
+
+    def settime(self, flags: int, new: bytes) -> bytes:
+        """timerfd_settime with raw struct itimerspec bytes; returns the old value's bytes."""
+        old = ctypes.create_string_buffer(ITIMERSPEC.size)
+        _check(_libc.timerfd_settime(self.host_fd, flags, new, old))
+        return old.raw
+
+    def gettime(self) -> bytes:
+        cur = ctypes.create_string_buffer(ITIMERSPEC.size)
+        _check(_libc.timerfd_gettime(self.host_fd, cur))
+        return cur.raw
+
+    def release(self):
+        os.close(self.host_fd)
+
+
+def new_timerfd(clockid: int, flags: int):
+    if flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
+        raise SyscallError(EINVAL)
+    host_fd = _check(_libc.timerfd_create(clockid, os.O_NONBLOCK | os.O_CLOEXEC))
+    return anon_inode_file("timerfd", TimerFDImpl(host_fd), O_RDWR | (flags & O_NONBLOCK))

@@ -1,0 +1,106 @@
+"""clone: new processes (a forked address space: a new stub process) and new threads (a new
+stub thread in the same stub, made by injecting clone through the gadget)."""
+import struct
+
+from snakevisor.abi import sched as C
+from snakevisor.abi.errno import EAGAIN, EINVAL, ERESTARTSYS, SyscallError
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.sentry.kernel.task import Task
+from snakevisor.sentry.kernel.threadgroup import ThreadGroup
+from snakevisor.sentry.platform.ptrace import wait_stop
+
+HOST_THREAD_FLAGS = (C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_THREAD
+                     | C.CLONE_SYSVSEM)
+SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
+             | C.CLONE_PARENT | C.CLONE_THREAD | C.CLONE_SYSVSEM | C.CLONE_SETTLS | C.CLONE_PARENT_SETTID
+             | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
+             | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND)
+
+
+def check_flags(flags):
+    if flags & C.CLONE_THREAD and not flags & C.CLONE_SIGHAND:
+        raise SyscallError(EINVAL)
+    if flags & C.CLONE_SIGHAND and not flags & C.CLONE_VM:
+        raise SyscallError(EINVAL)
+    if flags & C.CLONE_CLEAR_SIGHAND and flags & C.CLONE_SIGHAND:
+        raise SyscallError(EINVAL)
+    if flags & C.CLONE_NEW_ANY or flags & C.CLONE_PIDFD or flags & ~SUPPORTED:
+        raise SyscallError(EINVAL)
+
+
+def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
+    """Create a child Task as clone(2) asks; returns it (already running)."""
+    check_flags(flags)
+    kernel = task.kernel
+    if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
+        raise SyscallError(EAGAIN)
+    if exit_signal is None:
+        exit_signal = flags & C.CSIGNAL
+    if exit_signal > 64:
+        raise SyscallError(EINVAL)
+    tid = kernel.pidns.allocate()
+    parent = task.tg
+    if flags & C.CLONE_THREAD:
+        host_tid = task.ctx.inject_with_event(SYSCALL_NUMBERS["clone"], HOST_THREAD_FLAGS, 0, 0, 0, 0)
+        wait_stop(host_tid)  # auto-attached: it starts stopped
+        ctx = task.ctx.address_space.new_context(host_tid)
+        tg, mm = parent, task.mm
+    else:
+        aspace, ctx = kernel.platform.new_address_space()
+        mm = task.mm.fork(aspace, ctx)
+        task.mm.active_context = task.ctx
+        real_parent = parent.parent if flags & C.CLONE_PARENT and parent.parent is not None else parent
+        if flags & C.CLONE_SIGHAND:
+            handlers = parent.handlers
+        else:
+            handlers = parent.handlers.copy()
+            if flags & C.CLONE_CLEAR_SIGHAND:
+                handlers.actions = {s: a for s, a in handlers.actions.items() if a[0] == 1}  # keep SIG_IGN
+        tg = ThreadGroup(kernel, tid, real_parent, handlers)
+        tg.pgid, tg.sid, tg.limits = parent.pgid, parent.sid, dict(parent.limits)
+        tg.exit_signal = exit_signal
+        real_parent.children.append(tg)
+    fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
+    fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
+    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
+    child.sigmask = task.sigmask
+    child.name = task.name
+    if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:
+        child.altstack = task.altstack
+    regs = ctx.regs
+    regs.copy_from(task.ctx.regs)
+    regs.rax = 0
+    regs.orig_rax = (1 << 64) - 1
+    if stack:
+        regs.rsp = stack
+    if flags & C.CLONE_SETTLS:
+        regs.fs_base = tls
+    ctx.set_regs()
+    ctx.set_xstate(task.ctx.get_xstate())
+    if flags & C.CLONE_PARENT_SETTID:
+        _put_tid(task.mm, parent_tid, tid)
+    if flags & C.CLONE_CHILD_SETTID:
+        _put_tid(mm, child_tid, tid)
+    if flags & C.CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = child_tid
+    kernel.register_task(child)
+    kernel.start_task(child)
+    return child
+
+
+def _put_tid(mm, addr, tid):
+    try:
+        mm.copy_out(addr, struct.pack("<i", tid))
+    except SyscallError:
+        pass  # Linux ignores a bad pointer here
+
+
+def wait_for_vfork(task, child):
+    """The parent of CLONE_VFORK sleeps until the child execs or exits (signals do not end it)."""
+    child.vfork_parent = task
+    while child.vfork_parent is not None and not child.exited:
+        try:
+            yield from task.block_on(child.tg.vfork_done, 1)
+        except SyscallError as e:
+            if e.errno != ERESTARTSYS:
+                raise

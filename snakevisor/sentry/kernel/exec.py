@@ -1,0 +1,62 @@
+"""execve: a new address space (a fresh stub), the image loaded into it, then the point of no return:
+other threads die, close-on-exec files close, handled signals go back to their defaults."""
+import os
+
+from snakevisor.abi import signal as S
+from snakevisor.sentry.loader import loader
+from snakevisor.sentry.mm.manager import MemoryManager
+
+
+def do_execve(task, path, argv, envp):
+    kernel = task.kernel
+    aspace, ctx = kernel.platform.new_address_space()
+    mm = MemoryManager(kernel.memory_file, aspace)
+    mm.active_context = ctx
+    try:
+        image = loader.load(mm, lambda p: kernel.open_exec(task, p), path, argv, envp, task.creds,
+                            kernel.vdso_base())
+    except BaseException:
+        mm.release_all()
+        aspace.kill()
+        task.mm.active_context = task.ctx
+        raise
+    # -- the point of no return ----------------------------------------------------------
+    tg = task.tg
+    for other in list(tg.tasks):
+        if other is not task and not other.exited:
+            kernel._end_task(other, 0, from_group=True)
+    tg.tasks = [task]
+    if task.tid != tg.tgid:  # a non-leader thread becomes the leader (it takes the tgid)
+        kernel.pidns.tasks.pop(task.tid, None)
+        task.tid = tg.tgid
+        kernel.pidns.tasks[task.tid] = task
+    old_ctx, old_mm = task.ctx, task.mm
+    kernel.host_tids.pop(old_ctx.tid, None)
+    old_ctx.address_space.kill()
+    old_mm.task_users = getattr(old_mm, "task_users", 1) - 1
+    if old_mm.task_users <= 0:
+        old_mm.release_all()
+    task.ctx, task.mm = ctx, mm
+    mm.task_users = 1
+    kernel.host_tids[ctx.tid] = task
+    if getattr(task.fdtable, "task_users", 1) > 1:  # unshare a table shared with another process
+        task.fdtable.task_users -= 1
+        task.fdtable = task.fdtable.fork()
+        task.fdtable.task_users = 1
+    task.fdtable.close_on_exec()
+    handlers = tg.handlers
+    if any(t.tg is not tg and t.tg.handlers is handlers for t in kernel.pidns.tasks.values()):
+        tg.handlers = handlers = handlers.copy()
+    for sig, act in list(handlers.actions.items()):
+        if act[0] != S.SIG_IGN:
+            handlers.actions[sig] = (S.SIG_DFL, 0, 0, 0)
+    task.altstack = (0, S.SS_DISABLE, 0)
+    task.saved_sigmask = None
+    task.clear_child_tid = 0
+    task.robust_list = (0, 0)
+    task.name = os.path.basename(image.path)[:15]
+    if task.vfork_parent is not None:
+        task.vfork_parent = None
+        tg.vfork_done.notify(1)
+    kernel.start_registers(ctx, image.entry, image.sp)
+    return 0

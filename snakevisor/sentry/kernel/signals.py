@@ -1,0 +1,361 @@
+"""Signals: sending, pending queues, delivery onto the application stack, sigreturn, default actions.
+
+Delivery happens where Linux does it: on the way back to user mode, after a
+syscall or after a stop (a fault, a kick). A handler gets an x86_64
+rt_sigframe (siginfo, ucontext with the general registers, the signal mask,
+the alternate stack, and the full XSAVE state) built on its stack; rt_sigreturn
+reads it back. A Task waiting inside the Sentry is woken with ERESTARTSYS; one
+running application code is kicked with a host SIGURG, which stops its stub
+thread so the Sentry can deliver.
+"""
+import ctypes
+import struct
+
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
+                                  ERESTARTSYS, SyscallError)
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+
+RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
+# Syscalls that never restart after a handler ran (Linux returns ERESTARTNOHAND or EINTR for them).
+NO_RESTART_AFTER_HANDLER = {SYSCALL_NUMBERS[n] for n in (
+    "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2", "nanosleep",
+    "clock_nanosleep", "rt_sigsuspend", "rt_sigtimedwait", "pause", "sigaltstack", "msgrcv", "msgsnd",
+    "semop", "semtimedop", "io_getevents", "signalfd4")}
+EFLAGS_USER_MASK = 0x40DD5   # AC OF DF TF SF ZF AF PF CF RF (the bits sigreturn may restore)
+MAX_RT_QUEUE = 1024
+
+
+def sigbit(sig):
+    return 1 << (sig - 1)
+
+
+def make_siginfo(sig, code, pid=0, uid=0, **kw):
+    if "addr" in kw:
+        return S.SIGINFO_FAULT.pack(sig, 0, code, kw["addr"]).ljust(S.SIGINFO_SIZE, b"\0")
+    if "status" in kw:
+        return S.SIGINFO_CHLD.pack(sig, 0, code, pid, uid, kw["status"], kw.get("utime", 0),
+                                   kw.get("stime", 0)).ljust(S.SIGINFO_SIZE, b"\0")
+    if "value" in kw:
+        return S.SIGINFO_QUEUE.pack(sig, 0, code, pid, uid, kw["value"]).ljust(S.SIGINFO_SIZE, b"\0")
+    return S.SIGINFO_KILL.pack(sig, 0, code, pid, uid).ljust(S.SIGINFO_SIZE, b"\0")
+
+
+def default_action(sig):
+    if sig in S.STOP_SIGNALS:
+        return "stop"
+    if sig in S.IGNORE_BY_DEFAULT:
+        return "continue" if sig == S.SIGCONT else "ignore"
+    if sig in S.COREDUMP_SIGNALS:
+        return "core"
+    return "terminate"
+
+
+class Signals:
+    """The kernel's signal machinery (one per Kernel)."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    # -- sending -----------------------------------------------------------------------
+    def is_ignored(self, tg, sig):
+        handler = tg.handlers.get(sig)[0]
+        return handler == S.SIG_IGN or (handler == S.SIG_DFL and default_action(sig) == "ignore")
+
+    def send_to_group(self, tg, sig, info=None):
+        """kill(2) semantics: queue ``sig`` for the process and wake a thread that can take it."""
+        if tg.exit_status is not None or tg.exiting:
+            return
+        if sig == 0:
+            return
+        info = info or make_siginfo(sig, S.SI_KERNEL)
+        self._prepare(tg, sig)
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT:
+            return
+        self._enqueue(tg.shared_pending, sig, info)
+        target = self._pick_thread(tg, sig)
+        if target is not None:
+            self.kick(target)
+
+    def send_to_task(self, task, sig, info=None):
+        """tgkill(2) semantics: queue ``sig`` for one thread."""
+        tg = task.tg
+        if task.exited or tg.exiting or sig == 0:
+            return
+        info = info or make_siginfo(sig, S.SI_TKILL)
+        self._prepare(tg, sig)
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT:
+            return
+        self._enqueue(task.pending, sig, info)
+        self.kick(task)
+
+    def _enqueue(self, pending, sig, info):
+        queue = pending.setdefault(sig, [])
+        if sig < S.SIGRTMIN:
+            if not queue:
+                queue.append(info)  # standard signals do not queue twice
+        elif len(queue) < MAX_RT_QUEUE:
+            queue.append(info)
+
+    def _prepare(self, tg, sig):
+        """What happens at send time: SIGCONT resumes a stopped group and drops stop signals, and
+        a stop signal drops a pending SIGCONT (Linux's prepare_signal)."""
+        if sig == S.SIGCONT:
+            for pend in [tg.shared_pending] + [t.pending for t in tg.tasks]:
+                for s in S.STOP_SIGNALS:
+                    pend.pop(s, None)
+            if tg.stopped:
+                tg.stopped = False
+                tg.stop_report = None
+                tg.continue_report = True
+                tg.continued.notify(1)
+                self.notify_parent(tg, S.CLD_CONTINUED, S.SIGCONT)
+        elif sig in S.STOP_SIGNALS:
+            for pend in [tg.shared_pending] + [t.pending for t in tg.tasks]:
+                pend.pop(S.SIGCONT, None)
+        if sig == S.SIGKILL:
+            # SIGKILL cannot be blocked or handled: the group dies now.
+            if tg.tasks:
+                self.kernel.kill_group(tg, S.SIGKILL)
+
+    def _pick_thread(self, tg, sig):
+        live = [t for t in tg.tasks if not t.exited]
+        for t in live:
+            if not t.sigmask & sigbit(sig):
+                return t
+        return None
+
+    def kick(self, task):
+        """Make ``task`` notice its pending signals soon."""
+        if task.exited or not self.deliverable(task):
+            return
+        loop = self.kernel.loop
+        if loop.interrupt(task):
+            return
+        ctx = task.ctx
+        if ctx is not None and loop.by_tid.get(ctx.tid) is task and not task.kicked:
+            task.kicked = True
+            try:
+                _tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
+            except OSError:
+                pass
+
+    # -- pending ------------------------------------------------------------------------
+    def deliverable(self, task):
+        mask = ~task.sigmask | S.UNBLOCKABLE
+        for pend in (task.pending, task.tg.shared_pending):
+            for sig, q in pend.items():
+                if q and sigbit(sig) & mask:
+                    return True
+        return False
+
+    def dequeue(self, task, mask=None):
+        """The next signal ``task`` can take (synchronous first, then lowest number)."""
+        blocked = task.sigmask if mask is None else mask
+        best = None
+        for pend in (task.pending, task.tg.shared_pending):
+            for sig, q in pend.items():
+                if not q or (sigbit(sig) & blocked and sig not in S.SIG_KERNEL_ONLY):
+                    continue
+                key = (0 if sig in S.SYNCHRONOUS_SIGNALS else 1, sig)
+                if best is None or key < best[0]:
+                    best = (key, pend, sig)
+        if best is None:
+            return None, None
+        _, pend, sig = best
+        info = pend[sig].pop(0)
+        if not pend[sig]:
+            del pend[sig]
+        return sig, info
+
+    def pending_mask(self, task):
+        bits = 0
+        for pend in (task.pending, task.tg.shared_pending):
+            for sig, q in pend.items():
+                if q:
+                    bits |= sigbit(sig)
+        return bits
+
+    # -- delivery -----------------------------------------------------------------------
+    def force_fault(self, task, sig, info):
+        """A fault in application code: if blocked or ignored, the default action is forced."""
+        tg = task.tg
+        handler = tg.handlers.get(sig)[0]
+        if task.sigmask & sigbit(sig) or handler == S.SIG_IGN:
+            tg.handlers.actions[sig] = (S.SIG_DFL, 0, 0, 0)
+            task.sigmask &= ~sigbit(sig)
+        task.pending.setdefault(sig, []).insert(0, info)
+
+    def deliver(self, task, syscall_ret=None, nr=None):
+        """Deliver what is pending before ``task`` returns to user mode (a generator: a stop waits).
+
+        ``syscall_ret`` is the value the interrupted syscall returns (None after a non-syscall
+        stop). Registers are written back in full when anything changed; returns True then."""
+        regs = task.ctx.regs
+        handled = False
+        while True:
+            sig, info = self.dequeue(task)
+            if sig is None:
+                break
+            handler, flags, restorer, mask = task.tg.handlers.get(sig)
+            if handler == S.SIG_IGN:
+                continue
+            if handler == S.SIG_DFL:
+                action = default_action(sig)
+                if action in ("ignore", "continue"):
+                    continue
+                if action == "stop":
+                    yield from self.group_stop(task, sig)
+                    continue
+                status = sig | (0x80 if action == "core" and task.tg.limits[4][0] > 0 else 0)
+                self.kernel.kill_group(task.tg, sig, status)   # raises TaskExit for ``task``
+            # A handler: settle the interrupted syscall first, then build the frame.
+            if syscall_ret is not None:
+                syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
+                regs.rax = syscall_ret & (1 << 64) - 1
+                syscall_ret = None
+            self._setup_frame(task, sig, info, handler, flags, restorer, mask)
+            handled = True
+            break
+        if syscall_ret is not None:
+            if syscall_ret in RESTART_CODES:
+                self._restart(regs)
+            else:
+                regs.rax = syscall_ret & (1 << 64) - 1
+            task.ctx.set_regs()
+            return True
+        if handled:
+            task.ctx.set_regs()
+        return handled
+
+    @staticmethod
+    def _restart(regs):
+        """Re-execute the syscall instruction (rip back over ``syscall``) with its number restored."""
+        regs.rax = regs.orig_rax
+        regs.rip -= 2
+
+    def _restart_for_handler(self, regs, ret, flags, nr):
+        if ret == -ERESTARTNOINTR:
+            self._restart(regs)
+            return regs.rax
+        if ret == -ERESTARTSYS and flags & S.SA_RESTART and nr not in NO_RESTART_AFTER_HANDLER:
+            self._restart(regs)
+            return regs.rax
+        if ret in RESTART_CODES:
+            return -EINTR
+        return ret
+
+    def _setup_frame(self, task, sig, info, handler, flags, restorer, mask):
+        mm, ctx, regs = task.mm, task.ctx, task.ctx.regs
+        xstate = ctx.get_xstate()
+        alt_sp, alt_flags, alt_size = task.altstack
+        on_alt = task.on_altstack(regs.rsp)
+        if flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size and not on_alt:
+            sp = alt_sp + alt_size
+        else:
+            sp = regs.rsp - 128  # the red zone
+        fp_size = len(xstate) + 4
+        sp = (sp - fp_size) & ~63
+        fp_addr = sp
+        frame = ((sp - S.RT_SIGFRAME_SIZE) & ~15) - 8
+        uc = frame + 8
+        info_addr = uc + S.UCONTEXT_SIZE
+        # The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it.
+        xs = bytearray(xstate)
+        xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xs) >= 520 else 3
+        S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, len(xstate) + 4, xfeatures, len(xstate))
+        fpstate = bytes(xs) + struct.pack("<I", S.FP_XSTATE_MAGIC2)
+        sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
+                               regs.ss & 0xFFFF, 0, 0, task.sigmask & 0xFFFFFFFFFFFFFFFF, 0, fp_addr)
+        stack = S.STACK_T.pack(alt_sp, (S.SS_ONSTACK if on_alt else 0) | (alt_flags & S.SS_DISABLE), alt_size)
+        old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
+        ucontext = (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
+                    + stack + sc + struct.pack("<Q", old_mask))
+        try:
+            mm.copy_out(fp_addr, fpstate)
+            mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0) + ucontext + info)
+        except SyscallError:
+            # No room for the frame: Linux kills the process with SIGSEGV.
+            task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
+            self.kernel.kill_group(task.tg, S.SIGSEGV)
+        task.saved_sigmask = None
+        regs.rdi, regs.rsi, regs.rdx = sig, info_addr, uc
+        regs.rax = 0
+        regs.rsp = frame
+        regs.rip = handler
+        regs.eflags &= ~(0x100 | 0x400 | 0x10000 | 0x40000)  # TF DF RF AC
+        regs.orig_rax = (1 << 64) - 1
+        new_mask = task.sigmask | mask
+        if not flags & S.SA_NODEFER:
+            new_mask |= sigbit(sig)
+        task.sigmask = new_mask & ~S.UNBLOCKABLE
+        if flags & S.SA_RESETHAND:
+            task.tg.handlers.actions[sig] = (S.SIG_DFL, 0, 0, 0)
+        if alt_flags & S.SS_AUTODISARM and flags & S.SA_ONSTACK:
+            task.altstack = (0, S.SS_DISABLE, 0)
+
+    def sigreturn(self, task):
+        mm, ctx, regs = task.mm, task.ctx, task.ctx.regs
+        uc = regs.rsp
+        try:
+            raw = mm.copy_in(uc, S.UCONTEXT_SIZE)
+        except SyscallError:
+            self.kernel.kill_group(task.tg, S.SIGSEGV)
+        values = S.SIGCONTEXT.unpack_from(raw, S.UC_MCONTEXT_OFF)
+        for name, value in zip(S.SIGCONTEXT_REGS, values):
+            if name == "eflags":
+                value = (regs.eflags & ~EFLAGS_USER_MASK) | (value & EFLAGS_USER_MASK)
+            setattr(regs, name, value)
+        fp_addr = values[len(S.SIGCONTEXT_REGS) + 4 + 4]  # after the regs, 4 segment words, err..cr2
+        regs.orig_rax = (1 << 64) - 1
+        mask = struct.unpack_from("<Q", raw, S.UC_SIGMASK_OFF)[0]
+        task.sigmask = mask & ~S.UNBLOCKABLE
+        alt_sp, alt_flags, alt_size = S.STACK_T.unpack_from(raw, S.UC_STACK_OFF)
+        if not task.on_altstack(regs.rsp):
+            task.altstack = (alt_sp, alt_flags & (S.SS_DISABLE | S.SS_AUTODISARM), alt_size) \
+                if not alt_flags & S.SS_DISABLE else (0, S.SS_DISABLE, 0)
+        if fp_addr:
+            size = len(ctx.get_xstate())
+            try:
+                ctx.set_xstate(mm.copy_in(fp_addr, size))
+            except (SyscallError, OSError):
+                self.kernel.kill_group(task.tg, S.SIGSEGV)
+        ctx.set_regs()
+        return regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
+
+    # -- stops and parents -------------------------------------------------------------
+    def group_stop(self, task, sig):
+        """Default action of a stop signal: every thread of the group stops until SIGCONT."""
+        tg = task.tg
+        if not tg.stopped:
+            tg.stopped = True
+            tg.stop_report = (sig << 8) | 0x7F
+            self.notify_parent(tg, S.CLD_STOPPED, sig)
+            for t in tg.tasks:
+                if t is not task:
+                    self.kick(t)
+        while tg.stopped and not tg.exiting:
+            try:
+                yield from task.block_on(tg.continued, 1)
+            except SyscallError:
+                pass
+
+    def notify_parent(self, tg, code, status):
+        parent = tg.parent
+        if parent is None:
+            return
+        if code in (S.CLD_STOPPED, S.CLD_CONTINUED):
+            handler, flags, _, _ = parent.handlers.get(S.SIGCHLD)
+            if not flags & S.SA_NOCLDSTOP:
+                self.send_to_group(parent, S.SIGCHLD, make_siginfo(S.SIGCHLD, code, tg.tgid, 0, status=status))
+        parent.child_events.notify(1)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _tgkill(tgid, tid, sig):
+    if _libc.syscall(SYSCALL_NUMBERS["tgkill"], tgid, tid, sig) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill")
+
+

@@ -1,0 +1,95 @@
+"""ThreadGroup (a process: gVisor's TaskSet member group) and the PID namespace.
+
+A ThreadGroup owns what its threads share: signal handlers (a SignalHandlers
+object, itself shared by CLONE_SIGHAND), shared pending signals, rlimits,
+the process group and session, its children, and its exit state as a parent
+sees it through wait4/waitid.
+"""
+import time
+
+from snakevisor.abi.resource import default_limits
+from snakevisor.sentry.vfs.waiter import WaitQueue
+
+
+class SignalHandlers:
+    """sigaction table: signo -> (handler, flags, restorer, mask); shared under CLONE_SIGHAND."""
+
+    def __init__(self, actions=None):
+        self.actions = dict(actions or {})
+
+    def copy(self):
+        return SignalHandlers(self.actions)
+
+    def get(self, sig):
+        return self.actions.get(sig, (0, 0, 0, 0))
+
+
+class ThreadGroup:
+    def __init__(self, kernel, tgid, parent=None, handlers=None):
+        self.kernel = kernel
+        self.tgid = tgid
+        self.parent = parent
+        self.tasks = []
+        self.children = []
+        self.limits = default_limits() if parent is None else dict(parent.limits)
+        self.handlers = handlers or SignalHandlers()
+        self.shared_pending = {}          # signo -> list of siginfo bytes
+        self.pgid = tgid if parent is None else parent.pgid
+        self.sid = tgid if parent is None else parent.sid
+        self.exit_status = None           # wait status word once every thread has exited
+        self.exiting = False              # exit_group or a fatal signal is under way
+        self.group_exit_status = None
+        self.reaped = False
+        self.exit_signal = 17             # what the parent gets when we die (SIGCHLD by default)
+        self.stopped = False              # in a group stop (SIGSTOP and friends)
+        self.stop_report = None           # wait status to report for WUNTRACED, once
+        self.continue_report = False      # report WCONTINUED once
+        self.child_events = WaitQueue()   # a child exited, stopped or continued
+        self.continued = WaitQueue()      # SIGCONT ends a group stop
+        self.vfork_done = WaitQueue()     # a vfork parent waits here
+        self.subreaper = False
+        self.start_time = time.monotonic()
+        self.utime = self.stime = 0.0
+        self.itimers = {}
+
+    @property
+    def sigactions(self):
+        return self.handlers.actions
+
+    @property
+    def leader(self):
+        return self.tasks[0] if self.tasks else None
+
+    @property
+    def live_tasks(self):
+        return [t for t in self.tasks if not t.exited]
+
+    @property
+    def is_zombie(self):
+        return self.exit_status is not None and not self.reaped
+
+
+class PIDNamespace:
+    def __init__(self, max_pids=1 << 22):
+        self.next_id = 1
+        self.max_pids = max_pids
+        self.tasks = {}          # tid -> Task
+        self.thread_groups = {}  # tgid -> ThreadGroup (until reaped)
+
+    def allocate(self):
+        tid = self.next_id
+        for _ in range(self.max_pids):
+            if tid >= self.max_pids:
+                tid = 300  # wrap like Linux, past the low ids
+            if tid not in self.tasks and tid not in self.thread_groups and not self._is_group_id(tid):
+                self.next_id = tid + 1
+                return tid
+            tid += 1
+        from snakevisor.abi.errno import EAGAIN, SyscallError
+        raise SyscallError(EAGAIN)
+
+    def _is_group_id(self, pid):
+        return any(tg.pgid == pid or tg.sid == pid for tg in self.thread_groups.values())
+
+    def process_group(self, pgid):
+        return [tg for tg in self.thread_groups.values() if tg.pgid == pgid and tg.exit_status is None]

@@ -1,0 +1,90 @@
+"""Process creation and replacement: clone, clone3, fork, vfork, execve, execveat."""
+from snakevisor.abi import sched as C
+from snakevisor.abi.errno import E2BIG, EINVAL, ENOENT, SyscallError
+from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, to_s32
+from snakevisor.abi.signal import SIGCHLD
+from snakevisor.sentry.kernel.clone import do_clone, wait_for_vfork
+from snakevisor.sentry.kernel.exec import do_execve
+from snakevisor.sentry.loader.loader import MAX_ARG_BYTES
+from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.vfs.at import read_path, resolve_at
+from snakevisor.sentry.vfs.resolve import path_of
+
+MAX_ARG_STRINGS = 1 << 17
+NOTE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
+
+
+def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None):
+    child = do_clone(t, flags, stack, ptid, ctid, tls, exit_signal)
+    if flags & C.CLONE_VFORK:
+        yield from wait_for_vfork(t, child)
+    return child.tid
+
+
+@syscall("clone", ("hex", "ptr", "ptr", "ptr", "hex"), PARTIAL, NOTE_VM)
+def clone(t, flags, stack, ptid, ctid, tls):
+    return (yield from _clone(t, flags & 0xFFFFFFFF, stack, ptid, ctid, tls))
+
+
+@syscall("clone3", ("ptr", "uint"), PARTIAL, NOTE_VM)
+def clone3(t, args_ptr, size):
+    if size < C.CLONE_ARGS_SIZE_VER0 or size > 4096:
+        raise SyscallError(EINVAL)
+    raw = t.mm.copy_in(args_ptr, size)
+    if any(raw[C.CLONE_ARGS.size:]):
+        raise SyscallError(E2BIG)
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+     cgroup) = C.CLONE_ARGS.unpack(raw[:C.CLONE_ARGS.size].ljust(C.CLONE_ARGS.size, b"\0"))
+    if exit_signal > 64 or flags & C.CSIGNAL or set_tid_size or (stack == 0) != (stack_size == 0):
+        raise SyscallError(EINVAL)
+    top = stack + stack_size if stack else 0
+    return (yield from _clone(t, flags, top, parent_tid, child_tid, tls, exit_signal))
+
+
+@syscall("fork")
+def fork(t):
+    return (yield from _clone(t, SIGCHLD, 0, 0, 0, 0))
+
+
+@syscall("vfork", (), PARTIAL, NOTE_VM)
+def vfork(t):
+    return (yield from _clone(t, C.CLONE_VM | C.CLONE_VFORK | SIGCHLD, 0, 0, 0, 0))
+
+
+def _string_array(t, addr):
+    """argv/envp: NULL-terminated pointer arrays, bounded like Linux (E2BIG)."""
+    if addr == 0:
+        return []
+    out, total = [], 0
+    for p in t.mm.read_pointer_array(addr, MAX_ARG_STRINGS):
+        s = t.mm.read_cstring(p, MAX_ARG_BYTES)
+        total += len(s) + 1
+        if total > MAX_ARG_BYTES:
+            raise SyscallError(E2BIG)
+        out.append(s)
+    return out
+
+
+@syscall("execve", ("path", "ptr", "ptr"))
+def execve(t, path, argv, envp):
+    filename = read_path(t, path)
+    if not filename:
+        raise SyscallError(ENOENT)
+    return do_execve(t, filename, _string_array(t, argv), _string_array(t, envp))
+
+
+@syscall("execveat", ("dirfd", "path", "ptr", "ptr", "atflags"))
+def execveat(t, dirfd, path, argv, envp, flags):
+    if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
+        raise SyscallError(EINVAL)
+    filename = read_path(t, path)
+    args, env = _string_array(t, argv), _string_array(t, envp)
+    if filename.startswith(b"/"):
+        return do_execve(t, filename, args, env)
+    vd = resolve_at(t, dirfd, filename, flags, follow=not flags & AT_SYMLINK_NOFOLLOW,
+                    allow_empty=bool(flags & AT_EMPTY_PATH))
+    if to_s32(dirfd) == AT_FDCWD and filename:
+        return do_execve(t, filename, args, env)
+    return do_execve(t, path_of(vd, t.fs.root), args, env)
+
+

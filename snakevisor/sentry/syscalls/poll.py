@@ -1,0 +1,228 @@
+"""poll, ppoll, select, pselect6: wait until any of a set of descriptors is ready.
+
+Readiness is asked of each FileDescription (``readiness(mask)``), exact at the
+moment of asking; between scans the Task waits on every file's waitable at
+once (``t.block_on_many``) and scans again when one fires or the timeout
+passes. Remaining time is written back for select/pselect6/ppoll, as Linux
+does. The temporary signal mask of ppoll/pselect6 is applied by ``sigmask_scope``.
+"""
+import math
+
+from snakevisor.abi.errno import EBADF, EFAULT, EINTR, EINVAL, SyscallError
+from snakevisor.abi.fs import to_s32, to_s64
+from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI,
+                                 POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, PSELECT_SIGARG, SIGSET_SIZE,
+                                 TIMESPEC, TIMEVAL)
+from snakevisor.abi.resource import RLIMIT_NOFILE
+from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.vfs.fdtable import NR_OPEN
+
+UNBLOCKABLE = (1 << 8) | (1 << 18)   # SIGKILL, SIGSTOP
+POLLIN_SET = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR
+POLLOUT_SET = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR
+POLLEX_SET = POLLPRI
+MAX_TIMEOUT = 1 << 40   # seconds; anything longer is "forever" for our loop's float clock
+
+
+# --- shared pieces (epoll uses them too) ------------------------------------------------------------
+
+def read_sigmask(t, ptr: int, size: int):
+    """The sigset at ``ptr`` (None if ptr is NULL); EINVAL unless ``size`` is the kernel's 8."""
+    if not ptr:
+        return None
+    if size != SIGSET_SIZE:
+        raise SyscallError(EINVAL)
+    return int.from_bytes(t.mm.copy_in(ptr, SIGSET_SIZE), "little")
+
+
+def sigmask_scope(t, mask, body):
+    """Run generator ``body`` with the signal mask ``mask`` (None: unchanged), as pselect/ppoll/epoll_pwait.
+
+    On EINTR the original mask is left in ``t.saved_sigmask`` for the signal frame to restore
+    (Linux's restore_sigmask), so a signal unblocked only during the wait is delivered."""
+    if mask is None:
+        return (yield from body)
+    old = t.sigmask
+    t.sigmask = mask & ~UNBLOCKABLE
+    try:
+        result = yield from body
+    except SyscallError as e:
+        if e.errno == EINTR and hasattr(t, "saved_sigmask"):
+            t.saved_sigmask = old
+        else:
+            t.sigmask = old
+        raise
+    except BaseException:
+        t.sigmask = old
+        raise
+    t.sigmask = old
+    return result
+
+
+def wait_files(t, files, deadline):
+    """Block until one of ``files`` [(FileDescription, events)] may have changed, or ``deadline``.
+
+    Returns False once the deadline has passed. Files without a waitable are always ready,
+    so they never make us wait."""
+    now = t.kernel.monotonic()
+    if deadline is not None and now >= deadline:
+        return False
+    items = []
+    for f, ev in files:
+        w = f.waitable()
+        if w is not None:
+            items.append((w, ev | POLLHUP | POLLERR))
+    yield from t.block_on_many(items, None if deadline is None else deadline - now)
+    return True
+
+
+def deadline_from_timespec(t, ptr: int, fmt=TIMESPEC, unit: int = 1_000_000_000):
+    """Absolute monotonic deadline from a relative timespec/timeval at ``ptr`` (None: no timeout)."""
+    if not ptr:
+        return None
+    sec, frac = fmt.unpack(t.mm.copy_in(ptr, fmt.size))
+    if sec < 0 or frac < 0 or frac >= unit:
+        raise SyscallError(EINVAL)
+    if sec > MAX_TIMEOUT:
+        return None
+    return t.kernel.monotonic() + sec + frac / unit
+
+
+def write_remaining(t, ptr: int, deadline, fmt=TIMESPEC, unit: int = 1_000_000_000) -> None:
+    if not ptr or deadline is None:
+        return
+    left = max(0.0, deadline - t.kernel.monotonic())
+    sec = int(left)
+    frac = min(unit - 1, int((left - sec) * unit))
+    try:
+        t.mm.copy_out(ptr, fmt.pack(sec, frac))
+    except SyscallError:
+        pass   # Linux ignores a fault here (the result stands)
+
+
+def nofile_limit(t) -> int:
+    lim = t.limits.get(RLIMIT_NOFILE) if isinstance(t.limits, dict) else None
+    if isinstance(lim, (tuple, list)):
+        lim = lim[0]
+    return t.fdtable.limit if lim is None else min(lim, NR_OPEN)
+
+
+# --- poll -------------------------------------------------------------------------------------------
+
+def _do_poll(t, fds_ptr, nfds, deadline):
+    nfds = nfds & 0xFFFFFFFF
+    if nfds > nofile_limit(t):
+        raise SyscallError(EINVAL)
+    raw = t.mm.copy_in(fds_ptr, nfds * POLLFD.size) if nfds else b""
+    entries = [POLLFD.unpack_from(raw, i * POLLFD.size) for i in range(nfds)]
+    while True:
+        out, count, files = [], 0, []
+        for fd, events, _ in entries:
+            events &= 0xFFFF
+            if fd < 0:
+                rev = 0
+            else:
+                try:
+                    f = t.fdtable.get(fd)
+                except SyscallError:
+                    rev = POLLNVAL
+                else:
+                    want = events | POLLHUP | POLLERR
+                    rev = f.readiness(want) & want
+                    files.append((f, events))
+            out.append(rev)
+            if rev:
+                count += 1
+        if count or not (yield from wait_files(t, files, deadline)):
+            break
+    if nfds:
+        t.mm.copy_out(fds_ptr, b"".join(POLLFD.pack(fd, ev, rev - 0x10000 if rev & 0x8000 else rev)
+                                        for (fd, ev, _), rev in zip(entries, out)))
+    return count
+
+
+@syscall("poll", args=("ptr", "uint", "int"))
+def poll(t, fds, nfds, timeout_ms):
+    ms = to_s32(timeout_ms)
+    deadline = None if ms < 0 else t.kernel.monotonic() + ms / 1000
+    return (yield from _do_poll(t, fds, nfds, deadline))
+
+
+@syscall("ppoll", args=("ptr", "uint", "ptr", "ptr", "uint"))
+def ppoll(t, fds, nfds, tsp, sigmask, sigsetsize):
+    deadline = deadline_from_timespec(t, tsp)
+    mask = read_sigmask(t, sigmask, sigsetsize)
+    try:
+        return (yield from sigmask_scope(t, mask, _do_poll(t, fds, nfds, deadline)))
+    finally:
+        write_remaining(t, tsp, deadline)
+
+
+# --- select ------------------------------------------------------------------------------------------
+
+def _read_set(t, ptr, nbytes):
+    if not ptr:
+        return 0
+    return int.from_bytes(t.mm.copy_in(ptr, nbytes), "little")
+
+
+def _do_select(t, nfds, rp, wp, ep, deadline):
+    n = to_s32(nfds)
+    if n < 0:
+        raise SyscallError(EINVAL)
+    n = min(n, max(t.fdtable.limit, FD_SETSIZE), NR_OPEN)
+    nbytes = (n + 63) // 64 * 8
+    sets = [_read_set(t, p, nbytes) for p in (rp, wp, ep)]
+    limit = (1 << n) - 1
+    sets = [s & limit for s in sets]
+    want = {}
+    for i, (s, bits) in enumerate(zip(sets, (POLLIN_SET, POLLOUT_SET, POLLEX_SET))):
+        while s:
+            low = s & -s
+            fd = low.bit_length() - 1
+            want[fd] = want.get(fd, 0) | bits
+            s ^= low
+    files = []
+    for fd in sorted(want):
+        try:
+            files.append((fd, t.fdtable.get(fd), want[fd]))
+        except SyscallError:
+            raise SyscallError(EBADF)
+    while True:
+        res = [0, 0, 0]
+        count = 0
+        for fd, f, mask in files:
+            ev = f.readiness(mask | POLLHUP | POLLERR)
+            for i, bits in enumerate((POLLIN_SET, POLLOUT_SET, POLLEX_SET)):
+                if mask & bits and ev & bits and sets[i] >> fd & 1:
+                    res[i] |= 1 << fd
+                    count += 1
+        if count or not (yield from wait_files(t, [(f, m & (POLLIN | POLLOUT | POLLPRI))
+                                                   for _, f, m in files], deadline)):
+            break
+    for p, r in zip((rp, wp, ep), res):
+        if p:
+            t.mm.copy_out(p, r.to_bytes(nbytes, "little"))
+    return count
+
+
+@syscall("select", args=("int", "ptr", "ptr", "ptr", "ptr"))
+def select(t, nfds, rp, wp, ep, tvp):
+    deadline = deadline_from_timespec(t, tvp, TIMEVAL, 1_000_000)
+    try:
+        return (yield from _do_select(t, nfds, rp, wp, ep, deadline))
+    finally:
+        write_remaining(t, tvp, deadline, TIMEVAL, 1_000_000)
+
+
+@syscall("pselect6", args=("int", "ptr", "ptr", "ptr", "ptr", "ptr"))
+def pselect6(t, nfds, rp, wp, ep, tsp, sig):
+    deadline = deadline_from_timespec(t, tsp)
+    mask = None
+    if sig:
+        ss, ss_len = PSELECT_SIGARG.unpack(t.mm.copy_in(sig, PSELECT_SIGARG.size))
+        mask = read_sigmask(t, ss, ss_len)
+    try:
+        return (yield from sigmask_scope(t, mask, _do_select(t, nfds, rp, wp, ep, deadline)))
+    finally:
+        write_remaining(t, tsp, deadline)

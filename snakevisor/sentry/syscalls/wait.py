@@ -1,0 +1,129 @@
+"""Waiting for children: wait4 and waitid (zombies, stops, continues), with rusage."""
+import struct
+
+from snakevisor.abi import resource as R
+from snakevisor.abi import sched as C
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import ECHILD, EINVAL, ESRCH, SyscallError
+from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.syscalls.table import syscall
+
+
+def _matches(t, child, kind, ident, options):
+    if kind == C.P_PID and child.tgid != ident:
+        return False
+    if kind == C.P_PGID and child.pgid != ident:
+        return False
+    # __WCLONE waits only for children that do not send SIGCHLD; __WALL for all.
+    if not options & C.WALL:
+        clone_child = child.exit_signal != S.SIGCHLD
+        if bool(options & C.WCLONE) != clone_child:
+            return False
+    return True
+
+
+def _find(t, kind, ident, options):
+    """(child, wait status, code) of a child with something to report, or raise ECHILD."""
+    children = [c for c in t.tg.children if _matches(t, c, kind, ident, options)]
+    if not children:
+        raise SyscallError(ECHILD)
+    for c in children:
+        if c.is_zombie and options & C.WEXITED:
+            st = c.exit_status
+            code = S.CLD_EXITED if st & 0x7F == 0 else (S.CLD_DUMPED if st & 0x80 else S.CLD_KILLED)
+            return c, st, code
+        if c.stop_report is not None and options & C.WSTOPPED and c.exit_status is None:
+            return c, c.stop_report, S.CLD_STOPPED
+        if c.continue_report and options & C.WCONTINUED and c.exit_status is None:
+            return c, 0xFFFF, S.CLD_CONTINUED
+    return None, None, None
+
+
+def _wait(t, kind, ident, options):
+    while True:
+        child, status, code = _find(t, kind, ident, options)
+        if child is not None:
+            return child, status, code
+        if options & C.WNOHANG:
+            return None, None, None
+        yield from t.block_on(t.tg.child_events, 1)
+
+
+def _consume(t, child, code, options):
+    if options & C.WNOWAIT:
+        return
+    if code in (S.CLD_EXITED, S.CLD_KILLED, S.CLD_DUMPED):
+        t.tg.utime += child.utime
+        t.kernel.reap(child)
+    elif code == S.CLD_STOPPED:
+        child.stop_report = None
+    else:
+        child.continue_report = False
+
+
+def _write_rusage(t, addr):
+    if addr:
+        t.mm.copy_out(addr, bytes(R.RUSAGE.size))
+
+
+@syscall("wait4", ("int", "ptr", "hex", "ptr"))
+def wait4(t, pid, status_ptr, options, rusage):
+    pid = to_s32(pid)
+    if options & ~(C.WNOHANG | C.WUNTRACED | C.WCONTINUED | C.WNOTHREAD | C.WALL | C.WCLONE):
+        raise SyscallError(EINVAL)
+    if pid == -(1 << 31):
+        raise SyscallError(ESRCH)  # -INT_MIN cannot name a group
+    if pid > 0:
+        kind, ident = C.P_PID, pid
+    elif pid == 0:
+        kind, ident = C.P_PGID, t.tg.pgid
+    elif pid == -1:
+        kind, ident = C.P_ALL, 0
+    else:
+        kind, ident = C.P_PGID, -pid
+    child, status, code = yield from _wait(t, kind, ident, options | C.WEXITED)
+    if child is None:
+        return 0
+    if status_ptr:
+        t.mm.copy_out(status_ptr, struct.pack("<i", status))
+    _write_rusage(t, rusage)
+    _consume(t, child, code, 0)
+    return child.tgid
+
+
+@syscall("waitid", ("int", "int", "ptr", "hex", "ptr"))
+def waitid(t, idtype, ident, infop, options, rusage):
+    idtype, ident = to_s32(idtype), to_s32(ident)
+    if options & ~(C.WNOHANG | C.WEXITED | C.WSTOPPED | C.WCONTINUED | C.WNOWAIT | C.WNOTHREAD | C.WALL
+                   | C.WCLONE) or not options & (C.WEXITED | C.WSTOPPED | C.WCONTINUED):
+        raise SyscallError(EINVAL)
+    if idtype == C.P_ALL:
+        ident = 0
+    elif idtype == C.P_PID:
+        if ident <= 0:
+            raise SyscallError(EINVAL)
+    elif idtype == C.P_PGID:
+        if ident < 0:
+            raise SyscallError(EINVAL)
+        ident = ident or t.tg.pgid
+    else:
+        raise SyscallError(EINVAL)
+    child, status, code = yield from _wait(t, idtype, ident, options)
+    if child is None:
+        if infop:
+            t.mm.copy_out(infop, bytes(S.SIGINFO_SIZE))
+        return 0
+    if code == S.CLD_EXITED:
+        st = status >> 8 & 0xFF
+    elif code in (S.CLD_KILLED, S.CLD_DUMPED):
+        st = status & 0x7F
+    elif code == S.CLD_STOPPED:
+        st = status >> 8 & 0xFF
+    else:
+        st = S.SIGCONT
+    if infop:
+        info = S.SIGINFO_CHLD.pack(S.SIGCHLD, 0, code, child.tgid, 0, st, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
+        t.mm.copy_out(infop, info)
+    _write_rusage(t, rusage)
+    _consume(t, child, code, options)
+    return 0
