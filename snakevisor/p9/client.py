@@ -14,7 +14,7 @@ import os
 import socket
 from dataclasses import dataclass
 
-from snakevisor.abi.errno import EBADF, EIO, ENOENT, SyscallError
+from snakevisor.abi.errno import EBADF, EINVAL, EIO, ENOENT, SyscallError
 
 from . import constants as C
 from . import messages as M
@@ -211,7 +211,7 @@ class Fid:
         """Walk up to 16 names; returns (new Fid or None if not fully walked, qids walked)."""
         names = tuple(names)
         if len(names) > C.MAXWELEM:
-            raise SyscallError(ENOENT if names else EIO)
+            raise SyscallError(EINVAL)   # callers batch through walk()
         c = self.client
         newfid = c._alloc_fid()
         try:

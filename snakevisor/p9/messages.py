@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 import typing
 from dataclasses import dataclass, field, fields
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from . import constants as C
 

@@ -127,4 +127,5 @@ class Sentry:
         boot.fs, boot.creds, boot.kernel = fs, None, self.kernel
         prog = find_program(boot, argv[0], env.get("PATH"))
         self.kernel.create_init(prog, argv, envp, fdtable, fs, open_exec=open_exec)
+        self.kernel.forward_host_signals()
         return self.kernel.run()

@@ -50,6 +50,9 @@ def do_execve(task, path, argv, envp):
     for sig, act in list(handlers.actions.items()):
         if act[0] != S.SIG_IGN:
             handlers.actions[sig] = (S.SIG_DFL, 0, 0, 0)
+    for timer in getattr(tg, "posix_timers", {}).values():  # POSIX timers do not survive exec
+        timer.close()
+    tg.posix_timers = {}
     task.altstack = (0, S.SS_DISABLE, 0)
     task.saved_sigmask = None
     task.clear_child_tid = 0

@@ -4,6 +4,7 @@ lifecycle of processes: creating the init process, exits, zombies and reaping, k
 Cloning lives in kernel/clone.py and execve in kernel/exec.py.
 """
 import os
+import signal as host_signal
 import sys
 import time
 import traceback
@@ -13,7 +14,7 @@ from snakevisor.abi import signal as S
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES, SYSCALL_NUMBERS
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
-from snakevisor.sentry.kernel.loop import Loop
+from snakevisor.sentry.kernel.loop import Loop, signalfd
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
@@ -53,6 +54,7 @@ class Kernel:
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
         self.max_tasks = None        # pids limit (None: unlimited)
+        self.foreground_pgid = None  # the terminal's foreground group (None: init's)
 
     @staticmethod
     def monotonic():
@@ -133,6 +135,29 @@ class Kernel:
         """Let a new Task's stub thread run (its registers are already set)."""
         task.ctx.resume()
         self.loop.step(task, None)  # primes the coroutine: it now waits for the first stop
+
+    def forward_host_signals(self):
+        """SIGINT/SIGQUIT from the user's terminal go to the sandbox's foreground process group,
+        SIGTERM/SIGHUP to its init, as a container runtime does; the Sentry itself ignores them."""
+        forwarded = (S.SIGINT, S.SIGQUIT, S.SIGTERM, S.SIGHUP)
+        host_signal.pthread_sigmask(host_signal.SIG_BLOCK, set(forwarded))
+        fd = signalfd(*forwarded)
+
+        def on_signal():
+            try:
+                data = os.read(fd, 128 * 8)
+            except BlockingIOError:
+                return
+            for off in range(0, len(data), 128):
+                sig = int.from_bytes(data[off:off + 4], "little")
+                init = self.init
+                if init is None or init.exit_status is not None:
+                    continue
+                groups = self.pidns.process_group(self.foreground_pgid or init.pgid) \
+                    if sig in (S.SIGINT, S.SIGQUIT) else [init]
+                for tg in groups or [init]:
+                    self.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_KERNEL))
+        self.loop.watch_fd(fd, on_signal)
 
     def run(self):
         """Run until the init process has exited; return its wait status word."""
@@ -225,6 +250,9 @@ class Kernel:
 
     def _thread_group_exited(self, tg, status):
         tg.exit_status = status
+        for timer in list(tg.itimers.values()) + list(getattr(tg, "posix_timers", {}).values()):
+            timer.close()
+        tg.itimers.clear()
         self._reparent_children(tg)
         if tg is self.init:
             self._init_exited()

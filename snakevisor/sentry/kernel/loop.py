@@ -74,9 +74,11 @@ class Interrupted:
 INTERRUPTED = Interrupted()
 
 
-def _signalfd(signum):
+def signalfd(*signums):
+    """A non-blocking signalfd for ``signums`` (the caller blocks them)."""
     mask = (ctypes.c_ulong * 16)()
-    mask[0] = 1 << (signum - 1)
+    for signum in signums:
+        mask[0] |= 1 << (signum - 1)
     fd = _libc.signalfd(-1, ctypes.byref(mask), _SFD_NONBLOCK | _SFD_CLOEXEC)
     if fd < 0:
         raise OSError(ctypes.get_errno(), "signalfd")
@@ -89,11 +91,12 @@ class Loop:
         self.ready = deque()          # (Task, value) to resume
         self.timers = []              # heap of (deadline, seq, task, token)
         self.fd_waiters = {}          # host fd -> {token: (task, events)}
+        self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
         self._seq = itertools.count()
         self.stray_status = stray_status  # called for a waitpid status nobody waits for
         self.epoll = select.epoll()
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        self.sigchld_fd = _signalfd(signal.SIGCHLD)
+        self.sigchld_fd = signalfd(signal.SIGCHLD)
         self.epoll.register(self.sigchld_fd, select.EPOLLIN)
         self.running = True
 
@@ -194,6 +197,18 @@ class Loop:
             for token, (task, ev) in list((waiters or {}).items()):
                 self._finish_wait(task, ev)
 
+    def watch_fd(self, fd, callback):
+        """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``."""
+        self.watchers[fd] = callback
+        self.epoll.register(fd, select.EPOLLIN)
+
+    def unwatch_fd(self, fd):
+        if self.watchers.pop(fd, None) is not None:
+            try:
+                self.epoll.unregister(fd)
+            except OSError:
+                pass
+
     # -- the loop ------------------------------------------------------------
     def run(self):
         ready = self.ready
@@ -204,7 +219,7 @@ class Loop:
                 self.step(task, value)
                 if not self.running:
                     return
-            if not self.fd_waiters and not self.timers:
+            if not self.fd_waiters and not self.timers and not self.watchers:
                 if not by_tid:
                     self._poll(None)
                     continue
@@ -248,6 +263,10 @@ class Loop:
                     os.read(self.sigchld_fd, 128 * 16)
                 except BlockingIOError:
                     pass
+                continue
+            watcher = self.watchers.get(fd)
+            if watcher is not None:
+                watcher()
                 continue
             for token, (task, want) in list(self.fd_waiters.get(fd, {}).items()):
                 if ev & (want | select.EPOLLERR | select.EPOLLHUP):

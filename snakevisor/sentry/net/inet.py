@@ -1,0 +1,233 @@
+"""AF_INET/AF_INET6 TCP and UDP over host sockets owned by the Sentry.
+
+The Sentry creates a host socket (in the sandbox's network namespace) per
+application socket, sets it non-blocking (it is ours alone) and maps each
+operation onto it; waiting is done by the loop on ``HostFdWaitable``. Data
+moves in bounded steps (at most MAX_CHUNK per host call). Socket options
+pass through for a whitelist; addresses are passed as raw sockaddr bytes with
+ctypes calls, so IPv4/IPv6 layouts are the kernel's own.
+"""
+import ctypes
+import errno as _errno
+import os
+import select
+import socket as _socket
+import struct
+
+from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, ENOPROTOOPT, SyscallError
+from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
+from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM, POLLWRNORM
+from snakevisor.abi import socket as S
+from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
+from snakevisor.sentry.vfs.waiter import HostFdWaitable
+
+MAX_CHUNK = 1 << 20
+_libc = ctypes.CDLL(None, use_errno=True)
+for _name in ("bind", "connect"):
+    getattr(_libc, _name).argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+for _name in ("getsockname", "getpeername"):
+    getattr(_libc, _name).argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint)]
+_libc.accept4.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint), ctypes.c_int]
+_libc.sendto.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+_libc.sendto.restype = ctypes.c_ssize_t
+_libc.recvfrom.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p,
+                           ctypes.POINTER(ctypes.c_uint)]
+_libc.recvfrom.restype = ctypes.c_ssize_t
+_libc.getsockopt.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                             ctypes.POINTER(ctypes.c_uint)]
+_libc.setsockopt.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+
+# Options passed through to the host socket: (level, name).
+PASSTHROUGH = {
+    (S.SOL_SOCKET, o) for o in (S.SO_REUSEADDR, S.SO_REUSEPORT, S.SO_KEEPALIVE, S.SO_SNDBUF, S.SO_RCVBUF,
+                                S.SO_LINGER, S.SO_BROADCAST, S.SO_OOBINLINE, S.SO_PRIORITY, S.SO_RCVLOWAT,
+                                S.SO_SNDLOWAT, S.SO_DONTROUTE, S.SO_TIMESTAMP, S.SO_BUSY_POLL,
+                                S.SO_INCOMING_CPU, S.SO_ZEROCOPY)
+} | {(S.SOL_TCP, o) for o in (S.TCP_NODELAY, S.TCP_MAXSEG, S.TCP_CORK, S.TCP_KEEPIDLE, S.TCP_KEEPINTVL,
+                                S.TCP_KEEPCNT, S.TCP_SYNCNT, S.TCP_LINGER2, S.TCP_DEFER_ACCEPT,
+                                S.TCP_WINDOW_CLAMP, S.TCP_QUICKACK, S.TCP_USER_TIMEOUT, S.TCP_FASTOPEN,
+                                S.TCP_NOTSENT_LOWAT, S.TCP_CONGESTION, S.TCP_INFO)
+} | {(S.SOL_IP, o) for o in (S.IP_TOS, S.IP_TTL, S.IP_RECVERR, S.IP_PKTINFO, S.IP_MTU_DISCOVER, S.IP_RECVTOS,
+                              S.IP_MULTICAST_IF, S.IP_MULTICAST_TTL, S.IP_MULTICAST_LOOP,
+                              S.IP_ADD_MEMBERSHIP, S.IP_DROP_MEMBERSHIP, S.IP_FREEBIND,
+                              S.IP_BIND_ADDRESS_NO_PORT)
+} | {(S.SOL_IPV6, o) for o in (S.IPV6_V6ONLY, S.IPV6_UNICAST_HOPS, S.IPV6_MULTICAST_IF, S.IPV6_MULTICAST_HOPS,
+                                S.IPV6_MULTICAST_LOOP, S.IPV6_RECVPKTINFO, S.IPV6_TCLASS)
+} | {(S.SOL_UDP, 1)}   # UDP_CORK
+INT = struct.Struct("<i")
+
+
+def _err():
+    return SyscallError(ctypes.get_errno() or EINVAL)
+
+
+def _poll(fd, events) -> int:
+    p = select.poll()
+    p.register(fd, events)
+    r = p.poll(0)
+    return r[0][1] if r else 0
+
+
+class InetSocket(SocketImpl):
+    def __init__(self, family, stype, protocol, sock: _socket.socket | None = None):
+        super().__init__()
+        self.family, self.stype, self.protocol = family, stype, protocol
+        if sock is None:
+            try:
+                sock = _socket.socket(family, stype | _socket.SOCK_NONBLOCK | _socket.SOCK_CLOEXEC, protocol)
+            except OSError as e:
+                raise SyscallError(e.errno or EINVAL)
+        sock.setblocking(False)
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.rcvtimeo = self.sndtimeo = None
+        self.connecting = False
+
+    # --- addresses and connections -----------------------------------------------------
+    def _check_family(self, addr):
+        if len(addr) < 2:
+            raise SyscallError(EINVAL)
+
+    def bind(self, t, addr):
+        self._check_family(addr)
+        if _libc.bind(self.fd, addr, len(addr)) < 0:
+            raise _err()
+
+    def listen(self, t, backlog):
+        try:
+            self.sock.listen(max(0, min(backlog, S.SOMAXCONN)) if backlog >= 0 else S.SOMAXCONN)
+        except OSError as e:
+            raise SyscallError(e.errno or EINVAL)
+
+    def accept(self, t):
+        buf = ctypes.create_string_buffer(S.SOCKADDR_MAX)
+        ln = ctypes.c_uint(S.SOCKADDR_MAX)
+        fd = _libc.accept4(self.fd, buf, ctypes.byref(ln), os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            e = ctypes.get_errno()
+            raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
+        sock = _socket.socket(fileno=fd)
+        return InetSocket(self.family, self.stype, self.protocol, sock), buf.raw[:ln.value]
+
+    def connect(self, t, addr):
+        if _libc.connect(self.fd, addr, len(addr)) < 0:
+            e = ctypes.get_errno()
+            if e == EINPROGRESS:
+                self.connecting = True
+            raise SyscallError(e)
+        self.connecting = False
+
+    def connect_finish(self, t):
+        self.connecting = False
+        err = self.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+        if err:
+            raise SyscallError(err)
+
+    def _name(self, fn):
+        buf = ctypes.create_string_buffer(S.SOCKADDR_MAX)
+        ln = ctypes.c_uint(S.SOCKADDR_MAX)
+        if fn(self.fd, buf, ctypes.byref(ln)) < 0:
+            raise _err()
+        return buf.raw[:ln.value]
+
+    def getsockname(self, t):
+        return self._name(_libc.getsockname)
+
+    def getpeername(self, t):
+        return self._name(_libc.getpeername)
+
+    def shutdown(self, t, how):
+        try:
+            self.sock.shutdown(how)
+        except OSError as e:
+            raise SyscallError(e.errno or EINVAL)
+
+    # --- data -----------------------------------------------------------------------------
+    def sendmsg(self, t, data, flags, addr, rights, creds):
+        if rights:
+            raise SyscallError(EINVAL)
+        mv = memoryview(data)[:MAX_CHUNK]
+        flags = (flags & ~S.MSG_DONTWAIT) | S.MSG_DONTWAIT | S.MSG_NOSIGNAL
+        n = _libc.sendto(self.fd, bytes(mv), len(mv), flags, addr, len(addr) if addr else 0)
+        if n < 0:
+            e = ctypes.get_errno()
+            raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
+        return n
+
+    def recvmsg(self, t, n, flags, want_addr):
+        n = max(0, min(n, MAX_CHUNK))
+        buf = ctypes.create_string_buffer(max(n, 1))
+        abuf = ctypes.create_string_buffer(S.SOCKADDR_MAX)
+        ln = ctypes.c_uint(S.SOCKADDR_MAX)
+        hflags = (flags & (S.MSG_PEEK | S.MSG_TRUNC | S.MSG_OOB | S.MSG_ERRQUEUE)) | S.MSG_DONTWAIT
+        got = _libc.recvfrom(self.fd, buf, n, hflags, abuf, ctypes.byref(ln))
+        if got < 0:
+            e = ctypes.get_errno()
+            raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
+        out_flags = 0
+        full = got
+        if self.stype == _socket.SOCK_DGRAM and got > n:
+            out_flags |= S.MSG_TRUNC   # only with MSG_TRUNC does the host report the real length
+        data = buf.raw[:min(got, n)]
+        addr = abuf.raw[:ln.value] if want_addr and ln.value else None
+        return RecvResult(data, full, addr, flags=out_flags)
+
+    # --- readiness and options -----------------------------------------------------------------
+    def readiness(self, mask):
+        ev = _poll(self.fd, select.POLLIN | select.POLLOUT | select.POLLPRI | select.POLLRDHUP)
+        return ev & (mask | POLLERR | POLLHUP)
+
+    def waitable(self):
+        return HostFdWaitable(self.fd)
+
+    def timeout(self, op):
+        return self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
+
+    def ioctl(self, task, cmd, arg):
+        if cmd in (FIONREAD, TIOCOUTQ):
+            import fcntl
+            try:
+                task.mm.copy_out(arg, fcntl.ioctl(self.fd, cmd, bytes(4)))
+            except OSError as e:
+                raise SyscallError(e.errno or EINVAL)
+            return 0
+        return super().ioctl(task, cmd, arg)
+
+    def getsockopt(self, t, level, name, optlen):
+        if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
+            v = (self.rcvtimeo if name == S.SO_RCVTIMEO else self.sndtimeo) or 0.0
+            return S.TIMEVAL.pack(int(v), int((v - int(v)) * 1_000_000))
+        if level == S.SOL_SOCKET and name in (S.SO_TYPE, S.SO_ERROR, S.SO_DOMAIN, S.SO_PROTOCOL,
+                                              S.SO_ACCEPTCONN) or (level, name) in PASSTHROUGH:
+            size = max(0, min(optlen, 256))
+            buf = ctypes.create_string_buffer(max(size, 1))
+            ln = ctypes.c_uint(size)
+            if _libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
+                raise _err()
+            return buf.raw[:ln.value]
+        raise SyscallError(ENOPROTOOPT)
+
+    def setsockopt(self, t, level, name, value):
+        if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
+            if len(value) < S.TIMEVAL.size:
+                raise SyscallError(EINVAL)
+            sec, usec = S.TIMEVAL.unpack_from(value)
+            if usec < 0 or usec >= 1_000_000:
+                raise SyscallError(33)   # EDOM
+            v = None if sec < 0 or (sec == 0 and usec == 0) else sec + usec / 1e6
+            if name == S.SO_RCVTIMEO:
+                self.rcvtimeo = v
+            else:
+                self.sndtimeo = v
+            return
+        if (level, name) not in PASSTHROUGH:
+            if level == S.SOL_SOCKET:
+                return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)
+            raise SyscallError(ENOPROTOOPT)
+        value = bytes(value[:256])
+        if _libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
+            raise _err()
+
+    def release(self):
+        self.sock.close()

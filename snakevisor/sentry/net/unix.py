@@ -1,0 +1,552 @@
+"""AF_UNIX sockets in the Sentry: stream, datagram and seqpacket; names; SCM_RIGHTS and credentials.
+
+Each ``UnixSocket`` has a receive queue of ``Message``s (data, passed
+FileDescriptions, sender credentials and address) and one WaitQueue notified on
+every change. Senders append to the peer's queue and notify it; receivers
+notify the peer when space is freed. Names: a path binds a socket inode in the
+VFS (mknod S_IFSOCK, so a read-only mount gives EROFS) and the inode maps to
+the socket here; abstract names (leading NUL) live in a table. ``connect`` on a
+listener creates the server-side socket at once and queues it for ``accept``,
+as Linux does. Passed descriptions hold a reference until received or dropped.
+"""
+import itertools
+import struct
+from collections import deque
+
+from snakevisor.abi.errno import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, EEXIST, EINVAL, EISCONN,
+                                  EMSGSIZE, ENOENT, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, EPIPE, EPROTOTYPE,
+                                  SyscallError)
+from snakevisor.abi.fs import FIONREAD, S_IFMT, S_IFSOCK, TIOCOUTQ
+from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND,
+                                 POLLWRNORM)
+from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_PEEK,
+                                   MSG_TRUNC, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR,
+                                   SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL, SO_RCVBUF,
+                                   SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, SOCK_DGRAM,
+                                   SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, SOCK_SEQPACKET, SOCK_STREAM, SOCKBUF_MAX,
+                                   SOL_SOCKET, SOMAXCONN, SO_REUSEPORT, SO_BROADCAST, SO_PEEK_OFF,
+                                   SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
+                                   SO_PEERSEC, TIMEVAL, UCRED, pack_sockaddr_un)
+from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
+from snakevisor.sentry.vfs.waiter import WaitQueue
+
+SHUTDOWN_RCV = 1
+SHUTDOWN_SND = 2
+MAX_DGRAM_QLEN = 10          # net.unix.max_dgram_qlen
+_abstract: dict = {}         # abstract name (with its leading NUL) -> bound UnixSocket
+_by_inode: dict = {}         # socket Inode in the VFS -> bound UnixSocket
+_autobind = itertools.count(1)
+INT = struct.Struct("<i")
+
+
+class Message:
+    __slots__ = ("data", "rights", "creds", "addr")
+
+    def __init__(self, data: bytes, rights=None, creds=None, addr=None):
+        self.data, self.rights, self.creds, self.addr = data, rights, creds, addr
+
+    def drop(self):
+        for f in self.rights or ():
+            f.dec_ref()
+        self.rights = None
+
+
+def task_creds(t):
+    """(pid, uid, gid) for SCM_CREDENTIALS / SO_PEERCRED, as Linux's cred_to_ucred (effective ids)."""
+    if t is None:
+        return None
+    c = t.creds
+    return (t.tg.tgid if getattr(t, "tg", None) is not None else 0,
+            getattr(c, "euid", getattr(c, "uid", 0)), getattr(c, "egid", getattr(c, "gid", 0)))
+
+
+def parse_sockaddr_un(addr: bytes, for_bind: bool) -> bytes | None:
+    """The name in a sockaddr_un: path bytes, b"\\0..." for abstract; None for "autobind" (family only)."""
+    if len(addr) < 2 or len(addr) > 110:
+        raise SyscallError(EINVAL)
+    family, = struct.unpack_from("<H", addr)
+    if family != AF_UNIX:
+        raise SyscallError(EINVAL)
+    path = addr[2:]
+    if not path:
+        if for_bind:
+            return None
+        raise SyscallError(EINVAL)
+    if path[0] == 0:
+        return bytes(path)
+    nul = path.find(b"\0")
+    return bytes(path if nul < 0 else path[:nul])
+
+
+class UnixSocket(SocketImpl):
+    family = AF_UNIX
+
+    def __init__(self, stype: int, creds=None):
+        super().__init__()
+        self.stype = stype
+        self.queue = WaitQueue()
+        self.rq: deque = deque()
+        self.rq_bytes = 0
+        self.rcvbuf = DEFAULT_RCVBUF
+        self.sndbuf = DEFAULT_SNDBUF
+        self.peer: UnixSocket | None = None
+        self.connected = False       # stream/seqpacket: has (had) a peer
+        self.listening = False
+        self.backlog: deque = deque()
+        self.max_backlog = 0
+        self.name: bytes | None = None
+        self.bound_inode = None
+        self.shutdown_state = 0
+        self.passcred = False
+        self.creds = creds             # the creator's (pid, uid, gid)
+        self.peercred = None
+        self.error = 0
+        self.closed = False
+        self.rcvtimeo = self.sndtimeo = None
+        self.opts = {}                 # options stored for getsockopt only
+
+    @property
+    def connection_based(self) -> bool:
+        return self.stype != SOCK_DGRAM
+
+    # --- names ----------------------------------------------------------------------
+    def _bind_name(self, t, name) -> None:
+        if name is None:   # autobind: an abstract name of five hex digits, as Linux
+            while True:
+                name = b"\0" + f"{next(_autobind) & 0xFFFFF:05x}".encode()
+                if name not in _abstract:
+                    break
+        if name[0] == 0:
+            if name in _abstract:
+                raise SyscallError(EADDRINUSE)
+            _abstract[name] = self
+        else:
+            from snakevisor.sentry.vfs.at import at_start, task_ctx
+            from snakevisor.sentry.vfs.pathops import mknod_path
+            umask = t.fs.umask
+            try:
+                vd = mknod_path(task_ctx(t), at_start(t, 0xFFFFFF9C, name), name, S_IFSOCK | 0o777, 0, umask)
+            except SyscallError as e:
+                raise SyscallError(EADDRINUSE if e.errno == EEXIST else e.errno)
+            self.bound_inode = vd.dentry.inode
+            self.bound_inode.inc_ref()
+            _by_inode[self.bound_inode] = self
+        self.name = name
+
+    def bind(self, t, addr):
+        name = parse_sockaddr_un(addr, True)
+        if self.name is not None:
+            raise SyscallError(EINVAL)
+        self._bind_name(t, name)
+
+    def autobind(self, t):
+        if self.name is None:
+            self._bind_name(t, None)
+
+    @staticmethod
+    def lookup(t, name: bytes) -> "UnixSocket":
+        if name[0] == 0:
+            s = _abstract.get(name)
+            if s is None:
+                raise SyscallError(ECONNREFUSED)
+            return s
+        from snakevisor.sentry.vfs.at import resolve_at
+        vd = resolve_at(t, 0xFFFFFF9C, name)
+        inode = vd.dentry.inode
+        s = _by_inode.get(inode)
+        if inode.mode & S_IFMT != S_IFSOCK or s is None or s.closed:
+            raise SyscallError(ECONNREFUSED)
+        return s
+
+    def getsockname(self, t):
+        return pack_sockaddr_un(self.name)
+
+    def getpeername(self, t):
+        if self.peer is None or (self.connection_based and not self.connected):
+            raise SyscallError(ENOTCONN)
+        return pack_sockaddr_un(self.peer.name)
+
+    # --- connections ------------------------------------------------------------------
+    def listen(self, t, backlog):
+        if not self.connection_based:
+            raise SyscallError(EOPNOTSUPP)
+        if self.connected:
+            raise SyscallError(EINVAL)
+        if self.name is None:
+            raise SyscallError(EINVAL)
+        if backlog < 0 or backlog > SOMAXCONN:
+            backlog = SOMAXCONN
+        self.max_backlog = backlog
+        if not self.listening:
+            self.listening = True
+            self.creds = task_creds(t) or self.creds
+        self.queue.notify(POLLIN | POLLOUT)
+
+    def connect(self, t, addr):
+        if len(addr) >= 2 and struct.unpack_from("<H", addr)[0] == AF_UNSPEC and not self.connection_based:
+            self._set_dgram_peer(None)   # dissolve the association
+            return
+        name = parse_sockaddr_un(addr, False)
+        if not self.connection_based:
+            target = self.lookup(t, name)
+            if target.stype != self.stype:
+                raise SyscallError(EPROTOTYPE)
+            self._set_dgram_peer(target)
+            return
+        if self.listening:
+            raise SyscallError(EINVAL)
+        if self.connected:
+            raise SyscallError(EISCONN)
+        listener = self.lookup(t, name)
+        if listener.stype != self.stype:
+            raise SyscallError(EPROTOTYPE)
+        if not listener.listening:
+            raise SyscallError(ECONNREFUSED)
+        if len(listener.backlog) > listener.max_backlog:
+            self._waiting_on = listener
+            raise SyscallError(EAGAIN)
+        mine = task_creds(t) or self.creds
+        server = UnixSocket(self.stype, listener.creds)
+        server.name = listener.name
+        server.passcred = listener.passcred
+        server.peercred = mine
+        self.peercred = listener.creds
+        server.peer, self.peer = self, server
+        server.connected = self.connected = True
+        listener.backlog.append(server)
+        listener.queue.notify(POLLIN | POLLRDNORM)
+        self.queue.notify(POLLOUT | POLLWRNORM)
+
+    def _set_dgram_peer(self, target):
+        self.peer = target
+
+    def accept(self, t):
+        if not self.connection_based:
+            raise SyscallError(EOPNOTSUPP)
+        if not self.listening:
+            raise SyscallError(EINVAL)
+        if not self.backlog:
+            raise SyscallError(EAGAIN)
+        server = self.backlog.popleft()
+        self.queue.notify(POLLOUT)   # a blocked connect may proceed
+        return server, pack_sockaddr_un(server.peer.name if server.peer is not None else None)
+
+    def wait_target(self, op):
+        if op == "connect" and getattr(self, "_waiting_on", None) is not None:
+            return self._waiting_on.queue, POLLOUT
+        return super().wait_target(op)
+
+    # --- data -----------------------------------------------------------------------------
+    def _limit(self) -> int:
+        return max(self.sndbuf, SOCK_MIN_SNDBUF)
+
+    def sendmsg(self, t, data, flags, addr, rights, creds):
+        if self.listening:
+            raise SyscallError(ENOTCONN if self.connection_based else EOPNOTSUPP)
+        if self.connection_based:
+            if addr is not None and self.stype == SOCK_STREAM:
+                raise SyscallError(EISCONN if self.connected else EOPNOTSUPP)
+            if not self.connected:
+                raise SyscallError(ENOTCONN)
+            if self.shutdown_state & SHUTDOWN_SND or self.peer is None or self.peer.closed or \
+                    self.peer.shutdown_state & SHUTDOWN_RCV:
+                raise SyscallError(EPIPE)
+            target = self.peer
+        else:
+            if addr is not None:
+                target = self.lookup(t, parse_sockaddr_un(addr, False))
+                if target.peer is not None and target.peer is not self:
+                    raise SyscallError(EPERM)
+            else:
+                target = self.peer
+                if target is None:
+                    raise SyscallError(ENOTCONN)
+            if self.shutdown_state & SHUTDOWN_SND:
+                raise SyscallError(EPIPE)
+            if target.closed:
+                raise SyscallError(ECONNREFUSED)
+            if target.stype != self.stype:
+                raise SyscallError(EPROTOTYPE)
+        n = len(data)
+        limit = self._limit()
+        if self.stype != SOCK_STREAM and n > limit - 32:
+            raise SyscallError(EMSGSIZE)
+        room = limit - target.rq_bytes
+        if self.stype == SOCK_STREAM:
+            if room <= 0:
+                raise SyscallError(EAGAIN)
+            n = min(n, room)
+        else:
+            if n > room and target.rq or \
+                    self.stype == SOCK_DGRAM and target.peer is not self and len(target.rq) >= MAX_DGRAM_QLEN:
+                raise SyscallError(EAGAIN)
+        if n == 0 and self.stype == SOCK_STREAM and not rights:
+            return 0
+        if target.passcred or self.passcred:
+            creds = creds or task_creds(t) or self.creds
+        else:
+            creds = None
+        sender = None
+        if self.stype == SOCK_DGRAM:
+            if target.passcred and self.name is None and t is not None:
+                self.autobind(t)
+            sender = self.name
+        # Rights are handed over only with the data they travel with (all of it for messages).
+        target.rq.append(Message(bytes(data[:n]), list(rights) if rights else None, creds, sender))
+        if rights:
+            rights.clear()   # the message owns those references now
+        target.rq_bytes += n
+        target.queue.notify(POLLIN | POLLRDNORM)
+        return n
+
+    def recvmsg(self, t, n, flags, want_addr):
+        if self.listening:
+            raise SyscallError(EINVAL)
+        peek = bool(flags & MSG_PEEK)
+        if not self.rq:
+            if self.error:
+                err, self.error = self.error, 0
+                raise SyscallError(err)
+            if self.connection_based:
+                if not self.connected:
+                    raise SyscallError(EINVAL if self.stype == SOCK_STREAM else ENOTCONN)
+                if self.shutdown_state & SHUTDOWN_RCV or self.peer is None or self.peer.closed:
+                    return RecvResult(b"")
+            elif self.shutdown_state & SHUTDOWN_RCV:
+                return RecvResult(b"")
+            raise SyscallError(EAGAIN)
+        if self.stype != SOCK_STREAM:
+            msg = self.rq[0]
+            data = msg.data[:n]
+            res = RecvResult(data, len(msg.data), pack_sockaddr_un(msg.addr) if want_addr else None,
+                             creds=msg.creds)
+            if len(msg.data) > n:
+                res.flags |= MSG_TRUNC
+            if peek:
+                res.rights = [f.inc_ref() for f in msg.rights or ()]
+            else:
+                self.rq.popleft()
+                self.rq_bytes -= len(msg.data)
+                res.rights, msg.rights = msg.rights or [], None
+                self._freed()
+            return res
+        # Stream: gather across messages, but a message carrying descriptors starts a new read
+        # and ends the one that takes it (the fds arrive with the first byte that carried them).
+        parts, got, rights, creds = [], 0, [], None
+        for msg in self.rq:
+            if got >= n:
+                break
+            if msg.rights and got:
+                break
+            if got and msg.creds != creds:
+                break
+            creds = msg.creds
+            take = msg.data[:n - got]
+            parts.append(take)
+            got += len(take)
+            if msg.rights:
+                rights = [f.inc_ref() for f in msg.rights] if peek else msg.rights
+                if not peek:
+                    msg.rights = None
+                break
+        if not peek:
+            left = got
+            while left or (self.rq and not self.rq[0].data and not self.rq[0].rights):
+                msg = self.rq[0]
+                if len(msg.data) <= left:
+                    self.rq.popleft()
+                    left -= len(msg.data)
+                    msg.drop()
+                else:
+                    msg.data = msg.data[left:]
+                    left = 0
+            self.rq_bytes -= got
+            self._freed()
+        return RecvResult(b"".join(parts), -1, pack_sockaddr_un(self.peer.name if self.peer else None)
+                          if want_addr else None, rights, creds)
+
+    def _freed(self):
+        """Space freed in our queue: writers to us may go on."""
+        if self.peer is not None:
+            self.peer.queue.notify(POLLOUT | POLLWRNORM)
+        self.queue.notify(POLLOUT | POLLWRNORM)
+
+    def shutdown(self, t, how):
+        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
+            raise SyscallError(EINVAL)
+        if self.connection_based and not self.connected:
+            raise SyscallError(ENOTCONN)
+        mine = {SHUT_RD: SHUTDOWN_RCV, SHUT_WR: SHUTDOWN_SND, SHUT_RDWR: SHUTDOWN_RCV | SHUTDOWN_SND}[how]
+        self.shutdown_state |= mine
+        self.queue.notify(POLLIN | POLLOUT | POLLHUP | POLLRDHUP)
+        peer = self.peer
+        if peer is not None and self.connection_based:
+            theirs = (SHUTDOWN_SND if mine & SHUTDOWN_RCV else 0) | (SHUTDOWN_RCV if mine & SHUTDOWN_SND else 0)
+            peer.shutdown_state |= theirs
+            peer.queue.notify(POLLIN | POLLOUT | POLLHUP | POLLRDHUP)
+
+    # --- readiness ------------------------------------------------------------------------------
+    def _writable(self) -> bool:
+        if self.listening:
+            return False
+        peer = self.peer
+        if peer is None or peer.closed:
+            return True
+        if self.stype == SOCK_DGRAM and peer.peer is not self and len(peer.rq) >= MAX_DGRAM_QLEN:
+            return False
+        return peer.rq_bytes < self._limit()
+
+    def readiness(self, mask):
+        ev = 0
+        if self.error:
+            ev |= POLLERR
+        sd = self.shutdown_state
+        if self.connection_based and self.connected and (self.peer is None or self.peer.closed):
+            sd = SHUTDOWN_RCV | SHUTDOWN_SND
+        if sd == SHUTDOWN_RCV | SHUTDOWN_SND:
+            ev |= POLLHUP
+        if sd & SHUTDOWN_RCV:
+            ev |= POLLRDHUP | POLLIN | POLLRDNORM
+        if self.rq or self.listening and self.backlog:
+            ev |= POLLIN | POLLRDNORM
+        if self.connection_based and not self.connected and not self.listening:
+            ev |= POLLHUP
+        if self._writable():
+            ev |= POLLOUT | POLLWRNORM | POLLWRBAND
+        return ev & (mask | POLLERR | POLLHUP)
+
+    def waitable(self):
+        return self.queue
+
+    def timeout(self, op):
+        return self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
+
+    def ioctl(self, task, cmd, arg):
+        if cmd == FIONREAD:
+            if self.listening:
+                raise SyscallError(EINVAL)
+            n = self.rq_bytes if self.stype == SOCK_STREAM else (len(self.rq[0].data) if self.rq else 0)
+            task.mm.copy_out(arg, INT.pack(n))
+            return 0
+        if cmd == TIOCOUTQ:
+            task.mm.copy_out(arg, INT.pack(self.peer.rq_bytes if self.peer is not None else 0))
+            return 0
+        return super().ioctl(task, cmd, arg)
+
+    # --- options ----------------------------------------------------------------------------------
+    def getsockopt(self, t, level, name, optlen):
+        if level != SOL_SOCKET:
+            raise SyscallError(EOPNOTSUPP if level in (6, 17) else ENOPROTOOPT)
+        if name == SO_TYPE:
+            return INT.pack(self.stype)
+        if name == SO_DOMAIN:
+            return INT.pack(AF_UNIX)
+        if name == SO_PROTOCOL:
+            return INT.pack(0)
+        if name == SO_ERROR:
+            err, self.error = self.error, 0
+            return INT.pack(err)
+        if name == SO_ACCEPTCONN:
+            return INT.pack(int(self.listening))
+        if name == SO_PASSCRED:
+            return INT.pack(int(self.passcred))
+        if name == SO_PEERCRED:
+            pid, uid, gid = self.peercred if self.peercred else (0, 0xFFFFFFFF, 0xFFFFFFFF)
+            return UCRED.pack(pid, uid, gid)
+        if name == SO_SNDBUF:
+            return INT.pack(self.sndbuf)
+        if name == SO_RCVBUF:
+            return INT.pack(self.rcvbuf)
+        if name in (SO_RCVTIMEO, SO_SNDTIMEO):
+            v = self.rcvtimeo if name == SO_RCVTIMEO else self.sndtimeo
+            v = v or 0.0
+            return TIMEVAL.pack(int(v), int((v - int(v)) * 1_000_000))
+        if name == SO_LINGER:
+            return self.opts.get(name, LINGER.pack(0, 0))
+        if name == SO_PEERSEC:
+            raise SyscallError(ENOPROTOOPT)
+        if name in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST, SO_PRIORITY, SO_OOBINLINE,
+                    SO_DONTROUTE, SO_PASSSEC, SO_RCVLOWAT, SO_SNDLOWAT, SO_PEEK_OFF):
+            return self.opts.get(name, INT.pack(1 if name in (SO_RCVLOWAT, SO_SNDLOWAT) else
+                                                (-1 if name == SO_PEEK_OFF else 0)))
+        raise SyscallError(ENOPROTOOPT)
+
+    def setsockopt(self, t, level, name, value):
+        if level != SOL_SOCKET:
+            raise SyscallError(EOPNOTSUPP if level in (6, 17) else ENOPROTOOPT)
+        if name in (SO_RCVTIMEO, SO_SNDTIMEO):
+            if len(value) < TIMEVAL.size:
+                raise SyscallError(EINVAL)
+            sec, usec = TIMEVAL.unpack_from(value)
+            if usec < 0 or usec >= 1_000_000:
+                raise SyscallError(33)   # EDOM
+            v = None if sec < 0 or (sec == 0 and usec == 0) else sec + usec / 1e6
+            if name == SO_RCVTIMEO:
+                self.rcvtimeo = v
+            else:
+                self.sndtimeo = v
+            return
+        if name == SO_LINGER:
+            if len(value) < LINGER.size:
+                raise SyscallError(EINVAL)
+            self.opts[name] = bytes(value[:LINGER.size])
+            return
+        if len(value) < 4:
+            raise SyscallError(EINVAL)
+        v, = INT.unpack_from(value)
+        if name == SO_PASSCRED:
+            self.passcred = bool(v)
+        elif name in (SO_SNDBUF, SO_RCVBUF):
+            # Linux doubles the value (bookkeeping overhead) and clamps it.
+            v = max(min(max(v, 0), SOCKBUF_MAX) * 2, SOCK_MIN_SNDBUF if name == SO_SNDBUF else SOCK_MIN_RCVBUF)
+            if name == SO_SNDBUF:
+                self.sndbuf = v
+            else:
+                self.rcvbuf = v
+            self.queue.notify(POLLOUT)
+        elif name in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST, SO_PRIORITY, SO_OOBINLINE,
+                      SO_DONTROUTE, SO_PASSSEC, SO_RCVLOWAT, SO_SNDLOWAT, SO_PEEK_OFF):
+            self.opts[name] = INT.pack(v if name in (SO_PRIORITY, SO_RCVLOWAT, SO_SNDLOWAT, SO_PEEK_OFF)
+                                       else int(bool(v)))
+        else:
+            raise SyscallError(ENOPROTOOPT)
+
+    # --- teardown -------------------------------------------------------------------------------------
+    def release(self):
+        if self.closed:
+            return
+        self.closed = True
+        if self.name is not None:
+            if self.name[0] == 0:
+                if _abstract.get(self.name) is self:
+                    del _abstract[self.name]
+            elif self.bound_inode is not None:
+                if _by_inode.get(self.bound_inode) is self:
+                    del _by_inode[self.bound_inode]
+                self.bound_inode.dec_ref()
+                self.bound_inode = None
+        while self.backlog:   # connections never accepted: their clients see a reset
+            server = self.backlog.popleft()
+            if server.peer is not None:
+                server.peer.error = ECONNRESET
+            server.release()
+        for msg in self.rq:
+            msg.drop()
+        unread = bool(self.rq)
+        self.rq.clear()
+        self.rq_bytes = 0
+        peer = self.peer
+        if peer is not None and self.connection_based:
+            peer.shutdown_state = SHUTDOWN_RCV | SHUTDOWN_SND
+            if unread and self.stype == SOCK_STREAM:
+                peer.error = ECONNRESET
+            peer.queue.notify(POLLIN | POLLOUT | POLLHUP | POLLRDHUP | POLLERR)
+        self.queue.notify(POLLIN | POLLOUT | POLLHUP)
+
+
+def socketpair(stype: int, creds):
+    a, b = UnixSocket(stype, creds), UnixSocket(stype, creds)
+    a.peer, b.peer = b, a
+    a.connected = b.connected = True
+    a.peercred = b.peercred = creds
+    return a, b
