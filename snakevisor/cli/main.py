@@ -32,11 +32,16 @@ def build_parser():
     p.add_argument("--platform", default="ptrace", choices=("ptrace",))
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    do = sub.add_parser("do", help="run a host command in a fresh sandbox (root: the host's /, read-only)")
+    do = sub.add_parser("do", help="run a host command in a fresh sandbox (root: an overlay of the host's /)")
     do.add_argument("--strace", action="store_true", dest="do_strace", help="print every syscall on stderr")
     do.add_argument("--cwd", default=None, help="working directory inside the sandbox (default: the current one)")
     do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on")
     do.add_argument("--hostname", default="snakevisor")
+    do.add_argument("--volume", "-v", action="append", default=[], metavar="HOST:SANDBOX[:ro]",
+                    help="bind a host directory into the sandbox (writes land on the host; :ro for read-only)")
+    do.add_argument("--rootfs", metavar="DIR", help="use DIR as the root filesystem instead of the host's /")
+    do.add_argument("--overlay-upper", metavar="DIR",
+                    help="keep the root's changes in DIR/upper instead of discarding them at exit")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
@@ -50,8 +55,18 @@ def cmd_do(args):
     if not cmd:
         print("snakevisor do: no command given (usage: snakevisor do [--strace] -- CMD [ARG...])", file=sys.stderr)
         return 2
-    return run_do(cmd, strace=args.strace or args.do_strace, cwd=args.cwd or os.getcwd(), cpu=args.cpu,
-                  hostname=args.hostname)
+    from snakevisor.sandbox.do import parse_volume
+    try:
+        volumes = [parse_volume(v) for v in args.volume]
+    except ValueError as e:
+        print(f"snakevisor do: {e}", file=sys.stderr)
+        return 2
+    if args.rootfs and not os.path.isdir(args.rootfs):
+        print(f"snakevisor do: --rootfs {args.rootfs}: not a directory", file=sys.stderr)
+        return 2
+    cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
+    return run_do(cmd, strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu,
+                  hostname=args.hostname, volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper)
 
 
 def cmd_syscalls(args):

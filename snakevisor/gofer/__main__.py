@@ -1,8 +1,15 @@
 """Entry point: ``python3 -m snakevisor.gofer --root DIR --sock-fd N [--readonly]``,
-or several ``--mount NAME=DIR:ro|rw,fd=N`` (one connection per mount)."""
+or several ``--mount NAME=DIR:ro|rw,fd=N`` (one connection per mount; the first is the root).
+
+``--isolate`` locks the Gofer down before serving (gofer/isolation.py);
+``--overlay`` (implies --isolate) serves the root as an overlay whose lower
+layer is its DIR and whose upper layer is a scratch tmpfs, or
+``--overlay-upper DIR`` (DIR/upper keeps the changes, DIR/work is overlayfs's).
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import sys
@@ -31,7 +38,12 @@ def main(argv=None) -> int:
     p.add_argument("--readonly", action="store_true")
     p.add_argument("--mount", action="append", default=[], type=parse_mount,
                    metavar="NAME=DIR:ro|rw,fd=N")
+    p.add_argument("--isolate", action="store_true", help="own mount/net namespace, pivot_root, caps, seccomp")
+    p.add_argument("--overlay", action="store_true", help="serve the root as an overlay (upper: tmpfs)")
+    p.add_argument("--overlay-upper", metavar="DIR", help="keep the overlay's changes in DIR/upper")
+    p.add_argument("--no-seccomp", action="store_true", help="isolate without the seccomp filter (debugging)")
     args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="gofer: %(message)s")
     mounts = list(args.mount)
     if args.root is not None or args.sock_fd is not None:
         if args.root is None or args.sock_fd is None:
@@ -39,11 +51,18 @@ def main(argv=None) -> int:
         mounts.insert(0, ("root", args.root, args.readonly, args.sock_fd))
     if not mounts:
         p.error("nothing to serve")
+    overlay = args.overlay or args.overlay_upper is not None
     # Modes sent by the Sentry already have the application's umask applied.
     os.umask(0)
-    isolate([(n, d, ro) for n, d, ro, _ in mounts])
-    socks = [(d, socket.socket(fileno=fd), ro) for _, d, ro, fd in mounts]
-    serve_many(socks)
+    # Socket objects first: wrapping a descriptor asks the kernel about it.
+    socks = [socket.socket(fileno=fd) for _, _, _, fd in mounts]
+    try:
+        dirs = isolate([(n, d, ro) for n, d, ro, _ in mounts], enabled=args.isolate or overlay,
+                       overlay=overlay, upper=args.overlay_upper, seccomp=not args.no_seccomp)
+    except OSError as e:
+        print(f"snakevisor gofer: cannot isolate: {e}", file=sys.stderr)
+        return 1
+    serve_many([(d, s, ro) for d, s, (_, _, ro, _) in zip(dirs, socks, mounts)])
     return 0
 
 

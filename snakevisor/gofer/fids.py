@@ -14,8 +14,17 @@ from snakevisor.p9.messages import Qid
 MAX_FIDS = 1 << 16
 
 
+class XattrState:
+    """An xattr fid: the value read at Txattrwalk, or the one being written after Txattrcreate."""
+
+    __slots__ = ("writing", "name", "size", "flags", "data")
+
+    def __init__(self, writing: bool, name: bytes, data: bytes | bytearray, size: int = 0, flags: int = 0):
+        self.writing, self.name, self.data, self.size, self.flags = writing, name, data, size, flags
+
+
 class FidState:
-    __slots__ = ("path_fd", "qid", "names", "open_fd", "open_flags", "dirents", "refs", "_retired")
+    __slots__ = ("path_fd", "qid", "names", "open_fd", "open_flags", "dirents", "xattr", "refs", "_retired")
 
     def __init__(self, path_fd: int, qid: Qid, names: tuple = ()):
         self.path_fd = path_fd      # O_PATH|O_NOFOLLOW descriptor: the file itself
@@ -24,6 +33,7 @@ class FidState:
         self.open_fd: int | None = None   # set by Tlopen/Tlcreate
         self.open_flags = 0
         self.dirents: list | None = None  # readdir snapshot: [(name, Qid, dtype)]
+        self.xattr: "XattrState | None" = None   # set by Txattrwalk/Txattrcreate
         self.refs = 1
         self._retired: list[int] = []
 

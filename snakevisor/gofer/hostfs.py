@@ -54,8 +54,33 @@ def qid_type(mode: int) -> int:
     return C.QTFILE
 
 
+class QidPaths:
+    """Qid paths unique across the host devices one mount spans.
+
+    An overlay reports each layer's files with that layer's device, so inode
+    numbers alone collide (an upper tmpfs file and a lower ext4 file may both
+    be inode 10).  The first device seen (the mount root's) keeps plain inode
+    numbers; each further device gets its own high bits, as gVisor's gofer
+    does.  Version is 0 (no caching contract).
+    """
+
+    def __init__(self):
+        self._devs: dict[int, int] = {}
+
+    def path(self, dev: int, ino: int) -> int:
+        idx = self._devs.get(dev)
+        if idx is None:
+            idx = self._devs[dev] = len(self._devs)
+        if idx == 0:
+            return ino
+        return ((idx & 0xFFFF) << 48) | (ino & ((1 << 48) - 1))
+
+    def qid(self, st: os.stat_result) -> Qid:
+        return Qid(qid_type(st.st_mode), 0, self.path(st.st_dev, st.st_ino))
+
+
 def qid_of(st: os.stat_result) -> Qid:
-    # Version: 0 (no caching contract); path: the inode number.
+    """A qid for a single-device tree (tests and tools); sessions use QidPaths."""
     return Qid(qid_type(st.st_mode), 0, st.st_ino)
 
 

@@ -1,19 +1,242 @@
-"""Locking the Gofer down before it serves: the place for overlay mounts,
-pivot_root into the container root, dropping capabilities and the seccomp
-whitelist (DESIGN.md, "The Gofer and 9P").
+"""Locking the Gofer down before it serves (DESIGN.md, "The Gofer and 9P"; gVisor's
+"Gofer - Filesystem Isolation").
 
-Not implemented yet (a later issue).  ``isolate`` is called by the entry point
-after the mount roots are known and before any request is read.  Whatever it
-does must keep /proc/self/fd usable: Tlopen and Tlink reopen O_PATH
-descriptors through it.
+``isolate(mounts, overlay=..., upper=...)`` runs in the Gofer process before any
+request is read:
+
+1. ``unshare(CLONE_NEWNS | CLONE_NEWNET)`` (with CLONE_NEWUSER first when not
+   root): its own mount namespace, and a network namespace with nothing in it;
+   every mount becomes private so nothing propagates back to the host;
+2. every served directory (and the overlay's upper directory) is opened by
+   descriptor while the host's tree is still visible there;
+3. a small tmpfs becomes the Gofer's new root, holding
+   ``/root``   the container root: an overlayfs (lower: the image, upper: a
+               scratch tmpfs discarded at exit, or the user's directory),
+   ``/vol/N``  each volume, bind-mounted (read-only bind when asked),
+   ``/proc``   so ``/proc/self/fd/N`` reopens keep working;
+   ``pivot_root`` into it, the old root detached, the descriptors of step 2
+   closed: nothing of the host's tree stays reachable;
+4. capabilities are cut to the few file-serving ones, no_new_privs is set, and
+   the seccomp whitelist is installed.
+
+It returns the directory each mount is now served from. Nothing here is
+reversible; ``isolate`` is all-or-nothing (an error stops the Gofer).
 """
 from __future__ import annotations
 
+import ctypes
+import errno as E
+import logging
+import os
 
-def isolate(mounts, *, enabled: bool = False) -> None:
-    """Confine this process to ``mounts`` [(name, root_dir, readonly), ...].
+from snakevisor.seccomp import ArgRule, build_whitelist, load
 
-    Currently a no-op.
-    """
-    if enabled:
-        raise NotImplementedError("gofer isolation is not implemented yet")
+log = logging.getLogger("snakevisor.gofer")
+_libc = ctypes.CDLL(None, use_errno=True)
+
+# <linux/sched.h>, <linux/mount.h>, <linux/prctl.h>, <linux/capability.h>
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_CAPBSET_DROP = 24
+PR_SET_KEEPCAPS = 8
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+CAP_LAST_CAP = 40
+
+# What serving files needs: own any file, read/search any directory, keep set-ID
+# bits on chmod, set times and modes on others' files.
+CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID = 0, 1, 2, 3, 4
+GOFER_CAPS = (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID)
+
+# The Gofer's syscalls: CPython with an asyncio loop and a thread pool, plus the
+# file operations of ops.py. No exec, no new sockets but AF_UNIX pairs (asyncio's
+# self-pipe), no mount/ptrace/namespace calls once serving.
+GOFER_SYSCALLS = (
+    # memory, threads, signals, time
+    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "set_robust_list",
+    "get_robust_list", "rseq", "clone", "clone3", "exit", "exit_group", "gettid", "getpid", "getppid",
+    "tgkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "sched_yield",
+    "sched_getaffinity", "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
+    "getrandom", "prlimit64", "getrlimit", "getuid", "geteuid", "getgid", "getegid", "getresuid",
+    "getresgid", "getgroups", "uname", "sysinfo", "restart_syscall",
+    # descriptors and event loop
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close",
+    "close_range", "dup", "dup2", "dup3", "fcntl", "ioctl", "lseek", "epoll_create1", "epoll_ctl",
+    "epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect6", "pipe2", "eventfd2",
+    "recvfrom", "recvmsg", "sendto", "sendmsg", "shutdown", "getsockopt", "setsockopt", "getsockname",
+    "getpeername",
+    # files (always relative to a descriptor, or through /proc/self/fd)
+    "openat", "open", "fstat", "newfstatat", "stat", "lstat", "statx", "fstatfs", "statfs",
+    "getdents64", "readlink", "readlinkat", "mkdirat", "mknodat", "symlinkat", "linkat", "unlinkat",
+    "renameat", "renameat2", "fchmod", "fchmodat", "fchown", "fchownat", "utimensat", "ftruncate",
+    "truncate", "fallocate", "fsync", "fdatasync", "access", "faccessat", "faccessat2", "getcwd",
+    "chdir", "fchdir", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr", "fsetxattr",
+    "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
+    "memfd_create", "umask", "chmod", "chown", "lchown", "mkdir", "rmdir", "unlink", "rename", "link",
+    "symlink", "mknod",
+)
+# socketpair/socket: AF_UNIX (1) only.
+GOFER_ARG_RULES = (ArgRule("socketpair", 0, 1), ArgRule("socket", 0, 1))
+
+
+class IsolationError(OSError):
+    pass
+
+
+def _check(rc, what):
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise IsolationError(e, f"{what}: {os.strerror(e)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    enc = (lambda s: s.encode() if isinstance(s, str) else s)
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
+                       enc(data) if data is not None else None), f"mount {target}")
+
+
+def _fd_path(fd: int) -> str:
+    return f"/proc/self/fd/{fd}"
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _enter_namespaces():
+    if os.geteuid() != 0:
+        # Unprivileged: a user namespace where we are root (overlay and bind mounts are
+        # allowed there since Linux 5.11).
+        uid, gid = os.geteuid(), os.getegid()
+        _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1")
+        _write("/proc/self/gid_map", f"0 {gid} 1")
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare(CLONE_NEWNS|CLONE_NEWNET)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+
+def _staging_dir() -> str:
+    # Any existing directory will do: the tmpfs goes on it in our namespace only.
+    for d in ("/tmp", "/mnt", "/run", "/var/tmp"):
+        if os.path.isdir(d) and not os.path.islink(d):
+            return d
+    raise IsolationError(E.ENOENT, "no directory to stage the Gofer's root on")
+
+
+def _build_root(stage, opened, overlay, upper_fd):
+    """Mount the new root's contents under ``stage``; returns the served paths (inside it)."""
+    _mount("snakevisor-gofer", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=16m")
+    os.mkdir(f"{stage}/proc", 0o555)
+    os.mkdir(f"{stage}/vol", 0o700)
+    served = []
+    for i, (name, fd, readonly) in enumerate(opened):
+        if i == 0 and overlay:
+            target = f"{stage}/root"
+            os.mkdir(target, 0o755)
+            if upper_fd is None:
+                # Scratch upper layer: a tmpfs of its own, gone with the namespace.
+                os.mkdir(f"{stage}/scratch", 0o700)
+                _mount("snakevisor-upper", f"{stage}/scratch", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700")
+                os.mkdir(f"{stage}/scratch/upper", 0o755)
+                os.mkdir(f"{stage}/scratch/work", 0o700)
+                upper, work = f"{stage}/scratch/upper", f"{stage}/scratch/work"
+            else:
+                upper, work = _fd_path(upper_fd) + "/upper", _fd_path(upper_fd) + "/work"
+            opts = (f"lowerdir={_fd_path(fd)},upperdir={upper},workdir={work},"
+                    "redirect_dir=on,xino=auto")
+            try:
+                _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts)
+            except IsolationError as e:
+                if e.errno != E.EINVAL:
+                    raise
+                _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts.rsplit(",xino", 1)[0])
+            if readonly:
+                _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            served.append("/root")
+            continue
+        target = f"{stage}/vol/m{i}"
+        os.mkdir(target, 0o700)
+        _mount(_fd_path(fd), target, None, MS_BIND | MS_REC)
+        flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (MS_RDONLY if readonly else 0)
+        _mount(None, target, None, flags)
+        served.append(f"/vol/m{i}")
+    try:
+        _mount("proc", f"{stage}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except IsolationError:
+        _mount("/proc", f"{stage}/proc", None, MS_BIND | MS_REC)   # e.g. inside a user namespace
+    return served
+
+
+def _pivot(stage):
+    os.mkdir(f"{stage}/.old", 0o700)
+    _check(_libc.syscall(155, stage.encode(), f"{stage}/.old".encode()), "pivot_root")  # SYS_pivot_root
+    os.chdir("/")
+    _check(_libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
+    os.rmdir("/.old")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities(keep=GOFER_CAPS):
+    """Bounding set, ambient set and effective/permitted/inheritable cut to ``keep``."""
+    for cap in range(CAP_LAST_CAP + 1):
+        if cap not in keep:
+            if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != E.EINVAL:
+                _check(-1, f"PR_CAPBSET_DROP {cap}")
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    mask = sum(1 << c for c in keep)
+    data = (_CapData * 2)(_CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
+                          _CapData(mask >> 32, mask >> 32, 0))
+    _check(_libc.capset(ctypes.byref(_CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
+
+
+def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str | None = None,
+            seccomp: bool = True) -> list[str]:
+    """Confine this process to ``mounts`` [(name, dir, readonly), ...]; the first is the root
+    (an overlay when ``overlay``). Returns the directories to serve, in order."""
+    mounts = list(mounts)
+    if not enabled:
+        if overlay or upper:
+            raise IsolationError(E.EINVAL, "an overlay root needs isolation")
+        return [d for _, d, _ in mounts]
+    flags = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+    opened, upper_fd = [], None
+    # Built now: libseccomp is not reachable once the host's tree is gone.
+    bpf = build_whitelist(GOFER_SYSCALLS, GOFER_ARG_RULES) if seccomp else None
+    if upper is not None:
+        os.makedirs(os.path.join(upper, "upper"), exist_ok=True)
+        os.makedirs(os.path.join(upper, "work"), exist_ok=True)
+    _enter_namespaces()
+    try:
+        # Opened in the new namespace (its copy of the host's mounts): overlayfs and bind
+        # mounts only take layers from the caller's own namespace.
+        for name, directory, readonly in mounts:
+            opened.append((name, os.open(directory, flags), readonly))
+        if upper is not None:
+            upper_fd = os.open(upper, flags)
+        stage = _staging_dir()
+        served = _build_root(stage, opened, overlay, upper_fd)
+        _pivot(stage)
+    finally:
+        for _, fd, _ in opened:
+            os.close(fd)
+        if upper_fd is not None:
+            os.close(upper_fd)
+    drop_capabilities()
+    if bpf is not None:
+        load(bpf)     # also sets no_new_privs
+    log.debug("isolated: serving %s", served)
+    return served

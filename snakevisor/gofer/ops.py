@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import stat as S
 
-from snakevisor.abi.errno import (EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
+from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
-from .fids import FidState, FidTable
-from .hostfs import (UTIME_NOW, UTIME_OMIT, dtype_of_mode, fstatfs, proc_path, qid_of, qid_type,
+from .fids import FidState, FidTable, XattrState
+from .hostfs import (UTIME_NOW, UTIME_OMIT, QidPaths, dtype_of_mode, fstatfs, proc_path, qid_type,
                      to_u64, utimens)
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -43,6 +43,11 @@ class Session:
         self.donation = False
         self.msize = C.DEFAULT_MSIZE
         self.fids = FidTable()
+        self.qids = QidPaths()
+        self.qids.path(st.st_dev, st.st_ino)   # the root's device keeps plain inode numbers
+
+    def qid_of(self, st: os.stat_result) -> Qid:
+        return self.qids.qid(st)
 
     def check_writable(self):
         if self.readonly:
@@ -71,8 +76,8 @@ def _new_name(name: bytes) -> bytes:
     return _check_name(name)
 
 
-def _qid_at(dirfd: int, name: bytes) -> Qid:
-    return qid_of(os.stat(name, dir_fd=dirfd, follow_symlinks=False))
+def _qid_at(sess: Session, dirfd: int, name: bytes) -> Qid:
+    return sess.qid_of(os.stat(name, dir_fd=dirfd, follow_symlinks=False))
 
 
 def _set_gid(dirfd: int, name: bytes, gid: int):
@@ -90,6 +95,20 @@ def _require_open(st: FidState) -> int:
     return st.open_fd
 
 
+def _walk_from_root(sess: Session, names) -> int:
+    """An O_PATH descriptor of root/names..., one component at a time, never following symlinks."""
+    fd = os.dup(sess.root_fd)
+    try:
+        for name in names:
+            nfd = os.open(name, _O_PATH_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _parent_of(sess: Session, st: FidState) -> tuple[int, bytes]:
     """An O_PATH descriptor of the fid's parent and its name there.
 
@@ -98,12 +117,8 @@ def _parent_of(sess: Session, st: FidState) -> tuple[int, bytes]:
     """
     if not st.names:
         raise SyscallError(EBUSY)
-    fd = os.dup(sess.root_fd)
+    fd = _walk_from_root(sess, st.names[:-1])
     try:
-        for name in st.names[:-1]:
-            nfd = os.open(name, _O_PATH_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = nfd
         a = os.stat(st.names[-1], dir_fd=fd, follow_symlinks=False)
         b = os.fstat(st.path_fd)
         if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
@@ -122,7 +137,7 @@ def attach(sess: Session, m: M.Tattach):
     if m.fid in sess.fids or m.fid == C.NOFID:
         raise SyscallError(EBADF)
     fd = os.dup(sess.root_fd)
-    qid = qid_of(os.fstat(fd))
+    qid = sess.qid_of(os.fstat(fd))
     sess.fids.install(m.fid, FidState(fd, qid, ()))
     return M.Rattach(tag=m.tag, qid=qid)
 
@@ -138,17 +153,16 @@ def walk(sess: Session, m: M.Twalk, st: FidState):
         for i, name in enumerate(m.wnames):
             try:
                 if name == b"..":
-                    cst = os.fstat(cur)
-                    if (cst.st_dev, cst.st_ino) == sess.root_id:
-                        nfd = os.dup(cur)       # .. at the root stays at the root
-                    else:
-                        nfd = os.open(b"..", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=cur)
+                    # Not the host's "..": the parent is re-walked from the attach root
+                    # by the names that led here, so a directory moved out from under the
+                    # root (or a fid opened before such a move) cannot lead above it.
                     names = names[:-1]
+                    nfd = _walk_from_root(sess, names)
                 else:
                     nfd = os.open(_check_name(name), _O_PATH_FLAGS, dir_fd=cur)
                     names = names + (name,)
                 try:
-                    qid = qid_of(os.fstat(nfd))
+                    qid = sess.qid_of(os.fstat(nfd))
                 except BaseException:
                     os.close(nfd)
                     raise
@@ -168,7 +182,16 @@ def walk(sess: Session, m: M.Twalk, st: FidState):
 
 
 def clunk(sess: Session, m: M.Tclunk):
-    sess.fids.remove(m.fid)
+    st = sess.fids.acquire(m.fid)      # EBADF if unknown
+    try:
+        x = st.xattr
+        if x is not None and x.writing:
+            st.xattr = None
+            _commit_xattr(sess, st, x)     # the fid goes even if storing fails (9P)
+    finally:
+        st.release()
+        if m.fid in sess.fids:
+            sess.fids.remove(m.fid)
     return M.Rclunk(tag=m.tag)
 
 
@@ -195,7 +218,7 @@ def remove(sess: Session, m: M.Tremove, st: FidState):
 def getattr_(sess: Session, m: M.Tgetattr, st: FidState):
     s = os.stat(st.path_fd)
     return M.Rgetattr(
-        tag=m.tag, valid=C.GETATTR_BASIC, qid=qid_of(s), mode=s.st_mode, uid=s.st_uid,
+        tag=m.tag, valid=C.GETATTR_BASIC, qid=sess.qid_of(s), mode=s.st_mode, uid=s.st_uid,
         gid=s.st_gid, nlink=s.st_nlink, rdev=s.st_rdev, size=s.st_size, blksize=s.st_blksize,
         blocks=s.st_blocks,
         atime_sec=to_u64(s.st_atime_ns // 1_000_000_000), atime_nsec=s.st_atime_ns % 1_000_000_000,
@@ -208,12 +231,13 @@ def setattr_(sess: Session, m: M.Tsetattr, st: FidState):
     path = proc_path(st.path_fd)
     v = m.valid
     is_link = bool(st.qid.type & C.QTSYMLINK)
+    # chown before chmod: chown clears set-ID bits, a mode given with it is the final one.
+    if v & (C.SETATTR_UID | C.SETATTR_GID):
+        os.chown(path, m.uid if v & C.SETATTR_UID else -1, m.gid if v & C.SETATTR_GID else -1)
     if v & C.SETATTR_MODE:
         if is_link:
             raise SyscallError(EOPNOTSUPP)
         os.chmod(path, m.mode & 0o7777)
-    if v & (C.SETATTR_UID | C.SETATTR_GID):
-        os.chown(path, m.uid if v & C.SETATTR_UID else -1, m.gid if v & C.SETATTR_GID else -1)
     if v & C.SETATTR_SIZE:
         if st.qid.type & C.QTDIR:
             raise SyscallError(EISDIR)
@@ -310,7 +334,7 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
         raise
     s = os.fstat(fd)
     st.replace_path_fd(pfd)
-    st.qid = qid_of(s)
+    st.qid = sess.qid_of(s)
     st.names = st.names + (name,)
     st.open_fd, st.open_flags = fd, flags
     st.dirents = None
@@ -318,6 +342,9 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
 
 
 def read(sess: Session, m: M.Tread, st: FidState):
+    if st.xattr is not None and not st.xattr.writing:
+        count = min(m.count, sess.msize - C.READ_REPLY_OVERHEAD)
+        return M.Rread(tag=m.tag, data=bytes(st.xattr.data[m.offset:m.offset + count]))
     fd = _require_open(st)
     if st.qid.type & C.QTDIR:
         raise SyscallError(EISDIR)
@@ -327,28 +354,27 @@ def read(sess: Session, m: M.Tread, st: FidState):
 
 def write(sess: Session, m: M.Twrite, st: FidState):
     sess.check_writable()
+    x = st.xattr
+    if x is not None and x.writing:
+        if m.offset != len(x.data) or len(x.data) + len(m.data) > x.size:
+            raise SyscallError(EINVAL)
+        x.data += m.data
+        return M.Rwrite(tag=m.tag, count=len(m.data))
     fd = _require_open(st)
     return M.Rwrite(tag=m.tag, count=os.pwrite(fd, m.data, m.offset))
 
 
-def _snapshot(fd: int) -> list:
+def _snapshot(sess: Session, fd: int) -> list:
     """All entries of an open directory (without . and ..), in host order."""
     out = []
     with os.scandir(fd) as it:
         for e in it:
-            if e.is_symlink():
-                mode = S.S_IFLNK
-            elif e.is_dir(follow_symlinks=False):
-                mode = S.S_IFDIR
-            elif e.is_file(follow_symlinks=False):
-                mode = S.S_IFREG
-            else:
-                try:
-                    mode = e.stat(follow_symlinks=False).st_mode
-                except OSError:
-                    continue   # vanished meanwhile
+            try:
+                st = e.stat(follow_symlinks=False)   # the device too: qid paths need it
+            except OSError:
+                continue   # vanished meanwhile
             name = os.fsencode(e.name)
-            out.append((name, Qid(qid_type(mode), 0, e.inode()), dtype_of_mode(mode)))
+            out.append((name, sess.qid_of(st), dtype_of_mode(st.st_mode)))
     return out
 
 
@@ -359,7 +385,7 @@ def readdir(sess: Session, m: M.Treaddir, st: FidState):
     # Offsets are indices into a snapshot taken at offset 0, so they stay
     # stable across calls on the same open fid.
     if m.offset == 0 or st.dirents is None:
-        st.dirents = _snapshot(fd)
+        st.dirents = _snapshot(sess, fd)
     entries = st.dirents
     budget = min(m.count, sess.msize - C.READ_REPLY_OVERHEAD)
     out, used = [], 0
@@ -388,7 +414,7 @@ def mkdir(sess: Session, m: M.Tmkdir, d: FidState):
     name = _new_name(m.name)
     os.mkdir(name, m.mode & 0o7777, dir_fd=d.path_fd)
     _set_gid(d.path_fd, name, m.gid)
-    return M.Rmkdir(tag=m.tag, qid=_qid_at(d.path_fd, name))
+    return M.Rmkdir(tag=m.tag, qid=_qid_at(sess, d.path_fd, name))
 
 
 def symlink(sess: Session, m: M.Tsymlink, d: FidState):
@@ -398,7 +424,7 @@ def symlink(sess: Session, m: M.Tsymlink, d: FidState):
         raise SyscallError(ENOENT if not m.symtgt else EINVAL)
     os.symlink(m.symtgt, name, dir_fd=d.path_fd)
     _set_gid(d.path_fd, name, m.gid)
-    return M.Rsymlink(tag=m.tag, qid=_qid_at(d.path_fd, name))
+    return M.Rsymlink(tag=m.tag, qid=_qid_at(sess, d.path_fd, name))
 
 
 def mknod(sess: Session, m: M.Tmknod, d: FidState):
@@ -411,7 +437,7 @@ def mknod(sess: Session, m: M.Tmknod, d: FidState):
         raise SyscallError(EINVAL)
     os.mknod(name, (fmt or S.S_IFREG) | (m.mode & 0o7777), 0, dir_fd=d.path_fd)
     _set_gid(d.path_fd, name, m.gid)
-    return M.Rmknod(tag=m.tag, qid=_qid_at(d.path_fd, name))
+    return M.Rmknod(tag=m.tag, qid=_qid_at(sess, d.path_fd, name))
 
 
 def link(sess: Session, m: M.Tlink, d: FidState, target: FidState):
@@ -466,6 +492,55 @@ def getlock(sess: Session, m: M.Tgetlock, st: FidState):
                       proc_id=m.proc_id, client_id=m.client_id)
 
 
+XATTR_SIZE_MAX = 1 << 16
+
+
+def _xattr_path(st: FidState) -> bytes:
+    # Through the magic link, which names the object itself; a symlink's
+    # link would be /proc's own, so symlinks have no attributes here.
+    if st.qid.type & C.QTSYMLINK:
+        raise SyscallError(EOPNOTSUPP)
+    return proc_path(st.path_fd)
+
+
+def xattrwalk(sess: Session, m: M.Txattrwalk, st: FidState):
+    if m.newfid in sess.fids or m.newfid == C.NOFID:
+        raise SyscallError(EBADF)
+    path = _xattr_path(st)
+    if m.name:
+        data = os.getxattr(path, m.name)
+    else:
+        data = b"".join(os.fsencode(n) + b"\0" for n in os.listxattr(path))
+    nst = FidState(os.dup(st.path_fd), st.qid, st.names)
+    nst.xattr = XattrState(False, m.name, data)
+    sess.fids.install(m.newfid, nst)
+    return M.Rxattrwalk(tag=m.tag, size=len(data))
+
+
+def xattrcreate(sess: Session, m: M.Txattrcreate, st: FidState):
+    sess.check_writable()
+    _xattr_path(st)
+    if st.is_open or st.xattr is not None:
+        raise SyscallError(EINVAL)
+    if m.attr_size > XATTR_SIZE_MAX:
+        raise SyscallError(E2BIG)
+    if not m.name or m.flags & ~(os.XATTR_CREATE | os.XATTR_REPLACE):
+        raise SyscallError(EINVAL)
+    st.xattr = XattrState(True, m.name, bytearray(), m.attr_size, m.flags)
+    return M.Rxattrcreate(tag=m.tag)
+
+
+def _commit_xattr(sess: Session, st: FidState, x: XattrState):
+    """Tclunk of an xattrcreate fid: store the value (size 0 removes the attribute)."""
+    if len(x.data) != x.size:
+        raise SyscallError(EINVAL)
+    path = _xattr_path(st)
+    if x.size == 0:
+        os.removexattr(path, x.name)
+    else:
+        os.setxattr(path, x.name, bytes(x.data), x.flags)
+
+
 def unsupported(sess: Session, m, *states):
     raise SyscallError(EOPNOTSUPP)
 
@@ -495,7 +570,7 @@ HANDLERS = {
     M.Tunlinkat: (unlinkat, ("dirfid",), False),
     M.Tlock: (lock, ("fid",), False),
     M.Tgetlock: (getlock, ("fid",), False),
-    M.Txattrwalk: (unsupported, ("fid",), False),
-    M.Txattrcreate: (unsupported, ("fid",), False),
+    M.Txattrwalk: (xattrwalk, ("fid",), False),
+    M.Txattrcreate: (xattrcreate, ("fid",), False),
     M.Tauth: (unsupported, (), False),
 }

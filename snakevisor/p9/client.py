@@ -86,7 +86,15 @@ class Client:
         self._rbuf = bytearray(1 << 16)
         self._rview = memoryview(self._rbuf)
         offer = C.VERSION_SNAKEVISOR if extensions else C.VERSION_9P2000L
-        r = self._rpc(M.Tversion(tag=C.NOTAG, msize=msize, version=offer), M.Rversion)
+        try:
+            r = self._rpc(M.Tversion(tag=C.NOTAG, msize=msize, version=offer), M.Rversion)
+        except SyscallError:
+            if not extensions or self._broken:
+                raise
+            # Some servers (diod) answer an unknown version with Rlerror, not "unknown":
+            # ask again for plain 9P2000.L.
+            extensions = False
+            r = self._rpc(M.Tversion(tag=C.NOTAG, msize=msize, version=C.VERSION_9P2000L), M.Rversion)
         if r.version == C.VERSION_SNAKEVISOR and extensions:
             self.donation = True
         elif r.version != C.VERSION_9P2000L:
@@ -354,6 +362,24 @@ class Fid:
 
     def unlinkat(self, name: bytes, flags: int = 0) -> None:
         self.client._rpc(M.Tunlinkat(dirfid=self._id(), name=name, flags=flags), M.Runlinkat)
+
+    # ---------------------------------------------------------- xattrs
+    def xattrwalk(self, name: bytes) -> tuple["Fid", int]:
+        """A new fid reading attribute ``name`` (b"": the list of names) and its size."""
+        c = self.client
+        newfid = c._alloc_fid()
+        try:
+            r = c._rpc(M.Txattrwalk(fid=self._id(), newfid=newfid, name=name), M.Rxattrwalk)
+        except SyscallError:
+            c._free_fids.append(newfid)
+            raise
+        return Fid(c, newfid, self.qid), r.size
+
+    def xattrcreate(self, name: bytes, size: int, flags: int) -> None:
+        """This fid becomes the writer of attribute ``name``: Twrite the value, Tclunk commits
+        (size 0 removes the attribute)."""
+        self.client._rpc(M.Txattrcreate(fid=self._id(), name=name, attr_size=size, flags=flags),
+                         M.Rxattrcreate)
 
     # ---------------------------------------------------------- release
     def clunk(self) -> None:

@@ -1,4 +1,11 @@
-"""Starting the Gofer: a separate process serving the sandbox's files over 9P, one socket per mount."""
+"""Starting the Gofer: a separate process serving the sandbox's files over 9P, one socket per mount.
+
+The first mount is the root. With ``isolate`` the Gofer locks itself down
+(own mount and network namespaces, pivot_root, capabilities, seccomp); with
+``overlay`` its root is an overlay of the root directory and a scratch tmpfs
+(or ``overlay_upper``/upper), so the sandbox may write anywhere and the host
+directory stays untouched.
+"""
 import os
 import socket
 import subprocess
@@ -18,7 +25,7 @@ class GoferMount:
 class GoferProcess:
     """The Gofer child process and the Sentry's ends of its sockets (one per mount)."""
 
-    def __init__(self, mounts):
+    def __init__(self, mounts, isolate=False, overlay=False, overlay_upper=None):
         self.mounts = list(mounts)
         self.sockets = []
         child_fds, specs = [], []
@@ -27,6 +34,12 @@ class GoferProcess:
             self.sockets.append(ours)
             child_fds.append(theirs)
             specs += ["--mount", f"{m.name}={m.host_dir}:{'ro' if m.readonly else 'rw'},fd={theirs.fileno()}"]
+        if isolate:
+            specs.append("--isolate")
+        if overlay:
+            specs.append("--overlay")
+        if overlay_upper is not None:
+            specs += ["--overlay-upper", os.path.abspath(overlay_upper)]
         env = dict(os.environ)
         env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(

@@ -21,6 +21,7 @@ from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
+from snakevisor.sentry.vfs.pathops import mkdir_path
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
@@ -39,7 +40,7 @@ class SentryConfig:
     cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one)
     memory_limit: int | None = None
     stdio: tuple = (0, 1, 2)
-    extra_mounts: list = field(default_factory=list)
+    extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
 
 
 def _pick_cpu():
@@ -90,7 +91,9 @@ class Sentry:
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
-        root_fs = GoferFilesystem(Client(gofer_sockets[0]), self.memory_file, readonly=True)
+        # The root is served to this sandbox alone (an overlay): it may cache freely.
+        root_fs = GoferFilesystem(Client(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True)
+        self.gofer_filesystems = [root_fs]
         vfs.mount(root_fs, None, source=b"/")
         self.root = vfs.root
         ctx = ResolveContext(self.root)
@@ -105,6 +108,22 @@ class Sentry:
             vfs.mount(TmpfsFilesystem(self.memory_file), resolve(ctx, self.root, b"/dev/shm"), source=b"shm")
         except SyscallError:
             pass
+        for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
+            self._mount_volume(vfs, ctx, path, readonly, sock)
+
+    def _mount_volume(self, vfs, ctx, path, readonly, sock):
+        """A host directory volume: its own 9P connection; host processes may change it too."""
+        fs = GoferFilesystem(Client(sock), self.memory_file, readonly=readonly, exclusive=False)
+        self.gofer_filesystems.append(fs)
+        cur = self.root
+        for comp in path.encode().strip(b"/").split(b"/"):
+            try:
+                cur = resolve(ctx, cur, comp)
+            except SyscallError as e:
+                if e.errno != ENOENT:
+                    raise
+                cur = mkdir_path(ctx, cur, comp, 0o755)   # in the root's overlay, not on the host
+        vfs.mount(fs, cur, flags=1 if readonly else 0, source=path.encode())
 
     def run(self):
         cfg = self.config
@@ -128,4 +147,8 @@ class Sentry:
         prog = find_program(boot, argv[0], env.get("PATH"))
         self.kernel.create_init(prog, argv, envp, fdtable, fs, open_exec=open_exec)
         self.kernel.forward_host_signals()
-        return self.kernel.run()
+        try:
+            return self.kernel.run()
+        finally:
+            for fs in self.gofer_filesystems:
+                fs.sync_all()   # shared mappings not yet written back

@@ -1,51 +1,149 @@
 """The gofer filesystem: files of the container's root and volumes, served over 9P by the Gofer.
 
 Each Inode holds a 9P fid (a capability the Gofer gave us). Lookups walk one
-component; directory listings use Treaddir. For regular files the Gofer may
-donate a host descriptor at open (the snakevisor extension): reads then are a
-plain ``pread`` and the page cache that backs file mappings is filled straight
-from it. Without donation everything goes over 9P reads.
+component; directory listings use Treaddir; every change (create, mkdir,
+unlink, rename, setattr, xattrs...) is one or two 9P requests. For regular
+files the Gofer may donate a host descriptor at open (the snakevisor
+extension): reads and writes are then a plain ``pread``/``pwrite`` on it, with
+no 9P round trip; without donation they go over Tread/Twrite on an opened fid.
 
-Read-only for now: the Sentry caches attributes and negative lookups, which
-is only safe while nobody else changes the tree; the writable root replaces
-this with revalidation.
+Caching. A filesystem is *exclusive* when this sandbox is its only writer (the
+root overlay: the Gofer serves it to nobody else). Attributes are then kept
+here and updated locally after each of our own changes, and failed lookups are
+remembered (and forgotten when we create the name). A shared filesystem (a
+volume: host processes may change it) keeps no negative entries, revalidates a
+cached child with a walk before using it, and refreshes attributes on stat and
+open (an ``fstat`` of the donated descriptor when there is one).
+
+The page cache (MemoryFile chunks) serves file mappings. Our writes go to the
+host at once and update any cached chunk, so cache and host agree; a file
+mapped through a writable description may be changed in the cache by the
+application, so its cache is written back to the host on fsync, munmap
+(``dec_ref``), close, truncation and at sandbox exit (``sync_all``).
 """
+import ctypes
 import os
 
-from snakevisor.abi.errno import EIO, ENOENT, EROFS, SyscallError
-from snakevisor.abi.fs import O_ACCMODE, O_RDONLY, S_IFMT, S_IFREG, StatfsResult
+from snakevisor.abi.errno import (EINVAL, EIO, EISDIR, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV,
+                                  SyscallError)
+from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE,
+                               O_RDONLY, O_RDWR, O_TRUNC, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR,
+                               S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, StatfsResult,
+                               V9FS_MAGIC, dev_major, dev_minor)
 from snakevisor.p9 import constants as P9
-from snakevisor.sentry.mm.pagecache import PageCache
+from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.vfs.dentry import Dentry
+from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
-from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs.inode import Inode, now_ns
 
-V9FS_MAGIC = 0x01021997
 _DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
+_XATTR_REPLACE = 2
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+
+
+def _host_call(fn, *args):
+    """A host call on a donated descriptor, with OSError turned into the errno."""
+    try:
+        return fn(*args)
+    except OSError as e:
+        raise SyscallError(e.errno or EIO)
+
+
+class _Handle:
+    """An open host file: a donated descriptor (``fd``) or an opened 9P fid."""
+
+    __slots__ = ("fd", "fid", "writable")
+
+    def __init__(self, fd, fid, writable):
+        self.fd, self.fid, self.writable = fd, fid, writable
+
+    def pread(self, n, offset):
+        if self.fd is not None:
+            return _host_call(os.pread, self.fd, n, offset)
+        out = []
+        while n > 0:
+            chunk = self.fid.read(offset, n)
+            if not chunk:
+                break
+            out.append(chunk)
+            offset += len(chunk)
+            n -= len(chunk)
+        return b"".join(out)
+
+    def pwrite(self, data, offset):
+        if self.fd is None:
+            return self.fid.write(offset, data)
+        view, done = memoryview(data), 0
+        while done < len(view):
+            n = _host_call(os.pwrite, self.fd, view[done:], offset + done)
+            if n == 0:
+                break
+            done += n
+        return done
+
+    def fsync(self):
+        if self.fd is not None:
+            _host_call(os.fsync, self.fd)
+        else:
+            self.fid.fsync()
+
+    def close(self, keep_fid=False):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.fid is not None and not keep_fid:
+            try:
+                self.fid.clunk()
+            except SyscallError:
+                pass
+        self.fid = None
 
 
 class GoferFilesystem(Filesystem):
     name = "9p"
     magic = V9FS_MAGIC
 
-    def __init__(self, client, memory_file, readonly=True, aname=b""):
+    def __init__(self, client, memory_file, readonly=True, aname=b"", exclusive=None):
         super().__init__(readonly=readonly)
         self.client = client
         self.memory_file = memory_file
+        # Read-only mounts of an image nobody changes cache like exclusive ones.
+        self.exclusive = readonly if exclusive is None else exclusive
+        self.cache_negative = self.exclusive
         self.inodes = {}  # qid.path -> GoferInode (hard links share one)
+        self.mapped = set()   # inodes whose cache a writable mapping may have changed
+        self.has_unlinkat = self.has_renameat = True   # False once the server says EOPNOTSUPP
         root_fid = client.attach(aname)
         self.root = Dentry(self._inode(root_fid, root_fid.getattr(P9.GETATTR_BASIC)))
         self.root.inc_ref()
 
     def _inode(self, fid, attr):
+        """The inode for a freshly walked ``fid``: the known one for its qid (fid clunked), or a new one."""
         inode = self.inodes.get(attr.qid.path)
-        if inode is not None:
+        if inode is not None and inode.type == attr.mode & S_IFMT and inode.nlink > 0:
             fid.clunk()
+            if not self.exclusive:
+                inode._refresh(attr)
             return inode
         inode = GoferInode(self, fid, attr)
         self.inodes[attr.qid.path] = inode
         return inode
+
+    def forget(self, inode):
+        """``inode`` has no name left: a new file may now reuse its host inode number."""
+        if self.inodes.get(inode.ino) is inode:
+            del self.inodes[inode.ino]
+
+    def sync_all(self):
+        """Write every mapped file's cache back to the host (sandbox exit)."""
+        for inode in list(self.mapped):
+            try:
+                inode.writeback()
+            except SyscallError:
+                pass
 
     def statfs(self):
         try:
@@ -57,7 +155,14 @@ class GoferFilesystem(Filesystem):
                             fsid=(self.dev & 0xFFFFFFFF, self.dev >> 32), frsize=s.bsize)
 
     def mount_options(self):
-        return "trans=fd,cache=remote_revalidating"
+        return "trans=fd,cache=" + ("loose" if self.exclusive else "remote_revalidating")
+
+
+def _new_gid(parent, creds):
+    """The group of a new file: the creator's, or the directory's if it is set-group-ID."""
+    if parent.mode & S_ISGID:
+        return parent.gid
+    return getattr(creds, "fsgid", 0) if creds is not None else 0
 
 
 class GoferInode(Inode):
@@ -65,19 +170,52 @@ class GoferInode(Inode):
         super().__init__(fs, attr.mode, ino=attr.qid.path, uid=attr.uid, gid=attr.gid, rdev=attr.rdev,
                          nlink=attr.nlink)
         self.fid = fid
-        self.size = attr.size
-        self.atime, self.mtime, self.ctime = attr.atime_ns, attr.mtime_ns, attr.ctime_ns
+        self.cache = None
+        self._refresh(attr)
         self.btime = attr.ctime_ns
-        self._blocks = attr.blocks
         self.blksize = attr.blksize or 4096
         self._negative = set()
+        self._children = {}          # name -> GoferInode, for nlink bookkeeping on unlink/rename
         self._link = None
-        self._host_fd = None
-        self._read_fid = None
-        self.cache = None
+        self._reader = None          # _Handle opened read-only
+        self._writer = None          # _Handle opened read-write
+
+    def _refresh(self, attr):
+        """Take attributes the Gofer reported (a cached page cache is cut to a smaller size)."""
+        self.mode, self.uid, self.gid = attr.mode, attr.uid, attr.gid
+        self.nlink, self.rdev = attr.nlink, attr.rdev
+        self.atime, self.mtime, self.ctime = attr.atime_ns, attr.mtime_ns, attr.ctime_ns
+        self._blocks = attr.blocks
+        self._set_size(attr.size)
+
+    def _set_size(self, size):
+        if self.cache is not None and size < self.size:
+            self.cache.truncate(size)
+        self.size = size
 
     def blocks(self):
         return self._blocks
+
+    def _revalidate(self):
+        """Shared filesystems: fetch current attributes (a host fstat when we hold a descriptor)."""
+        if self.fs.exclusive:
+            return
+        h = self._writer or self._reader
+        if h is not None and h.fd is not None:
+            st = _host_call(os.fstat, h.fd)
+            self.mode, self.uid, self.gid, self.nlink = st.st_mode, st.st_uid, st.st_gid, st.st_nlink
+            self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
+            self._blocks = st.st_blocks
+            self._set_size(st.st_size)
+            return
+        self._refresh(self.fid.getattr(P9.GETATTR_BASIC))
+
+    def stat(self):
+        try:
+            self._revalidate()
+        except SyscallError:
+            pass   # gone on the host meanwhile: report what we knew
+        return super().stat()
 
     # -- directories ---------------------------------------------------------
     def lookup(self, name):
@@ -88,7 +226,7 @@ class GoferInode(Inode):
         try:
             fid = self.fid.walk([name])
         except SyscallError as e:
-            if e.errno == ENOENT and self.fs.readonly:
+            if e.errno == ENOENT and self.fs.cache_negative:
                 self._negative.add(name)
             raise
         try:
@@ -96,7 +234,21 @@ class GoferInode(Inode):
         except SyscallError:
             fid.clunk()
             raise
-        return self.fs._inode(fid, attr)
+        inode = self.fs._inode(fid, attr)
+        self._children[name] = inode
+        return inode
+
+    def revalidate_child(self, name, child):
+        if self.fs.exclusive:
+            return True
+        try:
+            fid, qids = self.fid.walk_qids([name])
+        except SyscallError:
+            return False
+        if fid is None:
+            return False
+        fid.clunk()
+        return qids[-1].path == child.ino
 
     def iterdir(self):
         if not self.is_dir:
@@ -118,6 +270,153 @@ class GoferInode(Inode):
             fid.clunk()
         return iter(entries)
 
+    def _created(self, name, fid, creds):
+        """Finish a creation: attributes, owner, caches. Returns the new inode."""
+        try:
+            attr = fid.getattr(P9.GETATTR_BASIC)
+            uid = getattr(creds, "fsuid", 0) if creds is not None else 0
+            if attr.uid != uid and attr.mode & S_IFMT != S_IFLNK:
+                # The Gofer creates as itself; the file belongs to the caller.
+                fid.setattr(P9.SETATTR_UID, uid=uid)
+                attr.uid = uid
+        except SyscallError:
+            fid.clunk()
+            raise
+        old = self.fs.inodes.get(attr.qid.path)
+        if old is not None:
+            self.fs.forget(old)   # a stale inode whose host inode number was reused
+        inode = GoferInode(self.fs, fid, attr)
+        self.fs.inodes[attr.qid.path] = inode
+        self._negative.discard(name)
+        self._children[name] = inode
+        self.touch_mtime()
+        return inode
+
+    def _walk_new(self, name, creds):
+        return self._created(name, self.fid.walk([name]), creds)
+
+    def create(self, name, mode, creds=None):
+        self._check_dir_op()
+        fid = self.fid.walk([])
+        try:
+            r = fid.lcreate(name, O_RDWR, mode & 0o7777, _new_gid(self, creds))
+        except SyscallError:
+            fid.clunk()
+            raise
+        inode = self._created(name, fid, creds)
+        # The created fid is open read-write: it is the file's first writer.
+        inode._writer = _Handle(r.host_fd, None if r.host_fd is not None else fid, True)
+        return inode
+
+    def mkdir(self, name, mode, creds=None):
+        self._check_dir_op()
+        self.fid.mkdir(name, mode & 0o7777, _new_gid(self, creds))
+        inode = self._walk_new(name, creds)
+        self.nlink += 1
+        return inode
+
+    def mknod(self, name, mode, rdev, creds=None):
+        self._check_dir_op()
+        kind = mode & S_IFMT
+        if kind in (S_IFCHR, S_IFBLK, S_IFDIR):
+            raise SyscallError(EPERM)    # the Gofer makes no device nodes on the host
+        if kind not in (0, S_IFREG, S_IFIFO, S_IFSOCK):
+            raise SyscallError(EINVAL)
+        self.fid.mknod(name, (kind or S_IFREG) | (mode & 0o7777), 0, 0, _new_gid(self, creds))
+        return self._walk_new(name, creds)
+
+    def symlink(self, name, target, creds=None):
+        self._check_dir_op()
+        self.fid.symlink(name, target, _new_gid(self, creds))
+        return self._walk_new(name, creds)
+
+    def link(self, name, inode):
+        self._check_dir_op()
+        if not isinstance(inode, GoferInode) or inode.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        self.fid.link(inode.fid, name)
+        inode.nlink += 1
+        inode.touch_ctime()
+        self._negative.discard(name)
+        self._children[name] = inode
+        self.touch_mtime()
+
+    def _check_dir_op(self):
+        if not self.is_dir:
+            raise SyscallError(EINVAL)
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+
+    def _drop(self, inode):
+        """One name of ``inode`` is gone (``inode`` may be None: never looked up here)."""
+        if inode is None:
+            return
+        inode.nlink = 0 if inode.is_dir else inode.nlink - 1
+        inode.touch_ctime()
+        if inode.nlink <= 0:
+            self.fs.forget(inode)
+            if inode.refs <= 0:
+                inode.evict()
+
+    def _unlinkat(self, name, flags):
+        if self.fs.has_unlinkat:
+            try:
+                return self.fid.unlinkat(name, flags)
+            except SyscallError as e:
+                if e.errno != EOPNOTSUPP:
+                    raise
+                self.fs.has_unlinkat = False    # an older server (diod): Tremove, as v9fs does
+        self.fid.walk([name]).remove()
+
+    def unlink(self, name):
+        self._check_dir_op()
+        self._unlinkat(name, 0)
+        self._drop(self._children.pop(name, None))
+        self.touch_mtime()
+
+    def rmdir(self, name):
+        self._check_dir_op()
+        self._unlinkat(name, P9.AT_REMOVEDIR)
+        self._drop(self._children.pop(name, None))
+        self.nlink -= 1
+        self.touch_mtime()
+
+    def rename(self, oldname, newdir, newname, flags=0):
+        self._check_dir_op()
+        if flags & RENAME_EXCHANGE:
+            raise SyscallError(EINVAL)    # 9P2000.L has no exchange
+        if not isinstance(newdir, GoferInode) or newdir.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        # RENAME_NOREPLACE: the VFS has checked the target is absent (9P cannot say "no replace").
+        if self.fs.has_renameat:
+            try:
+                self.fid.renameat(oldname, newdir.fid, newname)
+            except SyscallError as e:
+                if e.errno != EOPNOTSUPP:
+                    raise
+                self.fs.has_renameat = False
+        if not self.fs.has_renameat:
+            fid = self.fid.walk([oldname])
+            try:
+                fid.rename(newdir.fid, newname)
+            finally:
+                fid.clunk()
+        src = self._children.pop(oldname, None)
+        dst = newdir._children.pop(newname, None)
+        if dst is not None and dst is not src:
+            if dst.is_dir:
+                newdir.nlink -= 1
+            self._drop(dst)
+        if src is not None:
+            newdir._children[newname] = src
+            src.touch_ctime()
+            if src.is_dir and newdir is not self:
+                self.nlink -= 1
+                newdir.nlink += 1
+        newdir._negative.discard(newname)
+        self.touch_mtime()
+        newdir.touch_mtime()
+
     # -- symlinks ------------------------------------------------------------
     def readlink(self):
         if not self.is_symlink:
@@ -126,73 +425,247 @@ class GoferInode(Inode):
             self._link = self.fid.readlink()
         return self._link
 
-    # -- files -----------------------------------------------------------------
-    def open(self, flags):
-        if self.is_dir:
-            return super().open(flags)
-        if self.mode & S_IFMT != S_IFREG:
-            return super().open(flags)
-        if flags & O_ACCMODE != O_RDONLY and self.fs.readonly:
+    # -- attributes ------------------------------------------------------------
+    def setattr(self, *, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
+        if self.fs.readonly:
             raise SyscallError(EROFS)
-        self._ensure_reader()
-        return GoferFileImpl(self)
+        valid = 0
+        if size is not None:
+            if self.is_dir:
+                raise SyscallError(EISDIR)
+            if not self.is_reg:
+                raise SyscallError(EINVAL)
+            if self in self.fs.mapped:
+                self.writeback()
+            w = self._writer
+            if w is not None and w.fd is not None:
+                _host_call(os.ftruncate, w.fd, size)
+            else:
+                valid |= P9.SETATTR_SIZE
+        if mode is not None:
+            valid |= P9.SETATTR_MODE
+        if uid is not None:
+            valid |= P9.SETATTR_UID
+        if gid is not None:
+            valid |= P9.SETATTR_GID
+        if atime is not None:
+            valid |= P9.SETATTR_ATIME | P9.SETATTR_ATIME_SET
+        if mtime is not None:
+            valid |= P9.SETATTR_MTIME | P9.SETATTR_MTIME_SET
+        if valid:
+            self.fid.setattr(valid, mode=(mode or 0) & 0o7777, uid=uid or 0, gid=gid or 0, size=size or 0,
+                             atime_ns=atime or 0, mtime_ns=mtime or 0)
+        if size is not None:
+            self._set_size(size)
+            self.touch_mtime()
+        self._apply_attrs(mode, uid, gid, atime, mtime)
 
-    def _ensure_reader(self):
-        """One read handle per inode: a donated host fd, or an opened 9P fid."""
-        if self._host_fd is not None or self._read_fid is not None:
-            return
+    def statfs(self):
+        return self.fs.statfs()
+
+    # -- extended attributes ---------------------------------------------------------
+    def getxattr(self, name):
+        fid, size = self.fid.xattrwalk(name)
+        try:
+            return fid.read(0, size) if size else b""
+        finally:
+            fid.clunk()
+
+    def listxattr(self):
+        data = self.getxattr(b"")
+        return [n for n in data.split(b"\0") if n]
+
+    def setxattr(self, name, value, flags):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        if not value:
+            # 9P's xattrcreate with size 0 means "remove": an empty value cannot be stored.
+            raise SyscallError(EOPNOTSUPP)
+        self._xattr_write(name, value, flags)
+        self.touch_ctime()
+
+    def removexattr(self, name):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        self._xattr_write(name, b"", _XATTR_REPLACE)
+        self.touch_ctime()
+
+    def _xattr_write(self, name, value, flags):
         fid = self.fid.walk([])
         try:
-            result = fid.lopen(O_RDONLY)
+            fid.xattrcreate(name, len(value), flags)
+            if value:
+                fid.write(0, value)
+        except SyscallError:
+            fid.clunk()
+            raise
+        fid.clunk()      # commits the value; a failure to store it is reported here
+
+    # -- files -----------------------------------------------------------------
+    def open(self, flags):
+        kind = self.mode & S_IFMT
+        if kind == S_IFDIR:
+            return super().open(flags)
+        if kind in (S_IFCHR, S_IFBLK):
+            return open_device(kind, dev_major(self.rdev), dev_minor(self.rdev), self, flags)
+        if kind == S_IFIFO:
+            return open_fifo(self, flags)
+        if kind != S_IFREG:
+            raise SyscallError(ENXIO)
+        if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
+            if self.fs.readonly:
+                raise SyscallError(EROFS)
+            self._ensure_writer()
+        else:
+            self._ensure_reader()
+        try:
+            self._revalidate()
+        except SyscallError:
+            pass
+        return GoferFileImpl(self)
+
+    def _open_handle(self, flags):
+        fid = self.fid.walk([])
+        try:
+            result = fid.lopen(flags)
         except SyscallError:
             fid.clunk()
             raise
         if result.host_fd is not None:
-            self._host_fd = result.host_fd
             fid.clunk()
-        else:
-            self._read_fid = fid
+            return _Handle(result.host_fd, None, flags != O_RDONLY)
+        return _Handle(None, fid, flags != O_RDONLY)
+
+    def _ensure_reader(self):
+        """One read handle per inode (a writer opened read-write serves as one)."""
+        if self._reader is None and self._writer is None:
+            self._reader = self._open_handle(O_RDONLY)
+
+    def _ensure_writer(self):
+        if self._writer is None:
+            self._writer = self._open_handle(O_RDWR)
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+    def _handle(self):
+        h = self._writer or self._reader
+        if h is None:
+            self._ensure_reader()
+            h = self._reader
+        return h
 
     def read_data(self, offset, n):
-        n = min(n, max(self.size - offset, 0)) if self.fs.readonly else n
+        if self.fs.readonly or self in self.fs.mapped:
+            n = min(n, max(self.size - offset, 0))
         if n <= 0:
             return b""
-        if self._host_fd is not None:
-            try:
-                return os.pread(self._host_fd, n, offset)
-            except OSError as e:
-                raise SyscallError(e.errno or EIO)
-        out = []
-        while n > 0:
-            chunk = self._read_fid.read(offset, n)
-            if not chunk:
-                break
-            out.append(chunk)
-            offset += len(chunk)
-            n -= len(chunk)
-        return b"".join(out)
+        if self in self.fs.mapped:
+            # The application may have written through a shared mapping: the cache is newest.
+            return self.cache.read(offset, n)
+        return self._handle().pread(n, offset)
 
-    def _fill(self, offset, length):
-        return self.read_data(offset, length)
+    def write_data(self, offset, data):
+        if self._writer is None:
+            self._ensure_writer()
+        n = self._writer.pwrite(data, offset)
+        if self.cache is not None:
+            self._cache_update(offset, memoryview(data)[:n])
+        if offset + n > self.size:
+            self.size = offset + n
+        self.touch_mtime()
+        return n
 
-    def mappable(self):
+    def _cache_update(self, offset, data):
+        """Copy written bytes into the chunks already cached (others fill from the host later)."""
+        chunks, mf = self.cache.chunks, self.cache.mf
+        pos, end = 0, len(data)
+        while pos < end:
+            idx, within = divmod(offset + pos, CHUNK_SIZE)
+            m = min(CHUNK_SIZE - within, end - pos)
+            base = chunks.get(idx)
+            if base is not None:
+                mf.write(base + within, data[pos:pos + m])
+            pos += m
+
+    def allocate(self, mode, offset, length):
+        if self._writer is None:
+            self._ensure_writer()
+        w = self._writer
+        if w.fd is None:
+            if mode != 0:
+                raise SyscallError(EOPNOTSUPP)
+            if offset + length > self.size:
+                self.setattr(size=offset + length)
+            return
+        if _libc.fallocate(w.fd, mode, offset, length) != 0:
+            raise SyscallError(ctypes.get_errno())
+        if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) and self.cache is not None:
+            end = min(offset + length, self.size)
+            if end > offset:
+                self._cache_update(offset, bytes(end - offset))
+        if not mode & FALLOC_FL_KEEP_SIZE and offset + length > self.size:
+            self.size = offset + length
+        self.touch_mtime()
+
+    def fsync(self):
+        if self in self.fs.mapped:
+            self.writeback()
+        h = self._writer or self._reader
+        if h is not None:
+            h.fsync()
+
+    # -- mappings ----------------------------------------------------------------
+    def mappable(self, writable=False):
         self._ensure_reader()
         if self.cache is None:
             self.cache = PageCache(self.fs.memory_file, fill=self._fill)
+        if writable:
+            self.fs.mapped.add(self)
         return self
+
+    def _fill(self, offset, length):
+        n = min(length, max(self.size - offset, 0))
+        return self._handle().pread(n, offset) if n > 0 else b""
 
     def translate(self, offset, length):
         return self.cache.translate(offset, length)
 
+    def writeback(self):
+        """Write the cached chunks (within the file's size) to the host."""
+        if self.cache is None or self._writer is None:
+            return
+        for idx in sorted(self.cache.chunks):
+            start = idx * CHUNK_SIZE
+            if start >= self.size:
+                continue
+            n = min(CHUNK_SIZE, self.size - start)
+            self._writer.pwrite(self.cache.mf.read(self.cache.chunks[idx], n), start)
+
+    def dec_ref(self):
+        # A mapping (or Dentry) going away: munmap writes shared changes back.
+        if self in self.fs.mapped:
+            try:
+                self.writeback()
+            except SyscallError:
+                pass
+        super().dec_ref()
+
     def evict(self):
+        self.fs.mapped.discard(self)
+        self.fs.forget(self)
         if self.cache is not None:
             self.cache.release()
-        if self._host_fd is not None:
-            os.close(self._host_fd)
-            self._host_fd = None
-
-    def statfs(self):
-        return self.fs.statfs()
+            self.cache = None
+        for h in (self._reader, self._writer):
+            if h is not None:
+                h.close(keep_fid=h.fid is self.fid)
+        self._reader = self._writer = None
+        if self.fid is not None:
+            try:
+                self.fid.clunk()
+            except SyscallError:
+                pass
 
 
 class GoferFileImpl(FileDescriptionImpl):
@@ -202,9 +675,30 @@ class GoferFileImpl(FileDescriptionImpl):
         return self.inode.read_data(offset, n)
 
     def write(self, data, offset):
-        raise SyscallError(EROFS)
+        return self.inode.write_data(offset, data)
+
+    def end_offset(self):
+        inode = self.inode
+        if not inode.fs.exclusive:
+            inode._revalidate()      # O_APPEND and SEEK_END see the host's current size
+        return inode.size
 
     def mappable(self):
-        return self.inode.mappable()
+        d = self.description
+        return self.inode.mappable(writable=d is not None and d.writable)
 
+    def allocate(self, mode, offset, length):
+        self.inode.allocate(mode, offset, length)
 
+    def truncate(self, size):
+        self.inode.setattr(size=size)
+
+    def fsync(self):
+        self.inode.fsync()
+
+    def release(self):
+        if self.inode in self.inode.fs.mapped:
+            try:
+                self.inode.writeback()
+            except SyscallError:
+                pass

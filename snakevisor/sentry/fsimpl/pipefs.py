@@ -155,6 +155,10 @@ class PipeImpl(FileDescriptionImpl):
     """One open end of a Pipe (pipe(2) gives two; an O_RDWR FIFO open is both)."""
 
     seekable = False
+    # For the generic write path: a blocking write returns only once all is written,
+    # and EPIPE comes with SIGPIPE (Linux's pipe_write).
+    blocking_write_all = True
+    sigpipe_on_epipe = True
 
     def __init__(self, pipe: Pipe, inode, readable: bool, writable: bool):
         super().__init__(inode)

@@ -35,6 +35,12 @@ class SocketImpl(FileDescriptionImpl):
     family = 0
     stype = 0
     protocol = 0
+    sigpipe_on_epipe = True   # write(2) on a socket raises SIGPIPE with EPIPE
+
+    @property
+    def blocking_write_all(self) -> bool:
+        """A blocking write(2) on a stream socket returns once everything is queued."""
+        return self.stype == 1   # SOCK_STREAM
 
     def bind(self, t, addr: bytes) -> None:
         raise SyscallError(EOPNOTSUPP)

@@ -70,9 +70,12 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_KERNEL)
         self._prepare(tg, sig)
-        if self.is_ignored(tg, sig) and sig != S.SIGCONT:
+        # An ignored signal is dropped, unless every thread blocks it (sigwait and signalfd may take it).
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT and \
+                not all(t.sigmask & sigbit(sig) for t in tg.tasks if not t.exited):
             return
         self._enqueue(tg.shared_pending, sig, info)
+        tg.signal_arrivals.notify(1)
         target = self._pick_thread(tg, sig)
         if target is not None:
             self.kick(target)
@@ -84,9 +87,10 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_TKILL)
         self._prepare(tg, sig)
-        if self.is_ignored(tg, sig) and sig != S.SIGCONT:
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not task.sigmask & sigbit(sig):
             return
         self._enqueue(task.pending, sig, info)
+        tg.signal_arrivals.notify(1)
         self.kick(task)
 
     def _enqueue(self, pending, sig, info):
@@ -217,6 +221,10 @@ class Signals:
             self._setup_frame(task, sig, info, handler, flags, restorer, mask)
             handled = True
             break
+        if not handled and task.saved_sigmask is not None:
+            # sigsuspend/ppoll/pselect: no handler ran, so their temporary mask ends here.
+            task.sigmask = task.saved_sigmask
+            task.saved_sigmask = None
         if syscall_ret is not None:
             if syscall_ret in RESTART_CODES:
                 self._restart(regs)

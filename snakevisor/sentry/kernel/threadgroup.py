@@ -47,6 +47,7 @@ class ThreadGroup:
         self.child_events = WaitQueue()   # a child exited, stopped or continued
         self.continued = WaitQueue()      # SIGCONT ends a group stop
         self.vfork_done = WaitQueue()     # a vfork parent waits here
+        self.signal_arrivals = WaitQueue()  # a signal was queued to the group or one of its threads
         self.subreaper = False
         self.start_time = time.monotonic()
         self.utime = self.stime = 0.0

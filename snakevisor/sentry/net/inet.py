@@ -161,6 +161,8 @@ class InetSocket(SocketImpl):
         abuf = ctypes.create_string_buffer(S.SOCKADDR_MAX)
         ln = ctypes.c_uint(S.SOCKADDR_MAX)
         hflags = (flags & (S.MSG_PEEK | S.MSG_TRUNC | S.MSG_OOB | S.MSG_ERRQUEUE)) | S.MSG_DONTWAIT
+        if self.stype == _socket.SOCK_DGRAM:
+            hflags |= S.MSG_TRUNC   # the host then returns a datagram's real length
         got = _libc.recvfrom(self.fd, buf, n, hflags, abuf, ctypes.byref(ln))
         if got < 0:
             e = ctypes.get_errno()

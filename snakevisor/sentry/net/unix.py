@@ -318,7 +318,7 @@ class UnixSocket(SocketImpl):
         if self.stype != SOCK_STREAM:
             msg = self.rq[0]
             data = msg.data[:n]
-            res = RecvResult(data, len(msg.data), pack_sockaddr_un(msg.addr) if want_addr else None,
+            res = RecvResult(data, len(msg.data), pack_sockaddr_un(msg.addr) if want_addr and msg.addr else None,
                              creds=msg.creds)
             if len(msg.data) > n:
                 res.flags |= MSG_TRUNC
@@ -362,8 +362,9 @@ class UnixSocket(SocketImpl):
                     left = 0
             self.rq_bytes -= got
             self._freed()
-        return RecvResult(b"".join(parts), -1, pack_sockaddr_un(self.peer.name if self.peer else None)
-                          if want_addr else None, rights, creds)
+        peer_name = self.peer.name if self.peer is not None else None
+        return RecvResult(b"".join(parts), -1, pack_sockaddr_un(peer_name) if want_addr and peer_name else None,
+                          rights, creds)
 
     def _freed(self):
         """Space freed in our queue: writers to us may go on."""

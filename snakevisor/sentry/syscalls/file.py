@@ -8,7 +8,7 @@ application's count never sizes an allocation directly.
 """
 import struct
 
-from snakevisor.abi.errno import (EAGAIN, EBADF, EFBIG, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
+from snakevisor.abi.errno import (EAGAIN, EBADF, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
                                   ESPIPE, SyscallError)
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                F_GETFL, F_GETLEASE, F_GETLK, F_GETOWN, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
@@ -19,6 +19,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD
                                RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
                                MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
                                to_s64, to_u32)
+from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -174,8 +175,23 @@ def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
 
 
 def _do_write(t, f, data, offset=None, append=False, nowait=False):
-    n = yield from with_blocking(t, f, lambda: f.write(data, offset, append), POLLOUT, nowait)
-    return n
+    """write(2) semantics: a blocking write to a pipe, socket or terminal waits until all of it is
+    written (or a signal comes after some of it: then the partial count); EPIPE also raises SIGPIPE."""
+    view = memoryview(data)
+    done = 0
+    blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
+    while True:
+        try:
+            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append), POLLOUT, nowait)
+        except SyscallError as e:
+            if e.errno == EPIPE and getattr(f.impl, "sigpipe_on_epipe", False):
+                send_sigpipe(t)
+            if done:
+                return done
+            raise
+        done += n
+        if not blocking or n <= 0 or done >= len(view):
+            return done
 
 
 @syscall("write", args=("fd", "str:2", "uint"))

@@ -16,8 +16,10 @@ SIGPIPE = 13
 
 
 def send_sigpipe(t) -> None:
-    """Linux sends SIGPIPE with EPIPE; the kernel's signal delivery does it (when it exists)."""
+    """Linux sends SIGPIPE to the writer along with EPIPE."""
     send = getattr(t.kernel, "send_signal_to_task", None)
+    if send is None:
+        send = getattr(getattr(t.kernel, "signals", None), "send_to_task", None)
     if send is not None:
         send(t, SIGPIPE)
 

@@ -1,0 +1,190 @@
+"""seccomp-BPF whitelists: build a filter, export it as raw BPF, load it.
+
+``build_whitelist(names)`` returns the classic-BPF program (bytes of
+``struct sock_filter``) that allows the named x86_64 syscalls and answers
+every other one with ``default`` (an errno, or KILL). It is built with
+pyseccomp when that is importable, otherwise with the system's libseccomp
+through ctypes; either way the program is exported once and loaded raw with
+``load(bpf)`` (seccomp(2) with TSYNC, so every thread of the process gets it,
+falling back to prctl(PR_SET_SECCOMP)). Shared by the Gofer, the Sentry and
+the stubs. Rules may also compare arguments (``ArgRule``), e.g. to allow
+``socket`` for AF_UNIX only.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno as _errno
+import os
+from dataclasses import dataclass
+
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+
+# libseccomp actions (seccomp.h)
+SCMP_ACT_KILL_PROCESS = 0x80000000
+SCMP_ACT_KILL = 0x00000000
+SCMP_ACT_ALLOW = 0x7FFF0000
+SCMP_ACT_ERRNO_BASE = 0x00050000
+SCMP_ACT_TRAP = 0x00030000
+KILL = "kill"
+
+# seccomp(2) / prctl
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_TSYNC = 1
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+NR_SECCOMP = SYSCALL_NUMBERS["seccomp"]
+
+# scmp_compare
+SCMP_CMP_EQ = 4
+SCMP_CMP_MASKED_EQ = 7
+
+
+@dataclass(frozen=True)
+class ArgRule:
+    """Allow ``name`` only when argument ``arg`` (0-5) == ``value`` (after ``& mask`` if given)."""
+    name: str
+    arg: int
+    value: int
+    mask: int | None = None
+
+
+class SeccompError(OSError):
+    pass
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class _ArgCmp(ctypes.Structure):   # struct scmp_arg_cmp
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
+                ("datum_b", ctypes.c_uint64)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libseccomp = None
+
+
+def _lib():
+    global _libseccomp
+    if _libseccomp is None:
+        name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
+        lib = ctypes.CDLL(name, use_errno=True)
+        lib.seccomp_init.restype = ctypes.c_void_p
+        lib.seccomp_init.argtypes = (ctypes.c_uint32,)
+        lib.seccomp_release.argtypes = (ctypes.c_void_p,)
+        lib.seccomp_rule_add_array.argtypes = (ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                               ctypes.c_uint, ctypes.POINTER(_ArgCmp))
+        lib.seccomp_export_bpf.argtypes = (ctypes.c_void_p, ctypes.c_int)
+        _libseccomp = lib
+    return _libseccomp
+
+
+def _action(default) -> int:
+    if default == KILL:
+        return SCMP_ACT_KILL_PROCESS
+    return SCMP_ACT_ERRNO_BASE | (int(default) & 0xFFFF)
+
+
+def _number(name: str) -> int:
+    try:
+        return SYSCALL_NUMBERS[name]
+    except KeyError:
+        raise ValueError(f"unknown syscall {name!r}") from None
+
+
+def _read_exported(export) -> bytes:
+    """Run ``export(fd)`` into a memfd and return what it wrote."""
+    fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+    try:
+        export(fd)
+        os.lseek(fd, 0, os.SEEK_SET)
+        out = bytearray()
+        while chunk := os.read(fd, 1 << 16):
+            out += chunk
+        return bytes(out)
+    finally:
+        os.close(fd)
+
+
+def _build_pyseccomp(allowed, rules, default) -> bytes:
+    import pyseccomp as ps   # noqa: PLC0415 (optional dependency)
+    f = ps.SyscallFilter(_action(default))
+    for name in allowed:
+        f.add_rule(ps.ALLOW, _number(name))
+    for r in rules:
+        if r.mask is None:
+            f.add_rule(ps.ALLOW, _number(r.name), ps.Arg(r.arg, ps.EQ, r.value))
+        else:
+            f.add_rule(ps.ALLOW, _number(r.name), ps.Arg(r.arg, ps.MASKED_EQ, r.mask, r.value))
+    return _read_exported(f.export_bpf_fd if hasattr(f, "export_bpf_fd") else
+                          (lambda fd: f.export_bpf(os.fdopen(os.dup(fd), "wb"))))
+
+
+def _build_libseccomp(allowed, rules, default) -> bytes:
+    lib = _lib()
+    ctx = lib.seccomp_init(_action(default))
+    if not ctx:
+        raise SeccompError(_errno.ENOMEM, "seccomp_init failed")
+    try:
+        for name in allowed:
+            rc = lib.seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, _number(name), 0, None)
+            if rc < 0:
+                raise SeccompError(-rc, f"seccomp_rule_add({name}): {os.strerror(-rc)}")
+        for r in rules:
+            if r.mask is None:
+                cmp = _ArgCmp(r.arg, SCMP_CMP_EQ, r.value, 0)
+            else:
+                cmp = _ArgCmp(r.arg, SCMP_CMP_MASKED_EQ, r.mask, r.value)
+            rc = lib.seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, _number(r.name), 1, ctypes.byref(cmp))
+            if rc < 0:
+                raise SeccompError(-rc, f"seccomp_rule_add({r}): {os.strerror(-rc)}")
+
+        def export(fd):
+            rc = lib.seccomp_export_bpf(ctx, fd)
+            if rc < 0:
+                raise SeccompError(-rc, f"seccomp_export_bpf: {os.strerror(-rc)}")
+        return _read_exported(export)
+    finally:
+        lib.seccomp_release(ctx)
+
+
+def build_whitelist(allowed, rules=(), default=_errno.EPERM) -> bytes:
+    """Raw BPF allowing ``allowed`` syscall names (and ``rules``); others get ``default``
+    (an errno number, or KILL to kill the process)."""
+    allowed = sorted(set(allowed))
+    try:
+        import pyseccomp  # noqa: F401,PLC0415
+    except ImportError:
+        return _build_libseccomp(allowed, rules, default)
+    return _build_pyseccomp(allowed, rules, default)
+
+
+def load(bpf: bytes, tsync: bool = True) -> None:
+    """Install ``bpf`` on this process (all threads with ``tsync``); sets no_new_privs first."""
+    if not bpf or len(bpf) % 8:
+        raise ValueError("not a BPF program")
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        e = ctypes.get_errno()
+        raise SeccompError(e, f"PR_SET_NO_NEW_PRIVS: {os.strerror(e)}")
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    rc = _libc.syscall(ctypes.c_long(NR_SECCOMP), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
+                       ctypes.c_long(SECCOMP_FILTER_FLAG_TSYNC if tsync else 0), ctypes.byref(prog))
+    if rc == 0:
+        return
+    e = ctypes.get_errno()
+    if e != _errno.ENOSYS and not (e == _errno.EINVAL and tsync):
+        raise SeccompError(e, f"seccomp: {os.strerror(e)}")
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        e = ctypes.get_errno()
+        raise SeccompError(e, f"PR_SET_SECCOMP: {os.strerror(e)}")
+
+
+def install_whitelist(allowed, rules=(), default=_errno.EPERM) -> bytes:
+    """build_whitelist + load; returns the program."""
+    bpf = build_whitelist(allowed, rules, default)
+    load(bpf)
+    return bpf

@@ -1,0 +1,562 @@
+"""Socket syscalls: socket, socketpair, bind, listen, accept/accept4, connect, send/recv families,
+shutdown, names and options — for every family through the SocketImpl interface (fsimpl/sockfs.py).
+
+Handlers copy addresses, iovecs and control messages between application
+memory and the family's impl. Blocking is done here: an impl raises EAGAIN and
+``_blocking`` waits on its ``wait_target`` (honouring O_NONBLOCK, MSG_DONTWAIT
+and SO_RCVTIMEO/SO_SNDTIMEO). Data moves in bounded chunks (MAX_CHUNK): a
+blocking stream send loops until everything is queued, MSG_WAITALL loops
+until the buffer is full, as Linux.
+"""
+import struct
+
+from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINTR, EINVAL, EPERM, EPIPE,
+                                  EPROTONOSUPPORT, ESOCKTNOSUPPORT, SyscallError)
+from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
+from snakevisor.abi import socket as S
+from snakevisor.sentry.fsimpl.sockfs import new_socket_file, socket_of
+from snakevisor.sentry.net.inet import InetSocket
+from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
+from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
+from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+
+MAX_CHUNK = 1 << 20          # bytes moved per step between application memory and a socket
+MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is below it anyway)
+MAX_CONTROL = 64 << 10       # control buffer bytes we read
+INT = struct.Struct("<i")
+AF_MAX = 46
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+def _sock(t, fd):
+    f = t.fdtable.get(to_s32(fd))
+    return f, socket_of(f)
+
+
+def _read_addr(t, addr, addrlen):
+    n = to_s32(addrlen)
+    if n < 0 or n > S.SOCKADDR_MAX:
+        raise SyscallError(EINVAL)
+    if not addr or n == 0:
+        return None if not addr else b""
+    return t.mm.copy_in(addr, n)
+
+
+def _write_addr(t, addr_ptr, len_ptr, value):
+    """Copy a sockaddr out through (addr, socklen_t*) as Linux's move_addr_to_user."""
+    if not addr_ptr or not len_ptr:
+        return
+    given = INT.unpack(t.mm.copy_in(len_ptr, 4))[0]
+    if given < 0:
+        raise SyscallError(EINVAL)
+    value = value or b""
+    if given and value:
+        t.mm.copy_out(addr_ptr, value[:given])
+    t.mm.copy_out(len_ptr, INT.pack(len(value)))
+
+
+def _write_name(t, addr_ptr, len_ptr, value):
+    """getsockname/getpeername: both pointers are required (a NULL one faults)."""
+    given = INT.unpack(t.mm.copy_in(len_ptr, 4))[0]
+    if given < 0:
+        raise SyscallError(EINVAL)
+    if given and value:
+        t.mm.copy_out(addr_ptr, value[:given])
+    t.mm.copy_out(len_ptr, INT.pack(len(value)))
+
+
+def _blocking(t, f, sock, op, fn, dontwait=False):
+    """Call ``fn`` until it does not raise EAGAIN, waiting between tries unless non-blocking."""
+    deadline = None
+    while True:
+        try:
+            return fn()
+        except SyscallError as e:
+            if e.errno != EAGAIN or f.flags & O_NONBLOCK or dontwait:
+                raise
+        w, ev = sock.wait_target(op)
+        tmo = sock.timeout(op)
+        now = t.kernel.monotonic()
+        if tmo is not None and deadline is None:
+            deadline = now + tmo
+        if deadline is not None and now >= deadline:
+            raise SyscallError(EINPROGRESS if op == "connect" else EAGAIN)
+        from snakevisor.abi.poll import POLLERR, POLLHUP, POLLRDHUP
+        yield from t.block_on(w, ev | POLLERR | POLLHUP | POLLRDHUP,
+                              None if deadline is None else deadline - now)
+
+
+class IoVec:
+    """The application's iovec array as one byte range: bounded reads and scattered writes."""
+
+    def __init__(self, t, vecs):
+        self.t, self.vecs = t, [(b, n) for b, n in vecs if n]
+        self.total = sum(n for _, n in self.vecs)
+
+    @classmethod
+    def single(cls, t, buf, n):
+        return cls(t, [(buf, n)])
+
+    def gather(self, off, n) -> bytes:
+        out, pos = [], 0
+        for base, length in self.vecs:
+            if n <= 0:
+                break
+            if off < pos + length:
+                start = max(off, pos) - pos
+                take = min(length - start, n)
+                out.append(self.t.mm.copy_in(base + start, take))
+                n -= take
+                off += take
+            pos += length
+        return b"".join(out)
+
+    def scatter(self, off, data) -> None:
+        pos, mv = 0, memoryview(data)
+        for base, length in self.vecs:
+            if not len(mv):
+                break
+            if off < pos + length:
+                start = max(off, pos) - pos
+                take = min(length - start, len(mv))
+                self.t.mm.copy_out(base + start, mv[:take])
+                mv = mv[take:]
+                off += take
+            pos += length
+
+
+# --- creation -------------------------------------------------------------------------------------------
+
+def _new_impl(t, domain, stype, protocol):
+    base = stype & S.SOCK_TYPE_MASK
+    if stype & ~(S.SOCK_TYPE_MASK | S.SOCK_NONBLOCK | S.SOCK_CLOEXEC):
+        raise SyscallError(EINVAL)
+    if domain < 0 or domain >= AF_MAX:
+        raise SyscallError(EAFNOSUPPORT)
+    if domain == S.AF_UNIX:
+        if protocol not in (0, S.AF_UNIX):
+            raise SyscallError(EPROTONOSUPPORT)
+        if base == S.SOCK_RAW:
+            base = S.SOCK_DGRAM   # Linux treats a raw Unix socket as a datagram one
+        if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_SEQPACKET):
+            raise SyscallError(ESOCKTNOSUPPORT)
+        return UnixSocket(base, task_creds(t))
+    if domain in (S.AF_INET, S.AF_INET6):
+        if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_RAW, S.SOCK_SEQPACKET):
+            raise SyscallError(ESOCKTNOSUPPORT)
+        return InetSocket(domain, base, protocol)
+    raise SyscallError(EAFNOSUPPORT)
+
+
+def _install_socket(t, impl, flags):
+    creds = t.creds
+    f = new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
+    try:
+        return t.fdtable.install(f, bool(flags & S.SOCK_CLOEXEC))
+    except SyscallError:
+        f.dec_ref()
+        raise
+
+
+@syscall("socket", args=("int", "hex", "int"), status=PARTIAL, note="AF_UNIX, AF_INET, AF_INET6",
+         returns="fd")
+def socket(t, domain, stype, protocol):
+    domain, stype, protocol = to_s32(domain), to_s32(stype), to_s32(protocol)
+    return _install_socket(t, _new_impl(t, domain, stype, protocol), stype)
+
+
+@syscall("socketpair", args=("int", "hex", "int", "ptr"))
+def socketpair(t, domain, stype, protocol, sv):
+    domain, stype, protocol = to_s32(domain), to_s32(stype), to_s32(protocol)
+    if domain != S.AF_UNIX:
+        if domain in (S.AF_INET, S.AF_INET6):
+            raise SyscallError(95)   # EOPNOTSUPP
+        _new_impl(t, domain, stype, protocol)   # the errno Linux gives for the family
+        raise SyscallError(EAFNOSUPPORT)
+    probe = _new_impl(t, domain, stype, protocol)
+    a, b = unix_socketpair(probe.stype, task_creds(t))
+    uid, gid = getattr(t.creds, "euid", 0), getattr(t.creds, "egid", 0)
+    nb = bool(stype & S.SOCK_NONBLOCK)
+    fa = new_socket_file(a, nb, uid, gid)
+    fb = new_socket_file(b, nb, uid, gid)
+    install_pair(t, fa, fb, bool(stype & S.SOCK_CLOEXEC), sv)
+    return 0
+
+
+# --- names and connections ------------------------------------------------------------------------------
+
+@syscall("bind", args=("fd", "ptr", "int"))
+def bind(t, fd, addr, addrlen):
+    f, sock = _sock(t, fd)
+    a = _read_addr(t, addr, addrlen)
+    if a is None:
+        raise SyscallError(EFAULT)
+    sock.bind(t, a)
+    return 0
+
+
+@syscall("listen", args=("fd", "int"))
+def listen(t, fd, backlog):
+    f, sock = _sock(t, fd)
+    sock.listen(t, to_s32(backlog))
+    return 0
+
+
+def _accept(t, fd, addr, addrlen, flags):
+    flags = to_s32(flags)
+    if flags & ~(S.SOCK_NONBLOCK | S.SOCK_CLOEXEC):
+        raise SyscallError(EINVAL)
+    f, sock = _sock(t, fd)
+    new, peer = yield from _blocking(t, f, sock, "accept", lambda: sock.accept(t))
+    nf = new_socket_file(new, bool(flags & S.SOCK_NONBLOCK), getattr(t.creds, "euid", 0),
+                         getattr(t.creds, "egid", 0))
+    try:
+        _write_addr(t, addr, addrlen, peer)
+    except SyscallError:
+        nf.dec_ref()
+        raise
+    try:
+        return t.fdtable.install(nf, bool(flags & S.SOCK_CLOEXEC))
+    except SyscallError:
+        nf.dec_ref()
+        raise
+
+
+@syscall("accept", args=("fd", "ptr", "ptr"), returns="fd")
+def accept(t, fd, addr, addrlen):
+    return (yield from _accept(t, fd, addr, addrlen, 0))
+
+
+@syscall("accept4", args=("fd", "ptr", "ptr", "hex"), returns="fd")
+def accept4(t, fd, addr, addrlen, flags):
+    return (yield from _accept(t, fd, addr, addrlen, flags))
+
+
+@syscall("connect", args=("fd", "ptr", "int"))
+def connect(t, fd, addr, addrlen):
+    f, sock = _sock(t, fd)
+    a = _read_addr(t, addr, addrlen)
+    if a is None:
+        raise SyscallError(EFAULT)
+    try:
+        yield from _blocking(t, f, sock, "connect", lambda: sock.connect(t, a))
+    except SyscallError as e:
+        if e.errno != EINPROGRESS or f.flags & O_NONBLOCK:
+            raise
+        # A blocking connect on a host socket: wait for the handshake, then report its result.
+        w, ev = sock.wait_target("connect")
+        tmo = sock.timeout("connect")
+        got = yield from t.block_on(w, ev, tmo)
+        if not got and tmo is not None:
+            raise SyscallError(EINPROGRESS)
+        sock.connect_finish(t)
+    return 0
+
+
+@syscall("getsockname", args=("fd", "ptr", "ptr"))
+def getsockname(t, fd, addr, addrlen):
+    f, sock = _sock(t, fd)
+    _write_name(t, addr, addrlen, sock.getsockname(t))
+    return 0
+
+
+@syscall("getpeername", args=("fd", "ptr", "ptr"))
+def getpeername(t, fd, addr, addrlen):
+    f, sock = _sock(t, fd)
+    _write_name(t, addr, addrlen, sock.getpeername(t))
+    return 0
+
+
+@syscall("shutdown", args=("fd", "int"))
+def shutdown(t, fd, how):
+    f, sock = _sock(t, fd)
+    sock.shutdown(t, to_s32(how))
+    return 0
+
+
+# --- options ---------------------------------------------------------------------------------------------
+
+@syscall("getsockopt", args=("fd", "int", "int", "ptr", "ptr"))
+def getsockopt(t, fd, level, name, optval, optlen):
+    f, sock = _sock(t, fd)
+    n = INT.unpack(t.mm.copy_in(optlen, 4))[0]
+    if n < 0:
+        raise SyscallError(EINVAL)
+    value = sock.getsockopt(t, to_s32(level), to_s32(name), n)
+    value = value[:n]
+    if value:
+        t.mm.copy_out(optval, value)
+    t.mm.copy_out(optlen, INT.pack(len(value)))
+    return 0
+
+
+@syscall("setsockopt", args=("fd", "int", "int", "ptr", "int"))
+def setsockopt(t, fd, level, name, optval, optlen):
+    f, sock = _sock(t, fd)
+    n = to_s32(optlen)
+    if n < 0:
+        raise SyscallError(EINVAL)
+    value = t.mm.copy_in(optval, min(n, 4096)) if n else b""
+    sock.setsockopt(t, to_s32(level), to_s32(name), value)
+    return 0
+
+
+# --- sending ------------------------------------------------------------------------------------------------
+
+def _parse_control(t, sock, control: bytes):
+    """SCM_RIGHTS (FileDescriptions, with a reference each) and SCM_CREDENTIALS from a control buffer."""
+    rights, creds = [], None
+    try:
+        for level, typ, data in S.parse_cmsgs(control):
+            if level != S.SOL_SOCKET:
+                continue
+            if typ == S.SCM_RIGHTS:
+                fds = [INT.unpack_from(data, i)[0] for i in range(0, len(data) - 3, 4)]
+                if len(rights) + len(fds) > S.SCM_MAX_FD:
+                    raise SyscallError(EINVAL)
+                for fd in fds:
+                    rights.append(t.fdtable.get(fd).inc_ref())
+            elif typ == S.SCM_CREDENTIALS:
+                if len(data) < S.UCRED.size:
+                    raise SyscallError(EINVAL)
+                pid, uid, gid = S.UCRED.unpack_from(data)
+                mine = task_creds(t)
+                c = t.creds
+                privileged = getattr(c, "euid", 1) == 0
+                if not privileged and (pid != mine[0] or uid not in (c.uid, c.euid, getattr(c, "suid", c.uid))
+                                       or gid not in (c.gid, c.egid, getattr(c, "sgid", c.gid))):
+                    raise SyscallError(EPERM)
+                creds = (pid, uid, gid)
+            else:
+                raise SyscallError(EINVAL)
+    except SyscallError:
+        for f in rights:
+            f.dec_ref()
+        raise
+    if rights and not isinstance(sock, UnixSocket):
+        for f in rights:
+            f.dec_ref()
+        raise SyscallError(EINVAL)
+    return rights, creds
+
+
+def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds):
+    """Send from ``iov``; a stream socket in blocking mode loops until all is queued."""
+    dontwait = bool(flags & S.MSG_DONTWAIT)
+    stream = sock.stype == S.SOCK_STREAM
+    total = iov.total
+    sent = 0
+    try:
+        while True:
+            chunk = iov.gather(sent, min(total - sent, MAX_CHUNK if stream else MAX_MESSAGE))
+            try:
+                n = yield from _blocking(t, f, sock, "send",
+                                         lambda: sock.sendmsg(t, chunk, flags, addr, rights, creds),
+                                         dontwait or (sent > 0 and (f.flags & O_NONBLOCK)))
+            except SyscallError as e:
+                if sent and e.errno in (EAGAIN, EINTR, EPIPE):
+                    return sent
+                if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL:
+                    send_sigpipe(t)
+                raise
+            sent += n
+            if not stream or sent >= total or f.flags & O_NONBLOCK or dontwait:
+                return sent
+    finally:
+        for r in rights:
+            r.dec_ref()   # references not taken over by a queued message
+
+
+def _sendmsg_one(t, f, sock, msg_addr, flags):
+    name, namelen, iov, iovlen, control, controllen, _ = S.MSGHDR.unpack(t.mm.copy_in(msg_addr, S.MSGHDR.size))
+    if iovlen > S.UIO_MAXIOV:
+        raise SyscallError(EINVAL)
+    vecs = IoVec(t, t.mm.read_iovecs(iov, iovlen))
+    addr = _read_addr(t, name, namelen) if name else None
+    rights, creds = [], None
+    if controllen:
+        if controllen > MAX_CONTROL:
+            raise SyscallError(55)   # ENOBUFS
+        rights, creds = _parse_control(t, sock, t.mm.copy_in(control, controllen))
+    return (yield from _send(t, f, sock, vecs, flags, addr or None, rights, creds))
+
+
+@syscall("sendto", args=("fd", "str:2", "uint", "hex", "ptr", "int"))
+def sendto(t, fd, buf, length, flags, addr, addrlen):
+    f, sock = _sock(t, fd)
+    a = _read_addr(t, addr, addrlen) if addr else None
+    return (yield from _send(t, f, sock, IoVec.single(t, buf, length), to_s32(flags), a or None, [], None))
+
+
+@syscall("sendmsg", args=("fd", "ptr", "hex"))
+def sendmsg(t, fd, msg, flags):
+    f, sock = _sock(t, fd)
+    return (yield from _sendmsg_one(t, f, sock, msg, to_s32(flags)))
+
+
+@syscall("sendmmsg", args=("fd", "ptr", "uint", "hex"))
+def sendmmsg(t, fd, msgvec, vlen, flags):
+    f, sock = _sock(t, fd)
+    vlen = min(to_u32(vlen), S.UIO_MAXIOV)
+    done = 0
+    for i in range(vlen):
+        base = msgvec + i * S.MMSGHDR_SIZE
+        try:
+            n = yield from _sendmsg_one(t, f, sock, base, to_s32(flags))
+        except SyscallError:
+            if done:
+                return done
+            raise
+        t.mm.copy_out(base + S.MMSG_LEN_OFFSET, struct.pack("<I", n))
+        done += 1
+    return done
+
+
+# --- receiving --------------------------------------------------------------------------------------------------
+
+def _recv(t, f, sock, iov: IoVec, flags, want_addr):
+    """Receive into ``iov``; returns (RecvResult of the first step, bytes placed)."""
+    dontwait = bool(flags & S.MSG_DONTWAIT)
+    stream = sock.stype == S.SOCK_STREAM
+    total = iov.total
+    cap = min(total, MAX_CHUNK) if stream else min(total, MAX_MESSAGE)
+    res = yield from _blocking(t, f, sock, "recv", lambda: sock.recvmsg(t, cap, flags, want_addr), dontwait)
+    iov.scatter(0, res.data)
+    got = len(res.data)
+    # MSG_WAITALL: a stream read goes on until the buffer is full (or EOF, an error, a signal).
+    if stream and flags & S.MSG_WAITALL and not flags & S.MSG_PEEK and not res.rights:
+        while got < total and res.data:
+            try:
+                more = yield from _blocking(t, f, sock, "recv",
+                                            lambda: sock.recvmsg(t, min(total - got, MAX_CHUNK), flags, False),
+                                            dontwait)
+            except SyscallError:
+                break
+            if not more.data:
+                break
+            iov.scatter(got, more.data)
+            got += len(more.data)
+            for r in more.rights:
+                r.dec_ref()
+    elif stream and not flags & S.MSG_PEEK and got == cap and cap < total and not res.rights:
+        # More is there than one step moved: take what is queued now, without waiting.
+        while got < total:
+            try:
+                more = sock.recvmsg(t, min(total - got, MAX_CHUNK), flags | S.MSG_DONTWAIT, False)
+            except SyscallError:
+                break
+            if not more.data:
+                break
+            iov.scatter(got, more.data)
+            got += len(more.data)
+    return res, got
+
+
+def _control_out(t, sock, res, flags, control, controllen):
+    """Pack SCM_CREDENTIALS and SCM_RIGHTS for recvmsg; returns (bytes, extra msg_flags)."""
+    out, mflags = b"", 0
+    space = controllen
+    if res.creds is not None and getattr(sock, "passcred", False):
+        cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(*res.creds))
+        if len(cm) <= space or S.cmsg_len(S.UCRED.size) <= space:
+            cm = cm[:space]
+            out += cm
+            space -= len(cm)
+        else:
+            mflags |= S.MSG_CTRUNC
+    rights = res.rights
+    if rights:
+        fit = max(0, (space - S.CMSGHDR.size) // 4) if space >= S.CMSGHDR.size else 0
+        fds = []
+        for i, rf in enumerate(rights):
+            if i >= fit:
+                mflags |= S.MSG_CTRUNC
+                rf.dec_ref()
+                continue
+            try:
+                fds.append(t.fdtable.install(rf, bool(flags & S.MSG_CMSG_CLOEXEC)))
+            except SyscallError:
+                mflags |= S.MSG_CTRUNC
+                rf.dec_ref()
+        if fds:
+            cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_RIGHTS, b"".join(INT.pack(x) for x in fds))
+            cm = cm[:space]
+            out += cm
+        res.rights = []
+    if res.control:
+        out += res.control[:max(0, controllen - len(out))]
+    return out, mflags
+
+
+def _recvmsg_one(t, f, sock, msg_addr, flags):
+    hdr = t.mm.copy_in(msg_addr, S.MSGHDR.size)
+    name, namelen, iov, iovlen, control, controllen, _ = S.MSGHDR.unpack(hdr)
+    if iovlen > S.UIO_MAXIOV:
+        raise SyscallError(EINVAL)
+    if to_s32(namelen) < 0:
+        raise SyscallError(EINVAL)
+    vecs = IoVec(t, t.mm.read_iovecs(iov, iovlen))
+    res, got = yield from _recv(t, f, sock, vecs, flags, bool(name))
+    ctl, mflags = _control_out(t, sock, res, flags, control, min(controllen, MAX_CONTROL) if control else 0)
+    if ctl:
+        t.mm.copy_out(control, ctl)
+    t.mm.copy_out(msg_addr + S.MSG_CONTROLLEN_OFFSET, struct.pack("<Q", len(ctl)))
+    if name:
+        a = res.addr or b""
+        if a and namelen:
+            t.mm.copy_out(name, a[:namelen])
+        t.mm.copy_out(msg_addr + S.MSG_NAMELEN_OFFSET, struct.pack("<I", len(a)))
+    t.mm.copy_out(msg_addr + S.MSG_FLAGS_OFFSET, INT.pack(res.flags | mflags | (flags & S.MSG_CMSG_CLOEXEC)))
+    if flags & S.MSG_TRUNC and res.full_len >= 0 and sock.stype != S.SOCK_STREAM:
+        return res.full_len
+    return got
+
+
+@syscall("recvfrom", args=("fd", "outstr:2", "uint", "hex", "ptr", "ptr"))
+def recvfrom(t, fd, buf, length, flags, addr, addrlen):
+    f, sock = _sock(t, fd)
+    flags = to_s32(flags)
+    res, got = yield from _recv(t, f, sock, IoVec.single(t, buf, length), flags, bool(addr))
+    for r in res.rights:
+        r.dec_ref()
+    if addr and addrlen:
+        _write_addr(t, addr, addrlen, res.addr or b"")
+    if flags & S.MSG_TRUNC and res.full_len >= 0 and sock.stype != S.SOCK_STREAM:
+        return res.full_len
+    return got
+
+
+@syscall("recvmsg", args=("fd", "ptr", "hex"))
+def recvmsg(t, fd, msg, flags):
+    f, sock = _sock(t, fd)
+    return (yield from _recvmsg_one(t, f, sock, msg, to_s32(flags)))
+
+
+@syscall("recvmmsg", args=("fd", "ptr", "uint", "hex", "ptr"))
+def recvmmsg(t, fd, msgvec, vlen, flags, timeout):
+    f, sock = _sock(t, fd)
+    flags = to_s32(flags)
+    vlen = min(to_u32(vlen), S.UIO_MAXIOV)
+    deadline = None
+    if timeout:
+        sec, nsec = struct.unpack("<qq", t.mm.copy_in(timeout, 16))
+        if sec < 0 or not 0 <= nsec < 1_000_000_000:
+            raise SyscallError(EINVAL)
+        deadline = t.kernel.monotonic() + sec + nsec / 1e9
+    done = 0
+    for i in range(vlen):
+        base = msgvec + i * S.MMSGHDR_SIZE
+        try:
+            n = yield from _recvmsg_one(t, f, sock, base, flags)
+        except SyscallError:
+            if done:
+                break
+            raise
+        t.mm.copy_out(base + S.MMSG_LEN_OFFSET, struct.pack("<I", n))
+        done += 1
+        if flags & S.MSG_WAITFORONE:
+            flags |= S.MSG_DONTWAIT
+        if deadline is not None and t.kernel.monotonic() >= deadline:
+            break
+    return done

@@ -1,0 +1,216 @@
+"""splice, tee, sendfile, copy_file_range: moving data between descriptors inside the Sentry.
+
+All four share ``_transfer``: data goes from the source to the destination in
+bounded chunks, and the source is only consumed by what the destination
+accepted (a pipe source is peeked first, a seekable source is read at an
+explicit offset), so a short write loses nothing.
+"""
+import struct
+
+from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, EXDEV, SyscallError
+from snakevisor.abi.fs import MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
+from snakevisor.abi.poll import SPLICE_F_NONBLOCK
+from snakevisor.sentry.fsimpl.pipefs import PipeImpl
+from snakevisor.sentry.fsimpl.sockfs import SocketImpl
+from snakevisor.sentry.syscalls.pipe import send_sigpipe
+from snakevisor.sentry.syscalls.table import syscall
+
+CHUNK = 1 << 20
+LOFF = struct.Struct("<q")
+
+
+def _read_off(t, ptr):
+    if not ptr:
+        return None
+    off, = LOFF.unpack(t.mm.copy_in(ptr, 8))
+    if off < 0:
+        raise SyscallError(EINVAL)
+    return off
+
+
+def _wait(t, f, events):
+    w = f.waitable()
+    if w is None:
+        raise SyscallError(EAGAIN)
+    yield from t.block_on(w, events)
+
+
+def _transfer(t, src, dst, count, src_off=None, dst_off=None, nonblock=False, consume=True,
+              return_partial=True):
+    """Move up to ``count`` bytes; returns (bytes moved, new src offset, new dst offset)."""
+    count = min(count, MAX_RW_COUNT)
+    s_impl, d_impl = src.impl, dst.impl
+    src_pipe = isinstance(s_impl, PipeImpl)
+    if s_impl.seekable and src_off is None:
+        src_off, advance_src = src.offset, True
+    else:
+        advance_src = False
+    done = 0
+    while done < count:
+        n = min(count - done, CHUNK)
+        # Read (without consuming a pipe) what the destination may take.
+        if src_pipe:
+            if not s_impl.pipe.size:
+                if s_impl.pipe.writers == 0 or done:
+                    break
+                if nonblock or src.flags & O_NONBLOCK:
+                    raise SyscallError(EAGAIN)
+                yield from _wait(t, src, POLLIN)
+                continue
+            data = s_impl.peek(n)
+        elif s_impl.seekable:
+            data = src.read(n, src_off)
+        else:
+            if isinstance(d_impl, PipeImpl):
+                n = min(n, max(d_impl.pipe.free(), 0) or 4096)
+            try:
+                data = src.read(n)
+            except SyscallError as e:
+                if e.errno != EAGAIN or done or nonblock or src.flags & O_NONBLOCK:
+                    if e.errno == EAGAIN and done:
+                        break
+                    raise
+                yield from _wait(t, src, POLLIN)
+                continue
+        if not data:
+            break
+        # Write it; wait for room unless non-blocking (or something was already moved).
+        while True:
+            try:
+                w = dst.write(data, dst_off)
+                break
+            except SyscallError as e:
+                if e.errno == EPIPE and not done:
+                    send_sigpipe(t)
+                if e.errno != EAGAIN or nonblock or dst.flags & O_NONBLOCK or (done and return_partial):
+                    if done and e.errno in (EAGAIN, EPIPE):
+                        w = 0
+                        break
+                    raise
+                yield from _wait(t, dst, POLLOUT)
+        if w == 0:
+            break
+        if src_pipe and consume:
+            s_impl.pipe.read(w, s_impl.packet)
+            s_impl.pipe.queue.notify(POLLOUT)
+        elif src_pipe:
+            pass   # tee: the source keeps its data
+        if src_off is not None and s_impl.seekable:
+            src_off += w
+        if dst_off is not None:
+            dst_off += w
+        done += w
+        if w < len(data) or not src_pipe and not s_impl.seekable:
+            if nonblock or dst.flags & O_NONBLOCK or return_partial:
+                break
+        if not consume:
+            break   # tee copies what is there once
+    if advance_src:
+        src.offset = src_off
+    return done, src_off, dst_off
+
+
+def _files(t, fd_in, fd_out):
+    src = t.fdtable.get(to_s32(fd_in))
+    dst = t.fdtable.get(to_s32(fd_out))
+    if not src.readable or not dst.writable:
+        raise SyscallError(EBADF)
+    return src, dst
+
+
+@syscall("splice", args=("fd", "ptr", "fd", "ptr", "uint", "hex"))
+def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
+    src, dst = _files(t, fd_in, fd_out)
+    in_pipe, out_pipe = isinstance(src.impl, PipeImpl), isinstance(dst.impl, PipeImpl)
+    if not in_pipe and not out_pipe:
+        raise SyscallError(EINVAL)
+    if in_pipe and off_in or out_pipe and off_out:
+        raise SyscallError(ESPIPE)
+    if in_pipe and out_pipe and src.impl.pipe is dst.impl.pipe:
+        raise SyscallError(EINVAL)
+    if dst.flags & O_APPEND and not out_pipe:
+        raise SyscallError(EINVAL)
+    s_off = _read_off(t, off_in)
+    d_off = _read_off(t, off_out)
+    if off_in and not src.impl.seekable or off_out and not dst.impl.seekable:
+        raise SyscallError(ESPIPE)
+    if d_off is None and dst.impl.seekable:
+        d_off = dst.offset
+        advance_dst = True
+    else:
+        advance_dst = False
+    done, s_off, d_off = yield from _transfer(t, src, dst, length, s_off, d_off,
+                                              bool(to_s32(flags) & SPLICE_F_NONBLOCK))
+    if off_in:
+        t.mm.copy_out(off_in, LOFF.pack(s_off))
+    if off_out:
+        t.mm.copy_out(off_out, LOFF.pack(d_off))
+    elif advance_dst:
+        dst.offset = d_off
+    return done
+
+
+@syscall("tee", args=("fd", "fd", "uint", "hex"))
+def tee(t, fd_in, fd_out, length, flags):
+    src, dst = _files(t, fd_in, fd_out)
+    if not isinstance(src.impl, PipeImpl) or not isinstance(dst.impl, PipeImpl) or \
+            src.impl.pipe is dst.impl.pipe:
+        raise SyscallError(EINVAL)
+    done, _, _ = yield from _transfer(t, src, dst, length, nonblock=bool(to_s32(flags) & SPLICE_F_NONBLOCK),
+                                      consume=False)
+    return done
+
+
+@syscall("sendfile", args=("fd", "fd", "ptr", "uint"))
+def sendfile(t, out_fd, in_fd, offset, count):
+    src, dst = _files(t, in_fd, out_fd)
+    if dst.flags & O_APPEND:
+        raise SyscallError(EINVAL)
+    if src.inode is not None and src.inode.is_dir:
+        raise SyscallError(EINVAL)
+    off = _read_off(t, offset)
+    if off is not None and not src.impl.seekable:
+        raise SyscallError(ESPIPE)
+    d_off = None
+    advance_dst = dst.impl.seekable
+    if advance_dst:
+        d_off = dst.offset
+    # A blocking socket destination gets everything (Linux loops until the count is sent).
+    partial = not isinstance(dst.impl, SocketImpl)
+    done, s_off, d_off = yield from _transfer(t, src, dst, count, off, d_off, return_partial=partial)
+    if offset:
+        t.mm.copy_out(offset, LOFF.pack(s_off))
+    if advance_dst:
+        dst.offset = d_off
+    return done
+
+
+@syscall("copy_file_range", args=("fd", "ptr", "fd", "ptr", "uint", "hex"))
+def copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
+    if flags:
+        raise SyscallError(EINVAL)
+    src, dst = _files(t, fd_in, fd_out)
+    for f in (src, dst):
+        inode = f.inode
+        if inode is not None and inode.is_dir:
+            raise SyscallError(EISDIR)
+        if inode is None or not inode.is_reg:
+            raise SyscallError(EINVAL)
+    if dst.flags & O_APPEND:
+        raise SyscallError(EBADF)
+    s_off = _read_off(t, off_in)
+    d_off = _read_off(t, off_out)
+    s_start = src.offset if s_off is None else s_off
+    d_start = dst.offset if d_off is None else d_off
+    if src.inode is dst.inode and s_start < d_start + length and d_start < s_start + length:
+        raise SyscallError(EINVAL)
+    done, s_end, d_end = yield from _transfer(t, src, dst, length, s_start, d_start)
+    if off_in:
+        t.mm.copy_out(off_in, LOFF.pack(s_end))
+    else:
+        src.offset = s_end
+    if off_out:
+        t.mm.copy_out(off_out, LOFF.pack(d_end))
+    else:
+        dst.offset = d_end
+    return done

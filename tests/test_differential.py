@@ -1,0 +1,82 @@
+"""Differential tests (issue 2): small C programs from tests/programs, built static
+and dynamic at test time, run natively and inside snakevisor; stdout and exit status
+must match. Each program prints facts that Linux makes deterministic (no addresses,
+pids or times), so any difference is a Sentry bug.
+"""
+import os
+
+import pytest
+
+from conftest import REPO, compile_c, run_native, run_sandboxed
+
+BUILDS = [pytest.param(True, id="static"), pytest.param(False, id="dynamic")]
+
+
+def app_env(**extra):
+    """One environment for both runs. run_sandboxed adds PYTHONPATH (the CLI needs it from a
+    checkout) and the application sees it, so the native run gets it too; LANG keeps Python's
+    C-locale coercion from adding LC_CTYPE to the sandbox's environment (see
+    test_environment_passes_through_unchanged)."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": REPO}
+    env.update(extra)
+    return env
+
+
+def compare(argv, env=None, expect_status=None):
+    env = env or app_env()
+    native = run_native(argv, env=env)
+    boxed = run_sandboxed(argv, env=env)
+    detail = (f"\nnative stdout:\n{native.stdout.decode(errors='replace')[-3000:]}"
+              f"\nsandbox stdout:\n{boxed.stdout.decode(errors='replace')[-3000:]}"
+              f"\nsandbox stderr:\n{boxed.stderr.decode(errors='replace')[-3000:]}")
+    want = native.returncode if expect_status is None else expect_status
+    assert boxed.returncode == want, f"exit status: native {native.returncode}, sandbox {boxed.returncode}" + detail
+    assert boxed.stdout == native.stdout, "stdout differs" + detail
+    return native, boxed
+
+
+@pytest.mark.parametrize("static", BUILDS)
+@pytest.mark.parametrize("program", ["memory", "files", "procfs", "tmpfs", "devices", "timeuname"])
+def test_program(program, static):
+    binary = compile_c(program, static=static)
+    native, _ = compare([binary])
+    assert native.returncode == 0, f"{program} fails natively: {native.stdout.decode()[-2000:]}"
+    assert b"FAIL" not in native.stdout
+
+
+@pytest.mark.parametrize("static", BUILDS)
+def test_argv_envp_auxv(static):
+    binary = compile_c("startup", static=static)
+    native, _ = compare([binary, "one", "two words", "", "ü"], env=app_env(SNAKE_TEST="yes"))
+    out = native.stdout.decode()
+    assert "AT_PAGESZ=4096" in out and "AT_EXECFN==argv[0]: 1" in out and "AT_RANDOM readable, nonzero=1" in out
+
+
+@pytest.mark.parametrize("static", BUILDS)
+@pytest.mark.parametrize("status", [0, 7, 255])
+def test_exit_status(static, status):
+    binary = compile_c("startup", static=static)
+    native, _ = compare([binary, "exit", str(status)])
+    assert native.returncode == status
+
+
+@pytest.mark.parametrize("how", ["kill", "raise", "abort"])
+def test_death_by_signal(how):
+    """kill(getpid(), SIGABRT): natively the child dies by signal 6; `snakevisor do` exits 128+6."""
+    binary = compile_c("sigabrt")
+    native = run_native([binary, how], env=app_env())
+    assert native.returncode == -6
+    boxed = run_sandboxed([binary, how], env=app_env())
+    assert boxed.returncode == 128 + 6, (
+        f"sandbox exit status {boxed.returncode}\n{boxed.stderr.decode(errors='replace')[-2000:]}")
+    assert boxed.stdout == native.stdout == b"before\n"
+
+
+def test_environment_passes_through_unchanged():
+    """The application's environment is exactly the caller's: `snakevisor do` must not add
+    variables (Python's PEP 538 locale coercion sets LC_CTYPE=C.UTF-8 in its own environment
+    when no locale is set, and the CLI passes its os.environ on)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": REPO, "ONLY": "this"}
+    native = run_native(["/usr/bin/env"], env=env)
+    boxed = run_sandboxed(["/usr/bin/env"], env=env)
+    assert sorted(boxed.stdout.splitlines()) == sorted(native.stdout.splitlines()), boxed.stdout

@@ -1,0 +1,77 @@
+"""Pipes and FIFOs: the Pipe buffer's rules (unit) and a differential C program (native vs sandbox)."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from conftest import compile_c  # noqa: E402
+
+from snakevisor.abi.errno import EAGAIN, EBUSY, EPERM, SyscallError  # noqa: E402
+from snakevisor.abi.fs import O_DIRECT, O_NONBLOCK  # noqa: E402
+from snakevisor.sentry.fsimpl.pipefs import Pipe, new_pipe, round_pipe_size  # noqa: E402
+
+
+def test_pipe_capacity_and_atomicity():
+    p = Pipe()
+    # 1-byte writes merge into pages: 64 KiB fit, then EAGAIN.
+    for _ in range(65536):
+        assert p.write(b"x", False) == 1
+    with pytest.raises(SyscallError) as e:
+        p.write(b"y", False)
+    assert e.value.errno == EAGAIN
+    # Reading part of a page frees no slot: a PIPE_BUF-sized write still fails as a whole.
+    assert p.read(100, False) == b"x" * 100
+    with pytest.raises(SyscallError):
+        p.write(b"z" * 50, False)
+    assert p.read(65536, False) == b"x" * (65536 - 100)
+    assert p.size == 0
+
+
+def test_pipe_partial_big_write_and_packets():
+    p = Pipe()
+    assert p.write(b"a" * 100000, False) == 65536
+    p = Pipe()
+    assert p.write(b"abc", True) == 3 and p.write(b"defgh", True) == 5
+    assert p.read(2, True) == b"ab"          # rest of the packet is dropped
+    assert p.read(100, True) == b"defgh"
+
+
+def test_set_capacity_rules():
+    assert round_pipe_size(5000) == 8192 and round_pipe_size(0) == 4096
+    p = Pipe()
+    p.write(b"q" * 20000, False)
+    with pytest.raises(SyscallError) as e:
+        p.set_capacity(4096)
+    assert e.value.errno == EBUSY
+    with pytest.raises(SyscallError) as e:
+        p.set_capacity(64 << 20)
+    assert e.value.errno == EPERM
+
+
+def test_pipe_ends_notify_and_eof():
+    r, w = new_pipe(O_NONBLOCK)
+    seen = []
+    r.waitable().register(seen.append, 0xFFFF)
+    assert w.write(b"hi") == 2
+    assert seen and seen[-1] & 0x1
+    assert r.read(10) == b"hi"
+    with pytest.raises(SyscallError):
+        r.read(10)
+    w.dec_ref()
+    assert r.readiness(0x1) & 0x10          # POLLHUP once the writer is gone
+    assert r.read(10) == b""                # EOF
+    r.dec_ref()
+
+
+def test_packet_flag_from_pipe2():
+    r, w = new_pipe(O_DIRECT)
+    assert r.flags & O_DIRECT and w.flags & O_DIRECT
+    w.write(b"12345")
+    w.write(b"678")
+    assert r.read(3) == b"123"
+    assert r.read(10) == b"678"
+
+
+def test_pipe_semantics_differential(differential):
+    differential([compile_c("pipe_semantics")])

@@ -1,0 +1,55 @@
+"""poll/select/epoll/eventfd/timerfd: a differential C program, plus epoll behaviour checked directly."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from conftest import compile_c  # noqa: E402
+
+from snakevisor.abi.errno import ELOOP, SyscallError  # noqa: E402
+from snakevisor.abi.fs import O_NONBLOCK  # noqa: E402
+from snakevisor.abi.poll import EPOLLET, EPOLLIN, EPOLLONESHOT, EPOLLOUT  # noqa: E402
+from snakevisor.sentry.fsimpl.epollfs import new_epoll  # noqa: E402
+from snakevisor.sentry.fsimpl.eventfd import new_eventfd  # noqa: E402
+from snakevisor.sentry.fsimpl.pipefs import new_pipe  # noqa: E402
+
+
+def test_epoll_level_edge_oneshot():
+    ep = new_epoll(2)
+    r, w = new_pipe(O_NONBLOCK)
+    e = ep.impl
+    e.add(r, 3, EPOLLIN, 7)
+    assert e.collect(8) == []
+    w.write(b"x")
+    assert e.collect(8) == [(EPOLLIN, 7)]
+    assert e.collect(8) == [(EPOLLIN, 7)]        # level-triggered: still there
+    e.modify(r, 3, EPOLLIN | EPOLLET, 8)
+    assert e.collect(8) == [(EPOLLIN, 8)]
+    assert e.collect(8) == []                    # edge: once per change
+    w.write(b"y")
+    assert e.collect(8) == [(EPOLLIN, 8)]
+    e.modify(r, 3, EPOLLIN | EPOLLONESHOT, 9)
+    assert e.collect(8) == [(EPOLLIN, 9)]
+    w.write(b"z")
+    assert e.collect(8) == []                    # disabled until re-armed
+    # Closing the last reference drops the entry.
+    r.dec_ref()
+    assert e.collect(8) == [] and not e.interest
+    w.dec_ref()
+    ep.dec_ref()
+
+
+def test_epoll_nesting_and_loops():
+    a, b = new_epoll(2), new_epoll(2)
+    efd = new_eventfd(0, False, True)
+    a.impl.add(efd, 5, EPOLLIN | EPOLLOUT, 1)
+    b.impl.add(a, 6, EPOLLIN, 2)
+    try:
+        a.impl.add(b, 7, EPOLLIN, 3)
+        raise AssertionError("loop accepted")
+    except SyscallError as e:
+        assert e.errno == ELOOP
+    assert b.impl.collect(4) == [(EPOLLIN, 2)]   # efd is writable, so a is ready
+
+
+def test_poll_semantics_differential(differential):
+    differential([compile_c("poll_semantics")])
