@@ -29,6 +29,11 @@ def compile_c(name, static=False, extra=()):
     return out
 
 
+def exit_code(returncode):
+    """A native run's status as `snakevisor do` reports it: death by signal N is 128+N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def run_native(argv, input=None, timeout=60, env=None):
     return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env)
 
@@ -46,7 +51,7 @@ def differential():
     def check(argv, input=None, env=None, compare_stderr=False):
         native = run_native(argv, input=input, env=env)
         boxed = run_sandboxed(argv, input=input, env=env)
-        assert boxed.returncode == native.returncode, (
+        assert boxed.returncode == exit_code(native.returncode), (
             f"exit status: native {native.returncode}, sandbox {boxed.returncode}\n"
             f"sandbox stderr:\n{boxed.stderr.decode(errors='replace')[-3000:]}")
         assert boxed.stdout == native.stdout, (

@@ -188,7 +188,8 @@ class DiodServer:
         self.proc = subprocess.Popen(
             ["diod", "-f", "-n", "-N", "-e", str(export), "--rfdno", str(theirs.fileno()),
              "--wfdno", str(theirs.fileno()), "-L", "/dev/null"],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+            cwd=os.path.dirname(str(export)))   # diod raises its own core limit: keep any core there
         theirs.close()
 
     def client(self, extensions=True):

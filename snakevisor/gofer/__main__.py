@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import socket
 import sys
 
@@ -54,6 +55,10 @@ def main(argv=None) -> int:
     overlay = args.overlay or args.overlay_upper is not None
     # Modes sent by the Sentry already have the application's umask applied.
     os.umask(0)
+    # Every fid holds a descriptor: allow as many as the hard limit does.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     # Socket objects first: wrapping a descriptor asks the kernel about it.
     socks = [socket.socket(fileno=fd) for _, _, _, fd in mounts]
     try:

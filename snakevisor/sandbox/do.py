@@ -12,6 +12,7 @@ import os
 import sys
 
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
+from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.sentry_boot import Sentry, SentryConfig
 
@@ -44,7 +45,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
     gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper)
     try:
-        config = SentryConfig(argv=list(cmd), env=dict(os.environ), cwd=cwd, strace=strace, cpu=cpu,
+        config = SentryConfig(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,
                               hostname=hostname,
                               extra_mounts=[(path, ro) for _, path, ro in volumes])
         try:

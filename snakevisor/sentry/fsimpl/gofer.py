@@ -23,6 +23,7 @@ application, so its cache is written back to the host on fsync, munmap
 """
 import ctypes
 import os
+from collections import OrderedDict
 
 from snakevisor.abi.errno import (EINVAL, EIO, EISDIR, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV,
                                   SyscallError)
@@ -40,6 +41,7 @@ from snakevisor.sentry.vfs.inode import Inode, now_ns
 
 _DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
 _XATTR_REPLACE = 2
+IDLE_HANDLES = 128      # closed files whose host descriptors stay open for a reopen
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
 
@@ -115,6 +117,9 @@ class GoferFilesystem(Filesystem):
         self.cache_negative = self.exclusive
         self.inodes = {}  # qid.path -> GoferInode (hard links share one)
         self.mapped = set()   # inodes whose cache a writable mapping may have changed
+        # Inodes with open handles but no open file: kept for a quick reopen, bounded
+        # so the Sentry does not hold a host descriptor for every file ever opened.
+        self.idle = OrderedDict()
         self.has_unlinkat = self.has_renameat = True   # False once the server says EOPNOTSUPP
         root_fid = client.attach(aname)
         self.root = Dentry(self._inode(root_fid, root_fid.getattr(P9.GETATTR_BASIC)))
@@ -131,6 +136,19 @@ class GoferFilesystem(Filesystem):
         inode = GoferInode(self, fid, attr)
         self.inodes[attr.qid.path] = inode
         return inode
+
+    def opened(self, inode):
+        inode._opens += 1
+        self.idle.pop(inode, None)
+
+    def closed(self, inode):
+        inode._opens -= 1
+        if inode._opens > 0 or inode in self.mapped or inode.cache is not None:
+            return
+        self.idle[inode] = None
+        while len(self.idle) > IDLE_HANDLES:
+            old, _ = self.idle.popitem(last=False)
+            old._close_handles()
 
     def forget(self, inode):
         """``inode`` has no name left: a new file may now reuse its host inode number."""
@@ -179,6 +197,7 @@ class GoferInode(Inode):
         self._link = None
         self._reader = None          # _Handle opened read-only
         self._writer = None          # _Handle opened read-write
+        self._opens = 0              # open file descriptions (GoferFileImpl)
 
     def _refresh(self, attr):
         """Take attributes the Gofer reported (a cached page cache is cut to a smaller size)."""
@@ -633,8 +652,9 @@ class GoferInode(Inode):
 
     def writeback(self):
         """Write the cached chunks (within the file's size) to the host."""
-        if self.cache is None or self._writer is None:
+        if self.cache is None or self.fs.readonly:
             return
+        self._ensure_writer()
         for idx in sorted(self.cache.chunks):
             start = idx * CHUNK_SIZE
             if start >= self.size:
@@ -651,16 +671,20 @@ class GoferInode(Inode):
                 pass
         super().dec_ref()
 
-    def evict(self):
-        self.fs.mapped.discard(self)
-        self.fs.forget(self)
-        if self.cache is not None:
-            self.cache.release()
-            self.cache = None
+    def _close_handles(self):
         for h in (self._reader, self._writer):
             if h is not None:
                 h.close(keep_fid=h.fid is self.fid)
         self._reader = self._writer = None
+
+    def evict(self):
+        self.fs.mapped.discard(self)
+        self.fs.idle.pop(self, None)
+        self.fs.forget(self)
+        if self.cache is not None:
+            self.cache.release()
+            self.cache = None
+        self._close_handles()
         if self.fid is not None:
             try:
                 self.fid.clunk()
@@ -670,6 +694,10 @@ class GoferInode(Inode):
 
 class GoferFileImpl(FileDescriptionImpl):
     seekable = True
+
+    def __init__(self, inode):
+        super().__init__(inode)
+        inode.fs.opened(inode)
 
     def read(self, n, offset):
         return self.inode.read_data(offset, n)
@@ -697,8 +725,10 @@ class GoferFileImpl(FileDescriptionImpl):
         self.inode.fsync()
 
     def release(self):
-        if self.inode in self.inode.fs.mapped:
+        inode = self.inode
+        if inode in inode.fs.mapped:
             try:
-                self.inode.writeback()
+                inode.writeback()
             except SyscallError:
                 pass
+        inode.fs.closed(inode)

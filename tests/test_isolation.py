@@ -1,0 +1,327 @@
+"""The Gofer's isolation and the writable root, as a user sees them (`snakevisor do`), and
+hostile layouts proven against the isolated Gofer process.
+
+* the root is an overlay: writes anywhere work and the host's files stay untouched;
+* --volume writes land on the host, :ro gives EROFS, --rootfs serves a directory image,
+  --overlay-upper keeps the changes;
+* the Gofer runs in its own mount and network namespaces with pivot_root, a cut
+  capability set, no_new_privs and a seccomp filter;
+* symlinks planted to files outside the root, `..` walks and a rename race never give
+  access to anything outside a mount's root.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_gofer_fs import GoferServer  # noqa: E402
+
+from snakevisor.abi.errno import SyscallError  # noqa: E402
+from snakevisor.gofer.isolation import GOFER_CAPS  # noqa: E402
+from snakevisor.p9.client import Client  # noqa: E402
+from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRET = b"TOPSECRET-do-not-leak"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolation tests need root (namespaces, overlayfs)")
+
+
+def do(*args, timeout=60):
+    r = subprocess.run([sys.executable, "-m", "snakevisor", "do", *args], cwd=REPO, capture_output=True,
+                       timeout=timeout)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def busybox_rootfs(tmp_path_factory):
+    bb = shutil.which("busybox")
+    if bb is None:
+        pytest.skip("busybox (busybox-static) is not installed")
+    root = tmp_path_factory.mktemp("rootfs")
+    for d in ("bin", "etc", "tmp", "dev", "proc", "data"):
+        (root / d).mkdir()
+    shutil.copy(bb, root / "bin" / "busybox")
+    for applet in ("sh", "cat", "ls", "echo", "touch", "mkdir", "rm", "mv", "ln", "readlink"):
+        os.symlink("busybox", root / "bin" / applet)
+    (root / "etc" / "marker").write_text("rootfs\n")
+    return root
+
+
+@pytest.fixture
+def secret(tmp_path):
+    """A file and a directory outside every served root, holding SECRET."""
+    d = tmp_path / "secretdir"
+    d.mkdir()
+    (d / "f").write_bytes(SECRET)
+    (tmp_path / "secret").write_bytes(SECRET)
+    return tmp_path
+
+
+# --- what the user does -------------------------------------------------------------------
+def test_root_is_writable_and_host_untouched():
+    name = f"/etc/snakevisor-test-{os.getpid()}"
+    before = open("/etc/hostname", "rb").read() if os.path.exists("/etc/hostname") else None
+    rc, out, err = do("--", "/bin/sh", "-c",
+                      f"echo hi > {name}; cat {name}; echo extra >> /etc/hostname; mkdir -p /usr/newdir/x")
+    assert rc == 0, err
+    assert out == "hi\n"
+    assert not os.path.exists(name)
+    assert not os.path.exists("/usr/newdir")
+    if before is not None:
+        assert open("/etc/hostname", "rb").read() == before
+
+
+def test_volume_writes_land_on_host(tmp_path):
+    (tmp_path / "log").write_text("first\n")
+    rc, out, err = do("--volume", f"{tmp_path}:/data", "--", "/bin/sh", "-c",
+                      "echo x >> /data/log; mkdir /data/d; echo y > /data/d/y; cat /data/log")
+    assert rc == 0, err
+    assert out == "first\nx\n"
+    assert (tmp_path / "log").read_text() == "first\nx\n"
+    assert (tmp_path / "d" / "y").read_text() == "y\n"
+
+
+def test_readonly_volume_gives_erofs(tmp_path):
+    rc, out, err = do("--volume", f"{tmp_path}:/data:ro", "--", "touch", "/data/f")
+    assert rc != 0
+    assert "Read-only file system" in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_rootfs_busybox_image(busybox_rootfs):
+    rc, out, err = do("--rootfs", str(busybox_rootfs), "--", "/bin/sh", "-c",
+                      "cat /etc/marker; echo new > /etc/new; cat /etc/new; ls /usr || echo no-usr")
+    assert rc == 0, err
+    assert out.splitlines()[:2] == ["rootfs", "new"]
+    assert "no-usr" in out
+    assert not (busybox_rootfs / "etc" / "new").exists()   # the image is a lower layer
+
+
+def test_overlay_upper_keeps_changes(tmp_path):
+    changes = tmp_path / "changes"
+    rc, _, err = do("--overlay-upper", str(changes), "--", "/bin/sh", "-c", "echo kept > /etc/sv-kept")
+    assert rc == 0, err
+    assert (changes / "upper" / "etc" / "sv-kept").read_text() == "kept\n"
+    assert not os.path.exists("/etc/sv-kept")
+    rc, out, err = do("--overlay-upper", str(changes), "--", "cat", "/etc/sv-kept")
+    assert rc == 0 and out == "kept\n", err
+
+
+# --- the Gofer process is locked down -----------------------------------------------------
+def _status(pid):
+    out = {}
+    for line in open(f"/proc/{pid}/status"):
+        k, _, v = line.partition(":")
+        out[k] = v.strip()
+    return out
+
+
+def _wait_isolated(pid, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if _status(pid).get("Seccomp") == "2":
+            return
+        time.sleep(0.02)
+    raise AssertionError("the Gofer never installed its seccomp filter")
+
+
+def test_gofer_is_locked_down(busybox_rootfs, tmp_path):
+    g = GoferProcess([GoferMount("root", str(busybox_rootfs), False), GoferMount("v", str(tmp_path), True)],
+                     isolate=True, overlay=True)
+    try:
+        root = Client(g.sockets[0]).attach()     # answered only once isolation is done
+        pid = g.proc.pid
+        _wait_isolated(pid)
+        st = _status(pid)
+        assert st["NoNewPrivs"] == "1"
+        caps = sum(1 << c for c in GOFER_CAPS)
+        assert int(st["CapEff"], 16) == caps and int(st["CapBnd"], 16) == caps
+        assert int(st["CapPrm"], 16) == caps and int(st["CapAmb"], 16) == 0
+        for ns in ("mnt", "net"):
+            assert os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}")
+        # Its root is the staging tmpfs: the container root, volumes, proc, nothing of the host.
+        assert set(os.listdir(f"/proc/{pid}/root")) <= {"root", "vol", "proc", "scratch"}
+        mounts = open(f"/proc/{pid}/mounts").read()
+        assert " /root overlay " in mounts and "/vol/m1" in mounts
+        vol_line = next(line for line in mounts.splitlines() if " /vol/m1 " in line)
+        assert vol_line.split()[3].startswith("ro")      # the host kernel enforces :ro too
+        # Its network namespace has no interface but lo.
+        devs = [line.split(":")[0].strip() for line in open(f"/proc/{pid}/net/dev").readlines()[2:]]
+        assert devs == ["lo"]
+        assert root.walk([b"etc", b"marker"]).getattr().size == 7
+    finally:
+        g.stop()
+
+
+# --- hostile layouts ----------------------------------------------------------------------------
+def _plant(directory, secret_root):
+    """Symlinks to the secret: absolute, relative with many .., and a directory link."""
+    os.symlink(secret_root / "secret", directory / "evil_abs")
+    depth = len(directory.parts) + 3
+    os.symlink("../" * depth + str(secret_root / "secret").lstrip("/"), directory / "evil_rel")
+    os.symlink(secret_root / "secretdir", directory / "evil_dir")
+
+
+def test_planted_symlinks_never_leave_the_root_in_the_sandbox(busybox_rootfs, secret, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    _plant(vol, secret)
+    rc, out, err = do("--rootfs", str(busybox_rootfs), "--volume", f"{vol}:/data", "--", "/bin/sh", "-c",
+                      "cat /data/evil_abs /data/evil_rel /data/evil_dir/f /data/../../../../secret;"
+                      "ln -s /etc/marker /data/mine; cat /data/mine; readlink /data/evil_abs")
+    assert SECRET.decode() not in out + err
+    assert "rootfs" in out                              # the sandbox's own /etc/marker
+    assert os.readlink(vol / "mine") == "/etc/marker"   # the link text is stored, not followed
+
+
+def _gofer_cases(root):
+    """Walk/open attempts that must never reach the secret, with the fid API directly."""
+    leaked = []
+    root_qid = root.qid
+    for names in ([b".."] * 5, [b"..", b"..", b".."]):
+        f = root.walk(names)
+        assert f.qid.path == root_qid.path     # .. at the root stays at the root
+        f.clunk()
+    for names in ([b"evil_abs"], [b"evil_rel"], [b"evil_dir", b"f"], [b"..", b"secret"], [b"a/b"],
+                  [b"evil_dir", b"..", b"secret"]):
+        try:
+            f = root.walk(names)
+        except SyscallError:
+            continue
+        try:
+            f.lopen(0)
+            data = f.read(0, 100)
+            if SECRET in data:
+                leaked.append(names)
+        except SyscallError:
+            pass
+        finally:
+            f.clunk()
+    return leaked
+
+
+def test_planted_symlinks_and_dotdot_against_isolated_gofer(busybox_rootfs, secret, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    _plant(vol, secret)
+    g = GoferProcess([GoferMount("root", str(busybox_rootfs), False), GoferMount("v", str(vol), False)],
+                     isolate=True, overlay=True)
+    try:
+        for sock in g.sockets:
+            assert _gofer_cases(Client(sock).attach()) == []
+    finally:
+        g.stop()
+
+
+def test_planted_symlinks_and_dotdot_against_plain_gofer(secret, tmp_path):
+    # Without isolation the host's whole tree is visible to the Gofer: only the
+    # one-component O_NOFOLLOW walks keep the client inside.
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    _plant(vol, secret)
+    srv = GoferServer(vol)
+    try:
+        assert _gofer_cases(srv.client().attach()) == []
+    finally:
+        srv.stop()
+
+
+def _race(client_root, vol, secret, seconds):
+    """A host thread swaps vol/d between a real directory and a symlink to the secret
+    directory while the client walks d/f and reads it."""
+    (vol / "d").mkdir()
+    (vol / "d" / "f").write_bytes(b"harmless")
+    stop = threading.Event()
+
+    def swapper():
+        while not stop.is_set():
+            try:
+                os.rename(vol / "d", vol / "d.real")
+                os.symlink(secret / "secretdir", vol / "d")
+                os.unlink(vol / "d")
+                os.rename(vol / "d.real", vol / "d")
+            except OSError:
+                pass
+    t = threading.Thread(target=swapper, daemon=True)
+    t.start()
+    reads = leaks = 0
+    deadline = time.time() + seconds
+    try:
+        while time.time() < deadline:
+            try:
+                f = client_root.walk([b"d", b"f"])
+            except SyscallError:
+                continue
+            try:
+                f.lopen(0)
+                data = f.read(0, 100)
+                reads += 1
+                leaks += SECRET in data
+            except SyscallError:
+                pass
+            finally:
+                f.clunk()
+    finally:
+        stop.set()
+        t.join()
+    return reads, leaks
+
+
+def test_rename_race_cannot_escape_plain_gofer(secret, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    srv = GoferServer(vol)
+    try:
+        reads, leaks = _race(srv.client().attach(), vol, secret, 1.5)
+    finally:
+        srv.stop()
+    assert leaks == 0
+    assert reads > 50      # the race really ran
+
+
+def test_rename_race_cannot_escape_isolated_gofer(secret, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    g = GoferProcess([GoferMount("root", str(vol), False)], isolate=True)
+    try:
+        reads, leaks = _race(Client(g.sockets[0]).attach(), vol, secret, 1.0)
+    finally:
+        g.stop()
+    assert leaks == 0 and reads > 20
+
+
+def test_seccomp_filter_refuses_what_is_not_listed():
+    from snakevisor.seccomp import build_whitelist, load
+    from snakevisor.gofer.isolation import GOFER_ARG_RULES, GOFER_SYSCALLS
+    bpf = build_whitelist(GOFER_SYSCALLS, GOFER_ARG_RULES)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            load(bpf)
+            results = []
+            for fn in (lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM),
+                       lambda: os.execv("/bin/true", ["true"]),
+                       lambda: os.setuid(5)):
+                try:
+                    fn()
+                    results.append("allowed")
+                except OSError as e:
+                    results.append(str(e.errno))
+            a, b = socket.socketpair()          # AF_UNIX stays allowed (asyncio needs it)
+            results.append("unix-ok")
+            os.write(w, ",".join(results).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    got = os.read(r, 200).decode().split(",")
+    os.close(r)
+    assert got == ["1", "1", "1", "unix-ok"]
