@@ -53,6 +53,12 @@ class FakeMM:
             raise SyscallError(ENAMETOOLONG)
         return bytes(self.mem[o:end])
 
+    def accessible_span(self, addr, n, write=False):
+        lo, hi = self.BASE, self.BASE + self.SIZE
+        if addr < lo or addr >= hi:
+            return 0
+        return min(n, hi - addr)
+
     def read_iovecs(self, addr, count):
         if count > 1024:
             raise SyscallError(EINVAL)

@@ -121,24 +121,37 @@ class Connection:
         loop = asyncio.get_running_loop()
         self.sock.setblocking(False)
         self.writer = _Writer(loop, self.sock)
+        # A reader callback registered once (not a sock_recv per message): requests are
+        # decoded and cheap ones answered straight from the epoll wake-up.
+        self._done = loop.create_future()
+        fd = self.sock.fileno()
+        loop.add_reader(fd, self._on_readable)
         try:
-            while not self.writer.closed:
-                try:
-                    data = await loop.sock_recv(self.sock, _RECV_SIZE)
-                except OSError:
-                    break
-                if not data:
-                    break
-                self.decoder.feed(data)
-                if not self._process():
-                    break
+            await self._done
             await self.writer.drain()
         finally:
+            loop.remove_reader(fd)
             await self._abort_pending()
             self.sess.fids.clear()
             self.decoder.close()
             self.writer.close()
             self.sock.close()
+
+    def _on_readable(self):
+        while not self._done.done():
+            try:
+                data = self.sock.recv(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if data:
+                self.decoder.feed(data)
+            if not data or not self._process() or self.writer.closed:
+                self._done.set_result(None)
+                return
+            if len(data) < _RECV_SIZE:
+                return      # drained; epoll says when there is more
 
     def _process(self) -> bool:
         """Handle every complete request buffered; False to close the connection."""

@@ -25,6 +25,7 @@ _MAX_RECV_FDS = 4
 _ANCBUF = socket.CMSG_SPACE(_MAX_RECV_FDS * 4)
 _RECV_FLAGS = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 _U64 = (1 << 64) - 1
+_MAX_DEFERRED = 64
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ class Client:
         self.donation = False
         self._broken = False
         self._tag = 0
+        self._deferred: set[int] = set()   # tags of sent requests whose replies nobody waits for
         self._next_fid = 0
         self._free_fids: list[int] = []
         self._decoder = Decoder(max(msize, C.MIN_MSIZE), expect=REPLIES)
@@ -117,11 +119,15 @@ class Client:
         if self._broken:
             raise SyscallError(EIO)
         if msg.tag != C.NOTAG:
-            self._tag = (self._tag + 1) % C.NOTAG
-            msg.tag = self._tag
+            msg.tag = self._next_tag()
         try:
             self.sock.sendall(encode(msg))
             reply = self._receive()
+            while self._deferred and reply.tag in self._deferred:
+                # The answer to an earlier fire-and-forget request (a deferred clunk).
+                self._deferred.discard(reply.tag)
+                self._drop_fd(reply)
+                reply = self._receive()
         except (OSError, ProtocolError, ValueError):
             self._broken = True
             raise SyscallError(EIO) from None
@@ -134,6 +140,29 @@ class Client:
             raise SyscallError(reply.ecode or EIO)
         self._drop_fd(reply)
         self._fail()
+
+    def _next_tag(self) -> int:
+        tag = (self._tag + 1) % C.NOTAG
+        while tag in self._deferred:
+            tag = (tag + 1) % C.NOTAG
+        self._tag = tag
+        return tag
+
+    def _send_deferred(self, msg):
+        """Send ``msg`` without waiting: its reply is skipped by a later _rpc.
+        Only for requests whose failure does not matter (Tclunk)."""
+        if self._broken:
+            return
+        if len(self._deferred) >= _MAX_DEFERRED:
+            self._rpc(msg, M.Rclunk)   # bound what is in flight: wait for this one
+            return
+        msg.tag = self._next_tag()
+        try:
+            self.sock.sendall(encode(msg))
+        except OSError:
+            self._broken = True
+            return
+        self._deferred.add(msg.tag)
 
     @staticmethod
     def _drop_fd(reply):
@@ -382,13 +411,17 @@ class Fid:
                          M.Rxattrcreate)
 
     # ---------------------------------------------------------- release
-    def clunk(self) -> None:
-        """Release the fid (idempotent); the fid number is reused."""
+    def clunk(self, wait: bool = True) -> None:
+        """Release the fid (idempotent); the fid number is reused. ``wait=False`` sends
+        Tclunk without waiting for Rclunk (saves a round trip; its failure is ignored)."""
         if self.fid is None:
             return
         fid, self.fid = self.fid, None
         try:
-            self.client._rpc(M.Tclunk(fid=fid), M.Rclunk)
+            if wait:
+                self.client._rpc(M.Tclunk(fid=fid), M.Rclunk)
+            else:
+                self.client._send_deferred(M.Tclunk(fid=fid))
         finally:
             # 9P: the fid is released even when Tclunk fails.
             self.client._free_fids.append(fid)

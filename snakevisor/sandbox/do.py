@@ -50,6 +50,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
                               extra_mounts=[(path, ro) for _, path, ro in volumes])
         try:
             sentry = Sentry(config, gofer.sockets)
+            gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
             status = sentry.run()
         except SyscallError as e:
             print(f"snakevisor do: {cmd[0]}: {os.strerror(e.errno)} ({ERRNO_NAMES.get(e.errno, e.errno)})",

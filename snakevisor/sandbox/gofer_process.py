@@ -49,6 +49,15 @@ class GoferProcess:
         for s in child_fds:
             s.close()
 
+    def pin_to(self, cpus):
+        """Run the Gofer on the Sentry's CPU(s): a 9P round trip then costs same-CPU
+        switches (~40 us) instead of cross-CPU wake-ups (~130 us on a VM)."""
+        try:
+            for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass   # exited or not ours: only a performance hint
+
     def stop(self):
         for s in self.sockets:
             try:

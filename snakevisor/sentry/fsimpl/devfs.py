@@ -19,19 +19,26 @@ TTYAUX_MAJOR = 5
 
 
 class _CharDeviceImpl(FileDescriptionImpl):
-    # Linux lets lseek succeed on these (the position is meaningless).
+    # Linux lets lseek succeed on these (the position is meaningless, and stays 0).
     seekable = True
+    seek_always_zero = True
 
     def end_offset(self):
         return 0
 
 
 class NullImpl(_CharDeviceImpl):
+    always_eof = True
+
     def read(self, n, offset):
         return b""
 
     def write(self, data, offset):
         return len(data)
+
+    def write_discarding(self, count):
+        """write(2) without copying the data in: /dev/null never looks at it."""
+        return count
 
 
 class ZeroImpl(_CharDeviceImpl):
@@ -49,6 +56,9 @@ class FullImpl(ZeroImpl):
     anonymous_mapping = False
 
     def write(self, data, offset):
+        raise SyscallError(ENOSPC)
+
+    def write_discarding(self, count):
         raise SyscallError(ENOSPC)
 
 

@@ -23,6 +23,7 @@ application, so its cache is written back to the host on fsync, munmap
 """
 import ctypes
 import os
+import time
 from collections import OrderedDict
 
 from snakevisor.abi.errno import (EINVAL, EIO, EISDIR, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV,
@@ -42,6 +43,9 @@ from snakevisor.sentry.vfs.inode import Inode, now_ns
 _DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
 _XATTR_REPLACE = 2
 IDLE_HANDLES = 128      # closed files whose host descriptors stay open for a reopen
+# Shared mounts: attributes fetched this recently are current enough (a path walk's
+# revalidation followed by the stat of the same syscall makes one request, not two).
+FRESH_NS = 1_000_000
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
 
@@ -129,7 +133,7 @@ class GoferFilesystem(Filesystem):
         """The inode for a freshly walked ``fid``: the known one for its qid (fid clunked), or a new one."""
         inode = self.inodes.get(attr.qid.path)
         if inode is not None and inode.type == attr.mode & S_IFMT and inode.nlink > 0:
-            fid.clunk()
+            fid.clunk(wait=False)
             if not self.exclusive:
                 inode._refresh(attr)
             return inode
@@ -199,8 +203,13 @@ class GoferInode(Inode):
         self._writer = None          # _Handle opened read-write
         self._opens = 0              # open file descriptions (GoferFileImpl)
 
+    def _fresh(self):
+        """Were the attributes fetched within the last FRESH_NS (in this same syscall, say)?"""
+        return time.monotonic_ns() - self._fetched < FRESH_NS
+
     def _refresh(self, attr):
         """Take attributes the Gofer reported (a cached page cache is cut to a smaller size)."""
+        self._fetched = time.monotonic_ns()
         self.mode, self.uid, self.gid = attr.mode, attr.uid, attr.gid
         self.nlink, self.rdev = attr.nlink, attr.rdev
         self.atime, self.mtime, self.ctime = attr.atime_ns, attr.mtime_ns, attr.ctime_ns
@@ -215,9 +224,9 @@ class GoferInode(Inode):
     def blocks(self):
         return self._blocks
 
-    def _revalidate(self):
+    def _revalidate(self, force=False):
         """Shared filesystems: fetch current attributes (a host fstat when we hold a descriptor)."""
-        if self.fs.exclusive:
+        if self.fs.exclusive or (self._fresh() and not force):
             return
         h = self._writer or self._reader
         if h is not None and h.fd is not None:
@@ -226,6 +235,7 @@ class GoferInode(Inode):
             self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
             self._blocks = st.st_blocks
             self._set_size(st.st_size)
+            self._fetched = time.monotonic_ns()
             return
         self._refresh(self.fid.getattr(P9.GETATTR_BASIC))
 
@@ -266,8 +276,16 @@ class GoferInode(Inode):
             return False
         if fid is None:
             return False
-        fid.clunk()
-        return qids[-1].path == child.ino
+        try:
+            if qids[-1].path != child.ino:
+                return False
+            if not child._fresh():
+                child._refresh(fid.getattr(P9.GETATTR_BASIC))   # stat() right after need not ask again
+        except SyscallError:
+            return False
+        finally:
+            fid.clunk(wait=False)
+        return True
 
     def iterdir(self):
         if not self.is_dir:
@@ -286,7 +304,7 @@ class GoferInode(Inode):
                         entries.append((e.name, e.qid.path, e.dtype or _DTYPE_FROM_QID.get(e.qid.type, 8)))
                 offset = batch[-1].offset
         finally:
-            fid.clunk()
+            fid.clunk(wait=False)
         return iter(entries)
 
     def _created(self, name, fid, creds):
@@ -708,7 +726,7 @@ class GoferFileImpl(FileDescriptionImpl):
     def end_offset(self):
         inode = self.inode
         if not inode.fs.exclusive:
-            inode._revalidate()      # O_APPEND and SEEK_END see the host's current size
+            inode._revalidate(force=True)   # O_APPEND and SEEK_END see the host's current size
         return inode.size
 
     def mappable(self):

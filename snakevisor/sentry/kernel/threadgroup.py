@@ -52,6 +52,7 @@ class ThreadGroup:
         self.start_time = time.monotonic()
         self.utime = self.stime = 0.0
         self.itimers = {}
+        self.nice = 0 if parent is None else parent.nice
 
     @property
     def sigactions(self):

@@ -20,6 +20,11 @@ STACK_TOP = 0x7FFD00000000
 STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 IOV_MAX = 1024
+KNOWN_ADVICE = frozenset((M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTNEED,
+                          M.MADV_FREE, M.MADV_REMOVE, M.MADV_DONTFORK, M.MADV_DOFORK, M.MADV_MERGEABLE,
+                          M.MADV_UNMERGEABLE, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE, M.MADV_DONTDUMP, M.MADV_DODUMP,
+                          M.MADV_WIPEONFORK, M.MADV_KEEPONFORK, M.MADV_COLD, M.MADV_PAGEOUT,
+                          M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE))
 
 
 class MemoryManager:
@@ -188,6 +193,8 @@ class MemoryManager:
             raise SyscallError(EINVAL)
         if prot & ~(M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC | M.PROT_GROWSDOWN | M.PROT_GROWSUP):
             raise SyscallError(EINVAL)
+        if prot & M.PROT_GROWSDOWN and prot & M.PROT_GROWSUP:
+            raise SyscallError(EINVAL)
         prot &= M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC
         end = addr + page_round_up(length)
         if length == 0:
@@ -236,8 +243,10 @@ class MemoryManager:
         if flags & M.MREMAP_FIXED and not flags & M.MREMAP_MAYMOVE:
             raise SyscallError(EINVAL)
         old_len, new_len = page_round_up(old_len), page_round_up(new_len)
-        if new_len == 0 or old_len == 0 or new_len > TASK_SIZE or old + old_len > TASK_SIZE:
+        if new_len == 0 or old_len == 0 or new_len > TASK_SIZE:
             raise SyscallError(EINVAL)
+        if old + old_len > TASK_SIZE:
+            raise SyscallError(EFAULT)
         if not self.vmas.covered(old, old + old_len):
             raise SyscallError(EFAULT)
         if not flags & M.MREMAP_FIXED:
@@ -294,9 +303,11 @@ class MemoryManager:
         if addr & (PAGE_SIZE - 1):
             raise SyscallError(EINVAL)
         end = addr + page_round_up(length)
+        if end >= 1 << 64 or end < addr:
+            raise SyscallError(EINVAL)
+        if length and advice in KNOWN_ADVICE and not self.vmas.covered(addr, end):
+            raise SyscallError(ENOMEM)
         if advice in (M.MADV_DONTNEED, M.MADV_FREE, M.MADV_REMOVE):
-            if not self.vmas.covered(addr, end):
-                raise SyscallError(ENOMEM)
             for v in self.vmas.overlapping(addr, end):
                 lo, hi = max(v.start, addr), min(v.end, end)
                 if v.kind == ANON and v.file is None:
@@ -308,10 +319,7 @@ class MemoryManager:
                         self.view[pos:pos + n] = self.view[off:off + n]
                         pos += n
             return 0
-        if advice in (M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTFORK,
-                      M.MADV_DOFORK, M.MADV_MERGEABLE, M.MADV_UNMERGEABLE, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE,
-                      M.MADV_DONTDUMP, M.MADV_DODUMP, M.MADV_WIPEONFORK, M.MADV_KEEPONFORK, M.MADV_COLD,
-                      M.MADV_PAGEOUT, M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE):
+        if advice in KNOWN_ADVICE:
             return 0
         raise SyscallError(EINVAL)
 
@@ -356,6 +364,17 @@ class MemoryManager:
             self.view[off:off + m] = mv[pos:pos + m]
             pos += m
 
+    def accessible_span(self, addr, n, write=False):
+        """How many bytes from ``addr`` (at most ``n``) are mapped readable (or writable)."""
+        need = M.PROT_WRITE if write else M.PROT_READ
+        pos, end = addr, addr + n
+        while pos < end:
+            v = self.vmas.find(pos)
+            if v is None or not v.prot & need:
+                break
+            pos = v.end
+        return min(pos, end) - addr
+
     def read_cstring(self, addr, maxlen=4096):
         """A NUL-terminated string of at most ``maxlen`` bytes (NUL excluded)."""
         out, pos = [], addr
@@ -382,12 +401,8 @@ class MemoryManager:
             return []
         raw = self.copy_in(addr, 16 * count)
         iovs = list(struct.iter_unpack("<QQ", raw))
-        total = 0
         for base, length in iovs:
             if length > 0x7FFFFFFFFFFFFFFF:
-                raise SyscallError(EINVAL)
-            total += length
-            if total > 0x7FFFFFFFFFFFFFFF:
                 raise SyscallError(EINVAL)
         return iovs
 

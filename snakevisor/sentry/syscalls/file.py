@@ -8,7 +8,9 @@ application's count never sizes an allocation directly.
 """
 import struct
 
-from snakevisor.abi.errno import (EAGAIN, EBADF, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
+from snakevisor.abi import fs as _fs_abi
+
+from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
                                   ESPIPE, SyscallError)
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                F_GETFL, F_GETLEASE, F_GETLK, F_GETOWN, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
@@ -27,6 +29,8 @@ from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 
 # Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
 MAX_IO = 16 << 20
+TASK_SIZE_MAX = 0x7FFFFFFFF000  # Linux's access_ok limit
+MAX_RW_COUNT = _fs_abi.MAX_RW_COUNT
 MAX_DIRENTS = 1 << 20
 
 
@@ -73,9 +77,11 @@ def _iovecs(t, iov, iovcnt):
         raise SyscallError(EINVAL)
     vecs = t.mm.read_iovecs(iov, cnt)
     total = 0
-    for _, length in vecs:
+    for base, length in vecs:
         if length > (1 << 63) - 1:
             raise SyscallError(EINVAL)
+        if base + length > TASK_SIZE_MAX:
+            raise SyscallError(EFAULT)
         total += length
     return vecs, min(total, MAX_IO)
 
@@ -110,13 +116,37 @@ def _do_read(t, f, n, offset=None, nowait=False):
     return data
 
 
-@syscall("read", args=("fd", "outstr:2", "uint"))
-def read(t, fd, buf, count):
-    f = _file(t, fd)
-    data = yield from _do_read(t, f, min(count, MAX_IO))
+def _check_rw(t, buf, count, pos=None):
+    """vfs_read/vfs_write's checks, in Linux's order: access_ok (EFAULT), then the count and the
+    end offset must fit in a signed 64-bit value (EINVAL)."""
+    if buf + count > TASK_SIZE_MAX:
+        raise SyscallError(EFAULT)
+    if count >= 1 << 63 or (pos is not None and pos + count >= 1 << 63):
+        raise SyscallError(EINVAL)
+
+
+def _read_into(t, f, buf, count, pos=None):
+    """Read at most what fits in the mapped part of ``buf``: a bad tail gives a short read, an
+    unmapped start EFAULT, and in neither case does the file offset move past what was copied."""
+    _check_rw(t, buf, count, pos)
+    n = min(count, MAX_IO)
+    room = t.mm.accessible_span(buf, n, write=True)
+    if n and not room:
+        if getattr(f.impl, "always_eof", False):
+            return 0  # /dev/null never writes into the buffer
+        raise SyscallError(EFAULT)
+    data = yield from _do_read(t, f, room, pos)
     if data:
         t.mm.copy_out(buf, data)
     return len(data)
+
+
+@syscall("read", args=("fd", "outstr:2", "uint"))
+def read(t, fd, buf, count):
+    f = _file(t, fd)
+    if not f.readable:
+        raise SyscallError(EBADF)
+    return (yield from _read_into(t, f, buf, count))
 
 
 @syscall("pread64", args=("fd", "outstr:2", "uint", "int"))
@@ -125,10 +155,9 @@ def pread64(t, fd, buf, count, pos):
     if pos < 0:
         raise SyscallError(EINVAL)
     f = _file(t, fd)
-    data = yield from _do_read(t, f, min(count, MAX_IO), pos)
-    if data:
-        t.mm.copy_out(buf, data)
-    return len(data)
+    if not f.readable:
+        raise SyscallError(EBADF)
+    return (yield from _read_into(t, f, buf, count, pos))
 
 
 def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
@@ -199,10 +228,24 @@ def write(t, fd, buf, count):
     f = _file(t, fd)
     if not f.writable:
         raise SyscallError(EBADF)
-    data = t.mm.copy_in(buf, min(count, MAX_IO)) if count else b""
+    return (yield from _write_from(t, f, buf, count))
+
+
+def _write_from(t, f, buf, count, pos=None):
+    """Write what can be copied from ``buf`` (a bad tail gives a short write, a bad start EFAULT).
+    Sinks that never look at the data (/dev/null, /dev/full) do not touch the buffer, as on Linux."""
+    _check_rw(t, buf, count, pos)
+    discard = getattr(f.impl, "write_discarding", None)
+    if discard is not None:
+        return discard(min(count, MAX_RW_COUNT))
+    n = min(count, MAX_IO)
+    avail = t.mm.accessible_span(buf, n)
+    if n and not avail:
+        raise SyscallError(EFAULT)
+    data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
         return 0
-    return (yield from _do_write(t, f, data))
+    return (yield from _do_write(t, f, data, pos))
 
 
 @syscall("pwrite64", args=("fd", "str:2", "uint", "int"))
@@ -213,8 +256,7 @@ def pwrite64(t, fd, buf, count, pos):
     f = _file(t, fd)
     if not f.writable:
         raise SyscallError(EBADF)
-    data = t.mm.copy_in(buf, min(count, MAX_IO)) if count else b""
-    return (yield from _do_write(t, f, data, pos))
+    return (yield from _write_from(t, f, buf, count, pos))
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
@@ -352,6 +394,9 @@ def _lock_arg(t, f, cmd, arg):
     if ltype == F_RDLCK and not f.readable or ltype == F_WRLCK and not f.writable:
         raise SyscallError(EBADF)
     if ltype not in (F_RDLCK, F_WRLCK, F_UNLCK):
+        raise SyscallError(EINVAL)
+    base = 0 if whence == 0 else f.offset if whence == 1 else f.impl.end_offset()
+    if base + start < 0 or (length < 0 and base + start + length < 0):
         raise SyscallError(EINVAL)
     return 0
 
@@ -528,6 +573,8 @@ def readahead(t, fd, offset, count):
 @syscall("flock", args=("fd", "hex"), status=PARTIAL, note="advisory; never conflicts")
 def flock(t, fd, operation):
     _file_not_path(t, fd)
+    if operation & 32:  # LOCK_MAND: obsolete, Linux accepts and ignores it
+        return 0
     op = to_s32(operation) & ~LOCK_NB
     if op not in (LOCK_SH, LOCK_EX, LOCK_UN):
         raise SyscallError(EINVAL)

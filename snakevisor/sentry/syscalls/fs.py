@@ -151,7 +151,8 @@ def _readlink(t, dirfd, path, buf, bufsiz):
     vd = resolve_at(t, dirfd, p, follow=False, allow_empty=True)
     inode = vd.dentry.inode
     if not inode.is_symlink:
-        raise SyscallError(EINVAL)
+        # An empty path names dirfd itself, which must then be a symlink (opened O_PATH).
+        raise SyscallError(ENOENT if not p else EINVAL)
     text = inode.readlink()[:bufsiz]
     t.mm.copy_out(buf, text)
     return len(text)
@@ -450,6 +451,8 @@ def futimesat(t, dirfd, path, tv):
 
 @syscall("utimes", args=("path", "ptr"))
 def utimes(t, path, tv):
+    if path == 0:
+        raise SyscallError(EFAULT)  # only futimesat lets a NULL path name the dirfd
     return futimesat(t, FDCWD, path, tv)
 
 

@@ -35,9 +35,7 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
                           val3 if cmd == FUTEX_CMP_REQUEUE else None)
     if cmd == FUTEX_WAKE_OP:
         return _wake_op(t, fm, addr, val, timeout_ptr & 0x7FFFFFFF, addr2, val3, private)
-    if cmd in (FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_FD):
-        raise SyscallError(ENOSYS)
-    raise SyscallError(EINVAL)
+    raise SyscallError(ENOSYS)  # PI futexes, FUTEX_FD, and unknown operations
 
 
 def _wake_op(t, fm, addr, count, count2, addr2, encoded, private):

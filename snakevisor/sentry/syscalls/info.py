@@ -59,10 +59,11 @@ def getrandom(t, addr, length, flags):
     if flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) or (flags & GRND_RANDOM and flags & GRND_INSECURE):
         raise SyscallError(EINVAL)
     length = min(length, MAX_GETRANDOM)
-    if length and t.mm.vmas.find(addr) is None:
+    room = t.mm.accessible_span(addr, length, write=True)
+    if length and not room:
         raise SyscallError(EFAULT)
-    t.mm.copy_out(addr, os.urandom(length))
-    return length
+    t.mm.copy_out(addr, os.urandom(room))  # a buffer running into a hole gets a short fill
+    return room
 
 
 def _target_limits(t, pid):
@@ -99,11 +100,15 @@ def prlimit64(t, pid, resource, new_ptr, old_ptr):
 
 @syscall("getrlimit", ("int", "ptr"))
 def getrlimit(t, resource, addr):
+    if not addr:
+        raise SyscallError(EFAULT)
     return prlimit64(t, 0, resource, 0, addr)
 
 
 @syscall("setrlimit", ("int", "ptr"))
 def setrlimit(t, resource, addr):
+    if not addr:
+        raise SyscallError(EFAULT)
     return prlimit64(t, 0, resource, addr, 0)
 
 
@@ -140,7 +145,7 @@ def syslog(t, typ, buf, length):
     if typ in (0, 1, 5, 6, 7, 8):
         return 0
     if typ in (2, 3, 4):
-        if to_s32(length) < 0:
+        if to_s32(length) < 0 or (not buf and to_s32(length)):
             raise SyscallError(EINVAL)
         return 0
     if typ == 9:

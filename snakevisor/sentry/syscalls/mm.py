@@ -1,9 +1,16 @@
 """Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise, and the no-op residency calls."""
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import EACCES, EBADF, EINVAL, ENODEV, ENOMEM, SyscallError
+from snakevisor.abi.errno import EACCES, EBADF, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, SyscallError
 from snakevisor.abi.fs import O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+
+
+# Flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK plus MAP_SYNC).
+VALIDATE_KNOWN = (M.MAP_TYPE | M.MAP_FIXED | M.MAP_ANONYMOUS | M.MAP_DENYWRITE | M.MAP_EXECUTABLE
+                  | 0x4000000 | M.MAP_GROWSDOWN | M.MAP_LOCKED | M.MAP_NORESERVE | M.MAP_POPULATE
+                  | M.MAP_NONBLOCK | M.MAP_STACK | M.MAP_HUGETLB | M.MAP_SYNC | M.MAP_FIXED_NOREPLACE
+                  | (0x3F << 26))
 
 
 @syscall("brk", ("hex",), returns="hex")
@@ -14,6 +21,14 @@ def brk(t, addr):
 @syscall("mmap", ("hex", "uint", "prot", "mapflags", "fd", "hex"), returns="hex")
 def mmap(t, addr, length, prot, flags, fd, offset):
     flags &= 0xFFFFFFFF
+    if flags & M.MAP_TYPE == M.MAP_SHARED_VALIDATE and flags & ~VALIDATE_KNOWN:
+        raise SyscallError(EOPNOTSUPP)
+    if length == 0:
+        raise SyscallError(EINVAL)
+    if page_round_up(length) >= 1 << 64 or page_round_up(length) == 0:
+        raise SyscallError(ENOMEM)
+    if not flags & M.MAP_ANONYMOUS and (offset >= 1 << 63 or offset + page_round_up(length) >= 1 << 64):
+        raise SyscallError(EOVERFLOW)
     if flags & M.MAP_ANONYMOUS:
         file = None
         offset = 0
@@ -30,8 +45,6 @@ def mmap(t, addr, length, prot, flags, fd, offset):
             file.mappable()
         except SyscallError:
             raise SyscallError(ENODEV)
-    if offset + page_round_up(length) >= 1 << 63:
-        raise SyscallError(EINVAL)
     name = t.kernel.path_for_maps(t, file) if file is not None else ""
     return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags, file, offset, name=name)
 

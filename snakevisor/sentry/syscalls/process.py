@@ -121,6 +121,8 @@ def _set_ids(t, names, values, cap):
 @syscall("setuid", ("int",))
 def setuid(t, uid):
     uid &= 0xFFFFFFFF
+    if uid == 0xFFFFFFFF:
+        raise SyscallError(EINVAL)
     if t.creds.has_cap(7):  # CAP_SETUID
         t.creds.uid = t.creds.euid = t.creds.suid = t.creds.fsuid = uid
     else:
@@ -131,6 +133,8 @@ def setuid(t, uid):
 @syscall("setgid", ("int",))
 def setgid(t, gid):
     gid &= 0xFFFFFFFF
+    if gid == 0xFFFFFFFF:
+        raise SyscallError(EINVAL)
     if t.creds.has_cap(6):
         t.creds.gid = t.creds.egid = t.creds.sgid = t.creds.fsgid = gid
     else:

@@ -2,7 +2,7 @@
 import struct
 import time as host_time
 
-from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, SyscallError
+from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.syscalls.table import syscall
 
@@ -72,8 +72,10 @@ def clock_getres(t, clockid, addr):
 
 @syscall("clock_settime", ("clockid", "ptr"))
 def clock_settime(t, clockid, addr):
+    clockid = to_s32(clockid)
     read_timespec(t, addr)
-    raise SyscallError(EPERM if to_s32(clockid) in _HOST_CLOCK else EINVAL)
+    # Only the realtime clock is settable at all; the sandbox may not set the host's.
+    raise SyscallError(EPERM if clockid == CLOCK_REALTIME else EINVAL)
 
 
 @syscall("gettimeofday", ("ptr", "ptr"))
@@ -105,7 +107,9 @@ def nanosleep(t, req, rem):
 @syscall("clock_nanosleep", ("clockid", "int", "ptr", "ptr"))
 def clock_nanosleep(t, clockid, flags, req, rem):
     clockid = to_s32(clockid)
-    if clockid not in _HOST_CLOCK or clockid == CLOCK_THREAD_CPUTIME_ID:
+    if clockid == CLOCK_THREAD_CPUTIME_ID:
+        raise SyscallError(EOPNOTSUPP)
+    if clockid not in _HOST_CLOCK:
         raise SyscallError(EINVAL)
     ns = read_timespec(t, req)
     if flags & TIMER_ABSTIME:

@@ -72,6 +72,8 @@ class FileDescriptionImpl:
 
     def fcntl(self, task, cmd: int, arg: int) -> int:
         """fcntl commands the generic layer does not know (F_GETPIPE_SZ, seals...)."""
+        if cmd in (1031, 1032):  # F_SETPIPE_SZ, F_GETPIPE_SZ on something that is not a pipe
+            raise SyscallError(EBADF)
         raise SyscallError(EINVAL)
 
     def release(self) -> None:
@@ -215,6 +217,8 @@ class FileDescription:
             raise SyscallError(EINVAL)
         if new < 0 or new > MAX_LFS_FILESIZE:
             raise SyscallError(EINVAL)
+        if getattr(self.impl, "seek_always_zero", False):
+            new = 0  # /dev/null, /dev/zero: Linux's noop_llseek-style answer
         self.offset = new
         if new == 0:
             self._dirents = None   # rewinddir sees a fresh listing

@@ -45,6 +45,11 @@ def open_path(ctx, start: VirtualDentry, path: bytes, flags: int, mode: int = 0o
               umask: int = 0) -> FileDescription:
     """openat(2) below the syscall layer: returns a new FileDescription (refs=1)."""
     if flags & __O_TMPFILE:
+        # The path must name a directory (ENOTDIR first, as Linux answers); unnamed files are
+        # not supported yet.
+        vd = resolve(ctx, start, path, follow_final=True)
+        if not vd.dentry.inode.is_dir:
+            raise SyscallError(ENOTDIR)
         if flags & O_ACCMODE not in (O_WRONLY, O_RDWR) or flags & O_CREAT:
             raise SyscallError(EINVAL)
         raise SyscallError(EOPNOTSUPP)
