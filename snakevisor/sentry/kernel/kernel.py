@@ -62,26 +62,39 @@ class Kernel:
 
     # -- start-up -----------------------------------------------------------
     def create_init(self, path, argv, envp, fdtable, fs, creds=None, open_exec=None):
-        creds = creds or Credentials()
+        """The sandbox's first process (pid 1): when it exits, the sandbox ends."""
         if open_exec is not None:
             self.open_exec = open_exec
+        task = self.create_process(path, argv, envp, fdtable, fs, creds)
+        self.init = task.tg
+        return task
+
+    def create_process(self, path, argv, envp, fdtable, fs, creds=None, parent=None, on_exit=None):
+        """A new process running ``path`` (loaded, registers set, not yet started: see start_task).
+
+        ``parent`` None makes it a child of nobody inside the sandbox (an exec'd process, like
+        `runsc exec`); ``on_exit(status)`` is called when it has exited."""
+        creds = creds or Credentials()
         tgid = self.pidns.allocate()
-        tg = ThreadGroup(self, tgid)
+        tg = ThreadGroup(self, tgid, parent)
+        if parent is not None:
+            parent.children.append(tg)
+        tg.on_exit = on_exit
         aspace, ctx = self.platform.new_address_space()
         mm = MemoryManager(self.memory_file, aspace)
         mm.active_context = ctx
         task = Task(self, tg, tgid, ctx, mm, fdtable, fs, creds)
-        vdso = self.platform.vdso_range()
         try:
-            image = loader.load(mm, lambda p: self.open_exec(task, p), path, argv, envp, creds,
-                                vdso[0] if vdso else 0)
+            image = loader.load(mm, lambda p: self.open_exec(task, p), path, argv, envp, creds, self.vdso_base())
         except BaseException:
+            mm.release_all()
             aspace.kill()
+            if parent is not None:
+                parent.children.remove(tg)
             raise
         task.name = os.path.basename(image.path)[:15]
         self.start_registers(ctx, image.entry, image.sp)
         self.register_task(task)
-        self.init = tg
         return task
 
     def vdso_base(self):
@@ -254,6 +267,9 @@ class Kernel:
             timer.close()
         tg.itimers.clear()
         self._reparent_children(tg)
+        on_exit = getattr(tg, "on_exit", None)
+        if on_exit is not None:
+            on_exit(status)
         if tg is self.init:
             self._init_exited()
             return
