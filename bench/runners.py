@@ -96,10 +96,18 @@ class NativeRunner(Runner):
 
 class SnakevisorRunner(Runner):
     name = "snakevisor"
-    description = "python3 -m snakevisor do -- PROG (host / read-only through the Gofer; pins itself)"
+    description = ("python3 -m snakevisor do --volume HOSTDIR:HOSTDIR -- PROG (root: an overlay of the "
+                   "host's / through the Gofer; the fs benchmark's host dir a read-write volume; pins itself)")
+
+    def __init__(self):
+        self.host_dir = None
+
+    def setup(self, ctx):
+        self.host_dir = ctx.host_dir
 
     def command(self, argv):
-        return [sys.executable, "-m", "snakevisor", "do", "--", *argv]
+        vol = ["--volume", f"{self.host_dir}:{self.host_dir}"] if self.host_dir else []
+        return [sys.executable, "-m", "snakevisor", "do", *vol, "--", *argv]
 
     def cwd(self):
         return str(REPO_ROOT)

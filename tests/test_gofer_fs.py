@@ -286,3 +286,18 @@ def test_readonly_mount_gives_erofs(tmp_path):
         assert op(w, b"/tmp/f").read(5) == b"x"
     finally:
         w.close()
+
+
+def test_closed_files_keep_a_bounded_number_of_host_descriptors(world, monkeypatch):
+    from snakevisor.sentry.fsimpl import gofer as gofer_mod
+    monkeypatch.setattr(gofer_mod, "IDLE_HANDLES", 4)
+    w = world
+    inodes = []
+    for i in range(10):
+        f = op(w, b"/tmp/f%d" % i, abi.O_CREAT | abi.O_RDWR)
+        f.write(b"%d" % i)
+        inodes.append(f.inode)
+        f.dec_ref()
+    held = [i for i in inodes if i._reader is not None or i._writer is not None]
+    assert held == inodes[-4:]                  # the most recently closed ones
+    assert op(w, b"/tmp/f0").read(5) == b"0"     # a closed handle reopens on demand

@@ -88,6 +88,20 @@ def test_volume_writes_land_on_host(tmp_path):
     assert (tmp_path / "d" / "y").read_text() == "y\n"
 
 
+def test_shared_mapping_of_a_volume_file_reaches_the_host(tmp_path):
+    (tmp_path / "f").write_bytes(b"a" * 10)
+    prog = ("import mmap, os\n"
+            "fd = os.open('/data/f', os.O_RDWR)\n"
+            "m = mmap.mmap(fd, 10, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)\n"
+            "m[0:3] = b'XYZ'\n"
+            "print(os.pread(fd, 10, 0).decode())\n"
+            "m.close()\n")
+    rc, out, err = do("--volume", f"{tmp_path}:/data", "--", sys.executable, "-c", prog)
+    assert rc == 0, err
+    assert out == "XYZaaaaaaa\n"                       # read() sees the mapping's bytes
+    assert (tmp_path / "f").read_bytes() == b"XYZaaaaaaa"   # munmap wrote them back
+
+
 def test_readonly_volume_gives_erofs(tmp_path):
     rc, out, err = do("--volume", f"{tmp_path}:/data:ro", "--", "touch", "/data/f")
     assert rc != 0

@@ -42,6 +42,8 @@ def build_parser():
     do.add_argument("--rootfs", metavar="DIR", help="use DIR as the root filesystem instead of the host's /")
     do.add_argument("--overlay-upper", metavar="DIR",
                     help="keep the root's changes in DIR/upper instead of discarding them at exit")
+    do.add_argument("--network", "--net", default="none", choices=("none", "host"),
+                    help="none (default): a network namespace of its own with loopback only; host: the host's")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
@@ -66,7 +68,8 @@ def cmd_do(args):
         return 2
     cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
     return run_do(cmd, strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu,
-                  hostname=args.hostname, volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper)
+                  hostname=args.hostname, volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper,
+                  network=args.network)
 
 
 def cmd_syscalls(args):

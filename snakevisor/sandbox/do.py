@@ -14,6 +14,7 @@ import sys
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
+from snakevisor.sandbox.network import NetworkSetupError
 from snakevisor.sandbox.sentry_boot import Sentry, SentryConfig
 
 
@@ -40,13 +41,13 @@ def parse_volume(spec):
 
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
-           overlay_upper=None):
+           overlay_upper=None, network="none"):
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
     gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper)
     try:
         config = SentryConfig(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,
-                              hostname=hostname,
+                              hostname=hostname, network=network,
                               extra_mounts=[(path, ro) for _, path, ro in volumes])
         try:
             sentry = Sentry(config, gofer.sockets)
@@ -56,6 +57,9 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
             print(f"snakevisor do: {cmd[0]}: {os.strerror(e.errno)} ({ERRNO_NAMES.get(e.errno, e.errno)})",
                   file=sys.stderr)
             return 127 if e.errno == 2 else 126
+        except NetworkSetupError as e:
+            print(f"snakevisor do: {e}", file=sys.stderr)
+            return 125
         return wait_status_to_exit_code(status)
     finally:
         gofer.stop()

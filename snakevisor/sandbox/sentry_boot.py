@@ -1,6 +1,7 @@
 """Boots a Sentry in this process: MemoryFile, platform, mount namespace, stdio, and the init process.
 
-Used by ``snakevisor do`` (and later by the OCI runtime's sandbox process).
+Used by ``snakevisor do`` and by the OCI runtime's sandbox process (sandbox/boot.py), which
+calls ``load_init`` and ``kernel.start_task`` itself so that the init waits for ``start``.
 """
 import os
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from snakevisor.sentry.vfs.pathops import mkdir_path
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
+from snakevisor.sandbox.network import provide_etc_files, setup_network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PR_SET_CHILD_SUBREAPER = 36
@@ -41,6 +43,11 @@ class SentryConfig:
     memory_limit: int | None = None
     stdio: tuple = (0, 1, 2)
     extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
+    tmpfs_mounts: list = field(default_factory=list)   # [(sandbox path, mode, size limit or None)]
+    creds: object = None              # the init's Credentials (None: root with every capability)
+    rlimits: dict = field(default_factory=dict)        # RLIMIT_* -> (soft, hard) for the init
+    max_tasks: int | None = None      # pids limit
+    network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
 
 
 def _pick_cpu():
@@ -83,6 +90,7 @@ def find_program(task, name, path_env):
 class Sentry:
     def __init__(self, config, gofer_sockets):
         self.config = config
+        setup_network(config.network)   # before any socket: INET sockets are host sockets of this process
         import ctypes
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.memory_file = MemoryFile(limit=config.memory_limit)
@@ -110,22 +118,35 @@ class Sentry:
             pass
         for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
             self._mount_volume(vfs, ctx, path, readonly, sock)
+        for path, mode, size in config.tmpfs_mounts:
+            vfs.mount(TmpfsFilesystem(self.memory_file, mode=mode, size_limit=size),
+                      self._mountpoint(ctx, path), source=b"tmpfs")
+        self.kernel.max_tasks = config.max_tasks
+        provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
 
     def _mount_volume(self, vfs, ctx, path, readonly, sock):
         """A host directory volume: its own 9P connection; host processes may change it too."""
         fs = GoferFilesystem(Client(sock), self.memory_file, readonly=readonly, exclusive=False)
         self.gofer_filesystems.append(fs)
+        vfs.mount(fs, self._mountpoint(ctx, path), flags=1 if readonly else 0, source=path.encode())
+
+    def _mountpoint(self, ctx, path):
+        """The directory ``path``, made (in the root's overlay, not on the host) if missing."""
         cur = self.root
         for comp in path.encode().strip(b"/").split(b"/"):
+            if not comp:
+                continue
             try:
                 cur = resolve(ctx, cur, comp)
             except SyscallError as e:
                 if e.errno != ENOENT:
                     raise
-                cur = mkdir_path(ctx, cur, comp, 0o755)   # in the root's overlay, not on the host
-        vfs.mount(fs, cur, flags=1 if readonly else 0, source=path.encode())
+                cur = mkdir_path(ctx, cur, comp, 0o755)
+        return cur
 
-    def run(self):
+    def load_init(self):
+        """Load the init process (pid 1) with the config's argv, env, cwd, stdio, credentials
+        and rlimits; it does not run until ``kernel.start_task(task)``. Returns the Task."""
         cfg = self.config
         fdtable = FDTable()
         for fd, host_fd in enumerate(cfg.stdio):
@@ -145,7 +166,12 @@ class Sentry:
         boot = _Boot()
         boot.fs, boot.creds, boot.kernel = fs, None, self.kernel
         prog = find_program(boot, argv[0], env.get("PATH"))
-        self.kernel.create_init(prog, argv, envp, fdtable, fs, open_exec=open_exec)
+        task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
+        task.tg.limits.update(cfg.rlimits)
+        return task
+
+    def run(self):
+        self.load_init()
         self.kernel.forward_host_signals()
         try:
             return self.kernel.run()

@@ -133,8 +133,10 @@ static volatile int sig_count;
 static void note_tid(int sig) { sig_tid = gettid_(); sig_count++; }
 static volatile int stop_spin;
 static void *spinner(void *arg) {
-    int block_all = (int)(long)arg;
-    if (block_all) { sigset_t s; sigfillset(&s); pthread_sigmask(SIG_BLOCK, &s, NULL); }
+    int how = (int)(long)arg;   /* 1: block everything; 2: unblock SIGUSR1 (main blocks it) */
+    sigset_t s;
+    if (how == 1) { sigfillset(&s); pthread_sigmask(SIG_BLOCK, &s, NULL); }
+    if (how == 2) { sigemptyset(&s); sigaddset(&s, SIGUSR1); pthread_sigmask(SIG_UNBLOCK, &s, NULL); }
     while (!stop_spin) nap(5);
     return NULL;
 }
@@ -167,8 +169,9 @@ static void thread_signals(void) {
     spinner_tid = 0;
     sig_count = 0;
     stop_spin = 0;
-    pthread_create(&t, NULL, spinner_report, (void *)0);
+    pthread_create(&t, NULL, spinner_report, (void *)2);
     while (!spinner_tid) nap(1);
+    nap(20);
     kill(getpid(), SIGUSR1);
     for (int i = 0; i < 200 && !sig_count; i++) nap(5);
     printf("kill() went to the unblocked thread: %d\n", sig_tid == spinner_tid);

@@ -226,7 +226,9 @@ class TmpfsFile(TmpfsInode):
         self.cache = PageCache(fs.memory_file)
 
     def blocks(self):
-        return len(self.cache.chunks) * (CHUNK_SIZE // 512)
+        # Pages in use, as Linux's tmpfs counts them: a chunk is reserved space, not all of it used.
+        used = min(len(self.cache.chunks) * CHUNK_SIZE, (self.size + 4095) & ~4095)
+        return used // 512
 
     def open(self, flags):
         return TmpfsFileImpl(self)

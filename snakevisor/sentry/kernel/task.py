@@ -163,7 +163,13 @@ class Task:
         self.mm.active_context = ctx
         self.kernel.current = self
         if sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP, S.SIGSYS):
-            self.kernel.signals.force_fault(self, sig, ctx.get_siginfo())
+            info = ctx.get_siginfo()
+            if sig == S.SIGSEGV:
+                code, addr = S.SIGINFO_FAULT.unpack_from(info)[2:]
+                if self.mm.handle_fault(addr, code):
+                    ctx.resume()  # a copy-on-write fault, not the application's
+                    return
+            self.kernel.signals.force_fault(self, sig, info)
         elif sig not in (host_signal.SIGURG, host_signal.SIGSTOP, host_signal.SIGCHLD, host_signal.SIGWINCH):
             # Any other host signal reaching a stub (SIGXCPU, SIGXFSZ...) is the application's.
             self.kernel.signals.send_to_task(self, sig, make_siginfo(sig, S.SI_KERNEL))

@@ -12,7 +12,7 @@ from dataclasses import replace
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
-from snakevisor.sentry.mm.vma import ANON, FILE, SHARED, VMA, SharedRegion, VMASet
+from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, CowRegion, SharedRegion, VMASet
 
 MMAP_MIN_ADDR = 0x10000
 TASK_SIZE = 0x7FFE00000000          # the stub's page sits here; application memory stays below
@@ -20,6 +20,8 @@ STACK_TOP = 0x7FFD00000000
 STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 IOV_MAX = 1024
+COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
+SEGV_ACCERR = 2
 KNOWN_ADVICE = frozenset((M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTNEED,
                           M.MADV_FREE, M.MADV_REMOVE, M.MADV_DONTFORK, M.MADV_DOFORK, M.MADV_MERGEABLE,
                           M.MADV_UNMERGEABLE, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE, M.MADV_DONTDUMP, M.MADV_DODUMP,
@@ -45,7 +47,7 @@ class MemoryManager:
     def _map_into_stub(self, vma):
         if self.address_space is not None:
             self.address_space.map_file_range(self.active_context, vma.start, vma.end - vma.start,
-                                              vma.prot, vma.mf_off)
+                                              vma.stub_prot, vma.mf_off)
 
     def _unmap_from_stub(self, start, end):
         if self.address_space is not None:
@@ -76,25 +78,61 @@ class MemoryManager:
         self._release(self.vmas.carve(start, end))
 
     def fork(self, address_space, context):
-        """A copy of this address space for a child process: private memory is copied
-        (only the pages that were touched), shared memory and file pages are shared."""
+        """A copy of this address space for a child process. Private memory becomes copy-on-write
+        in both (read-only in the stubs until a write fault copies a chunk); shared memory and file
+        pages stay shared. Nothing is copied now, so forking a large process costs no more than a
+        small one."""
         child = MemoryManager(self.mf, address_space)
         child.active_context = context
         for v in self.vmas:
             if v.kind == ANON:
-                n = v.end - v.start
-                off = self.mf.allocate(n)
-                self.mf.copy(v.mf_off, off, n)
-                nv = replace(v, mf_off=off)
-            else:
-                if v.owner is not None:
-                    v.owner.inc_ref()
-                nv = replace(v)
-            child.vmas.insert(nv)
+                region = CowRegion(self.mf, v.mf_off, v.end - v.start)
+                region.inc_ref()
+                v.kind, v.owner = COW, region
+                if v.prot & M.PROT_WRITE:
+                    self._protect_in_stub(v.start, v.end, v.stub_prot)
+            if v.owner is not None:
+                v.owner.inc_ref()
+            child.vmas.insert(replace(v))
         for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable"):
             setattr(child, name, getattr(self, name))
         child.attach(address_space, context)
         return child
+
+    def handle_fault(self, addr, code):
+        """A write fault on copy-on-write memory: give this address space its own copy.
+
+        Returns False for a real fault (the caller delivers SIGSEGV)."""
+        if code != SEGV_ACCERR:
+            return False
+        v = self.vmas.find(addr)
+        if v is None or v.kind != COW or not v.prot & M.PROT_WRITE:
+            return False
+        self.break_cow(addr, addr + 1)
+        return True
+
+    def break_cow(self, start, end):
+        """Make the copy-on-write memory in [start, end) private (before a write to it)."""
+        for v in self.vmas.overlapping(start, end):
+            if v.kind != COW:
+                continue
+            region = v.owner
+            if region.refs == 1 and region.covers_exactly(v):
+                # Nobody else shares it any more: it simply becomes ours again, no copy.
+                v.kind, v.owner = ANON, None
+                self._protect_in_stub(v.start, v.end, v.prot)
+                continue
+            lo = max(v.start, start & ~(COW_CHUNK - 1))
+            hi = min(v.end, (end + COW_CHUNK - 1) & ~(COW_CHUNK - 1))
+            for piece in self.vmas.carve(lo, hi):
+                if piece.kind != COW:
+                    continue
+                n = piece.end - piece.start
+                off = self.mf.allocate(n)
+                self.view[off:off + n] = self.view[piece.mf_off:piece.mf_off + n]
+                piece.owner.dec_ref()
+                piece.kind, piece.mf_off, piece.owner = ANON, off, None
+                self._map_into_stub(piece)
 
     def release_all(self):
         self._release(list(self.vmas))
@@ -201,11 +239,16 @@ class MemoryManager:
             return 0
         if end > TASK_SIZE or not self.vmas.covered(addr, end):
             raise SyscallError(ENOMEM)
-        for v in self.vmas.carve(addr, end):
+        pieces = self.vmas.carve(addr, end)
+        for v in pieces:
             if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:
                 self._cow(v)
             v.prot = prot
-        self._protect_in_stub(addr, end, prot)
+        if any(v.kind == COW for v in pieces):
+            for v in pieces:
+                self._protect_in_stub(v.start, v.end, v.stub_prot)
+        else:
+            self._protect_in_stub(addr, end, prot)
         return 0
 
     def _cow(self, v):
@@ -286,7 +329,7 @@ class MemoryManager:
 
     def _extend(self, tail, start, end):
         """Map [start, end) as the continuation of VMA ``tail``."""
-        if tail.kind == FILE or (tail.kind == ANON and tail.file is not None):
+        if tail.kind == FILE or (tail.kind in (ANON, COW) and tail.file is not None):
             new = self._build_vmas(start, end, tail.prot, tail.shared, tail.file,
                                    tail.file_off + (start - tail.start), tail.name)
         elif tail.kind == SHARED:
@@ -308,6 +351,7 @@ class MemoryManager:
         if length and advice in KNOWN_ADVICE and not self.vmas.covered(addr, end):
             raise SyscallError(ENOMEM)
         if advice in (M.MADV_DONTNEED, M.MADV_FREE, M.MADV_REMOVE):
+            self.break_cow(addr, end)
             for v in self.vmas.overlapping(addr, end):
                 lo, hi = max(v.start, addr), min(v.end, end)
                 if v.kind == ANON and v.file is None:
@@ -351,10 +395,14 @@ class MemoryManager:
             return
         need = M.PROT_READ if force else M.PROT_WRITE
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & need:
+        if v is not None and v.kind == COW:
+            self.break_cow(addr, addr + n)
+            v = self.vmas.find(addr)
+        if v is not None and addr + n <= v.end and v.prot & need and v.kind != COW:
             off = v.mf_off + addr - v.start
             self.view[off:off + n] = data
             return
+        self.break_cow(addr, addr + n)
         if force:
             for v in self.vmas.carve(addr, addr + n):
                 if v.kind == FILE and not v.shared:
@@ -363,6 +411,32 @@ class MemoryManager:
         for off, m in self._pieces(addr, n, M.PROT_WRITE if not force else 0xFF):
             self.view[off:off + m] = mv[pos:pos + m]
             pos += m
+
+    def io_views(self, addr, n, write=False):
+        """Memoryviews of the MemoryFile covering application memory [addr, addr+n), so host I/O
+        (recv_into, sendmsg) moves data straight into or out of it, with no copy through Python.
+        EFAULT unless all of it is mapped readable (``write``: writable); a write first gives this
+        address space its own copy of copy-on-write memory, as copy_out does."""
+        if n <= 0:
+            return []
+        need = M.PROT_WRITE if write else M.PROT_READ
+        if write:
+            self.break_cow(addr, addr + n)
+        mv = memoryview(self.view)
+        v = self.vmas.find(addr)
+        if v is not None and addr + n <= v.end and v.prot & need:
+            off = v.mf_off + addr - v.start
+            return [mv[off:off + n]]
+        out, pos, end = [], addr, addr + n
+        while pos < end:
+            v = self.vmas.find(pos)
+            if v is None or not v.prot & need:
+                raise SyscallError(EFAULT)
+            m = min(end, v.end) - pos
+            off = v.mf_off + pos - v.start
+            out.append(mv[off:off + m])
+            pos += m
+        return out
 
     def accessible_span(self, addr, n, write=False):
         """How many bytes from ``addr`` (at most ``n``) are mapped readable (or writable)."""

@@ -5,7 +5,10 @@ Each VMA maps ``[start, end)`` to one contiguous MemoryFile range starting at
   * ``ANON``: private memory owned by this VMA alone (freed on unmap);
   * ``SHARED``: a SharedRegion (MAP_SHARED|MAP_ANONYMOUS), refcounted across forks;
   * ``FILE``: pages of a file's PageCache (owned by the file); a private file
-    VMA that becomes writable is first copied into ANON memory (eager COW).
+    VMA that becomes writable is first copied into ANON memory (eager COW);
+  * ``COW``: private memory shared with a forked parent or child, mapped
+    read-only in the stubs until a write fault copies it (a CowRegion, refcounted
+    by the VMAs that still point at it).
 This module is pure bookkeeping (no host calls), so it is unit-tested alone.
 """
 from bisect import bisect_right
@@ -13,7 +16,28 @@ from dataclasses import dataclass, replace
 
 from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 
-ANON, SHARED, FILE = "anon", "shared", "file"
+ANON, SHARED, FILE, COW = "anon", "shared", "file", "cow"
+
+
+class CowRegion:
+    """Private memory that fork left shared between address spaces; freed with its last VMA."""
+
+    def __init__(self, mf, offset, length):
+        self.mf = mf
+        self.offset = offset
+        self.length = length
+        self.refs = 0
+
+    def inc_ref(self):
+        self.refs += 1
+
+    def dec_ref(self):
+        self.refs -= 1
+        if self.refs == 0:
+            self.mf.free(self.offset, self.length)
+
+    def covers_exactly(self, vma):
+        return vma.mf_off == self.offset and vma.end - vma.start == self.length
 
 
 class SharedRegion:
@@ -55,6 +79,11 @@ class VMA:
         if self.owner is not None:
             self.owner.inc_ref()  # one more VMA now refers to the region
         return left, right
+
+    @property
+    def stub_prot(self):
+        """What the stub maps: copy-on-write memory stays read-only until it is written."""
+        return self.prot & ~PROT_WRITE if self.kind == COW else self.prot
 
     def perms(self):
         return "".join((("r" if self.prot & PROT_READ else "-"), ("w" if self.prot & PROT_WRITE else "-"),

@@ -9,6 +9,7 @@ ctypes calls, so IPv4/IPv6 layouts are the kernel's own.
 """
 import ctypes
 import errno as _errno
+import fcntl
 import os
 import select
 import socket as _socket
@@ -17,6 +18,7 @@ import struct
 from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, ENOPROTOOPT, SyscallError
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM, POLLWRNORM
+from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
@@ -56,6 +58,7 @@ PASSTHROUGH = {
                                 S.IPV6_MULTICAST_LOOP, S.IPV6_RECVPKTINFO, S.IPV6_TCLASS)
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
 INT = struct.Struct("<i")
+IFCONF = struct.Struct("<i4xQ")
 
 
 def _err():
@@ -175,6 +178,40 @@ class InetSocket(SocketImpl):
         addr = abuf.raw[:ln.value] if want_addr and ln.value else None
         return RecvResult(data, full, addr, flags=out_flags)
 
+    # Stream data straight between the host socket and application memory (views of the
+    # MemoryFile from mm.io_views): the kernel copies once, as natively; nothing passes through Python.
+    def recv_views(self, views, flags) -> int:
+        hflags = (flags & (S.MSG_PEEK | S.MSG_OOB)) | S.MSG_DONTWAIT
+        try:
+            if len(views) == 1:
+                return self.sock.recv_into(views[0], 0, hflags)
+            return self.sock.recvmsg_into(views, 0, hflags)[0]
+        except BlockingIOError:
+            raise SyscallError(EAGAIN) from None
+        except OSError as e:
+            raise SyscallError(e.errno or EINVAL) from None
+
+    def send_views(self, views, flags) -> int:
+        hflags = (flags & ~S.MSG_DONTWAIT) | S.MSG_DONTWAIT | S.MSG_NOSIGNAL
+        try:
+            if len(views) == 1:
+                return self.sock.send(views[0], hflags)
+            return self.sock.sendmsg(views, (), hflags)
+        except BlockingIOError:
+            raise SyscallError(EAGAIN) from None
+        except OSError as e:
+            raise SyscallError(e.errno or EINVAL) from None
+
+    # read(2)/write(2)/readv/writev come here (syscalls/file.py) rather than through read()/write(),
+    # so they take the same direct path as recv/send.
+    def task_read(self, t, f, vecs):
+        from snakevisor.sentry.syscalls.socket import socket_read
+        return socket_read(t, f, self, vecs)
+
+    def task_write(self, t, f, vecs):
+        from snakevisor.sentry.syscalls.socket import socket_write
+        return socket_write(t, f, self, vecs)
+
     # --- readiness and options -----------------------------------------------------------------
     def readiness(self, mask):
         ev = _poll(self.fd, select.POLLIN | select.POLLOUT | select.POLLPRI | select.POLLRDHUP)
@@ -187,14 +224,33 @@ class InetSocket(SocketImpl):
         return self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
 
     def ioctl(self, task, cmd, arg):
-        if cmd in (FIONREAD, TIOCOUTQ):
-            import fcntl
-            try:
+        try:
+            if cmd in (FIONREAD, TIOCOUTQ):
                 task.mm.copy_out(arg, fcntl.ioctl(self.fd, cmd, bytes(4)))
-            except OSError as e:
-                raise SyscallError(e.errno or EINVAL)
-            return 0
+                return 0
+            if cmd in NL.IFREQ_READ_IOCTLS:
+                # Interface queries answer from the sandbox's namespace; setting anything is not allowed.
+                task.mm.copy_out(arg, fcntl.ioctl(self.fd, cmd, task.mm.copy_in(arg, NL.IFREQ_SIZE)))
+                return 0
+            if cmd == NL.SIOCGIFCONF:
+                return self._ifconf(task, arg)
+        except OSError as e:
+            raise SyscallError(e.errno or EINVAL)
         return super().ioctl(task, cmd, arg)
+
+    def _ifconf(self, task, arg):
+        """SIOCGIFCONF: struct ifconf {int len; struct ifreq *buf} (a NULL buf asks for the size)."""
+        length, buf = IFCONF.unpack(task.mm.copy_in(arg, IFCONF.size))
+        if length < 0:
+            raise SyscallError(EINVAL)
+        size = min(length, 64 * NL.IFREQ_SIZE) if buf else 0
+        host = ctypes.create_string_buffer(max(size, 1))
+        req = IFCONF.pack(size, ctypes.addressof(host) if buf else 0)
+        got = IFCONF.unpack(fcntl.ioctl(self.fd, NL.SIOCGIFCONF, req))[0]
+        if buf and got:
+            task.mm.copy_out(buf, host.raw[:got])
+        task.mm.copy_out(arg, INT.pack(got))
+        return 0
 
     def getsockopt(self, t, level, name, optlen):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):

@@ -135,6 +135,9 @@ def _read_into(t, f, buf, count, pos=None):
         if getattr(f.impl, "always_eof", False):
             return 0  # /dev/null never writes into the buffer
         raise SyscallError(EFAULT)
+    task_read = getattr(f.impl, "task_read", None)   # host sockets: straight into application memory
+    if task_read is not None and pos is None and room:
+        return (yield from task_read(t, f, [(buf, room)]))
     data = yield from _do_read(t, f, room, pos)
     if data:
         t.mm.copy_out(buf, data)
@@ -171,6 +174,9 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
         if pos is not None and not f.impl.seekable:
             raise SyscallError(ESPIPE)
         return 0
+    task_read = getattr(f.impl, "task_read", None)
+    if task_read is not None and pos is None and not flags:
+        return (yield from task_read(t, f, vecs))
     data = yield from _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
     _scatter(t, vecs, data)
     return len(data)
@@ -242,6 +248,9 @@ def _write_from(t, f, buf, count, pos=None):
     avail = t.mm.accessible_span(buf, n)
     if n and not avail:
         raise SyscallError(EFAULT)
+    task_write = getattr(f.impl, "task_write", None)   # host sockets: straight from application memory
+    if task_write is not None and pos is None and avail:
+        return (yield from task_write(t, f, [(buf, avail)]))
     data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
         return 0
@@ -270,6 +279,9 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
         raise SyscallError(ESPIPE)
     if total == 0:
         return 0
+    task_write = getattr(f.impl, "task_write", None)
+    if task_write is not None and pos is None and not flags:
+        return (yield from task_write(t, f, vecs))
     data = _gather(t, vecs, total)
     return (yield from _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT)))
 

@@ -91,11 +91,16 @@ def munlockall(t):
     return 0
 
 
-@syscall("msync", ("hex", "uint", "int"), PARTIAL, "shared file mappings are written back on close")
+@syscall("msync", ("hex", "uint", "int"))
 def msync(t, addr, length, flags):
     if addr % PAGE_SIZE or flags & ~7 or (flags & 1 and flags & 4):
         raise SyscallError(EINVAL)
-    return _check_mapped(t, addr, length)
+    _check_mapped(t, addr, length)
+    for v in t.mm.vmas.overlapping(addr, addr + length):
+        writeback = getattr(v.owner, "writeback", None) if v.shared else None
+        if writeback is not None:
+            writeback()  # shared file pages reach the file (the gofer writes them to the host)
+    return 0
 
 
 @syscall("mincore", ("hex", "uint", "ptr"), PARTIAL, "reports every mapped page resident")

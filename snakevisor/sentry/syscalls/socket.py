@@ -11,11 +11,12 @@ until the buffer is full, as Linux.
 import struct
 
 from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINTR, EINVAL, EPERM, EPIPE,
-                                  EPROTONOSUPPORT, ESOCKTNOSUPPORT, SyscallError)
+                                  EPROTONOSUPPORT, ERESTARTSYS, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi import socket as S
-from snakevisor.sentry.fsimpl.sockfs import new_socket_file, socket_of
+from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
 from snakevisor.sentry.net.inet import InetSocket
+from snakevisor.sentry.net.netlink import new_netlink_socket
 from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
@@ -98,19 +99,29 @@ class IoVec:
     def single(cls, t, buf, n):
         return cls(t, [(buf, n)])
 
-    def gather(self, off, n) -> bytes:
-        out, pos = [], 0
+    def _ranges(self, off, n):
+        """(address, length) of the application ranges holding bytes [off, off+n) of the vector."""
+        pos = 0
         for base, length in self.vecs:
             if n <= 0:
                 break
             if off < pos + length:
                 start = max(off, pos) - pos
                 take = min(length - start, n)
-                out.append(self.t.mm.copy_in(base + start, take))
+                yield base + start, take
                 n -= take
                 off += take
             pos += length
-        return b"".join(out)
+
+    def gather(self, off, n) -> bytes:
+        return b"".join(self.t.mm.copy_in(a, m) for a, m in self._ranges(off, n))
+
+    def views(self, off, n, write=False) -> list:
+        """Memoryviews of application memory for bytes [off, off+n) (EFAULT if any is unmapped)."""
+        out = []
+        for a, m in self._ranges(off, n):
+            out += self.t.mm.io_views(a, m, write)
+        return out
 
     def scatter(self, off, data) -> None:
         pos, mv = 0, memoryview(data)
@@ -146,6 +157,8 @@ def _new_impl(t, domain, stype, protocol):
         if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_RAW, S.SOCK_SEQPACKET):
             raise SyscallError(ESOCKTNOSUPPORT)
         return InetSocket(domain, base, protocol)
+    if domain == S.AF_NETLINK:
+        return new_netlink_socket(base, protocol)
     raise SyscallError(EAFNOSUPPORT)
 
 
@@ -159,7 +172,7 @@ def _install_socket(t, impl, flags):
         raise
 
 
-@syscall("socket", args=("int", "hex", "int"), status=PARTIAL, note="AF_UNIX, AF_INET, AF_INET6",
+@syscall("socket", args=("int", "hex", "int"), status=PARTIAL, note="AF_UNIX, AF_INET, AF_INET6, AF_NETLINK (route)",
          returns="fd")
 def socket(t, domain, stype, protocol):
     domain, stype, protocol = to_s32(domain), to_s32(stype), to_s32(protocol)
@@ -345,17 +358,25 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds):
     """Send from ``iov``; a stream socket in blocking mode loops until all is queued."""
     dontwait = bool(flags & S.MSG_DONTWAIT)
     stream = sock.stype == S.SOCK_STREAM
+    direct = stream and addr is None and isinstance(sock, InetSocket)   # host stream: no copy through Python
     total = iov.total
     sent = 0
     try:
         while True:
-            chunk = iov.gather(sent, min(total - sent, MAX_CHUNK if stream else MAX_MESSAGE))
+            step = min(total - sent, MAX_CHUNK if stream else MAX_MESSAGE)
+            if direct:
+                def attempt():
+                    return sock.send_views(iov.views(sent, step), flags)
+            else:
+                chunk = iov.gather(sent, step)
+
+                def attempt():
+                    return sock.sendmsg(t, chunk, flags, addr, rights, creds)
             try:
-                n = yield from _blocking(t, f, sock, "send",
-                                         lambda: sock.sendmsg(t, chunk, flags, addr, rights, creds),
+                n = yield from _blocking(t, f, sock, "send", attempt,
                                          dontwait or (sent > 0 and (f.flags & O_NONBLOCK)))
             except SyscallError as e:
-                if sent and e.errno in (EAGAIN, EINTR, EPIPE):
+                if sent and e.errno in (EAGAIN, EINTR, EPIPE, ERESTARTSYS, EFAULT):
                     return sent
                 if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL:
                     send_sigpipe(t)
@@ -415,8 +436,38 @@ def sendmmsg(t, fd, msgvec, vlen, flags):
 
 # --- receiving --------------------------------------------------------------------------------------------------
 
+def _recv_direct(t, f, sock, iov: IoVec, flags):
+    """A host stream socket: the kernel copies straight into application memory, in bounded steps."""
+    dontwait = bool(flags & S.MSG_DONTWAIT)
+    total = iov.total
+    if total == 0:
+        return RecvResult(b""), 0
+    step = min(total, MAX_CHUNK)
+    got = yield from _blocking(t, f, sock, "recv", lambda: sock.recv_views(iov.views(0, step, True), flags),
+                               dontwait)
+    if flags & S.MSG_PEEK:
+        return RecvResult(b""), got
+    waitall = flags & S.MSG_WAITALL
+    # MSG_WAITALL waits until the buffer is full (or EOF, an error, a signal); otherwise a step that
+    # filled its part takes whatever else is queued now, without waiting.
+    n = got
+    while got < total and n and (waitall or n == step):
+        step = min(total - got, MAX_CHUNK)
+
+        def more():
+            return sock.recv_views(iov.views(got, step, True), flags)
+        try:
+            n = yield from _blocking(t, f, sock, "recv", more, dontwait or not waitall)
+        except SyscallError:
+            break
+        got += n
+    return RecvResult(b""), got
+
+
 def _recv(t, f, sock, iov: IoVec, flags, want_addr):
     """Receive into ``iov``; returns (RecvResult of the first step, bytes placed)."""
+    if sock.stype == S.SOCK_STREAM and isinstance(sock, InetSocket):
+        return (yield from _recv_direct(t, f, sock, iov, flags))
     dontwait = bool(flags & S.MSG_DONTWAIT)
     stream = sock.stype == S.SOCK_STREAM
     total = iov.total
@@ -511,6 +562,19 @@ def _recvmsg_one(t, f, sock, msg_addr, flags):
     if flags & S.MSG_TRUNC and res.full_len >= 0 and sock.stype != S.SOCK_STREAM:
         return res.full_len
     return got
+
+
+def socket_read(t, f, sock, vecs):
+    """read(2)/readv(2) on a socket: recv without flags (InetSocket.task_read)."""
+    res, got = yield from _recv(t, f, sock, IoVec(t, vecs), 0, False)
+    for r in res.rights:
+        r.dec_ref()
+    return got
+
+
+def socket_write(t, f, sock, vecs):
+    """write(2)/writev(2) on a socket: send without flags (InetSocket.task_write)."""
+    return (yield from _send(t, f, sock, IoVec(t, vecs), 0, None, [], None))
 
 
 @syscall("recvfrom", args=("fd", "outstr:2", "uint", "hex", "ptr", "ptr"))

@@ -1,0 +1,360 @@
+"""The runtime-spec config.json as dataclasses: what snakevisor honours, validated.
+
+``load_spec(bundle)`` reads ``bundle/config.json`` and returns a ``Spec``;
+``parse_spec(obj)`` does the same from a decoded object and ``parse_process``
+parses a process object alone (``exec --process``). Anything malformed raises
+``ConfigError`` whose message is one line naming the field
+("process.args: must be a non-empty array of strings"). Fields the spec allows
+but we do not act on (seccomp, apparmor, maskedPaths, cgroups, devices, ...)
+are type-checked only where cheap and otherwise ignored, as runsc does.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from snakevisor.abi.capability import CAPABILITIES
+from snakevisor.abi.resource import RLIMIT_NAMES
+
+UINT32_MAX = (1 << 32) - 1
+UINT64_MAX = (1 << 64) - 1
+NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
+# Mount types the Sentry accepts: bind (served by the Gofer), tmpfs (in the MemoryFile), and the
+# kernel filesystems the Sentry provides itself whatever the config says.
+BIND_TYPES = ("bind", "rbind")
+SYNTHETIC_TYPES = ("proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2", "devtmpfs")
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+
+class ConfigError(ValueError):
+    """A bad config.json: ``str(e)`` is one line naming the field."""
+
+    def __init__(self, where, problem):
+        super().__init__(f"{where}: {problem}")
+        self.field = where
+
+
+@dataclass
+class User:
+    uid: int = 0
+    gid: int = 0
+    umask: int | None = None
+    additional_gids: list = field(default_factory=list)
+
+
+@dataclass
+class Rlimit:
+    type: str
+    soft: int
+    hard: int
+
+    @property
+    def resource(self):
+        """The RLIMIT_* number."""
+        return RLIMIT_NAMES.index(self.type[len("RLIMIT_"):].lower())
+
+
+@dataclass
+class Capabilities:
+    bounding: list = field(default_factory=list)
+    effective: list = field(default_factory=list)
+    permitted: list = field(default_factory=list)
+    inheritable: list = field(default_factory=list)
+    ambient: list = field(default_factory=list)
+
+
+@dataclass
+class Process:
+    args: list
+    cwd: str = "/"
+    env: list = field(default_factory=list)
+    terminal: bool = False
+    user: User = field(default_factory=User)
+    rlimits: list = field(default_factory=list)
+    no_new_privileges: bool = False
+    capabilities: Capabilities | None = None   # None: the Sentry's defaults (all, as root)
+    console_size: tuple | None = None          # (height, width)
+
+    def env_dict(self):
+        out = {}
+        for item in self.env:
+            k, _, v = item.partition("=")
+            out[k] = v
+        return out
+
+
+@dataclass
+class Root:
+    path: str
+    readonly: bool = False
+
+
+@dataclass
+class Mount:
+    destination: str
+    type: str = "bind"
+    source: str = ""
+    options: list = field(default_factory=list)
+
+    @property
+    def is_bind(self):
+        return self.type in BIND_TYPES or (self.type in ("", "none") and any(o in ("bind", "rbind")
+                                                                            for o in self.options))
+
+    @property
+    def readonly(self):
+        return "ro" in self.options
+
+    def option_value(self, key):
+        for o in self.options:
+            if o.startswith(key + "="):
+                return o.split("=", 1)[1]
+        return None
+
+
+@dataclass
+class Hook:
+    path: str
+    args: list = field(default_factory=list)
+    env: list = field(default_factory=list)
+    timeout: int | None = None
+
+
+@dataclass
+class Namespace:
+    type: str
+    path: str | None = None
+
+
+@dataclass
+class Resources:
+    memory_limit: int | None = None
+    pids_limit: int | None = None
+
+
+@dataclass
+class Spec:
+    oci_version: str
+    process: Process | None
+    root: Root
+    hostname: str = ""
+    mounts: list = field(default_factory=list)
+    hooks: dict = field(default_factory=dict)       # kind -> [Hook]
+    annotations: dict = field(default_factory=dict)
+    namespaces: list = field(default_factory=list)
+    resources: Resources = field(default_factory=Resources)
+    raw: dict = field(default_factory=dict)
+
+    def namespace(self, kind):
+        for ns in self.namespaces:
+            if ns.type == kind:
+                return ns
+        return None
+
+
+# -- typed access -------------------------------------------------------------
+_KINDS = {
+    "object": (dict, "an object"), "array": (list, "an array"), "string": (str, "a string"),
+    "boolean": (bool, "a boolean"),
+}
+
+
+def _get(obj, key, kind, where, required=False, default=None):
+    path = f"{where}.{key}" if where else key
+    if key not in obj or obj[key] is None:
+        if required:
+            raise ConfigError(path, "is required")
+        return default
+    value = obj[key]
+    if kind in ("int", "uint32", "uint64", "int64"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(path, "must be an integer")
+        lo, hi = {"int": (-(1 << 63), UINT64_MAX), "int64": (-(1 << 63), (1 << 63) - 1),
+                  "uint32": (0, UINT32_MAX), "uint64": (0, UINT64_MAX)}[kind]
+        if not lo <= value <= hi:
+            raise ConfigError(path, f"out of range ({lo}..{hi})")
+        return value
+    typ, name = _KINDS[kind]
+    if not isinstance(value, typ):
+        raise ConfigError(path, f"must be {name}")
+    return value
+
+
+def _strings(obj, key, where, required=False, non_empty=False):
+    path = f"{where}.{key}" if where else key
+    value = _get(obj, key, "array", where, required=required, default=[])
+    if not all(isinstance(v, str) for v in value) or (non_empty and not value):
+        raise ConfigError(path, "must be a non-empty array of strings" if non_empty else
+                          "must be an array of strings")
+    return list(value)
+
+
+# -- the sections ---------------------------------------------------------------
+def parse_process(obj, where="process"):
+    if not isinstance(obj, dict):
+        raise ConfigError(where, "must be an object")
+    args = _strings(obj, "args", where, required=True, non_empty=True)
+    cwd = _get(obj, "cwd", "string", where, required=True)
+    if not cwd.startswith("/"):
+        raise ConfigError(f"{where}.cwd", "must be an absolute path")
+    env = _strings(obj, "env", where)
+    for i, item in enumerate(env):
+        if "=" not in item:
+            raise ConfigError(f"{where}.env[{i}]", "must be KEY=VALUE")
+    user_obj = _get(obj, "user", "object", where, default={})
+    uw = f"{where}.user"
+    user = User(uid=_get(user_obj, "uid", "uint32", uw, default=0), gid=_get(user_obj, "gid", "uint32", uw, default=0),
+                umask=_get(user_obj, "umask", "uint32", uw))
+    gids = _get(user_obj, "additionalGids", "array", uw, default=[])
+    for i, g in enumerate(gids):
+        if isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= UINT32_MAX:
+            raise ConfigError(f"{uw}.additionalGids[{i}]", "must be a uint32")
+    user.additional_gids = list(gids)
+    rlimits = []
+    for i, r in enumerate(_get(obj, "rlimits", "array", where, default=[])):
+        rw = f"{where}.rlimits[{i}]"
+        if not isinstance(r, dict):
+            raise ConfigError(rw, "must be an object")
+        typ = _get(r, "type", "string", rw, required=True)
+        if not typ.startswith("RLIMIT_") or typ[7:].lower() not in RLIMIT_NAMES:
+            raise ConfigError(f"{rw}.type", f"unknown rlimit {typ!r}")
+        rlimits.append(Rlimit(typ, _get(r, "soft", "uint64", rw, required=True),
+                              _get(r, "hard", "uint64", rw, required=True)))
+    caps = None
+    cobj = _get(obj, "capabilities", "object", where)
+    if cobj is not None:
+        caps = Capabilities()
+        for kind in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+            names = _strings(cobj, kind, f"{where}.capabilities")
+            for name in names:
+                if name not in CAPABILITIES:
+                    raise ConfigError(f"{where}.capabilities.{kind}", f"unknown capability {name!r}")
+            setattr(caps, kind, names)
+    size = _get(obj, "consoleSize", "object", where)
+    console = None
+    if size is not None:
+        sw = f"{where}.consoleSize"
+        console = (_get(size, "height", "uint64", sw, required=True), _get(size, "width", "uint64", sw, required=True))
+    return Process(args=args, cwd=cwd, env=env, terminal=_get(obj, "terminal", "boolean", where, default=False),
+                   user=user, rlimits=rlimits,
+                   no_new_privileges=_get(obj, "noNewPrivileges", "boolean", where, default=False),
+                   capabilities=caps, console_size=console)
+
+
+def _parse_mounts(items):
+    mounts = []
+    for i, m in enumerate(items):
+        mw = f"mounts[{i}]"
+        if not isinstance(m, dict):
+            raise ConfigError(mw, "must be an object")
+        dest = _get(m, "destination", "string", mw, required=True)
+        if not dest.startswith("/"):
+            raise ConfigError(f"{mw}.destination", "must be an absolute path")
+        mount = Mount(destination=os.path.normpath(dest), type=_get(m, "type", "string", mw, default=""),
+                      source=_get(m, "source", "string", mw, default=""), options=_strings(m, "options", mw))
+        if mount.is_bind and not mount.source:
+            raise ConfigError(f"{mw}.source", "is required for a bind mount")
+        if not mount.is_bind and mount.type not in ("tmpfs",) + SYNTHETIC_TYPES:
+            raise ConfigError(f"{mw}.type", f"unsupported mount type {mount.type!r}")
+        if mount.type == "tmpfs":
+            for key in ("size", "mode"):
+                if mount.option_value(key) is not None:
+                    try:
+                        _tmpfs_number(mount.option_value(key), key)
+                    except ValueError:
+                        raise ConfigError(f"{mw}.options", f"bad tmpfs {key} {mount.option_value(key)!r}") from None
+        mounts.append(mount)
+    return mounts
+
+
+def _tmpfs_number(text, key):
+    """tmpfs size=N[kmg] (bytes) or mode=OCTAL."""
+    if key == "mode":
+        return int(text, 8)
+    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
+    return int(text[:-1] if mult != 1 else text) * mult
+
+
+def tmpfs_options(mount):
+    """(mode, size in bytes or None) of a tmpfs mount."""
+    mode = mount.option_value("mode")
+    size = mount.option_value("size")
+    return (_tmpfs_number(mode, "mode") if mode else 0o1777, _tmpfs_number(size, "size") if size else None)
+
+
+def _parse_hooks(obj):
+    hooks = {}
+    for kind in HOOK_KINDS:
+        out = []
+        for i, h in enumerate(_get(obj, kind, "array", "hooks", default=[])):
+            hw = f"hooks.{kind}[{i}]"
+            if not isinstance(h, dict):
+                raise ConfigError(hw, "must be an object")
+            timeout = _get(h, "timeout", "int", hw)
+            if timeout is not None and timeout < 1:
+                raise ConfigError(f"{hw}.timeout", "must be at least 1")
+            out.append(Hook(path=_get(h, "path", "string", hw, required=True), args=_strings(h, "args", hw),
+                            env=_strings(h, "env", hw), timeout=timeout))
+        hooks[kind] = out
+    return hooks
+
+
+def _parse_linux(obj):
+    namespaces, resources = [], Resources()
+    for i, ns in enumerate(_get(obj, "namespaces", "array", "linux", default=[])):
+        nw = f"linux.namespaces[{i}]"
+        if not isinstance(ns, dict):
+            raise ConfigError(nw, "must be an object")
+        typ = _get(ns, "type", "string", nw, required=True)
+        if typ not in NAMESPACE_TYPES:
+            raise ConfigError(f"{nw}.type", f"unknown namespace type {typ!r}")
+        namespaces.append(Namespace(typ, _get(ns, "path", "string", nw)))
+    res = _get(obj, "resources", "object", "linux", default={})
+    mem = _get(res, "memory", "object", "linux.resources", default={})
+    limit = _get(mem, "limit", "int64", "linux.resources.memory")
+    resources.memory_limit = limit if limit is not None and limit > 0 else None
+    pids = _get(res, "pids", "object", "linux.resources", default={})
+    plimit = _get(pids, "limit", "int64", "linux.resources.pids", required=bool(pids))
+    resources.pids_limit = plimit if plimit is not None and plimit > 0 else None
+    return namespaces, resources
+
+
+def parse_spec(obj):
+    """A decoded config.json -> Spec (or ConfigError)."""
+    if not isinstance(obj, dict):
+        raise ConfigError("config.json", "must be a JSON object")
+    version = _get(obj, "ociVersion", "string", "", required=True)
+    root_obj = _get(obj, "root", "object", "", required=True)
+    root = Root(path=_get(root_obj, "path", "string", "root", required=True),
+                readonly=_get(root_obj, "readonly", "boolean", "root", default=False))
+    process = parse_process(obj["process"]) if obj.get("process") is not None else None
+    annotations = _get(obj, "annotations", "object", "", default={})
+    for k, v in annotations.items():
+        if not isinstance(v, str):
+            raise ConfigError(f"annotations.{k}", "must be a string")
+    namespaces, resources = _parse_linux(_get(obj, "linux", "object", "", default={}))
+    return Spec(oci_version=version, process=process, root=root,
+                hostname=_get(obj, "hostname", "string", "", default=""),
+                mounts=_parse_mounts(_get(obj, "mounts", "array", "", default=[])),
+                hooks=_parse_hooks(_get(obj, "hooks", "object", "", default={})), annotations=dict(annotations),
+                namespaces=namespaces, resources=resources, raw=obj)
+
+
+def load_spec(bundle):
+    """Read and validate ``bundle``/config.json; the root path is made absolute."""
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            obj = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError("config.json", f"not found in bundle {bundle}") from None
+    except (OSError, ValueError) as e:
+        raise ConfigError("config.json", f"cannot be read: {e}") from None
+    spec = parse_spec(obj)
+    if spec.process is None:
+        raise ConfigError("process", "is required")
+    spec.root.path = os.path.normpath(os.path.join(os.path.abspath(bundle), spec.root.path))
+    if not os.path.isdir(spec.root.path):
+        raise ConfigError("root.path", f"{spec.root.path}: not a directory")
+    return spec

@@ -1,0 +1,331 @@
+"""The sandbox process of an OCI container (``snakevisor sandbox-boot``, started by ``create``).
+
+It runs as pid 1 of its own PID namespace (the spawner made it so) and:
+enters its mount/IPC/UTS/network namespaces, starts the Gofer for the root and the
+bind mounts, boots the Sentry and loads the init process without running it, pivots
+to an empty root, installs its seccomp filter, opens the control socket, tells the
+spawner it is ready, then serves the control socket on the Sentry's loop: ``start``
+lets init run; ``exec``, ``kill``, ``ps`` and ``stats`` act on the running kernel.
+When init exits, the exit code goes to ``<state dir>/exit`` (opened before the
+pivot) and the process exits with it, taking the whole namespace with it.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+
+from snakevisor.abi import signal as S
+from snakevisor.abi.capability import cap_mask
+from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.oci.config import load_spec, parse_process, tmpfs_options
+from snakevisor.sandbox import lockdown
+from snakevisor.sandbox.control import ControlServer
+from snakevisor.sandbox.do import wait_status_to_exit_code
+from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
+from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, Sentry, SentryConfig, find_program
+from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
+from snakevisor.seccomp import load as load_seccomp
+from snakevisor.sentry.fsimpl.host import new_host_file
+from snakevisor.sentry.kernel.creds import Credentials
+from snakevisor.sentry.kernel.signals import make_siginfo
+from snakevisor.sentry.vfs.context import FSContext
+from snakevisor.sentry.vfs.fdtable import FDTable
+from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
+
+log = logging.getLogger("snakevisor")
+
+
+# -- config.json -> the Sentry's view ---------------------------------------------------
+def credentials(process, base=None):
+    """Credentials for ``process`` (an oci.config.Process): ids, groups, capabilities, no_new_privs."""
+    u = process.user
+    creds = (base.copy() if base is not None else Credentials())
+    creds.uid = creds.euid = creds.suid = creds.fsuid = u.uid
+    creds.gid = creds.egid = creds.sgid = creds.fsgid = u.gid
+    creds.groups = list(u.additional_gids)
+    caps = process.capabilities
+    if caps is not None:
+        creds.cap_bounding = cap_mask(caps.bounding)
+        creds.cap_permitted = cap_mask(caps.permitted)
+        creds.cap_effective = cap_mask(caps.effective)
+        creds.cap_inheritable = cap_mask(caps.inheritable)
+        if u.uid != 0:
+            # execve by a non-root user keeps only the ambient capabilities.
+            ambient = cap_mask(caps.ambient) & creds.cap_permitted & creds.cap_inheritable
+            creds.cap_permitted = creds.cap_effective = ambient
+    elif u.uid != 0:
+        creds.cap_permitted = creds.cap_effective = 0
+    creds.no_new_privs = process.no_new_privileges or creds.no_new_privs
+    return creds
+
+
+def gofer_mounts(spec):
+    """(GoferMounts, extra_mounts [(dest, ro)], tmpfs_mounts [(dest, mode, size)]) of ``spec``."""
+    mounts = [GoferMount("root", spec.root.path, spec.root.readonly)]
+    extra, tmpfs = [], []
+    bundle_root = os.path.dirname(spec.root.path)
+    for i, m in enumerate(spec.mounts):
+        if m.is_bind:
+            src = m.source if os.path.isabs(m.source) else os.path.join(bundle_root, m.source)
+            if not os.path.isdir(src):
+                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", src, m.destination)
+                continue
+            mounts.append(GoferMount(f"m{i}", src, m.readonly))
+            extra.append((m.destination, m.readonly))
+        elif m.type == "tmpfs" and m.destination != "/dev":   # /dev is the Sentry's devfs
+            mode, size = tmpfs_options(m)
+            tmpfs.append((m.destination, mode, size))
+        # proc, sysfs, devpts, mqueue, cgroup: the Sentry's own, accepted as they are.
+    return mounts, extra, tmpfs
+
+
+def sentry_config(spec, cid, network, strace):
+    p = spec.process
+    mounts, extra, tmpfs = gofer_mounts(spec)
+    cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
+                       hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
+                       extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
+                       rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
+                       max_tasks=spec.resources.pids_limit, network=network)
+    return cfg, mounts
+
+
+def network_mode(spec, override):
+    """("none"|"host" for the Sentry, a netns path to join or None)."""
+    if override:
+        return override, None
+    ns = spec.namespace("network")
+    if ns is None:
+        return "host", None      # no network namespace in the config: the host's, as runc does
+    if ns.path:
+        return "host", ns.path   # join it; the Sentry then uses "its" namespace as is
+    return "none", None
+
+
+def preload_modules():
+    """Everything the Sentry may import later is imported now: after the pivot nothing can be opened."""
+    import snakevisor
+    for pkg in ("abi", "p9", "sentry", "seccomp"):
+        mod = importlib.import_module(f"snakevisor.{pkg}")
+        for info in pkgutil.walk_packages(mod.__path__, f"snakevisor.{pkg}."):
+            try:
+                importlib.import_module(info.name)
+            except Exception:   # optional modules with missing deps: not needed then
+                pass
+    for name in ("traceback", "json", "encodings.idna", "encodings.ascii", "encodings.latin_1", "array",
+                 "linecache", "tokenize"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    del snakevisor
+
+
+# -- the sandbox ---------------------------------------------------------------------
+class Sandbox:
+    def __init__(self, spec, cid, state_dir, sentry, gofer):
+        self.spec, self.cid, self.state_dir = spec, cid, state_dir
+        self.sentry, self.gofer = sentry, gofer
+        self.kernel = sentry.kernel
+        self.init_task = None
+        self.started = False
+        self.status_before_start = None   # killed before start: the wait status to report
+
+    # control requests ------------------------------------------------------------
+    def handle(self, conn, msg, fds):
+        op = msg.get("op")
+        if op != "exec":
+            for fd in fds:
+                os.close(fd)
+        if op == "start":
+            if self.started:
+                return {"error": "container already started"}
+            self.started = True
+            self.kernel.start_task(self.init_task)
+            return {"ok": True}
+        if op == "kill":
+            return self._kill(int(msg.get("signal", S.SIGTERM)), bool(msg.get("all")), msg.get("pid"))
+        if op == "ps":
+            return {"processes": self._ps()}
+        if op == "stats":
+            mf = self.kernel.memory_file
+            return {"memory": mf.allocated, "memory_limit": mf.limit, "tasks": len(self.kernel.pidns.tasks),
+                    "pids_limit": self.kernel.max_tasks}
+        if op == "exec":
+            return self._exec(conn, msg, fds)
+        if op == "debug-open":
+            # Proves the lockdown from outside: the Sentry process itself tries open(2).
+            try:
+                os.close(os.open(msg.get("path", "/proc/self/status"), os.O_RDONLY))
+                return {"errno": 0}
+            except OSError as e:
+                return {"errno": e.errno}
+        return {"error": f"unknown control operation {op!r}"}
+
+    def _kill(self, sig, everything, pid):
+        if not 1 <= sig <= 64:
+            return {"error": f"invalid signal {sig}"}
+        if not self.started:
+            if sig in (S.SIGCONT, S.SIGCHLD, S.SIGURG, S.SIGWINCH, 0):
+                return {"ok": True}
+            self.status_before_start = sig   # init never ran: it dies of the signal
+            self.kernel.loop.running = False
+            return {"ok": True}
+        groups = list(self.kernel.pidns.thread_groups.values()) if everything else \
+            [self.kernel.pidns.thread_groups.get(int(pid))] if pid is not None else [self.kernel.init]
+        if not groups or groups[0] is None:
+            return {"error": f"no such process {pid}"}
+        for tg in groups:
+            self.kernel.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_USER))
+        return {"ok": True}
+
+    def _ps(self):
+        out = []
+        for tgid, tg in sorted(self.kernel.pidns.thread_groups.items()):
+            leader = tg.leader
+            cmd = b""
+            if leader is not None and leader.mm is not None and tg.exit_status is None:
+                try:
+                    cmd = leader.mm.copy_in(leader.mm.arg_start, min(leader.mm.arg_end - leader.mm.arg_start, 4096))
+                except (SyscallError, AttributeError):
+                    cmd = b""
+            out.append({"pid": tgid, "ppid": tg.parent.tgid if tg.parent is not None else 0,
+                        "uid": leader.creds.uid if leader is not None else 0,
+                        "name": getattr(leader, "name", "?") if leader is not None else "?",
+                        "cmd": cmd.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace"),
+                        "state": "Z" if tg.exit_status is not None else ("T" if tg.stopped else "S"),
+                        "threads": len(tg.live_tasks), "start": tg.start_time - self.kernel.boot_time})
+        return out
+
+    def _exec(self, conn, msg, fds):
+        fdtable = FDTable()
+        try:
+            if len(fds) != 3:
+                raise ValueError("exec needs three descriptors (stdin, stdout, stderr)")
+            process = parse_process(msg.get("process"))
+            for i, fd in enumerate(fds):
+                fdtable.install_at(i, new_host_file(fd))
+            fds = []
+        except Exception:
+            for fd in fds:
+                os.close(fd)
+            fdtable.close_all()
+            raise
+        root = self.sentry.root
+        try:
+            cwd = resolve(ResolveContext(root), root, process.cwd.encode())
+        except SyscallError:
+            fdtable.close_all()
+            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: no such directory"}
+        fs = FSContext(root, cwd)
+        env = dict(self.spec.process.env_dict())
+        env.update(process.env_dict())
+        env.setdefault("PATH", DEFAULT_PATH)
+        creds = credentials(process, self.kernel.init.leader.creds if self.kernel.init and
+                            self.kernel.init.leader else None)
+
+        class _Boot:   # enough of a Task for find_program
+            pass
+        boot = _Boot()
+        boot.fs, boot.creds, boot.kernel = fs, creds, self.kernel
+        argv = [a.encode() for a in process.args]
+        try:
+            prog = find_program(boot, argv[0], env.get("PATH"))
+            task = self.kernel.create_process(prog, argv, [f"{k}={v}".encode() for k, v in env.items()],
+                                              fdtable, fs, creds, parent=None,
+                                              on_exit=lambda status: self._exec_exited(conn, status))
+        except SyscallError as e:
+            fdtable.close_all()
+            fs.release()
+            what = "executable file not found in $PATH" if e.errno == ENOENT else os.strerror(e.errno)
+            return {"error": f"exec: {process.args[0]!r}: {what}"}
+        task.tg.limits.update({r.resource: (r.soft, r.hard) for r in process.rlimits})
+        conn.keep = True
+        conn.reply({"pid": task.tg.tgid})
+        self.kernel.start_task(task)
+        return None
+
+    @staticmethod
+    def _exec_exited(conn, status):
+        conn.reply({"status": status})
+        conn.close()
+
+    # running -------------------------------------------------------------------------
+    def serve(self, listener):
+        ControlServer(self.kernel.loop, listener, self.handle)
+        self.kernel.forward_host_signals()
+        try:
+            self.kernel.loop.run()
+        finally:
+            self.kernel.shutdown()
+            for fs in self.sentry.gofer_filesystems:
+                try:
+                    fs.sync_all()
+                except Exception:   # the Gofer may be gone already
+                    pass
+        if self.status_before_start is not None:
+            return self.status_before_start
+        return self.kernel.init.exit_status
+
+
+def _report(ready_fd, text):
+    if ready_fd is not None:
+        try:
+            os.write(ready_fd, (text.replace("\n", " ") + "\n").encode())
+        except OSError:
+            pass
+
+
+def boot_main(args):
+    """``snakevisor sandbox-boot``: returns only on failure (else os._exit with init's exit code)."""
+    ready_fd = args.ready_fd
+    state_dir = args.state_dir
+    gofer = None
+    try:
+        spec = load_spec(args.bundle)
+        network, netns_path = network_mode(spec, args.network)
+        lockdown.enter_namespaces(netns_path)
+        config, mounts = sentry_config(spec, args.id, network, args.strace)
+        exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                          0o644)
+        sock_path = os.path.join(state_dir, CONTROL_SOCKET)
+        try:
+            os.unlink(sock_path)
+        except FileNotFoundError:
+            pass
+        listener = ControlServer.listen(sock_path)
+        gofer = GoferProcess(mounts, isolate=True, overlay=True)
+        sentry = Sentry(config, gofer.sockets)
+        gofer.pin_to(os.sched_getaffinity(0))
+        sandbox = Sandbox(spec, args.id, state_dir, sentry, gofer)
+        sandbox.init_task = sentry.load_init()
+        preload_modules()
+        bpf = None if args.no_seccomp else lockdown.seccomp_filter(network)
+        if not args.no_pivot:
+            lockdown.pivot_to_empty_root()
+        if bpf is not None:
+            load_seccomp(bpf)
+    except Exception as e:   # one line to the spawner, which prints it and cleans up
+        msg = str(e)
+        if isinstance(e, SyscallError):
+            msg = (f"exec: {spec.process.args[0]!r}: executable file not found in $PATH" if e.errno == ENOENT
+                   else f"cannot start the container's process: {os.strerror(e.errno)}")
+        log.debug("sandbox boot failed", exc_info=True)
+        _report(ready_fd, "error: " + (msg or type(e).__name__))
+        if gofer is not None:
+            gofer.stop()
+        return 1
+    _report(ready_fd, "ok")
+    os.close(ready_fd)
+    status = sandbox.serve(listener)
+    code = wait_status_to_exit_code(status)
+    try:
+        os.write(exit_fd, f"{code}\n".encode())
+    except OSError:
+        pass
+    gofer.stop()
+    sys.stdout.flush()
+    os._exit(code)

@@ -1,0 +1,158 @@
+"""The control socket between ``snakevisor`` verbs on the host and a running sandbox.
+
+A Unix SOCK_SEQPACKET socket at ``<root>/<id>/control.sock``: each message is one JSON
+object (at most ``MAX_MESSAGE`` bytes), with host descriptors attached by SCM_RIGHTS
+(an exec's stdio). A request gets one reply (``{"error": "..."}`` on failure); an
+``exec`` gets two on the same connection: ``{"pid": N}`` at once, ``{"status": W}``
+when the process has exited.
+
+The server side runs on the Sentry's event loop (``Loop.watch_fd``): the loop is
+single-threaded and every kernel call must happen on it, so nothing here blocks.
+"""
+from __future__ import annotations
+
+import json
+import socket
+
+MAX_MESSAGE = 64 * 1024
+MAX_FDS = 8
+
+
+class ControlError(Exception):
+    pass
+
+
+def encode(obj):
+    data = json.dumps(obj).encode()
+    if len(data) > MAX_MESSAGE:
+        raise ControlError("control message too large")
+    return data
+
+
+# -- client --------------------------------------------------------------------
+def connect(path, timeout=30.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+    except OSError as e:
+        s.close()
+        raise ControlError(f"sandbox is not running ({e.strerror})") from None
+    return s
+
+
+def send(sock, obj, fds=()):
+    data = encode(obj)
+    if fds:
+        socket.send_fds(sock, [data], list(fds))
+    else:
+        sock.send(data)
+
+
+def receive(sock):
+    """The next reply; ControlError when the sandbox closed the connection or reported an error."""
+    try:
+        data = sock.recv(MAX_MESSAGE)
+    except socket.timeout:
+        raise ControlError("sandbox did not answer") from None
+    if not data:
+        raise ControlError("sandbox closed the control connection")
+    reply = json.loads(data)
+    if "error" in reply:
+        raise ControlError(reply["error"])
+    return reply
+
+
+def call(path, obj, fds=(), timeout=30.0):
+    """One request, one reply."""
+    with connect(path, timeout) as s:
+        send(s, obj, fds)
+        return receive(s)
+
+
+# -- server (in the sandbox, on the Sentry's loop) -------------------------------------------
+class Connection:
+    def __init__(self, server, sock):
+        self.server, self.sock = server, sock
+        self.keep = False      # a handler that answers later sets this
+        self.closed = False
+
+    def reply(self, obj):
+        if self.closed:
+            return
+        try:
+            self.sock.send(encode(obj))
+        except OSError:
+            self.close()   # the client went away: nobody to tell
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.server.loop.unwatch_fd(self.sock.fileno())
+            self.sock.close()
+
+    def on_readable(self):
+        try:
+            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, MAX_FDS)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.close()
+            return
+        if not data:
+            for fd in fds:
+                _close(fd)
+            self.close()
+            return
+        try:
+            msg = json.loads(data)
+            if not isinstance(msg, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            for fd in fds:
+                _close(fd)
+            self.reply({"error": "malformed control message"})
+            self.close()
+            return
+        try:
+            result = self.server.handler(self, msg, fds)
+        except Exception as e:   # a bad request must not take the sandbox down
+            result = {"error": str(e) or type(e).__name__}
+        if result is not None:
+            self.reply(result)
+        if not self.keep:
+            self.close()
+
+
+def _close(fd):
+    import os
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+class ControlServer:
+    """Accepts control connections on ``loop``; ``handler(conn, msg, fds)`` returns the reply,
+    or None after setting ``conn.keep`` to answer later with ``conn.reply``."""
+
+    def __init__(self, loop, listener, handler):
+        self.loop, self.listener, self.handler = loop, listener, handler
+        listener.setblocking(False)
+        loop.watch_fd(listener.fileno(), self._accept)
+
+    @staticmethod
+    def listen(path):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        s.bind(path)
+        s.listen(64)
+        return s
+
+    def _accept(self):
+        try:
+            sock, _ = self.listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        sock.setblocking(False)
+        conn = Connection(self, sock)
+        self.loop.watch_fd(sock.fileno(), conn.on_readable)

@@ -1,0 +1,183 @@
+"""The container state directory: ``<root>/<id>/`` with ``state.json``, the control socket and the
+exit status file.
+
+``StateStore(root)`` owns the root directory. Every read-modify-write of a state happens
+under ``store.locked()`` (an flock on ``<root>/.lock``, held briefly, never while waiting
+for a sandbox), and ``state.json`` is replaced atomically (write a temporary file, fsync,
+rename), so concurrent ``snakevisor`` invocations never see a torn or lost update.
+
+The status the OCI ``state`` verb reports is computed, not just stored: a sandbox process
+that is gone (or a zombie, or a recycled pid) means ``stopped``, and so does an exit
+status written by the sandbox when its init process exited.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+
+OCI_VERSION = "1.0.2-dev"
+ID_RE = re.compile(r"^[\w+\-.]+$")
+STATE_FILE = "state.json"
+CONTROL_SOCKET = "control.sock"
+EXIT_FILE = "exit"
+
+
+class StateError(Exception):
+    """A lifecycle error for the user: one line."""
+
+
+@dataclass
+class ContainerState:
+    id: str
+    bundle: str
+    status: str = "creating"          # as stored: creating, created, running, stopped
+    pid: int = 0                      # the sandbox process (host pid)
+    pid_start: int = 0                # its start time (clock ticks), against pid reuse
+    created: str = ""
+    annotations: dict = field(default_factory=dict)
+    rootfs: str = ""
+    owner: str = ""
+    hooks: dict = field(default_factory=dict)   # kind -> [hook objects] from config.json (for poststop)
+    exit_status: int | None = None    # the container's exit code once stopped
+
+    def oci(self, status):
+        """The OCI state object (runtime-spec "State")."""
+        out = {"ociVersion": OCI_VERSION, "id": self.id, "status": status, "bundle": self.bundle}
+        if status not in ("stopped",) and self.pid:
+            out["pid"] = self.pid
+        else:
+            out["pid"] = 0
+        out["rootfs"] = self.rootfs
+        out["created"] = self.created
+        out["owner"] = self.owner
+        if self.annotations:
+            out["annotations"] = self.annotations
+        return out
+
+
+def now_rfc3339():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def process_start_time(pid):
+    """Start time of ``pid`` in clock ticks, or None when it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
+class StateStore:
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+
+    def ensure_root(self):
+        os.makedirs(self.root, mode=0o711, exist_ok=True)
+
+    @contextlib.contextmanager
+    def locked(self):
+        self.ensure_root()
+        fd = os.open(os.path.join(self.root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def check_id(cid):
+        if not cid or not ID_RE.match(cid) or cid in (".", ".."):
+            raise StateError(f"invalid container id {cid!r}")
+
+    def dir(self, cid):
+        self.check_id(cid)
+        return os.path.join(self.root, cid)
+
+    def path(self, cid, name):
+        return os.path.join(self.dir(cid), name)
+
+    def ids(self):
+        try:
+            names = sorted(os.listdir(self.root))
+        except FileNotFoundError:
+            return []
+        return [n for n in names if not n.startswith(".") and os.path.isfile(os.path.join(self.root, n, STATE_FILE))]
+
+    def exists(self, cid):
+        return os.path.isfile(self.path(cid, STATE_FILE))
+
+    def new(self, state):
+        """Create the directory and first state of a container (call under ``locked``)."""
+        d = self.dir(state.id)
+        try:
+            os.mkdir(d, 0o711)
+        except FileExistsError:
+            raise StateError(f"container with id exists: {state.id}") from None
+        self.save(state)
+
+    def load(self, cid):
+        try:
+            with open(self.path(cid, STATE_FILE), "rb") as f:
+                obj = json.load(f)
+        except FileNotFoundError:
+            raise StateError(f"container does not exist: {cid}") from None
+        except ValueError as e:
+            raise StateError(f"container {cid}: corrupt state: {e}") from None
+        return ContainerState(**obj)
+
+    def save(self, state):
+        d = self.dir(state.id)
+        tmp = os.path.join(d, f".{STATE_FILE}.{os.getpid()}")
+        with open(tmp, "w") as f:
+            json.dump(asdict(state), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, os.path.join(d, STATE_FILE))
+
+    def update(self, cid, **changes):
+        """Change fields of a stored state atomically; returns the new state."""
+        with self.locked():
+            state = self.load(cid)
+            for k, v in changes.items():
+                setattr(state, k, v)
+            self.save(state)
+            return state
+
+    def remove(self, cid):
+        shutil.rmtree(self.dir(cid), ignore_errors=True)
+
+    # -- the live status ----------------------------------------------------------
+    def read_exit(self, cid):
+        try:
+            with open(self.path(cid, EXIT_FILE), "rb") as f:
+                text = f.read().strip()
+        except OSError:
+            return None
+        return int(text) if text else None
+
+    def sandbox_alive(self, state):
+        if not state.pid:
+            return False
+        start = process_start_time(state.pid)
+        return start is not None and (not state.pid_start or start == state.pid_start)
+
+    def status(self, state):
+        """The status to report: stored status, corrected by what the sandbox process shows."""
+        if state.status == "stopped":
+            return "stopped"
+        if state.status == "creating" and not state.pid:
+            return "creating"
+        if not self.sandbox_alive(state) or self.read_exit(state.id) is not None:
+            return "stopped"
+        return state.status

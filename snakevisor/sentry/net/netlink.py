@@ -1,0 +1,216 @@
+"""AF_NETLINK NETLINK_ROUTE sockets: what `ip addr`, `ip route` and getifaddrs() ask, answered read-only.
+
+Each application socket is backed by a host NETLINK_ROUTE socket of the
+Sentry, so answers describe the sandbox's network namespace exactly (lo only
+with ``--network=none``). The Sentry is privileged there, so requests are
+filtered: only the rtnetlink GET types (RTM_READ_ONLY) reach the host; any
+other request is answered here with an NLMSG_ERROR of EPERM, as Linux answers
+a process without CAP_NET_ADMIN, and never sent. Unicast to other netlink
+sockets and multicast sends are refused; subscribing to notification groups
+(read-only) is allowed.
+
+Port ids are the sandbox's: a socket's id is its process's tgid (the first
+one, as Linux) or a negative number, and the host's id is rewritten to it in
+every answer, so no host pid shows through and getifaddrs' port checks hold.
+"""
+import ctypes
+import errno as _errno
+import itertools
+
+from snakevisor.abi.errno import (EAGAIN, ECONNREFUSED, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM, ESOCKTNOSUPPORT,
+                                  ENOTTY, EPROTONOSUPPORT, SyscallError)
+from snakevisor.abi import netlink as NL
+from snakevisor.abi import socket as S
+from snakevisor.abi.poll import POLLIN, POLLRDNORM
+from snakevisor.sentry.fsimpl.sockfs import RecvResult
+from snakevisor.sentry.net.inet import InetSocket, _libc
+from snakevisor.sentry.net.unix import task_creds
+
+MAX_MESSAGE = 1 << 20
+# SOL_NETLINK options passed to the host socket: they shape what we receive, they change nothing else.
+PASSTHROUGH_NETLINK = frozenset((NL.NETLINK_ADD_MEMBERSHIP, NL.NETLINK_DROP_MEMBERSHIP, NL.NETLINK_PKTINFO,
+                                 NL.NETLINK_BROADCAST_ERROR, NL.NETLINK_NO_ENOBUFS, NL.NETLINK_LIST_MEMBERSHIPS,
+                                 NL.NETLINK_CAP_ACK, NL.NETLINK_EXT_ACK, NL.NETLINK_GET_STRICT_CHK))
+
+_ports_in_use: set[int] = set()
+_negative_ports = itertools.count(4096)
+
+
+def _pick_port(t) -> int:
+    """Linux's autobind: the tgid for a process's first socket, then -4096, -4097, ... (as u32)."""
+    creds = task_creds(t)
+    tgid = creds[0] if creds else 0
+    if tgid and tgid not in _ports_in_use:
+        return tgid
+    while True:
+        port = (-next(_negative_ports)) & 0xFFFFFFFF
+        if port not in _ports_in_use:
+            return port
+
+
+def new_netlink_socket(stype: int, protocol: int):
+    if stype not in (S.SOCK_RAW, S.SOCK_DGRAM):
+        raise SyscallError(ESOCKTNOSUPPORT)
+    if protocol != NL.NETLINK_ROUTE:
+        raise SyscallError(EPROTONOSUPPORT)
+    return NetlinkSocket(stype, protocol)
+
+
+class NetlinkSocket(InetSocket):
+    """A NETLINK_ROUTE socket over a host one (the host-socket plumbing is InetSocket's)."""
+
+    def __init__(self, stype, protocol):
+        super().__init__(S.AF_NETLINK, stype, protocol)
+        self.port = 0            # the id the application sees (0: not bound yet)
+        self.groups = 0
+        self.pending = []        # answers made here (refusals), delivered before the host's
+
+    # --- addresses ------------------------------------------------------------------------------
+    @staticmethod
+    def _parse(addr: bytes):
+        if len(addr) < NL.SOCKADDR_NL.size:
+            raise SyscallError(EINVAL)
+        family, _, pid, groups = NL.SOCKADDR_NL.unpack_from(addr)
+        if family != S.AF_NETLINK:
+            raise SyscallError(EINVAL)
+        return pid, groups
+
+    def _host_port(self) -> int:
+        return NL.SOCKADDR_NL.unpack(self._name(_libc.getsockname)[:NL.SOCKADDR_NL.size])[2]
+
+    def _autobind(self, t, pid=0, groups=0):
+        if self.port:
+            if pid and pid != self.port:
+                raise SyscallError(EINVAL)   # already bound elsewhere
+        else:
+            if pid and pid in _ports_in_use:
+                raise SyscallError(98)        # EADDRINUSE
+            port = pid or _pick_port(t)
+            self.port = port
+            _ports_in_use.add(port)
+        host = self._host_port()
+        if groups != self.groups or host == 0:
+            # The host picks its own id (kept on a re-bind); groups only let notifications in.
+            a = NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, host, groups)
+            if _libc.bind(self.fd, a, len(a)) < 0:
+                raise SyscallError(ctypes.get_errno() or EINVAL)
+            self.groups = groups
+
+    def bind(self, t, addr):
+        pid, groups = self._parse(addr)
+        self._autobind(t, pid, groups)
+
+    def connect(self, t, addr):
+        pid, groups = self._parse(addr)
+        if pid or groups:
+            raise SyscallError(ECONNREFUSED if pid else EPERM)   # only the kernel is a peer here
+        self._autobind(t)
+
+    def connect_finish(self, t):
+        pass
+
+    def getsockname(self, t):
+        return NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, self.port, self.groups)
+
+    def getpeername(self, t):
+        return NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, 0, 0)
+
+    def listen(self, t, backlog):
+        raise SyscallError(EOPNOTSUPP)
+
+    def accept(self, t):
+        raise SyscallError(EOPNOTSUPP)
+
+    def shutdown(self, t, how):
+        raise SyscallError(EOPNOTSUPP)
+
+    # --- data --------------------------------------------------------------------------------------
+    def sendmsg(self, t, data, flags, addr, rights, creds):
+        if rights:
+            raise SyscallError(EINVAL)
+        if addr:
+            pid, groups = self._parse(addr)
+            if groups:
+                raise SyscallError(EPERM)          # multicast sends need CAP_NET_ADMIN
+            if pid:
+                raise SyscallError(ECONNREFUSED)   # no other netlink socket to talk to
+        data = bytes(memoryview(data)[:MAX_MESSAGE])
+        self._autobind(t)
+        allowed, refused = [], []
+        for off, length, typ, mflags, seq, pid in NL.iter_nlmsgs(data):
+            msg = data[off:off + length]
+            if typ < NL.NLMSG_MIN_TYPE or not mflags & NL.NLM_F_REQUEST:
+                continue   # control messages and non-requests: the kernel ignores them too
+            (allowed if typ in NL.RTM_READ_ONLY else refused).append(msg)
+        for msg in refused:
+            self.pending.append(NL.nlmsg_error(EPERM, msg, self.port))
+        for msg in allowed:
+            n = _libc.sendto(self.fd, msg, len(msg), S.MSG_DONTWAIT | S.MSG_NOSIGNAL, None, 0)
+            if n < 0:
+                e = ctypes.get_errno()
+                raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
+        return len(data)
+
+    def recvmsg(self, t, n, flags, want_addr):
+        n = max(0, min(n, MAX_MESSAGE))
+        peek = flags & S.MSG_PEEK
+        kernel = NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, 0, 0) if want_addr else None
+        if self.pending:
+            msg = self.pending[0] if peek else self.pending.pop(0)
+            return RecvResult(msg[:n], len(msg), kernel, flags=S.MSG_TRUNC if len(msg) > n else 0)
+        buf = ctypes.create_string_buffer(max(n, 1))
+        hflags = (flags & S.MSG_PEEK) | S.MSG_TRUNC | S.MSG_DONTWAIT
+        got = _libc.recvfrom(self.fd, buf, n, hflags, None, None)
+        if got < 0:
+            e = ctypes.get_errno()
+            raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
+        data = self._rewrite_ports(bytearray(buf.raw[:min(got, n)]))
+        return RecvResult(bytes(data), got, kernel, flags=S.MSG_TRUNC if got > n else 0)
+
+    def _rewrite_ports(self, data: bytearray) -> bytearray:
+        host = self._host_port()
+        if host == self.port:
+            return data
+        for off, _, _, _, _, pid in NL.iter_nlmsgs(data):
+            if pid == host:
+                NL.NLMSGHDR.pack_into(data, off, *NL.NLMSGHDR.unpack_from(data, off)[:4], self.port)
+        return data
+
+    # --- readiness and options ----------------------------------------------------------------------
+    def readiness(self, mask):
+        ready = super().readiness(mask)
+        if self.pending:
+            ready |= (POLLIN | POLLRDNORM) & mask
+        return ready
+
+    def ioctl(self, task, cmd, arg):
+        raise SyscallError(ENOTTY)
+
+    def getsockopt(self, t, level, name, optlen):
+        if level == NL.SOL_NETLINK:
+            if name not in PASSTHROUGH_NETLINK:
+                raise SyscallError(ENOPROTOOPT)
+            return self._host_getsockopt(level, name, optlen)
+        return super().getsockopt(t, level, name, optlen)
+
+    def setsockopt(self, t, level, name, value):
+        if level == NL.SOL_NETLINK:
+            if name not in PASSTHROUGH_NETLINK:
+                raise SyscallError(ENOPROTOOPT)
+            value = bytes(value[:256])
+            if _libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
+                raise SyscallError(ctypes.get_errno() or EINVAL)
+            return
+        super().setsockopt(t, level, name, value)
+
+    def _host_getsockopt(self, level, name, optlen):
+        size = max(0, min(optlen, 256))
+        buf = ctypes.create_string_buffer(max(size, 1))
+        ln = ctypes.c_uint(size)
+        if _libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
+            raise SyscallError(ctypes.get_errno() or EINVAL)
+        return buf.raw[:ln.value]
+
+    def release(self):
+        _ports_in_use.discard(self.port)
+        super().release()
