@@ -34,15 +34,19 @@ def exit_code(returncode):
     return 128 - returncode if returncode < 0 else returncode
 
 
-def run_native(argv, input=None, timeout=60, env=None):
-    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env)
+# Both runs start in "/": the checkout may live under /tmp, which the sandbox hides behind its own tmpfs.
+NEUTRAL_CWD = "/"
 
 
-def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=None):
+def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD):
+    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd)
+
+
+def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD):
     cmd = [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
     full_env = dict(os.environ if env is None else env)
-    full_env["PYTHONPATH"] = REPO
-    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd or REPO)
+    full_env["PYTHONPATH"] = REPO  # for the snakevisor command itself, run on the host
+    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd)
 
 
 @pytest.fixture

@@ -98,6 +98,10 @@ IFREQ_FLAGS = struct.Struct("<16sH22x")
 # Read-only per-interface ioctls on an AF_INET socket that answer from the namespace (struct ifreq in, out).
 IFREQ_READ_IOCTLS = frozenset((SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFBRDADDR, SIOCGIFNETMASK,
                                SIOCGIFMETRIC, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFINDEX, SIOCGIFTXQLEN))
+# Changing interfaces or routes needs CAP_NET_ADMIN in the namespace: the sandbox gets EPERM.
+SIOCADDRT, SIOCDELRT = 0x890B, 0x890C
+IF_WRITE_IOCTLS = frozenset((SIOCADDRT, SIOCDELRT, SIOCSIFFLAGS, 0x8916, 0x8918, 0x891A, 0x891C, 0x891E,
+                             0x8922, 0x8923, 0x8924, 0x8943))
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 IFF_RUNNING = 0x40

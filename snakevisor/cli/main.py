@@ -1,23 +1,66 @@
-"""The ``snakevisor`` command: ``do`` a sandboxed command, list ``syscalls``; OCI verbs come later.
+"""The ``snakevisor`` command: ``do`` a sandboxed command, list ``syscalls``, and the runc-compatible
+OCI verbs (cli/oci_verbs.py).
 
-Global flags are accepted in runc's spellings, with one dash or two.
+Flags are accepted in runc's spellings, with one dash or two (``-root x``, ``--root x``,
+``-bundle b``); unknown flags (containerd passes runc's whole set) are ignored with a debug log line.
 """
 import argparse
+import logging
 import os
 import sys
 
-RUNC_STYLE_FLAGS = ("root", "log", "log-format", "debug", "strace", "platform", "network", "systemd-cgroup")
+from snakevisor.cli import oci_verbs
+
+COMMAND_VERBS = ("do", "exec")   # after their positional arguments comes a command: left alone
 
 
-def _normalise(argv):
-    """runc accepts ``-root x``; argparse wants ``--root x``."""
-    out = []
-    for a in argv:
-        if a == "--":
-            out.extend(argv[len(out):])
+def _long_flags(parser):
+    """{verb or None: (long option names, names that take a value)} of the parser tree."""
+    out = {}
+
+    def collect(key, prs):
+        names, valued = set(), set()
+        for action in prs._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for verb, sp in action.choices.items():
+                    collect(verb, sp)
+                continue
+            for opt in action.option_strings:
+                if opt.startswith("--"):
+                    names.add(opt[2:])
+                    if action.nargs != 0:
+                        valued.add(opt[2:])
+                elif action.nargs != 0:
+                    valued.add(opt[1:])
+        out[key] = (names, valued)
+    collect(None, parser)
+    return out
+
+
+def _normalise(argv, parser):
+    """runc accepts ``-root x`` and ``-bundle b``; argparse wants ``--root x``. A verb's trailing
+    command (``exec ID sh -c ...``, ``do -- cmd``) is never touched."""
+    flags = _long_flags(parser)
+    out, verb, skip_value, positionals = [], None, False, 0
+    for i, a in enumerate(argv):
+        if a == "--" or (verb in COMMAND_VERBS and positionals >= 1):
+            out.extend(argv[i:])
             break
-        if a.startswith("-") and not a.startswith("--") and a[1:].split("=")[0] in RUNC_STYLE_FLAGS:
-            a = "-" + a
+        names, valued = flags.get(verb, flags[None])
+        if skip_value:
+            skip_value = False
+            out.append(a)
+            continue
+        if a.startswith("-") and len(a) > 1:
+            name = a.lstrip("-").split("=")[0]
+            if not a.startswith("--") and name in names and len(name) > 1:
+                a = "-" + a
+            if "=" not in a and name in valued:
+                skip_value = True
+        elif verb is None and a in flags:
+            verb = a
+        elif verb is not None:
+            positionals += 1
         out.append(a)
     return out
 
@@ -30,6 +73,13 @@ def build_parser():
     p.add_argument("--debug", action="store_true")
     p.add_argument("--strace", action="store_true", help="print every syscall on stderr")
     p.add_argument("--platform", default="ptrace", choices=("ptrace",))
+    p.add_argument("--network", dest="global_network", choices=("none", "host"),
+                   help="OCI containers: override the config's network namespace")
+    p.add_argument("--systemd-cgroup", action="store_true", help="(accepted, ignored)")
+    p.add_argument("--rootless", default=None, help="(accepted, ignored)")
+    p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--version", "-v", action="version", version="snakevisor version 0.1 (runc-compatible)\n"
+                   "spec: 1.0.2-dev")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     do = sub.add_parser("do", help="run a host command in a fresh sandbox (root: an overlay of the host's /)")
@@ -44,10 +94,13 @@ def build_parser():
                     help="keep the root's changes in DIR/upper instead of discarding them at exit")
     do.add_argument("--network", "--net", default="none", choices=("none", "host"),
                     help="none (default): a network namespace of its own with loopback only; host: the host's")
+    do.add_argument("-t", "--tty", action="store_true",
+                    help="give the command a terminal of the sandbox's own, bridged to this one (raw mode)")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
     sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
+    oci_verbs.register(sub)
     return p
 
 
@@ -69,7 +122,7 @@ def cmd_do(args):
     cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
     return run_do(cmd, strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu,
                   hostname=args.hostname, volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper,
-                  network=args.network)
+                  network=args.network, tty=args.tty)
 
 
 def cmd_syscalls(args):
@@ -86,12 +139,19 @@ def cmd_syscalls(args):
 
 
 def main(argv=None):
-    argv = _normalise(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = _normalise(list(sys.argv[1:] if argv is None else argv), parser)
+    args, unknown = parser.parse_known_args(argv)
     if args.command == "do":
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         return cmd_do(args)
     if args.command == "syscalls":
         return cmd_syscalls(args)
+    if args.command in oci_verbs.VERBS:
+        oci_verbs.setup_logging(args)
+        if unknown:
+            logging.getLogger("snakevisor").debug("ignoring unknown flags: %s", " ".join(unknown))
+        return oci_verbs.dispatch(args)
     parser.print_help(sys.stderr)
     return 2

@@ -124,6 +124,10 @@ def preload_modules():
     del snakevisor
 
 
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 # -- the sandbox ---------------------------------------------------------------------
 class Sandbox:
     def __init__(self, spec, cid, state_dir, sentry, gofer):
@@ -194,7 +198,7 @@ class Sandbox:
                     cmd = b""
             out.append({"pid": tgid, "ppid": tg.parent.tgid if tg.parent is not None else 0,
                         "uid": leader.creds.uid if leader is not None else 0,
-                        "name": getattr(leader, "name", "?") if leader is not None else "?",
+                        "name": _text(getattr(leader, "name", b"?")) if leader is not None else "?",
                         "cmd": cmd.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace"),
                         "state": "Z" if tg.exit_status is not None else ("T" if tg.stopped else "S"),
                         "threads": len(tg.live_tasks), "start": tg.start_time - self.kernel.boot_time})

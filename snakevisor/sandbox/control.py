@@ -81,7 +81,11 @@ class Connection:
         if self.closed:
             return
         try:
-            self.sock.send(encode(obj))
+            data = encode(obj)
+        except (TypeError, ValueError, ControlError) as e:   # a bug in a handler: report, do not die
+            data = encode({"error": f"cannot encode the reply: {e}"})
+        try:
+            self.sock.send(data)
         except OSError:
             self.close()   # the client went away: nobody to tell
 

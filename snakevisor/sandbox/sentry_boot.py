@@ -11,6 +11,7 @@ from snakevisor.abi.fs import O_RDONLY
 from snakevisor.p9.client import Client
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
+from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
@@ -48,6 +49,7 @@ class SentryConfig:
     rlimits: dict = field(default_factory=dict)        # RLIMIT_* -> (soft, hard) for the init
     max_tasks: int | None = None      # pids limit
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
+    tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
 
 
 def _pick_cpu():
@@ -116,6 +118,12 @@ class Sentry:
             vfs.mount(TmpfsFilesystem(self.memory_file), resolve(ctx, self.root, b"/dev/shm"), source=b"shm")
         except SyscallError:
             pass
+        self.devpts = DevptsFilesystem(self.kernel)
+        try:
+            self.devpts.set_mount(vfs.mount(self.devpts, resolve(ctx, self.root, b"/dev/pts"), source=b"devpts"))
+        except SyscallError:
+            pass
+        self.console = None   # sandbox/console.py's Console with ``tty``
         for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
             self._mount_volume(vfs, ctx, path, readonly, sock)
         for path, mode, size in config.tmpfs_mounts:
@@ -149,8 +157,16 @@ class Sentry:
         and rlimits; it does not run until ``kernel.start_task(task)``. Returns the Task."""
         cfg = self.config
         fdtable = FDTable()
-        for fd, host_fd in enumerate(cfg.stdio):
-            fdtable.install_at(fd, new_host_file(os.dup(host_fd)))
+        if cfg.tty:
+            from snakevisor.sandbox.console import Console
+            self.console = Console(self.devpts, cfg.stdio[0], cfg.stdio[1])
+            replica = self.console.setup()
+            for fd in range(len(cfg.stdio)):
+                fdtable.install_at(fd, replica.inc_ref())
+            replica.dec_ref()
+        else:
+            for fd, host_fd in enumerate(cfg.stdio):
+                fdtable.install_at(fd, new_host_file(os.dup(host_fd)))
         try:
             cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
         except SyscallError:
@@ -168,13 +184,22 @@ class Sentry:
         prog = find_program(boot, argv[0], env.get("PATH"))
         task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
         task.tg.limits.update(cfg.rlimits)
+        if self.console is not None:
+            self.console.attach(task.tg)
         return task
 
     def run(self):
         self.load_init()
-        self.kernel.forward_host_signals()
+        console = self.console
+        if console is not None:
+            self.kernel.forward_host_signals(foreground=console.foreground_pgid)
+            console.start(self.kernel.loop)
+        else:
+            self.kernel.forward_host_signals()
         try:
             return self.kernel.run()
         finally:
+            if console is not None:
+                console.restore()
             for fs in self.gofer_filesystems:
                 fs.sync_all()   # shared mappings not yet written back

@@ -2,7 +2,8 @@
 
 Devices (registered in the VFS device registry, so a mknod'ed node with the
 same numbers behaves the same): null (1,3), zero (1,5), full (1,7),
-random (1,8), urandom (1,9), tty (5,0). Plus the usual symlinks
+random (1,8), urandom (1,9), tty (5,0), ptmx (5,2); the last two are opened
+by fsimpl/devpts.py once it is mounted (until then ENXIO). Plus the usual symlinks
 (/dev/fd -> /proc/self/fd, stdin/stdout/stderr) and the shm and pts
 directories the kernel mounts on.
 """
@@ -71,7 +72,7 @@ class RandomImpl(_CharDeviceImpl):
 
 
 def _open_tty(inode, flags):
-    # No controlling terminal yet; the kernel's TTY support will replace this opener.
+    # Without a devpts filesystem there are no terminals: DevptsFilesystem replaces this opener.
     raise SyscallError(ENXIO)
 
 
@@ -81,6 +82,7 @@ register_char_device(MEM_MAJOR, 7, lambda inode, flags: FullImpl(inode))
 register_char_device(MEM_MAJOR, 8, lambda inode, flags: RandomImpl(inode))
 register_char_device(MEM_MAJOR, 9, lambda inode, flags: RandomImpl(inode))
 register_char_device(TTYAUX_MAJOR, 0, _open_tty)
+register_char_device(TTYAUX_MAJOR, 2, _open_tty)
 
 DEVICES = (
     (b"null", MEM_MAJOR, 3, 0o666),
@@ -89,13 +91,13 @@ DEVICES = (
     (b"random", MEM_MAJOR, 8, 0o666),
     (b"urandom", MEM_MAJOR, 9, 0o666),
     (b"tty", TTYAUX_MAJOR, 0, 0o666),
+    (b"ptmx", TTYAUX_MAJOR, 2, 0o666),
 )
 SYMLINKS = (
     (b"fd", b"/proc/self/fd"),
     (b"stdin", b"/proc/self/fd/0"),
     (b"stdout", b"/proc/self/fd/1"),
     (b"stderr", b"/proc/self/fd/2"),
-    (b"ptmx", b"pts/ptmx"),
 )
 DIRS = ((b"shm", 0o1777), (b"pts", 0o755))
 

@@ -9,7 +9,7 @@ net/unix.py (in the Sentry) and net/inet.py (host sockets).
 """
 from dataclasses import dataclass, field
 
-from snakevisor.abi.errno import EOPNOTSUPP, ENOPROTOOPT, ENOTTY, SyscallError
+from snakevisor.abi.errno import EOPNOTSUPP, ENOPROTOOPT, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, O_RDWR, S_IFSOCK, SOCKFS_MAGIC
 from snakevisor.abi.poll import POLLIN, POLLOUT
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
@@ -95,7 +95,9 @@ class SocketImpl(FileDescriptionImpl):
         return self.sendmsg(None, data, 0, None, [], None)
 
     def ioctl(self, task, cmd, arg):
-        raise SyscallError(ENOTTY)
+        # Network-device queries (SIOCGIF*) work on a socket of any family, as on Linux.
+        from snakevisor.sentry.net.inet import interface_ioctl
+        return interface_ioctl(task, cmd, arg)
 
 
 class SocketInode(Inode):

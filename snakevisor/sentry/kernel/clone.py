@@ -4,13 +4,9 @@ import struct
 
 from snakevisor.abi import sched as C
 from snakevisor.abi.errno import EAGAIN, EINVAL, ERESTARTSYS, SyscallError
-from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.sentry.kernel.task import Task
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
-from snakevisor.sentry.platform.ptrace import wait_stop
 
-HOST_THREAD_FLAGS = (C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_THREAD
-                     | C.CLONE_SYSVSEM)
 SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
              | C.CLONE_PARENT | C.CLONE_THREAD | C.CLONE_SYSVSEM | C.CLONE_SETTLS | C.CLONE_PARENT_SETTID
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
@@ -41,9 +37,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     tid = kernel.pidns.allocate()
     parent = task.tg
     if flags & C.CLONE_THREAD:
-        host_tid = task.ctx.inject_with_event(SYSCALL_NUMBERS["clone"], HOST_THREAD_FLAGS, 0, 0, 0, 0)
-        wait_stop(host_tid)  # auto-attached: it starts stopped
-        ctx = task.ctx.address_space.new_context(host_tid)
+        ctx = task.ctx.address_space.new_thread(task.ctx)
         tg, mm = parent, task.mm
     else:
         aspace, ctx = kernel.platform.new_address_space()

@@ -149,9 +149,13 @@ class Kernel:
         task.ctx.resume()
         self.loop.step(task, None)  # primes the coroutine: it now waits for the first stop
 
-    def forward_host_signals(self):
+    def forward_host_signals(self, foreground=None):
         """SIGINT/SIGQUIT from the user's terminal go to the sandbox's foreground process group,
-        SIGTERM/SIGHUP to its init, as a container runtime does; the Sentry itself ignores them."""
+        SIGTERM/SIGHUP to its init, as a container runtime does; the Sentry itself ignores them.
+
+        ``foreground()`` names that group when the sandbox has its own terminal (``do -t``): the
+        user's ^C then arrives as a byte the pty's line discipline turns into SIGINT, and only a
+        signal sent to snakevisor itself comes this way."""
         forwarded = (S.SIGINT, S.SIGQUIT, S.SIGTERM, S.SIGHUP)
         host_signal.pthread_sigmask(host_signal.SIG_BLOCK, set(forwarded))
         fd = signalfd(*forwarded)
@@ -166,7 +170,8 @@ class Kernel:
                 init = self.init
                 if init is None or init.exit_status is not None:
                     continue
-                groups = self.pidns.process_group(self.foreground_pgid or init.pgid) \
+                fg = foreground() if foreground is not None else self.foreground_pgid
+                groups = self.pidns.process_group(fg or init.pgid) \
                     if sig in (S.SIGINT, S.SIGQUIT) else [init]
                 for tg in groups or [init]:
                     self.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_KERNEL))

@@ -73,6 +73,7 @@ class Task:
             result = yield WaitFd(waitable.fd, events, deadline)
         else:
             result = yield WaitQueueReq(waitable, events, deadline)
+        self.kernel.current = self   # other Tasks ran meanwhile; the retried operation is ours
         return self._interrupted(result)
 
     def block_on_many(self, items, timeout=None):
@@ -86,11 +87,14 @@ class Task:
             result = yield Sleep(deadline)
         else:
             result = yield WaitMany(reqs, deadline)
+        self.kernel.current = self
         return self._interrupted(result) or 0
 
     def sleep_until(self, deadline):
         """Sleep until monotonic ``deadline``; ERESTARTSYS if a signal interrupts."""
-        self._interrupted((yield Sleep(deadline)))
+        result = yield Sleep(deadline)
+        self.kernel.current = self
+        self._interrupted(result)
 
     def signal_pending(self):
         return self.kernel.signals.deliverable(self)

@@ -2,7 +2,7 @@
 
 A ThreadGroup owns what its threads share: signal handlers (a SignalHandlers
 object, itself shared by CLONE_SIGHAND), shared pending signals, rlimits,
-the process group and session, its children, and its exit state as a parent
+the process group and session (and through it the controlling terminal), its children, and its exit state as a parent
 sees it through wait4/waitid.
 """
 import time
@@ -53,6 +53,17 @@ class ThreadGroup:
         self.utime = self.stime = 0.0
         self.itimers = {}
         self.nice = 0 if parent is None else parent.nice
+        self.notty_sid = None             # TIOCNOTTY by a non-leader: no ctty while in this session
+
+    @property
+    def tty(self):
+        """The controlling terminal of our session (a kernel/tty.py Terminal), or None."""
+        term = self.kernel.pidns.session_ttys.get(self.sid) if self.kernel is not None else None
+        if term is None or self.notty_sid == self.sid:
+            return None
+        if not term.session_alive() or term.session.sid != self.sid:
+            return None   # the session leader has exited: the session lost its terminal
+        return term
 
     @property
     def sigactions(self):
@@ -77,6 +88,7 @@ class PIDNamespace:
         self.max_pids = max_pids
         self.tasks = {}          # tid -> Task
         self.thread_groups = {}  # tgid -> ThreadGroup (until reaped)
+        self.session_ttys = {}   # sid -> controlling Terminal of that session (kernel/tty.py)
 
     def allocate(self):
         tid = self.next_id

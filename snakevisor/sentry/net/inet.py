@@ -15,7 +15,7 @@ import select
 import socket as _socket
 import struct
 
-from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, ENOPROTOOPT, SyscallError
+from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, ENOPROTOOPT, ENOTTY, EPERM, SyscallError
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM, POLLWRNORM
 from snakevisor.abi import netlink as NL
@@ -70,6 +70,40 @@ def _poll(fd, events) -> int:
     p.register(fd, events)
     r = p.poll(0)
     return r[0][1] if r else 0
+
+
+_query_socket = None
+
+
+def interface_ioctl(task, cmd, arg):
+    """The network-device ioctls every socket family answers on Linux (SIOCGIF*, SIOCGIFCONF; glibc
+    asks them on an AF_UNIX socket): queries answer from the sandbox's namespace through a Sentry
+    socket; changes need CAP_NET_ADMIN there, which the sandbox lacks (EPERM); anything else ENOTTY."""
+    global _query_socket
+    if cmd in NL.IF_WRITE_IOCTLS:
+        raise SyscallError(EPERM)
+    if cmd not in NL.IFREQ_READ_IOCTLS and cmd != NL.SIOCGIFCONF:
+        raise SyscallError(ENOTTY)
+    if _query_socket is None:
+        _query_socket = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
+    fd = _query_socket.fileno()
+    try:
+        if cmd != NL.SIOCGIFCONF:
+            task.mm.copy_out(arg, fcntl.ioctl(fd, cmd, task.mm.copy_in(arg, NL.IFREQ_SIZE)))
+            return 0
+        # struct ifconf {int len; struct ifreq *buf}: a NULL buf asks for the size.
+        length, buf = IFCONF.unpack(task.mm.copy_in(arg, IFCONF.size))
+        if length < 0:
+            raise SyscallError(EINVAL)
+        size = min(length, 64 * NL.IFREQ_SIZE) if buf else 0
+        host = ctypes.create_string_buffer(max(size, 1))
+        got = IFCONF.unpack(fcntl.ioctl(fd, cmd, IFCONF.pack(size, ctypes.addressof(host) if buf else 0)))[0]
+        if buf and got:
+            task.mm.copy_out(buf, host.raw[:got])
+        task.mm.copy_out(arg, INT.pack(got))
+        return 0
+    except OSError as e:
+        raise SyscallError(e.errno or EINVAL)
 
 
 class InetSocket(SocketImpl):
@@ -224,33 +258,13 @@ class InetSocket(SocketImpl):
         return self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
 
     def ioctl(self, task, cmd, arg):
-        try:
-            if cmd in (FIONREAD, TIOCOUTQ):
+        if cmd in (FIONREAD, TIOCOUTQ):
+            try:
                 task.mm.copy_out(arg, fcntl.ioctl(self.fd, cmd, bytes(4)))
-                return 0
-            if cmd in NL.IFREQ_READ_IOCTLS:
-                # Interface queries answer from the sandbox's namespace; setting anything is not allowed.
-                task.mm.copy_out(arg, fcntl.ioctl(self.fd, cmd, task.mm.copy_in(arg, NL.IFREQ_SIZE)))
-                return 0
-            if cmd == NL.SIOCGIFCONF:
-                return self._ifconf(task, arg)
-        except OSError as e:
-            raise SyscallError(e.errno or EINVAL)
-        return super().ioctl(task, cmd, arg)
-
-    def _ifconf(self, task, arg):
-        """SIOCGIFCONF: struct ifconf {int len; struct ifreq *buf} (a NULL buf asks for the size)."""
-        length, buf = IFCONF.unpack(task.mm.copy_in(arg, IFCONF.size))
-        if length < 0:
-            raise SyscallError(EINVAL)
-        size = min(length, 64 * NL.IFREQ_SIZE) if buf else 0
-        host = ctypes.create_string_buffer(max(size, 1))
-        req = IFCONF.pack(size, ctypes.addressof(host) if buf else 0)
-        got = IFCONF.unpack(fcntl.ioctl(self.fd, NL.SIOCGIFCONF, req))[0]
-        if buf and got:
-            task.mm.copy_out(buf, host.raw[:got])
-        task.mm.copy_out(arg, INT.pack(got))
-        return 0
+            except OSError as e:
+                raise SyscallError(e.errno or EINVAL)
+            return 0
+        return interface_ioctl(task, cmd, arg)
 
     def getsockopt(self, t, level, name, optlen):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):

@@ -18,7 +18,7 @@ import errno as _errno
 import itertools
 
 from snakevisor.abi.errno import (EAGAIN, ECONNREFUSED, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM, ESOCKTNOSUPPORT,
-                                  ENOTTY, EPROTONOSUPPORT, SyscallError)
+                                  EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.abi.poll import POLLIN, POLLRDNORM
@@ -182,9 +182,6 @@ class NetlinkSocket(InetSocket):
         if self.pending:
             ready |= (POLLIN | POLLRDNORM) & mask
         return ready
-
-    def ioctl(self, task, cmd, arg):
-        raise SyscallError(ENOTTY)
 
     def getsockopt(self, t, level, name, optlen):
         if level == NL.SOL_NETLINK:

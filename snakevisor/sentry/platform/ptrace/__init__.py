@@ -10,6 +10,7 @@ gadget of a stopped stub thread.
 import ctypes
 import os
 import signal
+import struct
 
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
@@ -27,6 +28,10 @@ _c_ulong = ctypes.c_ulong
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 WALL = 0x40000000
+_PR_SET_NO_NEW_PRIVS = 38
+_SECCOMP_SET_MODE_FILTER = 1
+# The flags the Sentry injects clone with: a new thread in the same stub process.
+HOST_THREAD_CLONE_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000
 _XSTATE_MAX = 16384
 _PR_SET_PDEATHSIG = 1
 _ADDR_NO_RANDOMIZE = 0x0040000
@@ -206,6 +211,12 @@ class AddressSpace:
         self.contexts[tid] = ctx
         return ctx
 
+    def new_thread(self, ctx):
+        """A new stub thread in this address space, made by injecting clone through ``ctx``."""
+        tid = ctx.inject_with_event(NR["clone"], HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
+        wait_stop(tid)  # auto-attached: it starts stopped
+        return self.new_context(tid)
+
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
         r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
         if r != addr:
@@ -236,6 +247,7 @@ class PtracePlatform:
         self.master = Context(self.master_pid, None)
         self.master.get_regs()
         self.reserved = self._host_mappings(self.master_pid)
+        self._lock_down_master()
 
     def _spawn_master(self):
         elf_fd = os.memfd_create("snakevisor-stub", os.MFD_CLOEXEC)
@@ -267,6 +279,37 @@ class PtracePlatform:
             raise RuntimeError(f"stub did not start: status {status:#x}")
         ptrace(pt.PTRACE_SETOPTIONS, pid, 0, STUB_OPTIONS)
         return pid
+
+    def _lock_down_master(self):
+        """Defence in depth: the stubs' own seccomp filter allows only what the Sentry injects.
+
+        Application syscalls never reach it (PTRACE_SYSEMU stops them before seccomp runs);
+        anything else executed in a stub kills it. Every address space inherits the filter,
+        since each is a fork of the master. The program is handed to the master through a
+        page of the MemoryFile mapped for the occasion."""
+        from snakevisor.seccomp import KILL, ArgRule, build_whitelist
+        rules = [ArgRule("mmap", 4, STUB_MEMFD),                              # only the memory memfd
+                 ArgRule("clone", 0, HOST_THREAD_CLONE_FLAGS),               # only new stub threads
+                 ArgRule("prctl", 0, _PR_SET_PDEATHSIG)]
+        bpf = build_whitelist(["munmap", "mprotect", "fork", "exit", "exit_group"], rules, default=KILL)
+        mf = self.memory_file
+        page = mf.allocate(4096 + len(bpf))
+        scratch = 0x10000  # below every application mapping; unmapped again at once
+        try:
+            mf.write(page + 16, bpf)
+            mf.write(page, struct.pack("<HxxxxxxQ", len(bpf) // 8, scratch + 16))
+            n = (len(bpf) + 16 + 4095) & ~4095
+            master = self.master
+            r = master.inject(NR["mmap"], scratch, n, 1, 0x01 | 0x10, STUB_MEMFD, page)
+            if r != scratch:
+                raise OSError(-r, "mapping the seccomp program into the stub")
+            master.inject(NR["prctl"], _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            r = master.inject(NR["seccomp"], _SECCOMP_SET_MODE_FILTER, 0, scratch)
+            if r != 0:
+                raise OSError(-r, "installing the stub's seccomp filter")
+            master.inject(NR["munmap"], scratch, n)
+        finally:
+            mf.free(page, 4096 + len(bpf))
 
     @staticmethod
     def _host_mappings(pid):

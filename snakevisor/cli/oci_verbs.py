@@ -1,0 +1,310 @@
+"""The runc-compatible OCI verbs: create, start, run, state, list, kill, delete, exec, ps, spec
+(and the hidden ``sandbox-boot``, the sandbox process's own entry point).
+
+Flags are runc's, with its spellings; flags runc has that we do not act on are accepted
+(containerd passes them) and noted in the debug log. Errors are one line on stderr
+(and in ``--log``), exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+log = logging.getLogger("snakevisor")
+
+
+def register(sub):
+    """Add the OCI verbs to the ``snakevisor`` subparsers."""
+    p = sub.add_parser("create", help="create a container (its init waits for `start`)")
+    _bundle_flags(p)
+    p.add_argument("id")
+
+    p = sub.add_parser("run", help="create and start a container, wait for it and delete it")
+    _bundle_flags(p)
+    p.add_argument("--detach", "-d", action="store_true")
+    p.add_argument("--keep", action="store_true", help="(ignored)")
+    p.add_argument("id")
+
+    p = sub.add_parser("start", help="run the init process of a created container")
+    p.add_argument("id")
+
+    p = sub.add_parser("state", help="print the OCI state of a container")
+    p.add_argument("id")
+
+    p = sub.add_parser("list", help="list containers")
+    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
+    p.add_argument("--quiet", "-q", action="store_true")
+
+    p = sub.add_parser("kill", help="send a signal (default SIGTERM) to a container's init")
+    p.add_argument("--all", "-a", action="store_true", help="every process of the container")
+    p.add_argument("id")
+    p.add_argument("signal", nargs="?", default="SIGTERM")
+
+    p = sub.add_parser("delete", help="delete a container (--force: even a running one)")
+    p.add_argument("--force", "-f", action="store_true")
+    p.add_argument("id")
+
+    p = sub.add_parser("exec", help="run another process in a running container")
+    p.add_argument("--process", "-p", help="process.json (a config.json process object)")
+    p.add_argument("--tty", "-t", action="store_true")
+    p.add_argument("--cwd")
+    p.add_argument("--env", "-e", action="append", default=[])
+    p.add_argument("--user", "-u", help="UID[:GID]")
+    p.add_argument("--additional-gids", "-g", action="append", default=[], type=int)
+    p.add_argument("--detach", "-d", action="store_true")
+    p.add_argument("--pid-file")
+    p.add_argument("--console-socket")
+    p.add_argument("--no-new-privs", action="store_true")
+    p.add_argument("--cap", "-c", action="append", default=[])
+    for ignored in ("--process-label", "--apparmor", "--cgroup", "--preserve-fds"):
+        p.add_argument(ignored, help=argparse.SUPPRESS)
+    p.add_argument("--ignore-paused", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("id")
+    p.add_argument("cmd_args", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+    p = sub.add_parser("ps", help="the container's processes as the Sentry sees them")
+    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
+    p.add_argument("id")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    p = sub.add_parser("spec", help="write a default config.json (like `runc spec`)")
+    p.add_argument("--bundle", "-b", default=".")
+    p.add_argument("--rootless", action="store_true", help="(not supported: the default config is written)")
+
+    for name in ("pause", "resume", "events", "update", "checkpoint", "restore", "features"):
+        p = sub.add_parser(name)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    p = sub.add_parser("sandbox-boot")
+    p.add_argument("--id", required=True)
+    p.add_argument("--bundle", required=True)
+    p.add_argument("--state-dir", required=True)
+    p.add_argument("--ready-fd", type=int, required=True)
+    p.add_argument("--network", dest="network", default=None)
+    p.add_argument("--no-seccomp", action="store_true")
+    p.add_argument("--no-pivot", action="store_true")
+
+    p = sub.add_parser("debug")   # lockdown tests: what the Sentry may still do
+    p.add_argument("id")
+    p.add_argument("what", choices=("open", "stats"))
+    p.add_argument("path", nargs="?", default="/proc/self/status")
+
+
+def _bundle_flags(p):
+    p.add_argument("--bundle", "-b", default=".")
+    p.add_argument("--console-socket")
+    p.add_argument("--pid-file")
+    p.add_argument("--no-pivot", action="store_true", help="(accepted; the Sentry always pivots)")
+    p.add_argument("--no-new-keyring", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--preserve-fds", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--pidfd-socket", help=argparse.SUPPRESS)
+    p.add_argument("--no-seccomp", action="store_true", help=argparse.SUPPRESS)
+
+
+VERBS = ("create", "run", "start", "state", "list", "kill", "delete", "exec", "ps", "spec", "pause", "resume",
+         "events", "update", "checkpoint", "restore", "features", "sandbox-boot", "debug")
+
+
+class _Opts:
+    """What the sandbox process inherits from the global flags."""
+
+    def __init__(self, args):
+        self.root = args.root
+        self.log = args.log
+        self.log_format = args.log_format
+        self.debug = args.debug
+        self.strace = args.strace
+        self.network = getattr(args, "global_network", None)
+        self.no_seccomp = getattr(args, "no_seccomp", False)
+
+
+def dispatch(args):
+    """Run the verb; returns the exit status."""
+    from snakevisor.oci.config import ConfigError
+    from snakevisor.sandbox.control import ControlError
+    from snakevisor.sandbox.hooks import HookError
+    from snakevisor.sandbox.lockdown import LockdownError
+    from snakevisor.sandbox.state import StateError, StateStore
+    store = StateStore(args.root)
+    try:
+        return _VERB_FUNCS[args.command](store, args)
+    except ConfigError as e:
+        return _fail(str(e) if e.field == "config.json" else f"config.json: {e}")
+    except (StateError, HookError, ControlError, LockdownError) as e:
+        return _fail(str(e))
+    except FileExistsError as e:
+        return _fail(str(e.args[0] if e.args else e))
+    except PermissionError as e:
+        return _fail(f"{e.filename or ''}: permission denied (the default --root /run/snakevisor needs root)")
+
+
+def _fail(msg):
+    if any(isinstance(h, logging.FileHandler) for h in log.handlers):
+        log.error(msg)    # containerd reads the last error from --log
+    print(f"snakevisor: {msg}", file=sys.stderr)
+    return 1
+
+
+def _create(store, args):
+    from snakevisor.sandbox.container import create
+    create(store, _Opts(args), args.id, args.bundle, args.pid_file, args.console_socket, detach=True)
+    return 0
+
+
+def _run(store, args):
+    from snakevisor.sandbox.container import run
+    return run(store, _Opts(args), args.id, args.bundle, args.pid_file, args.console_socket, detach=args.detach)
+
+
+def _start(store, args):
+    from snakevisor.sandbox.container import start
+    start(store, args.id)
+    return 0
+
+
+def _state(store, args):
+    from snakevisor.sandbox.container import state_of
+    print(json.dumps(state_of(store, args.id), indent=2))
+    return 0
+
+
+def _list(store, args):
+    from snakevisor.sandbox.container import list_states
+    states = list_states(store)
+    if args.quiet:
+        for s in states:
+            print(s["id"])
+    elif args.format == "json":
+        print(json.dumps(states))
+    else:
+        rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
+        rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"]) for s in states]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for r in rows:
+            print("   ".join(c.ljust(w) for c, w in zip(r, widths)) + "   " + r[5])
+    return 0
+
+
+def _kill(store, args):
+    from snakevisor.sandbox.container import kill, parse_signal
+    kill(store, args.id, parse_signal(args.signal), everything=args.all)
+    return 0
+
+
+def _delete(store, args):
+    from snakevisor.sandbox.container import delete
+    from snakevisor.sandbox.state import StateError
+    try:
+        delete(store, args.id, force=args.force)
+    except StateError as e:
+        if args.force and "does not exist" in str(e):
+            return 0    # runc: delete --force of a missing container is not an error
+        raise
+    return 0
+
+
+def _exec(store, args):
+    from snakevisor.oci.config import ConfigError, load_spec, parse_process
+    from snakevisor.sandbox.container import exec_process
+    from snakevisor.sandbox.state import StateError
+    if args.process:
+        with open(args.process) as f:
+            process = json.load(f)
+    else:
+        cmd = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
+        if not cmd:
+            raise StateError("exec: no command given (usage: snakevisor exec ID COMMAND [ARG...])")
+        state_bundle = store.load(args.id).bundle
+        try:
+            base = load_spec(state_bundle).process
+            cwd, env = base.cwd, list(base.env)
+        except ConfigError:
+            cwd, env = "/", []
+        process = {"args": cmd, "cwd": args.cwd or cwd, "env": env + list(args.env), "terminal": args.tty}
+        if args.user:
+            uid, _, gid = args.user.partition(":")
+            process["user"] = {"uid": int(uid), "gid": int(gid or 0), "additionalGids": args.additional_gids}
+        if args.cap:
+            process["capabilities"] = {k: list(args.cap) for k in ("bounding", "effective", "permitted")}
+        if args.no_new_privs:
+            process["noNewPrivileges"] = True
+    parse_process(process, "process")    # fail here, with the field named
+    return exec_process(store, args.id, process, args.detach, args.pid_file, args.console_socket)
+
+
+def _ps(store, args):
+    from snakevisor.sandbox.container import ps
+    procs = ps(store, args.id)
+    if args.format == "json":
+        print(json.dumps([p["pid"] for p in procs]))
+        return 0
+    print(f"{'UID':<8} {'PID':>6} {'PPID':>6} {'C':>2} {'STIME':<8} {'TTY':<6} {'TIME':<9} CMD")
+    for p in procs:
+        secs = int(p["start"])
+        print(f"{p['uid']:<8} {p['pid']:>6} {p['ppid']:>6} {0:>2} {secs // 3600:02d}:{secs // 60 % 60:02d}"
+              f"{'':<3} {'?':<6} {'00:00:00':<9} {p['cmd'] or '[' + p['name'] + ']'}")
+    return 0
+
+
+def _spec(store, args):
+    from snakevisor.oci.spec import write_spec
+    write_spec(args.bundle)
+    return 0
+
+
+def _unsupported(store, args):
+    if args.command == "features":
+        print(json.dumps({"ociVersionMin": "1.0.0", "ociVersionMax": "1.0.2-dev",
+                          "hooks": ["prestart", "createRuntime", "createContainer", "startContainer",
+                                    "poststart", "poststop"],
+                          "mountOptions": ["ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec"]}))
+        return 0
+    return _fail(f"{args.command} is not supported by snakevisor")
+
+
+def _sandbox_boot(store, args):
+    from snakevisor.sandbox.boot import boot_main
+    return boot_main(args)
+
+
+def _debug(store, args):
+    from snakevisor.sandbox.container import debug_open, stats
+    if args.what == "open":
+        print(debug_open(store, args.id, args.path))
+    else:
+        print(json.dumps(stats(store, args.id)))
+    return 0
+
+
+_VERB_FUNCS = {"create": _create, "run": _run, "start": _start, "state": _state, "list": _list, "kill": _kill,
+               "delete": _delete, "exec": _exec, "ps": _ps, "spec": _spec, "sandbox-boot": _sandbox_boot,
+               "debug": _debug, **{v: _unsupported for v in ("pause", "resume", "events", "update", "checkpoint",
+                                                              "restore", "features")}}
+
+
+# -- logging -------------------------------------------------------------------------------
+class _JsonFormatter(logging.Formatter):
+    def format(self, record):
+        import datetime
+        return json.dumps({"level": record.levelname.lower(), "msg": record.getMessage(),
+                           "time": datetime.datetime.now(datetime.timezone.utc).isoformat()})
+
+
+def setup_logging(args):
+    """--log FILE (text or json lines, as runc writes them for containerd), --debug."""
+    log.setLevel(logging.DEBUG if args.debug else logging.INFO)
+    log.propagate = False
+    if args.log:
+        try:
+            handler = logging.FileHandler(args.log)
+        except OSError:
+            handler = logging.StreamHandler(sys.stderr)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.DEBUG if args.debug else logging.WARNING)
+    handler.setFormatter(_JsonFormatter() if args.log_format == "json" else
+                         logging.Formatter("snakevisor: %(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]

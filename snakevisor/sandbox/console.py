@@ -1,0 +1,204 @@
+"""Console: bridges the host terminal to a Sentry pseudo-terminal for ``snakevisor do -t``.
+
+The host terminal is put in raw mode (the sandbox's own line discipline does the
+editing, echo and ^C), a pty pair is made in the Sentry's devpts, and the replica
+becomes the init process's stdin/stdout/stderr and controlling terminal. Then,
+inside the Sentry loop: host input (``loop.watch_fd`` on the host stdin) is
+written to the master; master output (a callback on the master's WaitQueue) is
+written to the host stdout; a host SIGWINCH (a signalfd) becomes TIOCSWINSZ on
+the pty. The host terminal's settings come back at exit, whatever happens.
+"""
+import fcntl
+import os
+import signal as host_signal
+import termios
+
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import SyscallError
+from snakevisor.abi.fs import POLLHUP, POLLIN, POLLOUT
+from snakevisor.abi.tty import TIOCGWINSZ, VEOF, WINSIZE
+from snakevisor.sentry.kernel.loop import signalfd
+
+READ_CHUNK = 64 * 1024
+
+
+def _set_raw(fd):
+    """cfmakeraw on the host terminal; returns the settings to restore."""
+    saved = termios.tcgetattr(fd)
+    mode = termios.tcgetattr(fd)
+    mode[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
+                 | termios.IGNCR | termios.ICRNL | termios.IXON)
+    mode[1] &= ~termios.OPOST
+    mode[2] = (mode[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8
+    mode[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
+    mode[6][termios.VMIN] = 1
+    mode[6][termios.VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSAFLUSH, mode)
+    return saved
+
+
+class Console:
+    def __init__(self, devpts, host_in: int = 0, host_out: int = 1):
+        self.devpts = devpts
+        self.host_in = host_in
+        self.host_out = host_out
+        self.host_tty = next((fd for fd in (host_in, host_out) if os.isatty(fd)), None)
+        self.saved_termios = None
+        self.master = self.replica = self.terminal = None
+        self.loop = None
+        self.pending = bytearray()      # host input the pty had no room for yet
+        self.watching = False
+        self.winch_fd = None
+        self._draining = False
+        self._queue_handle = None
+
+    # --- before the init process exists --------------------------------------------------------------
+    def setup(self):
+        """Make the pair; returns the replica description for the init process's stdio (refs=1)."""
+        self.master, self.replica, self.terminal = self.devpts.new_pair()
+        if self.host_tty is not None:
+            self._copy_winsize()
+        return self.replica
+
+    def attach(self, init_tg):
+        """The replica becomes the controlling terminal of the init process's session."""
+        self.terminal.set_ctty(init_tg)
+
+    # --- running -----------------------------------------------------------------------------------------
+    def start(self, loop):
+        self.loop = loop
+        if self.host_tty is not None:
+            try:
+                self.saved_termios = _set_raw(self.host_tty)
+            except termios.error:
+                self.saved_termios = None
+            host_signal.pthread_sigmask(host_signal.SIG_BLOCK, {host_signal.SIGWINCH})
+            self.winch_fd = signalfd(S.SIGWINCH)
+            loop.watch_fd(self.winch_fd, self._on_winch)
+        self._queue_handle = self.terminal.master_queue.register(self._on_master, POLLIN | POLLOUT | POLLHUP)
+        self._watch_input(True)
+        self._drain_output()
+
+    def foreground_pgid(self):
+        """For signals sent to snakevisor itself (kill -INT): the pty's foreground group."""
+        return self.terminal.pgrp or None
+
+    def _watch_input(self, on: bool):
+        if on and not self.watching:
+            self.loop.watch_fd(self.host_in, self._on_host_input)
+            self.watching = True
+        elif not on and self.watching:
+            self.loop.unwatch_fd(self.host_in)
+            self.watching = False
+
+    def _on_host_input(self):
+        try:
+            data = os.read(self.host_in, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""   # EIO: the host terminal is gone
+        if not data:
+            self._watch_input(False)
+            self._host_eof()
+            return
+        self.pending += data
+        self._feed()
+
+    def _feed(self):
+        """Write pending host input into the master; stop reading the host while the pty is full."""
+        while self.pending:
+            try:
+                n = self.terminal.master_write(self.pending)
+            except SyscallError:
+                break
+            del self.pending[:n]
+        self._watch_input(not self.pending)
+
+    def _host_eof(self):
+        if self.host_tty is not None and self.host_tty == self.host_in:
+            # The terminal itself went away: hang the pty up (SIGHUP to the session leader).
+            self.close_master()
+        else:
+            # Input from a file or pipe ended: an EOF character, as typing ^D would give.
+            eof = self.terminal.ld.cc[VEOF]
+            if eof:
+                self.pending += bytes((eof,))
+                self._feed()
+
+    def _on_master(self, events):
+        if events & POLLOUT and self.pending:
+            self._feed()
+        if events & (POLLIN | POLLHUP):
+            self._drain_output()
+
+    def _drain_output(self):
+        """Copy everything the sandbox wrote to the terminal out to the host."""
+        if self._draining or self.master is None:
+            return
+        self._draining = True
+        try:
+            while True:
+                try:
+                    data = self.terminal.master_read(READ_CHUNK)
+                except SyscallError:
+                    break
+                self._write_host(data)
+        finally:
+            self._draining = False
+
+    def _write_host(self, data):
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.host_out, view)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return   # the host side is gone; the output is lost as on a hung-up terminal
+            view = view[n:]
+
+    def _copy_winsize(self):
+        try:
+            raw = fcntl.ioctl(self.host_tty, TIOCGWINSZ, bytes(WINSIZE.size))
+        except OSError:
+            return
+        self.terminal.set_winsize(WINSIZE.unpack(raw))
+
+    def _on_winch(self):
+        try:
+            os.read(self.winch_fd, 128 * 8)
+        except BlockingIOError:
+            return
+        self._copy_winsize()
+
+    # --- the end --------------------------------------------------------------------------------------
+    def close_master(self):
+        if self.master is not None:
+            self._drain_output()
+            if self._queue_handle is not None:
+                self.terminal.master_queue.unregister(self._queue_handle)
+                self._queue_handle = None
+            master, self.master = self.master, None
+            master.dec_ref()
+
+    def restore(self):
+        """Give the host terminal its settings back (called at exit, also after errors)."""
+        if self.terminal is not None and self.master is not None:
+            self._drain_output()
+        if self.loop is not None:
+            try:   # the loop's epoll may already be closed
+                self._watch_input(False)
+                if self.winch_fd is not None:
+                    self.loop.unwatch_fd(self.winch_fd)
+            except (OSError, ValueError):
+                pass
+        if self.winch_fd is not None:
+            os.close(self.winch_fd)
+            self.winch_fd = None
+        if self.saved_termios is not None:
+            try:
+                termios.tcsetattr(self.host_tty, termios.TCSADRAIN, self.saved_termios)
+            except termios.error:
+                pass
+            self.saved_termios = None

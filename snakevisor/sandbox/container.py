@@ -1,0 +1,434 @@
+"""The container lifecycle as the OCI verbs drive it, on the host side (runc's model).
+
+``create`` validates the bundle, records the state, spawns the sandbox process
+(sandbox/boot.py) as pid 1 of a new PID namespace and waits until it has booted the
+Sentry and loaded init; ``start`` tells it to run init; ``kill``, ``exec`` and ``ps``
+talk to it over its control socket; ``delete`` kills it if needed and removes every
+trace. The sandbox process's exit status is the container's exit code.
+"""
+from __future__ import annotations
+
+import ctypes
+import getpass
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from snakevisor.oci.config import _parse_hooks, load_spec
+from snakevisor.sandbox import control
+from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
+from snakevisor.sandbox.lockdown import new_pid_namespace
+from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError, now_rfc3339, process_start_time
+
+log = logging.getLogger("snakevisor")
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PR_SET_CHILD_SUBREAPER = 36
+BOOT_TIMEOUT = 120.0
+
+
+def parse_signal(text):
+    """"TERM", "SIGTERM", "15" -> 15."""
+    text = str(text).strip()
+    if text.isdigit():
+        n = int(text)
+        if 1 <= n <= 64:
+            return n
+        raise StateError(f"invalid signal {text!r}")
+    name = text.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise StateError(f"invalid signal {text!r}") from None
+
+
+def write_pid_file(path, pid):
+    path = os.path.abspath(path)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(str(pid))
+    os.rename(tmp, path)
+
+
+def send_console(socket_path, master_fd):
+    """Hand a pty master to whoever listens on ``socket_path``, as runc does (name + SCM_RIGHTS)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        s.connect(socket_path)
+        socket.send_fds(s, [b"/dev/ptmx"], [master_fd])
+    finally:
+        s.close()
+
+
+def open_console(console_socket, size=None):
+    """A pty pair: the master goes over ``console_socket``; returns the replica's fd."""
+    master, replica = os.openpty()
+    try:
+        if size:
+            import fcntl
+            import struct
+            import termios
+            fcntl.ioctl(replica, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+        send_console(console_socket, master)
+    finally:
+        os.close(master)
+    return replica
+
+
+# -- spawning the sandbox ----------------------------------------------------------------
+def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
+    argv = [sys.executable, "-m", "snakevisor", "--root", opts.root]
+    if opts.log:
+        argv += ["--log", opts.log, "--log-format", opts.log_format]
+    if opts.debug:
+        argv.append("--debug")
+    if opts.strace:
+        argv.append("--strace")
+    argv += ["sandbox-boot", "--id", cid, "--bundle", bundle, "--state-dir", state_dir,
+             "--ready-fd", str(ready_fd)]
+    if opts.network:
+        argv += ["--network", opts.network]
+    if getattr(opts, "no_seccomp", False):
+        argv.append("--no-seccomp")
+    return argv
+
+
+def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach):
+    """Fork, (setsid,) new PID namespace, fork again: the grandchild execs the sandbox as pid 1 of
+    the namespace; the middle process exits at once. Returns (host pid, ready fd)."""
+    ready_r, ready_w = os.pipe()
+    pid_r, pid_w = os.pipe()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    argv = _boot_argv(opts, cid, bundle, state_dir, ready_w)
+    middle = os.fork()
+    if middle == 0:
+        code = 1
+        try:
+            os.close(ready_r)
+            os.close(pid_r)
+            if detach:
+                os.setsid()
+            new_pid_namespace()
+            child = os.fork()
+            if child == 0:
+                try:
+                    for i, fd in enumerate(stdio):
+                        if fd != i:
+                            os.dup2(fd, i)
+                    os.set_inheritable(ready_w, True)
+                    os.execve(sys.executable, argv, env)
+                finally:
+                    os._exit(127)
+            os.write(pid_w, str(child).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(ready_w)
+    os.close(pid_w)
+    data = b""
+    while chunk := os.read(pid_r, 64):
+        data += chunk
+    os.close(pid_r)
+    os.waitpid(middle, 0)
+    if not data:
+        os.close(ready_r)
+        raise StateError("cannot start the sandbox process (new PID namespace refused?)")
+    return int(data), ready_r
+
+
+def wait_ready(ready_fd, timeout=BOOT_TIMEOUT):
+    """The sandbox's one line: "ok" or "error: ..."."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    try:
+        while not data.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([ready_fd], [], [], left)[0]:
+                raise StateError("the sandbox did not boot in time")
+            chunk = os.read(ready_fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(ready_fd)
+    line = data.decode(errors="replace").strip()
+    if line != "ok":
+        raise StateError(line[len("error: "):] if line.startswith("error: ") else
+                         "the sandbox process died while booting")
+
+
+def kill_sandbox(state, timeout=10.0):
+    """SIGKILL the sandbox process (pid 1 of its namespace: everything in it dies too) and wait."""
+    if not state.pid or process_start_time(state.pid) is None:
+        return
+    if state.pid_start and process_start_time(state.pid) != state.pid_start:
+        return   # the pid was reused: not ours
+    try:
+        os.kill(state.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while process_start_time(state.pid) is not None and time.monotonic() < deadline:
+        try:   # our child when `run` waits for it
+            os.waitpid(state.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.01)
+
+
+# -- the verbs -----------------------------------------------------------------------------
+def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=True):
+    """Create container ``cid``; returns its ContainerState (status created)."""
+    bundle = os.path.abspath(bundle)
+    spec = load_spec(bundle)     # ConfigError: one line naming the field
+    store.check_id(cid)
+    state = ContainerState(id=cid, bundle=bundle, created=now_rfc3339(), annotations=spec.annotations,
+                           rootfs=spec.root.path, owner=_owner(), hooks=spec.raw.get("hooks") or {})
+    with store.locked():
+        store.new(state)
+    replica = None
+    try:
+        stdio = (0, 1, 2)
+        if spec.process.terminal and console_socket:
+            replica = open_console(console_socket, spec.process.console_size)
+            stdio = (replica, replica, replica)
+        elif spec.process.terminal and not detach and not os.isatty(0):
+            log.debug("terminal requested without a console socket or a tty: using the caller's stdio")
+        pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach)
+        state = store.update(cid, pid=pid, pid_start=process_start_time(pid) or 0)
+        wait_ready(ready)
+        state = store.update(cid, status="created")
+        run_hooks(spec.hooks, CREATE_HOOKS, state.oci("created"), fatal=True)
+        if pid_file:
+            write_pid_file(pid_file, pid)
+    except BaseException:
+        kill_sandbox(store.load(cid))
+        store.remove(cid)
+        raise
+    finally:
+        if replica is not None:
+            os.close(replica)
+    return state
+
+
+def _owner():
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def start(store, cid):
+    state = store.load(cid)
+    status = store.status(state)
+    if status != "created":
+        raise StateError(f"cannot start a container that is {status}" if status != "running"
+                         else "cannot start an already running container")
+    try:
+        control.call(store.path(cid, CONTROL_SOCKET), {"op": "start"})
+    except control.ControlError as e:
+        raise StateError(f"cannot start container {cid}: {e}") from None
+    state = store.update(cid, status="running")
+    run_hooks(_parse_hooks(state.hooks), START_HOOKS, state.oci("running"), fatal=False)
+    return state
+
+
+def state_of(store, cid):
+    state = store.load(cid)
+    return state.oci(store.status(state))
+
+
+def list_states(store):
+    out = []
+    for cid in store.ids():
+        try:
+            out.append(state_of(store, cid))
+        except StateError:
+            continue
+    return out
+
+
+def kill(store, cid, sig, everything=False):
+    state = store.load(cid)
+    status = store.status(state)
+    if status not in ("created", "running"):
+        raise StateError("container not running")
+    try:
+        control.call(store.path(cid, CONTROL_SOCKET), {"op": "kill", "signal": sig, "all": everything})
+    except control.ControlError as e:
+        if sig == signal.SIGKILL:
+            kill_sandbox(state)   # the sandbox does not answer: SIGKILL it from outside
+            return
+        raise StateError(f"cannot signal container {cid}: {e}") from None
+
+
+def delete(store, cid, force=False):
+    state = store.load(cid)
+    status = store.status(state)
+    if status == "running" and not force:
+        raise StateError(f"cannot delete container {cid} that is not stopped: running")
+    kill_sandbox(state)
+    try:
+        run_hooks(_parse_hooks(state.hooks), ("poststop",), state.oci("stopped"), fatal=False)
+    finally:
+        with store.locked():
+            store.remove(cid)
+
+
+def ps(store, cid):
+    state = store.load(cid)
+    if store.status(state) not in ("created", "running"):
+        raise StateError("container not running")
+    try:
+        return control.call(store.path(cid, CONTROL_SOCKET), {"op": "ps"})["processes"]
+    except control.ControlError as e:
+        raise StateError(f"cannot list processes of {cid}: {e}") from None
+
+
+def stats(store, cid):
+    return control.call(store.path(cid, CONTROL_SOCKET), {"op": "stats"})
+
+
+def debug_open(store, cid, path):
+    """The errno an open(2) by the Sentry process itself gets now (lockdown tests)."""
+    return control.call(store.path(cid, CONTROL_SOCKET), {"op": "debug-open", "path": path})["errno"]
+
+
+def set_subreaper():
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def wait_sandbox(pid):
+    """Wait for our (subreaped) sandbox child; returns its exit code."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return None
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def run(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=False):
+    """create + start; attached: wait for the container and return its exit code, then delete it."""
+    if detach:
+        create(store, opts, cid, bundle, pid_file, console_socket, detach=True)
+        start(store, cid)
+        return 0
+    set_subreaper()   # the sandbox (a grandchild) is reparented to us: we wait for it
+    state = create(store, opts, cid, bundle, pid_file, console_socket, detach=False)
+
+    def forward(signum, _frame):
+        try:
+            os.kill(state.pid, signum)
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, forward)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the terminal sends it to the sandbox too
+    try:
+        start(store, cid)
+        code = wait_sandbox(state.pid)
+        if code is None:
+            code = store.read_exit(cid) or 0
+    finally:
+        try:
+            delete(store, cid, force=True)
+        except StateError:
+            pass
+    return code
+
+
+# -- exec ----------------------------------------------------------------------------------
+def exec_process(store, cid, process, detach=False, pid_file=None, console_socket=None):
+    """Run ``process`` (a config.json process object, already checked by parse_process) in the
+    running sandbox with our stdio (or a pty sent to ``console_socket``); returns its exit code.
+    Detached: a waiter child does it, its host pid goes to ``pid_file``, we return 0 at once."""
+    state = store.load(cid)
+    status = store.status(state)
+    if status not in ("created", "running"):
+        raise StateError(f"cannot exec in a {status} container")
+    sock_path = store.path(cid, CONTROL_SOCKET)
+    if detach:
+        r, w = os.pipe()
+        waiter = os.fork()
+        if waiter == 0:
+            os.close(r)
+            code = 255
+            try:
+                os.setsid()
+                code = _exec_and_wait(sock_path, process, console_socket, ready_fd=w)
+            except BaseException as e:   # noqa: BLE001 (reported through the pipe)
+                try:
+                    os.write(w, f"error: {e}\n".encode())
+                except OSError:
+                    pass
+            finally:
+                os._exit(code)
+        os.close(w)
+        line = b""
+        while chunk := os.read(r, 4096):
+            line += chunk
+            if line.endswith(b"\n"):
+                break
+        os.close(r)
+        text = line.decode(errors="replace").strip()
+        if not text.startswith("pid "):
+            raise StateError(text[len("error: "):] if text.startswith("error: ") else "exec failed")
+        if pid_file:
+            write_pid_file(pid_file, waiter)
+        return 0
+    return _exec_and_wait(sock_path, process, console_socket, pid_file=pid_file)
+
+
+def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=None):
+    replica = None
+    stdio = [0, 1, 2]
+    if process.get("terminal") and console_socket:
+        size = process.get("consoleSize")
+        replica = open_console(console_socket, (size["height"], size["width"]) if size else None)
+        stdio = [replica] * 3
+    try:
+        conn = control.connect(sock_path, timeout=None)
+        control.send(conn, {"op": "exec", "process": process}, stdio)
+    finally:
+        if replica is not None:
+            os.close(replica)
+    try:
+        pid = control.receive(conn)["pid"]
+    except control.ControlError as e:
+        raise StateError(str(e)) from None
+    if ready_fd is not None:
+        os.write(ready_fd, f"pid {pid}\n".encode())
+        os.close(ready_fd)
+    if pid_file:
+        write_pid_file(pid_file, os.getpid())
+
+    def forward(signum, _frame):
+        try:
+            control.call(sock_path, {"op": "kill", "signal": signum, "pid": pid}, timeout=5)
+        except control.ControlError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, forward)
+    try:
+        while True:
+            try:
+                status = control.receive(conn)["status"]
+                break
+            except InterruptedError:
+                continue
+            except control.ControlError:
+                return 255   # the sandbox went away
+    finally:
+        conn.close()
+    from snakevisor.sandbox.do import wait_status_to_exit_code
+    return wait_status_to_exit_code(status)

@@ -1,0 +1,412 @@
+"""Terminal: one pseudo-terminal pair's state — termios and line discipline, window size, the
+session it controls and its foreground process group — and the tty ioctls and job control.
+
+The master and replica FileDescriptionImpls (fsimpl/devpts.py) call in here. Linux's
+rules are followed: ioctls on the master act on the replica's termios and window size;
+a process of a background process group reading its controlling terminal gets SIGTTIN
+(writing it with TOSTOP, or changing its settings, SIGTTOU) and the call restarts once it
+is continued; ISIG characters signal the foreground process group; closing the master
+hangs the replica up (reads see EOF, writes EIO, the session leader gets SIGHUP).
+The controlling terminal of a session is kept in ``PIDNamespace.session_ttys`` (sid ->
+Terminal) and read through ``ThreadGroup.tty``.
+"""
+import struct
+
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, SyscallError
+from snakevisor.abi.fs import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, makedev)
+from snakevisor.abi.tty import (FIONREAD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
+                                TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETS, TCSETS2, TCSETSF, TCSETSF2,
+                                TCSETSW, TCSETSW2, TCXONC, TERMIOS, TERMIOS2, TIOCCBRK, TIOCEXCL, TIOCGDEV,
+                                TIOCGETD, TIOCGEXCL, TIOCGPGRP, TIOCGPKT, TIOCGPTLCK, TIOCGPTN, TIOCGSID,
+                                TIOCGWINSZ, TIOCNOTTY, TIOCNXCL, TIOCOUTQ, TIOCPKT, TIOCSBRK, TIOCSCTTY,
+                                TIOCSETD, TIOCSIG, TIOCSPGRP, TIOCSPTLCK, TIOCSWINSZ, TOSTOP,
+                                UNIX98_PTY_SLAVE_MAJOR, WINSIZE)
+from snakevisor.sentry.kernel.ldisc import LineDiscipline
+from snakevisor.sentry.kernel.signals import make_siginfo
+from snakevisor.sentry.vfs.waiter import WaitQueue
+
+CAP_SYS_ADMIN = 21
+_INT = struct.Struct("<i")
+_ALL = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLHUP | POLLERR
+
+
+class Terminal:
+    """A pty pair: the master side is the ptmx description, the replica is /dev/pts/N."""
+
+    def __init__(self, kernel, index: int):
+        self.kernel = kernel
+        self.index = index
+        self.ld = LineDiscipline()
+        self.winsize = (0, 0, 0, 0)        # rows, cols, xpixel, ypixel
+        self.session = None                # the session leader's ThreadGroup while this is a ctty
+        self.pgrp = 0                      # foreground process group id (0: none)
+        self.locked = True                 # TIOCSPTLCK: ptmx hands the pair out locked
+        self.exclusive = False             # TIOCEXCL
+        self.packet = False                # TIOCPKT on the master
+        self.master_open = True
+        self.replicas = 0                  # open replica descriptions
+        self.other_closed = False          # the last replica closed (master reads get EIO once drained)
+        self.master_queue = WaitQueue()    # POLLIN: output to read; POLLOUT: room for input; POLLHUP
+        self.replica_queue = WaitQueue()   # POLLIN: input to read; POLLOUT: room for output; POLLHUP
+        self.on_release = None             # devpts forgets the index once both sides are gone
+
+    def __repr__(self):
+        return f"Terminal(pts/{self.index})"
+
+    @property
+    def rdev(self) -> int:
+        return makedev(UNIX98_PTY_SLAVE_MAJOR, self.index)
+
+    # --- wake-ups -------------------------------------------------------------------------------
+    def _wake(self) -> None:
+        """Tell waiters on either side what is ready now (they re-check: a spurious wake is harmless)."""
+        ev = self.replica_readiness(_ALL)
+        if ev:
+            self.replica_queue.notify(ev)
+        ev = self.master_readiness(_ALL)
+        if ev:
+            self.master_queue.notify(ev)
+
+    # --- sessions and process groups ----------------------------------------------------------------
+    def session_alive(self) -> bool:
+        s = self.session
+        return s is not None and s.exit_status is None
+
+    def is_ctty_of(self, tg) -> bool:
+        return tg is not None and tg.tty is self
+
+    def set_ctty(self, tg) -> None:
+        """Make this the controlling terminal of ``tg``'s session, with ``tg``'s group in the foreground."""
+        self.session = tg
+        self.pgrp = tg.pgid
+        tg.notty_sid = None
+        self.kernel.pidns.session_ttys[tg.sid] = self
+
+    def clear_ctty(self) -> None:
+        if self.session is not None:
+            ttys = self.kernel.pidns.session_ttys
+            if ttys.get(self.session.sid) is self:
+                del ttys[self.session.sid]
+        self.session = None
+        self.pgrp = 0
+
+    def signal_group(self, pgid: int, sig: int) -> None:
+        if not pgid:
+            return
+        kernel = self.kernel
+        for tg in kernel.pidns.process_group(pgid):
+            kernel.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_KERNEL))
+
+    def _orphaned(self, pgid: int, sid: int) -> bool:
+        """A process group is orphaned when no member has a parent in another group of its session."""
+        for tg in self.kernel.pidns.process_group(pgid):
+            p = tg.parent
+            if p is not None and p.exit_status is None and p.pgid != pgid and p.sid == sid:
+                return False
+        return True
+
+    def job_control(self, task, sig: int) -> None:
+        """Linux's __tty_check_change: may ``task`` read (SIGTTIN) or write/configure (SIGTTOU) us?
+
+        A background process group of our session is signalled and the call restarts (ERESTARTSYS);
+        if it ignores or blocks the signal, reading fails with EIO and writing goes ahead; an
+        orphaned group gets EIO."""
+        if task is None:
+            return
+        tg = task.tg
+        if not self.pgrp or tg.pgid == self.pgrp or tg.tty is not self:
+            return
+        handler = tg.handlers.get(sig)[0]
+        if task.sigmask & S.sigbit(sig) or handler == S.SIG_IGN:
+            if sig == S.SIGTTIN:
+                raise SyscallError(EIO)
+            return
+        if self._orphaned(tg.pgid, tg.sid):
+            raise SyscallError(EIO)
+        self.signal_group(tg.pgid, sig)
+        raise SyscallError(ERESTARTSYS)
+
+    # --- the master side ------------------------------------------------------------------------------
+    def master_read(self, n: int) -> bytes:
+        if self.packet:
+            data = self.ld.take_output(n - 1) if n > 1 else None
+            if data is not None:
+                self._wake()
+                return b"\0" + data       # TIOCPKT_DATA
+        else:
+            data = self.ld.take_output(n)
+            if data is not None:
+                self._wake()
+                return data
+        if self.other_closed:
+            raise SyscallError(EIO)
+        raise SyscallError(EAGAIN)
+
+    def master_write(self, data) -> int:
+        """Input typed at the terminal: through the line discipline to the replica."""
+        if not len(data):
+            return 0
+        n, sigs = self.ld.receive(data)
+        for sig in sigs:
+            self.signal_group(self.pgrp, sig)
+        if n == 0:
+            raise SyscallError(EAGAIN)
+        self._wake()
+        return n
+
+    def master_readiness(self, mask: int) -> int:
+        ev = 0
+        if self.ld.output_ready():
+            ev |= POLLIN | POLLRDNORM
+        if self.ld.input_room() > 0:
+            ev |= POLLOUT | POLLWRNORM
+        if self.other_closed:
+            ev |= POLLHUP
+        return ev & (mask | POLLHUP | POLLERR)
+
+    def master_closed(self) -> None:
+        """The last master description went: hang the replica up (Linux's tty_vhangup)."""
+        self.master_open = False
+        leader = self.session
+        if leader is not None and leader.exit_status is None:
+            for sig in (S.SIGHUP, S.SIGCONT):
+                self.kernel.signals.send_to_group(leader, sig, make_siginfo(sig, S.SI_KERNEL))
+        self.clear_ctty()
+        self.replica_queue.notify(_ALL)
+        self._maybe_release()
+
+    # --- the replica side -----------------------------------------------------------------------------
+    def replica_opened(self) -> None:
+        self.replicas += 1
+        self.other_closed = False
+        self._wake()
+
+    def replica_closed(self) -> None:
+        self.replicas -= 1
+        if self.replicas == 0:
+            self.other_closed = True
+            self.master_queue.notify(_ALL)
+            self._maybe_release()
+
+    def _maybe_release(self) -> None:
+        if not self.master_open and self.replicas == 0 and self.on_release is not None:
+            self.on_release(self)
+            self.on_release = None
+
+    def replica_read(self, task, n: int) -> bytes:
+        if not self.master_open:
+            return b""                    # hung up
+        self.job_control(task, S.SIGTTIN)
+        data = self.ld.read(n)
+        if data is None:
+            raise SyscallError(EAGAIN)
+        self._wake()
+        return data
+
+    def replica_write(self, task, data) -> int:
+        if not self.master_open:
+            raise SyscallError(EIO)
+        if self.ld.lflag & TOSTOP:
+            self.job_control(task, S.SIGTTOU)
+        if not len(data):
+            return 0
+        n = self.ld.write(data)
+        if n == 0:
+            raise SyscallError(EAGAIN)
+        self._wake()
+        return n
+
+    def replica_readiness(self, mask: int) -> int:
+        if not self.master_open:
+            return (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | POLLHUP) & (mask | POLLHUP | POLLERR)
+        ev = 0
+        if self.ld.readable():
+            ev |= POLLIN | POLLRDNORM
+        if self.ld.output_room() > 0:
+            ev |= POLLOUT | POLLWRNORM
+        return ev & mask
+
+    # --- window size ----------------------------------------------------------------------------------
+    def set_winsize(self, ws) -> None:
+        """TIOCSWINSZ (also the console's host resize): SIGWINCH to the foreground group on a change."""
+        ws = tuple(ws)
+        if ws == self.winsize:
+            return
+        self.winsize = ws
+        self.signal_group(self.pgrp, S.SIGWINCH)
+
+    # --- termios ----------------------------------------------------------------------------------------
+    def termios_bytes(self, v2: bool = False) -> bytes:
+        ld = self.ld
+        fields = (ld.iflag, ld.oflag, ld.cflag, ld.lflag, ld.line, bytes(ld.cc))
+        if v2:
+            return TERMIOS2.pack(*fields, ld.ispeed, ld.ospeed)
+        return TERMIOS.pack(*fields)
+
+    def set_termios_bytes(self, raw: bytes, v2: bool = False) -> None:
+        if v2:
+            iflag, oflag, cflag, lflag, line, cc, ispeed, ospeed = TERMIOS2.unpack(raw)
+            self.ld.set_termios(iflag, oflag, cflag, lflag, line, cc, ispeed, ospeed)
+        else:
+            self.ld.set_termios(*TERMIOS.unpack(raw))
+        self._wake()
+
+    # --- ioctl ------------------------------------------------------------------------------------------
+    def ioctl(self, task, cmd: int, arg: int, master: bool, file=None) -> int:
+        """A tty ioctl through the master (``master``) or a replica description ``file``."""
+        mm = task.mm
+        if not master and not self.master_open:
+            raise SyscallError(EIO if cmd in (TIOCSPGRP, TIOCSCTTY) else ENOTTY)
+        if cmd in (TCGETS, TCGETS2):
+            mm.copy_out(arg, self.termios_bytes(cmd == TCGETS2))
+            return 0
+        if cmd in (TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2):
+            v2 = cmd in (TCSETS2, TCSETSW2, TCSETSF2)
+            raw = mm.copy_in(arg, TERMIOS2.size if v2 else TERMIOS.size)
+            if not master:
+                self.job_control(task, S.SIGTTOU)
+            if cmd in (TCSETSF, TCSETSF2):
+                self.ld.flush_input()
+            self.set_termios_bytes(raw, v2)  # TCSETSW's drain is immediate: output is already queued
+            return 0
+        if cmd == TIOCGWINSZ:
+            mm.copy_out(arg, WINSIZE.pack(*self.winsize))
+            return 0
+        if cmd == TIOCSWINSZ:
+            self.set_winsize(WINSIZE.unpack(mm.copy_in(arg, WINSIZE.size)))
+            return 0
+        if cmd == FIONREAD:
+            count = len(self.ld.out) if master else self.ld.input_count()
+            mm.copy_out(arg, _INT.pack(min(count, 0x7FFFFFFF)))
+            return 0
+        if cmd == TIOCOUTQ:
+            mm.copy_out(arg, _INT.pack(0))   # a pty passes output on at once
+            return 0
+        if cmd in (TCSBRK, TCSBRKP, TIOCSBRK, TIOCCBRK):
+            return 0
+        if cmd == TCFLSH:
+            if not master:
+                self.job_control(task, S.SIGTTOU)
+            which = arg & 0xFFFFFFFF
+            if which not in (TCIFLUSH, TCOFLUSH, TCIOFLUSH):
+                raise SyscallError(EINVAL)
+            # The master's input queue is the replica's output, and the other way round.
+            if which in (TCIFLUSH, TCIOFLUSH):
+                self.ld.flush_output() if master else self.ld.flush_input()
+            if which in (TCOFLUSH, TCIOFLUSH):
+                self.ld.flush_input() if master else self.ld.flush_output()
+            self._wake()
+            return 0
+        if cmd == TCXONC:
+            if not master:
+                self.job_control(task, S.SIGTTOU)
+            action = arg & 0xFFFFFFFF
+            if action == TCOOFF:
+                self.ld.stopped = True
+            elif action == TCOON:
+                self.ld.stopped = False
+                self._wake()
+            elif action not in (TCIOFF, TCION):
+                raise SyscallError(EINVAL)
+            return 0
+        if cmd == TIOCEXCL or cmd == TIOCNXCL:
+            self.exclusive = cmd == TIOCEXCL
+            return 0
+        if cmd == TIOCGEXCL:
+            mm.copy_out(arg, _INT.pack(int(self.exclusive)))
+            return 0
+        if cmd == TIOCGETD:
+            mm.copy_out(arg, _INT.pack(N_TTY))
+            return 0
+        if cmd == TIOCSETD:
+            if _INT.unpack(mm.copy_in(arg, 4))[0] != N_TTY:
+                raise SyscallError(EINVAL)
+            return 0
+        if cmd == TIOCGDEV:
+            mm.copy_out(arg, struct.pack("<I", (UNIX98_PTY_SLAVE_MAJOR << 20) | self.index))
+            return 0
+        if cmd in (TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID):
+            return self._session_ioctl(task, cmd, arg, master, file)
+        if master:
+            return self._master_ioctl(task, cmd, arg)
+        raise SyscallError(ENOTTY)
+
+    def _master_ioctl(self, task, cmd, arg):
+        mm = task.mm
+        if cmd == TIOCGPTN:
+            mm.copy_out(arg, struct.pack("<I", self.index))
+        elif cmd == TIOCSPTLCK:
+            self.locked = _INT.unpack(mm.copy_in(arg, 4))[0] != 0
+        elif cmd == TIOCGPTLCK:
+            mm.copy_out(arg, _INT.pack(int(self.locked)))
+        elif cmd == TIOCPKT:
+            self.packet = _INT.unpack(mm.copy_in(arg, 4))[0] != 0
+        elif cmd == TIOCGPKT:
+            mm.copy_out(arg, _INT.pack(int(self.packet)))
+        elif cmd == TIOCSIG:
+            sig = arg & 0xFFFFFFFF
+            if not 0 < sig < S.NSIG:
+                raise SyscallError(EINVAL)
+            self.signal_group(self.pgrp, sig)
+        else:
+            raise SyscallError(ENOTTY)
+        return 0
+
+    def _session_ioctl(self, task, cmd, arg, master, file):
+        tg = task.tg
+        mine = tg.tty is self
+        if cmd == TIOCSCTTY:
+            if self.session is tg or (mine and tg.sid == tg.tgid):
+                return 0
+            if tg.sid != tg.tgid or tg.tty is not None:
+                raise SyscallError(EPERM)
+            if self.session_alive():
+                if arg == 1 and task.creds.has_cap(CAP_SYS_ADMIN):
+                    self.clear_ctty()   # steal it
+                else:
+                    raise SyscallError(EPERM)
+            if file is not None and not file.readable and not task.creds.has_cap(CAP_SYS_ADMIN):
+                raise SyscallError(EPERM)
+            self.set_ctty(tg)
+            return 0
+        if cmd == TIOCNOTTY:
+            if not mine:
+                raise SyscallError(ENOTTY)
+            if tg.sid == tg.tgid:
+                fg = self.pgrp
+                self.clear_ctty()
+                self.signal_group(fg, S.SIGHUP)
+                self.signal_group(fg, S.SIGCONT)
+            else:
+                tg.notty_sid = tg.sid
+            return 0
+        if cmd == TIOCGPGRP:
+            if not master and not mine:
+                raise SyscallError(ENOTTY)
+            task.mm.copy_out(arg, _INT.pack(self.pgrp if self.session_alive() else 0))
+            return 0
+        if cmd == TIOCGSID:
+            if not master and not mine:
+                raise SyscallError(ENOTTY)
+            if not self.session_alive():
+                raise SyscallError(ENOTTY)
+            task.mm.copy_out(arg, _INT.pack(self.session.sid))
+            return 0
+        # TIOCSPGRP
+        try:
+            self.job_control(task, S.SIGTTOU)
+        except SyscallError as e:
+            raise SyscallError(ENOTTY if e.errno == EIO else e.errno)
+        if not mine or not self.session_alive() or self.session.sid != tg.sid:
+            raise SyscallError(ENOTTY)
+        pgid = _INT.unpack(task.mm.copy_in(arg, 4))[0]
+        if pgid < 0:
+            raise SyscallError(EINVAL)
+        members = self.kernel.pidns.process_group(pgid)
+        if not members:
+            raise SyscallError(ESRCH)
+        if members[0].sid != tg.sid:
+            raise SyscallError(EPERM)
+        self.pgrp = pgid
+        return 0
