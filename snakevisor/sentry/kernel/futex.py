@@ -5,6 +5,10 @@ from snakevisor.abi.errno import EAGAIN, EFAULT, EINVAL, ETIMEDOUT, SyscallError
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 BITSET_ALL = 0xFFFFFFFF
+FUTEX_WAITERS = 0x80000000
+FUTEX_OWNER_DIED = 0x40000000
+FUTEX_TID_MASK = 0x3FFFFFFF
+ROBUST_LIST_LIMIT = 2048
 
 
 class FutexManager:
@@ -82,3 +86,32 @@ class FutexManager:
         if not waiters:
             self.queues.pop(key1, None)
         return woken + moved
+
+    # -- robust futex lists (set_robust_list) ------------------------------------------------
+    def release_robust_list(self, task):
+        """Walk the dying thread's robust list: each futex it still owns gets FUTEX_OWNER_DIED
+        and one waiter woken, so the next locker learns the owner died (EOWNERDEAD)."""
+        head, length = task.robust_list
+        if not head or length != 24:
+            return
+        mm = task.mm
+        entry, offset, pending = struct.unpack("<QqQ", mm.copy_in(head, 24))
+        seen = 0
+        while entry != head and seen < ROBUST_LIST_LIMIT:
+            next_entry = struct.unpack("<Q", mm.copy_in(entry, 8))[0]
+            if entry != pending:
+                self._owner_died(task, entry + offset)
+            entry = next_entry
+            seen += 1
+        if pending:
+            self._owner_died(task, pending + offset)
+
+    def _owner_died(self, task, addr):
+        mm = task.mm
+        value = struct.unpack("<I", mm.copy_in(addr, 4))[0]
+        if value & FUTEX_TID_MASK != task.tid:
+            return
+        mm.copy_out(addr, struct.pack("<I", (value & FUTEX_WAITERS) | FUTEX_OWNER_DIED))
+        if value & FUTEX_WAITERS:
+            for private in (True, False):
+                self.wake_key(self.key(task, addr, private), 1)

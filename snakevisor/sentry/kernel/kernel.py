@@ -254,17 +254,23 @@ class Kernel:
             self._thread_group_exited(tg, tg.group_exit_status if tg.group_exit_status is not None else status)
 
     def _release_robust_and_tid(self, task, from_group):
-        """CLONE_CHILD_CLEARTID and the robust futex list, as a thread leaves its address space."""
+        """As a thread leaves: its robust futexes are marked OWNER_DIED (waking a waiter), then
+        CLONE_CHILD_CLEARTID clears its tid word and wakes a joiner."""
         mm = task.mm
-        if mm is None or from_group:
-            return  # the whole address space dies: nobody is left to wake
-        if task.clear_child_tid:
-            try:
-                mm.copy_out(task.clear_child_tid, bytes(4))
-                self.futexes.wake_key(("p", id(mm), task.clear_child_tid), 1)
-                self.futexes.wake_key(self.futexes.key(task, task.clear_child_tid, False), 1)
-            except Exception:  # the application may have unmapped it
-                pass
+        if mm is None:
+            return
+        try:
+            self.futexes.release_robust_list(task)
+        except Exception:  # a corrupt list in application memory is the application's problem
+            pass
+        if from_group or not task.clear_child_tid:
+            return  # the whole address space dies: nobody is left to join
+        try:
+            mm.copy_out(task.clear_child_tid, bytes(4))
+            self.futexes.wake_key(self.futexes.key(task, task.clear_child_tid, True), 1)
+            self.futexes.wake_key(self.futexes.key(task, task.clear_child_tid, False), 1)
+        except Exception:  # the application may have unmapped it
+            pass
 
     def _thread_group_exited(self, tg, status):
         tg.exit_status = status
@@ -301,6 +307,9 @@ class Kernel:
         if new_parent is None or new_parent.exit_status is not None:
             new_parent = self.init if self.init is not tg else None
         for child in list(tg.children):
+            for t in child.tasks:
+                if getattr(t, "pdeath_signal", 0) and not t.exited:
+                    self.signals.send_to_task(t, t.pdeath_signal)
             child.parent = new_parent
             if new_parent is not None:
                 new_parent.children.append(child)

@@ -159,10 +159,10 @@ class Terminal:
         ev = 0
         if self.ld.output_ready():
             ev |= POLLIN | POLLRDNORM
-        if self.ld.input_room() > 0:
-            ev |= POLLOUT | POLLWRNORM
         if self.other_closed:
-            ev |= POLLHUP
+            ev |= POLLHUP       # and no POLLOUT, as Linux: nobody would read it
+        elif self.ld.input_room() > 0:
+            ev |= POLLOUT | POLLWRNORM
         return ev & (mask | POLLHUP | POLLERR)
 
     def master_closed(self) -> None:

@@ -422,21 +422,20 @@ class MemoryManager:
         need = M.PROT_WRITE if write else M.PROT_READ
         if write:
             self.break_cow(addr, addr + n)
-        mv = memoryview(self.view)
         v = self.vmas.find(addr)
         if v is not None and addr + n <= v.end and v.prot & need:
             off = v.mf_off + addr - v.start
-            return [mv[off:off + n]]
-        out, pos, end = [], addr, addr + n
+            return [memoryview(self.view)[off:off + n]]
+        ranges, pos, end = [], addr, addr + n
         while pos < end:
             v = self.vmas.find(pos)
             if v is None or not v.prot & need:
-                raise SyscallError(EFAULT)
+                raise SyscallError(EFAULT)   # before any view exists: none outlives us in a traceback
             m = min(end, v.end) - pos
-            off = v.mf_off + pos - v.start
-            out.append(mv[off:off + m])
+            ranges.append((v.mf_off + pos - v.start, m))
             pos += m
-        return out
+        mv = memoryview(self.view)
+        return [mv[off:off + m] for off, m in ranges]
 
     def accessible_span(self, addr, n, write=False):
         """How many bytes from ``addr`` (at most ``n``) are mapped readable (or writable)."""
