@@ -42,7 +42,7 @@ class Kernel:
         self.strace = strace
         self.uts = UTSNamespace(hostname)
         self.pidns = PIDNamespace()
-        self.loop = Loop(self._stray_status)
+        self.loop = Loop(self._stray_status, self._task_crashed)
         self.boot_time = time.monotonic()
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
@@ -358,6 +358,15 @@ class Kernel:
             return path_of(file.vd, task.fs.root).decode("utf-8", "replace")
         except Exception:  # anonymous files (memfd, pipes) have no path
             return ""
+
+    def _task_crashed(self, task):
+        """An exception escaped a Task's coroutine: report it and kill that process only."""
+        self.log(f"internal error in pid {task.tid}; the process is killed:\n" + traceback.format_exc())
+        task.exited = True
+        try:
+            self.exit_group(task.tg, S.SIGKILL)
+        except TaskExit:
+            pass
 
     def internal_error(self, task, entry):
         """A handler raised something other than SyscallError: a bug in the Sentry, never the app's fault."""

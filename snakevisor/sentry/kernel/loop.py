@@ -86,7 +86,7 @@ def signalfd(*signums):
 
 
 class Loop:
-    def __init__(self, stray_status):
+    def __init__(self, stray_status, task_crashed=None):
         self.by_tid = {}              # host tid -> Task whose stub is running
         self.ready = deque()          # (Task, value) to resume
         self.timers = []              # heap of (deadline, seq, task, token)
@@ -94,6 +94,7 @@ class Loop:
         self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
         self._seq = itertools.count()
         self.stray_status = stray_status  # called for a waitpid status nobody waits for
+        self.task_crashed = task_crashed  # called when an exception escapes a Task (a Sentry bug)
         self.epoll = select.epoll()
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         self.sigchld_fd = signalfd(signal.SIGCHLD)
@@ -112,6 +113,11 @@ class Loop:
         try:
             req = task.coro.send(value)
         except StopIteration:
+            return
+        except Exception:  # a Sentry bug outside any syscall handler: that process dies, not the Sentry
+            if self.task_crashed is None:
+                raise
+            self.task_crashed(task)
             return
         self._register(task, req)
 
