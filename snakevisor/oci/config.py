@@ -315,7 +315,7 @@ def _parse_linux(obj):
     limit = _get(mem, "limit", "int64", "linux.resources.memory")
     resources.memory_limit = limit if limit is not None and limit > 0 else None
     pids = _get(res, "pids", "object", "linux.resources", default={})
-    plimit = _get(pids, "limit", "int64", "linux.resources.pids", required=bool(pids))
+    plimit = _get(pids, "limit", "int64", "linux.resources.pids", required="pids" in res)
     resources.pids_limit = plimit if plimit is not None and plimit > 0 else None
     return namespaces, resources
 

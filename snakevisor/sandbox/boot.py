@@ -64,7 +64,9 @@ def credentials(process, base=None):
 
 def gofer_mounts(spec):
     """(GoferMounts, extra_mounts [(dest, ro)], tmpfs_mounts [(dest, mode, size)]) of ``spec``."""
-    mounts = [GoferMount("root", spec.root.path, spec.root.readonly)]
+    # The root is an overlay whatever root.readonly says (the host's directory is never written);
+    # the Sentry makes it read-only after creating the mount points in it.
+    mounts = [GoferMount("root", spec.root.path, False)]
     extra, tmpfs = [], []
     bundle_root = os.path.dirname(spec.root.path)
     for i, m in enumerate(spec.mounts):
@@ -89,7 +91,7 @@ def sentry_config(spec, cid, network, strace):
                        hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
                        extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
-                       max_tasks=spec.resources.pids_limit, network=network)
+                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly)
     return cfg, mounts
 
 

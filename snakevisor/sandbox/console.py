@@ -10,6 +10,7 @@ the pty. The host terminal's settings come back at exit, whatever happens.
 """
 import fcntl
 import os
+import select
 import signal as host_signal
 import termios
 
@@ -20,6 +21,15 @@ from snakevisor.abi.tty import TIOCGWINSZ, VEOF, WINSIZE
 from snakevisor.sentry.kernel.loop import signalfd
 
 READ_CHUNK = 64 * 1024
+
+
+def _readable(fd) -> bool:
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    try:
+        return bool(p.poll(0))
+    except InterruptedError:
+        return False
 
 
 def _set_raw(fd):
@@ -49,7 +59,9 @@ class Console:
         self.pending = bytearray()      # host input the pty had no room for yet
         self.watching = False
         self.winch_fd = None
-        self._draining = False
+        self.input_closed = False       # host input reached its end
+        self._pumping = self._again = False
+        self._reading = False
         self._queue_handle = None
 
     # --- before the init process exists --------------------------------------------------------------
@@ -76,8 +88,7 @@ class Console:
             self.winch_fd = signalfd(S.SIGWINCH)
             loop.watch_fd(self.winch_fd, self._on_winch)
         self._queue_handle = self.terminal.master_queue.register(self._on_master, POLLIN | POLLOUT | POLLHUP)
-        self._watch_input(True)
-        self._drain_output()
+        self._pump()
 
     def foreground_pgid(self):
         """For signals sent to snakevisor itself (kill -INT): the pty's foreground group."""
@@ -87,33 +98,63 @@ class Console:
         if on and not self.watching:
             self.loop.watch_fd(self.host_in, self._on_host_input)
             self.watching = True
+            # The loop may be told only of input that arrives from now on (SIGIO): take what
+            # is already there.
+            self._on_host_input()
         elif not on and self.watching:
             self.loop.unwatch_fd(self.host_in)
             self.watching = False
 
     def _on_host_input(self):
+        """Read the host input while it is readable (the descriptor is shared: never O_NONBLOCK)."""
+        if self._reading:
+            return
+        self._reading = True
         try:
-            data = os.read(self.host_in, READ_CHUNK)
-        except BlockingIOError:
+            while self.watching and not self.pending and _readable(self.host_in):
+                try:
+                    data = os.read(self.host_in, READ_CHUNK)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    data = b""   # EIO: the host terminal is gone
+                if not data:
+                    self.input_closed = True
+                    self._watch_input(False)
+                    self._host_eof()
+                    return
+                self.pending += data
+                self._pump()
+        finally:
+            self._reading = False
+
+    def _pump(self):
+        """Move host input into the master and master output to the host until neither moves.
+
+        Master writes and reads notify the master's WaitQueue, whose callback is this again:
+        the guard turns that recursion into another turn of this loop."""
+        if self._pumping:
+            self._again = True
             return
-        except OSError:
-            data = b""   # EIO: the host terminal is gone
-        if not data:
-            self._watch_input(False)
-            self._host_eof()
-            return
-        self.pending += data
-        self._feed()
+        self._pumping = True
+        try:
+            self._again = True
+            while self._again:
+                self._again = False
+                self._feed()
+                self._drain_output()
+        finally:
+            self._pumping = False
+        self._watch_input(not self.pending and not self.input_closed)
 
     def _feed(self):
-        """Write pending host input into the master; stop reading the host while the pty is full."""
-        while self.pending:
+        """Write pending host input into the master (what does not fit waits for POLLOUT)."""
+        while self.pending and self.master is not None:
             try:
                 n = self.terminal.master_write(self.pending)
             except SyscallError:
                 break
             del self.pending[:n]
-        self._watch_input(not self.pending)
 
     def _host_eof(self):
         if self.host_tty is not None and self.host_tty == self.host_in:
@@ -124,28 +165,19 @@ class Console:
             eof = self.terminal.ld.cc[VEOF]
             if eof:
                 self.pending += bytes((eof,))
-                self._feed()
+                self._pump()
 
     def _on_master(self, events):
-        if events & POLLOUT and self.pending:
-            self._feed()
-        if events & (POLLIN | POLLHUP):
-            self._drain_output()
+        self._pump()
 
     def _drain_output(self):
         """Copy everything the sandbox wrote to the terminal out to the host."""
-        if self._draining or self.master is None:
-            return
-        self._draining = True
-        try:
-            while True:
-                try:
-                    data = self.terminal.master_read(READ_CHUNK)
-                except SyscallError:
-                    break
-                self._write_host(data)
-        finally:
-            self._draining = False
+        while self.master is not None:
+            try:
+                data = self.terminal.master_read(READ_CHUNK)
+            except SyscallError:
+                break
+            self._write_host(data)
 
     def _write_host(self, data):
         view = memoryview(data)
@@ -175,7 +207,7 @@ class Console:
     # --- the end --------------------------------------------------------------------------------------
     def close_master(self):
         if self.master is not None:
-            self._drain_output()
+            self._pump()
             if self._queue_handle is not None:
                 self.terminal.master_queue.unregister(self._queue_handle)
                 self._queue_handle = None
@@ -184,8 +216,12 @@ class Console:
 
     def restore(self):
         """Give the host terminal its settings back (called at exit, also after errors)."""
+        self.input_closed = True
         if self.terminal is not None and self.master is not None:
-            self._drain_output()
+            try:
+                self._pump()
+            except (OSError, ValueError):
+                pass
         if self.loop is not None:
             try:   # the loop's epoll may already be closed
                 self._watch_input(False)
@@ -196,6 +232,12 @@ class Console:
         if self.winch_fd is not None:
             os.close(self.winch_fd)
             self.winch_fd = None
+        try:   # the loop may have asked for SIGIO on the (shared) host descriptor
+            flags = fcntl.fcntl(self.host_in, fcntl.F_GETFL)
+            if flags & os.O_ASYNC:
+                fcntl.fcntl(self.host_in, fcntl.F_SETFL, flags & ~os.O_ASYNC)
+        except OSError:
+            pass
         if self.saved_termios is not None:
             try:
                 termios.tcsetattr(self.host_tty, termios.TCSADRAIN, self.saved_termios)

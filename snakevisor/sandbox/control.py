@@ -96,18 +96,24 @@ class Connection:
             self.sock.close()
 
     def on_readable(self):
+        """Serve every request queued (readiness may be signalled once for several)."""
+        while not self.closed and not self.keep:
+            if not self._serve_one():
+                return
+
+    def _serve_one(self):
         try:
             data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, MAX_FDS)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             self.close()
-            return
+            return False
         if not data:
             for fd in fds:
                 _close(fd)
             self.close()
-            return
+            return False
         try:
             msg = json.loads(data)
             if not isinstance(msg, dict):
@@ -117,7 +123,7 @@ class Connection:
                 _close(fd)
             self.reply({"error": "malformed control message"})
             self.close()
-            return
+            return False
         try:
             result = self.server.handler(self, msg, fds)
         except Exception as e:   # a bad request must not take the sandbox down
@@ -126,6 +132,7 @@ class Connection:
             self.reply(result)
         if not self.keep:
             self.close()
+        return True
 
 
 def _close(fd):
@@ -144,6 +151,7 @@ class ControlServer:
         self.loop, self.listener, self.handler = loop, listener, handler
         listener.setblocking(False)
         loop.watch_fd(listener.fileno(), self._accept)
+        self._accept()   # connections made before we watched
 
     @staticmethod
     def listen(path):
@@ -153,10 +161,14 @@ class ControlServer:
         return s
 
     def _accept(self):
-        try:
-            sock, _ = self.listener.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        sock.setblocking(False)
-        conn = Connection(self, sock)
-        self.loop.watch_fd(sock.fileno(), conn.on_readable)
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            sock.setblocking(False)
+            conn = Connection(self, sock)
+            self.loop.watch_fd(sock.fileno(), conn.on_readable)
+            # The request may be queued already: readiness notification (SIGIO) only
+            # reports what arrives after the watch began.
+            conn.on_readable()

@@ -48,6 +48,7 @@ class SentryConfig:
     creds: object = None              # the init's Credentials (None: root with every capability)
     rlimits: dict = field(default_factory=dict)        # RLIMIT_* -> (soft, hard) for the init
     max_tasks: int | None = None      # pids limit
+    root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
     tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
 
@@ -131,6 +132,8 @@ class Sentry:
                       self._mountpoint(ctx, path), source=b"tmpfs")
         self.kernel.max_tasks = config.max_tasks
         provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
+        if config.root_readonly:
+            vfs.root_mount.flags |= 1   # MS_RDONLY: mount points were made in the overlay before
 
     def _mount_volume(self, vfs, ctx, path, readonly, sock):
         """A host directory volume: its own 9P connection; host processes may change it too."""

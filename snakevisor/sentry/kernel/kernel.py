@@ -4,7 +4,6 @@ lifecycle of processes: creating the init process, exits, zombies and reaping, k
 Cloning lives in kernel/clone.py and execve in kernel/exec.py.
 """
 import os
-import signal as host_signal
 import sys
 import time
 import traceback
@@ -14,7 +13,7 @@ from snakevisor.abi import signal as S
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES, SYSCALL_NUMBERS
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
-from snakevisor.sentry.kernel.loop import Loop, signalfd
+from snakevisor.sentry.kernel.loop import Loop
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
@@ -43,6 +42,7 @@ class Kernel:
         self.uts = UTSNamespace(hostname)
         self.pidns = PIDNamespace()
         self.loop = Loop(self._stray_status, self._task_crashed)
+        self.loop.use_waker(platform.new_waker())
         self.boot_time = time.monotonic()
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
@@ -157,25 +157,16 @@ class Kernel:
         user's ^C then arrives as a byte the pty's line discipline turns into SIGINT, and only a
         signal sent to snakevisor itself comes this way."""
         forwarded = (S.SIGINT, S.SIGQUIT, S.SIGTERM, S.SIGHUP)
-        host_signal.pthread_sigmask(host_signal.SIG_BLOCK, set(forwarded))
-        fd = signalfd(*forwarded)
 
-        def on_signal():
-            try:
-                data = os.read(fd, 128 * 8)
-            except BlockingIOError:
+        def on_signal(sig):
+            init = self.init
+            if init is None or init.exit_status is not None:
                 return
-            for off in range(0, len(data), 128):
-                sig = int.from_bytes(data[off:off + 4], "little")
-                init = self.init
-                if init is None or init.exit_status is not None:
-                    continue
-                fg = foreground() if foreground is not None else self.foreground_pgid
-                groups = self.pidns.process_group(fg or init.pgid) \
-                    if sig in (S.SIGINT, S.SIGQUIT) else [init]
-                for tg in groups or [init]:
-                    self.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_KERNEL))
-        self.loop.watch_fd(fd, on_signal)
+            fg = foreground() if foreground is not None else self.foreground_pgid
+            groups = self.pidns.process_group(fg or init.pgid) if sig in (S.SIGINT, S.SIGQUIT) else [init]
+            for tg in groups or [init]:
+                self.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_KERNEL))
+        self.loop.on_host_signals(forwarded, on_signal)
 
     def run(self):
         """Run until the init process has exited; return its wait status word."""

@@ -74,6 +74,17 @@ class Interrupted:
 INTERRUPTED = Interrupted()
 
 
+def _enable_sigio(fd):
+    """Ask for SIGIO when ``fd`` becomes readable; False if it cannot (timerfd, signalfd...)."""
+    import fcntl
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETOWN, os.getpid())
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
+    except OSError:
+        return False
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ASYNC)
+
+
 def signalfd(*signums):
     """A non-blocking signalfd for ``signums`` (the caller blocks them)."""
     mask = (ctypes.c_ulong * 16)()
@@ -92,6 +103,10 @@ class Loop:
         self.timers = []              # heap of (deadline, seq, task, token)
         self.fd_waiters = {}          # host fd -> {token: (task, events)}
         self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
+        self.async_watchers = {}      # host fd -> callback(), woken through SIGIO and the waker
+        self.waker = None             # platform Waker: lets signal handlers end a blocking waitpid
+        self.pending_host_signals = []
+        self.host_signal_callback = None
         self._seq = itertools.count()
         self.stray_status = stray_status  # called for a waitpid status nobody waits for
         self.task_crashed = task_crashed  # called when an exception escapes a Task (a Sentry bug)
@@ -204,16 +219,55 @@ class Loop:
                 self._finish_wait(task, ev)
 
     def watch_fd(self, fd, callback):
-        """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``."""
+        """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``.
+
+        Descriptors that can raise SIGIO (sockets, pipes, ttys) are watched through it and the
+        waker, so the loop keeps its cheap blocking waitpid; others (timerfds) make the loop poll."""
+        if self.waker is not None and _enable_sigio(fd):
+            self.async_watchers[fd] = callback
+            return
         self.watchers[fd] = callback
         self.epoll.register(fd, select.EPOLLIN)
 
     def unwatch_fd(self, fd):
+        self.async_watchers.pop(fd, None)
         if self.watchers.pop(fd, None) is not None:
             try:
                 self.epoll.unregister(fd)
             except OSError:
                 pass
+
+    def use_waker(self, waker):
+        self.waker = waker
+        signal.signal(signal.SIGIO, lambda signum, frame: waker.wake())
+
+    def on_host_signals(self, signums, callback):
+        """Host signals to the Sentry become ``callback(signum)`` calls on the loop."""
+        self.host_signal_callback = callback
+
+        def handler(signum, frame):
+            self.pending_host_signals.append(signum)
+            if self.waker is not None:
+                self.waker.wake()
+        for signum in signums:
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(signums))
+
+    def _woken(self):
+        """The waker stopped: run what woke it (host signals, SIGIO descriptors)."""
+        self.waker.on_stop()
+        pending, self.pending_host_signals = self.pending_host_signals, []
+        for signum in pending:
+            if self.host_signal_callback is not None:
+                self.host_signal_callback(signum)
+        if self.async_watchers:
+            poller = select.poll()
+            for fd in self.async_watchers:
+                poller.register(fd, select.POLLIN)
+            for fd, _ in poller.poll(0):
+                callback = self.async_watchers.get(fd)
+                if callback is not None:
+                    callback()
 
     # -- the loop ------------------------------------------------------------
     def run(self):
@@ -226,7 +280,7 @@ class Loop:
                 if not self.running:
                     return
             if not self.fd_waiters and not self.timers and not self.watchers:
-                if not by_tid:
+                if not by_tid and self.waker is None:
                     self._poll(None)
                     continue
                 try:
@@ -244,6 +298,9 @@ class Loop:
 
     def _on_status(self, pid, status):
         task = self.by_tid.pop(pid, None)
+        if task is None and self.waker is not None and pid == self.waker.tid and os.WIFSTOPPED(status):
+            self._woken()
+            return
         if task is None:
             self.stray_status(pid, status)
         else:

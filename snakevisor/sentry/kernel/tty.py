@@ -50,6 +50,7 @@ class Terminal:
         self.master_queue = WaitQueue()    # POLLIN: output to read; POLLOUT: room for input; POLLHUP
         self.replica_queue = WaitQueue()   # POLLIN: input to read; POLLOUT: room for output; POLLHUP
         self.on_release = None             # devpts forgets the index once both sides are gone
+        self.inode = None                  # devpts's /dev/pts/N
 
     def __repr__(self):
         return f"Terminal(pts/{self.index})"

@@ -235,6 +235,47 @@ class AddressSpace:
             pass
 
 
+class Waker:
+    """A stub thread parked in futex_wait on a word of the MemoryFile.
+
+    Waking it (``wake()``: store 1, FUTEX_WAKE, from a signal handler or any thread) makes it
+    return to the gadget's int3 and stop, so the Sentry's blocking ``waitpid`` returns: the
+    loop can sleep in one waitpid and still be woken by host signals, sockets with O_ASYNC and
+    helper threads, with nothing added to the per-syscall path."""
+
+    ADDR = 0x20000
+
+    def __init__(self, platform):
+        self.address_space, self.ctx = platform.new_address_space()
+        self.tid = self.ctx.tid
+        mf = platform.memory_file
+        self.offset = mf.allocate(4096)
+        self.address_space.map_file_range(self.ctx, self.ADDR, 4096, 3, self.offset)
+        base = ctypes.c_char.from_buffer(mf.view, self.offset)
+        self._sentry_addr = ctypes.addressof(base)
+        del base  # the address stays valid while the MemoryFile is mapped
+        self._word = ctypes.c_uint32.from_address(self._sentry_addr)
+        self._saved = self.ctx.regs.copy()
+        self.arm()
+
+    def arm(self):
+        regs = self.ctx.regs
+        regs.copy_from(self._saved)
+        regs.rax, regs.orig_rax, regs.rip = NR["futex"], _MASK64, GADGET
+        regs.rdi, regs.rsi, regs.rdx, regs.r10 = self.ADDR, 0, 0, 0  # FUTEX_WAIT while the word is 0
+        self.ctx.set_regs()
+        ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
+
+    def wake(self):
+        self._word.value = 1
+        _libc.syscall(NR["futex"], ctypes.c_void_p(self._sentry_addr), 1, 1, 0, 0, 0)  # FUTEX_WAKE
+
+    def on_stop(self):
+        """The waker stopped (it was woken): clear the word and park it again."""
+        self._word.value = 0
+        self.arm()
+
+
 class PtracePlatform:
     """Creates address spaces (stub processes) forked from one master stub."""
 
@@ -291,6 +332,7 @@ class PtracePlatform:
         rules = [ArgRule("mmap", 4, STUB_MEMFD),                              # only the memory memfd
                  ArgRule("clone", 0, HOST_THREAD_CLONE_FLAGS),               # only new stub threads
                  ArgRule("prctl", 0, _PR_SET_PDEATHSIG)]
+        rules.append(ArgRule("futex", 1, 0))                                  # the waker's FUTEX_WAIT
         bpf = build_whitelist(["munmap", "mprotect", "fork", "exit", "exit_group"], rules, default=KILL)
         mf = self.memory_file
         page = mf.allocate(4096 + len(bpf))
@@ -327,6 +369,9 @@ class PtracePlatform:
             if name == "[vdso]":
                 return lo, hi
         return None
+
+    def new_waker(self):
+        return Waker(self)
 
     def new_address_space(self):
         """Fork the master stub; the child is a stopped, empty address space with one Context."""
