@@ -7,19 +7,20 @@ import os
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import textwrap
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from conftest import compile_c, run_native, run_sandboxed  # noqa: E402
+from conftest import BUILD_DIR, compile_c, run_native, run_sandboxed  # noqa: E402
 
 from snakevisor.abi import mm as M  # noqa: E402
 from snakevisor.abi import netlink as NL  # noqa: E402
 from snakevisor.abi.errno import EAGAIN, EFAULT, EPERM, SyscallError  # noqa: E402
 from snakevisor.abi.socket import AF_NETLINK, SOCK_RAW  # noqa: E402
-from snakevisor.sandbox.network import etc_files, hosts_file  # noqa: E402
+from snakevisor.sandbox.network import etc_files, hosts_file, names_localhost  # noqa: E402
 from snakevisor.sentry.mm.manager import MemoryManager  # noqa: E402
 from snakevisor.sentry.mm.memoryfile import MemoryFile  # noqa: E402
 from snakevisor.sentry.net.netlink import NetlinkSocket  # noqa: E402
@@ -62,7 +63,7 @@ def test_network_none_cannot_reach_a_host_listener():
         code = f"""
             import socket
             try:
-                socket.create_connection(("127.0.0.1", {port}), timeout=5).recv(10)
+                socket.create_connection(("127.0.0.1", {port}), timeout=5)
                 print("reached")
             except OSError as e:
                 print(type(e).__name__)
@@ -84,33 +85,65 @@ def test_bad_network_mode_is_a_usage_error():
 
 # --- names ------------------------------------------------------------------------------------------------
 
-def test_localhost_and_hostname_resolve():
+def test_localhost_resolves_and_the_image_hosts_file_is_kept():
     r = out(run_sandboxed([sys.executable, "-c", textwrap.dedent("""
         import socket
         print(socket.gethostbyname("localhost"))
-        print(sorted({a[4][0] for a in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)}))
-        print(socket.gethostname(), socket.gethostbyname(socket.gethostname()))
-    """)], flags=("--hostname", "box1")))
-    assert r.splitlines() == ["127.0.0.1", "['127.0.0.1', '::1']", "box1 127.0.1.1"]
+        print("127.0.0.1" in {a[4][0] for a in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)})
+        print(open("/etc/hosts", "rb").read() == open("/proc/self/cwd/hosts.native", "rb").read())
+    """)], cwd=_native_hosts_dir()))
+    assert r.splitlines() == ["127.0.0.1", "True", "True"]
 
 
-def test_etc_hosts_is_the_sandbox_own_and_the_host_file_is_untouched():
-    with open("/etc/hosts", "rb") as f:
-        before = f.read()
-    r = out(run_sandboxed(["/bin/sh", "-c", "cat /etc/hosts; echo '10.1.2.3 added' >> /etc/hosts; grep -c added /etc/hosts"]))
-    assert r.startswith(hosts_file("snakevisor").decode()) and r.rstrip().endswith("1")
-    with open("/etc/hosts", "rb") as f:
-        assert f.read() == before
-    if shutil.which("getent"):
-        assert out(run_sandboxed(["getent", "hosts", "localhost"])).split()[0] in ("127.0.0.1", "::1")
+def _native_hosts_dir():
+    d = os.path.join(BUILD_DIR, "hosts-native")
+    os.makedirs(d, exist_ok=True)
+    shutil.copyfile("/etc/hosts", os.path.join(d, "hosts.native"))
+    return d
 
 
-def test_etc_files_by_mode():
-    none = {p: (d, rep) for p, d, rep in etc_files("none", "h")}
-    assert none[b"/etc/hosts"] == (hosts_file("h"), True) and b"127.0.1.1\th" in hosts_file("h")
-    host = {p: (d, rep) for p, d, rep in etc_files("host", "h")}
-    assert host[b"/etc/hosts"][1] is False      # the image's own file, if it has one
-    assert hosts_file("localhost").count(b"localhost") == 2
+def _mini_root(name, hosts):
+    """A root of static busybox and an /etc/hosts of ``hosts`` (None: no such file)."""
+    busybox = shutil.which("busybox")
+    if busybox is None or b"statically linked" not in subprocess.run(["file", busybox], capture_output=True).stdout:
+        pytest.skip("a static busybox is needed (busybox-static)")
+    root = os.path.join(BUILD_DIR, name)
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ("bin", "etc", "tmp", "proc", "dev"):
+        os.makedirs(os.path.join(root, d))
+    shutil.copy2(busybox, os.path.join(root, "bin", "busybox"))
+    os.symlink("busybox", os.path.join(root, "bin", "sh"))
+    if hosts is not None:
+        with open(os.path.join(root, "etc", "hosts"), "wb") as f:
+            f.write(hosts)
+    return root
+
+
+@pytest.mark.parametrize("hosts", [None, b"10.0.0.1 other\n"], ids=["missing", "no-localhost"])
+def test_a_root_without_localhost_gets_the_sandbox_hosts_file(hosts):
+    root = _mini_root(f"netroot-{'missing' if hosts is None else 'nolocal'}", hosts)
+    r = run_sandboxed(["/bin/busybox", "sh", "-c", "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---"],
+                      flags=("--rootfs", root, "--hostname", "box1"))
+    hosts_text, resolv, _ = out(r).split("---\n")
+    assert hosts_text == hosts_file("box1").decode()
+    assert resolv == ""      # no network: no server to ask
+    # The host directory is untouched (the files live in the overlay, or in a tmpfs over it).
+    assert os.path.exists(os.path.join(root, "etc", "hosts")) == (hosts is not None)
+    assert not os.path.exists(os.path.join(root, "etc", "resolv.conf"))
+    if hosts is not None:
+        with open(os.path.join(root, "etc", "hosts"), "rb") as f:
+            assert f.read() == hosts
+
+
+def test_etc_files_policy():
+    assert names_localhost(b"# comment localhost\n127.0.0.1\tlocalhost.localdomain localhost\n")
+    assert not names_localhost(b"# 127.0.0.1 localhost\n127.0.0.1 vm\n")
+    files = {p: (d, keep) for p, d, keep in etc_files("none", "h")}
+    data, keep = files[b"/etc/hosts"]
+    assert data == hosts_file("h") and b"127.0.1.1\th" in data and names_localhost(data)
+    assert keep(b"127.0.0.1 localhost\n") and not keep(b"")
+    assert files[b"/etc/resolv.conf"][0] == b""
+    assert b"127.0.1.1" not in hosts_file("localhost")   # no second line for a hostname of "localhost"
 
 
 # --- interfaces: netlink, getifaddrs, ioctls, ip ------------------------------------------------------------
@@ -142,15 +175,15 @@ def test_getifaddrs_with_network_host_matches_native():
 
 @pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
 def test_ip_addr_route_and_changes_refused():
-    r = run_sandboxed(["/bin/sh", "-c", "ip -o addr; echo ---; ip -o link; echo ---; ip route; ip -6 route; "
+    r = run_sandboxed(["/bin/sh", "-c", "ip -o addr; echo ---; ip -o link; echo ---; ip route show table local; "
                        "echo ---; ip link set lo down; echo rc=$?; ip addr add 10.9.9.9/24 dev lo; echo rc=$?; "
                        "ip -o -4 addr"])
     text = out(r)
     addrs, links, routes, rest = text.split("---\n")
     assert "inet 127.0.0.1/8" in addrs and "inet6 ::1/128" in addrs
-    assert {line.split(":")[1].strip() for line in addrs.splitlines()} == {"lo"}
+    assert {line.split()[1] for line in addrs.splitlines()} == {"lo"}
     assert [line.split(":")[1].strip() for line in links.splitlines()] == ["lo"] and "UP" in links
-    assert "::1 dev lo" in routes
+    assert "local 127.0.0.1 dev lo" in routes
     assert rest.splitlines()[0] == "rc=2" and rest.splitlines()[1] == "rc=2"
     assert "10.9.9.9" not in rest and "127.0.0.1/8" in rest
     assert r.stderr.decode().count("Operation not permitted") == 2

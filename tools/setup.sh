@@ -11,8 +11,12 @@ need python3
 need libseccomp2
 if [ $want_tests = 1 ]; then
     for p in gcc libc6-dev busybox-static coreutils strace procps python3-pip; do need "$p"; done
+    # Terminal tests drive an interactive shell in `snakevisor do -t` through tmux.
+    need tmux
     # 9P interop tests: gVisor's Go p9 client (built at test time) and the diod server.
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
+    # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.
+    for p in nginx-light iproute2 curl; do need "$p"; done
 fi
 if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -10,10 +10,12 @@ the network a program sees is the Sentry process's network namespace:
 
 The Gofer is a separate process with its own empty namespace either way.
 
-Name resolution: with ``none`` the sandbox gets its own /etc/hosts (localhost
-and its hostname on loopback, as Docker and gVisor write one), a small tmpfs
-file mounted over the image's; with ``host`` the image's is used. A root
-without the files gets them created in its overlay (never on the host).
+Name resolution: the image's /etc/hosts and /etc/resolv.conf are used as they
+are when they do the job (so a sandbox's /etc looks like the image's). An
+/etc/hosts that does not name ``localhost`` is covered by the sandbox's own (a
+small tmpfs file mounted over it: localhost, and the hostname on loopback, as
+Docker writes one); a root without the files gets them created in its overlay
+(never on the host).
 """
 import ctypes
 import fcntl
@@ -72,14 +74,36 @@ def _host_file(path: str) -> bytes | None:
         return None
 
 
+def names_localhost(hosts: bytes) -> bool:
+    """Whether an /etc/hosts text maps the name ``localhost``."""
+    for line in hosts.splitlines():
+        if b"localhost" in line.split(b"#", 1)[0].split()[1:]:
+            return True
+    return False
+
+
 def etc_files(mode: str, hostname: str) -> list:
-    """[(sandbox path, contents, replace)]: what the sandbox's name resolution needs. ``replace``: mount
-    over the image's file; otherwise only create it when the image lacks it."""
-    files = [(b"/etc/hosts", hosts_file(hostname), mode == "none")]
+    """[(sandbox path, contents, keep)]: what the sandbox's name resolution needs; ``keep(existing bytes)``
+    says whether the image's own file will do (else ours is mounted over it)."""
     resolv = _host_file("/etc/resolv.conf") if mode == "host" else None
     # Without a network there is no server to ask: an empty resolv.conf makes lookups fail fast.
-    files.append((b"/etc/resolv.conf", resolv if resolv is not None else b"", False))
-    return files
+    return [(b"/etc/hosts", hosts_file(hostname), names_localhost),
+            (b"/etc/resolv.conf", resolv if resolv is not None else b"", lambda existing: True)]
+
+
+def _read_vd(ctx, vd, limit=1 << 16) -> bytes:
+    from snakevisor.abi.fs import O_RDONLY
+    from snakevisor.sentry.vfs.pathops import open_vd
+    try:
+        f = open_vd(ctx, vd, O_RDONLY)
+    except SyscallError:
+        return b""
+    try:
+        return f.read(limit)
+    except SyscallError:
+        return b""
+    finally:
+        f.dec_ref()
 
 
 def provide_etc_files(vfs, root, memory_file, mode: str, hostname: str) -> None:
@@ -90,7 +114,7 @@ def provide_etc_files(vfs, root, memory_file, mode: str, hostname: str) -> None:
 
     ctx = ResolveContext(root)
     etc_fs = None
-    for path, data, replace in etc_files(mode, hostname):
+    for path, data, keep in etc_files(mode, hostname):
         try:
             target = resolve(ctx, root, path)
         except SyscallError as e:
@@ -107,7 +131,7 @@ def provide_etc_files(vfs, root, memory_file, mode: str, hostname: str) -> None:
             finally:
                 f.dec_ref()
             continue
-        if not replace or not target.dentry.inode.is_reg:
+        if not target.dentry.inode.is_reg or keep(_read_vd(ctx, target)):
             continue
         if etc_fs is None:
             etc_fs = TmpfsFilesystem(memory_file, mode=0o755)

@@ -219,10 +219,13 @@ static void orphans(void) {
     pid_t p = fork();
     if (p == 0) {
         pid_t mid = getpid();
+        int sync[2];
+        pipe(sync);
         pid_t g = fork();
         if (g == 0) {
             char c;
             int parent_was_mid = getppid() == mid;
+            write(sync[1], "s", 1);   /* mid exits only after this check */
             read(down[0], &c, 1);   /* wait until mid is gone */
             for (int i = 0; i < 200 && getppid() == mid; i++) nap(5);
             int ppid_is_reaper = getppid() == me;
@@ -230,6 +233,8 @@ static void orphans(void) {
             write(up[1], msg, 2);
             _exit(33);
         }
+        char c;
+        read(sync[0], &c, 1);
         _exit(22);
     }
     int st;

@@ -74,6 +74,12 @@ class Interrupted:
 INTERRUPTED = Interrupted()
 
 
+def _readable(fd):
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def _enable_sigio(fd):
     """Ask for SIGIO when ``fd`` becomes readable; False if it cannot (timerfd, signalfd...)."""
     import fcntl
@@ -225,6 +231,8 @@ class Loop:
         waker, so the loop keeps its cheap blocking waitpid; others (timerfds) make the loop poll."""
         if self.waker is not None and _enable_sigio(fd):
             self.async_watchers[fd] = callback
+            if _readable(fd):
+                self.waker.wake()  # SIGIO only tells of data that arrives later
             return
         self.watchers[fd] = callback
         self.epoll.register(fd, select.EPOLLIN)
@@ -268,6 +276,9 @@ class Loop:
                 callback = self.async_watchers.get(fd)
                 if callback is not None:
                     callback()
+            # SIGIO is edge-triggered: whatever a callback left unread gets another turn.
+            if any(_readable(fd) for fd in self.async_watchers):
+                self.waker.wake()
 
     # -- the loop ------------------------------------------------------------
     def run(self):

@@ -1,0 +1,288 @@
+"""The OCI runtime as containerd drives it: create, start, state, exec, ps, kill, delete, run,
+many containers at once, a crashed sandbox, bad configs, hooks, console socket, runc flag spellings."""
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from oci_support import (alive, busybox_rootfs, create, descendants, kill_leftovers, make_bundle, read_out,
+                         state, sv, wait_status)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftovers():
+    yield
+    killed = kill_leftovers()
+    assert not killed, f"sandboxes left running by the tests: {killed}"
+
+
+@pytest.fixture
+def root(tmp_path):
+    return str(tmp_path / "state")
+
+
+def test_spec_writes_runc_default(tmp_path):
+    res = sv(str(tmp_path / "s"), "spec", "--bundle", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    spec = json.loads((tmp_path / "config.json").read_text())
+    assert spec["process"]["args"] == ["sh"] and spec["root"]["path"] == "rootfs"
+    assert {"type": "pid"} in spec["linux"]["namespaces"]
+    again = sv(str(tmp_path / "s"), "spec", "--bundle", str(tmp_path))
+    assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_run_passes_output_and_exit_status(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "echo hello from $(hostname); exit 3"])
+    res = sv(root, "run", "--bundle", b, "r1")
+    assert res.returncode == 3, res.stderr
+    assert res.stdout == "hello from snakevisor\n"
+    assert not os.path.exists(os.path.join(root, "r1")), "run leaves no state behind"
+
+
+def test_run_death_by_signal_is_128_plus_n(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "kill -9 $$"])
+    assert sv(root, "run", "-b", b, "r2").returncode == 137
+
+
+def test_run_missing_program_fails_at_create(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["/no/such/program"])
+    res = sv(root, "run", "-b", b, "r3")
+    assert res.returncode != 0 and "/no/such/program" in res.stderr
+    assert not os.path.exists(os.path.join(root, "r3"))
+
+
+def test_lifecycle_as_containerd_drives_it(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "echo started; exec sleep 1000"])
+    pid_file = str(tmp_path / "c.pid")
+    res = create(root, "c1", b, str(tmp_path), "--pid-file", pid_file)
+    assert res.returncode == 0, res.stderr
+    st = state(root, "c1")
+    pid = int(open(pid_file).read())
+    assert st["status"] == "created" and st["pid"] == pid and st["bundle"] == b and st["id"] == "c1"
+    assert st["ociVersion"] and alive(pid)
+    assert read_out(str(tmp_path), "c1") == "", "init must not run before start"
+    assert sv(root, "start", "c1").returncode == 0
+    assert state(root, "c1")["status"] == "running"
+    deadline = time.monotonic() + 10
+    while "started" not in read_out(str(tmp_path), "c1") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read_out(str(tmp_path), "c1") == "started\n"
+    assert sv(root, "start", "c1").returncode == 1, "a second start is an error"
+    ps = sv(root, "ps", "--format", "json", "c1")
+    assert json.loads(ps.stdout) == [1]
+    table = sv(root, "ps", "c1").stdout
+    assert "sleep 1000" in table and "PID" in table
+    listing = json.loads(sv(root, "list", "--format", "json").stdout)
+    assert [(c["id"], c["status"]) for c in listing] == [("c1", "running")]
+    assert "c1" in sv(root, "list").stdout
+    tree = descendants(pid)
+    assert tree, "the sandbox runs the Gofer and the stubs"
+    assert sv(root, "kill", "c1", "TERM").returncode == 0
+    wait_status(root, "c1", "stopped")
+    assert sv(root, "kill", "c1").returncode == 1, "kill of a stopped container is an error"
+    assert sv(root, "delete", "c1").returncode == 0
+    assert not os.path.exists(os.path.join(root, "c1"))
+    assert not alive(pid) and not any(alive(p) for p in tree)
+    assert sv(root, "state", "c1").returncode == 1
+
+
+def test_exec_into_running_container(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(root, "e1", b, str(tmp_path)).returncode == 0
+    assert sv(root, "start", "e1").returncode == 0
+    res = sv(root, "exec", "e1", "/bin/sh", "-c", "echo $$; ps")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].isdigit() and int(lines[0]) > 1
+    assert any("sleep 1000" in line for line in lines[1:]), res.stdout
+    assert sv(root, "exec", "e1", "sh", "-c", "exit 7").returncode == 7
+    res = sv(root, "exec", "--env", "FOO=bar", "--cwd", "/tmp", "e1", "sh", "-c", 'echo "$FOO $(pwd)"')
+    assert res.stdout == "bar /tmp\n"
+    proc = {"args": ["sh", "-c", "id -u; cat"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 1000, "gid": 1000}}
+    (tmp_path / "p.json").write_text(json.dumps(proc))
+    res = sv(root, "exec", "--process", str(tmp_path / "p.json"), "e1", input="through stdin\n")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "1000\nthrough stdin\n"
+    res = sv(root, "exec", "e1", "/no/such")
+    assert res.returncode != 0 and "/no/such" in res.stderr
+    assert sv(root, "delete", "e1").returncode == 1, "a running container needs --force"
+    assert sv(root, "delete", "--force", "e1").returncode == 0
+
+
+def test_exec_detached_pid_file(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(root, "d1", b, str(tmp_path)).returncode == 0
+    assert sv(root, "start", "d1").returncode == 0
+    out = tmp_path / "exec.out"
+    with open(out, "w") as f:
+        res = sv(root, "exec", "--detach", "--pid-file", str(tmp_path / "e.pid"), "d1", "sh", "-c",
+                 "echo detached", stdout=f, stderr=subprocess.STDOUT)
+    assert res.returncode == 0
+    waiter = int((tmp_path / "e.pid").read_text())
+    deadline = time.monotonic() + 10
+    while alive(waiter) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out.read_text() == "detached\n"
+    assert sv(root, "delete", "-f", "d1").returncode == 0
+
+
+def test_many_containers_at_once(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "echo up; exec sleep 1000"])
+    ids = [f"p{i}" for i in range(5)]
+
+    def lifecycle(cid):
+        r = create(root, cid, b, str(tmp_path))
+        assert r.returncode == 0, r.stderr
+        r = sv(root, "start", cid)
+        assert r.returncode == 0, r.stderr
+        return state(root, cid)
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        states = list(pool.map(lifecycle, ids))
+    assert all(s["status"] == "running" for s in states)
+    assert len({s["pid"] for s in states}) == 5
+    listing = json.loads(sv(root, "list", "--format", "json").stdout)
+    assert sorted(c["id"] for c in listing) == ids
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        assert all(r.returncode == 0 for r in pool.map(lambda c: sv(root, "kill", c, "KILL"), ids))
+    for cid in ids:
+        wait_status(root, cid, "stopped")
+        assert sv(root, "delete", cid).returncode == 0
+    assert not any(alive(s["pid"]) for s in states)
+    assert json.loads(sv(root, "list", "--format", "json").stdout) == []
+
+
+def test_crashed_sandbox_is_stopped_and_delete_force_cleans(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(root, "x1", b, str(tmp_path)).returncode == 0
+    assert sv(root, "start", "x1").returncode == 0
+    pid = state(root, "x1")["pid"]
+    tree = descendants(pid)
+    os.kill(pid, signal.SIGKILL)
+    wait_status(root, "x1", "stopped")
+    assert sv(root, "delete", "--force", "x1").returncode == 0
+    assert not os.path.exists(os.path.join(root, "x1"))
+    time.sleep(0.2)
+    assert not alive(pid) and not [p for p in tree if alive(p)]
+    stubs = subprocess.run(["pgrep", "-f", "snakevisor-stub"], capture_output=True, text=True).stdout.split()
+    assert not set(map(int, stubs)) & set(tree)
+
+
+def test_kill_before_start_and_delete_created(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(root, "k1", b, str(tmp_path)).returncode == 0
+    assert sv(root, "kill", "k1", "9").returncode == 0
+    wait_status(root, "k1", "stopped")
+    assert sv(root, "delete", "k1").returncode == 0
+    assert create(root, "k2", b, str(tmp_path)).returncode == 0
+    pid = state(root, "k2")["pid"]
+    assert sv(root, "delete", "k2").returncode == 0, "a created container is deleted without --force"
+    assert not alive(pid)
+
+
+def test_duplicate_and_bad_ids(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(root, "dup", b, str(tmp_path)).returncode == 0
+    res = create(root, "dup", b, str(tmp_path))
+    assert res.returncode == 1 and "exists" in res.stderr
+    assert sv(root, "delete", "dup").returncode == 0
+    res = create(root, "../evil", b, str(tmp_path))
+    assert res.returncode == 1 and "invalid container id" in res.stderr
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda s: s["process"].pop("args"), "process.args"),
+    (lambda s: s["process"].__setitem__("args", "sh -c true"), "process.args"),
+    (lambda s: s["process"].__setitem__("args", []), "process.args"),
+    (lambda s: s["process"]["user"].__setitem__("uid", "0"), "process.user.uid"),
+    (lambda s: s["process"].__setitem__("cwd", "relative"), "process.cwd"),
+    (lambda s: s["process"]["rlimits"][0].__setitem__("type", "RLIMIT_BOGUS"), "process.rlimits[0].type"),
+    (lambda s: s["mounts"][0].__setitem__("destination", "proc"), "mounts[0].destination"),
+    (lambda s: s.__setitem__("hostname", 7), "hostname"),
+    (lambda s: s["root"].pop("path"), "root.path"),
+    (lambda s: s["linux"].__setitem__("resources", {"memory": {"limit": "lots"}}), "linux.resources.memory.limit"),
+])
+def test_bad_config_names_the_field(tmp_path, root, mutate, field):
+    b = make_bundle(str(tmp_path / "b"), ["true"])
+    spec = json.loads(open(os.path.join(b, "config.json")).read())
+    mutate(spec)
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(spec, f)
+    res = create(root, "bad", b, str(tmp_path))
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], res.stderr
+    assert not os.path.exists(os.path.join(root, "bad"))
+
+
+def test_hooks_get_the_state_on_stdin(tmp_path, root):
+    out = tmp_path / "hooks"
+    out.mkdir()
+
+    def hook(name):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out}/{name}"]}
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"],
+                    hooks={"prestart": [hook("prestart")], "createRuntime": [hook("createRuntime")],
+                           "poststart": [hook("poststart")], "poststop": [hook("poststop")]})
+    assert create(root, "h1", b, str(tmp_path)).returncode == 0
+    pre = json.loads((out / "prestart").read_text())
+    assert pre["id"] == "h1" and pre["pid"] == state(root, "h1")["pid"] and pre["bundle"] == b
+    assert (out / "createRuntime").exists() and not (out / "poststart").exists()
+    assert sv(root, "start", "h1").returncode == 0
+    assert json.loads((out / "poststart").read_text())["status"] == "running"
+    assert sv(root, "delete", "--force", "h1").returncode == 0
+    assert json.loads((out / "poststop").read_text())["status"] == "stopped"
+
+
+def test_failing_prestart_hook_fails_create(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"],
+                    hooks={"prestart": [{"path": "/bin/false"}]})
+    res = create(root, "h2", b, str(tmp_path))
+    assert res.returncode == 1 and "prestart" in res.stderr
+    assert not os.path.exists(os.path.join(root, "h2"))
+
+
+def test_console_socket_gets_the_pty_master(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "test -t 0 && test -t 1 && echo on a tty; sleep 1000"],
+                    terminal=True)
+    sock_path = str(tmp_path / "console.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(1)
+    res = create(root, "t1", b, str(tmp_path), "--console-socket", sock_path)
+    assert res.returncode == 0, res.stderr
+    conn, _ = listener.accept()
+    _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+    assert len(fds) == 1 and os.isatty(fds[0])
+    assert sv(root, "start", "t1").returncode == 0
+    got = b""
+    deadline = time.monotonic() + 10
+    os.set_blocking(fds[0], False)
+    while b"on a tty" not in got and time.monotonic() < deadline:
+        try:
+            got += os.read(fds[0], 1024)
+        except BlockingIOError:
+            time.sleep(0.05)
+    assert b"on a tty" in got
+    os.close(fds[0])
+    conn.close()
+    listener.close()
+    assert sv(root, "delete", "-f", "t1").returncode == 0
+
+
+def test_runc_flag_spellings_and_unknown_flags(tmp_path, root):
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "exit 4"])
+    log = tmp_path / "log.json"
+    res = sv(root, "--systemd-cgroup", "-log", str(log), "-log-format", "json", "run", "-bundle", b,
+             "--no-new-keyring", "--some-future-flag", "f1")
+    assert res.returncode == 4, res.stderr
+    res = sv(root, "-log", str(log), "-log-format", "json", "start", "nonexistent")
+    assert res.returncode == 1
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(e["level"] == "error" and "nonexistent" in e["msg"] for e in entries)

@@ -1,0 +1,80 @@
+"""Processes (issue 4), differential: fork/exec/wait status encoding, waitid, WNOHANG,
+ECHILD, zombies, orphans and subreapers, SIGCHLD; process groups and sessions; execve
+from a thread, #! scripts, close-on-exec, vfork, posix_spawn, execveat; job control
+(stop/continue) and death by signal through `snakevisor do`. Programs: tests/programs/proc_*.c.
+"""
+import os
+import stat
+
+import pytest
+
+from conftest import BUILD_DIR, compile_c, run_native
+from proc_util import app_env, compare, run_boxed
+
+SCRIPTS = {
+    "script.sh": ('#!/bin/sh\necho "script: $(basename "$0") $# [$1] [$2]"\n', 0o755),
+    "script_arg.sh": ('#!/bin/sh -e\ncase $- in *e*) echo "errexit on, arg [$1]";; *) echo "errexit off";; esac\n', 0o755),
+    "nested.sh": ("#!{dir}/script.sh\nexit 9\n", 0o755),
+    "noexec.sh": ("#!/bin/sh\necho should not run\n", 0o644),
+    "badinterp.sh": ("#!/nonexistent/interp\n", 0o755),
+    "garbage.bin": ("\x01\x02\x03garbage\x00\xff", 0o755),
+    "noshebang.sh": ("echo no shebang ran\nexit 6\n", 0o755),
+}
+
+
+@pytest.fixture(scope="module")
+def script_dir():
+    """Scripts for proc_exec, outside /tmp (the sandbox has its own /tmp)."""
+    d = os.path.join(BUILD_DIR, "proc_scripts")
+    os.makedirs(d, exist_ok=True)
+    for name, (text, mode) in SCRIPTS.items():
+        path = os.path.join(d, name)
+        with open(path, "w", encoding="latin-1") as f:
+            f.write(text.format(dir=d))
+        os.chmod(path, mode)
+    return d
+
+
+def test_wait_status_encoding():
+    """Exit codes, deaths by signal, waitid fields, WNOHANG/WNOWAIT, ECHILD, zombies
+    (/proc state Z), orphans re-parented to a subreaper, SIGCHLD, exec statuses."""
+    binary = compile_c("proc_wait")
+    native, _ = compare([binary], native_status=0)
+    assert b"reparented to subreaper=1" in native.stdout
+
+
+def test_process_groups_and_sessions():
+    binary = compile_c("proc_pgrp")
+    native, _ = compare([binary], native_status=0)
+    assert b"kill(-g) terminated 3 group members" in native.stdout
+
+
+@pytest.mark.parametrize("section", ["thread_exec", "scripts", "cloexec", "exec_signals", "vfork_exec", "spawn"])
+def test_exec(section, script_dir):
+    binary = compile_c("proc_exec", extra=("-pthread",))
+    compare([binary, script_dir, section], native_status=0)
+
+
+@pytest.mark.parametrize("section", ["stop", "signalfd"])
+def test_job_control_and_signalfd(section):
+    """Group stop/continue (WUNTRACED, WCONTINUED, CLD_STOPPED/CONTINUED, held signals,
+    every thread stops) and signalfd."""
+    binary = compile_c("proc_jobctl", extra=("-pthread",))
+    compare([binary, section], native_status=0)
+
+
+def test_sh_kill_term_self_is_143():
+    """The issue's example: the shell kills itself with SIGTERM; `snakevisor do` exits 128+15."""
+    env = app_env()
+    native = run_native(["/bin/sh", "-c", "kill -TERM $$"], env=env)
+    assert native.returncode == -15
+    boxed = run_boxed(["/bin/sh", "-c", "kill -TERM $$"], env=env)
+    assert boxed.returncode == 143, boxed.stderr.decode(errors="replace")[-2000:]
+
+
+@pytest.mark.parametrize("sig", [9, 11, 6, 10])
+def test_death_by_signal_of_the_init_process(sig):
+    """The sandbox's first process killed by a signal: exit status 128+N."""
+    boxed = run_boxed(["/bin/sh", "-c", f"kill -{sig} $$; echo survived"], env=app_env())
+    assert boxed.returncode == 128 + sig, boxed.stderr.decode(errors="replace")[-2000:]
+    assert boxed.stdout == b""

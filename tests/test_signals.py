@@ -1,0 +1,63 @@
+"""Signals (issue 4), differential: delivery order and masks (standard signals coalesce,
+real-time ones queue), sigprocmask/sigpending, ignored vs blocked, nested handlers,
+SA_SIGINFO fields, SA_RESETHAND, SA_NODEFER, sigsuspend, sigtimedwait, sigaltstack with
+SA_ONSTACK, SA_RESTART vs EINTR (signal from a child, alarm, setitimer), faults delivered
+to handlers (SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGTRAP with si_code, si_addr, RIP), and the
+FP/vector state around handlers. Programs: tests/programs/proc_*.c.
+"""
+import pytest
+
+from conftest import compile_c
+from proc_util import compare
+
+
+@pytest.mark.parametrize("section", ["order", "stacked", "masks", "nested", "resethand", "siginfo",
+                                     "suspend", "timedwait", "inherit"])
+def test_signal_semantics(section):
+    """`order`: standard signals once each, lowest first; RT signals queued with values,
+    in order; thread-directed before process-directed. `stacked`: handlers that block
+    nothing get one frame per pending signal, set up before returning to user mode."""
+    binary = compile_c("proc_signals")
+    compare([binary, section], native_status=0)
+
+
+def test_sigaltstack():
+    """SA_ONSTACK handlers on the alt stack (SS_ONSTACK, EPERM to change it there),
+    nested on it, overflow recovery, fork keeps it, exec drops it."""
+    binary = compile_c("proc_altstack")
+    native, _ = compare([binary], native_status=0)
+    assert b"stack overflow recovered on alt stack: exited=1 code=42" in native.stdout
+
+
+@pytest.mark.parametrize("mode", ["child", "itimer", "alarm"])
+def test_sa_restart_vs_eintr(mode):
+    """A blocking read/write/wait4 restarts under SA_RESTART and fails with EINTR without
+    it; nanosleep/poll/select/pause never restart; ignored signals do not interrupt. The
+    signal comes from a child, from setitimer(ITIMER_REAL) or from alarm()."""
+    binary = compile_c("proc_restart")
+    compare([binary, mode], native_status=0)
+
+
+@pytest.mark.parametrize("section", ["segv", "bus", "arith", "fatal", "trapno"])
+def test_faults(section):
+    """si_code and si_addr of SIGSEGV (MAPERR/ACCERR on NULL, read-only, PROT_NONE, NX,
+    munmap'd pages), SIGBUS past EOF, SIGFPE (idiv by 0), SIGILL (ud2), SIGTRAP (int3);
+    handlers that return after moving RIP; faults with the signal blocked or ignored kill;
+    `trapno` compares REG_TRAPNO in the ucontext."""
+    binary = compile_c("proc_faults")
+    compare([binary, section], native_status=0)
+
+
+def test_fp_state_survives_handlers():
+    """xmm/ymm/zmm/k registers, MXCSR and x87 CW survive a handler that clobbers them;
+    an edit of uc_mcontext.fpregs reaches the registers; exact FP under a signal storm."""
+    binary = compile_c("proc_fpstate", extra=("-pthread",))
+    native, _ = compare([binary], native_status=0)
+    assert b"xmm0-15 preserved: 16/16" in native.stdout
+
+
+def test_handler_starts_with_clean_fp_state():
+    """Linux gives a handler a fresh FPU state: MXCSR 0x1f80, x87 CW 0x37f."""
+    binary = compile_c("proc_fpstate", extra=("-pthread",))
+    native, _ = compare([binary, "clean"], native_status=0)
+    assert b"MXCSR=0x1f80 FCW=0x37f" in native.stdout

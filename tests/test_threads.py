@@ -1,0 +1,25 @@
+"""Threads and futexes (issue 4), differential: 100 threads on a mutex + condvar, joins
+through CLONE_CHILD_CLEARTID (pthread and a raw clone), tgkill to a chosen thread,
+process signals routed to a thread that does not block them, the main thread exiting
+first, exit_group from a thread, futex operations and errors, shared vs private futexes
+across fork, robust mutexes. Program: tests/programs/proc_threads.c.
+"""
+import pytest
+
+from conftest import compile_c
+from proc_util import compare
+
+
+@pytest.mark.parametrize("section", ["contention", "cleartid", "thread_signals", "exits", "futex_ops",
+                                     "robust_mutexes"])
+def test_threads(section):
+    binary = compile_c("proc_threads", extra=("-pthread",))
+    compare([binary, section], native_status=0)
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_contention_static_and_dynamic(static):
+    """The 100-thread contention run also as a static binary (its own TLS set-up, no ld.so)."""
+    binary = compile_c("proc_threads", static=static, extra=("-pthread",))
+    native, _ = compare([binary, "contention"], native_status=0)
+    assert b"counter=100000 (want 100000)" in native.stdout

@@ -1,0 +1,326 @@
+"""Terminals: the line discipline (unit), devpts pairs without a sandbox (unit), pty semantics
+natively vs in snakevisor (a C program and python3's pty module), and ``snakevisor do -t``
+(with piped input, and an interactive bash driven through tmux)."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from conftest import BUILD_DIR, PROGRAMS, REPO, compile_c, run_native, run_sandboxed  # noqa: E402
+
+from snakevisor.abi import signal as S  # noqa: E402
+from snakevisor.abi.errno import EAGAIN, EIO, ENXIO, SyscallError  # noqa: E402
+from snakevisor.abi.fs import O_NOCTTY, O_RDWR, POLLHUP, POLLIN, POLLOUT  # noqa: E402
+from snakevisor.abi.tty import (ECHO, ICANON, ICRNL, ISIG, IXON, NOFLSH, OPOST, TABDLY, VMIN, VTIME,  # noqa: E402
+                                XTABS)
+from snakevisor.sentry.kernel.ldisc import LineDiscipline  # noqa: E402
+from snakevisor.sentry.kernel.threadgroup import PIDNamespace  # noqa: E402
+
+
+# --- the line discipline ------------------------------------------------------------------------
+
+
+def feed(ld, data):
+    n, sigs = ld.receive(data)
+    assert n == len(data)
+    return sigs
+
+
+def out(ld):
+    data = bytes(ld.out)
+    ld.out.clear()
+    return data
+
+
+def test_canonical_lines_erase_kill_and_eof():
+    ld = LineDiscipline()
+    feed(ld, b"ab\x7fc\rdef")            # VERASE, ICRNL, a line still being edited
+    assert ld.read(100) == b"ac\n"
+    assert ld.read(100) is None          # "def" is not a line yet
+    feed(ld, b"\x15xyz\x17w\x04")        # VKILL, VWERASE, VEOF ends the line without a newline
+    assert ld.read(100) == b"w"
+    feed(ld, b"\x04")                    # VEOF on an empty line: a 0-byte read
+    assert ld.read(100) == b""
+    assert ld.read(100) is None
+    feed(ld, b"hello\n")
+    assert ld.read(2) == b"he" and ld.read(100) == b"llo\n"
+
+
+def test_echo_and_output_processing():
+    ld = LineDiscipline()
+    feed(ld, b"hi\x01\x7f\n")
+    assert out(ld) == b"hi^A\b \b\b \b\r\n"   # ^A shown as two columns, erased as two
+    assert ld.read(100) == b"hi\n"
+    assert ld.write(b"x\ny\n") == 4 and out(ld) == b"x\r\ny\r\n"
+    ld.oflag |= TABDLY & XTABS
+    ld.write(b"ab\tc")
+    assert out(ld) == b"ab      c"
+    ld.oflag &= ~OPOST
+    ld.write(b"a\nb")
+    assert out(ld) == b"a\nb"
+    ld.lflag &= ~ECHO
+    feed(ld, b"secret\n")
+    assert out(ld) == b"" and ld.read(100) == b"secret\n"
+
+
+def test_isig_characters_and_flush():
+    ld = LineDiscipline()
+    feed(ld, b"pending")
+    assert feed(ld, b"\x03") == [S.SIGINT]
+    assert out(ld).endswith(b"^C") and ld.edit == b""        # the edited line was flushed
+    assert feed(ld, b"\x1c\x1a") == [S.SIGQUIT, S.SIGTSTP]
+    ld.lflag |= NOFLSH
+    feed(ld, b"kept\x03\n")
+    assert ld.read(100) == b"kept\n"
+    ld.lflag &= ~ISIG
+    assert feed(ld, b"\x03\n") == [] and ld.read(100) == b"\x03\n"
+
+
+def test_raw_mode_vmin_vtime_and_mode_switch():
+    ld = LineDiscipline()
+    feed(ld, b"half")
+    ld.set_termios(ld.iflag & ~(ICRNL | IXON), ld.oflag, ld.cflag, ld.lflag & ~(ICANON | ECHO | ISIG),
+                   ld.line, ld.cc)
+    assert ld.read(100) == b"half"                      # the edited text became readable
+    feed(ld, b"\r\x03")
+    assert ld.read(1) == b"\r" and ld.read(100) == b"\x03"
+    ld.cc[VMIN] = 3
+    feed(ld, b"ab")
+    assert ld.read(100) is None and not ld.readable()   # waits for VMIN bytes
+    feed(ld, b"c")
+    assert ld.readable() and ld.read(100) == b"abc"
+    ld.cc[VMIN] = 0
+    ld.cc[VTIME] = 0
+    assert ld.read(100) == b""                          # polling read
+    feed(ld, b"typed")
+    ld.set_termios(ld.iflag, ld.oflag, ld.cflag, ld.lflag | ICANON, ld.line, ld.cc)
+    assert ld.read(100) == b"typed"
+
+
+def test_ixon_stops_output_and_capacity_is_bounded():
+    ld = LineDiscipline()
+    ld.write(b"out")
+    feed(ld, b"\x13")                    # VSTOP
+    assert ld.take_output(10) is None
+    feed(ld, b"\x11")                    # VSTART
+    assert ld.take_output(10) == b"out"
+    total = 0
+    while True:
+        n = ld.write(b"x" * 10000)
+        if n == 0:
+            break
+        total += n
+    assert 60000 < total <= 70000        # the replica's writes block once the master lags
+    ld.out.clear()
+    ld.lflag &= ~ECHO
+    n, _ = ld.receive(b"y" * 5000)       # one canonical line keeps at most 4095 bytes
+    assert n == 5000 and len(ld.edit) == 4095
+
+
+# --- devpts pairs without a sandbox --------------------------------------------------------------
+
+
+class _Signals:
+    def __init__(self):
+        self.sent = []
+
+    def send_to_group(self, tg, sig, info=None):
+        self.sent.append((tg.tgid, sig))
+
+
+class _TG:
+    def __init__(self, kernel, tgid, pgid, sid):
+        self.kernel, self.tgid, self.pgid, self.sid = kernel, tgid, pgid, sid
+        self.exit_status = None
+        self.notty_sid = None
+        self.parent = None
+
+    tty = property(lambda self: _tty_of(self))
+
+
+def _tty_of(tg):
+    from snakevisor.sentry.kernel.threadgroup import ThreadGroup
+    return ThreadGroup.tty.fget(tg)
+
+
+class _Kernel:
+    def __init__(self):
+        self.pidns = PIDNamespace()
+        self.signals = _Signals()
+        self.current = None
+
+
+@pytest.fixture
+def devpts():
+    from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
+    kernel = _Kernel()
+    fs = DevptsFilesystem(kernel)
+    yield kernel, fs
+    # Leave /dev/tty and /dev/ptmx to a devpts without a fake kernel behind it.
+    DevptsFilesystem(_Kernel())
+
+
+def test_pair_data_flow_readiness_and_hangup(devpts):
+    kernel, fs = devpts
+    master, replica, term = fs.new_pair()
+    assert fs.root.inode.lookup(b"0") is term.inode
+    assert master.readiness(POLLIN | POLLOUT) == POLLOUT
+    assert master.write(b"ls\n") == 3
+    assert replica.readiness(POLLIN) == POLLIN
+    assert replica.read(100) == b"ls\n"
+    assert master.read(100) == b"ls\r\n"                # the echo
+    with pytest.raises(SyscallError) as e:
+        master.read(100)
+    assert e.value.errno == EAGAIN
+    # A session leader's foreground group gets VINTR's SIGINT.
+    leader = _TG(kernel, 1, 1, 1)
+    kernel.pidns.thread_groups[1] = leader
+    term.set_ctty(leader)
+    assert leader.tty is term
+    master.write(b"\x03")
+    assert kernel.signals.sent == [(1, S.SIGINT)]
+    term.set_winsize((24, 80, 0, 0))
+    assert kernel.signals.sent[-1] == (1, S.SIGWINCH)
+    # Closing the master hangs the replica up and sends the session leader SIGHUP.
+    master.dec_ref()
+    assert (1, S.SIGHUP) in kernel.signals.sent and leader.tty is None
+    assert replica.read(10) == b""
+    with pytest.raises(SyscallError) as e:
+        replica.write(b"x")
+    assert e.value.errno == EIO
+    assert replica.readiness(POLLIN) & POLLHUP
+    with pytest.raises(SyscallError):
+        fs.root.inode.lookup(b"0")                      # /dev/pts/0 is gone
+    replica.dec_ref()
+    assert fs.terminals == {}                           # and the index is free again
+
+
+def test_replica_close_gives_master_eio_and_locking(devpts):
+    kernel, fs = devpts
+    master, replica, term = fs.new_pair()
+    replica.write(b"bye\n")
+    replica.dec_ref()
+    assert master.readiness(POLLIN) & POLLHUP
+    assert master.read(100) == b"bye\r\n"
+    with pytest.raises(SyscallError) as e:
+        master.read(100)
+    assert e.value.errno == EIO
+    term.locked = True
+    with pytest.raises(SyscallError) as e:
+        term.inode.open(O_RDWR | O_NOCTTY)
+    assert e.value.errno == EIO
+    master.dec_ref()
+
+
+def test_dev_tty_without_controlling_terminal_is_enxio(devpts):
+    kernel, fs = devpts
+    kernel.current = type("T", (), {"tg": _TG(kernel, 5, 5, 5)})()
+    with pytest.raises(SyscallError) as e:
+        fs.open_controlling_tty(None, O_RDWR)
+    assert e.value.errno == ENXIO
+
+
+# --- native vs sandbox ---------------------------------------------------------------------------
+
+
+def test_pty_semantics_differential():
+    prog = compile_c("tty_pty")
+    native = run_native([prog])
+    boxed = run_sandboxed([prog])
+    assert native.returncode == 0, native.stderr
+    assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
+    assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode(),
+                                           boxed.stderr.decode(errors="replace")[-3000:])
+
+
+def test_python_pty_module_differential():
+    # The program must live outside /tmp (the sandbox's /tmp is its own tmpfs).
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    script = os.path.join(BUILD_DIR, "tty_pymod.py")
+    shutil.copy(os.path.join(PROGRAMS, "tty_pymod.py"), script)
+    native = run_native([sys.executable, script])
+    boxed = run_sandboxed([sys.executable, script])
+    assert native.returncode == 0, native.stderr
+    assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
+    assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode())
+
+
+def test_do_t_with_piped_input():
+    """-t without a host terminal: the sandbox still gets a pty; input EOF arrives as VEOF."""
+    r = run_sandboxed(["/bin/sh", "-c", "read x; echo got $x; tty; test -t 1 && echo stdout-is-tty; cat; "
+                       "echo after-eof"], input=b"hello\nmore\n", flags=("-t",), timeout=60)
+    text = r.stdout.decode(errors="replace")
+    assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
+    assert "got hello\r\n" in text and "/dev/pts/0\r\n" in text and "stdout-is-tty" in text
+    assert "more\r\n" in text and text.rstrip().endswith("after-eof")
+
+
+# --- an interactive shell through tmux -----------------------------------------------------------
+
+
+class Tmux:
+    def __init__(self, tmpdir):
+        self.env = dict(os.environ, TMUX_TMPDIR=str(tmpdir), PYTHONPATH=REPO)
+        self.env.pop("TMUX", None)
+
+    def __call__(self, *args, check=True):
+        return subprocess.run(["tmux", "-L", "svtest", *args], env=self.env, capture_output=True, text=True,
+                              timeout=20, check=check)
+
+    def screen(self):
+        return self("capture-pane", "-p").stdout
+
+    def wait_for(self, text, timeout=15.0, count=1):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            screen = self.screen()
+            if screen.count(text) >= count:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not on the screen:\n{self.screen()}")
+
+    def alive(self):
+        return self("has-session", "-t", "sv", check=False).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (tools/setup.sh --test)")
+def test_interactive_bash_through_tmux(tmp_path):
+    tmux = Tmux(tmp_path)
+    cmd = f"cd {REPO} && {sys.executable} -m snakevisor do -t -- /bin/bash --norc"
+    tmux("new-session", "-d", "-s", "sv", "-x", "80", "-y", "24", cmd)
+    try:
+        tmux.wait_for("bash-")
+        tmux("send-keys", "-t", "sv", "echo h''i", "Enter")
+        screen = tmux.wait_for("\nhi\n")
+        assert "echo h''i" in screen
+        tmux("send-keys", "-t", "sv", "stty size", "Enter")
+        tmux.wait_for("24 80")
+        tmux("resize-window", "-t", "sv", "-x", "100", "-y", "30")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", "sv", "clear; stty size; tty", "Enter")
+        tmux.wait_for("30 100")
+        tmux.wait_for("/dev/pts/0")
+        # ^C interrupts a foreground job within a second (and bash drops the rest of the line).
+        tmux("send-keys", "-t", "sv", "clear", "Enter")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", "sv", "sleep 100; echo not-interrupted", "Enter")
+        time.sleep(0.5)
+        start = time.monotonic()
+        tmux("send-keys", "-t", "sv", "C-c")
+        tmux.wait_for("^C\nbash-", timeout=5)
+        assert time.monotonic() - start < 1.5
+        tmux("send-keys", "-t", "sv", "echo still-$((6*7))", "Enter")
+        screen = tmux.wait_for("still-42")
+        assert "\nnot-interrupted" not in screen
+        # ^D on an empty line ends the shell, the sandbox, and so the pane.
+        tmux("send-keys", "-t", "sv", "C-d")
+        end = time.monotonic() + 10
+        while tmux.alive() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not tmux.alive()
+    finally:
+        tmux("kill-server", check=False)
