@@ -1,6 +1,5 @@
 """The locked-down sandbox of an OCI container: namespaces, the empty root, the Sentry's seccomp
 filter (and that programs still run under it), and the limits and identity from config.json."""
-import json
 import os
 import shutil
 import subprocess

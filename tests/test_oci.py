@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from oci_support import (alive, busybox_rootfs, create, descendants, kill_leftovers, make_bundle, read_out,
+from oci_support import (alive, create, descendants, kill_leftovers, make_bundle, read_out,
                          state, sv, wait_status)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")

@@ -283,7 +283,7 @@ def tmpfs_options(mount):
     return (_tmpfs_number(mode, "mode") if mode else 0o1777, _tmpfs_number(size, "size") if size else None)
 
 
-def _parse_hooks(obj):
+def parse_hooks(obj):
     hooks = {}
     for kind in HOOK_KINDS:
         out = []
@@ -337,7 +337,7 @@ def parse_spec(obj):
     return Spec(oci_version=version, process=process, root=root,
                 hostname=_get(obj, "hostname", "string", "", default=""),
                 mounts=_parse_mounts(_get(obj, "mounts", "array", "", default=[])),
-                hooks=_parse_hooks(_get(obj, "hooks", "object", "", default={})), annotations=dict(annotations),
+                hooks=parse_hooks(_get(obj, "hooks", "object", "", default={})), annotations=dict(annotations),
                 namespaces=namespaces, resources=resources, raw=obj)
 
 

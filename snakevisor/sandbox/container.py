@@ -18,7 +18,7 @@ import socket
 import sys
 import time
 
-from snakevisor.oci.config import _parse_hooks, load_spec
+from snakevisor.oci.config import parse_hooks, load_spec
 from snakevisor.sandbox import control
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
 from snakevisor.sandbox.lockdown import new_pid_namespace
@@ -235,7 +235,7 @@ def start(store, cid):
     except control.ControlError as e:
         raise StateError(f"cannot start container {cid}: {e}") from None
     state = store.update(cid, status="running")
-    run_hooks(_parse_hooks(state.hooks), START_HOOKS, state.oci("running"), fatal=False)
+    run_hooks(parse_hooks(state.hooks), START_HOOKS, state.oci("running"), fatal=False)
     return state
 
 
@@ -275,7 +275,7 @@ def delete(store, cid, force=False):
         raise StateError(f"cannot delete container {cid} that is not stopped: running")
     kill_sandbox(state)
     try:
-        run_hooks(_parse_hooks(state.hooks), ("poststop",), state.oci("stopped"), fatal=False)
+        run_hooks(parse_hooks(state.hooks), ("poststop",), state.oci("stopped"), fatal=False)
     finally:
         with store.locked():
             store.remove(cid)

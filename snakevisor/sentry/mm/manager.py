@@ -12,7 +12,7 @@ from dataclasses import replace
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
-from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, CowRegion, SharedRegion, VMASet
+from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
 MMAP_MIN_ADDR = 0x10000
 TASK_SIZE = 0x7FFE00000000          # the stub's page sits here; application memory stays below
@@ -86,7 +86,7 @@ class MemoryManager:
         child.active_context = context
         for v in self.vmas:
             if v.kind == ANON:
-                region = CowRegion(self.mf, v.mf_off, v.end - v.start)
+                region = Region(self.mf, v.end - v.start, offset=v.mf_off)
                 region.inc_ref()
                 v.kind, v.owner = COW, region
                 if v.prot & M.PROT_WRITE:
@@ -194,7 +194,7 @@ class MemoryManager:
         length = end - start
         if file is None:
             if shared:
-                region = SharedRegion(self.mf, length)
+                region = Region(self.mf, length)
                 region.inc_ref()
                 return [VMA(start, end, prot, SHARED, region.offset, shared=True, owner=region, name=name or "/dev/zero (deleted)")]
             return [self._new_anon(start, end, prot, name)]
@@ -333,7 +333,7 @@ class MemoryManager:
             new = self._build_vmas(start, end, tail.prot, tail.shared, tail.file,
                                    tail.file_off + (start - tail.start), tail.name)
         elif tail.kind == SHARED:
-            region = SharedRegion(self.mf, end - start)
+            region = Region(self.mf, end - start)
             region.inc_ref()
             new = [VMA(start, end, tail.prot, SHARED, region.offset, shared=True, owner=region, name=tail.name)]
         else:

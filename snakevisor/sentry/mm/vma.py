@@ -3,11 +3,11 @@
 Each VMA maps ``[start, end)`` to one contiguous MemoryFile range starting at
 ``mf_off``. What backs that range says who frees it:
   * ``ANON``: private memory owned by this VMA alone (freed on unmap);
-  * ``SHARED``: a SharedRegion (MAP_SHARED|MAP_ANONYMOUS), refcounted across forks;
+  * ``SHARED``: a Region (MAP_SHARED|MAP_ANONYMOUS), refcounted across forks;
   * ``FILE``: pages of a file's PageCache (owned by the file); a private file
     VMA that becomes writable is first copied into ANON memory (eager COW);
   * ``COW``: private memory shared with a forked parent or child, mapped
-    read-only in the stubs until a write fault copies it (a CowRegion, refcounted
+    read-only in the stubs until a write fault copies it (a Region, refcounted
     by the VMAs that still point at it).
 This module is pure bookkeeping (no host calls), so it is unit-tested alone.
 """
@@ -19,13 +19,15 @@ from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 ANON, SHARED, FILE, COW = "anon", "shared", "file", "cow"
 
 
-class CowRegion:
-    """Private memory that fork left shared between address spaces; freed with its last VMA."""
+class Region:
+    """A MemoryFile range that several VMAs (possibly in several address spaces) point at;
+    freed with the last of them. SHARED memory allocates one; fork turns private memory
+    into a COW region, adopting the range the VMA already had."""
 
-    def __init__(self, mf, offset, length):
+    def __init__(self, mf, length, offset=None):
         self.mf = mf
-        self.offset = offset
         self.length = length
+        self.offset = mf.allocate(length) if offset is None else offset
         self.refs = 0
 
     def inc_ref(self):
@@ -40,24 +42,6 @@ class CowRegion:
         return vma.mf_off == self.offset and vma.end - vma.start == self.length
 
 
-class SharedRegion:
-    """A MemoryFile region shared by several VMAs (and address spaces); freed with the last."""
-
-    def __init__(self, mf, length):
-        self.mf = mf
-        self.length = length
-        self.offset = mf.allocate(length)
-        self.refs = 0
-
-    def inc_ref(self):
-        self.refs += 1
-
-    def dec_ref(self):
-        self.refs -= 1
-        if self.refs == 0:
-            self.mf.free(self.offset, self.length)
-
-
 @dataclass
 class VMA:
     start: int
@@ -66,7 +50,7 @@ class VMA:
     kind: str
     mf_off: int
     shared: bool = False          # MAP_SHARED semantics (writes visible to others)
-    owner: object = None          # SharedRegion for SHARED
+    owner: object = None          # Region (SHARED, COW) or the file's mappable (FILE)
     file: object = None           # FileDescription for FILE (and for naming)
     file_off: int = 0
     name: str = ""                # "[heap]", "[stack]", or a path

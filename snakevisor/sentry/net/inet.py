@@ -3,7 +3,9 @@
 The Sentry creates a host socket (in the sandbox's network namespace) per
 application socket, sets it non-blocking (it is ours alone) and maps each
 operation onto it; waiting is done by the loop on ``HostFdWaitable``. Data
-moves in bounded steps (at most MAX_CHUNK per host call). Socket options
+moves in bounded steps (at most MAX_CHUNK per host call); stream data goes
+straight between the host socket and application memory (``recv_views`` /
+``send_views`` on views of the MemoryFile), so the host kernel does the only copy. Socket options
 pass through for a whitelist; addresses are passed as raw sockaddr bytes with
 ctypes calls, so IPv4/IPv6 layouts are the kernel's own.
 """

@@ -219,27 +219,27 @@ def rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
 
 
 # -- waiting for signals ----------------------------------------------------------------
+def _wait_for_signal(t):
+    """Sleep until a signal is delivered; the syscall then returns EINTR after its handler."""
+    while not t.signal_pending():
+        try:
+            yield from t.block_on_many([])
+        except SyscallError:
+            break
+    raise SyscallError(ERESTARTNOHAND)
+
+
 @syscall("rt_sigsuspend", ("ptr", "uint"))
 def rt_sigsuspend(t, mask_ptr, sigsetsize):
     mask = _read_sigset(t, mask_ptr, sigsetsize)
     t.saved_sigmask = t.sigmask
     t.sigmask = mask & ~S.UNBLOCKABLE
-    while not t.signal_pending():
-        try:
-            yield from t.block_on_many([])
-        except SyscallError:
-            break
-    raise SyscallError(ERESTARTNOHAND)
+    yield from _wait_for_signal(t)
 
 
 @syscall("pause")
 def pause(t):
-    while not t.signal_pending():
-        try:
-            yield from t.block_on_many([])
-        except SyscallError:
-            break
-    raise SyscallError(ERESTARTNOHAND)
+    yield from _wait_for_signal(t)
 
 
 @syscall("rt_sigtimedwait", ("ptr", "ptr", "ptr", "uint"))

@@ -138,25 +138,34 @@ class Context:
         The application's registers are saved and restored around it, so the
         thread can be resumed afterwards as if nothing happened.
         """
+        saved = self._prepare_injection(nr, args)
+        try:
+            self._run_until_trap()
+            result = self.get_regs().rax
+        finally:
+            self._restore(saved)
+        return result - (1 << 64) if result >= 1 << 63 else result
+
+    def _prepare_injection(self, nr, args):
+        """Point the thread at the gadget with syscall ``nr`` and ``args``; returns the saved registers."""
         saved = self.regs.copy()
         regs = self.regs
-        regs.rax = nr
-        regs.orig_rax = _MASK64
-        regs.rip = GADGET
+        regs.rax, regs.orig_rax, regs.rip = nr, _MASK64, GADGET
         a = list(args) + [0] * (6 - len(args))
         regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = (x & _MASK64 for x in a)
         try:
             self.set_regs()
-            self._run_until_trap()
-            self.get_regs()
-            result = regs.rax
-        finally:
-            regs.copy_from(saved)
-            try:
-                self.set_regs()
-            except StubGone:
-                pass
-        return result - (1 << 64) if result >= 1 << 63 else result
+        except StubGone:
+            self.regs.copy_from(saved)
+            raise
+        return saved
+
+    def _restore(self, saved):
+        self.regs.copy_from(saved)
+        try:
+            self.set_regs()
+        except StubGone:
+            pass
 
     def _run_until_trap(self):
         """Continue to the gadget's int3, setting aside host signals that arrive meanwhile."""
@@ -175,27 +184,18 @@ class Context:
 
     def inject_with_event(self, nr, *args):
         """Inject a syscall that raises a ptrace event (fork, clone); return the event's message."""
-        saved = self.regs.copy()
-        regs = self.regs
-        regs.rax, regs.orig_rax, regs.rip = nr, _MASK64, GADGET
-        a = list(args) + [0] * (6 - len(args))
-        regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = (x & _MASK64 for x in a)
+        saved = self._prepare_injection(nr, args)
         try:
-            self.set_regs()
             status = self._run_until_trap()
             if status is None:
-                self.get_regs()
-                raise OSError(-(regs.rax - (1 << 64)) if regs.rax >= 1 << 63 else 0, "injected clone failed")
+                result = self.get_regs().rax
+                raise OSError(-(result - (1 << 64)) if result >= 1 << 63 else 0, "injected clone failed")
             msg = ctypes.c_ulong()
             ptrace(pt.PTRACE_GETEVENTMSG, self.tid, 0, ctypes.addressof(msg))
             self._run_until_trap()  # the syscall returns to the int3
             return msg.value
         finally:
-            regs.copy_from(saved)
-            try:
-                self.set_regs()
-            except StubGone:
-                pass
+            self._restore(saved)
 
 
 class AddressSpace:
