@@ -57,7 +57,7 @@ def run_boxed(argv, timeout=30, env=None, input=None, cwd=NEUTRAL_CWD, flags=())
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def compare(argv, timeout=30, env=None, input=None, native_status=None):
+def compare(argv, timeout=20, env=None, input=None, native_status=None):
     """Run natively and in the sandbox: same stdout and exit status (128+N for death by
     signal N). Returns (native, boxed). `native_status`, if given, is asserted first so a
     broken program is not mistaken for a Sentry bug."""

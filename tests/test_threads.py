@@ -23,3 +23,11 @@ def test_contention_static_and_dynamic(static):
     binary = compile_c("proc_threads", static=static, extra=("-pthread",))
     native, _ = compare([binary, "contention"], native_status=0)
     assert b"counter=100000 (want 100000)" in native.stdout
+
+
+def test_first_process_killed_through_a_thread():
+    """tgkill(SIGTERM) to a non-main thread of the sandbox's first process: the whole
+    process dies by SIGTERM (status 143 from `snakevisor do`)."""
+    binary = compile_c("proc_threads", extra=("-pthread",))
+    native, _ = compare([binary, "kill_own_thread"])
+    assert native.returncode == -15

@@ -30,8 +30,9 @@ static void set_action(int sig, int flags) {
     sigaction(sig, &sa, NULL);
 }
 
-enum op { OP_READ, OP_WRITE, OP_WAIT4, OP_NANOSLEEP, OP_POLL, OP_SELECT, OP_PAUSE };
-static const char *op_names[] = {"read", "write(full pipe)", "wait4", "nanosleep", "poll", "select", "pause"};
+enum op { OP_READ, OP_WRITE, OP_WAIT4, OP_NANOSLEEP, OP_POLL, OP_SELECT, OP_PAUSE, OP_PSELECT, OP_PPOLL };
+static const char *op_names[] = {"read", "write(full pipe)", "wait4", "nanosleep", "poll", "select", "pause",
+                                 "pselect+mask", "ppoll+mask"};
 
 /* The child signals the parent after 50 ms, then after 150 ms more makes the call
  * complete (writes a byte, drains the pipe, or exits). */
@@ -49,6 +50,12 @@ static void trial(enum op op, int sig, const char *disp, int flags) {
         while (write(fds[1], blob, 1) > 0) {}
         fcntl(fds[1], F_SETFL, 0);
     }
+    /* pselect/ppoll: the signal is blocked except during the call (make's jobserver loop) */
+    sigset_t blocked, during;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, sig);
+    sigemptyset(&during);
+    if (op == OP_PSELECT || op == OP_PPOLL) sigprocmask(SIG_BLOCK, &blocked, NULL);
     pid_t parent = getpid();
     pid_t c = fork();
     if (c == 0) {
@@ -75,7 +82,17 @@ static void trial(enum op op, int sig, const char *disp, int flags) {
     case OP_POLL: r = poll(&pfd, 1, 2000); break;
     case OP_SELECT: FD_ZERO(&rs); FD_SET(fds[0], &rs); r = select(fds[0] + 1, &rs, NULL, NULL, &tv); break;
     case OP_PAUSE: r = pause(); break;
+    case OP_PSELECT: FD_ZERO(&rs); FD_SET(fds[0], &rs); r = pselect(fds[0] + 1, &rs, NULL, NULL, &ts, &during); break;
+    case OP_PPOLL: r = ppoll(&pfd, 1, &ts, &during); break;
     }
+    int e0 = errno;
+    if (op == OP_PSELECT || op == OP_PPOLL) {
+        sigset_t now;
+        sigprocmask(SIG_SETMASK, NULL, &now);
+        printf("(mask restored after call: %d) ", sigismember(&now, sig));
+        sigprocmask(SIG_UNBLOCK, &blocked, NULL);
+    }
+    errno = e0;
     int e = errno;
     printf("%-16s sig=%d %-7s %-10s -> %ld errno=%d hits=%d", op_names[op], sig, disp,
            flags & SA_RESTART ? "SA_RESTART" : "", r, r == -1 ? e : 0, hits);
@@ -93,8 +110,9 @@ static void by_child(void) {
         trial(restartable[i], SIGUSR1, "handler", SA_RESTART);
         trial(restartable[i], SIGUSR1, "handler", 0);
     }
-    enum op never[] = {OP_NANOSLEEP, OP_POLL, OP_SELECT, OP_PAUSE};
-    for (int i = 0; i < 4; i++) trial(never[i], SIGUSR1, "handler", SA_RESTART);
+    enum op never[] = {OP_NANOSLEEP, OP_POLL, OP_SELECT, OP_PAUSE, OP_PSELECT, OP_PPOLL};
+    for (int i = 0; i < 6; i++) trial(never[i], SIGUSR1, "handler", SA_RESTART);
+    trial(OP_PSELECT, SIGCHLD, "handler", SA_RESTART);   /* make -j's pattern */
     trial(OP_READ, SIGUSR1, "ignore", 0);
     trial(OP_READ, SIGCHLD, "default", 0);
     trial(OP_READ, SIGWINCH, "default", 0);

@@ -207,6 +207,19 @@ static void thread_signals(void) {
     int st;
     waitpid(p, &st, 0);
     printf("tgkill SIGTERM to a thread kills the process: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    /* the same while the main thread sleeps in nanosleep instead of pause */
+    p = fork();
+    if (p == 0) {
+        pthread_t t2;
+        spinner_tid = 0;
+        stop_spin = 0;
+        pthread_create(&t2, NULL, spinner_report, (void *)0);
+        while (!spinner_tid) nap(1);
+        syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
+        for (;;) nap(5);
+    }
+    waitpid(p, &st, 0);
+    printf("  ... main in nanosleep: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 /* ---- exits ---- */
@@ -384,6 +397,16 @@ static void *worker_id(void *arg) { return arg; }
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *only = argc > 1 ? argv[1] : "";
+    if (!strcmp(only, "kill_own_thread")) {
+        /* Not a section: the process itself (the sandbox's first process) dies by SIGTERM
+         * sent to one of its threads while the main thread sleeps. */
+        pthread_t t2;
+        pthread_create(&t2, NULL, spinner_report, (void *)0);
+        while (!spinner_tid) nap(1);
+        printf("sending\n");
+        syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
+        for (;;) nap(5);
+    }
 #define SECTION(name) if (!*only || !strcmp(only, #name)) { printf("== " #name "\n"); name(); }
     SECTION(contention);
     SECTION(cleartid);

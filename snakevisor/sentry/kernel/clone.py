@@ -36,13 +36,17 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         raise SyscallError(EINVAL)
     tid = kernel.pidns.allocate()
     parent = task.tg
-    if flags & C.CLONE_THREAD:
+    if flags & C.CLONE_VM:
+        # Same address space: a new stub thread in the same stub (a thread, or a vfork child).
         ctx = task.ctx.address_space.new_thread(task.ctx)
-        tg, mm = parent, task.mm
+        mm = task.mm
     else:
         aspace, ctx = kernel.platform.new_address_space()
         mm = task.mm.fork(aspace, ctx)
         task.mm.active_context = task.ctx
+    if flags & C.CLONE_THREAD:
+        tg = parent
+    else:
         real_parent = parent.parent if flags & C.CLONE_PARENT and parent.parent is not None else parent
         if flags & C.CLONE_SIGHAND:
             handlers = parent.handlers

@@ -32,7 +32,7 @@ def do_execve(task, path, argv, envp):
         kernel.pidns.tasks[task.tid] = task
     old_ctx, old_mm = task.ctx, task.mm
     kernel.host_tids.pop(old_ctx.tid, None)
-    old_ctx.address_space.kill()
+    kernel.retire_stub_thread(old_ctx)  # a vfork child leaves its parent's stub running
     old_mm.task_users = getattr(old_mm, "task_users", 1) - 1
     if old_mm.task_users <= 0:
         old_mm.release_all()

@@ -49,6 +49,7 @@ class Kernel:
         self._warned = set()
         self.signals = Signals(self)
         self.host_tids = {}          # host tid -> Task
+        self.doomed = {}             # host tid -> stub Context to end at its next stop
         self.futexes = FutexManager()
         self.current = None          # the Task whose syscall is being served (procfs's "self")
         self.boot_id = str(uuid.uuid4()) + "\n"
@@ -193,25 +194,41 @@ class Kernel:
         if not tg.exiting:
             tg.exiting = True
             tg.group_exit_status = status
-            aspace = None
+            contexts = []
             for t in list(tg.tasks):
                 if t.exited:
                     continue
-                aspace = t.ctx.address_space if t.ctx is not None else aspace
+                if t.ctx is not None:
+                    contexts.append(t.ctx)
                 self._end_task(t, status, from_group=True)
-            if aspace is not None:
-                aspace.kill()
+            for ctx in contexts:
+                self.retire_stub_thread(ctx)
         if current is not None and current.tg is tg:
             raise TaskExit()
 
     def exit_thread(self, task, status):
         """exit(2) of one thread while others keep running: its stub thread exits on the host too."""
-        try:
-            task.ctx.inject(SYSCALL_NUMBERS["exit"], 0)
-        except (StubGone, OSError):
-            pass
         self._end_task(task, status, from_group=False)
+        self.retire_stub_thread(task.ctx)
         raise TaskExit()
+
+    def retire_stub_thread(self, ctx):
+        """A Task is done with its stub thread. If no other Task runs in that stub (address space),
+        the whole stub process is killed; otherwise (threads, a vfork child sharing its parent's
+        memory) only this thread exits — at once if it is stopped, else at its next stop."""
+        aspace = ctx.address_space
+        if not any(t.ctx is not None and t.ctx.address_space is aspace for t in self.host_tids.values()):
+            aspace.kill()
+            return
+        try:
+            ctx.inject(SYSCALL_NUMBERS["exit"], 0)
+        except (StubGone, OSError):
+            # Running application code: stop it with a kick, and finish it when it stops.
+            self.doomed[ctx.tid] = ctx
+            try:
+                os.kill(ctx.tid, S.SIGURG)
+            except OSError:
+                pass
 
     def _end_task(self, task, status, from_group):
         """Tear one Task down; the last one out turns its thread group into a zombie."""
@@ -336,6 +353,13 @@ class Kernel:
             pass
 
     def _stray_status(self, pid, status):
+        doomed = self.doomed.pop(pid, None)
+        if doomed is not None and os.WIFSTOPPED(status):
+            try:
+                doomed.inject(SYSCALL_NUMBERS["exit"], 0)
+            except (StubGone, OSError):
+                pass
+            return
         if not os.WIFSTOPPED(status):
             self.platform.reaped(pid)
         task = self.host_tids.get(pid)
