@@ -255,7 +255,9 @@ class PipeImpl(FileDescriptionImpl):
 # --- anonymous pipes ------------------------------------------------------------------------------
 
 class PipeInode(Inode):
-    pass
+    def open(self, flags):
+        """Reopening a pipe (open of /proc/self/fd/N, /dev/fd/N) opens it like a FIFO."""
+        return fifo_open(self, flags, is_pipe=True)
 
 
 _pipefs = None
@@ -277,6 +279,7 @@ def new_pipe(flags: int = 0):
     pipe = Pipe()
     name = f"pipe:[{inode.ino}]".encode()
     keep = flags & (O_NONBLOCK | O_DIRECT)
+    _fifos[inode] = pipe  # so that a reopen finds it, until the last end closes
     r = new_anon_file(fs, inode, name, PipeImpl(pipe, inode, True, False), O_RDONLY | keep)
     try:
         w = new_anon_file(fs, inode, name, PipeImpl(pipe, inode, False, True), O_WRONLY | keep)
@@ -296,7 +299,7 @@ def fifo_released(inode, pipe) -> None:
         del _fifos[inode]   # Linux frees the buffer (and any data) with the last end
 
 
-def fifo_open(inode, flags: int) -> PipeImpl:
+def fifo_open(inode, flags: int, is_pipe: bool = False) -> PipeImpl:
     """open(2) of a FIFO node (registered as the VFS's FIFO opener).
 
     Linux blocks a blocking O_RDONLY open until a writer arrives (and O_WRONLY
@@ -307,7 +310,7 @@ def fifo_open(inode, flags: int) -> PipeImpl:
     pipe = _fifos.get(inode)
     if pipe is None:
         pipe = _fifos[inode] = Pipe()
-    if acc == O_WRONLY and flags & O_NONBLOCK and pipe.readers == 0:
+    if acc == O_WRONLY and flags & O_NONBLOCK and pipe.readers == 0 and not is_pipe:
         if pipe.writers == 0 and pipe.readers == 0:
             _fifos.pop(inode, None)
         raise SyscallError(ENXIO)
@@ -316,6 +319,8 @@ def fifo_open(inode, flags: int) -> PipeImpl:
     readable = acc in (O_RDONLY, O_RDWR)
     writable = acc in (O_WRONLY, O_RDWR)
     impl = PipeImpl(pipe, inode, readable, writable)
+    if is_pipe:
+        return impl  # a reopened pipe never waits for a partner (Linux's fifo_open, is_pipe)
     if acc == O_RDONLY and pipe.writers == 0:
         # No HUP until a writer has come and gone; a blocking open would still be waiting.
         impl.w_counter_at_open = pipe.w_counter

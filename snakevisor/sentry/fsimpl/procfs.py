@@ -152,7 +152,7 @@ class ProcRoot(Directory):
     def _entries(self):
         out = dict(self.static)
         for tgid, tg in sorted(self.fs.kernel.pidns.thread_groups.items()):
-            if tg.exit_status is None:
+            if not tg.reaped:  # zombies too, until their parent reaps them
                 out[b"%d" % tgid] = (lambda tg=tg: ThreadGroupDir(self.fs, tg))
         return out
 
@@ -291,7 +291,8 @@ class ThreadGroupDir(Directory):
         start = int((tg.start_time - k.boot_time) * CLK_TCK)
         mm = task.mm
         vsize = self._vm_kb() * 1024
-        fields = [task.tid, f"({task.name.decode(errors='replace')})", "R", ppid, tg.pgid, tg.sid, 0, -1,
+        state = "Z" if tg.exit_status is not None else "T" if tg.stopped else "R"
+        fields = [task.tid, f"({task.name.decode(errors='replace')})", state, ppid, tg.pgid, tg.sid, 0, -1,
                   0x400000, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]

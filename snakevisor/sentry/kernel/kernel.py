@@ -221,7 +221,7 @@ class Kernel:
             aspace.kill()
             return
         try:
-            ctx.inject(SYSCALL_NUMBERS["exit"], 0)
+            ctx.inject_exit()
         except (StubGone, OSError):
             # Running application code: stop it with a kick, and finish it when it stops.
             self.doomed[ctx.tid] = ctx
@@ -298,9 +298,10 @@ class Kernel:
             self.pidns.thread_groups.pop(tg.tgid, None)
             return
         handler, flags, _, _ = parent.handlers.get(S.SIGCHLD)
-        if tg.exit_signal == S.SIGCHLD and (handler == S.SIG_IGN or flags & S.SA_NOCLDWAIT):
+        no_zombie = tg.exit_signal == S.SIGCHLD and (handler == S.SIG_IGN or flags & S.SA_NOCLDWAIT)
+        if no_zombie:
             self.reap(tg)  # the parent asked not to have zombies
-        elif tg.exit_signal:
+        if tg.exit_signal and handler != S.SIG_IGN:  # SA_NOCLDWAIT with a handler: still signalled
             code, st = (S.CLD_EXITED, status >> 8 & 0xFF) if status & 0x7F == 0 else \
                        ((S.CLD_DUMPED if status & 0x80 else S.CLD_KILLED), status & 0x7F)
             self.signals.send_to_group(parent, tg.exit_signal,
@@ -356,7 +357,8 @@ class Kernel:
         doomed = self.doomed.pop(pid, None)
         if doomed is not None and os.WIFSTOPPED(status):
             try:
-                doomed.inject(SYSCALL_NUMBERS["exit"], 0)
+                doomed.get_regs()
+                doomed.inject_exit()
             except (StubGone, OSError):
                 pass
             return

@@ -157,6 +157,8 @@ class Signals:
         """The next signal ``task`` can take (synchronous first, then lowest number)."""
         blocked = task.sigmask if mask is None else mask
         best = None
+        # As Linux: the thread's own queue before the process's; in each, synchronous (fault)
+        # signals first, then the lowest number.
         for pend in (task.pending, task.tg.shared_pending):
             for sig, q in pend.items():
                 if not q or (sigbit(sig) & blocked and sig not in S.SIG_KERNEL_ONLY):
@@ -164,6 +166,8 @@ class Signals:
                 key = (0 if sig in S.SYNCHRONOUS_SIGNALS else 1, sig)
                 if best is None or key < best[0]:
                     best = (key, pend, sig)
+            if best is not None:
+                break
         if best is None:
             return None, None
         _, pend, sig = best
@@ -213,14 +217,14 @@ class Signals:
                     continue
                 status = sig | (0x80 if action == "core" and task.tg.limits[4][0] > 0 else 0)
                 self.kernel.kill_group(task.tg, sig, status)   # raises TaskExit for ``task``
-            # A handler: settle the interrupted syscall first, then build the frame.
+            # A handler: settle the interrupted syscall first, then build the frame. Every other
+            # deliverable signal gets its frame on top before we return (the last runs first).
             if syscall_ret is not None:
                 syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
                 regs.rax = syscall_ret & (1 << 64) - 1
                 syscall_ret = None
             self._setup_frame(task, sig, info, handler, flags, restorer, mask)
             handled = True
-            break
         if not handled and task.saved_sigmask is not None:
             # sigsuspend/ppoll/pselect: no handler ran, so their temporary mask ends here.
             task.sigmask = task.saved_sigmask
@@ -273,8 +277,9 @@ class Signals:
         xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xs) >= 520 else 3
         S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, len(xstate) + 4, xfeatures, len(xstate))
         fpstate = bytes(xs) + struct.pack("<I", S.FP_XSTATE_MAGIC2)
+        trapno, err, cr2 = self._fault_context(sig, info)
         sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
-                               regs.ss & 0xFFFF, 0, 0, task.sigmask & 0xFFFFFFFFFFFFFFFF, 0, fp_addr)
+                               regs.ss & 0xFFFF, err, trapno, task.sigmask & 0xFFFFFFFFFFFFFFFF, cr2, fp_addr)
         stack = S.STACK_T.pack(alt_sp, (S.SS_ONSTACK if on_alt else 0) | (alt_flags & S.SS_DISABLE), alt_size)
         old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
         ucontext = (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
@@ -298,9 +303,24 @@ class Signals:
             new_mask |= sigbit(sig)
         task.sigmask = new_mask & ~S.UNBLOCKABLE
         if flags & S.SA_RESETHAND:
-            task.tg.handlers.actions[sig] = (S.SIG_DFL, 0, 0, 0)
+            task.tg.handlers.actions[sig] = (S.SIG_DFL, flags, restorer, mask)  # only the handler resets
         if alt_flags & S.SS_AUTODISARM and flags & S.SA_ONSTACK:
             task.altstack = (0, S.SS_DISABLE, 0)
+        try:
+            ctx.set_xstate(_init_fpstate(xstate))  # handlers start with a clean FPU, as on Linux
+        except OSError:
+            pass
+
+    @staticmethod
+    def _fault_context(sig, info):
+        """(trapno, err, cr2) for the sigcontext of a hardware fault, as the CPU exception set them."""
+        code = S.SIGINFO_HEAD.unpack_from(info)[2]
+        if code <= 0 or sig not in S.SYNCHRONOUS_SIGNALS:
+            return 0, 0, 0
+        addr = S.SIGINFO_FAULT.unpack_from(info)[3]
+        if sig in (S.SIGSEGV, S.SIGBUS):
+            return 14, 4 | (1 if code == 2 else 0), addr      # page fault: user mode, protection?
+        return {S.SIGILL: 6, S.SIGTRAP: 3, S.SIGFPE: 0}.get(sig, 0), 0, 0
 
     def sigreturn(self, task):
         mm, ctx, regs = task.mm, task.ctx, task.ctx.regs
@@ -360,6 +380,15 @@ class Signals:
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _init_fpstate(xstate):
+    """An XSAVE image in the initial state: x87 control word 0x37f, MXCSR 0x1f80, everything else
+    zero, and no component marked in use (XSTATE_BV 0)."""
+    init = bytearray(len(xstate))
+    struct.pack_into("<H", init, 0, 0x37F)
+    struct.pack_into("<II", init, 24, 0x1F80, struct.unpack_from("<I", xstate, 28)[0])
+    return bytes(init)
 
 
 def _tgkill(tgid, tid, sig):

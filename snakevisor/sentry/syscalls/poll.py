@@ -8,7 +8,7 @@ does. The temporary signal mask of ppoll/pselect6 is applied by ``sigmask_scope`
 """
 import math
 
-from snakevisor.abi.errno import EBADF, EFAULT, EINTR, EINVAL, SyscallError
+from snakevisor.abi.errno import EBADF, EFAULT, EINTR, EINVAL, ERESTARTNOHAND, ERESTARTSYS, SyscallError
 from snakevisor.abi.fs import to_s32, to_s64
 from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI,
                                  POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, PSELECT_SIGARG, SIGSET_SIZE,
@@ -47,10 +47,13 @@ def sigmask_scope(t, mask, body):
     try:
         result = yield from body
     except SyscallError as e:
-        if e.errno == EINTR and hasattr(t, "saved_sigmask"):
+        if e.errno in (EINTR, ERESTARTSYS, ERESTARTNOHAND):
+            # Interrupted: the signal is delivered under the temporary mask, and the frame (or,
+            # without a handler, the return path) puts the original one back. Like Linux's
+            # select/poll, never restarted after a handler ran.
             t.saved_sigmask = old
-        else:
-            t.sigmask = old
+            raise SyscallError(ERESTARTNOHAND)
+        t.sigmask = old
         raise
     except BaseException:
         t.sigmask = old

@@ -1,7 +1,7 @@
 """Process identity and lifetime: exit, ids, prctl, arch_prctl, robust lists, thread pointers."""
 import struct
 
-from snakevisor.abi.errno import EINVAL, ENODEV, ENOSYS, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, ENOSYS, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 
@@ -331,6 +331,8 @@ def setpgid(t, pid, pgid):
     tg = _thread_group(t, pid)
     if tg is not t.tg and tg.parent is not t.tg:
         raise SyscallError(ESRCH)
+    if tg is not t.tg and getattr(tg, "did_exec", False):
+        raise SyscallError(EACCES)
     if tg.sid == tg.tgid:
         raise SyscallError(EPERM)  # a session leader cannot move
     if tg.sid != t.tg.sid:

@@ -126,10 +126,10 @@ def _kill_groups(t, pid):
     ns = t.kernel.pidns
     if pid > 0:
         tg = ns.thread_groups.get(pid)
-        if tg is None or tg.exit_status is not None:
+        if tg is None:
             task = ns.tasks.get(pid)   # a thread id also names its process for kill(2)
             tg = task.tg if task is not None else None
-        return [tg] if tg is not None and tg.exit_status is None else []
+        return [tg] if tg is not None and not tg.reaped else []  # a zombie exists (the signal does nothing)
     if pid == 0:
         return ns.process_group(t.tg.pgid)
     if pid == -1:

@@ -146,6 +146,12 @@ class Context:
             self._restore(saved)
         return result - (1 << 64) if result >= 1 << 63 else result
 
+    def inject_exit(self):
+        """End this (stopped) stub thread with exit(2), without waiting: a thread-group leader's
+        exit is not reported while other threads live, so waiting here could block forever."""
+        self._prepare_injection(NR["exit"], (0,))
+        ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
+
     def _prepare_injection(self, nr, args):
         """Point the thread at the gadget with syscall ``nr`` and ``args``; returns the saved registers."""
         saved = self.regs.copy()
@@ -209,6 +215,8 @@ class AddressSpace:
     def new_context(self, tid):
         ctx = Context(tid, self)
         self.contexts[tid] = ctx
+        if tid != self.pid:
+            self.platform.stub_threads.add(tid)
         return ctx
 
     def new_thread(self, ctx):
@@ -285,6 +293,7 @@ class PtracePlatform:
             os.sched_setaffinity(0, {cpu})
         self.master_pid = self._spawn_master()
         self.stub_pids = {self.master_pid}   # stub processes not yet reaped
+        self.stub_threads = set()            # their other threads (traced: we reap them too)
         self.master = Context(self.master_pid, None)
         self.master.get_regs()
         self.reserved = self._host_mappings(self.master_pid)
@@ -386,6 +395,7 @@ class PtracePlatform:
 
     def reaped(self, pid):
         self.stub_pids.discard(pid)
+        self.stub_threads.discard(pid)
 
     def close(self):
         """Kill every stub process and reap it (we trace them all, and are their subreaper)."""
@@ -394,7 +404,8 @@ class PtracePlatform:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for pid in list(self.stub_pids):
+        # Other threads first: a leader's death is reported only after its threads are reaped.
+        for pid in list(self.stub_threads) + list(self.stub_pids):
             while True:
                 try:
                     _, status = os.waitpid(pid, WALL)
@@ -403,3 +414,4 @@ class PtracePlatform:
                 if os.WIFEXITED(status) or os.WIFSIGNALED(status):
                     break
         self.stub_pids.clear()
+        self.stub_threads.clear()
