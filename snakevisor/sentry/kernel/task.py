@@ -170,7 +170,7 @@ class Task:
             info = ctx.get_siginfo()
             if sig == S.SIGSEGV:
                 code, addr = S.SIGINFO_FAULT.unpack_from(info)[2:]
-                if self.mm.handle_fault(addr, code):
+                if self.mm.handle_fault(addr, code, ctx.regs.rip):
                     ctx.resume()  # a copy-on-write fault, not the application's
                     return
             self.kernel.signals.force_fault(self, sig, info)

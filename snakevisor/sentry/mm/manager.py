@@ -99,17 +99,24 @@ class MemoryManager:
         child.attach(address_space, context)
         return child
 
-    def handle_fault(self, addr, code):
-        """A write fault on copy-on-write memory: give this address space its own copy.
+    def handle_fault(self, addr, code, pc):
+        """A protection fault the Sentry caused rather than the application: a write to
+        copy-on-write memory (give this address space its own copy), or one that raced with
+        another thread already making the page writable (just retry the instruction).
 
         Returns False for a real fault (the caller delivers SIGSEGV)."""
         if code != SEGV_ACCERR:
             return False
         v = self.vmas.find(addr)
-        if v is None or v.kind != COW or not v.prot & M.PROT_WRITE:
+        if v is None or not v.prot & M.PROT_WRITE:
             return False
-        self.break_cow(addr, addr + 1)
-        return True
+        if v.kind == COW:
+            self.break_cow(addr, addr + 1)
+            return True
+        # Writable now, so the fault was a write that lost a race with another thread's
+        # copy-on-write fault or fork; unless it was an instruction fetch from a page without
+        # PROT_EXEC, which is the application's.
+        return bool(v.prot & M.PROT_EXEC) or (addr & ~(PAGE_SIZE - 1)) != (pc & ~(PAGE_SIZE - 1))
 
     def break_cow(self, start, end):
         """Make the copy-on-write memory in [start, end) private (before a write to it)."""
