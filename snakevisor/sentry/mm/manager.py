@@ -45,6 +45,9 @@ class MemoryManager:
 
     # -- mirroring into the stub ------------------------------------------
     def _map_into_stub(self, vma):
+        if vma.past_eof:
+            self._unmap_from_stub(vma.start, vma.end)  # left unmapped: an access faults (SIGBUS)
+            return
         if self.address_space is not None:
             self.address_space.map_file_range(self.active_context, vma.start, vma.end - vma.start,
                                               vma.stub_prot, vma.mf_off)
@@ -117,6 +120,24 @@ class MemoryManager:
         # copy-on-write fault or fork; unless it was an instruction fetch from a page without
         # PROT_EXEC, which is the application's.
         return bool(v.prot & M.PROT_EXEC) or (addr & ~(PAGE_SIZE - 1)) != (pc & ~(PAGE_SIZE - 1))
+
+    def fault_past_eof(self, addr):
+        """A fault at ``addr`` in a file mapping beyond the end of its file: True means SIGBUS
+        (as Linux raises); False means not such a mapping, or the file has grown since (the
+        pages are mapped now and the access is retried)."""
+        v = self.vmas.find(addr)
+        if v is None or not v.past_eof:
+            return False
+        size = getattr(v.owner, "size", None) if v.owner is not None else None
+        if not isinstance(size, int):
+            return True
+        eof_addr = v.start + page_round_up(size) - v.file_off
+        if addr >= eof_addr:
+            return True
+        for piece in self.vmas.carve(v.start, min(v.end, eof_addr)):
+            piece.past_eof = False
+            self._map_into_stub(piece)
+        return None
 
     def break_cow(self, start, end):
         """Make the copy-on-write memory in [start, end) private (before a write to it)."""
@@ -216,13 +237,19 @@ class MemoryManager:
             return [vma]
         out, pos, foff = [], start, offset
         holder = mappable if hasattr(mappable, "inc_ref") else None
+        size = getattr(mappable, "size", None)
+        eof = page_round_up(size) if isinstance(size, int) else None
         for mf_off, n in ranges:
-            if holder is not None:
-                holder.inc_ref()  # the file's pages stay while any VMA maps them (unlink while mapped)
-            out.append(VMA(pos, pos + n, prot, FILE, mf_off, shared=shared, owner=holder, file=file,
-                           file_off=foff, name=name))
-            pos += n
-            foff += n
+            pieces = [(mf_off, n)]
+            if eof is not None and foff < eof < foff + n:  # split where the file ends
+                pieces = [(mf_off, eof - foff), (mf_off + eof - foff, foff + n - eof)]
+            for off, m in pieces:
+                if holder is not None:
+                    holder.inc_ref()  # the file's pages stay while any VMA maps them (unlink while mapped)
+                out.append(VMA(pos, pos + m, prot, FILE, off, shared=shared, owner=holder, file=file,
+                               file_off=foff, name=name, past_eof=eof is not None and foff >= eof))
+                pos += m
+                foff += m
         return out
 
     def munmap(self, addr, length):

@@ -54,6 +54,7 @@ class VMA:
     file: object = None           # FileDescription for FILE (and for naming)
     file_off: int = 0
     name: str = ""                # "[heap]", "[stack]", or a path
+    past_eof: bool = False        # file pages wholly beyond the end of the file: SIGBUS on access
 
     def split_at(self, addr):
         """Split into [start, addr) and [addr, end); both keep consistent offsets."""
