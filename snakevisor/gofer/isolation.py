@@ -29,6 +29,7 @@ import errno as E
 import logging
 import os
 
+from snakevisor.hostos import HostSetupError, check, mount, pivot_root
 from snakevisor.seccomp import ArgRule, build_whitelist, load
 
 log = logging.getLogger("snakevisor.gofer")
@@ -83,20 +84,8 @@ GOFER_SYSCALLS = (
 GOFER_ARG_RULES = (ArgRule("socketpair", 0, 1), ArgRule("socket", 0, 1))
 
 
-class IsolationError(OSError):
-    pass
-
-
-def _check(rc, what):
-    if rc != 0:
-        e = ctypes.get_errno()
-        raise IsolationError(e, f"{what}: {os.strerror(e)}")
-
-
-def _mount(source, target, fstype, flags, data=None):
-    enc = (lambda s: s.encode() if isinstance(s, str) else s)
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
-                       enc(data) if data is not None else None), f"mount {target}")
+IsolationError = HostSetupError  # what the Gofer's set-up raises
+_check, _mount = check, mount
 
 
 def _fd_path(fd: int) -> str:
@@ -175,10 +164,7 @@ def _build_root(stage, opened, overlay, upper_fd):
 
 def _pivot(stage):
     os.mkdir(f"{stage}/.old", 0o700)
-    _check(_libc.syscall(155, stage.encode(), f"{stage}/.old".encode()), "pivot_root")  # SYS_pivot_root
-    os.chdir("/")
-    _check(_libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
-    os.rmdir("/.old")
+    pivot_root(stage)
 
 
 class _CapHeader(ctypes.Structure):

@@ -23,6 +23,7 @@ import errno as E
 import os
 import socket
 
+from snakevisor.hostos import HostSetupError, check, mount, pivot_root
 from snakevisor.seccomp import ArgRule, build_whitelist
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -40,20 +41,8 @@ MNT_DETACH = 2
 SYS_PIVOT_ROOT = 155
 
 
-class LockdownError(OSError):
-    pass
-
-
-def _check(rc, what):
-    if rc != 0:
-        e = ctypes.get_errno()
-        raise LockdownError(e, f"{what}: {os.strerror(e)}")
-
-
-def _mount(source, target, fstype, flags, data=None):
-    enc = (lambda s: s.encode() if isinstance(s, str) else s)
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
-                       enc(data) if data is not None else None), f"mount {target}")
+LockdownError = HostSetupError  # what the Sentry's lock-down raises
+_check, _mount = check, mount
 
 
 def _write(path, text):
@@ -104,10 +93,7 @@ def pivot_to_empty_root():
         _mount("proc", f"{stage}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except LockdownError:
         pass
-    _check(_libc.syscall(SYS_PIVOT_ROOT, stage.encode(), f"{stage}/.old".encode()), "pivot_root")
-    os.chdir("/")
-    _check(_libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
-    os.rmdir("/.old")
+    pivot_root(stage)
     _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 

@@ -1,0 +1,35 @@
+"""Host-side set-up calls shared by the Gofer's isolation and the sandbox's lock-down:
+mount, pivot_root, and one error type that names the failing step."""
+import ctypes
+import os
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = 155
+
+
+class HostSetupError(OSError):
+    """A host call made while setting a sandbox process up failed."""
+
+
+def check(rc, what):
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise HostSetupError(e, f"{what}: {os.strerror(e)}")
+
+
+def mount(source, target, fstype, flags, data=None):
+    enc = (lambda s: s.encode() if isinstance(s, str) else s)
+    check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
+                      enc(data) if data is not None else None), f"mount {target}")
+
+
+def pivot_root(new_root):
+    """Make ``new_root`` the root and detach the old one (put at new_root/.old first)."""
+    check(_libc.syscall(SYS_PIVOT_ROOT, new_root.encode(), f"{new_root}/.old".encode()), "pivot_root")
+    os.chdir("/")
+    check(_libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
+    os.rmdir("/.old")
