@@ -61,7 +61,9 @@ class QidPaths:
     numbers alone collide (an upper tmpfs file and a lower ext4 file may both
     be inode 10).  The first device seen (the mount root's) keeps plain inode
     numbers; each further device gets its own high bits, as gVisor's gofer
-    does.  Version is 0 (no caching contract).
+    does.  The version is a digest of ctime, mtime and size, so a client that
+    sees the same qid on a walk knows the attributes it cached are still right
+    (the Sentry's revalidation of a shared mount then needs no Tgetattr).
     """
 
     def __init__(self):
@@ -76,7 +78,13 @@ class QidPaths:
         return ((idx & 0xFFFF) << 48) | (ino & ((1 << 48) - 1))
 
     def qid(self, st: os.stat_result) -> Qid:
-        return Qid(qid_type(st.st_mode), 0, self.path(st.st_dev, st.st_ino))
+        return Qid(qid_type(st.st_mode), attr_version(st), self.path(st.st_dev, st.st_ino))
+
+
+def attr_version(st: os.stat_result) -> int:
+    """A 32-bit digest of what changes whenever a file's attributes do (never 0)."""
+    h = hash((st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_nlink)) & 0xFFFFFFFF
+    return h or 1
 
 
 def qid_of(st: os.stat_result) -> Qid:

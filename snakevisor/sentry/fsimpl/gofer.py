@@ -210,6 +210,7 @@ class GoferInode(Inode):
     def _refresh(self, attr):
         """Take attributes the Gofer reported (a cached page cache is cut to a smaller size)."""
         self._fetched = time.monotonic_ns()
+        self._version = attr.qid.version  # a later walk with the same qid version: still right
         self.mode, self.uid, self.gid = attr.mode, attr.uid, attr.gid
         self.nlink, self.rdev = attr.nlink, attr.rdev
         self.atime, self.mtime, self.ctime = attr.atime_ns, attr.mtime_ns, attr.ctime_ns
@@ -279,7 +280,9 @@ class GoferInode(Inode):
         try:
             if qids[-1].path != child.ino:
                 return False
-            if not child._fresh():
+            if qids[-1].version and qids[-1].version == child._version:
+                child._fetched = time.monotonic_ns()   # unchanged since we last asked: no Tgetattr
+            elif not child._fresh():
                 child._refresh(fid.getattr(P9.GETATTR_BASIC))   # stat() right after need not ask again
         except SyscallError:
             return False
