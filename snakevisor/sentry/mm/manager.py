@@ -21,7 +21,6 @@ STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 IOV_MAX = 1024
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
-COW_MIN = 256 << 10        # private regions up to this size are copied at fork, not shared
 SEGV_ACCERR = 2
 KNOWN_ADVICE = frozenset((M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTNEED,
                           M.MADV_FREE, M.MADV_REMOVE, M.MADV_DONTFORK, M.MADV_DOFORK, M.MADV_MERGEABLE,
@@ -89,13 +88,6 @@ class MemoryManager:
         child = MemoryManager(self.mf, address_space)
         child.active_context = context
         for v in self.vmas:
-            if v.kind == ANON and v.end - v.start <= COW_MIN:
-                # Small regions are cheaper to copy now than to fault on later.
-                n = v.end - v.start
-                off = self.mf.allocate(n)
-                self.mf.copy(v.mf_off, off, n)
-                child.vmas.insert(replace(v, mf_off=off))
-                continue
             if v.kind == ANON:
                 region = Region(self.mf, v.end - v.start, offset=v.mf_off)
                 region.inc_ref()
