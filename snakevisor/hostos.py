@@ -33,3 +33,19 @@ def pivot_root(new_root):
     os.chdir("/")
     check(_libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
     os.rmdir("/.old")
+
+
+CLONE_NEWUSER = 0x10000000
+
+
+def become_root_in_user_namespace():
+    """Unprivileged callers: a user namespace where we are root (overlay, bind mounts and new
+    namespaces are allowed there). A no-op when already root."""
+    if os.geteuid() == 0:
+        return
+    uid, gid = os.geteuid(), os.getegid()
+    check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+    for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", f"0 {uid} 1"),
+                       ("/proc/self/gid_map", f"0 {gid} 1")):
+        with open(path, "w") as f:
+            f.write(text)

@@ -29,7 +29,7 @@ import errno as E
 import logging
 import os
 
-from snakevisor.hostos import HostSetupError, check, mount, pivot_root
+from snakevisor.hostos import HostSetupError, become_root_in_user_namespace, check, mount, pivot_root
 from snakevisor.seccomp import ArgRule, build_whitelist, load
 
 log = logging.getLogger("snakevisor.gofer")
@@ -92,20 +92,8 @@ def _fd_path(fd: int) -> str:
     return f"/proc/self/fd/{fd}"
 
 
-def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def _enter_namespaces():
-    if os.geteuid() != 0:
-        # Unprivileged: a user namespace where we are root (overlay and bind mounts are
-        # allowed there since Linux 5.11).
-        uid, gid = os.geteuid(), os.getegid()
-        _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"0 {uid} 1")
-        _write("/proc/self/gid_map", f"0 {gid} 1")
+    become_root_in_user_namespace()  # overlay and bind mounts are allowed there since Linux 5.11
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare(CLONE_NEWNS|CLONE_NEWNET)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 

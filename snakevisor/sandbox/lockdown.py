@@ -23,7 +23,7 @@ import errno as E
 import os
 import socket
 
-from snakevisor.hostos import HostSetupError, check, mount, pivot_root
+from snakevisor.hostos import HostSetupError, become_root_in_user_namespace, check, mount, pivot_root
 from snakevisor.seccomp import ArgRule, build_whitelist
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -45,19 +45,9 @@ LockdownError = HostSetupError  # what the Sentry's lock-down raises
 _check, _mount = check, mount
 
 
-def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def new_pid_namespace():
     """Children forked from now on start a new PID namespace (the first one is its init)."""
-    if os.geteuid() != 0:
-        uid, gid = os.geteuid(), os.getegid()
-        _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"0 {uid} 1")
-        _write("/proc/self/gid_map", f"0 {gid} 1")
+    become_root_in_user_namespace()
     _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
 
 
