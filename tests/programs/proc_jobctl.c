@@ -40,6 +40,9 @@ static void stop(void) {
     pipe(fds);
     pid_t c = fork();
     if (c == 0) {
+        /* A process group of its own under ours: never orphaned, whoever launched the test, so
+           SIGTSTP below is not discarded (Linux drops tty stop signals to orphaned groups). */
+        setpgid(0, 0);
         signal(SIGCONT, on_cont);
         raise(SIGSTOP);
         /* resumed: report whether the SIGCONT handler ran */

@@ -23,7 +23,7 @@ NO_RESTART_AFTER_HANDLER = {SYSCALL_NUMBERS[n] for n in (
     "clock_nanosleep", "rt_sigsuspend", "rt_sigtimedwait", "pause", "sigaltstack", "msgrcv", "msgsnd",
     "semop", "semtimedop", "io_getevents", "signalfd4")}
 EFLAGS_USER_MASK = 0x40DD5   # AC OF DF TF SF ZF AF PF CF RF (the bits sigreturn may restore)
-MAX_RT_QUEUE = 1024
+MAX_RT_QUEUE = 63432  # like RLIMIT_SIGPENDING here: a storm of queued RT signals is not dropped
 
 
 def sigbit(sig):
