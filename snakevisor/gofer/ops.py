@@ -21,8 +21,7 @@ from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
 from .fids import FidState, FidTable, XattrState
-from .hostfs import (UTIME_NOW, UTIME_OMIT, QidPaths, dtype_of_mode, fstatfs, proc_path, qid_type,
-                     to_u64, utimens)
+from .hostfs import (UTIME_NOW, UTIME_OMIT, QidPaths, dtype_of_mode, fstatfs, proc_path, to_u64, utimens)
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 # lopen flags passed through to the host; the rest are the Sentry's business

@@ -38,7 +38,7 @@ from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
-from snakevisor.sentry.vfs.inode import Inode, now_ns
+from snakevisor.sentry.vfs.inode import Inode
 
 _DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
 _XATTR_REPLACE = 2

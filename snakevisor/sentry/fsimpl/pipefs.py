@@ -15,7 +15,7 @@ from collections import deque
 from snakevisor.abi.errno import EAGAIN, EBADF, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, SyscallError
 from snakevisor.abi.fs import (F_GETPIPE_SZ, F_SETPIPE_SZ, FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY,
                                O_RDWR, O_WRONLY, PIPEFS_MAGIC, S_IFIFO)
-from snakevisor.abi.poll import (PIPE_BUF, PIPE_DEF_SIZE, PIPE_MAX_SIZE, PIPE_MIN_SIZE, POLLERR, POLLHUP, POLLIN,
+from snakevisor.abi.poll import (PIPE_DEF_SIZE, PIPE_MAX_SIZE, PIPE_MIN_SIZE, POLLERR, POLLHUP, POLLIN,
                                  POLLOUT, POLLRDNORM, POLLWRNORM)
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
 from snakevisor.sentry.vfs.device import register_fifo_opener

@@ -186,7 +186,7 @@ class ProcRoot(Directory):
         lines = ["cpu  0 0 0 0 0 0 0 0 0 0"] + [f"cpu{i} 0 0 0 0 0 0 0 0 0 0" for i in range(ncpu)]
         boot = int(time.time() - (time.monotonic() - k.boot_time))
         lines += ["intr 0", "ctxt 0", f"btime {boot}", f"processes {k.pidns.next_id - 1}",
-                  f"procs_running 1", "procs_blocked 0"]
+                  "procs_running 1", "procs_blocked 0"]
         return "\n".join(lines) + "\n"
 
     def _sys(self):

@@ -33,14 +33,12 @@ def do_execve(task, path, argv, envp):
     old_ctx, old_mm = task.ctx, task.mm
     kernel.host_tids.pop(old_ctx.tid, None)
     kernel.retire_stub_thread(old_ctx)  # a vfork child leaves its parent's stub running
-    old_mm.task_users = getattr(old_mm, "task_users", 1) - 1
-    if old_mm.task_users <= 0:
-        old_mm.release_all()
+    kernel.release_resource(old_mm)
     task.ctx, task.mm = ctx, mm
     mm.task_users = 1
     kernel.host_tids[ctx.tid] = task
-    if getattr(task.fdtable, "task_users", 1) > 1:  # unshare a table shared with another process
-        task.fdtable.task_users -= 1
+    if task.fdtable.task_users > 1:  # unshare a table shared with another process
+        kernel.release_resource(task.fdtable)
         task.fdtable = task.fdtable.fork()
         task.fdtable.task_users = 1
     task.fdtable.close_on_exec()
@@ -50,7 +48,7 @@ def do_execve(task, path, argv, envp):
     for sig, act in list(handlers.actions.items()):
         if act[0] != S.SIG_IGN:
             handlers.actions[sig] = (S.SIG_DFL, 0, 0, 0)
-    for timer in getattr(tg, "posix_timers", {}).values():  # POSIX timers do not survive exec
+    for timer in tg.posix_timers.values():  # POSIX timers do not survive exec
         timer.close()
     tg.posix_timers = {}
     task.altstack = (0, S.SS_DISABLE, 0)

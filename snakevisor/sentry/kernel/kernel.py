@@ -10,7 +10,7 @@ import traceback
 import uuid
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.syscall_numbers import SYSCALL_NAMES, SYSCALL_NUMBERS
+from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.loop import Loop
@@ -121,20 +121,21 @@ class Kernel:
         for res in (task.fdtable, task.fs, task.mm):
             res.task_users = getattr(res, "task_users", 0) + 1
 
-    @staticmethod
-    def release_resources(task):
+    def release_resources(self, task):
         """The last Task using an fd table closes its files; the last using an mm frees its memory."""
         for res in (task.fdtable, task.fs, task.mm):
-            if res is None:
-                continue
-            res.task_users = getattr(res, "task_users", 1) - 1
-            if res.task_users == 0:
-                if res is task.fdtable:
-                    res.close_all()
-                elif res is task.fs:
-                    res.release()
-                else:
-                    res.release_all()
+            if res is not None:
+                self.release_resource(res)
+
+    @staticmethod
+    def release_resource(res):
+        """One Task fewer uses ``res`` (an FDTable, FSContext or MemoryManager); free it with the last."""
+        res.task_users = getattr(res, "task_users", 1) - 1
+        if res.task_users == 0:
+            for free in ("close_all", "release", "release_all"):
+                if hasattr(res, free):
+                    getattr(res, free)()
+                    break
 
     def register_task(self, task):
         self.acquire_resources(task)
@@ -282,13 +283,12 @@ class Kernel:
 
     def _thread_group_exited(self, tg, status):
         tg.exit_status = status
-        for timer in list(tg.itimers.values()) + list(getattr(tg, "posix_timers", {}).values()):
+        for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):
             timer.close()
         tg.itimers.clear()
         self._reparent_children(tg)
-        on_exit = getattr(tg, "on_exit", None)
-        if on_exit is not None:
-            on_exit(status)
+        if tg.on_exit is not None:
+            tg.on_exit(status)
         if tg is self.init:
             self._init_exited()
             return
@@ -317,7 +317,7 @@ class Kernel:
             new_parent = self.init if self.init is not tg else None
         for child in list(tg.children):
             for t in child.tasks:
-                if getattr(t, "pdeath_signal", 0) and not t.exited:
+                if t.pdeath_signal and not t.exited:
                     self.signals.send_to_task(t, t.pdeath_signal)
             child.parent = new_parent
             if new_parent is not None:

@@ -47,6 +47,8 @@ class Task:
         self.cancel_wait = None
         self.exited = False
         self.vfork_parent = None       # the Task blocked in vfork until we exec or exit
+        self.pdeath_signal = 0
+        self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
         self.coro = self._run()
 
     # -- what handlers use ------------------------------------------------

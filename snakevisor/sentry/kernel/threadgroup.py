@@ -53,6 +53,10 @@ class ThreadGroup:
         self.utime = self.stime = 0.0
         self.itimers = {}
         self.nice = 0 if parent is None else parent.nice
+        self.dumpable = 1
+        self.did_exec = False             # setpgid from the parent then fails (EACCES)
+        self.posix_timers = {}            # timer_create id -> SignalTimer
+        self.on_exit = None               # callback(status) when the group has exited (exec'd processes)
         self.notty_sid = None             # TIOCNOTTY by a non-leader: no ctty while in this session
 
     @property

@@ -19,7 +19,7 @@ import struct
 
 from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, ENOPROTOOPT, ENOTTY, EPERM, SyscallError
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
-from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM, POLLWRNORM
+from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl

@@ -1,8 +1,8 @@
 """epoll_create/create1/ctl/wait/pwait/pwait2 over fsimpl/epollfs.EpollImpl."""
-from snakevisor.abi.errno import EBADF, EINVAL, SyscallError
+from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import O_RDWR, to_s32
 from snakevisor.abi.poll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD,
-                                 EPOLL_EVENT, EPOLLEXCLUSIVE, EPOLLONESHOT, EPOLLET, EPOLLIN, EPOLLOUT, EPOLLERR,
+                                 EPOLL_EVENT, EPOLLEXCLUSIVE, EPOLLET, EPOLLIN, EPOLLOUT, EPOLLERR,
                                  EPOLLHUP, EPOLLRDHUP, EPOLLPRI, EPOLLRDNORM, EPOLLWRNORM, EPOLLWAKEUP)
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl, new_epoll
 from snakevisor.sentry.syscalls.poll import deadline_from_timespec, read_sigmask, sigmask_scope

@@ -1,7 +1,7 @@
 """futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP."""
 import struct
 
-from snakevisor.abi.errno import EINVAL, ENOSYS, SyscallError
+from snakevisor.abi.errno import ENOSYS, SyscallError
 from snakevisor.sentry.kernel.futex import BITSET_ALL
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import CLOCK_MONOTONIC, NSEC, clock_ns, read_timespec

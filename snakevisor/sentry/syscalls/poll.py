@@ -6,10 +6,9 @@ once (``t.block_on_many``) and scans again when one fires or the timeout
 passes. Remaining time is written back for select/pselect6/ppoll, as Linux
 does. The temporary signal mask of ppoll/pselect6 is applied by ``sigmask_scope``.
 """
-import math
 
-from snakevisor.abi.errno import EBADF, EFAULT, EINTR, EINVAL, ERESTARTNOHAND, ERESTARTSYS, SyscallError
-from snakevisor.abi.fs import to_s32, to_s64
+from snakevisor.abi.errno import EBADF, EINTR, EINVAL, ERESTARTNOHAND, ERESTARTSYS, SyscallError
+from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI,
                                  POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, PSELECT_SIGARG, SIGSET_SIZE,
                                  TIMESPEC, TIMEVAL)

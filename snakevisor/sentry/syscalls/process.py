@@ -253,10 +253,10 @@ def prctl(t, option, a2, a3, a4, a5):
         t.pdeath_signal = a2
         return 0
     if option == PR_GET_PDEATHSIG:
-        t.mm.copy_out(a2, struct.pack("<i", getattr(t, "pdeath_signal", 0)))
+        t.mm.copy_out(a2, struct.pack("<i", t.pdeath_signal))
         return 0
     if option == PR_GET_DUMPABLE:
-        return getattr(t.tg, "dumpable", 1)
+        return t.tg.dumpable
     if option == PR_SET_DUMPABLE:
         if a2 > 1:
             raise SyscallError(EINVAL)
@@ -273,7 +273,7 @@ def prctl(t, option, a2, a3, a4, a5):
         t.tg.subreaper = bool(a2)
         return 0
     if option == PR_GET_CHILD_SUBREAPER:
-        t.mm.copy_out(a2, struct.pack("<i", int(getattr(t.tg, "subreaper", False))))
+        t.mm.copy_out(a2, struct.pack("<i", int(t.tg.subreaper)))
         return 0
     if option == PR_CAPBSET_READ:
         if a2 > 40:
@@ -331,7 +331,7 @@ def setpgid(t, pid, pgid):
     tg = _thread_group(t, pid)
     if tg is not t.tg and tg.parent is not t.tg:
         raise SyscallError(ESRCH)
-    if tg is not t.tg and getattr(tg, "did_exec", False):
+    if tg is not t.tg and tg.did_exec:
         raise SyscallError(EACCES)
     if tg.sid == tg.tgid:
         raise SyscallError(EPERM)  # a session leader cannot move

@@ -27,7 +27,7 @@ def sched_getaffinity(t, tid, size, addr):
     task = _task(t, tid, ESRCH)
     if size < 8 or size % 8:
         raise SyscallError(EINVAL)
-    mask = getattr(task, "cpu_mask", (1 << NCPUS) - 1)
+    mask = task.cpu_mask or (1 << NCPUS) - 1
     n = min(size, 128)
     t.mm.copy_out(addr, mask.to_bytes(n, "little"))
     return n

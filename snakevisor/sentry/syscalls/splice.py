@@ -7,7 +7,7 @@ explicit offset), so a short write loses nothing.
 """
 import struct
 
-from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, EXDEV, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, SyscallError
 from snakevisor.abi.fs import MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
 from snakevisor.abi.poll import SPLICE_F_NONBLOCK
 from snakevisor.sentry.fsimpl.pipefs import PipeImpl

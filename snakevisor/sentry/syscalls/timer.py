@@ -73,10 +73,7 @@ def alarm(t, seconds):
 
 # -- POSIX timers ---------------------------------------------------------------------------
 def _posix_timers(t):
-    timers = getattr(t.tg, "posix_timers", None)
-    if timers is None:
-        timers = t.tg.posix_timers = {}
-    return timers
+    return t.tg.posix_timers
 
 
 @syscall("timer_create", ("clockid", "ptr", "ptr"))

@@ -117,15 +117,6 @@ class Context:
         ptrace(pt.PTRACE_GETSIGINFO, self.tid, 0, ctypes.addressof(buf))
         return buf.raw
 
-    def get_fpregs(self) -> bytes:
-        buf = ctypes.create_string_buffer(512)
-        ptrace(pt.PTRACE_GETFPREGS, self.tid, 0, ctypes.addressof(buf))
-        return buf.raw
-
-    def set_fpregs(self, data: bytes):
-        buf = ctypes.create_string_buffer(bytes(data[:512]).ljust(512, b"\0"), 512)
-        ptrace(pt.PTRACE_SETFPREGS, self.tid, 0, ctypes.addressof(buf))
-
     # -- running ---------------------------------------------------------
     def resume(self, sig=0):
         """Let application code run until its next syscall or signal."""
@@ -385,7 +376,7 @@ class PtracePlatform:
     def new_address_space(self):
         """Fork the master stub; the child is a stopped, empty address space with one Context."""
         child = self.master.inject_with_event(NR["fork"])
-        status = wait_stop(child)  # the auto-attached child starts with SIGSTOP
+        wait_stop(child)  # the auto-attached child starts with SIGSTOP
         self.stub_pids.add(child)
         aspace = AddressSpace(self, child)
         ctx = aspace.new_context(child)
