@@ -32,6 +32,7 @@ from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.vfs.context import FSContext
+from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 
@@ -249,6 +250,7 @@ class Sandbox:
             what = "executable file not found in $PATH" if e.errno == ENOENT else os.strerror(e.errno)
             return {"error": f"exec: {process.args[0]!r}: {what}"}
         task.tg.limits.update({r.resource: (r.soft, r.hard) for r in process.rlimits})
+        fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])
         conn.keep = True
         conn.reply({"pid": task.tg.tgid})
         self.kernel.start_task(task)

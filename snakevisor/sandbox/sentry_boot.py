@@ -21,6 +21,7 @@ from snakevisor.sentry.kernel.strace import Strace
 from snakevisor.sentry.mm.memoryfile import MemoryFile
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
+from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.pathops import mkdir_path
@@ -187,6 +188,7 @@ class Sentry:
         prog = find_program(boot, argv[0], env.get("PATH"))
         task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
         task.tg.limits.update(cfg.rlimits)
+        fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])
         if self.console is not None:
             self.console.attach(task.tg)
         return task

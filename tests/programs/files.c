@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -148,5 +149,24 @@ int main(void) {
     printf("close dup2'd: %d, again: %d %s\n", r, r2, strerrorname_np(errno));
     int again = dup(fd);
     printf("reuse lowest: %d\n", again);
+
+    /* RLIMIT_NOFILE: the fd table follows setrlimit both ways */
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    int want = rl.rlim_max < 1500 ? (int)rl.rlim_max : 1500;
+    rl.rlim_cur = 64;
+    printf("setrlimit NOFILE 64: %d\n", setrlimit(RLIMIT_NOFILE, &rl));
+    int last = -1;
+    while ((r = dup(0)) >= 0) last = r;
+    printf("dup until %s: last fd %d\n", strerrorname_np(errno), last);
+    r = dup2(0, 64);
+    printf("dup2 to 64: %d %s\n", r, strerrorname_np(errno));
+    r = fcntl(0, F_DUPFD, 64);
+    printf("F_DUPFD 64: %d %s\n", r, strerrorname_np(errno));
+    rl.rlim_cur = want;
+    printf("setrlimit NOFILE up: %d\n", setrlimit(RLIMIT_NOFILE, &rl));
+    while ((r = dup(0)) >= 0) last = r;
+    printf("dup until %s: last fd is limit-1: %d\n", strerrorname_np(errno), last == want - 1);
+    printf("dup2 to limit-1 after close: %d\n", close(want - 1) == 0 && dup2(0, want - 1) == want - 1);
     return 0;
 }

@@ -66,19 +66,20 @@ def getrandom(t, addr, length, flags):
     return room
 
 
-def _target_limits(t, pid):
+def _target_group(t, pid):
     pid = to_s32(pid)
     if pid == 0:
-        return t.tg.limits
+        return t.tg
     tg = t.kernel.pidns.thread_groups.get(pid)
     if tg is None or pid < 0:
         raise SyscallError(ESRCH)
-    return tg.limits
+    return tg
 
 
 @syscall("prlimit64", ("int", "int", "ptr", "ptr"))
 def prlimit64(t, pid, resource, new_ptr, old_ptr):
-    limits = _target_limits(t, pid)
+    tg = _target_group(t, pid)
+    limits = tg.limits
     resource = to_s32(resource)
     if not 0 <= resource < R.RLIM_NLIMITS:
         raise SyscallError(EINVAL)
@@ -95,6 +96,9 @@ def prlimit64(t, pid, resource, new_ptr, old_ptr):
         t.mm.copy_out(old_ptr, R.RLIMIT.pack(*limits[resource]))
     if new is not None:
         limits[resource] = new
+        if resource == R.RLIMIT_NOFILE:   # the fd table enforces the soft limit from now on
+            for task in tg.tasks:
+                task.fdtable.set_limit(new[0])
     return 0
 
 
