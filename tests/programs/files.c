@@ -150,6 +150,15 @@ int main(void) {
     int again = dup(fd);
     printf("reuse lowest: %d\n", again);
 
+    /* dnotify requests: accepted on a directory, ENOTDIR elsewhere (a removal is always fine) */
+    int nfd = open("/etc", O_RDONLY | O_DIRECTORY);
+    r = fcntl(nfd, F_NOTIFY, DN_CREATE | DN_MULTISHOT);
+    printf("F_NOTIFY dir: %d\n", r);
+    r = fcntl(fd, F_NOTIFY, DN_CREATE);
+    printf("F_NOTIFY file: %d %s\n", r, strerrorname_np(errno));
+    printf("F_NOTIFY file, remove: %d\n", fcntl(fd, F_NOTIFY, 0));
+    close(nfd);
+
     /* RLIMIT_NOFILE: the fd table follows setrlimit both ways */
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);

@@ -11,9 +11,9 @@ import struct
 from snakevisor.abi import fs as _fs_abi
 
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  ESPIPE, SyscallError)
+                                  ENOTDIR, ESPIPE, SyscallError)
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
-                               F_GETFL, F_GETLEASE, F_GETLK, F_GETOWN, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
+                               DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
                                FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ASYNC, O_CLOEXEC,
@@ -450,6 +450,12 @@ def fcntl(t, fd, cmd, arg):
         return getattr(f, "signal", 0)
     if cmd == F_GETLEASE:
         return F_UNLCK
+    if cmd == F_NOTIFY:   # dnotify: requests are validated and accepted; no events are sent
+        if to_u32(arg) & ~DN_MULTISHOT == 0:
+            return 0
+        if f.inode is None or not f.inode.is_dir:
+            raise SyscallError(ENOTDIR)
+        return 0
     return f.impl.fcntl(t, cmd, arg)
 
 
