@@ -13,6 +13,7 @@ from snakevisor.abi.errno import EOPNOTSUPP, ENOPROTOOPT, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, O_RDWR, S_IFSOCK, SOCKFS_MAGIC
 from snakevisor.abi.poll import POLLIN, POLLOUT
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
+from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
 
@@ -119,6 +120,7 @@ def new_socket_file(impl: SocketImpl, nonblock: bool = False, uid: int = 0, gid:
     fs = sockfs()
     inode = SocketInode(fs, S_IFSOCK | 0o777, uid=uid, gid=gid)
     impl.inode = inode
+    registry.register(impl)   # for /proc/net; the family's release unregisters it
     return new_anon_file(fs, inode, f"socket:[{inode.ino}]".encode(), impl,
                          O_RDWR | (O_NONBLOCK if nonblock else 0))
 

@@ -23,6 +23,7 @@ from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
+from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20
@@ -304,4 +305,5 @@ class InetSocket(SocketImpl):
             raise _err()
 
     def release(self):
+        registry.unregister(self)
         self.sock.close()

@@ -28,6 +28,7 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
                                    SO_PEERSEC, TIMEVAL, UCRED, pack_sockaddr_un)
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
+from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 SHUTDOWN_RCV = 1
@@ -517,6 +518,7 @@ class UnixSocket(SocketImpl):
         if self.closed:
             return
         self.closed = True
+        registry.unregister(self)
         if self.name is not None:
             if self.name[0] == 0:
                 if _abstract.get(self.name) is self:
