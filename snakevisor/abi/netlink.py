@@ -57,6 +57,22 @@ RTM_READ_ONLY = frozenset((RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH,
                            RTM_GETNEIGHTBL, RTM_GETNETCONF, RTM_GETSTATS))
 
 
+# Bodies of the rtnetlink messages /proc/net reads, and the attributes it uses.
+# struct ifinfomsg { u8 family; u8 pad; u16 type; int index; u32 flags; u32 change; }
+IFINFOMSG = struct.Struct("<BxHiII")
+IFLA_IFNAME, IFLA_STATS, IFLA_STATS64 = 3, 7, 23
+# struct ifaddrmsg { u8 family; u8 prefixlen; u8 flags; u8 scope; u32 index; }
+IFADDRMSG = struct.Struct("<BBBBI")
+IFA_ADDRESS, IFA_FLAGS = 1, 8
+# struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }
+RTMSG = struct.Struct("<BBBBBBBBI")
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_METRICS, RTA_MULTIPATH, RTA_TABLE = 1, 4, 5, 6, 8, 9, 15
+RTAX_WINDOW, RTAX_RTT, RTAX_ADVMSS = 3, 4, 8
+RT_TABLE_MAIN = 254
+RT_SCOPE_UNIVERSE, RT_SCOPE_SITE, RT_SCOPE_LINK, RT_SCOPE_HOST = 0, 200, 253, 254
+RTN_BROADCAST, RTN_MULTICAST, RTN_UNREACHABLE, RTN_PROHIBIT = 3, 5, 7, 8
+RTATTR = struct.Struct("<HH")
+
 def nlmsg_align(n: int) -> int:
     return (n + 3) & ~3
 
@@ -105,3 +121,16 @@ IF_WRITE_IOCTLS = frozenset((SIOCADDRT, SIOCDELRT, SIOCSIFFLAGS, 0x8916, 0x8918,
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 IFF_RUNNING = 0x40
+
+
+def parse_rtattrs(buf, offset: int = 0) -> dict:
+    """{type: payload} of the rtattrs (nlattrs) in ``buf`` from ``offset`` (the first of a type wins)."""
+    out = {}
+    end = len(buf)
+    while offset + RTATTR.size <= end:
+        length, typ = RTATTR.unpack_from(buf, offset)
+        if length < RTATTR.size or offset + length > end:
+            break
+        out.setdefault(typ & 0x3FFF, bytes(buf[offset + RTATTR.size:offset + length]))   # minus NLA_F_* bits
+        offset += nlmsg_align(length)
+    return out

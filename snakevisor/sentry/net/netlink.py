@@ -16,6 +16,7 @@ every answer, so no host pid shows through and getifaddrs' port checks hold.
 import ctypes
 import errno as _errno
 import itertools
+import socket as _socket
 
 from snakevisor.abi.errno import (EAGAIN, ECONNREFUSED, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM, ESOCKTNOSUPPORT,
                                   EPROTONOSUPPORT, SyscallError)
@@ -211,3 +212,28 @@ class NetlinkSocket(InetSocket):
     def release(self):
         _ports_in_use.discard(self.port)
         super().release()
+
+
+def rtnl_dump(msg_type: int, body: bytes) -> list:
+    """The Sentry's own rtnetlink dump (a GET with NLM_F_DUMP) in the sandbox's network namespace:
+    [(message type, body after the nlmsghdr)], for /proc/net. Not the application's: no port
+    rewriting, no filtering beyond RTM_READ_ONLY. A dump is produced as it is read, so the
+    blocking reads end at NLMSG_DONE (a time limit guards against anything else)."""
+    if msg_type not in NL.RTM_READ_ONLY:
+        raise ValueError(msg_type)
+    out = []
+    with _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NL.NETLINK_ROUTE) as s:
+        s.settimeout(2.0)
+        s.sendto(NL.NLMSGHDR.pack(NL.NLMSGHDR.size + len(body), msg_type, NL.NLM_F_REQUEST | NL.NLM_F_DUMP, 1, 0)
+                 + body, (0, 0))
+        while True:
+            try:
+                data = s.recv(1 << 16)
+            except OSError:
+                return out
+            if not data:
+                return out
+            for off, length, typ, _, _, _ in NL.iter_nlmsgs(data):
+                if typ in (NL.NLMSG_DONE, NL.NLMSG_ERROR):
+                    return out
+                out.append((typ, data[off + NL.NLMSGHDR.size:off + length]))
