@@ -11,6 +11,7 @@ import time
 from snakevisor.abi.errno import ENOENT, SyscallError
 from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
+from snakevisor.sentry.fsimpl import procfs_net
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
@@ -140,6 +141,7 @@ class ProcRoot(Directory):
             b"stat": lambda: GeneratedFile(fs, self._stat),
             b"filesystems": lambda: GeneratedFile(fs, lambda: "nodev\ttmpfs\nnodev\tproc\nnodev\t9p\nnodev\tdevtmpfs\n"),
             b"mounts": lambda: Symlink(fs, lambda: b"self/mounts"),
+            b"net": lambda: Symlink(fs, lambda: b"self/net"),
             b"sys": lambda: Directory(fs, self._sys),
         }
 
@@ -259,6 +261,8 @@ class ThreadGroupDir(Directory):
             b"oom_score_adj": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
             b"statm": lambda: GeneratedFile(fs, self._statm),
+            b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
+                                                   for name, g in procfs_net.FILES.items()}),
         }
         if self.task is tg.leader:
             out[b"task"] = lambda: Directory(fs, lambda: {
