@@ -43,6 +43,13 @@ def test_wait_status_encoding():
     assert b"reparented to subreaper=1" in native.stdout
 
 
+def test_pidfd():
+    """pidfd_open, poll on a pidfd (exit, reap), pidfd_send_signal, waitid(P_PIDFD), pidfd_getfd, CLONE_PIDFD."""
+    binary = compile_c("proc_pidfd")
+    native, _ = compare([binary], native_status=0)
+    assert b"waitid: pid matches=1 code=2 status=15" in native.stdout
+
+
 def test_process_groups_and_sessions():
     binary = compile_c("proc_pgrp")
     native, _ = compare([binary], native_status=0)

@@ -10,7 +10,7 @@ from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
              | C.CLONE_PARENT | C.CLONE_THREAD | C.CLONE_SYSVSEM | C.CLONE_SETTLS | C.CLONE_PARENT_SETTID
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
-             | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND)
+             | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD)
 
 
 def check_flags(flags):
@@ -20,7 +20,9 @@ def check_flags(flags):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_CLEAR_SIGHAND and flags & C.CLONE_SIGHAND:
         raise SyscallError(EINVAL)
-    if flags & C.CLONE_NEW_ANY or flags & C.CLONE_PIDFD or flags & ~SUPPORTED:
+    if flags & C.CLONE_PIDFD and flags & (C.CLONE_THREAD | C.CLONE_DETACHED):
+        raise SyscallError(EINVAL)
+    if flags & C.CLONE_NEW_ANY or flags & ~SUPPORTED:
         raise SyscallError(EINVAL)
 
 

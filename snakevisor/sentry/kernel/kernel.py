@@ -10,6 +10,7 @@ import traceback
 import uuid
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
@@ -283,6 +284,7 @@ class Kernel:
 
     def _thread_group_exited(self, tg, status):
         tg.exit_status = status
+        tg.pidfd_waiters.notify(POLLIN | POLLRDNORM)
         for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):
             timer.close()
         tg.itimers.clear()
@@ -329,6 +331,7 @@ class Kernel:
     def reap(self, tg):
         """A zombie's status has been collected: it is gone."""
         tg.reaped = True
+        tg.pidfd_waiters.notify(POLLIN | POLLRDNORM | POLLHUP)
         self.pidns.thread_groups.pop(tg.tgid, None)
         if tg.parent is not None and tg in tg.parent.children:
             tg.parent.children.remove(tg)

@@ -48,6 +48,7 @@ class ThreadGroup:
         self.continued = WaitQueue()      # SIGCONT ends a group stop
         self.vfork_done = WaitQueue()     # a vfork parent waits here
         self.signal_arrivals = WaitQueue()  # a signal was queued to the group or one of its threads
+        self.pidfd_waiters = WaitQueue()  # pidfds polling for our exit (and reaping)
         self.subreaper = False
         self.start_time = time.monotonic()
         self.utime = self.stime = 0.0

@@ -1,4 +1,6 @@
 """Process creation and replacement: clone, clone3, fork, vfork, execve, execveat."""
+import struct
+
 from snakevisor.abi import sched as C
 from snakevisor.abi.errno import E2BIG, EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, to_s32
@@ -6,6 +8,7 @@ from snakevisor.abi.signal import SIGCHLD
 from snakevisor.sentry.kernel.clone import do_clone, wait_for_vfork
 from snakevisor.sentry.kernel.exec import do_execve
 from snakevisor.sentry.loader.loader import MAX_ARG_BYTES
+from snakevisor.sentry.syscalls.pidfd import install_pidfd
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.resolve import path_of
@@ -14,8 +17,16 @@ MAX_ARG_STRINGS = 1 << 17
 NOTE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
 
 
-def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None):
+def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None):
+    if flags & C.CLONE_PIDFD and flags & C.CLONE_PARENT_SETTID and (pidfd_ptr is None or pidfd_ptr == ptid):
+        raise SyscallError(EINVAL)   # clone(2) returns the pidfd where the parent's tid would go
     child = do_clone(t, flags, stack, ptid, ctid, tls, exit_signal)
+    if flags & C.CLONE_PIDFD:
+        fd = install_pidfd(t, child.tg)
+        try:
+            t.mm.copy_out(ptid if pidfd_ptr is None else pidfd_ptr, struct.pack("<i", fd))
+        except SyscallError:
+            pass
     if flags & C.CLONE_VFORK:
         yield from wait_for_vfork(t, child)
     return child.tid
@@ -38,7 +49,7 @@ def clone3(t, args_ptr, size):
     if exit_signal > 64 or flags & C.CSIGNAL or set_tid_size or (stack == 0) != (stack_size == 0):
         raise SyscallError(EINVAL)
     top = stack + stack_size if stack else 0
-    return (yield from _clone(t, flags, top, parent_tid, child_tid, tls, exit_signal))
+    return (yield from _clone(t, flags, top, parent_tid, child_tid, tls, exit_signal, pidfd))
 
 
 @syscall("fork")

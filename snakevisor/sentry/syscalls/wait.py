@@ -4,8 +4,9 @@ import struct
 from snakevisor.abi import resource as R
 from snakevisor.abi import sched as C
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import ECHILD, EINVAL, ESRCH, SyscallError
-from snakevisor.abi.fs import to_s32
+from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ESRCH, SyscallError
+from snakevisor.abi.fs import O_NONBLOCK, to_s32
+from snakevisor.sentry.fsimpl.pidfd import pidfd_group
 from snakevisor.sentry.syscalls.table import syscall
 
 
@@ -13,6 +14,8 @@ def _matches(t, child, kind, ident, options):
     if kind == C.P_PID and child.tgid != ident:
         return False
     if kind == C.P_PGID and child.pgid != ident:
+        return False
+    if kind == C.P_PIDFD and child is not ident:
         return False
     # __WCLONE waits only for children that do not send SIGCHLD; __WALL for all.
     if not options & C.WALL:
@@ -106,6 +109,17 @@ def waitid(t, idtype, ident, infop, options, rusage):
         if ident < 0:
             raise SyscallError(EINVAL)
         ident = ident or t.tg.pgid
+    elif idtype == C.P_PIDFD:
+        if ident < 0:
+            raise SyscallError(EINVAL)
+        f = t.fdtable.get(ident)
+        ident = pidfd_group(f)
+        if ident is None:
+            raise SyscallError(EBADF)
+        if f.flags & O_NONBLOCK and not options & C.WNOHANG:
+            child, status, code = yield from _wait(t, idtype, ident, options | C.WNOHANG)
+            if child is None:
+                raise SyscallError(EAGAIN)   # a non-blocking pidfd's child has nothing to report yet
     else:
         raise SyscallError(EINVAL)
     child, status, code = yield from _wait(t, idtype, ident, options)

@@ -1,0 +1,111 @@
+"""Process file descriptors: pidfd_open, pidfd_send_signal, pidfd_getfd (fsimpl/pidfd.py holds the file;
+CLONE_PIDFD is in clone.py, waitid's P_PIDFD in wait.py)."""
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
+from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
+from snakevisor.sentry.kernel.signals import make_siginfo
+from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
+from snakevisor.sentry.syscalls.table import syscall
+
+PIDFD_NONBLOCK = O_NONBLOCK
+PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
+
+
+def install_pidfd(t, tg, nonblock=False) -> int:
+    f = new_pidfd(tg, nonblock)
+    try:
+        return t.fdtable.install(f, cloexec=True)   # pidfds are always close-on-exec
+    except SyscallError:
+        f.dec_ref()
+        raise
+
+
+def group_of_fd(t, fd, allow_proc=False):
+    """The ThreadGroup behind pidfd ``fd`` (or, for pidfd_send_signal, an open /proc/PID); else EBADF."""
+    f = t.fdtable.get(to_s32(fd))
+    tg = pidfd_group(f)
+    if tg is None and allow_proc and f.inode is not None:
+        inode = f.inode
+        tg = getattr(inode, "tg", None)
+        if tg is None or getattr(inode, "task", None) is not tg.leader:
+            tg = None
+    if tg is None:
+        raise SyscallError(EBADF)
+    return tg
+
+
+@syscall("pidfd_open", ("int", "hex"), returns="fd")
+def pidfd_open(t, pid, flags):
+    pid, flags = to_s32(pid), to_u32(flags)
+    if flags & ~PIDFD_NONBLOCK or pid <= 0:
+        raise SyscallError(EINVAL)
+    ns = t.kernel.pidns
+    tg = ns.thread_groups.get(pid)
+    if tg is None or tg.reaped:
+        if ns.tasks.get(pid) is not None:
+            raise SyscallError(EINVAL)   # a thread that leads no process
+        raise SyscallError(ESRCH)
+    return install_pidfd(t, tg, bool(flags & PIDFD_NONBLOCK))
+
+
+@syscall("pidfd_send_signal", ("fd", "signal", "ptr", "hex"))
+def pidfd_send_signal(t, pidfd, sig, info_ptr, flags):
+    flags = to_u32(flags)
+    scope = flags & (PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP)
+    if flags != scope or scope & (scope - 1):
+        raise SyscallError(EINVAL)
+    tg = group_of_fd(t, pidfd, allow_proc=True)
+    sig = to_s32(sig)
+    if info_ptr:
+        info = _user_siginfo(t, sig, info_ptr, True)
+        code = int.from_bytes(info[8:12], "little", signed=True)
+        if int.from_bytes(t.mm.copy_in(info_ptr, 4), "little", signed=True) != sig:
+            raise SyscallError(EINVAL)
+        if (t.tid != tg.tgid or scope == PIDFD_SIGNAL_PROCESS_GROUP) and (code >= 0 or code == S.SI_TKILL):
+            raise SyscallError(EPERM)   # only to oneself may any code be forged
+    else:
+        code = S.SI_TKILL if scope == PIDFD_SIGNAL_THREAD else S.SI_USER
+        info = make_siginfo(sig, code, t.tg.tgid, t.creds.uid) if sig else None
+    signals = t.kernel.signals
+    if scope == PIDFD_SIGNAL_PROCESS_GROUP:
+        groups = t.kernel.pidns.process_group(tg.tgid)
+    else:
+        groups = [] if tg.reaped else [tg]
+    if not groups:
+        raise SyscallError(ESRCH)
+    sig = _check_sig(sig, allow_zero=True)
+    sent = 0
+    for g in groups:
+        if not _may_signal(t, g, sig):
+            continue
+        sent += 1
+        if scope == PIDFD_SIGNAL_THREAD:
+            leader = g.leader
+            if leader is None or leader.exited:
+                raise SyscallError(ESRCH)
+            signals.send_to_task(leader, sig, info)
+        else:
+            signals.send_to_group(g, sig, info)
+    if not sent:
+        raise SyscallError(EPERM)
+    return 0
+
+
+@syscall("pidfd_getfd", ("fd", "fd", "hex"), returns="fd")
+def pidfd_getfd(t, pidfd, targetfd, flags):
+    if to_u32(flags):
+        raise SyscallError(EINVAL)
+    tg = group_of_fd(t, pidfd)
+    live = [task for task in tg.tasks if not task.exited]
+    if not live or tg.exit_status is not None:
+        raise SyscallError(ESRCH)
+    if not _may_signal(t, tg, 0):   # stands in for the ptrace-attach check
+        raise SyscallError(EPERM)
+    f = live[0].fdtable.get(to_s32(targetfd))
+    f.inc_ref()
+    try:
+        return t.fdtable.install(f, cloexec=True)
+    except SyscallError:
+        f.dec_ref()
+        raise
