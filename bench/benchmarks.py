@@ -1,10 +1,10 @@
 """The catalogue of benchmarks: which program runs with which arguments, and
 which figure of its result line is reported.
 
-A Benchmark (syscall, startup, mmap, fs, net, process) is a group of Cases; a
-Case is one row of the table. Arguments may name the placeholders {tmp} (the
-sandbox's own /tmp) and {host} (a host directory the driver prepares, holding
-a pre-written data file, that each runner exposes as it can).
+A Benchmark (syscall, startup, mmap, fs, net, pipe, process) is a group of
+Cases; a Case is one row of the table. Arguments may name the placeholders
+{tmp} (the sandbox's own /tmp) and {host} (a host directory the driver
+prepares, holding a pre-written data file, that each runner exposes as it can).
 """
 
 from dataclasses import dataclass, field
@@ -76,6 +76,14 @@ BENCHMARKS = (
     )),
     Benchmark("fs", "file system access in the sandbox's /tmp and in a host directory", _fs_cases()),
     Benchmark("net", "TCP over loopback inside the sandbox (a forked client sends, the server reads)", _net_cases()),
+    Benchmark("pipe", "between two processes: pipe and AF_UNIX socketpair streams (a forked writer, 64 KiB "
+              "writes), pipe ping-pong", (
+        Case("pipe.pipe_stream", "pipe stream, 64 KiB writes", "pipe", ("pipe",),
+             metric="mb_per_s", unit="MB/s", better="higher"),
+        Case("pipe.unix_stream", "AF_UNIX stream, 64 KiB writes", "pipe", ("unix",),
+             metric="mb_per_s", unit="MB/s", better="higher"),
+        Case("pipe.pingpong", "pipe ping-pong round trip (1 byte)", "pipe", ("pingpong",)),
+    )),
     Benchmark("process", "processes, threads, futexes and signals", (
         Case("process.fork_exit_wait", "fork+exit+wait", "process", ("fork_exit_wait",)),
         Case("process.fork_exec_true", "fork+exec /bin/true+wait", "process", ("fork_exec_true",)),
