@@ -2,10 +2,16 @@
 in gVisor's runsc with the ptrace platform pinned and not, in runc, and under
 the bare Python ptrace loop), each with a probe that says why it is missing.
 
-Every invocation runs in its own session with a timeout; on expiry the whole
-process group is killed, so a hung runner cannot hang the suite.
+A runner runs a program to completion (run) or starts a server in the
+background and stops it later (start, stop); either way with the sandbox's
+own network or, for cases that talk to the host (host_network), the host's.
+
+Every invocation runs in its own session; on a timeout or a stop the whole
+process group is killed, and every process found under it, so a hung runner
+cannot hang the suite and no server or sandbox outlives its case.
 """
 
+import copy
 import json
 import os
 import shutil
@@ -31,8 +37,70 @@ class Completed:
         return self.returncode is None
 
 
+STOP_GRACE_S = 5.0  # a stopped server gets this long after SIGTERM before SIGKILL
+
+
+def _start_time(pid):
+    """The start time of pid (field 22 of /proc/PID/stat), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def descendants(pid):
+    """[(pid, start time)] of every process under pid, from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append((int(entry), fields[19]))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def _signal_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def end_process(proc, grace_s=0.0):
+    """Ends proc, started in a session of its own, and everything under it:
+    SIGTERM to its process group and grace_s to exit (when grace_s > 0), then
+    SIGKILL to the group and to each process seen under proc that is still the
+    same process (a sandbox may put its parts in sessions of their own, and
+    orphans are no longer under proc). Returns proc's exit status."""
+    tree = descendants(proc.pid)
+    if grace_s > 0:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            tree += descendants(proc.pid)
+    _signal_group(proc.pid, signal.SIGKILL)
+    for pid, started in tree:
+        if _start_time(pid) == started:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    return proc.wait()
+
+
 def run_command(cmd, timeout, cwd=None):
-    """Runs cmd in a new session; kills its process group on timeout."""
+    """Runs cmd in a new session; on timeout kills it and everything under it."""
     t0 = time.perf_counter()
     try:
         p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -43,12 +111,16 @@ def run_command(cmd, timeout, cwd=None):
         out, err = p.communicate(timeout=timeout)
         return Completed(p.returncode, out, err, time.perf_counter() - t0)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        end_process(p)
         out, err = p.communicate()
         return Completed(None, out, err, time.perf_counter() - t0)
+
+
+def start_command(cmd, output, cwd=None):
+    """Starts cmd in a new session, stdout and stderr to the open file output;
+    the caller ends it with end_process."""
+    return subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                            start_new_session=True)
 
 
 def first_line(text):
@@ -66,7 +138,8 @@ class Runner:
     def applies_to(self, case):
         return self.only_benchmarks is None or case.benchmark in self.only_benchmarks
 
-    def command(self, argv):
+    def command(self, argv, host_network=False):
+        """The host command that runs argv; host_network: in the host's network."""
         return list(argv)
 
     def cwd(self):
@@ -85,8 +158,16 @@ class Runner:
     def version(self):
         return ""
 
-    def run(self, argv, timeout):
-        return run_command(self.command(argv), timeout, cwd=self.cwd())
+    def run(self, argv, timeout, host_network=False):
+        return run_command(self.command(argv, host_network), timeout, cwd=self.cwd())
+
+    def start(self, argv, output, host_network=False):
+        """Starts argv (a server) in the background, stdout and stderr to the
+        open file output; returns the Popen to pass to stop()."""
+        return start_command(self.command(argv, host_network), output, cwd=self.cwd())
+
+    def stop(self, proc):
+        end_process(proc, STOP_GRACE_S)
 
 
 class NativeRunner(Runner):
@@ -96,8 +177,8 @@ class NativeRunner(Runner):
 
 class SnakevisorRunner(Runner):
     name = "snakevisor"
-    description = ("python3 -m snakevisor do --volume HOSTDIR:HOSTDIR -- PROG (root: an overlay of the "
-                   "host's / through the Gofer; the fs benchmark's host dir a read-write volume; pins itself)")
+    description = ("python3 -m snakevisor do --volume HOSTDIR:HOSTDIR [--network=host] -- PROG (root: an overlay "
+                   "of the host's / through the Gofer; the fs benchmark's host dir a read-write volume; pins itself)")
 
     def __init__(self):
         self.host_dir = None
@@ -105,9 +186,10 @@ class SnakevisorRunner(Runner):
     def setup(self, ctx):
         self.host_dir = ctx.host_dir
 
-    def command(self, argv):
+    def command(self, argv, host_network=False):
         vol = ["--volume", f"{self.host_dir}:{self.host_dir}"] if self.host_dir else []
-        return [sys.executable, "-m", "snakevisor", "do", *vol, "--", *argv]
+        net = ["--network=host"] if host_network else []
+        return [sys.executable, "-m", "snakevisor", "do", *vol, *net, "--", *argv]
 
     def cwd(self):
         return str(REPO_ROOT)
@@ -120,8 +202,13 @@ class SnakevisorRunner(Runner):
 
 class RunscRunner(Runner):
     """`runsc do`: host / as the lower layer of an in-memory overlay (so writes
-    to a host directory land in the sandbox's memory, not on the host)."""
+    to a host directory land in the sandbox's memory, not on the host).
+
+    In the host's network only with --rootless=true: as root `runsc do` puts
+    any network but none into a fresh namespace behind a veth pair and
+    iptables NAT, where 127.0.0.1 is not the host's."""
     FLAGS = ("--rootless=false", "--network=none", "--platform=ptrace")
+    HOST_NETWORK_FLAGS = ("--rootless=true", "--network=host", "--platform=ptrace")
 
     def __init__(self, pinned):
         self.pinned = pinned
@@ -129,9 +216,10 @@ class RunscRunner(Runner):
         self.description = ("runsc --platform=ptrace do, " +
                             ("pinned to CPU 0 with taskset -c 0" if pinned else "not pinned"))
 
-    def command(self, argv):
+    def command(self, argv, host_network=False):
         prefix = ["taskset", "-c", "0"] if self.pinned else []
-        return [*prefix, "runsc", *self.FLAGS, "do", *argv]
+        flags = self.HOST_NETWORK_FLAGS if host_network else self.FLAGS
+        return [*prefix, "runsc", *flags, "do", *argv]
 
     def why_missing(self):
         if shutil.which("runsc") is None:
@@ -150,8 +238,9 @@ class RuncRunner(Runner):
     """runc with a bundle whose rootfs mirrors the host read-only: each top-level
     directory of / bind-mounted read-only, its symlinks copied, a private tmpfs
     on /tmp, the host directory bound read-write, and CAP_NET_ADMIN so the net
-    benchmark can raise lo in the fresh network namespace. (A root of "/"
-    itself cannot be pivot_root'ed into.)"""
+    benchmark can raise lo in the fresh network namespace; a host-network run
+    has no network namespace. (A root of "/" itself cannot be pivot_root'ed
+    into.)"""
     name = "runc"
     description = "runc run, rootfs = read-only binds of the host's /, tmpfs /tmp, host dir read-write"
     SKIP = {"proc", "sys", "dev", "tmp", "run", "lost+found", "mnt"}
@@ -161,6 +250,8 @@ class RuncRunner(Runner):
         self.state = None
         self.config = None
         self.counter = 0
+        self.cid = None  # the container of the last command()
+        self.started = {}  # pid of a started `runc run` -> its container id
 
     def why_missing(self):
         if shutil.which("runc") is None:
@@ -210,16 +301,40 @@ class RuncRunner(Runner):
         config["mounts"] = mounts
         self.config = config
 
-    def run(self, argv, timeout):
-        self.config["process"]["args"] = list(argv)
-        (self.bundle / "config.json").write_text(json.dumps(self.config, indent=1))
+    def container_config(self, argv, host_network=False):
+        """The bundle's config.json running argv; without a network namespace
+        (the host's network) when host_network."""
+        config = copy.deepcopy(self.config)
+        config["process"]["args"] = list(argv)
+        if host_network:
+            linux = config["linux"]
+            linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != "network"]
+        return config
+
+    def command(self, argv, host_network=False):
+        """Writes the bundle's config.json for argv; the `runc run` of a fresh container (self.cid)."""
+        (self.bundle / "config.json").write_text(json.dumps(self.container_config(argv, host_network), indent=1))
         self.counter += 1
-        cid = f"snakevisor-bench-{os.getpid()}-{self.counter}"
-        cmd = ["runc", "--root", str(self.state), "run", "--bundle", str(self.bundle), cid]
-        result = run_command(cmd, timeout)
+        self.cid = f"snakevisor-bench-{os.getpid()}-{self.counter}"
+        return ["runc", "--root", str(self.state), "run", "--bundle", str(self.bundle), self.cid]
+
+    def _delete(self, cid):
+        run_command(["runc", "--root", str(self.state), "delete", "--force", cid], 30)
+
+    def run(self, argv, timeout, host_network=False):
+        result = run_command(self.command(argv, host_network), timeout)
         if result.timed_out or result.returncode != 0:
-            run_command(["runc", "--root", str(self.state), "delete", "--force", cid], 30)
+            self._delete(self.cid)
         return result
+
+    def start(self, argv, output, host_network=False):
+        proc = start_command(self.command(argv, host_network), output)
+        self.started[proc.pid] = self.cid
+        return proc
+
+    def stop(self, proc):
+        super().stop(proc)
+        self._delete(self.started.pop(proc.pid))
 
 
 class PythonPtraceRunner(Runner):
@@ -227,7 +342,7 @@ class PythonPtraceRunner(Runner):
     description = "bench/ptrace_loop.py: the simplest Python PTRACE_SYSEMU loop, pinned (syscall benchmark only)"
     only_benchmarks = {"syscall"}
 
-    def command(self, argv):
+    def command(self, argv, host_network=False):
         return [sys.executable, "-m", "bench.ptrace_loop", "--", *argv]
 
     def cwd(self):

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ class ShellRunner(runners.Runner):
         self.name = name
         self.script = script
 
-    def command(self, argv):
+    def command(self, argv, host_network=False):
         return ["sh", "-c", self.script]
 
 
@@ -215,7 +216,7 @@ class HangingRunner(runners.Runner):
     """Starts (answers the probe) but hangs on every real case."""
     name = "hanging"
 
-    def command(self, argv):
+    def command(self, argv, host_network=False):
         if argv[1:3] == ["getpid", "1"]:  # the probe
             return ["sh", "-c", "echo ns_per_op=1 ops=1"]
         return ["sleep", "60"]
@@ -230,3 +231,54 @@ def test_a_hanging_runner_is_cut_off(monkeypatch):
     assert [c["status"] for c in cells] == ["failed"] * 4
     assert cells[0]["message"].startswith("timeout after") and cells[1]["message"].startswith("timeout after")
     assert cells[2]["message"] == cells[3]["message"] == f"not run: timed out {driver.MAX_TIMEOUTS} times before"
+
+
+def test_host_network_command_lines():
+    sv = runners.SnakevisorRunner()
+    sv.host_dir = "/h"
+    cmd = sv.command(["/p", "x"], host_network=True)
+    sep = cmd.index("--")
+    assert cmd[sep + 1:] == ["/p", "x"] and "--network=host" in cmd[:sep]
+    assert not any(a.startswith("--network") for a in sv.command(["/p", "x"]))
+    for pinned in (True, False):
+        runsc = runners.RunscRunner(pinned)
+        host = runsc.command(["/p"], host_network=True)
+        assert "--network=host" in host and "--rootless=true" in host and "--network=none" not in host
+        assert host[host.index("do") + 1:] == ["/p"] and (host[:3] == ["taskset", "-c", "0"]) == pinned
+        own = runsc.command(["/p"])
+        assert "--network=none" in own and "--network=host" not in own and "--rootless=false" in own
+    assert runners.NativeRunner().command(["/p", "a"], host_network=True) == ["/p", "a"]
+
+
+def test_runc_host_network_has_no_network_namespace(tmp_path):
+    runc = runners.RuncRunner()
+    runc.bundle, runc.state = tmp_path, tmp_path
+    runc.config = {"process": {"args": []},
+                   "linux": {"namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")]}}
+    cmd = runc.command(["/p", "a"], host_network=True)
+    assert cmd[-1] == runc.cid and cmd[:3] == ["runc", "--root", str(tmp_path)]
+    written = json.loads((tmp_path / "config.json").read_text())
+    assert written["process"]["args"] == ["/p", "a"]
+    assert [ns["type"] for ns in written["linux"]["namespaces"]] == ["pid", "ipc", "uts", "mount"]
+    own = runc.container_config(["/p"])
+    assert "network" in [ns["type"] for ns in own["linux"]["namespaces"]]
+    assert len(runc.config["linux"]["namespaces"]) == 5 and runc.config["process"]["args"] == []  # base untouched
+
+
+def test_end_process_kills_what_left_the_group(tmp_path):
+    pidfile = tmp_path / "pid"
+    proc = runners.start_command(["sh", "-c", f"setsid sleep 60 & echo $! > {pidfile}; wait"], subprocess.DEVNULL)
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        time.sleep(0.05)
+    escaped = int(pidfile.read_text())
+    assert os.getsid(escaped) != proc.pid  # out of reach of killpg
+    runners.end_process(proc, grace_s=0.2)
+    for _ in range(100):
+        if runners._start_time(escaped) is None or open(f"/proc/{escaped}/stat").read().split(") ")[1][0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(escaped, 9)
+        pytest.fail("a process that left the group outlived end_process")
