@@ -1,9 +1,18 @@
 #!/bin/sh
-# Installs what snakevisor needs on Debian 12 (as root). With --test, also what the test suite needs.
+# Installs what snakevisor needs on Debian 12 (as root). With --test, also what the test suite needs;
+# with --bench, what `python3 -m bench` needs: gcc for its programs, runsc and runc to compare with,
+# nginx-light and wrk for the nginx benchmark.
 # Safe to run again: it installs only what is missing.
 set -e
 want_tests=0
-[ "${1:-}" = "--test" ] && want_tests=1
+want_bench=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) want_tests=1 ;;
+        --bench) want_bench=1 ;;
+        *) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
 need() { dpkg -s "$1" >/dev/null 2>&1 || missing="$missing $1"; }
@@ -17,6 +26,10 @@ if [ $want_tests = 1 ]; then
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
     # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.
     for p in nginx-light iproute2 curl; do need "$p"; done
+fi
+if [ $want_bench = 1 ]; then
+    # The programs are compiled at run time; gVisor and runc run beside snakevisor; wrk loads the sandboxed nginx.
+    for p in gcc libc6-dev runsc runc nginx-light wrk; do need "$p"; done
 fi
 if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive
