@@ -1,16 +1,24 @@
 """The catalogue of benchmarks: which program runs with which arguments, and
 which figure of its result line is reported.
 
-A Benchmark (syscall, startup, mmap, fs, net, pipe, process) is a group of
-Cases; a Case is one row of the table. Arguments may name the placeholders
-{tmp} (the sandbox's own /tmp) and {host} (a host directory the driver
-prepares, holding a pre-written data file, that each runner exposes as it can).
+A Benchmark (syscall, startup, mmap, fs, net, pipe, process, nginx) is a group
+of Cases; a Case is one row of the table. Arguments may name the placeholders
+{tmp} (the sandbox's own /tmp), {host} (a host directory the driver prepares,
+holding a pre-written data file, that each runner exposes as it can) and
+{port} (the port of the case's host server).
+
+Most cases run a program in the sandbox and read its result line. A case with
+host_network talks to the host: the runner gives the sandbox the host's
+network. Its host_server is a program the driver runs natively for the
+case's duration (bench/servers.py), and a served case runs a server in the
+sandbox and measures it with a native load generator instead.
 """
 
 from dataclasses import dataclass, field
 
 TMP_PLACEHOLDER = "{tmp}"
 HOST_PLACEHOLDER = "{host}"
+PORT_PLACEHOLDER = "{port}"
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -20,13 +28,16 @@ MIB = 1024 * 1024
 class Case:
     id: str  # "<benchmark>.<case>", unique
     label: str
-    program: str | None  # bench/programs/<program>.c; None: startup (wall time of the argv)
+    program: str | None  # bench/programs/<program>.c; None: startup (wall time of the argv) or served
     args: tuple = ()
     metric: str = "ns_per_op"  # key of the result line; "wall_ms" is measured by the driver
     unit: str = "ns/op"
     better: str = "lower"  # or "higher"
     quick: bool = True  # part of --quick
     timeout_s: float = 120.0
+    host_network: bool = False  # the sandbox gets the host's network (to reach a host server, or be reached)
+    host_server: tuple = ()  # (program, args...) run natively while the case runs; prints port=N for {port}
+    served: str | None = None  # a server run in the sandbox and loaded from the host ("nginx": bench.servers)
 
     @property
     def benchmark(self):
@@ -57,9 +68,15 @@ def _fs_cases():
 
 def _net_cases():
     sizes = ((MIB, "1MB", True, 120.0), (64 * MIB, "64MB", True, 120.0), (1024 * MIB, "1GB", False, 600.0))
-    return tuple(Case(f"net.tcp_{name}", f"TCP loopback transfer of {name}", "net", ("tcp", str(size)),
-                      metric="mb_per_s", unit="MB/s", better="higher", quick=quick, timeout_s=timeout)
-                 for size, name, quick, timeout in sizes)
+    throughput = dict(metric="mb_per_s", unit="MB/s", better="higher")
+    inside = tuple(Case(f"net.tcp_{name}", f"TCP loopback transfer of {name}", "net", ("tcp", str(size)),
+                        quick=quick, timeout_s=timeout, **throughput)
+                   for size, name, quick, timeout in sizes)
+    to_host = tuple(Case(f"net.tcp_host_{name}", f"TCP to a host server, {name}", "net",
+                         ("tcp_host", str(size), PORT_PLACEHOLDER), quick=quick, timeout_s=timeout,
+                         host_network=True, host_server=("net", "serve", "0", "0"), **throughput)
+                    for size, name, quick, timeout in sizes)
+    return inside + to_host
 
 
 BENCHMARKS = (
@@ -75,7 +92,8 @@ BENCHMARKS = (
         Case("mmap.malloc_large", "malloc+free 4 MiB (mmap)", "mmap", ("malloc_large",)),
     )),
     Benchmark("fs", "file system access in the sandbox's /tmp and in a host directory", _fs_cases()),
-    Benchmark("net", "TCP over loopback inside the sandbox (a forked client sends, the server reads)", _net_cases()),
+    Benchmark("net", "TCP over loopback inside the sandbox (a forked client sends, the server reads), and from "
+              "the sandbox to a native server on the host (host network)", _net_cases()),
     Benchmark("pipe", "between two processes: pipe and AF_UNIX socketpair streams (a forked writer, 64 KiB "
               "writes), pipe ping-pong", (
         Case("pipe.pipe_stream", "pipe stream, 64 KiB writes", "pipe", ("pipe",),
@@ -90,6 +108,11 @@ BENCHMARKS = (
         Case("process.thread_create_join", "thread create+join", "process", ("thread_create_join",)),
         Case("process.futex_pingpong", "futex ping-pong round trip (2 threads)", "process", ("futex_pingpong",)),
         Case("process.signal_roundtrip", "signal round trip (kill self, handler)", "process", ("signal_roundtrip",)),
+    )),
+    Benchmark("nginx", "nginx (Debian nginx-light) in the sandbox serving a 4 KiB static file to wrk on the host "
+              "(host network)", (
+        Case("nginx.static_4k", "nginx requests/s, wrk -t1 -c8", None, served="nginx", host_network=True,
+             metric="req_per_s", unit="req/s", better="higher"),
     )),
 )
 
@@ -106,10 +129,15 @@ def select(names=None):
     return [b for b in BENCHMARKS if b.name in names]
 
 
-def program_argv(case, programs, target_ms, tmp_dir, host_dir):
+def program_argv(case, programs, target_ms, tmp_dir, host_dir, port=None):
     """The argv that runs a case: PROG CASE TARGET_MS ARGS..., placeholders filled."""
     if case.program is None:
         return list(case.args)
     first, *rest = case.args
-    filled = [a.replace(TMP_PLACEHOLDER, tmp_dir).replace(HOST_PLACEHOLDER, host_dir) for a in rest]
+    values = {TMP_PLACEHOLDER: tmp_dir, HOST_PLACEHOLDER: host_dir, PORT_PLACEHOLDER: str(port)}
+    filled = []
+    for arg in rest:
+        for placeholder, value in values.items():
+            arg = arg.replace(placeholder, value)
+        filled.append(arg)
     return [programs[case.program], first, f"{target_ms:g}", *filled]

@@ -35,7 +35,8 @@ def list_catalogue():
     for bench in catalogue.BENCHMARKS:
         print(f"{bench.name}: {bench.description}")
         for case in bench.cases:
-            print(f"  {case.id:30} {case.label} [{case.unit}]{'' if case.quick else ' (not in --quick)'}")
+            notes = ([] if case.quick else ["not in --quick"]) + (["host network"] if case.host_network else [])
+            print(f"  {case.id:30} {case.label} [{case.unit}]" + "".join(f" ({n})" for n in notes))
     print("runners:")
     for r in runners.all_runners():
         print(f"  {r.name:18} {r.description}")

@@ -6,7 +6,11 @@ module prints, tables and plot alike.
 
 A cell never aborts the suite: a runner that cannot start is "missing", a
 program that fails is "failed: <first line of stderr>", a feature the runner
-lacks is "unsupported: <reason>", a runner that does not apply is "n/a".
+lacks is "unsupported: <reason>", a runner that does not apply is "n/a", a
+tool a case needs that is not installed (wrk, nginx) is "missing" too.
+
+A case with a host server has it running (bench.servers.host_server) while
+all its runs take place; a served case is measured by bench.servers.
 """
 
 import datetime
@@ -21,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 
 from bench import benchmarks as catalogue
+from bench import servers
 from bench.build import build_programs
 from bench.runners import first_line
 
@@ -29,6 +34,8 @@ FULL_TARGET_MS = 300
 QUICK_TARGET_MS = 50
 PROBE_TIMEOUT_S = 60
 QUICK_TIMEOUT_S = 20  # per run in --quick: a healthy quick run takes seconds
+FULL_LOAD_S = 10  # how long a load generator (wrk) runs against a served case
+QUICK_LOAD_S = 3
 MAX_TIMEOUTS = 2  # a runner that hangs this often is not given more cases
 DATA_FILE = "svbench-data"  # the read benchmarks' file, as bench/programs/fs.c names it
 DATA_LEN = 16 << 20
@@ -44,6 +51,7 @@ class Context:
     host_dir: str  # the host directory of the fs benchmark
     target_ms: float
     max_timeout_s: float | None = None
+    load_s: float = FULL_LOAD_S
 
 
 def parse_result(stdout):
@@ -68,11 +76,14 @@ def failure_message(result):
     return f"exit status {result.returncode}, no result line"
 
 
-def measure(runner, case, ctx):
-    """One run of one case: ("ok", value) | ("unsupported", why) | ("failed", why)."""
-    argv = catalogue.program_argv(case, ctx.programs, ctx.target_ms, SANDBOX_TMP, ctx.host_dir)
+def measure(runner, case, ctx, port=None):
+    """One run of one case: ("ok", value) | ("unsupported", why) | ("failed", why)
+    | ("missing", why); port: that of the case's host server."""
+    if case.served:
+        return servers.measure_served(runner, case, ctx)
+    argv = catalogue.program_argv(case, ctx.programs, ctx.target_ms, SANDBOX_TMP, ctx.host_dir, port)
     timeout = min(case.timeout_s, ctx.max_timeout_s) if ctx.max_timeout_s else case.timeout_s
-    result = runner.run(argv, timeout)
+    result = runner.run(argv, timeout, host_network=case.host_network)
     if result.timed_out:
         return "failed", failure_message(result)
     if case.metric == "wall_ms":
@@ -184,6 +195,34 @@ def _prepare_host_dir(path):
     return True
 
 
+def run_case(case, available, ctx, runs, timeouts, say):
+    """{runner name: [outcome of each run]} of one case; timeouts counts each
+    runner's timeouts across the suite."""
+    outcomes = {r.name: [] for r in available}
+    try:
+        with servers.host_server(case, ctx) as port:
+            # Runs interleave the runners, so drift on the machine touches them all alike.
+            for i in range(runs):
+                for runner in available:
+                    if not runner.applies_to(case):
+                        continue
+                    done = outcomes[runner.name]
+                    if done and done[-1][0] != "ok":
+                        continue  # failed, unsupported or missing once: no point repeating
+                    if timeouts.get(runner.name, 0) >= MAX_TIMEOUTS:
+                        done.append(("failed", f"not run: timed out {MAX_TIMEOUTS} times before"))
+                        continue
+                    done.append(measure(runner, case, ctx, port))
+                    if done[-1][0] == "failed" and done[-1][1].startswith("timeout"):
+                        timeouts[runner.name] = timeouts.get(runner.name, 0) + 1
+                    say(f"  {case.id:28} {runner.name:18} run {i + 1}/{runs}: {done[-1][0]} {done[-1][1]}")
+    except servers.ServerError as e:
+        say(f"  {case.id:28} {e}")
+        for runner in available:
+            outcomes[runner.name] = [("failed", str(e))]
+    return outcomes
+
+
 def run_suite(benchmark_names=(), runner_list=(), runs=3, quick=False, host_dir=None,
               command="python3 -m bench", progress=sys.stderr):
     """Runs the suite; returns the results document (see README of bench/)."""
@@ -214,7 +253,8 @@ def run_suite(benchmark_names=(), runner_list=(), runs=3, quick=False, host_dir=
     }
     try:
         ctx = Context(programs=build_programs(), work_dir=work_dir, host_dir=host_dir,
-                      target_ms=doc["target_ms"], max_timeout_s=QUICK_TIMEOUT_S if quick else None)
+                      target_ms=doc["target_ms"], max_timeout_s=QUICK_TIMEOUT_S if quick else None,
+                      load_s=QUICK_LOAD_S if quick else FULL_LOAD_S)
         available = []
         timeouts = {}
         for runner in runner_list:
@@ -232,22 +272,7 @@ def run_suite(benchmark_names=(), runner_list=(), runs=3, quick=False, host_dir=
                     doc["skipped"].append(case.id)
                     continue
                 cells = {}
-                outcomes = {r.name: [] for r in available}
-                # Runs interleave the runners, so drift on the machine touches them all alike.
-                for i in range(runs):
-                    for runner in available:
-                        if not runner.applies_to(case):
-                            continue
-                        done = outcomes[runner.name]
-                        if done and done[-1][0] != "ok":
-                            continue  # failed or unsupported once: no point repeating
-                        if timeouts.get(runner.name, 0) >= MAX_TIMEOUTS:
-                            done.append(("failed", f"not run: timed out {MAX_TIMEOUTS} times before"))
-                            continue
-                        done.append(measure(runner, case, ctx))
-                        if done[-1][0] == "failed" and done[-1][1].startswith("timeout"):
-                            timeouts[runner.name] = timeouts.get(runner.name, 0) + 1
-                        say(f"  {case.id:28} {runner.name:18} run {i + 1}/{runs}: {done[-1][0]} {done[-1][1]}")
+                outcomes = run_case(case, available, ctx, runs, timeouts, say)
                 for runner in runner_list:
                     info = doc["runners"][runner.name]
                     if info["status"] == "missing":

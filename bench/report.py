@@ -99,7 +99,7 @@ def markdown_table(doc):
                               f"{fmt_ratio(cell.get('vs_runc'))} r" if cell.get("vs_runc") is not None else None]
                     ratios = ", ".join(r for r in ratios if r)
                     row.append(fmt_value(cell["median"]) + (f" ({ratios})" if ratios else ""))
-                elif cell["status"] == "missing":
+                elif cell["status"] == "missing" and doc["runners"].get(name, {}).get("status") == "missing":
                     row.append("missing")  # why is listed once, above the table
                 else:
                     row.append(_md_escape(cell_note(cell))[:80])

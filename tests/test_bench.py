@@ -2,13 +2,17 @@
 
 A tiny quick run with the native runner checks the whole path (build, run,
 parse, table, JSON, Markdown, plot); fake runners check how failures, timeouts
-and missing runners land in their cells.
+and missing runners land in their cells, and which command lines host-network
+cases get; the host server and served (nginx + wrk) cases are checked for
+their lifetimes and for a missing tool landing in a cell.
 """
 
 import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -17,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bench import benchmarks as catalogue
-from bench import cli, driver, report, runners
+from bench import cli, driver, report, runners, servers
 from bench.build import build_programs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -233,6 +237,31 @@ def test_a_hanging_runner_is_cut_off(monkeypatch):
     assert cells[2]["message"] == cells[3]["message"] == f"not run: timed out {driver.MAX_TIMEOUTS} times before"
 
 
+def _case(case_id):
+    return next(c for b in catalogue.BENCHMARKS for c in b.cases if c.id == case_id)
+
+
+def test_catalogue_lists_the_new_cases(capsys):
+    cli.list_catalogue()
+    out = capsys.readouterr().out
+    for case_id in ("pipe.pipe_stream", "pipe.unix_stream", "pipe.pingpong", "net.tcp_host_1MB", "net.tcp_host_64MB",
+                    "nginx.static_4k"):
+        assert re.search(rf"^  {re.escape(case_id)} ", out, re.M), case_id
+    assert re.search(r"^  net\.tcp_host_1GB .*\(not in --quick\) \(host network\)$", out, re.M)
+    assert re.search(r"^  net\.tcp_1MB .*\[MB/s\]$", out, re.M)  # the in-sandbox cases stay, own network
+    host = _case("net.tcp_host_64MB")
+    assert host.host_network and host.host_server[0] == "net" and catalogue.PORT_PLACEHOLDER in host.args
+    assert not _case("net.tcp_64MB").host_network and not _case("net.tcp_64MB").host_server
+    nginx = _case("nginx.static_4k")
+    assert (nginx.served, nginx.host_network, nginx.unit, nginx.better) == ("nginx", True, "req/s", "higher")
+    assert _case("pipe.pipe_stream").metric == "mb_per_s" and _case("pipe.pingpong").metric == "ns_per_op"
+
+
+def test_program_argv_fills_the_port():
+    argv = catalogue.program_argv(_case("net.tcp_host_1MB"), {"net": "/p/net"}, 50, "/tmp", "/host", 4321)
+    assert argv == ["/p/net", "tcp_host", "50", str(1 << 20), "4321"]
+
+
 def test_host_network_command_lines():
     sv = runners.SnakevisorRunner()
     sv.host_dir = "/h"
@@ -265,6 +294,87 @@ def test_runc_host_network_has_no_network_namespace(tmp_path):
     assert len(runc.config["linux"]["namespaces"]) == 5 and runc.config["process"]["args"] == []  # base untouched
 
 
+class RecordingRunner(runners.Runner):
+    """Records each run and whether the port in its argv was listening then."""
+    name = "recording"
+
+    def __init__(self):
+        self.calls = []
+
+    def run(self, argv, timeout, host_network=False):
+        listening = None
+        if argv[1] == "tcp_host":
+            try:
+                socket.create_connection(("127.0.0.1", int(argv[4])), timeout=5).close()
+                listening = True
+            except OSError:
+                listening = False
+        self.calls.append((list(argv), host_network, listening))
+        return runners.Completed(0, "ns_per_op=1 ops=1 mb_per_s=1\n", "", 0.0)
+
+
+def _refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+@needs_gcc
+def test_host_network_cases_reach_the_runner_with_a_live_host_server():
+    runner = RecordingRunner()
+    doc = driver.run_suite(["net"], [runner], runs=1, quick=True, progress=None)
+    probe, *runs = runner.calls
+    calls = {argv[1] + "_" + argv[3]: (argv, host, listening) for argv, host, listening in runs}
+    assert sorted(calls) == sorted(f"{mode}_{size}" for mode in ("tcp", "tcp_host") for size in (1 << 20, 64 << 20))
+    for key, (argv, host, listening) in calls.items():
+        if key.startswith("tcp_host"):
+            assert host is True and listening is True and argv[4].isdigit()
+            assert _refused(int(argv[4]))  # the case is over: its server is gone
+        else:
+            assert host is False and len(argv) == 4
+    assert {c["id"]: c["cells"]["recording"]["status"] for c in doc["benchmarks"][0]["cases"]} == {
+        "net.tcp_1MB": "ok", "net.tcp_64MB": "ok", "net.tcp_host_1MB": "ok", "net.tcp_host_64MB": "ok"}
+
+
+@needs_gcc
+def test_host_server_counts_bytes_and_dies_with_its_case(tmp_path):
+    ctx = driver.Context(programs=build_programs(), work_dir=str(tmp_path), host_dir=str(tmp_path), target_ms=1)
+    case = _case("net.tcp_host_1MB")
+    with servers.host_server(case, ctx) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"x" * 100_000)
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while len(reply) < 8:
+                chunk = s.recv(8 - len(reply))
+                assert chunk
+                reply += chunk
+        assert struct.unpack(">Q", reply)[0] == 100_000
+        # The real client, natively: it checks the server's count itself.
+        argv = catalogue.program_argv(case, ctx.programs, 1, "/tmp", str(tmp_path), port)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and driver.parse_result(r.stdout)[0] == "ok", r.stderr
+    assert _refused(port)
+    with pytest.raises(RuntimeError):
+        with servers.host_server(case, ctx) as port:
+            raise RuntimeError("a case blew up")
+    assert _refused(port)
+
+
+@needs_gcc
+def test_a_host_server_that_does_not_start_fails_the_case(tmp_path):
+    ctx = driver.Context(programs=build_programs(), work_dir=str(tmp_path), host_dir=str(tmp_path), target_ms=1)
+    case = catalogue.Case("x.host", "x", "net", ("tcp_host", "1", "{port}"), host_network=True,
+                          host_server=("syscall", "getpid", "1"))  # prints a result line, not port=N
+    runner = RecordingRunner()
+    outcomes = driver.run_case(case, [runner], ctx, 2, {}, lambda msg: None)
+    [(kind, why)] = outcomes["recording"]
+    assert kind == "failed" and why.startswith("host server syscall getpid 1: no port=N line (it said 'ns_per_op=")
+    assert runner.calls == []
+
+
 def test_end_process_kills_what_left_the_group(tmp_path):
     pidfile = tmp_path / "pid"
     proc = runners.start_command(["sh", "-c", f"setsid sleep 60 & echo $! > {pidfile}; wait"], subprocess.DEVNULL)
@@ -282,3 +392,61 @@ def test_end_process_kills_what_left_the_group(tmp_path):
     else:
         os.kill(escaped, 9)
         pytest.fail("a process that left the group outlived end_process")
+
+
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:18089/file
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.58ms    1.56ms  21.00ms   89.39%
+    Req/Sec     1.45k   191.35     1.71k    60.00%
+  4330 requests in 3.00s, 17.91MB read
+Requests/sec:   1442.88
+Transfer/sec:      5.97MB
+"""
+
+
+def test_parse_wrk():
+    assert servers.parse_wrk(WRK_OUTPUT) == ("ok", 1442.88)
+    bad = WRK_OUTPUT.replace("Requests/sec", "  Non-2xx or 3xx responses: 12\nRequests/sec")
+    assert servers.parse_wrk(bad) == ("failed", "wrk: 12 responses not 2xx/3xx")
+    assert servers.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")[0] == "failed"
+
+
+def test_missing_wrk_is_a_missing_cell_not_a_crash(monkeypatch, tmp_path):
+    monkeypatch.setattr(servers, "WRK", "snakevisor-bench-no-such-wrk")
+    case = _case("nginx.static_4k")
+    kind, why = driver.measure(runners.NativeRunner(), case, _ctx(tmp_path))
+    assert kind == "missing" and "not installed" in why and "sh tools/setup.sh --" in why
+    assert os.listdir(tmp_path) == []  # nothing started, nothing left
+    if servers.nginx_binary() is None:
+        return
+    assert why == "wrk not installed (Debian package wrk: sh tools/setup.sh --bench)"
+    cell = driver.summarize(case, [(kind, why)])
+    doc = {"date": "2000-01-01T00:00:00+00:00", "runs": 1, "quick": True, "command": "python3 -m bench nginx",
+           "machine": {"cpus": 1, "kernel": "k", "python": "3"}, "skipped": [],
+           "runners": {"native": {"status": "ok", "reason": None, "description": "d", "version": ""}},
+           "benchmarks": [{"name": "nginx", "description": "d", "cases": [
+               {"id": case.id, "label": case.label, "unit": case.unit, "better": case.better,
+                "cells": {"native": cell}}]}]}
+    assert re.search(r"native\s+missing: wrk not installed \(Debian package wrk", report.text_table(doc))
+    assert "| missing: wrk not installed (Debian package wrk" in report.markdown_table(doc)
+
+
+def test_a_served_server_that_dies_fails_with_its_first_line(monkeypatch, tmp_path):
+    monkeypatch.setattr(servers, "why_missing", lambda case: None)
+    monkeypatch.setattr(servers, "nginx_binary", lambda: "/usr/sbin/nginx")
+    runner = ShellRunner("dies", "echo 'nginx: [emerg] no way' >&2; exit 1")
+    kind, why = driver.measure(runner, _case("nginx.static_4k"), _ctx(tmp_path))
+    assert (kind, why) == ("failed", "exited with status 1 before serving: nginx: [emerg] no way")
+    assert os.listdir(tmp_path) == []  # the site directory is removed
+
+
+@pytest.mark.skipif(servers.nginx_binary() is None or shutil.which("wrk") is None,
+                    reason="nginx (nginx-light) and wrk needed: sh tools/setup.sh --bench")
+def test_native_nginx_under_wrk(tmp_path):
+    ctx = driver.Context(programs={}, work_dir=str(tmp_path), host_dir=str(tmp_path), target_ms=1, load_s=1)
+    kind, rps = driver.measure(runners.NativeRunner(), _case("nginx.static_4k"), ctx)
+    assert kind == "ok" and rps > 0, rps
+    assert os.listdir(tmp_path) == []
+    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert left == "", left  # nginx was stopped
