@@ -53,6 +53,12 @@ def test_udp_across_processes_differential(differential):
     assert "MISMATCH" not in text and "peek 10 flags trunc=1" in text and "client exit 0" in text
 
 
+def test_udp_ancillary_data_differential(differential):
+    """IP/IPv6 control messages pass both ways through host sockets, cut to the buffer as put_cmsg does."""
+    native, boxed = differential([compile_c("net_udp_cmsg")])
+    assert "type=2 len=20 value=7" in boxed.stdout.decode()
+
+
 def test_http_server_and_client_inside_the_sandbox():
     d = www_dir("www-inside", {"hello.txt": b"hello from the sandbox\n"})
     client = textwrap.dedent("""

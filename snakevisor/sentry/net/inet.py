@@ -48,7 +48,8 @@ PASSTHROUGH = {
     (S.SOL_SOCKET, o) for o in (S.SO_REUSEADDR, S.SO_REUSEPORT, S.SO_KEEPALIVE, S.SO_SNDBUF, S.SO_RCVBUF,
                                 S.SO_LINGER, S.SO_BROADCAST, S.SO_OOBINLINE, S.SO_PRIORITY, S.SO_RCVLOWAT,
                                 S.SO_SNDLOWAT, S.SO_DONTROUTE, S.SO_TIMESTAMP, S.SO_BUSY_POLL,
-                                S.SO_INCOMING_CPU, S.SO_ZEROCOPY)
+                                S.SO_INCOMING_CPU, S.SO_ZEROCOPY, S.SO_TIMESTAMPNS, S.SO_TIMESTAMPING,
+                                S.SO_RXQ_OVFL, S.SO_PEEK_OFF)
 } | {(S.SOL_TCP, o) for o in (S.TCP_NODELAY, S.TCP_MAXSEG, S.TCP_CORK, S.TCP_KEEPIDLE, S.TCP_KEEPINTVL,
                                 S.TCP_KEEPCNT, S.TCP_SYNCNT, S.TCP_LINGER2, S.TCP_DEFER_ACCEPT,
                                 S.TCP_WINDOW_CLAMP, S.TCP_QUICKACK, S.TCP_USER_TIMEOUT, S.TCP_FASTOPEN,
@@ -56,11 +57,33 @@ PASSTHROUGH = {
 } | {(S.SOL_IP, o) for o in (S.IP_TOS, S.IP_TTL, S.IP_RECVERR, S.IP_PKTINFO, S.IP_MTU_DISCOVER, S.IP_RECVTOS,
                               S.IP_MULTICAST_IF, S.IP_MULTICAST_TTL, S.IP_MULTICAST_LOOP,
                               S.IP_ADD_MEMBERSHIP, S.IP_DROP_MEMBERSHIP, S.IP_FREEBIND,
-                              S.IP_BIND_ADDRESS_NO_PORT)
+                              S.IP_BIND_ADDRESS_NO_PORT, S.IP_OPTIONS, S.IP_RECVOPTS, S.IP_RETOPTS,
+                              S.IP_RECVTTL, S.IP_MTU, S.IP_RECVORIGDSTADDR, S.IP_MULTICAST_ALL)
 } | {(S.SOL_IPV6, o) for o in (S.IPV6_V6ONLY, S.IPV6_UNICAST_HOPS, S.IPV6_MULTICAST_IF, S.IPV6_MULTICAST_HOPS,
-                                S.IPV6_MULTICAST_LOOP, S.IPV6_RECVPKTINFO, S.IPV6_TCLASS)
+                                S.IPV6_MULTICAST_LOOP, S.IPV6_RECVPKTINFO, S.IPV6_TCLASS, S.IPV6_ADD_MEMBERSHIP,
+                                S.IPV6_DROP_MEMBERSHIP, S.IPV6_MTU_DISCOVER, S.IPV6_MTU, S.IPV6_RECVERR,
+                                S.IPV6_MULTICAST_ALL, S.IPV6_PKTINFO, S.IPV6_RECVHOPLIMIT, S.IPV6_HOPLIMIT,
+                                S.IPV6_RECVHOPOPTS, S.IPV6_RECVRTHDR, S.IPV6_RECVDSTOPTS, S.IPV6_RECVPATHMTU,
+                                S.IPV6_PATHMTU, S.IPV6_DONTFRAG, S.IPV6_RECVTCLASS, S.IPV6_AUTOFLOWLABEL,
+                                S.IPV6_RECVORIGDSTADDR)
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
 INT = struct.Struct("<i")
+HOST_CONTROL = 4096   # control bytes taken from the host per datagram
+
+
+class _IOVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint), ("iov", ctypes.POINTER(_IOVec)),
+                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+for _name in ("recvmsg", "sendmsg"):
+    getattr(_libc, _name).argtypes = [ctypes.c_int, ctypes.POINTER(_MsgHdr), ctypes.c_int]
+    getattr(_libc, _name).restype = ctypes.c_ssize_t
 IFCONF = struct.Struct("<i4xQ")
 
 
@@ -184,12 +207,20 @@ class InetSocket(SocketImpl):
             raise SyscallError(e.errno or EINVAL)
 
     # --- data -----------------------------------------------------------------------------
-    def sendmsg(self, t, data, flags, addr, rights, creds):
+    def sendmsg(self, t, data, flags, addr, rights, creds, control=b""):
+        """``control``: packed IP/IPv6-level control messages (IP_TOS, IPV6_HOPLIMIT, ...) for the host."""
         if rights:
             raise SyscallError(EINVAL)
         mv = memoryview(data)[:MAX_CHUNK]
         flags = (flags & ~S.MSG_DONTWAIT) | S.MSG_DONTWAIT | S.MSG_NOSIGNAL
-        n = _libc.sendto(self.fd, bytes(mv), len(mv), flags, addr, len(addr) if addr else 0)
+        if control:
+            payload, cbuf = bytes(mv), ctypes.create_string_buffer(control, len(control))
+            iov = _IOVec(ctypes.cast(ctypes.c_char_p(payload), ctypes.c_void_p), len(payload))
+            msg = _MsgHdr(ctypes.cast(ctypes.c_char_p(addr), ctypes.c_void_p) if addr else None,
+                          len(addr) if addr else 0, ctypes.pointer(iov), 1, ctypes.addressof(cbuf), len(control), 0)
+            n = _libc.sendmsg(self.fd, ctypes.byref(msg), flags)
+        else:
+            n = _libc.sendto(self.fd, bytes(mv), len(mv), flags, addr, len(addr) if addr else 0)
         if n < 0:
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
@@ -199,21 +230,26 @@ class InetSocket(SocketImpl):
         n = max(0, min(n, MAX_CHUNK))
         buf = ctypes.create_string_buffer(max(n, 1))
         abuf = ctypes.create_string_buffer(S.SOCKADDR_MAX)
-        ln = ctypes.c_uint(S.SOCKADDR_MAX)
+        # Control messages the options ask for (IP_PKTINFO, IPV6_RECVHOPLIMIT, SO_TIMESTAMP, ...) come
+        # back packed; recvmsg fits them into the application's buffer as Linux's put_cmsg does.
+        cbuf = ctypes.create_string_buffer(HOST_CONTROL)
+        iov = _IOVec(ctypes.addressof(buf), n)
+        msg = _MsgHdr(ctypes.addressof(abuf), S.SOCKADDR_MAX, ctypes.pointer(iov), 1,
+                      ctypes.addressof(cbuf), HOST_CONTROL, 0)
         hflags = (flags & (S.MSG_PEEK | S.MSG_TRUNC | S.MSG_OOB | S.MSG_ERRQUEUE)) | S.MSG_DONTWAIT
         if self.stype == _socket.SOCK_DGRAM:
             hflags |= S.MSG_TRUNC   # the host then returns a datagram's real length
-        got = _libc.recvfrom(self.fd, buf, n, hflags, abuf, ctypes.byref(ln))
+        got = _libc.recvmsg(self.fd, ctypes.byref(msg), hflags)
         if got < 0:
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
-        out_flags = 0
+        out_flags = msg.flags & (S.MSG_CTRUNC | S.MSG_EOR | S.MSG_OOB | S.MSG_ERRQUEUE)
         full = got
         if self.stype == _socket.SOCK_DGRAM and got > n:
             out_flags |= S.MSG_TRUNC   # only with MSG_TRUNC does the host report the real length
         data = buf.raw[:min(got, n)]
-        addr = abuf.raw[:ln.value] if want_addr and ln.value else None
-        return RecvResult(data, full, addr, flags=out_flags)
+        addr = abuf.raw[:msg.namelen] if want_addr and msg.namelen else None
+        return RecvResult(data, full, addr, flags=out_flags, control=cbuf.raw[:msg.controllen])
 
     # Stream data straight between the host socket and application memory (views of the
     # MemoryFile from mm.io_views): the kernel copies once, as natively; nothing passes through Python.

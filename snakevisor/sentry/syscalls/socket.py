@@ -318,12 +318,15 @@ def setsockopt(t, fd, level, name, optval, optlen):
 # --- sending ------------------------------------------------------------------------------------------------
 
 def _parse_control(t, sock, control: bytes):
-    """SCM_RIGHTS (FileDescriptions, with a reference each) and SCM_CREDENTIALS from a control buffer."""
-    rights, creds = [], None
+    """SCM_RIGHTS (FileDescriptions, with a reference each) and SCM_CREDENTIALS from a control buffer,
+    and the protocol-level messages a host socket takes (IP_TOS, IPV6_HOPLIMIT, ...), packed."""
+    rights, creds, other = [], None, b""
     try:
         for level, typ, data in S.parse_cmsgs(control):
             if level != S.SOL_SOCKET:
-                continue
+                if isinstance(sock, InetSocket):
+                    other += S.pack_cmsg(level, typ, data)
+                continue   # an AF_UNIX socket ignores other levels, as Linux's
             if typ == S.SCM_RIGHTS:
                 fds = [INT.unpack_from(data, i)[0] for i in range(0, len(data) - 3, 4)]
                 if len(rights) + len(fds) > S.SCM_MAX_FD:
@@ -351,10 +354,10 @@ def _parse_control(t, sock, control: bytes):
         for f in rights:
             f.dec_ref()
         raise SyscallError(EINVAL)
-    return rights, creds
+    return rights, creds, other
 
 
-def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds):
+def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b""):
     """Send from ``iov``; a stream socket in blocking mode loops until all is queued."""
     dontwait = bool(flags & S.MSG_DONTWAIT)
     stream = sock.stype == S.SOCK_STREAM
@@ -371,6 +374,8 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds):
                 chunk = iov.gather(sent, step)
 
                 def attempt():
+                    if control:
+                        return sock.sendmsg(t, chunk, flags, addr, rights, creds, control)
                     return sock.sendmsg(t, chunk, flags, addr, rights, creds)
             try:
                 n = yield from _blocking(t, f, sock, "send", attempt,
@@ -395,12 +400,12 @@ def _sendmsg_one(t, f, sock, msg_addr, flags):
         raise SyscallError(EINVAL)
     vecs = IoVec(t, t.mm.read_iovecs(iov, iovlen))
     addr = _read_addr(t, name, namelen) if name else None
-    rights, creds = [], None
+    rights, creds, other = [], None, b""
     if controllen:
         if controllen > MAX_CONTROL:
             raise SyscallError(55)   # ENOBUFS
-        rights, creds = _parse_control(t, sock, t.mm.copy_in(control, controllen))
-    return (yield from _send(t, f, sock, vecs, flags, addr or None, rights, creds))
+        rights, creds, other = _parse_control(t, sock, t.mm.copy_in(control, controllen))
+    return (yield from _send(t, f, sock, vecs, flags, addr or None, rights, creds, other))
 
 
 @syscall("sendto", args=("fd", "str:2", "uint", "hex", "ptr", "int"))
@@ -536,8 +541,27 @@ def _control_out(t, sock, res, flags, control, controllen):
             out += cm
         res.rights = []
     if res.control:
-        out += res.control[:max(0, controllen - len(out))]
+        packed, truncated = _put_cmsgs(res.control, controllen - len(out))
+        out += packed
+        if truncated:
+            mflags |= S.MSG_CTRUNC
     return out, mflags
+
+
+def _put_cmsgs(control: bytes, space: int):
+    """Re-pack control messages into ``space`` bytes as Linux's put_cmsg does: a message that does not
+    fit is cut (its cmsg_len says so) and MSG_CTRUNC is set; none is written without room for a header."""
+    out, truncated = b"", False
+    for level, typ, data in S.parse_cmsgs(control):
+        if space < S.CMSGHDR.size:
+            return out, True
+        cmlen = S.cmsg_len(len(data))
+        if space < cmlen:
+            truncated, cmlen = True, space
+        step = min(S.cmsg_space(len(data)), space)
+        out += (S.CMSGHDR.pack(cmlen, level, typ) + data[:cmlen - S.CMSGHDR.size]).ljust(step, b"\0")
+        space -= step
+    return out, truncated
 
 
 def _recvmsg_one(t, f, sock, msg_addr, flags):
