@@ -324,3 +324,12 @@ def test_interactive_bash_through_tmux(tmp_path):
         assert not tmux.alive()
     finally:
         tmux("kill-server", check=False)
+
+
+def test_vmin_vtime_timers_differential():
+    prog = compile_c("tty_vtime")
+    native = run_native([prog])
+    boxed = run_sandboxed([prog])
+    assert native.returncode == 0, native.stderr
+    assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
+    assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode())

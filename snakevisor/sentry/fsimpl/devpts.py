@@ -78,6 +78,12 @@ class ReplicaImpl(FileDescriptionImpl):
     def read(self, n, offset):
         return self.terminal.replica_read(self._task(), n)
 
+    def blocking_read(self, task, n):
+        """A blocking read that waits its own way (VMIN/VTIME timers); None: the usual wait."""
+        if not self.terminal.ld.timed():
+            return None
+        return self.terminal.replica_read_timed(task, n)
+
     def write(self, data, offset):
         return self.terminal.replica_write(self._task(), data)
 

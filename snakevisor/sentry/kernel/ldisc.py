@@ -294,9 +294,13 @@ class LineDiscipline:
         del self.raw[:n]
         return take
 
+    def timed(self) -> bool:
+        """Non-canonical with VTIME set: a blocking read runs VTIME's timer (Terminal.replica_read_timed)."""
+        return not self.lflag & ICANON and self.cc[VTIME] != 0
+
     def _raw_threshold(self, n: int) -> int:
-        # VMIN bytes (at most what was asked for); VTIME's timers are not modelled:
-        # with VTIME set any byte satisfies the read.
+        # VMIN bytes (at most what was asked for); with VTIME set any byte satisfies one step
+        # and the Terminal's timed read gathers up to VMIN.
         vmin = self.cc[VMIN]
         if vmin > 1 and self.cc[VTIME] == 0:
             return max(1, min(vmin, n))

@@ -21,7 +21,7 @@ from snakevisor.abi.tty import (FIONREAD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLU
                                 TIOCGETD, TIOCGEXCL, TIOCGPGRP, TIOCGPKT, TIOCGPTLCK, TIOCGPTN, TIOCGSID,
                                 TIOCGWINSZ, TIOCNOTTY, TIOCNXCL, TIOCOUTQ, TIOCPKT, TIOCSBRK, TIOCSCTTY,
                                 TIOCSETD, TIOCSIG, TIOCSPGRP, TIOCSPTLCK, TIOCSWINSZ, TOSTOP,
-                                UNIX98_PTY_SLAVE_MAJOR, WINSIZE)
+                                UNIX98_PTY_SLAVE_MAJOR, VMIN, VTIME, WINSIZE)
 from snakevisor.sentry.kernel.ldisc import LineDiscipline
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -204,6 +204,42 @@ class Terminal:
             raise SyscallError(EAGAIN)
         self._wake()
         return data
+
+    def replica_read_timed(self, task, n: int):
+        """A blocking non-canonical read with VTIME set (a generator): VMIN=0 waits at most VTIME
+        tenths of a second for any input (then returns b""); VMIN>0 waits for the first byte without
+        a limit, then returns once VMIN bytes came or VTIME passed with no new byte (termios(3)).
+        A signal after some bytes returns them, as n_tty_read does."""
+        got = bytearray()
+        vmin, vtime = self.ld.cc[VMIN], self.ld.cc[VTIME] / 10
+        want = min(vmin, n) if vmin else 1
+        deadline = None if vmin else self.kernel.monotonic() + vtime
+        while True:
+            try:
+                got += self.replica_read(task, n - len(got))
+            except SyscallError as e:
+                if e.errno != EAGAIN:
+                    if got:
+                        return bytes(got)
+                    raise
+            if len(got) >= want or not self.master_open:
+                return bytes(got)
+            if vmin and got:
+                timeout = vtime   # the inter-byte timer restarts with each byte
+            elif vmin:
+                timeout = None
+            else:
+                timeout = deadline - self.kernel.monotonic()
+                if timeout <= 0:
+                    return b""
+            try:
+                ready = yield from task.block_on(self.replica_queue, POLLIN | POLLHUP, timeout)
+            except SyscallError:
+                if got:
+                    return bytes(got)
+                raise
+            if not ready and (got or not vmin):
+                return bytes(got)
 
     def replica_write(self, task, data) -> int:
         if not self.master_open:

@@ -112,6 +112,11 @@ def _gather(t, vecs, limit) -> bytes:
 
 
 def _do_read(t, f, n, offset=None, nowait=False):
+    blocking_read = getattr(f.impl, "blocking_read", None)   # terminals: VTIME's timers
+    if blocking_read is not None and not nowait and not f.flags & O_NONBLOCK:
+        timed = blocking_read(t, n)
+        if timed is not None:
+            return (yield from timed)
     data = yield from with_blocking(t, f, lambda: f.read(n, offset), POLLIN, nowait)
     return data
 
