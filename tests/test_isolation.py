@@ -151,7 +151,7 @@ def test_gofer_is_locked_down(busybox_rootfs, tmp_path):
                      isolate=True, overlay=True)
     try:
         root = Client(g.sockets[0]).attach()     # answered only once isolation is done
-        pid = g.proc.pid
+        pid = g.pid
         _wait_isolated(pid)
         st = _status(pid)
         assert st["NoNewPrivs"] == "1"

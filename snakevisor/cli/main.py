@@ -120,9 +120,14 @@ def cmd_do(args):
         print(f"snakevisor do: --rootfs {args.rootfs}: not a directory", file=sys.stderr)
         return 2
     cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
-    return run_do(cmd, strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu,
+    code = run_do(cmd, strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu,
                   hostname=args.hostname, volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper,
                   network=args.network, tty=args.tty)
+    # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
+    # objects (~100+ ms of freeing for nothing).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_syscalls(args):

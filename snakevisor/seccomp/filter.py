@@ -3,8 +3,8 @@
 ``build_whitelist(names)`` returns the classic-BPF program (bytes of
 ``struct sock_filter``) that allows the named x86_64 syscalls and answers
 every other one with ``default`` (an errno, or KILL). It is built with
-pyseccomp when that is importable, otherwise with the system's libseccomp
-through ctypes; either way the program is exported once and loaded raw with
+the system's libseccomp through ctypes (pyseccomp, when libseccomp.so.2 is not
+there, is slower to import); either way the program is exported once and loaded raw with
 ``load(bpf)`` (seccomp(2) with TSYNC, so every thread of the process gets it,
 falling back to prctl(PR_SET_SECCOMP)). Shared by the Gofer, the Sentry and
 the stubs. Rules may also compare arguments (``ArgRule``), e.g. to allow
@@ -13,7 +13,6 @@ the stubs. Rules may also compare arguments (``ArgRule``), e.g. to allow
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno as _errno
 import os
 from dataclasses import dataclass
@@ -70,8 +69,11 @@ _libseccomp = None
 def _lib():
     global _libseccomp
     if _libseccomp is None:
-        name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
-        lib = ctypes.CDLL(name, use_errno=True)
+        try:
+            lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)   # by soname: no ldconfig run
+        except OSError:
+            from ctypes.util import find_library   # noqa: PLC0415 (slow: runs ldconfig; unusual layouts only)
+            lib = ctypes.CDLL(find_library("seccomp") or "libseccomp.so", use_errno=True)
         lib.seccomp_init.restype = ctypes.c_void_p
         lib.seccomp_init.argtypes = (ctypes.c_uint32,)
         lib.seccomp_release.argtypes = (ctypes.c_void_p,)
@@ -156,10 +158,10 @@ def build_whitelist(allowed, rules=(), default=_errno.EPERM) -> bytes:
     (an errno number, or KILL to kill the process)."""
     allowed = sorted(set(allowed))
     try:
-        import pyseccomp  # noqa: F401,PLC0415
-    except ImportError:
-        return _build_libseccomp(allowed, rules, default)
-    return _build_pyseccomp(allowed, rules, default)
+        _lib()
+    except OSError:
+        return _build_pyseccomp(allowed, rules, default)   # pyseccomp brings its own libseccomp
+    return _build_libseccomp(allowed, rules, default)
 
 
 def load(bpf: bytes, tsync: bool = True) -> None:
