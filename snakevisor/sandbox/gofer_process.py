@@ -15,7 +15,9 @@ import time
 import traceback
 from dataclasses import dataclass
 
+PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
+STOP_GRACE_S = 2
 
 
 @dataclass
@@ -46,9 +48,12 @@ class GoferProcess:
         keep = [s.fileno() for s in child_fds]
         # A fork, not a fresh interpreter: the Gofer is serving while the Sentry still boots
         # (a new python3 would put its start-up, ~100-200 ms, on the sandbox's critical path).
+        parent = os.getpid()
+        sys.stdout.flush()   # or the child would write our buffered output a second time
+        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _gofer_child(specs, keep)   # never returns
+            _gofer_child(specs, keep, parent)   # never returns
         self.pid = pid
         self.status = None
         for s in child_fds:
@@ -81,10 +86,8 @@ class GoferProcess:
                 s.close()
             except OSError:
                 pass
-        if self.poll() is not None:
-            return
-        os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
+        # With its connections closed the Gofer ends by itself; SIGKILL if it does not soon.
+        deadline = time.monotonic() + STOP_GRACE_S
         while self.poll() is None:
             if time.monotonic() > deadline:
                 os.kill(self.pid, signal.SIGKILL)
@@ -94,12 +97,23 @@ class GoferProcess:
             time.sleep(0.002)
 
 
-def _gofer_child(specs, keep_fds):
-    """The forked child: its own session, only its sockets and stdio open, then the Gofer's main."""
+def _gofer_child(specs, keep_fds, parent):
+    """The forked child: its own session, only its sockets and stdio open, then the Gofer's main.
+
+    It shares the Sentry's command line, so ``pkill -f`` aimed at the Sentry reaches it too:
+    SIGTERM/SIGINT/SIGHUP are ignored (the Gofer ends when the Sentry's connections close,
+    so files the sandbox still writes while shutting down are served), and the Sentry's death
+    kills it (PDEATHSIG)."""
     code = 1
     try:
         os.setsid()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGPIPE):
+        libc = ctypes.CDLL(None)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)   # the Sentry died before PDEATHSIG was armed
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        for sig in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGIO, signal.SIGWINCH):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         null = os.open(os.devnull, os.O_RDONLY)
@@ -108,7 +122,7 @@ def _gofer_child(specs, keep_fds):
         for fd in sorted(keep_fds) + [os.sysconf("SC_OPEN_MAX")]:
             os.closerange(last + 1, fd)
             last = fd
-        ctypes.CDLL(None).prctl(PR_SET_NAME, b"snakevisor-gofer", 0, 0, 0)
+        libc.prctl(PR_SET_NAME, b"sv-gofer", 0, 0, 0)
         from snakevisor.gofer.__main__ import main
         code = main(specs)
     except SystemExit as e:
