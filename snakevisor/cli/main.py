@@ -120,9 +120,17 @@ def cmd_do(args):
         print(f"snakevisor do: --rootfs {args.rootfs}: not a directory", file=sys.stderr)
         return 2
     cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
-    code = run_do(cmd, strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu,
-                  hostname=args.hostname, volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper,
-                  network=args.network, tty=args.tty)
+    kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
+                  volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
+                  tty=args.tty)
+    profile = os.environ.get("SNAKEVISOR_PROFILE")   # a developer's aid: cProfile of the Sentry to this file
+    if profile:
+        import cProfile
+        profiler = cProfile.Profile()
+        code = profiler.runcall(run_do, cmd, **kwargs)
+        profiler.dump_stats(profile)
+    else:
+        code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
     # objects (~100+ ms of freeing for nothing).
     sys.stdout.flush()

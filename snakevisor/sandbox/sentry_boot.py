@@ -4,6 +4,7 @@ Used by ``snakevisor do`` and by the OCI runtime's sandbox process (sandbox/boot
 calls ``load_init`` and ``kernel.start_task`` itself so that the init waits for ``start``.
 """
 import os
+import time
 from dataclasses import dataclass, field
 
 from snakevisor.abi.errno import EACCES, ENOENT, SyscallError
@@ -55,11 +56,16 @@ class SentryConfig:
 
 
 def _pick_cpu():
+    """The CPU to pin the Sentry and its stubs to: where the scheduler puts us on a wake-up
+    (it prefers an idle CPU), so concurrent sandboxes spread over the machine instead of all
+    taking the first CPU. (os has no sched_getcpu; glibc's is asked through ctypes.)"""
+    import ctypes
     allowed = sorted(os.sched_getaffinity(0))
+    time.sleep(0.001)   # a wake-up: the scheduler's idle-CPU choice
     try:
-        cur = os.sched_getcpu() if hasattr(os, "sched_getcpu") else allowed[0]
-    except OSError:
-        cur = allowed[0]
+        cur = ctypes.CDLL(None).sched_getcpu()
+    except (OSError, AttributeError):
+        cur = -1
     return cur if cur in allowed else allowed[0]
 
 
