@@ -268,6 +268,26 @@ class GoferInode(Inode):
         self._children[name] = inode
         return inode
 
+    def revalidate_chain(self, chain):
+        """How many leading (name, inode) pairs of a path below this directory are still what
+        the cache says, from one Twalk (a stale or changed one is left to revalidate_child)."""
+        if self.fs.exclusive or not self.is_dir:
+            return len(chain)
+        try:
+            fid, qids = self.fid.walk_qids([name for name, _ in chain])
+        except SyscallError:
+            return 0
+        if fid is not None:
+            fid.clunk(wait=False)
+        now = time.monotonic_ns()
+        good = 0
+        for qid, (_, inode) in zip(qids, chain):
+            if qid.path != inode.ino or not qid.version or qid.version != inode._version:
+                break
+            inode._fetched = now   # unchanged since we last asked
+            good += 1
+        return good
+
     def revalidate_child(self, name, child):
         if self.fs.exclusive:
             return True

@@ -11,7 +11,7 @@ exactly as long as the last open file).
 
 class Dentry:
     __slots__ = ("name", "parent", "inode", "children", "refs", "mount_count", "dead", "released",
-                 "__weakref__")
+                 "vouched", "__weakref__")
 
     def __init__(self, inode, name: bytes = b"", parent: "Dentry | None" = None):
         self.name = name
@@ -22,6 +22,7 @@ class Dentry:
         self.mount_count = 0   # mounts stacked on this Dentry (maintained by the VFS)
         self.dead = False
         self.released = False
+        self.vouched = 0       # the resolution (ResolveContext.epoch) whose batched revalidation covered us
         inode.inc_ref()
 
     def __repr__(self):
@@ -54,11 +55,12 @@ class Dentry:
             self.inode.dec_ref()
 
     # --- the child cache ------------------------------------------------------
-    def child(self, name: bytes) -> "Dentry":
-        """The child named ``name`` (one component, not "." or ".."), looked up if not cached."""
+    def child(self, name: bytes, epoch: int = 0) -> "Dentry":
+        """The child named ``name`` (one component, not "." or ".."), looked up if not cached.
+        A cached child is revalidated unless resolution ``epoch`` already did it in a batch."""
         d = self.children.get(name)
         if d is not None:
-            if d.mount_count or self.inode.revalidate_child(name, d.inode):
+            if d.mount_count or (epoch and d.vouched == epoch) or self.inode.revalidate_child(name, d.inode):
                 return d
             self.forget_child(name)
         inode = self.inode.lookup(name)
