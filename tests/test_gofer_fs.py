@@ -270,6 +270,30 @@ def test_external_changes_on_a_shared_mount(tmp_path):
         w.close()
 
 
+def test_external_changes_deep_in_a_shared_mount(tmp_path):
+    """Cached dentries along a path are revalidated in one batch; a host change anywhere in the
+    chain (a directory renamed away and replaced, a file replaced) is still seen."""
+    host = tmp_path / "vol"
+    (host / "a" / "b" / "c").mkdir(parents=True)
+    (host / "a" / "b" / "c" / "f").write_bytes(b"old")
+    w = GoferWorld(host, exclusive=False)
+    try:
+        assert op(w, b"/tmp/a/b/c/f").read(10) == b"old"
+        first = w.lookup(b"/tmp/a/b/c/f").dentry.inode
+        assert w.lookup(b"/tmp/a/b/c/f").dentry.inode is first   # unchanged: the cache answers
+        os.rename(host / "a" / "b", host / "b-moved")            # a middle directory goes away
+        (host / "a" / "b" / "c").mkdir(parents=True)
+        (host / "a" / "b" / "c" / "f").write_bytes(b"new")
+        assert op(w, b"/tmp/a/b/c/f").read(10) == b"new"
+        assert w.lookup(b"/tmp/a/b/c/f").dentry.inode is not first
+        os.unlink(host / "a" / "b" / "c" / "f")
+        with pytest.raises(SyscallError) as e:
+            w.lookup(b"/tmp/a/b/c/f")
+        assert e.value.errno == ENOENT
+    finally:
+        w.close()
+
+
 def test_readonly_mount_gives_erofs(tmp_path):
     host = tmp_path / "ro"
     host.mkdir()

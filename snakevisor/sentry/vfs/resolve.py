@@ -23,13 +23,12 @@ class ResolveContext:
     """What resolution needs from the caller: the root ("/" and the ".." clamp), the task
     (for magic links; may be None) and credentials (None: the kernel itself, i.e. root)."""
 
-    __slots__ = ("root", "task", "creds", "epoch")
+    __slots__ = ("root", "task", "creds")
 
     def __init__(self, root: VirtualDentry, task=None, creds=None):
         self.root = root
         self.task = task
         self.creds = creds
-        self.epoch = next(_EPOCHS)   # marks the cached dentries one batched revalidation vouched for
 
     @classmethod
     def for_task(cls, t) -> "ResolveContext":
@@ -43,11 +42,13 @@ def check_path(path: bytes) -> None:
         raise SyscallError(ENAMETOOLONG)
 
 
-def lookup_child(ctx, parent: VirtualDentry, name: bytes, follow_mounts: bool = True) -> VirtualDentry:
-    """One normal component (not "." or "..") below a directory, crossing into mounts."""
+def lookup_child(ctx, parent: VirtualDentry, name: bytes, follow_mounts: bool = True,
+                 epoch: int = 0) -> VirtualDentry:
+    """One normal component (not "." or "..") below a directory, crossing into mounts. ``epoch``:
+    the resolution whose batched revalidation may already have vouched for the cached child."""
     if len(name) > NAME_MAX:
         raise SyscallError(ENAMETOOLONG)
-    child = parent.dentry.child(name, ctx.epoch if ctx is not None else 0)
+    child = parent.dentry.child(name, epoch)
     vd = VirtualDentry(parent.mount, child)
     if follow_mounts and child.mount_count and parent.mount.vfs is not None:
         vd = parent.mount.vfs.follow_mounts(vd)
@@ -86,6 +87,7 @@ class _Walker:
     def __init__(self, ctx):
         self.ctx = ctx
         self.links = 0
+        self.epoch = next(_EPOCHS)   # marks the cached dentries a batched revalidation vouched for
 
     def walk(self, start: VirtualDentry, path: bytes, follow_final: bool, want_dir: bool) -> VirtualDentry:
         vd = self.ctx.root if path[:1] == b"/" else start
@@ -104,7 +106,7 @@ class _Walker:
                 vd = dotdot(self.ctx, vd)
                 continue
             self._revalidate_ahead(vd.dentry, comps, i)
-            nxt = lookup_child(self.ctx, vd, c)
+            nxt = lookup_child(self.ctx, vd, c, epoch=self.epoch)
             if nxt.dentry.inode.is_symlink and (i != last or follow_final or trailing):
                 nxt = self.follow(vd, nxt)
             vd = nxt
@@ -119,7 +121,7 @@ class _Walker:
         batch = getattr(parent.inode, "revalidate_chain", None)
         if batch is None:
             return
-        epoch = self.ctx.epoch
+        epoch = self.epoch
         chain, d = [], parent
         for c in comps[i:i + MAX_BATCH]:
             if c in (b".", b".."):
