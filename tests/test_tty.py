@@ -3,7 +3,6 @@ natively vs in snakevisor (a C program and python3's pty module), and ``snakevis
 (with piped input, and an interactive bash driven through tmux)."""
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -11,6 +10,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from conftest import BUILD_DIR, PROGRAMS, REPO, compile_c, run_native, run_sandboxed  # noqa: E402
+from tmux_util import Tmux, needs_tmux  # noqa: E402
 
 from snakevisor.abi import signal as S  # noqa: E402
 from snakevisor.abi.errno import EAGAIN, EIO, ENXIO, SyscallError  # noqa: E402
@@ -262,32 +262,7 @@ def test_do_t_with_piped_input():
 # --- an interactive shell through tmux -----------------------------------------------------------
 
 
-class Tmux:
-    def __init__(self, tmpdir):
-        self.env = dict(os.environ, TMUX_TMPDIR=str(tmpdir), PYTHONPATH=REPO)
-        self.env.pop("TMUX", None)
-
-    def __call__(self, *args, check=True):
-        return subprocess.run(["tmux", "-L", "svtest", *args], env=self.env, capture_output=True, text=True,
-                              timeout=20, check=check)
-
-    def screen(self):
-        return self("capture-pane", "-p").stdout
-
-    def wait_for(self, text, timeout=15.0, count=1):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            screen = self.screen()
-            if screen.count(text) >= count:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} not on the screen:\n{self.screen()}")
-
-    def alive(self):
-        return self("has-session", "-t", "sv", check=False).returncode == 0
-
-
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (tools/setup.sh --test)")
+@needs_tmux
 def test_interactive_bash_through_tmux(tmp_path):
     tmux = Tmux(tmp_path)
     cmd = f"cd {REPO} && {sys.executable} -m snakevisor do -t -- /bin/bash --norc"

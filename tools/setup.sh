@@ -20,8 +20,9 @@ need python3
 need libseccomp2
 if [ $want_tests = 1 ]; then
     for p in gcc libc6-dev busybox-static coreutils strace procps python3-pip; do need "$p"; done
-    # Terminal tests drive an interactive shell in `snakevisor do -t` through tmux.
-    need tmux
+    # Terminal tests drive an interactive shell in `snakevisor do -t` through tmux, and full-screen
+    # programs in it: vim.tiny (busybox's vi too), less, top (procps).
+    for p in tmux vim-tiny less; do need "$p"; done
     # 9P interop tests: gVisor's Go p9 client (built at test time) and the diod server.
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
     # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.

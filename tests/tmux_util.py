@@ -1,0 +1,128 @@
+"""Driving ``snakevisor do -t`` interactively through tmux (shared by the terminal tests).
+
+Each Tmux is a private server: its socket lives under the test's tmp directory
+(TMUX_TMPDIR), so tests never see each other's or the user's sessions. The server
+reads a config file of its own: no scrollback history (a window that
+grows shows blank rows rather than lines pulled back from the scrollback, so a
+redraw after a resize is the program's doing, not tmux's), and a pane stays when
+its command ends (its last screen, with any error of the sandbox, is still there
+to show in a failure). Always end with
+``kill()`` (``session()`` does it): that hangs the pane up, which ends the sandbox.
+
+Waits poll the screen until the text shows up or a generous deadline passes: the
+tests run on loaded 2-CPU machines, so no fixed sleep is ever an assertion.
+"""
+import contextlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None,
+                                reason="tmux is not installed (tools/setup.sh --test)")
+
+START_TIMEOUT = 30.0    # the sandbox's first prompt (python3 in the sandbox starts slowly under load)
+STEP_TIMEOUT = 10.0     # one keystroke's visible effect
+
+
+class Tmux:
+    def __init__(self, tmpdir, session="sv"):
+        self.env = dict(os.environ, TMUX_TMPDIR=str(tmpdir), PYTHONPATH=REPO)
+        self.env.pop("TMUX", None)
+        self.session = session
+        self.conf = os.path.join(str(tmpdir), "tmux.conf")
+        with open(self.conf, "w") as f:
+            f.write("set -g history-limit 0\nset -g remain-on-exit on\n")
+
+    def __call__(self, *args, check=True):
+        return subprocess.run(["tmux", "-L", "svtest", "-f", self.conf, *args], env=self.env,
+                              capture_output=True, text=True, timeout=20, check=check)
+
+    def start(self, argv, width=80, height=24, flags=()):
+        """A session whose one pane runs ``snakevisor do -t [flags] -- argv`` at width x height."""
+        trace = os.environ.get("SNAKEVISOR_TEST_STRACE")    # a file for the sandbox's --strace
+        if trace:
+            flags = ("--strace", *flags)
+        cmd = (f"cd {shlex.quote(REPO)} && exec {shlex.quote(sys.executable)} -m snakevisor do -t "
+               + " ".join(shlex.quote(a) for a in (*flags, "--", *argv))
+               + (f" 2>>{shlex.quote(trace)}" if trace else ""))
+        self("new-session", "-d", "-s", self.session, "-x", str(width), "-y", str(height), cmd)
+
+    def send(self, *keys):
+        """tmux key names ("Enter", "C-c", "Up", "BSpace", ...) and plain words."""
+        self("send-keys", "-t", self.session, *keys)
+
+    def type(self, text):
+        """Literal text, no key-name lookup (so "Enter" or "Up" in it are just letters)."""
+        self("send-keys", "-t", self.session, "-l", text)
+
+    def resize(self, width, height):
+        self("resize-window", "-t", self.session, "-x", str(width), "-y", str(height))
+
+    def screen(self, joined=False):
+        """The visible rows; joined: the rows a long line wrapped into come as one."""
+        return self("capture-pane", "-p", *(["-J"] if joined else []), "-t", self.session).stdout
+
+    def rows(self):
+        """The visible rows, exactly the pane's height of them (trailing blanks included)."""
+        height = int(self("display-message", "-p", "-t", self.session, "#{pane_height}").stdout)
+        rows = self.screen().split("\n")[:height]
+        return rows + [""] * (height - len(rows))
+
+    def wait_until(self, predicate, what, timeout=STEP_TIMEOUT):
+        """Poll predicate(screen) until it holds; returns the screen that satisfied it."""
+        end = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            if time.monotonic() > end:
+                raise AssertionError(f"{what} not on the screen after {timeout} s:\n{screen}")
+            time.sleep(0.1)
+
+    def wait_for(self, text, timeout=STEP_TIMEOUT, count=1):
+        return self.wait_until(lambda s: s.count(text) >= count, repr(text) + (f" x{count}" if count > 1 else ""),
+                               timeout)
+
+    def wait_rows(self, predicate, what, timeout=STEP_TIMEOUT):
+        """Like wait_until, on the list of rows."""
+        end = time.monotonic() + timeout
+        while True:
+            rows = self.rows()
+            if predicate(rows):
+                return rows
+            if time.monotonic() > end:
+                raise AssertionError(f"{what} not on the screen after {timeout} s:\n" + "\n".join(rows))
+            time.sleep(0.1)
+
+    def alive(self):
+        """Whether the pane's command (the sandbox) still runs."""
+        r = self("display-message", "-p", "-t", self.session, "#{pane_dead}", check=False)
+        return r.returncode == 0 and r.stdout.strip() == "0"
+
+    def wait_gone(self, timeout=STEP_TIMEOUT):
+        """Wait for the pane's command (the sandbox) to end; returns whether it did."""
+        end = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < end:
+            time.sleep(0.1)
+        return not self.alive()
+
+    def kill(self):
+        self("kill-server", check=False)
+
+
+@contextlib.contextmanager
+def session(tmpdir, argv, width=80, height=24, flags=()):
+    """A Tmux running the sandboxed argv; the server (and so the sandbox) is killed at the end."""
+    tmux = Tmux(tmpdir)
+    tmux.start(argv, width, height, flags)
+    try:
+        yield tmux
+    finally:
+        tmux.kill()
