@@ -11,9 +11,8 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from conftest import run_native, run_sandboxed  # noqa: E402
 from tmux_util import START_TIMEOUT, needs_tmux, session  # noqa: E402
-
-pytestmark = needs_tmux
 
 PROMPT = "[sv]$"          # capture-pane drops the trailing blank of PS1
 BASH = ["/usr/bin/env", "PS1=[sv]$ ", "HISTFILE=/tmp/.bash_history", "/bin/bash", "--norc", "-i"]
@@ -49,6 +48,7 @@ def command(tmux, line, expect, prompts):
     return tmux.wait_for(expect)
 
 
+@needs_tmux
 def test_bash_readline_editing_history_and_completion(tmp_path):
     with session(tmp_path, BASH) as tmux:
         tmux.wait_for(PROMPT, timeout=START_TIMEOUT)
@@ -100,16 +100,21 @@ def test_bash_readline_editing_history_and_completion(tmp_path):
         tmux.wait_for("\nambig-two\n")
 
 
+@needs_tmux
 def test_bash_job_control(tmp_path):
     with session(tmp_path, BASH) as tmux:
         tmux.wait_for(PROMPT, timeout=START_TIMEOUT)
-        # ^Z stops the foreground job; jobs lists it; fg resumes it; ^C ends it.
-        enter(tmux, "sleep 100")
+        # ^Z stops the foreground job; jobs lists it; fg resumes it; ^C ends it. The job says when it
+        # runs: a ^Z that stops bash's child before bash has its job in order makes bash forget
+        # to make it the current one (natively too, in a shorter window).
+        job = "( echo started; exec sleep 100 )"
+        enter(tmux, job)
+        tmux.wait_for("\nstarted\n")
         press_until(tmux, "C-z", "Stopped")
         tmux.wait_for(PROMPT, count=2)
-        command(tmux, "jobs", "[1]+  Stopped                 sleep 100", 2)
+        command(tmux, "jobs", f"[1]+  Stopped                 {job}", 2)
         enter(tmux, "fg")
-        tmux.wait_for("\nsleep 100\n")
+        tmux.wait_for(f"\n{job}\n")
         start = time.monotonic()
         press_until(tmux, "C-c", PROMPT, count=4)
         assert time.monotonic() - start < 30
@@ -132,6 +137,7 @@ VIS = {
 }
 
 
+@needs_tmux
 @pytest.mark.parametrize("vi", list(VIS))
 def test_vi_edit_write_and_resize(tmp_path, vi):
     argv, insert_mode = VIS[vi]
@@ -177,6 +183,7 @@ def test_vi_edit_write_and_resize(tmp_path, vi):
         assert f"hello from vi$\n{long}$\nend-of-file" in screen, screen
 
 
+@needs_tmux
 def test_less_and_more_page_a_long_file(tmp_path):
     script = ("seq 1 1000 > /tmp/long.txt; less /tmp/long.txt; echo less-exit=$?; read x; clear; "
               "more /tmp/long.txt; echo more-exit=$?; read x")
@@ -200,6 +207,7 @@ def test_less_and_more_page_a_long_file(tmp_path):
         tmux.wait_for("more-exit=0")
 
 
+@needs_tmux
 def test_top_refreshes_and_quits(tmp_path):
     if shutil.which("top") is None:
         pytest.skip("top is not installed (procps)")
@@ -207,6 +215,8 @@ def test_top_refreshes_and_quits(tmp_path):
         screen = tmux.wait_until(lambda s: "Tasks:" in s and "PID USER" in s and " top" in s, "top's first screen",
                                  timeout=START_TIMEOUT)
         assert "MiB Mem" in screen and "load average" in screen
+        # bash waits for top: sleeping, not running (/proc/PID/stat's state).
+        assert "2 total,   1 running,   1 sleeping" in screen, screen
         first = tmux.screen().split("\n")[0]
         # The header's clock or uptime changes at each refresh (-d 1): top reads /proc again.
         tmux.wait_until(lambda s: s.split("\n")[0] != first, "a refresh", timeout=15)
@@ -214,6 +224,29 @@ def test_top_refreshes_and_quits(tmp_path):
         tmux.wait_for("top-exit=0")
 
 
+PROC_STATES = r"""
+sleep 100 & p=$!
+cat /dev/zero > /dev/null & q=$!
+i=0; while [ $i -lt 100 ] && [ "$(cut -d' ' -f3 /proc/$p/stat)" != S ]; do i=$((i+1)); sleep 0.1; done
+echo sleep=$(cut -d' ' -f3 /proc/$p/stat) self=$(cut -d' ' -f3 /proc/self/stat)
+echo busy=$(cut -d' ' -f3 /proc/$q/stat)
+grep State /proc/$p/status
+kill -STOP $p
+i=0; while [ $i -lt 100 ] && [ "$(cut -d' ' -f3 /proc/$p/stat)" != T ]; do i=$((i+1)); sleep 0.1; done
+grep State /proc/$p/status
+kill -CONT $p; kill $p $q; wait
+"""
+
+
+def test_proc_task_states_differential():
+    """What top counts: S for a task waiting in a syscall, R for one running, T when stopped."""
+    native = run_native(["/bin/sh", "-c", PROC_STATES])
+    boxed = run_sandboxed(["/bin/sh", "-c", PROC_STATES])
+    assert native.stdout == boxed.stdout, (native.stdout, boxed.stdout, boxed.stderr[-2000:])
+    assert b"sleep=S self=R\nbusy=R\nState:\tS (sleeping)\nState:\tT (stopped)\n" == native.stdout
+
+
+@needs_tmux
 def test_python_repl(tmp_path):
     py = "/usr/bin/python3"
     if not os.path.exists(py):

@@ -288,6 +288,21 @@ class ThreadGroupDir(Directory):
         total = sum(v.end - v.start for v in self.task.mm.vmas) // 1024
         return total
 
+    _STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "T": "T (stopped)", "Z": "Z (zombie)"}
+
+    def _state(self):
+        """R runs or is about to (the reader itself); S waits in a syscall (any wait: a
+        descriptor, a queue, a timer), as an interruptible sleep does on Linux."""
+        tg, task = self.tg, self.task
+        if tg.exit_status is not None:
+            return "Z"
+        if tg.stopped:
+            return "T"
+        loop = self.fs.kernel.loop
+        if task.cancel_wait is not None or (task.wait_token and loop._has_timer(task)):
+            return "S"
+        return "R"
+
     def _stat(self):
         tg, task = self.tg, self.task
         k = self.fs.kernel
@@ -295,7 +310,7 @@ class ThreadGroupDir(Directory):
         start = int((tg.start_time - k.boot_time) * CLK_TCK)
         mm = task.mm
         vsize = self._vm_kb() * 1024
-        state = "Z" if tg.exit_status is not None else "T" if tg.stopped else "R"
+        state = self._state()
         fields = [task.tid, f"({task.name.decode(errors='replace')})", state, ppid, tg.pgid, tg.sid, 0, -1,
                   0x400000, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0,
@@ -318,7 +333,8 @@ class ThreadGroupDir(Directory):
                 cgt |= 1 << (sig - 1)
         ncpu = os.cpu_count() or 1
         rows = [
-            ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"), ("State", "R (running)"),
+            ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"),
+            ("State", self._STATE_NAMES[self._state()]),
             ("Tgid", tg.tgid), ("Ngid", 0), ("Pid", task.tid), ("PPid", ppid), ("TracerPid", 0),
             ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
             ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)),
