@@ -3,6 +3,7 @@ import struct
 
 from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, ENOSYS, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.kernel.creds import ALL_CAPS
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
@@ -184,6 +185,60 @@ def setfsgid(t, gid):
     if gid != 0xFFFFFFFF and (t.creds.has_cap(6) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
         t.creds.fsgid = gid & 0xFFFFFFFF
     return old
+
+
+_CAP_VERSIONS = {0x19980330: 1, 0x20071026: 2, 0x20080522: 2}  # _LINUX_CAPABILITY_VERSION_1/2/3: u32 words
+
+
+def _cap_header(t, hdr):
+    version, pid = struct.unpack("<Ii", t.mm.copy_in(hdr, 8))
+    words = _CAP_VERSIONS.get(version)
+    if words is None:  # the kernel answers with the version it prefers
+        t.mm.copy_out(hdr, struct.pack("<I", 0x20080522))
+    return words, pid
+
+
+@syscall("capget", ("ptr", "ptr"))
+def capget(t, hdr, data):
+    words, pid = _cap_header(t, hdr)
+    if words is None:
+        if not data:
+            return 0
+        raise SyscallError(EINVAL)
+    if pid < 0:
+        raise SyscallError(EINVAL)
+    target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
+    if target is None:
+        raise SyscallError(ESRCH)
+    if data:
+        c = target.creds
+        out = b"".join(struct.pack("<III", c.cap_effective >> 32 * i & 0xFFFFFFFF, c.cap_permitted >> 32 * i & 0xFFFFFFFF,
+                                   c.cap_inheritable >> 32 * i & 0xFFFFFFFF) for i in range(words))
+        t.mm.copy_out(data, out)
+    return 0
+
+
+@syscall("capset", ("ptr", "ptr"))
+def capset(t, hdr, data):
+    words, pid = _cap_header(t, hdr)
+    if words is None:
+        raise SyscallError(EINVAL)
+    if pid != 0 and pid != t.tid:
+        raise SyscallError(EPERM)
+    raw = struct.unpack(f"<{3 * words}I", t.mm.copy_in(data, 12 * words))
+    eff = perm = inh = 0
+    for i in range(words):
+        eff |= raw[3 * i] << 32 * i
+        perm |= raw[3 * i + 1] << 32 * i
+        inh |= raw[3 * i + 2] << 32 * i
+    c = t.creds
+    eff, perm, inh = eff & ALL_CAPS, perm & ALL_CAPS, inh & ALL_CAPS
+    allowed_inh = c.cap_inheritable | (c.cap_bounding if c.has_cap(8) else c.cap_permitted)  # CAP_SETPCAP
+    if (inh & ~allowed_inh or inh & ~(c.cap_inheritable | c.cap_bounding)
+            or perm & ~c.cap_permitted or eff & ~perm):
+        raise SyscallError(EPERM)
+    c.cap_effective, c.cap_permitted, c.cap_inheritable = eff, perm, inh
+    return 0
 
 
 @syscall("set_tid_address", ("ptr",))
