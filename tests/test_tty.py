@@ -308,3 +308,14 @@ def test_vmin_vtime_timers_differential():
     assert native.returncode == 0, native.stderr
     assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
     assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode())
+
+
+def test_flushes_differential():
+    """^C (ISIG without NOFLSH) and TCOFLUSH drop the pty's buffered output but not what the master's
+    line discipline holds; the master's TCOFLUSH leaves typed input alone."""
+    prog = compile_c("tty_flush")
+    native = run_native([prog])
+    boxed = run_sandboxed([prog])
+    assert native.returncode == 0, native.stderr
+    assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
+    assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode())

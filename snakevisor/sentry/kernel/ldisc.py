@@ -19,6 +19,9 @@ from snakevisor.abi.tty import (DEFAULT_CFLAG, DEFAULT_IFLAG, DEFAULT_LFLAG, DEF
                                 VSTOP, VSUSP, VTIME, VWERASE)
 
 N_TTY_BUF_SIZE = 4096          # a canonical line holds at most this many bytes (the last one for the newline)
+# Of the output queued for the master, what Linux's master-side line discipline (a raw n_tty) has
+# already taken in from the pty's buffer: an output flush (pty_flush_buffer) does not reach it.
+MASTER_LDISC_BYTES = N_TTY_BUF_SIZE - 1
 INPUT_MAX = 64 * 1024          # input queued for the replica before the master's writes block
 OUTPUT_MAX = 64 * 1024         # output queued for the master before the replica's writes block
 ECHO_SLACK = 4096              # echoes may overfill the output queue this much, then are dropped
@@ -132,6 +135,7 @@ class LineDiscipline:
                 if self._is(c, idx):
                     if not lflag & NOFLSH:
                         self.flush_input()
+                        self.discard_output()
                     if iflag & IXON:
                         self.stopped = False
                     sigs.append(sig)
@@ -412,3 +416,8 @@ class LineDiscipline:
 
     def flush_output(self) -> None:
         self.out.clear()
+
+    def discard_output(self) -> None:
+        """The replica's output flushed (ISIG without NOFLSH, TCOFLUSH on the replica): what waits
+        in the pty's buffer goes, what the master's line discipline holds stays readable."""
+        del self.out[MASTER_LDISC_BYTES:]

@@ -328,11 +328,14 @@ class Terminal:
             which = arg & 0xFFFFFFFF
             if which not in (TCIFLUSH, TCOFLUSH, TCIOFLUSH):
                 raise SyscallError(EINVAL)
-            # The master's input queue is the replica's output, and the other way round.
+            # The master's input queue is the replica's output, and the other way round. An output
+            # flush empties only the pty's buffer (pty_flush_buffer): the master's TCOFLUSH leaves
+            # the replica's line discipline, which takes typed input in at once, as it is; the
+            # replica's leaves what the master's line discipline already holds.
             if which in (TCIFLUSH, TCIOFLUSH):
                 self.ld.flush_output() if master else self.ld.flush_input()
-            if which in (TCOFLUSH, TCIOFLUSH):
-                self.ld.flush_input() if master else self.ld.flush_output()
+            if which in (TCOFLUSH, TCIOFLUSH) and not master:
+                self.ld.discard_output()
             self._wake()
             return 0
         if cmd == TCXONC:
