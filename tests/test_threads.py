@@ -11,7 +11,7 @@ from proc_util import compare
 
 
 @pytest.mark.parametrize("section", ["contention", "cleartid", "thread_signals", "exits", "futex_ops",
-                                     "robust_mutexes"])
+                                     "robust_mutexes", "fork_from_thread"])
 def test_threads(section):
     binary = compile_c("proc_threads", extra=("-pthread",))
     compare([binary, section], native_status=0)

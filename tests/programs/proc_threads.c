@@ -394,6 +394,42 @@ static void robust_mutexes(void) {
 
 static void *worker_id(void *arg) { return arg; }
 
+/* A thread forks and exits while the main thread is blocked reading a pipe into a buffer the
+ * fork made copy-on-write; the data (from the child) lands there after the forking thread is
+ * gone. Then a thread forks a child that exits, and the thread reaps it and exits. */
+static char cow_buf[4096];
+static int fork_pipe[2];
+static void *fork_and_leave(void *arg) {
+    nap(50);   /* the main thread is blocked in read() by now */
+    if (fork() == 0) {
+        nap(100);   /* the forking thread has exited by now */
+        write(fork_pipe[1], "from the child", 14);
+        _exit(0);
+    }
+    return NULL;
+}
+static void *fork_and_reap(void *arg) {
+    pid_t p = fork();
+    if (p == 0) _exit(3);
+    int st;
+    waitpid(p, &st, 0);
+    printf("  thread reaped its child: status %d\n", WEXITSTATUS(st));
+    return NULL;
+}
+static void fork_from_thread(void) {
+    pipe(fork_pipe);
+    pthread_t t;
+    pthread_create(&t, NULL, fork_and_leave, NULL);
+    pthread_detach(t);
+    ssize_t n = read(fork_pipe[0], cow_buf, sizeof cow_buf);
+    printf("  main read %zd: %.*s\n", n, (int)(n > 0 ? n : 0), cow_buf);
+    while (wait(NULL) > 0) ;
+    pthread_create(&t, NULL, fork_and_reap, NULL);
+    pthread_join(t, NULL);
+    cow_buf[0] = 'X';
+    printf("  main wrote its buffer after the thread left: %c\n", cow_buf[0]);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *only = argc > 1 ? argv[1] : "";
@@ -414,6 +450,7 @@ int main(int argc, char **argv) {
     SECTION(exits);
     SECTION(futex_ops);
     SECTION(robust_mutexes);
+    SECTION(fork_from_thread);
     printf("done\n");
     return 0;
 }

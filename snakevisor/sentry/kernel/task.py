@@ -68,6 +68,13 @@ class Task:
             raise SyscallError(ERESTARTSYS)
         return result
 
+    def _resumed(self):
+        """Back from a wait: other Tasks ran meanwhile, so the operation is ours again, and so is the
+        stub thread the mm injects through (the one it last used may have exited since)."""
+        self.kernel.current = self
+        if self.mm is not None and self.ctx is not None:
+            self.mm.active_context = self.ctx
+
     def block_on(self, waitable, events, timeout=None):
         """Wait until ``waitable`` has one of ``events``; returns the events (0 on timeout).
 
@@ -78,7 +85,7 @@ class Task:
             result = yield WaitFd(waitable.fd, events, deadline)
         else:
             result = yield WaitQueueReq(waitable, events, deadline)
-        self.kernel.current = self   # other Tasks ran meanwhile; the retried operation is ours
+        self._resumed()
         return self._interrupted(result)
 
     def block_on_many(self, items, timeout=None):
@@ -92,13 +99,13 @@ class Task:
             result = yield Sleep(deadline)
         else:
             result = yield WaitMany(reqs, deadline)
-        self.kernel.current = self
+        self._resumed()
         return self._interrupted(result) or 0
 
     def sleep_until(self, deadline):
         """Sleep until monotonic ``deadline``; ERESTARTSYS if a signal interrupts."""
         result = yield Sleep(deadline)
-        self.kernel.current = self
+        self._resumed()
         self._interrupted(result)
 
     def signal_pending(self):
