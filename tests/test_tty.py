@@ -283,7 +283,7 @@ def test_interactive_bash_through_tmux(tmp_path):
         tmux("send-keys", "-t", "sv", "clear", "Enter")
         time.sleep(0.3)
         tmux("send-keys", "-t", "sv", "sleep 100; echo not-interrupted", "Enter")
-        time.sleep(0.5)
+        tmux.wait_for("echo not-interrupted\n")   # bash read the line: a ^C now cannot flush it
         start = time.monotonic()
         tmux("send-keys", "-t", "sv", "C-c")
         tmux.wait_for("^C\nbash-", timeout=5)
