@@ -19,6 +19,9 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl, MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 
+F_ADD_SEALS, F_GET_SEALS = 1033, 1034
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC = 1, 2, 4, 8, 0x10, 0x20
+
 
 class TmpfsFilesystem(Filesystem):
     name = "tmpfs"
@@ -224,6 +227,7 @@ class TmpfsFile(TmpfsInode):
     def __init__(self, fs, mode, uid=0, gid=0):
         super().__init__(fs, mode, uid=uid, gid=gid)
         self.cache = PageCache(fs.memory_file)
+        self.seals = F_SEAL_SEAL   # F_ADD_SEALS: only a memfd made with MFD_ALLOW_SEALING starts open
 
     def blocks(self):
         # Pages in use, as Linux's tmpfs counts them: a chunk is reserved space, not all of it used.
@@ -254,6 +258,8 @@ class TmpfsFile(TmpfsInode):
             raise SyscallError(EFBIG)
         fs = self.fs
         if new_size > self.size:
+            if self.seals & F_SEAL_GROW:
+                raise SyscallError(EPERM)
             if fs.size_limit is not None and fs.used + (new_size - self.size) > fs.size_limit:
                 raise SyscallError(ENOSPC)
             fs.used += new_size - self.size
@@ -263,6 +269,8 @@ class TmpfsFile(TmpfsInode):
         n = len(data)
         if n == 0:
             return 0
+        if self.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
+            raise SyscallError(EPERM)
         old = self.size
         self._grow(offset + n)
         try:
@@ -278,6 +286,8 @@ class TmpfsFile(TmpfsInode):
         if size > MAX_LFS_FILESIZE:
             raise SyscallError(EFBIG)
         if size < self.size:
+            if self.seals & F_SEAL_SHRINK:
+                raise SyscallError(EPERM)
             self.cache.truncate(size)
             self.fs.used -= self.size - size
             self.size = size
@@ -370,6 +380,22 @@ class TmpfsFileImpl(FileDescriptionImpl):
 
     def mappable(self):
         return TmpfsMappable(self.inode)
+
+    def fcntl(self, task, cmd, arg):
+        inode = self.inode
+        if cmd == F_GET_SEALS:
+            return inode.seals
+        if cmd == F_ADD_SEALS:
+            arg &= 0xFFFFFFFF
+            if arg & ~(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC):
+                raise SyscallError(EINVAL)
+            if not self.description.writable:
+                raise SyscallError(EPERM)
+            if inode.seals & F_SEAL_SEAL:
+                raise SyscallError(EPERM)
+            inode.seals |= arg
+            return 0
+        return super().fcntl(task, cmd, arg)
 
     def allocate(self, mode, offset, length):
         inode = self.inode

@@ -1,6 +1,7 @@
 """Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise, and the no-op residency calls."""
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import EACCES, EBADF, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, SyscallError
+from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
+                                  SyscallError)
 from snakevisor.abi.fs import O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
@@ -118,3 +119,19 @@ def _check_mapped(t, addr, length):
     if not t.mm.vmas.covered(start, end):
         raise SyscallError(ENOMEM)
     return 0
+
+
+@syscall("memfd_create", ("str", "hex"), returns="fd")
+def memfd_create(t, name_ptr, flags):
+    from snakevisor.sentry.fsimpl.memfd import MFD_CLOEXEC, MFD_NAME_MAX, new_memfd
+    try:
+        name = t.mm.read_cstring(name_ptr, MFD_NAME_MAX)
+    except SyscallError as e:
+        raise SyscallError(EINVAL if e.errno == ENAMETOOLONG else e.errno)
+    flags = flags & 0xFFFFFFFF
+    f = new_memfd(t.kernel.memory_file, name, flags, t.creds)
+    try:
+        return t.fdtable.install(f, bool(flags & MFD_CLOEXEC))
+    except SyscallError:
+        f.dec_ref()
+        raise

@@ -1,0 +1,35 @@
+"""memfd_create: an unlinked tmpfs file on an internal mount ("/memfd:NAME (deleted)"), with seals."""
+from snakevisor.abi.errno import EINVAL, SyscallError
+from snakevisor.abi.fs import O_LARGEFILE, O_RDWR, S_IFREG
+from snakevisor.sentry.fsimpl.tmpfs import F_SEAL_SEAL, TmpfsFile, TmpfsFilesystem
+from snakevisor.sentry.vfs.dentry import Dentry
+from snakevisor.sentry.vfs.file import FileDescription
+from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
+
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
+MFD_NAME_MAX = 249   # NAME_MAX minus the "memfd:" prefix
+
+_fs = None
+_mount = None
+
+
+def new_memfd(memory_file, name: bytes, flags: int, creds=None) -> FileDescription:
+    global _fs, _mount
+    if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) or len(name) > MFD_NAME_MAX:
+        raise SyscallError(EINVAL)   # MFD_HUGETLB: no hugetlbfs here
+    if flags & MFD_NOEXEC_SEAL and flags & MFD_EXEC:
+        raise SyscallError(EINVAL)
+    if _fs is None or _fs.memory_file is not memory_file:
+        _fs = TmpfsFilesystem(memory_file)
+        _mount = anonymous_mount(_fs)
+    mode = 0o666 if flags & MFD_NOEXEC_SEAL else 0o777
+    uid = getattr(creds, "fsuid", 0) if creds is not None else 0
+    gid = getattr(creds, "fsgid", 0) if creds is not None else 0
+    inode = TmpfsFile(_fs, S_IFREG | mode, uid, gid)
+    inode.nlink = 0
+    inode.seals = 0 if flags & (MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL) else F_SEAL_SEAL
+    if flags & MFD_NOEXEC_SEAL:
+        inode.seals |= 0x20   # F_SEAL_EXEC
+    dentry = Dentry(inode, b"/memfd:" + name + b" (deleted)")
+    dentry.dead = True
+    return FileDescription(inode.open(O_RDWR), VirtualDentry(_mount, dentry), O_RDWR | O_LARGEFILE)
