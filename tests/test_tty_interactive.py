@@ -224,6 +224,28 @@ def test_top_refreshes_and_quits(tmp_path):
         tmux.wait_for("top-exit=0")
 
 
+@needs_tmux
+def test_the_pty_starts_with_the_host_terminals_modes(tmp_path):
+    """Like script(1): the sandbox's pty gets the modes of the terminal `do -t` runs in (here tmux's
+    pane with IUTF8, and erase set to ^H). A canonical read then erases a whole UTF-8 character, and
+    ^H is the erase character; the same keys give the same line natively and in the sandbox."""
+    script = "stty -a | tr ';' '\\n' | grep -E '^ *erase|iutf8'; read x; printf %s \"$x\" | od -An -c; echo end; read y"
+    screens = {}
+    for native in (True, False):
+        tmpdir = tmp_path / ("native" if native else "sandbox")    # a server each
+        tmpdir.mkdir()
+        with session(tmpdir, ["/bin/sh", "-c", script], native=native, before="stty erase ^H") as tmux:
+            tmux.wait_for("iutf8", timeout=START_TIMEOUT)
+            tmux.type("aé€")
+            tmux.send("C-h")
+            tmux.type("x")
+            tmux.wait_for("aéx")                    # the echo: ^H erased the whole €
+            tmux.send("Enter")
+            screens[native] = tmux.wait_for("end")
+    assert "erase = ^H" in screens[True] and " iutf8" in screens[True], screens[True]
+    assert screens[False] == screens[True]
+
+
 PROC_STATES = r"""
 sleep 100 & p=$!
 cat /dev/zero > /dev/null & q=$!

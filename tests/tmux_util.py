@@ -44,14 +44,20 @@ class Tmux:
         return subprocess.run(["tmux", "-L", "svtest", "-f", self.conf, *args], env=self.env,
                               capture_output=True, text=True, timeout=20, check=check)
 
-    def start(self, argv, width=80, height=24, flags=()):
-        """A session whose one pane runs ``snakevisor do -t [flags] -- argv`` at width x height."""
+    def start(self, argv, width=80, height=24, flags=(), native=False, before=""):
+        """A session whose one pane runs ``snakevisor do -t [flags] -- argv`` at width x height
+        (native: argv itself, to compare with); ``before``: shell commands run in the pane first."""
         trace = os.environ.get("SNAKEVISOR_TEST_STRACE")    # a file for the sandbox's --strace
         if trace:
             flags = ("--strace", *flags)
-        cmd = (f"cd {shlex.quote(REPO)} && exec {shlex.quote(sys.executable)} -m snakevisor do -t "
-               + " ".join(shlex.quote(a) for a in (*flags, "--", *argv))
-               + (f" 2>>{shlex.quote(trace)}" if trace else ""))
+        if native:
+            cmd = "exec " + shlex.join(argv)
+        else:
+            cmd = (f"cd {shlex.quote(REPO)} && exec {shlex.quote(sys.executable)} -m snakevisor do -t "
+                   + " ".join(shlex.quote(a) for a in (*flags, "--", *argv))
+                   + (f" 2>>{shlex.quote(trace)}" if trace else ""))
+        if before:
+            cmd = f"{before}; {cmd}"
         self("new-session", "-d", "-s", self.session, "-x", str(width), "-y", str(height), cmd)
 
     def send(self, *keys):
@@ -118,10 +124,10 @@ class Tmux:
 
 
 @contextlib.contextmanager
-def session(tmpdir, argv, width=80, height=24, flags=()):
+def session(tmpdir, argv, width=80, height=24, flags=(), native=False, before=""):
     """A Tmux running the sandboxed argv; the server (and so the sandbox) is killed at the end."""
     tmux = Tmux(tmpdir)
-    tmux.start(argv, width, height, flags)
+    tmux.start(argv, width, height, flags, native, before)
     try:
         yield tmux
     finally:

@@ -1,7 +1,8 @@
 """Console: bridges the host terminal to a Sentry pseudo-terminal for ``snakevisor do -t``.
 
 The host terminal is put in raw mode (the sandbox's own line discipline does the
-editing, echo and ^C), a pty pair is made in the Sentry's devpts, and the replica
+editing, echo and ^C), a pty pair is made in the Sentry's devpts with the host
+terminal's modes and window size, and the replica
 becomes the init process's stdin/stdout/stderr and controlling terminal. Then,
 inside the Sentry loop: host input (``loop.watch_fd`` on the host stdin) is
 written to the master; master output (a callback on the master's WaitQueue) is
@@ -69,6 +70,7 @@ class Console:
         """Make the pair; returns the replica description for the init process's stdio (refs=1)."""
         self.master, self.replica, self.terminal = self.devpts.new_pair()
         if self.host_tty is not None:
+            self._copy_termios()
             self._copy_winsize()
         return self.replica
 
@@ -189,6 +191,21 @@ class Console:
             except OSError:
                 return   # the host side is gone; the output is lost as on a hung-up terminal
             view = view[n:]
+
+    def _copy_termios(self):
+        """The pty starts with the host terminal's modes, as script(1) and sshd give theirs: the
+        erase character the user's terminal sends, IUTF8 (^? then erases a whole UTF-8 character
+        in a canonical read, not its last byte), ... A host terminal not in canonical mode (left raw
+        by whatever started us) has no modes worth copying: the pty keeps Linux's defaults."""
+        try:
+            iflag, oflag, _cflag, lflag, _ispeed, _ospeed, cc = termios.tcgetattr(self.host_tty)
+        except termios.error:
+            return
+        if not lflag & termios.ICANON:
+            return
+        ld = self.terminal.ld
+        chars = bytes(c if isinstance(c, int) else (c[0] if c else 0) for c in cc)
+        ld.set_termios(iflag, oflag, ld.cflag, lflag, ld.line, chars[:len(ld.cc)])
 
     def _copy_winsize(self):
         try:
