@@ -16,6 +16,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -120,7 +121,29 @@ class Tmux:
         return not self.alive()
 
     def kill(self):
+        """End the server, and wait for the pane's command (the sandbox: SIGHUP ends it) to go;
+        SIGKILL it if it does not (its stubs die with it)."""
+        r = self("list-panes", "-a", "-F", "#{pane_pid}", check=False)
+        pids = [int(p) for p in r.stdout.split()] if r.returncode == 0 else []
         self("kill-server", check=False)
+        end = time.monotonic() + STEP_TIMEOUT
+        for pid in pids:
+            while _running(pid) and time.monotonic() < end:
+                time.sleep(0.05)
+            if _running(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def _running(pid):
+    """Whether pid still runs (a zombie does not: the tmux server, its parent, may be gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
 
 
 @contextlib.contextmanager
