@@ -72,8 +72,15 @@ static void stop(void) {
     nap(50);
     r = waitpid(c, &st, WNOHANG);
     printf("SIGTERM while stopped is held: waitpid WNOHANG=%d\n", r);
+    /* SIGCHLD blocked meanwhile: CLD_CONTINUED is still pending when the death's SIGCHLD comes,
+     * so the two coalesce however the processes are scheduled (else it is a race). */
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
     kill(c, SIGCONT);
     r = waitpid(c, &st, 0);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     show("after SIGCONT the held SIGTERM kills it", r, c, st);
     nap(20);
     printf("SIGCHLD codes:");
