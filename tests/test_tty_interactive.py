@@ -127,6 +127,13 @@ def test_bash_job_control(tmp_path):
         tmux.wait_for(PROMPT, count=3)
         screen = command(tmux, "jobs; echo end-of-jobs", "end-of-jobs\n", 3)
         assert "Running" not in screen
+        # A background job reading the terminal stops (SIGTTIN); with tostop, one writing too (SIGTTOU).
+        command(tmux, "clear; cat &", "[1] ", 0)
+        press_until(tmux, "Enter", "Stopped                 cat", wait=1.0)
+        command(tmux, "clear; stty tostop; (sleep 0.2; echo from-bg) &", "[2] ", 0)
+        press_until(tmux, "Enter", "Stopped                 ( sleep 0.2; echo from-bg )", wait=1.0)
+        command(tmux, "clear; stty -tostop; fg %2", "\nfrom-bg\n", 0)
+        command(tmux, "kill %1; wait %1; echo status=$?", "status=143", 1)
 
 
 # argv, and what the last row shows in insert mode only: an Escape must be seen to have ended insert
