@@ -40,12 +40,21 @@ class FDTable:
         return e[0]
 
     def _lowest_free(self, minfd: int) -> int:
-        i = bisect.bisect_left(self._used, minfd)
-        fd = minfd
-        while i < len(self._used) and self._used[i] == fd:
-            fd += 1
-            i += 1
-        return fd
+        used = self._used
+        i = bisect.bisect_left(used, minfd)
+        if i == len(used) or used[i] != minfd:
+            return minfd
+        # used[j] - j never decreases (sorted, distinct fds): the run of consecutive fds from
+        # minfd ends where it grows. A binary search, not a walk: a dense table of thousands of
+        # fds made every open O(n).
+        key, lo, hi = minfd - i, i, len(used)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if used[mid] - mid == key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return minfd + (lo - i)
 
     def install(self, file, cloexec: bool = False, minfd: int = 0) -> int:
         """Put ``file`` at the lowest free fd >= minfd; EMFILE past the limit."""
