@@ -1,5 +1,10 @@
 /* uname, clocks and sleeping (differential): stable uname fields, monotonic
- * clock increasing, nanosleep 10ms taking at least 10ms. */
+ * clock increasing, nanosleep 10ms taking at least 10ms; CPU-time clocks count work,
+ * not sleep, and clock_getcpuclockid/pthread_getcpuclockid ids work. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -39,5 +44,32 @@ int main(void) {
     printf("monotonic resolution <= 1ms: %d\n", res.tv_sec == 0 && res.tv_nsec <= 1000000);
     printf("process cputime >= 0: %d\n", ns(CLOCK_PROCESS_CPUTIME_ID) >= 0);
     printf("sysconf pagesize=%ld clk_tck=%ld\n", sysconf(_SC_PAGESIZE), sysconf(_SC_CLK_TCK));
+
+    long long p0 = ns(CLOCK_PROCESS_CPUTIME_ID), t0 = ns(CLOCK_THREAD_CPUTIME_ID);
+    struct timespec nap = {0, 200 * 1000000};
+    nanosleep(&nap, NULL);
+    printf("a 200ms sleep adds < 50ms of CPU time: process %d thread %d\n",
+           ns(CLOCK_PROCESS_CPUTIME_ID) - p0 < 50000000, ns(CLOCK_THREAD_CPUTIME_ID) - t0 < 50000000);
+    p0 = ns(CLOCK_PROCESS_CPUTIME_ID);
+    long long w0 = ns(CLOCK_MONOTONIC);
+    volatile unsigned long spin = 0;
+    while (ns(CLOCK_PROCESS_CPUTIME_ID) - p0 < 30000000 && ns(CLOCK_MONOTONIC) - w0 < 5000000000LL)
+        for (int i = 0; i < 100000; i++) spin++;
+    printf("work advances the CPU clock: %d\n", ns(CLOCK_PROCESS_CPUTIME_ID) - p0 >= 30000000);
+    clockid_t cid;
+    printf("clock_getcpuclockid(self): %d", clock_getcpuclockid(getpid(), &cid));
+    printf(" gettime>0: %d\n", ns(cid) > 0);
+    printf("clock_getres(that): %d\n", clock_getres(cid, &res));
+    printf("pthread_getcpuclockid: %d", pthread_getcpuclockid(pthread_self(), &cid));
+    printf(" gettime>0: %d\n", ns(cid) > 0);
+    pid_t child = fork();
+    if (child == 0) { for (;;) pause(); }
+    printf("clock_getcpuclockid(child): %d", clock_getcpuclockid(child, &cid));
+    struct timespec ct;
+    printf(" gettime: %d\n", clock_gettime(cid, &ct));
+    kill(child, SIGKILL);
+    printf("clock_getcpuclockid(no such pid): %s\n", strerrorname_np(clock_getcpuclockid(4000000, &cid)));
+    r = clock_gettime(-5, &ct);   /* pid 0, clock type 3: no such clock */
+    printf("bad cpu clock id: %d %s\n", r, strerrorname_np(errno));
     return 0;
 }

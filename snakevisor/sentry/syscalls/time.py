@@ -18,6 +18,7 @@ CLOCK_REALTIME_ALARM = 8
 CLOCK_BOOTTIME_ALARM = 9
 CLOCK_TAI = 11
 TIMER_ABSTIME = 1
+CPUCLOCK_SCHED = 2
 TIMESPEC = struct.Struct("<qq")
 NSEC = 1_000_000_000
 
@@ -31,11 +32,40 @@ _HOST_CLOCK = {
 }
 
 
+def _cpu_clock_ns(t, clockid):
+    """CPU-time clocks: the host's CPU clock of the stub process that runs the process's code (so
+    sleeping does not count). A thread's clock is its process's. Negative ids are
+    clock_getcpuclockid/pthread_getcpuclockid's: ~pid << 3 | per-thread (4) | PROF/VIRT/SCHED."""
+    which, task = CPUCLOCK_SCHED, t
+    if clockid < 0:
+        which, pid = clockid & 3, ~(clockid >> 3)
+        if which == 3:
+            raise SyscallError(EINVAL)
+        ns = t.kernel.pidns
+        if clockid & 4:
+            task = ns.tasks.get(pid) if pid else t
+            if task is None or task.tg is not t.tg:
+                raise SyscallError(EINVAL)
+        elif pid:
+            tg = ns.thread_groups.get(pid) or (t.tg if pid == t.tid else None)
+            if tg is None:
+                raise SyscallError(EINVAL)
+            task = next((x for x in tg.tasks if not x.exited and x.ctx is not None), None)
+            if task is None:
+                return 0   # a zombie
+    ctx = task.ctx
+    if ctx is None:
+        return 0
+    try:
+        return host_time.clock_gettime_ns(((~ctx.address_space.pid) << 3) | which)
+    except OSError:
+        return 0
+
+
 def clock_ns(t, clockid):
     clockid = to_s32(clockid)
     if clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID) or clockid < 0:
-        # CPU-time clocks (and the negative per-process ids): the sandbox's elapsed time stands in.
-        return host_time.monotonic_ns() - int(t.kernel.boot_time * NSEC)
+        return _cpu_clock_ns(t, clockid)
     host = _HOST_CLOCK.get(clockid)
     if host is None:
         raise SyscallError(EINVAL)
@@ -62,7 +92,9 @@ def clock_gettime(t, clockid, addr):
 @syscall("clock_getres", ("clockid", "ptr"))
 def clock_getres(t, clockid, addr):
     clockid = to_s32(clockid)
-    if clockid not in _HOST_CLOCK:
+    if clockid < 0:
+        _cpu_clock_ns(t, clockid)   # EINVAL unless it names a process or a thread of ours
+    elif clockid not in _HOST_CLOCK:
         raise SyscallError(EINVAL)
     if addr:
         res = 4_000_000 if clockid in (CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE) else 1
