@@ -1,6 +1,6 @@
 """Line-editing and full-screen programs in ``snakevisor do -t``, driven through tmux:
 bash's readline and job control, vi (vim.tiny and busybox's), less and more, top,
-and the python3 REPL. Each test types keys into a private tmux server's pane and
+and the python3 REPL, script(1)'s nested pty. Each test types keys into a private tmux server's pane and
 polls the screen for what the program draws (tmux_util.Tmux)."""
 import os
 import shlex
@@ -251,6 +251,26 @@ def test_the_pty_starts_with_the_host_terminals_modes(tmp_path):
             screens[native] = tmux.wait_for("end")
     assert "erase = ^H" in screens[True] and " iutf8" in screens[True], screens[True]
     assert screens[False] == screens[True]
+
+
+@needs_tmux
+def test_script_nests_a_pty(tmp_path):
+    """script(1) in the sandbox: a second pty pair from the sandbox's /dev/ptmx, with the outer
+    one's modes and size; a resize reaches it through script's SIGWINCH handler (TIOCSWINSZ)."""
+    if shutil.which("script") is None:
+        pytest.skip("script is not installed (bsdutils)")
+    inner = "tty; stty size; while read x && [ -z \"$x\" ]; do stty size; done; echo inner-$x"
+    script = f"script -qc {shlex.quote(inner)} /dev/null; echo script-exit=$?; read y"
+    with session(tmp_path, ["/bin/bash", "-c", script]) as tmux:
+        tmux.wait_for("/dev/pts/1\n24 80\n", timeout=START_TIMEOUT)
+        tmux.resize(100, 30)
+        # script passes the size on when its SIGWINCH comes, which may be after a key typed now:
+        # ask again until the inner pty has it.
+        press_until(tmux, "Enter", "\n30 100\n", wait=1.0)
+        tmux.type("done")
+        tmux.send("Enter")
+        tmux.wait_for("\ninner-done\n")
+        tmux.wait_for("script-exit=0")
 
 
 PROC_STATES = r"""
