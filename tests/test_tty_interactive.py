@@ -1,7 +1,8 @@
 """Line-editing and full-screen programs in ``snakevisor do -t``, driven through tmux:
-bash's readline and job control, vi (vim.tiny and busybox's), less and more, top,
-and the python3 REPL, script(1)'s nested pty. Each test types keys into a private tmux server's pane and
-polls the screen for what the program draws (tmux_util.Tmux)."""
+bash's readline and job control, vi (vim.tiny and busybox's), less and more, top, the
+python3 REPL, script(1)'s nested pty, and the pty's modes taken from the host terminal.
+Each test types keys into a private tmux server's pane and polls the screen for what
+the program draws (tmux_util.Tmux)."""
 import os
 import shlex
 import shutil
