@@ -6,6 +6,7 @@ bytearray at a fixed address so bad pointers really fault.
 """
 import inspect
 import struct
+import types
 
 import pytest
 
@@ -108,6 +109,7 @@ class FakeTask:
         self.kernel = Kernel(vfs, mf)
         self.fs = FSContext(vfs.root, vfs.root, 0o022)
         self.fdtable = FDTable(1024)
+        self.tg = types.SimpleNamespace(tgid=1)  # the thread group: record locks record its pid
         self.creds = Creds()
         self.limits = {}
         self.blocked = []

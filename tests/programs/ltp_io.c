@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
@@ -50,6 +55,97 @@ static int caps(void)
     return 0;
 }
 
+static void show_getlk(int fd, int cmd, short type, long start, long len)
+{
+    struct flock g = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+    errno = 0;
+    int r = fcntl(fd, cmd, &g);
+    printf("  getlk(%d, %ld, %ld) = %d %s type %d start %ld len %ld pid %s\n", type, start, len, r,
+           r < 0 ? strerrorname_np(errno) : "", g.l_type, (long)g.l_start, (long)g.l_len,
+           g.l_pid == 0 ? "0" : g.l_pid == getppid() ? "parent" : g.l_pid == getpid() ? "self" : g.l_pid == -1 ? "-1" : "other");
+}
+
+static int setlk(int fd, int cmd, short type, long start, long len)
+{
+    struct flock f = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+    return fcntl(fd, cmd, &f);
+}
+
+/* Record locks (POSIX and OFD) and flock locks conflict between processes and descriptions. */
+static int locks(void)
+{
+    const char *path = "ltp_io_locks";
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), p[2];
+    write(fd, "0123456789abcdefghij", 20);
+    CHECK(setlk(fd, F_SETLK, F_WRLCK, 10, 5));
+    CHECK(setlk(fd, F_SETLK, F_RDLCK, 0, 5));
+    CHECK(setlk(fd, F_SETLK, F_RDLCK, 5, 5));   /* merges with 0-5 */
+    show_getlk(fd, F_GETLK, F_WRLCK, 0, 0);     /* own locks never conflict */
+    pipe(p);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        show_getlk(fd, F_GETLK, F_RDLCK, 0, 0);
+        show_getlk(fd, F_GETLK, F_WRLCK, 0, 0);
+        show_getlk(fd, F_GETLK, F_WRLCK, 15, 0);
+        show_getlk(fd, F_GETLK, F_RDLCK, 12, 1);
+        CHECK(setlk(fd, F_SETLK, F_RDLCK, 0, 10));
+        CHECK(setlk(fd, F_SETLK, F_WRLCK, 3, 2));
+        CHECK(setlk(fd, F_SETLK, F_WRLCK, 14, 1));
+        CHECK(setlk(fd, F_SETLK, F_WRLCK, 15, 100));
+        int ofd = open(path, O_RDWR);
+        CHECK(setlk(ofd, F_OFD_SETLK, F_WRLCK, 15, 1));   /* conflicts with this process's lock */
+        CHECK(setlk(ofd, F_OFD_SETLK, F_WRLCK, 200, 1));
+        show_getlk(fd, F_GETLK, F_WRLCK, 150, 100);
+        show_getlk(fd, F_OFD_GETLK, F_WRLCK, 150, 100);
+        /* Blocks until the parent drops its lock on 10-15. */
+        write(p[1], "w", 1);
+        CHECK(setlk(fd, F_SETLKW, F_WRLCK, 10, 1));
+        show_getlk(open(path, O_RDWR), F_OFD_GETLK, F_WRLCK, 0, 0);
+        read(p[0], &c, 1);
+        _exit(0);
+    }
+    char c;
+    read(p[0], &c, 1);
+    usleep(100000);
+    show_getlk(fd, F_GETLK, F_WRLCK, 0, 0);      /* the child's read lock 0-10 */
+    /* Closing any descriptor of the file drops this process's record locks. */
+    close(open(path, O_RDONLY));
+    write(p[1], "x", 1);
+    waitpid(child, NULL, 0);
+    show_getlk(fd, F_GETLK, F_WRLCK, 0, 0);
+    /* flock: shared locks coexist, exclusive ones conflict per description. */
+    int a = open(path, O_RDONLY), b = open(path, O_RDONLY);
+    CHECK(flock(a, LOCK_SH | LOCK_NB));
+    CHECK(flock(b, LOCK_SH | LOCK_NB));
+    CHECK(flock(b, LOCK_EX | LOCK_NB));
+    CHECK(flock(a, LOCK_UN));
+    CHECK(flock(b, LOCK_EX | LOCK_NB));
+    CHECK(flock(a, LOCK_SH | LOCK_NB));
+    close(b);
+    CHECK(flock(a, LOCK_EX | LOCK_NB));
+    /* Deadlock: each process holds one byte and waits for the other's. */
+    int q[2];
+    pipe(q);
+    CHECK(setlk(fd, F_SETLK, F_WRLCK, 0, 1));
+    child = fork();
+    if (child == 0) {
+        setlk(fd, F_SETLK, F_WRLCK, 1, 1);
+        write(q[1], "r", 1);
+        int r = setlk(fd, F_SETLKW, F_WRLCK, 0, 1);   /* waits for the parent, or EDEADLK */
+        _exit(r == 0 ? 0 : 1);
+    }
+    read(q[0], &c, 1);
+    usleep(200000);
+    CHECK(setlk(fd, F_SETLKW, F_WRLCK, 1, 1));
+    CHECK(setlk(fd, F_SETLK, F_UNLCK, 0, 0));
+    int st;
+    waitpid(child, &st, 0);
+    printf("child status %d\n", WEXITSTATUS(st));
+    unlink(path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -57,6 +153,8 @@ int main(int argc, char **argv)
         return 2;
     if (!strcmp(argv[1], "caps"))
         return caps();
+    if (!strcmp(argv[1], "locks"))
+        return locks();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

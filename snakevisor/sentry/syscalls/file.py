@@ -11,7 +11,7 @@ import struct
 from snakevisor.abi import fs as _fs_abi
 
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  ENOTDIR, ESPIPE, SyscallError)
+                                  ENOTDIR, EOVERFLOW, ESPIPE, SyscallError)
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETSIG,
@@ -23,6 +23,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD
                                to_s64, to_u32)
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.vfs import locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
@@ -396,30 +397,49 @@ def getdents(t, fd, dirp, count):
 # --- fcntl -----------------------------------------------------------------------------------------
 
 
-def _lock_arg(t, f, cmd, arg):
-    """Validate a struct flock; advisory locks never conflict for now."""
+def _lock(t, f, cmd, arg):
+    """F_GETLK/F_SETLK/F_SETLKW and their OFD forms on a struct flock (a generator: SETLKW waits)."""
     ltype, whence, start, length, pid = FLOCK.unpack(t.mm.copy_in(arg, FLOCK.size))
     if whence not in (0, 1, 2):
         raise SyscallError(EINVAL)
-    if cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW) and pid != 0:
+    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
+    if ofd and pid != 0:
         raise SyscallError(EINVAL)
-    if cmd in (F_GETLK, F_OFD_GETLK):
+    getlk = cmd in (F_GETLK, F_OFD_GETLK)
+    if getlk:
         if ltype not in (F_RDLCK, F_WRLCK):
             raise SyscallError(EINVAL)
-        t.mm.copy_out(arg, FLOCK.pack(F_UNLCK, whence, start, length, pid))
-        return 0
-    if ltype == F_RDLCK and not f.readable or ltype == F_WRLCK and not f.writable:
-        raise SyscallError(EBADF)
-    if ltype not in (F_RDLCK, F_WRLCK, F_UNLCK):
-        raise SyscallError(EINVAL)
+    else:
+        if ltype not in (F_RDLCK, F_WRLCK, F_UNLCK):
+            raise SyscallError(EINVAL)
+        if ltype == F_RDLCK and not f.readable or ltype == F_WRLCK and not f.writable:
+            raise SyscallError(EBADF)
     base = 0 if whence == 0 else f.offset if whence == 1 else f.impl.end_offset()
-    if base + start < 0 or (length < 0 and base + start + length < 0):
+    first = base + start
+    if length > 0:
+        end = first + length
+        if end - 1 > MAX_LFS_FILESIZE:
+            raise SyscallError(EOVERFLOW)
+    elif length == 0:
+        end = locks.INF
+    else:
+        first, end = first + length, first
+    if first < 0:
         raise SyscallError(EINVAL)
-    return 0
+    inode = f.inode
+    owner = f if ofd else t.fdtable
+    if getlk:
+        lk = locks.test(inode, owner, ltype, first, end)
+        if lk is None:
+            t.mm.copy_out(arg, FLOCK.pack(F_UNLCK, whence, start, length, pid))
+        else:
+            t.mm.copy_out(arg, FLOCK.pack(lk[2], 0, lk[3], 0 if lk[4] == locks.INF else lk[4] - lk[3], lk[5]))
+        return 0
+    wait = cmd in (F_SETLKW, F_OFD_SETLKW)
+    return (yield from locks.set_lock(t, inode, owner, ofd, ltype, first, end, wait))
 
 
-@syscall("fcntl", args=("fd", "int", "hex"), status=PARTIAL,
-         note="record locks are accepted without conflict detection")
+@syscall("fcntl", args=("fd", "int", "hex"))
 def fcntl(t, fd, cmd, arg):
     fdn, cmd = to_s32(fd), to_s32(cmd)
     f = t.fdtable.get(fdn)
@@ -440,7 +460,7 @@ def fcntl(t, fd, cmd, arg):
         f.flags = (f.flags & ~O_SETFL_MASK) | (to_u32(arg) & O_SETFL_MASK)
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        return _lock_arg(t, f, cmd, arg)
+        return (yield from _lock(t, f, cmd, arg))
     if cmd == F_SETOWN:
         f.owner = to_s32(arg)
         return 0
@@ -593,12 +613,13 @@ def readahead(t, fd, offset, count):
     return 0
 
 
-@syscall("flock", args=("fd", "hex"), status=PARTIAL, note="advisory; never conflicts")
+@syscall("flock", args=("fd", "hex"))
 def flock(t, fd, operation):
-    _file_not_path(t, fd)
+    f = _file_not_path(t, fd)
     if operation & 32:  # LOCK_MAND: obsolete, Linux accepts and ignores it
         return 0
     op = to_s32(operation) & ~LOCK_NB
     if op not in (LOCK_SH, LOCK_EX, LOCK_UN):
         raise SyscallError(EINVAL)
-    return 0
+    ltype = {LOCK_SH: F_RDLCK, LOCK_EX: F_WRLCK, LOCK_UN: F_UNLCK}[op]
+    return (yield from locks.flock(t, f.inode, f, ltype, not operation & LOCK_NB))

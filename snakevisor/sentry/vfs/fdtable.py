@@ -9,6 +9,7 @@ description is released by the table itself.
 import bisect
 
 from snakevisor.abi.errno import EBADF, EINVAL, EMFILE, SyscallError
+from snakevisor.sentry.vfs import locks
 
 DEFAULT_NOFILE = 1024
 NR_OPEN = 1 << 20   # Linux's hard ceiling on RLIMIT_NOFILE
@@ -76,6 +77,7 @@ class FDTable:
         if old is None:
             bisect.insort(self._used, fd)
         else:
+            self._closing(old[0])
             old[0].dec_ref()
         return fd
 
@@ -85,7 +87,13 @@ class FDTable:
         if e is None:
             raise SyscallError(EBADF)
         del self._used[bisect.bisect_left(self._used, fd)]
+        self._closing(e[0])
         return e[0]
+
+    def _closing(self, file) -> None:
+        """Closing any descriptor of a file drops the record locks this table's process holds on it."""
+        if locks.any_locks() and getattr(file, "inode", None) is not None:
+            locks.release_posix(self, file.inode)
 
     def close(self, fd: int) -> None:
         self.remove(fd).dec_ref()

@@ -13,6 +13,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                                pack_dirent64, pack_dirent)
+from snakevisor.sentry.vfs import locks
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
 
@@ -128,6 +129,8 @@ class FileDescription:
     def release(self) -> None:
         """Last reference gone: let the impl free what it holds, drop the Dentry."""
         try:
+            if locks.any_locks() and self.inode is not None:
+                locks.release_description(self, self.inode)
             self.impl.release()
         finally:
             self.vd.dentry.dec_ref()
