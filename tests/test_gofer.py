@@ -185,6 +185,34 @@ def test_donation(served, tree):
     assert d.lopen(0).host_fd is None      # directories are not donated
 
 
+@pytest.mark.parametrize("ext", [True, False])
+def test_peek_qids_binds_no_fid(tree, ext):
+    """Twalkqids (snakevisor dialect; a Twalk + Tclunk without it): a walk's qids, no fid left."""
+    s = Served(tree, extensions=ext, server_extensions=ext)
+    try:
+        f, want = s.root.walk_qids([b"sub", b"inner"])
+        f.clunk()
+        assert s.root.peek_qids([b"sub", b"inner"]) == want
+        assert len(s.root.peek_qids([b"sub", b"missing"])) == 1        # partial, as Rwalk
+        assert errno_of(s.root.peek_qids, [b"missing"]) == ENOENT
+        assert errno_of(s.root.peek_qids, [b"a/b"]) == EINVAL
+        used = s.client._next_fid
+        s.root.peek_qids([b"sub"])
+        g = s.root.walk([b"sub"])       # the next fid is the same number: none was used up
+        assert g._id() <= used
+        g.clunk()
+    finally:
+        s.close()
+
+
+def test_walkqids_needs_the_snakevisor_dialect(tree):
+    s = Served(tree, extensions=False, server_extensions=True)
+    try:
+        assert errno_of(s.client._rpc, M.Twalkqids(fid=s.root._id(), wnames=(b"sub",)), M.Rwalkqids) == EINVAL
+    finally:
+        s.close()
+
+
 @pytest.mark.parametrize("client_ext,server_ext", [(False, True), (True, False)])
 def test_no_donation_without_negotiation(tree, client_ext, server_ext):
     s = Served(tree, extensions=client_ext, server_extensions=server_ext)

@@ -141,15 +141,15 @@ def attach(sess: Session, m: M.Tattach):
     return M.Rattach(tag=m.tag, qid=qid)
 
 
-def walk(sess: Session, m: M.Twalk, st: FidState):
-    if m.newfid != m.fid and (m.newfid in sess.fids or m.newfid == C.NOFID):
-        raise SyscallError(EBADF)
+def _walk_names(sess: Session, st: FidState, wnames):
+    """Walk ``wnames`` from ``st``: (O_PATH descriptor of the last one reached (the caller
+    closes it), qids, names from the root). Only the first name's failure raises; a later
+    one ends the walk early (fewer qids than names)."""
     names = st.names
     cur = os.dup(st.path_fd)
-    qid = st.qid
     qids = []
     try:
-        for i, name in enumerate(m.wnames):
+        for i, name in enumerate(wnames):
             try:
                 if name == b"..":
                     # Not the host's "..": the parent is re-walked from the attach root
@@ -168,16 +168,37 @@ def walk(sess: Session, m: M.Twalk, st: FidState):
             except (OSError, SyscallError):
                 if i == 0:
                     raise
-                return M.Rwalk(tag=m.tag, qids=tuple(qids))   # partial walk: newfid not bound
+                break
             os.close(cur)
             cur = nfd
             qids.append(qid)
-        sess.fids.install(m.newfid, FidState(cur, qid, names))
-        cur = None
-        return M.Rwalk(tag=m.tag, qids=tuple(qids))
-    finally:
-        if cur is not None:
-            os.close(cur)
+    except BaseException:
+        os.close(cur)
+        raise
+    return cur, qids, names
+
+
+def walk(sess: Session, m: M.Twalk, st: FidState):
+    if m.newfid != m.fid and (m.newfid in sess.fids or m.newfid == C.NOFID):
+        raise SyscallError(EBADF)
+    cur, qids, names = _walk_names(sess, st, m.wnames)
+    if len(qids) < len(m.wnames):
+        os.close(cur)
+        return M.Rwalk(tag=m.tag, qids=tuple(qids))   # partial walk: newfid not bound
+    try:
+        sess.fids.install(m.newfid, FidState(cur, qids[-1] if qids else st.qid, names))
+    except BaseException:
+        os.close(cur)
+        raise
+    return M.Rwalk(tag=m.tag, qids=tuple(qids))
+
+
+def walkqids(sess: Session, m: M.Twalkqids, st: FidState):
+    if not sess.donation:   # the snakevisor dialect only
+        raise SyscallError(EINVAL)
+    cur, qids, _ = _walk_names(sess, st, m.wnames)
+    os.close(cur)
+    return M.Rwalkqids(tag=m.tag, qids=tuple(qids))
 
 
 def clunk(sess: Session, m: M.Tclunk):
@@ -548,6 +569,7 @@ def unsupported(sess: Session, m, *states):
 HANDLERS = {
     M.Tattach: (attach, (), False),
     M.Twalk: (walk, ("fid",), False),
+    M.Twalkqids: (walkqids, ("fid",), False),
     M.Tclunk: (clunk, (), False),
     M.Tremove: (remove, ("fid",), False),
     M.Tgetattr: (getattr_, ("fid",), False),

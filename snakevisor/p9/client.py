@@ -264,6 +264,23 @@ class Fid:
             return None, qids
         return Fid(c, newfid, qids[-1] if qids else self.qid), qids
 
+    def peek_qids(self, names) -> list[Qid]:
+        """The qids of up to 16 names walked from here, binding no fid (Twalkqids in the snakevisor
+        dialect; else a Twalk whose fid is clunked without waiting)."""
+        names = tuple(names)
+        if len(names) > C.MAXWELEM:
+            raise SyscallError(EINVAL)
+        c = self.client
+        if not c.donation:
+            fid, qids = self.walk_qids(names)
+            if fid is not None:
+                fid.clunk(wait=False)
+            return qids
+        qids = list(c._rpc(M.Twalkqids(fid=self._id(), wnames=names), M.Rwalkqids).qids)
+        if len(qids) > len(names):
+            c._fail()
+        return qids
+
     def walk(self, names) -> "Fid":
         """Walk any number of names (batches of 16); SyscallError(ENOENT) if not fully walked."""
         names = list(names)

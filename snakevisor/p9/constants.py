@@ -53,6 +53,8 @@ TREAD, RREAD = 116, 117
 TWRITE, RWRITE = 118, 119
 TCLUNK, RCLUNK = 120, 121
 TREMOVE, RREMOVE = 122, 123
+# snakevisor extension (only in the "9P2000.L.snakevisor" dialect): the qids of a walk, no fid bound.
+TWALKQIDS, RWALKQIDS = 128, 129
 
 # Qid types (high byte of the Plan 9 mode).
 QTDIR = 0x80

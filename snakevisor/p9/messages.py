@@ -300,6 +300,21 @@ class Rwalk:
     qids: QIDS = ()
 
 
+@message(C.TWALKQIDS)
+class Twalkqids:
+    """snakevisor dialect: walk ``wnames`` from ``fid`` and report each name's qid without
+    binding a new fid (revalidating cached names costs no Tclunk)."""
+    tag: int = 0
+    fid: U32 = 0
+    wnames: STRS = ()
+
+
+@message(C.RWALKQIDS)
+class Rwalkqids:
+    tag: int = 0
+    qids: QIDS = ()
+
+
 @message(C.TREAD)
 class Tread:
     tag: int = 0

@@ -217,6 +217,14 @@ class GoferInode(Inode):
         self._blocks = attr.blocks
         self._set_size(attr.size)
 
+    def touch_mtime(self):
+        super().touch_mtime()
+        self._fetched = 0   # a local estimate: on a shared mount the next stat asks the host
+
+    def touch_ctime(self):
+        super().touch_ctime()
+        self._fetched = 0
+
     def _set_size(self, size):
         if self.cache is not None and size < self.size:
             self.cache.truncate(size)
@@ -274,11 +282,9 @@ class GoferInode(Inode):
         if self.fs.exclusive or not self.is_dir:
             return len(chain)
         try:
-            fid, qids = self.fid.walk_qids([name for name, _ in chain])
+            qids = self.fid.peek_qids([name for name, _ in chain])
         except SyscallError:
             return 0
-        if fid is not None:
-            fid.clunk(wait=False)
         now = time.monotonic_ns()
         good = 0
         for qid, (_, inode) in zip(qids, chain):
@@ -291,6 +297,8 @@ class GoferInode(Inode):
     def revalidate_child(self, name, child):
         if self.fs.exclusive:
             return True
+        if self.revalidate_chain([(name, child)]):
+            return True   # unchanged: one walk, no fid
         try:
             fid, qids = self.fid.walk_qids([name])
         except SyscallError:
