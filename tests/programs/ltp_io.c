@@ -10,7 +10,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <pwd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,7 +79,8 @@ static int setlk(int fd, int cmd, short type, long start, long len)
 /* Record locks (POSIX and OFD) and flock locks conflict between processes and descriptions. */
 static int locks(void)
 {
-    const char *path = "ltp_io_locks";
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/ltp_io_locks.%d", getpid());
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), p[2];
     write(fd, "0123456789abcdefghij", 20);
     CHECK(setlk(fd, F_SETLK, F_WRLCK, 10, 5));
@@ -146,6 +152,68 @@ static int locks(void)
     return 0;
 }
 
+/* A blocking connect that waited is finished: connecting again is EISCONN; a refused one
+   leaves the socket unconnected, so the next connect reports its own error. */
+static int connect_state(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int srv = socket(AF_INET, SOCK_STREAM, 0);
+    bind(srv, (struct sockaddr *)&a, sizeof(a));
+    listen(srv, 5);
+    getsockname(srv, (struct sockaddr *)&a, &len);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof(a)));
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof(a)));
+    close(srv);   /* nothing listens there now */
+    int d = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(d, (struct sockaddr *)&a, sizeof(a)));
+    struct sockaddr_in bad = a;
+    bad.sin_family = 47;
+    CHECK(connect(d, (struct sockaddr *)&bad, sizeof(bad)));
+    CHECK(connect(d, (struct sockaddr *)&a, sizeof(a)));
+    return 0;
+}
+
+/* connect(2) to a Unix socket file needs write permission on it; bind(2) of a privileged port
+   needs CAP_NET_BIND_SERVICE, which an effective uid other than 0 does not have. */
+static int setuid_perms(void)
+{
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof(un.sun_path), "/tmp/ltp_io_sock.%d", getpid());
+    unlink(un.sun_path);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(bind(srv, (struct sockaddr *)&un, sizeof(un)));
+    CHECK(listen(srv, 5));
+    struct passwd *pw = getpwnam("nobody");
+    chown(un.sun_path, pw->pw_uid, pw->pw_gid);
+    chmod(un.sun_path, 0500);
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(999), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int s1 = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(bind(s1, (struct sockaddr *)&in, sizeof(in)));
+    CHECK(setegid(pw->pw_gid));
+    CHECK(seteuid(pw->pw_uid));
+    struct cap_hdr h = {0x20080522, 0};
+    struct cap_data d[2];
+    CHECK(syscall(SYS_capget, &h, d));
+    printf("after seteuid: effective %#x permitted nonzero %d\n", d[0].effective, d[0].permitted != 0);
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&un, sizeof(un)));
+    int s2 = socket(AF_INET, SOCK_STREAM, 0);
+    in.sin_port = htons(998);
+    CHECK(bind(s2, (struct sockaddr *)&in, sizeof(in)));
+    in.sin_port = htons(0);
+    CHECK(bind(s2, (struct sockaddr *)&in, sizeof(in)));
+    chmod(un.sun_path, 0700);
+    c = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&un, sizeof(un)));
+    CHECK(seteuid(0));
+    CHECK(syscall(SYS_capget, &h, d));
+    printf("back to 0: effective==permitted %d\n", d[0].effective == d[0].permitted);
+    unlink(un.sun_path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -155,6 +223,10 @@ int main(int argc, char **argv)
         return caps();
     if (!strcmp(argv[1], "locks"))
         return locks();
+    if (!strcmp(argv[1], "connect_state"))
+        return connect_state();
+    if (!strcmp(argv[1], "setuid_perms"))
+        return setuid_perms();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

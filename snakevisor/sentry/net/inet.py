@@ -17,7 +17,7 @@ import select
 import socket as _socket
 import struct
 
-from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, ENOPROTOOPT, ENOTTY, EPERM, SyscallError
+from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EPERM, SyscallError
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
@@ -177,15 +177,19 @@ class InetSocket(SocketImpl):
         if _libc.connect(self.fd, addr, len(addr)) < 0:
             e = ctypes.get_errno()
             if e == EINPROGRESS:
-                self.connecting = True
+                self.connecting = addr
             raise SyscallError(e)
         self.connecting = False
 
     def connect_finish(self, t):
-        self.connecting = False
-        err = self.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
-        if err:
-            raise SyscallError(err)
+        """A blocking connect's handshake is over: connect again, as the host's own blocking
+        connect does after its wait, so the socket becomes connected (a later connect gets
+        EISCONN) or takes the error (ECONNREFUSED...) and is unconnected again."""
+        addr, self.connecting = self.connecting, False
+        if addr and _libc.connect(self.fd, addr, len(addr)) < 0:
+            e = ctypes.get_errno()
+            if e != EISCONN:
+                raise SyscallError(e)
 
     def _name(self, fn):
         buf = ctypes.create_string_buffer(S.SOCKADDR_MAX)
