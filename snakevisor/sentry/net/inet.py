@@ -17,7 +17,7 @@ import select
 import socket as _socket
 import struct
 
-from snakevisor.abi.errno import EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EPERM, SyscallError
+from snakevisor.abi.errno import EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EPERM, SyscallError
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
@@ -27,6 +27,7 @@ from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20
+UNPRIVILEGED_PORT_START = 1024   # net.ipv4.ip_unprivileged_port_start in a new network namespace
 _libc = ctypes.CDLL(None, use_errno=True)
 for _name in ("bind", "connect"):
     getattr(_libc, _name).argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
@@ -154,6 +155,13 @@ class InetSocket(SocketImpl):
 
     def bind(self, t, addr):
         self._check_family(addr)
+        # The host socket is the Sentry's, which may bind any port: the application's own
+        # capabilities decide (ports below ip_unprivileged_port_start need CAP_NET_BIND_SERVICE).
+        if (len(addr) >= (16 if self.family == _socket.AF_INET else 24)
+                and struct.unpack_from("<H", addr)[0] == self.family
+                and 0 < struct.unpack_from(">H", addr, 2)[0] < UNPRIVILEGED_PORT_START
+                and not t.creds.has_cap(10)):   # CAP_NET_BIND_SERVICE
+            raise SyscallError(EACCES)
         if _libc.bind(self.fd, addr, len(addr)) < 0:
             raise _err()
 

@@ -151,9 +151,11 @@ class UnixSocket(SocketImpl):
             if s is None:
                 raise SyscallError(ECONNREFUSED)
             return s
-        from snakevisor.sentry.vfs.at import resolve_at
+        from snakevisor.sentry.vfs.at import resolve_at, task_ctx
+        from snakevisor.sentry.vfs.permissions import MAY_WRITE, check_permission
         vd = resolve_at(t, 0xFFFFFF9C, name)
         inode = vd.dentry.inode
+        check_permission(task_ctx(t).creds, inode, MAY_WRITE)   # connecting/sending needs write access
         s = _by_inode.get(inode)
         if inode.mode & S_IFMT != S_IFSOCK or s is None or s.closed:
             raise SyscallError(ECONNREFUSED)

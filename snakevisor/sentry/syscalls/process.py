@@ -107,6 +107,28 @@ def setgroups(t, size, addr):
     return 0
 
 
+_FS_CAPS = sum(1 << c for c in (0, 1, 2, 3, 4, 9, 27, 32))  # CHOWN, DAC_*, FOWNER, FSETID, IMMUTABLE, MKNOD, MAC_OVERRIDE
+
+
+def _fix_caps(creds, old):
+    """Linux's cap_emulate_setxuid and its fsuid rule: leaving uid 0 drops capabilities.
+    ``old`` is (uid, euid, suid, fsuid) before the change."""
+    if 0 in old[:3] and 0 not in (creds.uid, creds.euid, creds.suid):
+        creds.cap_permitted = creds.cap_effective = 0
+    if old[1] == 0 and creds.euid != 0:
+        creds.cap_effective = 0
+    if old[1] != 0 and creds.euid == 0:
+        creds.cap_effective = creds.cap_permitted
+    if old[3] == 0 and creds.fsuid != 0:
+        creds.cap_effective &= ~_FS_CAPS
+    elif old[3] != 0 and creds.fsuid == 0:
+        creds.cap_effective |= creds.cap_permitted & _FS_CAPS
+
+
+def _uids(creds):
+    return creds.uid, creds.euid, creds.suid, creds.fsuid
+
+
 def _set_ids(t, names, values, cap):
     creds = t.creds
     privileged = creds.has_cap(cap)
@@ -124,10 +146,12 @@ def setuid(t, uid):
     uid &= 0xFFFFFFFF
     if uid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
+    old = _uids(t.creds)
     if t.creds.has_cap(7):  # CAP_SETUID
         t.creds.uid = t.creds.euid = t.creds.suid = t.creds.fsuid = uid
     else:
         _set_ids(t, ("euid", "fsuid"), (uid, uid), 7)
+    _fix_caps(t.creds, old)
     return 0
 
 
@@ -145,8 +169,10 @@ def setgid(t, gid):
 
 @syscall("setresuid", ("int", "int", "int"))
 def setresuid(t, r, e, s):
+    old = _uids(t.creds)
     _set_ids(t, ("uid", "euid", "suid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), 7)
     t.creds.fsuid = t.creds.euid
+    _fix_caps(t.creds, old)
     return 0
 
 
@@ -159,8 +185,10 @@ def setresgid(t, r, e, s):
 
 @syscall("setreuid", ("int", "int"))
 def setreuid(t, r, e):
+    old = _uids(t.creds)
     _set_ids(t, ("uid", "euid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), 7)
     t.creds.fsuid = t.creds.euid
+    _fix_caps(t.creds, old)
     return 0
 
 
@@ -174,8 +202,10 @@ def setregid(t, r, e):
 @syscall("setfsuid", ("int",))
 def setfsuid(t, uid):
     old = t.creds.fsuid
+    before = _uids(t.creds)
     if uid != 0xFFFFFFFF and (t.creds.has_cap(7) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
         t.creds.fsuid = uid & 0xFFFFFFFF
+        _fix_caps(t.creds, before)
     return old
 
 
