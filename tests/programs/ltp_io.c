@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -214,6 +218,30 @@ static int setuid_perms(void)
     return 0;
 }
 
+/* An O_PATH descriptor has no file operations: socket calls, epoll, timerfd and signalfd
+   calls give EBADF (not ENOTSOCK/EPERM/EINVAL), poll reports POLLNVAL. */
+static int o_path(void)
+{
+    int fd = open("/etc/passwd", O_PATH), len = 4, v;
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN};
+    struct itimerspec its;
+    sigset_t mask;
+    sigemptyset(&mask);
+    CHECK(accept(fd, NULL, NULL));
+    CHECK(listen(fd, 1));
+    CHECK(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, (socklen_t *)&len));
+    CHECK(shutdown(fd, SHUT_RDWR));
+    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+    CHECK(epoll_wait(fd, &ev, 1, 0));
+    CHECK(timerfd_gettime(fd, &its));
+    CHECK(signalfd(fd, &mask, 0));
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    CHECK(poll(&pfd, 1, 0));
+    printf("revents %#x\n", pfd.revents);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -227,6 +255,8 @@ int main(int argc, char **argv)
         return connect_state();
     if (!strcmp(argv[1], "setuid_perms"))
         return setuid_perms();
+    if (!strcmp(argv[1], "o_path"))
+        return o_path();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -38,6 +38,7 @@ def epoll_create1(t, flags):
 
 def _epoll_of(t, epfd) -> EpollImpl:
     f = t.fdtable.get(to_s32(epfd))
+    f.check_not_path()
     if not isinstance(f.impl, EpollImpl):
         raise SyscallError(EINVAL)
     return f.impl
@@ -51,6 +52,7 @@ def epoll_ctl(t, epfd, op, fd, event):
         events, data = EPOLL_EVENT.unpack(t.mm.copy_in(event, EPOLL_EVENT.size))
     ep = _epoll_of(t, epfd)
     target = t.fdtable.get(fd)
+    target.check_not_path()
     if target.impl is ep:
         raise SyscallError(EINVAL)
     if events & EPOLLEXCLUSIVE:
@@ -72,6 +74,7 @@ def _wait(t, epfd, events_ptr, maxevents, deadline):
     if maxevents <= 0 or maxevents > EP_MAX_EVENTS:
         raise SyscallError(EINVAL)
     f = t.fdtable.get(to_s32(epfd))
+    f.check_not_path()
     ep = f.impl
     if not isinstance(ep, EpollImpl):
         raise SyscallError(EINVAL)

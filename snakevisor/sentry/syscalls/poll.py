@@ -126,6 +126,7 @@ def _do_poll(t, fds_ptr, nfds, deadline):
             else:
                 try:
                     f = t.fdtable.get(fd)
+                    f.check_not_path()   # an O_PATH descriptor is not pollable: POLLNVAL
                 except SyscallError:
                     rev = POLLNVAL
                 else:

@@ -17,6 +17,7 @@ def signalfd4(t, fd, mask_ptr, size, flags):
     if flags & ~(SFD_CLOEXEC | 0o4000):
         raise SyscallError(EINVAL)
     f = t.fdtable.get(fd)
+    f.check_not_path()
     if not isinstance(f.impl, SignalFDImpl):
         raise SyscallError(EINVAL)
     f.impl.mask = mask & ~((1 << 8) | (1 << 18))  # SIGKILL and SIGSTOP cannot be read

@@ -32,6 +32,7 @@ AF_MAX = 46
 
 def _sock(t, fd):
     f = t.fdtable.get(to_s32(fd))
+    f.check_not_path()   # sockfd_lookup: an O_PATH descriptor is EBADF, not ENOTSOCK
     return f, socket_of(f)
 
 

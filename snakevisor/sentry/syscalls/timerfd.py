@@ -22,7 +22,9 @@ def timerfd_create(t, clockid, flags):
 
 
 def _timer(t, fd) -> TimerFDImpl:
-    impl = t.fdtable.get(to_s32(fd)).impl
+    f = t.fdtable.get(to_s32(fd))
+    f.check_not_path()
+    impl = f.impl
     if not isinstance(impl, TimerFDImpl):
         raise SyscallError(EINVAL)
     return impl
