@@ -36,7 +36,7 @@ def compare(argv, env=None, expect_status=None):
 
 
 @pytest.mark.parametrize("static", BUILDS)
-@pytest.mark.parametrize("program", ["memory", "files", "procfs", "tmpfs", "devices", "timeuname", "memfd"])
+@pytest.mark.parametrize("program", ["memory", "files", "procfs", "tmpfs", "devices", "timeuname", "memfd", "cputimes"])
 def test_program(program, static):
     binary = compile_c(program, static=static)
     native, _ = compare([binary])

@@ -12,6 +12,7 @@ from snakevisor.abi.errno import ENOENT, SyscallError
 from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.sentry.fsimpl import procfs_net
+from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
@@ -238,6 +239,7 @@ class ThreadGroupDir(Directory):
     def __init__(self, fs, tg, task=None):
         self.tg = tg
         self.task = task or tg.leader
+        self.per_thread = task is not None   # /proc/PID/task/TID: that thread's CPU times
         super().__init__(fs, self._entries)
 
     def _entries(self):
@@ -311,8 +313,11 @@ class ThreadGroupDir(Directory):
         mm = task.mm
         vsize = self._vm_kb() * 1024
         state = self._state()
+        utime, stime = cputime.thread_times(task) if self.per_thread else cputime.group_times(tg)
+        cutime, cstime = tg.children_cpu
+        ticks = [int(x * CLK_TCK) for x in (utime, stime, cutime, cstime)]
         fields = [task.tid, f"({task.name.decode(errors='replace')})", state, ppid, tg.pgid, tg.sid, 0, -1,
-                  0x400000, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
+                  0x400000, 0, 0, 0, 0, *ticks, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
         return " ".join(str(x) for x in fields) + "\n"

@@ -12,6 +12,7 @@ import uuid
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
+from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.loop import Loop
@@ -283,6 +284,7 @@ class Kernel:
             pass
 
     def _thread_group_exited(self, tg, status):
+        cputime.group_exiting(tg)
         tg.exit_status = status
         tg.pidfd_waiters.notify(POLLIN | POLLRDNORM)
         for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):

@@ -51,7 +51,8 @@ class ThreadGroup:
         self.pidfd_waiters = WaitQueue()  # pidfds polling for our exit (and reaping)
         self.subreaper = False
         self.start_time = time.monotonic()
-        self.utime = self.stime = 0.0
+        self.cpu_final = None             # (user, system) seconds, sampled at exit (kernel/cputime.py)
+        self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.itimers = {}
         self.nice = 0 if parent is None else parent.nice
         self.dumpable = 1

@@ -7,6 +7,7 @@ import time
 from snakevisor.abi import resource as R
 from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
@@ -117,11 +118,15 @@ def setrlimit(t, resource, addr):
 
 
 def _cpu_times(t, who):
-    """(user, system) seconds: the stubs do the application's work, the Sentry its syscalls."""
-    r = host_resource.getrusage(host_resource.RUSAGE_CHILDREN)
+    """(user, system) seconds and max RSS: CPU time is the process's stub's on the host (the
+    Sentry's own time for its syscalls is not counted); max RSS the stubs' high-water mark."""
     if who == R.RUSAGE_CHILDREN:
-        return 0.0, 0.0, r.ru_maxrss
-    return r.ru_utime, r.ru_stime, r.ru_maxrss
+        user, system = t.tg.children_cpu
+    elif who == R.RUSAGE_THREAD:
+        user, system = cputime.thread_times(t)
+    else:
+        user, system = cputime.group_times(t.tg)
+    return user, system, host_resource.getrusage(host_resource.RUSAGE_CHILDREN).ru_maxrss
 
 
 @syscall("getrusage", ("int", "ptr"), PARTIAL, "CPU time is the sandbox's, not per process")
@@ -129,17 +134,16 @@ def getrusage(t, who, addr):
     who = to_s32(who)
     if who not in (R.RUSAGE_SELF, R.RUSAGE_CHILDREN, R.RUSAGE_THREAD):
         raise SyscallError(EINVAL)
-    utime, stime, maxrss = _cpu_times(t, who)
-    fields = [int(utime), int(utime % 1 * 1e6), int(stime), int(stime % 1 * 1e6), maxrss] + [0] * 13
-    t.mm.copy_out(addr, R.RUSAGE.pack(*fields))
+    t.mm.copy_out(addr, R.pack_rusage(*_cpu_times(t, who)))
     return 0
 
 
 @syscall("times", ("ptr",), PARTIAL)
 def times(t, addr):
-    utime, stime, _ = _cpu_times(t, R.RUSAGE_SELF)
+    utime, stime = cputime.group_times(t.tg)
+    cutime, cstime = t.tg.children_cpu
     if addr:
-        t.mm.copy_out(addr, struct.pack("<4q", int(utime * CLK_TCK), int(stime * CLK_TCK), 0, 0))
+        t.mm.copy_out(addr, struct.pack("<4q", *(int(x * CLK_TCK) for x in (utime, stime, cutime, cstime))))
     return int((time.monotonic() - t.kernel.boot_time) * CLK_TCK) + 1
 
 

@@ -4,6 +4,7 @@ import time as host_time
 
 from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.syscalls.table import syscall
 
 CLOCK_REALTIME = 0
@@ -18,7 +19,6 @@ CLOCK_REALTIME_ALARM = 8
 CLOCK_BOOTTIME_ALARM = 9
 CLOCK_TAI = 11
 TIMER_ABSTIME = 1
-CPUCLOCK_SCHED = 2
 TIMESPEC = struct.Struct("<qq")
 NSEC = 1_000_000_000
 
@@ -36,7 +36,7 @@ def _cpu_clock_ns(t, clockid):
     """CPU-time clocks: the host's CPU clock of the stub process that runs the process's code (so
     sleeping does not count). A thread's clock is its process's. Negative ids are
     clock_getcpuclockid/pthread_getcpuclockid's: ~pid << 3 | per-thread (4) | PROF/VIRT/SCHED."""
-    which, task = CPUCLOCK_SCHED, t
+    which, task = cputime.CPUCLOCK_SCHED, t
     if clockid < 0:
         which, pid = clockid & 3, ~(clockid >> 3)
         if which == 3:
@@ -56,10 +56,7 @@ def _cpu_clock_ns(t, clockid):
     ctx = task.ctx
     if ctx is None:
         return 0
-    try:
-        return host_time.clock_gettime_ns(((~ctx.address_space.pid) << 3) | which)
-    except OSError:
-        return 0
+    return cputime.host_cpu_ns(ctx.address_space.pid, which)
 
 
 def clock_ns(t, clockid):

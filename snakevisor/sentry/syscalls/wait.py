@@ -6,6 +6,7 @@ from snakevisor.abi import sched as C
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ESRCH, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, to_s32
+from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
 from snakevisor.sentry.syscalls.table import syscall
 
@@ -56,7 +57,7 @@ def _consume(t, child, code, options):
     if options & C.WNOWAIT:
         return
     if code in (S.CLD_EXITED, S.CLD_KILLED, S.CLD_DUMPED):
-        t.tg.utime += child.utime
+        cputime.child_reaped(t.tg, child)
         t.kernel.reap(child)
     elif code == S.CLD_STOPPED:
         child.stop_report = None
@@ -64,9 +65,13 @@ def _consume(t, child, code, options):
         child.continue_report = False
 
 
-def _write_rusage(t, addr):
+def _write_rusage(t, addr, child):
+    """The reaped child's usage, its own reaped children's included (Linux's RUSAGE_BOTH)."""
     if addr:
-        t.mm.copy_out(addr, bytes(R.RUSAGE.size))
+        user, system = cputime.group_times(child) if child is not None else (0.0, 0.0)
+        if child is not None:
+            user, system = user + child.children_cpu[0], system + child.children_cpu[1]
+        t.mm.copy_out(addr, R.pack_rusage(user, system))
 
 
 @syscall("wait4", ("int", "ptr", "hex", "ptr"))
@@ -89,7 +94,7 @@ def wait4(t, pid, status_ptr, options, rusage):
         return 0
     if status_ptr:
         t.mm.copy_out(status_ptr, struct.pack("<i", status))
-    _write_rusage(t, rusage)
+    _write_rusage(t, rusage, child)
     _consume(t, child, code, 0)
     return child.tgid
 
@@ -138,6 +143,6 @@ def waitid(t, idtype, ident, infop, options, rusage):
     if infop:
         info = S.SIGINFO_CHLD.pack(S.SIGCHLD, 0, code, child.tgid, 0, st, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
         t.mm.copy_out(infop, info)
-    _write_rusage(t, rusage)
+    _write_rusage(t, rusage, child)
     _consume(t, child, code, options)
     return 0

@@ -1,0 +1,59 @@
+"""CPU time of the sandbox's processes: read from the host CPU clocks of their stubs.
+
+The application's instructions run in its stub process, so the host kernel already
+accounts them: a POSIX CPU clock (clock_gettime on ~pid << 3 | which) gives a stub
+process's user time (VIRT) and user+system time (PROF), or one stub thread's (with
+the per-thread bit). A thread group's figures are sampled as it exits (its stub is
+gone after), and added to its parent's children's times when the parent reaps it,
+as Linux does for getrusage(RUSAGE_CHILDREN), times() and /proc/PID/stat.
+"""
+import time as host_time
+
+CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
+CPUCLOCK_PERTHREAD = 4
+
+
+def host_cpu_ns(host_id: int, which: int, per_thread: bool = False) -> int:
+    """A host CPU clock of process (or thread) ``host_id``; 0 if it is gone."""
+    try:
+        return host_time.clock_gettime_ns(((~host_id) << 3) | (CPUCLOCK_PERTHREAD if per_thread else 0) | which)
+    except OSError:
+        return 0
+
+
+def _user_system(host_id: int, per_thread: bool) -> tuple[float, float]:
+    user = host_cpu_ns(host_id, CPUCLOCK_VIRT, per_thread)
+    total = host_cpu_ns(host_id, CPUCLOCK_PROF, per_thread)
+    return user / 1e9, max(0, total - user) / 1e9
+
+
+def group_times(tg) -> tuple[float, float]:
+    """(user, system) seconds of thread group ``tg``: final once it has exited."""
+    if tg.cpu_final is not None:
+        return tg.cpu_final
+    ctx = next((t.ctx for t in tg.tasks if not t.exited and t.ctx is not None), None)
+    if ctx is None:
+        return 0.0, 0.0
+    return _user_system(ctx.address_space.pid, False)
+
+
+def thread_times(task) -> tuple[float, float]:
+    """(user, system) seconds of one Task's stub thread."""
+    if task.ctx is None:
+        return 0.0, 0.0
+    return _user_system(task.ctx.tid, True)
+
+
+def group_exiting(tg) -> None:
+    """Sample ``tg``'s times while its stub still exists (it is about to go)."""
+    if tg.cpu_final is None:
+        ctx = next((t.ctx for t in tg.tasks if t.ctx is not None), None)
+        tg.cpu_final = _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+
+
+def child_reaped(parent, child) -> None:
+    """A waited-for child's times, and its own children's, count as the parent's children's."""
+    user, system = group_times(child)
+    cu, cs = child.children_cpu
+    pu, ps = parent.children_cpu
+    parent.children_cpu = (pu + user + cu, ps + system + cs)
