@@ -242,6 +242,58 @@ static int o_path(void)
     return 0;
 }
 
+/* Socket argument errors in Linux's order. */
+static int sock_errnos(void)
+{
+    int sv[2], v = 0;
+    socklen_t len = sizeof(v);
+    CHECK(socketpair(0, SOCK_STREAM, 0, sv));
+    CHECK(socketpair(PF_INET, 75, 0, sv));
+    CHECK(socketpair(PF_INET, 12, 0, sv));
+    CHECK(socketpair(PF_INET, SOCK_RAW, 0, sv));
+    CHECK(socketpair(PF_INET, SOCK_DGRAM, 17, sv));
+    CHECK(socketpair(PF_INET, SOCK_DGRAM, 6, sv));
+    CHECK(socketpair(PF_INET, SOCK_STREAM, 6, sv));
+    CHECK(socketpair(PF_INET, SOCK_STREAM, 1, sv));
+    CHECK(socket(PF_INET, 12, 0));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    int srv = socket(AF_INET, SOCK_STREAM, 0);
+    bind(srv, (struct sockaddr *)&a, sizeof(a));
+    listen(srv, 5);
+    getsockname(srv, (struct sockaddr *)&a, &alen);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&a, sizeof(a));
+    int s2 = accept(srv, NULL, NULL);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(getsockopt(c, 500, SO_OOBINLINE, &v, &len));
+    CHECK(getsockopt(c, IPPROTO_UDP, SO_OOBINLINE, &v, &len));
+    CHECK(getsockopt(c, IPPROTO_IP, -1, &v, &len));
+    CHECK(getsockopt(c, IPPROTO_TCP, -1, &v, &len));
+    CHECK(getsockopt(c, SOL_SOCKET, -1, &v, &len));
+    CHECK(getsockopt(u, IPPROTO_TCP, 1, &v, &len));
+    CHECK(getsockopt(u, IPPROTO_UDP, -1, &v, &len));
+    CHECK(setsockopt(c, 500, 1, &v, sizeof(v)));
+    char buf[16];
+    CHECK(recv(c, buf, sizeof(buf), MSG_ERRQUEUE));   /* blocking socket, empty queue: EAGAIN at once */
+    CHECK(recv(u, buf, sizeof(buf), MSG_ERRQUEUE));
+    /* SCM_RIGHTS means nothing to an inet socket: ignored, the data goes. */
+    union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr h; } cb;
+    struct iovec iov = {.iov_base = "R", .iov_len = 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = CMSG_LEN(sizeof(int))};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    *(int *)CMSG_DATA(cm) = 0;
+    CHECK(sendmsg(s2, &mh, 0));
+    CHECK(recv(c, buf, sizeof(buf), 0));
+    mh.msg_iovlen = 1025;
+    CHECK(sendmsg(s2, &mh, 0));
+    CHECK(recvmsg(c, &mh, MSG_DONTWAIT));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -257,6 +309,8 @@ int main(int argc, char **argv)
         return setuid_perms();
     if (!strcmp(argv[1], "o_path"))
         return o_path();
+    if (!strcmp(argv[1], "sock_errnos"))
+        return sock_errnos();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

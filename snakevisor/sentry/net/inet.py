@@ -17,7 +17,7 @@ import select
 import socket as _socket
 import struct
 
-from snakevisor.abi.errno import EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EPERM, SyscallError
+from snakevisor.abi.errno import EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
@@ -329,6 +329,10 @@ class InetSocket(SocketImpl):
             if _libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
                 raise _err()
             return buf.raw[:ln.value]
+        # An IPv4 socket hands a level it does not know to ip_getsockopt, which says EOPNOTSUPP.
+        own = {_socket.SOCK_STREAM: S.IPPROTO_TCP, _socket.SOCK_DGRAM: S.IPPROTO_UDP, _socket.SOCK_RAW: 255}.get(self.stype)
+        if self.family == _socket.AF_INET and level not in (S.SOL_SOCKET, S.SOL_IP, own):
+            raise SyscallError(EOPNOTSUPP)
         raise SyscallError(ENOPROTOOPT)
 
     def setsockopt(self, t, level, name, value):

@@ -10,7 +10,7 @@ until the buffer is full, as Linux.
 """
 import struct
 
-from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINTR, EINVAL, EPERM, EPIPE,
+from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINTR, EINVAL, EMSGSIZE, EPERM, EPIPE,
                                   EPROTONOSUPPORT, ERESTARTSYS, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi import socket as S
@@ -26,6 +26,7 @@ MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is b
 MAX_CONTROL = 64 << 10       # control buffer bytes we read
 INT = struct.Struct("<i")
 AF_MAX = 46
+SOCK_MAX = 11   # socket types are below SOCK_PACKET + 1
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -146,6 +147,8 @@ def _new_impl(t, domain, stype, protocol):
         raise SyscallError(EINVAL)
     if domain < 0 or domain >= AF_MAX:
         raise SyscallError(EAFNOSUPPORT)
+    if base >= SOCK_MAX:
+        raise SyscallError(EINVAL)
     if domain == S.AF_UNIX:
         if protocol not in (0, S.AF_UNIX):
             raise SyscallError(EPROTONOSUPPORT)
@@ -184,10 +187,11 @@ def socket(t, domain, stype, protocol):
 def socketpair(t, domain, stype, protocol, sv):
     domain, stype, protocol = to_s32(domain), to_s32(stype), to_s32(protocol)
     if domain != S.AF_UNIX:
-        if domain in (S.AF_INET, S.AF_INET6):
-            raise SyscallError(95)   # EOPNOTSUPP
-        _new_impl(t, domain, stype, protocol)   # the errno Linux gives for the family
-        raise SyscallError(EAFNOSUPPORT)
+        # Linux creates the socket first (its type and protocol errors come first), then finds
+        # that the family has no socketpair.
+        impl = _new_impl(t, domain, stype, protocol)
+        impl.release()
+        raise SyscallError(95)   # EOPNOTSUPP: sock_no_socketpair
     probe = _new_impl(t, domain, stype, protocol)
     a, b = unix_socketpair(probe.stype, task_creds(t))
     uid, gid = getattr(t.creds, "euid", 0), getattr(t.creds, "egid", 0)
@@ -328,6 +332,8 @@ def _parse_control(t, sock, control: bytes):
                 if isinstance(sock, InetSocket):
                     other += S.pack_cmsg(level, typ, data)
                 continue   # an AF_UNIX socket ignores other levels, as Linux's
+            if typ in (S.SCM_RIGHTS, S.SCM_CREDENTIALS) and isinstance(sock, InetSocket):
+                continue   # Unix-only messages: an inet socket skips them (sock_cmsg_send)
             if typ == S.SCM_RIGHTS:
                 fds = [INT.unpack_from(data, i)[0] for i in range(0, len(data) - 3, 4)]
                 if len(rights) + len(fds) > S.SCM_MAX_FD:
@@ -398,7 +404,7 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b""):
 def _sendmsg_one(t, f, sock, msg_addr, flags):
     name, namelen, iov, iovlen, control, controllen, _ = S.MSGHDR.unpack(t.mm.copy_in(msg_addr, S.MSGHDR.size))
     if iovlen > S.UIO_MAXIOV:
-        raise SyscallError(EINVAL)
+        raise SyscallError(EMSGSIZE)
     vecs = IoVec(t, t.mm.read_iovecs(iov, iovlen))
     addr = _read_addr(t, name, namelen) if name else None
     rights, creds, other = [], None, b""
@@ -472,9 +478,10 @@ def _recv_direct(t, f, sock, iov: IoVec, flags):
 
 def _recv(t, f, sock, iov: IoVec, flags, want_addr):
     """Receive into ``iov``; returns (RecvResult of the first step, bytes placed)."""
-    if sock.stype == S.SOCK_STREAM and isinstance(sock, InetSocket):
+    if sock.stype == S.SOCK_STREAM and isinstance(sock, InetSocket) and not flags & S.MSG_ERRQUEUE:
         return (yield from _recv_direct(t, f, sock, iov, flags))
-    dontwait = bool(flags & S.MSG_DONTWAIT)
+    # An inet socket's error queue is never waited for.
+    dontwait = bool(flags & S.MSG_DONTWAIT or flags & S.MSG_ERRQUEUE and isinstance(sock, InetSocket))
     stream = sock.stype == S.SOCK_STREAM
     total = iov.total
     cap = min(total, MAX_CHUNK) if stream else min(total, MAX_MESSAGE)
@@ -569,7 +576,7 @@ def _recvmsg_one(t, f, sock, msg_addr, flags):
     hdr = t.mm.copy_in(msg_addr, S.MSGHDR.size)
     name, namelen, iov, iovlen, control, controllen, _ = S.MSGHDR.unpack(hdr)
     if iovlen > S.UIO_MAXIOV:
-        raise SyscallError(EINVAL)
+        raise SyscallError(EMSGSIZE)
     if to_s32(namelen) < 0:
         raise SyscallError(EINVAL)
     vecs = IoVec(t, t.mm.read_iovecs(iov, iovlen))
