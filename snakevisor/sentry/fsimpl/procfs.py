@@ -171,8 +171,10 @@ class ProcRoot(Directory):
         return "".join(f"{name + ':':<16}{val:>8} kB\n" for name, val in rows)
 
     def _uptime(self):
-        up = time.monotonic() - self.fs.kernel.boot_time
-        return f"{up:.2f} {up:.2f}\n"
+        k = self.fs.kernel
+        up = time.monotonic() - k.boot_time
+        idle = max(0.0, up * (os.cpu_count() or 1) - sum(cputime.sandbox_times(k)))
+        return f"{up:.2f} {idle:.2f}\n"
 
     def _loadavg(self):
         k = self.fs.kernel
@@ -186,7 +188,13 @@ class ProcRoot(Directory):
     def _stat(self):
         k = self.fs.kernel
         ncpu = os.cpu_count() or 1
-        lines = ["cpu  0 0 0 0 0 0 0 0 0 0"] + [f"cpu{i} 0 0 0 0 0 0 0 0 0 0" for i in range(ncpu)]
+        # The sandbox's own processes' time (not the host's), spread evenly over the CPUs; the
+        # rest of the time since boot is idle.
+        user, system = cputime.sandbox_times(k)
+        idle = max(0.0, (time.monotonic() - k.boot_time) * ncpu - user - system)
+        cols = [int(x * CLK_TCK) for x in (user, 0, system, idle)]
+        lines = ["cpu  " + " ".join(map(str, cols)) + " 0 0 0 0 0 0"]
+        lines += [f"cpu{i} " + " ".join(str(c // ncpu) for c in cols) + " 0 0 0 0 0 0" for i in range(ncpu)]
         boot = int(time.time() - (time.monotonic() - k.boot_time))
         lines += ["intr 0", "ctxt 0", f"btime {boot}", f"processes {k.pidns.next_id - 1}",
                   "procs_running 1", "procs_blocked 0"]

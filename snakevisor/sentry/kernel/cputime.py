@@ -22,9 +22,13 @@ def host_cpu_ns(host_id: int, which: int, per_thread: bool = False) -> int:
 
 
 def _user_system(host_id: int, per_thread: bool) -> tuple[float, float]:
+    """The precise runtime (SCHED) split in the proportion of the tick-sampled user (VIRT) and
+    user+system (PROF) times, as Linux's cputime_adjust does for getrusage and times."""
+    total = host_cpu_ns(host_id, CPUCLOCK_SCHED, per_thread)
     user = host_cpu_ns(host_id, CPUCLOCK_VIRT, per_thread)
-    total = host_cpu_ns(host_id, CPUCLOCK_PROF, per_thread)
-    return user / 1e9, max(0, total - user) / 1e9
+    prof = host_cpu_ns(host_id, CPUCLOCK_PROF, per_thread)
+    user_share = user / prof if prof else 1.0
+    return total * user_share / 1e9, total * (1 - user_share) / 1e9
 
 
 def group_times(tg) -> tuple[float, float]:
@@ -49,6 +53,19 @@ def group_exiting(tg) -> None:
     if tg.cpu_final is None:
         ctx = next((t.ctx for t in tg.tasks if t.ctx is not None), None)
         tg.cpu_final = _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+        k = tg.kernel
+        k.cpu_of_exited = (k.cpu_of_exited[0] + tg.cpu_final[0], k.cpu_of_exited[1] + tg.cpu_final[1])
+
+
+def sandbox_times(kernel) -> tuple[float, float]:
+    """(user, system) seconds of every process the sandbox has run: the exited ones' figures
+    (kept by group_exiting) and the live ones' now."""
+    user, system = kernel.cpu_of_exited
+    for tg in kernel.pidns.thread_groups.values():
+        if tg.cpu_final is None:
+            u, s = group_times(tg)
+            user, system = user + u, system + s
+    return user, system
 
 
 def child_reaped(parent, child) -> None:

@@ -46,6 +46,7 @@ class Kernel:
         self.loop = Loop(self._stray_status, self._task_crashed)
         self.loop.use_waker(platform.new_waker())
         self.boot_time = time.monotonic()
+        self.cpu_of_exited = (0.0, 0.0)   # (user, system) seconds of exited processes (kernel/cputime.py)
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
         self._warned = set()

@@ -129,7 +129,7 @@ def _cpu_times(t, who):
     return user, system, host_resource.getrusage(host_resource.RUSAGE_CHILDREN).ru_maxrss
 
 
-@syscall("getrusage", ("int", "ptr"), PARTIAL, "CPU time is the sandbox's, not per process")
+@syscall("getrusage", ("int", "ptr"), PARTIAL, "CPU times per process; ru_maxrss is the sandbox's, other fields 0")
 def getrusage(t, who, addr):
     who = to_s32(who)
     if who not in (R.RUSAGE_SELF, R.RUSAGE_CHILDREN, R.RUSAGE_THREAD):
