@@ -294,6 +294,36 @@ static int sock_errnos(void)
     return 0;
 }
 
+/* vmsplice: user memory into a pipe and out of it, partial when the pipe fills, EAGAIN only
+   with SPLICE_F_NONBLOCK; argument errors in Linux's order. */
+static int do_vmsplice(void)
+{
+    int p[2], fd = open("/dev/null", O_WRONLY);
+    static char big[100000] __attribute__((aligned(4096))), out[70000];
+    memset(big, 'v', sizeof(big));
+    pipe(p);
+    struct iovec iov[2] = {{big, 10}, {big + 10, 20}};
+    CHECK(vmsplice(p[1], iov, 2, 0));
+    struct iovec rv = {out, 7};
+    CHECK(vmsplice(p[0], &rv, 1, 0));
+    printf("got %.7s\n", out);
+    rv.iov_len = sizeof(out);
+    CHECK(vmsplice(p[0], &rv, 1, 0));
+    CHECK(vmsplice(p[0], &rv, 1, SPLICE_F_NONBLOCK));
+    struct iovec bv = {big, sizeof(big)};
+    CHECK(vmsplice(p[1], &bv, 1, 0));   /* fills the pipe: 65536 */
+    CHECK(vmsplice(p[1], &bv, 1, SPLICE_F_NONBLOCK));
+    CHECK(vmsplice(fd, &bv, 1, 0));
+    CHECK(vmsplice(fd, &bv, 0, 0));
+    CHECK(vmsplice(-1, &bv, 1, 0));
+    CHECK(vmsplice(p[1], &bv, 1025, 0));
+    CHECK(vmsplice(p[1], &bv, 1, 0x100));
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    CHECK(vmsplice(p[1], &bv, 1, 0));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -311,6 +341,8 @@ int main(int argc, char **argv)
         return o_path();
     if (!strcmp(argv[1], "sock_errnos"))
         return sock_errnos();
+    if (!strcmp(argv[1], "vmsplice"))
+        return do_vmsplice();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -161,6 +161,50 @@ def tee(t, fd_in, fd_out, length, flags):
     return done
 
 
+SPLICE_F_ALL = 0xF
+
+
+@syscall("vmsplice", args=("fd", "ptr", "uint", "hex"))
+def vmsplice(t, fd, iov, nr_segs, flags):
+    """Application memory into a pipe (a writable end) or out of it (a readable one). Like
+    splice, it waits only while the pipe is full (or empty) and then moves what it can; the
+    descriptor's O_NONBLOCK does not matter, only SPLICE_F_NONBLOCK."""
+    from snakevisor.sentry.syscalls.file import _gather, _iovecs, _scatter
+    flags = to_s32(flags)
+    if flags & ~SPLICE_F_ALL:
+        raise SyscallError(EINVAL)
+    f = t.fdtable.get(to_s32(fd))
+    if not f.writable and not f.readable:
+        raise SyscallError(EBADF)
+    vecs, total = _iovecs(t, iov, nr_segs)
+    if total == 0:
+        return 0
+    if not isinstance(f.impl, PipeImpl):
+        raise SyscallError(EBADF)
+    nonblock = bool(flags & SPLICE_F_NONBLOCK)
+    if f.writable:
+        data = _gather(t, vecs, min(total, MAX_RW_COUNT))
+        while True:
+            try:
+                return f.write(data)
+            except SyscallError as e:
+                if e.errno == EPIPE:
+                    send_sigpipe(t)
+                if e.errno != EAGAIN or nonblock:
+                    raise
+            yield from _wait(t, f, POLLOUT)
+    while True:
+        try:
+            data = f.read(min(total, MAX_RW_COUNT))
+            break
+        except SyscallError as e:
+            if e.errno != EAGAIN or nonblock:
+                raise
+        yield from _wait(t, f, POLLIN)
+    _scatter(t, vecs, data)
+    return len(data)
+
+
 @syscall("sendfile", args=("fd", "fd", "ptr", "uint"))
 def sendfile(t, out_fd, in_fd, offset, count):
     src, dst = _files(t, in_fd, out_fd)
