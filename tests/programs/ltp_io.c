@@ -14,6 +14,7 @@
 #include <pwd.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -324,6 +325,28 @@ static int do_vmsplice(void)
     return 0;
 }
 
+/* splice between a pipe and a socket both ways; files with no splice support are EINVAL at
+   once (an empty pipe spliced into an eventfd must not wait). */
+static int splice_kinds(void)
+{
+    int p[2], q[2], sv[2];
+    char buf[64] = {0};
+    pipe(p);
+    pipe(q);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    write(p[1], "through a socket", 16);
+    CHECK(splice(p[0], NULL, sv[0], NULL, 16, 0));
+    CHECK(splice(sv[1], NULL, q[1], NULL, 16, 0));
+    CHECK(read(q[0], buf, sizeof(buf)));
+    printf("%s\n", buf);
+    int dir = open("/", O_RDONLY | O_DIRECTORY), efd = eventfd(0, 0);
+    CHECK(splice(dir, NULL, q[1], NULL, 1, 0));
+    CHECK(splice(efd, NULL, q[1], NULL, 1, 0));
+    CHECK(splice(p[0], NULL, efd, NULL, 1, 0));
+    CHECK(splice(p[0], NULL, epoll_create1(0), NULL, 1, 0));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -343,6 +366,8 @@ int main(int argc, char **argv)
         return sock_errnos();
     if (!strcmp(argv[1], "vmsplice"))
         return do_vmsplice();
+    if (!strcmp(argv[1], "splice_kinds"))
+        return splice_kinds();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

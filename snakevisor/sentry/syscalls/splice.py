@@ -10,7 +10,12 @@ import struct
 from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, SyscallError
 from snakevisor.abi.fs import MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
 from snakevisor.abi.poll import SPLICE_F_NONBLOCK
+from snakevisor.sentry.fsimpl.epollfs import EpollImpl
+from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
+from snakevisor.sentry.fsimpl.pidfd import PidFDImpl
 from snakevisor.sentry.fsimpl.pipefs import PipeImpl
+from snakevisor.sentry.fsimpl.signalfd import SignalFDImpl
+from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl
 from snakevisor.sentry.fsimpl.sockfs import SocketImpl
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.table import syscall
@@ -62,7 +67,8 @@ def _transfer(t, src, dst, count, src_off=None, dst_off=None, nonblock=False, co
             data = src.read(n, src_off)
         else:
             if isinstance(d_impl, PipeImpl):
-                n = min(n, max(d_impl.pipe.free(), 0) or 4096)
+                pipe = d_impl.pipe   # take from the source only what the pipe's free slots hold
+                n = min(n, max(pipe.slots() - len(pipe.chunks), 0) * 4096 or 4096)
             try:
                 data = src.read(n)
             except SyscallError as e:
@@ -118,6 +124,15 @@ def _files(t, fd_in, fd_out):
     return src, dst
 
 
+# Files without splice_read/splice_write in Linux: splicing them is EINVAL, before any wait.
+_NO_SPLICE = (EpollImpl, EventFDImpl, PidFDImpl, SignalFDImpl, TimerFDImpl)
+
+
+def _check_spliceable(f):
+    if isinstance(f.impl, _NO_SPLICE) or f.inode is not None and f.inode.is_dir:
+        raise SyscallError(EINVAL)
+
+
 @syscall("splice", args=("fd", "ptr", "fd", "ptr", "uint", "hex"))
 def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     src, dst = _files(t, fd_in, fd_out)
@@ -128,6 +143,8 @@ def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
         raise SyscallError(ESPIPE)
     if in_pipe and out_pipe and src.impl.pipe is dst.impl.pipe:
         raise SyscallError(EINVAL)
+    _check_spliceable(src)
+    _check_spliceable(dst)
     if dst.flags & O_APPEND and not out_pipe:
         raise SyscallError(EINVAL)
     s_off = _read_off(t, off_in)
