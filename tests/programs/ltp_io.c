@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/stat.h>
@@ -347,6 +348,37 @@ static int splice_kinds(void)
     return 0;
 }
 
+/* EPOLLEXCLUSIVE: one event wakes one of the epoll instances waiting on a file, not all. */
+static int epoll_exclusive(void)
+{
+    int p[2], n = 4;
+    volatile int *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pipe(p);
+    pid_t kids[4];
+    for (int i = 0; i < n; i++) {
+        if ((kids[i] = fork()) == 0) {
+            int ep = epoll_create1(0);
+            struct epoll_event ev = {.events = EPOLLIN | EPOLLET | EPOLLEXCLUSIVE};
+            epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+            __sync_fetch_and_add(&shared[0], 1);
+            if (epoll_wait(ep, &ev, 1, 5000) == 1)
+                __sync_fetch_and_add(&shared[1], 1);
+            _exit(0);
+        }
+    }
+    while (shared[0] < n)
+        usleep(10000);
+    usleep(300000);   /* all are asleep in epoll_wait */
+    write(p[1], "x", 1);
+    usleep(500000);
+    printf("woken by one event: %d\n", shared[1]);
+    for (int i = 0; i < n; i++) {
+        kill(kids[i], SIGKILL);
+        waitpid(kids[i], NULL, 0);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -368,6 +400,8 @@ int main(int argc, char **argv)
         return do_vmsplice();
     if (!strcmp(argv[1], "splice_kinds"))
         return splice_kinds();
+    if (!strcmp(argv[1], "epoll_exclusive"))
+        return epoll_exclusive();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -17,7 +17,7 @@ import os
 import select as _select
 
 from snakevisor.abi.errno import EEXIST, EINVAL, ELOOP, ENOENT, EPERM, SyscallError
-from snakevisor.abi.poll import (EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN, EPOLLONESHOT, EPOLLRDNORM,
+from snakevisor.abi.poll import (EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN, EPOLLONESHOT, EPOLLOUT, EPOLLRDNORM,
                                  EPOLL_INPUT_FLAGS, EPOLLWAKEUP)
 from snakevisor.sentry.fsimpl.anon import anon_inode_file
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -54,11 +54,18 @@ class EpollImpl(FileDescriptionImpl):
 
     # --- interest list ---------------------------------------------------------
     def _callback(self, key):
-        def on_event(_events):
+        def on_event(events):
             e = self.interest.get(key)
-            if e is not None and not e.disabled and key not in self.ready:
+            if e is None or e.disabled:
+                return False
+            waiters = len(self.queue)
+            if key not in self.ready:
                 self.ready[key] = e
                 self.queue.notify(EPOLLIN | EPOLLRDNORM)
+            # For an EPOLLEXCLUSIVE entry: did this wake someone waiting on the instance
+            # (ep_poll_callback's ewake)? Then the file's other exclusive waiters sleep on.
+            inout = events & (EPOLLIN | EPOLLOUT)
+            return bool(waiters) and (not inout or inout != EPOLLIN | EPOLLOUT and bool(e.events & inout))
         return on_event
 
     def add(self, file, fd: int, events: int, data: int) -> None:
@@ -76,7 +83,7 @@ class EpollImpl(FileDescriptionImpl):
         if isinstance(w, HostFdWaitable):
             self._host_add(e, w.fd)
         elif isinstance(w, WaitQueue):
-            e.handle = (w, w.register(self._callback(key), e.mask))
+            e.handle = (w, w.register(self._callback(key), e.mask, bool(events & EPOLLEXCLUSIVE)))
         else:
             # Regular files and directories have no poll: Linux refuses them.
             raise SyscallError(EPERM)

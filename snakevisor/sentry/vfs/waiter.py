@@ -32,22 +32,32 @@ class WaitQueue:
 
     def __init__(self):
         self._waiters: dict[int, tuple] = {}
+        self._exclusive: dict[int, tuple] = {}
         self._ids = itertools.count(1)
 
-    def register(self, callback, events: int) -> int:
-        """Call ``callback(events_that_happened)`` on each matching notify; returns a handle."""
+    def register(self, callback, events: int, exclusive: bool = False) -> int:
+        """Call ``callback(events_that_happened)`` on each matching notify; returns a handle.
+
+        Exclusive callbacks (EPOLLEXCLUSIVE) come after all others, in registration order, and a
+        notify stops at the first one that returns true (it woke a waiter), as Linux's
+        __wake_up_common does with nr_exclusive=1."""
         handle = next(self._ids)
-        self._waiters[handle] = (callback, events)
+        (self._exclusive if exclusive else self._waiters)[handle] = (callback, events)
         return handle
 
     def unregister(self, handle: int) -> None:
-        self._waiters.pop(handle, None)
+        if self._waiters.pop(handle, None) is None and self._exclusive:
+            self._exclusive.pop(handle, None)
 
     def notify(self, events: int) -> None:
         # Copy first: a callback may unregister itself (or others).
         for callback, mask in list(self._waiters.values()):
             if mask & events:
                 callback(mask & events)
+        if self._exclusive:
+            for callback, mask in list(self._exclusive.values()):
+                if mask & events and callback(mask & events):
+                    break
 
     def __len__(self):
-        return len(self._waiters)
+        return len(self._waiters) + len(self._exclusive)
