@@ -45,6 +45,7 @@ DEFAULT_SPEED = 38400
 
 # --- struct layouts --------------------------------------------------------------------------------
 TERMIOS = struct.Struct("<IIIIB19s")        # iflag, oflag, cflag, lflag, line, cc[19]
+TERMIO = struct.Struct("<HHHHB8s")          # struct termio (TCGETA): 16-bit flags, line, cc[NCC=8]
 TERMIOS2 = struct.Struct("<IIIIB19sII")     # + ispeed, ospeed
 WINSIZE = struct.Struct("<HHHH")            # ws_row, ws_col, ws_xpixel, ws_ypixel
 assert TERMIOS.size == TERMIOS_SIZE and WINSIZE.size == WINSIZE_SIZE

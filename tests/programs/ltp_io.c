@@ -16,6 +16,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <termio.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -379,6 +381,29 @@ static int epoll_exclusive(void)
     return 0;
 }
 
+/* The old struct termio ioctls on a pty: TCGETA gives the low halves of the flags and the first
+   8 control characters (padding zeroed), TCSETAW sets them and keeps the rest. */
+static int termio(void)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    grantpt(m);
+    unlockpt(m);
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    struct termio t;
+    memset(&t, 0xAA, sizeof(t));
+    CHECK(ioctl(s, TCGETA, &t));
+    printf("%x %x %x %x %d %02x %02x pad %d\n", t.c_iflag, t.c_oflag, t.c_cflag, t.c_lflag, t.c_line,
+           t.c_cc[0], t.c_cc[7], ((unsigned char *)&t)[17]);
+    t.c_lflag &= ~ECHO;
+    t.c_cc[VMIN] = 3;
+    CHECK(ioctl(s, TCSETAW, &t));
+    struct termios ts;
+    tcgetattr(s, &ts);
+    printf("%x %d %x %d\n", ts.c_lflag, ts.c_cc[VMIN], ts.c_cflag, ts.c_cc[VEOL2]);
+    CHECK(ioctl(m, TCGETA, &t));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -402,6 +427,8 @@ int main(int argc, char **argv)
         return splice_kinds();
     if (!strcmp(argv[1], "epoll_exclusive"))
         return epoll_exclusive();
+    if (!strcmp(argv[1], "termio"))
+        return termio();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

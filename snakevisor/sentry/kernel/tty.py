@@ -16,6 +16,7 @@ from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, SyscallError
 from snakevisor.abi.fs import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, makedev)
 from snakevisor.abi.tty import (FIONREAD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
+                                TCGETA, TCSETA, TCSETAF, TCSETAW, TERMIO,
                                 TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETS, TCSETS2, TCSETSF, TCSETSF2,
                                 TCSETSW, TCSETSW2, TCXONC, TERMIOS, TERMIOS2, TIOCCBRK, TIOCEXCL, TIOCGDEV,
                                 TIOCGETD, TIOCGEXCL, TIOCGPGRP, TIOCGPKT, TIOCGPTLCK, TIOCGPTN, TIOCGSID,
@@ -297,6 +298,22 @@ class Terminal:
             raise SyscallError(EIO if cmd in (TIOCSPGRP, TIOCSCTTY) else ENOTTY)
         if cmd in (TCGETS, TCGETS2):
             mm.copy_out(arg, self.termios_bytes(cmd == TCGETS2))
+            return 0
+        if cmd == TCGETA:   # the old struct termio: 16-bit flags, line, the first NCC (8) cc
+            ld = self.ld
+            mm.copy_out(arg, TERMIO.pack(ld.iflag & 0xFFFF, ld.oflag & 0xFFFF, ld.cflag & 0xFFFF,
+                                         ld.lflag & 0xFFFF, ld.line, bytes(ld.cc[:8])) + b"\0")  # sizeof is 18
+            return 0
+        if cmd in (TCSETA, TCSETAW, TCSETAF):
+            iflag, oflag, cflag, lflag, line, cc = TERMIO.unpack(mm.copy_in(arg, TERMIO.size))
+            if not master:
+                self.job_control(task, S.SIGTTOU)
+            if cmd == TCSETAF:
+                self.ld.flush_input()
+            ld = self.ld   # the upper halves of the flags stay (user_termio_to_kernel_termios)
+            self.ld.set_termios(ld.iflag & ~0xFFFF | iflag, ld.oflag & ~0xFFFF | oflag, ld.cflag & ~0xFFFF | cflag,
+                                ld.lflag & ~0xFFFF | lflag, line, cc + bytes(ld.cc[8:]))
+            self._wake()
             return 0
         if cmd in (TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2):
             v2 = cmd in (TCSETS2, TCSETSW2, TCSETSF2)
