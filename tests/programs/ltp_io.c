@@ -404,6 +404,48 @@ static int termio(void)
     return 0;
 }
 
+/* Signal-driven I/O: an O_ASYNC pipe signals its owner when data arrives (F_SETSIG's signal
+   with si_code POLL_IN, si_band and si_fd; SIGIO otherwise); F_SETOWN/F_SETOWN_EX owners. */
+static int sigio(void)
+{
+    int p[2];
+    pipe(p);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGIO);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    struct timespec ts = {2, 0};
+    siginfo_t si;
+    CHECK(fcntl(p[0], F_SETOWN, 999999));
+    CHECK(fcntl(p[0], F_SETOWN, getpid()));
+    CHECK(fcntl(p[0], F_GETOWN) == getpid());
+    CHECK(fcntl(p[0], F_SETFL, O_ASYNC) == 0);
+    write(p[1], "a", 1);
+    int sig = sigtimedwait(&set, &si, &ts);
+    printf("signal %d code %#x\n", sig, si.si_code);
+    CHECK(fcntl(p[0], F_SETSIG, SIGUSR1));
+    CHECK(fcntl(p[0], F_GETSIG));
+    struct f_owner_ex ox = {F_OWNER_TID, gettid()};
+    CHECK(fcntl(p[0], F_SETOWN_EX, &ox));
+    memset(&ox, 0, sizeof(ox));
+    CHECK(fcntl(p[0], F_GETOWN_EX, &ox));
+    printf("owner type %d self %d\n", ox.type, ox.pid == gettid());
+    write(p[1], "b", 1);
+    sig = sigtimedwait(&set, &si, &ts);
+    printf("signal %d code %d band %#lx fd %d\n", sig, si.si_code, si.si_band, si.si_fd == p[0]);
+    ox.type = 7;
+    CHECK(fcntl(p[0], F_SETOWN_EX, &ox));
+    CHECK(fcntl(p[0], F_SETOWN, -getpgrp()));
+    printf("F_GETOWN is -pgrp: %d\n", fcntl(p[0], F_GETOWN) == -getpgrp());
+    CHECK(fcntl(p[0], F_SETFL, 0));
+    write(p[1], "c", 1);
+    ts.tv_sec = 0;
+    ts.tv_nsec = 200000000;
+    CHECK(sigtimedwait(&set, &si, &ts));   /* O_ASYNC is off: nothing */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -429,6 +471,8 @@ int main(int argc, char **argv)
         return epoll_exclusive();
     if (!strcmp(argv[1], "termio"))
         return termio();
+    if (!strcmp(argv[1], "sigio"))
+        return sigio();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -11,10 +11,10 @@ import struct
 from snakevisor.abi import fs as _fs_abi
 
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  ENOTDIR, EOVERFLOW, ESPIPE, SyscallError)
+                                  ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, SyscallError)
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
-                               DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
-                               F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETSIG,
+                               DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
+                               F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
                                FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ASYNC, O_CLOEXEC,
                                O_NONBLOCK, O_SETFL_MASK, POLLIN, POLLOUT, RWF_APPEND, RWF_NOWAIT,
@@ -23,7 +23,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD
                                to_s64, to_u32)
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
-from snakevisor.sentry.vfs import locks
+from snakevisor.sentry.vfs import fasync, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
@@ -33,6 +33,7 @@ MAX_IO = 16 << 20
 TASK_SIZE_MAX = 0x7FFFFFFFF000  # Linux's access_ok limit
 MAX_RW_COUNT = _fs_abi.MAX_RW_COUNT
 MAX_DIRENTS = 1 << 20
+F_OWNER_EX = struct.Struct("<ii")   # struct f_owner_ex: type, pid
 
 
 def _file(t, fd):
@@ -458,21 +459,39 @@ def fcntl(t, fd, cmd, arg):
         return f.flags
     if cmd == F_SETFL:
         f.flags = (f.flags & ~O_SETFL_MASK) | (to_u32(arg) & O_SETFL_MASK)
+        fasync.update(t.kernel, f, fdn)
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return (yield from _lock(t, f, cmd, arg))
     if cmd == F_SETOWN:
-        f.owner = to_s32(arg)
+        who = to_s32(arg)
+        if who == -(1 << 31):
+            raise SyscallError(EINVAL)
+        kind = fasync.F_OWNER_PGRP if who < 0 else fasync.F_OWNER_PID
+        if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
+            raise SyscallError(ESRCH)
+        f.owner, f.owner_type = abs(who), kind
         return 0
     if cmd == F_GETOWN:
-        return f.owner
+        return -f.owner if f.owner_type == fasync.F_OWNER_PGRP else f.owner
+    if cmd == F_SETOWN_EX:
+        kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
+        if kind not in (fasync.F_OWNER_TID, fasync.F_OWNER_PID, fasync.F_OWNER_PGRP) or who < 0:
+            raise SyscallError(EINVAL)
+        if who and not fasync.owner_exists(t.kernel, kind, who):
+            raise SyscallError(ESRCH)
+        f.owner, f.owner_type = who, kind
+        return 0
+    if cmd == F_GETOWN_EX:
+        t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, f.owner))
+        return 0
     if cmd == F_SETSIG:
         if arg > 64:
             raise SyscallError(EINVAL)
         f.signal = arg
         return 0
     if cmd == F_GETSIG:
-        return getattr(f, "signal", 0)
+        return f.signal
     if cmd == F_GETLEASE:
         return F_UNLCK
     if cmd == F_NOTIFY:   # dnotify: requests are validated and accepted; no events are sent
@@ -499,6 +518,7 @@ def ioctl(t, fd, cmd, arg):
         on, = struct.unpack("<i", t.mm.copy_in(arg, 4))
         bit = O_NONBLOCK if cmd == FIONBIO else O_ASYNC
         f.flags = f.flags | bit if on else f.flags & ~bit
+        fasync.update(t.kernel, f, fdn)
         return 0
     inode = f.inode
     if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:

@@ -13,7 +13,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                                pack_dirent64, pack_dirent)
-from snakevisor.sentry.vfs import locks
+from snakevisor.sentry.vfs import fasync, locks
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
 
@@ -108,7 +108,10 @@ class FileDescription:
         self.flags = flags & ~O_OPEN_ONLY
         self.offset = 0
         self.refs = 1
-        self.owner = 0           # F_SETOWN
+        self.owner = 0           # F_SETOWN/F_SETOWN_EX: a pid, tid or process group id
+        self.owner_type = 1      # F_OWNER_PID; F_OWNER_TID 0, F_OWNER_PGRP 2
+        self.signal = 0          # F_SETSIG
+        self.fasync = None       # O_ASYNC registration (vfs/fasync.py)
         self._dirents = None     # directory snapshot for getdents
         vd.dentry.inc_ref()
         vd.mount.inc_ref()
@@ -131,6 +134,8 @@ class FileDescription:
         try:
             if locks.any_locks() and self.inode is not None:
                 locks.release_description(self, self.inode)
+            if self.fasync is not None:
+                fasync.release(self)
             self.impl.release()
         finally:
             self.vd.dentry.dec_ref()

@@ -1,0 +1,89 @@
+"""Signal-driven I/O: O_ASYNC descriptions signal their owner (F_SETOWN, F_SETOWN_EX) when
+they become readable or writable, as Linux's fasync/kill_fasync/send_sigio do.
+
+A description with O_ASYNC and an owner registers on its file's WaitQueue; an input event
+(POLLIN) on a readable description sends POLL_IN, an output event (POLLOUT) on a writable one
+POLL_OUT. The signal is F_SETSIG's (with si_code, si_band and si_fd) or SIGIO (SI_KERNEL).
+Files whose readiness comes from a host descriptor (inet sockets, host files) are not covered.
+"""
+import struct
+
+from snakevisor.abi import signal as S
+from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
+from snakevisor.sentry.vfs.waiter import WaitQueue
+
+F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2
+POLL_IN, POLL_OUT, POLL_MSG, POLL_ERR, POLL_PRI, POLL_HUP = 1, 2, 3, 4, 5, 6
+_BAND = {POLL_IN: POLLIN | POLLRDNORM, POLL_OUT: POLLOUT | POLLWRNORM | 0x200, POLL_MSG: POLLIN | POLLRDNORM | 0x400,
+         POLL_ERR: POLLERR, POLL_PRI: POLLPRI | 0x80, POLL_HUP: POLLHUP | POLLERR}   # Linux's band_table
+SIGINFO_POLL = struct.Struct("<iii4xqi")   # si_signo, si_errno, si_code, si_band, si_fd
+
+
+def owner_exists(kernel, owner_type, pid) -> bool:
+    ns = kernel.pidns
+    if pid in ns.tasks:
+        return True
+    return owner_type == F_OWNER_PGRP and bool(ns.process_group(pid))
+
+
+def _targets(kernel, owner_type, pid):
+    ns = kernel.pidns
+    if owner_type == F_OWNER_TID:
+        task = ns.tasks.get(pid)
+        return [task] if task is not None else []
+    if owner_type == F_OWNER_PGRP:
+        return ns.process_group(pid)
+    tg = ns.thread_groups.get(pid)
+    if tg is None:
+        task = ns.tasks.get(pid)
+        tg = task.tg if task is not None else None
+    return [tg] if tg is not None else []
+
+
+def send_sigio(kernel, f, reason) -> None:
+    pid, owner_type = f.owner, f.owner_type
+    if not pid:
+        return
+    sig = f.signal or S.SIGIO
+    if f.signal:
+        info = SIGINFO_POLL.pack(sig, 0, reason, _BAND.get(reason, 0), f.fasync[2]).ljust(S.SIGINFO_SIZE, b"\0")
+    else:
+        info = struct.pack("<iii", S.SIGIO, 0, S.SI_KERNEL).ljust(S.SIGINFO_SIZE, b"\0")
+    signals = kernel.signals
+    for target in _targets(kernel, owner_type, pid):
+        if owner_type == F_OWNER_TID:
+            signals.send_to_task(target, sig, info)
+        else:
+            signals.send_to_group(target, sig, info)
+
+
+def update(kernel, f, fd) -> None:
+    """After O_ASYNC or the owner changed: (un)register ``f`` (reached as ``fd``) for signals."""
+    want = bool(f.flags & 0o20000)   # O_ASYNC
+    if f.fasync is not None and not want:
+        queue, handle, _ = f.fasync
+        queue.unregister(handle)
+        f.fasync = None
+        return
+    if not want or f.fasync is not None:
+        return
+    queue = f.waitable()
+    if not isinstance(queue, WaitQueue):
+        return
+
+    def on_event(events):
+        if f.fasync is None:
+            return False
+        if events & POLLIN and f.readable:
+            send_sigio(kernel, f, POLL_IN)
+        elif events & POLLOUT and f.writable:
+            send_sigio(kernel, f, POLL_OUT)
+        return False
+    f.fasync = (queue, queue.register(on_event, POLLIN | POLLOUT), fd)
+
+
+def release(f) -> None:
+    if f.fasync is not None:
+        queue, handle, _ = f.fasync
+        queue.unregister(handle)
+        f.fasync = None
