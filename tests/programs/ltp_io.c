@@ -446,6 +446,72 @@ static int sigio(void)
     return 0;
 }
 
+static void show_file(const char *path)
+{
+    char buf[128] = {0};
+    int fd = open(path, O_RDONLY);
+    errno = 0;
+    long n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    printf("%s: %s%s", path, n < 0 ? strerrorname_np(errno) : buf, n < 0 ? "\n" : "");
+    close(fd);
+}
+
+static long write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        return -1;
+    long n = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return n;
+}
+
+/* /proc takes writes where Linux's does: oom_score_adj (range-checked, inherited), sysctls
+   (pipe-max-size sets what F_SETPIPE_SZ allows without CAP_SYS_RESOURCE); names cannot be
+   created or removed, modes cannot change. */
+static int proc_writes(void)
+{
+    show_file("/proc/self/oom_score_adj");
+    CHECK(write_file("/proc/self/oom_score_adj", "300\n"));
+    show_file("/proc/self/oom_score_adj");
+    CHECK(write_file("/proc/self/oom_score_adj", "5000"));
+    CHECK(write_file("/proc/self/oom_score_adj", "abc"));
+    CHECK(write_file("/proc/self/stat", "1"));
+    if (fork() == 0) {
+        show_file("/proc/self/oom_score_adj");
+        _exit(0);
+    }
+    wait(NULL);
+    show_file("/proc/sys/kernel/tainted");
+    char old[32] = {0};
+    int fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY);
+    read(fd, old, sizeof(old) - 1);
+    close(fd);
+    /* The host's sysctl is never changed: its own value is written back, a bad one refused. */
+    printf("rewrite same value: %d\n", write_file("/proc/sys/fs/pipe-max-size", old) == (long)strlen(old));
+    CHECK(write_file("/proc/sys/fs/pipe-max-size", "-5"));
+    show_file("/proc/sys/fs/pipe-max-size");
+    CHECK(open("/proc/newfile", O_WRONLY | O_CREAT, 0644));
+    CHECK(mkdir("/proc/newdir", 0755));
+    CHECK(unlink("/proc/uptime"));
+    CHECK(chmod("/proc/sys/fs/pipe-max-size", 0600));
+    int p[2];
+    pipe(p);
+    struct passwd *pw = getpwnam("nobody");
+    if (fork() == 0) {   /* without CAP_SYS_RESOURCE a pipe grows up to pipe-max-size */
+        setuid(pw->pw_uid);
+        CHECK(fcntl(p[0], F_SETPIPE_SZ, atoi(old)));
+        CHECK(fcntl(p[0], F_SETPIPE_SZ, 2 * atoi(old)));
+        CHECK(fcntl(p[0], F_SETPIPE_SZ, 4096));
+        CHECK(write_file("/proc/sys/fs/pipe-max-size", old));
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -473,6 +539,8 @@ int main(int argc, char **argv)
         return termio();
     if (!strcmp(argv[1], "sigio"))
         return sigio();
+    if (!strcmp(argv[1], "proc_writes"))
+        return proc_writes();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -25,6 +25,8 @@ from snakevisor.sentry.vfs.waiter import WaitQueue
 
 SIGPIPE = 13
 PAGE = 4096
+LIMITS = {"max_size": PIPE_MAX_SIZE}   # /proc/sys/fs/pipe-max-size, which root may change
+PRIVILEGED_MAX = 1 << 28   # the Sentry's own ceiling for CAP_SYS_RESOURCE (pipe data is Sentry memory)
 
 
 def round_pipe_size(n: int) -> int:
@@ -119,9 +121,10 @@ class Pipe:
         self.size += done
         return done
 
-    def set_capacity(self, n: int) -> int:
+    def set_capacity(self, n: int, privileged: bool = False) -> int:
         size = round_pipe_size(n)
-        if size > PIPE_MAX_SIZE:
+        # Growing past /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE (pipe_set_size).
+        if size > self.capacity and size > LIMITS["max_size"] and (not privileged or size > PRIVILEGED_MAX):
             raise SyscallError(EPERM)
         if size // PAGE < len(self.chunks):
             raise SyscallError(EBUSY)
@@ -237,7 +240,7 @@ class PipeImpl(FileDescriptionImpl):
             n = arg & 0xFFFFFFFF
             if n > 0x7FFFFFFF:
                 raise SyscallError(EINVAL)
-            return self.pipe.set_capacity(n)
+            return self.pipe.set_capacity(n, task.creds.has_cap(24))   # CAP_SYS_RESOURCE
         raise SyscallError(EINVAL)
 
     def stat(self):

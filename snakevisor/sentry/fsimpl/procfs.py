@@ -8,10 +8,10 @@ that resolve to the object itself, not to a path.
 import os
 import time
 
-from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
-from snakevisor.sentry.fsimpl import procfs_net
+from snakevisor.sentry.fsimpl import pipefs, procfs_net
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -36,7 +36,7 @@ class ProcFilesystem(Filesystem):
     magic = PROC_SUPER_MAGIC
 
     def __init__(self, kernel):
-        super().__init__(readonly=True)
+        super().__init__()   # writable, as Linux's: a few files take writes (sysctls, oom_score_adj)
         self.kernel = kernel
         self.cpuinfo = _host_cpuinfo()  # read once at boot: the CPU the application runs on
         self.root = Dentry(ProcRoot(self))
@@ -48,6 +48,20 @@ class ProcInode(Inode):
 
     def revalidate_child(self, name, child):
         return False
+
+    # Nothing is created or removed in /proc: a new name does not exist (ENOENT, as Linux's
+    # lookups fail), an existing one may not go (EPERM); modes and owners are fixed.
+    def _no_dir_op(self):
+        raise SyscallError(EPERM if self.is_dir else ENOTDIR)
+
+    def _no_new_name(self, *args, **kw):
+        raise SyscallError(ENOENT if self.is_dir else ENOTDIR)
+
+    create = mkdir = mknod = symlink = link = rename = _no_new_name
+
+    def setattr(self, *, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
+        if mode is not None or uid is not None or gid is not None:
+            raise SyscallError(EPERM)
 
 
 class GeneratedFile(ProcInode):
@@ -71,6 +85,33 @@ class SnapshotImpl(FileDescriptionImpl):
 
     def end_offset(self):
         return len(self.data)
+
+
+class WritableFile(GeneratedFile):
+    """A file that also takes writes: ``write(data)`` applies what was written at offset 0
+    (a sysctl ignores writes further on, as Linux's strict sysctl writes do)."""
+
+    def __init__(self, fs, generate, write, mode=0o644):
+        super().__init__(fs, generate, mode)
+        self.write_fn = write
+
+    def open(self, flags):
+        return WritableImpl(self, self.generate())
+
+
+class WritableImpl(SnapshotImpl):
+    def write(self, data, offset):
+        data = bytes(data)
+        if not offset:
+            self.inode.write_fn(data)
+        return len(data)
+
+
+def _parse_int(data: bytes) -> int:
+    try:
+        return int(data.split(b"\0")[0].strip() or b"x", 0)
+    except ValueError:
+        raise SyscallError(EINVAL) from None
 
 
 class Symlink(ProcInode):
@@ -203,9 +244,25 @@ class ProcRoot(Directory):
     def _sys(self):
         fs, k = self.fs, self.fs.kernel
         uts = k.uts
+
+        def set_uts(field):
+            def write(data):
+                cur = k.current
+                if cur is not None and not cur.creds.has_cap(21):  # CAP_SYS_ADMIN
+                    raise SyscallError(EPERM)
+                setattr(uts, field, data.split(b"\n")[0][:64])
+            return write
+
+        def set_pipe_max_size(data):
+            value = _parse_int(data)
+            if not 0 <= value <= 1 << 31:
+                raise SyscallError(EINVAL)
+            pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
+
         kernel_dir = {
-            b"hostname": lambda: GeneratedFile(fs, lambda: uts.nodename + b"\n", 0o644),
-            b"domainname": lambda: GeneratedFile(fs, lambda: uts.domainname + b"\n", 0o644),
+            b"hostname": lambda: WritableFile(fs, lambda: uts.nodename + b"\n", set_uts("nodename")),
+            b"domainname": lambda: WritableFile(fs, lambda: uts.domainname + b"\n", set_uts("domainname")),
+            b"tainted": lambda: GeneratedFile(fs, lambda: "0\n"),
             b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
             b"osrelease": lambda: GeneratedFile(fs, lambda: uts.release + b"\n"),
             b"version": lambda: GeneratedFile(fs, lambda: uts.version + b"\n"),
@@ -227,7 +284,7 @@ class ProcRoot(Directory):
         fs_dir = {
             b"nr_open": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
             b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
-            b"pipe-max-size": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
+            b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", set_pipe_max_size),
         }
         return {b"kernel": lambda: Directory(fs, lambda: kernel_dir), b"vm": lambda: Directory(fs, lambda: vm_dir),
                 b"fs": lambda: Directory(fs, lambda: fs_dir)}
@@ -268,7 +325,7 @@ class ThreadGroupDir(Directory):
             b"root": lambda: MagicLink(fs, lambda: task.fs.root),
             b"fd": lambda: Directory(fs, self._fds, 0o500),
             b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
-            b"oom_score_adj": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
+            b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
             b"statm": lambda: GeneratedFile(fs, self._statm),
             b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
@@ -278,6 +335,15 @@ class ThreadGroupDir(Directory):
             out[b"task"] = lambda: Directory(fs, lambda: {
                 b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out
+
+    def _set_oom_score_adj(self, data):
+        value = _parse_int(data)
+        if not -1000 <= value <= 1000:
+            raise SyscallError(EINVAL)
+        cur = self.fs.kernel.current
+        if value < self.tg.oom_score_adj and cur is not None and not cur.creds.has_cap(24):  # CAP_SYS_RESOURCE
+            raise SyscallError(EACCES)
+        self.tg.oom_score_adj = value
 
     def _mm_range(self, start, end):
         try:

@@ -55,6 +55,7 @@ class ThreadGroup:
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.itimers = {}
         self.nice = 0 if parent is None else parent.nice
+        self.oom_score_adj = 0 if parent is None else parent.oom_score_adj   # /proc/PID/oom_score_adj
         self.dumpable = 1
         self.did_exec = False             # setpgid from the parent then fails (EACCES)
         self.posix_timers = {}            # timer_create id -> SignalTimer
