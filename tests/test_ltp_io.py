@@ -14,3 +14,17 @@ def test_ltp_io(case):
     binary = compile_c("ltp_io")
     native, _ = compare([binary, case], env=app_env())
     assert native.returncode == 0, native.stdout.decode(errors="replace")[-2000:]
+
+
+def test_stdout_and_stderr_on_one_open_file(tmp_path):
+    """`cmd > log 2>&1`: the caller's fds 1 and 2 are one open file, so they share one offset in
+    the sandbox too (as separate descriptions, stderr's output overwrote stdout's)."""
+    import subprocess
+    import sys
+    from conftest import REPO
+    log = tmp_path / "log"
+    with open(log, "wb") as f:
+        subprocess.run([sys.executable, "-m", "snakevisor", "do", "--", "/bin/sh", "-c",
+                        "echo one; echo two >&2; echo three; echo four >&2"],
+                       stdout=f, stderr=f, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": REPO}, cwd="/", timeout=120)
+    assert log.read_bytes() == b"one\ntwo\nthree\nfour\n"

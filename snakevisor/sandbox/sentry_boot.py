@@ -14,7 +14,7 @@ from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
-from snakevisor.sentry.fsimpl.host import new_host_file
+from snakevisor.sentry.fsimpl.host import new_host_files
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
@@ -175,8 +175,8 @@ class Sentry:
                 fdtable.install_at(fd, replica.inc_ref())
             replica.dec_ref()
         else:
-            for fd, host_fd in enumerate(cfg.stdio):
-                fdtable.install_at(fd, new_host_file(os.dup(host_fd)))
+            for fd, f in enumerate(new_host_files(cfg.stdio)):
+                fdtable.install_at(fd, f)
         try:
             cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
         except SyscallError:

@@ -7,6 +7,7 @@ writes go out in bounded chunks, each after a POLLOUT check. Terminal ioctls
 are passed through when the descriptor is a tty. Regular host files are
 seekable (pread/pwrite); pipes and ttys are not (ESPIPE).
 """
+import ctypes
 import fcntl
 import os
 import select
@@ -230,6 +231,34 @@ def _host_mount():
         _fs.root = None
         _mount = anonymous_mount(_fs)
     return _mount
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+SYS_KCMP, KCMP_FILE = 312, 0
+
+
+def _same_open_file(fd_a: int, fd_b: int) -> bool:
+    """Do two host descriptors share one open file description (dups: ``cmd > log 2>&1``)?
+    kcmp(2); False where it is unavailable (after the Sentry's lock-down it is EPERM)."""
+    pid = os.getpid()
+    return _libc.syscall(SYS_KCMP, pid, pid, KCMP_FILE, fd_a, fd_b) == 0
+
+
+def new_host_files(host_fds, dup: bool = True) -> list:
+    """FileDescriptions for the caller's descriptors (stdio). Descriptors that are dups of one
+    open file share one FileDescription, so they share one offset as on Linux (separate ones
+    wrote over each other's output). With ``dup`` the descriptors are dup'ed; otherwise they
+    are taken over (an extra one sharing a description is closed)."""
+    out = []
+    for i, fd in enumerate(host_fds):
+        same = next((j for j in range(i) if _same_open_file(fd, host_fds[j])), None)
+        if same is not None:
+            out.append(out[same].inc_ref())
+            if not dup:
+                os.close(fd)
+            continue
+        out.append(new_host_file(os.dup(fd) if dup else fd))
+    return out
 
 
 def new_host_file(host_fd: int, flags: int | None = None, name: bytes | None = None,
