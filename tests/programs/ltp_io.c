@@ -512,6 +512,27 @@ static int proc_writes(void)
     return 0;
 }
 
+/* The protocol-independent multicast requests reach the network stack (were ENOPROTOOPT). */
+static int mcast(void)
+{
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct group_req gr = {.gr_interface = 1};   /* lo */
+    struct sockaddr_in *g = (struct sockaddr_in *)&gr.gr_group;
+    g->sin_family = AF_INET;
+    g->sin_addr.s_addr = htonl(0xEF010203);   /* 239.1.2.3 */
+    CHECK(setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+    CHECK(setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+    CHECK(setsockopt(u, IPPROTO_IP, MCAST_LEAVE_GROUP, &gr, sizeof(gr)));
+    struct group_source_req gsr = {.gsr_interface = 1};
+    memcpy(&gsr.gsr_group, g, sizeof(*g));
+    struct sockaddr_in *src = (struct sockaddr_in *)&gsr.gsr_source;
+    src->sin_family = AF_INET;
+    src->sin_addr.s_addr = htonl(0x7F000001);
+    CHECK(setsockopt(u, IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP, &gsr, sizeof(gsr)));
+    CHECK(setsockopt(u, IPPROTO_IP, MCAST_LEAVE_SOURCE_GROUP, &gsr, sizeof(gsr)));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -541,6 +562,8 @@ int main(int argc, char **argv)
         return sigio();
     if (!strcmp(argv[1], "proc_writes"))
         return proc_writes();
+    if (!strcmp(argv[1], "mcast"))
+        return mcast();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -67,6 +67,8 @@ PASSTHROUGH = {
                                 S.IPV6_RECVHOPOPTS, S.IPV6_RECVRTHDR, S.IPV6_RECVDSTOPTS, S.IPV6_RECVPATHMTU,
                                 S.IPV6_PATHMTU, S.IPV6_DONTFRAG, S.IPV6_RECVTCLASS, S.IPV6_AUTOFLOWLABEL,
                                 S.IPV6_RECVORIGDSTADDR)
+} | {(level, o) for level in (S.SOL_IP, S.SOL_IPV6) for o in range(42, 48)   # MCAST_JOIN_GROUP .. MCAST_MSFILTER-1:
+     # the protocol-independent multicast group requests (group_req, group_source_req)
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
 INT = struct.Struct("<i")
 HOST_CONTROL = 4096   # control bytes taken from the host per datagram
@@ -352,7 +354,7 @@ class InetSocket(SocketImpl):
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)
             raise SyscallError(ENOPROTOOPT)
-        value = bytes(value[:256])
+        value = bytes(value[:512])   # a group_source_req is 264 bytes
         if _libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
             raise _err()
 
