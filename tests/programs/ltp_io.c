@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <linux/random.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <termio.h>
@@ -533,6 +534,26 @@ static int mcast(void)
     return 0;
 }
 
+/* /dev/urandom's ioctls: the entropy count, privileged pool changes, EINVAL for the rest. */
+static int random_ioctl(void)
+{
+    int fd = open("/dev/urandom", O_RDONLY), cnt = -1;
+    CHECK(ioctl(fd, RNDGETENTCNT, &cnt));
+    printf("entropy count matches /proc: %d\n", cnt > 0);
+    CHECK(ioctl(fd, RNDZAPENTCNT));
+    struct termios t;
+    CHECK(ioctl(fd, TCGETS, &t));
+    CHECK(ioctl(fd, 0x12345, &t));
+    if (fork() == 0) {
+        setuid(getpwnam("nobody")->pw_uid);
+        CHECK(ioctl(fd, RNDZAPENTCNT));
+        CHECK(ioctl(fd, RNDGETENTCNT, &cnt));
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -564,6 +585,8 @@ int main(int argc, char **argv)
         return proc_writes();
     if (!strcmp(argv[1], "mcast"))
         return mcast();
+    if (!strcmp(argv[1], "random_ioctl"))
+        return random_ioctl();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -8,8 +8,9 @@ by fsimpl/devpts.py once it is mounted (until then ENXIO). Plus the usual symlin
 directories the kernel mounts on.
 """
 import os
+import struct
 
-from snakevisor.abi.errno import ENOSPC, ENXIO, SyscallError
+from snakevisor.abi.errno import EINVAL, ENOSPC, ENXIO, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFCHR, S_IFDIR, makedev
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.device import register_char_device
@@ -63,12 +64,34 @@ class FullImpl(ZeroImpl):
         raise SyscallError(ENOSPC)
 
 
+RNDGETENTCNT, RNDADDTOENTCNT, RNDADDENTROPY = 0x80045200, 0x40045201, 0x40085203
+RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG = 0x5204, 0x5206, 0x5207
+
+
 class RandomImpl(_CharDeviceImpl):
     def read(self, n, offset):
         return os.urandom(n)
 
     def write(self, data, offset):
         return len(data)   # "mixing into the pool": accepted and ignored
+
+    def ioctl(self, task, cmd, arg):
+        """random_ioctl: the entropy count (the pool is the host's, always full); the pool
+        changes need CAP_SYS_ADMIN and change nothing here; anything else is EINVAL."""
+        if cmd == RNDGETENTCNT:
+            task.mm.copy_out(arg, struct.pack("<i", 256))
+            return 0
+        if cmd in (RNDADDTOENTCNT, RNDADDENTROPY, RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG):
+            if not task.creds.has_cap(21):  # CAP_SYS_ADMIN
+                raise SyscallError(EPERM)
+            if cmd == RNDADDTOENTCNT:
+                task.mm.copy_in(arg, 4)
+            elif cmd == RNDADDENTROPY:
+                count, size = struct.unpack("<ii", task.mm.copy_in(arg, 8))
+                if count < 0 or size < 0:
+                    raise SyscallError(EINVAL)
+            return 0
+        raise SyscallError(EINVAL)
 
 
 def _open_tty(inode, flags):
