@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <linux/random.h>
+#include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <termio.h>
@@ -554,6 +555,26 @@ static int random_ioctl(void)
     return 0;
 }
 
+/* FICLONE on files that cannot share extents: the generic checks' errnos, never ENOTTY. */
+static int ficlone(void)
+{
+    char a[64], b[64];
+    snprintf(a, sizeof(a), "/tmp/ltp_io_clone_a.%d", getpid());
+    snprintf(b, sizeof(b), "/tmp/ltp_io_clone_b.%d", getpid());
+    int src = open(a, O_RDWR | O_CREAT, 0600), dst = open(b, O_RDWR | O_CREAT, 0600);
+    int dir = open("/tmp", O_RDONLY), zero = open("/dev/zero", O_RDWR), p[2];
+    pipe(p);
+    CHECK(ioctl(dst, FICLONE, 999));
+    CHECK(ioctl(dst, FICLONE, dir));
+    CHECK(ioctl(dst, FICLONE, zero));
+    CHECK(ioctl(zero, FICLONE, src));
+    CHECK(ioctl(p[1], FICLONE, p[0]));
+    CHECK(ioctl(dst, FICLONE, p[0]));
+    unlink(a);
+    unlink(b);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -587,6 +608,8 @@ int main(int argc, char **argv)
         return mcast();
     if (!strcmp(argv[1], "random_ioctl"))
         return random_ioctl();
+    if (!strcmp(argv[1], "ficlone"))
+        return ficlone();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

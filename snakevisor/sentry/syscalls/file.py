@@ -11,12 +11,12 @@ import struct
 from snakevisor.abi import fs as _fs_abi
 
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, SyscallError)
+                                  ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
-                               FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_ASYNC, O_CLOEXEC,
+                               FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_APPEND, O_ASYNC, O_CLOEXEC,
                                O_NONBLOCK, O_SETFL_MASK, POLLIN, POLLOUT, RWF_APPEND, RWF_NOWAIT,
                                RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
                                MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
@@ -33,6 +33,7 @@ MAX_IO = 16 << 20
 TASK_SIZE_MAX = 0x7FFFFFFFF000  # Linux's access_ok limit
 MAX_RW_COUNT = _fs_abi.MAX_RW_COUNT
 MAX_DIRENTS = 1 << 20
+FICLONE, FICLONERANGE = 0x40049409, 0x4020940D
 F_OWNER_EX = struct.Struct("<ii")   # struct f_owner_ex: type, pid
 
 
@@ -520,11 +521,31 @@ def ioctl(t, fd, cmd, arg):
         f.flags = f.flags | bit if on else f.flags & ~bit
         fasync.update(t.kernel, f, fdn)
         return 0
+    if cmd in (FICLONE, FICLONERANGE):
+        return _clone_file(t, f, cmd, arg)
     inode = f.inode
     if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:
         t.mm.copy_out(arg, struct.pack("<i", max(0, min(f.impl.end_offset() - f.offset, 0x7FFFFFFF))))
         return 0
     return f.ioctl(t, cmd, arg)
+
+
+def _clone_file(t, dst, cmd, arg):
+    """FICLONE/FICLONERANGE (reflinks), which do_vfs_ioctl handles for any file: the checks of
+    ioctl_file_clone and vfs_clone_file_range, then EOPNOTSUPP (no filesystem here shares extents)."""
+    src_fd = arg if cmd == FICLONE else struct.unpack("<q", t.mm.copy_in(arg, 8))[0]
+    src = t.fdtable.get(to_s32(src_fd))
+    src.check_not_path()
+    if src.vd.mount is not dst.vd.mount:
+        raise SyscallError(EXDEV)
+    si, di = src.inode, dst.inode
+    if si.is_dir or di.is_dir:
+        raise SyscallError(EISDIR)
+    if not si.is_reg or not di.is_reg:
+        raise SyscallError(EINVAL)
+    if not src.readable or not dst.writable or dst.flags & O_APPEND:
+        raise SyscallError(EBADF)
+    raise SyscallError(EOPNOTSUPP)
 
 
 # --- attributes through a descriptor -------------------------------------------------------------------
