@@ -6,7 +6,7 @@ import pytest
 from conftest import compile_c
 from test_differential import app_env, compare
 
-CASES = ["caps", "locks", "connect_state", "setuid_perms", "o_path", "sock_errnos", "vmsplice", "splice_kinds", "epoll_exclusive", "termio", "sigio", "proc_writes", "mcast", "random_ioctl", "ficlone"]
+CASES = ["caps", "locks", "connect_state", "setuid_perms", "o_path", "sock_errnos", "vmsplice", "splice_kinds", "epoll_exclusive", "termio", "sigio", "proc_writes", "mcast", "random_ioctl", "ficlone", "ipv6_opts"]
 
 
 @pytest.mark.parametrize("case", CASES)

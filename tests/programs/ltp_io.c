@@ -575,6 +575,39 @@ static int ficlone(void)
     return 0;
 }
 
+/* IPv6 sticky options and IPV6_ADDRFORM reach the host socket (were ENOPROTOOPT). */
+static int ipv6_opts(void)
+{
+    int u6 = socket(AF_INET6, SOCK_DGRAM, 0), v = AF_INET;
+    unsigned char hdr[24] = {0, 2, 0, 0};   /* an empty type-0 routing header: refused (EINVAL) */
+    socklen_t len = sizeof(hdr);
+    CHECK(setsockopt(u6, IPPROTO_IPV6, IPV6_RTHDR, NULL, 0));
+    CHECK(setsockopt(u6, IPPROTO_IPV6, IPV6_RTHDR, hdr, sizeof(hdr)));
+    CHECK(getsockopt(u6, IPPROTO_IPV6, IPV6_RTHDR, hdr, &len));
+    CHECK(setsockopt(u6, IPPROTO_IPV6, IPV6_HOPOPTS, NULL, 0));
+    CHECK(setsockopt(u6, IPPROTO_IPV6, IPV6_DSTOPTS, NULL, 0));
+    /* A v4-mapped IPv6 TCP connection becomes an IPv4 socket. */
+    int srv = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+    socklen_t alen = sizeof(a);
+    bind(srv, (struct sockaddr *)&a, sizeof(a));
+    listen(srv, 5);
+    getsockname(srv, (struct sockaddr *)&a, &alen);
+    struct sockaddr_in c4 = {.sin_family = AF_INET, .sin_port = a.sin6_port, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&c4, sizeof(c4)));
+    int s6 = accept(srv, NULL, NULL);
+    CHECK(setsockopt(s6, SOL_IPV6, IPV6_ADDRFORM, &v, sizeof(v)));
+    struct sockaddr_storage ss;
+    alen = sizeof(ss);
+    getsockname(s6, (struct sockaddr *)&ss, &alen);
+    printf("family now %d len %d\n", ss.ss_family, alen);
+    len = sizeof(v);
+    CHECK(getsockopt(s6, SOL_SOCKET, SO_DOMAIN, &v, &len));
+    printf("SO_DOMAIN %d\n", v);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -610,6 +643,8 @@ int main(int argc, char **argv)
         return random_ioctl();
     if (!strcmp(argv[1], "ficlone"))
         return ficlone();
+    if (!strcmp(argv[1], "ipv6_opts"))
+        return ipv6_opts();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -27,6 +27,8 @@ from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20
+IPV6_ADDRFORM = 1
+MAX_OPTLEN = 2048   # option values passed to the host: an IPv6 routing header is up to 2048 bytes
 UNPRIVILEGED_PORT_START = 1024   # net.ipv4.ip_unprivileged_port_start in a new network namespace
 _libc = ctypes.CDLL(None, use_errno=True)
 for _name in ("bind", "connect"):
@@ -67,6 +69,7 @@ PASSTHROUGH = {
                                 S.IPV6_RECVHOPOPTS, S.IPV6_RECVRTHDR, S.IPV6_RECVDSTOPTS, S.IPV6_RECVPATHMTU,
                                 S.IPV6_PATHMTU, S.IPV6_DONTFRAG, S.IPV6_RECVTCLASS, S.IPV6_AUTOFLOWLABEL,
                                 S.IPV6_RECVORIGDSTADDR)
+} | {(S.SOL_IPV6, o) for o in (IPV6_ADDRFORM, 54, 55, 57, 59)   # ADDRFORM, HOPOPTS, RTHDRDSTOPTS, RTHDR, DSTOPTS
 } | {(level, o) for level in (S.SOL_IP, S.SOL_IPV6) for o in range(42, 48)   # MCAST_JOIN_GROUP .. MCAST_MSFILTER-1:
      # the protocol-independent multicast group requests (group_req, group_source_req)
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
@@ -325,7 +328,7 @@ class InetSocket(SocketImpl):
             return S.TIMEVAL.pack(int(v), int((v - int(v)) * 1_000_000))
         if level == S.SOL_SOCKET and name in (S.SO_TYPE, S.SO_ERROR, S.SO_DOMAIN, S.SO_PROTOCOL,
                                               S.SO_ACCEPTCONN) or (level, name) in PASSTHROUGH:
-            size = max(0, min(optlen, 256))
+            size = max(0, min(optlen, MAX_OPTLEN))
             buf = ctypes.create_string_buffer(max(size, 1))
             ln = ctypes.c_uint(size)
             if _libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
@@ -354,9 +357,11 @@ class InetSocket(SocketImpl):
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)
             raise SyscallError(ENOPROTOOPT)
-        value = bytes(value[:512])   # a group_source_req is 264 bytes
+        value = bytes(value[:MAX_OPTLEN])
         if _libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
             raise _err()
+        if (level, name) == (S.SOL_IPV6, IPV6_ADDRFORM):
+            self.family = _socket.AF_INET   # the host socket is an IPv4 one now
 
     def release(self):
         registry.unregister(self)
