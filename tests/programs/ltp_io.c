@@ -487,6 +487,8 @@ static int proc_writes(void)
     }
     wait(NULL);
     show_file("/proc/sys/kernel/tainted");
+    show_file("/proc/sys/fs/pipe-user-pages-soft");
+    show_file("/proc/sys/fs/pipe-user-pages-hard");
     char old[32] = {0};
     int fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY);
     read(fd, old, sizeof(old) - 1);

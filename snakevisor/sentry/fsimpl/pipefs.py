@@ -25,7 +25,8 @@ from snakevisor.sentry.vfs.waiter import WaitQueue
 
 SIGPIPE = 13
 PAGE = 4096
-LIMITS = {"max_size": PIPE_MAX_SIZE}   # /proc/sys/fs/pipe-max-size, which root may change
+# /proc/sys/fs/pipe-max-size (enforced), pipe-user-pages-soft and -hard (kept only)
+LIMITS = {"max_size": PIPE_MAX_SIZE, "user_pages_soft": 16384, "user_pages_hard": 0}
 PRIVILEGED_MAX = 1 << 28   # the Sentry's own ceiling for CAP_SYS_RESOURCE (pipe data is Sentry memory)
 
 

@@ -259,6 +259,14 @@ class ProcRoot(Directory):
                 raise SyscallError(EINVAL)
             pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
 
+        def set_limit(name):
+            def write(data):
+                value = _parse_int(data)
+                if value < 0:
+                    raise SyscallError(EINVAL)
+                pipefs.LIMITS[name] = value
+            return write
+
         kernel_dir = {
             b"hostname": lambda: WritableFile(fs, lambda: uts.nodename + b"\n", set_uts("nodename")),
             b"domainname": lambda: WritableFile(fs, lambda: uts.domainname + b"\n", set_uts("domainname")),
@@ -285,6 +293,11 @@ class ProcRoot(Directory):
             b"nr_open": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
             b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
             b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", set_pipe_max_size),
+            # Per-user pipe page limits: kept, not enforced (they spare privileged users anyway).
+            b"pipe-user-pages-soft": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_soft']}\n",
+                                                          set_limit("user_pages_soft")),
+            b"pipe-user-pages-hard": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_hard']}\n",
+                                                          set_limit("user_pages_hard")),
         }
         return {b"kernel": lambda: Directory(fs, lambda: kernel_dir), b"vm": lambda: Directory(fs, lambda: vm_dir),
                 b"fs": lambda: Directory(fs, lambda: fs_dir)}
