@@ -13,6 +13,7 @@ import itertools
 import os
 import select
 import signal
+import struct
 import time
 from collections import deque
 
@@ -80,11 +81,15 @@ def _readable(fd):
     return bool(poller.poll(0))
 
 
-def _enable_sigio(fd):
-    """Ask for SIGIO when ``fd`` becomes readable; False if it cannot (timerfd, signalfd...)."""
+F_SETOWN_EX, F_OWNER_TID = 15, 0
+
+
+def _enable_sigio(fd, tid):
+    """Have SIGIO sent to host thread ``tid`` when ``fd`` becomes readable; False if it cannot
+    (timerfd, signalfd...)."""
     import fcntl
     try:
-        fcntl.fcntl(fd, fcntl.F_SETOWN, os.getpid())
+        fcntl.fcntl(fd, F_SETOWN_EX, struct.pack("<ii", F_OWNER_TID, tid))
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
     except OSError:
         return False
@@ -111,6 +116,7 @@ class Loop:
         self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
         self.async_watchers = {}      # host fd -> callback(), woken through SIGIO and the waker
         self.waker = None             # platform Waker: lets signal handlers end a blocking waitpid
+        self._wakeup_pipe = None      # (read, write): signal.set_wakeup_fd's, read end SIGIO to the waker
         self.pending_host_signals = []
         self.host_signal_callback = None
         self._seq = itertools.count()
@@ -125,6 +131,11 @@ class Loop:
     def close(self):
         self.epoll.close()
         os.close(self.sigchld_fd)
+        if self._wakeup_pipe is not None:
+            signal.set_wakeup_fd(-1)
+            for fd in self._wakeup_pipe:
+                os.close(fd)
+            self._wakeup_pipe = None
 
     # -- running coroutines --------------------------------------------------
     def start(self, task):
@@ -229,7 +240,7 @@ class Loop:
 
         Descriptors that can raise SIGIO (sockets, pipes, ttys) are watched through it and the
         waker, so the loop keeps its cheap blocking waitpid; others (timerfds) make the loop poll."""
-        if self.waker is not None and _enable_sigio(fd):
+        if self.waker is not None and _enable_sigio(fd, self.waker.tid):
             self.async_watchers[fd] = callback
             if _readable(fd):
                 self.waker.wake()  # SIGIO only tells of data that arrives later
@@ -246,8 +257,17 @@ class Loop:
                 pass
 
     def use_waker(self, waker):
+        """SIGIO goes to the waker stub itself (F_SETOWN_EX), so its stop ends the blocking waitpid
+        with no Python signal handler in between: a handler only runs between bytecodes, so a
+        signal landing just before waitpid blocks would wait for the next stub event. Signals
+        the Sentry handles in Python get the same path: their C handler writes the wakeup pipe
+        (signal.set_wakeup_fd), whose SIGIO stops the waker."""
         self.waker = waker
-        signal.signal(signal.SIGIO, lambda signum, frame: waker.wake())
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wakeup_pipe = (r, w)
+        _enable_sigio(r, waker.tid)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGIO, lambda signum, frame: waker.wake())   # SIGIO for us: not expected
 
     def on_host_signals(self, signums, callback):
         """Host signals to the Sentry become ``callback(signum)`` calls on the loop."""
@@ -264,6 +284,11 @@ class Loop:
     def _woken(self):
         """The waker stopped: run what woke it (host signals, SIGIO descriptors)."""
         self.waker.on_stop()
+        try:
+            while os.read(self._wakeup_pipe[0], 4096):
+                pass
+        except OSError:
+            pass   # drained (EAGAIN)
         pending, self.pending_host_signals = self.pending_host_signals, []
         for signum in pending:
             if self.host_signal_callback is not None:
