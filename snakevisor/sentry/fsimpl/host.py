@@ -239,7 +239,7 @@ SYS_KCMP, KCMP_FILE = 312, 0
 
 def _same_open_file(fd_a: int, fd_b: int) -> bool:
     """Do two host descriptors share one open file description (dups: ``cmd > log 2>&1``)?
-    kcmp(2); False where it is unavailable (after the Sentry's lock-down it is EPERM)."""
+    kcmp(2) (in the Sentry's lock-down whitelist, for exec); False where it is unavailable."""
     pid = os.getpid()
     return _libc.syscall(SYS_KCMP, pid, pid, KCMP_FILE, fd_a, fd_b) == 0
 
