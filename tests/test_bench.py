@@ -383,6 +383,10 @@ def test_end_process_kills_what_left_the_group(tmp_path):
             break
         time.sleep(0.05)
     escaped = int(pidfile.read_text())
+    for _ in range(100):   # $! is known before setsid(1) has run in it
+        if os.getsid(escaped) != proc.pid:
+            break
+        time.sleep(0.05)
     assert os.getsid(escaped) != proc.pid  # out of reach of killpg
     runners.end_process(proc, grace_s=0.2)
     for _ in range(100):
