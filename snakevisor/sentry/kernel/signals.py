@@ -343,7 +343,7 @@ class Signals:
             task.altstack = (alt_sp, alt_flags & (S.SS_DISABLE | S.SS_AUTODISARM), alt_size) \
                 if not alt_flags & S.SS_DISABLE else (0, S.SS_DISABLE, 0)
         if fp_addr:
-            size = len(ctx.get_xstate())
+            size = ctx.xstate_size()
             try:
                 ctx.set_xstate(mm.copy_in(fp_addr, size))
             except (SyscallError, OSError):
@@ -384,11 +384,19 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def _init_fpstate(xstate):
     """An XSAVE image in the initial state: x87 control word 0x37f, MXCSR 0x1f80, everything else
-    zero, and no component marked in use (XSTATE_BV 0)."""
-    init = bytearray(len(xstate))
-    struct.pack_into("<H", init, 0, 0x37F)
-    struct.pack_into("<II", init, 24, 0x1F80, struct.unpack_from("<I", xstate, 28)[0])
-    return bytes(init)
+    zero, and no component marked in use (XSTATE_BV 0). One per (size, MXCSR mask): a CPU's."""
+    key = (len(xstate), xstate[28:32])
+    init = _INIT_FPSTATE.get(key)
+    if init is None:
+        buf = bytearray(len(xstate))
+        struct.pack_into("<H", buf, 0, 0x37F)
+        struct.pack_into("<I", buf, 24, 0x1F80)
+        buf[28:32] = xstate[28:32]
+        init = _INIT_FPSTATE[key] = bytes(buf)
+    return init
+
+
+_INIT_FPSTATE = {}
 
 
 def _tgkill(tgid, tid, sig):

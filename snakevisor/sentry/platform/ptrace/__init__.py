@@ -33,6 +33,7 @@ _SECCOMP_SET_MODE_FILTER = 1
 # The flags the Sentry injects clone with: a new thread in the same stub process.
 HOST_THREAD_CLONE_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000
 _XSTATE_MAX = 16384
+_xstate_size = None   # Context.xstate_size
 _PR_SET_PDEATHSIG = 1
 _ADDR_NO_RANDOMIZE = 0x0040000
 _MASK64 = (1 << 64) - 1
@@ -106,6 +107,13 @@ class Context:
         iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buf), _XSTATE_MAX)
         ptrace(pt.PTRACE_GETREGSET, self.tid, pt.NT_X86_XSTATE, ctypes.addressof(iov))
         return buf.raw[:iov[1]]
+
+    def xstate_size(self) -> int:
+        """The size of this CPU's XSAVE image (the same for every thread: asked once)."""
+        global _xstate_size
+        if _xstate_size is None:
+            _xstate_size = len(self.get_xstate())
+        return _xstate_size
 
     def set_xstate(self, data: bytes):
         buf = ctypes.create_string_buffer(bytes(data), len(data))
