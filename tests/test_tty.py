@@ -227,14 +227,18 @@ def test_dev_tty_without_controlling_terminal_is_enxio(devpts):
 # --- native vs sandbox ---------------------------------------------------------------------------
 
 
-def test_pty_semantics_differential():
-    prog = compile_c("tty_pty")
-    native = run_native([prog])
-    boxed = run_sandboxed([prog])
+def _same_as_native(argv):
+    """``argv`` succeeds natively and in the sandbox with the same output."""
+    native = run_native(argv)
+    boxed = run_sandboxed(argv)
     assert native.returncode == 0, native.stderr
     assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
     assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode(),
                                            boxed.stderr.decode(errors="replace")[-3000:])
+
+
+def test_pty_semantics_differential():
+    _same_as_native([compile_c("tty_pty")])
 
 
 def test_python_pty_module_differential():
@@ -302,20 +306,10 @@ def test_interactive_bash_through_tmux(tmp_path):
 
 
 def test_vmin_vtime_timers_differential():
-    prog = compile_c("tty_vtime")
-    native = run_native([prog])
-    boxed = run_sandboxed([prog])
-    assert native.returncode == 0, native.stderr
-    assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
-    assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode())
+    _same_as_native([compile_c("tty_vtime")])
 
 
 def test_flushes_differential():
     """^C (ISIG without NOFLSH) and TCOFLUSH drop the pty's buffered output but not what the master's
     line discipline holds; the master's TCOFLUSH leaves typed input alone."""
-    prog = compile_c("tty_flush")
-    native = run_native([prog])
-    boxed = run_sandboxed([prog])
-    assert native.returncode == 0, native.stderr
-    assert boxed.returncode == 0, boxed.stderr.decode(errors="replace")[-3000:]
-    assert boxed.stdout == native.stdout, (native.stdout.decode(), boxed.stdout.decode())
+    _same_as_native([compile_c("tty_flush")])
