@@ -20,7 +20,7 @@ from snakevisor.abi import mm as M  # noqa: E402
 from snakevisor.abi import netlink as NL  # noqa: E402
 from snakevisor.abi.errno import EAGAIN, EFAULT, EPERM, SyscallError  # noqa: E402
 from snakevisor.abi.socket import AF_NETLINK, SOCK_RAW  # noqa: E402
-from snakevisor.sandbox.network import etc_files, hosts_file, names_localhost  # noqa: E402
+from snakevisor.sandbox.network import etc_files, hosts_file, hosts_with_our_names, names_localhost  # noqa: E402
 from snakevisor.sentry.mm.manager import MemoryManager  # noqa: E402
 from snakevisor.sentry.mm.memoryfile import MemoryFile  # noqa: E402
 from snakevisor.sentry.net.netlink import NetlinkSocket  # noqa: E402
@@ -85,14 +85,17 @@ def test_bad_network_mode_is_a_usage_error():
 
 # --- names ------------------------------------------------------------------------------------------------
 
-def test_localhost_resolves_and_the_image_hosts_file_is_kept():
+def test_localhost_and_the_hostname_resolve_and_the_image_hosts_file_is_kept():
+    """The image's /etc/hosts stays (its lines first); what it lacks of localhost and the
+    sandbox's hostname is added, so gethostbyname(gethostname()) works as in a container."""
     r = out(run_sandboxed([sys.executable, "-c", textwrap.dedent("""
         import socket
         print(socket.gethostbyname("localhost"))
         print("127.0.0.1" in {a[4][0] for a in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)})
-        print(open("/etc/hosts", "rb").read() == open("/proc/self/cwd/hosts.native", "rb").read())
-    """)], cwd=_native_hosts_dir()))
-    assert r.splitlines() == ["127.0.0.1", "True", "True"]
+        print(socket.gethostname(), socket.gethostbyname(socket.gethostname()).startswith("127."))
+        print(open("/etc/hosts", "rb").read().startswith(open("/proc/self/cwd/hosts.native", "rb").read()))
+    """)], cwd=_native_hosts_dir(), flags=("--hostname", "sv-box-7")))
+    assert r.splitlines() == ["127.0.0.1", "True", "sv-box-7 True", "True"]
 
 
 def _native_hosts_dir():
@@ -125,7 +128,8 @@ def test_a_root_without_localhost_gets_the_sandbox_hosts_file(hosts):
     r = run_sandboxed(["/bin/busybox", "sh", "-c", "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---"],
                       flags=("--rootfs", root, "--hostname", "box1"))
     hosts_text, resolv, _ = out(r).split("---\n")
-    assert hosts_text == hosts_file("box1").decode()
+    assert hosts_text == (hosts_file("box1") if hosts is None else hosts_with_our_names(hosts, "box1")).decode()
+    assert hosts is None or hosts_text.startswith(hosts.decode())   # the image's own lines stay
     assert resolv == ""      # no network: no server to ask
     # The host directory is untouched (the files live in the overlay, or in a tmpfs over it).
     assert os.path.exists(os.path.join(root, "etc", "hosts")) == (hosts is not None)
@@ -138,11 +142,13 @@ def test_a_root_without_localhost_gets_the_sandbox_hosts_file(hosts):
 def test_etc_files_policy():
     assert names_localhost(b"# comment localhost\n127.0.0.1\tlocalhost.localdomain localhost\n")
     assert not names_localhost(b"# 127.0.0.1 localhost\n127.0.0.1 vm\n")
-    files = {p: (d, keep) for p, d, keep in etc_files("none", "h")}
-    data, keep = files[b"/etc/hosts"]
+    files = {p: (d, adapt) for p, d, adapt in etc_files("none", "h")}
+    data, adapt = files[b"/etc/hosts"]
     assert data == hosts_file("h") and b"127.0.1.1\th" in data and names_localhost(data)
-    assert keep(b"127.0.0.1 localhost\n") and not keep(b"")
-    assert files[b"/etc/resolv.conf"][0] == b""
+    assert adapt(b"127.0.0.1 localhost\n127.0.1.1 h\n") is None                  # has both: kept
+    assert adapt(b"127.0.0.1 localhost\n") == b"127.0.0.1 localhost\n127.0.1.1\th\n"  # the hostname added
+    assert adapt(b"") == hosts_file("h")
+    assert files[b"/etc/resolv.conf"][0] == b"" and files[b"/etc/resolv.conf"][1](b"x") is None
     assert b"127.0.1.1" not in hosts_file("localhost")   # no second line for a hostname of "localhost"
 
 

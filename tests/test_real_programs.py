@@ -89,10 +89,20 @@ def _id(args):
     return re.sub(r"\s+", "_", text)[:60]
 
 
+def _without_etc_hosts(out):
+    """A long listing of /etc minus its hosts line: the sandbox adds its hostname to /etc/hosts
+    (a file mounted over the image's, as container runtimes do), so its size and time differ."""
+    return b"\n".join(line for line in out.split(b"\n") if not line.endswith(b" hosts"))
+
+
+def _normalize_for(args):
+    return _without_etc_hosts if "/etc" in args and any(a.startswith("-l") for a in args) else None
+
+
 @pytest.mark.parametrize("args", BUSYBOX_CASES, ids=_id)
 def test_busybox(args):
     need(BUSYBOX)
-    compare([BUSYBOX, *args])
+    compare([BUSYBOX, *args], normalize=_normalize_for(args))
 
 
 @pytest.mark.parametrize("args", BUSYBOX_PROCESS_CASES, ids=_id)
@@ -129,7 +139,7 @@ COREUTILS_CASES = [
 @pytest.mark.parametrize("argv", COREUTILS_CASES, ids=_id)
 def test_coreutils(argv):
     need(argv[0])
-    compare(argv)
+    compare(argv, normalize=_normalize_for(argv))
 
 
 @pytest.mark.xfail(strict=False, reason="statx btime: Linux (ext4) reports a birth time, the sandbox "

@@ -12,10 +12,11 @@ The Gofer is a separate process with its own empty namespace either way.
 
 Name resolution: the image's /etc/hosts and /etc/resolv.conf are used as they
 are when they do the job (so a sandbox's /etc looks like the image's). An
-/etc/hosts that does not name ``localhost`` is covered by the sandbox's own (a
-small tmpfs file mounted over it: localhost, and the hostname on loopback, as
-Docker writes one); a root without the files gets them created in its overlay
-(never on the host).
+/etc/hosts that does not name ``localhost`` and the sandbox's hostname gets the
+missing lines added (localhost, the hostname on 127.0.1.1, as Docker and Debian
+write them) in a small tmpfs file mounted over it, so gethostbyname(gethostname())
+works as in a container; a root without the files gets them created in its
+overlay (never on the host).
 """
 import ctypes
 import fcntl
@@ -74,21 +75,37 @@ def _host_file(path: str) -> bytes | None:
         return None
 
 
-def names_localhost(hosts: bytes) -> bool:
-    """Whether an /etc/hosts text maps the name ``localhost``."""
+def names(hosts: bytes, name: str) -> bool:
+    """Whether an /etc/hosts text maps ``name``."""
+    want = name.encode()
     for line in hosts.splitlines():
-        if b"localhost" in line.split(b"#", 1)[0].split()[1:]:
+        if want in line.split(b"#", 1)[0].split()[1:]:
             return True
     return False
 
 
+def names_localhost(hosts: bytes) -> bool:
+    return names(hosts, "localhost")
+
+
+def hosts_with_our_names(hosts: bytes, hostname: str) -> bytes | None:
+    """The image's /etc/hosts if it maps localhost and the sandbox's hostname (None: keep it as
+    it is), else it with the missing lines of ours added (its own entries stay)."""
+    ours = hosts_file(hostname).decode().splitlines()
+    missing = [line for line in ours if not names(hosts, line.split()[1])]
+    if not missing:
+        return None
+    text = hosts if not hosts or hosts.endswith(b"\n") else hosts + b"\n"
+    return text + ("\n".join(missing) + "\n").encode()
+
+
 def etc_files(mode: str, hostname: str) -> list:
-    """[(sandbox path, contents, keep)]: what the sandbox's name resolution needs; ``keep(existing bytes)``
-    says whether the image's own file will do (else ours is mounted over it)."""
+    """[(sandbox path, contents if the image has none, adapt)]: what the sandbox's name resolution needs;
+    ``adapt(existing bytes)`` is None when the image's own file will do, else what is mounted over it."""
     resolv = _host_file("/etc/resolv.conf") if mode == "host" else None
     # Without a network there is no server to ask: an empty resolv.conf makes lookups fail fast.
-    return [(b"/etc/hosts", hosts_file(hostname), names_localhost),
-            (b"/etc/resolv.conf", resolv if resolv is not None else b"", lambda existing: True)]
+    return [(b"/etc/hosts", hosts_file(hostname), lambda existing: hosts_with_our_names(existing, hostname)),
+            (b"/etc/resolv.conf", resolv if resolv is not None else b"", lambda existing: None)]
 
 
 def _read_vd(ctx, vd, limit=1 << 16) -> bytes:
@@ -114,7 +131,7 @@ def provide_etc_files(vfs, root, memory_file, mode: str, hostname: str) -> None:
 
     ctx = ResolveContext(root)
     etc_fs = None
-    for path, data, keep in etc_files(mode, hostname):
+    for path, data, adapt in etc_files(mode, hostname):
         try:
             target = resolve(ctx, root, path)
         except SyscallError as e:
@@ -131,7 +148,10 @@ def provide_etc_files(vfs, root, memory_file, mode: str, hostname: str) -> None:
             finally:
                 f.dec_ref()
             continue
-        if not target.dentry.inode.is_reg or keep(_read_vd(ctx, target)):
+        if not target.dentry.inode.is_reg:
+            continue
+        data = adapt(_read_vd(ctx, target))
+        if data is None:
             continue
         if etc_fs is None:
             etc_fs = TmpfsFilesystem(memory_file, mode=0o755)
