@@ -296,7 +296,7 @@ class StatResult:
     atime_ns: int = 0
     mtime_ns: int = 0
     ctime_ns: int = 0
-    btime_ns: int = 0
+    btime_ns: int | None = None   # None: no birth time (statx leaves STATX_BTIME out)
     mnt_id: int = 0
     attributes: int = 0
 
@@ -346,8 +346,11 @@ STATX_SIZE_BYTES = 256
 
 
 def pack_statx(st: StatResult, mask: int = STATX_BASIC_STATS | STATX_MNT_ID) -> bytes:
+    """struct statx of ``st``; STATX_BTIME joins ``mask`` when ``st`` has a birth time."""
+    if st.btime_ns is not None:
+        mask |= STATX_BTIME
     a, an = _split_ns(st.atime_ns)
-    b, bn = _split_ns(st.btime_ns)
+    b, bn = _split_ns(st.btime_ns or 0)
     c, cn = _split_ns(st.ctime_ns)
     m, mn = _split_ns(st.mtime_ns)
     head = STATX_HEAD.pack(mask, st.blksize, st.attributes, st.nlink & 0xFFFFFFFF, st.uid & 0xFFFFFFFF,

@@ -21,7 +21,8 @@ from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
 from .fids import FidState, FidTable, XattrState
-from .hostfs import (UTIME_NOW, UTIME_OMIT, QidPaths, dtype_of_mode, fstatfs, proc_path, to_u64, utimens)
+from .hostfs import (UTIME_NOW, UTIME_OMIT, QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64,
+                     utimens)
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 # lopen flags passed through to the host; the rest are the Sentry's business
@@ -237,13 +238,15 @@ def remove(sess: Session, m: M.Tremove, st: FidState):
 
 def getattr_(sess: Session, m: M.Tgetattr, st: FidState):
     s = os.stat(st.path_fd)
+    btime = birth_time_ns(st.path_fd)   # given whenever the host records it, asked for or not
     return M.Rgetattr(
-        tag=m.tag, valid=C.GETATTR_BASIC, qid=sess.qid_of(s), mode=s.st_mode, uid=s.st_uid,
-        gid=s.st_gid, nlink=s.st_nlink, rdev=s.st_rdev, size=s.st_size, blksize=s.st_blksize,
-        blocks=s.st_blocks,
+        tag=m.tag, valid=C.GETATTR_BASIC | (C.GETATTR_BTIME if btime is not None else 0), qid=sess.qid_of(s),
+        mode=s.st_mode, uid=s.st_uid, gid=s.st_gid, nlink=s.st_nlink, rdev=s.st_rdev, size=s.st_size,
+        blksize=s.st_blksize, blocks=s.st_blocks,
         atime_sec=to_u64(s.st_atime_ns // 1_000_000_000), atime_nsec=s.st_atime_ns % 1_000_000_000,
         mtime_sec=to_u64(s.st_mtime_ns // 1_000_000_000), mtime_nsec=s.st_mtime_ns % 1_000_000_000,
-        ctime_sec=to_u64(s.st_ctime_ns // 1_000_000_000), ctime_nsec=s.st_ctime_ns % 1_000_000_000)
+        ctime_sec=to_u64(s.st_ctime_ns // 1_000_000_000), ctime_nsec=s.st_ctime_ns % 1_000_000_000,
+        btime_sec=to_u64((btime or 0) // 1_000_000_000), btime_nsec=(btime or 0) % 1_000_000_000)
 
 
 def setattr_(sess: Session, m: M.Tsetattr, st: FidState):

@@ -44,6 +44,7 @@ class Attr:
     atime_ns: int
     mtime_ns: int
     ctime_ns: int
+    btime_ns: int | None = None   # when the server knows it (GETATTR_BTIME in valid)
 
 
 @dataclass(slots=True)
@@ -305,7 +306,8 @@ class Fid:
         r = self.client._rpc(M.Tgetattr(fid=self._id(), request_mask=mask), M.Rgetattr)
         return Attr(r.valid, r.qid, r.mode, r.uid, r.gid, r.nlink, r.rdev, r.size, r.blksize,
                     r.blocks, _ns(r.atime_sec, r.atime_nsec), _ns(r.mtime_sec, r.mtime_nsec),
-                    _ns(r.ctime_sec, r.ctime_nsec))
+                    _ns(r.ctime_sec, r.ctime_nsec),
+                    _ns(r.btime_sec, r.btime_nsec) if r.valid & C.GETATTR_BTIME else None)
 
     def setattr(self, valid: int, mode: int = 0, uid: int = 0, gid: int = 0, size: int = 0,
                 atime_ns: int = 0, mtime_ns: int = 0) -> None:

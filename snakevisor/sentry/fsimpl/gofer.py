@@ -194,7 +194,8 @@ class GoferInode(Inode):
         self.fid = fid
         self.cache = None
         self._refresh(attr)
-        self.btime = attr.ctime_ns
+        self.btime = attr.btime_ns if attr.btime_ns is not None else attr.ctime_ns
+        self.has_btime = attr.btime_ns is not None   # the host's filesystem records birth times
         self.blksize = attr.blksize or 4096
         self._negative = set()
         self._children = {}          # name -> GoferInode, for nlink bookkeeping on unlink/rename

@@ -28,6 +28,7 @@ class Inode:
     """Base DentryImpl. ``fs`` is the owning Filesystem (gives ``dev`` and ``readonly``)."""
 
     blksize = 4096
+    has_btime = False   # statx reports STATX_BTIME (a filesystem that records birth times)
 
     def __init__(self, fs, mode: int, ino: int | None = None, uid: int = 0, gid: int = 0,
                  rdev: int = 0, nlink: int | None = None):
@@ -80,7 +81,7 @@ class Inode:
         return StatResult(dev=self.dev, ino=self.ino, nlink=self.nlink, mode=self.mode, uid=self.uid,
                           gid=self.gid, rdev=self.rdev, size=self.size, blksize=self.blksize,
                           blocks=self.blocks(), atime_ns=self.atime, mtime_ns=self.mtime,
-                          ctime_ns=self.ctime, btime_ns=self.btime)
+                          ctime_ns=self.ctime, btime_ns=self.btime if self.has_btime else None)
 
     # --- references -------------------------------------------------------------
     def inc_ref(self) -> None:
