@@ -33,15 +33,15 @@ class _Timespec(ctypes.Structure):
 
 
 _STATX_BTIME, _AT_EMPTY_PATH = 0x800, 0x1000
-_statx_buf = ctypes.create_string_buffer(256)
 
 
 def birth_time_ns(fd: int) -> int | None:
     """A file's birth time (statx STATX_BTIME; os.stat has none on Linux), or None if the
     filesystem does not record one."""
-    if _libc.statx(fd, b"", _AT_EMPTY_PATH, _STATX_BTIME, _statx_buf) != 0:
+    buf = ctypes.create_string_buffer(256)   # per call: blocking requests run in worker threads
+    if _libc.statx(fd, b"", _AT_EMPTY_PATH, _STATX_BTIME, buf) != 0:
         return None
-    raw = _statx_buf.raw
+    raw = buf.raw
     if not int.from_bytes(raw[0:4], "little") & _STATX_BTIME:
         return None
     return int.from_bytes(raw[80:88], "little", signed=True) * 1_000_000_000 + int.from_bytes(raw[88:92], "little")

@@ -118,6 +118,7 @@ class GoferFilesystem(Filesystem):
         self.memory_file = memory_file
         # Read-only mounts of an image nobody changes cache like exclusive ones.
         self.exclusive = readonly if exclusive is None else exclusive
+        self.revalidates = not self.exclusive   # cached names are checked with the Gofer (vfs/resolve.py)
         self.cache_negative = self.exclusive
         self.inodes = {}  # qid.path -> GoferInode (hard links share one)
         self.mapped = set()   # inodes whose cache a writable mapping may have changed
@@ -279,9 +280,7 @@ class GoferInode(Inode):
 
     def revalidate_chain(self, chain):
         """How many leading (name, inode) pairs of a path below this directory are still what
-        the cache says, from one Twalk (a stale or changed one is left to revalidate_child)."""
-        if self.fs.exclusive or not self.is_dir:
-            return len(chain)
+        the cache says, from one Twalkqids (a stale or changed one is left to revalidate_child)."""
         try:
             qids = self.fid.peek_qids([name for name, _ in chain])
         except SyscallError:
@@ -298,25 +297,19 @@ class GoferInode(Inode):
     def revalidate_child(self, name, child):
         if self.fs.exclusive:
             return True
-        if self.revalidate_chain([(name, child)]):
-            return True   # unchanged: one walk, no fid
         try:
-            fid, qids = self.fid.walk_qids([name])
+            qids = self.fid.peek_qids([name])
         except SyscallError:
             return False
-        if fid is None:
-            return False
-        try:
-            if qids[-1].path != child.ino:
+        if not qids or qids[-1].path != child.ino:
+            return False   # gone, or another file by that name now
+        if qids[-1].version and qids[-1].version == child._version:
+            child._fetched = time.monotonic_ns()   # unchanged since we last asked: no Tgetattr
+        elif not child._fresh():
+            try:
+                child._refresh(child.fid.getattr(P9.GETATTR_BASIC))   # same file, changed: its own fid
+            except SyscallError:
                 return False
-            if qids[-1].version and qids[-1].version == child._version:
-                child._fetched = time.monotonic_ns()   # unchanged since we last asked: no Tgetattr
-            elif not child._fresh():
-                child._refresh(fid.getattr(P9.GETATTR_BASIC))   # stat() right after need not ask again
-        except SyscallError:
-            return False
-        finally:
-            fid.clunk(wait=False)
         return True
 
     def iterdir(self):

@@ -19,6 +19,7 @@ class Filesystem:
 
     name = "none"
     magic = 0
+    revalidates = False   # cached names may go stale (a shared remote filesystem): see Inode.revalidate_chain
 
     def __init__(self, readonly: bool = False, dev: int | None = None):
         self.readonly = readonly

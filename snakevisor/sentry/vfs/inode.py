@@ -132,6 +132,11 @@ class Inode:
         """Is a cached child Dentry still right? (procfs/gofer may say no.)"""
         return True
 
+    def revalidate_chain(self, chain) -> int:
+        """How many leading (name, inode) pairs of a cached path below this directory are still
+        right, checked at once. Asked only on filesystems whose ``revalidates`` is set."""
+        return len(chain)
+
     def create(self, name: bytes, mode: int, creds=None) -> "Inode":
         self._no_dir_op()
 

@@ -117,10 +117,10 @@ class _Walker:
     def _revalidate_ahead(self, parent, comps, i):
         """Filesystems that revalidate cached names with a round trip each (a shared gofer
         mount) check the run of cached dentries the path goes through next in one batch
-        (``Inode.revalidate_chain``): one Twalk for /vol/a/b/c instead of three."""
-        batch = getattr(parent.inode, "revalidate_chain", None)
-        if batch is None:
+        (``Inode.revalidate_chain``): one message for /vol/a/b/c instead of three."""
+        if not parent.inode.fs.revalidates:
             return
+        batch = parent.inode.revalidate_chain
         epoch = self.epoch
         chain, d = [], parent
         for c in comps[i:i + MAX_BATCH]:
