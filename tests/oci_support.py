@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("SNAKEVISOR_TEST_BUILD", "/var/tmp/snakevisor-tests")
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
@@ -156,3 +158,18 @@ def kill_leftovers():
                     pass
         shutil.rmtree(root, ignore_errors=True)
     return killed
+
+
+# Fixtures of the OCI test modules (imported there: pytest finds them by name).
+@pytest.fixture(scope="session", autouse=True)
+def no_leftovers():
+    """After the module's tests, no container they created may still be running."""
+    yield
+    killed = kill_leftovers()
+    assert not killed, f"sandboxes left running by the tests: {killed}"
+
+
+@pytest.fixture
+def root(tmp_path):
+    """A fresh state directory (--root) for the test's containers."""
+    return str(tmp_path / "state")

@@ -8,7 +8,7 @@ import tempfile
 import pytest
 
 from conftest import BUILD_DIR, compile_c, exit_code
-from oci_support import create, kill_leftovers, make_bundle, state, sv
+from oci_support import create, make_bundle, no_leftovers, root, state, sv  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 
@@ -16,17 +16,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here n
 DIFFERENTIAL = ("pipe_semantics", "poll_semantics", "unix_sockets", "timeuname", "memory", "tmpfs", "devices",
                 "tcp_udp")
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_leftovers():
-    yield
-    killed = kill_leftovers()
-    assert not killed, f"sandboxes left running by the tests: {killed}"
-
-
-@pytest.fixture
-def root(tmp_path):
-    return str(tmp_path / "state")
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,11 @@ import time
 
 import pytest
 
-from oci_support import (alive, create, descendants, kill_leftovers, make_bundle, read_out,
+from oci_support import (alive, create, descendants, make_bundle, no_leftovers, read_out, root,  # noqa: F401
                          state, sv, wait_status)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_leftovers():
-    yield
-    killed = kill_leftovers()
-    assert not killed, f"sandboxes left running by the tests: {killed}"
-
-
-@pytest.fixture
-def root(tmp_path):
-    return str(tmp_path / "state")
 
 
 def test_spec_writes_runc_default(tmp_path):
