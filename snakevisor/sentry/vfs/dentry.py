@@ -9,6 +9,10 @@ exactly as long as the last open file).
 """
 
 
+class RefCountError(AssertionError):
+    """A reference count went below zero: a Sentry bug, raised where it happens instead of hidden."""
+
+
 class Dentry:
     __slots__ = ("name", "parent", "inode", "children", "refs", "mount_count", "dead", "released",
                  "vouched", "__weakref__")
@@ -43,7 +47,8 @@ class Dentry:
     def dec_ref(self) -> None:
         self.refs -= 1
         if self.refs <= 0:
-            self.refs = 0
+            if self.refs < 0:
+                raise RefCountError(f"dentry {self.name!r}: reference count below zero")
             if self.dead:
                 self._release()
 
