@@ -880,6 +880,44 @@ static void phase_table(void) {
     T(getrandom, "buf, 16, NONBLOCK|RANDOM", P(buf), 16, 3);
     T(getrandom, "buf, 16, INSECURE|RANDOM", P(buf), 16, 6);
     T(getrandom, "edge-of-mapping, 100, 0", P(edge), 100, 0);
+    /* System V IPC: nothing here creates an object (so the host's namespace is untouched);
+     * 0x7fffffff is an identifier no namespace has. */
+    T(shmget, "PRIVATE, 0, 0", 0, 0, 0);
+    T(shmget, "PRIVATE, huge, 0", 0, HUGE, 0);
+    T(shmget, "absent key, 4096, 0", 0x7fee0001, 4096, 0);
+    T(shmat, "-1, NULL, 0", ALLF, NUL, 0);
+    T(shmat, "0x7fffffff, NULL, 0", FDMAX, NUL, 0);
+    T(shmdt, "1", 1);
+    T(shmdt, "kernel", KADDR);
+    T(shmdt, "unmapped", UNMAP);
+    T(shmctl, "0, IPC_INFO, kernel", 0, 3, KADDR);
+    T(shmctl, "0, SHM_INFO, NULL", 0, 14, NUL);
+    T(shmctl, "-1, IPC_STAT, buf", ALLF, 2, P(buf));
+    T(shmctl, "0x7fffffff, IPC_STAT, buf", FDMAX, 2, P(buf));
+    T(shmctl, "0x7fffffff, cmd=9999, buf", FDMAX, 9999, P(buf));
+    T(shmctl, "0, cmd=-1, buf", 0, ALLF, P(buf));
+    T(semget, "PRIVATE, -1, 0", 0, ALLF, 0);
+    T(semget, "PRIVATE, 0, 0", 0, 0, 0);
+    T(semop, "-1, buf, 1", ALLF, P(buf), 1);
+    T(semop, "0, NULL, 1", 0, NUL, 1);
+    T(semop, "0, buf, 0", 0, P(buf), 0);
+    T(semop, "0, buf, 100000", 0, P(buf), 100000);
+    T(semop, "0, kernel, 2", 0, KADDR, 2);
+    T(semtimedop, "0, buf, 1, kernel", 0, P(buf), 1, KADDR);
+    T(semctl, "-1, 0, IPC_STAT, buf", ALLF, 0, 2, P(buf));
+    T(semctl, "0x7fffffff, 0, cmd=9999, 0", FDMAX, 0, 9999, 0);
+    T(semctl, "0, 0, IPC_INFO, kernel", 0, 0, 3, KADDR);
+    T(semctl, "0, 0, SEM_INFO, NULL", 0, 0, 19, NUL);
+    T(msgget, "absent key, 0", 0x7fee0002, 0);
+    T(msgsnd, "0, NULL, 1, 0", 0, NUL, 1, 0);
+    T(msgsnd, "-1, buf, 1, 0", ALLF, P(buf), 1, 0);
+    T(msgsnd, "0, buf, huge, 0", 0, P(buf), HUGE, 0);
+    T(msgrcv, "-1, buf, 10, 0, 0", ALLF, P(buf), 10, 0, 0);
+    T(msgrcv, "0, buf, huge, 0, 0", 0, P(buf), HUGE, 0, 0);
+    T(msgrcv, "0, buf, 10, 0, MSG_COPY", 0, P(buf), 10, 0, 040000);
+    T(msgctl, "0, IPC_INFO, kernel", 0, 3, KADDR);
+    T(msgctl, "-1, IPC_STAT, buf", ALLF, 2, P(buf));
+    T(msgctl, "0x7fffffff, cmd=-1, buf", FDMAX, ALLF, P(buf));
     T(rseq, "NULL, 32, 0, 0", NUL, 32, 0, 0);
 }
 
