@@ -918,6 +918,27 @@ static void phase_table(void) {
     T(msgctl, "0, IPC_INFO, kernel", 0, 3, KADDR);
     T(msgctl, "-1, IPC_STAT, buf", ALLF, 2, P(buf));
     T(msgctl, "0x7fffffff, cmd=-1, buf", FDMAX, ALLF, P(buf));
+    T(sched_rr_get_interval, "0, kernel", 0, KADDR);
+    T(sched_getattr, "0, kernel, 56, 0", 0, KADDR, 56, 0);
+    T(sched_getattr, "0, buf, 1<<20, 0", 0, P(buf), 1L << 20, 0);
+    T(sched_setattr, "0, kernel, 0", 0, KADDR, 0);
+    T(sched_setattr, "0, unmapped, 0", 0, UNMAP, 0);
+    T(get_mempolicy, "kernel, NULL, 0, 0, 0", KADDR, NUL, 0, 0, 0);
+    T(get_mempolicy, "buf, kernel, 64, 0, 0", P(buf), KADDR, 64, 0, 0);
+    T(set_mempolicy, "BIND, kernel, 64", 2, KADDR, 64);
+    T(set_mempolicy, "BIND, buf, huge", 2, P(buf), HUGE);
+    T(mbind, "buf-page, 4096, BIND, kernel, 64, 0", P(buf) & ~4095L, 4096, 2, KADDR, 64, 0);
+    T(move_pages, "0, 1, kernel, NULL, buf, 0", 0, 1, KADDR, NUL, P(buf), 0);
+    T(membarrier, "cmd=-1, 0, 0", ALLF, 0, 0);
+    T(membarrier, "QUERY, flags=~0, 0", 0, ALLF, 0);
+    T(fadvise64, "-1, 0, 0, 0", ALLF, 0, 0, 0);
+    T(fadvise64, "file, 0, 0, advice=~0", fd_file, 0, 0, ALLF);
+    T(sync_file_range, "file, 0, 0, flags=~0", fd_file, 0, 0, ALLF);
+    T(ioprio_get, "which=0, 0", 0, 0);
+    T(ioprio_set, "PROCESS, 0, ~0", 1, 0, ALLF);
+    T(pkey_mprotect, "unmapped, 4096, READ, -1", UNMAP, 4096, PROT_READ, ALLF);
+    T(kcmp, "0, 0, FILE, 0, 0", 0, 0, 0, 0, 0);
+    T(personality, "0xffffffff", 0xffffffffL);
     T(rseq, "NULL, 32, 0, 0", NUL, 32, 0, 0);
 }
 
