@@ -11,7 +11,7 @@ import time
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
-from snakevisor.sentry.fsimpl import pipefs, procfs_net
+from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -265,12 +265,12 @@ class ProcRoot(Directory):
                 raise SyscallError(EINVAL)
             pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
 
-        def set_limit(name):
+        def set_limit(name, limits=pipefs.LIMITS):
             def write(data):
                 value = _parse_int(data)
                 if value < 0:
                     raise SyscallError(EINVAL)
-                pipefs.LIMITS[name] = value
+                limits[name] = value
             return write
 
         kernel_dir = {
@@ -305,6 +305,10 @@ class ProcRoot(Directory):
                                                           set_limit("user_pages_soft")),
             b"pipe-user-pages-hard": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_hard']}\n",
                                                           set_limit("user_pages_hard")),
+            b"inotify": lambda: Directory(fs, lambda: {
+                name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{inotify.LIMITS[name]}\n",
+                                                               set_limit(name, inotify.LIMITS)))
+                for name in inotify.LIMITS}),
         }
         return {b"kernel": lambda: Directory(fs, lambda: kernel_dir), b"vm": lambda: Directory(fs, lambda: vm_dir),
                 b"fs": lambda: Directory(fs, lambda: fs_dir)}

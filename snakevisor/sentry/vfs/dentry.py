@@ -7,6 +7,7 @@ Dentry dead and drops it from its parent's cache; when its last reference
 goes, its reference on the Inode goes too (so unlinked-but-open data lives
 exactly as long as the last open file).
 """
+from snakevisor.sentry.vfs import fsnotify
 
 
 class RefCountError(AssertionError):
@@ -57,6 +58,8 @@ class Dentry:
         # creations in a removed directory, say); only our reference on it goes.
         if not self.released:
             self.released = True
+            if fsnotify.marks:
+                fsnotify.dentry_released(self)
             self.inode.dec_ref()
 
     # --- the child cache ------------------------------------------------------
