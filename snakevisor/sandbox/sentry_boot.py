@@ -126,6 +126,10 @@ class Sentry:
             vfs.mount(TmpfsFilesystem(self.memory_file), resolve(ctx, self.root, b"/dev/shm"), source=b"shm")
         except SyscallError:
             pass
+        try:   # POSIX message queues, where Docker and runc mount them
+            vfs.mount(self.kernel.ipc.mqueue, resolve(ctx, self.root, b"/dev/mqueue"), source=b"mqueue")
+        except SyscallError:
+            pass
         self.devpts = DevptsFilesystem(self.kernel)
         try:
             self.devpts.set_mount(vfs.mount(self.devpts, resolve(ctx, self.root, b"/dev/pts"), source=b"devpts"))

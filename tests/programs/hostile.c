@@ -939,6 +939,19 @@ static void phase_table(void) {
     T(pkey_mprotect, "unmapped, 4096, READ, -1", UNMAP, 4096, PROT_READ, ALLF);
     T(kcmp, "0, 0, FILE, 0, 0", 0, 0, 0, 0, 0);
     T(personality, "0xffffffff", 0xffffffffL);
+    T(mq_open, "kernel, O_RDWR, 0, NULL", KADDR, O_RDWR, 0, NUL);
+    T(mq_open, "absent, O_RDWR, 0, NULL", P("sv-absent-queue"), O_RDWR, 0, NUL);
+    T(mq_open, "name, O_CREAT, 0600, kernel attr", P("sv-q"), O_CREAT | O_RDWR, 0600, KADDR);
+    T(mq_unlink, "NULL", NUL);
+    T(mq_unlink, "absent", P("sv-absent-queue"));
+    T(mq_timedsend, "-1, buf, 1, 0, NULL", ALLF, P(buf), 1, 0, NUL);
+    T(mq_timedsend, "-1, buf, 1, 0, kernel", ALLF, P(buf), 1, 0, KADDR);
+    T(mq_timedsend, "file, buf, 1, prio=~0, NULL", fd_file, P(buf), 1, ALLF, NUL);
+    T(mq_timedreceive, "file, buf, 10, NULL, NULL", fd_file, P(buf), 10, NUL, NUL);
+    T(mq_notify, "-1, NULL", ALLF, NUL);
+    T(mq_notify, "file, kernel", fd_file, KADDR);
+    T(mq_getsetattr, "file, NULL, NULL", fd_file, NUL, NUL);
+    T(mq_getsetattr, "-1, kernel, NULL", ALLF, KADDR, NUL);
     T(rseq, "NULL, 32, 0, 0", NUL, 32, 0, 0);
 }
 

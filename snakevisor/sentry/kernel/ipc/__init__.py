@@ -191,7 +191,9 @@ class IPCNamespace:
         from snakevisor.sentry.kernel.ipc.msg import MessageQueues
         from snakevisor.sentry.kernel.ipc.sem import Semaphores
         from snakevisor.sentry.kernel.ipc.shm import SharedMemory
+        from snakevisor.sentry.fsimpl.mqueue import MqueueFilesystem
         self.kernel = kernel
+        self.mqueue = MqueueFilesystem()     # POSIX message queues (mounted at /dev/mqueue)
         self.shm = SharedMemory(kernel)
         self.sem = Semaphores(kernel)
         self.msg = MessageQueues(kernel)
