@@ -10,9 +10,10 @@ a signal when a message arrives in the empty queue while nobody waits to receive
 import heapq
 import itertools
 
-from snakevisor.abi.errno import EBUSY, EEXIST, EINVAL, EMFILE, ENOENT, ENOSPC, EPERM, SyscallError
+from snakevisor.abi.errno import EBUSY, EEXIST, EINVAL, EMFILE, ENOSPC, EPERM, SyscallError
 from snakevisor.abi.fs import NAME_MAX, S_IFDIR, S_IFREG
 from snakevisor.abi.poll import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
+from snakevisor.sentry.fsimpl.tmpfs import TmpfsDir
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
@@ -98,35 +99,27 @@ class QueueInode(Inode):
         return MqueueImpl(self)
 
 
-class MqueueDir(Inode):
-    """The root: queues only (no subdirectories, links or devices, as Linux's mqueue)."""
+class MqueueDir(TmpfsDir):
+    """The root: queues only (no subdirectories, links, symlinks or devices, as Linux's mqueue)."""
 
     def __init__(self, fs):
-        super().__init__(fs, S_IFDIR | 0o1777, nlink=2)
-        self.entries = {}
-
-    def lookup(self, name):
-        inode = self.entries.get(name)
-        if inode is None:
-            raise SyscallError(ENOENT)
-        return inode
-
-    def iterdir(self):
-        return [(name, inode.ino, inode.dtype) for name, inode in self.entries.items()]
+        super().__init__(fs, S_IFDIR | 0o1777)
 
     def create(self, name, mode, creds=None):
         """open(2) with O_CREAT in /dev/mqueue: a queue with the default attributes."""
         return self.fs.new_queue(name, mode, creds, None)
 
     def unlink(self, name):
-        inode = self.lookup(name)
-        del self.entries[name]
-        inode.nlink = 0
+        super().unlink(name)
         self.fs.count -= 1
-        self.touch_mtime()
 
-    def mkdir(self, name, mode, creds=None):
+    def add_queue(self, name, inode):
+        self._add(name, inode)
+
+    def _refuse(self, *args, **kwargs):
         raise SyscallError(EPERM)
+
+    mkdir = mknod = symlink = link = rename = _refuse
 
 
 class MqueueFilesystem(Filesystem):
@@ -167,9 +160,8 @@ class MqueueFilesystem(Filesystem):
         uid = creds.fsuid if creds is not None else 0
         gid = creds.fsgid if creds is not None else 0
         inode = QueueInode(self, mode, uid, gid, Queue(maxmsg, msgsize))
-        d.entries[name] = inode
+        d.add_queue(name, inode)
         self.count += 1
-        d.touch_mtime()
         return inode
 
 
