@@ -7,7 +7,6 @@ from snakevisor.sentry.syscalls.table import unimplemented
 LINUX_NEITHER = "not implemented by Linux on x86_64 either (ENOSYS there too)"
 MOUNTS = "mounts and mount namespaces inside the sandbox: not yet (issue \"Kernel features II\")"
 NO_KERNEL = "there is no kernel to change: refused as in any container"
-AIO = "Linux AIO: not yet (issue \"Kernel features I\"); programs fall back to threads"
 
 NOTES = {
     "ptrace": "tracing inside the sandbox (strace, gdb): not yet (issue \"Kernel features II\")",
@@ -18,8 +17,6 @@ NOTES = {
     "setns": "namespaces inside the sandbox: not yet (issue \"Kernel features II\")",
     "mount": MOUNTS, "umount2": MOUNTS, "pivot_root": MOUNTS, "open_tree": MOUNTS, "move_mount": MOUNTS,
     "fsopen": MOUNTS, "fsconfig": MOUNTS, "fsmount": MOUNTS, "fspick": MOUNTS, "mount_setattr": MOUNTS,
-    "io_setup": AIO, "io_destroy": AIO, "io_getevents": AIO, "io_submit": AIO, "io_cancel": AIO,
-    "io_pgetevents": AIO,
     "io_uring_setup": "io_uring: not implemented (programs fall back to epoll or threads)",
     "io_uring_enter": "io_uring: not implemented (programs fall back to epoll or threads)",
     "io_uring_register": "io_uring: not implemented (programs fall back to epoll or threads)",
