@@ -32,3 +32,8 @@ def test_snakevisor_syscalls_lists_the_notes():
     assert len(rows) == len(unimplemented)
     assert all(len(r.split(None, 3)) == 4 for r in rows), [r for r in rows if len(r.split(None, 3)) < 4]
     assert any(r.split()[1] == "io_uring_setup" and "io_uring" in r for r in rows)
+
+
+def test_capabilities_across_setuid_and_exec_match_linux(differential):
+    """PR_SET_KEEPCAPS, PR_CAP_AMBIENT and execve's capability rules (what setpriv --reuid needs)."""
+    differential([compile_c("caps_exec")])

@@ -53,10 +53,10 @@ def credentials(process, base=None):
         creds.cap_permitted = cap_mask(caps.permitted)
         creds.cap_effective = cap_mask(caps.effective)
         creds.cap_inheritable = cap_mask(caps.inheritable)
+        creds.cap_ambient = cap_mask(caps.ambient) & creds.cap_permitted & creds.cap_inheritable
         if u.uid != 0:
             # execve by a non-root user keeps only the ambient capabilities.
-            ambient = cap_mask(caps.ambient) & creds.cap_permitted & creds.cap_inheritable
-            creds.cap_permitted = creds.cap_effective = ambient
+            creds.cap_permitted = creds.cap_effective = creds.cap_ambient
     elif u.uid != 0:
         creds.cap_permitted = creds.cap_effective = 0
     creds.no_new_privs = process.no_new_privileges or creds.no_new_privs

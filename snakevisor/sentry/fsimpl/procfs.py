@@ -447,7 +447,7 @@ class ThreadGroupDir(Directory):
             ("SigQ", "0/63432"), ("SigPnd", f"{0:016x}"), ("ShdPnd", f"{0:016x}"), ("SigBlk", f"{task.sigmask:016x}"),
             ("SigIgn", f"{ign:016x}"), ("SigCgt", f"{cgt:016x}"), ("CapInh", f"{c.cap_inheritable:016x}"),
             ("CapPrm", f"{c.cap_permitted:016x}"), ("CapEff", f"{c.cap_effective:016x}"),
-            ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{0:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
+            ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{c.cap_ambient:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
             ("Seccomp", 0), ("Cpus_allowed", f"{(1 << ncpu) - 1:x}"), ("Cpus_allowed_list", f"0-{ncpu - 1}"),
             ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
         ]
