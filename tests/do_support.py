@@ -43,6 +43,6 @@ def namespace_tasks(sentry_pid, exclude=()):
         try:
             if os.readlink(f"/proc/{name}/ns/pid") == ns:
                 count += len(os.listdir(f"/proc/{name}/task"))
-        except (FileNotFoundError, ProcessLookupError):
+        except OSError:   # gone meanwhile, or not ours to look at
             continue
     return count
