@@ -108,7 +108,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
         return 125
     sys.stdout.flush()
     sys.stderr.flush()
-    watched = set(RELAYED) | {signal.SIGCHLD}
+    watched = set(RELAYED) | {signal.SIGCHLD, signal.SIGTSTP}
     # Blocked before the fork: a signal arriving meanwhile waits for the relay loop below.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     pid = os.fork()
@@ -146,6 +146,12 @@ def _relay_until_exit(pid, watched):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 return status
+            continue
+        if sig == signal.SIGTSTP:
+            # ^Z: the sandbox process, as init, ignores it; stop it, then ourselves, as the job the
+            # shell sees (its SIGCONT at `fg` reaches both: we share a process group).
+            os.kill(pid, signal.SIGSTOP)
+            os.kill(os.getpid(), signal.SIGSTOP)
             continue
         if info.si_code == SI_KERNEL and not (sig == signal.SIGHUP and session_leader):
             continue
