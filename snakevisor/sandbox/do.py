@@ -24,6 +24,7 @@ import re
 import signal
 import sys
 import termios
+import traceback
 
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.hostos import HostSetupError
@@ -87,7 +88,8 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
            overlay_upper=None, network="none", tty=False, pids_limit=None, memory=None, tmpfs_size=None,
            profile=None):
     """Run ``cmd`` in a sandbox process of its own; returns its exit code. ``profile``: a file
-    for a cProfile of the Sentry (``SNAKEVISOR_PROFILE``)."""
+    for a cProfile of the Sentry (``SNAKEVISOR_PROFILE``). Once per process: its children go to
+    the sandbox's PID namespace from then on."""
     max_tasks, memory_limit, tmp_size = resolve_limits(pids_limit, memory, tmpfs_size)
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
@@ -119,6 +121,8 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
             code = _sandbox_process(config, mounts, overlay_upper, profile)
         except KeyboardInterrupt:
             code = 128 + signal.SIGINT
+        except BaseException:   # a Sentry bug: say where before the sandbox ends
+            traceback.print_exc()
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
