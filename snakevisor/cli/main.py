@@ -102,7 +102,7 @@ def build_parser():
                     help="most memory (application and tmpfs), suffixes k/m/g; default half the host's RAM, "
                          "0 for no limit")
     do.add_argument("--tmpfs-size", default=None, metavar="BYTES",
-                    help="size of /tmp and /dev/shm each, suffixes k/m/g; default half the memory limit")
+                    help="size of /tmp and /dev/shm each, suffixes k/m/g; default: bounded by the memory limit")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")

@@ -14,9 +14,9 @@ command with the host's tree still visible, then pivots to an empty root, cuts i
 capabilities, sets no_new_privs and installs its seccomp whitelist before the command runs.
 The fork is of this already-initialised interpreter: nothing is imported again.
 
-Default limits (README, "Running a command"): ``DEFAULT_PIDS_LIMIT`` tasks, half the host's
-RAM of memory (the MemoryFile: application memory and tmpfs data), and /tmp and /dev/shm
-of half the memory limit each, as Linux sizes a tmpfs at half of RAM.
+Default limits (README, "Running a command"): ``DEFAULT_PIDS_LIMIT`` tasks, and half the host's
+RAM of memory (the MemoryFile: application memory and tmpfs data, so /tmp and /dev/shm are
+bounded by it too, as Linux bounds a tmpfs at half of RAM; ``--tmpfs-size`` caps them further).
 """
 import ctypes
 import os
@@ -76,12 +76,11 @@ def parse_size(text):
 
 
 def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
-    """(max tasks, memory limit, tmpfs size) from the flags: None takes the default, 0 means none."""
-    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    """(max tasks, memory limit, tmpfs size) from the flags: None takes the default, 0 means none.
+    The tmpfs has no cap of its own by default: its data is memory, under the memory limit."""
     pids = DEFAULT_PIDS_LIMIT if pids_limit is None else (pids_limit or None)
-    mem = ram // 2 if memory is None else (memory or None)
-    tmp = (mem or ram) // 2 if tmpfs_size is None else (tmpfs_size or None)
-    return pids, mem, tmp
+    mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2 if memory is None else (memory or None)
+    return pids, mem, tmpfs_size or None
 
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
