@@ -167,7 +167,7 @@ def _do(argv, flags=(), **kw):
 
 def test_do_sentry_is_locked_down():
     """During a `do` run the Sentry has its own mount and PID namespaces (pid 1 there), an empty
-    root, only CAP_NET_BIND_SERVICE, no_new_privs and its seccomp filter."""
+    root, only CAP_NET_BIND_SERVICE and CAP_NET_RAW, no_new_privs and its seccomp filter."""
     proc = _do(["sh", "-c", "echo ready; read x; echo bye"])
     try:
         assert proc.stdout.readline() == b"ready\n"
@@ -175,9 +175,9 @@ def test_do_sentry_is_locked_down():
         assert sentry is not None, "the Sentry is not the init of a PID namespace of its own"
         status = status_of(sentry)
         assert (status["Seccomp"], status["NoNewPrivs"]) == ("2", "1")
-        bind_service = f"{1 << 10:016x}"
+        net_caps = f"{1 << 10 | 1 << 13:016x}"   # CAP_NET_BIND_SERVICE, CAP_NET_RAW
         assert [status[k] for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")] == \
-            [bind_service] * 3 + ["0" * 16] * 2, status
+            [net_caps] * 3 + ["0" * 16] * 2, status
         for ns in ("mnt", "pid", "ipc", "uts", "net"):
             assert os.readlink(f"/proc/{sentry}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
         assert sorted(os.listdir(f"/proc/{sentry}/root")) == ["proc"]

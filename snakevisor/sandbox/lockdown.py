@@ -13,7 +13,7 @@ sandbox process (sandbox/boot.py) and ``snakevisor do`` (sandbox/do.py) go throu
    ``pivot_to_empty_root()`` — a small read-only tmpfs holding only ``/proc`` becomes the
    root; the host's tree is detached;
    ``drop_capabilities(SENTRY_CAPS)`` — bounding, permitted, effective, inheritable and
-   ambient sets cut to what the Sentry still does with host privilege (bind low ports);
+   ambient sets cut to what the Sentry still does with host privilege (low ports, raw sockets);
    ``seccomp.load`` of ``seccomp_filter()`` (built before the pivot: libseccomp needs the
    host's tree) — sets no_new_privs, then the Sentry's whitelist: no open/openat/execve/fork,
    ptrace but not PTRACE_ATTACH/SEIZE/TRACEME, sockets only AF_INET/AF_INET6 (confined to the
@@ -144,10 +144,11 @@ def seccomp_filter(network="none"):
     return build_whitelist(allowed, SENTRY_ARG_RULES, default=E.EPERM)
 
 
-# Host privilege the Sentry still uses once locked down: binding a port below 1024 for the
-# sandbox (a host socket). Everything else it does is to its own children (ptrace, kill,
+# Host privilege the Sentry still uses once locked down, on the sandbox's host sockets: binding
+# a port below 1024, and raw sockets and IPv6 hop-by-hop/destination options (CAP_NET_RAW), in
+# the sandbox's network namespace. Everything else it does is to its own children (ptrace, kill,
 # affinity of the stubs) or through descriptors it holds, which needs none.
-SENTRY_CAPS = (CAPABILITIES["CAP_NET_BIND_SERVICE"],)
+SENTRY_CAPS = (CAPABILITIES["CAP_NET_BIND_SERVICE"], CAPABILITIES["CAP_NET_RAW"])
 
 
 def preload_modules():
