@@ -226,3 +226,73 @@ def test_do_features_work_locked_down(tmp_path):
     assert (vol / "f").read_text() == "kept\n"
     import pstats
     assert any(func[2] == "run" for func in pstats.Stats(str(prof)).stats), "a profile of the Sentry"
+
+
+class _JobShell:
+    """An interactive bash on a pty of its own (job control, a terminal that sends ^C and ^Z to
+    its foreground process group), started in the checkout."""
+
+    def __init__(self):
+        import pty
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.environ["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+        self.seen = b""
+        self.send("PS1='$ '\n")
+        self.expect(b"$ ")
+
+    def send(self, text):
+        os.write(self.fd, text.encode() if isinstance(text, str) else text)
+
+    def expect(self, pattern, timeout=120):
+        """Output up to and including ``pattern`` (consumed), or fail after ``timeout`` seconds."""
+        import select
+        import time
+        deadline = time.monotonic() + timeout
+        while pattern not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no {pattern!r} from the terminal; it showed {self.seen[-500:]!r}")
+            if select.select([self.fd], [], [], left)[0]:
+                try:
+                    self.seen += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        head, _, self.seen = self.seen.partition(pattern)
+        return head + pattern
+
+    def close(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+@pytest.fixture
+def job_shell():
+    shell = _JobShell()
+    yield shell
+    shell.close()
+
+
+def test_do_terminal_interrupt_arrives_once_and_suspend_works(job_shell):
+    """Without -t the sandbox shares the caller's terminal: ^C reaches its foreground process once
+    (the terminal signals `do` and the sandbox process alike; `do` does not pass it on again), ^Z
+    suspends the whole sandbox as a job (status 148) and fg resumes it."""
+    sh = job_shell
+    sh.send("python3 -m snakevisor do -- sh -c 'n=0; trap \"n=$((n+1))\" INT; echo re\"\"ady; read x; "
+            "echo ints=$n'; echo rc=$?\n")
+    sh.expect(b"ready")
+    sh.send(b"\x03")
+    assert b"ints=1\r\nrc=0" in sh.expect(b"rc=0")
+    sh.send("python3 -m snakevisor do -- sh -c 'echo re\"\"ady; read x; echo got $x'; echo rc=$?\n")
+    sh.expect(b"ready")
+    sh.send(b"\x1a")
+    assert b"rc=148" in sh.expect(b"rc=148")
+    sh.send("fg\n")
+    sh.expect(b"fg")
+    sh.send("hello\n")
+    sh.expect(b"got hello")

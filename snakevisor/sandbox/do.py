@@ -154,7 +154,9 @@ def _relay_until_exit(pid, watched):
             # ^Z: the sandbox process, as init, ignores it; stop it, then ourselves, as the job the
             # shell sees (its SIGCONT at `fg` reaches both: we share a process group).
             os.kill(pid, signal.SIGSTOP)
-            os.kill(os.getpid(), signal.SIGSTOP)
+            os.kill(os.getpid(), signal.SIGTSTP)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTSTP})   # stopped here until SIGCONT
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTSTP})
             continue
         if info.si_code == SI_KERNEL and not (sig == signal.SIGHUP and session_leader):
             continue
