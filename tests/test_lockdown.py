@@ -278,10 +278,10 @@ def job_shell():
     shell.close()
 
 
-def test_do_terminal_interrupt_arrives_once_and_suspend_works(job_shell):
-    """Without -t the sandbox shares the caller's terminal: ^C reaches its foreground process once
-    (the terminal signals `do` and the sandbox process alike; `do` does not pass it on again), ^Z
-    suspends the whole sandbox as a job (status 148) and fg resumes it."""
+def test_do_terminal_interrupt_and_suspend(job_shell):
+    """Without -t the sandbox shares the caller's terminal: ^C reaches its foreground process (the
+    terminal signals `do` and the sandbox process alike), ^Z suspends the whole sandbox as a job
+    (status 148, as natively) and fg resumes it."""
     sh = job_shell
     sh.send("python3 -m snakevisor do -- sh -c 'n=0; trap \"n=$((n+1))\" INT; echo re\"\"ady; read x; "
             "echo ints=$n'; echo rc=$?\n")
