@@ -15,6 +15,7 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
+from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.loop import Loop
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
@@ -55,6 +56,7 @@ class Kernel:
         self.host_tids = {}          # host tid -> Task
         self.doomed = {}             # host tid -> stub Context to end at its next stop
         self.futexes = FutexManager()
+        self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's IPC namespace)
         self.current = None          # the Task whose syscall is being served (procfs's "self")
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
@@ -292,6 +294,7 @@ class Kernel:
         for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):
             timer.close()
         tg.itimers.clear()
+        self.ipc.process_exited(tg.tgid)
         self._reparent_children(tg)
         if tg.on_exit is not None:
             tg.on_exit(status)

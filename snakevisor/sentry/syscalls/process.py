@@ -1,7 +1,7 @@
 """Process identity and lifetime: exit, ids, prctl, arch_prctl, robust lists, thread pointers."""
 import struct
 
-from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, ENOSYS, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.creds import ALL_CAPS
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
@@ -296,11 +296,6 @@ def get_robust_list(t, pid, head_ptr, len_ptr):
     return 0
 
 
-@syscall("rseq", ("ptr", "uint", "int", "hex"), PARTIAL, "ENOSYS: glibc then runs without restartable sequences")
-def rseq(t, addr, length, flags, sig):
-    raise SyscallError(ENOSYS)
-
-
 @syscall("arch_prctl", ("hex", "hex"))
 def arch_prctl(t, code, addr):
     ctx = t.ctx
@@ -322,7 +317,9 @@ def arch_prctl(t, code, addr):
     raise SyscallError(EINVAL)
 
 
-@syscall("prctl", ("int", "hex", "hex", "hex", "hex"), PARTIAL)
+@syscall("prctl", ("int", "hex", "hex", "hex", "hex"), PARTIAL,
+         "name, pdeath signal, dumpable, no_new_privs, subreaper, capability bounding set and ambient, seccomp "
+         "query, tid address, VMA names; other options EINVAL")
 def prctl(t, option, a2, a3, a4, a5):
     option = to_s32(option)
     if option == PR_SET_NAME:
