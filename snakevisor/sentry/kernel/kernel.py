@@ -51,6 +51,7 @@ class Kernel:
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
         self._warned = set()
+        self._rate_limited = {}      # key -> [time of the last line, lines held back since]
         self.signals = Signals(self)
         self.host_tids = {}          # host tid -> Task
         self.doomed = {}             # host tid -> stub Context to end at its next stop
@@ -398,6 +399,18 @@ class Kernel:
         """A handler raised something other than SyscallError: a bug in the Sentry, never the app's fault."""
         self.log(f"internal error in {entry.name} (pid {task.tid}); the syscall returns EIO:\n"
                  + traceback.format_exc())
+
+    def log_rate_limited(self, key, msg, interval=1.0):
+        """``msg`` at most once per ``interval`` seconds for ``key``: a fork bomb is refused
+        thousands of times a second, and one line says it."""
+        now = time.monotonic()
+        entry = self._rate_limited.setdefault(key, [None, 0])
+        if entry[0] is not None and now - entry[0] < interval:
+            entry[1] += 1
+            return
+        held = f" ({entry[1]} more since the last report)" if entry[1] else ""
+        entry[0], entry[1] = now, 0
+        self.log(msg + held)
 
     def unimplemented(self, nr):
         if nr not in self._warned:
