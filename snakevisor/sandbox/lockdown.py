@@ -122,6 +122,7 @@ SENTRY_SYSCALLS = (
     "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect6",
     "pipe2", "eventfd2", "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime", "memfd_create",
     "getdents64", "flock", "readlinkat",
+    "membarrier",   # membarrier(2) for applications whose threads run on several CPUs (syscalls/membarrier.py)
     "kcmp",   # whether stdio descriptors handed to exec share one open file (fsimpl/host.py)
     # sockets (host sockets of the sandbox's network namespace, the control socket)
     "accept", "accept4", "bind", "listen", "connect", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg",
