@@ -112,7 +112,7 @@ def wait_for_vfork(task, child):
     child.vfork_parent = task
     while child.vfork_parent is not None and not child.exited:
         try:
-            yield from task.block_on(child.tg.vfork_done, 1)
+            yield from task.block_on(child.tg.vfork_done, 1, interruptible=False)
         except SyscallError as e:
             if e.errno != ERESTARTSYS:
                 raise

@@ -364,7 +364,7 @@ class Signals:
                     self.kick(t)
         while tg.stopped and not tg.exiting:
             try:
-                yield from task.block_on(tg.continued, 1)
+                yield from task.block_on(tg.continued, 1, interruptible=False)   # only SIGCONT or SIGKILL end a stop
             except SyscallError:
                 pass
 

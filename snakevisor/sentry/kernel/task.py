@@ -75,11 +75,20 @@ class Task:
         if self.mm is not None and self.ctx is not None:
             self.mm.active_context = self.ctx
 
-    def block_on(self, waitable, events, timeout=None):
+    def _check_signals(self, interruptible):
+        """Like Linux's interruptible sleeps, a wait does not start while a signal is deliverable:
+        one that arrived as the previous wait ended (woken by its own event, say a signalfd's)
+        would otherwise wait with it until the next event."""
+        if interruptible and self.kernel.signals.deliverable(self):
+            raise SyscallError(ERESTARTSYS)
+
+    def block_on(self, waitable, events, timeout=None, interruptible=True):
         """Wait until ``waitable`` has one of ``events``; returns the events (0 on timeout).
 
         A signal cuts the wait short with ERESTARTSYS; the dispatcher turns that into
-        a restart or EINTR as Linux does."""
+        a restart or EINTR as Linux does. ``interruptible`` False: a signal already pending
+        does not prevent the wait (vfork's parent; a signal sent during it still ends it)."""
+        self._check_signals(interruptible)
         deadline = None if timeout is None else self.kernel.monotonic() + timeout
         if isinstance(waitable, HostFdWaitable):
             result = yield WaitFd(waitable.fd, events, deadline)
@@ -92,6 +101,7 @@ class Task:
         """Wait until any (waitable, events) in ``items`` fires; returns its events (0 on timeout).
 
         With no items this is a plain sleep (poll with no descriptors)."""
+        self._check_signals(True)
         deadline = None if timeout is None else self.kernel.monotonic() + timeout
         reqs = [(True, w.fd, ev) if isinstance(w, HostFdWaitable) else (False, w, ev)
                 for w, ev in items if w is not None]
@@ -104,6 +114,7 @@ class Task:
 
     def sleep_until(self, deadline):
         """Sleep until monotonic ``deadline``; ERESTARTSYS if a signal interrupts."""
+        self._check_signals(True)
         result = yield Sleep(deadline)
         self._resumed()
         self._interrupted(result)
