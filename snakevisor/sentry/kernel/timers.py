@@ -10,10 +10,10 @@ import struct
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EINVAL, SyscallError
+from snakevisor.abi.time import DELAYTIMER_MAX, NSEC
 
 _libc = ctypes.CDLL(None, use_errno=True)
 ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, nsec)
-NSEC = 1_000_000_000
 TFD_TIMER_ABSTIME = 1
 
 
@@ -70,7 +70,9 @@ class SignalTimer:
         n = self.host.expirations()
         if not n or self.sig == 0 or self.tg.exit_status is not None:
             return
-        self.overrun = n - 1
+        # A timer set far in the past with a short interval has expired ~10^12 times at once:
+        # Linux saturates the count it reports (si_overrun, timer_getoverrun) at DELAYTIMER_MAX.
+        self.overrun = min(n - 1, DELAYTIMER_MAX)
         if self.code == S.SI_TIMER:
             info = S.SIGINFO_TIMER.pack(self.sig, 0, S.SI_TIMER, self.timer_id, self.overrun,
                                         self.value).ljust(S.SIGINFO_SIZE, b"\0")

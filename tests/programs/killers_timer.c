@@ -1,0 +1,34 @@
+/* A POSIX timer whose overrun count passes INT_MAX (issue 11, item 7): an absolute timer set
+ * decades in the past with a 1 ms interval has ~10^12 overruns at once; Linux saturates both
+ * si_overrun and timer_getoverrun at DELAYTIMER_MAX (INT_MAX). */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int main(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGRTMIN;
+    sev.sigev_value.sival_int = 42;
+    timer_t timer;
+    if (timer_create(CLOCK_REALTIME, &sev, &timer) != 0) { perror("timer_create"); return 1; }
+    struct itimerspec its = {{0, 1000000}, {1, 0}};   /* interval 1 ms, first expiry at 1970-01-01 00:00:01 */
+    if (timer_settime(timer, TIMER_ABSTIME, &its, NULL) != 0) { perror("timer_settime"); return 1; }
+    siginfo_t info;
+    int sig = sigwaitinfo(&set, &info);
+    printf("signal %d code %d value %d\n", sig == SIGRTMIN, info.si_code, info.si_value.sival_int);
+    printf("si_overrun saturated: %d\n", info.si_overrun == INT_MAX);
+    printf("timer_getoverrun saturated: %d\n", timer_getoverrun(timer) == INT_MAX);
+    timer_delete(timer);
+    fflush(stdout);
+    return system("echo still alive") == 0 ? 0 : 1;
+}
