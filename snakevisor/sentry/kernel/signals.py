@@ -12,6 +12,7 @@ import ctypes
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER_CS, USER_DS
 from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
@@ -296,6 +297,7 @@ class Signals:
         regs.rax = 0
         regs.rsp = frame
         regs.rip = handler
+        regs.cs, regs.ss = USER_CS, USER_DS   # handlers run in 64-bit mode whatever was interrupted
         regs.eflags &= ~(0x100 | 0x400 | 0x10000 | 0x40000)  # TF DF RF AC
         regs.orig_rax = (1 << 64) - 1
         new_mask = task.sigmask | mask
@@ -334,7 +336,15 @@ class Signals:
             if name == "eflags":
                 value = (regs.eflags & ~EFLAGS_USER_MASK) | (value & EFLAGS_USER_MASK)
             setattr(regs, name, value)
-        fp_addr = values[len(S.SIGCONTEXT_REGS) + 4 + 4]  # after the regs, 4 segment words, err..cr2
+        nregs = len(S.SIGCONTEXT_REGS)
+        cs, _, _, ss = values[nregs:nregs + 4]   # cs, gs, fs, ss: fs and gs are not restored
+        fp_addr = values[nregs + 4 + 4]  # after the regs, 4 segment words, err..cr2
+        # Forced to CPL 3 as Linux does, so PTRACE_SETREGS accepts them; a selector that is still
+        # bad faults on return (SIGSEGV), as on Linux.
+        regs.cs, regs.ss = cs | SEGMENT_RPL_USER, ss | SEGMENT_RPL_USER
+        uc_flags = struct.unpack_from("<Q", raw, S.UC_FLAGS_OFF)[0]
+        if not uc_flags & S.UC_STRICT_RESTORE_SS and regs.cs == USER_CS and regs.ss != USER_DS:
+            regs.ss = USER_DS   # force_valid_ss: __USER_DS is the only 64-bit data segment here
         regs.orig_rax = (1 << 64) - 1
         mask = struct.unpack_from("<Q", raw, S.UC_SIGMASK_OFF)[0]
         task.sigmask = mask & ~S.UNBLOCKABLE
