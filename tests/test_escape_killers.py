@@ -43,7 +43,8 @@ def test_huge_timeouts_do_not_kill_the_sandbox():
 def test_timer_overrun_saturates():
     """Item 7: an overrun count past INT_MAX (an absolute timer decades in the past, 1 ms interval)
     raised struct.error in the loop; Linux reports DELAYTIMER_MAX in si_overrun and
-    timer_getoverrun."""
+    timer_getoverrun. A timer's signal is queued once: later expirations while it is pending are
+    its overruns (each was queued as another signal), and timer_delete drops it."""
     with no_stub_left():
         native, _ = compare([compile_c("killers_timer")], timeout=60, native_status=0)
     assert b"si_overrun saturated: 1" in native.stdout

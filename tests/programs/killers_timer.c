@@ -29,6 +29,18 @@ int main(void) {
     printf("si_overrun saturated: %d\n", info.si_overrun == INT_MAX);
     printf("timer_getoverrun saturated: %d\n", timer_getoverrun(timer) == INT_MAX);
     timer_delete(timer);
+
+    /* The signal of a timer is queued once: expirations while it is pending are its overruns. */
+    sev.sigev_value.sival_int = 7;
+    timer_create(CLOCK_MONOTONIC, &sev, &timer);
+    struct itimerspec every50ms = {{0, 50000000}, {0, 50000000}};
+    timer_settime(timer, 0, &every50ms, NULL);
+    struct timespec wait = {0, 600000000};
+    while (nanosleep(&wait, &wait) != 0)
+        ;
+    sig = sigwaitinfo(&set, &info);
+    printf("pending timer signal: value %d, overrun >= 5: %d\n", info.si_value.sival_int, info.si_overrun >= 5);
+    timer_delete(timer);
     fflush(stdout);
     return system("echo still alive") == 0 ? 0 : 1;
 }

@@ -137,7 +137,7 @@ def timer_gettime(t, timer_id, cur_ptr):
 
 @syscall("timer_getoverrun", ("int",))
 def timer_getoverrun(t, timer_id):
-    return _posix_timer(t, timer_id).overrun
+    return _posix_timer(t, timer_id).getoverrun()
 
 
 @syscall("timer_delete", ("int",))
