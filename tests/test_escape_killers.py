@@ -103,8 +103,10 @@ def test_poll_on_unpollable_stdio_sleeps(tmp_path):
 def test_non_canonical_registers():
     """Item 9: a TLS/GS base at or above TASK_SIZE_MAX is EPERM for arch_prctl and
     clone(CLONE_SETTLS) (PTRACE_SETREGS refused it and the process was SIGKILLed); rt_sigreturn
-    frames with a non-canonical RIP, a null CS or SS, or an unmapped frame give SIGSEGV as on
-    Linux, and a frame without UC_STRICT_RESTORE_SS gets __USER_DS."""
+    frames with a non-canonical RIP, a null CS or SS, a bad FPU state or an unmapped frame give
+    SIGSEGV as on Linux (catchable when the frame was readable), a frame without
+    UC_STRICT_RESTORE_SS gets __USER_DS, and a kernel restart code in the frame's RAX is returned
+    as is (it used to restart the interrupted call)."""
     with no_stub_left():
         native, _ = compare([compile_c("killers_regs")], timeout=60, native_status=0)
     assert b"clone CLONE_SETTLS 0x7ffffffff000: -1 EPERM" in native.stdout

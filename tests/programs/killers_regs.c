@@ -1,7 +1,8 @@
 /* Register values from application input (issue 11, item 9): a TLS or GS base at or above
  * TASK_SIZE_MAX is EPERM for arch_prctl and clone(CLONE_SETTLS) (the Sentry's PTRACE_SETREGS
  * failed and the process was killed); rt_sigreturn frames with a non-canonical RIP, null code or
- * stack selectors, or an unreadable frame end in SIGSEGV as on Linux. */
+ * stack selectors, a bad FPU state or an unreadable frame end in SIGSEGV as on Linux, and a
+ * restart code in the frame's RAX is plain data. */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <errno.h>
@@ -45,7 +46,12 @@ static void on_usr1(int sig, siginfo_t *si, void *ctx) {
     else if (mode == 5) {
         uc->uc_mcontext.gregs[REG_CSGSFS] &= ~(0xFFFFUL << 48);        /* ss = 0, but not strict: */
         uc->uc_flags &= ~0x4UL;                                          /* replaced by __USER_DS */
-    }
+    } else if (mode == 6)
+        uc->uc_mcontext.fpregs->mxcsr = 0xFFFFFFFF;                      /* reserved bits: bad frame */
+    else if (mode == 7)
+        uc->uc_mcontext.fpregs = (void *)0x1000;                         /* unmapped fpstate */
+    else if (mode >= 8)
+        uc->uc_mcontext.gregs[REG_RAX] = -mode;        /* a kernel restart code: plain data here */
 }
 
 static void on_segv(int sig, siginfo_t *si, void *ctx) {
@@ -82,6 +88,13 @@ static void in_child(const char *label, void (*body)(void), int segv_handler) {
 }
 
 static void raise_usr1(void) { raise(SIGUSR1); printf("returned from the handler\n"); fflush(stdout); }
+
+static void raise_usr1_errno(void) {
+    errno = 0;
+    int r = raise(SIGUSR1);
+    printf("raise returned %d errno %d\n", r, errno);
+    fflush(stdout);
+}
 
 static void bad_frame(void) {
     /* rt_sigreturn with the stack pointer on an unmapped page. */
@@ -125,6 +138,16 @@ int main(void) {
     mode = 3; in_child("sigreturn unchanged", raise_usr1, 0);
     mode = 4; in_child("sigreturn with ss 0", raise_usr1, 0);
     mode = 5; in_child("sigreturn with ss 0, UC_STRICT_RESTORE_SS clear", raise_usr1, 0);
+    mode = 6; in_child("sigreturn with a bad MXCSR", raise_usr1, 0);
+    mode = 6; in_child("sigreturn with a bad MXCSR, SIGSEGV handler", raise_usr1, 1);
+    mode = 7; in_child("sigreturn with an unmapped fpstate", raise_usr1, 0);
     in_child("rt_sigreturn with an unmapped frame", bad_frame, 0);
+    int codes[] = {512, 513, 514, 516};   /* ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK */
+    for (int i = 0; i < 4; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "sigreturn with rax -%d", codes[i]);
+        mode = codes[i];
+        in_child(label, raise_usr1_errno, 0);
+    }
     return system("echo still alive") == 0 ? 0 : 1;
 }

@@ -202,6 +202,9 @@ class Signals:
         stop). Registers are written back in full when anything changed; returns True then."""
         regs = task.ctx.regs
         handled = False
+        # Only a syscall restarts: after rt_sigreturn (orig_rax -1) a restart code in rax is the
+        # application's data, as Linux checks syscall_get_nr() >= 0.
+        restartable = regs.orig_rax < 1 << 63
         while True:
             sig, info = self.dequeue(task)
             if sig is None:
@@ -221,7 +224,8 @@ class Signals:
             # A handler: settle the interrupted syscall first, then build the frame. Every other
             # deliverable signal gets its frame on top before we return (the last runs first).
             if syscall_ret is not None:
-                syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
+                if restartable:
+                    syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
                 regs.rax = syscall_ret & (1 << 64) - 1
                 syscall_ret = None
             self._setup_frame(task, sig, info, handler, flags, restorer, mask)
@@ -231,7 +235,7 @@ class Signals:
             task.sigmask = task.saved_sigmask
             task.saved_sigmask = None
         if syscall_ret is not None:
-            if syscall_ret in RESTART_CODES:
+            if syscall_ret in RESTART_CODES and restartable:
                 self._restart(regs)
             else:
                 regs.rax = syscall_ret & (1 << 64) - 1
@@ -330,7 +334,7 @@ class Signals:
         try:
             raw = mm.copy_in(uc, S.UCONTEXT_SIZE)
         except SyscallError:
-            self.kernel.kill_group(task.tg, S.SIGSEGV)
+            return self._bad_frame(task)
         values = S.SIGCONTEXT.unpack_from(raw, S.UC_MCONTEXT_OFF)
         for name, value in zip(S.SIGCONTEXT_REGS, values):
             if name == "eflags":
@@ -357,9 +361,14 @@ class Signals:
             try:
                 ctx.set_xstate(mm.copy_in(fp_addr, size))
             except (SyscallError, OSError):
-                self.kernel.kill_group(task.tg, S.SIGSEGV)
+                return self._bad_frame(task)   # the registers and mask stay restored, as on Linux
         ctx.set_regs()
         return regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
+
+    def _bad_frame(self, task):
+        """rt_sigreturn's badframe: SIGSEGV is forced (a handler may catch it), the call returns 0."""
+        self.force_fault(task, S.SIGSEGV, make_siginfo(S.SIGSEGV, S.SI_KERNEL))
+        return 0
 
     # -- stops and parents -------------------------------------------------------------
     def group_stop(self, task, sig):
