@@ -5,7 +5,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <linux/aio_abi.h>
 #include <linux/futex.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -13,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -108,6 +112,27 @@ int main(void) {
     ts.tv_sec = INT64_MAX; ts.tv_nsec = 0;
     BLOCK("rt_sigtimedwait max", syscall(SYS_rt_sigtimedwait, &set, NULL, &ts, 8));
     SHOW("rt_sigtimedwait bad", syscall(SYS_rt_sigtimedwait, &set, NULL, &bad[0], 8));
+
+    /* System V and POSIX IPC, Linux AIO. */
+    int sem = semget(IPC_PRIVATE, 1, 0600);
+    struct sembuf down = {0, -1, 0};
+    ts.tv_sec = INT64_MAX; ts.tv_nsec = 0;
+    BLOCK("semtimedop max", semtimedop(sem, &down, 1, &ts));
+    SHOW("semtimedop bad", semtimedop(sem, &down, 1, &bad[2]));
+    semctl(sem, 0, IPC_RMID);
+    char qname[64];
+    snprintf(qname, sizeof qname, "/killers-time-%d", getpid());
+    mqd_t q = mq_open(qname, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+    char msg[8192];
+    BLOCK("mq_timedreceive max", mq_timedreceive(q, msg, sizeof msg, NULL, &ts));
+    SHOW("mq_timedreceive bad", mq_timedreceive(q, msg, sizeof msg, NULL, &bad[1]));
+    mq_close(q);
+    mq_unlink(qname);
+    aio_context_t aio = 0;
+    SHOW("io_setup", syscall(SYS_io_setup, 1, &aio));
+    struct io_event events[1];
+    BLOCK("io_getevents max", syscall(SYS_io_getevents, aio, 1, 1, events, &ts));
+    syscall(SYS_io_destroy, aio);
 
     /* Socket timeouts: the largest is "forever" (reads back as 0), a negative one "never wait". */
     int sv[2];
