@@ -3,7 +3,8 @@ stub thread in the same stub, made by injecting clone through the gadget)."""
 import struct
 
 from snakevisor.abi import sched as C
-from snakevisor.abi.errno import EAGAIN, EINVAL, ERESTARTSYS, SyscallError
+from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
+from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel.task import Task
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
@@ -37,6 +38,8 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         exit_signal = flags & C.CSIGNAL
     if exit_signal > 64:
         raise SyscallError(EINVAL)
+    if flags & C.CLONE_SETTLS and tls >= TASK_SIZE_MAX:
+        raise SyscallError(EPERM)   # Linux's arch_prctl(ARCH_SET_FS) check; PTRACE_SETREGS would fail
     tid = kernel.pidns.allocate()
     parent = task.tg
     try:

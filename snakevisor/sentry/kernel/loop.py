@@ -22,6 +22,9 @@ from snakevisor.sentry.platform.ptrace import WALL
 _libc = ctypes.CDLL(None, use_errno=True)
 _SFD_NONBLOCK = os.O_NONBLOCK
 _SFD_CLOEXEC = os.O_CLOEXEC
+# The longest single epoll wait: epoll takes an int of milliseconds, and an application may sleep
+# for centuries; the loop just wakes up and finds no timer due yet.
+MAX_POLL_WAIT = 3600.0
 
 
 class WaitStop:
@@ -355,7 +358,7 @@ class Loop:
             self._on_status(pid, status)
 
     def _poll(self, timeout):
-        events = self.epoll.poll(-1 if timeout is None else timeout)
+        events = self.epoll.poll(-1 if timeout is None else min(timeout, MAX_POLL_WAIT))
         for fd, ev in events:
             if fd == self.sigchld_fd:
                 try:

@@ -12,6 +12,7 @@ import ctypes
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER_CS, USER_DS
 from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
@@ -201,6 +202,9 @@ class Signals:
         stop). Registers are written back in full when anything changed; returns True then."""
         regs = task.ctx.regs
         handled = False
+        # Only a syscall restarts: after rt_sigreturn (orig_rax -1) a restart code in rax is the
+        # application's data, as Linux checks syscall_get_nr() >= 0.
+        restartable = regs.orig_rax < 1 << 63
         while True:
             sig, info = self.dequeue(task)
             if sig is None:
@@ -220,7 +224,8 @@ class Signals:
             # A handler: settle the interrupted syscall first, then build the frame. Every other
             # deliverable signal gets its frame on top before we return (the last runs first).
             if syscall_ret is not None:
-                syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
+                if restartable:
+                    syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
                 regs.rax = syscall_ret & (1 << 64) - 1
                 syscall_ret = None
             self._setup_frame(task, sig, info, handler, flags, restorer, mask)
@@ -230,7 +235,7 @@ class Signals:
             task.sigmask = task.saved_sigmask
             task.saved_sigmask = None
         if syscall_ret is not None:
-            if syscall_ret in RESTART_CODES:
+            if syscall_ret in RESTART_CODES and restartable:
                 self._restart(regs)
             else:
                 regs.rax = syscall_ret & (1 << 64) - 1
@@ -296,6 +301,7 @@ class Signals:
         regs.rax = 0
         regs.rsp = frame
         regs.rip = handler
+        regs.cs, regs.ss = USER_CS, USER_DS   # handlers run in 64-bit mode whatever was interrupted
         regs.eflags &= ~(0x100 | 0x400 | 0x10000 | 0x40000)  # TF DF RF AC
         regs.orig_rax = (1 << 64) - 1
         new_mask = task.sigmask | mask
@@ -328,13 +334,21 @@ class Signals:
         try:
             raw = mm.copy_in(uc, S.UCONTEXT_SIZE)
         except SyscallError:
-            self.kernel.kill_group(task.tg, S.SIGSEGV)
+            return self._bad_frame(task)
         values = S.SIGCONTEXT.unpack_from(raw, S.UC_MCONTEXT_OFF)
         for name, value in zip(S.SIGCONTEXT_REGS, values):
             if name == "eflags":
                 value = (regs.eflags & ~EFLAGS_USER_MASK) | (value & EFLAGS_USER_MASK)
             setattr(regs, name, value)
-        fp_addr = values[len(S.SIGCONTEXT_REGS) + 4 + 4]  # after the regs, 4 segment words, err..cr2
+        nregs = len(S.SIGCONTEXT_REGS)
+        cs, _, _, ss = values[nregs:nregs + 4]   # cs, gs, fs, ss: fs and gs are not restored
+        fp_addr = values[nregs + 4 + 4]  # after the regs, 4 segment words, err..cr2
+        # Forced to CPL 3 as Linux does, so PTRACE_SETREGS accepts them; a selector that is still
+        # bad faults on return (SIGSEGV), as on Linux.
+        regs.cs, regs.ss = cs | SEGMENT_RPL_USER, ss | SEGMENT_RPL_USER
+        uc_flags = struct.unpack_from("<Q", raw, S.UC_FLAGS_OFF)[0]
+        if not uc_flags & S.UC_STRICT_RESTORE_SS and regs.cs == USER_CS and regs.ss != USER_DS:
+            regs.ss = USER_DS   # force_valid_ss: __USER_DS is the only 64-bit data segment here
         regs.orig_rax = (1 << 64) - 1
         mask = struct.unpack_from("<Q", raw, S.UC_SIGMASK_OFF)[0]
         task.sigmask = mask & ~S.UNBLOCKABLE
@@ -347,9 +361,14 @@ class Signals:
             try:
                 ctx.set_xstate(mm.copy_in(fp_addr, size))
             except (SyscallError, OSError):
-                self.kernel.kill_group(task.tg, S.SIGSEGV)
+                return self._bad_frame(task)   # the registers and mask stay restored, as on Linux
         ctx.set_regs()
         return regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
+
+    def _bad_frame(self, task):
+        """rt_sigreturn's badframe: SIGSEGV is forced (a handler may catch it), the call returns 0."""
+        self.force_fault(task, S.SIGSEGV, make_siginfo(S.SIGSEGV, S.SI_KERNEL))
+        return 0
 
     # -- stops and parents -------------------------------------------------------------
     def group_stop(self, task, sig):

@@ -310,9 +310,6 @@ class InetSocket(SocketImpl):
     def waitable(self):
         return HostFdWaitable(self.fd)
 
-    def timeout(self, op):
-        return self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
-
     def ioctl(self, task, cmd, arg):
         if cmd in (FIONREAD, TIOCOUTQ):
             try:
@@ -324,8 +321,7 @@ class InetSocket(SocketImpl):
 
     def getsockopt(self, t, level, name, optlen):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
-            v = (self.rcvtimeo if name == S.SO_RCVTIMEO else self.sndtimeo) or 0.0
-            return S.TIMEVAL.pack(int(v), int((v - int(v)) * 1_000_000))
+            return self.get_timeout_opt(name)
         if level == S.SOL_SOCKET and name in (S.SO_TYPE, S.SO_ERROR, S.SO_DOMAIN, S.SO_PROTOCOL,
                                               S.SO_ACCEPTCONN) or (level, name) in PASSTHROUGH:
             size = max(0, min(optlen, MAX_OPTLEN))
@@ -342,17 +338,7 @@ class InetSocket(SocketImpl):
 
     def setsockopt(self, t, level, name, value):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
-            if len(value) < S.TIMEVAL.size:
-                raise SyscallError(EINVAL)
-            sec, usec = S.TIMEVAL.unpack_from(value)
-            if usec < 0 or usec >= 1_000_000:
-                raise SyscallError(33)   # EDOM
-            v = None if sec < 0 or (sec == 0 and usec == 0) else sec + usec / 1e6
-            if name == S.SO_RCVTIMEO:
-                self.rcvtimeo = v
-            else:
-                self.sndtimeo = v
-            return
+            return self.set_timeout_opt(name, value)
         if (level, name) not in PASSTHROUGH:
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)

@@ -26,7 +26,7 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, SOCK_STREAM, SOCKBUF_MAX,
                                    SOL_SOCKET, SOMAXCONN, SO_REUSEPORT, SO_BROADCAST, SO_PEEK_OFF,
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
-                                   SO_PEERSEC, TIMEVAL, UCRED, pack_sockaddr_un)
+                                   SO_PEERSEC, UCRED, pack_sockaddr_un)
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -422,9 +422,6 @@ class UnixSocket(SocketImpl):
     def waitable(self):
         return self.queue
 
-    def timeout(self, op):
-        return self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
-
     def ioctl(self, task, cmd, arg):
         if cmd == FIONREAD:
             if self.listening:
@@ -462,9 +459,7 @@ class UnixSocket(SocketImpl):
         if name == SO_RCVBUF:
             return INT.pack(self.rcvbuf)
         if name in (SO_RCVTIMEO, SO_SNDTIMEO):
-            v = self.rcvtimeo if name == SO_RCVTIMEO else self.sndtimeo
-            v = v or 0.0
-            return TIMEVAL.pack(int(v), int((v - int(v)) * 1_000_000))
+            return self.get_timeout_opt(name)
         if name == SO_LINGER:
             return self.opts.get(name, LINGER.pack(0, 0))
         if name == SO_PEERSEC:
@@ -479,17 +474,7 @@ class UnixSocket(SocketImpl):
         if level != SOL_SOCKET:
             raise SyscallError(EOPNOTSUPP if level in (6, 17) else ENOPROTOOPT)
         if name in (SO_RCVTIMEO, SO_SNDTIMEO):
-            if len(value) < TIMEVAL.size:
-                raise SyscallError(EINVAL)
-            sec, usec = TIMEVAL.unpack_from(value)
-            if usec < 0 or usec >= 1_000_000:
-                raise SyscallError(33)   # EDOM
-            v = None if sec < 0 or (sec == 0 and usec == 0) else sec + usec / 1e6
-            if name == SO_RCVTIMEO:
-                self.rcvtimeo = v
-            else:
-                self.sndtimeo = v
-            return
+            return self.set_timeout_opt(name, value)
         if name == SO_LINGER:
             if len(value) < LINGER.size:
                 raise SyscallError(EINVAL)

@@ -9,7 +9,7 @@ application's count never sizes an allocation directly.
 import struct
 
 from snakevisor.abi import fs as _fs_abi
-
+from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
                                   ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
@@ -31,7 +31,6 @@ from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 
 # Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
 MAX_IO = 16 << 20
-TASK_SIZE_MAX = 0x7FFFFFFFF000  # Linux's access_ok limit
 MAX_RW_COUNT = _fs_abi.MAX_RW_COUNT
 MAX_DIRENTS = 1 << 20
 FICLONE, FICLONERANGE = 0x40049409, 0x4020940D

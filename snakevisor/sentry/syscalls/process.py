@@ -3,6 +3,7 @@ import struct
 
 from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel.creds import ALL_CAPS
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 
@@ -304,8 +305,8 @@ def get_robust_list(t, pid, head_ptr, len_ptr):
 def arch_prctl(t, code, addr):
     ctx = t.ctx
     if code == ARCH_SET_FS or code == ARCH_SET_GS:
-        if addr >= 1 << 47:
-            raise SyscallError(EPERM)
+        if addr >= TASK_SIZE_MAX:
+            raise SyscallError(EPERM)   # as Linux; PTRACE_SETREGS would refuse it (EIO)
         name = "fs_base" if code == ARCH_SET_FS else "gs_base"
         setattr(ctx.regs, name, addr)
         ctx.set_regs()
