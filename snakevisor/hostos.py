@@ -1,7 +1,8 @@
 """Host-side set-up calls shared by the Gofer's isolation and the sandbox's lock-down:
-mount, pivot_root, and one error type that names the failing step."""
+mount, pivot_root, the descriptor limit, and one error type that names the failing step."""
 import ctypes
 import os
+import resource
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -49,3 +50,26 @@ def become_root_in_user_namespace():
                        ("/proc/self/gid_map", f"0 {gid} 1")):
         with open(path, "w") as f:
             f.write(text)
+
+
+def raise_nofile_limit(beyond_hard=False):
+    """Raise this process's RLIMIT_NOFILE soft limit to its hard limit; with ``beyond_hard``
+    (a file server holding a descriptor per file, as virtiofsd does) both to the kernel's
+    ceiling (fs.nr_open) when privileged enough. Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if beyond_hard:
+        try:
+            with open("/proc/sys/fs/nr_open") as f:
+                ceiling = int(f.read())
+            if hard != resource.RLIM_INFINITY and ceiling > hard:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, ceiling))
+                return ceiling
+        except (OSError, ValueError):
+            pass   # not privileged (or no /proc): the hard limit it is
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (OSError, ValueError):
+            pass
+    return soft

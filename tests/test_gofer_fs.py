@@ -214,15 +214,16 @@ def test_shared_mapping_is_written_back_and_reads_stay_coherent(world):
     f = op(w, b"/tmp/m", abi.O_CREAT | abi.O_RDWR)
     f.write(b"a" * 10000)
     mappable = f.mappable()
-    mappable.inc_ref()                             # what a VMA holds
     (off, n), = mappable.translate(0, 4096)[:1]
+    holder = mappable.writable_mapping(0, 4096)    # what a VMA of mmap(PROT_WRITE, MAP_SHARED) holds
+    holder.inc_ref()
     assert w.mf.read(off, 4) == b"aaaa"
     f.write(b"BB", offset=0)                       # write() updates the cached page
     assert w.mf.read(off, 2) == b"BB"
     w.mf.write(off + 2, b"CC")                     # the application writes through the mapping
     assert f.read(4, offset=0) == b"BBCC"          # read() sees it
     assert (w.host / "m").read_bytes()[:4] == b"BBaa"
-    mappable.dec_ref()                             # munmap writes it back
+    holder.dec_ref()                               # munmap writes it back
     assert (w.host / "m").read_bytes()[:4] == b"BBCC"
     assert len((w.host / "m").read_bytes()) == 10000
     f.dec_ref()

@@ -42,9 +42,14 @@ class FidState:
         return self.open_fd is not None
 
     def replace_path_fd(self, fd: int):
-        """Point the fid at another object; the old descriptor dies with the last reference."""
-        self._retired.append(self.path_fd)
-        self.path_fd = fd
+        """Point the fid at another object (the caller holds a reference). The old descriptor
+        closes now if nobody else uses the fid (only the table and the caller hold it), else with
+        the last reference: a created file's fid must not keep its directory's open as well."""
+        old, self.path_fd = self.path_fd, fd
+        if self.refs <= 2:
+            os.close(old)
+        else:
+            self._retired.append(old)
 
     def acquire(self) -> "FidState":
         self.refs += 1

@@ -16,6 +16,7 @@ import stat as S
 
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
+from snakevisor.hostio import pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
@@ -372,7 +373,7 @@ def read(sess: Session, m: M.Tread, st: FidState):
     if st.qid.type & C.QTDIR:
         raise SyscallError(EISDIR)
     count = min(m.count, sess.msize - C.READ_REPLY_OVERHEAD)
-    return M.Rread(tag=m.tag, data=os.pread(fd, count, m.offset))
+    return M.Rread(tag=m.tag, data=pread_full(fd, count, m.offset))
 
 
 def write(sess: Session, m: M.Twrite, st: FidState):
@@ -384,7 +385,7 @@ def write(sess: Session, m: M.Twrite, st: FidState):
         x.data += m.data
         return M.Rwrite(tag=m.tag, count=len(m.data))
     fd = _require_open(st)
-    return M.Rwrite(tag=m.tag, count=os.pwrite(fd, m.data, m.offset))
+    return M.Rwrite(tag=m.tag, count=pwrite_full(fd, m.data, m.offset))
 
 
 def _snapshot(sess: Session, fd: int) -> list:
