@@ -207,7 +207,8 @@ def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path):
     (host / "f").write_bytes(b"hello")
     w = GoferWorld(host, exclusive=False, server=_GoferProcess(host))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    lowest_free = min(set(range(soft)) - {int(x) for x in os.listdir("/proc/self/fd")})
+    lowest_free = os.dup(0)     # descriptors are allocated lowest first
+    os.close(lowest_free)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))   # no new descriptor fits
         f = op(w, b"/tmp/f", abi.O_RDWR)
