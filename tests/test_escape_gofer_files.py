@@ -24,6 +24,7 @@ from test_gofer_fs import GoferWorld, op  # noqa: E402
 from snakevisor.abi import fs as abi  # noqa: E402
 from snakevisor.p9.client import Client  # noqa: E402
 from snakevisor.sentry.fsimpl import gofer as gofer_mod  # noqa: E402
+from snakevisor.sentry.vfs.pathops import rename_path, unlink_path  # noqa: E402
 
 GIB = 1 << 30
 
@@ -222,3 +223,37 @@ def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         w.close()
     assert (host / "f").read_bytes() == b"Jello"
+
+
+def test_gofer_closes_idle_fid_descriptors_and_reopens_them_by_name(tmp_path, monkeypatch):
+    """The Gofer holds at most IDLE_PATHS.limit descriptors of idle fids; a closed one reopens
+    by its names on use, also after the Sentry renamed its directory or unlinked it while open."""
+    from snakevisor.gofer import fids as fids_mod
+    host = tmp_path / "vol"
+    (host / "d").mkdir(parents=True)
+    w = GoferWorld(host, exclusive=False)
+    monkeypatch.setattr(fids_mod.IDLE_PATHS, "limit", 4)
+    monkeypatch.setattr(gofer_mod.OPEN_HANDLES, "limit", 4)
+    try:
+        for i in range(30):
+            f = op(w, b"/tmp/d/f%d" % i, abi.O_CREAT | abi.O_RDWR)
+            f.write(b"data%d" % i)
+            f.dec_ref()
+        held = op(w, b"/tmp/d/f7", abi.O_RDWR)             # stays open across what follows
+        closed = [st for group in fids_mod.IDLE_PATHS.by_names.values() for st in group if st.path_fd is None]
+        assert len(closed) >= 20
+        assert len(fids_mod.IDLE_PATHS.lru) <= 4 + 2        # the root and the walking directory
+        for i in range(30):
+            assert op(w, b"/tmp/d/f%d" % i).read(10, offset=0) == b"data%d" % i
+        rename_path(w.ctx, w.vfs.root, b"/tmp/d", w.vfs.root, b"/tmp/e")
+        unlink_path(w.ctx, w.vfs.root, b"/tmp/e/f7")
+        for i in range(30):
+            if i != 7:
+                assert op(w, b"/tmp/e/f%d" % i).read(10, offset=0) == b"data%d" % i   # f7's handle goes
+        assert held.read(10, offset=0) == b"data7"             # reopened by the Gofer before the unlink
+        held.write(b"!", offset=0)
+        assert op(w, b"/tmp/e/f3").read(10, offset=0) == b"data3"
+        assert (host / "e" / "f29").read_bytes() == b"data29"
+        held.dec_ref()
+    finally:
+        w.close()

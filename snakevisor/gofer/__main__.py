@@ -16,6 +16,7 @@ import sys
 
 from snakevisor.hostos import raise_nofile_limit
 
+from .fids import IDLE_PATHS
 from .isolation import isolate
 from .server import serve_many
 
@@ -57,8 +58,8 @@ def main(argv=None) -> int:
     # Modes sent by the Sentry already have the application's umask applied.
     os.umask(0)
     # Every fid holds a descriptor: as many as the kernel allows (before isolation drops the
-    # privilege to raise the hard limit).
-    raise_nofile_limit(beyond_hard=True)
+    # privilege to raise the hard limit); idle fids keep a quarter of them at most.
+    IDLE_PATHS.limit = max(64, raise_nofile_limit(beyond_hard=True) // 4)
     # Socket objects first: wrapping a descriptor asks the kernel about it.
     socks = [socket.socket(fileno=fd) for _, _, _, fd in mounts]
     try:

@@ -474,8 +474,18 @@ class GoferInode(Inode):
             fid.clunk()
             raise
         inode = self._created(name, fid, creds)
-        # The created fid is open read-write: it is the file's first writer.
-        inode._writer = _Handle(inode, O_RDWR, fd=r.host_fd, fid=None if r.host_fd is not None else fid)
+        if r.host_fd is None:
+            # The created fid is open read-write: it is the file's first writer.
+            inode._writer = _Handle(inode, O_RDWR, fid=fid)
+            return inode
+        # I/O goes through the donated descriptor: the inode keeps an unopened fid, whose
+        # descriptor in the Gofer may be closed while idle (an open one holds two for good).
+        try:
+            inode.fid = fid.walk([])
+            fid.clunk(wait=False)
+        except SyscallError:
+            pass   # it keeps the opened one
+        inode._writer = _Handle(inode, O_RDWR, fd=r.host_fd)
         return inode
 
     def mkdir(self, name, mode, creds=None):
