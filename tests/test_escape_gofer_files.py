@@ -105,6 +105,19 @@ def test_read_only_shared_mapping_does_not_revert_host_changes(prog, tmp_path, m
     assert path.read_bytes() == new
 
 
+@pytest.mark.parametrize("where", ["native", "sandbox"])
+def test_shared_mapping_made_writable_by_mprotect_is_written_back(prog, tmp_path, where):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "data").write_bytes(b"a" * 5000)
+    if where == "native":
+        r = run_native([prog, "mprotect", str(vol / "data")])
+    else:
+        r = run_sandboxed([prog, "mprotect", "/vol/data"], flags=("--volume", f"{vol}:/vol"))
+    assert r.stdout == b"done\n", r.stderr.decode(errors="replace")[-2000:]
+    assert (vol / "data").read_bytes() == b"X" + b"a" * 4999
+
+
 def test_writable_mapping_gone_leaves_later_host_changes_alone(tmp_path):
     """Pages of a writable shared mapping are dirty until its last VMA goes (then written
     back, and clean): a later read-only mapping of the same file writes nothing back."""

@@ -4,6 +4,8 @@
  *       PROT_READ; rw-ro: O_RDWR and PROT_READ; rw: O_RDWR and PROT_READ|PROT_WRITE), print the
  *       8 bytes at each OFF; with "wait", print "ready" and read a line from stdin first
  *       (the host changes the file meanwhile); then munmap and close.
+ *   gofer_files mprotect PATH   map PATH PROT_READ/MAP_SHARED (opened O_RDWR), mprotect it
+ *       PROT_READ|PROT_WRITE, write "X" at offset 0, munmap and close.
  *   gofer_files many DIR N   raise RLIMIT_NOFILE to N+64, create and keep open DIR/f0..f(N-1)
  *       writing each one's number, then read every one back through its descriptor.
  */
@@ -46,6 +48,18 @@ static int map_file(int argc, char **argv) {
     return 0;
 }
 
+static int mprotect_write(const char *path) {
+    int fd = open(path, O_RDWR);
+    if (fd < 0) { printf("open: %s\n", strerror(errno)); return 1; }
+    char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) { printf("mmap: %s\n", strerror(errno)); return 1; }
+    if (mprotect(p, 4096, PROT_READ | PROT_WRITE)) { printf("mprotect: %s\n", strerror(errno)); return 1; }
+    p[0] = 'X';
+    if (munmap(p, 4096) || close(fd)) { printf("munmap/close: %s\n", strerror(errno)); return 1; }
+    printf("done\n");
+    return 0;
+}
+
 static int many_files(char **argv) {
     const char *dir = argv[2];
     int n = atoi(argv[3]);
@@ -77,6 +91,7 @@ static int many_files(char **argv) {
 int main(int argc, char **argv) {
     if (argc > 4 && strcmp(argv[1], "map") == 0) return map_file(argc, argv);
     if (argc == 4 && strcmp(argv[1], "many") == 0) return many_files(argv);
+    if (argc == 3 && strcmp(argv[1], "mprotect") == 0) return mprotect_write(argv[2]);
     fprintf(stderr, "usage: see the comment at the top\n");
     return 2;
 }
