@@ -11,7 +11,6 @@
 """
 import os
 import resource
-import socket
 import subprocess
 import sys
 
@@ -19,10 +18,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from conftest import REPO, compile_c, exit_code, run_native, run_sandboxed  # noqa: E402
-from test_gofer_fs import GoferWorld, op  # noqa: E402
+from test_gofer_fs import GoferWorld, ServerProcess, op  # noqa: E402
 
 from snakevisor.abi import fs as abi  # noqa: E402
-from snakevisor.p9.client import Client  # noqa: E402
 from snakevisor.sentry.fsimpl import gofer as gofer_mod  # noqa: E402
 from snakevisor.sentry.vfs.pathops import rename_path, unlink_path  # noqa: E402
 
@@ -146,26 +144,10 @@ def test_writable_mapping_gone_leaves_later_host_changes_alone(tmp_path):
 
 # -- item 12: host descriptors --------------------------------------------------------------
 
-class _GoferProcess:
-    """A Gofer in its own process (its descriptors are not ours), for GoferWorld."""
-
-    def __init__(self, root):
-        self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.proc = subprocess.Popen([sys.executable, "-m", "snakevisor.gofer", "--root", str(root),
-                                      "--sock-fd", str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                                     env=dict(os.environ, PYTHONPATH=REPO))
-        theirs.close()
-
-    def client(self, extensions=True):
-        return Client(self.ours, extensions=extensions)
-
-    def stop(self):
-        self.ours.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def _gofer_process(root):
+    """A Gofer in its own process: the descriptors it holds are not counted as ours."""
+    return ServerProcess(lambda fd: [sys.executable, "-m", "snakevisor.gofer", "--root", str(root),
+                                     "--sock-fd", str(fd)], env=dict(os.environ, PYTHONPATH=REPO))
 
 
 def test_more_open_volume_files_than_the_sentry_may_hold_on_the_host(prog, tmp_path):
@@ -191,7 +173,7 @@ def test_open_handles_are_bounded_and_reopen_on_use(tmp_path, monkeypatch):
     Gofer files; an evicted one reopens on its next read or write."""
     host = tmp_path / "vol"
     host.mkdir()
-    w = GoferWorld(host, exclusive=False, server=_GoferProcess(host))
+    w = GoferWorld(host, exclusive=False, server=_gofer_process(host))
     monkeypatch.setattr(gofer_mod.OPEN_HANDLES, "limit", 8)
     try:
         before = len(os.listdir("/proc/self/fd"))
@@ -219,7 +201,7 @@ def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path):
     host = tmp_path / "vol"
     host.mkdir()
     (host / "f").write_bytes(b"hello")
-    w = GoferWorld(host, exclusive=False, server=_GoferProcess(host))
+    w = GoferWorld(host, exclusive=False, server=_gofer_process(host))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     lowest_free = os.dup(0)     # descriptors are allocated lowest first
     os.close(lowest_free)

@@ -9,6 +9,7 @@ mappings are written back.
 """
 import os
 import socket
+import subprocess
 import sys
 import threading
 
@@ -48,6 +49,27 @@ class GoferServer:
         self.ours.close()
         self.thread.join(5)
         assert not self.thread.is_alive()
+
+
+class ServerProcess:
+    """A 9P server in a process of its own (its descriptors are not ours) on a socketpair:
+    ``argv(fd)`` is its command line given its end; ``client()`` is ours."""
+
+    def __init__(self, argv, **popen):
+        self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.proc = subprocess.Popen(argv(theirs.fileno()), pass_fds=[theirs.fileno()], **popen)
+        theirs.close()
+
+    def client(self, extensions=True):
+        return Client(self.ours, extensions=extensions)
+
+    def stop(self):
+        self.ours.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class GoferWorld(World):
