@@ -825,7 +825,7 @@ class GoferInode(Inode):
         if self.cache is None or self.fs.readonly or not self.cache.dirty:
             return
         self._ensure_writer()
-        view = self.cache.mf.view
+        view = memoryview(self.cache.mf.view)   # slices of it are not copies
         for start, end in self.cache.dirty:
             end = min(end, self.size)
             if end <= start:
