@@ -21,7 +21,7 @@ from conftest import REPO, compile_c, exit_code, run_native, run_sandboxed  # no
 from test_gofer_fs import GoferWorld, ServerProcess, op  # noqa: E402
 
 from snakevisor.abi import fs as abi  # noqa: E402
-from snakevisor.sentry.fsimpl import gofer as gofer_mod  # noqa: E402
+from snakevisor.sentry.fsimpl.gofer_handles import OPEN_HANDLES  # noqa: E402
 from snakevisor.sentry.vfs.pathops import rename_path, unlink_path  # noqa: E402
 
 GIB = 1 << 30
@@ -174,7 +174,7 @@ def test_open_handles_are_bounded_and_reopen_on_use(tmp_path, monkeypatch):
     host = tmp_path / "vol"
     host.mkdir()
     w = GoferWorld(host, exclusive=False, server=_gofer_process(host))
-    monkeypatch.setattr(gofer_mod.OPEN_HANDLES, "limit", 8)
+    monkeypatch.setattr(OPEN_HANDLES, "limit", 8)
     try:
         before = len(os.listdir("/proc/self/fd"))
         files = []
@@ -182,7 +182,7 @@ def test_open_handles_are_bounded_and_reopen_on_use(tmp_path, monkeypatch):
             f = op(w, b"/tmp/f%d" % i, abi.O_CREAT | abi.O_RDWR)
             f.write(b"%d" % i)
             files.append(f)
-        held = [h for h in gofer_mod.OPEN_HANDLES.lru if h.inode.fs is w.gofer]
+        held = [h for h in OPEN_HANDLES.lru if h.inode.fs is w.gofer]
         assert len(held) <= 8
         assert len(os.listdir("/proc/self/fd")) <= before + 8
         for i, f in enumerate(files):
@@ -228,7 +228,7 @@ def test_gofer_closes_idle_fid_descriptors_and_reopens_them_by_name(tmp_path, mo
     (host / "d").mkdir(parents=True)
     w = GoferWorld(host, exclusive=False)
     monkeypatch.setattr(fids_mod.IDLE_PATHS, "limit", 4)
-    monkeypatch.setattr(gofer_mod.OPEN_HANDLES, "limit", 4)
+    monkeypatch.setattr(OPEN_HANDLES, "limit", 4)
     try:
         for i in range(30):
             f = op(w, b"/tmp/d/f%d" % i, abi.O_CREAT | abi.O_RDWR)

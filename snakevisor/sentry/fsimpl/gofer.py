@@ -17,9 +17,8 @@ open (an ``fstat`` of the donated descriptor when there is one).
 
 Host descriptors. Every open handle (a donated descriptor, or an opened fid,
 which holds one in the Gofer) is in one Sentry-wide LRU bounded independently of
-the application's RLIMIT_NOFILE (``OPEN_HANDLES``); past the bound the least
-recently used handle is closed and reopens (a walk and a Tlopen) on its next use,
-so an application may have as many Gofer files open as its own limit allows.
+the application's RLIMIT_NOFILE (fsimpl/gofer_handles.py); past the bound the
+least recently used handle is closed and reopens on its next use.
 
 The page cache (MemoryFile chunks) serves file mappings. Our writes go to the
 host at once and update any cached chunk, so cache and host agree. Only a
@@ -32,18 +31,17 @@ process wrote meanwhile is not reverted.
 """
 import ctypes
 import os
-import resource
 import time
 from collections import OrderedDict
 
-from snakevisor.abi.errno import (EINVAL, EIO, EISDIR, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV,
+from snakevisor.abi.errno import (EINVAL, EISDIR, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV,
                                   SyscallError)
 from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE,
                                O_RDONLY, O_RDWR, O_TRUNC, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR,
                                S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, StatfsResult,
                                V9FS_MAGIC, dev_major, dev_minor)
-from snakevisor.hostio import pread_full, preadv_into, pwrite_full
 from snakevisor.p9 import constants as P9
+from snakevisor.sentry.fsimpl.gofer_handles import OPEN_HANDLES, Handle, host_call
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.device import open_device, open_fifo
@@ -54,164 +52,11 @@ from snakevisor.sentry.vfs.inode import Inode
 _DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
 _XATTR_REPLACE = 2
 IDLE_HANDLES = 128      # closed files whose host descriptors stay open for a reopen
-MAX_OPEN_HANDLES = 2048   # open handles (host descriptors) of all gofer mounts, at most
 # Shared mounts: attributes fetched this recently are current enough (a path walk's
 # revalidation followed by the stat of the same syscall makes one request, not two).
 FRESH_NS = 1_000_000
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
-
-
-def _host_call(fn, *args):
-    """A host call on a donated descriptor, with OSError turned into the errno."""
-    try:
-        return fn(*args)
-    except OSError as e:
-        raise SyscallError(e.errno or EIO)
-
-
-class _OpenHandles:
-    """Every open _Handle, least recently used first, at most ``limit`` of them: what the
-    Sentry holds on the host for Gofer files does not grow with the application's open files
-    (nor exhaust the Sentry's own RLIMIT_NOFILE). An evicted handle is closed; its next use
-    reopens it."""
-
-    def __init__(self, limit=MAX_OPEN_HANDLES):
-        self.limit = limit
-        self.lru = OrderedDict()
-
-    def used(self, handle):
-        lru = self.lru
-        if handle in lru:
-            lru.move_to_end(handle)
-            return
-        lru[handle] = None
-        while len(lru) > self.limit:
-            old, _ = lru.popitem(last=False)
-            old.close_host()
-
-    def forget(self, handle):
-        self.lru.pop(handle, None)
-
-    def fit_to_rlimit(self):
-        """Keep well inside the Sentry's own descriptor limit (host sockets and the rest need room)."""
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if soft != resource.RLIM_INFINITY:
-            self.limit = max(16, min(MAX_OPEN_HANDLES, soft // 4))
-
-
-OPEN_HANDLES = _OpenHandles()
-
-
-class _Handle:
-    """An open host file of one inode, read-only or read-write: a donated descriptor (``fd``)
-    or an opened 9P fid. Closed by OPEN_HANDLES when it is the least recently used one past
-    the bound (``close_host``), it reopens on its next use."""
-
-    __slots__ = ("inode", "flags", "fd", "fid")
-
-    def __init__(self, inode, flags, fd=None, fid=None):
-        self.inode, self.flags = inode, flags
-        self.fd, self.fid = fd, fid
-        if fd is None and fid is None:
-            self._reopen()
-        OPEN_HANDLES.used(self)
-
-    @property
-    def writable(self):
-        return self.flags != O_RDONLY
-
-    def _reopen(self):
-        fid = self.inode.fid.walk([])
-        try:
-            result = fid.lopen(self.flags)
-        except SyscallError:
-            fid.clunk()
-            raise
-        if result.host_fd is not None:
-            fid.clunk()
-            self.fd = result.host_fd
-        else:
-            self.fid = fid     # no donation (or the descriptor could not be received): 9P I/O
-
-    def host_fd(self):
-        """The donated descriptor (reopened if it was evicted), or None for 9P I/O on ``fid``."""
-        if self.fd is None and self.fid is None:
-            self._reopen()
-        OPEN_HANDLES.used(self)
-        return self.fd
-
-    def pread(self, n, offset):
-        fd = self.host_fd()
-        if fd is not None:
-            return _host_call(pread_full, fd, n, offset)
-        out = []
-        while n > 0:
-            chunk = self.fid.read(offset, n)
-            if not chunk:
-                break
-            out.append(chunk)
-            offset += len(chunk)
-            n -= len(chunk)
-        return b"".join(out)
-
-    def pread_into(self, view, offset):
-        """Fill ``view`` from ``offset`` (what lies past the end of the file is left alone);
-        on a donated descriptor only the file's data extents are read, so the host file's
-        holes stay holes of ``view``'s (zeroed) MemoryFile pages."""
-        fd = self.host_fd()
-        if fd is None:
-            pos, n = 0, len(view)
-            while pos < n:
-                chunk = self.fid.read(offset + pos, min(n - pos, 1 << 20))
-                if not chunk:
-                    break
-                view[pos:pos + len(chunk)] = chunk
-                pos += len(chunk)
-            return
-        end = offset + len(view)
-        pos = offset
-        while pos < end:
-            try:
-                data = os.lseek(fd, pos, os.SEEK_DATA)
-                hole = min(os.lseek(fd, data, os.SEEK_HOLE), end)
-            except OSError as e:
-                if e.errno == ENXIO:
-                    return          # no data after pos
-                data, hole = pos, end   # no SEEK_DATA here: read it all
-            if data >= end:
-                return
-            _host_call(preadv_into, fd, view[data - offset:hole - offset], data)
-            pos = hole
-
-    def pwrite(self, data, offset):
-        fd = self.host_fd()
-        if fd is None:
-            return self.fid.write(offset, data)
-        return _host_call(pwrite_full, fd, data, offset)
-
-    def fsync(self):
-        fd = self.host_fd()
-        if fd is not None:
-            _host_call(os.fsync, fd)
-        else:
-            self.fid.fsync()
-
-    def close_host(self):
-        """Release the descriptor or the opened fid (the inode's own fid stays its own)."""
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        fid, self.fid = self.fid, None
-        if fid is not None and fid is not self.inode.fid:
-            try:
-                fid.clunk()
-            except SyscallError:
-                pass
-
-    def close(self):
-        OPEN_HANDLES.forget(self)
-        self.close_host()
 
 
 class GoferFilesystem(Filesystem):
@@ -308,8 +153,8 @@ class GoferInode(Inode):
         self._negative = set()
         self._children = {}          # name -> GoferInode, for nlink bookkeeping on unlink/rename
         self._link = None
-        self._reader = None          # _Handle opened read-only
-        self._writer = None          # _Handle opened read-write
+        self._reader = None          # Handle opened read-only
+        self._writer = None          # Handle opened read-write
         self._opens = 0              # open file descriptions (GoferFileImpl)
         self._wmap = None            # _WritableMapping: what writable shared VMAs hold
 
@@ -349,7 +194,7 @@ class GoferInode(Inode):
             return
         h = self._writer or self._reader
         if h is not None and h.fd is not None:
-            st = _host_call(os.fstat, h.fd)
+            st = host_call(os.fstat, h.fd)
             self.mode, self.uid, self.gid, self.nlink = st.st_mode, st.st_uid, st.st_gid, st.st_nlink
             self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
             self._blocks = st.st_blocks
@@ -476,7 +321,7 @@ class GoferInode(Inode):
         inode = self._created(name, fid, creds)
         if r.host_fd is None:
             # The created fid is open read-write: it is the file's first writer.
-            inode._writer = _Handle(inode, O_RDWR, fid=fid)
+            inode._writer = Handle(inode, O_RDWR, fid=fid)
             return inode
         # I/O goes through the donated descriptor: the inode keeps an unopened fid, whose
         # descriptor in the Gofer may be closed while idle (an open one holds two for good).
@@ -485,7 +330,7 @@ class GoferInode(Inode):
             fid.clunk(wait=False)
         except SyscallError:
             pass   # it keeps the opened one
-        inode._writer = _Handle(inode, O_RDWR, fd=r.host_fd)
+        inode._writer = Handle(inode, O_RDWR, fd=r.host_fd)
         return inode
 
     def mkdir(self, name, mode, creds=None):
@@ -620,7 +465,7 @@ class GoferInode(Inode):
             w = self._writer
             fd = w.host_fd() if w is not None else None
             if fd is not None:
-                _host_call(os.ftruncate, fd, size)
+                host_call(os.ftruncate, fd, size)
             else:
                 valid |= P9.SETATTR_SIZE
         if mode is not None:
@@ -708,11 +553,11 @@ class GoferInode(Inode):
     def _ensure_reader(self):
         """One read handle per inode (a writer opened read-write serves as one)."""
         if self._reader is None and self._writer is None:
-            self._reader = _Handle(self, O_RDONLY)
+            self._reader = Handle(self, O_RDONLY)
 
     def _ensure_writer(self):
         if self._writer is None:
-            self._writer = _Handle(self, O_RDWR)
+            self._writer = Handle(self, O_RDWR)
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
