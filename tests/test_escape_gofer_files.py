@@ -252,3 +252,26 @@ def test_gofer_closes_idle_fid_descriptors_and_reopens_them_by_name(tmp_path, mo
         held.dec_ref()
     finally:
         w.close()
+
+
+@pytest.mark.parametrize("donation", [True, False], ids=["donated", "9p-only"])
+def test_short_host_reads_and_writes_are_retried(tmp_path, monkeypatch, donation):
+    """Host pread/pwrite may move fewer bytes than asked (at most 0x7ffff000 always): the
+    Sentry (donated descriptor) and the Gofer (Tread/Twrite) go on until all is moved."""
+    host = tmp_path / "vol"
+    host.mkdir()
+    data = bytes(range(256)) * 400
+    (host / "f").write_bytes(data)
+    w = GoferWorld(host, exclusive=False, donation=donation)
+    real_pread, real_pwrite = os.pread, os.pwrite
+    monkeypatch.setattr(os, "pread", lambda fd, n, off: real_pread(fd, min(n, 1000), off))
+    monkeypatch.setattr(os, "pwrite", lambda fd, b, off: real_pwrite(fd, memoryview(b)[:1000], off))
+    try:
+        f = op(w, b"/tmp/f", abi.O_RDWR)
+        assert f.read(len(data), offset=0) == data
+        assert f.write(data[::-1], offset=0) == len(data)
+        f.dec_ref()
+    finally:
+        monkeypatch.undo()
+        w.close()
+    assert (host / "f").read_bytes() == data[::-1]
