@@ -1,8 +1,9 @@
 """Host-side set-up calls shared by the Gofer's isolation and the sandbox's lock-down:
-mount, pivot_root, capabilities, and one error type that names the failing step."""
+mount, pivot_root, capabilities, the descriptor limit, and one error type that names the failing step."""
 import ctypes
 import errno as E
 import os
+import resource
 
 from snakevisor.abi.capability import (CAP_LAST_CAP, LINUX_CAPABILITY_VERSION_3, PR_CAP_AMBIENT,
                                        PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP)
@@ -76,3 +77,26 @@ def drop_capabilities(keep):
     data = (_CapData * 2)(_CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
                           _CapData(mask >> 32, mask >> 32, 0))
     check(_libc.capset(ctypes.byref(_CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
+
+
+def raise_nofile_limit(beyond_hard=False):
+    """Raise this process's RLIMIT_NOFILE soft limit to its hard limit; with ``beyond_hard``
+    (a file server holding a descriptor per file, as virtiofsd does) both to the kernel's
+    ceiling (fs.nr_open) when privileged enough. Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if beyond_hard:
+        try:
+            with open("/proc/sys/fs/nr_open") as f:
+                ceiling = int(f.read())
+            if hard != resource.RLIM_INFINITY and ceiling > hard:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, ceiling))
+                return ceiling
+        except (OSError, ValueError):
+            pass   # not privileged (or no /proc): the hard limit it is
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (OSError, ValueError):
+            pass
+    return soft

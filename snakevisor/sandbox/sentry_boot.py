@@ -23,6 +23,7 @@ from snakevisor.sentry.mm.memoryfile import MemoryFile
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
+from snakevisor.hostos import raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.pathops import mkdir_path
@@ -104,6 +105,7 @@ class Sentry:
         setup_network(config.network)   # before any socket: INET sockets are host sockets of this process
         import ctypes
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
         self.platform = PtracePlatform(self.memory_file, cpu=cpu)

@@ -239,6 +239,8 @@ class MemoryManager:
             return [vma]
         out, pos, foff = [], start, offset
         holder = mappable if hasattr(mappable, "inc_ref") else None
+        if shared and prot & M.PROT_WRITE and hasattr(mappable, "writable_mapping"):
+            holder = mappable.writable_mapping(offset, length)   # a file that tracks dirty pages
         size = getattr(mappable, "size", None)
         eof = page_round_up(size) if isinstance(size, int) else None
         for mf_off, n in ranges:
@@ -279,6 +281,12 @@ class MemoryManager:
         for v in pieces:
             if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:
                 self._cow(v)
+            elif v.kind == FILE and prot & M.PROT_WRITE and hasattr(v.owner, "writable_mapping"):
+                holder = v.owner.writable_mapping(v.file_off, v.end - v.start)   # now dirty
+                if holder is not v.owner:
+                    holder.inc_ref()
+                    v.owner.dec_ref()
+                    v.owner = holder
             v.prot = prot
         if any(v.kind == COW for v in pieces):
             for v in pieces:

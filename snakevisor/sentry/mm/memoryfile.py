@@ -73,9 +73,13 @@ class MemoryFile:
     def copy(self, src: int, dst: int, length: int) -> None:
         """Copy a range into a freshly allocated (all-zero) one, skipping the source's holes:
         fork copies only the pages a process has touched."""
-        end = src + length
-        pos = src
         view = self.view
+        for data, n in self.data_extents(src, length):
+            view[dst + data - src:dst + data - src + n] = view[data:data + n]
+
+    def data_extents(self, offset: int, length: int):
+        """(offset, length) of the parts of [offset, offset+length) that are not holes."""
+        end, pos = offset + length, offset
         while pos < end:
             try:
                 data = os.lseek(self.fd, pos, os.SEEK_DATA)
@@ -84,7 +88,7 @@ class MemoryFile:
             if data >= end:
                 return
             hole = min(os.lseek(self.fd, data, os.SEEK_HOLE), end)
-            view[dst + data - src:dst + hole - src] = view[data:hole]
+            yield data, hole - data
             pos = hole
 
     def read(self, offset: int, length: int) -> bytes:

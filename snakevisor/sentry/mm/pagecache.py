@@ -12,12 +12,19 @@ CHUNK_SIZE = 64 * 1024
 
 
 class PageCache:
-    """Chunks of one file. ``fill(offset, length) -> bytes`` reads backing data (None: zeros)."""
+    """Chunks of one file. ``fill(offset, length) -> bytes`` reads backing data (None: zeros), or
+    ``fill_into(offset, view)`` reads it straight into the (zeroed) MemoryFile pages of ``view``,
+    with no copy and leaving the backing file's holes unwritten (unallocated).
 
-    def __init__(self, memory_file: MemoryFile, fill=None):
+    ``dirty``: the file ranges whose cached bytes may be newer than the backing file's (pages
+    of writable shared mappings); only those are ever written back."""
+
+    def __init__(self, memory_file: MemoryFile, fill=None, fill_into=None):
         self.mf = memory_file
         self.fill = fill
+        self.fill_into = fill_into
         self.chunks: dict[int, int] = {}  # chunk index -> MemoryFile offset
+        self.dirty: list[tuple[int, int]] = []   # sorted, disjoint, merged [start, end) file ranges
 
     def _ensure(self, first: int, last: int) -> None:
         """Make chunks first..last (inclusive) present; missing runs get one contiguous region."""
@@ -31,7 +38,9 @@ class PageCache:
                 run_end += 1
             count = run_end - idx + 1
             base = self.mf.allocate(count * CHUNK_SIZE)
-            if self.fill is not None:
+            if self.fill_into is not None:
+                self.fill_into(idx * CHUNK_SIZE, memoryview(self.mf.view)[base:base + count * CHUNK_SIZE])
+            elif self.fill is not None:
                 data = self.fill(idx * CHUNK_SIZE, count * CHUNK_SIZE)
                 if data:
                     self.mf.write(base, data[:count * CHUNK_SIZE])
@@ -112,3 +121,28 @@ class PageCache:
         for off in self.chunks.values():
             self.mf.free(off, CHUNK_SIZE)
         self.chunks.clear()
+
+    def mark_dirty(self, offset: int, length: int) -> None:
+        """File bytes [offset, offset+length) may be changed in the cache (a writable shared mapping)."""
+        start, end = offset, offset + length
+        if end <= start:
+            return
+        keep = []
+        for a, b in self.dirty:
+            if b < start or a > end:
+                keep.append((a, b))
+            else:           # overlapping or adjacent: merge
+                start, end = min(a, start), max(b, end)
+        keep.append((start, end))
+        keep.sort()
+        self.dirty = keep
+
+    def data_ranges(self, offset: int, length: int):
+        """(file offset, MemoryFile offset, length) of the cached bytes in [offset, offset+length)
+        that hold data: pages never filled with data nor written since are holes of the
+        MemoryFile and are left out (they read as zeros and were zeros when cached)."""
+        pos = offset
+        for mf_off, n in self.translate_unaligned(offset, length):
+            for data, m in self.mf.data_extents(mf_off, n):
+                yield pos + data - mf_off, data, m
+            pos += n
