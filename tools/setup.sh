@@ -24,6 +24,8 @@ if [ $want_tests = 1 ]; then
     need inotify-tools
     # AIO tests: fio with its libaio engine.
     need fio
+    # Real programs: PostgreSQL (initdb, the server, pgbench) in the sandbox.
+    need postgresql-15
     # Terminal tests drive an interactive shell in `snakevisor do -t` through tmux, and full-screen
     # programs in it: vim.tiny (busybox's vi too), less, top (procps).
     for p in tmux vim-tiny less; do need "$p"; done
