@@ -121,6 +121,9 @@ class Sandbox:
 
     # control requests ------------------------------------------------------------
     def handle(self, conn, msg, fds):
+        # No Task is running while a control request is served; ``current`` still names the
+        # last one that ran, and a SIGKILL sent to its group would take it for a self-kill (TaskExit).
+        self.kernel.current = None
         op = msg.get("op")
         if op != "exec":
             for fd in fds:
@@ -132,7 +135,8 @@ class Sandbox:
             self.kernel.start_task(self.init_task)
             return {"ok": True}
         if op == "kill":
-            return self._kill(int(msg.get("signal", S.SIGTERM)), bool(msg.get("all")), msg.get("pid"))
+            return self._kill(int(msg.get("signal", S.SIGTERM)), bool(msg.get("all")), msg.get("pid"),
+                              bool(msg.get("group")))
         if op == "ps":
             return {"processes": self._ps()}
         if op == "stats":
@@ -150,7 +154,9 @@ class Sandbox:
                 return {"errno": e.errno}
         return {"error": f"unknown control operation {op!r}"}
 
-    def _kill(self, sig, everything, pid):
+    def _kill(self, sig, everything, pid, group=False):
+        """``group``: the whole process group ``pid`` leads (an exec'd process is a group
+        leader: killing its group takes its children too, as kill(-pid) would)."""
         if not 1 <= sig <= 64:
             return {"error": f"invalid signal {sig}"}
         if not self.started:
@@ -161,6 +167,8 @@ class Sandbox:
             return {"ok": True}
         groups = list(self.kernel.pidns.thread_groups.values()) if everything else \
             [self.kernel.pidns.thread_groups.get(int(pid))] if pid is not None else [self.kernel.init]
+        if group and pid is not None:
+            groups = self.kernel.pidns.process_group(int(pid))
         if not groups or groups[0] is None:
             return {"error": f"no such process {pid}"}
         for tg in groups:
@@ -217,16 +225,18 @@ class Sandbox:
         boot = _Boot()
         boot.fs, boot.creds, boot.kernel = fs, creds, self.kernel
         argv = [a.encode() for a in process.args]
+        tgs = []   # the new process's thread group, for its exit report
         try:
             prog = find_program(boot, argv[0], env.get("PATH"))
             task = self.kernel.create_process(prog, argv, [f"{k}={v}".encode() for k, v in env.items()],
                                               fdtable, fs, creds, parent=None,
-                                              on_exit=lambda status: self._exec_exited(conn, status))
+                                              on_exit=lambda status: self._exec_exited(conn, status, tgs[0]))
         except SyscallError as e:
             fdtable.close_all()
             fs.release()
             what = "executable file not found in $PATH" if e.errno == ENOENT else os.strerror(e.errno)
             return {"error": f"exec: {process.args[0]!r}: {what}"}
+        tgs.append(task.tg)
         task.tg.limits.update({r.resource: (r.soft, r.hard) for r in process.rlimits})
         fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])
         conn.keep = True
@@ -235,8 +245,11 @@ class Sandbox:
         return None
 
     @staticmethod
-    def _exec_exited(conn, status):
-        conn.reply({"status": status})
+    def _exec_exited(conn, status, tg):
+        # CPU seconds of the process and of the children it waited for (getrusage's SELF + CHILDREN).
+        user, system = tg.cpu_final or (0.0, 0.0)
+        cu, cs = tg.children_cpu
+        conn.reply({"status": status, "user": user + cu, "system": system + cs})
         conn.close()
 
     # running -------------------------------------------------------------------------
