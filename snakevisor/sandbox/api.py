@@ -307,8 +307,8 @@ class Sandbox:
                 pid = control.receive(conn)["pid"]
             except control.ControlError as e:
                 conn.close()
-                if "not found" in str(e):
-                    raise FileNotFoundError(errno.ENOENT, str(e), argv[0]) from None
+                if "not found" in str(e) or "chdir to cwd" in str(e):   # as subprocess raises them
+                    raise FileNotFoundError(errno.ENOENT, str(e), argv[0] if "not found" in str(e) else cwd) from None
                 raise SandboxError(str(e)) from None
         except BaseException:
             for fd in ours:
@@ -332,6 +332,14 @@ class Sandbox:
         out, err, timed_out = _communicate(proc, input, timeout)
         return Result(argv=proc.args, stdout=out, stderr=err, exit_code=proc.returncode, signal=proc.signal,
                       timed_out=timed_out, user_time=proc.user_time, system_time=proc.system_time)
+
+    def ps(self):
+        """The sandbox's processes as its kernel sees them: dicts with pid, ppid, cmd, state."""
+        try:
+            procs = control.call(self._socket, {"op": "ps"})["processes"]
+        except control.ControlError as e:
+            raise SandboxError(str(e)) from None
+        return [{k: p[k] for k in ("pid", "ppid", "cmd", "state")} for p in procs]
 
     # -- files -----------------------------------------------------------------------
     def put_file(self, path, data, mode=None):

@@ -25,6 +25,7 @@ _SFD_CLOEXEC = os.O_CLOEXEC
 # The longest single epoll wait: epoll takes an int of milliseconds, and an application may sleep
 # for centuries; the loop just wakes up and finds no timer due yet.
 MAX_POLL_WAIT = 3600.0
+WAKER_CHECK = 32   # stub statuses between two looks at the waker by name (see _fair_to_waker)
 
 
 class WaitStop:
@@ -119,6 +120,7 @@ class Loop:
         self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
         self.async_watchers = {}      # host fd -> callback(), woken through SIGIO and the waker
         self.waker = None             # platform Waker: lets signal handlers end a blocking waitpid
+        self._statuses = 0            # stub statuses handled, for _fair_to_waker
         self._wakeup_pipe = None      # (read, write): signal.set_wakeup_fd's, read end SIGIO to the waker
         self.pending_host_signals = []
         self.host_signal_callback = None
@@ -327,6 +329,7 @@ class Loop:
                 except ChildProcessError:
                     return
                 self._on_status(pid, status)
+                self._fair_to_waker()
                 continue
             if self._drain_waitpid():
                 continue
@@ -355,6 +358,21 @@ class Loop:
             if pid == 0:
                 return got
             got = True
+            self._on_status(pid, status)
+            self._fair_to_waker()
+
+    def _fair_to_waker(self):
+        """waitpid(-1) reports the newest tracees first, so under a flood of stub stops (a fork
+        bomb) the waker, the oldest, went unseen for tens of seconds, and with it every SIGIO
+        descriptor (the OCI control socket) and host signal. Ask for it by name now and then."""
+        self._statuses += 1
+        if self.waker is None or self._statuses % WAKER_CHECK:
+            return
+        try:
+            pid, status = os.waitpid(self.waker.tid, WALL | os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid:
             self._on_status(pid, status)
 
     def _poll(self, timeout):
