@@ -203,7 +203,7 @@ def test_exception_in_with_leaves_nothing():
 def test_killed_caller_takes_sandbox_along(tmp_path):
     code = ("import os, sys, snakevisor\n"
             "sb = snakevisor.Sandbox()\n"
-            "sb.run(['/bin/sh', '-c', 'sleep 1000 & echo started'])\n"
+            "sb.run(['/bin/sh', '-c', 'sleep 1000 >/dev/null 2>&1 & echo started'])\n"
             "print(sb.watcher_pid, sb.pid, sb.dir, flush=True)\n"
             "sys.stdin.read()\n")
     caller = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE)

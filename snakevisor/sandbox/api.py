@@ -201,7 +201,7 @@ class Sandbox:
 
     # -- lifecycle -------------------------------------------------------------------
     def _start(self, bundle, network):
-        from snakevisor.sandbox.container import REPO_ROOT, _boot_argv, wait_ready
+        from snakevisor.sandbox.container import REPO_ROOT, _boot_argv, read_to_eof, wait_ready
 
         opts = types.SimpleNamespace(root=self.dir, log=None, log_format="text", debug=False, strace=False,
                                      no_seccomp=False, network=network)
@@ -224,10 +224,7 @@ class Sandbox:
         os.close(ready_w)
         os.close(pid_w)
         os.close(log_fd)
-        data = b""
-        while chunk := os.read(pid_r, 64):
-            data += chunk
-        os.close(pid_r)
+        data = read_to_eof(pid_r)
         if not data:
             os.close(ready_r)
             raise SandboxError("cannot start the sandbox process (new PID namespace refused?)" + self._log_tail())
@@ -470,6 +467,8 @@ def _watch(caller, argv, env, keep_fds, tmpdir):
         os._exit(1)   # the caller died before we could watch it
     null = os.open(os.devnull, os.O_RDWR)
     keep = {ready_w, pid_w, log_fd, caller_fd, null}
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
     for fd in map(int, os.listdir("/proc/self/fd")):   # the caller's pipes must see EOF without us
         if fd not in keep and fd > 2:
             try:

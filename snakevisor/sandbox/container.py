@@ -131,15 +131,23 @@ def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach):
             os._exit(code)
     os.close(ready_w)
     os.close(pid_w)
-    data = b""
-    while chunk := os.read(pid_r, 64):
-        data += chunk
-    os.close(pid_r)
+    data = read_to_eof(pid_r)
     os.waitpid(middle, 0)
     if not data:
         os.close(ready_r)
         raise StateError("cannot start the sandbox process (new PID namespace refused?)")
     return int(data), ready_r
+
+
+def read_to_eof(fd):
+    """All that is written to pipe ``fd`` until its writers close it; ``fd`` is closed."""
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    finally:
+        os.close(fd)
+    return data
 
 
 def wait_ready(ready_fd, timeout=BOOT_TIMEOUT):
