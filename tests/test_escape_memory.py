@@ -88,3 +88,36 @@ def test_mmap_cycles_of_varying_sizes_do_not_exhaust_memory():
     assert boxed.stdout == native.stdout == b"2200 cycles ok\n", (
         boxed.stdout, boxed.stderr.decode(errors="replace")[-2000:])
     assert boxed.returncode == 0
+
+
+# -- 1. truncating a mapped file -----------------------------------------------------------------
+TRUNCATE_CASES = {
+    # kind: (native arguments, sandbox arguments); {tmp} is a host directory, /vol the same one in the sandbox
+    "memfd": (["memfd"], ["memfd"]),
+    "tmpfs": (["tmpfs", "/dev/shm/snakevisor-mmt-{pid}"], ["tmpfs", "/tmp/f"]),
+    "volume": (["file", "{tmp}/f"], ["file", "/vol/f"]),
+    "overlay": (["file", "{tmp}/g"], ["file", "/var/tmp/snakevisor-mmt"]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TRUNCATE_CASES))
+def test_truncated_mapping_faults_and_never_shows_another_process_memory(kind, tmp_path):
+    """A maps a file and shrinks it, B then fills fresh memory with a secret: A gets SIGBUS past the
+    new end (the old code left the freed pages mapped; B's next allocation got them and A read all
+    64 of B's secret pages), EFAULT from syscalls, zeros when the file grows again; a truncation by
+    B reaches A blocked in a syscall and A running application code alike."""
+    import os
+    prog = compile_c("mem_truncate")
+    native_args, boxed_args = TRUNCATE_CASES[kind]
+    fill = {"tmp": str(tmp_path), "pid": os.getpid()}
+    native_args = [a.format(**fill) for a in native_args]
+    try:
+        native = run_native([prog, *native_args], timeout=60)
+    finally:
+        if kind == "tmpfs" and os.path.exists(native_args[1]):
+            os.unlink(native_args[1])
+    assert native.returncode == 0 and b"shared page 2 read: SIGBUS" in native.stdout, native.stdout
+    boxed = run_sandboxed([prog, *boxed_args], flags=("--volume", f"{tmp_path}:/vol"), timeout=180)
+    assert boxed.stdout == native.stdout, (boxed.stdout.decode(errors="replace"),
+                                           boxed.stderr.decode(errors="replace")[-2000:])
+    assert boxed.returncode == 0

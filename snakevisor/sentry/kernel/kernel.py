@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
@@ -16,12 +17,12 @@ from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.loop import Loop
-from snakevisor.sentry.kernel.signals import Signals, make_siginfo
+from snakevisor.sentry.kernel.signals import Signals, make_siginfo, tgkill
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
-from snakevisor.sentry.platform.ptrace import StubGone
+from snakevisor.sentry.platform.ptrace import StubGone, wait_stop
 from snakevisor.sentry.vfs.resolve import path_of
 
 
@@ -85,7 +86,7 @@ class Kernel:
             parent.children.append(tg)
         tg.on_exit = on_exit
         aspace, ctx = self.platform.new_address_space()
-        mm = MemoryManager(self.memory_file, aspace)
+        mm = MemoryManager(self.memory_file, aspace, self)
         mm.active_context = ctx
         task = Task(self, tg, tgid, ctx, mm, fdtable, fs, creds)
         try:
@@ -215,6 +216,36 @@ class Kernel:
         self._end_task(task, status, from_group=False)
         self.retire_stub_thread(task.ctx)
         raise TaskExit()
+
+    @contextmanager
+    def stopped_context(self, mm):
+        """A stopped stub thread of ``mm``'s address space to inject through, for a change another
+        process makes to it (a truncation unmapping file pages). If all its threads run application
+        code, one is stopped with a kick and waited for here; its Task gets that stop afterwards,
+        through the loop, as if nothing had happened. None if ``mm`` has no live thread."""
+        tasks = [t for t in self.host_tids.values() if t.mm is mm and t.ctx is not None and not t.exited]
+        for t in tasks:
+            if self.loop.by_tid.get(t.ctx.tid) is not t:
+                yield t.ctx
+                return
+        for t in tasks:
+            ctx, status = t.ctx, None
+            try:
+                tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
+                status = wait_stop(ctx.tid)
+                ctx.get_regs()   # injection restores the registers it finds: these, not the last stop's
+            except StubGone as gone:
+                status = gone.status
+            except OSError:
+                continue
+            try:
+                if status is not None and os.WIFSTOPPED(status):
+                    yield ctx
+                    return
+            finally:
+                if status is not None:
+                    self.loop.hand_back(ctx.tid, status)
+        yield None
 
     def retire_stub_thread(self, ctx):
         """A Task is done with its stub thread. If no other Task runs in that stub (address space),
