@@ -121,3 +121,62 @@ def test_truncated_mapping_faults_and_never_shows_another_process_memory(kind, t
     assert boxed.stdout == native.stdout, (boxed.stdout.decode(errors="replace"),
                                            boxed.stderr.decode(errors="replace")[-2000:])
     assert boxed.returncode == 0
+
+
+# -- 2. writing what you may only read -----------------------------------------------------------
+@pytest.fixture
+def root_owned_dir():
+    """A host directory nobody may enter, holding a root-owned 0644 file (not under /tmp/pytest-of-root,
+    which is 0700: uid 65534 could not reach it natively)."""
+    import os
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="snakevisor-mm-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    victim = os.path.join(d, "victim")
+    with open(victim, "w") as f:
+        f.write("root-owned original\n")
+    os.chmod(victim, 0o644)
+    yield d
+    shutil.rmtree(d)
+
+
+def test_readonly_fd_shared_mapping_cannot_become_writable_on_a_volume(root_owned_dir):
+    """uid 65534 maps a root-owned 0644 host file (opened O_RDONLY) MAP_SHARED PROT_READ through a
+    read-write volume: mprotect(PROT_WRITE) is EACCES as natively (the old code said 0, and the
+    write reached the host file through the Gofer)."""
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to uid 65534 natively")
+    prog = compile_c("mem_rdonly")
+    victim = os.path.join(root_owned_dir, "victim")
+    native = run_native([prog, victim, "nobody"])
+    assert b"mprotect shared read-only mapping RW: -1 EACCES" in native.stdout, native.stdout
+    boxed = run_sandboxed([prog, "/vol/victim", "nobody"], flags=("--volume", f"{root_owned_dir}:/vol"))
+    with open(victim) as f:
+        assert f.read() == "root-owned original\n"
+    assert boxed.stdout == native.stdout, boxed.stderr.decode(errors="replace")[-2000:]
+    assert boxed.returncode == native.returncode == 0
+
+
+def test_readonly_fd_shared_mapping_cannot_rewrite_etc_passwd_in_the_overlay():
+    """The same through the overlay root: /etc/passwd stays as it was (the old code let nobody
+    write OWNED over its first bytes)."""
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to uid 65534 natively")
+    prog = compile_c("mem_rdonly")
+    native = run_native([prog, "/etc/passwd", "nobody"])
+    assert b"mprotect shared read-only mapping RW: -1 EACCES" in native.stdout, native.stdout
+    with open("/etc/passwd", "rb") as f:
+        head = f.read(16)
+    boxed = run_sandboxed(["/bin/sh", "-c", f"{prog} /etc/passwd nobody && head -c 16 /etc/passwd"])
+    assert boxed.stdout == native.stdout + head, boxed.stderr.decode(errors="replace")[-2000:]
+    assert boxed.returncode == 0
+
+
+def test_memfd_write_seals_bind_mappings(differential):
+    """F_SEAL_WRITE: EBUSY while a shared mapping may write, then no writable shared mapping, new or
+    mprotected (the old code sealed regardless and let both through); F_SEAL_FUTURE_WRITE likewise
+    for new mappings."""
+    differential([compile_c("mem_seals")])
