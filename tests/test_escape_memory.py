@@ -6,7 +6,11 @@ import random
 import pytest
 
 from conftest import compile_c, run_native, run_sandboxed
-from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, FreeExtents
+from snakevisor.abi import mm as M
+from snakevisor.abi.errno import EACCES, EFAULT, SyscallError
+from snakevisor.sentry.mm.manager import MemoryManager
+from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, FreeExtents, MemoryFile
+from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 
 
 # -- the MemoryFile allocator ------------------------------------------------------------------
@@ -88,6 +92,79 @@ def test_mmap_cycles_of_varying_sizes_do_not_exhaust_memory():
     assert boxed.stdout == native.stdout == b"2200 cycles ok\n", (
         boxed.stdout, boxed.stderr.decode(errors="replace")[-2000:])
     assert boxed.returncode == 0
+
+
+class _FileStub:
+    """A file whose mappable is a bare PageCache, for MemoryManager bookkeeping without a Sentry."""
+
+    def __init__(self, mf, size):
+        self.cache = PageCache(mf)
+        self.size = size
+
+    def mappable(self):
+        return self
+
+    def translate(self, offset, length):
+        return self.cache.translate(offset, length)
+
+    def inc_ref(self):
+        return self
+
+    def dec_ref(self):
+        pass
+
+
+@pytest.fixture
+def mf():
+    f = MemoryFile(size=1 << 34)
+    yield f
+    f.close()
+
+
+def test_truncate_bookkeeping_every_mapper(mf):
+    """Every MemoryManager that maps the file loses the pages past the new end (EFAULT for the
+    Sentry's own copies) before the PageCache frees them; growing again maps fresh pages."""
+    file = _FileStub(mf, 4 * CHUNK_SIZE)
+    file.cache.write(0, b"F" * 4 * CHUNK_SIZE)
+    a, b = MemoryManager(mf), MemoryManager(mf)
+    pa = a.mmap(0, 4 * CHUNK_SIZE, M.PROT_READ | M.PROT_WRITE, M.MAP_SHARED, file)
+    pb = b.mmap(0, 4 * CHUNK_SIZE, M.PROT_READ, M.MAP_PRIVATE, file)
+    old = a.vmas.find(pa + 2 * CHUNK_SIZE).mf_off
+    file.size = 5000
+    file.cache.truncate(5000)
+    for mm, base in ((a, pa), (b, pb)):
+        assert mm.copy_in(base, 1) == b"F"
+        with pytest.raises(SyscallError) as e:
+            mm.copy_in(base + 2 * PAGE_SIZE, 1)
+        assert e.value.errno == EFAULT
+        assert mm.accessible_span(base, 4 * CHUNK_SIZE) == 2 * PAGE_SIZE
+    secret = mf.allocate(2 * CHUNK_SIZE)         # the freed chunks are someone else's now
+    mf.write(secret, b"S" * 2 * CHUNK_SIZE)
+    file.size = 4 * CHUNK_SIZE
+    assert a.fault_past_eof(pa + 2 * CHUNK_SIZE) is None   # grown: mapped again, to new pages
+    v = a.vmas.find(pa + 2 * CHUNK_SIZE)
+    assert not v.past_eof and v.mf_off != old
+    assert a.copy_in(pa + 2 * CHUNK_SIZE, 4) == b"\0\0\0\0"
+    a.release_all()
+    b.release_all()
+
+
+def test_may_write_and_may_exec_bound_mprotect(mf):
+    file = _FileStub(mf, CHUNK_SIZE)
+    mm = MemoryManager(mf)
+    p = mm.mmap(0, 2 * PAGE_SIZE, M.PROT_READ, M.MAP_SHARED, file, maywrite=False, mayexec=False)
+    for prot in (M.PROT_READ | M.PROT_WRITE, M.PROT_WRITE, M.PROT_READ | M.PROT_EXEC):
+        with pytest.raises(SyscallError) as e:
+            mm.mprotect(p, 2 * PAGE_SIZE, prot)
+        assert e.value.errno == EACCES
+    assert [v.prot for v in mm.vmas] == [M.PROT_READ]          # nothing changed on failure
+    assert mm.mprotect(p + PAGE_SIZE, PAGE_SIZE, M.PROT_NONE) == 0
+    with pytest.raises(SyscallError):                          # the split halves keep the limits
+        mm.mprotect(p, PAGE_SIZE, M.PROT_READ | M.PROT_WRITE)
+    assert not mm.maps_shared_writable(file.cache)
+    mm.mmap(0, PAGE_SIZE, M.PROT_READ, M.MAP_SHARED, file)
+    assert mm.maps_shared_writable(file.cache)                 # could be mprotected writable: seals wait
+    mm.release_all()
 
 
 # -- 1. truncating a mapped file -----------------------------------------------------------------

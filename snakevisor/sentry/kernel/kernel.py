@@ -223,29 +223,35 @@ class Kernel:
         process makes to it (a truncation unmapping file pages). If all its threads run application
         code, one is stopped with a kick and waited for here; its Task gets that stop afterwards,
         through the loop, as if nothing had happened. None if ``mm`` has no live thread."""
+        ctx, status = self._stop_one(mm)
+        try:
+            yield ctx
+        except StubGone:
+            pass   # that stub died meanwhile: its mappings went with it
+        finally:
+            if status is not None:
+                self.loop.hand_back(ctx.tid, status)
+
+    def _stop_one(self, mm):
+        """(a stopped Context of ``mm``, the stop status the loop is owed for it or None)."""
         tasks = [t for t in self.host_tids.values() if t.mm is mm and t.ctx is not None and not t.exited]
         for t in tasks:
             if self.loop.by_tid.get(t.ctx.tid) is not t:
-                yield t.ctx
-                return
+                return t.ctx, None
         for t in tasks:
-            ctx, status = t.ctx, None
+            ctx = t.ctx
             try:
                 tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
                 status = wait_stop(ctx.tid)
                 ctx.get_regs()   # injection restores the registers it finds: these, not the last stop's
             except StubGone as gone:
-                status = gone.status
+                if gone.status is not None:
+                    self.loop.hand_back(ctx.tid, gone.status)
+                continue
             except OSError:
                 continue
-            try:
-                if status is not None and os.WIFSTOPPED(status):
-                    yield ctx
-                    return
-            finally:
-                if status is not None:
-                    self.loop.hand_back(ctx.tid, status)
-        yield None
+            return ctx, status
+        return None, None
 
     def retire_stub_thread(self, ctx):
         """A Task is done with its stub thread. If no other Task runs in that stub (address space),
