@@ -448,7 +448,7 @@ class MemoryManager:
         if n <= 0:
             return b""
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.accessible(M.PROT_READ):
+        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ and not v.past_eof:  # accessible(), inlined
             off = v.mf_off + addr - v.start
             return self.view[off:off + n]
         return b"".join(self._pieces(addr, n, M.PROT_READ))
@@ -474,7 +474,7 @@ class MemoryManager:
         if v is not None and v.kind == COW:
             self.break_cow(addr, addr + n)
             v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.accessible(need) and v.kind != COW:
+        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and v.kind != COW:
             off = v.mf_off + addr - v.start
             self.view[off:off + n] = data
             return
