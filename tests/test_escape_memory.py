@@ -184,7 +184,7 @@ def test_truncated_mapping_faults_and_never_shows_another_process_memory(kind, t
     64 of B's secret pages), EFAULT from syscalls, zeros when the file grows again; a truncation by
     B reaches A blocked in a syscall and A running application code alike."""
     import os
-    prog = compile_c("mem_truncate")
+    prog = compile_c("mem_truncate", extra=("-pthread",))
     native_args, boxed_args = TRUNCATE_CASES[kind]
     fill = {"tmp": str(tmp_path), "pid": os.getpid()}
     native_args = [a.format(**fill) for a in native_args]

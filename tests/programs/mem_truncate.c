@@ -2,11 +2,12 @@
  * shrinks it; process B then allocates and fills memory with a secret. A's pages past the new end
  * must raise SIGBUS (never show B's secret), a syscall given them must fail with EFAULT, the file
  * grown again must read as zeros; a truncation by B while A is blocked, and while A is running
- * application code, must take the pages away too.
+ * application code (three threads of it), must take the pages away too.
  * Usage: mem_truncate tmpfs|file PATH, or mem_truncate memfd */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@
 #define PG 4096
 static const char SECRET[] = "B's-SECRET-0123456789";
 static sigjmp_buf jb;
+static volatile int stop_spinning;
+
+static void *spin(void *arg) { while (!stop_spinning) ; return arg; }
 
 static void on_fault(int sig) { siglongjmp(jb, sig); }
 
@@ -151,7 +155,10 @@ int main(int argc, char **argv) {
     hear(b2a[0]);
     printf("after B's truncation, page 0: %s\n", outcome(probe(m, 0, &c)));
 
-    /* 4. B truncates while A spins in application code on the mapped page. */
+    /* 4. B truncates while A spins in application code, in three threads. */
+    pthread_t spinners[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&spinners[i], NULL, spin, NULL);
     if (ftruncate(fd, LEN)) return 2;
     m[0] = 'H';
     say(a2b[1], 'r');
@@ -160,6 +167,9 @@ int main(int argc, char **argv) {
         ;
     printf("after B's truncation while A ran, page 0: %s\n", outcome(probe(m, 0, &c)));
     hear(b2a[0]);
+    stop_spinning = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(spinners[i], NULL);
 
     say(a2b[1], 'q');
     int status;
