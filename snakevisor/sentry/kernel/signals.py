@@ -141,7 +141,7 @@ class Signals:
         if ctx is not None and loop.by_tid.get(ctx.tid) is task and not task.kicked:
             task.kicked = True
             try:
-                _tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
+                tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
             except OSError:
                 pass
 
@@ -418,7 +418,7 @@ def _init_fpstate(xstate):
 _INIT_FPSTATE = {}
 
 
-def _tgkill(tgid, tid, sig):
+def tgkill(tgid, tid, sig):
     if _libc.syscall(SYSCALL_NUMBERS["tgkill"], tgid, tid, sig) != 0:
         raise OSError(ctypes.get_errno(), "tgkill")
 
