@@ -152,6 +152,7 @@ class InetSocket(SocketImpl):
         self.fd = sock.fileno()
         self.rcvtimeo = self.sndtimeo = None
         self.connecting = False
+        self.read_shut = False
 
     # --- addresses and connections -----------------------------------------------------
     def _check_family(self, addr):
@@ -221,7 +222,19 @@ class InetSocket(SocketImpl):
         try:
             self.sock.shutdown(how)
         except OSError as e:
+            # An unconnected datagram socket is shut down all the same (ENOTCONN notwithstanding).
+            if e.errno == _errno.ENOTCONN and how in (S.SHUT_RD, S.SHUT_RDWR):
+                self.read_shut = True
             raise SyscallError(e.errno or EINVAL)
+        if how in (S.SHUT_RD, S.SHUT_RDWR):
+            self.read_shut = True
+
+    def blocked_recv_result(self):
+        """A datagram socket shut down for reading: a recv that would block returns 0 (the host's
+        non-blocking recv says EAGAIN; Linux's blocking one sees RCV_SHUTDOWN and returns 0)."""
+        if self.read_shut and self.stype != _socket.SOCK_STREAM:
+            return RecvResult(b"")
+        return None
 
     # --- data -----------------------------------------------------------------------------
     def sendmsg(self, t, data, flags, addr, rights, creds, control=b""):

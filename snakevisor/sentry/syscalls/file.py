@@ -261,8 +261,17 @@ def _write_from(t, f, buf, count, pos=None):
         return (yield from task_write(t, f, [(buf, avail)]))
     data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
-        return 0
+        return (yield from _write_nothing(t, f))
     return (yield from _do_write(t, f, data, pos))
+
+
+def _write_nothing(t, f):
+    """A write of 0 bytes: a socket still sends (a 0-byte datagram on a message socket, as Linux's
+    sock_write_iter); anything else not seekable returns 0."""
+    send_empty = getattr(f.impl, "send_empty", None)
+    if send_empty is None:
+        return 0
+    return (yield from send_empty(t, f))
 
 
 @syscall("pwrite64", args=("fd", "str:2", "uint", "int"))
@@ -286,7 +295,7 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
     if pos is not None and not f.impl.seekable:
         raise SyscallError(ESPIPE)
     if total == 0:
-        return 0
+        return (yield from _write_nothing(t, f)) if pos is None else 0
     task_write = getattr(f.impl, "task_write", None)
     if task_write is not None and pos is None and not flags:
         return (yield from task_write(t, f, vecs))

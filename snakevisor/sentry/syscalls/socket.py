@@ -78,6 +78,10 @@ def _blocking(t, f, sock, op, fn, dontwait=False):
         except SyscallError as e:
             if e.errno != EAGAIN or f.flags & O_NONBLOCK or dontwait:
                 raise
+        if op == "recv":
+            instead = sock.blocked_recv_result()   # e.g. a datagram socket shut down for reading
+            if instead is not None:
+                return instead
         w, ev = sock.wait_target(op)
         tmo = sock.timeout(op)
         now = t.kernel.monotonic()
