@@ -262,14 +262,24 @@ class Signals:
         xstate = ctx.get_xstate()
         alt_sp, alt_flags, alt_size = task.altstack
         on_alt = task.on_altstack(regs.rsp)
-        if flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size and not on_alt:
+        # get_sigframe: a handler already on the alternate stack (without SS_AUTODISARM) nests on
+        # it; SA_ONSTACK switches to it otherwise.
+        def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
+            return not alt_flags & S.SS_AUTODISARM and task.on_altstack(addr)
+        nested = on_sig_stack(regs.rsp)
+        sp = regs.rsp - 128  # the red zone
+        entering = bool(flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size
+                        and not on_sig_stack(sp))
+        if entering:
             sp = alt_sp + alt_size
-        else:
-            sp = regs.rsp - 128  # the red zone
         fp_size = len(xstate) + 4
         sp = (sp - fp_size) & ~63
         fp_addr = sp
         frame = ((sp - S.RT_SIGFRAME_SIZE) & ~15) - 8
+        if (nested or entering) and not alt_sp < frame <= alt_sp + alt_size:
+            # The frame would overflow the alternate stack: Linux does not write past it but
+            # forces SIGSEGV (force_sigsegv), as when the frame cannot be written at all.
+            self._frame_fault(task, sig)
         uc = frame + 8
         info_addr = uc + S.UCONTEXT_SIZE
         # The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it.
@@ -288,9 +298,7 @@ class Signals:
             mm.copy_out(fp_addr, fpstate)
             mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0) + ucontext + info)
         except SyscallError:
-            # No room for the frame: Linux kills the process with SIGSEGV.
-            task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
-            self.kernel.kill_group(task.tg, S.SIGSEGV)
+            self._frame_fault(task, sig)   # no room for the frame
         task.saved_sigmask = None
         regs.rdi, regs.rsi, regs.rdx = sig, info_addr, uc
         regs.rax = 0
@@ -310,6 +318,11 @@ class Signals:
             ctx.set_xstate(_init_fpstate(xstate))  # handlers start with a clean FPU, as on Linux
         except OSError:
             pass
+
+    def _frame_fault(self, task, sig):
+        """A signal frame that cannot be set up: the process dies of SIGSEGV."""
+        task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
+        self.kernel.kill_group(task.tg, S.SIGSEGV)
 
     @staticmethod
     def _fault_context(sig, info):

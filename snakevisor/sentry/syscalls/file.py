@@ -295,7 +295,7 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
     if pos is not None and not f.impl.seekable:
         raise SyscallError(ESPIPE)
     if total == 0:
-        return (yield from _write_nothing(t, f)) if pos is None else 0
+        return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
     task_write = getattr(f.impl, "task_write", None)
     if task_write is not None and pos is None and not flags:
         return (yield from task_write(t, f, vecs))

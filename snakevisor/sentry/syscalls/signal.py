@@ -111,15 +111,24 @@ def rt_sigreturn(t):
 
 
 # -- sending ------------------------------------------------------------------------------
+def _may_signal_task(t, target, sig):
+    """Linux's check_kill_permission: within the thread group always; else the sender's real or
+    effective uid must be the target's real or saved uid, or the sender has CAP_KILL; SIGCONT
+    also reaches any process of the sender's session."""
+    if target.tg is t.tg or t.creds.has_cap(5):  # CAP_KILL
+        return True
+    other = target.creds
+    if {t.creds.uid, t.creds.euid} & {other.uid, other.suid}:
+        return True
+    return sig == S.SIGCONT and target.tg.sid == t.tg.sid
+
+
 def _may_signal(t, target_tg, sig):
-    if t.creds.euid == 0 or t.creds.has_cap(5):  # CAP_KILL
-        return True
-    other = target_tg.leader.creds if target_tg.leader else None
-    if other is None:
-        return False
-    if sig == S.SIGCONT and target_tg.sid == t.tg.sid:
-        return True
-    return t.creds.euid in (other.uid, other.suid) or t.creds.uid in (other.uid, other.suid)
+    """The same for a process (kill(2) checks the task its pid names: the leader)."""
+    leader = target_tg.leader
+    if leader is None:
+        return target_tg is t.tg or t.creds.has_cap(5)
+    return _may_signal_task(t, leader, sig)
 
 
 def _kill_groups(t, pid):
@@ -170,7 +179,7 @@ def tgkill(t, tgid, tid, sig):
     if tgid <= 0 or tid <= 0:
         raise SyscallError(EINVAL)
     target = _thread(t, tgid, tid)
-    if not _may_signal(t, target.tg, sig):
+    if not _may_signal_task(t, target, sig):
         raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
     return 0
@@ -182,6 +191,8 @@ def tkill(t, tid, sig):
     if tid <= 0:
         raise SyscallError(EINVAL)
     target = _thread(t, None, tid)
+    if not _may_signal_task(t, target, sig):
+        raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
     return 0
 
@@ -203,6 +214,8 @@ def rt_sigqueueinfo(t, pid, sig, info_ptr):
     if not groups:
         raise SyscallError(ESRCH)
     info = _user_siginfo(t, sig, info_ptr, groups[0] is t.tg)
+    if not _may_signal(t, groups[0], sig):
+        raise SyscallError(EPERM)
     t.kernel.signals.send_to_group(groups[0], sig, info)
     return 0
 
@@ -214,6 +227,8 @@ def rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
         raise SyscallError(EINVAL)
     target = _thread(t, tgid, tid)
     info = _user_siginfo(t, sig, info_ptr, target.tg is t.tg)
+    if not _may_signal_task(t, target, sig):
+        raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, info)
     return 0
 
