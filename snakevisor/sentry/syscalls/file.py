@@ -12,7 +12,7 @@ from snakevisor.abi import fs as _fs_abi
 
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
                                   ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
-from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
@@ -21,6 +21,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD
                                RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
                                MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
                                to_s64, to_u32)
+from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 from snakevisor.sentry.vfs import fasync, locks
@@ -223,12 +224,15 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     view = memoryview(data)
     done = 0
     blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
+    limit = fsize_limit(t, f.inode)
     while True:
         try:
-            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append), POLLOUT, nowait)
+            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit), POLLOUT,
+                                         nowait)
         except SyscallError as e:
             if e.errno == EPIPE and getattr(f.impl, "sigpipe_on_epipe", False):
                 send_sigpipe(t)
+            signal_if_limit(t, e)
             if done:
                 return done
             raise
@@ -609,6 +613,7 @@ def ftruncate(t, fd, length):
         raise SyscallError(EINVAL)
     if length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
+    check_new_size(t, inode, length)
     f.impl.truncate(length)
     return 0
 
@@ -649,6 +654,10 @@ def fallocate(t, fd, mode, offset, length):
         raise SyscallError(ENODEV)
     if offset + length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
+    # The filesystem checks RLIMIT_FSIZE: a tmpfs even for KEEP_SIZE (shmem_fallocate), others
+    # (ext4) only when the file grows; punching a hole never grows it.
+    if not mode & FALLOC_FL_PUNCH_HOLE and (not mode & FALLOC_FL_KEEP_SIZE or inode.fs.name == "tmpfs"):
+        check_new_size(t, inode, offset + length)
     f.impl.allocate(mode, offset, length)
     return 0
 
