@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from conftest import compile_c
+from conftest import compile_c, run_native
 from proc_util import Hung, app_env, compare, run_boxed
 
 
@@ -68,3 +68,90 @@ def test_kill_permission_after_dropping_privileges():
     session and signals to itself are allowed; root (CAP_KILL) may signal the child."""
     native, _ = compare([_binary(), "kill-perm"], timeout=60, native_status=0)
     assert b"tkill(parent, SIGUSR1): -1 EPERM" in native.stdout
+
+
+# --- raw and packet sockets (item 3) -----------------------------------------------------------
+
+def _raw_run(flags, *args):
+    try:
+        return run_boxed([_binary(), *args], timeout=60, env=app_env(), flags=flags)
+    except Hung as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture(scope="module")
+def raw_as_nobody_natively():
+    """What Linux says to an unprivileged process: EPERM for every raw and packet socket."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to nobody natively")
+    native = run_native([_binary(), "raw", "nobody"], env=app_env())
+    assert native.returncode == 0 and native.stdout.count(b"-1 EPERM") == 6, native.stdout
+    return native.stdout
+
+
+@pytest.mark.parametrize("network", ["host", "none"])
+def test_raw_sockets_refused_to_nobody(raw_as_nobody_natively, network):
+    """As nobody in the sandbox (even with --net-raw, which only lifts the sandbox's own bar) the
+    answer is Linux's: EPERM; the Sentry's own CAP_NET_RAW on the host does not count."""
+    for flags in ((f"--network={network}",), (f"--network={network}", "--net-raw")):
+        boxed = _raw_run(flags, "raw", "nobody")
+        assert boxed.returncode == 0 and boxed.stdout == raw_as_nobody_natively, (flags, boxed.stdout, boxed.stderr)
+
+
+@pytest.mark.parametrize("network", ["host", "none"])
+def test_raw_sockets_refused_to_root_without_net_raw(raw_as_nobody_natively, network):
+    """Root in the sandbox, without --net-raw: refused as runsc refuses it (runsc strips CAP_NET_RAW
+    and its socket providers check it first: EPERM), the same answers nobody gets natively."""
+    boxed = _raw_run((f"--network={network}",), "raw")
+    assert boxed.returncode == 0 and boxed.stdout == raw_as_nobody_natively, boxed.stdout + boxed.stderr
+    ping = _raw_run((f"--network={network}",), "raw-ping")
+    assert ping.stdout == b"socket: EPERM\n" and ping.returncode == 1, ping.stdout + ping.stderr
+
+
+def test_raw_socket_with_net_raw_pings_loopback():
+    """With --net-raw, root (CAP_NET_RAW) gets raw sockets: an ICMP echo to 127.0.0.1 over one is
+    answered (in the sandbox's own loopback-only namespace, as natively); packet sockets are not
+    implemented (EAFNOSUPPORT rather than a host packet socket)."""
+    native = run_native([_binary(), "raw-ping"], env=app_env(), timeout=60)
+    if native.returncode != 0:
+        pytest.skip(f"no raw ICMP natively: {native.stdout!r}")
+    boxed = _raw_run(("--net-raw",), "raw-ping")
+    assert boxed.returncode == 0 and boxed.stdout == native.stdout, boxed.stdout + boxed.stderr
+    boxed = _raw_run(("--net-raw",), "raw")
+    assert b"socket(AF_INET, SOCK_RAW, IPPROTO_RAW): -1" not in boxed.stdout, boxed.stdout
+    assert b"socket(AF_PACKET, SOCK_RAW, 0): -1 EAFNOSUPPORT" in boxed.stdout, boxed.stdout
+
+
+def test_ping_sockets_follow_ping_group_range():
+    """ICMP "ping" sockets (SOCK_DGRAM, IPPROTO_ICMP) are judged by ping_group_range on the
+    application's groups, as natively, for root and nobody alike (with --network=host both runs
+    read the same range)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to nobody natively")
+    for who in ((), ("nobody",)):
+        native = run_native([_binary(), "ping-socket", *who], env=app_env())
+        boxed = _raw_run(("--network=host",), "ping-socket", *who)
+        assert boxed.returncode == native.returncode == 0 and boxed.stdout == native.stdout, (
+            native.stdout, boxed.stdout, boxed.stderr)
+
+
+def test_oci_global_net_raw_flag(tmp_path):
+    """`snakevisor --net-raw run` (runsc's global flag) lets a container whose process has
+    CAP_NET_RAW open raw sockets; without the flag the same container gets EPERM."""
+    if os.geteuid() != 0:
+        pytest.skip("OCI containers here need root")
+    import shutil
+    from oci_support import make_bundle, sv
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    shutil.copy2(compile_c("escape_hangs", static=True, extra=("-lpthread",)), progs / "escape_hangs")
+    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW"]
+    bundle = make_bundle(str(tmp_path / "b"), ["/progs/escape_hangs", "raw-ping"],
+                         mounts=[{"destination": "/progs", "type": "bind", "source": str(progs),
+                                  "options": ["rbind", "ro"]}],
+                         process_capabilities={k: caps for k in ("bounding", "effective", "permitted")})
+    root = str(tmp_path / "state")
+    allowed = sv(root, "--net-raw", "run", "-b", bundle, "raw1", timeout=120)
+    assert allowed.returncode == 0 and "echo reply from 127.0.0.1" in allowed.stdout, allowed.stdout + allowed.stderr
+    refused = sv(root, "run", "-b", bundle, "raw2", timeout=120)
+    assert refused.returncode == 1 and refused.stdout == "socket: EPERM\n", refused.stdout + refused.stderr

@@ -28,6 +28,8 @@ IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 IPPROTO_IPV6 = 41
 IPPROTO_ICMPV6 = 58
+IPPROTO_RAW = 255
+IPPROTO_MAX = 263   # protocols of INET sockets are below it (inet_create: EINVAL otherwise)
 
 SOL_SOCKET = 1
 SOL_IP = 0

@@ -385,6 +385,50 @@ static int raw(int as_nobody) {
     return 0;
 }
 
+static int ping_socket(int as_nobody) {
+    if (as_nobody && (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))) {
+        perror("drop");
+        return 2;
+    }
+    SHOW("socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)", socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) >= 0 ? 0 : -1);
+    SHOW("socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6)", socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6) >= 0 ? 0 : -1);
+    return 0;
+}
+
+/* An ICMP echo to 127.0.0.1 over a raw socket, and its reply (loopback only; bounded by a timeout). */
+static int raw_ping(void) {
+    int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    if (s < 0) {
+        printf("socket: %s\n", strerrorname_np(errno));
+        return 1;
+    }
+    struct timeval tv = {10, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    unsigned char pkt[16] = {8, 0, 0, 0, 0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g'};
+    uint32_t sum = 0;
+    for (int i = 0; i < 16; i += 2) sum += pkt[i] << 8 | pkt[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    sum = ~sum & 0xffff;
+    pkt[2] = sum >> 8, pkt[3] = sum & 0xff;
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    SHOW("sendto 127.0.0.1", sendto(s, pkt, sizeof pkt, 0, (void *)&to, sizeof to));
+    for (int i = 0; i < 16; i++) {
+        unsigned char in[256];
+        long n = recv(s, in, sizeof in, 0);
+        if (n < 0) {
+            printf("recv: %s\n", strerrorname_np(errno));
+            return 1;
+        }
+        int ihl = (in[0] & 15) * 4;
+        if (n >= ihl + 8 && in[ihl] == 0 && in[ihl + 4] == 0x12 && in[ihl + 5] == 0x34) {
+            printf("echo reply from 127.0.0.1, %ld bytes of ICMP\n", n - ihl);
+            return 0;
+        }
+    }
+    printf("no reply\n");
+    return 1;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) return 2;
@@ -396,6 +440,8 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "altstack-nest")) return altstack(0);
     if (!strcmp(m, "altstack-small")) return altstack(1);
     if (!strcmp(m, "kill-perm")) return kill_perm();
+    if (!strcmp(m, "raw-ping")) return raw_ping();
+    if (!strcmp(m, "ping-socket")) return ping_socket(argc > 2 && !strcmp(argv[2], "nobody"));
     if (!strcmp(m, "raw")) return raw(argc > 2 && !strcmp(argv[2], "nobody"));
     return 2;
 }

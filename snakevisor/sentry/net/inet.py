@@ -17,7 +17,8 @@ import select
 import socket as _socket
 import struct
 
-from snakevisor.abi.errno import EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP, EPERM, SyscallError
+from snakevisor.abi.errno import (EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP,
+                                  EPERM, EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
@@ -105,6 +106,41 @@ def _poll(fd, events) -> int:
 
 
 _query_socket = None
+CAP_NET_RAW = 13
+_ping_group_range = None   # (low, high) of net.ipv4.ping_group_range in the sandbox's namespace
+
+
+def load_ping_group_range(path="/proc/sys/net/ipv4/ping_group_range") -> None:
+    """Read the namespace's ping_group_range at boot (nothing is opened after lockdown)."""
+    global _ping_group_range
+    try:
+        with open(path) as f:
+            low, high = (int(x) for x in f.read().split())
+        _ping_group_range = (low, high)
+    except (OSError, ValueError):
+        _ping_group_range = None   # unknown: the host's own check stands alone
+
+
+def check_create(t, family, stype, protocol) -> None:
+    """Who may create which inet or packet socket, judged on the application's credentials (the
+    host judges the Sentry's, which are not the application's). Raw and packet sockets need the
+    sandbox's --net-raw (as runsc's) and CAP_NET_RAW: EPERM otherwise, as Linux's inet_create and
+    packet_create; ICMP "ping" sockets need a group in ping_group_range (ping_init_sock: EACCES)."""
+    if family == S.AF_PACKET or stype == S.SOCK_RAW:
+        if stype == S.SOCK_RAW and family != S.AF_PACKET:
+            if not 0 <= protocol < S.IPPROTO_MAX:
+                raise SyscallError(EINVAL)
+            if protocol == S.IPPROTO_IP:
+                raise SyscallError(EPROTONOSUPPORT)
+        if not (getattr(t.kernel, "net_raw", False) and t.creds.has_cap(CAP_NET_RAW)):
+            raise SyscallError(EPERM)
+        return
+    ping = (family, protocol) in ((S.AF_INET, S.IPPROTO_ICMP), (S.AF_INET6, S.IPPROTO_ICMPV6))
+    if ping and stype == S.SOCK_DGRAM and _ping_group_range is not None:
+        low, high = _ping_group_range
+        c = t.creds
+        if not any(low <= g <= high for g in [c.egid, *c.groups]):
+            raise SyscallError(EACCES)
 
 
 def interface_ioctl(task, cmd, arg):
