@@ -12,9 +12,10 @@ from snakevisor.sentry.vfs.file import FileSizeLimitExceeded
 
 def fsize_limit(t, inode) -> int | None:
     """The task's soft RLIMIT_FSIZE for growing ``inode`` (None: unlimited, or not a regular file)."""
-    if inode is None or not inode.is_reg:
+    limits = getattr(t, "limits", None)
+    if inode is None or not inode.is_reg or not isinstance(limits, dict):
         return None
-    soft = t.tg.limits[RLIMIT_FSIZE][0]
+    soft = limits.get(RLIMIT_FSIZE, (RLIM_INFINITY,))[0]
     return None if soft >= RLIM_INFINITY else soft
 
 
