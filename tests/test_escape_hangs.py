@@ -45,6 +45,23 @@ def test_proc_task_tid_has_no_task_dir():
     assert b"(depth 6): 1\n" in native.stdout
 
 
+_LISTINGS = ("import json, os, threading; tid = threading.get_native_id(); "
+             "print(json.dumps([sorted(os.listdir('/proc/self')), sorted(os.listdir(f'/proc/self/task/{tid}'))]))")
+
+
+def test_proc_tid_listing_like_linux():
+    """/proc/self/task/TID lists a subset of what Linux lists there, and what only /proc/PID has
+    (task/ among it) Linux also keeps to /proc/PID."""
+    import json
+    native = run_native(["python3", "-c", _LISTINGS], env=app_env())
+    boxed = run_boxed(["python3", "-c", _LISTINGS], timeout=60, env=app_env())
+    assert native.returncode == boxed.returncode == 0, boxed.stderr
+    (npid, ntid), (bpid, btid) = json.loads(native.stdout), json.loads(boxed.stdout)
+    assert "task" not in btid and "task" in bpid
+    assert set(btid) <= set(ntid), set(btid) - set(ntid)
+    assert set(bpid) - set(btid) <= set(npid) - set(ntid), (set(bpid) - set(btid)) - (set(npid) - set(ntid))
+
+
 @pytest.mark.parametrize("where", ["/dev/shm", "/var/tmp"])
 def test_rlimit_fsize(where):
     """Past RLIMIT_FSIZE every way of growing a regular file gives EFBIG and SIGXFSZ (ignored:

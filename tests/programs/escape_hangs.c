@@ -250,6 +250,12 @@ static int fsize(const char *dir) {
     FS("pwritev at the limit", pwritev(fd, iv, 2, 16));
     lseek(fd, 16, SEEK_SET);
     FS("writev at the limit", writev(fd, iv, 2));
+    char r[512];
+    snprintf(r, sizeof r, "%s/escape-fsize-trunc", dir);
+    close(open(r, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    FS("truncate past", truncate(r, 17));
+    FS("truncate to the limit", truncate(r, 16));
+    unlink(r);
     FS("ftruncate past", ftruncate(fd, 17));
     FS("ftruncate to the limit", ftruncate(fd, 16));
     FS("ftruncate shorter", ftruncate(fd, 16));
