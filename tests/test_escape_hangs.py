@@ -31,6 +31,14 @@ def test_udp_recv_wakes_after_shutdown_rd():
     assert b"blocked recvfrom woke: 0" in native.stdout
 
 
+def test_unix_message_sockets_after_shutdown():
+    """AF_UNIX dgram and seqpacket: sending to a peer shut for reading is EPIPE, EPIPE comes without
+    SIGPIPE (only stream sockets raise it), a dgram recv after SHUT_RD is EAGAIN with MSG_DONTWAIT
+    and 0 when blocking; seqpacket signals EOF even non-blocking."""
+    native, _ = compare([_binary(), "unix-shutdown"], timeout=60, native_status=0)
+    assert b"dgram send to a peer shut for reading: -1 EPIPE SIGPIPE=0" in native.stdout
+
+
 def test_zero_length_datagrams_delivered():
     """write(2)/send/sendto of 0 bytes on UDP, AF_UNIX dgram and seqpacket sockets queue a 0-byte
     message (POLLIN; recv returns 0); writev of nothing sends nothing; read(2) of 0 takes nothing."""

@@ -125,6 +125,44 @@ static int udp_shutdown(void) {
     return 0;
 }
 
+/* --- unix-shutdown: AF_UNIX message sockets after shutdown or close (EPIPE without SIGPIPE) ------ */
+static volatile int pipes;
+static void on_pipe(int sig) { pipes++; }
+#define P(label, expr) do { pipes = 0; errno = 0; long _r = (long)(expr); int _e = errno; \
+    printf("%s: %ld %s SIGPIPE=%d\n", label, _r, _r < 0 ? strerrorname_np(_e) : "-", pipes); } while (0)
+
+static int unix_shutdown(void) {
+    int sv[2];
+    char b[4];
+    signal(SIGPIPE, on_pipe);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    shutdown(sv[0], SHUT_WR);
+    P("dgram send after own SHUT_WR", send(sv[0], "x", 1, 0));
+    P("dgram write after own SHUT_WR", write(sv[0], "x", 1));
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    shutdown(sv[1], SHUT_RD);
+    P("dgram send to a peer shut for reading", send(sv[0], "x", 1, 0));
+    P("dgram recv MSG_DONTWAIT after SHUT_RD", recv(sv[1], b, sizeof b, MSG_DONTWAIT));
+    P("dgram recv after SHUT_RD", recv(sv[1], b, sizeof b, 0));
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    close(sv[1]);
+    P("dgram send to a closed peer", send(sv[0], "x", 1, 0));
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    close(sv[1]);
+    P("seqpacket send to a closed peer", send(sv[0], "x", 1, 0));
+    P("seqpacket recv MSG_DONTWAIT, peer closed", recv(sv[0], b, sizeof b, MSG_DONTWAIT));
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    shutdown(sv[0], SHUT_WR);
+    P("seqpacket send after own SHUT_WR", send(sv[0], "x", 1, 0));
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    shutdown(sv[1], SHUT_RD);
+    P("seqpacket send to a peer shut for reading", send(sv[0], "x", 1, 0));
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    close(sv[1]);
+    P("stream send to a closed peer", send(sv[0], "x", 1, 0));
+    return 0;
+}
+
 /* --- zero-dgram -------------------------------------------------------------------------- */
 static void expect_empty(const char *what, int rfd) {
     char b[4];
@@ -441,6 +479,7 @@ int main(int argc, char **argv) {
     const char *m = argv[1];
     if (!strcmp(m, "udp-shutdown")) return udp_shutdown();
     if (!strcmp(m, "zero-dgram")) return zero_dgram();
+    if (!strcmp(m, "unix-shutdown")) return unix_shutdown();
     if (!strcmp(m, "proc-task")) return proc_task();
     if (!strcmp(m, "fsize")) return fsize(argc > 2 ? argv[2] : "/dev/shm");
     if (!strcmp(m, "altstack-nest")) return altstack(0);

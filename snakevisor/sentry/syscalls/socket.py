@@ -400,7 +400,7 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b""):
             except SyscallError as e:
                 if sent and e.errno in (EAGAIN, EINTR, EPIPE, ERESTARTSYS, EFAULT):
                     return sent
-                if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL:
+                if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL and sock.sigpipe_on_epipe:
                     send_sigpipe(t)
                 raise
             sent += n
