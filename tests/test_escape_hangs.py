@@ -87,6 +87,13 @@ def test_altstack_overflow_segv(mode):
     compare([_binary(), mode], timeout=60, native_status=-11)
 
 
+def test_altstack_flags_and_autodisarm():
+    """A handler's uc_stack holds the alternate stack as set (flags as given, never SS_ONSTACK), and
+    SS_AUTODISARM disarms it for any handler (SA_ONSTACK or not) until sigreturn restores it."""
+    native, _ = compare([_binary(), "altstack-flags"], timeout=60, native_status=0)
+    assert b"flags=0x80000000 size=65536" in native.stdout
+
+
 def test_kill_permission_after_dropping_privileges():
     """A child that dropped to nobody gets EPERM signalling its root parent with kill, tkill,
     tgkill, rt_sigqueueinfo and rt_tgsigqueueinfo (tkill was unchecked); SIGCONT within the

@@ -35,6 +35,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define SHOW(label, expr) do { errno = 0; long _r = (long)(expr); int _e = errno; \
@@ -368,6 +369,45 @@ static int altstack(int small) {
     return 0;
 }
 
+/* --- altstack-flags: what a handler's uc_stack says, and SS_AUTODISARM ------------------------------ */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+
+static void show_stack(int sig, siginfo_t *si, void *ucp) {
+    ucontext_t *uc = ucp;
+    stack_t cur;
+    sigaltstack(NULL, &cur);
+    printf("  handler: uc_stack flags=%#x size=%zu; sigaltstack now flags=%#x size=%zu\n",
+           (unsigned)uc->uc_stack.ss_flags, uc->uc_stack.ss_size, (unsigned)cur.ss_flags, cur.ss_size);
+}
+
+static void deliver(const char *what, int onstack) {
+    struct sigaction sa = {.sa_sigaction = show_stack, .sa_flags = SA_SIGINFO | (onstack ? SA_ONSTACK : 0)};
+    sigaction(SIGUSR1, &sa, NULL);
+    printf("%s\n", what);
+    raise(SIGUSR1);
+    stack_t cur;
+    sigaltstack(NULL, &cur);
+    printf("  after: flags=%#x size=%zu\n", (unsigned)cur.ss_flags, cur.ss_size);
+}
+
+static int altstack_flags(void) {
+    static char mem[65536];
+    stack_t ss = {.ss_sp = mem, .ss_size = sizeof mem, .ss_flags = 0};
+    SHOW("sigaltstack", sigaltstack(&ss, NULL));
+    deliver("plain, SA_ONSTACK", 1);
+    deliver("plain, no SA_ONSTACK", 0);
+    ss.ss_flags = SS_AUTODISARM;
+    SHOW("sigaltstack SS_AUTODISARM", sigaltstack(&ss, NULL));
+    stack_t cur;
+    sigaltstack(NULL, &cur);
+    printf("  set: flags=%#x size=%zu\n", (unsigned)cur.ss_flags, cur.ss_size);
+    deliver("autodisarm, SA_ONSTACK", 1);
+    deliver("autodisarm, no SA_ONSTACK", 0);
+    return 0;
+}
+
 /* --- kill-perm ------------------------------------------------------------------------------- */
 static int kill_perm(void) {
     pid_t parent = getpid();
@@ -484,6 +524,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "fsize")) return fsize(argc > 2 ? argv[2] : "/dev/shm");
     if (!strcmp(m, "altstack-nest")) return altstack(0);
     if (!strcmp(m, "altstack-small")) return altstack(1);
+    if (!strcmp(m, "altstack-flags")) return altstack_flags();
     if (!strcmp(m, "kill-perm")) return kill_perm();
     if (!strcmp(m, "raw-ping")) return raw_ping();
     if (!strcmp(m, "ping-socket")) return ping_socket(argc > 2 && !strcmp(argv[2], "nobody"));

@@ -15,6 +15,7 @@ from snakevisor.abi import signal as S
 from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.abi.fs import to_s32
 
 RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
 # Syscalls that never restart after a handler ran (Linux returns ERESTARTNOHAND or EINTR for them).
@@ -261,7 +262,6 @@ class Signals:
         mm, ctx, regs = task.mm, task.ctx, task.ctx.regs
         xstate = ctx.get_xstate()
         alt_sp, alt_flags, alt_size = task.altstack
-        on_alt = task.on_altstack(regs.rsp)
         # get_sigframe: a handler already on the alternate stack (without SS_AUTODISARM) nests on
         # it; SA_ONSTACK switches to it otherwise.
         def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
@@ -290,7 +290,8 @@ class Signals:
         trapno, err, cr2 = self._fault_context(sig, info)
         sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
                                regs.ss & 0xFFFF, err, trapno, task.sigmask & 0xFFFFFFFFFFFFFFFF, cr2, fp_addr)
-        stack = S.STACK_T.pack(alt_sp, (S.SS_ONSTACK if on_alt else 0) | (alt_flags & S.SS_DISABLE), alt_size)
+        # uc_stack is the altstack as set (save_altstack: sas_ss_flags, not SS_ONSTACK), restored on sigreturn.
+        stack = S.STACK_T.pack(alt_sp, to_s32(alt_flags), alt_size)
         old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
         ucontext = (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
                     + stack + sc + struct.pack("<Q", old_mask))
@@ -312,7 +313,7 @@ class Signals:
         task.sigmask = new_mask & ~S.UNBLOCKABLE
         if flags & S.SA_RESETHAND:
             task.tg.handlers.actions[sig] = (S.SIG_DFL, flags, restorer, mask)  # only the handler resets
-        if alt_flags & S.SS_AUTODISARM and flags & S.SA_ONSTACK:
+        if alt_flags & S.SS_AUTODISARM:   # any frame, whichever stack it is on (save_altstack)
             task.altstack = (0, S.SS_DISABLE, 0)
         try:
             ctx.set_xstate(_init_fpstate(xstate))  # handlers start with a clean FPU, as on Linux

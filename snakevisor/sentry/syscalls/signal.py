@@ -86,6 +86,7 @@ def sigaltstack(t, ss, old_ss):
     on_alt = t.on_altstack(t.ctx.regs.rsp)
     if ss:
         sp, flags, size = S.STACK_T.unpack(t.mm.copy_in(ss, S.STACK_T.size))
+        flags &= 0xFFFFFFFF   # an int: SS_AUTODISARM is its sign bit
         mode = flags & ~S.SS_AUTODISARM
         if mode not in (0, S.SS_DISABLE, S.SS_ONSTACK):
             raise SyscallError(EINVAL)
@@ -99,7 +100,7 @@ def sigaltstack(t, ss, old_ss):
             new = (sp, flags & S.SS_AUTODISARM, size)
     if old_ss:
         sp, flags, size = t.altstack
-        t.mm.copy_out(old_ss, S.STACK_T.pack(sp, flags | (S.SS_ONSTACK if on_alt else 0), size))
+        t.mm.copy_out(old_ss, S.STACK_T.pack(sp, to_s32(flags | (S.SS_ONSTACK if on_alt else 0)), size))
     if new is not None:
         t.altstack = new
     return 0
