@@ -298,8 +298,14 @@ static int fsize(const char *dir) {
     FS("ftruncate past", ftruncate(fd, 17));
     FS("ftruncate to the limit", ftruncate(fd, 16));
     FS("ftruncate shorter", ftruncate(fd, 16));
-    FS("fallocate past", fallocate(fd, 0, 10, 10));
     off_t o = 0;
+    FS("fallocate past", fallocate(fd, 0, 10, 10));
+    FS("fallocate KEEP_SIZE past (tmpfs: refused too)", fallocate(fd, FALLOC_FL_KEEP_SIZE, 10, 10));
+    FS("fallocate PUNCH_HOLE past", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 10, 10));
+    o = 0;
+    lseek(fd, 12, SEEK_SET);
+    FS("sendfile (4 fit)", sendfile(fd, src, &o, 8));
+    printf("  source offset %ld\n", (long)o);
     lseek(fd, 16, SEEK_SET);
     FS("sendfile at the limit", sendfile(fd, src, &o, 8));
     loff_t oi = 0, oo = 16;
