@@ -154,6 +154,20 @@ def test_raw_socket_with_net_raw_pings_loopback():
     assert b"socket(AF_PACKET, SOCK_RAW, 0): -1 EAFNOSUPPORT" in boxed.stdout, boxed.stdout
 
 
+@pytest.mark.parametrize("who", ["root", "nobody"])
+def test_privileged_socket_options(who):
+    """SO_PRIORITY outside 0..6, SO_MARK, SO_*BUFFORCE and IPv6 hop-by-hop/destination options (as
+    options or control messages) need CAP_NET_RAW/CAP_NET_ADMIN in the application's credentials,
+    not the Sentry's (with --network=host the Sentry holds them on the host)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to nobody natively")
+    args = ["privileged-opts"] + (["nobody"] if who == "nobody" else [])
+    native = run_native([_binary(), *args], env=app_env())
+    boxed = _raw_run(("--network=host",), *args)
+    assert native.returncode == boxed.returncode == 0 and boxed.stdout == native.stdout, (
+        native.stdout, boxed.stdout, boxed.stderr)
+
+
 def test_ping_sockets_follow_ping_group_range():
     """ICMP "ping" sockets (SOCK_DGRAM, IPPROTO_ICMP) are judged by ping_group_range on the
     application's groups, as natively, for root and nobody alike (with --network=host both runs

@@ -485,6 +485,48 @@ static int ping_socket(int as_nobody) {
     return 0;
 }
 
+/* Socket options and control messages Linux keeps to CAP_NET_RAW / CAP_NET_ADMIN holders. */
+static int privileged_opts(int as_nobody) {
+    if (as_nobody && (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))) {
+        perror("drop");
+        return 2;
+    }
+    int s = socket(AF_INET, SOCK_DGRAM, 0), s6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    int v = 7;
+    SHOW("SO_PRIORITY 7", setsockopt(s, SOL_SOCKET, SO_PRIORITY, &v, 4));
+    v = 6;
+    SHOW("SO_PRIORITY 6", setsockopt(s, SOL_SOCKET, SO_PRIORITY, &v, 4));
+    v = -1;
+    SHOW("SO_PRIORITY -1", setsockopt(s, SOL_SOCKET, SO_PRIORITY, &v, 4));
+    unsigned char hop[8] = {0, 0, 1, 4, 0, 0, 0, 0};
+    SHOW("IPV6_HOPOPTS", setsockopt(s6, IPPROTO_IPV6, IPV6_HOPOPTS, hop, 8));
+    SHOW("IPV6_DSTOPTS", setsockopt(s6, IPPROTO_IPV6, IPV6_DSTOPTS, hop, 8));
+    SHOW("IPV6_RTHDRDSTOPTS", setsockopt(s6, IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, hop, 8));
+    v = 1;
+    SHOW("SO_MARK", setsockopt(s, SOL_SOCKET, SO_MARK, &v, 4));
+    v = 1 << 20;
+    SHOW("SO_SNDBUFFORCE", setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &v, 4));
+    SHOW("SO_RCVBUFFORCE", setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &v, 4));
+    /* IPV6_HOPOPTS as a control message of one datagram, to ::1 */
+    int r6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t l6 = sizeof a6;
+    bind(r6, (void *)&a6, sizeof a6);
+    getsockname(r6, (void *)&a6, &l6);
+    union { char buf[CMSG_SPACE(8)]; struct cmsghdr align; } cb;
+    memset(&cb, 0, sizeof cb);
+    struct iovec iov = {"x", 1};
+    struct msghdr m = {.msg_name = &a6, .msg_namelen = sizeof a6, .msg_iov = &iov, .msg_iovlen = 1,
+                       .msg_control = cb.buf, .msg_controllen = sizeof cb.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_HOPOPTS;
+    c->cmsg_len = CMSG_LEN(8);
+    memcpy(CMSG_DATA(c), hop, 8);
+    SHOW("sendmsg with an IPV6_HOPOPTS cmsg", sendmsg(s6, &m, 0));
+    return 0;
+}
+
 /* An ICMP echo to 127.0.0.1 over a raw socket, and its reply (loopback only; bounded by a timeout). */
 static int raw_ping(void) {
     int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
@@ -533,6 +575,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "altstack-flags")) return altstack_flags();
     if (!strcmp(m, "kill-perm")) return kill_perm();
     if (!strcmp(m, "raw-ping")) return raw_ping();
+    if (!strcmp(m, "privileged-opts")) return privileged_opts(argc > 2 && !strcmp(argv[2], "nobody"));
     if (!strcmp(m, "ping-socket")) return ping_socket(argc > 2 && !strcmp(argv[2], "nobody"));
     if (!strcmp(m, "raw")) return raw(argc > 2 && !strcmp(argv[2], "nobody"));
     return 2;

@@ -74,6 +74,17 @@ PASSTHROUGH = {
 } | {(level, o) for level in (S.SOL_IP, S.SOL_IPV6) for o in range(42, 48)   # MCAST_JOIN_GROUP .. MCAST_MSFILTER-1:
      # the protocol-independent multicast group requests (group_req, group_source_req)
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
+# Options Linux reserves to holders of one of these capabilities (sk_setsockopt, do_ipv6_setsockopt):
+# the host socket is the Sentry's, whose capabilities are not the application's.
+CAP_NET_ADMIN = 12
+PRIVILEGED_OPTIONS = {
+    (S.SOL_SOCKET, S.SO_MARK): (13, CAP_NET_ADMIN),                   # CAP_NET_RAW or CAP_NET_ADMIN
+    (S.SOL_SOCKET, S.SO_SNDBUFFORCE): (CAP_NET_ADMIN,),
+    (S.SOL_SOCKET, S.SO_RCVBUFFORCE): (CAP_NET_ADMIN,),
+    (S.SOL_IPV6, 54): (13,), (S.SOL_IPV6, 55): (13,), (S.SOL_IPV6, 59): (13,),   # HOPOPTS, RTHDRDSTOPTS, DSTOPTS
+}
+# Control messages ip6_datagram_send_ctl reserves to CAP_NET_RAW: hop-by-hop and destination options.
+PRIVILEGED_CMSGS = {(S.SOL_IPV6, 3), (S.SOL_IPV6, 4), (S.SOL_IPV6, 54), (S.SOL_IPV6, 55), (S.SOL_IPV6, 59)}
 INT = struct.Struct("<i")
 HOST_CONTROL = 4096   # control bytes taken from the host per datagram
 
@@ -277,6 +288,9 @@ class InetSocket(SocketImpl):
         """``control``: packed IP/IPv6-level control messages (IP_TOS, IPV6_HOPLIMIT, ...) for the host."""
         if rights:
             raise SyscallError(EINVAL)
+        if control and not t.creds.has_cap(CAP_NET_RAW) and \
+                any((level, typ) in PRIVILEGED_CMSGS for level, typ, _ in S.parse_cmsgs(control)):
+            raise SyscallError(EPERM)
         mv = memoryview(data)[:MAX_CHUNK]
         flags = (flags & ~S.MSG_DONTWAIT) | S.MSG_DONTWAIT | S.MSG_NOSIGNAL
         if control:
@@ -402,6 +416,12 @@ class InetSocket(SocketImpl):
             else:
                 self.sndtimeo = v
             return
+        caps = PRIVILEGED_OPTIONS.get((level, name))
+        if (level, name) == (S.SOL_SOCKET, S.SO_PRIORITY) and len(value) >= 4 and \
+                not 0 <= INT.unpack_from(value)[0] <= 6:
+            caps = (13, CAP_NET_ADMIN)   # priorities beyond 0..6
+        if caps and not any(t.creds.has_cap(c) for c in caps):
+            raise SyscallError(EPERM)
         if (level, name) not in PASSTHROUGH:
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)
