@@ -201,3 +201,37 @@ def test_oci_global_net_raw_flag(tmp_path):
     assert allowed.returncode == 0 and "echo reply from 127.0.0.1" in allowed.stdout, allowed.stdout + allowed.stderr
     refused = sv(root, "run", "-b", bundle, "raw2", timeout=120)
     assert refused.returncode == 1 and refused.stdout == "socket: EPERM\n", refused.stdout + refused.stderr
+
+
+def test_check_create_judges_the_applications_credentials(monkeypatch):
+    """Unit: the socket-creation policy on the task's own credentials and the sandbox's --net-raw,
+    whatever the Sentry itself may do on the host (ping_group_range "0 0": only group 0 pings)."""
+    from types import SimpleNamespace
+    from snakevisor.abi import socket as S
+    from snakevisor.abi.errno import EACCES, EINVAL, EPERM, EPROTONOSUPPORT, SyscallError
+    from snakevisor.sentry.kernel.creds import Credentials
+    from snakevisor.sentry.net import inet
+    monkeypatch.setattr(inet, "_ping_group_range", (0, 0))
+
+    def task(net_raw, **ids):
+        return SimpleNamespace(kernel=SimpleNamespace(net_raw=net_raw), creds=Credentials(**ids))
+
+    def errno_of(t, *args):
+        try:
+            inet.check_create(t, *args)
+            return 0
+        except SyscallError as e:
+            return e.errno
+    root, nobody = dict(), dict(uid=65534, euid=65534, gid=65534, egid=65534, cap_effective=0)
+    raw = (S.AF_INET, S.SOCK_RAW, S.IPPROTO_RAW)
+    assert errno_of(task(False, **root), *raw) == EPERM
+    assert errno_of(task(True, **root), *raw) == 0
+    assert errno_of(task(True, **nobody), *raw) == EPERM
+    assert errno_of(task(True, **nobody), S.AF_PACKET, S.SOCK_DGRAM, 0) == EPERM
+    assert errno_of(task(True, **root), S.AF_INET, S.SOCK_RAW, 0) == EPROTONOSUPPORT
+    assert errno_of(task(True, **root), S.AF_INET, S.SOCK_RAW, 300) == EINVAL
+    ping = (S.AF_INET, S.SOCK_DGRAM, S.IPPROTO_ICMP)
+    assert errno_of(task(False, **root), *ping) == 0
+    assert errno_of(task(False, **nobody), *ping) == EACCES
+    assert errno_of(task(False, **dict(nobody, groups=[0])), *ping) == 0
+    assert errno_of(task(False, **nobody), S.AF_INET, S.SOCK_DGRAM, 0) == 0
