@@ -22,6 +22,7 @@ from snakevisor.abi.errno import (EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, 
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
+from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi import socket as S
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
@@ -76,15 +77,18 @@ PASSTHROUGH = {
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
 # Options Linux reserves to holders of one of these capabilities (sk_setsockopt, do_ipv6_setsockopt):
 # the host socket is the Sentry's, whose capabilities are not the application's.
-CAP_NET_ADMIN = 12
+CAP_NET_ADMIN, CAP_NET_RAW = CAPABILITIES["CAP_NET_ADMIN"], CAPABILITIES["CAP_NET_RAW"]
 PRIVILEGED_OPTIONS = {
-    (S.SOL_SOCKET, S.SO_MARK): (13, CAP_NET_ADMIN),                   # CAP_NET_RAW or CAP_NET_ADMIN
+    (S.SOL_SOCKET, S.SO_MARK): (CAP_NET_RAW, CAP_NET_ADMIN),   # either will do
     (S.SOL_SOCKET, S.SO_SNDBUFFORCE): (CAP_NET_ADMIN,),
     (S.SOL_SOCKET, S.SO_RCVBUFFORCE): (CAP_NET_ADMIN,),
-    (S.SOL_IPV6, 54): (13,), (S.SOL_IPV6, 55): (13,), (S.SOL_IPV6, 59): (13,),   # HOPOPTS, RTHDRDSTOPTS, DSTOPTS
+    (S.SOL_IPV6, S.IPV6_HOPOPTS): (CAP_NET_RAW,),
+    (S.SOL_IPV6, S.IPV6_RTHDRDSTOPTS): (CAP_NET_RAW,),
+    (S.SOL_IPV6, S.IPV6_DSTOPTS): (CAP_NET_RAW,),
 }
 # Control messages ip6_datagram_send_ctl reserves to CAP_NET_RAW: hop-by-hop and destination options.
-PRIVILEGED_CMSGS = {(S.SOL_IPV6, 3), (S.SOL_IPV6, 4), (S.SOL_IPV6, 54), (S.SOL_IPV6, 55), (S.SOL_IPV6, 59)}
+PRIVILEGED_CMSGS = {(S.SOL_IPV6, o) for o in (S.IPV6_2292HOPOPTS, S.IPV6_2292DSTOPTS, S.IPV6_HOPOPTS,
+                                                S.IPV6_RTHDRDSTOPTS, S.IPV6_DSTOPTS)}
 INT = struct.Struct("<i")
 HOST_CONTROL = 4096   # control bytes taken from the host per datagram
 
@@ -117,7 +121,6 @@ def _poll(fd, events) -> int:
 
 
 _query_socket = None
-CAP_NET_RAW = 13
 _ping_group_range = None   # (low, high) of net.ipv4.ping_group_range in the sandbox's namespace
 
 
@@ -419,7 +422,7 @@ class InetSocket(SocketImpl):
         caps = PRIVILEGED_OPTIONS.get((level, name))
         if (level, name) == (S.SOL_SOCKET, S.SO_PRIORITY) and len(value) >= 4 and \
                 not 0 <= INT.unpack_from(value)[0] <= 6:
-            caps = (13, CAP_NET_ADMIN)   # priorities beyond 0..6
+            caps = (CAP_NET_RAW, CAP_NET_ADMIN)   # priorities beyond 0..6
         if caps and not any(t.creds.has_cap(c) for c in caps):
             raise SyscallError(EPERM)
         if (level, name) not in PASSTHROUGH:

@@ -5,6 +5,7 @@ The machinery (queues, delivery, frames) is kernel/signals.py; these are the thi
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH,
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
@@ -13,6 +14,7 @@ from snakevisor.sentry.syscalls.table import syscall
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 SIGSET_SIZE = 8
+CAP_KILL = CAPABILITIES["CAP_KILL"]
 
 
 def _check_sig(sig, allow_zero=False):
@@ -117,7 +119,7 @@ def _may_signal_task(t, target, sig):
     """Linux's check_kill_permission: within the thread group always; else the sender's real or
     effective uid must be the target's real or saved uid, or the sender has CAP_KILL; SIGCONT
     also reaches any process of the sender's session."""
-    if target.tg is t.tg or t.creds.has_cap(5):  # CAP_KILL
+    if target.tg is t.tg or t.creds.has_cap(CAP_KILL):
         return True
     other = target.creds
     if {t.creds.uid, t.creds.euid} & {other.uid, other.suid}:
@@ -129,7 +131,7 @@ def _may_signal(t, target_tg, sig):
     """The same for a process (kill(2) checks the task its pid names: the leader)."""
     leader = target_tg.leader
     if leader is None:
-        return target_tg is t.tg or t.creds.has_cap(5)
+        return target_tg is t.tg or t.creds.has_cap(CAP_KILL)
     return _may_signal_task(t, leader, sig)
 
 
