@@ -40,6 +40,7 @@ class UTSNamespace:
 class Kernel:
     def __init__(self, platform, memory_file, vfs, strace=None, hostname=b"snakevisor", log=None):
         self.platform = platform
+        self.net_raw = False   # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW (net/inet.py)
         self.memory_file = memory_file
         self.vfs = vfs
         self.strace = strace
