@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import NEUTRAL_CWD, REPO, exit_code, run_native
+from conftest import NEUTRAL_CWD, REPO, check_no_sentry_bug, exit_code, run_native
 
 PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -54,6 +54,7 @@ def run_boxed(argv, timeout=30, env=None, input=None, cwd=NEUTRAL_CWD, flags=())
         raise Hung(f"sandbox still running after {timeout}s (killed): {' '.join(argv)}\n"
                    f"stdout tail:\n{out.decode(errors='replace')[-1500:]}\n"
                    f"stderr tail:\n{err.decode(errors='replace')[-1500:]}")
+    check_no_sentry_bug(err)
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
