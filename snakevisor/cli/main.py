@@ -7,6 +7,7 @@ Flags are accepted in runc's spellings, with one dash or two (``-root x``, ``--r
 import argparse
 import logging
 import os
+import stat
 import sys
 
 from snakevisor.cli import oci_verbs
@@ -65,8 +66,16 @@ def _normalise(argv, parser):
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line ("snakevisor VERB: the following arguments are
+    required: id"), as every other error of the command; the verbs' parsers are of this class too."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="snakevisor", description="An application kernel for containers, in Python.")
+    p = _Parser(prog="snakevisor", description="An application kernel for containers, in Python.")
     p.add_argument("--root", default="/run/snakevisor", help="state directory for containers")
     p.add_argument("--log", help="log file")
     p.add_argument("--log-format", default="text", choices=("text", "json"))
@@ -104,6 +113,41 @@ def build_parser():
     return p
 
 
+def _bad_do_flag(args):
+    """The first problem with ``do``'s flags that the host can see, as one line naming the flag."""
+    if args.rootfs and not os.path.isdir(args.rootfs):
+        return f"--rootfs {args.rootfs}: not a directory"
+    if args.overlay_upper:
+        existing = os.path.abspath(args.overlay_upper)   # made if missing: its nearest ancestor must be a directory
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            return f"--overlay-upper {args.overlay_upper}: {existing} is not a directory"
+    if args.cwd is not None and not args.cwd.startswith("/"):
+        return f"--cwd {args.cwd}: must be an absolute path"
+    if args.cpu is not None and args.cpu not in os.sched_getaffinity(0):
+        allowed = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+        return f"--cpu {args.cpu}: not a CPU this process may run on ({allowed})"
+    if len(args.hostname.encode()) > 64:
+        return "--hostname: longer than 64 bytes (HOST_NAME_MAX)"
+    if args.tty:
+        # The Sentry's loop watches the host's input: a terminal, a pipe or a socket, not a file.
+        try:
+            mode = os.fstat(0).st_mode
+        except OSError:
+            mode = 0
+        if not (os.isatty(0) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+            return "-t: standard input is not a terminal (nor a pipe)"
+    return None
+
+
+def _caller_cwd():
+    try:
+        return os.getcwd()
+    except OSError:   # removed under us: the sandbox starts in / as when it has no such directory
+        return "/"
+
+
 def cmd_do(args):
     from snakevisor.sandbox.do import run_do
     cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
@@ -116,13 +160,14 @@ def cmd_do(args):
     except ValueError as e:
         print(f"snakevisor do: {e}", file=sys.stderr)
         return 2
-    if args.rootfs and not os.path.isdir(args.rootfs):
-        print(f"snakevisor do: --rootfs {args.rootfs}: not a directory", file=sys.stderr)
+    problem = _bad_do_flag(args)
+    if problem:
+        print(f"snakevisor do: {problem}", file=sys.stderr)
         return 2
-    cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
+    cwd = args.cwd or (_caller_cwd() if not args.rootfs else "/")
     kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
-                  tty=args.tty)
+                  tty=args.tty, cwd_missing="error" if args.cwd else "fallback")
     profile = os.environ.get("SNAKEVISOR_PROFILE")   # a developer's aid: cProfile of the Sentry to this file
     if profile:
         import cProfile
@@ -151,6 +196,19 @@ def cmd_syscalls(args):
     return 0
 
 
+def _stray_arguments(unknown):
+    """Positional arguments a verb has no place for (``state a b``); an unknown flag's value is not one."""
+    stray, after_flag = [], False
+    for a in unknown:
+        if a.startswith("-") and len(a) > 1:
+            after_flag = "=" not in a
+        elif after_flag:
+            after_flag = False
+        else:
+            stray.append(a)
+    return stray
+
+
 def main(argv=None):
     parser = build_parser()
     argv = _normalise(list(sys.argv[1:] if argv is None else argv), parser)
@@ -162,9 +220,11 @@ def main(argv=None):
     if args.command == "syscalls":
         return cmd_syscalls(args)
     if args.command in oci_verbs.VERBS:
+        stray = _stray_arguments(unknown)
+        if stray:
+            parser.error(f"{args.command}: unexpected argument {stray[0]!r}")
         oci_verbs.setup_logging(args)
         if unknown:
             logging.getLogger("snakevisor").debug("ignoring unknown flags: %s", " ".join(unknown))
         return oci_verbs.dispatch(args)
-    parser.print_help(sys.stderr)
-    return 2
+    parser.error("no command given (snakevisor --help lists them)")

@@ -19,13 +19,13 @@ import sys
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
-from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi.errno import ENOENT, ENOTDIR, SyscallError
 from snakevisor.oci.config import load_spec, parse_process, tmpfs_options
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
-from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, Sentry, SentryConfig, find_program
+from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.seccomp import load as load_seccomp
 from snakevisor.sentry.fsimpl.host import new_host_file
@@ -69,14 +69,12 @@ def gofer_mounts(spec):
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
     extra, tmpfs = [], []
-    bundle_root = os.path.dirname(spec.root.path)
     for i, m in enumerate(spec.mounts):
-        if m.is_bind:
-            src = m.source if os.path.isabs(m.source) else os.path.join(bundle_root, m.source)
-            if not os.path.isdir(src):
-                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", src, m.destination)
+        if m.is_bind:   # load_spec made the source absolute and checked that it exists
+            if not os.path.isdir(m.source):
+                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", m.source, m.destination)
                 continue
-            mounts.append(GoferMount(f"m{i}", src, m.readonly))
+            mounts.append(GoferMount(f"m{i}", m.source, m.readonly))
             extra.append((m.destination, m.readonly))
         elif m.type == "tmpfs" and m.destination != "/dev":   # /dev is the Sentry's devfs
             mode, size = tmpfs_options(m)
@@ -92,7 +90,8 @@ def sentry_config(spec, cid, network, strace):
                        hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
                        extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
-                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly)
+                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
+                       cwd_missing="create")
     return cfg, mounts
 
 
@@ -224,6 +223,8 @@ class Sandbox:
         root = self.sentry.root
         try:
             cwd = resolve(ResolveContext(root), root, process.cwd.encode())
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
         except SyscallError:
             fdtable.close_all()
             return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: no such directory"}
@@ -317,7 +318,7 @@ def boot_main(args):
         if bpf is not None:
             load_seccomp(bpf)
     except Exception as e:   # one line to the spawner, which prints it and cleans up
-        msg = str(e)
+        msg = f"process.{e}" if isinstance(e, BootError) else str(e)
         if isinstance(e, SyscallError):
             msg = (f"exec: {spec.process.args[0]!r}: executable file not found in $PATH" if e.errno == ENOENT
                    else f"cannot start the container's process: {os.strerror(e.errno)}")

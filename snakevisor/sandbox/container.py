@@ -61,6 +61,8 @@ def send_console(socket_path, master_fd):
     try:
         s.connect(socket_path)
         socket.send_fds(s, [b"/dev/ptmx"], [master_fd])
+    except OSError as e:
+        raise StateError(f"--console-socket {socket_path}: {e.strerror or e}") from None
     finally:
         s.close()
 
@@ -185,9 +187,9 @@ def kill_sandbox(state, timeout=10.0):
 # -- the verbs -----------------------------------------------------------------------------
 def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=True):
     """Create container ``cid``; returns its ContainerState (status created)."""
+    store.check_id(cid)
     bundle = os.path.abspath(bundle)
     spec = load_spec(bundle)     # ConfigError: one line naming the field
-    store.check_id(cid)
     state = ContainerState(id=cid, bundle=bundle, created=now_rfc3339(), annotations=spec.annotations,
                            rootfs=spec.root.path, owner=_owner(), hooks=spec.raw.get("hooks") or {})
     with store.locked():
@@ -228,8 +230,8 @@ def start(store, cid):
     state = store.load(cid)
     status = store.status(state)
     if status != "created":
-        raise StateError(f"cannot start a container that is {status}" if status != "running"
-                         else "cannot start an already running container")
+        raise StateError(f"cannot start container {cid}: it is {status}" if status != "running"
+                         else f"cannot start container {cid}: it is already running")
     try:
         control.call(store.path(cid, CONTROL_SOCKET), {"op": "start"})
     except control.ControlError as e:
@@ -258,7 +260,7 @@ def kill(store, cid, sig, everything=False):
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
-        raise StateError("container not running")
+        raise StateError(f"container {cid} is not running ({status})")
     try:
         control.call(store.path(cid, CONTROL_SOCKET), {"op": "kill", "signal": sig, "all": everything})
     except control.ControlError as e:
@@ -283,8 +285,9 @@ def delete(store, cid, force=False):
 
 def ps(store, cid):
     state = store.load(cid)
-    if store.status(state) not in ("created", "running"):
-        raise StateError("container not running")
+    status = store.status(state)
+    if status not in ("created", "running"):
+        raise StateError(f"container {cid} is not running ({status})")
     try:
         return control.call(store.path(cid, CONTROL_SOCKET), {"op": "ps"})["processes"]
     except control.ControlError as e:
@@ -355,7 +358,7 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
-        raise StateError(f"cannot exec in a {status} container")
+        raise StateError(f"cannot exec in container {cid}: it is {status}")
     sock_path = store.path(cid, CONTROL_SOCKET)
     if detach:
         r, w = os.pipe()

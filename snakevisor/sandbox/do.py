@@ -15,7 +15,7 @@ from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
-from snakevisor.sandbox.sentry_boot import Sentry, SentryConfig
+from snakevisor.sandbox.sentry_boot import BootError, Sentry, SentryConfig
 
 
 def wait_status_to_exit_code(status):
@@ -34,6 +34,8 @@ def parse_volume(spec):
         readonly = parts.pop() == "ro"
     if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
         raise ValueError(f"bad volume {spec!r} (want HOST:/SANDBOX[:ro])")
+    if not parts[1].strip("/"):
+        raise ValueError(f"volume {spec!r}: cannot mount over the root (see --rootfs)")
     host = os.path.abspath(parts[0])
     if not os.path.isdir(host):
         raise ValueError(f"volume {host}: not a directory")
@@ -41,13 +43,13 @@ def parse_volume(spec):
 
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
-           overlay_upper=None, network="none", tty=False):
+           overlay_upper=None, network="none", tty=False, cwd_missing="fallback"):
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
     gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper)
     try:
         config = SentryConfig(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,
-                              hostname=hostname, network=network, tty=tty,
+                              hostname=hostname, network=network, tty=tty, cwd_missing=cwd_missing,
                               extra_mounts=[(path, ro) for _, path, ro in volumes])
         try:
             sentry = Sentry(config, gofer.sockets)
@@ -59,6 +61,9 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
             return 127 if e.errno == 2 else 126
         except NetworkSetupError as e:
             print(f"snakevisor do: {e}", file=sys.stderr)
+            return 125
+        except BootError as e:   # the settings the Sentry checks are do's flags: --cwd
+            print(f"snakevisor do: --{e}", file=sys.stderr)
             return 125
         return wait_status_to_exit_code(status)
     finally:
