@@ -225,9 +225,9 @@ class Sandbox:
             cwd = resolve(ResolveContext(root), root, process.cwd.encode())
             if not cwd.dentry.inode.is_dir:
                 raise SyscallError(ENOTDIR)
-        except SyscallError:
+        except SyscallError as e:
             fdtable.close_all()
-            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: no such directory"}
+            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: {os.strerror(e.errno)}"}
         fs = FSContext(root, cwd)
         env = dict(self.spec.process.env_dict())
         env.update(process.env_dict())
