@@ -105,6 +105,8 @@ BAD_CONFIGS = [
         0, {"destination": "/data", "type": "bind", "source": "nothing-here", "options": ["rbind"]})),
     ("bind over /", "mounts[0].destination", lambda s: s["mounts"].insert(
         0, {"destination": "/", "type": "bind", "source": "/tmp", "options": ["rbind"]})),
+    ("tmpfs over /proc/..", "mounts[0].destination", lambda s: s["mounts"].insert(
+        0, {"destination": "/proc/..", "type": "tmpfs", "source": "tmpfs"})),
     ("hostname too long", "hostname", lambda s: _set(s, "hostname", "h" * 65)),
     ("unknown mount type", "mounts[0].type", lambda s: _set(s, "mounts[0].type", "nfs")),
     ("type hooks.poststop[0].args='x'", "hooks.poststop[0].args",
@@ -153,6 +155,7 @@ BAD_CREATES = [
     ("id with a newline", "c\n", None, "container id", ()),
     ("--root is a file", "c", None, "--root", ("ROOT_IS_FILE",)),
     ("--console-socket missing", "c", None, "--console-socket", ("--console-socket", "/nonexistent/sock")),
+    ("--pid-file in no directory", "c", None, "--pid-file", ("--pid-file", "/nonexistent/dir/pid")),
 ]
 
 
@@ -293,7 +296,7 @@ def _do_cases(tmp):
         (("--cpu", "999"), "--cpu"), (("--cpu", "-1"), "--cpu"), (("--cpu", "one"), "--cpu"),
         (("-t",), "-t"),   # stdin is /dev/null
         (("--cwd", "/nonexistent"), "--cwd"), (("--cwd", "relative"), "--cwd"), (("--cwd", "/etc/passwd"), "--cwd"),
-        (("--volume", f"{tmp}:/"), "volume"), (("--volume", f"{tmp}://"), "volume"),
+        (("--volume", f"{tmp}:/"), "volume"), (("--volume", f"{tmp}://"), "volume"), (("-v", f"{tmp}:/a/.."), "volume"),
         (("--volume", "/nonexistent:/data"), "volume"), (("--volume", f"{tmp}:relative"), "volume"),
         (("--overlay-upper", afile), "--overlay-upper"), (("--overlay-upper", afile + "/sub"), "--overlay-upper"),
         (("--rootfs", afile), "--rootfs"), (("--hostname", "h" * 65), "--hostname"), (("--bogus",), "--bogus"),

@@ -271,7 +271,7 @@ def _parse_mounts(items):
         dest = _text(m, "destination", mw, required=True)
         if not dest.startswith("/"):
             raise ConfigError(f"{mw}.destination", "must be an absolute path")
-        if not dest.strip("/"):
+        if os.path.normpath(dest).strip("/") == "":
             raise ConfigError(f"{mw}.destination", "cannot mount over the root (that is root.path)")
         mount = Mount(destination=os.path.normpath(dest), type=_get(m, "type", "string", mw, default=""),
                       source=_text(m, "source", mw, default=""), options=_strings(m, "options", mw))

@@ -50,9 +50,12 @@ def parse_signal(text):
 def write_pid_file(path, pid):
     path = os.path.abspath(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(str(pid))
-    os.rename(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(str(pid))
+        os.rename(tmp, path)
+    except OSError as e:
+        raise StateError(f"--pid-file {path}: {e.strerror}") from None
 
 
 def send_console(socket_path, master_fd):

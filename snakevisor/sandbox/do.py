@@ -34,7 +34,7 @@ def parse_volume(spec):
         readonly = parts.pop() == "ro"
     if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
         raise ValueError(f"bad volume {spec!r} (want HOST:/SANDBOX[:ro])")
-    if not parts[1].strip("/"):
+    if os.path.normpath(parts[1]).strip("/") == "":
         raise ValueError(f"volume {spec!r}: cannot mount over the root (see --rootfs)")
     host = os.path.abspath(parts[0])
     if not os.path.isdir(host):
