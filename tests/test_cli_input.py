@@ -156,12 +156,16 @@ BAD_CREATES = [
     ("--root is a file", "c", None, "--root", ("ROOT_IS_FILE",)),
     ("--console-socket missing", "c", None, "--console-socket", ("--console-socket", "/nonexistent/sock")),
     ("--pid-file in no directory", "c", None, "--pid-file", ("--pid-file", "/nonexistent/dir/pid")),
+    ("terminal without --console-socket", "c", None, "--console-socket", ("TERMINAL",)),
+    ("--console-socket without terminal", "c", None, "--console-socket", ("--console-socket", "/x", "NO_TERMINAL")),
 ]
 
 
 @pytest.mark.parametrize("case, cid, change, names, extra", BAD_CREATES, ids=[c[0] for c in BAD_CREATES])
 def test_bad_create(tmp_path, root, case, cid, change, names, extra):
-    b = make_bundle(str(tmp_path / "b"), ["true"], terminal="--console-socket" in extra)
+    terminal = "TERMINAL" in extra or ("--console-socket" in extra and "NO_TERMINAL" not in extra)
+    extra = tuple(a for a in extra if a not in ("TERMINAL", "NO_TERMINAL"))
+    b = make_bundle(str(tmp_path / "b"), ["true"], terminal=terminal)
     if change is not None:
         change(b)
     state_root = root

@@ -70,6 +70,14 @@ def send_console(socket_path, master_fd):
         s.close()
 
 
+def check_terminal(terminal, detach, console_socket):
+    """runc's rules: a detached process's terminal goes to --console-socket, which is for nothing else."""
+    if terminal and detach and not console_socket:
+        raise StateError("process.terminal is true: a detached container's terminal needs --console-socket")
+    if console_socket and not (terminal and detach):
+        raise StateError("--console-socket: only for a detached process with a terminal (process.terminal, -t)")
+
+
 def open_console(console_socket, size=None):
     """A pty pair: the master goes over ``console_socket``; returns the replica's fd."""
     master, replica = os.openpty()
@@ -193,6 +201,7 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
     store.check_id(cid)
     bundle = os.path.abspath(bundle)
     spec = load_spec(bundle)     # ConfigError: one line naming the field
+    check_terminal(spec.process.terminal, detach, console_socket)
     state = ContainerState(id=cid, bundle=bundle, created=now_rfc3339(), annotations=spec.annotations,
                            rootfs=spec.root.path, owner=_owner(), hooks=spec.raw.get("hooks") or {})
     with store.locked():
@@ -358,6 +367,7 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
     """Run ``process`` (a config.json process object, already checked by parse_process) in the
     running sandbox with our stdio (or a pty sent to ``console_socket``); returns its exit code.
     Detached: a waiter child does it, its host pid goes to ``pid_file``, we return 0 at once."""
+    check_terminal(bool(process.get("terminal")), detach, console_socket)
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
