@@ -2,7 +2,9 @@
 OCI verbs (cli/oci_verbs.py).
 
 Flags are accepted in runc's spellings, with one dash or two (``-root x``, ``--root x``,
-``-bundle b``); unknown flags (containerd passes runc's whole set) are ignored with a debug log line.
+``-bundle b``); unknown flags (containerd passes runc's whole set) are ignored with a debug log line,
+but a stray argument (``state a b``) is an error. Every error is one line on stderr naming the flag
+or field: usage errors exit 2, the verbs' own 1 (``do``: 2 for its flags, 125 for a setup failure).
 """
 import argparse
 import logging
