@@ -95,6 +95,8 @@ BAD_CONFIGS = [
     ("NUL in env", "process.env[0]", lambda s: _set(s, "process.env", ["A=x\0y"])),
     ("NUL in cwd", "process.cwd", lambda s: _set(s, "process.cwd", "/tm\0p")),
     ("cwd relative", "process.cwd", lambda s: _set(s, "process.cwd", "tmp")),
+    ("cwd under a file", "process.cwd", lambda s: _set(s, "process.cwd", "/bin/busybox/sub")),
+    ("cwd a file", "process.cwd", lambda s: _set(s, "process.cwd", "/bin/busybox")),
     ("rlimit soft > hard", "process.rlimits[0].soft",
      lambda s: _set(s, "process.rlimits", [{"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}])),
     ("rlimit twice", "process.rlimits[1].type",
