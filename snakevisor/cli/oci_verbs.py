@@ -134,8 +134,8 @@ def dispatch(args):
             store.check_root()
         return _VERB_FUNCS[args.command](store, args)
     except ConfigError as e:
-        return _fail(str(e) if e.field in ("config.json", "--process") or e.field.startswith("-")
-                     else f"config.json: {e}")
+        # A field of config.json is named as such; the file itself and flags (--process) are not.
+        return _fail(str(e) if e.field == "config.json" or e.field.startswith("-") else f"config.json: {e}")
     except (StateError, HookError, ControlError, LockdownError) as e:
         return _fail(str(e))
     except FileExistsError as e:
