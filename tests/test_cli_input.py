@@ -368,3 +368,12 @@ def test_pids_limit_as_runc(tmp_path, root, limit, forks):
     res = sv(root, "run", "--bundle", b, "p1")
     assert res.stdout.startswith("started\n"), res.stderr
     assert ("forked" in res.stdout) == forks, (res.stdout, res.stderr)
+
+
+@pytest.mark.parametrize("text", ["[1]", '{"id": "zz", "unknown": 1}', "{"])
+def test_corrupt_state(root, text):
+    os.makedirs(os.path.join(root, "zz"))
+    with open(os.path.join(root, "zz", "state.json"), "w") as f:
+        f.write(text)
+    for verb in ("state", "start", "kill", "ps", "delete"):
+        one_line_error(sv(root, verb, "zz"), "zz")

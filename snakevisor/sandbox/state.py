@@ -144,7 +144,10 @@ class StateStore:
             raise StateError(f"container does not exist: {cid}") from None
         except ValueError as e:
             raise StateError(f"container {cid}: corrupt state: {e}") from None
-        return ContainerState(**obj)
+        try:
+            return ContainerState(**obj)
+        except TypeError as e:   # not an object, or not our fields
+            raise StateError(f"container {cid}: corrupt state: {e}") from None
 
     def save(self, state):
         d = self.dir(state.id)
