@@ -4,6 +4,7 @@ no process, no mount). Also what runc accepts that we used to get wrong: process
 made, ids up to 255 characters, pids.limit 0 and -1."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -375,5 +376,8 @@ def test_corrupt_state(root, text):
     os.makedirs(os.path.join(root, "zz"))
     with open(os.path.join(root, "zz", "state.json"), "w") as f:
         f.write(text)
-    for verb in ("state", "start", "kill", "ps", "delete"):
-        one_line_error(sv(root, verb, "zz"), "zz")
+    try:
+        for verb in ("state", "start", "kill", "ps", "delete"):
+            one_line_error(sv(root, verb, "zz"), "zz")
+    finally:
+        shutil.rmtree(root)   # the session's leftover check reads every state.json
