@@ -107,6 +107,13 @@ def build_parser():
                     help="none (default): a network namespace of its own with loopback only; host: the host's")
     do.add_argument("-t", "--tty", action="store_true",
                     help="give the command a terminal of the sandbox's own, bridged to this one (raw mode)")
+    do.add_argument("--pids-limit", type=int, default=None, metavar="N",
+                    help="most tasks (processes and threads) at once; default 1024, 0 for no limit")
+    do.add_argument("--memory", "-m", default=None, metavar="BYTES",
+                    help="most memory (application and tmpfs), suffixes k/m/g; default half the host's RAM, "
+                         "0 for no limit")
+    do.add_argument("--tmpfs-size", default=None, metavar="BYTES",
+                    help="size of /tmp and /dev/shm each, suffixes k/m/g; default: bounded by the memory limit")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
@@ -156,9 +163,13 @@ def cmd_do(args):
     if not cmd:
         print("snakevisor do: no command given (usage: snakevisor do [--strace] -- CMD [ARG...])", file=sys.stderr)
         return 2
-    from snakevisor.sandbox.do import parse_volume
+    from snakevisor.sandbox.do import parse_size, parse_volume
     try:
         volumes = [parse_volume(v) for v in args.volume]
+        memory = parse_size(args.memory) if args.memory is not None else None
+        tmpfs_size = parse_size(args.tmpfs_size) if args.tmpfs_size is not None else None
+        if args.pids_limit is not None and args.pids_limit < 0:
+            raise ValueError(f"--pids-limit {args.pids_limit}: want a count (0: no limit)")
     except ValueError as e:
         print(f"snakevisor do: {e}", file=sys.stderr)
         return 2
@@ -169,15 +180,10 @@ def cmd_do(args):
     cwd = args.cwd or (_caller_cwd() if not args.rootfs else "/")
     kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
-                  tty=args.tty, cwd_missing="error" if args.cwd else "fallback")
-    profile = os.environ.get("SNAKEVISOR_PROFILE")   # a developer's aid: cProfile of the Sentry to this file
-    if profile:
-        import cProfile
-        profiler = cProfile.Profile()
-        code = profiler.runcall(run_do, cmd, **kwargs)
-        profiler.dump_stats(profile)
-    else:
-        code = run_do(cmd, **kwargs)
+                  tty=args.tty, pids_limit=args.pids_limit, memory=memory, tmpfs_size=tmpfs_size,
+                  profile=os.environ.get("SNAKEVISOR_PROFILE"),   # a developer's aid: cProfile of the Sentry
+                  cwd_missing="error" if args.cwd else "fallback")
+    code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
     # objects (~100+ ms of freeing for nothing).
     sys.stdout.flush()

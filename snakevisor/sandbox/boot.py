@@ -11,10 +11,8 @@ pivot) and the process exits with it, taking the whole namespace with it.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import pkgutil
 import sys
 
 from snakevisor.abi import signal as S
@@ -27,7 +25,6 @@ from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
-from snakevisor.seccomp import load as load_seccomp
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.signals import make_siginfo
@@ -53,10 +50,10 @@ def credentials(process, base=None):
         creds.cap_permitted = cap_mask(caps.permitted)
         creds.cap_effective = cap_mask(caps.effective)
         creds.cap_inheritable = cap_mask(caps.inheritable)
+        creds.cap_ambient = cap_mask(caps.ambient) & creds.cap_permitted & creds.cap_inheritable
         if u.uid != 0:
             # execve by a non-root user keeps only the ambient capabilities.
-            ambient = cap_mask(caps.ambient) & creds.cap_permitted & creds.cap_inheritable
-            creds.cap_permitted = creds.cap_effective = ambient
+            creds.cap_permitted = creds.cap_effective = creds.cap_ambient
     elif u.uid != 0:
         creds.cap_permitted = creds.cap_effective = 0
     creds.no_new_privs = process.no_new_privileges or creds.no_new_privs
@@ -105,25 +102,6 @@ def network_mode(spec, override):
     if ns.path:
         return "host", ns.path   # join it; the Sentry then uses "its" namespace as is
     return "none", None
-
-
-def preload_modules():
-    """Everything the Sentry may import later is imported now: after the pivot nothing can be opened."""
-    import snakevisor
-    for pkg in ("abi", "p9", "sentry", "seccomp"):
-        mod = importlib.import_module(f"snakevisor.{pkg}")
-        for info in pkgutil.walk_packages(mod.__path__, f"snakevisor.{pkg}."):
-            try:
-                importlib.import_module(info.name)
-            except Exception:   # optional modules with missing deps: not needed then
-                pass
-    for name in ("traceback", "json", "encodings.idna", "encodings.ascii", "encodings.latin_1", "array",
-                 "linecache", "tokenize"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    del snakevisor
 
 
 def _text(value):
@@ -311,12 +289,9 @@ def boot_main(args):
         gofer.pin_to(os.sched_getaffinity(0))
         sandbox = Sandbox(spec, args.id, state_dir, sentry, gofer)
         sandbox.init_task = sentry.load_init()
-        preload_modules()
+        lockdown.preload_modules()
         bpf = None if args.no_seccomp else lockdown.seccomp_filter(network)
-        if not args.no_pivot:
-            lockdown.pivot_to_empty_root()
-        if bpf is not None:
-            load_seccomp(bpf)
+        lockdown.lock_down(bpf, pivot=not args.no_pivot)
     except Exception as e:   # one line to the spawner, which prints it and cleans up
         msg = f"process.{e}" if isinstance(e, BootError) else str(e)
         if isinstance(e, SyscallError):

@@ -47,6 +47,7 @@ class SentryConfig:
     stdio: tuple = (0, 1, 2)
     extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
     tmpfs_mounts: list = field(default_factory=list)   # [(sandbox path, mode, size limit or None)]
+    tmpfs_size: int | None = None     # size limit of the /tmp and /dev/shm tmpfs (None: the memory limit)
     creds: object = None              # the init's Credentials (None: root with every capability)
     rlimits: dict = field(default_factory=dict)        # RLIMIT_* -> (soft, hard) for the init
     max_tasks: int | None = None      # pids limit
@@ -123,15 +124,21 @@ class Sentry:
         vfs.mount(root_fs, None, source=b"/")
         self.root = vfs.root
         ctx = ResolveContext(self.root)
+        tmp_size = config.tmpfs_size
         for path, fs in ((b"/dev", DevFilesystem(self.memory_file)), (b"/proc", ProcFilesystem(self.kernel)),
-                         (b"/tmp", TmpfsFilesystem(self.memory_file))):
+                         (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size))):
             try:
                 target = resolve(ctx, self.root, path)
             except SyscallError:
                 continue  # the image has no such directory: nothing to mount on
             vfs.mount(fs, target, source=fs.name.encode())
         try:
-            vfs.mount(TmpfsFilesystem(self.memory_file), resolve(ctx, self.root, b"/dev/shm"), source=b"shm")
+            vfs.mount(TmpfsFilesystem(self.memory_file, size_limit=tmp_size), resolve(ctx, self.root, b"/dev/shm"),
+                      source=b"shm")
+        except SyscallError:
+            pass
+        try:   # POSIX message queues, where Docker and runc mount them
+            vfs.mount(self.kernel.ipc.mqueue, resolve(ctx, self.root, b"/dev/mqueue"), source=b"mqueue")
         except SyscallError:
             pass
         self.devpts = DevptsFilesystem(self.kernel)
@@ -140,6 +147,7 @@ class Sentry:
         except SyscallError:
             pass
         self.console = None   # sandbox/console.py's Console with ``tty``
+        self.init_task = None   # load_init's
         for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
             self._mount_volume(vfs, ctx, path, readonly, sock)
         for path, mode, size in config.tmpfs_mounts:
@@ -214,10 +222,14 @@ class Sentry:
         fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])
         if self.console is not None:
             self.console.attach(task.tg)
+        self.init_task = task
         return task
 
     def run(self):
-        self.load_init()
+        """Run the init process (loading it first unless ``load_init`` was called) until it exits;
+        returns its wait status."""
+        if self.init_task is None:
+            self.load_init()
         console = self.console
         if console is not None:
             self.kernel.forward_host_signals(foreground=console.foreground_pgid)

@@ -39,7 +39,8 @@ class TmpfsFilesystem(Filesystem):
     def statfs(self) -> StatfsResult:
         s = super().statfs()
         bsize = 4096
-        total = (self.size_limit if self.size_limit is not None else 1 << 34) // bsize
+        limit = self.size_limit if self.size_limit is not None else self.memory_file.limit
+        total = (limit if limit is not None else 1 << 34) // bsize
         used = (self.used + bsize - 1) // bsize
         free = max(0, total - used)
         s.bsize = s.frsize = bsize

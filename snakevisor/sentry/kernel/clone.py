@@ -31,6 +31,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     check_flags(flags)
     kernel = task.kernel
     if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
+        kernel.log_rate_limited("clone", f"pids limit ({kernel.max_tasks} tasks) reached: clone fails with EAGAIN")
         raise SyscallError(EAGAIN)
     if exit_signal is None:
         exit_signal = flags & C.CSIGNAL
@@ -38,13 +39,24 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         raise SyscallError(EINVAL)
     tid = kernel.pidns.allocate()
     parent = task.tg
-    if flags & C.CLONE_VM:
-        # Same address space: a new stub thread in the same stub (a thread, or a vfork child).
-        ctx = task.ctx.address_space.new_thread(task.ctx)
-        mm = task.mm
-    else:
-        aspace, ctx = kernel.platform.new_address_space()
-        mm = task.mm.fork(aspace, ctx)
+    try:
+        if flags & C.CLONE_VM:
+            # Same address space: a new stub thread in the same stub (a thread, or a vfork child).
+            ctx = task.ctx.address_space.new_thread(task.ctx)
+            mm = task.mm
+        else:
+            aspace, ctx = kernel.platform.new_address_space()
+    except OSError as e:
+        # The host refused the stub's clone (its pids limit, memory): fork(2)'s EAGAIN.
+        kernel.log_rate_limited("clone", f"the host refused a stub for a new task ({e.strerror or e}): "
+                                         "clone fails with EAGAIN")
+        raise SyscallError(EAGAIN) from None
+    if not flags & C.CLONE_VM:
+        try:
+            mm = task.mm.fork(aspace, ctx)
+        except BaseException:
+            aspace.kill()   # the new stub process serves nothing
+            raise
         task.mm.active_context = task.ctx
     if flags & C.CLONE_THREAD:
         tg = parent

@@ -57,6 +57,7 @@ def do_execve(task, path, argv, envp):
     task.robust_list = (0, 0)
     task.name = os.path.basename(image.path)[:15]
     tg.did_exec = True  # setpgid on it from the parent now fails with EACCES
+    task.creds.on_exec()
     if task.vfork_parent is not None:
         task.vfork_parent = None
         tg.vfork_done.notify(1)

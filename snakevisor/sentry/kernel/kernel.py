@@ -15,6 +15,7 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
+from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.loop import Loop
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
@@ -50,10 +51,12 @@ class Kernel:
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
         self._warned = set()
+        self._rate_limited = {}      # key -> [time of the last line, lines held back since]
         self.signals = Signals(self)
         self.host_tids = {}          # host tid -> Task
         self.doomed = {}             # host tid -> stub Context to end at its next stop
         self.futexes = FutexManager()
+        self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's IPC namespace)
         self.current = None          # the Task whose syscall is being served (procfs's "self")
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
@@ -291,6 +294,7 @@ class Kernel:
         for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):
             timer.close()
         tg.itimers.clear()
+        self.ipc.process_exited(tg.tgid)
         self._reparent_children(tg)
         if tg.on_exit is not None:
             tg.on_exit(status)
@@ -395,6 +399,18 @@ class Kernel:
         """A handler raised something other than SyscallError: a bug in the Sentry, never the app's fault."""
         self.log(f"internal error in {entry.name} (pid {task.tid}); the syscall returns EIO:\n"
                  + traceback.format_exc())
+
+    def log_rate_limited(self, key, msg, interval=1.0):
+        """``msg`` at most once per ``interval`` seconds for ``key``: a fork bomb is refused
+        thousands of times a second, and one line says it."""
+        now = time.monotonic()
+        entry = self._rate_limited.setdefault(key, [None, 0])
+        if entry[0] is not None and now - entry[0] < interval:
+            entry[1] += 1
+            return
+        held = f" ({entry[1]} more since the last report)" if entry[1] else ""
+        entry[0], entry[1] = now, 0
+        self.log(msg + held)
 
     def unimplemented(self, nr):
         if nr not in self._warned:

@@ -38,6 +38,7 @@ class MemoryManager:
         self.active_context = None      # a stopped stub thread of address_space to inject through
         self.brk_start = self.brk_end = 0
         self.users = 1                  # Tasks sharing this mm (threads)
+        self.membarrier_state = 0       # membarrier(2) REGISTER_* commands made (kept by fork, not exec)
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
@@ -97,7 +98,8 @@ class MemoryManager:
             if v.owner is not None:
                 v.owner.inc_ref()
             child.vmas.insert(replace(v))
-        for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable"):
+        for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable",
+                     "membarrier_state"):
             setattr(child, name, getattr(self, name))
         child.attach(address_space, context)
         return child

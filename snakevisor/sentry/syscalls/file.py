@@ -12,6 +12,7 @@ from snakevisor.abi import fs as _fs_abi
 
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
                                   ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
+from snakevisor.abi.inotify import IN_MODIFY
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
@@ -23,7 +24,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD
                                to_s64, to_u32)
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
-from snakevisor.sentry.vfs import fasync, locks
+from snakevisor.sentry.vfs import fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
@@ -601,6 +602,7 @@ def ftruncate(t, fd, length):
     if length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
     f.impl.truncate(length)
+    fsnotify.attributes_changed(f.vd.dentry, size=True)
     return 0
 
 
@@ -641,6 +643,7 @@ def fallocate(t, fd, mode, offset, length):
     if offset + length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
     f.impl.allocate(mode, offset, length)
+    fsnotify.file_event(f.vd.dentry, IN_MODIFY)
     return 0
 
 

@@ -75,19 +75,19 @@ def mlock(t, addr, length):
     return _check_mapped(t, addr, length)
 
 
-@syscall("munlock", ("hex", "uint"), PARTIAL)
+@syscall("munlock", ("hex", "uint"), PARTIAL, "memory is never swapped by the Sentry; checks the range only")
 def munlock(t, addr, length):
     return _check_mapped(t, addr, length)
 
 
-@syscall("mlockall", ("int",), PARTIAL)
+@syscall("mlockall", ("int",), PARTIAL, "memory is never swapped by the Sentry; checks the flags only")
 def mlockall(t, flags):
     if flags == 0 or flags & ~7:
         raise SyscallError(EINVAL)
     return 0
 
 
-@syscall("munlockall", (), PARTIAL)
+@syscall("munlockall", (), PARTIAL, "memory is never swapped by the Sentry")
 def munlockall(t):
     return 0
 

@@ -5,7 +5,8 @@ The machinery (queues, delivery, frames) is kernel/signals.py; these are the thi
 import struct
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EAGAIN, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH, SyscallError
+from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH,
+                                  SyscallError)
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.table import syscall
@@ -269,3 +270,10 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
                 raise
         finally:
             t.sigmask = old
+
+
+@syscall("restart_syscall")
+def restart_syscall(t):
+    """The Sentry restarts an interrupted call by re-executing it, never through restart_syscall;
+    called directly there is nothing to restart, which Linux answers with EINTR."""
+    raise SyscallError(EINTR)

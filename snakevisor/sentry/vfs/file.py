@@ -13,7 +13,8 @@ from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                                pack_dirent64, pack_dirent)
-from snakevisor.sentry.vfs import fasync, locks
+from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY
+from snakevisor.sentry.vfs import fasync, fsnotify, locks
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
 
@@ -136,6 +137,8 @@ class FileDescription:
                 locks.release_description(self, self.inode)
             if self.fasync is not None:
                 fasync.release(self)
+            if fsnotify.marks and not self.flags & O_PATH:
+                fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)
             self.impl.release()
         finally:
             self.vd.dentry.dec_ref()
@@ -171,18 +174,28 @@ class FileDescription:
         impl = self.impl
         if offset is None:
             if not impl.seekable:
-                return impl.read(n, None)
-            data = impl.read(n, self.offset)
-            self.offset += len(data)
-            return data
-        if not impl.seekable:
+                data = impl.read(n, None)
+            else:
+                data = impl.read(n, self.offset)
+                self.offset += len(data)
+        elif not impl.seekable:
             raise SyscallError(ESPIPE)
-        if offset < 0:
+        elif offset < 0:
             raise SyscallError(EINVAL)
-        return impl.read(n, offset)
+        else:
+            data = impl.read(n, offset)
+        if data and fsnotify.marks:
+            fsnotify.file_event(self.vd.dentry, IN_ACCESS)
+        return data
 
     def write(self, data, offset: int | None = None, append: bool = False) -> int:
         """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does."""
+        n = self._write(data, offset, append)
+        if n > 0 and fsnotify.marks:
+            fsnotify.file_event(self.vd.dentry, IN_MODIFY)
+        return n
+
+    def _write(self, data, offset, append):
         if not self.writable:
             raise SyscallError(EBADF)
         if len(data) > MAX_RW_COUNT:
