@@ -307,7 +307,8 @@ def _do_cases(tmp):
         (("--volume", "/nonexistent:/data"), "volume"), (("--volume", f"{tmp}:relative"), "volume"),
         (("--overlay-upper", afile), "--overlay-upper"), (("--overlay-upper", afile + "/sub"), "--overlay-upper"),
         (("--rootfs", afile), "--rootfs"), (("--hostname", "h" * 65), "--hostname"), (("--bogus",), "--bogus"),
-        (("--network", "bridge"), "--network"),
+        (("--network", "bridge"), "--network"), (("--pids-limit", "-1"), "--pids-limit"),
+        (("--memory", "lots"), "--memory"), (("--tmpfs-size", "1x"), "--tmpfs-size"),
     ]
 
 

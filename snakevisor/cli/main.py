@@ -150,6 +150,14 @@ def _bad_do_flag(args):
     return None
 
 
+def _size_flag(flag, value, parse_size):
+    """A size flag's bytes (None if not given); its ValueError names the flag."""
+    try:
+        return None if value is None else parse_size(value)
+    except ValueError as e:
+        raise ValueError(f"{flag}: {e}") from None
+
+
 def _caller_cwd():
     try:
         return os.getcwd()
@@ -166,8 +174,8 @@ def cmd_do(args):
     from snakevisor.sandbox.do import parse_size, parse_volume
     try:
         volumes = [parse_volume(v) for v in args.volume]
-        memory = parse_size(args.memory) if args.memory is not None else None
-        tmpfs_size = parse_size(args.tmpfs_size) if args.tmpfs_size is not None else None
+        memory = _size_flag("--memory", args.memory, parse_size)
+        tmpfs_size = _size_flag("--tmpfs-size", args.tmpfs_size, parse_size)
         if args.pids_limit is not None and args.pids_limit < 0:
             raise ValueError(f"--pids-limit {args.pids_limit}: want a count (0: no limit)")
     except ValueError as e:
