@@ -17,13 +17,13 @@ import sys
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
-from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi.errno import ENOENT, ENOTDIR, SyscallError
 from snakevisor.oci.config import load_spec, parse_process, tmpfs_options
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
-from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, Sentry, SentryConfig, find_program
+from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
@@ -66,14 +66,12 @@ def gofer_mounts(spec):
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
     extra, tmpfs = [], []
-    bundle_root = os.path.dirname(spec.root.path)
     for i, m in enumerate(spec.mounts):
-        if m.is_bind:
-            src = m.source if os.path.isabs(m.source) else os.path.join(bundle_root, m.source)
-            if not os.path.isdir(src):
-                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", src, m.destination)
+        if m.is_bind:   # load_spec made the source absolute and checked that it exists
+            if not os.path.isdir(m.source):
+                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", m.source, m.destination)
                 continue
-            mounts.append(GoferMount(f"m{i}", src, m.readonly))
+            mounts.append(GoferMount(f"m{i}", m.source, m.readonly))
             extra.append((m.destination, m.readonly))
         elif m.type == "tmpfs" and m.destination != "/dev":   # /dev is the Sentry's devfs
             mode, size = tmpfs_options(m)
@@ -90,7 +88,7 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
                        extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
                        max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
-                       net_raw=net_raw)
+                       net_raw=net_raw, cwd_missing="create")
     return cfg, mounts
 
 
@@ -203,9 +201,11 @@ class Sandbox:
         root = self.sentry.root
         try:
             cwd = resolve(ResolveContext(root), root, process.cwd.encode())
-        except SyscallError:
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
+        except SyscallError as e:
             fdtable.close_all()
-            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: no such directory"}
+            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: {os.strerror(e.errno)}"}
         fs = FSContext(root, cwd)
         env = dict(self.spec.process.env_dict())
         env.update(process.env_dict())
@@ -293,7 +293,7 @@ def boot_main(args):
         bpf = None if args.no_seccomp else lockdown.seccomp_filter(network)
         lockdown.lock_down(bpf, pivot=not args.no_pivot)
     except Exception as e:   # one line to the spawner, which prints it and cleans up
-        msg = str(e)
+        msg = f"process.{e}" if isinstance(e, BootError) else str(e)
         if isinstance(e, SyscallError):
             msg = (f"exec: {spec.process.args[0]!r}: executable file not found in $PATH" if e.errno == ENOENT
                    else f"cannot start the container's process: {os.strerror(e.errno)}")
