@@ -17,7 +17,7 @@ import struct
 import time
 from collections import deque
 
-from snakevisor.sentry.platform.ptrace import WALL
+from snakevisor.abi.sched import WALL
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _SFD_NONBLOCK = os.O_NONBLOCK

@@ -14,6 +14,7 @@ import struct
 
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, IGNORE, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import GADGET, STUB_MEMFD, build_stub_elf
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -42,13 +43,9 @@ STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 
 
-class StubGone(Exception):
-    """The stub thread exited or was killed while the Sentry was driving it."""
-
-    def __init__(self, tid, status):
-        super().__init__(tid, status)
-        self.tid = tid
-        self.status = status
+_SYSCALL_EVENT = (SYSCALL, 0)
+_IGNORE_EVENT = (IGNORE, 0)
+_SIGURG = signal.SIGURG
 
 
 def ptrace(req, pid, addr=0, data=0):
@@ -84,6 +81,22 @@ class Context:
         self._regs_addr = ctypes.addressof(self.regs)
         self._regs_ptr = ctypes.c_void_p(self._regs_addr)
         self.pending_host_signals = []
+
+    def event(self, status):
+        """A waitpid status as (kind, value): see platform/interface.py."""
+        if status >> 8 == SYSCALL_STOP and status & 0xFF == 0x7F:
+            return _SYSCALL_EVENT
+        if status & 0xFF != 0x7F:
+            return EXIT, status
+        if status >> 16:  # a ptrace event (fork/clone) we did not ask for here
+            return _IGNORE_EVENT
+        sig = status >> 8 & 0xFF
+        return (FAULT if sig in FAULT_SIGNALS else SIGNAL), sig
+
+    def interrupt(self):
+        """Kick a running stub thread with SIGURG: a signal-delivery stop follows."""
+        pid = self.address_space.pid if self.address_space is not None else self.tid
+        _libc.syscall(NR["tgkill"], pid, self.tid, _SIGURG)
 
     # -- register access -------------------------------------------------
     def get_regs(self):
@@ -378,8 +391,9 @@ class PtracePlatform:
                 return lo, hi
         return None
 
-    def new_waker(self):
-        return Waker(self)
+    def attach(self, loop):
+        """Stops are the loop's waitpid statuses; a Waker stub lets it sleep in waitpid."""
+        loop.use_waker(Waker(self))
 
     def new_address_space(self):
         """Fork the master stub; the child is a stopped, empty address space with one Context."""
@@ -391,6 +405,10 @@ class PtracePlatform:
         ctx.get_regs()
         ctx.inject(NR["prctl"], _PR_SET_PDEATHSIG, signal.SIGKILL)
         return aspace, ctx
+
+    @staticmethod
+    def is_stop(status):
+        return os.WIFSTOPPED(status)
 
     def reaped(self, pid):
         self.stub_pids.discard(pid)
