@@ -65,6 +65,9 @@ def _normalise(argv, parser):
     return out
 
 
+PLATFORMS = ("ptrace", "systrap")
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="snakevisor", description="An application kernel for containers, in Python.")
     p.add_argument("--root", default="/run/snakevisor", help="state directory for containers")
@@ -72,7 +75,8 @@ def build_parser():
     p.add_argument("--log-format", default="text", choices=("text", "json"))
     p.add_argument("--debug", action="store_true")
     p.add_argument("--strace", action="store_true", help="print every syscall on stderr")
-    p.add_argument("--platform", default="ptrace", choices=("ptrace",))
+    p.add_argument("--platform", default="ptrace", choices=PLATFORMS,
+                   help="how application code is run: ptrace (PTRACE_SYSEMU) or systrap (seccomp traps)")
     p.add_argument("--network", dest="global_network", choices=("none", "host"),
                    help="OCI containers: override the config's network namespace")
     p.add_argument("--systemd-cgroup", action="store_true", help="(accepted, ignored)")
@@ -87,6 +91,8 @@ def build_parser():
     do.add_argument("--cwd", default=None, help="working directory inside the sandbox (default: the current one)")
     do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on")
     do.add_argument("--hostname", default="snakevisor")
+    do.add_argument("--platform", dest="do_platform", default=None, choices=PLATFORMS,
+                    help="ptrace (default) or systrap, as the global --platform")
     do.add_argument("--volume", "-v", action="append", default=[], metavar="HOST:SANDBOX[:ro]",
                     help="bind a host directory into the sandbox (writes land on the host; :ro for read-only)")
     do.add_argument("--rootfs", metavar="DIR", help="use DIR as the root filesystem instead of the host's /")
@@ -122,7 +128,7 @@ def cmd_do(args):
     cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
     kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
-                  tty=args.tty)
+                  tty=args.tty, platform=args.do_platform or args.platform)
     profile = os.environ.get("SNAKEVISOR_PROFILE")   # a developer's aid: cProfile of the Sentry to this file
     if profile:
         import cProfile

@@ -53,6 +53,7 @@ class SentryConfig:
     root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
     tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
+    platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
 
 
 def _pick_cpu():
@@ -105,7 +106,10 @@ class Sentry:
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
-        self.platform = PtracePlatform(self.memory_file, cpu=cpu)
+        platform_class = PtracePlatform
+        if config.platform == "systrap":
+            from snakevisor.sentry.platform.systrap import SystrapPlatform as platform_class
+        self.platform = platform_class(self.memory_file, cpu=cpu)
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())

@@ -265,9 +265,13 @@ class Loop:
         self.waker = waker
         r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._wakeup_pipe = (r, w)
-        _enable_sigio(r, waker.tid)
+        if waker is None:  # a platform whose stops come through a descriptor: the loop polls
+            self.watchers[r] = self._host_signals_arrived
+            self.epoll.register(r, select.EPOLLIN)
+        else:
+            _enable_sigio(r, waker.tid)
+            signal.signal(signal.SIGIO, lambda signum, frame: waker.wake())   # SIGIO for us: not expected
         signal.set_wakeup_fd(w, warn_on_full_buffer=False)
-        signal.signal(signal.SIGIO, lambda signum, frame: waker.wake())   # SIGIO for us: not expected
 
     def on_host_signals(self, signums, callback):
         """Host signals to the Sentry become ``callback(signum)`` calls on the loop."""
@@ -284,6 +288,9 @@ class Loop:
     def _woken(self):
         """The waker stopped: run what woke it (host signals, SIGIO descriptors)."""
         self.waker.on_stop()
+        self._host_signals_arrived()
+
+    def _host_signals_arrived(self):
         try:
             while os.read(self._wakeup_pipe[0], 4096):
                 pass
@@ -341,6 +348,10 @@ class Loop:
             self.stray_status(pid, status)
         else:
             self.step(task, status)
+
+    def deliver(self, tid, report):
+        """A platform's stop report for host thread ``tid`` (as waitpid's are)."""
+        self._on_status(tid, report)
 
     def _drain_waitpid(self):
         got = False

@@ -216,6 +216,46 @@ class Context:
             self._restore(saved)
 
 
+def spawn_master(elf, fds):
+    """Fork and exec ``elf`` (bytes) under PTRACE_TRACEME as a master stub whose only descriptors
+    are ``fds`` ({number in the stub: descriptor here}); returns its pid, stopped at its entry
+    with STUB_OPTIONS set. It dies with the Sentry (PDEATHSIG) and reaps its own children."""
+    import fcntl
+    elf_fd = os.memfd_create("snakevisor-stub", os.MFD_CLOEXEC)
+    os.write(elf_fd, elf)
+    pid = os.fork()
+    if pid == 0:  # child: become the master stub
+        try:
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            os.setsid()
+            _libc.personality(_ADDR_NO_RANDOMIZE)
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked stubs reap themselves
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            # Out of the way first (a source may sit on another's target number), then in place.
+            high = fcntl.fcntl(elf_fd, fcntl.F_DUPFD_CLOEXEC, 1024)
+            moved = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 1025) for target, src in fds.items()}
+            for target, src in moved.items():
+                os.dup2(src, target, inheritable=True)
+            keep = sorted(set(fds) | {high})
+            lo = 0
+            for fd in keep:
+                os.closerange(lo, fd)
+                lo = fd + 1
+            os.closerange(lo, 1 << 16)
+            ptrace(pt.PTRACE_TRACEME, 0)
+            os.execve(high, [b"snakevisor-stub"], {})
+        finally:
+            os._exit(127)
+    os.close(elf_fd)
+    status = wait_stop(pid)
+    if os.WSTOPSIG(status) != signal.SIGTRAP:
+        raise RuntimeError(f"stub did not start: status {status:#x}")
+    ptrace(pt.PTRACE_SETOPTIONS, pid, 0, STUB_OPTIONS)
+    return pid
+
+
 class AddressSpace:
     """One stub process. Maps MemoryFile ranges at application addresses."""
 
@@ -312,35 +352,7 @@ class PtracePlatform:
         self._lock_down_master()
 
     def _spawn_master(self):
-        elf_fd = os.memfd_create("snakevisor-stub", os.MFD_CLOEXEC)
-        os.write(elf_fd, build_stub_elf())
-        mem_fd = self.memory_file.fd
-        pid = os.fork()
-        if pid == 0:  # child: become the master stub
-            try:
-                _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-                os.setsid()
-                _libc.personality(_ADDR_NO_RANDOMIZE)
-                signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked stubs reap themselves
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                high = os.dup(elf_fd) if elf_fd <= STUB_MEMFD else elf_fd
-                os.dup2(high + 1 if False else mem_fd, STUB_MEMFD, inheritable=True) if mem_fd != STUB_MEMFD \
-                    else os.set_inheritable(mem_fd, True)
-                os.closerange(0, STUB_MEMFD)
-                os.closerange(STUB_MEMFD + 1, high)
-                os.closerange(high + 1, 1 << 16)
-                ptrace(pt.PTRACE_TRACEME, 0)
-                os.execve(high, [b"snakevisor-stub"], {})
-            finally:
-                os._exit(127)
-        os.close(elf_fd)
-        status = wait_stop(pid)
-        if os.WSTOPSIG(status) != signal.SIGTRAP:
-            raise RuntimeError(f"stub did not start: status {status:#x}")
-        ptrace(pt.PTRACE_SETOPTIONS, pid, 0, STUB_OPTIONS)
-        return pid
+        return spawn_master(build_stub_elf(), {STUB_MEMFD: self.memory_file.fd})
 
     def _lock_down_master(self):
         """Defence in depth: the stubs' own seccomp filter allows only what the Sentry injects.
