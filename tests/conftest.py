@@ -42,8 +42,12 @@ def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD):
     return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd)
 
 
+# SNAKEVISOR_PLATFORM=systrap runs every `snakevisor do` of the tests on that platform.
+PLATFORM_FLAGS = ("--platform", os.environ["SNAKEVISOR_PLATFORM"]) if os.environ.get("SNAKEVISOR_PLATFORM") else ()
+
+
 def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD):
-    cmd = [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
+    cmd = [sys.executable, "-m", "snakevisor", "do", *PLATFORM_FLAGS, *flags, "--", *argv]
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = REPO  # for the snakevisor command itself, run on the host
     return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd)
