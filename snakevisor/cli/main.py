@@ -89,7 +89,7 @@ def build_parser():
     do = sub.add_parser("do", help="run a host command in a fresh sandbox (root: an overlay of the host's /)")
     do.add_argument("--strace", action="store_true", dest="do_strace", help="print every syscall on stderr")
     do.add_argument("--cwd", default=None, help="working directory inside the sandbox (default: the current one)")
-    do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on")
+    do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on (-1: not pinned)")
     do.add_argument("--hostname", default="snakevisor")
     do.add_argument("--platform", dest="do_platform", default=None, choices=PLATFORMS,
                     help="ptrace (default) or systrap, as the global --platform")

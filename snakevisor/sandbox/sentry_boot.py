@@ -42,7 +42,7 @@ class SentryConfig:
     cwd: str = "/"
     strace: bool = False
     hostname: str = "snakevisor"
-    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one)
+    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one; -1: none)
     memory_limit: int | None = None
     stdio: tuple = (0, 1, 2)
     extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
@@ -106,6 +106,7 @@ class Sentry:
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
+        cpu = None if cpu == -1 else cpu   # -1: not pinned
         platform_class = PtracePlatform
         if config.platform == "systrap":
             from snakevisor.sentry.platform.systrap import SystrapPlatform as platform_class

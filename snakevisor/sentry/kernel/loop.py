@@ -116,6 +116,8 @@ class Loop:
         self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
         self.async_watchers = {}      # host fd -> callback(), woken through SIGIO and the waker
         self.waker = None             # platform Waker: lets signal handlers end a blocking waitpid
+        self.stops_by_waitpid = True  # False: stubs report through deliver(); waitpid only on SIGCHLD
+        self.spin = None              # platform's spin(): before sleeping, look for stops a while
         self._wakeup_pipe = None      # (read, write): signal.set_wakeup_fd's, read end SIGIO to the waker
         self.pending_host_signals = []
         self.host_signal_callback = None
@@ -235,18 +237,19 @@ class Loop:
             for token, (task, ev) in list((waiters or {}).items()):
                 self._finish_wait(task, ev)
 
-    def watch_fd(self, fd, callback):
-        """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``.
+    def watch_fd(self, fd, callback, edge=False):
+        """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``
+        (``edge``: each time it is signalled, without being read: a platform's eventfd).
 
         Descriptors that can raise SIGIO (sockets, pipes, ttys) are watched through it and the
         waker, so the loop keeps its cheap blocking waitpid; others (timerfds) make the loop poll."""
-        if self.waker is not None and _enable_sigio(fd, self.waker.tid):
+        if not edge and self.waker is not None and _enable_sigio(fd, self.waker.tid):
             self.async_watchers[fd] = callback
             if _readable(fd):
                 self.waker.wake()  # SIGIO only tells of data that arrives later
             return
         self.watchers[fd] = callback
-        self.epoll.register(fd, select.EPOLLIN)
+        self.epoll.register(fd, select.EPOLLIN | (select.EPOLLET if edge else 0))
 
     def unwatch_fd(self, fd):
         self.async_watchers.pop(fd, None)
@@ -263,6 +266,7 @@ class Loop:
         the Sentry handles in Python get the same path: their C handler writes the wakeup pipe
         (signal.set_wakeup_fd), whose SIGIO stops the waker."""
         self.waker = waker
+        self.stops_by_waitpid = waker is not None
         r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._wakeup_pipe = (r, w)
         if waker is None:  # a platform whose stops come through a descriptor: the loop polls
@@ -332,7 +336,9 @@ class Loop:
                     return
                 self._on_status(pid, status)
                 continue
-            if self._drain_waitpid():
+            if self.stops_by_waitpid and self._drain_waitpid():
+                continue
+            if self.spin is not None and self.spin():
                 continue
             timeout = None
             if self.timers:
@@ -367,8 +373,10 @@ class Loop:
 
     def _poll(self, timeout):
         events = self.epoll.poll(-1 if timeout is None else timeout)
+        child = self.stops_by_waitpid
         for fd, ev in events:
             if fd == self.sigchld_fd:
+                child = True
                 try:
                     os.read(self.sigchld_fd, 128 * 16)
                 except BlockingIOError:
@@ -382,7 +390,8 @@ class Loop:
                 if ev & (want | select.EPOLLERR | select.EPOLLHUP):
                     self._finish_wait(task, ev)
         self._fire_timers()
-        self._drain_waitpid()
+        if child:
+            self._drain_waitpid()
 
     def _fire_timers(self):
         now = time.monotonic()

@@ -39,6 +39,7 @@ import os
 import select
 import signal
 import struct
+import time
 
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi import seccomp as SC
@@ -51,6 +52,7 @@ from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD, STUB_S
 from snakevisor.sentry.platform.systrap import stub as st
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_perf_counter = time.perf_counter
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 _NR_FUTEX = NR["futex"]
@@ -66,15 +68,16 @@ FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is ma
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
 STUB_SYSCALLS = ("write", "futex", "mmap", "munmap", "mprotect", "arch_prctl", "sigaltstack",
                  "rt_sigprocmask", "rt_sigreturn", "exit", "exit_group")
+STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
+SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
 WAIT_SLICE = 0.05                     # the Sentry's futex waits on a stub, between liveness checks
 STUB_DEADLINE = 30.0                  # a stub that answers nothing for this long is killed
 _GREGS = 40                           # offsetof(ucontext, uc_mcontext)
 _FPSTATE_PTR = _GREGS + 23 * 8
 _CSGSFS = _GREGS + 18 * 8
 _UC_SIGMASK = S.UC_SIGMASK_OFF
-_FRAME_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx", "rdx",
-               "rax", "rcx", "rsp", "rip", "eflags")
 _RAX = 13
+_U64 = ctypes.c_uint64
 
 
 class _Sysmsg(ctypes.Structure):
@@ -84,7 +87,26 @@ class _Sysmsg(ctypes.Structure):
                 ("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6), ("ret", ctypes.c_int64),
                 ("fs_dirty", ctypes.c_uint64), ("fs_base", ctypes.c_uint64),
                 ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
-                ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64)]
+                ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32)]
+
+
+class FrameRegs(ctypes.Structure):
+    """The registers as the kernel saves them in a signal frame (sigcontext's first 18 words, so
+    reading or writing them is one memmove), then what the frame does not hold. The kernel reads
+    them by name, as it does ptrace's user_regs_struct."""
+    _fields_ = [(name, ctypes.c_uint64) for name in S.SIGCONTEXT_REGS] + [
+        (name, ctypes.c_uint64) for name in ("orig_rax", "fs_base", "gs_base", "cs", "ss", "ds", "es", "fs", "gs")]
+
+    def copy(self):
+        other = FrameRegs()
+        ctypes.memmove(ctypes.addressof(other), ctypes.addressof(self), ctypes.sizeof(FrameRegs))
+        return other
+
+    def copy_from(self, other):
+        ctypes.memmove(ctypes.addressof(self), ctypes.addressof(other), ctypes.sizeof(FrameRegs))
+
+
+_FRAME_BYTES = 18 * 8
 
 
 class _Timespec(ctypes.Structure):
@@ -95,32 +117,33 @@ _SLICE = _Timespec(0, int(WAIT_SLICE * 1e9))
 _SLICE_REF = ctypes.byref(_SLICE)
 
 
-def _futex_wake(addr):
-    _syscall(_NR_FUTEX, ctypes.c_void_p(addr), _FUTEX_WAKE, 1, None, None, 0)
+def _futex_wake(ptr):
+    _syscall(_NR_FUTEX, ptr, _FUTEX_WAKE, 1, None, None, 0)
 
 
-def _futex_wait_slice(addr, val):
-    _syscall(_NR_FUTEX, ctypes.c_void_p(addr), _FUTEX_WAIT, val, _SLICE_REF, None, 0)
+def _futex_wait_slice(ptr, val):
+    _syscall(_NR_FUTEX, ptr, _FUTEX_WAIT, val, _SLICE_REF, None, 0)
 
 
 class Sysmsg:
     """One thread's sysmsg region: its MemoryFile offset, its address in the stub and here."""
 
-    __slots__ = ("offset", "stub", "here", "head", "state_addr")
+    __slots__ = ("offset", "stub", "here", "head", "state_ptr")
 
-    def __init__(self, memory_file, offset, stub_addr):
+    def __init__(self, memory_file, offset, stub_addr, spin=0):
         self.offset = offset
         self.stub = stub_addr
         base = ctypes.c_char.from_buffer(memory_file.view, offset)
         self.here = ctypes.addressof(base)
         del base  # the address stays valid while the MemoryFile is mapped
         self.head = _Sysmsg.from_address(self.here)
-        self.state_addr = self.here
+        self.state_ptr = ctypes.c_void_p(self.here)   # prebuilt: the futex calls convert nothing
         ctypes.memset(self.here, 0, 4096)
         head = self.head
         head.one = 1
         head.ss_sp = stub_addr + st.ALTSTACK_OFFSET
         head.ss_size = st.SYSMSG_SIZE - st.ALTSTACK_OFFSET
+        head.spin = spin
 
     def local(self, stub_ptr, length):
         """Where stub address ``stub_ptr`` (``length`` bytes) is here; None outside the alternate
@@ -135,12 +158,14 @@ class Context:
     """One stub thread, parked in the stub's handler whenever the Sentry looks at it."""
 
     __slots__ = ("tid", "address_space", "regs", "msg", "fs_base", "running", "_uctx", "_gregs",
-                 "__weakref__")
+                 "_regs_addr", "_cs_ss", "__weakref__")
 
     def __init__(self, address_space, tid, msg):
         self.tid = tid
         self.address_space = address_space
-        self.regs = pt.UserRegs()
+        self.regs = FrameRegs()
+        self._regs_addr = ctypes.addressof(self.regs)
+        self._cs_ss = None
         self.msg = msg
         self.fs_base = 0
         self.running = False
@@ -155,7 +180,7 @@ class Context:
         """The event the handler recorded, as (kind, value); also finds the frame."""
         head = self.msg.head
         self._uctx = self.msg.local(head.uctx, S.UCONTEXT_SIZE)
-        self._gregs = None if self._uctx is None else (ctypes.c_uint64 * 18).from_address(self._uctx + _GREGS)
+        self._gregs = None if self._uctx is None else self._uctx + _GREGS
         signo = head.signo
         if self._uctx is None or not 0 < signo <= 64:
             return EXIT, S.SIGSYS   # a forged record: its own thread is lost
@@ -172,10 +197,11 @@ class Context:
     def get_regs(self):
         g = self._frame()
         r = self.regs
-        (r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
-         r.rax, r.rcx, r.rsp, r.rip, r.eflags) = g
-        cs, _, _, ss = struct.unpack_from("<4H", ctypes.string_at(self._uctx + _CSGSFS, 8))
-        r.cs, r.ss = cs, ss
+        ctypes.memmove(self._regs_addr, g, _FRAME_BYTES)
+        if self._cs_ss is None:   # the same in every frame of the thread
+            cs, _, _, ss = struct.unpack_from("<4H", ctypes.string_at(self._uctx + _CSGSFS, 8))
+            self._cs_ss = cs, ss
+        r.cs, r.ss = self._cs_ss
         r.fs_base = self.fs_base
         r.orig_rax = _MASK64
         if self.msg.head.signo == S.SIGSYS:
@@ -185,10 +211,8 @@ class Context:
         return r
 
     def set_regs(self):
-        g = self._frame()
+        ctypes.memmove(self._frame(), self._regs_addr, _FRAME_BYTES)
         r = self.regs
-        g[:] = (r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
-                r.rax, r.rcx, r.rsp, r.rip, r.eflags)
         if r.fs_base != self.fs_base:
             head = self.msg.head
             head.fs_base = self.fs_base = r.fs_base
@@ -197,12 +221,12 @@ class Context:
     def set_return(self, value):
         value &= _MASK64
         self.regs.rax = value
-        self._frame()[_RAX] = value
+        _U64.from_address(self._frame() + _RAX * 8).value = value
 
     def _fpstate(self):
         """(address here, size) of the frame's XSAVE area."""
         self._frame()
-        ptr = ctypes.c_uint64.from_address(self._uctx + _GREGS + 23 * 8).value
+        ptr = _U64.from_address(self._uctx + _FPSTATE_PTR).value
         base = self.msg.local(ptr, 512)
         if base is None:
             raise StubGone(self.tid, S.SIGSYS)
@@ -233,11 +257,11 @@ class Context:
     # -- running --------------------------------------------------------------
     def resume(self, sig=0):
         if self._uctx is not None:
-            ctypes.c_uint64.from_address(self._uctx + _UC_SIGMASK).value = 0  # no host signal blocked
+            _U64.from_address(self._uctx + _UC_SIGMASK).value = 0  # no host signal blocked
         self.running = True
         self.address_space.platform.running[self.tid] = self
         self.msg.head.state = st.ST_RESUME
-        _futex_wake(self.msg.state_addr)
+        _futex_wake(self.msg.state_ptr)
 
     def interrupt(self):
         _syscall(_NR_TGKILL, self.address_space.pid, self.tid, S.SIGURG)
@@ -248,14 +272,14 @@ class Context:
         for i in range(6):
             head.args[i] = (args[i] if i < len(args) else 0) & _MASK64
         head.state = state
-        _futex_wake(self.msg.state_addr)
+        _futex_wake(self.msg.state_ptr)
 
     def _wait_while(self, value):
         """Wait until the stub moves its state on from ``value``; StubGone if it dies or hangs."""
         head = self.msg.head
         waited = 0.0
         while head.state == value:
-            _futex_wait_slice(self.msg.state_addr, value)
+            _futex_wait_slice(self.msg.state_ptr, value)
             if head.state != value:
                 break
             waited += WAIT_SLICE
@@ -311,7 +335,7 @@ class AddressSpace:
         mf = self.platform.memory_file
         offset = mf.allocate(st.SYSMSG_SIZE)
         stub_addr = SYSMSG_BASE + len(self.sysmsgs) * st.SYSMSG_SIZE
-        msg = Sysmsg(mf, offset, stub_addr)
+        msg = Sysmsg(mf, offset, stub_addr, self.platform.stub_spin)
         self.sysmsgs.append(msg)
         r = inject(NR["mmap"], stub_addr, st.SYSMSG_SIZE, 3, _MAP_SHARED_FIXED, STUB_MEMFD, offset)
         if r != stub_addr:
@@ -372,10 +396,13 @@ class AddressSpace:
 class SystrapPlatform:
     """Stub processes forked from a ptrace-driven master, then detached and driven through sysmsgs."""
 
-    def __init__(self, memory_file, cpu=None):
+    def __init__(self, memory_file, cpu=None, stub_spin=None, sentry_spin=None):
         self.memory_file = memory_file
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
+        # Spinning helps only when the Sentry and the stubs run on different CPUs.
+        self.stub_spin = (0 if cpu is not None else STUB_SPIN) if stub_spin is None else stub_spin
+        self.sentry_spin = (0 if cpu is not None else SENTRY_SPIN) if sentry_spin is None else sentry_spin
         self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.master_pid = ptp.spawn_master(st.build_systrap_elf(),
                                            {STUB_MEMFD: memory_file.fd, st.EVENTFD_FD: self.eventfd})
@@ -457,7 +484,9 @@ class SystrapPlatform:
         """Stops arrive through the eventfd (the loop polls it) and deaths through pidfds."""
         self.loop = loop
         loop.use_waker(None)
-        loop.watch_fd(self.eventfd, self._on_eventfd)
+        loop.watch_fd(self.eventfd, self._on_eventfd, edge=True)
+        if self.sentry_spin > 0:
+            loop.spin = self.spin
 
     def vdso_range(self):
         for lo, hi, name in self.reserved:
@@ -504,16 +533,28 @@ class SystrapPlatform:
 
     # -- events ---------------------------------------------------------------
     def _on_eventfd(self):
-        try:
-            os.read(self.eventfd, 8)
-        except BlockingIOError:
-            pass
+        """The eventfd was written (edge-triggered: it is never read, its count just grows)."""
         running = self.running
-        for tid, ctx in list(running.items()):
-            if ctx.msg.head.state == st.ST_EVENT:
-                del running[tid]
-                ctx.running = False
-                self.loop.deliver(tid, ctx._report())
+        ready = [ctx for ctx in running.values() if ctx.msg.head.state == st.ST_EVENT]
+        for ctx in ready:
+            del running[ctx.tid]
+            ctx.running = False
+            self.loop.deliver(ctx.tid, ctx._report())
+
+    def spin(self):
+        """Before the loop sleeps: watch the running threads' states for a while (the stubs run
+        on another CPU); True if one stopped (its report is delivered)."""
+        running = self.running
+        if not running:
+            return False
+        deadline = _perf_counter() + self.sentry_spin
+        while True:
+            for ctx in running.values():
+                if ctx.msg.head.state == st.ST_EVENT:
+                    self._on_eventfd()
+                    return True
+            if _perf_counter() > deadline:
+                return False
 
     def _on_pidfd(self, fd):
         aspace = self.address_spaces.pop(fd, None)

@@ -23,6 +23,7 @@
         .set M_FSBASE, 112
         .set M_SS, 120
         .set M_ZEROMASK, 144
+        .set M_SPIN, 152
 
         .text
         .org 0x80
@@ -64,6 +65,16 @@ wait:
         je do_syscall
         cmp edx, ST_CLONE
         je do_clone
+        mov ecx, [rbx+M_SPIN]           # spin a while first (the Sentry on another CPU answers soon)
+spin:
+        test ecx, ecx
+        jz sleep
+        pause
+        dec ecx
+        cmp [rbx+M_STATE], edx
+        je spin
+        jmp wait
+sleep:
         mov eax, 202                    # futex(&state, FUTEX_WAIT, seen, NULL)
         mov rdi, rbx
         xor esi, esi
@@ -111,12 +122,12 @@ resume:
         syscall
 1:      ret                             # to restorer
 
-        .org 0x200
+        .org 0x280
 restorer:
         mov eax, 15                     # rt_sigreturn
         syscall
 
-        .org 0x210
+        .org 0x290
 # A new thread starts here with r12 = its sysmsg and rsp inside it: it takes its alternate
 # stack, unblocks every signal and traps (ud2): the handler reports it to the Sentry.
 thread_start:
