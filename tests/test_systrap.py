@@ -177,3 +177,26 @@ def test_hostile_children_do_not_reach_the_sentry():
     into the stub's code are killed and reaped like any process; their parent and the Sentry
     carry on (natively the same children just die of SIGSEGV)."""
     compare_systrap([compile_c("systrap_hostile", extra=("-pthread",))])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
+def test_oci_container_under_the_sentry_lockdown(tmp_path):
+    """The global --platform=systrap reaches an OCI sandbox, whose Sentry runs under its seccomp
+    whitelist (no open, no execve): a static program and busybox's sh run there as natively."""
+    from oci_support import make_bundle, sv
+    root = str(tmp_path / "state")
+    prog = compile_c("pipe_semantics", static=True)
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    shutil.copy2(prog, progs / "prog")
+    shutil.copy2(compile_c("systrap_probe", static=True), progs / "probe")
+    native = subprocess.run([prog], capture_output=True, timeout=60, cwd="/")
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "/progs/probe; /progs/prog; echo status=$?"], mounts=[
+        {"destination": "/progs", "type": "bind", "source": str(progs), "options": ["rbind", "ro"]}])
+    try:
+        boxed = sv(root, "--platform=systrap", "run", "-b", b, "st1", timeout=120)
+    finally:
+        sv(root, "delete", "--force", "st1")
+    assert boxed.returncode == 0, boxed.stderr[-2000:]
+    assert boxed.stdout == ("sysmsg mapped (state 2)\n" + native.stdout.decode()
+                            + f"status={native.returncode}\n")
