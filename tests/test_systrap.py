@@ -92,10 +92,23 @@ def test_kick_reaches_a_spinning_thread():
                      "signal.setitimer(signal.ITIMER_REAL, 0.3)\nwhile True: pass"])
 
 
-def _start(argv):
+@contextlib.contextmanager
+def _sandbox(argv, first_line):
+    """`do --platform=systrap` in its own session, once it has printed ``first_line``; its whole
+    group is killed on the way out if it still runs."""
     env = dict(os.environ, PYTHONPATH=REPO)
-    return subprocess.Popen([sys.executable, "-m", "snakevisor", "do", *SYSTRAP, "--", *argv], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    p = subprocess.Popen([sys.executable, "-m", "snakevisor", "do", *SYSTRAP, "--", *argv], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert p.stdout.readline() == first_line
+        yield p
+    finally:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)   # the Gofer, in the same group
 
 
 def _children(pid):
@@ -125,16 +138,10 @@ def _stub_of(sentry_pid, timeout=60):
 def test_ctrl_c_reaches_a_spinning_process():
     """SIGINT to snakevisor goes to the sandbox's foreground group: a process spinning in
     user code dies of it (the kick interrupts it)."""
-    p = _start(["/usr/bin/python3", "-c", "print('spinning', flush=True)\nwhile True: pass"])
-    try:
-        assert p.stdout.readline() == b"spinning\n"
+    with _sandbox(["/usr/bin/python3", "-c", "print('spinning', flush=True)\nwhile True: pass"],
+                  b"spinning\n") as p:
         os.kill(p.pid, signal.SIGINT)
         out, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
     assert p.returncode == 128 + signal.SIGINT, err.decode(errors="replace")
 
 
@@ -142,17 +149,9 @@ def test_stub_killed_mid_syscall():
     """A stub process SIGKILLed from outside while its thread waits in the Sentry (sleep):
     the process dies of SIGKILL and the sandbox ends."""
     with no_stub_left():
-        p = _start(["/bin/sh", "-c", "echo started; exec sleep 60"])
-        try:
-            assert p.stdout.readline() == b"started\n"
-            stub = _stub_of(p.pid)
-            os.kill(stub, signal.SIGKILL)
+        with _sandbox(["/bin/sh", "-c", "echo started; exec sleep 60"], b"started\n") as p:
+            os.kill(_stub_of(p.pid), signal.SIGKILL)
             out, err = p.communicate(timeout=60)
-        finally:
-            if p.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
         assert p.returncode == 128 + signal.SIGKILL, err.decode(errors="replace")
 
 
@@ -160,16 +159,10 @@ def test_killed_sentry_takes_its_stubs():
     """SIGKILL to the Sentry: the master stub dies with it (PDEATHSIG), and the detached stubs
     with the master."""
     with no_stub_left():
-        p = _start(["/bin/sh", "-c", "echo started; exec sleep 60"])
-        try:
-            assert p.stdout.readline() == b"started\n"
+        with _sandbox(["/bin/sh", "-c", "echo started; exec sleep 60"], b"started\n") as p:
             _stub_of(p.pid)
             os.kill(p.pid, signal.SIGKILL)
             p.wait(timeout=60)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)   # the Gofer, in the same group
-            p.wait()
 
 
 def test_hostile_children_do_not_reach_the_sentry():

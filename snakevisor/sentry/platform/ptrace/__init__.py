@@ -256,7 +256,23 @@ def spawn_master(elf, fds):
     return pid
 
 
-class AddressSpace:
+class InjectedMemoryOps:
+    """An address space's mappings changed by host syscalls run in one of its stopped threads
+    (``ctx.inject``): the memory memfd mapped MAP_SHARED|MAP_FIXED, munmap, mprotect."""
+
+    def map_file_range(self, ctx, addr, length, prot, mf_offset):
+        r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
+        if r != addr:
+            raise OSError(-r if r < 0 else 0, f"stub mmap at {addr:#x} failed: {r}")
+
+    def unmap(self, ctx, addr, length):
+        ctx.inject(NR["munmap"], addr, length)
+
+    def protect(self, ctx, addr, length, prot):
+        ctx.inject(NR["mprotect"], addr, length, prot)
+
+
+class AddressSpace(InjectedMemoryOps):
     """One stub process. Maps MemoryFile ranges at application addresses."""
 
     def __init__(self, platform, pid):
@@ -276,17 +292,6 @@ class AddressSpace:
         tid = ctx.inject_with_event(NR["clone"], HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
         wait_stop(tid)  # auto-attached: it starts stopped
         return self.new_context(tid)
-
-    def map_file_range(self, ctx, addr, length, prot, mf_offset):
-        r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
-        if r != addr:
-            raise OSError(-r if r < 0 else 0, f"stub mmap at {addr:#x} failed: {r}")
-
-    def unmap(self, ctx, addr, length):
-        ctx.inject(NR["munmap"], addr, length)
-
-    def protect(self, ctx, addr, length, prot):
-        ctx.inject(NR["mprotect"], addr, length, prot)
 
     def kill(self):
         try:

@@ -90,20 +90,12 @@ class _Sysmsg(ctypes.Structure):
                 ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32)]
 
 
-class FrameRegs(ctypes.Structure):
+class FrameRegs(ctypes.Structure, pt.RegsCopy):
     """The registers as the kernel saves them in a signal frame (sigcontext's first 18 words, so
     reading or writing them is one memmove), then what the frame does not hold. The kernel reads
     them by name, as it does ptrace's user_regs_struct."""
     _fields_ = [(name, ctypes.c_uint64) for name in S.SIGCONTEXT_REGS] + [
         (name, ctypes.c_uint64) for name in ("orig_rax", "fs_base", "gs_base", "cs", "ss", "ds", "es", "fs", "gs")]
-
-    def copy(self):
-        other = FrameRegs()
-        ctypes.memmove(ctypes.addressof(other), ctypes.addressof(self), ctypes.sizeof(FrameRegs))
-        return other
-
-    def copy_from(self, other):
-        ctypes.memmove(ctypes.addressof(self), ctypes.addressof(other), ctypes.sizeof(FrameRegs))
 
 
 _FRAME_BYTES = 18 * 8
@@ -310,8 +302,8 @@ class Context:
         self.get_regs()
 
 
-class AddressSpace:
-    """One stub process."""
+class AddressSpace(ptp.InjectedMemoryOps):
+    """One stub process (its mmap, munmap, mprotect: requests to a stopped thread's handler)."""
 
     def __init__(self, platform, pid):
         self.platform = platform
@@ -359,17 +351,6 @@ class AddressSpace:
         self.add(child)
         child.wait_first_event()
         return child
-
-    def map_file_range(self, ctx, addr, length, prot, mf_offset):
-        r = ctx.inject(NR["mmap"], addr, length, prot, _MAP_SHARED_FIXED, STUB_MEMFD, mf_offset)
-        if r != addr:
-            raise OSError(-r if r < 0 else 0, f"stub mmap at {addr:#x} failed: {r}")
-
-    def unmap(self, ctx, addr, length):
-        ctx.inject(NR["munmap"], addr, length)
-
-    def protect(self, ctx, addr, length, prot):
-        ctx.inject(NR["mprotect"], addr, length, prot)
 
     def kill(self):
         if not self.dead:
