@@ -54,10 +54,11 @@ def test_stub_code_is_stub_s():
 
 @pytest.mark.parametrize("program", [
     "static", "dynamic", "ls", "busybox", "python3", "threads", "fork_exec_wait", "signals", "faults",
-    "fpstate"])
+    "fpstate", "gsbase"])
 def test_programs(program):
     """Static and dynamic programs, threads, fork/exec/wait, signal handlers and sigreturn,
-    faults and copy-on-write, FP state across handlers: the same output as natively."""
+    faults and copy-on-write, FP state across handlers, arch_prctl's FS and GS bases: the same
+    output as natively."""
     argv = {
         "static": lambda: [compile_c("startup", static=True)],
         "dynamic": lambda: [compile_c("startup")],
@@ -70,6 +71,7 @@ def test_programs(program):
         "signals": lambda: [compile_c("proc_signals")],
         "faults": lambda: [compile_c("proc_faults")],
         "fpstate": lambda: [compile_c("proc_fpstate", extra=("-pthread",))],
+        "gsbase": lambda: [compile_c("systrap_gsbase", extra=("-pthread",))],
     }[program]()
     if not os.path.exists(argv[0]):
         pytest.skip(f"{argv[0]} is not installed")

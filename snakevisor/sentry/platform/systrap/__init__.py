@@ -87,7 +87,8 @@ class _Sysmsg(ctypes.Structure):
                 ("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6), ("ret", ctypes.c_int64),
                 ("fs_dirty", ctypes.c_uint64), ("fs_base", ctypes.c_uint64),
                 ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
-                ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32)]
+                ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32),
+                ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64)]
 
 
 class FrameRegs(ctypes.Structure, pt.RegsCopy):
@@ -149,7 +150,7 @@ class Sysmsg:
 class Context:
     """One stub thread, parked in the stub's handler whenever the Sentry looks at it."""
 
-    __slots__ = ("tid", "address_space", "regs", "msg", "fs_base", "running", "_uctx", "_gregs",
+    __slots__ = ("tid", "address_space", "regs", "msg", "fs_base", "gs_base", "running", "_uctx", "_gregs",
                  "_regs_addr", "_cs_ss", "__weakref__")
 
     def __init__(self, address_space, tid, msg):
@@ -159,7 +160,7 @@ class Context:
         self._regs_addr = ctypes.addressof(self.regs)
         self._cs_ss = None
         self.msg = msg
-        self.fs_base = 0
+        self.fs_base = self.gs_base = 0
         self.running = False
         self._uctx = None
         self._gregs = None
@@ -194,7 +195,7 @@ class Context:
             cs, _, _, ss = struct.unpack_from("<4H", ctypes.string_at(self._uctx + _CSGSFS, 8))
             self._cs_ss = cs, ss
         r.cs, r.ss = self._cs_ss
-        r.fs_base = self.fs_base
+        r.fs_base, r.gs_base = self.fs_base, self.gs_base
         r.orig_rax = _MASK64
         if self.msg.head.signo == S.SIGSYS:
             info = self.msg.local(self.msg.head.info, S.SIGINFO_SIZE)
@@ -205,10 +206,14 @@ class Context:
     def set_regs(self):
         ctypes.memmove(self._frame(), self._regs_addr, _FRAME_BYTES)
         r = self.regs
-        if r.fs_base != self.fs_base:
+        if r.fs_base != self.fs_base:   # the handler sets them (arch_prctl) before it returns
             head = self.msg.head
             head.fs_base = self.fs_base = r.fs_base
             head.fs_dirty = 1
+        if r.gs_base != self.gs_base:
+            head = self.msg.head
+            head.gs_base = self.gs_base = r.gs_base
+            head.gs_dirty = 1
 
     def set_return(self, value):
         value &= _MASK64
@@ -347,7 +352,7 @@ class AddressSpace(ptp.InjectedMemoryOps):
         if tid <= 0:
             raise OSError(-tid, "clone in the stub failed")
         child = Context(self, tid, msg)
-        child.fs_base = ctx.fs_base
+        child.fs_base, child.gs_base = ctx.fs_base, ctx.gs_base
         self.add(child)
         child.wait_first_event()
         return child
@@ -497,7 +502,7 @@ class SystrapPlatform:
             regs = traced.regs
             regs.rip, regs.rsp, regs.r12 = st.THREAD_START, msg.stub + st.SYSMSG_SIZE - 64, msg.stub
             traced.set_regs()
-            fs_base = regs.fs_base
+            fs_base, gs_base = regs.fs_base, regs.gs_base
             aspace.pidfd = os.pidfd_open(child)
             ptp.ptrace(pt.PTRACE_DETACH, child, 0, 0)
         except BaseException:
@@ -508,7 +513,7 @@ class SystrapPlatform:
         if self.loop is not None:
             self.loop.watch_fd(aspace.pidfd, lambda fd=aspace.pidfd: self._on_pidfd(fd))
         ctx = aspace.add(Context(aspace, child, msg))
-        ctx.fs_base = fs_base
+        ctx.fs_base, ctx.gs_base = fs_base, gs_base
         ctx.wait_first_event()
         return aspace, ctx
 

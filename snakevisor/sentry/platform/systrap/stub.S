@@ -24,6 +24,8 @@
         .set M_SS, 120
         .set M_ZEROMASK, 144
         .set M_SPIN, 152
+        .set M_GSDIRTY, 160
+        .set M_GSBASE, 168
 
         .text
         .org 0x80
@@ -120,7 +122,14 @@ resume:
         mov edi, 0x1002
         mov rsi, [rbx+M_FSBASE]
         syscall
-1:      ret                             # to restorer
+1:      cmp qword ptr [rbx+M_GSDIRTY], 0
+        je 2f
+        mov qword ptr [rbx+M_GSDIRTY], 0
+        mov eax, 158                    # arch_prctl(ARCH_SET_GS, gs_base)
+        mov edi, 0x1001
+        mov rsi, [rbx+M_GSBASE]
+        syscall
+2:      ret                             # to restorer
 
         .org 0x280
 restorer:
