@@ -195,3 +195,29 @@ def test_oci_container_under_the_sentry_lockdown(tmp_path):
     assert boxed.returncode == 0, boxed.stderr[-2000:]
     assert boxed.stdout == ("sysmsg mapped (state 2)\n" + native.stdout.decode()
                             + f"status={native.returncode}\n")
+
+
+def test_sysmsg_of_an_exited_thread_is_reused():
+    """A thread's sysmsg is taken again once the kernel has cleared its tid word (the thread is
+    gone), not while it may still run; a process's threads need not total under MAX_THREADS."""
+    from snakevisor.sentry.mm.memoryfile import MemoryFile
+    from snakevisor.sentry.platform import systrap
+
+    class Platform:
+        memory_file = MemoryFile()
+        stub_spin = 0
+        contexts = {}
+
+        def forget(self, ctx):
+            pass
+    aspace = systrap.AddressSpace(Platform(), os.getpid())
+    mapped = []
+    first = aspace.new_sysmsg(lambda nr, addr, *rest: mapped.append(addr) or addr)
+    first.reusable = True
+    first.head.tid_word = 1234          # the kernel's CLONE_CHILD_SETTID
+    aspace.retired.append(first)
+    second = aspace.new_sysmsg(lambda nr, addr, *rest: mapped.append(addr) or addr)
+    assert second is not first and len(mapped) == 2
+    first.head.tid_word = 0             # CLONE_CHILD_CLEARTID: the thread has exited
+    assert aspace.new_sysmsg(lambda *a: pytest.fail("mapped again")) is first
+    assert first.head.state == 0 and first.head.one == 1

@@ -63,7 +63,10 @@ _MAP_SHARED_FIXED = 0x01 | 0x10
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 
 SYSMSG_BASE = STUB_ADDR + (1 << 30)   # above TASK_SIZE: the application cannot map over it
-MAX_THREADS = 4096                    # sysmsg slots per address space (never reused)
+MAX_THREADS = 4096                    # sysmsg slots per address space (a slot is reused once its thread is gone)
+# A thread the stub clones: the kernel sets its sysmsg's tid word and clears it when it exits.
+CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | 0x01000000 | 0x00200000   # CLONE_CHILD_SETTID, _CLEARTID
+
 FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is mapped, briefly
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
 STUB_SYSCALLS = ("write", "futex", "mmap", "munmap", "mprotect", "arch_prctl", "sigaltstack",
@@ -88,7 +91,8 @@ class _Sysmsg(ctypes.Structure):
                 ("fs_dirty", ctypes.c_uint64), ("fs_base", ctypes.c_uint64),
                 ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
                 ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32),
-                ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64)]
+                ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64),
+                ("tid_word", ctypes.c_int32)]
 
 
 class FrameRegs(ctypes.Structure, pt.RegsCopy):
@@ -121,9 +125,10 @@ def _futex_wait_slice(ptr, val):
 class Sysmsg:
     """One thread's sysmsg region: its MemoryFile offset, its address in the stub and here."""
 
-    __slots__ = ("offset", "stub", "here", "head", "state_ptr")
+    __slots__ = ("offset", "stub", "here", "head", "state_ptr", "reusable")
 
     def __init__(self, memory_file, offset, stub_addr, spin=0):
+        self.reusable = False   # a cloned thread's: its tid word says when the thread is gone
         self.offset = offset
         self.stub = stub_addr
         base = ctypes.c_char.from_buffer(memory_file.view, offset)
@@ -131,8 +136,12 @@ class Sysmsg:
         del base  # the address stays valid while the MemoryFile is mapped
         self.head = _Sysmsg.from_address(self.here)
         self.state_ptr = ctypes.c_void_p(self.here)   # prebuilt: the futex calls convert nothing
+        self.reset(spin)
+
+    def reset(self, spin):
         ctypes.memset(self.here, 0, 4096)
         head = self.head
+        stub_addr = self.stub
         head.one = 1
         head.ss_sp = stub_addr + st.ALTSTACK_OFFSET
         head.ss_size = st.SYSMSG_SIZE - st.ALTSTACK_OFFSET
@@ -293,6 +302,9 @@ class Context:
     def inject_exit(self):
         self._request(st.ST_SYSCALL, NR["exit"], ())
         self.address_space.platform.forget(self)
+        self.address_space.contexts.pop(self.tid, None)
+        if self.msg.reusable:
+            self.address_space.retired.append(self.msg)
 
     def wait_first_event(self):
         """A new thread runs thread_start and traps (ud2): wait for that first report."""
@@ -317,6 +329,7 @@ class AddressSpace(ptp.InjectedMemoryOps):
         self.sysmsgs = []
         self.pidfd = None
         self.dead = False
+        self.retired = []   # sysmsgs of threads told to exit
 
     def alive(self):
         if self.dead:
@@ -326,7 +339,13 @@ class AddressSpace(ptp.InjectedMemoryOps):
         return True
 
     def new_sysmsg(self, inject):
-        """A sysmsg for the next thread, mapped into the stub through ``inject``."""
+        """A sysmsg for the next thread: one whose thread is gone (the kernel cleared its tid
+        word), or a new one mapped into the stub through ``inject``."""
+        for i, msg in enumerate(self.retired):
+            if msg.head.tid_word == 0:
+                del self.retired[i]
+                msg.reset(self.platform.stub_spin)
+                return msg
         if len(self.sysmsgs) >= MAX_THREADS:
             raise SyscallError(EAGAIN)
         mf = self.platform.memory_file
@@ -346,7 +365,10 @@ class AddressSpace(ptp.InjectedMemoryOps):
 
     def new_thread(self, ctx):
         msg = self.new_sysmsg(ctx.inject)
-        ctx._request(st.ST_CLONE, 0, (ptp.HOST_THREAD_CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, msg.stub))
+        msg.reusable = True
+        msg.head.tid_word = -1   # until the kernel writes the thread's tid
+        ctx._request(st.ST_CLONE, 0, (CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, msg.stub,
+                                      msg.stub + _Sysmsg.tid_word.offset))
         ctx._wait_while(st.ST_CLONE)
         tid = ctx.msg.head.ret
         if tid <= 0:
@@ -426,7 +448,7 @@ class SystrapPlatform:
         op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(0) + 4)
         op(SC.BPF_JEQ_K, 0, 0, "kill")
         op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(0))
-        op(SC.BPF_JEQ_K, ptp.HOST_THREAD_CLONE_FLAGS, "allow", "kill")
+        op(SC.BPF_JEQ_K, CLONE_FLAGS, "allow", "kill")
         labels = {"trap": len(ins), "allow": len(ins) + 1, "kill": len(ins) + 2}
         op(SC.BPF_RET_K, SC.SECCOMP_RET_TRAP)
         op(SC.BPF_RET_K, SC.SECCOMP_RET_ALLOW)

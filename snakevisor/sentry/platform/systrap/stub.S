@@ -101,13 +101,13 @@ done:
         mov edx, 1
         syscall
         jmp wait
-do_clone:                               # a new thread: clone(flags, stack), its sysmsg in r12
+do_clone:                               # a new thread: clone(flags, stack, 0, ctid), its sysmsg in r12
         mov eax, 56
         mov rdi, [rbx+M_ARGS]
         mov rsi, [rbx+M_ARGS+8]
         mov r12, [rbx+M_ARGS+16]
+        mov r10, [rbx+M_ARGS+24]        # CLONE_CHILD_SETTID/CLEARTID: its sysmsg's tid word
         xor edx, edx
-        xor r10d, r10d
         xor r8d, r8d
         syscall
         test rax, rax
