@@ -6,8 +6,8 @@ platform's), set up while still traced and then detached:
 
 - its seccomp filter returns SECCOMP_RET_TRAP for every syscall whose instruction pointer lies
   outside the stub's code page, and lets the stub's own code make only the few syscalls it
-  needs (write to the eventfd, futex, mmap/munmap/mprotect, thread clone, arch_prctl,
-  sigaltstack, rt_sigprocmask, rt_sigreturn, exit);
+  needs (write to the eventfd only, futex, mmap of the MemoryFile only, munmap, mprotect,
+  clone with the thread flags only, arch_prctl, sigaltstack, rt_sigprocmask, rt_sigreturn, exit);
 - SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGURG (the Sentry's kick) run the stub's
   handler (stub.S) on an alternate stack inside the thread's *sysmsg*, 64 KiB of the MemoryFile
   mapped both in the stub and in the Sentry. The handler records the signal and where the
@@ -69,8 +69,10 @@ CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | 0x01000000 | 0x00200000   # CLONE_CH
 
 FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is mapped, briefly
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
-STUB_SYSCALLS = ("write", "futex", "mmap", "munmap", "mprotect", "arch_prctl", "sigaltstack",
-                 "rt_sigprocmask", "rt_sigreturn", "exit", "exit_group")
+STUB_SYSCALLS = ("futex", "munmap", "mprotect", "arch_prctl", "sigaltstack", "rt_sigprocmask", "rt_sigreturn",
+                 "exit", "exit_group")
+# ... and these with one argument pinned: (argument index, value)
+STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "mmap": (4, STUB_MEMFD), "clone": (0, CLONE_FLAGS)}
 STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
 WAIT_SLICE = 0.05                     # the Sentry's futex waits on a stub, between liveness checks
@@ -429,8 +431,8 @@ class SystrapPlatform:
     @staticmethod
     def filter_program():
         """The stubs' seccomp program: a syscall from outside the stub's code page traps (SIGSYS);
-        from inside it, only STUB_SYSCALLS and a thread clone are allowed; anything else kills."""
-        ins = []
+        from inside it, only STUB_SYSCALLS and STUB_SYSCALL_ARGS are allowed; anything else kills."""
+        ins, labels = [], {}
 
         def op(code, k, jt=0, jf=0):
             ins.append([code, jt, jf, k])
@@ -444,12 +446,16 @@ class SystrapPlatform:
         op(SC.BPF_LD_W_ABS, SC.SD_NR)
         for nr in allowed:
             op(SC.BPF_JEQ_K, nr, "allow", 0)
-        op(SC.BPF_JEQ_K, NR["clone"], 0, "kill")
-        op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(0) + 4)
-        op(SC.BPF_JEQ_K, 0, 0, "kill")
-        op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(0))
-        op(SC.BPF_JEQ_K, CLONE_FLAGS, "allow", "kill")
-        labels = {"trap": len(ins), "allow": len(ins) + 1, "kill": len(ins) + 2}
+        for name in STUB_SYSCALL_ARGS:
+            op(SC.BPF_JEQ_K, NR[name], name, 0)
+        op(SC.BPF_JEQ_K, 0xFFFFFFFF, "kill", "kill")
+        for name, (arg, value) in STUB_SYSCALL_ARGS.items():
+            labels[name] = len(ins)
+            op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg) + 4)
+            op(SC.BPF_JEQ_K, 0, 0, "kill")
+            op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg))
+            op(SC.BPF_JEQ_K, value, "allow", "kill")
+        labels.update(trap=len(ins), allow=len(ins) + 1, kill=len(ins) + 2)
         op(SC.BPF_RET_K, SC.SECCOMP_RET_TRAP)
         op(SC.BPF_RET_K, SC.SECCOMP_RET_ALLOW)
         op(SC.BPF_RET_K, SC.SECCOMP_RET_KILL_PROCESS)
