@@ -78,6 +78,18 @@ def test_programs(program):
     compare_systrap(argv)
 
 
+@pytest.mark.parametrize("platform", ["ptrace", "systrap"])
+def test_join_a_thread_that_forked(platform):
+    """A futex on private memory is keyed by (mm, address), not by where its page lies in the
+    MemoryFile: a fork's copy-on-write, broken while a joiner waits, moved it (the joiner
+    waited forever; systrap's timing showed it)."""
+    binary = compile_c("thread_fork_join", extra=("-pthread",))
+    env = app_env()
+    native = run_native([binary], env=env, timeout=60)
+    boxed = run_boxed([binary], timeout=60, env=env, flags=("--platform", platform))
+    assert boxed.stdout == native.stdout and boxed.returncode == 0, boxed.stderr.decode(errors="replace")
+
+
 def test_copy_on_write_after_fork():
     """A forked child writes its copy of the parent's memory; the parent's is untouched."""
     compare_systrap(["/usr/bin/python3", "-c",

@@ -302,6 +302,8 @@ class Context:
         return self.msg.head.ret
 
     def inject_exit(self):
+        if self.running:   # in application code: the caller kicks it and retries at its stop
+            raise StubGone(self.tid, None)
         self._request(st.ST_SYSCALL, NR["exit"], ())
         self.address_space.platform.forget(self)
         self.address_space.contexts.pop(self.tid, None)
