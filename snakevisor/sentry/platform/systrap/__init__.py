@@ -21,6 +21,14 @@ platform's), set up while still traced and then detached:
 A stub that dies is noticed through its pidfd; the stubs die with the Sentry (PDEATHSIG on the
 master, and on every stub towards the master).
 
+CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform (measured on a busy
+2-CPU VM: not pinned was no faster, and spinning there only took CPU from the other party).
+Not pinned (``do --cpu=-1``), a stub spins STUB_SPIN pauses before its futex wait and the loop
+watches the running stubs for SENTRY_SPIN before it sleeps in epoll.
+
+Not done: a thread's sysmsg is 64 KiB of MemoryFile (MAX_THREADS live threads a process);
+FP state is read and written in the signal frame's XSAVE area only as large as that frame has.
+
 Residual risk (what an application can do that it cannot under ptrace). Everything the stub
 shares with the Sentry is writable by the application: its threads' sysmsg pages, the signal
 frames in them, and its own registers. The Sentry bounds every pointer it reads from a sysmsg
