@@ -115,21 +115,21 @@ do_clone:                               # a new thread: clone(flags, stack, 0, c
         mov [rbx+M_RET], rax
         jmp done
 resume:
-        cmp qword ptr [rbx+M_FSDIRTY], 0
+        lea rsi, [rbx+M_FSDIRTY]
+        mov edi, 0x1002                 # ARCH_SET_FS
+        call set_base
+        lea rsi, [rbx+M_GSDIRTY]
+        mov edi, 0x1001                 # ARCH_SET_GS
+        call set_base
+        ret                             # to restorer
+set_base:                               # rsi: a dirty flag, the base after it; edi: the arch_prctl code
+        cmp qword ptr [rsi], 0
         je 1f
-        mov qword ptr [rbx+M_FSDIRTY], 0
-        mov eax, 158                    # arch_prctl(ARCH_SET_FS, fs_base)
-        mov edi, 0x1002
-        mov rsi, [rbx+M_FSBASE]
+        mov qword ptr [rsi], 0
+        mov rsi, [rsi+8]
+        mov eax, 158                    # arch_prctl(code, base)
         syscall
-1:      cmp qword ptr [rbx+M_GSDIRTY], 0
-        je 2f
-        mov qword ptr [rbx+M_GSDIRTY], 0
-        mov eax, 158                    # arch_prctl(ARCH_SET_GS, gs_base)
-        mov edi, 0x1001
-        mov rsi, [rbx+M_GSBASE]
-        syscall
-2:      ret                             # to restorer
+1:      ret
 
         .org 0x280
 restorer:
