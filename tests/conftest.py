@@ -53,8 +53,12 @@ def check_no_sentry_bug(stderr: bytes) -> None:
         raise AssertionError("the Sentry logged an internal error:\n" + stderr[at:at + 4000].decode(errors="replace"))
 
 
+# SNAKEVISOR_PLATFORM=systrap runs every `snakevisor do` of the tests on that platform.
+PLATFORM_FLAGS = ("--platform", os.environ["SNAKEVISOR_PLATFORM"]) if os.environ.get("SNAKEVISOR_PLATFORM") else ()
+
+
 def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD):
-    cmd = [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
+    cmd = [sys.executable, "-m", "snakevisor", "do", *PLATFORM_FLAGS, *flags, "--", *argv]
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = REPO  # for the snakevisor command itself, run on the host
     result = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd)

@@ -76,6 +76,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
+PLATFORMS = ("ptrace", "systrap")
+
+
 def build_parser():
     p = _Parser(prog="snakevisor", description="An application kernel for containers, in Python.")
     p.add_argument("--root", default="/run/snakevisor", help="state directory for containers")
@@ -83,7 +86,8 @@ def build_parser():
     p.add_argument("--log-format", default="text", choices=("text", "json"))
     p.add_argument("--debug", action="store_true")
     p.add_argument("--strace", action="store_true", help="print every syscall on stderr")
-    p.add_argument("--platform", default="ptrace", choices=("ptrace",))
+    p.add_argument("--platform", default="ptrace", choices=PLATFORMS,
+                   help="how application code is run: ptrace (PTRACE_SYSEMU) or systrap (seccomp traps)")
     p.add_argument("--network", dest="global_network", choices=("none", "host"),
                    help="OCI containers: override the config's network namespace")
     p.add_argument("--net-raw", action="store_true", dest="global_net_raw",
@@ -98,8 +102,10 @@ def build_parser():
     do = sub.add_parser("do", help="run a host command in a fresh sandbox (root: an overlay of the host's /)")
     do.add_argument("--strace", action="store_true", dest="do_strace", help="print every syscall on stderr")
     do.add_argument("--cwd", default=None, help="working directory inside the sandbox (default: the current one)")
-    do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on")
+    do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on (-1: not pinned)")
     do.add_argument("--hostname", default="snakevisor")
+    do.add_argument("--platform", dest="do_platform", default=None, choices=PLATFORMS,
+                    help="ptrace (default) or systrap, as the global --platform")
     do.add_argument("--volume", "-v", action="append", default=[], metavar="HOST:SANDBOX[:ro]",
                     help="bind a host directory into the sandbox (writes land on the host; :ro for read-only)")
     do.add_argument("--rootfs", metavar="DIR", help="use DIR as the root filesystem instead of the host's /")
@@ -194,7 +200,8 @@ def cmd_do(args):
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
                   tty=args.tty, net_raw=args.net_raw or args.global_net_raw, pids_limit=args.pids_limit, memory=memory, tmpfs_size=tmpfs_size,
                   profile=os.environ.get("SNAKEVISOR_PROFILE"),   # a developer's aid: cProfile of the Sentry
-                  cwd_missing="error" if args.cwd else "fallback")
+                  cwd_missing="error" if args.cwd else "fallback",
+                  platform=args.do_platform or args.platform)
     code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
     # objects (~100+ ms of freeing for nothing).

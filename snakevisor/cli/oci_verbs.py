@@ -118,6 +118,7 @@ class _Opts:
         self.log_format = args.log_format
         self.debug = args.debug
         self.strace = args.strace
+        self.platform = getattr(args, "platform", "ptrace")
         self.network = getattr(args, "global_network", None)
         self.net_raw = getattr(args, "global_net_raw", False)
         self.no_seccomp = getattr(args, "no_seccomp", False)

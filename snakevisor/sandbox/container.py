@@ -102,6 +102,8 @@ def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
         argv.append("--debug")
     if opts.strace:
         argv.append("--strace")
+    if getattr(opts, "platform", "ptrace") != "ptrace":
+        argv += ["--platform", opts.platform]
     argv += ["sandbox-boot", "--id", cid, "--bundle", bundle, "--state-dir", state_dir,
              "--ready-fd", str(ready_fd)]
     if opts.network:

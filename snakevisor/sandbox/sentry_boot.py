@@ -44,7 +44,7 @@ class SentryConfig:
     cwd: str = "/"
     strace: bool = False
     hostname: str = "snakevisor"
-    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one)
+    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one; -1: none)
     memory_limit: int | None = None
     stdio: tuple = (0, 1, 2)
     extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
@@ -60,6 +60,7 @@ class SentryConfig:
     # A cwd the root lacks: "fallback" to / (do's implicit cwd, the caller's), "error" (do --cwd),
     # or "create" it (OCI, as runc does before the root goes read-only).
     cwd_missing: str = "fallback"
+    platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
 
 
 class BootError(Exception):
@@ -119,7 +120,11 @@ class Sentry:
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
-        self.platform = PtracePlatform(self.memory_file, cpu=cpu)
+        cpu = None if cpu == -1 else cpu   # -1: not pinned
+        platform_class = PtracePlatform
+        if config.platform == "systrap":
+            from snakevisor.sentry.platform.systrap import SystrapPlatform as platform_class
+        self.platform = platform_class(self.memory_file, cpu=cpu)
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
