@@ -16,6 +16,7 @@ from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
 from snakevisor.sentry.fsimpl.host import new_host_files
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
+from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
@@ -120,6 +121,7 @@ class Sentry:
         ctx = ResolveContext(self.root)
         tmp_size = config.tmpfs_size
         for path, fs in ((b"/dev", DevFilesystem(self.memory_file)), (b"/proc", ProcFilesystem(self.kernel)),
+                         (b"/sys", SysFilesystem(self.kernel)),
                          (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size))):
             try:
                 target = resolve(ctx, self.root, path)
