@@ -89,7 +89,8 @@ def sentry_config(spec, cid, network, strace):
                        hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
                        extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
-                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly)
+                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
+                       sysfs=any(m.type == "sysfs" and m.destination.rstrip("/") == "/sys" for m in spec.mounts))
     return cfg, mounts
 
 

@@ -56,6 +56,7 @@ class SentryConfig:
     root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
     tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
+    sysfs: bool = True                # the Sentry's sysfs on /sys (an OCI config.json may not ask for it)
 
 
 def _pick_cpu():
@@ -121,8 +122,10 @@ class Sentry:
         ctx = ResolveContext(self.root)
         tmp_size = config.tmpfs_size
         for path, fs in ((b"/dev", DevFilesystem(self.memory_file)), (b"/proc", ProcFilesystem(self.kernel)),
-                         (b"/sys", SysFilesystem(self.kernel)),
+                         (b"/sys", SysFilesystem(self.kernel) if config.sysfs else None),
                          (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size))):
+            if fs is None:
+                continue
             try:
                 target = resolve(ctx, self.root, path)
             except SyscallError:
