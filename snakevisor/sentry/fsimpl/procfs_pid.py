@@ -1,8 +1,9 @@
 """/proc/PID entries that reach into a process: mem and pagemap (its address space), ns (its namespaces).
 
 All three are guarded by ptrace's access rules (kernel/creds.py may_ptrace), checked at open
-as Linux's proc_mem_open does: mem needs PTRACE_MODE_ATTACH, pagemap and the ns links
-PTRACE_MODE_READ. An open description keeps the address space it was opened on.
+as Linux's proc_mem_open does (mem's PTRACE_MODE_ATTACH and pagemap's and ns's PTRACE_MODE_READ
+differ only under LSMs such as Yama, which the sandbox has none of). An open description keeps
+the address space it was opened on.
 
 mem reads and writes the MemoryFile pages behind the target's VMAs (writes force through
 read-only private mappings, as FOLL_FORCE does); an address with nothing mapped is EIO,
@@ -29,11 +30,10 @@ MAX_PAGEMAP_ENTRIES = 1 << 16
 SEEK_DATA, SEEK_HOLE = 3, 4
 
 
-def check_access(fs, task, attach):
+def check_access(fs, task):
     cur = fs.kernel.current
     if cur is not None and not may_ptrace(cur, task, fscreds=True):
         raise SyscallError(EACCES)
-    del attach   # READ and ATTACH differ only under LSMs (Yama), which the sandbox has none of
 
 
 def owner_ids(task):
@@ -46,22 +46,22 @@ def owner_ids(task):
 class TaskFile(Inode):
     """A regular /proc/PID file whose open checks ptrace access and hands the mm to ``impl_class``."""
 
-    def __init__(self, fs, task, impl_class, mode, attach):
+    def __init__(self, fs, task, impl_class, mode):
         uid, gid = owner_ids(task)
         super().__init__(fs, S_IFREG | mode, uid=uid, gid=gid)
-        self.task, self.impl_class, self.attach = task, impl_class, attach
+        self.task, self.impl_class = task, impl_class
 
     def open(self, flags):
-        check_access(self.fs, self.task, self.attach)
+        check_access(self.fs, self.task)
         return self.impl_class(self, self.task.mm)
 
 
 def mem_file(fs, task):
-    return TaskFile(fs, task, MemImpl, 0o600, attach=True)
+    return TaskFile(fs, task, MemImpl, 0o600)
 
 
 def pagemap_file(fs, task):
-    return TaskFile(fs, task, PagemapImpl, 0o400, attach=False)
+    return TaskFile(fs, task, PagemapImpl, 0o400)
 
 
 def _spans(mm, addr, n):
@@ -76,7 +76,9 @@ def _spans(mm, addr, n):
         pos += m
 
 
-class MemImpl(FileDescriptionImpl):
+class AddressSpaceImpl(FileDescriptionImpl):
+    """An open file over the address space it was opened on; the offset is an address (or page)."""
+
     seekable = True
 
     def __init__(self, inode, mm):
@@ -86,6 +88,8 @@ class MemImpl(FileDescriptionImpl):
     def end_offset(self):
         return 0
 
+
+class MemImpl(AddressSpaceImpl):
     def read(self, n, offset):
         mm, out = self.mm, []
         for v, pos, m in _spans(mm, offset, min(n, MAX_IO)):
@@ -110,16 +114,7 @@ class MemImpl(FileDescriptionImpl):
         return done
 
 
-class PagemapImpl(FileDescriptionImpl):
-    seekable = True
-
-    def __init__(self, inode, mm):
-        super().__init__(inode)
-        self.mm = mm
-
-    def end_offset(self):
-        return 0
-
+class PagemapImpl(AddressSpaceImpl):
     def read(self, n, offset):
         if offset % M.PM_ENTRY_BYTES or n % M.PM_ENTRY_BYTES:
             raise SyscallError(EINVAL)
@@ -131,6 +126,8 @@ class PagemapImpl(FileDescriptionImpl):
         start, end = first * M.PAGE_SIZE, last * M.PAGE_SIZE
         mm, fd = self.mm, self.mm.mf.fd
         for v in mm.vmas.overlapping(start, end):
+            if v.past_eof:
+                continue   # no page behind it: an access is SIGBUS
             lo, hi = max(v.start, start), min(v.end, end)
             flags = M.PM_FILE if v.kind == FILE or v.shared else 0
             base = v.mf_off - v.start
@@ -190,6 +187,6 @@ def ns_entries(fs, task, magic_link):
     vds = _namespaces.vds
 
     def target(kind):
-        check_access(fs, task, attach=False)
+        check_access(fs, task)
         return vds[kind]
     return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda: target(kind))) for kind in PROC_NS_INODES}
