@@ -1,6 +1,8 @@
 """Credentials of a Task: the sandbox's own uids, gids and capabilities (root inside by default)."""
 from dataclasses import dataclass, field, replace
 
+from snakevisor.abi.capability import CAPABILITIES
+
 ALL_CAPS = (1 << 41) - 1
 
 
@@ -41,8 +43,8 @@ class Credentials:
             self.cap_permitted = self.cap_effective = self.cap_ambient
 
 
-CAP_SYS_PTRACE = 19
-SUID_DUMP_USER = 1
+CAP_SYS_PTRACE = CAPABILITIES["CAP_SYS_PTRACE"]
+SUID_DUMP_USER = 1   # prctl(PR_GET_DUMPABLE)'s 1: dumpable
 
 
 def may_ptrace(caller, target, fscreds=False):
