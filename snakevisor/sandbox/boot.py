@@ -88,7 +88,8 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
                        extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
                        max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
-                       net_raw=net_raw, cwd_missing="create")
+                       net_raw=net_raw, cwd_missing="create",
+                       sysfs=any(m.type == "sysfs" and m.destination.rstrip("/") == "/sys" for m in spec.mounts))
     return cfg, mounts
 
 

@@ -16,6 +16,7 @@ from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
 from snakevisor.sentry.fsimpl.host import new_host_files
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
+from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
@@ -61,6 +62,7 @@ class SentryConfig:
     # or "create" it (OCI, as runc does before the root goes read-only).
     cwd_missing: str = "fallback"
     platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
+    sysfs: bool = True                # the Sentry's sysfs on /sys (an OCI config.json may not ask for it)
 
 
 class BootError(Exception):
@@ -137,7 +139,10 @@ class Sentry:
         ctx = ResolveContext(self.root)
         tmp_size = config.tmpfs_size
         for path, fs in ((b"/dev", DevFilesystem(self.memory_file)), (b"/proc", ProcFilesystem(self.kernel)),
+                         (b"/sys", SysFilesystem(self.kernel) if config.sysfs else None),
                          (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size))):
+            if fs is None:
+                continue
             try:
                 target = resolve(ctx, self.root, path)
             except SyscallError:
