@@ -94,6 +94,8 @@ def build_parser():
                     help="keep the root's changes in DIR/upper instead of discarding them at exit")
     do.add_argument("--network", "--net", default="none", choices=("none", "host"),
                     help="none (default): a network namespace of its own with loopback only; host: the host's")
+    do.add_argument("--memory", type=int, default=None, metavar="BYTES",
+                    help="most memory the sandbox may allocate (as linux.resources.memory.limit; default: no limit)")
     do.add_argument("-t", "--tty", action="store_true",
                     help="give the command a terminal of the sandbox's own, bridged to this one (raw mode)")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
@@ -122,7 +124,7 @@ def cmd_do(args):
     cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
     kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
-                  tty=args.tty)
+                  tty=args.tty, memory_limit=args.memory)
     profile = os.environ.get("SNAKEVISOR_PROFILE")   # a developer's aid: cProfile of the Sentry to this file
     if profile:
         import cProfile

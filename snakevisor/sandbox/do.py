@@ -41,13 +41,13 @@ def parse_volume(spec):
 
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
-           overlay_upper=None, network="none", tty=False):
+           overlay_upper=None, network="none", tty=False, memory_limit=None):
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
     gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper)
     try:
         config = SentryConfig(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,
-                              hostname=hostname, network=network, tty=tty,
+                              hostname=hostname, network=network, tty=tty, memory_limit=memory_limit,
                               extra_mounts=[(path, ro) for _, path, ro in volumes])
         try:
             sentry = Sentry(config, gofer.sockets)

@@ -21,6 +21,9 @@ from snakevisor.sentry.platform.ptrace import WALL
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _SFD_NONBLOCK = os.O_NONBLOCK
+# epoll_wait takes at most INT_MAX ms; a timer the application set years ahead (or at
+# KTIME_MAX) wakes the loop once a day, which then recomputes the wait.
+_MAX_POLL_S = 86400.0
 _SFD_CLOEXEC = os.O_CLOEXEC
 
 
@@ -355,7 +358,7 @@ class Loop:
             self._on_status(pid, status)
 
     def _poll(self, timeout):
-        events = self.epoll.poll(-1 if timeout is None else timeout)
+        events = self.epoll.poll(-1 if timeout is None else min(timeout, _MAX_POLL_S))
         for fd, ev in events:
             if fd == self.sigchld_fd:
                 try:

@@ -262,6 +262,7 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
         # Wanted signals are normally blocked; unblock them while we sleep so they wake us.
         old = t.sigmask
         t.sigmask &= ~wanted
+        t.real_sigmask = old
         try:
             yield from t.block_on_many([], left)
         except SyscallError as e:
@@ -269,3 +270,4 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
                 raise
         finally:
             t.sigmask = old
+            t.real_sigmask = 0
