@@ -38,15 +38,16 @@ def exit_code(returncode):
 NEUTRAL_CWD = "/"
 
 
-def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD):
-    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd)
+def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD, stdin=None):
+    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd, stdin=stdin)
 
 
-def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD):
+def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD, stdin=None):
     cmd = [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = REPO  # for the snakevisor command itself, run on the host
-    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd)
+    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd,
+                          stdin=stdin)
 
 
 @pytest.fixture

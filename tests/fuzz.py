@@ -28,8 +28,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 REPO = os.path.dirname(HERE)
+sys.path[:0] = [HERE, REPO]
 
 # Outside /tmp: the sandbox mounts its own tmpfs there, and the canary must be the host's file.
 FUZZ_DIR = "/var/tmp"
@@ -133,8 +133,20 @@ def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, 
     env = dict(os.environ, PYTHONPATH=REPO)
     start = time.monotonic()
     shmem0 = _shmem()
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd="/", start_new_session=True)
+    # stdout through a pipe: the fuzzed children are root in the sandbox and may reach the
+    # parent's descriptors (/proc/1/fd/1); a pipe cannot be truncated under the parent's feet.
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
+                                cwd="/", start_new_session=True)
+
+    def copy_out():
+        with open(out_path, "wb") as out:
+            for line in proc.stdout:
+                out.write(line)
+                out.flush()
+
+    copier = threading.Thread(target=copy_out, daemon=True)
+    copier.start()
     stop = threading.Event()
     escapes: list[str] = []
 
@@ -168,6 +180,7 @@ def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, 
     watcher.start()
     try:
         proc.wait()
+        copier.join()
     finally:
         stop.set()
         watcher.join()
@@ -223,6 +236,7 @@ def main(argv=None) -> int:
     n.add_argument("--seed", type=lambda v: int(v, 0), default=None)
     n.add_argument("--session", type=lambda v: int(v, 0), default=None,
                    help="replay one session by the seed a failure printed")
+    n.add_argument("--connection", type=int, default=0, help="the connection that session ran on")
     args = p.parse_args(argv)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     log = lambda line: print(line, flush=True)   # noqa: E731
@@ -232,7 +246,7 @@ def main(argv=None) -> int:
         res = fuzz_syscalls(args.count, seed, args.batch, log=log)
     else:
         import fuzz9p
-        res = fuzz9p.fuzz_9p(args.count, seed, session=args.session, log=log)
+        res = fuzz9p.fuzz_9p(args.count, seed, session=args.session, connection=args.connection, log=log)
     print(res.report())
     print(f"wall time {time.time() - started:.0f} s: {'OK' if res.ok else 'FAILED'}")
     return 0 if res.ok else 1

@@ -6,6 +6,7 @@
  * it as blocked (real_blocked). The fuzzer's parent waited a full timeout after every batch. */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,9 +59,33 @@ static void far_timer(void) {
     printf("far timer: child status %#x\n", st);
 }
 
+/* poll_unpollable (stdin: /dev/null or a regular file, which have no poll method): a poll
+ * for nothing such a file will ever report blocks, as on Linux. The Sentry woke it at once,
+ * again and again, and that task starved every other: the whole sandbox hung. */
+static void poll_unpollable(void) {
+    pid_t p = fork();
+    if (p == 0) {
+        struct pollfd pf = {0, 0, 0};
+        poll(&pf, 1, -1);
+        _exit(1);
+    }
+    usleep(100000);   /* the parent still runs while the child waits */
+    kill(p, SIGKILL);
+    int st = 0;
+    waitpid(p, &st, 0);
+    printf("poll for nothing: child status %#x\n", st);
+    struct pollfd pf = {0, POLLIN, 0};
+    int r = poll(&pf, 1, 1000);
+    printf("poll for POLLIN: %d, revents %#x\n", r, pf.revents);
+    pf.events = 0;
+    r = poll(&pf, 1, 100);
+    printf("poll for nothing, 100 ms: %d, revents %#x\n", r, pf.revents);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "sigtimedwait_chld") == 0) sigtimedwait_chld();
     else if (argc > 1 && strcmp(argv[1], "far_timer") == 0) far_timer();
-    else { fprintf(stderr, "usage: fuzz_found sigtimedwait_chld|far_timer\n"); return 2; }
+    else if (argc > 1 && strcmp(argv[1], "poll_unpollable") == 0) poll_unpollable();
+    else { fprintf(stderr, "usage: fuzz_found sigtimedwait_chld|far_timer|poll_unpollable\n"); return 2; }
     return 0;
 }
