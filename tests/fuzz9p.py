@@ -22,6 +22,7 @@ import array
 import ctypes
 import os
 import random
+import select
 import shutil
 import socket
 import stat
@@ -103,8 +104,15 @@ class GoferUnderTest:
     def __init__(self, base: str, index: int, canary: str):
         self.root = os.path.join(base, f"served-{index}")
         build_tree(self.root, canary)
+        # The health connection serves a tree of its own: fuzzed rw volumes may rename or
+        # remove anything in theirs.
+        self.health_root = os.path.join(base, f"health-{index}")
+        os.makedirs(self.health_root)
+        with open(os.path.join(self.health_root, "f"), "wb") as f:
+            f.write(b"data\n")
         mounts = [GoferMount("root", self.root, False)]
-        mounts += [GoferMount(f"vol{i}", self.root, ro) for i, ro in enumerate((False, False, True, False))]
+        mounts += [GoferMount(f"vol{i}", self.root, ro) for i, ro in enumerate((False, False, True))]
+        mounts.append(GoferMount("health", self.health_root, False))
         self.log = os.path.join(base, f"gofer-{index}.log")
         saved = os.dup(2)
         logfd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -158,6 +166,7 @@ class GoferUnderTest:
         if "Traceback" in text or "failed" in text or "unencodable" in text:
             problems.append("the Gofer's log holds an error:\n" + text[:4000])
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.health_root, ignore_errors=True)
         return problems
 
 
@@ -179,6 +188,7 @@ class Peer:
         self.decoder = Decoder(C.DEFAULT_MSIZE * 64, expect=REPLIES)
         sock.settimeout(REPLY_TIMEOUT)
         self.closed = False
+        self.eof = False   # the server closed its end (replies before it may still be buffered)
 
     def send(self, data: bytes):
         if TRACE:
@@ -187,18 +197,52 @@ class Peer:
                 size, t, tag = struct.unpack_from("<IBH", data, pos)
                 print(f"> type {t} tag {tag} size {size} {bytes(data[pos + 7:pos + min(size, 40)]).hex()}")
                 pos += max(size, 7)
+        pieces = [data]
+        if self.rng.random() < 0.1 and len(data) > 1:   # in two writes: partial frames on the server
+            cut = self.rng.randrange(1, len(data))
+            pieces = [data[:cut], data[cut:]]
+        for piece in pieces:
+            self._send_reading(memoryview(piece))
+
+    def _send_reading(self, view):
+        """Send all of ``view``, taking in replies meanwhile: a server blocked writing to us may
+        stop reading, as a real client's would not."""
+        while view:
+            r, w, _ = select.select([] if self.eof else [self.sock], [self.sock], [], REPLY_TIMEOUT)
+            if not r and not w:
+                raise Failure(f"the Gofer read nothing for {REPLY_TIMEOUT:.0f} s (a hang)")
+            if r:
+                self._take_in(socket.MSG_DONTWAIT)
+            if w:
+                try:
+                    n = self.sock.send(view, socket.MSG_DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except (BrokenPipeError, ConnectionResetError):
+                    self.closed = True
+                    raise Closed()
+                view = view[n:]
+
+    def _take_in(self, flags=0):
+        """One recvmsg into the decoder (with descriptors); sets ``eof`` when the server closed."""
         try:
-            if self.rng.random() < 0.1 and len(data) > 1:   # in pieces: partial frames on the server
-                cut = self.rng.randrange(1, len(data))
-                self.sock.sendall(data[:cut])
-                self.sock.sendall(data[cut:])
-            else:
-                self.sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.closed = True
-            raise Closed()
-        except socket.timeout:
-            raise Failure(f"the Gofer read nothing for {REPLY_TIMEOUT:.0f} s (a hang)")
+            data, anc, _flags, _addr = self.sock.recvmsg(1 << 17, socket.CMSG_SPACE(16 * 4), flags)
+        except (BlockingIOError, InterruptedError):
+            return
+        except ConnectionResetError:
+            data, anc = b"", []
+        fds = []
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                a = array.array("i")
+                a.frombytes(payload[:len(payload) - len(payload) % 4])
+                fds += list(a)
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            self.eof = True
+            return
+        self.decoder.feed(data, fds)
 
     def recv_one(self):
         """The next reply; Closed when the server closed; Failure on a timeout or bad bytes."""
@@ -218,24 +262,13 @@ class Peer:
                     finally:
                         os.close(fd)
                 return m
-            try:
-                data, anc, _flags, _addr = self.sock.recvmsg(1 << 17, socket.CMSG_SPACE(16 * 4))
-            except socket.timeout:
-                raise Failure(f"no reply within {REPLY_TIMEOUT:.0f} s (a hang)")
-            except ConnectionResetError:
-                data, anc = b"", []
-            fds = []
-            for level, kind, payload in anc:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    a = array.array("i")
-                    a.frombytes(payload[:len(payload) - len(payload) % 4])
-                    fds += list(a)
-            if not data:
-                for fd in fds:
-                    os.close(fd)
+            if self.eof:
                 self.closed = True
                 raise Closed()
-            self.decoder.feed(data, fds)
+            try:
+                self._take_in()
+            except socket.timeout:
+                raise Failure(f"no reply within {REPLY_TIMEOUT:.0f} s (a hang)")
 
     def exchange(self, msgs):
         """Send valid requests, return their replies in tag order (a helper for fixed sequences)."""
@@ -354,10 +387,11 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
 
 class Expect:
     """What one sent frame may get back."""
-    __slots__ = ("allowed", "required", "flushed_by", "left")
+    __slots__ = ("allowed", "required", "closed", "left")
 
     def __init__(self, allowed, required=True):
-        self.allowed, self.required, self.flushed_by, self.left = allowed, required, None, 1
+        # closed: an Rflush for it came; no reply may follow
+        self.allowed, self.required, self.closed, self.left = allowed, required, False, 1
 
 
 def run_session(sock: socket.socket, seed: int, budget: int, canary: str, check_fd) -> tuple[int, list[str]]:
@@ -383,7 +417,7 @@ def run_session(sock: socket.socket, seed: int, budget: int, canary: str, check_
         e = outstanding.get(r.tag)
         if e is None:
             raise Failure(f"a reply nobody asked for: {r!r}"[:300])
-        if e.flushed_by is not None and e.flushed_by not in outstanding:
+        if e.closed:
             raise Failure(f"a reply after the Rflush that flushed it: {r!r}"[:300])
         if type(r).TYPE not in e.allowed:
             raise Failure(f"reply type {type(r).__name__} to a frame that allows {sorted(e.allowed)}: {r!r}"[:300])
@@ -392,9 +426,16 @@ def run_session(sock: socket.socket, seed: int, budget: int, canary: str, check_
             del outstanding[r.tag]
         if isinstance(r, M.Rversion) and r.version != C.VERSION_UNKNOWN:
             msize = r.msize
-        for old in flushes.pop(r.tag, ()):   # Rflush: the flushed request is answered or never will be
-            if old in outstanding and outstanding[old].flushed_by == r.tag:
-                outstanding[old].required = False
+        # Rflush: the flushed request is answered or never will be; a flushed Tflush takes
+        # what it flushed along (neither gets a reply after this Rflush).
+        chain = list(flushes.pop(r.tag, ()))
+        if not isinstance(r, M.Rflush):   # a Tflush refused as malformed flushed nothing
+            chain = []
+        while chain:   # (tag, Expect): the tag may carry a newer request by now
+            old, e = chain.pop()
+            if outstanding.get(old) is e:
+                e.required, e.closed = False, True
+                chain += flushes.pop(old, ())
 
     def abandon_all():
         for e in outstanding.values():
@@ -438,22 +479,23 @@ def run_session(sock: socket.socket, seed: int, budget: int, canary: str, check_
                     outstanding[tag] = Expect({C.RLERROR, type(slow).TYPE + 1})
                     ftag = new_tag()
                     raw += encode(M.Tflush(tag=ftag, oldtag=tag))
-                    outstanding[tag].flushed_by = ftag
                     outstanding[ftag] = Expect({C.RFLUSH, C.RLERROR})
-                    flushes[ftag] = [tag]
+                    flushes[ftag] = [(tag, outstanding[tag])]
                     data += raw
                     sent += 2
                     continue
                 elif p < 0.995:   # oversized: above msize, the server must close
                     raw = encode(M.Twrite(tag=tag, fid=9, offset=0, data=bytes(min(msize, 1 << 24) + 1)))
                 else:            # a tag reused while (maybe) in flight: a reply each, or a close
-                    if not outstanding:
+                    flushed = {id(e) for targets in flushes.values() for _, e in targets}
+                    reusable = [t for t, e in outstanding.items() if id(e) not in flushed and not e.closed]
+                    if not reusable:
                         continue
-                    tag = rng.choice(list(outstanding))
+                    tag = rng.choice(reusable)
                     raw = frame(rng.choice([C.TGETATTR, C.TREAD, C.TCLUNK]), tag, rng.randbytes(12))
                     e = outstanding[tag]
                     e.allowed = e.allowed | {C.RLERROR, C.RGETATTR, C.RREAD, C.RCLUNK}
-                    e.required, e.flushed_by = False, None   # the new frame may be answered after a flush
+                    e.required = False
                     e.left += 1
                     may_close = True
                     data += raw
@@ -468,12 +510,13 @@ def run_session(sock: socket.socket, seed: int, budget: int, canary: str, check_
                 if mtype == C.TFLUSH:
                     old = struct.unpack_from("<H", raw, 7)[0] if len(raw) >= 9 else None
                     if old in outstanding:
-                        outstanding[old].flushed_by = tag
-                        flushes[tag] = [old]
+                        flushes[tag] = [(old, outstanding[old])]
                 outstanding[tag] = Expect({C.RLERROR, mtype + 1})
                 data += raw
                 sent += 1
-            close_ok = may_close
+            # Sticky: a frame that may close the connection (a reused tag) may still be queued
+            # at the server when the next window goes out.
+            close_ok = close_ok or may_close
             peer.send(bytes(data))
             while any(e.required for e in outstanding.values()):
                 on_reply(peer.recv_one())

@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import resource
+import signal
 import socket
 import sys
 
@@ -53,6 +54,9 @@ def main(argv=None) -> int:
     if not mounts:
         p.error("nothing to serve")
     overlay = args.overlay or args.overlay_upper is not None
+    # A client that closes its end while replies are queued ends that connection (EPIPE), not
+    # the Gofer and every mount it serves (the sandbox's fork resets SIGPIPE to the default).
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     # Modes sent by the Sentry already have the application's umask applied.
     os.umask(0)
     # Every fid holds a descriptor: allow as many as the hard limit does.

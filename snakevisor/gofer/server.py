@@ -258,7 +258,10 @@ class Connection:
         task.cancel()
         try:
             await task
-        except BaseException:  # noqa: BLE001 - cancelled or failed, either way done
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise           # this Tflush was itself flushed: it gets no reply either
+        except BaseException:  # noqa: BLE001 - failed: done all the same
             pass
         self._reply(M.Rflush(tag=msg.tag))
 
