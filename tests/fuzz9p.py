@@ -34,7 +34,7 @@ import typing
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
 from snakevisor.p9.codec import REPLIES, Decoder
-from snakevisor.p9.messages import ProtocolError, encode
+from snakevisor.p9.messages import ProtocolError, encode  # noqa: F401 - encode is used by tests too
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 
 from fuzz import FUZZ_DIR, Result, make_canary, snapshot

@@ -73,3 +73,17 @@ def test_lcreate_still_creates_and_opens(gofer):
     assert isinstance(r[1], M.Rlcreate) and r[3].data == b"hello", r
     with open(os.path.join(gofer.root, "new"), "rb") as f:
         assert f.read() == b"hello"
+
+
+def test_client_closing_with_replies_queued_leaves_the_gofer_up(gofer):
+    """A client that closes its end while the Gofer still has replies to write ends its own
+    connection; the Gofer died of SIGPIPE (the sandbox's fork resets it to the default), taking
+    every mount with it."""
+    peer = _session(gofer.fuzz[1])
+    peer.exchange([M.Twalk(tag=2, fid=0, newfid=1, wnames=(b"big",)), M.Tlopen(tag=3, fid=1, flags=os.O_RDONLY)])
+    # 64 KiB replies (answered inline), far more than the socket holds.
+    peer.sock.sendall(b"".join(fuzz9p.encode(M.Tread(tag=10 + i, fid=1, offset=0, count=60000))
+                               for i in range(300)))
+    peer.recv_one()   # the Gofer is writing replies now
+    peer.sock.close()
+    assert gofer.check_health() is None
