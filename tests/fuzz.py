@@ -80,34 +80,31 @@ def make_canary(base: str) -> str:
     return path
 
 
-def session_processes(sid: int) -> list[int]:
-    """Host processes still in session ``sid`` (everything a `do` started, whatever it did)."""
+def _host_processes(test) -> list[int]:
+    """Host pids for which ``test(pid)`` holds (processes that vanish meanwhile are skipped)."""
     found = []
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) == sid:
-                found.append(int(name))
-        except (OSError, IndexError, ValueError):
-            continue
+        if name.isdigit():
+            try:
+                if test(name):
+                    found.append(int(name))
+            except (OSError, IndexError, ValueError):
+                continue
     return found
+
+
+def session_processes(sid: int) -> list[int]:
+    """Host processes still in session ``sid`` (everything a `do` started, whatever it did)."""
+    def in_session(pid):
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[3]) == sid
+    return _host_processes(in_session)
 
 
 def processes_running(binary: str) -> list[int]:
     """Host processes whose executable is ``binary``: the fuzz program must only ever run in the Sentry."""
     real = os.path.realpath(binary)
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if os.readlink(f"/proc/{name}/exe") == real:
-                    found.append(int(name))
-            except OSError:
-                continue
-    return found
+    return _host_processes(lambda pid: os.readlink(f"/proc/{pid}/exe") == real)
 
 
 def _shmem() -> int:
@@ -118,8 +115,7 @@ def _shmem() -> int:
     return 0
 
 
-def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, workdir: str | None = None,
-                  log=None) -> Result:
+def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, log=None) -> Result:
     """Run ``count`` random syscalls in the sandbox; a Result (``ok`` when nothing went wrong)."""
     from conftest import compile_c
     binary = compile_c("fuzz_syscalls")
@@ -211,6 +207,8 @@ def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, 
                 pass
     if snapshot(os.path.dirname(canary)) != before:
         res.failures.append(f"ESCAPE: the canary {canary} changed on the host")
+    res.details += (f"\nhost processes left in the sandbox's session: {len(left)}; the fuzz program seen running "
+                    f"on the host: {'yes' if escapes else 'never'}; canary: {'changed' if res.failures else 'untouched'}")
     if res.failures:
         res.details += f"\nlogs kept in {base}; binary {binary}; seed {seed}"
         res.failures.append(f"repro: cd / && PYTHONPATH={REPO} " + " ".join(cmd))
