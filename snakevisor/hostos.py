@@ -1,7 +1,12 @@
 """Host-side set-up calls shared by the Gofer's isolation and the sandbox's lock-down:
-mount, pivot_root, and one error type that names the failing step."""
+mount, pivot_root, capabilities, the descriptor limit, and one error type that names the failing step."""
 import ctypes
+import errno as E
 import os
+import resource
+
+from snakevisor.abi.capability import (CAP_LAST_CAP, LINUX_CAPABILITY_VERSION_3, PR_CAP_AMBIENT,
+                                       PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -49,3 +54,49 @@ def become_root_in_user_namespace():
                        ("/proc/self/gid_map", f"0 {gid} 1")):
         with open(path, "w") as f:
             f.write(text)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities(keep):
+    """Bounding and ambient sets emptied but for ``keep``; effective and permitted cut to
+    ``keep``, inheritable emptied. Irreversible."""
+    for cap in range(CAP_LAST_CAP + 1):
+        if cap not in keep:
+            if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != E.EINVAL:
+                check(-1, f"PR_CAPBSET_DROP {cap}")
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    mask = sum(1 << c for c in keep)
+    data = (_CapData * 2)(_CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
+                          _CapData(mask >> 32, mask >> 32, 0))
+    check(_libc.capset(ctypes.byref(_CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
+
+
+def raise_nofile_limit(beyond_hard=False):
+    """Raise this process's RLIMIT_NOFILE soft limit to its hard limit; with ``beyond_hard``
+    (a file server holding a descriptor per file, as virtiofsd does) both to the kernel's
+    ceiling (fs.nr_open) when privileged enough. Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if beyond_hard:
+        try:
+            with open("/proc/sys/fs/nr_open") as f:
+                ceiling = int(f.read())
+            if hard != resource.RLIM_INFINITY and ceiling > hard:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, ceiling))
+                return ceiling
+        except (OSError, ValueError):
+            pass   # not privileged (or no /proc): the hard limit it is
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (OSError, ValueError):
+            pass
+    return soft

@@ -9,6 +9,7 @@ mappings are written back.
 """
 import os
 import socket
+import subprocess
 import sys
 import threading
 
@@ -48,6 +49,27 @@ class GoferServer:
         self.ours.close()
         self.thread.join(5)
         assert not self.thread.is_alive()
+
+
+class ServerProcess:
+    """A 9P server in a process of its own (its descriptors are not ours) on a socketpair:
+    ``argv(fd)`` is its command line given its end; ``client()`` is ours."""
+
+    def __init__(self, argv, **popen):
+        self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.proc = subprocess.Popen(argv(theirs.fileno()), pass_fds=[theirs.fileno()], **popen)
+        theirs.close()
+
+    def client(self, extensions=True):
+        return Client(self.ours, extensions=extensions)
+
+    def stop(self):
+        self.ours.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class GoferWorld(World):
@@ -214,15 +236,16 @@ def test_shared_mapping_is_written_back_and_reads_stay_coherent(world):
     f = op(w, b"/tmp/m", abi.O_CREAT | abi.O_RDWR)
     f.write(b"a" * 10000)
     mappable = f.mappable()
-    mappable.inc_ref()                             # what a VMA holds
     (off, n), = mappable.translate(0, 4096)[:1]
+    holder = mappable.writable_mapping(0, 4096)    # what a VMA of mmap(PROT_WRITE, MAP_SHARED) holds
+    holder.inc_ref()
     assert w.mf.read(off, 4) == b"aaaa"
     f.write(b"BB", offset=0)                       # write() updates the cached page
     assert w.mf.read(off, 2) == b"BB"
     w.mf.write(off + 2, b"CC")                     # the application writes through the mapping
     assert f.read(4, offset=0) == b"BBCC"          # read() sees it
     assert (w.host / "m").read_bytes()[:4] == b"BBaa"
-    mappable.dec_ref()                             # munmap writes it back
+    holder.dec_ref()                               # munmap writes it back
     assert (w.host / "m").read_bytes()[:4] == b"BBCC"
     assert len((w.host / "m").read_bytes()) == 10000
     f.dec_ref()

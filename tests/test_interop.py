@@ -23,7 +23,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 import test_gofer_fs as G  # noqa: E402
 
 from snakevisor.gofer import serve  # noqa: E402
-from snakevisor.p9.client import Client  # noqa: E402
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess  # noqa: E402
 
 GOPATH = "/usr/share/gocode"
@@ -180,28 +179,13 @@ def test_gvisor_go_client_drives_isolated_gofer(go_client, tmp_path):
 
 
 # --- our client against diod --------------------------------------------------------------
-class DiodServer:
+def diod_server(export):
     """diod serving ``export`` on one connected socket (--rfdno/--wfdno)."""
-
-    def __init__(self, export):
-        self.ours, theirs = socket.socketpair()
-        self.proc = subprocess.Popen(
-            ["diod", "-f", "-n", "-N", "-e", str(export), "--rfdno", str(theirs.fileno()),
-             "--wfdno", str(theirs.fileno()), "-L", "/dev/null"],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-            cwd=os.path.dirname(str(export)))   # diod raises its own core limit: keep any core there
-        theirs.close()
-
-    def client(self, extensions=True):
-        return Client(self.ours, extensions=extensions)
-
-    def stop(self):
-        self.ours.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    return G.ServerProcess(
+        lambda fd: ["diod", "-f", "-n", "-N", "-e", str(export), "--rfdno", str(fd), "--wfdno", str(fd),
+                    "-L", "/dev/null"],
+        # diod raises its own core limit: keep any core there
+        stdin=subprocess.DEVNULL, cwd=os.path.dirname(str(export)))
 
 
 @pytest.fixture
@@ -210,7 +194,7 @@ def world(tmp_path):
         pytest.skip("diod is not installed (tools/setup.sh --test installs it)")
     host = tmp_path / "export"
     host.mkdir()
-    server = DiodServer(host)
+    server = diod_server(host)
     w = G.GoferWorld(host, donation=True, server=server, aname=str(host).encode())
     assert not w.gofer.client.donation      # diod speaks plain 9P2000.L
     yield w

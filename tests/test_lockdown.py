@@ -1,13 +1,17 @@
 """The locked-down sandbox of an OCI container: namespaces, the empty root, the Sentry's seccomp
-filter (and that programs still run under it), and the limits and identity from config.json."""
+filter (and that programs still run under it), and the limits and identity from config.json;
+and the same lock-down of the Sentry of `snakevisor do`."""
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 
 import pytest
 
 from conftest import BUILD_DIR, compile_c, exit_code
+from do_support import sentry_of, status_of
 from oci_support import create, make_bundle, no_leftovers, root, state, sv  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
@@ -152,3 +156,143 @@ def test_tmpfs_and_bind_mounts(tmp_path, root):
     assert (host / "g").read_text() == "new\n"
     assert not (host / "h").exists()
     assert "1024+0 records out" in lines, "the 1m tmpfs took only 1 MiB of the 2"
+
+
+# -- `snakevisor do`: the same walls --------------------------------------------------------------
+def _do(argv, flags=(), **kw):
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.Popen([sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv], env=env, cwd="/",
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def test_do_sentry_is_locked_down():
+    """During a `do` run the Sentry has its own mount and PID namespaces (pid 1 there), an empty
+    root, only CAP_NET_BIND_SERVICE and CAP_NET_RAW, no_new_privs and its seccomp filter."""
+    proc = _do(["sh", "-c", "echo ready; read x; echo bye"])
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        sentry = sentry_of(proc.pid)
+        assert sentry is not None, "the Sentry is not the init of a PID namespace of its own"
+        status = status_of(sentry)
+        assert (status["Seccomp"], status["NoNewPrivs"]) == ("2", "1")
+        net_caps = f"{1 << 10 | 1 << 13:016x}"   # CAP_NET_BIND_SERVICE, CAP_NET_RAW
+        assert [status[k] for k in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")] == \
+            [net_caps] * 3 + ["0" * 16] * 2, status
+        for ns in ("mnt", "pid", "ipc", "uts", "net"):
+            assert os.readlink(f"/proc/{sentry}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
+        assert sorted(os.listdir(f"/proc/{sentry}/root")) == ["proc"]
+        out, err = proc.communicate(b"\n", timeout=120)
+        assert (out, proc.returncode) == (b"bye\n", 0), err.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_do_relays_signals_and_exit_status():
+    """SIGTERM sent to `do` alone reaches the sandbox's init; its exit status comes back."""
+    proc = _do(["sh", "-c", "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.05; done"])
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+        assert (out, proc.returncode) == (b"got TERM\n", 3), err.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    killed = _do(["sh", "-c", "kill -USR1 $$"])
+    killed.communicate(timeout=120)
+    assert killed.returncode == 128 + signal.SIGUSR1
+
+
+def test_do_features_work_locked_down(tmp_path):
+    """stdio shared by `> log 2>&1`, a volume, --strace and SNAKEVISOR_PROFILE under the lock-down."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    log = tmp_path / "log"
+    prof = tmp_path / "prof"
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+               SNAKEVISOR_PROFILE=str(prof))
+    with open(log, "w") as f:
+        res = subprocess.run([sys.executable, "-m", "snakevisor", "do", "--strace", "--volume", f"{vol}:/v", "--",
+                              "sh", "-c", "echo one; echo two >&2; echo three; echo kept > /v/f"],
+                             stdout=f, stderr=subprocess.STDOUT, env=env, cwd="/", timeout=120)
+    text = log.read_text()
+    assert res.returncode == 0, text
+    lines = [line for line in text.splitlines() if line in ("one", "two", "three")]
+    assert lines == ["one", "two", "three"], text   # one shared offset: nothing written over
+    assert "write(1" in text, "strace output"
+    assert (vol / "f").read_text() == "kept\n"
+    import pstats
+    assert any(func[2] == "run" for func in pstats.Stats(str(prof)).stats), "a profile of the Sentry"
+
+
+class _JobShell:
+    """An interactive bash on a pty of its own (job control, a terminal that sends ^C and ^Z to
+    its foreground process group), started in the checkout."""
+
+    def __init__(self):
+        import pty
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.environ["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+        self.seen = b""
+        self.send("PS1='$ '\n")
+        self.expect(b"$ ")
+
+    def send(self, text):
+        os.write(self.fd, text.encode() if isinstance(text, str) else text)
+
+    def expect(self, pattern, timeout=120):
+        """Output up to and including ``pattern`` (consumed), or fail after ``timeout`` seconds."""
+        import select
+        import time
+        deadline = time.monotonic() + timeout
+        while pattern not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no {pattern!r} from the terminal; it showed {self.seen[-500:]!r}")
+            if select.select([self.fd], [], [], left)[0]:
+                try:
+                    self.seen += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        head, _, self.seen = self.seen.partition(pattern)
+        return head + pattern
+
+    def close(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+@pytest.fixture
+def job_shell():
+    shell = _JobShell()
+    yield shell
+    shell.close()
+
+
+def test_do_terminal_interrupt_and_suspend(job_shell):
+    """Without -t the sandbox shares the caller's terminal: ^C reaches its foreground process (the
+    terminal signals `do` and the sandbox process alike), ^Z suspends the whole sandbox as a job
+    (status 148, as natively) and fg resumes it."""
+    sh = job_shell
+    sh.send("python3 -m snakevisor do -- sh -c 'n=0; trap \"n=$((n+1))\" INT; echo re\"\"ady; read x; "
+            "echo ints=$n'; echo rc=$?\n")
+    sh.expect(b"ready")
+    sh.send(b"\x03")
+    assert b"ints=1\r\nrc=0" in sh.expect(b"rc=0")
+    sh.send("python3 -m snakevisor do -- sh -c 'echo re\"\"ady; read x; echo got $x'; echo rc=$?\n")
+    sh.expect(b"ready")
+    sh.send(b"\x1a")
+    assert b"rc=148" in sh.expect(b"rc=148")
+    sh.send("fg\n")
+    sh.expect(b"fg")
+    sh.send("hello\n")
+    sh.expect(b"got hello")

@@ -299,3 +299,25 @@ def test_world_isolated_instances():
     assert a.vfs.root.dentry is not b.vfs.root.dentry
     a.mf.close()
     b.mf.close()
+
+
+def test_reference_count_underflow_raises(world):
+    """A reference dropped twice is a Sentry bug: it raises where it happens (it used to be reset to 0)."""
+    from snakevisor.sentry.vfs.dentry import RefCountError
+    w = world
+    touch(w, b"/refs")
+    vd = resolve(w.ctx, w.vfs.root, b"/refs")
+    inode = vd.dentry.inode
+    held = inode.refs
+    inode.inc_ref()
+    inode.dec_ref()
+    assert inode.refs == held
+    dentry = vd.dentry
+    for _ in range(dentry.refs):
+        dentry.dec_ref()
+    with pytest.raises(RefCountError):
+        dentry.dec_ref()
+    for _ in range(inode.refs):
+        inode.dec_ref()
+    with pytest.raises(RefCountError):
+        inode.dec_ref()

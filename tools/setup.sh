@@ -20,6 +20,12 @@ need python3
 need libseccomp2
 if [ $want_tests = 1 ]; then
     for p in gcc libc6-dev busybox-static coreutils strace procps python3-pip; do need "$p"; done
+    # inotify tests: inotifywait (and tail -f, in coreutils) watching files in the sandbox.
+    need inotify-tools
+    # AIO tests: fio with its libaio engine.
+    need fio
+    # Real programs: PostgreSQL (initdb, the server, pgbench) in the sandbox.
+    need postgresql-15
     # Terminal tests drive an interactive shell in `snakevisor do -t` through tmux, and full-screen
     # programs in it: vim.tiny (busybox's vi too), less, top (procps).
     for p in tmux vim-tiny less; do need "$p"; done

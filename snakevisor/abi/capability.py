@@ -20,3 +20,8 @@ def cap_mask(names):
     for name in names:
         mask |= 1 << CAPABILITIES[name.upper() if name.upper().startswith("CAP_") else "CAP_" + name.upper()]
     return mask
+
+# <linux/prctl.h>, <linux/capability.h>: the host calls that cut a process's capabilities.
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522

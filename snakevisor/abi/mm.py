@@ -52,3 +52,7 @@ MADV_POPULATE_READ = 22
 MADV_POPULATE_WRITE = 23
 
 PAGE_SIZE = 4096
+
+# The top of user address space (4-level paging): access_ok's limit, and the highest FS/GS base
+# (exclusive) arch_prctl, clone(CLONE_SETTLS) and PTRACE_SETREGS accept.
+TASK_SIZE_MAX = 0x7FFFFFFFF000

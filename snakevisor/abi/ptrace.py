@@ -24,6 +24,11 @@ PTRACE_GETREGSET = 0x4204
 PTRACE_SETREGSET = 0x4205
 PTRACE_INTERRUPT = 0x4207
 
+# The 64-bit user-mode segment selectors (__USER_CS, __USER_DS: RPL 3).
+USER_CS = 0x33
+USER_DS = 0x2B
+SEGMENT_RPL_USER = 3
+
 PTRACE_O_TRACESYSGOOD = 0x01
 PTRACE_O_TRACEFORK = 0x02
 PTRACE_O_TRACEVFORK = 0x04
@@ -48,17 +53,21 @@ REG_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
              "ds", "es", "fs", "gs")
 
 
-class UserRegs(ctypes.Structure):
-    """struct user_regs_struct (x86_64), as PTRACE_GETREGS fills it."""
-    _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
+class RegsCopy:
+    """copy() and copy_from() for a ctypes register structure (a platform's regs)."""
 
     def copy(self):
-        other = UserRegs()
-        ctypes.memmove(ctypes.byref(other), ctypes.byref(self), ctypes.sizeof(UserRegs))
+        other = type(self)()
+        ctypes.memmove(ctypes.byref(other), ctypes.byref(self), ctypes.sizeof(self))
         return other
 
     def copy_from(self, other):
-        ctypes.memmove(ctypes.byref(self), ctypes.byref(other), ctypes.sizeof(UserRegs))
+        ctypes.memmove(ctypes.byref(self), ctypes.byref(other), ctypes.sizeof(self))
+
+
+class UserRegs(ctypes.Structure, RegsCopy):
+    """struct user_regs_struct (x86_64), as PTRACE_GETREGS fills it."""
+    _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
 
 
 # Byte offsets into struct user (regs come first) for PTRACE_POKEUSER.

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import resource
 import signal
 import socket
 import sys
 
+from snakevisor.hostos import raise_nofile_limit
+
+from .fids import IDLE_PATHS
 from .isolation import isolate
 from .server import serve_many
 
@@ -59,10 +61,9 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     # Modes sent by the Sentry already have the application's umask applied.
     os.umask(0)
-    # Every fid holds a descriptor: allow as many as the hard limit does.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # Every fid holds a descriptor: as many as the kernel allows (before isolation drops the
+    # privilege to raise the hard limit); idle fids keep a quarter of them at most.
+    IDLE_PATHS.limit = max(64, raise_nofile_limit(beyond_hard=True) // 4)
     # Socket objects first: wrapping a descriptor asks the kernel about it.
     socks = [socket.socket(fileno=fd) for _, _, _, fd in mounts]
     try:

@@ -3,15 +3,27 @@
 A ``FidState`` is reference counted: the table holds one reference and every
 request using the fid holds one while it runs (possibly in a worker thread),
 so a Tclunk racing with a Tread never closes a descriptor in use.
+
+The Sentry keeps a fid for every file it knows, so the descriptors of idle fids
+(not open, no request using them) are bounded (``IDLE_PATHS``): past the bound
+the least recently used is closed and reopened from the attach root by its
+names, one component at a time without following symlinks, when next used, and
+only if that still leads to the very same file (else ESTALE). A fid whose names
+no longer lead to it (unlinked, renamed) is not closed; before the Gofer itself
+unlinks a name (or renames over it), closed fids of that name are reopened, and
+its renames rename the fids at and below the name (``IdlePaths.by_names``).
 """
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 
-from snakevisor.abi.errno import EBADF, ENFILE, SyscallError
+from snakevisor.abi.errno import EBADF, ENFILE, ESTALE, SyscallError
 from snakevisor.p9.messages import Qid
 
 MAX_FIDS = 1 << 16
+MAX_IDLE_PATHS = 4096
 
 
 class XattrState:
@@ -24,7 +36,8 @@ class XattrState:
 
 
 class FidState:
-    __slots__ = ("path_fd", "qid", "names", "open_fd", "open_flags", "dirents", "xattr", "refs", "_retired")
+    __slots__ = ("path_fd", "qid", "names", "open_fd", "open_flags", "dirents", "xattr", "refs", "_retired",
+                 "walk", "ident")
 
     def __init__(self, path_fd: int, qid: Qid, names: tuple = ()):
         self.path_fd = path_fd      # O_PATH|O_NOFOLLOW descriptor: the file itself
@@ -36,15 +49,63 @@ class FidState:
         self.xattr: "XattrState | None" = None   # set by Txattrwalk/Txattrcreate
         self.refs = 1
         self._retired: list[int] = []
+        self.walk = None            # names -> O_PATH descriptor from the attach root (set by the table)
+        self.ident = None           # (st_dev, st_ino) while path_fd is closed (IDLE_PATHS)
+
+    @property
+    def idle(self) -> bool:
+        """May its path descriptor be closed now (nothing but the table holds it)?"""
+        return (self.refs == 1 and self.open_fd is None and self.xattr is None and self.walk is not None
+                and self.path_fd is not None and not self._retired)
+
+    def close_path(self) -> bool:
+        """Close the path descriptor if its names lead back to this file (False: they do not)."""
+        try:
+            here = os.fstat(self.path_fd)
+            if here.st_nlink == 0:
+                return False
+            fd = self.walk(self.names)
+            try:
+                there = os.fstat(fd)
+            finally:
+                os.close(fd)
+        except (OSError, SyscallError):
+            return False
+        if (there.st_dev, there.st_ino) != (here.st_dev, here.st_ino):
+            return False
+        os.close(self.path_fd)
+        self.path_fd, self.ident = None, (here.st_dev, here.st_ino)
+        return True
+
+    def reopen_path(self):
+        """Reopen a closed path descriptor by the fid's names: ESTALE if they lead elsewhere now."""
+        try:
+            fd = self.walk(self.names)
+        except OSError:
+            raise SyscallError(ESTALE) from None
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            raise
+        if (st.st_dev, st.st_ino) != self.ident:
+            os.close(fd)
+            raise SyscallError(ESTALE)
+        self.path_fd, self.ident = fd, None
 
     @property
     def is_open(self) -> bool:
         return self.open_fd is not None
 
     def replace_path_fd(self, fd: int):
-        """Point the fid at another object; the old descriptor dies with the last reference."""
-        self._retired.append(self.path_fd)
-        self.path_fd = fd
+        """Point the fid at another object (the caller holds a reference). The old descriptor
+        closes now if nobody else uses the fid (only the table and the caller hold it), else with
+        the last reference: a created file's fid must not keep its directory's open as well."""
+        old, self.path_fd = self.path_fd, fd
+        if self.refs <= 2:
+            os.close(old)
+        else:
+            self._retired.append(old)
 
     def acquire(self) -> "FidState":
         self.refs += 1
@@ -53,6 +114,7 @@ class FidState:
     def release(self):
         self.refs -= 1
         if self.refs == 0:
+            IDLE_PATHS.forget(self)
             for fd in [self.path_fd, self.open_fd, *self._retired]:
                 if fd is not None:
                     try:
@@ -64,12 +126,99 @@ class FidState:
             self.dirents = None
 
 
-class FidTable:
-    """fid number -> FidState for one connection."""
+class IdlePaths:
+    """Path descriptors of fids, least recently used first, at most ``limit`` open (across
+    every connection of the Gofer); ``by_names``: names -> the fids called so, kept right
+    across the Gofer's own renames (a closed fid is found again only by its names)."""
 
-    def __init__(self, limit: int = MAX_FIDS):
+    def __init__(self, limit: int = MAX_IDLE_PATHS):
+        self.limit = limit
+        self.lru: OrderedDict = OrderedDict()
+        self.by_names: dict[tuple, set] = {}
+        self.lock = threading.RLock()   # one Gofer process serves on one thread; tests run several
+
+    def add(self, st: FidState):
+        with self.lock:
+            self.by_names.setdefault(st.names, set()).add(st)
+            self.used(st)
+
+    def used(self, st: FidState):
+        if st.path_fd is None:
+            return
+        with self.lock:
+            lru = self.lru
+            lru[st] = None
+            lru.move_to_end(st)
+            if len(lru) > self.limit:
+                self._close_some()
+
+    def _close_some(self):
+        lru = self.lru
+        for _ in range(len(lru)):
+            if len(lru) <= self.limit:
+                return
+            st, _ = lru.popitem(last=False)
+            if st.refs > 1 and st.path_fd is not None:
+                lru[st] = None          # in use right now: the most recent one, in fact
+            elif st.idle:
+                st.close_path()
+            # else (open, or its names lead elsewhere): it keeps its descriptor, out of the LRU
+
+    def forget(self, st: FidState):
+        with self.lock:
+            self.lru.pop(st, None)
+            self._unindex(st)
+
+    def _unindex(self, st):
+        group = self.by_names.get(st.names)
+        if group is not None:
+            group.discard(st)
+            if not group:
+                del self.by_names[st.names]
+
+    def set_names(self, st: FidState, names: tuple):
+        with self.lock:
+            self._unindex(st)
+            st.names = names
+            if st.walk is not None:
+                self.by_names.setdefault(names, set()).add(st)
+
+    def reopen(self, names: tuple):
+        """Reopen the closed fids of ``names``, about to be unlinked (or replaced by a rename):
+        their names would not find them any more. They keep their descriptors from now on."""
+        with self.lock:
+            for st in list(self.by_names.get(names, ())):
+                if st.path_fd is None and st.ident is not None:
+                    try:
+                        st.reopen_path()
+                    except (OSError, SyscallError):
+                        pass   # gone already: its next use says ESTALE
+
+    def renamed(self, old: tuple, new: tuple, directory: bool):
+        """``old`` is now called ``new``: its fids follow (and, a directory, those below it)."""
+        with self.lock:
+            n = len(old)
+            keys = [k for k in self.by_names if k[:n] == old] if directory else [old]
+            for key in keys:
+                group = self.by_names.pop(key, None)
+                if not group:
+                    continue
+                names = new + key[n:]
+                for st in group:
+                    st.names = names
+                self.by_names.setdefault(names, set()).update(group)
+
+
+IDLE_PATHS = IdlePaths()
+
+
+class FidTable:
+    """fid number -> FidState for one connection; ``walk(names)`` opens a path from its root."""
+
+    def __init__(self, limit: int = MAX_FIDS, walk=None):
         self._fids: dict[int, FidState] = {}
         self.limit = limit
+        self.walk = walk
 
     def __len__(self):
         return len(self._fids)
@@ -77,12 +226,19 @@ class FidTable:
     def __contains__(self, fid: int):
         return fid in self._fids
 
-    def acquire(self, fid: int) -> FidState:
-        """The fid's state with a reference taken (EBADF if unknown)."""
+    def acquire(self, fid: int, reopen: bool = True) -> FidState:
+        """The fid's state with a reference taken (EBADF if unknown), its path descriptor
+        reopened if IDLE_PATHS had closed it (``reopen=False``: not needed, as for Tclunk)."""
         st = self._fids.get(fid)
         if st is None:
             raise SyscallError(EBADF)
-        return st.acquire()
+        if reopen and st.path_fd is None and st.ident is not None:
+            with IDLE_PATHS.lock:
+                st.reopen_path()
+        st.acquire()
+        if reopen:
+            IDLE_PATHS.used(st)
+        return st
 
     def install(self, fid: int, state: FidState):
         """Bind ``fid`` (takes over the state's initial reference)."""
@@ -90,9 +246,11 @@ class FidTable:
         if old is None and len(self._fids) >= self.limit:
             state.release()
             raise SyscallError(ENFILE)
+        state.walk = self.walk
         self._fids[fid] = state
         if old is not None:
             old.release()
+        IDLE_PATHS.add(state)
 
     def remove(self, fid: int):
         st = self._fids.pop(fid, None)

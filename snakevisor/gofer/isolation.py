@@ -29,7 +29,8 @@ import errno as E
 import logging
 import os
 
-from snakevisor.hostos import HostSetupError, become_root_in_user_namespace, check, mount, pivot_root
+from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
+                               pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load
 
 log = logging.getLogger("snakevisor.gofer")
@@ -42,11 +43,6 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_CAPBSET_DROP = 24
-PR_SET_KEEPCAPS = 8
-PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
-CAP_LAST_CAP = 40
 
 # What serving files needs: own any file, read/search any directory, keep set-ID
 # bits on chmod, set times and modes on others' files.
@@ -155,28 +151,6 @@ def _pivot(stage):
     pivot_root(stage)
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
-
-
-def drop_capabilities(keep=GOFER_CAPS):
-    """Bounding set, ambient set and effective/permitted/inheritable cut to ``keep``."""
-    for cap in range(CAP_LAST_CAP + 1):
-        if cap not in keep:
-            if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != E.EINVAL:
-                _check(-1, f"PR_CAPBSET_DROP {cap}")
-    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    mask = sum(1 << c for c in keep)
-    data = (_CapData * 2)(_CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
-                          _CapData(mask >> 32, mask >> 32, 0))
-    _check(_libc.capset(ctypes.byref(_CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
-
-
 def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str | None = None,
             seccomp: bool = True) -> list[str]:
     """Confine this process to ``mounts`` [(name, dir, readonly), ...]; the first is the root
@@ -209,7 +183,7 @@ def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str |
             os.close(fd)
         if upper_fd is not None:
             os.close(upper_fd)
-    drop_capabilities()
+    drop_capabilities(GOFER_CAPS)
     if bpf is not None:
         load(bpf)     # also sets no_new_privs
     log.debug("isolated: serving %s", served)

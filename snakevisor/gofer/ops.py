@@ -16,11 +16,12 @@ import stat as S
 
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
+from snakevisor.hostio import pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
-from .fids import FidState, FidTable, XattrState
+from .fids import IDLE_PATHS, FidState, FidTable, XattrState
 from .hostfs import (UTIME_NOW, UTIME_OMIT, QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64,
                      utimens)
 
@@ -42,7 +43,7 @@ class Session:
         self.readonly = readonly
         self.donation = False
         self.msize = C.DEFAULT_MSIZE
-        self.fids = FidTable()
+        self.fids = FidTable(walk=lambda names: _walk_from_root(self, names))
         self.qids = QidPaths()
         self.qids.path(st.st_dev, st.st_ino)   # the root's device keeps plain inode numbers
 
@@ -203,7 +204,7 @@ def walkqids(sess: Session, m: M.Twalkqids, st: FidState):
 
 
 def clunk(sess: Session, m: M.Tclunk):
-    st = sess.fids.acquire(m.fid)      # EBADF if unknown
+    st = sess.fids.acquire(m.fid, reopen=False)      # EBADF if unknown
     try:
         x = st.xattr
         if x is not None and x.writing:
@@ -220,6 +221,7 @@ def remove(sess: Session, m: M.Tremove, st: FidState):
     try:
         sess.check_writable()
         dirfd, name = _parent_of(sess, st)
+        IDLE_PATHS.reopen(st.names)
         try:
             if st.qid.type & C.QTDIR:
                 os.rmdir(name, dir_fd=dirfd)
@@ -363,7 +365,7 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
     s = os.fstat(fd)
     st.replace_path_fd(pfd)
     st.qid = sess.qid_of(s)
-    st.names = st.names + (name,)
+    IDLE_PATHS.set_names(st, st.names + (name,))
     st.open_fd, st.open_flags = fd, flags
     st.dirents = None
     return M.Rlcreate(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, s.st_mode))
@@ -377,7 +379,7 @@ def read(sess: Session, m: M.Tread, st: FidState):
     if st.qid.type & C.QTDIR:
         raise SyscallError(EISDIR)
     count = min(m.count, sess.msize - C.READ_REPLY_OVERHEAD)
-    return M.Rread(tag=m.tag, data=os.pread(fd, count, m.offset))
+    return M.Rread(tag=m.tag, data=pread_full(fd, count, m.offset))
 
 
 def write(sess: Session, m: M.Twrite, st: FidState):
@@ -389,7 +391,7 @@ def write(sess: Session, m: M.Twrite, st: FidState):
         x.data += m.data
         return M.Rwrite(tag=m.tag, count=len(m.data))
     fd = _require_open(st)
-    return M.Rwrite(tag=m.tag, count=os.pwrite(fd, m.data, m.offset))
+    return M.Rwrite(tag=m.tag, count=pwrite_full(fd, m.data, m.offset))
 
 
 def _snapshot(sess: Session, fd: int) -> list:
@@ -477,10 +479,19 @@ def link(sess: Session, m: M.Tlink, d: FidState, target: FidState):
     return M.Rlink(tag=m.tag)
 
 
+def _is_dir_at(dirfd: int, name: bytes) -> bool:
+    try:
+        return S.S_ISDIR(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def renameat(sess: Session, m: M.Trenameat, old: FidState, new: FidState):
     sess.check_writable()
-    os.rename(_check_name(m.oldname), _new_name(m.newname),
-              src_dir_fd=old.path_fd, dst_dir_fd=new.path_fd)
+    oldname, newname = _check_name(m.oldname), _new_name(m.newname)
+    IDLE_PATHS.reopen(new.names + (newname,))     # replaced: no longer found by its name
+    os.rename(oldname, newname, src_dir_fd=old.path_fd, dst_dir_fd=new.path_fd)
+    IDLE_PATHS.renamed(old.names + (oldname,), new.names + (newname,), _is_dir_at(new.path_fd, newname))
     return M.Rrenameat(tag=m.tag)
 
 
@@ -489,10 +500,11 @@ def rename(sess: Session, m: M.Trename, st: FidState, d: FidState):
     newname = _new_name(m.name)
     dirfd, name = _parent_of(sess, st)
     try:
+        IDLE_PATHS.reopen(d.names + (newname,))
         os.rename(name, newname, src_dir_fd=dirfd, dst_dir_fd=d.path_fd)
+        IDLE_PATHS.renamed(st.names, d.names + (newname,), bool(st.qid.type & C.QTDIR))   # st's too
     finally:
         os.close(dirfd)
-    st.names = d.names + (newname,)
     return M.Rrename(tag=m.tag)
 
 
@@ -501,6 +513,7 @@ def unlinkat(sess: Session, m: M.Tunlinkat, d: FidState):
     name = _check_name(m.name)
     if m.flags & ~C.AT_REMOVEDIR:
         raise SyscallError(EINVAL)
+    IDLE_PATHS.reopen(d.names + (name,))     # an open file keeps its fid usable once unlinked
     if m.flags & C.AT_REMOVEDIR:
         os.rmdir(name, dir_fd=d.path_fd)
     else:

@@ -58,8 +58,13 @@ class _Writer:
             data = memoryview(data)[n:]
             if not self.queue:
                 self.loop.add_writer(self.sock.fileno(), self._flush)
-        # The fid may be clunked before this reply leaves: keep our own copy.
-        self.queue.append([data, os.dup(fd) if fd is not None else None])
+        # The fid may be clunked before this reply leaves: keep our own copy (none if there is
+        # no room for one: the reply goes without it and the client does 9P I/O on the fid).
+        try:
+            kept = os.dup(fd) if fd is not None else None
+        except OSError:
+            kept = None
+        self.queue.append([data, kept])
 
     def _sendmsg(self, data, fd):
         if fd is None:

@@ -5,7 +5,9 @@
 one round trip (``read``/``write`` split large counts over msize).  Rlerror
 becomes ``SyscallError(ecode)``; a closed or broken connection, or a reply
 that makes no sense, becomes ``SyscallError(EIO)`` and the client stays
-broken afterwards.
+broken afterwards. A donated descriptor the Sentry has no room for is dropped
+(the reply arrives without it), and a server out of descriptors (EMFILE) is
+ENFILE to the caller: neither is the application's own descriptor table.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 import socket
 from dataclasses import dataclass
 
-from snakevisor.abi.errno import EBADF, EINVAL, EIO, ENOENT, SyscallError
+from snakevisor.abi.errno import EBADF, EINVAL, EIO, EMFILE, ENFILE, ENOENT, SyscallError
 
 from . import constants as C
 from . import messages as M
@@ -138,7 +140,8 @@ class Client:
         if type(reply) is expect:
             return reply
         if type(reply) is M.Rlerror:
-            raise SyscallError(reply.ecode or EIO)
+            # The server out of descriptors is not the application's own table being full.
+            raise SyscallError(ENFILE if reply.ecode == EMFILE else reply.ecode or EIO)
         self._drop_fd(reply)
         self._fail()
 
@@ -185,9 +188,11 @@ class Client:
                     a.frombytes(data[:len(data) - len(data) % 4])
                     fds += a
             if flags & socket.MSG_CTRUNC:
+                # A donated descriptor we had no room for (EMFILE here) was dropped by the
+                # kernel: the reply stands without it and the caller does 9P I/O instead.
                 for fd in fds:
                     os.close(fd)
-                raise ProtocolError("descriptors truncated")
+                fds = []
             if n == 0:
                 for fd in fds:
                     os.close(fd)

@@ -11,23 +11,20 @@ pivot) and the process exits with it, taking the whole namespace with it.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import pkgutil
 import sys
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
-from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi.errno import ENOENT, ENOTDIR, SyscallError
 from snakevisor.oci.config import load_spec, parse_process, tmpfs_options
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
-from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, Sentry, SentryConfig, find_program
+from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
-from snakevisor.seccomp import load as load_seccomp
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.signals import make_siginfo
@@ -53,10 +50,10 @@ def credentials(process, base=None):
         creds.cap_permitted = cap_mask(caps.permitted)
         creds.cap_effective = cap_mask(caps.effective)
         creds.cap_inheritable = cap_mask(caps.inheritable)
+        creds.cap_ambient = cap_mask(caps.ambient) & creds.cap_permitted & creds.cap_inheritable
         if u.uid != 0:
             # execve by a non-root user keeps only the ambient capabilities.
-            ambient = cap_mask(caps.ambient) & creds.cap_permitted & creds.cap_inheritable
-            creds.cap_permitted = creds.cap_effective = ambient
+            creds.cap_permitted = creds.cap_effective = creds.cap_ambient
     elif u.uid != 0:
         creds.cap_permitted = creds.cap_effective = 0
     creds.no_new_privs = process.no_new_privileges or creds.no_new_privs
@@ -69,14 +66,12 @@ def gofer_mounts(spec):
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
     extra, tmpfs = [], []
-    bundle_root = os.path.dirname(spec.root.path)
     for i, m in enumerate(spec.mounts):
-        if m.is_bind:
-            src = m.source if os.path.isabs(m.source) else os.path.join(bundle_root, m.source)
-            if not os.path.isdir(src):
-                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", src, m.destination)
+        if m.is_bind:   # load_spec made the source absolute and checked that it exists
+            if not os.path.isdir(m.source):
+                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", m.source, m.destination)
                 continue
-            mounts.append(GoferMount(f"m{i}", src, m.readonly))
+            mounts.append(GoferMount(f"m{i}", m.source, m.readonly))
             extra.append((m.destination, m.readonly))
         elif m.type == "tmpfs" and m.destination != "/dev":   # /dev is the Sentry's devfs
             mode, size = tmpfs_options(m)
@@ -85,14 +80,15 @@ def gofer_mounts(spec):
     return mounts, extra, tmpfs
 
 
-def sentry_config(spec, cid, network, strace):
+def sentry_config(spec, cid, network, strace, net_raw=False):
     p = spec.process
     mounts, extra, tmpfs = gofer_mounts(spec)
     cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
                        hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
                        extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
-                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly)
+                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
+                       net_raw=net_raw, cwd_missing="create")
     return cfg, mounts
 
 
@@ -106,25 +102,6 @@ def network_mode(spec, override):
     if ns.path:
         return "host", ns.path   # join it; the Sentry then uses "its" namespace as is
     return "none", None
-
-
-def preload_modules():
-    """Everything the Sentry may import later is imported now: after the pivot nothing can be opened."""
-    import snakevisor
-    for pkg in ("abi", "p9", "sentry", "seccomp"):
-        mod = importlib.import_module(f"snakevisor.{pkg}")
-        for info in pkgutil.walk_packages(mod.__path__, f"snakevisor.{pkg}."):
-            try:
-                importlib.import_module(info.name)
-            except Exception:   # optional modules with missing deps: not needed then
-                pass
-    for name in ("traceback", "json", "encodings.idna", "encodings.ascii", "encodings.latin_1", "array",
-                 "linecache", "tokenize"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    del snakevisor
 
 
 def _text(value):
@@ -224,9 +201,11 @@ class Sandbox:
         root = self.sentry.root
         try:
             cwd = resolve(ResolveContext(root), root, process.cwd.encode())
-        except SyscallError:
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
+        except SyscallError as e:
             fdtable.close_all()
-            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: no such directory"}
+            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: {os.strerror(e.errno)}"}
         fs = FSContext(root, cwd)
         env = dict(self.spec.process.env_dict())
         env.update(process.env_dict())
@@ -296,7 +275,8 @@ def boot_main(args):
         spec = load_spec(args.bundle)
         network, netns_path = network_mode(spec, args.network)
         lockdown.enter_namespaces(netns_path)
-        config, mounts = sentry_config(spec, args.id, network, args.strace)
+        config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
+        config.platform = args.platform
         exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                           0o644)
         sock_path = os.path.join(state_dir, CONTROL_SOCKET)
@@ -310,14 +290,11 @@ def boot_main(args):
         gofer.pin_to(os.sched_getaffinity(0))
         sandbox = Sandbox(spec, args.id, state_dir, sentry, gofer)
         sandbox.init_task = sentry.load_init()
-        preload_modules()
+        lockdown.preload_modules()
         bpf = None if args.no_seccomp else lockdown.seccomp_filter(network)
-        if not args.no_pivot:
-            lockdown.pivot_to_empty_root()
-        if bpf is not None:
-            load_seccomp(bpf)
+        lockdown.lock_down(bpf, pivot=not args.no_pivot)
     except Exception as e:   # one line to the spawner, which prints it and cleans up
-        msg = str(e)
+        msg = f"process.{e}" if isinstance(e, BootError) else str(e)
         if isinstance(e, SyscallError):
             msg = (f"exec: {spec.process.args[0]!r}: executable file not found in $PATH" if e.errno == ENOENT
                    else f"cannot start the container's process: {os.strerror(e.errno)}")

@@ -1,30 +1,37 @@
-"""Putting the Sentry behind its walls (DESIGN.md, "Security model").
-
-The sandbox process goes through these in order:
+"""Putting the Sentry behind its walls (DESIGN.md, "Security model"), in every mode: the OCI
+sandbox process (sandbox/boot.py) and ``snakevisor do`` (sandbox/do.py) go through the same steps:
 
 1. ``new_pid_namespace()`` — by the spawner, before it forks the sandbox, so that the
    sandbox process is pid 1 of a fresh PID namespace (killing it kills every stub and
    the Gofer with it); with a user namespace first when we are not root;
-2. ``enter_namespaces(netns_path)`` — its own mount (all private), IPC, UTS namespaces, and
-   the network namespace at a path when the config names one (``--network none`` is the
-   Sentry's own business: sandbox/network.py);
-3. (the Gofer is started and the Sentry boots: the host's tree is still visible)
-4. ``pivot_to_empty_root()`` — a small read-only tmpfs holding only ``/proc`` becomes the
+2. ``enter_namespaces(netns_path)`` — its own mount (all private), IPC, UTS namespaces, a
+   /proc of the new PID namespace, and the network namespace at a path when the config
+   names one (``--network none`` is the Sentry's own business: sandbox/network.py);
+3. (the Gofer is started and the Sentry boots and loads its init: the host's tree is still
+   visible; ``preload_modules()`` imports what the Sentry may import later)
+4. ``lock_down(bpf)``:
+   ``pivot_to_empty_root()`` — a small read-only tmpfs holding only ``/proc`` becomes the
    root; the host's tree is detached;
-5. ``seccomp_filter()`` (built before step 4, libseccomp needs the host's tree) and
-   ``seccomp.load`` — the Sentry's whitelist: no open/openat/execve/fork, ptrace but
-   not PTRACE_ATTACH/SEIZE/TRACEME, sockets only AF_INET/AF_INET6 (confined to the
-   sandbox's network namespace).
+   ``drop_capabilities(SENTRY_CAPS)`` — bounding, permitted, effective, inheritable and
+   ambient sets cut to what the Sentry still does with host privilege (low ports, raw sockets);
+   ``seccomp.load`` of ``seccomp_filter()`` (built before the pivot: libseccomp needs the
+   host's tree) — sets no_new_privs, then the Sentry's whitelist: no open/openat/execve/fork,
+   ptrace but not PTRACE_ATTACH/SEIZE/TRACEME, sockets only AF_INET/AF_INET6 (confined to the
+   sandbox's network namespace) and AF_NETLINK (read-only without CAP_NET_ADMIN).
 """
 from __future__ import annotations
 
 import ctypes
 import errno as E
+import importlib
 import os
+import pkgutil
 import socket
 
-from snakevisor.hostos import HostSetupError, become_root_in_user_namespace, check, mount, pivot_root
-from snakevisor.seccomp import ArgRule, build_whitelist
+from snakevisor.abi.capability import CAPABILITIES
+from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
+                               pivot_root)
+from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -63,6 +70,13 @@ def enter_namespaces(netns_path=None):
             os.close(fd)
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    if os.getpid() == 1:
+        # The host's /proc shows the host's PIDs; ours are the new namespace's (the Gofer's
+        # pid, its threads): a /proc of our own, in our mount namespace only.
+        try:
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except LockdownError:
+            pass
 
 
 def _staging_dir():
@@ -100,7 +114,7 @@ SENTRY_SYSCALLS = (
     "getgid", "getegid", "getresuid", "getresgid", "getgroups", "uname", "sysinfo", "restart_syscall",
     "arch_prctl", "set_tid_address", "prctl", "getcpu", "sched_getparam", "sched_getscheduler",
     # processes: the stubs
-    "ptrace", "wait4", "waitid",
+    "ptrace", "wait4", "waitid", "pidfd_open",   # pidfd_open: systrap watches its (detached) stubs
     # descriptors and the event loop
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
     "close", "close_range", "dup", "dup2", "dup3", "fcntl", "ioctl", "lseek", "fstat", "newfstatat", "statx",
@@ -108,6 +122,7 @@ SENTRY_SYSCALLS = (
     "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "poll", "ppoll", "select", "pselect6",
     "pipe2", "eventfd2", "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime", "memfd_create",
     "getdents64", "flock", "readlinkat",
+    "membarrier",   # membarrier(2) for applications whose threads run on several CPUs (syscalls/membarrier.py)
     "kcmp",   # whether stdio descriptors handed to exec share one open file (fsimpl/host.py)
     # sockets (host sockets of the sandbox's network namespace, the control socket)
     "accept", "accept4", "bind", "listen", "connect", "recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg",
@@ -117,6 +132,7 @@ PTRACE_ALLOWED = (2, 3, 5, 6, 7, 8, 12, 13, 14, 15, 17, 24, 31, 0x4200, 0x4201, 
                   0x4205, 0x4207)   # everything the platform uses; not TRACEME, ATTACH or SEIZE
 SENTRY_ARG_RULES = (
     ArgRule("socket", 0, socket.AF_INET), ArgRule("socket", 0, socket.AF_INET6),
+    ArgRule("socket", 0, socket.AF_NETLINK),    # /proc/net's rtnetlink dumps (sentry/net/netlink.py)
     ArgRule("socketpair", 0, socket.AF_UNIX),
     ArgRule("clone", 0, CLONE_THREAD, CLONE_THREAD),     # threads, never a new process
     *(ArgRule("ptrace", 0, req) for req in PTRACE_ALLOWED),
@@ -127,3 +143,39 @@ def seccomp_filter(network="none"):
     """The Sentry's BPF program; forbidden syscalls fail with EPERM."""
     allowed = [n for n in SENTRY_SYSCALLS if n != "ptrace"]
     return build_whitelist(allowed, SENTRY_ARG_RULES, default=E.EPERM)
+
+
+# Host privilege the Sentry still uses once locked down, on the sandbox's host sockets: binding
+# a port below 1024, and raw sockets and IPv6 hop-by-hop/destination options (CAP_NET_RAW), in
+# the sandbox's network namespace. Everything else it does is to its own children (ptrace, kill,
+# affinity of the stubs) or through descriptors it holds, which needs none.
+SENTRY_CAPS = (CAPABILITIES["CAP_NET_BIND_SERVICE"], CAPABILITIES["CAP_NET_RAW"])
+
+
+def preload_modules():
+    """Everything the Sentry may import later is imported now: after the pivot nothing can be opened."""
+    import snakevisor
+    for pkg in ("abi", "p9", "sentry", "seccomp"):
+        mod = importlib.import_module(f"snakevisor.{pkg}")
+        for info in pkgutil.walk_packages(mod.__path__, f"snakevisor.{pkg}."):
+            try:
+                importlib.import_module(info.name)
+            except Exception:   # optional modules with missing deps: not needed then
+                pass
+    for name in ("traceback", "json", "encodings.idna", "encodings.ascii", "encodings.latin_1", "array",
+                 "linecache", "tokenize"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    del snakevisor
+
+
+def lock_down(bpf, pivot=True, caps=SENTRY_CAPS):
+    """Step 4 of the module's list: empty root (unless ``pivot`` is off: a debugging aid), capabilities
+    cut to ``caps``, no_new_privs and the seccomp filter ``bpf`` (None: none). Irreversible."""
+    if pivot:
+        pivot_to_empty_root()
+    drop_capabilities(caps)
+    if bpf is not None:
+        load_seccomp(bpf)

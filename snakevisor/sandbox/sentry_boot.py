@@ -7,7 +7,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from snakevisor.abi.errno import EACCES, ENOENT, SyscallError
+from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
 from snakevisor.abi.fs import O_RDONLY
 from snakevisor.p9.client import Client
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
@@ -20,9 +20,11 @@ from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
 from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.net.inet import load_ping_group_range
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
+from snakevisor.hostos import raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.pathops import mkdir_path
@@ -42,17 +44,28 @@ class SentryConfig:
     cwd: str = "/"
     strace: bool = False
     hostname: str = "snakevisor"
-    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one)
+    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one; -1: none)
     memory_limit: int | None = None
     stdio: tuple = (0, 1, 2)
     extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
     tmpfs_mounts: list = field(default_factory=list)   # [(sandbox path, mode, size limit or None)]
+    tmpfs_size: int | None = None     # size limit of the /tmp and /dev/shm tmpfs (None: the memory limit)
     creds: object = None              # the init's Credentials (None: root with every capability)
     rlimits: dict = field(default_factory=dict)        # RLIMIT_* -> (soft, hard) for the init
     max_tasks: int | None = None      # pids limit
     root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
     tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
+    net_raw: bool = False             # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW
+    # A cwd the root lacks: "fallback" to / (do's implicit cwd, the caller's), "error" (do --cwd),
+    # or "create" it (OCI, as runc does before the root goes read-only).
+    cwd_missing: str = "fallback"
+    platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
+
+
+class BootError(Exception):
+    """The sandbox cannot be set up as configured; ``str(e)`` is one line naming the setting
+    ("cwd /x: no such directory"), which the caller prefixes with its own name for it."""
 
 
 def _pick_cpu():
@@ -101,29 +114,42 @@ class Sentry:
     def __init__(self, config, gofer_sockets):
         self.config = config
         setup_network(config.network)   # before any socket: INET sockets are host sockets of this process
+        load_ping_group_range()         # of that namespace, while files can still be opened
         import ctypes
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
-        self.platform = PtracePlatform(self.memory_file, cpu=cpu)
+        cpu = None if cpu == -1 else cpu   # -1: not pinned
+        platform_class = PtracePlatform
+        if config.platform == "systrap":
+            from snakevisor.sentry.platform.systrap import SystrapPlatform as platform_class
+        self.platform = platform_class(self.memory_file, cpu=cpu)
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
+        self.kernel.net_raw = config.net_raw
         # The root is served to this sandbox alone (an overlay): it may cache freely.
         root_fs = GoferFilesystem(Client(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True)
         self.gofer_filesystems = [root_fs]
         vfs.mount(root_fs, None, source=b"/")
         self.root = vfs.root
         ctx = ResolveContext(self.root)
+        tmp_size = config.tmpfs_size
         for path, fs in ((b"/dev", DevFilesystem(self.memory_file)), (b"/proc", ProcFilesystem(self.kernel)),
-                         (b"/tmp", TmpfsFilesystem(self.memory_file))):
+                         (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size))):
             try:
                 target = resolve(ctx, self.root, path)
             except SyscallError:
                 continue  # the image has no such directory: nothing to mount on
             vfs.mount(fs, target, source=fs.name.encode())
         try:
-            vfs.mount(TmpfsFilesystem(self.memory_file), resolve(ctx, self.root, b"/dev/shm"), source=b"shm")
+            vfs.mount(TmpfsFilesystem(self.memory_file, size_limit=tmp_size), resolve(ctx, self.root, b"/dev/shm"),
+                      source=b"shm")
+        except SyscallError:
+            pass
+        try:   # POSIX message queues, where Docker and runc mount them
+            vfs.mount(self.kernel.ipc.mqueue, resolve(ctx, self.root, b"/dev/mqueue"), source=b"mqueue")
         except SyscallError:
             pass
         self.devpts = DevptsFilesystem(self.kernel)
@@ -132,6 +158,7 @@ class Sentry:
         except SyscallError:
             pass
         self.console = None   # sandbox/console.py's Console with ``tty``
+        self.init_task = None   # load_init's
         for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
             self._mount_volume(vfs, ctx, path, readonly, sock)
         for path, mode, size in config.tmpfs_mounts:
@@ -139,6 +166,11 @@ class Sentry:
                       self._mountpoint(ctx, path), source=b"tmpfs")
         self.kernel.max_tasks = config.max_tasks
         provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
+        if config.cwd_missing == "create":
+            try:
+                self._mountpoint(ctx, config.cwd)
+            except SyscallError as e:
+                raise BootError(f"cwd {config.cwd}: cannot be made: {os.strerror(e.errno)}") from None
         if config.root_readonly:
             vfs.root_mount.flags |= 1   # MS_RDONLY: mount points were made in the overlay before
 
@@ -166,6 +198,14 @@ class Sentry:
         """Load the init process (pid 1) with the config's argv, env, cwd, stdio, credentials
         and rlimits; it does not run until ``kernel.start_task(task)``. Returns the Task."""
         cfg = self.config
+        try:
+            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
+        except SyscallError as e:
+            if cfg.cwd_missing != "fallback":
+                raise BootError(f"cwd {cfg.cwd}: {os.strerror(e.errno)} in the sandbox") from None
+            cwd = self.root
         fdtable = FDTable()
         if cfg.tty:
             from snakevisor.sandbox.console import Console
@@ -177,10 +217,6 @@ class Sentry:
         else:
             for fd, f in enumerate(new_host_files(cfg.stdio)):
                 fdtable.install_at(fd, f)
-        try:
-            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
-        except SyscallError:
-            cwd = self.root
         fs = FSContext(self.root, cwd)
         env = dict(cfg.env)
         env.setdefault("PATH", DEFAULT_PATH)
@@ -197,10 +233,14 @@ class Sentry:
         fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])
         if self.console is not None:
             self.console.attach(task.tg)
+        self.init_task = task
         return task
 
     def run(self):
-        self.load_init()
+        """Run the init process (loading it first unless ``load_init`` was called) until it exits;
+        returns its wait status."""
+        if self.init_task is None:
+            self.load_init()
         console = self.console
         if console is not None:
             self.kernel.forward_host_signals(foreground=console.foreground_pgid)

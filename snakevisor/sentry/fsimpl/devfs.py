@@ -122,7 +122,7 @@ SYMLINKS = (
     (b"stdout", b"/proc/self/fd/1"),
     (b"stderr", b"/proc/self/fd/2"),
 )
-DIRS = ((b"shm", 0o1777), (b"pts", 0o755))
+DIRS = ((b"shm", 0o1777), (b"pts", 0o755), (b"mqueue", 0o1777))
 
 
 class DevFilesystem(TmpfsFilesystem):

@@ -15,24 +15,33 @@ volume: host processes may change it) keeps no negative entries, revalidates a
 cached child with a walk before using it, and refreshes attributes on stat and
 open (an ``fstat`` of the donated descriptor when there is one).
 
+Host descriptors. Every open handle (a donated descriptor, or an opened fid,
+which holds one in the Gofer) is in one Sentry-wide LRU bounded independently of
+the application's RLIMIT_NOFILE (fsimpl/gofer_handles.py); past the bound the
+least recently used handle is closed and reopens on its next use.
+
 The page cache (MemoryFile chunks) serves file mappings. Our writes go to the
-host at once and update any cached chunk, so cache and host agree; a file
-mapped through a writable description may be changed in the cache by the
-application, so its cache is written back to the host on fsync, munmap
-(``dec_ref``), close, truncation and at sandbox exit (``sync_all``).
+host at once and update any cached chunk, so cache and host agree. Only a
+writable MAP_SHARED mapping may change the cache: the file ranges it maps are
+*dirty* (PageCache.dirty), and only those are written back to the host, on
+fsync, msync, munmap (``dec_ref``), close, truncation and at sandbox exit
+(``sync_all``); when the last writable mapping goes they are clean again. A
+file only ever mapped read-only is never written back, so newer data a host
+process wrote meanwhile is not reverted.
 """
 import ctypes
 import os
 import time
 from collections import OrderedDict
 
-from snakevisor.abi.errno import (EINVAL, EIO, EISDIR, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV,
+from snakevisor.abi.errno import (EINVAL, EISDIR, ENOENT, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV,
                                   SyscallError)
 from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE,
                                O_RDONLY, O_RDWR, O_TRUNC, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR,
                                S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, StatfsResult,
                                V9FS_MAGIC, dev_major, dev_minor)
 from snakevisor.p9 import constants as P9
+from snakevisor.sentry.fsimpl.gofer_handles import OPEN_HANDLES, Handle, host_call
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.device import open_device, open_fifo
@@ -48,64 +57,6 @@ IDLE_HANDLES = 128      # closed files whose host descriptors stay open for a re
 FRESH_NS = 1_000_000
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
-
-
-def _host_call(fn, *args):
-    """A host call on a donated descriptor, with OSError turned into the errno."""
-    try:
-        return fn(*args)
-    except OSError as e:
-        raise SyscallError(e.errno or EIO)
-
-
-class _Handle:
-    """An open host file: a donated descriptor (``fd``) or an opened 9P fid."""
-
-    __slots__ = ("fd", "fid", "writable")
-
-    def __init__(self, fd, fid, writable):
-        self.fd, self.fid, self.writable = fd, fid, writable
-
-    def pread(self, n, offset):
-        if self.fd is not None:
-            return _host_call(os.pread, self.fd, n, offset)
-        out = []
-        while n > 0:
-            chunk = self.fid.read(offset, n)
-            if not chunk:
-                break
-            out.append(chunk)
-            offset += len(chunk)
-            n -= len(chunk)
-        return b"".join(out)
-
-    def pwrite(self, data, offset):
-        if self.fd is None:
-            return self.fid.write(offset, data)
-        view, done = memoryview(data), 0
-        while done < len(view):
-            n = _host_call(os.pwrite, self.fd, view[done:], offset + done)
-            if n == 0:
-                break
-            done += n
-        return done
-
-    def fsync(self):
-        if self.fd is not None:
-            _host_call(os.fsync, self.fd)
-        else:
-            self.fid.fsync()
-
-    def close(self, keep_fid=False):
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        if self.fid is not None and not keep_fid:
-            try:
-                self.fid.clunk()
-            except SyscallError:
-                pass
-        self.fid = None
 
 
 class GoferFilesystem(Filesystem):
@@ -126,6 +77,7 @@ class GoferFilesystem(Filesystem):
         # so the Sentry does not hold a host descriptor for every file ever opened.
         self.idle = OrderedDict()
         self.has_unlinkat = self.has_renameat = True   # False once the server says EOPNOTSUPP
+        OPEN_HANDLES.fit_to_rlimit()
         root_fid = client.attach(aname)
         self.root = Dentry(self._inode(root_fid, root_fid.getattr(P9.GETATTR_BASIC)))
         self.root.inc_ref()
@@ -201,9 +153,10 @@ class GoferInode(Inode):
         self._negative = set()
         self._children = {}          # name -> GoferInode, for nlink bookkeeping on unlink/rename
         self._link = None
-        self._reader = None          # _Handle opened read-only
-        self._writer = None          # _Handle opened read-write
+        self._reader = None          # Handle opened read-only
+        self._writer = None          # Handle opened read-write
         self._opens = 0              # open file descriptions (GoferFileImpl)
+        self._wmap = None            # _WritableMapping: what writable shared VMAs hold
 
     def _fresh(self):
         """Were the attributes fetched within the last FRESH_NS (in this same syscall, say)?"""
@@ -241,7 +194,7 @@ class GoferInode(Inode):
             return
         h = self._writer or self._reader
         if h is not None and h.fd is not None:
-            st = _host_call(os.fstat, h.fd)
+            st = host_call(os.fstat, h.fd)
             self.mode, self.uid, self.gid, self.nlink = st.st_mode, st.st_uid, st.st_gid, st.st_nlink
             self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
             self._blocks = st.st_blocks
@@ -366,8 +319,18 @@ class GoferInode(Inode):
             fid.clunk()
             raise
         inode = self._created(name, fid, creds)
-        # The created fid is open read-write: it is the file's first writer.
-        inode._writer = _Handle(r.host_fd, None if r.host_fd is not None else fid, True)
+        if r.host_fd is None:
+            # The created fid is open read-write: it is the file's first writer.
+            inode._writer = Handle(inode, O_RDWR, fid=fid)
+            return inode
+        # I/O goes through the donated descriptor: the inode keeps an unopened fid, whose
+        # descriptor in the Gofer may be closed while idle (an open one holds two for good).
+        try:
+            inode.fid = fid.walk([])
+            fid.clunk(wait=False)
+        except SyscallError:
+            pass   # it keeps the opened one
+        inode._writer = Handle(inode, O_RDWR, fd=r.host_fd)
         return inode
 
     def mkdir(self, name, mode, creds=None):
@@ -500,8 +463,9 @@ class GoferInode(Inode):
             if self in self.fs.mapped:
                 self.writeback()
             w = self._writer
-            if w is not None and w.fd is not None:
-                _host_call(os.ftruncate, w.fd, size)
+            fd = w.host_fd() if w is not None else None
+            if fd is not None:
+                host_call(os.ftruncate, fd, size)
             else:
                 valid |= P9.SETATTR_SIZE
         if mode is not None:
@@ -586,26 +550,14 @@ class GoferInode(Inode):
             pass
         return GoferFileImpl(self)
 
-    def _open_handle(self, flags):
-        fid = self.fid.walk([])
-        try:
-            result = fid.lopen(flags)
-        except SyscallError:
-            fid.clunk()
-            raise
-        if result.host_fd is not None:
-            fid.clunk()
-            return _Handle(result.host_fd, None, flags != O_RDONLY)
-        return _Handle(None, fid, flags != O_RDONLY)
-
     def _ensure_reader(self):
         """One read handle per inode (a writer opened read-write serves as one)."""
         if self._reader is None and self._writer is None:
-            self._reader = self._open_handle(O_RDONLY)
+            self._reader = Handle(self, O_RDONLY)
 
     def _ensure_writer(self):
         if self._writer is None:
-            self._writer = self._open_handle(O_RDWR)
+            self._writer = Handle(self, O_RDWR)
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
@@ -653,14 +605,14 @@ class GoferInode(Inode):
     def allocate(self, mode, offset, length):
         if self._writer is None:
             self._ensure_writer()
-        w = self._writer
-        if w.fd is None:
+        fd = self._writer.host_fd()
+        if fd is None:
             if mode != 0:
                 raise SyscallError(EOPNOTSUPP)
             if offset + length > self.size:
                 self.setattr(size=offset + length)
             return
-        if _libc.fallocate(w.fd, mode, offset, length) != 0:
+        if _libc.fallocate(fd, mode, offset, length) != 0:
             raise SyscallError(ctypes.get_errno())
         if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) and self.cache is not None:
             end = min(offset + length, self.size)
@@ -678,32 +630,53 @@ class GoferInode(Inode):
             h.fsync()
 
     # -- mappings ----------------------------------------------------------------
-    def mappable(self, writable=False):
+    def mappable(self):
         self._ensure_reader()
         if self.cache is None:
-            self.cache = PageCache(self.fs.memory_file, fill=self._fill)
-        if writable:
-            self.fs.mapped.add(self)
+            self.cache = PageCache(self.fs.memory_file, fill_into=self._fill_into)
         return self
 
-    def _fill(self, offset, length):
-        n = min(length, max(self.size - offset, 0))
-        return self._handle().pread(n, offset) if n > 0 else b""
+    def _fill_into(self, offset, view):
+        n = min(len(view), max(self.size - offset, 0))
+        if n > 0:
+            self._handle().pread_into(view[:n], offset)
 
     def translate(self, offset, length):
         return self.cache.translate(offset, length)
 
+    def writable_mapping(self, offset, length):
+        """A MAP_SHARED mapping of [offset, offset+length) is (or becomes) writable: its pages
+        are dirty from now on. Returns what its VMAs hold instead of the inode."""
+        self.mappable()
+        self.cache.mark_dirty(offset, length)
+        self.fs.mapped.add(self)
+        if self._wmap is None:
+            self._wmap = _WritableMapping(self)
+        return self._wmap
+
+    def _unmapped_writable(self):
+        """The last writable mapping is gone: write its pages back; nothing is dirty any more."""
+        try:
+            self.writeback()
+        except SyscallError:
+            pass
+        if self.cache is not None:
+            self.cache.dirty = []
+        self.fs.mapped.discard(self)
+
     def writeback(self):
-        """Write the cached chunks (within the file's size) to the host."""
-        if self.cache is None or self.fs.readonly:
+        """Write the dirty cached bytes (within the file's size) to the host; pages of them the
+        application never touched and that were holes of the host file stay unwritten."""
+        if self.cache is None or self.fs.readonly or not self.cache.dirty:
             return
         self._ensure_writer()
-        for idx in sorted(self.cache.chunks):
-            start = idx * CHUNK_SIZE
-            if start >= self.size:
+        view = memoryview(self.cache.mf.view)   # slices of it are not copies
+        for start, end in self.cache.dirty:
+            end = min(end, self.size)
+            if end <= start:
                 continue
-            n = min(CHUNK_SIZE, self.size - start)
-            self._writer.pwrite(self.cache.mf.read(self.cache.chunks[idx], n), start)
+            for foff, mf_off, n in self.cache.data_ranges(start, end - start):
+                self._writer.pwrite(view[mf_off:mf_off + n], foff)
 
     def dec_ref(self):
         # A mapping (or Dentry) going away: munmap writes shared changes back.
@@ -717,7 +690,7 @@ class GoferInode(Inode):
     def _close_handles(self):
         for h in (self._reader, self._writer):
             if h is not None:
-                h.close(keep_fid=h.fid is self.fid)
+                h.close()
         self._reader = self._writer = None
 
     def evict(self):
@@ -733,6 +706,31 @@ class GoferInode(Inode):
                 self.fid.clunk()
             except SyscallError:
                 pass
+
+
+class _WritableMapping:
+    """What the VMAs of writable MAP_SHARED mappings of a gofer file hold instead of the inode:
+    a reference on the inode that also counts them, so that when the last one goes the dirty
+    pages are written back and become clean. Anything else a VMA asks of its owner (size,
+    translate, writeback) is the inode's."""
+
+    __slots__ = ("inode", "refs")
+
+    def __init__(self, inode):
+        self.inode, self.refs = inode, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inode, name)
+
+    def inc_ref(self):
+        self.refs += 1
+        self.inode.inc_ref()
+
+    def dec_ref(self):
+        self.refs -= 1
+        if self.refs == 0:
+            self.inode._unmapped_writable()
+        self.inode.dec_ref()
 
 
 class GoferFileImpl(FileDescriptionImpl):
@@ -755,8 +753,7 @@ class GoferFileImpl(FileDescriptionImpl):
         return inode.size
 
     def mappable(self):
-        d = self.description
-        return self.inode.mappable(writable=d is not None and d.writable)
+        return self.inode.mappable()
 
     def allocate(self, mode, offset, length):
         self.inode.allocate(mode, offset, length)

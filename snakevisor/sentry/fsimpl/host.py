@@ -68,6 +68,18 @@ class HostInode(Inode):
         pass  # Inode.__init__ assigns it; the host owns the real value
 
 
+def _host_pollable(fd: int) -> bool:
+    """Does the host poll ``fd``? epoll refuses (EPERM) a file without a poll method."""
+    ep = select.epoll()
+    try:
+        ep.register(fd, select.EPOLLIN)
+    except OSError:
+        return False
+    finally:
+        ep.close()
+    return True
+
+
 def _poll(fd: int, events: int) -> int:
     p = select.poll()
     p.register(fd, events)
@@ -87,6 +99,7 @@ class HostFileImpl(FileDescriptionImpl):
         self.seekable = _stat.S_ISREG(mode) or _stat.S_ISBLK(mode)
         self.is_fifo = _stat.S_ISFIFO(mode) or _stat.S_ISSOCK(mode)
         self.is_tty = os.isatty(host_fd)
+        self.pollable = _host_pollable(host_fd)
 
     def read(self, n, offset):
         try:
@@ -139,8 +152,8 @@ class HostFileImpl(FileDescriptionImpl):
         return self.inode.stat()
 
     def readiness(self, mask):
-        if self.seekable:
-            return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+        if self.seekable or not self.pollable:
+            return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)   # Linux's DEFAULT_POLLMASK
         ev = _poll(self.host_fd, select.POLLIN | select.POLLOUT)
         out = 0
         if ev & select.POLLIN:
@@ -154,7 +167,8 @@ class HostFileImpl(FileDescriptionImpl):
         return out & (mask | POLLHUP | POLLERR)
 
     def waitable(self):
-        return HostFdWaitable(self.host_fd)
+        # Nothing to wait for on a file the host cannot poll: it never changes readiness.
+        return HostFdWaitable(self.host_fd) if self.pollable else None
 
     def ioctl(self, task, cmd, arg):
         fd = self.host_fd

@@ -13,23 +13,37 @@ _fs = None
 _mount = None
 
 
-def new_memfd(memory_file, name: bytes, flags: int, creds=None) -> FileDescription:
+def new_unlinked_file(memory_file, name: bytes, mode: int, uid: int, gid: int, flags: int) -> FileDescription:
+    """A description (opened with ``flags``) of a new, already unlinked regular file of the
+    internal tmpfs, whose Dentry is named ``name`` (what /proc/PID/maps and fd links show).
+    memfd_create and System V shared memory segments are such files."""
     global _fs, _mount
+    if _fs is None or _fs.memory_file is not memory_file:
+        _fs = TmpfsFilesystem(memory_file)
+        _mount = anonymous_mount(_fs)
+    inode = TmpfsFile(_fs, S_IFREG | mode & 0o7777, uid, gid)
+    inode.nlink = 0
+    dentry = Dentry(inode, name)
+    dentry.dead = True
+    return open_description(VirtualDentry(_mount, dentry), flags)
+
+
+def open_description(vd, flags: int) -> FileDescription:
+    """Another open file description of the file at ``vd``."""
+    return FileDescription(vd.dentry.inode.open(flags), vd, flags | O_LARGEFILE)
+
+
+def new_memfd(memory_file, name: bytes, flags: int, creds=None) -> FileDescription:
     if flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) or len(name) > MFD_NAME_MAX:
         raise SyscallError(EINVAL)   # MFD_HUGETLB: no hugetlbfs here
     if flags & MFD_NOEXEC_SEAL and flags & MFD_EXEC:
         raise SyscallError(EINVAL)
-    if _fs is None or _fs.memory_file is not memory_file:
-        _fs = TmpfsFilesystem(memory_file)
-        _mount = anonymous_mount(_fs)
     mode = 0o666 if flags & MFD_NOEXEC_SEAL else 0o777
     uid = getattr(creds, "fsuid", 0) if creds is not None else 0
     gid = getattr(creds, "fsgid", 0) if creds is not None else 0
-    inode = TmpfsFile(_fs, S_IFREG | mode, uid, gid)
-    inode.nlink = 0
+    file = new_unlinked_file(memory_file, b"/memfd:" + name + b" (deleted)", mode, uid, gid, O_RDWR)
+    inode = file.vd.dentry.inode
     inode.seals = 0 if flags & (MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL) else F_SEAL_SEAL
     if flags & MFD_NOEXEC_SEAL:
         inode.seals |= 0x20   # F_SEAL_EXEC
-    dentry = Dentry(inode, b"/memfd:" + name + b" (deleted)")
-    dentry.dead = True
-    return FileDescription(inode.open(O_RDWR), VirtualDentry(_mount, dentry), O_RDWR | O_LARGEFILE)
+    return file

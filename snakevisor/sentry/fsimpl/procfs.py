@@ -11,8 +11,9 @@ import time
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
-from snakevisor.sentry.fsimpl import pipefs, procfs_net
+from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net
 from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
@@ -185,6 +186,11 @@ class ProcRoot(Directory):
             b"mounts": lambda: Symlink(fs, lambda: b"self/mounts"),
             b"net": lambda: Symlink(fs, lambda: b"self/net"),
             b"sys": lambda: Directory(fs, self._sys),
+            b"sysvipc": lambda: Directory(fs, lambda: {
+                b"shm": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.shm.proc_lines()),
+                b"sem": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.sem.proc_lines()),
+                b"msg": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.msg.proc_lines()),
+            }),
         }
 
     def _current(self):
@@ -259,12 +265,12 @@ class ProcRoot(Directory):
                 raise SyscallError(EINVAL)
             pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
 
-        def set_limit(name):
+        def set_limit(name, limits=pipefs.LIMITS):
             def write(data):
                 value = _parse_int(data)
                 if value < 0:
                     raise SyscallError(EINVAL)
-                pipefs.LIMITS[name] = value
+                limits[name] = value
             return write
 
         kernel_dir = {
@@ -278,6 +284,7 @@ class ProcRoot(Directory):
             b"ngroups_max": lambda: GeneratedFile(fs, lambda: "65536\n"),
             b"cap_last_cap": lambda: GeneratedFile(fs, lambda: "40\n"),
             b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
+            **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()},
             b"random": lambda: Directory(fs, lambda: {
                 b"uuid": lambda: GeneratedFile(fs, lambda: _uuid()),
                 b"boot_id": lambda: GeneratedFile(fs, lambda: k.boot_id),
@@ -298,6 +305,10 @@ class ProcRoot(Directory):
                                                           set_limit("user_pages_soft")),
             b"pipe-user-pages-hard": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_hard']}\n",
                                                           set_limit("user_pages_hard")),
+            b"inotify": lambda: Directory(fs, lambda: {
+                name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{inotify.LIMITS[name]}\n",
+                                                               set_limit(name, inotify.LIMITS)))
+                for name in inotify.LIMITS}),
         }
         return {b"kernel": lambda: Directory(fs, lambda: kernel_dir), b"vm": lambda: Directory(fs, lambda: vm_dir),
                 b"fs": lambda: Directory(fs, lambda: fs_dir)}
@@ -344,7 +355,7 @@ class ThreadGroupDir(Directory):
             b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
                                                    for name, g in procfs_net.FILES.items()}),
         }
-        if self.task is tg.leader:
+        if not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
             out[b"task"] = lambda: Directory(fs, lambda: {
                 b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out
@@ -436,7 +447,7 @@ class ThreadGroupDir(Directory):
             ("SigQ", "0/63432"), ("SigPnd", f"{0:016x}"), ("ShdPnd", f"{0:016x}"), ("SigBlk", f"{task.sigmask:016x}"),
             ("SigIgn", f"{ign:016x}"), ("SigCgt", f"{cgt:016x}"), ("CapInh", f"{c.cap_inheritable:016x}"),
             ("CapPrm", f"{c.cap_permitted:016x}"), ("CapEff", f"{c.cap_effective:016x}"),
-            ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{0:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
+            ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{c.cap_ambient:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
             ("Seccomp", 0), ("Cpus_allowed", f"{(1 << ncpu) - 1:x}"), ("Cpus_allowed_list", f"0-{ncpu - 1}"),
             ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
         ]

@@ -9,9 +9,11 @@ net/unix.py (in the Sentry) and net/inet.py (host sockets).
 """
 from dataclasses import dataclass, field
 
-from snakevisor.abi.errno import EOPNOTSUPP, ENOPROTOOPT, SyscallError
+from snakevisor.abi.errno import EDOM, EINVAL, EOPNOTSUPP, ENOPROTOOPT, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, O_RDWR, S_IFSOCK, SOCKFS_MAGIC
 from snakevisor.abi.poll import POLLIN, POLLOUT
+from snakevisor.abi.socket import SO_RCVTIMEO, TIMEVAL
+from snakevisor.abi.time import S64_MAX, USEC
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -37,6 +39,8 @@ class SocketImpl(FileDescriptionImpl):
     stype = 0
     protocol = 0
     sigpipe_on_epipe = True   # write(2) on a socket raises SIGPIPE with EPIPE
+    # SO_RCVTIMEO/SO_SNDTIMEO in microseconds: None waits forever, 0 never waits.
+    rcvtimeo = sndtimeo = None
 
     @property
     def blocking_write_all(self) -> bool:
@@ -68,6 +72,10 @@ class SocketImpl(FileDescriptionImpl):
     def shutdown(self, t, how: int) -> None:
         raise SyscallError(EOPNOTSUPP)
 
+    def blocked_recv_result(self):
+        """What a recv that found nothing returns instead of blocking (None: it blocks)."""
+        return None
+
     def getsockname(self, t) -> bytes:
         raise SyscallError(EOPNOTSUPP)
 
@@ -86,11 +94,43 @@ class SocketImpl(FileDescriptionImpl):
 
     def timeout(self, op: str):
         """SO_RCVTIMEO/SO_SNDTIMEO in seconds (None: wait forever)."""
-        return None
+        usec = self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
+        return None if usec is None else usec / USEC
+
+    def set_timeout_opt(self, name: int, value: bytes) -> None:
+        """setsockopt SO_RCVTIMEO/SO_SNDTIMEO as Linux's sock_set_timeout: a negative time means
+        "never wait", zero or one too long for a jiffies count (MAX_SCHEDULE_TIMEOUT/HZ, taken
+        with HZ=1000) "forever"."""
+        if len(value) < TIMEVAL.size:
+            raise SyscallError(EINVAL)
+        sec, usec = TIMEVAL.unpack_from(value)
+        if not 0 <= usec < USEC:
+            raise SyscallError(EDOM)
+        if sec < 0:
+            usec = 0
+        elif (sec == 0 and usec == 0) or sec >= S64_MAX // 1000 - 1:
+            usec = None
+        else:
+            usec += sec * USEC
+        if name == SO_RCVTIMEO:
+            self.rcvtimeo = usec
+        else:
+            self.sndtimeo = usec
+
+    def get_timeout_opt(self, name: int) -> bytes:
+        usec = (self.rcvtimeo if name == SO_RCVTIMEO else self.sndtimeo) or 0
+        return TIMEVAL.pack(*divmod(usec, USEC))
 
     # read(2)/write(2) on a socket are recv/send without flags or address.
     def read(self, n, offset):
+        if n == 0:
+            return b""   # sock_read_iter: a read of nothing returns at once, taking no message
         return self.recvmsg(None, n, 0, False).data
+
+    def send_empty(self, t, f):
+        """write(2) of 0 bytes: still a send (a 0-byte datagram on a message socket, sock_write_iter)."""
+        from snakevisor.sentry.syscalls.socket import socket_write
+        return socket_write(t, f, self, [])
 
     def write(self, data, offset):
         return self.sendmsg(None, data, 0, None, [], None)

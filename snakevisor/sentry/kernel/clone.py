@@ -3,7 +3,8 @@ stub thread in the same stub, made by injecting clone through the gadget)."""
 import struct
 
 from snakevisor.abi import sched as C
-from snakevisor.abi.errno import EAGAIN, EINVAL, ERESTARTSYS, SyscallError
+from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
+from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel.task import Task
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
@@ -31,20 +32,34 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     check_flags(flags)
     kernel = task.kernel
     if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
+        kernel.log_rate_limited("clone", f"pids limit ({kernel.max_tasks} tasks) reached: clone fails with EAGAIN")
         raise SyscallError(EAGAIN)
     if exit_signal is None:
         exit_signal = flags & C.CSIGNAL
     if exit_signal > 64:
         raise SyscallError(EINVAL)
+    if flags & C.CLONE_SETTLS and tls >= TASK_SIZE_MAX:
+        raise SyscallError(EPERM)   # Linux's arch_prctl(ARCH_SET_FS) check; PTRACE_SETREGS would fail
     tid = kernel.pidns.allocate()
     parent = task.tg
-    if flags & C.CLONE_VM:
-        # Same address space: a new stub thread in the same stub (a thread, or a vfork child).
-        ctx = task.ctx.address_space.new_thread(task.ctx)
-        mm = task.mm
-    else:
-        aspace, ctx = kernel.platform.new_address_space()
-        mm = task.mm.fork(aspace, ctx)
+    try:
+        if flags & C.CLONE_VM:
+            # Same address space: a new stub thread in the same stub (a thread, or a vfork child).
+            ctx = task.ctx.address_space.new_thread(task.ctx)
+            mm = task.mm
+        else:
+            aspace, ctx = kernel.platform.new_address_space()
+    except OSError as e:
+        # The host refused the stub's clone (its pids limit, memory): fork(2)'s EAGAIN.
+        kernel.log_rate_limited("clone", f"the host refused a stub for a new task ({e.strerror or e}): "
+                                         "clone fails with EAGAIN")
+        raise SyscallError(EAGAIN) from None
+    if not flags & C.CLONE_VM:
+        try:
+            mm = task.mm.fork(aspace, ctx)
+        except BaseException:
+            aspace.kill()   # the new stub process serves nothing
+            raise
         task.mm.active_context = task.ctx
     if flags & C.CLONE_THREAD:
         tg = parent
@@ -100,7 +115,7 @@ def wait_for_vfork(task, child):
     child.vfork_parent = task
     while child.vfork_parent is not None and not child.exited:
         try:
-            yield from task.block_on(child.tg.vfork_done, 1)
+            yield from task.block_on(child.tg.vfork_done, 1, interruptible=False)
         except SyscallError as e:
             if e.errno != ERESTARTSYS:
                 raise

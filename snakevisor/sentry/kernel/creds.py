@@ -19,10 +19,23 @@ class Credentials:
     cap_permitted: int = ALL_CAPS
     cap_inheritable: int = 0
     cap_bounding: int = ALL_CAPS
+    cap_ambient: int = 0
     no_new_privs: bool = False
+    keep_caps: bool = False       # PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)
 
     def copy(self):
         return replace(self, groups=list(self.groups))
 
     def has_cap(self, cap):
         return bool(self.cap_effective >> cap & 1)
+
+    def on_exec(self):
+        """execve's capability rules without file capabilities (security/commoncap.c): root gets
+        its inheritable and bounding sets, effective if its euid is 0; anyone else keeps only the
+        ambient set. PR_SET_KEEPCAPS ends here."""
+        self.keep_caps = False
+        if self.uid == 0 or self.euid == 0:
+            self.cap_permitted = (self.cap_inheritable | self.cap_bounding | self.cap_ambient) & ALL_CAPS
+            self.cap_effective = self.cap_permitted if self.euid == 0 else 0
+        else:
+            self.cap_permitted = self.cap_effective = self.cap_ambient

@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
@@ -15,13 +16,14 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
+from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.loop import Loop
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
-from snakevisor.sentry.platform.ptrace import StubGone
+from snakevisor.sentry.platform.interface import StubGone
 from snakevisor.sentry.vfs.resolve import path_of
 
 
@@ -38,22 +40,25 @@ class UTSNamespace:
 class Kernel:
     def __init__(self, platform, memory_file, vfs, strace=None, hostname=b"snakevisor", log=None):
         self.platform = platform
+        self.net_raw = False   # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW (net/inet.py)
         self.memory_file = memory_file
         self.vfs = vfs
         self.strace = strace
         self.uts = UTSNamespace(hostname)
         self.pidns = PIDNamespace()
         self.loop = Loop(self._stray_status, self._task_crashed)
-        self.loop.use_waker(platform.new_waker())
+        platform.attach(self.loop)
         self.boot_time = time.monotonic()
         self.cpu_of_exited = (0.0, 0.0)   # (user, system) seconds of exited processes (kernel/cputime.py)
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
         self._warned = set()
+        self._rate_limited = {}      # key -> [time of the last line, lines held back since]
         self.signals = Signals(self)
         self.host_tids = {}          # host tid -> Task
         self.doomed = {}             # host tid -> stub Context to end at its next stop
         self.futexes = FutexManager()
+        self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's IPC namespace)
         self.current = None          # the Task whose syscall is being served (procfs's "self")
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
@@ -85,7 +90,7 @@ class Kernel:
             parent.children.append(tg)
         tg.on_exit = on_exit
         aspace, ctx = self.platform.new_address_space()
-        mm = MemoryManager(self.memory_file, aspace)
+        mm = MemoryManager(self.memory_file, aspace, self)
         mm.active_context = ctx
         task = Task(self, tg, tgid, ctx, mm, fdtable, fs, creds)
         try:
@@ -216,6 +221,40 @@ class Kernel:
         self.retire_stub_thread(task.ctx)
         raise TaskExit()
 
+    @contextmanager
+    def stopped_context(self, mm):
+        """A stopped stub thread of ``mm``'s address space to inject through, for a change another
+        process makes to it (a truncation unmapping file pages). If all its threads run application
+        code, one is stopped with a kick and waited for here; its Task gets that stop afterwards,
+        through the loop, as if nothing had happened. None if ``mm`` has no live thread."""
+        ctx, status = self._stop_one(mm)
+        try:
+            yield ctx
+        except StubGone:
+            pass   # that stub died meanwhile: its mappings went with it
+        finally:
+            if status is not None:
+                self.loop.hand_back(ctx.tid, status)
+
+    def _stop_one(self, mm):
+        """(a stopped Context of ``mm``, the stop status the loop is owed for it or None)."""
+        tasks = [t for t in self.host_tids.values() if t.mm is mm and t.ctx is not None and not t.exited]
+        for t in tasks:
+            if self.loop.by_tid.get(t.ctx.tid) is not t:
+                return t.ctx, None
+        for t in tasks:
+            ctx = t.ctx
+            try:
+                status = ctx.stop_now()   # its registers read: injection restores these
+            except StubGone as gone:
+                if gone.status is not None:
+                    self.loop.hand_back(ctx.tid, gone.status)
+                continue
+            except OSError:
+                continue
+            return ctx, status
+        return None, None
+
     def retire_stub_thread(self, ctx):
         """A Task is done with its stub thread. If no other Task runs in that stub (address space),
         the whole stub process is killed; otherwise (threads, a vfork child sharing its parent's
@@ -229,10 +268,7 @@ class Kernel:
         except (StubGone, OSError):
             # Running application code: stop it with a kick, and finish it when it stops.
             self.doomed[ctx.tid] = ctx
-            try:
-                os.kill(ctx.tid, S.SIGURG)
-            except OSError:
-                pass
+            ctx.interrupt()
 
     def _end_task(self, task, status, from_group):
         """Tear one Task down; the last one out turns its thread group into a zombie."""
@@ -291,6 +327,7 @@ class Kernel:
         for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):
             timer.close()
         tg.itimers.clear()
+        self.ipc.process_exited(tg.tgid)
         self._reparent_children(tg)
         if tg.on_exit is not None:
             tg.on_exit(status)
@@ -360,18 +397,19 @@ class Kernel:
             pass
 
     def _stray_status(self, pid, status):
+        stopped = self.platform.is_stop(status)
         doomed = self.doomed.pop(pid, None)
-        if doomed is not None and os.WIFSTOPPED(status):
+        if doomed is not None and stopped:
             try:
                 doomed.get_regs()
                 doomed.inject_exit()
             except (StubGone, OSError):
                 pass
             return
-        if not os.WIFSTOPPED(status):
+        if not stopped:
             self.platform.reaped(pid)
         task = self.host_tids.get(pid)
-        if task is not None and not os.WIFSTOPPED(status):
+        if task is not None and not stopped:
             self.stub_died(task, status)
 
     # -- helpers --------------------------------------------------------------
@@ -395,6 +433,18 @@ class Kernel:
         """A handler raised something other than SyscallError: a bug in the Sentry, never the app's fault."""
         self.log(f"internal error in {entry.name} (pid {task.tid}); the syscall returns EIO:\n"
                  + traceback.format_exc())
+
+    def log_rate_limited(self, key, msg, interval=1.0):
+        """``msg`` at most once per ``interval`` seconds for ``key``: a fork bomb is refused
+        thousands of times a second, and one line says it."""
+        now = time.monotonic()
+        entry = self._rate_limited.setdefault(key, [None, 0])
+        if entry[0] is not None and now - entry[0] < interval:
+            entry[1] += 1
+            return
+        held = f" ({entry[1]} more since the last report)" if entry[1] else ""
+        entry[0], entry[1] = now, 0
+        self.log(msg + held)
 
     def unimplemented(self, nr):
         if nr not in self._warned:

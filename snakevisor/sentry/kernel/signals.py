@@ -8,13 +8,14 @@ reads it back. A Task waiting inside the Sentry is woken with ERESTARTSYS; one
 running application code is kicked with a host SIGURG, which stops its stub
 thread so the Sentry can deliver.
 """
-import ctypes
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER_CS, USER_DS
 from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.abi.fs import to_s32
 
 RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
 # Syscalls that never restart after a handler ran (Linux returns ERESTARTNOHAND or EINTR for them).
@@ -140,10 +141,7 @@ class Signals:
         ctx = task.ctx
         if ctx is not None and loop.by_tid.get(ctx.tid) is task and not task.kicked:
             task.kicked = True
-            try:
-                _tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
-            except OSError:
-                pass
+            ctx.interrupt()
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):
@@ -202,6 +200,9 @@ class Signals:
         stop). Registers are written back in full when anything changed; returns True then."""
         regs = task.ctx.regs
         handled = False
+        # Only a syscall restarts: after rt_sigreturn (orig_rax -1) a restart code in rax is the
+        # application's data, as Linux checks syscall_get_nr() >= 0.
+        restartable = regs.orig_rax < 1 << 63
         while True:
             sig, info = self.dequeue(task)
             if sig is None:
@@ -221,7 +222,8 @@ class Signals:
             # A handler: settle the interrupted syscall first, then build the frame. Every other
             # deliverable signal gets its frame on top before we return (the last runs first).
             if syscall_ret is not None:
-                syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
+                if restartable:
+                    syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
                 regs.rax = syscall_ret & (1 << 64) - 1
                 syscall_ret = None
             self._setup_frame(task, sig, info, handler, flags, restorer, mask)
@@ -231,7 +233,7 @@ class Signals:
             task.sigmask = task.saved_sigmask
             task.saved_sigmask = None
         if syscall_ret is not None:
-            if syscall_ret in RESTART_CODES:
+            if syscall_ret in RESTART_CODES and restartable:
                 self._restart(regs)
             else:
                 regs.rax = syscall_ret & (1 << 64) - 1
@@ -262,15 +264,24 @@ class Signals:
         mm, ctx, regs = task.mm, task.ctx, task.ctx.regs
         xstate = ctx.get_xstate()
         alt_sp, alt_flags, alt_size = task.altstack
-        on_alt = task.on_altstack(regs.rsp)
-        if flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size and not on_alt:
+        # get_sigframe: a handler already on the alternate stack (without SS_AUTODISARM) nests on
+        # it; SA_ONSTACK switches to it otherwise.
+        def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
+            return not alt_flags & S.SS_AUTODISARM and task.on_altstack(addr)
+        nested = on_sig_stack(regs.rsp)
+        sp = regs.rsp - 128  # the red zone
+        entering = bool(flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size
+                        and not on_sig_stack(sp))
+        if entering:
             sp = alt_sp + alt_size
-        else:
-            sp = regs.rsp - 128  # the red zone
         fp_size = len(xstate) + 4
         sp = (sp - fp_size) & ~63
         fp_addr = sp
         frame = ((sp - S.RT_SIGFRAME_SIZE) & ~15) - 8
+        if (nested or entering) and not alt_sp < frame <= alt_sp + alt_size:
+            # The frame would overflow the alternate stack: Linux does not write past it but
+            # forces SIGSEGV (force_sigsegv), as when the frame cannot be written at all.
+            self._frame_fault(task, sig)
         uc = frame + 8
         info_addr = uc + S.UCONTEXT_SIZE
         # The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it.
@@ -281,7 +292,8 @@ class Signals:
         trapno, err, cr2 = self._fault_context(sig, info)
         sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
                                regs.ss & 0xFFFF, err, trapno, task.sigmask & 0xFFFFFFFFFFFFFFFF, cr2, fp_addr)
-        stack = S.STACK_T.pack(alt_sp, (S.SS_ONSTACK if on_alt else 0) | (alt_flags & S.SS_DISABLE), alt_size)
+        # uc_stack is the altstack as set (save_altstack: sas_ss_flags, not SS_ONSTACK), restored on sigreturn.
+        stack = S.STACK_T.pack(alt_sp, to_s32(alt_flags), alt_size)
         old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
         ucontext = (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
                     + stack + sc + struct.pack("<Q", old_mask))
@@ -289,14 +301,13 @@ class Signals:
             mm.copy_out(fp_addr, fpstate)
             mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0) + ucontext + info)
         except SyscallError:
-            # No room for the frame: Linux kills the process with SIGSEGV.
-            task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
-            self.kernel.kill_group(task.tg, S.SIGSEGV)
+            self._frame_fault(task, sig)   # no room for the frame
         task.saved_sigmask = None
         regs.rdi, regs.rsi, regs.rdx = sig, info_addr, uc
         regs.rax = 0
         regs.rsp = frame
         regs.rip = handler
+        regs.cs, regs.ss = USER_CS, USER_DS   # handlers run in 64-bit mode whatever was interrupted
         regs.eflags &= ~(0x100 | 0x400 | 0x10000 | 0x40000)  # TF DF RF AC
         regs.orig_rax = (1 << 64) - 1
         new_mask = task.sigmask | mask
@@ -305,12 +316,17 @@ class Signals:
         task.sigmask = new_mask & ~S.UNBLOCKABLE
         if flags & S.SA_RESETHAND:
             task.tg.handlers.actions[sig] = (S.SIG_DFL, flags, restorer, mask)  # only the handler resets
-        if alt_flags & S.SS_AUTODISARM and flags & S.SA_ONSTACK:
+        if alt_flags & S.SS_AUTODISARM:   # any frame, whichever stack it is on (save_altstack)
             task.altstack = (0, S.SS_DISABLE, 0)
         try:
             ctx.set_xstate(_init_fpstate(xstate))  # handlers start with a clean FPU, as on Linux
         except OSError:
             pass
+
+    def _frame_fault(self, task, sig):
+        """A signal frame that cannot be set up: the process dies of SIGSEGV."""
+        task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
+        self.kernel.kill_group(task.tg, S.SIGSEGV)
 
     @staticmethod
     def _fault_context(sig, info):
@@ -329,13 +345,21 @@ class Signals:
         try:
             raw = mm.copy_in(uc, S.UCONTEXT_SIZE)
         except SyscallError:
-            self.kernel.kill_group(task.tg, S.SIGSEGV)
+            return self._bad_frame(task)
         values = S.SIGCONTEXT.unpack_from(raw, S.UC_MCONTEXT_OFF)
         for name, value in zip(S.SIGCONTEXT_REGS, values):
             if name == "eflags":
                 value = (regs.eflags & ~EFLAGS_USER_MASK) | (value & EFLAGS_USER_MASK)
             setattr(regs, name, value)
-        fp_addr = values[len(S.SIGCONTEXT_REGS) + 4 + 4]  # after the regs, 4 segment words, err..cr2
+        nregs = len(S.SIGCONTEXT_REGS)
+        cs, _, _, ss = values[nregs:nregs + 4]   # cs, gs, fs, ss: fs and gs are not restored
+        fp_addr = values[nregs + 4 + 4]  # after the regs, 4 segment words, err..cr2
+        # Forced to CPL 3 as Linux does, so PTRACE_SETREGS accepts them; a selector that is still
+        # bad faults on return (SIGSEGV), as on Linux.
+        regs.cs, regs.ss = cs | SEGMENT_RPL_USER, ss | SEGMENT_RPL_USER
+        uc_flags = struct.unpack_from("<Q", raw, S.UC_FLAGS_OFF)[0]
+        if not uc_flags & S.UC_STRICT_RESTORE_SS and regs.cs == USER_CS and regs.ss != USER_DS:
+            regs.ss = USER_DS   # force_valid_ss: __USER_DS is the only 64-bit data segment here
         regs.orig_rax = (1 << 64) - 1
         mask = struct.unpack_from("<Q", raw, S.UC_SIGMASK_OFF)[0]
         task.sigmask = mask & ~S.UNBLOCKABLE
@@ -348,9 +372,14 @@ class Signals:
             try:
                 ctx.set_xstate(mm.copy_in(fp_addr, size))
             except (SyscallError, OSError):
-                self.kernel.kill_group(task.tg, S.SIGSEGV)
+                return self._bad_frame(task)   # the registers and mask stay restored, as on Linux
         ctx.set_regs()
         return regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
+
+    def _bad_frame(self, task):
+        """rt_sigreturn's badframe: SIGSEGV is forced (a handler may catch it), the call returns 0."""
+        self.force_fault(task, S.SIGSEGV, make_siginfo(S.SIGSEGV, S.SI_KERNEL))
+        return 0
 
     # -- stops and parents -------------------------------------------------------------
     def group_stop(self, task, sig):
@@ -365,7 +394,7 @@ class Signals:
                     self.kick(t)
         while tg.stopped and not tg.exiting:
             try:
-                yield from task.block_on(tg.continued, 1)
+                yield from task.block_on(tg.continued, 1, interruptible=False)   # only SIGCONT or SIGKILL end a stop
             except SyscallError:
                 pass
 
@@ -378,9 +407,6 @@ class Signals:
             if not flags & S.SA_NOCLDSTOP:
                 self.send_to_group(parent, S.SIGCHLD, make_siginfo(S.SIGCHLD, code, tg.tgid, 0, status=status))
         parent.child_events.notify(1)
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _init_fpstate(xstate):
@@ -398,10 +424,5 @@ def _init_fpstate(xstate):
 
 
 _INIT_FPSTATE = {}
-
-
-def _tgkill(tgid, tid, sig):
-    if _libc.syscall(SYSCALL_NUMBERS["tgkill"], tgid, tid, sig) != 0:
-        raise OSError(ctypes.get_errno(), "tgkill")
 
 

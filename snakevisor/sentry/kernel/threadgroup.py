@@ -55,6 +55,9 @@ class ThreadGroup:
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.itimers = {}
         self.nice = 0 if parent is None else parent.nice
+        self.ioprio = 0 if parent is None else parent.ioprio          # ioprio_set's value (inherited)
+        self.personality = 0 if parent is None else parent.personality  # personality(2) (inherited)
+        self.mempolicy = (0, 0) if parent is None else parent.mempolicy  # set_mempolicy: (mode, nodes)
         self.oom_score_adj = 0 if parent is None else parent.oom_score_adj   # /proc/PID/oom_score_adj
         self.dumpable = 1
         self.did_exec = False             # setpgid from the parent then fails (EACCES)

@@ -10,10 +10,10 @@ import struct
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EINVAL, SyscallError
+from snakevisor.abi.time import DELAYTIMER_MAX, NSEC
 
 _libc = ctypes.CDLL(None, use_errno=True)
 ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, nsec)
-NSEC = 1_000_000_000
 TFD_TIMER_ABSTIME = 1
 
 
@@ -62,7 +62,8 @@ class SignalTimer:
     def __init__(self, kernel, clockid, tg, sig, task=None, timer_id=0, value=0, code=S.SI_KERNEL):
         self.kernel, self.tg, self.sig, self.task = kernel, tg, sig, task
         self.timer_id, self.value, self.code = timer_id, value, code
-        self.overrun = 0
+        self.overrun = self.overrun_last = 0
+        self._queued = None   # (pending dict, siginfo) of the signal queued last
         self.host = HostTimer(clockid)
         kernel.loop.watch_fd(self.host.fd, self._fired)
 
@@ -70,24 +71,75 @@ class SignalTimer:
         n = self.host.expirations()
         if not n or self.sig == 0 or self.tg.exit_status is not None:
             return
-        self.overrun = n - 1
-        if self.code == S.SI_TIMER:
-            info = S.SIGINFO_TIMER.pack(self.sig, 0, S.SI_TIMER, self.timer_id, self.overrun,
-                                        self.value).ljust(S.SIGINFO_SIZE, b"\0")
-        else:
-            info = S.SIGINFO_KILL.pack(self.sig, 0, self.code, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
+        if self.code == S.SI_TIMER and self._requeue(n):
+            return
+        # A timer set far in the past with a short interval has expired ~10^12 times at once:
+        # Linux saturates the count it reports (si_overrun, timer_getoverrun) at DELAYTIMER_MAX.
+        self.overrun = min(n - 1, DELAYTIMER_MAX)
+        info = self._siginfo()
         signals = self.kernel.signals
         if self.task is not None and not self.task.exited:
             signals.send_to_task(self.task, self.sig, info)
+            pending = self.task.pending
         else:
             signals.send_to_group(self.tg, self.sig, info)
+            pending = self.tg.shared_pending
+        if self.code == S.SI_TIMER:   # setitimer's signals are plain ones
+            self._queued = (pending, info)
+
+    def _siginfo(self):
+        if self.code == S.SI_TIMER:
+            return S.SIGINFO_TIMER.pack(self.sig, 0, S.SI_TIMER, self.timer_id, self.overrun,
+                                        self.value).ljust(S.SIGINFO_SIZE, b"\0")
+        return S.SIGINFO_KILL.pack(self.sig, 0, self.code, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
+
+    def _queued_index(self):
+        """Where the signal this timer queued last still waits in its pending list (None: taken)."""
+        if self._queued is None:
+            return None
+        pending, info = self._queued
+        for i, queued in enumerate(pending.get(self.sig, ())):
+            if queued is info:
+                return i
+        self._queued = None
+        self.overrun_last = self.overrun   # it was delivered with that count
+        return None
+
+    def _requeue(self, n):
+        """A POSIX timer's signal is queued once: expirations while it is still pending are
+        overruns of that signal (its si_overrun grows), as on Linux. True if it was pending."""
+        i = self._queued_index()
+        if i is None:
+            return False
+        pending = self._queued[0]
+        self.overrun = min(self.overrun + n, DELAYTIMER_MAX)
+        info = pending[self.sig][i] = self._siginfo()
+        self._queued = (pending, info)
+        return True
+
+    def _drop_queued(self):
+        """Re-arming or deleting a POSIX timer drops its pending signal (Linux 6.13's it_signal_seq)."""
+        i = self._queued_index()
+        if i is not None:
+            pending = self._queued[0]
+            del pending[self.sig][i]
+            if not pending[self.sig]:
+                del pending[self.sig]
+            self._queued = None
+
+    def getoverrun(self):
+        """timer_getoverrun: the overrun count of the signal delivered last."""
+        self._queued_index()
+        return self.overrun_last
 
     def settime(self, value_ns, interval_ns, absolute=False):
+        self._drop_queued()
         return self.host.settime(value_ns, interval_ns, absolute)
 
     def gettime(self):
         return self.host.gettime()
 
     def close(self):
+        self._drop_queued()
         self.kernel.loop.unwatch_fd(self.host.fd)
         self.host.close()

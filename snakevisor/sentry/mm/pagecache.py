@@ -4,20 +4,33 @@ tmpfs keeps its files' data here (no backing store), and the gofer filesystem
 caches host files here, filled on demand. ``translate`` gives the MemoryFile
 ranges that back a file range, which is how file mappings (the Mappable idea)
 share the same pages: every private read-only or shared mapping of a file maps
-the cache's own pages into the stub.
+the cache's own pages into the stub. ``mappers`` are the address spaces that
+map them: a truncation takes the pages past the new end out of every one of
+them before it frees those pages, so no process keeps a window onto memory the
+next allocation hands to another.
 """
-from snakevisor.sentry.mm.memoryfile import MemoryFile
+import weakref
+
+from snakevisor.sentry.mm.memoryfile import MemoryFile, page_round_up
 
 CHUNK_SIZE = 64 * 1024
 
 
 class PageCache:
-    """Chunks of one file. ``fill(offset, length) -> bytes`` reads backing data (None: zeros)."""
+    """Chunks of one file. ``fill(offset, length) -> bytes`` reads backing data (None: zeros), or
+    ``fill_into(offset, view)`` reads it straight into the (zeroed) MemoryFile pages of ``view``,
+    with no copy and leaving the backing file's holes unwritten (unallocated).
 
-    def __init__(self, memory_file: MemoryFile, fill=None):
+    ``dirty``: the file ranges whose cached bytes may be newer than the backing file's (pages
+    of writable shared mappings); only those are ever written back."""
+
+    def __init__(self, memory_file: MemoryFile, fill=None, fill_into=None):
         self.mf = memory_file
         self.fill = fill
+        self.fill_into = fill_into
         self.chunks: dict[int, int] = {}  # chunk index -> MemoryFile offset
+        self.dirty: list[tuple[int, int]] = []   # sorted, disjoint, merged [start, end) file ranges
+        self.mappers = weakref.WeakSet()   # MemoryManagers that have mapped these pages
 
     def _ensure(self, first: int, last: int) -> None:
         """Make chunks first..last (inclusive) present; missing runs get one contiguous region."""
@@ -31,7 +44,9 @@ class PageCache:
                 run_end += 1
             count = run_end - idx + 1
             base = self.mf.allocate(count * CHUNK_SIZE)
-            if self.fill is not None:
+            if self.fill_into is not None:
+                self.fill_into(idx * CHUNK_SIZE, memoryview(self.mf.view)[base:base + count * CHUNK_SIZE])
+            elif self.fill is not None:
                 data = self.fill(idx * CHUNK_SIZE, count * CHUNK_SIZE)
                 if data:
                     self.mf.write(base, data[:count * CHUNK_SIZE])
@@ -99,10 +114,15 @@ class PageCache:
         return trimmed
 
     def truncate(self, size: int) -> None:
-        """Drop data at and beyond ``size``: whole chunks are freed, a partial one zeroed."""
+        """Drop data at and beyond ``size``: whole chunks are freed, a partial one zeroed. Pages
+        past the new end are unmapped from every address space first (Linux's
+        unmap_mapping_range), so none can reach the freed memory once it is reused."""
         keep = (size + CHUNK_SIZE - 1) // CHUNK_SIZE
-        for idx in [i for i in self.chunks if i >= keep]:
-            self.mf.free(self.chunks.pop(idx), CHUNK_SIZE)
+        dropped = [self.chunks.pop(idx) for idx in [i for i in self.chunks if i >= keep]]
+        for mm in list(self.mappers):
+            mm.file_truncated(self, page_round_up(size))
+        for off in dropped:
+            self.mf.free(off, CHUNK_SIZE)
         within = size % CHUNK_SIZE
         if within and (size // CHUNK_SIZE) in self.chunks:
             base = self.chunks[size // CHUNK_SIZE]
@@ -112,3 +132,28 @@ class PageCache:
         for off in self.chunks.values():
             self.mf.free(off, CHUNK_SIZE)
         self.chunks.clear()
+
+    def mark_dirty(self, offset: int, length: int) -> None:
+        """File bytes [offset, offset+length) may be changed in the cache (a writable shared mapping)."""
+        start, end = offset, offset + length
+        if end <= start:
+            return
+        keep = []
+        for a, b in self.dirty:
+            if b < start or a > end:
+                keep.append((a, b))
+            else:           # overlapping or adjacent: merge
+                start, end = min(a, start), max(b, end)
+        keep.append((start, end))
+        keep.sort()
+        self.dirty = keep
+
+    def data_ranges(self, offset: int, length: int):
+        """(file offset, MemoryFile offset, length) of the cached bytes in [offset, offset+length)
+        that hold data: pages never filled with data nor written since are holes of the
+        MemoryFile and are left out (they read as zeros and were zeros when cached)."""
+        pos = offset
+        for mf_off, n in self.translate_unaligned(offset, length):
+            for data, m in self.mf.data_extents(mf_off, n):
+                yield pos + data - mf_off, data, m
+            pos += n

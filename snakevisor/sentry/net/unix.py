@@ -19,14 +19,14 @@ from snakevisor.abi.errno import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, 
 from snakevisor.abi.fs import FIONREAD, S_IFMT, S_IFSOCK, TIOCOUTQ
 from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND,
                                  POLLWRNORM)
-from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_PEEK,
+from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_DONTWAIT, MSG_PEEK,
                                    MSG_TRUNC, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR,
                                    SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL, SO_RCVBUF,
                                    SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, SOCK_DGRAM,
                                    SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, SOCK_STREAM, SOCKBUF_MAX,
                                    SOL_SOCKET, SOMAXCONN, SO_REUSEPORT, SO_BROADCAST, SO_PEEK_OFF,
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
-                                   SO_PEERSEC, TIMEVAL, UCRED, pack_sockaddr_un)
+                                   SO_PEERSEC, UCRED, pack_sockaddr_un)
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -109,6 +109,10 @@ class UnixSocket(SocketImpl):
     @property
     def connection_based(self) -> bool:
         return self.stype != SOCK_DGRAM
+
+    @property
+    def sigpipe_on_epipe(self) -> bool:
+        return self.stype == SOCK_STREAM   # unix_dgram_sendmsg (seqpacket too) raises no SIGPIPE
 
     # --- names ----------------------------------------------------------------------
     def _bind_name(self, t, name) -> None:
@@ -268,6 +272,8 @@ class UnixSocket(SocketImpl):
                 raise SyscallError(EPIPE)
             if target.closed:
                 raise SyscallError(ECONNREFUSED)
+            if target.shutdown_state & SHUTDOWN_RCV:
+                raise SyscallError(EPIPE)
             if target.stype != self.stype:
                 raise SyscallError(EPROTOTYPE)
         n = len(data)
@@ -315,8 +321,8 @@ class UnixSocket(SocketImpl):
                     raise SyscallError(EINVAL if self.stype == SOCK_STREAM else ENOTCONN)
                 if self.shutdown_state & SHUTDOWN_RCV or self.peer is None or self.peer.closed:
                     return RecvResult(b"")
-            elif self.shutdown_state & SHUTDOWN_RCV:
-                return RecvResult(b"")
+            elif self.shutdown_state & SHUTDOWN_RCV and not flags & MSG_DONTWAIT:
+                return RecvResult(b"")   # EOF for a blocking read; MSG_DONTWAIT still EAGAIN, as Linux
             raise SyscallError(EAGAIN)
         if self.stype != SOCK_STREAM:
             msg = self.rq[0]
@@ -422,9 +428,6 @@ class UnixSocket(SocketImpl):
     def waitable(self):
         return self.queue
 
-    def timeout(self, op):
-        return self.rcvtimeo if op in ("recv", "accept") else self.sndtimeo
-
     def ioctl(self, task, cmd, arg):
         if cmd == FIONREAD:
             if self.listening:
@@ -462,9 +465,7 @@ class UnixSocket(SocketImpl):
         if name == SO_RCVBUF:
             return INT.pack(self.rcvbuf)
         if name in (SO_RCVTIMEO, SO_SNDTIMEO):
-            v = self.rcvtimeo if name == SO_RCVTIMEO else self.sndtimeo
-            v = v or 0.0
-            return TIMEVAL.pack(int(v), int((v - int(v)) * 1_000_000))
+            return self.get_timeout_opt(name)
         if name == SO_LINGER:
             return self.opts.get(name, LINGER.pack(0, 0))
         if name == SO_PEERSEC:
@@ -479,17 +480,7 @@ class UnixSocket(SocketImpl):
         if level != SOL_SOCKET:
             raise SyscallError(EOPNOTSUPP if level in (6, 17) else ENOPROTOOPT)
         if name in (SO_RCVTIMEO, SO_SNDTIMEO):
-            if len(value) < TIMEVAL.size:
-                raise SyscallError(EINVAL)
-            sec, usec = TIMEVAL.unpack_from(value)
-            if usec < 0 or usec >= 1_000_000:
-                raise SyscallError(33)   # EDOM
-            v = None if sec < 0 or (sec == 0 and usec == 0) else sec + usec / 1e6
-            if name == SO_RCVTIMEO:
-                self.rcvtimeo = v
-            else:
-                self.sndtimeo = v
-            return
+            return self.set_timeout_opt(name, value)
         if name == SO_LINGER:
             if len(value) < LINGER.size:
                 raise SyscallError(EINVAL)

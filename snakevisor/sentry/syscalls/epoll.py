@@ -5,7 +5,7 @@ from snakevisor.abi.poll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EP
                                  EPOLL_EVENT, EPOLLEXCLUSIVE, EPOLLET, EPOLLIN, EPOLLOUT, EPOLLERR,
                                  EPOLLHUP, EPOLLRDHUP, EPOLLPRI, EPOLLRDNORM, EPOLLWRNORM, EPOLLWAKEUP)
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl, new_epoll
-from snakevisor.sentry.syscalls.poll import deadline_from_timespec, read_sigmask, sigmask_scope
+from snakevisor.sentry.syscalls.poll import end_from_ms, end_from_timespec, read_sigmask, sigmask_scope, time_left
 from snakevisor.sentry.syscalls.table import syscall
 
 # What EPOLLEXCLUSIVE may be combined with (Linux's EPOLLEXCLUSIVE_OK_BITS).
@@ -69,7 +69,7 @@ def epoll_ctl(t, epfd, op, fd, event):
     return 0
 
 
-def _wait(t, epfd, events_ptr, maxevents, deadline):
+def _wait(t, epfd, events_ptr, maxevents, end):
     maxevents = to_s32(maxevents)
     if maxevents <= 0 or maxevents > EP_MAX_EVENTS:
         raise SyscallError(EINVAL)
@@ -86,32 +86,27 @@ def _wait(t, epfd, events_ptr, maxevents, deadline):
             if got:
                 t.mm.copy_out(events_ptr, b"".join(EPOLL_EVENT.pack(ev, data) for ev, data in got))
                 return len(got)
-            now = t.kernel.monotonic()
-            if deadline is not None and now >= deadline:
+            left = time_left(end)
+            if left == 0:
                 return 0
-            yield from t.block_on_many(ep.wait_items(), None if deadline is None else deadline - now)
+            yield from t.block_on_many(ep.wait_items(), left)
     finally:
         f.dec_ref()
 
 
-def _ms_deadline(t, timeout):
-    ms = to_s32(timeout)
-    return None if ms < 0 else t.kernel.monotonic() + ms / 1000
-
-
 @syscall("epoll_wait", args=("fd", "ptr", "int", "int"))
 def epoll_wait(t, epfd, events, maxevents, timeout):
-    return (yield from _wait(t, epfd, events, maxevents, _ms_deadline(t, timeout)))
+    return (yield from _wait(t, epfd, events, maxevents, end_from_ms(timeout)))
 
 
 @syscall("epoll_pwait", args=("fd", "ptr", "int", "int", "ptr", "uint"))
 def epoll_pwait(t, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     mask = read_sigmask(t, sigmask, sigsetsize)
-    return (yield from sigmask_scope(t, mask, _wait(t, epfd, events, maxevents, _ms_deadline(t, timeout))))
+    return (yield from sigmask_scope(t, mask, _wait(t, epfd, events, maxevents, end_from_ms(timeout))))
 
 
 @syscall("epoll_pwait2", args=("fd", "ptr", "int", "ptr", "ptr", "uint"))
 def epoll_pwait2(t, epfd, events, maxevents, tsp, sigmask, sigsetsize):
-    deadline = deadline_from_timespec(t, tsp)
+    end = end_from_timespec(t, tsp)
     mask = read_sigmask(t, sigmask, sigsetsize)
-    return (yield from sigmask_scope(t, mask, _wait(t, epfd, events, maxevents, deadline)))
+    return (yield from sigmask_scope(t, mask, _wait(t, epfd, events, maxevents, end)))

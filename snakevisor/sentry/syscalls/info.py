@@ -138,7 +138,7 @@ def getrusage(t, who, addr):
     return 0
 
 
-@syscall("times", ("ptr",), PARTIAL)
+@syscall("times", ("ptr",), PARTIAL, "the return value counts clock ticks since the sandbox booted, not since the host did")
 def times(t, addr):
     utime, stime = cputime.group_times(t.tg)
     cutime, cstime = t.tg.children_cpu
@@ -161,3 +161,12 @@ def syslog(t, typ, buf, length):
     if typ == 10:
         return 1 << 17
     raise SyscallError(EINVAL)
+
+
+@syscall("personality", ("hex",), PARTIAL, "recorded, inherited and reported; no flag changes behaviour yet")
+def personality(t, persona):
+    old = t.tg.personality
+    persona &= 0xFFFFFFFF
+    if persona != 0xFFFFFFFF:
+        t.tg.personality = persona
+    return old

@@ -6,12 +6,14 @@ once (``t.block_on_many``) and scans again when one fires or the timeout
 passes. Remaining time is written back for select/pselect6/ppoll, as Linux
 does. The temporary signal mask of ppoll/pselect6 is applied by ``sigmask_scope``.
 """
+from time import monotonic_ns
 
 from snakevisor.abi.errno import EBADF, EINTR, EINVAL, ERESTARTNOHAND, ERESTARTSYS, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI,
-                                 POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, PSELECT_SIGARG, SIGSET_SIZE,
-                                 TIMESPEC, TIMEVAL)
+                                 POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, PSELECT_SIGARG, SIGSET_SIZE)
+from snakevisor.abi.time import (NSEC, TIMESPEC, TIMEVAL, normalise_timeval, timespec_end_ns,
+                                 timespec_valid)
 from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.sentry.syscalls.table import syscall
 from snakevisor.sentry.vfs.fdtable import NR_OPEN
@@ -20,7 +22,6 @@ UNBLOCKABLE = (1 << 8) | (1 << 18)   # SIGKILL, SIGSTOP
 POLLIN_SET = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR
 POLLOUT_SET = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR
 POLLEX_SET = POLLPRI
-MAX_TIMEOUT = 1 << 40   # seconds; anything longer is "forever" for our loop's float clock
 
 
 # --- shared pieces (epoll uses them too) ------------------------------------------------------------
@@ -61,43 +62,58 @@ def sigmask_scope(t, mask, body):
     return result
 
 
-def wait_files(t, files, deadline):
-    """Block until one of ``files`` [(FileDescription, events)] may have changed, or ``deadline``.
+def time_left(end_ns):
+    """Seconds until monotonic ``end_ns`` (None: no timeout), 0 once it has passed."""
+    if end_ns is None:
+        return None
+    return max(0, end_ns - monotonic_ns()) / NSEC
 
-    Returns False once the deadline has passed. Files without a waitable are always ready,
+
+def wait_files(t, files, end_ns):
+    """Block until one of ``files`` [(FileDescription, events)] may have changed, or ``end_ns``.
+
+    Returns False once the end time has passed. Files without a waitable are always ready,
     so they never make us wait."""
-    now = t.kernel.monotonic()
-    if deadline is not None and now >= deadline:
+    left = time_left(end_ns)
+    if left == 0:
         return False
     items = []
     for f, ev in files:
         w = f.waitable()
         if w is not None:
             items.append((w, ev | POLLHUP | POLLERR))
-    yield from t.block_on_many(items, None if deadline is None else deadline - now)
+    yield from t.block_on_many(items, left)
     return True
 
 
-def deadline_from_timespec(t, ptr: int, fmt=TIMESPEC, unit: int = 1_000_000_000):
-    """Absolute monotonic deadline from a relative timespec/timeval at ``ptr`` (None: no timeout)."""
+def end_from_timespec(t, ptr: int, select_timeval: bool = False):
+    """The monotonic end time (ns) of the relative timespec at ``ptr`` as Linux's
+    poll_select_set_timeout makes it (None: no timeout; 0: a zero timeout). With
+    ``select_timeval`` it is select's timeval, whose tv_usec Linux normalises."""
     if not ptr:
         return None
-    sec, frac = fmt.unpack(t.mm.copy_in(ptr, fmt.size))
-    if sec < 0 or frac < 0 or frac >= unit:
+    sec, frac = TIMESPEC.unpack(t.mm.copy_in(ptr, TIMESPEC.size))
+    if select_timeval:
+        sec, frac = normalise_timeval(sec, frac)
+    if not timespec_valid(sec, frac):
         raise SyscallError(EINVAL)
-    if sec > MAX_TIMEOUT:
-        return None
-    return t.kernel.monotonic() + sec + frac / unit
+    return timespec_end_ns(monotonic_ns(), sec, frac)
 
 
-def write_remaining(t, ptr: int, deadline, fmt=TIMESPEC, unit: int = 1_000_000_000) -> None:
-    if not ptr or deadline is None:
+def end_from_ms(ms: int):
+    """poll/epoll_wait's int milliseconds: negative waits forever."""
+    ms = to_s32(ms)
+    return None if ms < 0 else timespec_end_ns(monotonic_ns(), ms // 1000, ms % 1000 * 1_000_000)
+
+
+def write_remaining(t, ptr: int, end_ns, timeval: bool = False) -> None:
+    """poll_select_finish: the time left goes back to the caller's timespec/timeval (not after
+    a zero timeout)."""
+    if not ptr or not end_ns:
         return
-    left = max(0.0, deadline - t.kernel.monotonic())
-    sec = int(left)
-    frac = min(unit - 1, int((left - sec) * unit))
+    sec, nsec = divmod(max(0, end_ns - monotonic_ns()), NSEC)
     try:
-        t.mm.copy_out(ptr, fmt.pack(sec, frac))
+        t.mm.copy_out(ptr, (TIMEVAL.pack(sec, nsec // 1000) if timeval else TIMESPEC.pack(sec, nsec)))
     except SyscallError:
         pass   # Linux ignores a fault here (the result stands)
 
@@ -111,7 +127,7 @@ def nofile_limit(t) -> int:
 
 # --- poll -------------------------------------------------------------------------------------------
 
-def _do_poll(t, fds_ptr, nfds, deadline):
+def _do_poll(t, fds_ptr, nfds, end):
     nfds = nfds & 0xFFFFFFFF
     if nfds > nofile_limit(t):
         raise SyscallError(EINVAL)
@@ -136,7 +152,7 @@ def _do_poll(t, fds_ptr, nfds, deadline):
             out.append(rev)
             if rev:
                 count += 1
-        if count or not (yield from wait_files(t, files, deadline)):
+        if count or not (yield from wait_files(t, files, end)):
             break
     if nfds:
         t.mm.copy_out(fds_ptr, b"".join(POLLFD.pack(fd, ev, rev - 0x10000 if rev & 0x8000 else rev)
@@ -146,19 +162,17 @@ def _do_poll(t, fds_ptr, nfds, deadline):
 
 @syscall("poll", args=("ptr", "uint", "int"))
 def poll(t, fds, nfds, timeout_ms):
-    ms = to_s32(timeout_ms)
-    deadline = None if ms < 0 else t.kernel.monotonic() + ms / 1000
-    return (yield from _do_poll(t, fds, nfds, deadline))
+    return (yield from _do_poll(t, fds, nfds, end_from_ms(timeout_ms)))
 
 
 @syscall("ppoll", args=("ptr", "uint", "ptr", "ptr", "uint"))
 def ppoll(t, fds, nfds, tsp, sigmask, sigsetsize):
-    deadline = deadline_from_timespec(t, tsp)
+    end = end_from_timespec(t, tsp)
     mask = read_sigmask(t, sigmask, sigsetsize)
     try:
-        return (yield from sigmask_scope(t, mask, _do_poll(t, fds, nfds, deadline)))
+        return (yield from sigmask_scope(t, mask, _do_poll(t, fds, nfds, end)))
     finally:
-        write_remaining(t, tsp, deadline)
+        write_remaining(t, tsp, end)
 
 
 # --- select ------------------------------------------------------------------------------------------
@@ -169,7 +183,7 @@ def _read_set(t, ptr, nbytes):
     return int.from_bytes(t.mm.copy_in(ptr, nbytes), "little")
 
 
-def _do_select(t, nfds, rp, wp, ep, deadline):
+def _do_select(t, nfds, rp, wp, ep, end):
     n = to_s32(nfds)
     if n < 0:
         raise SyscallError(EINVAL)
@@ -201,7 +215,7 @@ def _do_select(t, nfds, rp, wp, ep, deadline):
                     res[i] |= 1 << fd
                     count += 1
         if count or not (yield from wait_files(t, [(f, m & (POLLIN | POLLOUT | POLLPRI))
-                                                   for _, f, m in files], deadline)):
+                                                   for _, f, m in files], end)):
             break
     for p, r in zip((rp, wp, ep), res):
         if p:
@@ -211,21 +225,21 @@ def _do_select(t, nfds, rp, wp, ep, deadline):
 
 @syscall("select", args=("int", "ptr", "ptr", "ptr", "ptr"))
 def select(t, nfds, rp, wp, ep, tvp):
-    deadline = deadline_from_timespec(t, tvp, TIMEVAL, 1_000_000)
+    end = end_from_timespec(t, tvp, select_timeval=True)
     try:
-        return (yield from _do_select(t, nfds, rp, wp, ep, deadline))
+        return (yield from _do_select(t, nfds, rp, wp, ep, end))
     finally:
-        write_remaining(t, tvp, deadline, TIMEVAL, 1_000_000)
+        write_remaining(t, tvp, end, timeval=True)
 
 
 @syscall("pselect6", args=("int", "ptr", "ptr", "ptr", "ptr", "ptr"))
 def pselect6(t, nfds, rp, wp, ep, tsp, sig):
-    deadline = deadline_from_timespec(t, tsp)
+    end = end_from_timespec(t, tsp)
     mask = None
     if sig:
         ss, ss_len = PSELECT_SIGARG.unpack(t.mm.copy_in(sig, PSELECT_SIGARG.size))
         mask = read_sigmask(t, ss, ss_len)
     try:
-        return (yield from sigmask_scope(t, mask, _do_select(t, nfds, rp, wp, ep, deadline)))
+        return (yield from sigmask_scope(t, mask, _do_select(t, nfds, rp, wp, ep, end)))
     finally:
-        write_remaining(t, tsp, deadline)
+        write_remaining(t, tsp, end)

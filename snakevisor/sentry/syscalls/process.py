@@ -1,14 +1,16 @@
 """Process identity and lifetime: exit, ids, prctl, arch_prctl, robust lists, thread pointers."""
 import struct
 
-from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, ENOSYS, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel.creds import ALL_CAPS
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
+PR_GET_KEEPCAPS, PR_SET_KEEPCAPS = 7, 8
 PR_SET_NAME, PR_GET_NAME = 15, 16
 PR_GET_SECCOMP, PR_SET_SECCOMP = 21, 22
 PR_CAPBSET_READ = 23
@@ -114,7 +116,9 @@ def _fix_caps(creds, old):
     """Linux's cap_emulate_setxuid and its fsuid rule: leaving uid 0 drops capabilities.
     ``old`` is (uid, euid, suid, fsuid) before the change."""
     if 0 in old[:3] and 0 not in (creds.uid, creds.euid, creds.suid):
-        creds.cap_permitted = creds.cap_effective = 0
+        creds.cap_effective = creds.cap_ambient = 0
+        if not creds.keep_caps:
+            creds.cap_permitted = 0
     if old[1] == 0 and creds.euid != 0:
         creds.cap_effective = 0
     if old[1] != 0 and creds.euid == 0:
@@ -268,6 +272,7 @@ def capset(t, hdr, data):
             or perm & ~c.cap_permitted or eff & ~perm):
         raise SyscallError(EPERM)
     c.cap_effective, c.cap_permitted, c.cap_inheritable = eff, perm, inh
+    c.cap_ambient &= perm & inh
     return 0
 
 
@@ -296,17 +301,12 @@ def get_robust_list(t, pid, head_ptr, len_ptr):
     return 0
 
 
-@syscall("rseq", ("ptr", "uint", "int", "hex"), PARTIAL, "ENOSYS: glibc then runs without restartable sequences")
-def rseq(t, addr, length, flags, sig):
-    raise SyscallError(ENOSYS)
-
-
 @syscall("arch_prctl", ("hex", "hex"))
 def arch_prctl(t, code, addr):
     ctx = t.ctx
     if code == ARCH_SET_FS or code == ARCH_SET_GS:
-        if addr >= 1 << 47:
-            raise SyscallError(EPERM)
+        if addr >= TASK_SIZE_MAX:
+            raise SyscallError(EPERM)   # as Linux; PTRACE_SETREGS would refuse it (EIO)
         name = "fs_base" if code == ARCH_SET_FS else "gs_base"
         setattr(ctx.regs, name, addr)
         ctx.set_regs()
@@ -322,7 +322,9 @@ def arch_prctl(t, code, addr):
     raise SyscallError(EINVAL)
 
 
-@syscall("prctl", ("int", "hex", "hex", "hex", "hex"), PARTIAL)
+@syscall("prctl", ("int", "hex", "hex", "hex", "hex"), PARTIAL,
+         "name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set and ambient, seccomp "
+         "query, tid address, VMA names; other options EINVAL")
 def prctl(t, option, a2, a3, a4, a5):
     option = to_s32(option)
     if option == PR_SET_NAME:
@@ -360,6 +362,13 @@ def prctl(t, option, a2, a3, a4, a5):
     if option == PR_GET_CHILD_SUBREAPER:
         t.mm.copy_out(a2, struct.pack("<i", int(t.tg.subreaper)))
         return 0
+    if option == PR_GET_KEEPCAPS:
+        return int(t.creds.keep_caps)
+    if option == PR_SET_KEEPCAPS:
+        if a2 > 1:
+            raise SyscallError(EINVAL)
+        t.creds.keep_caps = bool(a2)
+        return 0
     if option == PR_CAPBSET_READ:
         if a2 > 40:
             raise SyscallError(EINVAL)
@@ -374,11 +383,33 @@ def prctl(t, option, a2, a3, a4, a5):
     if option == PR_SET_VMA:
         return 0
     if option == PR_CAP_AMBIENT:
-        if a2 == 1:  # PR_CAP_AMBIENT_IS_SET
-            return 0
-        if a2 == 4:  # PR_CAP_AMBIENT_CLEAR_ALL
-            return 0
+        return _cap_ambient(t.creds, a2, a3, a4, a5)
     raise SyscallError(EINVAL)
+
+
+PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
+CAP_LAST_CAP = 40
+
+
+def _cap_ambient(creds, op, cap, a4, a5):
+    """PR_CAP_AMBIENT: a capability may be raised only while permitted and inheritable."""
+    if a4 or a5 or (op == PR_CAP_AMBIENT_CLEAR_ALL and cap):
+        raise SyscallError(EINVAL)
+    if op == PR_CAP_AMBIENT_CLEAR_ALL:
+        creds.cap_ambient = 0
+        return 0
+    if op not in (PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER) or cap > CAP_LAST_CAP:
+        raise SyscallError(EINVAL)
+    bit = 1 << cap
+    if op == PR_CAP_AMBIENT_IS_SET:
+        return int(bool(creds.cap_ambient & bit))
+    if op == PR_CAP_AMBIENT_RAISE:
+        if not creds.cap_permitted & creds.cap_inheritable & bit:
+            raise SyscallError(EPERM)
+        creds.cap_ambient |= bit
+    else:
+        creds.cap_ambient &= ~bit
+    return 0
 
 
 @syscall("getpgrp")

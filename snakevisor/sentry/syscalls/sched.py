@@ -2,7 +2,7 @@
 import os
 import struct
 
-from snakevisor.abi.errno import EINVAL, ESRCH, SyscallError
+from snakevisor.abi.errno import E2BIG, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 
@@ -58,7 +58,7 @@ def getcpu(t, cpu, node, cache):
     return 0
 
 
-@syscall("getpriority", ("int", "int"), PARTIAL)
+@syscall("getpriority", ("int", "int"), PARTIAL, "nice values are kept per process and reported; the host schedules the stubs")
 def getpriority(t, which, who):
     return 20 - _priority_target(t, which, who).nice
 
@@ -88,7 +88,7 @@ def _priority_target(t, which, who):
     return t.tg
 
 
-@syscall("setpriority", ("int", "int", "int"), PARTIAL)
+@syscall("setpriority", ("int", "int", "int"), PARTIAL, "nice values are kept per process and reported; the host schedules the stubs")
 def setpriority(t, which, who, prio):
     target = _priority_target(t, which, who)
     target.nice = max(-20, min(19, to_s32(prio)))
@@ -101,7 +101,7 @@ def sched_getscheduler(t, tid):
     return SCHED_OTHER
 
 
-@syscall("sched_setscheduler", ("int", "int", "ptr"), PARTIAL)
+@syscall("sched_setscheduler", ("int", "int", "ptr"), PARTIAL, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE accepted, real-time policies EINVAL")
 def sched_setscheduler(t, tid, policy, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
@@ -121,7 +121,7 @@ def sched_getparam(t, tid, param):
     return 0
 
 
-@syscall("sched_setparam", ("int", "ptr"), PARTIAL)
+@syscall("sched_setparam", ("int", "ptr"), PARTIAL, "priority 0 only (no real-time policies)")
 def sched_setparam(t, tid, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
@@ -149,3 +149,95 @@ def sched_get_priority_min(t, policy):
     raise SyscallError(EINVAL)
 
 
+
+
+@syscall("sched_rr_get_interval", ("int", "ptr"))
+def sched_rr_get_interval(t, tid, addr):
+    """A SCHED_OTHER task has no round-robin slice: Linux reports 0 for it (only SCHED_RR has one)."""
+    _task(t, tid)
+    t.mm.copy_out(addr, struct.pack("<qq", 0, 0))
+    return 0
+
+
+SCHED_ATTR = struct.Struct("<IIQiIQQQII")     # struct sched_attr (VER1: 56 bytes)
+SCHED_ATTR_SIZE_VER0 = 48
+SCHED_FLAG_ALL = 0x7F
+SCHED_FLAG_KEEP_POLICY, SCHED_FLAG_KEEP_PARAMS = 0x08, 0x10
+
+
+@syscall("sched_getattr", ("int", "ptr", "uint", "hex"))
+def sched_getattr(t, tid, addr, size, flags):
+    if not addr or to_s32(tid) < 0 or size > 4096 or size < SCHED_ATTR_SIZE_VER0 or flags:
+        raise SyscallError(EINVAL)
+    task = _task(t, tid)
+    n = min(size, SCHED_ATTR.size)
+    data = SCHED_ATTR.pack(n, SCHED_OTHER, 0, task.tg.nice, 0, 0, 0, 0, 0, 1024)
+    t.mm.copy_out(addr, data[:n])
+    return 0
+
+
+@syscall("sched_setattr", ("int", "ptr", "hex"), PARTIAL, "SCHED_OTHER/BATCH/IDLE with a nice value; no real-time or deadline policies")
+def sched_setattr(t, tid, addr, flags):
+    if not addr or to_s32(tid) < 0 or flags:
+        raise SyscallError(EINVAL)
+    size = struct.unpack("<I", t.mm.copy_in(addr, 4))[0] or SCHED_ATTR_SIZE_VER0
+    if size < SCHED_ATTR_SIZE_VER0 or size > 4096:
+        t.mm.copy_out(addr, struct.pack("<I", SCHED_ATTR.size))
+        raise SyscallError(E2BIG)
+    raw = t.mm.copy_in(addr, size)
+    if size > SCHED_ATTR.size and any(raw[SCHED_ATTR.size:]):
+        t.mm.copy_out(addr, struct.pack("<I", SCHED_ATTR.size))
+        raise SyscallError(E2BIG)
+    _size, policy, sflags, nice, prio = SCHED_ATTR.unpack(raw.ljust(SCHED_ATTR.size, b"\0")[:SCHED_ATTR.size])[:5]
+    task = _task(t, tid)
+    if to_s32(policy) < 0 or sflags & ~SCHED_FLAG_ALL:
+        raise SyscallError(EINVAL)
+    if not sflags & SCHED_FLAG_KEEP_POLICY and (policy not in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) or prio != 0):
+        raise SyscallError(EINVAL)
+    if not sflags & SCHED_FLAG_KEEP_PARAMS:
+        task.tg.nice = max(-20, min(19, nice))
+    return 0
+
+
+IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
+IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
+IOPRIO_CLASS_SHIFT = 13
+IOPRIO_NR_LEVELS = 8
+CAP_SYS_NICE, CAP_SYS_ADMIN = 23, 21
+
+
+def _io_targets(t, which, who):
+    """The processes ioprio_get/set name (ESRCH when none)."""
+    which, who = to_s32(which), to_s32(who)
+    if which not in (IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER):
+        raise SyscallError(EINVAL)
+    pidns = t.kernel.pidns
+    if which == IOPRIO_WHO_PROCESS:
+        return [_task(t, who, ESRCH).tg]
+    if which == IOPRIO_WHO_PGRP:
+        found = pidns.process_group(who or t.tg.pgid)
+    else:
+        uid = who or t.creds.uid
+        found = [tg for tg in pidns.thread_groups.values()
+                 if tg.exit_status is None and tg.tasks and tg.tasks[0].creds.uid == uid]
+    if not found:
+        raise SyscallError(ESRCH)
+    return found
+
+
+@syscall("ioprio_get", ("int", "int"))
+def ioprio_get(t, which, who):
+    return max(tg.ioprio for tg in _io_targets(t, which, who))
+
+
+@syscall("ioprio_set", ("int", "int", "int"), PARTIAL, "recorded and reported; the Sentry schedules no I/O")
+def ioprio_set(t, which, who, ioprio):
+    ioprio = to_s32(ioprio)
+    cls, level = ioprio >> IOPRIO_CLASS_SHIFT & 7, ioprio & 7
+    if cls == IOPRIO_CLASS_RT and not (t.creds.has_cap(CAP_SYS_NICE) or t.creds.has_cap(CAP_SYS_ADMIN)):
+        raise SyscallError(EPERM)
+    if cls > IOPRIO_CLASS_IDLE or cls == IOPRIO_CLASS_NONE and level:
+        raise SyscallError(EINVAL)
+    for tg in _io_targets(t, which, who):
+        tg.ioprio = ioprio
+    return 0

@@ -72,6 +72,10 @@ def syscall(name, args=(), status=FULL, note="", returns="int"):
     return wrap
 
 
-def unimplemented(name, note=""):
-    """Record a syscall we deliberately answer with ENOSYS (logged once when hit)."""
-    TABLE.entries[SYSCALL_NUMBERS[name]] = SyscallEntry(SYSCALL_NUMBERS[name], name, None, (), UNIMPLEMENTED, note)
+def unimplemented(name, note):
+    """Record a syscall we answer with ENOSYS, and why (logged once when hit, with --strace)."""
+    nr = SYSCALL_NUMBERS[name]
+    entry = TABLE.entries.get(nr)
+    if entry is not None and entry.handler is not None:
+        return   # implemented after all: the note list is behind the code
+    TABLE.entries[nr] = SyscallEntry(nr, name, None, (), UNIMPLEMENTED, note)

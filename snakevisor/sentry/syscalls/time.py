@@ -4,6 +4,7 @@ import time as host_time
 
 from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.time import NSEC, TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.syscalls.table import syscall
 
@@ -19,8 +20,6 @@ CLOCK_REALTIME_ALARM = 8
 CLOCK_BOOTTIME_ALARM = 9
 CLOCK_TAI = 11
 TIMER_ABSTIME = 1
-TIMESPEC = struct.Struct("<qq")
-NSEC = 1_000_000_000
 
 _HOST_CLOCK = {
     CLOCK_REALTIME: host_time.CLOCK_REALTIME, CLOCK_MONOTONIC: host_time.CLOCK_MONOTONIC,
@@ -70,10 +69,11 @@ def clock_ns(t, clockid):
 
 
 def read_timespec(t, addr):
-    sec, nsec = TIMESPEC.unpack(t.mm.copy_in(addr, 16))
-    if sec < 0 or not 0 <= nsec < NSEC:
+    """A timeout or time as nanoseconds, saturated at KTIME_MAX as Linux's timespec64_to_ktime does."""
+    sec, nsec = TIMESPEC.unpack(t.mm.copy_in(addr, TIMESPEC.size))
+    if not timespec_valid(sec, nsec):
         raise SyscallError(EINVAL)
-    return sec * NSEC + nsec
+    return timespec_to_ktime(sec, nsec)
 
 
 def write_timespec(t, addr, ns):
@@ -128,8 +128,7 @@ def time(t, addr):
 @syscall("nanosleep", ("ptr", "ptr"))
 def nanosleep(t, req, rem):
     ns = read_timespec(t, req)
-    deadline = host_time.monotonic() + ns / NSEC
-    yield from _sleep(t, deadline, rem)
+    yield from _sleep(t, ktime_add_safe(host_time.monotonic_ns(), ns), rem)
     return 0
 
 
@@ -141,22 +140,23 @@ def clock_nanosleep(t, clockid, flags, req, rem):
     if clockid not in _HOST_CLOCK:
         raise SyscallError(EINVAL)
     ns = read_timespec(t, req)
+    now = host_time.monotonic_ns()
     if flags & TIMER_ABSTIME:
-        delta = ns - clock_ns(t, clockid)
+        end = now + max(ns - clock_ns(t, clockid), 0)
         rem = 0
     else:
-        delta = ns
-    deadline = host_time.monotonic() + max(delta, 0) / NSEC
-    yield from _sleep(t, deadline, rem)
+        end = ktime_add_safe(now, ns)
+    yield from _sleep(t, end, rem)
     return 0
 
 
-def _sleep(t, deadline, rem):
+def _sleep(t, end_ns, rem):
+    """Sleep until monotonic ``end_ns``; on a signal, the time left goes to ``rem`` (exact: integers)."""
     try:
-        yield from t.sleep_until(deadline)
+        yield from t.sleep_until(end_ns / NSEC)
     except SyscallError:
         if rem:
-            left = max(0, int((deadline - host_time.monotonic()) * NSEC))
+            left = max(0, end_ns - host_time.monotonic_ns())
             try:
                 write_timespec(t, rem, left)
             except SyscallError:

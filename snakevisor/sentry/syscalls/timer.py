@@ -5,7 +5,8 @@ import time as host_time
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
-from snakevisor.sentry.kernel.timers import NSEC, SignalTimer
+from snakevisor.abi.time import NSEC
+from snakevisor.sentry.kernel.timers import SignalTimer
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import _HOST_CLOCK
 
@@ -136,7 +137,7 @@ def timer_gettime(t, timer_id, cur_ptr):
 
 @syscall("timer_getoverrun", ("int",))
 def timer_getoverrun(t, timer_id):
-    return _posix_timer(t, timer_id).overrun
+    return _posix_timer(t, timer_id).getoverrun()
 
 
 @syscall("timer_delete", ("int",))

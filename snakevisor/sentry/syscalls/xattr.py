@@ -6,7 +6,9 @@ rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
 from snakevisor.abi.fs import AT_FDCWD, to_s32
+from snakevisor.abi.inotify import IN_ATTRIB
 from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 
 XATTR_CREATE, XATTR_REPLACE = 1, 2
@@ -46,7 +48,8 @@ def _get(t, inode, name_addr, value, size):
     return len(data)
 
 
-def _set(t, inode, name_addr, value, size, flags, readonly):
+def _set(t, dentry, name_addr, value, size, flags, readonly):
+    inode = dentry.inode
     if flags & ~(XATTR_CREATE | XATTR_REPLACE) or flags == XATTR_CREATE | XATTR_REPLACE:
         raise SyscallError(EINVAL)
     name = _read_name(t, name_addr)
@@ -58,6 +61,7 @@ def _set(t, inode, name_addr, value, size, flags, readonly):
     if name.startswith(b"trusted.") and not t.creds.has_cap(21):
         raise SyscallError(EPERM)
     inode.setxattr(name, data, flags)
+    fsnotify.file_event(dentry, IN_ATTRIB)
     return 0
 
 
@@ -74,11 +78,13 @@ def _list(t, inode, addr, size):
     return len(blob)
 
 
-def _remove(t, inode, name_addr, readonly):
+def _remove(t, dentry, name_addr, readonly):
+    inode = dentry.inode
     name = _read_name(t, name_addr)
     if readonly:
         raise SyscallError(EROFS)
     inode.removexattr(name)
+    fsnotify.file_event(dentry, IN_ATTRIB)
     return 0
 
 
@@ -104,19 +110,19 @@ def fgetxattr(t, fd, name, value, size):
 @syscall("setxattr", ("path", "path", "ptr", "uint", "int"))
 def setxattr(t, path, name, value, size, flags):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
-    return _set(t, vd.dentry.inode, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
+    return _set(t, vd.dentry, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
 
 
 @syscall("lsetxattr", ("path", "path", "ptr", "uint", "int"))
 def lsetxattr(t, path, name, value, size, flags):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
-    return _set(t, vd.dentry.inode, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
+    return _set(t, vd.dentry, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
 
 
 @syscall("fsetxattr", ("fd", "path", "ptr", "uint", "int"))
 def fsetxattr(t, fd, name, value, size, flags):
     inode, f = _inode_fd(t, fd)
-    return _set(t, inode, name, value, size, flags, _ro(inode, f.vd.mount))
+    return _set(t, f.vd.dentry, name, value, size, flags, _ro(inode, f.vd.mount))
 
 
 @syscall("listxattr", ("path", "ptr", "uint"))
@@ -137,18 +143,18 @@ def flistxattr(t, fd, addr, size):
 @syscall("removexattr", ("path", "path"))
 def removexattr(t, path, name):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
-    return _remove(t, vd.dentry.inode, name, _ro(vd.dentry.inode, vd.mount))
+    return _remove(t, vd.dentry, name, _ro(vd.dentry.inode, vd.mount))
 
 
 @syscall("lremovexattr", ("path", "path"))
 def lremovexattr(t, path, name):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
-    return _remove(t, vd.dentry.inode, name, _ro(vd.dentry.inode, vd.mount))
+    return _remove(t, vd.dentry, name, _ro(vd.dentry.inode, vd.mount))
 
 
 @syscall("fremovexattr", ("fd", "path"))
 def fremovexattr(t, fd, name):
     inode, f = _inode_fd(t, fd)
-    return _remove(t, inode, name, _ro(inode, f.vd.mount))
+    return _remove(t, f.vd.dentry, name, _ro(inode, f.vd.mount))
 
 

@@ -7,6 +7,11 @@ Dentry dead and drops it from its parent's cache; when its last reference
 goes, its reference on the Inode goes too (so unlinked-but-open data lives
 exactly as long as the last open file).
 """
+from snakevisor.sentry.vfs import fsnotify
+
+
+class RefCountError(AssertionError):
+    """A reference count went below zero: a Sentry bug, raised where it happens instead of hidden."""
 
 
 class Dentry:
@@ -43,7 +48,8 @@ class Dentry:
     def dec_ref(self) -> None:
         self.refs -= 1
         if self.refs <= 0:
-            self.refs = 0
+            if self.refs < 0:
+                raise RefCountError(f"dentry {self.name!r}: reference count below zero")
             if self.dead:
                 self._release()
 
@@ -52,6 +58,8 @@ class Dentry:
         # creations in a removed directory, say); only our reference on it goes.
         if not self.released:
             self.released = True
+            if fsnotify.marks:
+                fsnotify.dentry_released(self)
             self.inode.dec_ref()
 
     # --- the child cache ------------------------------------------------------

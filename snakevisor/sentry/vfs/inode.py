@@ -14,6 +14,7 @@ is ``evict``-ed (tmpfs frees the file's data then: unlink while open).
 """
 import time
 
+from snakevisor.sentry.vfs.dentry import RefCountError
 from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ENOTTY,
                                   ENODEV, SyscallError)
 from snakevisor.abi.fs import (S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, StatResult,
@@ -89,8 +90,9 @@ class Inode:
 
     def dec_ref(self) -> None:
         self.refs -= 1
-        if self.refs <= 0 and self.nlink <= 0:
-            self.refs = 0
+        if self.refs < 0:
+            raise RefCountError(f"inode {self.ino}: reference count below zero")
+        if self.refs == 0 and self.nlink <= 0:
             self.evict()
 
     def evict(self) -> None:

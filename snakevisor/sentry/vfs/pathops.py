@@ -9,10 +9,12 @@ kernel (loader, exec, procfs) call these; filesystems implement the Inode side.
 """
 from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
+from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
                                S_IFMT, S_IXUGO, SYMLOOP_MAX)
+from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, check_owner,
@@ -76,6 +78,7 @@ def _open_create(ctx, start, path, flags, mode):
             check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
             inode = parent.dentry.inode.create(last, mode, ctx.creds)
             d = parent.dentry.add_child(last, inode)
+            fsnotify.created(parent.dentry, last, inode)
             return VirtualDentry(parent.mount, d), True
         if flags & O_EXCL:
             raise SyscallError(EEXIST)
@@ -119,9 +122,15 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
     if mask & MAY_WRITE and (inode.is_reg or inode.is_dir):
         check_writable_mount(vd)
     impl = inode.open(flags)
-    if flags & O_TRUNC and inode.is_reg and not created and inode.size:
+    truncate = flags & O_TRUNC and inode.is_reg and not created
+    if truncate and inode.size:
         inode.setattr(size=0)
-    return FileDescription(impl, vd, flags | O_LARGEFILE)
+    f = FileDescription(impl, vd, flags | O_LARGEFILE)
+    if fsnotify.marks:   # Linux announces the open (do_dentry_open), then the truncation
+        fsnotify.file_event(vd.dentry, IN_OPEN)
+        if truncate:
+            fsnotify.attributes_changed(vd.dentry, size=True)
+    return f
 
 
 # --- creating names -----------------------------------------------------------------------
@@ -144,14 +153,14 @@ def _prepare_create(ctx, start, path, is_dir: bool) -> tuple[VirtualDentry, byte
 def mkdir_path(ctx, start, path: bytes, mode: int, umask: int = 0) -> VirtualDentry:
     parent, last = _prepare_create(ctx, start, path, True)
     inode = parent.dentry.inode.mkdir(last, mode & ~umask & (0o777 | S_ISVTX), ctx.creds)
-    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+    return _added(parent, last, inode)
 
 
 def mknod_path(ctx, start, path: bytes, mode: int, rdev: int, umask: int = 0) -> VirtualDentry:
     parent, last = _prepare_create(ctx, start, path, False)
     mode = (mode & S_IFMT) | (mode & ~umask & 0o7777)
     inode = parent.dentry.inode.mknod(last, mode, rdev, ctx.creds)
-    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+    return _added(parent, last, inode)
 
 
 def symlink_path(ctx, start, path: bytes, target: bytes) -> VirtualDentry:
@@ -159,7 +168,7 @@ def symlink_path(ctx, start, path: bytes, target: bytes) -> VirtualDentry:
         raise SyscallError(ENOENT)
     parent, last = _prepare_create(ctx, start, path, False)
     inode = parent.dentry.inode.symlink(last, target, ctx.creds)
-    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+    return _added(parent, last, inode)
 
 
 def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
@@ -172,7 +181,16 @@ def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
     if inode.nlink == 0:
         raise SyscallError(ENOENT)
     parent.dentry.inode.link(last, inode)
-    return VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+    vd = VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+    fsnotify.linked(parent.dentry, last, inode)
+    return vd
+
+
+def _added(parent, last, inode) -> VirtualDentry:
+    """A new name made by mkdir, mknod or symlink: cached, and announced (IN_CREATE)."""
+    vd = VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
+    fsnotify.created(parent.dentry, last, inode)
+    return vd
 
 
 # --- removing names -------------------------------------------------------------------------
@@ -194,7 +212,9 @@ def unlink_path(ctx, start, path: bytes) -> None:
     if child.dentry.is_mountpoint:
         raise SyscallError(EBUSY)
     parent.dentry.inode.unlink(last)
+    fsnotify.link_count_changed(inode)
     parent.dentry.forget_child(last)
+    fsnotify.removed(parent.dentry, last, inode)
 
 
 def rmdir_path(ctx, start, path: bytes) -> None:
@@ -216,6 +236,7 @@ def rmdir_path(ctx, start, path: bytes) -> None:
         raise SyscallError(EBUSY)
     parent.dentry.inode.rmdir(last)
     parent.dentry.forget_child(last)
+    fsnotify.removed(parent.dentry, last, inode)
 
 
 def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0) -> None:
@@ -253,6 +274,11 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
     if dst is None:
         check_permission(ctx.creds, np.dentry.inode, MAY_WRITE | MAY_EXEC)
     op.dentry.inode.rename(olast, np.dentry.inode, nlast, flags)
+    if fsnotify.marks:
+        fsnotify.moved(op.dentry, olast, np.dentry, nlast, sinode,
+                       dst.dentry if dst is not None and not flags & RENAME_EXCHANGE else None)
+        if flags & RENAME_EXCHANGE:
+            fsnotify.moved(np.dentry, nlast, op.dentry, olast, dst.dentry.inode)
     # Bring the Dentry cache in line with the filesystem.
     sd = src.dentry
     if flags & RENAME_EXCHANGE:
@@ -280,6 +306,7 @@ def chmod_vd(ctx, vd: VirtualDentry, mode: int) -> None:
     if not is_root(ctx.creds) and not in_group(ctx.creds, inode.gid):
         mode &= ~S_ISGID
     inode.setattr(mode=mode)
+    fsnotify.attributes_changed(vd.dentry, mode=True)
 
 
 def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
@@ -298,6 +325,7 @@ def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
         if inode.mode & kill:
             mode = inode.mode & 0o7777 & ~kill
     inode.setattr(uid=uid, gid=gid, mode=mode)
+    fsnotify.attributes_changed(vd.dentry, owner=True)
 
 
 def utimes_vd(ctx, vd: VirtualDentry, atime: int | None, mtime: int | None, explicit: bool) -> None:
@@ -309,9 +337,11 @@ def utimes_vd(ctx, vd: VirtualDentry, atime: int | None, mtime: int | None, expl
     elif not is_root(ctx.creds) and getattr(ctx.creds, "fsuid", 0) != inode.uid:
         check_permission(ctx.creds, inode, MAY_WRITE)
     inode.setattr(atime=atime, mtime=mtime)
+    fsnotify.attributes_changed(vd.dentry, atime=atime is not None, mtime=mtime is not None)
 
 
-def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True) -> None:
+def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, check_size=None) -> None:
+    """``check_size(inode)``: the caller's RLIMIT_FSIZE check, made after the permission checks."""
     inode = vd.dentry.inode
     if length < 0:
         raise SyscallError(EINVAL)
@@ -322,7 +352,10 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True) ->
     if check_perm:
         check_permission(ctx.creds, inode, MAY_WRITE)
         check_writable_mount(vd)
+    if check_size is not None:
+        check_size(inode)
     inode.setattr(size=length)
+    fsnotify.attributes_changed(vd.dentry, size=True)
 
 
 def access_vd(ctx, vd: VirtualDentry, mode: int, real: bool = True) -> None:

@@ -1,0 +1,55 @@
+"""Positioned host file I/O that never stops at a short count, shared by the Gofer and the Sentry.
+
+A single ``pread``/``pwrite`` moves at most 0x7ffff000 bytes on Linux, and may move
+fewer at any time (a signal, a filesystem's own limit); treating a short count as
+the end of the file reads zeros, and writes those zeros back later. These loops
+stop only at end of file (reads) or when the host moves nothing (writes).
+"""
+import os
+
+# Bytes per host call: below Linux's 0x7ffff000 cap, and a bound on what one read allocates.
+IO_CHUNK = 1 << 30
+
+
+def pread_full(fd: int, n: int, offset: int) -> bytes:
+    """Up to ``n`` bytes at ``offset``: fewer only at end of file."""
+    if n <= IO_CHUNK:
+        first = os.pread(fd, n, offset)
+        if len(first) == n or not first:
+            return first
+        parts, got = [first], len(first)
+    else:
+        parts, got = [], 0
+    while got < n:
+        data = os.pread(fd, min(n - got, IO_CHUNK), offset + got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)
+
+
+def preadv_into(fd: int, view, offset: int) -> int:
+    """Fill the writable buffer ``view`` from ``offset``; returns the bytes read (fewer only at
+    end of file). No intermediate copy: the host writes straight into ``view``."""
+    view = memoryview(view).cast("B")
+    done, n = 0, len(view)
+    while done < n:
+        got = os.preadv(fd, [view[done:done + IO_CHUNK]], offset + done)
+        if got == 0:
+            break
+        done += got
+    return done
+
+
+def pwrite_full(fd: int, data, offset: int) -> int:
+    """Write all of ``data`` at ``offset``; returns the bytes written (fewer only if the host
+    wrote nothing, e.g. no space reported as a zero count)."""
+    view = memoryview(data).cast("B")
+    done, n = 0, len(view)
+    while done < n:
+        got = os.pwrite(fd, view[done:done + IO_CHUNK], offset + done)
+        if got == 0:
+            break
+        done += got
+    return done

@@ -1,0 +1,72 @@
+"""kcmp(2): whether two processes share a kernel object (a file, the address space, the fd table...).
+
+The answer is 0 for the same object and 1 or 2 otherwise, ordered by an obfuscated identity as
+Linux orders pointers, so that sorting by it works but reveals nothing. The caller needs the
+access ptrace's PTRACE_MODE_READ_REALCREDS check gives to both processes.
+"""
+import os
+import struct
+
+from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.fsimpl.epollfs import EpollImpl
+from snakevisor.sentry.syscalls.table import syscall
+
+KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
+CAP_SYS_PTRACE = 19
+_COOKIES = [int.from_bytes(os.urandom(8), "little") for _ in range(KCMP_EPOLL_TFD + 1)]
+
+
+def _target(t, pid):
+    task = t.kernel.pidns.tasks.get(to_s32(pid))
+    if task is None or task.exited:
+        raise SyscallError(ESRCH)
+    creds, other = t.creds, task.creds
+    same_ids = (creds.uid in (other.uid, other.euid, other.suid) and other.uid == other.euid == other.suid == creds.uid
+                and creds.gid == other.gid == other.egid == other.sgid)
+    if task.tg is not t.tg and not same_ids and not creds.has_cap(CAP_SYS_PTRACE):
+        raise SyscallError(EPERM)
+    return task
+
+
+def _file(task, fd):
+    return task.fdtable.get(to_s32(fd))
+
+
+def _epoll_target(t, task, slot_addr):
+    """The file registered as ``tfd`` (the ``toff``-th such entry) in epoll ``efd`` of ``task``."""
+    efd, tfd, toff = struct.unpack("<III", t.mm.copy_in(slot_addr, 12))
+    impl = _file(task, efd).impl
+    if not isinstance(impl, EpollImpl):
+        raise SyscallError(EINVAL)
+    for entry in impl.interest.values():
+        if entry.fd == tfd:
+            if toff == 0:
+                return entry.file
+            toff -= 1
+    raise SyscallError(ENOENT)
+
+
+@syscall("kcmp", ("int", "int", "int", "uint", "uint"))
+def kcmp(t, pid1, pid2, kind, idx1, idx2):
+    a, b = _target(t, pid1), _target(t, pid2)
+    if kind == KCMP_FILE:
+        x, y = _file(a, idx1), _file(b, idx2)
+    elif kind == KCMP_EPOLL_TFD:
+        x, y = _file(a, idx1), _epoll_target(t, b, idx2)
+    elif kind == KCMP_VM:
+        x, y = a.mm, b.mm
+    elif kind == KCMP_FILES:
+        x, y = a.fdtable, b.fdtable
+    elif kind == KCMP_FS:
+        x, y = a.fs, b.fs
+    elif kind == KCMP_SIGHAND:
+        x, y = a.tg.handlers, b.tg.handlers
+    elif kind in (KCMP_IO, KCMP_SYSVSEM):
+        x, y = a.tg, b.tg      # one I/O context and one SysV undo list per process here
+    else:
+        raise SyscallError(EINVAL)
+    if x is y:
+        return 0
+    vx, vy = id(x) ^ _COOKIES[kind], id(y) ^ _COOKIES[kind]
+    return 1 if vx < vy else 2

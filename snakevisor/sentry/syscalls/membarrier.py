@@ -1,0 +1,55 @@
+"""membarrier(2): memory barriers across the threads of a process (or every process).
+
+Every command Linux has is accepted, with its registration rules (a PRIVATE_EXPEDITED command
+before its REGISTER is EPERM; registrations are per address space, kept by fork and gone after exec).
+The barrier itself: when the Sentry and every stub share one host CPU (the ptrace platform pins
+them so), the context switch into the Sentry that serves this call already orders every other
+thread's memory accesses; otherwise the host's own MEMBARRIER_CMD_GLOBAL is issued.
+"""
+import ctypes
+import os
+
+from snakevisor.abi.errno import EINVAL, EPERM, SyscallError
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.sentry.syscalls.table import syscall
+
+QUERY, GLOBAL, GLOBAL_EXPEDITED, REGISTER_GLOBAL_EXPEDITED = 0, 1, 2, 4
+PRIVATE_EXPEDITED, REGISTER_PRIVATE_EXPEDITED = 8, 16
+PRIVATE_EXPEDITED_SYNC_CORE, REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 32, 64
+PRIVATE_EXPEDITED_RSEQ, REGISTER_PRIVATE_EXPEDITED_RSEQ = 128, 256
+GET_REGISTRATIONS = 512
+FLAG_CPU = 1
+SUPPORTED = 1023            # every command above: what Linux 6.x answers to QUERY
+REGISTERS = {PRIVATE_EXPEDITED: REGISTER_PRIVATE_EXPEDITED,
+             PRIVATE_EXPEDITED_SYNC_CORE: REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+             PRIVATE_EXPEDITED_RSEQ: REGISTER_PRIVATE_EXPEDITED_RSEQ}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _host_barrier():
+    if len(os.sched_getaffinity(0)) > 1:
+        _libc.syscall(SYSCALL_NUMBERS["membarrier"], GLOBAL, 0, 0)
+
+
+@syscall("membarrier", ("int", "hex", "int"))
+def membarrier(t, cmd, flags, cpu_id):
+    cmd &= 0xFFFFFFFF
+    if flags and not (cmd == PRIVATE_EXPEDITED_RSEQ and flags == FLAG_CPU):
+        raise SyscallError(EINVAL)
+    if cmd == QUERY:
+        return SUPPORTED
+    registered = t.mm.membarrier_state
+    if cmd == GET_REGISTRATIONS:
+        return registered
+    if cmd in (REGISTER_GLOBAL_EXPEDITED, REGISTER_PRIVATE_EXPEDITED, REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+               REGISTER_PRIVATE_EXPEDITED_RSEQ):
+        t.mm.membarrier_state = registered | cmd
+        return 0
+    if cmd in REGISTERS:
+        if not registered & REGISTERS[cmd]:
+            raise SyscallError(EPERM)
+    elif cmd not in (GLOBAL, GLOBAL_EXPEDITED):
+        raise SyscallError(EINVAL)
+    _host_barrier()
+    return 0
