@@ -38,6 +38,7 @@ class Task:
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.sigmask = 0
+        self.real_sigmask = 0   # the mask rt_sigtimedwait set aside while it sleeps (Linux's real_blocked)
         self.saved_sigmask = None      # restored after a handler runs (sigsuspend, ppoll, pselect)
         self.pending = {}              # signo -> [siginfo]
         self.altstack = (0, S.SS_DISABLE, 0)
