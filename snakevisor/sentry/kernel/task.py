@@ -13,7 +13,7 @@ from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
-from snakevisor.sentry.syscalls.table import TABLE
+from snakevisor.sentry.kernel.syscall_table import TABLE
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 

@@ -2,7 +2,7 @@
 
 Imported last: an entry here never replaces a handler registered by a family module.
 """
-from snakevisor.sentry.syscalls.table import unimplemented
+from snakevisor.sentry.kernel.syscall_table import unimplemented
 
 LINUX_NEITHER = "not implemented by Linux on x86_64 either (ENOSYS there too)"
 MOUNTS = "mounts and mount namespaces inside the sandbox: not yet (issue \"Kernel features II\")"

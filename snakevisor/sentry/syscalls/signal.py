@@ -10,7 +10,7 @@ from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTART
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.signals import make_siginfo
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 SIGSET_SIZE = 8
