@@ -7,9 +7,8 @@ import textwrap
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import compile_c, run_sandboxed  # noqa: E402
-from oci_support import make_bundle, root, sv  # noqa: E402,F401  (root: a fixture)
+from conftest import compile_c, run_sandboxed
+from oci_support import make_bundle, root, sv  # noqa: F401  (root: a fixture)
 
 
 def sandboxed(code, flags=()):
