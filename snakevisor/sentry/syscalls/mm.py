@@ -90,6 +90,16 @@ def mlock(t, addr, length):
     return _check_mapped(t, addr, length)
 
 
+MLOCK_ONFAULT = 1
+
+
+@syscall("mlock2", ("hex", "uint", "hex"), PARTIAL, "as mlock (MLOCK_ONFAULT accepted); no VmLck accounting yet")
+def mlock2(t, addr, length, flags):
+    if flags & ~MLOCK_ONFAULT:
+        raise SyscallError(EINVAL)
+    return _check_mapped(t, addr, length)
+
+
 @syscall("munlock", ("hex", "uint"), PARTIAL, "memory is never swapped by the Sentry; checks the range only")
 def munlock(t, addr, length):
     return _check_mapped(t, addr, length)
