@@ -43,3 +43,9 @@ def test_openat2_matches_linux(differential):
     """struct open_how's checks and the RESOLVE_* scopes (BENEATH, IN_ROOT, NO_SYMLINKS,
     NO_MAGICLINKS, NO_XDEV, CACHED)."""
     differential([compile_c("openat2")])
+
+
+def test_etxtbsy_matches_linux(differential):
+    """A running program may not be opened for writing or truncated; a file open for writing
+    may not be executed (deny_write_access)."""
+    differential([compile_c("etxtbsy")])

@@ -104,6 +104,8 @@ class MemoryManager:
         for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable",
                      "membarrier_state"):
             setattr(child, name, getattr(self, name))
+        if child.executable is not None:
+            child.executable.inode.exec_users += 1
         child.attach(address_space, context)
         return child
 
@@ -200,6 +202,16 @@ class MemoryManager:
 
     def release_all(self):
         self._release(list(self.vmas))
+        self.set_executable(None)
+
+    def set_executable(self, file):
+        """The program this address space runs (/proc/PID/exe). While it runs, the file may not be
+        opened for writing or truncated (ETXTBSY), as Linux's deny_write_access."""
+        if file is not None:
+            file.inode.exec_users += 1
+        if self.executable is not None:
+            self.executable.inode.exec_users -= 1
+        self.executable = file
 
     def _new_anon(self, start, end, prot, name=""):
         return VMA(start, end, prot, ANON, self.mf.allocate(end - start), name=name)

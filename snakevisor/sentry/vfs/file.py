@@ -141,6 +141,11 @@ class FileDescription:
         self.signal = 0          # F_SETSIG
         self.fasync = None       # O_ASYNC registration (vfs/fasync.py)
         self.dnotify = None      # F_NOTIFY registration (vfs/dnotify.py)
+        # A regular file open for writing may not be executed (ETXTBSY): counted on its inode.
+        self.counts_as_writer = (flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not flags & O_PATH
+                                 and vd.dentry.inode is not None and vd.dentry.inode.is_reg)
+        if self.counts_as_writer:
+            vd.dentry.inode.writers += 1
         self._dirents = None     # directory snapshot for getdents
         vd.dentry.inc_ref()
         vd.mount.inc_ref()
@@ -167,6 +172,8 @@ class FileDescription:
                 fasync.release(self)
             if self.dnotify is not None:
                 dnotify.release(self)
+            if self.counts_as_writer:
+                self.inode.writers -= 1
             if fsnotify.marks and not self.flags & O_PATH:
                 fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)
             self.impl.release()

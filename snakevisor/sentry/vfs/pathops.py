@@ -7,7 +7,7 @@ renaming a directory below itself, permission checks, umask, and keeping the
 Dentry cache in step with what the filesystem did. Syscall handlers and the
 kernel (loader, exec, procfs) call these; filesystems implement the Inode side.
 """
-from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
+from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ETXTBSY,
                                   ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
@@ -126,6 +126,8 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         check_permission(ctx.creds, inode, mask)
     if mask & MAY_WRITE and (inode.is_reg or inode.is_dir):
         check_writable_mount(vd)
+        if inode.exec_users:
+            raise SyscallError(ETXTBSY)   # a running program (get_write_access)
     impl = inode.open(flags)
     truncate = flags & O_TRUNC and inode.is_reg and not created
     if truncate and inode.size:
@@ -357,6 +359,8 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, ch
     if check_perm:
         check_permission(ctx.creds, inode, MAY_WRITE)
         check_writable_mount(vd)
+    if inode.exec_users:
+        raise SyscallError(ETXTBSY)
     if check_size is not None:
         check_size(inode)
     inode.setattr(size=length)
