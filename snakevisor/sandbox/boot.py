@@ -18,11 +18,12 @@ import sys
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
 from snakevisor.abi.errno import ENOENT, SyscallError
-from snakevisor.oci.config import load_spec, parse_process, tmpfs_options
+from snakevisor.oci.config import load_spec, parse_process
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
+from snakevisor.sandbox.mounts import OciLayout
 from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, Sentry, SentryConfig, find_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
@@ -61,33 +62,33 @@ def credentials(process, base=None):
 
 
 def gofer_mounts(spec):
-    """(GoferMounts, extra_mounts [(dest, ro)], tmpfs_mounts [(dest, mode, size)]) of ``spec``."""
+    """(GoferMounts, OciLayout) of ``spec``: the root and one Gofer mount per bind, and the
+    mounts in config order with the index of the Gofer socket of each bind."""
     # The root is an overlay whatever root.readonly says (the host's directory is never written);
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
-    extra, tmpfs = [], []
+    layout = OciLayout(masked_paths=list(spec.masked_paths), readonly_paths=list(spec.readonly_paths),
+                       sysctl=dict(spec.sysctl), cwd=spec.process.cwd)
     bundle_root = os.path.dirname(spec.root.path)
     for i, m in enumerate(spec.mounts):
+        sock = None
         if m.is_bind:
             src = m.source if os.path.isabs(m.source) else os.path.join(bundle_root, m.source)
-            if not os.path.isdir(src):
-                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", src, m.destination)
+            if not (os.path.isdir(src) or os.path.isfile(src)):
+                log.debug("bind mount of %s on %s: not a directory or regular file, skipped", src, m.destination)
                 continue
+            sock = len(mounts)
             mounts.append(GoferMount(f"m{i}", src, m.readonly))
-            extra.append((m.destination, m.readonly))
-        elif m.type == "tmpfs" and m.destination != "/dev":   # /dev is the Sentry's devfs
-            mode, size = tmpfs_options(m)
-            tmpfs.append((m.destination, mode, size))
-        # proc, sysfs, devpts, mqueue, cgroup: the Sentry's own, accepted as they are.
-    return mounts, extra, tmpfs
+        layout.mounts.append((m, sock))
+    return mounts, layout
 
 
 def sentry_config(spec, cid, network, strace):
     p = spec.process
-    mounts, extra, tmpfs = gofer_mounts(spec)
+    mounts, layout = gofer_mounts(spec)
     cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
                        hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
-                       extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
+                       oci=layout, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
                        max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly)
     return cfg, mounts
