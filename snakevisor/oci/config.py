@@ -435,18 +435,18 @@ def check_sysctl(key, namespaces):
     if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
         if "ipc" in namespaces:
             return
-        raise ConfigError("linux.sysctl", f"sysctl {key!r} is not allowed in the hosts ipc namespace")
+        raise ConfigError("linux.sysctl", f'sysctl "{key}" is not allowed in the hosts ipc namespace')
     if key.startswith("net."):
         if "network" in namespaces:
             return
-        raise ConfigError("linux.sysctl", f"sysctl {key!r} is not allowed in the hosts network namespace")
+        raise ConfigError("linux.sysctl", f'sysctl "{key}" is not allowed in the hosts network namespace')
     if "uts" in namespaces:
         if key == "kernel.domainname":
             return
         if key == "kernel.hostname":
-            raise ConfigError("linux.sysctl", "sysctl 'kernel.hostname' is not allowed; it should be set using "
+            raise ConfigError("linux.sysctl", 'sysctl "kernel.hostname" is not allowed; it should be set using '
                                               "the OCI config.hostname field")
-    raise ConfigError("linux.sysctl", f"sysctl {key!r} is not in a separate kernel namespace")
+    raise ConfigError("linux.sysctl", f'sysctl "{key}" is not in a separate kernel namespace')
 
 
 def parse_spec(obj):

@@ -1,0 +1,159 @@
+"""config.json's mounts as runc makes them: mount points created in the root (never on the host's
+image), file and directory binds, tmpfs options, masked and read-only paths, process.cwd, sysctls,
+and /proc/self/mounts compared with what runc prints for the same bundle (where runc is installed)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from oci_support import busybox_rootfs, make_bundle, no_leftovers, root, sv  # noqa: F401
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
+
+RUNC = shutil.which("runc")
+
+# Run in the container: each step prints one line, so runc's and our outputs compare line by line.
+SCRIPT = r"""
+for d in /proc /dev/mqueue /run /run/a/b /work/here /dev/pts /scratch; do
+    if [ -d $d ]; then echo "dir $d"; else echo "missing $d"; fi
+done
+echo "cwd $(pwd)"
+echo "hosts $(cat /etc/hosts)"
+echo ro-write: $( (echo x > /etc/hosts) 2>&1 | sed 's/.*: //')
+echo rw-write: $( (echo written-inside > /etc/rwfile) 2>&1; cat /etc/rwfile)
+echo volume: $(ls /srv/data) $( (echo v > /srv/data/new) 2>&1; cat /srv/data/new)
+echo ro-path: $( (echo v > /srv/data/ro/f) 2>&1 | sed 's/.*: //') $( (echo v > /proc/sys/kernel/domainname) 2>&1 | sed 's/.*: //')
+echo scratch: $(stat -c '%a %u %g' /scratch) $(stat -c '%a' /run)
+echo masked-file: "[$(cat /etc/secret)]" $( (echo v > /etc/secret) 2>&1 | sed 's/.*: //')
+echo masked-dir: "[$(ls -A /secret)]" $( (touch /secret/x) 2>&1 | sed 's/.*: //')
+echo noexec: $( (cp /bin/busybox /run/bb && /run/bb true) 2>&1 | sed 's/.*: //')
+echo domainname: $(cat /proc/sys/kernel/domainname)
+echo mounts:
+cat /proc/self/mounts
+"""
+
+
+def _rootfs_copy(path):
+    """A private copy of the busybox root without /proc (runc writes mount points into its root)."""
+    shutil.copytree(busybox_rootfs(), path, symlinks=True)
+    os.rmdir(os.path.join(path, "proc"))
+    os.makedirs(os.path.join(path, "secret"))
+    with open(os.path.join(path, "secret", "hidden"), "w") as f:
+        f.write("hidden\n")
+    with open(os.path.join(path, "etc", "secret"), "w") as f:
+        f.write("secret\n")
+    return path
+
+
+def _host_files(tmp_path):
+    host = tmp_path / "host"
+    (host / "data" / "ro").mkdir(parents=True)
+    (host / "data" / "file").write_text("in-volume\n")
+    (host / "hosts").write_text("10.1.2.3 engine-hosts\n")
+    (host / "rwfile").write_text("before\n")
+    return host
+
+
+def _bundle(path, rootfs, host, args):
+    extra = [
+        {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "noexec",
+                                                                                "mode=755", "size=2m"]},
+        {"destination": "/run/a/b", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]},
+        {"destination": "/etc/hosts", "type": "bind", "source": str(host / "hosts"), "options": ["rbind", "ro"]},
+        {"destination": "/etc/rwfile", "type": "bind", "source": str(host / "rwfile"), "options": ["bind", "rw"]},
+        {"destination": "/srv/data", "type": "bind", "source": str(host / "data"), "options": ["rbind", "rprivate"]},
+        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+         "options": ["size=1m", "mode=1700", "uid=5", "gid=6", "nr_inodes=100", "nosuid"]},
+    ]
+    from snakevisor.oci.spec import default_spec
+    mounts = default_spec()["mounts"] + extra
+    linux = default_spec()["linux"]
+    linux.update(maskedPaths=["/etc/secret", "/secret", "/proc/loadavg", "/no/such/path"],
+                 readonlyPaths=["/proc/sys", "/srv/data/ro", "/no/such/path"],
+                 sysctl={"kernel.domainname": "example.org", "net.ipv4.ping_group_range": "0 0"})
+    return make_bundle(path, args, rootfs=rootfs, mounts=mounts, linux=linux, process_cwd="/work/here")
+
+
+def _normalise_mounts(lines, binds):
+    """(target, type, options) of each mounts line we can compare: a bind (and the root) shows the
+    host's filesystem under runc and 9p here, so only its target and access flags count; /sys and
+    what is below it are left out (the Sentry has no sysfs and no cgroup filesystem yet; runc mounts a
+    tmpfs at /sys/fs/cgroup for a cgroup v1 host's hierarchies)."""
+    out = []
+    for line in lines:
+        source, target, fstype, opts = line.split()[:4]
+        if target == "/sys" or target.startswith("/sys/"):
+            continue
+        opts = opts.split(",")
+        if target == "/" or target in binds:
+            out.append((target, "bind", [o for o in opts if o in ("ro", "rw", "nosuid", "nodev", "noexec")]))
+        else:
+            out.append((target, fstype, [o for o in opts if o not in ("inode64", "inode32", "noswap")]))
+    return out
+
+
+def _split(stdout):
+    head, _, mounts = stdout.partition("mounts:\n")
+    return head.splitlines(), mounts.splitlines()
+
+
+def test_config_mounts_made_as_runc_makes_them(tmp_path, root):
+    host = _host_files(tmp_path)
+    rootfs = _rootfs_copy(str(tmp_path / "rootfs"))
+    before = sorted(os.listdir(rootfs))
+    b = _bundle(str(tmp_path / "b"), rootfs, host, ["sh", "-c", SCRIPT])
+    res = sv(root, "run", "--bundle", b, "m1", timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines, mounts = _split(res.stdout)
+    assert lines[:8] == ["dir /proc", "dir /dev/mqueue", "dir /run", "dir /run/a/b", "dir /work/here", "dir /dev/pts",
+                         "dir /scratch", "cwd /work/here"], res.stdout
+    assert lines[8:] == [
+        "hosts 10.1.2.3 engine-hosts",
+        "ro-write: Read-only file system",
+        "rw-write: written-inside",
+        "volume: file ro v",
+        "ro-path: Read-only file system Read-only file system",
+        "scratch: 1700 5 6 755",
+        "masked-file: []",
+        "masked-dir: [] Read-only file system",
+        "noexec: Permission denied",
+        "domainname: example.org",
+    ], res.stdout
+    # Through the rw binds the host's files changed; the image did not get the mount points.
+    assert (host / "rwfile").read_text() == "written-inside\n"
+    assert (host / "data" / "new").read_text() == "v\n"
+    assert not (host / "data" / "ro" / "f").exists()
+    assert sorted(os.listdir(rootfs)) == before, "mount points were made on the host's image"
+    assert not os.path.exists(os.path.join(rootfs, "etc", "rwfile"))
+    binds = {"/etc/hosts", "/etc/rwfile", "/srv/data", "/srv/data/ro"}
+    ours = _normalise_mounts(mounts, binds)
+    assert ("/scratch", "tmpfs", ["rw", "nosuid", "relatime", "size=1024k", "nr_inodes=100", "mode=1700", "uid=5",
+                                  "gid=6"]) in ours, mounts
+    assert ("/proc/sys", "proc", ["ro", "relatime"]) in ours, mounts
+    assert ("/secret", "tmpfs", ["ro", "relatime"]) in ours, mounts
+    if RUNC is None:
+        print("runc is not installed: /proc/self/mounts not compared with runc's (tools/setup.sh --test installs it)")
+        return
+    # runc with the same bundle, on a copy of the host files and root of its own (it writes into both).
+    rhost = _host_files(tmp_path / "runc")
+    rrootfs = _rootfs_copy(str(tmp_path / "runc" / "rootfs"))
+    rb = _bundle(str(tmp_path / "runc" / "b"), rrootfs, rhost, ["sh", "-c", SCRIPT])
+    ref = subprocess.run([RUNC, "--root", str(tmp_path / "runc" / "state"), "run", "--bundle", rb, "m1-runc"],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert ref.returncode == 0, ref.stderr
+    rlines, rmounts = _split(ref.stdout)
+    assert lines == rlines
+    theirs = _normalise_mounts(rmounts, binds)
+    assert ours == theirs, "\n".join(["snakevisor:"] + mounts + ["runc:"] + rmounts)
+
+
+def test_sysctl_outside_the_containers_namespaces_is_refused(tmp_path, root):
+    from snakevisor.oci.spec import default_spec
+    linux = default_spec()["linux"]
+    linux["sysctl"] = {"vm.swappiness": "10"}
+    b = make_bundle(str(tmp_path / "b"), ["true"], linux=linux)
+    res = sv(root, "run", "--bundle", b, "m2")
+    assert res.returncode != 0
+    assert 'sysctl "vm.swappiness" is not in a separate kernel namespace' in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
