@@ -157,3 +157,48 @@ def test_sysctl_outside_the_containers_namespaces_is_refused(tmp_path, root):
     assert res.returncode != 0
     assert 'sysctl "vm.swappiness" is not in a separate kernel namespace' in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_bind_on_a_dangling_symlink_lands_on_its_target(tmp_path, root):
+    """An image's /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf (Ubuntu's) with no /run:
+    runc follows the link inside the root and creates its target; so do we (in the overlay)."""
+    host = _host_files(tmp_path)
+    script = "cat /etc/resolv.conf; ls /run/systemd/resolve; grep resolv /proc/self/mounts | cut -d' ' -f2"
+    outputs = []
+    for who in ("snakevisor", "runc"):
+        if who == "runc" and RUNC is None:
+            print("runc is not installed: the result is not compared with runc's")
+            break
+        rootfs = _rootfs_copy(str(tmp_path / who / "rootfs"))
+        os.symlink("../run/systemd/resolve/stub-resolv.conf", os.path.join(rootfs, "etc", "resolv.conf"))
+        mounts = [{"destination": "/proc", "type": "proc", "source": "proc"},
+                  {"destination": "/etc/resolv.conf", "type": "bind", "source": str(host / "hosts"),
+                   "options": ["rbind", "ro"]}]
+        b = make_bundle(str(tmp_path / who / "b"), ["sh", "-c", script], rootfs=rootfs, mounts=mounts)
+        if who == "runc":
+            res = subprocess.run([RUNC, "--root", str(tmp_path / "runc" / "state"), "run", "--bundle", b, "m3-runc"],
+                                 capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        else:
+            res = sv(root, "run", "--bundle", b, "m3", timeout=120)
+            assert not os.path.exists(os.path.join(rootfs, "run")), "the link's target was made on the host's image"
+        assert res.returncode == 0, res.stderr
+        outputs.append(res.stdout)
+    assert outputs[0] == "10.1.2.3 engine-hosts\nstub-resolv.conf\n/run/systemd/resolve/stub-resolv.conf\n"
+    assert outputs[-1] == outputs[0]
+
+
+def test_mount_options_parsed_as_runc_and_linux_do():
+    from snakevisor.abi import fs as F
+    from snakevisor.oci.config import ConfigError, Mount, devpts_params, parse_spec, tmpfs_params
+    from snakevisor.oci.spec import default_spec
+    m = Mount("/x", "tmpfs", "tmpfs", ["ro", "rw", "nosuid", "rnodev", "strictatime", "rprivate", "size=1g",
+                                       "nr_inodes=2k", "mode=0700", "uid=1", "gid=2"])
+    assert m.flags() == F.MS_NOSUID | F.MS_NODEV | F.MS_STRICTATIME
+    assert tmpfs_params(m) == {"size": 1 << 30, "nr_inodes": 2048, "mode": 0o700, "uid": 1, "gid": 2}
+    pts = Mount("/dev/pts", "devpts", "devpts", ["newinstance", "ptmxmode=0666", "mode=620", "gid=5"])
+    assert devpts_params(pts) == {"mode": 0o620, "ptmxmode": 0o666, "gid": 5, "uid": None, "max": None}
+    for bad in (["size=lots"], ["colour=blue"], ["mode"]):
+        spec = default_spec()
+        spec["mounts"].append({"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": bad})
+        with pytest.raises(ConfigError, match=r"mounts\[\d+\]\.options"):
+            parse_spec(spec)
