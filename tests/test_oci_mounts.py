@@ -27,6 +27,7 @@ echo ro-path: $( (echo v > /srv/data/ro/f) 2>&1 | sed 's/.*: //') $( (echo v > /
 echo scratch: $(stat -c '%a %u %g' /scratch) $(stat -c '%a' /run)
 echo masked-file: "[$(cat /etc/secret)]" $( (echo v > /etc/secret) 2>&1 | sed 's/.*: //')
 echo masked-dir: "[$(ls -A /secret)]" $( (touch /secret/x) 2>&1 | sed 's/.*: //')
+echo nodev: $(cat /srv/data/null 2>&1 | sed 's/.*: //')
 echo noexec: $( (cp /bin/busybox /run/bb && /run/bb true) 2>&1 | sed 's/.*: //')
 echo domainname: $(cat /proc/sys/kernel/domainname)
 echo mounts:
@@ -50,6 +51,7 @@ def _host_files(tmp_path):
     host = tmp_path / "host"
     (host / "data" / "ro").mkdir(parents=True)
     (host / "data" / "file").write_text("in-volume\n")
+    os.mknod(host / "data" / "null", 0o20666, os.makedev(1, 3))
     (host / "hosts").write_text("10.1.2.3 engine-hosts\n")
     (host / "rwfile").write_text("before\n")
     return host
@@ -62,7 +64,7 @@ def _bundle(path, rootfs, host, args):
         {"destination": "/run/a/b", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]},
         {"destination": "/etc/hosts", "type": "bind", "source": str(host / "hosts"), "options": ["rbind", "ro"]},
         {"destination": "/etc/rwfile", "type": "bind", "source": str(host / "rwfile"), "options": ["bind", "rw"]},
-        {"destination": "/srv/data", "type": "bind", "source": str(host / "data"), "options": ["rbind", "rprivate"]},
+        {"destination": "/srv/data", "type": "bind", "source": str(host / "data"), "options": ["rbind", "rprivate", "nodev"]},
         {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
          "options": ["size=1m", "mode=1700", "uid=5", "gid=6", "nr_inodes=100", "nosuid"]},
     ]
@@ -112,11 +114,12 @@ def test_config_mounts_made_as_runc_makes_them(tmp_path, root):
         "hosts 10.1.2.3 engine-hosts",
         "ro-write: Read-only file system",
         "rw-write: written-inside",
-        "volume: file ro v",
+        "volume: file null ro v",
         "ro-path: Read-only file system Read-only file system",
         "scratch: 1700 5 6 755",
         "masked-file: []",
         "masked-dir: [] Read-only file system",
+        "nodev: Permission denied",
         "noexec: Permission denied",
         "domainname: example.org",
     ], res.stdout
