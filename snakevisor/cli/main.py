@@ -75,6 +75,8 @@ def build_parser():
     p.add_argument("--platform", default="ptrace", choices=("ptrace",))
     p.add_argument("--network", dest="global_network", choices=("none", "host"),
                    help="OCI containers: override the config's network namespace")
+    p.add_argument("--net-raw", action="store_true", dest="global_net_raw",
+                   help="OCI containers: allow raw and packet sockets to processes with CAP_NET_RAW (as runsc)")
     p.add_argument("--systemd-cgroup", action="store_true", help="(accepted, ignored)")
     p.add_argument("--rootless", default=None, help="(accepted, ignored)")
     p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
@@ -94,6 +96,8 @@ def build_parser():
                     help="keep the root's changes in DIR/upper instead of discarding them at exit")
     do.add_argument("--network", "--net", default="none", choices=("none", "host"),
                     help="none (default): a network namespace of its own with loopback only; host: the host's")
+    do.add_argument("--net-raw", action="store_true",
+                    help="allow raw and packet sockets to processes with CAP_NET_RAW (default: EPERM, as runsc)")
     do.add_argument("-t", "--tty", action="store_true",
                     help="give the command a terminal of the sandbox's own, bridged to this one (raw mode)")
     do.add_argument("--pids-limit", type=int, default=None, metavar="N",
@@ -133,7 +137,7 @@ def cmd_do(args):
     cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
     kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
-                  tty=args.tty, pids_limit=args.pids_limit, memory=memory, tmpfs_size=tmpfs_size,
+                  tty=args.tty, net_raw=args.net_raw or args.global_net_raw, pids_limit=args.pids_limit, memory=memory, tmpfs_size=tmpfs_size,
                   profile=os.environ.get("SNAKEVISOR_PROFILE"))   # a developer's aid: cProfile of the Sentry
     code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's

@@ -83,6 +83,7 @@ def register(sub):
     p.add_argument("--state-dir", required=True)
     p.add_argument("--ready-fd", type=int, required=True)
     p.add_argument("--network", dest="network", default=None)
+    p.add_argument("--net-raw", dest="net_raw", action="store_true")
     p.add_argument("--no-seccomp", action="store_true")
     p.add_argument("--no-pivot", action="store_true")
 
@@ -117,6 +118,7 @@ class _Opts:
         self.debug = args.debug
         self.strace = args.strace
         self.network = getattr(args, "global_network", None)
+        self.net_raw = getattr(args, "global_net_raw", False)
         self.no_seccomp = getattr(args, "no_seccomp", False)
 
 

@@ -83,14 +83,15 @@ def gofer_mounts(spec):
     return mounts, layout
 
 
-def sentry_config(spec, cid, network, strace):
+def sentry_config(spec, cid, network, strace, net_raw=False):
     p = spec.process
     mounts, layout = gofer_mounts(spec)
     cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
                        hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
                        oci=layout, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
-                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly)
+                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
+                       net_raw=net_raw)
     return cfg, mounts
 
 
@@ -275,7 +276,7 @@ def boot_main(args):
         spec = load_spec(args.bundle)
         network, netns_path = network_mode(spec, args.network)
         lockdown.enter_namespaces(netns_path)
-        config, mounts = sentry_config(spec, args.id, network, args.strace)
+        config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
         exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                           0o644)
         sock_path = os.path.join(state_dir, CONTROL_SOCKET)

@@ -95,6 +95,8 @@ def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
         argv += ["--network", opts.network]
     if getattr(opts, "no_seccomp", False):
         argv.append("--no-seccomp")
+    if getattr(opts, "net_raw", False):
+        argv.append("--net-raw")
     return argv
 
 

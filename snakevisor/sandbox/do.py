@@ -84,7 +84,7 @@ def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
 
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
-           overlay_upper=None, network="none", tty=False, pids_limit=None, memory=None, tmpfs_size=None,
+           overlay_upper=None, network="none", tty=False, net_raw=False, pids_limit=None, memory=None, tmpfs_size=None,
            profile=None):
     """Run ``cmd`` in a sandbox process of its own; returns its exit code. ``profile``: a file
     for a cProfile of the Sentry (``SNAKEVISOR_PROFILE``). Once per process: its children go to
@@ -93,7 +93,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
     config = SentryConfig(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,
-                          hostname=hostname, network=network, tty=tty, max_tasks=max_tasks,
+                          hostname=hostname, network=network, tty=tty, net_raw=net_raw, max_tasks=max_tasks,
                           memory_limit=memory_limit, tmpfs_size=tmp_size,
                           extra_mounts=[(path, ro) for _, path, ro in volumes])
     saved_tty = None

@@ -20,6 +20,7 @@ from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
 from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.net.inet import load_ping_group_range
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
@@ -55,6 +56,7 @@ class SentryConfig:
     root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
     tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
+    net_raw: bool = False             # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW
 
 
 def _pick_cpu():
@@ -103,6 +105,7 @@ class Sentry:
     def __init__(self, config, gofer_sockets):
         self.config = config
         setup_network(config.network)   # before any socket: INET sockets are host sockets of this process
+        load_ping_group_range()         # of that namespace, while files can still be opened
         import ctypes
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
@@ -112,6 +115,7 @@ class Sentry:
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
+        self.kernel.net_raw = config.net_raw
         # The root is served to this sandbox alone (an overlay): it may cache freely.
         root_fs = GoferFilesystem(Client(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True)
         self.gofer_filesystems = [root_fs]

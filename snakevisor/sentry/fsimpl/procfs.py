@@ -355,7 +355,7 @@ class ThreadGroupDir(Directory):
             b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
                                                    for name, g in procfs_net.FILES.items()}),
         }
-        if self.task is tg.leader:
+        if not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
             out[b"task"] = lambda: Directory(fs, lambda: {
                 b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out

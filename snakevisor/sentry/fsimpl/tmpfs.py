@@ -7,7 +7,7 @@ registry. Attributes follow Linux: directory nlink is 2 + subdirectories,
 mtime/ctime move on writes and directory changes, unlinked files keep their
 data until the last reference (open file or mapping) goes.
 """
-from snakevisor.abi.errno import (EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC,
+from snakevisor.abi.errno import (EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC,
                                   ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE, RENAME_NOREPLACE,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
@@ -373,6 +373,15 @@ class TmpfsMappable:
     def size(self) -> int:
         return self.inode.size
 
+    @property
+    def cache(self):
+        return self.inode.cache
+
+    @property
+    def write_sealed(self) -> bool:
+        """F_SEAL_WRITE or F_SEAL_FUTURE_WRITE: no new shared mapping may write."""
+        return bool(self.inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+
     def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
         return self.inode.cache.translate(offset, length)
 
@@ -410,6 +419,9 @@ class TmpfsFileImpl(FileDescriptionImpl):
                 raise SyscallError(EPERM)
             if inode.seals & F_SEAL_SEAL:
                 raise SyscallError(EPERM)
+            if arg & F_SEAL_WRITE and not inode.seals & F_SEAL_WRITE and any(
+                    mm.maps_shared_writable(inode.cache) for mm in list(inode.cache.mappers)):
+                raise SyscallError(EBUSY)   # a shared mapping could still write (Linux: mapping_deny_writable)
             inode.seals |= arg
             return 0
         return super().fcntl(task, cmd, arg)

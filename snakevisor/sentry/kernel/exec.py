@@ -10,7 +10,7 @@ from snakevisor.sentry.mm.manager import MemoryManager
 def do_execve(task, path, argv, envp):
     kernel = task.kernel
     aspace, ctx = kernel.platform.new_address_space()
-    mm = MemoryManager(kernel.memory_file, aspace)
+    mm = MemoryManager(kernel.memory_file, aspace, kernel)
     mm.active_context = ctx
     try:
         image = loader.load(mm, lambda p: kernel.open_exec(task, p), path, argv, envp, task.creds,

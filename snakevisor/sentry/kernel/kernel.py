@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
@@ -17,12 +18,12 @@ from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.loop import Loop
-from snakevisor.sentry.kernel.signals import Signals, make_siginfo
+from snakevisor.sentry.kernel.signals import Signals, make_siginfo, tgkill
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
-from snakevisor.sentry.platform.ptrace import StubGone
+from snakevisor.sentry.platform.ptrace import StubGone, wait_stop
 from snakevisor.sentry.vfs.resolve import path_of
 
 
@@ -39,6 +40,7 @@ class UTSNamespace:
 class Kernel:
     def __init__(self, platform, memory_file, vfs, strace=None, hostname=b"snakevisor", log=None):
         self.platform = platform
+        self.net_raw = False   # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW (net/inet.py)
         self.memory_file = memory_file
         self.vfs = vfs
         self.strace = strace
@@ -88,7 +90,7 @@ class Kernel:
             parent.children.append(tg)
         tg.on_exit = on_exit
         aspace, ctx = self.platform.new_address_space()
-        mm = MemoryManager(self.memory_file, aspace)
+        mm = MemoryManager(self.memory_file, aspace, self)
         mm.active_context = ctx
         task = Task(self, tg, tgid, ctx, mm, fdtable, fs, creds)
         try:
@@ -218,6 +220,42 @@ class Kernel:
         self._end_task(task, status, from_group=False)
         self.retire_stub_thread(task.ctx)
         raise TaskExit()
+
+    @contextmanager
+    def stopped_context(self, mm):
+        """A stopped stub thread of ``mm``'s address space to inject through, for a change another
+        process makes to it (a truncation unmapping file pages). If all its threads run application
+        code, one is stopped with a kick and waited for here; its Task gets that stop afterwards,
+        through the loop, as if nothing had happened. None if ``mm`` has no live thread."""
+        ctx, status = self._stop_one(mm)
+        try:
+            yield ctx
+        except StubGone:
+            pass   # that stub died meanwhile: its mappings went with it
+        finally:
+            if status is not None:
+                self.loop.hand_back(ctx.tid, status)
+
+    def _stop_one(self, mm):
+        """(a stopped Context of ``mm``, the stop status the loop is owed for it or None)."""
+        tasks = [t for t in self.host_tids.values() if t.mm is mm and t.ctx is not None and not t.exited]
+        for t in tasks:
+            if self.loop.by_tid.get(t.ctx.tid) is not t:
+                return t.ctx, None
+        for t in tasks:
+            ctx = t.ctx
+            try:
+                tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
+                status = wait_stop(ctx.tid)
+                ctx.get_regs()   # injection restores the registers it finds: these, not the last stop's
+            except StubGone as gone:
+                if gone.status is not None:
+                    self.loop.hand_back(ctx.tid, gone.status)
+                continue
+            except OSError:
+                continue
+            return ctx, status
+        return None, None
 
     def retire_stub_thread(self, ctx):
         """A Task is done with its stub thread. If no other Task runs in that stub (address space),

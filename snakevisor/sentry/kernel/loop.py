@@ -345,6 +345,15 @@ class Loop:
         else:
             self.step(task, status)
 
+    def hand_back(self, pid, status):
+        """A state change of a running stub the Sentry waited for itself (to inject through it):
+        its Task sees it at the loop's next turn, as if waitpid had returned it."""
+        task = self.by_tid.pop(pid, None)
+        if task is None:
+            self.stray_status(pid, status)
+        else:
+            self.ready.append((task, status))
+
     def _drain_waitpid(self):
         got = False
         while True:

@@ -13,7 +13,7 @@ from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
                                   ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
-from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
@@ -22,6 +22,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD
                                RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
                                MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
                                to_s64, to_u32)
+from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.table import PARTIAL, syscall
 from snakevisor.sentry.vfs import fasync, fsnotify, locks
@@ -223,12 +224,15 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     view = memoryview(data)
     done = 0
     blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
+    limit = fsize_limit(t, f.inode)
     while True:
         try:
-            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append), POLLOUT, nowait)
+            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit), POLLOUT,
+                                         nowait)
         except SyscallError as e:
             if e.errno == EPIPE and getattr(f.impl, "sigpipe_on_epipe", False):
                 send_sigpipe(t)
+            signal_if_limit(t, e)
             if done:
                 return done
             raise
@@ -261,8 +265,17 @@ def _write_from(t, f, buf, count, pos=None):
         return (yield from task_write(t, f, [(buf, avail)]))
     data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
-        return 0
+        return (yield from _write_nothing(t, f))
     return (yield from _do_write(t, f, data, pos))
+
+
+def _write_nothing(t, f):
+    """A write of 0 bytes: a socket still sends (a 0-byte datagram on a message socket, as Linux's
+    sock_write_iter); anything else not seekable returns 0."""
+    send_empty = getattr(f.impl, "send_empty", None)
+    if send_empty is None:
+        return 0
+    return (yield from send_empty(t, f))
 
 
 @syscall("pwrite64", args=("fd", "str:2", "uint", "int"))
@@ -286,7 +299,7 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
     if pos is not None and not f.impl.seekable:
         raise SyscallError(ESPIPE)
     if total == 0:
-        return 0
+        return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
     task_write = getattr(f.impl, "task_write", None)
     if task_write is not None and pos is None and not flags:
         return (yield from task_write(t, f, vecs))
@@ -600,6 +613,7 @@ def ftruncate(t, fd, length):
         raise SyscallError(EINVAL)
     if length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
+    check_new_size(t, inode, length)
     f.impl.truncate(length)
     fsnotify.attributes_changed(f.vd.dentry, size=True)
     return 0
@@ -641,6 +655,10 @@ def fallocate(t, fd, mode, offset, length):
         raise SyscallError(ENODEV)
     if offset + length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
+    # The filesystem checks RLIMIT_FSIZE: a tmpfs even for KEEP_SIZE (shmem_fallocate), others
+    # (ext4) only when the file grows; punching a hole never grows it.
+    if not mode & FALLOC_FL_PUNCH_HOLE and (not mode & FALLOC_FL_KEEP_SIZE or inode.fs.name == "tmpfs"):
+        check_new_size(t, inode, offset + length)
     f.impl.allocate(mode, offset, length)
     fsnotify.file_event(f.vd.dentry, IN_MODIFY)
     return 0

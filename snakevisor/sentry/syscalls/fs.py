@@ -12,6 +12,7 @@ from snakevisor.abi.fs import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMO
                                STATX_BASIC_STATS, STATX_MNT_ID, TIMESPEC, TIMEVAL, UTIMBUF, UTIME_NOW, UTIME_OMIT,
                                makedev, pack_stat, pack_statx, to_s32, to_s64, to_u32)
 from snakevisor.sentry.syscalls.file import id_arg, statfs_of
+from snakevisor.sentry.syscalls.fsize import check_new_size
 from snakevisor.sentry.syscalls.table import syscall
 from snakevisor.sentry.vfs.at import at_start, read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.inode import now_ns
@@ -379,7 +380,7 @@ def lchown(t, path, uid, gid):
 def truncate(t, path, length):
     length = to_s64(length)
     vd = resolve_at(t, FDCWD, read_path(t, path))
-    truncate_vd(task_ctx(t), vd, length)
+    truncate_vd(task_ctx(t), vd, length, check_size=lambda inode: check_new_size(t, inode, length))
     return 0
 
 

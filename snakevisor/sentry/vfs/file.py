@@ -7,7 +7,7 @@ O_APPEND, pread/pwrite validation, lseek, getdents — and call the
 FileDescriptionImpl for the data. Impls raise EAGAIN when they would block;
 the syscall layer then waits on ``waitable()`` unless O_NONBLOCK is set.
 """
-from snakevisor.abi.errno import (EBADF, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
+from snakevisor.abi.errno import (EBADF, EFBIG, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
                                   SyscallError)
 from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, O_OPEN_ONLY,
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
@@ -17,6 +17,13 @@ from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, 
 from snakevisor.sentry.vfs import fasync, fsnotify, locks
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
+
+
+class FileSizeLimitExceeded(SyscallError):
+    """EFBIG from a write that starts at or past the writer's RLIMIT_FSIZE (the caller sends SIGXFSZ)."""
+
+    def __init__(self):
+        super().__init__(EFBIG)
 
 
 class FileDescriptionImpl:
@@ -188,14 +195,16 @@ class FileDescription:
             fsnotify.file_event(self.vd.dentry, IN_ACCESS)
         return data
 
-    def write(self, data, offset: int | None = None, append: bool = False) -> int:
-        """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does."""
-        n = self._write(data, offset, append)
+    def write(self, data, offset: int | None = None, append: bool = False, limit: int | None = None) -> int:
+        """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does.
+        ``limit``: the writer's RLIMIT_FSIZE for a regular file (generic_write_check_limits): a write
+        is cut short at it, and one that starts there raises FileSizeLimitExceeded."""
+        n = self._write(data, offset, append, limit)
         if n > 0 and fsnotify.marks:
             fsnotify.file_event(self.vd.dentry, IN_MODIFY)
         return n
 
-    def _write(self, data, offset, append):
+    def _write(self, data, offset, append, limit):
         if not self.writable:
             raise SyscallError(EBADF)
         if len(data) > MAX_RW_COUNT:
@@ -209,15 +218,16 @@ class FileDescription:
             raise SyscallError(EINVAL)
         if self.flags & O_APPEND or append:
             pos = impl.end_offset()
-            n = impl.write(data, pos)
-            if offset is None:
-                self.offset = pos + n
-            return n
+        else:
+            pos = self.offset if offset is None else offset
+        if limit is not None and len(data):
+            if pos >= limit:
+                raise FileSizeLimitExceeded()
+            data = data[:limit - pos]
+        n = impl.write(data, pos)
         if offset is None:
-            n = impl.write(data, self.offset)
-            self.offset += n
-            return n
-        return impl.write(data, offset)
+            self.offset = pos + n
+        return n
 
     def lseek(self, off: int, whence: int) -> int:
         if self.flags & O_PATH:

@@ -342,7 +342,8 @@ def utimes_vd(ctx, vd: VirtualDentry, atime: int | None, mtime: int | None, expl
     fsnotify.attributes_changed(vd.dentry, atime=atime is not None, mtime=mtime is not None)
 
 
-def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True) -> None:
+def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, check_size=None) -> None:
+    """``check_size(inode)``: the caller's RLIMIT_FSIZE check, made after the permission checks."""
     inode = vd.dentry.inode
     if length < 0:
         raise SyscallError(EINVAL)
@@ -353,6 +354,8 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True) ->
     if check_perm:
         check_permission(ctx.creds, inode, MAY_WRITE)
         check_writable_mount(vd)
+    if check_size is not None:
+        check_size(inode)
     inode.setattr(size=length)
     fsnotify.attributes_changed(vd.dentry, size=True)
 
