@@ -4,6 +4,7 @@ and /proc/self/mounts compared with what runc prints for the same bundle (where 
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -205,3 +206,29 @@ def test_mount_options_parsed_as_runc_and_linux_do():
         spec["mounts"].append({"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": bad})
         with pytest.raises(ConfigError, match=r"mounts\[\d+\]\.options"):
             parse_spec(spec)
+
+
+NET_SYSCTL = r"""
+import ctypes, os, sys
+from snakevisor.sandbox.mounts import OciLayout, write_net_sysctls
+path = "/proc/sys/net/ipv4/ping_group_range"
+assert ctypes.CDLL(None, use_errno=True).unshare(0x40000000) == 0, ctypes.get_errno()   # CLONE_NEWNET
+before = open(path).read()
+write_net_sysctls(OciLayout(sysctl={"net.ipv4.ping_group_range": "0 5"}, own_netns=False))
+print(open(path).read() == before)
+write_net_sysctls(OciLayout(sysctl={"net.ipv4.ping_group_range": "0 5", "kernel.domainname": "x"}, own_netns=True))
+print(open(path).read().split())
+"""
+
+
+def test_net_sysctls_go_to_the_containers_network_namespace(tmp_path):
+    """net.* keys are written as runc writes them: in the container's network namespace (whose host
+    sockets the Sentry uses), never in another one; a key that is not a name is refused."""
+    from snakevisor.oci.config import ConfigError, check_sysctl
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    res = subprocess.run([sys.executable, "-c", NET_SYSCTL], capture_output=True, text=True, timeout=60, env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n")[:2] == ["True", "['0', '5']"]
+    for key in ("net.ipv4/../../kernel.core_pattern", "net..x", "net.ipv4."):
+        with pytest.raises(ConfigError, match="not a sysctl name"):
+            check_sysctl(key, {"network"})

@@ -432,6 +432,8 @@ IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", 
 
 def check_sysctl(key, namespaces):
     """runc's check: a sysctl must belong to a namespace the container has of its own."""
+    if "/" in key or "" in key.split("."):
+        raise ConfigError("linux.sysctl", f'sysctl "{key}": not a sysctl name')
     if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
         if "ipc" in namespaces:
             return

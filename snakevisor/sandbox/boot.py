@@ -277,6 +277,7 @@ def boot_main(args):
         network, netns_path = network_mode(spec, args.network)
         lockdown.enter_namespaces(netns_path)
         config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
+        config.oci.own_netns = network == "none" or netns_path is not None
         exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                           0o644)
         sock_path = os.path.join(state_dir, CONTROL_SOCKET)

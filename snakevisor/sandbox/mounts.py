@@ -4,7 +4,8 @@ runc (libcontainer/rootfs_linux.go, standard_init_linux.go) mounts every entry o
 ``mounts`` in order, creating each mount point in the root first (a directory, or
 an empty file for a file bind mount, with the missing parents; symlinks on the
 way are followed inside the root, as securejoin does); then it creates
-``process.cwd``, writes ``linux.sysctl``, remounts ``linux.readonlyPaths``
+``process.cwd``, writes ``linux.sysctl`` (the net.* keys to the network namespace, the others
+to the Sentry's /proc/sys where it has them), remounts ``linux.readonlyPaths``
 read-only and masks ``linux.maskedPaths`` (a file: /dev/null bound on it; a
 directory: an empty read-only tmpfs). ``build_oci_mounts`` does the same with the
 Sentry's filesystems: binds of host files and directories come from the Gofer
@@ -53,6 +54,7 @@ class OciLayout:
     readonly_paths: list = field(default_factory=list)
     sysctl: dict = field(default_factory=dict)
     cwd: str = "/"
+    own_netns: bool = False    # the Sentry's network namespace is the container's (net.* sysctls go there)
 
 
 def mount_flags(mount):
@@ -127,7 +129,8 @@ class MountBuilder:
                                  f"{os.strerror(e.errno)}") from None
         make_mountpoint(self.ctx, self.root, layout.cwd.encode())
         for key, value in layout.sysctl.items():
-            self.write_sysctl(key, value)
+            if not key.startswith("net."):   # those went to the network namespace (write_net_sysctls)
+                self.write_sysctl(key, value)
         for path in layout.readonly_paths:
             self.readonly_path(path.encode())
         for path in layout.masked_paths:
@@ -220,6 +223,23 @@ class MountBuilder:
             log.debug("sysctl %s=%s: not settable in the Sentry (%s), ignored", key, value, os.strerror(e.errno))
         finally:
             f.dec_ref()
+
+
+def write_net_sysctls(layout: OciLayout) -> None:
+    """The net.* keys of linux.sysctl, written where runc writes them: the network namespace's
+    /proc/sys/net, which governs the host sockets the Sentry makes for the application. Call in
+    that namespace, before lockdown; keys were checked (oci/config.py: no '/', no empty part)."""
+    for key, value in layout.sysctl.items():
+        if not key.startswith("net."):
+            continue
+        if not layout.own_netns:
+            log.debug("sysctl %s: the Sentry is not in the container's network namespace, ignored", key)
+            continue
+        try:
+            with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise MountError(f"sysctl {key}={value!r}: {e.strerror}") from None
 
 
 def build_oci_mounts(sentry, layout: OciLayout, gofer_sockets) -> None:

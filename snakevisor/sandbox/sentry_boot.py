@@ -30,7 +30,7 @@ from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
-from snakevisor.sandbox.mounts import build_oci_mounts, make_mountpoint
+from snakevisor.sandbox.mounts import build_oci_mounts, make_mountpoint, write_net_sysctls
 from snakevisor.sandbox.network import provide_etc_files, setup_network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -105,6 +105,8 @@ class Sentry:
     def __init__(self, config, gofer_sockets):
         self.config = config
         setup_network(config.network)   # before any socket: INET sockets are host sockets of this process
+        if config.oci is not None:
+            write_net_sysctls(config.oci)
         load_ping_group_range()         # of that namespace, while files can still be opened
         import ctypes
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
