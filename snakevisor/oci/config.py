@@ -58,6 +58,7 @@ TMPFS_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge",
                  "noswap", "quota", "usrquota", "grpquota")
 DEVPTS_OPTIONS = ("newinstance", "ptmxmode", "mode", "gid", "uid", "max")
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+HOST_NAME_MAX = 64
 
 
 class ConfigError(ValueError):
@@ -238,12 +239,27 @@ def _get(obj, key, kind, where, required=False, default=None):
 
 
 def _strings(obj, key, where, required=False, non_empty=False):
+    """An array of strings; none may hold a NUL (they end up as C strings: argv, envp, paths)."""
     path = f"{where}.{key}" if where else key
     value = _get(obj, key, "array", where, required=required, default=[])
     if not all(isinstance(v, str) for v in value) or (non_empty and not value):
         raise ConfigError(path, "must be a non-empty array of strings" if non_empty else
                           "must be an array of strings")
+    for i, v in enumerate(value):
+        _no_nul(v, f"{path}[{i}]")
     return list(value)
+
+
+def _text(obj, key, where, required=False, default=None):
+    """A string that becomes a C string (a path, a hostname): no NUL in it."""
+    value = _get(obj, key, "string", where, required=required, default=default)
+    return value if value is None else _no_nul(value, f"{where}.{key}" if where else key)
+
+
+def _no_nul(value, path):
+    if "\0" in value:
+        raise ConfigError(path, "must not contain a NUL byte")
+    return value
 
 
 # -- the sections ---------------------------------------------------------------
@@ -251,7 +267,7 @@ def parse_process(obj, where="process"):
     if not isinstance(obj, dict):
         raise ConfigError(where, "must be an object")
     args = _strings(obj, "args", where, required=True, non_empty=True)
-    cwd = _get(obj, "cwd", "string", where, required=True)
+    cwd = _text(obj, "cwd", where, required=True)
     if not cwd.startswith("/"):
         raise ConfigError(f"{where}.cwd", "must be an absolute path")
     env = _strings(obj, "env", where)
@@ -275,8 +291,12 @@ def parse_process(obj, where="process"):
         typ = _get(r, "type", "string", rw, required=True)
         if not typ.startswith("RLIMIT_") or typ[7:].lower() not in RLIMIT_NAMES:
             raise ConfigError(f"{rw}.type", f"unknown rlimit {typ!r}")
-        rlimits.append(Rlimit(typ, _get(r, "soft", "uint64", rw, required=True),
-                              _get(r, "hard", "uint64", rw, required=True)))
+        if any(prev.type == typ for prev in rlimits):
+            raise ConfigError(f"{rw}.type", f"{typ} given twice")   # the runtime-spec: MUST be an error
+        soft, hard = _get(r, "soft", "uint64", rw, required=True), _get(r, "hard", "uint64", rw, required=True)
+        if soft > hard:
+            raise ConfigError(f"{rw}.soft", f"{soft} exceeds the hard limit {hard}")   # setrlimit: EINVAL
+        rlimits.append(Rlimit(typ, soft, hard))
     caps = None
     cobj = _get(obj, "capabilities", "object", where)
     if cobj is not None:
@@ -304,11 +324,13 @@ def _parse_mounts(items):
         mw = f"mounts[{i}]"
         if not isinstance(m, dict):
             raise ConfigError(mw, "must be an object")
-        dest = _get(m, "destination", "string", mw, required=True)
+        dest = _text(m, "destination", mw, required=True)
         if not dest.startswith("/"):
             raise ConfigError(f"{mw}.destination", "must be an absolute path")
+        if os.path.normpath(dest).strip("/") == "":
+            raise ConfigError(f"{mw}.destination", "cannot mount over the root (that is root.path)")
         mount = Mount(destination=os.path.normpath(dest), type=_get(m, "type", "string", mw, default=""),
-                      source=_get(m, "source", "string", mw, default=""), options=_strings(m, "options", mw))
+                      source=_text(m, "source", mw, default=""), options=_strings(m, "options", mw))
         if mount.is_bind and not mount.source:
             raise ConfigError(f"{mw}.source", "is required for a bind mount")
         if not mount.is_bind and mount.type not in ("tmpfs",) + SYNTHETIC_TYPES:
@@ -388,7 +410,7 @@ def parse_hooks(obj):
             timeout = _get(h, "timeout", "int", hw)
             if timeout is not None and timeout < 1:
                 raise ConfigError(f"{hw}.timeout", "must be at least 1")
-            out.append(Hook(path=_get(h, "path", "string", hw, required=True), args=_strings(h, "args", hw),
+            out.append(Hook(path=_text(h, "path", hw, required=True), args=_strings(h, "args", hw),
                             env=_strings(h, "env", hw), timeout=timeout))
         hooks[kind] = out
     return hooks
@@ -403,14 +425,16 @@ def _parse_linux(obj):
         typ = _get(ns, "type", "string", nw, required=True)
         if typ not in NAMESPACE_TYPES:
             raise ConfigError(f"{nw}.type", f"unknown namespace type {typ!r}")
-        namespaces.append(Namespace(typ, _get(ns, "path", "string", nw)))
+        namespaces.append(Namespace(typ, _text(ns, "path", nw)))
     res = _get(obj, "resources", "object", "linux", default={})
     mem = _get(res, "memory", "object", "linux.resources", default={})
     limit = _get(mem, "limit", "int64", "linux.resources.memory")
     resources.memory_limit = limit if limit is not None and limit > 0 else None
+    # pids.limit as the runtime-spec (since 1.2.1) and runc: negative is no limit ("max"); 0 is a real
+    # limit, which runc (like systemd) raises to 1 as the init process is already there.
     pids = _get(res, "pids", "object", "linux.resources", default={})
     plimit = _get(pids, "limit", "int64", "linux.resources.pids", required="pids" in res)
-    resources.pids_limit = plimit if plimit is not None and plimit > 0 else None
+    resources.pids_limit = None if plimit is None or plimit < 0 else max(plimit, 1)
     paths = {}
     for key in ("maskedPaths", "readonlyPaths"):
         paths[key] = _strings(obj, key, "linux")
@@ -457,7 +481,7 @@ def parse_spec(obj):
         raise ConfigError("config.json", "must be a JSON object")
     version = _get(obj, "ociVersion", "string", "", required=True)
     root_obj = _get(obj, "root", "object", "", required=True)
-    root = Root(path=_get(root_obj, "path", "string", "root", required=True),
+    root = Root(path=_text(root_obj, "path", "root", required=True),
                 readonly=_get(root_obj, "readonly", "boolean", "root", default=False))
     process = parse_process(obj["process"]) if obj.get("process") is not None else None
     annotations = _get(obj, "annotations", "object", "", default={})
@@ -465,28 +489,44 @@ def parse_spec(obj):
         if not isinstance(v, str):
             raise ConfigError(f"annotations.{k}", "must be a string")
     namespaces, resources, paths, sysctl = _parse_linux(_get(obj, "linux", "object", "", default={}))
-    return Spec(oci_version=version, process=process, root=root,
-                hostname=_get(obj, "hostname", "string", "", default=""),
+    hostname = _text(obj, "hostname", "", default="")
+    if len(hostname.encode()) > HOST_NAME_MAX:
+        raise ConfigError("hostname", f"longer than {HOST_NAME_MAX} bytes")   # sethostname: EINVAL
+    return Spec(oci_version=version, process=process, root=root, hostname=hostname,
                 mounts=_parse_mounts(_get(obj, "mounts", "array", "", default=[])),
                 hooks=parse_hooks(_get(obj, "hooks", "object", "", default={})), annotations=dict(annotations),
                 namespaces=namespaces, resources=resources, masked_paths=paths["maskedPaths"],
                 readonly_paths=paths["readonlyPaths"], sysctl=sysctl, raw=obj)
 
 
-def load_spec(bundle):
-    """Read and validate ``bundle``/config.json; the root path is made absolute."""
-    path = os.path.join(bundle, "config.json")
+def load_json(path, what):
+    """The decoded JSON file ``path``; ConfigError naming ``what`` (config.json, --process) if it
+    cannot be read or decoded, however deeply it nests."""
     try:
         with open(path, "rb") as f:
-            obj = json.load(f)
-    except FileNotFoundError:
-        raise ConfigError("config.json", f"not found in bundle {bundle}") from None
-    except (OSError, ValueError) as e:
-        raise ConfigError("config.json", f"cannot be read: {e}") from None
+            return json.load(f)
+    except OSError as e:
+        raise ConfigError(what, f"{path}: {e.strerror}") from None
+    except ValueError as e:
+        raise ConfigError(what, f"{path}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise ConfigError(what, f"{path}: nested too deeply") from None
+
+
+def load_spec(bundle):
+    """Read and validate ``bundle``/config.json; the root path and bind sources are made absolute
+    (relative ones are the bundle's) and must exist, as runc requires."""
+    bundle = os.path.abspath(bundle)
+    obj = load_json(os.path.join(bundle, "config.json"), "config.json")
     spec = parse_spec(obj)
     if spec.process is None:
         raise ConfigError("process", "is required")
-    spec.root.path = os.path.normpath(os.path.join(os.path.abspath(bundle), spec.root.path))
+    spec.root.path = os.path.normpath(os.path.join(bundle, spec.root.path))
     if not os.path.isdir(spec.root.path):
         raise ConfigError("root.path", f"{spec.root.path}: not a directory")
+    for i, m in enumerate(spec.mounts):
+        if m.is_bind:
+            m.source = os.path.normpath(os.path.join(bundle, m.source))
+            if not os.path.exists(m.source):
+                raise ConfigError(f"mounts[{i}].source", f"{m.source}: no such file or directory")
     return spec

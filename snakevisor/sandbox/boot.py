@@ -17,14 +17,14 @@ import sys
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
-from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi.errno import ENOENT, ENOTDIR, SyscallError
 from snakevisor.oci.config import load_spec, parse_process
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.mounts import OciLayout
-from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, Sentry, SentryConfig, find_program
+from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
@@ -68,12 +68,11 @@ def gofer_mounts(spec):
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
     layout = OciLayout(masked_paths=list(spec.masked_paths), readonly_paths=list(spec.readonly_paths),
-                       sysctl=dict(spec.sysctl), cwd=spec.process.cwd)
-    bundle_root = os.path.dirname(spec.root.path)
+                       sysctl=dict(spec.sysctl))
     for i, m in enumerate(spec.mounts):
         sock = None
-        if m.is_bind:
-            src = m.source if os.path.isabs(m.source) else os.path.join(bundle_root, m.source)
+        if m.is_bind:   # load_spec made the source absolute and checked that it exists
+            src = m.source
             if not (os.path.isdir(src) or os.path.isfile(src)):
                 log.debug("bind mount of %s on %s: not a directory or regular file, skipped", src, m.destination)
                 continue
@@ -91,7 +90,7 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
                        oci=layout, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
                        max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
-                       net_raw=net_raw)
+                       net_raw=net_raw, cwd_missing="create")
     return cfg, mounts
 
 
@@ -204,9 +203,11 @@ class Sandbox:
         root = self.sentry.root
         try:
             cwd = resolve(ResolveContext(root), root, process.cwd.encode())
-        except SyscallError:
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
+        except SyscallError as e:
             fdtable.close_all()
-            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: no such directory"}
+            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: {os.strerror(e.errno)}"}
         fs = FSContext(root, cwd)
         env = dict(self.spec.process.env_dict())
         env.update(process.env_dict())
@@ -278,6 +279,7 @@ def boot_main(args):
         lockdown.enter_namespaces(netns_path)
         config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
         config.oci.own_netns = network == "none" or netns_path is not None
+        config.platform = args.platform
         exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                           0o644)
         sock_path = os.path.join(state_dir, CONTROL_SOCKET)
@@ -295,7 +297,7 @@ def boot_main(args):
         bpf = None if args.no_seccomp else lockdown.seccomp_filter(network)
         lockdown.lock_down(bpf, pivot=not args.no_pivot)
     except Exception as e:   # one line to the spawner, which prints it and cleans up
-        msg = str(e)
+        msg = f"process.{e}" if isinstance(e, BootError) else str(e)
         if isinstance(e, SyscallError):
             msg = (f"exec: {spec.process.args[0]!r}: executable file not found in $PATH" if e.errno == ENOENT
                    else f"cannot start the container's process: {os.strerror(e.errno)}")

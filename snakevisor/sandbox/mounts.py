@@ -3,10 +3,10 @@
 runc (libcontainer/rootfs_linux.go, standard_init_linux.go) mounts every entry of
 ``mounts`` in order, creating each mount point in the root first (a directory, or
 an empty file for a file bind mount, with the missing parents; symlinks on the
-way are followed inside the root, as securejoin does); then it creates
-``process.cwd``, writes ``linux.sysctl`` (the net.* keys to the network namespace, the others
-to the Sentry's /proc/sys where it has them), remounts ``linux.readonlyPaths``
-read-only and masks ``linux.maskedPaths`` (a file: /dev/null bound on it; a
+way are followed inside the root, as securejoin does); then (after creating
+``process.cwd``: sentry_boot.py does) it writes ``linux.sysctl`` (the net.* keys
+to the network namespace, the others to the Sentry's /proc/sys where it has
+them), remounts ``linux.readonlyPaths`` read-only and masks ``linux.maskedPaths`` (a file: /dev/null bound on it; a
 directory: an empty read-only tmpfs). ``build_oci_mounts`` does the same with the
 Sentry's filesystems: binds of host files and directories come from the Gofer
 (one connection each), proc, devpts, mqueue and tmpfs are the Sentry's own, a
@@ -53,7 +53,6 @@ class OciLayout:
     masked_paths: list = field(default_factory=list)
     readonly_paths: list = field(default_factory=list)
     sysctl: dict = field(default_factory=dict)
-    cwd: str = "/"
     own_netns: bool = False    # the Sentry's network namespace is the container's (net.* sysctls go there)
 
 
@@ -127,7 +126,6 @@ class MountBuilder:
             except SyscallError as e:
                 raise MountError(f"mounting {mount.type or 'bind'} on {mount.destination}: "
                                  f"{os.strerror(e.errno)}") from None
-        make_mountpoint(self.ctx, self.root, layout.cwd.encode())
         for key, value in layout.sysctl.items():
             if not key.startswith("net."):   # those went to the network namespace (write_net_sysctls)
                 self.write_sysctl(key, value)

@@ -7,7 +7,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from snakevisor.abi.errno import EACCES, ENOENT, SyscallError
+from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
 from snakevisor.abi.fs import MS_NOEXEC, O_RDONLY
 from snakevisor.p9.client import Client
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
@@ -44,7 +44,7 @@ class SentryConfig:
     cwd: str = "/"
     strace: bool = False
     hostname: str = "snakevisor"
-    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one)
+    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one; -1: none)
     memory_limit: int | None = None
     stdio: tuple = (0, 1, 2)
     extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
@@ -57,6 +57,15 @@ class SentryConfig:
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
     tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
     net_raw: bool = False             # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW
+    # A cwd the root lacks: "fallback" to / (do's implicit cwd, the caller's), "error" (do --cwd),
+    # or "create" it (OCI, as runc does before the root goes read-only).
+    cwd_missing: str = "fallback"
+    platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
+
+
+class BootError(Exception):
+    """The sandbox cannot be set up as configured; ``str(e)`` is one line naming the setting
+    ("cwd /x: no such directory"), which the caller prefixes with its own name for it."""
 
 
 def _pick_cpu():
@@ -113,7 +122,11 @@ class Sentry:
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
-        self.platform = PtracePlatform(self.memory_file, cpu=cpu)
+        cpu = None if cpu == -1 else cpu   # -1: not pinned
+        platform_class = PtracePlatform
+        if config.platform == "systrap":
+            from snakevisor.sentry.platform.systrap import SystrapPlatform as platform_class
+        self.platform = platform_class(self.memory_file, cpu=cpu)
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
@@ -136,6 +149,11 @@ class Sentry:
                 self._mount_volume(vfs, ctx, path, readonly, sock)
         self.kernel.max_tasks = config.max_tasks
         provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
+        if config.cwd_missing == "create":
+            try:
+                self._mountpoint(ctx, config.cwd)
+            except SyscallError as e:
+                raise BootError(f"cwd {config.cwd}: cannot be made: {os.strerror(e.errno)}") from None
         if config.root_readonly:
             vfs.root_mount.flags |= 1   # MS_RDONLY: mount points were made in the overlay before
 
@@ -170,6 +188,14 @@ class Sentry:
         """Load the init process (pid 1) with the config's argv, env, cwd, stdio, credentials
         and rlimits; it does not run until ``kernel.start_task(task)``. Returns the Task."""
         cfg = self.config
+        try:
+            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
+        except SyscallError as e:
+            if cfg.cwd_missing != "fallback":
+                raise BootError(f"cwd {cfg.cwd}: {os.strerror(e.errno)} in the sandbox") from None
+            cwd = self.root
         fdtable = FDTable()
         if cfg.tty:
             from snakevisor.sandbox.console import Console
@@ -181,10 +207,6 @@ class Sentry:
         else:
             for fd, f in enumerate(new_host_files(cfg.stdio)):
                 fdtable.install_at(fd, f)
-        try:
-            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
-        except SyscallError:
-            cwd = self.root
         fs = FSContext(self.root, cwd)
         env = dict(cfg.env)
         env.setdefault("PATH", DEFAULT_PATH)

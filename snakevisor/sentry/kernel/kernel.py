@@ -18,12 +18,12 @@ from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.loop import Loop
-from snakevisor.sentry.kernel.signals import Signals, make_siginfo, tgkill
+from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
-from snakevisor.sentry.platform.ptrace import StubGone, wait_stop
+from snakevisor.sentry.platform.interface import StubGone
 from snakevisor.sentry.vfs.resolve import path_of
 
 
@@ -47,7 +47,7 @@ class Kernel:
         self.uts = UTSNamespace(hostname)
         self.pidns = PIDNamespace()
         self.loop = Loop(self._stray_status, self._task_crashed)
-        self.loop.use_waker(platform.new_waker())
+        platform.attach(self.loop)
         self.boot_time = time.monotonic()
         self.cpu_of_exited = (0.0, 0.0)   # (user, system) seconds of exited processes (kernel/cputime.py)
         self.init = None
@@ -245,9 +245,7 @@ class Kernel:
         for t in tasks:
             ctx = t.ctx
             try:
-                tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
-                status = wait_stop(ctx.tid)
-                ctx.get_regs()   # injection restores the registers it finds: these, not the last stop's
+                status = ctx.stop_now()   # its registers read: injection restores these
             except StubGone as gone:
                 if gone.status is not None:
                     self.loop.hand_back(ctx.tid, gone.status)
@@ -270,10 +268,7 @@ class Kernel:
         except (StubGone, OSError):
             # Running application code: stop it with a kick, and finish it when it stops.
             self.doomed[ctx.tid] = ctx
-            try:
-                os.kill(ctx.tid, S.SIGURG)
-            except OSError:
-                pass
+            ctx.interrupt()
 
     def _end_task(self, task, status, from_group):
         """Tear one Task down; the last one out turns its thread group into a zombie."""
@@ -402,18 +397,19 @@ class Kernel:
             pass
 
     def _stray_status(self, pid, status):
+        stopped = self.platform.is_stop(status)
         doomed = self.doomed.pop(pid, None)
-        if doomed is not None and os.WIFSTOPPED(status):
+        if doomed is not None and stopped:
             try:
                 doomed.get_regs()
                 doomed.inject_exit()
             except (StubGone, OSError):
                 pass
             return
-        if not os.WIFSTOPPED(status):
+        if not stopped:
             self.platform.reaped(pid)
         task = self.host_tids.get(pid)
-        if task is not None and not os.WIFSTOPPED(status):
+        if task is not None and not stopped:
             self.stub_died(task, status)
 
     # -- helpers --------------------------------------------------------------

@@ -8,7 +8,6 @@ reads it back. A Task waiting inside the Sentry is woken with ERESTARTSYS; one
 running application code is kicked with a host SIGURG, which stops its stub
 thread so the Sentry can deliver.
 """
-import ctypes
 import struct
 
 from snakevisor.abi import signal as S
@@ -141,10 +140,7 @@ class Signals:
         ctx = task.ctx
         if ctx is not None and loop.by_tid.get(ctx.tid) is task and not task.kicked:
             task.kicked = True
-            try:
-                tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
-            except OSError:
-                pass
+            ctx.interrupt()
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):
@@ -412,9 +408,6 @@ class Signals:
         parent.child_events.notify(1)
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def _init_fpstate(xstate):
     """An XSAVE image in the initial state: x87 control word 0x37f, MXCSR 0x1f80, everything else
     zero, and no component marked in use (XSTATE_BV 0). One per (size, MXCSR mask): a CPU's."""
@@ -430,10 +423,5 @@ def _init_fpstate(xstate):
 
 
 _INIT_FPSTATE = {}
-
-
-def tgkill(tgid, tid, sig):
-    if _libc.syscall(SYSCALL_NUMBERS["tgkill"], tgid, tid, sig) != 0:
-        raise OSError(ctypes.get_errno(), "tgkill")
 
 
