@@ -38,8 +38,8 @@ def exit_code(returncode):
 NEUTRAL_CWD = "/"
 
 
-def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD):
-    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd)
+def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD, stdin=None):
+    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd, stdin=stdin)
 
 
 SENTRY_BUG = b"snakevisor: internal error"
@@ -57,11 +57,12 @@ def check_no_sentry_bug(stderr: bytes) -> None:
 PLATFORM_FLAGS = ("--platform", os.environ["SNAKEVISOR_PLATFORM"]) if os.environ.get("SNAKEVISOR_PLATFORM") else ()
 
 
-def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD):
+def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD, stdin=None):
     cmd = [sys.executable, "-m", "snakevisor", "do", *PLATFORM_FLAGS, *flags, "--", *argv]
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = REPO  # for the snakevisor command itself, run on the host
-    result = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd)
+    result = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd,
+                            stdin=stdin)
     check_no_sentry_bug(result.stderr)
     return result
 

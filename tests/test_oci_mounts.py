@@ -80,13 +80,13 @@ def _bundle(path, rootfs, host, args):
 
 def _normalise_mounts(lines, binds):
     """(target, type, options) of each mounts line we can compare: a bind (and the root) shows the
-    host's filesystem under runc and 9p here, so only its target and access flags count; /sys and
-    what is below it are left out (the Sentry has no sysfs and no cgroup filesystem yet; runc mounts a
-    tmpfs at /sys/fs/cgroup for a cgroup v1 host's hierarchies)."""
+    host's filesystem under runc and 9p here, so only its target and access flags count; what is
+    below /sys is left out (the Sentry has no cgroup filesystem: its sysfs describes the limits;
+    runc mounts a tmpfs at /sys/fs/cgroup for a cgroup v1 host's hierarchies)."""
     out = []
     for line in lines:
         source, target, fstype, opts = line.split()[:4]
-        if target == "/sys" or target.startswith("/sys/"):
+        if target.startswith("/sys/"):
             continue
         opts = opts.split(",")
         if target == "/" or target in binds:

@@ -6,7 +6,7 @@ import sys
 from conftest import REPO, compile_c
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.syscalls import absent
-from snakevisor.sentry.syscalls.table import FULL, TABLE, UNIMPLEMENTED
+from snakevisor.sentry.kernel.syscall_table import FULL, TABLE, UNIMPLEMENTED
 
 
 def test_rest_of_the_table_matches_linux(differential):

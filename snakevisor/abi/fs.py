@@ -235,6 +235,12 @@ V9FS_MAGIC = 0x01021997
 PIPEFS_MAGIC = 0x50495045
 SOCKFS_MAGIC = 0x534F434B
 ANON_INODE_FS_MAGIC = 0x09041934
+NSFS_MAGIC = 0x6E736673
+# /proc/PID/ns entries and their inode numbers: Linux's initial namespaces' (include/linux/proc_ns.h;
+# net and mnt take the first dynamic ones), since the sandbox's are its kernel's first.
+PROC_NS_INODES = {"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
+                  "pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
+                  "time_for_children": 0xEFFFFFFA, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE}
 
 # --- ioctl numbers (terminal and generic file) --------------------------------------------------
 TCGETS = 0x5401

@@ -212,7 +212,7 @@ def cmd_do(args):
 
 def cmd_syscalls(args):
     from snakevisor.sentry import syscalls  # noqa: F401
-    from snakevisor.sentry.syscalls.table import TABLE
+    from snakevisor.sentry.kernel.syscall_table import TABLE
     counts = {}
     for nr, name, status, note in TABLE.listing():
         counts[status] = counts.get(status, 0) + 1

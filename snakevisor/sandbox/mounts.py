@@ -9,12 +9,12 @@ to the network namespace, the others to the Sentry's /proc/sys where it has
 them), remounts ``linux.readonlyPaths`` read-only and masks ``linux.maskedPaths`` (a file: /dev/null bound on it; a
 directory: an empty read-only tmpfs). ``build_oci_mounts`` does the same with the
 Sentry's filesystems: binds of host files and directories come from the Gofer
-(one connection each), proc, devpts, mqueue and tmpfs are the Sentry's own, a
-tmpfs at /dev is the Sentry's devfs. Mount points are made in the root's
+(one connection each), proc, sysfs, devpts, mqueue and tmpfs are the Sentry's
+own, a tmpfs at /dev is the Sentry's devfs. Mount points are made in the root's
 overlay (the Gofer's upper layer), never in the host's image.
 
-Not provided: sysfs until the Sentry has one, and cgroup filesystems (skipped,
-with a debug line each).
+Not provided: cgroup filesystems (skipped, with a debug line each; the Sentry's
+sysfs describes the sandbox's limits under /sys/fs/cgroup).
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
+from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
 from snakevisor.sentry.vfs.pathops import mkdir_path, open_path
@@ -100,11 +101,6 @@ def make_mountpoint(ctx, root, path: bytes, is_dir: bool = True) -> VirtualDentr
     return cur
 
 
-def new_sysfs(kernel):
-    """The Sentry's sysfs, or None while it has none."""
-    return None
-
-
 class MountBuilder:
     """Builds the mount namespace of ``sentry`` (a sandbox/sentry_boot.py Sentry) from an OciLayout."""
 
@@ -163,11 +159,7 @@ class MountBuilder:
             if devpts.mount is None:
                 devpts.set_mount(m)
         elif kind == "sysfs":
-            fs = new_sysfs(self.sentry.kernel)
-            if fs is None:
-                log.debug("sysfs on %s: the Sentry has no sysfs yet, skipped", mount.destination)
-                return
-            self._attach(fs, dest, flags, source)
+            self._attach(SysFilesystem(self.sentry.kernel), dest, flags, source)
         else:   # cgroup, cgroup2
             log.debug("%s on %s: the Sentry has no cgroup filesystem, skipped", kind, mount.destination)
 

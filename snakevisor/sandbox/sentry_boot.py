@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
-from snakevisor.abi.fs import MS_NOEXEC, O_RDONLY
+from snakevisor.abi.fs import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, O_RDONLY
 from snakevisor.p9.client import Client
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
@@ -16,6 +16,7 @@ from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
 from snakevisor.sentry.fsimpl.host import new_host_files
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
+from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
@@ -35,6 +36,7 @@ from snakevisor.sandbox.network import provide_etc_files, setup_network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PR_SET_CHILD_SUBREAPER = 36
+SYSFS_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME
 
 
 @dataclass
@@ -61,6 +63,7 @@ class SentryConfig:
     # or "create" it (OCI, as runc does before the root goes read-only).
     cwd_missing: str = "fallback"
     platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
+    sysfs: bool = True                # do: the Sentry's sysfs on /sys (OCI: where config.json mounts sysfs)
 
 
 class BootError(Exception):
@@ -158,19 +161,24 @@ class Sentry:
             vfs.root_mount.flags |= 1   # MS_RDONLY: mount points were made in the overlay before
 
     def _default_mounts(self, vfs, ctx):
-        """``do``'s namespace: the Sentry's /dev, /proc, /tmp, /dev/shm, /dev/mqueue and /dev/pts,
-        where the root has the directory."""
+        """``do``'s namespace: the Sentry's /dev, /proc, /sys, /tmp, /dev/shm, /dev/mqueue and
+        /dev/pts, where the root has the directory."""
         tmp_size = self.config.tmpfs_size
+        sysfs = SysFilesystem(self.kernel) if self.config.sysfs else None
         for path, fs, source in ((b"/dev", DevFilesystem(self.memory_file), b"tmpfs"), (b"/proc", self.procfs, b"proc"),
+                                 (b"/sys", sysfs, b"sysfs"),
                                  (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size), b"tmpfs"),
                                  (b"/dev/shm", TmpfsFilesystem(self.memory_file, size_limit=tmp_size), b"shm"),
                                  (b"/dev/mqueue", self.kernel.ipc.mqueue, b"mqueue"),   # where Docker and runc have it
                                  (b"/dev/pts", self.devpts, b"devpts")):
+            if fs is None:
+                continue
             try:
                 target = resolve(ctx, self.root, path)
             except SyscallError:
                 continue  # the image has no such directory: nothing to mount on
-            m = vfs.mount(fs, target, source=source)
+            # sysfs as containers have it (runc's default config.json): ro,nosuid,nodev,noexec,relatime.
+            m = vfs.mount(fs, target, source=source, flags=SYSFS_FLAGS if fs is sysfs else 0)
             if fs is self.devpts:
                 self.devpts.set_mount(m)
 

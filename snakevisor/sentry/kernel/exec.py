@@ -58,6 +58,8 @@ def do_execve(task, path, argv, envp):
     task.name = os.path.basename(image.path)[:15]
     tg.did_exec = True  # setpgid on it from the parent now fails with EACCES
     task.creds.on_exec()
+    c = task.creds   # a fresh image is dumpable again unless its ids differ (begin_new_exec)
+    tg.dumpable = 1 if c.uid == c.euid and c.gid == c.egid else 0
     if task.vfork_parent is not None:
         task.vfork_parent = None
         tg.vfork_done.notify(1)

@@ -235,8 +235,13 @@ class Loop:
                     self.epoll.modify(fd, mask)
                 except FileNotFoundError:
                     self.epoll.register(fd, mask)
+        except PermissionError:
+            # Not pollable (a regular file, /dev/null): always ready for I/O, so only a poll-like
+            # wait for what it will never report waits on it, and that wait never ends through it
+            # (as on Linux). Waking it at once spun that task forever and starved every other.
+            self.fd_waiters.pop(fd, None)
         except OSError:
-            # Not pollable (a regular file) or already closed: it is always "ready".
+            # Already closed: wake the waiters, their next attempt reports it.
             for token, (task, ev) in list((waiters or {}).items()):
                 self._finish_wait(task, ev)
 

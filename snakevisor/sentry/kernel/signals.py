@@ -71,9 +71,10 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_KERNEL)
         self._prepare(tg, sig)
-        # An ignored signal is dropped, unless every thread blocks it (sigwait and signalfd may take it).
+        # An ignored signal is dropped, unless every thread blocks it (sigwait and signalfd may take it;
+        # a thread in rt_sigtimedwait has unblocked what it waits for, but still blocks it: real_sigmask).
         if self.is_ignored(tg, sig) and sig != S.SIGCONT and \
-                not all(t.sigmask & sigbit(sig) for t in tg.tasks if not t.exited):
+                not all((t.sigmask | t.real_sigmask) & sigbit(sig) for t in tg.tasks if not t.exited):
             return
         self._enqueue(tg.shared_pending, sig, info)
         tg.signal_arrivals.notify(1)
@@ -88,7 +89,7 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_TKILL)
         self._prepare(tg, sig)
-        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not task.sigmask & sigbit(sig):
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not (task.sigmask | task.real_sigmask) & sigbit(sig):
             return
         self._enqueue(task.pending, sig, info)
         tg.signal_arrivals.notify(1)

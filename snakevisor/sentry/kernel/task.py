@@ -13,7 +13,7 @@ from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
-from snakevisor.sentry.syscalls.table import TABLE
+from snakevisor.sentry.kernel.syscall_table import TABLE
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 
@@ -38,6 +38,7 @@ class Task:
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.sigmask = 0
+        self.real_sigmask = 0   # the mask rt_sigtimedwait set aside while it sleeps (Linux's real_blocked)
         self.saved_sigmask = None      # restored after a handler runs (sigsuspend, ppoll, pselect)
         self.pending = {}              # signo -> [siginfo]
         self.altstack = (0, S.SS_DISABLE, 0)

@@ -24,7 +24,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
                                to_s64, to_u32)
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.vfs import fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -116,7 +116,7 @@ def _gather(t, vecs, limit) -> bytes:
 
 
 def _do_read(t, f, n, offset=None, nowait=False):
-    blocking_read = getattr(f.impl, "blocking_read", None)   # terminals: VTIME's timers
+    blocking_read = f.impl.blocking_read   # terminals: VTIME's timers
     if blocking_read is not None and not nowait and not f.flags & O_NONBLOCK:
         timed = blocking_read(t, n)
         if timed is not None:
@@ -141,10 +141,10 @@ def _read_into(t, f, buf, count, pos=None):
     n = min(count, MAX_IO)
     room = t.mm.accessible_span(buf, n, write=True)
     if n and not room:
-        if getattr(f.impl, "always_eof", False):
+        if f.impl.always_eof:
             return 0  # /dev/null never writes into the buffer
         raise SyscallError(EFAULT)
-    task_read = getattr(f.impl, "task_read", None)   # host sockets: straight into application memory
+    task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
         return (yield from task_read(t, f, [(buf, room)]))
     data = yield from _do_read(t, f, room, pos)
@@ -183,7 +183,7 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
         if pos is not None and not f.impl.seekable:
             raise SyscallError(ESPIPE)
         return 0
-    task_read = getattr(f.impl, "task_read", None)
+    task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
         return (yield from task_read(t, f, vecs))
     data = yield from _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
@@ -230,7 +230,7 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
             n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit), POLLOUT,
                                          nowait)
         except SyscallError as e:
-            if e.errno == EPIPE and getattr(f.impl, "sigpipe_on_epipe", False):
+            if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
                 send_sigpipe(t)
             signal_if_limit(t, e)
             if done:
@@ -253,14 +253,14 @@ def _write_from(t, f, buf, count, pos=None):
     """Write what can be copied from ``buf`` (a bad tail gives a short write, a bad start EFAULT).
     Sinks that never look at the data (/dev/null, /dev/full) do not touch the buffer, as on Linux."""
     _check_rw(t, buf, count, pos)
-    discard = getattr(f.impl, "write_discarding", None)
+    discard = f.impl.write_discarding
     if discard is not None:
         return discard(min(count, MAX_RW_COUNT))
     n = min(count, MAX_IO)
     avail = t.mm.accessible_span(buf, n)
     if n and not avail:
         raise SyscallError(EFAULT)
-    task_write = getattr(f.impl, "task_write", None)   # host sockets: straight from application memory
+    task_write = f.impl.task_write   # host sockets: straight from application memory
     if task_write is not None and pos is None and avail:
         return (yield from task_write(t, f, [(buf, avail)]))
     data = t.mm.copy_in(buf, avail) if avail else b""
@@ -272,7 +272,7 @@ def _write_from(t, f, buf, count, pos=None):
 def _write_nothing(t, f):
     """A write of 0 bytes: a socket still sends (a 0-byte datagram on a message socket, as Linux's
     sock_write_iter); anything else not seekable returns 0."""
-    send_empty = getattr(f.impl, "send_empty", None)
+    send_empty = f.impl.send_empty
     if send_empty is None:
         return 0
     return (yield from send_empty(t, f))
@@ -300,7 +300,7 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
         raise SyscallError(ESPIPE)
     if total == 0:
         return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
-    task_write = getattr(f.impl, "task_write", None)
+    task_write = f.impl.task_write
     if task_write is not None and pos is None and not flags:
         return (yield from task_write(t, f, vecs))
     data = _gather(t, vecs, total)

@@ -13,7 +13,7 @@ from snakevisor.abi.fs import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMO
                                makedev, pack_stat, pack_statx, to_s32, to_s64, to_u32)
 from snakevisor.sentry.syscalls.file import id_arg, statfs_of
 from snakevisor.sentry.syscalls.fsize import check_new_size
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs.at import at_start, read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.inode import now_ns
 from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_path, mkdir_path, mknod_path,

@@ -4,7 +4,7 @@ from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, E
                                   EPERM, SyscallError)
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 
 # Flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK plus MAP_SYNC).
@@ -87,6 +87,16 @@ def madvise(t, addr, length, advice):
 
 @syscall("mlock", ("hex", "uint"), PARTIAL, "memory is never swapped by the Sentry; checks the range only")
 def mlock(t, addr, length):
+    return _check_mapped(t, addr, length)
+
+
+MLOCK_ONFAULT = 1
+
+
+@syscall("mlock2", ("hex", "uint", "hex"), PARTIAL, "as mlock (MLOCK_ONFAULT accepted); no VmLck accounting yet")
+def mlock2(t, addr, length, flags):
+    if flags & ~MLOCK_ONFAULT:
+        raise SyscallError(EINVAL)
     return _check_mapped(t, addr, length)
 
 

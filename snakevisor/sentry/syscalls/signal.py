@@ -10,7 +10,7 @@ from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTART
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.signals import make_siginfo
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 SIGSET_SIZE = 8
@@ -281,6 +281,7 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
         # Wanted signals are normally blocked; unblock them while we sleep so they wake us.
         old = t.sigmask
         t.sigmask &= ~wanted
+        t.real_sigmask = old
         try:
             yield from t.block_on_many([], left)
         except SyscallError as e:
@@ -288,6 +289,7 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
                 raise
         finally:
             t.sigmask = old
+            t.real_sigmask = 0
 
 
 @syscall("restart_syscall")

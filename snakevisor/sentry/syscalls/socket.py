@@ -19,7 +19,7 @@ from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_cr
 from snakevisor.sentry.net.netlink import new_netlink_socket
 from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 MAX_CHUNK = 1 << 20          # bytes moved per step between application memory and a socket
 MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is below it anyway)

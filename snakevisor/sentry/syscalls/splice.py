@@ -19,7 +19,7 @@ from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl
 from snakevisor.sentry.fsimpl.sockfs import SocketImpl
 from snakevisor.sentry.syscalls.fsize import file_too_big, fsize_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 CHUNK = 1 << 20
 LOFF = struct.Struct("<q")

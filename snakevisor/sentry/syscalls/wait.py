@@ -8,7 +8,7 @@ from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESR
 from snakevisor.abi.fs import O_NONBLOCK, to_s32
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 
 def _matches(t, child, kind, ident, options):

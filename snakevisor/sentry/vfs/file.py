@@ -27,9 +27,29 @@ class FileSizeLimitExceeded(SyscallError):
 
 
 class FileDescriptionImpl:
-    """Per-open-file behaviour supplied by a filesystem. Defaults: not readable/writable/seekable."""
+    """Per-open-file behaviour supplied by a filesystem. Defaults: not readable/writable/seekable.
+
+    Besides the methods below, an impl may set these optional hooks (None/False: not offered);
+    the syscall layer asks for them by name, never by probing:
+      ``task_read(task, file, vecs)`` / ``task_write(task, file, vecs)``: generators moving data
+        straight between application memory ``vecs`` [(addr, len)] and the file (host sockets);
+      ``blocking_read(task, n)``: a generator for a read with its own timing (a terminal's
+        VMIN/VTIME), or None to read as usual;
+      ``write_discarding(count)``: a sink that never looks at the data (/dev/null): the count;
+      ``send_empty(task, file)``: what a zero-length write(2) does (datagram sockets send one);
+      ``always_eof``: reads return 0 without touching the buffer; ``seek_always_zero``: lseek
+        always answers 0; ``sigpipe_on_epipe``: EPIPE from a write also raises SIGPIPE.
+    """
 
     seekable = False
+    task_read = None
+    task_write = None
+    blocking_read = None
+    write_discarding = None
+    send_empty = None
+    always_eof = False
+    seek_always_zero = False
+    sigpipe_on_epipe = False
 
     def __init__(self, inode=None):
         self.inode = inode
@@ -248,7 +268,7 @@ class FileDescription:
             raise SyscallError(EINVAL)
         if new < 0 or new > MAX_LFS_FILESIZE:
             raise SyscallError(EINVAL)
-        if getattr(self.impl, "seek_always_zero", False):
+        if self.impl.seek_always_zero:
             new = 0  # /dev/null, /dev/zero: Linux's noop_llseek-style answer
         self.offset = new
         if new == 0:
