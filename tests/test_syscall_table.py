@@ -37,3 +37,9 @@ def test_snakevisor_syscalls_lists_the_notes():
 def test_capabilities_across_setuid_and_exec_match_linux(differential):
     """PR_SET_KEEPCAPS, PR_CAP_AMBIENT and execve's capability rules (what setpriv --reuid needs)."""
     differential([compile_c("caps_exec")])
+
+
+def test_openat2_matches_linux(differential):
+    """struct open_how's checks and the RESOLVE_* scopes (BENEATH, IN_ROOT, NO_SYMLINKS,
+    NO_MAGICLINKS, NO_XDEV, CACHED)."""
+    differential([compile_c("openat2")])

@@ -64,6 +64,16 @@ __O_TMPFILE = 0o20000000
 O_TMPFILE = __O_TMPFILE | O_DIRECTORY
 O_NDELAY = O_NONBLOCK
 
+# Every flag open(2) knows (openat2 refuses any other bit); O_LARGEFILE is always set on x86_64.
+VALID_OPEN_FLAGS = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC
+                    | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC
+                    | __O_SYNC | O_PATH | __O_TMPFILE)
+# openat2(2): struct open_how (flags, mode, resolve) and its RESOLVE_* flags.
+OPEN_HOW_SIZE_VER0 = 24
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_CACHED = 0x08, 0x10, 0x20
+RESOLVE_ALL = 0x3F
+
 # Flags that only matter at open time and are not kept in the description.
 O_OPEN_ONLY = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC
 # Status flags F_SETFL may change (the rest of its argument is ignored).

@@ -22,7 +22,6 @@ NOTES = {
     "io_uring_register": "io_uring: not implemented (programs fall back to epoll or threads)",
     "fanotify_init": "fanotify (needs CAP_SYS_ADMIN on the host): not implemented",
     "fanotify_mark": "fanotify (needs CAP_SYS_ADMIN on the host): not implemented",
-    "openat2": "RESOLVE_* path resolution flags: not yet (issue \"Kernel features I\")",
     "rseq": "restartable sequences: not implemented; glibc then runs without them",
     "futex_waitv": "not yet: futex(2) is implemented",
     "remap_file_pages": "deprecated since Linux 3.16 (emulated there with mmap); not yet here",

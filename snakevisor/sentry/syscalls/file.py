@@ -11,10 +11,10 @@ import struct
 from snakevisor.abi import fs as _fs_abi
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
+                                  EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
-                               DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
+                               F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
                                FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_APPEND, O_ASYNC, O_CLOEXEC,
@@ -25,7 +25,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
-from snakevisor.sentry.vfs import fasync, fsnotify, locks
+from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
@@ -508,12 +508,8 @@ def fcntl(t, fd, cmd, arg):
         return f.signal
     if cmd == F_GETLEASE:
         return F_UNLCK
-    if cmd == F_NOTIFY:   # dnotify: requests are validated and accepted; no events are sent
-        if to_u32(arg) & ~DN_MULTISHOT == 0:
-            return 0
-        if f.inode is None or not f.inode.is_dir:
-            raise SyscallError(ENOTDIR)
-        return 0
+    if cmd == F_NOTIFY:
+        return dnotify.fcntl_notify(t, f, to_s32(fd), to_u32(arg))
     return f.impl.fcntl(t, cmd, arg)
 
 

@@ -14,7 +14,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                                pack_dirent64, pack_dirent)
 from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY
-from snakevisor.sentry.vfs import fasync, fsnotify, locks
+from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
 
@@ -140,6 +140,7 @@ class FileDescription:
         self.owner_type = 1      # F_OWNER_PID; F_OWNER_TID 0, F_OWNER_PGRP 2
         self.signal = 0          # F_SETSIG
         self.fasync = None       # O_ASYNC registration (vfs/fasync.py)
+        self.dnotify = None      # F_NOTIFY registration (vfs/dnotify.py)
         self._dirents = None     # directory snapshot for getdents
         vd.dentry.inc_ref()
         vd.mount.inc_ref()
@@ -164,6 +165,8 @@ class FileDescription:
                 locks.release_description(self, self.inode)
             if self.fasync is not None:
                 fasync.release(self)
+            if self.dnotify is not None:
+                dnotify.release(self)
             if fsnotify.marks and not self.flags & O_PATH:
                 fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)
             self.impl.release()

@@ -10,6 +10,7 @@ kernel (loader, exec, procfs) call these; filesystems implement the Inode side.
 from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_OPEN
+from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
@@ -84,13 +85,17 @@ def _open_create(ctx, start, path, flags, mode):
             raise SyscallError(EEXIST)
         if not child.dentry.inode.is_symlink:
             return child, False
-        if flags & O_NOFOLLOW:
+        if flags & O_NOFOLLOW or ctx.rflags & RESOLVE_NO_SYMLINKS:
             raise SyscallError(ELOOP)
         links += 1
         if links > SYMLOOP_MAX:
             raise SyscallError(ELOOP)
         target = child.dentry.inode.resolve_link(ctx.task)
         if target is not None:
+            if ctx.rflags & RESOLVE_NO_MAGICLINKS:
+                raise SyscallError(ELOOP)
+            if ctx.rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+                raise SyscallError(EXDEV)
             return target, False
         # A (possibly dangling) symlink: create or open its target.
         text = child.dentry.inode.readlink()
