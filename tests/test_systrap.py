@@ -197,8 +197,12 @@ def test_oci_container_under_the_sentry_lockdown(tmp_path):
     shutil.copy2(prog, progs / "prog")
     shutil.copy2(compile_c("systrap_probe", static=True), progs / "probe")
     native = subprocess.run([prog], capture_output=True, timeout=60, cwd="/")
+    # As under runc only the config's mounts are made: /proc for the program's /proc/self/fd, a tmpfs
+    # /tmp for its FIFO (the root is read-only).
     b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "/progs/probe; /progs/prog; echo status=$?"], mounts=[
-        {"destination": "/progs", "type": "bind", "source": str(progs), "options": ["rbind", "ro"]}])
+        {"destination": "/progs", "type": "bind", "source": str(progs), "options": ["rbind", "ro"]},
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}])
     try:
         boxed = sv(root, "--platform=systrap", "run", "-b", b, "st1", timeout=120)
     finally:

@@ -5,7 +5,7 @@
 parses a process object alone (``exec --process``). Anything malformed raises
 ``ConfigError`` whose message is one line naming the field
 ("process.args: must be a non-empty array of strings"). Fields the spec allows
-but we do not act on (seccomp, apparmor, maskedPaths, cgroups, devices, ...)
+but we do not act on (seccomp, apparmor, cgroups, devices, ...)
 are type-checked only where cheap and otherwise ignored, as runsc does.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from snakevisor.abi import fs as F
 from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi.resource import RLIMIT_NAMES
 
@@ -24,6 +25,38 @@ NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "t
 # kernel filesystems the Sentry provides itself whatever the config says.
 BIND_TYPES = ("bind", "rbind")
 SYNTHETIC_TYPES = ("proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2", "devtmpfs")
+# runc's mount option words (libcontainer/specconv): word -> (flags set, flags cleared). The
+# recursive forms (rro, rnosuid, ...) act as the plain ones: our mounts have no submounts to reach.
+_MOUNT_FLAG_WORDS = {
+    "defaults": (0, 0), "ro": (F.MS_RDONLY, 0), "rw": (0, F.MS_RDONLY), "nosuid": (F.MS_NOSUID, 0),
+    "suid": (0, F.MS_NOSUID), "nodev": (F.MS_NODEV, 0), "dev": (0, F.MS_NODEV), "noexec": (F.MS_NOEXEC, 0),
+    "exec": (0, F.MS_NOEXEC), "sync": (F.MS_SYNCHRONOUS, 0), "async": (0, F.MS_SYNCHRONOUS),
+    "dirsync": (F.MS_DIRSYNC, 0), "noatime": (F.MS_NOATIME, 0), "atime": (0, F.MS_NOATIME),
+    "nodiratime": (F.MS_NODIRATIME, 0), "diratime": (0, F.MS_NODIRATIME), "relatime": (F.MS_RELATIME, 0),
+    "norelatime": (0, F.MS_RELATIME), "strictatime": (F.MS_STRICTATIME, 0), "nostrictatime": (0, F.MS_STRICTATIME),
+    "mand": (F.MS_MANDLOCK, 0), "nomand": (0, F.MS_MANDLOCK), "lazytime": (F.MS_LAZYTIME, 0),
+    "nolazytime": (0, F.MS_LAZYTIME), "iversion": (F.MS_I_VERSION, 0), "noiversion": (0, F.MS_I_VERSION),
+    "silent": (F.MS_SILENT, 0), "loud": (0, F.MS_SILENT), "nosymfollow": (F.MS_NOSYMFOLLOW, 0),
+    "symfollow": (0, F.MS_NOSYMFOLLOW), "remount": (F.MS_REMOUNT, 0), "bind": (F.MS_BIND, 0),
+    "rbind": (F.MS_BIND | F.MS_REC, 0), "acl": (0, 0), "noacl": (0, 0),
+}
+
+
+def _flag_word(option):
+    """(set, clear) of a mount flag word, or of its recursive form ("rro", "rnosuid"); None: not one."""
+    word = _MOUNT_FLAG_WORDS.get(option)
+    if word is None and option[:1] == "r":
+        word = _MOUNT_FLAG_WORDS.get(option[1:])
+    return word
+
+
+# Propagation and runtime extensions: accepted, nothing to do (a sandbox's mounts propagate nowhere).
+_MOUNT_IGNORED_WORDS = ("private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
+                        "runbindable", "tmpcopyup", "idmap", "ridmap", "nocopyup", "copyup")
+# Filesystem options each type takes (mount(2)'s data; anything else is EINVAL there, as Linux's).
+TMPFS_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol", "inode32", "inode64",
+                 "noswap", "quota", "usrquota", "grpquota")
+DEVPTS_OPTIONS = ("newinstance", "ptmxmode", "mode", "gid", "uid", "max")
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 HOST_NAME_MAX = 64
 
@@ -113,6 +146,26 @@ class Mount:
                 return o.split("=", 1)[1]
         return None
 
+    def flags(self):
+        """The MS_* flags of the options, as runc computes them (later words win)."""
+        flags = 0
+        for o in self.options:
+            word = _flag_word(o)
+            if word is not None:
+                flags = (flags | word[0]) & ~word[1]
+        return flags
+
+    def data(self):
+        """The options that are not mount flags: the filesystem's own (mount(2)'s data), as
+        (key, value or None) pairs."""
+        out = []
+        for o in self.options:
+            if _flag_word(o) is not None or o in _MOUNT_IGNORED_WORDS:
+                continue
+            key, eq, value = o.partition("=")
+            out.append((key, value if eq else None))
+        return out
+
 
 @dataclass
 class Hook:
@@ -145,6 +198,9 @@ class Spec:
     annotations: dict = field(default_factory=dict)
     namespaces: list = field(default_factory=list)
     resources: Resources = field(default_factory=Resources)
+    masked_paths: list = field(default_factory=list)
+    readonly_paths: list = field(default_factory=list)
+    sysctl: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
 
     def namespace(self, kind):
@@ -279,30 +335,68 @@ def _parse_mounts(items):
             raise ConfigError(f"{mw}.source", "is required for a bind mount")
         if not mount.is_bind and mount.type not in ("tmpfs",) + SYNTHETIC_TYPES:
             raise ConfigError(f"{mw}.type", f"unsupported mount type {mount.type!r}")
-        if mount.type == "tmpfs":
-            for key in ("size", "mode"):
-                if mount.option_value(key) is not None:
-                    try:
-                        _tmpfs_number(mount.option_value(key), key)
-                    except ValueError:
-                        raise ConfigError(f"{mw}.options", f"bad tmpfs {key} {mount.option_value(key)!r}") from None
+        try:
+            if mount.type == "tmpfs":
+                tmpfs_params(mount)
+            elif mount.type == "devpts":
+                devpts_params(mount)
+        except ValueError as e:
+            raise ConfigError(f"{mw}.options", str(e)) from None
         mounts.append(mount)
     return mounts
 
 
-def _tmpfs_number(text, key):
-    """tmpfs size=N[kmg] (bytes) or mode=OCTAL."""
-    if key == "mode":
-        return int(text, 8)
-    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
-    return int(text[:-1] if mult != 1 else text) * mult
+def _memparse(text):
+    """A number with an optional k/m/g/t/p/e suffix, as the kernel's memparse."""
+    shift = "kmgtpe".find(text[-1:].lower()) + 1 if text else 0
+    return int(text[:-1] if shift else text, 0) << (10 * shift)
+
+
+def _fs_params(mount, known, parsers, defaults):
+    """The filesystem options of ``mount`` as a dict: ``known`` keys are accepted (``parsers``
+    turn the ones we act on into numbers); an unknown one, or a bad number, is a ValueError
+    naming it (mount(2) refuses it with EINVAL)."""
+    out = dict(defaults)
+    for key, value in mount.data():
+        if key not in known:
+            raise ValueError(f"{mount.type} does not take the option {key!r}")
+        parse = parsers.get(key)
+        if parse is None:
+            continue
+        try:
+            if value is None:
+                raise ValueError
+            out[key] = parse(value)
+            if out[key] < 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"bad {mount.type} option {key}={value!r}") from None
+    return out
+
+
+def tmpfs_params(mount):
+    """{size (bytes or None), nr_inodes (or None), mode, uid, gid} of a tmpfs mount."""
+    p = _fs_params(mount, TMPFS_OPTIONS,
+                      {"size": _memparse, "nr_blocks": lambda v: _memparse(v) * 4096, "nr_inodes": _memparse,
+                       "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
+                      {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0})
+    if "nr_blocks" in p:
+        p["size"] = p.pop("nr_blocks")
+    return p
+
+
+def devpts_params(mount):
+    """{mode, ptmxmode, gid (or None), uid (or None)} of a devpts mount (Linux's defaults otherwise)."""
+    return _fs_params(mount, DEVPTS_OPTIONS,
+                      {"mode": lambda v: int(v, 8) & 0o777, "ptmxmode": lambda v: int(v, 8) & 0o777,
+                       "gid": int, "uid": int, "max": int},
+                      {"mode": 0o600, "ptmxmode": 0, "gid": None, "uid": None, "max": None})
 
 
 def tmpfs_options(mount):
     """(mode, size in bytes or None) of a tmpfs mount."""
-    mode = mount.option_value("mode")
-    size = mount.option_value("size")
-    return (_tmpfs_number(mode, "mode") if mode else 0o1777, _tmpfs_number(size, "size") if size else None)
+    p = tmpfs_params(mount)
+    return p["mode"], p["size"]
 
 
 def parse_hooks(obj):
@@ -341,7 +435,44 @@ def _parse_linux(obj):
     pids = _get(res, "pids", "object", "linux.resources", default={})
     plimit = _get(pids, "limit", "int64", "linux.resources.pids", required="pids" in res)
     resources.pids_limit = None if plimit is None or plimit < 0 else max(plimit, 1)
-    return namespaces, resources
+    paths = {}
+    for key in ("maskedPaths", "readonlyPaths"):
+        paths[key] = _strings(obj, key, "linux")
+        for i, path in enumerate(paths[key]):
+            if not path.startswith("/"):
+                raise ConfigError(f"linux.{key}[{i}]", "must be an absolute path")
+    sysctl = _get(obj, "sysctl", "object", "linux", default={})
+    for key, value in sysctl.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"linux.sysctl.{key}", "must be a string")
+        check_sysctl(key, {ns.type for ns in namespaces})
+    return namespaces, resources, paths, dict(sysctl)
+
+
+# The sysctls of the IPC namespace besides fs.mqueue.* (runc's libcontainer/configs/validate).
+IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+               "kernel.shmmni", "kernel.shm_rmid_forced")
+
+
+def check_sysctl(key, namespaces):
+    """runc's check: a sysctl must belong to a namespace the container has of its own."""
+    if "/" in key or "" in key.split("."):
+        raise ConfigError("linux.sysctl", f'sysctl "{key}": not a sysctl name')
+    if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if "ipc" in namespaces:
+            return
+        raise ConfigError("linux.sysctl", f'sysctl "{key}" is not allowed in the hosts ipc namespace')
+    if key.startswith("net."):
+        if "network" in namespaces:
+            return
+        raise ConfigError("linux.sysctl", f'sysctl "{key}" is not allowed in the hosts network namespace')
+    if "uts" in namespaces:
+        if key == "kernel.domainname":
+            return
+        if key == "kernel.hostname":
+            raise ConfigError("linux.sysctl", 'sysctl "kernel.hostname" is not allowed; it should be set using '
+                                              "the OCI config.hostname field")
+    raise ConfigError("linux.sysctl", f'sysctl "{key}" is not in a separate kernel namespace')
 
 
 def parse_spec(obj):
@@ -357,14 +488,15 @@ def parse_spec(obj):
     for k, v in annotations.items():
         if not isinstance(v, str):
             raise ConfigError(f"annotations.{k}", "must be a string")
-    namespaces, resources = _parse_linux(_get(obj, "linux", "object", "", default={}))
+    namespaces, resources, paths, sysctl = _parse_linux(_get(obj, "linux", "object", "", default={}))
     hostname = _text(obj, "hostname", "", default="")
     if len(hostname.encode()) > HOST_NAME_MAX:
         raise ConfigError("hostname", f"longer than {HOST_NAME_MAX} bytes")   # sethostname: EINVAL
     return Spec(oci_version=version, process=process, root=root, hostname=hostname,
                 mounts=_parse_mounts(_get(obj, "mounts", "array", "", default=[])),
                 hooks=parse_hooks(_get(obj, "hooks", "object", "", default={})), annotations=dict(annotations),
-                namespaces=namespaces, resources=resources, raw=obj)
+                namespaces=namespaces, resources=resources, masked_paths=paths["maskedPaths"],
+                readonly_paths=paths["readonlyPaths"], sysctl=sysctl, raw=obj)
 
 
 def load_json(path, what):

@@ -483,9 +483,7 @@ class ThreadGroupDir(Directory):
         root = self.task.fs.root
         for m in vfs.mounts:
             target = path_of(type(root)(m, m.root), root)
-            opts = "ro" if (m.flags & 1 or m.fs.readonly) else "rw"
-            extra = m.fs.mount_options()
-            yield m, target, opts + ("," + extra if extra else "")
+            yield m, target, m.options()
 
     def _mounts(self):
         return "".join(f"{(m.source or b'none').decode(errors='replace')} {t.decode(errors='replace')} {m.fs.name} {o} 0 0\n"
@@ -497,6 +495,7 @@ class ThreadGroupDir(Directory):
             mid = m.id
             pid = m.parent.id if m.parent is not None else mid
             dev = m.fs.dev
-            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} / {t.decode(errors='replace')} {o.split(',')[0]} - "
-                        f"{m.fs.name} {(m.source or b'none').decode(errors='replace')} {o}\n")
+            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} / {t.decode(errors='replace')} "
+                        f"{m.mount_options()} - {m.fs.name} {(m.source or b'none').decode(errors='replace')} "
+                        f"{m.super_options()}\n")
         return "".join(rows)

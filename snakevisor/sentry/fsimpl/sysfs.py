@@ -52,8 +52,6 @@ class SysFilesystem(Filesystem):
         self.root = Dentry(Directory(self, self._root))
         self.root.inc_ref()
 
-    def mount_options(self):
-        return "nosuid,nodev,noexec,relatime"
 
     # -- helpers -----------------------------------------------------------------
     def _file(self, text_fn, mode=0o444):

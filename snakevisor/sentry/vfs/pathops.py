@@ -14,7 +14,7 @@ from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGIC
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
-                               S_IFMT, S_IXUGO, SYMLOOP_MAX)
+                               S_IFBLK, S_IFCHR, S_IFMT, S_IXUGO, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
@@ -124,6 +124,8 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         raise SyscallError(ENOTDIR)
     if not created:
         check_permission(ctx.creds, inode, mask)
+    if inode.mode & S_IFMT in (S_IFCHR, S_IFBLK) and vd.mount.flags & MS_NODEV:
+        raise SyscallError(EACCES)   # Linux's may_open: no device opens through a nodev mount
     if mask & MAY_WRITE and (inode.is_reg or inode.is_dir):
         check_writable_mount(vd)
         if inode.exec_users:
