@@ -186,10 +186,12 @@ class SnakevisorRunner(Runner):
     def setup(self, ctx):
         self.host_dir = ctx.host_dir
 
+    PLATFORM = ()
+
     def command(self, argv, host_network=False):
         vol = ["--volume", f"{self.host_dir}:{self.host_dir}"] if self.host_dir else []
         net = ["--network=host"] if host_network else []
-        return [sys.executable, "-m", "snakevisor", "do", *vol, *net, "--", *argv]
+        return [sys.executable, "-m", "snakevisor", "do", *self.PLATFORM, *vol, *net, "--", *argv]
 
     def cwd(self):
         return str(REPO_ROOT)
@@ -198,6 +200,12 @@ class SnakevisorRunner(Runner):
         if not (REPO_ROOT / "snakevisor" / "__main__.py").exists():
             return "snakevisor/__main__.py not found (python3 -m snakevisor not built yet)"
         return None
+
+
+class SnakevisorSystrapRunner(SnakevisorRunner):
+    name = "snakevisor-systrap"
+    description = "the same with do --platform=systrap (seccomp traps into a stub signal handler)"
+    PLATFORM = ("--platform=systrap",)
 
 
 class RunscRunner(Runner):
@@ -356,7 +364,7 @@ class PythonPtraceRunner(Runner):
 
 def all_runners():
     """Every runner, in table column order."""
-    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), RunscRunner(pinned=True),
+    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 
 

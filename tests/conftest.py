@@ -38,15 +38,33 @@ def exit_code(returncode):
 NEUTRAL_CWD = "/"
 
 
-def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD):
-    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd)
+def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD, stdin=None):
+    return subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env, cwd=cwd, stdin=stdin)
 
 
-def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD):
-    cmd = [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
+SENTRY_BUG = b"snakevisor: internal error"
+
+
+def check_no_sentry_bug(stderr: bytes) -> None:
+    """No sandboxed run may hit a Sentry bug: a handler that raised something other than
+    SyscallError (the caller got EIO, the log a traceback). Every run through the harness checks."""
+    if SENTRY_BUG in stderr:
+        at = stderr.index(SENTRY_BUG)
+        raise AssertionError("the Sentry logged an internal error:\n" + stderr[at:at + 4000].decode(errors="replace"))
+
+
+# SNAKEVISOR_PLATFORM=systrap runs every `snakevisor do` of the tests on that platform.
+PLATFORM_FLAGS = ("--platform", os.environ["SNAKEVISOR_PLATFORM"]) if os.environ.get("SNAKEVISOR_PLATFORM") else ()
+
+
+def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL_CWD, stdin=None):
+    cmd = [sys.executable, "-m", "snakevisor", "do", *PLATFORM_FLAGS, *flags, "--", *argv]
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = REPO  # for the snakevisor command itself, run on the host
-    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd)
+    result = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd,
+                            stdin=stdin)
+    check_no_sentry_bug(result.stderr)
+    return result
 
 
 @pytest.fixture

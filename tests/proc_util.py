@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import NEUTRAL_CWD, REPO, exit_code, run_native
+from conftest import NEUTRAL_CWD, PLATFORM_FLAGS, REPO, check_no_sentry_bug, exit_code, run_native
 
 PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -39,7 +39,7 @@ class Hung(Exception):
 
 def run_boxed(argv, timeout=30, env=None, input=None, cwd=NEUTRAL_CWD, flags=()):
     """`snakevisor do -- argv` in its own session; SIGKILL the group after `timeout` s."""
-    cmd = [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
+    cmd = [sys.executable, "-m", "snakevisor", "do", *PLATFORM_FLAGS, *flags, "--", *argv]
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = REPO
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
@@ -54,6 +54,7 @@ def run_boxed(argv, timeout=30, env=None, input=None, cwd=NEUTRAL_CWD, flags=())
         raise Hung(f"sandbox still running after {timeout}s (killed): {' '.join(argv)}\n"
                    f"stdout tail:\n{out.decode(errors='replace')[-1500:]}\n"
                    f"stderr tail:\n{err.decode(errors='replace')[-1500:]}")
+    check_no_sentry_bug(err)
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 

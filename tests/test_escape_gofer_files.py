@@ -16,13 +16,12 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import REPO, compile_c, exit_code, run_native, run_sandboxed  # noqa: E402
-from test_gofer_fs import GoferWorld, ServerProcess, op  # noqa: E402
+from conftest import REPO, compile_c, exit_code, run_native, run_sandboxed
+from test_gofer_fs import GoferWorld, ServerProcess, op
 
-from snakevisor.abi import fs as abi  # noqa: E402
-from snakevisor.sentry.fsimpl.gofer_handles import OPEN_HANDLES  # noqa: E402
-from snakevisor.sentry.vfs.pathops import rename_path, unlink_path  # noqa: E402
+from snakevisor.abi import fs as abi
+from snakevisor.sentry.fsimpl.gofer_handles import OPEN_HANDLES
+from snakevisor.sentry.vfs.pathops import rename_path, unlink_path
 
 GIB = 1 << 30
 

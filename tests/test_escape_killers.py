@@ -9,9 +9,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import NEUTRAL_CWD, REPO, compile_c  # noqa: E402
-from proc_util import app_env, compare, no_stub_left  # noqa: E402
+from conftest import NEUTRAL_CWD, REPO, compile_c
+from proc_util import app_env, compare, no_stub_left
 
 
 @contextlib.contextmanager

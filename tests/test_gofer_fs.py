@@ -10,23 +10,21 @@ mappings are written back.
 import os
 import socket
 import subprocess
-import sys
 import threading
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import test_tmpfs as T  # noqa: E402
-import test_vfs_syscalls as V  # noqa: E402
-from test_vfs_fixtures import World  # noqa: E402
+import test_tmpfs as T
+import test_vfs_syscalls as V
+from test_vfs_fixtures import World
 
-from snakevisor.abi import fs as abi  # noqa: E402
-from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, EOPNOTSUPP, EROFS,  # noqa: E402
+from snakevisor.abi import fs as abi
+from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, EOPNOTSUPP, EROFS,
                                   SyscallError)
-from snakevisor.gofer import serve  # noqa: E402
-from snakevisor.p9.client import Client  # noqa: E402
-from snakevisor.sentry.fsimpl.gofer import GoferFilesystem  # noqa: E402
-from snakevisor.sentry.vfs.pathops import open_path, rename_path, unlink_path  # noqa: E402
+from snakevisor.gofer import serve
+from snakevisor.p9.client import Client
+from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
+from snakevisor.sentry.vfs.pathops import open_path, rename_path, unlink_path
 
 
 class GoferServer:

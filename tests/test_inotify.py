@@ -20,3 +20,9 @@ def test_inotifywait_and_tail_follow(differential, where):
     native, boxed = differential(["/bin/sh", os.path.join(PROGRAMS, "inotify_tools.sh"), where])
     assert b"MOVED_TO moved" in boxed.stdout and b"second" in boxed.stdout
     assert b"reverting to polling" not in boxed.stdout
+
+
+def test_dnotify_matches_linux(differential):
+    """fcntl(F_NOTIFY): the signal (F_SETSIG, POLL_MSG, si_fd), DN_* classes, masks adding up,
+    DN_MULTISHOT, cancelling with 0."""
+    differential([compile_c("dnotify")])

@@ -14,16 +14,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import test_gofer_fs as G  # noqa: E402
+import test_gofer_fs as G
 
-from snakevisor.gofer import serve  # noqa: E402
-from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess  # noqa: E402
+from snakevisor.gofer import serve
+from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 
 GOPATH = "/usr/share/gocode"
 GVISOR_P9 = os.path.join(GOPATH, "src/gvisor.dev/gvisor/pkg/p9")

@@ -19,13 +19,12 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_gofer_fs import GoferServer  # noqa: E402
+from test_gofer_fs import GoferServer
 
-from snakevisor.abi.errno import SyscallError  # noqa: E402
-from snakevisor.gofer.isolation import GOFER_CAPS  # noqa: E402
-from snakevisor.p9.client import Client  # noqa: E402
-from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess  # noqa: E402
+from snakevisor.abi.errno import SyscallError
+from snakevisor.gofer.isolation import GOFER_CAPS
+from snakevisor.p9.client import Client
+from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = b"TOPSECRET-do-not-leak"

@@ -86,8 +86,10 @@ def test_programs_run_under_the_filter(tmp_path, root, progs, name):
                             env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                  "TERM": "xterm"})
     # Not as pid 1 (init ignores signals it has no handler for): under sh, which waits for it.
+    # A tmpfs /tmp as the programs need it: the root is read-only and, as under runc, nothing else is mounted.
     b = make_bundle(str(tmp_path / "b"), ["sh", "-c", f"/progs/{name}; exit $?"], mounts=[
-        {"destination": "/proc", "type": "proc", "source": "proc"}, progs_mount(progs)])
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}, progs_mount(progs)])
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     boxed = subprocess.run(["python3", "-m", "snakevisor", "--root", root, "run", "-b", b, name],
                            capture_output=True, timeout=120, env=env, stdin=subprocess.DEVNULL)

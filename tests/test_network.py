@@ -13,17 +13,16 @@ import textwrap
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import BUILD_DIR, compile_c, run_native, run_sandboxed  # noqa: E402
+from conftest import BUILD_DIR, compile_c, run_native, run_sandboxed
 
-from snakevisor.abi import mm as M  # noqa: E402
-from snakevisor.abi import netlink as NL  # noqa: E402
-from snakevisor.abi.errno import EAGAIN, EFAULT, EPERM, SyscallError  # noqa: E402
-from snakevisor.abi.socket import AF_NETLINK, SOCK_RAW  # noqa: E402
-from snakevisor.sandbox.network import etc_files, hosts_file, hosts_with_our_names, names_localhost  # noqa: E402
-from snakevisor.sentry.mm.manager import MemoryManager  # noqa: E402
-from snakevisor.sentry.mm.memoryfile import MemoryFile  # noqa: E402
-from snakevisor.sentry.net.netlink import NetlinkSocket  # noqa: E402
+from snakevisor.abi import mm as M
+from snakevisor.abi import netlink as NL
+from snakevisor.abi.errno import EAGAIN, EFAULT, EPERM, SyscallError
+from snakevisor.abi.socket import AF_NETLINK, SOCK_RAW
+from snakevisor.sandbox.network import etc_files, hosts_file, hosts_with_our_names, names_localhost
+from snakevisor.sentry.mm.manager import MemoryManager
+from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.net.netlink import NetlinkSocket
 
 
 def free_port():

@@ -14,8 +14,7 @@ import urllib.request
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import BUILD_DIR, REPO, compile_c, run_sandboxed  # noqa: E402
+from conftest import BUILD_DIR, REPO, compile_c, run_sandboxed
 
 
 def free_port():

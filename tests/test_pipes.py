@@ -1,15 +1,12 @@
 """Pipes and FIFOs: the Pipe buffer's rules (unit) and a differential C program (native vs sandbox)."""
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import compile_c  # noqa: E402
+from conftest import compile_c
 
-from snakevisor.abi.errno import EAGAIN, EBUSY, EPERM, SyscallError  # noqa: E402
-from snakevisor.abi.fs import O_DIRECT, O_NONBLOCK  # noqa: E402
-from snakevisor.sentry.fsimpl.pipefs import Pipe, new_pipe, round_pipe_size  # noqa: E402
+from snakevisor.abi.errno import EAGAIN, EBUSY, EPERM, SyscallError
+from snakevisor.abi.fs import O_DIRECT, O_NONBLOCK
+from snakevisor.sentry.fsimpl.pipefs import Pipe, new_pipe, round_pipe_size
 
 
 def test_pipe_capacity_and_atomicity():

@@ -1,16 +1,13 @@
 """poll/select/epoll/eventfd/timerfd: a differential C program, plus epoll behaviour checked directly."""
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import compile_c  # noqa: E402
+from conftest import compile_c
 
-from snakevisor.abi.errno import ELOOP, SyscallError  # noqa: E402
-from snakevisor.abi.fs import O_NONBLOCK  # noqa: E402
-from snakevisor.abi.poll import EPOLLET, EPOLLIN, EPOLLONESHOT, EPOLLOUT  # noqa: E402
-from snakevisor.sentry.fsimpl.epollfs import new_epoll  # noqa: E402
-from snakevisor.sentry.fsimpl.eventfd import new_eventfd  # noqa: E402
-from snakevisor.sentry.fsimpl.pipefs import new_pipe  # noqa: E402
+from snakevisor.abi.errno import ELOOP, SyscallError
+from snakevisor.abi.fs import O_NONBLOCK
+from snakevisor.abi.poll import EPOLLET, EPOLLIN, EPOLLONESHOT, EPOLLOUT
+from snakevisor.sentry.fsimpl.epollfs import new_epoll
+from snakevisor.sentry.fsimpl.eventfd import new_eventfd
+from snakevisor.sentry.fsimpl.pipefs import new_pipe
 
 
 def test_epoll_level_edge_oneshot():

@@ -9,10 +9,9 @@ import textwrap
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import run_native, run_sandboxed  # noqa: E402
+from conftest import run_native, run_sandboxed
 
-from snakevisor.sentry.fsimpl import procfs_net  # noqa: E402
+from snakevisor.sentry.fsimpl import procfs_net
 
 
 def py_argv(code):

@@ -1,17 +1,15 @@
 """Sockets: AF_UNIX in the Sentry and AF_INET over host sockets, differential C programs and python3 snippets."""
 import os
 import shutil
-import sys
 import textwrap
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import BUILD_DIR, compile_c, run_sandboxed  # noqa: E402
+from conftest import BUILD_DIR, compile_c, run_sandboxed
 
-from snakevisor.abi.errno import EAGAIN, ECONNREFUSED, EPIPE, SyscallError  # noqa: E402
-from snakevisor.abi.socket import MSG_PEEK, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM  # noqa: E402
-from snakevisor.sentry.net.unix import socketpair  # noqa: E402
+from snakevisor.abi.errno import EAGAIN, ECONNREFUSED, EPIPE, SyscallError
+from snakevisor.abi.socket import MSG_PEEK, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM
+from snakevisor.sentry.net.unix import socketpair
 
 
 def test_unix_stream_pair_unit():

@@ -6,7 +6,7 @@ import sys
 from conftest import REPO, compile_c
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.syscalls import absent
-from snakevisor.sentry.syscalls.table import FULL, TABLE, UNIMPLEMENTED
+from snakevisor.sentry.kernel.syscall_table import FULL, TABLE, UNIMPLEMENTED
 
 
 def test_rest_of_the_table_matches_linux(differential):
@@ -37,3 +37,15 @@ def test_snakevisor_syscalls_lists_the_notes():
 def test_capabilities_across_setuid_and_exec_match_linux(differential):
     """PR_SET_KEEPCAPS, PR_CAP_AMBIENT and execve's capability rules (what setpriv --reuid needs)."""
     differential([compile_c("caps_exec")])
+
+
+def test_openat2_matches_linux(differential):
+    """struct open_how's checks and the RESOLVE_* scopes (BENEATH, IN_ROOT, NO_SYMLINKS,
+    NO_MAGICLINKS, NO_XDEV, CACHED)."""
+    differential([compile_c("openat2")])
+
+
+def test_etxtbsy_matches_linux(differential):
+    """A running program may not be opened for writing or truncated; a file open for writing
+    may not be executed (deny_write_access)."""
+    differential([compile_c("etxtbsy")])

@@ -1,19 +1,16 @@
 """tmpfs and devfs semantics through the VFS operations (no syscall layer)."""
-import os
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_vfs_fixtures import world  # noqa: E402,F401
+from test_vfs_fixtures import world  # noqa: F401
 
-from snakevisor.abi import fs as abi  # noqa: E402
-from snakevisor.abi.errno import (EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR,  # noqa: E402
+from snakevisor.abi import fs as abi
+from snakevisor.abi.errno import (EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR,
                                   ENOTEMPTY, ENXIO, EPERM, EXDEV, SyscallError)
-from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem  # noqa: E402
-from snakevisor.sentry.mm.pagecache import CHUNK_SIZE  # noqa: E402
-from snakevisor.sentry.vfs.pathops import (link_path, mkdir_path, open_path, rename_path, rmdir_path,  # noqa: E402
+from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.mm.pagecache import CHUNK_SIZE
+from snakevisor.sentry.vfs.pathops import (link_path, mkdir_path, open_path, rename_path, rmdir_path,
                                            symlink_path, truncate_vd, unlink_path)
 
 

@@ -8,17 +8,16 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import BUILD_DIR, PROGRAMS, REPO, compile_c, run_native, run_sandboxed  # noqa: E402
-from tmux_util import Tmux, needs_tmux  # noqa: E402
+from conftest import BUILD_DIR, PROGRAMS, REPO, compile_c, run_native, run_sandboxed
+from tmux_util import Tmux, needs_tmux
 
-from snakevisor.abi import signal as S  # noqa: E402
-from snakevisor.abi.errno import EAGAIN, EIO, ENXIO, SyscallError  # noqa: E402
-from snakevisor.abi.fs import O_NOCTTY, O_RDWR, POLLHUP, POLLIN, POLLOUT  # noqa: E402
-from snakevisor.abi.tty import (ECHO, ICANON, ICRNL, ISIG, IXON, NOFLSH, OPOST, TABDLY, VMIN, VTIME,  # noqa: E402
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import EAGAIN, EIO, ENXIO, SyscallError
+from snakevisor.abi.fs import O_NOCTTY, O_RDWR, POLLHUP, POLLIN, POLLOUT
+from snakevisor.abi.tty import (ECHO, ICANON, ICRNL, ISIG, IXON, NOFLSH, OPOST, TABDLY, VMIN, VTIME,
                                 XTABS)
-from snakevisor.sentry.kernel.ldisc import LineDiscipline  # noqa: E402
-from snakevisor.sentry.kernel.threadgroup import PIDNamespace  # noqa: E402
+from snakevisor.sentry.kernel.ldisc import LineDiscipline
+from snakevisor.sentry.kernel.threadgroup import PIDNamespace
 
 
 # --- the line discipline ------------------------------------------------------------------------

@@ -6,14 +6,12 @@ the program draws (tmux_util.Tmux)."""
 import os
 import shlex
 import shutil
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from conftest import run_native, run_sandboxed  # noqa: E402
-from tmux_util import START_TIMEOUT, needs_tmux, session  # noqa: E402
+from conftest import run_native, run_sandboxed
+from tmux_util import START_TIMEOUT, needs_tmux, session
 
 PROMPT = "[sv]$"          # capture-pane drops the trailing blank of PS1
 BASH = ["/usr/bin/env", "PS1=[sv]$ ", "HISTFILE=/tmp/.bash_history", "/bin/bash", "--norc", "-i"]

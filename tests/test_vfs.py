@@ -1,20 +1,18 @@
 """VFS core: path resolution, mounts, FDTable, and the ABI struct layouts."""
 import os
 import struct
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_vfs_fixtures import World, world  # noqa: E402,F401
+from test_vfs_fixtures import World, world  # noqa: F401
 
-from snakevisor.abi import fs as abi  # noqa: E402
-from snakevisor.abi.errno import (EBADF, EINVAL, ELOOP, EMFILE, ENAMETOOLONG, ENOENT, ENOTDIR,  # noqa: E402
+from snakevisor.abi import fs as abi
+from snakevisor.abi.errno import (EBADF, EINVAL, ELOOP, EMFILE, ENAMETOOLONG, ENOENT, ENOTDIR,
                                   SyscallError)
-from snakevisor.sentry.vfs.fdtable import FDTable  # noqa: E402
-from snakevisor.sentry.vfs.mount import VirtualDentry  # noqa: E402
-from snakevisor.sentry.vfs.pathops import mkdir_path, open_path, symlink_path  # noqa: E402
-from snakevisor.sentry.vfs.resolve import (ResolveContext, path_of, resolve, resolve_parent)  # noqa: E402
+from snakevisor.sentry.vfs.fdtable import FDTable
+from snakevisor.sentry.vfs.mount import VirtualDentry
+from snakevisor.sentry.vfs.pathops import mkdir_path, open_path, symlink_path
+from snakevisor.sentry.vfs.resolve import (ResolveContext, path_of, resolve, resolve_parent)
 
 
 def errno_of(fn, *a, **kw):

@@ -1,20 +1,18 @@
 """The fs/file syscall handlers over a real tmpfs/devfs tree with a fake Task."""
 import os
 import struct
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_vfs_fixtures import FDCWD, Creds, WouldBlock, call, err, world  # noqa: E402,F401
+from test_vfs_fixtures import FDCWD, Creds, WouldBlock, call, err, world  # noqa: F401
 
-from snakevisor.abi import fs as abi  # noqa: E402
-from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP,  # noqa: E402
+from snakevisor.abi import fs as abi
+from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP,
                                   EMFILE, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, ENOTTY, EPERM,
                                   ERANGE, ESPIPE, EXDEV)
-from snakevisor.sentry.syscalls import file as sf  # noqa: E402
-from snakevisor.sentry.syscalls import fs as sp  # noqa: E402
-from snakevisor.sentry.vfs.waiter import HostFdWaitable  # noqa: E402
+from snakevisor.sentry.syscalls import file as sf
+from snakevisor.sentry.syscalls import fs as sp
+from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 U64 = 2**64 - 1
 

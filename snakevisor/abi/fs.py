@@ -64,6 +64,16 @@ __O_TMPFILE = 0o20000000
 O_TMPFILE = __O_TMPFILE | O_DIRECTORY
 O_NDELAY = O_NONBLOCK
 
+# Every flag open(2) knows (openat2 refuses any other bit); O_LARGEFILE is always set on x86_64.
+VALID_OPEN_FLAGS = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC
+                    | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC
+                    | __O_SYNC | O_PATH | __O_TMPFILE)
+# openat2(2): struct open_how (flags, mode, resolve) and its RESOLVE_* flags.
+OPEN_HOW_SIZE_VER0 = 24
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_CACHED = 0x08, 0x10, 0x20
+RESOLVE_ALL = 0x3F
+
 # Flags that only matter at open time and are not kept in the description.
 O_OPEN_ONLY = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC
 # Status flags F_SETFL may change (the rest of its argument is ignored).
@@ -206,7 +216,17 @@ MS_NOEXEC = 8
 MS_SYNCHRONOUS = 16
 MS_NOATIME = 1024
 MS_NODIRATIME = 2048
+MS_REMOUNT = 32
+MS_MANDLOCK = 64
+MS_DIRSYNC = 128
+MS_NOSYMFOLLOW = 256
+MS_BIND = 4096
+MS_REC = 16384
+MS_SILENT = 32768
 MS_RELATIME = 1 << 21
+MS_I_VERSION = 1 << 23
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
 ST_RDONLY = 1
 ST_NOSUID = 2
 ST_NODEV = 4
@@ -225,6 +245,12 @@ V9FS_MAGIC = 0x01021997
 PIPEFS_MAGIC = 0x50495045
 SOCKFS_MAGIC = 0x534F434B
 ANON_INODE_FS_MAGIC = 0x09041934
+NSFS_MAGIC = 0x6E736673
+# /proc/PID/ns entries and their inode numbers: Linux's initial namespaces' (include/linux/proc_ns.h;
+# net and mnt take the first dynamic ones), since the sandbox's are its kernel's first.
+PROC_NS_INODES = {"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
+                  "pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
+                  "time_for_children": 0xEFFFFFFA, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE}
 
 # --- ioctl numbers (terminal and generic file) --------------------------------------------------
 TCGETS = 0x5401

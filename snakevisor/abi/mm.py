@@ -56,3 +56,9 @@ PAGE_SIZE = 4096
 # The top of user address space (4-level paging): access_ok's limit, and the highest FS/GS base
 # (exclusive) arch_prctl, clone(CLONE_SETTLS) and PTRACE_SETREGS accept.
 TASK_SIZE_MAX = 0x7FFFFFFFF000
+
+# /proc/PID/pagemap: one little-endian u64 per page (Documentation/admin-guide/mm/pagemap.rst).
+PM_ENTRY_BYTES = 8
+PM_MMAP_EXCLUSIVE = 1 << 56
+PM_FILE = 1 << 61
+PM_PRESENT = 1 << 63

@@ -60,7 +60,8 @@ RTM_READ_ONLY = frozenset((RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH,
 # Bodies of the rtnetlink messages /proc/net reads, and the attributes it uses.
 # struct ifinfomsg { u8 family; u8 pad; u16 type; int index; u32 flags; u32 change; }
 IFINFOMSG = struct.Struct("<BxHiII")
-IFLA_IFNAME, IFLA_STATS, IFLA_STATS64 = 3, 7, 23
+IFLA_ADDRESS, IFLA_BROADCAST, IFLA_IFNAME, IFLA_MTU, IFLA_STATS, IFLA_STATS64 = 1, 2, 3, 4, 7, 23
+IFLA_TXQLEN, IFLA_OPERSTATE = 13, 16
 # struct ifaddrmsg { u8 family; u8 prefixlen; u8 flags; u8 scope; u32 index; }
 IFADDRMSG = struct.Struct("<BBBBI")
 IFA_ADDRESS, IFA_FLAGS = 1, 8

@@ -53,17 +53,21 @@ REG_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
              "ds", "es", "fs", "gs")
 
 
-class UserRegs(ctypes.Structure):
-    """struct user_regs_struct (x86_64), as PTRACE_GETREGS fills it."""
-    _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
+class RegsCopy:
+    """copy() and copy_from() for a ctypes register structure (a platform's regs)."""
 
     def copy(self):
-        other = UserRegs()
-        ctypes.memmove(ctypes.byref(other), ctypes.byref(self), ctypes.sizeof(UserRegs))
+        other = type(self)()
+        ctypes.memmove(ctypes.byref(other), ctypes.byref(self), ctypes.sizeof(self))
         return other
 
     def copy_from(self, other):
-        ctypes.memmove(ctypes.byref(self), ctypes.byref(other), ctypes.sizeof(UserRegs))
+        ctypes.memmove(ctypes.byref(self), ctypes.byref(other), ctypes.sizeof(self))
+
+
+class UserRegs(ctypes.Structure, RegsCopy):
+    """struct user_regs_struct (x86_64), as PTRACE_GETREGS fills it."""
+    _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
 
 
 # Byte offsets into struct user (regs come first) for PTRACE_POKEUSER.

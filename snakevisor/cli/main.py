@@ -2,11 +2,14 @@
 OCI verbs (cli/oci_verbs.py).
 
 Flags are accepted in runc's spellings, with one dash or two (``-root x``, ``--root x``,
-``-bundle b``); unknown flags (containerd passes runc's whole set) are ignored with a debug log line.
+``-bundle b``); unknown flags (containerd passes runc's whole set) are ignored with a debug log line,
+but a stray argument (``state a b``) is an error. Every error is one line on stderr naming the flag
+or field: usage errors exit 2, the verbs' own 1 (``do``: 2 for its flags, 125 for a setup failure).
 """
 import argparse
 import logging
 import os
+import stat
 import sys
 
 from snakevisor.cli import oci_verbs
@@ -65,16 +68,30 @@ def _normalise(argv, parser):
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line ("snakevisor VERB: the following arguments are
+    required: id"), as every other error of the command; the verbs' parsers are of this class too."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+PLATFORMS = ("ptrace", "systrap")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="snakevisor", description="An application kernel for containers, in Python.")
+    p = _Parser(prog="snakevisor", description="An application kernel for containers, in Python.")
     p.add_argument("--root", default="/run/snakevisor", help="state directory for containers")
     p.add_argument("--log", help="log file")
     p.add_argument("--log-format", default="text", choices=("text", "json"))
     p.add_argument("--debug", action="store_true")
     p.add_argument("--strace", action="store_true", help="print every syscall on stderr")
-    p.add_argument("--platform", default="ptrace", choices=("ptrace",))
+    p.add_argument("--platform", default="ptrace", choices=PLATFORMS,
+                   help="how application code is run: ptrace (PTRACE_SYSEMU) or systrap (seccomp traps)")
     p.add_argument("--network", dest="global_network", choices=("none", "host"),
                    help="OCI containers: override the config's network namespace")
+    p.add_argument("--net-raw", action="store_true", dest="global_net_raw",
+                   help="OCI containers: allow raw and packet sockets to processes with CAP_NET_RAW (as runsc)")
     p.add_argument("--systemd-cgroup", action="store_true", help="(accepted, ignored)")
     p.add_argument("--rootless", default=None, help="(accepted, ignored)")
     p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
@@ -85,8 +102,10 @@ def build_parser():
     do = sub.add_parser("do", help="run a host command in a fresh sandbox (root: an overlay of the host's /)")
     do.add_argument("--strace", action="store_true", dest="do_strace", help="print every syscall on stderr")
     do.add_argument("--cwd", default=None, help="working directory inside the sandbox (default: the current one)")
-    do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on")
+    do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on (-1: not pinned)")
     do.add_argument("--hostname", default="snakevisor")
+    do.add_argument("--platform", dest="do_platform", default=None, choices=PLATFORMS,
+                    help="ptrace (default) or systrap, as the global --platform")
     do.add_argument("--volume", "-v", action="append", default=[], metavar="HOST:SANDBOX[:ro]",
                     help="bind a host directory into the sandbox (writes land on the host; :ro for read-only)")
     do.add_argument("--rootfs", metavar="DIR", help="use DIR as the root filesystem instead of the host's /")
@@ -94,6 +113,8 @@ def build_parser():
                     help="keep the root's changes in DIR/upper instead of discarding them at exit")
     do.add_argument("--network", "--net", default="none", choices=("none", "host"),
                     help="none (default): a network namespace of its own with loopback only; host: the host's")
+    do.add_argument("--net-raw", action="store_true",
+                    help="allow raw and packet sockets to processes with CAP_NET_RAW (default: EPERM, as runsc)")
     do.add_argument("-t", "--tty", action="store_true",
                     help="give the command a terminal of the sandbox's own, bridged to this one (raw mode)")
     do.add_argument("--pids-limit", type=int, default=None, metavar="N",
@@ -111,6 +132,49 @@ def build_parser():
     return p
 
 
+def _bad_do_flag(args):
+    """The first problem with ``do``'s flags that the host can see, as one line naming the flag."""
+    if args.rootfs and not os.path.isdir(args.rootfs):
+        return f"--rootfs {args.rootfs}: not a directory"
+    if args.overlay_upper:
+        existing = os.path.abspath(args.overlay_upper)   # made if missing: its nearest ancestor must be a directory
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            return f"--overlay-upper {args.overlay_upper}: {existing} is not a directory"
+    if args.cwd is not None and not args.cwd.startswith("/"):
+        return f"--cwd {args.cwd}: must be an absolute path"
+    if args.cpu is not None and args.cpu not in os.sched_getaffinity(0):
+        allowed = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+        return f"--cpu {args.cpu}: not a CPU this process may run on ({allowed})"
+    if len(args.hostname.encode()) > 64:
+        return "--hostname: longer than 64 bytes (HOST_NAME_MAX)"
+    if args.tty:
+        # The Sentry's loop watches the host's input: a terminal, a pipe or a socket, not a file.
+        try:
+            mode = os.fstat(0).st_mode
+        except OSError:
+            mode = 0
+        if not (os.isatty(0) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+            return "-t: standard input is not a terminal (nor a pipe)"
+    return None
+
+
+def _size_flag(flag, value, parse_size):
+    """A size flag's bytes (None if not given); its ValueError names the flag."""
+    try:
+        return None if value is None else parse_size(value)
+    except ValueError as e:
+        raise ValueError(f"{flag}: {e}") from None
+
+
+def _caller_cwd():
+    try:
+        return os.getcwd()
+    except OSError:   # removed under us: the sandbox starts in / as when it has no such directory
+        return "/"
+
+
 def cmd_do(args):
     from snakevisor.sandbox.do import run_do
     cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
@@ -120,21 +184,24 @@ def cmd_do(args):
     from snakevisor.sandbox.do import parse_size, parse_volume
     try:
         volumes = [parse_volume(v) for v in args.volume]
-        memory = parse_size(args.memory) if args.memory is not None else None
-        tmpfs_size = parse_size(args.tmpfs_size) if args.tmpfs_size is not None else None
+        memory = _size_flag("--memory", args.memory, parse_size)
+        tmpfs_size = _size_flag("--tmpfs-size", args.tmpfs_size, parse_size)
         if args.pids_limit is not None and args.pids_limit < 0:
             raise ValueError(f"--pids-limit {args.pids_limit}: want a count (0: no limit)")
     except ValueError as e:
         print(f"snakevisor do: {e}", file=sys.stderr)
         return 2
-    if args.rootfs and not os.path.isdir(args.rootfs):
-        print(f"snakevisor do: --rootfs {args.rootfs}: not a directory", file=sys.stderr)
+    problem = _bad_do_flag(args)
+    if problem:
+        print(f"snakevisor do: {problem}", file=sys.stderr)
         return 2
-    cwd = args.cwd or (os.getcwd() if not args.rootfs else "/")
+    cwd = args.cwd or (_caller_cwd() if not args.rootfs else "/")
     kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
-                  tty=args.tty, pids_limit=args.pids_limit, memory=memory, tmpfs_size=tmpfs_size,
-                  profile=os.environ.get("SNAKEVISOR_PROFILE"))   # a developer's aid: cProfile of the Sentry
+                  tty=args.tty, net_raw=args.net_raw or args.global_net_raw, pids_limit=args.pids_limit, memory=memory, tmpfs_size=tmpfs_size,
+                  profile=os.environ.get("SNAKEVISOR_PROFILE"),   # a developer's aid: cProfile of the Sentry
+                  cwd_missing="error" if args.cwd else "fallback",
+                  platform=args.do_platform or args.platform)
     code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
     # objects (~100+ ms of freeing for nothing).
@@ -145,7 +212,7 @@ def cmd_do(args):
 
 def cmd_syscalls(args):
     from snakevisor.sentry import syscalls  # noqa: F401
-    from snakevisor.sentry.syscalls.table import TABLE
+    from snakevisor.sentry.kernel.syscall_table import TABLE
     counts = {}
     for nr, name, status, note in TABLE.listing():
         counts[status] = counts.get(status, 0) + 1
@@ -154,6 +221,19 @@ def cmd_syscalls(args):
         print(f"{nr:4d} {name:<24} {status:<14} {note}".rstrip())
     print("# " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     return 0
+
+
+def _stray_arguments(unknown):
+    """Positional arguments a verb has no place for (``state a b``); an unknown flag's value is not one."""
+    stray, after_flag = [], False
+    for a in unknown:
+        if a.startswith("-") and len(a) > 1:
+            after_flag = "=" not in a
+        elif after_flag:
+            after_flag = False
+        else:
+            stray.append(a)
+    return stray
 
 
 def main(argv=None):
@@ -167,9 +247,11 @@ def main(argv=None):
     if args.command == "syscalls":
         return cmd_syscalls(args)
     if args.command in oci_verbs.VERBS:
+        stray = _stray_arguments(unknown)
+        if stray:
+            parser.error(f"{args.command}: unexpected argument {stray[0]!r}")
         oci_verbs.setup_logging(args)
         if unknown:
             logging.getLogger("snakevisor").debug("ignoring unknown flags: %s", " ".join(unknown))
         return oci_verbs.dispatch(args)
-    parser.print_help(sys.stderr)
-    return 2
+    parser.error("no command given (snakevisor --help lists them)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 
 log = logging.getLogger("snakevisor")
@@ -83,6 +84,7 @@ def register(sub):
     p.add_argument("--state-dir", required=True)
     p.add_argument("--ready-fd", type=int, required=True)
     p.add_argument("--network", dest="network", default=None)
+    p.add_argument("--net-raw", dest="net_raw", action="store_true")
     p.add_argument("--no-seccomp", action="store_true")
     p.add_argument("--no-pivot", action="store_true")
 
@@ -116,7 +118,9 @@ class _Opts:
         self.log_format = args.log_format
         self.debug = args.debug
         self.strace = args.strace
+        self.platform = getattr(args, "platform", "ptrace")
         self.network = getattr(args, "global_network", None)
+        self.net_raw = getattr(args, "global_net_raw", False)
         self.no_seccomp = getattr(args, "no_seccomp", False)
 
 
@@ -129,15 +133,20 @@ def dispatch(args):
     from snakevisor.sandbox.state import StateError, StateStore
     store = StateStore(args.root)
     try:
+        if args.command != "spec":
+            store.check_root()
         return _VERB_FUNCS[args.command](store, args)
     except ConfigError as e:
-        return _fail(str(e) if e.field == "config.json" else f"config.json: {e}")
+        # A field of config.json is named as such; the file itself and flags (--process) are not.
+        return _fail(str(e) if e.field == "config.json" or e.field.startswith("-") else f"config.json: {e}")
     except (StateError, HookError, ControlError, LockdownError) as e:
         return _fail(str(e))
     except FileExistsError as e:
         return _fail(str(e.args[0] if e.args else e))
     except PermissionError as e:
         return _fail(f"{e.filename or ''}: permission denied (the default --root /run/snakevisor needs root)")
+    except OSError as e:   # a path from a flag (--root, --bundle, --pid-file, ...) the host refused
+        return _fail(f"{e.filename}: {e.strerror}" if e.filename else str(e))
 
 
 def _fail(msg):
@@ -206,32 +215,62 @@ def _delete(store, args):
 
 
 def _exec(store, args):
-    from snakevisor.oci.config import ConfigError, load_spec, parse_process
+    from snakevisor.oci.config import ConfigError, load_json, load_spec, parse_process
     from snakevisor.sandbox.container import exec_process
     from snakevisor.sandbox.state import StateError
     if args.process:
-        with open(args.process) as f:
-            process = json.load(f)
+        process = load_json(args.process, "--process")
+        parse_process(process, "--process")
     else:
         cmd = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
         if not cmd:
             raise StateError("exec: no command given (usage: snakevisor exec ID COMMAND [ARG...])")
-        state_bundle = store.load(args.id).bundle
+        process = {"args": cmd, "terminal": args.tty, **_exec_flags(args)}
         try:
-            base = load_spec(state_bundle).process
+            base = load_spec(store.load(args.id).bundle).process
             cwd, env = base.cwd, list(base.env)
         except ConfigError:
             cwd, env = "/", []
-        process = {"args": cmd, "cwd": args.cwd or cwd, "env": env + list(args.env), "terminal": args.tty}
-        if args.user:
-            uid, _, gid = args.user.partition(":")
-            process["user"] = {"uid": int(uid), "gid": int(gid or 0), "additionalGids": args.additional_gids}
-        if args.cap:
-            process["capabilities"] = {k: list(args.cap) for k in ("bounding", "effective", "permitted")}
-        if args.no_new_privs:
-            process["noNewPrivileges"] = True
+        process["cwd"] = args.cwd or cwd
+        process["env"] = env + list(args.env)
     parse_process(process, "process")    # fail here, with the field named
     return exec_process(store, args.id, process, args.detach, args.pid_file, args.console_socket)
+
+
+def _exec_flags(args):
+    """The process fields exec's flags give (checked here, so that errors name the flag)."""
+    from snakevisor.abi.capability import CAPABILITIES
+    from snakevisor.oci.config import UINT32_MAX, ConfigError
+    out = {}
+    if args.cwd is not None and not args.cwd.startswith("/"):
+        raise ConfigError("--cwd", f"{args.cwd!r}: must be an absolute path")
+    for e in args.env:
+        if "=" not in e:
+            raise ConfigError("--env", f"{e!r}: must be KEY=VALUE")
+    for g in args.additional_gids:
+        if not 0 <= g < UINT32_MAX:
+            raise ConfigError("--additional-gids", f"{g}: not a group id")
+    if args.user:
+        uid, gid = _parse_user(args.user)
+        out["user"] = {"uid": uid, "gid": gid, "additionalGids": args.additional_gids}
+    if args.cap:
+        unknown = [c for c in args.cap if c not in CAPABILITIES]
+        if unknown:
+            raise ConfigError("--cap", f"unknown capability {unknown[0]!r}")
+        out["capabilities"] = {k: list(args.cap) for k in ("bounding", "effective", "permitted")}
+    if args.no_new_privs:
+        out["noNewPrivileges"] = True
+    return out
+
+
+def _parse_user(text):
+    """exec --user UID[:GID] (numbers, as runc takes them) -> (uid, gid)."""
+    from snakevisor.oci.config import UINT32_MAX, ConfigError
+    m = re.fullmatch(r"(\d+)(?::(\d+))?", text)
+    ids = (int(m.group(1)), int(m.group(2) or 0)) if m else None
+    if ids is None or not all(i < UINT32_MAX for i in ids):   # (uid_t)-1 means "no change"
+        raise ConfigError("--user", f"{text!r}: must be UID[:GID], numbers from 0 to {UINT32_MAX - 1}")
+    return ids
 
 
 def _ps(store, args):

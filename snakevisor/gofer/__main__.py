@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
 
@@ -55,6 +56,9 @@ def main(argv=None) -> int:
     if not mounts:
         p.error("nothing to serve")
     overlay = args.overlay or args.overlay_upper is not None
+    # A client that closes its end while replies are queued ends that connection (EPIPE), not
+    # the Gofer and every mount it serves (the sandbox's fork resets SIGPIPE to the default).
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     # Modes sent by the Sentry already have the application's umask applied.
     os.umask(0)
     # Every fid holds a descriptor: as many as the kernel allows (before isolation drops the

@@ -76,21 +76,25 @@ class QidPaths:
     numbers alone collide (an upper tmpfs file and a lower ext4 file may both
     be inode 10).  The first device seen (the mount root's) keeps plain inode
     numbers; each further device gets its own high bits, as gVisor's gofer
-    does.  The version is a digest of ctime, mtime and size, so a client that
+    does.  An overlay with xino puts a layer number in an inode's top bits
+    (2^63 and up): those count as a further device too, so that every qid
+    path stays below 2^63 (programs parse /proc/PID/maps' inode as a signed
+    64-bit number).  The version is a digest of ctime, mtime and size, so a client that
     sees the same qid on a walk knows the attributes it cached are still right
     (the Sentry's revalidation of a shared mount then needs no Tgetattr).
     """
 
     def __init__(self):
-        self._devs: dict[int, int] = {}
+        self._devs: dict[tuple[int, int], int] = {}
 
     def path(self, dev: int, ino: int) -> int:
-        idx = self._devs.get(dev)
+        key = (dev, ino >> 48)
+        idx = self._devs.get(key)
         if idx is None:
-            idx = self._devs[dev] = len(self._devs)
+            idx = self._devs[key] = len(self._devs)
         if idx == 0:
             return ino
-        return ((idx & 0xFFFF) << 48) | (ino & ((1 << 48) - 1))
+        return ((idx & 0x7FFF) << 48) | (ino & ((1 << 48) - 1))
 
     def qid(self, st: os.stat_result) -> Qid:
         return Qid(qid_type(st.st_mode), attr_version(st), self.path(st.st_dev, st.st_ino))

@@ -12,7 +12,7 @@ request is read:
 3. a small tmpfs becomes the Gofer's new root, holding
    ``/root``   the container root: an overlayfs (lower: the image, upper: a
                scratch tmpfs discarded at exit, or the user's directory),
-   ``/vol/N``  each volume, bind-mounted (read-only bind when asked),
+   ``/vol/N``  each volume (a directory or a single file), bind-mounted (read-only bind when asked),
    ``/proc``   so ``/proc/self/fd/N`` reopens keep working;
    ``pivot_root`` into it, the old root detached, the descriptors of step 2
    closed: nothing of the host's tree stays reachable;
@@ -28,6 +28,7 @@ import ctypes
 import errno as E
 import logging
 import os
+import stat
 
 from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
                                pivot_root)
@@ -134,7 +135,10 @@ def _build_root(stage, opened, overlay, upper_fd):
             served.append("/root")
             continue
         target = f"{stage}/vol/m{i}"
-        os.mkdir(target, 0o700)
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.mkdir(target, 0o700)
+        else:   # a single file (an engine's /etc/hosts): bound on an empty file of ours
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
         _mount(_fd_path(fd), target, None, MS_BIND | MS_REC)
         flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (MS_RDONLY if readonly else 0)
         _mount(None, target, None, flags)
@@ -171,8 +175,9 @@ def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str |
     try:
         # Opened in the new namespace (its copy of the host's mounts): overlayfs and bind
         # mounts only take layers from the caller's own namespace.
-        for name, directory, readonly in mounts:
-            opened.append((name, os.open(directory, flags), readonly))
+        for i, (name, directory, readonly) in enumerate(mounts):
+            # A volume may be a regular file; the root is a directory.
+            opened.append((name, os.open(directory, flags if i == 0 else flags & ~os.O_DIRECTORY), readonly))
         if upper is not None:
             upper_fd = os.open(upper, flags)
         stage = _staging_dir()

@@ -330,7 +330,9 @@ def lopen(sess: Session, m: M.Tlopen, st: FidState):
         if flags & os.O_ACCMODE != os.O_RDONLY:
             raise SyscallError(EISDIR)
     elif not S.S_ISREG(mode):
-        # FIFOs, sockets and devices are not opened by the Gofer.
+        # FIFOs, sockets and devices are not opened by the Gofer (a FIFO's open blocks the
+        # event loop until a peer comes; the Sentry keeps FIFOs itself). The check is on the
+        # fid's own O_PATH descriptor, which the reopen below goes through: no race.
         raise SyscallError(EOPNOTSUPP)
     elif flags & os.O_DIRECTORY:
         raise SyscallError(ENOTDIR)
@@ -349,7 +351,10 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
     acc = m.flags & os.O_ACCMODE
     if acc == C.DOTL_NOACCESS:
         raise SyscallError(EINVAL)
-    flags = ((m.flags & (_PASS_FLAGS | os.O_EXCL)) & ~os.O_DIRECTORY) | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    # Always O_EXCL, as gVisor's gofer: Tlcreate makes a new file (the Sentry sends it for a
+    # name it knows is absent). Opening whatever already has the name would block the event
+    # loop on a FIFO (its open waits for a peer) and open devices and sockets for the client.
+    flags = ((m.flags & _PASS_FLAGS) & ~os.O_DIRECTORY) | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(name, flags, m.mode & 0o7777, dir_fd=st.path_fd)
     try:
         _set_gid(st.path_fd, name, m.gid)

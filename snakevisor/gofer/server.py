@@ -299,7 +299,8 @@ class Connection:
 
 
 def _open_root(root_dir) -> int:
-    return os.open(root_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    # A directory tree, or a single file (a file bind mount): walks from a file fail with ENOTDIR.
+    return os.open(root_dir, os.O_PATH | os.O_CLOEXEC)
 
 
 async def serve_async(mounts, pool: ThreadPoolExecutor | None = None, extensions: bool = True):

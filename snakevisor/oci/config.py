@@ -5,7 +5,7 @@
 parses a process object alone (``exec --process``). Anything malformed raises
 ``ConfigError`` whose message is one line naming the field
 ("process.args: must be a non-empty array of strings"). Fields the spec allows
-but we do not act on (seccomp, apparmor, maskedPaths, cgroups, devices, ...)
+but we do not act on (seccomp, apparmor, cgroups, devices, ...)
 are type-checked only where cheap and otherwise ignored, as runsc does.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from snakevisor.abi import fs as F
 from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi.resource import RLIMIT_NAMES
 
@@ -24,7 +25,40 @@ NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "t
 # kernel filesystems the Sentry provides itself whatever the config says.
 BIND_TYPES = ("bind", "rbind")
 SYNTHETIC_TYPES = ("proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2", "devtmpfs")
+# runc's mount option words (libcontainer/specconv): word -> (flags set, flags cleared). The
+# recursive forms (rro, rnosuid, ...) act as the plain ones: our mounts have no submounts to reach.
+_MOUNT_FLAG_WORDS = {
+    "defaults": (0, 0), "ro": (F.MS_RDONLY, 0), "rw": (0, F.MS_RDONLY), "nosuid": (F.MS_NOSUID, 0),
+    "suid": (0, F.MS_NOSUID), "nodev": (F.MS_NODEV, 0), "dev": (0, F.MS_NODEV), "noexec": (F.MS_NOEXEC, 0),
+    "exec": (0, F.MS_NOEXEC), "sync": (F.MS_SYNCHRONOUS, 0), "async": (0, F.MS_SYNCHRONOUS),
+    "dirsync": (F.MS_DIRSYNC, 0), "noatime": (F.MS_NOATIME, 0), "atime": (0, F.MS_NOATIME),
+    "nodiratime": (F.MS_NODIRATIME, 0), "diratime": (0, F.MS_NODIRATIME), "relatime": (F.MS_RELATIME, 0),
+    "norelatime": (0, F.MS_RELATIME), "strictatime": (F.MS_STRICTATIME, 0), "nostrictatime": (0, F.MS_STRICTATIME),
+    "mand": (F.MS_MANDLOCK, 0), "nomand": (0, F.MS_MANDLOCK), "lazytime": (F.MS_LAZYTIME, 0),
+    "nolazytime": (0, F.MS_LAZYTIME), "iversion": (F.MS_I_VERSION, 0), "noiversion": (0, F.MS_I_VERSION),
+    "silent": (F.MS_SILENT, 0), "loud": (0, F.MS_SILENT), "nosymfollow": (F.MS_NOSYMFOLLOW, 0),
+    "symfollow": (0, F.MS_NOSYMFOLLOW), "remount": (F.MS_REMOUNT, 0), "bind": (F.MS_BIND, 0),
+    "rbind": (F.MS_BIND | F.MS_REC, 0), "acl": (0, 0), "noacl": (0, 0),
+}
+
+
+def _flag_word(option):
+    """(set, clear) of a mount flag word, or of its recursive form ("rro", "rnosuid"); None: not one."""
+    word = _MOUNT_FLAG_WORDS.get(option)
+    if word is None and option[:1] == "r":
+        word = _MOUNT_FLAG_WORDS.get(option[1:])
+    return word
+
+
+# Propagation and runtime extensions: accepted, nothing to do (a sandbox's mounts propagate nowhere).
+_MOUNT_IGNORED_WORDS = ("private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
+                        "runbindable", "tmpcopyup", "idmap", "ridmap", "nocopyup", "copyup")
+# Filesystem options each type takes (mount(2)'s data; anything else is EINVAL there, as Linux's).
+TMPFS_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol", "inode32", "inode64",
+                 "noswap", "quota", "usrquota", "grpquota")
+DEVPTS_OPTIONS = ("newinstance", "ptmxmode", "mode", "gid", "uid", "max")
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+HOST_NAME_MAX = 64
 
 
 class ConfigError(ValueError):
@@ -112,6 +146,26 @@ class Mount:
                 return o.split("=", 1)[1]
         return None
 
+    def flags(self):
+        """The MS_* flags of the options, as runc computes them (later words win)."""
+        flags = 0
+        for o in self.options:
+            word = _flag_word(o)
+            if word is not None:
+                flags = (flags | word[0]) & ~word[1]
+        return flags
+
+    def data(self):
+        """The options that are not mount flags: the filesystem's own (mount(2)'s data), as
+        (key, value or None) pairs."""
+        out = []
+        for o in self.options:
+            if _flag_word(o) is not None or o in _MOUNT_IGNORED_WORDS:
+                continue
+            key, eq, value = o.partition("=")
+            out.append((key, value if eq else None))
+        return out
+
 
 @dataclass
 class Hook:
@@ -144,6 +198,9 @@ class Spec:
     annotations: dict = field(default_factory=dict)
     namespaces: list = field(default_factory=list)
     resources: Resources = field(default_factory=Resources)
+    masked_paths: list = field(default_factory=list)
+    readonly_paths: list = field(default_factory=list)
+    sysctl: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
 
     def namespace(self, kind):
@@ -182,12 +239,27 @@ def _get(obj, key, kind, where, required=False, default=None):
 
 
 def _strings(obj, key, where, required=False, non_empty=False):
+    """An array of strings; none may hold a NUL (they end up as C strings: argv, envp, paths)."""
     path = f"{where}.{key}" if where else key
     value = _get(obj, key, "array", where, required=required, default=[])
     if not all(isinstance(v, str) for v in value) or (non_empty and not value):
         raise ConfigError(path, "must be a non-empty array of strings" if non_empty else
                           "must be an array of strings")
+    for i, v in enumerate(value):
+        _no_nul(v, f"{path}[{i}]")
     return list(value)
+
+
+def _text(obj, key, where, required=False, default=None):
+    """A string that becomes a C string (a path, a hostname): no NUL in it."""
+    value = _get(obj, key, "string", where, required=required, default=default)
+    return value if value is None else _no_nul(value, f"{where}.{key}" if where else key)
+
+
+def _no_nul(value, path):
+    if "\0" in value:
+        raise ConfigError(path, "must not contain a NUL byte")
+    return value
 
 
 # -- the sections ---------------------------------------------------------------
@@ -195,7 +267,7 @@ def parse_process(obj, where="process"):
     if not isinstance(obj, dict):
         raise ConfigError(where, "must be an object")
     args = _strings(obj, "args", where, required=True, non_empty=True)
-    cwd = _get(obj, "cwd", "string", where, required=True)
+    cwd = _text(obj, "cwd", where, required=True)
     if not cwd.startswith("/"):
         raise ConfigError(f"{where}.cwd", "must be an absolute path")
     env = _strings(obj, "env", where)
@@ -219,8 +291,12 @@ def parse_process(obj, where="process"):
         typ = _get(r, "type", "string", rw, required=True)
         if not typ.startswith("RLIMIT_") or typ[7:].lower() not in RLIMIT_NAMES:
             raise ConfigError(f"{rw}.type", f"unknown rlimit {typ!r}")
-        rlimits.append(Rlimit(typ, _get(r, "soft", "uint64", rw, required=True),
-                              _get(r, "hard", "uint64", rw, required=True)))
+        if any(prev.type == typ for prev in rlimits):
+            raise ConfigError(f"{rw}.type", f"{typ} given twice")   # the runtime-spec: MUST be an error
+        soft, hard = _get(r, "soft", "uint64", rw, required=True), _get(r, "hard", "uint64", rw, required=True)
+        if soft > hard:
+            raise ConfigError(f"{rw}.soft", f"{soft} exceeds the hard limit {hard}")   # setrlimit: EINVAL
+        rlimits.append(Rlimit(typ, soft, hard))
     caps = None
     cobj = _get(obj, "capabilities", "object", where)
     if cobj is not None:
@@ -248,39 +324,79 @@ def _parse_mounts(items):
         mw = f"mounts[{i}]"
         if not isinstance(m, dict):
             raise ConfigError(mw, "must be an object")
-        dest = _get(m, "destination", "string", mw, required=True)
+        dest = _text(m, "destination", mw, required=True)
         if not dest.startswith("/"):
             raise ConfigError(f"{mw}.destination", "must be an absolute path")
+        if os.path.normpath(dest).strip("/") == "":
+            raise ConfigError(f"{mw}.destination", "cannot mount over the root (that is root.path)")
         mount = Mount(destination=os.path.normpath(dest), type=_get(m, "type", "string", mw, default=""),
-                      source=_get(m, "source", "string", mw, default=""), options=_strings(m, "options", mw))
+                      source=_text(m, "source", mw, default=""), options=_strings(m, "options", mw))
         if mount.is_bind and not mount.source:
             raise ConfigError(f"{mw}.source", "is required for a bind mount")
         if not mount.is_bind and mount.type not in ("tmpfs",) + SYNTHETIC_TYPES:
             raise ConfigError(f"{mw}.type", f"unsupported mount type {mount.type!r}")
-        if mount.type == "tmpfs":
-            for key in ("size", "mode"):
-                if mount.option_value(key) is not None:
-                    try:
-                        _tmpfs_number(mount.option_value(key), key)
-                    except ValueError:
-                        raise ConfigError(f"{mw}.options", f"bad tmpfs {key} {mount.option_value(key)!r}") from None
+        try:
+            if mount.type == "tmpfs":
+                tmpfs_params(mount)
+            elif mount.type == "devpts":
+                devpts_params(mount)
+        except ValueError as e:
+            raise ConfigError(f"{mw}.options", str(e)) from None
         mounts.append(mount)
     return mounts
 
 
-def _tmpfs_number(text, key):
-    """tmpfs size=N[kmg] (bytes) or mode=OCTAL."""
-    if key == "mode":
-        return int(text, 8)
-    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
-    return int(text[:-1] if mult != 1 else text) * mult
+def _memparse(text):
+    """A number with an optional k/m/g/t/p/e suffix, as the kernel's memparse."""
+    shift = "kmgtpe".find(text[-1:].lower()) + 1 if text else 0
+    return int(text[:-1] if shift else text, 0) << (10 * shift)
+
+
+def _fs_params(mount, known, parsers, defaults):
+    """The filesystem options of ``mount`` as a dict: ``known`` keys are accepted (``parsers``
+    turn the ones we act on into numbers); an unknown one, or a bad number, is a ValueError
+    naming it (mount(2) refuses it with EINVAL)."""
+    out = dict(defaults)
+    for key, value in mount.data():
+        if key not in known:
+            raise ValueError(f"{mount.type} does not take the option {key!r}")
+        parse = parsers.get(key)
+        if parse is None:
+            continue
+        try:
+            if value is None:
+                raise ValueError
+            out[key] = parse(value)
+            if out[key] < 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"bad {mount.type} option {key}={value!r}") from None
+    return out
+
+
+def tmpfs_params(mount):
+    """{size (bytes or None), nr_inodes (or None), mode, uid, gid} of a tmpfs mount."""
+    p = _fs_params(mount, TMPFS_OPTIONS,
+                      {"size": _memparse, "nr_blocks": lambda v: _memparse(v) * 4096, "nr_inodes": _memparse,
+                       "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
+                      {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0})
+    if "nr_blocks" in p:
+        p["size"] = p.pop("nr_blocks")
+    return p
+
+
+def devpts_params(mount):
+    """{mode, ptmxmode, gid (or None), uid (or None)} of a devpts mount (Linux's defaults otherwise)."""
+    return _fs_params(mount, DEVPTS_OPTIONS,
+                      {"mode": lambda v: int(v, 8) & 0o777, "ptmxmode": lambda v: int(v, 8) & 0o777,
+                       "gid": int, "uid": int, "max": int},
+                      {"mode": 0o600, "ptmxmode": 0, "gid": None, "uid": None, "max": None})
 
 
 def tmpfs_options(mount):
     """(mode, size in bytes or None) of a tmpfs mount."""
-    mode = mount.option_value("mode")
-    size = mount.option_value("size")
-    return (_tmpfs_number(mode, "mode") if mode else 0o1777, _tmpfs_number(size, "size") if size else None)
+    p = tmpfs_params(mount)
+    return p["mode"], p["size"]
 
 
 def parse_hooks(obj):
@@ -294,7 +410,7 @@ def parse_hooks(obj):
             timeout = _get(h, "timeout", "int", hw)
             if timeout is not None and timeout < 1:
                 raise ConfigError(f"{hw}.timeout", "must be at least 1")
-            out.append(Hook(path=_get(h, "path", "string", hw, required=True), args=_strings(h, "args", hw),
+            out.append(Hook(path=_text(h, "path", hw, required=True), args=_strings(h, "args", hw),
                             env=_strings(h, "env", hw), timeout=timeout))
         hooks[kind] = out
     return hooks
@@ -309,15 +425,54 @@ def _parse_linux(obj):
         typ = _get(ns, "type", "string", nw, required=True)
         if typ not in NAMESPACE_TYPES:
             raise ConfigError(f"{nw}.type", f"unknown namespace type {typ!r}")
-        namespaces.append(Namespace(typ, _get(ns, "path", "string", nw)))
+        namespaces.append(Namespace(typ, _text(ns, "path", nw)))
     res = _get(obj, "resources", "object", "linux", default={})
     mem = _get(res, "memory", "object", "linux.resources", default={})
     limit = _get(mem, "limit", "int64", "linux.resources.memory")
     resources.memory_limit = limit if limit is not None and limit > 0 else None
+    # pids.limit as the runtime-spec (since 1.2.1) and runc: negative is no limit ("max"); 0 is a real
+    # limit, which runc (like systemd) raises to 1 as the init process is already there.
     pids = _get(res, "pids", "object", "linux.resources", default={})
     plimit = _get(pids, "limit", "int64", "linux.resources.pids", required="pids" in res)
-    resources.pids_limit = plimit if plimit is not None and plimit > 0 else None
-    return namespaces, resources
+    resources.pids_limit = None if plimit is None or plimit < 0 else max(plimit, 1)
+    paths = {}
+    for key in ("maskedPaths", "readonlyPaths"):
+        paths[key] = _strings(obj, key, "linux")
+        for i, path in enumerate(paths[key]):
+            if not path.startswith("/"):
+                raise ConfigError(f"linux.{key}[{i}]", "must be an absolute path")
+    sysctl = _get(obj, "sysctl", "object", "linux", default={})
+    for key, value in sysctl.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"linux.sysctl.{key}", "must be a string")
+        check_sysctl(key, {ns.type for ns in namespaces})
+    return namespaces, resources, paths, dict(sysctl)
+
+
+# The sysctls of the IPC namespace besides fs.mqueue.* (runc's libcontainer/configs/validate).
+IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+               "kernel.shmmni", "kernel.shm_rmid_forced")
+
+
+def check_sysctl(key, namespaces):
+    """runc's check: a sysctl must belong to a namespace the container has of its own."""
+    if "/" in key or "" in key.split("."):
+        raise ConfigError("linux.sysctl", f'sysctl "{key}": not a sysctl name')
+    if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if "ipc" in namespaces:
+            return
+        raise ConfigError("linux.sysctl", f'sysctl "{key}" is not allowed in the hosts ipc namespace')
+    if key.startswith("net."):
+        if "network" in namespaces:
+            return
+        raise ConfigError("linux.sysctl", f'sysctl "{key}" is not allowed in the hosts network namespace')
+    if "uts" in namespaces:
+        if key == "kernel.domainname":
+            return
+        if key == "kernel.hostname":
+            raise ConfigError("linux.sysctl", 'sysctl "kernel.hostname" is not allowed; it should be set using '
+                                              "the OCI config.hostname field")
+    raise ConfigError("linux.sysctl", f'sysctl "{key}" is not in a separate kernel namespace')
 
 
 def parse_spec(obj):
@@ -326,35 +481,52 @@ def parse_spec(obj):
         raise ConfigError("config.json", "must be a JSON object")
     version = _get(obj, "ociVersion", "string", "", required=True)
     root_obj = _get(obj, "root", "object", "", required=True)
-    root = Root(path=_get(root_obj, "path", "string", "root", required=True),
+    root = Root(path=_text(root_obj, "path", "root", required=True),
                 readonly=_get(root_obj, "readonly", "boolean", "root", default=False))
     process = parse_process(obj["process"]) if obj.get("process") is not None else None
     annotations = _get(obj, "annotations", "object", "", default={})
     for k, v in annotations.items():
         if not isinstance(v, str):
             raise ConfigError(f"annotations.{k}", "must be a string")
-    namespaces, resources = _parse_linux(_get(obj, "linux", "object", "", default={}))
-    return Spec(oci_version=version, process=process, root=root,
-                hostname=_get(obj, "hostname", "string", "", default=""),
+    namespaces, resources, paths, sysctl = _parse_linux(_get(obj, "linux", "object", "", default={}))
+    hostname = _text(obj, "hostname", "", default="")
+    if len(hostname.encode()) > HOST_NAME_MAX:
+        raise ConfigError("hostname", f"longer than {HOST_NAME_MAX} bytes")   # sethostname: EINVAL
+    return Spec(oci_version=version, process=process, root=root, hostname=hostname,
                 mounts=_parse_mounts(_get(obj, "mounts", "array", "", default=[])),
                 hooks=parse_hooks(_get(obj, "hooks", "object", "", default={})), annotations=dict(annotations),
-                namespaces=namespaces, resources=resources, raw=obj)
+                namespaces=namespaces, resources=resources, masked_paths=paths["maskedPaths"],
+                readonly_paths=paths["readonlyPaths"], sysctl=sysctl, raw=obj)
+
+
+def load_json(path, what):
+    """The decoded JSON file ``path``; ConfigError naming ``what`` (config.json, --process) if it
+    cannot be read or decoded, however deeply it nests."""
+    try:
+        with open(path, "rb") as f:
+            return json.load(f)
+    except OSError as e:
+        raise ConfigError(what, f"{path}: {e.strerror}") from None
+    except ValueError as e:
+        raise ConfigError(what, f"{path}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise ConfigError(what, f"{path}: nested too deeply") from None
 
 
 def load_spec(bundle):
-    """Read and validate ``bundle``/config.json; the root path is made absolute."""
-    path = os.path.join(bundle, "config.json")
-    try:
-        with open(path, "rb") as f:
-            obj = json.load(f)
-    except FileNotFoundError:
-        raise ConfigError("config.json", f"not found in bundle {bundle}") from None
-    except (OSError, ValueError) as e:
-        raise ConfigError("config.json", f"cannot be read: {e}") from None
+    """Read and validate ``bundle``/config.json; the root path and bind sources are made absolute
+    (relative ones are the bundle's) and must exist, as runc requires."""
+    bundle = os.path.abspath(bundle)
+    obj = load_json(os.path.join(bundle, "config.json"), "config.json")
     spec = parse_spec(obj)
     if spec.process is None:
         raise ConfigError("process", "is required")
-    spec.root.path = os.path.normpath(os.path.join(os.path.abspath(bundle), spec.root.path))
+    spec.root.path = os.path.normpath(os.path.join(bundle, spec.root.path))
     if not os.path.isdir(spec.root.path):
         raise ConfigError("root.path", f"{spec.root.path}: not a directory")
+    for i, m in enumerate(spec.mounts):
+        if m.is_bind:
+            m.source = os.path.normpath(os.path.join(bundle, m.source))
+            if not os.path.exists(m.source):
+                raise ConfigError(f"mounts[{i}].source", f"{m.source}: no such file or directory")
     return spec

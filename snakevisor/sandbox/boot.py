@@ -17,13 +17,14 @@ import sys
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
-from snakevisor.abi.errno import ENOENT, SyscallError
-from snakevisor.oci.config import load_spec, parse_process, tmpfs_options
+from snakevisor.abi.errno import ENOENT, ENOTDIR, SyscallError
+from snakevisor.oci.config import load_spec, parse_process
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
-from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, Sentry, SentryConfig, find_program
+from snakevisor.sandbox.mounts import OciLayout
+from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
@@ -61,35 +62,35 @@ def credentials(process, base=None):
 
 
 def gofer_mounts(spec):
-    """(GoferMounts, extra_mounts [(dest, ro)], tmpfs_mounts [(dest, mode, size)]) of ``spec``."""
+    """(GoferMounts, OciLayout) of ``spec``: the root and one Gofer mount per bind, and the
+    mounts in config order with the index of the Gofer socket of each bind."""
     # The root is an overlay whatever root.readonly says (the host's directory is never written);
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
-    extra, tmpfs = [], []
-    bundle_root = os.path.dirname(spec.root.path)
+    layout = OciLayout(masked_paths=list(spec.masked_paths), readonly_paths=list(spec.readonly_paths),
+                       sysctl=dict(spec.sysctl))
     for i, m in enumerate(spec.mounts):
-        if m.is_bind:
-            src = m.source if os.path.isabs(m.source) else os.path.join(bundle_root, m.source)
-            if not os.path.isdir(src):
-                log.debug("bind mount of a non-directory %s on %s: not supported, skipped", src, m.destination)
+        sock = None
+        if m.is_bind:   # load_spec made the source absolute and checked that it exists
+            src = m.source
+            if not (os.path.isdir(src) or os.path.isfile(src)):
+                log.debug("bind mount of %s on %s: not a directory or regular file, skipped", src, m.destination)
                 continue
+            sock = len(mounts)
             mounts.append(GoferMount(f"m{i}", src, m.readonly))
-            extra.append((m.destination, m.readonly))
-        elif m.type == "tmpfs" and m.destination != "/dev":   # /dev is the Sentry's devfs
-            mode, size = tmpfs_options(m)
-            tmpfs.append((m.destination, mode, size))
-        # proc, sysfs, devpts, mqueue, cgroup: the Sentry's own, accepted as they are.
-    return mounts, extra, tmpfs
+        layout.mounts.append((m, sock))
+    return mounts, layout
 
 
-def sentry_config(spec, cid, network, strace):
+def sentry_config(spec, cid, network, strace, net_raw=False):
     p = spec.process
-    mounts, extra, tmpfs = gofer_mounts(spec)
+    mounts, layout = gofer_mounts(spec)
     cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
                        hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
-                       extra_mounts=extra, tmpfs_mounts=tmpfs, creds=credentials(p),
+                       oci=layout, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
-                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly)
+                       max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
+                       net_raw=net_raw, cwd_missing="create")
     return cfg, mounts
 
 
@@ -210,9 +211,11 @@ class Sandbox:
         root = self.sentry.root
         try:
             cwd = resolve(ResolveContext(root), root, process.cwd.encode())
-        except SyscallError:
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
+        except SyscallError as e:
             fdtable.close_all()
-            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: no such directory"}
+            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: {os.strerror(e.errno)}"}
         fs = FSContext(root, cwd)
         env = dict(self.spec.process.env_dict())
         env.update(process.env_dict())
@@ -287,7 +290,9 @@ def boot_main(args):
         spec = load_spec(args.bundle)
         network, netns_path = network_mode(spec, args.network)
         lockdown.enter_namespaces(netns_path)
-        config, mounts = sentry_config(spec, args.id, network, args.strace)
+        config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
+        config.oci.own_netns = network == "none" or netns_path is not None
+        config.platform = args.platform
         exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                           0o644)
         sock_path = os.path.join(state_dir, CONTROL_SOCKET)
@@ -305,7 +310,7 @@ def boot_main(args):
         bpf = None if args.no_seccomp else lockdown.seccomp_filter(network)
         lockdown.lock_down(bpf, pivot=not args.no_pivot)
     except Exception as e:   # one line to the spawner, which prints it and cleans up
-        msg = str(e)
+        msg = f"process.{e}" if isinstance(e, BootError) else str(e)
         if isinstance(e, SyscallError):
             msg = (f"exec: {spec.process.args[0]!r}: executable file not found in $PATH" if e.errno == ENOENT
                    else f"cannot start the container's process: {os.strerror(e.errno)}")

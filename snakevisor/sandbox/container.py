@@ -50,9 +50,12 @@ def parse_signal(text):
 def write_pid_file(path, pid):
     path = os.path.abspath(path)
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(str(pid))
-    os.rename(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(str(pid))
+        os.rename(tmp, path)
+    except OSError as e:
+        raise StateError(f"--pid-file {path}: {e.strerror}") from None
 
 
 def send_console(socket_path, master_fd):
@@ -61,8 +64,18 @@ def send_console(socket_path, master_fd):
     try:
         s.connect(socket_path)
         socket.send_fds(s, [b"/dev/ptmx"], [master_fd])
+    except OSError as e:
+        raise StateError(f"--console-socket {socket_path}: {e.strerror or e}") from None
     finally:
         s.close()
+
+
+def check_terminal(terminal, detach, console_socket):
+    """runc's rules: a detached process's terminal goes to --console-socket, which is for nothing else."""
+    if terminal and detach and not console_socket:
+        raise StateError("process.terminal is true: a detached container's terminal needs --console-socket")
+    if console_socket and not (terminal and detach):
+        raise StateError("--console-socket: only for a detached process with a terminal (process.terminal, -t)")
 
 
 def open_console(console_socket, size=None):
@@ -89,12 +102,16 @@ def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
         argv.append("--debug")
     if opts.strace:
         argv.append("--strace")
+    if getattr(opts, "platform", "ptrace") != "ptrace":
+        argv += ["--platform", opts.platform]
     argv += ["sandbox-boot", "--id", cid, "--bundle", bundle, "--state-dir", state_dir,
              "--ready-fd", str(ready_fd)]
     if opts.network:
         argv += ["--network", opts.network]
     if getattr(opts, "no_seccomp", False):
         argv.append("--no-seccomp")
+    if getattr(opts, "net_raw", False):
+        argv.append("--net-raw")
     return argv
 
 
@@ -193,9 +210,10 @@ def kill_sandbox(state, timeout=10.0):
 # -- the verbs -----------------------------------------------------------------------------
 def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=True):
     """Create container ``cid``; returns its ContainerState (status created)."""
+    store.check_id(cid)
     bundle = os.path.abspath(bundle)
     spec = load_spec(bundle)     # ConfigError: one line naming the field
-    store.check_id(cid)
+    check_terminal(spec.process.terminal, detach, console_socket)
     state = ContainerState(id=cid, bundle=bundle, created=now_rfc3339(), annotations=spec.annotations,
                            rootfs=spec.root.path, owner=_owner(), hooks=spec.raw.get("hooks") or {})
     with store.locked():
@@ -236,8 +254,8 @@ def start(store, cid):
     state = store.load(cid)
     status = store.status(state)
     if status != "created":
-        raise StateError(f"cannot start a container that is {status}" if status != "running"
-                         else "cannot start an already running container")
+        raise StateError(f"cannot start container {cid}: it is {status}" if status != "running"
+                         else f"cannot start container {cid}: it is already running")
     try:
         control.call(store.path(cid, CONTROL_SOCKET), {"op": "start"})
     except control.ControlError as e:
@@ -266,7 +284,7 @@ def kill(store, cid, sig, everything=False):
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
-        raise StateError("container not running")
+        raise StateError(f"container {cid} is not running ({status})")
     try:
         control.call(store.path(cid, CONTROL_SOCKET), {"op": "kill", "signal": sig, "all": everything})
     except control.ControlError as e:
@@ -291,8 +309,9 @@ def delete(store, cid, force=False):
 
 def ps(store, cid):
     state = store.load(cid)
-    if store.status(state) not in ("created", "running"):
-        raise StateError("container not running")
+    status = store.status(state)
+    if status not in ("created", "running"):
+        raise StateError(f"container {cid} is not running ({status})")
     try:
         return control.call(store.path(cid, CONTROL_SOCKET), {"op": "ps"})["processes"]
     except control.ControlError as e:
@@ -360,10 +379,11 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
     """Run ``process`` (a config.json process object, already checked by parse_process) in the
     running sandbox with our stdio (or a pty sent to ``console_socket``); returns its exit code.
     Detached: a waiter child does it, its host pid goes to ``pid_file``, we return 0 at once."""
+    check_terminal(bool(process.get("terminal")), detach, console_socket)
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
-        raise StateError(f"cannot exec in a {status} container")
+        raise StateError(f"cannot exec in container {cid}: it is {status}")
     sock_path = store.path(cid, CONTROL_SOCKET)
     if detach:
         r, w = os.pipe()

@@ -11,7 +11,9 @@ single-threaded and every kernel call must happen on it, so nothing here blocks.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
 
 MAX_MESSAGE = 64 * 1024
@@ -29,12 +31,27 @@ def encode(obj):
     return data
 
 
+@contextlib.contextmanager
+def _addressable(path):
+    """``path`` as a socket address: sun_path holds 107 bytes, and a long --root or container id
+    (up to 255 characters) makes more; then the directory is reached through /proc/self/fd."""
+    if len(os.fsencode(path)) < 108:
+        yield path
+        return
+    dfd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{dfd}/{os.path.basename(path)}"
+    finally:
+        os.close(dfd)
+
+
 # -- client --------------------------------------------------------------------
 def connect(path, timeout=30.0):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     s.settimeout(timeout)
     try:
-        s.connect(path)
+        with _addressable(path) as address:
+            s.connect(address)
     except OSError as e:
         s.close()
         raise ControlError(f"sandbox is not running ({e.strerror})") from None
@@ -156,7 +173,8 @@ class ControlServer:
     @staticmethod
     def listen(path):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-        s.bind(path)
+        with _addressable(path) as address:
+            s.bind(address)
         s.listen(64)
         return s
 

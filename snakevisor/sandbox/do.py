@@ -32,7 +32,7 @@ from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import PR_SET_PDEATHSIG, GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
-from snakevisor.sandbox.sentry_boot import Sentry, SentryConfig
+from snakevisor.sandbox.sentry_boot import BootError, Sentry, SentryConfig
 
 # Tasks (threads included) a sandbox may have at once. Each is a host stub thread driven by one
 # single-threaded Sentry, so far fewer are useful than a host allows; CRI-O's default is 1024,
@@ -61,6 +61,8 @@ def parse_volume(spec):
         readonly = parts.pop() == "ro"
     if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
         raise ValueError(f"bad volume {spec!r} (want HOST:/SANDBOX[:ro])")
+    if os.path.normpath(parts[1]).strip("/") == "":
+        raise ValueError(f"volume {spec!r}: cannot mount over the root (see --rootfs)")
     host = os.path.abspath(parts[0])
     if not os.path.isdir(host):
         raise ValueError(f"volume {host}: not a directory")
@@ -84,8 +86,8 @@ def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
 
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
-           overlay_upper=None, network="none", tty=False, pids_limit=None, memory=None, tmpfs_size=None,
-           profile=None):
+           overlay_upper=None, network="none", tty=False, net_raw=False, pids_limit=None, memory=None, tmpfs_size=None,
+           profile=None, cwd_missing="fallback", platform="ptrace"):
     """Run ``cmd`` in a sandbox process of its own; returns its exit code. ``profile``: a file
     for a cProfile of the Sentry (``SNAKEVISOR_PROFILE``). Once per process: its children go to
     the sandbox's PID namespace from then on."""
@@ -93,7 +95,8 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
     config = SentryConfig(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,
-                          hostname=hostname, network=network, tty=tty, max_tasks=max_tasks,
+                          hostname=hostname, network=network, tty=tty, net_raw=net_raw, max_tasks=max_tasks,
+                          cwd_missing=cwd_missing, platform=platform,
                           memory_limit=memory_limit, tmpfs_size=tmp_size,
                           extra_mounts=[(path, ro) for _, path, ro in volumes])
     saved_tty = None
@@ -211,6 +214,9 @@ def _boot_and_run(config, mounts, overlay_upper):
             return 125
         except HostSetupError as e:
             print(f"snakevisor do: cannot lock the Sentry down: {e}", file=sys.stderr)
+            return 125
+        except BootError as e:   # the settings the Sentry checks are do's flags: --cwd
+            print(f"snakevisor do: --{e}", file=sys.stderr)
             return 125
         return wait_status_to_exit_code(status)
     finally:

@@ -148,8 +148,8 @@ def provide_etc_files(vfs, root, memory_file, mode: str, hostname: str) -> None:
             finally:
                 f.dec_ref()
             continue
-        if not target.dentry.inode.is_reg:
-            continue
+        if not target.dentry.inode.is_reg or target.dentry is target.mount.root:
+            continue   # not a file, or one the configuration mounted (an engine's): left as it is
         data = adapt(_read_vd(ctx, target))
         if data is None:
             continue

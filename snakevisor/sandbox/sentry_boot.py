@@ -7,8 +7,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from snakevisor.abi.errno import EACCES, ENOENT, SyscallError
-from snakevisor.abi.fs import O_RDONLY
+from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
+from snakevisor.abi.fs import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, O_RDONLY
 from snakevisor.p9.client import Client
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
@@ -16,24 +16,27 @@ from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
 from snakevisor.sentry.fsimpl.host import new_host_files
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
+from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
 from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.net.inet import load_ping_group_range
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.hostos import raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
-from snakevisor.sentry.vfs.pathops import mkdir_path
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
+from snakevisor.sandbox.mounts import build_oci_mounts, make_mountpoint, write_net_sysctls
 from snakevisor.sandbox.network import provide_etc_files, setup_network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PR_SET_CHILD_SUBREAPER = 36
+SYSFS_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME
 
 
 @dataclass
@@ -43,11 +46,11 @@ class SentryConfig:
     cwd: str = "/"
     strace: bool = False
     hostname: str = "snakevisor"
-    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one)
+    cpu: int | None = None            # pin the Sentry and its stubs to this CPU (None: the current one; -1: none)
     memory_limit: int | None = None
     stdio: tuple = (0, 1, 2)
     extra_mounts: list = field(default_factory=list)   # [(sandbox path, readonly)]: gofer sockets 1..n
-    tmpfs_mounts: list = field(default_factory=list)   # [(sandbox path, mode, size limit or None)]
+    oci: object = None                # sandbox/mounts.py's OciLayout: config.json's mounts instead of do's
     tmpfs_size: int | None = None     # size limit of the /tmp and /dev/shm tmpfs (None: the memory limit)
     creds: object = None              # the init's Credentials (None: root with every capability)
     rlimits: dict = field(default_factory=dict)        # RLIMIT_* -> (soft, hard) for the init
@@ -55,6 +58,17 @@ class SentryConfig:
     root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
     tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
+    net_raw: bool = False             # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW
+    # A cwd the root lacks: "fallback" to / (do's implicit cwd, the caller's), "error" (do --cwd),
+    # or "create" it (OCI, as runc does before the root goes read-only).
+    cwd_missing: str = "fallback"
+    platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
+    sysfs: bool = True                # do: the Sentry's sysfs on /sys (OCI: where config.json mounts sysfs)
+
+
+class BootError(Exception):
+    """The sandbox cannot be set up as configured; ``str(e)`` is one line naming the setting
+    ("cwd /x: no such directory"), which the caller prefixes with its own name for it."""
 
 
 def _pick_cpu():
@@ -76,7 +90,7 @@ def open_exec(task, path):
     ctx = ResolveContext.for_task(task)
     vd = resolve(ctx, task.fs.cwd, path, follow_final=True)
     inode = vd.dentry.inode
-    if not inode.is_reg:
+    if not inode.is_reg or vd.mount.flags & MS_NOEXEC:
         raise SyscallError(EACCES)
     check_permission(task.creds, inode, MAY_EXEC)
     if not inode.mode & 0o111:
@@ -103,54 +117,70 @@ class Sentry:
     def __init__(self, config, gofer_sockets):
         self.config = config
         setup_network(config.network)   # before any socket: INET sockets are host sockets of this process
+        if config.oci is not None:
+            write_net_sysctls(config.oci)
+        load_ping_group_range()         # of that namespace, while files can still be opened
         import ctypes
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
-        self.platform = PtracePlatform(self.memory_file, cpu=cpu)
+        cpu = None if cpu == -1 else cpu   # -1: not pinned
+        platform_class = PtracePlatform
+        if config.platform == "systrap":
+            from snakevisor.sentry.platform.systrap import SystrapPlatform as platform_class
+        self.platform = platform_class(self.memory_file, cpu=cpu)
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
+        self.kernel.net_raw = config.net_raw
         # The root is served to this sandbox alone (an overlay): it may cache freely.
         root_fs = GoferFilesystem(Client(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True)
         self.gofer_filesystems = [root_fs]
         vfs.mount(root_fs, None, source=b"/")
         self.root = vfs.root
         ctx = ResolveContext(self.root)
-        tmp_size = config.tmpfs_size
-        for path, fs in ((b"/dev", DevFilesystem(self.memory_file)), (b"/proc", ProcFilesystem(self.kernel)),
-                         (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size))):
+        self.procfs = ProcFilesystem(self.kernel)
+        self.devpts = DevptsFilesystem(self.kernel)
+        self.console = None   # sandbox/console.py's Console with ``tty``
+        self.init_task = None   # load_init's
+        if config.oci is not None:
+            build_oci_mounts(self, config.oci, gofer_sockets)
+        else:
+            self._default_mounts(vfs, ctx)
+            for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
+                self._mount_volume(vfs, ctx, path, readonly, sock)
+        self.kernel.max_tasks = config.max_tasks
+        provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
+        if config.cwd_missing == "create":
+            try:
+                self._mountpoint(ctx, config.cwd)
+            except SyscallError as e:
+                raise BootError(f"cwd {config.cwd}: cannot be made: {os.strerror(e.errno)}") from None
+        if config.root_readonly:
+            vfs.root_mount.flags |= 1   # MS_RDONLY: mount points were made in the overlay before
+
+    def _default_mounts(self, vfs, ctx):
+        """``do``'s namespace: the Sentry's /dev, /proc, /sys, /tmp, /dev/shm, /dev/mqueue and
+        /dev/pts, where the root has the directory."""
+        tmp_size = self.config.tmpfs_size
+        sysfs = SysFilesystem(self.kernel) if self.config.sysfs else None
+        for path, fs, source in ((b"/dev", DevFilesystem(self.memory_file), b"tmpfs"), (b"/proc", self.procfs, b"proc"),
+                                 (b"/sys", sysfs, b"sysfs"),
+                                 (b"/tmp", TmpfsFilesystem(self.memory_file, size_limit=tmp_size), b"tmpfs"),
+                                 (b"/dev/shm", TmpfsFilesystem(self.memory_file, size_limit=tmp_size), b"shm"),
+                                 (b"/dev/mqueue", self.kernel.ipc.mqueue, b"mqueue"),   # where Docker and runc have it
+                                 (b"/dev/pts", self.devpts, b"devpts")):
+            if fs is None:
+                continue
             try:
                 target = resolve(ctx, self.root, path)
             except SyscallError:
                 continue  # the image has no such directory: nothing to mount on
-            vfs.mount(fs, target, source=fs.name.encode())
-        try:
-            vfs.mount(TmpfsFilesystem(self.memory_file, size_limit=tmp_size), resolve(ctx, self.root, b"/dev/shm"),
-                      source=b"shm")
-        except SyscallError:
-            pass
-        try:   # POSIX message queues, where Docker and runc mount them
-            vfs.mount(self.kernel.ipc.mqueue, resolve(ctx, self.root, b"/dev/mqueue"), source=b"mqueue")
-        except SyscallError:
-            pass
-        self.devpts = DevptsFilesystem(self.kernel)
-        try:
-            self.devpts.set_mount(vfs.mount(self.devpts, resolve(ctx, self.root, b"/dev/pts"), source=b"devpts"))
-        except SyscallError:
-            pass
-        self.console = None   # sandbox/console.py's Console with ``tty``
-        self.init_task = None   # load_init's
-        for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
-            self._mount_volume(vfs, ctx, path, readonly, sock)
-        for path, mode, size in config.tmpfs_mounts:
-            vfs.mount(TmpfsFilesystem(self.memory_file, mode=mode, size_limit=size),
-                      self._mountpoint(ctx, path), source=b"tmpfs")
-        self.kernel.max_tasks = config.max_tasks
-        provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
-        if config.root_readonly:
-            vfs.root_mount.flags |= 1   # MS_RDONLY: mount points were made in the overlay before
+            # sysfs as containers have it (runc's default config.json): ro,nosuid,nodev,noexec,relatime.
+            m = vfs.mount(fs, target, source=source, flags=SYSFS_FLAGS if fs is sysfs else 0)
+            if fs is self.devpts:
+                self.devpts.set_mount(m)
 
     def _mount_volume(self, vfs, ctx, path, readonly, sock):
         """A host directory volume: its own 9P connection; host processes may change it too."""
@@ -160,22 +190,20 @@ class Sentry:
 
     def _mountpoint(self, ctx, path):
         """The directory ``path``, made (in the root's overlay, not on the host) if missing."""
-        cur = self.root
-        for comp in path.encode().strip(b"/").split(b"/"):
-            if not comp:
-                continue
-            try:
-                cur = resolve(ctx, cur, comp)
-            except SyscallError as e:
-                if e.errno != ENOENT:
-                    raise
-                cur = mkdir_path(ctx, cur, comp, 0o755)
-        return cur
+        return make_mountpoint(ctx, self.root, path.encode())
 
     def load_init(self):
         """Load the init process (pid 1) with the config's argv, env, cwd, stdio, credentials
         and rlimits; it does not run until ``kernel.start_task(task)``. Returns the Task."""
         cfg = self.config
+        try:
+            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
+            if not cwd.dentry.inode.is_dir:
+                raise SyscallError(ENOTDIR)
+        except SyscallError as e:
+            if cfg.cwd_missing != "fallback":
+                raise BootError(f"cwd {cfg.cwd}: {os.strerror(e.errno)} in the sandbox") from None
+            cwd = self.root
         fdtable = FDTable()
         if cfg.tty:
             from snakevisor.sandbox.console import Console
@@ -187,10 +215,6 @@ class Sentry:
         else:
             for fd, f in enumerate(new_host_files(cfg.stdio)):
                 fdtable.install_at(fd, f)
-        try:
-            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
-        except SyscallError:
-            cwd = self.root
         fs = FSContext(self.root, cwd)
         env = dict(cfg.env)
         env.setdefault("PATH", DEFAULT_PATH)

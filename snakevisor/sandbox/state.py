@@ -22,7 +22,10 @@ import shutil
 from dataclasses import asdict, dataclass, field
 
 OCI_VERSION = "1.0.2-dev"
-ID_RE = re.compile(r"^[\w+\-.]+$")
+# runc's container ids: ASCII letters, digits, _ + - . (Python's \w alone would take any Unicode
+# letter), not "." or ".."; the id names a directory, so at most NAME_MAX bytes.
+ID_RE = re.compile(r"[A-Za-z0-9_+\-.]+")
+ID_MAX = 255
 STATE_FILE = "state.json"
 CONTROL_SOCKET = "control.sock"
 EXIT_FILE = "exit"
@@ -97,8 +100,15 @@ class StateStore:
 
     @staticmethod
     def check_id(cid):
-        if not cid or not ID_RE.match(cid) or cid in (".", ".."):
-            raise StateError(f"invalid container id {cid!r}")
+        if len(cid) > ID_MAX:
+            raise StateError(f"invalid container id {cid[:32]!r}...: longer than {ID_MAX} characters")
+        if not cid or not ID_RE.fullmatch(cid) or cid in (".", ".."):
+            raise StateError(f"invalid container id {cid!r} (letters, digits, _ + - . only; not . or ..)")
+
+    def check_root(self):
+        """A --root that exists must be a directory (it is made on first use otherwise)."""
+        if os.path.lexists(self.root) and not os.path.isdir(self.root):
+            raise StateError(f"--root {self.root}: not a directory")
 
     def dir(self, cid):
         self.check_id(cid)
@@ -134,7 +144,10 @@ class StateStore:
             raise StateError(f"container does not exist: {cid}") from None
         except ValueError as e:
             raise StateError(f"container {cid}: corrupt state: {e}") from None
-        return ContainerState(**obj)
+        try:
+            return ContainerState(**obj)
+        except TypeError as e:   # not an object, or not our fields
+            raise StateError(f"container {cid}: corrupt state: {e}") from None
 
     def save(self, state):
         d = self.dir(state.id)

@@ -133,6 +133,11 @@ int main(void) {
     S("pkey_free 0", SYS_pkey_free, 0);
     S("pkey_mprotect -1", SYS_pkey_mprotect, m, 4096, PROT_READ, -1);
     S("pkey_mprotect 0", SYS_pkey_mprotect, m, 4096, PROT_READ, 0);
+    S("mlock2", SYS_mlock2, m, 4096, 0);
+    S("mlock2 ONFAULT", SYS_mlock2, m, 4096, 1);
+    S("mlock2 bad flags", SYS_mlock2, m, 4096, 2);
+    S("mlock2 unmapped", SYS_mlock2, 0x10000, 4096, 0);
+    S("munlock", SYS_munlock, m, 4096);
 
     /* NUMA, one node */
     int mode = -7;

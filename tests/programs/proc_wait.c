@@ -302,6 +302,16 @@ static void sigchld(void) {
     int e = errno;
     nap(20);
     printf("wait with SA_NOCLDWAIT: %d errno=%d handler ran=%d\n", w, e, chld_count);
+    /* The same with the parent already asleep in wait when the child exits: the wake-up finds no
+     * child left, and ECHILD wins over the pending SIGCHLD (no EINTR; Linux's do_wait rechecks). */
+    chld_count = 0;
+    chld_expect = fork();
+    if (chld_expect == 0) { nap(100); _exit(1); }
+    errno = 0;
+    w = waitpid(chld_expect, &st, 0);
+    e = errno;
+    nap(20);
+    printf("waitpid asleep with SA_NOCLDWAIT: %d errno=%d handler ran=%d\n", w, e, chld_count);
     signal(SIGCHLD, SIG_DFL);
 }
 

@@ -139,6 +139,3 @@ class DevFilesystem(TmpfsFilesystem):
         for name, perm in DIRS:
             d = root.mkdir(name, S_IFDIR | perm)
             d.mode = S_IFDIR | perm   # exact modes, whatever the umask of whoever boots us
-
-    def mount_options(self) -> str:
-        return "mode=755"

@@ -142,10 +142,11 @@ class PtmxInode(Inode):
 
 
 class ReplicaInode(Inode):
-    """/dev/pts/N: owned by whoever opened ptmx, group tty, mode 620."""
+    """/dev/pts/N: owned by whoever opened ptmx (or the mount's uid=, gid=), mode the mount's mode=."""
 
-    def __init__(self, fs, terminal, uid, ino):
-        super().__init__(fs, S_IFCHR | 0o620, ino=ino, uid=uid, gid=TTY_GID,
+    def __init__(self, fs, terminal, uid, gid, ino):
+        super().__init__(fs, S_IFCHR | fs.mode, ino=ino, uid=fs.uid if fs.uid is not None else uid,
+                         gid=fs.gid if fs.gid is not None else gid,
                          rdev=makedev(UNIX98_PTY_SLAVE_MAJOR, terminal.index))
         self.terminal = terminal
 
@@ -170,12 +171,23 @@ class DevptsFilesystem(Filesystem):
         self.ptmx = PtmxInode(self)
         self._ino_base = 3
         self.mount = None   # the Mount at /dev/pts, once mounted (set_mount)
+        # Mount options; a container's devpts line: gid=5,mode=620,ptmxmode=666 (configure()).
+        self.uid, self.gid, self.mode = None, TTY_GID, 0o620
         # The devices 5:2 and 5:0 wherever their nodes are (devfs, mknod on tmpfs).
         register_char_device(TTYAUX_MAJOR, PTMX_MINOR, self.open_ptmx)
         register_char_device(TTYAUX_MAJOR, 0, self.open_controlling_tty)
 
+    def configure(self, mode: int, ptmxmode: int, gid: int | None, uid: int | None) -> None:
+        """The mount's options (Linux's defaults: mode=600, ptmxmode=000, the creator's ids)."""
+        self.mode, self.gid, self.uid = mode & 0o777, gid, uid
+        self.ptmx.mode = S_IFCHR | (ptmxmode & 0o777)
+
     def mount_options(self) -> str:
-        return f"gid={TTY_GID},mode=620,ptmxmode=666"
+        """As Linux's devpts_show_options."""
+        opts = [f"uid={self.uid}"] if self.uid is not None else []
+        if self.gid is not None:
+            opts.append(f"gid={self.gid}")
+        return ",".join(opts + [f"mode={self.mode:03o}", f"ptmxmode={self.ptmx.mode & 0o777:03o}"])
 
     def set_mount(self, mount) -> None:
         self.mount = mount
@@ -185,12 +197,12 @@ class DevptsFilesystem(Filesystem):
         return VirtualDentry(mount, self.root.child(name))
 
     # --- pairs ---------------------------------------------------------------------------------------
-    def allocate(self, uid: int = 0) -> Terminal:
+    def allocate(self, uid: int = 0, gid: int = 0) -> Terminal:
         index = next((i for i in range(self.max_ptys) if i not in self.terminals), None)
         if index is None:
             raise SyscallError(ENOSPC)
         term = Terminal(self.kernel, index)
-        term.inode = ReplicaInode(self, term, uid, self._ino_base + index)
+        term.inode = ReplicaInode(self, term, uid, gid, self._ino_base + index)
         term.on_release = self._released
         self.terminals[index] = term
         return term
@@ -207,8 +219,8 @@ class DevptsFilesystem(Filesystem):
 
     def open_ptmx(self, inode, flags) -> MasterImpl:
         task = self.kernel.current if self.kernel is not None else None
-        uid = task.creds.fsuid if task is not None and task.creds is not None else 0
-        term = self.allocate(uid)
+        creds = task.creds if task is not None else None
+        term = self.allocate(creds.fsuid if creds is not None else 0, creds.fsgid if creds is not None else 0)
         return MasterImpl(self, term, inode)
 
     def open_replica(self, term, inode, flags) -> ReplicaImpl:

@@ -11,7 +11,7 @@ import time
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
-from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net
+from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -182,10 +182,11 @@ class ProcRoot(Directory):
             b"loadavg": lambda: GeneratedFile(fs, self._loadavg),
             b"version": lambda: GeneratedFile(fs, self._version),
             b"stat": lambda: GeneratedFile(fs, self._stat),
-            b"filesystems": lambda: GeneratedFile(fs, lambda: "nodev\ttmpfs\nnodev\tproc\nnodev\t9p\nnodev\tdevtmpfs\n"),
+            b"filesystems": lambda: GeneratedFile(fs, lambda: "nodev\ttmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\t9p\nnodev\tdevtmpfs\n"),
             b"mounts": lambda: Symlink(fs, lambda: b"self/mounts"),
             b"net": lambda: Symlink(fs, lambda: b"self/net"),
             b"sys": lambda: Directory(fs, self._sys),
+            b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
             b"sysvipc": lambda: Directory(fs, lambda: {
                 b"shm": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.shm.proc_lines()),
                 b"sem": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.sem.proc_lines()),
@@ -206,6 +207,10 @@ class ProcRoot(Directory):
                 out[b"%d" % tgid] = (lambda tg=tg: ThreadGroupDir(self.fs, tg))
         return out
 
+    def _cmdline(self):
+        """The sandbox's own kernel command line (the host's is none of the application's business)."""
+        return f"BOOT_IMAGE=snakevisor-{self.fs.kernel.uts.release.decode()} ro quiet\n"
+
     def _meminfo(self):
         k = self.fs.kernel
         total = (k.memory_file.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 1024
@@ -220,7 +225,7 @@ class ProcRoot(Directory):
     def _uptime(self):
         k = self.fs.kernel
         up = time.monotonic() - k.boot_time
-        idle = max(0.0, up * (os.cpu_count() or 1) - sum(cputime.sandbox_times(k)))
+        idle = max(0.0, up * cputime.NCPUS - sum(cputime.sandbox_times(k)))
         return f"{up:.2f} {idle:.2f}\n"
 
     def _loadavg(self):
@@ -234,7 +239,7 @@ class ProcRoot(Directory):
 
     def _stat(self):
         k = self.fs.kernel
-        ncpu = os.cpu_count() or 1
+        ncpu = cputime.NCPUS
         # The sandbox's own processes' time (not the host's), spread evenly over the CPUs; the
         # rest of the time since boot is idle.
         user, system = cputime.sandbox_times(k)
@@ -277,6 +282,7 @@ class ProcRoot(Directory):
             b"hostname": lambda: WritableFile(fs, lambda: uts.nodename + b"\n", set_uts("nodename")),
             b"domainname": lambda: WritableFile(fs, lambda: uts.domainname + b"\n", set_uts("domainname")),
             b"tainted": lambda: GeneratedFile(fs, lambda: "0\n"),
+            b"core_pattern": lambda: GeneratedFile(fs, lambda: "core\n", 0o644),
             b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
             b"osrelease": lambda: GeneratedFile(fs, lambda: uts.release + b"\n"),
             b"version": lambda: GeneratedFile(fs, lambda: uts.version + b"\n"),
@@ -352,10 +358,13 @@ class ThreadGroupDir(Directory):
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
             b"statm": lambda: GeneratedFile(fs, self._statm),
+            b"mem": lambda: procfs_pid.mem_file(fs, task),
+            b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),
+            b"ns": lambda: Directory(fs, lambda: procfs_pid.ns_entries(fs, task, MagicLink), 0o511),
             b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
                                                    for name, g in procfs_net.FILES.items()}),
         }
-        if self.task is tg.leader:
+        if not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
             out[b"task"] = lambda: Directory(fs, lambda: {
                 b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out
@@ -434,7 +443,7 @@ class ThreadGroupDir(Directory):
                 ign |= 1 << (sig - 1)
             elif act[0] != 0:
                 cgt |= 1 << (sig - 1)
-        ncpu = os.cpu_count() or 1
+        ncpu = cputime.NCPUS
         rows = [
             ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"),
             ("State", self._STATE_NAMES[self._state()]),
@@ -474,9 +483,7 @@ class ThreadGroupDir(Directory):
         root = self.task.fs.root
         for m in vfs.mounts:
             target = path_of(type(root)(m, m.root), root)
-            opts = "ro" if (m.flags & 1 or m.fs.readonly) else "rw"
-            extra = m.fs.mount_options()
-            yield m, target, opts + ("," + extra if extra else "")
+            yield m, target, m.options()
 
     def _mounts(self):
         return "".join(f"{(m.source or b'none').decode(errors='replace')} {t.decode(errors='replace')} {m.fs.name} {o} 0 0\n"
@@ -488,6 +495,7 @@ class ThreadGroupDir(Directory):
             mid = m.id
             pid = m.parent.id if m.parent is not None else mid
             dev = m.fs.dev
-            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} / {t.decode(errors='replace')} {o.split(',')[0]} - "
-                        f"{m.fs.name} {(m.source or b'none').decode(errors='replace')} {o}\n")
+            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} / {t.decode(errors='replace')} "
+                        f"{m.mount_options()} - {m.fs.name} {(m.source or b'none').decode(errors='replace')} "
+                        f"{m.super_options()}\n")
         return "".join(rows)

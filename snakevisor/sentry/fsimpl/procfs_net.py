@@ -16,7 +16,7 @@ udplite and netlink tables, and the hash-bucket "sl" of udp (a row number here).
 import fcntl
 import socket as _socket
 import struct
-from collections import Counter
+from collections import Counter, namedtuple
 
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
@@ -206,31 +206,41 @@ def unix():
 
 # --- the namespace, over rtnetlink ----------------------------------------------------------------
 
-def _u32(attrs: dict, key: int, default: int = 0) -> int:
+def u32(attrs: dict, key: int, default: int = 0) -> int:
     value = attrs.get(key, b"")
     return struct.unpack("<I", value)[0] if len(value) == 4 else default
 
 
-def _links() -> list:
-    """[(ifindex, name, attrs)] of the namespace's interfaces, in ifindex order."""
+def u8(attrs: dict, key: int, default: int = 0) -> int:
+    value = attrs.get(key, b"")
+    return value[0] if len(value) == 1 else default
+
+
+Link = namedtuple("Link", "index name type flags attrs")
+
+
+def links() -> list:
+    """[Link] of the namespace's interfaces, in ifindex order (also sysfs's class/net)."""
     from snakevisor.sentry.net.netlink import rtnl_dump
     out = []
     for typ, body in rtnl_dump(NL.RTM_GETLINK, NL.IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0)):
         if typ != NL.RTM_NEWLINK or len(body) < NL.IFINFOMSG.size:
             continue
-        index = NL.IFINFOMSG.unpack_from(body)[2]
+        _, itype, index, flags, _ = NL.IFINFOMSG.unpack_from(body)
         attrs = NL.parse_rtattrs(body, NL.IFINFOMSG.size)
-        out.append((index, attrs.get(NL.IFLA_IFNAME, b"").split(b"\0")[0].decode(errors="replace"), attrs))
-    return sorted(out, key=lambda link: link[0])
+        name = attrs.get(NL.IFLA_IFNAME, b"").split(b"\0")[0].decode(errors="replace")
+        out.append(Link(index, name, itype, flags, attrs))
+    return sorted(out, key=lambda link: link.index)
 
 
-def _link_names() -> dict:
-    return {index: name for index, name, _ in _links()}
+def link_names() -> dict:
+    return {link.index: link.name for link in links()}
 
 
 def dev():
     rows = [DEV_HEADER]
-    for _, name, attrs in _links():
+    for link in links():
+        name, attrs = link.name, link.attrs
         raw = attrs.get(NL.IFLA_STATS64)
         if raw is not None:
             st = struct.unpack(f"<{len(raw) // 8}Q", raw[:len(raw) // 8 * 8])
@@ -252,7 +262,7 @@ def dev():
 
 def if_inet6():
     from snakevisor.sentry.net.netlink import rtnl_dump
-    names = _link_names()
+    names = link_names()
     # ifaddrmsg's scope is the RT_SCOPE_* one; the file shows the IPV6_ADDR_* scope bits it came from.
     scopes = {NL.RT_SCOPE_HOST: 0x10, NL.RT_SCOPE_LINK: 0x20, NL.RT_SCOPE_SITE: 0x40}
     rows = []
@@ -264,7 +274,7 @@ def if_inet6():
         addr = attrs.get(NL.IFA_ADDRESS)
         if family != _socket.AF_INET6 or addr is None or len(addr) != 16:
             continue
-        flags = _u32(attrs, NL.IFA_FLAGS, flags) & 0xFF   # the file shows the low byte
+        flags = u32(attrs, NL.IFA_FLAGS, flags) & 0xFF   # the file shows the low byte
         rows.append(f"{addr.hex()} {index:02x} {plen:02x} {scopes.get(scope, 0):02x} {flags:02x} "
                     f"{names.get(index, ''):>8}\n")
     return "".join(rows)
@@ -273,14 +283,14 @@ def if_inet6():
 def route():
     """The IPv4 main table (unicast and reject routes), as fib_route_seq_show."""
     from snakevisor.sentry.net.netlink import rtnl_dump
-    names = _link_names()
+    names = link_names()
     rows = [_padded(ROUTE_HEADER, 127)]
     for typ, body in rtnl_dump(NL.RTM_GETROUTE, NL.RTMSG.pack(_socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
         if typ != NL.RTM_NEWROUTE or len(body) < NL.RTMSG.size:
             continue
         family, dst_len, _, _, table, _, _, rtype, _ = NL.RTMSG.unpack_from(body)
         attrs = NL.parse_rtattrs(body, NL.RTMSG.size)
-        table = _u32(attrs, NL.RTA_TABLE, table)
+        table = u32(attrs, NL.RTA_TABLE, table)
         if family != _socket.AF_INET or table != NL.RT_TABLE_MAIN or rtype in (NL.RTN_BROADCAST, NL.RTN_MULTICAST):
             continue
         oif, gw = attrs.get(NL.RTA_OIF), attrs.get(NL.RTA_GATEWAY, bytes(4))
@@ -293,11 +303,11 @@ def route():
         flags = 0x0001 | (0x0002 if any(gw) else 0) | (0x0004 if dst_len == 32 else 0) | \
             (0x0200 if rtype in (NL.RTN_UNREACHABLE, NL.RTN_PROHIBIT) else 0)   # RTF_UP, GATEWAY, HOST, REJECT
         iface = names.get(struct.unpack("<i", oif)[0], "*") if oif and len(oif) == 4 else "*"
-        advmss = _u32(metrics, NL.RTAX_ADVMSS)
+        advmss = u32(metrics, NL.RTAX_ADVMSS)
         dst = _hex_addr(attrs.get(NL.RTA_DST, bytes(4))[:4])
-        row = (f"{iface}\t{dst}\t{_hex_addr(gw[:4])}\t{flags:04X}\t0\t0\t{_u32(attrs, NL.RTA_PRIORITY)}\t"
+        row = (f"{iface}\t{dst}\t{_hex_addr(gw[:4])}\t{flags:04X}\t0\t0\t{u32(attrs, NL.RTA_PRIORITY)}\t"
                f"{_hex_addr(struct.pack('!I', mask))}\t{advmss + 40 if advmss else 0}\t"
-               f"{_u32(metrics, NL.RTAX_WINDOW)}\t{_u32(metrics, NL.RTAX_RTT) >> 3}")
+               f"{u32(metrics, NL.RTAX_WINDOW)}\t{u32(metrics, NL.RTAX_RTT) >> 3}")
         rows.append(_padded(row, 127))
     return "".join(rows)
 

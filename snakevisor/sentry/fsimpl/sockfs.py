@@ -72,6 +72,10 @@ class SocketImpl(FileDescriptionImpl):
     def shutdown(self, t, how: int) -> None:
         raise SyscallError(EOPNOTSUPP)
 
+    def blocked_recv_result(self):
+        """What a recv that found nothing returns instead of blocking (None: it blocks)."""
+        return None
+
     def getsockname(self, t) -> bytes:
         raise SyscallError(EOPNOTSUPP)
 
@@ -119,7 +123,14 @@ class SocketImpl(FileDescriptionImpl):
 
     # read(2)/write(2) on a socket are recv/send without flags or address.
     def read(self, n, offset):
+        if n == 0:
+            return b""   # sock_read_iter: a read of nothing returns at once, taking no message
         return self.recvmsg(None, n, 0, False).data
+
+    def send_empty(self, t, f):
+        """write(2) of 0 bytes: still a send (a 0-byte datagram on a message socket, sock_write_iter)."""
+        from snakevisor.sentry.syscalls.socket import socket_write
+        return socket_write(t, f, self, [])
 
     def write(self, data, offset):
         return self.sendmsg(None, data, 0, None, [], None)

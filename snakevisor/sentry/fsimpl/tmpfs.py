@@ -7,7 +7,7 @@ registry. Attributes follow Linux: directory nlink is 2 + subdirectories,
 mtime/ctime move on writes and directory changes, unlinked files keep their
 data until the last reference (open file or mapping) goes.
 """
-from snakevisor.abi.errno import (EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC,
+from snakevisor.abi.errno import (EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC,
                                   ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE, RENAME_NOREPLACE,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
@@ -28,12 +28,15 @@ class TmpfsFilesystem(Filesystem):
     magic = TMPFS_MAGIC
 
     def __init__(self, memory_file, mode: int = 0o1777, uid: int = 0, gid: int = 0,
-                 readonly: bool = False, size_limit: int | None = None, dev: int | None = None):
+                 readonly: bool = False, size_limit: int | None = None, dev: int | None = None,
+                 nr_inodes: int | None = None):
         super().__init__(readonly=readonly, dev=dev)
         self.memory_file = memory_file
         self.size_limit = size_limit      # bytes of file data allowed (None: MemoryFile's limit)
         self.used = 0                     # bytes of file data held (by file sizes)
         self.root_mode = mode
+        self.root_uid, self.root_gid = uid, gid
+        self.nr_inodes = nr_inodes        # shown by statfs and /proc/mounts (not enforced)
         self.root = Dentry(TmpfsDir(self, S_IFDIR | (mode & 0o7777), uid, gid))
 
     def statfs(self) -> StatfsResult:
@@ -45,12 +48,25 @@ class TmpfsFilesystem(Filesystem):
         free = max(0, total - used)
         s.bsize = s.frsize = bsize
         s.blocks, s.bfree, s.bavail = total, free, free
-        s.files, s.ffree = 1 << 20, (1 << 20) - 1
+        files = self.nr_inodes or 1 << 20
+        s.files, s.ffree = files, files - 1
         s.namelen = NAME_MAX
         return s
 
     def mount_options(self) -> str:
-        return f"mode={self.root_mode & 0o7777:o}"
+        """As Linux's shmem_show_options: only what differs from the defaults."""
+        opts = []
+        if self.size_limit is not None:
+            opts.append(f"size={(self.size_limit + 4095) // 4096 * 4}k")
+        if self.nr_inodes is not None:
+            opts.append(f"nr_inodes={self.nr_inodes}")
+        if self.root_mode & 0o7777 != 0o1777:
+            opts.append(f"mode={self.root_mode & 0o7777:03o}")
+        if self.root_uid:
+            opts.append(f"uid={self.root_uid}")
+        if self.root_gid:
+            opts.append(f"gid={self.root_gid}")
+        return ",".join(opts)
 
 
 def _owner(parent: "TmpfsDir", creds, mode: int) -> tuple[int, int, int]:
@@ -357,6 +373,15 @@ class TmpfsMappable:
     def size(self) -> int:
         return self.inode.size
 
+    @property
+    def cache(self):
+        return self.inode.cache
+
+    @property
+    def write_sealed(self) -> bool:
+        """F_SEAL_WRITE or F_SEAL_FUTURE_WRITE: no new shared mapping may write."""
+        return bool(self.inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+
     def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
         return self.inode.cache.translate(offset, length)
 
@@ -394,6 +419,9 @@ class TmpfsFileImpl(FileDescriptionImpl):
                 raise SyscallError(EPERM)
             if inode.seals & F_SEAL_SEAL:
                 raise SyscallError(EPERM)
+            if arg & F_SEAL_WRITE and not inode.seals & F_SEAL_WRITE and any(
+                    mm.maps_shared_writable(inode.cache) for mm in list(inode.cache.mappers)):
+                raise SyscallError(EBUSY)   # a shared mapping could still write (Linux: mapping_deny_writable)
             inode.seals |= arg
             return 0
         return super().fcntl(task, cmd, arg)

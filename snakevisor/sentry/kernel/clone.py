@@ -74,6 +74,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         tg = ThreadGroup(kernel, tid, real_parent, handlers)
         tg.pgid, tg.sid, tg.limits = parent.pgid, parent.sid, dict(parent.limits)
         tg.exit_signal = exit_signal
+        tg.dumpable = parent.dumpable   # an mm flag on Linux: the copy keeps it
         real_parent.children.append(tg)
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()

@@ -7,8 +7,12 @@ the per-thread bit). A thread group's figures are sampled as it exits (its stub 
 gone after), and added to its parent's children's times when the parent reaps it,
 as Linux does for getrusage(RUSAGE_CHILDREN), times() and /proc/PID/stat.
 """
+import os
 import time as host_time
 
+# The CPUs the sandbox sees (sysfs, /proc/stat, sched_getaffinity). Asked once at import: once the
+# Sentry's root is empty, glibc finds no /sys or /proc to count them in and says 1.
+NCPUS = os.cpu_count() or 1
 CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
 CPUCLOCK_PERTHREAD = 4
 

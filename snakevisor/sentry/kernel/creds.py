@@ -1,6 +1,8 @@
 """Credentials of a Task: the sandbox's own uids, gids and capabilities (root inside by default)."""
 from dataclasses import dataclass, field, replace
 
+from snakevisor.abi.capability import CAPABILITIES
+
 ALL_CAPS = (1 << 41) - 1
 
 
@@ -39,3 +41,22 @@ class Credentials:
             self.cap_effective = self.cap_permitted if self.euid == 0 else 0
         else:
             self.cap_permitted = self.cap_effective = self.cap_ambient
+
+
+CAP_SYS_PTRACE = CAPABILITIES["CAP_SYS_PTRACE"]
+SUID_DUMP_USER = 1   # prctl(PR_GET_DUMPABLE)'s 1: dumpable
+
+
+def may_ptrace(caller, target, fscreds=False):
+    """ptrace's access check (kernel/ptrace.c __ptrace_may_access) of Task ``caller`` on Task
+    ``target``: the same process; or the caller's uid (fsuid with ``fscreds``) and gid equal to all
+    of the target's real, effective and saved ones; or CAP_SYS_PTRACE. Then a target that is not
+    dumpable still needs CAP_SYS_PTRACE. (/proc/PID/mem, pagemap, ns; kcmp.)"""
+    if caller.tg is target.tg:
+        return True
+    c, t = caller.creds, target.creds
+    uid, gid = (c.fsuid, c.fsgid) if fscreds else (c.uid, c.gid)
+    privileged = c.has_cap(CAP_SYS_PTRACE)
+    if not privileged and not (uid == t.uid == t.euid == t.suid and gid == t.gid == t.egid == t.sgid):
+        return False
+    return privileged or target.tg.dumpable == SUID_DUMP_USER

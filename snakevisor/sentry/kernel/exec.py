@@ -10,7 +10,7 @@ from snakevisor.sentry.mm.manager import MemoryManager
 def do_execve(task, path, argv, envp):
     kernel = task.kernel
     aspace, ctx = kernel.platform.new_address_space()
-    mm = MemoryManager(kernel.memory_file, aspace)
+    mm = MemoryManager(kernel.memory_file, aspace, kernel)
     mm.active_context = ctx
     try:
         image = loader.load(mm, lambda p: kernel.open_exec(task, p), path, argv, envp, task.creds,
@@ -58,6 +58,8 @@ def do_execve(task, path, argv, envp):
     task.name = os.path.basename(image.path)[:15]
     tg.did_exec = True  # setpgid on it from the parent now fails with EACCES
     task.creds.on_exec()
+    c = task.creds   # a fresh image is dumpable again unless its ids differ (begin_new_exec)
+    tg.dumpable = 1 if c.uid == c.euid and c.gid == c.egid else 0
     if task.vfork_parent is not None:
         task.vfork_parent = None
         tg.vfork_done.notify(1)

@@ -2,6 +2,7 @@
 import struct
 
 from snakevisor.abi.errno import EAGAIN, EFAULT, EINVAL, ETIMEDOUT, SyscallError
+from snakevisor.sentry.mm.vma import ANON, COW
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 BITSET_ALL = 0xFFFFFFFF
@@ -24,6 +25,10 @@ class FutexManager:
         v = t.mm.vmas.find(addr)
         if v is None:
             raise SyscallError(EFAULT)
+        if v.kind in (ANON, COW):
+            # Private anonymous memory is keyed by (mm, address) as Linux does: its MemoryFile
+            # offset changes when a fork's copy-on-write is broken, under a waiter.
+            return ("a", id(t.mm), addr)
         return ("s", v.mf_off + addr - v.start)
 
     def wait(self, t, addr, expected, bitset, timeout, private):

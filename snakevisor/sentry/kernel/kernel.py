@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 import uuid
+from contextlib import contextmanager
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
@@ -22,7 +23,7 @@ from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
-from snakevisor.sentry.platform.ptrace import StubGone
+from snakevisor.sentry.platform.interface import StubGone
 from snakevisor.sentry.vfs.resolve import path_of
 
 
@@ -39,13 +40,14 @@ class UTSNamespace:
 class Kernel:
     def __init__(self, platform, memory_file, vfs, strace=None, hostname=b"snakevisor", log=None):
         self.platform = platform
+        self.net_raw = False   # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW (net/inet.py)
         self.memory_file = memory_file
         self.vfs = vfs
         self.strace = strace
         self.uts = UTSNamespace(hostname)
         self.pidns = PIDNamespace()
         self.loop = Loop(self._stray_status, self._task_crashed)
-        self.loop.use_waker(platform.new_waker())
+        platform.attach(self.loop)
         self.boot_time = time.monotonic()
         self.cpu_of_exited = (0.0, 0.0)   # (user, system) seconds of exited processes (kernel/cputime.py)
         self.init = None
@@ -88,7 +90,7 @@ class Kernel:
             parent.children.append(tg)
         tg.on_exit = on_exit
         aspace, ctx = self.platform.new_address_space()
-        mm = MemoryManager(self.memory_file, aspace)
+        mm = MemoryManager(self.memory_file, aspace, self)
         mm.active_context = ctx
         task = Task(self, tg, tgid, ctx, mm, fdtable, fs, creds)
         try:
@@ -219,6 +221,40 @@ class Kernel:
         self.retire_stub_thread(task.ctx)
         raise TaskExit()
 
+    @contextmanager
+    def stopped_context(self, mm):
+        """A stopped stub thread of ``mm``'s address space to inject through, for a change another
+        process makes to it (a truncation unmapping file pages). If all its threads run application
+        code, one is stopped with a kick and waited for here; its Task gets that stop afterwards,
+        through the loop, as if nothing had happened. None if ``mm`` has no live thread."""
+        ctx, status = self._stop_one(mm)
+        try:
+            yield ctx
+        except StubGone:
+            pass   # that stub died meanwhile: its mappings went with it
+        finally:
+            if status is not None:
+                self.loop.hand_back(ctx.tid, status)
+
+    def _stop_one(self, mm):
+        """(a stopped Context of ``mm``, the stop status the loop is owed for it or None)."""
+        tasks = [t for t in self.host_tids.values() if t.mm is mm and t.ctx is not None and not t.exited]
+        for t in tasks:
+            if self.loop.by_tid.get(t.ctx.tid) is not t:
+                return t.ctx, None
+        for t in tasks:
+            ctx = t.ctx
+            try:
+                status = ctx.stop_now()   # its registers read: injection restores these
+            except StubGone as gone:
+                if gone.status is not None:
+                    self.loop.hand_back(ctx.tid, gone.status)
+                continue
+            except OSError:
+                continue
+            return ctx, status
+        return None, None
+
     def retire_stub_thread(self, ctx):
         """A Task is done with its stub thread. If no other Task runs in that stub (address space),
         the whole stub process is killed; otherwise (threads, a vfork child sharing its parent's
@@ -232,10 +268,7 @@ class Kernel:
         except (StubGone, OSError):
             # Running application code: stop it with a kick, and finish it when it stops.
             self.doomed[ctx.tid] = ctx
-            try:
-                os.kill(ctx.tid, S.SIGURG)
-            except OSError:
-                pass
+            ctx.interrupt()
 
     def _end_task(self, task, status, from_group):
         """Tear one Task down; the last one out turns its thread group into a zombie."""
@@ -364,18 +397,19 @@ class Kernel:
             pass
 
     def _stray_status(self, pid, status):
+        stopped = self.platform.is_stop(status)
         doomed = self.doomed.pop(pid, None)
-        if doomed is not None and os.WIFSTOPPED(status):
+        if doomed is not None and stopped:
             try:
                 doomed.get_regs()
                 doomed.inject_exit()
             except (StubGone, OSError):
                 pass
             return
-        if not os.WIFSTOPPED(status):
+        if not stopped:
             self.platform.reaped(pid)
         task = self.host_tids.get(pid)
-        if task is not None and not os.WIFSTOPPED(status):
+        if task is not None and not stopped:
             self.stub_died(task, status)
 
     # -- helpers --------------------------------------------------------------

@@ -17,7 +17,7 @@ import struct
 import time
 from collections import deque
 
-from snakevisor.sentry.platform.ptrace import WALL
+from snakevisor.abi.sched import WALL
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _SFD_NONBLOCK = os.O_NONBLOCK
@@ -121,6 +121,8 @@ class Loop:
         self.async_watchers = {}      # host fd -> callback(), woken through SIGIO and the waker
         self.waker = None             # platform Waker: lets signal handlers end a blocking waitpid
         self._statuses = 0            # stub statuses handled, for _fair_to_waker
+        self.stops_by_waitpid = True  # False: stubs report through deliver(); waitpid only on SIGCHLD
+        self.spin = None              # platform's spin(): before sleeping, look for stops a while
         self._wakeup_pipe = None      # (read, write): signal.set_wakeup_fd's, read end SIGIO to the waker
         self.pending_host_signals = []
         self.host_signal_callback = None
@@ -235,23 +237,29 @@ class Loop:
                     self.epoll.modify(fd, mask)
                 except FileNotFoundError:
                     self.epoll.register(fd, mask)
+        except PermissionError:
+            # Not pollable (a regular file, /dev/null): always ready for I/O, so only a poll-like
+            # wait for what it will never report waits on it, and that wait never ends through it
+            # (as on Linux). Waking it at once spun that task forever and starved every other.
+            self.fd_waiters.pop(fd, None)
         except OSError:
-            # Not pollable (a regular file) or already closed: it is always "ready".
+            # Already closed: wake the waiters, their next attempt reports it.
             for token, (task, ev) in list((waiters or {}).items()):
                 self._finish_wait(task, ev)
 
-    def watch_fd(self, fd, callback):
-        """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``.
+    def watch_fd(self, fd, callback, edge=False):
+        """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``
+        (``edge``: each time it is signalled, without being read: a platform's eventfd).
 
         Descriptors that can raise SIGIO (sockets, pipes, ttys) are watched through it and the
         waker, so the loop keeps its cheap blocking waitpid; others (timerfds) make the loop poll."""
-        if self.waker is not None and _enable_sigio(fd, self.waker.tid):
+        if not edge and self.waker is not None and _enable_sigio(fd, self.waker.tid):
             self.async_watchers[fd] = callback
             if _readable(fd):
                 self.waker.wake()  # SIGIO only tells of data that arrives later
             return
         self.watchers[fd] = callback
-        self.epoll.register(fd, select.EPOLLIN)
+        self.epoll.register(fd, select.EPOLLIN | (select.EPOLLET if edge else 0))
 
     def unwatch_fd(self, fd):
         self.async_watchers.pop(fd, None)
@@ -268,11 +276,16 @@ class Loop:
         the Sentry handles in Python get the same path: their C handler writes the wakeup pipe
         (signal.set_wakeup_fd), whose SIGIO stops the waker."""
         self.waker = waker
+        self.stops_by_waitpid = waker is not None
         r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._wakeup_pipe = (r, w)
-        _enable_sigio(r, waker.tid)
+        if waker is None:  # a platform whose stops come through a descriptor: the loop polls
+            self.watchers[r] = self._host_signals_arrived
+            self.epoll.register(r, select.EPOLLIN)
+        else:
+            _enable_sigio(r, waker.tid)
+            signal.signal(signal.SIGIO, lambda signum, frame: waker.wake())   # SIGIO for us: not expected
         signal.set_wakeup_fd(w, warn_on_full_buffer=False)
-        signal.signal(signal.SIGIO, lambda signum, frame: waker.wake())   # SIGIO for us: not expected
 
     def on_host_signals(self, signums, callback):
         """Host signals to the Sentry become ``callback(signum)`` calls on the loop."""
@@ -289,6 +302,9 @@ class Loop:
     def _woken(self):
         """The waker stopped: run what woke it (host signals, SIGIO descriptors)."""
         self.waker.on_stop()
+        self._host_signals_arrived()
+
+    def _host_signals_arrived(self):
         try:
             while os.read(self._wakeup_pipe[0], 4096):
                 pass
@@ -331,7 +347,9 @@ class Loop:
                 self._on_status(pid, status)
                 self._fair_to_waker()
                 continue
-            if self._drain_waitpid():
+            if self.stops_by_waitpid and self._drain_waitpid():
+                continue
+            if self.spin is not None and self.spin():
                 continue
             timeout = None
             if self.timers:
@@ -347,6 +365,19 @@ class Loop:
             self.stray_status(pid, status)
         else:
             self.step(task, status)
+
+    def hand_back(self, pid, status):
+        """A state change of a running stub the Sentry waited for itself (to inject through it):
+        its Task sees it at the loop's next turn, as if waitpid had returned it."""
+        task = self.by_tid.pop(pid, None)
+        if task is None:
+            self.stray_status(pid, status)
+        else:
+            self.ready.append((task, status))
+
+    def deliver(self, tid, report):
+        """A platform's stop report for host thread ``tid`` (as waitpid's are)."""
+        self._on_status(tid, report)
 
     def _drain_waitpid(self):
         got = False
@@ -377,8 +408,10 @@ class Loop:
 
     def _poll(self, timeout):
         events = self.epoll.poll(-1 if timeout is None else min(timeout, MAX_POLL_WAIT))
+        child = self.stops_by_waitpid
         for fd, ev in events:
             if fd == self.sigchld_fd:
+                child = True
                 try:
                     os.read(self.sigchld_fd, 128 * 16)
                 except BlockingIOError:
@@ -392,7 +425,8 @@ class Loop:
                 if ev & (want | select.EPOLLERR | select.EPOLLHUP):
                     self._finish_wait(task, ev)
         self._fire_timers()
-        self._drain_waitpid()
+        if child:
+            self._drain_waitpid()
 
     def _fire_timers(self):
         now = time.monotonic()

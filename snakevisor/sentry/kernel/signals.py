@@ -8,7 +8,6 @@ reads it back. A Task waiting inside the Sentry is woken with ERESTARTSYS; one
 running application code is kicked with a host SIGURG, which stops its stub
 thread so the Sentry can deliver.
 """
-import ctypes
 import struct
 
 from snakevisor.abi import signal as S
@@ -16,6 +15,7 @@ from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER_CS, USER_DS
 from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.abi.fs import to_s32
 
 RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
 # Syscalls that never restart after a handler ran (Linux returns ERESTARTNOHAND or EINTR for them).
@@ -71,9 +71,10 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_KERNEL)
         self._prepare(tg, sig)
-        # An ignored signal is dropped, unless every thread blocks it (sigwait and signalfd may take it).
+        # An ignored signal is dropped, unless every thread blocks it (sigwait and signalfd may take it;
+        # a thread in rt_sigtimedwait has unblocked what it waits for, but still blocks it: real_sigmask).
         if self.is_ignored(tg, sig) and sig != S.SIGCONT and \
-                not all(t.sigmask & sigbit(sig) for t in tg.tasks if not t.exited):
+                not all((t.sigmask | t.real_sigmask) & sigbit(sig) for t in tg.tasks if not t.exited):
             return
         self._enqueue(tg.shared_pending, sig, info)
         tg.signal_arrivals.notify(1)
@@ -88,7 +89,7 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_TKILL)
         self._prepare(tg, sig)
-        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not task.sigmask & sigbit(sig):
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not (task.sigmask | task.real_sigmask) & sigbit(sig):
             return
         self._enqueue(task.pending, sig, info)
         tg.signal_arrivals.notify(1)
@@ -140,10 +141,7 @@ class Signals:
         ctx = task.ctx
         if ctx is not None and loop.by_tid.get(ctx.tid) is task and not task.kicked:
             task.kicked = True
-            try:
-                _tgkill(ctx.address_space.pid, ctx.tid, S.SIGURG)
-            except OSError:
-                pass
+            ctx.interrupt()
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):
@@ -266,15 +264,24 @@ class Signals:
         mm, ctx, regs = task.mm, task.ctx, task.ctx.regs
         xstate = ctx.get_xstate()
         alt_sp, alt_flags, alt_size = task.altstack
-        on_alt = task.on_altstack(regs.rsp)
-        if flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size and not on_alt:
+        # get_sigframe: a handler already on the alternate stack (without SS_AUTODISARM) nests on
+        # it; SA_ONSTACK switches to it otherwise.
+        def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
+            return not alt_flags & S.SS_AUTODISARM and task.on_altstack(addr)
+        nested = on_sig_stack(regs.rsp)
+        sp = regs.rsp - 128  # the red zone
+        entering = bool(flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size
+                        and not on_sig_stack(sp))
+        if entering:
             sp = alt_sp + alt_size
-        else:
-            sp = regs.rsp - 128  # the red zone
         fp_size = len(xstate) + 4
         sp = (sp - fp_size) & ~63
         fp_addr = sp
         frame = ((sp - S.RT_SIGFRAME_SIZE) & ~15) - 8
+        if (nested or entering) and not alt_sp < frame <= alt_sp + alt_size:
+            # The frame would overflow the alternate stack: Linux does not write past it but
+            # forces SIGSEGV (force_sigsegv), as when the frame cannot be written at all.
+            self._frame_fault(task, sig)
         uc = frame + 8
         info_addr = uc + S.UCONTEXT_SIZE
         # The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it.
@@ -285,7 +292,8 @@ class Signals:
         trapno, err, cr2 = self._fault_context(sig, info)
         sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
                                regs.ss & 0xFFFF, err, trapno, task.sigmask & 0xFFFFFFFFFFFFFFFF, cr2, fp_addr)
-        stack = S.STACK_T.pack(alt_sp, (S.SS_ONSTACK if on_alt else 0) | (alt_flags & S.SS_DISABLE), alt_size)
+        # uc_stack is the altstack as set (save_altstack: sas_ss_flags, not SS_ONSTACK), restored on sigreturn.
+        stack = S.STACK_T.pack(alt_sp, to_s32(alt_flags), alt_size)
         old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
         ucontext = (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
                     + stack + sc + struct.pack("<Q", old_mask))
@@ -293,9 +301,7 @@ class Signals:
             mm.copy_out(fp_addr, fpstate)
             mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0) + ucontext + info)
         except SyscallError:
-            # No room for the frame: Linux kills the process with SIGSEGV.
-            task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
-            self.kernel.kill_group(task.tg, S.SIGSEGV)
+            self._frame_fault(task, sig)   # no room for the frame
         task.saved_sigmask = None
         regs.rdi, regs.rsi, regs.rdx = sig, info_addr, uc
         regs.rax = 0
@@ -310,12 +316,17 @@ class Signals:
         task.sigmask = new_mask & ~S.UNBLOCKABLE
         if flags & S.SA_RESETHAND:
             task.tg.handlers.actions[sig] = (S.SIG_DFL, flags, restorer, mask)  # only the handler resets
-        if alt_flags & S.SS_AUTODISARM and flags & S.SA_ONSTACK:
+        if alt_flags & S.SS_AUTODISARM:   # any frame, whichever stack it is on (save_altstack)
             task.altstack = (0, S.SS_DISABLE, 0)
         try:
             ctx.set_xstate(_init_fpstate(xstate))  # handlers start with a clean FPU, as on Linux
         except OSError:
             pass
+
+    def _frame_fault(self, task, sig):
+        """A signal frame that cannot be set up: the process dies of SIGSEGV."""
+        task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
+        self.kernel.kill_group(task.tg, S.SIGSEGV)
 
     @staticmethod
     def _fault_context(sig, info):
@@ -398,9 +409,6 @@ class Signals:
         parent.child_events.notify(1)
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def _init_fpstate(xstate):
     """An XSAVE image in the initial state: x87 control word 0x37f, MXCSR 0x1f80, everything else
     zero, and no component marked in use (XSTATE_BV 0). One per (size, MXCSR mask): a CPU's."""
@@ -416,10 +424,5 @@ def _init_fpstate(xstate):
 
 
 _INIT_FPSTATE = {}
-
-
-def _tgkill(tgid, tid, sig):
-    if _libc.syscall(SYSCALL_NUMBERS["tgkill"], tgid, tid, sig) != 0:
-        raise OSError(ctypes.get_errno(), "tgkill")
 
 

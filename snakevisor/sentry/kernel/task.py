@@ -6,15 +6,14 @@ must block is a generator: the Task ``yield from``s it, and the loop resumes
 the Task when what it waits for happens. Before every return to application
 code pending signals are delivered (kernel/signals.py).
 """
-import os
 import signal as host_signal
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
-from snakevisor.sentry.platform.ptrace import SYSCALL_STOP, StubGone
-from snakevisor.sentry.syscalls.table import TABLE
+from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
+from snakevisor.sentry.kernel.syscall_table import TABLE
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 
@@ -39,6 +38,7 @@ class Task:
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.sigmask = 0
+        self.real_sigmask = 0   # the mask rt_sigtimedwait set aside while it sleeps (Linux's real_blocked)
         self.saved_sigmask = None      # restored after a handler runs (sigsuspend, ppoll, pselect)
         self.pending = {}              # signo -> [siginfo]
         self.altstack = (0, S.SS_DISABLE, 0)
@@ -129,10 +129,11 @@ class Task:
         signals = kernel.signals
         try:
             while True:
-                status = yield WAIT_STOP
+                report = yield WAIT_STOP
                 self.kicked = False
                 ctx = self.ctx
-                if status >> 8 == SYSCALL_STOP and os.WIFSTOPPED(status):
+                kind, value = ctx.event(report)
+                if kind == SYSCALL:
                     regs = ctx.get_regs()
                     self.mm.active_context = ctx
                     kernel.current = self
@@ -168,7 +169,7 @@ class Task:
                         ctx.set_return(ret)
                     ctx.resume()
                 else:
-                    yield from self._on_other_stop(status)
+                    yield from self._on_other_stop(kind, value)
         except TaskExit:
             pass
         except StubGone as gone:
@@ -176,20 +177,19 @@ class Task:
         finally:
             self.exited = True
 
-    def _on_other_stop(self, status):
+    def _on_other_stop(self, kind, sig):
         """A stop that is not a syscall: a fault or a host signal, or our own kick (SIGURG)."""
         ctx = self.ctx
-        if not os.WIFSTOPPED(status):
-            self.kernel.stub_died(self, status)
+        if kind == EXIT:
+            self.kernel.stub_died(self, sig)
             raise TaskExit()
-        sig = os.WSTOPSIG(status)
-        if status >> 16:  # a ptrace event we did not ask for here: just continue
+        if kind == IGNORE:  # a platform-internal stop: just continue
             ctx.resume()
             return
         ctx.get_regs()
         self.mm.active_context = ctx
         self.kernel.current = self
-        if sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP, S.SIGSYS):
+        if kind == FAULT:
             info = ctx.get_siginfo()
             if sig == S.SIGSEGV:
                 code, addr = S.SIGINFO_FAULT.unpack_from(info)[2:]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from snakevisor.abi import elf as E
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import E2BIG, ELOOP, ENOEXEC, SyscallError
+from snakevisor.abi.errno import E2BIG, ELOOP, ENOEXEC, ETXTBSY, SyscallError
 from snakevisor.sentry.loader.elf import PHDR, parse_header, parse_phdrs
 from snakevisor.sentry.mm.manager import STACK_SIZE, STACK_TOP
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
@@ -128,6 +128,8 @@ def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0):
     if depth > MAX_SCRIPT_DEPTH:
         raise SyscallError(ELOOP)
     file = open_exec(path)
+    if file.inode.writers:
+        raise SyscallError(ETXTBSY)   # open for writing somewhere: deny_write_access
     head = file.read(256, 0)
     if head[:2] == b"#!":
         interp, arg = _parse_shebang(head)
@@ -144,7 +146,7 @@ def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0):
             raise SyscallError(ENOEXEC)
         interp = _map_elf(mm, ifile, iinfo, main.interp, False)
         base, entry = interp.bias, interp.entry
-    mm.executable = file
+    mm.set_executable(file)
     sp = _build_stack(mm, argv, envp, path, creds, main, base, vdso_base)
     return LoadedImage(entry, sp, file, list(argv), path)
 

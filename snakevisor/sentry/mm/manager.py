@@ -10,7 +10,7 @@ import struct
 from dataclasses import replace
 
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import E2BIG, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
+from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
@@ -30,8 +30,9 @@ KNOWN_ADVICE = frozenset((M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MAD
 
 
 class MemoryManager:
-    def __init__(self, memory_file, address_space=None):
+    def __init__(self, memory_file, address_space=None, kernel=None):
         self.mf = memory_file
+        self.kernel = kernel            # lends a stopped stub thread when another process truncates a file
         self.view = memory_file.view
         self.vmas = VMASet()
         self.address_space = address_space
@@ -86,9 +87,11 @@ class MemoryManager:
         in both (read-only in the stubs until a write fault copies a chunk); shared memory and file
         pages stay shared. Nothing is copied now, so forking a large process costs no more than a
         small one."""
-        child = MemoryManager(self.mf, address_space)
+        child = MemoryManager(self.mf, address_space, self.kernel)
         child.active_context = context
         for v in self.vmas:
+            if v.kind == FILE and v.owner is not None:
+                v.owner.cache.mappers.add(child)
             if v.kind == ANON:
                 region = Region(self.mf, v.end - v.start, offset=v.mf_off)
                 region.inc_ref()
@@ -101,6 +104,8 @@ class MemoryManager:
         for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable",
                      "membarrier_state"):
             setattr(child, name, getattr(self, name))
+        if child.executable is not None:
+            child.executable.inode.exec_users += 1
         child.attach(address_space, context)
         return child
 
@@ -136,10 +141,41 @@ class MemoryManager:
         eof_addr = v.start + page_round_up(size) - v.file_off
         if addr >= eof_addr:
             return True
+        # The file grew again: map what backs those pages now (a truncation freed the old ones).
         for piece in self.vmas.carve(v.start, min(v.end, eof_addr)):
-            piece.past_eof = False
-            self._map_into_stub(piece)
+            new = self._build_vmas(piece.start, piece.end, piece.prot, piece.shared, piece.file, piece.file_off,
+                                   piece.name, piece.maywrite, piece.mayexec)
+            self._release([piece])
+            for n in new:
+                self.vmas.insert(n)
+                self._map_into_stub(n)
         return None
+
+    def file_truncated(self, cache, eof):
+        """The file whose pages are ``cache`` now ends at page-aligned ``eof``: its pages from there
+        on leave this address space before truncate returns (an access is SIGBUS, as Linux), so the
+        caller may free them. A process running application code is stopped for that."""
+        ranges = []
+        for v in [v for v in self.vmas if v.maps_cache(cache) and not v.past_eof]:
+            cut = v.start + max(eof - v.file_off, 0)
+            if cut < v.end:
+                for piece in self.vmas.carve(cut, v.end):
+                    piece.past_eof = True
+                ranges.append((cut, v.end))
+        if not ranges or self.address_space is None:
+            return
+        if self.kernel is None:
+            for start, end in ranges:
+                self._unmap_from_stub(start, end)
+            return
+        with self.kernel.stopped_context(self) as ctx:
+            if ctx is not None:
+                for start, end in ranges:
+                    self.address_space.unmap(ctx, start, end - start)
+
+    def maps_shared_writable(self, cache):
+        """Does a shared mapping here that may be made writable (VM_MAYWRITE) map ``cache``'s pages?"""
+        return any(v.shared and v.maywrite and v.maps_cache(cache) for v in self.vmas)
 
     def break_cow(self, start, end):
         """Make the copy-on-write memory in [start, end) private (before a write to it)."""
@@ -166,6 +202,16 @@ class MemoryManager:
 
     def release_all(self):
         self._release(list(self.vmas))
+        self.set_executable(None)
+
+    def set_executable(self, file):
+        """The program this address space runs (/proc/PID/exe). While it runs, the file may not be
+        opened for writing or truncated (ETXTBSY), as Linux's deny_write_access."""
+        if file is not None:
+            file.inode.exec_users += 1
+        if self.executable is not None:
+            self.executable.inode.exec_users -= 1
+        self.executable = file
 
     def _new_anon(self, start, end, prot, name=""):
         return VMA(start, end, prot, ANON, self.mf.allocate(end - start), name=name)
@@ -177,7 +223,7 @@ class MemoryManager:
             raise SyscallError(EINVAL)
 
     # -- mmap family ---------------------------------------------------------
-    def mmap(self, addr, length, prot, flags, file=None, offset=0, name=""):
+    def mmap(self, addr, length, prot, flags, file=None, offset=0, name="", maywrite=True, mayexec=True):
         if isinstance(name, bytes):
             name = name.decode("utf-8", "replace")
         if length == 0:
@@ -203,7 +249,7 @@ class MemoryManager:
         else:
             start = self._choose_address(page_round_down(addr), length, flags)
         end = start + length
-        new = self._build_vmas(start, end, prot, shared, file, offset, name)
+        new = self._build_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec)
         if fixed:
             self._drop_range(start, end)
         for v in new:
@@ -220,7 +266,7 @@ class MemoryManager:
             raise SyscallError(ENOMEM)
         return start
 
-    def _build_vmas(self, start, end, prot, shared, file, offset, name):
+    def _build_vmas(self, start, end, prot, shared, file, offset, name, maywrite=True, mayexec=True):
         length = end - start
         if file is None:
             if shared:
@@ -231,7 +277,8 @@ class MemoryManager:
         mappable = file.mappable()
         ranges = mappable.translate(offset, length)
         if not shared and prot & M.PROT_WRITE:
-            vma = VMA(start, end, prot, ANON, self.mf.allocate(length), file=file, file_off=offset, name=name)
+            vma = VMA(start, end, prot, ANON, self.mf.allocate(length), file=file, file_off=offset, name=name,
+                      mayexec=mayexec)
             pos = vma.mf_off
             for mf_off, n in ranges:
                 self.view[pos:pos + n] = self.view[mf_off:mf_off + n]
@@ -239,6 +286,8 @@ class MemoryManager:
             return [vma]
         out, pos, foff = [], start, offset
         holder = mappable if hasattr(mappable, "inc_ref") else None
+        if holder is not None:
+            mappable.cache.mappers.add(self)  # a truncation of the file reaches this address space
         if shared and prot & M.PROT_WRITE and hasattr(mappable, "writable_mapping"):
             holder = mappable.writable_mapping(offset, length)   # a file that tracks dirty pages
         size = getattr(mappable, "size", None)
@@ -251,7 +300,8 @@ class MemoryManager:
                 if holder is not None:
                     holder.inc_ref()  # the file's pages stay while any VMA maps them (unlink while mapped)
                 out.append(VMA(pos, pos + m, prot, FILE, off, shared=shared, owner=holder, file=file,
-                               file_off=foff, name=name, past_eof=eof is not None and foff >= eof))
+                               file_off=foff, name=name, past_eof=eof is not None and foff >= eof,
+                               maywrite=maywrite, mayexec=mayexec))
                 pos += m
                 foff += m
         return out
@@ -277,9 +327,12 @@ class MemoryManager:
             return 0
         if end > TASK_SIZE or not self.vmas.covered(addr, end):
             raise SyscallError(ENOMEM)
+        for v in self.vmas.overlapping(addr, end):
+            if (prot & M.PROT_WRITE and not v.maywrite) or (prot & M.PROT_EXEC and not v.mayexec):
+                raise SyscallError(EACCES)   # VM_MAYWRITE / VM_MAYEXEC, as Linux
         pieces = self.vmas.carve(addr, end)
         for v in pieces:
-            if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:
+            if v.kind == FILE and not v.shared and prot & M.PROT_WRITE and not v.past_eof:
                 self._cow(v)
             elif v.kind == FILE and prot & M.PROT_WRITE and hasattr(v.owner, "writable_mapping"):
                 holder = v.owner.writable_mapping(v.file_off, v.end - v.start)   # now dirty
@@ -288,9 +341,10 @@ class MemoryManager:
                     v.owner.dec_ref()
                     v.owner = holder
             v.prot = prot
-        if any(v.kind == COW for v in pieces):
+        if any(v.kind == COW or v.past_eof for v in pieces):
             for v in pieces:
-                self._protect_in_stub(v.start, v.end, v.stub_prot)
+                if not v.past_eof:   # left unmapped in the stub
+                    self._protect_in_stub(v.start, v.end, v.stub_prot)
         else:
             self._protect_in_stub(addr, end, prot)
         return 0
@@ -375,7 +429,7 @@ class MemoryManager:
         """Map [start, end) as the continuation of VMA ``tail``."""
         if tail.kind == FILE or (tail.kind in (ANON, COW) and tail.file is not None):
             new = self._build_vmas(start, end, tail.prot, tail.shared, tail.file,
-                                   tail.file_off + (start - tail.start), tail.name)
+                                   tail.file_off + (start - tail.start), tail.name, tail.maywrite, tail.mayexec)
         elif tail.kind == SHARED:
             region = Region(self.mf, end - start)
             region.inc_ref()
@@ -416,7 +470,7 @@ class MemoryManager:
         if n <= 0:
             return b""
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ:
+        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ and not v.past_eof:  # accessible(), inlined
             off = v.mf_off + addr - v.start
             return self.view[off:off + n]
         return b"".join(self._pieces(addr, n, M.PROT_READ))
@@ -425,7 +479,7 @@ class MemoryManager:
         out, pos, end = [], addr, addr + n
         while pos < end:
             v = self.vmas.find(pos)
-            if v is None or not v.prot & need:
+            if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)
             m = min(end, v.end) - pos
             off = v.mf_off + pos - v.start
@@ -442,7 +496,7 @@ class MemoryManager:
         if v is not None and v.kind == COW:
             self.break_cow(addr, addr + n)
             v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & need and v.kind != COW:
+        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and v.kind != COW:
             off = v.mf_off + addr - v.start
             self.view[off:off + n] = data
             return
@@ -467,13 +521,13 @@ class MemoryManager:
         if write:
             self.break_cow(addr, addr + n)
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & need:
+        if v is not None and addr + n <= v.end and v.accessible(need):
             off = v.mf_off + addr - v.start
             return [memoryview(self.view)[off:off + n]]
         ranges, pos, end = [], addr, addr + n
         while pos < end:
             v = self.vmas.find(pos)
-            if v is None or not v.prot & need:
+            if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)   # before any view exists: none outlives us in a traceback
             m = min(end, v.end) - pos
             ranges.append((v.mf_off + pos - v.start, m))
@@ -487,7 +541,7 @@ class MemoryManager:
         pos, end = addr, addr + n
         while pos < end:
             v = self.vmas.find(pos)
-            if v is None or not v.prot & need:
+            if v is None or not v.accessible(need):
                 break
             pos = v.end
         return min(pos, end) - addr
@@ -498,7 +552,7 @@ class MemoryManager:
         remaining = maxlen + 1
         while remaining > 0:
             v = self.vmas.find(pos)
-            if v is None or not v.prot & M.PROT_READ:
+            if v is None or not v.accessible(M.PROT_READ):
                 raise SyscallError(EFAULT)
             off = v.mf_off + pos - v.start
             lim = min(v.end - pos, remaining)

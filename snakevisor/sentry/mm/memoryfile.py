@@ -2,13 +2,16 @@
 
 The Sentry maps the whole (sparse) file once, so copying to or from application
 memory is a slice of ``view``; stubs map ranges of the same memfd at the
-application's addresses. Space is handed out in page-aligned regions by a
-simple allocator; freed regions go back to the host at once with
-``fallocate(PUNCH_HOLE)`` and are reused by later allocations of the same size.
+application's addresses. Space is handed out in page-aligned regions by an
+extent allocator (best fit; a freed region merges with free neighbours, and
+free space at the top gives the bump pointer back), so any mix of sizes reuses
+freed space; freed regions go back to the host at once with
+``fallocate(PUNCH_HOLE)``.
 """
 import ctypes
 import mmap
 import os
+from bisect import bisect_left, insort
 
 from snakevisor.abi.errno import ENOMEM, SyscallError
 
@@ -37,8 +40,7 @@ class MemoryFile:
         self.fd = os.memfd_create("snakevisor-memory", os.MFD_CLOEXEC)
         os.ftruncate(self.fd, size)
         self.view = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        self._next = 0
-        self._free_by_size: dict[int, list[int]] = {}
+        self.extents = FreeExtents(size)
         self.allocated = 0
 
     def allocate(self, length: int) -> int:
@@ -46,14 +48,9 @@ class MemoryFile:
         length = page_round_up(max(length, 1))
         if self.limit is not None and self.allocated + length > self.limit:
             raise SyscallError(ENOMEM)
-        free = self._free_by_size.get(length)
-        if free:
-            offset = free.pop()
-        else:
-            if self._next + length > self.size:
-                raise SyscallError(ENOMEM)
-            offset = self._next
-            self._next += length
+        offset = self.extents.take(length)
+        if offset is None:
+            raise SyscallError(ENOMEM)
         self.allocated += length
         return offset
 
@@ -61,7 +58,7 @@ class MemoryFile:
         """Return a region from ``allocate``: its pages go back to the host now."""
         length = page_round_up(max(length, 1))
         self.decommit(offset, length)
-        self._free_by_size.setdefault(length, []).append(offset)
+        self.extents.give(offset, length)
         self.allocated -= length
 
     def decommit(self, offset: int, length: int) -> None:
@@ -100,3 +97,66 @@ class MemoryFile:
     def close(self) -> None:
         self.view.close()
         os.close(self.fd)
+
+
+class FreeExtents:
+    """The free space of ``[0, size)``: extents below a bump pointer ``top`` (everything from
+    ``top`` up is free), kept sorted by offset and by (length, offset). ``take`` is best fit
+    (the smallest extent that fits, lowest offset among equals); ``give`` merges with the free
+    neighbours, and an extent reaching ``top`` lowers it. Searches bisect: O(log n) plus the
+    list shifts."""
+
+    def __init__(self, size: int = 1 << 40):
+        self.size = size
+        self.top = 0
+        self.starts: list[int] = []                  # free extent offsets, sorted
+        self.length_of: dict[int, int] = {}         # offset -> length
+        self.by_size: list[tuple[int, int]] = []    # (length, offset), sorted
+
+    def _add(self, offset, length):
+        insort(self.starts, offset)
+        self.length_of[offset] = length
+        insort(self.by_size, (length, offset))
+
+    def _remove(self, offset):
+        length = self.length_of.pop(offset)
+        del self.starts[bisect_left(self.starts, offset)]
+        del self.by_size[bisect_left(self.by_size, (length, offset))]
+        return length
+
+    def take(self, length: int):
+        """Offset of ``length`` free bytes, now in use; None if no room."""
+        i = bisect_left(self.by_size, (length, 0))
+        if i < len(self.by_size):
+            ext_len, offset = self.by_size[i]
+            self._remove(offset)
+            if ext_len > length:
+                self._add(offset + length, ext_len - length)
+            return offset
+        if self.top + length > self.size:
+            return None
+        offset = self.top
+        self.top += length
+        return offset
+
+    def give(self, offset: int, length: int) -> None:
+        """Free ``[offset, offset+length)`` (taken earlier, not free now)."""
+        i = bisect_left(self.starts, offset)
+        if i < len(self.starts):
+            nxt = self.starts[i]
+            if nxt < offset + length:
+                raise ValueError(f"double free of {offset:#x}+{length:#x}")
+            if nxt == offset + length:
+                length += self._remove(nxt)
+        if i > 0:
+            prev = self.starts[i - 1]
+            prev_len = self.length_of[prev]
+            if prev + prev_len > offset:
+                raise ValueError(f"double free of {offset:#x}+{length:#x}")
+            if prev + prev_len == offset:
+                self._remove(prev)
+                offset, length = prev, length + prev_len
+        if offset + length == self.top:
+            self.top = offset
+        else:
+            self._add(offset, length)

@@ -4,9 +4,14 @@ tmpfs keeps its files' data here (no backing store), and the gofer filesystem
 caches host files here, filled on demand. ``translate`` gives the MemoryFile
 ranges that back a file range, which is how file mappings (the Mappable idea)
 share the same pages: every private read-only or shared mapping of a file maps
-the cache's own pages into the stub.
+the cache's own pages into the stub. ``mappers`` are the address spaces that
+map them: a truncation takes the pages past the new end out of every one of
+them before it frees those pages, so no process keeps a window onto memory the
+next allocation hands to another.
 """
-from snakevisor.sentry.mm.memoryfile import MemoryFile
+import weakref
+
+from snakevisor.sentry.mm.memoryfile import MemoryFile, page_round_up
 
 CHUNK_SIZE = 64 * 1024
 
@@ -25,6 +30,7 @@ class PageCache:
         self.fill_into = fill_into
         self.chunks: dict[int, int] = {}  # chunk index -> MemoryFile offset
         self.dirty: list[tuple[int, int]] = []   # sorted, disjoint, merged [start, end) file ranges
+        self.mappers = weakref.WeakSet()   # MemoryManagers that have mapped these pages
 
     def _ensure(self, first: int, last: int) -> None:
         """Make chunks first..last (inclusive) present; missing runs get one contiguous region."""
@@ -108,10 +114,15 @@ class PageCache:
         return trimmed
 
     def truncate(self, size: int) -> None:
-        """Drop data at and beyond ``size``: whole chunks are freed, a partial one zeroed."""
+        """Drop data at and beyond ``size``: whole chunks are freed, a partial one zeroed. Pages
+        past the new end are unmapped from every address space first (Linux's
+        unmap_mapping_range), so none can reach the freed memory once it is reused."""
         keep = (size + CHUNK_SIZE - 1) // CHUNK_SIZE
-        for idx in [i for i in self.chunks if i >= keep]:
-            self.mf.free(self.chunks.pop(idx), CHUNK_SIZE)
+        dropped = [self.chunks.pop(idx) for idx in [i for i in self.chunks if i >= keep]]
+        for mm in list(self.mappers):
+            mm.file_truncated(self, page_round_up(size))
+        for off in dropped:
+            self.mf.free(off, CHUNK_SIZE)
         within = size % CHUNK_SIZE
         if within and (size // CHUNK_SIZE) in self.chunks:
             base = self.chunks[size // CHUNK_SIZE]

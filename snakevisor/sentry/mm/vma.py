@@ -55,6 +55,16 @@ class VMA:
     file_off: int = 0
     name: str = ""                # "[heap]", "[stack]", or a path
     past_eof: bool = False        # file pages wholly beyond the end of the file: SIGBUS on access
+    maywrite: bool = True         # VM_MAYWRITE: False for a shared mapping of a file not open for writing
+    mayexec: bool = True          # VM_MAYEXEC: False for a file on a noexec mount
+
+    def maps_cache(self, cache):
+        """Does this VMA map pages of the PageCache ``cache`` directly?"""
+        return self.kind == FILE and getattr(self.owner, "cache", None) is cache
+
+    def accessible(self, need):
+        """May the Sentry copy to or from it on the application's behalf (``need``: a PROT bit)?"""
+        return bool(self.prot & need) and not self.past_eof
 
     def split_at(self, addr):
         """Split into [start, addr) and [addr, end); both keep consistent offsets."""

@@ -17,10 +17,12 @@ import select
 import socket as _socket
 import struct
 
-from snakevisor.abi.errno import EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP, EPERM, SyscallError
+from snakevisor.abi.errno import (EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP,
+                                  EPERM, EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
+from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi import socket as S
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
@@ -73,6 +75,20 @@ PASSTHROUGH = {
 } | {(level, o) for level in (S.SOL_IP, S.SOL_IPV6) for o in range(42, 48)   # MCAST_JOIN_GROUP .. MCAST_MSFILTER-1:
      # the protocol-independent multicast group requests (group_req, group_source_req)
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
+# Options Linux reserves to holders of one of these capabilities (sk_setsockopt, do_ipv6_setsockopt):
+# the host socket is the Sentry's, whose capabilities are not the application's.
+CAP_NET_ADMIN, CAP_NET_RAW = CAPABILITIES["CAP_NET_ADMIN"], CAPABILITIES["CAP_NET_RAW"]
+PRIVILEGED_OPTIONS = {
+    (S.SOL_SOCKET, S.SO_MARK): (CAP_NET_RAW, CAP_NET_ADMIN),   # either will do
+    (S.SOL_SOCKET, S.SO_SNDBUFFORCE): (CAP_NET_ADMIN,),
+    (S.SOL_SOCKET, S.SO_RCVBUFFORCE): (CAP_NET_ADMIN,),
+    (S.SOL_IPV6, S.IPV6_HOPOPTS): (CAP_NET_RAW,),
+    (S.SOL_IPV6, S.IPV6_RTHDRDSTOPTS): (CAP_NET_RAW,),
+    (S.SOL_IPV6, S.IPV6_DSTOPTS): (CAP_NET_RAW,),
+}
+# Control messages ip6_datagram_send_ctl reserves to CAP_NET_RAW: hop-by-hop and destination options.
+PRIVILEGED_CMSGS = {(S.SOL_IPV6, o) for o in (S.IPV6_2292HOPOPTS, S.IPV6_2292DSTOPTS, S.IPV6_HOPOPTS,
+                                                S.IPV6_RTHDRDSTOPTS, S.IPV6_DSTOPTS)}
 INT = struct.Struct("<i")
 HOST_CONTROL = 4096   # control bytes taken from the host per datagram
 
@@ -105,6 +121,40 @@ def _poll(fd, events) -> int:
 
 
 _query_socket = None
+_ping_group_range = None   # (low, high) of net.ipv4.ping_group_range in the sandbox's namespace
+
+
+def load_ping_group_range(path="/proc/sys/net/ipv4/ping_group_range") -> None:
+    """Read the namespace's ping_group_range at boot (nothing is opened after lockdown)."""
+    global _ping_group_range
+    try:
+        with open(path) as f:
+            low, high = (int(x) for x in f.read().split())
+        _ping_group_range = (low, high)
+    except (OSError, ValueError):
+        _ping_group_range = None   # unknown: the host's own check stands alone
+
+
+def check_create(t, family, stype, protocol) -> None:
+    """Who may create which inet or packet socket, judged on the application's credentials (the
+    host judges the Sentry's, which are not the application's). Raw and packet sockets need the
+    sandbox's --net-raw (as runsc's) and CAP_NET_RAW: EPERM otherwise, as Linux's inet_create and
+    packet_create; ICMP "ping" sockets need a group in ping_group_range (ping_init_sock: EACCES)."""
+    if family == S.AF_PACKET or stype == S.SOCK_RAW:
+        if stype == S.SOCK_RAW and family != S.AF_PACKET:
+            if not 0 <= protocol < S.IPPROTO_MAX:
+                raise SyscallError(EINVAL)
+            if protocol == S.IPPROTO_IP:
+                raise SyscallError(EPROTONOSUPPORT)
+        if not (getattr(t.kernel, "net_raw", False) and t.creds.has_cap(CAP_NET_RAW)):
+            raise SyscallError(EPERM)
+        return
+    ping = (family, protocol) in ((S.AF_INET, S.IPPROTO_ICMP), (S.AF_INET6, S.IPPROTO_ICMPV6))
+    if ping and stype == S.SOCK_DGRAM and _ping_group_range is not None:
+        low, high = _ping_group_range
+        c = t.creds
+        if not any(low <= g <= high for g in [c.egid, *c.groups]):
+            raise SyscallError(EACCES)
 
 
 def interface_ioctl(task, cmd, arg):
@@ -152,6 +202,7 @@ class InetSocket(SocketImpl):
         self.fd = sock.fileno()
         self.rcvtimeo = self.sndtimeo = None
         self.connecting = False
+        self.read_shut = False
 
     # --- addresses and connections -----------------------------------------------------
     def _check_family(self, addr):
@@ -221,13 +272,28 @@ class InetSocket(SocketImpl):
         try:
             self.sock.shutdown(how)
         except OSError as e:
+            # An unconnected datagram socket is shut down all the same (ENOTCONN notwithstanding).
+            if e.errno == _errno.ENOTCONN and how in (S.SHUT_RD, S.SHUT_RDWR):
+                self.read_shut = True
             raise SyscallError(e.errno or EINVAL)
+        if how in (S.SHUT_RD, S.SHUT_RDWR):
+            self.read_shut = True
+
+    def blocked_recv_result(self):
+        """A datagram socket shut down for reading: a recv that would block returns 0 (the host's
+        non-blocking recv says EAGAIN; Linux's blocking one sees RCV_SHUTDOWN and returns 0)."""
+        if self.read_shut and self.stype != _socket.SOCK_STREAM:
+            return RecvResult(b"")
+        return None
 
     # --- data -----------------------------------------------------------------------------
     def sendmsg(self, t, data, flags, addr, rights, creds, control=b""):
         """``control``: packed IP/IPv6-level control messages (IP_TOS, IPV6_HOPLIMIT, ...) for the host."""
         if rights:
             raise SyscallError(EINVAL)
+        if control and not t.creds.has_cap(CAP_NET_RAW) and \
+                any((level, typ) in PRIVILEGED_CMSGS for level, typ, _ in S.parse_cmsgs(control)):
+            raise SyscallError(EPERM)
         mv = memoryview(data)[:MAX_CHUNK]
         flags = (flags & ~S.MSG_DONTWAIT) | S.MSG_DONTWAIT | S.MSG_NOSIGNAL
         if control:
@@ -339,6 +405,12 @@ class InetSocket(SocketImpl):
     def setsockopt(self, t, level, name, value):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
             return self.set_timeout_opt(name, value)
+        caps = PRIVILEGED_OPTIONS.get((level, name))
+        if (level, name) == (S.SOL_SOCKET, S.SO_PRIORITY) and len(value) >= 4 and \
+                not 0 <= INT.unpack_from(value)[0] <= 6:
+            caps = (CAP_NET_RAW, CAP_NET_ADMIN)   # priorities beyond 0..6
+        if caps and not any(t.creds.has_cap(c) for c in caps):
+            raise SyscallError(EPERM)
         if (level, name) not in PASSTHROUGH:
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)

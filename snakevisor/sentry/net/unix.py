@@ -19,7 +19,7 @@ from snakevisor.abi.errno import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, 
 from snakevisor.abi.fs import FIONREAD, S_IFMT, S_IFSOCK, TIOCOUTQ
 from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND,
                                  POLLWRNORM)
-from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_PEEK,
+from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_DONTWAIT, MSG_PEEK,
                                    MSG_TRUNC, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR,
                                    SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL, SO_RCVBUF,
                                    SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, SOCK_DGRAM,
@@ -109,6 +109,10 @@ class UnixSocket(SocketImpl):
     @property
     def connection_based(self) -> bool:
         return self.stype != SOCK_DGRAM
+
+    @property
+    def sigpipe_on_epipe(self) -> bool:
+        return self.stype == SOCK_STREAM   # unix_dgram_sendmsg (seqpacket too) raises no SIGPIPE
 
     # --- names ----------------------------------------------------------------------
     def _bind_name(self, t, name) -> None:
@@ -268,6 +272,8 @@ class UnixSocket(SocketImpl):
                 raise SyscallError(EPIPE)
             if target.closed:
                 raise SyscallError(ECONNREFUSED)
+            if target.shutdown_state & SHUTDOWN_RCV:
+                raise SyscallError(EPIPE)
             if target.stype != self.stype:
                 raise SyscallError(EPROTOTYPE)
         n = len(data)
@@ -315,8 +321,8 @@ class UnixSocket(SocketImpl):
                     raise SyscallError(EINVAL if self.stype == SOCK_STREAM else ENOTCONN)
                 if self.shutdown_state & SHUTDOWN_RCV or self.peer is None or self.peer.closed:
                     return RecvResult(b"")
-            elif self.shutdown_state & SHUTDOWN_RCV:
-                return RecvResult(b"")
+            elif self.shutdown_state & SHUTDOWN_RCV and not flags & MSG_DONTWAIT:
+                return RecvResult(b"")   # EOF for a blocking read; MSG_DONTWAIT still EAGAIN, as Linux
             raise SyscallError(EAGAIN)
         if self.stype != SOCK_STREAM:
             msg = self.rq[0]

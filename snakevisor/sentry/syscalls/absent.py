@@ -2,7 +2,7 @@
 
 Imported last: an entry here never replaces a handler registered by a family module.
 """
-from snakevisor.sentry.syscalls.table import unimplemented
+from snakevisor.sentry.kernel.syscall_table import unimplemented
 
 LINUX_NEITHER = "not implemented by Linux on x86_64 either (ENOSYS there too)"
 MOUNTS = "mounts and mount namespaces inside the sandbox: not yet (issue \"Kernel features II\")"
@@ -22,8 +22,6 @@ NOTES = {
     "io_uring_register": "io_uring: not implemented (programs fall back to epoll or threads)",
     "fanotify_init": "fanotify (needs CAP_SYS_ADMIN on the host): not implemented",
     "fanotify_mark": "fanotify (needs CAP_SYS_ADMIN on the host): not implemented",
-    "openat2": "RESOLVE_* path resolution flags: not yet (issue \"Kernel features I\")",
-    "mlock2": "not yet: mlock and mlockall are implemented",
     "rseq": "restartable sequences: not implemented; glibc then runs without them",
     "futex_waitv": "not yet: futex(2) is implemented",
     "remap_file_pages": "deprecated since Linux 3.16 (emulated there with mmap); not yet here",

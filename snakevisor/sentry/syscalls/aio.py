@@ -17,7 +17,7 @@ from snakevisor.abi.fs import RWF_SUPPORTED, to_s32, to_s64
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
 from snakevisor.sentry.syscalls.file import _read_into, _readv, _write_from, _writev
 from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC
 from snakevisor.sentry.vfs.waiter import WaitQueue
 

@@ -9,7 +9,7 @@ from snakevisor.sentry.kernel.clone import do_clone, wait_for_vfork
 from snakevisor.sentry.kernel.exec import do_execve
 from snakevisor.sentry.loader.loader import MAX_ARG_BYTES
 from snakevisor.sentry.syscalls.pidfd import install_pidfd
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.resolve import path_of
 

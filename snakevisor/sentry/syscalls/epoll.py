@@ -6,7 +6,7 @@ from snakevisor.abi.poll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EP
                                  EPOLLHUP, EPOLLRDHUP, EPOLLPRI, EPOLLRDNORM, EPOLLWRNORM, EPOLLWAKEUP)
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl, new_epoll
 from snakevisor.sentry.syscalls.poll import end_from_ms, end_from_timespec, read_sigmask, sigmask_scope, time_left
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 # What EPOLLEXCLUSIVE may be combined with (Linux's EPOLLEXCLUSIVE_OK_BITS).
 EXCLUSIVE_OK = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE | \

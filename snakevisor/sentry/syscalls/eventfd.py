@@ -3,7 +3,7 @@ from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32, to_u32
 from snakevisor.abi.poll import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
 from snakevisor.sentry.fsimpl.eventfd import new_eventfd
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 
 def _eventfd(t, initval, flags):

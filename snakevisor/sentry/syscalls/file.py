@@ -11,10 +11,10 @@ import struct
 from snakevisor.abi import fs as _fs_abi
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  ENOTDIR, EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
+                                  EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
-from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
-                               DN_MULTISHOT, F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
+from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
+                               F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
                                FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_APPEND, O_ASYNC, O_CLOEXEC,
@@ -22,9 +22,10 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_DUPFD
                                RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
                                MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
                                to_s64, to_u32)
+from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
-from snakevisor.sentry.vfs import fasync, fsnotify, locks
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
+from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
@@ -115,7 +116,7 @@ def _gather(t, vecs, limit) -> bytes:
 
 
 def _do_read(t, f, n, offset=None, nowait=False):
-    blocking_read = getattr(f.impl, "blocking_read", None)   # terminals: VTIME's timers
+    blocking_read = f.impl.blocking_read   # terminals: VTIME's timers
     if blocking_read is not None and not nowait and not f.flags & O_NONBLOCK:
         timed = blocking_read(t, n)
         if timed is not None:
@@ -140,10 +141,10 @@ def _read_into(t, f, buf, count, pos=None):
     n = min(count, MAX_IO)
     room = t.mm.accessible_span(buf, n, write=True)
     if n and not room:
-        if getattr(f.impl, "always_eof", False):
+        if f.impl.always_eof:
             return 0  # /dev/null never writes into the buffer
         raise SyscallError(EFAULT)
-    task_read = getattr(f.impl, "task_read", None)   # host sockets: straight into application memory
+    task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
         return (yield from task_read(t, f, [(buf, room)]))
     data = yield from _do_read(t, f, room, pos)
@@ -182,7 +183,7 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
         if pos is not None and not f.impl.seekable:
             raise SyscallError(ESPIPE)
         return 0
-    task_read = getattr(f.impl, "task_read", None)
+    task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
         return (yield from task_read(t, f, vecs))
     data = yield from _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
@@ -223,12 +224,15 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     view = memoryview(data)
     done = 0
     blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
+    limit = fsize_limit(t, f.inode)
     while True:
         try:
-            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append), POLLOUT, nowait)
+            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit), POLLOUT,
+                                         nowait)
         except SyscallError as e:
-            if e.errno == EPIPE and getattr(f.impl, "sigpipe_on_epipe", False):
+            if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
                 send_sigpipe(t)
+            signal_if_limit(t, e)
             if done:
                 return done
             raise
@@ -249,20 +253,29 @@ def _write_from(t, f, buf, count, pos=None):
     """Write what can be copied from ``buf`` (a bad tail gives a short write, a bad start EFAULT).
     Sinks that never look at the data (/dev/null, /dev/full) do not touch the buffer, as on Linux."""
     _check_rw(t, buf, count, pos)
-    discard = getattr(f.impl, "write_discarding", None)
+    discard = f.impl.write_discarding
     if discard is not None:
         return discard(min(count, MAX_RW_COUNT))
     n = min(count, MAX_IO)
     avail = t.mm.accessible_span(buf, n)
     if n and not avail:
         raise SyscallError(EFAULT)
-    task_write = getattr(f.impl, "task_write", None)   # host sockets: straight from application memory
+    task_write = f.impl.task_write   # host sockets: straight from application memory
     if task_write is not None and pos is None and avail:
         return (yield from task_write(t, f, [(buf, avail)]))
     data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
-        return 0
+        return (yield from _write_nothing(t, f))
     return (yield from _do_write(t, f, data, pos))
+
+
+def _write_nothing(t, f):
+    """A write of 0 bytes: a socket still sends (a 0-byte datagram on a message socket, as Linux's
+    sock_write_iter); anything else not seekable returns 0."""
+    send_empty = f.impl.send_empty
+    if send_empty is None:
+        return 0
+    return (yield from send_empty(t, f))
 
 
 @syscall("pwrite64", args=("fd", "str:2", "uint", "int"))
@@ -286,8 +299,8 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
     if pos is not None and not f.impl.seekable:
         raise SyscallError(ESPIPE)
     if total == 0:
-        return 0
-    task_write = getattr(f.impl, "task_write", None)
+        return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
+    task_write = f.impl.task_write
     if task_write is not None and pos is None and not flags:
         return (yield from task_write(t, f, vecs))
     data = _gather(t, vecs, total)
@@ -495,12 +508,8 @@ def fcntl(t, fd, cmd, arg):
         return f.signal
     if cmd == F_GETLEASE:
         return F_UNLCK
-    if cmd == F_NOTIFY:   # dnotify: requests are validated and accepted; no events are sent
-        if to_u32(arg) & ~DN_MULTISHOT == 0:
-            return 0
-        if f.inode is None or not f.inode.is_dir:
-            raise SyscallError(ENOTDIR)
-        return 0
+    if cmd == F_NOTIFY:
+        return dnotify.fcntl_notify(t, f, to_s32(fd), to_u32(arg))
     return f.impl.fcntl(t, cmd, arg)
 
 
@@ -600,6 +609,7 @@ def ftruncate(t, fd, length):
         raise SyscallError(EINVAL)
     if length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
+    check_new_size(t, inode, length)
     f.impl.truncate(length)
     fsnotify.attributes_changed(f.vd.dentry, size=True)
     return 0
@@ -641,6 +651,10 @@ def fallocate(t, fd, mode, offset, length):
         raise SyscallError(ENODEV)
     if offset + length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
+    # The filesystem checks RLIMIT_FSIZE: a tmpfs even for KEEP_SIZE (shmem_fallocate), others
+    # (ext4) only when the file grows; punching a hole never grows it.
+    if not mode & FALLOC_FL_PUNCH_HOLE and (not mode & FALLOC_FL_KEEP_SIZE or inode.fs.name == "tmpfs"):
+        check_new_size(t, inode, offset + length)
     f.impl.allocate(mode, offset, length)
     fsnotify.file_event(f.vd.dentry, IN_MODIFY)
     return 0

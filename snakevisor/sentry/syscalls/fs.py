@@ -4,22 +4,27 @@ Each handler reads its path arguments (EFAULT, ENAMETOOLONG), validates flags
 in the order Linux does, resolves against the dirfd or cwd (vfs/at.py), and
 calls the VFS operation (vfs/pathops.py) that applies the generic rules.
 """
-from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE, SyscallError
+import struct
+
+from snakevisor.abi.errno import E2BIG, EAGAIN, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE, SyscallError
 from snakevisor.abi.fs import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR,
                                AT_STATX_SYNC_TYPE, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT,
                                O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, STATX__RESERVED,
                                STATX_BASIC_STATS, STATX_MNT_ID, TIMESPEC, TIMEVAL, UTIMBUF, UTIME_NOW, UTIME_OMIT,
                                makedev, pack_stat, pack_statx, to_s32, to_s64, to_u32)
+from snakevisor.abi.fs import (O_PATH, O_PATH_KEEP, OPEN_HOW_SIZE_VER0, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
+                               RESOLVE_IN_ROOT, VALID_OPEN_FLAGS, __O_TMPFILE)
 from snakevisor.sentry.syscalls.file import id_arg, statfs_of
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.syscalls.fsize import check_new_size
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs.at import at_start, read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.inode import now_ns
 from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_path, mkdir_path, mknod_path,
                                            open_path, rename_path, rmdir_path, symlink_path, truncate_vd,
                                            unlink_path, utimes_vd)
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission, is_root
-from snakevisor.sentry.vfs.resolve import is_reachable, path_of
+from snakevisor.sentry.vfs.resolve import ResolveContext, is_reachable, path_of
 
 FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
 
@@ -27,10 +32,10 @@ FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
 # --- open ---------------------------------------------------------------------------------------
 
 
-def do_open(t, dirfd, path: bytes, flags: int, mode: int) -> int:
+def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) -> int:
     if not path:
         raise SyscallError(ENOENT)
-    f = open_path(task_ctx(t), at_start(t, dirfd, path), path, flags, mode & 0o7777, t.fs.umask)
+    f = open_path(ctx or task_ctx(t), start or at_start(t, dirfd, path), path, flags, mode & 0o7777, t.fs.umask)
     try:
         return t.fdtable.install(f, cloexec=bool(flags & O_CLOEXEC))
     except SyscallError:
@@ -41,6 +46,38 @@ def do_open(t, dirfd, path: bytes, flags: int, mode: int) -> int:
 @syscall("openat", args=("dirfd", "path", "oflags", "mode"), returns="fd")
 def openat(t, dirfd, path, flags, mode):
     return do_open(t, dirfd, read_path(t, path), to_u32(flags), to_u32(mode))
+
+
+OPEN_HOW = struct.Struct("<QQQ")
+
+
+@syscall("openat2", args=("dirfd", "path", "ptr", "uint"), returns="fd")
+def openat2(t, dirfd, path_addr, how_addr, size):
+    """openat with struct open_how: strict flags and mode, and RESOLVE_* scoping of the walk."""
+    if size < OPEN_HOW_SIZE_VER0:
+        raise SyscallError(EINVAL)
+    if size > 4096:
+        raise SyscallError(E2BIG)
+    raw = t.mm.copy_in(how_addr, size)
+    if any(raw[OPEN_HOW_SIZE_VER0:]):
+        raise SyscallError(E2BIG)
+    flags, mode, resolve = OPEN_HOW.unpack_from(raw)
+    if flags & ~VALID_OPEN_FLAGS or resolve & ~RESOLVE_ALL:
+        raise SyscallError(EINVAL)
+    if resolve & RESOLVE_BENEATH and resolve & RESOLVE_IN_ROOT:
+        raise SyscallError(EINVAL)
+    creates = flags & O_CREAT or flags & __O_TMPFILE
+    if (mode & ~0o7777) if creates else mode:
+        raise SyscallError(EINVAL)
+    if flags & O_PATH and flags & ~O_PATH_KEEP:
+        raise SyscallError(EINVAL)
+    if resolve & RESOLVE_CACHED and flags & (O_TRUNC | O_CREAT | __O_TMPFILE):
+        raise SyscallError(EAGAIN)
+    path = read_path(t, path_addr)
+    fd = to_s32(dirfd)
+    base = t.fs.cwd if fd == AT_FDCWD else at_start(t, dirfd, b".")
+    ctx = ResolveContext(base if resolve & RESOLVE_IN_ROOT else t.fs.root, t, t.creds, resolve, base)
+    return do_open(t, dirfd, path, flags, mode, ctx, base)
 
 
 @syscall("open", args=("path", "oflags", "mode"), returns="fd")
@@ -379,7 +416,7 @@ def lchown(t, path, uid, gid):
 def truncate(t, path, length):
     length = to_s64(length)
     vd = resolve_at(t, FDCWD, read_path(t, path))
-    truncate_vd(task_ctx(t), vd, length)
+    truncate_vd(task_ctx(t), vd, length, check_size=lambda inode: check_new_size(t, inode, length))
     return 0
 
 

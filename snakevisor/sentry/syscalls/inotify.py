@@ -3,7 +3,7 @@ from snakevisor.abi import inotify as N
 from snakevisor.abi.errno import EINVAL, ENOTDIR, SyscallError
 from snakevisor.abi.fs import AT_FDCWD, to_s32
 from snakevisor.sentry.fsimpl.inotify import InotifyImpl, new_inotify
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.permissions import MAY_READ, check_permission
 

@@ -10,10 +10,10 @@ import struct
 from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.creds import may_ptrace
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
-CAP_SYS_PTRACE = 19
 _COOKIES = [int.from_bytes(os.urandom(8), "little") for _ in range(KCMP_EPOLL_TFD + 1)]
 
 
@@ -21,10 +21,7 @@ def _target(t, pid):
     task = t.kernel.pidns.tasks.get(to_s32(pid))
     if task is None or task.exited:
         raise SyscallError(ESRCH)
-    creds, other = t.creds, task.creds
-    same_ids = (creds.uid in (other.uid, other.euid, other.suid) and other.uid == other.euid == other.suid == creds.uid
-                and creds.gid == other.gid == other.egid == other.sgid)
-    if task.tg is not t.tg and not same_ids and not creds.has_cap(CAP_SYS_PTRACE):
+    if not may_ptrace(t, task):   # PTRACE_MODE_READ_REALCREDS
         raise SyscallError(EPERM)
     return task
 

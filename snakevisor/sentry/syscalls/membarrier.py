@@ -11,7 +11,7 @@ import os
 
 from snakevisor.abi.errno import EINVAL, EPERM, SyscallError
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 QUERY, GLOBAL, GLOBAL_EXPEDITED, REGISTER_GLOBAL_EXPEDITED = 0, 1, 2, 4
 PRIVATE_EXPEDITED, REGISTER_PRIVATE_EXPEDITED = 8, 16

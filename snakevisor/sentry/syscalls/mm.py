@@ -1,10 +1,10 @@
 """Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise, and the no-op residency calls."""
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
-                                  SyscallError)
-from snakevisor.abi.fs import O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
+                                  EPERM, SyscallError)
+from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 
 # Flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK plus MAP_SYNC).
@@ -30,6 +30,7 @@ def mmap(t, addr, length, prot, flags, fd, offset):
         raise SyscallError(ENOMEM)
     if not flags & M.MAP_ANONYMOUS and (offset >= 1 << 63 or offset + page_round_up(length) >= 1 << 64):
         raise SyscallError(EOVERFLOW)
+    maywrite = mayexec = True
     if flags & M.MAP_ANONYMOUS:
         file = None
         offset = 0
@@ -40,14 +41,28 @@ def mmap(t, addr, length, prot, flags, fd, offset):
             raise SyscallError(EBADF)
         if mode == O_WRONLY:
             raise SyscallError(EACCES)
-        if flags & M.MAP_TYPE != M.MAP_PRIVATE and prot & M.PROT_WRITE and mode == O_RDONLY:
+        shared = flags & M.MAP_TYPE != M.MAP_PRIVATE
+        if shared and prot & M.PROT_WRITE and mode == O_RDONLY:
             raise SyscallError(EACCES)
         try:
-            file.mappable()
+            mappable = file.mappable()
         except SyscallError:
             raise SyscallError(ENODEV)
+        if shared:
+            # A file not open for writing can never be written through this mapping (VM_MAYWRITE),
+            # nor can a write-sealed memfd.
+            maywrite = mode != O_RDONLY
+            if getattr(mappable, "write_sealed", False):
+                if prot & M.PROT_WRITE:
+                    raise SyscallError(EPERM)
+                maywrite = False
+        if file.vd.mount.flags & MS_NOEXEC:
+            if prot & M.PROT_EXEC:
+                raise SyscallError(EPERM)
+            mayexec = False
     name = t.kernel.path_for_maps(t, file) if file is not None else ""
-    return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags, file, offset, name=name)
+    return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags, file, offset, name=name,
+                     maywrite=maywrite, mayexec=mayexec)
 
 
 @syscall("munmap", ("hex", "uint"))
@@ -72,6 +87,16 @@ def madvise(t, addr, length, advice):
 
 @syscall("mlock", ("hex", "uint"), PARTIAL, "memory is never swapped by the Sentry; checks the range only")
 def mlock(t, addr, length):
+    return _check_mapped(t, addr, length)
+
+
+MLOCK_ONFAULT = 1
+
+
+@syscall("mlock2", ("hex", "uint", "hex"), PARTIAL, "as mlock (MLOCK_ONFAULT accepted); no VmLck accounting yet")
+def mlock2(t, addr, length, flags):
+    if flags & ~MLOCK_ONFAULT:
+        raise SyscallError(EINVAL)
     return _check_mapped(t, addr, length)
 
 

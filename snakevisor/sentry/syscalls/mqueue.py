@@ -14,7 +14,7 @@ from snakevisor.abi.fs import NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O
 from snakevisor.sentry.fsimpl.mqueue import MQ_PRIO_MAX, SIGEV_NONE, SIGEV_SIGNAL, MqueueImpl, \
     register_notify, take_notification
 from snakevisor.sentry.kernel.signals import make_siginfo
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import CLOCK_REALTIME, NSEC, TIMESPEC, clock_ns
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry

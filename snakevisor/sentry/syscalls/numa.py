@@ -10,7 +10,7 @@ import struct
 from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY = range(6)
 MPOL_WEIGHTED_INTERLEAVE = 6

@@ -6,7 +6,7 @@ from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 PIDFD_NONBLOCK = O_NONBLOCK
 PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4

@@ -10,7 +10,7 @@ from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import O_CLOEXEC, O_DIRECT, O_NONBLOCK, to_s32
 from snakevisor.abi.poll import O_NOTIFICATION_PIPE
 from snakevisor.sentry.fsimpl.pipefs import new_pipe
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 SIGPIPE = 13
 

@@ -6,7 +6,7 @@ key -1 is exactly mprotect.
 """
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 PKEY_ACCESS_MASK = 0x3     # PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
 

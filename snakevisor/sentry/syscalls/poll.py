@@ -15,7 +15,7 @@ from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, P
 from snakevisor.abi.time import (NSEC, TIMESPEC, TIMEVAL, normalise_timeval, timespec_end_ns,
                                  timespec_valid)
 from snakevisor.abi.resource import RLIMIT_NOFILE
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs.fdtable import NR_OPEN
 
 UNBLOCKABLE = (1 << 8) | (1 << 18)   # SIGKILL, SIGSTOP

@@ -5,7 +5,7 @@ from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallEr
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel.creds import ALL_CAPS
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
@@ -133,6 +133,22 @@ def _uids(creds):
     return creds.uid, creds.euid, creds.suid, creds.fsuid
 
 
+def _commits_creds(fn):
+    """Linux's commit_creds: a process whose effective or filesystem ids change (or whose
+    permitted capabilities shrink) stops being dumpable (suid_dumpable is 0), so another process
+    of its old uid cannot ptrace it or open its /proc/PID/mem."""
+    def wrapper(t, *args):
+        c = t.creds
+        before = (c.euid, c.egid, c.fsuid, c.fsgid)
+        perm = c.cap_permitted
+        ret = fn(t, *args)
+        if (c.euid, c.egid, c.fsuid, c.fsgid) != before or perm & ~c.cap_permitted:
+            t.tg.dumpable = 0
+        return ret
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
 def _set_ids(t, names, values, cap):
     creds = t.creds
     privileged = creds.has_cap(cap)
@@ -146,6 +162,7 @@ def _set_ids(t, names, values, cap):
 
 
 @syscall("setuid", ("int",))
+@_commits_creds
 def setuid(t, uid):
     uid &= 0xFFFFFFFF
     if uid == 0xFFFFFFFF:
@@ -160,6 +177,7 @@ def setuid(t, uid):
 
 
 @syscall("setgid", ("int",))
+@_commits_creds
 def setgid(t, gid):
     gid &= 0xFFFFFFFF
     if gid == 0xFFFFFFFF:
@@ -172,6 +190,7 @@ def setgid(t, gid):
 
 
 @syscall("setresuid", ("int", "int", "int"))
+@_commits_creds
 def setresuid(t, r, e, s):
     old = _uids(t.creds)
     _set_ids(t, ("uid", "euid", "suid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), 7)
@@ -181,6 +200,7 @@ def setresuid(t, r, e, s):
 
 
 @syscall("setresgid", ("int", "int", "int"))
+@_commits_creds
 def setresgid(t, r, e, s):
     _set_ids(t, ("gid", "egid", "sgid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), 6)
     t.creds.fsgid = t.creds.egid
@@ -188,6 +208,7 @@ def setresgid(t, r, e, s):
 
 
 @syscall("setreuid", ("int", "int"))
+@_commits_creds
 def setreuid(t, r, e):
     old = _uids(t.creds)
     _set_ids(t, ("uid", "euid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), 7)
@@ -197,6 +218,7 @@ def setreuid(t, r, e):
 
 
 @syscall("setregid", ("int", "int"))
+@_commits_creds
 def setregid(t, r, e):
     _set_ids(t, ("gid", "egid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), 6)
     t.creds.fsgid = t.creds.egid
@@ -204,6 +226,7 @@ def setregid(t, r, e):
 
 
 @syscall("setfsuid", ("int",))
+@_commits_creds
 def setfsuid(t, uid):
     old = t.creds.fsuid
     before = _uids(t.creds)
@@ -214,6 +237,7 @@ def setfsuid(t, uid):
 
 
 @syscall("setfsgid", ("int",))
+@_commits_creds
 def setfsgid(t, gid):
     old = t.creds.fsgid
     if gid != 0xFFFFFFFF and (t.creds.has_cap(6) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):

@@ -1,12 +1,11 @@
 """Scheduling answers: affinity, yield, getcpu, priorities, scheduler policy."""
-import os
 import struct
 
 from snakevisor.abi.errno import E2BIG, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.cputime import NCPUS
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
-NCPUS = os.cpu_count() or 1
 SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
 
 

@@ -5,14 +5,16 @@ The machinery (queues, delivery, frames) is kernel/signals.py; these are the thi
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH,
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.signals import make_siginfo
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 SIGSET_SIZE = 8
+CAP_KILL = CAPABILITIES["CAP_KILL"]
 
 
 def _check_sig(sig, allow_zero=False):
@@ -87,6 +89,7 @@ def sigaltstack(t, ss, old_ss):
     on_alt = t.on_altstack(t.ctx.regs.rsp)
     if ss:
         sp, flags, size = S.STACK_T.unpack(t.mm.copy_in(ss, S.STACK_T.size))
+        flags &= 0xFFFFFFFF   # an int: SS_AUTODISARM is its sign bit
         mode = flags & ~S.SS_AUTODISARM
         if mode not in (0, S.SS_DISABLE, S.SS_ONSTACK):
             raise SyscallError(EINVAL)
@@ -100,7 +103,7 @@ def sigaltstack(t, ss, old_ss):
             new = (sp, flags & S.SS_AUTODISARM, size)
     if old_ss:
         sp, flags, size = t.altstack
-        t.mm.copy_out(old_ss, S.STACK_T.pack(sp, flags | (S.SS_ONSTACK if on_alt else 0), size))
+        t.mm.copy_out(old_ss, S.STACK_T.pack(sp, to_s32(flags | (S.SS_ONSTACK if on_alt else 0)), size))
     if new is not None:
         t.altstack = new
     return 0
@@ -112,15 +115,24 @@ def rt_sigreturn(t):
 
 
 # -- sending ------------------------------------------------------------------------------
+def _may_signal_task(t, target, sig):
+    """Linux's check_kill_permission: within the thread group always; else the sender's real or
+    effective uid must be the target's real or saved uid, or the sender has CAP_KILL; SIGCONT
+    also reaches any process of the sender's session."""
+    if target.tg is t.tg or t.creds.has_cap(CAP_KILL):
+        return True
+    other = target.creds
+    if {t.creds.uid, t.creds.euid} & {other.uid, other.suid}:
+        return True
+    return sig == S.SIGCONT and target.tg.sid == t.tg.sid
+
+
 def _may_signal(t, target_tg, sig):
-    if t.creds.euid == 0 or t.creds.has_cap(5):  # CAP_KILL
-        return True
-    other = target_tg.leader.creds if target_tg.leader else None
-    if other is None:
-        return False
-    if sig == S.SIGCONT and target_tg.sid == t.tg.sid:
-        return True
-    return t.creds.euid in (other.uid, other.suid) or t.creds.uid in (other.uid, other.suid)
+    """The same for a process (kill(2) checks the task its pid names: the leader)."""
+    leader = target_tg.leader
+    if leader is None:
+        return target_tg is t.tg or t.creds.has_cap(CAP_KILL)
+    return _may_signal_task(t, leader, sig)
 
 
 def _kill_groups(t, pid):
@@ -171,7 +183,7 @@ def tgkill(t, tgid, tid, sig):
     if tgid <= 0 or tid <= 0:
         raise SyscallError(EINVAL)
     target = _thread(t, tgid, tid)
-    if not _may_signal(t, target.tg, sig):
+    if not _may_signal_task(t, target, sig):
         raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
     return 0
@@ -183,6 +195,8 @@ def tkill(t, tid, sig):
     if tid <= 0:
         raise SyscallError(EINVAL)
     target = _thread(t, None, tid)
+    if not _may_signal_task(t, target, sig):
+        raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
     return 0
 
@@ -204,6 +218,8 @@ def rt_sigqueueinfo(t, pid, sig, info_ptr):
     if not groups:
         raise SyscallError(ESRCH)
     info = _user_siginfo(t, sig, info_ptr, groups[0] is t.tg)
+    if not _may_signal(t, groups[0], sig):
+        raise SyscallError(EPERM)
     t.kernel.signals.send_to_group(groups[0], sig, info)
     return 0
 
@@ -215,6 +231,8 @@ def rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
         raise SyscallError(EINVAL)
     target = _thread(t, tgid, tid)
     info = _user_siginfo(t, sig, info_ptr, target.tg is t.tg)
+    if not _may_signal_task(t, target, sig):
+        raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, info)
     return 0
 
@@ -263,6 +281,7 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
         # Wanted signals are normally blocked; unblock them while we sleep so they wake us.
         old = t.sigmask
         t.sigmask &= ~wanted
+        t.real_sigmask = old
         try:
             yield from t.block_on_many([], left)
         except SyscallError as e:
@@ -270,6 +289,7 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
                 raise
         finally:
             t.sigmask = old
+            t.real_sigmask = 0
 
 
 @syscall("restart_syscall")

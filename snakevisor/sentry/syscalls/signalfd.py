@@ -2,7 +2,7 @@
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.signalfd import SFD_CLOEXEC, SignalFDImpl, new_signalfd
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 
 @syscall("signalfd4", ("fd", "ptr", "uint", "hex"))

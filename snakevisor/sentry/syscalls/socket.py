@@ -15,11 +15,11 @@ from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EIN
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi import socket as S
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
-from snakevisor.sentry.net.inet import InetSocket
+from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_create
 from snakevisor.sentry.net.netlink import new_netlink_socket
 from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 MAX_CHUNK = 1 << 20          # bytes moved per step between application memory and a socket
 MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is below it anyway)
@@ -78,6 +78,10 @@ def _blocking(t, f, sock, op, fn, dontwait=False):
         except SyscallError as e:
             if e.errno != EAGAIN or f.flags & O_NONBLOCK or dontwait:
                 raise
+        if op == "recv":
+            instead = sock.blocked_recv_result()   # e.g. a datagram socket shut down for reading
+            if instead is not None:
+                return instead
         w, ev = sock.wait_target(op)
         tmo = sock.timeout(op)
         now = t.kernel.monotonic()
@@ -157,9 +161,15 @@ def _new_impl(t, domain, stype, protocol):
         if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_SEQPACKET):
             raise SyscallError(ESOCKTNOSUPPORT)
         return UnixSocket(base, task_creds(t))
+    if domain == S.AF_INET and base == S.SOCK_PACKET:
+        domain = S.AF_PACKET   # the old spelling of a packet socket (__sock_create)
+    if domain == S.AF_PACKET:
+        inet_check_create(t, domain, base, protocol)
+        raise SyscallError(EAFNOSUPPORT)   # packet sockets are not implemented
     if domain in (S.AF_INET, S.AF_INET6):
         if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_RAW, S.SOCK_SEQPACKET):
             raise SyscallError(ESOCKTNOSUPPORT)
+        inet_check_create(t, domain, base, protocol)
         return InetSocket(domain, base, protocol)
     if domain == S.AF_NETLINK:
         return new_netlink_socket(base, protocol)
@@ -390,7 +400,7 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b""):
             except SyscallError as e:
                 if sent and e.errno in (EAGAIN, EINTR, EPIPE, ERESTARTSYS, EFAULT):
                     return sent
-                if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL:
+                if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL and sock.sigpipe_on_epipe:
                     send_sigpipe(t)
                 raise
             sent += n

@@ -17,8 +17,9 @@ from snakevisor.sentry.fsimpl.pipefs import PipeImpl
 from snakevisor.sentry.fsimpl.signalfd import SignalFDImpl
 from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl
 from snakevisor.sentry.fsimpl.sockfs import SocketImpl
+from snakevisor.sentry.syscalls.fsize import file_too_big, fsize_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 CHUNK = 1 << 20
 LOFF = struct.Struct("<q")
@@ -51,8 +52,18 @@ def _transfer(t, src, dst, count, src_off=None, dst_off=None, nonblock=False, co
     else:
         advance_src = False
     done = 0
+    limit = fsize_limit(t, dst.inode) if dst_off is not None else None
     while done < count:
         n = min(count - done, CHUNK)
+        if limit is not None:
+            # RLIMIT_FSIZE: what fits below it is moved; going on at the limit is EFBIG and SIGXFSZ
+            # (after some progress the count so far, as Linux's write loop returns it).
+            if dst_off >= limit:
+                err = file_too_big(t)
+                if done:
+                    break
+                raise err
+            n = min(n, limit - dst_off)
         # Read (without consuming a pipe) what the destination may take.
         if src_pipe:
             if not s_impl.pipe.size:
@@ -265,6 +276,11 @@ def copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
     d_start = dst.offset if d_off is None else d_off
     if src.inode is dst.inode and s_start < d_start + length and d_start < s_start + length:
         raise SyscallError(EINVAL)
+    limit = fsize_limit(t, dst.inode)   # generic_copy_file_checks: the count stops at the limit
+    if limit is not None and length:
+        if d_start >= limit:
+            raise file_too_big(t)
+        length = min(length, limit - d_start)
     done, s_end, d_end = yield from _transfer(t, src, dst, length, s_start, d_start)
     if off_in:
         t.mm.copy_out(off_in, LOFF.pack(s_end))

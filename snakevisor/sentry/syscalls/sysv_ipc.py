@@ -5,7 +5,7 @@ Thin over kernel/ipc/ (the sandbox's IPC namespace, ``kernel.ipc``).
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.ipc import check_ipc_cmd
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import TIMESPEC
 
 

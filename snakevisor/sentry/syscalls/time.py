@@ -6,7 +6,7 @@ from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.time import NSEC, TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid
 from snakevisor.sentry.kernel import cputime
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 CLOCK_REALTIME = 0
 CLOCK_MONOTONIC = 1

@@ -7,7 +7,7 @@ from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.time import NSEC
 from snakevisor.sentry.kernel.timers import SignalTimer
-from snakevisor.sentry.syscalls.table import PARTIAL, syscall
+from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import _HOST_CLOCK
 
 ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2

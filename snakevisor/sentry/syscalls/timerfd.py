@@ -3,7 +3,7 @@ from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import ITIMERSPEC, TFD_CLOEXEC, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
 from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl, new_timerfd
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 CLOCKS = (0, 1, 7, 8, 9)   # REALTIME, MONOTONIC, BOOTTIME, REALTIME_ALARM, BOOTTIME_ALARM
 

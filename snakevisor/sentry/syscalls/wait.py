@@ -4,11 +4,11 @@ import struct
 from snakevisor.abi import resource as R
 from snakevisor.abi import sched as C
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ESRCH, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESRCH, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, to_s32
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 
 
 def _matches(t, child, kind, ident, options):
@@ -44,13 +44,23 @@ def _find(t, kind, ident, options):
 
 
 def _wait(t, kind, ident, options):
+    # As Linux's do_wait: a wake-up, even by a signal, looks at the children again first, so a
+    # child auto-reaped (SA_NOCLDWAIT) while its SIGCHLD interrupts the wait gives ECHILD, not EINTR.
+    interrupted = False
     while True:
         child, status, code = _find(t, kind, ident, options)
         if child is not None:
             return child, status, code
         if options & C.WNOHANG:
             return None, None, None
-        yield from t.block_on(t.tg.child_events, 1)
+        if interrupted:
+            raise SyscallError(ERESTARTSYS)
+        try:
+            yield from t.block_on(t.tg.child_events, 1)
+        except SyscallError as e:
+            if e.errno != ERESTARTSYS:
+                raise
+            interrupted = True
 
 
 def _consume(t, child, code, options):

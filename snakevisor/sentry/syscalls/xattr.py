@@ -7,7 +7,7 @@ rules: name length, the namespace prefix, size probing and ERANGE, flags.
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
 from snakevisor.abi.fs import AT_FDCWD, to_s32
 from snakevisor.abi.inotify import IN_ATTRIB
-from snakevisor.sentry.syscalls.table import syscall
+from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 

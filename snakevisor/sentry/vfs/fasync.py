@@ -40,13 +40,15 @@ def _targets(kernel, owner_type, pid):
     return [tg] if tg is not None else []
 
 
-def send_sigio(kernel, f, reason) -> None:
+def send_sigio(kernel, f, reason, fd=None) -> None:
+    """Signal ``f``'s owner: F_SETSIG's signal with ``reason`` as si_code and ``fd`` (default: the
+    one O_ASYNC was set through) as si_fd, or a plain SIGIO."""
     pid, owner_type = f.owner, f.owner_type
     if not pid:
         return
     sig = f.signal or S.SIGIO
     if f.signal:
-        info = SIGINFO_POLL.pack(sig, 0, reason, _BAND.get(reason, 0), f.fasync[2]).ljust(S.SIGINFO_SIZE, b"\0")
+        info = SIGINFO_POLL.pack(sig, 0, reason, _BAND.get(reason, 0), f.fasync[2] if fd is None else fd).ljust(S.SIGINFO_SIZE, b"\0")
     else:
         info = struct.pack("<iii", S.SIGIO, 0, S.SI_KERNEL).ljust(S.SIGINFO_SIZE, b"\0")
     signals = kernel.signals

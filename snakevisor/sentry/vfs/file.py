@@ -7,22 +7,49 @@ O_APPEND, pread/pwrite validation, lseek, getdents — and call the
 FileDescriptionImpl for the data. Impls raise EAGAIN when they would block;
 the syscall layer then waits on ``waitable()`` unless O_NONBLOCK is set.
 """
-from snakevisor.abi.errno import (EBADF, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
+from snakevisor.abi.errno import (EBADF, EFBIG, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
                                   SyscallError)
 from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, O_OPEN_ONLY,
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                                pack_dirent64, pack_dirent)
 from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY
-from snakevisor.sentry.vfs import fasync, fsnotify, locks
+from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
 
 
+class FileSizeLimitExceeded(SyscallError):
+    """EFBIG from a write that starts at or past the writer's RLIMIT_FSIZE (the caller sends SIGXFSZ)."""
+
+    def __init__(self):
+        super().__init__(EFBIG)
+
+
 class FileDescriptionImpl:
-    """Per-open-file behaviour supplied by a filesystem. Defaults: not readable/writable/seekable."""
+    """Per-open-file behaviour supplied by a filesystem. Defaults: not readable/writable/seekable.
+
+    Besides the methods below, an impl may set these optional hooks (None/False: not offered);
+    the syscall layer asks for them by name, never by probing:
+      ``task_read(task, file, vecs)`` / ``task_write(task, file, vecs)``: generators moving data
+        straight between application memory ``vecs`` [(addr, len)] and the file (host sockets);
+      ``blocking_read(task, n)``: a generator for a read with its own timing (a terminal's
+        VMIN/VTIME), or None to read as usual;
+      ``write_discarding(count)``: a sink that never looks at the data (/dev/null): the count;
+      ``send_empty(task, file)``: what a zero-length write(2) does (datagram sockets send one);
+      ``always_eof``: reads return 0 without touching the buffer; ``seek_always_zero``: lseek
+        always answers 0; ``sigpipe_on_epipe``: EPIPE from a write also raises SIGPIPE.
+    """
 
     seekable = False
+    task_read = None
+    task_write = None
+    blocking_read = None
+    write_discarding = None
+    send_empty = None
+    always_eof = False
+    seek_always_zero = False
+    sigpipe_on_epipe = False
 
     def __init__(self, inode=None):
         self.inode = inode
@@ -113,6 +140,12 @@ class FileDescription:
         self.owner_type = 1      # F_OWNER_PID; F_OWNER_TID 0, F_OWNER_PGRP 2
         self.signal = 0          # F_SETSIG
         self.fasync = None       # O_ASYNC registration (vfs/fasync.py)
+        self.dnotify = None      # F_NOTIFY registration (vfs/dnotify.py)
+        # A regular file open for writing may not be executed (ETXTBSY): counted on its inode.
+        self.counts_as_writer = (flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not flags & O_PATH
+                                 and vd.dentry.inode is not None and vd.dentry.inode.is_reg)
+        if self.counts_as_writer:
+            vd.dentry.inode.writers += 1
         self._dirents = None     # directory snapshot for getdents
         vd.dentry.inc_ref()
         vd.mount.inc_ref()
@@ -137,6 +170,10 @@ class FileDescription:
                 locks.release_description(self, self.inode)
             if self.fasync is not None:
                 fasync.release(self)
+            if self.dnotify is not None:
+                dnotify.release(self)
+            if self.counts_as_writer:
+                self.inode.writers -= 1
             if fsnotify.marks and not self.flags & O_PATH:
                 fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)
             self.impl.release()
@@ -188,14 +225,16 @@ class FileDescription:
             fsnotify.file_event(self.vd.dentry, IN_ACCESS)
         return data
 
-    def write(self, data, offset: int | None = None, append: bool = False) -> int:
-        """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does."""
-        n = self._write(data, offset, append)
+    def write(self, data, offset: int | None = None, append: bool = False, limit: int | None = None) -> int:
+        """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does.
+        ``limit``: the writer's RLIMIT_FSIZE for a regular file (generic_write_check_limits): a write
+        is cut short at it, and one that starts there raises FileSizeLimitExceeded."""
+        n = self._write(data, offset, append, limit)
         if n > 0 and fsnotify.marks:
             fsnotify.file_event(self.vd.dentry, IN_MODIFY)
         return n
 
-    def _write(self, data, offset, append):
+    def _write(self, data, offset, append, limit):
         if not self.writable:
             raise SyscallError(EBADF)
         if len(data) > MAX_RW_COUNT:
@@ -209,15 +248,16 @@ class FileDescription:
             raise SyscallError(EINVAL)
         if self.flags & O_APPEND or append:
             pos = impl.end_offset()
-            n = impl.write(data, pos)
-            if offset is None:
-                self.offset = pos + n
-            return n
+        else:
+            pos = self.offset if offset is None else offset
+        if limit is not None and len(data):
+            if pos >= limit:
+                raise FileSizeLimitExceeded()
+            data = data[:limit - pos]
+        n = impl.write(data, pos)
         if offset is None:
-            n = impl.write(data, self.offset)
-            self.offset += n
-            return n
-        return impl.write(data, offset)
+            self.offset = pos + n
+        return n
 
     def lseek(self, off: int, whence: int) -> int:
         if self.flags & O_PATH:
@@ -238,7 +278,7 @@ class FileDescription:
             raise SyscallError(EINVAL)
         if new < 0 or new > MAX_LFS_FILESIZE:
             raise SyscallError(EINVAL)
-        if getattr(self.impl, "seek_always_zero", False):
+        if self.impl.seek_always_zero:
             new = 0  # /dev/null, /dev/zero: Linux's noop_llseek-style answer
         self.offset = new
         if new == 0:

@@ -44,6 +44,8 @@ class Inode:
         t = now_ns()
         self.atime = self.mtime = self.ctime = self.btime = t
         self.refs = 0
+        self.writers = 0        # descriptions open for writing (a regular file)
+        self.exec_users = 0     # address spaces running it: no opening for writing (ETXTBSY)
 
     # --- identity -------------------------------------------------------------
     @property

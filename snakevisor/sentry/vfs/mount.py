@@ -8,7 +8,8 @@ through (the same Dentry can be visible through several mounts).
 import itertools
 from typing import NamedTuple
 
-from snakevisor.abi.fs import MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOATIME, MS_RELATIME
+from snakevisor.abi.fs import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY,
+                               MS_RELATIME)
 
 _mount_ids = itertools.count(1)
 
@@ -43,17 +44,25 @@ class Mount:
     def dec_ref(self) -> None:
         self.refs -= 1
 
-    def options(self) -> str:
-        """The option string of /proc/mounts."""
+    def mount_options(self) -> str:
+        """The per-mount options (mountinfo's sixth field): Linux's show_mnt_opts order."""
         opts = ["ro" if self.readonly else "rw"]
         for bit, name in ((MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"), (MS_NOEXEC, "noexec"),
-                          (MS_NOATIME, "noatime"), (MS_RELATIME, "relatime")):
+                          (MS_NOATIME, "noatime"), (MS_NODIRATIME, "nodiratime"), (MS_RELATIME, "relatime"),
+                          (MS_NOSYMFOLLOW, "nosymfollow")):
             if self.flags & bit:
                 opts.append(name)
-        extra = self.fs.mount_options()
-        if extra:
-            opts.append(extra)
         return ",".join(opts)
+
+    def options(self) -> str:
+        """The option string of /proc/mounts: the mount's, then the filesystem's."""
+        extra = self.fs.mount_options()
+        return self.mount_options() + ("," + extra if extra else "")
+
+    def super_options(self) -> str:
+        """mountinfo's super options: the filesystem's read-only state and options."""
+        extra = self.fs.mount_options()
+        return ("ro" if self.fs.readonly else "rw") + ("," + extra if extra else "")
 
 
 class VirtualDentry(NamedTuple):

@@ -7,13 +7,14 @@ renaming a directory below itself, permission checks, umask, and keeping the
 Dentry cache in step with what the filesystem did. Syscall handlers and the
 kernel (loader, exec, procfs) call these; filesystems implement the Inode side.
 """
-from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
+from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ETXTBSY,
                                   ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_OPEN
+from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
-                               S_IFMT, S_IXUGO, SYMLOOP_MAX)
+                               S_IFBLK, S_IFCHR, S_IFMT, S_IXUGO, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
@@ -84,13 +85,17 @@ def _open_create(ctx, start, path, flags, mode):
             raise SyscallError(EEXIST)
         if not child.dentry.inode.is_symlink:
             return child, False
-        if flags & O_NOFOLLOW:
+        if flags & O_NOFOLLOW or ctx.rflags & RESOLVE_NO_SYMLINKS:
             raise SyscallError(ELOOP)
         links += 1
         if links > SYMLOOP_MAX:
             raise SyscallError(ELOOP)
         target = child.dentry.inode.resolve_link(ctx.task)
         if target is not None:
+            if ctx.rflags & RESOLVE_NO_MAGICLINKS:
+                raise SyscallError(ELOOP)
+            if ctx.rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+                raise SyscallError(EXDEV)
             return target, False
         # A (possibly dangling) symlink: create or open its target.
         text = child.dentry.inode.readlink()
@@ -119,8 +124,12 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         raise SyscallError(ENOTDIR)
     if not created:
         check_permission(ctx.creds, inode, mask)
+    if inode.mode & S_IFMT in (S_IFCHR, S_IFBLK) and vd.mount.flags & MS_NODEV:
+        raise SyscallError(EACCES)   # Linux's may_open: no device opens through a nodev mount
     if mask & MAY_WRITE and (inode.is_reg or inode.is_dir):
         check_writable_mount(vd)
+        if inode.exec_users:
+            raise SyscallError(ETXTBSY)   # a running program (get_write_access)
     impl = inode.open(flags)
     truncate = flags & O_TRUNC and inode.is_reg and not created
     if truncate and inode.size:
@@ -340,7 +349,8 @@ def utimes_vd(ctx, vd: VirtualDentry, atime: int | None, mtime: int | None, expl
     fsnotify.attributes_changed(vd.dentry, atime=atime is not None, mtime=mtime is not None)
 
 
-def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True) -> None:
+def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, check_size=None) -> None:
+    """``check_size(inode)``: the caller's RLIMIT_FSIZE check, made after the permission checks."""
     inode = vd.dentry.inode
     if length < 0:
         raise SyscallError(EINVAL)
@@ -351,6 +361,10 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True) ->
     if check_perm:
         check_permission(ctx.creds, inode, MAY_WRITE)
         check_writable_mount(vd)
+    if inode.exec_users:
+        raise SyscallError(ETXTBSY)
+    if check_size is not None:
+        check_size(inode)
     inode.setattr(size=length)
     fsnotify.attributes_changed(vd.dentry, size=True)
 

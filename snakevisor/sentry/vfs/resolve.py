@@ -9,8 +9,9 @@ walked through. ``path_of`` goes the other way, for getcwd and /proc links.
 """
 import itertools
 
-from snakevisor.abi.errno import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, SyscallError
-from snakevisor.abi.fs import NAME_MAX, PATH_MAX, SYMLOOP_MAX
+from snakevisor.abi.errno import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EXDEV, SyscallError
+from snakevisor.abi.fs import (NAME_MAX, PATH_MAX, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
+                               RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, SYMLOOP_MAX)
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 
@@ -21,14 +22,18 @@ MAX_BATCH = 16   # names per batched revalidation (9P's MAXWELEM)
 
 class ResolveContext:
     """What resolution needs from the caller: the root ("/" and the ".." clamp), the task
-    (for magic links; may be None) and credentials (None: the kernel itself, i.e. root)."""
+    (for magic links; may be None) and credentials (None: the kernel itself, i.e. root).
+    ``rflags`` are openat2's RESOLVE_* restrictions, relative to ``start`` (the dirfd): for
+    RESOLVE_IN_ROOT the caller makes ``start`` the root as well."""
 
-    __slots__ = ("root", "task", "creds")
+    __slots__ = ("root", "task", "creds", "rflags", "start")
 
-    def __init__(self, root: VirtualDentry, task=None, creds=None):
+    def __init__(self, root: VirtualDentry, task=None, creds=None, rflags=0, start=None):
         self.root = root
         self.task = task
         self.creds = creds
+        self.rflags = rflags
+        self.start = start
 
     @classmethod
     def for_task(cls, t) -> "ResolveContext":
@@ -90,7 +95,15 @@ class _Walker:
         self.epoch = next(_EPOCHS)   # marks the cached dentries a batched revalidation vouched for
 
     def walk(self, start: VirtualDentry, path: bytes, follow_final: bool, want_dir: bool) -> VirtualDentry:
-        vd = self.ctx.root if path[:1] == b"/" else start
+        rflags = self.ctx.rflags
+        if path[:1] == b"/":
+            if rflags & RESOLVE_BENEATH:
+                raise SyscallError(EXDEV)   # an absolute path (or symlink) leaves the dirfd
+            if rflags & RESOLVE_NO_XDEV and self.ctx.root.mount is not start.mount:
+                raise SyscallError(EXDEV)
+            vd = self.ctx.root
+        else:
+            vd = start
         comps = [c for c in path.split(b"/") if c]
         trailing = path.endswith(b"/")
         last = len(comps) - 1
@@ -103,11 +116,19 @@ class _Walker:
             if c == b".":
                 continue
             if c == b"..":
-                vd = dotdot(self.ctx, vd)
+                up = dotdot(self.ctx, vd)
+                if rflags and (rflags & RESOLVE_BENEATH and vd == self.ctx.start
+                               or rflags & RESOLVE_NO_XDEV and up.mount is not vd.mount):
+                    raise SyscallError(EXDEV)
+                vd = up
                 continue
             self._revalidate_ahead(vd.dentry, comps, i)
             nxt = lookup_child(self.ctx, vd, c, epoch=self.epoch)
+            if rflags & RESOLVE_NO_XDEV and nxt.mount is not vd.mount:
+                raise SyscallError(EXDEV)
             if nxt.dentry.inode.is_symlink and (i != last or follow_final or trailing):
+                if rflags & RESOLVE_NO_SYMLINKS:
+                    raise SyscallError(ELOOP)
                 nxt = self.follow(vd, nxt)
             vd = nxt
         if (want_dir or trailing) and not vd.dentry.inode.is_dir:
@@ -143,6 +164,11 @@ class _Walker:
         inode = link.dentry.inode
         target = inode.resolve_link(self.ctx.task)
         if target is not None:
+            rflags = self.ctx.rflags
+            if rflags & (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS):
+                raise SyscallError(ELOOP)
+            if rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+                raise SyscallError(EXDEV)   # a scoped lookup may not jump through a magic link
             return target
         text = inode.readlink()
         if not text:

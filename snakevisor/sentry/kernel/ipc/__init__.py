@@ -150,6 +150,22 @@ class Registry:
         task.mm.copy_out(buf, pack(obj))
         return obj.id
 
+    def common_ctl(self, task, ident, cmd, buf, stat_cmds, pack, ds=None):
+        """The part of shmctl/semctl/msgctl every kind shares: *_STAT and *_STAT_ANY (``stat_cmds``,
+        by index), IPC_STAT, and IPC_SET when the kind's struct ``ds`` is given are answered here:
+        returns (their result, None). Any other command is the kind's own: returns (None, the
+        object ``ident`` names)."""
+        if cmd in stat_cmds:
+            return self.stat_by_index(task, ident, cmd == stat_cmds[1], buf, pack), None
+        obj = self.lookup(ident)
+        if cmd == I.IPC_STAT:
+            obj.stat_to(task, buf, pack(obj))
+            return 0, None
+        if cmd == I.IPC_SET and ds is not None:
+            obj.set_from_user(task, buf, ds)
+            return 0, None
+        return None, obj
+
     def max_index(self):
         """What IPC_INFO and *_INFO return: the highest index in use (0 when there is none)."""
         return max(self.objects, default=0)

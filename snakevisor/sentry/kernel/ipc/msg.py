@@ -132,12 +132,9 @@ class MessageQueues:
                 tql = sum(q.cbytes for q in queues)
             mm.copy_out(buf, I.MSGINFO.pack(pool, mmap_, I.MSGMAX, I.MSGMNB, I.MSGMNI, I.MSGSSZ, tql, I.MSGSEG))
             return self.registry.max_index()
-        if cmd in (I.MSG_STAT, I.MSG_STAT_ANY):
-            return self.registry.stat_by_index(task, msqid, cmd == I.MSG_STAT_ANY, buf, self._pack)
-        q = self.registry.lookup(msqid)
-        if cmd == I.IPC_STAT:
-            q.stat_to(task, buf, self._pack(q))
-            return 0
+        done, q = self.registry.common_ctl(task, msqid, cmd, buf, (I.MSG_STAT, I.MSG_STAT_ANY), self._pack)
+        if q is None:
+            return done
         if cmd == I.IPC_SET:
             fields = I.MSQID64_DS.unpack(mm.copy_in(buf, I.MSQID64_DS.size))
             q.perm.check_owner(task.creds)

@@ -164,15 +164,10 @@ class Semaphores:
                 info[9] = sum(len(s.sems) for s in sets)              # semaem: semaphores in use
             mm.copy_out(arg, I.SEMINFO.pack(*info))
             return self.registry.max_index()
-        if cmd in (I.SEM_STAT, I.SEM_STAT_ANY):
-            return self.registry.stat_by_index(task, semid, cmd == I.SEM_STAT_ANY, arg, self._pack)
-        s = self.registry.lookup(semid)
-        if cmd == I.IPC_STAT:
-            s.stat_to(task, arg, self._pack(s))
-            return 0
-        if cmd == I.IPC_SET:
-            s.set_from_user(task, arg, I.SEMID64_DS)
-            return 0
+        done, s = self.registry.common_ctl(task, semid, cmd, arg, (I.SEM_STAT, I.SEM_STAT_ANY), self._pack,
+                                           I.SEMID64_DS)
+        if s is None:
+            return done
         if cmd == I.IPC_RMID:
             s.perm.check_owner(task.creds)
             self._remove(s)

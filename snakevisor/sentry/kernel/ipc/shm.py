@@ -174,15 +174,10 @@ class SharedMemory:
             rss = sum(len(s.file.vd.dentry.inode.cache.chunks) for s in segs) * 16   # 64 KiB chunks in pages
             task.mm.copy_out(buf, I.SHM_INFO_STRUCT.pack(len(segs), tot, rss, 0, 0, 0))
             return self.registry.max_index()
-        if cmd in (I.SHM_STAT, I.SHM_STAT_ANY):
-            return self.registry.stat_by_index(task, shmid, cmd == I.SHM_STAT_ANY, buf, self._pack)
-        seg = self.registry.lookup(shmid)
-        if cmd == I.IPC_STAT:
-            seg.stat_to(task, buf, self._pack(seg))
-            return 0
-        if cmd == I.IPC_SET:
-            seg.set_from_user(task, buf, I.SHMID64_DS)
-            return 0
+        done, seg = self.registry.common_ctl(task, shmid, cmd, buf, (I.SHM_STAT, I.SHM_STAT_ANY), self._pack,
+                                             I.SHMID64_DS)
+        if seg is None:
+            return done
         if cmd == I.IPC_RMID:
             seg.perm.check_owner(task.creds)
             if self.nattch(seg) == 0:

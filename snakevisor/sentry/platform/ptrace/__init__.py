@@ -14,6 +14,7 @@ import struct
 
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, IGNORE, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import GADGET, STUB_MEMFD, build_stub_elf
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -42,13 +43,9 @@ STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 
 
-class StubGone(Exception):
-    """The stub thread exited or was killed while the Sentry was driving it."""
-
-    def __init__(self, tid, status):
-        super().__init__(tid, status)
-        self.tid = tid
-        self.status = status
+_SYSCALL_EVENT = (SYSCALL, 0)
+_IGNORE_EVENT = (IGNORE, 0)
+_SIGURG = signal.SIGURG
 
 
 def ptrace(req, pid, addr=0, data=0):
@@ -84,6 +81,29 @@ class Context:
         self._regs_addr = ctypes.addressof(self.regs)
         self._regs_ptr = ctypes.c_void_p(self._regs_addr)
         self.pending_host_signals = []
+
+    def event(self, status):
+        """A waitpid status as (kind, value): see platform/interface.py."""
+        if status >> 8 == SYSCALL_STOP and status & 0xFF == 0x7F:
+            return _SYSCALL_EVENT
+        if status & 0xFF != 0x7F:
+            return EXIT, status
+        if status >> 16:  # a ptrace event (fork/clone) we did not ask for here
+            return _IGNORE_EVENT
+        sig = status >> 8 & 0xFF
+        return (FAULT if sig in FAULT_SIGNALS else SIGNAL), sig
+
+    def interrupt(self):
+        """Kick a running stub thread with SIGURG: a signal-delivery stop follows."""
+        pid = self.address_space.pid if self.address_space is not None else self.tid
+        _libc.syscall(NR["tgkill"], pid, self.tid, _SIGURG)
+
+    def stop_now(self):
+        """Kick the running thread and wait for its stop here (a waitpid status, owed to the loop)."""
+        self.interrupt()
+        status = wait_stop(self.tid)
+        self.get_regs()
+        return status
 
     # -- register access -------------------------------------------------
     def get_regs(self):
@@ -203,7 +223,63 @@ class Context:
             self._restore(saved)
 
 
-class AddressSpace:
+def spawn_master(elf, fds):
+    """Fork and exec ``elf`` (bytes) under PTRACE_TRACEME as a master stub whose only descriptors
+    are ``fds`` ({number in the stub: descriptor here}); returns its pid, stopped at its entry
+    with STUB_OPTIONS set. It dies with the Sentry (PDEATHSIG) and reaps its own children."""
+    import fcntl
+    elf_fd = os.memfd_create("snakevisor-stub", os.MFD_CLOEXEC)
+    os.write(elf_fd, elf)
+    pid = os.fork()
+    if pid == 0:  # child: become the master stub
+        try:
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            os.setsid()
+            _libc.personality(_ADDR_NO_RANDOMIZE)
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked stubs reap themselves
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            # Out of the way first (a source may sit on another's target number), then in place.
+            high = fcntl.fcntl(elf_fd, fcntl.F_DUPFD_CLOEXEC, 1024)
+            moved = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 1025) for target, src in fds.items()}
+            for target, src in moved.items():
+                os.dup2(src, target, inheritable=True)
+            keep = sorted(set(fds) | {high})
+            lo = 0
+            for fd in keep:
+                os.closerange(lo, fd)
+                lo = fd + 1
+            os.closerange(lo, 1 << 16)
+            ptrace(pt.PTRACE_TRACEME, 0)
+            os.execve(high, [b"snakevisor-stub"], {})
+        finally:
+            os._exit(127)
+    os.close(elf_fd)
+    status = wait_stop(pid)
+    if os.WSTOPSIG(status) != signal.SIGTRAP:
+        raise RuntimeError(f"stub did not start: status {status:#x}")
+    ptrace(pt.PTRACE_SETOPTIONS, pid, 0, STUB_OPTIONS)
+    return pid
+
+
+class InjectedMemoryOps:
+    """An address space's mappings changed by host syscalls run in one of its stopped threads
+    (``ctx.inject``): the memory memfd mapped MAP_SHARED|MAP_FIXED, munmap, mprotect."""
+
+    def map_file_range(self, ctx, addr, length, prot, mf_offset):
+        r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
+        if r != addr:
+            raise OSError(-r if r < 0 else 0, f"stub mmap at {addr:#x} failed: {r}")
+
+    def unmap(self, ctx, addr, length):
+        ctx.inject(NR["munmap"], addr, length)
+
+    def protect(self, ctx, addr, length, prot):
+        ctx.inject(NR["mprotect"], addr, length, prot)
+
+
+class AddressSpace(InjectedMemoryOps):
     """One stub process. Maps MemoryFile ranges at application addresses."""
 
     def __init__(self, platform, pid):
@@ -223,17 +299,6 @@ class AddressSpace:
         tid = ctx.inject_with_event(NR["clone"], HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
         wait_stop(tid)  # auto-attached: it starts stopped
         return self.new_context(tid)
-
-    def map_file_range(self, ctx, addr, length, prot, mf_offset):
-        r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
-        if r != addr:
-            raise OSError(-r if r < 0 else 0, f"stub mmap at {addr:#x} failed: {r}")
-
-    def unmap(self, ctx, addr, length):
-        ctx.inject(NR["munmap"], addr, length)
-
-    def protect(self, ctx, addr, length, prot):
-        ctx.inject(NR["mprotect"], addr, length, prot)
 
     def kill(self):
         try:
@@ -299,35 +364,7 @@ class PtracePlatform:
         self._lock_down_master()
 
     def _spawn_master(self):
-        elf_fd = os.memfd_create("snakevisor-stub", os.MFD_CLOEXEC)
-        os.write(elf_fd, build_stub_elf())
-        mem_fd = self.memory_file.fd
-        pid = os.fork()
-        if pid == 0:  # child: become the master stub
-            try:
-                _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-                os.setsid()
-                _libc.personality(_ADDR_NO_RANDOMIZE)
-                signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked stubs reap themselves
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
-                high = os.dup(elf_fd) if elf_fd <= STUB_MEMFD else elf_fd
-                os.dup2(high + 1 if False else mem_fd, STUB_MEMFD, inheritable=True) if mem_fd != STUB_MEMFD \
-                    else os.set_inheritable(mem_fd, True)
-                os.closerange(0, STUB_MEMFD)
-                os.closerange(STUB_MEMFD + 1, high)
-                os.closerange(high + 1, 1 << 16)
-                ptrace(pt.PTRACE_TRACEME, 0)
-                os.execve(high, [b"snakevisor-stub"], {})
-            finally:
-                os._exit(127)
-        os.close(elf_fd)
-        status = wait_stop(pid)
-        if os.WSTOPSIG(status) != signal.SIGTRAP:
-            raise RuntimeError(f"stub did not start: status {status:#x}")
-        ptrace(pt.PTRACE_SETOPTIONS, pid, 0, STUB_OPTIONS)
-        return pid
+        return spawn_master(build_stub_elf(), {STUB_MEMFD: self.memory_file.fd})
 
     def _lock_down_master(self):
         """Defence in depth: the stubs' own seccomp filter allows only what the Sentry injects.
@@ -378,8 +415,9 @@ class PtracePlatform:
                 return lo, hi
         return None
 
-    def new_waker(self):
-        return Waker(self)
+    def attach(self, loop):
+        """Stops are the loop's waitpid statuses; a Waker stub lets it sleep in waitpid."""
+        loop.use_waker(Waker(self))
 
     def new_address_space(self):
         """Fork the master stub; the child is a stopped, empty address space with one Context."""
@@ -391,6 +429,10 @@ class PtracePlatform:
         ctx.get_regs()
         ctx.inject(NR["prctl"], _PR_SET_PDEATHSIG, signal.SIGKILL)
         return aspace, ctx
+
+    @staticmethod
+    def is_stop(status):
+        return os.WIFSTOPPED(status)
 
     def reaped(self, pid):
         self.stub_pids.discard(pid)

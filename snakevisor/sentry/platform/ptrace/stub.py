@@ -19,8 +19,10 @@ _ENTRY_CODE = bytes([0xCC, 0xEB, 0xFD])        # entry: int3; jmp entry
 _GADGET_CODE = bytes([0x0F, 0x05, 0xCC])       # gadget: syscall; int3
 
 
-def build_stub_elf() -> bytes:
-    """An ELF64 executable with one R+X PT_LOAD segment mapping the whole file at STUB_ADDR."""
+def build_stub_elf(code_page: bytes = None) -> bytes:
+    """An ELF64 executable with one R+X PT_LOAD segment mapping the whole file at STUB_ADDR.
+
+    ``code_page`` (4096 bytes, code from ENTRY_OFFSET on) replaces the ptrace stub's code."""
     ehdr_size, phdr_size = 64, 56
     image = bytearray(STUB_SIZE)
     ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)          # 64-bit, little endian, SysV
@@ -42,6 +44,10 @@ def build_stub_elf() -> bytes:
         0, STUB_ADDR, STUB_ADDR,    # p_offset, p_vaddr, p_paddr
         STUB_SIZE, STUB_SIZE,       # p_filesz, p_memsz
         0x1000)                     # p_align
+    if code_page is not None:
+        assert len(code_page) == STUB_SIZE
+        image[ENTRY_OFFSET:] = code_page[ENTRY_OFFSET:]
+        return bytes(image)
     image[ENTRY_OFFSET:ENTRY_OFFSET + len(_ENTRY_CODE)] = _ENTRY_CODE
     image[GADGET_OFFSET:GADGET_OFFSET + len(_GADGET_CODE)] = _GADGET_CODE
     return bytes(image)

@@ -1,5 +1,9 @@
 """The syscall table: number -> handler, with each entry's support status as data.
 
+It lives with the kernel (as gVisor's kernel/syscalls.go), so that the Task that dispatches
+through it imports nothing from the handler modules: those (sentry/syscalls/, one module per
+family) register into it when the syscalls package is imported, which the boot code does.
+
 Handlers register with ``@syscall(name, args, status)``. A handler is called as
 ``handler(task, *args)`` with exactly ``len(args)`` raw register values (unsigned
 64-bit ints) and returns an int, or raises ``SyscallError``. A handler that may

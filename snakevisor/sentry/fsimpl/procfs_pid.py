@@ -1,0 +1,192 @@
+"""/proc/PID entries that reach into a process: mem and pagemap (its address space), ns (its namespaces).
+
+All three are guarded by ptrace's access rules (kernel/creds.py may_ptrace), checked at open
+as Linux's proc_mem_open does (mem's PTRACE_MODE_ATTACH and pagemap's and ns's PTRACE_MODE_READ
+differ only under LSMs such as Yama, which the sandbox has none of). An open description keeps
+the address space it was opened on.
+
+mem reads and writes the MemoryFile pages behind the target's VMAs (writes force through
+read-only private mappings, as FOLL_FORCE does); an address with nothing mapped is EIO,
+after the bytes already moved. pagemap gives one u64 per page with the PFN zeroed (the
+Sentry has no physical frames to show) and the present bit for pages that hold data in
+the MemoryFile.
+"""
+import os
+import struct
+
+from snakevisor.abi import mm as M
+from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
+from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG
+from snakevisor.sentry.fsimpl.anon import AnonFilesystem
+from snakevisor.sentry.kernel.creds import may_ptrace
+from snakevisor.sentry.mm.vma import FILE
+from snakevisor.sentry.vfs.dentry import Dentry
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs.mount import VirtualDentry
+
+MAX_IO = 16 << 20          # bytes one mem read or write moves at most (a short count beyond)
+MAX_PAGEMAP_ENTRIES = 1 << 16
+SEEK_DATA, SEEK_HOLE = 3, 4
+
+
+def check_access(fs, task):
+    cur = fs.kernel.current
+    if cur is not None and not may_ptrace(cur, task, fscreds=True):
+        raise SyscallError(EACCES)
+
+
+def owner_ids(task):
+    """Who /proc/PID files of ``task`` belong to: its euid/egid, root when it is not dumpable."""
+    if task.tg.dumpable != 1:
+        return 0, 0
+    return task.creds.euid, task.creds.egid
+
+
+class TaskFile(Inode):
+    """A regular /proc/PID file whose open checks ptrace access and hands the mm to ``impl_class``."""
+
+    def __init__(self, fs, task, impl_class, mode):
+        uid, gid = owner_ids(task)
+        super().__init__(fs, S_IFREG | mode, uid=uid, gid=gid)
+        self.task, self.impl_class = task, impl_class
+
+    def open(self, flags):
+        check_access(self.fs, self.task)
+        return self.impl_class(self, self.task.mm)
+
+
+def mem_file(fs, task):
+    return TaskFile(fs, task, MemImpl, 0o600)
+
+
+def pagemap_file(fs, task):
+    return TaskFile(fs, task, PagemapImpl, 0o400)
+
+
+def _spans(mm, addr, n):
+    """(vma, start, length) of the mapped run from ``addr`` (at most ``n`` bytes), in order."""
+    pos, end = addr, addr + n
+    while pos < end:
+        v = mm.vmas.find(pos)
+        if v is None or v.past_eof:
+            return
+        m = min(end, v.end) - pos
+        yield v, pos, m
+        pos += m
+
+
+class AddressSpaceImpl(FileDescriptionImpl):
+    """An open file over the address space it was opened on; the offset is an address (or page)."""
+
+    seekable = True
+
+    def __init__(self, inode, mm):
+        super().__init__(inode)
+        self.mm = mm
+
+    def end_offset(self):
+        return 0
+
+
+class MemImpl(AddressSpaceImpl):
+    def read(self, n, offset):
+        mm, out = self.mm, []
+        for v, pos, m in _spans(mm, offset, min(n, MAX_IO)):
+            if not v.prot & M.PROT_READ:
+                break
+            off = v.mf_off + pos - v.start
+            out.append(mm.view[off:off + m])
+        if n and not out:
+            raise SyscallError(EIO)
+        return b"".join(out)
+
+    def write(self, data, offset):
+        data = bytes(data[:MAX_IO])
+        mm, done = self.mm, 0
+        for v, pos, m in _spans(mm, offset, len(data)):
+            if not v.prot & M.PROT_READ or (v.shared and not v.prot & M.PROT_WRITE):
+                break   # FOLL_FORCE still needs a readable VMA, and cannot write a read-only shared one
+            mm.copy_out(pos, data[done:done + m], force=True)
+            done += m
+        if data and not done:
+            raise SyscallError(EIO)
+        return done
+
+
+class PagemapImpl(AddressSpaceImpl):
+    def read(self, n, offset):
+        if offset % M.PM_ENTRY_BYTES or n % M.PM_ENTRY_BYTES:
+            raise SyscallError(EINVAL)
+        first = offset // M.PM_ENTRY_BYTES
+        last = min(first + min(n // M.PM_ENTRY_BYTES, MAX_PAGEMAP_ENTRIES), M.TASK_SIZE_MAX // M.PAGE_SIZE)
+        if last <= first:
+            return b""
+        entries = [0] * (last - first)
+        start, end = first * M.PAGE_SIZE, last * M.PAGE_SIZE
+        mm, fd = self.mm, self.mm.mf.fd
+        for v in mm.vmas.overlapping(start, end):
+            if v.past_eof:
+                continue   # no page behind it: an access is SIGBUS
+            lo, hi = max(v.start, start), min(v.end, end)
+            flags = M.PM_FILE if v.kind == FILE or v.shared else 0
+            base = v.mf_off - v.start
+            for d_lo, d_hi in _data_ranges(fd, lo + base, hi + base):
+                for i in range((d_lo - base - start) // M.PAGE_SIZE, (d_hi - base - start + M.PAGE_SIZE - 1) // M.PAGE_SIZE):
+                    entries[i] = M.PM_PRESENT | M.PM_MMAP_EXCLUSIVE | flags
+        return struct.pack(f"<{len(entries)}Q", *entries)
+
+
+def _data_ranges(fd, lo, hi):
+    """The parts of MemoryFile range [lo, hi) holding pages (not holes), by SEEK_DATA/SEEK_HOLE."""
+    pos = lo
+    while pos < hi:
+        try:
+            data = os.lseek(fd, pos, SEEK_DATA)
+        except OSError:
+            return
+        if data >= hi:
+            return
+        hole = min(os.lseek(fd, data, SEEK_HOLE), hi)
+        yield data, hole
+        pos = hole
+
+
+# -- /proc/PID/ns ------------------------------------------------------------------------------
+
+class _Namespaces:
+    """The sandbox's namespaces as nsfs inodes, one per type, built once per kernel."""
+
+    def __init__(self):
+        self.fs = AnonFilesystem("nsfs", NSFS_MAGIC)
+        self.vds = {}
+        for kind, ino in PROC_NS_INODES.items():
+            name = kind.removesuffix("_for_children")
+            inode = NsInode(self.fs, ino)
+            dentry = Dentry(inode, f"{name}:[{ino}]".encode())
+            dentry.inc_ref()   # lives as long as the Sentry
+            self.vds[kind] = VirtualDentry(self.fs.mount, dentry)
+
+
+class NsInode(Inode):
+    def __init__(self, fs, ino):
+        super().__init__(fs, S_IFREG | 0o444, ino=ino)
+
+    def open(self, flags):
+        return FileDescriptionImpl(self)   # setns(2) is not there: an fd only to compare and hold
+
+
+_namespaces = None
+
+
+def ns_entries(fs, task, magic_link):
+    """{name: factory} of /proc/PID/ns: magic links whose readlink is "net:[4026531840]"."""
+    global _namespaces
+    if _namespaces is None:   # one sandbox per Sentry process: one set of namespaces
+        _namespaces = _Namespaces()
+    vds = _namespaces.vds
+
+    def target(kind):
+        check_access(fs, task)
+        return vds[kind]
+    return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda: target(kind))) for kind in PROC_NS_INODES}

@@ -1,0 +1,632 @@
+"""The systrap platform (``--platform=systrap``): application syscalls trap into a signal handler
+in the stub, not into ptrace stops. gVisor's pkg/sentry/platform/systrap, in miniature.
+
+Each stub process is a fork of a master stub (made and driven with ptrace, as the ptrace
+platform's), set up while still traced and then detached:
+
+- its seccomp filter returns SECCOMP_RET_TRAP for every syscall whose instruction pointer lies
+  outside the stub's code page, and lets the stub's own code make only the few syscalls it
+  needs (write to the eventfd only, futex, mmap of the MemoryFile only, munmap, mprotect,
+  clone with the thread flags only, arch_prctl, sigaltstack, rt_sigprocmask, rt_sigreturn, exit);
+- SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGURG (the Sentry's kick) run the stub's
+  handler (stub.S) on an alternate stack inside the thread's *sysmsg*, 64 KiB of the MemoryFile
+  mapped both in the stub and in the Sentry. The handler records the signal and where the
+  kernel put the frame (siginfo, ucontext, XSAVE area), sets its state to EVENT, writes the
+  Sentry's eventfd (the loop's epoll watches it) and waits on a futex;
+- the Sentry reads and edits the registers in the saved ucontext and sets the state to RESUME
+  (the handler returns through rt_sigreturn with them) or to SYSCALL/CLONE: the handler makes
+  that host syscall (mmap of MemoryFile ranges, munmap, mprotect, a new thread, exit) and
+  reports DONE. No ptrace request is made after a stub is set up.
+
+A stub that dies is noticed through its pidfd; the stubs die with the Sentry (PDEATHSIG on the
+master, and on every stub towards the master).
+
+CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform (measured on a busy
+2-CPU VM: not pinned was no faster, and spinning there only took CPU from the other party).
+Not pinned (``do --cpu=-1``), a stub spins STUB_SPIN pauses before its futex wait and the loop
+watches the running stubs for SENTRY_SPIN before it sleeps in epoll.
+
+Not done: a thread's sysmsg is 64 KiB of MemoryFile (MAX_THREADS live threads a process);
+FP state is read and written in the signal frame's XSAVE area only as large as that frame has.
+
+Residual risk (what an application can do that it cannot under ptrace). Everything the stub
+shares with the Sentry is writable by the application: its threads' sysmsg pages, the signal
+frames in them, and its own registers. The Sentry bounds every pointer it reads from a sysmsg
+to that sysmsg, takes values only as integers and never blocks on a stub without a deadline,
+so a scribbling application confuses (or kills) only its own threads. But an application may
+jump into the stub's code (or forge a SYSCALL request in a sysmsg) and so make, from the stub's
+instruction pointer, the syscalls the filter allows the stub: among them ``mmap`` of the
+MemoryFile descriptor at any offset, which reaches the memory of the *other processes of the
+same sandbox* (and its tmpfs files). Not the host's, and not another sandbox's: the filter
+allows no open, no socket, no fork, and clone only with the thread flags. Under ptrace
+(PTRACE_SYSEMU stops every syscall, wherever it comes from) this is impossible; closing it
+needs a MemoryFile per address space, or the offsets checked by a per-stub filter.
+"""
+import ctypes
+import os
+import select
+import signal
+import struct
+import time
+
+from snakevisor.abi import ptrace as pt
+from snakevisor.abi import seccomp as SC
+from snakevisor.abi import signal as S
+from snakevisor.abi.errno import EAGAIN, SyscallError
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.sentry.platform import ptrace as ptp
+from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
+from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD, STUB_SIZE
+from snakevisor.sentry.platform.systrap import stub as st
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_perf_counter = time.perf_counter
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+_NR_FUTEX = NR["futex"]
+_NR_TGKILL = NR["tgkill"]
+_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+_MASK64 = (1 << 64) - 1
+_MAP_SHARED_FIXED = 0x01 | 0x10
+_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
+
+SYSMSG_BASE = STUB_ADDR + (1 << 30)   # above TASK_SIZE: the application cannot map over it
+MAX_THREADS = 4096                    # sysmsg slots per address space (a slot is reused once its thread is gone)
+# A thread the stub clones: the kernel sets its sysmsg's tid word and clears it when it exits.
+CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | 0x01000000 | 0x00200000   # CLONE_CHILD_SETTID, _CLEARTID
+
+FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is mapped, briefly
+TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
+STUB_SYSCALLS = ("futex", "munmap", "mprotect", "arch_prctl", "sigaltstack", "rt_sigprocmask", "rt_sigreturn",
+                 "exit", "exit_group")
+# ... and these with one argument pinned: (argument index, value)
+STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "mmap": (4, STUB_MEMFD), "clone": (0, CLONE_FLAGS)}
+STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
+SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
+WAIT_SLICE = 0.05                     # the Sentry's futex waits on a stub, between liveness checks
+STUB_DEADLINE = 30.0                  # a stub that answers nothing for this long is killed
+_GREGS = 40                           # offsetof(ucontext, uc_mcontext)
+_FPSTATE_PTR = _GREGS + 23 * 8
+_CSGSFS = _GREGS + 18 * 8
+_UC_SIGMASK = S.UC_SIGMASK_OFF
+_RAX = 13
+_U64 = ctypes.c_uint64
+
+
+class _Sysmsg(ctypes.Structure):
+    """The head of a thread's sysmsg page (stub.S names the same offsets)."""
+    _fields_ = [("state", ctypes.c_uint32), ("waiting", ctypes.c_uint32), ("signo", ctypes.c_uint64),
+                ("info", ctypes.c_uint64), ("uctx", ctypes.c_uint64), ("one", ctypes.c_uint64),
+                ("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6), ("ret", ctypes.c_int64),
+                ("fs_dirty", ctypes.c_uint64), ("fs_base", ctypes.c_uint64),
+                ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
+                ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32),
+                ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64),
+                ("tid_word", ctypes.c_int32)]
+
+
+class FrameRegs(ctypes.Structure, pt.RegsCopy):
+    """The registers as the kernel saves them in a signal frame (sigcontext's first 18 words, so
+    reading or writing them is one memmove), then what the frame does not hold. The kernel reads
+    them by name, as it does ptrace's user_regs_struct."""
+    _fields_ = [(name, ctypes.c_uint64) for name in S.SIGCONTEXT_REGS] + [
+        (name, ctypes.c_uint64) for name in ("orig_rax", "fs_base", "gs_base", "cs", "ss", "ds", "es", "fs", "gs")]
+
+
+_FRAME_BYTES = 18 * 8
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+_SLICE = _Timespec(0, int(WAIT_SLICE * 1e9))
+_SLICE_REF = ctypes.byref(_SLICE)
+
+
+def _futex_wake(ptr):
+    _syscall(_NR_FUTEX, ptr, _FUTEX_WAKE, 1, None, None, 0)
+
+
+def _futex_wait_slice(ptr, val):
+    _syscall(_NR_FUTEX, ptr, _FUTEX_WAIT, val, _SLICE_REF, None, 0)
+
+
+class Sysmsg:
+    """One thread's sysmsg region: its MemoryFile offset, its address in the stub and here."""
+
+    __slots__ = ("offset", "stub", "here", "head", "state_ptr", "reusable")
+
+    def __init__(self, memory_file, offset, stub_addr, spin=0):
+        self.reusable = False   # a cloned thread's: its tid word says when the thread is gone
+        self.offset = offset
+        self.stub = stub_addr
+        base = ctypes.c_char.from_buffer(memory_file.view, offset)
+        self.here = ctypes.addressof(base)
+        del base  # the address stays valid while the MemoryFile is mapped
+        self.head = _Sysmsg.from_address(self.here)
+        self.state_ptr = ctypes.c_void_p(self.here)   # prebuilt: the futex calls convert nothing
+        self.reset(spin)
+
+    def reset(self, spin):
+        ctypes.memset(self.here, 0, 4096)
+        head = self.head
+        stub_addr = self.stub
+        head.one = 1
+        head.ss_sp = stub_addr + st.ALTSTACK_OFFSET
+        head.ss_size = st.SYSMSG_SIZE - st.ALTSTACK_OFFSET
+        head.spin = spin
+
+    def local(self, stub_ptr, length):
+        """Where stub address ``stub_ptr`` (``length`` bytes) is here; None outside the alternate
+        stack (the application may have scribbled the pointer)."""
+        lo = self.stub + st.ALTSTACK_OFFSET
+        if not lo <= stub_ptr <= self.stub + st.SYSMSG_SIZE - length:
+            return None
+        return self.here + (stub_ptr - self.stub)
+
+
+class Context:
+    """One stub thread, parked in the stub's handler whenever the Sentry looks at it."""
+
+    __slots__ = ("tid", "address_space", "regs", "msg", "fs_base", "gs_base", "running", "_uctx", "_gregs",
+                 "_regs_addr", "_cs_ss", "__weakref__")
+
+    def __init__(self, address_space, tid, msg):
+        self.tid = tid
+        self.address_space = address_space
+        self.regs = FrameRegs()
+        self._regs_addr = ctypes.addressof(self.regs)
+        self._cs_ss = None
+        self.msg = msg
+        self.fs_base = self.gs_base = 0
+        self.running = False
+        self._uctx = None
+        self._gregs = None
+
+    # -- events ---------------------------------------------------------------
+    def event(self, report):
+        return report
+
+    def _report(self):
+        """The event the handler recorded, as (kind, value); also finds the frame."""
+        head = self.msg.head
+        self._uctx = self.msg.local(head.uctx, S.UCONTEXT_SIZE)
+        self._gregs = None if self._uctx is None else self._uctx + _GREGS
+        signo = head.signo
+        if self._uctx is None or not 0 < signo <= 64:
+            return EXIT, S.SIGSYS   # a forged record: its own thread is lost
+        if signo == S.SIGSYS:
+            return SYSCALL, 0
+        return (FAULT if signo in FAULT_SIGNALS else SIGNAL), signo
+
+    def _frame(self):
+        if self._gregs is None:
+            raise StubGone(self.tid, S.SIGSYS)
+        return self._gregs
+
+    # -- registers ------------------------------------------------------------
+    def get_regs(self):
+        g = self._frame()
+        r = self.regs
+        ctypes.memmove(self._regs_addr, g, _FRAME_BYTES)
+        if self._cs_ss is None:   # the same in every frame of the thread
+            cs, _, _, ss = struct.unpack_from("<4H", ctypes.string_at(self._uctx + _CSGSFS, 8))
+            self._cs_ss = cs, ss
+        r.cs, r.ss = self._cs_ss
+        r.fs_base, r.gs_base = self.fs_base, self.gs_base
+        r.orig_rax = _MASK64
+        if self.msg.head.signo == S.SIGSYS:
+            info = self.msg.local(self.msg.head.info, S.SIGINFO_SIZE)
+            if info is not None:
+                r.orig_rax = ctypes.c_int32.from_address(info + SC.SIGSYS_SYSCALL_OFFSET).value & _MASK64
+        return r
+
+    def set_regs(self):
+        ctypes.memmove(self._frame(), self._regs_addr, _FRAME_BYTES)
+        r = self.regs
+        if r.fs_base != self.fs_base:   # the handler sets them (arch_prctl) before it returns
+            head = self.msg.head
+            head.fs_base = self.fs_base = r.fs_base
+            head.fs_dirty = 1
+        if r.gs_base != self.gs_base:
+            head = self.msg.head
+            head.gs_base = self.gs_base = r.gs_base
+            head.gs_dirty = 1
+
+    def set_return(self, value):
+        value &= _MASK64
+        self.regs.rax = value
+        _U64.from_address(self._frame() + _RAX * 8).value = value
+
+    def _fpstate(self):
+        """(address here, size) of the frame's XSAVE area."""
+        self._frame()
+        ptr = _U64.from_address(self._uctx + _FPSTATE_PTR).value
+        base = self.msg.local(ptr, 512)
+        if base is None:
+            raise StubGone(self.tid, S.SIGSYS)
+        magic1, _, _, size = S.FPX_SW_BYTES.unpack_from(ctypes.string_at(base + S.FPX_SW_OFFSET, 20))
+        if magic1 != S.FP_XSTATE_MAGIC1 or size < 512 or self.msg.local(ptr, size) is None:
+            size = 512
+        return base, size
+
+    def get_xstate(self):
+        base, size = self._fpstate()
+        return ctypes.string_at(base, size)
+
+    def xstate_size(self):
+        return self._fpstate()[1]
+
+    def set_xstate(self, data):
+        base, size = self._fpstate()
+        data = bytes(data[:size])
+        # The software-reserved bytes describe this frame's layout to rt_sigreturn: keep ours.
+        ctypes.memmove(base, data[:S.FPX_SW_OFFSET], min(len(data), S.FPX_SW_OFFSET))
+        if len(data) > 512:
+            ctypes.memmove(base + 512, data[512:], len(data) - 512)
+
+    def get_siginfo(self):
+        info = self.msg.local(self.msg.head.info, S.SIGINFO_SIZE)
+        return bytes(S.SIGINFO_SIZE) if info is None else ctypes.string_at(info, S.SIGINFO_SIZE)
+
+    # -- running --------------------------------------------------------------
+    def resume(self, sig=0):
+        if self._uctx is not None:
+            _U64.from_address(self._uctx + _UC_SIGMASK).value = 0  # no host signal blocked
+        self.running = True
+        self.address_space.platform.running[self.tid] = self
+        self.msg.head.state = st.ST_RESUME
+        _futex_wake(self.msg.state_ptr)
+
+    def interrupt(self):
+        _syscall(_NR_TGKILL, self.address_space.pid, self.tid, S.SIGURG)
+
+    def stop_now(self):
+        """Kick the running thread and wait here until its handler has recorded the stop; the
+        report is taken from the platform's running set (so it is not delivered twice) and owed
+        to the loop. A death is reported by the platform's pidfd watch: StubGone carries None."""
+        self.interrupt()
+        try:
+            self._wait_while(st.ST_RESUME)
+        except StubGone:
+            raise StubGone(self.tid, None)
+        self.address_space.platform.running.pop(self.tid, None)
+        self.running = False
+        report = self._report()
+        self.get_regs()
+        return report
+
+    def _request(self, state, nr, args):
+        head = self.msg.head
+        head.nr = nr
+        for i in range(6):
+            head.args[i] = (args[i] if i < len(args) else 0) & _MASK64
+        head.state = state
+        _futex_wake(self.msg.state_ptr)
+
+    def _wait_while(self, value):
+        """Wait until the stub moves its state on from ``value``; StubGone if it dies or hangs."""
+        head = self.msg.head
+        waited = 0.0
+        while head.state == value:
+            _futex_wait_slice(self.msg.state_ptr, value)
+            if head.state != value:
+                break
+            waited += WAIT_SLICE
+            if not self.address_space.alive() or waited > STUB_DEADLINE:
+                self.address_space.kill()
+                raise StubGone(self.tid, S.SIGKILL)
+        return head.state
+
+    def inject(self, nr, *args):
+        self._request(st.ST_SYSCALL, nr, args)
+        self._wait_while(st.ST_SYSCALL)
+        return self.msg.head.ret
+
+    def inject_exit(self):
+        if self.running:   # in application code: the caller kicks it and retries at its stop
+            raise StubGone(self.tid, None)
+        self._request(st.ST_SYSCALL, NR["exit"], ())
+        self.address_space.platform.forget(self)
+        self.address_space.contexts.pop(self.tid, None)
+        if self.msg.reusable:
+            self.address_space.retired.append(self.msg)
+
+    def wait_first_event(self):
+        """A new thread runs thread_start and traps (ud2): wait for that first report."""
+        head = self.msg.head
+        head.waiting = 1
+        try:
+            self._wait_while(st.ST_INIT)
+        finally:
+            head.waiting = 0
+        if self._report()[0] == EXIT:
+            raise StubGone(self.tid, S.SIGSYS)
+        self.get_regs()
+
+
+class AddressSpace(ptp.InjectedMemoryOps):
+    """One stub process (its mmap, munmap, mprotect: requests to a stopped thread's handler)."""
+
+    def __init__(self, platform, pid):
+        self.platform = platform
+        self.pid = pid
+        self.contexts = {}
+        self.sysmsgs = []
+        self.pidfd = None
+        self.dead = False
+        self.retired = []   # sysmsgs of threads told to exit
+
+    def alive(self):
+        if self.dead:
+            return False
+        if self.pidfd is not None and select.select([self.pidfd], [], [], 0)[0]:
+            return False
+        return True
+
+    def new_sysmsg(self, inject):
+        """A sysmsg for the next thread: one whose thread is gone (the kernel cleared its tid
+        word), or a new one mapped into the stub through ``inject``."""
+        for i, msg in enumerate(self.retired):
+            if msg.head.tid_word == 0:
+                del self.retired[i]
+                msg.reset(self.platform.stub_spin)
+                return msg
+        if len(self.sysmsgs) >= MAX_THREADS:
+            raise SyscallError(EAGAIN)
+        mf = self.platform.memory_file
+        offset = mf.allocate(st.SYSMSG_SIZE)
+        stub_addr = SYSMSG_BASE + len(self.sysmsgs) * st.SYSMSG_SIZE
+        msg = Sysmsg(mf, offset, stub_addr, self.platform.stub_spin)
+        self.sysmsgs.append(msg)
+        r = inject(NR["mmap"], stub_addr, st.SYSMSG_SIZE, 3, _MAP_SHARED_FIXED, STUB_MEMFD, offset)
+        if r != stub_addr:
+            raise OSError(-r if r < 0 else 0, f"mapping a sysmsg into the stub: {r}")
+        return msg
+
+    def add(self, ctx):
+        self.contexts[ctx.tid] = ctx
+        self.platform.contexts[ctx.tid] = ctx
+        return ctx
+
+    def new_thread(self, ctx):
+        msg = self.new_sysmsg(ctx.inject)
+        msg.reusable = True
+        msg.head.tid_word = -1   # until the kernel writes the thread's tid
+        ctx._request(st.ST_CLONE, 0, (CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, msg.stub,
+                                      msg.stub + _Sysmsg.tid_word.offset))
+        ctx._wait_while(st.ST_CLONE)
+        tid = ctx.msg.head.ret
+        if tid <= 0:
+            raise OSError(-tid, "clone in the stub failed")
+        child = Context(self, tid, msg)
+        child.fs_base, child.gs_base = ctx.fs_base, ctx.gs_base
+        self.add(child)
+        child.wait_first_event()
+        return child
+
+    def kill(self):
+        if not self.dead:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def gone(self):
+        """The stub process has exited: free what it used."""
+        self.dead = True
+        for ctx in self.contexts.values():
+            self.platform.forget(ctx)
+        self.contexts.clear()
+        mf = self.platform.memory_file
+        for msg in self.sysmsgs:
+            mf.free(msg.offset, st.SYSMSG_SIZE)
+        self.sysmsgs = []
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
+class SystrapPlatform:
+    """Stub processes forked from a ptrace-driven master, then detached and driven through sysmsgs."""
+
+    def __init__(self, memory_file, cpu=None, stub_spin=None, sentry_spin=None):
+        self.memory_file = memory_file
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        # Spinning helps only when the Sentry and the stubs run on different CPUs.
+        self.stub_spin = (0 if cpu is not None else STUB_SPIN) if stub_spin is None else stub_spin
+        self.sentry_spin = (0 if cpu is not None else SENTRY_SPIN) if sentry_spin is None else sentry_spin
+        self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.master_pid = ptp.spawn_master(st.build_systrap_elf(),
+                                           {STUB_MEMFD: memory_file.fd, st.EVENTFD_FD: self.eventfd})
+        self.master = ptp.Context(self.master_pid, None)
+        self.master.get_regs()
+        self.reserved = ptp.PtracePlatform._host_mappings(self.master_pid)
+        self.contexts = {}        # host tid -> Context, every live stub thread
+        self.running = {}         # host tid -> Context resumed and not yet reported
+        self.address_spaces = {}  # pidfd -> AddressSpace
+        self.loop = None
+        self._filter_len = 0
+        self._filter_offset = self._write_filter()
+        self._prepare_master()
+
+    # -- set-up ---------------------------------------------------------------
+    @staticmethod
+    def filter_program():
+        """The stubs' seccomp program: a syscall from outside the stub's code page traps (SIGSYS);
+        from inside it, only STUB_SYSCALLS and STUB_SYSCALL_ARGS are allowed; anything else kills."""
+        ins, labels = [], {}
+
+        def op(code, k, jt=0, jf=0):
+            ins.append([code, jt, jf, k])
+        allowed = [NR[n] for n in STUB_SYSCALLS]
+        op(SC.BPF_LD_W_ABS, SC.SD_ARCH)
+        op(SC.BPF_JEQ_K, SC.AUDIT_ARCH_X86_64, 0, "kill")
+        op(SC.BPF_LD_W_ABS, SC.SD_IP_HI)
+        op(SC.BPF_JEQ_K, STUB_ADDR >> 32, 0, "trap")
+        op(SC.BPF_LD_W_ABS, SC.SD_IP_LO)
+        op(SC.BPF_JGE_K, (STUB_ADDR & 0xFFFFFFFF) + STUB_SIZE, "trap", 0)
+        op(SC.BPF_LD_W_ABS, SC.SD_NR)
+        for nr in allowed:
+            op(SC.BPF_JEQ_K, nr, "allow", 0)
+        for name in STUB_SYSCALL_ARGS:
+            op(SC.BPF_JEQ_K, NR[name], name, 0)
+        op(SC.BPF_JEQ_K, 0xFFFFFFFF, "kill", "kill")
+        for name, (arg, value) in STUB_SYSCALL_ARGS.items():
+            labels[name] = len(ins)
+            op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg) + 4)
+            op(SC.BPF_JEQ_K, 0, 0, "kill")
+            op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg))
+            op(SC.BPF_JEQ_K, value, "allow", "kill")
+        labels.update(trap=len(ins), allow=len(ins) + 1, kill=len(ins) + 2)
+        op(SC.BPF_RET_K, SC.SECCOMP_RET_TRAP)
+        op(SC.BPF_RET_K, SC.SECCOMP_RET_ALLOW)
+        op(SC.BPF_RET_K, SC.SECCOMP_RET_KILL_PROCESS)
+        out = b""
+        for pc, (code, jt, jf, k) in enumerate(ins):
+            jt = labels[jt] - pc - 1 if isinstance(jt, str) else jt
+            jf = labels[jf] - pc - 1 if isinstance(jf, str) else jf
+            out += SC.SOCK_FILTER.pack(code, jt, jf, k)
+        return out
+
+    def _write_filter(self):
+        """The filter (a sock_fprog, then the program) in a MemoryFile page every new stub maps."""
+        bpf = self.filter_program()
+        self._filter_len = (16 + len(bpf) + 4095) & ~4095
+        offset = self.memory_file.allocate(self._filter_len)
+        self.memory_file.write(offset, SC.SOCK_FPROG.pack(len(bpf) // 8, FILTER_ADDR + 16) + bpf)
+        return offset
+
+    def _prepare_master(self):
+        """Handlers for the trapped signals, inherited by every fork of the master."""
+        mf, master = self.memory_file, self.master
+        scratch, page = FILTER_ADDR, mf.allocate(4096)
+        try:
+            act = struct.pack("<QQQQ", st.HANDLER, S.SA_SIGINFO | S.SA_ONSTACK | S.SA_RESTORER, st.RESTORER,
+                              _MASK64)
+            mf.write(page, act)
+            r = master.inject(NR["mmap"], scratch, 4096, 1, _MAP_SHARED_FIXED, STUB_MEMFD, page)
+            if r != scratch:
+                raise OSError(-r, "mapping the sigaction into the master stub")
+            for sig in TRAPPED_SIGNALS:
+                r = master.inject(NR["rt_sigaction"], sig, scratch, 0, 8)
+                if r != 0:
+                    raise OSError(-r, f"rt_sigaction({sig}) in the master stub")
+            master.inject(NR["prctl"], _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            master.inject(NR["munmap"], scratch, 4096)
+        finally:
+            mf.free(page, 4096)
+
+    def attach(self, loop):
+        """Stops arrive through the eventfd (the loop polls it) and deaths through pidfds."""
+        self.loop = loop
+        loop.use_waker(None)
+        loop.watch_fd(self.eventfd, self._on_eventfd, edge=True)
+        if self.sentry_spin > 0:
+            loop.spin = self.spin
+
+    def vdso_range(self):
+        for lo, hi, name in self.reserved:
+            if name == "[vdso]":
+                return lo, hi
+        return None
+
+    def new_address_space(self):
+        """Fork the master; map the first thread's sysmsg, install the filter, detach, and wait
+        for the thread's first trap."""
+        child = self.master.inject_with_event(NR["fork"])
+        ptp.wait_stop(child)  # the auto-attached child starts with SIGSTOP
+        traced = ptp.Context(child, None)
+        aspace = AddressSpace(self, child)
+        try:
+            traced.get_regs()
+            traced.inject(NR["prctl"], _PR_SET_PDEATHSIG, signal.SIGKILL)
+            msg = aspace.new_sysmsg(traced.inject)
+            r = traced.inject(NR["mmap"], FILTER_ADDR, self._filter_len, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
+                              self._filter_offset)
+            if r != FILTER_ADDR:
+                raise OSError(-r, "mapping the seccomp program into the stub")
+            r = traced.inject(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, FILTER_ADDR)
+            if r != 0:
+                raise OSError(-r, "installing the stub's seccomp filter")
+            traced.inject(NR["munmap"], FILTER_ADDR, self._filter_len)
+            regs = traced.regs
+            regs.rip, regs.rsp, regs.r12 = st.THREAD_START, msg.stub + st.SYSMSG_SIZE - 64, msg.stub
+            traced.set_regs()
+            fs_base, gs_base = regs.fs_base, regs.gs_base
+            aspace.pidfd = os.pidfd_open(child)
+            ptp.ptrace(pt.PTRACE_DETACH, child, 0, 0)
+        except BaseException:
+            os.kill(child, signal.SIGKILL)
+            aspace.gone()
+            raise
+        self.address_spaces[aspace.pidfd] = aspace
+        if self.loop is not None:
+            self.loop.watch_fd(aspace.pidfd, lambda fd=aspace.pidfd: self._on_pidfd(fd))
+        ctx = aspace.add(Context(aspace, child, msg))
+        ctx.fs_base, ctx.gs_base = fs_base, gs_base
+        ctx.wait_first_event()
+        return aspace, ctx
+
+    # -- events ---------------------------------------------------------------
+    def _on_eventfd(self):
+        """The eventfd was written (edge-triggered: it is never read, its count just grows)."""
+        running = self.running
+        ready = [ctx for ctx in running.values() if ctx.msg.head.state == st.ST_EVENT]
+        for ctx in ready:
+            del running[ctx.tid]
+            ctx.running = False
+            self.loop.deliver(ctx.tid, ctx._report())
+
+    def spin(self):
+        """Before the loop sleeps: watch the running threads' states for a while (the stubs run
+        on another CPU); True if one stopped (its report is delivered)."""
+        running = self.running
+        if not running:
+            return False
+        deadline = _perf_counter() + self.sentry_spin
+        while True:
+            for ctx in running.values():
+                if ctx.msg.head.state == st.ST_EVENT:
+                    self._on_eventfd()
+                    return True
+            if _perf_counter() > deadline:
+                return False
+
+    def _on_pidfd(self, fd):
+        aspace = self.address_spaces.pop(fd, None)
+        if aspace is None:
+            return
+        self.loop.unwatch_fd(fd)
+        reported = [ctx for ctx in aspace.contexts.values()]
+        aspace.gone()
+        for ctx in reported:
+            ctx._gregs = None
+            self.loop.deliver(ctx.tid, (EXIT, S.SIGKILL))
+
+    def forget(self, ctx):
+        self.running.pop(ctx.tid, None)
+        self.contexts.pop(ctx.tid, None)
+
+    @staticmethod
+    def is_stop(report):
+        return report[0] != EXIT
+
+    def reaped(self, pid):
+        pass
+
+    def close(self):
+        for fd, aspace in list(self.address_spaces.items()):
+            aspace.kill()
+            if self.loop is not None:
+                self.loop.unwatch_fd(fd)
+            aspace.gone()
+        self.address_spaces.clear()
+        try:
+            os.kill(self.master_pid, signal.SIGKILL)
+            os.waitpid(self.master_pid, ptp.WALL)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(self.eventfd)

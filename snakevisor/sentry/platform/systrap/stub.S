@@ -1,0 +1,154 @@
+# The systrap stub's code page (GNU as, Intel syntax). Assembled by hand during
+# development; stub.py embeds the bytes and tests/test_systrap.py re-assembles and compares.
+# Offsets are fixed with .org: stub.py names them.
+        .intel_syntax noprefix
+        .set SYSMSG_MASK, -0x10000      # a thread's sysmsg is 64 KiB, 64 KiB aligned
+        .set ST_EVENT, 1
+        .set ST_RESUME, 2
+        .set ST_SYSCALL, 3
+        .set ST_DONE, 4
+        .set ST_CLONE, 5
+        .set EVENTFD, 4                 # the Sentry's eventfd in every stub
+        # sysmsg fields
+        .set M_STATE, 0
+        .set M_WAITING, 4
+        .set M_SIGNO, 8
+        .set M_INFO, 16
+        .set M_UCTX, 24
+        .set M_ONE, 32
+        .set M_NR, 40
+        .set M_ARGS, 48
+        .set M_RET, 96
+        .set M_FSDIRTY, 104
+        .set M_FSBASE, 112
+        .set M_SS, 120
+        .set M_ZEROMASK, 144
+        .set M_SPIN, 152
+        .set M_GSDIRTY, 160
+        .set M_GSBASE, 168
+
+        .text
+        .org 0x80
+entry:  int3                            # the master stub parks here under ptrace
+        jmp entry
+        .org 0x90
+gadget: syscall                         # the Sentry injects syscalls here while it traces a stub
+        int3
+
+        .org 0x100
+# SIGSYS/SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGTRAP/SIGURG handler, on the thread's alternate stack
+# inside its sysmsg: rdi = signo, rsi = siginfo, rdx = ucontext. Registers need not be kept:
+# rt_sigreturn restores them all from the frame.
+handler:
+        mov rbx, rsp
+        and rbx, SYSMSG_MASK
+        mov [rbx+M_SIGNO], rdi
+        mov [rbx+M_INFO], rsi
+        mov [rbx+M_UCTX], rdx
+        mov eax, ST_EVENT
+        xchg [rbx+M_STATE], eax         # a full barrier before M_WAITING is read
+        mov eax, 1                      # write(EVENTFD, &one, 8): the Sentry's epoll wakes
+        mov edi, EVENTFD
+        lea rsi, [rbx+M_ONE]
+        mov edx, 8
+        syscall
+        cmp dword ptr [rbx+M_WAITING], 0
+        je wait
+        mov eax, 202                    # futex(&state, FUTEX_WAKE, 1): a Sentry waits right here
+        mov rdi, rbx
+        mov esi, 1
+        mov edx, 1
+        syscall
+wait:
+        mov edx, [rbx+M_STATE]
+        cmp edx, ST_RESUME
+        je resume
+        cmp edx, ST_SYSCALL
+        je do_syscall
+        cmp edx, ST_CLONE
+        je do_clone
+        mov ecx, [rbx+M_SPIN]           # spin a while first (the Sentry on another CPU answers soon)
+spin:
+        test ecx, ecx
+        jz sleep
+        pause
+        dec ecx
+        cmp [rbx+M_STATE], edx
+        je spin
+        jmp wait
+sleep:
+        mov eax, 202                    # futex(&state, FUTEX_WAIT, seen, NULL)
+        mov rdi, rbx
+        xor esi, esi
+        xor r10d, r10d
+        syscall
+        jmp wait
+do_syscall:
+        mov rax, [rbx+M_NR]
+        mov rdi, [rbx+M_ARGS]
+        mov rsi, [rbx+M_ARGS+8]
+        mov rdx, [rbx+M_ARGS+16]
+        mov r10, [rbx+M_ARGS+24]
+        mov r8, [rbx+M_ARGS+32]
+        mov r9, [rbx+M_ARGS+40]
+        syscall
+        mov [rbx+M_RET], rax
+done:
+        mov dword ptr [rbx+M_STATE], ST_DONE
+        mov eax, 202                    # futex(&state, FUTEX_WAKE, 1): the Sentry waits for the result
+        mov rdi, rbx
+        mov esi, 1
+        mov edx, 1
+        syscall
+        jmp wait
+do_clone:                               # a new thread: clone(flags, stack, 0, ctid), its sysmsg in r12
+        mov eax, 56
+        mov rdi, [rbx+M_ARGS]
+        mov rsi, [rbx+M_ARGS+8]
+        mov r12, [rbx+M_ARGS+16]
+        mov r10, [rbx+M_ARGS+24]        # CLONE_CHILD_SETTID/CLEARTID: its sysmsg's tid word
+        xor edx, edx
+        xor r8d, r8d
+        syscall
+        test rax, rax
+        jz thread_start
+        mov [rbx+M_RET], rax
+        jmp done
+resume:
+        lea rsi, [rbx+M_FSDIRTY]
+        mov edi, 0x1002                 # ARCH_SET_FS
+        call set_base
+        lea rsi, [rbx+M_GSDIRTY]
+        mov edi, 0x1001                 # ARCH_SET_GS
+        call set_base
+        ret                             # to restorer
+set_base:                               # rsi: a dirty flag, the base after it; edi: the arch_prctl code
+        cmp qword ptr [rsi], 0
+        je 1f
+        mov qword ptr [rsi], 0
+        mov rsi, [rsi+8]
+        mov eax, 158                    # arch_prctl(code, base)
+        syscall
+1:      ret
+
+        .org 0x280
+restorer:
+        mov eax, 15                     # rt_sigreturn
+        syscall
+
+        .org 0x290
+# A new thread starts here with r12 = its sysmsg and rsp inside it: it takes its alternate
+# stack, unblocks every signal and traps (ud2): the handler reports it to the Sentry.
+thread_start:
+        mov eax, 131                    # sigaltstack(&sysmsg.ss, NULL)
+        lea rdi, [r12+M_SS]
+        xor esi, esi
+        syscall
+        mov eax, 14                     # rt_sigprocmask(SIG_SETMASK, &zero, NULL, 8)
+        mov edi, 2
+        lea rsi, [r12+M_ZEROMASK]
+        xor edx, edx
+        mov r10d, 8
+        syscall
+        ud2
+        .org 0x1000

@@ -1,0 +1,42 @@
+"""RLIMIT_FSIZE: how far a task may grow a regular file, and EFBIG with SIGXFSZ past it.
+
+Linux checks it where a file grows: generic_write_check_limits for writes (a write that
+starts below the limit is cut short at it, one at or past it fails) and inode_newsize_ok
+for truncate and fallocate. Either failure also sends SIGXFSZ to the writer.
+"""
+from snakevisor.abi.errno import EFBIG, SyscallError
+from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_FSIZE
+from snakevisor.abi.signal import SIGXFSZ
+from snakevisor.sentry.vfs.file import FileSizeLimitExceeded
+
+
+def fsize_limit(t, inode) -> int | None:
+    """The task's soft RLIMIT_FSIZE for growing ``inode`` (None: unlimited, or not a regular file)."""
+    limits = getattr(t, "limits", None)
+    if inode is None or not inode.is_reg or not isinstance(limits, dict):
+        return None
+    soft = limits.get(RLIMIT_FSIZE, (RLIM_INFINITY,))[0]
+    return None if soft >= RLIM_INFINITY else soft
+
+
+def send_sigxfsz(t) -> None:
+    t.kernel.signals.send_to_task(t, SIGXFSZ)
+
+
+def file_too_big(t) -> SyscallError:
+    """EFBIG for a file grown past the limit; the writer gets SIGXFSZ with it."""
+    send_sigxfsz(t)
+    return SyscallError(EFBIG)
+
+
+def check_new_size(t, inode, size: int) -> None:
+    """inode_newsize_ok: growing ``inode`` to ``size`` must stay within the limit."""
+    limit = fsize_limit(t, inode)
+    if limit is not None and size > limit and size > inode.size:
+        raise file_too_big(t)
+
+
+def signal_if_limit(t, err: SyscallError) -> None:
+    """A write refused by the limit (FileDescription.write) also sends SIGXFSZ."""
+    if isinstance(err, FileSizeLimitExceeded):
+        send_sigxfsz(t)

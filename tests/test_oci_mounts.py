@@ -1,0 +1,234 @@
+"""config.json's mounts as runc makes them: mount points created in the root (never on the host's
+image), file and directory binds, tmpfs options, masked and read-only paths, process.cwd, sysctls,
+and /proc/self/mounts compared with what runc prints for the same bundle (where runc is installed)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from oci_support import busybox_rootfs, make_bundle, no_leftovers, root, sv  # noqa: F401
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
+
+RUNC = shutil.which("runc")
+
+# Run in the container: each step prints one line, so runc's and our outputs compare line by line.
+SCRIPT = r"""
+for d in /proc /dev/mqueue /run /run/a/b /work/here /dev/pts /scratch; do
+    if [ -d $d ]; then echo "dir $d"; else echo "missing $d"; fi
+done
+echo "cwd $(pwd)"
+echo "hosts $(cat /etc/hosts)"
+echo ro-write: $( (echo x > /etc/hosts) 2>&1 | sed 's/.*: //')
+echo rw-write: $( (echo written-inside > /etc/rwfile) 2>&1; cat /etc/rwfile)
+echo volume: $(ls /srv/data) $( (echo v > /srv/data/new) 2>&1; cat /srv/data/new)
+echo ro-path: $( (echo v > /srv/data/ro/f) 2>&1 | sed 's/.*: //') $( (echo v > /proc/sys/kernel/domainname) 2>&1 | sed 's/.*: //')
+echo scratch: $(stat -c '%a %u %g' /scratch) $(stat -c '%a' /run)
+echo masked-file: "[$(cat /etc/secret)]" $( (echo v > /etc/secret) 2>&1 | sed 's/.*: //')
+echo masked-dir: "[$(ls -A /secret)]" $( (touch /secret/x) 2>&1 | sed 's/.*: //')
+echo nodev: $(cat /srv/data/null 2>&1 | sed 's/.*: //')
+echo noexec: $( (cp /bin/busybox /run/bb && /run/bb true) 2>&1 | sed 's/.*: //')
+echo domainname: $(cat /proc/sys/kernel/domainname)
+echo mounts:
+cat /proc/self/mounts
+"""
+
+
+def _rootfs_copy(path):
+    """A private copy of the busybox root without /proc (runc writes mount points into its root)."""
+    shutil.copytree(busybox_rootfs(), path, symlinks=True)
+    os.rmdir(os.path.join(path, "proc"))
+    os.makedirs(os.path.join(path, "secret"))
+    with open(os.path.join(path, "secret", "hidden"), "w") as f:
+        f.write("hidden\n")
+    with open(os.path.join(path, "etc", "secret"), "w") as f:
+        f.write("secret\n")
+    return path
+
+
+def _host_files(tmp_path):
+    host = tmp_path / "host"
+    (host / "data" / "ro").mkdir(parents=True)
+    (host / "data" / "file").write_text("in-volume\n")
+    os.mknod(host / "data" / "null", 0o20666, os.makedev(1, 3))
+    (host / "hosts").write_text("10.1.2.3 engine-hosts\n")
+    (host / "rwfile").write_text("before\n")
+    return host
+
+
+def _bundle(path, rootfs, host, args):
+    extra = [
+        {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "noexec",
+                                                                                "mode=755", "size=2m"]},
+        {"destination": "/run/a/b", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]},
+        {"destination": "/etc/hosts", "type": "bind", "source": str(host / "hosts"), "options": ["rbind", "ro"]},
+        {"destination": "/etc/rwfile", "type": "bind", "source": str(host / "rwfile"), "options": ["bind", "rw"]},
+        {"destination": "/srv/data", "type": "bind", "source": str(host / "data"), "options": ["rbind", "rprivate", "nodev"]},
+        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+         "options": ["size=1m", "mode=1700", "uid=5", "gid=6", "nr_inodes=100", "nosuid"]},
+    ]
+    from snakevisor.oci.spec import default_spec
+    mounts = default_spec()["mounts"] + extra
+    linux = default_spec()["linux"]
+    linux.update(maskedPaths=["/etc/secret", "/secret", "/proc/loadavg", "/no/such/path"],
+                 readonlyPaths=["/proc/sys", "/srv/data/ro", "/no/such/path"],
+                 sysctl={"kernel.domainname": "example.org", "net.ipv4.ping_group_range": "0 0"})
+    return make_bundle(path, args, rootfs=rootfs, mounts=mounts, linux=linux, process_cwd="/work/here")
+
+
+def _normalise_mounts(lines, binds):
+    """(target, type, options) of each mounts line we can compare: a bind (and the root) shows the
+    host's filesystem under runc and 9p here, so only its target and access flags count; what is
+    below /sys is left out (the Sentry has no cgroup filesystem: its sysfs describes the limits;
+    runc mounts a tmpfs at /sys/fs/cgroup for a cgroup v1 host's hierarchies)."""
+    out = []
+    for line in lines:
+        source, target, fstype, opts = line.split()[:4]
+        if target.startswith("/sys/"):
+            continue
+        opts = opts.split(",")
+        if target == "/" or target in binds:
+            out.append((target, "bind", [o for o in opts if o in ("ro", "rw", "nosuid", "nodev", "noexec")]))
+        else:
+            out.append((target, fstype, [o for o in opts if o not in ("inode64", "inode32", "noswap")]))
+    return out
+
+
+def _split(stdout):
+    head, _, mounts = stdout.partition("mounts:\n")
+    return head.splitlines(), mounts.splitlines()
+
+
+def test_config_mounts_made_as_runc_makes_them(tmp_path, root):
+    host = _host_files(tmp_path)
+    rootfs = _rootfs_copy(str(tmp_path / "rootfs"))
+    before = sorted(os.listdir(rootfs))
+    b = _bundle(str(tmp_path / "b"), rootfs, host, ["sh", "-c", SCRIPT])
+    res = sv(root, "run", "--bundle", b, "m1", timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines, mounts = _split(res.stdout)
+    assert lines[:8] == ["dir /proc", "dir /dev/mqueue", "dir /run", "dir /run/a/b", "dir /work/here", "dir /dev/pts",
+                         "dir /scratch", "cwd /work/here"], res.stdout
+    assert lines[8:] == [
+        "hosts 10.1.2.3 engine-hosts",
+        "ro-write: Read-only file system",
+        "rw-write: written-inside",
+        "volume: file null ro v",
+        "ro-path: Read-only file system Read-only file system",
+        "scratch: 1700 5 6 755",
+        "masked-file: []",
+        "masked-dir: [] Read-only file system",
+        "nodev: Permission denied",
+        "noexec: Permission denied",
+        "domainname: example.org",
+    ], res.stdout
+    # Through the rw binds the host's files changed; the image did not get the mount points.
+    assert (host / "rwfile").read_text() == "written-inside\n"
+    assert (host / "data" / "new").read_text() == "v\n"
+    assert not (host / "data" / "ro" / "f").exists()
+    assert sorted(os.listdir(rootfs)) == before, "mount points were made on the host's image"
+    assert not os.path.exists(os.path.join(rootfs, "etc", "rwfile"))
+    binds = {"/etc/hosts", "/etc/rwfile", "/srv/data", "/srv/data/ro"}
+    ours = _normalise_mounts(mounts, binds)
+    assert ("/scratch", "tmpfs", ["rw", "nosuid", "relatime", "size=1024k", "nr_inodes=100", "mode=1700", "uid=5",
+                                  "gid=6"]) in ours, mounts
+    assert ("/proc/sys", "proc", ["ro", "relatime"]) in ours, mounts
+    assert ("/secret", "tmpfs", ["ro", "relatime"]) in ours, mounts
+    if RUNC is None:
+        print("runc is not installed: /proc/self/mounts not compared with runc's (tools/setup.sh --test installs it)")
+        return
+    # runc with the same bundle, on a copy of the host files and root of its own (it writes into both).
+    rhost = _host_files(tmp_path / "runc")
+    rrootfs = _rootfs_copy(str(tmp_path / "runc" / "rootfs"))
+    rb = _bundle(str(tmp_path / "runc" / "b"), rrootfs, rhost, ["sh", "-c", SCRIPT])
+    ref = subprocess.run([RUNC, "--root", str(tmp_path / "runc" / "state"), "run", "--bundle", rb, "m1-runc"],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert ref.returncode == 0, ref.stderr
+    rlines, rmounts = _split(ref.stdout)
+    assert lines == rlines
+    theirs = _normalise_mounts(rmounts, binds)
+    assert ours == theirs, "\n".join(["snakevisor:"] + mounts + ["runc:"] + rmounts)
+
+
+def test_sysctl_outside_the_containers_namespaces_is_refused(tmp_path, root):
+    from snakevisor.oci.spec import default_spec
+    linux = default_spec()["linux"]
+    linux["sysctl"] = {"vm.swappiness": "10"}
+    b = make_bundle(str(tmp_path / "b"), ["true"], linux=linux)
+    res = sv(root, "run", "--bundle", b, "m2")
+    assert res.returncode != 0
+    assert 'sysctl "vm.swappiness" is not in a separate kernel namespace' in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_bind_on_a_dangling_symlink_lands_on_its_target(tmp_path, root):
+    """An image's /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf (Ubuntu's) with no /run:
+    runc follows the link inside the root and creates its target; so do we (in the overlay)."""
+    host = _host_files(tmp_path)
+    script = "cat /etc/resolv.conf; ls /run/systemd/resolve; grep resolv /proc/self/mounts | cut -d' ' -f2"
+    outputs = []
+    for who in ("snakevisor", "runc"):
+        if who == "runc" and RUNC is None:
+            print("runc is not installed: the result is not compared with runc's")
+            break
+        rootfs = _rootfs_copy(str(tmp_path / who / "rootfs"))
+        os.symlink("../run/systemd/resolve/stub-resolv.conf", os.path.join(rootfs, "etc", "resolv.conf"))
+        mounts = [{"destination": "/proc", "type": "proc", "source": "proc"},
+                  {"destination": "/etc/resolv.conf", "type": "bind", "source": str(host / "hosts"),
+                   "options": ["rbind", "ro"]}]
+        b = make_bundle(str(tmp_path / who / "b"), ["sh", "-c", script], rootfs=rootfs, mounts=mounts)
+        if who == "runc":
+            res = subprocess.run([RUNC, "--root", str(tmp_path / "runc" / "state"), "run", "--bundle", b, "m3-runc"],
+                                 capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        else:
+            res = sv(root, "run", "--bundle", b, "m3", timeout=120)
+            assert not os.path.exists(os.path.join(rootfs, "run")), "the link's target was made on the host's image"
+        assert res.returncode == 0, res.stderr
+        outputs.append(res.stdout)
+    assert outputs[0] == "10.1.2.3 engine-hosts\nstub-resolv.conf\n/run/systemd/resolve/stub-resolv.conf\n"
+    assert outputs[-1] == outputs[0]
+
+
+def test_mount_options_parsed_as_runc_and_linux_do():
+    from snakevisor.abi import fs as F
+    from snakevisor.oci.config import ConfigError, Mount, devpts_params, parse_spec, tmpfs_params
+    from snakevisor.oci.spec import default_spec
+    m = Mount("/x", "tmpfs", "tmpfs", ["ro", "rw", "nosuid", "rnodev", "strictatime", "rprivate", "size=1g",
+                                       "nr_inodes=2k", "mode=0700", "uid=1", "gid=2"])
+    assert m.flags() == F.MS_NOSUID | F.MS_NODEV | F.MS_STRICTATIME
+    assert tmpfs_params(m) == {"size": 1 << 30, "nr_inodes": 2048, "mode": 0o700, "uid": 1, "gid": 2}
+    pts = Mount("/dev/pts", "devpts", "devpts", ["newinstance", "ptmxmode=0666", "mode=620", "gid=5"])
+    assert devpts_params(pts) == {"mode": 0o620, "ptmxmode": 0o666, "gid": 5, "uid": None, "max": None}
+    for bad in (["size=lots"], ["colour=blue"], ["mode"]):
+        spec = default_spec()
+        spec["mounts"].append({"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": bad})
+        with pytest.raises(ConfigError, match=r"mounts\[\d+\]\.options"):
+            parse_spec(spec)
+
+
+NET_SYSCTL = r"""
+import ctypes, os, sys
+from snakevisor.sandbox.mounts import OciLayout, write_net_sysctls
+path = "/proc/sys/net/ipv4/ping_group_range"
+assert ctypes.CDLL(None, use_errno=True).unshare(0x40000000) == 0, ctypes.get_errno()   # CLONE_NEWNET
+before = open(path).read()
+write_net_sysctls(OciLayout(sysctl={"net.ipv4.ping_group_range": "0 5"}, own_netns=False))
+print(open(path).read() == before)
+write_net_sysctls(OciLayout(sysctl={"net.ipv4.ping_group_range": "0 5", "kernel.domainname": "x"}, own_netns=True))
+print(open(path).read().split())
+"""
+
+
+def test_net_sysctls_go_to_the_containers_network_namespace(tmp_path):
+    """net.* keys are written as runc writes them: in the container's network namespace (whose host
+    sockets the Sentry uses), never in another one; a key that is not a name is refused."""
+    from snakevisor.oci.config import ConfigError, check_sysctl
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    res = subprocess.run([sys.executable, "-c", NET_SYSCTL], capture_output=True, text=True, timeout=60, env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n")[:2] == ["True", "['0', '5']"]
+    for key in ("net.ipv4/../../kernel.core_pattern", "net..x", "net.ipv4."):
+        with pytest.raises(ConfigError, match="not a sysctl name"):
+            check_sysctl(key, {"network"})

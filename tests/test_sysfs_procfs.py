@@ -1,0 +1,137 @@
+"""sysfs (/sys from the Sentry's own state) and the /proc entries that came with it: cmdline,
+sys/kernel/core_pattern, PID/{mem,pagemap,ns}. Differential where Linux's answer is deterministic
+(tests/programs/proc_mem.c), in-sandbox assertions for the sandbox's own values."""
+import os
+import sys
+import textwrap
+
+import pytest
+
+from conftest import compile_c, run_sandboxed
+from oci_support import make_bundle, root, sv  # noqa: F401  (root: a fixture)
+
+
+def sandboxed(code, flags=()):
+    r = run_sandboxed([sys.executable, "-c", textwrap.dedent(code)], flags=flags)
+    assert r.returncode == 0, f"exit {r.returncode}\nstdout:\n{r.stdout.decode()}\nstderr:\n{r.stderr.decode()[-3000:]}"
+    return r.stdout.decode()
+
+
+def sh(script, flags=()):
+    r = run_sandboxed(["/bin/sh", "-c", script], flags=flags)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def test_proc_mem_pagemap_ns_differential(differential):
+    """/proc/PID/mem of a child read and written (forced through a read-only page, EIO where nothing is
+    mapped, short across the end of a mapping); ptrace's access rules, with setresuid making a process
+    not dumpable and fork keeping it; pagemap's alignment rules and present bits; ns link format."""
+    differential([compile_c("proc_mem")])
+
+
+def test_cpu_count_agrees_with_sysfs():
+    out = sandboxed("""
+        import os
+        online = open("/sys/devices/system/cpu/online").read().strip()
+        n = 1 + int(online.split("-")[-1])
+        cpus = sorted(e for e in os.listdir("/sys/devices/system/cpu") if e[3:].isdigit())
+        print(os.cpu_count() == n == len(os.sched_getaffinity(0)) == len(cpus) == os.sysconf("SC_NPROCESSORS_CONF"))
+        print(open("/sys/devices/system/cpu/possible").read() == open("/sys/devices/system/cpu/present").read()
+              == online + "\\n")
+        print("online" not in os.listdir("/sys/devices/system/cpu/cpu0"), open("/sys/devices/system/cpu/kernel_max").read())
+        print(open("/sys/devices/system/cpu/cpu0/topology/physical_package_id").read().strip(),
+              open("/sys/devices/system/node/online").read().strip(),
+              open("/sys/devices/system/node/node0/cpulist").read() == online + "\\n")
+    """)
+    assert out.splitlines() == ["True", "True", "True 8191", "", "0 0 True"], out
+    code, nproc, err = sh("nproc; getconf _NPROCESSORS_ONLN")
+    assert code == 0 and len(set(nproc.split())) == 1 and int(nproc.split()[0]) == os.cpu_count(), (nproc, err)
+
+
+def test_cgroup_limits_from_flags():
+    code, out, err = sh("cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max "
+                        "/sys/fs/cgroup/cgroup.controllers /proc/self/cgroup", flags=("--pids-limit", "77", "--memory", "256m"))
+    assert code == 0, err
+    assert out.splitlines() == ["77", str(256 << 20), "max 100000", "cpu memory pids", "0::/"], out
+    code, out, err = sh("cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max", flags=("--pids-limit", "0", "--memory", "0"))
+    assert (code, out) == (0, "max\nmax\n"), err
+
+
+def test_cgroup_current_follows_the_sentry_accounting():
+    out = sandboxed("""
+        import mmap, os
+        def cur(name):
+            return int(open("/sys/fs/cgroup/" + name).read())
+        pids, mem = cur("pids.current"), cur("memory.current")
+        m = mmap.mmap(-1, 64 << 20)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if cur("pids.current") == pids + 1 else 1)
+        _, st = os.waitpid(pid, 0)
+        print(pids >= 1, cur("memory.current") - mem >= 64 << 20, os.waitstatus_to_exitcode(st))
+        print(sorted(int(x) for x in open("/sys/fs/cgroup/cgroup.procs").read().split()) == [1] or
+              os.getpid() in [int(x) for x in open("/sys/fs/cgroup/cgroup.procs").read().split()])
+    """)
+    assert out.split() == ["True", "True", "0", "True"], out
+
+
+def test_sysfs_is_read_only_and_listed_in_mounts():
+    code, out, err = sh("grep ' /sys ' /proc/mounts; grep ' /sys ' /proc/self/mountinfo | cut -d' ' -f5-; "
+                        "grep sysfs /proc/filesystems; echo 1 > /sys/fs/cgroup/pids.max; echo rc=$?; "
+                        "mkdir /sys/x; echo rc=$?; stat -f -c %T /sys")
+    lines = out.splitlines()
+    assert lines[0] == "sysfs /sys sysfs ro,nosuid,nodev,noexec,relatime 0 0", out
+    assert lines[1].startswith("/sys ro") and " - sysfs sysfs ro" in lines[1], out
+    assert lines[2:] == ["nodev\tsysfs", "rc=2", "rc=1", "sysfs"], out
+    assert err.count("Read-only file system") == 2, err
+
+
+def test_sysfs_static_files_and_net():
+    code, out, err = sh("cat /sys/kernel/mm/transparent_hugepage/enabled; readlink /sys/class/net/lo; "
+                        "cd /sys/class/net/lo && cat ifindex mtu address type operstate addr_len")
+    assert code == 0, err
+    assert out.splitlines() == ["always [madvise] never", "../../devices/virtual/net/lo", "1", "65536",
+                                "00:00:00:00:00:00", "772", "unknown", "6"], out
+
+
+def test_sysfs_is_not_the_hosts():
+    """The sandbox's /sys has only what the Sentry builds: no host block devices or modules."""
+    code, out, err = sh("ls /sys/block /sys/module | wc -l; ls /sys/class")
+    assert code == 0, err
+    assert out.split() == ["3", "net"], out   # "/sys/block:", "", "/sys/module:" headers only
+
+
+def test_proc_cmdline_and_core_pattern():
+    host = open("/proc/cmdline").read()
+    code, out, err = sh("cat /proc/cmdline /proc/sys/kernel/core_pattern")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("BOOT_IMAGE=snakevisor") and lines[0] + "\n" != host, out
+    assert lines[1] == "core", out
+
+
+def test_maps_inode_numbers_fit_in_a_signed_64_bit_field():
+    out = sandboxed("""
+        for line in open("/proc/self/maps"):
+            fields = line.split()
+            assert 0 <= int(fields[4]) < 1 << 63, line
+        print("ok")
+    """)
+    assert out == "ok\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
+def test_oci_mounts_sysfs_where_config_json_says(tmp_path, root):  # noqa: F811
+    """config.json's sysfs mount on /sys is the Sentry's sysfs, showing linux.resources' pids limit;
+    without that mount /sys is the image's own (empty) directory."""
+    from snakevisor.oci.spec import default_spec
+    spec = default_spec(args=[])
+    linux = dict(spec["linux"], resources={"pids": {"limit": 33}})
+    script = "cat /sys/fs/cgroup/pids.max; ls /sys | wc -l"
+    b = make_bundle(str(tmp_path / "with"), ["sh", "-c", script], linux=linux)
+    res = sv(root, "run", "--bundle", b, "sysfs-with")
+    assert (res.returncode, res.stdout.split()) == (0, ["33", "10"]), res.stderr
+    mounts = [m for m in spec["mounts"] if m["type"] != "sysfs"]
+    b = make_bundle(str(tmp_path / "without"), ["sh", "-c", "ls /sys | wc -l"], linux=linux, mounts=mounts)
+    res = sv(root, "run", "--bundle", b, "sysfs-without")
+    assert (res.returncode, res.stdout.split()) == (0, ["0"]), res.stderr

@@ -1,0 +1,238 @@
+"""The systrap platform (`do --platform=systrap`): its stub code, real programs run on it
+against native runs, a kick reaching a spinning thread, stubs and Sentries killed from outside,
+and hostile programs scribbling on what the stub shares with the Sentry.
+
+The whole differential suite runs on it with SNAKEVISOR_PLATFORM=systrap (tests/conftest.py);
+these tests run on it always."""
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, compile_c, exit_code, run_native
+from proc_util import app_env, no_stub_left, run_boxed
+
+SYSTRAP = ("--platform", "systrap")
+HERE = os.path.join(REPO, "snakevisor", "sentry", "platform", "systrap")
+
+
+def compare_systrap(argv, timeout=60, input=None):
+    env = app_env()
+    native = run_native(argv, input=input, env=env, timeout=timeout)
+    boxed = run_boxed(argv, timeout=timeout, env=env, input=input, flags=SYSTRAP)
+    detail = (f"\n--- native stdout:\n{native.stdout.decode(errors='replace')[-2000:]}"
+              f"\n--- sandbox stdout:\n{boxed.stdout.decode(errors='replace')[-2000:]}"
+              f"\n--- sandbox stderr:\n{boxed.stderr.decode(errors='replace')[-2000:]}")
+    assert boxed.stdout == native.stdout, "stdout differs" + detail
+    assert boxed.returncode == exit_code(native.returncode), f"exit status {boxed.returncode}" + detail
+    assert b"internal error" not in boxed.stderr, detail
+    return native, boxed
+
+
+def test_stub_code_is_stub_s():
+    """The embedded bytes are stub.S assembled (re-assembled here when binutils are installed)."""
+    from snakevisor.sentry.platform.systrap import stub
+    if shutil.which("as") is None or shutil.which("objcopy") is None:
+        pytest.skip("binutils (as, objcopy) not installed: cannot re-assemble stub.S")
+    out = os.path.join(os.environ.get("SNAKEVISOR_TEST_BUILD", "/var/tmp/snakevisor-tests"), f"stub-{os.getpid()}")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    try:
+        subprocess.run(["as", "--64", "-o", out + ".o", os.path.join(HERE, "stub.S")], check=True)
+        subprocess.run(["objcopy", "-O", "binary", "-j", ".text", out + ".o", out + ".bin"], check=True)
+        with open(out + ".bin", "rb") as f:
+            assert f.read() == stub.code_page()
+    finally:
+        for suffix in (".o", ".bin"):
+            if os.path.exists(out + suffix):
+                os.unlink(out + suffix)
+
+
+@pytest.mark.parametrize("program", [
+    "static", "dynamic", "ls", "busybox", "python3", "threads", "fork_exec_wait", "signals", "faults",
+    "fpstate", "gsbase"])
+def test_programs(program):
+    """Static and dynamic programs, threads, fork/exec/wait, signal handlers and sigreturn,
+    faults and copy-on-write, FP state across handlers, arch_prctl's FS and GS bases: the same
+    output as natively."""
+    argv = {
+        "static": lambda: [compile_c("startup", static=True)],
+        "dynamic": lambda: [compile_c("startup")],
+        "ls": lambda: ["/bin/ls", "-la", "/usr/bin/env"],
+        "busybox": lambda: ["/bin/busybox", "sh", "-c", "echo $((6*7)); for i in 1 2 3; do echo $i; done | wc -l"],
+        "python3": lambda: ["/usr/bin/python3", "-c", "import os, json; print(json.dumps(sorted(os.listdir('/usr'))[:3]))"],
+        "threads": lambda: [compile_c("proc_threads", extra=("-pthread",))],
+        "fork_exec_wait": lambda: ["/bin/bash", "-c", "ls /usr | sort -r | head -2; (exit 3); echo $?; "
+                                   "x=$(echo sub); echo $x; sleep 0.1 & wait $!; echo waited"],
+        "signals": lambda: [compile_c("proc_signals")],
+        "faults": lambda: [compile_c("proc_faults")],
+        "fpstate": lambda: [compile_c("proc_fpstate", extra=("-pthread",))],
+        "gsbase": lambda: [compile_c("systrap_gsbase", extra=("-pthread",))],
+    }[program]()
+    if not os.path.exists(argv[0]):
+        pytest.skip(f"{argv[0]} is not installed")
+    compare_systrap(argv)
+
+
+@pytest.mark.parametrize("platform", ["ptrace", "systrap"])
+def test_join_a_thread_that_forked(platform):
+    """A futex on private memory is keyed by (mm, address), not by where its page lies in the
+    MemoryFile: a fork's copy-on-write, broken while a joiner waits, moved it (the joiner
+    waited forever; systrap's timing showed it)."""
+    binary = compile_c("thread_fork_join", extra=("-pthread",))
+    env = app_env()
+    native = run_native([binary], env=env, timeout=60)
+    boxed = run_boxed([binary], timeout=60, env=env, flags=("--platform", platform))
+    assert boxed.stdout == native.stdout and boxed.returncode == 0, boxed.stderr.decode(errors="replace")
+
+
+def test_copy_on_write_after_fork():
+    """A forked child writes its copy of the parent's memory; the parent's is untouched."""
+    compare_systrap(["/usr/bin/python3", "-c",
+                     "import os\nb = bytearray(b'p' * (1 << 20))\npid = os.fork()\n"
+                     "if pid == 0:\n    b[:] = b'c' * len(b)\n    print('child', b[:3].decode(), flush=True)\n"
+                     "    os._exit(0)\nos.waitpid(pid, 0)\nprint('parent', b[:3].decode(), b[-1:].decode())"])
+
+
+def test_kick_reaches_a_spinning_thread():
+    """A thread spinning in user code makes no syscall: SIGALRM reaches it only through the
+    Sentry's kick (a host SIGURG the stub's handler reports)."""
+    compare_systrap(["/usr/bin/python3", "-c",
+                     "import signal, sys\nsignal.signal(signal.SIGALRM, lambda *a: sys.exit(print('alarm') or 7))\n"
+                     "signal.setitimer(signal.ITIMER_REAL, 0.3)\nwhile True: pass"])
+
+
+@contextlib.contextmanager
+def _sandbox(argv, first_line):
+    """`do --platform=systrap` in its own session, once it has printed ``first_line``; its whole
+    group is killed on the way out if it still runs."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    p = subprocess.Popen([sys.executable, "-m", "snakevisor", "do", *SYSTRAP, "--", *argv], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert p.stdout.readline() == first_line
+        yield p
+    finally:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)   # the Gofer, in the same group
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _sentry_and_stub(do_pid, timeout=60):
+    """(the Sentry's pid, the first application stub's pid) under a `do` process (the Sentry is
+    the sandbox process `do` forks, the parent of the master stub), once the application has
+    printed its first line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        procs = list(_children(do_pid))
+        while procs:
+            pid = procs.pop()
+            children = _children(pid)
+            procs.extend(children)
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if not f.read().startswith(b"snakevisor-stub"):
+                        continue
+                with open(f"/proc/{pid}/stat") as f:
+                    sentry = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if children:
+                return sentry, children[0]
+        time.sleep(0.05)
+    raise AssertionError("no stub process appeared")
+
+
+def test_stub_killed_mid_syscall():
+    """A stub process SIGKILLed from outside while its thread waits in the Sentry (sleep):
+    the process dies of SIGKILL and the sandbox ends."""
+    with no_stub_left():
+        with _sandbox(["/bin/sh", "-c", "echo started; exec sleep 60"], b"started\n") as p:
+            os.kill(_sentry_and_stub(p.pid)[1], signal.SIGKILL)
+            out, err = p.communicate(timeout=60)
+        assert p.returncode == 128 + signal.SIGKILL, err.decode(errors="replace")
+
+
+def test_killed_sentry_takes_its_stubs():
+    """SIGKILL to the Sentry: the master stub dies with it (PDEATHSIG), and the detached stubs
+    with the master."""
+    with no_stub_left():
+        with _sandbox(["/bin/sh", "-c", "echo started; exec sleep 60"], b"started\n") as p:
+            sentry, _ = _sentry_and_stub(p.pid)
+            os.kill(sentry, signal.SIGKILL)
+            p.wait(timeout=60)
+
+
+def test_hostile_children_do_not_reach_the_sentry():
+    """Children that scribble on their sysmsg pages and signal frames, forge requests, or jump
+    into the stub's code are killed and reaped like any process; their parent and the Sentry
+    carry on (natively the same children just die of SIGSEGV)."""
+    compare_systrap([compile_c("systrap_hostile", extra=("-pthread",))])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
+def test_oci_container_under_the_sentry_lockdown(tmp_path):
+    """The global --platform=systrap reaches an OCI sandbox, whose Sentry runs under its seccomp
+    whitelist (no open, no execve): a static program and busybox's sh run there as natively."""
+    from oci_support import make_bundle, sv
+    root = str(tmp_path / "state")
+    prog = compile_c("pipe_semantics", static=True)
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    shutil.copy2(prog, progs / "prog")
+    shutil.copy2(compile_c("systrap_probe", static=True), progs / "probe")
+    native = subprocess.run([prog], capture_output=True, timeout=60, cwd="/")
+    # As under runc only the config's mounts are made: /proc for the program's /proc/self/fd, a tmpfs
+    # /tmp for its FIFO (the root is read-only).
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "/progs/probe; /progs/prog; echo status=$?"], mounts=[
+        {"destination": "/progs", "type": "bind", "source": str(progs), "options": ["rbind", "ro"]},
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}])
+    try:
+        boxed = sv(root, "--platform=systrap", "run", "-b", b, "st1", timeout=120)
+    finally:
+        sv(root, "delete", "--force", "st1")
+    assert boxed.returncode == 0, boxed.stderr[-2000:]
+    assert boxed.stdout == ("sysmsg mapped (state 2)\n" + native.stdout.decode()
+                            + f"status={native.returncode}\n")
+
+
+def test_sysmsg_of_an_exited_thread_is_reused():
+    """A thread's sysmsg is taken again once the kernel has cleared its tid word (the thread is
+    gone), not while it may still run; a process's threads need not total under MAX_THREADS."""
+    from snakevisor.sentry.mm.memoryfile import MemoryFile
+    from snakevisor.sentry.platform import systrap
+
+    class Platform:
+        memory_file = MemoryFile()
+        stub_spin = 0
+        contexts = {}
+
+        def forget(self, ctx):
+            pass
+    aspace = systrap.AddressSpace(Platform(), os.getpid())
+    mapped = []
+    first = aspace.new_sysmsg(lambda nr, addr, *rest: mapped.append(addr) or addr)
+    first.reusable = True
+    first.head.tid_word = 1234          # the kernel's CLONE_CHILD_SETTID
+    aspace.retired.append(first)
+    second = aspace.new_sysmsg(lambda nr, addr, *rest: mapped.append(addr) or addr)
+    assert second is not first and len(mapped) == 2
+    first.head.tid_word = 0             # CLONE_CHILD_CLEARTID: the thread has exited
+    assert aspace.new_sysmsg(lambda *a: pytest.fail("mapped again")) is first
+    assert first.head.state == 0 and first.head.one == 1
