@@ -167,9 +167,30 @@ def _do(argv, flags=(), **kw):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
+def _descendants(pid):
+    out = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(x) for x in f.read().split()]
+    except OSError:
+        return out
+    for c in children:
+        out += [c] + _descendants(c)
+    return out
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def test_do_sentry_is_locked_down():
     """During a `do` run the Sentry has its own mount and PID namespaces (pid 1 there), an empty
-    root, only CAP_NET_BIND_SERVICE and CAP_NET_RAW, no_new_privs and its seccomp filter."""
+    root, only CAP_NET_BIND_SERVICE and CAP_NET_RAW, no_new_privs and its seccomp filter; its
+    stubs hold no capability at all."""
     proc = _do(["sh", "-c", "echo ready; read x; echo bye"])
     try:
         assert proc.stdout.readline() == b"ready\n"
@@ -183,6 +204,11 @@ def test_do_sentry_is_locked_down():
         for ns in ("mnt", "pid", "ipc", "uts", "net"):
             assert os.readlink(f"/proc/{sentry}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
         assert sorted(os.listdir(f"/proc/{sentry}/root")) == ["proc"]
+        stubs = [p for p in _descendants(sentry) if _cmdline(p).startswith(b"snakevisor-stub")]
+        assert stubs, "no stub process under the Sentry"
+        for stub in stubs:   # a stub needs no capability: every set is empty, bounding included
+            caps = status_of(stub)
+            assert [caps[k] for k in ("CapEff", "CapPrm", "CapBnd")] == ["0" * 16] * 3, (stub, caps)
         out, err = proc.communicate(b"\n", timeout=120)
         assert (out, proc.returncode) == (b"bye\n", 0), err.decode(errors="replace")
     finally:

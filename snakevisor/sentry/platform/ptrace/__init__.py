@@ -223,6 +223,17 @@ class Context:
             self._restore(saved)
 
 
+def _drop_all_capabilities():
+    """A stub needs no capability (it maps the MemoryFile, clones threads, exits): every set,
+    the bounding set included, is emptied before the exec, so the stub holds none even as root.
+    Best effort: without CAP_SETPCAP (an unprivileged caller) there is no root's set to drop."""
+    from snakevisor.hostos import HostSetupError, drop_capabilities
+    try:
+        drop_capabilities(())
+    except HostSetupError:
+        pass
+
+
 def spawn_master(elf, fds):
     """Fork and exec ``elf`` (bytes) under PTRACE_TRACEME as a master stub whose only descriptors
     are ``fds`` ({number in the stub: descriptor here}); returns its pid, stopped at its entry
@@ -251,6 +262,7 @@ def spawn_master(elf, fds):
                 os.closerange(lo, fd)
                 lo = fd + 1
             os.closerange(lo, 1 << 16)
+            _drop_all_capabilities()
             ptrace(pt.PTRACE_TRACEME, 0)
             os.execve(high, [b"snakevisor-stub"], {})
         finally:
