@@ -29,6 +29,21 @@ def compile_c(name, static=False, extra=()):
     return out
 
 
+def program_copy(name):
+    """tests/programs/NAME copied to the build directory (cached by content): a script the
+    sandbox runs must not live under /tmp, where the checkout may be and the sandbox has its own."""
+    src = os.path.join(PROGRAMS, name)
+    with open(src, "rb") as f:
+        data = f.read()
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    out = os.path.join(BUILD_DIR, f"{hashlib.sha256(data).hexdigest()[:12]}-{name}")
+    if not os.path.exists(out):
+        with open(out + ".tmp", "wb") as f:
+            f.write(data)
+        os.rename(out + ".tmp", out)
+    return out
+
+
 def exit_code(returncode):
     """A native run's status as `snakevisor do` reports it: death by signal N is 128+N."""
     return 128 - returncode if returncode < 0 else returncode

@@ -1,12 +1,11 @@
 """inotify (issue "Kernel features I"): tests/programs/inotify.c natively and in the sandbox, and
 inotifywait and tail -f (which falls back to polling, and says so, without inotify) on the
 sandbox's tmpfs and on its gofer-served root."""
-import os
 import shutil
 
 import pytest
 
-from conftest import PROGRAMS, compile_c
+from conftest import compile_c, program_copy
 
 
 def test_inotify_semantics_match_linux(differential):
@@ -17,7 +16,7 @@ def test_inotify_semantics_match_linux(differential):
 def test_inotifywait_and_tail_follow(differential, where):
     if shutil.which("inotifywait") is None:
         pytest.skip("inotifywait is not installed: sh tools/setup.sh --test installs inotify-tools")
-    native, boxed = differential(["/bin/sh", os.path.join(PROGRAMS, "inotify_tools.sh"), where])
+    native, boxed = differential(["/bin/sh", program_copy("inotify_tools.sh"), where])
     assert b"MOVED_TO moved" in boxed.stdout and b"second" in boxed.stdout
     assert b"reverting to polling" not in boxed.stdout
 

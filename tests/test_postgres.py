@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import PROGRAMS, run_sandboxed
+from conftest import program_copy, run_sandboxed
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
@@ -13,7 +13,7 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 def test_postgres_initdb_pgbench_and_shutdown():
     if not os.path.exists(os.path.join(PG_BIN, "initdb")):
         pytest.skip("PostgreSQL 15 is not installed: sh tools/setup.sh --test installs postgresql-15")
-    boxed = run_sandboxed(["/bin/sh", os.path.join(PROGRAMS, "postgres.sh")], timeout=600)
+    boxed = run_sandboxed(["/bin/sh", program_copy("postgres.sh")], timeout=600)
     out = boxed.stdout.decode()
     assert boxed.returncode == 0, out[-3000:] + boxed.stderr.decode()[-3000:]
     for step in ("initdb: ok", "start: ok", "pgbench -i: ok", "accounts: 100000", "stop: ok"):
