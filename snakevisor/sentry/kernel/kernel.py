@@ -3,6 +3,7 @@ lifecycle of processes: creating the init process, exits, zombies and reaping, k
 
 Cloning lives in kernel/clone.py and execve in kernel/exec.py.
 """
+import inspect
 import os
 import sys
 import time
@@ -286,7 +287,9 @@ class Kernel:
                 pass
             task.cancel_wait = None
         task.wait_token += 1
-        if task is not self.current:
+        if task is not self.current and inspect.getgeneratorstate(task.coro) != inspect.GEN_RUNNING:
+            # (A running coroutine is the caller itself, e.g. a Task reporting its own stub's
+            # death while ``current`` names another: it ends by raising TaskExit.)
             try:
                 task.coro.close()
             except (RuntimeError, TaskExit):
