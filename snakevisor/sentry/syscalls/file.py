@@ -224,7 +224,7 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     view = memoryview(data)
     done = 0
     blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
-    limit = fsize_limit(t, f.inode)
+    limit = fsize_limit(t, f)
     while True:
         try:
             n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit), POLLOUT,

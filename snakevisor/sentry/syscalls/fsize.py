@@ -10,13 +10,19 @@ from snakevisor.abi.signal import SIGXFSZ
 from snakevisor.sentry.vfs.file import FileSizeLimitExceeded
 
 
-def fsize_limit(t, inode) -> int | None:
-    """The task's soft RLIMIT_FSIZE for growing ``inode`` (None: unlimited, or not a regular file)."""
-    limits = getattr(t, "limits", None)
-    if inode is None or not inode.is_reg or not isinstance(limits, dict):
-        return None
-    soft = limits.get(RLIMIT_FSIZE, (RLIM_INFINITY,))[0]
+def _soft_limit(t) -> int | None:
+    soft = t.tg.limits[RLIMIT_FSIZE][0]
     return None if soft >= RLIM_INFINITY else soft
+
+
+def fsize_limit(t, f) -> int | None:
+    """The task's soft RLIMIT_FSIZE for growing the file of description ``f`` (None: unlimited, or
+    not a regular file). Every write asks, and the limit is nearly always infinite: that comes first."""
+    limit = _soft_limit(t)
+    if limit is None:
+        return None
+    inode = f.inode
+    return limit if inode is not None and inode.is_reg else None
 
 
 def send_sigxfsz(t) -> None:
@@ -31,8 +37,8 @@ def file_too_big(t) -> SyscallError:
 
 def check_new_size(t, inode, size: int) -> None:
     """inode_newsize_ok: growing ``inode`` to ``size`` must stay within the limit."""
-    limit = fsize_limit(t, inode)
-    if limit is not None and size > limit and size > inode.size:
+    limit = _soft_limit(t)
+    if limit is not None and inode is not None and inode.is_reg and size > limit and size > inode.size:
         raise file_too_big(t)
 
 

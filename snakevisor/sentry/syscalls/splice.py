@@ -52,7 +52,7 @@ def _transfer(t, src, dst, count, src_off=None, dst_off=None, nonblock=False, co
     else:
         advance_src = False
     done = 0
-    limit = fsize_limit(t, dst.inode) if dst_off is not None else None
+    limit = fsize_limit(t, dst) if dst_off is not None else None
     while done < count:
         n = min(count - done, CHUNK)
         if limit is not None:
@@ -276,7 +276,7 @@ def copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
     d_start = dst.offset if d_off is None else d_off
     if src.inode is dst.inode and s_start < d_start + length and d_start < s_start + length:
         raise SyscallError(EINVAL)
-    limit = fsize_limit(t, dst.inode)   # generic_copy_file_checks: the count stops at the limit
+    limit = fsize_limit(t, dst)   # generic_copy_file_checks: the count stops at the limit
     if limit is not None and length:
         if d_start >= limit:
             raise file_too_big(t)
