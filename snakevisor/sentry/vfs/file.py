@@ -229,12 +229,6 @@ class FileDescription:
         """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does.
         ``limit``: the writer's RLIMIT_FSIZE for a regular file (generic_write_check_limits): a write
         is cut short at it, and one that starts there raises FileSizeLimitExceeded."""
-        n = self._write(data, offset, append, limit)
-        if n > 0 and fsnotify.marks:
-            fsnotify.file_event(self.vd.dentry, IN_MODIFY)
-        return n
-
-    def _write(self, data, offset, append, limit):
         if not self.writable:
             raise SyscallError(EBADF)
         if len(data) > MAX_RW_COUNT:
@@ -243,20 +237,23 @@ class FileDescription:
         if not impl.seekable:
             if offset is not None:
                 raise SyscallError(ESPIPE)
-            return impl.write(data, None)
-        if offset is not None and offset < 0:
-            raise SyscallError(EINVAL)
-        if self.flags & O_APPEND or append:
-            pos = impl.end_offset()
+            n = impl.write(data, None)
         else:
-            pos = self.offset if offset is None else offset
-        if limit is not None and len(data):
-            if pos >= limit:
-                raise FileSizeLimitExceeded()
-            data = data[:limit - pos]
-        n = impl.write(data, pos)
-        if offset is None:
-            self.offset = pos + n
+            if offset is not None and offset < 0:
+                raise SyscallError(EINVAL)
+            if self.flags & O_APPEND or append:
+                pos = impl.end_offset()
+            else:
+                pos = self.offset if offset is None else offset
+            if limit is not None and len(data):
+                if pos >= limit:
+                    raise FileSizeLimitExceeded()
+                data = data[:limit - pos]
+            n = impl.write(data, pos)
+            if offset is None:
+                self.offset = pos + n
+        if n > 0 and fsnotify.marks:
+            fsnotify.file_event(self.vd.dentry, IN_MODIFY)
         return n
 
     def lseek(self, off: int, whence: int) -> int:
