@@ -36,10 +36,10 @@ class SyscallEntry:
     note: str = ""
     blocking: bool = False
     returns: str = "int"  # how strace prints the result: int, hex, fd
+    nargs: int = field(init=False)  # len(args), read by the dispatcher on every syscall
 
-    @property
-    def nargs(self):
-        return len(self.args)
+    def __post_init__(self):
+        self.nargs = len(self.args)
 
 
 @dataclass
