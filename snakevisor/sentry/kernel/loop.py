@@ -120,7 +120,7 @@ class Loop:
         self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
         self.async_watchers = {}      # host fd -> callback(), woken through SIGIO and the waker
         self.waker = None             # platform Waker: lets signal handlers end a blocking waitpid
-        self._statuses = 0            # stub statuses handled, for _fair_to_waker
+        self._until_waker_check = WAKER_CHECK   # stub statuses until _fair_to_waker
         self.stops_by_waitpid = True  # False: stubs report through deliver(); waitpid only on SIGCHLD
         self.spin = None              # platform's spin(): before sleeping, look for stops a while
         self._wakeup_pipe = None      # (read, write): signal.set_wakeup_fd's, read end SIGIO to the waker
@@ -345,7 +345,6 @@ class Loop:
                 except ChildProcessError:
                     return
                 self._on_status(pid, status)
-                self._fair_to_waker()
                 continue
             if self.stops_by_waitpid and self._drain_waitpid():
                 continue
@@ -357,6 +356,9 @@ class Loop:
             self._poll(timeout)
 
     def _on_status(self, pid, status):
+        self._until_waker_check -= 1
+        if not self._until_waker_check:
+            self._fair_to_waker()
         task = self.by_tid.pop(pid, None)
         if task is None and self.waker is not None and pid == self.waker.tid and os.WIFSTOPPED(status):
             self._woken()
@@ -390,14 +392,13 @@ class Loop:
                 return got
             got = True
             self._on_status(pid, status)
-            self._fair_to_waker()
 
     def _fair_to_waker(self):
         """waitpid(-1) reports the newest tracees first, so under a flood of stub stops (a fork
         bomb) the waker, the oldest, went unseen for tens of seconds, and with it every SIGIO
         descriptor (the OCI control socket) and host signal. Ask for it by name now and then."""
-        self._statuses += 1
-        if self.waker is None or self._statuses % WAKER_CHECK:
+        self._until_waker_check = WAKER_CHECK
+        if self.waker is None:
             return
         try:
             pid, status = os.waitpid(self.waker.tid, WALL | os.WNOHANG)
