@@ -12,8 +12,7 @@ def test_sysv_ipc_semantics_match_linux(differential):
 def test_proc_sysvipc_and_ipcs_list_the_sandboxs_objects():
     """/proc/sysvipc/* lists the objects of the sandbox's own IPC namespace (never the host's), in
     Linux's format; util-linux's ipcs reads them."""
-    script = ("import sys, sysv_ipc" if False else
-              "python3 - <<'EOF'\n"
+    script = ("python3 - <<'EOF'\n"
               "import ctypes, os\n"
               "libc = ctypes.CDLL(None, use_errno=True)\n"
               "shm = libc.shmget(0x1234, 8192, 0o1000 | 0o640)\n"
