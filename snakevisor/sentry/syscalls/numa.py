@@ -56,8 +56,7 @@ def _check_policy(mode, nodes):
 
 
 def _copy_nodes_out(t, addr, maxnode, nodes):
-    if maxnode < NR_NODE_IDS:
-        raise SyscallError(EINVAL)
+    """get_mempolicy has checked ``maxnode`` against NR_NODE_IDS before anything else."""
     nbytes = ((maxnode - 1 + 63) // 64) * 8
     if nbytes > PAGE_SIZE:
         raise SyscallError(EINVAL)
