@@ -146,7 +146,7 @@ def check_create(t, family, stype, protocol) -> None:
                 raise SyscallError(EINVAL)
             if protocol == S.IPPROTO_IP:
                 raise SyscallError(EPROTONOSUPPORT)
-        if not (getattr(t.kernel, "net_raw", False) and t.creds.has_cap(CAP_NET_RAW)):
+        if not (t.kernel.net_raw and t.creds.has_cap(CAP_NET_RAW)):
             raise SyscallError(EPERM)
         return
     ping = (family, protocol) in ((S.AF_INET, S.IPPROTO_ICMP), (S.AF_INET6, S.IPPROTO_ICMPV6))

@@ -9,19 +9,14 @@ import struct
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import O_CLOEXEC, O_DIRECT, O_NONBLOCK, to_s32
 from snakevisor.abi.poll import O_NOTIFICATION_PIPE
+from snakevisor.abi.signal import SIGPIPE
 from snakevisor.sentry.fsimpl.pipefs import new_pipe
 from snakevisor.sentry.kernel.syscall_table import syscall
-
-SIGPIPE = 13
 
 
 def send_sigpipe(t) -> None:
     """Linux sends SIGPIPE to the writer along with EPIPE."""
-    send = getattr(t.kernel, "send_signal_to_task", None)
-    if send is None:
-        send = getattr(getattr(t.kernel, "signals", None), "send_to_task", None)
-    if send is not None:
-        send(t, SIGPIPE)
+    t.kernel.signals.send_to_task(t, SIGPIPE)
 
 
 def install_pair(t, a, b, cloexec: bool, out_addr: int, fmt: str = "<ii") -> None:
