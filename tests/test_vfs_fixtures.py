@@ -12,6 +12,7 @@ import pytest
 
 from snakevisor.abi.errno import EFAULT, EINVAL, ENAMETOOLONG, SyscallError
 from snakevisor.abi.fs import AT_FDCWD
+from snakevisor.abi.resource import default_limits
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.mm.memoryfile import MemoryFile
@@ -92,10 +93,21 @@ class Creds:
         self.groups = tuple(groups)
 
 
+class Signals:
+    """Records what the kernel would send (SIGPIPE for EPIPE, SIGXFSZ past RLIMIT_FSIZE)."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send_to_task(self, task, sig):
+        self.sent.append(sig)
+
+
 class Kernel:
     def __init__(self, vfs, mf):
         self.vfs = vfs
         self.memory_file = mf
+        self.signals = Signals()
 
 
 class WouldBlock(Exception):
@@ -109,9 +121,10 @@ class FakeTask:
         self.kernel = Kernel(vfs, mf)
         self.fs = FSContext(vfs.root, vfs.root, 0o022)
         self.fdtable = FDTable(1024)
-        self.tg = types.SimpleNamespace(tgid=1)  # the thread group: record locks record its pid
+        # The thread group: record locks record its pid; the resource limits live there (as Task's).
+        self.tg = types.SimpleNamespace(tgid=1, limits=default_limits())
         self.creds = Creds()
-        self.limits = {}
+        self.limits = self.tg.limits
         self.blocked = []
 
     def block_on(self, waitable, events):
