@@ -30,6 +30,7 @@ import logging
 import os
 import stat
 
+from snakevisor.abi.capability import (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID)
 from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
                                pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load
@@ -47,7 +48,6 @@ MNT_DETACH = 2
 
 # What serving files needs: own any file, read/search any directory, keep set-ID
 # bits on chmod, set times and modes on others' files.
-CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID = 0, 1, 2, 3, 4
 GOFER_CAPS = (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID)
 
 # The Gofer's syscalls: CPython with an asyncio loop and a thread pool, plus the

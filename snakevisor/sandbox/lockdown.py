@@ -28,7 +28,7 @@ import os
 import pkgutil
 import socket
 
-from snakevisor.abi.capability import CAPABILITIES
+from snakevisor.abi.capability import CAP_NET_BIND_SERVICE, CAP_NET_RAW
 from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
                                pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp
@@ -149,7 +149,7 @@ def seccomp_filter(network="none"):
 # a port below 1024, and raw sockets and IPv6 hop-by-hop/destination options (CAP_NET_RAW), in
 # the sandbox's network namespace. Everything else it does is to its own children (ptrace, kill,
 # affinity of the stubs) or through descriptors it holds, which needs none.
-SENTRY_CAPS = (CAPABILITIES["CAP_NET_BIND_SERVICE"], CAPABILITIES["CAP_NET_RAW"])
+SENTRY_CAPS = (CAP_NET_BIND_SERVICE, CAP_NET_RAW)
 
 
 def preload_modules():

@@ -10,6 +10,7 @@ directories the kernel mounts on.
 import os
 import struct
 
+from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EINVAL, ENOSPC, ENXIO, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFCHR, S_IFDIR, makedev
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
@@ -82,7 +83,7 @@ class RandomImpl(_CharDeviceImpl):
             task.mm.copy_out(arg, struct.pack("<i", 256))
             return 0
         if cmd in (RNDADDTOENTCNT, RNDADDENTROPY, RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG):
-            if not task.creds.has_cap(21):  # CAP_SYS_ADMIN
+            if not task.creds.has_cap(CAP_SYS_ADMIN):
                 raise SyscallError(EPERM)
             if cmd == RNDADDTOENTCNT:
                 task.mm.copy_in(arg, 4)

@@ -10,6 +10,7 @@ a signal when a message arrives in the empty queue while nobody waits to receive
 import heapq
 import itertools
 
+from snakevisor.abi.capability import CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EBUSY, EEXIST, EINVAL, EMFILE, ENOSPC, EPERM, SyscallError
 from snakevisor.abi.fs import NAME_MAX, S_IFDIR, S_IFREG
 from snakevisor.abi.poll import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
@@ -26,7 +27,6 @@ MQ_PRIO_MAX = 32768
 HARD_MSGMAX, HARD_MSGSIZEMAX = 65536, 16 << 20
 LIMITS = {"queues_max": 256, "msg_max": 10, "msgsize_max": 8192, "msg_default": 10, "msgsize_default": 8192}
 RLIMIT_MSGQUEUE = 12
-CAP_SYS_RESOURCE = 24
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
 FILENT_SIZE = 80
 

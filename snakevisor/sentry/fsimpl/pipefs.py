@@ -12,6 +12,7 @@ one FIFO inode share one Pipe while any end is open.
 import struct
 from collections import deque
 
+from snakevisor.abi.capability import CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EAGAIN, EBADF, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, SyscallError
 from snakevisor.abi.fs import (F_GETPIPE_SZ, F_SETPIPE_SZ, FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY,
                                O_RDWR, O_WRONLY, PIPEFS_MAGIC, S_IFIFO)
@@ -241,7 +242,7 @@ class PipeImpl(FileDescriptionImpl):
             n = arg & 0xFFFFFFFF
             if n > 0x7FFFFFFF:
                 raise SyscallError(EINVAL)
-            return self.pipe.set_capacity(n, task.creds.has_cap(24))   # CAP_SYS_RESOURCE
+            return self.pipe.set_capacity(n, task.creds.has_cap(CAP_SYS_RESOURCE))
         raise SyscallError(EINVAL)
 
     def stat(self):

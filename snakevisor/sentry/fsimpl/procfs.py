@@ -8,6 +8,7 @@ that resolve to the object itself, not to a path.
 import os
 import time
 
+from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
@@ -259,7 +260,7 @@ class ProcRoot(Directory):
         def set_uts(field):
             def write(data):
                 cur = k.current
-                if cur is not None and not cur.creds.has_cap(21):  # CAP_SYS_ADMIN
+                if cur is not None and not cur.creds.has_cap(CAP_SYS_ADMIN):
                     raise SyscallError(EPERM)
                 setattr(uts, field, data.split(b"\n")[0][:64])
             return write
@@ -374,7 +375,7 @@ class ThreadGroupDir(Directory):
         if not -1000 <= value <= 1000:
             raise SyscallError(EINVAL)
         cur = self.fs.kernel.current
-        if value < self.tg.oom_score_adj and cur is not None and not cur.creds.has_cap(24):  # CAP_SYS_RESOURCE
+        if value < self.tg.oom_score_adj and cur is not None and not cur.creds.has_cap(CAP_SYS_RESOURCE):
             raise SyscallError(EACCES)
         self.tg.oom_score_adj = value
 

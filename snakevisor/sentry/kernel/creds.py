@@ -1,9 +1,9 @@
 """Credentials of a Task: the sandbox's own uids, gids and capabilities (root inside by default)."""
 from dataclasses import dataclass, field, replace
 
-from snakevisor.abi.capability import CAPABILITIES
+from snakevisor.abi.capability import CAP_LAST_CAP, CAP_SYS_PTRACE
 
-ALL_CAPS = (1 << 41) - 1
+ALL_CAPS = (1 << CAP_LAST_CAP + 1) - 1
 
 
 @dataclass
@@ -43,7 +43,6 @@ class Credentials:
             self.cap_permitted = self.cap_effective = self.cap_ambient
 
 
-CAP_SYS_PTRACE = CAPABILITIES["CAP_SYS_PTRACE"]
 SUID_DUMP_USER = 1   # prctl(PR_GET_DUMPABLE)'s 1: dumpable
 
 

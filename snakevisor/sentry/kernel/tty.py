@@ -13,6 +13,7 @@ Terminal) and read through ``ThreadGroup.tty``.
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, SyscallError
 from snakevisor.abi.fs import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, makedev)
 from snakevisor.abi.tty import (FIONREAD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
@@ -27,7 +28,6 @@ from snakevisor.sentry.kernel.ldisc import LineDiscipline
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-CAP_SYS_ADMIN = 21
 _INT = struct.Struct("<i")
 _ALL = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLHUP | POLLERR
 

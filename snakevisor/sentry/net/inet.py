@@ -17,12 +17,12 @@ import select
 import socket as _socket
 import struct
 
+from snakevisor.abi.capability import CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_NET_RAW
 from snakevisor.abi.errno import (EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP,
                                   EPERM, EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
-from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi import socket as S
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
@@ -77,7 +77,6 @@ PASSTHROUGH = {
 } | {(S.SOL_UDP, 1)}   # UDP_CORK
 # Options Linux reserves to holders of one of these capabilities (sk_setsockopt, do_ipv6_setsockopt):
 # the host socket is the Sentry's, whose capabilities are not the application's.
-CAP_NET_ADMIN, CAP_NET_RAW = CAPABILITIES["CAP_NET_ADMIN"], CAPABILITIES["CAP_NET_RAW"]
 PRIVILEGED_OPTIONS = {
     (S.SOL_SOCKET, S.SO_MARK): (CAP_NET_RAW, CAP_NET_ADMIN),   # either will do
     (S.SOL_SOCKET, S.SO_SNDBUFFORCE): (CAP_NET_ADMIN,),
@@ -216,7 +215,7 @@ class InetSocket(SocketImpl):
         if (len(addr) >= (16 if self.family == _socket.AF_INET else 24)
                 and struct.unpack_from("<H", addr)[0] == self.family
                 and 0 < struct.unpack_from(">H", addr, 2)[0] < UNPRIVILEGED_PORT_START
-                and not t.creds.has_cap(10)):   # CAP_NET_BIND_SERVICE
+                and not t.creds.has_cap(CAP_NET_BIND_SERVICE)):
             raise SyscallError(EACCES)
         if _libc.bind(self.fd, addr, len(addr)) < 0:
             raise _err()

@@ -5,6 +5,7 @@ import struct
 import time
 
 from snakevisor.abi import resource as R
+from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel import cputime
@@ -34,7 +35,7 @@ def setdomainname(t, addr, length):
 
 
 def _set_uts(t, addr, length, field):
-    if not t.creds.has_cap(21):  # CAP_SYS_ADMIN
+    if not t.creds.has_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
     length = to_s32(length)
     if length < 0 or length > 64:
@@ -89,7 +90,7 @@ def prlimit64(t, pid, resource, new_ptr, old_ptr):
         new = R.RLIMIT.unpack(t.mm.copy_in(new_ptr, R.RLIMIT.size))
         if new[0] > new[1]:
             raise SyscallError(EINVAL)
-        if new[1] > limits[resource][1] and not t.creds.has_cap(24):  # CAP_SYS_RESOURCE
+        if new[1] > limits[resource][1] and not t.creds.has_cap(CAP_SYS_RESOURCE):
             raise SyscallError(EPERM)
         if resource == R.RLIMIT_NOFILE and new[1] > 1 << 20:
             raise SyscallError(EPERM)

@@ -6,6 +6,7 @@ A queue descriptor is a file descriptor, as on Linux.
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.capability import CAP_FOWNER
 from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EEXIST, EINVAL, EMSGSIZE, ENAMETOOLONG, ENOENT, EPERM,
                                   ETIMEDOUT, SyscallError)
 from snakevisor.abi.poll import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
@@ -22,7 +23,6 @@ from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, che
 
 MQ_ATTR = struct.Struct("<qqqq32x")        # mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs, reserved
 SIGEVENT = struct.Struct("<Qii")          # sigev_value, sigev_signo, sigev_notify (of 64 bytes)
-CAP_FOWNER = 3
 _ACCESS = {0: MAY_READ, O_WRONLY: MAY_WRITE, O_RDWR: MAY_READ | MAY_WRITE}
 
 

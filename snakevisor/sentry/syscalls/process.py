@@ -1,6 +1,7 @@
 """Process identity and lifetime: exit, ids, prctl, arch_prctl, robust lists, thread pointers."""
 import struct
 
+from snakevisor.abi.capability import CAP_LAST_CAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID
 from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
@@ -103,7 +104,7 @@ def setgroups(t, size, addr):
     size = to_s32(size)
     if size < 0 or size > 65536:
         raise SyscallError(EINVAL)
-    if not t.creds.has_cap(6):  # CAP_SETGID
+    if not t.creds.has_cap(CAP_SETGID):
         raise SyscallError(EPERM)
     t.creds.groups = list(struct.unpack(f"<{size}I", t.mm.copy_in(addr, 4 * size)))
     return 0
@@ -168,10 +169,10 @@ def setuid(t, uid):
     if uid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
     old = _uids(t.creds)
-    if t.creds.has_cap(7):  # CAP_SETUID
+    if t.creds.has_cap(CAP_SETUID):
         t.creds.uid = t.creds.euid = t.creds.suid = t.creds.fsuid = uid
     else:
-        _set_ids(t, ("euid", "fsuid"), (uid, uid), 7)
+        _set_ids(t, ("euid", "fsuid"), (uid, uid), CAP_SETUID)
     _fix_caps(t.creds, old)
     return 0
 
@@ -182,10 +183,10 @@ def setgid(t, gid):
     gid &= 0xFFFFFFFF
     if gid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
-    if t.creds.has_cap(6):
+    if t.creds.has_cap(CAP_SETGID):
         t.creds.gid = t.creds.egid = t.creds.sgid = t.creds.fsgid = gid
     else:
-        _set_ids(t, ("egid", "fsgid"), (gid, gid), 6)
+        _set_ids(t, ("egid", "fsgid"), (gid, gid), CAP_SETGID)
     return 0
 
 
@@ -193,7 +194,7 @@ def setgid(t, gid):
 @_commits_creds
 def setresuid(t, r, e, s):
     old = _uids(t.creds)
-    _set_ids(t, ("uid", "euid", "suid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), 7)
+    _set_ids(t, ("uid", "euid", "suid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), CAP_SETUID)
     t.creds.fsuid = t.creds.euid
     _fix_caps(t.creds, old)
     return 0
@@ -202,7 +203,7 @@ def setresuid(t, r, e, s):
 @syscall("setresgid", ("int", "int", "int"))
 @_commits_creds
 def setresgid(t, r, e, s):
-    _set_ids(t, ("gid", "egid", "sgid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), 6)
+    _set_ids(t, ("gid", "egid", "sgid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), CAP_SETGID)
     t.creds.fsgid = t.creds.egid
     return 0
 
@@ -211,7 +212,7 @@ def setresgid(t, r, e, s):
 @_commits_creds
 def setreuid(t, r, e):
     old = _uids(t.creds)
-    _set_ids(t, ("uid", "euid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), 7)
+    _set_ids(t, ("uid", "euid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), CAP_SETUID)
     t.creds.fsuid = t.creds.euid
     _fix_caps(t.creds, old)
     return 0
@@ -220,7 +221,7 @@ def setreuid(t, r, e):
 @syscall("setregid", ("int", "int"))
 @_commits_creds
 def setregid(t, r, e):
-    _set_ids(t, ("gid", "egid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), 6)
+    _set_ids(t, ("gid", "egid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), CAP_SETGID)
     t.creds.fsgid = t.creds.egid
     return 0
 
@@ -230,7 +231,7 @@ def setregid(t, r, e):
 def setfsuid(t, uid):
     old = t.creds.fsuid
     before = _uids(t.creds)
-    if uid != 0xFFFFFFFF and (t.creds.has_cap(7) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
+    if uid != 0xFFFFFFFF and (t.creds.has_cap(CAP_SETUID) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
         t.creds.fsuid = uid & 0xFFFFFFFF
         _fix_caps(t.creds, before)
     return old
@@ -240,7 +241,7 @@ def setfsuid(t, uid):
 @_commits_creds
 def setfsgid(t, gid):
     old = t.creds.fsgid
-    if gid != 0xFFFFFFFF and (t.creds.has_cap(6) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
+    if gid != 0xFFFFFFFF and (t.creds.has_cap(CAP_SETGID) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
         t.creds.fsgid = gid & 0xFFFFFFFF
     return old
 
@@ -291,7 +292,7 @@ def capset(t, hdr, data):
         inh |= raw[3 * i + 2] << 32 * i
     c = t.creds
     eff, perm, inh = eff & ALL_CAPS, perm & ALL_CAPS, inh & ALL_CAPS
-    allowed_inh = c.cap_inheritable | (c.cap_bounding if c.has_cap(8) else c.cap_permitted)  # CAP_SETPCAP
+    allowed_inh = c.cap_inheritable | (c.cap_bounding if c.has_cap(CAP_SETPCAP) else c.cap_permitted)
     if (inh & ~allowed_inh or inh & ~(c.cap_inheritable | c.cap_bounding)
             or perm & ~c.cap_permitted or eff & ~perm):
         raise SyscallError(EPERM)
@@ -412,7 +413,6 @@ def prctl(t, option, a2, a3, a4, a5):
 
 
 PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
-CAP_LAST_CAP = 40
 
 
 def _cap_ambient(creds, op, cap, a4, a5):

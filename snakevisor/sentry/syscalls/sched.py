@@ -1,6 +1,7 @@
 """Scheduling answers: affinity, yield, getcpu, priorities, scheduler policy."""
 import struct
 
+from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE
 from snakevisor.abi.errno import E2BIG, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.cputime import NCPUS
@@ -202,7 +203,6 @@ IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
 IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
 IOPRIO_CLASS_SHIFT = 13
 IOPRIO_NR_LEVELS = 8
-CAP_SYS_NICE, CAP_SYS_ADMIN = 23, 21
 
 
 def _io_targets(t, which, who):

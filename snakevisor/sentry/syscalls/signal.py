@@ -5,7 +5,7 @@ The machinery (queues, delivery, frames) is kernel/signals.py; these are the thi
 import struct
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.capability import CAPABILITIES
+from snakevisor.abi.capability import CAP_KILL
 from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH,
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
@@ -14,7 +14,6 @@ from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 SIGSET_SIZE = 8
-CAP_KILL = CAPABILITIES["CAP_KILL"]
 
 
 def _check_sig(sig, allow_zero=False):

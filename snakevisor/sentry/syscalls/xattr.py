@@ -4,6 +4,7 @@ The VFS part is ``Inode.getxattr/setxattr/listxattr/removexattr`` (tmpfs keeps
 them in memory; others say ENODATA / EOPNOTSUPP); here are the Linux argument
 rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
+from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
 from snakevisor.abi.fs import AT_FDCWD, to_s32
 from snakevisor.abi.inotify import IN_ATTRIB
@@ -58,7 +59,7 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
     data = t.mm.copy_in(value, size) if size else b""
     if readonly:
         raise SyscallError(EROFS)
-    if name.startswith(b"trusted.") and not t.creds.has_cap(21):
+    if name.startswith(b"trusted.") and not t.creds.has_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
     inode.setxattr(name, data, flags)
     fsnotify.file_event(dentry, IN_ATTRIB)
@@ -67,7 +68,7 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
 
 def _list(t, inode, addr, size):
     names = inode.listxattr()
-    if not t.creds.has_cap(21):
+    if not t.creds.has_cap(CAP_SYS_ADMIN):
         names = [n for n in names if not n.startswith(b"trusted.")]
     blob = b"".join(n + b"\0" for n in names)
     if size == 0:

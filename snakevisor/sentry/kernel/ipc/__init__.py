@@ -10,10 +10,9 @@ rule of IPC_SET/IPC_RMID (creator or owner, or CAP_SYS_ADMIN).
 import time
 
 from snakevisor.abi import ipc as I
+from snakevisor.abi.capability import CAP_IPC_OWNER, CAP_SYS_ADMIN
 from snakevisor.abi.errno import EACCES, EEXIST, EINVAL, ENOENT, ENOSPC, EPERM, SyscallError
 
-CAP_IPC_OWNER = 15
-CAP_SYS_ADMIN = 21
 S_IRUGO, S_IWUGO, S_IXUGO = 0o444, 0o222, 0o111
 
 

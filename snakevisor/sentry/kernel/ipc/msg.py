@@ -9,12 +9,12 @@ import struct
 from collections import deque
 
 from snakevisor.abi import ipc as I
+from snakevisor.abi.capability import CAP_SYS_RESOURCE
 from snakevisor.abi.errno import (E2BIG, EAGAIN, EIDRM, EINTR, EINVAL, ENOMSG, EPERM, ERESTARTSYS,
                                   SyscallError)
 from snakevisor.sentry.kernel.ipc import S_IRUGO, S_IWUGO, IPCObject, Registry, now
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-CAP_SYS_RESOURCE = 24
 CHANGED = 1
 MTYPE = struct.Struct("<q")
 
