@@ -184,9 +184,47 @@ static void ns_links(void) {
     show("read ns", read(fd, &c, 1));
 }
 
+/* A write through mem into a read-only private file mapping (as a debugger's breakpoint) changes
+ * that process's copy only: the file, and every other mapping of it, keep their bytes. */
+static void private_file_mapping(void) {
+    char path[] = "/tmp/proc_mem_XXXXXX";
+    int file = mkstemp(path);
+    unlink(path);
+    char page[PAGE];
+    memset(page, 'f', PAGE);
+    memcpy(page, "file bytes", 10);
+    write(file, page, PAGE);
+    char *text = mmap(NULL, PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE, file, 0);
+    char *other = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, file, 0);
+    int p[2];
+    pipe(p);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        if (read(p[0], &c, 1) != 1) _exit(9);
+        printf("child's private mapping: \"%.10s\"\n", text);
+        _exit(0);
+    }
+    int fd = open_mem(pid, "mem", O_RDWR);
+    printf("pwrite into a read-only private file mapping: %zd\n",
+           pwrite(fd, "BREAKPOINT", 10, (off_t)(uintptr_t)text));
+    close(fd);
+    write(p[1], "g", 1);
+    int st;
+    waitpid(pid, &st, 0);
+    char back[11] = {0};
+    pread(file, back, 10, 0);
+    printf("file after: \"%s\" shared mapping: \"%.10s\" own private mapping: \"%.10s\"\n",
+           back, other, text);
+    munmap(text, PAGE);
+    munmap(other, PAGE);
+    close(file);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     mem_rules();
+    private_file_mapping();
     access_rules();
     pagemap_rules();
     ns_links();

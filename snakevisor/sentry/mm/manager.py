@@ -491,6 +491,15 @@ class MemoryManager:
         n = len(data)
         if n == 0:
             return
+        if force:
+            # A forced write (/proc/PID/mem, the loader's zeroed segment tail) may land in a
+            # read-only private file mapping: it gets its own pages first, never the file's.
+            self.break_cow(addr, addr + n)
+            lo, hi = page_round_down(addr), page_round_up(addr + n)
+            if any(v.kind == FILE and not v.shared for v in self.vmas.overlapping(lo, hi)):
+                for v in self.vmas.carve(lo, hi):
+                    if v.kind == FILE and not v.shared:
+                        self._cow(v)
         need = M.PROT_READ if force else M.PROT_WRITE
         v = self.vmas.find(addr)
         if v is not None and v.kind == COW:
@@ -501,10 +510,6 @@ class MemoryManager:
             self.view[off:off + n] = data
             return
         self.break_cow(addr, addr + n)
-        if force:
-            for v in self.vmas.carve(addr, addr + n):
-                if v.kind == FILE and not v.shared:
-                    self._cow(v)
         mv, pos = memoryview(data), 0
         for off, m in self._pieces(addr, n, M.PROT_WRITE if not force else 0xFF):
             self.view[off:off + m] = mv[pos:pos + m]
