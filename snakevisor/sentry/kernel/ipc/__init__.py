@@ -7,6 +7,7 @@ EINVAL), finds objects by key, and applies the permission rules of ipc/util.c: `
 access (the owner, group and other bits of the mode, CAP_IPC_OWNER overriding) and the owner
 rule of IPC_SET/IPC_RMID (creator or owner, or CAP_SYS_ADMIN).
 """
+import heapq
 import time
 
 from snakevisor.abi import ipc as I
@@ -95,6 +96,10 @@ class Registry:
         self.objects = {}           # index -> IPCObject
         self.by_key = {}            # key (not IPC_PRIVATE) -> IPCObject
         self._seq = 0
+        # Linux gives a new object the lowest free index: those freed below the high-water mark
+        # wait in a heap, so a create costs O(log n), not a scan (a full table is 32000 objects).
+        self._freed = []
+        self._next_index = 0
 
     def get(self, task, key, flags, create, check_existing):
         """shmget/semget/msgget: the object for ``key``, made by ``create(perm, index)`` when
@@ -113,9 +118,13 @@ class Registry:
                 raise SyscallError(ENOENT)
         if len(self.objects) >= self.limit:
             raise SyscallError(ENOSPC)
-        index = next(i for i in range(len(self.objects) + 1) if i not in self.objects)
+        index = self._freed[0] if self._freed else self._next_index
         perm = Perm(key, task.creds, flags & 0o777, self._seq)
         obj = create(perm, index)        # may raise (EINVAL, ENOSPC, ENOMEM): nothing is recorded then
+        if self._freed:
+            heapq.heappop(self._freed)
+        else:
+            self._next_index += 1
         self._seq = 0 if self._seq >= I.IPCID_SEQ_MAX else self._seq + 1
         self.objects[index] = obj
         if key != I.IPC_PRIVATE:
@@ -177,7 +186,8 @@ class Registry:
 
     def remove(self, obj):
         self.forget_key(obj)
-        self.objects.pop(obj.index, None)
+        if self.objects.pop(obj.index, None) is not None:
+            heapq.heappush(self._freed, obj.index)
         obj.removed = True
 
     def __iter__(self):
