@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -169,5 +170,24 @@ int main(void) {
     int status[2] = {9, 9};
     S("move_pages", SYS_move_pages, 0, 2, pages, NULL, status, 0);
     printf("status %d %d\n", status[0], status[1]);
+    /* a long array (several steps of the Sentry's loop) */
+    enum { MANY = 40000 };
+    void **many = malloc(MANY * sizeof *many);
+    int *many_status = malloc(MANY * sizeof *many_status);
+    for (int i = 0; i < MANY; i++) many[i] = i % 2 ? (void *)0x10000 : (void *)m;
+    S("move_pages many", SYS_move_pages, 0, MANY, many, NULL, many_status, 0);
+    printf("status %d %d %d\n", many_status[0], many_status[MANY - 2], many_status[MANY - 1]);
+    /* another user's process: ptrace's access rule (EPERM), as for kcmp */
+    pid_t parent = getpid();
+    c = fork();
+    if (c == 0) {
+        if (setgid(65534) || setuid(65534)) _exit(3);
+        S("move_pages other user's process", SYS_move_pages, parent, 1, pages, NULL, status, 0);
+        S("migrate_pages other user's process", SYS_migrate_pages, parent, 64, &node0, &node0);
+        S("move_pages own process by pid", SYS_move_pages, getpid(), 1, pages, NULL, status, 0);
+        S("migrate_pages absent pid", SYS_migrate_pages, 0x3ffffff0, 64, &node0, &node0);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
     return 0;
 }

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field, replace
 
 from snakevisor.abi.capability import CAP_LAST_CAP, CAP_SYS_PTRACE
+from snakevisor.abi.errno import EPERM, ESRCH, SyscallError
 
 ALL_CAPS = (1 << CAP_LAST_CAP + 1) - 1
 
@@ -59,3 +60,14 @@ def may_ptrace(caller, target, fscreds=False):
     if not privileged and not (uid == t.uid == t.euid == t.suid and gid == t.gid == t.egid == t.sgid):
         return False
     return privileged or target.tg.dumpable == SUID_DUMP_USER
+
+
+def ptrace_target(caller, pid):
+    """The live Task ``pid`` names, if ``caller`` may inspect it (PTRACE_MODE_READ_REALCREDS):
+    ESRCH if there is none, EPERM if it may not (kcmp, move_pages, migrate_pages)."""
+    task = caller.kernel.pidns.tasks.get(pid)
+    if task is None or task.exited:
+        raise SyscallError(ESRCH)
+    if not may_ptrace(caller, task):
+        raise SyscallError(EPERM)
+    return task

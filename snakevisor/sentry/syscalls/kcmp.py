@@ -7,23 +7,14 @@ access ptrace's PTRACE_MODE_READ_REALCREDS check gives to both processes.
 import os
 import struct
 
-from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl
-from snakevisor.sentry.kernel.creds import may_ptrace
+from snakevisor.sentry.kernel.creds import ptrace_target
 from snakevisor.sentry.kernel.syscall_table import syscall
 
 KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
 _COOKIES = [int.from_bytes(os.urandom(8), "little") for _ in range(KCMP_EPOLL_TFD + 1)]
-
-
-def _target(t, pid):
-    task = t.kernel.pidns.tasks.get(to_s32(pid))
-    if task is None or task.exited:
-        raise SyscallError(ESRCH)
-    if not may_ptrace(t, task):   # PTRACE_MODE_READ_REALCREDS
-        raise SyscallError(EPERM)
-    return task
 
 
 def _file(task, fd):
@@ -46,7 +37,7 @@ def _epoll_target(t, task, slot_addr):
 
 @syscall("kcmp", ("int", "int", "int", "uint", "uint"))
 def kcmp(t, pid1, pid2, kind, idx1, idx2):
-    a, b = _target(t, pid1), _target(t, pid2)
+    a, b = ptrace_target(t, to_s32(pid1)), ptrace_target(t, to_s32(pid2))
     if kind == KCMP_FILE:
         x, y = _file(a, idx1), _file(b, idx2)
     elif kind == KCMP_EPOLL_TFD:

@@ -7,9 +7,10 @@ changes. Per-range policies (mbind) are validated, not remembered.
 """
 import struct
 
-from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, ESRCH, SyscallError
+from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE
+from snakevisor.sentry.kernel.creds import ptrace_target
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY = range(6)
@@ -21,6 +22,7 @@ MPOL_MF_STRICT, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL = 1, 2, 4
 NR_NODE_IDS = 1
 MAX_NUMNODES = 1024
 CHUNK = 1024
+CHUNKS_PER_TURN = 16
 
 
 def _read_nodemask(t, addr, maxnode):
@@ -132,8 +134,8 @@ def migrate_pages(t, pid, maxnode, old_addr, new_addr):
     _read_nodemask(t, old_addr, maxnode)
     _read_nodemask(t, new_addr, maxnode)
     pid = to_s32(pid)
-    if pid and pid not in t.kernel.pidns.thread_groups:
-        raise SyscallError(ESRCH)
+    if pid:
+        ptrace_target(t, pid)
     return 0            # nothing could not be moved: one node
 
 
@@ -143,10 +145,12 @@ def move_pages(t, pid, count, pages, nodes, status, flags):
     if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
         raise SyscallError(EINVAL)
     pid = to_s32(pid)
-    target = t if not pid else t.kernel.pidns.tasks.get(pid)
-    if target is None:
-        raise SyscallError(ESRCH)
+    target = t if not pid else ptrace_target(t, pid)
     for first in range(0, count, CHUNK):    # bounded work per step, as Linux's chunks
+        if first and not first % (CHUNK * CHUNKS_PER_TURN):
+            # ``count`` is bounded only by the memory the arrays span: let other tasks run (and
+            # a signal end the call) rather than hold the Sentry for as long as it asks.
+            yield from t.sleep_until(t.kernel.monotonic())
         n = min(CHUNK, count - first)
         addrs = struct.unpack(f"<{n}Q", t.mm.copy_in(pages + 8 * first, 8 * n))
         wanted = struct.unpack(f"<{n}i", t.mm.copy_in(nodes + 4 * first, 4 * n)) if nodes else None
