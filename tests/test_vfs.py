@@ -10,6 +10,7 @@ from snakevisor.abi import fs as abi
 from snakevisor.abi.errno import (EBADF, EINVAL, ELOOP, EMFILE, ENAMETOOLONG, ENOENT, ENOTDIR,
                                   SyscallError)
 from snakevisor.sentry.vfs.fdtable import FDTable
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.pathops import mkdir_path, open_path, symlink_path
 from snakevisor.sentry.vfs.resolve import (ResolveContext, path_of, resolve, resolve_parent)
@@ -168,6 +169,9 @@ def test_search_permission_for_non_root(world):
 
 
 class FakeFile:
+    inode = None
+    impl = FileDescriptionImpl(None)   # no on_close hook
+
     def __init__(self):
         self.refs = 1
         self.released = False

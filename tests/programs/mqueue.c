@@ -109,6 +109,22 @@ int main(void) {
     r("unregister", mq_notify(q, NULL));
     ev.sigev_signo = 99;
     r("notify bad signal", mq_notify(q, &ev));
+    /* A registration ends when its process closes a descriptor of the queue (also by exiting). */
+    ev.sigev_signo = SIGUSR1;
+    c = fork();
+    if (c == 0) {
+        r("child notify", mq_notify(q, &ev));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    r("notify after the registered child exited", mq_notify(q, &ev));
+    r("close another descriptor of it", mq_close(mq_open(name, O_RDWR)));
+    c = fork();
+    if (c == 0) {
+        r("child notify after the owner closed a descriptor", mq_notify(q, &ev));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
     mq_receive(q, buf, sizeof buf, &prio);
 
     /* A blocked receiver gets the next message. */

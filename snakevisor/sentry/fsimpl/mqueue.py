@@ -42,6 +42,7 @@ class Queue:
         self.changed = WaitQueue()           # POLLIN when a message arrives, POLLOUT when room appears
         self.receivers = 0                   # tasks blocked in mq_timedreceive
         self.notify = None                   # (ThreadGroup, sigev_notify, signo, value) of mq_notify
+        self.notify_files = None             # the registrant's FDTable: a close there unregisters
 
     def send(self, data, prio):
         heapq.heappush(self.heap, (-prio, next(self.seq), data))
@@ -87,6 +88,12 @@ class MqueueImpl(FileDescriptionImpl):
 
     def waitable(self):
         return self.queue.changed
+
+    def on_close(self, fdtable):
+        """mqueue_flush_file: the registered process closing a descriptor of the queue (also as it
+        exits) gives up its mq_notify registration, so another process may register."""
+        if self.queue.notify_files is fdtable:
+            self.queue.notify = self.queue.notify_files = None
 
 
 class QueueInode(Inode):
@@ -165,15 +172,16 @@ class MqueueFilesystem(Filesystem):
         return inode
 
 
-def register_notify(queue, tg, sigevent):
-    """mq_notify: ``sigevent`` None unregisters (if ``tg`` is registered); else EBUSY if another is."""
+def register_notify(queue, tg, files, sigevent):
+    """mq_notify: ``sigevent`` None unregisters (if ``tg`` is registered); else EBUSY if another is.
+    ``files``: the registrant's FDTable, whose closing of the queue ends the registration."""
     if sigevent is None:
         if queue.notify is not None and queue.notify[0] is tg:
-            queue.notify = None
+            queue.notify = queue.notify_files = None
         return
     if queue.notify is not None:
         raise SyscallError(EBUSY)
-    queue.notify = (tg, *sigevent)
+    queue.notify, queue.notify_files = (tg, *sigevent), files
 
 
 def take_notification(queue):
@@ -181,5 +189,5 @@ def take_notification(queue):
     is consumed and returned (the caller sends its signal)."""
     if queue.notify is None or queue.receivers or len(queue.heap) != 1:
         return None
-    note, queue.notify = queue.notify, None
+    note, queue.notify, queue.notify_files = queue.notify, None, None
     return note

@@ -169,7 +169,7 @@ def mq_notify(t, fd, sevp):
         if how not in (SIGEV_NONE, SIGEV_SIGNAL) or how == SIGEV_SIGNAL and not 1 <= signo <= 64:
             raise SyscallError(EINVAL)      # SIGEV_THREAD among them (see the note)
         sigevent = (how, signo if how == SIGEV_SIGNAL else 0, value)
-    register_notify(_queue_file(t, fd).impl.queue, t.tg, sigevent)
+    register_notify(_queue_file(t, fd).impl.queue, t.tg, t.fdtable, sigevent)
     return 0
 
 

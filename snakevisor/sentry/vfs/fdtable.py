@@ -91,9 +91,13 @@ class FDTable:
         return e[0]
 
     def _closing(self, file) -> None:
-        """Closing any descriptor of a file drops the record locks this table's process holds on it."""
-        if locks.any_locks() and getattr(file, "inode", None) is not None:
+        """Closing any descriptor of a file drops the record locks this table's process holds on it,
+        and tells the file (its impl's on_close hook)."""
+        if locks.any_locks() and file.inode is not None:
             locks.release_posix(self, file.inode)
+        on_close = file.impl.on_close
+        if on_close is not None:
+            on_close(self)
 
     def close(self, fd: int) -> None:
         self.remove(fd).dec_ref()

@@ -38,7 +38,9 @@ class FileDescriptionImpl:
       ``write_discarding(count)``: a sink that never looks at the data (/dev/null): the count;
       ``send_empty(task, file)``: what a zero-length write(2) does (datagram sockets send one);
       ``always_eof``: reads return 0 without touching the buffer; ``seek_always_zero``: lseek
-        always answers 0; ``sigpipe_on_epipe``: EPIPE from a write also raises SIGPIPE.
+        always answers 0; ``sigpipe_on_epipe``: EPIPE from a write also raises SIGPIPE;
+      ``on_close(fdtable)``: any descriptor of it in ``fdtable`` is being closed (Linux's
+        ->flush, once per close, not only at the last reference: mq_notify's owner).
     """
 
     seekable = False
@@ -47,6 +49,7 @@ class FileDescriptionImpl:
     blocking_read = None
     write_discarding = None
     send_empty = None
+    on_close = None
     always_eof = False
     seek_always_zero = False
     sigpipe_on_epipe = False
