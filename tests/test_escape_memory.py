@@ -167,6 +167,37 @@ def test_may_write_and_may_exec_bound_mprotect(mf):
     mm.release_all()
 
 
+def test_private_mapping_past_eof_made_writable_never_writes_the_file(mf):
+    """mprotect(PROT_WRITE) of a private mapping whose pages lie past the end of its file: nothing
+    of the file becomes a writer's (it took the shared-writer path, marking the file's pages dirty,
+    so a write-back could put stale bytes over the file); when the file grows back, the mapping's
+    writes stay private."""
+    class Recording(_FileStub):
+        writers = []
+
+        def writable_mapping(self, offset, length):
+            self.writers.append((offset, length))
+            return self
+
+    file = Recording(mf, 2 * PAGE_SIZE)
+    file.cache.write(0, b"F" * 2 * PAGE_SIZE)
+    mm = MemoryManager(mf)
+    p = mm.mmap(0, 2 * PAGE_SIZE, M.PROT_READ, M.MAP_PRIVATE, file)
+    file.size = PAGE_SIZE
+    file.cache.truncate(PAGE_SIZE)
+    mm.file_truncated(file.cache, PAGE_SIZE)
+    assert mm.mprotect(p, 2 * PAGE_SIZE, M.PROT_READ | M.PROT_WRITE) == 0
+    assert file.writers == []
+    file.size = 2 * PAGE_SIZE
+    file.cache.write(PAGE_SIZE, b"G" * PAGE_SIZE)
+    assert mm.fault_past_eof(p + PAGE_SIZE) is None            # grown back: mapped again
+    mm.copy_out(p, b"private")
+    mm.copy_out(p + PAGE_SIZE, b"private")
+    assert file.cache.read(0, 7) == b"FFFFFFF" and file.cache.read(PAGE_SIZE, 7) == b"GGGGGGG"
+    assert file.writers == []
+    mm.release_all()
+
+
 # -- 1. truncating a mapped file -----------------------------------------------------------------
 TRUNCATE_CASES = {
     # kind: (native arguments, sandbox arguments); {tmp} is a host directory, /vol the same one in the sandbox

@@ -332,8 +332,9 @@ class MemoryManager:
                 raise SyscallError(EACCES)   # VM_MAYWRITE / VM_MAYEXEC, as Linux
         pieces = self.vmas.carve(addr, end)
         for v in pieces:
-            if v.kind == FILE and not v.shared and prot & M.PROT_WRITE and not v.past_eof:
-                self._cow(v)
+            if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:
+                if not v.past_eof:   # past the end: its pages come (copied) if the file grows back
+                    self._cow(v)
             elif v.kind == FILE and prot & M.PROT_WRITE and hasattr(v.owner, "writable_mapping"):
                 holder = v.owner.writable_mapping(v.file_off, v.end - v.start)   # now dirty
                 if holder is not v.owner:
