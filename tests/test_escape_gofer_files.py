@@ -219,6 +219,47 @@ def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path):
     assert (host / "f").read_bytes() == b"Jello"
 
 
+def test_a_rename_under_one_attach_root_leaves_another_roots_fids_alone(tmp_path):
+    """Two connections of one Gofer (the root and a volume, say) each hold a fid named x, its path
+    descriptor closed while idle. Renaming x under one root renames that root's fid only: the
+    other's, found by the same names under its own root, reopened ESTALE before."""
+    from snakevisor.gofer import ops
+    from snakevisor.p9 import messages as M
+    sessions = []
+    for name in ("a", "b"):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "x").write_text(name)
+        sess = ops.Session(os.open(d, os.O_PATH | os.O_CLOEXEC), False)
+        ops.attach(sess, M.Tattach(fid=0))
+        root = sess.fids.acquire(0)
+        ops.walk(sess, M.Twalk(fid=0, newfid=1, wnames=(b"x",)), root)
+        root.release()
+        sessions.append(sess)
+    a, b = sessions
+    try:
+        st = b.fids.acquire(1)
+        st.release()
+        assert st.close_path() and st.path_fd is None        # idle: found again by its names
+        root = a.fids.acquire(0)
+        ops.renameat(a, M.Trenameat(olddirfid=0, oldname=b"x", newdirfid=0, newname=b"y"), root, root)
+        root.release()
+        assert a.fids.acquire(1).names == (b"y",)
+        st = b.fids.acquire(1)
+        assert st.names == (b"x",)
+        fd = os.open(f"/proc/self/fd/{st.path_fd}", os.O_RDONLY)
+        try:
+            assert os.read(fd, 9) == b"b"
+        finally:
+            os.close(fd)
+        st.release()
+    finally:
+        for sess in sessions:
+            for fid in (1, 0):
+                sess.fids.remove(fid)
+            os.close(sess.root_fd)
+
+
 def test_gofer_closes_idle_fid_descriptors_and_reopens_them_by_name(tmp_path, monkeypatch):
     """The Gofer holds at most IDLE_PATHS.limit descriptors of idle fids; a closed one reopens
     by its names on use, also after the Sentry renamed its directory or unlinked it while open."""

@@ -37,7 +37,7 @@ class XattrState:
 
 class FidState:
     __slots__ = ("path_fd", "qid", "names", "open_fd", "open_flags", "dirents", "xattr", "refs", "_retired",
-                 "walk", "ident")
+                 "walk", "ident", "root")
 
     def __init__(self, path_fd: int, qid: Qid, names: tuple = ()):
         self.path_fd = path_fd      # O_PATH|O_NOFOLLOW descriptor: the file itself
@@ -51,6 +51,7 @@ class FidState:
         self._retired: list[int] = []
         self.walk = None            # names -> O_PATH descriptor from the attach root (set by the table)
         self.ident = None           # (st_dev, st_ino) while path_fd is closed (IDLE_PATHS)
+        self.root = None            # (st_dev, st_ino) of the attach root its names start from
 
     @property
     def idle(self) -> bool:
@@ -128,8 +129,9 @@ class FidState:
 
 class IdlePaths:
     """Path descriptors of fids, least recently used first, at most ``limit`` open (across
-    every connection of the Gofer); ``by_names``: names -> the fids called so, kept right
-    across the Gofer's own renames (a closed fid is found again only by its names)."""
+    every connection of the Gofer); ``by_names``: (attach root, names) -> the fids called so, kept
+    right across the Gofer's own renames (a closed fid is found again only by its names). Names
+    count from a root: a rename under one root leaves another root's fids of the same names be."""
 
     def __init__(self, limit: int = MAX_IDLE_PATHS):
         self.limit = limit
@@ -139,7 +141,7 @@ class IdlePaths:
 
     def add(self, st: FidState):
         with self.lock:
-            self.by_names.setdefault(st.names, set()).add(st)
+            self.by_names.setdefault((st.root, st.names), set()).add(st)
             self.used(st)
 
     def used(self, st: FidState):
@@ -170,43 +172,48 @@ class IdlePaths:
             self._unindex(st)
 
     def _unindex(self, st):
-        group = self.by_names.get(st.names)
+        key = (st.root, st.names)
+        group = self.by_names.get(key)
         if group is not None:
             group.discard(st)
             if not group:
-                del self.by_names[st.names]
+                del self.by_names[key]
 
     def set_names(self, st: FidState, names: tuple):
         with self.lock:
             self._unindex(st)
             st.names = names
             if st.walk is not None:
-                self.by_names.setdefault(names, set()).add(st)
+                self.by_names.setdefault((st.root, names), set()).add(st)
 
-    def reopen(self, names: tuple):
-        """Reopen the closed fids of ``names``, about to be unlinked (or replaced by a rename):
-        their names would not find them any more. They keep their descriptors from now on."""
+    def reopen(self, root, names: tuple):
+        """Reopen the closed fids of ``names`` under ``root``, about to be unlinked (or replaced by
+        a rename): their names would not find them any more. They keep their descriptors from now on."""
         with self.lock:
-            for st in list(self.by_names.get(names, ())):
+            for st in list(self.by_names.get((root, names), ())):
                 if st.path_fd is None and st.ident is not None:
                     try:
                         st.reopen_path()
                     except (OSError, SyscallError):
                         pass   # gone already: its next use says ESTALE
 
-    def renamed(self, old: tuple, new: tuple, directory: bool):
-        """``old`` is now called ``new``: its fids follow (and, a directory, those below it)."""
+    def renamed(self, root, old: tuple, new: tuple, directory: bool):
+        """``old`` under ``root`` is now called ``new``: its fids follow (and, a directory, those
+        below it)."""
         with self.lock:
             n = len(old)
-            keys = [k for k in self.by_names if k[:n] == old] if directory else [old]
+            if directory:
+                keys = [k for k in self.by_names if k[0] == root and k[1][:n] == old]
+            else:
+                keys = [(root, old)]
             for key in keys:
                 group = self.by_names.pop(key, None)
                 if not group:
                     continue
-                names = new + key[n:]
+                names = new + key[1][n:]
                 for st in group:
                     st.names = names
-                self.by_names.setdefault(names, set()).update(group)
+                self.by_names.setdefault((root, names), set()).update(group)
 
 
 IDLE_PATHS = IdlePaths()
@@ -215,10 +222,11 @@ IDLE_PATHS = IdlePaths()
 class FidTable:
     """fid number -> FidState for one connection; ``walk(names)`` opens a path from its root."""
 
-    def __init__(self, limit: int = MAX_FIDS, walk=None):
+    def __init__(self, limit: int = MAX_FIDS, walk=None, root=None):
         self._fids: dict[int, FidState] = {}
         self.limit = limit
         self.walk = walk
+        self.root = root            # the attach root's (st_dev, st_ino): IdlePaths' names count from it
 
     def __len__(self):
         return len(self._fids)
@@ -246,7 +254,7 @@ class FidTable:
         if old is None and len(self._fids) >= self.limit:
             state.release()
             raise SyscallError(ENFILE)
-        state.walk = self.walk
+        state.walk, state.root = self.walk, self.root
         self._fids[fid] = state
         if old is not None:
             old.release()

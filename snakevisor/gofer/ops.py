@@ -43,7 +43,7 @@ class Session:
         self.readonly = readonly
         self.donation = False
         self.msize = C.DEFAULT_MSIZE
-        self.fids = FidTable(walk=lambda names: _walk_from_root(self, names))
+        self.fids = FidTable(walk=lambda names: _walk_from_root(self, names), root=self.root_id)
         self.qids = QidPaths()
         self.qids.path(st.st_dev, st.st_ino)   # the root's device keeps plain inode numbers
 
@@ -221,7 +221,7 @@ def remove(sess: Session, m: M.Tremove, st: FidState):
     try:
         sess.check_writable()
         dirfd, name = _parent_of(sess, st)
-        IDLE_PATHS.reopen(st.names)
+        IDLE_PATHS.reopen(sess.root_id, st.names)
         try:
             if st.qid.type & C.QTDIR:
                 os.rmdir(name, dir_fd=dirfd)
@@ -489,9 +489,9 @@ def _is_dir_at(dirfd: int, name: bytes) -> bool:
 def renameat(sess: Session, m: M.Trenameat, old: FidState, new: FidState):
     sess.check_writable()
     oldname, newname = _check_name(m.oldname), _new_name(m.newname)
-    IDLE_PATHS.reopen(new.names + (newname,))     # replaced: no longer found by its name
+    IDLE_PATHS.reopen(sess.root_id, new.names + (newname,))     # replaced: no longer found by its name
     os.rename(oldname, newname, src_dir_fd=old.path_fd, dst_dir_fd=new.path_fd)
-    IDLE_PATHS.renamed(old.names + (oldname,), new.names + (newname,), _is_dir_at(new.path_fd, newname))
+    IDLE_PATHS.renamed(sess.root_id, old.names + (oldname,), new.names + (newname,), _is_dir_at(new.path_fd, newname))
     return M.Rrenameat(tag=m.tag)
 
 
@@ -500,9 +500,9 @@ def rename(sess: Session, m: M.Trename, st: FidState, d: FidState):
     newname = _new_name(m.name)
     dirfd, name = _parent_of(sess, st)
     try:
-        IDLE_PATHS.reopen(d.names + (newname,))
+        IDLE_PATHS.reopen(sess.root_id, d.names + (newname,))
         os.rename(name, newname, src_dir_fd=dirfd, dst_dir_fd=d.path_fd)
-        IDLE_PATHS.renamed(st.names, d.names + (newname,), bool(st.qid.type & C.QTDIR))   # st's too
+        IDLE_PATHS.renamed(sess.root_id, st.names, d.names + (newname,), bool(st.qid.type & C.QTDIR))   # st's too
     finally:
         os.close(dirfd)
     return M.Rrename(tag=m.tag)
@@ -513,7 +513,7 @@ def unlinkat(sess: Session, m: M.Tunlinkat, d: FidState):
     name = _check_name(m.name)
     if m.flags & ~C.AT_REMOVEDIR:
         raise SyscallError(EINVAL)
-    IDLE_PATHS.reopen(d.names + (name,))     # an open file keeps its fid usable once unlinked
+    IDLE_PATHS.reopen(sess.root_id, d.names + (name,))     # an open file keeps its fid usable once unlinked
     if m.flags & C.AT_REMOVEDIR:
         os.rmdir(name, dir_fd=d.path_fd)
     else:
