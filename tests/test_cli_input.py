@@ -300,7 +300,7 @@ def run_do(*flags, cmd=("/bin/true",)):
 def _do_cases(tmp):
     afile = os.path.join(tmp, "file")
     return [
-        (("--cpu", "999"), "--cpu"), (("--cpu", "-1"), "--cpu"), (("--cpu", "one"), "--cpu"),
+        (("--cpu", "999"), "--cpu"), (("--cpu", "-2"), "--cpu"), (("--cpu", "one"), "--cpu"),
         (("-t",), "-t"),   # stdin is /dev/null
         (("--cwd", "/nonexistent"), "--cwd"), (("--cwd", "relative"), "--cwd"), (("--cwd", "/etc/passwd"), "--cwd"),
         (("--volume", f"{tmp}:/"), "volume"), (("--volume", f"{tmp}://"), "volume"), (("-v", f"{tmp}:/a/.."), "volume"),
@@ -344,6 +344,13 @@ def test_do_cwd_given_must_exist_default_falls_back(tmp_path):
     res = subprocess.run([sys.executable, "-m", "snakevisor", "do", "--", "/bin/pwd"], capture_output=True, text=True,
                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=REPO), timeout=120)
     assert res.returncode == 0 and res.stdout == "/\n", res.stderr
+
+
+def test_do_cpu_minus_one_is_accepted():
+    """--cpu -1 (documented: the Sentry and its stubs are not pinned) runs the command; it was
+    refused as "not a CPU this process may run on"."""
+    res = run_do("--cpu", "-1", cmd=("/bin/echo", "ran"))
+    assert (res.returncode, res.stdout) == (0, "ran\n"), res.stderr
 
 
 def test_longest_id(tmp_path, root):

@@ -144,7 +144,7 @@ def _bad_do_flag(args):
             return f"--overlay-upper {args.overlay_upper}: {existing} is not a directory"
     if args.cwd is not None and not args.cwd.startswith("/"):
         return f"--cwd {args.cwd}: must be an absolute path"
-    if args.cpu is not None and args.cpu not in os.sched_getaffinity(0):
+    if args.cpu not in (None, -1) and args.cpu not in os.sched_getaffinity(0):   # -1: not pinned
         allowed = ",".join(map(str, sorted(os.sched_getaffinity(0))))
         return f"--cpu {args.cpu}: not a CPU this process may run on ({allowed})"
     if len(args.hostname.encode()) > 64:
