@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from snakevisor.oci.config import ConfigError, parse_process, parse_spec, tmpfs_options
+from snakevisor.oci.config import ConfigError, Mount, parse_process, parse_spec, tmpfs_params
 from snakevisor.oci.spec import default_spec
 
 SCHEMA_DIR = "/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema"
@@ -118,8 +118,16 @@ def test_parsed_values():
     bind = spec.mounts[-1]
     assert bind.is_bind and bind.readonly and bind.source == "/srv"
     shm = [m for m in spec.mounts if m.destination == "/dev/shm"][0]
-    assert tmpfs_options(shm) == (0o1777, 65536 << 10)
+    assert (tmpfs_params(shm)["mode"], tmpfs_params(shm)["size"]) == (0o1777, 65536 << 10)
     assert spec.annotations == {"org.example": "yes"}
+
+
+def test_mount_readonly_follows_the_options_in_order():
+    """What the Gofer is told (readonly) and the Sentry's mount flags come from one reading of
+    the options: the last of ro/rw wins, and the recursive rro counts."""
+    for options, readonly in ((["ro"], True), (["ro", "rw"], False), (["rw", "ro"], True), (["rro"], True),
+                              (["nosuid"], False), ([], False)):
+        assert Mount("/m", options=options).readonly is readonly, options
 
 
 def test_process_json_for_exec():

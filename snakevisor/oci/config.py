@@ -138,13 +138,8 @@ class Mount:
 
     @property
     def readonly(self):
-        return "ro" in self.options
-
-    def option_value(self, key):
-        for o in self.options:
-            if o.startswith(key + "="):
-                return o.split("=", 1)[1]
-        return None
+        """MS_RDONLY as the options leave it ("ro" then "rw" is writable; "rro" is read-only)."""
+        return bool(self.flags() & F.MS_RDONLY)
 
     def flags(self):
         """The MS_* flags of the options, as runc computes them (later words win)."""
@@ -391,12 +386,6 @@ def devpts_params(mount):
                       {"mode": lambda v: int(v, 8) & 0o777, "ptmxmode": lambda v: int(v, 8) & 0o777,
                        "gid": int, "uid": int, "max": int},
                       {"mode": 0o600, "ptmxmode": 0, "gid": None, "uid": None, "max": None})
-
-
-def tmpfs_options(mount):
-    """(mode, size in bytes or None) of a tmpfs mount."""
-    p = tmpfs_params(mount)
-    return p["mode"], p["size"]
 
 
 def parse_hooks(obj):
