@@ -58,6 +58,13 @@ def test_run_matches_subprocess(sb):
         sb.run(["/no/such/program"])
     with pytest.raises(subprocess.CalledProcessError):
         sb.run(["false"]).check()
+    # A string is one program, as subprocess takes it without a shell (it ran "e" for "echo").
+    assert sb.run("echo").stdout == subprocess.run("echo", capture_output=True).stdout == b"\n"
+    with pytest.raises(ValueError):
+        sb.run([])
+    for bad in ({"pids": -1}, {"memory": -1}):   # as the CLI refuses them; they meant "no limit"
+        with pytest.raises(ValueError):
+            snakevisor.Sandbox(**bad)
 
 
 def test_cpu_times_reported(sb):

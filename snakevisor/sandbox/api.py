@@ -279,7 +279,11 @@ class Sandbox:
         or PIPE; ``stdout``/``stderr``: PIPE, DEVNULL, or STDOUT for stderr (merged)."""
         if self._closed:
             raise SandboxError("the sandbox is closed")
+        if isinstance(argv, (str, bytes, os.PathLike)):
+            argv = [argv]    # a program with no arguments, as subprocess takes it without a shell
         argv = [os.fsdecode(a) for a in argv]
+        if not argv:
+            raise ValueError("argv: empty (no program to run)")
         process = {"args": argv, "cwd": cwd or "/", "env": [f"{k}={v}" for k, v in (env or {}).items()]}
         if self.cpu_time is not None:
             n = int(self.cpu_time)

@@ -79,7 +79,11 @@ def parse_size(text):
 
 def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
     """(max tasks, memory limit, tmpfs size) from the flags: None takes the default, 0 means none.
-    The tmpfs has no cap of its own by default: its data is memory, under the memory limit."""
+    The tmpfs has no cap of its own by default: its data is memory, under the memory limit.
+    A negative one is a ValueError (the CLI says so earlier, the Python API here)."""
+    for name, value in (("pids limit", pids_limit), ("memory", memory), ("tmpfs size", tmpfs_size)):
+        if value is not None and value < 0:
+            raise ValueError(f"{name}: {value} is negative (0 means no limit)")
     pids = DEFAULT_PIDS_LIMIT if pids_limit is None else (pids_limit or None)
     mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2 if memory is None else (memory or None)
     return pids, mem, tmpfs_size or None
