@@ -678,15 +678,6 @@ class GoferInode(Inode):
             for foff, mf_off, n in self.cache.data_ranges(start, end - start):
                 self._writer.pwrite(view[mf_off:mf_off + n], foff)
 
-    def dec_ref(self):
-        # A mapping (or Dentry) going away: munmap writes shared changes back.
-        if self in self.fs.mapped:
-            try:
-                self.writeback()
-            except SyscallError:
-                pass
-        super().dec_ref()
-
     def _close_handles(self):
         for h in (self._reader, self._writer):
             if h is not None:
