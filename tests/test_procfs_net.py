@@ -113,6 +113,8 @@ UNIX_PROGRAM = r"""
     rows = []
     for line in lines[1:]:
         fields = line.split()
+        if len(fields) < 7 or not fields[6].isdigit():
+            continue   # the rest of another socket's path that holds a newline (the host's table)
         ino = int(fields[6])
         p = fields[7] if len(fields) > 7 else ""
         p = p.replace(path, "<path>").replace("@procnet-%d@x" % os.getpid(), "<abstract>")
