@@ -122,9 +122,6 @@ class Sandbox:
 
     # control requests ------------------------------------------------------------
     def handle(self, conn, msg, fds):
-        # No Task is running while a control request is served; ``current`` still names the
-        # last one that ran, and a SIGKILL sent to its group would take it for a self-kill (TaskExit).
-        self.kernel.current = None
         op = msg.get("op")
         if op != "exec":
             for fd in fds:
