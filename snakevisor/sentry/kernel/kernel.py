@@ -24,7 +24,7 @@ from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
-from snakevisor.sentry.platform.interface import StubGone
+from snakevisor.sentry.platform.interface import EXIT, StubGone
 from snakevisor.sentry.vfs.resolve import path_of
 
 
@@ -399,8 +399,9 @@ class Kernel:
         except TaskExit:
             pass
 
-    def _stray_status(self, pid, status):
-        stopped = self.platform.is_stop(status)
+    def _stray_status(self, pid, report):
+        kind, value = self.platform.event(report)
+        stopped = kind != EXIT
         doomed = self.doomed.pop(pid, None)
         if doomed is not None and stopped:
             try:

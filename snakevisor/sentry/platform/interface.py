@@ -11,12 +11,15 @@ application thread: a host stub thread). The kernel drives a Context like this:
 
 A *report* is whatever the platform's wait source delivered for the thread: the ptrace
 platform's is a waitpid status word, systrap's an event read from memory shared with the
-stub. Only the Context that produced it (or ``Platform.is_stop``) interprets it.
+stub. Only the Context that produced it (or ``Platform.event``, for a report no Context
+claims) interprets it.
 
 Implementations: platform/ptrace (PTRACE_SYSEMU; the default) and platform/systrap
 (seccomp SECCOMP_RET_TRAP and a signal handler in the stub; ``--platform=systrap``).
 """
 from typing import Optional, Protocol, Tuple
+
+from snakevisor.abi.signal import SYNCHRONOUS_SIGNALS
 
 # Event kinds, the first element of Context.event()'s answer.
 SYSCALL = 0   # value: 0; the syscall number is regs.orig_rax, arguments in rdi..r9
@@ -25,7 +28,7 @@ SIGNAL = 2    # value: a host signal that reached the stub thread (SIGURG: the S
 EXIT = 3      # value: the host wait status of the stub thread, which is gone
 IGNORE = 4    # value: 0; a platform-internal stop: resume the Context and wait again
 
-FAULT_SIGNALS = frozenset((4, 5, 7, 8, 11, 31))   # SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS
+FAULT_SIGNALS = frozenset(SYNCHRONOUS_SIGNALS)   # what a FAULT's value may be
 
 
 class StubGone(Exception):
@@ -126,8 +129,10 @@ class Platform(Protocol):
     def vdso_range(self) -> Optional[Tuple[int, int]]:
         """The host vDSO's [start, end) in every stub (the application uses it as its vDSO)."""
 
-    def is_stop(self, report) -> bool:
-        """False if ``report`` says the thread is gone (exited or killed)."""
+    def event(self, report) -> Tuple[int, int]:
+        """Decode any report the platform's wait source gives for one of its host threads, also
+        one no Context is waiting for (a stray: a thread being retired, the stub master) into
+        (kind, value), as Context.event does; EXIT's value is a wait status."""
 
     def reaped(self, pid: int) -> None:
         """The loop collected the exit of host thread ``pid``."""

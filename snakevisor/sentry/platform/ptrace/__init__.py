@@ -69,6 +69,18 @@ def wait_stop(tid):
         raise StubGone(tid, status)
 
 
+def decode_status(status):
+    """A waitpid status of a traced stub thread as (kind, value): see platform/interface.py."""
+    if status >> 8 == SYSCALL_STOP and status & 0xFF == 0x7F:
+        return _SYSCALL_EVENT
+    if status & 0xFF != 0x7F:
+        return EXIT, status
+    if status >> 16:  # a ptrace event (fork/clone) we did not ask for here
+        return _IGNORE_EVENT
+    sig = status >> 8 & 0xFF
+    return (FAULT if sig in FAULT_SIGNALS else SIGNAL), sig
+
+
 class Context:
     """One stub thread: the host thread that runs one application Task."""
 
@@ -82,16 +94,7 @@ class Context:
         self._regs_ptr = ctypes.c_void_p(self._regs_addr)
         self.pending_host_signals = []
 
-    def event(self, status):
-        """A waitpid status as (kind, value): see platform/interface.py."""
-        if status >> 8 == SYSCALL_STOP and status & 0xFF == 0x7F:
-            return _SYSCALL_EVENT
-        if status & 0xFF != 0x7F:
-            return EXIT, status
-        if status >> 16:  # a ptrace event (fork/clone) we did not ask for here
-            return _IGNORE_EVENT
-        sig = status >> 8 & 0xFF
-        return (FAULT if sig in FAULT_SIGNALS else SIGNAL), sig
+    event = staticmethod(decode_status)
 
     def interrupt(self):
         """Kick a running stub thread with SIGURG: a signal-delivery stop follows."""
@@ -442,9 +445,7 @@ class PtracePlatform:
         ctx.inject(NR["prctl"], _PR_SET_PDEATHSIG, signal.SIGKILL)
         return aspace, ctx
 
-    @staticmethod
-    def is_stop(status):
-        return os.WIFSTOPPED(status)
+    event = staticmethod(decode_status)
 
     def reaped(self, pid):
         self.stub_pids.discard(pid)

@@ -42,6 +42,7 @@ allows no open, no socket, no fork, and clone only with the thread flags. Under 
 (PTRACE_SYSEMU stops every syscall, wherever it comes from) this is impossible; closing it
 needs a MemoryFile per address space, or the offsets checked by a per-stub filter.
 """
+import contextlib
 import ctypes
 import os
 import select
@@ -560,6 +561,8 @@ class SystrapPlatform:
             ptp.ptrace(pt.PTRACE_DETACH, child, 0, 0)
         except BaseException:
             os.kill(child, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(child, ptp.WALL)   # still traced by us: reaped here, not left a zombie
             aspace.gone()
             raise
         self.address_spaces[aspace.pidfd] = aspace
@@ -611,8 +614,10 @@ class SystrapPlatform:
         self.contexts.pop(ctx.tid, None)
 
     @staticmethod
-    def is_stop(report):
-        return report[0] != EXIT
+    def event(report):
+        """Stubs report (kind, value) pairs; the master and a stub not yet detached are still
+        traced children, whose waitpid statuses the loop may collect too."""
+        return report if isinstance(report, tuple) else ptp.decode_status(report)
 
     def reaped(self, pid):
         pass
