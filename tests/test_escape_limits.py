@@ -154,6 +154,19 @@ def test_memory_limit_gives_enomem():
     assert 16 <= mib < 64 and b"Cannot allocate memory" in res.stdout, res.stdout
 
 
+@pytest.mark.parametrize("platform", ["ptrace", "systrap"])
+def test_copy_on_write_past_the_memory_limit_kills_the_writer(platform):
+    """A forked child writing memory it shares copy-on-write, with no memory left under --memory
+    for the copies, is killed with SIGKILL (Linux's memory cgroup OOM kill); its parent carries
+    on. (The copy's ENOMEM was an internal error that killed the child's stub while leaving its
+    Task counted as running: the sandbox hung.)"""
+    res = run_sandboxed([compile_c("cow_oom", static=True)], flags=("--platform", platform, "--memory", "64m"))
+    out = res.stdout.decode(errors="replace")
+    assert res.returncode == 0, out + res.stderr.decode(errors="replace")
+    assert "child killed by signal 9\nparent wrote everything\n" in out, out
+    assert b"out of memory for a copy-on-write page" in res.stderr, res.stderr
+
+
 def test_default_memory_limit_is_half_the_host_ram():
     ram_mib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 20
     res = run_sandboxed([compile_c("reserve", static=True)])

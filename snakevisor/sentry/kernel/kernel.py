@@ -414,7 +414,7 @@ class Kernel:
             self.platform.reaped(pid)
         task = self.host_tids.get(pid)
         if task is not None and not stopped:
-            self.stub_died(task, status)
+            self.stub_died(task, value)
 
     # -- helpers --------------------------------------------------------------
     def path_for_maps(self, task, file):
@@ -427,7 +427,13 @@ class Kernel:
     def _task_crashed(self, task):
         """An exception escaped a Task's coroutine: report it and kill that process only."""
         self.log(f"internal error in pid {task.tid}; the process is killed:\n" + traceback.format_exc())
-        task.exited = True
+        # Its coroutine is over, so the Task counts as exited and exit_group would pass over it:
+        # end it here (the last one out makes the zombie, init's end ends the sandbox).
+        if self.pidns.tasks.get(task.tid) is task:   # not torn down before the crash
+            ctx = task.ctx
+            self._end_task(task, S.SIGKILL, from_group=True)
+            if ctx is not None:
+                self.retire_stub_thread(ctx)
         try:
             self.exit_group(task.tg, S.SIGKILL)
         except TaskExit:

@@ -193,7 +193,15 @@ class Task:
             info = ctx.get_siginfo()
             if sig == S.SIGSEGV:
                 code, addr = S.SIGINFO_FAULT.unpack_from(info)[2:]
-                if self.mm.handle_fault(addr, code, ctx.regs.rip):
+                try:
+                    ours = self.mm.handle_fault(addr, code, ctx.regs.rip)
+                except SyscallError:
+                    # No memory left under the sandbox's limit for a copy-on-write page: Linux's
+                    # memory cgroup has its OOM killer end a process (SIGKILL); this is the one.
+                    self.kernel.log_rate_limited("oom", f"out of memory for a copy-on-write page in pid "
+                                                        f"{self.tg.tgid}: the process is killed (SIGKILL)")
+                    self.kernel.kill_group(self.tg, S.SIGKILL)
+                if ours:
                     ctx.resume()  # a copy-on-write fault, not the application's
                     return
                 past_eof = self.mm.fault_past_eof(addr)
