@@ -100,8 +100,27 @@ def differential():
     return check
 
 
+@pytest.hookimpl(trylast=True)   # after the session's fixtures are torn down (runner.py's hook)
 def pytest_sessionfinish(session, exitstatus):
-    """No test may leave a stub process behind."""
-    leftover = subprocess.run(["pgrep", "-f", "snakevisor-stub"], capture_output=True, text=True).stdout.split()
-    if leftover:
-        print(f"\nWARNING: stub processes left running: {leftover}", file=sys.stderr)
+    """No test may leave a stub process behind: a stub still running below this process (the
+    Sentries of its sandboxes are, and the stubs below them) fails the run, and is killed. Stubs
+    elsewhere on the host belong to other runs and are none of our business."""
+    from do_support import stubs_below, wait_gone
+    stubs = stubs_below(os.getpid())
+    grace = float(os.environ.get("SNAKEVISOR_TEST_STUB_GRACE", "10"))   # a sandbox killed last may be going down
+    leftover = wait_gone(stubs, timeout=grace) if stubs else []
+    if not leftover:
+        return
+    for pid in leftover:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    message = f"stub processes left running by this test run (now killed): {leftover}"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("ERROR: " + message, red=True, bold=True)
+    else:
+        print("ERROR: " + message, file=sys.stderr)
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

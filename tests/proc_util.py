@@ -3,11 +3,11 @@ bound on how long a hung sandbox may take, and a check that no stub process outl
 its sandbox.
 
 A hung Sentry must not hang the suite: the sandbox runs in its own session and the
-whole process group is SIGKILLed at the deadline (its stubs die with it through
-PR_SET_PDEATHSIG). Leftover stubs are found by making this process a child subreaper
-for the duration of a run: a stub that outlives its Sentry is re-parented to us, and
-only stubs that were ours are counted (other sandboxes may run on the host at the
-same time, so a global `pgrep -f snakevisor-stub` would be wrong).
+whole process group is SIGKILLed at the deadline (the Sentry is the init of its PID
+namespace: its stubs die with it). Leftover stubs are found by recording the stubs below
+this process while a block runs (StubWatch) and checking that each one is gone afterwards;
+only stubs that were ours are counted (other sandboxes may run on the host at the same
+time, so a global `pgrep -f snakevisor-stub` would be wrong).
 """
 import contextlib
 import ctypes
@@ -15,11 +15,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from conftest import NEUTRAL_CWD, PLATFORM_FLAGS, REPO, check_no_sentry_bug, exit_code, run_native
+from do_support import stubs_below, wait_gone
 
 PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -81,44 +83,57 @@ def compare(argv, timeout=20, env=None, input=None, native_status=None):
     return native, boxed
 
 
-def _our_stubs():
-    """Stub processes that are our children (re-parented to us as subreaper)."""
-    me = os.getpid()
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read()
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if b"snakevisor-stub" not in cmdline:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        if ppid == me:
-            found.append(int(name))
-    return found
+class StubWatch:
+    """Samples the stub processes (named snakevisor-stub) below this process while a block runs.
+
+    Every `do` Sentry is the init of its own PID namespace: a stub orphaned inside it goes to the
+    Sentry, never to us, so leftovers cannot be found by their parent. Instead the stubs are
+    recorded while they run, by a thread that walks our descendants every few milliseconds, and
+    each one recorded must be gone once the block is over."""
+
+    def __init__(self, interval=0.01):
+        self.interval = interval
+        self.seen = {}          # pid -> start time
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="stub-watch")
+
+    def sample(self):
+        for pid, start in stubs_below(os.getpid()).items():
+            self.seen.setdefault(pid, start)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        self.sample()
 
 
 @contextlib.contextmanager
-def no_stub_left():
-    """Fail if a stub process of a sandbox started inside the block outlives it."""
+def no_stub_left(expect_stubs=True, deadline=30):
+    """Fail if a stub process seen inside the block still runs after it (polled until
+    ``deadline`` s after the block, for a sandbox still going down). With ``expect_stubs`` the
+    block must have shown at least one stub, or the check would be empty. This process is a child
+    subreaper meanwhile: what is orphaned outside a sandbox's PID namespace comes to us, is seen by
+    the last sample, and is reaped."""
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    watch = StubWatch()
+    watch.start()
     leftover = []
     try:
-        yield
-        deadline = time.monotonic() + 3
-        while True:
-            leftover = _our_stubs()
-            if not leftover or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+        yield watch
+        watch.stop()
+        leftover = wait_gone(watch.seen, deadline)
     finally:
+        watch.stop()
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-        for pid in leftover:   # ours: clean up so one failure does not poison the rest
+        for pid in leftover:   # checked to be the same process: kill it so one failure does not poison the rest
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         # reap whatever was re-parented to us (stubs and orphaned gofers alike)
@@ -126,3 +141,5 @@ def no_stub_left():
             while os.waitpid(-1, os.WNOHANG)[0] > 0:
                 pass
     assert not leftover, f"stub processes left after the sandbox exited: {leftover}"
+    if expect_stubs:
+        assert watch.seen, "no stub process was seen during the block: the check was empty"

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import REPO, compile_c, exit_code, run_native
+from do_support import stubs_below, wait_gone
 from proc_util import app_env, no_stub_left, run_boxed
 
 SYSTRAP = ("--platform", "systrap")
@@ -204,8 +205,11 @@ def test_killed_sentry_takes_its_stubs():
     with no_stub_left():
         with _sandbox(["/bin/sh", "-c", "echo started; exec sleep 60"], b"started\n") as p:
             sentry, _ = _sentry_and_stub(p.pid)
+            stubs = stubs_below(sentry)
+            assert len(stubs) >= 2, f"the master stub and the application's: {stubs}"
             os.kill(sentry, signal.SIGKILL)
             p.wait(timeout=60)
+            assert wait_gone(stubs) == [], f"stubs still running after their Sentry was killed: {stubs}"
 
 
 def test_hostile_children_do_not_reach_the_sentry():

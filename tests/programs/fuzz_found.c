@@ -15,23 +15,55 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The state letter in PATH (a /proc/.../stat file), '?' if it cannot be read. */
+static char proc_state(const char *path) {
+    char buf[512];
+    FILE *f = fopen(path, "r");
+    if (!f) return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] ? close_paren[2] : '?';
+}
+
+/* Poll PATH until its task sleeps (state S: natively an interruptible sleep, in the sandbox a
+ * task blocked in a syscall); 1 once it does, 0 if it did not within 60 s. */
+static int await_sleeping(const char *path) {
+    struct timespec t0, t, pause_1ms = {0, 1000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (proc_state(path) == 'S') return 1;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 60) return 0;
+        nanosleep(&pause_1ms, NULL);
+    }
+}
+
+static int await_pid_sleeping(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return await_sleeping(path);
+}
+
 static void sigtimedwait_chld(void) {
     sigset_t all, chld;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, NULL);
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    /* The child exits after the parent is (very likely) asleep in sigtimedwait; it ends by
-     * exit_group, exit, and a signal. */
+    /* The child exits once the parent is asleep in sigtimedwait (its /proc stat says S); it
+     * ends by exit_group, exit, and a signal (exit status 99 if the parent never slept). */
     for (int how = 0; how < 3; how++) {
+        fflush(stdout);
         pid_t p = fork();
         if (p == 0) {
-            usleep(200000);
+            if (!await_pid_sleeping(getppid())) syscall(SYS_exit_group, 99);
             if (how == 0) syscall(SYS_exit_group, 3);
             if (how == 1) syscall(SYS_exit, 4);
             raise(SIGKILL);
         }
-        struct timespec ts = {30, 0};
+        struct timespec ts = {90, 0};
         int r = sigtimedwait(&chld, NULL, &ts);
         int st = 0;
         waitpid(p, &st, 0);
@@ -69,7 +101,8 @@ static void poll_unpollable(void) {
         poll(&pf, 1, -1);
         _exit(1);
     }
-    usleep(100000);   /* the parent still runs while the child waits */
+    /* the parent still runs while the child waits (in the sandbox the wait hung everything) */
+    printf("child asleep in poll: %d\n", await_pid_sleeping(p));
     kill(p, SIGKILL);
     int st = 0;
     waitpid(p, &st, 0);
