@@ -187,6 +187,21 @@ def test_popen_streams(sb):
         assert p.wait(60) == -9 and p.signal == signal.SIGKILL
 
 
+def test_ps_lists_more_processes_than_one_control_message_holds():
+    """40 shells with a 3000-byte argument each make a process list larger than one control
+    message (64 KiB): ps pages through it ("control message too large" before)."""
+    pad = "x" * 3000
+    with snakevisor.Sandbox(pids=200) as box:
+        script = "for i in $(seq 40); do (sleep 1000; :) & done; echo ready; wait"
+        with box.popen(["/bin/sh", "-c", script, "sh", pad]) as p:
+            assert p.stdout.readline() == b"ready\n"
+            procs = box.ps()
+            assert len([q for q in procs if q["cmd"].endswith(pad)]) == 41, [q["cmd"][:40] for q in procs]
+            assert len([q for q in procs if q["cmd"] == "sleep 1000"]) == 40
+            assert len({q["pid"] for q in procs}) == len(procs)
+            p.kill()
+
+
 def test_close_leaves_nothing():
     box = snakevisor.Sandbox()
     assert box.run(["true"]).exit_code == 0

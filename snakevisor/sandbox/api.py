@@ -337,7 +337,7 @@ class Sandbox:
     def ps(self):
         """The sandbox's processes as its kernel sees them: dicts with pid, ppid, cmd, state."""
         try:
-            procs = control.call(self._socket, {"op": "ps"})["processes"]
+            procs = control.list_processes(self._socket)
         except control.ControlError as e:
             raise SandboxError(str(e)) from None
         return [{k: p[k] for k in ("pid", "ppid", "cmd", "state")} for p in procs]

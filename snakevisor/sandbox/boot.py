@@ -20,6 +20,7 @@ from snakevisor.abi.capability import cap_mask
 from snakevisor.abi.errno import ENOENT, ENOTDIR, SyscallError
 from snakevisor.oci.config import load_spec, parse_process
 from snakevisor.sandbox import lockdown
+from snakevisor.sandbox import control
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
@@ -136,7 +137,7 @@ class Sandbox:
             return self._kill(int(msg.get("signal", S.SIGTERM)), bool(msg.get("all")), msg.get("pid"),
                               bool(msg.get("group")))
         if op == "ps":
-            return {"processes": self._ps()}
+            return self._ps(int(msg.get("after", 0)))
         if op == "stats":
             mf = self.kernel.memory_file
             return {"memory": mf.allocated, "memory_limit": mf.limit, "tasks": len(self.kernel.pidns.tasks),
@@ -173,9 +174,13 @@ class Sandbox:
             self.kernel.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_USER))
         return {"ok": True}
 
-    def _ps(self):
-        out = []
+    def _ps(self, after=0):
+        """The processes with a pid above ``after``, as many as fit in one control message;
+        ``more`` says the client should ask again after the last pid (control.list_processes)."""
+        out, size = [], 0
         for tgid, tg in sorted(self.kernel.pidns.thread_groups.items()):
+            if tgid <= after:
+                continue
             leader = tg.leader
             cmd = b""
             if leader is not None and leader.mm is not None and tg.exit_status is None:
@@ -183,13 +188,17 @@ class Sandbox:
                     cmd = leader.mm.copy_in(leader.mm.arg_start, min(leader.mm.arg_end - leader.mm.arg_start, 4096))
                 except (SyscallError, AttributeError):
                     cmd = b""
-            out.append({"pid": tgid, "ppid": tg.parent.tgid if tg.parent is not None else 0,
-                        "uid": leader.creds.uid if leader is not None else 0,
-                        "name": _text(getattr(leader, "name", b"?")) if leader is not None else "?",
-                        "cmd": cmd.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace"),
-                        "state": "Z" if tg.exit_status is not None else ("T" if tg.stopped else "S"),
-                        "threads": len(tg.live_tasks), "start": tg.start_time - self.kernel.boot_time})
-        return out
+            entry = {"pid": tgid, "ppid": tg.parent.tgid if tg.parent is not None else 0,
+                     "uid": leader.creds.uid if leader is not None else 0,
+                     "name": _text(getattr(leader, "name", b"?")) if leader is not None else "?",
+                     "cmd": cmd.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace"),
+                     "state": "Z" if tg.exit_status is not None else ("T" if tg.stopped else "S"),
+                     "threads": len(tg.live_tasks), "start": tg.start_time - self.kernel.boot_time}
+            size += len(control.encode(entry)) + 2
+            if out and size > control.MAX_MESSAGE - 256:
+                return {"processes": out, "more": True}
+            out.append(entry)
+        return {"processes": out, "more": False}
 
     def _exec(self, conn, msg, fds):
         fdtable = FDTable()

@@ -313,7 +313,7 @@ def ps(store, cid):
     if status not in ("created", "running"):
         raise StateError(f"container {cid} is not running ({status})")
     try:
-        return control.call(store.path(cid, CONTROL_SOCKET), {"op": "ps"})["processes"]
+        return control.list_processes(store.path(cid, CONTROL_SOCKET))
     except control.ControlError as e:
         raise StateError(f"cannot list processes of {cid}: {e}") from None
 

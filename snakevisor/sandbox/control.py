@@ -87,6 +87,17 @@ def call(path, obj, fds=(), timeout=30.0):
         return receive(s)
 
 
+def list_processes(path, timeout=30.0):
+    """Every process of the sandbox ("ps"): the list comes in pages that each fit one message
+    (a thousand processes make more than MAX_MESSAGE), one request a page."""
+    procs = []
+    while True:
+        reply = call(path, {"op": "ps", "after": procs[-1]["pid"] if procs else 0}, timeout=timeout)
+        procs += reply["processes"]
+        if not reply.get("more") or not reply["processes"]:
+            return procs
+
+
 # -- server (in the sandbox, on the Sentry's loop) -------------------------------------------
 class Connection:
     def __init__(self, server, sock):
