@@ -20,7 +20,7 @@ from conftest import REPO, compile_c, exit_code, run_native, run_sandboxed
 from test_gofer_fs import GoferWorld, ServerProcess, op
 
 from snakevisor.abi import fs as abi
-from snakevisor.sentry.fsimpl.gofer_handles import OPEN_HANDLES
+from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
 from snakevisor.sentry.vfs.pathops import rename_path, unlink_path
 
 GIB = 1 << 30

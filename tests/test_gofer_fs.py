@@ -23,7 +23,7 @@ from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, EOPNOTSUPP, E
                                   SyscallError)
 from snakevisor.gofer import serve
 from snakevisor.p9.client import Client
-from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
+from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
 from snakevisor.sentry.vfs.pathops import open_path, rename_path, unlink_path
 
 
@@ -334,15 +334,14 @@ def test_readonly_mount_gives_erofs(tmp_path):
 
 
 def test_closed_files_keep_a_bounded_number_of_host_descriptors(world, monkeypatch):
-    from snakevisor.sentry.fsimpl import gofer as gofer_mod
-    monkeypatch.setattr(gofer_mod, "IDLE_HANDLES", 4)
     w = world
+    monkeypatch.setattr(w.gofer.idle, "limit", 4)
     inodes = []
     for i in range(10):
         f = op(w, b"/tmp/f%d" % i, abi.O_CREAT | abi.O_RDWR)
         f.write(b"%d" % i)
         inodes.append(f.inode)
         f.dec_ref()
-    held = [i for i in inodes if i._reader is not None or i._writer is not None]
+    held = [i for i in inodes if i.host.held]
     assert held == inodes[-4:]                  # the most recently closed ones
     assert op(w, b"/tmp/f0").read(5) == b"0"     # a closed handle reopens on demand

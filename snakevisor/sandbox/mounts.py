@@ -28,7 +28,7 @@ from snakevisor.abi.fs import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, M
 from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
-from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
+from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
 from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount

@@ -13,7 +13,7 @@ from snakevisor.p9.client import Client
 from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
-from snakevisor.sentry.fsimpl.gofer import GoferFilesystem
+from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
 from snakevisor.sentry.fsimpl.host import new_host_files
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
 from snakevisor.sentry.fsimpl.sysfs import SysFilesystem

@@ -1,4 +1,4 @@
-"""Open host files of the gofer filesystem (fsimpl/gofer.py): ``Handle`` and the bounded LRU.
+"""Open host files of the gofer filesystem: ``Handle``, the bounded LRU, and per file ``HostFile``.
 
 A handle is one inode's open host file, read-only or read-write: a descriptor the
 Gofer donated, or an opened 9P fid (which holds a descriptor in the Gofer). All
@@ -7,16 +7,21 @@ independently of the application's RLIMIT_NOFILE: past the bound the oldest is
 closed, and reopens (a walk from the inode's fid and a Tlopen) on its next use.
 So an application may open as many Gofer files as its own limit allows while the
 Sentry holds a bounded number of host descriptors for them.
+
+``HostFile`` is the pair of handles one regular file keeps (a reader, or a writer
+that also reads); ``IdleFiles`` bounds the files that keep theirs while no open
+file description uses them, for a quick reopen.
 """
 import os
 import resource
 from collections import OrderedDict
 
 from snakevisor.abi.errno import EIO, ENXIO, SyscallError
-from snakevisor.abi.fs import O_RDONLY
+from snakevisor.abi.fs import O_RDONLY, O_RDWR
 from snakevisor.hostio import pread_full, preadv_into, pwrite_full
 
 MAX_OPEN_HANDLES = 2048   # open handles (host descriptors) of all gofer mounts, at most
+IDLE_HANDLES = 128        # closed files whose host descriptors stay open for a reopen
 
 
 def host_call(fn, *args):
@@ -61,7 +66,7 @@ OPEN_HANDLES = OpenHandles()
 
 
 class Handle:
-    """An open host file of one inode (a GoferInode), read-only or read-write: a donated
+    """An open host file of one inode (a GoferRegularFile), read-only or read-write: a donated
     descriptor (``fd``) or an opened 9P fid. Closed by OPEN_HANDLES when it is the least recently used one past
     the bound (``close_host``), it reopens on its next use."""
 
@@ -169,3 +174,83 @@ class Handle:
     def close(self):
         OPEN_HANDLES.forget(self)
         self.close_host()
+
+
+class HostFile:
+    """The open host files of one regular file: at most one read-only Handle and one
+    read-write Handle (a writer serves reads too, so a reader is closed when one opens)."""
+
+    __slots__ = ("inode", "reader", "writer")
+
+    def __init__(self, inode):
+        self.inode = inode
+        self.reader = self.writer = None
+
+    @property
+    def held(self):
+        """Does the file hold a handle (an open host descriptor or opened fid, or one to reopen)?"""
+        return self.reader is not None or self.writer is not None
+
+    def ensure_reader(self):
+        """One read handle per file (a writer opened read-write serves as one)."""
+        if self.reader is None and self.writer is None:
+            self.reader = Handle(self.inode, O_RDONLY)
+
+    def for_reading(self):
+        self.ensure_reader()
+        return self.writer or self.reader
+
+    def for_writing(self):
+        if self.writer is None:
+            self.writer = Handle(self.inode, O_RDWR)
+            if self.reader is not None:
+                self.reader.close()
+                self.reader = None
+        return self.writer
+
+    def adopt_writer(self, fd=None, fid=None):
+        """The file was just created open read-write: ``fd`` donated, or ``fid`` opened."""
+        self.writer = Handle(self.inode, O_RDWR, fd=fd, fid=fid)
+
+    def writer_fd(self):
+        """The writer's host descriptor, or None (no writer, or 9P I/O)."""
+        return self.writer.host_fd() if self.writer is not None else None
+
+    def fstat(self):
+        """os.fstat of the descriptor held now (none is reopened for it), or None."""
+        h = self.writer or self.reader
+        if h is not None and h.fd is not None:
+            return host_call(os.fstat, h.fd)
+        return None
+
+    def fsync(self):
+        h = self.writer or self.reader
+        if h is not None:
+            h.fsync()
+
+    def close(self):
+        for h in (self.reader, self.writer):
+            if h is not None:
+                h.close()
+        self.reader = self.writer = None
+
+
+class IdleFiles:
+    """Files of one mount with handles but no open file description, least recently closed
+    first: kept for a quick reopen, at most ``limit`` of them, so the Sentry does not hold a
+    host descriptor for every file ever opened."""
+
+    def __init__(self, limit=IDLE_HANDLES):
+        self.limit = limit
+        self.lru = OrderedDict()
+
+    def busy(self, inode):
+        """``inode`` is open again (or gone): no longer idle."""
+        self.lru.pop(inode, None)
+
+    def rest(self, inode):
+        """``inode``'s last open file is closed: keep its handles, closing the oldest past the bound."""
+        self.lru[inode] = None
+        while len(self.lru) > self.limit:
+            old, _ = self.lru.popitem(last=False)
+            old.host.close()

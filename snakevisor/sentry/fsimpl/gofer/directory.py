@@ -1,0 +1,246 @@
+"""Gofer directories: lookup, revalidation of cached names, listing, and every change of names.
+
+Lookups walk one component; listings use Treaddir; each change (create, mkdir,
+mknod, symlink, link, unlink, rmdir, rename) is one or two 9P requests, after
+which link counts and times are updated here. On an exclusive mount failed
+lookups are remembered (and forgotten when we create the name); a shared mount
+keeps no negative entries and revalidates a cached child with a walk before it
+is used (``revalidate_chain``, ``revalidate_child``).
+"""
+
+from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, EROFS, EXDEV, SyscallError
+from snakevisor.abi.fs import (O_RDONLY, O_RDWR, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
+                               S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID)
+from snakevisor.p9 import constants as P9
+from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
+
+_DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
+
+
+def _new_gid(parent, creds):
+    """The group of a new file: the creator's, or the directory's if it is set-group-ID."""
+    if parent.mode & S_ISGID:
+        return parent.gid
+    return getattr(creds, "fsgid", 0) if creds is not None else 0
+
+
+class Names:
+    """What a directory knows of its names: the inode of each name looked up or made here
+    (for link-count bookkeeping when the name goes) and, where ``remember_absent`` (an
+    exclusive mount), the names known not to exist."""
+
+    __slots__ = ("remember_absent", "inodes", "_absent")
+
+    def __init__(self, remember_absent):
+        self.remember_absent = remember_absent
+        self.inodes = {}
+        self._absent = set()
+
+    def known_absent(self, name):
+        return name in self._absent
+
+    def missing(self, name):
+        """A walk to ``name`` said ENOENT."""
+        if self.remember_absent:
+            self._absent.add(name)
+
+    def present(self, name):
+        self._absent.discard(name)
+
+    def bind(self, name, inode):
+        self._absent.discard(name)
+        self.inodes[name] = inode
+
+    def unbind(self, name):
+        """``name`` is gone: its inode if we knew it, else None."""
+        return self.inodes.pop(name, None)
+
+
+class GoferDirectory(GoferInode):
+    def __init__(self, fs, fid, attr):
+        super().__init__(fs, fid, attr)
+        self.names = Names(fs.cache_negative)
+
+    def lookup(self, name):
+        if self.names.known_absent(name):
+            raise SyscallError(ENOENT)
+        try:
+            fid = self.fid.walk([name])
+        except SyscallError as e:
+            if e.errno == ENOENT:
+                self.names.missing(name)
+            raise
+        try:
+            attr = fid.getattr(P9.GETATTR_BASIC)
+        except SyscallError:
+            fid.clunk()
+            raise
+        inode = self.fs.inode_for(fid, attr)
+        self.names.bind(name, inode)
+        return inode
+
+    def revalidate_chain(self, chain):
+        """How many leading (name, inode) pairs of a path below this directory are still what
+        the cache says, from one Twalkqids (a stale or changed one is left to revalidate_child)."""
+        try:
+            qids = self.fid.peek_qids([name for name, _ in chain])
+        except SyscallError:
+            return 0
+        good = 0
+        for qid, (_, inode) in zip(qids, chain):
+            if not inode.confirm(qid):
+                break
+            good += 1
+        return good
+
+    def revalidate_child(self, name, child):
+        if self.fs.exclusive:
+            return True
+        try:
+            qids = self.fid.peek_qids([name])
+        except SyscallError:
+            return False
+        if not qids or qids[-1].path != child.ino:
+            return False   # gone, or another file by that name now
+        if not child.confirm(qids[-1]):   # unchanged since we last asked: no Tgetattr
+            try:
+                child.recheck()   # same file, changed: its own fid
+            except SyscallError:
+                return False
+        return True
+
+    def iterdir(self):
+        fid = self.fid.walk([])
+        try:
+            fid.lopen(O_RDONLY)
+            entries, offset = [], 0
+            count = max(4096, self.fs.client.msize - 64)
+            while True:
+                batch = fid.readdir(offset, count)
+                if not batch:
+                    break
+                for e in batch:
+                    if e.name not in (b".", b".."):
+                        entries.append((e.name, e.qid.path, e.dtype or _DTYPE_FROM_QID.get(e.qid.type, 8)))
+                offset = batch[-1].offset
+        finally:
+            fid.clunk(wait=False)
+        return iter(entries)
+
+    # -- making names --------------------------------------------------------------------
+    def _created(self, name, fid, creds):
+        """Finish a creation: attributes, owner, caches. Returns the new inode."""
+        try:
+            attr = fid.getattr(P9.GETATTR_BASIC)
+            uid = getattr(creds, "fsuid", 0) if creds is not None else 0
+            if attr.uid != uid and attr.mode & S_IFMT != S_IFLNK:
+                # The Gofer creates as itself; the file belongs to the caller.
+                fid.setattr(P9.SETATTR_UID, uid=uid)
+                attr.uid = uid
+        except SyscallError:
+            fid.clunk()
+            raise
+        inode = self.fs.inode_created(fid, attr)
+        self.names.bind(name, inode)
+        self.touch_mtime()
+        return inode
+
+    def _walk_new(self, name, creds):
+        return self._created(name, self.fid.walk([name]), creds)
+
+    def _check_writable(self):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+
+    def create(self, name, mode, creds=None):
+        self._check_writable()
+        fid = self.fid.walk([])
+        try:
+            r = fid.lcreate(name, O_RDWR, mode & 0o7777, _new_gid(self, creds))
+        except SyscallError:
+            fid.clunk()
+            raise
+        inode = self._created(name, fid, creds)
+        inode.created_open(fid, r.host_fd)
+        return inode
+
+    def mkdir(self, name, mode, creds=None):
+        self._check_writable()
+        self.fid.mkdir(name, mode & 0o7777, _new_gid(self, creds))
+        inode = self._walk_new(name, creds)
+        self.nlink += 1
+        return inode
+
+    def mknod(self, name, mode, rdev, creds=None):
+        self._check_writable()
+        kind = mode & S_IFMT
+        if kind in (S_IFCHR, S_IFBLK, S_IFDIR):
+            raise SyscallError(EPERM)    # the Gofer makes no device nodes on the host
+        if kind not in (0, S_IFREG, S_IFIFO, S_IFSOCK):
+            raise SyscallError(EINVAL)
+        self.fid.mknod(name, (kind or S_IFREG) | (mode & 0o7777), 0, 0, _new_gid(self, creds))
+        return self._walk_new(name, creds)
+
+    def symlink(self, name, target, creds=None):
+        self._check_writable()
+        self.fid.symlink(name, target, _new_gid(self, creds))
+        return self._walk_new(name, creds)
+
+    def link(self, name, inode):
+        self._check_writable()
+        if not isinstance(inode, GoferInode) or inode.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        self.fid.link(inode.fid, name)
+        inode.nlink += 1
+        inode.touch_ctime()
+        self.names.bind(name, inode)
+        self.touch_mtime()
+
+    # -- removing and moving names --------------------------------------------------------
+    def _drop(self, inode):
+        """One name of ``inode`` is gone (``inode`` may be None: never looked up here)."""
+        if inode is None:
+            return
+        inode.nlink = 0 if inode.is_dir else inode.nlink - 1
+        inode.touch_ctime()
+        if inode.nlink <= 0:
+            self.fs.forget(inode)
+            if inode.refs <= 0:
+                inode.evict()
+
+    def unlink(self, name):
+        self._check_writable()
+        self.fs.unlinkat(self.fid, name, 0)
+        self._drop(self.names.unbind(name))
+        self.touch_mtime()
+
+    def rmdir(self, name):
+        self._check_writable()
+        self.fs.unlinkat(self.fid, name, P9.AT_REMOVEDIR)
+        self._drop(self.names.unbind(name))
+        self.nlink -= 1
+        self.touch_mtime()
+
+    def rename(self, oldname, newdir, newname, flags=0):
+        self._check_writable()
+        if flags & RENAME_EXCHANGE:
+            raise SyscallError(EINVAL)    # 9P2000.L has no exchange
+        if not isinstance(newdir, GoferDirectory) or newdir.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        # RENAME_NOREPLACE: the VFS has checked the target is absent (9P cannot say "no replace").
+        self.fs.renameat(self.fid, oldname, newdir.fid, newname)
+        src = self.names.unbind(oldname)
+        dst = newdir.names.unbind(newname)
+        if dst is not None and dst is not src:
+            if dst.is_dir:
+                newdir.nlink -= 1
+            self._drop(dst)
+        if src is not None:
+            newdir.names.bind(newname, src)
+            src.touch_ctime()
+            if src.is_dir and newdir is not self:
+                self.nlink -= 1
+                newdir.nlink += 1
+        newdir.names.present(newname)
+        self.touch_mtime()
+        newdir.touch_mtime()

@@ -1,0 +1,175 @@
+"""The base inode of gofer files: attributes, their revalidation, setattr and xattrs.
+
+Every gofer inode holds a 9P fid. ``GoferInode`` itself serves the files with
+no data of their own here (devices, FIFOs, sockets); directories
+(directory.py) and regular files (regular.py) subclass it, and ``GoferSymlink``
+caches its target.
+
+Attributes. On an exclusive mount they are kept here and updated locally after
+each of our own changes. On a shared one they are refreshed on stat and open
+when older than FRESH_NS (``revalidate``); a walk's qids that show an unchanged
+version make them current again at no cost (``confirm``).
+"""
+import time
+
+from snakevisor.abi.errno import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EROFS, SyscallError
+from snakevisor.abi.fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, dev_major, dev_minor
+from snakevisor.p9 import constants as P9
+from snakevisor.sentry.fsimpl.gofer import xattr
+from snakevisor.sentry.vfs.device import open_device, open_fifo
+from snakevisor.sentry.vfs.inode import Inode
+
+# Shared mounts: attributes fetched this recently are current enough (a path walk's
+# revalidation followed by the stat of the same syscall makes one request, not two).
+FRESH_NS = 1_000_000
+
+
+class GoferInode(Inode):
+    def __init__(self, fs, fid, attr):
+        super().__init__(fs, attr.mode, ino=attr.qid.path, uid=attr.uid, gid=attr.gid, rdev=attr.rdev,
+                         nlink=attr.nlink)
+        self.fid = fid
+        self.refresh(attr)
+        self.btime = attr.btime_ns if attr.btime_ns is not None else attr.ctime_ns
+        self.has_btime = attr.btime_ns is not None   # the host's filesystem records birth times
+        self.blksize = attr.blksize or 4096
+
+    # -- attributes and their revalidation -------------------------------------------
+    def _fresh(self):
+        """Were the attributes fetched within the last FRESH_NS (in this same syscall, say)?"""
+        return time.monotonic_ns() - self._fetched < FRESH_NS
+
+    def refresh(self, attr):
+        """Take attributes the Gofer reported (a cached page cache is cut to a smaller size)."""
+        self._fetched = time.monotonic_ns()
+        self._version = attr.qid.version  # a later walk with the same qid version: still right
+        self.mode, self.uid, self.gid = attr.mode, attr.uid, attr.gid
+        self.nlink, self.rdev = attr.nlink, attr.rdev
+        self.atime, self.mtime, self.ctime = attr.atime_ns, attr.mtime_ns, attr.ctime_ns
+        self._blocks = attr.blocks
+        self._set_size(attr.size)
+
+    def confirm(self, qid):
+        """Does ``qid`` (from a walk) show this very file at the version our attributes are of?
+        Then they are current again."""
+        if qid.path != self.ino or not qid.version or qid.version != self._version:
+            return False
+        self._fetched = time.monotonic_ns()   # unchanged since we last asked
+        return True
+
+    def recheck(self):
+        """The same file, changed: fetch its attributes with its own fid unless fresh."""
+        if not self._fresh():
+            self.refresh(self.fid.getattr(P9.GETATTR_BASIC))
+
+    def revalidate(self, force=False):
+        """Shared filesystems: fetch current attributes (unless fresh and not ``force``)."""
+        if self.fs.exclusive or (self._fresh() and not force):
+            return
+        self._fetch()
+
+    def _fetch(self):
+        self.refresh(self.fid.getattr(P9.GETATTR_BASIC))
+
+    def touch_mtime(self):
+        super().touch_mtime()
+        self._fetched = 0   # a local estimate: on a shared mount the next stat asks the host
+
+    def touch_ctime(self):
+        super().touch_ctime()
+        self._fetched = 0
+
+    def _set_size(self, size):
+        self.size = size
+
+    def blocks(self):
+        return self._blocks
+
+    def stat(self):
+        try:
+            self.revalidate()
+        except SyscallError:
+            pass   # gone on the host meanwhile: report what we knew
+        return super().stat()
+
+    def setattr(self, *, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        valid = 0
+        if size is not None:
+            valid |= self._resize(size)
+        if mode is not None:
+            valid |= P9.SETATTR_MODE
+        if uid is not None:
+            valid |= P9.SETATTR_UID
+        if gid is not None:
+            valid |= P9.SETATTR_GID
+        if atime is not None:
+            valid |= P9.SETATTR_ATIME | P9.SETATTR_ATIME_SET
+        if mtime is not None:
+            valid |= P9.SETATTR_MTIME | P9.SETATTR_MTIME_SET
+        if valid:
+            self.fid.setattr(valid, mode=(mode or 0) & 0o7777, uid=uid or 0, gid=gid or 0, size=size or 0,
+                             atime_ns=atime or 0, mtime_ns=mtime or 0)
+        if size is not None:
+            self._set_size(size)
+            self.touch_mtime()
+        self._apply_attrs(mode, uid, gid, atime, mtime)
+
+    def _resize(self, size):
+        """Truncation's part before the Tsetattr: the SETATTR bits it still needs (regular files)."""
+        raise SyscallError(EISDIR if self.is_dir else EINVAL)
+
+    # -- extended attributes -------------------------------------------------------------
+    def getxattr(self, name):
+        return xattr.get(self.fid, name)
+
+    def listxattr(self):
+        return xattr.names(self.fid)
+
+    def setxattr(self, name, value, flags):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        if not value:
+            # 9P's xattrcreate with size 0 means "remove": an empty value cannot be stored.
+            raise SyscallError(EOPNOTSUPP)
+        xattr.put(self.fid, name, value, flags)
+        self.touch_ctime()
+
+    def removexattr(self, name):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        xattr.put(self.fid, name, b"", xattr.XATTR_REPLACE)
+        self.touch_ctime()
+
+    # -- files ---------------------------------------------------------------------------------
+    def open(self, flags):
+        kind = self.mode & S_IFMT
+        if kind == S_IFDIR:
+            return super().open(flags)
+        if kind in (S_IFCHR, S_IFBLK):
+            return open_device(kind, dev_major(self.rdev), dev_minor(self.rdev), self, flags)
+        if kind == S_IFIFO:
+            return open_fifo(self, flags)
+        raise SyscallError(ENXIO)
+
+    def evict(self):
+        self.fs.forget(self)
+        if self.fid is not None:
+            try:
+                self.fid.clunk()
+            except SyscallError:
+                pass
+
+
+class GoferSymlink(GoferInode):
+    """A symbolic link: its target is read once (a link's target never changes)."""
+
+    def __init__(self, fs, fid, attr):
+        super().__init__(fs, fid, attr)
+        self._link = None
+
+    def readlink(self):
+        if self._link is None:
+            self._link = self.fid.readlink()
+        return self._link

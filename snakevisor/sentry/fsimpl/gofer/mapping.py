@@ -1,0 +1,142 @@
+"""Mappings of gofer files: the page cache, writable shared mappings, and write-back.
+
+The page cache (MemoryFile chunks) serves file mappings. Our writes go to the
+host at once and update any cached chunk, so cache and host agree. Only a
+writable MAP_SHARED mapping may change the cache: the file ranges it maps are
+*dirty* (PageCache.dirty), and only those are written back to the host, on
+fsync, msync, munmap (``dec_ref``), close, truncation and at sandbox exit
+(``GoferFilesystem.sync_all``); when the last writable mapping goes they are
+clean again. A file only ever mapped read-only is never written back, so newer
+data a host process wrote meanwhile is not reverted.
+"""
+from snakevisor.abi.errno import SyscallError
+from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
+
+
+class FileMapping:
+    """What mm maps for one regular gofer file (its ``mappable``): the file's PageCache,
+    made on first use. It is in the filesystem's ``mapped`` set while a writable shared
+    mapping may have changed the cache. Hold it with inc_ref/dec_ref (the inode's)."""
+
+    def __init__(self, inode):
+        self.inode = inode
+        self.cache = None
+        self._wmap = None            # _WritableMapping: what writable shared VMAs hold
+
+    @property
+    def size(self):
+        return self.inode.size
+
+    @property
+    def dirty(self):
+        """May a writable shared mapping have changed the cache (it is newer than the host)?"""
+        return self in self.inode.fs.mapped
+
+    def inc_ref(self):
+        self.inode.inc_ref()
+
+    def dec_ref(self):
+        self.inode.dec_ref()
+
+    def ensure_cache(self):
+        if self.cache is None:
+            self.cache = PageCache(self.inode.fs.memory_file, fill_into=self._fill_into)
+        return self
+
+    def _fill_into(self, offset, view):
+        n = min(len(view), max(self.inode.size - offset, 0))
+        if n > 0:
+            self.inode.host.for_reading().pread_into(view[:n], offset)
+
+    def translate(self, offset, length):
+        return self.cache.translate(offset, length)
+
+    def update(self, offset, data):
+        """Copy written bytes into the chunks already cached (others fill from the host later)."""
+        if self.cache is None:
+            return
+        chunks, mf = self.cache.chunks, self.cache.mf
+        pos, end = 0, len(data)
+        while pos < end:
+            idx, within = divmod(offset + pos, CHUNK_SIZE)
+            m = min(CHUNK_SIZE - within, end - pos)
+            base = chunks.get(idx)
+            if base is not None:
+                mf.write(base + within, data[pos:pos + m])
+            pos += m
+
+    def truncate(self, size):
+        if self.cache is not None:
+            self.cache.truncate(size)
+
+    def writable_mapping(self, offset, length):
+        """A MAP_SHARED mapping of [offset, offset+length) is (or becomes) writable: its pages
+        are dirty from now on. Returns what its VMAs hold instead of this mappable."""
+        self.ensure_cache()
+        self.cache.mark_dirty(offset, length)
+        self.inode.fs.mapped.add(self)
+        if self._wmap is None:
+            self._wmap = _WritableMapping(self)
+        return self._wmap
+
+    def unmapped_writable(self):
+        """The last writable mapping is gone: write its pages back; nothing is dirty any more."""
+        try:
+            self.writeback()
+        except SyscallError:
+            pass
+        if self.cache is not None:
+            self.cache.dirty = []
+        self.inode.fs.mapped.discard(self)
+
+    def sync(self):
+        """Write back what writable shared mappings changed, if any may have."""
+        if self.dirty:
+            self.writeback()
+
+    def writeback(self):
+        """Write the dirty cached bytes (within the file's size) to the host; pages of them the
+        application never touched and that were holes of the host file stay unwritten."""
+        inode = self.inode
+        if self.cache is None or inode.fs.readonly or not self.cache.dirty:
+            return
+        writer = inode.host.for_writing()
+        view = memoryview(self.cache.mf.view)   # slices of it are not copies
+        for start, end in self.cache.dirty:
+            end = min(end, inode.size)
+            if end <= start:
+                continue
+            for foff, mf_off, n in self.cache.data_ranges(start, end - start):
+                writer.pwrite(view[mf_off:mf_off + n], foff)
+
+    def release(self):
+        """The inode is evicted: free the cached pages."""
+        self.inode.fs.mapped.discard(self)
+        if self.cache is not None:
+            self.cache.release()
+            self.cache = None
+
+
+class _WritableMapping:
+    """What the VMAs of writable MAP_SHARED mappings of a gofer file hold instead of its
+    FileMapping: a reference on the inode that also counts them, so that when the last one
+    goes the dirty pages are written back and become clean. Anything else a VMA asks of its
+    owner (size, translate, writeback) is the FileMapping's."""
+
+    __slots__ = ("mapping", "refs")
+
+    def __init__(self, mapping):
+        self.mapping, self.refs = mapping, 0
+
+    def __getattr__(self, name):
+        return getattr(self.mapping, name)
+
+    def inc_ref(self):
+        self.refs += 1
+        self.mapping.inc_ref()
+
+    def dec_ref(self):
+        self.refs -= 1
+        if self.refs == 0:
+            self.mapping.unmapped_writable()
+        self.mapping.dec_ref()

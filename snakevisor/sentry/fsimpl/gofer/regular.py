@@ -1,0 +1,189 @@
+"""Regular gofer files: their data I/O through host handles, and their open file descriptions.
+
+The Gofer may donate a host descriptor at open (the snakevisor extension): reads
+and writes are then a plain ``pread``/``pwrite`` on it, with no 9P round trip;
+without donation they go over Tread/Twrite on an opened fid. Either is a Handle
+(handles.py) in the file's ``HostFile``; mappings are its ``FileMapping``
+(mapping.py).
+"""
+import ctypes
+import os
+import time
+
+from snakevisor.abi.errno import EOPNOTSUPP, EROFS, SyscallError
+from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE,
+                               O_RDONLY, O_TRUNC)
+from snakevisor.p9 import constants as P9
+from snakevisor.sentry.fsimpl.gofer.handles import HostFile, host_call
+from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
+from snakevisor.sentry.fsimpl.gofer.mapping import FileMapping
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+
+
+class GoferRegularFile(GoferInode):
+    def __init__(self, fs, fid, attr):
+        # Before the attributes are taken: a size is applied to the mapping's cache.
+        self.host = HostFile(self)        # the open host files: reader and writer
+        self.mapping = FileMapping(self)  # the page cache, for mappings
+        self.opens = 0                    # open file descriptions (GoferFileImpl)
+        super().__init__(fs, fid, attr)
+
+    def _set_size(self, size):
+        if size < self.size:
+            self.mapping.truncate(size)
+        self.size = size
+
+    def _fetch(self):
+        """A host fstat when we hold a descriptor; a Tgetattr otherwise."""
+        st = self.host.fstat()
+        if st is None:
+            return super()._fetch()
+        self.mode, self.uid, self.gid, self.nlink = st.st_mode, st.st_uid, st.st_gid, st.st_nlink
+        self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
+        self._blocks = st.st_blocks
+        self._set_size(st.st_size)
+        self._fetched = time.monotonic_ns()
+
+    def open(self, flags):
+        if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
+            if self.fs.readonly:
+                raise SyscallError(EROFS)
+            self.host.for_writing()
+        else:
+            self.host.ensure_reader()
+        try:
+            self.revalidate()
+        except SyscallError:
+            pass
+        return GoferFileImpl(self)
+
+    def created_open(self, fid, host_fd):
+        """The file was just made by Tlcreate on ``fid`` (this inode's fid), which is open
+        read-write; ``host_fd`` is its donated descriptor, or None."""
+        if host_fd is None:
+            # The created fid is open read-write: it is the file's first writer.
+            self.host.adopt_writer(fid=fid)
+            return
+        # I/O goes through the donated descriptor: the inode keeps an unopened fid, whose
+        # descriptor in the Gofer may be closed while idle (an open one holds two for good).
+        try:
+            self.fid = fid.walk([])
+            fid.clunk(wait=False)
+        except SyscallError:
+            pass   # it keeps the opened one
+        self.host.adopt_writer(fd=host_fd)
+
+    def opened(self):
+        self.opens += 1
+        self.fs.idle.busy(self)
+
+    def closed(self):
+        self.opens -= 1
+        # A cached file keeps its handles (its pages fill through them) until it is evicted;
+        # a file a writable mapping may have changed is always a cached one.
+        if self.opens > 0 or self.mapping.cache is not None:
+            return
+        self.fs.idle.rest(self)
+
+    # -- data --------------------------------------------------------------------------
+    def read_data(self, offset, n):
+        dirty = self.mapping.dirty
+        if self.fs.readonly or dirty:
+            n = min(n, max(self.size - offset, 0))
+        if n <= 0:
+            return b""
+        if dirty:
+            # The application may have written through a shared mapping: the cache is newest.
+            return self.mapping.cache.read(offset, n)
+        return self.host.for_reading().pread(n, offset)
+
+    def write_data(self, offset, data):
+        n = self.host.for_writing().pwrite(data, offset)
+        if self.mapping.cache is not None:
+            self.mapping.update(offset, memoryview(data)[:n])
+        if offset + n > self.size:
+            self.size = offset + n
+        self.touch_mtime()
+        return n
+
+    def _resize(self, size):
+        self.mapping.sync()
+        fd = self.host.writer_fd()
+        if fd is not None:
+            host_call(os.ftruncate, fd, size)
+            return 0
+        return P9.SETATTR_SIZE
+
+    def allocate(self, mode, offset, length):
+        fd = self.host.for_writing().host_fd()
+        if fd is None:
+            if mode != 0:
+                raise SyscallError(EOPNOTSUPP)
+            if offset + length > self.size:
+                self.setattr(size=offset + length)
+            return
+        if _libc.fallocate(fd, mode, offset, length) != 0:
+            raise SyscallError(ctypes.get_errno())
+        if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) and self.mapping.cache is not None:
+            end = min(offset + length, self.size)
+            if end > offset:
+                self.mapping.update(offset, bytes(end - offset))
+        if not mode & FALLOC_FL_KEEP_SIZE and offset + length > self.size:
+            self.size = offset + length
+        self.touch_mtime()
+
+    def fsync(self):
+        self.mapping.sync()
+        self.host.fsync()
+
+    def mappable(self):
+        self.host.ensure_reader()
+        return self.mapping.ensure_cache()
+
+    def evict(self):
+        self.mapping.release()
+        self.fs.idle.busy(self)
+        self.host.close()
+        super().evict()
+
+
+class GoferFileImpl(FileDescriptionImpl):
+    seekable = True
+
+    def __init__(self, inode):
+        super().__init__(inode)
+        inode.opened()
+
+    def read(self, n, offset):
+        return self.inode.read_data(offset, n)
+
+    def write(self, data, offset):
+        return self.inode.write_data(offset, data)
+
+    def end_offset(self):
+        inode = self.inode
+        if not inode.fs.exclusive:
+            inode.revalidate(force=True)   # O_APPEND and SEEK_END see the host's current size
+        return inode.size
+
+    def mappable(self):
+        return self.inode.mappable()
+
+    def allocate(self, mode, offset, length):
+        self.inode.allocate(mode, offset, length)
+
+    def truncate(self, size):
+        self.inode.setattr(size=size)
+
+    def fsync(self):
+        self.inode.fsync()
+
+    def release(self):
+        try:
+            self.inode.mapping.sync()
+        except SyscallError:
+            pass
+        self.inode.closed()
