@@ -9,6 +9,7 @@ from conftest import compile_c, run_native, run_sandboxed
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EFAULT, SyscallError
 from snakevisor.sentry.mm.manager import MemoryManager
+from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, FreeExtents, MemoryFile
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 
@@ -94,7 +95,7 @@ def test_mmap_cycles_of_varying_sizes_do_not_exhaust_memory():
     assert boxed.returncode == 0
 
 
-class _FileStub:
+class _FileStub(Mappable):
     """A file whose mappable is a bare PageCache, for MemoryManager bookkeeping without a Sentry."""
 
     def __init__(self, mf, size):

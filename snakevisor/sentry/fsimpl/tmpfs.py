@@ -12,6 +12,7 @@ from snakevisor.abi.errno import (EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOO
 from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE, RENAME_NOREPLACE,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
                                S_ISGID, SEEK_DATA, StatfsResult, TMPFS_MAGIC, NAME_MAX, dev_major, dev_minor)
+from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.device import open_device, open_fifo
@@ -363,8 +364,8 @@ class TmpfsSpecial(TmpfsInode):
         raise SyscallError(ENXIO)
 
 
-class TmpfsMappable:
-    """What mm maps for a tmpfs file: the file's PageCache pages. Hold it with inc_ref/dec_ref."""
+class TmpfsMappable(Mappable):
+    """What mm maps for a tmpfs file: the file's PageCache pages, written in place."""
 
     def __init__(self, inode: TmpfsFile):
         self.inode = inode

@@ -135,10 +135,7 @@ class MemoryManager:
         v = self.vmas.find(addr)
         if v is None or not v.past_eof:
             return False
-        size = getattr(v.owner, "size", None) if v.owner is not None else None
-        if not isinstance(size, int):
-            return True
-        eof_addr = v.start + page_round_up(size) - v.file_off
+        eof_addr = v.start + page_round_up(v.owner.size) - v.file_off
         if addr >= eof_addr:
             return True
         # The file grew again: map what backs those pages now (a truncation freed the old ones).
@@ -285,22 +282,19 @@ class MemoryManager:
                 pos += n
             return [vma]
         out, pos, foff = [], start, offset
-        holder = mappable if hasattr(mappable, "inc_ref") else None
-        if holder is not None:
-            mappable.cache.mappers.add(self)  # a truncation of the file reaches this address space
-        if shared and prot & M.PROT_WRITE and hasattr(mappable, "writable_mapping"):
-            holder = mappable.writable_mapping(offset, length)   # a file that tracks dirty pages
-        size = getattr(mappable, "size", None)
-        eof = page_round_up(size) if isinstance(size, int) else None
+        holder = mappable
+        mappable.cache.mappers.add(self)  # a truncation of the file reaches this address space
+        if shared and prot & M.PROT_WRITE:
+            holder = mappable.writable_mapping(offset, length)   # a file that tracks dirty pages counts these
+        eof = page_round_up(mappable.size)
         for mf_off, n in ranges:
             pieces = [(mf_off, n)]
-            if eof is not None and foff < eof < foff + n:  # split where the file ends
+            if foff < eof < foff + n:  # split where the file ends
                 pieces = [(mf_off, eof - foff), (mf_off + eof - foff, foff + n - eof)]
             for off, m in pieces:
-                if holder is not None:
-                    holder.inc_ref()  # the file's pages stay while any VMA maps them (unlink while mapped)
+                holder.inc_ref()  # the file's pages stay while any VMA maps them (unlink while mapped)
                 out.append(VMA(pos, pos + m, prot, FILE, off, shared=shared, owner=holder, file=file,
-                               file_off=foff, name=name, past_eof=eof is not None and foff >= eof,
+                               file_off=foff, name=name, past_eof=foff >= eof,
                                maywrite=maywrite, mayexec=mayexec))
                 pos += m
                 foff += m
@@ -335,7 +329,7 @@ class MemoryManager:
             if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:
                 if not v.past_eof:   # past the end: its pages come (copied) if the file grows back
                     self._cow(v)
-            elif v.kind == FILE and prot & M.PROT_WRITE and hasattr(v.owner, "writable_mapping"):
+            elif v.kind == FILE and prot & M.PROT_WRITE:
                 holder = v.owner.writable_mapping(v.file_off, v.end - v.start)   # now dirty
                 if holder is not v.owner:
                     holder.inc_ref()

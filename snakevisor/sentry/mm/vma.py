@@ -60,7 +60,7 @@ class VMA:
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""
-        return self.kind == FILE and getattr(self.owner, "cache", None) is cache
+        return self.kind == FILE and self.owner.cache is cache
 
     def accessible(self, need):
         """May the Sentry copy to or from it on the application's behalf (``need``: a PROT bit)?"""

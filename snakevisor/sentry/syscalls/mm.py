@@ -4,6 +4,7 @@ from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, E
                                   EPERM, SyscallError)
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
+from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 
@@ -52,7 +53,7 @@ def mmap(t, addr, length, prot, flags, fd, offset):
             # A file not open for writing can never be written through this mapping (VM_MAYWRITE),
             # nor can a write-sealed memfd.
             maywrite = mode != O_RDONLY
-            if getattr(mappable, "write_sealed", False):
+            if mappable.write_sealed:
                 if prot & M.PROT_WRITE:
                     raise SyscallError(EPERM)
                 maywrite = False
@@ -123,9 +124,8 @@ def msync(t, addr, length, flags):
         raise SyscallError(EINVAL)
     _check_mapped(t, addr, length)
     for v in t.mm.vmas.overlapping(addr, addr + length):
-        writeback = getattr(v.owner, "writeback", None) if v.shared else None
-        if writeback is not None:
-            writeback()  # shared file pages reach the file (the gofer writes them to the host)
+        if v.shared and v.kind == FILE:
+            v.owner.writeback()  # shared file pages reach the file (the gofer writes them to the host)
     return 0
 
 

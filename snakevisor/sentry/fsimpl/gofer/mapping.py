@@ -10,10 +10,11 @@ clean again. A file only ever mapped read-only is never written back, so newer
 data a host process wrote meanwhile is not reverted.
 """
 from snakevisor.abi.errno import SyscallError
+from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 
 
-class FileMapping:
+class FileMapping(Mappable):
     """What mm maps for one regular gofer file (its ``mappable``): the file's PageCache,
     made on first use. It is in the filesystem's ``mapped`` set while a writable shared
     mapping may have changed the cache. Hold it with inc_ref/dec_ref (the inode's)."""
@@ -117,19 +118,33 @@ class FileMapping:
             self.cache = None
 
 
-class _WritableMapping:
+class _WritableMapping(Mappable):
     """What the VMAs of writable MAP_SHARED mappings of a gofer file hold instead of its
     FileMapping: a reference on the inode that also counts them, so that when the last one
-    goes the dirty pages are written back and become clean. Anything else a VMA asks of its
-    owner (size, translate, writeback) is the FileMapping's."""
+    goes the dirty pages are written back and become clean. Everything else is the
+    FileMapping's."""
 
     __slots__ = ("mapping", "refs")
 
     def __init__(self, mapping):
         self.mapping, self.refs = mapping, 0
 
-    def __getattr__(self, name):
-        return getattr(self.mapping, name)
+    @property
+    def size(self):
+        return self.mapping.size
+
+    @property
+    def cache(self):
+        return self.mapping.cache
+
+    def translate(self, offset, length):
+        return self.mapping.translate(offset, length)
+
+    def writable_mapping(self, offset, length):
+        return self.mapping.writable_mapping(offset, length)
+
+    def writeback(self):
+        self.mapping.writeback()
 
     def inc_ref(self):
         self.refs += 1
