@@ -3,7 +3,6 @@ from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32, to_u32
 from snakevisor.abi.poll import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE
 from snakevisor.sentry.fsimpl.eventfd import new_eventfd
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 
 def _eventfd(t, initval, flags):
@@ -17,11 +16,9 @@ def _eventfd(t, initval, flags):
         raise
 
 
-@syscall("eventfd", args=("uint",), returns="fd")
 def eventfd(t, initval):
     return _eventfd(t, initval, 0)
 
 
-@syscall("eventfd2", args=("uint", "hex"), returns="fd")
 def eventfd2(t, initval, flags):
     return _eventfd(t, initval, to_s32(flags))

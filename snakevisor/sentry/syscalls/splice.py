@@ -19,7 +19,6 @@ from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl
 from snakevisor.sentry.fsimpl.sockfs import SocketImpl
 from snakevisor.sentry.syscalls.fsize import file_too_big, fsize_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 CHUNK = 1 << 20
 LOFF = struct.Struct("<q")
@@ -144,7 +143,6 @@ def _check_spliceable(f):
         raise SyscallError(EINVAL)
 
 
-@syscall("splice", args=("fd", "ptr", "fd", "ptr", "uint", "hex"))
 def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     src, dst = _files(t, fd_in, fd_out)
     in_pipe, out_pipe = isinstance(src.impl, PipeImpl), isinstance(dst.impl, PipeImpl)
@@ -178,7 +176,6 @@ def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     return done
 
 
-@syscall("tee", args=("fd", "fd", "uint", "hex"))
 def tee(t, fd_in, fd_out, length, flags):
     src, dst = _files(t, fd_in, fd_out)
     if not isinstance(src.impl, PipeImpl) or not isinstance(dst.impl, PipeImpl) or \
@@ -192,7 +189,6 @@ def tee(t, fd_in, fd_out, length, flags):
 SPLICE_F_ALL = 0xF
 
 
-@syscall("vmsplice", args=("fd", "ptr", "uint", "hex"))
 def vmsplice(t, fd, iov, nr_segs, flags):
     """Application memory into a pipe (a writable end) or out of it (a readable one). Like
     splice, it waits only while the pipe is full (or empty) and then moves what it can; the
@@ -233,7 +229,6 @@ def vmsplice(t, fd, iov, nr_segs, flags):
     return len(data)
 
 
-@syscall("sendfile", args=("fd", "fd", "ptr", "uint"))
 def sendfile(t, out_fd, in_fd, offset, count):
     src, dst = _files(t, in_fd, out_fd)
     if dst.flags & O_APPEND:
@@ -257,7 +252,6 @@ def sendfile(t, out_fd, in_fd, offset, count):
     return done
 
 
-@syscall("copy_file_range", args=("fd", "ptr", "fd", "ptr", "uint", "hex"))
 def copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
     if flags:
         raise SyscallError(EINVAL)

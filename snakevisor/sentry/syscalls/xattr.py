@@ -8,7 +8,6 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
 from snakevisor.abi.fs import AT_FDCWD, to_s32
 from snakevisor.abi.inotify import IN_ATTRIB
-from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 
@@ -93,67 +92,55 @@ def _ro(inode, mount=None):
     return inode.fs.readonly or (mount is not None and mount.flags & 1)
 
 
-@syscall("getxattr", ("path", "path", "ptr", "uint"))
 def getxattr(t, path, name, value, size):
     return _get(t, _inode_at(t, path, True), name, value, size)
 
 
-@syscall("lgetxattr", ("path", "path", "ptr", "uint"))
 def lgetxattr(t, path, name, value, size):
     return _get(t, _inode_at(t, path, False), name, value, size)
 
 
-@syscall("fgetxattr", ("fd", "path", "ptr", "uint"))
 def fgetxattr(t, fd, name, value, size):
     return _get(t, _inode_fd(t, fd)[0], name, value, size)
 
 
-@syscall("setxattr", ("path", "path", "ptr", "uint", "int"))
 def setxattr(t, path, name, value, size, flags):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
     return _set(t, vd.dentry, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("lsetxattr", ("path", "path", "ptr", "uint", "int"))
 def lsetxattr(t, path, name, value, size, flags):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
     return _set(t, vd.dentry, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("fsetxattr", ("fd", "path", "ptr", "uint", "int"))
 def fsetxattr(t, fd, name, value, size, flags):
     inode, f = _inode_fd(t, fd)
     return _set(t, f.vd.dentry, name, value, size, flags, _ro(inode, f.vd.mount))
 
 
-@syscall("listxattr", ("path", "ptr", "uint"))
 def listxattr(t, path, addr, size):
     return _list(t, _inode_at(t, path, True), addr, size)
 
 
-@syscall("llistxattr", ("path", "ptr", "uint"))
 def llistxattr(t, path, addr, size):
     return _list(t, _inode_at(t, path, False), addr, size)
 
 
-@syscall("flistxattr", ("fd", "ptr", "uint"))
 def flistxattr(t, fd, addr, size):
     return _list(t, _inode_fd(t, fd)[0], addr, size)
 
 
-@syscall("removexattr", ("path", "path"))
 def removexattr(t, path, name):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
     return _remove(t, vd.dentry, name, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("lremovexattr", ("path", "path"))
 def lremovexattr(t, path, name):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
     return _remove(t, vd.dentry, name, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("fremovexattr", ("fd", "path"))
 def fremovexattr(t, fd, name):
     inode, f = _inode_fd(t, fd)
     return _remove(t, f.vd.dentry, name, _ro(inode, f.vd.mount))
