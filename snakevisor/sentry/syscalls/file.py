@@ -152,21 +152,29 @@ def _read_into(t, f, buf, count, pos=None):
     return len(data)
 
 
-def read(t, fd, buf, count):
+def _open_for(t, fd, write):
+    """The file ``fd``, which must be open for writing (``write``) or reading: EBADF otherwise."""
     f = _file(t, fd)
-    if not f.readable:
+    if not (f.writable if write else f.readable):
         raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count))
+    return f
 
 
-def pread64(t, fd, buf, count, pos):
+def _offset(pos):
+    """pread64's and pwrite64's offset: a negative one is EINVAL."""
     pos = to_s64(pos)
     if pos < 0:
         raise SyscallError(EINVAL)
-    f = _file(t, fd)
-    if not f.readable:
-        raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count, pos))
+    return pos
+
+
+def read(t, fd, buf, count):
+    return (yield from _read_into(t, _open_for(t, fd, False), buf, count))
+
+
+def pread64(t, fd, buf, count, pos):
+    pos = _offset(pos)
+    return (yield from _read_into(t, _open_for(t, fd, False), buf, count, pos))
 
 
 def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
@@ -236,10 +244,7 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
 
 
 def write(t, fd, buf, count):
-    f = _file(t, fd)
-    if not f.writable:
-        raise SyscallError(EBADF)
-    return (yield from _write_from(t, f, buf, count))
+    return (yield from _write_from(t, _open_for(t, fd, True), buf, count))
 
 
 def _write_from(t, f, buf, count, pos=None):
@@ -272,13 +277,8 @@ def _write_nothing(t, f):
 
 
 def pwrite64(t, fd, buf, count, pos):
-    pos = to_s64(pos)
-    if pos < 0:
-        raise SyscallError(EINVAL)
-    f = _file(t, fd)
-    if not f.writable:
-        raise SyscallError(EBADF)
-    return (yield from _write_from(t, f, buf, count, pos))
+    pos = _offset(pos)
+    return (yield from _write_from(t, _open_for(t, fd, True), buf, count, pos))
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):

@@ -6,9 +6,10 @@ import time
 
 from snakevisor.abi import resource as R
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
-from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.syscalls.process import thread_group
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 MAX_GETRANDOM = 32 << 20
@@ -62,18 +63,8 @@ def getrandom(t, addr, length, flags):
     return room
 
 
-def _target_group(t, pid):
-    pid = to_s32(pid)
-    if pid == 0:
-        return t.tg
-    tg = t.kernel.pidns.thread_groups.get(pid)
-    if tg is None or pid < 0:
-        raise SyscallError(ESRCH)
-    return tg
-
-
 def prlimit64(t, pid, resource, new_ptr, old_ptr):
-    tg = _target_group(t, pid)
+    tg = thread_group(t, pid)
     limits = tg.limits
     resource = to_s32(resource)
     if not 0 <= resource < R.RLIM_NLIMITS:

@@ -61,16 +61,21 @@ def getegid(t):
     return t.creds.egid
 
 
-def getresuid(t, ruid, euid, suid):
-    for addr, val in ((ruid, t.creds.uid), (euid, t.creds.euid), (suid, t.creds.suid)):
+def _put_ids(t, *pairs):
+    """Copy each (address, id) out as a 32-bit id, in order (a bad address faults there)."""
+    for addr, val in pairs:
         t.mm.copy_out(addr, struct.pack("<I", val))
     return 0
+
+
+def getresuid(t, ruid, euid, suid):
+    c = t.creds
+    return _put_ids(t, (ruid, c.uid), (euid, c.euid), (suid, c.suid))
 
 
 def getresgid(t, rgid, egid, sgid):
-    for addr, val in ((rgid, t.creds.gid), (egid, t.creds.egid), (sgid, t.creds.sgid)):
-        t.mm.copy_out(addr, struct.pack("<I", val))
-    return 0
+    c = t.creds
+    return _put_ids(t, (rgid, c.gid), (egid, c.egid), (sgid, c.sgid))
 
 
 def getgroups(t, size, addr):
@@ -410,14 +415,15 @@ def getpgrp(t):
 
 
 def getpgid(t, pid):
-    return _thread_group(t, pid).pgid
+    return thread_group(t, pid).pgid
 
 
 def getsid(t, pid):
-    return _thread_group(t, pid).sid
+    return thread_group(t, pid).sid
 
 
-def _thread_group(t, pid):
+def thread_group(t, pid):
+    """The thread group ``pid`` names (0: the caller's), or ESRCH."""
     pid = to_s32(pid)
     if pid == 0:
         return t.tg
@@ -431,7 +437,7 @@ def setpgid(t, pid, pgid):
     pid, pgid = to_s32(pid), to_s32(pgid)
     if pgid < 0:
         raise SyscallError(EINVAL)
-    tg = _thread_group(t, pid)
+    tg = thread_group(t, pid)
     if tg is not t.tg and tg.parent is not t.tg:
         raise SyscallError(ESRCH)
     if tg is not t.tg and tg.did_exec:

@@ -173,18 +173,19 @@ def tgkill(t, tgid, tid, sig):
     tgid, tid, sig = to_s32(tgid), to_s32(tid), _check_sig(sig, allow_zero=True)
     if tgid <= 0 or tid <= 0:
         raise SyscallError(EINVAL)
-    target = _thread(t, tgid, tid)
-    if not _may_signal_task(t, target, sig):
-        raise SyscallError(EPERM)
-    t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
-    return 0
+    return _tkill(t, tgid, tid, sig)
 
 
 def tkill(t, tid, sig):
     tid, sig = to_s32(tid), _check_sig(sig, allow_zero=True)
     if tid <= 0:
         raise SyscallError(EINVAL)
-    target = _thread(t, None, tid)
+    return _tkill(t, None, tid, sig)
+
+
+def _tkill(t, tgid, tid, sig):
+    """Send ``sig`` (SI_TKILL) to thread ``tid`` (of thread group ``tgid``, unless None)."""
+    target = _thread(t, tgid, tid)
     if not _may_signal_task(t, target, sig):
         raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))

@@ -175,14 +175,23 @@ def _new_impl(t, domain, stype, protocol):
     raise SyscallError(EAFNOSUPPORT)
 
 
-def _install_socket(t, impl, flags):
+def _socket_file(t, impl, flags):
+    """A file for socket ``impl``, owned by the caller's effective ids; SOCK_NONBLOCK from ``flags``."""
     creds = t.creds
-    f = new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
+    return new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
+
+
+def _install_file(t, f, flags):
+    """Install socket file ``f`` (SOCK_CLOEXEC from ``flags``); if that fails, it is dropped."""
     try:
         return t.fdtable.install(f, bool(flags & S.SOCK_CLOEXEC))
     except SyscallError:
         f.dec_ref()
         raise
+
+
+def _install_socket(t, impl, flags):
+    return _install_file(t, _socket_file(t, impl, flags), flags)
 
 
 def socket(t, domain, stype, protocol):
@@ -200,10 +209,7 @@ def socketpair(t, domain, stype, protocol, sv):
         raise SyscallError(95)   # EOPNOTSUPP: sock_no_socketpair
     probe = _new_impl(t, domain, stype, protocol)
     a, b = unix_socketpair(probe.stype, task_creds(t))
-    uid, gid = getattr(t.creds, "euid", 0), getattr(t.creds, "egid", 0)
-    nb = bool(stype & S.SOCK_NONBLOCK)
-    fa = new_socket_file(a, nb, uid, gid)
-    fb = new_socket_file(b, nb, uid, gid)
+    fa, fb = _socket_file(t, a, stype), _socket_file(t, b, stype)
     install_pair(t, fa, fb, bool(stype & S.SOCK_CLOEXEC), sv)
     return 0
 
@@ -231,18 +237,13 @@ def _accept(t, fd, addr, addrlen, flags):
         raise SyscallError(EINVAL)
     f, sock = _sock(t, fd)
     new, peer = yield from _blocking(t, f, sock, "accept", lambda: sock.accept(t))
-    nf = new_socket_file(new, bool(flags & S.SOCK_NONBLOCK), getattr(t.creds, "euid", 0),
-                         getattr(t.creds, "egid", 0))
+    nf = _socket_file(t, new, flags)
     try:
         _write_addr(t, addr, addrlen, peer)
     except SyscallError:
         nf.dec_ref()
         raise
-    try:
-        return t.fdtable.install(nf, bool(flags & S.SOCK_CLOEXEC))
-    except SyscallError:
-        nf.dec_ref()
-        raise
+    return _install_file(t, nf, flags)
 
 
 def accept(t, fd, addr, addrlen):

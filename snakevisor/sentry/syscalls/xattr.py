@@ -39,13 +39,7 @@ def _inode_fd(t, fd):
 
 def _get(t, inode, name_addr, value, size):
     name = _read_name(t, name_addr)
-    data = inode.getxattr(name)
-    if size == 0:
-        return len(data)
-    if len(data) > min(size, XATTR_SIZE_MAX):
-        raise SyscallError(ERANGE)
-    t.mm.copy_out(value, data)
-    return len(data)
+    return _answer(t, value, size, inode.getxattr(name), XATTR_SIZE_MAX)
 
 
 def _set(t, dentry, name_addr, value, size, flags, readonly):
@@ -69,13 +63,18 @@ def _list(t, inode, addr, size):
     names = inode.listxattr()
     if not t.creds.has_cap(CAP_SYS_ADMIN):
         names = [n for n in names if not n.startswith(b"trusted.")]
-    blob = b"".join(n + b"\0" for n in names)
+    return _answer(t, addr, size, b"".join(n + b"\0" for n in names), XATTR_LIST_MAX)
+
+
+def _answer(t, addr, size, data, limit):
+    """getxattr's and listxattr's answer: with ``size`` 0 only the length ``data`` needs, else
+    ``data`` copied to ``addr`` if it fits in ``size`` (ERANGE if not, or past ``limit``)."""
     if size == 0:
-        return len(blob)
-    if len(blob) > min(size, XATTR_LIST_MAX):
+        return len(data)
+    if len(data) > min(size, limit):
         raise SyscallError(ERANGE)
-    t.mm.copy_out(addr, blob)
-    return len(blob)
+    t.mm.copy_out(addr, data)
+    return len(data)
 
 
 def _remove(t, dentry, name_addr, readonly):
