@@ -6,6 +6,7 @@ from snakevisor.abi.poll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EP
                                  EPOLLHUP, EPOLLRDHUP, EPOLLPRI, EPOLLRDNORM, EPOLLWRNORM, EPOLLWAKEUP)
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl, new_epoll
 from snakevisor.sentry.syscalls.poll import end_from_ms, end_from_timespec, read_sigmask, sigmask_scope, time_left
+from snakevisor.sentry.syscalls.newfd import install_new
 
 # What EPOLLEXCLUSIVE may be combined with (Linux's EPOLLEXCLUSIVE_OK_BITS).
 EXCLUSIVE_OK = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE | \
@@ -16,11 +17,7 @@ def _install(t, flags):
     if flags & ~EPOLL_CLOEXEC:
         raise SyscallError(EINVAL)
     f = new_epoll(O_RDWR)
-    try:
-        return t.fdtable.install(f, bool(flags & EPOLL_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & EPOLL_CLOEXEC))
 
 
 def epoll_create(t, size):

@@ -28,6 +28,7 @@ from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
+from snakevisor.sentry.syscalls.newfd import install_new
 
 # Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
 MAX_IO = 16 << 20
@@ -67,11 +68,7 @@ def with_blocking(t, f, op, events, nowait: bool = False):
 def install_dup(t, f, cloexec: bool = False, minfd: int = 0) -> int:
     """A new fd sharing ``f`` (dup, F_DUPFD); on failure the extra reference is undone."""
     f.inc_ref()
-    try:
-        return t.fdtable.install(f, cloexec, minfd)
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, cloexec, minfd)
 
 
 def _iovecs(t, iov, iovcnt):
@@ -177,13 +174,20 @@ def pread64(t, fd, buf, count, pos):
     return (yield from _read_into(t, _open_for(t, fd, False), buf, count, pos))
 
 
-def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
+def _vector_args(t, fd, iov, iovcnt, flags, write):
+    """The checks of readv's and writev's family, in Linux's order (the RWF flags, the fd, the
+    iovecs, the fd's mode); returns the file, the iovecs and their total length."""
     if flags & ~RWF_SUPPORTED:
         raise SyscallError(EOPNOTSUPP)
     f = _file(t, fd)
     vecs, total = _iovecs(t, iov, iovcnt)
-    if not f.readable:
+    if not (f.writable if write else f.readable):
         raise SyscallError(EBADF)
+    return f, vecs, total
+
+
+def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
+    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, False)
     if total == 0:
         if pos is not None and not f.impl.seekable:
             raise SyscallError(ESPIPE)
@@ -282,12 +286,7 @@ def pwrite64(t, fd, buf, count, pos):
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
-    if flags & ~RWF_SUPPORTED:
-        raise SyscallError(EOPNOTSUPP)
-    f = _file(t, fd)
-    vecs, total = _iovecs(t, iov, iovcnt)
-    if not f.writable:
-        raise SyscallError(EBADF)
+    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, True)
     if pos is not None and not f.impl.seekable:
         raise SyscallError(ESPIPE)
     if total == 0:

@@ -24,6 +24,7 @@ from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_p
                                            unlink_path, utimes_vd)
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission, is_root
 from snakevisor.sentry.vfs.resolve import ResolveContext, is_reachable, path_of
+from snakevisor.sentry.syscalls.newfd import install_new
 
 FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
 
@@ -35,11 +36,7 @@ def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) 
     if not path:
         raise SyscallError(ENOENT)
     f = open_path(ctx or task_ctx(t), start or at_start(t, dirfd, path), path, flags, mode & 0o7777, t.fs.umask)
-    try:
-        return t.fdtable.install(f, cloexec=bool(flags & O_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & O_CLOEXEC))
 
 
 def openat(t, dirfd, path, flags, mode):

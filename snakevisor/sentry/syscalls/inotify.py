@@ -5,17 +5,14 @@ from snakevisor.abi.fs import AT_FDCWD, to_s32
 from snakevisor.sentry.fsimpl.inotify import InotifyImpl, new_inotify
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.permissions import MAY_READ, check_permission
+from snakevisor.sentry.syscalls.newfd import install_new
 
 
 def _init(t, flags):
     if flags & ~(N.IN_CLOEXEC | N.IN_NONBLOCK):
         raise SyscallError(EINVAL)
     f = new_inotify(t.creds.uid, bool(flags & N.IN_NONBLOCK))
-    try:
-        return t.fdtable.install(f, bool(flags & N.IN_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & N.IN_CLOEXEC))
 
 
 def inotify_init(t):

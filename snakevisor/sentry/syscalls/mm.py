@@ -4,6 +4,7 @@ from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, E
                                   EPERM, SyscallError)
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
+from snakevisor.sentry.syscalls.newfd import install_new
 
 
 # Flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK plus MAP_SYNC).
@@ -140,8 +141,4 @@ def memfd_create(t, name_ptr, flags):
         raise SyscallError(EINVAL if e.errno == ENAMETOOLONG else e.errno)
     flags = flags & 0xFFFFFFFF
     f = new_memfd(t.kernel.memory_file, name, flags, t.creds)
-    try:
-        return t.fdtable.install(f, bool(flags & MFD_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & MFD_CLOEXEC))

@@ -19,6 +19,7 @@ from snakevisor.sentry.syscalls.time import CLOCK_REALTIME, NSEC, TIMESPEC, cloc
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, check_permission
+from snakevisor.sentry.syscalls.newfd import install_new
 
 MQ_ATTR = struct.Struct("<qqqq32x")        # mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs, reserved
 SIGEVENT = struct.Struct("<Qii")          # sigev_value, sigev_signo, sigev_notify (of 64 bytes)
@@ -80,11 +81,7 @@ def mq_open(t, name_addr, oflag, mode, attr_addr):
         check_permission(t.creds, dentry.inode, _ACCESS[oflag & O_ACCMODE])
     vd = VirtualDentry(fs.internal_mount, dentry)
     f = FileDescription(dentry.inode.open(oflag), vd, (oflag & ~(O_CREAT | O_EXCL | O_CLOEXEC)) | O_LARGEFILE)
-    try:
-        return t.fdtable.install(f, bool(oflag & O_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(oflag & O_CLOEXEC))
 
 
 def mq_unlink(t, name_addr):

@@ -120,20 +120,23 @@ def sched_setparam(t, tid, param):
     return 0
 
 
+# Each policy's (lowest, highest) static priority; any other policy is EINVAL.
+_PRIORITIES = {SCHED_FIFO: (1, 99), SCHED_RR: (1, 99), SCHED_OTHER: (0, 0), SCHED_BATCH: (0, 0), SCHED_IDLE: (0, 0)}
+
+
+def _priorities(policy):
+    bounds = _PRIORITIES.get(policy)
+    if bounds is None:
+        raise SyscallError(EINVAL)
+    return bounds
+
+
 def sched_get_priority_max(t, policy):
-    if policy in (SCHED_FIFO, SCHED_RR):
-        return 99
-    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE):
-        return 0
-    raise SyscallError(EINVAL)
+    return _priorities(policy)[1]
 
 
 def sched_get_priority_min(t, policy):
-    if policy in (SCHED_FIFO, SCHED_RR):
-        return 1
-    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE):
-        return 0
-    raise SyscallError(EINVAL)
+    return _priorities(policy)[0]
 
 
 def sched_rr_get_interval(t, tid, addr):

@@ -19,6 +19,7 @@ from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_cr
 from snakevisor.sentry.net.netlink import new_netlink_socket
 from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
+from snakevisor.sentry.syscalls.newfd import install_new
 
 MAX_CHUNK = 1 << 20          # bytes moved per step between application memory and a socket
 MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is below it anyway)
@@ -181,17 +182,8 @@ def _socket_file(t, impl, flags):
     return new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
 
 
-def _install_file(t, f, flags):
-    """Install socket file ``f`` (SOCK_CLOEXEC from ``flags``); if that fails, it is dropped."""
-    try:
-        return t.fdtable.install(f, bool(flags & S.SOCK_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
-
-
 def _install_socket(t, impl, flags):
-    return _install_file(t, _socket_file(t, impl, flags), flags)
+    return install_new(t, _socket_file(t, impl, flags), bool(flags & S.SOCK_CLOEXEC))
 
 
 def socket(t, domain, stype, protocol):
@@ -243,7 +235,7 @@ def _accept(t, fd, addr, addrlen, flags):
     except SyscallError:
         nf.dec_ref()
         raise
-    return _install_file(t, nf, flags)
+    return install_new(t, nf, bool(flags & S.SOCK_CLOEXEC))
 
 
 def accept(t, fd, addr, addrlen):

@@ -3,6 +3,7 @@ from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import ITIMERSPEC, TFD_CLOEXEC, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
 from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl, new_timerfd
+from snakevisor.sentry.syscalls.newfd import install_new
 
 CLOCKS = (0, 1, 7, 8, 9)   # REALTIME, MONOTONIC, BOOTTIME, REALTIME_ALARM, BOOTTIME_ALARM
 
@@ -12,11 +13,7 @@ def timerfd_create(t, clockid, flags):
     if clockid not in CLOCKS:
         raise SyscallError(EINVAL)
     f = new_timerfd(clockid, flags)
-    try:
-        return t.fdtable.install(f, bool(flags & TFD_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & TFD_CLOEXEC))
 
 
 def _timer(t, fd) -> TimerFDImpl:
