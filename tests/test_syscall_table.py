@@ -1,27 +1,86 @@
 """The syscall table: the rest of the table against Linux (tests/programs/misc_syscalls.c), and
-the table as data: every entry that is not fully implemented says why (`snakevisor syscalls`)."""
+the table as data (sentry/syscalls/linux64.py): one entry per x86_64 number in number order, each
+partial or unimplemented one saying why (`snakevisor syscalls`), each handler taking its arguments."""
+import inspect
 import subprocess
 import sys
 
 from conftest import REPO, compile_c
-from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
-from snakevisor.sentry.syscalls import absent
-from snakevisor.sentry.kernel.syscall_table import FULL, TABLE, UNIMPLEMENTED
+from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
+from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
+from snakevisor.sentry.syscalls import linux64
+
+linux64.install()
 
 
 def test_rest_of_the_table_matches_linux(differential):
     differential([compile_c("misc_syscalls")])
 
 
+def _order_problems(entries):
+    """What is wrong with the table's numbering: out of order, missing, repeated, misnamed."""
+    numbers = [e.number for e in entries]
+    problems = [f"{a} before {b}" for a, b in zip(numbers, numbers[1:]) if a >= b]
+    problems += [f"{nr} ({name}) missing" for nr, name in SYSCALL_NAMES.items() if nr not in numbers]
+    problems += [f"{e.number} is not {e.name}" for e in entries if SYSCALL_NAMES.get(e.number) != e.name]
+    return problems
+
+
+def _note_problems(entries):
+    return [e.name for e in entries if e.status in (PARTIAL, UNIMPLEMENTED) and not e.note.strip()]
+
+
+def test_table_is_in_number_order_without_gap_or_duplicate():
+    assert not _order_problems(linux64.ENTRIES)
+    read, write, close = linux64.ENTRIES[0], linux64.ENTRIES[1], linux64.ENTRIES[3]
+    assert _order_problems([read, close, write]) == ["3 before 1"] + [f"{nr} ({n}) missing" for nr, n in
+                                                                         SYSCALL_NAMES.items() if nr not in (0, 1, 3)]
+    assert "0 before 0" in _order_problems([read, read])
+    assert _order_problems([SyscallEntry(1, "read", None)] + list(linux64.ENTRIES[1:]))[:2] == \
+        ["1 before 1", "0 (read) missing"]
+
+
 def test_every_unimplemented_or_partial_entry_has_a_note():
+    assert not _note_problems(linux64.ENTRIES)
+    assert _note_problems([SyscallEntry(0, "read", None, status=UNIMPLEMENTED, note=" "),
+                           SyscallEntry(1, "write", print, status=PARTIAL)]) == ["read", "write"]
     missing = [(nr, name, status) for nr, name, status, note in TABLE.listing() if status != FULL and not note]
     assert not missing, f"entries without a note: {missing}"
 
 
-def test_absent_notes_name_only_syscalls_without_a_handler():
-    """A stale note (the syscall got a handler since) would hide nothing, but lies in the listing."""
-    implemented = {e.name for e in TABLE.entries.values() if e.handler is not None}
-    assert not implemented & set(absent.NOTES), implemented & set(absent.NOTES)
+def test_rseq_is_unimplemented_with_its_note():
+    rseq = TABLE.entries[334]
+    assert (rseq.name, rseq.handler, rseq.status) == ("rseq", None, UNIMPLEMENTED)
+    assert "glibc then runs without them" in rseq.note
+
+
+def _arity_problems(entries):
+    """Entries whose handler cannot take the task and as many registers as the entry names arg
+    kinds (what the dispatcher passes), or that name arguments but have no handler."""
+    wrong = []
+    for e in entries:
+        if e.handler is not None:
+            try:
+                inspect.signature(e.handler).bind(None, *range(e.nargs))
+            except TypeError:
+                wrong.append(e.name)
+        elif e.args or e.status != UNIMPLEMENTED:
+            wrong.append(e.name)
+    return wrong
+
+
+def test_every_handler_takes_its_arguments():
+    assert not _arity_problems(linux64.ENTRIES)
+    read = linux64.ENTRIES[0].handler
+    assert _arity_problems([SyscallEntry(0, "read", read, ("fd", "ptr")),
+                            SyscallEntry(1, "write", read, ("fd", "ptr", "uint", "int")),
+                            SyscallEntry(2, "open", None, ("path",))]) == ["read", "write", "open"]
+
+
+def test_installed_table_is_linux64():
+    assert [TABLE.entries[e.number] for e in linux64.ENTRIES] == list(linux64.ENTRIES)
+    assert TABLE.entries[39].handler.__name__ == "getpid" and not TABLE.entries[39].blocking
+    assert TABLE.entries[61].blocking   # wait4 sleeps
 
 
 def test_snakevisor_syscalls_lists_the_notes():

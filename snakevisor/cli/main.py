@@ -211,8 +211,9 @@ def cmd_do(args):
 
 
 def cmd_syscalls(args):
-    from snakevisor.sentry import syscalls  # noqa: F401
     from snakevisor.sentry.kernel.syscall_table import TABLE
+    from snakevisor.sentry.syscalls import linux64
+    linux64.install()
     counts = {}
     for nr, name, status, note in TABLE.listing():
         counts[status] = counts.get(status, 0) + 1

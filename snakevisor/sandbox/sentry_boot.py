@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
 from snakevisor.abi.fs import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, O_RDONLY
 from snakevisor.p9.client import Client
-from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
@@ -22,6 +21,7 @@ from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
 from snakevisor.sentry.mm.memoryfile import MemoryFile
 from snakevisor.sentry.net.inet import load_ping_group_range
+from snakevisor.sentry.syscalls import linux64
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
@@ -130,6 +130,7 @@ class Sentry:
         if config.platform == "systrap":
             from snakevisor.sentry.platform.systrap import SystrapPlatform as platform_class
         self.platform = platform_class(self.memory_file, cpu=cpu)
+        linux64.install()   # the syscall table the Tasks dispatch through
         vfs = VirtualFilesystem()
         self.kernel = Kernel(self.platform, self.memory_file, vfs,
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())

@@ -17,7 +17,6 @@ from snakevisor.abi.fs import RWF_SUPPORTED, to_s32, to_s64
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
 from snakevisor.sentry.syscalls.file import _read_into, _readv, _write_from, _writev
 from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
@@ -49,7 +48,6 @@ def _ctx(t, ctx_id):
     return ctx
 
 
-@syscall("io_setup", ("uint", "ptr"))
 def io_setup(t, nr_events, ctxp):
     current = struct.unpack("<Q", t.mm.copy_in(ctxp, 8))[0]
     nr_events &= 0xFFFFFFFF
@@ -76,7 +74,6 @@ def _release_count(n):
     _requested[0] -= n
 
 
-@syscall("io_destroy", ("hex",))
 def io_destroy(t, ctx_id):
     _ctx(t, ctx_id)
     del _contexts[t.mm][ctx_id]
@@ -132,8 +129,6 @@ def _submit_one(t, ctx, addr):
         eventfd.signal(1)
 
 
-@syscall("io_submit", ("hex", "int", "ptr"), PARTIAL,
-         "requests run to completion inside io_submit (as Linux's buffered AIO); no IOCB_CMD_POLL")
 def io_submit(t, ctx_id, nr, iocbpp):
     nr = to_s64(nr)
     if nr < 0:
@@ -175,12 +170,10 @@ def _getevents(t, ctx_id, min_nr, nr, events_addr, timeout_addr):
     return len(take)
 
 
-@syscall("io_getevents", ("hex", "int", "int", "ptr", "ptr"))
 def io_getevents(t, ctx_id, min_nr, nr, events, timeout):
     return (yield from _getevents(t, ctx_id, min_nr, nr, events, timeout))
 
 
-@syscall("io_pgetevents", ("hex", "int", "int", "ptr", "ptr", "ptr"))
 def io_pgetevents(t, ctx_id, min_nr, nr, events, timeout, usig):
     mask = None
     if usig:
@@ -189,7 +182,6 @@ def io_pgetevents(t, ctx_id, min_nr, nr, events, timeout, usig):
     return (yield from sigmask_scope(t, mask, _getevents(t, ctx_id, min_nr, nr, events, timeout)))
 
 
-@syscall("io_cancel", ("hex", "ptr", "ptr"))
 def io_cancel(t, ctx_id, iocb, result):
     key = struct.unpack("<I", t.mm.copy_in(iocb + 8, 4))[0]
     if key != KIOCB_KEY:

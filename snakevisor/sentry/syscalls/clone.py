@@ -9,12 +9,10 @@ from snakevisor.sentry.kernel.clone import do_clone, wait_for_vfork
 from snakevisor.sentry.kernel.exec import do_execve
 from snakevisor.sentry.loader.loader import MAX_ARG_BYTES
 from snakevisor.sentry.syscalls.pidfd import install_pidfd
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.resolve import path_of
 
 MAX_ARG_STRINGS = 1 << 17
-NOTE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
 
 
 def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None):
@@ -32,12 +30,10 @@ def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None):
     return child.tid
 
 
-@syscall("clone", ("hex", "ptr", "ptr", "ptr", "hex"), PARTIAL, NOTE_VM)
 def clone(t, flags, stack, ptid, ctid, tls):
     return (yield from _clone(t, flags & 0xFFFFFFFF, stack, ptid, ctid, tls))
 
 
-@syscall("clone3", ("ptr", "uint"), PARTIAL, NOTE_VM)
 def clone3(t, args_ptr, size):
     if size < C.CLONE_ARGS_SIZE_VER0 or size > 4096:
         raise SyscallError(EINVAL)
@@ -52,12 +48,10 @@ def clone3(t, args_ptr, size):
     return (yield from _clone(t, flags, top, parent_tid, child_tid, tls, exit_signal, pidfd))
 
 
-@syscall("fork")
 def fork(t):
     return (yield from _clone(t, SIGCHLD, 0, 0, 0, 0))
 
 
-@syscall("vfork", (), PARTIAL, NOTE_VM)
 def vfork(t):
     return (yield from _clone(t, C.CLONE_VM | C.CLONE_VFORK | SIGCHLD, 0, 0, 0, 0))
 
@@ -76,7 +70,6 @@ def _string_array(t, addr):
     return out
 
 
-@syscall("execve", ("path", "ptr", "ptr"))
 def execve(t, path, argv, envp):
     filename = read_path(t, path)
     if not filename:
@@ -84,7 +77,6 @@ def execve(t, path, argv, envp):
     return do_execve(t, filename, _string_array(t, argv), _string_array(t, envp))
 
 
-@syscall("execveat", ("dirfd", "path", "ptr", "ptr", "atflags"))
 def execveat(t, dirfd, path, argv, envp, flags):
     if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
         raise SyscallError(EINVAL)

@@ -6,7 +6,7 @@ from snakevisor.abi.poll import (EP_MAX_EVENTS, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EP
                                  EPOLLHUP, EPOLLRDHUP, EPOLLPRI, EPOLLRDNORM, EPOLLWRNORM, EPOLLWAKEUP)
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl, new_epoll
 from snakevisor.sentry.syscalls.poll import end_from_ms, end_from_timespec, read_sigmask, sigmask_scope, time_left
-from snakevisor.sentry.kernel.syscall_table import syscall
+from snakevisor.sentry.syscalls.newfd import install_new
 
 # What EPOLLEXCLUSIVE may be combined with (Linux's EPOLLEXCLUSIVE_OK_BITS).
 EXCLUSIVE_OK = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE | \
@@ -17,21 +17,15 @@ def _install(t, flags):
     if flags & ~EPOLL_CLOEXEC:
         raise SyscallError(EINVAL)
     f = new_epoll(O_RDWR)
-    try:
-        return t.fdtable.install(f, bool(flags & EPOLL_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & EPOLL_CLOEXEC))
 
 
-@syscall("epoll_create", args=("int",), returns="fd")
 def epoll_create(t, size):
     if to_s32(size) <= 0:
         raise SyscallError(EINVAL)
     return _install(t, 0)
 
 
-@syscall("epoll_create1", args=("hex",), returns="fd")
 def epoll_create1(t, flags):
     return _install(t, to_s32(flags))
 
@@ -44,7 +38,6 @@ def _epoll_of(t, epfd) -> EpollImpl:
     return f.impl
 
 
-@syscall("epoll_ctl", args=("fd", "int", "fd", "ptr"))
 def epoll_ctl(t, epfd, op, fd, event):
     op, fd = to_s32(op), to_s32(fd)
     events = data = 0
@@ -94,18 +87,15 @@ def _wait(t, epfd, events_ptr, maxevents, end):
         f.dec_ref()
 
 
-@syscall("epoll_wait", args=("fd", "ptr", "int", "int"))
 def epoll_wait(t, epfd, events, maxevents, timeout):
     return (yield from _wait(t, epfd, events, maxevents, end_from_ms(timeout)))
 
 
-@syscall("epoll_pwait", args=("fd", "ptr", "int", "int", "ptr", "uint"))
 def epoll_pwait(t, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     mask = read_sigmask(t, sigmask, sigsetsize)
     return (yield from sigmask_scope(t, mask, _wait(t, epfd, events, maxevents, end_from_ms(timeout))))
 
 
-@syscall("epoll_pwait2", args=("fd", "ptr", "int", "ptr", "ptr", "uint"))
 def epoll_pwait2(t, epfd, events, maxevents, tsp, sigmask, sigsetsize):
     end = end_from_timespec(t, tsp)
     mask = read_sigmask(t, sigmask, sigsetsize)

@@ -7,7 +7,6 @@ fsync, munmap and close). So these validate their arguments as Linux does and su
 from snakevisor.abi.errno import EINVAL, ESPIPE, SyscallError
 from snakevisor.abi.fs import S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, to_s64
 from snakevisor.sentry.syscalls.file import _file_not_path
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE = 0, 5
 SYNC_FILE_RANGE_ALL = 1 | 2 | 4        # WAIT_BEFORE | WRITE | WAIT_AFTER
@@ -17,7 +16,6 @@ def _mode(f):
     return f.inode.mode & S_IFMT if f.inode is not None else 0
 
 
-@syscall("fadvise64", ("fd", "int", "int", "int"))
 def fadvise64(t, fd, offset, length, advice):
     f = _file_not_path(t, fd)
     if _mode(f) == S_IFIFO:
@@ -27,8 +25,6 @@ def fadvise64(t, fd, offset, length, advice):
     return 0
 
 
-@syscall("sync_file_range", ("fd", "int", "int", "hex"), PARTIAL,
-         "validates and succeeds: writes already reach the host at once (mapped gofer pages on fsync/munmap)")
 def sync_file_range(t, fd, offset, nbytes, flags):
     offset, nbytes = to_s64(offset), to_s64(nbytes)
     if flags & ~SYNC_FILE_RANGE_ALL & 0xFFFFFFFF or offset < 0 or nbytes < 0 or offset + nbytes >= 1 << 63:

@@ -24,11 +24,11 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
                                to_s64, to_u32)
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
+from snakevisor.sentry.syscalls.newfd import install_new
 
 # Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
 MAX_IO = 16 << 20
@@ -68,11 +68,7 @@ def with_blocking(t, f, op, events, nowait: bool = False):
 def install_dup(t, f, cloexec: bool = False, minfd: int = 0) -> int:
     """A new fd sharing ``f`` (dup, F_DUPFD); on failure the extra reference is undone."""
     f.inc_ref()
-    try:
-        return t.fdtable.install(f, cloexec, minfd)
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, cloexec, minfd)
 
 
 def _iovecs(t, iov, iovcnt):
@@ -153,32 +149,45 @@ def _read_into(t, f, buf, count, pos=None):
     return len(data)
 
 
-@syscall("read", args=("fd", "outstr:2", "uint"))
-def read(t, fd, buf, count):
+def _open_for(t, fd, write):
+    """The file ``fd``, which must be open for writing (``write``) or reading: EBADF otherwise."""
     f = _file(t, fd)
-    if not f.readable:
+    if not (f.writable if write else f.readable):
         raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count))
+    return f
 
 
-@syscall("pread64", args=("fd", "outstr:2", "uint", "int"))
-def pread64(t, fd, buf, count, pos):
+def _offset(pos):
+    """pread64's and pwrite64's offset: a negative one is EINVAL."""
     pos = to_s64(pos)
     if pos < 0:
         raise SyscallError(EINVAL)
-    f = _file(t, fd)
-    if not f.readable:
-        raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count, pos))
+    return pos
 
 
-def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
+def read(t, fd, buf, count):
+    return (yield from _read_into(t, _open_for(t, fd, False), buf, count))
+
+
+def pread64(t, fd, buf, count, pos):
+    pos = _offset(pos)
+    return (yield from _read_into(t, _open_for(t, fd, False), buf, count, pos))
+
+
+def _vector_args(t, fd, iov, iovcnt, flags, write):
+    """The checks of readv's and writev's family, in Linux's order (the RWF flags, the fd, the
+    iovecs, the fd's mode); returns the file, the iovecs and their total length."""
     if flags & ~RWF_SUPPORTED:
         raise SyscallError(EOPNOTSUPP)
     f = _file(t, fd)
     vecs, total = _iovecs(t, iov, iovcnt)
-    if not f.readable:
+    if not (f.writable if write else f.readable):
         raise SyscallError(EBADF)
+    return f, vecs, total
+
+
+def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
+    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, False)
     if total == 0:
         if pos is not None and not f.impl.seekable:
             raise SyscallError(ESPIPE)
@@ -191,7 +200,6 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
     return len(data)
 
 
-@syscall("readv", args=("fd", "ptr", "int"))
 def readv(t, fd, iov, iovcnt):
     return (yield from _readv(t, fd, iov, iovcnt))
 
@@ -205,12 +213,10 @@ def _pos_arg(pos_l, allow_current: bool):
     return pos
 
 
-@syscall("preadv", args=("fd", "ptr", "int", "int", "int"))
 def preadv(t, fd, iov, iovcnt, pos_l, pos_h):
     return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
 
 
-@syscall("preadv2", args=("fd", "ptr", "int", "int", "int", "hex"))
 def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
     return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
 
@@ -241,12 +247,8 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
             return done
 
 
-@syscall("write", args=("fd", "str:2", "uint"))
 def write(t, fd, buf, count):
-    f = _file(t, fd)
-    if not f.writable:
-        raise SyscallError(EBADF)
-    return (yield from _write_from(t, f, buf, count))
+    return (yield from _write_from(t, _open_for(t, fd, True), buf, count))
 
 
 def _write_from(t, f, buf, count, pos=None):
@@ -278,24 +280,13 @@ def _write_nothing(t, f):
     return (yield from send_empty(t, f))
 
 
-@syscall("pwrite64", args=("fd", "str:2", "uint", "int"))
 def pwrite64(t, fd, buf, count, pos):
-    pos = to_s64(pos)
-    if pos < 0:
-        raise SyscallError(EINVAL)
-    f = _file(t, fd)
-    if not f.writable:
-        raise SyscallError(EBADF)
-    return (yield from _write_from(t, f, buf, count, pos))
+    pos = _offset(pos)
+    return (yield from _write_from(t, _open_for(t, fd, True), buf, count, pos))
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
-    if flags & ~RWF_SUPPORTED:
-        raise SyscallError(EOPNOTSUPP)
-    f = _file(t, fd)
-    vecs, total = _iovecs(t, iov, iovcnt)
-    if not f.writable:
-        raise SyscallError(EBADF)
+    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, True)
     if pos is not None and not f.impl.seekable:
         raise SyscallError(ESPIPE)
     if total == 0:
@@ -307,17 +298,14 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
     return (yield from _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT)))
 
 
-@syscall("writev", args=("fd", "ptr", "int"))
 def writev(t, fd, iov, iovcnt):
     return (yield from _writev(t, fd, iov, iovcnt))
 
 
-@syscall("pwritev", args=("fd", "ptr", "int", "int", "int"))
 def pwritev(t, fd, iov, iovcnt, pos_l, pos_h):
     return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
 
 
-@syscall("pwritev2", args=("fd", "ptr", "int", "int", "int", "hex"))
 def pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
     return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
 
@@ -325,13 +313,11 @@ def pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
 # --- descriptors -------------------------------------------------------------------------------
 
 
-@syscall("close", args=("fd",))
 def close(t, fd):
     t.fdtable.remove(to_s32(fd)).dec_ref()
     return 0
 
 
-@syscall("close_range", args=("uint", "uint", "hex"))
 def close_range(t, first, last, flags):
     first, last, flags = to_u32(first), to_u32(last), to_u32(flags)
     if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
@@ -344,7 +330,6 @@ def close_range(t, first, last, flags):
     return 0
 
 
-@syscall("dup", args=("fd",), returns="fd")
 def dup(t, fd):
     return install_dup(t, _file(t, fd))
 
@@ -361,7 +346,6 @@ def _dup_to(t, oldfd, newfd, cloexec):
         raise
 
 
-@syscall("dup2", args=("fd", "fd"), returns="fd")
 def dup2(t, oldfd, newfd):
     oldfd, newfd = to_s32(oldfd), to_s32(newfd)
     if oldfd == newfd:
@@ -370,7 +354,6 @@ def dup2(t, oldfd, newfd):
     return _dup_to(t, oldfd, newfd, False)
 
 
-@syscall("dup3", args=("fd", "fd", "oflags"), returns="fd")
 def dup3(t, oldfd, newfd, flags):
     oldfd, newfd, flags = to_s32(oldfd), to_s32(newfd), to_s32(flags)
     if flags & ~O_CLOEXEC or oldfd == newfd:
@@ -378,13 +361,11 @@ def dup3(t, oldfd, newfd, flags):
     return _dup_to(t, oldfd, newfd, bool(flags & O_CLOEXEC))
 
 
-@syscall("lseek", args=("fd", "int", "int"))
 def lseek(t, fd, offset, whence):
     whence = to_u32(whence)
     return _file(t, fd).lseek(to_s64(offset), whence)
 
 
-@syscall("fstat", args=("fd", "ptr"))
 def fstat(t, fd, statbuf):
     st = _file(t, fd).stat()
     t.mm.copy_out(statbuf, pack_stat(st))
@@ -399,12 +380,10 @@ def _getdents(t, fd, dirp, count, old):
     return len(data)
 
 
-@syscall("getdents64", args=("fd", "ptr", "uint"))
 def getdents64(t, fd, dirp, count):
     return _getdents(t, fd, dirp, count, False)
 
 
-@syscall("getdents", args=("fd", "ptr", "uint"))
 def getdents(t, fd, dirp, count):
     return _getdents(t, fd, dirp, count, True)
 
@@ -454,7 +433,6 @@ def _lock(t, f, cmd, arg):
     return (yield from locks.set_lock(t, inode, owner, ofd, ltype, first, end, wait))
 
 
-@syscall("fcntl", args=("fd", "int", "hex"))
 def fcntl(t, fd, cmd, arg):
     fdn, cmd = to_s32(fd), to_s32(cmd)
     f = t.fdtable.get(fdn)
@@ -516,7 +494,6 @@ def fcntl(t, fd, cmd, arg):
 # --- ioctl ------------------------------------------------------------------------------------------
 
 
-@syscall("ioctl", args=("fd", "hex", "hex"))
 def ioctl(t, fd, cmd, arg):
     fdn, cmd = to_s32(fd), to_u32(cmd)
     f = t.fdtable.get(fdn)
@@ -572,13 +549,11 @@ def statfs_of(vd) -> bytes:
     return pack_statfs(s)
 
 
-@syscall("fstatfs", args=("fd", "ptr"))
 def fstatfs(t, fd, buf):
     t.mm.copy_out(buf, statfs_of(_file(t, fd).vd))
     return 0
 
 
-@syscall("fchmod", args=("fd", "mode"))
 def fchmod(t, fd, mode):
     f = _file_not_path(t, fd)
     chmod_vd(task_ctx(t), f.vd, to_u32(mode))
@@ -591,14 +566,12 @@ def id_arg(x):
     return None if x == 0xFFFFFFFF else x
 
 
-@syscall("fchown", args=("fd", "int", "int"))
 def fchown(t, fd, uid, gid):
     f = _file_not_path(t, fd)
     chown_vd(task_ctx(t), f.vd, id_arg(uid), id_arg(gid))
     return 0
 
 
-@syscall("ftruncate", args=("fd", "int"))
 def ftruncate(t, fd, length):
     length = to_s64(length)
     if length < 0:
@@ -615,26 +588,21 @@ def ftruncate(t, fd, length):
     return 0
 
 
-@syscall("fsync", args=("fd",))
 def fsync(t, fd):
     _file(t, fd).fsync()
     return 0
 
 
-@syscall("fdatasync", args=("fd",))
 def fdatasync(t, fd):
     _file(t, fd).fsync()
     return 0
 
 
-@syscall("syncfs", args=("fd",))
 def syncfs(t, fd):
     _file_not_path(t, fd)
     return 0
 
 
-@syscall("fallocate", args=("fd", "hex", "int", "int"), status=PARTIAL,
-         note="modes 0, KEEP_SIZE and PUNCH_HOLE on tmpfs")
 def fallocate(t, fd, mode, offset, length):
     mode, offset, length = to_s32(mode), to_s64(offset), to_s64(length)
     if offset < 0 or length <= 0:
@@ -660,7 +628,6 @@ def fallocate(t, fd, mode, offset, length):
     return 0
 
 
-@syscall("readahead", args=("fd", "int", "uint"))
 def readahead(t, fd, offset, count):
     f = _file_not_path(t, fd)
     if not f.readable:
@@ -670,7 +637,6 @@ def readahead(t, fd, offset, count):
     return 0
 
 
-@syscall("flock", args=("fd", "hex"))
 def flock(t, fd, operation):
     f = _file_not_path(t, fd)
     if operation & 32:  # LOCK_MAND: obsolete, Linux accepts and ignores it

@@ -17,7 +17,6 @@ from snakevisor.abi.fs import (O_PATH, O_PATH_KEEP, OPEN_HOW_SIZE_VER0, RESOLVE_
                                RESOLVE_IN_ROOT, VALID_OPEN_FLAGS, __O_TMPFILE)
 from snakevisor.sentry.syscalls.file import id_arg, statfs_of
 from snakevisor.sentry.syscalls.fsize import check_new_size
-from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs.at import at_start, read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.inode import now_ns
 from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_path, mkdir_path, mknod_path,
@@ -25,6 +24,7 @@ from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_p
                                            unlink_path, utimes_vd)
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission, is_root
 from snakevisor.sentry.vfs.resolve import ResolveContext, is_reachable, path_of
+from snakevisor.sentry.syscalls.newfd import install_new
 
 FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
 
@@ -36,14 +36,9 @@ def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) 
     if not path:
         raise SyscallError(ENOENT)
     f = open_path(ctx or task_ctx(t), start or at_start(t, dirfd, path), path, flags, mode & 0o7777, t.fs.umask)
-    try:
-        return t.fdtable.install(f, cloexec=bool(flags & O_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & O_CLOEXEC))
 
 
-@syscall("openat", args=("dirfd", "path", "oflags", "mode"), returns="fd")
 def openat(t, dirfd, path, flags, mode):
     return do_open(t, dirfd, read_path(t, path), to_u32(flags), to_u32(mode))
 
@@ -51,7 +46,6 @@ def openat(t, dirfd, path, flags, mode):
 OPEN_HOW = struct.Struct("<QQQ")
 
 
-@syscall("openat2", args=("dirfd", "path", "ptr", "uint"), returns="fd")
 def openat2(t, dirfd, path_addr, how_addr, size):
     """openat with struct open_how: strict flags and mode, and RESOLVE_* scoping of the walk."""
     if size < OPEN_HOW_SIZE_VER0:
@@ -80,12 +74,10 @@ def openat2(t, dirfd, path_addr, how_addr, size):
     return do_open(t, dirfd, path, flags, mode, ctx, base)
 
 
-@syscall("open", args=("path", "oflags", "mode"), returns="fd")
 def open_(t, path, flags, mode):
     return do_open(t, FDCWD, read_path(t, path), to_u32(flags), to_u32(mode))
 
 
-@syscall("creat", args=("path", "mode"), returns="fd")
 def creat(t, path, mode):
     return do_open(t, FDCWD, read_path(t, path), O_CREAT | O_WRONLY | O_TRUNC, to_u32(mode))
 
@@ -99,21 +91,18 @@ def _stat_vd(vd):
     return st
 
 
-@syscall("stat", args=("path", "ptr"))
 def stat(t, path, statbuf):
     vd = resolve_at(t, FDCWD, read_path(t, path))
     t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
     return 0
 
 
-@syscall("lstat", args=("path", "ptr"))
 def lstat(t, path, statbuf):
     vd = resolve_at(t, FDCWD, read_path(t, path), follow=False)
     t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
     return 0
 
 
-@syscall("newfstatat", args=("dirfd", "path", "ptr", "atflags"))
 def newfstatat(t, dirfd, path, statbuf, flags):
     flags = to_s32(flags)
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT):
@@ -123,7 +112,6 @@ def newfstatat(t, dirfd, path, statbuf, flags):
     return 0
 
 
-@syscall("statx", args=("dirfd", "path", "atflags", "hex", "ptr"))
 def statx(t, dirfd, path, flags, mask, buf):
     flags, mask = to_s32(flags), to_u32(mask)
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE):
@@ -139,7 +127,6 @@ def statx(t, dirfd, path, flags, mask, buf):
     return 0
 
 
-@syscall("statfs", args=("path", "ptr"))
 def statfs(t, path, buf):
     vd = resolve_at(t, FDCWD, read_path(t, path))
     t.mm.copy_out(buf, statfs_of(vd))
@@ -160,17 +147,14 @@ def _access(t, dirfd, path, mode, flags):
     return 0
 
 
-@syscall("access", args=("path", "int"))
 def access(t, path, mode):
     return _access(t, FDCWD, path, mode, 0)
 
 
-@syscall("faccessat", args=("dirfd", "path", "int"))
 def faccessat(t, dirfd, path, mode):
     return _access(t, dirfd, path, mode, 0)
 
 
-@syscall("faccessat2", args=("dirfd", "path", "int", "atflags"))
 def faccessat2(t, dirfd, path, mode, flags):
     return _access(t, dirfd, path, mode, to_s32(flags))
 
@@ -195,17 +179,14 @@ def _readlink(t, dirfd, path, buf, bufsiz):
     return len(text)
 
 
-@syscall("readlink", args=("path", "ptr", "int"))
 def readlink(t, path, buf, bufsiz):
     return _readlink(t, FDCWD, path, buf, bufsiz)
 
 
-@syscall("readlinkat", args=("dirfd", "path", "ptr", "int"))
 def readlinkat(t, dirfd, path, buf, bufsiz):
     return _readlink(t, dirfd, path, buf, bufsiz)
 
 
-@syscall("getcwd", args=("ptr", "uint"))
 def getcwd(t, buf, size):
     cwd = t.fs.cwd
     if cwd.dentry.dead:
@@ -229,19 +210,16 @@ def _enter_dir(t, vd):
     return vd
 
 
-@syscall("chdir", args=("path",))
 def chdir(t, path):
     t.fs.set_cwd(_enter_dir(t, resolve_at(t, FDCWD, read_path(t, path), want_dir=True)))
     return 0
 
 
-@syscall("fchdir", args=("fd",))
 def fchdir(t, fd):
     t.fs.set_cwd(_enter_dir(t, t.fdtable.get(to_s32(fd)).vd))
     return 0
 
 
-@syscall("chroot", args=("path",))
 def chroot(t, path):
     if not is_root(getattr(t, "creds", None)):
         raise SyscallError(EPERM)
@@ -249,7 +227,6 @@ def chroot(t, path):
     return 0
 
 
-@syscall("umask", args=("mode",))
 def umask(t, mask):
     old = t.fs.umask
     t.fs.umask = to_u32(mask) & 0o777
@@ -265,19 +242,16 @@ def _start(t, dirfd, p):
     return at_start(t, dirfd, p)
 
 
-@syscall("mkdirat", args=("dirfd", "path", "mode"))
 def mkdirat(t, dirfd, path, mode):
     p = read_path(t, path)
     mkdir_path(task_ctx(t), _start(t, dirfd, p), p, to_u32(mode) & 0o7777, t.fs.umask)
     return 0
 
 
-@syscall("mkdir", args=("path", "mode"))
 def mkdir(t, path, mode):
     return mkdirat(t, FDCWD, path, mode)
 
 
-@syscall("mknodat", args=("dirfd", "path", "mode", "hex"))
 def mknodat(t, dirfd, path, mode, dev):
     mode = to_u32(mode)
     kind = mode & S_IFMT
@@ -296,12 +270,10 @@ def mknodat(t, dirfd, path, mode, dev):
     return 0
 
 
-@syscall("mknod", args=("path", "mode", "hex"))
 def mknod(t, path, mode, dev):
     return mknodat(t, FDCWD, path, mode, dev)
 
 
-@syscall("symlinkat", args=("path", "dirfd", "path"))
 def symlinkat(t, target, newdirfd, linkpath):
     text = read_path(t, target)
     p = read_path(t, linkpath)
@@ -311,12 +283,10 @@ def symlinkat(t, target, newdirfd, linkpath):
     return 0
 
 
-@syscall("symlink", args=("path", "path"))
 def symlink(t, target, linkpath):
     return symlinkat(t, target, FDCWD, linkpath)
 
 
-@syscall("linkat", args=("dirfd", "path", "dirfd", "path", "atflags"))
 def linkat(t, olddirfd, oldpath, newdirfd, newpath, flags):
     flags = to_s32(flags)
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
@@ -327,12 +297,10 @@ def linkat(t, olddirfd, oldpath, newdirfd, newpath, flags):
     return 0
 
 
-@syscall("link", args=("path", "path"))
 def link(t, oldpath, newpath):
     return linkat(t, FDCWD, oldpath, FDCWD, newpath, 0)
 
 
-@syscall("unlinkat", args=("dirfd", "path", "atflags"))
 def unlinkat(t, dirfd, path, flags):
     flags = to_s32(flags)
     if flags & ~AT_REMOVEDIR:
@@ -343,17 +311,14 @@ def unlinkat(t, dirfd, path, flags):
     return 0
 
 
-@syscall("unlink", args=("path",))
 def unlink(t, path):
     return unlinkat(t, FDCWD, path, 0)
 
 
-@syscall("rmdir", args=("path",))
 def rmdir(t, path):
     return unlinkat(t, FDCWD, path, AT_REMOVEDIR)
 
 
-@syscall("renameat2", args=("dirfd", "path", "dirfd", "path", "hex"))
 def renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags):
     flags = to_u32(flags)
     if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
@@ -367,12 +332,10 @@ def renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags):
     return 0
 
 
-@syscall("renameat", args=("dirfd", "path", "dirfd", "path"))
 def renameat(t, olddirfd, oldpath, newdirfd, newpath):
     return renameat2(t, olddirfd, oldpath, newdirfd, newpath, 0)
 
 
-@syscall("rename", args=("path", "path"))
 def rename(t, oldpath, newpath):
     return renameat2(t, FDCWD, oldpath, FDCWD, newpath, 0)
 
@@ -380,19 +343,16 @@ def rename(t, oldpath, newpath):
 # --- attributes -------------------------------------------------------------------------------------------
 
 
-@syscall("fchmodat", args=("dirfd", "path", "mode"))
 def fchmodat(t, dirfd, path, mode):
     vd = resolve_at(t, dirfd, read_path(t, path))
     chmod_vd(task_ctx(t), vd, to_u32(mode))
     return 0
 
 
-@syscall("chmod", args=("path", "mode"))
 def chmod(t, path, mode):
     return fchmodat(t, FDCWD, path, mode)
 
 
-@syscall("fchownat", args=("dirfd", "path", "int", "int", "atflags"))
 def fchownat(t, dirfd, path, uid, gid, flags):
     flags = to_s32(flags)
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
@@ -402,17 +362,14 @@ def fchownat(t, dirfd, path, uid, gid, flags):
     return 0
 
 
-@syscall("chown", args=("path", "int", "int"))
 def chown(t, path, uid, gid):
     return fchownat(t, FDCWD, path, uid, gid, 0)
 
 
-@syscall("lchown", args=("path", "int", "int"))
 def lchown(t, path, uid, gid):
     return fchownat(t, FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW)
 
 
-@syscall("truncate", args=("path", "int"))
 def truncate(t, path, length):
     length = to_s64(length)
     vd = resolve_at(t, FDCWD, read_path(t, path))
@@ -442,7 +399,6 @@ def _timespec(sec, nsec):
     return sec * 1_000_000_000 + nsec
 
 
-@syscall("utimensat", args=("dirfd", "path", "ptr", "atflags"))
 def utimensat(t, dirfd, path, times, flags):
     flags = to_s32(flags)
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
@@ -476,7 +432,6 @@ def _timevals(t, tv):
     return out[0], out[1]
 
 
-@syscall("futimesat", args=("dirfd", "path", "ptr"))
 def futimesat(t, dirfd, path, tv):
     atime, mtime = _timevals(t, tv)
     if path == 0:
@@ -486,14 +441,12 @@ def futimesat(t, dirfd, path, tv):
     return _set_times(t, vd, atime, mtime)
 
 
-@syscall("utimes", args=("path", "ptr"))
 def utimes(t, path, tv):
     if path == 0:
         raise SyscallError(EFAULT)  # only futimesat lets a NULL path name the dirfd
     return futimesat(t, FDCWD, path, tv)
 
 
-@syscall("utime", args=("path", "ptr"))
 def utime(t, path, times):
     if times:
         a, m = UTIMBUF.unpack(t.mm.copy_in(times, UTIMBUF.size))
@@ -504,6 +457,5 @@ def utime(t, path, times):
     return _set_times(t, vd, atime, mtime)
 
 
-@syscall("sync")
 def sync(t):
     return 0

@@ -3,7 +3,6 @@ import struct
 
 from snakevisor.abi.errno import ENOSYS, SyscallError
 from snakevisor.sentry.kernel.futex import BITSET_ALL
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import CLOCK_MONOTONIC, NSEC, clock_ns, read_timespec
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP = 0, 1, 2, 3, 4, 5
@@ -12,7 +11,6 @@ FUTEX_PRIVATE_FLAG = 128
 FUTEX_CLOCK_REALTIME = 256
 
 
-@syscall("futex", ("ptr", "int", "uint", "ptr", "ptr", "uint"), PARTIAL, "no PI futexes")
 def futex(t, addr, op, val, timeout_ptr, addr2, val3):
     private = bool(op & FUTEX_PRIVATE_FLAG)
     cmd = op & 0x7F

@@ -6,17 +6,16 @@ import time
 
 from snakevisor.abi import resource as R
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
-from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel import cputime
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
+from snakevisor.sentry.syscalls.process import thread_group
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 MAX_GETRANDOM = 32 << 20
 CLK_TCK = 100
 
 
-@syscall("uname", ("ptr",))
 def uname(t, addr):
     u = t.kernel.uts
     fields = (u.sysname, u.nodename, u.release, u.version, u.machine, u.domainname)
@@ -24,12 +23,10 @@ def uname(t, addr):
     return 0
 
 
-@syscall("sethostname", ("str:1", "int"))
 def sethostname(t, addr, length):
     return _set_uts(t, addr, length, "nodename")
 
 
-@syscall("setdomainname", ("str:1", "int"))
 def setdomainname(t, addr, length):
     return _set_uts(t, addr, length, "domainname")
 
@@ -44,7 +41,6 @@ def _set_uts(t, addr, length, field):
     return 0
 
 
-@syscall("sysinfo", ("ptr",))
 def sysinfo(t, addr):
     uptime = int(time.monotonic() - t.kernel.boot_time)
     mf = t.kernel.memory_file
@@ -56,7 +52,6 @@ def sysinfo(t, addr):
     return 0
 
 
-@syscall("getrandom", ("ptr", "uint", "hex"))
 def getrandom(t, addr, length, flags):
     if flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) or (flags & GRND_RANDOM and flags & GRND_INSECURE):
         raise SyscallError(EINVAL)
@@ -68,19 +63,8 @@ def getrandom(t, addr, length, flags):
     return room
 
 
-def _target_group(t, pid):
-    pid = to_s32(pid)
-    if pid == 0:
-        return t.tg
-    tg = t.kernel.pidns.thread_groups.get(pid)
-    if tg is None or pid < 0:
-        raise SyscallError(ESRCH)
-    return tg
-
-
-@syscall("prlimit64", ("int", "int", "ptr", "ptr"))
 def prlimit64(t, pid, resource, new_ptr, old_ptr):
-    tg = _target_group(t, pid)
+    tg = thread_group(t, pid)
     limits = tg.limits
     resource = to_s32(resource)
     if not 0 <= resource < R.RLIM_NLIMITS:
@@ -104,14 +88,12 @@ def prlimit64(t, pid, resource, new_ptr, old_ptr):
     return 0
 
 
-@syscall("getrlimit", ("int", "ptr"))
 def getrlimit(t, resource, addr):
     if not addr:
         raise SyscallError(EFAULT)
     return prlimit64(t, 0, resource, 0, addr)
 
 
-@syscall("setrlimit", ("int", "ptr"))
 def setrlimit(t, resource, addr):
     if not addr:
         raise SyscallError(EFAULT)
@@ -130,7 +112,6 @@ def _cpu_times(t, who):
     return user, system, host_resource.getrusage(host_resource.RUSAGE_CHILDREN).ru_maxrss
 
 
-@syscall("getrusage", ("int", "ptr"), PARTIAL, "CPU times per process; ru_maxrss is the sandbox's, other fields 0")
 def getrusage(t, who, addr):
     who = to_s32(who)
     if who not in (R.RUSAGE_SELF, R.RUSAGE_CHILDREN, R.RUSAGE_THREAD):
@@ -139,7 +120,6 @@ def getrusage(t, who, addr):
     return 0
 
 
-@syscall("times", ("ptr",), PARTIAL, "the return value counts clock ticks since the sandbox booted, not since the host did")
 def times(t, addr):
     utime, stime = cputime.group_times(t.tg)
     cutime, cstime = t.tg.children_cpu
@@ -148,7 +128,6 @@ def times(t, addr):
     return int((time.monotonic() - t.kernel.boot_time) * CLK_TCK) + 1
 
 
-@syscall("syslog", ("int", "ptr", "int"), PARTIAL, "an empty kernel log")
 def syslog(t, typ, buf, length):
     typ = to_s32(typ)
     if typ in (0, 1, 5, 6, 7, 8):
@@ -164,7 +143,6 @@ def syslog(t, typ, buf, length):
     raise SyscallError(EINVAL)
 
 
-@syscall("personality", ("hex",), PARTIAL, "recorded, inherited and reported; no flag changes behaviour yet")
 def personality(t, persona):
     old = t.tg.personality
     persona &= 0xFFFFFFFF

@@ -3,28 +3,22 @@ from snakevisor.abi import inotify as N
 from snakevisor.abi.errno import EINVAL, ENOTDIR, SyscallError
 from snakevisor.abi.fs import AT_FDCWD, to_s32
 from snakevisor.sentry.fsimpl.inotify import InotifyImpl, new_inotify
-from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.permissions import MAY_READ, check_permission
+from snakevisor.sentry.syscalls.newfd import install_new
 
 
 def _init(t, flags):
     if flags & ~(N.IN_CLOEXEC | N.IN_NONBLOCK):
         raise SyscallError(EINVAL)
     f = new_inotify(t.creds.uid, bool(flags & N.IN_NONBLOCK))
-    try:
-        return t.fdtable.install(f, bool(flags & N.IN_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & N.IN_CLOEXEC))
 
 
-@syscall("inotify_init", returns="fd")
 def inotify_init(t):
     return _init(t, 0)
 
 
-@syscall("inotify_init1", ("hex",), returns="fd")
 def inotify_init1(t, flags):
     return _init(t, to_s32(flags))
 
@@ -36,7 +30,6 @@ def _instance(t, fd):
     return impl
 
 
-@syscall("inotify_add_watch", ("fd", "path", "hex"))
 def inotify_add_watch(t, fd, path, mask):
     mask &= 0xFFFFFFFF
     if not mask & N.ALL_INOTIFY_BITS or mask & ~N.ALL_INOTIFY_BITS:
@@ -54,7 +47,6 @@ def inotify_add_watch(t, fd, path, mask):
     return instance.add_watch(inode, mask)
 
 
-@syscall("inotify_rm_watch", ("fd", "int"))
 def inotify_rm_watch(t, fd, wd):
     _instance(t, fd).rm_watch(to_s32(wd))
     return 0

@@ -11,7 +11,6 @@ from snakevisor.abi.errno import EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl
 from snakevisor.sentry.kernel.creds import ptrace_target
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
 _COOKIES = [int.from_bytes(os.urandom(8), "little") for _ in range(KCMP_EPOLL_TFD + 1)]
@@ -35,7 +34,6 @@ def _epoll_target(t, task, slot_addr):
     raise SyscallError(ENOENT)
 
 
-@syscall("kcmp", ("int", "int", "int", "uint", "uint"))
 def kcmp(t, pid1, pid2, kind, idx1, idx2):
     a, b = ptrace_target(t, to_s32(pid1)), ptrace_target(t, to_s32(pid2))
     if kind == KCMP_FILE:

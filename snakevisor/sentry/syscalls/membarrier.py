@@ -11,7 +11,6 @@ import os
 
 from snakevisor.abi.errno import EINVAL, EPERM, SyscallError
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 QUERY, GLOBAL, GLOBAL_EXPEDITED, REGISTER_GLOBAL_EXPEDITED = 0, 1, 2, 4
 PRIVATE_EXPEDITED, REGISTER_PRIVATE_EXPEDITED = 8, 16
@@ -32,7 +31,6 @@ def _host_barrier():
         _libc.syscall(SYSCALL_NUMBERS["membarrier"], GLOBAL, 0, 0)
 
 
-@syscall("membarrier", ("int", "hex", "int"))
 def membarrier(t, cmd, flags, cpu_id):
     cmd &= 0xFFFFFFFF
     if flags and not (cmd == PRIVATE_EXPEDITED_RSEQ and flags == FLAG_CPU):

@@ -5,7 +5,7 @@ from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, E
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
+from snakevisor.sentry.syscalls.newfd import install_new
 
 
 # Flags MAP_SHARED_VALIDATE accepts (Linux's LEGACY_MAP_MASK plus MAP_SYNC).
@@ -15,12 +15,10 @@ VALIDATE_KNOWN = (M.MAP_TYPE | M.MAP_FIXED | M.MAP_ANONYMOUS | M.MAP_DENYWRITE |
                   | (0x3F << 26))
 
 
-@syscall("brk", ("hex",), returns="hex")
 def brk(t, addr):
     return t.mm.brk(addr)
 
 
-@syscall("mmap", ("hex", "uint", "prot", "mapflags", "fd", "hex"), returns="hex")
 def mmap(t, addr, length, prot, flags, fd, offset):
     flags &= 0xFFFFFFFF
     if flags & M.MAP_TYPE == M.MAP_SHARED_VALIDATE and flags & ~VALIDATE_KNOWN:
@@ -66,27 +64,22 @@ def mmap(t, addr, length, prot, flags, fd, offset):
                      maywrite=maywrite, mayexec=mayexec)
 
 
-@syscall("munmap", ("hex", "uint"))
 def munmap(t, addr, length):
     return t.mm.munmap(addr, length)
 
 
-@syscall("mprotect", ("hex", "uint", "prot"))
 def mprotect(t, addr, length, prot):
     return t.mm.mprotect(addr, length, prot & 0xFFFFFFFF)
 
 
-@syscall("mremap", ("hex", "uint", "uint", "int", "hex"), returns="hex")
 def mremap(t, old, old_len, new_len, flags, new_addr):
     return t.mm.mremap(old, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
 
 
-@syscall("madvise", ("hex", "uint", "int"))
 def madvise(t, addr, length, advice):
     return t.mm.madvise(addr, length, to_s32(advice))
 
 
-@syscall("mlock", ("hex", "uint"), PARTIAL, "memory is never swapped by the Sentry; checks the range only")
 def mlock(t, addr, length):
     return _check_mapped(t, addr, length)
 
@@ -94,31 +87,26 @@ def mlock(t, addr, length):
 MLOCK_ONFAULT = 1
 
 
-@syscall("mlock2", ("hex", "uint", "hex"), PARTIAL, "as mlock (MLOCK_ONFAULT accepted); no VmLck accounting yet")
 def mlock2(t, addr, length, flags):
     if flags & ~MLOCK_ONFAULT:
         raise SyscallError(EINVAL)
     return _check_mapped(t, addr, length)
 
 
-@syscall("munlock", ("hex", "uint"), PARTIAL, "memory is never swapped by the Sentry; checks the range only")
 def munlock(t, addr, length):
     return _check_mapped(t, addr, length)
 
 
-@syscall("mlockall", ("int",), PARTIAL, "memory is never swapped by the Sentry; checks the flags only")
 def mlockall(t, flags):
     if flags == 0 or flags & ~7:
         raise SyscallError(EINVAL)
     return 0
 
 
-@syscall("munlockall", (), PARTIAL, "memory is never swapped by the Sentry")
 def munlockall(t):
     return 0
 
 
-@syscall("msync", ("hex", "uint", "int"))
 def msync(t, addr, length, flags):
     if addr % PAGE_SIZE or flags & ~7 or (flags & 1 and flags & 4):
         raise SyscallError(EINVAL)
@@ -129,7 +117,6 @@ def msync(t, addr, length, flags):
     return 0
 
 
-@syscall("mincore", ("hex", "uint", "ptr"), PARTIAL, "reports every mapped page resident")
 def mincore(t, addr, length, vec):
     if addr % PAGE_SIZE:
         raise SyscallError(EINVAL)
@@ -146,7 +133,6 @@ def _check_mapped(t, addr, length):
     return 0
 
 
-@syscall("memfd_create", ("str", "hex"), returns="fd")
 def memfd_create(t, name_ptr, flags):
     from snakevisor.sentry.fsimpl.memfd import MFD_CLOEXEC, MFD_NAME_MAX, new_memfd
     try:
@@ -155,8 +141,4 @@ def memfd_create(t, name_ptr, flags):
         raise SyscallError(EINVAL if e.errno == ENAMETOOLONG else e.errno)
     flags = flags & 0xFFFFFFFF
     f = new_memfd(t.kernel.memory_file, name, flags, t.creds)
-    try:
-        return t.fdtable.install(f, bool(flags & MFD_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & MFD_CLOEXEC))

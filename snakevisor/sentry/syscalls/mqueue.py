@@ -15,11 +15,11 @@ from snakevisor.abi.fs import NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O
 from snakevisor.sentry.fsimpl.mqueue import MQ_PRIO_MAX, SIGEV_NONE, SIGEV_SIGNAL, MqueueImpl, \
     register_notify, take_notification
 from snakevisor.sentry.kernel.signals import make_siginfo
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import CLOCK_REALTIME, NSEC, TIMESPEC, clock_ns
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, check_permission
+from snakevisor.sentry.syscalls.newfd import install_new
 
 MQ_ATTR = struct.Struct("<qqqq32x")        # mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs, reserved
 SIGEVENT = struct.Struct("<Qii")          # sigev_value, sigev_signo, sigev_notify (of 64 bytes)
@@ -59,7 +59,6 @@ def _queue_file(t, fd):
     return f
 
 
-@syscall("mq_open", ("path", "oflags", "mode", "ptr"), returns="fd")
 def mq_open(t, name_addr, oflag, mode, attr_addr):
     oflag = to_s32(oflag)
     attr = MQ_ATTR.unpack(t.mm.copy_in(attr_addr, MQ_ATTR.size)) if attr_addr else None
@@ -82,14 +81,9 @@ def mq_open(t, name_addr, oflag, mode, attr_addr):
         check_permission(t.creds, dentry.inode, _ACCESS[oflag & O_ACCMODE])
     vd = VirtualDentry(fs.internal_mount, dentry)
     f = FileDescription(dentry.inode.open(oflag), vd, (oflag & ~(O_CREAT | O_EXCL | O_CLOEXEC)) | O_LARGEFILE)
-    try:
-        return t.fdtable.install(f, bool(oflag & O_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(oflag & O_CLOEXEC))
 
 
-@syscall("mq_unlink", ("path",))
 def mq_unlink(t, name_addr):
     name = _name(t, name_addr)
     root = _fs(t).root
@@ -111,7 +105,6 @@ def _wait(t, q, events, deadline):
     yield from t.block_on(q.changed, events, left)
 
 
-@syscall("mq_timedsend", ("fd", "str:2", "uint", "uint", "ptr"))
 def mq_timedsend(t, fd, msg_addr, length, prio, timeout_addr):
     deadline = _deadline(t, timeout_addr)
     if prio >= MQ_PRIO_MAX:
@@ -137,7 +130,6 @@ def mq_timedsend(t, fd, msg_addr, length, prio, timeout_addr):
     return 0
 
 
-@syscall("mq_timedreceive", ("fd", "ptr", "uint", "ptr", "ptr"))
 def mq_timedreceive(t, fd, msg_addr, length, prio_addr, timeout_addr):
     deadline = _deadline(t, timeout_addr)
     f = _queue_file(t, fd)
@@ -161,7 +153,6 @@ def mq_timedreceive(t, fd, msg_addr, length, prio_addr, timeout_addr):
     return len(data)
 
 
-@syscall("mq_notify", ("fd", "ptr"), PARTIAL, "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD (a netlink cookie) is EINVAL")
 def mq_notify(t, fd, sevp):
     sigevent = None
     if sevp:
@@ -173,7 +164,6 @@ def mq_notify(t, fd, sevp):
     return 0
 
 
-@syscall("mq_getsetattr", ("fd", "ptr", "ptr"))
 def mq_getsetattr(t, fd, new_addr, old_addr):
     new = MQ_ATTR.unpack(t.mm.copy_in(new_addr, MQ_ATTR.size)) if new_addr else None
     if new is not None and new[0] & ~O_NONBLOCK:

@@ -11,7 +11,6 @@ from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE
 from snakevisor.sentry.kernel.creds import ptrace_target
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY = range(6)
 MPOL_WEIGHTED_INTERLEAVE = 6
@@ -66,7 +65,6 @@ def _copy_nodes_out(t, addr, maxnode, nodes):
         t.mm.copy_out(addr, nodes.to_bytes(nbytes, "little"))
 
 
-@syscall("get_mempolicy", ("ptr", "ptr", "uint", "hex", "hex"))
 def get_mempolicy(t, mode_addr, nmask_addr, maxnode, addr, flags):
     if flags & ~(MPOL_F_NODE | MPOL_F_ADDR | MPOL_F_MEMS_ALLOWED):
         raise SyscallError(EINVAL)
@@ -97,7 +95,6 @@ def get_mempolicy(t, mode_addr, nmask_addr, maxnode, addr, flags):
     return 0
 
 
-@syscall("set_mempolicy", ("int", "ptr", "uint"), PARTIAL, "one node: the policy is validated and reported, placement is the same")
 def set_mempolicy(t, mode, nmask_addr, maxnode):
     mode = to_s32(mode)
     if mode < 0:
@@ -108,7 +105,6 @@ def set_mempolicy(t, mode, nmask_addr, maxnode):
     return 0
 
 
-@syscall("mbind", ("hex", "uint", "int", "ptr", "uint", "hex"), PARTIAL, "one node: validated, not remembered per range")
 def mbind(t, start, length, mode, nmask_addr, maxnode, flags):
     mode = to_s32(mode)
     if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) or mode < 0 or start & (PAGE_SIZE - 1):
@@ -129,7 +125,6 @@ def mbind(t, start, length, mode, nmask_addr, maxnode, flags):
     return 0
 
 
-@syscall("migrate_pages", ("int", "uint", "ptr", "ptr"))
 def migrate_pages(t, pid, maxnode, old_addr, new_addr):
     _read_nodemask(t, old_addr, maxnode)
     _read_nodemask(t, new_addr, maxnode)
@@ -139,8 +134,6 @@ def migrate_pages(t, pid, maxnode, old_addr, new_addr):
     return 0            # nothing could not be moved: one node
 
 
-@syscall("move_pages", ("int", "uint", "ptr", "ptr", "ptr", "hex"), PARTIAL,
-         "a mapped page reports node 0 even before its first touch (Linux: -EFAULT until present)")
 def move_pages(t, pid, count, pages, nodes, status, flags):
     if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
         raise SyscallError(EINVAL)
@@ -164,7 +157,6 @@ def move_pages(t, pid, count, pages, nodes, status, flags):
     return 0
 
 
-@syscall("set_mempolicy_home_node", ("hex", "uint", "int", "hex"))
 def set_mempolicy_home_node(t, start, length, home_node, flags):
     if flags or start & (PAGE_SIZE - 1) or to_s32(home_node) < 0 or to_s32(home_node) >= NR_NODE_IDS:
         raise SyscallError(EINVAL)

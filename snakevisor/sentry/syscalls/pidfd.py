@@ -6,7 +6,7 @@ from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
-from snakevisor.sentry.kernel.syscall_table import syscall
+from snakevisor.sentry.syscalls.newfd import install_new
 
 PIDFD_NONBLOCK = O_NONBLOCK
 PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
@@ -14,11 +14,7 @@ PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 
 
 def install_pidfd(t, tg, nonblock=False) -> int:
     f = new_pidfd(tg, nonblock)
-    try:
-        return t.fdtable.install(f, cloexec=True)   # pidfds are always close-on-exec
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, True)   # pidfds are always close-on-exec
 
 
 def group_of_fd(t, fd, allow_proc=False):
@@ -35,7 +31,6 @@ def group_of_fd(t, fd, allow_proc=False):
     return tg
 
 
-@syscall("pidfd_open", ("int", "hex"), returns="fd")
 def pidfd_open(t, pid, flags):
     pid, flags = to_s32(pid), to_u32(flags)
     if flags & ~PIDFD_NONBLOCK or pid <= 0:
@@ -49,7 +44,6 @@ def pidfd_open(t, pid, flags):
     return install_pidfd(t, tg, bool(flags & PIDFD_NONBLOCK))
 
 
-@syscall("pidfd_send_signal", ("fd", "signal", "ptr", "hex"))
 def pidfd_send_signal(t, pidfd, sig, info_ptr, flags):
     flags = to_u32(flags)
     scope = flags & (PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP)
@@ -92,7 +86,6 @@ def pidfd_send_signal(t, pidfd, sig, info_ptr, flags):
     return 0
 
 
-@syscall("pidfd_getfd", ("fd", "fd", "hex"), returns="fd")
 def pidfd_getfd(t, pidfd, targetfd, flags):
     if to_u32(flags):
         raise SyscallError(EINVAL)
@@ -104,8 +97,4 @@ def pidfd_getfd(t, pidfd, targetfd, flags):
         raise SyscallError(EPERM)
     f = live[0].fdtable.get(to_s32(targetfd))
     f.inc_ref()
-    try:
-        return t.fdtable.install(f, cloexec=True)
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, True)

@@ -11,7 +11,6 @@ from snakevisor.abi.fs import O_CLOEXEC, O_DIRECT, O_NONBLOCK, to_s32
 from snakevisor.abi.poll import O_NOTIFICATION_PIPE
 from snakevisor.abi.signal import SIGPIPE
 from snakevisor.sentry.fsimpl.pipefs import new_pipe
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 
 def send_sigpipe(t) -> None:
@@ -54,11 +53,9 @@ def _pipe2(t, fds, flags):
     return 0
 
 
-@syscall("pipe", args=("ptr",))
 def pipe(t, fds):
     return _pipe2(t, fds, 0)
 
 
-@syscall("pipe2", args=("ptr", "oflags"))
 def pipe2(t, fds, flags):
     return _pipe2(t, fds, flags)

@@ -6,24 +6,20 @@ key -1 is exactly mprotect.
 """
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 PKEY_ACCESS_MASK = 0x3     # PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
 
 
-@syscall("pkey_alloc", ("hex", "hex"))
 def pkey_alloc(t, flags, init_rights):
     if flags or init_rights & ~PKEY_ACCESS_MASK:
         raise SyscallError(EINVAL)
     raise SyscallError(EINVAL)    # key 0 taken, then refused: no OSPKE (arch_set_user_pkey_access)
 
 
-@syscall("pkey_free", ("int",))
 def pkey_free(t, pkey):
     raise SyscallError(EINVAL)    # nothing is ever allocated
 
 
-@syscall("pkey_mprotect", ("hex", "uint", "prot", "int"))
 def pkey_mprotect(t, addr, length, prot, pkey):
     if to_s32(pkey) != -1:
         raise SyscallError(EINVAL)

@@ -15,7 +15,6 @@ from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, P
 from snakevisor.abi.time import (NSEC, TIMESPEC, TIMEVAL, normalise_timeval, timespec_end_ns,
                                  timespec_valid)
 from snakevisor.abi.resource import RLIMIT_NOFILE
-from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs.fdtable import NR_OPEN
 
 UNBLOCKABLE = (1 << 8) | (1 << 18)   # SIGKILL, SIGSTOP
@@ -160,12 +159,10 @@ def _do_poll(t, fds_ptr, nfds, end):
     return count
 
 
-@syscall("poll", args=("ptr", "uint", "int"))
 def poll(t, fds, nfds, timeout_ms):
     return (yield from _do_poll(t, fds, nfds, end_from_ms(timeout_ms)))
 
 
-@syscall("ppoll", args=("ptr", "uint", "ptr", "ptr", "uint"))
 def ppoll(t, fds, nfds, tsp, sigmask, sigsetsize):
     end = end_from_timespec(t, tsp)
     mask = read_sigmask(t, sigmask, sigsetsize)
@@ -223,7 +220,6 @@ def _do_select(t, nfds, rp, wp, ep, end):
     return count
 
 
-@syscall("select", args=("int", "ptr", "ptr", "ptr", "ptr"))
 def select(t, nfds, rp, wp, ep, tvp):
     end = end_from_timespec(t, tvp, select_timeval=True)
     try:
@@ -232,7 +228,6 @@ def select(t, nfds, rp, wp, ep, tvp):
         write_remaining(t, tvp, end, timeval=True)
 
 
-@syscall("pselect6", args=("int", "ptr", "ptr", "ptr", "ptr", "ptr"))
 def pselect6(t, nfds, rp, wp, ep, tsp, sig):
     end = end_from_timespec(t, tsp)
     mask = None

@@ -6,7 +6,6 @@ from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallEr
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel.creds import ALL_CAPS
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
@@ -24,68 +23,61 @@ PR_SET_VMA = 0x53564D41
 FS_BASE_OFFSET, GS_BASE_OFFSET = 21 * 8, 22 * 8
 
 
-@syscall("exit", ("int",))
 def exit(t, code):
     if len(t.tg.live_tasks) <= 1:
         t.kernel.exit_group(t.tg, (code & 0xFF) << 8)
     t.kernel.exit_thread(t, (code & 0xFF) << 8)
 
 
-@syscall("exit_group", ("int",))
 def exit_group(t, code):
     t.kernel.exit_group(t.tg, (code & 0xFF) << 8)
 
 
-@syscall("getpid")
 def getpid(t):
     return t.tg.tgid
 
 
-@syscall("gettid")
 def gettid(t):
     return t.tid
 
 
-@syscall("getppid")
 def getppid(t):
     return t.tg.parent.tgid if t.tg.parent is not None else 0
 
 
-@syscall("getuid")
 def getuid(t):
     return t.creds.uid
 
 
-@syscall("geteuid")
 def geteuid(t):
     return t.creds.euid
 
 
-@syscall("getgid")
 def getgid(t):
     return t.creds.gid
 
 
-@syscall("getegid")
 def getegid(t):
     return t.creds.egid
 
 
-@syscall("getresuid", ("ptr", "ptr", "ptr"))
+def _put_ids(t, *pairs):
+    """Copy each (address, id) out as a 32-bit id, in order (a bad address faults there)."""
+    for addr, val in pairs:
+        t.mm.copy_out(addr, struct.pack("<I", val))
+    return 0
+
+
 def getresuid(t, ruid, euid, suid):
-    for addr, val in ((ruid, t.creds.uid), (euid, t.creds.euid), (suid, t.creds.suid)):
-        t.mm.copy_out(addr, struct.pack("<I", val))
-    return 0
+    c = t.creds
+    return _put_ids(t, (ruid, c.uid), (euid, c.euid), (suid, c.suid))
 
 
-@syscall("getresgid", ("ptr", "ptr", "ptr"))
 def getresgid(t, rgid, egid, sgid):
-    for addr, val in ((rgid, t.creds.gid), (egid, t.creds.egid), (sgid, t.creds.sgid)):
-        t.mm.copy_out(addr, struct.pack("<I", val))
-    return 0
+    c = t.creds
+    return _put_ids(t, (rgid, c.gid), (egid, c.egid), (sgid, c.sgid))
 
 
-@syscall("getgroups", ("int", "ptr"))
 def getgroups(t, size, addr):
     size = to_s32(size)
     groups = t.creds.groups
@@ -99,7 +91,6 @@ def getgroups(t, size, addr):
     return len(groups)
 
 
-@syscall("setgroups", ("int", "ptr"))
 def setgroups(t, size, addr):
     size = to_s32(size)
     if size < 0 or size > 65536:
@@ -162,7 +153,6 @@ def _set_ids(t, names, values, cap):
             setattr(creds, n, v)
 
 
-@syscall("setuid", ("int",))
 @_commits_creds
 def setuid(t, uid):
     uid &= 0xFFFFFFFF
@@ -177,7 +167,6 @@ def setuid(t, uid):
     return 0
 
 
-@syscall("setgid", ("int",))
 @_commits_creds
 def setgid(t, gid):
     gid &= 0xFFFFFFFF
@@ -190,7 +179,6 @@ def setgid(t, gid):
     return 0
 
 
-@syscall("setresuid", ("int", "int", "int"))
 @_commits_creds
 def setresuid(t, r, e, s):
     old = _uids(t.creds)
@@ -200,7 +188,6 @@ def setresuid(t, r, e, s):
     return 0
 
 
-@syscall("setresgid", ("int", "int", "int"))
 @_commits_creds
 def setresgid(t, r, e, s):
     _set_ids(t, ("gid", "egid", "sgid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF, s & 0xFFFFFFFF), CAP_SETGID)
@@ -208,7 +195,6 @@ def setresgid(t, r, e, s):
     return 0
 
 
-@syscall("setreuid", ("int", "int"))
 @_commits_creds
 def setreuid(t, r, e):
     old = _uids(t.creds)
@@ -218,7 +204,6 @@ def setreuid(t, r, e):
     return 0
 
 
-@syscall("setregid", ("int", "int"))
 @_commits_creds
 def setregid(t, r, e):
     _set_ids(t, ("gid", "egid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), CAP_SETGID)
@@ -226,7 +211,6 @@ def setregid(t, r, e):
     return 0
 
 
-@syscall("setfsuid", ("int",))
 @_commits_creds
 def setfsuid(t, uid):
     old = t.creds.fsuid
@@ -237,7 +221,6 @@ def setfsuid(t, uid):
     return old
 
 
-@syscall("setfsgid", ("int",))
 @_commits_creds
 def setfsgid(t, gid):
     old = t.creds.fsgid
@@ -257,7 +240,6 @@ def _cap_header(t, hdr):
     return words, pid
 
 
-@syscall("capget", ("ptr", "ptr"))
 def capget(t, hdr, data):
     words, pid = _cap_header(t, hdr)
     if words is None:
@@ -277,7 +259,6 @@ def capget(t, hdr, data):
     return 0
 
 
-@syscall("capset", ("ptr", "ptr"))
 def capset(t, hdr, data):
     words, pid = _cap_header(t, hdr)
     if words is None:
@@ -301,13 +282,11 @@ def capset(t, hdr, data):
     return 0
 
 
-@syscall("set_tid_address", ("ptr",))
 def set_tid_address(t, addr):
     t.clear_child_tid = addr
     return t.tid
 
 
-@syscall("set_robust_list", ("ptr", "uint"))
 def set_robust_list(t, head, length):
     if length != 24:
         raise SyscallError(EINVAL)
@@ -315,7 +294,6 @@ def set_robust_list(t, head, length):
     return 0
 
 
-@syscall("get_robust_list", ("int", "ptr", "ptr"))
 def get_robust_list(t, pid, head_ptr, len_ptr):
     pid = to_s32(pid)
     target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
@@ -326,7 +304,6 @@ def get_robust_list(t, pid, head_ptr, len_ptr):
     return 0
 
 
-@syscall("arch_prctl", ("hex", "hex"))
 def arch_prctl(t, code, addr):
     ctx = t.ctx
     if code == ARCH_SET_FS or code == ARCH_SET_GS:
@@ -347,9 +324,6 @@ def arch_prctl(t, code, addr):
     raise SyscallError(EINVAL)
 
 
-@syscall("prctl", ("int", "hex", "hex", "hex", "hex"), PARTIAL,
-         "name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set and ambient, seccomp "
-         "query, tid address, VMA names; other options EINVAL")
 def prctl(t, option, a2, a3, a4, a5):
     option = to_s32(option)
     if option == PR_SET_NAME:
@@ -436,22 +410,20 @@ def _cap_ambient(creds, op, cap, a4, a5):
     return 0
 
 
-@syscall("getpgrp")
 def getpgrp(t):
     return t.tg.pgid
 
 
-@syscall("getpgid", ("int",))
 def getpgid(t, pid):
-    return _thread_group(t, pid).pgid
+    return thread_group(t, pid).pgid
 
 
-@syscall("getsid", ("int",))
 def getsid(t, pid):
-    return _thread_group(t, pid).sid
+    return thread_group(t, pid).sid
 
 
-def _thread_group(t, pid):
+def thread_group(t, pid):
+    """The thread group ``pid`` names (0: the caller's), or ESRCH."""
     pid = to_s32(pid)
     if pid == 0:
         return t.tg
@@ -461,14 +433,11 @@ def _thread_group(t, pid):
     return tg
 
 
-
-
-@syscall("setpgid", ("int", "int"))
 def setpgid(t, pid, pgid):
     pid, pgid = to_s32(pid), to_s32(pgid)
     if pgid < 0:
         raise SyscallError(EINVAL)
-    tg = _thread_group(t, pid)
+    tg = thread_group(t, pid)
     if tg is not t.tg and tg.parent is not t.tg:
         raise SyscallError(ESRCH)
     if tg is not t.tg and tg.did_exec:
@@ -485,7 +454,6 @@ def setpgid(t, pid, pgid):
     return 0
 
 
-@syscall("setsid")
 def setsid(t):
     tg = t.tg
     if any(g.pgid == tg.tgid for g in t.kernel.pidns.thread_groups.values() if g.exit_status is None):

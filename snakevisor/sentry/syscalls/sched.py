@@ -5,7 +5,6 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE
 from snakevisor.abi.errno import E2BIG, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.cputime import NCPUS
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
 
@@ -22,7 +21,6 @@ def _task(t, tid, negative=EINVAL):
     return other
 
 
-@syscall("sched_getaffinity", ("int", "uint", "ptr"))
 def sched_getaffinity(t, tid, size, addr):
     task = _task(t, tid, ESRCH)
     if size < 8 or size % 8:
@@ -33,7 +31,6 @@ def sched_getaffinity(t, tid, size, addr):
     return n
 
 
-@syscall("sched_setaffinity", ("int", "uint", "ptr"), PARTIAL, "recorded; the Sentry places stub threads itself")
 def sched_setaffinity(t, tid, size, addr):
     task = _task(t, tid, ESRCH)
     n = min(size, 128)
@@ -44,12 +41,10 @@ def sched_setaffinity(t, tid, size, addr):
     return 0
 
 
-@syscall("sched_yield")
 def sched_yield(t):
     return 0
 
 
-@syscall("getcpu", ("ptr", "ptr", "ptr"))
 def getcpu(t, cpu, node, cache):
     if cpu:
         t.mm.copy_out(cpu, struct.pack("<I", 0))
@@ -58,7 +53,6 @@ def getcpu(t, cpu, node, cache):
     return 0
 
 
-@syscall("getpriority", ("int", "int"), PARTIAL, "nice values are kept per process and reported; the host schedules the stubs")
 def getpriority(t, which, who):
     return 20 - _priority_target(t, which, who).nice
 
@@ -88,20 +82,17 @@ def _priority_target(t, which, who):
     return t.tg
 
 
-@syscall("setpriority", ("int", "int", "int"), PARTIAL, "nice values are kept per process and reported; the host schedules the stubs")
 def setpriority(t, which, who, prio):
     target = _priority_target(t, which, who)
     target.nice = max(-20, min(19, to_s32(prio)))
     return 0
 
 
-@syscall("sched_getscheduler", ("int",))
 def sched_getscheduler(t, tid):
     _task(t, tid)
     return SCHED_OTHER
 
 
-@syscall("sched_setscheduler", ("int", "int", "ptr"), PARTIAL, "SCHED_OTHER, SCHED_BATCH and SCHED_IDLE accepted, real-time policies EINVAL")
 def sched_setscheduler(t, tid, policy, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
@@ -112,7 +103,6 @@ def sched_setscheduler(t, tid, policy, param):
     return 0
 
 
-@syscall("sched_getparam", ("int", "ptr"))
 def sched_getparam(t, tid, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
@@ -121,7 +111,6 @@ def sched_getparam(t, tid, param):
     return 0
 
 
-@syscall("sched_setparam", ("int", "ptr"), PARTIAL, "priority 0 only (no real-time policies)")
 def sched_setparam(t, tid, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
@@ -131,27 +120,25 @@ def sched_setparam(t, tid, param):
     return 0
 
 
-@syscall("sched_get_priority_max", ("int",))
+# Each policy's (lowest, highest) static priority; any other policy is EINVAL.
+_PRIORITIES = {SCHED_FIFO: (1, 99), SCHED_RR: (1, 99), SCHED_OTHER: (0, 0), SCHED_BATCH: (0, 0), SCHED_IDLE: (0, 0)}
+
+
+def _priorities(policy):
+    bounds = _PRIORITIES.get(policy)
+    if bounds is None:
+        raise SyscallError(EINVAL)
+    return bounds
+
+
 def sched_get_priority_max(t, policy):
-    if policy in (SCHED_FIFO, SCHED_RR):
-        return 99
-    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE):
-        return 0
-    raise SyscallError(EINVAL)
+    return _priorities(policy)[1]
 
 
-@syscall("sched_get_priority_min", ("int",))
 def sched_get_priority_min(t, policy):
-    if policy in (SCHED_FIFO, SCHED_RR):
-        return 1
-    if policy in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE):
-        return 0
-    raise SyscallError(EINVAL)
+    return _priorities(policy)[0]
 
 
-
-
-@syscall("sched_rr_get_interval", ("int", "ptr"))
 def sched_rr_get_interval(t, tid, addr):
     """A SCHED_OTHER task has no round-robin slice: Linux reports 0 for it (only SCHED_RR has one)."""
     _task(t, tid)
@@ -165,7 +152,6 @@ SCHED_FLAG_ALL = 0x7F
 SCHED_FLAG_KEEP_POLICY, SCHED_FLAG_KEEP_PARAMS = 0x08, 0x10
 
 
-@syscall("sched_getattr", ("int", "ptr", "uint", "hex"))
 def sched_getattr(t, tid, addr, size, flags):
     if not addr or to_s32(tid) < 0 or size > 4096 or size < SCHED_ATTR_SIZE_VER0 or flags:
         raise SyscallError(EINVAL)
@@ -176,7 +162,6 @@ def sched_getattr(t, tid, addr, size, flags):
     return 0
 
 
-@syscall("sched_setattr", ("int", "ptr", "hex"), PARTIAL, "SCHED_OTHER/BATCH/IDLE with a nice value; no real-time or deadline policies")
 def sched_setattr(t, tid, addr, flags):
     if not addr or to_s32(tid) < 0 or flags:
         raise SyscallError(EINVAL)
@@ -224,12 +209,10 @@ def _io_targets(t, which, who):
     return found
 
 
-@syscall("ioprio_get", ("int", "int"))
 def ioprio_get(t, which, who):
     return max(tg.ioprio for tg in _io_targets(t, which, who))
 
 
-@syscall("ioprio_set", ("int", "int", "int"), PARTIAL, "recorded and reported; the Sentry schedules no I/O")
 def ioprio_set(t, which, who, ioprio):
     ioprio = to_s32(ioprio)
     cls, level = ioprio >> IOPRIO_CLASS_SHIFT & 7, ioprio & 7

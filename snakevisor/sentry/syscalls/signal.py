@@ -10,7 +10,6 @@ from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTART
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.signals import make_siginfo
-from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 SIGSET_SIZE = 8
@@ -29,7 +28,6 @@ def _read_sigset(t, addr, size):
     return int.from_bytes(t.mm.copy_in(addr, 8), "little")
 
 
-@syscall("rt_sigaction", ("signal", "ptr", "ptr", "uint"))
 def rt_sigaction(t, sig, act, oldact, sigsetsize):
     sig = to_s32(sig)
     if sigsetsize != SIGSET_SIZE or not 1 <= sig <= S.NSIG:
@@ -51,7 +49,6 @@ def rt_sigaction(t, sig, act, oldact, sigsetsize):
     return 0
 
 
-@syscall("rt_sigprocmask", ("int", "ptr", "ptr", "uint"))
 def rt_sigprocmask(t, how, set_ptr, oldset, sigsetsize):
     if sigsetsize != SIGSET_SIZE:
         raise SyscallError(EINVAL)
@@ -73,7 +70,6 @@ def rt_sigprocmask(t, how, set_ptr, oldset, sigsetsize):
     return 0
 
 
-@syscall("rt_sigpending", ("ptr", "uint"))
 def rt_sigpending(t, addr, sigsetsize):
     if sigsetsize > SIGSET_SIZE:
         raise SyscallError(EINVAL)
@@ -82,7 +78,6 @@ def rt_sigpending(t, addr, sigsetsize):
     return 0
 
 
-@syscall("sigaltstack", ("ptr", "ptr"))
 def sigaltstack(t, ss, old_ss):
     new = None
     on_alt = t.on_altstack(t.ctx.regs.rsp)
@@ -108,7 +103,6 @@ def sigaltstack(t, ss, old_ss):
     return 0
 
 
-@syscall("rt_sigreturn")
 def rt_sigreturn(t):
     return t.kernel.signals.sigreturn(t)
 
@@ -150,7 +144,6 @@ def _kill_groups(t, pid):
     return ns.process_group(-pid)
 
 
-@syscall("kill", ("int", "signal"))
 def kill(t, pid, sig):
     pid, sig = to_s32(pid), _check_sig(sig, allow_zero=True)
     if pid == -(1 << 31):
@@ -176,24 +169,23 @@ def _thread(t, tgid, tid):
     return task
 
 
-@syscall("tgkill", ("int", "int", "signal"))
 def tgkill(t, tgid, tid, sig):
     tgid, tid, sig = to_s32(tgid), to_s32(tid), _check_sig(sig, allow_zero=True)
     if tgid <= 0 or tid <= 0:
         raise SyscallError(EINVAL)
-    target = _thread(t, tgid, tid)
-    if not _may_signal_task(t, target, sig):
-        raise SyscallError(EPERM)
-    t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
-    return 0
+    return _tkill(t, tgid, tid, sig)
 
 
-@syscall("tkill", ("int", "signal"))
 def tkill(t, tid, sig):
     tid, sig = to_s32(tid), _check_sig(sig, allow_zero=True)
     if tid <= 0:
         raise SyscallError(EINVAL)
-    target = _thread(t, None, tid)
+    return _tkill(t, None, tid, sig)
+
+
+def _tkill(t, tgid, tid, sig):
+    """Send ``sig`` (SI_TKILL) to thread ``tid`` (of thread group ``tgid``, unless None)."""
+    target = _thread(t, tgid, tid)
     if not _may_signal_task(t, target, sig):
         raise SyscallError(EPERM)
     t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
@@ -210,7 +202,6 @@ def _user_siginfo(t, sig, info_ptr, to_self):
     return bytes(info)
 
 
-@syscall("rt_sigqueueinfo", ("int", "signal", "ptr"))
 def rt_sigqueueinfo(t, pid, sig, info_ptr):
     pid, sig = to_s32(pid), _check_sig(sig, allow_zero=True)
     groups = _kill_groups(t, pid) if pid > 0 else []
@@ -223,7 +214,6 @@ def rt_sigqueueinfo(t, pid, sig, info_ptr):
     return 0
 
 
-@syscall("rt_tgsigqueueinfo", ("int", "int", "signal", "ptr"))
 def rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
     tgid, tid, sig = to_s32(tgid), to_s32(tid), _check_sig(sig, allow_zero=True)
     if tgid <= 0 or tid <= 0:
@@ -247,7 +237,6 @@ def _wait_for_signal(t):
     raise SyscallError(ERESTARTNOHAND)
 
 
-@syscall("rt_sigsuspend", ("ptr", "uint"))
 def rt_sigsuspend(t, mask_ptr, sigsetsize):
     mask = _read_sigset(t, mask_ptr, sigsetsize)
     t.saved_sigmask = t.sigmask
@@ -255,12 +244,10 @@ def rt_sigsuspend(t, mask_ptr, sigsetsize):
     yield from _wait_for_signal(t)
 
 
-@syscall("pause")
 def pause(t):
     yield from _wait_for_signal(t)
 
 
-@syscall("rt_sigtimedwait", ("ptr", "ptr", "ptr", "uint"))
 def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
     wanted = _read_sigset(t, set_ptr, sigsetsize) & ~S.UNBLOCKABLE
     timeout = read_timespec(t, timeout_ptr) / NSEC if timeout_ptr else None
@@ -291,7 +278,6 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
             t.real_sigmask = 0
 
 
-@syscall("restart_syscall")
 def restart_syscall(t):
     """The Sentry restarts an interrupted call by re-executing it, never through restart_syscall;
     called directly there is nothing to restart, which Linux answers with EINTR."""

@@ -2,10 +2,8 @@
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.signalfd import SFD_CLOEXEC, SignalFDImpl, new_signalfd
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 
-@syscall("signalfd4", ("fd", "ptr", "uint", "hex"))
 def signalfd4(t, fd, mask_ptr, size, flags):
     if size != 8:
         raise SyscallError(EINVAL)
@@ -24,6 +22,5 @@ def signalfd4(t, fd, mask_ptr, size, flags):
     return fd
 
 
-@syscall("signalfd", ("fd", "ptr", "uint"))
 def signalfd(t, fd, mask_ptr, size):
     return signalfd4(t, fd, mask_ptr, size, 0)

@@ -19,7 +19,7 @@ from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_cr
 from snakevisor.sentry.net.netlink import new_netlink_socket
 from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
+from snakevisor.sentry.syscalls.newfd import install_new
 
 MAX_CHUNK = 1 << 20          # bytes moved per step between application memory and a socket
 MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is below it anyway)
@@ -176,24 +176,21 @@ def _new_impl(t, domain, stype, protocol):
     raise SyscallError(EAFNOSUPPORT)
 
 
-def _install_socket(t, impl, flags):
+def _socket_file(t, impl, flags):
+    """A file for socket ``impl``, owned by the caller's effective ids; SOCK_NONBLOCK from ``flags``."""
     creds = t.creds
-    f = new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
-    try:
-        return t.fdtable.install(f, bool(flags & S.SOCK_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
 
 
-@syscall("socket", args=("int", "hex", "int"), status=PARTIAL, note="AF_UNIX, AF_INET, AF_INET6, AF_NETLINK (route)",
-         returns="fd")
+def _install_socket(t, impl, flags):
+    return install_new(t, _socket_file(t, impl, flags), bool(flags & S.SOCK_CLOEXEC))
+
+
 def socket(t, domain, stype, protocol):
     domain, stype, protocol = to_s32(domain), to_s32(stype), to_s32(protocol)
     return _install_socket(t, _new_impl(t, domain, stype, protocol), stype)
 
 
-@syscall("socketpair", args=("int", "hex", "int", "ptr"))
 def socketpair(t, domain, stype, protocol, sv):
     domain, stype, protocol = to_s32(domain), to_s32(stype), to_s32(protocol)
     if domain != S.AF_UNIX:
@@ -204,17 +201,13 @@ def socketpair(t, domain, stype, protocol, sv):
         raise SyscallError(95)   # EOPNOTSUPP: sock_no_socketpair
     probe = _new_impl(t, domain, stype, protocol)
     a, b = unix_socketpair(probe.stype, task_creds(t))
-    uid, gid = getattr(t.creds, "euid", 0), getattr(t.creds, "egid", 0)
-    nb = bool(stype & S.SOCK_NONBLOCK)
-    fa = new_socket_file(a, nb, uid, gid)
-    fb = new_socket_file(b, nb, uid, gid)
+    fa, fb = _socket_file(t, a, stype), _socket_file(t, b, stype)
     install_pair(t, fa, fb, bool(stype & S.SOCK_CLOEXEC), sv)
     return 0
 
 
 # --- names and connections ------------------------------------------------------------------------------
 
-@syscall("bind", args=("fd", "ptr", "int"))
 def bind(t, fd, addr, addrlen):
     f, sock = _sock(t, fd)
     a = _read_addr(t, addr, addrlen)
@@ -224,7 +217,6 @@ def bind(t, fd, addr, addrlen):
     return 0
 
 
-@syscall("listen", args=("fd", "int"))
 def listen(t, fd, backlog):
     f, sock = _sock(t, fd)
     sock.listen(t, to_s32(backlog))
@@ -237,31 +229,23 @@ def _accept(t, fd, addr, addrlen, flags):
         raise SyscallError(EINVAL)
     f, sock = _sock(t, fd)
     new, peer = yield from _blocking(t, f, sock, "accept", lambda: sock.accept(t))
-    nf = new_socket_file(new, bool(flags & S.SOCK_NONBLOCK), getattr(t.creds, "euid", 0),
-                         getattr(t.creds, "egid", 0))
+    nf = _socket_file(t, new, flags)
     try:
         _write_addr(t, addr, addrlen, peer)
     except SyscallError:
         nf.dec_ref()
         raise
-    try:
-        return t.fdtable.install(nf, bool(flags & S.SOCK_CLOEXEC))
-    except SyscallError:
-        nf.dec_ref()
-        raise
+    return install_new(t, nf, bool(flags & S.SOCK_CLOEXEC))
 
 
-@syscall("accept", args=("fd", "ptr", "ptr"), returns="fd")
 def accept(t, fd, addr, addrlen):
     return (yield from _accept(t, fd, addr, addrlen, 0))
 
 
-@syscall("accept4", args=("fd", "ptr", "ptr", "hex"), returns="fd")
 def accept4(t, fd, addr, addrlen, flags):
     return (yield from _accept(t, fd, addr, addrlen, flags))
 
 
-@syscall("connect", args=("fd", "ptr", "int"))
 def connect(t, fd, addr, addrlen):
     f, sock = _sock(t, fd)
     a = _read_addr(t, addr, addrlen)
@@ -282,21 +266,18 @@ def connect(t, fd, addr, addrlen):
     return 0
 
 
-@syscall("getsockname", args=("fd", "ptr", "ptr"))
 def getsockname(t, fd, addr, addrlen):
     f, sock = _sock(t, fd)
     _write_name(t, addr, addrlen, sock.getsockname(t))
     return 0
 
 
-@syscall("getpeername", args=("fd", "ptr", "ptr"))
 def getpeername(t, fd, addr, addrlen):
     f, sock = _sock(t, fd)
     _write_name(t, addr, addrlen, sock.getpeername(t))
     return 0
 
 
-@syscall("shutdown", args=("fd", "int"))
 def shutdown(t, fd, how):
     f, sock = _sock(t, fd)
     sock.shutdown(t, to_s32(how))
@@ -305,7 +286,6 @@ def shutdown(t, fd, how):
 
 # --- options ---------------------------------------------------------------------------------------------
 
-@syscall("getsockopt", args=("fd", "int", "int", "ptr", "ptr"))
 def getsockopt(t, fd, level, name, optval, optlen):
     f, sock = _sock(t, fd)
     n = INT.unpack(t.mm.copy_in(optlen, 4))[0]
@@ -319,7 +299,6 @@ def getsockopt(t, fd, level, name, optval, optlen):
     return 0
 
 
-@syscall("setsockopt", args=("fd", "int", "int", "ptr", "int"))
 def setsockopt(t, fd, level, name, optval, optlen):
     f, sock = _sock(t, fd)
     n = to_s32(optlen)
@@ -425,20 +404,17 @@ def _sendmsg_one(t, f, sock, msg_addr, flags):
     return (yield from _send(t, f, sock, vecs, flags, addr or None, rights, creds, other))
 
 
-@syscall("sendto", args=("fd", "str:2", "uint", "hex", "ptr", "int"))
 def sendto(t, fd, buf, length, flags, addr, addrlen):
     f, sock = _sock(t, fd)
     a = _read_addr(t, addr, addrlen) if addr else None
     return (yield from _send(t, f, sock, IoVec.single(t, buf, length), to_s32(flags), a or None, [], None))
 
 
-@syscall("sendmsg", args=("fd", "ptr", "hex"))
 def sendmsg(t, fd, msg, flags):
     f, sock = _sock(t, fd)
     return (yield from _sendmsg_one(t, f, sock, msg, to_s32(flags)))
 
 
-@syscall("sendmmsg", args=("fd", "ptr", "uint", "hex"))
 def sendmmsg(t, fd, msgvec, vlen, flags):
     f, sock = _sock(t, fd)
     vlen = min(to_u32(vlen), S.UIO_MAXIOV)
@@ -619,7 +595,6 @@ def socket_write(t, f, sock, vecs):
     return (yield from _send(t, f, sock, IoVec(t, vecs), 0, None, [], None))
 
 
-@syscall("recvfrom", args=("fd", "outstr:2", "uint", "hex", "ptr", "ptr"))
 def recvfrom(t, fd, buf, length, flags, addr, addrlen):
     f, sock = _sock(t, fd)
     flags = to_s32(flags)
@@ -633,13 +608,11 @@ def recvfrom(t, fd, buf, length, flags, addr, addrlen):
     return got
 
 
-@syscall("recvmsg", args=("fd", "ptr", "hex"))
 def recvmsg(t, fd, msg, flags):
     f, sock = _sock(t, fd)
     return (yield from _recvmsg_one(t, f, sock, msg, to_s32(flags)))
 
 
-@syscall("recvmmsg", args=("fd", "ptr", "uint", "hex", "ptr"))
 def recvmmsg(t, fd, msgvec, vlen, flags, timeout):
     f, sock = _sock(t, fd)
     flags = to_s32(flags)

@@ -19,7 +19,6 @@ from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl
 from snakevisor.sentry.fsimpl.sockfs import SocketImpl
 from snakevisor.sentry.syscalls.fsize import file_too_big, fsize_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 CHUNK = 1 << 20
 LOFF = struct.Struct("<q")
@@ -45,7 +44,7 @@ def _transfer(t, src, dst, count, src_off=None, dst_off=None, nonblock=False, co
               return_partial=True):
     """Move up to ``count`` bytes; returns (bytes moved, new src offset, new dst offset)."""
     count = min(count, MAX_RW_COUNT)
-    s_impl, d_impl = src.impl, dst.impl
+    s_impl = src.impl
     src_pipe = isinstance(s_impl, PipeImpl)
     if s_impl.seekable and src_off is None:
         src_off, advance_src = src.offset, True
@@ -64,54 +63,15 @@ def _transfer(t, src, dst, count, src_off=None, dst_off=None, nonblock=False, co
                     break
                 raise err
             n = min(n, limit - dst_off)
-        # Read (without consuming a pipe) what the destination may take.
-        if src_pipe:
-            if not s_impl.pipe.size:
-                if s_impl.pipe.writers == 0 or done:
-                    break
-                if nonblock or src.flags & O_NONBLOCK:
-                    raise SyscallError(EAGAIN)
-                yield from _wait(t, src, POLLIN)
-                continue
-            data = s_impl.peek(n)
-        elif s_impl.seekable:
-            data = src.read(n, src_off)
-        else:
-            if isinstance(d_impl, PipeImpl):
-                pipe = d_impl.pipe   # take from the source only what the pipe's free slots hold
-                n = min(n, max(pipe.slots() - len(pipe.chunks), 0) * 4096 or 4096)
-            try:
-                data = src.read(n)
-            except SyscallError as e:
-                if e.errno != EAGAIN or done or nonblock or src.flags & O_NONBLOCK:
-                    if e.errno == EAGAIN and done:
-                        break
-                    raise
-                yield from _wait(t, src, POLLIN)
-                continue
+        data = yield from _read_chunk(t, src, dst, n, src_off, nonblock, done)
         if not data:
             break
-        # Write it; wait for room unless non-blocking (or something was already moved).
-        while True:
-            try:
-                w = dst.write(data, dst_off)
-                break
-            except SyscallError as e:
-                if e.errno == EPIPE and not done:
-                    send_sigpipe(t)
-                if e.errno != EAGAIN or nonblock or dst.flags & O_NONBLOCK or (done and return_partial):
-                    if done and e.errno in (EAGAIN, EPIPE):
-                        w = 0
-                        break
-                    raise
-                yield from _wait(t, dst, POLLOUT)
+        w = yield from _write_chunk(t, dst, data, dst_off, nonblock, done, return_partial)
         if w == 0:
             break
-        if src_pipe and consume:
+        if src_pipe and consume:   # (tee: the source keeps its data)
             s_impl.pipe.read(w, s_impl.packet)
             s_impl.pipe.queue.notify(POLLOUT)
-        elif src_pipe:
-            pass   # tee: the source keeps its data
         if src_off is not None and s_impl.seekable:
             src_off += w
         if dst_off is not None:
@@ -125,6 +85,52 @@ def _transfer(t, src, dst, count, src_off=None, dst_off=None, nonblock=False, co
     if advance_src:
         src.offset = src_off
     return done, src_off, dst_off
+
+
+def _read_chunk(t, src, dst, n, src_off, nonblock, done):
+    """Read up to ``n`` bytes of ``src`` for _transfer, what ``dst`` may take, without consuming
+    a pipe; waits for data unless non-blocking. b"" to stop: the end of the data, or nothing
+    ready once ``done`` bytes were moved."""
+    s_impl = src.impl
+    while True:
+        if isinstance(s_impl, PipeImpl):
+            if s_impl.pipe.size:
+                return s_impl.peek(n)
+            if s_impl.pipe.writers == 0 or done:
+                return b""
+            if nonblock or src.flags & O_NONBLOCK:
+                raise SyscallError(EAGAIN)
+        elif s_impl.seekable:
+            return src.read(n, src_off)
+        else:
+            m = n
+            if isinstance(dst.impl, PipeImpl):
+                pipe = dst.impl.pipe   # take from the source only what the pipe's free slots hold
+                m = min(n, max(pipe.slots() - len(pipe.chunks), 0) * 4096 or 4096)
+            try:
+                return src.read(m)
+            except SyscallError as e:
+                if e.errno != EAGAIN or done or nonblock or src.flags & O_NONBLOCK:
+                    if e.errno == EAGAIN and done:
+                        return b""
+                    raise
+        yield from _wait(t, src, POLLIN)
+
+
+def _write_chunk(t, dst, data, dst_off, nonblock, done, return_partial):
+    """Write ``data`` to ``dst`` for _transfer; waits for room unless non-blocking (or, with
+    ``return_partial``, once ``done`` bytes were moved). 0 to stop."""
+    while True:
+        try:
+            return dst.write(data, dst_off)
+        except SyscallError as e:
+            if e.errno == EPIPE and not done:
+                send_sigpipe(t)
+            if e.errno != EAGAIN or nonblock or dst.flags & O_NONBLOCK or (done and return_partial):
+                if done and e.errno in (EAGAIN, EPIPE):
+                    return 0
+                raise
+        yield from _wait(t, dst, POLLOUT)
 
 
 def _files(t, fd_in, fd_out):
@@ -144,7 +150,6 @@ def _check_spliceable(f):
         raise SyscallError(EINVAL)
 
 
-@syscall("splice", args=("fd", "ptr", "fd", "ptr", "uint", "hex"))
 def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     src, dst = _files(t, fd_in, fd_out)
     in_pipe, out_pipe = isinstance(src.impl, PipeImpl), isinstance(dst.impl, PipeImpl)
@@ -178,7 +183,6 @@ def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     return done
 
 
-@syscall("tee", args=("fd", "fd", "uint", "hex"))
 def tee(t, fd_in, fd_out, length, flags):
     src, dst = _files(t, fd_in, fd_out)
     if not isinstance(src.impl, PipeImpl) or not isinstance(dst.impl, PipeImpl) or \
@@ -192,7 +196,6 @@ def tee(t, fd_in, fd_out, length, flags):
 SPLICE_F_ALL = 0xF
 
 
-@syscall("vmsplice", args=("fd", "ptr", "uint", "hex"))
 def vmsplice(t, fd, iov, nr_segs, flags):
     """Application memory into a pipe (a writable end) or out of it (a readable one). Like
     splice, it waits only while the pipe is full (or empty) and then moves what it can; the
@@ -233,7 +236,6 @@ def vmsplice(t, fd, iov, nr_segs, flags):
     return len(data)
 
 
-@syscall("sendfile", args=("fd", "fd", "ptr", "uint"))
 def sendfile(t, out_fd, in_fd, offset, count):
     src, dst = _files(t, in_fd, out_fd)
     if dst.flags & O_APPEND:
@@ -257,7 +259,6 @@ def sendfile(t, out_fd, in_fd, offset, count):
     return done
 
 
-@syscall("copy_file_range", args=("fd", "ptr", "fd", "ptr", "uint", "hex"))
 def copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
     if flags:
         raise SyscallError(EINVAL)

@@ -5,7 +5,6 @@ Thin over kernel/ipc/ (the sandbox's IPC namespace, ``kernel.ipc``).
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.kernel.ipc import check_ipc_cmd
-from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import TIMESPEC
 
 
@@ -20,62 +19,50 @@ def _ctl_args(ident, cmd):
     return check_ipc_cmd(cmd)
 
 
-@syscall("shmget", ("hex", "uint", "hex"))
 def shmget(t, key, size, flags):
     return _ipc(t).shm.shmget(t, key, size, flags)
 
 
-@syscall("shmat", ("int", "hex", "hex"), returns="hex")
 def shmat(t, shmid, addr, flags):
     return _ipc(t).shm.shmat(t, to_s32(shmid), addr, flags)
 
 
-@syscall("shmdt", ("hex",))
 def shmdt(t, addr):
     return _ipc(t).shm.shmdt(t, addr)
 
 
-@syscall("shmctl", ("int", "int", "ptr"))
 def shmctl(t, shmid, cmd, buf):
     return _ipc(t).shm.shmctl(t, shmid, _ctl_args(shmid, cmd), buf)
 
 
-@syscall("semget", ("hex", "int", "hex"))
 def semget(t, key, nsems, flags):
     return _ipc(t).sem.semget(t, key, nsems, flags)
 
 
-@syscall("semop", ("int", "ptr", "uint"))
 def semop(t, semid, sops, nsops):
     return (yield from _ipc(t).sem.semtimedop(t, semid, sops, nsops, None))
 
 
-@syscall("semtimedop", ("int", "ptr", "uint", "ptr"))
 def semtimedop(t, semid, sops, nsops, timeout_ptr):
     timeout = TIMESPEC.unpack(t.mm.copy_in(timeout_ptr, TIMESPEC.size)) if timeout_ptr else None
     return (yield from _ipc(t).sem.semtimedop(t, semid, sops, nsops, timeout))
 
 
-@syscall("semctl", ("int", "int", "int", "hex"))
 def semctl(t, semid, semnum, cmd, arg):
     return _ipc(t).sem.semctl(t, semid, semnum, _ctl_args(semid, cmd), arg)
 
 
-@syscall("msgget", ("hex", "hex"))
 def msgget(t, key, flags):
     return _ipc(t).msg.msgget(t, key, flags)
 
 
-@syscall("msgsnd", ("int", "ptr", "uint", "hex"))
 def msgsnd(t, msqid, msgp, msgsz, flags):
     return (yield from _ipc(t).msg.msgsnd(t, msqid, msgp, msgsz, flags))
 
 
-@syscall("msgrcv", ("int", "ptr", "uint", "int", "hex"))
 def msgrcv(t, msqid, msgp, msgsz, msgtyp, flags):
     return (yield from _ipc(t).msg.msgrcv(t, msqid, msgp, msgsz, msgtyp, flags))
 
 
-@syscall("msgctl", ("int", "int", "ptr"))
 def msgctl(t, msqid, cmd, buf):
     return _ipc(t).msg.msgctl(t, msqid, _ctl_args(msqid, cmd), buf)

@@ -6,7 +6,6 @@ from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.time import NSEC, TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid
 from snakevisor.sentry.kernel import cputime
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 CLOCK_REALTIME = 0
 CLOCK_MONOTONIC = 1
@@ -80,13 +79,11 @@ def write_timespec(t, addr, ns):
     t.mm.copy_out(addr, TIMESPEC.pack(ns // NSEC, ns % NSEC))
 
 
-@syscall("clock_gettime", ("clockid", "ptr"))
 def clock_gettime(t, clockid, addr):
     write_timespec(t, addr, clock_ns(t, clockid))
     return 0
 
 
-@syscall("clock_getres", ("clockid", "ptr"))
 def clock_getres(t, clockid, addr):
     clockid = to_s32(clockid)
     if clockid < 0:
@@ -99,7 +96,6 @@ def clock_getres(t, clockid, addr):
     return 0
 
 
-@syscall("clock_settime", ("clockid", "ptr"))
 def clock_settime(t, clockid, addr):
     clockid = to_s32(clockid)
     read_timespec(t, addr)
@@ -107,7 +103,6 @@ def clock_settime(t, clockid, addr):
     raise SyscallError(EPERM if clockid == CLOCK_REALTIME else EINVAL)
 
 
-@syscall("gettimeofday", ("ptr", "ptr"))
 def gettimeofday(t, tv, tz):
     ns = host_time.time_ns()
     if tv:
@@ -117,7 +112,6 @@ def gettimeofday(t, tv, tz):
     return 0
 
 
-@syscall("time", ("ptr",))
 def time(t, addr):
     now = host_time.time_ns() // NSEC
     if addr:
@@ -125,14 +119,12 @@ def time(t, addr):
     return now
 
 
-@syscall("nanosleep", ("ptr", "ptr"))
 def nanosleep(t, req, rem):
     ns = read_timespec(t, req)
     yield from _sleep(t, ktime_add_safe(host_time.monotonic_ns(), ns), rem)
     return 0
 
 
-@syscall("clock_nanosleep", ("clockid", "int", "ptr", "ptr"))
 def clock_nanosleep(t, clockid, flags, req, rem):
     clockid = to_s32(clockid)
     if clockid == CLOCK_THREAD_CPUTIME_ID:

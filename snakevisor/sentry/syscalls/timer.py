@@ -7,7 +7,6 @@ from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.time import NSEC
 from snakevisor.sentry.kernel.timers import SignalTimer
-from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import _HOST_CLOCK
 
 ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
@@ -38,7 +37,6 @@ def _pack_itimerval(value_ns, interval_ns):
     return ITIMERVAL.pack(interval_ns // NSEC, interval_ns % NSEC // 1000, value_ns // NSEC, value_ns % NSEC // 1000)
 
 
-@syscall("setitimer", ("int", "ptr", "ptr"), PARTIAL, "VIRTUAL and PROF count real time")
 def setitimer(t, which, new_ptr, old_ptr):
     which = to_s32(which)
     if which not in ITIMER_SIGNALS:
@@ -54,7 +52,6 @@ def setitimer(t, which, new_ptr, old_ptr):
     return 0
 
 
-@syscall("getitimer", ("int", "ptr"))
 def getitimer(t, which, cur_ptr):
     which = to_s32(which)
     if which not in ITIMER_SIGNALS:
@@ -63,7 +60,6 @@ def getitimer(t, which, cur_ptr):
     return 0
 
 
-@syscall("alarm", ("uint",))
 def alarm(t, seconds):
     value, _ = _itimer(t, ITIMER_REAL).settime((seconds & 0xFFFFFFFF) * NSEC, 0)
     if not value:
@@ -77,7 +73,6 @@ def _posix_timers(t):
     return t.tg.posix_timers
 
 
-@syscall("timer_create", ("clockid", "ptr", "ptr"))
 def timer_create(t, clockid, sevp, timerid_ptr):
     clockid = to_s32(clockid)
     host_clock = _HOST_CLOCK.get(clockid)
@@ -115,7 +110,6 @@ def _posix_timer(t, timer_id):
     return timer
 
 
-@syscall("timer_settime", ("int", "int", "ptr", "ptr"))
 def timer_settime(t, timer_id, flags, new_ptr, old_ptr):
     timer = _posix_timer(t, timer_id)
     isec, insec, vsec, vnsec = ITIMERSPEC.unpack(t.mm.copy_in(new_ptr, ITIMERSPEC.size))
@@ -128,19 +122,16 @@ def timer_settime(t, timer_id, flags, new_ptr, old_ptr):
     return 0
 
 
-@syscall("timer_gettime", ("int", "ptr"))
 def timer_gettime(t, timer_id, cur_ptr):
     value, interval = _posix_timer(t, timer_id).gettime()
     t.mm.copy_out(cur_ptr, ITIMERSPEC.pack(interval // NSEC, interval % NSEC, value // NSEC, value % NSEC))
     return 0
 
 
-@syscall("timer_getoverrun", ("int",))
 def timer_getoverrun(t, timer_id):
     return _posix_timer(t, timer_id).getoverrun()
 
 
-@syscall("timer_delete", ("int",))
 def timer_delete(t, timer_id):
     timer = _posix_timers(t).pop(to_s32(timer_id), None)
     if timer is None:

@@ -3,22 +3,17 @@ from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import ITIMERSPEC, TFD_CLOEXEC, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
 from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl, new_timerfd
-from snakevisor.sentry.kernel.syscall_table import syscall
+from snakevisor.sentry.syscalls.newfd import install_new
 
 CLOCKS = (0, 1, 7, 8, 9)   # REALTIME, MONOTONIC, BOOTTIME, REALTIME_ALARM, BOOTTIME_ALARM
 
 
-@syscall("timerfd_create", args=("clockid", "hex"), returns="fd")
 def timerfd_create(t, clockid, flags):
     clockid, flags = to_s32(clockid), to_s32(flags)
     if clockid not in CLOCKS:
         raise SyscallError(EINVAL)
     f = new_timerfd(clockid, flags)
-    try:
-        return t.fdtable.install(f, bool(flags & TFD_CLOEXEC))
-    except SyscallError:
-        f.dec_ref()
-        raise
+    return install_new(t, f, bool(flags & TFD_CLOEXEC))
 
 
 def _timer(t, fd) -> TimerFDImpl:
@@ -30,7 +25,6 @@ def _timer(t, fd) -> TimerFDImpl:
     return impl
 
 
-@syscall("timerfd_settime", args=("fd", "hex", "ptr", "ptr"))
 def timerfd_settime(t, fd, flags, new, old):
     flags = to_s32(flags)
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
@@ -43,7 +37,6 @@ def timerfd_settime(t, fd, flags, new, old):
     return 0
 
 
-@syscall("timerfd_gettime", args=("fd", "ptr"))
 def timerfd_gettime(t, fd, cur):
     t.mm.copy_out(cur, _timer(t, fd).gettime())
     return 0

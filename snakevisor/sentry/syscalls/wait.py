@@ -8,7 +8,6 @@ from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESR
 from snakevisor.abi.fs import O_NONBLOCK, to_s32
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
-from snakevisor.sentry.kernel.syscall_table import syscall
 
 
 def _matches(t, child, kind, ident, options):
@@ -84,7 +83,6 @@ def _write_rusage(t, addr, child):
         t.mm.copy_out(addr, R.pack_rusage(user, system))
 
 
-@syscall("wait4", ("int", "ptr", "hex", "ptr"))
 def wait4(t, pid, status_ptr, options, rusage):
     pid = to_s32(pid)
     if options & ~(C.WNOHANG | C.WUNTRACED | C.WCONTINUED | C.WNOTHREAD | C.WALL | C.WCLONE):
@@ -109,7 +107,6 @@ def wait4(t, pid, status_ptr, options, rusage):
     return child.tgid
 
 
-@syscall("waitid", ("int", "int", "ptr", "hex", "ptr"))
 def waitid(t, idtype, ident, infop, options, rusage):
     idtype, ident = to_s32(idtype), to_s32(ident)
     if options & ~(C.WNOHANG | C.WEXITED | C.WSTOPPED | C.WCONTINUED | C.WNOWAIT | C.WNOTHREAD | C.WALL

@@ -8,7 +8,6 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
 from snakevisor.abi.fs import AT_FDCWD, to_s32
 from snakevisor.abi.inotify import IN_ATTRIB
-from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 
@@ -40,13 +39,7 @@ def _inode_fd(t, fd):
 
 def _get(t, inode, name_addr, value, size):
     name = _read_name(t, name_addr)
-    data = inode.getxattr(name)
-    if size == 0:
-        return len(data)
-    if len(data) > min(size, XATTR_SIZE_MAX):
-        raise SyscallError(ERANGE)
-    t.mm.copy_out(value, data)
-    return len(data)
+    return _answer(t, value, size, inode.getxattr(name), XATTR_SIZE_MAX)
 
 
 def _set(t, dentry, name_addr, value, size, flags, readonly):
@@ -70,13 +63,18 @@ def _list(t, inode, addr, size):
     names = inode.listxattr()
     if not t.creds.has_cap(CAP_SYS_ADMIN):
         names = [n for n in names if not n.startswith(b"trusted.")]
-    blob = b"".join(n + b"\0" for n in names)
+    return _answer(t, addr, size, b"".join(n + b"\0" for n in names), XATTR_LIST_MAX)
+
+
+def _answer(t, addr, size, data, limit):
+    """getxattr's and listxattr's answer: with ``size`` 0 only the length ``data`` needs, else
+    ``data`` copied to ``addr`` if it fits in ``size`` (ERANGE if not, or past ``limit``)."""
     if size == 0:
-        return len(blob)
-    if len(blob) > min(size, XATTR_LIST_MAX):
+        return len(data)
+    if len(data) > min(size, limit):
         raise SyscallError(ERANGE)
-    t.mm.copy_out(addr, blob)
-    return len(blob)
+    t.mm.copy_out(addr, data)
+    return len(data)
 
 
 def _remove(t, dentry, name_addr, readonly):
@@ -93,67 +91,55 @@ def _ro(inode, mount=None):
     return inode.fs.readonly or (mount is not None and mount.flags & 1)
 
 
-@syscall("getxattr", ("path", "path", "ptr", "uint"))
 def getxattr(t, path, name, value, size):
     return _get(t, _inode_at(t, path, True), name, value, size)
 
 
-@syscall("lgetxattr", ("path", "path", "ptr", "uint"))
 def lgetxattr(t, path, name, value, size):
     return _get(t, _inode_at(t, path, False), name, value, size)
 
 
-@syscall("fgetxattr", ("fd", "path", "ptr", "uint"))
 def fgetxattr(t, fd, name, value, size):
     return _get(t, _inode_fd(t, fd)[0], name, value, size)
 
 
-@syscall("setxattr", ("path", "path", "ptr", "uint", "int"))
 def setxattr(t, path, name, value, size, flags):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
     return _set(t, vd.dentry, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("lsetxattr", ("path", "path", "ptr", "uint", "int"))
 def lsetxattr(t, path, name, value, size, flags):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
     return _set(t, vd.dentry, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("fsetxattr", ("fd", "path", "ptr", "uint", "int"))
 def fsetxattr(t, fd, name, value, size, flags):
     inode, f = _inode_fd(t, fd)
     return _set(t, f.vd.dentry, name, value, size, flags, _ro(inode, f.vd.mount))
 
 
-@syscall("listxattr", ("path", "ptr", "uint"))
 def listxattr(t, path, addr, size):
     return _list(t, _inode_at(t, path, True), addr, size)
 
 
-@syscall("llistxattr", ("path", "ptr", "uint"))
 def llistxattr(t, path, addr, size):
     return _list(t, _inode_at(t, path, False), addr, size)
 
 
-@syscall("flistxattr", ("fd", "ptr", "uint"))
 def flistxattr(t, fd, addr, size):
     return _list(t, _inode_fd(t, fd)[0], addr, size)
 
 
-@syscall("removexattr", ("path", "path"))
 def removexattr(t, path, name):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=True)
     return _remove(t, vd.dentry, name, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("lremovexattr", ("path", "path"))
 def lremovexattr(t, path, name):
     vd = resolve_at(t, AT_FDCWD, read_path(t, path), follow=False)
     return _remove(t, vd.dentry, name, _ro(vd.dentry.inode, vd.mount))
 
 
-@syscall("fremovexattr", ("fd", "path"))
 def fremovexattr(t, fd, name):
     inode, f = _inode_fd(t, fd)
     return _remove(t, f.vd.dentry, name, _ro(inode, f.vd.mount))
