@@ -219,6 +219,14 @@ def test_hostile_children_do_not_reach_the_sentry():
     compare_systrap([compile_c("systrap_hostile", extra=("-pthread",))])
 
 
+def test_forged_answers_kill_only_the_forger():
+    """A thread writes a known stub thread's tid over the answer to its sibling's clone request
+    (and so over every answer the Sentry reads from that sysmsg): the process is killed, the
+    Sentry neither aliases the two threads (it hung) nor logs an internal error for a mapping the
+    stub "failed" (natively the child dies of SIGSEGV at the unmapped address)."""
+    compare_systrap([compile_c("systrap_forged_tid", extra=("-pthread",))], timeout=120)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 def test_oci_container_under_the_sentry_lockdown(tmp_path):
     """The global --platform=systrap reaches an OCI sandbox, whose Sentry runs under its seccomp

@@ -284,8 +284,13 @@ class InjectedMemoryOps:
 
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
         r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
-        if r != addr:
-            raise OSError(-r if r < 0 else 0, f"stub mmap at {addr:#x} failed: {r}")
+        if r == addr:
+            return
+        if not -4096 < r < 0:
+            # MAP_FIXED answers addr or -errno: this is no answer of the host's, but one the
+            # application wrote over it (systrap's answers sit in its memory): it is killed.
+            raise StubGone(ctx.tid, signal.SIGSYS)
+        raise OSError(-r, f"stub mmap at {addr:#x} failed")
 
     def unmap(self, ctx, addr, length):
         ctx.inject(NR["munmap"], addr, length)

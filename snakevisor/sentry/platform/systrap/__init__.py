@@ -401,6 +401,12 @@ class AddressSpace(ptp.InjectedMemoryOps):
         tid = ctx.msg.head.ret
         if tid <= 0:
             raise OSError(-tid, "clone in the stub failed")
+        if tid in self.platform.contexts or _syscall(_NR_TGKILL, self.pid, tid, 0) != 0:
+            # Not a new thread of this process: the answer sits in the application's memory, and
+            # another of its threads wrote over it (a known tid would alias that thread's
+            # events). The process is killed, as for any forged request.
+            self.kill()
+            raise StubGone(ctx.tid, S.SIGSYS)
         child = Context(self, tid, msg)
         child.fs_base, child.gs_base = ctx.fs_base, ctx.gs_base
         self.add(child)

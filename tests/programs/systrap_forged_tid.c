@@ -1,0 +1,51 @@
+/* A hostile child against the systrap platform: while its main thread creates threads, another
+ * thread writes the host tid of an existing stub thread (its own, which the stub left in its
+ * sysmsg) over the answer of the main thread's clone request, so that the Sentry would take
+ * the new thread for one it already drives. The Sentry must notice (the process is killed) and
+ * carry on serving the parent. Natively (and under ptrace) the sysmsg addresses are unmapped
+ * and the child just dies of SIGSEGV; either way the parent reaps it and goes on. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SLOT(i) (0x7FFE40000000UL + (i) * 0x10000UL)   /* thread i's sysmsg; 64 KiB each */
+#define RET_OFFSET 96                                   /* the request's answer */
+#define TID_OFFSET 176                                  /* the thread's host tid */
+
+static void *forger(void *arg) {
+    volatile int32_t *own_tid = (volatile int32_t *)(SLOT(1) + TID_OFFSET);
+    volatile int64_t *ret = (volatile int64_t *)(SLOT(0) + RET_OFFSET);
+    for (;;)
+        *ret = *own_tid;
+    return arg;
+}
+
+static void *nothing(void *arg) { return arg; }
+
+static void child(void) {
+    pthread_t f, t;
+    pthread_create(&f, NULL, forger, NULL);
+    for (int i = 0; i < 20000; i++) {
+        if (pthread_create(&t, NULL, nothing, NULL) == 0)
+            pthread_join(t, NULL);
+    }
+}
+
+int main(void) {
+    for (int round = 0; round < 3; round++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            child();
+            _exit(0);
+        }
+        int st;
+        pid_t r = waitpid(pid, &st, 0);   /* it dies by itself: SIGSEGV natively, killed here */
+        printf("round %d: reaped=%d signaled=%d\n", round, r == pid, r == pid && WIFSIGNALED(st));
+    }
+    printf("parent alive: %s\n", getpid() > 0 ? "ok" : "bad");
+    return 0;
+}
