@@ -47,6 +47,26 @@ def register(sub):
     p.add_argument("--force", "-f", action="store_true")
     p.add_argument("id")
 
+    _register_exec(sub)
+
+    p = sub.add_parser("ps", help="the container's processes as the Sentry sees them")
+    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
+    p.add_argument("id")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    p = sub.add_parser("spec", help="write a default config.json (like `runc spec`)")
+    p.add_argument("--bundle", "-b", default=".")
+    p.add_argument("--rootless", action="store_true", help="(not supported: the default config is written)")
+
+    for name in ("pause", "resume", "events", "update", "checkpoint", "restore", "features"):
+        p = sub.add_parser(name)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    _register_internal(sub)
+
+
+def _register_exec(sub):
+    """exec: runc's flags (the SELinux, AppArmor, cgroup and fd-passing ones accepted, unused)."""
     p = sub.add_parser("exec", help="run another process in a running container")
     p.add_argument("--process", "-p", help="process.json (a config.json process object)")
     p.add_argument("--tty", "-t", action="store_true")
@@ -65,19 +85,9 @@ def register(sub):
     p.add_argument("id")
     p.add_argument("cmd_args", nargs=argparse.REMAINDER, metavar="COMMAND")
 
-    p = sub.add_parser("ps", help="the container's processes as the Sentry sees them")
-    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
-    p.add_argument("id")
-    p.add_argument("ps_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
-    p = sub.add_parser("spec", help="write a default config.json (like `runc spec`)")
-    p.add_argument("--bundle", "-b", default=".")
-    p.add_argument("--rootless", action="store_true", help="(not supported: the default config is written)")
-
-    for name in ("pause", "resume", "events", "update", "checkpoint", "restore", "features"):
-        p = sub.add_parser(name)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-
+def _register_internal(sub):
+    """The verbs no user types: the sandbox process's entry point and the lockdown tests' probe."""
     p = sub.add_parser("sandbox-boot")
     p.add_argument("--id", required=True)
     p.add_argument("--bundle", required=True)
