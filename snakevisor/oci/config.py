@@ -264,11 +264,11 @@ def parse_process(obj, where="process"):
     args = _strings(obj, "args", where, required=True, non_empty=True)
     cwd = _text(obj, "cwd", where, required=True)
     if not cwd.startswith("/"):
-        raise ConfigError(f"{where}.cwd", "must be an absolute path")
+        raise ConfigError(f"{where}.cwd", f"{cwd!r}: must be an absolute path")
     env = _strings(obj, "env", where)
     for i, item in enumerate(env):
         if "=" not in item:
-            raise ConfigError(f"{where}.env[{i}]", "must be KEY=VALUE")
+            raise ConfigError(f"{where}.env[{i}]", f"{item!r}: must be KEY=VALUE")
     user_obj = _get(obj, "user", "object", where, default={})
     uw = f"{where}.user"
     user = User(uid=_get(user_obj, "uid", "uint32", uw, default=0), gid=_get(user_obj, "gid", "uint32", uw, default=0),

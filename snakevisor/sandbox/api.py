@@ -297,12 +297,9 @@ class Sandbox:
                         theirs.append(os.dup(null.fileno()))
                     else:
                         raise ValueError(f"stdio {i}: PIPE, DEVNULL or (stderr) STDOUT, not {want!r}")
-            conn = control.connect(self._socket, timeout=None)
             try:
-                control.send(conn, {"op": "exec", "process": process}, theirs)
-                pid = control.receive(conn)["pid"]
+                conn, pid = control.start_exec(self._socket, process, theirs)
             except control.ControlError as e:
-                conn.close()
                 if "not found" in str(e) or "chdir to cwd" in str(e):   # as subprocess raises them
                     raise FileNotFoundError(errno.ENOENT, str(e), argv[0] if "not found" in str(e) else cwd) from None
                 raise SandboxError(str(e)) from None

@@ -446,15 +446,12 @@ def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=N
         replica = open_console(console_socket, (size["height"], size["width"]) if size else None)
         stdio = [replica] * 3
     try:
-        conn = control.connect(sock_path, timeout=None)
-        control.send(conn, {"op": "exec", "process": process}, stdio)
+        conn, pid = control.start_exec(sock_path, process, stdio)
+    except control.ControlError as e:
+        raise StateError(str(e)) from None
     finally:
         if replica is not None:
             os.close(replica)
-    try:
-        pid = control.receive(conn)["pid"]
-    except control.ControlError as e:
-        raise StateError(str(e)) from None
     if ready_fd is not None:
         os.write(ready_fd, f"pid {pid}\n".encode())
         os.close(ready_fd)

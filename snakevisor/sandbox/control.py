@@ -87,6 +87,19 @@ def call(path, obj, fds=(), timeout=30.0):
         return receive(s)
 
 
+def start_exec(path, process, stdio):
+    """Ask the sandbox at ``path`` to run ``process`` (a config.json process object) with the
+    descriptors ``stdio`` as its fds 0-2. Returns (the connection its exit report comes on,
+    its pid in the sandbox); ControlError when the sandbox refuses."""
+    conn = connect(path, timeout=None)
+    try:
+        send(conn, {"op": "exec", "process": process}, stdio)
+        return conn, receive(conn)["pid"]
+    except BaseException:
+        conn.close()
+        raise
+
+
 # -- server (in the sandbox, on the Sentry's loop) -------------------------------------------
 class Connection:
     def __init__(self, server, sock):
