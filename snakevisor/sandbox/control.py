@@ -80,13 +80,6 @@ def receive(sock):
     return reply
 
 
-def call(path, obj, fds=(), timeout=30.0):
-    """One request, one reply."""
-    with connect(path, timeout) as s:
-        send(s, obj, fds)
-        return receive(s)
-
-
 def start_exec(path, process, stdio):
     """Ask the sandbox at ``path`` to run ``process`` (a config.json process object) with the
     descriptors ``stdio`` as its fds 0-2. Returns (the connection its exit report comes on,
@@ -98,6 +91,13 @@ def start_exec(path, process, stdio):
     except BaseException:
         conn.close()
         raise
+
+
+def call(path, obj, fds=(), timeout=30.0):
+    """One request, one reply."""
+    with connect(path, timeout) as s:
+        send(s, obj, fds)
+        return receive(s)
 
 
 # -- server (in the sandbox, on the Sentry's loop) -------------------------------------------
