@@ -47,6 +47,26 @@ def register(sub):
     p.add_argument("--force", "-f", action="store_true")
     p.add_argument("id")
 
+    _register_exec(sub)
+
+    p = sub.add_parser("ps", help="the container's processes as the Sentry sees them")
+    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
+    p.add_argument("id")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    p = sub.add_parser("spec", help="write a default config.json (like `runc spec`)")
+    p.add_argument("--bundle", "-b", default=".")
+    p.add_argument("--rootless", action="store_true", help="(not supported: the default config is written)")
+
+    for name in ("pause", "resume", "events", "update", "checkpoint", "restore", "features"):
+        p = sub.add_parser(name)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    _register_internal(sub)
+
+
+def _register_exec(sub):
+    """exec: runc's flags (the SELinux, AppArmor, cgroup and fd-passing ones accepted, unused)."""
     p = sub.add_parser("exec", help="run another process in a running container")
     p.add_argument("--process", "-p", help="process.json (a config.json process object)")
     p.add_argument("--tty", "-t", action="store_true")
@@ -65,19 +85,9 @@ def register(sub):
     p.add_argument("id")
     p.add_argument("cmd_args", nargs=argparse.REMAINDER, metavar="COMMAND")
 
-    p = sub.add_parser("ps", help="the container's processes as the Sentry sees them")
-    p.add_argument("--format", "-f", default="table", choices=("table", "json"))
-    p.add_argument("id")
-    p.add_argument("ps_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
-    p = sub.add_parser("spec", help="write a default config.json (like `runc spec`)")
-    p.add_argument("--bundle", "-b", default=".")
-    p.add_argument("--rootless", action="store_true", help="(not supported: the default config is written)")
-
-    for name in ("pause", "resume", "events", "update", "checkpoint", "restore", "features"):
-        p = sub.add_parser(name)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-
+def _register_internal(sub):
+    """The verbs no user types: the sandbox process's entry point and the lockdown tests' probe."""
     p = sub.add_parser("sandbox-boot")
     p.add_argument("--id", required=True)
     p.add_argument("--bundle", required=True)
@@ -215,38 +225,52 @@ def _delete(store, args):
 
 
 def _exec(store, args):
-    from snakevisor.oci.config import ConfigError, load_json, load_spec, parse_process
+    from snakevisor.oci.config import load_json, parse_process
     from snakevisor.sandbox.container import exec_process
-    from snakevisor.sandbox.state import StateError
     if args.process:
         process = load_json(args.process, "--process")
-        parse_process(process, "--process")
+        parse_process(process, "--process")   # fail here, with the field named
     else:
-        cmd = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
-        if not cmd:
-            raise StateError("exec: no command given (usage: snakevisor exec ID COMMAND [ARG...])")
-        process = {"args": cmd, "terminal": args.tty, **_exec_flags(args)}
-        try:
-            base = load_spec(store.load(args.id).bundle).process
-            cwd, env = base.cwd, list(base.env)
-        except ConfigError:
-            cwd, env = "/", []
-        process["cwd"] = args.cwd or cwd
-        process["env"] = env + list(args.env)
-    parse_process(process, "process")    # fail here, with the field named
+        process = _process_from_flags(store, args)
     return exec_process(store, args.id, process, args.detach, args.pid_file, args.console_socket)
 
 
+# Where parse_process finds a fault in a process exec's flags made: the flag to name.
+_FLAG_OF_FIELD = (("process.cwd", "--cwd"), ("process.env", "--env"), ("process.capabilities", "--cap"))
+
+
+def _process_from_flags(store, args):
+    """The process object of exec's COMMAND and flags; the container's config.json gives the cwd
+    and environment the flags do not. Checked before the container is looked up."""
+    from snakevisor.oci.config import ConfigError, load_spec, parse_process
+    from snakevisor.sandbox.state import StateError
+    cmd = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
+    if not cmd:
+        raise StateError("exec: no command given (usage: snakevisor exec ID COMMAND [ARG...])")
+    process = {"args": cmd, "terminal": args.tty, "cwd": args.cwd or "/", "env": list(args.env),
+               **_exec_flags(args)}
+    try:
+        parse_process(process, "process")
+    except ConfigError as e:
+        flag = next((flag for field, flag in _FLAG_OF_FIELD if e.field.startswith(field)), None)
+        if flag is None:
+            raise
+        raise ConfigError(flag, str(e)[len(e.field) + 2:]) from None
+    try:
+        base = load_spec(store.load(args.id).bundle).process
+        cwd, env = base.cwd, list(base.env)
+    except ConfigError:
+        cwd, env = "/", []
+    process["cwd"] = args.cwd or cwd
+    process["env"] = env + process["env"]
+    return process
+
+
 def _exec_flags(args):
-    """The process fields exec's flags give (checked here, so that errors name the flag)."""
-    from snakevisor.abi.capability import CAPABILITIES
+    """The user and capability fields exec's flags give; -u and -g are checked here (runc's
+    rules: (uid_t)-1 is no id), the rest by parse_process."""
     from snakevisor.oci.config import UINT32_MAX, ConfigError
     out = {}
-    if args.cwd is not None and not args.cwd.startswith("/"):
-        raise ConfigError("--cwd", f"{args.cwd!r}: must be an absolute path")
-    for e in args.env:
-        if "=" not in e:
-            raise ConfigError("--env", f"{e!r}: must be KEY=VALUE")
     for g in args.additional_gids:
         if not 0 <= g < UINT32_MAX:
             raise ConfigError("--additional-gids", f"{g}: not a group id")
@@ -254,9 +278,6 @@ def _exec_flags(args):
         uid, gid = _parse_user(args.user)
         out["user"] = {"uid": uid, "gid": gid, "additionalGids": args.additional_gids}
     if args.cap:
-        unknown = [c for c in args.cap if c not in CAPABILITIES]
-        if unknown:
-            raise ConfigError("--cap", f"unknown capability {unknown[0]!r}")
         out["capabilities"] = {k: list(args.cap) for k in ("bounding", "effective", "permitted")}
     if args.no_new_privs:
         out["noNewPrivileges"] = True

@@ -264,11 +264,11 @@ def parse_process(obj, where="process"):
     args = _strings(obj, "args", where, required=True, non_empty=True)
     cwd = _text(obj, "cwd", where, required=True)
     if not cwd.startswith("/"):
-        raise ConfigError(f"{where}.cwd", "must be an absolute path")
+        raise ConfigError(f"{where}.cwd", f"{cwd!r}: must be an absolute path")
     env = _strings(obj, "env", where)
     for i, item in enumerate(env):
         if "=" not in item:
-            raise ConfigError(f"{where}.env[{i}]", "must be KEY=VALUE")
+            raise ConfigError(f"{where}.env[{i}]", f"{item!r}: must be KEY=VALUE")
     user_obj = _get(obj, "user", "object", where, default={})
     uw = f"{where}.user"
     user = User(uid=_get(user_obj, "uid", "uint32", uw, default=0), gid=_get(user_obj, "gid", "uint32", uw, default=0),
@@ -341,7 +341,7 @@ def _parse_mounts(items):
     return mounts
 
 
-def _memparse(text):
+def memparse(text):
     """A number with an optional k/m/g/t/p/e suffix, as the kernel's memparse."""
     shift = "kmgtpe".find(text[-1:].lower()) + 1 if text else 0
     return int(text[:-1] if shift else text, 0) << (10 * shift)
@@ -372,7 +372,7 @@ def _fs_params(mount, known, parsers, defaults):
 def tmpfs_params(mount):
     """{size (bytes or None), nr_inodes (or None), mode, uid, gid} of a tmpfs mount."""
     p = _fs_params(mount, TMPFS_OPTIONS,
-                      {"size": _memparse, "nr_blocks": lambda v: _memparse(v) * 4096, "nr_inodes": _memparse,
+                      {"size": memparse, "nr_blocks": lambda v: memparse(v) * 4096, "nr_inodes": memparse,
                        "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
                       {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0})
     if "nr_blocks" in p:

@@ -31,7 +31,6 @@ import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import types
@@ -201,15 +200,13 @@ class Sandbox:
 
     # -- lifecycle -------------------------------------------------------------------
     def _start(self, bundle, network):
-        from snakevisor.sandbox.container import REPO_ROOT, _boot_argv, read_to_eof, wait_ready
+        from snakevisor.sandbox.container import NO_SANDBOX_PROCESS, boot_command, read_sandbox_pid, wait_ready
 
         opts = types.SimpleNamespace(root=self.dir, log=None, log_format="text", debug=False, strace=False,
                                      no_seccomp=False, network=network)
         ready_r, ready_w = os.pipe()
         pid_r, pid_w = os.pipe()
-        argv = _boot_argv(opts, CID, bundle, self.state_dir, ready_w)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        argv, env = boot_command(opts, CID, bundle, self.state_dir, ready_w)
         log_fd = os.open(os.path.join(self.dir, "sandbox.log"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
         caller = os.getpid()
         watcher = os.fork()
@@ -224,11 +221,9 @@ class Sandbox:
         os.close(ready_w)
         os.close(pid_w)
         os.close(log_fd)
-        data = read_to_eof(pid_r)
-        if not data:
-            os.close(ready_r)
-            raise SandboxError("cannot start the sandbox process (new PID namespace refused?)" + self._log_tail())
-        self.pid = int(data)
+        self.pid = read_sandbox_pid(pid_r, ready_r)
+        if self.pid is None:
+            raise SandboxError(NO_SANDBOX_PROCESS + self._log_tail())
         try:
             wait_ready(ready_r)
             control.call(self._socket, {"op": "start"})   # init (the idle loop) runs
@@ -302,12 +297,9 @@ class Sandbox:
                         theirs.append(os.dup(null.fileno()))
                     else:
                         raise ValueError(f"stdio {i}: PIPE, DEVNULL or (stderr) STDOUT, not {want!r}")
-            conn = control.connect(self._socket, timeout=None)
             try:
-                control.send(conn, {"op": "exec", "process": process}, theirs)
-                pid = control.receive(conn)["pid"]
+                conn, pid = control.start_exec(self._socket, process, theirs)
             except control.ControlError as e:
-                conn.close()
                 if "not found" in str(e) or "chdir to cwd" in str(e):   # as subprocess raises them
                     raise FileNotFoundError(errno.ENOENT, str(e), argv[0] if "not found" in str(e) else cwd) from None
                 raise SandboxError(str(e)) from None
@@ -367,10 +359,10 @@ def _communicate(proc, input, timeout):
     process group at ``timeout``. Returns (stdout, stderr, timed_out)."""
     sel = selectors.DefaultSelector()
     chunks = {proc.stdout: [], proc.stderr: []}
+    view = memoryview(input or b"")
     for f in chunks:
         os.set_blocking(f.fileno(), False)
         sel.register(f, selectors.EVENT_READ)
-    view = memoryview(input or b"")
     if proc.stdin is not None:
         if view:
             os.set_blocking(proc.stdin.fileno(), False)
@@ -392,29 +384,7 @@ def _communicate(proc, input, timeout):
                 deadline = time.monotonic() + KILL_GRACE
                 continue
             for key, _ in events:
-                f = key.fileobj
-                if f is proc._conn:
-                    sel.unregister(f)
-                    proc.wait()
-                elif f is proc.stdin:
-                    try:
-                        n = os.write(f.fileno(), view[:65536])
-                    except (BrokenPipeError, BlockingIOError) as e:
-                        n = 0 if isinstance(e, BlockingIOError) else len(view)
-                    view = view[n:]
-                    if not view:
-                        sel.unregister(f)
-                        f.close()
-                else:
-                    try:
-                        data = os.read(f.fileno(), 65536)
-                    except BlockingIOError:
-                        continue
-                    if data:
-                        chunks[f].append(data)
-                    else:
-                        sel.unregister(f)
-                        f.close()
+                view = _pump(sel, proc, key.fileobj, view, chunks)
         if proc.returncode is None:
             proc.wait(KILL_GRACE)
     finally:
@@ -423,6 +393,36 @@ def _communicate(proc, input, timeout):
             if f is not None and not f.closed:
                 f.close()
     return b"".join(chunks[proc.stdout]), b"".join(chunks[proc.stderr]), timed_out
+
+
+def _pump(sel, proc, f, view, chunks):
+    """Serve one ready file of ``_communicate``: the exit report, stdin (``view``: what is left
+    to write) or an output pipe (into ``chunks``); a file done with is unregistered and closed.
+    Returns what is left of ``view``."""
+    if f is proc._conn:
+        sel.unregister(f)
+        proc.wait()
+        return view
+    if f is proc.stdin:
+        try:
+            n = os.write(f.fileno(), view[:65536])
+        except (BrokenPipeError, BlockingIOError) as e:
+            n = 0 if isinstance(e, BlockingIOError) else len(view)
+        view = view[n:]
+        if not view:
+            sel.unregister(f)
+            f.close()
+        return view
+    try:
+        data = os.read(f.fileno(), 65536)
+    except BlockingIOError:
+        return view
+    if data:
+        chunks[f].append(data)
+    else:
+        sel.unregister(f)
+        f.close()
+    return view
 
 
 def _config(rootfs, volumes, memory, pids):
@@ -463,6 +463,7 @@ def _watch(caller, argv, env, keep_fds, tmpdir):
     """The watcher (a forked child; never returns): starts the sandbox as pid 1 of a new PID
     namespace, sends its pid, then waits for it or for the caller's death."""
     import ctypes
+    from snakevisor.sandbox.container import exec_sandbox
     from snakevisor.sandbox.lockdown import new_pid_namespace
     ready_w, pid_w, log_fd = keep_fds
     os.setsid()   # the caller's terminal signals (^C) are not the sandbox's
@@ -488,13 +489,9 @@ def _watch(caller, argv, env, keep_fds, tmpdir):
             if select.select([me], [], [], 0)[0]:
                 os._exit(1)   # the watcher died before PDEATHSIG was set
             os.close(me)
-            os.dup2(null, 0)
-            os.dup2(null, 1)
-            os.dup2(log_fd, 2)
-            os.set_inheritable(ready_w, True)
-            os.execve(sys.executable, argv, env)
-        finally:
+        except BaseException:
             os._exit(127)
+        exec_sandbox(argv, env, (null, null, log_fd), ready_w)
     os.close(me)
     os.close(ready_w)
     os.write(pid_w, str(child).encode())

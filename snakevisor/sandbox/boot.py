@@ -17,7 +17,7 @@ import sys
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
-from snakevisor.abi.errno import ENOENT, ENOTDIR, SyscallError
+from snakevisor.abi.errno import ENOENT, SyscallError
 from snakevisor.oci.config import load_spec, parse_process
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox import control
@@ -25,7 +25,7 @@ from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.mounts import OciLayout
-from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_program
+from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_new_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
@@ -33,7 +33,6 @@ from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.sentry.vfs.fdtable import FDTable
-from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 
 log = logging.getLogger("snakevisor")
 
@@ -216,9 +215,7 @@ class Sandbox:
             raise
         root = self.sentry.root
         try:
-            cwd = resolve(ResolveContext(root), root, process.cwd.encode())
-            if not cwd.dentry.inode.is_dir:
-                raise SyscallError(ENOTDIR)
+            cwd = self.sentry.lookup_dir(process.cwd)
         except SyscallError as e:
             fdtable.close_all()
             return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: {os.strerror(e.errno)}"}
@@ -228,15 +225,10 @@ class Sandbox:
         env.setdefault("PATH", DEFAULT_PATH)
         creds = credentials(process, self.kernel.init.leader.creds if self.kernel.init and
                             self.kernel.init.leader else None)
-
-        class _Boot:   # enough of a Task for find_program
-            pass
-        boot = _Boot()
-        boot.fs, boot.creds, boot.kernel = fs, creds, self.kernel
         argv = [a.encode() for a in process.args]
         tgs = []   # the new process's thread group, for its exit report
         try:
-            prog = find_program(boot, argv[0], env.get("PATH"))
+            prog = find_new_program(self.kernel, fs, creds, argv[0], env.get("PATH"))
             task = self.kernel.create_process(prog, argv, [f"{k}={v}".encode() for k, v in env.items()],
                                               fdtable, fs, creds, parent=None,
                                               on_exit=lambda status: self._exec_exited(conn, status, tgs[0]))

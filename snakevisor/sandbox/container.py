@@ -28,6 +28,7 @@ log = logging.getLogger("snakevisor")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PR_SET_CHILD_SUBREAPER = 36
 BOOT_TIMEOUT = 120.0
+NO_SANDBOX_PROCESS = "cannot start the sandbox process (new PID namespace refused?)"
 
 
 def parse_signal(text):
@@ -115,14 +116,41 @@ def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
     return argv
 
 
+def boot_command(opts, cid, bundle, state_dir, ready_fd):
+    """(argv, environment) of the sandbox process: ``sandbox-boot`` of this checkout's snakevisor."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return _boot_argv(opts, cid, bundle, state_dir, ready_fd), env
+
+
+def exec_sandbox(argv, env, stdio, ready_fd):
+    """In a forked child: become the sandbox process, ``stdio`` its fds 0-2 (never returns)."""
+    try:
+        for i, fd in enumerate(stdio):
+            if fd != i:
+                os.dup2(fd, i)
+        os.set_inheritable(ready_fd, True)
+        os.execve(sys.executable, argv, env)
+    finally:
+        os._exit(127)
+
+
+def read_sandbox_pid(pid_r, ready_r):
+    """The host pid of the sandbox process, as its forker writes it to ``pid_r`` (both fds are
+    closed then); None when there is none (``ready_r`` is closed too)."""
+    data = read_to_eof(pid_r)
+    if not data:
+        os.close(ready_r)
+        return None
+    return int(data)
+
+
 def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach):
     """Fork, (setsid,) new PID namespace, fork again: the grandchild execs the sandbox as pid 1 of
     the namespace; the middle process exits at once. Returns (host pid, ready fd)."""
     ready_r, ready_w = os.pipe()
     pid_r, pid_w = os.pipe()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    argv = _boot_argv(opts, cid, bundle, state_dir, ready_w)
+    argv, env = boot_command(opts, cid, bundle, state_dir, ready_w)
     middle = os.fork()
     if middle == 0:
         code = 1
@@ -134,26 +162,18 @@ def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach):
             new_pid_namespace()
             child = os.fork()
             if child == 0:
-                try:
-                    for i, fd in enumerate(stdio):
-                        if fd != i:
-                            os.dup2(fd, i)
-                    os.set_inheritable(ready_w, True)
-                    os.execve(sys.executable, argv, env)
-                finally:
-                    os._exit(127)
+                exec_sandbox(argv, env, stdio, ready_w)
             os.write(pid_w, str(child).encode())
             code = 0
         finally:
             os._exit(code)
     os.close(ready_w)
     os.close(pid_w)
-    data = read_to_eof(pid_r)
+    pid = read_sandbox_pid(pid_r, ready_r)
     os.waitpid(middle, 0)
-    if not data:
-        os.close(ready_r)
-        raise StateError("cannot start the sandbox process (new PID namespace refused?)")
-    return int(data), ready_r
+    if pid is None:
+        raise StateError(NO_SANDBOX_PROCESS)
+    return pid, ready_r
 
 
 def read_to_eof(fd):
@@ -341,7 +361,8 @@ def wait_sandbox(pid):
             continue
         except ChildProcessError:
             return None
-    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    from snakevisor.sandbox.do import wait_status_to_exit_code   # lazily: do imports the Sentry
+    return wait_status_to_exit_code(status)
 
 
 def run(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=False):
@@ -425,15 +446,12 @@ def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=N
         replica = open_console(console_socket, (size["height"], size["width"]) if size else None)
         stdio = [replica] * 3
     try:
-        conn = control.connect(sock_path, timeout=None)
-        control.send(conn, {"op": "exec", "process": process}, stdio)
+        conn, pid = control.start_exec(sock_path, process, stdio)
+    except control.ControlError as e:
+        raise StateError(str(e)) from None
     finally:
         if replica is not None:
             os.close(replica)
-    try:
-        pid = control.receive(conn)["pid"]
-    except control.ControlError as e:
-        raise StateError(str(e)) from None
     if ready_fd is not None:
         os.write(ready_fd, f"pid {pid}\n".encode())
         os.close(ready_fd)

@@ -80,6 +80,19 @@ def receive(sock):
     return reply
 
 
+def start_exec(path, process, stdio):
+    """Ask the sandbox at ``path`` to run ``process`` (a config.json process object) with the
+    descriptors ``stdio`` as its fds 0-2. Returns (the connection its exit report comes on,
+    its pid in the sandbox); ControlError when the sandbox refuses."""
+    conn = connect(path, timeout=None)
+    try:
+        send(conn, {"op": "exec", "process": process}, stdio)
+        return conn, receive(conn)["pid"]
+    except BaseException:
+        conn.close()
+        raise
+
+
 def call(path, obj, fds=(), timeout=30.0):
     """One request, one reply."""
     with connect(path, timeout) as s:

@@ -28,6 +28,7 @@ import traceback
 
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.hostos import HostSetupError
+from snakevisor.oci.config import memparse
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import PR_SET_PDEATHSIG, GoferMount, GoferProcess
@@ -38,7 +39,6 @@ from snakevisor.sandbox.sentry_boot import BootError, Sentry, SentryConfig
 # single-threaded Sentry, so far fewer are useful than a host allows; CRI-O's default is 1024,
 # podman's 2048. Enough for make -j and shell pipelines; a fork bomb stops there.
 DEFAULT_PIDS_LIMIT = 1024
-SIZE_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 # Signals this process relays to the sandbox (its Sentry forwards them to the sandbox's init or
 # foreground group, sentry/kernel/kernel.py forward_host_signals; SIGWINCH resizes the -t pty).
 RELAYED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH)
@@ -46,6 +46,7 @@ SI_KERNEL = 0x80   # si_code of a signal the kernel sent: the terminal's, to our
 
 
 def wait_status_to_exit_code(status):
+    """A wait status as a shell's exit code: 128+N for death by signal N (None: lost, SIGKILL)."""
     if status is None:
         return 128 + 9
     if status & 0x7F:
@@ -71,10 +72,10 @@ def parse_volume(spec):
 
 def parse_size(text):
     """BYTES with an optional k, m, g or t suffix (powers of 1024): ``512m`` -> 536870912."""
-    m = re.fullmatch(r"(\d+)([kmgt]?)b?", text.strip().lower())
+    m = re.fullmatch(r"0*(\d+[kmgt]?)b?", text.strip().lower())   # decimal: no octal or hex
     if m is None:
         raise ValueError(f"bad size {text!r} (want BYTES[k|m|g|t])")
-    return int(m.group(1)) * SIZE_SUFFIXES[m.group(2)]
+    return memparse(m.group(1))
 
 
 def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
@@ -139,7 +140,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
             termios.tcsetattr(0, termios.TCSADRAIN, saved_tty)
         except termios.error:
             pass
-    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    return wait_status_to_exit_code(status)
 
 
 def _relay_until_exit(pid, watched):

@@ -5,6 +5,7 @@ calls ``load_init`` and ``kernel.start_task`` itself so that the init waits for 
 """
 import os
 import time
+import types
 from dataclasses import dataclass, field
 
 from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
@@ -113,6 +114,11 @@ def find_program(task, name, path_env):
     raise SyscallError(ENOENT)
 
 
+def find_new_program(kernel, fs, creds, name, path_env):
+    """find_program for a process not made yet: its FSContext and credentials stand in for its Task."""
+    return find_program(types.SimpleNamespace(fs=fs, creds=creds, kernel=kernel), name, path_env)
+
+
 class Sentry:
     def __init__(self, config, gofer_sockets):
         self.config = config
@@ -193,14 +199,20 @@ class Sentry:
         """The directory ``path``, made (in the root's overlay, not on the host) if missing."""
         return make_mountpoint(ctx, self.root, path.encode())
 
+    def lookup_dir(self, path):
+        """The directory ``path`` of the sandbox's root, for a new process's cwd (SyscallError:
+        there is none, or it is not a directory)."""
+        vd = resolve(ResolveContext(self.root), self.root, path.encode())
+        if not vd.dentry.inode.is_dir:
+            raise SyscallError(ENOTDIR)
+        return vd
+
     def load_init(self):
         """Load the init process (pid 1) with the config's argv, env, cwd, stdio, credentials
         and rlimits; it does not run until ``kernel.start_task(task)``. Returns the Task."""
         cfg = self.config
         try:
-            cwd = resolve(ResolveContext(self.root), self.root, cfg.cwd.encode())
-            if not cwd.dentry.inode.is_dir:
-                raise SyscallError(ENOTDIR)
+            cwd = self.lookup_dir(cfg.cwd)
         except SyscallError as e:
             if cfg.cwd_missing != "fallback":
                 raise BootError(f"cwd {cfg.cwd}: {os.strerror(e.errno)} in the sandbox") from None
@@ -221,12 +233,7 @@ class Sentry:
         env.setdefault("PATH", DEFAULT_PATH)
         envp = [f"{k}={v}".encode() for k, v in env.items()]
         argv = [a.encode() if isinstance(a, str) else a for a in cfg.argv]
-
-        class _Boot:  # just enough of a Task to resolve the program before the init Task exists
-            pass
-        boot = _Boot()
-        boot.fs, boot.creds, boot.kernel = fs, None, self.kernel
-        prog = find_program(boot, argv[0], env.get("PATH"))
+        prog = find_new_program(self.kernel, fs, None, argv[0], env.get("PATH"))
         task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
         task.tg.limits.update(cfg.rlimits)
         fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])

@@ -6,6 +6,8 @@ of these filesystems, with a Dentry named as Linux's readlink of
 ``anon_inode_file`` is the shared anon_inode filesystem's entry point (eventfd,
 epoll, timerfd).
 """
+import functools
+
 from snakevisor.abi.fs import ANON_INODE_FS_MAGIC, O_RDWR
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription
@@ -22,6 +24,11 @@ class AnonFilesystem(Filesystem):
         self.name = name
         self.magic = magic
         self.mount = anonymous_mount(self)
+
+
+def shared_anon_filesystem(name: str, magic: int):
+    """A getter of the one AnonFilesystem ``name`` of the Sentry (pipefs, sockfs), made at first use."""
+    return functools.cache(lambda: AnonFilesystem(name, magic))
 
 
 def new_anon_file(fs: AnonFilesystem, inode: Inode, name: bytes, impl, flags: int) -> FileDescription:

@@ -18,7 +18,7 @@ from snakevisor.abi.fs import (F_GETPIPE_SZ, F_SETPIPE_SZ, FIONREAD, O_ACCMODE, 
                                O_RDWR, O_WRONLY, PIPEFS_MAGIC, S_IFIFO)
 from snakevisor.abi.poll import (PIPE_DEF_SIZE, PIPE_MAX_SIZE, PIPE_MIN_SIZE, POLLERR, POLLHUP, POLLIN,
                                  POLLOUT, POLLRDNORM, POLLWRNORM)
-from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
+from snakevisor.sentry.fsimpl.anon import new_anon_file, shared_anon_filesystem
 from snakevisor.sentry.vfs.device import register_fifo_opener
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
@@ -265,14 +265,7 @@ class PipeInode(Inode):
         return fifo_open(self, flags, is_pipe=True)
 
 
-_pipefs = None
-
-
-def pipefs() -> AnonFilesystem:
-    global _pipefs
-    if _pipefs is None:
-        _pipefs = AnonFilesystem("pipefs", PIPEFS_MAGIC)
-    return _pipefs
+pipefs = shared_anon_filesystem("pipefs", PIPEFS_MAGIC)
 
 
 def new_pipe(flags: int = 0):

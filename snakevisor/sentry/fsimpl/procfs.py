@@ -254,34 +254,16 @@ class ProcRoot(Directory):
         return "\n".join(lines) + "\n"
 
     def _sys(self):
+        fs = self.fs
+        return {b"kernel": lambda: Directory(fs, self._sys_kernel), b"vm": lambda: Directory(fs, self._sys_vm),
+                b"fs": lambda: Directory(fs, self._sys_fs)}
+
+    def _sys_kernel(self):
         fs, k = self.fs, self.fs.kernel
         uts = k.uts
-
-        def set_uts(field):
-            def write(data):
-                cur = k.current
-                if cur is not None and not cur.creds.has_cap(CAP_SYS_ADMIN):
-                    raise SyscallError(EPERM)
-                setattr(uts, field, data.split(b"\n")[0][:64])
-            return write
-
-        def set_pipe_max_size(data):
-            value = _parse_int(data)
-            if not 0 <= value <= 1 << 31:
-                raise SyscallError(EINVAL)
-            pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
-
-        def set_limit(name, limits=pipefs.LIMITS):
-            def write(data):
-                value = _parse_int(data)
-                if value < 0:
-                    raise SyscallError(EINVAL)
-                limits[name] = value
-            return write
-
-        kernel_dir = {
-            b"hostname": lambda: WritableFile(fs, lambda: uts.nodename + b"\n", set_uts("nodename")),
-            b"domainname": lambda: WritableFile(fs, lambda: uts.domainname + b"\n", set_uts("domainname")),
+        return {
+            b"hostname": lambda: WritableFile(fs, lambda: uts.nodename + b"\n", _uts_writer(k, "nodename")),
+            b"domainname": lambda: WritableFile(fs, lambda: uts.domainname + b"\n", _uts_writer(k, "domainname")),
             b"tainted": lambda: GeneratedFile(fs, lambda: "0\n"),
             b"core_pattern": lambda: GeneratedFile(fs, lambda: "core\n", 0o644),
             b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
@@ -298,27 +280,58 @@ class ProcRoot(Directory):
                 b"entropy_avail": lambda: GeneratedFile(fs, lambda: "256\n"),
             }),
         }
-        vm_dir = {
+
+    def _sys_vm(self):
+        fs = self.fs
+        return {
             b"overcommit_memory": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
             b"max_map_count": lambda: GeneratedFile(fs, lambda: "65530\n", 0o644),
             b"mmap_min_addr": lambda: GeneratedFile(fs, lambda: "65536\n", 0o644),
         }
-        fs_dir = {
+
+    def _sys_fs(self):
+        fs = self.fs
+        return {
             b"nr_open": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
             b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
-            b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", set_pipe_max_size),
+            b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", _set_pipe_max_size),
             # Per-user pipe page limits: kept, not enforced (they spare privileged users anyway).
             b"pipe-user-pages-soft": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_soft']}\n",
-                                                          set_limit("user_pages_soft")),
+                                                          _limit_writer(pipefs.LIMITS, "user_pages_soft")),
             b"pipe-user-pages-hard": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_hard']}\n",
-                                                          set_limit("user_pages_hard")),
+                                                          _limit_writer(pipefs.LIMITS, "user_pages_hard")),
             b"inotify": lambda: Directory(fs, lambda: {
                 name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{inotify.LIMITS[name]}\n",
-                                                               set_limit(name, inotify.LIMITS)))
+                                                               _limit_writer(inotify.LIMITS, name)))
                 for name in inotify.LIMITS}),
         }
-        return {b"kernel": lambda: Directory(fs, lambda: kernel_dir), b"vm": lambda: Directory(fs, lambda: vm_dir),
-                b"fs": lambda: Directory(fs, lambda: fs_dir)}
+
+
+def _uts_writer(k, field):
+    """A write to /proc/sys/kernel/{hostname,domainname}: CAP_SYS_ADMIN's, up to the first newline."""
+    def write(data):
+        cur = k.current
+        if cur is not None and not cur.creds.has_cap(CAP_SYS_ADMIN):
+            raise SyscallError(EPERM)
+        setattr(k.uts, field, data.split(b"\n")[0][:64])
+    return write
+
+
+def _set_pipe_max_size(data):
+    value = _parse_int(data)
+    if not 0 <= value <= 1 << 31:
+        raise SyscallError(EINVAL)
+    pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
+
+
+def _limit_writer(limits, name):
+    """A write of a non-negative number to limits[name]."""
+    def write(data):
+        value = _parse_int(data)
+        if value < 0:
+            raise SyscallError(EINVAL)
+        limits[name] = value
+    return write
 
 
 def _uuid():

@@ -219,15 +219,20 @@ def u8(attrs: dict, key: int, default: int = 0) -> int:
 Link = namedtuple("Link", "index name type flags attrs")
 
 
+def _rtnl_dump(get, new, header, request):
+    """(``header``'s fields, attributes) of each ``new`` message the namespace's rtnetlink dump
+    ``get`` of ``request`` answers with."""
+    from snakevisor.sentry.net.netlink import rtnl_dump
+    for typ, body in rtnl_dump(get, request):
+        if typ == new and len(body) >= header.size:
+            yield header.unpack_from(body), NL.parse_rtattrs(body, header.size)
+
+
 def links() -> list:
     """[Link] of the namespace's interfaces, in ifindex order (also sysfs's class/net)."""
-    from snakevisor.sentry.net.netlink import rtnl_dump
     out = []
-    for typ, body in rtnl_dump(NL.RTM_GETLINK, NL.IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0)):
-        if typ != NL.RTM_NEWLINK or len(body) < NL.IFINFOMSG.size:
-            continue
-        _, itype, index, flags, _ = NL.IFINFOMSG.unpack_from(body)
-        attrs = NL.parse_rtattrs(body, NL.IFINFOMSG.size)
+    for (_, itype, index, flags, _), attrs in _rtnl_dump(NL.RTM_GETLINK, NL.RTM_NEWLINK, NL.IFINFOMSG,
+                                                          NL.IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0)):
         name = attrs.get(NL.IFLA_IFNAME, b"").split(b"\0")[0].decode(errors="replace")
         out.append(Link(index, name, itype, flags, attrs))
     return sorted(out, key=lambda link: link.index)
@@ -261,16 +266,12 @@ def dev():
 
 
 def if_inet6():
-    from snakevisor.sentry.net.netlink import rtnl_dump
     names = link_names()
     # ifaddrmsg's scope is the RT_SCOPE_* one; the file shows the IPV6_ADDR_* scope bits it came from.
     scopes = {NL.RT_SCOPE_HOST: 0x10, NL.RT_SCOPE_LINK: 0x20, NL.RT_SCOPE_SITE: 0x40}
     rows = []
-    for typ, body in rtnl_dump(NL.RTM_GETADDR, NL.IFADDRMSG.pack(_socket.AF_INET6, 0, 0, 0, 0)):
-        if typ != NL.RTM_NEWADDR or len(body) < NL.IFADDRMSG.size:
-            continue
-        family, plen, flags, scope, index = NL.IFADDRMSG.unpack_from(body)
-        attrs = NL.parse_rtattrs(body, NL.IFADDRMSG.size)
+    for (family, plen, flags, scope, index), attrs in _rtnl_dump(NL.RTM_GETADDR, NL.RTM_NEWADDR, NL.IFADDRMSG,
+                                                                  NL.IFADDRMSG.pack(_socket.AF_INET6, 0, 0, 0, 0)):
         addr = attrs.get(NL.IFA_ADDRESS)
         if family != _socket.AF_INET6 or addr is None or len(addr) != 16:
             continue
@@ -282,14 +283,11 @@ def if_inet6():
 
 def route():
     """The IPv4 main table (unicast and reject routes), as fib_route_seq_show."""
-    from snakevisor.sentry.net.netlink import rtnl_dump
     names = link_names()
     rows = [_padded(ROUTE_HEADER, 127)]
-    for typ, body in rtnl_dump(NL.RTM_GETROUTE, NL.RTMSG.pack(_socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
-        if typ != NL.RTM_NEWROUTE or len(body) < NL.RTMSG.size:
-            continue
-        family, dst_len, _, _, table, _, _, rtype, _ = NL.RTMSG.unpack_from(body)
-        attrs = NL.parse_rtattrs(body, NL.RTMSG.size)
+    request = NL.RTMSG.pack(_socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
+    for (family, dst_len, _, _, table, _, _, rtype, _), attrs in _rtnl_dump(NL.RTM_GETROUTE, NL.RTM_NEWROUTE,
+                                                                             NL.RTMSG, request):
         table = u32(attrs, NL.RTA_TABLE, table)
         if family != _socket.AF_INET or table != NL.RT_TABLE_MAIN or rtype in (NL.RTN_BROADCAST, NL.RTN_MULTICAST):
             continue

@@ -14,7 +14,7 @@ from snakevisor.abi.fs import O_NONBLOCK, O_RDWR, S_IFSOCK, SOCKFS_MAGIC
 from snakevisor.abi.poll import POLLIN, POLLOUT
 from snakevisor.abi.socket import SO_RCVTIMEO, TIMEVAL
 from snakevisor.abi.time import S64_MAX, USEC
-from snakevisor.sentry.fsimpl.anon import AnonFilesystem, new_anon_file
+from snakevisor.sentry.fsimpl.anon import new_anon_file, shared_anon_filesystem
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
@@ -145,14 +145,7 @@ class SocketInode(Inode):
     pass
 
 
-_sockfs = None
-
-
-def sockfs() -> AnonFilesystem:
-    global _sockfs
-    if _sockfs is None:
-        _sockfs = AnonFilesystem("sockfs", SOCKFS_MAGIC)
-    return _sockfs
+sockfs = shared_anon_filesystem("sockfs", SOCKFS_MAGIC)
 
 
 def new_socket_file(impl: SocketImpl, nonblock: bool = False, uid: int = 0, gid: int = 0):

@@ -29,6 +29,32 @@ def check_flags(flags):
 
 def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     """Create a child Task as clone(2) asks; returns it (already running)."""
+    exit_signal = _check_clone(task, flags, tls, exit_signal)
+    kernel = task.kernel
+    tid = kernel.pidns.allocate()
+    ctx, mm = _child_address_space(task, flags)
+    tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal)
+    fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
+    fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
+    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
+    child.sigmask = task.sigmask
+    child.name = task.name
+    if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:
+        child.altstack = task.altstack
+    _set_child_registers(task, ctx, flags, stack, tls)
+    if flags & C.CLONE_PARENT_SETTID:
+        _put_tid(task.mm, parent_tid, tid)
+    if flags & C.CLONE_CHILD_SETTID:
+        _put_tid(mm, child_tid, tid)
+    if flags & C.CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = child_tid
+    kernel.register_task(child)
+    kernel.start_task(child)
+    return child
+
+
+def _check_clone(task, flags, tls, exit_signal):
+    """Refuse a clone that fails before anything is made; returns the child's exit signal."""
     check_flags(flags)
     kernel = task.kernel
     if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
@@ -40,49 +66,51 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_SETTLS and tls >= TASK_SIZE_MAX:
         raise SyscallError(EPERM)   # Linux's arch_prctl(ARCH_SET_FS) check; PTRACE_SETREGS would fail
-    tid = kernel.pidns.allocate()
-    parent = task.tg
+    return exit_signal
+
+
+def _child_address_space(task, flags):
+    """The child's platform context and memory: shared (CLONE_VM) or a copy in a new stub."""
+    kernel = task.kernel
     try:
         if flags & C.CLONE_VM:
             # Same address space: a new stub thread in the same stub (a thread, or a vfork child).
-            ctx = task.ctx.address_space.new_thread(task.ctx)
-            mm = task.mm
-        else:
-            aspace, ctx = kernel.platform.new_address_space()
+            return task.ctx.address_space.new_thread(task.ctx), task.mm
+        aspace, ctx = kernel.platform.new_address_space()
     except OSError as e:
         # The host refused the stub's clone (its pids limit, memory): fork(2)'s EAGAIN.
         kernel.log_rate_limited("clone", f"the host refused a stub for a new task ({e.strerror or e}): "
                                          "clone fails with EAGAIN")
         raise SyscallError(EAGAIN) from None
-    if not flags & C.CLONE_VM:
-        try:
-            mm = task.mm.fork(aspace, ctx)
-        except BaseException:
-            aspace.kill()   # the new stub process serves nothing
-            raise
-        task.mm.active_context = task.ctx
-    if flags & C.CLONE_THREAD:
-        tg = parent
+    try:
+        mm = task.mm.fork(aspace, ctx)
+    except BaseException:
+        aspace.kill()   # the new stub process serves nothing
+        raise
+    task.mm.active_context = task.ctx
+    return ctx, mm
+
+
+def _child_thread_group(task, flags, tid, exit_signal):
+    """The new process's ThreadGroup, a child of the caller's (or of its parent: CLONE_PARENT)."""
+    parent = task.tg
+    real_parent = parent.parent if flags & C.CLONE_PARENT and parent.parent is not None else parent
+    if flags & C.CLONE_SIGHAND:
+        handlers = parent.handlers
     else:
-        real_parent = parent.parent if flags & C.CLONE_PARENT and parent.parent is not None else parent
-        if flags & C.CLONE_SIGHAND:
-            handlers = parent.handlers
-        else:
-            handlers = parent.handlers.copy()
-            if flags & C.CLONE_CLEAR_SIGHAND:
-                handlers.actions = {s: a for s, a in handlers.actions.items() if a[0] == 1}  # keep SIG_IGN
-        tg = ThreadGroup(kernel, tid, real_parent, handlers)
-        tg.pgid, tg.sid, tg.limits = parent.pgid, parent.sid, dict(parent.limits)
-        tg.exit_signal = exit_signal
-        tg.dumpable = parent.dumpable   # an mm flag on Linux: the copy keeps it
-        real_parent.children.append(tg)
-    fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
-    fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
-    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
-    child.sigmask = task.sigmask
-    child.name = task.name
-    if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:
-        child.altstack = task.altstack
+        handlers = parent.handlers.copy()
+        if flags & C.CLONE_CLEAR_SIGHAND:
+            handlers.actions = {s: a for s, a in handlers.actions.items() if a[0] == 1}  # keep SIG_IGN
+    tg = ThreadGroup(task.kernel, tid, real_parent, handlers)
+    tg.pgid, tg.sid, tg.limits = parent.pgid, parent.sid, dict(parent.limits)
+    tg.exit_signal = exit_signal
+    tg.dumpable = parent.dumpable   # an mm flag on Linux: the copy keeps it
+    real_parent.children.append(tg)
+    return tg
+
+
+def _set_child_registers(task, ctx, flags, stack, tls):
+    """The child resumes where the caller does, with clone returning 0, on its own stack and TLS."""
     regs = ctx.regs
     regs.copy_from(task.ctx.regs)
     regs.rax = 0
@@ -93,15 +121,6 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         regs.fs_base = tls
     ctx.set_regs()
     ctx.set_xstate(task.ctx.get_xstate())
-    if flags & C.CLONE_PARENT_SETTID:
-        _put_tid(task.mm, parent_tid, tid)
-    if flags & C.CLONE_CHILD_SETTID:
-        _put_tid(mm, child_tid, tid)
-    if flags & C.CLONE_CHILD_CLEARTID:
-        child.clear_child_tid = child_tid
-    kernel.register_task(child)
-    kernel.start_task(child)
-    return child
 
 
 def _put_tid(mm, addr, tid):

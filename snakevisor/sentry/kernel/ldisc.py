@@ -105,74 +105,95 @@ class LineDiscipline:
         return n, sigs
 
     def _receive_char(self, c: int, sigs: list) -> None:
-        iflag, lflag = self.iflag, self.lflag
         if self.lnext:
             self.lnext = False
             self._store(c)   # its echo overwrites the "^" shown for VLNEXT
             return
+        c = self._map_input(c)
+        if c is None or self._flow_control(c) or self._signal_char(c, sigs):
+            return
+        if self.lflag & ICANON and self._canonical_char(c):
+            return
+        self._store(c)
+
+    def _map_input(self, c: int):
+        """c as ISTRIP, IUCLC, IGNCR, ICRNL and INLCR turn it; None where it is dropped."""
+        iflag = self.iflag
         if iflag & ISTRIP:
             c &= 0x7F
-        if iflag & IUCLC and lflag & IEXTEN and 0x41 <= c <= 0x5A:
+        if iflag & IUCLC and self.lflag & IEXTEN and 0x41 <= c <= 0x5A:
             c += 32
         if c == 13:
             if iflag & IGNCR:
-                return
+                return None
             if iflag & ICRNL:
                 c = 10
         elif c == 10 and iflag & INLCR:
             c = 13
-        if iflag & IXON:
-            if self._is(c, VSTOP) and not (self.stopped and self._is(c, VSTART)):
-                self.stopped = True
-                return
-            if self._is(c, VSTART):
-                self.stopped = False
-                return
-            if self.stopped and iflag & IXANY:
-                self.stopped = False
-        if lflag & ISIG:
-            for idx, sig in ((VINTR, S.SIGINT), (VQUIT, S.SIGQUIT), (VSUSP, S.SIGTSTP)):
-                if self._is(c, idx):
-                    if not lflag & NOFLSH:
-                        self.flush_input()
-                        self.discard_output()
-                    if iflag & IXON:
-                        self.stopped = False
-                    sigs.append(sig)
-                    if lflag & ECHO:
-                        self._echo_char(c)
-                    return
-        if lflag & ICANON:
-            if self._is(c, VERASE) or self._is(c, VKILL) or (lflag & IEXTEN and self._is(c, VWERASE)):
-                self._erase(c)
-                return
-            if lflag & IEXTEN and self._is(c, VLNEXT):
-                self.lnext = True
-                if lflag & ECHO and lflag & ECHOCTL:
-                    self._echo(b"^\b", raw=True)
-                return
-            if lflag & IEXTEN and self._is(c, VREPRINT):
+        return c
+
+    def _flow_control(self, c: int) -> bool:
+        """IXON's VSTOP/VSTART (and IXANY's restart); whether c was taken."""
+        iflag = self.iflag
+        if not iflag & IXON:
+            return False
+        if self._is(c, VSTOP) and not (self.stopped and self._is(c, VSTART)):
+            self.stopped = True
+            return True
+        if self._is(c, VSTART):
+            self.stopped = False
+            return True
+        if self.stopped and iflag & IXANY:
+            self.stopped = False
+        return False
+
+    def _signal_char(self, c: int, sigs: list) -> bool:
+        """ISIG's VINTR, VQUIT and VSUSP: the signal goes to ``sigs``; whether c was one."""
+        lflag = self.lflag
+        if not lflag & ISIG:
+            return False
+        for idx, sig in ((VINTR, S.SIGINT), (VQUIT, S.SIGQUIT), (VSUSP, S.SIGTSTP)):
+            if self._is(c, idx):
+                if not lflag & NOFLSH:
+                    self.flush_input()
+                    self.discard_output()
+                if self.iflag & IXON:
+                    self.stopped = False
+                sigs.append(sig)
                 if lflag & ECHO:
                     self._echo_char(c)
-                    self._echo(b"\n")
-                    self._echo_bytes(self.edit)
-                return
-            if c == 10:
-                if lflag & (ECHO | ECHONL):
-                    self._echo(b"\n")
-                self.edit.append(c)
-                self._push_edit()
-                return
-            if self._is(c, VEOF):
-                self._push_edit()
-                return
-            if self._is(c, VEOL) or self._is(c, VEOL2):
-                if lflag & ECHO:
-                    self._echo_char(c)
-                self.edit.append(c)
-                self._push_edit()
-                return
-        self._store(c)
+                return True
+        return False
+
+    def _canonical_char(self, c: int) -> bool:
+        """The editing and line-ending characters of canonical mode; whether c was one."""
+        lflag = self.lflag
+        if self._is(c, VERASE) or self._is(c, VKILL) or (lflag & IEXTEN and self._is(c, VWERASE)):
+            self._erase(c)
+        elif lflag & IEXTEN and self._is(c, VLNEXT):
+            self.lnext = True
+            if lflag & ECHO and lflag & ECHOCTL:
+                self._echo(b"^\b", raw=True)
+        elif lflag & IEXTEN and self._is(c, VREPRINT):
+            if lflag & ECHO:
+                self._echo_char(c)
+                self._echo(b"\n")
+                self._echo_bytes(self.edit)
+        elif c == 10:
+            if lflag & (ECHO | ECHONL):
+                self._echo(b"\n")
+            self.edit.append(c)
+            self._push_edit()
+        elif self._is(c, VEOF):
+            self._push_edit()
+        elif self._is(c, VEOL) or self._is(c, VEOL2):
+            if lflag & ECHO:
+                self._echo_char(c)
+            self.edit.append(c)
+            self._push_edit()
+        else:
+            return False
+        return True
 
     def _store(self, c: int) -> None:
         """An ordinary input character: into the edited line (canonical) or the raw queue; echo it."""

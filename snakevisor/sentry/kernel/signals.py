@@ -261,49 +261,24 @@ class Signals:
         return ret
 
     def _setup_frame(self, task, sig, info, handler, flags, restorer, mask):
-        mm, ctx, regs = task.mm, task.ctx, task.ctx.regs
+        ctx, regs = task.ctx, task.ctx.regs
         xstate = ctx.get_xstate()
-        alt_sp, alt_flags, alt_size = task.altstack
-        # get_sigframe: a handler already on the alternate stack (without SS_AUTODISARM) nests on
-        # it; SA_ONSTACK switches to it otherwise.
-        def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
-            return not alt_flags & S.SS_AUTODISARM and task.on_altstack(addr)
-        nested = on_sig_stack(regs.rsp)
-        sp = regs.rsp - 128  # the red zone
-        entering = bool(flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size
-                        and not on_sig_stack(sp))
-        if entering:
-            sp = alt_sp + alt_size
-        fp_size = len(xstate) + 4
-        sp = (sp - fp_size) & ~63
-        fp_addr = sp
-        frame = ((sp - S.RT_SIGFRAME_SIZE) & ~15) - 8
-        if (nested or entering) and not alt_sp < frame <= alt_sp + alt_size:
+        frame, fp_addr = self._place_frame(task, flags, len(xstate) + 4)
+        if frame is None:
             # The frame would overflow the alternate stack: Linux does not write past it but
             # forces SIGSEGV (force_sigsegv), as when the frame cannot be written at all.
             self._frame_fault(task, sig)
+            return
         uc = frame + 8
-        info_addr = uc + S.UCONTEXT_SIZE
-        # The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it.
-        xs = bytearray(xstate)
-        xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xs) >= 520 else 3
-        S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, len(xstate) + 4, xfeatures, len(xstate))
-        fpstate = bytes(xs) + struct.pack("<I", S.FP_XSTATE_MAGIC2)
-        trapno, err, cr2 = self._fault_context(sig, info)
-        sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
-                               regs.ss & 0xFFFF, err, trapno, task.sigmask & 0xFFFFFFFFFFFFFFFF, cr2, fp_addr)
-        # uc_stack is the altstack as set (save_altstack: sas_ss_flags, not SS_ONSTACK), restored on sigreturn.
-        stack = S.STACK_T.pack(alt_sp, to_s32(alt_flags), alt_size)
-        old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
-        ucontext = (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
-                    + stack + sc + struct.pack("<Q", old_mask))
         try:
-            mm.copy_out(fp_addr, fpstate)
-            mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0) + ucontext + info)
+            task.mm.copy_out(fp_addr, _tagged_fpstate(xstate))
+            task.mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0)
+                             + self._ucontext(task, sig, info, fp_addr) + info)
         except SyscallError:
             self._frame_fault(task, sig)   # no room for the frame
+            return
         task.saved_sigmask = None
-        regs.rdi, regs.rsi, regs.rdx = sig, info_addr, uc
+        regs.rdi, regs.rsi, regs.rdx = sig, uc + S.UCONTEXT_SIZE, uc
         regs.rax = 0
         regs.rsp = frame
         regs.rip = handler
@@ -316,15 +291,52 @@ class Signals:
         task.sigmask = new_mask & ~S.UNBLOCKABLE
         if flags & S.SA_RESETHAND:
             task.tg.handlers.actions[sig] = (S.SIG_DFL, flags, restorer, mask)  # only the handler resets
-        if alt_flags & S.SS_AUTODISARM:   # any frame, whichever stack it is on (save_altstack)
+        if task.altstack[1] & S.SS_AUTODISARM:   # any frame, whichever stack it is on (save_altstack)
             task.altstack = (0, S.SS_DISABLE, 0)
         try:
             ctx.set_xstate(_init_fpstate(xstate))  # handlers start with a clean FPU, as on Linux
         except OSError:
             pass
 
+    @staticmethod
+    def _place_frame(task, flags, fp_size):
+        """Where the frame and its FPU state go (get_sigframe): (frame, fpstate address), or
+        (None, None) when a frame on the alternate stack would not fit in it."""
+        alt_sp, alt_flags, alt_size = task.altstack
+        sp = task.ctx.regs.rsp
+
+        # A handler already on the alternate stack (without SS_AUTODISARM) nests on it;
+        # SA_ONSTACK switches to it otherwise.
+        def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
+            return not alt_flags & S.SS_AUTODISARM and task.on_altstack(addr)
+        nested = on_sig_stack(sp)
+        sp -= 128  # the red zone
+        entering = bool(flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size
+                        and not on_sig_stack(sp))
+        if entering:
+            sp = alt_sp + alt_size
+        fp_addr = (sp - fp_size) & ~63
+        frame = ((fp_addr - S.RT_SIGFRAME_SIZE) & ~15) - 8
+        if (nested or entering) and not alt_sp < frame <= alt_sp + alt_size:
+            return None, None
+        return frame, fp_addr
+
+    def _ucontext(self, task, sig, info, fp_addr):
+        """The frame's ucontext: flags, the altstack, the interrupted registers, the mask to restore."""
+        regs = task.ctx.regs
+        alt_sp, alt_flags, alt_size = task.altstack
+        trapno, err, cr2 = self._fault_context(sig, info)
+        sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
+                               regs.ss & 0xFFFF, err, trapno, task.sigmask & 0xFFFFFFFFFFFFFFFF, cr2, fp_addr)
+        # uc_stack is the altstack as set (save_altstack: sas_ss_flags, not SS_ONSTACK), restored on sigreturn.
+        stack = S.STACK_T.pack(alt_sp, to_s32(alt_flags), alt_size)
+        old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
+        return (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
+                + stack + sc + struct.pack("<Q", old_mask))
+
     def _frame_fault(self, task, sig):
-        """A signal frame that cannot be set up: the process dies of SIGSEGV."""
+        """A signal frame that cannot be set up: the process dies of SIGSEGV (raising TaskExit
+        when ``task`` is the current Task, as it is while signals are delivered)."""
         task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
         self.kernel.kill_group(task.tg, S.SIGSEGV)
 
@@ -407,6 +419,14 @@ class Signals:
             if not flags & S.SA_NOCLDSTOP:
                 self.send_to_group(parent, S.SIGCHLD, make_siginfo(S.SIGCHLD, code, tg.tgid, 0, status=status))
         parent.child_events.notify(1)
+
+
+def _tagged_fpstate(xstate):
+    """The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it."""
+    xs = bytearray(xstate)
+    xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xs) >= 520 else 3
+    S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, len(xstate) + 4, xfeatures, len(xstate))
+    return bytes(xs) + struct.pack("<I", S.FP_XSTATE_MAGIC2)
 
 
 def _init_fpstate(xstate):

@@ -30,6 +30,9 @@ from snakevisor.sentry.vfs.waiter import WaitQueue
 
 _INT = struct.Struct("<i")
 _ALL = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLHUP | POLLERR
+_TERMIOS_IOCTLS = frozenset((TCGETS, TCGETS2, TCGETA, TCSETA, TCSETAW, TCSETAF,
+                             TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2))
+_QUEUE_IOCTLS = frozenset((FIONREAD, TIOCOUTQ, TCSBRK, TCSBRKP, TIOCSBRK, TIOCCBRK, TCFLSH, TCXONC))
 
 
 class Terminal:
@@ -296,76 +299,15 @@ class Terminal:
         mm = task.mm
         if not master and not self.master_open:
             raise SyscallError(EIO if cmd in (TIOCSPGRP, TIOCSCTTY) else ENOTTY)
-        if cmd in (TCGETS, TCGETS2):
-            mm.copy_out(arg, self.termios_bytes(cmd == TCGETS2))
-            return 0
-        if cmd == TCGETA:   # the old struct termio: 16-bit flags, line, the first NCC (8) cc
-            ld = self.ld
-            mm.copy_out(arg, TERMIO.pack(ld.iflag & 0xFFFF, ld.oflag & 0xFFFF, ld.cflag & 0xFFFF,
-                                         ld.lflag & 0xFFFF, ld.line, bytes(ld.cc[:8])) + b"\0")  # sizeof is 18
-            return 0
-        if cmd in (TCSETA, TCSETAW, TCSETAF):
-            iflag, oflag, cflag, lflag, line, cc = TERMIO.unpack(mm.copy_in(arg, TERMIO.size))
-            if not master:
-                self.job_control(task, S.SIGTTOU)
-            if cmd == TCSETAF:
-                self.ld.flush_input()
-            ld = self.ld   # the upper halves of the flags stay (user_termio_to_kernel_termios)
-            self.ld.set_termios(ld.iflag & ~0xFFFF | iflag, ld.oflag & ~0xFFFF | oflag, ld.cflag & ~0xFFFF | cflag,
-                                ld.lflag & ~0xFFFF | lflag, line, cc + bytes(ld.cc[8:]))
-            self._wake()
-            return 0
-        if cmd in (TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2):
-            v2 = cmd in (TCSETS2, TCSETSW2, TCSETSF2)
-            raw = mm.copy_in(arg, TERMIOS2.size if v2 else TERMIOS.size)
-            if not master:
-                self.job_control(task, S.SIGTTOU)
-            if cmd in (TCSETSF, TCSETSF2):
-                self.ld.flush_input()
-            self.set_termios_bytes(raw, v2)  # TCSETSW's drain is immediate: output is already queued
-            return 0
+        if cmd in _TERMIOS_IOCTLS:
+            return self._termios_ioctl(task, cmd, arg, master)
+        if cmd in _QUEUE_IOCTLS:
+            return self._queue_ioctl(task, cmd, arg, master)
         if cmd == TIOCGWINSZ:
             mm.copy_out(arg, WINSIZE.pack(*self.winsize))
             return 0
         if cmd == TIOCSWINSZ:
             self.set_winsize(WINSIZE.unpack(mm.copy_in(arg, WINSIZE.size)))
-            return 0
-        if cmd == FIONREAD:
-            count = len(self.ld.out) if master else self.ld.input_count()
-            mm.copy_out(arg, _INT.pack(min(count, 0x7FFFFFFF)))
-            return 0
-        if cmd == TIOCOUTQ:
-            mm.copy_out(arg, _INT.pack(0))   # a pty passes output on at once
-            return 0
-        if cmd in (TCSBRK, TCSBRKP, TIOCSBRK, TIOCCBRK):
-            return 0
-        if cmd == TCFLSH:
-            if not master:
-                self.job_control(task, S.SIGTTOU)
-            which = arg & 0xFFFFFFFF
-            if which not in (TCIFLUSH, TCOFLUSH, TCIOFLUSH):
-                raise SyscallError(EINVAL)
-            # The master's input queue is the replica's output, and the other way round. An output
-            # flush empties only the pty's buffer (pty_flush_buffer): the master's TCOFLUSH leaves
-            # the replica's line discipline, which takes typed input in at once, as it is; the
-            # replica's leaves what the master's line discipline already holds.
-            if which in (TCIFLUSH, TCIOFLUSH):
-                self.ld.flush_output() if master else self.ld.flush_input()
-            if which in (TCOFLUSH, TCIOFLUSH) and not master:
-                self.ld.discard_output()
-            self._wake()
-            return 0
-        if cmd == TCXONC:
-            if not master:
-                self.job_control(task, S.SIGTTOU)
-            action = arg & 0xFFFFFFFF
-            if action == TCOOFF:
-                self.ld.stopped = True
-            elif action == TCOON:
-                self.ld.stopped = False
-                self._wake()
-            elif action not in (TCIOFF, TCION):
-                raise SyscallError(EINVAL)
             return 0
         if cmd == TIOCEXCL or cmd == TIOCNXCL:
             self.exclusive = cmd == TIOCEXCL
@@ -388,6 +330,75 @@ class Terminal:
         if master:
             return self._master_ioctl(task, cmd, arg)
         raise SyscallError(ENOTTY)
+
+    def _termios_ioctl(self, task, cmd, arg, master):
+        """Get or set the line discipline's settings, as struct termios, termios2 or the old termio."""
+        mm = task.mm
+        ld = self.ld
+        if cmd in (TCGETS, TCGETS2):
+            mm.copy_out(arg, self.termios_bytes(cmd == TCGETS2))
+            return 0
+        if cmd == TCGETA:   # the old struct termio: 16-bit flags, line, the first NCC (8) cc
+            mm.copy_out(arg, TERMIO.pack(ld.iflag & 0xFFFF, ld.oflag & 0xFFFF, ld.cflag & 0xFFFF,
+                                         ld.lflag & 0xFFFF, ld.line, bytes(ld.cc[:8])) + b"\0")  # sizeof is 18
+            return 0
+        termio = cmd in (TCSETA, TCSETAW, TCSETAF)
+        v2 = cmd in (TCSETS2, TCSETSW2, TCSETSF2)
+        raw = mm.copy_in(arg, TERMIO.size if termio else TERMIOS2.size if v2 else TERMIOS.size)
+        if not master:
+            self.job_control(task, S.SIGTTOU)
+        if cmd in (TCSETAF, TCSETSF, TCSETSF2):
+            ld.flush_input()
+        if termio:
+            iflag, oflag, cflag, lflag, line, cc = TERMIO.unpack(raw)
+            # the upper halves of the flags stay (user_termio_to_kernel_termios)
+            ld.set_termios(ld.iflag & ~0xFFFF | iflag, ld.oflag & ~0xFFFF | oflag, ld.cflag & ~0xFFFF | cflag,
+                           ld.lflag & ~0xFFFF | lflag, line, cc + bytes(ld.cc[8:]))
+            self._wake()
+        else:
+            self.set_termios_bytes(raw, v2)  # TCSETSW's drain is immediate: output is already queued
+        return 0
+
+    def _queue_ioctl(self, task, cmd, arg, master):
+        """The queues' sizes, breaks, flushes and flow control."""
+        mm = task.mm
+        if cmd == FIONREAD:
+            count = len(self.ld.out) if master else self.ld.input_count()
+            mm.copy_out(arg, _INT.pack(min(count, 0x7FFFFFFF)))
+            return 0
+        if cmd == TIOCOUTQ:
+            mm.copy_out(arg, _INT.pack(0))   # a pty passes output on at once
+            return 0
+        if cmd in (TCSBRK, TCSBRKP, TIOCSBRK, TIOCCBRK):
+            return 0
+        if not master:   # TCFLSH, TCXONC
+            self.job_control(task, S.SIGTTOU)
+        if cmd == TCFLSH:
+            self._flush(arg & 0xFFFFFFFF, master)
+            return 0
+        action = arg & 0xFFFFFFFF   # TCXONC
+        if action == TCOOFF:
+            self.ld.stopped = True
+        elif action == TCOON:
+            self.ld.stopped = False
+            self._wake()
+        elif action not in (TCIOFF, TCION):
+            raise SyscallError(EINVAL)
+        return 0
+
+    def _flush(self, which, master):
+        """TCFLSH through the master or a replica."""
+        if which not in (TCIFLUSH, TCOFLUSH, TCIOFLUSH):
+            raise SyscallError(EINVAL)
+        # The master's input queue is the replica's output, and the other way round. An output
+        # flush empties only the pty's buffer (pty_flush_buffer): the master's TCOFLUSH leaves
+        # the replica's line discipline, which takes typed input in at once, as it is; the
+        # replica's leaves what the master's line discipline already holds.
+        if which in (TCIFLUSH, TCIOFLUSH):
+            self.ld.flush_output() if master else self.ld.flush_input()
+        if which in (TCOFLUSH, TCIOFLUSH) and not master:
+            self.ld.discard_output()
+        self._wake()
 
     def _master_ioctl(self, task, cmd, arg):
         mm = task.mm

@@ -311,36 +311,46 @@ class UnixSocket(SocketImpl):
     def recvmsg(self, t, n, flags, want_addr):
         if self.listening:
             raise SyscallError(EINVAL)
-        peek = bool(flags & MSG_PEEK)
         if not self.rq:
-            if self.error:
-                err, self.error = self.error, 0
-                raise SyscallError(err)
-            if self.connection_based:
-                if not self.connected:
-                    raise SyscallError(EINVAL if self.stype == SOCK_STREAM else ENOTCONN)
-                if self.shutdown_state & SHUTDOWN_RCV or self.peer is None or self.peer.closed:
-                    return RecvResult(b"")
-            elif self.shutdown_state & SHUTDOWN_RCV and not flags & MSG_DONTWAIT:
-                return RecvResult(b"")   # EOF for a blocking read; MSG_DONTWAIT still EAGAIN, as Linux
-            raise SyscallError(EAGAIN)
+            return self._recv_nothing(flags)
+        peek = bool(flags & MSG_PEEK)
         if self.stype != SOCK_STREAM:
-            msg = self.rq[0]
-            data = msg.data[:n]
-            res = RecvResult(data, len(msg.data), pack_sockaddr_un(msg.addr) if want_addr and msg.addr else None,
-                             creds=msg.creds)
-            if len(msg.data) > n:
-                res.flags |= MSG_TRUNC
-            if peek:
-                res.rights = [f.inc_ref() for f in msg.rights or ()]
-            else:
-                self.rq.popleft()
-                self.rq_bytes -= len(msg.data)
-                res.rights, msg.rights = msg.rights or [], None
-                self._freed()
-            return res
-        # Stream: gather across messages, but a message carrying descriptors starts a new read
-        # and ends the one that takes it (the fds arrive with the first byte that carried them).
+            return self._recv_message(n, peek, want_addr)
+        return self._recv_stream(n, peek, want_addr)
+
+    def _recv_nothing(self, flags):
+        """A read of an empty queue: a pending error, EOF or EAGAIN (the caller waits on EAGAIN)."""
+        if self.error:
+            err, self.error = self.error, 0
+            raise SyscallError(err)
+        if self.connection_based:
+            if not self.connected:
+                raise SyscallError(EINVAL if self.stype == SOCK_STREAM else ENOTCONN)
+            if self.shutdown_state & SHUTDOWN_RCV or self.peer is None or self.peer.closed:
+                return RecvResult(b"")
+        elif self.shutdown_state & SHUTDOWN_RCV and not flags & MSG_DONTWAIT:
+            return RecvResult(b"")   # EOF for a blocking read; MSG_DONTWAIT still EAGAIN, as Linux
+        raise SyscallError(EAGAIN)
+
+    def _recv_message(self, n, peek, want_addr):
+        """Datagram and seqpacket: one message, cut to n bytes (MSG_TRUNC)."""
+        msg = self.rq[0]
+        res = RecvResult(msg.data[:n], len(msg.data), pack_sockaddr_un(msg.addr) if want_addr and msg.addr else None,
+                         creds=msg.creds)
+        if len(msg.data) > n:
+            res.flags |= MSG_TRUNC
+        if peek:
+            res.rights = [f.inc_ref() for f in msg.rights or ()]
+        else:
+            self.rq.popleft()
+            self.rq_bytes -= len(msg.data)
+            res.rights, msg.rights = msg.rights or [], None
+            self._freed()
+        return res
+
+    def _recv_stream(self, n, peek, want_addr):
+        """Stream: gather across messages, but a message carrying descriptors starts a new read
+        and ends the one that takes it (the fds arrive with the first byte that carried them)."""
         parts, got, rights, creds = [], 0, [], None
         for msg in self.rq:
             if got >= n:
@@ -359,21 +369,25 @@ class UnixSocket(SocketImpl):
                     msg.rights = None
                 break
         if not peek:
-            left = got
-            while left or (self.rq and not self.rq[0].data and not self.rq[0].rights):
-                msg = self.rq[0]
-                if len(msg.data) <= left:
-                    self.rq.popleft()
-                    left -= len(msg.data)
-                    msg.drop()
-                else:
-                    msg.data = msg.data[left:]
-                    left = 0
-            self.rq_bytes -= got
-            self._freed()
+            self._consume_stream(got)
         peer_name = self.peer.name if self.peer is not None else None
         return RecvResult(b"".join(parts), -1, pack_sockaddr_un(peer_name) if want_addr and peer_name else None,
                           rights, creds)
+
+    def _consume_stream(self, got):
+        """Drop the first ``got`` bytes of the stream queue (and the empty messages they reach)."""
+        left = got
+        while left or (self.rq and not self.rq[0].data and not self.rq[0].rights):
+            msg = self.rq[0]
+            if len(msg.data) <= left:
+                self.rq.popleft()
+                left -= len(msg.data)
+                msg.drop()
+            else:
+                msg.data = msg.data[left:]
+                left = 0
+        self.rq_bytes -= got
+        self._freed()
 
     def _freed(self):
         """Space freed in our queue: writers to us may go on."""

@@ -12,7 +12,8 @@ import time
 
 from snakevisor.abi import ipc as I
 from snakevisor.abi.capability import CAP_IPC_OWNER, CAP_SYS_ADMIN
-from snakevisor.abi.errno import EACCES, EEXIST, EINVAL, ENOENT, ENOSPC, EPERM, SyscallError
+from snakevisor.abi.errno import (EACCES, EEXIST, EIDRM, EINTR, EINVAL, ENOENT, ENOSPC, EPERM, ERESTARTSYS,
+                                  SyscallError)
 
 S_IRUGO, S_IWUGO, S_IXUGO = 0o444, 0o222, 0o111
 
@@ -158,16 +159,20 @@ class Registry:
         task.mm.copy_out(buf, pack(obj))
         return obj.id
 
-    def common_ctl(self, task, ident, cmd, buf, stat_cmds, pack, ds=None):
+    def common_ctl(self, task, ident, cmd, buf, stat_cmds, pack, remove, ds=None):
         """The part of shmctl/semctl/msgctl every kind shares: *_STAT and *_STAT_ANY (``stat_cmds``,
-        by index), IPC_STAT, and IPC_SET when the kind's struct ``ds`` is given are answered here:
-        returns (their result, None). Any other command is the kind's own: returns (None, the
-        object ``ident`` names)."""
+        by index), IPC_STAT, IPC_RMID (the owner's: ``remove(obj)`` does the kind's part) and
+        IPC_SET when the kind's struct ``ds`` is given are answered here: returns (their result,
+        None). Any other command is the kind's own: returns (None, the object ``ident`` names)."""
         if cmd in stat_cmds:
             return self.stat_by_index(task, ident, cmd == stat_cmds[1], buf, pack), None
         obj = self.lookup(ident)
         if cmd == I.IPC_STAT:
             obj.stat_to(task, buf, pack(obj))
+            return 0, None
+        if cmd == I.IPC_RMID:
+            obj.perm.check_owner(task.creds)
+            remove(obj)
             return 0, None
         if cmd == I.IPC_SET and ds is not None:
             obj.set_from_user(task, buf, ds)
@@ -192,6 +197,18 @@ class Registry:
 
     def __iter__(self):
         return iter(sorted(self.objects.values(), key=lambda o: o.index))
+
+
+def wait_on(task, obj, events, timeout=None):
+    """Sleep on ``obj``'s queue for ``events`` (a generator; result: woken before ``timeout``).
+    A signal makes it EINTR (System V IPC sleeps are never restarted), removal EIDRM."""
+    try:
+        woken = yield from task.block_on(obj.queue, events, timeout)
+    except SyscallError as e:
+        raise SyscallError(EINTR) if e.errno == ERESTARTSYS else e
+    if obj.removed:
+        raise SyscallError(EIDRM)
+    return woken
 
 
 def ipc_sysctls():

@@ -10,9 +10,8 @@ from collections import deque
 
 from snakevisor.abi import ipc as I
 from snakevisor.abi.capability import CAP_SYS_RESOURCE
-from snakevisor.abi.errno import (E2BIG, EAGAIN, EIDRM, EINTR, EINVAL, ENOMSG, EPERM, ERESTARTSYS,
-                                  SyscallError)
-from snakevisor.sentry.kernel.ipc import S_IRUGO, S_IWUGO, IPCObject, Registry, now
+from snakevisor.abi.errno import E2BIG, EAGAIN, EINVAL, ENOMSG, EPERM, SyscallError
+from snakevisor.sentry.kernel.ipc import S_IRUGO, S_IWUGO, IPCObject, Registry, now, wait_on
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 CHANGED = 1
@@ -50,16 +49,6 @@ class MessageQueue(IPCObject):
         return best
 
 
-def _wait(task, q):
-    """Sleep until the queue changes; a signal makes it EINTR, removal EIDRM."""
-    try:
-        yield from task.block_on(q.queue, CHANGED)
-    except SyscallError as e:
-        raise SyscallError(EINTR) if e.errno == ERESTARTSYS else e
-    if q.removed:
-        raise SyscallError(EIDRM)
-
-
 class MessageQueues:
     """The IPC namespace's message queues."""
 
@@ -82,7 +71,7 @@ class MessageQueues:
         while msgsz + q.cbytes > q.qbytes or len(q.messages) + 1 > q.qbytes:
             if flags & I.IPC_NOWAIT:
                 raise SyscallError(EAGAIN)
-            yield from _wait(task, q)
+            yield from wait_on(task, q, CHANGED)
         q.messages.append((mtype, data))
         q.cbytes += msgsz
         q.lspid = task.tg.tgid
@@ -107,7 +96,7 @@ class MessageQueues:
                 break
             if flags & I.IPC_NOWAIT:
                 raise SyscallError(ENOMSG)
-            yield from _wait(task, q)
+            yield from wait_on(task, q, CHANGED)
         mtype, data = q.messages[i]
         if len(data) > msgsz and not flags & I.MSG_NOERROR:
             raise SyscallError(E2BIG)
@@ -132,7 +121,8 @@ class MessageQueues:
                 tql = sum(q.cbytes for q in queues)
             mm.copy_out(buf, I.MSGINFO.pack(pool, mmap_, I.MSGMAX, I.MSGMNB, I.MSGMNI, I.MSGSSZ, tql, I.MSGSEG))
             return self.registry.max_index()
-        done, q = self.registry.common_ctl(task, msqid, cmd, buf, (I.MSG_STAT, I.MSG_STAT_ANY), self._pack)
+        done, q = self.registry.common_ctl(task, msqid, cmd, buf, (I.MSG_STAT, I.MSG_STAT_ANY), self._pack,
+                                           self._remove)
         if q is None:
             return done
         if cmd == I.IPC_SET:
@@ -144,12 +134,11 @@ class MessageQueues:
             q.qbytes = fields[6]
             q.changed()   # a larger queue may let senders in
             return 0
-        if cmd == I.IPC_RMID:
-            q.perm.check_owner(task.creds)
-            self.registry.remove(q)
-            q.changed()
-            return 0
         raise SyscallError(EINVAL)
+
+    def _remove(self, q):
+        self.registry.remove(q)
+        q.changed()   # sleepers wake and find it removed (EIDRM)
 
     @staticmethod
     def _pack(q):

@@ -11,9 +11,9 @@ SETALL clear them, as Linux does.
 import struct
 
 from snakevisor.abi import ipc as I
-from snakevisor.abi.errno import (E2BIG, EAGAIN, EFBIG, EIDRM, EINTR, EINVAL, ENOSPC, ERANGE, ERESTARTSYS,
-                                  SyscallError)
-from snakevisor.sentry.kernel.ipc import S_IRUGO, S_IWUGO, IPCObject, Registry, now
+from snakevisor.abi.errno import E2BIG, EAGAIN, EFBIG, EINVAL, ENOSPC, ERANGE, SyscallError
+from snakevisor.abi.time import NSEC, timespec_valid
+from snakevisor.sentry.kernel.ipc import S_IRUGO, S_IWUGO, IPCObject, Registry, now, wait_on
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 CAN_PROCEED = 1
@@ -81,9 +81,9 @@ class Semaphores:
         sops = [I.SEMBUF.unpack_from(raw, i * I.SEMBUF.size) for i in range(nsops)]
         if timeout is not None:
             sec, nsec = timeout
-            if sec < 0 or not 0 <= nsec < 1_000_000_000:
+            if not timespec_valid(sec, nsec):
                 raise SyscallError(EINVAL)
-            timeout = sec + nsec / 1e9
+            timeout = sec + nsec / NSEC
         s = self.registry.lookup(semid)
         if max(num for num, _, _ in sops) >= len(s.sems):
             raise SyscallError(EFBIG)
@@ -104,16 +104,12 @@ class Semaphores:
                 sem.ncnt += 1
             try:
                 left = None if deadline is None else max(deadline - self.kernel.monotonic(), 0)
-                woken = yield from task.block_on(s.queue, CAN_PROCEED, left)
-            except SyscallError as e:
-                raise SyscallError(EINTR) if e.errno == ERESTARTSYS else e
+                woken = yield from wait_on(task, s, CAN_PROCEED, left)
             finally:
                 if op == 0:
                     sem.zcnt -= 1
                 else:
                     sem.ncnt -= 1
-            if s.removed:
-                raise SyscallError(EIDRM)
             if not woken and deadline is not None and self.kernel.monotonic() >= deadline:
                 raise SyscallError(EAGAIN)
 
@@ -165,13 +161,9 @@ class Semaphores:
             mm.copy_out(arg, I.SEMINFO.pack(*info))
             return self.registry.max_index()
         done, s = self.registry.common_ctl(task, semid, cmd, arg, (I.SEM_STAT, I.SEM_STAT_ANY), self._pack,
-                                           I.SEMID64_DS)
+                                           self._remove, I.SEMID64_DS)
         if s is None:
             return done
-        if cmd == I.IPC_RMID:
-            s.perm.check_owner(task.creds)
-            self._remove(s)
-            return 0
         if cmd in (I.GETVAL, I.GETPID, I.GETNCNT, I.GETZCNT):
             s.perm.check(task.creds, S_IRUGO)
             sem = self._sem(s, semnum)

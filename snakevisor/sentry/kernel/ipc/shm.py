@@ -76,6 +76,14 @@ class SharedMemory:
         seg.file.dec_ref()
         seg.file_ro.dec_ref()
 
+    def _remove(self, seg):
+        """IPC_RMID: gone now if unattached, else at the last detach (its key is free at once)."""
+        if self.nattch(seg) == 0:
+            self._destroy(seg)
+        else:
+            seg.perm.mode |= I.SHM_DEST
+            self.registry.forget_key(seg)
+
     # -- the syscalls ------------------------------------------------------------
     def shmget(self, task, key, size, flags):
         if flags & I.SHM_HUGETLB:
@@ -175,17 +183,9 @@ class SharedMemory:
             task.mm.copy_out(buf, I.SHM_INFO_STRUCT.pack(len(segs), tot, rss, 0, 0, 0))
             return self.registry.max_index()
         done, seg = self.registry.common_ctl(task, shmid, cmd, buf, (I.SHM_STAT, I.SHM_STAT_ANY), self._pack,
-                                             I.SHMID64_DS)
+                                             self._remove, I.SHMID64_DS)
         if seg is None:
             return done
-        if cmd == I.IPC_RMID:
-            seg.perm.check_owner(task.creds)
-            if self.nattch(seg) == 0:
-                self._destroy(seg)
-            else:
-                seg.perm.mode |= I.SHM_DEST
-                self.registry.forget_key(seg)
-            return 0
         if cmd in (I.SHM_LOCK, I.SHM_UNLOCK):
             if not task.creds.has_cap(CAP_IPC_LOCK):
                 if task.creds.euid not in (seg.perm.uid, seg.perm.cuid):
