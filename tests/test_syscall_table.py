@@ -1,12 +1,13 @@
 """The syscall table: the rest of the table against Linux (tests/programs/misc_syscalls.c), and
 the table as data: every entry that is not fully implemented says why (`snakevisor syscalls`)."""
+import importlib
 import subprocess
-import sys
 
-from conftest import REPO, compile_c
-from snakevisor.sentry import syscalls  # noqa: F401  (registers every handler)
+from harness import REPO, compile_c, snakevisor_cmd
 from snakevisor.sentry.syscalls import absent
 from snakevisor.sentry.kernel.syscall_table import FULL, TABLE, UNIMPLEMENTED
+
+importlib.import_module("snakevisor.sentry.syscalls")   # registers every handler
 
 
 def test_rest_of_the_table_matches_linux(differential):
@@ -25,7 +26,7 @@ def test_absent_notes_name_only_syscalls_without_a_handler():
 
 
 def test_snakevisor_syscalls_lists_the_notes():
-    out = subprocess.run([sys.executable, "-m", "snakevisor", "syscalls", "--status", "unimplemented"],
+    out = subprocess.run(snakevisor_cmd("syscalls", "--status", "unimplemented"),
                          capture_output=True, text=True, cwd=REPO, check=True).stdout
     rows = [ln for ln in out.splitlines() if ln and not ln.startswith("#")]
     unimplemented = [name for _, name, status, _ in TABLE.listing() if status == UNIMPLEMENTED]
