@@ -117,16 +117,16 @@ def _shmem() -> int:
 
 def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, log=None) -> Result:
     """Run ``count`` random syscalls in the sandbox; a Result (``ok`` when nothing went wrong)."""
-    from conftest import compile_c
+    from harness import compile_c, sandbox_cmd, sandbox_env
     binary = compile_c("fuzz_syscalls")
     res = Result("syscalls")
     base = tempfile.mkdtemp(prefix="snakevisor-fuzz-", dir=FUZZ_DIR)
     canary = make_canary(base)
     before = snapshot(os.path.dirname(canary))
     out_path, err_path = os.path.join(base, "stdout"), os.path.join(base, "stderr")
-    cmd = [sys.executable, "-m", "snakevisor", "do", "--memory", str(SANDBOX_MEMORY), "--cwd", "/tmp", "--",
-           binary, "run", str(seed), str(count), str(batch), canary]
-    env = dict(os.environ, PYTHONPATH=REPO)
+    cmd = sandbox_cmd([binary, "run", str(seed), str(count), str(batch), canary],
+                      ("--memory", str(SANDBOX_MEMORY), "--cwd", "/tmp"))
+    env = sandbox_env()
     start = time.monotonic()
     shmem0 = _shmem()
     # stdout through a pipe: the fuzzed children are root in the sandbox and may reach the

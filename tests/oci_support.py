@@ -8,20 +8,18 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("SNAKEVISOR_TEST_BUILD", "/var/tmp/snakevisor-tests")
+from harness import BUILD_DIR, sandbox_env, snakevisor_cmd
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 ROOTS_USED = []
 
 
 def busybox_rootfs():
     """A root filesystem of Debian's busybox-static: /bin/busybox and its applets as symlinks (cached)."""
-    rootfs = os.path.join(CACHE, "oci-busybox-rootfs")
+    rootfs = os.path.join(BUILD_DIR, "oci-busybox-rootfs")
     if os.path.exists(os.path.join(rootfs, ".done")):
         return rootfs
     tmp = rootfs + f".{os.getpid()}"
@@ -62,9 +60,8 @@ def sv(root, *args, timeout=60, stdin=subprocess.DEVNULL, stdout=None, stderr=No
     """Run ``snakevisor --root ROOT ARGS``; output captured unless files are given."""
     if root not in ROOTS_USED:
         ROOTS_USED.append(root)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO
-    cmd = [sys.executable, "-m", "snakevisor", "--root", root, *args]
+    env = sandbox_env()
+    cmd = snakevisor_cmd("--root", root, *args)
     if input is not None:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input, env=env)
     if stdout is None and stderr is None:
@@ -114,28 +111,6 @@ def alive(pid):
     except OSError:
         return False
     return data[data.rfind(")") + 2] not in "ZX"
-
-
-def descendants(pid):
-    """Every process under ``pid`` (host view)."""
-    children = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                data = f.read()
-        except OSError:
-            continue
-        ppid = int(data[data.rfind(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for c in children.get(p, []):
-            out.append(c)
-            todo.append(c)
-    return out
 
 
 def kill_leftovers():

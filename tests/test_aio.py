@@ -1,11 +1,10 @@
 """Linux AIO (issue "Kernel features I"): tests/programs/aio.c natively and in the sandbox, and
 fio's libaio engine on a file of the sandbox's tmpfs."""
-import re
 import shutil
 
 import pytest
 
-from conftest import compile_c, run_sandboxed
+from harness import compile_c, run_sandboxed
 
 
 def test_aio_semantics_match_linux(differential):

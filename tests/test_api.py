@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from oci_support import REPO, alive, descendants
+from harness import REPO, deadline
+from do_support import descendants_of
+from oci_support import alive
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes here need root (namespaces, mounts)")
 
@@ -37,7 +39,7 @@ def wait_until(cond, timeout=60):
 
 def sandbox_pids(box):
     """Host pids of the sandbox: its watcher, its pid 1 and everything under that."""
-    return [box.watcher_pid, box.pid] + descendants(box.pid)
+    return [box.watcher_pid, box.pid] + descendants_of(box.pid)
 
 
 def test_import_is_cheap():
@@ -139,7 +141,8 @@ def test_memory_limit():
 
 
 def test_fork_bomb_under_pids_limit():
-    with snakevisor.Sandbox(pids=40) as box:
+    # Bounded as a whole: a bomb that starved the Sentry would hang a call or the close.
+    with deadline(180, "the fork bomb test"), snakevisor.Sandbox(pids=40) as box:
         res = box.run(["/bin/sh", "-c", "b() { b | b & }; b; sleep 1000"], timeout=10)
         assert res.timed_out
         assert box.run(["echo", "alive"]).stdout == b"alive\n"
@@ -232,7 +235,7 @@ def test_killed_caller_takes_sandbox_along(tmp_path):
     try:
         watcher, pid, path = caller.stdout.readline().split()
         watcher, pid = int(watcher), int(pid)
-        pids = [watcher, pid] + descendants(pid)
+        pids = [watcher, pid] + descendants_of(pid)
         assert all(alive(p) for p in pids[:2]) and len(pids) >= 3
     finally:
         caller.kill()

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from oci_support import REPO, create, make_bundle, no_leftovers, root, state, sv, wait_status  # noqa: F401
+from harness import run_sandboxed, sandbox_cmd, sandbox_env
+from oci_support import create, make_bundle, state, sv, wait_status
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers and do need root (namespaces, mounts)")
 
@@ -288,9 +289,8 @@ print(json.dumps({"rc": res.returncode, "stdout": res.stdout.decode(errors="repl
 
 
 def run_do(*flags, cmd=("/bin/true",)):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    out = subprocess.run([sys.executable, "-c", _SUBREAPER, sys.executable, "-m", "snakevisor", "do", *flags, "--",
-                          *cmd], capture_output=True, text=True, timeout=120, env=env, cwd="/")
+    out = subprocess.run([sys.executable, "-c", _SUBREAPER, *sandbox_cmd(cmd, flags)], capture_output=True, text=True,
+                         timeout=120, env=sandbox_env(), cwd="/")
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["left"] == [], f"processes left behind: {info}"
@@ -341,9 +341,8 @@ def test_do_cwd_given_must_exist_default_falls_back(tmp_path):
     """do --cwd DIR missing is an error (test_bad_do); the caller's own cwd, when the sandbox has no
     such directory (tmp_path: under the sandbox's own /tmp), means /."""
     assert run_do("--cwd", "/etc", cmd=("/bin/pwd",)).stdout == "/etc\n"
-    res = subprocess.run([sys.executable, "-m", "snakevisor", "do", "--", "/bin/pwd"], capture_output=True, text=True,
-                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=REPO), timeout=120)
-    assert res.returncode == 0 and res.stdout == "/\n", res.stderr
+    res = run_sandboxed(["/bin/pwd"], cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout == b"/\n", res.stderr
 
 
 def test_do_cpu_minus_one_is_accepted():

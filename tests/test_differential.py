@@ -3,11 +3,10 @@ and dynamic at test time, run natively and inside snakevisor; stdout and exit st
 must match. Each program prints facts that Linux makes deterministic (no addresses,
 pids or times), so any difference is a Sentry bug.
 """
-import os
 
 import pytest
 
-from conftest import REPO, compile_c, run_native, run_sandboxed
+from harness import REPO, compile_c, run_native, run_sandboxed
 
 BUILDS = [pytest.param(True, id="static"), pytest.param(False, id="dynamic")]
 

@@ -16,8 +16,9 @@ import sys
 
 import pytest
 
-from conftest import REPO, compile_c, exit_code, run_native, run_sandboxed
-from test_gofer_fs import GoferWorld, ServerProcess, op
+from harness import REPO, compile_c, exit_code, run, run_native, run_sandboxed, sandbox_cmd, sandbox_env
+from test_gofer_fs import GoferWorld, ServerProcess
+from test_vfs_fixtures import op
 
 from snakevisor.abi import fs as abi
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
@@ -83,9 +84,8 @@ def test_read_only_shared_mapping_does_not_revert_host_changes(prog, tmp_path, m
     if where == "native":
         cmd = [prog, "map", str(path), mode, "wait"]
     else:
-        cmd = [sys.executable, "-m", "snakevisor", "do", "--volume", f"{vol}:/vol", "--",
-               prog, "map", "/vol/data", mode, "wait"]
-    env = dict(os.environ, PYTHONPATH=REPO)
+        cmd = sandbox_cmd([prog, "map", "/vol/data", mode, "wait"], ("--volume", f"{vol}:/vol"))
+    env = sandbox_env()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=env, cwd="/")
     try:
@@ -121,8 +121,7 @@ def test_writable_mapping_gone_leaves_later_host_changes_alone(tmp_path):
     host = tmp_path / "vol"
     host.mkdir()
     (host / "f").write_bytes(b"a" * 8192)
-    w = GoferWorld(host, exclusive=False)
-    try:
+    with GoferWorld(host, exclusive=False) as w:
         f = op(w, b"/tmp/f", abi.O_RDWR)
         mappable = f.mappable()
         (off, _), = mappable.translate(0, 8192)
@@ -137,8 +136,6 @@ def test_writable_mapping_gone_leaves_later_host_changes_alone(tmp_path):
         mappable.dec_ref()                               # ... goes away
         f.dec_ref()                                      # and the file is closed
         assert (host / "f").read_bytes() == b"h" * 8192
-    finally:
-        w.close()
 
 
 # -- item 12: host descriptors --------------------------------------------------------------
@@ -159,9 +156,8 @@ def test_more_open_volume_files_than_the_sentry_may_hold_on_the_host(prog, tmp_p
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
 
-    cmd = [sys.executable, "-m", "snakevisor", "do", "--volume", f"{vol}:/vol", "--", prog, "many", "/vol", str(n)]
-    r = subprocess.run(cmd, capture_output=True, timeout=900, cwd="/", preexec_fn=low_limit,
-                       env=dict(os.environ, PYTHONPATH=REPO))
+    r = run(sandbox_cmd([prog, "many", "/vol", str(n)], ("--volume", f"{vol}:/vol")), timeout=900,
+            preexec_fn=low_limit, env=sandbox_env())
     assert r.stdout.decode() == f"opened {n}\nread back {n}\n", r.stderr.decode(errors="replace")[-2000:]
     assert exit_code(r.returncode) == 0
     assert (vol / "f9999").read_bytes() == b"9999"

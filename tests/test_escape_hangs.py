@@ -16,8 +16,7 @@ import os
 
 import pytest
 
-from conftest import compile_c, run_native
-from proc_util import Hung, app_env, compare, run_boxed
+from harness import app_env, compare, compile_c, run_native, run_sandboxed
 
 
 def _binary():
@@ -62,7 +61,7 @@ def test_proc_tid_listing_like_linux():
     (task/ among it) Linux also keeps to /proc/PID."""
     import json
     native = run_native(["python3", "-c", _LISTINGS], env=app_env())
-    boxed = run_boxed(["python3", "-c", _LISTINGS], timeout=60, env=app_env())
+    boxed = run_sandboxed(["python3", "-c", _LISTINGS], timeout=60, env=app_env())
     assert native.returncode == boxed.returncode == 0, boxed.stderr
     (npid, ntid), (bpid, btid) = json.loads(native.stdout), json.loads(boxed.stdout)
     assert "task" not in btid and "task" in bpid
@@ -105,10 +104,7 @@ def test_kill_permission_after_dropping_privileges():
 # --- raw and packet sockets (item 3) -----------------------------------------------------------
 
 def _raw_run(flags, *args):
-    try:
-        return run_boxed([_binary(), *args], timeout=60, env=app_env(), flags=flags)
-    except Hung as e:
-        pytest.fail(str(e))
+    return run_sandboxed([_binary(), *args], timeout=60, env=app_env(), flags=flags)
 
 
 @pytest.fixture(scope="module")

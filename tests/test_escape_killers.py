@@ -6,20 +6,17 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 
-from conftest import NEUTRAL_CWD, REPO, compile_c
-from proc_util import app_env, compare, no_stub_left
+from harness import NEUTRAL_CWD, app_env, compare, compile_c, no_stub_left, sandbox_cmd
 
 
 @contextlib.contextmanager
 def boxed(argv, stdin, stdout):
     """A running `snakevisor do -- argv` with the given host stdio (its pid is the Sentry's);
     SIGKILLed with its session if the block leaves it running."""
-    proc = subprocess.Popen([sys.executable, "-m", "snakevisor", "do", "--", *argv], stdin=stdin,
-                            stdout=stdout, stderr=subprocess.PIPE, cwd=NEUTRAL_CWD,
-                            env=dict(app_env(), PYTHONPATH=REPO), start_new_session=True)
+    proc = subprocess.Popen(sandbox_cmd(argv), stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, cwd=NEUTRAL_CWD,
+                            env=app_env(), start_new_session=True)
     try:
         yield proc
     finally:

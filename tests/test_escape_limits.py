@@ -5,13 +5,12 @@ import os
 import re
 import selectors
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import REPO, compile_c, run_sandboxed
+from harness import compile_c, run_sandboxed, sandbox_cmd, sandbox_env
 from do_support import children_of, namespace_tasks, sentry_of
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's namespaces need root")
@@ -67,10 +66,9 @@ def _bomb(flags=(), prefix=()):
     """Run the fork bomb under sh in a sandbox; returns (first line, counter peak, stdout rest,
     stderr, exit status, seconds it ran)."""
     bomb = compile_c("forkbomb", static=True)
-    env = dict(os.environ, PYTHONPATH=REPO)
     started = time.monotonic()
-    proc = subprocess.Popen([*prefix, sys.executable, "-m", "snakevisor", "do", *flags, "--",
-                             "sh", "-c", f"{bomb}; echo alive $?"], env=env, cwd="/",
+    proc = subprocess.Popen([*prefix, *sandbox_cmd(["sh", "-c", f"{bomb}; echo alive $?"], flags)],
+                            env=sandbox_env(), cwd="/",
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     counter = _PeakCounter(proc.pid)
     counter.start()

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from conftest import compile_c, run_native, run_sandboxed
+from harness import compile_c, run_native, run_sandboxed
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EFAULT, SyscallError
 from snakevisor.sentry.mm.manager import MemoryManager

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conftest import compile_c, exit_code, run_native, run_sandboxed
+from harness import compile_c, exit_code, run_native, run_sandboxed
 import fuzz
 
 

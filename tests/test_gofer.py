@@ -9,6 +9,8 @@ import threading
 
 import pytest
 
+from harness import errno_of
+
 from snakevisor.abi.errno import (EBADF, EEXIST, EINVAL, ELOOP, ENOENT, ENOTDIR, EROFS,
                                   SyscallError)
 from snakevisor.gofer import serve
@@ -63,12 +65,6 @@ def served_rw(tree):
     s = Served(tree, readonly=False)
     yield s
     s.close()
-
-
-def errno_of(fn, *args):
-    with pytest.raises(SyscallError) as e:
-        fn(*args)
-    return e.value.errno
 
 
 def test_version_and_attach(served, tree):
@@ -343,56 +339,56 @@ class Raw:
         self.send(encode(M.Tattach(tag=1, fid=0, uname=b"root")))
         assert isinstance(self.recv(), M.Rattach)
 
+    def open_big(self):
+        """Attach, then fid 1: big.bin opened for reading."""
+        self.handshake()
+        self.send(encode(M.Twalk(tag=2, fid=0, newfid=1, wnames=(b"big.bin",))))
+        assert isinstance(self.recv(), M.Rwalk)
+        self.send(encode(M.Tlopen(tag=3, fid=1, flags=0)))
+        assert isinstance(self.recv(), M.Rlopen)
+
     def close(self):
         self.a.close()
         self.thread.join(timeout=10)
         assert not self.thread.is_alive()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def test_google_version_is_plain_9p2000l(tree):
-    r = Raw(tree)
-    try:
+    with Raw(tree) as r:
         r.send(encode(M.Tversion(msize=1 << 16, version=b"9P2000.L.Google.12")))
         reply = r.recv()
         assert reply.version == b"9P2000.L" and reply.msize == 1 << 16
         r.send(encode(M.Tversion(msize=1 << 16, version=b"9P2000.u")))
         assert r.recv().version == b"unknown"
-    finally:
-        r.close()
 
 
 def test_malformed_message_gets_einval_and_connection_continues(tree):
-    r = Raw(tree)
-    try:
+    with Raw(tree) as r:
         r.handshake()
         r.send(struct.pack("<IBH", 9, C.TCLUNK, 77) + b"\x01\x02")          # truncated body
         assert r.recv() == M.Rlerror(tag=77, ecode=EINVAL)
         r.send(encode(M.Tgetattr(tag=78, fid=0)))
         assert isinstance(r.recv(), M.Rgetattr)
-    finally:
-        r.close()
 
 
 def test_unframeable_stream_closes_connection(tree):
-    r = Raw(tree)
-    try:
+    with Raw(tree) as r:
         r.handshake()
         r.send(struct.pack("<IBH", 1 << 30, C.TREAD, 5))
         assert r.recv() is None      # closed, server thread ends
         r.thread.join(timeout=10)
         assert not r.thread.is_alive()
-    finally:
-        r.close()
 
 
 def test_flush(tree):
-    r = Raw(tree)
-    try:
-        r.handshake()
-        r.send(encode(M.Twalk(tag=2, fid=0, newfid=1, wnames=(b"big.bin",))))
-        r.recv()
-        r.send(encode(M.Tlopen(tag=3, fid=1, flags=0)))
-        r.recv()
+    with Raw(tree) as r:
+        r.open_big()
         # A large (thread-pool) read immediately flushed: either its reply
         # comes before Rflush, or it has none.
         r.send(encode(M.Tread(tag=4, fid=1, offset=0, count=60000 * 2)) + encode(M.Tflush(tag=5, oldtag=4)))
@@ -403,18 +399,11 @@ def test_flush(tree):
         assert first == M.Rflush(tag=5)
         r.send(encode(M.Tflush(tag=6, oldtag=1234)))     # nothing pending
         assert r.recv() == M.Rflush(tag=6)
-    finally:
-        r.close()
 
 
 def test_concurrent_requests_get_their_own_tags(tree):
-    r = Raw(tree)
-    try:
-        r.handshake()
-        r.send(encode(M.Twalk(tag=2, fid=0, newfid=1, wnames=(b"big.bin",))))
-        r.recv()
-        r.send(encode(M.Tlopen(tag=3, fid=1, flags=0)))
-        r.recv()
+    with Raw(tree) as r:
+        r.open_big()
         reqs = b"".join(encode(M.Tread(tag=10 + i, fid=1, offset=i * 1000, count=50000 if i % 2 else 100))
                         for i in range(20))
         r.send(reqs)
@@ -426,8 +415,6 @@ def test_concurrent_requests_get_their_own_tags(tree):
         for i in range(20):
             n = 50000 if i % 2 else 100
             assert got[10 + i] == data[i * 1000:i * 1000 + n]
-    finally:
-        r.close()
 
 
 def test_fuzz_random_bytes_server_survives(tree):

@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 
-from conftest import PROGRAMS, compile_c, run_native, run_sandboxed
+from harness import PROGRAMS, compile_c, run_native, run_sandboxed
 
 SOURCE = os.path.join(PROGRAMS, "hostile.c")
 

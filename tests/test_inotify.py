@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import compile_c, program_copy
+from harness import compile_c, program_copy
 
 
 def test_inotify_semantics_match_linux(differential):

@@ -5,7 +5,7 @@
   readdir, mkdir, renameat, getattr, unlinkat — against the in-process server and
   against an isolated Gofer process.
 * Our Sentry-side client and gofer filesystem run the VFS conformance tests against
-  Debian's ``diod`` server (plain 9P2000.L, no descriptor donation).
+  Debian's ``diod`` server (plain 9P2000.L, no descriptor donation): tests/test_vfs_conformance.py.
 
 Each part skips, saying why, when its package is not installed (tools/setup.sh --test
 installs them).
@@ -17,8 +17,6 @@ import subprocess
 import threading
 
 import pytest
-
-import test_gofer_fs as G
 
 from snakevisor.gofer import serve
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
@@ -174,35 +172,3 @@ def test_gvisor_go_client_drives_isolated_gofer(go_client, tmp_path):
     finally:
         g.stop()
     assert os.listdir(tmp_path) == []
-
-
-# --- our client against diod --------------------------------------------------------------
-def diod_server(export):
-    """diod serving ``export`` on one connected socket (--rfdno/--wfdno)."""
-    return G.ServerProcess(
-        lambda fd: ["diod", "-f", "-n", "-N", "-e", str(export), "--rfdno", str(fd), "--wfdno", str(fd),
-                    "-L", "/dev/null"],
-        # diod raises its own core limit: keep any core there
-        stdin=subprocess.DEVNULL, cwd=os.path.dirname(str(export)))
-
-
-@pytest.fixture
-def world(tmp_path):
-    if not shutil.which("diod"):
-        pytest.skip("diod is not installed (tools/setup.sh --test installs it)")
-    host = tmp_path / "export"
-    host.mkdir()
-    server = diod_server(host)
-    w = G.GoferWorld(host, donation=True, server=server, aname=str(host).encode())
-    assert not w.gofer.client.donation      # diod speaks plain 9P2000.L
-    yield w
-    w.close()
-
-
-# The conformance suite, with diod behind the gofer filesystem. diod has no
-# xattrwalk support for user xattrs on every host fs and no fd donation; the
-# rest must behave exactly as with our Gofer.
-DIOD_CONFORMANCE = [t for t in G.CONFORMANCE] + [G.test_writes_reach_the_host, G.test_directory_changes_reach_the_host,
-                                                 G.test_unlinked_open_file_still_works_and_new_file_is_new]
-for _t in DIOD_CONFORMANCE:
-    globals()["test_diod_" + _t.__name__[5:]] = _t

@@ -12,13 +12,13 @@ hostile layouts proven against the isolated Gofer process.
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
+from harness import PLATFORM_FLAGS, REPO, run, sandbox_env, snakevisor_cmd
 from test_gofer_fs import GoferServer
 
 from snakevisor.abi.errno import SyscallError
@@ -26,15 +26,13 @@ from snakevisor.gofer.isolation import GOFER_CAPS
 from snakevisor.p9.client import Client
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = b"TOPSECRET-do-not-leak"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolation tests need root (namespaces, overlayfs)")
 
 
 def do(*args, timeout=60):
-    r = subprocess.run([sys.executable, "-m", "snakevisor", "do", *args], cwd=REPO, capture_output=True,
-                       timeout=timeout)
+    r = run(snakevisor_cmd("do", *PLATFORM_FLAGS, *args), cwd=REPO, timeout=timeout, env=sandbox_env())
     return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from harness import REPO
 
 # Top to bottom, as docs/design.md's "Layers" table. A tuple is one layer (may import each other).
 LAYERS = [

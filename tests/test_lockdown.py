@@ -5,14 +5,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
-from conftest import BUILD_DIR, compile_c, exit_code
-from do_support import sentry_of, status_of
-from oci_support import create, make_bundle, no_leftovers, root, state, sv  # noqa: F401 (fixtures)
+from harness import BUILD_DIR, compile_c, exit_code, run, sandbox_cmd, sandbox_env, snakevisor_cmd
+from do_support import sentry_of, status_of, stubs_below
+from oci_support import create, make_bundle, state, sv
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 
@@ -90,9 +89,7 @@ def test_programs_run_under_the_filter(tmp_path, root, progs, name):
     b = make_bundle(str(tmp_path / "b"), ["sh", "-c", f"/progs/{name}; exit $?"], mounts=[
         {"destination": "/proc", "type": "proc", "source": "proc"},
         {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}, progs_mount(progs)])
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    boxed = subprocess.run(["python3", "-m", "snakevisor", "--root", root, "run", "-b", b, name],
-                           capture_output=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    boxed = run(snakevisor_cmd("--root", root, "run", "-b", b, name), timeout=120, env=sandbox_env())
     assert boxed.returncode == exit_code(native.returncode), boxed.stderr.decode(errors="replace")[-2000:]
     assert boxed.stdout == native.stdout
 
@@ -162,29 +159,8 @@ def test_tmpfs_and_bind_mounts(tmp_path, root):
 
 # -- `snakevisor do`: the same walls --------------------------------------------------------------
 def _do(argv, flags=(), **kw):
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return subprocess.Popen([sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv], env=env, cwd="/",
+    return subprocess.Popen(sandbox_cmd(argv, flags), env=sandbox_env(), cwd="/",
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
-
-
-def _descendants(pid):
-    out = []
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            children = [int(x) for x in f.read().split()]
-    except OSError:
-        return out
-    for c in children:
-        out += [c] + _descendants(c)
-    return out
-
-
-def _cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
 
 
 def test_do_sentry_is_locked_down():
@@ -204,7 +180,7 @@ def test_do_sentry_is_locked_down():
         for ns in ("mnt", "pid", "ipc", "uts", "net"):
             assert os.readlink(f"/proc/{sentry}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
         assert sorted(os.listdir(f"/proc/{sentry}/root")) == ["proc"]
-        stubs = [p for p in _descendants(sentry) if _cmdline(p).startswith(b"snakevisor-stub")]
+        stubs = list(stubs_below(sentry))
         assert stubs, "no stub process under the Sentry"
         for stub in stubs:   # a stub needs no capability: every set is empty, bounding included
             caps = status_of(stub)
@@ -240,11 +216,10 @@ def test_do_features_work_locked_down(tmp_path):
     vol.mkdir()
     log = tmp_path / "log"
     prof = tmp_path / "prof"
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-               SNAKEVISOR_PROFILE=str(prof))
+    env = sandbox_env(SNAKEVISOR_PROFILE=str(prof))
     with open(log, "w") as f:
-        res = subprocess.run([sys.executable, "-m", "snakevisor", "do", "--strace", "--volume", f"{vol}:/v", "--",
-                              "sh", "-c", "echo one; echo two >&2; echo three; echo kept > /v/f"],
+        res = subprocess.run(sandbox_cmd(["sh", "-c", "echo one; echo two >&2; echo three; echo kept > /v/f"],
+                                         ("--strace", "--volume", f"{vol}:/v")),
                              stdout=f, stderr=subprocess.STDOUT, env=env, cwd="/", timeout=120)
     text = log.read_text()
     assert res.returncode == 0, text

@@ -1,8 +1,10 @@
 """MemoryManager and VMA arithmetic, without a stub (address_space=None: bookkeeping only)."""
 import pytest
 
+from harness import errno_of
+
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import EFAULT, EINVAL, ENOMEM, SyscallError
+from snakevisor.abi.errno import EFAULT, EINVAL, ENOMEM
 from snakevisor.sentry.mm.manager import MMAP_TOP, MemoryManager
 from snakevisor.sentry.mm.memoryfile import MemoryFile
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
@@ -24,12 +26,6 @@ def mm(mf):
     m = MemoryManager(mf)
     yield m
     m.release_all()
-
-
-def errno_of(fn, *a):
-    with pytest.raises(SyscallError) as e:
-        fn(*a)
-    return e.value.errno
 
 
 def test_mmap_top_down_and_copy(mm):

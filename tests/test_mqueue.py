@@ -1,6 +1,6 @@
 """POSIX message queues (issue "Kernel features I"): tests/programs/mqueue.c natively and in the
 sandbox, and the sandbox's /dev/mqueue (mounted there as Docker and runc do; not every host has it)."""
-from conftest import compile_c, run_sandboxed
+from harness import compile_c, run_sandboxed
 
 
 def test_mqueue_semantics_match_linux(differential):

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from conftest import BUILD_DIR, compile_c, run_native, run_sandboxed
+from harness import BUILD_DIR, compile_c, run_native, run_sandboxed
 
 from snakevisor.abi import mm as M
 from snakevisor.abi import netlink as NL

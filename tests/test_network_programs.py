@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD_DIR, REPO, compile_c, run_sandboxed
+from harness import BUILD_DIR, REPO, compile_c, run_sandboxed, sandbox_cmd, sandbox_env
 
 
 def free_port():
@@ -75,8 +75,7 @@ def test_http_server_and_client_inside_the_sandbox():
 
 
 def _serve_in_sandbox(argv, flags=("--network=host",)):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    return subprocess.Popen([sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv], env=env, cwd=REPO,
+    return subprocess.Popen(sandbox_cmd(argv, flags), env=sandbox_env(), cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

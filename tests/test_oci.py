@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from oci_support import (alive, create, descendants, make_bundle, no_leftovers, read_out, root,  # noqa: F401
-                         state, sv, wait_status)
+from do_support import descendants_of
+from oci_support import alive, create, make_bundle, read_out, state, sv, wait_status
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 
@@ -71,7 +71,7 @@ def test_lifecycle_as_containerd_drives_it(tmp_path, root):
     listing = json.loads(sv(root, "list", "--format", "json").stdout)
     assert [(c["id"], c["status"]) for c in listing] == [("c1", "running")]
     assert "c1" in sv(root, "list").stdout
-    tree = descendants(pid)
+    tree = descendants_of(pid)
     assert tree, "the sandbox runs the Gofer and the stubs"
     assert sv(root, "kill", "c1", "TERM").returncode == 0
     wait_status(root, "c1", "stopped")
@@ -152,7 +152,7 @@ def test_crashed_sandbox_is_stopped_and_delete_force_cleans(tmp_path, root):
     assert create(root, "x1", b, str(tmp_path)).returncode == 0
     assert sv(root, "start", "x1").returncode == 0
     pid = state(root, "x1")["pid"]
-    tree = descendants(pid)
+    tree = descendants_of(pid)
     os.kill(pid, signal.SIGKILL)
     wait_status(root, "x1", "stopped")
     assert sv(root, "delete", "--force", "x1").returncode == 0

@@ -5,15 +5,16 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 
 import pytest
 
-from oci_support import REPO, busybox_rootfs
+from harness import REPO, snakevisor_cmd
+from oci_support import busybox_rootfs
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root"),
               pytest.mark.skipif(not shutil.which("containerd") or not shutil.which("ctr")
@@ -65,7 +66,7 @@ def ctr(tmp_path_factory):
     (d / "config.toml").write_text(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
                                    f'[grpc]\n  address = "{sock}"\n')
     wrapper = d / "snakevisor"
-    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} -m snakevisor \"$@\"\n")
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {shlex.join(snakevisor_cmd())} \"$@\"\n")
     wrapper.chmod(0o755)
     log = open(d / "containerd.log", "w")
     daemon = subprocess.Popen(["containerd", "--config", str(d / "config.toml")], stdout=log, stderr=log)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import compile_c
+from harness import compile_c
 
 from snakevisor.abi.errno import EAGAIN, EBUSY, EPERM, SyscallError
 from snakevisor.abi.fs import O_DIRECT, O_NONBLOCK

@@ -1,6 +1,6 @@
 """poll/select/epoll/eventfd/timerfd: a differential C program, plus epoll behaviour checked directly."""
 
-from conftest import compile_c
+from harness import compile_c
 
 from snakevisor.abi.errno import ELOOP, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import program_copy, run_sandboxed
+from harness import program_copy, run_sandboxed
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 

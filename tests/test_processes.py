@@ -4,12 +4,10 @@ from a thread, #! scripts, close-on-exec, vfork, posix_spawn, execveat; job cont
 (stop/continue) and death by signal through `snakevisor do`. Programs: tests/programs/proc_*.c.
 """
 import os
-import stat
 
 import pytest
 
-from conftest import BUILD_DIR, compile_c, run_native
-from proc_util import app_env, compare, run_boxed
+from harness import BUILD_DIR, app_env, compare, compile_c, run_native, run_sandboxed
 
 SCRIPTS = {
     "script.sh": ('#!/bin/sh\necho "script: $(basename "$0") $# [$1] [$2]"\n', 0o755),
@@ -75,13 +73,13 @@ def test_sh_kill_term_self_is_143():
     env = app_env()
     native = run_native(["/bin/sh", "-c", "kill -TERM $$"], env=env)
     assert native.returncode == -15
-    boxed = run_boxed(["/bin/sh", "-c", "kill -TERM $$"], env=env)
+    boxed = run_sandboxed(["/bin/sh", "-c", "kill -TERM $$"], env=env)
     assert boxed.returncode == 143, boxed.stderr.decode(errors="replace")[-2000:]
 
 
 @pytest.mark.parametrize("sig", [9, 11, 6, 10])
 def test_death_by_signal_of_the_init_process(sig):
     """The sandbox's first process killed by a signal: exit status 128+N."""
-    boxed = run_boxed(["/bin/sh", "-c", f"kill -{sig} $$; echo survived"], env=app_env())
+    boxed = run_sandboxed(["/bin/sh", "-c", f"kill -{sig} $$; echo survived"], env=app_env())
     assert boxed.returncode == 128 + sig, boxed.stderr.decode(errors="replace")[-2000:]
     assert boxed.stdout == b""

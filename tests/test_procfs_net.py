@@ -1,6 +1,5 @@
 """/proc/net: the socket tables (tcp, tcp6, udp, udp6, unix) built from the sandbox's own sockets, and dev,
 if_inet6, route from its network namespace — compared with Linux's where the same program runs natively."""
-import os
 import re
 import shutil
 import socket
@@ -9,7 +8,7 @@ import textwrap
 
 import pytest
 
-from conftest import run_native, run_sandboxed
+from harness import run_native, run_sandboxed
 
 from snakevisor.sentry.fsimpl import procfs_net
 

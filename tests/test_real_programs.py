@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, exit_code, run_native, run_sandboxed
+from harness import REPO, exit_code, run_native, run_sandboxed
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 PYTHON = "/usr/bin/python3"   # Debian's; the pyenv python3 on PATH is a bash shim

@@ -8,8 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import BUILD_DIR
-from proc_util import app_env, compare
+from harness import BUILD_DIR, compare
 
 PY = "/usr/bin/python3"   # Debian's; the `python3` on PATH may be a pyenv shim (a bash script)
 

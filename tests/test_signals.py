@@ -7,8 +7,7 @@ FP/vector state around handlers. Programs: tests/programs/proc_*.c.
 """
 import pytest
 
-from conftest import compile_c
-from proc_util import compare
+from harness import compare, compile_c
 
 
 @pytest.mark.parametrize("section", ["order", "stacked", "masks", "nested", "resethand", "siginfo",

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from conftest import BUILD_DIR, compile_c, run_sandboxed
+from harness import BUILD_DIR, compile_c, run_sandboxed
 
 from snakevisor.abi.errno import EAGAIN, ECONNREFUSED, EPIPE, SyscallError
 from snakevisor.abi.socket import MSG_PEEK, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM

@@ -1,7 +1,7 @@
 """Stress (issue 4): 100 threads contending on a futex, 500 forked children, a signal
 storm of 10,000 standard and 10,000 real-time signals between two threads, 200
 concurrent fork+exec from 50 threads. Each is differential, and afterwards no stub
-process of that sandbox may be left (see proc_util.no_stub_left).
+process of that sandbox may be left (see harness.no_stub_left).
 """
 import contextlib
 import os
@@ -12,9 +12,8 @@ import time
 
 import pytest
 
-from conftest import REPO, compile_c
+from harness import REPO, StubWatch, compare, compile_c, no_stub_left, sandbox_cmd, sandbox_env
 from do_support import cmdline_of, still_running, stubs_below, wait_gone
-from proc_util import StubWatch, compare, no_stub_left
 
 
 @pytest.mark.parametrize("mode,expect", [
@@ -80,7 +79,7 @@ def test_session_fails_on_a_stub_left(tmp_path):
         "    print('LEAKED', leak.pid, flush=True)\n" % os.path.dirname(os.path.abspath(__file__)))
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-p", "conftest",
                           str(tmp_path / "test_leak.py")], capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                         env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)),
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(REPO, "tests"), REPO]),
                                   SNAKEVISOR_TEST_STUB_GRACE="0.5"))
     leaked = [int(line.split()[1]) for line in res.stdout.splitlines() if line.startswith("LEAKED")]
     left = [pid for pid in leaked if cmdline_of(pid).startswith(b"snakevisor-stub")]
@@ -95,8 +94,7 @@ def test_killed_sentry_leaves_no_stub():
     """SIGKILL to `snakevisor do` mid-run: every stub of its sandbox dies with it (the Sentry,
     killed by PR_SET_PDEATHSIG, is the init of their PID namespace)."""
     with no_stub_left():
-        env = dict(os.environ, PYTHONPATH=REPO)
-        p = subprocess.Popen([sys.executable, "-m", "snakevisor", "do", "--", "/bin/sleep", "30"], env=env,
+        p = subprocess.Popen(sandbox_cmd(["/bin/sleep", "30"]), env=sandbox_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             deadline = time.monotonic() + 60

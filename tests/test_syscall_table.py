@@ -3,9 +3,8 @@ the table as data (sentry/syscalls/linux64.py): one entry per x86_64 number in n
 partial or unimplemented one saying why (`snakevisor syscalls`), each handler taking its arguments."""
 import inspect
 import subprocess
-import sys
 
-from conftest import REPO, compile_c
+from harness import REPO, compile_c, snakevisor_cmd
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import linux64
@@ -84,7 +83,7 @@ def test_installed_table_is_linux64():
 
 
 def test_snakevisor_syscalls_lists_the_notes():
-    out = subprocess.run([sys.executable, "-m", "snakevisor", "syscalls", "--status", "unimplemented"],
+    out = subprocess.run(snakevisor_cmd("syscalls", "--status", "unimplemented"),
                          capture_output=True, text=True, cwd=REPO, check=True).stdout
     rows = [ln for ln in out.splitlines() if ln and not ln.startswith("#")]
     unimplemented = [name for _, name, status, _ in TABLE.listing() if status == UNIMPLEMENTED]

@@ -2,21 +2,20 @@
 against native runs, a kick reaching a spinning thread, stubs and Sentries killed from outside,
 and hostile programs scribbling on what the stub shares with the Sentry.
 
-The whole differential suite runs on it with SNAKEVISOR_PLATFORM=systrap (tests/conftest.py);
+The whole differential suite runs on it with SNAKEVISOR_PLATFORM=systrap (tests/harness.py);
 these tests run on it always."""
 import contextlib
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import REPO, compile_c, exit_code, run_native
+from harness import (REPO, app_env, compile_c, exit_code, no_stub_left, run_native, run_sandboxed, sandbox_cmd,
+                     sandbox_env)
 from do_support import stubs_below, wait_gone
-from proc_util import app_env, no_stub_left, run_boxed
 
 SYSTRAP = ("--platform", "systrap")
 HERE = os.path.join(REPO, "snakevisor", "sentry", "platform", "systrap")
@@ -25,7 +24,7 @@ HERE = os.path.join(REPO, "snakevisor", "sentry", "platform", "systrap")
 def compare_systrap(argv, timeout=60, input=None):
     env = app_env()
     native = run_native(argv, input=input, env=env, timeout=timeout)
-    boxed = run_boxed(argv, timeout=timeout, env=env, input=input, flags=SYSTRAP)
+    boxed = run_sandboxed(argv, timeout=timeout, env=env, input=input, flags=SYSTRAP)
     detail = (f"\n--- native stdout:\n{native.stdout.decode(errors='replace')[-2000:]}"
               f"\n--- sandbox stdout:\n{boxed.stdout.decode(errors='replace')[-2000:]}"
               f"\n--- sandbox stderr:\n{boxed.stderr.decode(errors='replace')[-2000:]}")
@@ -87,7 +86,7 @@ def test_join_a_thread_that_forked(platform):
     binary = compile_c("thread_fork_join", extra=("-pthread",))
     env = app_env()
     native = run_native([binary], env=env, timeout=60)
-    boxed = run_boxed([binary], timeout=60, env=env, flags=("--platform", platform))
+    boxed = run_sandboxed([binary], timeout=60, env=env, flags=("--platform", platform))
     assert boxed.stdout == native.stdout and boxed.returncode == 0, boxed.stderr.decode(errors="replace")
 
 
@@ -111,8 +110,7 @@ def test_kick_reaches_a_spinning_thread():
 def _sandbox(argv, first_line):
     """`do --platform=systrap` in its own session, once it has printed ``first_line``; its whole
     group is killed on the way out if it still runs."""
-    env = dict(os.environ, PYTHONPATH=REPO)
-    p = subprocess.Popen([sys.executable, "-m", "snakevisor", "do", *SYSTRAP, "--", *argv], env=env,
+    p = subprocess.Popen(sandbox_cmd(argv, SYSTRAP), env=sandbox_env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert p.stdout.readline() == first_line

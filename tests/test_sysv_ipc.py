@@ -1,8 +1,7 @@
 """System V IPC (issue "Kernel features I"): shared memory, semaphores and message queues, natively
 and in the sandbox (tests/programs/sysv_ipc.c), and what ipcs and /proc/sysvipc show of them."""
-import subprocess
 
-from conftest import compile_c, run_native, run_sandboxed
+from harness import compile_c, run_sandboxed
 
 
 def test_sysv_ipc_semantics_match_linux(differential):

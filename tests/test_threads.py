@@ -6,8 +6,7 @@ across fork, robust mutexes. Program: tests/programs/proc_threads.c.
 """
 import pytest
 
-from conftest import compile_c
-from proc_util import compare
+from harness import compare, compile_c
 
 
 @pytest.mark.parametrize("section", ["contention", "cleartid", "thread_signals", "exits", "futex_ops",

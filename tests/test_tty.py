@@ -2,13 +2,14 @@
 natively vs in snakevisor (a C program and python3's pty module), and ``snakevisor do -t``
 (with piped input, and an interactive bash driven through tmux)."""
 import os
+import shlex
 import shutil
 import sys
 import time
 
 import pytest
 
-from conftest import BUILD_DIR, PROGRAMS, REPO, compile_c, run_native, run_sandboxed
+from harness import BUILD_DIR, PROGRAMS, REPO, compile_c, run_native, run_sandboxed, sandbox_cmd
 from tmux_util import Tmux, needs_tmux
 
 from snakevisor.abi import signal as S
@@ -268,7 +269,7 @@ def test_do_t_with_piped_input():
 @needs_tmux
 def test_interactive_bash_through_tmux(tmp_path):
     tmux = Tmux(tmp_path)
-    cmd = f"cd {REPO} && {sys.executable} -m snakevisor do -t -- /bin/bash --norc"
+    cmd = f"cd {REPO} && {shlex.join(sandbox_cmd(['/bin/bash', '--norc'], ['-t']))}"
     tmux("new-session", "-d", "-s", "sv", "-x", "80", "-y", "24", cmd)
     try:
         tmux.wait_for("bash-")

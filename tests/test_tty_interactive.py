@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import run_native, run_sandboxed
+from harness import run_native, run_sandboxed
 from tmux_util import START_TIMEOUT, needs_tmux, session
 
 PROMPT = "[sv]$"          # capture-pane drops the trailing blank of PS1

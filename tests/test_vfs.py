@@ -4,22 +4,15 @@ import struct
 
 import pytest
 
-from test_vfs_fixtures import World, world  # noqa: F401
+from harness import errno_of
+from test_vfs_fixtures import World
 
 from snakevisor.abi import fs as abi
-from snakevisor.abi.errno import (EBADF, EINVAL, ELOOP, EMFILE, ENAMETOOLONG, ENOENT, ENOTDIR,
-                                  SyscallError)
+from snakevisor.abi.errno import EBADF, ELOOP, EMFILE, ENAMETOOLONG, ENOENT, ENOTDIR
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
-from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.pathops import mkdir_path, open_path, symlink_path
-from snakevisor.sentry.vfs.resolve import (ResolveContext, path_of, resolve, resolve_parent)
-
-
-def errno_of(fn, *a, **kw):
-    with pytest.raises(SyscallError) as ei:
-        fn(*a, **kw)
-    return ei.value.errno
+from snakevisor.sentry.vfs.resolve import ResolveContext, path_of, resolve, resolve_parent
 
 
 def mk(w, path):
@@ -144,9 +137,6 @@ def test_resolve_parent(world):
 def test_magic_link_resolves_to_a_dentry(world):
     w = world
     target = w.lookup(b"/dev/null")
-
-    class Magic:
-        pass
     # Put a magic link inode into /tmp by hand: resolve_link returns a VirtualDentry.
     from snakevisor.sentry.fsimpl.tmpfs import TmpfsSymlink
     link = TmpfsSymlink(w.tmpfs, b"/not/used")

@@ -1,4 +1,6 @@
-"""Shared fixtures for the VFS/tmpfs tests: a real tmpfs+devfs tree and a fake Task.
+"""Shared fixtures for the VFS/tmpfs tests: a real tmpfs+devfs tree and a fake Task, and the
+helpers the tests use on them (open, read, write, stat through the syscall handlers or the VFS
+operations; the errno a call fails with).
 
 The fake Task has exactly what the syscall handlers may use (mm, fdtable, fs,
 kernel.vfs, kernel.memory_file, creds, limits, block_on); its memory is a
@@ -10,19 +12,22 @@ import types
 
 import pytest
 
+from snakevisor.abi import fs as abi
 from snakevisor.abi.errno import EFAULT, EINVAL, ENAMETOOLONG, SyscallError
-from snakevisor.abi.fs import AT_FDCWD
 from snakevisor.abi.resource import default_limits
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.mm.memoryfile import MemoryFile
 from snakevisor.sentry.vfs.context import FSContext
+from snakevisor.sentry.syscalls import file as sf
+from snakevisor.sentry.syscalls import fs as sp
 from snakevisor.sentry.vfs.fdtable import FDTable
-from snakevisor.sentry.vfs.pathops import mkdir_path
+from snakevisor.sentry.vfs.pathops import mkdir_path, open_path
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
 
-FDCWD = AT_FDCWD & (2**64 - 1)
+U64 = 2**64 - 1
+FDCWD = abi.AT_FDCWD & U64
 
 
 class FakeMM:
@@ -153,6 +158,38 @@ def err(fn, t, *args):
     except SyscallError as e:
         return e.errno
     raise AssertionError(f"{fn.__name__} succeeded with {r!r}")
+
+
+def neg(x):
+    return x & U64
+
+
+def openf(w, path, flags=abi.O_RDONLY, mode=0o644, dirfd=FDCWD):
+    return call(sp.openat, w.t, dirfd, w.t.mm.cstr(path), flags, mode)
+
+
+def read_all(w, fd, n=4096):
+    buf = w.t.mm.alloc(n)
+    got = call(sf.read, w.t, fd, buf, n)
+    return w.t.mm.copy_in(buf, got)
+
+
+def write(w, fd, data):
+    return call(sf.write, w.t, fd, w.t.mm.put(data), len(data))
+
+
+def stat_of(w, path, flags=0, dirfd=FDCWD):
+    buf = w.t.mm.alloc(144)
+    call(sp.newfstatat, w.t, dirfd, w.t.mm.cstr(path), buf, flags)
+    return struct.unpack_from("<QQQIIIiQqqq", w.t.mm.copy_in(buf, 144))
+
+
+def op(w, path, flags=abi.O_RDONLY, mode=0o644):
+    return open_path(w.ctx, w.vfs.root, path, flags, mode)
+
+
+def st(w, path, follow=True):
+    return w.lookup(path, follow).dentry.inode.stat()
 
 
 class World:

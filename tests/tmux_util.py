@@ -18,12 +18,11 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import REPO
+from harness import REPO, sandbox_cmd
 
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None,
                                 reason="tmux is not installed (tools/setup.sh --test)")
@@ -54,8 +53,7 @@ class Tmux:
         if native:
             cmd = "exec " + shlex.join(argv)
         else:
-            cmd = (f"cd {shlex.quote(REPO)} && exec {shlex.quote(sys.executable)} -m snakevisor do -t "
-                   + " ".join(shlex.quote(a) for a in (*flags, "--", *argv))
+            cmd = (f"cd {shlex.quote(REPO)} && exec {shlex.join(sandbox_cmd(argv, ('-t', *flags)))}"
                    + (f" 2>>{shlex.quote(trace)}" if trace else ""))
         if before:
             cmd = f"{before}; {cmd}"
@@ -82,16 +80,19 @@ class Tmux:
         rows = self.screen().split("\n")[:height]
         return rows + [""] * (height - len(rows))
 
-    def wait_until(self, predicate, what, timeout=STEP_TIMEOUT):
-        """Poll predicate(screen) until it holds; returns the screen that satisfied it."""
+    def _poll(self, sample, predicate, what, timeout, show):
         end = time.monotonic() + timeout
         while True:
-            screen = self.screen()
-            if predicate(screen):
-                return screen
+            seen = sample()
+            if predicate(seen):
+                return seen
             if time.monotonic() > end:
-                raise AssertionError(f"{what} not on the screen after {timeout} s:\n{screen}")
+                raise AssertionError(f"{what} not on the screen after {timeout} s:\n{show(seen)}")
             time.sleep(0.1)
+
+    def wait_until(self, predicate, what, timeout=STEP_TIMEOUT):
+        """Poll predicate(screen) until it holds; returns the screen that satisfied it."""
+        return self._poll(self.screen, predicate, what, timeout, str)
 
     def wait_for(self, text, timeout=STEP_TIMEOUT, count=1):
         return self.wait_until(lambda s: s.count(text) >= count, repr(text) + (f" x{count}" if count > 1 else ""),
@@ -99,14 +100,7 @@ class Tmux:
 
     def wait_rows(self, predicate, what, timeout=STEP_TIMEOUT):
         """Like wait_until, on the list of rows."""
-        end = time.monotonic() + timeout
-        while True:
-            rows = self.rows()
-            if predicate(rows):
-                return rows
-            if time.monotonic() > end:
-                raise AssertionError(f"{what} not on the screen after {timeout} s:\n" + "\n".join(rows))
-            time.sleep(0.1)
+        return self._poll(self.rows, predicate, what, timeout, "\n".join)
 
     def alive(self):
         """Whether the pane's command (the sandbox) still runs."""

@@ -15,36 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The state letter in PATH (a /proc/.../stat file), '?' if it cannot be read. */
-static char proc_state(const char *path) {
-    char buf[512];
-    FILE *f = fopen(path, "r");
-    if (!f) return '?';
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *close_paren = strrchr(buf, ')');
-    return close_paren && close_paren[1] ? close_paren[2] : '?';
-}
-
-/* Poll PATH until its task sleeps (state S: natively an interruptible sleep, in the sandbox a
- * task blocked in a syscall); 1 once it does, 0 if it did not within 60 s. */
-static int await_sleeping(const char *path) {
-    struct timespec t0, t, pause_1ms = {0, 1000000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        if (proc_state(path) == 'S') return 1;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (t.tv_sec - t0.tv_sec > 60) return 0;
-        nanosleep(&pause_1ms, NULL);
-    }
-}
-
-static int await_pid_sleeping(pid_t pid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    return await_sleeping(path);
-}
+#include "await_state.h"
 
 static void sigtimedwait_chld(void) {
     sigset_t all, chld;

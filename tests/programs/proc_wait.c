@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "await_state.h"
+
 #define SHOW(label, expr) do { errno = 0; long _r = (long)(expr); int _e = errno; \
     printf("%s: %ld errno=%d\n", label, _r, _r == -1 ? _e : 0); } while (0)
 
@@ -169,32 +171,19 @@ static void echild(void) {
     close(fds[1]);
 }
 
-static char proc_state(pid_t p) {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", p);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return '-';
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return '?';
-    buf[n] = 0;
-    char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' ? rp[2] : '?';
-}
-
 static void zombies(void) {
     pid_t p = fork();
     if (p == 0) _exit(21);
     siginfo_t si;
     memset(&si, 0, sizeof si);
     waitid(P_PID, p, &si, WEXITED | WNOWAIT);   /* blocks until it is a zombie */
-    printf("zombie state=%c\n", proc_state(p));
+    printf("zombie state=%c\n", pid_state(p));
     SHOW("kill(zombie, 0)", kill(p, 0));
     SHOW("kill(zombie, SIGKILL)", kill(p, SIGKILL));
     int st;
     SHOW("reap", waitpid(p, &st, 0) == p);
     show_status("  zombie status", st);
-    printf("after reap state=%c\n", proc_state(p));
+    printf("after reap state=%c\n", pid_state(p));
     SHOW("kill(reaped, 0)", kill(p, 0));
 
     /* many zombies, reaped with wait(-1): codes sum */
@@ -306,7 +295,7 @@ static void sigchld(void) {
      * child left, and ECHILD wins over the pending SIGCHLD (no EINTR; Linux's do_wait rechecks). */
     chld_count = 0;
     chld_expect = fork();
-    if (chld_expect == 0) { nap(100); _exit(1); }
+    if (chld_expect == 0) _exit(await_pid_sleeping(getppid()) ? 1 : 99);   /* once the parent waits */
     errno = 0;
     w = waitpid(chld_expect, &st, 0);
     e = errno;

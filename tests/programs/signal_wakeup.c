@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "await_state.h"
+
 static volatile sig_atomic_t term;
 static void on_term(int s) { (void)s; term = 1; kill(getpid(), SIGURG); }
 
@@ -47,25 +49,12 @@ static void child(const char *how) {
     _exit(1);
 }
 
-static char state(pid_t pid) {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return '?';
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *close_paren = strrchr(buf, ')');
-    return close_paren ? close_paren[2] : '?';
-}
-
 int main(void) {
     const char *cases[] = {"signalfd in epoll", "pipe in epoll", "signalfd in poll"};
     for (int i = 0; i < 3; i++) {
         pid_t c = fork();
         if (c == 0) child(cases[i]);
-        for (long spin = 0; state(c) != 'S' && spin < 100000000L; spin++)
-            sched_yield();
+        await_pid_sleeping(c);
         kill(c, SIGTERM);
         int st;
         waitpid(c, &st, 0);

@@ -9,11 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "await_state.h"
+
 static int do_exec;
 
 static void *forker(void *arg) {
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, NULL);   /* let main reach pthread_join first (else the test proves less) */
+    char main_stat[64];   /* main must be asleep in pthread_join first (else the test proves less) */
+    snprintf(main_stat, sizeof main_stat, "/proc/self/task/%d/stat", (int)getpid());
+    if (!await_sleeping(main_stat)) return (void *)0;
     pid_t p = fork();
     if (p == 0) {
         if (do_exec) execl("/bin/true", "true", (char *)0);
