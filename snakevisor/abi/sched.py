@@ -45,3 +45,9 @@ WNOTHREAD = 0x20000000
 WALL = 0x40000000
 WCLONE = 0x80000000
 P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
+
+# kcmp(2) types (<linux/kcmp.h>)
+KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
+
+# personality(2) flags (<linux/personality.h>)
+ADDR_NO_RANDOMIZE = 0x0040000

@@ -1,8 +1,9 @@
 """Socket ABI: address families, types, levels, options, message flags, and struct layouts.
 
-sockaddr_un/in/in6 encoding, struct msghdr/mmsghdr/cmsghdr/ucred/linger,
-and the helpers that pack and walk control messages.
+sockaddr_un/in/in6 encoding, struct msghdr/mmsghdr/cmsghdr/ucred/linger (and msghdr/iovec as
+ctypes structures, for host sendmsg/recvmsg), and the helpers that pack and walk control messages.
 """
+import ctypes
 import struct
 
 AF_UNSPEC = 0
@@ -169,6 +170,18 @@ MSG_NAMELEN_OFFSET = 8
 # struct mmsghdr { struct msghdr msg_hdr; unsigned msg_len; (pad) }
 MMSGHDR_SIZE = 64
 MMSG_LEN_OFFSET = 56
+
+
+class IOVec(ctypes.Structure):    # struct iovec, for host calls
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class MsgHdr(ctypes.Structure):   # struct msghdr, for host calls
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint), ("iov", ctypes.POINTER(IOVec)),
+                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
 # struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }
 CMSGHDR = struct.Struct("<Qii")
 # struct ucred { pid_t pid; uid_t uid; gid_t gid; }

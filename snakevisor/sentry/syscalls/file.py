@@ -481,16 +481,16 @@ def fcntl(t, fd, cmd, arg):
         who = to_s32(arg)
         if who == -(1 << 31):
             raise SyscallError(EINVAL)
-        kind = fasync.F_OWNER_PGRP if who < 0 else fasync.F_OWNER_PID
+        kind = _fs_abi.F_OWNER_PGRP if who < 0 else _fs_abi.F_OWNER_PID
         if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = abs(who), kind
         return 0
     if cmd == F_GETOWN:
-        return -f.owner if f.owner_type == fasync.F_OWNER_PGRP else f.owner
+        return -f.owner if f.owner_type == _fs_abi.F_OWNER_PGRP else f.owner
     if cmd == F_SETOWN_EX:
         kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
-        if kind not in (fasync.F_OWNER_TID, fasync.F_OWNER_PID, fasync.F_OWNER_PGRP) or who < 0:
+        if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP) or who < 0:
             raise SyscallError(EINVAL)
         if who and not fasync.owner_exists(t.kernel, kind, who):
             raise SyscallError(ESRCH)

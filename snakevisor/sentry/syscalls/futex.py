@@ -2,14 +2,12 @@
 import struct
 
 from snakevisor.abi.errno import ENOSYS, SyscallError
-from snakevisor.sentry.kernel.futex import BITSET_ALL
+from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE,
+                                  FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE,
+                                  FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 from snakevisor.sentry.syscalls.time import CLOCK_MONOTONIC, NSEC, clock_ns, read_timespec
 
-FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP = 0, 1, 2, 3, 4, 5
-FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 6, 7, 8, 9, 10
-FUTEX_PRIVATE_FLAG = 128
-FUTEX_CLOCK_REALTIME = 256
 
 
 @syscall("futex", ("ptr", "int", "uint", "ptr", "ptr", "uint"), PARTIAL, "no PI futexes")

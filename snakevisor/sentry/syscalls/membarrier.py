@@ -6,11 +6,11 @@ The barrier itself: when the Sentry and every stub share one host CPU (the ptrac
 them so), the context switch into the Sentry that serves this call already orders every other
 thread's memory accesses; otherwise the host's own MEMBARRIER_CMD_GLOBAL is issued.
 """
-import ctypes
 import os
 
 from snakevisor.abi.errno import EINVAL, EPERM, SyscallError
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.hostos.libc import syscall as host_syscall
 from snakevisor.sentry.kernel.syscall_table import syscall
 
 QUERY, GLOBAL, GLOBAL_EXPEDITED, REGISTER_GLOBAL_EXPEDITED = 0, 1, 2, 4
@@ -24,12 +24,10 @@ REGISTERS = {PRIVATE_EXPEDITED: REGISTER_PRIVATE_EXPEDITED,
              PRIVATE_EXPEDITED_SYNC_CORE: REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
              PRIVATE_EXPEDITED_RSEQ: REGISTER_PRIVATE_EXPEDITED_RSEQ}
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
 
 def _host_barrier():
     if len(os.sched_getaffinity(0)) > 1:
-        _libc.syscall(SYSCALL_NUMBERS["membarrier"], GLOBAL, 0, 0)
+        host_syscall(SYSCALL_NUMBERS["membarrier"], GLOBAL, 0, 0)
 
 
 @syscall("membarrier", ("int", "hex", "int"))
