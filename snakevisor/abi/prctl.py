@@ -1,4 +1,4 @@
-"""prctl(2) options and their sub-commands (<linux/prctl.h>)."""
+"""prctl(2) options and their sub-commands (<linux/prctl.h>); arch_prctl(2) codes (<asm/prctl.h>)."""
 
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
 PR_GET_KEEPCAPS, PR_SET_KEEPCAPS = 7, 8
@@ -13,3 +13,6 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
 PR_SET_VMA = 0x53564D41
 SUID_DUMP_USER = 1   # PR_GET_DUMPABLE's 1: dumpable
+
+ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
+ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012

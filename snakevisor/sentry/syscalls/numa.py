@@ -9,16 +9,13 @@ import struct
 
 from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.mm import (MPOL_DEFAULT, MPOL_F_ADDR, MPOL_F_MEMS_ALLOWED, MPOL_F_NODE, MPOL_F_RELATIVE_NODES,
+                               MPOL_F_STATIC_NODES, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL,
+                               MPOL_MF_STRICT, MPOL_MODE_FLAGS, MPOL_PREFERRED, MPOL_WEIGHTED_INTERLEAVE)
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE
 from snakevisor.sentry.kernel.creds import ptrace_target
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
-MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY = range(6)
-MPOL_WEIGHTED_INTERLEAVE = 6
-MPOL_F_STATIC_NODES, MPOL_F_RELATIVE_NODES, MPOL_F_NUMA_BALANCING = 1 << 15, 1 << 14, 1 << 13
-MPOL_MODE_FLAGS = MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING
-MPOL_F_NODE, MPOL_F_ADDR, MPOL_F_MEMS_ALLOWED = 1, 2, 4
-MPOL_MF_STRICT, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL = 1, 2, 4
 NR_NODE_IDS = 1
 MAX_NUMNODES = 1024
 CHUNK = 1024
