@@ -17,6 +17,24 @@ KTIME_SEC_MAX = KTIME_MAX // NSEC
 TIME64_MAX = S64_MAX                 # time64_t: signed 64-bit seconds
 DELAYTIMER_MAX = INT_MAX             # the largest POSIX timer overrun count reported
 
+# Clock ids (<linux/time.h>); clock_nanosleep/timer_settime's flag.
+CLOCK_REALTIME = 0
+CLOCK_MONOTONIC = 1
+CLOCK_PROCESS_CPUTIME_ID = 2
+CLOCK_THREAD_CPUTIME_ID = 3
+CLOCK_MONOTONIC_RAW = 4
+CLOCK_REALTIME_COARSE = 5
+CLOCK_MONOTONIC_COARSE = 6
+CLOCK_BOOTTIME = 7
+CLOCK_REALTIME_ALARM = 8
+CLOCK_BOOTTIME_ALARM = 9
+CLOCK_TAI = 11
+TIMER_ABSTIME = 1
+# CPU-time clock ids of a process or thread: ~pid << 3 | CPUCLOCK_PERTHREAD? | which.
+CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
+CPUCLOCK_PERTHREAD = 4
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2   # setitimer(2)'s timers
+
 TIMESPEC = struct.Struct("<qq")      # tv_sec, tv_nsec
 TIMEVAL = struct.Struct("<qq")       # tv_sec, tv_usec
 

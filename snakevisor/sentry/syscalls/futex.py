@@ -6,7 +6,8 @@ from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_CL
                                   FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE,
                                   FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
-from snakevisor.sentry.syscalls.time import CLOCK_MONOTONIC, NSEC, clock_ns, read_timespec
+from snakevisor.abi.time import CLOCK_MONOTONIC, CLOCK_REALTIME
+from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
 
 
 
@@ -21,7 +22,7 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
         if timeout_ptr:
             ns = read_timespec(t, timeout_ptr)
             if cmd == FUTEX_WAIT_BITSET:  # absolute
-                clock = 0 if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+                clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
                 ns = ns - clock_ns(t, clock)
             timeout = max(ns, 0) / NSEC
         return (yield from fm.wait(t, addr, val, bitset, timeout, private))

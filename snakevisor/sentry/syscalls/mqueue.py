@@ -17,7 +17,8 @@ from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL
 from snakevisor.sentry.fsimpl.mqueue import MqueueImpl, register_notify, take_notification
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
-from snakevisor.sentry.syscalls.time import CLOCK_REALTIME, NSEC, TIMESPEC, clock_ns
+from snakevisor.abi.time import CLOCK_REALTIME
+from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC, clock_ns
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, check_permission
