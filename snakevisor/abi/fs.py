@@ -168,6 +168,7 @@ F_SETPIPE_SZ = 1031
 F_GETPIPE_SZ = 1032
 F_ADD_SEALS = 1033
 F_GET_SEALS = 1034
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC = 1, 2, 4, 8, 0x10, 0x20
 FD_CLOEXEC = 1
 F_RDLCK = 0
 F_WRLCK = 1
@@ -209,6 +210,12 @@ RWF_APPEND = 0x10
 RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND
 CLOSE_RANGE_UNSHARE = 1 << 1
 CLOSE_RANGE_CLOEXEC = 1 << 2
+
+# --- extended attributes (<linux/xattr.h>, <linux/limits.h>) ------------------------------------
+XATTR_CREATE, XATTR_REPLACE = 1, 2
+XATTR_NAME_MAX = 255
+XATTR_SIZE_MAX = 65536
+XATTR_LIST_MAX = 65536
 
 # --- mount flags (MS_*) and statfs f_flags (ST_*) ------------------------------------------
 MS_RDONLY = 1
@@ -292,7 +299,12 @@ POLLWRNORM = 0x100
 POLLWRBAND = 0x200
 POLLRDHUP = 0x2000
 
+# /dev/random and /dev/urandom ioctls (<linux/random.h>)
+RNDGETENTCNT, RNDADDTOENTCNT, RNDADDENTROPY = 0x80045200, 0x40045201, 0x40085203
+RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG = 0x5204, 0x5206, 0x5207
+
 # --- device numbers ------------------------------------------------------------------------------
+MEM_MAJOR = 1   # /dev/null, zero, full, random, urandom (<linux/major.h>)
 
 
 def makedev(major: int, minor: int) -> int:

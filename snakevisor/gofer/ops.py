@@ -16,7 +16,7 @@ import stat as S
 
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
-from snakevisor.abi.fs import UTIME_NOW, UTIME_OMIT
+from snakevisor.abi.fs import UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
 from snakevisor.hostio import pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
@@ -531,9 +531,6 @@ def lock(sess: Session, m: M.Tlock, st: FidState):
 def getlock(sess: Session, m: M.Tgetlock, st: FidState):
     return M.Rgetlock(tag=m.tag, type=C.LOCK_TYPE_UNLCK, start=m.start, length=m.length,
                       proc_id=m.proc_id, client_id=m.client_id)
-
-
-XATTR_SIZE_MAX = 1 << 16
 
 
 def _xattr_path(st: FidState) -> bytes:

@@ -26,6 +26,7 @@ import termios
 import traceback
 
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
+from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
@@ -41,7 +42,6 @@ SIZE_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 # Signals this process relays to the sandbox (its Sentry forwards them to the sandbox's init or
 # foreground group, sentry/kernel/kernel.py forward_host_signals; SIGWINCH resizes the -t pty).
 RELAYED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH)
-SI_KERNEL = 0x80   # si_code of a signal the kernel sent: the terminal's, to our whole process group
 
 
 def wait_status_to_exit_code(status):

@@ -24,7 +24,6 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-SIGPIPE = 13
 PAGE = 4096
 # /proc/sys/fs/pipe-max-size (enforced), pipe-user-pages-soft and -hard (kept only)
 LIMITS = {"max_size": PIPE_MAX_SIZE, "user_pages_soft": 16384, "user_pages_hard": 0}
