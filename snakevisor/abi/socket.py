@@ -161,6 +161,18 @@ SOCK_MIN_SNDBUF = 4608
 SOCK_MIN_RCVBUF = 2304
 SOCKBUF_MAX = 212992        # net.core.{w,r}mem_max
 
+AF_MAX = 46
+SOCK_MAX = 11                 # SOCK_PACKET + 1: socket types are below it
+IPV6_ADDRFORM = 1
+
+# What /proc/net shows: TCP states, socket states, the listening flag, SO_MEMINFO's fields.
+TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN = 7, 1, 10
+TCP_INFINITE_SSTHRESH = 0x7FFFFFFF
+SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED = 1, 2, 3
+SO_ACCEPTCON = 1 << 16        # __SO_ACCEPTCON: /proc/net/unix's flag of a listening socket
+SO_MEMINFO = 55
+SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_WMEM_ALLOC, SK_MEMINFO_DROPS = 0, 2, 8
+
 # struct msghdr { void *name; socklen_t namelen; (pad) iovec *iov; size_t iovlen;
 #                 void *control; size_t controllen; int flags; (pad) }
 MSGHDR = struct.Struct("<QI4xQQQQi4x")

@@ -16,6 +16,7 @@ KTIME_MAX = S64_MAX                  # ktime_t: signed 64-bit nanoseconds
 KTIME_SEC_MAX = KTIME_MAX // NSEC
 TIME64_MAX = S64_MAX                 # time64_t: signed 64-bit seconds
 DELAYTIMER_MAX = INT_MAX             # the largest POSIX timer overrun count reported
+CLK_TCK = 100                        # USER_HZ: the tick of times(2) and /proc's clock_t fields
 
 # Clock ids (<linux/time.h>); clock_nanosleep/timer_settime's flag.
 CLOCK_REALTIME = 0

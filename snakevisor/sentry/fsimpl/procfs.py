@@ -12,6 +12,7 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
+from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
@@ -21,7 +22,6 @@ from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.resolve import path_of
 
-CLK_TCK = 100
 
 
 def _host_cpuinfo():

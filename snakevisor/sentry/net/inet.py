@@ -25,13 +25,13 @@ from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import IOVec, MsgHdr
+from snakevisor.abi.socket import IPV6_ADDRFORM
 from snakevisor.hostos.libc import libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20
-IPV6_ADDRFORM = 1
 MAX_OPTLEN = 2048   # option values passed to the host: an IPv6 routing header is up to 2048 bytes
 UNPRIVILEGED_PORT_START = 1024   # net.ipv4.ip_unprivileged_port_start in a new network namespace
 
