@@ -467,3 +467,20 @@ def pack_statfs(s: StatfsResult) -> bytes:
 TIMESPEC = struct.Struct("<qq")   # tv_sec, tv_nsec
 TIMEVAL = struct.Struct("<qq")    # tv_sec, tv_usec
 UTIMBUF = struct.Struct("<qq")    # actime, modtime
+
+# getrandom(2) flags (<linux/random.h>)
+GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
+
+# posix_fadvise(2) advice (the first and last); sync_file_range(2) flags
+POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE = 0, 5
+SYNC_FILE_RANGE_ALL = 1 | 2 | 4        # WAIT_BEFORE | WRITE | WAIT_AFTER
+
+# FICLONE/FICLONERANGE ioctls (<linux/fs.h>)
+FICLONE, FICLONERANGE = 0x40049409, 0x4020940D
+
+# memfd_create(2) flags and name limit (<linux/memfd.h>)
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
+MFD_NAME_MAX = 249   # NAME_MAX minus the "memfd:" prefix
+
+# UIO_MAXIOV: the most iovecs one readv/writev/process_vm_* call takes
+IOV_MAX = 1024

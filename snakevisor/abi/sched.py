@@ -1,4 +1,5 @@
-"""clone(2)/clone3(2) flags and struct clone_args; wait(2) options."""
+"""clone(2)/clone3(2) flags and struct clone_args; wait(2) options; kcmp(2) types; personality(2) flags;
+scheduling policies and struct sched_attr; I/O priorities."""
 import struct
 
 CSIGNAL = 0x000000FF
@@ -51,3 +52,15 @@ KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KC
 
 # personality(2) flags (<linux/personality.h>)
 ADDR_NO_RANDOMIZE = 0x0040000
+
+# Scheduling policies, sched_setattr(2)'s struct sched_attr and flags (<linux/sched.h>, <linux/sched/types.h>)
+SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
+SCHED_ATTR = struct.Struct("<IIQiIQQQII")     # struct sched_attr (VER1: 56 bytes)
+SCHED_ATTR_SIZE_VER0 = 48
+SCHED_FLAG_ALL = 0x7F
+SCHED_FLAG_KEEP_POLICY, SCHED_FLAG_KEEP_PARAMS = 0x08, 0x10
+# ioprio_get/ioprio_set(2) (<linux/ioprio.h>)
+IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
+IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
+IOPRIO_CLASS_SHIFT = 13
+IOPRIO_NR_LEVELS = 8

@@ -34,7 +34,6 @@ from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 MAX_IO = 16 << 20
 MAX_RW_COUNT = _fs_abi.MAX_RW_COUNT
 MAX_DIRENTS = 1 << 20
-FICLONE, FICLONERANGE = 0x40049409, 0x4020940D
 F_OWNER_EX = struct.Struct("<ii")   # struct f_owner_ex: type, pid
 
 
@@ -530,7 +529,7 @@ def ioctl(t, fd, cmd, arg):
         f.flags = f.flags | bit if on else f.flags & ~bit
         fasync.update(t.kernel, f, fdn)
         return 0
-    if cmd in (FICLONE, FICLONERANGE):
+    if cmd in (_fs_abi.FICLONE, _fs_abi.FICLONERANGE):
         return _clone_file(t, f, cmd, arg)
     inode = f.inode
     if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:
@@ -542,7 +541,7 @@ def ioctl(t, fd, cmd, arg):
 def _clone_file(t, dst, cmd, arg):
     """FICLONE/FICLONERANGE (reflinks), which do_vfs_ioctl handles for any file: the checks of
     ioctl_file_clone and vfs_clone_file_range, then EOPNOTSUPP (no filesystem here shares extents)."""
-    src_fd = arg if cmd == FICLONE else struct.unpack("<q", t.mm.copy_in(arg, 8))[0]
+    src_fd = arg if cmd == _fs_abi.FICLONE else struct.unpack("<q", t.mm.copy_in(arg, 8))[0]
     src = t.fdtable.get(to_s32(src_fd))
     src.check_not_path()
     if src.vd.mount is not dst.vd.mount:

@@ -7,13 +7,12 @@ import time
 from snakevisor.abi import resource as R
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, ESRCH, SyscallError
-from snakevisor.abi.fs import to_s32
+from snakevisor.abi.fs import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, to_s32
 from snakevisor.abi.utsname import NEW_UTS_LEN
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
-GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 MAX_GETRANDOM = 32 << 20
 
 

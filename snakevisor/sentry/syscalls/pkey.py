@@ -6,9 +6,9 @@ key -1 is exactly mprotect.
 """
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.mm import PKEY_ACCESS_MASK
 from snakevisor.sentry.kernel.syscall_table import syscall
 
-PKEY_ACCESS_MASK = 0x3     # PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
 
 
 @syscall("pkey_alloc", ("hex", "hex"))

@@ -14,9 +14,8 @@ from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, P
                                  POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, PSELECT_SIGARG, SIGSET_SIZE)
 from snakevisor.abi.time import (NSEC, TIMESPEC, TIMEVAL, normalise_timeval, timespec_end_ns,
                                  timespec_valid)
-from snakevisor.abi.resource import RLIMIT_NOFILE
+from snakevisor.abi.resource import NR_OPEN, RLIMIT_NOFILE
 from snakevisor.sentry.kernel.syscall_table import syscall
-from snakevisor.sentry.vfs.fdtable import NR_OPEN
 
 UNBLOCKABLE = (1 << 8) | (1 << 18)   # SIGKILL, SIGSTOP
 POLLIN_SET = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR

@@ -9,7 +9,7 @@ import struct
 
 from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, SyscallError
 from snakevisor.abi.fs import MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
-from snakevisor.abi.poll import SPLICE_F_NONBLOCK
+from snakevisor.abi.poll import SPLICE_F_ALL, SPLICE_F_NONBLOCK
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
 from snakevisor.sentry.fsimpl.pidfd import PidFDImpl
@@ -189,7 +189,6 @@ def tee(t, fd_in, fd_out, length, flags):
     return done
 
 
-SPLICE_F_ALL = 0xF
 
 
 @syscall("vmsplice", args=("fd", "ptr", "uint", "hex"))
