@@ -22,7 +22,6 @@ from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
 
 
-
 class MasterImpl(FileDescriptionImpl):
     """The ptmx side: reads the terminal's output, writes its input."""
 

@@ -23,7 +23,6 @@ from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.resolve import path_of
 
 
-
 def _host_cpuinfo():
     try:
         with open("/proc/cpuinfo", "rb") as f:

@@ -20,7 +20,6 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 
-
 def _check(ret):
     if ret < 0:
         raise SyscallError(get_errno() or EINVAL)

@@ -21,7 +21,6 @@ from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 
 
-
 class TmpfsFilesystem(Filesystem):
     name = "tmpfs"
     magic = TMPFS_MAGIC

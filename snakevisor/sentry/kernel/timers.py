@@ -15,7 +15,6 @@ from snakevisor.abi.time import DELAYTIMER_MAX, NSEC
 from snakevisor.hostos.libc import get_errno, libc
 
 
-
 def _check(ret):
     if ret < 0:
         raise SyscallError(get_errno() or EINVAL)

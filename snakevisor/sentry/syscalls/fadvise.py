@@ -11,7 +11,6 @@ from snakevisor.sentry.syscalls.file import _file_not_path
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
 
-
 def _mode(f):
     return f.inode.mode & S_IFMT if f.inode is not None else 0
 

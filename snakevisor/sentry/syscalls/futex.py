@@ -10,7 +10,6 @@ from snakevisor.abi.time import CLOCK_MONOTONIC, CLOCK_REALTIME
 from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
 
 
-
 @syscall("futex", ("ptr", "int", "uint", "ptr", "ptr", "uint"), PARTIAL, "no PI futexes")
 def futex(t, addr, op, val, timeout_ptr, addr2, val3):
     private = bool(op & FUTEX_PRIVATE_FLAG)

@@ -91,8 +91,6 @@ def mlock(t, addr, length):
     return _check_mapped(t, addr, length)
 
 
-
-
 @syscall("mlock2", ("hex", "uint", "hex"), PARTIAL, "as mlock (MLOCK_ONFAULT accepted); no VmLck accounting yet")
 def mlock2(t, addr, length, flags):
     if flags & ~MLOCK_ONFAULT:

@@ -10,7 +10,6 @@ from snakevisor.abi.mm import PKEY_ACCESS_MASK
 from snakevisor.sentry.kernel.syscall_table import syscall
 
 
-
 @syscall("pkey_alloc", ("hex", "hex"))
 def pkey_alloc(t, flags, init_rights):
     if flags or init_rights & ~PKEY_ACCESS_MASK:

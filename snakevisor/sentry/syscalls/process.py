@@ -15,8 +15,6 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
 from snakevisor.sentry.kernel.creds import ALL_CAPS
 from snakevisor.sentry.kernel.syscall_table import PARTIAL, syscall
 
-FS_BASE_OFFSET, GS_BASE_OFFSET = 21 * 8, 22 * 8
-
 
 @syscall("exit", ("int",))
 def exit(t, code):

@@ -15,7 +15,6 @@ from snakevisor.sentry.kernel.syscall_table import syscall
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
 
-
 def _check_sig(sig, allow_zero=False):
     sig = to_s32(sig)
     if not (0 if allow_zero else 1) <= sig <= S.NSIG:

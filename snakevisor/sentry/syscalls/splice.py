@@ -189,8 +189,6 @@ def tee(t, fd_in, fd_out, length, flags):
     return done
 
 
-
-
 @syscall("vmsplice", args=("fd", "ptr", "uint", "hex"))
 def vmsplice(t, fd, iov, nr_segs, flags):
     """Application memory into a pipe (a writable end) or out of it (a readable one). Like

@@ -86,11 +86,11 @@ STUB_SPIN = 1000                      # pause iterations a stub spins before its
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
 WAIT_SLICE = 0.05                     # the Sentry's futex waits on a stub, between liveness checks
 STUB_DEADLINE = 30.0                  # a stub that answers nothing for this long is killed
-_GREGS = 40                           # offsetof(ucontext, uc_mcontext)
+_GREGS = S.UC_MCONTEXT_OFF
 _FPSTATE_PTR = _GREGS + 23 * 8
 _CSGSFS = _GREGS + 18 * 8
 _UC_SIGMASK = S.UC_SIGMASK_OFF
-_RAX = 13
+_RAX = S.SIGCONTEXT_REGS.index("rax")   # REG_RAX
 _U64 = ctypes.c_uint64
 
 
