@@ -7,6 +7,7 @@ packers for struct stat (144 bytes), statx (256), linux_dirent64 /
 linux_dirent, statfs (120), timespec/timeval and struct flock. Also the
 helpers that decode raw 64-bit register values into signed C ints.
 """
+import ctypes
 import struct
 from dataclasses import dataclass
 
@@ -455,6 +456,15 @@ class StatfsResult:
 # f_fsid (2 ints); f_namelen, f_frsize, f_flags, f_spare[4] (long).
 STATFS = struct.Struct("<qqQQQQQiiqqq4q")
 assert STATFS.size == 120
+
+
+class Statfs(ctypes.Structure):   # the same struct statfs, for host calls (fstatfs)
+    _fields_ = [("f_type", ctypes.c_long), ("f_bsize", ctypes.c_long),
+                ("f_blocks", ctypes.c_uint64), ("f_bfree", ctypes.c_uint64),
+                ("f_bavail", ctypes.c_uint64), ("f_files", ctypes.c_uint64),
+                ("f_ffree", ctypes.c_uint64), ("f_fsid", ctypes.c_int * 2),
+                ("f_namelen", ctypes.c_long), ("f_frsize", ctypes.c_long),
+                ("f_flags", ctypes.c_long), ("f_spare", ctypes.c_long * 4)]
 
 
 def pack_statfs(s: StatfsResult) -> bytes:

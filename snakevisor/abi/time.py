@@ -6,6 +6,7 @@ timespec64_add_safe), so a sleep of 2^63-1 seconds is valid and reports a remain
 time measured from KTIME_MAX. These helpers do the same on Python ints, so nothing
 derived from them overflows a 64-bit field when it is written back.
 """
+import ctypes
 import struct
 
 NSEC = 1_000_000_000
@@ -38,6 +39,10 @@ ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2   # setitimer(2)'s timers
 
 TIMESPEC = struct.Struct("<qq")      # tv_sec, tv_nsec
 TIMEVAL = struct.Struct("<qq")       # tv_sec, tv_usec
+
+
+class Timespec(ctypes.Structure):    # struct timespec, for host calls
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
 
 def timespec_valid(sec: int, nsec: int) -> bool:

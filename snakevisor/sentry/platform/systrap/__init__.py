@@ -59,6 +59,7 @@ from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
 from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.abi.time import Timespec
 from snakevisor.hostos.libc import syscall as _syscall
 from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
@@ -117,11 +118,7 @@ class FrameRegs(ctypes.Structure, pt.RegsCopy):
 _FRAME_BYTES = 18 * 8
 
 
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-_SLICE = _Timespec(0, int(WAIT_SLICE * 1e9))
+_SLICE = Timespec(0, int(WAIT_SLICE * 1e9))
 _SLICE_REF = ctypes.byref(_SLICE)
 
 
