@@ -1,5 +1,5 @@
 """clone(2)/clone3(2) flags and struct clone_args; wait(2) options; kcmp(2) types; personality(2) flags;
-scheduling policies and struct sched_attr; I/O priorities."""
+membarrier(2) commands; scheduling policies and struct sched_attr; I/O priorities."""
 import struct
 
 CSIGNAL = 0x000000FF
@@ -49,6 +49,15 @@ P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 
 # kcmp(2) types (<linux/kcmp.h>)
 KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
+
+# membarrier(2) commands and flag (<linux/membarrier.h>)
+MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_GLOBAL, MEMBARRIER_CMD_GLOBAL_EXPEDITED = 0, 1, 2
+MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED = 4
+MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 8, 16
+MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 32, 64
+MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ = 128, 256
+MEMBARRIER_CMD_GET_REGISTRATIONS = 512
+MEMBARRIER_CMD_FLAG_CPU = 1
 
 # personality(2) flags (<linux/personality.h>)
 ADDR_NO_RANDOMIZE = 0x0040000
