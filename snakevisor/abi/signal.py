@@ -64,6 +64,7 @@ SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", 
 # struct ucontext: uc_flags, uc_link, uc_stack (stack_t), uc_mcontext, uc_sigmask.
 UC_FLAGS_OFF, UC_STACK_OFF, UC_MCONTEXT_OFF, UC_SIGMASK_OFF = 0, 16, 40, 296
 UCONTEXT_SIZE = 304
+FIX_EFLAGS = 0x40DD5   # AC OF DF TF SF ZF AF PF CF RF: the eflags bits sigreturn restores
 RT_SIGFRAME_SIZE = 8 + UCONTEXT_SIZE + SIGINFO_SIZE   # pretcode, uc, info
 UC_FP_XSTATE = 0x1
 UC_SIGCONTEXT_SS = 0x2

@@ -14,9 +14,8 @@ from bisect import bisect_left, insort
 
 from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE
+from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.hostos.libc import libc
-
-PAGE_SIZE = 4096
 
 
 def page_round_up(n: int) -> int:
