@@ -8,6 +8,7 @@ chain per call costs time there. Thin wrappers shared by several modules live he
 """
 import ctypes
 
+from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.prctl import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG
 from snakevisor.abi.signal import SIGKILL
 from snakevisor.abi.socket import MsgHdr
@@ -57,6 +58,18 @@ libc.setsockopt.argtypes = [_int, _int, _int, _char_p, _uint]
 for _name in ("recvmsg", "sendmsg"):
     getattr(libc, _name).argtypes = [_int, ctypes.POINTER(MsgHdr), _int]
     getattr(libc, _name).restype = _ssize_t
+
+
+def errno_error():
+    """The SyscallError for the errno the last libc call left (EINVAL if it left none)."""
+    return SyscallError(get_errno() or EINVAL)
+
+
+def checked(ret):
+    """``ret``, the result of a libc call that returns -1 on failure; its errno raised as a SyscallError."""
+    if ret < 0:
+        raise errno_error()
+    return ret
 
 
 def die_with_parent():

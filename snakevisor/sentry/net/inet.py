@@ -26,7 +26,7 @@ from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import IOVec, MsgHdr
 from snakevisor.abi.socket import IPV6_ADDRFORM
-from snakevisor.hostos.libc import libc
+from snakevisor.hostos.libc import errno_error as _err, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
@@ -79,10 +79,6 @@ INT = struct.Struct("<i")
 HOST_CONTROL = 4096   # control bytes taken from the host per datagram
 
 IFCONF = struct.Struct("<i4xQ")
-
-
-def _err():
-    return SyscallError(ctypes.get_errno() or EINVAL)
 
 
 def _poll(fd, events) -> int:

@@ -23,7 +23,7 @@ from snakevisor.abi.errno import (EAGAIN, ECONNREFUSED, EINVAL, ENOPROTOOPT, EOP
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.abi.poll import POLLIN, POLLRDNORM
-from snakevisor.hostos.libc import libc
+from snakevisor.hostos.libc import errno_error, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult
 from snakevisor.sentry.net.inet import InetSocket
 from snakevisor.sentry.net.unix import task_creds
@@ -95,7 +95,7 @@ class NetlinkSocket(InetSocket):
             # The host picks its own id (kept on a re-bind); groups only let notifications in.
             a = NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, host, groups)
             if libc.bind(self.fd, a, len(a)) < 0:
-                raise SyscallError(ctypes.get_errno() or EINVAL)
+                raise errno_error()
             self.groups = groups
 
     def bind(self, t, addr):
@@ -198,7 +198,7 @@ class NetlinkSocket(InetSocket):
                 raise SyscallError(ENOPROTOOPT)
             value = bytes(value[:256])
             if libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
-                raise SyscallError(ctypes.get_errno() or EINVAL)
+                raise errno_error()
             return
         super().setsockopt(t, level, name, value)
 
@@ -207,7 +207,7 @@ class NetlinkSocket(InetSocket):
         buf = ctypes.create_string_buffer(max(size, 1))
         ln = ctypes.c_uint(size)
         if libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
-            raise SyscallError(ctypes.get_errno() or EINVAL)
+            raise errno_error()
         return buf.raw[:ln.value]
 
     def release(self):
