@@ -1,4 +1,5 @@
-"""Linux capability numbers (<linux/capability.h>), by the names OCI's config.json uses."""
+"""Linux capability numbers (<linux/capability.h>), by the names OCI's config.json uses, and capset(2)'s structures."""
+import ctypes
 
 CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID = 0, 1, 2, 3, 4
 CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_LINUX_IMMUTABLE = 5, 6, 7, 8, 9
@@ -10,6 +11,9 @@ CAP_AUDIT_WRITE, CAP_AUDIT_CONTROL, CAP_SETFCAP, CAP_MAC_OVERRIDE, CAP_MAC_ADMIN
 CAP_SYSLOG, CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND, CAP_AUDIT_READ, CAP_PERFMON = 34, 35, 36, 37, 38
 CAP_BPF, CAP_CHECKPOINT_RESTORE = 39, 40
 CAP_LAST_CAP = CAP_CHECKPOINT_RESTORE
+# CAP_FS_SET (include/linux/capability.h): what a change of fsuid to or from 0 drops or restores.
+CAP_FS_SET = sum(1 << c for c in (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
+                                  CAP_LINUX_IMMUTABLE, CAP_MKNOD, CAP_MAC_OVERRIDE))
 
 # By name, as OCI's config.json spells them.
 CAPABILITIES = {name: value for name, value in globals().items()
@@ -23,7 +27,14 @@ def cap_mask(names):
         mask |= 1 << CAPABILITIES[name.upper() if name.upper().startswith("CAP_") else "CAP_" + name.upper()]
     return mask
 
-# <linux/prctl.h>, <linux/capability.h>: the host calls that cut a process's capabilities.
-PR_CAPBSET_DROP = 24
-PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+# capset(2)'s header version (<linux/capability.h>); the PR_CAP* prctl options are in abi/prctl.py.
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class CapUserHeader(ctypes.Structure):   # struct __user_cap_header_struct
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapUserData(ctypes.Structure):     # struct __user_cap_data_struct (two of them for version 3)
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]

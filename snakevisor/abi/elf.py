@@ -7,6 +7,7 @@ PT_INTERP = 3
 PT_PHDR = 6
 PT_GNU_STACK = 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
+ELF_ET_DYN_BASE = 0x555555554000     # where Linux x86_64 puts a PIE main program (without ASLR)
 
 AT_NULL = 0
 AT_IGNORE = 1

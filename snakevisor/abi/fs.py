@@ -7,6 +7,7 @@ packers for struct stat (144 bytes), statx (256), linux_dirent64 /
 linux_dirent, statfs (120), timespec/timeval and struct flock. Also the
 helpers that decode raw 64-bit register values into signed C ints.
 """
+import ctypes
 import struct
 from dataclasses import dataclass
 
@@ -154,18 +155,21 @@ F_SETSIG = 10
 F_GETSIG = 11
 F_SETOWN_EX = 15
 F_GETOWN_EX = 16
+F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2   # struct f_owner_ex's type
 F_OFD_GETLK = 36
 F_OFD_SETLK = 37
 F_OFD_SETLKW = 38
 F_SETLEASE = 1024
 F_GETLEASE = 1025
 F_NOTIFY = 1026
+DN_ACCESS, DN_MODIFY, DN_CREATE, DN_DELETE, DN_RENAME, DN_ATTRIB = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20   # F_NOTIFY
 DN_MULTISHOT = 0x80000000
 F_DUPFD_CLOEXEC = 1030
 F_SETPIPE_SZ = 1031
 F_GETPIPE_SZ = 1032
 F_ADD_SEALS = 1033
 F_GET_SEALS = 1034
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC = 1, 2, 4, 8, 0x10, 0x20
 FD_CLOEXEC = 1
 F_RDLCK = 0
 F_WRLCK = 1
@@ -208,6 +212,12 @@ RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND
 CLOSE_RANGE_UNSHARE = 1 << 1
 CLOSE_RANGE_CLOEXEC = 1 << 2
 
+# --- extended attributes (<linux/xattr.h>, <linux/limits.h>) ------------------------------------
+XATTR_CREATE, XATTR_REPLACE = 1, 2
+XATTR_NAME_MAX = 255
+XATTR_SIZE_MAX = 65536
+XATTR_LIST_MAX = 65536
+
 # --- mount flags (MS_*) and statfs f_flags (ST_*) ------------------------------------------
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -227,6 +237,8 @@ MS_RELATIME = 1 << 21
 MS_I_VERSION = 1 << 23
 MS_STRICTATIME = 1 << 24
 MS_LAZYTIME = 1 << 25
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 2          # umount2(2) flag
 ST_RDONLY = 1
 ST_NOSUID = 2
 ST_NODEV = 4
@@ -246,6 +258,7 @@ PIPEFS_MAGIC = 0x50495045
 SOCKFS_MAGIC = 0x534F434B
 ANON_INODE_FS_MAGIC = 0x09041934
 NSFS_MAGIC = 0x6E736673
+MQUEUE_MAGIC = 0x19800202
 # /proc/PID/ns entries and their inode numbers: Linux's initial namespaces' (include/linux/proc_ns.h;
 # net and mnt take the first dynamic ones), since the sandbox's are its kernel's first.
 PROC_NS_INODES = {"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
@@ -287,7 +300,12 @@ POLLWRNORM = 0x100
 POLLWRBAND = 0x200
 POLLRDHUP = 0x2000
 
+# /dev/random and /dev/urandom ioctls (<linux/random.h>)
+RNDGETENTCNT, RNDADDTOENTCNT, RNDADDENTROPY = 0x80045200, 0x40045201, 0x40085203
+RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG = 0x5204, 0x5206, 0x5207
+
 # --- device numbers ------------------------------------------------------------------------------
+MEM_MAJOR = 1   # /dev/null, zero, full, random, urandom (<linux/major.h>)
 
 
 def makedev(major: int, minor: int) -> int:
@@ -440,6 +458,15 @@ STATFS = struct.Struct("<qqQQQQQiiqqq4q")
 assert STATFS.size == 120
 
 
+class Statfs(ctypes.Structure):   # the same struct statfs, for host calls (fstatfs)
+    _fields_ = [("f_type", ctypes.c_long), ("f_bsize", ctypes.c_long),
+                ("f_blocks", ctypes.c_uint64), ("f_bfree", ctypes.c_uint64),
+                ("f_bavail", ctypes.c_uint64), ("f_files", ctypes.c_uint64),
+                ("f_ffree", ctypes.c_uint64), ("f_fsid", ctypes.c_int * 2),
+                ("f_namelen", ctypes.c_long), ("f_frsize", ctypes.c_long),
+                ("f_flags", ctypes.c_long), ("f_spare", ctypes.c_long * 4)]
+
+
 def pack_statfs(s: StatfsResult) -> bytes:
     return STATFS.pack(s.type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree,
                        s.fsid[0], s.fsid[1], s.namelen, s.frsize, s.flags, 0, 0, 0, 0)
@@ -450,3 +477,20 @@ def pack_statfs(s: StatfsResult) -> bytes:
 TIMESPEC = struct.Struct("<qq")   # tv_sec, tv_nsec
 TIMEVAL = struct.Struct("<qq")    # tv_sec, tv_usec
 UTIMBUF = struct.Struct("<qq")    # actime, modtime
+
+# getrandom(2) flags (<linux/random.h>)
+GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
+
+# posix_fadvise(2) advice (the first and last); sync_file_range(2) flags
+POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE = 0, 5
+SYNC_FILE_RANGE_ALL = 1 | 2 | 4        # WAIT_BEFORE | WRITE | WAIT_AFTER
+
+# FICLONE/FICLONERANGE ioctls (<linux/fs.h>)
+FICLONE, FICLONERANGE = 0x40049409, 0x4020940D
+
+# memfd_create(2) flags and name limit (<linux/memfd.h>)
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
+MFD_NAME_MAX = 249   # NAME_MAX minus the "memfd:" prefix
+
+# UIO_MAXIOV: the most iovecs one readv/writev/process_vm_* call takes
+IOV_MAX = 1024

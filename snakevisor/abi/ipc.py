@@ -72,3 +72,8 @@ SEMBUF = struct.Struct("<Hhh")
 MSQID64_DS = struct.Struct("<48sqqqQQQiiQQ")
 # struct msginfo: msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql, msgseg.
 MSGINFO = struct.Struct("<7iH2x")
+
+# POSIX message queues (<linux/mqueue.h>, ipc/mqueue.c): priorities below MQ_PRIO_MAX; the ceilings of
+# msg_max and msgsize_max for CAP_SYS_RESOURCE.
+MQ_PRIO_MAX = 32768
+HARD_MSGMAX, HARD_MSGSIZEMAX = 65536, 16 << 20

@@ -18,6 +18,7 @@ RLIMIT_NICE = 13
 RLIMIT_RTPRIO = 14
 RLIMIT_RTTIME = 15
 RLIM_NLIMITS = 16
+NR_OPEN = 1 << 20   # Linux's hard ceiling on RLIMIT_NOFILE (fs.nr_open's default)
 RLIM_INFINITY = (1 << 64) - 1
 
 RLIMIT_NAMES = ["cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile", "memlock", "as", "locks",

@@ -1,4 +1,5 @@
-"""clone(2)/clone3(2) flags and struct clone_args; wait(2) options."""
+"""clone(2)/clone3(2) flags and struct clone_args; wait(2) options; kcmp(2) types; personality(2) flags;
+membarrier(2) commands; scheduling policies and struct sched_attr; I/O priorities."""
 import struct
 
 CSIGNAL = 0x000000FF
@@ -45,3 +46,30 @@ WNOTHREAD = 0x20000000
 WALL = 0x40000000
 WCLONE = 0x80000000
 P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
+
+# kcmp(2) types (<linux/kcmp.h>)
+KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
+
+# membarrier(2) commands and flag (<linux/membarrier.h>)
+MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_GLOBAL, MEMBARRIER_CMD_GLOBAL_EXPEDITED = 0, 1, 2
+MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED = 4
+MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 8, 16
+MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 32, 64
+MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ = 128, 256
+MEMBARRIER_CMD_GET_REGISTRATIONS = 512
+MEMBARRIER_CMD_FLAG_CPU = 1
+
+# personality(2) flags (<linux/personality.h>)
+ADDR_NO_RANDOMIZE = 0x0040000
+
+# Scheduling policies, sched_setattr(2)'s struct sched_attr and flags (<linux/sched.h>, <linux/sched/types.h>)
+SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
+SCHED_ATTR = struct.Struct("<IIQiIQQQII")     # struct sched_attr (VER1: 56 bytes)
+SCHED_ATTR_SIZE_VER0 = 48
+SCHED_FLAG_ALL = 0x7F
+SCHED_FLAG_KEEP_POLICY, SCHED_FLAG_KEEP_PARAMS = 0x08, 0x10
+# ioprio_get/ioprio_set(2) (<linux/ioprio.h>)
+IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
+IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
+IOPRIO_CLASS_SHIFT = 13
+IOPRIO_NR_LEVELS = 8

@@ -1,8 +1,9 @@
 """Socket ABI: address families, types, levels, options, message flags, and struct layouts.
 
-sockaddr_un/in/in6 encoding, struct msghdr/mmsghdr/cmsghdr/ucred/linger,
-and the helpers that pack and walk control messages.
+sockaddr_un/in/in6 encoding, struct msghdr/mmsghdr/cmsghdr/ucred/linger (and msghdr/iovec as
+ctypes structures, for host sendmsg/recvmsg), and the helpers that pack and walk control messages.
 """
+import ctypes
 import struct
 
 AF_UNSPEC = 0
@@ -160,6 +161,18 @@ SOCK_MIN_SNDBUF = 4608
 SOCK_MIN_RCVBUF = 2304
 SOCKBUF_MAX = 212992        # net.core.{w,r}mem_max
 
+AF_MAX = 46
+SOCK_MAX = 11                 # SOCK_PACKET + 1: socket types are below it
+IPV6_ADDRFORM = 1
+
+# What /proc/net shows: TCP states, socket states, the listening flag, SO_MEMINFO's fields.
+TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN = 7, 1, 10
+TCP_INFINITE_SSTHRESH = 0x7FFFFFFF
+SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED = 1, 2, 3
+SO_ACCEPTCON = 1 << 16        # __SO_ACCEPTCON: /proc/net/unix's flag of a listening socket
+SO_MEMINFO = 55
+SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_WMEM_ALLOC, SK_MEMINFO_DROPS = 0, 2, 8
+
 # struct msghdr { void *name; socklen_t namelen; (pad) iovec *iov; size_t iovlen;
 #                 void *control; size_t controllen; int flags; (pad) }
 MSGHDR = struct.Struct("<QI4xQQQQi4x")
@@ -169,6 +182,18 @@ MSG_NAMELEN_OFFSET = 8
 # struct mmsghdr { struct msghdr msg_hdr; unsigned msg_len; (pad) }
 MMSGHDR_SIZE = 64
 MMSG_LEN_OFFSET = 56
+
+
+class IOVec(ctypes.Structure):    # struct iovec, for host calls
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class MsgHdr(ctypes.Structure):   # struct msghdr, for host calls
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint), ("iov", ctypes.POINTER(IOVec)),
+                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
 # struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; }
 CMSGHDR = struct.Struct("<Qii")
 # struct ucred { pid_t pid; uid_t uid; gid_t gid; }

@@ -6,6 +6,7 @@ timespec64_add_safe), so a sleep of 2^63-1 seconds is valid and reports a remain
 time measured from KTIME_MAX. These helpers do the same on Python ints, so nothing
 derived from them overflows a 64-bit field when it is written back.
 """
+import ctypes
 import struct
 
 NSEC = 1_000_000_000
@@ -16,9 +17,32 @@ KTIME_MAX = S64_MAX                  # ktime_t: signed 64-bit nanoseconds
 KTIME_SEC_MAX = KTIME_MAX // NSEC
 TIME64_MAX = S64_MAX                 # time64_t: signed 64-bit seconds
 DELAYTIMER_MAX = INT_MAX             # the largest POSIX timer overrun count reported
+CLK_TCK = 100                        # USER_HZ: the tick of times(2) and /proc's clock_t fields
+
+# Clock ids (<linux/time.h>); clock_nanosleep/timer_settime's flag.
+CLOCK_REALTIME = 0
+CLOCK_MONOTONIC = 1
+CLOCK_PROCESS_CPUTIME_ID = 2
+CLOCK_THREAD_CPUTIME_ID = 3
+CLOCK_MONOTONIC_RAW = 4
+CLOCK_REALTIME_COARSE = 5
+CLOCK_MONOTONIC_COARSE = 6
+CLOCK_BOOTTIME = 7
+CLOCK_REALTIME_ALARM = 8
+CLOCK_BOOTTIME_ALARM = 9
+CLOCK_TAI = 11
+TIMER_ABSTIME = 1
+# CPU-time clock ids of a process or thread: ~pid << 3 | CPUCLOCK_PERTHREAD? | which.
+CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
+CPUCLOCK_PERTHREAD = 4
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2   # setitimer(2)'s timers
 
 TIMESPEC = struct.Struct("<qq")      # tv_sec, tv_nsec
 TIMEVAL = struct.Struct("<qq")       # tv_sec, tv_usec
+
+
+class Timespec(ctypes.Structure):    # struct timespec, for host calls
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
 
 def timespec_valid(sec: int, nsec: int) -> bool:

@@ -12,6 +12,7 @@ import os
 import stat
 import sys
 
+from snakevisor.abi.utsname import HOST_NAME_MAX
 from snakevisor.cli import oci_verbs
 
 COMMAND_VERBS = ("do", "exec")   # after their positional arguments comes a command: left alone
@@ -147,8 +148,8 @@ def _bad_do_flag(args):
     if args.cpu not in (None, -1) and args.cpu not in os.sched_getaffinity(0):   # -1: not pinned
         allowed = ",".join(map(str, sorted(os.sched_getaffinity(0))))
         return f"--cpu {args.cpu}: not a CPU this process may run on ({allowed})"
-    if len(args.hostname.encode()) > 64:
-        return "--hostname: longer than 64 bytes (HOST_NAME_MAX)"
+    if len(args.hostname.encode()) > HOST_NAME_MAX:
+        return f"--hostname: longer than {HOST_NAME_MAX} bytes (HOST_NAME_MAX)"
     if args.tty:
         # The Sentry's loop watches the host's input: a terminal, a pipe or a socket, not a file.
         try:

@@ -8,57 +8,37 @@ import os
 import stat as S
 
 from snakevisor.abi.errno import EINVAL, EIO, SyscallError
+from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, STATX_BTIME, Statfs
+from snakevisor.abi.time import Timespec
+from snakevisor.hostos.libc import get_errno, libc
 from snakevisor.p9 import constants as C
 from snakevisor.p9.messages import Qid
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-UTIME_NOW = (1 << 30) - 1
-UTIME_OMIT = (1 << 30) - 2
-AT_FDCWD = -100
-
-
-class _Statfs(ctypes.Structure):
-    # struct statfs on x86_64 (<asm/statfs.h> via glibc's bits/statfs.h).
-    _fields_ = [("f_type", ctypes.c_long), ("f_bsize", ctypes.c_long),
-                ("f_blocks", ctypes.c_uint64), ("f_bfree", ctypes.c_uint64),
-                ("f_bavail", ctypes.c_uint64), ("f_files", ctypes.c_uint64),
-                ("f_ffree", ctypes.c_uint64), ("f_fsid", ctypes.c_int * 2),
-                ("f_namelen", ctypes.c_long), ("f_frsize", ctypes.c_long),
-                ("f_flags", ctypes.c_long), ("f_spare", ctypes.c_long * 4)]
-
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-_STATX_BTIME, _AT_EMPTY_PATH = 0x800, 0x1000
 
 
 def birth_time_ns(fd: int) -> int | None:
     """A file's birth time (statx STATX_BTIME; os.stat has none on Linux), or None if the
     filesystem does not record one."""
     buf = ctypes.create_string_buffer(256)   # per call: blocking requests run in worker threads
-    if _libc.statx(fd, b"", _AT_EMPTY_PATH, _STATX_BTIME, buf) != 0:
+    if libc.statx(fd, b"", AT_EMPTY_PATH, STATX_BTIME, buf) != 0:
         return None
     raw = buf.raw
-    if not int.from_bytes(raw[0:4], "little") & _STATX_BTIME:
+    if not int.from_bytes(raw[0:4], "little") & STATX_BTIME:
         return None
     return int.from_bytes(raw[80:88], "little", signed=True) * 1_000_000_000 + int.from_bytes(raw[88:92], "little")
 
 
-def fstatfs(fd: int) -> _Statfs:
-    buf = _Statfs()
-    if _libc.fstatfs(fd, ctypes.byref(buf)) != 0:
-        raise SyscallError(ctypes.get_errno())
+def fstatfs(fd: int) -> Statfs:
+    buf = Statfs()
+    if libc.fstatfs(fd, ctypes.byref(buf)) != 0:
+        raise SyscallError(get_errno())
     return buf
 
 
 def utimens(path: bytes, atime: tuple[int, int], mtime: tuple[int, int]):
     """utimensat(AT_FDCWD, path, {atime, mtime}, 0); nsec may be UTIME_NOW/UTIME_OMIT."""
-    times = (_Timespec * 2)(_Timespec(*atime), _Timespec(*mtime))
-    if _libc.utimensat(AT_FDCWD, path, times, 0) != 0:
-        raise SyscallError(ctypes.get_errno())
+    times = (Timespec * 2)(Timespec(*atime), Timespec(*mtime))
+    if libc.utimensat(AT_FDCWD, path, times, 0) != 0:
+        raise SyscallError(get_errno())
 
 
 def qid_type(mode: int) -> int:

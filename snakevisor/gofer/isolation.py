@@ -24,27 +24,19 @@ reversible; ``isolate`` is all-or-nothing (an error stops the Gofer).
 """
 from __future__ import annotations
 
-import ctypes
 import errno as E
 import logging
 import os
 import stat
 
 from snakevisor.abi.capability import (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID)
-from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
-                               pivot_root)
+from snakevisor.abi.fs import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT
+from snakevisor.abi.sched import CLONE_NEWNET, CLONE_NEWNS
+from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, libc,
+                               mount, pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load
 
 log = logging.getLogger("snakevisor.gofer")
-_libc = ctypes.CDLL(None, use_errno=True)
-
-# <linux/sched.h>, <linux/mount.h>, <linux/prctl.h>, <linux/capability.h>
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
 
 # What serving files needs: own any file, read/search any directory, keep set-ID
 # bits on chmod, set times and modes on others' files.
@@ -91,7 +83,7 @@ def _fd_path(fd: int) -> str:
 
 def _enter_namespaces():
     become_root_in_user_namespace()  # overlay and bind mounts are allowed there since Linux 5.11
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare(CLONE_NEWNS|CLONE_NEWNET)")
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare(CLONE_NEWNS|CLONE_NEWNET)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 
 

@@ -16,14 +16,14 @@ import stat as S
 
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
+from snakevisor.abi.fs import UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
 from snakevisor.hostio import pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
 from .fids import IDLE_PATHS, FidState, FidTable, XattrState
-from .hostfs import (UTIME_NOW, UTIME_OMIT, QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64,
-                     utimens)
+from .hostfs import QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 # lopen flags passed through to the host; the rest are the Sentry's business
@@ -531,9 +531,6 @@ def lock(sess: Session, m: M.Tlock, st: FidState):
 def getlock(sess: Session, m: M.Tgetlock, st: FidState):
     return M.Rgetlock(tag=m.tag, type=C.LOCK_TYPE_UNLCK, start=m.start, length=m.length,
                       proc_id=m.proc_id, client_id=m.client_id)
-
-
-XATTR_SIZE_MAX = 1 << 16
 
 
 def _xattr_path(st: FidState) -> bytes:

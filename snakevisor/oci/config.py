@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from snakevisor.abi import fs as F
 from snakevisor.abi.capability import CAPABILITIES
 from snakevisor.abi.resource import RLIMIT_NAMES
+from snakevisor.abi.utsname import HOST_NAME_MAX
 
 UINT32_MAX = (1 << 32) - 1
 UINT64_MAX = (1 << 64) - 1
@@ -58,7 +59,6 @@ TMPFS_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge",
                  "noswap", "quota", "usrquota", "grpquota")
 DEVPTS_OPTIONS = ("newinstance", "ptmxmode", "mode", "gid", "uid", "max")
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
-HOST_NAME_MAX = 64
 
 
 class ConfigError(ValueError):

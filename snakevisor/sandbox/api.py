@@ -42,7 +42,6 @@ CID = "sandbox"
 IDLE_INIT = ["/bin/sh", "-c", "while :; do sleep 3600; done"]
 KILL_GRACE = 10.0      # after a timeout's SIGKILL: how long output may still drain
 CLOSE_TIMEOUT = 30.0   # close(): how long the sandbox may take to stop before SIGKILL
-PR_SET_PDEATHSIG = 1
 
 
 class SandboxError(Exception):
@@ -462,7 +461,7 @@ def _kill(pid):
 def _watch(caller, argv, env, keep_fds, tmpdir):
     """The watcher (a forked child; never returns): starts the sandbox as pid 1 of a new PID
     namespace, sends its pid, then waits for it or for the caller's death."""
-    import ctypes
+    from snakevisor.hostos import die_with_parent
     from snakevisor.sandbox.container import exec_sandbox
     from snakevisor.sandbox.lockdown import new_pid_namespace
     ready_w, pid_w, log_fd = keep_fds
@@ -485,7 +484,7 @@ def _watch(caller, argv, env, keep_fds, tmpdir):
     child = os.fork()
     if child == 0:
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            die_with_parent()
             if select.select([me], [], [], 0)[0]:
                 os._exit(1)   # the watcher died before PDEATHSIG was set
             os.close(me)

@@ -8,7 +8,6 @@ trace. The sandbox process's exit status is the container's exit code.
 """
 from __future__ import annotations
 
-import ctypes
 import getpass
 import logging
 import os
@@ -18,6 +17,7 @@ import socket
 import sys
 import time
 
+from snakevisor.hostos import become_subreaper
 from snakevisor.oci.config import parse_hooks, load_spec
 from snakevisor.sandbox import control
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
@@ -26,7 +26,6 @@ from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError,
 
 log = logging.getLogger("snakevisor")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PR_SET_CHILD_SUBREAPER = 36
 BOOT_TIMEOUT = 120.0
 NO_SANDBOX_PROCESS = "cannot start the sandbox process (new PID namespace refused?)"
 
@@ -347,10 +346,6 @@ def debug_open(store, cid, path):
     return control.call(store.path(cid, CONTROL_SOCKET), {"op": "debug-open", "path": path})["errno"]
 
 
-def set_subreaper():
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
 def wait_sandbox(pid):
     """Wait for our (subreaped) sandbox child; returns its exit code."""
     while True:
@@ -371,7 +366,7 @@ def run(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=Fal
         create(store, opts, cid, bundle, pid_file, console_socket, detach=True)
         start(store, cid)
         return 0
-    set_subreaper()   # the sandbox (a grandchild) is reparented to us: we wait for it
+    become_subreaper()   # the sandbox (a grandchild) is reparented to us: we wait for it
     state = create(store, opts, cid, bundle, pid_file, console_socket, detach=False)
 
     def forward(signum, _frame):

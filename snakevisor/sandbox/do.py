@@ -18,7 +18,6 @@ Default limits (README, "Running a command"): ``DEFAULT_PIDS_LIMIT`` tasks, and 
 RAM of memory (the MemoryFile: application memory and tmpfs data, so /tmp and /dev/shm are
 bounded by it too, as Linux bounds a tmpfs at half of RAM; ``--tmpfs-size`` caps them further).
 """
-import ctypes
 import os
 import re
 import signal
@@ -27,11 +26,12 @@ import termios
 import traceback
 
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
-from snakevisor.hostos import HostSetupError
+from snakevisor.abi.signal import SI_KERNEL
+from snakevisor.hostos import HostSetupError, die_with_parent
 from snakevisor.oci.config import memparse
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
-from snakevisor.sandbox.gofer_process import PR_SET_PDEATHSIG, GoferMount, GoferProcess
+from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
 from snakevisor.sandbox.sentry_boot import BootError, Sentry, SentryConfig
 
@@ -42,7 +42,6 @@ DEFAULT_PIDS_LIMIT = 1024
 # Signals this process relays to the sandbox (its Sentry forwards them to the sandbox's init or
 # foreground group, sentry/kernel/kernel.py forward_host_signals; SIGWINCH resizes the -t pty).
 RELAYED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH)
-SI_KERNEL = 0x80   # si_code of a signal the kernel sent: the terminal's, to our whole process group
 
 
 def wait_status_to_exit_code(status):
@@ -176,7 +175,7 @@ def _relay_until_exit(pid, watched):
 
 def _sandbox_process(config, mounts, overlay_upper, profile):
     """The forked sandbox process (pid 1 of its PID namespace): its exit code."""
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)   # `do` killed: the sandbox too
+    die_with_parent()   # `do` killed: the sandbox too
     # Until the Sentry forwards them, SIGTERM and SIGHUP end the boot (as init, their default
     # action would be to ignore them).
     for sig in (signal.SIGTERM, signal.SIGHUP):

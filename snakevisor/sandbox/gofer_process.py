@@ -6,7 +6,6 @@ The first mount is the root. With ``isolate`` the Gofer locks itself down
 (or ``overlay_upper``/upper), so the sandbox may write anywhere and the host
 directory stays untouched.
 """
-import ctypes
 import os
 import signal
 import socket
@@ -15,8 +14,9 @@ import time
 import traceback
 from dataclasses import dataclass
 
-PR_SET_PDEATHSIG = 1
-PR_SET_NAME = 15
+from snakevisor.abi.prctl import PR_SET_NAME
+from snakevisor.hostos.libc import die_with_parent, prctl
+
 STOP_GRACE_S = 2
 
 
@@ -107,8 +107,7 @@ def _gofer_child(specs, keep_fds, parent):
     code = 1
     try:
         os.setsid()
-        libc = ctypes.CDLL(None)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        die_with_parent()
         if os.getppid() != parent:
             os._exit(1)   # the Sentry died before PDEATHSIG was armed
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -122,7 +121,7 @@ def _gofer_child(specs, keep_fds, parent):
         for fd in sorted(keep_fds) + [os.sysconf("SC_OPEN_MAX")]:
             os.closerange(last + 1, fd)
             last = fd
-        libc.prctl(PR_SET_NAME, b"sv-gofer", 0, 0, 0)
+        prctl(PR_SET_NAME, b"sv-gofer", 0, 0, 0)
         from snakevisor.gofer.__main__ import main
         code = main(specs)
     except SystemExit as e:

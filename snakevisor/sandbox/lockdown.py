@@ -21,7 +21,6 @@ sandbox process (sandbox/boot.py) and ``snakevisor do`` (sandbox/do.py) go throu
 """
 from __future__ import annotations
 
-import ctypes
 import errno as E
 import importlib
 import os
@@ -29,23 +28,11 @@ import pkgutil
 import socket
 
 from snakevisor.abi.capability import CAP_NET_BIND_SERVICE, CAP_NET_RAW
-from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
-                               pivot_root)
+from snakevisor.abi.fs import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT
+from snakevisor.abi.sched import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_THREAD
+from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, libc,
+                               mount, pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-CLONE_THREAD = 0x00010000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
-SYS_PIVOT_ROOT = 155
 
 
 LockdownError = HostSetupError  # what the Sentry's lock-down raises
@@ -55,7 +42,7 @@ _check, _mount = check, mount
 def new_pid_namespace():
     """Children forked from now on start a new PID namespace (the first one is its init)."""
     become_root_in_user_namespace()
-    _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+    _check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
 
 
 def enter_namespaces(netns_path=None):
@@ -65,10 +52,10 @@ def enter_namespaces(netns_path=None):
     if netns_path:
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            _check(_libc.setns(fd, CLONE_NEWNET), f"setns({netns_path})")
+            _check(libc.setns(fd, CLONE_NEWNET), f"setns({netns_path})")
         finally:
             os.close(fd)
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     if os.getpid() == 1:
         # The host's /proc shows the host's PIDs; ours are the new namespace's (the Gofer's

@@ -18,7 +18,6 @@ write them) in a small tmpfs file mounted over it, so gethostbyname(gethostname(
 works as in a container; a root without the files gets them created in its
 overlay (never on the host).
 """
-import ctypes
 import fcntl
 import os
 import socket
@@ -27,9 +26,9 @@ from snakevisor.abi.errno import ENOENT, SyscallError
 from snakevisor.abi.fs import O_CREAT, O_WRONLY
 from snakevisor.abi.netlink import IFF_RUNNING, IFF_UP, IFREQ_FLAGS, SIOCGIFFLAGS, SIOCSIFFLAGS
 from snakevisor.abi.sched import CLONE_NEWNET
+from snakevisor.hostos.libc import get_errno, libc
 
 NETWORK_MODES = ("none", "host")
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class NetworkSetupError(Exception):
@@ -42,8 +41,8 @@ def setup_network(mode: str) -> None:
         return
     if mode != "none":
         raise NetworkSetupError(f"unknown network mode {mode!r} (want one of {', '.join(NETWORK_MODES)})")
-    if _libc.unshare(CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
+    if libc.unshare(CLONE_NEWNET) != 0:
+        err = get_errno()
         raise NetworkSetupError(f"cannot create a network namespace: {os.strerror(err)} "
                                 "(--network=none needs CAP_SYS_ADMIN; --network=host shares the host's)")
     interface_up("lo")

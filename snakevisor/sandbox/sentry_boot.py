@@ -26,7 +26,7 @@ from snakevisor.sentry.syscalls import linux64
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
-from snakevisor.hostos import raise_nofile_limit
+from snakevisor.hostos import become_subreaper, libc, raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
@@ -36,7 +36,6 @@ from snakevisor.sandbox.mounts import build_oci_mounts, make_mountpoint, write_n
 from snakevisor.sandbox.network import provide_etc_files, setup_network
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-PR_SET_CHILD_SUBREAPER = 36
 SYSFS_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME
 
 
@@ -76,11 +75,10 @@ def _pick_cpu():
     """The CPU to pin the Sentry and its stubs to: where the scheduler puts us on a wake-up
     (it prefers an idle CPU), so concurrent sandboxes spread over the machine instead of all
     taking the first CPU. (os has no sched_getcpu; glibc's is asked through ctypes.)"""
-    import ctypes
     allowed = sorted(os.sched_getaffinity(0))
     time.sleep(0.001)   # a wake-up: the scheduler's idle-CPU choice
     try:
-        cur = ctypes.CDLL(None).sched_getcpu()
+        cur = libc.sched_getcpu()
     except (OSError, AttributeError):
         cur = -1
     return cur if cur in allowed else allowed[0]
@@ -126,8 +124,7 @@ class Sentry:
         if config.oci is not None:
             write_net_sysctls(config.oci)
         load_ping_group_range()         # of that namespace, while files can still be opened
-        import ctypes
-        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        become_subreaper()
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         self.memory_file = MemoryFile(limit=config.memory_limit)
         cpu = config.cpu if config.cpu is not None else _pick_cpu()

@@ -17,7 +17,11 @@ import errno as _errno
 import os
 from dataclasses import dataclass
 
+from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP
+from snakevisor.abi.seccomp import (SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER,
+                                   SockFprog)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.hostos.libc import get_errno, prctl, syscall
 
 # libseccomp actions (seccomp.h)
 SCMP_ACT_KILL_PROCESS = 0x80000000
@@ -27,12 +31,6 @@ SCMP_ACT_ERRNO_BASE = 0x00050000
 SCMP_ACT_TRAP = 0x00030000
 KILL = "kill"
 
-# seccomp(2) / prctl
-SECCOMP_SET_MODE_FILTER = 1
-SECCOMP_FILTER_FLAG_TSYNC = 1
-PR_SET_NO_NEW_PRIVS = 38
-PR_SET_SECCOMP = 22
-SECCOMP_MODE_FILTER = 2
 NR_SECCOMP = SYSCALL_NUMBERS["seccomp"]
 
 # scmp_compare
@@ -53,16 +51,11 @@ class SeccompError(OSError):
     pass
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
 class _ArgCmp(ctypes.Structure):   # struct scmp_arg_cmp
     _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
                 ("datum_b", ctypes.c_uint64)]
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
 _libseccomp = None
 
 
@@ -168,20 +161,20 @@ def load(bpf: bytes, tsync: bool = True) -> None:
     """Install ``bpf`` on this process (all threads with ``tsync``); sets no_new_privs first."""
     if not bpf or len(bpf) % 8:
         raise ValueError("not a BPF program")
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        e = ctypes.get_errno()
+    if prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        e = get_errno()
         raise SeccompError(e, f"PR_SET_NO_NEW_PRIVS: {os.strerror(e)}")
     buf = ctypes.create_string_buffer(bpf, len(bpf))
-    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    rc = _libc.syscall(ctypes.c_long(NR_SECCOMP), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
-                       ctypes.c_long(SECCOMP_FILTER_FLAG_TSYNC if tsync else 0), ctypes.byref(prog))
+    prog = SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    rc = syscall(ctypes.c_long(NR_SECCOMP), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
+                 ctypes.c_long(SECCOMP_FILTER_FLAG_TSYNC if tsync else 0), ctypes.byref(prog))
     if rc == 0:
         return
-    e = ctypes.get_errno()
+    e = get_errno()
     if e != _errno.ENOSYS and not (e == _errno.EINVAL and tsync):
         raise SeccompError(e, f"seccomp: {os.strerror(e)}")
-    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
-        e = ctypes.get_errno()
+    if prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        e = get_errno()
         raise SeccompError(e, f"PR_SET_SECCOMP: {os.strerror(e)}")
 
 

@@ -12,13 +12,12 @@ import struct
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EINVAL, ENOSPC, ENXIO, EPERM, SyscallError
-from snakevisor.abi.fs import S_IFCHR, S_IFDIR, makedev
+from snakevisor.abi.fs import (MEM_MAJOR, RNDADDENTROPY, RNDADDTOENTCNT, RNDCLEARPOOL, RNDGETENTCNT, RNDRESEEDCRNG,
+                               RNDZAPENTCNT, S_IFCHR, S_IFDIR, makedev)
+from snakevisor.abi.tty import TTYAUX_MAJOR
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.device import register_char_device
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
-
-MEM_MAJOR = 1
-TTYAUX_MAJOR = 5
 
 
 class _CharDeviceImpl(FileDescriptionImpl):
@@ -63,10 +62,6 @@ class FullImpl(ZeroImpl):
 
     def write_discarding(self, count):
         raise SyscallError(ENOSPC)
-
-
-RNDGETENTCNT, RNDADDTOENTCNT, RNDADDENTROPY = 0x80045200, 0x40045201, 0x40085203
-RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG = 0x5204, 0x5206, 0x5207
 
 
 class RandomImpl(_CharDeviceImpl):

@@ -9,8 +9,8 @@ a session leader that has no controlling terminal becomes it, as on Linux.
 Sentry itself.
 """
 from snakevisor.abi.errno import EINVAL, EIO, ENOENT, ENOSPC, ENXIO, SyscallError
-from snakevisor.abi.fs import DEVPTS_SUPER_MAGIC, O_ACCMODE, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDWR, S_IFCHR, \
-    S_IFDIR, makedev
+from snakevisor.abi.fs import DEVPTS_SUPER_MAGIC, DT_CHR, O_ACCMODE, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDWR, \
+    S_IFCHR, S_IFDIR, makedev
 from snakevisor.abi.tty import (NR_UNIX98_PTY_MAX, PTMX_MINOR, TIOCGPTPEER, TTY_GID, TTYAUX_MAJOR,
                                 UNIX98_PTY_SLAVE_MAJOR)
 from snakevisor.sentry.kernel.tty import Terminal
@@ -20,8 +20,6 @@ from snakevisor.sentry.vfs.file import FileDescription, FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
-
-DT_CHR = 2
 
 
 class MasterImpl(FileDescriptionImpl):

@@ -7,7 +7,6 @@ writes go out in bounded chunks, each after a POLLOUT check. Terminal ioctls
 are passed through when the descriptor is a tty. Regular host files are
 seekable (pread/pwrite); pipes and ttys are not (ESPIPE).
 """
-import ctypes
 import fcntl
 import os
 import select
@@ -18,6 +17,9 @@ from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, ENOTTY, SyscallError
 from snakevisor.abi.fs import (FIONREAD, O_ACCMODE, O_APPEND, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM,
                                POLLWRNORM, StatResult, TCGETS, TCSETS, TCSETSF, TCSETSW, TERMIOS_SIZE,
                                TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ, WINSIZE_SIZE)
+from snakevisor.abi.sched import KCMP_FILE
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.hostos.libc import syscall as host_syscall
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription, FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
@@ -247,15 +249,14 @@ def _host_mount():
     return _mount
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-SYS_KCMP, KCMP_FILE = 312, 0
+_NR_KCMP = SYSCALL_NUMBERS["kcmp"]
 
 
 def _same_open_file(fd_a: int, fd_b: int) -> bool:
     """Do two host descriptors share one open file description (dups: ``cmd > log 2>&1``)?
     kcmp(2) (in the Sentry's lock-down whitelist, for exec); False where it is unavailable."""
     pid = os.getpid()
-    return _libc.syscall(SYS_KCMP, pid, pid, KCMP_FILE, fd_a, fd_b) == 0
+    return host_syscall(_NR_KCMP, pid, pid, KCMP_FILE, fd_a, fd_b) == 0
 
 
 def new_host_files(host_fds, dup: bool = True) -> list:

@@ -1,13 +1,12 @@
 """memfd_create: an unlinked tmpfs file on an internal mount ("/memfd:NAME (deleted)"), with seals."""
 from snakevisor.abi.errno import EINVAL, SyscallError
-from snakevisor.abi.fs import O_LARGEFILE, O_RDWR, S_IFREG
+from snakevisor.abi.fs import (MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_NAME_MAX, MFD_NOEXEC_SEAL,
+                               O_LARGEFILE, O_RDWR, S_IFREG)
 from snakevisor.sentry.fsimpl.tmpfs import F_SEAL_SEAL, TmpfsFile, TmpfsFilesystem
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
 
-MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
-MFD_NAME_MAX = 249   # NAME_MAX minus the "memfd:" prefix
 
 _fs = None
 _mount = None

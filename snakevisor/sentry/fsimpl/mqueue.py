@@ -12,8 +12,10 @@ import itertools
 
 from snakevisor.abi.capability import CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EBUSY, EEXIST, EINVAL, EMFILE, ENOSPC, EPERM, SyscallError
-from snakevisor.abi.fs import NAME_MAX, S_IFDIR, S_IFREG
+from snakevisor.abi.fs import MQUEUE_MAGIC, NAME_MAX, S_IFDIR, S_IFREG
+from snakevisor.abi.ipc import HARD_MSGMAX, HARD_MSGSIZEMAX
 from snakevisor.abi.poll import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
+from snakevisor.abi.resource import RLIMIT_MSGQUEUE
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsDir
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -22,12 +24,7 @@ from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.mount import anonymous_mount
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-MQUEUE_MAGIC = 0x19800202
-MQ_PRIO_MAX = 32768
-HARD_MSGMAX, HARD_MSGSIZEMAX = 65536, 16 << 20
 LIMITS = {"queues_max": 256, "msg_max": 10, "msgsize_max": 8192, "msg_default": 10, "msgsize_default": 8192}
-RLIMIT_MSGQUEUE = 12
-SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
 FILENT_SIZE = 80
 
 

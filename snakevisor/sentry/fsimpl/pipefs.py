@@ -16,6 +16,7 @@ from snakevisor.abi.capability import CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EAGAIN, EBADF, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, SyscallError
 from snakevisor.abi.fs import (F_GETPIPE_SZ, F_SETPIPE_SZ, FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY,
                                O_RDWR, O_WRONLY, PIPEFS_MAGIC, S_IFIFO)
+from snakevisor.abi.mm import PAGE_SIZE as PAGE
 from snakevisor.abi.poll import (PIPE_DEF_SIZE, PIPE_MAX_SIZE, PIPE_MIN_SIZE, POLLERR, POLLHUP, POLLIN,
                                  POLLOUT, POLLRDNORM, POLLWRNORM)
 from snakevisor.sentry.fsimpl.anon import new_anon_file, shared_anon_filesystem
@@ -24,8 +25,6 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-SIGPIPE = 13
-PAGE = 4096
 # /proc/sys/fs/pipe-max-size (enforced), pipe-user-pages-soft and -hard (kept only)
 LIMITS = {"max_size": PIPE_MAX_SIZE, "user_pages_soft": 16384, "user_pages_hard": 0}
 PRIVILEGED_MAX = 1 << 28   # the Sentry's own ceiling for CAP_SYS_RESOURCE (pipe data is Sentry memory)

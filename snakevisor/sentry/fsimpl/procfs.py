@@ -10,8 +10,9 @@ import time
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
-from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
+from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
@@ -20,9 +21,6 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.resolve import path_of
-
-PROC_SUPER_MAGIC = 0x9FA0
-CLK_TCK = 100
 
 
 def _host_cpuinfo():

@@ -22,19 +22,16 @@ from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.abi.errno import SyscallError
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
+from snakevisor.abi.socket import (SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_WMEM_ALLOC, SO_ACCEPTCON,
+                                   SO_MEMINFO, SS_CONNECTED, SS_CONNECTING, SS_UNCONNECTED, TCP_CLOSE, TCP_ESTABLISHED,
+                                   TCP_INFINITE_SSTHRESH, TCP_LISTEN)
+from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.net.registry import live_sockets
 
-USER_HZ = 100
-TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN = 7, 1, 10
-SO_MEMINFO = 55
-SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_WMEM_ALLOC, SK_MEMINFO_DROPS = 0, 2, 8
 # struct tcp_info up to tcpi_snd_cwnd: state, ca_state, retransmits, probes, backoff, options, wscale, flags;
 # rto, ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets, last_data_sent, last_ack_sent,
 # last_data_recv, last_ack_recv, pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd.
 TCP_INFO = struct.Struct("<8B19I")
-TCP_INFINITE_SSTHRESH = 0x7FFFFFFF
-SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED = 1, 2, 3
-SO_ACCEPTCON = 1 << 16
 
 TCP_HEADER = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
               "inode")
@@ -116,17 +113,17 @@ def _tcp_row(s, i: int, v6: bool) -> str | None:
     (laddr, lport), (raddr, rport), _ = _names(s, v6)
     if state == TCP_LISTEN:
         # tcp_info of a listener: unacked = children ready for accept(), sacked = backlog.
-        tx, rx, refs, rto_t, ato_t, cwnd, last = 0, unacked, 1, USER_HZ, 0, 10, 0
+        tx, rx, refs, rto_t, ato_t, cwnd, last = 0, unacked, 1, CLK_TCK, 0, 10, 0
     else:
         tx, rx, refs = _ioctl_int(s.fd, TIOCOUTQ), _ioctl_int(s.fd, FIONREAD), 2
-        rto_t, ato_t = rto * USER_HZ // 1_000_000, ato * USER_HZ // 1_000_000
+        rto_t, ato_t = rto * CLK_TCK // 1_000_000, ato * CLK_TCK // 1_000_000
         last = -1 if ssthresh >= TCP_INFINITE_SSTHRESH else ssthresh
     timer, when = 0, 0
     if state != TCP_LISTEN and unacked:
         timer, when = 1, rto_t                     # retransmit timer pending
     elif state == TCP_ESTABLISHED and s.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE):
         idle = s.sock.getsockopt(_socket.SOL_TCP, _socket.TCP_KEEPIDLE)
-        timer, when = 2, max(idle * USER_HZ - last_data_recv * USER_HZ // 1000, 0)   # keepalive timer
+        timer, when = 2, max(idle * CLK_TCK - last_data_recv * CLK_TCK // 1000, 0)   # keepalive timer
     uid, ino = s.inode.uid, s.inode.ino
     row = (f"{i:4d}: {laddr}:{lport:04X} {raddr}:{rport:04X} {state:02X} {tx & 0xFFFFFFFF:08X}:{rx:08X} "
            f"{timer:02X}:{when:08X} {retransmits:08X} {uid:5d} {probes:8d} {ino} {refs} {_kptr(s)} "

@@ -16,7 +16,7 @@ import struct
 
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
-from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG
+from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG, SEEK_DATA, SEEK_HOLE
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.mm.vma import FILE
@@ -27,7 +27,6 @@ from snakevisor.sentry.vfs.mount import VirtualDentry
 
 MAX_IO = 16 << 20          # bytes one mem read or write moves at most (a short count beyond)
 MAX_PAGEMAP_ENTRIES = 1 << 16
-SEEK_DATA, SEEK_HOLE = 3, 4
 
 
 def check_access(fs, task):

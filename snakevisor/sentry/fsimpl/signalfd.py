@@ -4,11 +4,10 @@ import struct
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, O_RDWR
-from snakevisor.abi.poll import POLLIN, POLLRDNORM
+from snakevisor.abi.poll import POLLIN, POLLRDNORM, SFD_CLOEXEC, SFD_NONBLOCK
 from snakevisor.sentry.fsimpl.anon import anon_inode_file
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 
-SFD_CLOEXEC, SFD_NONBLOCK = 0o2000000, 0o4000
 # struct signalfd_siginfo: signo, errno, code, pid, uid, fd, tid, band, overrun, trapno, status, int,
 # ptr, utime, stime, addr, addr_lsb, then padding to 128 bytes.
 SIGNALFD_SIGINFO = struct.Struct("<IiiIIiIIIIiiQQQQH46x")

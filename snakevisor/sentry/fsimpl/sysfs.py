@@ -11,13 +11,13 @@ directory and file classes are procfs's.
 import os
 
 from snakevisor.abi import netlink as NL
+from snakevisor.abi.fs import SYSFS_MAGIC
 from snakevisor.sentry.fsimpl import procfs_net
 from snakevisor.sentry.fsimpl.procfs import Directory, GeneratedFile, Symlink
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem
 
-SYSFS_MAGIC = 0x62656572
 KERNEL_MAX = 8191            # NR_CPUS - 1 of Debian's kernel
 THP_ENABLED = "always [madvise] never\n"   # Debian's default
 THP_DEFRAG = "always defer defer+madvise [madvise] never\n"

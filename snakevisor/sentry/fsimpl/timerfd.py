@@ -14,20 +14,10 @@ import select
 from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, O_RDWR
 from snakevisor.abi.poll import ITIMERSPEC, POLLIN, POLLRDNORM, TFD_CLOEXEC, TFD_NONBLOCK
+from snakevisor.hostos.libc import checked, libc
 from snakevisor.sentry.fsimpl.anon import anon_inode_file
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
-_libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p]
-_libc.timerfd_gettime.argtypes = [ctypes.c_int, ctypes.c_char_p]
-
-
-def _check(ret):
-    if ret < 0:
-        raise SyscallError(ctypes.get_errno() or EINVAL)
-    return ret
 
 
 class TimerFDImpl(FileDescriptionImpl):
@@ -58,12 +48,12 @@ class TimerFDImpl(FileDescriptionImpl):
     def settime(self, flags: int, new: bytes) -> bytes:
         """timerfd_settime with raw struct itimerspec bytes; returns the old value's bytes."""
         old = ctypes.create_string_buffer(ITIMERSPEC.size)
-        _check(_libc.timerfd_settime(self.host_fd, flags, new, old))
+        checked(libc.timerfd_settime(self.host_fd, flags, new, old))
         return old.raw
 
     def gettime(self) -> bytes:
         cur = ctypes.create_string_buffer(ITIMERSPEC.size)
-        _check(_libc.timerfd_gettime(self.host_fd, cur))
+        checked(libc.timerfd_gettime(self.host_fd, cur))
         return cur.raw
 
     def release(self):
@@ -73,5 +63,5 @@ class TimerFDImpl(FileDescriptionImpl):
 def new_timerfd(clockid: int, flags: int):
     if flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
         raise SyscallError(EINVAL)
-    host_fd = _check(_libc.timerfd_create(clockid, os.O_NONBLOCK | os.O_CLOEXEC))
+    host_fd = checked(libc.timerfd_create(clockid, os.O_NONBLOCK | os.O_CLOEXEC))
     return anon_inode_file("timerfd", TimerFDImpl(host_fd), O_RDWR | (flags & O_NONBLOCK))

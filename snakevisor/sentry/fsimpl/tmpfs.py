@@ -9,8 +9,9 @@ data until the last reference (open file or mapping) goes.
 """
 from snakevisor.abi.errno import (EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC,
                                   ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
-from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE, RENAME_NOREPLACE,
-                               S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL,
+                               F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE,
+                               RENAME_NOREPLACE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
                                S_ISGID, SEEK_DATA, StatfsResult, TMPFS_MAGIC, NAME_MAX, dev_major, dev_minor)
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
@@ -19,9 +20,6 @@ from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.file import FileDescriptionImpl, MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
-
-F_ADD_SEALS, F_GET_SEALS = 1033, 1034
-F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC = 1, 2, 4, 8, 0x10, 0x20
 
 
 class TmpfsFilesystem(Filesystem):

@@ -10,11 +10,11 @@ as Linux does for getrusage(RUSAGE_CHILDREN), times() and /proc/PID/stat.
 import os
 import time as host_time
 
+from snakevisor.abi.time import CPUCLOCK_PERTHREAD, CPUCLOCK_PROF, CPUCLOCK_SCHED, CPUCLOCK_VIRT
+
 # The CPUs the sandbox sees (sysfs, /proc/stat, sched_getaffinity). Asked once at import: once the
 # Sentry's root is empty, glibc finds no /sys or /proc to count them in and says 1.
 NCPUS = os.cpu_count() or 1
-CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
-CPUCLOCK_PERTHREAD = 4
 
 
 def host_cpu_ns(host_id: int, which: int, per_thread: bool = False) -> int:

@@ -3,6 +3,7 @@ from dataclasses import dataclass, field, replace
 
 from snakevisor.abi.capability import CAP_LAST_CAP, CAP_SYS_PTRACE
 from snakevisor.abi.errno import EPERM, ESRCH, SyscallError
+from snakevisor.abi.prctl import SUID_DUMP_USER
 
 ALL_CAPS = (1 << CAP_LAST_CAP + 1) - 1
 
@@ -42,9 +43,6 @@ class Credentials:
             self.cap_effective = self.cap_permitted if self.euid == 0 else 0
         else:
             self.cap_permitted = self.cap_effective = self.cap_ambient
-
-
-SUID_DUMP_USER = 1   # prctl(PR_GET_DUMPABLE)'s 1: dumpable
 
 
 def may_ptrace(caller, target, fscreds=False):

@@ -2,14 +2,10 @@
 import struct
 
 from snakevisor.abi.errno import EAGAIN, EFAULT, EINVAL, ETIMEDOUT, SyscallError
+from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_OWNER_DIED, FUTEX_TID_MASK,
+                                  FUTEX_WAITERS, ROBUST_LIST_LIMIT)
 from snakevisor.sentry.mm.vma import ANON, COW
 from snakevisor.sentry.vfs.waiter import WaitQueue
-
-BITSET_ALL = 0xFFFFFFFF
-FUTEX_WAITERS = 0x80000000
-FUTEX_OWNER_DIED = 0x40000000
-FUTEX_TID_MASK = 0x3FFFFFFF
-ROBUST_LIST_LIMIT = 2048
 
 
 class FutexManager:

@@ -17,9 +17,10 @@ import struct
 import time
 from collections import deque
 
+from snakevisor.abi.fs import F_OWNER_TID, F_SETOWN_EX
 from snakevisor.abi.sched import WALL
+from snakevisor.hostos.libc import get_errno, libc
 
-_libc = ctypes.CDLL(None, use_errno=True)
 _SFD_NONBLOCK = os.O_NONBLOCK
 _SFD_CLOEXEC = os.O_CLOEXEC
 # The longest single epoll wait: epoll takes an int of milliseconds, and an application may sleep
@@ -85,9 +86,6 @@ def _readable(fd):
     return bool(poller.poll(0))
 
 
-F_SETOWN_EX, F_OWNER_TID = 15, 0
-
-
 def _enable_sigio(fd, tid):
     """Have SIGIO sent to host thread ``tid`` when ``fd`` becomes readable; False if it cannot
     (timerfd, signalfd...)."""
@@ -105,9 +103,9 @@ def signalfd(*signums):
     mask = (ctypes.c_ulong * 16)()
     for signum in signums:
         mask[0] |= 1 << (signum - 1)
-    fd = _libc.signalfd(-1, ctypes.byref(mask), _SFD_NONBLOCK | _SFD_CLOEXEC)
+    fd = libc.signalfd(-1, ctypes.byref(mask), _SFD_NONBLOCK | _SFD_CLOEXEC)
     if fd < 0:
-        raise OSError(ctypes.get_errno(), "signalfd")
+        raise OSError(get_errno(), "signalfd")
     return fd
 
 

@@ -23,7 +23,6 @@ NO_RESTART_AFTER_HANDLER = {SYSCALL_NUMBERS[n] for n in (
     "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2", "nanosleep",
     "clock_nanosleep", "rt_sigsuspend", "rt_sigtimedwait", "pause", "sigaltstack", "msgrcv", "msgsnd",
     "semop", "semtimedop", "io_getevents", "signalfd4")}
-EFLAGS_USER_MASK = 0x40DD5   # AC OF DF TF SF ZF AF PF CF RF (the bits sigreturn may restore)
 MAX_RT_QUEUE = 63432  # like RLIMIT_SIGPENDING here: a storm of queued RT signals is not dropped
 
 
@@ -361,7 +360,7 @@ class Signals:
         values = S.SIGCONTEXT.unpack_from(raw, S.UC_MCONTEXT_OFF)
         for name, value in zip(S.SIGCONTEXT_REGS, values):
             if name == "eflags":
-                value = (regs.eflags & ~EFLAGS_USER_MASK) | (value & EFLAGS_USER_MASK)
+                value = (regs.eflags & ~S.FIX_EFLAGS) | (value & S.FIX_EFLAGS)
             setattr(regs, name, value)
         nregs = len(S.SIGCONTEXT_REGS)
         cs, _, _, ss = values[nregs:nregs + 4]   # cs, gs, fs, ss: fs and gs are not restored

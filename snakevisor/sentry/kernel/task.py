@@ -17,9 +17,6 @@ from snakevisor.sentry.kernel.syscall_table import TABLE
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 
-BUS_ADRERR = 2
-
-
 class TaskExit(Exception):
     """Raised by exit/exit_group (and fatal signals) to end a Task's coroutine."""
 
@@ -209,7 +206,7 @@ class Task:
                     ctx.resume()  # the file grew: its pages are mapped now
                     return
                 if past_eof:
-                    sig, info = S.SIGBUS, S.SIGINFO_FAULT.pack(S.SIGBUS, 0, BUS_ADRERR, addr).ljust(128, b"\0")
+                    sig, info = S.SIGBUS, S.SIGINFO_FAULT.pack(S.SIGBUS, 0, S.BUS_ADRERR, addr).ljust(128, b"\0")
             self.kernel.signals.force_fault(self, sig, info)
         elif sig not in (host_signal.SIGURG, host_signal.SIGSTOP, host_signal.SIGCHLD, host_signal.SIGWINCH):
             # Any other host signal reaching a stub (SIGXCPU, SIGXFSZ...) is the application's.

@@ -9,36 +9,27 @@ import os
 import struct
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EINVAL, SyscallError
+from snakevisor.abi.poll import ITIMERSPEC, TFD_TIMER_ABSTIME
 from snakevisor.abi.time import DELAYTIMER_MAX, NSEC
-
-_libc = ctypes.CDLL(None, use_errno=True)
-ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, nsec)
-TFD_TIMER_ABSTIME = 1
-
-
-def _check(ret):
-    if ret < 0:
-        raise SyscallError(ctypes.get_errno() or EINVAL)
-    return ret
+from snakevisor.hostos.libc import checked, libc
 
 
 class HostTimer:
     """A non-blocking host timerfd: settime/gettime in nanoseconds, ``expirations()`` drains it."""
 
     def __init__(self, clockid):
-        self.fd = _check(_libc.timerfd_create(clockid, os.O_NONBLOCK | os.O_CLOEXEC))
+        self.fd = checked(libc.timerfd_create(clockid, os.O_NONBLOCK | os.O_CLOEXEC))
 
     def settime(self, value_ns, interval_ns, absolute=False):
         """Arm (value 0 disarms); returns the previous (value_ns, interval_ns)."""
         new = ITIMERSPEC.pack(interval_ns // NSEC, interval_ns % NSEC, value_ns // NSEC, value_ns % NSEC)
         old = ctypes.create_string_buffer(ITIMERSPEC.size)
-        _check(_libc.timerfd_settime(self.fd, TFD_TIMER_ABSTIME if absolute else 0, new, old))
+        checked(libc.timerfd_settime(self.fd, TFD_TIMER_ABSTIME if absolute else 0, new, old))
         return self._decode(old.raw)
 
     def gettime(self):
         cur = ctypes.create_string_buffer(ITIMERSPEC.size)
-        _check(_libc.timerfd_gettime(self.fd, cur))
+        checked(libc.timerfd_gettime(self.fd, cur))
         return self._decode(cur.raw)
 
     @staticmethod

@@ -15,7 +15,6 @@ from snakevisor.sentry.loader.elf import PHDR, parse_header, parse_phdrs
 from snakevisor.sentry.mm.manager import STACK_SIZE, STACK_TOP
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 
-ELF_ET_DYN_BASE = 0x555555554000     # where Linux puts a PIE main program (without ASLR)
 MAX_SCRIPT_DEPTH = 4                 # BINPRM_MAX_RECURSION
 MAX_ARG_BYTES = 2 << 20              # argv+envp strings together (Linux: 1/4 of the stack rlimit)
 HOST_AUXV = {}
@@ -67,7 +66,7 @@ def _map_elf(mm, file, info, name, is_main):
     hi = page_round_up(max(p.vaddr + p.memsz for p in loads))
     if info.type == E.ET_DYN:
         # Reserve the whole span first so the segments land together, as Linux does.
-        hint = ELF_ET_DYN_BASE if is_main else 0
+        hint = E.ELF_ET_DYN_BASE if is_main else 0
         base = mm.mmap(hint, hi - lo, M.PROT_NONE, M.MAP_PRIVATE | M.MAP_ANONYMOUS)
         bias = base - lo
     else:

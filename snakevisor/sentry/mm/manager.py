@@ -11,6 +11,8 @@ from dataclasses import replace
 
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
+from snakevisor.abi.signal import SEGV_ACCERR
+from snakevisor.abi.fs import IOV_MAX
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
@@ -19,9 +21,7 @@ TASK_SIZE = 0x7FFE00000000          # the stub's page sits here; application mem
 STACK_TOP = 0x7FFD00000000
 STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
-IOV_MAX = 1024
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
-SEGV_ACCERR = 2
 KNOWN_ADVICE = frozenset((M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTNEED,
                           M.MADV_FREE, M.MADV_REMOVE, M.MADV_DONTFORK, M.MADV_DOFORK, M.MADV_MERGEABLE,
                           M.MADV_UNMERGEABLE, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE, M.MADV_DONTDUMP, M.MADV_DODUMP,

@@ -8,19 +8,14 @@ free space at the top gives the bump pointer back), so any mix of sizes reuses
 freed space; freed regions go back to the host at once with
 ``fallocate(PUNCH_HOLE)``.
 """
-import ctypes
 import mmap
 import os
 from bisect import bisect_left, insort
 
 from snakevisor.abi.errno import ENOMEM, SyscallError
-
-PAGE_SIZE = 4096
-_FALLOC_FL_KEEP_SIZE = 0x01
-_FALLOC_FL_PUNCH_HOLE = 0x02
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+from snakevisor.abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE
+from snakevisor.abi.mm import PAGE_SIZE
+from snakevisor.hostos.libc import libc
 
 
 def page_round_up(n: int) -> int:
@@ -63,7 +58,7 @@ class MemoryFile:
 
     def decommit(self, offset: int, length: int) -> None:
         """Drop the pages of a range (they read as zeros again), keeping it allocated."""
-        if _libc.fallocate(self.fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) != 0:
+        if libc.fallocate(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) != 0:
             # Punching can only fail on a broken host; zero the range so semantics hold.
             self.view[offset:offset + length] = bytes(length)
 

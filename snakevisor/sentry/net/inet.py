@@ -24,29 +24,16 @@ from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import POLLERR, POLLHUP
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
+from snakevisor.abi.socket import IOVec, MsgHdr
+from snakevisor.abi.socket import IPV6_ADDRFORM
+from snakevisor.hostos.libc import errno_error as _err, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20
-IPV6_ADDRFORM = 1
 MAX_OPTLEN = 2048   # option values passed to the host: an IPv6 routing header is up to 2048 bytes
 UNPRIVILEGED_PORT_START = 1024   # net.ipv4.ip_unprivileged_port_start in a new network namespace
-_libc = ctypes.CDLL(None, use_errno=True)
-for _name in ("bind", "connect"):
-    getattr(_libc, _name).argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-for _name in ("getsockname", "getpeername"):
-    getattr(_libc, _name).argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint)]
-_libc.accept4.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint), ctypes.c_int]
-_libc.sendto.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p,
-                         ctypes.c_uint]
-_libc.sendto.restype = ctypes.c_ssize_t
-_libc.recvfrom.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p,
-                           ctypes.POINTER(ctypes.c_uint)]
-_libc.recvfrom.restype = ctypes.c_ssize_t
-_libc.getsockopt.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
-                             ctypes.POINTER(ctypes.c_uint)]
-_libc.setsockopt.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 
 # Options passed through to the host socket: (level, name).
 PASSTHROUGH = {
@@ -91,25 +78,7 @@ PRIVILEGED_CMSGS = {(S.SOL_IPV6, o) for o in (S.IPV6_2292HOPOPTS, S.IPV6_2292DST
 INT = struct.Struct("<i")
 HOST_CONTROL = 4096   # control bytes taken from the host per datagram
 
-
-class _IOVec(ctypes.Structure):
-    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-
-
-class _MsgHdr(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint), ("iov", ctypes.POINTER(_IOVec)),
-                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
-                ("flags", ctypes.c_int)]
-
-
-for _name in ("recvmsg", "sendmsg"):
-    getattr(_libc, _name).argtypes = [ctypes.c_int, ctypes.POINTER(_MsgHdr), ctypes.c_int]
-    getattr(_libc, _name).restype = ctypes.c_ssize_t
 IFCONF = struct.Struct("<i4xQ")
-
-
-def _err():
-    return SyscallError(ctypes.get_errno() or EINVAL)
 
 
 def _poll(fd, events) -> int:
@@ -217,7 +186,7 @@ class InetSocket(SocketImpl):
                 and 0 < struct.unpack_from(">H", addr, 2)[0] < UNPRIVILEGED_PORT_START
                 and not t.creds.has_cap(CAP_NET_BIND_SERVICE)):
             raise SyscallError(EACCES)
-        if _libc.bind(self.fd, addr, len(addr)) < 0:
+        if libc.bind(self.fd, addr, len(addr)) < 0:
             raise _err()
 
     def listen(self, t, backlog):
@@ -229,7 +198,7 @@ class InetSocket(SocketImpl):
     def accept(self, t):
         buf = ctypes.create_string_buffer(S.SOCKADDR_MAX)
         ln = ctypes.c_uint(S.SOCKADDR_MAX)
-        fd = _libc.accept4(self.fd, buf, ctypes.byref(ln), os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = libc.accept4(self.fd, buf, ctypes.byref(ln), os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
@@ -237,7 +206,7 @@ class InetSocket(SocketImpl):
         return InetSocket(self.family, self.stype, self.protocol, sock), buf.raw[:ln.value]
 
     def connect(self, t, addr):
-        if _libc.connect(self.fd, addr, len(addr)) < 0:
+        if libc.connect(self.fd, addr, len(addr)) < 0:
             e = ctypes.get_errno()
             if e == EINPROGRESS:
                 self.connecting = addr
@@ -249,7 +218,7 @@ class InetSocket(SocketImpl):
         connect does after its wait, so the socket becomes connected (a later connect gets
         EISCONN) or takes the error (ECONNREFUSED...) and is unconnected again."""
         addr, self.connecting = self.connecting, False
-        if addr and _libc.connect(self.fd, addr, len(addr)) < 0:
+        if addr and libc.connect(self.fd, addr, len(addr)) < 0:
             e = ctypes.get_errno()
             if e != EISCONN:
                 raise SyscallError(e)
@@ -262,10 +231,10 @@ class InetSocket(SocketImpl):
         return buf.raw[:ln.value]
 
     def getsockname(self, t):
-        return self._name(_libc.getsockname)
+        return self._name(libc.getsockname)
 
     def getpeername(self, t):
-        return self._name(_libc.getpeername)
+        return self._name(libc.getpeername)
 
     def shutdown(self, t, how):
         try:
@@ -297,12 +266,12 @@ class InetSocket(SocketImpl):
         flags = (flags & ~S.MSG_DONTWAIT) | S.MSG_DONTWAIT | S.MSG_NOSIGNAL
         if control:
             payload, cbuf = bytes(mv), ctypes.create_string_buffer(control, len(control))
-            iov = _IOVec(ctypes.cast(ctypes.c_char_p(payload), ctypes.c_void_p), len(payload))
-            msg = _MsgHdr(ctypes.cast(ctypes.c_char_p(addr), ctypes.c_void_p) if addr else None,
+            iov = IOVec(ctypes.cast(ctypes.c_char_p(payload), ctypes.c_void_p), len(payload))
+            msg = MsgHdr(ctypes.cast(ctypes.c_char_p(addr), ctypes.c_void_p) if addr else None,
                           len(addr) if addr else 0, ctypes.pointer(iov), 1, ctypes.addressof(cbuf), len(control), 0)
-            n = _libc.sendmsg(self.fd, ctypes.byref(msg), flags)
+            n = libc.sendmsg(self.fd, ctypes.byref(msg), flags)
         else:
-            n = _libc.sendto(self.fd, bytes(mv), len(mv), flags, addr, len(addr) if addr else 0)
+            n = libc.sendto(self.fd, bytes(mv), len(mv), flags, addr, len(addr) if addr else 0)
         if n < 0:
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
@@ -315,13 +284,13 @@ class InetSocket(SocketImpl):
         # Control messages the options ask for (IP_PKTINFO, IPV6_RECVHOPLIMIT, SO_TIMESTAMP, ...) come
         # back packed; recvmsg fits them into the application's buffer as Linux's put_cmsg does.
         cbuf = ctypes.create_string_buffer(HOST_CONTROL)
-        iov = _IOVec(ctypes.addressof(buf), n)
-        msg = _MsgHdr(ctypes.addressof(abuf), S.SOCKADDR_MAX, ctypes.pointer(iov), 1,
+        iov = IOVec(ctypes.addressof(buf), n)
+        msg = MsgHdr(ctypes.addressof(abuf), S.SOCKADDR_MAX, ctypes.pointer(iov), 1,
                       ctypes.addressof(cbuf), HOST_CONTROL, 0)
         hflags = (flags & (S.MSG_PEEK | S.MSG_TRUNC | S.MSG_OOB | S.MSG_ERRQUEUE)) | S.MSG_DONTWAIT
         if self.stype == _socket.SOCK_DGRAM:
             hflags |= S.MSG_TRUNC   # the host then returns a datagram's real length
-        got = _libc.recvmsg(self.fd, ctypes.byref(msg), hflags)
+        got = libc.recvmsg(self.fd, ctypes.byref(msg), hflags)
         if got < 0:
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
@@ -392,7 +361,7 @@ class InetSocket(SocketImpl):
             size = max(0, min(optlen, MAX_OPTLEN))
             buf = ctypes.create_string_buffer(max(size, 1))
             ln = ctypes.c_uint(size)
-            if _libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
+            if libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
                 raise _err()
             return buf.raw[:ln.value]
         # An IPv4 socket hands a level it does not know to ip_getsockopt, which says EOPNOTSUPP.
@@ -415,7 +384,7 @@ class InetSocket(SocketImpl):
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)
             raise SyscallError(ENOPROTOOPT)
         value = bytes(value[:MAX_OPTLEN])
-        if _libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
+        if libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
             raise _err()
         if (level, name) == (S.SOL_IPV6, IPV6_ADDRFORM):
             self.family = _socket.AF_INET   # the host socket is an IPv4 one now

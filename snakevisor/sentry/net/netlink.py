@@ -23,8 +23,9 @@ from snakevisor.abi.errno import (EAGAIN, ECONNREFUSED, EINVAL, ENOPROTOOPT, EOP
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.abi.poll import POLLIN, POLLRDNORM
+from snakevisor.hostos.libc import errno_error, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult
-from snakevisor.sentry.net.inet import InetSocket, _libc
+from snakevisor.sentry.net.inet import InetSocket
 from snakevisor.sentry.net.unix import task_creds
 
 MAX_MESSAGE = 1 << 20
@@ -77,7 +78,7 @@ class NetlinkSocket(InetSocket):
         return pid, groups
 
     def _host_port(self) -> int:
-        return NL.SOCKADDR_NL.unpack(self._name(_libc.getsockname)[:NL.SOCKADDR_NL.size])[2]
+        return NL.SOCKADDR_NL.unpack(self._name(libc.getsockname)[:NL.SOCKADDR_NL.size])[2]
 
     def _autobind(self, t, pid=0, groups=0):
         if self.port:
@@ -93,8 +94,8 @@ class NetlinkSocket(InetSocket):
         if groups != self.groups or host == 0:
             # The host picks its own id (kept on a re-bind); groups only let notifications in.
             a = NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, host, groups)
-            if _libc.bind(self.fd, a, len(a)) < 0:
-                raise SyscallError(ctypes.get_errno() or EINVAL)
+            if libc.bind(self.fd, a, len(a)) < 0:
+                raise errno_error()
             self.groups = groups
 
     def bind(self, t, addr):
@@ -146,7 +147,7 @@ class NetlinkSocket(InetSocket):
         for msg in refused:
             self.pending.append(NL.nlmsg_error(EPERM, msg, self.port))
         for msg in allowed:
-            n = _libc.sendto(self.fd, msg, len(msg), S.MSG_DONTWAIT | S.MSG_NOSIGNAL, None, 0)
+            n = libc.sendto(self.fd, msg, len(msg), S.MSG_DONTWAIT | S.MSG_NOSIGNAL, None, 0)
             if n < 0:
                 e = ctypes.get_errno()
                 raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
@@ -161,7 +162,7 @@ class NetlinkSocket(InetSocket):
             return RecvResult(msg[:n], len(msg), kernel, flags=S.MSG_TRUNC if len(msg) > n else 0)
         buf = ctypes.create_string_buffer(max(n, 1))
         hflags = (flags & S.MSG_PEEK) | S.MSG_TRUNC | S.MSG_DONTWAIT
-        got = _libc.recvfrom(self.fd, buf, n, hflags, None, None)
+        got = libc.recvfrom(self.fd, buf, n, hflags, None, None)
         if got < 0:
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
@@ -196,8 +197,8 @@ class NetlinkSocket(InetSocket):
             if name not in PASSTHROUGH_NETLINK:
                 raise SyscallError(ENOPROTOOPT)
             value = bytes(value[:256])
-            if _libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
-                raise SyscallError(ctypes.get_errno() or EINVAL)
+            if libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
+                raise errno_error()
             return
         super().setsockopt(t, level, name, value)
 
@@ -205,8 +206,8 @@ class NetlinkSocket(InetSocket):
         size = max(0, min(optlen, 256))
         buf = ctypes.create_string_buffer(max(size, 1))
         ln = ctypes.c_uint(size)
-        if _libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
-            raise SyscallError(ctypes.get_errno() or EINVAL)
+        if libc.getsockopt(self.fd, level, name, buf, ctypes.byref(ln)) < 0:
+            raise errno_error()
         return buf.raw[:ln.value]
 
     def release(self):

@@ -12,6 +12,9 @@ import struct
 import weakref
 
 from snakevisor.abi import mm as M
+from snakevisor.abi.aio import (IO_EVENT, IOCB, IOCB_CMD_FDSYNC as FDSYNC, IOCB_CMD_FSYNC as FSYNC,
+                                IOCB_CMD_PREAD as PREAD, IOCB_CMD_PREADV as PREADV, IOCB_CMD_PWRITE as PWRITE,
+                                IOCB_CMD_PWRITEV as PWRITEV, IOCB_FLAG_RESFD)
 from snakevisor.abi.errno import EAGAIN, EBADF, EINTR, EINVAL, ERESTARTSYS, SyscallError
 from snakevisor.abi.fs import RWF_SUPPORTED, to_s32, to_s64
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
@@ -20,11 +23,6 @@ from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
 from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-IOCB = struct.Struct("<QIiHhIQQqQII")     # data, key, rw_flags, opcode, reqprio, fildes, buf, nbytes, offset,
-#                                         reserved2, flags, resfd
-IO_EVENT = struct.Struct("<QQqq")         # data, obj (the iocb's address), res, res2
-PREAD, PWRITE, FSYNC, FDSYNC, POLL, NOOP, PREADV, PWRITEV = 0, 1, 2, 3, 5, 6, 7, 8
-IOCB_FLAG_RESFD, IOCB_FLAG_IOPRIO = 1, 2
 KIOCB_KEY = 0
 AIO_MAX_NR = 65536
 RING_SIZE = 4096

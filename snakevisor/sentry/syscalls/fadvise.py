@@ -5,11 +5,9 @@ MemoryFile, and gofer files reach the host at once (their page cache is written 
 fsync, munmap and close). So these validate their arguments as Linux does and succeed.
 """
 from snakevisor.abi.errno import EINVAL, ESPIPE, SyscallError
-from snakevisor.abi.fs import S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, to_s64
+from snakevisor.abi.fs import (POSIX_FADV_NOREUSE, POSIX_FADV_NORMAL, SYNC_FILE_RANGE_ALL, S_IFBLK, S_IFDIR, S_IFIFO,
+                               S_IFLNK, S_IFMT, S_IFREG, to_s64)
 from snakevisor.sentry.syscalls.file import _file_not_path
-
-POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE = 0, 5
-SYNC_FILE_RANGE_ALL = 1 | 2 | 4        # WAIT_BEFORE | WRITE | WAIT_AFTER
 
 
 def _mode(f):

@@ -34,7 +34,6 @@ from snakevisor.sentry.syscalls.newfd import install_new
 MAX_IO = 16 << 20
 MAX_RW_COUNT = _fs_abi.MAX_RW_COUNT
 MAX_DIRENTS = 1 << 20
-FICLONE, FICLONERANGE = 0x40049409, 0x4020940D
 F_OWNER_EX = struct.Struct("<ii")   # struct f_owner_ex: type, pid
 
 
@@ -459,16 +458,16 @@ def fcntl(t, fd, cmd, arg):
         who = to_s32(arg)
         if who == -(1 << 31):
             raise SyscallError(EINVAL)
-        kind = fasync.F_OWNER_PGRP if who < 0 else fasync.F_OWNER_PID
+        kind = _fs_abi.F_OWNER_PGRP if who < 0 else _fs_abi.F_OWNER_PID
         if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = abs(who), kind
         return 0
     if cmd == F_GETOWN:
-        return -f.owner if f.owner_type == fasync.F_OWNER_PGRP else f.owner
+        return -f.owner if f.owner_type == _fs_abi.F_OWNER_PGRP else f.owner
     if cmd == F_SETOWN_EX:
         kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
-        if kind not in (fasync.F_OWNER_TID, fasync.F_OWNER_PID, fasync.F_OWNER_PGRP) or who < 0:
+        if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP) or who < 0:
             raise SyscallError(EINVAL)
         if who and not fasync.owner_exists(t.kernel, kind, who):
             raise SyscallError(ESRCH)
@@ -507,7 +506,7 @@ def ioctl(t, fd, cmd, arg):
         f.flags = f.flags | bit if on else f.flags & ~bit
         fasync.update(t.kernel, f, fdn)
         return 0
-    if cmd in (FICLONE, FICLONERANGE):
+    if cmd in (_fs_abi.FICLONE, _fs_abi.FICLONERANGE):
         return _clone_file(t, f, cmd, arg)
     inode = f.inode
     if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:
@@ -519,7 +518,7 @@ def ioctl(t, fd, cmd, arg):
 def _clone_file(t, dst, cmd, arg):
     """FICLONE/FICLONERANGE (reflinks), which do_vfs_ioctl handles for any file: the checks of
     ioctl_file_clone and vfs_clone_file_range, then EOPNOTSUPP (no filesystem here shares extents)."""
-    src_fd = arg if cmd == FICLONE else struct.unpack("<q", t.mm.copy_in(arg, 8))[0]
+    src_fd = arg if cmd == _fs_abi.FICLONE else struct.unpack("<q", t.mm.copy_in(arg, 8))[0]
     src = t.fdtable.get(to_s32(src_fd))
     src.check_not_path()
     if src.vd.mount is not dst.vd.mount:

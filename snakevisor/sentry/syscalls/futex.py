@@ -2,13 +2,11 @@
 import struct
 
 from snakevisor.abi.errno import ENOSYS, SyscallError
-from snakevisor.sentry.kernel.futex import BITSET_ALL
-from snakevisor.sentry.syscalls.time import CLOCK_MONOTONIC, NSEC, clock_ns, read_timespec
-
-FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP = 0, 1, 2, 3, 4, 5
-FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 6, 7, 8, 9, 10
-FUTEX_PRIVATE_FLAG = 128
-FUTEX_CLOCK_REALTIME = 256
+from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE,
+                                  FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE,
+                                  FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
+from snakevisor.abi.time import CLOCK_MONOTONIC, CLOCK_REALTIME
+from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
 
 
 def futex(t, addr, op, val, timeout_ptr, addr2, val3):
@@ -21,7 +19,7 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
         if timeout_ptr:
             ns = read_timespec(t, timeout_ptr)
             if cmd == FUTEX_WAIT_BITSET:  # absolute
-                clock = 0 if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+                clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
                 ns = ns - clock_ns(t, clock)
             timeout = max(ns, 0) / NSEC
         return (yield from fm.wait(t, addr, val, bitset, timeout, private))

@@ -7,19 +7,19 @@ import time
 from snakevisor.abi import resource as R
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, SyscallError
-from snakevisor.abi.fs import to_s32
+from snakevisor.abi.fs import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, to_s32
+from snakevisor.abi.utsname import NEW_UTS_LEN
+from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.syscalls.process import thread_group
 
-GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 MAX_GETRANDOM = 32 << 20
-CLK_TCK = 100
 
 
 def uname(t, addr):
     u = t.kernel.uts
     fields = (u.sysname, u.nodename, u.release, u.version, u.machine, u.domainname)
-    t.mm.copy_out(addr, b"".join(f[:64].ljust(65, b"\0") for f in fields))
+    t.mm.copy_out(addr, b"".join(f[:NEW_UTS_LEN].ljust(NEW_UTS_LEN + 1, b"\0") for f in fields))
     return 0
 
 
@@ -35,7 +35,7 @@ def _set_uts(t, addr, length, field):
     if not t.creds.has_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
     length = to_s32(length)
-    if length < 0 or length > 64:
+    if length < 0 or length > NEW_UTS_LEN:
         raise SyscallError(EINVAL)
     setattr(t.kernel.uts, field, t.mm.copy_in(addr, length))
     return 0

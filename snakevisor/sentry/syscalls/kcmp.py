@@ -9,10 +9,11 @@ import struct
 
 from snakevisor.abi.errno import EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.sched import (KCMP_EPOLL_TFD, KCMP_FILE, KCMP_FILES, KCMP_FS, KCMP_IO, KCMP_SIGHAND, KCMP_SYSVSEM,
+                                  KCMP_VM)
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl
 from snakevisor.sentry.kernel.creds import ptrace_target
 
-KCMP_FILE, KCMP_VM, KCMP_FILES, KCMP_FS, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM, KCMP_EPOLL_TFD = range(8)
 _COOKIES = [int.from_bytes(os.urandom(8), "little") for _ in range(KCMP_EPOLL_TFD + 1)]
 
 

@@ -3,6 +3,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
                                   EPERM, SyscallError)
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
+from snakevisor.abi.mm import MLOCK_ONFAULT
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.syscalls.newfd import install_new
@@ -82,9 +83,6 @@ def madvise(t, addr, length, advice):
 
 def mlock(t, addr, length):
     return _check_mapped(t, addr, length)
-
-
-MLOCK_ONFAULT = 1
 
 
 def mlock2(t, addr, length, flags):

@@ -12,10 +12,12 @@ from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EEXIST, EINVAL, EMSGSIZ
 from snakevisor.abi.poll import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from snakevisor.abi.fs import NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_LARGEFILE, O_NONBLOCK, O_RDWR, \
     O_WRONLY, S_ISVTX, to_s32
-from snakevisor.sentry.fsimpl.mqueue import MQ_PRIO_MAX, SIGEV_NONE, SIGEV_SIGNAL, MqueueImpl, \
-    register_notify, take_notification
+from snakevisor.abi.ipc import MQ_PRIO_MAX
+from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL
+from snakevisor.sentry.fsimpl.mqueue import MqueueImpl, register_notify, take_notification
 from snakevisor.sentry.kernel.signals import make_siginfo
-from snakevisor.sentry.syscalls.time import CLOCK_REALTIME, NSEC, TIMESPEC, clock_ns
+from snakevisor.abi.time import CLOCK_REALTIME
+from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC, clock_ns
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, check_permission

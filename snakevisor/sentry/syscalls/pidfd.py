@@ -3,13 +3,13 @@ CLONE_PIDFD is in clone.py, waitid's P_PIDFD in wait.py)."""
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
+from snakevisor.abi.signal import PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP
 from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
 from snakevisor.sentry.syscalls.newfd import install_new
 
 PIDFD_NONBLOCK = O_NONBLOCK
-PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
 
 
 def install_pidfd(t, tg, nonblock=False) -> int:

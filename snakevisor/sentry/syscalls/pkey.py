@@ -6,8 +6,7 @@ key -1 is exactly mprotect.
 """
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
-
-PKEY_ACCESS_MASK = 0x3     # PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
+from snakevisor.abi.mm import PKEY_ACCESS_MASK
 
 
 def pkey_alloc(t, flags, init_rights):

@@ -14,8 +14,7 @@ from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, P
                                  POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, PSELECT_SIGARG, SIGSET_SIZE)
 from snakevisor.abi.time import (NSEC, TIMESPEC, TIMEVAL, normalise_timeval, timespec_end_ns,
                                  timespec_valid)
-from snakevisor.abi.resource import RLIMIT_NOFILE
-from snakevisor.sentry.vfs.fdtable import NR_OPEN
+from snakevisor.abi.resource import NR_OPEN, RLIMIT_NOFILE
 
 UNBLOCKABLE = (1 << 8) | (1 << 18)   # SIGKILL, SIGSTOP
 POLLIN_SET = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR

@@ -1,26 +1,18 @@
 """Process identity and lifetime: exit, ids, prctl, arch_prctl, robust lists, thread pointers."""
 import struct
 
-from snakevisor.abi.capability import CAP_LAST_CAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID
+from snakevisor.abi.capability import CAP_FS_SET, CAP_LAST_CAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID
 from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
+from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH_SET_CPUID, ARCH_SET_FS, ARCH_SET_GS,
+                                  PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_LOWER,
+                                  PR_CAP_AMBIENT_RAISE, PR_CAPBSET_READ, PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE,
+                                  PR_GET_KEEPCAPS, PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_PDEATHSIG, PR_GET_SECCOMP,
+                                  PR_GET_THP_DISABLE, PR_GET_TID_ADDRESS, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
+                                  PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
+                                  PR_SET_THP_DISABLE, PR_SET_VMA)
 from snakevisor.sentry.kernel.creds import ALL_CAPS
-
-ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
-ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
-PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
-PR_GET_KEEPCAPS, PR_SET_KEEPCAPS = 7, 8
-PR_SET_NAME, PR_GET_NAME = 15, 16
-PR_GET_SECCOMP, PR_SET_SECCOMP = 21, 22
-PR_CAPBSET_READ = 23
-PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
-PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
-PR_GET_TID_ADDRESS = 40
-PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
-PR_CAP_AMBIENT = 47
-PR_SET_VMA = 0x53564D41
-FS_BASE_OFFSET, GS_BASE_OFFSET = 21 * 8, 22 * 8
 
 
 def exit(t, code):
@@ -101,9 +93,6 @@ def setgroups(t, size, addr):
     return 0
 
 
-_FS_CAPS = sum(1 << c for c in (0, 1, 2, 3, 4, 9, 27, 32))  # CHOWN, DAC_*, FOWNER, FSETID, IMMUTABLE, MKNOD, MAC_OVERRIDE
-
-
 def _fix_caps(creds, old):
     """Linux's cap_emulate_setxuid and its fsuid rule: leaving uid 0 drops capabilities.
     ``old`` is (uid, euid, suid, fsuid) before the change."""
@@ -116,9 +105,9 @@ def _fix_caps(creds, old):
     if old[1] != 0 and creds.euid == 0:
         creds.cap_effective = creds.cap_permitted
     if old[3] == 0 and creds.fsuid != 0:
-        creds.cap_effective &= ~_FS_CAPS
+        creds.cap_effective &= ~CAP_FS_SET
     elif old[3] != 0 and creds.fsuid == 0:
-        creds.cap_effective |= creds.cap_permitted & _FS_CAPS
+        creds.cap_effective |= creds.cap_permitted & CAP_FS_SET
 
 
 def _uids(creds):
@@ -384,9 +373,6 @@ def prctl(t, option, a2, a3, a4, a5):
     if option == PR_CAP_AMBIENT:
         return _cap_ambient(t.creds, a2, a3, a4, a5)
     raise SyscallError(EINVAL)
-
-
-PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
 
 
 def _cap_ambient(creds, op, cap, a4, a5):

@@ -4,9 +4,11 @@ import struct
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE
 from snakevisor.abi.errno import E2BIG, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.sched import (IOPRIO_CLASS_IDLE, IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_SHIFT,
+                                  IOPRIO_WHO_PGRP, IOPRIO_WHO_PROCESS, IOPRIO_WHO_USER, SCHED_ATTR,
+                                  SCHED_ATTR_SIZE_VER0, SCHED_BATCH, SCHED_FIFO, SCHED_FLAG_ALL, SCHED_FLAG_KEEP_PARAMS,
+                                  SCHED_FLAG_KEEP_POLICY, SCHED_IDLE, SCHED_OTHER, SCHED_RR)
 from snakevisor.sentry.kernel.cputime import NCPUS
-
-SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
 
 
 def _task(t, tid, negative=EINVAL):
@@ -146,12 +148,6 @@ def sched_rr_get_interval(t, tid, addr):
     return 0
 
 
-SCHED_ATTR = struct.Struct("<IIQiIQQQII")     # struct sched_attr (VER1: 56 bytes)
-SCHED_ATTR_SIZE_VER0 = 48
-SCHED_FLAG_ALL = 0x7F
-SCHED_FLAG_KEEP_POLICY, SCHED_FLAG_KEEP_PARAMS = 0x08, 0x10
-
-
 def sched_getattr(t, tid, addr, size, flags):
     if not addr or to_s32(tid) < 0 or size > 4096 or size < SCHED_ATTR_SIZE_VER0 or flags:
         raise SyscallError(EINVAL)
@@ -182,12 +178,6 @@ def sched_setattr(t, tid, addr, flags):
     if not sflags & SCHED_FLAG_KEEP_PARAMS:
         task.tg.nice = max(-20, min(19, nice))
     return 0
-
-
-IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
-IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
-IOPRIO_CLASS_SHIFT = 13
-IOPRIO_NR_LEVELS = 8
 
 
 def _io_targets(t, which, who):

@@ -9,10 +9,9 @@ from snakevisor.abi.capability import CAP_KILL
 from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH,
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.poll import SIGSET_SIZE
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
-
-SIGSET_SIZE = 8
 
 
 def _check_sig(sig, allow_zero=False):

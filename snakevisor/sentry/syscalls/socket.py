@@ -14,6 +14,7 @@ from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EIN
                                   EPROTONOSUPPORT, ERESTARTSYS, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi import socket as S
+from snakevisor.abi.socket import AF_MAX, SOCK_MAX
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
 from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_create
 from snakevisor.sentry.net.netlink import new_netlink_socket
@@ -25,8 +26,6 @@ MAX_CHUNK = 1 << 20          # bytes moved per step between application memory a
 MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is below it anyway)
 MAX_CONTROL = 64 << 10       # control buffer bytes we read
 INT = struct.Struct("<i")
-AF_MAX = 46
-SOCK_MAX = 11   # socket types are below SOCK_PACKET + 1
 
 
 # --- helpers --------------------------------------------------------------------------------------------

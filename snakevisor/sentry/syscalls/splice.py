@@ -9,7 +9,7 @@ import struct
 
 from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, SyscallError
 from snakevisor.abi.fs import MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
-from snakevisor.abi.poll import SPLICE_F_NONBLOCK
+from snakevisor.abi.poll import SPLICE_F_ALL, SPLICE_F_NONBLOCK
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
 from snakevisor.sentry.fsimpl.pidfd import PidFDImpl
@@ -191,9 +191,6 @@ def tee(t, fd_in, fd_out, length, flags):
     done, _, _ = yield from _transfer(t, src, dst, length, nonblock=bool(to_s32(flags) & SPLICE_F_NONBLOCK),
                                       consume=False)
     return done
-
-
-SPLICE_F_ALL = 0xF
 
 
 def vmsplice(t, fd, iov, nr_segs, flags):

@@ -4,21 +4,12 @@ import time as host_time
 
 from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
-from snakevisor.abi.time import NSEC, TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid
+from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE,
+                                 CLOCK_MONOTONIC_RAW, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_ALARM,
+                                 CLOCK_REALTIME_COARSE, CLOCK_TAI, CLOCK_THREAD_CPUTIME_ID, NSEC, TIMER_ABSTIME,
+                                 TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid)
 from snakevisor.sentry.kernel import cputime
 
-CLOCK_REALTIME = 0
-CLOCK_MONOTONIC = 1
-CLOCK_PROCESS_CPUTIME_ID = 2
-CLOCK_THREAD_CPUTIME_ID = 3
-CLOCK_MONOTONIC_RAW = 4
-CLOCK_REALTIME_COARSE = 5
-CLOCK_MONOTONIC_COARSE = 6
-CLOCK_BOOTTIME = 7
-CLOCK_REALTIME_ALARM = 8
-CLOCK_BOOTTIME_ALARM = 9
-CLOCK_TAI = 11
-TIMER_ABSTIME = 1
 
 _HOST_CLOCK = {
     CLOCK_REALTIME: host_time.CLOCK_REALTIME, CLOCK_MONOTONIC: host_time.CLOCK_MONOTONIC,

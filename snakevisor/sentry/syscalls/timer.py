@@ -5,16 +5,15 @@ import time as host_time
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
-from snakevisor.abi.time import NSEC
+from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
+from snakevisor.abi.poll import ITIMERSPEC
+from snakevisor.abi.time import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, NSEC
 from snakevisor.sentry.kernel.timers import SignalTimer
 from snakevisor.sentry.syscalls.time import _HOST_CLOCK
 
-ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
 ITIMER_SIGNALS = {ITIMER_REAL: S.SIGALRM, ITIMER_VIRTUAL: S.SIGVTALRM, ITIMER_PROF: S.SIGPROF}
 ITIMERVAL = struct.Struct("<qqqq")   # it_interval (sec, usec), it_value (sec, usec)
-ITIMERSPEC = struct.Struct("<qqqq")  # it_interval (sec, nsec), it_value (sec, nsec)
 SIGEVENT = struct.Struct("<Qiii")    # sigev_value, sigev_signo, sigev_notify, sigev_notify_thread_id
-SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 MAX_TIMERS = 4096
 
 

@@ -2,10 +2,12 @@
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import ITIMERSPEC, TFD_CLOEXEC, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
+from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_REALTIME,
+                                 CLOCK_REALTIME_ALARM)
 from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl, new_timerfd
 from snakevisor.sentry.syscalls.newfd import install_new
 
-CLOCKS = (0, 1, 7, 8, 9)   # REALTIME, MONOTONIC, BOOTTIME, REALTIME_ALARM, BOOTTIME_ALARM
+CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM)
 
 
 def timerfd_create(t, clockid, flags):

@@ -6,15 +6,12 @@ rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
-from snakevisor.abi.fs import AT_FDCWD, to_s32
+from snakevisor.abi.fs import (AT_FDCWD, XATTR_CREATE, XATTR_LIST_MAX, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX,
+                               to_s32)
 from snakevisor.abi.inotify import IN_ATTRIB
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 
-XATTR_CREATE, XATTR_REPLACE = 1, 2
-XATTR_NAME_MAX = 255
-XATTR_SIZE_MAX = 65536
-XATTR_LIST_MAX = 65536
 NAMESPACES = (b"user.", b"trusted.", b"security.", b"system.")
 
 

@@ -6,10 +6,11 @@ SIGIO to its owner, then ends the registration unless DN_MULTISHOT asked for mor
 """
 from snakevisor.abi import inotify as N
 from snakevisor.abi.errno import ENOTDIR, SyscallError
-from snakevisor.abi.fs import DN_MULTISHOT
+from snakevisor.abi.fs import (DN_ACCESS, DN_ATTRIB, DN_CREATE, DN_DELETE, DN_MODIFY, DN_MULTISHOT, DN_RENAME,
+                               F_OWNER_PID)
+from snakevisor.abi.signal import POLL_MSG
 from snakevisor.sentry.vfs import fasync, fsnotify
 
-DN_ACCESS, DN_MODIFY, DN_CREATE, DN_DELETE, DN_RENAME, DN_ATTRIB = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 _DN_OF = ((N.IN_ACCESS, DN_ACCESS), (N.IN_MODIFY, DN_MODIFY), (N.IN_CREATE, DN_CREATE),
           (N.IN_DELETE, DN_DELETE), (N.IN_MOVED_FROM | N.IN_MOVED_TO, DN_RENAME), (N.IN_ATTRIB, DN_ATTRIB))
 
@@ -25,7 +26,7 @@ class DnotifyMark:
             return    # the directory's own events: dnotify reports what happens inside it
         if not any(mask & ev and self.mask & dn for ev, dn in _DN_OF):
             return
-        fasync.send_sigio(self.kernel, self.file, fasync.POLL_MSG, self.fd)
+        fasync.send_sigio(self.kernel, self.file, POLL_MSG, self.fd)
         if not self.mask & DN_MULTISHOT:
             release(self.file)
 
@@ -42,7 +43,7 @@ def fcntl_notify(task, f, fd, arg):
     inode = f.inode
     if inode is None or not inode.is_dir:
         raise SyscallError(ENOTDIR)
-    f.owner, f.owner_type = task.tg.tgid, fasync.F_OWNER_PID
+    f.owner, f.owner_type = task.tg.tgid, F_OWNER_PID
     if f.dnotify is not None:
         f.dnotify.mask |= arg
         f.dnotify.fd = fd

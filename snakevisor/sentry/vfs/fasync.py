@@ -9,11 +9,11 @@ Files whose readiness comes from a host descriptor (inet sockets, host files) ar
 import struct
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.fs import F_OWNER_PGRP, F_OWNER_TID
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
+from snakevisor.abi.signal import POLL_ERR, POLL_HUP, POLL_IN, POLL_MSG, POLL_OUT, POLL_PRI
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2
-POLL_IN, POLL_OUT, POLL_MSG, POLL_ERR, POLL_PRI, POLL_HUP = 1, 2, 3, 4, 5, 6
 _BAND = {POLL_IN: POLLIN | POLLRDNORM, POLL_OUT: POLLOUT | POLLWRNORM | 0x200, POLL_MSG: POLLIN | POLLRDNORM | 0x400,
          POLL_ERR: POLLERR, POLL_PRI: POLLPRI | 0x80, POLL_HUP: POLLHUP | POLLERR}   # Linux's band_table
 SIGINFO_POLL = struct.Struct("<iii4xqi")   # si_signo, si_errno, si_code, si_band, si_fd

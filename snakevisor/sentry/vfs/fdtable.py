@@ -9,10 +9,10 @@ description is released by the table itself.
 import bisect
 
 from snakevisor.abi.errno import EBADF, EINVAL, EMFILE, SyscallError
+from snakevisor.abi.resource import NR_OPEN
 from snakevisor.sentry.vfs import locks
 
 DEFAULT_NOFILE = 1024
-NR_OPEN = 1 << 20   # Linux's hard ceiling on RLIMIT_NOFILE
 
 
 class FDTable:

@@ -11,9 +11,9 @@ any descriptor of that file (``release_posix``, called by the FDTable); OFD and 
 locks when the description's last reference goes (``release_description``).
 """
 from snakevisor.abi.errno import EAGAIN, EDEADLK, SyscallError
+from snakevisor.abi.fs import F_UNLCK, F_WRLCK
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 INF = 1 << 64
 EV_UNLOCK = 1
 

@@ -13,10 +13,9 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.capability import CAP_IPC_LOCK
 from snakevisor.abi.errno import EINVAL, ENOMEM, ENOSPC, EPERM, SyscallError
 from snakevisor.abi.fs import O_RDONLY, O_RDWR
+from snakevisor.abi.resource import RLIMIT_MEMLOCK
 from snakevisor.sentry.kernel.ipc import S_IRUGO, S_IWUGO, S_IXUGO, IPCObject, Registry, now
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
-
-RLIMIT_MEMLOCK = 8
 
 
 class Segment(IPCObject):

@@ -13,30 +13,23 @@ import signal
 import struct
 
 from snakevisor.abi import ptrace as pt
+from snakevisor.abi.futex import FUTEX_WAKE
+from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
+from snakevisor.abi.sched import (ADDR_NO_RANDOMIZE, CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD,
+                                  CLONE_VM, WALL)
+from snakevisor.abi.seccomp import SECCOMP_SET_MODE_FILTER
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.hostos.libc import die_with_parent, libc, ptrace as _ptrace, ptrace_raw as _ptrace_raw, syscall
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, IGNORE, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import GADGET, STUB_MEMFD, build_stub_elf
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_ptrace = _libc.ptrace
-_ptrace.restype = ctypes.c_long
-_ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-# The hot path calls ptrace without argtypes (conversion costs ~0.4 us a call):
-# every argument is passed as an int that fits in C int, None, or a prebuilt ctypes object.
-_ptrace_raw = ctypes.CDLL(None, use_errno=True).ptrace
-_ptrace_raw.restype = ctypes.c_long
+# The hot path calls _ptrace_raw (no argument conversion, see hostos/libc.py).
 _c_ulong = ctypes.c_ulong
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
-WALL = 0x40000000
-_PR_SET_NO_NEW_PRIVS = 38
-_SECCOMP_SET_MODE_FILTER = 1
 # The flags the Sentry injects clone with: a new thread in the same stub process.
-HOST_THREAD_CLONE_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000
+HOST_THREAD_CLONE_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
 _XSTATE_MAX = 16384
 _xstate_size = None   # Context.xstate_size
-_PR_SET_PDEATHSIG = 1
-_ADDR_NO_RANDOMIZE = 0x0040000
 _MASK64 = (1 << 64) - 1
 STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_TRACEFORK
                 | pt.PTRACE_O_EXITKILL)
@@ -99,7 +92,7 @@ class Context:
     def interrupt(self):
         """Kick a running stub thread with SIGURG: a signal-delivery stop follows."""
         pid = self.address_space.pid if self.address_space is not None else self.tid
-        _libc.syscall(NR["tgkill"], pid, self.tid, _SIGURG)
+        syscall(NR["tgkill"], pid, self.tid, _SIGURG)
 
     def stop_now(self):
         """Kick the running thread and wait for its stop here (a waitpid status, owed to the loop)."""
@@ -247,9 +240,9 @@ def spawn_master(elf, fds):
     pid = os.fork()
     if pid == 0:  # child: become the master stub
         try:
-            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            die_with_parent()
             os.setsid()
-            _libc.personality(_ADDR_NO_RANDOMIZE)
+            libc.personality(ADDR_NO_RANDOMIZE)
             signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked stubs reap themselves
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
                 signal.signal(sig, signal.SIG_DFL)
@@ -360,7 +353,7 @@ class Waker:
 
     def wake(self):
         self._word.value = 1
-        _libc.syscall(NR["futex"], ctypes.c_void_p(self._sentry_addr), 1, 1, 0, 0, 0)  # FUTEX_WAKE
+        syscall(NR["futex"], ctypes.c_void_p(self._sentry_addr), FUTEX_WAKE, 1, 0, 0, 0)
 
     def on_stop(self):
         """The waker stopped (it was woken): clear the word and park it again."""
@@ -396,7 +389,7 @@ class PtracePlatform:
         from snakevisor.seccomp import KILL, ArgRule, build_whitelist
         rules = [ArgRule("mmap", 4, STUB_MEMFD),                              # only the memory memfd
                  ArgRule("clone", 0, HOST_THREAD_CLONE_FLAGS),               # only new stub threads
-                 ArgRule("prctl", 0, _PR_SET_PDEATHSIG)]
+                 ArgRule("prctl", 0, PR_SET_PDEATHSIG)]
         rules.append(ArgRule("futex", 1, 0))                                  # the waker's FUTEX_WAIT
         bpf = build_whitelist(["munmap", "mprotect", "fork", "exit", "exit_group"], rules, default=KILL)
         mf = self.memory_file
@@ -410,8 +403,8 @@ class PtracePlatform:
             r = master.inject(NR["mmap"], scratch, n, 1, 0x01 | 0x10, STUB_MEMFD, page)
             if r != scratch:
                 raise OSError(-r, "mapping the seccomp program into the stub")
-            master.inject(NR["prctl"], _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            r = master.inject(NR["seccomp"], _SECCOMP_SET_MODE_FILTER, 0, scratch)
+            master.inject(NR["prctl"], PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            r = master.inject(NR["seccomp"], SECCOMP_SET_MODE_FILTER, 0, scratch)
             if r != 0:
                 raise OSError(-r, "installing the stub's seccomp filter")
             master.inject(NR["munmap"], scratch, n)
@@ -447,7 +440,7 @@ class PtracePlatform:
         aspace = AddressSpace(self, child)
         ctx = aspace.new_context(child)
         ctx.get_regs()
-        ctx.inject(NR["prctl"], _PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctx.inject(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)
         return aspace, ctx
 
     event = staticmethod(decode_status)

@@ -54,27 +54,28 @@ from snakevisor.abi import ptrace as pt
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, SyscallError
+from snakevisor.abi.futex import FUTEX_WAIT as _FUTEX_WAIT, FUTEX_WAKE as _FUTEX_WAKE
+from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
+from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
+from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.abi.time import Timespec
+from snakevisor.hostos.libc import syscall as _syscall
 from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD, STUB_SIZE
 from snakevisor.sentry.platform.systrap import stub as st
 
-_libc = ctypes.CDLL(None, use_errno=True)
 _perf_counter = time.perf_counter
-_syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
 _NR_FUTEX = NR["futex"]
 _NR_TGKILL = NR["tgkill"]
-_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _MASK64 = (1 << 64) - 1
-_MAP_SHARED_FIXED = 0x01 | 0x10
-_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
+_MAP_SHARED_FIXED = MAP_SHARED | MAP_FIXED
 
 SYSMSG_BASE = STUB_ADDR + (1 << 30)   # above TASK_SIZE: the application cannot map over it
 MAX_THREADS = 4096                    # sysmsg slots per address space (a slot is reused once its thread is gone)
 # A thread the stub clones: the kernel sets its sysmsg's tid word and clears it when it exits.
-CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | 0x01000000 | 0x00200000   # CLONE_CHILD_SETTID, _CLEARTID
+CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
 
 FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is mapped, briefly
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
@@ -86,11 +87,11 @@ STUB_SPIN = 1000                      # pause iterations a stub spins before its
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
 WAIT_SLICE = 0.05                     # the Sentry's futex waits on a stub, between liveness checks
 STUB_DEADLINE = 30.0                  # a stub that answers nothing for this long is killed
-_GREGS = 40                           # offsetof(ucontext, uc_mcontext)
+_GREGS = S.UC_MCONTEXT_OFF
 _FPSTATE_PTR = _GREGS + 23 * 8
 _CSGSFS = _GREGS + 18 * 8
 _UC_SIGMASK = S.UC_SIGMASK_OFF
-_RAX = 13
+_RAX = S.SIGCONTEXT_REGS.index("rax")   # REG_RAX
 _U64 = ctypes.c_uint64
 
 
@@ -117,11 +118,7 @@ class FrameRegs(ctypes.Structure, pt.RegsCopy):
 _FRAME_BYTES = 18 * 8
 
 
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-_SLICE = _Timespec(0, int(WAIT_SLICE * 1e9))
+_SLICE = Timespec(0, int(WAIT_SLICE * 1e9))
 _SLICE_REF = ctypes.byref(_SLICE)
 
 
@@ -521,7 +518,7 @@ class SystrapPlatform:
                 r = master.inject(NR["rt_sigaction"], sig, scratch, 0, 8)
                 if r != 0:
                     raise OSError(-r, f"rt_sigaction({sig}) in the master stub")
-            master.inject(NR["prctl"], _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            master.inject(NR["prctl"], PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
             master.inject(NR["munmap"], scratch, 4096)
         finally:
             mf.free(page, 4096)
@@ -549,7 +546,7 @@ class SystrapPlatform:
         aspace = AddressSpace(self, child)
         try:
             traced.get_regs()
-            traced.inject(NR["prctl"], _PR_SET_PDEATHSIG, signal.SIGKILL)
+            traced.inject(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)
             msg = aspace.new_sysmsg(traced.inject)
             r = traced.inject(NR["mmap"], FILTER_ADDR, self._filter_len, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
                               self._filter_offset)

@@ -5,15 +5,14 @@ import errno as E
 import os
 import resource
 
-from snakevisor.abi.capability import (CAP_LAST_CAP, LINUX_CAPABILITY_VERSION_3, PR_CAP_AMBIENT,
-                                       PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP)
+from snakevisor.abi.capability import CAP_LAST_CAP, LINUX_CAPABILITY_VERSION_3, CapUserData, CapUserHeader
+from snakevisor.abi.fs import MNT_DETACH
+from snakevisor.abi.prctl import PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP
+from snakevisor.abi.sched import CLONE_NEWUSER
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.hostos.libc import libc, prctl, syscall
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
-SYS_PIVOT_ROOT = 155
+_NR_PIVOT_ROOT = SYSCALL_NUMBERS["pivot_root"]
 
 
 class HostSetupError(OSError):
@@ -28,19 +27,16 @@ def check(rc, what):
 
 def mount(source, target, fstype, flags, data=None):
     enc = (lambda s: s.encode() if isinstance(s, str) else s)
-    check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
-                      enc(data) if data is not None else None), f"mount {target}")
+    check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
+                     enc(data) if data is not None else None), f"mount {target}")
 
 
 def pivot_root(new_root):
     """Make ``new_root`` the root and detach the old one (put at new_root/.old first)."""
-    check(_libc.syscall(SYS_PIVOT_ROOT, new_root.encode(), f"{new_root}/.old".encode()), "pivot_root")
+    check(syscall(_NR_PIVOT_ROOT, new_root.encode(), f"{new_root}/.old".encode()), "pivot_root")
     os.chdir("/")
-    check(_libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
+    check(libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
     os.rmdir("/.old")
-
-
-CLONE_NEWUSER = 0x10000000
 
 
 def become_root_in_user_namespace():
@@ -49,20 +45,11 @@ def become_root_in_user_namespace():
     if os.geteuid() == 0:
         return
     uid, gid = os.geteuid(), os.getegid()
-    check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+    check(libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
     for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", f"0 {uid} 1"),
                        ("/proc/self/gid_map", f"0 {gid} 1")):
         with open(path, "w") as f:
             f.write(text)
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
 
 
 def drop_capabilities(keep):
@@ -70,13 +57,13 @@ def drop_capabilities(keep):
     ``keep``, inheritable emptied. Irreversible."""
     for cap in range(CAP_LAST_CAP + 1):
         if cap not in keep:
-            if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != E.EINVAL:
+            if prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != E.EINVAL:
                 check(-1, f"PR_CAPBSET_DROP {cap}")
-    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     mask = sum(1 << c for c in keep)
-    data = (_CapData * 2)(_CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
-                          _CapData(mask >> 32, mask >> 32, 0))
-    check(_libc.capset(ctypes.byref(_CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
+    data = (CapUserData * 2)(CapUserData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
+                             CapUserData(mask >> 32, mask >> 32, 0))
+    check(libc.capset(ctypes.byref(CapUserHeader(LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
 
 
 def raise_nofile_limit(beyond_hard=False):
