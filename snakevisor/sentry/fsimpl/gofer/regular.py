@@ -6,21 +6,19 @@ without donation they go over Tread/Twrite on an opened fid. Either is a Handle
 (handles.py) in the file's ``HostFile``; mappings are its ``FileMapping``
 (mapping.py).
 """
-import ctypes
 import os
 import time
 
 from snakevisor.abi.errno import EOPNOTSUPP, EROFS, SyscallError
 from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE,
                                O_RDONLY, O_TRUNC)
+from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
 from snakevisor.sentry.fsimpl.gofer.handles import HostFile, host_call
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
 from snakevisor.sentry.fsimpl.gofer.mapping import FileMapping
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
 
 
 class GoferRegularFile(GoferInode):
@@ -125,8 +123,7 @@ class GoferRegularFile(GoferInode):
             if offset + length > self.size:
                 self.setattr(size=offset + length)
             return
-        if _libc.fallocate(fd, mode, offset, length) != 0:
-            raise SyscallError(ctypes.get_errno())
+        checked(libc.fallocate(fd, mode, offset, length))
         if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) and self.mapping.cache is not None:
             end = min(offset + length, self.size)
             if end > offset:
