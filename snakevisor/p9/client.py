@@ -208,6 +208,16 @@ class Client:
         self._next_fid += 1
         return fid
 
+    def rpc_new_fid(self, make, reply_type):
+        """(new fid number, reply) of a request that binds a new fid (``make(fid)`` builds it);
+        the number is free again if the server refuses."""
+        fid = self._alloc_fid()
+        try:
+            return fid, self._rpc(make(fid), reply_type)
+        except SyscallError:
+            self._free_fids.append(fid)
+            raise
+
     def close(self):
         self._broken = True
         self._decoder.close()
@@ -215,13 +225,8 @@ class Client:
 
     # ---------------------------------------------------------- session
     def attach(self, aname: bytes = b"", uname: bytes = b"root", n_uname: int = 0) -> "Fid":
-        fid = self._alloc_fid()
-        try:
-            r = self._rpc(M.Tattach(fid=fid, afid=C.NOFID, uname=uname, aname=aname,
-                                    n_uname=n_uname), M.Rattach)
-        except SyscallError:
-            self._free_fids.append(fid)
-            raise
+        fid, r = self.rpc_new_fid(lambda fid: M.Tattach(fid=fid, afid=C.NOFID, uname=uname, aname=aname,
+                                                        n_uname=n_uname), M.Rattach)
         return Fid(self, fid, r.qid)
 
     @property
@@ -256,12 +261,7 @@ class Fid:
         if len(names) > C.MAXWELEM:
             raise SyscallError(EINVAL)   # callers batch through walk()
         c = self.client
-        newfid = c._alloc_fid()
-        try:
-            r = c._rpc(M.Twalk(fid=self._id(), newfid=newfid, wnames=names), M.Rwalk)
-        except SyscallError:
-            c._free_fids.append(newfid)
-            raise
+        newfid, r = c.rpc_new_fid(lambda newfid: M.Twalk(fid=self._id(), newfid=newfid, wnames=names), M.Rwalk)
         qids = list(r.qids)
         if len(qids) != len(names):
             c._free_fids.append(newfid)
@@ -420,12 +420,8 @@ class Fid:
     def xattrwalk(self, name: bytes) -> tuple["Fid", int]:
         """A new fid reading attribute ``name`` (b"": the list of names) and its size."""
         c = self.client
-        newfid = c._alloc_fid()
-        try:
-            r = c._rpc(M.Txattrwalk(fid=self._id(), newfid=newfid, name=name), M.Rxattrwalk)
-        except SyscallError:
-            c._free_fids.append(newfid)
-            raise
+        newfid, r = c.rpc_new_fid(lambda newfid: M.Txattrwalk(fid=self._id(), newfid=newfid, name=name),
+                                  M.Rxattrwalk)
         return Fid(c, newfid, self.qid), r.size
 
     def xattrcreate(self, name: bytes, size: int, flags: int) -> None:
