@@ -49,6 +49,12 @@ def test_unix_sockets_differential(differential):
     differential([compile_c("unix_sockets")])
 
 
+def test_unix_stream_waitall_keeps_passed_descriptors(differential):
+    """A MSG_WAITALL read whose second half carries SCM_RIGHTS gets the descriptor with the
+    bytes (the Sentry closed it: the read's later steps dropped their descriptors)."""
+    differential([compile_c("unix_waitall_rights")])
+
+
 def test_tcp_udp_differential(differential):
     differential([compile_c("tcp_udp")])
 

@@ -482,12 +482,9 @@ def _recv(t, f, sock, iov: IoVec, flags, want_addr):
                                             dontwait)
             except SyscallError:
                 break
-            if not more.data:
+            got = _append(res, more, iov, got)
+            if more.rights or not more.data:
                 break
-            iov.scatter(got, more.data)
-            got += len(more.data)
-            for r in more.rights:
-                r.dec_ref()
     elif stream and not flags & S.MSG_PEEK and got == cap and cap < total and not res.rights:
         # More is there than one step moved: take what is queued now, without waiting.
         while got < total:
@@ -495,11 +492,19 @@ def _recv(t, f, sock, iov: IoVec, flags, want_addr):
                 more = sock.recvmsg(t, min(total - got, MAX_CHUNK), flags | S.MSG_DONTWAIT, False)
             except SyscallError:
                 break
-            if not more.data:
+            got = _append(res, more, iov, got)
+            if more.rights or not more.data:
                 break
-            iov.scatter(got, more.data)
-            got += len(more.data)
     return res, got
+
+
+def _append(res, more, iov, got):
+    """A further step of a stream read joins the first's result. Descriptors end the read and
+    come with it, as Linux's unix_stream_read_generic stops after the data that carried them.
+    Returns the bytes placed so far."""
+    iov.scatter(got, more.data)
+    res.rights.extend(more.rights)
+    return got + len(more.data)
 
 
 def _control_out(t, sock, res, flags, control, controllen):
