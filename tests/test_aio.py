@@ -8,7 +8,7 @@ from harness import compile_c, run_sandboxed
 
 
 def test_aio_semantics_match_linux(differential):
-    differential([compile_c("aio")])
+    differential([compile_c("aio", extra=("-pthread",))])
 
 
 def test_fio_libaio():

@@ -12,7 +12,10 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
+#include "await_state.h"
 
 static long r(const char *what, long v) {
     if (v < 0) printf("%s: %s\n", what, strerrorname_np(errno));
@@ -21,6 +24,35 @@ static long r(const char *what, long v) {
 }
 
 static aio_context_t ctx;
+
+/* A waiter in io_getevents (no timeout) whose context another thread destroys: Linux wakes it
+ * with EINVAL (the context is dead) rather than leaving it asleep forever. */
+static aio_context_t doomed;
+static pid_t waiter_tid;
+static long waiter_result;
+static int waiter_errno;
+
+static void *wait_on_doomed(void *arg) {
+    struct io_event ev[4];
+    waiter_tid = syscall(SYS_gettid);
+    waiter_result = syscall(SYS_io_getevents, doomed, 1, 4, ev, NULL);
+    waiter_errno = errno;
+    return arg;
+}
+
+static void destroy_under_a_waiter(void) {
+    r("io_setup (to destroy under a waiter)", syscall(SYS_io_setup, 4, &doomed));
+    pthread_t t;
+    pthread_create(&t, NULL, wait_on_doomed, NULL);
+    char path[64];
+    while (!__atomic_load_n(&waiter_tid, __ATOMIC_SEQ_CST))
+        sched_yield();
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)waiter_tid);
+    printf("waiter asleep: %d\n", await_sleeping(path));
+    r("destroy under a waiter", syscall(SYS_io_destroy, doomed));
+    pthread_join(t, NULL);
+    printf("waiter: %ld %s\n", waiter_result, waiter_result < 0 ? strerrorname_np(waiter_errno) : "");
+}
 
 static void events(const char *what, long min, long max, struct iocb **which, int n) {
     struct io_event ev[8];
@@ -117,5 +149,6 @@ int main(void) {
     r("destroy", syscall(SYS_io_destroy, ctx));
     r("destroy again", syscall(SYS_io_destroy, ctx));
     r("submit after destroy", syscall(SYS_io_submit, ctx, 1, one));
+    destroy_under_a_waiter();
     return 0;
 }

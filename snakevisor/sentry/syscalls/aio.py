@@ -37,6 +37,7 @@ class AioContext:
         self.capacity = capacity
         self.events = []                  # completed io_event records not yet reaped
         self.done = WaitQueue()
+        self.dead = False                 # io_destroy'ed: its waiters wake and leave
 
 
 def _ctx(t, ctx_id):
@@ -73,8 +74,10 @@ def _release_count(n):
 
 
 def io_destroy(t, ctx_id):
-    _ctx(t, ctx_id)
+    ctx = _ctx(t, ctx_id)
     del _contexts[t.mm][ctx_id]
+    ctx.dead = True
+    ctx.done.notify(COMPLETED)   # a thread waiting in io_getevents gets EINVAL (Linux's kill_ioctx)
     t.mm.munmap(ctx_id, RING_SIZE)
     return 0
 
@@ -156,12 +159,14 @@ def _getevents(t, ctx_id, min_nr, nr, events_addr, timeout_addr):
     if min_nr > nr or min_nr < 0 or nr < 0:
         raise SyscallError(EINVAL)
     deadline = None if timeout is None else t.kernel.monotonic() + timeout
-    while len(ctx.events) < min_nr:
+    while len(ctx.events) < min_nr and not ctx.dead:
         left = None if deadline is None else deadline - t.kernel.monotonic()
         if left is not None and left <= 0:
             break
         yield from t.block_on(ctx.done, COMPLETED, left)
     take = ctx.events[:nr]
+    if ctx.dead and not take:
+        raise SyscallError(EINVAL)
     if take:
         t.mm.copy_out(events_addr, b"".join(take))
         del ctx.events[:len(take)]
