@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -73,13 +74,21 @@ int main(int argc, char **argv) {
     caps("root, reduced");
     run_child(argv[0], "root after exec (inheritable|bounding back)");
     printf("keepcaps: %d\n", prctl(PR_SET_KEEPCAPS, 1));
+    prctl(PR_SET_PDEATHSIG, SIGUSR1);
     if (setresuid(65534, 65534, 65534)) printf("setresuid: %s\n", strerrorname_np(errno));
+    int sig = -1;
+    prctl(PR_GET_PDEATHSIG, &sig);   /* commit_creds clears it with the euid change */
+    printf("after setresuid: pdeathsig %d dumpable %d\n", sig, prctl(PR_GET_DUMPABLE));
     caps("nobody, keepcaps");
     set_caps(bind, bind | kill, bind);
     printf("ambient raise as nobody: %d\n", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0));
     caps("nobody, effective again");
     run_child(argv[0], "nobody after exec (ambient only)");
+    prctl(PR_SET_PDEATHSIG, SIGUSR1);
+    prctl(PR_SET_DUMPABLE, 1);
     set_caps(0, kill, 0);
     caps("inheritable dropped: ambient follows");
+    prctl(PR_GET_PDEATHSIG, &sig);   /* fewer capabilities: neither is reset */
+    printf("after capset: pdeathsig %d dumpable %d\n", sig, prctl(PR_GET_DUMPABLE));
     return 0;
 }

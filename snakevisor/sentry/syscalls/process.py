@@ -115,16 +115,18 @@ def _uids(creds):
 
 
 def _commits_creds(fn):
-    """Linux's commit_creds: a process whose effective or filesystem ids change (or whose
-    permitted capabilities shrink) stops being dumpable (suid_dumpable is 0), so another process
-    of its old uid cannot ptrace it or open its /proc/PID/mem."""
+    """Linux's commit_creds: a process whose effective or filesystem ids change (or that gains a
+    permitted capability) stops being dumpable (suid_dumpable is 0), so another process of its
+    old uid cannot ptrace it or open its /proc/PID/mem, and the thread's parent-death signal is
+    cleared."""
     def wrapper(t, *args):
         c = t.creds
         before = (c.euid, c.egid, c.fsuid, c.fsgid)
         perm = c.cap_permitted
         ret = fn(t, *args)
-        if (c.euid, c.egid, c.fsuid, c.fsgid) != before or perm & ~c.cap_permitted:
+        if (c.euid, c.egid, c.fsuid, c.fsgid) != before or c.cap_permitted & ~perm:
             t.tg.dumpable = 0
+            t.pdeath_signal = 0
         return ret
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     return wrapper
