@@ -306,6 +306,7 @@ def _do_cases(tmp):
         (("--volume", f"{tmp}:/"), "volume"), (("--volume", f"{tmp}://"), "volume"), (("-v", f"{tmp}:/a/.."), "volume"),
         (("--volume", "/nonexistent:/data"), "volume"), (("--volume", f"{tmp}:relative"), "volume"),
         (("--overlay-upper", afile), "--overlay-upper"), (("--overlay-upper", afile + "/sub"), "--overlay-upper"),
+        (("--overlay-upper", "/proc/1/upper"), "--overlay-upper"),
         (("--rootfs", afile), "--rootfs"), (("--hostname", "h" * 65), "--hostname"), (("--bogus",), "--bogus"),
         (("--network", "bridge"), "--network"), (("--pids-limit", "-1"), "--pids-limit"),
         (("--memory", "lots"), "--memory"), (("--tmpfs-size", "1x"), "--tmpfs-size"),

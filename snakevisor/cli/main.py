@@ -158,6 +158,11 @@ def _bad_do_flag(args):
             mode = 0
         if not (os.isatty(0) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
             return "-t: standard input is not a terminal (nor a pipe)"
+    if args.overlay_upper:   # last, so that nothing is made for a do refused on another flag
+        try:
+            os.makedirs(args.overlay_upper, exist_ok=True)
+        except OSError as e:   # under /proc, say: the Gofer failed on it and the program saw EIO
+            return f"--overlay-upper {args.overlay_upper}: cannot make it: {e.strerror}"
     return None
 
 
