@@ -85,40 +85,26 @@ static void handler(int sig, siginfo_t *si, void *ucv) {
     else clobber_sse();
 }
 
-/* Load xmm0-15 from pattern, kill(getpid(), SIGUSR1) with a raw syscall, store to out. */
+/* The round trips below: load every vector register from pattern, kill(getpid(), SIGUSR1)
+ * with a raw syscall (the handler clobbers them), store them to out. Register n lives at
+ * n * its width in both buffers. */
+#define REGS16(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
+#define XL(n) "movdqu " #n "*16(%1), %%xmm" #n "\n"
+#define XS(n) "movdqu %%xmm" #n ", " #n "*16(%2)\n"
+#define YL(n) "vmovdqu " #n "*32(%1), %%ymm" #n "\n"
+#define YS(n) "vmovdqu %%ymm" #n ", " #n "*32(%2)\n"
+#define KILL_OPERANDS : "+a"(rax) : "r"(pattern), "r"(out), "D"((long)getpid()), "S"((long)SIGUSR1)
+#define XMM_CLOBBERS "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
+    "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
 static void __attribute__((noinline)) sse_round_trip(void) {
     long rax = SYS_kill;
-    asm volatile(
-        "movdqu 0(%1), %%xmm0\n movdqu 16(%1), %%xmm1\n movdqu 32(%1), %%xmm2\n movdqu 48(%1), %%xmm3\n"
-        "movdqu 64(%1), %%xmm4\n movdqu 80(%1), %%xmm5\n movdqu 96(%1), %%xmm6\n movdqu 112(%1), %%xmm7\n"
-        "movdqu 128(%1), %%xmm8\n movdqu 144(%1), %%xmm9\n movdqu 160(%1), %%xmm10\n movdqu 176(%1), %%xmm11\n"
-        "movdqu 192(%1), %%xmm12\n movdqu 208(%1), %%xmm13\n movdqu 224(%1), %%xmm14\n movdqu 240(%1), %%xmm15\n"
-        "syscall\n"
-        "movdqu %%xmm0, 0(%2)\n movdqu %%xmm1, 16(%2)\n movdqu %%xmm2, 32(%2)\n movdqu %%xmm3, 48(%2)\n"
-        "movdqu %%xmm4, 64(%2)\n movdqu %%xmm5, 80(%2)\n movdqu %%xmm6, 96(%2)\n movdqu %%xmm7, 112(%2)\n"
-        "movdqu %%xmm8, 128(%2)\n movdqu %%xmm9, 144(%2)\n movdqu %%xmm10, 160(%2)\n movdqu %%xmm11, 176(%2)\n"
-        "movdqu %%xmm12, 192(%2)\n movdqu %%xmm13, 208(%2)\n movdqu %%xmm14, 224(%2)\n movdqu %%xmm15, 240(%2)\n"
-        : "+a"(rax) : "r"(pattern), "r"(out), "D"((long)getpid()), "S"((long)SIGUSR1)
-        : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    asm volatile(REGS16(XL) "syscall\n" REGS16(XS) KILL_OPERANDS : XMM_CLOBBERS);
 }
 
 static void __attribute__((noinline, target("avx"))) avx_round_trip(void) {
     long rax = SYS_kill;
-    asm volatile(
-        "vmovdqu 0(%1), %%ymm0\n vmovdqu 32(%1), %%ymm1\n vmovdqu 64(%1), %%ymm2\n vmovdqu 96(%1), %%ymm3\n"
-        "vmovdqu 128(%1), %%ymm4\n vmovdqu 160(%1), %%ymm5\n vmovdqu 192(%1), %%ymm6\n vmovdqu 224(%1), %%ymm7\n"
-        "vmovdqu 256(%1), %%ymm8\n vmovdqu 288(%1), %%ymm9\n vmovdqu 320(%1), %%ymm10\n vmovdqu 352(%1), %%ymm11\n"
-        "vmovdqu 384(%1), %%ymm12\n vmovdqu 416(%1), %%ymm13\n vmovdqu 448(%1), %%ymm14\n vmovdqu 480(%1), %%ymm15\n"
-        "syscall\n"
-        "vmovdqu %%ymm0, 0(%2)\n vmovdqu %%ymm1, 32(%2)\n vmovdqu %%ymm2, 64(%2)\n vmovdqu %%ymm3, 96(%2)\n"
-        "vmovdqu %%ymm4, 128(%2)\n vmovdqu %%ymm5, 160(%2)\n vmovdqu %%ymm6, 192(%2)\n vmovdqu %%ymm7, 224(%2)\n"
-        "vmovdqu %%ymm8, 256(%2)\n vmovdqu %%ymm9, 288(%2)\n vmovdqu %%ymm10, 320(%2)\n vmovdqu %%ymm11, 352(%2)\n"
-        "vmovdqu %%ymm12, 384(%2)\n vmovdqu %%ymm13, 416(%2)\n vmovdqu %%ymm14, 448(%2)\n vmovdqu %%ymm15, 480(%2)\n"
-        "vzeroupper\n"
-        : "+a"(rax) : "r"(pattern), "r"(out), "D"((long)getpid()), "S"((long)SIGUSR1)
-        : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    asm volatile(REGS16(YL) "syscall\n" REGS16(YS) "vzeroupper\n" KILL_OPERANDS : XMM_CLOBBERS);
 }
 
 #define ZL(n) "vmovdqu64 " #n "*64(%1), %%zmm" #n "\n"
