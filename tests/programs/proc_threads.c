@@ -163,6 +163,23 @@ static pid_t kill_beside_spinner(void *mode) {
     return sig_tid;
 }
 
+/* In a forked child: a SIGTERM to a spinner thread while the main thread waits in pause (or
+ * in nanosleep): it must kill the whole process. */
+static void __attribute__((noreturn)) sigterm_to_spinner(int in_nanosleep) {
+    pthread_t t2;
+    spinner_tid = 0;
+    stop_spin = 0;
+    pthread_create(&t2, NULL, spinner_report, (void *)0);
+    while (!spinner_tid) nap(1);
+    syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
+    for (;;) {
+        if (in_nanosleep)
+            nap(5);
+        else
+            pause();
+    }
+}
+
 static void thread_signals(void) {
     signal(SIGUSR1, note_tid);
     pthread_t t;
@@ -192,29 +209,15 @@ static void thread_signals(void) {
 
     /* a fatal signal to one thread kills the whole process */
     pid_t p = fork();
-    if (p == 0) {
-        pthread_t t2;
-        spinner_tid = 0;
-        stop_spin = 0;
-        pthread_create(&t2, NULL, spinner_report, (void *)0);
-        while (!spinner_tid) nap(1);
-        syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
-        for (;;) pause();
-    }
+    if (p == 0)
+        sigterm_to_spinner(0);
     int st;
     waitpid(p, &st, 0);
     printf("tgkill SIGTERM to a thread kills the process: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     /* the same while the main thread sleeps in nanosleep instead of pause */
     p = fork();
-    if (p == 0) {
-        pthread_t t2;
-        spinner_tid = 0;
-        stop_spin = 0;
-        pthread_create(&t2, NULL, spinner_report, (void *)0);
-        while (!spinner_tid) nap(1);
-        syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
-        for (;;) nap(5);
-    }
+    if (p == 0)
+        sigterm_to_spinner(1);
     waitpid(p, &st, 0);
     printf("  ... main in nanosleep: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
