@@ -223,6 +223,35 @@ def run_case(case, available, ctx, runs, timeouts, say):
     return outcomes
 
 
+def _probe_runners(runner_list, ctx, doc, say):
+    """Probe every runner into ``doc["runners"]``; the runners available."""
+    available = []
+    for runner in runner_list:
+        why = probe(runner, ctx)
+        doc["runners"][runner.name] = {"status": "missing" if why else "ok", "reason": why,
+                                       "description": runner.description,
+                                       "version": runner.version() if not why else None}
+        say(f"runner {runner.name}: " + (f"missing: {why}" if why else "ok"))
+        if not why:
+            available.append(runner)
+    return available
+
+
+def _case_cells(case, runner_list, runners_doc, outcomes):
+    """One case's cell per runner (missing, n/a or its summary), with the ratios."""
+    cells = {}
+    for runner in runner_list:
+        info = runners_doc[runner.name]
+        if info["status"] == "missing":
+            cells[runner.name] = {"status": "missing", "message": info["reason"]}
+        elif not runner.applies_to(case):
+            cells[runner.name] = {"status": "n/a", "message": "runs the syscall benchmark only"}
+        else:
+            cells[runner.name] = summarize(case, outcomes[runner.name])
+    add_ratios(case, cells)
+    return cells
+
+
 def run_suite(benchmark_names=(), runner_list=(), runs=3, quick=False, host_dir=None,
               command="python3 -m bench", progress=sys.stderr):
     """Runs the suite; returns the results document (see README of bench/)."""
@@ -255,33 +284,16 @@ def run_suite(benchmark_names=(), runner_list=(), runs=3, quick=False, host_dir=
         ctx = Context(programs=build_programs(), work_dir=work_dir, host_dir=host_dir,
                       target_ms=doc["target_ms"], max_timeout_s=QUICK_TIMEOUT_S if quick else None,
                       load_s=QUICK_LOAD_S if quick else FULL_LOAD_S)
-        available = []
+        available = _probe_runners(runner_list, ctx, doc, say)
         timeouts = {}
-        for runner in runner_list:
-            why = probe(runner, ctx)
-            doc["runners"][runner.name] = {"status": "missing" if why else "ok", "reason": why,
-                                           "description": runner.description,
-                                           "version": runner.version() if not why else None}
-            say(f"runner {runner.name}: " + (f"missing: {why}" if why else "ok"))
-            if not why:
-                available.append(runner)
         for bench in selected:
             bdoc = {"name": bench.name, "description": bench.description, "cases": []}
             for case in bench.cases:
                 if quick and not case.quick:
                     doc["skipped"].append(case.id)
                     continue
-                cells = {}
                 outcomes = run_case(case, available, ctx, runs, timeouts, say)
-                for runner in runner_list:
-                    info = doc["runners"][runner.name]
-                    if info["status"] == "missing":
-                        cells[runner.name] = {"status": "missing", "message": info["reason"]}
-                    elif not runner.applies_to(case):
-                        cells[runner.name] = {"status": "n/a", "message": "runs the syscall benchmark only"}
-                    else:
-                        cells[runner.name] = summarize(case, outcomes[runner.name])
-                add_ratios(case, cells)
+                cells = _case_cells(case, runner_list, doc["runners"], outcomes)
                 bdoc["cases"].append({"id": case.id, "label": case.label, "unit": case.unit,
                                       "better": case.better, "cells": cells})
             doc["benchmarks"].append(bdoc)

@@ -115,19 +115,56 @@ def _shmem() -> int:
     return 0
 
 
-def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, log=None) -> Result:
-    """Run ``count`` random syscalls in the sandbox; a Result (``ok`` when nothing went wrong)."""
-    from harness import compile_c, sandbox_cmd, sandbox_env
-    binary = compile_c("fuzz_syscalls")
-    res = Result("syscalls")
-    base = tempfile.mkdtemp(prefix="snakevisor-fuzz-", dir=FUZZ_DIR)
-    canary = make_canary(base)
-    before = snapshot(os.path.dirname(canary))
-    out_path, err_path = os.path.join(base, "stdout"), os.path.join(base, "stderr")
-    cmd = sandbox_cmd([binary, "run", str(seed), str(count), str(batch), canary],
-                      ("--memory", str(SANDBOX_MEMORY), "--cwd", "/tmp"))
+class _Watcher:
+    """A thread watching a running fuzz once a second: the fuzz binary seen as a host process,
+    host shared memory growing too much, or no new output for ``stall`` seconds (a hang) kill
+    it and are told in ``escapes``; ``log`` gets the last output line as it grows."""
+
+    def __init__(self, proc, binary: str, out_path: str, stall: float, shmem0: int, log):
+        self.proc, self.binary, self.out_path, self.stall, self.shmem0, self.log = \
+            proc, binary, out_path, stall, shmem0, log
+        self.escapes: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _kill(self, why: str):
+        self.escapes.append(why)
+        os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def _watch(self):
+        last_size, last_change = -1, time.monotonic()
+        while not self.stop.wait(1.0):
+            running = processes_running(self.binary)
+            if running:
+                return self._kill(f"ESCAPE: the fuzz program runs as host process(es) {running}")
+            if _shmem() - self.shmem0 > SHMEM_GROWTH_LIMIT:
+                return self._kill("RESOURCE: host shared memory grew by more than 4 GiB (overlay upper tmpfs?)")
+            size = os.path.getsize(self.out_path)
+            if size != last_size:
+                last_size, last_change = size, time.monotonic()
+                self._log_tail(size)
+            elif time.monotonic() - last_change > self.stall:
+                return self._kill(f"HANG: no progress for {self.stall:.0f} s")
+
+    def _log_tail(self, size: int):
+        if self.log:
+            with open(self.out_path, "rb") as f:
+                f.seek(max(0, size - 200))
+                tail = f.read().decode(errors="replace").strip().splitlines()
+            if tail:
+                self.log(tail[-1])
+
+    def finish(self) -> list[str]:
+        self.stop.set()
+        self.thread.join()
+        return self.escapes
+
+
+def _run_watched(cmd, binary: str, out_path: str, err_path: str, stall: float, log):
+    """Run the sandbox to its end under a _Watcher: (exit status, stdout, stderr, escapes)."""
+    from harness import sandbox_env
     env = sandbox_env()
-    start = time.monotonic()
     shmem0 = _shmem()
     # stdout through a pipe: the fuzzed children are root in the sandbox and may reach the
     # parent's descriptors (/proc/1/fd/1); a pipe cannot be truncated under the parent's feet.
@@ -143,49 +180,21 @@ def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, 
 
     copier = threading.Thread(target=copy_out, daemon=True)
     copier.start()
-    stop = threading.Event()
-    escapes: list[str] = []
-
-    def watch():
-        last_size, last_change = -1, time.monotonic()
-        while not stop.wait(1.0):
-            running = processes_running(binary)
-            if running:
-                escapes.append(f"ESCAPE: the fuzz program runs as host process(es) {running}")
-                os.killpg(proc.pid, signal.SIGKILL)
-                return
-            if _shmem() - shmem0 > SHMEM_GROWTH_LIMIT:
-                escapes.append("RESOURCE: host shared memory grew by more than 4 GiB (overlay upper tmpfs?)")
-                os.killpg(proc.pid, signal.SIGKILL)
-                return
-            size = os.path.getsize(out_path)
-            if size != last_size:
-                last_size, last_change = size, time.monotonic()
-                if log:
-                    with open(out_path, "rb") as f:
-                        f.seek(max(0, size - 200))
-                        tail = f.read().decode(errors="replace").strip().splitlines()
-                    if tail:
-                        log(tail[-1])
-            elif time.monotonic() - last_change > stall:
-                escapes.append(f"HANG: no progress for {stall:.0f} s")
-                os.killpg(proc.pid, signal.SIGKILL)
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+    watcher = _Watcher(proc, binary, out_path, stall, shmem0, log)
     try:
         proc.wait()
         copier.join()
     finally:
-        stop.set()
-        watcher.join()
-    res.seconds = time.monotonic() - start
-    res.failures += escapes
+        escapes = watcher.finish()
     with open(out_path, "rb") as f:
         stdout = f.read().decode(errors="replace")
     with open(err_path, "rb") as f:
         stderr = f.read().decode(errors="replace")
+    return proc, stdout, stderr, escapes
+
+
+def _judge_output(res: Result, returncode: int, stdout: str, stderr: str):
+    """The program's summary, FAIL lines and exit, and the Sentry's log, into ``res``."""
     stalls = [line for line in stdout.splitlines() if "no progress" in line]
     for line in stdout.splitlines():
         if line.startswith("summary:"):
@@ -193,18 +202,42 @@ def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, 
             res.details = "\n".join([line, *stalls[:20]])
         if line.startswith("FAIL") or line.startswith("  replay:"):
             res.failures.append(line)
-    if proc.returncode != 0 or not stdout.rstrip().endswith("done"):
-        res.failures.append(f"exit status {proc.returncode}; stdout tail:\n{stdout[-1500:]}")
+    if returncode != 0 or not stdout.rstrip().endswith("done"):
+        res.failures.append(f"exit status {returncode}; stdout tail:\n{stdout[-1500:]}")
     if "Traceback" in stderr or "internal error" in stderr:
         res.failures.append("the Sentry's log holds a traceback:\n" + _traceback_excerpt(stderr))
-    left = session_processes(proc.pid)
+
+
+def _kill_left_behind(sid: int) -> list[int]:
+    """Host processes left in the sandbox's session, killed."""
+    left = session_processes(sid)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
+
+
+def fuzz_syscalls(count: int, seed: int, batch: int = 1000, stall: float = 600, log=None) -> Result:
+    """Run ``count`` random syscalls in the sandbox; a Result (``ok`` when nothing went wrong)."""
+    from harness import compile_c, sandbox_cmd
+    binary = compile_c("fuzz_syscalls")
+    res = Result("syscalls")
+    base = tempfile.mkdtemp(prefix="snakevisor-fuzz-", dir=FUZZ_DIR)
+    canary = make_canary(base)
+    before = snapshot(os.path.dirname(canary))
+    cmd = sandbox_cmd([binary, "run", str(seed), str(count), str(batch), canary],
+                      ("--memory", str(SANDBOX_MEMORY), "--cwd", "/tmp"))
+    start = time.monotonic()
+    proc, stdout, stderr, escapes = _run_watched(cmd, binary, os.path.join(base, "stdout"),
+                                                 os.path.join(base, "stderr"), stall, log)
+    res.seconds = time.monotonic() - start
+    res.failures += escapes
+    _judge_output(res, proc.returncode, stdout, stderr)
+    left = _kill_left_behind(proc.pid)
     if left:
         res.failures.append(f"host processes left in the sandbox's session: {left}")
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
     if snapshot(os.path.dirname(canary)) != before:
         res.failures.append(f"ESCAPE: the canary {canary} changed on the host")
     res.details += (f"\nhost processes left in the sandbox's session: {len(left)}; the fuzz program seen running "

@@ -394,27 +394,167 @@ class Expect:
         self.allowed, self.required, self.closed, self.left = allowed, required, False, 1
 
 
-def run_session(sock: socket.socket, seed: int, budget: int, canary: str, check_fd) -> tuple[int, list[str]]:
-    """Fuzz one connection with ``budget`` frames from ``seed``: (frames sent, failures)."""
-    rng = random.Random(seed)
-    gen = Generator(rng, canary)
-    peer = Peer(sock, rng, check_fd)
-    outstanding: dict[int, Expect] = {}   # tag -> expectation (optional ones linger across windows)
-    flushes: dict[int, list[int]] = {}    # Tflush tag -> the tags it may have flushed
-    msize = 1 << 20                       # the server's frame limit until a version is negotiated
-    sent = 0
-    tags = iter(range(1 << 30))
-    close_ok = False
+ENCODE_ERRORS = (ValueError, OverflowError, struct.error)   # random fields no frame can carry
+# What a frame of a window is, by where rng.random() falls: (upper bound, Session method).
+FRAME_KINDS = ((0.55, "valid"), (0.8, "mutated"), (0.86, "unknown_type"), (0.99, "flush_race"),
+               (0.995, "oversized"), (1.0, "reused_tag"))
 
-    def new_tag():
+
+class Session:
+    """Fuzz one connection with ``budget`` frames from ``seed``; ``run`` gives (frames sent, failures).
+
+    Every random choice comes from one rng, in a fixed order: a seed replays its session."""
+
+    def __init__(self, sock: socket.socket, seed: int, budget: int, canary: str, check_fd):
+        self.sock = sock
+        self.rng = random.Random(seed)
+        self.gen = Generator(self.rng, canary)
+        self.peer = Peer(sock, self.rng, check_fd)
+        self.budget = budget
+        self.outstanding: dict[int, Expect] = {}   # tag -> expectation (optional ones linger across windows)
+        self.flushes: dict[int, list] = {}         # Tflush tag -> the (tag, Expect) it may have flushed
+        self.msize = 1 << 20                       # the server's frame limit until a version is negotiated
+        self.sent = 0
+        self.tags = iter(range(1 << 30))
+        self.close_ok = False    # sticky: a frame that may close the connection went out
+        self.data = bytearray()  # the window being built
+        self.may_close = False   # ... holds a frame that may close the connection
+
+    def run(self) -> tuple[int, list[str]]:
+        try:
+            if self.rng.random() < 0.95:
+                self.negotiate()
+            while self.sent < self.budget:
+                self.window()
+            self.end()
+        except Closed:
+            # A close is the answer to bad framing, a frame above msize, a reused tag or a reset only.
+            if not self.close_ok:
+                return self.sent, ["the Gofer closed the connection after well-framed requests"]
+        except Failure as f:
+            return self.sent, [str(f)]
+        return self.sent, []
+
+    def negotiate(self):
+        rng, peer = self.rng, self.peer
+        v = rng.choice([C.VERSION_9P2000L, C.VERSION_SNAKEVISOR, C.VERSION_SNAKEVISOR, b"9P2000.L.Google.3"])
+        r = peer.exchange([M.Tversion(msize=rng.choice([4096, 8192, 1 << 16, 1 << 20, 1 << 24]), version=v)])[0]
+        if r.version != C.VERSION_UNKNOWN:
+            self.msize = r.msize
+        peer.exchange([M.Tattach(tag=1, fid=0, uname=b"root")])
+        # Open fids the Tflush races use: 9 on the big file, 10 on the root directory.
+        peer.exchange([M.Twalk(tag=2, fid=0, newfid=9, wnames=(b"big",)), M.Twalk(tag=3, fid=0, newfid=10)])
+        peer.exchange([M.Tlopen(tag=4, fid=9, flags=os.O_RDONLY), M.Tlopen(tag=5, fid=10, flags=os.O_RDONLY)])
+        self.sent += 7
+
+    def new_tag(self) -> int:
         while True:
-            t = next(tags) % 0xFFFF
-            if t not in outstanding:
+            t = next(self.tags) % 0xFFFF
+            if t not in self.outstanding:
                 return t
 
-    def on_reply(r):
-        nonlocal msize
-        e = outstanding.get(r.tag)
+    # ---- one window: up to 32 frames in one send, then the replies they must get
+
+    def window(self):
+        self.data, self.may_close = bytearray(), False
+        for _ in range(self.rng.randrange(1, 33)):
+            tag = self.new_tag()
+            p = self.rng.random()
+            getattr(self, next(kind for limit, kind in FRAME_KINDS if p < limit))(tag)
+        # Sticky: a frame that may close the connection (a reused tag) may still be queued
+        # at the server when the next window goes out.
+        self.close_ok = self.close_ok or self.may_close
+        self.peer.send(bytes(self.data))
+        while any(e.required for e in self.outstanding.values()):
+            self.on_reply(self.peer.recv_one())
+        if self.may_close:
+            self.drain()
+
+    def drain(self):
+        """Take the replies already there (the connection may be closing): none more is awaited."""
+        self.sock.settimeout(0.001)
+        try:
+            while True:
+                self.on_reply(self.peer.recv_one())
+        except Failure as f:
+            if "no reply within" not in str(f):
+                raise
+        finally:
+            self.sock.settimeout(REPLY_TIMEOUT)
+
+    def add(self, tag: int, raw: bytes):
+        """A frame of the window that gets one reply of its own type or Rlerror (or a close)."""
+        mtype = raw[4]
+        if len(raw) > self.msize:
+            self.may_close = True
+        if mtype == C.TVERSION:   # resets the session: what is in flight may never be answered
+            self.abandon_all()
+            self.may_close = True
+        if mtype == C.TFLUSH:
+            old = struct.unpack_from("<H", raw, 7)[0] if len(raw) >= 9 else None
+            if old in self.outstanding:
+                self.flushes[tag] = [(old, self.outstanding[old])]
+        self.outstanding[tag] = Expect({C.RLERROR, mtype + 1})
+        self.data += raw
+        self.sent += 1
+
+    def valid(self, tag: int):
+        try:
+            raw = encode(self.gen.request(tag))
+        except ENCODE_ERRORS:
+            return
+        self.add(tag, raw)
+
+    def mutated(self, tag: int):
+        try:
+            raw = mutate(self.rng, encode(self.gen.request(tag)))
+        except ENCODE_ERRORS:
+            return
+        self.add(tag, raw)
+
+    def unknown_type(self, tag: int):
+        rng = self.rng
+        self.add(tag, frame(rng.randrange(256), tag, rng.randbytes(rng.randrange(64))))
+
+    def flush_race(self, tag: int):
+        """A Tflush racing a request the worker pool runs."""
+        rng = self.rng
+        slow = rng.choice([M.Tread(tag=tag, fid=9, offset=0, count=rng.choice([1 << 17, 1 << 20])),
+                           M.Treaddir(tag=tag, fid=10, offset=0, count=1 << 16),
+                           M.Tfsync(tag=tag, fid=9)])
+        raw = encode(slow)
+        self.outstanding[tag] = Expect({C.RLERROR, type(slow).TYPE + 1})
+        ftag = self.new_tag()
+        raw += encode(M.Tflush(tag=ftag, oldtag=tag))
+        self.outstanding[ftag] = Expect({C.RFLUSH, C.RLERROR})
+        self.flushes[ftag] = [(tag, self.outstanding[tag])]
+        self.data += raw
+        self.sent += 2
+
+    def oversized(self, tag: int):
+        """Above msize: the server must close."""
+        self.add(tag, encode(M.Twrite(tag=tag, fid=9, offset=0, data=bytes(min(self.msize, 1 << 24) + 1))))
+
+    def reused_tag(self, _tag: int):
+        """A tag reused while (maybe) in flight: a reply each, or a close."""
+        flushed = {id(e) for targets in self.flushes.values() for _, e in targets}
+        reusable = [t for t, e in self.outstanding.items() if id(e) not in flushed and not e.closed]
+        if not reusable:
+            return
+        tag = self.rng.choice(reusable)
+        raw = frame(self.rng.choice([C.TGETATTR, C.TREAD, C.TCLUNK]), tag, self.rng.randbytes(12))
+        e = self.outstanding[tag]
+        e.allowed = e.allowed | {C.RLERROR, C.RGETATTR, C.RREAD, C.RCLUNK}
+        e.required = False
+        e.left += 1
+        self.may_close = True
+        self.data += raw
+        self.sent += 1
+
+    # ---- replies
+
+    def on_reply(self, r):
+        e = self.outstanding.get(r.tag)
         if e is None:
             raise Failure(f"a reply nobody asked for: {r!r}"[:300])
         if e.closed:
@@ -423,201 +563,143 @@ def run_session(sock: socket.socket, seed: int, budget: int, canary: str, check_
             raise Failure(f"reply type {type(r).__name__} to a frame that allows {sorted(e.allowed)}: {r!r}"[:300])
         e.left -= 1
         if not e.left:
-            del outstanding[r.tag]
+            del self.outstanding[r.tag]
         if isinstance(r, M.Rversion) and r.version != C.VERSION_UNKNOWN:
-            msize = r.msize
+            self.msize = r.msize
         # Rflush: the flushed request is answered or never will be; a flushed Tflush takes
         # what it flushed along (neither gets a reply after this Rflush).
-        chain = list(flushes.pop(r.tag, ()))
+        chain = list(self.flushes.pop(r.tag, ()))
         if not isinstance(r, M.Rflush):   # a Tflush refused as malformed flushed nothing
             chain = []
         while chain:   # (tag, Expect): the tag may carry a newer request by now
             old, e = chain.pop()
-            if outstanding.get(old) is e:
+            if self.outstanding.get(old) is e:
                 e.required, e.closed = False, True
-                chain += flushes.pop(old, ())
+                chain += self.flushes.pop(old, ())
 
-    def abandon_all():
-        for e in outstanding.values():
+    def abandon_all(self):
+        for e in self.outstanding.values():
             e.required = False
 
-    try:
-        if rng.random() < 0.95:
-            v = rng.choice([C.VERSION_9P2000L, C.VERSION_SNAKEVISOR, C.VERSION_SNAKEVISOR, b"9P2000.L.Google.3"])
-            r = peer.exchange([M.Tversion(msize=rng.choice([4096, 8192, 1 << 16, 1 << 20, 1 << 24]), version=v)])[0]
-            if r.version != C.VERSION_UNKNOWN:
-                msize = r.msize
-            peer.exchange([M.Tattach(tag=1, fid=0, uname=b"root")])
-            # Open fids the Tflush races use: 9 on the big file, 10 on the root directory.
-            peer.exchange([M.Twalk(tag=2, fid=0, newfid=9, wnames=(b"big",)), M.Twalk(tag=3, fid=0, newfid=10)])
-            peer.exchange([M.Tlopen(tag=4, fid=9, flags=os.O_RDONLY), M.Tlopen(tag=5, fid=10, flags=os.O_RDONLY)])
-            sent += 7
-        while sent < budget:
-            data = bytearray()
-            may_close = False
-            for _ in range(rng.randrange(1, 33)):
-                tag = new_tag()
-                p = rng.random()
-                if p < 0.55:
-                    msg = gen.request(tag)
-                    try:
-                        raw = encode(msg)
-                    except (ValueError, OverflowError, struct.error):
-                        continue
-                elif p < 0.8:
-                    try:
-                        raw = mutate(rng, encode(gen.request(tag)))
-                    except (ValueError, OverflowError, struct.error):
-                        continue
-                elif p < 0.86:
-                    raw = frame(rng.randrange(256), tag, rng.randbytes(rng.randrange(64)))
-                elif p < 0.99:   # a Tflush racing a request the worker pool runs
-                    slow = rng.choice([M.Tread(tag=tag, fid=9, offset=0, count=rng.choice([1 << 17, 1 << 20])),
-                                       M.Treaddir(tag=tag, fid=10, offset=0, count=1 << 16),
-                                       M.Tfsync(tag=tag, fid=9)])
-                    raw = encode(slow)
-                    outstanding[tag] = Expect({C.RLERROR, type(slow).TYPE + 1})
-                    ftag = new_tag()
-                    raw += encode(M.Tflush(tag=ftag, oldtag=tag))
-                    outstanding[ftag] = Expect({C.RFLUSH, C.RLERROR})
-                    flushes[ftag] = [(tag, outstanding[tag])]
-                    data += raw
-                    sent += 2
-                    continue
-                elif p < 0.995:   # oversized: above msize, the server must close
-                    raw = encode(M.Twrite(tag=tag, fid=9, offset=0, data=bytes(min(msize, 1 << 24) + 1)))
-                else:            # a tag reused while (maybe) in flight: a reply each, or a close
-                    flushed = {id(e) for targets in flushes.values() for _, e in targets}
-                    reusable = [t for t, e in outstanding.items() if id(e) not in flushed and not e.closed]
-                    if not reusable:
-                        continue
-                    tag = rng.choice(reusable)
-                    raw = frame(rng.choice([C.TGETATTR, C.TREAD, C.TCLUNK]), tag, rng.randbytes(12))
-                    e = outstanding[tag]
-                    e.allowed = e.allowed | {C.RLERROR, C.RGETATTR, C.RREAD, C.RCLUNK}
-                    e.required = False
-                    e.left += 1
-                    may_close = True
-                    data += raw
-                    sent += 1
-                    continue
-                mtype = raw[4]
-                if len(raw) > msize:
-                    may_close = True
-                if mtype == C.TVERSION:   # resets the session: what is in flight may never be answered
-                    abandon_all()
-                    may_close = True
-                if mtype == C.TFLUSH:
-                    old = struct.unpack_from("<H", raw, 7)[0] if len(raw) >= 9 else None
-                    if old in outstanding:
-                        flushes[tag] = [(old, outstanding[old])]
-                outstanding[tag] = Expect({C.RLERROR, mtype + 1})
-                data += raw
-                sent += 1
-            # Sticky: a frame that may close the connection (a reused tag) may still be queued
-            # at the server when the next window goes out.
-            close_ok = close_ok or may_close
-            peer.send(bytes(data))
-            while any(e.required for e in outstanding.values()):
-                on_reply(peer.recv_one())
-            if may_close:
-                sock.settimeout(0.001)
-                try:
-                    while True:
-                        on_reply(peer.recv_one())
-                except Failure as f:
-                    if "no reply within" not in str(f):
-                        raise
-                finally:
-                    sock.settimeout(REPLY_TIMEOUT)
-        # The end of a session: sometimes bytes no frame can make sense of.
-        close_ok = True
+    def end(self):
+        """The end of a session: sometimes bytes no frame can make sense of."""
+        rng, peer = self.rng, self.peer
+        self.close_ok = True
         end = rng.randrange(6)
         if end == 0:
             peer.send(struct.pack("<IBH", rng.choice([0, 3, 6]), C.TREAD, 1))
         elif end == 1:
-            peer.send(struct.pack("<IBH", rng.choice([msize + 1, 0xFFFFFFFF]), C.TWRITE, 1) + bytes(100))
+            peer.send(struct.pack("<IBH", rng.choice([self.msize + 1, 0xFFFFFFFF]), C.TWRITE, 1) + bytes(100))
         elif end == 2:
             peer.send(struct.pack("<IBH", 100, C.TWALK, 1) + bytes(20))   # truncated: the server waits
         elif end == 3:
             peer.send(rng.randbytes(rng.randrange(1, 4096)))
-        sent += 1
+        self.sent += 1
         if end in (0, 1):   # an unframeable stream: the server must close it
-            abandon_all()
+            self.abandon_all()
             while True:
                 try:
-                    on_reply(peer.recv_one())
+                    self.on_reply(peer.recv_one())
                 except Closed:
                     break
-    except Closed:
-        # A close is the answer to bad framing, a frame above msize, a reused tag or a reset only.
-        if not close_ok:
-            return sent, ["the Gofer closed the connection after well-framed requests"]
-    except Failure as f:
-        return sent, [str(f)]
-    return sent, []
 
 
 # ------------------------------------------------------------------ the run
 
-def fuzz_9p(count: int, seed: int, session: int | None = None, connection: int = 0, log=None) -> Result:
-    """Send about ``count`` frames to Gofers in sessions of a few thousand; a Result."""
-    res = Result("9p frames")
-    rng = random.Random(seed)
-    base = tempfile.mkdtemp(prefix="snakevisor-fuzz9p-", dir=FUZZ_DIR)
-    canary = make_canary(base)
-    canary_dir = os.path.dirname(canary)
-    before = snapshot(canary_dir)
-    cst = os.stat(canary)
-    watch = Inotify([canary_dir, canary])
+class Canary:
+    """The canary beside the served trees: what it was, an inotify watch on it, and a check
+    that a descriptor the Gofer donates is not it."""
 
-    def check_fd(fd):
+    def __init__(self, base: str):
+        self.path = make_canary(base)
+        self.dir = os.path.dirname(self.path)
+        self.before = snapshot(self.dir)
+        self.stat = os.stat(self.path)
+        self.watch = Inotify([self.dir, self.path])
+
+    def check_fd(self, fd: int):
         st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) == (cst.st_dev, cst.st_ino):
+        if (st.st_dev, st.st_ino) == (self.stat.st_dev, self.stat.st_ino):
             raise Failure("the Gofer donated a descriptor of the canary")
 
-    start = time.monotonic()
-    index = 0
-    try:
-        while not res.failures and (res.calls < count if session is None else index == 0):
-            g = GoferUnderTest(base, index, canary)
-            try:
-                for k, sock in enumerate(g.fuzz):
-                    if session is not None and k != connection:
-                        continue
-                    sseed = session if session is not None else rng.getrandbits(63)
-                    budget = rng.randint(*SESSION_MESSAGES) if session is None else count
-                    sent, fails = run_session(sock, sseed, budget, canary, check_fd)
-                    res.calls += sent
-                    sock.close()
-                    where = f"session {sseed:#x} on connection {k} of Gofer {index}"
-                    res.failures += [f"{where}: {f}" for f in fails]
-                    problem = g.check_health()
-                    if problem:
-                        res.failures.append(f"after {where}: {problem}")
-                    touched = watch.events()
-                    if touched:
-                        res.failures.append(f"after {where}: ESCAPE: the canary was touched: {touched[:5]}")
-                    if res.failures:
-                        res.failures.append(f"replay: python3 tests/fuzz.py 9p --session {sseed:#x} "
-                                            f"--connection {k} --count {budget}")
-                        break
-            finally:
-                res.failures += [f"Gofer {index}: {p}" for p in g.stop()]
-            index += 1
-            if log:
-                log(f"progress: {res.calls} frames, {index} Gofers, {time.monotonic() - start:.0f} s")
-    finally:
-        touched = watch.events()
-        watch.close()
-    res.seconds = time.monotonic() - start
-    if touched:
-        res.failures.append(f"ESCAPE: the canary was touched: {touched[:5]}")
-    if snapshot(canary_dir) != before:
-        res.failures.append(f"ESCAPE: the canary directory {canary_dir} changed")
-    res.details = f"{index} Gofer(s), seed {seed:#x}"
-    if res.failures:
-        res.details += f"; logs kept in {base}"
-    else:
-        shutil.rmtree(base, ignore_errors=True)
-    return res
+    def close(self) -> list[str]:
+        """What happened to the canary: failures."""
+        touched = self.watch.events()
+        self.watch.close()
+        failures = []
+        if touched:
+            failures.append(f"ESCAPE: the canary was touched: {touched[:5]}")
+        if snapshot(self.dir) != self.before:
+            failures.append(f"ESCAPE: the canary directory {self.dir} changed")
+        return failures
+
+
+class Run:
+    """Sessions on the fuzz connections of one Gofer after another until ``count`` frames or a
+    failure; with ``session``, only that session on connection ``connection``."""
+
+    def __init__(self, count: int, seed: int, session: int | None, connection: int, log):
+        self.res = Result("9p frames")
+        self.rng = random.Random(seed)
+        self.count, self.seed, self.session, self.connection, self.log = count, seed, session, connection, log
+        self.base = tempfile.mkdtemp(prefix="snakevisor-fuzz9p-", dir=FUZZ_DIR)
+        self.canary = Canary(self.base)
+
+    def run(self) -> Result:
+        res = self.res
+        start = time.monotonic()
+        index = 0
+        try:
+            while not res.failures and (res.calls < self.count if self.session is None else index == 0):
+                self.gofer(index)
+                index += 1
+                if self.log:
+                    self.log(f"progress: {res.calls} frames, {index} Gofers, {time.monotonic() - start:.0f} s")
+        finally:
+            canary_failures = self.canary.close()
+        res.seconds = time.monotonic() - start
+        res.failures += canary_failures
+        res.details = f"{index} Gofer(s), seed {self.seed:#x}"
+        if res.failures:
+            res.details += f"; logs kept in {self.base}"
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
+        return res
+
+    def gofer(self, index: int):
+        g = GoferUnderTest(self.base, index, self.canary.path)
+        try:
+            for k, sock in enumerate(g.fuzz):
+                if self.session is not None and k != self.connection:
+                    continue
+                if not self.one_session(g, index, k, sock):
+                    break
+        finally:
+            self.res.failures += [f"Gofer {index}: {p}" for p in g.stop()]
+
+    def one_session(self, g: GoferUnderTest, index: int, k: int, sock) -> bool:
+        """A session on connection ``k``, then the Gofer's health and the canary: False on a failure."""
+        res = self.res
+        sseed = self.session if self.session is not None else self.rng.getrandbits(63)
+        budget = self.rng.randint(*SESSION_MESSAGES) if self.session is None else self.count
+        sent, fails = Session(sock, sseed, budget, self.canary.path, self.canary.check_fd).run()
+        res.calls += sent
+        sock.close()
+        where = f"session {sseed:#x} on connection {k} of Gofer {index}"
+        res.failures += [f"{where}: {f}" for f in fails]
+        problem = g.check_health()
+        if problem:
+            res.failures.append(f"after {where}: {problem}")
+        touched = self.canary.watch.events()
+        if touched:
+            res.failures.append(f"after {where}: ESCAPE: the canary was touched: {touched[:5]}")
+        if res.failures:
+            res.failures.append(f"replay: python3 tests/fuzz.py 9p --session {sseed:#x} "
+                                f"--connection {k} --count {budget}")
+            return False
+        return True
+
+
+def fuzz_9p(count: int, seed: int, session: int | None = None, connection: int = 0, log=None) -> Result:
+    """Send about ``count`` frames to Gofers in sessions of a few thousand; a Result."""
+    return Run(count, seed, session, connection, log).run()

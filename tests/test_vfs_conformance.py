@@ -395,12 +395,18 @@ def test_mknod_char_device(world):
     assert write(w, fd, b"discarded") == 9
 
 
-def test_attribute_syscalls(world):
+def _ten_byte_file(w):
+    """/tmp/f holding ten bytes, open read-write: its descriptor."""
+    fd = openf(w, b"/tmp/f", abi.O_CREAT | abi.O_RDWR)
+    write(w, fd, b"0123456789")
+    return fd
+
+
+def test_chmod_chown_truncate(world):
     w = world
     t = w.t
     m = t.mm.cstr
-    fd = openf(w, b"/tmp/f", abi.O_CREAT | abi.O_RDWR)
-    write(w, fd, b"0123456789")
+    fd = _ten_byte_file(w)
     assert call(sp.chmod, t, m(b"/tmp/f"), 0o4755) == 0
     assert stat_of(w, b"/tmp/f")[3] == abi.S_IFREG | 0o4755
     call(sf.fchmod, t, fd, 0o4750)
@@ -422,7 +428,14 @@ def test_attribute_syscalls(world):
     assert stat_of(w, b"/tmp/f")[8] == 100
     ro = openf(w, b"/tmp/f")
     assert err(sf.ftruncate, t, ro, 1) == EINVAL
-    # utimensat: explicit, OMIT, NOW
+
+
+def test_utimensat_utimes_utime(world):
+    """utimensat: explicit, OMIT, NOW; utimes and utime."""
+    w = world
+    t = w.t
+    m = t.mm.cstr
+    fd = _ten_byte_file(w)
     ts = t.mm.put(abi.TIMESPEC.pack(1000, 5) + abi.TIMESPEC.pack(2000, abi.UTIME_OMIT))
     # stat() first: on a shared (volume) filesystem it takes the host's own mtime, which a locally
     # cached value after our write may differ from by microseconds.
@@ -442,6 +455,14 @@ def test_attribute_syscalls(world):
     call(sp.utime, t, m(b"/tmp/f"), ub)
     assert (ino.atime, ino.mtime) == (3 * 10**9, 4 * 10**9)
     assert err(sp.utimes, t, m(b"/tmp/f"), t.mm.put(abi.TIMEVAL.pack(1, 10**6) * 2)) == EINVAL
+
+
+def test_statfs_fallocate_fsync_flock_readahead(world):
+    w = world
+    t = w.t
+    m = t.mm.cstr
+    fd = _ten_byte_file(w)
+    ro = openf(w, b"/tmp/f")
     # statfs / fstatfs
     sb = t.mm.alloc(120)
     call(sp.statfs, t, m(b"/tmp"), sb)

@@ -71,6 +71,27 @@ static int __attribute__((noinline)) recurse(int n) {
     return recurse(n + 1) + pad[0];
 }
 
+/* In a forked child: overflow a 256 KiB stack with SIGSEGV caught on the alternate stack
+ * (``with_alt``) or with none (the overflow then kills; no core file). Exits 42 when it was
+ * survived on the alternate stack, 43 when survived otherwise, 44 when survived with none. */
+static void __attribute__((noreturn)) overflow_child(int with_alt) {
+    struct rlimit rl = {256 * 1024, 256 * 1024};
+    setrlimit(RLIMIT_STACK, &rl);
+    if (!with_alt) {
+        rl.rlim_cur = rl.rlim_max = 0;
+        setrlimit(RLIMIT_CORE, &rl);
+        stack_t off = {.ss_flags = SS_DISABLE};
+        sigaltstack(&off, NULL);
+    }
+    struct sigaction s2;
+    memset(&s2, 0, sizeof s2);
+    s2.sa_sigaction = h_segv;
+    s2.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &s2, NULL);
+    if (sigsetjmp(env, 1) == 0) { recurse(0); _exit(1); }
+    _exit(!with_alt ? 44 : seg_on_alt && depth_reached > 10 ? 42 : 43);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && !strcmp(argv[1], "after-exec")) {
@@ -133,37 +154,15 @@ int main(int argc, char **argv) {
 
     /* stack overflow: only survivable on the alternate stack */
     p = fork();
-    if (p == 0) {
-        struct rlimit rl = {256 * 1024, 256 * 1024};
-        setrlimit(RLIMIT_STACK, &rl);
-        struct sigaction s2;
-        memset(&s2, 0, sizeof s2);
-        s2.sa_sigaction = h_segv;
-        s2.sa_flags = SA_SIGINFO | SA_ONSTACK;
-        sigaction(SIGSEGV, &s2, NULL);
-        if (sigsetjmp(env, 1) == 0) { recurse(0); _exit(1); }
-        _exit(seg_on_alt && depth_reached > 10 ? 42 : 43);
-    }
+    if (p == 0)
+        overflow_child(1);
     waitpid(p, &st, 0);
     printf("stack overflow recovered on alt stack: exited=%d code=%d\n", WIFEXITED(st), WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
 
     /* without an alternate stack the overflow kills with SIGSEGV */
     p = fork();
-    if (p == 0) {
-        struct rlimit rl = {256 * 1024, 256 * 1024};
-        setrlimit(RLIMIT_STACK, &rl);
-        rl.rlim_cur = rl.rlim_max = 0;
-        setrlimit(RLIMIT_CORE, &rl);
-        stack_t off = {.ss_flags = SS_DISABLE};
-        sigaltstack(&off, NULL);
-        struct sigaction s2;
-        memset(&s2, 0, sizeof s2);
-        s2.sa_sigaction = h_segv;
-        s2.sa_flags = SA_SIGINFO | SA_ONSTACK;
-        sigaction(SIGSEGV, &s2, NULL);
-        if (sigsetjmp(env, 1) == 0) { recurse(0); _exit(1); }
-        _exit(44);
-    }
+    if (p == 0)
+        overflow_child(0);
     waitpid(p, &st, 0);
     printf("overflow without alt stack: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 

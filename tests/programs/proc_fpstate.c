@@ -23,43 +23,34 @@ static int have_avx, have_avx512;
 static volatile unsigned handler_mxcsr, handler_fcw, handler_saw_xmm0;
 static volatile int edit_xmm1;
 
+/* Register lists for the asm below: register n of a width lives at n * that width in a buffer
+ * (operand %0 in the clobbers; %1 in and %2 out in the round trips). */
+#define REGS16(M, a) M(0, a) M(1, a) M(2, a) M(3, a) M(4, a) M(5, a) M(6, a) M(7, a) M(8, a) M(9, a) M(10, a) M(11, a) M(12, a) M(13, a) M(14, a) M(15, a)
+#define REGS32(M, a) REGS16(M, a) M(16, a) M(17, a) M(18, a) M(19, a) M(20, a) M(21, a) M(22, a) M(23, a) M(24, a) M(25, a) M(26, a) M(27, a) M(28, a) M(29, a) M(30, a) M(31, a)
+#define XL(n, src) "movdqu " #n "*16(" src "), %%xmm" #n "\n"
+#define XS(n, dst) "movdqu %%xmm" #n ", " #n "*16(" dst ")\n"
+#define YL(n, src) "vmovdqu " #n "*32(" src "), %%ymm" #n "\n"
+#define YS(n, dst) "vmovdqu %%ymm" #n ", " #n "*32(" dst ")\n"
+#define ZL(n, src) "vmovdqu64 " #n "*64(" src "), %%zmm" #n "\n"
+#define ZS(n, dst) "vmovdqu64 %%zmm" #n ", " #n "*64(" dst ")\n"
+#define XMM0_15 "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+#define XMM16_31 "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31"
+#define K1_7 "k1", "k2", "k3", "k4", "k5", "k6", "k7"
+
 static void __attribute__((noinline)) clobber_sse(void) {
-    asm volatile(
-        "movdqu 0(%0), %%xmm0\n movdqu 16(%0), %%xmm1\n movdqu 32(%0), %%xmm2\n movdqu 48(%0), %%xmm3\n"
-        "movdqu 64(%0), %%xmm4\n movdqu 80(%0), %%xmm5\n movdqu 96(%0), %%xmm6\n movdqu 112(%0), %%xmm7\n"
-        "movdqu 128(%0), %%xmm8\n movdqu 144(%0), %%xmm9\n movdqu 160(%0), %%xmm10\n movdqu 176(%0), %%xmm11\n"
-        "movdqu 192(%0), %%xmm12\n movdqu 208(%0), %%xmm13\n movdqu 224(%0), %%xmm14\n movdqu 240(%0), %%xmm15\n"
-        :: "r"(junk) : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    asm volatile(REGS16(XL, "%0") :: "r"(junk) : XMM0_15);
 }
 
 static void __attribute__((noinline, target("avx"))) clobber_avx(void) {
-    asm volatile(
-        "vmovdqu 0(%0), %%ymm0\n vmovdqu 32(%0), %%ymm1\n vmovdqu 64(%0), %%ymm2\n vmovdqu 96(%0), %%ymm3\n"
-        "vmovdqu 128(%0), %%ymm4\n vmovdqu 160(%0), %%ymm5\n vmovdqu 192(%0), %%ymm6\n vmovdqu 224(%0), %%ymm7\n"
-        "vmovdqu 256(%0), %%ymm8\n vmovdqu 288(%0), %%ymm9\n vmovdqu 320(%0), %%ymm10\n vmovdqu 352(%0), %%ymm11\n"
-        "vmovdqu 384(%0), %%ymm12\n vmovdqu 416(%0), %%ymm13\n vmovdqu 448(%0), %%ymm14\n vmovdqu 480(%0), %%ymm15\n"
-        :: "r"(junk) : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    asm volatile(REGS16(YL, "%0") :: "r"(junk) : XMM0_15);
 }
 
-#define Z8(op, base) op " " #base "*64(%0), %%zmm" #base "\n"
 static void __attribute__((noinline, target("avx512f,avx512bw"))) clobber_avx512(void) {
     asm volatile(
-        "vmovdqu64 0*64(%0), %%zmm0\n vmovdqu64 1*64(%0), %%zmm1\n vmovdqu64 2*64(%0), %%zmm2\n vmovdqu64 3*64(%0), %%zmm3\n"
-        "vmovdqu64 4*64(%0), %%zmm4\n vmovdqu64 5*64(%0), %%zmm5\n vmovdqu64 6*64(%0), %%zmm6\n vmovdqu64 7*64(%0), %%zmm7\n"
-        "vmovdqu64 8*64(%0), %%zmm8\n vmovdqu64 9*64(%0), %%zmm9\n vmovdqu64 10*64(%0), %%zmm10\n vmovdqu64 11*64(%0), %%zmm11\n"
-        "vmovdqu64 12*64(%0), %%zmm12\n vmovdqu64 13*64(%0), %%zmm13\n vmovdqu64 14*64(%0), %%zmm14\n vmovdqu64 15*64(%0), %%zmm15\n"
-        "vmovdqu64 16*64(%0), %%zmm16\n vmovdqu64 17*64(%0), %%zmm17\n vmovdqu64 18*64(%0), %%zmm18\n vmovdqu64 19*64(%0), %%zmm19\n"
-        "vmovdqu64 20*64(%0), %%zmm20\n vmovdqu64 21*64(%0), %%zmm21\n vmovdqu64 22*64(%0), %%zmm22\n vmovdqu64 23*64(%0), %%zmm23\n"
-        "vmovdqu64 24*64(%0), %%zmm24\n vmovdqu64 25*64(%0), %%zmm25\n vmovdqu64 26*64(%0), %%zmm26\n vmovdqu64 27*64(%0), %%zmm27\n"
-        "vmovdqu64 28*64(%0), %%zmm28\n vmovdqu64 29*64(%0), %%zmm29\n vmovdqu64 30*64(%0), %%zmm30\n vmovdqu64 31*64(%0), %%zmm31\n"
+        REGS32(ZL, "%0")
         "kxnorq %%k0, %%k0, %%k1\n kxnorq %%k0, %%k0, %%k2\n kxnorq %%k0, %%k0, %%k3\n kxnorq %%k0, %%k0, %%k4\n"
         "kxnorq %%k0, %%k0, %%k5\n kxnorq %%k0, %%k0, %%k6\n kxnorq %%k0, %%k0, %%k7\n"
-        :: "r"(junk) : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",
-        "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31",
-        "k1", "k2", "k3", "k4", "k5", "k6", "k7");
+        :: "r"(junk) : XMM0_15, XMM16_31, K1_7);
 }
 
 static void handler(int sig, siginfo_t *si, void *ucv) {
@@ -85,62 +76,34 @@ static void handler(int sig, siginfo_t *si, void *ucv) {
     else clobber_sse();
 }
 
-/* Load xmm0-15 from pattern, kill(getpid(), SIGUSR1) with a raw syscall, store to out. */
+/* The round trips: load every vector register from pattern, kill(getpid(), SIGUSR1) with a
+ * raw syscall (the handler clobbers them), store them to out. */
+#define KILL_OPERANDS : "+a"(rax) : "r"(pattern), "r"(out), "D"((long)getpid()), "S"((long)SIGUSR1)
+
 static void __attribute__((noinline)) sse_round_trip(void) {
     long rax = SYS_kill;
-    asm volatile(
-        "movdqu 0(%1), %%xmm0\n movdqu 16(%1), %%xmm1\n movdqu 32(%1), %%xmm2\n movdqu 48(%1), %%xmm3\n"
-        "movdqu 64(%1), %%xmm4\n movdqu 80(%1), %%xmm5\n movdqu 96(%1), %%xmm6\n movdqu 112(%1), %%xmm7\n"
-        "movdqu 128(%1), %%xmm8\n movdqu 144(%1), %%xmm9\n movdqu 160(%1), %%xmm10\n movdqu 176(%1), %%xmm11\n"
-        "movdqu 192(%1), %%xmm12\n movdqu 208(%1), %%xmm13\n movdqu 224(%1), %%xmm14\n movdqu 240(%1), %%xmm15\n"
-        "syscall\n"
-        "movdqu %%xmm0, 0(%2)\n movdqu %%xmm1, 16(%2)\n movdqu %%xmm2, 32(%2)\n movdqu %%xmm3, 48(%2)\n"
-        "movdqu %%xmm4, 64(%2)\n movdqu %%xmm5, 80(%2)\n movdqu %%xmm6, 96(%2)\n movdqu %%xmm7, 112(%2)\n"
-        "movdqu %%xmm8, 128(%2)\n movdqu %%xmm9, 144(%2)\n movdqu %%xmm10, 160(%2)\n movdqu %%xmm11, 176(%2)\n"
-        "movdqu %%xmm12, 192(%2)\n movdqu %%xmm13, 208(%2)\n movdqu %%xmm14, 224(%2)\n movdqu %%xmm15, 240(%2)\n"
-        : "+a"(rax) : "r"(pattern), "r"(out), "D"((long)getpid()), "S"((long)SIGUSR1)
-        : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    asm volatile(REGS16(XL, "%1") "syscall\n" REGS16(XS, "%2") KILL_OPERANDS : "rcx", "r11", "memory", XMM0_15);
 }
 
 static void __attribute__((noinline, target("avx"))) avx_round_trip(void) {
     long rax = SYS_kill;
-    asm volatile(
-        "vmovdqu 0(%1), %%ymm0\n vmovdqu 32(%1), %%ymm1\n vmovdqu 64(%1), %%ymm2\n vmovdqu 96(%1), %%ymm3\n"
-        "vmovdqu 128(%1), %%ymm4\n vmovdqu 160(%1), %%ymm5\n vmovdqu 192(%1), %%ymm6\n vmovdqu 224(%1), %%ymm7\n"
-        "vmovdqu 256(%1), %%ymm8\n vmovdqu 288(%1), %%ymm9\n vmovdqu 320(%1), %%ymm10\n vmovdqu 352(%1), %%ymm11\n"
-        "vmovdqu 384(%1), %%ymm12\n vmovdqu 416(%1), %%ymm13\n vmovdqu 448(%1), %%ymm14\n vmovdqu 480(%1), %%ymm15\n"
-        "syscall\n"
-        "vmovdqu %%ymm0, 0(%2)\n vmovdqu %%ymm1, 32(%2)\n vmovdqu %%ymm2, 64(%2)\n vmovdqu %%ymm3, 96(%2)\n"
-        "vmovdqu %%ymm4, 128(%2)\n vmovdqu %%ymm5, 160(%2)\n vmovdqu %%ymm6, 192(%2)\n vmovdqu %%ymm7, 224(%2)\n"
-        "vmovdqu %%ymm8, 256(%2)\n vmovdqu %%ymm9, 288(%2)\n vmovdqu %%ymm10, 320(%2)\n vmovdqu %%ymm11, 352(%2)\n"
-        "vmovdqu %%ymm12, 384(%2)\n vmovdqu %%ymm13, 416(%2)\n vmovdqu %%ymm14, 448(%2)\n vmovdqu %%ymm15, 480(%2)\n"
-        "vzeroupper\n"
-        : "+a"(rax) : "r"(pattern), "r"(out), "D"((long)getpid()), "S"((long)SIGUSR1)
-        : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    asm volatile(REGS16(YL, "%1") "syscall\n" REGS16(YS, "%2") "vzeroupper\n"
+                 KILL_OPERANDS : "rcx", "r11", "memory", XMM0_15);
 }
 
-#define ZL(n) "vmovdqu64 " #n "*64(%1), %%zmm" #n "\n"
-#define ZS(n) "vmovdqu64 %%zmm" #n ", " #n "*64(%2)\n"
 static void __attribute__((noinline, target("avx512f,avx512bw"))) avx512_round_trip(void) {
     long rax = SYS_kill;
     asm volatile(
-        ZL(0) ZL(1) ZL(2) ZL(3) ZL(4) ZL(5) ZL(6) ZL(7) ZL(8) ZL(9) ZL(10) ZL(11) ZL(12) ZL(13) ZL(14) ZL(15)
-        ZL(16) ZL(17) ZL(18) ZL(19) ZL(20) ZL(21) ZL(22) ZL(23) ZL(24) ZL(25) ZL(26) ZL(27) ZL(28) ZL(29) ZL(30) ZL(31)
+        REGS32(ZL, "%1")
         "kmovq 8(%3), %%k1\n kmovq 16(%3), %%k2\n kmovq 24(%3), %%k3\n kmovq 32(%3), %%k4\n"
         "kmovq 40(%3), %%k5\n kmovq 48(%3), %%k6\n kmovq 56(%3), %%k7\n"
         "syscall\n"
-        ZS(0) ZS(1) ZS(2) ZS(3) ZS(4) ZS(5) ZS(6) ZS(7) ZS(8) ZS(9) ZS(10) ZS(11) ZS(12) ZS(13) ZS(14) ZS(15)
-        ZS(16) ZS(17) ZS(18) ZS(19) ZS(20) ZS(21) ZS(22) ZS(23) ZS(24) ZS(25) ZS(26) ZS(27) ZS(28) ZS(29) ZS(30) ZS(31)
+        REGS32(ZS, "%2")
         "kmovq %%k1, 8(%4)\n kmovq %%k2, 16(%4)\n kmovq %%k3, 24(%4)\n kmovq %%k4, 32(%4)\n"
         "kmovq %%k5, 40(%4)\n kmovq %%k6, 48(%4)\n kmovq %%k7, 56(%4)\n"
         "vzeroupper\n"
         : "+a"(rax) : "r"(pattern), "r"(out), "r"(kpat), "r"(kout), "D"((long)getpid()), "S"((long)SIGUSR1)
-        : "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",
-        "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31",
-        "k1", "k2", "k3", "k4", "k5", "k6", "k7");
+        : "rcx", "r11", "memory", XMM0_15, XMM16_31, K1_7);
 }
 
 static int count_same(int nregs, int width) {

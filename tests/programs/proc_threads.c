@@ -146,6 +146,40 @@ static void *spinner_report(void *arg) {
     return spinner(arg);
 }
 
+/* A spinner thread started with ``mode`` and a process-directed SIGUSR1 meanwhile: the thread
+ * that took it (the spinner's own tid stays in spinner_tid). */
+static pid_t kill_beside_spinner(void *mode) {
+    pthread_t t;
+    spinner_tid = 0;
+    sig_count = 0;
+    stop_spin = 0;
+    pthread_create(&t, NULL, spinner_report, mode);
+    while (!spinner_tid) nap(1);
+    nap(20);
+    kill(getpid(), SIGUSR1);
+    for (int i = 0; i < 200 && !sig_count; i++) nap(5);
+    stop_spin = 1;
+    pthread_join(t, NULL);
+    return sig_tid;
+}
+
+/* In a forked child: a SIGTERM to a spinner thread while the main thread waits in pause (or
+ * in nanosleep): it must kill the whole process. */
+static void __attribute__((noreturn)) sigterm_to_spinner(int in_nanosleep) {
+    pthread_t t2;
+    spinner_tid = 0;
+    stop_spin = 0;
+    pthread_create(&t2, NULL, spinner_report, (void *)0);
+    while (!spinner_tid) nap(1);
+    syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
+    for (;;) {
+        if (in_nanosleep)
+            nap(5);
+        else
+            pause();
+    }
+}
+
 static void thread_signals(void) {
     signal(SIGUSR1, note_tid);
     pthread_t t;
@@ -166,58 +200,24 @@ static void thread_signals(void) {
     sigemptyset(&s);
     sigaddset(&s, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &s, &old);
-    spinner_tid = 0;
-    sig_count = 0;
-    stop_spin = 0;
-    pthread_create(&t, NULL, spinner_report, (void *)2);
-    while (!spinner_tid) nap(1);
-    nap(20);
-    kill(getpid(), SIGUSR1);
-    for (int i = 0; i < 200 && !sig_count; i++) nap(5);
-    printf("kill() went to the unblocked thread: %d\n", sig_tid == spinner_tid);
-    stop_spin = 1;
-    pthread_join(t, NULL);
+    printf("kill() went to the unblocked thread: %d\n", kill_beside_spinner((void *)2) == spinner_tid);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     /* a thread's mask is its own: blocked in the thread, not in main */
-    sig_count = 0;
-    spinner_tid = 0;
-    stop_spin = 0;
-    pthread_create(&t, NULL, spinner_report, (void *)1);
-    while (!spinner_tid) nap(1);
-    nap(20);
-    kill(getpid(), SIGUSR1);
-    for (int i = 0; i < 200 && !sig_count; i++) nap(5);
-    printf("kill() went to main when the thread blocks all: %d\n", sig_tid == getpid());
-    stop_spin = 1;
-    pthread_join(t, NULL);
+    printf("kill() went to main when the thread blocks all: %d\n", kill_beside_spinner((void *)1) == getpid());
     signal(SIGUSR1, SIG_DFL);
 
     /* a fatal signal to one thread kills the whole process */
     pid_t p = fork();
-    if (p == 0) {
-        pthread_t t2;
-        spinner_tid = 0;
-        stop_spin = 0;
-        pthread_create(&t2, NULL, spinner_report, (void *)0);
-        while (!spinner_tid) nap(1);
-        syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
-        for (;;) pause();
-    }
+    if (p == 0)
+        sigterm_to_spinner(0);
     int st;
     waitpid(p, &st, 0);
     printf("tgkill SIGTERM to a thread kills the process: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     /* the same while the main thread sleeps in nanosleep instead of pause */
     p = fork();
-    if (p == 0) {
-        pthread_t t2;
-        spinner_tid = 0;
-        stop_spin = 0;
-        pthread_create(&t2, NULL, spinner_report, (void *)0);
-        while (!spinner_tid) nap(1);
-        syscall(SYS_tgkill, getpid(), spinner_tid, SIGTERM);
-        for (;;) nap(5);
-    }
+    if (p == 0)
+        sigterm_to_spinner(1);
     waitpid(p, &st, 0);
     printf("  ... main in nanosleep: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }

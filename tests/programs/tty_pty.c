@@ -62,6 +62,28 @@ static int open_pair(int *sp) {
 static volatile sig_atomic_t got[65];
 static void on_sig(int sig) { got[sig]++; }
 
+/* A background job writing (or reading) the terminal ``s`` stops, as job control wants. */
+static void background_job_stops(int s, int reader) {
+    pid_t bg = fork();
+    if (bg == 0) {
+        setpgid(0, 0);
+        if (reader) {
+            char c;
+            read(s, &c, 1);
+            _exit(8);
+        }
+        write(s, "bg-write\n", 9);   /* stops here until SIGCONT */
+        _exit(7);
+    }
+    setpgid(bg, bg);
+    int st;
+    waitpid(bg, &st, WUNTRACED);
+    printf("child: bg %s %s %s\n", reader ? "reader" : "writer", WIFSTOPPED(st) ? "stopped by" : "not stopped",
+           WIFSTOPPED(st) ? strsignal(WSTOPSIG(st)) : "");
+    kill(bg, SIGKILL);
+    waitpid(bg, &st, 0);
+}
+
 static void child_job_control(int m, int s) {
     /* The child: a new session with the replica as its controlling terminal. */
     pid_t pid = fork();
@@ -93,34 +115,10 @@ static void child_job_control(int m, int s) {
         tcgetattr(s, &tio);
         tio.c_lflag |= TOSTOP;
         tcsetattr(s, TCSANOW, &tio);
-        pid_t bg = fork();
-        if (bg == 0) {
-            setpgid(0, 0);
-            write(s, "bg-write\n", 9);   /* stops here until SIGCONT */
-            _exit(7);
-        }
-        setpgid(bg, bg);
-        int st;
-        waitpid(bg, &st, WUNTRACED);
-        printf("child: bg writer %s %s\n", WIFSTOPPED(st) ? "stopped by" : "not stopped",
-               WIFSTOPPED(st) ? strsignal(WSTOPSIG(st)) : "");
-        kill(bg, SIGKILL);
-        waitpid(bg, &st, 0);
-        bg = fork();
-        if (bg == 0) {
-            setpgid(0, 0);
-            char c;
-            read(s, &c, 1);
-            _exit(8);
-        }
-        setpgid(bg, bg);
-        waitpid(bg, &st, WUNTRACED);
-        printf("child: bg reader %s %s\n", WIFSTOPPED(st) ? "stopped by" : "not stopped",
-               WIFSTOPPED(st) ? strsignal(WSTOPSIG(st)) : "");
-        kill(bg, SIGKILL);
-        waitpid(bg, &st, 0);
+        background_job_stops(s, 0);
+        background_job_stops(s, 1);
         /* Ignoring SIGTTOU lets a background write through; a background reader ignoring SIGTTIN gets EIO. */
-        bg = fork();
+        pid_t bg = fork();
         if (bg == 0) {
             setpgid(0, 0);
             signal(SIGTTOU, SIG_IGN);
@@ -137,6 +135,7 @@ static void child_job_control(int m, int s) {
             _exit(9);
         }
         setpgid(bg, bg);
+        int st;
         waitpid(bg, &st, 0);
         printf("child: bg exit %d\n", WEXITSTATUS(st));
         fflush(stdout);
