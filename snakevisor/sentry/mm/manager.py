@@ -521,7 +521,7 @@ class MemoryManager:
         if write:
             self.break_cow(addr, addr + n)
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.accessible(need):
+        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof:  # accessible(), inlined
             off = v.mf_off + addr - v.start
             return [memoryview(self.view)[off:off + n]]
         ranges, pos, end = [], addr, addr + n
@@ -541,7 +541,7 @@ class MemoryManager:
         pos, end = addr, addr + n
         while pos < end:
             v = self.vmas.find(pos)
-            if v is None or not v.accessible(need):
+            if v is None or not v.prot & need or v.past_eof:   # VMA.accessible, inlined: every copy asks
                 break
             pos = v.end
         return min(pos, end) - addr

@@ -165,7 +165,10 @@ def _offset(pos):
 
 
 def read(t, fd, buf, count):
-    return (yield from _read_into(t, _open_for(t, fd, False), buf, count))
+    f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
+    if not f.readable:
+        raise SyscallError(EBADF)
+    return (yield from _read_into(t, f, buf, count))
 
 
 def pread64(t, fd, buf, count, pos):
@@ -247,7 +250,10 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
 
 
 def write(t, fd, buf, count):
-    return (yield from _write_from(t, _open_for(t, fd, True), buf, count))
+    f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
+    if not f.writable:
+        raise SyscallError(EBADF)
+    return (yield from _write_from(t, f, buf, count))
 
 
 def _write_from(t, f, buf, count, pos=None):
