@@ -552,7 +552,7 @@ class MemoryManager:
         remaining = maxlen + 1
         while remaining > 0:
             v = self.vmas.find(pos)
-            if v is None or not v.accessible(M.PROT_READ):
+            if v is None or not v.prot & M.PROT_READ or v.past_eof:   # accessible(), inlined: every path
                 raise SyscallError(EFAULT)
             off = v.mf_off + pos - v.start
             lim = min(v.end - pos, remaining)
