@@ -40,6 +40,7 @@ class MemoryManager:
         self.brk_start = self.brk_end = 0
         self.users = 1                  # Tasks sharing this mm (threads)
         self.membarrier_state = 0       # membarrier(2) REGISTER_* commands made (kept by fork, not exec)
+        self.aio_contexts = {}          # io_setup's contexts by id (Linux's mm->ioctx_table: not kept by fork or exec)
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""

@@ -28,7 +28,6 @@ AIO_MAX_NR = 65536
 RING_SIZE = 4096
 COMPLETED = 1
 
-_contexts = weakref.WeakKeyDictionary()   # MemoryManager -> {ctx id: AioContext}
 _requested = [0]                          # events asked for by every live context (aio-max-nr)
 
 
@@ -41,7 +40,7 @@ class AioContext:
 
 
 def _ctx(t, ctx_id):
-    ctx = _contexts.get(t.mm, {}).get(ctx_id)
+    ctx = t.mm.aio_contexts.get(ctx_id)
     if ctx is None:
         raise SyscallError(EINVAL)
     return ctx
@@ -63,9 +62,9 @@ def io_setup(t, nr_events, ctxp):
     except SyscallError:
         t.mm.munmap(ring, RING_SIZE)
         raise
-    _contexts.setdefault(t.mm, {})[ring] = AioContext(capacity)
+    ctx = t.mm.aio_contexts[ring] = AioContext(capacity)
     _requested[0] += nr_events
-    weakref.finalize(_contexts[t.mm][ring], _release_count, nr_events)
+    weakref.finalize(ctx, _release_count, nr_events)   # when its address space goes, or io_destroy
     return 0
 
 
@@ -75,7 +74,7 @@ def _release_count(n):
 
 def io_destroy(t, ctx_id):
     ctx = _ctx(t, ctx_id)
-    del _contexts[t.mm][ctx_id]
+    del t.mm.aio_contexts[ctx_id]
     ctx.dead = True
     ctx.done.notify(COMPLETED)   # a thread waiting in io_getevents gets EINVAL (Linux's kill_ioctx)
     t.mm.munmap(ctx_id, RING_SIZE)
