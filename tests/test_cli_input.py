@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from harness import run_sandboxed, sandbox_cmd, sandbox_env
+from harness import run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
 from oci_support import create, make_bundle, state, sv, wait_status
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers and do need root (namespaces, mounts)")
@@ -127,6 +127,19 @@ def changed_bundle(path, args, change):
     with open(os.path.join(b, "config.json"), "w") as f:
         json.dump(spec, f)
     return b
+
+
+def test_output_to_a_closed_pipe_ends_quietly():
+    """`snakevisor syscalls | head`: the reader is gone, so the command ends (128 + SIGPIPE, as
+    a shell reports a command killed by SIGPIPE) without a traceback."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        res = subprocess.run(snakevisor_cmd("syscalls"), stdout=w, stderr=subprocess.PIPE, timeout=60,
+                             env=sandbox_env())
+    finally:
+        os.close(w)
+    assert res.returncode == 141 and b"Traceback" not in res.stderr and b"Exception" not in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("case, field, change", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])

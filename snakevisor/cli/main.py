@@ -9,6 +9,7 @@ or field: usage errors exit 2, the verbs' own 1 (``do``: 2 for its flags, 125 fo
 import argparse
 import logging
 import os
+import signal
 import stat
 import sys
 
@@ -244,6 +245,16 @@ def _stray_arguments(unknown):
 
 
 def main(argv=None):
+    try:
+        return _dispatch(argv)
+    except BrokenPipeError:
+        # Whoever read our output went away (`snakevisor syscalls | head`): end quietly, as cat
+        # does, with no traceback, and nothing more to flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _dispatch(argv):
     parser = build_parser()
     argv = _normalise(list(sys.argv[1:] if argv is None else argv), parser)
     args, unknown = parser.parse_known_args(argv)
