@@ -92,6 +92,18 @@ def test_env_and_cwd(sb):
         sb.run(["pwd"], cwd="/no/such/dir")
 
 
+def test_spawn_errors_are_the_ones_subprocess_raises(sb):
+    """A program or cwd that cannot be used raises what subprocess raises for it natively, by the
+    sandbox's errno (a PermissionError and a NotADirectoryError were SandboxErrors before)."""
+    for argv, cwd in ((["/etc/passwd"], None), (["pwd"], "/etc/passwd"), (["/no/such/program"], None),
+                      (["pwd"], "/no/such/dir")):
+        with pytest.raises(OSError) as native:
+            subprocess.run(argv, cwd=cwd)
+        with pytest.raises(OSError) as boxed:
+            sb.run(argv, cwd=cwd)
+        assert (type(boxed.value), boxed.value.errno) == (type(native.value), native.value.errno), (argv, cwd)
+
+
 def test_runs_share_state(sb, tmp_path):
     marker = f"/etc/snakevisor-api-{os.getpid()}"
     assert sb.run(["/bin/sh", "-c", f"echo first > {marker}; echo tmp > /tmp/shared"]).exit_code == 0

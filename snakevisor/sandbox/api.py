@@ -120,9 +120,10 @@ class Process:
             self._conn.settimeout(0)
             try:
                 self._on_exit(control.receive(self._conn))
+            except control.ControlTimeout:
+                pass
             except control.ControlError as e:
-                if "did not answer" not in str(e):
-                    raise SandboxError(str(e)) from None
+                raise SandboxError(str(e)) from None
             except BlockingIOError:
                 pass
             finally:
@@ -136,9 +137,9 @@ class Process:
             self._conn.settimeout(timeout)
             try:
                 self._on_exit(control.receive(self._conn))
+            except control.ControlTimeout:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
             except control.ControlError as e:
-                if "did not answer" in str(e):
-                    raise subprocess.TimeoutExpired(self.args, timeout) from None
                 raise SandboxError(str(e)) from None
             finally:
                 if self._conn.fileno() != -1:
@@ -153,7 +154,7 @@ class Process:
             control.call(self.sandbox._socket, {"op": "kill", "signal": int(sig), "pid": self.pid,
                                                 "group": group})
         except control.ControlError as e:
-            if "no such process" not in str(e):
+            if e.errno != errno.ESRCH:   # gone already: nothing to signal, as Popen.send_signal
                 raise SandboxError(str(e)) from None
 
     def kill(self):
@@ -299,8 +300,9 @@ class Sandbox:
             try:
                 conn, pid = control.start_exec(self._socket, process, theirs)
             except control.ControlError as e:
-                if "not found" in str(e) or "chdir to cwd" in str(e):   # as subprocess raises them
-                    raise FileNotFoundError(errno.ENOENT, str(e), argv[0] if "not found" in str(e) else cwd) from None
+                if e.errno and e.subject in ("program", "cwd"):   # as subprocess raises them: OSError's
+                    # subclass for the errno (FileNotFoundError, PermissionError, NotADirectoryError)
+                    raise OSError(e.errno, str(e), argv[0] if e.subject == "program" else cwd) from None
                 raise SandboxError(str(e)) from None
         except BaseException:
             for fd in ours:

@@ -17,7 +17,7 @@ import sys
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import cap_mask
-from snakevisor.abi.errno import ENOENT, SyscallError
+from snakevisor.abi.errno import ENOENT, ESRCH, SyscallError
 from snakevisor.oci.config import load_spec, parse_process
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox import control
@@ -168,7 +168,7 @@ class Sandbox:
         if group and pid is not None:
             groups = self.kernel.pidns.process_group(int(pid))
         if not groups or groups[0] is None:
-            return {"error": f"no such process {pid}"}
+            return control.error_reply(f"no such process {pid}", ESRCH)
         for tg in groups:
             self.kernel.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_USER))
         return {"ok": True}
@@ -218,7 +218,8 @@ class Sandbox:
             cwd = self.sentry.lookup_dir(process.cwd)
         except SyscallError as e:
             fdtable.close_all()
-            return {"error": f"chdir to cwd ({process.cwd!r}) set in config.json failed: {os.strerror(e.errno)}"}
+            return control.error_reply(f"chdir to cwd ({process.cwd!r}) set in config.json failed: "
+                                       f"{os.strerror(e.errno)}", e.errno, "cwd")
         fs = FSContext(root, cwd)
         env = dict(self.spec.process.env_dict())
         env.update(process.env_dict())
@@ -236,7 +237,7 @@ class Sandbox:
             fdtable.close_all()
             fs.release()
             what = "executable file not found in $PATH" if e.errno == ENOENT else os.strerror(e.errno)
-            return {"error": f"exec: {process.args[0]!r}: {what}"}
+            return control.error_reply(f"exec: {process.args[0]!r}: {what}", e.errno, "program")
         tgs.append(task.tg)
         task.tg.limits.update({r.resource: (r.soft, r.hard) for r in process.rlimits})
         fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])

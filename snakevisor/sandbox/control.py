@@ -21,7 +21,26 @@ MAX_FDS = 8
 
 
 class ControlError(Exception):
-    pass
+    """A request failed. ``errno``: the sandbox's errno for it when it gave one; ``subject``: what
+    the errno is about, when the request names more than one thing ("program", "cwd")."""
+
+    def __init__(self, message, errno=None, subject=None):
+        super().__init__(message)
+        self.errno, self.subject = errno, subject
+
+
+class ControlTimeout(ControlError):
+    """The sandbox did not answer within the connection's timeout."""
+
+
+def error_reply(message, errno=None, subject=None):
+    """A failed request's reply; ``receive`` turns it into ControlError(message, errno, subject)."""
+    reply = {"error": message}
+    if errno is not None:
+        reply["errno"] = errno
+    if subject is not None:
+        reply["subject"] = subject
+    return reply
 
 
 def encode(obj):
@@ -71,12 +90,14 @@ def receive(sock):
     try:
         data = sock.recv(MAX_MESSAGE)
     except socket.timeout:
-        raise ControlError("sandbox did not answer") from None
+        raise ControlTimeout("sandbox did not answer") from None
     if not data:
         raise ControlError("sandbox closed the control connection")
     reply = json.loads(data)
     if "error" in reply:
-        raise ControlError(reply["error"])
+        errno, subject = reply.get("errno"), reply.get("subject")
+        raise ControlError(str(reply["error"]), errno if isinstance(errno, int) else None,
+                           subject if isinstance(subject, str) else None)
     return reply
 
 
