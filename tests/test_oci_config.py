@@ -142,3 +142,11 @@ def test_unsupported_mount_type_is_named():
     spec["mounts"].append({"destination": "/x", "type": "nfs", "source": "srv:/x"})
     with pytest.raises(ConfigError, match=r"mounts\[\d+\]\.type"):
         parse_spec(copy.deepcopy(spec))
+
+
+def test_capability_names_are_single_capabilities():
+    """config.json names capabilities 0..CAP_LAST_CAP, each once; a mask such as CAP_FS_SET (a
+    kernel set, defined beside them) is not a name a config may use."""
+    from snakevisor.abi.capability import CAP_LAST_CAP, CAPABILITIES
+    assert sorted(CAPABILITIES.values()) == list(range(CAP_LAST_CAP + 1))
+    assert "CAP_FS_SET" not in CAPABILITIES

@@ -97,6 +97,13 @@ def test_capabilities_across_setuid_and_exec_match_linux(differential):
     differential([compile_c("caps_exec")])
 
 
+def test_permission_overrides_come_from_capabilities(differential):
+    """A root process without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH may not read or write
+    another user's 0600 file (it could: being uid 0 was taken for having them); with
+    CAP_DAC_READ_SEARCH it reads it and searches that user's directories, and writes nothing."""
+    differential([compile_c("caps_dac")])
+
+
 def test_openat2_matches_linux(differential):
     """struct open_how's checks and the RESOLVE_* scopes (BENEATH, IN_ROOT, NO_SYMLINKS,
     NO_MAGICLINKS, NO_XDEV, CACHED)."""

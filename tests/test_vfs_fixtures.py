@@ -13,6 +13,7 @@ import types
 import pytest
 
 from snakevisor.abi import fs as abi
+from snakevisor.abi.capability import ALL_CAPS
 from snakevisor.abi.errno import EFAULT, EINVAL, ENAMETOOLONG, SyscallError
 from snakevisor.abi.resource import default_limits
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
@@ -92,10 +93,13 @@ class FakeMM:
 
 
 class Creds:
+    """A process's credentials as Linux gives them: root has every capability, anyone else none."""
+
     def __init__(self, uid=0, gid=0, groups=()):
         self.uid = self.euid = self.fsuid = self.suid = uid
         self.gid = self.egid = self.fsgid = self.sgid = gid
         self.groups = tuple(groups)
+        self.cap_effective = self.cap_permitted = ALL_CAPS if uid == 0 else 0
 
 
 class Signals:

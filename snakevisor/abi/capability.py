@@ -11,13 +11,15 @@ CAP_AUDIT_WRITE, CAP_AUDIT_CONTROL, CAP_SETFCAP, CAP_MAC_OVERRIDE, CAP_MAC_ADMIN
 CAP_SYSLOG, CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND, CAP_AUDIT_READ, CAP_PERFMON = 34, 35, 36, 37, 38
 CAP_BPF, CAP_CHECKPOINT_RESTORE = 39, 40
 CAP_LAST_CAP = CAP_CHECKPOINT_RESTORE
+
+# By name, as OCI's config.json spells them (before the sets below, which are masks, not names).
+CAPABILITIES = {name: value for name, value in globals().items()
+                if name.startswith("CAP_") and name != "CAP_LAST_CAP"}
+
+ALL_CAPS = (1 << CAP_LAST_CAP + 1) - 1
 # CAP_FS_SET (include/linux/capability.h): what a change of fsuid to or from 0 drops or restores.
 CAP_FS_SET = sum(1 << c for c in (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
                                   CAP_LINUX_IMMUTABLE, CAP_MKNOD, CAP_MAC_OVERRIDE))
-
-# By name, as OCI's config.json spells them.
-CAPABILITIES = {name: value for name, value in globals().items()
-                if name.startswith("CAP_") and name != "CAP_LAST_CAP"}
 
 
 def cap_mask(names):

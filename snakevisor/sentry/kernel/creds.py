@@ -1,11 +1,10 @@
 """Credentials of a Task: the sandbox's own uids, gids and capabilities (root inside by default)."""
 from dataclasses import dataclass, field, replace
 
-from snakevisor.abi.capability import CAP_LAST_CAP, CAP_SYS_PTRACE
+from snakevisor.abi.capability import ALL_CAPS, CAP_SYS_PTRACE
 from snakevisor.abi.errno import EPERM, ESRCH, SyscallError
 from snakevisor.abi.prctl import SUID_DUMP_USER
 
-ALL_CAPS = (1 << CAP_LAST_CAP + 1) - 1
 
 
 @dataclass

@@ -12,7 +12,7 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_GET_THP_DISABLE, PR_GET_TID_ADDRESS, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
                                   PR_SET_THP_DISABLE, PR_SET_VMA)
-from snakevisor.sentry.kernel.creds import ALL_CAPS
+from snakevisor.abi.capability import ALL_CAPS
 
 
 def exit(t, code):

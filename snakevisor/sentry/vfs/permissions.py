@@ -1,10 +1,10 @@
 """Unix permission checks (owner/group/other mode bits) for the VFS and syscalls.
 
-The sandbox runs as root with all capabilities for now, so most checks pass;
-they are still made so behaviour is right once credentials change. ``creds``
-is the Task's credentials object (uid, gid, euid, egid, fsuid, fsgid,
-groups) or None for the kernel itself (root).
+``creds`` is the Task's Credentials (ids, groups, capability sets) or None for the
+kernel itself (all capabilities). Overrides come from capabilities, as on Linux, not
+from being uid 0.
 """
+from snakevisor.abi.capability import ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
 from snakevisor.abi.errno import EACCES, EPERM, SyscallError
 
 MAY_EXEC = 1
@@ -16,9 +16,22 @@ def _ids(creds, real: bool):
     if creds is None:
         return 0, 0, ()
     if real:
-        return getattr(creds, "uid", 0), getattr(creds, "gid", 0), tuple(getattr(creds, "groups", ()) or ())
-    return (getattr(creds, "fsuid", getattr(creds, "euid", 0)), getattr(creds, "fsgid", getattr(creds, "egid", 0)),
-            tuple(getattr(creds, "groups", ()) or ()))
+        return creds.uid, creds.gid, tuple(creds.groups)
+    return creds.fsuid, creds.fsgid, tuple(creds.groups)
+
+
+def _caps(creds, real: bool) -> int:
+    """The capabilities a check may use. access(2) without AT_EACCESS checks as the real ids, with
+    the permitted set if the real uid is root and none otherwise (do_faccessat's override)."""
+    if creds is None:
+        return ALL_CAPS   # the kernel itself
+    if real:
+        return creds.cap_permitted if creds.uid == 0 else 0
+    return creds.cap_effective
+
+
+def capable(creds, cap: int, real: bool = False) -> bool:
+    return bool(_caps(creds, real) >> cap & 1)
 
 
 def is_root(creds, real: bool = False) -> bool:
@@ -26,31 +39,40 @@ def is_root(creds, real: bool = False) -> bool:
 
 
 def check_permission(creds, inode, mask: int, real: bool = False) -> None:
-    """Raise EACCES unless ``creds`` may access ``inode`` for ``mask`` (MAY_* bits).
+    """Raise EACCES unless ``creds`` may access ``inode`` for ``mask`` (MAY_* bits), as Linux's
+    generic_permission: the owner, group or other bits, else CAP_DAC_READ_SEARCH (reading, and
+    searching directories) or CAP_DAC_OVERRIDE (anything, but executing a file only if some
+    execute bit is set). Being uid 0 is not enough: a root process without them is refused.
 
     ``real``: use the real ids (access(2) without AT_EACCESS) instead of the fs ids.
     """
     uid, gid, groups = _ids(creds, real)
     mode = inode.mode
-    if uid == 0:
-        # Root (CAP_DAC_OVERRIDE) may do anything, except execute a file nobody may execute.
-        if mask & MAY_EXEC and not inode.is_dir and not mode & 0o111:
-            raise SyscallError(EACCES)
-        return
     if uid == inode.uid:
         bits = (mode >> 6) & 7
     elif gid == inode.gid or inode.gid in groups:
         bits = (mode >> 3) & 7
     else:
         bits = mode & 7
-    if mask & 7 & ~bits:
+    if not mask & 7 & ~bits:
+        return
+    caps = _caps(creds, real)
+    if inode.is_dir:
+        if not mask & MAY_WRITE and caps >> CAP_DAC_READ_SEARCH & 1:
+            return
+        if caps >> CAP_DAC_OVERRIDE & 1:
+            return
         raise SyscallError(EACCES)
+    if mask & 7 == MAY_READ and caps >> CAP_DAC_READ_SEARCH & 1:
+        return
+    if (not mask & MAY_EXEC or mode & 0o111) and caps >> CAP_DAC_OVERRIDE & 1:
+        return
+    raise SyscallError(EACCES)
 
 
 def check_owner(creds, inode) -> None:
-    """chmod/utimes-with-times: only the owner or root (CAP_FOWNER). EPERM otherwise."""
-    uid, _, _ = _ids(creds, False)
-    if uid != 0 and uid != inode.uid:
+    """chmod/utimes-with-times: only the owner or CAP_FOWNER. EPERM otherwise."""
+    if _ids(creds, False)[0] != inode.uid and not capable(creds, CAP_FOWNER):
         raise SyscallError(EPERM)
 
 
