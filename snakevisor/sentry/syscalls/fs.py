@@ -6,6 +6,7 @@ calls the VFS operation (vfs/pathops.py) that applies the generic rules.
 """
 import struct
 
+from snakevisor.abi.capability import CAP_MKNOD, CAP_SYS_CHROOT
 from snakevisor.abi.errno import E2BIG, EAGAIN, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE, SyscallError
 from snakevisor.abi.fs import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR,
                                AT_STATX_SYNC_TYPE, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT,
@@ -22,7 +23,7 @@ from snakevisor.sentry.vfs.inode import now_ns
 from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_path, mkdir_path, mknod_path,
                                            open_path, rename_path, rmdir_path, symlink_path, truncate_vd,
                                            unlink_path, utimes_vd)
-from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission, is_root
+from snakevisor.sentry.vfs.permissions import MAY_EXEC, capable, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, is_reachable, path_of
 from snakevisor.sentry.syscalls.newfd import install_new
 
@@ -221,7 +222,7 @@ def fchdir(t, fd):
 
 
 def chroot(t, path):
-    if not is_root(getattr(t, "creds", None)):
+    if not capable(t.creds, CAP_SYS_CHROOT):
         raise SyscallError(EPERM)
     t.fs.set_root(_enter_dir(t, resolve_at(t, FDCWD, read_path(t, path), want_dir=True)))
     return 0
@@ -259,7 +260,7 @@ def mknodat(t, dirfd, path, mode, dev):
         raise SyscallError(EPERM)
     if kind not in (0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK):
         raise SyscallError(EINVAL)
-    if kind in (S_IFCHR, S_IFBLK) and not is_root(getattr(t, "creds", None)):
+    if kind in (S_IFCHR, S_IFBLK) and not capable(t.creds, CAP_MKNOD):
         raise SyscallError(EPERM)
     if kind == 0:
         mode |= S_IFREG

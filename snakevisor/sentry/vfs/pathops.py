@@ -9,17 +9,18 @@ kernel (loader, exec, procfs) call these; filesystems implement the Inode side.
 """
 from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ETXTBSY,
                                   ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
+from snakevisor.abi.capability import CAP_CHOWN, CAP_FOWNER, CAP_FSETID
 from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
-                               S_IFBLK, S_IFCHR, S_IFMT, S_IXUGO, SYMLOOP_MAX, MS_NODEV)
+                               S_IFBLK, S_IFCHR, S_IFMT, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
-from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, check_owner,
-                                               check_permission, in_group, is_root)
+from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, check_owner,
+                                               check_permission, fsuid, in_group)
 from snakevisor.sentry.vfs.resolve import (lookup_child, lookup_child_or_none, resolve,
                                            resolve_parent)
 
@@ -34,9 +35,9 @@ def check_writable_mount(vd: VirtualDentry) -> None:
 
 
 def _check_sticky(creds, parent_inode, inode) -> None:
-    """In a sticky directory only the file's or directory's owner (or root) may remove/rename."""
-    if parent_inode.mode & S_ISVTX and not is_root(creds):
-        uid = getattr(creds, "fsuid", 0)
+    """In a sticky directory only the file's or directory's owner (or CAP_FOWNER) may remove/rename."""
+    if parent_inode.mode & S_ISVTX and not capable(creds, CAP_FOWNER):
+        uid = fsuid(creds)
         if uid != inode.uid and uid != parent_inode.uid:
             raise SyscallError(EPERM)
 
@@ -312,7 +313,7 @@ def chmod_vd(ctx, vd: VirtualDentry, mode: int) -> None:
     check_writable_mount(vd)
     check_owner(ctx.creds, inode)
     mode &= 0o7777
-    if not is_root(ctx.creds) and not in_group(ctx.creds, inode.gid):
+    if not in_group(ctx.creds, inode.gid) and not capable(ctx.creds, CAP_FSETID):
         mode &= ~S_ISGID
     inode.setattr(mode=mode)
     fsnotify.attributes_changed(vd.dentry, mode=True)
@@ -321,8 +322,8 @@ def chmod_vd(ctx, vd: VirtualDentry, mode: int) -> None:
 def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
     inode = vd.dentry.inode
     check_writable_mount(vd)
-    if not is_root(ctx.creds):
-        me = getattr(ctx.creds, "fsuid", 0)
+    if not capable(ctx.creds, CAP_CHOWN):
+        me = fsuid(ctx.creds)
         if (uid is not None and uid != inode.uid) or me != inode.uid:
             raise SyscallError(EPERM)
         if gid is not None and gid != inode.gid and not in_group(ctx.creds, gid):
@@ -343,7 +344,7 @@ def utimes_vd(ctx, vd: VirtualDentry, atime: int | None, mtime: int | None, expl
     check_writable_mount(vd)
     if explicit:
         check_owner(ctx.creds, inode)
-    elif not is_root(ctx.creds) and getattr(ctx.creds, "fsuid", 0) != inode.uid:
+    elif fsuid(ctx.creds) != inode.uid and not capable(ctx.creds, CAP_FOWNER):   # inode_owner_or_capable
         check_permission(ctx.creds, inode, MAY_WRITE)
     inode.setattr(atime=atime, mtime=mtime)
     fsnotify.attributes_changed(vd.dentry, atime=atime is not None, mtime=mtime is not None)
@@ -375,6 +376,4 @@ def access_vd(ctx, vd: VirtualDentry, mode: int, real: bool = True) -> None:
     if mode & 2 and (inode.is_reg or inode.is_dir or inode.is_symlink) and vd.mount.readonly:
         raise SyscallError(EROFS)
     if mode:
-        if mode & 1 and not inode.is_dir and is_root(ctx.creds, real) and not inode.mode & S_IXUGO:
-            raise SyscallError(EACCES)
         check_permission(ctx.creds, inode, mode & 7, real=real)

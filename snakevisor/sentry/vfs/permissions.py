@@ -34,8 +34,8 @@ def capable(creds, cap: int, real: bool = False) -> bool:
     return bool(_caps(creds, real) >> cap & 1)
 
 
-def is_root(creds, real: bool = False) -> bool:
-    return _ids(creds, real)[0] == 0
+def fsuid(creds) -> int:
+    return 0 if creds is None else creds.fsuid
 
 
 def check_permission(creds, inode, mask: int, real: bool = False) -> None:
