@@ -165,6 +165,13 @@ def test_copy_on_write_past_the_memory_limit_kills_the_writer(platform):
     assert b"out of memory for a copy-on-write page" in res.stderr, res.stderr
 
 
+def test_mapping_count_stops_at_enomem(differential):
+    """65,000 one-page mappings: mmap ends with ENOMEM at vm.max_map_count as on Linux, and the
+    process goes on (the stub's own limit was an internal error, the program then died of
+    SIGSEGV; before that, finding room for each mapping scanned every other one: minutes)."""
+    differential([compile_c("map_count")])
+
+
 def test_default_memory_limit_is_half_the_host_ram():
     ram_mib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 20
     res = run_sandboxed([compile_c("reserve", static=True)])

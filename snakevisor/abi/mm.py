@@ -76,3 +76,5 @@ MLOCK_ONFAULT = 1
 
 # pkey_alloc(2) access rights
 PKEY_ACCESS_MASK = 0x3     # PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
+
+DEFAULT_MAX_MAP_COUNT = 65530   # vm.max_map_count: mappings one process may have

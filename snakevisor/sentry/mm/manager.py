@@ -17,6 +17,10 @@ from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_rou
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
 MMAP_MIN_ADDR = 0x10000
+# Linux refuses a new mapping past vm.max_map_count with ENOMEM. Each VMA is a host mapping in the
+# stub, which also holds a few of its own (code, vDSO, message pages): the host would refuse
+# first and the Sentry would find its stub out of step, so it counts for the host too.
+MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
 TASK_SIZE = 0x7FFE00000000          # the stub's page sits here; application memory stays below
 STACK_TOP = 0x7FFD00000000
 STACK_SIZE = 8 << 20
@@ -247,6 +251,8 @@ class MemoryManager:
         else:
             start = self._choose_address(page_round_down(addr), length, flags)
         end = start + length
+        if len(self.vmas) >= MAX_MAP_COUNT:
+            raise SyscallError(ENOMEM)
         new = self._build_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec)
         if fixed:
             self._drop_range(start, end)
@@ -360,7 +366,7 @@ class MemoryManager:
             return self.brk_end
         old_top, new_top = page_round_up(self.brk_end), page_round_up(new_brk)
         if new_top > old_top:
-            if new_top > MMAP_TOP or not self.vmas.is_free(old_top, new_top):
+            if new_top > MMAP_TOP or not self.vmas.is_free(old_top, new_top) or len(self.vmas) >= MAX_MAP_COUNT:
                 return self.brk_end
             try:
                 v = self._new_anon(old_top, new_top, M.PROT_READ | M.PROT_WRITE, "[heap]")

@@ -11,7 +11,7 @@ Each VMA maps ``[start, end)`` to one contiguous MemoryFile range starting at
     by the VMAs that still point at it).
 This module is pure bookkeeping (no host calls), so it is unit-tested alone.
 """
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 
 from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
@@ -91,6 +91,10 @@ class VMASet:
     def __init__(self):
         self.vmas: list[VMA] = []
         self.starts: list[int] = []
+        # (top, bottom, addr, length) from find_gap's last answer: [addr, top) holds no free gap
+        # of ``length`` bytes or more and a VMA starts at addr. Inserting and splitting VMAs only
+        # shrink gaps, so it stays true until something is removed.
+        self._packed = None
 
     def __iter__(self):
         return iter(self.vmas)
@@ -150,17 +154,31 @@ class VMASet:
         ids = {id(v) for v in vmas}
         self.vmas = [v for v in self.vmas if id(v) not in ids]
         self._reindex()
+        self._packed = None
 
     def find_gap(self, length, top, bottom):
-        """Highest free range of ``length`` bytes within [bottom, top), or None (top-down like Linux)."""
+        """Highest free range of ``length`` bytes within [bottom, top), or None (top-down like Linux).
+
+        The search resumes below the last answer when that is known to leave nothing big enough
+        above it (``_packed``): mappings made one after another stack downwards, and scanning all
+        of them from the top each time made N mmaps cost O(N^2) (65,000 took minutes)."""
         hi = top
-        for v in reversed(self.vmas):
-            if v.start >= hi:
-                continue
+        packed = self._packed
+        if packed is not None and packed[:2] == (top, bottom) and length >= packed[3]:
+            hi = packed[2]
+        vmas = self.vmas
+        i = bisect_left(self.starts, hi) - 1   # the highest VMA starting below hi
+        while i >= 0:
+            v = vmas[i]
             lo = max(v.end, bottom)
             if hi - lo >= length:
+                self._packed = (top, bottom, hi, length)
                 return hi - length
             hi = v.start
             if hi - bottom < length:
                 return None
-        return hi - length if hi - bottom >= length else None
+            i -= 1
+        if hi - bottom >= length:
+            self._packed = (top, bottom, hi, length)
+            return hi - length
+        return None
