@@ -1,4 +1,6 @@
 """MemoryManager and VMA arithmetic, without a stub (address_space=None: bookkeeping only)."""
+import random
+
 import pytest
 
 from harness import errno_of
@@ -8,6 +10,7 @@ from snakevisor.abi.errno import EFAULT, EINVAL, ENOMEM
 from snakevisor.sentry.mm.manager import MMAP_TOP, MemoryManager
 from snakevisor.sentry.mm.memoryfile import MemoryFile
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
+from snakevisor.sentry.mm import vma as vm
 from snakevisor.sentry.mm.vma import VMASet
 
 RW = M.PROT_READ | M.PROT_WRITE
@@ -126,3 +129,40 @@ def test_pagecache_translate_merges_and_fills(mf):
     c.truncate(10)
     assert c.read(0, 12) == b"Z" * 10 + b"\0\0"
     c.release()
+
+
+def _linear_find_gap(vmas, length, top, bottom):
+    """The highest free range by scanning every VMA from the top: what find_gap must answer."""
+    hi = top
+    for v in reversed(vmas):
+        if v.start >= hi:
+            continue
+        if hi - max(v.end, bottom) >= length:
+            return hi - length
+        hi = v.start
+        if hi - bottom < length:
+            return None
+    return hi - length if hi - bottom >= length else None
+
+
+def test_find_gap_resuming_below_its_last_answer_agrees_with_a_full_scan():
+    """find_gap skips what its last answer left packed; across random mmaps, munmaps and fixed
+    mappings its answers are the full scan's."""
+    rng = random.Random(7)
+    page, top, bottom = 4096, 1000 * 4096, 10 * 4096
+    for _ in range(100):
+        s = VMASet()
+        for _ in range(200):
+            op = rng.random()
+            if op < 0.6:
+                length = rng.choice([1, 1, 2, 3, 8]) * page
+                got = s.find_gap(length, top, bottom)
+                assert got == _linear_find_gap(s.vmas, length, top, bottom)
+                if got is not None and rng.random() < 0.9:
+                    s.insert(vm.VMA(got, got + length, 3, vm.ANON, 0))
+            elif op < 0.8 and s.vmas:
+                s.remove([rng.choice(s.vmas)])
+            else:
+                addr = rng.randrange(bottom, top - 4 * page, page)
+                if s.is_free(addr, addr + page):
+                    s.insert(vm.VMA(addr, addr + page, 3, vm.ANON, 0))
