@@ -206,7 +206,7 @@ class Kernel:
             tg.group_exit_status = status
             contexts = []
             for t in list(tg.tasks):
-                if t.exited:
+                if self._torn_down(t):
                     continue
                 if t.ctx is not None:
                     contexts.append(t.ctx)
@@ -271,9 +271,14 @@ class Kernel:
             self.doomed[ctx.tid] = ctx
             ctx.interrupt()
 
+    def _torn_down(self, task):
+        """Has _end_task run for ``task``? Not the same as ``exited``, which only says its
+        coroutine is over: one that crashed (an internal error) is still to be torn down."""
+        return self.pidns.tasks.get(task.tid) is not task
+
     def _end_task(self, task, status, from_group):
         """Tear one Task down; the last one out turns its thread group into a zombie."""
-        if task.exited and task not in task.tg.tasks:
+        if self._torn_down(task):
             return
         task.exited = True
         loop = self.loop
@@ -427,13 +432,6 @@ class Kernel:
     def _task_crashed(self, task):
         """An exception escaped a Task's coroutine: report it and kill that process only."""
         self.log(f"internal error in pid {task.tid}; the process is killed:\n" + traceback.format_exc())
-        # Its coroutine is over, so the Task counts as exited and exit_group would pass over it:
-        # end it here (the last one out makes the zombie, init's end ends the sandbox).
-        if self.pidns.tasks.get(task.tid) is task:   # not torn down before the crash
-            ctx = task.ctx
-            self._end_task(task, S.SIGKILL, from_group=True)
-            if ctx is not None:
-                self.retire_stub_thread(ctx)
         try:
             self.exit_group(task.tg, S.SIGKILL)
         except TaskExit:
