@@ -93,7 +93,7 @@ def test_session_fails_on_a_stub_left(tmp_path):
 def test_killed_sentry_leaves_no_stub():
     """SIGKILL to `snakevisor do` mid-run: every stub of its sandbox dies with it (the Sentry,
     killed by PR_SET_PDEATHSIG, is the init of their PID namespace)."""
-    with no_stub_left():
+    with no_stub_left() as watch:
         p = subprocess.Popen(sandbox_cmd(["/bin/sleep", "30"]), env=sandbox_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
@@ -102,6 +102,7 @@ def test_killed_sentry_leaves_no_stub():
                 assert p.poll() is None and time.monotonic() < deadline, "no stub process appeared"
                 time.sleep(0.05)
             stubs = stubs_below(p.pid)
+            watch.record(stubs)   # the watcher thread may not have sampled yet on a busy machine
             os.kill(p.pid, signal.SIGKILL)
             p.wait()
             assert wait_gone(stubs) == [], f"stubs still running after `do` was killed: {stubs}"
