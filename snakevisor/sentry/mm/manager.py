@@ -310,6 +310,9 @@ class MemoryManager:
     def munmap(self, addr, length):
         self._check_range(addr, length)
         end = addr + page_round_up(length)
+        v = self.vmas.find(addr)
+        if v is not None and v.start < addr and end < v.end and len(self.vmas) >= MAX_MAP_COUNT:
+            raise SyscallError(ENOMEM)   # a hole inside one mapping makes one more (Linux's check)
         if self.vmas.overlapping(addr, end):
             self._drop_range(addr, end)
             self._unmap_from_stub(addr, end)
@@ -331,6 +334,8 @@ class MemoryManager:
         for v in self.vmas.overlapping(addr, end):
             if (prot & M.PROT_WRITE and not v.maywrite) or (prot & M.PROT_EXEC and not v.mayexec):
                 raise SyscallError(EACCES)   # VM_MAYWRITE / VM_MAYEXEC, as Linux
+        if len(self.vmas) + self.vmas.splits(addr, end) > MAX_MAP_COUNT:
+            raise SyscallError(ENOMEM)   # each split is a new mapping (split_vma's check)
         pieces = self.vmas.carve(addr, end)
         for v in pieces:
             if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:

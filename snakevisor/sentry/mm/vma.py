@@ -102,9 +102,6 @@ class VMASet:
     def __len__(self):
         return len(self.vmas)
 
-    def _reindex(self):
-        self.starts = [v.start for v in self.vmas]
-
     def find(self, addr):
         """The VMA containing ``addr``, or None."""
         i = bisect_right(self.starts, addr) - 1
@@ -139,21 +136,43 @@ class VMASet:
         self.vmas.insert(i, vma)
         self.starts.insert(i, vma.start)
 
+    def _index(self, vma):
+        """The position of ``vma`` (which is in the set): by its start, not by a scan."""
+        i = bisect_left(self.starts, vma.start)
+        if i < len(self.vmas) and self.vmas[i] is vma:
+            return i
+        return self.vmas.index(vma)   # not reached while starts are unique; kept correct regardless
+
+    def splits(self, start, end):
+        """How many more VMAs carving [start, end) would make (0, 1 or 2)."""
+        n = 0
+        for addr in (start, end):
+            v = self.find(addr)
+            n += v is not None and v.start < addr
+        return n
+
     def carve(self, start, end):
-        """Split VMAs at ``start`` and ``end``; return those now wholly inside [start, end)."""
+        """Split VMAs at ``start`` and ``end``; return those now wholly inside [start, end).
+        Each split is a slice assignment at the VMA's index (a memmove, not a rebuild of the index:
+        tens of thousands of mprotects that each split a mapping took minutes)."""
         for addr in (start, end):
             v = self.find(addr)
             if v is not None and v.start < addr:
-                i = self.vmas.index(v)
+                i = self._index(v)
                 left, right = v.split_at(addr)
                 self.vmas[i:i + 1] = [left, right]
-                self._reindex()
-        return [v for v in self.overlapping(start, end)]
+                self.starts[i:i + 1] = [left.start, right.start]
+        return self.overlapping(start, end)
 
     def remove(self, vmas):
-        ids = {id(v) for v in vmas}
-        self.vmas = [v for v in self.vmas if id(v) not in ids]
-        self._reindex()
+        """Forget ``vmas``: each run of neighbours goes in one slice deletion, last run first."""
+        indices = sorted(self._index(v) for v in vmas)
+        while indices:
+            hi = lo = indices.pop()
+            while indices and indices[-1] == lo - 1:
+                lo = indices.pop()
+            del self.vmas[lo:hi + 1]
+            del self.starts[lo:hi + 1]
         self._packed = None
 
     def find_gap(self, length, top, bottom):
