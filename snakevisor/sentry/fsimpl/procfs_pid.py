@@ -103,11 +103,12 @@ class MemImpl(AddressSpaceImpl):
     def write(self, data, offset):
         data = bytes(data[:MAX_IO])
         mm, done = self.mm, 0
-        for v, pos, m in _spans(mm, offset, len(data)):
-            if not v.prot & M.PROT_READ or (v.shared and not v.prot & M.PROT_WRITE):
-                break   # FOLL_FORCE still needs a readable VMA, and cannot write a read-only shared one
-            mm.copy_out(pos, data[done:done + m], force=True)
-            done += m
+        with mm.changed_by_another():
+            for v, pos, m in _spans(mm, offset, len(data)):
+                if not v.prot & M.PROT_READ or (v.shared and not v.prot & M.PROT_WRITE):
+                    break   # FOLL_FORCE still needs a readable VMA, and cannot write a read-only shared one
+                mm.copy_out(pos, data[done:done + m], force=True)
+                done += m
         if data and not done:
             raise SyscallError(EIO)
         return done

@@ -7,6 +7,7 @@ of the MemoryFile's mapping in the Sentry, after checking the VMA's protection,
 so a bad pointer is an EFAULT and never an exception.
 """
 import struct
+from contextlib import contextmanager
 from dataclasses import replace
 
 from snakevisor.abi import mm as M
@@ -174,6 +175,26 @@ class MemoryManager:
             if ctx is not None:
                 for start, end in ranges:
                     self.address_space.unmap(ctx, start, end - start)
+
+    @contextmanager
+    def changed_by_another(self):
+        """For a change another process makes to this address space (/proc/PID/mem writes): its
+        host-side updates (copy-on-write copies mapped in) go through a stopped thread of this
+        address space, never through one running application code, which cannot take an injected
+        call (on systrap its stub's state was overwritten and the process hung)."""
+        if self.kernel is None or self.address_space is None:
+            yield
+            return
+        with self.kernel.stopped_context(self) as ctx:
+            saved = self.active_context, self.address_space
+            if ctx is None:
+                self.address_space = None   # no live thread: no host mappings to update
+            else:
+                self.active_context = ctx
+            try:
+                yield
+            finally:
+                self.active_context, self.address_space = saved
 
     def maps_shared_writable(self, cache):
         """Does a shared mapping here that may be made writable (VM_MAYWRITE) map ``cache``'s pages?"""
