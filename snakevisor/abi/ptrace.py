@@ -27,6 +27,7 @@ PTRACE_INTERRUPT = 0x4207
 # The 64-bit user-mode segment selectors (__USER_CS, __USER_DS: RPL 3).
 USER_CS = 0x33
 USER_DS = 0x2B
+USER32_CS = 0x23   # __USER32_CS: compatibility mode (32-bit code)
 SEGMENT_RPL_USER = 3
 
 PTRACE_O_TRACESYSGOOD = 0x01

@@ -11,7 +11,7 @@ thread so the Sentry can deliver.
 import struct
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER_CS, USER_DS
+from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER32_CS, USER_CS, USER_DS
 from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
@@ -384,6 +384,10 @@ class Signals:
                 ctx.set_xstate(mm.copy_in(fp_addr, size))
             except (SyscallError, OSError):
                 return self._bad_frame(task)   # the registers and mask stay restored, as on Linux
+        if regs.cs not in (USER_CS, USER32_CS) or regs.ss != USER_DS:
+            # Linux's return to user mode with these selectors faults (#GP: SIGSEGV, SI_KERNEL).
+            # The systrap stub returns with its own selectors, so the Sentry raises it itself.
+            self.force_fault(task, S.SIGSEGV, make_siginfo(S.SIGSEGV, S.SI_KERNEL))
         ctx.set_regs()
         return regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
 
