@@ -5,7 +5,9 @@ at, status flags, the file offset, a reference count (dup/fork share it).
 The generic rules live here once — access mode and O_PATH checks, offsets,
 O_APPEND, pread/pwrite validation, lseek, getdents — and call the
 FileDescriptionImpl for the data. Impls raise EAGAIN when they would block;
-the syscall layer then waits on ``waitable()`` unless O_NONBLOCK is set.
+the syscall layer then waits on ``waitable(task)`` unless O_NONBLOCK is set.
+The Task an operation is done for is its first argument (read, write, readiness,
+waitable, ioctl), never looked up from a global.
 """
 from snakevisor.abi.errno import (EBADF, EFBIG, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
                                   SyscallError)
