@@ -175,14 +175,14 @@ def test_open_handles_are_bounded_and_reopen_on_use(tmp_path, monkeypatch):
         files = []
         for i in range(40):
             f = op(w, b"/tmp/f%d" % i, abi.O_CREAT | abi.O_RDWR)
-            f.write(b"%d" % i)
+            f.write(None, b"%d" % i)
             files.append(f)
         held = [h for h in OPEN_HANDLES.lru if h.inode.fs is w.gofer]
         assert len(held) <= 8
         assert len(os.listdir("/proc/self/fd")) <= before + 8
         for i, f in enumerate(files):
-            assert f.read(10, offset=0) == b"%d" % i
-            f.write(b"!", offset=5)
+            assert f.read(None, 10, offset=0) == b"%d" % i
+            f.write(None, b"!", offset=5)
         assert (host / "f0").read_bytes() == b"0\0\0\0\0!"
         for f in files:
             f.dec_ref()
@@ -203,11 +203,11 @@ def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path):
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))   # no new descriptor fits
         f = op(w, b"/tmp/f", abi.O_RDWR)
-        assert f.read(10, offset=0) == b"hello"
-        f.write(b"J", offset=0)
+        assert f.read(None, 10, offset=0) == b"hello"
+        f.write(None, b"J", offset=0)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-        assert f.read(10, offset=0) == b"Jello"
-        assert op(w, b"/tmp/f").read(10, offset=0) == b"Jello"
+        assert f.read(None, 10, offset=0) == b"Jello"
+        assert op(w, b"/tmp/f").read(None, 10, offset=0) == b"Jello"
         f.dec_ref()
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
@@ -268,22 +268,22 @@ def test_gofer_closes_idle_fid_descriptors_and_reopens_them_by_name(tmp_path, mo
     try:
         for i in range(30):
             f = op(w, b"/tmp/d/f%d" % i, abi.O_CREAT | abi.O_RDWR)
-            f.write(b"data%d" % i)
+            f.write(None, b"data%d" % i)
             f.dec_ref()
         held = op(w, b"/tmp/d/f7", abi.O_RDWR)             # stays open across what follows
         closed = [st for group in fids_mod.IDLE_PATHS.by_names.values() for st in group if st.path_fd is None]
         assert len(closed) >= 20
         assert len(fids_mod.IDLE_PATHS.lru) <= 4 + 2        # the root and the walking directory
         for i in range(30):
-            assert op(w, b"/tmp/d/f%d" % i).read(10, offset=0) == b"data%d" % i
+            assert op(w, b"/tmp/d/f%d" % i).read(None, 10, offset=0) == b"data%d" % i
         rename_path(w.ctx, w.vfs.root, b"/tmp/d", w.vfs.root, b"/tmp/e")
         unlink_path(w.ctx, w.vfs.root, b"/tmp/e/f7")
         for i in range(30):
             if i != 7:
-                assert op(w, b"/tmp/e/f%d" % i).read(10, offset=0) == b"data%d" % i   # f7's handle goes
-        assert held.read(10, offset=0) == b"data7"             # reopened by the Gofer before the unlink
-        held.write(b"!", offset=0)
-        assert op(w, b"/tmp/e/f3").read(10, offset=0) == b"data3"
+                assert op(w, b"/tmp/e/f%d" % i).read(None, 10, offset=0) == b"data%d" % i   # f7's handle goes
+        assert held.read(None, 10, offset=0) == b"data7"             # reopened by the Gofer before the unlink
+        held.write(None, b"!", offset=0)
+        assert op(w, b"/tmp/e/f3").read(None, 10, offset=0) == b"data3"
         assert (host / "e" / "f29").read_bytes() == b"data29"
         held.dec_ref()
     finally:
@@ -304,8 +304,8 @@ def test_short_host_reads_and_writes_are_retried(tmp_path, monkeypatch, donation
     monkeypatch.setattr(os, "pwrite", lambda fd, b, off: real_pwrite(fd, memoryview(b)[:1000], off))
     try:
         f = op(w, b"/tmp/f", abi.O_RDWR)
-        assert f.read(len(data), offset=0) == data
-        assert f.write(data[::-1], offset=0) == len(data)
+        assert f.read(None, len(data), offset=0) == data
+        assert f.write(None, data[::-1], offset=0) == len(data)
         f.dec_ref()
     finally:
         monkeypatch.undo()

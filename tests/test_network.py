@@ -235,7 +235,7 @@ def test_netlink_refuses_changes_without_sending_them():
             req = _nl_request(typ, NL.NLM_F_REQUEST | NL.NLM_F_ACK, seq)
             assert s.sendmsg(None, req, 0, None, [], None) == len(req)
             from snakevisor.abi.poll import POLLIN
-            assert s.readiness(POLLIN) & POLLIN
+            assert s.readiness(None, POLLIN) & POLLIN
             (typ_, seq_, pid, data), = _nl_recv_all(s)
             assert (typ_, seq_, pid) == (NL.NLMSG_ERROR, seq, s.port)
             assert struct.unpack_from("<i", data, 16)[0] == -EPERM

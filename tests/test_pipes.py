@@ -49,25 +49,25 @@ def test_set_capacity_rules():
 def test_pipe_ends_notify_and_eof():
     r, w = new_pipe(O_NONBLOCK)
     seen = []
-    r.waitable().register(seen.append, 0xFFFF)
-    assert w.write(b"hi") == 2
+    r.waitable(None).register(seen.append, 0xFFFF)
+    assert w.write(None, b"hi") == 2
     assert seen and seen[-1] & 0x1
-    assert r.read(10) == b"hi"
+    assert r.read(None, 10) == b"hi"
     with pytest.raises(SyscallError):
-        r.read(10)
+        r.read(None, 10)
     w.dec_ref()
-    assert r.readiness(0x1) & 0x10          # POLLHUP once the writer is gone
-    assert r.read(10) == b""                # EOF
+    assert r.readiness(None, 0x1) & 0x10          # POLLHUP once the writer is gone
+    assert r.read(None, 10) == b""                # EOF
     r.dec_ref()
 
 
 def test_packet_flag_from_pipe2():
     r, w = new_pipe(O_DIRECT)
     assert r.flags & O_DIRECT and w.flags & O_DIRECT
-    w.write(b"12345")
-    w.write(b"678")
-    assert r.read(3) == b"123"
-    assert r.read(10) == b"678"
+    w.write(None, b"12345")
+    w.write(None, b"678")
+    assert r.read(None, 3) == b"123"
+    assert r.read(None, 10) == b"678"
 
 
 def test_pipe_semantics_differential(differential):

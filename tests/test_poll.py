@@ -14,23 +14,23 @@ def test_epoll_level_edge_oneshot():
     ep = new_epoll(2)
     r, w = new_pipe(O_NONBLOCK)
     e = ep.impl
-    e.add(r, 3, EPOLLIN, 7)
-    assert e.collect(8) == []
-    w.write(b"x")
-    assert e.collect(8) == [(EPOLLIN, 7)]
-    assert e.collect(8) == [(EPOLLIN, 7)]        # level-triggered: still there
-    e.modify(r, 3, EPOLLIN | EPOLLET, 8)
-    assert e.collect(8) == [(EPOLLIN, 8)]
-    assert e.collect(8) == []                    # edge: once per change
-    w.write(b"y")
-    assert e.collect(8) == [(EPOLLIN, 8)]
-    e.modify(r, 3, EPOLLIN | EPOLLONESHOT, 9)
-    assert e.collect(8) == [(EPOLLIN, 9)]
-    w.write(b"z")
-    assert e.collect(8) == []                    # disabled until re-armed
+    e.add(None, r, 3, EPOLLIN, 7)
+    assert e.collect(None, 8) == []
+    w.write(None, b"x")
+    assert e.collect(None, 8) == [(EPOLLIN, 7)]
+    assert e.collect(None, 8) == [(EPOLLIN, 7)]        # level-triggered: still there
+    e.modify(None, r, 3, EPOLLIN | EPOLLET, 8)
+    assert e.collect(None, 8) == [(EPOLLIN, 8)]
+    assert e.collect(None, 8) == []                    # edge: once per change
+    w.write(None, b"y")
+    assert e.collect(None, 8) == [(EPOLLIN, 8)]
+    e.modify(None, r, 3, EPOLLIN | EPOLLONESHOT, 9)
+    assert e.collect(None, 8) == [(EPOLLIN, 9)]
+    w.write(None, b"z")
+    assert e.collect(None, 8) == []                    # disabled until re-armed
     # Closing the last reference drops the entry.
     r.dec_ref()
-    assert e.collect(8) == [] and not e.interest
+    assert e.collect(None, 8) == [] and not e.interest
     w.dec_ref()
     ep.dec_ref()
 
@@ -38,14 +38,14 @@ def test_epoll_level_edge_oneshot():
 def test_epoll_nesting_and_loops():
     a, b = new_epoll(2), new_epoll(2)
     efd = new_eventfd(0, False, True)
-    a.impl.add(efd, 5, EPOLLIN | EPOLLOUT, 1)
-    b.impl.add(a, 6, EPOLLIN, 2)
+    a.impl.add(None, efd, 5, EPOLLIN | EPOLLOUT, 1)
+    b.impl.add(None, a, 6, EPOLLIN, 2)
     try:
-        a.impl.add(b, 7, EPOLLIN, 3)
+        a.impl.add(None, b, 7, EPOLLIN, 3)
         raise AssertionError("loop accepted")
     except SyscallError as e:
         assert e.errno == ELOOP
-    assert b.impl.collect(4) == [(EPOLLIN, 2)]   # efd is writable, so a is ready
+    assert b.impl.collect(None, 4) == [(EPOLLIN, 2)]   # efd is writable, so a is ready
 
 
 def test_poll_semantics_differential(differential):

@@ -14,9 +14,9 @@ from snakevisor.sentry.vfs.pathops import mkdir_path, unlink_path
 def test_holes_read_without_allocating(world):
     w = world
     f = op(w, b"/tmp/sparse", abi.O_CREAT | abi.O_RDWR)
-    f.write(b"end", offset=50 * CHUNK_SIZE)
+    f.write(None, b"end", offset=50 * CHUNK_SIZE)
     before = w.mf.allocated
-    assert f.read(CHUNK_SIZE, offset=10 * CHUNK_SIZE) == bytes(CHUNK_SIZE)
+    assert f.read(None, CHUNK_SIZE, offset=10 * CHUNK_SIZE) == bytes(CHUNK_SIZE)
     assert w.mf.allocated == before
     assert f.lseek(0, abi.SEEK_DATA) == 50 * CHUNK_SIZE
     assert f.lseek(0, abi.SEEK_HOLE) == 0
@@ -28,12 +28,12 @@ def test_unlink_while_open_keeps_data_until_last_close(world):
     w = world
     base = w.mf.allocated
     f = op(w, b"/tmp/victim", abi.O_CREAT | abi.O_RDWR)
-    f.write(b"z" * 100000)
+    f.write(None, b"z" * 100000)
     assert w.mf.allocated > base
     g = f.inc_ref()
     unlink_path(w.ctx, w.vfs.root, b"/tmp/victim")
     assert errno_of(w.lookup, b"/tmp/victim") == ENOENT
-    assert f.read(5, offset=0) == b"zzzzz"
+    assert f.read(None, 5, offset=0) == b"zzzzz"
     assert f.stat().nlink == 0
     f.dec_ref()
     assert w.mf.allocated > base     # still referenced
@@ -45,7 +45,7 @@ def test_mapping_reference_keeps_data(world):
     w = world
     base = w.mf.allocated
     f = op(w, b"/tmp/m", abi.O_CREAT | abi.O_RDWR)
-    f.write(b"A" * 8192)
+    f.write(None, b"A" * 8192)
     m = f.mappable().inc_ref()
     assert m.size == 8192
     ranges = m.translate(0, 8192)
@@ -65,8 +65,8 @@ def test_size_limit_gives_enospc(world):
     mkdir_path(w.ctx, w.vfs.root, b"/small", 0o755)
     w.vfs.mount(small, w.lookup(b"/small"))
     f = op(w, b"/small/f", abi.O_CREAT | abi.O_RDWR)
-    assert f.write(b"x" * 4096) == 4096
-    assert errno_of(f.write, b"y") == ENOSPC
+    assert f.write(None, b"x" * 4096) == 4096
+    assert errno_of(f.write, None, b"y") == ENOSPC
     assert small.statfs().bfree == 0
     f.dec_ref()
 
@@ -77,20 +77,20 @@ def test_size_limit_gives_enospc(world):
 def test_devfs_devices(world):
     w = world
     null = op(w, b"/dev/null", abi.O_RDWR)
-    assert null.read(10) == b"" and null.write(b"abc") == 3
+    assert null.read(None, 10) == b"" and null.write(None, b"abc") == 3
     zero = op(w, b"/dev/zero", abi.O_RDWR)
-    assert zero.read(7) == bytes(7)
+    assert zero.read(None, 7) == bytes(7)
     full = op(w, b"/dev/full", abi.O_RDWR)
-    assert full.read(3) == bytes(3)
-    assert errno_of(full.write, b"x") == ENOSPC
+    assert full.read(None, 3) == bytes(3)
+    assert errno_of(full.write, None, b"x") == ENOSPC
     ur = op(w, b"/dev/urandom")
-    a, b = ur.read(32), ur.read(32)
+    a, b = ur.read(None, 32), ur.read(None, 32)
     assert len(a) == 32 and a != b
     assert errno_of(op, w, b"/dev/tty", abi.O_RDWR) == ENXIO
     s = st(w, b"/dev/null")
     assert s.mode == abi.S_IFCHR | 0o666 and s.rdev == abi.makedev(1, 3)
-    assert w.lookup(b"/dev/stdout", follow=False).dentry.inode.readlink() == b"/proc/self/fd/1"
-    assert w.lookup(b"/dev/fd", follow=False).dentry.inode.readlink() == b"/proc/self/fd"
+    assert w.lookup(b"/dev/stdout", follow=False).dentry.inode.readlink(None) == b"/proc/self/fd/1"
+    assert w.lookup(b"/dev/fd", follow=False).dentry.inode.readlink(None) == b"/proc/self/fd"
     assert st(w, b"/dev/pts").mode == abi.S_IFDIR | 0o755
     for f in (null, zero, full, ur):
         f.dec_ref()
@@ -101,7 +101,7 @@ def test_mknod_char_device_on_tmpfs_opens_registered_device(world):
     from snakevisor.sentry.vfs.pathops import mknod_path
     mknod_path(w.ctx, w.vfs.root, b"/tmp/mynull", abi.S_IFCHR | 0o600, abi.makedev(1, 3))
     f = op(w, b"/tmp/mynull", abi.O_WRONLY)
-    assert f.write(b"gone") == 4
+    assert f.write(None, b"gone") == 4
     mknod_path(w.ctx, w.vfs.root, b"/tmp/fifo", abi.S_IFIFO | 0o600, 0)
     assert st(w, b"/tmp/fifo").mode & abi.S_IFMT == abi.S_IFIFO
     assert errno_of(mknod_path, w.ctx, w.vfs.root, b"/tmp/dir", abi.S_IFDIR | 0o600, 0) == EPERM

@@ -151,7 +151,6 @@ class _Kernel:
     def __init__(self):
         self.pidns = PIDNamespace()
         self.signals = _Signals()
-        self.current = None
 
 
 @pytest.fixture
@@ -168,31 +167,31 @@ def test_pair_data_flow_readiness_and_hangup(devpts):
     kernel, fs = devpts
     master, replica, term = fs.new_pair()
     assert fs.root.inode.lookup(b"0") is term.inode
-    assert master.readiness(POLLIN | POLLOUT) == POLLOUT
-    assert master.write(b"ls\n") == 3
-    assert replica.readiness(POLLIN) == POLLIN
-    assert replica.read(100) == b"ls\n"
-    assert master.read(100) == b"ls\r\n"                # the echo
+    assert master.readiness(None, POLLIN | POLLOUT) == POLLOUT
+    assert master.write(None, b"ls\n") == 3
+    assert replica.readiness(None, POLLIN) == POLLIN
+    assert replica.read(None, 100) == b"ls\n"
+    assert master.read(None, 100) == b"ls\r\n"                # the echo
     with pytest.raises(SyscallError) as e:
-        master.read(100)
+        master.read(None, 100)
     assert e.value.errno == EAGAIN
     # A session leader's foreground group gets VINTR's SIGINT.
     leader = _TG(kernel, 1, 1, 1)
     kernel.pidns.thread_groups[1] = leader
     term.set_ctty(leader)
     assert leader.tty is term
-    master.write(b"\x03")
+    master.write(None, b"\x03")
     assert kernel.signals.sent == [(1, S.SIGINT)]
     term.set_winsize((24, 80, 0, 0))
     assert kernel.signals.sent[-1] == (1, S.SIGWINCH)
     # Closing the master hangs the replica up and sends the session leader SIGHUP.
     master.dec_ref()
     assert (1, S.SIGHUP) in kernel.signals.sent and leader.tty is None
-    assert replica.read(10) == b""
+    assert replica.read(None, 10) == b""
     with pytest.raises(SyscallError) as e:
-        replica.write(b"x")
+        replica.write(None, b"x")
     assert e.value.errno == EIO
-    assert replica.readiness(POLLIN) & POLLHUP
+    assert replica.readiness(None, POLLIN) & POLLHUP
     with pytest.raises(SyscallError):
         fs.root.inode.lookup(b"0")                      # /dev/pts/0 is gone
     replica.dec_ref()
@@ -202,25 +201,25 @@ def test_pair_data_flow_readiness_and_hangup(devpts):
 def test_replica_close_gives_master_eio_and_locking(devpts):
     kernel, fs = devpts
     master, replica, term = fs.new_pair()
-    replica.write(b"bye\n")
+    replica.write(None, b"bye\n")
     replica.dec_ref()
-    assert master.readiness(POLLIN) & POLLHUP
-    assert master.read(100) == b"bye\r\n"
+    assert master.readiness(None, POLLIN) & POLLHUP
+    assert master.read(None, 100) == b"bye\r\n"
     with pytest.raises(SyscallError) as e:
-        master.read(100)
+        master.read(None, 100)
     assert e.value.errno == EIO
     term.locked = True
     with pytest.raises(SyscallError) as e:
-        term.inode.open(O_RDWR | O_NOCTTY)
+        term.inode.open(None, O_RDWR | O_NOCTTY)
     assert e.value.errno == EIO
     master.dec_ref()
 
 
 def test_dev_tty_without_controlling_terminal_is_enxio(devpts):
     kernel, fs = devpts
-    kernel.current = type("T", (), {"tg": _TG(kernel, 5, 5, 5)})()
+    task = type("T", (), {"tg": _TG(kernel, 5, 5, 5)})()
     with pytest.raises(SyscallError) as e:
-        fs.open_controlling_tty(None, O_RDWR)
+        fs.open_controlling_tty(task, None, O_RDWR)
     assert e.value.errno == ENXIO
 
 

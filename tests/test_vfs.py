@@ -21,7 +21,7 @@ def mk(w, path):
 
 def touch(w, path, data=b""):
     f = open_path(w.ctx, w.vfs.root, path, abi.O_CREAT | abi.O_WRONLY, 0o644)
-    f.write(data)
+    f.write(None, data)
     f.dec_ref()
 
 
@@ -70,7 +70,7 @@ def test_symlinks_middle_final_and_nofollow(world):
     assert w.lookup(b"/ld/lf", follow=False).dentry.inode.is_symlink
     assert w.lookup(b"/ld/", follow=False).dentry.inode.is_dir   # trailing slash follows
     assert errno_of(w.lookup, b"/dangling") == ENOENT
-    assert w.lookup(b"/dangling", follow=False).dentry.inode.readlink() == b"/nowhere"
+    assert w.lookup(b"/dangling", follow=False).dentry.inode.readlink(None) == b"/nowhere"
     assert errno_of(w.lookup, b"/ld/lf/") == ENOTDIR
 
 

@@ -488,16 +488,16 @@ def test_statfs_fallocate_fsync_flock_readahead(world):
 def test_file_read_write_seek_and_sizes(world):
     w = world
     f = op(w, b"/tmp/f", abi.O_CREAT | abi.O_RDWR)
-    assert f.write(b"hello world") == 11
+    assert f.write(None, b"hello world") == 11
     assert f.offset == 11
     assert f.lseek(0, abi.SEEK_SET) == 0
-    assert f.read(5) == b"hello"
-    assert f.read(100) == b" world"
-    assert f.read(100) == b""                          # EOF
-    assert f.read(3, offset=6) == b"wor" and f.offset == 11
-    assert f.write(b"!", offset=100) == 1               # sparse extension
+    assert f.read(None, 5) == b"hello"
+    assert f.read(None, 100) == b" world"
+    assert f.read(None, 100) == b""                          # EOF
+    assert f.read(None, 3, offset=6) == b"wor" and f.offset == 11
+    assert f.write(None, b"!", offset=100) == 1               # sparse extension
     assert st(w, b"/tmp/f").size == 101
-    assert f.read(200, offset=0)[11:100] == bytes(89)
+    assert f.read(None, 200, offset=0)[11:100] == bytes(89)
     assert f.lseek(-1, abi.SEEK_END) == 100
     assert errno_of(f.lseek, -1, abi.SEEK_SET) == EINVAL
     assert errno_of(f.lseek, 0, 99) == EINVAL
@@ -514,7 +514,7 @@ def test_timestamps_move_on_write_and_dir_change(world):
     assert d1.mtime_ns > d0.mtime_ns and d1.ctime_ns > d0.ctime_ns
     s0 = st(w, b"/tmp/d/f")
     time.sleep(0.002)
-    f.write(b"x")
+    f.write(None, b"x")
     s1 = st(w, b"/tmp/d/f")
     assert s1.mtime_ns > s0.mtime_ns and s1.ctime_ns > s0.ctime_ns and s1.size == 1
     f.dec_ref()
@@ -560,7 +560,7 @@ def test_mkdir_and_create_errors(world):
 def test_hard_links_and_unlink(world):
     w = world
     f = op(w, b"/tmp/a", abi.O_CREAT | abi.O_RDWR)
-    f.write(b"shared")
+    f.write(None, b"shared")
     link_path(w.ctx, w.lookup(b"/tmp/a"), w.vfs.root, b"/tmp/b")
     a, b = w.lookup(b"/tmp/a"), w.lookup(b"/tmp/b")
     assert a.dentry is not b.dentry and a.dentry.inode is b.dentry.inode
@@ -570,7 +570,7 @@ def test_hard_links_and_unlink(world):
     assert errno_of(link_path, w.ctx, a, w.vfs.root, b"/dev/shm/x") == EXDEV
     unlink_path(w.ctx, w.vfs.root, b"/tmp/a")
     assert st(w, b"/tmp/b").nlink == 1
-    assert op(w, b"/tmp/b").read(100) == b"shared"
+    assert op(w, b"/tmp/b").read(None, 100) == b"shared"
     assert errno_of(unlink_path, w.ctx, w.vfs.root, b"/tmp") == EISDIR
     assert errno_of(unlink_path, w.ctx, w.vfs.root, b"/tmp/b/") == ENOTDIR
     assert errno_of(unlink_path, w.ctx, w.vfs.root, b"/tmp/zz") == ENOENT
@@ -635,12 +635,12 @@ def test_rename_exchange(world):
 def test_truncate_and_setattr(world):
     w = world
     f = op(w, b"/tmp/t", abi.O_CREAT | abi.O_RDWR)
-    f.write(b"0123456789" * 10000)
+    f.write(None, b"0123456789" * 10000)
     vd = w.lookup(b"/tmp/t")
     truncate_vd(w.ctx, vd, 5)
-    assert f.read(100, offset=0) == b"01234"
+    assert f.read(None, 100, offset=0) == b"01234"
     truncate_vd(w.ctx, vd, 20)
-    assert f.read(100, offset=0) == b"01234" + bytes(15)
+    assert f.read(None, 100, offset=0) == b"01234" + bytes(15)
     assert errno_of(truncate_vd, w.ctx, w.lookup(b"/tmp"), 0) == EISDIR
     assert errno_of(truncate_vd, w.ctx, vd, -1) == EINVAL
     vd.dentry.inode.setattr(mode=0o4711, uid=7, gid=8)
@@ -675,7 +675,7 @@ def test_statfs_and_dir_listing(world):
     assert len(d.getdents64(4096)) == len(buf)
     d.lseek(0, abi.SEEK_SET)
     assert errno_of(d.getdents64, 10) == EINVAL
-    assert errno_of(d.read, 10) == EISDIR
+    assert errno_of(d.read, None, 10) == EISDIR
     d.dec_ref()
 
 
@@ -683,8 +683,8 @@ def test_o_path_refuses_io(world):
     w = world
     op(w, b"/tmp/p", abi.O_CREAT | abi.O_WRONLY).dec_ref()
     f = op(w, b"/tmp/p", abi.O_PATH | abi.O_RDWR)
-    assert errno_of(f.read, 1) == EBADF
-    assert errno_of(f.write, b"x") == EBADF
+    assert errno_of(f.read, None, 1) == EBADF
+    assert errno_of(f.write, None, b"x") == EBADF
     assert f.stat().size == 0
     symlink_path(w.ctx, w.vfs.root, b"/tmp/sl", b"p")
     g = op(w, b"/tmp/sl", abi.O_PATH | abi.O_NOFOLLOW)
@@ -697,7 +697,7 @@ def test_o_creat_through_dangling_symlink_creates_target(world):
     w = world
     symlink_path(w.ctx, w.vfs.root, b"/tmp/link", b"real")
     f = op(w, b"/tmp/link", abi.O_CREAT | abi.O_WRONLY)
-    f.write(b"via link")
+    f.write(None, b"via link")
     assert w.lookup(b"/tmp/real").dentry.inode.size == 8
     assert errno_of(op, w, b"/tmp/link", abi.O_CREAT | abi.O_EXCL | abi.O_WRONLY) == EEXIST
     f.dec_ref()
@@ -709,10 +709,10 @@ def test_o_creat_through_dangling_symlink_creates_target(world):
 def test_writes_reach_the_host(world):
     w = world
     f = op(w, b"/tmp/new", abi.O_CREAT | abi.O_WRONLY | abi.O_EXCL)
-    assert f.write(b"hello ") == 6
-    assert f.write(b"world") == 5
+    assert f.write(None, b"hello ") == 6
+    assert f.write(None, b"world") == 5
     assert (w.host / "new").read_bytes() == b"hello world"
-    f.write(b"W", offset=6)
+    f.write(None, b"W", offset=6)
     assert (w.host / "new").read_bytes() == b"hello World"
     f.impl.truncate(5)
     assert (w.host / "new").read_bytes() == b"hello"
@@ -720,7 +720,7 @@ def test_writes_reach_the_host(world):
     f.dec_ref()
     assert errno_of(op, w, b"/tmp/new", abi.O_CREAT | abi.O_EXCL | abi.O_WRONLY) == EEXIST
     a = op(w, b"/tmp/new", abi.O_WRONLY | abi.O_APPEND)
-    a.write(b"!")
+    a.write(None, b"!")
     assert (w.host / "new").read_bytes() == b"hello!"
     op(w, b"/tmp/new", abi.O_WRONLY | abi.O_TRUNC).dec_ref()
     assert (w.host / "new").read_bytes() == b""
@@ -755,13 +755,13 @@ def test_directory_changes_reach_the_host(world):
 def test_unlinked_open_file_still_works_and_new_file_is_new(world):
     w = world
     f = op(w, b"/tmp/u", abi.O_CREAT | abi.O_RDWR)
-    f.write(b"data")
+    f.write(None, b"data")
     ino = f.inode.ino
     unlink_path(w.ctx, w.vfs.root, b"/tmp/u")
     assert not (w.host / "u").exists()
-    assert f.read(10, offset=0) == b"data"
+    assert f.read(None, 10, offset=0) == b"data"
     g = op(w, b"/tmp/u", abi.O_CREAT | abi.O_RDWR)
-    assert g.read(10, offset=0) == b""
+    assert g.read(None, 10, offset=0) == b""
     assert g.inode is not f.inode
     f.dec_ref()
     g.dec_ref()

@@ -65,9 +65,9 @@ def test_host_pipe_blocks_then_reads(world):
         with pytest.raises(WouldBlock) as wb:
             call(sf.read, t, rfd, buf, 16)
         assert wb.value.waitable == HostFdWaitable(r) and wb.value.events & abi.POLLIN
-        assert t.fdtable.get(rfd).readiness(abi.POLLIN) == 0
+        assert t.fdtable.get(rfd).readiness(None, abi.POLLIN) == 0
         assert write(w, wfd, b"ping") == 4
-        assert t.fdtable.get(rfd).readiness(abi.POLLIN) & abi.POLLIN
+        assert t.fdtable.get(rfd).readiness(None, abi.POLLIN) & abi.POLLIN
         assert call(sf.read, t, rfd, buf, 16) == 4 and t.mm.copy_in(buf, 4) == b"ping"
         call(sf.fcntl, t, rfd, abi.F_SETFL, abi.O_NONBLOCK)
         assert err(sf.read, t, rfd, buf, 16) == EAGAIN
@@ -81,7 +81,7 @@ def test_host_pipe_blocks_then_reads(world):
         with pytest.raises(WouldBlock) as wb:
             call(sf.write, t, wfd, t.mm.put(b"x" * 200000), 200000)
         assert wb.value.waitable == HostFdWaitable(wr) and wb.value.events & abi.POLLOUT
-        assert t.fdtable.get(rfd).readiness(abi.POLLIN) & abi.POLLIN
+        assert t.fdtable.get(rfd).readiness(None, abi.POLLIN) & abi.POLLIN
     finally:
         os.close(r)
         os.close(wr)

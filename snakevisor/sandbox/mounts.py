@@ -92,7 +92,7 @@ def make_mountpoint(ctx, root, path: bytes, is_dir: bool = True) -> VirtualDentr
             links += 1
             if links > SYMLOOP_MAX:
                 raise SyscallError(ELOOP)
-            target = nxt.inode.readlink()
+            target = nxt.inode.readlink(None)
             comps = [c for c in target.split(b"/") if c and c != b"."] + comps
             if target.startswith(b"/"):
                 cur = root
@@ -207,7 +207,7 @@ class MountBuilder:
             log.debug("sysctl %s: not implemented by the Sentry (%s), ignored", key, os.strerror(e.errno))
             return
         try:
-            f.write(value.encode())
+            f.write(None, value.encode())
         except SyscallError as e:
             # Read-only in the Sentry (the IPC limits are fixed there): as if the kernel had no such key.
             log.debug("sysctl %s=%s: not settable in the Sentry (%s), ignored", key, value, os.strerror(e.errno))

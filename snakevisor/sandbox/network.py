@@ -115,7 +115,7 @@ def _read_vd(ctx, vd, limit=1 << 16) -> bytes:
     except SyscallError:
         return b""
     try:
-        return f.read(limit)
+        return f.read(None, limit)
     except SyscallError:
         return b""
     finally:
@@ -143,7 +143,7 @@ def provide_etc_files(vfs, root, memory_file, mode: str, hostname: str) -> None:
             except SyscallError:
                 continue   # no /etc, or a read-only root: nothing to give
             try:
-                f.write(data)
+                f.write(None, data)
             finally:
                 f.dec_ref()
             continue

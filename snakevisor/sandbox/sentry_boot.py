@@ -94,7 +94,7 @@ def open_exec(task, path):
     check_permission(task.creds, inode, MAY_EXEC)
     if not inode.mode & 0o111:
         raise SyscallError(EACCES)
-    return FileDescription(inode.open(O_RDONLY), vd, O_RDONLY)
+    return FileDescription(inode.open(task, O_RDONLY), vd, O_RDONLY)
 
 
 def find_program(task, name, path_env):

@@ -32,10 +32,10 @@ class _CharDeviceImpl(FileDescriptionImpl):
 class NullImpl(_CharDeviceImpl):
     always_eof = True
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         return b""
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         return len(data)
 
     def write_discarding(self, count):
@@ -47,17 +47,17 @@ class ZeroImpl(_CharDeviceImpl):
     # mmap of /dev/zero is an anonymous mapping: mm checks this attribute.
     anonymous_mapping = True
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         return bytes(n)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         return len(data)
 
 
 class FullImpl(ZeroImpl):
     anonymous_mapping = False
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         raise SyscallError(ENOSPC)
 
     def write_discarding(self, count):
@@ -65,10 +65,10 @@ class FullImpl(ZeroImpl):
 
 
 class RandomImpl(_CharDeviceImpl):
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         return os.urandom(n)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         return len(data)   # "mixing into the pool": accepted and ignored
 
     def ioctl(self, task, cmd, arg):
@@ -90,16 +90,16 @@ class RandomImpl(_CharDeviceImpl):
         raise SyscallError(EINVAL)
 
 
-def _open_tty(inode, flags):
+def _open_tty(task, inode, flags):
     # Without a devpts filesystem there are no terminals: DevptsFilesystem replaces this opener.
     raise SyscallError(ENXIO)
 
 
-register_char_device(MEM_MAJOR, 3, lambda inode, flags: NullImpl(inode))
-register_char_device(MEM_MAJOR, 5, lambda inode, flags: ZeroImpl(inode))
-register_char_device(MEM_MAJOR, 7, lambda inode, flags: FullImpl(inode))
-register_char_device(MEM_MAJOR, 8, lambda inode, flags: RandomImpl(inode))
-register_char_device(MEM_MAJOR, 9, lambda inode, flags: RandomImpl(inode))
+register_char_device(MEM_MAJOR, 3, lambda task, inode, flags: NullImpl(inode))
+register_char_device(MEM_MAJOR, 5, lambda task, inode, flags: ZeroImpl(inode))
+register_char_device(MEM_MAJOR, 7, lambda task, inode, flags: FullImpl(inode))
+register_char_device(MEM_MAJOR, 8, lambda task, inode, flags: RandomImpl(inode))
+register_char_device(MEM_MAJOR, 9, lambda task, inode, flags: RandomImpl(inode))
 register_char_device(TTYAUX_MAJOR, 0, _open_tty)
 register_char_device(TTYAUX_MAJOR, 2, _open_tty)
 

@@ -33,16 +33,16 @@ class MasterImpl(FileDescriptionImpl):
         self.terminal = terminal
         self.released = False
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         return self.terminal.master_read(n)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         return self.terminal.master_write(data)
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         return self.terminal.master_readiness(mask)
 
-    def waitable(self):
+    def waitable(self, task):
         return self.terminal.master_queue
 
     def ioctl(self, task, cmd, arg):
@@ -69,12 +69,8 @@ class ReplicaImpl(FileDescriptionImpl):
         self.released = False
         terminal.replica_opened()
 
-    def _task(self):
-        # The Task being served: read and write get no Task argument (FileDescriptionImpl API).
-        return self.terminal.kernel.current
-
-    def read(self, n, offset):
-        return self.terminal.replica_read(self._task(), n)
+    def read(self, task, n, offset):
+        return self.terminal.replica_read(task, n)
 
     def blocking_read(self, task, n):
         """A blocking read that waits its own way (VMIN/VTIME timers); None: the usual wait."""
@@ -82,13 +78,13 @@ class ReplicaImpl(FileDescriptionImpl):
             return None
         return self.terminal.replica_read_timed(task, n)
 
-    def write(self, data, offset):
-        return self.terminal.replica_write(self._task(), data)
+    def write(self, task, data, offset):
+        return self.terminal.replica_write(task, data)
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         return self.terminal.replica_readiness(mask)
 
-    def waitable(self):
+    def waitable(self, task):
         return self.terminal.replica_queue
 
     def ioctl(self, task, cmd, arg):
@@ -135,8 +131,8 @@ class PtmxInode(Inode):
     def __init__(self, fs):
         super().__init__(fs, S_IFCHR | 0o666, ino=2, rdev=makedev(TTYAUX_MAJOR, PTMX_MINOR))
 
-    def open(self, flags):
-        return self.fs.open_ptmx(self, flags)
+    def open(self, task, flags):
+        return self.fs.open_ptmx(task, self, flags)
 
 
 class ReplicaInode(Inode):
@@ -148,11 +144,11 @@ class ReplicaInode(Inode):
                          rdev=makedev(UNIX98_PTY_SLAVE_MAJOR, terminal.index))
         self.terminal = terminal
 
-    def open(self, flags):
+    def open(self, task, flags):
         term = self.terminal
         if not term.master_open or term.locked:
             raise SyscallError(EIO)
-        return self.fs.open_replica(term, self, flags)
+        return self.fs.open_replica(task, term, self, flags)
 
 
 class DevptsFilesystem(Filesystem):
@@ -215,15 +211,14 @@ class DevptsFilesystem(Filesystem):
         if self.terminals.get(term.index) is term:
             del self.terminals[term.index]
 
-    def open_ptmx(self, inode, flags) -> MasterImpl:
-        task = self.kernel.current if self.kernel is not None else None
+    def open_ptmx(self, task, inode, flags) -> MasterImpl:
         creds = task.creds if task is not None else None
         term = self.allocate(creds.fsuid if creds is not None else 0, creds.fsgid if creds is not None else 0)
         return MasterImpl(self, term, inode)
 
-    def open_replica(self, term, inode, flags) -> ReplicaImpl:
+    def open_replica(self, task, term, inode, flags) -> ReplicaImpl:
+        """``term``'s replica opened by ``task`` (None: the Sentry, which never gets a controlling tty)."""
         impl = ReplicaImpl(term, inode)
-        task = self.kernel.current if self.kernel is not None else None
         if not flags & O_NOCTTY and task is not None:
             tg = task.tg
             # A session leader without a controlling terminal acquires the first one it opens.
@@ -231,8 +226,7 @@ class DevptsFilesystem(Filesystem):
                 term.set_ctty(tg)
         return impl
 
-    def open_controlling_tty(self, inode, flags) -> ReplicaImpl:
-        task = self.kernel.current if self.kernel is not None else None
+    def open_controlling_tty(self, task, inode, flags) -> ReplicaImpl:
         term = task.tg.tty if task is not None else None
         if term is None:
             raise SyscallError(ENXIO)
@@ -240,10 +234,10 @@ class DevptsFilesystem(Filesystem):
             raise SyscallError(EIO)
         return ReplicaImpl(term, inode)
 
-    def replica_file(self, term, flags: int = O_RDWR | O_NOCTTY) -> FileDescription:
-        """A new description (refs=1) of ``term``'s replica at /dev/pts/N."""
+    def replica_file(self, task, term, flags: int = O_RDWR | O_NOCTTY) -> FileDescription:
+        """A new description (refs=1) of ``term``'s replica at /dev/pts/N, opened by ``task``."""
         vd = self._vd_of(str(term.index).encode())
-        impl = self.open_replica(term, vd.dentry.inode, flags)
+        impl = self.open_replica(task, term, vd.dentry.inode, flags)
         return FileDescription(impl, vd, flags & ~(O_NOCTTY | O_CLOEXEC))
 
     def open_peer(self, task, term, flags: int) -> int:
@@ -252,7 +246,7 @@ class DevptsFilesystem(Filesystem):
             raise SyscallError(EINVAL)
         if not term.master_open:
             raise SyscallError(EIO)
-        f = self.replica_file(term, flags)
+        f = self.replica_file(task, term, flags)
         try:
             return task.fdtable.install(f, bool(flags & O_CLOEXEC))
         except SyscallError:
@@ -266,7 +260,7 @@ class DevptsFilesystem(Filesystem):
         term.locked = False
         master = FileDescription(MasterImpl(self, term, vd.dentry.inode), vd, O_RDWR)
         try:
-            replica = self.replica_file(term)
+            replica = self.replica_file(None, term)
         except BaseException:
             master.dec_ref()
             raise

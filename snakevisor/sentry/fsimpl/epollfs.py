@@ -68,7 +68,7 @@ class EpollImpl(FileDescriptionImpl):
             return bool(waiters) and (not inout or inout != EPOLLIN | EPOLLOUT and bool(e.events & inout))
         return on_event
 
-    def add(self, file, fd: int, events: int, data: int) -> None:
+    def add(self, task, file, fd: int, events: int, data: int) -> None:
         key = (id(file), fd)
         if key in self.interest:
             raise SyscallError(EEXIST)
@@ -78,7 +78,7 @@ class EpollImpl(FileDescriptionImpl):
                 raise SyscallError(EINVAL)
             if impl is self or impl._reaches(self, 0):
                 raise SyscallError(ELOOP)
-        w = file.waitable()
+        w = file.waitable(task)
         e = EpollEntry(file, fd, events, data)
         if isinstance(w, HostFdWaitable):
             self._host_add(e, w.fd)
@@ -88,11 +88,11 @@ class EpollImpl(FileDescriptionImpl):
             # Regular files and directories have no poll: Linux refuses them.
             raise SyscallError(EPERM)
         self.interest[key] = e
-        if e.handle is not None and file.readiness(e.mask):
+        if e.handle is not None and file.readiness(task, e.mask):
             self.ready[key] = e
             self.queue.notify(EPOLLIN | EPOLLRDNORM)
 
-    def modify(self, file, fd: int, events: int, data: int) -> None:
+    def modify(self, task, file, fd: int, events: int, data: int) -> None:
         key = (id(file), fd)
         e = self.interest.get(key)
         if e is None:
@@ -106,7 +106,7 @@ class EpollImpl(FileDescriptionImpl):
         queue, handle = e.handle
         queue.unregister(handle)
         e.handle = (queue, queue.register(self._callback(key), e.mask))
-        if file.readiness(e.mask):
+        if file.readiness(task, e.mask):
             self.ready[key] = e
             self.queue.notify(EPOLLIN | EPOLLRDNORM)
 
@@ -168,14 +168,14 @@ class EpollImpl(FileDescriptionImpl):
         self.by_host_fd[hfd] = e
 
     # --- readiness -----------------------------------------------------------------
-    def collect(self, maxevents: int, consume: bool = True) -> list:
-        """Up to ``maxevents`` (events, data) pairs that are ready now."""
+    def collect(self, task, maxevents: int, consume: bool = True) -> list:
+        """Up to ``maxevents`` (events, data) pairs that are ready now for ``task`` (epoll_wait's caller)."""
         self._purge()
         out = []
         for key, e in list(self.ready.items()):
             if len(out) >= maxevents:
                 break
-            ev = e.file.readiness(e.mask) & e.mask if not e.disabled else 0
+            ev = e.file.readiness(task, e.mask) & e.mask if not e.disabled else 0
             if not ev:
                 del self.ready[key]
                 continue
@@ -203,20 +203,20 @@ class EpollImpl(FileDescriptionImpl):
             items.append((HostFdWaitable(self.host_ep.fileno()), EPOLLIN))
         return items
 
-    def readiness(self, mask):
-        return (EPOLLIN | EPOLLRDNORM) & mask if self.collect(1, consume=False) else 0
+    def readiness(self, task, mask):
+        return (EPOLLIN | EPOLLRDNORM) & mask if self.collect(task, 1, consume=False) else 0
 
-    def waitable(self):
+    def waitable(self, task):
         # A nested instance is woken through its queue; one holding only host files
         # through its host epoll descriptor.
         if self.by_host_fd and len(self.by_host_fd) == len(self.interest):
             return HostFdWaitable(self.host_ep.fileno())
         return self.queue
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         raise SyscallError(EINVAL)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         raise SyscallError(EINVAL)
 
     def release(self):

@@ -20,7 +20,7 @@ class EventFDImpl(FileDescriptionImpl):
         self.semaphore = semaphore
         self.queue = WaitQueue()
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         if n < 8:
             raise SyscallError(EINVAL)
         if self.counter == 0:
@@ -30,7 +30,7 @@ class EventFDImpl(FileDescriptionImpl):
         self.queue.notify(POLLOUT | POLLWRNORM)
         return U64.pack(value)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         if len(data) < 8:
             raise SyscallError(EINVAL)
         value, = U64.unpack_from(bytes(data[:8]))
@@ -43,7 +43,7 @@ class EventFDImpl(FileDescriptionImpl):
             self.queue.notify(POLLIN | POLLRDNORM)
         return 8
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         ev = 0
         if self.counter > 0:
             ev |= POLLIN | POLLRDNORM
@@ -53,7 +53,7 @@ class EventFDImpl(FileDescriptionImpl):
             ev |= POLLERR
         return ev & (mask | POLLERR)
 
-    def waitable(self):
+    def waitable(self, task):
         return self.queue
 
     def signal(self, n: int = 1) -> None:

@@ -103,7 +103,7 @@ class HostFileImpl(FileDescriptionImpl):
         self.is_tty = os.isatty(host_fd)
         self.pollable = _host_pollable(host_fd)
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         try:
             if self.seekable:
                 data = os.pread(self.host_fd, n, offset)
@@ -115,7 +115,7 @@ class HostFileImpl(FileDescriptionImpl):
         except OSError as e:
             raise _oserror(e)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         fd = self.host_fd
         try:
             if self.seekable:
@@ -153,7 +153,7 @@ class HostFileImpl(FileDescriptionImpl):
     def stat(self):
         return self.inode.stat()
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         if self.seekable or not self.pollable:
             return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)   # Linux's DEFAULT_POLLMASK
         ev = _poll(self.host_fd, select.POLLIN | select.POLLOUT)
@@ -168,7 +168,7 @@ class HostFileImpl(FileDescriptionImpl):
             out |= POLLERR
         return out & (mask | POLLHUP | POLLERR)
 
-    def waitable(self):
+    def waitable(self, task):
         # Nothing to wait for on a file the host cannot poll: it never changes readiness.
         return HostFdWaitable(self.host_fd) if self.pollable else None
 

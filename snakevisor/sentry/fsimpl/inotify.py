@@ -80,7 +80,7 @@ class InotifyImpl(FileDescriptionImpl):
         self.size += len(_encode(event))
         self.waiters.notify(POLLIN | POLLRDNORM)
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         if not self.events:
             raise SyscallError(EAGAIN)
         out = []
@@ -97,10 +97,10 @@ class InotifyImpl(FileDescriptionImpl):
             raise SyscallError(EINVAL)   # the next event does not fit in the buffer
         return b"".join(out)
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         return (POLLIN | POLLRDNORM) & mask if self.events else 0
 
-    def waitable(self):
+    def waitable(self, task):
         return self.waiters
 
     def ioctl(self, task, cmd, arg):

@@ -29,7 +29,7 @@ def new_unlinked_file(memory_file, name: bytes, mode: int, uid: int, gid: int, f
 
 def open_description(vd, flags: int) -> FileDescription:
     """Another open file description of the file at ``vd``."""
-    return FileDescription(vd.dentry.inode.open(flags), vd, flags | O_LARGEFILE)
+    return FileDescription(vd.dentry.inode.open(None, flags), vd, flags | O_LARGEFILE)
 
 
 def new_memfd(memory_file, name: bytes, flags: int, creds=None) -> FileDescription:

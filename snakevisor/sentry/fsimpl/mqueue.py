@@ -72,18 +72,18 @@ class MqueueImpl(FileDescriptionImpl):
         super().__init__(inode)
         self.queue = inode.queue
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         return self.queue.status().encode()[offset:offset + n]
 
     def end_offset(self):
         return len(self.queue.status())
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         q = self.queue
         ev = (POLLIN | POLLRDNORM if q.heap else 0) | (0 if q.full else POLLOUT | POLLWRNORM)
         return ev & mask
 
-    def waitable(self):
+    def waitable(self, task):
         return self.queue.changed
 
     def on_close(self, fdtable):
@@ -99,7 +99,7 @@ class QueueInode(Inode):
         self.queue = queue
         self.size = FILENT_SIZE
 
-    def open(self, flags):
+    def open(self, task, flags):
         return MqueueImpl(self)
 
 

@@ -16,7 +16,7 @@ class PidFDImpl(FileDescriptionImpl):
         super().__init__()
         self.tg = tg
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         tg = self.tg
         if tg.reaped:
             return (POLLIN | POLLRDNORM | POLLHUP) & (mask | POLLHUP)
@@ -24,7 +24,7 @@ class PidFDImpl(FileDescriptionImpl):
             return (POLLIN | POLLRDNORM) & mask
         return 0
 
-    def waitable(self):
+    def waitable(self, task):
         return self.tg.pidfd_waiters
 
 

@@ -183,7 +183,7 @@ class PipeImpl(FileDescriptionImpl):
         d = self.description
         return bool(d is not None and d.flags & O_DIRECT)
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         p = self.pipe
         if p.size:
             data = p.read(n, self.packet)
@@ -197,7 +197,7 @@ class PipeImpl(FileDescriptionImpl):
     def peek(self, n: int) -> bytes:
         return self.pipe.read(n, self.packet, peek=True)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         p = self.pipe
         if p.readers == 0:
             if self.wait_for_reader and p.r_counter == self.r_counter_at_open:
@@ -209,7 +209,7 @@ class PipeImpl(FileDescriptionImpl):
         p.queue.notify(POLLIN | POLLRDNORM)
         return n
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         p = self.pipe
         ev = 0
         if self.readable:
@@ -225,7 +225,7 @@ class PipeImpl(FileDescriptionImpl):
                 ev |= POLLERR
         return ev & (mask | POLLHUP | POLLERR)
 
-    def waitable(self):
+    def waitable(self, task):
         return self.pipe.queue
 
     def ioctl(self, task, cmd, arg):
@@ -259,7 +259,7 @@ class PipeImpl(FileDescriptionImpl):
 # --- anonymous pipes ------------------------------------------------------------------------------
 
 class PipeInode(Inode):
-    def open(self, flags):
+    def open(self, task, flags):
         """Reopening a pipe (open of /proc/self/fd/N, /dev/fd/N) opens it like a FIFO."""
         return fifo_open(self, flags, is_pipe=True)
 

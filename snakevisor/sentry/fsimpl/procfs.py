@@ -1,9 +1,10 @@
 """procfs: /proc built from the Sentry's own state (never the host's /proc).
 
 Files are generated when opened (like seq_file: the content is a snapshot
-taken at open). /proc/self and /proc/thread-self follow the Task making the
-call (``kernel.current``); /proc/PID/{exe,cwd,root,fd/N} are magic links
-that resolve to the object itself, not to a path.
+taken at open). /proc/self and /proc/thread-self follow the Task on whose behalf the
+path is resolved or read (the ResolveContext's task, readlink's argument);
+/proc/PID/{exe,cwd,root,fd/N} are magic links that resolve to the object itself, not
+to a path. Writers of writable files (sysctls) get the writing Task too.
 """
 import os
 import time
@@ -69,7 +70,7 @@ class GeneratedFile(ProcInode):
         super().__init__(fs, S_IFREG | mode)
         self.generate = generate
 
-    def open(self, flags):
+    def open(self, task, flags):
         return SnapshotImpl(self, self.generate())
 
 
@@ -80,7 +81,7 @@ class SnapshotImpl(FileDescriptionImpl):
         super().__init__(inode)
         self.data = data if isinstance(data, bytes) else data.encode()
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         return self.data[offset:offset + n]
 
     def end_offset(self):
@@ -88,22 +89,22 @@ class SnapshotImpl(FileDescriptionImpl):
 
 
 class WritableFile(GeneratedFile):
-    """A file that also takes writes: ``write(data)`` applies what was written at offset 0
+    """A file that also takes writes: ``write(task, data)`` applies what ``task`` wrote at offset 0
     (a sysctl ignores writes further on, as Linux's strict sysctl writes do)."""
 
     def __init__(self, fs, generate, write, mode=0o644):
         super().__init__(fs, generate, mode)
         self.write_fn = write
 
-    def open(self, flags):
+    def open(self, task, flags):
         return WritableImpl(self, self.generate())
 
 
 class WritableImpl(SnapshotImpl):
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         data = bytes(data)
         if not offset:
-            self.inode.write_fn(data)
+            self.inode.write_fn(task, data)
         return len(data)
 
 
@@ -115,33 +116,35 @@ def _parse_int(data: bytes) -> int:
 
 
 class Symlink(ProcInode):
+    """``target_fn(task)`` gives the target as ``task`` (the reader; None: the Sentry) sees it."""
+
     def __init__(self, fs, target_fn):
         super().__init__(fs, S_IFLNK | 0o777)
         self.target_fn = target_fn
 
-    def readlink(self):
-        return self.target_fn()
+    def readlink(self, task):
+        return self.target_fn(task)
 
 
 class MagicLink(ProcInode):
-    """Resolves to a VirtualDentry (exe, cwd, root, fd/N); readlink gives its path."""
+    """Resolves to a VirtualDentry (exe, cwd, root, fd/N); readlink gives its path.
+    ``vd_fn(task)``: the target, for ``task`` following or reading the link (ns checks its access)."""
 
     def __init__(self, fs, vd_fn, mode=0o777):
         super().__init__(fs, S_IFLNK | mode)
         self.vd_fn = vd_fn
 
     def resolve_link(self, task):
-        vd = self.vd_fn()
+        vd = self.vd_fn(task)
         if vd is None:
             raise SyscallError(ENOENT)
         return vd
 
-    def readlink(self):
-        vd = self.vd_fn()
+    def readlink(self, task):
+        vd = self.vd_fn(task)
         if vd is None:
             raise SyscallError(ENOENT)
-        cur = self.fs.kernel.current
-        root = cur.fs.root if cur is not None else vd
+        root = task.fs.root if task is not None else vd
         if vd.mount.anonymous:
             return vd.dentry.name
         return path_of(vd, root)
@@ -168,13 +171,20 @@ class Directory(ProcInode):
         return iter(out)
 
 
+def _reader(task):
+    """The Task /proc/self names: the one resolving or reading it (none for the Sentry itself)."""
+    if task is None:
+        raise SyscallError(ENOENT)
+    return task
+
+
 class ProcRoot(Directory):
     def __init__(self, fs):
         super().__init__(fs, self._entries)
         self.static = {
-            b"self": lambda: Symlink(fs, lambda: b"%d" % self._current().tg.tgid),
-            b"thread-self": lambda: Symlink(fs, lambda: b"%d/task/%d" % (self._current().tg.tgid,
-                                                                           self._current().tid)),
+            b"self": lambda: Symlink(fs, lambda task: b"%d" % _reader(task).tg.tgid),
+            b"thread-self": lambda: Symlink(fs, lambda task: b"%d/task/%d" % (_reader(task).tg.tgid,
+                                                                                _reader(task).tid)),
             b"cpuinfo": lambda: GeneratedFile(fs, lambda: fs.cpuinfo),
             b"meminfo": lambda: GeneratedFile(fs, self._meminfo),
             b"uptime": lambda: GeneratedFile(fs, self._uptime),
@@ -182,8 +192,8 @@ class ProcRoot(Directory):
             b"version": lambda: GeneratedFile(fs, self._version),
             b"stat": lambda: GeneratedFile(fs, self._stat),
             b"filesystems": lambda: GeneratedFile(fs, lambda: "nodev\ttmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\t9p\nnodev\tdevtmpfs\n"),
-            b"mounts": lambda: Symlink(fs, lambda: b"self/mounts"),
-            b"net": lambda: Symlink(fs, lambda: b"self/net"),
+            b"mounts": lambda: Symlink(fs, lambda task: b"self/mounts"),
+            b"net": lambda: Symlink(fs, lambda task: b"self/net"),
             b"sys": lambda: Directory(fs, self._sys),
             b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
             b"sysvipc": lambda: Directory(fs, lambda: {
@@ -192,12 +202,6 @@ class ProcRoot(Directory):
                 b"msg": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.msg.proc_lines()),
             }),
         }
-
-    def _current(self):
-        cur = self.fs.kernel.current
-        if cur is None:
-            raise SyscallError(ENOENT)
-        return cur
 
     def _entries(self):
         out = dict(self.static)
@@ -307,15 +311,14 @@ class ProcRoot(Directory):
 
 def _uts_writer(k, field):
     """A write to /proc/sys/kernel/{hostname,domainname}: CAP_SYS_ADMIN's, up to the first newline."""
-    def write(data):
-        cur = k.current
-        if cur is not None and not cur.creds.has_cap(CAP_SYS_ADMIN):
+    def write(task, data):
+        if task is not None and not task.creds.has_cap(CAP_SYS_ADMIN):
             raise SyscallError(EPERM)
         setattr(k.uts, field, data.split(b"\n")[0][:64])
     return write
 
 
-def _set_pipe_max_size(data):
+def _set_pipe_max_size(task, data):
     value = _parse_int(data)
     if not 0 <= value <= 1 << 31:
         raise SyscallError(EINVAL)
@@ -324,7 +327,7 @@ def _set_pipe_max_size(data):
 
 def _limit_writer(limits, name):
     """A write of a non-negative number to limits[name]."""
-    def write(data):
+    def write(task, data):
         value = _parse_int(data)
         if value < 0:
             raise SyscallError(EINVAL)
@@ -362,9 +365,9 @@ class ThreadGroupDir(Directory):
             b"limits": lambda: GeneratedFile(fs, self._limits),
             b"mounts": lambda: GeneratedFile(fs, lambda: self._mounts()),
             b"mountinfo": lambda: GeneratedFile(fs, lambda: self._mountinfo()),
-            b"exe": lambda: MagicLink(fs, lambda: task.mm.executable.vd if task.mm.executable else None),
-            b"cwd": lambda: MagicLink(fs, lambda: task.fs.cwd),
-            b"root": lambda: MagicLink(fs, lambda: task.fs.root),
+            b"exe": lambda: MagicLink(fs, lambda _: task.mm.executable.vd if task.mm.executable else None),
+            b"cwd": lambda: MagicLink(fs, lambda _: task.fs.cwd),
+            b"root": lambda: MagicLink(fs, lambda _: task.fs.root),
             b"fd": lambda: Directory(fs, self._fds, 0o500),
             b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
@@ -381,12 +384,11 @@ class ThreadGroupDir(Directory):
                 b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out
 
-    def _set_oom_score_adj(self, data):
+    def _set_oom_score_adj(self, writer, data):
         value = _parse_int(data)
         if not -1000 <= value <= 1000:
             raise SyscallError(EINVAL)
-        cur = self.fs.kernel.current
-        if value < self.tg.oom_score_adj and cur is not None and not cur.creds.has_cap(CAP_SYS_RESOURCE):
+        if value < self.tg.oom_score_adj and writer is not None and not writer.creds.has_cap(CAP_SYS_RESOURCE):
             raise SyscallError(EACCES)
         self.tg.oom_score_adj = value
 
@@ -398,7 +400,7 @@ class ThreadGroupDir(Directory):
 
     def _fds(self):
         task = self.task
-        return {b"%d" % fd: (lambda f=f: MagicLink(self.fs, lambda: f.vd, 0o700)) for fd, f in task.fdtable}
+        return {b"%d" % fd: (lambda f=f: MagicLink(self.fs, lambda _, f=f: f.vd, 0o700)) for fd, f in task.fdtable}
 
     def _fdinfo(self):
         task = self.task

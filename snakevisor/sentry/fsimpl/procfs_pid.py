@@ -29,8 +29,8 @@ MAX_IO = 16 << 20          # bytes one mem read or write moves at most (a short 
 MAX_PAGEMAP_ENTRIES = 1 << 16
 
 
-def check_access(fs, task):
-    cur = fs.kernel.current
+def check_access(cur, task):
+    """May ``cur`` (None: the Sentry) reach into ``task`` (ptrace's read/attach check)?"""
     if cur is not None and not may_ptrace(cur, task, fscreds=True):
         raise SyscallError(EACCES)
 
@@ -50,8 +50,8 @@ class TaskFile(Inode):
         super().__init__(fs, S_IFREG | mode, uid=uid, gid=gid)
         self.task, self.impl_class = task, impl_class
 
-    def open(self, flags):
-        check_access(self.fs, self.task)
+    def open(self, opener, flags):
+        check_access(opener, self.task)
         return self.impl_class(self, self.task.mm)
 
 
@@ -89,7 +89,7 @@ class AddressSpaceImpl(FileDescriptionImpl):
 
 
 class MemImpl(AddressSpaceImpl):
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         mm, out = self.mm, []
         for v, pos, m in _spans(mm, offset, min(n, MAX_IO)):
             if not v.prot & M.PROT_READ:
@@ -100,7 +100,7 @@ class MemImpl(AddressSpaceImpl):
             raise SyscallError(EIO)
         return b"".join(out)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         data = bytes(data[:MAX_IO])
         mm, done = self.mm, 0
         with mm.changed_by_another():
@@ -115,7 +115,7 @@ class MemImpl(AddressSpaceImpl):
 
 
 class PagemapImpl(AddressSpaceImpl):
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         if offset % M.PM_ENTRY_BYTES or n % M.PM_ENTRY_BYTES:
             raise SyscallError(EINVAL)
         first = offset // M.PM_ENTRY_BYTES
@@ -172,7 +172,7 @@ class NsInode(Inode):
     def __init__(self, fs, ino):
         super().__init__(fs, S_IFREG | 0o444, ino=ino)
 
-    def open(self, flags):
+    def open(self, task, flags):
         return FileDescriptionImpl(self)   # setns(2) is not there: an fd only to compare and hold
 
 
@@ -186,7 +186,7 @@ def ns_entries(fs, task, magic_link):
         _namespaces = _Namespaces()
     vds = _namespaces.vds
 
-    def target(kind):
-        check_access(fs, task)
+    def target(kind, cur):
+        check_access(cur, task)
         return vds[kind]
-    return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda: target(kind))) for kind in PROC_NS_INODES}
+    return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda cur: target(kind, cur))) for kind in PROC_NS_INODES}

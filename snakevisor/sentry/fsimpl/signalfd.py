@@ -1,4 +1,7 @@
-"""signalfd: a file that reads the reading thread's pending signals (of a mask) as signalfd_siginfo."""
+"""signalfd: a file that reads the reading thread's pending signals (of a mask) as signalfd_siginfo.
+
+Whose signals is the Task passed to read, readiness and waitable: the reader, the poller, or
+for epoll the thread that added the descriptor (its wait queue) and the one in epoll_wait."""
 import struct
 
 from snakevisor.abi import signal as S
@@ -40,13 +43,9 @@ class SignalFDImpl(FileDescriptionImpl):
         self.kernel = kernel
         self.mask = mask & ~S.UNBLOCKABLE
 
-    def _task(self):
-        return self.kernel.current
-
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         if n < SIGNALFD_SIGINFO.size:
             raise SyscallError(EINVAL)
-        task = self._task()
         out = []
         while len(out) < n // SIGNALFD_SIGINFO.size:
             sig, info = self.kernel.signals.dequeue(task, mask=~self.mask & ((1 << 64) - 1))
@@ -57,14 +56,12 @@ class SignalFDImpl(FileDescriptionImpl):
             raise SyscallError(EAGAIN)
         return b"".join(out)
 
-    def readiness(self, mask):
-        task = self._task()
+    def readiness(self, task, mask):
         if task is not None and self.kernel.signals.pending_mask(task) & self.mask:
             return mask & (POLLIN | POLLRDNORM)
         return 0
 
-    def waitable(self):
-        task = self._task()
+    def waitable(self, task):
         return task.tg.signal_arrivals if task is not None else None
 
 

@@ -88,9 +88,9 @@ class SocketImpl(FileDescriptionImpl):
     def setsockopt(self, t, level: int, name: int, value: bytes) -> None:
         raise SyscallError(ENOPROTOOPT)
 
-    def wait_target(self, op: str):
+    def wait_target(self, task, op: str):
         """(waitable, events) to wait on when ``op`` ("send", "recv", "accept", "connect") got EAGAIN."""
-        return self.waitable(), (POLLOUT if op in ("send", "connect") else POLLIN)
+        return self.waitable(task), (POLLOUT if op in ("send", "connect") else POLLIN)
 
     def timeout(self, op: str):
         """SO_RCVTIMEO/SO_SNDTIMEO in seconds (None: wait forever)."""
@@ -122,7 +122,7 @@ class SocketImpl(FileDescriptionImpl):
         return TIMEVAL.pack(*divmod(usec, USEC))
 
     # read(2)/write(2) on a socket are recv/send without flags or address.
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         if n == 0:
             return b""   # sock_read_iter: a read of nothing returns at once, taking no message
         return self.recvmsg(None, n, 0, False).data
@@ -132,7 +132,7 @@ class SocketImpl(FileDescriptionImpl):
         from snakevisor.sentry.syscalls.socket import socket_write
         return socket_write(t, f, self, [])
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         return self.sendmsg(None, data, 0, None, [], None)
 
     def ioctl(self, task, cmd, arg):

@@ -64,7 +64,7 @@ class SysFilesystem(Filesystem):
         return lambda: Directory(self, entries_fn, 0o755)
 
     def _link(self, target):
-        return lambda: Symlink(self, lambda: target)
+        return lambda: Symlink(self, lambda task: target)
 
     # -- the tree -----------------------------------------------------------------
     def _root(self):

@@ -27,7 +27,7 @@ class TimerFDImpl(FileDescriptionImpl):
         super().__init__()
         self.host_fd = host_fd
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         if n < 8:
             raise SyscallError(EINVAL)
         try:
@@ -37,12 +37,12 @@ class TimerFDImpl(FileDescriptionImpl):
         except OSError as e:
             raise SyscallError(e.errno or EINVAL)
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         p = select.poll()
         p.register(self.host_fd, select.POLLIN)
         return (POLLIN | POLLRDNORM) & mask if p.poll(0) else 0
 
-    def waitable(self):
+    def waitable(self, task):
         return HostFdWaitable(self.host_fd)
 
     def settime(self, flags: int, new: bytes) -> bytes:

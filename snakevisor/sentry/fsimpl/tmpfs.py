@@ -250,7 +250,7 @@ class TmpfsFile(TmpfsInode):
         used = min(len(self.cache.chunks) * CHUNK_SIZE, (self.size + 4095) & ~4095)
         return used // 512
 
-    def open(self, flags):
+    def open(self, task, flags):
         return TmpfsFileImpl(self)
 
     def read_data(self, offset: int, n: int) -> bytes:
@@ -339,7 +339,7 @@ class TmpfsSymlink(TmpfsInode):
     def blocks(self):
         return 0
 
-    def readlink(self):
+    def readlink(self, task):
         self.touch_atime()
         return self.target
 
@@ -353,10 +353,10 @@ class TmpfsSpecial(TmpfsInode):
     def blocks(self):
         return 0
 
-    def open(self, flags):
+    def open(self, task, flags):
         kind = self.mode & S_IFMT
         if kind in (S_IFCHR, S_IFBLK):
-            return open_device(kind, dev_major(self.rdev), dev_minor(self.rdev), self, flags)
+            return open_device(task, kind, dev_major(self.rdev), dev_minor(self.rdev), self, flags)
         if kind == S_IFIFO:
             return open_fifo(self, flags)
         raise SyscallError(ENXIO)
@@ -395,12 +395,12 @@ class TmpfsMappable(Mappable):
 class TmpfsFileImpl(FileDescriptionImpl):
     seekable = True
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         data = self.inode.read_data(offset, n)
         self.inode.touch_atime()
         return data
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         return self.inode.write_data(offset, data)
 
     def mappable(self):

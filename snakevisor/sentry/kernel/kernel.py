@@ -28,6 +28,11 @@ from snakevisor.sentry.platform.interface import EXIT, StubGone
 from snakevisor.sentry.vfs.resolve import path_of
 
 
+def _running(task) -> bool:
+    """Is ``task``'s coroutine the one executing now (the caller, somewhere up the stack)?"""
+    return inspect.getgeneratorstate(task.coro) == inspect.GEN_RUNNING
+
+
 class UTSNamespace:
     def __init__(self, hostname=b"snakevisor", domainname=b"(none)"):
         self.sysname = b"Linux"
@@ -60,7 +65,6 @@ class Kernel:
         self.doomed = {}             # host tid -> stub Context to end at its next stop
         self.futexes = FutexManager()
         self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's IPC namespace)
-        self.current = None          # the Task whose syscall is being served (procfs's "self")
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
         self.max_tasks = None        # pids limit (None: unlimited)
@@ -199,8 +203,10 @@ class Kernel:
         self.exit_group(tg, sig if status is None else status)
 
     def exit_group(self, tg, status):
-        """End every Task of ``tg`` with wait status ``status`` (code << 8, or a signal number)."""
-        current = self.current
+        """End every Task of ``tg`` with wait status ``status`` (code << 8, or a signal number).
+        Called from one of ``tg``'s own coroutines (its exit_group, a fatal signal it takes), it
+        ends that coroutine too by raising TaskExit."""
+        from_inside = any(_running(t) for t in tg.tasks)
         if not tg.exiting:
             tg.exiting = True
             tg.group_exit_status = status
@@ -213,7 +219,7 @@ class Kernel:
                 self._end_task(t, status, from_group=True)
             for ctx in contexts:
                 self.retire_stub_thread(ctx)
-        if current is not None and current.tg is tg:
+        if from_inside:
             raise TaskExit()
 
     def exit_thread(self, task, status):
@@ -292,9 +298,9 @@ class Kernel:
                 pass
             task.cancel_wait = None
         task.wait_token += 1
-        if task is not self.current and inspect.getgeneratorstate(task.coro) != inspect.GEN_RUNNING:
+        if not _running(task):
             # (A running coroutine is the caller itself, e.g. a Task reporting its own stub's
-            # death while ``current`` names another: it ends by raising TaskExit.)
+            # death: it ends by raising TaskExit.)
             try:
                 task.coro.close()
             except (RuntimeError, TaskExit):

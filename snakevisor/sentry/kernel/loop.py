@@ -147,11 +147,6 @@ class Loop:
         self.ready.append((task, None))
 
     def step(self, task, value):
-        # ``kernel.current`` names the Task running a step (it sets itself) and nobody between
-        # steps: a control request, a timer or a host signal served by the loop is no Task's, and
-        # a step nested in another (a new Task started by clone) gives the outer one back.
-        kernel = task.kernel
-        outer = kernel.current
         try:
             req = task.coro.send(value)
         except StopIteration:
@@ -161,8 +156,6 @@ class Loop:
                 raise
             self.task_crashed(task)
             return
-        finally:
-            kernel.current = outer
         self._register(task, req)
 
     def _register(self, task, req):

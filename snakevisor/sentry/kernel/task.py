@@ -66,9 +66,8 @@ class Task:
         return result
 
     def _resumed(self):
-        """Back from a wait: other Tasks ran meanwhile, so the operation is ours again, and so is the
-        stub thread the mm injects through (the one it last used may have exited since)."""
-        self.kernel.current = self
+        """Back from a wait: other Tasks ran meanwhile, so the stub thread the mm injects through is
+        ours again (the one it last used may have exited since)."""
         if self.mm is not None and self.ctx is not None:
             self.mm.active_context = self.ctx
 
@@ -133,7 +132,6 @@ class Task:
                 if kind == SYSCALL:
                     regs = ctx.get_regs()
                     self.mm.active_context = ctx
-                    kernel.current = self
                     nr = regs.orig_rax
                     entry = entries.get(nr)
                     if entry is None or entry.handler is None:
@@ -185,7 +183,6 @@ class Task:
             return
         ctx.get_regs()
         self.mm.active_context = ctx
-        self.kernel.current = self
         if kind == FAULT:
             info = ctx.get_siginfo()
             if sig == S.SIGSEGV:

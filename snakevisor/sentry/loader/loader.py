@@ -54,7 +54,7 @@ class _Mapped:
 
 
 def _read_exact(file, offset, n):
-    data = file.read(n, offset)
+    data = file.read(None, n, offset)   # the Sentry reads the image itself
     if len(data) < n:
         raise SyscallError(ENOEXEC)
     return data
@@ -102,7 +102,7 @@ def _map_elf(mm, file, info, name, is_main):
 
 
 def _read_elf(file):
-    head = file.read(4096, 0)
+    head = file.read(None, 4096, 0)
     info = parse_header(head)
     size = info.phnum * PHDR.size
     table = head[info.phoff:info.phoff + size] if info.phoff + size <= len(head) else _read_exact(file, info.phoff, size)
@@ -129,7 +129,7 @@ def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0):
     file = open_exec(path)
     if file.inode.writers:
         raise SyscallError(ETXTBSY)   # open for writing somewhere: deny_write_access
-    head = file.read(256, 0)
+    head = file.read(None, 256, 0)
     if head[:2] == b"#!":
         interp, arg = _parse_shebang(head)
         new_argv = [interp] + ([arg] if arg else []) + [path] + list(argv[1:])

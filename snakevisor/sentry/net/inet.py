@@ -337,11 +337,11 @@ class InetSocket(SocketImpl):
         return socket_write(t, f, self, vecs)
 
     # --- readiness and options -----------------------------------------------------------------
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         ev = _poll(self.fd, select.POLLIN | select.POLLOUT | select.POLLPRI | select.POLLRDHUP)
         return ev & (mask | POLLERR | POLLHUP)
 
-    def waitable(self):
+    def waitable(self, task):
         return HostFdWaitable(self.fd)
 
     def ioctl(self, task, cmd, arg):

@@ -179,8 +179,8 @@ class NetlinkSocket(InetSocket):
         return data
 
     # --- readiness and options ----------------------------------------------------------------------
-    def readiness(self, mask):
-        ready = super().readiness(mask)
+    def readiness(self, task, mask):
+        ready = super().readiness(task, mask)
         if self.pending:
             ready |= (POLLIN | POLLRDNORM) & mask
         return ready

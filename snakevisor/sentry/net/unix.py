@@ -238,10 +238,10 @@ class UnixSocket(SocketImpl):
         self.queue.notify(POLLOUT)   # a blocked connect may proceed
         return server, pack_sockaddr_un(server.peer.name if server.peer is not None else None)
 
-    def wait_target(self, op):
+    def wait_target(self, task, op):
         if op == "connect" and getattr(self, "_waiting_on", None) is not None:
             return self._waiting_on.queue, POLLOUT
-        return super().wait_target(op)
+        return super().wait_target(task, op)
 
     # --- data -----------------------------------------------------------------------------
     def _limit(self) -> int:
@@ -420,7 +420,7 @@ class UnixSocket(SocketImpl):
             return False
         return peer.rq_bytes < self._limit()
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         ev = 0
         if self.error:
             ev |= POLLERR
@@ -439,7 +439,7 @@ class UnixSocket(SocketImpl):
             ev |= POLLOUT | POLLWRNORM | POLLWRBAND
         return ev & (mask | POLLERR | POLLHUP)
 
-    def waitable(self):
+    def waitable(self, task):
         return self.queue
 
     def ioctl(self, task, cmd, arg):

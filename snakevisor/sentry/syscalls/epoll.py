@@ -52,9 +52,9 @@ def epoll_ctl(t, epfd, op, fd, event):
         if op == EPOLL_CTL_MOD or events & ~EXCLUSIVE_OK:
             raise SyscallError(EINVAL)
     if op == EPOLL_CTL_ADD:
-        ep.add(target, fd, events, data)
+        ep.add(t, target, fd, events, data)
     elif op == EPOLL_CTL_MOD:
-        ep.modify(target, fd, events, data)
+        ep.modify(t, target, fd, events, data)
     elif op == EPOLL_CTL_DEL:
         ep.delete(target, fd)
     else:
@@ -75,7 +75,7 @@ def _wait(t, epfd, events_ptr, maxevents, end):
     f.inc_ref()
     try:
         while True:
-            got = ep.collect(maxevents)
+            got = ep.collect(t, maxevents)
             if got:
                 t.mm.copy_out(events_ptr, b"".join(EPOLL_EVENT.pack(ev, data) for ev, data in got))
                 return len(got)

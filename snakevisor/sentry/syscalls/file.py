@@ -58,7 +58,7 @@ def with_blocking(t, f, op, events, nowait: bool = False):
         except SyscallError as e:
             if e.errno != EAGAIN or f.flags & O_NONBLOCK or nowait:
                 raise
-            w = f.waitable()
+            w = f.waitable(t)
             if w is None:
                 raise
         yield from t.block_on(w, events)
@@ -116,7 +116,7 @@ def _do_read(t, f, n, offset=None, nowait=False):
         timed = blocking_read(t, n)
         if timed is not None:
             return (yield from timed)
-    data = yield from with_blocking(t, f, lambda: f.read(n, offset), POLLIN, nowait)
+    data = yield from with_blocking(t, f, lambda: f.read(t, n, offset), POLLIN, nowait)
     return data
 
 
@@ -235,7 +235,7 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     limit = fsize_limit(t, f)
     while True:
         try:
-            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit), POLLOUT,
+            n = yield from with_blocking(t, f, lambda: f.write(t, view[done:], offset, append, limit), POLLOUT,
                                          nowait)
         except SyscallError as e:
             if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
@@ -456,7 +456,7 @@ def fcntl(t, fd, cmd, arg):
         return f.flags
     if cmd == F_SETFL:
         f.flags = (f.flags & ~O_SETFL_MASK) | (to_u32(arg) & O_SETFL_MASK)
-        fasync.update(t.kernel, f, fdn)
+        fasync.update(t, f, fdn)
         return 0
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return (yield from _lock(t, f, cmd, arg))
@@ -510,7 +510,7 @@ def ioctl(t, fd, cmd, arg):
         on, = struct.unpack("<i", t.mm.copy_in(arg, 4))
         bit = O_NONBLOCK if cmd == FIONBIO else O_ASYNC
         f.flags = f.flags | bit if on else f.flags & ~bit
-        fasync.update(t.kernel, f, fdn)
+        fasync.update(t, f, fdn)
         return 0
     if cmd in (_fs_abi.FICLONE, _fs_abi.FICLONERANGE):
         return _clone_file(t, f, cmd, arg)

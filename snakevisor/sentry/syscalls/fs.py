@@ -175,7 +175,7 @@ def _readlink(t, dirfd, path, buf, bufsiz):
     if not inode.is_symlink:
         # An empty path names dirfd itself, which must then be a symlink (opened O_PATH).
         raise SyscallError(ENOENT if not p else EINVAL)
-    text = inode.readlink()[:bufsiz]
+    text = inode.readlink(t)[:bufsiz]
     t.mm.copy_out(buf, text)
     return len(text)
 

@@ -82,7 +82,7 @@ def mq_open(t, name_addr, oflag, mode, attr_addr):
             raise SyscallError(EINVAL)
         check_permission(t.creds, dentry.inode, _ACCESS[oflag & O_ACCMODE])
     vd = VirtualDentry(fs.internal_mount, dentry)
-    f = FileDescription(dentry.inode.open(oflag), vd, (oflag & ~(O_CREAT | O_EXCL | O_CLOEXEC)) | O_LARGEFILE)
+    f = FileDescription(dentry.inode.open(t, oflag), vd, (oflag & ~(O_CREAT | O_EXCL | O_CLOEXEC)) | O_LARGEFILE)
     return install_new(t, f, bool(oflag & O_CLOEXEC))
 
 

@@ -1,6 +1,6 @@
 """poll, ppoll, select, pselect6: wait until any of a set of descriptors is ready.
 
-Readiness is asked of each FileDescription (``readiness(mask)``), exact at the
+Readiness is asked of each FileDescription (``readiness(task, mask)``), exact at the
 moment of asking; between scans the Task waits on every file's waitable at
 once (``t.block_on_many``) and scans again when one fires or the timeout
 passes. Remaining time is written back for select/pselect6/ppoll, as Linux
@@ -77,7 +77,7 @@ def wait_files(t, files, end_ns):
         return False
     items = []
     for f, ev in files:
-        w = f.waitable()
+        w = f.waitable(t)
         if w is not None:
             items.append((w, ev | POLLHUP | POLLERR))
     yield from t.block_on_many(items, left)
@@ -145,7 +145,7 @@ def _do_poll(t, fds_ptr, nfds, end):
                     rev = POLLNVAL
                 else:
                     want = events | POLLHUP | POLLERR
-                    rev = f.readiness(want) & want
+                    rev = f.readiness(t, want) & want
                     files.append((f, events))
             out.append(rev)
             if rev:
@@ -205,7 +205,7 @@ def _do_select(t, nfds, rp, wp, ep, end):
         res = [0, 0, 0]
         count = 0
         for fd, f, mask in files:
-            ev = f.readiness(mask | POLLHUP | POLLERR)
+            ev = f.readiness(t, mask | POLLHUP | POLLERR)
             for i, bits in enumerate((POLLIN_SET, POLLOUT_SET, POLLEX_SET)):
                 if mask & bits and ev & bits and sets[i] >> fd & 1:
                     res[i] |= 1 << fd

@@ -81,7 +81,7 @@ def _blocking(t, f, sock, op, fn, dontwait=False):
             instead = sock.blocked_recv_result()   # e.g. a datagram socket shut down for reading
             if instead is not None:
                 return instead
-        w, ev = sock.wait_target(op)
+        w, ev = sock.wait_target(t, op)
         tmo = sock.timeout(op)
         now = t.kernel.monotonic()
         if tmo is not None and deadline is None:
@@ -256,7 +256,7 @@ def connect(t, fd, addr, addrlen):
         if e.errno != EINPROGRESS or f.flags & O_NONBLOCK:
             raise
         # A blocking connect on a host socket: wait for the handshake, then report its result.
-        w, ev = sock.wait_target("connect")
+        w, ev = sock.wait_target(t, "connect")
         tmo = sock.timeout("connect")
         got = yield from t.block_on(w, ev, tmo)
         if not got and tmo is not None:

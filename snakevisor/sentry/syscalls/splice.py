@@ -34,7 +34,7 @@ def _read_off(t, ptr):
 
 
 def _wait(t, f, events):
-    w = f.waitable()
+    w = f.waitable(t)
     if w is None:
         raise SyscallError(EAGAIN)
     yield from t.block_on(w, events)
@@ -101,14 +101,14 @@ def _read_chunk(t, src, dst, n, src_off, nonblock, done):
             if nonblock or src.flags & O_NONBLOCK:
                 raise SyscallError(EAGAIN)
         elif s_impl.seekable:
-            return src.read(n, src_off)
+            return src.read(t, n, src_off)
         else:
             m = n
             if isinstance(dst.impl, PipeImpl):
                 pipe = dst.impl.pipe   # take from the source only what the pipe's free slots hold
                 m = min(n, max(pipe.slots() - len(pipe.chunks), 0) * 4096 or 4096)
             try:
-                return src.read(m)
+                return src.read(t, m)
             except SyscallError as e:
                 if e.errno != EAGAIN or done or nonblock or src.flags & O_NONBLOCK:
                     if e.errno == EAGAIN and done:
@@ -122,7 +122,7 @@ def _write_chunk(t, dst, data, dst_off, nonblock, done, return_partial):
     ``return_partial``, once ``done`` bytes were moved). 0 to stop."""
     while True:
         try:
-            return dst.write(data, dst_off)
+            return dst.write(t, data, dst_off)
         except SyscallError as e:
             if e.errno == EPIPE and not done:
                 send_sigpipe(t)
@@ -214,7 +214,7 @@ def vmsplice(t, fd, iov, nr_segs, flags):
         data = _gather(t, vecs, min(total, MAX_RW_COUNT))
         while True:
             try:
-                return f.write(data)
+                return f.write(t, data)
             except SyscallError as e:
                 if e.errno == EPIPE:
                     send_sigpipe(t)
@@ -223,7 +223,7 @@ def vmsplice(t, fd, iov, nr_segs, flags):
             yield from _wait(t, f, POLLOUT)
     while True:
         try:
-            data = f.read(min(total, MAX_RW_COUNT))
+            data = f.read(t, min(total, MAX_RW_COUNT))
             break
         except SyscallError as e:
             if e.errno != EAGAIN or nonblock:

@@ -11,7 +11,7 @@ _devices: dict[tuple[int, int, int], object] = {}
 
 
 def register_device(kind: int, major: int, minor: int, opener) -> None:
-    """``opener(inode, flags) -> FileDescriptionImpl``; kind is S_IFCHR or S_IFBLK."""
+    """``opener(task, inode, flags) -> FileDescriptionImpl`` (``task``: who opens); kind is S_IFCHR or S_IFBLK."""
     _devices[(kind, major, minor)] = opener
 
 
@@ -19,11 +19,11 @@ def register_char_device(major: int, minor: int, opener) -> None:
     register_device(S_IFCHR, major, minor, opener)
 
 
-def open_device(kind: int, major: int, minor: int, inode, flags: int):
+def open_device(task, kind: int, major: int, minor: int, inode, flags: int):
     opener = _devices.get((kind, major, minor))
     if opener is None:
         raise SyscallError(ENXIO)
-    return opener(inode, flags)
+    return opener(task, inode, flags)
 
 
 _fifo_opener = None

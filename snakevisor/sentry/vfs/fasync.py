@@ -59,8 +59,8 @@ def send_sigio(kernel, f, reason, fd=None) -> None:
             signals.send_to_group(target, sig, info)
 
 
-def update(kernel, f, fd) -> None:
-    """After O_ASYNC or the owner changed: (un)register ``f`` (reached as ``fd``) for signals."""
+def update(t, f, fd) -> None:
+    """After O_ASYNC or the owner changed: (un)register ``f`` (reached as ``fd`` by ``t``) for signals."""
     want = bool(f.flags & 0o20000)   # O_ASYNC
     if f.fasync is not None and not want:
         queue, handle, _ = f.fasync
@@ -69,7 +69,8 @@ def update(kernel, f, fd) -> None:
         return
     if not want or f.fasync is not None:
         return
-    queue = f.waitable()
+    kernel = t.kernel
+    queue = f.waitable(t)
     if not isinstance(queue, WaitQueue):
         return
 

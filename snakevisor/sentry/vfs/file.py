@@ -5,7 +5,9 @@ at, status flags, the file offset, a reference count (dup/fork share it).
 The generic rules live here once — access mode and O_PATH checks, offsets,
 O_APPEND, pread/pwrite validation, lseek, getdents — and call the
 FileDescriptionImpl for the data. Impls raise EAGAIN when they would block;
-the syscall layer then waits on ``waitable()`` unless O_NONBLOCK is set.
+the syscall layer then waits on ``waitable(task)`` unless O_NONBLOCK is set.
+The Task an operation is done for is its first argument (read, write, readiness,
+waitable, ioctl), never looked up from a global.
 """
 from snakevisor.abi.errno import (EBADF, EFBIG, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
                                   SyscallError)
@@ -58,10 +60,14 @@ class FileDescriptionImpl:
         self.inode = inode
         self.description = None  # set by FileDescription
 
-    def read(self, n: int, offset: int | None) -> bytes:
+    def read(self, task, n: int, offset: int | None) -> bytes:
+        """Up to ``n`` bytes at ``offset`` (None: not seekable) for ``task``, the Task on whose behalf
+        the read is done (a signalfd reads its signals, a terminal applies job control to it; None:
+        the Sentry itself, e.g. the loader). Every data operation below gets it the same way,
+        as gVisor's get a context: nothing reads a global "current task"."""
         raise SyscallError(EINVAL)
 
-    def write(self, data, offset: int | None) -> int:
+    def write(self, task, data, offset: int | None) -> int:
         raise SyscallError(EINVAL)
 
     def end_offset(self) -> int:
@@ -83,10 +89,12 @@ class FileDescriptionImpl:
             return self.inode.ioctl(task, cmd, arg)
         raise SyscallError(ENOTTY)
 
-    def readiness(self, mask: int) -> int:
+    def readiness(self, task, mask: int) -> int:
+        """The events of ``mask`` ready for ``task`` (poll's, select's or epoll_wait's caller)."""
         return mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 
-    def waitable(self):
+    def waitable(self, task):
+        """The WaitQueue (or HostFdWaitable) ``task`` waits on for readiness; None: nothing to wait for."""
         return None
 
     def mappable(self):
@@ -117,10 +125,10 @@ class DirectoryImpl(FileDescriptionImpl):
 
     seekable = True
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         raise SyscallError(EISDIR)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         raise SyscallError(EISDIR)
 
     def end_offset(self):
@@ -206,29 +214,29 @@ class FileDescription:
             raise SyscallError(EBADF)
 
     # --- data -------------------------------------------------------------------------
-    def read(self, n: int, offset: int | None = None) -> bytes:
-        """read (offset None: at and advancing the file offset) or pread (at ``offset``)."""
+    def read(self, task, n: int, offset: int | None = None) -> bytes:
+        """read (offset None: at and advancing the file offset) or pread (at ``offset``), for ``task``."""
         if not self.readable:
             raise SyscallError(EBADF)
         n = max(0, min(n, MAX_RW_COUNT))
         impl = self.impl
         if offset is None:
             if not impl.seekable:
-                data = impl.read(n, None)
+                data = impl.read(task, n, None)
             else:
-                data = impl.read(n, self.offset)
+                data = impl.read(task, n, self.offset)
                 self.offset += len(data)
         elif not impl.seekable:
             raise SyscallError(ESPIPE)
         elif offset < 0:
             raise SyscallError(EINVAL)
         else:
-            data = impl.read(n, offset)
+            data = impl.read(task, n, offset)
         if data and fsnotify.marks:
             fsnotify.file_event(self.vd.dentry, IN_ACCESS)
         return data
 
-    def write(self, data, offset: int | None = None, append: bool = False, limit: int | None = None) -> int:
+    def write(self, task, data, offset: int | None = None, append: bool = False, limit: int | None = None) -> int:
         """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does.
         ``limit``: the writer's RLIMIT_FSIZE for a regular file (generic_write_check_limits): a write
         is cut short at it, and one that starts there raises FileSizeLimitExceeded."""
@@ -240,7 +248,7 @@ class FileDescription:
         if not impl.seekable:
             if offset is not None:
                 raise SyscallError(ESPIPE)
-            n = impl.write(data, None)
+            n = impl.write(task, data, None)
         else:
             if offset is not None and offset < 0:
                 raise SyscallError(EINVAL)
@@ -252,7 +260,7 @@ class FileDescription:
                 if pos >= limit:
                     raise FileSizeLimitExceeded()
                 data = data[:limit - pos]
-            n = impl.write(data, pos)
+            n = impl.write(task, data, pos)
             if offset is None:
                 self.offset = pos + n
         if n > 0 and fsnotify.marks:
@@ -337,13 +345,13 @@ class FileDescription:
             raise SyscallError(EBADF)
         return self.impl.ioctl(task, cmd, arg)
 
-    def readiness(self, mask: int) -> int:
+    def readiness(self, task, mask: int) -> int:
         if self.flags & O_PATH:
             return 0
-        return self.impl.readiness(mask)
+        return self.impl.readiness(task, mask)
 
-    def waitable(self):
-        return self.impl.waitable()
+    def waitable(self, task):
+        return self.impl.waitable(task)
 
     def mappable(self):
         if self.flags & O_PATH:

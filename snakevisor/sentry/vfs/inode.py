@@ -166,7 +166,7 @@ class Inode:
         self._no_dir_op()
 
     # --- symlinks ---------------------------------------------------------------------
-    def readlink(self) -> bytes:
+    def readlink(self, task) -> bytes:
         raise SyscallError(EINVAL)
 
     def resolve_link(self, task):
@@ -174,7 +174,7 @@ class Inode:
         return None
 
     # --- any file ---------------------------------------------------------------------
-    def open(self, flags: int):
+    def open(self, task, flags: int):
         """Return the FileDescriptionImpl for an open with O_* ``flags``."""
         if self.is_dir:
             from snakevisor.sentry.vfs.file import DirectoryImpl

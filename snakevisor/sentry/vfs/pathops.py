@@ -99,7 +99,7 @@ def _open_create(ctx, start, path, flags, mode):
                 raise SyscallError(EXDEV)
             return target, False
         # A (possibly dangling) symlink: create or open its target.
-        text = child.dentry.inode.readlink()
+        text = child.dentry.inode.readlink(ctx.task)
         if not text:
             raise SyscallError(ENOENT)
         start, path = parent, text
@@ -131,7 +131,7 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         check_writable_mount(vd)
         if inode.exec_users:
             raise SyscallError(ETXTBSY)   # a running program (get_write_access)
-    impl = inode.open(flags)
+    impl = inode.open(ctx.task, flags)
     truncate = flags & O_TRUNC and inode.is_reg and not created
     if truncate and inode.size:
         inode.setattr(size=0)

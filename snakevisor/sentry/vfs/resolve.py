@@ -21,8 +21,9 @@ MAX_BATCH = 16   # names per batched revalidation (9P's MAXWELEM)
 
 
 class ResolveContext:
-    """What resolution needs from the caller: the root ("/" and the ".." clamp), the task
-    (for magic links; may be None) and credentials (None: the kernel itself, i.e. root).
+    """What resolution needs from the caller: the root ("/" and the ".." clamp), the Task the walk
+    is done for (procfs's /proc/self and magic links see it; None: the Sentry itself) and
+    credentials (None: the kernel itself, i.e. root).
     ``rflags`` are openat2's RESOLVE_* restrictions, relative to ``start`` (the dirfd): for
     RESOLVE_IN_ROOT the caller makes ``start`` the root as well."""
 
@@ -170,7 +171,7 @@ class _Walker:
             if rflags & (RESOLVE_BENEATH | RESOLVE_IN_ROOT):
                 raise SyscallError(EXDEV)   # a scoped lookup may not jump through a magic link
             return target
-        text = inode.readlink()
+        text = inode.readlink(self.ctx.task)
         if not text:
             raise SyscallError(ENOENT)
         check_path(text)

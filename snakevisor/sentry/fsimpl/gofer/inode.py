@@ -143,12 +143,12 @@ class GoferInode(Inode):
         self.touch_ctime()
 
     # -- files ---------------------------------------------------------------------------------
-    def open(self, flags):
+    def open(self, task, flags):
         kind = self.mode & S_IFMT
         if kind == S_IFDIR:
-            return super().open(flags)
+            return super().open(task, flags)
         if kind in (S_IFCHR, S_IFBLK):
-            return open_device(kind, dev_major(self.rdev), dev_minor(self.rdev), self, flags)
+            return open_device(task, kind, dev_major(self.rdev), dev_minor(self.rdev), self, flags)
         if kind == S_IFIFO:
             return open_fifo(self, flags)
         raise SyscallError(ENXIO)
@@ -169,7 +169,7 @@ class GoferSymlink(GoferInode):
         super().__init__(fs, fid, attr)
         self._link = None
 
-    def readlink(self):
+    def readlink(self, task):
         if self._link is None:
             self._link = self.fid.readlink()
         return self._link

@@ -45,7 +45,7 @@ class GoferRegularFile(GoferInode):
         self._set_size(st.st_size)
         self._fetched = time.monotonic_ns()
 
-    def open(self, flags):
+    def open(self, task, flags):
         if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
             if self.fs.readonly:
                 raise SyscallError(EROFS)
@@ -154,10 +154,10 @@ class GoferFileImpl(FileDescriptionImpl):
         super().__init__(inode)
         inode.opened()
 
-    def read(self, n, offset):
+    def read(self, task, n, offset):
         return self.inode.read_data(offset, n)
 
-    def write(self, data, offset):
+    def write(self, task, data, offset):
         return self.inode.write_data(offset, data)
 
     def end_offset(self):
