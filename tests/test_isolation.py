@@ -99,6 +99,18 @@ def test_shared_mapping_of_a_volume_file_reaches_the_host(tmp_path):
     assert (tmp_path / "f").read_bytes() == b"XYZaaaaaaa"   # munmap wrote them back
 
 
+def test_volumes_of_tmp_and_root_show_the_host(tmp_path):
+    """`--volume /tmp:/tmp` and `--volume /:/host:ro` show the host's files: the Gofer stages its
+    own root on a tmpfs over /tmp, and the volume's recursive bind carried that tmpfs along."""
+    marker = tmp_path / "marker"
+    marker.write_text("the host's /tmp\n")
+    assert str(marker).startswith("/tmp/"), "pytest's tmp_path is expected under /tmp"
+    rc, out, err = do("--volume", "/tmp:/tmp", "--", "cat", str(marker))
+    assert (rc, out) == (0, "the host's /tmp\n"), err
+    rc, out, err = do("--volume", "/:/host:ro", "--", "cat", f"/host{marker}")
+    assert (rc, out) == (0, "the host's /tmp\n"), err
+
+
 def test_readonly_volume_gives_erofs(tmp_path):
     rc, out, err = do("--volume", f"{tmp_path}:/data:ro", "--", "touch", "/data/f")
     assert rc != 0

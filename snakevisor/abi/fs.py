@@ -239,6 +239,9 @@ MS_STRICTATIME = 1 << 24
 MS_LAZYTIME = 1 << 25
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2          # umount2(2) flag
+# open_tree(2) and move_mount(2), the new mount API
+OPEN_TREE_CLONE = 1
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
 ST_RDONLY = 1
 ST_NOSUID = 2
 ST_NODEV = 4

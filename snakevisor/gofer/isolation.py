@@ -8,7 +8,9 @@ request is read:
    root): its own mount namespace, and a network namespace with nothing in it;
    every mount becomes private so nothing propagates back to the host;
 2. every served directory (and the overlay's upper directory) is opened by
-   descriptor while the host's tree is still visible there;
+   descriptor while the host's tree is still visible there, and each volume's
+   mount tree is copied detached (open_tree), so the staging tmpfs of step 3,
+   mounted over /tmp, is not part of a volume of /tmp or of /;
 3. a small tmpfs becomes the Gofer's new root, holding
    ``/root``   the container root: an overlayfs (lower: the image, upper: a
                scratch tmpfs discarded at exit, or the user's directory),
@@ -32,8 +34,8 @@ import stat
 from snakevisor.abi.capability import (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID)
 from snakevisor.abi.fs import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT
 from snakevisor.abi.sched import CLONE_NEWNET, CLONE_NEWNS
-from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, libc,
-                               mount, pivot_root)
+from snakevisor.hostos import (HostSetupError, attach_tree, become_root_in_user_namespace, check, clone_tree,
+                               drop_capabilities, libc, mount, pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load
 
 log = logging.getLogger("snakevisor.gofer")
@@ -96,7 +98,8 @@ def _staging_dir() -> str:
 
 
 def _build_root(stage, opened, overlay, upper_fd):
-    """Mount the new root's contents under ``stage``; returns the served paths (inside it)."""
+    """Mount the new root's contents under ``stage``; returns the served paths (inside it).
+    ``opened`` holds the root's descriptor first, then each volume's detached mount tree."""
     _mount("snakevisor-gofer", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=16m")
     os.mkdir(f"{stage}/proc", 0o555)
     os.mkdir(f"{stage}/vol", 0o700)
@@ -131,7 +134,7 @@ def _build_root(stage, opened, overlay, upper_fd):
             os.mkdir(target, 0o700)
         else:   # a single file (an engine's /etc/hosts): bound on an empty file of ours
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-        _mount(_fd_path(fd), target, None, MS_BIND | MS_REC)
+        attach_tree(fd, target)
         flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (MS_RDONLY if readonly else 0)
         _mount(None, target, None, flags)
         served.append(f"/vol/m{i}")
@@ -169,7 +172,16 @@ def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str |
         # mounts only take layers from the caller's own namespace.
         for i, (name, directory, readonly) in enumerate(mounts):
             # A volume may be a regular file; the root is a directory.
-            opened.append((name, os.open(directory, flags if i == 0 else flags & ~os.O_DIRECTORY), readonly))
+            fd = os.open(directory, flags if i == 0 else flags & ~os.O_DIRECTORY)
+            if i > 0 or not overlay:
+                # A copy of the volume's mounts taken now, before the staging tmpfs goes on
+                # /tmp: a volume of /tmp or / would show that tmpfs instead of the host's files.
+                try:
+                    tree = clone_tree(fd)
+                finally:
+                    os.close(fd)
+                fd = tree
+            opened.append((name, fd, readonly))
         if upper is not None:
             upper_fd = os.open(upper, flags)
         stage = _staging_dir()

@@ -2,8 +2,9 @@
 one C-library handle with its ctypes prototypes (and wrappers several modules share); ``setup``
 the mount, pivot_root, namespace and capability calls that set a sandbox process up."""
 from snakevisor.hostos.libc import become_subreaper, die_with_parent, libc
-from snakevisor.hostos.setup import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, mount,
-                                     pivot_root, raise_nofile_limit)
+from snakevisor.hostos.setup import (HostSetupError, attach_tree, become_root_in_user_namespace, check, clone_tree,
+                                     drop_capabilities, mount, pivot_root, raise_nofile_limit)
 
-__all__ = ["HostSetupError", "become_root_in_user_namespace", "become_subreaper", "check", "die_with_parent",
+__all__ = ["HostSetupError", "attach_tree", "become_root_in_user_namespace", "become_subreaper", "check",
+           "clone_tree", "die_with_parent",
            "drop_capabilities", "libc", "mount", "pivot_root", "raise_nofile_limit"]

@@ -6,13 +6,15 @@ import os
 import resource
 
 from snakevisor.abi.capability import CAP_LAST_CAP, LINUX_CAPABILITY_VERSION_3, CapUserData, CapUserHeader
-from snakevisor.abi.fs import MNT_DETACH
+from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH, OPEN_TREE_CLONE
 from snakevisor.abi.prctl import PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP
 from snakevisor.abi.sched import CLONE_NEWUSER
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.hostos.libc import libc, prctl, syscall
 
 _NR_PIVOT_ROOT = SYSCALL_NUMBERS["pivot_root"]
+_NR_OPEN_TREE = SYSCALL_NUMBERS["open_tree"]
+_NR_MOVE_MOUNT = SYSCALL_NUMBERS["move_mount"]
 
 
 class HostSetupError(OSError):
@@ -29,6 +31,22 @@ def mount(source, target, fstype, flags, data=None):
     enc = (lambda s: s.encode() if isinstance(s, str) else s)
     check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
                      enc(data) if data is not None else None), f"mount {target}")
+
+
+def clone_tree(fd):
+    """A detached copy of the mount tree at descriptor ``fd`` (open_tree OPEN_TREE_CLONE,
+    recursive): what is mounted later over a part of it does not appear in the copy."""
+    tree = syscall(_NR_OPEN_TREE, fd, b"", OPEN_TREE_CLONE | os.O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE)
+    if tree < 0:
+        e = ctypes.get_errno()
+        raise HostSetupError(e, f"open_tree: {os.strerror(e)}")
+    return tree
+
+
+def attach_tree(tree, target):
+    """Mount the detached tree ``tree`` (clone_tree's) at ``target``."""
+    check(syscall(_NR_MOVE_MOUNT, tree, b"", AT_FDCWD, target.encode(), MOVE_MOUNT_F_EMPTY_PATH),
+          f"move_mount {target}")
 
 
 def pivot_root(new_root):
