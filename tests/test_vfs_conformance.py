@@ -29,6 +29,7 @@ from snakevisor.abi.errno import (EACCES, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, 
                                   ENOTDIR, ENOTEMPTY, ENOTTY, EPERM, ERANGE, EXDEV)
 from snakevisor.sentry.syscalls import file as sf
 from snakevisor.sentry.syscalls import fs as sp
+from snakevisor.sentry.syscalls import xattr as sx
 from snakevisor.sentry.vfs.pathops import (link_path, mkdir_path, open_path, rename_path, rmdir_path, symlink_path,
                                            truncate_vd, unlink_path)
 
@@ -455,6 +456,43 @@ def test_utimensat_utimes_utime(world):
     call(sp.utime, t, m(b"/tmp/f"), ub)
     assert (ino.atime, ino.mtime) == (3 * 10**9, 4 * 10**9)
     assert err(sp.utimes, t, m(b"/tmp/f"), t.mm.put(abi.TIMEVAL.pack(1, 10**6) * 2)) == EINVAL
+
+
+def _mtim(w, path, flags=0):
+    """(st_mtim.tv_sec, tv_nsec) of ``path``."""
+    buf = w.t.mm.alloc(144)
+    call(sp.newfstatat, w.t, FDCWD, w.t.mm.cstr(path), buf, flags)
+    return struct.unpack_from("<qq", w.t.mm.copy_in(buf, 144), 88)
+
+
+def test_utimensat_nofollow_sets_a_symlinks_own_times(world):
+    """utimensat(AT_SYMLINK_NOFOLLOW) on a symlink changes the link's times, not its target's
+    (cp -a, rsync -a and shutil.copytree(symlinks=True) do it; the Gofer said EOPNOTSUPP)."""
+    w = world
+    t = w.t
+    _ten_byte_file(w)
+    symlink_path(w.ctx, w.vfs.root, b"/tmp/l", b"f")
+    target = _mtim(w, b"/tmp/f")
+    call(sp.utimensat, t, FDCWD, t.mm.cstr(b"/tmp/l"), t.mm.put(abi.TIMESPEC.pack(5, 6) * 2),
+         abi.AT_SYMLINK_NOFOLLOW)
+    assert _mtim(w, b"/tmp/l", abi.AT_SYMLINK_NOFOLLOW) == (5, 6)
+    assert _mtim(w, b"/tmp/f") == target
+
+
+@not_on("gofer-9p-only", "diod", why="plain 9P2000.L takes an empty xattrcreate as a removal")
+def test_setxattr_with_an_empty_value(world):
+    """An attribute may hold an empty value (it is listed and reads back as 0 bytes)."""
+    w = world
+    t = w.t
+    m = t.mm.cstr
+    _ten_byte_file(w)
+    call(sx.setxattr, t, m(b"/tmp/f"), m(b"user.empty"), m(b""), 0, 0)
+    assert call(sx.getxattr, t, m(b"/tmp/f"), m(b"user.empty"), t.mm.alloc(16), 16) == 0
+    names = t.mm.alloc(64)
+    n = call(sx.listxattr, t, m(b"/tmp/f"), names, 64)
+    assert b"user.empty\0" in t.mm.copy_in(names, n)
+    call(sx.removexattr, t, m(b"/tmp/f"), m(b"user.empty"))
+    assert call(sx.listxattr, t, m(b"/tmp/f"), names, 64) == 0
 
 
 def test_statfs_fallocate_fsync_flock_readahead(world):

@@ -101,6 +101,9 @@ class Creds:
         self.groups = tuple(groups)
         self.cap_effective = self.cap_permitted = ALL_CAPS if uid == 0 else 0
 
+    def has_cap(self, cap):
+        return bool(self.cap_effective >> cap & 1)
+
 
 class Signals:
     """Records what the kernel would send (SIGPIPE for EPIPE, SIGXFSZ past RLIMIT_FSIZE)."""

@@ -273,9 +273,7 @@ def setattr_(sess: Session, m: M.Tsetattr, st: FidState):
         else:
             os.truncate(path, m.size)
     if v & (C.SETATTR_ATIME | C.SETATTR_MTIME):
-        if is_link:
-            raise SyscallError(EOPNOTSUPP)
-
+        # (A symlink's times too: the magic link names the symlink itself, never its target.)
         def ts(bit, setbit, sec, nsec):
             if not v & bit:
                 return (0, UTIME_OMIT)
@@ -562,21 +560,23 @@ def xattrcreate(sess: Session, m: M.Txattrcreate, st: FidState):
         raise SyscallError(EINVAL)
     if m.attr_size > XATTR_SIZE_MAX:
         raise SyscallError(E2BIG)
-    if not m.name or m.flags & ~(os.XATTR_CREATE | os.XATTR_REPLACE):
+    allowed = os.XATTR_CREATE | os.XATTR_REPLACE | (C.XATTR_SET_EMPTY if sess.donation else 0)
+    if not m.name or m.flags & ~allowed:
         raise SyscallError(EINVAL)
     st.xattr = XattrState(True, m.name, bytearray(), m.attr_size, m.flags)
     return M.Rxattrcreate(tag=m.tag)
 
 
 def _commit_xattr(sess: Session, st: FidState, x: XattrState):
-    """Tclunk of an xattrcreate fid: store the value (size 0 removes the attribute)."""
+    """Tclunk of an xattrcreate fid: store the value (size 0 removes the attribute, unless
+    XATTR_SET_EMPTY asks for an empty value)."""
     if len(x.data) != x.size:
         raise SyscallError(EINVAL)
     path = _xattr_path(st)
-    if x.size == 0:
+    if x.size == 0 and not x.flags & C.XATTR_SET_EMPTY:
         os.removexattr(path, x.name)
     else:
-        os.setxattr(path, x.name, bytes(x.data), x.flags)
+        os.setxattr(path, x.name, bytes(x.data), x.flags & (os.XATTR_CREATE | os.XATTR_REPLACE))
 
 
 def unsupported(sess: Session, m, *states):

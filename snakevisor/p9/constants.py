@@ -131,3 +131,7 @@ LOCK_SUCCESS = 0
 LOCK_BLOCKED = 1
 LOCK_ERROR = 2
 LOCK_GRACE = 3
+
+# Txattrcreate flags beyond XATTR_CREATE/XATTR_REPLACE, in the snakevisor dialect only: plain
+# 9P2000.L takes a size-0 xattrcreate as a removal, so an empty value needs saying.
+XATTR_SET_EMPTY = 0x10000

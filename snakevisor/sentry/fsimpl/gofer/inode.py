@@ -131,8 +131,11 @@ class GoferInode(Inode):
         if self.fs.readonly:
             raise SyscallError(EROFS)
         if not value:
-            # 9P's xattrcreate with size 0 means "remove": an empty value cannot be stored.
-            raise SyscallError(EOPNOTSUPP)
+            # 9P's xattrcreate with size 0 means "remove": an empty value needs the snakevisor
+            # dialect's flag, and a plain 9P2000.L server cannot store one.
+            if not self.fid.client.donation:
+                raise SyscallError(EOPNOTSUPP)
+            flags |= P9.XATTR_SET_EMPTY
         xattr.put(self.fid, name, value, flags)
         self.touch_ctime()
 
