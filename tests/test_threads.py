@@ -2,7 +2,7 @@
 through CLONE_CHILD_CLEARTID (pthread and a raw clone), tgkill to a chosen thread,
 process signals routed to a thread that does not block them, the main thread exiting
 first, exit_group from a thread, futex operations and errors, shared vs private futexes
-across fork, robust mutexes. Program: tests/programs/proc_threads.c.
+across fork, robust mutexes (tests/programs/proc_threads.c); futex_waitv (futex_waitv.c).
 """
 import pytest
 
@@ -30,3 +30,10 @@ def test_first_process_killed_through_a_thread():
     binary = compile_c("proc_threads", extra=("-pthread",))
     native, _ = compare([binary, "kill_own_thread"])
     assert native.returncode == -15
+
+
+def test_futex_waitv():
+    """futex_waitv(2): three futexes waited on at once, the index of the woken one returned;
+    EAGAIN, ETIMEDOUT on both clocks, and the argument checks in Linux's order."""
+    native, _ = compare([compile_c("futex_waitv", extra=("-pthread",))], native_status=0)
+    assert b"woke futex 2 (flags 0x2): waitv returned 2" in native.stdout

@@ -31,24 +31,43 @@ class FutexManager:
         """Block while *addr == expected (generator); returns 0 once woken."""
         if bitset == 0:
             raise SyscallError(EINVAL)
-        key = self.key(t, addr, private)
-        value = struct.unpack("<I", t.mm.copy_in(addr, 4))[0]
-        if value != expected & 0xFFFFFFFF:
-            raise SyscallError(EAGAIN)
+        yield from self.wait_any(t, ((addr, expected, private),), timeout, bitset)
+        return 0
+
+    def wait_any(self, t, futexes, timeout, bitset=BITSET_ALL):
+        """Block while each of ``futexes`` [(addr, expected, private)] holds its expected value
+        (generator); returns the index of the one woken (futex_waitv). EAGAIN if a value differs
+        already, ETIMEDOUT when ``timeout`` (seconds) passes."""
+        keys = [self.key(t, addr, private) for addr, _, private in futexes]
+        for addr, expected, _ in futexes:
+            if struct.unpack("<I", t.mm.copy_in(addr, 4))[0] != expected & 0xFFFFFFFF:
+                raise SyscallError(EAGAIN)
         queue = WaitQueue()
-        entry = [bitset, queue, False]
-        self.queues.setdefault(key, []).append(entry)
+        entries = [[bitset, queue, False] for _ in keys]
+        for key, entry in zip(keys, entries):
+            self.queues.setdefault(key, []).append(entry)
         try:
             events = yield from t.block_on(queue, 1, timeout)
         finally:
-            waiters = self.queues.get(key)
-            if waiters and entry in waiters:
-                waiters.remove(entry)
-                if not waiters:
-                    del self.queues[key]
-        if not entry[2] and not events:
+            for key, entry in zip(keys, entries):
+                self._unqueue(key, entry)
+        for i, entry in enumerate(entries):
+            if entry[2]:
+                return i
+        if not events:
             raise SyscallError(ETIMEDOUT)
         return 0
+
+    def _unqueue(self, key, entry):
+        """Take ``entry`` (by identity: a vector's entries are alike) off ``key``'s waiters."""
+        waiters = self.queues.get(key)
+        if waiters:
+            for i, e in enumerate(waiters):
+                if e is entry:
+                    del waiters[i]
+                    break
+            if not waiters:
+                del self.queues[key]
 
     def wake(self, t, addr, count, bitset, private):
         if bitset == 0:

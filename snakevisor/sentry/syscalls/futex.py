@@ -1,10 +1,11 @@
-"""futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP."""
+"""futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP; futex_waitv(2)."""
 import struct
 
-from snakevisor.abi.errno import ENOSYS, SyscallError
-from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE,
-                                  FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE,
-                                  FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
+from snakevisor.abi.errno import EINVAL, ENOSYS, SyscallError
+from snakevisor.abi.futex import (FUTEX2_PRIVATE, FUTEX2_SIZE_MASK, FUTEX2_SIZE_U32, FUTEX_BITSET_MATCH_ANY as BITSET_ALL,
+                                  FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT,
+                                  FUTEX_WAIT_BITSET, FUTEX_WAITV_MAX, FUTEX_WAITV_SIZE, FUTEX_WAKE, FUTEX_WAKE_BITSET,
+                                  FUTEX_WAKE_OP)
 from snakevisor.abi.time import CLOCK_MONOTONIC, CLOCK_REALTIME
 from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
 
@@ -32,6 +33,25 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
     if cmd == FUTEX_WAKE_OP:
         return _wake_op(t, fm, addr, val, timeout_ptr & 0x7FFFFFFF, addr2, val3, private)
     raise SyscallError(ENOSYS)  # PI futexes, FUTEX_FD, and unknown operations
+
+
+def futex_waitv(t, waiters, nr_futexes, flags, timeout_ptr, clockid):
+    """Wait on up to 128 futexes at once; the index of the one woken (Linux's checks, in order)."""
+    if flags or not waiters or not 0 < nr_futexes <= FUTEX_WAITV_MAX:
+        raise SyscallError(EINVAL)
+    timeout = None
+    if timeout_ptr:
+        if clockid not in (CLOCK_MONOTONIC, CLOCK_REALTIME):
+            raise SyscallError(EINVAL)
+        timeout = max(read_timespec(t, timeout_ptr) - clock_ns(t, clockid), 0) / NSEC   # absolute
+    raw = t.mm.copy_in(waiters, nr_futexes * FUTEX_WAITV_SIZE)
+    futexes = []
+    for val, uaddr, wflags, reserved in struct.iter_unpack("<QQII", raw):
+        if wflags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or reserved or wflags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 \
+                or val >> 32:
+            raise SyscallError(EINVAL)
+        futexes.append((uaddr, val, bool(wflags & FUTEX2_PRIVATE)))
+    return (yield from t.kernel.futexes.wait_any(t, futexes, timeout))
 
 
 def _wake_op(t, fm, addr, count, count2, addr2, encoded, private):

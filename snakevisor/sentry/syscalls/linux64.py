@@ -456,7 +456,7 @@ ENTRIES = (
     enosys(447,  "memfd_secret",
                  "secret memory: not implemented (Linux refuses it too unless booted with secretmem.enable)"),
     enosys(448,  "process_mrelease",       "reaping another process's memory early: not implemented"),
-    enosys(449,  "futex_waitv",            "not yet: futex(2) is implemented"),
+    full(449,    "futex_waitv",            futex.futex_waitv,             "ptr uint uint ptr int"),
     full(450,    "set_mempolicy_home_node", numa.set_mempolicy_home_node,  "hex uint int hex"),
 )
 
