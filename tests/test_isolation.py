@@ -111,6 +111,24 @@ def test_volumes_of_tmp_and_root_show_the_host(tmp_path):
     assert (rc, out) == (0, "the host's /tmp\n"), err
 
 
+def test_a_gofer_that_cannot_start_is_reported_as_such(tmp_path):
+    """An upper directory the Gofer cannot use (here: on a read-only bind, made in a mount
+    namespace of the test's own) passes do's checks but fails the Gofer's overlay: do says the
+    Gofer exited, after the Gofer's own line, and exits 125 (it said `/bin/true: Input/output
+    error` and 126, as if the program were at fault)."""
+    upper = tmp_path / "upper"
+    (upper / "upper").mkdir(parents=True)
+    (upper / "work").mkdir()
+    script = (f"mount --bind {upper} {upper} && mount -o remount,bind,ro {upper} && "
+              f"exec {' '.join(snakevisor_cmd('do', *PLATFORM_FLAGS, '--overlay-upper', str(upper), '--', '/bin/true'))}")
+    r = run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], cwd=REPO, timeout=60, env=sandbox_env())
+    err = r.stderr.decode(errors="replace")
+    assert r.returncode == 125, err
+    assert "Traceback" not in err and "Input/output error" not in err, err
+    assert err.strip().splitlines()[-1] == "snakevisor do: the Gofer exited before serving the root (its message above says why)"
+    assert "snakevisor gofer: cannot isolate" in err
+
+
 def test_readonly_volume_gives_erofs(tmp_path):
     rc, out, err = do("--volume", f"{tmp_path}:/data:ro", "--", "touch", "/data/f")
     assert rc != 0

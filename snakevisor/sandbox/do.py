@@ -33,7 +33,7 @@ from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
-from snakevisor.sandbox.sentry_boot import BootError, Sentry, SentryConfig
+from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig
 
 # Tasks (threads included) a sandbox may have at once. Each is a host stub thread driven by one
 # single-threaded Sentry, so far fewer are useful than a host allows; CRI-O's default is 1024,
@@ -218,6 +218,9 @@ def _boot_and_run(config, mounts, overlay_upper):
             return 125
         except HostSetupError as e:
             print(f"snakevisor do: cannot lock the Sentry down: {e}", file=sys.stderr)
+            return 125
+        except GoferGone as e:
+            print(f"snakevisor do: {e}", file=sys.stderr)
             return 125
         except BootError as e:   # the settings the Sentry checks are do's flags: --cwd
             print(f"snakevisor do: --{e}", file=sys.stderr)

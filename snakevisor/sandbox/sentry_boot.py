@@ -71,6 +71,18 @@ class BootError(Exception):
     ("cwd /x: no such directory"), which the caller prefixes with its own name for it."""
 
 
+class GoferGone(Exception):
+    """The Gofer closed the root's connection before serving it: it failed to set itself up
+    (its own message, on stderr, says why)."""
+
+
+def _connect_root(sock):
+    try:
+        return Client(sock)
+    except SyscallError:
+        raise GoferGone("the Gofer exited before serving the root (its message above says why)") from None
+
+
 def _pick_cpu():
     """The CPU to pin the Sentry and its stubs to: where the scheduler puts us on a wake-up
     (it prefers an idle CPU), so concurrent sandboxes spread over the machine instead of all
@@ -139,7 +151,7 @@ class Sentry:
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
         self.kernel.net_raw = config.net_raw
         # The root is served to this sandbox alone (an overlay): it may cache freely.
-        root_fs = GoferFilesystem(Client(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True)
+        root_fs = GoferFilesystem(_connect_root(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True)
         self.gofer_filesystems = [root_fs]
         vfs.mount(root_fs, None, source=b"/")
         self.root = vfs.root
