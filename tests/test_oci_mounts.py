@@ -132,6 +132,11 @@ def test_config_mounts_made_as_runc_makes_them(tmp_path, root):
     assert not (host / "data" / "ro" / "f").exists()
     assert sorted(os.listdir(rootfs)) == before, "mount points were made on the host's image"
     assert not os.path.exists(os.path.join(rootfs, "etc", "rwfile"))
+    # In config order, then readonlyPaths and maskedPaths (runc's order), the missing ones skipped.
+    assert [line.split()[1] for line in mounts] == [
+        "/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/run", "/run/a/b",
+        "/etc/hosts", "/etc/rwfile", "/srv/data", "/scratch", "/proc/sys", "/srv/data/ro", "/etc/secret", "/secret",
+        "/proc/loadavg"], mounts
     binds = {"/etc/hosts", "/etc/rwfile", "/srv/data", "/srv/data/ro"}
     ours = _normalise_mounts(mounts, binds)
     assert ("/scratch", "tmpfs", ["rw", "nosuid", "relatime", "size=1024k", "nr_inodes=100", "mode=1700", "uid=5",
@@ -164,31 +169,45 @@ def test_sysctl_outside_the_containers_namespaces_is_refused(tmp_path, root):
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
-def test_bind_on_a_dangling_symlink_lands_on_its_target(tmp_path, root):
+def _run_both(tmp_path, name, make):
+    """Run the bundle ``make(dir) -> bundle path`` makes under snakevisor and, where
+    it is installed, under runc (each on its own copy: runc writes into the root); the outputs."""
+    out = {}
+    for who in ("snakevisor", "runc"):
+        if who == "runc" and RUNC is None:
+            print(NO_RUNC)
+            break
+        b = make(tmp_path / who)
+        if who == "runc":
+            res = subprocess.run([RUNC, "--root", str(tmp_path / "runc" / "state"), "run", "--bundle", b,
+                                  name + "-runc"], capture_output=True, text=True, timeout=120,
+                                 stdin=subprocess.DEVNULL)
+        else:
+            res = sv(str(tmp_path / "state"), "run", "--bundle", b, name, timeout=120)
+        assert res.returncode == 0, (who, res.stderr)
+        out[who] = res.stdout
+    return out
+
+
+def test_bind_on_a_dangling_symlink_lands_on_its_target(tmp_path):
     """An image's /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf (Ubuntu's) with no /run:
     runc follows the link inside the root and creates its target; so do we (in the overlay)."""
     host = _host_files(tmp_path)
     script = "cat /etc/resolv.conf; ls /run/systemd/resolve; grep resolv /proc/self/mounts | cut -d' ' -f2"
-    outputs = []
-    for who in ("snakevisor", "runc"):
-        rootfs = _rootfs_copy(str(tmp_path / who / "rootfs"))
+
+    def make(path):
+        rootfs = _rootfs_copy(str(path / "rootfs"))
         os.symlink("../run/systemd/resolve/stub-resolv.conf", os.path.join(rootfs, "etc", "resolv.conf"))
         mounts = [{"destination": "/proc", "type": "proc", "source": "proc"},
                   {"destination": "/etc/resolv.conf", "type": "bind", "source": str(host / "hosts"),
                    "options": ["rbind", "ro"]}]
-        b = make_bundle(str(tmp_path / who / "b"), ["sh", "-c", script], rootfs=rootfs, mounts=mounts)
-        if who == "runc":
-            res = subprocess.run([RUNC, "--root", str(tmp_path / "runc" / "state"), "run", "--bundle", b, "m3-runc"],
-                                 capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-        else:
-            res = sv(root, "run", "--bundle", b, "m3", timeout=120)
-            assert not os.path.exists(os.path.join(rootfs, "run")), "the link's target was made on the host's image"
-        assert res.returncode == 0, res.stderr
-        outputs.append(res.stdout)
-        assert outputs[0] == "10.1.2.3 engine-hosts\nstub-resolv.conf\n/run/systemd/resolve/stub-resolv.conf\n"
-        if RUNC is None:
-            pytest.skip(NO_RUNC)
-    assert outputs[1] == outputs[0]
+        return make_bundle(str(path / "b"), ["sh", "-c", script], rootfs=rootfs, mounts=mounts)
+
+    outputs = _run_both(tmp_path, "m3", make)
+    assert outputs["snakevisor"] == "10.1.2.3 engine-hosts\nstub-resolv.conf\n/run/systemd/resolve/stub-resolv.conf\n"
+    assert not os.path.exists(tmp_path / "snakevisor" / "rootfs" / "run"), "the link's target was made on the image"
+    if "runc" in outputs:
+        assert outputs["runc"] == outputs["snakevisor"]
 
 
 def test_mount_options_parsed_as_runc_and_linux_do():
@@ -232,3 +251,71 @@ def test_net_sysctls_go_to_the_containers_network_namespace(tmp_path):
     for key in ("net.ipv4/../../kernel.core_pattern", "net..x", "net.ipv4."):
         with pytest.raises(ConfigError, match="not a sysctl name"):
             check_sysctl(key, {"network"})
+
+
+def test_mount_points_through_symlinks_out_of_the_root_stay_inside(tmp_path):
+    """An image's symlinks that point out of the root, absolutely or by "..", are followed as if the
+    root were "/" (runc's securejoin): the mount points are made inside, never on the host."""
+    host = _host_files(tmp_path)
+    script = ("cat /abs/x/file /rel; ls -d /target/abs/x /target/rel; "
+              "grep -E ' /target/' /proc/self/mounts | cut -d' ' -f2")
+
+    def make(path):
+        rootfs = _rootfs_copy(str(path / "rootfs"))
+        os.makedirs(os.path.join(rootfs, "target"))
+        # Out of the root as the host sees them (/target/...); inside, "/.." is "/": they end in /target.
+        os.symlink("/../../../../target/abs", os.path.join(rootfs, "abs"))
+        os.symlink("../" * 12 + "target/rel", os.path.join(rootfs, "rel"))
+        mounts = [{"destination": "/proc", "type": "proc", "source": "proc"},
+                  {"destination": "/abs/x", "type": "bind", "source": str(host / "data"), "options": ["rbind"]},
+                  {"destination": "/rel", "type": "bind", "source": str(host / "hosts"), "options": ["rbind", "ro"]}]
+        return make_bundle(str(path / "b"), ["sh", "-c", script], rootfs=rootfs, mounts=mounts)
+
+    outputs = _run_both(tmp_path, "m5", make)
+    assert outputs["snakevisor"] == ("in-volume\n10.1.2.3 engine-hosts\n/target/abs/x\n/target/rel\n"
+                                     "/target/abs/x\n/target/rel\n"), outputs
+    assert not os.path.exists("/target"), "a mount point was made out of the root"
+    assert not os.path.exists(tmp_path / "snakevisor" / "rootfs" / "target" / "abs"), "made on the host's image"
+    if "runc" in outputs:
+        assert outputs["runc"] == outputs["snakevisor"]
+
+
+def test_cgroup_mounts_are_the_sandboxes_own_view(tmp_path, root):
+    """cgroup and cgroup2 mounts show the Sentry's cgroup v2 view (the limits it enforces), read-only
+    whatever the options say, on a mount point made where the image has none."""
+    from snakevisor.oci.spec import default_spec
+    mounts = [m for m in default_spec()["mounts"] if m["type"] != "cgroup"]
+    mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+               {"destination": "/cg2/here", "type": "cgroup2", "source": "cgroup2", "options": ["nosuid"]}]
+    linux = default_spec()["linux"]
+    linux["resources"] = {"pids": {"limit": 40}, "memory": {"limit": 64 << 20}}
+    script = ("cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; ls /cg2/here | grep -c '^cgroup'; "
+              "grep cgroup /proc/self/mounts; (echo 5 > /sys/fs/cgroup/pids.max) 2>&1 | sed 's/.*: //'; "
+              "stat -f -c %t /cg2/here")
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", script], mounts=mounts, linux=linux)
+    res = sv(root, "run", "--bundle", b, "m6", timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        "40", str(64 << 20), "7",
+        "cgroup /sys/fs/cgroup cgroup2 ro,nosuid,nodev,noexec,relatime 0 0",
+        "cgroup2 /cg2/here cgroup2 ro,nosuid,relatime 0 0",   # rw asked: the view cannot be changed
+        "Read-only file system", "63677270"], res.stdout
+
+
+@pytest.mark.parametrize("mount,message", [
+    ({"destination": "/x", "type": "nfs", "source": "srv:/x"}, "config.json: mounts[1].type: unsupported mount type 'nfs'"),
+    ({"destination": "/etc", "type": "bind", "source": "HOSTS", "options": ["bind"]},
+     "mounting bind on /etc: Not a directory"),
+    ({"destination": "/etc/passwd", "type": "tmpfs", "source": "tmpfs"}, "mounting tmpfs on /etc/passwd: Not a directory"),
+])
+def test_a_mount_that_cannot_be_made_fails_create_in_one_line(tmp_path, root, mount, message):
+    """An unknown type, or a file on a directory (and the reverse: Linux's graft_tree says ENOTDIR),
+    is an error of create naming the mount; no container is left."""
+    host = _host_files(tmp_path)
+    mount = dict(mount, source=mount["source"].replace("HOSTS", str(host / "hosts")))
+    b = make_bundle(str(tmp_path / "b"), ["true"], mounts=[{"destination": "/proc", "type": "proc"}, mount])
+    res = sv(root, "create", "--bundle", b, "m7")
+    assert res.returncode != 0
+    assert res.stderr.strip().splitlines() == [f"snakevisor: {message}"], res.stderr
+    assert sv(root, "state", "m7").returncode != 0

@@ -13,8 +13,9 @@ Sentry's filesystems: binds of host files and directories come from the Gofer
 own, a tmpfs at /dev is the Sentry's devfs. Mount points are made in the root's
 overlay (the Gofer's upper layer), never in the host's image.
 
-Not provided: cgroup filesystems (skipped, with a debug line each; the Sentry's
-sysfs describes the sandbox's limits under /sys/fs/cgroup).
+A cgroup or cgroup2 mount is the Sentry's cgroup v2 view (sysfs.Cgroup2Filesystem: the
+sandbox's limits and use, read-only) whatever the host has: runc would mount the host's
+hierarchies (v1 ones on a v1 or hybrid host), which describe nothing the Sentry enforces.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
-from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
+from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
 from snakevisor.sentry.vfs.pathops import mkdir_path, open_path
@@ -160,8 +161,8 @@ class MountBuilder:
                 devpts.set_mount(m)
         elif kind == "sysfs":
             self._attach(SysFilesystem(self.sentry.kernel), dest, flags, source)
-        else:   # cgroup, cgroup2
-            log.debug("%s on %s: the Sentry has no cgroup filesystem, skipped", kind, mount.destination)
+        else:   # cgroup, cgroup2 (config.py accepts no other type): the sandbox's own cgroup v2 view
+            self._attach(Cgroup2Filesystem(self.sentry.kernel), dest, flags, source)
 
     def _attach(self, fs, dest: bytes, flags: int, source: bytes, is_dir: bool = True, root=None):
         target = make_mountpoint(self.ctx, self.root, dest, is_dir)
