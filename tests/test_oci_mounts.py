@@ -308,10 +308,12 @@ def test_cgroup_mounts_are_the_sandboxes_own_view(tmp_path, root):
     ({"destination": "/etc", "type": "bind", "source": "HOSTS", "options": ["bind"]},
      "mounting bind on /etc: Not a directory"),
     ({"destination": "/etc/passwd", "type": "tmpfs", "source": "tmpfs"}, "mounting tmpfs on /etc/passwd: Not a directory"),
+    ({"destination": "/bin", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k", "tmpcopyup"]},
+     "mounting tmpfs on /bin: No space left on device"),   # busybox does not fit: the copy is bounded
 ])
 def test_a_mount_that_cannot_be_made_fails_create_in_one_line(tmp_path, root, mount, message):
-    """An unknown type, or a file on a directory (and the reverse: Linux's graft_tree says ENOTDIR),
-    is an error of create naming the mount; no container is left."""
+    """An unknown type, a file on a directory (and the reverse: Linux's graft_tree says ENOTDIR), or
+    a tmpcopyup that does not fit, is an error of create naming the mount; no container is left."""
     host = _host_files(tmp_path)
     mount = dict(mount, source=mount["source"].replace("HOSTS", str(host / "hosts")))
     b = make_bundle(str(tmp_path / "b"), ["true"], mounts=[{"destination": "/proc", "type": "proc"}, mount])
@@ -319,3 +321,42 @@ def test_a_mount_that_cannot_be_made_fails_create_in_one_line(tmp_path, root, mo
     assert res.returncode != 0
     assert res.stderr.strip().splitlines() == [f"snakevisor: {message}"], res.stderr
     assert sv(root, "state", "m7").returncode != 0
+
+
+def test_tmpfs_takes_the_covered_directorys_mode_and_tmpcopyup_its_contents(tmp_path):
+    """As runc: a tmpfs's root keeps the mode of the directory it covers (/tmp stays 1777 under
+    mode=755, which /proc/self/mounts still shows), and ``tmpcopyup`` (Podman's --read-only and
+    --tmpfs) starts it with a copy of that directory: files, links, modes and owners."""
+    script = ("stat -c '%a %u %g %F %n' /tmp /var/cache /var/cache/* /var/cache/sub/f /var/cache/d/e/f; "
+              "cat /var/cache/link; grep -E ' /(tmp|var/cache) ' /proc/self/mounts")
+
+    def make(path):
+        rootfs = _rootfs_copy(str(path / "rootfs"))
+        cache = os.path.join(rootfs, "var", "cache")
+        os.makedirs(os.path.join(cache, "sub"))
+        os.makedirs(os.path.join(cache, "d", "e", "f"))
+        with open(os.path.join(cache, "sub", "f"), "w") as f:
+            f.write("from the image\n")
+        os.symlink("sub/f", os.path.join(cache, "link"))
+        os.lchown(os.path.join(cache, "link"), 5, 6)
+        os.chown(os.path.join(cache, "sub", "f"), 7, 8)
+        os.chmod(os.path.join(cache, "sub", "f"), 0o4755)   # after chown, which clears set-user-ID
+        os.chmod(os.path.join(cache, "sub"), 0o751)
+        os.chown(os.path.join(cache, "sub"), 3, 4)
+        os.chmod(cache, 0o711)
+        os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
+        mounts = [{"destination": "/proc", "type": "proc", "source": "proc"},
+                  {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755"]},
+                  {"destination": "/var/cache", "type": "tmpfs", "source": "tmpfs",
+                   "options": ["rw", "nosuid", "tmpcopyup", "size=1m"]}]
+        return make_bundle(str(path / "b"), ["sh", "-c", script], rootfs=rootfs, mounts=mounts)
+
+    outputs = _run_both(tmp_path, "m8", make)
+    assert outputs["snakevisor"].splitlines() == [
+        "1777 0 0 directory /tmp", "711 0 0 directory /var/cache", "755 0 0 directory /var/cache/d",
+        "777 5 6 symbolic link /var/cache/link", "751 3 4 directory /var/cache/sub",
+        "4755 7 8 regular file /var/cache/sub/f", "755 0 0 directory /var/cache/d/e/f", "from the image",
+        "tmpfs /tmp tmpfs rw,relatime,mode=755 0 0", "tmpfs /var/cache tmpfs rw,nosuid,relatime,size=1024k 0 0",
+    ], outputs
+    if "runc" in outputs:
+        assert outputs["runc"] == outputs["snakevisor"]

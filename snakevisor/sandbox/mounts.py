@@ -28,6 +28,7 @@ from snakevisor.abi.fs import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, M
                                MS_RELATIME, MS_STRICTATIME, O_CREAT, O_WRONLY, SYMLOOP_MAX)
 from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
+from snakevisor.sandbox.copyup import copy_tree
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
@@ -40,6 +41,8 @@ log = logging.getLogger("snakevisor")
 
 # The flags a mount keeps per mount point (the others act at mount time only).
 MOUNT_FLAGS = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_NOSYMFOLLOW
+# A devtmpfs mount's options: it takes none (the Sentry's devfs stands in for it).
+DEVTMPFS_PARAMS = {"size": None, "nr_inodes": None, "mode": 0o755, "uid": 0, "gid": 0}
 # What a read-only remount of a path keeps from the mount it was on (runc's readonlyPath).
 KEPT_ON_REMOUNT = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME
 
@@ -142,12 +145,7 @@ class MountBuilder:
             self.sentry.gofer_filesystems.append(fs)
             self._attach(fs, dest, flags, source, is_dir=fs.root.inode.is_dir)
         elif kind in ("tmpfs", "devtmpfs"):
-            p = tmpfs_params(mount) if kind == "tmpfs" else {"size": None, "nr_inodes": None, "mode": 0o755,
-                                                             "uid": 0, "gid": 0}
-            cls = DevFilesystem if dest == b"/dev" else TmpfsFilesystem
-            fs = cls(self.mf, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
-                     nr_inodes=p["nr_inodes"])
-            self._attach(fs, dest, flags, source)
+            self._tmpfs(mount, kind, dest, flags, source)
         elif kind == "proc":
             self._attach(self.sentry.procfs, dest, flags, source)
         elif kind == "mqueue":
@@ -163,6 +161,21 @@ class MountBuilder:
             self._attach(SysFilesystem(self.sentry.kernel), dest, flags, source)
         else:   # cgroup, cgroup2 (config.py accepts no other type): the sandbox's own cgroup v2 view
             self._attach(Cgroup2Filesystem(self.sentry.kernel), dest, flags, source)
+
+    def _tmpfs(self, mount, kind, dest: bytes, flags: int, source: bytes) -> None:
+        """A tmpfs (the Sentry's devfs at /dev). As runc: its root takes the mode of the directory it
+        covers, if there was one (the mode= option is what /proc/self/mounts still shows), and
+        with ``tmpcopyup`` a copy of that directory's contents."""
+        p = tmpfs_params(mount) if kind == "tmpfs" else DEVTMPFS_PARAMS
+        cls = DevFilesystem if dest == b"/dev" else TmpfsFilesystem
+        fs = cls(self.mf, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
+                 nr_inodes=p["nr_inodes"])
+        below = self._existing(dest)
+        if below is not None and below.inode.is_dir:
+            fs.root.inode.setattr(mode=below.inode.mode & 0o7777)
+            if "tmpcopyup" in mount.options:
+                copy_tree(self.ctx, below, VirtualDentry(anonymous_mount(fs), fs.root))
+        self._attach(fs, dest, flags, source)
 
     def _attach(self, fs, dest: bytes, flags: int, source: bytes, is_dir: bool = True, root=None):
         target = make_mountpoint(self.ctx, self.root, dest, is_dir)
