@@ -360,3 +360,33 @@ def test_tmpfs_takes_the_covered_directorys_mode_and_tmpcopyup_its_contents(tmp_
     ], outputs
     if "runc" in outputs:
         assert outputs["runc"] == outputs["snakevisor"]
+
+
+def test_binds_of_host_devices_and_sockets_are_nodes_of_the_sentrys(tmp_path, root):
+    """A bind of a host device (rootless Podman's --device, a -v /dev/...), FIFO or socket (-v
+    docker.sock) makes its mount point with the node's type and numbers: the Sentry's own devices of
+    those numbers work, the host's never open (ENXIO), a socket reaches nothing on the host."""
+    import socket
+    sock_path = str(tmp_path / "host.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(sock_path)
+    listener.listen()
+    os.mkfifo(tmp_path / "fifo")
+    os.mknod(tmp_path / "mem", 0o20640, os.makedev(1, 1))   # the host's /dev/mem, which no sandbox may open
+    binds = [("/dev/zero", "/z/zero"), ("/dev/null", "/dev/null2"), (str(tmp_path / "mem"), "/dev/hostmem"),
+             (sock_path, "/run/host.sock"), (str(tmp_path / "fifo"), "/run/fifo")]
+    mounts = [{"destination": "/proc", "type": "proc", "source": "proc"}, {"destination": "/dev", "type": "tmpfs"}]
+    mounts += [{"destination": d, "type": "bind", "source": s, "options": ["rbind"]} for s, d in binds]
+    script = ("head -c 4 /z/zero | od -An -tx1; echo x > /dev/null2 && echo null ok; "
+              "stat -c '%F %t:%T' /z/zero /dev/hostmem /run/host.sock /run/fifo; "
+              "head -c 1 /dev/hostmem 2>&1 | sed 's/.*: //'; (echo y > /run/fifo &) ; cat /run/fifo; "
+              "grep -c ' /z/zero tmpfs ' /proc/self/mounts")
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", script], mounts=mounts)
+    try:
+        res = sv(root, "run", "--bundle", b, "m9", timeout=120)
+    finally:
+        listener.close()
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        " 00 00 00 00", "null ok", "character special file 1:5", "character special file 1:1", "socket 0:0",
+        "fifo 0:0", "No such device or address", "y", "1"], res.stdout

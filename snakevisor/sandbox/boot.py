@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 
 from snakevisor.abi import signal as S
@@ -72,12 +73,12 @@ def gofer_mounts(spec):
     for i, m in enumerate(spec.mounts):
         sock = None
         if m.is_bind:   # load_spec made the source absolute and checked that it exists
-            src = m.source
-            if not (os.path.isdir(src) or os.path.isfile(src)):
-                log.debug("bind mount of %s on %s: not a directory or regular file, skipped", src, m.destination)
-                continue
-            sock = len(mounts)
-            mounts.append(GoferMount(f"m{i}", src, m.readonly))
+            st = os.stat(m.source)
+            if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+                sock = len(mounts)
+                mounts.append(GoferMount(f"m{i}", m.source, m.readonly))
+            else:   # a device, FIFO or socket: a node of the Sentry's stands for it (mounts.py)
+                layout.nodes[len(layout.mounts)] = (st.st_mode, st.st_rdev)
         layout.mounts.append((m, sock))
     return mounts, layout
 

@@ -10,7 +10,8 @@ them), remounts ``linux.readonlyPaths`` read-only and masks ``linux.maskedPaths`
 directory: an empty read-only tmpfs). ``build_oci_mounts`` does the same with the
 Sentry's filesystems: binds of host files and directories come from the Gofer
 (one connection each), proc, sysfs, devpts, mqueue and tmpfs are the Sentry's
-own, a tmpfs at /dev is the Sentry's devfs. Mount points are made in the root's
+own, a tmpfs at /dev is the Sentry's devfs, a bind of a host device, FIFO or socket is a
+node of the Sentry's with its numbers. Mount points are made in the root's
 overlay (the Gofer's upper layer), never in the host's image.
 
 A cgroup or cgroup2 mount is the Sentry's cgroup v2 view (sysfs.Cgroup2Filesystem: the
@@ -59,6 +60,7 @@ class OciLayout:
     readonly_paths: list = field(default_factory=list)
     sysctl: dict = field(default_factory=dict)
     own_netns: bool = False    # the Sentry's network namespace is the container's (net.* sysctls go there)
+    nodes: dict = field(default_factory=dict)      # index in mounts -> (st_mode, st_rdev) of a bound host node
 
 
 def mount_flags(mount):
@@ -120,9 +122,12 @@ class MountBuilder:
         if not any(m.destination == "/dev" for m, _ in layout.mounts):
             # runc fills the root's /dev with the standard nodes whatever the config mounts.
             self._attach(DevFilesystem(self.mf), b"/dev", MS_NOSUID | MS_RELATIME, b"devfs")
-        for mount, sock in layout.mounts:
+        for i, (mount, sock) in enumerate(layout.mounts):
             try:
-                self.mount(mount, sock)
+                if i in layout.nodes:
+                    self.node(mount, layout.nodes[i])
+                else:
+                    self.mount(mount, sock)
             except SyscallError as e:
                 raise MountError(f"mounting {mount.type or 'bind'} on {mount.destination}: "
                                  f"{os.strerror(e.errno)}") from None
@@ -161,6 +166,17 @@ class MountBuilder:
             self._attach(SysFilesystem(self.sentry.kernel), dest, flags, source)
         else:   # cgroup, cgroup2 (config.py accepts no other type): the sandbox's own cgroup v2 view
             self._attach(Cgroup2Filesystem(self.sentry.kernel), dest, flags, source)
+
+    def node(self, mount, node) -> None:
+        """A bind of a host device, FIFO or socket: a node of the same type, mode and device
+        numbers, alone on a tmpfs of its own. It opens as the Sentry's device of those numbers
+        (null, zero, full, random, urandom, tty, ptmx), else ENXIO: the host's devices and
+        sockets are never reachable from the sandbox."""
+        mode, rdev = node
+        fs = TmpfsFilesystem(self.mf)
+        fs.root.inode.mknod(b"node", mode, rdev)
+        self._attach(fs, mount.destination.encode(), mount_flags(mount), mount.source.encode(), is_dir=False,
+                     root=fs.root.child(b"node"))
 
     def _tmpfs(self, mount, kind, dest: bytes, flags: int, source: bytes) -> None:
         """A tmpfs (the Sentry's devfs at /dev). As runc: its root takes the mode of the directory it
