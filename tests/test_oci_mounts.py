@@ -390,3 +390,41 @@ def test_binds_of_host_devices_and_sockets_are_nodes_of_the_sentrys(tmp_path, ro
     assert res.stdout.splitlines() == [
         " 00 00 00 00", "null ok", "character special file 1:5", "character special file 1:1", "socket 0:0",
         "fifo 0:0", "No such device or address", "y", "1"], res.stdout
+
+
+def test_an_engines_config_on_an_image_without_proc_sys_dev_or_run(tmp_path):
+    """What Podman hands the runtime (issue 18: /proc was missing): kernel filesystems on an image
+    that has none of their directories, and the engine's single-file binds (/etc/hostname,
+    /etc/hosts, /etc/resolv.conf, /run/.containerenv) and /dev/shm directory; as runc shows it (the
+    mounts below /proc and /sys left out: the Sentry has fewer of the files runc masks there)."""
+    userdata = tmp_path / "userdata"
+    (userdata / "shm").mkdir(parents=True)
+    files = {"hostname": "podhost\n", "hosts": "127.0.0.1 localhost podhost\n", "resolv.conf": "nameserver 10.0.2.3\n",
+             ".containerenv": 'engine="podman-4.3.1"\n'}
+    for name, text in files.items():
+        (userdata / name).write_text(text)
+    script = ("ps -o comm > /dev/shm/ps; sort /dev/shm/ps; cat /etc/hostname /etc/hosts /etc/resolv.conf /run/.containerenv; ls -A /dev/shm; "
+              "ls -d /proc/1 /sys/fs/cgroup /dev/pts /dev/mqueue; cut -d' ' -f2 /proc/self/mounts | grep -Ev '^/(sys|proc)/'")
+    opts = ["rbind", "rprivate", "nosuid", "nodev"]
+
+    def make(path):
+        rootfs = _rootfs_copy(str(path / "rootfs"))
+        for d in ("sys", "dev"):
+            os.rmdir(os.path.join(rootfs, d))
+        from snakevisor.oci.spec import default_spec
+        mounts = default_spec()["mounts"]
+        mounts[3] = {"destination": "/dev/shm", "type": "bind", "source": str(userdata / "shm"), "options": opts}
+        mounts += [{"destination": "/etc/" + n, "type": "bind", "source": str(userdata / n), "options": opts}
+                   for n in ("hostname", "hosts", "resolv.conf")]
+        mounts.append({"destination": "/run/.containerenv", "type": "bind", "source": str(userdata / ".containerenv"),
+                       "options": opts})
+        return make_bundle(str(path / "b"), ["sh", "-c", script], rootfs=rootfs, mounts=mounts, hostname="podhost")
+
+    outputs = _run_both(tmp_path, "m10", make)
+    assert outputs["snakevisor"].splitlines() == [
+        "COMMAND", "ps", "sh", "podhost", "127.0.0.1 localhost podhost", "nameserver 10.0.2.3",
+        'engine="podman-4.3.1"', "ps", "/dev/mqueue", "/dev/pts", "/proc/1", "/sys/fs/cgroup",
+        "/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/etc/hostname", "/etc/hosts",
+        "/etc/resolv.conf", "/run/.containerenv"], outputs["snakevisor"]
+    if "runc" in outputs:
+        assert outputs["runc"] == outputs["snakevisor"]
