@@ -63,8 +63,8 @@ def credentials(process, base=None):
 
 
 def gofer_mounts(spec):
-    """(GoferMounts, OciLayout) of ``spec``: the root and one Gofer mount per bind, and the
-    mounts in config order with the index of the Gofer socket of each bind."""
+    """(GoferMounts, OciLayout) of ``spec``: the root and one Gofer mount per bind of a directory or
+    regular file, and the mounts in config order with the index of the Gofer socket of each."""
     # The root is an overlay whatever root.readonly says (the host's directory is never written);
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
