@@ -33,6 +33,7 @@ echo masked-dir: "[$(ls -A /secret)]" $( (touch /secret/x) 2>&1 | sed 's/.*: //'
 echo nodev: $(cat /srv/data/null 2>&1 | sed 's/.*: //')
 echo noexec: $( (cp /bin/busybox /run/bb && /run/bb true) 2>&1 | sed 's/.*: //')
 echo domainname: $(cat /proc/sys/kernel/domainname)
+echo ro-tmpfs: $( (mkdir /run/a/b/x) 2>&1 | sed 's/.*: //')
 echo mounts:
 cat /proc/self/mounts
 """
@@ -64,7 +65,7 @@ def _bundle(path, rootfs, host, args):
     extra = [
         {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "noexec",
                                                                                 "mode=755", "size=2m"]},
-        {"destination": "/run/a/b", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]},
+        {"destination": "/run/a/b", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k", "ro"]},
         {"destination": "/etc/hosts", "type": "bind", "source": str(host / "hosts"), "options": ["rbind", "ro"]},
         {"destination": "/etc/rwfile", "type": "bind", "source": str(host / "rwfile"), "options": ["bind", "rw"]},
         {"destination": "/srv/data", "type": "bind", "source": str(host / "data"), "options": ["rbind", "rprivate", "nodev"]},
@@ -125,6 +126,7 @@ def test_config_mounts_made_as_runc_makes_them(tmp_path, root):
         "nodev: Permission denied",
         "noexec: Permission denied",
         "domainname: example.org",
+        "ro-tmpfs: Read-only file system",
     ], res.stdout
     # Through the rw binds the host's files changed; the image did not get the mount points.
     assert (host / "rwfile").read_text() == "written-inside\n"
