@@ -261,6 +261,18 @@ def test_planted_symlinks_and_dotdot_against_isolated_gofer(busybox_rootfs, secr
         g.stop()
 
 
+def test_a_volume_that_is_no_directory_or_file_is_never_served(busybox_rootfs):
+    """A host device given as a volume (the OCI sandbox makes its own node for those, but the path
+    may have been replaced since it looked) stops the Gofer before it serves anything."""
+    g = GoferProcess([GoferMount("root", str(busybox_rootfs), False), GoferMount("v", "/dev/zero", False)],
+                     isolate=True, overlay=True)
+    try:
+        with pytest.raises(SyscallError):
+            Client(g.sockets[1]).attach()
+    finally:
+        g.stop()
+
+
 def test_planted_symlinks_and_dotdot_against_plain_gofer(secret, tmp_path):
     # Without isolation the host's whole tree is visible to the Gofer: only the
     # one-component O_NOFOLLOW walks keep the client inside.

@@ -262,6 +262,7 @@ SOCKFS_MAGIC = 0x534F434B
 ANON_INODE_FS_MAGIC = 0x09041934
 NSFS_MAGIC = 0x6E736673
 MQUEUE_MAGIC = 0x19800202
+CGROUP2_SUPER_MAGIC = 0x63677270
 # /proc/PID/ns entries and their inode numbers: Linux's initial namespaces' (include/linux/proc_ns.h;
 # net and mnt take the first dynamic ones), since the sandbox's are its kernel's first.
 PROC_NS_INODES = {"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,

@@ -130,8 +130,11 @@ def _build_root(stage, opened, overlay, upper_fd):
             served.append("/root")
             continue
         target = f"{stage}/vol/m{i}"
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
             os.mkdir(target, 0o700)
+        elif not stat.S_ISREG(mode):   # replaced since the caller looked: never serve a host device
+            raise IsolationError(E.EINVAL, f"volume {name}: not a directory or regular file")
         else:   # a single file (an engine's /etc/hosts): bound on an empty file of ours
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
         attach_tree(fd, target)

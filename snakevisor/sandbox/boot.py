@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 
 from snakevisor.abi import signal as S
@@ -62,8 +63,8 @@ def credentials(process, base=None):
 
 
 def gofer_mounts(spec):
-    """(GoferMounts, OciLayout) of ``spec``: the root and one Gofer mount per bind, and the
-    mounts in config order with the index of the Gofer socket of each bind."""
+    """(GoferMounts, OciLayout) of ``spec``: the root and one Gofer mount per bind of a directory or
+    regular file, and the mounts in config order with the index of the Gofer socket of each."""
     # The root is an overlay whatever root.readonly says (the host's directory is never written);
     # the Sentry makes it read-only after creating the mount points in it.
     mounts = [GoferMount("root", spec.root.path, False)]
@@ -72,12 +73,12 @@ def gofer_mounts(spec):
     for i, m in enumerate(spec.mounts):
         sock = None
         if m.is_bind:   # load_spec made the source absolute and checked that it exists
-            src = m.source
-            if not (os.path.isdir(src) or os.path.isfile(src)):
-                log.debug("bind mount of %s on %s: not a directory or regular file, skipped", src, m.destination)
-                continue
-            sock = len(mounts)
-            mounts.append(GoferMount(f"m{i}", src, m.readonly))
+            st = os.stat(m.source)
+            if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+                sock = len(mounts)
+                mounts.append(GoferMount(f"m{i}", m.source, m.readonly))
+            else:   # a device, FIFO or socket: a node of the Sentry's stands for it (mounts.py)
+                layout.nodes[len(layout.mounts)] = (st.st_mode, st.st_rdev)
         layout.mounts.append((m, sock))
     return mounts, layout
 

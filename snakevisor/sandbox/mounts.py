@@ -10,11 +10,13 @@ them), remounts ``linux.readonlyPaths`` read-only and masks ``linux.maskedPaths`
 directory: an empty read-only tmpfs). ``build_oci_mounts`` does the same with the
 Sentry's filesystems: binds of host files and directories come from the Gofer
 (one connection each), proc, sysfs, devpts, mqueue and tmpfs are the Sentry's
-own, a tmpfs at /dev is the Sentry's devfs. Mount points are made in the root's
+own, a tmpfs at /dev is the Sentry's devfs, a bind of a host device, FIFO or socket is a
+node of the Sentry's with its numbers. Mount points are made in the root's
 overlay (the Gofer's upper layer), never in the host's image.
 
-Not provided: cgroup filesystems (skipped, with a debug line each; the Sentry's
-sysfs describes the sandbox's limits under /sys/fs/cgroup).
+A cgroup or cgroup2 mount is the Sentry's cgroup v2 view (sysfs.Cgroup2Filesystem: the
+sandbox's limits and use, read-only) whatever the host has: runc would mount the host's
+hierarchies (v1 ones on a v1 or hybrid host), which describe nothing the Sentry enforces.
 """
 from __future__ import annotations
 
@@ -27,9 +29,10 @@ from snakevisor.abi.fs import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, M
                                MS_RELATIME, MS_STRICTATIME, O_CREAT, O_WRONLY, SYMLOOP_MAX)
 from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
+from snakevisor.sandbox.copyup import copy_tree
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
-from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
+from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
 from snakevisor.sentry.vfs.pathops import mkdir_path, open_path
@@ -39,6 +42,8 @@ log = logging.getLogger("snakevisor")
 
 # The flags a mount keeps per mount point (the others act at mount time only).
 MOUNT_FLAGS = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_NOSYMFOLLOW
+# A devtmpfs mount's options: it takes none (the Sentry's devfs stands in for it).
+DEVTMPFS_PARAMS = {"size": None, "nr_inodes": None, "mode": 0o755, "uid": 0, "gid": 0}
 # What a read-only remount of a path keeps from the mount it was on (runc's readonlyPath).
 KEPT_ON_REMOUNT = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME
 
@@ -55,6 +60,7 @@ class OciLayout:
     readonly_paths: list = field(default_factory=list)
     sysctl: dict = field(default_factory=dict)
     own_netns: bool = False    # the Sentry's network namespace is the container's (net.* sysctls go there)
+    nodes: dict = field(default_factory=dict)      # index in mounts -> (st_mode, st_rdev) of a bound host node
 
 
 def mount_flags(mount):
@@ -116,9 +122,12 @@ class MountBuilder:
         if not any(m.destination == "/dev" for m, _ in layout.mounts):
             # runc fills the root's /dev with the standard nodes whatever the config mounts.
             self._attach(DevFilesystem(self.mf), b"/dev", MS_NOSUID | MS_RELATIME, b"devfs")
-        for mount, sock in layout.mounts:
+        for i, (mount, sock) in enumerate(layout.mounts):
             try:
-                self.mount(mount, sock)
+                if i in layout.nodes:
+                    self.node(mount, layout.nodes[i])
+                else:
+                    self.mount(mount, sock)
             except SyscallError as e:
                 raise MountError(f"mounting {mount.type or 'bind'} on {mount.destination}: "
                                  f"{os.strerror(e.errno)}") from None
@@ -141,12 +150,7 @@ class MountBuilder:
             self.sentry.gofer_filesystems.append(fs)
             self._attach(fs, dest, flags, source, is_dir=fs.root.inode.is_dir)
         elif kind in ("tmpfs", "devtmpfs"):
-            p = tmpfs_params(mount) if kind == "tmpfs" else {"size": None, "nr_inodes": None, "mode": 0o755,
-                                                             "uid": 0, "gid": 0}
-            cls = DevFilesystem if dest == b"/dev" else TmpfsFilesystem
-            fs = cls(self.mf, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
-                     nr_inodes=p["nr_inodes"])
-            self._attach(fs, dest, flags, source)
+            self._tmpfs(mount, kind, dest, flags, source)
         elif kind == "proc":
             self._attach(self.sentry.procfs, dest, flags, source)
         elif kind == "mqueue":
@@ -160,8 +164,34 @@ class MountBuilder:
                 devpts.set_mount(m)
         elif kind == "sysfs":
             self._attach(SysFilesystem(self.sentry.kernel), dest, flags, source)
-        else:   # cgroup, cgroup2
-            log.debug("%s on %s: the Sentry has no cgroup filesystem, skipped", kind, mount.destination)
+        else:   # cgroup, cgroup2 (config.py accepts no other type): the sandbox's own cgroup v2 view
+            self._attach(Cgroup2Filesystem(self.sentry.kernel), dest, flags, source)
+
+    def node(self, mount, node) -> None:
+        """A bind of a host device, FIFO or socket: a node of the same type, mode and device
+        numbers, alone on a tmpfs of its own. It opens as the Sentry's device of those numbers
+        (null, zero, full, random, urandom, tty, ptmx), else ENXIO: the host's devices and
+        sockets are never reachable from the sandbox."""
+        mode, rdev = node
+        fs = TmpfsFilesystem(self.mf)
+        fs.root.inode.mknod(b"node", mode, rdev)
+        self._attach(fs, mount.destination.encode(), mount_flags(mount), mount.source.encode(), is_dir=False,
+                     root=fs.root.child(b"node"))
+
+    def _tmpfs(self, mount, kind, dest: bytes, flags: int, source: bytes) -> None:
+        """A tmpfs (the Sentry's devfs at /dev). As runc: its root takes the mode of the directory it
+        covers, if there was one (the mode= option is what /proc/self/mounts still shows), and
+        with ``tmpcopyup`` a copy of that directory's contents."""
+        p = tmpfs_params(mount) if kind == "tmpfs" else DEVTMPFS_PARAMS
+        cls = DevFilesystem if dest == b"/dev" else TmpfsFilesystem
+        fs = cls(self.mf, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
+                 nr_inodes=p["nr_inodes"])
+        below = self._existing(dest)
+        if below is not None and below.inode.is_dir:
+            fs.root.inode.setattr(mode=below.inode.mode & 0o7777)
+            if "tmpcopyup" in mount.options:
+                copy_tree(self.ctx, below, VirtualDentry(anonymous_mount(fs), fs.root))
+        self._attach(fs, dest, flags, source)
 
     def _attach(self, fs, dest: bytes, flags: int, source: bytes, is_dir: bool = True, root=None):
         target = make_mountpoint(self.ctx, self.root, dest, is_dir)

@@ -6,12 +6,13 @@ cgroup v2 view (fs/cgroup: memory.max from the MemoryFile limit, pids.max from t
 limit, the current use from the Sentry's accounting), transparent huge pages
 (kernel/mm/transparent_hugepage) and the network namespace's interfaces (class/net, asked
 over rtnetlink as /proc/net is). Files are snapshots taken at open, as procfs's are; the
-directory and file classes are procfs's.
+directory and file classes are procfs's. ``Cgroup2Filesystem`` is the same cgroup view mounted
+on its own (config.json's cgroup and cgroup2 mounts).
 """
 import os
 
 from snakevisor.abi import netlink as NL
-from snakevisor.abi.fs import SYSFS_MAGIC
+from snakevisor.abi.fs import CGROUP2_SUPER_MAGIC, SYSFS_MAGIC
 from snakevisor.sentry.fsimpl import procfs_net
 from snakevisor.sentry.fsimpl.procfs import Directory, GeneratedFile, Symlink
 from snakevisor.sentry.kernel import cputime
@@ -195,3 +196,13 @@ class SysFilesystem(Filesystem):
                 b"operstate": self._const(f"{oper[state] if state < len(oper) else 'unknown'}\n"),
                 b"carrier": self._const("1\n" if up else ""),
                 b"tx_queue_len": self._const(f"{procfs_net.u32(attrs, NL.IFLA_TXQLEN)}\n")}
+
+
+class Cgroup2Filesystem(SysFilesystem):
+    """The cgroup v2 view of sysfs's fs/cgroup as a filesystem of its own, read-only: what a
+    container's cgroup namespace shows at its root (the sandbox's limits and use)."""
+    name = "cgroup2"
+    magic = CGROUP2_SUPER_MAGIC
+
+    def _root(self):
+        return self._cgroup()

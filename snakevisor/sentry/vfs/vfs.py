@@ -41,8 +41,8 @@ class VirtualFilesystem:
             self.root_mount = m
         else:
             target = self.follow_mounts(target)
-            if not target.dentry.inode.is_dir and (root or fs.root).inode.is_dir:
-                raise SyscallError(ENOTDIR)
+            if target.dentry.inode.is_dir != (root or fs.root).inode.is_dir:
+                raise SyscallError(ENOTDIR)   # a directory on a file or a file on a directory (graft_tree)
             m = Mount(fs, root, target.mount, target.dentry, flags, source)
             target.dentry.mount_count += 1
             self._covering[target] = m
