@@ -1,19 +1,31 @@
-"""The Sentry's 9P2000.L client: synchronous, one request in flight at a time.
+"""The Sentry's 9P2000.L client: many requests in flight, each waited for by its tag.
 
 ``Client(sock)`` negotiates the version (offering host-fd donation when
-``extensions`` is set), ``attach`` gives the root ``Fid``; each Fid method is
-one round trip (``read``/``write`` split large counts over msize).  Rlerror
-becomes ``SyscallError(ecode)``; a closed or broken connection, or a reply
-that makes no sense, becomes ``SyscallError(EIO)`` and the client stays
-broken afterwards. A donated descriptor the Sentry has no room for is dropped
-(the reply arrives without it), and a server out of descriptors (EMFILE) is
-ENFILE to the caller: neither is the application's own descriptor table.
+``extensions`` is set), ``attach`` gives the root ``Fid``. Every request is a
+``Pending`` in a table by tag (at most ``MAX_IN_FLIGHT`` out; more wait their
+turn in order). A synchronous call (``_rpc``: walks, getattr, lopen, mkdir...)
+sends and then reads the socket until its own reply arrives, handing replies
+to other tags to their Pendings (a donated descriptor stays with its reply).
+Data operations (``Fid.read_steps``, ``write_steps``, ``fsync_steps``) are
+*steps*: generators that yield a Pending until it is done, so a Task can wait
+for it while others run (sentry/fsimpl/gofer/wait.py); ``Fid.read`` and the
+like run the same steps synchronously. Once ``use_loop`` is called the Sentry's
+loop reads replies whenever they come. A reply nobody waits for any more (its
+Task was killed, a clunk sent without waiting) is dropped, descriptor closed.
+
+Rlerror becomes ``SyscallError(ecode)``; a closed or broken connection, or a
+reply that makes no sense (wrong type, unknown tag), is ``SyscallError(EIO)``
+for every request waiting, and the client stays broken. A donated descriptor the
+Sentry has no room for is dropped (the reply arrives without it), and a server
+out of descriptors (EMFILE) is ENFILE to the caller: neither is the
+application's own descriptor table.
 """
 from __future__ import annotations
 
 import array
 import os
 import socket
+from collections import deque
 from dataclasses import dataclass
 
 from snakevisor.abi.errno import EBADF, EINVAL, EIO, EMFILE, ENFILE, ENOENT, SyscallError
@@ -27,7 +39,7 @@ _MAX_RECV_FDS = 4
 _ANCBUF = socket.CMSG_SPACE(_MAX_RECV_FDS * 4)
 _RECV_FLAGS = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 _U64 = (1 << 64) - 1
-_MAX_DEFERRED = 64
+MAX_IN_FLIGHT = 64   # requests out at once; more wait in order (tags are 16-bit)
 
 
 @dataclass(slots=True)
@@ -76,15 +88,47 @@ def _ns(sec: int, nsec: int) -> int:
     return sec * 1_000_000_000 + nsec
 
 
+class Pending:
+    """One request: waiting for room (``MAX_IN_FLIGHT``), in flight under its tag, or done.
+
+    ``result()`` is the reply or raises its SyscallError. Whoever waits from the Sentry's loop
+    sets ``queue`` (a WaitQueue: ``notify(1)`` when done); a synchronous caller uses
+    ``Client.wait``. A reply nobody wants any more (``Client.cancel``) is dropped on arrival,
+    its donated descriptor closed."""
+
+    __slots__ = ("client", "msg", "expect", "reply", "errno", "queue", "abandoned")
+
+    def __init__(self, client, msg, expect):
+        self.client, self.msg, self.expect = client, msg, expect
+        self.reply = self.errno = self.queue = None
+        self.abandoned = False
+
+    @property
+    def done(self) -> bool:
+        return self.reply is not None or self.errno is not None
+
+    def result(self):
+        if self.errno is not None:
+            raise SyscallError(self.errno)
+        return self.reply
+
+    def _finish(self, reply=None, errno=None):
+        self.reply, self.errno = reply, errno
+        if self.queue is not None:
+            self.queue.notify(1)
+
+
 class Client:
     """A 9P2000.L connection over a connected SOCK_STREAM Unix socket."""
 
     def __init__(self, sock: socket.socket, msize: int = C.DEFAULT_MSIZE, extensions: bool = True):
         self.sock = sock
         self.donation = False
+        self.loop = None           # the Sentry's Loop once ``use_loop``: Tasks may then wait
         self._broken = False
         self._tag = 0
-        self._deferred: set[int] = set()   # tags of sent requests whose replies nobody waits for
+        self._in_flight: dict[int, Pending] = {}   # tag -> request sent, reply not yet here
+        self._queued: deque[Pending] = deque()      # requests waiting for room to be sent
         self._next_fid = 0
         self._free_fids: list[int] = []
         self._decoder = Decoder(max(msize, C.MIN_MSIZE), expect=REPLIES)
@@ -112,92 +156,186 @@ class Client:
             self._rbuf = bytearray(min(r.msize, 1 << 20))
             self._rview = memoryview(self._rbuf)
 
+    def use_loop(self, loop):
+        """Replies are read whenever they arrive, from ``loop`` (the Sentry's): Tasks may wait
+        for theirs (``Fid.*_steps``) while others run."""
+        if self.loop is None and not self._broken:
+            self.loop = loop
+            loop.watch_fd(self.sock.fileno(), self._on_readable)
+
     # ---------------------------------------------------------- transport
     def _fail(self):
-        self._broken = True
+        self._break()
         raise SyscallError(EIO)
 
-    def _rpc(self, msg, expect):
-        """Send ``msg``, wait for its reply; return it if of type ``expect``."""
+    def _break(self):
+        """The connection is unusable from now on: every request waiting or in flight is EIO."""
         if self._broken:
-            raise SyscallError(EIO)
+            return
+        self._broken = True
+        if self.loop is not None:
+            self.loop.unwatch_fd(self.sock.fileno())   # at EOF it would be readable for ever
+        pending = list(self._in_flight.values()) + list(self._queued)
+        self._in_flight.clear()
+        self._queued.clear()
+        for p in pending:
+            p._finish(errno=EIO)
+
+    def submit(self, msg, expect) -> Pending:
+        """Send ``msg`` (or queue it until fewer than MAX_IN_FLIGHT are out); its reply should
+        be of type ``expect``. The Pending is done at once if the client is broken."""
+        p = Pending(self, msg, expect)
+        if self._broken:
+            p.errno = EIO
+        elif len(self._in_flight) < MAX_IN_FLIGHT and not self._queued:
+            self._send(p)
+        else:
+            self._queued.append(p)
+        return p
+
+    def _send(self, p):
+        msg = p.msg
         if msg.tag != C.NOTAG:
             msg.tag = self._next_tag()
+        self._in_flight[msg.tag] = p
         try:
             self.sock.sendall(encode(msg))
-            reply = self._receive()
-            while self._deferred and reply.tag in self._deferred:
-                # The answer to an earlier fire-and-forget request (a deferred clunk).
-                self._deferred.discard(reply.tag)
-                self._drop_fd(reply)
-                reply = self._receive()
-        except (OSError, ProtocolError, ValueError):
-            self._broken = True
-            raise SyscallError(EIO) from None
-        if reply.tag != msg.tag:
-            self._drop_fd(reply)
-            self._fail()
-        if type(reply) is expect:
-            return reply
-        if type(reply) is M.Rlerror:
-            # The server out of descriptors is not the application's own table being full.
-            raise SyscallError(ENFILE if reply.ecode == EMFILE else reply.ecode or EIO)
-        self._drop_fd(reply)
-        self._fail()
+        except OSError:
+            self._break()
 
     def _next_tag(self) -> int:
         tag = (self._tag + 1) % C.NOTAG
-        while tag in self._deferred:
+        while tag in self._in_flight:
             tag = (tag + 1) % C.NOTAG
         self._tag = tag
         return tag
 
-    def _send_deferred(self, msg):
-        """Send ``msg`` without waiting: its reply is skipped by a later _rpc.
-        Only for requests whose failure does not matter (Tclunk)."""
-        if self._broken:
-            return
-        if len(self._deferred) >= _MAX_DEFERRED:
-            self._rpc(msg, M.Rclunk)   # bound what is in flight: wait for this one
-            return
-        msg.tag = self._next_tag()
+    def wait(self, p: Pending) -> None:
+        """Receive (blocking the thread) until ``p`` is done; replies to others go to theirs."""
+        while not p.done:
+            self._receive(block=True)
+
+    def _rpc(self, msg, expect):
+        """Send ``msg``, wait for its reply; return it if of type ``expect``."""
+        p = self.submit(msg, expect)
+        self.wait(p)
+        return p.result()
+
+    def call(self, msg, expect):
+        """A step (a generator): yields the Pending until its reply is there, returns the reply.
+        If the generator is closed meanwhile (its Task killed), the reply is dropped on arrival."""
+        p = self.submit(msg, expect)
+        if not p.done:
+            try:
+                yield p
+            except BaseException:
+                self.cancel(p)
+                raise
+        return p.result()
+
+    def run(self, steps):
+        """Run a step generator (see ``call``) to its end, waiting for each reply here."""
         try:
-            self.sock.sendall(encode(msg))
-        except OSError:
-            self._broken = True
+            p = steps.send(None)
+            while True:
+                self.wait(p)
+                p = steps.send(None)
+        except StopIteration as stop:
+            return stop.value
+
+    def cancel(self, p: Pending) -> None:
+        """Nobody waits for ``p`` any more: not sent if it is still queued; else its reply (and
+        any descriptor in it) is dropped when it comes."""
+        if p.done:
+            self._drop_fd(p.reply)
             return
-        self._deferred.add(msg.tag)
+        p.abandoned = True
+        try:
+            self._queued.remove(p)
+            p.errno = EIO
+        except ValueError:
+            pass   # in flight
+
+    def _send_deferred(self, msg):
+        """Send ``msg`` without waiting: its reply is dropped when it comes.
+        Only for requests whose failure does not matter (Tclunk)."""
+        while self._queued and not self._broken:
+            self._receive(block=True)   # bound what waits to be sent
+        self.submit(msg, M.Rclunk).abandoned = True
 
     @staticmethod
     def _drop_fd(reply):
         fd = getattr(reply, "fd", None)
         if fd is not None:
+            reply.fd = None
             os.close(fd)
 
-    def _receive(self):
-        dec = self._decoder
-        while True:
-            reply = dec.next_message()
-            if reply is not None:
-                return reply
-            n, anc, flags, _ = self.sock.recvmsg_into([self._rview], _ANCBUF, _RECV_FLAGS)
+    def _on_readable(self):
+        """The loop saw the socket readable: dispatch every reply that has come."""
+        while not self._broken and self._receive(block=False):
+            pass
+
+    def _receive(self, block: bool) -> bool:
+        """Read once from the socket and dispatch the complete replies; False if nothing was
+        there (``block`` False). A broken stream breaks the client."""
+        if self._broken:
+            return False
+        try:
+            if not self._recv_into_decoder(0 if block else socket.MSG_DONTWAIT):
+                return False
+            while not self._broken:
+                reply = self._decoder.next_message()
+                if reply is None:
+                    break
+                self._dispatch(reply)
+        except (OSError, ProtocolError, ValueError):
+            self._break()
+        return True
+
+    def _dispatch(self, reply):
+        p = self._in_flight.pop(reply.tag, None)
+        if p is None:
+            self._drop_fd(reply)   # a reply to no request: the stream makes no sense
+            self._break()
+            return
+        if p.abandoned:
+            self._drop_fd(reply)
+        elif type(reply) is p.expect:
+            p._finish(reply=reply)
+        elif type(reply) is M.Rlerror:
+            # The server out of descriptors is not the application's own table being full.
+            p._finish(errno=ENFILE if reply.ecode == EMFILE else reply.ecode or EIO)
+        else:
+            self._drop_fd(reply)
+            self._in_flight[reply.tag] = p   # EIO with the rest
+            self._break()
+            return
+        while self._queued and len(self._in_flight) < MAX_IN_FLIGHT and not self._broken:
+            self._send(self._queued.popleft())
+
+    def _recv_into_decoder(self, flags) -> bool:
+        try:
+            n, anc, mflags, _ = self.sock.recvmsg_into([self._rview], _ANCBUF, _RECV_FLAGS | flags)
+        except BlockingIOError:
+            return False
+        fds = []
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                a = array.array("i")
+                a.frombytes(data[:len(data) - len(data) % 4])
+                fds += a
+        if mflags & socket.MSG_CTRUNC:
+            # A donated descriptor we had no room for (EMFILE here) was dropped by the
+            # kernel: the reply stands without it and the caller does 9P I/O instead.
+            for fd in fds:
+                os.close(fd)
             fds = []
-            for level, kind, data in anc:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    a = array.array("i")
-                    a.frombytes(data[:len(data) - len(data) % 4])
-                    fds += a
-            if flags & socket.MSG_CTRUNC:
-                # A donated descriptor we had no room for (EMFILE here) was dropped by the
-                # kernel: the reply stands without it and the caller does 9P I/O instead.
-                for fd in fds:
-                    os.close(fd)
-                fds = []
-            if n == 0:
-                for fd in fds:
-                    os.close(fd)
-                raise ProtocolError("connection closed")
-            dec.feed(self._rview[:n], fds)
+        if n == 0:
+            for fd in fds:
+                os.close(fd)
+            raise ProtocolError("connection closed")
+        self._decoder.feed(self._rview[:n], fds)
+        return True
 
     def _alloc_fid(self) -> int:
         if self._free_fids:
@@ -219,7 +357,7 @@ class Client:
             raise
 
     def close(self):
-        self._broken = True
+        self._break()
         self._decoder.close()
         self.sock.close()
 
@@ -345,38 +483,45 @@ class Fid:
         self.qid = r.qid
         return OpenResult(r.qid, r.iounit, r.fd)
 
-    def read(self, offset: int, count: int) -> bytes:
+    # Data operations are steps (generators, see Client.call): a Task waits for their replies
+    # through fsimpl/gofer/wait.py while others run; the plain methods wait here.
+    def read_steps(self, offset: int, count: int):
         c = self.client
         chunk = c.max_io
-        if count <= chunk:
-            return c._rpc(M.Tread(fid=self._id(), offset=offset, count=count), M.Rread).data
         parts = []
-        while count > 0:
+        while True:
             n = min(count, chunk)
-            data = c._rpc(M.Tread(fid=self._id(), offset=offset, count=n), M.Rread).data
+            data = (yield from c.call(M.Tread(fid=self._id(), offset=offset, count=n), M.Rread)).data
             if len(data) > n:
                 c._fail()
+            if n == count:
+                return data if not parts else b"".join(parts + [data])
             parts.append(data)
             if len(data) < n:
-                break
+                return b"".join(parts)
             offset += n
             count -= n
-        return b"".join(parts)
 
-    def write(self, offset: int, data) -> int:
+    def read(self, offset: int, count: int) -> bytes:
+        return self.client.run(self.read_steps(offset, count))
+
+    def write_steps(self, offset: int, data):
         c = self.client
         chunk = c.max_io
         view = memoryview(data)
         done = 0
         while done < len(view) or not view:
             piece = bytes(view[done:done + chunk])
-            n = c._rpc(M.Twrite(fid=self._id(), offset=offset + done, data=piece), M.Rwrite).count
+            n = (yield from c.call(M.Twrite(fid=self._id(), offset=offset + done, data=piece), M.Rwrite)).count
             if n > len(piece):
                 c._fail()
             done += n
             if n < len(piece) or not view:
                 break
         return done
+
+    def write(self, offset: int, data) -> int:
+        return self.client.run(self.write_steps(offset, data))
 
     def readdir(self, offset: int, count: int) -> list[DirEntry]:
         c = self.client
@@ -387,8 +532,11 @@ class Fid:
         except ProtocolError:
             c._fail()
 
+    def fsync_steps(self, datasync: bool = False):
+        yield from self.client.call(M.Tfsync(fid=self._id(), datasync=int(datasync)), M.Rfsync)
+
     def fsync(self, datasync: bool = False) -> None:
-        self.client._rpc(M.Tfsync(fid=self._id(), datasync=int(datasync)), M.Rfsync)
+        self.client.run(self.fsync_steps(datasync))
 
     # ---------------------------------------------------------- directory ops
     def mkdir(self, name: bytes, mode: int, gid: int = 0) -> Qid:
