@@ -67,9 +67,24 @@ class Queue:
         self.notified += 1
 
 
+class FakeLoop:
+    """Stands for the Sentry's Loop: which descriptors it watches, with what callback."""
+
+    def __init__(self):
+        self.watched = {}
+
+    def watch_fd(self, fd, callback):
+        assert fd not in self.watched
+        self.watched[fd] = callback
+
+    def unwatch_fd(self, fd):
+        del self.watched[fd]
+
+
 @pytest.fixture
 def fake():
     f = FakeServer()
+    f.client.use_loop(FakeLoop())
     yield f
     f.close()
 
@@ -100,7 +115,7 @@ def test_sync_call_hands_other_replies_to_their_waiters(fake, tmp_path):
     c = fake.client
     q = Queue()
     opened = c.submit(M.Tlopen(fid=1, flags=0), M.Rlopen)
-    opened.queue = q
+    c.wait_in_loop(opened, q)
     read = c.submit(tread(2), M.Rread)
     (lopen, rd) = fake.requests()
     donated = os.open(tmp_path, os.O_RDONLY)
@@ -128,8 +143,8 @@ def test_connection_closed_with_requests_in_flight_is_eio_for_all(fake):
     queues = []
     pending = [c.submit(tread(i), M.Rread) for i in range(3)]
     for p in pending:
-        p.queue = Queue()
-        queues.append(p.queue)
+        queues.append(Queue())
+        c.wait_in_loop(p, queues[-1])
     fake.requests()
     fake.sock.shutdown(socket.SHUT_WR)
     c._on_readable()
@@ -267,24 +282,24 @@ def test_large_read_steps_chunk_over_msize():
     fake.close()
 
 
-def test_use_loop_watches_until_broken(fake):
-    class Loop:
-        def __init__(self):
-            self.watched = {}
-
-        def watch_fd(self, fd, cb):
-            self.watched[fd] = cb
-
-        def unwatch_fd(self, fd):
-            del self.watched[fd]
-    loop = Loop()
+def test_the_loop_watches_only_while_a_task_waits(fake):
     c = fake.client
-    c.use_loop(loop)
-    p = c.submit(tread(1), M.Rread)
-    (req,) = fake.requests()
-    fake.reply(M.Rread(tag=req.tag, data=b"ok"))
-    loop.watched[c.sock.fileno()]()
-    assert p.result().data == b"ok"
-    fake.sock.close()
-    loop.watched[c.sock.fileno()]()
-    assert loop.watched == {}    # at EOF the socket stays readable: no more watching
+    loop = c.loop
+    fd = c.sock.fileno()
+    a = c.submit(tread(1), M.Rread)
+    b = c.submit(tread(2), M.Rread)
+    assert loop.watched == {}            # synchronous callers read their own replies
+    c.wait_in_loop(a, Queue())
+    c.wait_in_loop(b, Queue())
+    ra, rb = fake.requests()
+    fake.reply(M.Rread(tag=ra.tag, data=b"a"))
+    loop.watched[fd]()
+    assert a.result().data == b"a" and fd in loop.watched   # b is still awaited
+    c.cancel(b)                          # its Task was killed: nobody waits
+    assert loop.watched == {}
+    fake.reply(M.Rread(tag=rb.tag, data=b"b"))
+    p = c.submit(tread(3), M.Rread)
+    c.wait_in_loop(p, Queue())
+    fake.sock.close()                    # EOF: readable for ever, so no more watching
+    loop.watched[fd]()
+    assert errno_of(p.result) == EIO and loop.watched == {}

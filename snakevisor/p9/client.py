@@ -91,8 +91,8 @@ def _ns(sec: int, nsec: int) -> int:
 class Pending:
     """One request: waiting for room (``MAX_IN_FLIGHT``), in flight under its tag, or done.
 
-    ``result()`` is the reply or raises its SyscallError. Whoever waits from the Sentry's loop
-    sets ``queue`` (a WaitQueue: ``notify(1)`` when done); a synchronous caller uses
+    ``result()`` is the reply or raises its SyscallError. A Task waits for it on a WaitQueue
+    (``Client.wait_in_loop``: ``notify(1)`` when done); a synchronous caller uses
     ``Client.wait``. A reply nobody wants any more (``Client.cancel``) is dropped on arrival,
     its donated descriptor closed."""
 
@@ -112,10 +112,16 @@ class Pending:
             raise SyscallError(self.errno)
         return self.reply
 
-    def _finish(self, reply=None, errno=None):
-        self.reply, self.errno = reply, errno
-        if self.queue is not None:
-            self.queue.notify(1)
+
+def run_steps(steps):
+    """Run a step generator (see ``Client.call``) to its end, waiting here for each reply."""
+    try:
+        p = steps.send(None)
+        while True:
+            p.client.wait(p)
+            p = steps.send(None)
+    except StopIteration as stop:
+        return stop.value
 
 
 class Client:
@@ -125,6 +131,7 @@ class Client:
         self.sock = sock
         self.donation = False
         self.loop = None           # the Sentry's Loop once ``use_loop``: Tasks may then wait
+        self._loop_waiters = 0     # Pendings a Task waits for: the loop watches the socket meanwhile
         self._broken = False
         self._tag = 0
         self._in_flight: dict[int, Pending] = {}   # tag -> request sent, reply not yet here
@@ -157,11 +164,22 @@ class Client:
             self._rview = memoryview(self._rbuf)
 
     def use_loop(self, loop):
-        """Replies are read whenever they arrive, from ``loop`` (the Sentry's): Tasks may wait
-        for theirs (``Fid.*_steps``) while others run."""
-        if self.loop is None and not self._broken:
-            self.loop = loop
-            loop.watch_fd(self.sock.fileno(), self._on_readable)
+        """Tasks may wait for replies (``Fid.*_steps``) on ``loop`` (the Sentry's) while others run."""
+        self.loop = loop
+
+    def wait_in_loop(self, p: Pending, queue) -> None:
+        """A Task waits for ``p`` on ``queue`` (notified when it is done). The loop reads the
+        socket while any Task waits, and only then: a synchronous call reads its own replies,
+        and SIGIO for each of those would stop the loop's waker for nothing."""
+        p.queue = queue
+        self._loop_waiters += 1
+        if self._loop_waiters == 1:
+            self.loop.watch_fd(self.sock.fileno(), self._on_readable)
+
+    def _loop_waiter_gone(self):
+        self._loop_waiters -= 1
+        if self._loop_waiters == 0:
+            self.loop.unwatch_fd(self.sock.fileno())
 
     # ---------------------------------------------------------- transport
     def _fail(self):
@@ -173,13 +191,11 @@ class Client:
         if self._broken:
             return
         self._broken = True
-        if self.loop is not None:
-            self.loop.unwatch_fd(self.sock.fileno())   # at EOF it would be readable for ever
         pending = list(self._in_flight.values()) + list(self._queued)
         self._in_flight.clear()
         self._queued.clear()
         for p in pending:
-            p._finish(errno=EIO)
+            self._finish(p, errno=EIO)   # (at EOF the socket is readable for ever: no more watching)
 
     def submit(self, msg, expect) -> Pending:
         """Send ``msg`` (or queue it until fewer than MAX_IN_FLIGHT are out); its reply should
@@ -233,15 +249,13 @@ class Client:
                 raise
         return p.result()
 
-    def run(self, steps):
-        """Run a step generator (see ``call``) to its end, waiting for each reply here."""
-        try:
-            p = steps.send(None)
-            while True:
-                self.wait(p)
-                p = steps.send(None)
-        except StopIteration as stop:
-            return stop.value
+    def _finish(self, p: Pending, reply=None, errno=None):
+        p.reply, p.errno = reply, errno
+        queue = p.queue
+        if queue is not None:
+            p.queue = None
+            self._loop_waiter_gone()
+            queue.notify(1)
 
     def cancel(self, p: Pending) -> None:
         """Nobody waits for ``p`` any more: not sent if it is still queued; else its reply (and
@@ -250,6 +264,9 @@ class Client:
             self._drop_fd(p.reply)
             return
         p.abandoned = True
+        if p.queue is not None:
+            p.queue = None
+            self._loop_waiter_gone()
         try:
             self._queued.remove(p)
             p.errno = EIO
@@ -301,10 +318,10 @@ class Client:
         if p.abandoned:
             self._drop_fd(reply)
         elif type(reply) is p.expect:
-            p._finish(reply=reply)
+            self._finish(p, reply=reply)
         elif type(reply) is M.Rlerror:
             # The server out of descriptors is not the application's own table being full.
-            p._finish(errno=ENFILE if reply.ecode == EMFILE else reply.ecode or EIO)
+            self._finish(p, errno=ENFILE if reply.ecode == EMFILE else reply.ecode or EIO)
         else:
             self._drop_fd(reply)
             self._in_flight[reply.tag] = p   # EIO with the rest
@@ -503,7 +520,7 @@ class Fid:
             count -= n
 
     def read(self, offset: int, count: int) -> bytes:
-        return self.client.run(self.read_steps(offset, count))
+        return run_steps(self.read_steps(offset, count))
 
     def write_steps(self, offset: int, data):
         c = self.client
@@ -521,7 +538,7 @@ class Fid:
         return done
 
     def write(self, offset: int, data) -> int:
-        return self.client.run(self.write_steps(offset, data))
+        return run_steps(self.write_steps(offset, data))
 
     def readdir(self, offset: int, count: int) -> list[DirEntry]:
         c = self.client
@@ -536,7 +553,7 @@ class Fid:
         yield from self.client.call(M.Tfsync(fid=self._id(), datasync=int(datasync)), M.Rfsync)
 
     def fsync(self, datasync: bool = False) -> None:
-        self.client.run(self.fsync_steps(datasync))
+        run_steps(self.fsync_steps(datasync))
 
     # ---------------------------------------------------------- directory ops
     def mkdir(self, name: bytes, mode: int, gid: int = 0) -> Qid:

@@ -116,6 +116,8 @@ def _do_read(t, f, n, offset=None, nowait=False):
         timed = blocking_read(t, n)
         if timed is not None:
             return (yield from timed)
+    if f.impl.read_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
+        return (yield from f.read_waiting(t, n, offset))
     data = yield from with_blocking(t, f, lambda: f.read(n, offset), POLLIN, nowait)
     return data
 
@@ -233,10 +235,14 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     done = 0
     blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
     limit = fsize_limit(t, f)
+    waiting = f.impl.write_waiting is not None and not nowait   # gofer files: the Gofer may be slow
     while True:
         try:
-            n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit), POLLOUT,
-                                         nowait)
+            if waiting:
+                n = yield from f.write_waiting(t, view[done:], offset, append, limit)
+            else:
+                n = yield from with_blocking(t, f, lambda: f.write(view[done:], offset, append, limit),
+                                             POLLOUT, nowait)
         except SyscallError as e:
             if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
                 send_sigpipe(t)

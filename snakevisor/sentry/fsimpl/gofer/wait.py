@@ -1,0 +1,27 @@
+"""A Task waiting for the Gofer: runs a 9P client's steps (p9/client.py) from its coroutine.
+
+Each reply a step waits for is waited on like a pipe's data (a WaitQueue the client
+notifies), so other Tasks run meanwhile. As Linux's regular-file I/O, the wait is
+not cut short by a catchable signal (it is delivered after); SIGKILL ends the
+Task by closing its coroutine, and the request's reply is then dropped on arrival.
+"""
+from snakevisor.sentry.vfs.waiter import WaitQueue, wait_killable
+
+
+def in_task(task, steps):
+    """Run ``steps`` to its end from ``task`` (a generator: ``yield from`` it); its value."""
+    try:
+        p = steps.send(None)
+        while True:
+            client = p.client
+            if client.loop is None:
+                client.wait(p)   # a client no loop reads (unit tests' worlds): wait right here
+            elif not p.done:
+                queue = WaitQueue()
+                client.wait_in_loop(p, queue)
+                yield from wait_killable(task, queue, lambda: p.done)
+            p = steps.send(None)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        steps.close()   # killed while waiting: the request is cancelled
