@@ -600,13 +600,16 @@ def ftruncate(t, fd, length):
 
 
 def fsync(t, fd):
-    _file(t, fd).fsync()
+    f = _file(t, fd)
+    if f.impl.fsync_waiting is not None:   # gofer files: the Gofer may be slow
+        yield from f.fsync_waiting(t)
+    else:
+        f.fsync()
     return 0
 
 
 def fdatasync(t, fd):
-    _file(t, fd).fsync()
-    return 0
+    return (yield from fsync(t, fd))
 
 
 def syncfs(t, fd):

@@ -43,7 +43,8 @@ class FileDescriptionImpl:
         ->flush, once per close, not only at the last reference: mq_notify's owner);
       ``read_waiting(task, n, offset)`` / ``write_waiting(task, data, offset)``: generators for
         a seekable file whose I/O waits for another process (the Gofer without a donated
-        descriptor) while other Tasks run, under ``io_lock`` (a vfs.waiter.TaskMutex).
+        descriptor) while other Tasks run, under ``io_lock`` (a vfs.waiter.TaskMutex);
+        ``fsync_waiting(task)`` likewise for fsync.
     """
 
     seekable = False
@@ -55,6 +56,7 @@ class FileDescriptionImpl:
     on_close = None
     read_waiting = None
     write_waiting = None
+    fsync_waiting = None
     io_lock = None
     always_eof = False
     seek_always_zero = False
@@ -408,6 +410,12 @@ class FileDescription:
         if self.flags & O_PATH:
             raise SyscallError(EBADF)
         self.impl.fsync()
+
+    def fsync_waiting(self, task):
+        """``fsync`` through the impl's ``fsync_waiting`` (a generator, see ``read_waiting``)."""
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+        yield from self.impl.fsync_waiting(task)
 
     def status_flags(self) -> int:
         return self.flags

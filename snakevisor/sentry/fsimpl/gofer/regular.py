@@ -182,21 +182,31 @@ class GoferFileImpl(FileDescriptionImpl):
     def write(self, data, offset):
         return self.inode.write_data(offset, data)
 
-    # read(2) and write(2) wait for the Gofer through these, unless the file's descriptor was
-    # donated (then ``read``/``write`` are host calls that cost no wait).
+    # read(2), write(2) and fsync(2) wait for the Gofer through these, unless the file's
+    # descriptor was donated (then the plain methods are host calls that cost no wait).
+    def _unless_donated(self, method):
+        return None if self.inode.host.donated() else method
+
     @property
     def read_waiting(self):
-        return None if self.inode.host.donated() else self._read_waiting
+        return self._unless_donated(self._read_waiting)
 
     @property
     def write_waiting(self):
-        return None if self.inode.host.donated() else self._write_waiting
+        return self._unless_donated(self._write_waiting)
+
+    @property
+    def fsync_waiting(self):
+        return self._unless_donated(self._fsync_waiting)
 
     def _read_waiting(self, task, n, offset):
         return in_task(task, self.inode.read_steps(offset, n))
 
     def _write_waiting(self, task, data, offset):
         return in_task(task, self.inode.write_steps(offset, data))
+
+    def _fsync_waiting(self, task):
+        return in_task(task, self.inode.fsync_steps())
 
     @property
     def io_lock(self):
