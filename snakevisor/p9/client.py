@@ -6,7 +6,8 @@
 turn in order). A synchronous call (``_rpc``: walks, getattr, lopen, mkdir...)
 sends and then reads the socket until its own reply arrives, handing replies
 to other tags to their Pendings (a donated descriptor stays with its reply).
-Data operations (``Fid.read_steps``, ``write_steps``, ``fsync_steps``) are
+Data operations (``Fid.read_steps``, ``write_steps``, ``fsync_steps``,
+``readdir_steps``) are
 *steps*: generators that yield a Pending until it is done, so a Task can wait
 for it while others run (sentry/fsimpl/gofer/wait.py); ``Fid.read`` and the
 like run the same steps synchronously. Once ``use_loop`` is called the Sentry's
@@ -540,14 +541,17 @@ class Fid:
     def write(self, offset: int, data) -> int:
         return run_steps(self.write_steps(offset, data))
 
-    def readdir(self, offset: int, count: int) -> list[DirEntry]:
+    def readdir_steps(self, offset: int, count: int):
         c = self.client
         count = max(0, min(count, c.msize - C.READ_REPLY_OVERHEAD))
-        r = c._rpc(M.Treaddir(fid=self._id(), offset=offset, count=count), M.Rreaddir)
+        r = yield from c.call(M.Treaddir(fid=self._id(), offset=offset, count=count), M.Rreaddir)
         try:
             return decode_dirents(r.data)
         except ProtocolError:
             c._fail()
+
+    def readdir(self, offset: int, count: int) -> list[DirEntry]:
+        return run_steps(self.readdir_steps(offset, count))
 
     def fsync_steps(self, datasync: bool = False):
         yield from self.client.call(M.Tfsync(fid=self._id(), datasync=int(datasync)), M.Rfsync)

@@ -385,18 +385,23 @@ def fstat(t, fd, statbuf):
 
 def _getdents(t, fd, dirp, count, old):
     f = _file(t, fd)
-    data = f.getdents64(min(to_u32(count), MAX_DIRENTS), old=old)
+    count = min(to_u32(count), MAX_DIRENTS)
+    inode = f.inode
+    if inode is not None and inode.iterdir_waiting is not None:   # gofer directories
+        data = yield from f.getdents_waiting(t, count, old=old)
+    else:
+        data = f.getdents64(count, old=old)
     if data:
         t.mm.copy_out(dirp, data)
     return len(data)
 
 
 def getdents64(t, fd, dirp, count):
-    return _getdents(t, fd, dirp, count, False)
+    return (yield from _getdents(t, fd, dirp, count, False))
 
 
 def getdents(t, fd, dirp, count):
-    return _getdents(t, fd, dirp, count, True)
+    return (yield from _getdents(t, fd, dirp, count, True))
 
 
 # --- fcntl -----------------------------------------------------------------------------------------

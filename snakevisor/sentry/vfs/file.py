@@ -342,30 +342,47 @@ class FileDescription:
         return new
 
     # --- directories ------------------------------------------------------------------------
-    def _dir_entries(self):
-        if self._dirents is None or self.offset == 0:
-            dentry = self.vd.dentry
-            inode = dentry.inode
-            if inode is None:
-                raise SyscallError(ENOTDIR)
-            parent = dentry.parent if dentry.parent is not None else dentry
-            if dentry is self.vd.mount.root and self.vd.mount.mountpoint is not None:
-                mp = self.vd.mount.mountpoint
-                parent = mp.parent if mp.parent is not None else mp
-            pino = parent.inode.ino if parent.inode is not None else inode.ino
-            ents = [(b".", inode.ino, DT_DIR), (b"..", pino, DT_DIR)]
-            ents.extend(inode.iterdir())
-            self._dirents = ents
-        return self._dirents
-
-    def getdents64(self, bufsize: int, old: bool = False) -> bytes:
-        """Packed linux_dirent64 records (``old``: linux_dirent) from the directory offset on."""
+    def _directory(self):
+        """The directory inode getdents lists (EBADF for O_PATH, ENOTDIR if not a directory)."""
         if self.flags & O_PATH:
             raise SyscallError(EBADF)
         inode = self.inode
         if inode is None or not inode.is_dir:
             raise SyscallError(ENOTDIR)
-        ents = self._dir_entries()
+        return inode
+
+    def _listing_stale(self) -> bool:
+        return self._dirents is None or self.offset == 0
+
+    def _snapshot(self, inode, entries) -> None:
+        """The listing getdents reads from: "." and "..", then ``entries`` (inode.iterdir's)."""
+        dentry = self.vd.dentry
+        parent = dentry.parent if dentry.parent is not None else dentry
+        if dentry is self.vd.mount.root and self.vd.mount.mountpoint is not None:
+            mp = self.vd.mount.mountpoint
+            parent = mp.parent if mp.parent is not None else mp
+        pino = parent.inode.ino if parent.inode is not None else inode.ino
+        ents = [(b".", inode.ino, DT_DIR), (b"..", pino, DT_DIR)]
+        ents.extend(entries)
+        self._dirents = ents
+
+    def getdents64(self, bufsize: int, old: bool = False) -> bytes:
+        """Packed linux_dirent64 records (``old``: linux_dirent) from the directory offset on."""
+        inode = self._directory()
+        if self._listing_stale():
+            self._snapshot(inode, inode.iterdir())
+        return self._pack_dirents(inode, bufsize, old)
+
+    def getdents_waiting(self, task, bufsize: int, old: bool = False):
+        """``getdents64`` whose listing comes from the inode's ``iterdir_waiting`` (a generator:
+        the Task waits for the Gofer while others run)."""
+        inode = self._directory()
+        if self._listing_stale():
+            self._snapshot(inode, (yield from inode.iterdir_waiting(task)))
+        return self._pack_dirents(inode, bufsize, old)
+
+    def _pack_dirents(self, inode, bufsize, old):
+        ents = self._dirents
         pack = pack_dirent if old else pack_dirent64
         out, used, i = [], 0, self.offset
         while i < len(ents):
