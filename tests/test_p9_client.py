@@ -303,3 +303,16 @@ def test_the_loop_watches_only_while_a_task_waits(fake):
     fake.sock.close()                    # EOF: readable for ever, so no more watching
     loop.watched[fd]()
     assert errno_of(p.result) == EIO and loop.watched == {}
+
+
+def test_wait_briefly_reads_a_quick_reply_and_gives_up_on_a_slow_one(fake):
+    c = fake.client
+    slow = c.submit(tread(1), M.Rread)
+    assert not c.wait_briefly(slow, 0.001)     # no reply yet: the caller will yield
+    quick = c.submit(tread(2), M.Rread)
+    rs, rq = fake.requests()
+    fake.reply(M.Rread(tag=rq.tag, data=b"q"))
+    assert c.wait_briefly(quick, 5.0) and quick.result().data == b"q"
+    assert not slow.done
+    fake.reply(M.Rread(tag=rs.tag, data=b"s"))
+    assert c.wait_briefly(slow, 5.0) and slow.result().data == b"s"

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import array
 import os
+import select
 import socket
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -38,7 +40,10 @@ from .messages import DirEntry, ProtocolError, Qid, decode_dirents, encode
 
 _MAX_RECV_FDS = 4
 _ANCBUF = socket.CMSG_SPACE(_MAX_RECV_FDS * 4)
-_RECV_FLAGS = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+# Plain ints: socket's flags are enums, whose operators cost microseconds on this path.
+_RECV_FLAGS = int(getattr(socket, "MSG_CMSG_CLOEXEC", 0))
+_DONTWAIT = int(socket.MSG_DONTWAIT)
+_CTRUNC = int(socket.MSG_CTRUNC)
 _U64 = (1 << 64) - 1
 MAX_IN_FLIGHT = 64   # requests out at once; more wait in order (tags are 16-bit)
 
@@ -142,6 +147,8 @@ class Client:
         self._decoder = Decoder(max(msize, C.MIN_MSIZE), expect=REPLIES)
         self._rbuf = bytearray(1 << 16)
         self._rview = memoryview(self._rbuf)
+        self._poller = select.poll()
+        self._poller.register(sock, select.POLLIN)
         offer = C.VERSION_SNAKEVISOR if extensions else C.VERSION_9P2000L
         try:
             r = self._rpc(M.Tversion(tag=C.NOTAG, msize=msize, version=offer), M.Rversion)
@@ -232,6 +239,17 @@ class Client:
         while not p.done:
             self._receive(block=True)
 
+    def wait_briefly(self, p: Pending, timeout: float) -> bool:
+        """Receive for at most ``timeout`` seconds, until ``p`` is done; is it?"""
+        deadline = time.monotonic() + timeout
+        poller = self._poller
+        while not p.done and not self._broken:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                return p.done
+            self._receive(block=False)
+        return True
+
     def _rpc(self, msg, expect):
         """Send ``msg``, wait for its reply; return it if of type ``expect``."""
         p = self.submit(msg, expect)
@@ -299,7 +317,7 @@ class Client:
         if self._broken:
             return False
         try:
-            if not self._recv_into_decoder(0 if block else socket.MSG_DONTWAIT):
+            if not self._recv_into_decoder(_RECV_FLAGS if block else _RECV_FLAGS | _DONTWAIT):
                 return False
             while not self._broken:
                 reply = self._decoder.next_message()
@@ -333,7 +351,7 @@ class Client:
 
     def _recv_into_decoder(self, flags) -> bool:
         try:
-            n, anc, mflags, _ = self.sock.recvmsg_into([self._rview], _ANCBUF, _RECV_FLAGS | flags)
+            n, anc, mflags, _ = self.sock.recvmsg_into([self._rview], _ANCBUF, flags)
         except BlockingIOError:
             return False
         fds = []
@@ -342,7 +360,7 @@ class Client:
                 a = array.array("i")
                 a.frombytes(data[:len(data) - len(data) % 4])
                 fds += a
-        if mflags & socket.MSG_CTRUNC:
+        if mflags & _CTRUNC:
             # A donated descriptor we had no room for (EMFILE here) was dropped by the
             # kernel: the reply stands without it and the caller does 9P I/O instead.
             for fd in fds:
