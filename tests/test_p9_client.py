@@ -263,22 +263,67 @@ def test_closed_steps_drop_their_reply(fake):
     assert not c._broken and not c._in_flight
 
 
-def test_large_read_steps_chunk_over_msize():
-    fake = FakeServer(msize=C.MIN_MSIZE)    # replies fit in the socket's buffer
+def _run_read(fake, steps, answer):
+    """Drive ``steps``; ``answer(requests)`` replies to what is in flight each time it waits."""
     c = fake.client
-    fid = Fid(c, 4, M.Qid(0, 0, 1))
-    steps = fid.read_steps(0, 2 * c.max_io + 5)
-    p = steps.send(None)
-    got = None
     try:
+        p = steps.send(None)
         while True:
-            (req,) = fake.requests()
-            fake.reply(M.Rread(tag=req.tag, data=bytes([req.offset // c.max_io]) * req.count))
-            c.wait(p)
+            if not p.done:
+                answer(fake.requests())
+                c.wait(p)
             p = steps.send(None)
     except StopIteration as stop:
-        got = stop.value
-    assert got == b"\0" * c.max_io + b"\1" * c.max_io + b"\2" * 5
+        return stop.value
+
+
+def test_large_read_has_its_chunks_in_flight_together():
+    fake = FakeServer(msize=C.MIN_MSIZE)    # replies fit in the socket's buffer
+    c = fake.client
+    io = c.max_io
+    seen = []
+
+    def answer(reqs):
+        seen.append(len(reqs))
+        for r in reversed(reqs):    # out of order
+            fake.reply(M.Rread(tag=r.tag, data=bytes([r.offset // io]) * r.count))
+    got = _run_read(fake, Fid(c, 4, M.Qid(0, 0, 1)).read_steps(0, 2 * io + 5), answer)
+    assert got == b"\0" * io + b"\1" * io + b"\2" * 5
+    assert seen[0] == 3
+    fake.close()
+
+
+def test_large_read_short_chunk_cancels_the_rest():
+    fake = FakeServer(msize=C.MIN_MSIZE)
+    c = fake.client
+    io = c.max_io
+    held = []
+
+    def answer(reqs):
+        first, *rest = sorted(reqs, key=lambda r: r.offset)
+        fake.reply(M.Rread(tag=first.tag, data=b"x" * 10))   # the end of the file
+        held.extend(rest)
+    got = _run_read(fake, Fid(c, 4, M.Qid(0, 0, 1)).read_steps(0, 3 * io), answer)
+    assert got == b"x" * 10 and len(held) == 2
+    for r in held:    # their replies come later: dropped
+        fake.reply(M.Rread(tag=r.tag, data=b""))
+    c._on_readable()
+    assert not c._broken and not c._in_flight
+    fake.close()
+
+
+def test_closed_large_read_cancels_every_chunk():
+    fake = FakeServer(msize=C.MIN_MSIZE)
+    c = fake.client
+    steps = Fid(c, 4, M.Qid(0, 0, 1)).read_steps(0, 3 * c.max_io)
+    steps.send(None)
+    steps.close()    # its Task killed while it waited for the first
+    reqs = fake.requests()
+    assert len(reqs) == 3 and all(p.abandoned for p in c._in_flight.values())
+    for r in reqs:
+        fake.reply(M.Rread(tag=r.tag, data=b""))
+    c._on_readable()
+    assert not c._broken and not c._in_flight
     fake.close()
 
 

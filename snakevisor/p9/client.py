@@ -46,6 +46,7 @@ _DONTWAIT = int(socket.MSG_DONTWAIT)
 _CTRUNC = int(socket.MSG_CTRUNC)
 _U64 = (1 << 64) - 1
 MAX_IN_FLIGHT = 64   # requests out at once; more wait in order (tags are 16-bit)
+READ_AHEAD = 4       # Treads of one large read in flight at once
 
 
 @dataclass(slots=True)
@@ -522,21 +523,38 @@ class Fid:
     # Data operations are steps (generators, see Client.call): a Task waits for their replies
     # through fsimpl/gofer/wait.py while others run; the plain methods wait here.
     def read_steps(self, offset: int, count: int):
+        """Read ``count`` bytes (fewer at the end of the file). A count over msize is split into
+        Treads of which up to READ_AHEAD are in flight at once (the server may serve them in
+        parallel); after a short one the rest are cancelled."""
         c = self.client
         chunk = c.max_io
-        parts = []
-        while True:
-            n = min(count, chunk)
-            data = (yield from c.call(M.Tread(fid=self._id(), offset=offset, count=n), M.Rread)).data
-            if len(data) > n:
+        if count <= chunk:
+            data = (yield from c.call(M.Tread(fid=self._id(), offset=offset, count=count), M.Rread)).data
+            if len(data) > count:
                 c._fail()
-            if n == count:
-                return data if not parts else b"".join(parts + [data])
-            parts.append(data)
-            if len(data) < n:
-                return b"".join(parts)
-            offset += n
-            count -= n
+            return data
+        parts, out = [], deque()   # out: (count, Pending) in offset order
+        try:
+            while count or out:
+                while count and len(out) < READ_AHEAD:
+                    n = min(count, chunk)
+                    out.append((n, c.submit(M.Tread(fid=self._id(), offset=offset, count=n), M.Rread)))
+                    offset += n
+                    count -= n
+                n, p = out[0]
+                if not p.done:
+                    yield p
+                out.popleft()
+                data = p.result().data
+                if len(data) > n:
+                    c._fail()
+                parts.append(data)
+                if len(data) < n:
+                    break
+        finally:
+            for _, p in out:
+                c.cancel(p)   # past the end of the file, or nobody waits any more
+        return b"".join(parts)
 
     def read(self, offset: int, count: int) -> bytes:
         return run_steps(self.read_steps(offset, count))
