@@ -1,9 +1,10 @@
 """A Task waiting for the Gofer: runs a 9P client's steps (p9/client.py) from its coroutine.
 
-Each reply a step waits for is waited on like a pipe's data (a WaitQueue the client
-notifies), so other Tasks run meanwhile, once it has not come within GRACE. As Linux's regular-file I/O, the wait is
-not cut short by a catchable signal (it is delivered after); SIGKILL ends the
-Task by closing its coroutine, and the request's reply is then dropped on arrival.
+A reply that has not come within GRACE is waited for like a pipe's data (on a
+WaitQueue the client notifies), so other Tasks run meanwhile. As Linux's
+regular-file I/O, the wait is not cut short by a catchable signal (it is
+delivered after); SIGKILL ends the Task by closing its coroutine, and the
+request's reply is then dropped on arrival.
 """
 from snakevisor.sentry.vfs.waiter import WaitQueue, wait_killable
 
