@@ -1,11 +1,11 @@
 """`snakevisor do` whose volumes are served through a 9P proxy that the test slows down:
-``python3 slow_gofer.py GATE STATUS -- do ARGS...`` (GATE and STATUS are host FIFOs that the
-test holds open: GATE read-write, STATUS for reading).
+``python3 slow_gofer.py GATE STATUS HOLD -- do ARGS...`` (GATE and STATUS are host FIFOs that
+the test holds open: GATE read-write, STATUS for reading; HOLD names 9P requests: Tread,...).
 
 The proxy sits between the Sentry and the Gofer on every volume's connection (not the
 root's). It asks for plain 9P2000.L (no descriptor donation: file I/O is Tread/Twrite) and
-holds every Tread until a byte can be read from GATE; each Tread it holds is reported on
-STATUS as a line "held N". Both are opened at once: the Sentry soon pivots the mount namespace
+holds every request of a type in HOLD until a byte can be read from GATE; each one it holds
+is reported on STATUS as a line "held N". Both are opened at once: the Sentry soon pivots the mount namespace
 it shares with the proxy to an empty root. So a test knows when a read waits for the Gofer, and decides
 when it ends. Only for tests: it patches GoferProcess in this process before running the CLI.
 """
@@ -23,8 +23,8 @@ from snakevisor.sandbox import gofer_process
 
 
 class Proxy:
-    def __init__(self, sentry, gofer, gate, status):
-        self.sentry, self.gofer = sentry, gofer
+    def __init__(self, sentry, gofer, gate, status, hold):
+        self.sentry, self.gofer, self.hold = sentry, gofer, hold
         self.gate = open(gate, "rb", buffering=0)
         self.status = open(status, "w", buffering=1)
         self.lock = threading.Lock()
@@ -47,7 +47,7 @@ class Proxy:
         if type(msg) is M.Tversion:
             msg.version = C.VERSION_9P2000L   # no donation
         with self.lock:
-            if type(msg) is M.Tread and not self.open:
+            if type(msg) in self.hold and not self.open:
                 self.held.append(msg)
                 self.count += 1
                 if self.count == 1:
@@ -75,7 +75,7 @@ class Proxy:
             self.sentry.sendall(data)
 
 
-def interpose(gate, status):
+def interpose(gate, status, hold):
     original = gofer_process.GoferProcess.__init__
 
     def init(self, mounts, *args, **kwargs):
@@ -87,7 +87,7 @@ def interpose(gate, status):
                 die_with_parent()
                 ours.close()
                 try:
-                    Proxy(theirs, self.sockets[i], gate, status).run()
+                    Proxy(theirs, self.sockets[i], gate, status, hold).run()
                 finally:
                     os._exit(0)
             theirs.close()
@@ -97,9 +97,9 @@ def interpose(gate, status):
 
 
 if __name__ == "__main__":
-    gate, status, dashes = sys.argv[1:4]
+    gate, status, hold, dashes = sys.argv[1:5]
     assert dashes == "--"
-    interpose(gate, status)
+    interpose(gate, status, {getattr(M, name) for name in hold.split(",")})
     from snakevisor.cli.main import main
-    sys.argv = ["snakevisor"] + sys.argv[4:]
+    sys.argv = ["snakevisor"] + sys.argv[5:]
     sys.exit(main())

@@ -1,13 +1,15 @@
-"""A Task waiting for the Gofer does not stall the others: a file read over 9P (no donated
-descriptor) while the Gofer is slow to answer, and a getpid loop in another process that must
-keep going meanwhile. The slowness is the test's own: tests/slow_gofer.py puts a proxy on the
-volume's connection that holds every Tread until the test opens its gate, which it does only
-after seeing the other process progress (no fixed sleeps)."""
+"""A Task waiting for the Gofer does not stall the others: a read, write, fsync or getdents over
+9P (no donated descriptor) while the Gofer is slow to answer, and a getpid loop in another
+process that must keep going meanwhile. The slowness is the test's own: tests/slow_gofer.py
+puts a proxy on the volume's connection that holds the operation's requests until the test
+opens its gate, which it does only after seeing the other process progress (no fixed sleeps)."""
 import os
 import selectors
 import subprocess
 import sys
 import time
+
+import pytest
 
 from harness import NEUTRAL_CWD, PLATFORM_FLAGS, check_no_sentry_bug, compile_c, kill_group, sandbox_env
 
@@ -63,8 +65,19 @@ class Watch:
         return len(self.times)
 
 
-def test_getpid_loop_keeps_going_while_a_read_waits_for_a_slow_gofer(tmp_path):
-    prog = compile_c("slow_gofer_read")
+# operation -> (the 9P requests the proxy holds, the path it works on, the line it ends with)
+OPS = {
+    "read": ("Tread", "/vol/data", "read 11: hello world, handler ran: 1"),
+    "write": ("Twrite", "/vol/out", "write 11: , handler ran: 1"),
+    "fsync": ("Tfsync", "/vol/out", "fsync 0: , handler ran: 1"),
+    "getdents": ("Treaddir", "/vol", None),
+}
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_getpid_loop_keeps_going_while_io_waits_for_a_slow_gofer(tmp_path, op):
+    hold, path, last = OPS[op]
+    prog = compile_c("slow_gofer_io")
     vol = tmp_path / "vol"
     vol.mkdir()
     (vol / "data").write_bytes(b"hello world")
@@ -74,20 +87,20 @@ def test_getpid_loop_keeps_going_while_a_read_waits_for_a_slow_gofer(tmp_path):
     gate_fd = os.open(gate, os.O_RDWR)   # the proxy's read end opens at once; read(1) waits
     status_fd = os.open(status, os.O_RDONLY | os.O_NONBLOCK)
     keep = os.open(status, os.O_WRONLY | os.O_NONBLOCK)   # no EOF between the proxy's lines
-    cmd = [sys.executable, SLOW_GOFER, gate, status, "--", "do", *PLATFORM_FLAGS,
-           "--volume", f"{vol}:/vol", "--", prog, "/vol/data"]
+    cmd = [sys.executable, SLOW_GOFER, gate, status, hold, "--", "do", *PLATFORM_FLAGS,
+           "--volume", f"{vol}:/vol", "--", prog, op, path]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=sandbox_env(), cwd=NEUTRAL_CWD, start_new_session=True)
     w = Watch(proc, status_fd)
     try:
-        # The reader's Tread is held: the reader is SIGKILLed meanwhile, then the parent's own
-        # read waits for the Gofer while a signal comes; the ticker must tick all along.
-        w.pump(lambda: "held 1" in w.status, "a Tread held")
-        w.pump(lambda: "reader killed: 9" in w.out, "the blocked reader killed")
-        w.pump(lambda: "held 2" in w.status and "signalled" in w.out, "the parent's read held and signalled")
+        # The victim's request is held: it is SIGKILLed meanwhile, then the parent's own waits
+        # for the Gofer while a signal comes; the ticker must tick all along.
+        w.pump(lambda: "held 1" in w.status, "a request held")
+        w.pump(lambda: "victim killed: 9" in w.out, "the blocked victim killed")
+        w.pump(lambda: "held 2" in w.status and "signalled" in w.out, "the parent's request held and signalled")
         held_at = w.ticks_at_held["held 2"]
-        w.pump(lambda: w.ticks >= held_at + TICKS_WHILE_HELD, "ticks while the read waits")
-        assert not any(line.startswith("read ") for line in w.out)   # still waiting
+        w.pump(lambda: w.ticks >= held_at + TICKS_WHILE_HELD, "ticks while the parent waits")
+        assert not any(line.startswith(op + " ") for line in w.out)   # still waiting
         os.write(gate_fd, b"x")
         out, err = proc.communicate(timeout=DEADLINE)
     finally:
@@ -98,9 +111,14 @@ def test_getpid_loop_keeps_going_while_a_read_waits_for_a_slow_gofer(tmp_path):
     check_no_sentry_bug(err)
     w._lines("out", out)
     assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
-    assert "read 11: hello world, handler ran: 1" in w.out, w.out[-5:]
-    assert "reader never blocked" not in w.out and "parent never blocked" not in w.out
-    print(f"getpid calls/s while the read waits: {_rate(w.times[held_at:held_at + TICKS_WHILE_HELD])}")
+    done = [line for line in w.out if line.startswith(op + " ")]
+    assert done == [last] if last else len(done) == 1 and done[0].endswith("handler ran: 1"), w.out[-5:]
+    assert "victim never blocked" not in w.out and "parent never blocked" not in w.out
+    if op == "getdents":
+        assert int(done[0].split()[1].rstrip(":")) > 0
+    elif op != "read":
+        assert (vol / "out").read_bytes() == (b"hello world" if op == "write" else b"synced")
+    print(f"getpid calls/s while the {op} waits: {_rate(w.times[held_at:held_at + TICKS_WHILE_HELD])}")
 
 
 def _rate(times):
