@@ -2,10 +2,10 @@
 
 The Gofer may donate a host descriptor at open (the snakevisor extension): reads
 and writes are then a plain ``pread``/``pwrite`` on it, with no 9P round trip;
-without donation they go over Tread/Twrite on an opened fid, and read(2) and
-write(2) wait for the replies while other Tasks run (``read_waiting``). Either is a Handle
-(handles.py) in the file's ``HostFile``; mappings are its ``FileMapping``
-(mapping.py).
+without donation they go over Tread/Twrite on an opened fid, and read(2),
+write(2) and fsync(2) wait for the replies while other Tasks run
+(``read_waiting``...). Either is a Handle (handles.py) in the file's
+``HostFile``; mappings are its ``FileMapping`` (mapping.py).
 """
 import os
 import time
@@ -15,10 +15,10 @@ from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC
                                O_RDONLY, O_TRUNC)
 from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
+from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer.handles import HostFile, host_call
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
 from snakevisor.sentry.fsimpl.gofer.mapping import FileMapping
-from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer.wait import in_task
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.waiter import TaskMutex
