@@ -1,19 +1,34 @@
-"""The Sentry's 9P2000.L client: synchronous, one request in flight at a time.
+"""The Sentry's 9P2000.L client: many requests in flight, each waited for by its tag.
 
 ``Client(sock)`` negotiates the version (offering host-fd donation when
-``extensions`` is set), ``attach`` gives the root ``Fid``; each Fid method is
-one round trip (``read``/``write`` split large counts over msize).  Rlerror
-becomes ``SyscallError(ecode)``; a closed or broken connection, or a reply
-that makes no sense, becomes ``SyscallError(EIO)`` and the client stays
-broken afterwards. A donated descriptor the Sentry has no room for is dropped
-(the reply arrives without it), and a server out of descriptors (EMFILE) is
-ENFILE to the caller: neither is the application's own descriptor table.
+``extensions`` is set), ``attach`` gives the root ``Fid``. Every request is a
+``Pending`` in a table by tag (at most ``MAX_IN_FLIGHT`` out; more wait their
+turn in order). A synchronous call (``_rpc``: walks, getattr, lopen, mkdir...)
+sends and then reads the socket until its own reply arrives, handing replies
+to other tags to their Pendings (a donated descriptor stays with its reply).
+Data operations (``Fid.read_steps``, ``write_steps``, ``fsync_steps``,
+``readdir_steps``) are
+*steps*: generators that yield a Pending until it is done, so a Task can wait
+for it while others run (sentry/fsimpl/gofer/wait.py); ``Fid.read`` and the
+like run the same steps synchronously. Once ``use_loop`` is called the Sentry's
+loop reads replies whenever they come. A reply nobody waits for any more (its
+Task was killed, a clunk sent without waiting) is dropped, descriptor closed.
+
+Rlerror becomes ``SyscallError(ecode)``; a closed or broken connection, or a
+reply that makes no sense (wrong type, unknown tag), is ``SyscallError(EIO)``
+for every request waiting, and the client stays broken. A donated descriptor the
+Sentry has no room for is dropped (the reply arrives without it), and a server
+out of descriptors (EMFILE) is ENFILE to the caller: neither is the
+application's own descriptor table.
 """
 from __future__ import annotations
 
 import array
 import os
+import select
 import socket
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from snakevisor.abi.errno import EBADF, EINVAL, EIO, EMFILE, ENFILE, ENOENT, SyscallError
@@ -25,9 +40,13 @@ from .messages import DirEntry, ProtocolError, Qid, decode_dirents, encode
 
 _MAX_RECV_FDS = 4
 _ANCBUF = socket.CMSG_SPACE(_MAX_RECV_FDS * 4)
-_RECV_FLAGS = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+# Plain ints: socket's flags are enums, whose operators cost microseconds on this path.
+_RECV_FLAGS = int(getattr(socket, "MSG_CMSG_CLOEXEC", 0))
+_DONTWAIT = int(socket.MSG_DONTWAIT)
+_CTRUNC = int(socket.MSG_CTRUNC)
 _U64 = (1 << 64) - 1
-_MAX_DEFERRED = 64
+MAX_IN_FLIGHT = 64   # requests out at once; more wait in order (tags are 16-bit)
+READ_AHEAD = 4       # Treads of one large read in flight at once
 
 
 @dataclass(slots=True)
@@ -76,20 +95,61 @@ def _ns(sec: int, nsec: int) -> int:
     return sec * 1_000_000_000 + nsec
 
 
+class Pending:
+    """One request: waiting for room (``MAX_IN_FLIGHT``), in flight under its tag, or done.
+
+    ``result()`` is the reply or raises its SyscallError. A Task waits for it on a WaitQueue
+    (``Client.wait_in_loop``: ``notify(1)`` when done); a synchronous caller uses
+    ``Client.wait``. A reply nobody wants any more (``Client.cancel``) is dropped on arrival,
+    its donated descriptor closed."""
+
+    __slots__ = ("client", "msg", "expect", "reply", "errno", "queue", "abandoned")
+
+    def __init__(self, client, msg, expect):
+        self.client, self.msg, self.expect = client, msg, expect
+        self.reply = self.errno = self.queue = None
+        self.abandoned = False
+
+    @property
+    def done(self) -> bool:
+        return self.reply is not None or self.errno is not None
+
+    def result(self):
+        if self.errno is not None:
+            raise SyscallError(self.errno)
+        return self.reply
+
+
+def run_steps(steps):
+    """Run a step generator (see ``Client.call``) to its end, waiting here for each reply."""
+    try:
+        p = steps.send(None)
+        while True:
+            p.client.wait(p)
+            p = steps.send(None)
+    except StopIteration as stop:
+        return stop.value
+
+
 class Client:
     """A 9P2000.L connection over a connected SOCK_STREAM Unix socket."""
 
     def __init__(self, sock: socket.socket, msize: int = C.DEFAULT_MSIZE, extensions: bool = True):
         self.sock = sock
         self.donation = False
+        self.loop = None           # the Sentry's Loop once ``use_loop``: Tasks may then wait
+        self._loop_waiters = 0     # Pendings a Task waits for: the loop watches the socket meanwhile
         self._broken = False
         self._tag = 0
-        self._deferred: set[int] = set()   # tags of sent requests whose replies nobody waits for
+        self._in_flight: dict[int, Pending] = {}   # tag -> request sent, reply not yet here
+        self._queued: deque[Pending] = deque()      # requests waiting for room to be sent
         self._next_fid = 0
         self._free_fids: list[int] = []
         self._decoder = Decoder(max(msize, C.MIN_MSIZE), expect=REPLIES)
         self._rbuf = bytearray(1 << 16)
         self._rview = memoryview(self._rbuf)
+        self._poller = select.poll()
+        self._poller.register(sock, select.POLLIN)
         offer = C.VERSION_SNAKEVISOR if extensions else C.VERSION_9P2000L
         try:
             r = self._rpc(M.Tversion(tag=C.NOTAG, msize=msize, version=offer), M.Rversion)
@@ -112,92 +172,207 @@ class Client:
             self._rbuf = bytearray(min(r.msize, 1 << 20))
             self._rview = memoryview(self._rbuf)
 
+    def use_loop(self, loop):
+        """Tasks may wait for replies (``Fid.*_steps``) on ``loop`` (the Sentry's) while others run."""
+        self.loop = loop
+
+    def wait_in_loop(self, p: Pending, queue) -> None:
+        """A Task waits for ``p`` on ``queue`` (notified when it is done). The loop reads the
+        socket while any Task waits, and only then: a synchronous call reads its own replies,
+        and SIGIO for each of those would stop the loop's waker for nothing."""
+        p.queue = queue
+        self._loop_waiters += 1
+        if self._loop_waiters == 1:
+            self.loop.watch_fd(self.sock.fileno(), self._on_readable)
+
+    def _loop_waiter_gone(self):
+        self._loop_waiters -= 1
+        if self._loop_waiters == 0:
+            self.loop.unwatch_fd(self.sock.fileno())
+
     # ---------------------------------------------------------- transport
     def _fail(self):
-        self._broken = True
+        self._break()
         raise SyscallError(EIO)
 
-    def _rpc(self, msg, expect):
-        """Send ``msg``, wait for its reply; return it if of type ``expect``."""
+    def _break(self):
+        """The connection is unusable from now on: every request waiting or in flight is EIO."""
         if self._broken:
-            raise SyscallError(EIO)
+            return
+        self._broken = True
+        pending = list(self._in_flight.values()) + list(self._queued)
+        self._in_flight.clear()
+        self._queued.clear()
+        for p in pending:
+            self._finish(p, errno=EIO)   # (at EOF the socket is readable for ever: no more watching)
+
+    def submit(self, msg, expect) -> Pending:
+        """Send ``msg`` (or queue it until fewer than MAX_IN_FLIGHT are out); its reply should
+        be of type ``expect``. The Pending is done at once if the client is broken."""
+        p = Pending(self, msg, expect)
+        if self._broken:
+            p.errno = EIO
+        elif len(self._in_flight) < MAX_IN_FLIGHT and not self._queued:
+            self._send(p)
+        else:
+            self._queued.append(p)
+        return p
+
+    def _send(self, p):
+        msg = p.msg
         if msg.tag != C.NOTAG:
             msg.tag = self._next_tag()
+        self._in_flight[msg.tag] = p
         try:
             self.sock.sendall(encode(msg))
-            reply = self._receive()
-            while self._deferred and reply.tag in self._deferred:
-                # The answer to an earlier fire-and-forget request (a deferred clunk).
-                self._deferred.discard(reply.tag)
-                self._drop_fd(reply)
-                reply = self._receive()
-        except (OSError, ProtocolError, ValueError):
-            self._broken = True
-            raise SyscallError(EIO) from None
-        if reply.tag != msg.tag:
-            self._drop_fd(reply)
-            self._fail()
-        if type(reply) is expect:
-            return reply
-        if type(reply) is M.Rlerror:
-            # The server out of descriptors is not the application's own table being full.
-            raise SyscallError(ENFILE if reply.ecode == EMFILE else reply.ecode or EIO)
-        self._drop_fd(reply)
-        self._fail()
+        except OSError:
+            self._break()
 
     def _next_tag(self) -> int:
         tag = (self._tag + 1) % C.NOTAG
-        while tag in self._deferred:
+        while tag in self._in_flight:
             tag = (tag + 1) % C.NOTAG
         self._tag = tag
         return tag
 
-    def _send_deferred(self, msg):
-        """Send ``msg`` without waiting: its reply is skipped by a later _rpc.
-        Only for requests whose failure does not matter (Tclunk)."""
-        if self._broken:
+    def wait(self, p: Pending) -> None:
+        """Receive (blocking the thread) until ``p`` is done; replies to others go to theirs."""
+        while not p.done:
+            self._receive(block=True)
+
+    def wait_briefly(self, p: Pending, timeout: float) -> bool:
+        """Receive for at most ``timeout`` seconds, until ``p`` is done; is it?"""
+        deadline = time.monotonic() + timeout
+        poller = self._poller
+        while not p.done and not self._broken:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                return p.done
+            self._receive(block=False)
+        return True
+
+    def _rpc(self, msg, expect):
+        """Send ``msg``, wait for its reply; return it if of type ``expect``."""
+        p = self.submit(msg, expect)
+        self.wait(p)
+        return p.result()
+
+    def call(self, msg, expect):
+        """A step (a generator): yields the Pending until its reply is there, returns the reply.
+        If the generator is closed meanwhile (its Task killed), the reply is dropped on arrival."""
+        p = self.submit(msg, expect)
+        if not p.done:
+            try:
+                yield p
+            except BaseException:
+                self.cancel(p)
+                raise
+        return p.result()
+
+    def _finish(self, p: Pending, reply=None, errno=None):
+        p.reply, p.errno = reply, errno
+        queue = p.queue
+        if queue is not None:
+            p.queue = None
+            self._loop_waiter_gone()
+            queue.notify(1)
+
+    def cancel(self, p: Pending) -> None:
+        """Nobody waits for ``p`` any more: not sent if it is still queued; else its reply (and
+        any descriptor in it) is dropped when it comes."""
+        if p.done:
+            self._drop_fd(p.reply)
             return
-        if len(self._deferred) >= _MAX_DEFERRED:
-            self._rpc(msg, M.Rclunk)   # bound what is in flight: wait for this one
-            return
-        msg.tag = self._next_tag()
+        p.abandoned = True
+        if p.queue is not None:
+            p.queue = None
+            self._loop_waiter_gone()
         try:
-            self.sock.sendall(encode(msg))
-        except OSError:
-            self._broken = True
-            return
-        self._deferred.add(msg.tag)
+            self._queued.remove(p)
+            p.errno = EIO
+        except ValueError:
+            pass   # in flight
+
+    def _send_deferred(self, msg):
+        """Send ``msg`` without waiting: its reply is dropped when it comes.
+        Only for requests whose failure does not matter (Tclunk)."""
+        while self._queued and not self._broken:
+            self._receive(block=True)   # bound what waits to be sent
+        self.submit(msg, M.Rclunk).abandoned = True
 
     @staticmethod
     def _drop_fd(reply):
         fd = getattr(reply, "fd", None)
         if fd is not None:
+            reply.fd = None
             os.close(fd)
 
-    def _receive(self):
-        dec = self._decoder
-        while True:
-            reply = dec.next_message()
-            if reply is not None:
-                return reply
-            n, anc, flags, _ = self.sock.recvmsg_into([self._rview], _ANCBUF, _RECV_FLAGS)
+    def _on_readable(self):
+        """The loop saw the socket readable: dispatch every reply that has come."""
+        while not self._broken and self._receive(block=False):
+            pass
+
+    def _receive(self, block: bool) -> bool:
+        """Read once from the socket and dispatch the complete replies; False if nothing was
+        there (``block`` False). A broken stream breaks the client."""
+        if self._broken:
+            return False
+        try:
+            if not self._recv_into_decoder(_RECV_FLAGS if block else _RECV_FLAGS | _DONTWAIT):
+                return False
+            while not self._broken:
+                reply = self._decoder.next_message()
+                if reply is None:
+                    break
+                self._dispatch(reply)
+        except (OSError, ProtocolError, ValueError):
+            self._break()
+        return True
+
+    def _dispatch(self, reply):
+        p = self._in_flight.pop(reply.tag, None)
+        if p is None:
+            self._drop_fd(reply)   # a reply to no request: the stream makes no sense
+            self._break()
+            return
+        if p.abandoned:
+            self._drop_fd(reply)
+        elif type(reply) is p.expect:
+            self._finish(p, reply=reply)
+        elif type(reply) is M.Rlerror:
+            # The server out of descriptors is not the application's own table being full.
+            self._finish(p, errno=ENFILE if reply.ecode == EMFILE else reply.ecode or EIO)
+        else:
+            self._drop_fd(reply)
+            self._in_flight[reply.tag] = p   # EIO with the rest
+            self._break()
+            return
+        while self._queued and len(self._in_flight) < MAX_IN_FLIGHT and not self._broken:
+            self._send(self._queued.popleft())
+
+    def _recv_into_decoder(self, flags) -> bool:
+        try:
+            n, anc, mflags, _ = self.sock.recvmsg_into([self._rview], _ANCBUF, flags)
+        except BlockingIOError:
+            return False
+        fds = []
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                a = array.array("i")
+                a.frombytes(data[:len(data) - len(data) % 4])
+                fds += a
+        if mflags & _CTRUNC:
+            # A donated descriptor we had no room for (EMFILE here) was dropped by the
+            # kernel: the reply stands without it and the caller does 9P I/O instead.
+            for fd in fds:
+                os.close(fd)
             fds = []
-            for level, kind, data in anc:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    a = array.array("i")
-                    a.frombytes(data[:len(data) - len(data) % 4])
-                    fds += a
-            if flags & socket.MSG_CTRUNC:
-                # A donated descriptor we had no room for (EMFILE here) was dropped by the
-                # kernel: the reply stands without it and the caller does 9P I/O instead.
-                for fd in fds:
-                    os.close(fd)
-                fds = []
-            if n == 0:
-                for fd in fds:
-                    os.close(fd)
-                raise ProtocolError("connection closed")
-            dec.feed(self._rview[:n], fds)
+        if n == 0:
+            for fd in fds:
+                os.close(fd)
+            raise ProtocolError("connection closed")
+        self._decoder.feed(self._rview[:n], fds)
+        return True
 
     def _alloc_fid(self) -> int:
         if self._free_fids:
@@ -219,7 +394,7 @@ class Client:
             raise
 
     def close(self):
-        self._broken = True
+        self._break()
         self._decoder.close()
         self.sock.close()
 
@@ -345,32 +520,53 @@ class Fid:
         self.qid = r.qid
         return OpenResult(r.qid, r.iounit, r.fd)
 
-    def read(self, offset: int, count: int) -> bytes:
+    # Data operations are steps (generators, see Client.call): a Task waits for their replies
+    # through fsimpl/gofer/wait.py while others run; the plain methods wait here.
+    def read_steps(self, offset: int, count: int):
+        """Read ``count`` bytes (fewer at the end of the file). A count over msize is split into
+        Treads of which up to READ_AHEAD are in flight at once (the server may serve them in
+        parallel); after a short one the rest are cancelled."""
         c = self.client
         chunk = c.max_io
         if count <= chunk:
-            return c._rpc(M.Tread(fid=self._id(), offset=offset, count=count), M.Rread).data
-        parts = []
-        while count > 0:
-            n = min(count, chunk)
-            data = c._rpc(M.Tread(fid=self._id(), offset=offset, count=n), M.Rread).data
-            if len(data) > n:
+            data = (yield from c.call(M.Tread(fid=self._id(), offset=offset, count=count), M.Rread)).data
+            if len(data) > count:
                 c._fail()
-            parts.append(data)
-            if len(data) < n:
-                break
-            offset += n
-            count -= n
+            return data
+        parts, out = [], deque()   # out: (count, Pending) in offset order
+        try:
+            while count or out:
+                while count and len(out) < READ_AHEAD:
+                    n = min(count, chunk)
+                    out.append((n, c.submit(M.Tread(fid=self._id(), offset=offset, count=n), M.Rread)))
+                    offset += n
+                    count -= n
+                n, p = out[0]
+                if not p.done:
+                    yield p
+                out.popleft()
+                data = p.result().data
+                if len(data) > n:
+                    c._fail()
+                parts.append(data)
+                if len(data) < n:
+                    break
+        finally:
+            for _, p in out:
+                c.cancel(p)   # past the end of the file, or nobody waits any more
         return b"".join(parts)
 
-    def write(self, offset: int, data) -> int:
+    def read(self, offset: int, count: int) -> bytes:
+        return run_steps(self.read_steps(offset, count))
+
+    def write_steps(self, offset: int, data):
         c = self.client
         chunk = c.max_io
         view = memoryview(data)
         done = 0
         while done < len(view) or not view:
             piece = bytes(view[done:done + chunk])
-            n = c._rpc(M.Twrite(fid=self._id(), offset=offset + done, data=piece), M.Rwrite).count
+            n = (yield from c.call(M.Twrite(fid=self._id(), offset=offset + done, data=piece), M.Rwrite)).count
             if n > len(piece):
                 c._fail()
             done += n
@@ -378,17 +574,26 @@ class Fid:
                 break
         return done
 
-    def readdir(self, offset: int, count: int) -> list[DirEntry]:
+    def write(self, offset: int, data) -> int:
+        return run_steps(self.write_steps(offset, data))
+
+    def readdir_steps(self, offset: int, count: int):
         c = self.client
         count = max(0, min(count, c.msize - C.READ_REPLY_OVERHEAD))
-        r = c._rpc(M.Treaddir(fid=self._id(), offset=offset, count=count), M.Rreaddir)
+        r = yield from c.call(M.Treaddir(fid=self._id(), offset=offset, count=count), M.Rreaddir)
         try:
             return decode_dirents(r.data)
         except ProtocolError:
             c._fail()
 
+    def readdir(self, offset: int, count: int) -> list[DirEntry]:
+        return run_steps(self.readdir_steps(offset, count))
+
+    def fsync_steps(self, datasync: bool = False):
+        yield from self.client.call(M.Tfsync(fid=self._id(), datasync=int(datasync)), M.Rfsync)
+
     def fsync(self, datasync: bool = False) -> None:
-        self.client._rpc(M.Tfsync(fid=self._id(), datasync=int(datasync)), M.Rfsync)
+        run_steps(self.fsync_steps(datasync))
 
     # ---------------------------------------------------------- directory ops
     def mkdir(self, name: bytes, mode: int, gid: int = 0) -> Qid:

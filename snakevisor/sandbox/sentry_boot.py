@@ -175,6 +175,8 @@ class Sentry:
                 raise BootError(f"cwd {config.cwd}: cannot be made: {os.strerror(e.errno)}") from None
         if config.root_readonly:
             vfs.root_mount.flags |= 1   # MS_RDONLY: mount points were made in the overlay before
+        for fs in self.gofer_filesystems:
+            fs.client.use_loop(self.kernel.loop)   # Tasks wait for the Gofer while others run
 
     def _default_mounts(self, vfs, ctx):
         """``do``'s namespace: the Sentry's /dev, /proc, /sys, /tmp, /dev/shm, /dev/mqueue and

@@ -98,6 +98,14 @@ def _enable_sigio(fd, tid):
     return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ASYNC)
 
 
+def _disable_sigio(fd):
+    import fcntl
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_ASYNC)
+    except OSError:
+        pass   # already closed
+
+
 def signalfd(*signums):
     """A non-blocking signalfd for ``signums`` (the caller blocks them)."""
     mask = (ctypes.c_ulong * 16)()
@@ -260,7 +268,8 @@ class Loop:
         self.epoll.register(fd, select.EPOLLIN | (select.EPOLLET if edge else 0))
 
     def unwatch_fd(self, fd):
-        self.async_watchers.pop(fd, None)
+        if self.async_watchers.pop(fd, None) is not None:
+            _disable_sigio(fd)   # or each arrival would still stop the waker, for nothing
         if self.watchers.pop(fd, None) is not None:
             try:
                 self.epoll.unregister(fd)

@@ -116,6 +116,8 @@ def _do_read(t, f, n, offset=None, nowait=False):
         timed = blocking_read(t, n)
         if timed is not None:
             return (yield from timed)
+    if f.impl.read_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
+        return (yield from f.read_waiting(t, n, offset))
     data = yield from with_blocking(t, f, lambda: f.read(t, n, offset), POLLIN, nowait)
     return data
 
@@ -233,10 +235,14 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     done = 0
     blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
     limit = fsize_limit(t, f)
+    waiting = f.impl.write_waiting is not None and not nowait   # gofer files: the Gofer may be slow
     while True:
         try:
-            n = yield from with_blocking(t, f, lambda: f.write(t, view[done:], offset, append, limit), POLLOUT,
-                                         nowait)
+            if waiting:
+                n = yield from f.write_waiting(t, view[done:], offset, append, limit)
+            else:
+                n = yield from with_blocking(t, f, lambda: f.write(t, view[done:], offset, append, limit),
+                                             POLLOUT, nowait)
         except SyscallError as e:
             if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
                 send_sigpipe(t)
@@ -379,18 +385,23 @@ def fstat(t, fd, statbuf):
 
 def _getdents(t, fd, dirp, count, old):
     f = _file(t, fd)
-    data = f.getdents64(min(to_u32(count), MAX_DIRENTS), old=old)
+    count = min(to_u32(count), MAX_DIRENTS)
+    inode = f.inode
+    if inode is not None and inode.iterdir_waiting is not None:   # gofer directories
+        data = yield from f.getdents_waiting(t, count, old=old)
+    else:
+        data = f.getdents64(count, old=old)
     if data:
         t.mm.copy_out(dirp, data)
     return len(data)
 
 
 def getdents64(t, fd, dirp, count):
-    return _getdents(t, fd, dirp, count, False)
+    return (yield from _getdents(t, fd, dirp, count, False))
 
 
 def getdents(t, fd, dirp, count):
-    return _getdents(t, fd, dirp, count, True)
+    return (yield from _getdents(t, fd, dirp, count, True))
 
 
 # --- fcntl -----------------------------------------------------------------------------------------
@@ -594,13 +605,16 @@ def ftruncate(t, fd, length):
 
 
 def fsync(t, fd):
-    _file(t, fd).fsync()
+    f = _file(t, fd)
+    if f.impl.fsync_waiting is not None:   # gofer files: the Gofer may be slow
+        yield from f.fsync_waiting(t)
+    else:
+        f.fsync()
     return 0
 
 
 def fdatasync(t, fd):
-    _file(t, fd).fsync()
-    return 0
+    return (yield from fsync(t, fd))
 
 
 def syncfs(t, fd):

@@ -42,7 +42,11 @@ class FileDescriptionImpl:
       ``always_eof``: reads return 0 without touching the buffer; ``seek_always_zero``: lseek
         always answers 0; ``sigpipe_on_epipe``: EPIPE from a write also raises SIGPIPE;
       ``on_close(fdtable)``: any descriptor of it in ``fdtable`` is being closed (Linux's
-        ->flush, once per close, not only at the last reference: mq_notify's owner).
+        ->flush, once per close, not only at the last reference: mq_notify's owner);
+      ``read_waiting(task, n, offset)`` / ``write_waiting(task, data, offset)``: generators for
+        a seekable file whose I/O waits for another process (the Gofer without a donated
+        descriptor) while other Tasks run, under ``io_lock`` (a vfs.waiter.TaskMutex);
+        ``fsync_waiting(task)`` likewise for fsync.
     """
 
     seekable = False
@@ -52,6 +56,10 @@ class FileDescriptionImpl:
     write_discarding = None
     send_empty = None
     on_close = None
+    read_waiting = None
+    write_waiting = None
+    fsync_waiting = None
+    io_lock = None
     always_eof = False
     seek_always_zero = False
     sigpipe_on_epipe = False
@@ -214,57 +222,105 @@ class FileDescription:
             raise SyscallError(EBADF)
 
     # --- data -------------------------------------------------------------------------
-    def read(self, task, n: int, offset: int | None = None) -> bytes:
-        """read (offset None: at and advancing the file offset) or pread (at ``offset``), for ``task``."""
+    def _read_count(self, n: int, offset: int | None) -> int:
         if not self.readable:
             raise SyscallError(EBADF)
-        n = max(0, min(n, MAX_RW_COUNT))
-        impl = self.impl
-        if offset is None:
-            if not impl.seekable:
-                data = impl.read(task, n, None)
-            else:
-                data = impl.read(task, n, self.offset)
-                self.offset += len(data)
-        elif not impl.seekable:
-            raise SyscallError(ESPIPE)
-        elif offset < 0:
-            raise SyscallError(EINVAL)
-        else:
-            data = impl.read(task, n, offset)
+        if offset is not None:
+            if not self.impl.seekable:
+                raise SyscallError(ESPIPE)
+            if offset < 0:
+                raise SyscallError(EINVAL)
+        return max(0, min(n, MAX_RW_COUNT))
+
+    def _accessed(self, data) -> None:
         if data and fsnotify.marks:
             fsnotify.file_event(self.vd.dentry, IN_ACCESS)
+
+    def read(self, task, n: int, offset: int | None = None) -> bytes:
+        """read (offset None: at and advancing the file offset) or pread (at ``offset``), for ``task``."""
+        n = self._read_count(n, offset)
+        impl = self.impl
+        if offset is not None:
+            data = impl.read(task, n, offset)
+        elif not impl.seekable:
+            data = impl.read(task, n, None)
+        else:
+            data = impl.read(task, n, self.offset)
+            self.offset += len(data)
+        self._accessed(data)
         return data
+
+    def read_waiting(self, task, n: int, offset: int | None = None):
+        """``read`` through the impl's ``read_waiting`` (a generator: ``yield from`` it): the Task
+        waits for the data while others run. Reads and writes of the file through this path
+        do not overlap (``impl.io_lock``, Linux's inode lock), so the offset moves in order."""
+        n = self._read_count(n, offset)
+        lock = self.impl.io_lock
+        yield from lock.acquire(task)
+        try:
+            data = yield from self.impl.read_waiting(task, n, self.offset if offset is None else offset)
+            if offset is None:
+                self.offset += len(data)
+        finally:
+            lock.release()
+        self._accessed(data)
+        return data
+
+    def _write_data(self, data):
+        if not self.writable:
+            raise SyscallError(EBADF)
+        return data[:MAX_RW_COUNT] if len(data) > MAX_RW_COUNT else data
+
+    def _write_at(self, data, offset, append, limit):
+        """The checks of a write to a seekable file: (the data, cut at ``limit``, and its position)."""
+        if offset is not None and offset < 0:
+            raise SyscallError(EINVAL)
+        if self.flags & O_APPEND or append:
+            pos = self.impl.end_offset()
+        else:
+            pos = self.offset if offset is None else offset
+        if limit is not None and len(data):
+            if pos >= limit:
+                raise FileSizeLimitExceeded()
+            data = data[:limit - pos]
+        return data, pos
+
+    def _modified(self, n) -> None:
+        if n > 0 and fsnotify.marks:
+            fsnotify.file_event(self.vd.dentry, IN_MODIFY)
 
     def write(self, task, data, offset: int | None = None, append: bool = False, limit: int | None = None) -> int:
         """write / pwrite. O_APPEND (or RWF_APPEND) writes at the end, even for pwrite as Linux does.
         ``limit``: the writer's RLIMIT_FSIZE for a regular file (generic_write_check_limits): a write
         is cut short at it, and one that starts there raises FileSizeLimitExceeded."""
-        if not self.writable:
-            raise SyscallError(EBADF)
-        if len(data) > MAX_RW_COUNT:
-            data = data[:MAX_RW_COUNT]
+        data = self._write_data(data)
         impl = self.impl
         if not impl.seekable:
             if offset is not None:
                 raise SyscallError(ESPIPE)
             n = impl.write(task, data, None)
         else:
-            if offset is not None and offset < 0:
-                raise SyscallError(EINVAL)
-            if self.flags & O_APPEND or append:
-                pos = impl.end_offset()
-            else:
-                pos = self.offset if offset is None else offset
-            if limit is not None and len(data):
-                if pos >= limit:
-                    raise FileSizeLimitExceeded()
-                data = data[:limit - pos]
+            data, pos = self._write_at(data, offset, append, limit)
             n = impl.write(task, data, pos)
             if offset is None:
                 self.offset = pos + n
-        if n > 0 and fsnotify.marks:
-            fsnotify.file_event(self.vd.dentry, IN_MODIFY)
+        self._modified(n)
+        return n
+
+    def write_waiting(self, task, data, offset: int | None = None, append: bool = False,
+                      limit: int | None = None):
+        """``write`` through the impl's ``write_waiting`` (a generator, see ``read_waiting``)."""
+        data = self._write_data(data)
+        lock = self.impl.io_lock
+        yield from lock.acquire(task)
+        try:
+            data, pos = self._write_at(data, offset, append, limit)
+            n = yield from self.impl.write_waiting(task, data, pos)
+            if offset is None:
+                self.offset = pos + n
+        finally:
+            lock.release()
+        self._modified(n)
         return n
 
     def lseek(self, off: int, whence: int) -> int:
@@ -294,30 +350,47 @@ class FileDescription:
         return new
 
     # --- directories ------------------------------------------------------------------------
-    def _dir_entries(self):
-        if self._dirents is None or self.offset == 0:
-            dentry = self.vd.dentry
-            inode = dentry.inode
-            if inode is None:
-                raise SyscallError(ENOTDIR)
-            parent = dentry.parent if dentry.parent is not None else dentry
-            if dentry is self.vd.mount.root and self.vd.mount.mountpoint is not None:
-                mp = self.vd.mount.mountpoint
-                parent = mp.parent if mp.parent is not None else mp
-            pino = parent.inode.ino if parent.inode is not None else inode.ino
-            ents = [(b".", inode.ino, DT_DIR), (b"..", pino, DT_DIR)]
-            ents.extend(inode.iterdir())
-            self._dirents = ents
-        return self._dirents
-
-    def getdents64(self, bufsize: int, old: bool = False) -> bytes:
-        """Packed linux_dirent64 records (``old``: linux_dirent) from the directory offset on."""
+    def _directory(self):
+        """The directory inode getdents lists (EBADF for O_PATH, ENOTDIR if not a directory)."""
         if self.flags & O_PATH:
             raise SyscallError(EBADF)
         inode = self.inode
         if inode is None or not inode.is_dir:
             raise SyscallError(ENOTDIR)
-        ents = self._dir_entries()
+        return inode
+
+    def _listing_stale(self) -> bool:
+        return self._dirents is None or self.offset == 0
+
+    def _snapshot(self, inode, entries) -> None:
+        """The listing getdents reads from: "." and "..", then ``entries`` (inode.iterdir's)."""
+        dentry = self.vd.dentry
+        parent = dentry.parent if dentry.parent is not None else dentry
+        if dentry is self.vd.mount.root and self.vd.mount.mountpoint is not None:
+            mp = self.vd.mount.mountpoint
+            parent = mp.parent if mp.parent is not None else mp
+        pino = parent.inode.ino if parent.inode is not None else inode.ino
+        ents = [(b".", inode.ino, DT_DIR), (b"..", pino, DT_DIR)]
+        ents.extend(entries)
+        self._dirents = ents
+
+    def getdents64(self, bufsize: int, old: bool = False) -> bytes:
+        """Packed linux_dirent64 records (``old``: linux_dirent) from the directory offset on."""
+        inode = self._directory()
+        if self._listing_stale():
+            self._snapshot(inode, inode.iterdir())
+        return self._pack_dirents(inode, bufsize, old)
+
+    def getdents_waiting(self, task, bufsize: int, old: bool = False):
+        """``getdents64`` whose listing comes from the inode's ``iterdir_waiting`` (a generator:
+        the Task waits for the Gofer while others run)."""
+        inode = self._directory()
+        if self._listing_stale():
+            self._snapshot(inode, (yield from inode.iterdir_waiting(task)))
+        return self._pack_dirents(inode, bufsize, old)
+
+    def _pack_dirents(self, inode, bufsize, old):
+        ents = self._dirents
         pack = pack_dirent if old else pack_dirent64
         out, used, i = [], 0, self.offset
         while i < len(ents):
@@ -362,6 +435,12 @@ class FileDescription:
         if self.flags & O_PATH:
             raise SyscallError(EBADF)
         self.impl.fsync()
+
+    def fsync_waiting(self, task):
+        """``fsync`` through the impl's ``fsync_waiting`` (a generator, see ``read_waiting``)."""
+        if self.flags & O_PATH:
+            raise SyscallError(EBADF)
+        yield from self.impl.fsync_waiting(task)
 
     def status_flags(self) -> int:
         return self.flags

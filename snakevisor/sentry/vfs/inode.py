@@ -123,6 +123,10 @@ class Inode:
             raise SyscallError(ENOTDIR)
         raise SyscallError(ENOENT)
 
+    # A generator (task) giving iterdir's entries while other Tasks run (a directory whose
+    # listing waits for the Gofer), or None.
+    iterdir_waiting = None
+
     def iterdir(self):
         """(name, ino, dtype) of each entry, without "." and ".."."""
         if not self.is_dir:

@@ -8,6 +8,8 @@ names a host descriptor the loop polls (stdin/stdout, host sockets).
 """
 import itertools
 
+from snakevisor.abi.errno import ERESTARTSYS, SyscallError
+
 
 class HostFdWaitable:
     """Readiness comes from ``poll``/``epoll`` on host descriptor ``fd``."""
@@ -61,3 +63,37 @@ class WaitQueue:
 
     def __len__(self):
         return len(self._waiters) + len(self._exclusive)
+
+
+def wait_killable(task, queue, done):
+    """Wait on ``queue`` until ``done()`` (a generator): a catchable signal does not end the
+    wait (it is handled after, as in Linux's TASK_KILLABLE sleeps); SIGKILL ends the Task."""
+    while not done():
+        try:
+            yield from task.block_on(queue, 1, interruptible=False)
+        except SyscallError as e:
+            if e.errno != ERESTARTSYS:
+                raise
+
+
+class TaskMutex:
+    """A lock a Task may hold across waits (Linux's inode lock around a file's I/O)."""
+
+    __slots__ = ("held", "queue")
+
+    def __init__(self):
+        self.held = False
+        self.queue = None
+
+    def acquire(self, task):
+        """A generator: ``yield from`` it, then ``release`` in a finally."""
+        if self.held:
+            if self.queue is None:
+                self.queue = WaitQueue()
+            yield from wait_killable(task, self.queue, lambda: not self.held)
+        self.held = True
+
+    def release(self):
+        self.held = False
+        if self.queue is not None:
+            self.queue.notify(1)

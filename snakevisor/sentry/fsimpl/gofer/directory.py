@@ -12,7 +12,9 @@ from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, EROFS, EXDEV, SyscallErr
 from snakevisor.abi.fs import (O_RDONLY, O_RDWR, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
                                S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID)
 from snakevisor.p9 import constants as P9
+from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
+from snakevisor.sentry.fsimpl.gofer.wait import in_task
 
 _DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
 
@@ -110,13 +112,20 @@ class GoferDirectory(GoferInode):
         return True
 
     def iterdir(self):
+        return run_steps(self.iterdir_steps())
+
+    def iterdir_waiting(self, task):
+        return in_task(task, self.iterdir_steps())
+
+    def iterdir_steps(self):
+        """The listing: Treaddir steps (p9/client.py) on a fid opened for it."""
         fid = self.fid.walk([])
         try:
             fid.lopen(O_RDONLY)
             entries, offset = [], 0
             count = max(4096, self.fs.client.msize - 64)
             while True:
-                batch = fid.readdir(offset, count)
+                batch = yield from fid.readdir_steps(offset, count)
                 if not batch:
                     break
                 for e in batch:

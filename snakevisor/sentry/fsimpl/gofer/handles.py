@@ -19,6 +19,7 @@ from collections import OrderedDict
 from snakevisor.abi.errno import EIO, ENXIO, SyscallError
 from snakevisor.abi.fs import O_RDONLY, O_RDWR
 from snakevisor.hostio import pread_full, preadv_into, pwrite_full
+from snakevisor.p9.client import run_steps
 
 MAX_OPEN_HANDLES = 2048   # open handles (host descriptors) of all gofer mounts, at most
 IDLE_HANDLES = 128        # closed files whose host descriptors stay open for a reopen
@@ -107,15 +108,24 @@ class Handle:
         fd = self.host_fd()
         if fd is not None:
             return host_call(pread_full, fd, n, offset)
+        return run_steps(self.pread_steps(n, offset))
+
+    def pread_steps(self, n, offset):
+        """Read ``n`` bytes at ``offset`` (fewer at the end of the file): a generator of 9P steps
+        (p9/client.py), none on a donated descriptor."""
         out = []
         while n > 0:
-            chunk = self.fid.read(offset, n)
+            fd = self.host_fd()   # (each time: the handle may have been evicted meanwhile)
+            if fd is not None:
+                out.append(host_call(pread_full, fd, n, offset))
+                break
+            chunk = yield from self.fid.read_steps(offset, n)
             if not chunk:
                 break
             out.append(chunk)
             offset += len(chunk)
             n -= len(chunk)
-        return b"".join(out)
+        return out[0] if len(out) == 1 else b"".join(out)
 
     def pread_into(self, view, offset):
         """Fill ``view`` from ``offset`` (what lies past the end of the file is left alone);
@@ -146,18 +156,25 @@ class Handle:
             host_call(preadv_into, fd, view[data - offset:hole - offset], data)
             pos = hole
 
-    def pwrite(self, data, offset):
+    def pwrite_steps(self, data, offset):
+        """Write ``data`` at ``offset``: a generator of 9P steps, none on a donated descriptor."""
         fd = self.host_fd()
         if fd is None:
-            return self.fid.write(offset, data)
+            return (yield from self.fid.write_steps(offset, data))
         return host_call(pwrite_full, fd, data, offset)
 
-    def fsync(self):
+    def pwrite(self, data, offset):
         fd = self.host_fd()
         if fd is not None:
-            host_call(os.fsync, fd)
+            return host_call(pwrite_full, fd, data, offset)
+        return run_steps(self.pwrite_steps(data, offset))
+
+    def fsync_steps(self):
+        fd = self.host_fd()
+        if fd is None:
+            yield from self.fid.fsync_steps()
         else:
-            self.fid.fsync()
+            host_call(os.fsync, fd)
 
     def close_host(self):
         """Release the descriptor or the opened fid (the inode's own fid stays its own)."""
@@ -216,6 +233,11 @@ class HostFile:
         """The writer's host descriptor, or None (no writer, or 9P I/O)."""
         return self.writer.host_fd() if self.writer is not None else None
 
+    def donated(self):
+        """Is the file's I/O on a donated descriptor now (no wait for the Gofer)?"""
+        h = self.writer or self.reader
+        return h is not None and h.fd is not None
+
     def fstat(self):
         """os.fstat of the descriptor held now (none is reopened for it), or None."""
         h = self.writer or self.reader
@@ -223,10 +245,10 @@ class HostFile:
             return host_call(os.fstat, h.fd)
         return None
 
-    def fsync(self):
+    def fsync_steps(self):
         h = self.writer or self.reader
         if h is not None:
-            h.fsync()
+            yield from h.fsync_steps()
 
     def close(self):
         for h in (self.reader, self.writer):

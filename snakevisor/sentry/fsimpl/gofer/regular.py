@@ -2,9 +2,10 @@
 
 The Gofer may donate a host descriptor at open (the snakevisor extension): reads
 and writes are then a plain ``pread``/``pwrite`` on it, with no 9P round trip;
-without donation they go over Tread/Twrite on an opened fid. Either is a Handle
-(handles.py) in the file's ``HostFile``; mappings are its ``FileMapping``
-(mapping.py).
+without donation they go over Tread/Twrite on an opened fid, and read(2),
+write(2) and fsync(2) wait for the replies while other Tasks run
+(``read_waiting``...). Either is a Handle (handles.py) in the file's
+``HostFile``; mappings are its ``FileMapping`` (mapping.py).
 """
 import os
 import time
@@ -14,10 +15,13 @@ from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC
                                O_RDONLY, O_TRUNC)
 from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
+from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer.handles import HostFile, host_call
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
 from snakevisor.sentry.fsimpl.gofer.mapping import FileMapping
+from snakevisor.sentry.fsimpl.gofer.wait import in_task
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
+from snakevisor.sentry.vfs.waiter import TaskMutex
 
 
 
@@ -27,6 +31,7 @@ class GoferRegularFile(GoferInode):
         self.host = HostFile(self)        # the open host files: reader and writer
         self.mapping = FileMapping(self)  # the page cache, for mappings
         self.opens = 0                    # open file descriptions (GoferFileImpl)
+        self.io_lock = TaskMutex()        # reads and writes that wait for the Gofer, one at a time
         super().__init__(fs, fid, attr)
 
     def _set_size(self, size):
@@ -87,19 +92,36 @@ class GoferRegularFile(GoferInode):
         self.fs.idle.rest(self)
 
     # -- data --------------------------------------------------------------------------
-    def read_data(self, offset, n):
+    # On a donated descriptor I/O is a host call (read_data, write_data). Over 9P it is steps
+    # (p9/client.py) that a Task runs through wait.py's in_task, waiting for the Gofer while
+    # others run (read_steps, write_steps).
+    def _clip_read(self, offset, n):
+        """(the count to read from the host, or the data itself when it is not read there)."""
         dirty = self.mapping.dirty
         if self.fs.readonly or dirty:
             n = min(n, max(self.size - offset, 0))
         if n <= 0:
-            return b""
+            return 0, b""
         if dirty:
             # The application may have written through a shared mapping: the cache is newest.
-            return self.mapping.cache.read(offset, n)
-        return self.host.for_reading().pread(n, offset)
+            return n, self.mapping.cache.read(offset, n)
+        return n, None
+
+    def read_data(self, offset, n):
+        n, data = self._clip_read(offset, n)
+        return self.host.for_reading().pread(n, offset) if data is None else data
+
+    def read_steps(self, offset, n):
+        n, data = self._clip_read(offset, n)
+        return (yield from self.host.for_reading().pread_steps(n, offset)) if data is None else data
 
     def write_data(self, offset, data):
-        n = self.host.for_writing().pwrite(data, offset)
+        return self._wrote(offset, data, self.host.for_writing().pwrite(data, offset))
+
+    def write_steps(self, offset, data):
+        return self._wrote(offset, data, (yield from self.host.for_writing().pwrite_steps(data, offset)))
+
+    def _wrote(self, offset, data, n):
         if self.mapping.cache is not None:
             self.mapping.update(offset, memoryview(data)[:n])
         if offset + n > self.size:
@@ -132,9 +154,9 @@ class GoferRegularFile(GoferInode):
             self.size = offset + length
         self.touch_mtime()
 
-    def fsync(self):
+    def fsync_steps(self):
         self.mapping.sync()
-        self.host.fsync()
+        yield from self.host.fsync_steps()
 
     def mappable(self):
         self.host.ensure_reader()
@@ -160,6 +182,36 @@ class GoferFileImpl(FileDescriptionImpl):
     def write(self, task, data, offset):
         return self.inode.write_data(offset, data)
 
+    # read(2), write(2) and fsync(2) wait for the Gofer through these, unless the file's
+    # descriptor was donated (then the plain methods are host calls that cost no wait).
+    def _unless_donated(self, method):
+        return None if self.inode.host.donated() else method
+
+    @property
+    def read_waiting(self):
+        return self._unless_donated(self._read_waiting)
+
+    @property
+    def write_waiting(self):
+        return self._unless_donated(self._write_waiting)
+
+    @property
+    def fsync_waiting(self):
+        return self._unless_donated(self._fsync_waiting)
+
+    def _read_waiting(self, task, n, offset):
+        return in_task(task, self.inode.read_steps(offset, n))
+
+    def _write_waiting(self, task, data, offset):
+        return in_task(task, self.inode.write_steps(offset, data))
+
+    def _fsync_waiting(self, task):
+        return in_task(task, self.inode.fsync_steps())
+
+    @property
+    def io_lock(self):
+        return self.inode.io_lock
+
     def end_offset(self):
         inode = self.inode
         if not inode.fs.exclusive:
@@ -176,7 +228,7 @@ class GoferFileImpl(FileDescriptionImpl):
         self.inode.setattr(size=size)
 
     def fsync(self):
-        self.inode.fsync()
+        run_steps(self.inode.fsync_steps())
 
     def release(self):
         try:
