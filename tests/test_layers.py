@@ -116,3 +116,32 @@ def test_module_imports_alone(module):
     """These failed with a circular ImportError unless the syscalls package came first."""
     r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def _long_functions(source, limit=MAX_FUNCTION_LINES):
+    """(name, first line, length) of each function in ``source`` longer than ``limit`` lines."""
+    return [(n.name, n.lineno, n.end_lineno - n.lineno + 1) for n in ast.walk(ast.parse(source))
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > limit]
+
+
+def test_long_function_check_can_fail():
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    assert _long_functions("def f():\n" + body) == [("f", 1, MAX_FUNCTION_LINES + 1)]
+    assert _long_functions("def g():\n" + body[:-len("    x59 = 59\n")]) == []
+
+
+def test_no_function_over_60_lines():
+    """The house in order: no function in snakevisor/, tests/ or bench/ over 60 lines (split it:
+    the declarative tables are data at module level, not functions)."""
+    found = []
+    for top in ("snakevisor", "tests", "bench"):
+        for d, _, files in os.walk(os.path.join(REPO, top)):
+            for f in files:
+                if f.endswith(".py"):
+                    path = os.path.join(d, f)
+                    with open(path) as src:
+                        found += [(os.path.relpath(path, REPO), *long) for long in _long_functions(src.read())]
+    assert not found, f"functions over {MAX_FUNCTION_LINES} lines: {found}"
