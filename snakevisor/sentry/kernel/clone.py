@@ -39,6 +39,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
     child.sigmask = task.sigmask
     child.name = task.name
+    child.seccomp = task.seccomp   # filters are inherited (and shared: a stack never changes)
     if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:
         child.altstack = task.altstack
     _set_child_registers(task, ctx, flags, stack, tls)
