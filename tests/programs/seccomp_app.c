@@ -608,10 +608,9 @@ static void section_random(void) {
     say("\nrefused %d, installed %d\n", refused, installed);
 }
 
-static void fill_stack(int len) {
-    static struct sock_filter f[BPF_MAXINSNS];
-    for (int i = 0; i < len - 1; i++) f[i] = (struct sock_filter)LD(NR_OFF);
-    f[len - 1] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+/* Install F until Linux says no: how many fit tells how it counts (the length of its eBPF
+ * translation of each filter, plus 4). */
+static void fill_stack(struct sock_filter *f, int len) {
     nnp();
     int n = 0;
     long r;
@@ -620,12 +619,44 @@ static void fill_stack(int len) {
     say("the syscalls still run: getppid %d\n", getppid() > 0);
 }
 
-static void stack_4096(void) { fill_stack(BPF_MAXINSNS); }
-static void stack_1(void) { fill_stack(1); }
+static void stack_4096(void) {
+    static struct sock_filter f[BPF_MAXINSNS];
+    for (int i = 0; i < BPF_MAXINSNS - 1; i++) f[i] = (struct sock_filter)LD(NR_OFF);
+    f[BPF_MAXINSNS - 1] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+    fill_stack(f, BPF_MAXINSNS);
+}
+
+static void stack_1(void) {
+    struct sock_filter f[] = {RET(SECCOMP_RET_ALLOW)};
+    fill_stack(f, 1);
+}
+
+static void stack_jumps(void) {   /* every shape of jump Linux translates differently */
+    struct sock_filter f[] = {
+        LD(NR_OFF), BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 1, 1, 1), RET(SECCOMP_RET_ERRNO | 1),
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 0x80000000, 0, 1), RET(SECCOMP_RET_ERRNO | 2),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_X, 0, 1, 0), BPF_STMT(BPF_LDX | BPF_IMM, 3),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 5, 1, 1), BPF_STMT(BPF_ALU | BPF_DIV | BPF_X, 0),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_X, 0, 0, 1), BPF_STMT(BPF_JMP | BPF_JA, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffff, 1, 1), BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        BPF_STMT(BPF_LD | BPF_IMM, SECCOMP_RET_ALLOW), BPF_STMT(BPF_RET | BPF_A, 0),
+    };
+    fill_stack(f, N(f));
+}
+
+static void stack_deny(void) {
+    nnp();
+    int n = 0;
+    long r;
+    while ((r = deny(SYS_getppid, SECCOMP_RET_ERRNO | 1)) == 0) n++;
+    say("deny filters: %d installed, then %s\n", n, err(r));
+}
 
 static void section_stack(void) {
     in_child("stack of 4096-instruction filters", stack_4096);
     in_child("stack of 1-instruction filters", stack_1);
+    in_child("stack of filters with jumps", stack_jumps);
+    in_child("stack of deny filters", stack_deny);
 }
 
 int main(int argc, char **argv) {
