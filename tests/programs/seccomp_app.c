@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -547,6 +548,37 @@ static void section_status(void) {
     waitpid(pid, NULL, 0);
 }
 
+/* -- restarts: a restarted syscall is filtered again (by a filter the handler installed) --------- */
+static volatile int handler_installed;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    handler_installed = deny(SYS_read, SECCOMP_RET_ERRNO | EPERM) == 0;
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void section_restart(void) {
+    nnp();
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    int p[2];
+    pipe(p);
+    struct itimerval it = {{0, 0}, {0, 20000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    char c;
+    long r = read(p[0], &c, 1);           /* blocks; SIGALRM's handler adds a filter; read restarts */
+    say("restarted read: %s (handler installed %d)\n", err(r), handler_installed);
+    /* The handler's rt_sigreturn is filtered too, and allowed: a TRAP handler returns once. */
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    deny(SYS_rt_sigreturn, SECCOMP_RET_LOG);
+    raise(SIGUSR1);
+    say("rt_sigreturn under a LOG filter returned\n");
+}
+
 /* -- hostile: random programs, and a stack as large as Linux allows ------------------------------- */
 static unsigned next_rand(unsigned *s) { *s = *s * 1103515245 + 12345; return *s >> 8; }
 
@@ -674,6 +706,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "nnp")) section_nnp();
     else if (!strcmp(s, "status")) section_status();
     else if (!strcmp(s, "random")) section_random();
+    else if (!strcmp(s, "restart")) section_restart();
     else if (!strcmp(s, "stack")) section_stack();
     else { fprintf(stderr, "unknown section %s\n", s); return 2; }
     return 0;
