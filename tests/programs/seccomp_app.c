@@ -87,6 +87,13 @@ static void in_child(const char *what, void (*fn)(void)) {
     describe_status(what, status);
 }
 
+static void handle(int sig, void (*fn)(), int flags) {
+    struct sigaction sa = {0};
+    sa.sa_handler = (void (*)(int))fn;
+    sa.sa_flags = flags;
+    sigaction(sig, &sa, NULL);
+}
+
 static void status_lines(const char *who, const char *path) {
     char line[256];
     FILE *f = fopen(path, "r");
@@ -160,10 +167,7 @@ static void trap_default(void) {
 
 static void section_trap(void) {
     nnp();
-    struct sigaction sa = {0};
-    sa.sa_sigaction = on_sigsys;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGSYS, &sa, NULL);
+    handle(SIGSYS, (void (*)())on_sigsys, SA_SIGINFO);
     say("install: %ld\n", deny(SYS_getppid, SECCOMP_RET_TRAP | 0x42));
     long r = ppid_call();
     say("getppid returned %ld (nr %d)\n", r, SYS_getppid);
@@ -560,10 +564,7 @@ static void on_usr1(int sig) { (void)sig; }
 
 static void section_restart(void) {
     nnp();
-    struct sigaction sa = {0};
-    sa.sa_handler = on_alarm;
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGALRM, &sa, NULL);
+    handle(SIGALRM, on_alarm, SA_RESTART);
     int p[2];
     pipe(p);
     struct itimerval it = {{0, 0}, {0, 20000}};
@@ -572,8 +573,7 @@ static void section_restart(void) {
     long r = read(p[0], &c, 1);           /* blocks; SIGALRM's handler adds a filter; read restarts */
     say("restarted read: %s (handler installed %d)\n", err(r), handler_installed);
     /* The handler's rt_sigreturn is filtered too, and allowed: a TRAP handler returns once. */
-    sa.sa_handler = on_usr1;
-    sigaction(SIGUSR1, &sa, NULL);
+    handle(SIGUSR1, on_usr1, 0);
     deny(SYS_rt_sigreturn, SECCOMP_RET_LOG);
     raise(SIGUSR1);
     say("rt_sigreturn under a LOG filter returned\n");
@@ -691,23 +691,20 @@ static void section_stack(void) {
     in_child("stack of deny filters", stack_deny);
 }
 
+static void exec_helper(void) { try_open("exec'd image"); }
+
+static const struct { const char *name; void (*fn)(void); } SECTIONS[] = {
+    {"exec_helper", exec_helper}, {"errno", section_errno}, {"trap", section_trap}, {"kill", section_kill},
+    {"strict", section_strict}, {"tsync", section_tsync}, {"precedence", section_precedence},
+    {"invalid", section_invalid}, {"nnp", section_nnp}, {"status", section_status}, {"random", section_random},
+    {"restart", section_restart}, {"stack", section_stack},
+};
+
 int main(int argc, char **argv) {
     self = argv[0];
     setvbuf(stdout, NULL, _IONBF, 0);
-    const char *s = argc > 1 ? argv[1] : "";
-    if (!strcmp(s, "exec_helper")) try_open("exec'd image");
-    else if (!strcmp(s, "errno")) section_errno();
-    else if (!strcmp(s, "trap")) section_trap();
-    else if (!strcmp(s, "kill")) section_kill();
-    else if (!strcmp(s, "strict")) section_strict();
-    else if (!strcmp(s, "tsync")) section_tsync();
-    else if (!strcmp(s, "precedence")) section_precedence();
-    else if (!strcmp(s, "invalid")) section_invalid();
-    else if (!strcmp(s, "nnp")) section_nnp();
-    else if (!strcmp(s, "status")) section_status();
-    else if (!strcmp(s, "random")) section_random();
-    else if (!strcmp(s, "restart")) section_restart();
-    else if (!strcmp(s, "stack")) section_stack();
-    else { fprintf(stderr, "unknown section %s\n", s); return 2; }
-    return 0;
+    for (unsigned i = 0; argc > 1 && i < N(SECTIONS); i++)
+        if (!strcmp(argv[1], SECTIONS[i].name)) { SECTIONS[i].fn(); return 0; }
+    fprintf(stderr, "unknown section %s\n", argc > 1 ? argv[1] : "(none)");
+    return 2;
 }
