@@ -19,7 +19,7 @@ def _binary():
 
 
 @pytest.mark.parametrize("section", ["errno", "trap", "kill", "strict", "tsync", "precedence", "invalid",
-                                     "nnp", "status", "stack", "restart"])
+                                     "nnp", "status", "stack", "restart", "notify"])
 def test_seccomp(section):
     compare([_binary(), section], native_status=0)
 

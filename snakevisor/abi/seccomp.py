@@ -36,9 +36,24 @@ SYS_SECCOMP = 1                     # si_code of the SIGSYS a SECCOMP_RET_TRAP r
 AUDIT_ARCH_X86_64 = 0xC000003E
 # The syscalls strict mode allows (x86_64: read, write, exit, rt_sigreturn)
 STRICT_MODE_SYSCALLS = frozenset((0, 1, 60, 15))
-# struct seccomp_notif_sizes: seccomp_notif, seccomp_notif_resp, seccomp_data
+# User notification: struct seccomp_notif_sizes (seccomp_notif, seccomp_notif_resp, seccomp_data);
+# struct seccomp_notif (id, pid, flags, data); struct seccomp_notif_resp (id, val, error, flags);
+# struct seccomp_notif_addfd (id, flags, srcfd, newfd, newfd_flags); the listener's ioctls
 SECCOMP_NOTIF_SIZES = struct.Struct("<HHH")
-SECCOMP_NOTIF_SIZE, SECCOMP_NOTIF_RESP_SIZE = 80, 24
+SECCOMP_NOTIF = struct.Struct("<QII64s")
+SECCOMP_NOTIF_RESP = struct.Struct("<QqiI")
+SECCOMP_NOTIF_ADDFD = struct.Struct("<QIIII")
+SECCOMP_NOTIF_SIZE, SECCOMP_NOTIF_RESP_SIZE = SECCOMP_NOTIF.size, SECCOMP_NOTIF_RESP.size
+SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1
+SECCOMP_ADDFD_FLAG_SETFD, SECCOMP_ADDFD_FLAG_SEND = 1, 2
+SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1
+SECCOMP_IOCTL_NOTIF_RECV = 0xC0502100        # _IOWR('!', 0, struct seccomp_notif)
+SECCOMP_IOCTL_NOTIF_SEND = 0xC0182101        # _IOWR('!', 1, struct seccomp_notif_resp)
+SECCOMP_IOCTL_NOTIF_ID_VALID = 0x40082102    # _IOW('!', 2, __u64)
+SECCOMP_IOCTL_NOTIF_ID_VALID_WRONG_DIR = 0x80082102   # its first, wrong, definition: still accepted
+SECCOMP_IOCTL_NOTIF_SET_FLAGS = 0x40082104   # _IOW('!', 4, __u64)
+SECCOMP_IOCTL_NOTIF_ADDFD_NR = 0x2103         # _IOW('!', 3, ...) with the struct's size left out:
+                                              # the size may grow (an extensible-argument ioctl)
 
 
 class SockFprog(ctypes.Structure):   # struct sock_fprog: a filter program for the kernel

@@ -13,9 +13,9 @@ TSYNC share it and execve keeps it.
   (newer) filter on a tie. An unknown action kills the process, as Linux's default case.
 - As Linux's seccomp cache, a syscall number for which every filter allows whatever its
   arguments (the program reads only nr and arch on the way to ALLOW) is remembered per stack.
-- USER_NOTIF listeners (SECCOMP_FILTER_FLAG_NEW_LISTENER) are not implemented: the flag is
-  refused with EINVAL, as a kernel that does not know it; a USER_NOTIF action with no listener
-  fails the syscall with ENOSYS, as on Linux.
+- USER_NOTIF: the syscall waits for the filter's listener (kernel/seccomp_notify.py) to answer;
+  with no listener (or a closed one) it fails with ENOSYS, as on Linux.
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is refused (EINVAL, as before Linux 5.19).
 - TRACE: with no tracer asking for PTRACE_EVENT_SECCOMP the syscall fails with ENOSYS
   (``tracer_wants_seccomp_event`` is the hook ptrace will fill in).
 - LOG runs the syscall; the audit log line Linux writes is not emulated.
@@ -26,10 +26,11 @@ from dataclasses import replace
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import (EACCES, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, ERESTART_RESTARTBLOCK,
+from snakevisor.abi.errno import (EACCES, EBUSY, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, ERESTART_RESTARTBLOCK,
                                   ERESTARTSYS, ESRCH, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel import bpf
+from snakevisor.sentry.kernel.seccomp_notify import Notifier
 from snakevisor.sentry.kernel.syscall_table import SyscallEntry
 
 _MASK32 = 0xFFFFFFFF
@@ -51,12 +52,13 @@ STRICT = _Strict()
 class Filter:
     """One installed program and, through ``prev``, the stack installed before it (never changed)."""
     mode = SC.SECCOMP_MODE_FILTER
-    __slots__ = ("prog", "prev", "log", "count", "path_insns", "allowed", "__weakref__")
+    __slots__ = ("prog", "prev", "log", "notifier", "count", "path_insns", "allowed", "__weakref__")
 
-    def __init__(self, prog, prev, log):
+    def __init__(self, prog, prev, log, notifier=None):
         self.prog = prog
         self.prev = prev
         self.log = log
+        self.notifier = notifier     # a seccomp_notify.Notifier when installed with a listener
         self.count = 1 + (prev.count if prev else 0)
         # Linux's MAX_INSNS_PER_PATH accounting: each filter counts 4 instructions more
         self.path_insns = bpf.linux_length(prog) + SC.FILTER_PENALTY_INSNS + (prev.path_insns if prev else 0)
@@ -88,20 +90,20 @@ def set_mode_strict(task):
     return 0
 
 
-def set_mode_filter(task, flags, fprog_addr):
-    """SECCOMP_SET_MODE_FILTER: 0, the fd of a listener (not implemented), or with TSYNC the tid of
-    a thread that cannot take the filter."""
-    if flags & ~SC.SECCOMP_FILTER_FLAG_MASK:
+def set_mode_filter(task, flags, fprog_addr, open_listener=None):
+    """SECCOMP_SET_MODE_FILTER: 0; with NEW_LISTENER the descriptor ``open_listener(notifier)``
+    installs for the caller; with TSYNC the tid of a thread that cannot take the filter."""
+    if flags & ~SC.SECCOMP_FILTER_FLAG_MASK or flags & SC.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV:
         raise SyscallError(EINVAL)
-    tsync = flags & SC.SECCOMP_FILTER_FLAG_TSYNC
-    if tsync and flags & SC.SECCOMP_FILTER_FLAG_NEW_LISTENER and not flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH:
-        raise SyscallError(EINVAL)
-    if flags & (SC.SECCOMP_FILTER_FLAG_NEW_LISTENER | SC.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV):
-        raise SyscallError(EINVAL)     # no user notification here: refused before anything is read
+    tsync, listener = flags & SC.SECCOMP_FILTER_FLAG_TSYNC, flags & SC.SECCOMP_FILTER_FLAG_NEW_LISTENER
+    if tsync and listener and not flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH:
+        raise SyscallError(EINVAL)     # a tid and a descriptor could not be told apart
     prog = _copy_in_program(task, fprog_addr)
     state = task.seccomp
     if state is STRICT:
         raise SyscallError(EINVAL)
+    if listener and state is not None and any(f.notifier and not f.notifier.detached for f in state.stack()):
+        raise SyscallError(EBUSY)      # one live listener per stack
     if bpf.linux_length(prog) + (state.path_insns if state else 0) > SC.MAX_INSNS_PER_PATH:
         raise SyscallError(ENOMEM)
     if tsync:
@@ -110,14 +112,46 @@ def set_mode_filter(task, flags, fprog_addr):
             if flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH:
                 raise SyscallError(ESRCH)
             return failed.tid
-    new = Filter(prog, state, bool(flags & SC.SECCOMP_FILTER_FLAG_LOG))
+    new = Filter(prog, state, bool(flags & SC.SECCOMP_FILTER_FLAG_LOG), Notifier() if listener else None)
     _charge(task.kernel, new)
-    task.seccomp = new
+    ret = open_listener(new.notifier) if listener else 0
+    _switch(task, new)
     if tsync:
         for t in _other_threads(task):
-            t.seccomp = new
+            _switch(t, new)
             t.creds.no_new_privs |= task.creds.no_new_privs
-    return 0
+    return ret
+
+
+def _switch(task, new):
+    """``task`` takes the stack ``new``, which its own stack is part of: the listeners of the
+    filters it did not have count one user more."""
+    old = task.seccomp
+    for f in new.stack():
+        if f is old:
+            break
+        if f.notifier is not None:
+            f.notifier.hold(1)
+    task.seccomp = new
+
+
+def inherit(parent, child):
+    """fork/clone: the child shares the parent's mode and filters."""
+    child.seccomp = parent.seccomp
+    if parent.seccomp is not None and parent.seccomp is not STRICT:
+        _hold_all(parent.seccomp, 1)
+
+
+def release(task):
+    """``task`` is gone: its filters' listeners count one user less (hanging up at none)."""
+    if task.seccomp is not None and task.seccomp is not STRICT:
+        _hold_all(task.seccomp, -1)
+
+
+def _hold_all(state, delta):
+    for f in state.stack():
+        if f.notifier is not None:
+            f.notifier.hold(delta)
 
 
 def _copy_in_program(task, addr):
@@ -179,11 +213,15 @@ def syscall_entry(task, regs, entry):
         return entry
     words = SC.SECCOMP_DATA_WORDS.unpack(SC.SECCOMP_DATA.pack(
         nr, SC.AUDIT_ARCH_X86_64, regs.rip, regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9))
-    ret = SC.SECCOMP_RET_ALLOW
+    ret, match = SC.SECCOMP_RET_ALLOW, None
     for f in state.stack():
         r = bpf.run(f.prog, words)
         if _signed(r & SC.SECCOMP_RET_ACTION_FULL) < _signed(ret & SC.SECCOMP_RET_ACTION_FULL):
-            ret = r
+            ret, match = r, f
+    if ret & SC.SECCOMP_RET_ACTION_FULL == SC.SECCOMP_RET_USER_NOTIF:
+        notifier = match.notifier
+        if notifier is not None and not notifier.detached:
+            return _verdict(entry, nr, _notify(notifier, entry, SC.SECCOMP_DATA_WORDS.pack(*words)))
     return _act(task, regs, entry, nr, ret)
 
 
@@ -240,7 +278,7 @@ def _act(task, regs, entry, nr, ret):
     if action == SC.SECCOMP_RET_TRACE and not tracer_wants_seccomp_event(task):
         return _verdict(entry, nr, _fail_with(ENOSYS))
     if action == SC.SECCOMP_RET_USER_NOTIF:
-        return _verdict(entry, nr, _fail_with(ENOSYS))   # no listener can exist (see the docstring)
+        return _verdict(entry, nr, _fail_with(ENOSYS))   # its filter has no (open) listener
     return _verdict(entry, nr, _kill(nr, data, thread_only=action == SC.SECCOMP_RET_KILL_THREAD))
 
 
@@ -259,16 +297,33 @@ def _verdict(entry, nr, handler):
 
 
 def _fail_with(err):
-    if ERESTARTSYS <= err <= ERESTART_RESTARTBLOCK:
-        # A kernel-internal restart code as the filter's data: the application sees it as is
-        # (the unsigned form keeps the dispatcher from taking it for a restart request).
-        return lambda task, *args: -err & _MASK64
-    if err == 0:
-        return lambda task, *args: 0
+    if err == 0 or ERESTARTSYS <= err <= ERESTART_RESTARTBLOCK:
+        return lambda task, *args: _as_is(-err)
 
     def fail(task, *args):
         raise SyscallError(err)
     return fail
+
+
+def _as_is(value):
+    """A result the application sees unchanged: a kernel-internal restart code given by a filter
+    or a supervisor is returned in its unsigned form, which the dispatcher does not take for a
+    request to restart."""
+    return value & _MASK64 if -ERESTART_RESTARTBLOCK <= value <= -ERESTARTSYS else value
+
+
+def _notify(notifier, entry, data):
+    """USER_NOTIF: wait for the supervisor's answer; CONTINUE runs the syscall after all."""
+    def wait_for_supervisor(task, *args):
+        n = yield from notifier.wait_reply(task, data)
+        if not n.flags & SC.SECCOMP_USER_NOTIF_FLAG_CONTINUE:
+            return _as_is(n.error or n.val)
+        if entry is None or entry.handler is None:
+            raise SyscallError(ENOSYS)
+        if entry.blocking:
+            return (yield from entry.handler(task, *args))
+        return entry.handler(task, *args)
+    return wait_for_supervisor
 
 
 def _trap(regs, nr, data):

@@ -2,6 +2,7 @@
 kernel/seccomp.py keeps and runs at every syscall entry (never on the host)."""
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi.errno import EINVAL, SyscallError
+from snakevisor.sentry.fsimpl.seccomp_notify import new_listener
 from snakevisor.sentry.kernel import seccomp as K
 
 
@@ -12,12 +13,22 @@ def seccomp(t, op, flags, uargs):
             raise SyscallError(EINVAL)
         return K.set_mode_strict(t)
     if op == SC.SECCOMP_SET_MODE_FILTER:
-        return K.set_mode_filter(t, flags, uargs)
+        return K.set_mode_filter(t, flags, uargs, lambda notifier: _install_listener(t, notifier))
     if op == SC.SECCOMP_GET_ACTION_AVAIL and not flags:
         return K.get_action_avail(t, uargs)
     if op == SC.SECCOMP_GET_NOTIF_SIZES and not flags:
         return K.get_notif_sizes(t, uargs)
     raise SyscallError(EINVAL)
+
+
+def _install_listener(t, notifier):
+    """NEW_LISTENER: the listener's descriptor in the caller's table (close-on-exec, as Linux's)."""
+    f = new_listener(notifier)
+    try:
+        return t.fdtable.install(f, cloexec=True)
+    except SyscallError:
+        f.dec_ref()
+        raise
 
 
 def prctl_set_seccomp(t, mode, filter_addr):
