@@ -5,7 +5,8 @@
 
 static volatile int listener = -1, listener2 = -1;
 static volatile pid_t target_tid;
-static long results[8];
+static long results[9];
+static volatile int usr1_count;
 static int to_main[2], to_target[2];
 
 static long notify_filter(unsigned flags) {
@@ -40,8 +41,9 @@ static void *notify_target(void *arg) {
     results[5] = result_of(notify_filter(SECCOMP_FILTER_FLAG_NEW_LISTENER));   /* a second listener */
     results[6] = result_of(syscall(SYS_getppid));          /* the listener closes while we wait */
     results[7] = result_of(syscall(SYS_getppid));          /* no listener any more */
-    listener2 = notify_filter(SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    listener2 = notify_filter(SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
     write(to_main[1], "2", 1);
+    results[8] = result_of(syscall(SYS_getppid));          /* killable wait: SIGUSR1 does not end it */
     return NULL;
 }
 
@@ -64,7 +66,7 @@ static short poll_now(int fd, short events, int timeout) {
     return poll(&p, 1, timeout) < 0 ? -1 : p.revents;
 }
 
-static void on_usr1_restart(int sig) { (void)sig; }
+static void on_usr1_restart(int sig) { (void)sig; usr1_count++; }
 
 static void notify_bad_calls(void) {
     struct seccomp_notif_resp resp = {12345, 0, 0, 0};
@@ -131,11 +133,18 @@ static void section_notify(void) {
     receive();
     close(listener);
     read(to_main[0], &c, 1);
-    say("second listener after the first closed: %s\n", listener2 >= 0 ? "a descriptor" : err(listener2));
+    say("second listener (WAIT_KILLABLE_RECV) after the first closed: %s\n",
+        listener2 >= 0 ? "a descriptor" : err(listener2));
+    listener = listener2;
+    say("RECV: %s\n", err(receive()));
+    int before = usr1_count;
+    syscall(SYS_tgkill, getpid(), target_tid, SIGUSR1);
+    say("SEND 11 after a signal to the received one: %s\n", err(respond(11, 0, 0)));
     pthread_join(t, NULL);
+    say("its handler ran after: %d\n", usr1_count - before);
     say("poll after the target thread exited: %d\n", poll_now(listener2, 0, -1));
     results[2] = results[2] == getppid();
-    for (int i = 0; i < 8; i++) say("target result %d: %ld\n", i, results[i]);
+    for (int i = 0; i < 9; i++) say("target result %d: %ld\n", i, results[i]);
 }
 
 int main(void) {

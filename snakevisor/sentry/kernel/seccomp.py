@@ -15,7 +15,8 @@ TSYNC share it and execve keeps it.
   arguments (the program reads only nr and arch on the way to ALLOW) is remembered per stack.
 - USER_NOTIF: the syscall waits for the filter's listener (kernel/seccomp_notify.py) to answer;
   with no listener (or a closed one) it fails with ENOSYS, as on Linux.
-  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is refused (EINVAL, as before Linux 5.19).
+  With SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, only a fatal signal ends the wait once the
+  supervisor has received the notification.
 - TRACE: with no tracer asking for PTRACE_EVENT_SECCOMP the syscall fails with ENOSYS
   (``tracer_wants_seccomp_event`` is the hook ptrace will fill in).
 - LOG runs the syscall; the audit log line Linux writes is not emulated.
@@ -93,11 +94,12 @@ def set_mode_strict(task):
 def set_mode_filter(task, flags, fprog_addr, open_listener=None):
     """SECCOMP_SET_MODE_FILTER: 0; with NEW_LISTENER the descriptor ``open_listener(notifier)``
     installs for the caller; with TSYNC the tid of a thread that cannot take the filter."""
-    if flags & ~SC.SECCOMP_FILTER_FLAG_MASK or flags & SC.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV:
+    if flags & ~SC.SECCOMP_FILTER_FLAG_MASK:
         raise SyscallError(EINVAL)
     tsync, listener = flags & SC.SECCOMP_FILTER_FLAG_TSYNC, flags & SC.SECCOMP_FILTER_FLAG_NEW_LISTENER
-    if tsync and listener and not flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH:
-        raise SyscallError(EINVAL)     # a tid and a descriptor could not be told apart
+    killable = flags & SC.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+    if tsync and listener and not flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH or killable and not listener:
+        raise SyscallError(EINVAL)     # (a tid and a descriptor could not be told apart)
     prog = _copy_in_program(task, fprog_addr)
     state = task.seccomp
     if state is STRICT:
@@ -112,7 +114,7 @@ def set_mode_filter(task, flags, fprog_addr, open_listener=None):
             if flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH:
                 raise SyscallError(ESRCH)
             return failed.tid
-    new = Filter(prog, state, bool(flags & SC.SECCOMP_FILTER_FLAG_LOG), Notifier() if listener else None)
+    new = Filter(prog, state, bool(flags & SC.SECCOMP_FILTER_FLAG_LOG), Notifier(bool(killable)) if listener else None)
     _charge(task.kernel, new)
     ret = open_listener(new.notifier) if listener else 0
     _switch(task, new)

@@ -5,7 +5,7 @@ A syscall whose filters answer SECCOMP_RET_USER_NOTIF (from a filter with a list
 receives it (NOTIF_RECV), then answers it (NOTIF_SEND: a value or an error, or CONTINUE: run
 the syscall) or installs a descriptor in the waiting task (NOTIF_ADDFD). As Linux's
 kernel/seccomp.c: a signal ends the wait with ERESTARTSYS (the syscall restarts and is filtered
-again); closing the listener answers every pending notification with ENOSYS, as later ones;
+again; with WAIT_KILLABLE_RECV, only until the supervisor has received it); closing the listener answers every pending notification with ENOSYS, as later ones;
 the listener polls readable while a notification waits to be received, writable while one
 waits for its answer, and hangs up when no task uses the filter any more (here: when the last
 one exits; Linux waits for a zombie to be reaped).
@@ -13,7 +13,7 @@ one exits; Linux waits for a zombie to be reaped).
 import random
 
 from snakevisor.abi import seccomp as SC
-from snakevisor.abi.errno import E2BIG, EBADF, EINPROGRESS, EINVAL, ENOENT, ENOSYS, SyscallError
+from snakevisor.abi.errno import E2BIG, EBADF, EINPROGRESS, EINVAL, ENOENT, ENOSYS, ERESTARTSYS, SyscallError
 from snakevisor.abi.fs import O_CLOEXEC
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -39,7 +39,8 @@ class Notification:
 class Notifier:
     """One listener's state: the notifications of its filter, in arrival order."""
 
-    def __init__(self):
+    def __init__(self, wait_killable=False):
+        self.wait_killable = wait_killable   # WAIT_KILLABLE_RECV: once received, only death ends a wait
         self.notifications = {}      # id -> Notification
         self.next_id = random.getrandbits(64)   # ids are cookies, as Linux's (random start)
         self.queue = WaitQueue()     # poll and NOTIF_RECV wait here
@@ -56,7 +57,15 @@ class Notifier:
         self.queue.notify(POLLIN | POLLRDNORM)
         try:
             while n.state != REPLIED:
-                yield from task.block_on(n.ready, 1)
+                killable = self.wait_killable and n.state == SENT
+                try:
+                    yield from task.block_on(n.ready, 1, interruptible=not killable)
+                except SyscallError as e:
+                    # A signal: the syscall restarts, unless the answer is in already, or the
+                    # supervisor has it and asked for killable waits (a fatal signal ends the
+                    # Task, not this loop).
+                    if e.errno != ERESTARTSYS or n.state == INIT or n.state == SENT and not self.wait_killable:
+                        raise
         finally:
             self.notifications.pop(n.id, None)
         return n
