@@ -277,7 +277,9 @@ def _act(task, regs, entry, nr, ret):
         return _verdict(entry, nr, _fail_with(min(data, SC.MAX_ERRNO)))
     if action == SC.SECCOMP_RET_TRAP:
         return _verdict(entry, nr, _trap(regs, nr, data))
-    if action == SC.SECCOMP_RET_TRACE and not tracer_wants_seccomp_event(task):
+    if action == SC.SECCOMP_RET_TRACE:
+        if tracer_wants_seccomp_event(task):
+            return ptrace_event_seccomp(task, entry, data)
         return _verdict(entry, nr, _fail_with(ENOSYS))
     if action == SC.SECCOMP_RET_USER_NOTIF:
         return _verdict(entry, nr, _fail_with(ENOSYS))   # its filter has no (open) listener
@@ -290,6 +292,14 @@ def tracer_wants_seccomp_event(task):
     again and runs what the registers say; until ptrace exists no task is traced, and TRACE
     fails the syscall with ENOSYS."""
     return False
+
+
+def ptrace_event_seccomp(task, entry, data):
+    """The entry for a TRACE verdict when a tracer wants the event (ptrace's to write: a generator
+    handler that stops ``task`` in PTRACE_EVENT_SECCOMP with ``data`` as the event message, then
+    re-reads the registers, filters again as Linux's recheck_after_trace and runs what they
+    say, or skips the call if the tracer set its number to -1). Unreachable until then."""
+    return entry
 
 
 def _verdict(entry, nr, handler):

@@ -69,8 +69,8 @@ NO_KERNEL = "there is no kernel to change: refused as in any container"
 QUOTAS = "disk quotas are the host's business"
 PRCTL = ("name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set "
          "and ambient, seccomp (as seccomp(2)), tid address, VMA names; other options EINVAL")
-SECCOMP = ("strict and filter modes, run by the Sentry at each syscall (all actions; TSYNC, LOG, SPEC_ALLOW, "
-           "NEW_LISTENER with RECV/SEND/ID_VALID/ADDFD/SET_FLAGS); WAIT_KILLABLE_RECV is EINVAL; TRACE is "
+SECCOMP = ("strict and filter modes, run by the Sentry at each syscall (all actions; every flag: TSYNC, LOG, "
+           "SPEC_ALLOW, NEW_LISTENER with RECV/SEND/ID_VALID/ADDFD/SET_FLAGS, WAIT_KILLABLE_RECV); TRACE is "
            "ENOSYS until ptrace exists; LOG writes no audit record")
 LINUX_NEITHER = "not implemented by Linux on x86_64 either (ENOSYS there too)"
 
