@@ -274,15 +274,15 @@ def _act(task, regs, entry, nr, ret):
     if action in (SC.SECCOMP_RET_ALLOW, SC.SECCOMP_RET_LOG):
         return entry
     if action == SC.SECCOMP_RET_ERRNO:
-        return _verdict(entry, nr, _fail_with(min(data, SC.MAX_ERRNO)))
+        return _failing(entry, nr, min(data, SC.MAX_ERRNO))
     if action == SC.SECCOMP_RET_TRAP:
         return _verdict(entry, nr, _trap(regs, nr, data))
     if action == SC.SECCOMP_RET_TRACE:
         if tracer_wants_seccomp_event(task):
             return ptrace_event_seccomp(task, entry, data)
-        return _verdict(entry, nr, _fail_with(ENOSYS))
+        return _failing(entry, nr, ENOSYS)
     if action == SC.SECCOMP_RET_USER_NOTIF:
-        return _verdict(entry, nr, _fail_with(ENOSYS))   # its filter has no (open) listener
+        return _failing(entry, nr, ENOSYS)   # its filter has no (open) listener
     return _verdict(entry, nr, _kill(nr, data, thread_only=action == SC.SECCOMP_RET_KILL_THREAD))
 
 
@@ -306,6 +306,20 @@ def _verdict(entry, nr, handler):
     if entry is None:
         entry = SyscallEntry(nr, SYSCALL_NAMES.get(nr, f"syscall_{nr}"), None)
     return replace(entry, handler=handler)
+
+
+_failing_entries = {}      # (nr, errno) -> (entry, verdict): denials repeat, and building one costs 2 us
+
+
+def _failing(entry, nr, err):
+    """The verdict entry failing ``nr`` with ``err`` (kept for reuse while few)."""
+    hit = _failing_entries.get((nr, err))
+    if hit is not None and hit[0] is entry:
+        return hit[1]
+    verdict = _verdict(entry, nr, _fail_with(err))
+    if len(_failing_entries) < 4096:
+        _failing_entries[nr, err] = (entry, verdict)
+    return verdict
 
 
 def _fail_with(err):
