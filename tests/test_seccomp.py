@@ -5,10 +5,11 @@ checker and interpreter against programs whose answers Linux gives (the differen
 show it does)."""
 import os
 import random
+import re
 
 import pytest
 
-from harness import compare, compile_c
+from harness import compare, compile_c, run_sandboxed
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.seccomp import BPF_JEQ_K, BPF_LD_W_ABS, BPF_RET_K, SOCK_FILTER
 from snakevisor.sentry.kernel import bpf
@@ -19,7 +20,7 @@ def _binary():
 
 
 @pytest.mark.parametrize("section", ["errno", "trap", "kill", "strict", "tsync", "precedence", "invalid",
-                                     "nnp", "status", "stack", "restart"])
+                                     "nnp", "status", "stack", "restart", "charge"])
 def test_seccomp(section):
     compare([_binary(), section], native_status=0)
 
@@ -36,6 +37,16 @@ def test_random_programs_never_hurt_the_sentry():
     same outcome as on Linux, each in its own child."""
     native, _ = compare([_binary(), "random"], native_status=0, timeout=300)
     assert b"refused" in native.stdout and b"installed 0" not in native.stdout
+
+
+def test_filters_are_charged_to_the_memory_limit():
+    """Filters live in the Sentry's memory: under --memory 64m, threads holding 7 filters of 4096
+    instructions each (280 fit natively: the 'charge' section above) stop early with ENOMEM,
+    and the sandbox carries on."""
+    res = run_sandboxed([_binary(), "charge"], flags=("--memory", "64m"))
+    assert res.returncode == 0, res.stderr
+    m = re.search(rb"filters installed: (\d+); threads stopped short by ENOMEM: (\d+)", res.stdout)
+    assert m and 20 <= int(m.group(1)) < 280 and int(m.group(2)) >= 1, res.stdout
 
 
 def test_libseccomp_program():

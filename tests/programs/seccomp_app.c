@@ -585,6 +585,46 @@ static void stack_deny(void) {
     say("deny filters: %d installed, then %s\n", n, err(r));
 }
 
+/* Threads that each hold as many 4096-instruction filters as Linux allows (a thread's filters
+ * are its own), alive together: the sandbox charges them to its memory limit, so under a small
+ * --memory they stop early with ENOMEM. (Threads, not processes: after a fork, a parent's
+ * copy-on-write fault past the limit is an OOM kill.) */
+static struct sock_filter big_filter[BPF_MAXINSNS];
+static int counts[2], hold[2];
+
+static void *charge_thread(void *arg) {
+    (void)arg;
+    char n = 0, c;
+    while (install(big_filter, BPF_MAXINSNS) == 0) n++;
+    n = errno == ENOMEM ? n : -1;
+    write(counts[1], &n, 1);
+    read(hold[0], &c, 1);                 /* keep the filters until main is done */
+    return NULL;
+}
+
+static void section_charge(void) {
+    for (int i = 0; i < BPF_MAXINSNS - 1; i++) big_filter[i] = (struct sock_filter)LD(NR_OFF);
+    big_filter[BPF_MAXINSNS - 1] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+    pthread_t threads[40];
+    int total = 0, short_ = 0, made = 0;
+    pipe(counts);
+    pipe(hold);
+    nnp();
+    pthread_attr_t small;                 /* small stacks: the filters are what fills the memory */
+    pthread_attr_init(&small);
+    pthread_attr_setstacksize(&small, 128 * 1024);
+    for (; made < 40; made++) {
+        if (pthread_create(&threads[made], &small, charge_thread, NULL)) break;
+        char n;
+        read(counts[0], &n, 1);
+        total += n;
+        short_ += n < 7;
+    }
+    close(hold[1]);
+    for (int i = 0; i < made; i++) pthread_join(threads[i], NULL);
+    say("threads: %d; filters installed: %d; threads stopped short by ENOMEM: %d\n", made, total, short_);
+}
+
 static void section_stack(void) {
     in_child("stack of 4096-instruction filters", stack_4096);
     in_child("stack of 1-instruction filters", stack_1);
@@ -598,7 +638,7 @@ static const struct { const char *name; void (*fn)(void); } SECTIONS[] = {
     {"exec_helper", exec_helper}, {"errno", section_errno}, {"trap", section_trap}, {"kill", section_kill},
     {"strict", section_strict}, {"tsync", section_tsync}, {"precedence", section_precedence},
     {"invalid", section_invalid}, {"nnp", section_nnp}, {"status", section_status}, {"random", section_random},
-    {"restart", section_restart}, {"stack", section_stack},
+    {"restart", section_restart}, {"stack", section_stack}, {"charge", section_charge},
 };
 
 int main(int argc, char **argv) {
