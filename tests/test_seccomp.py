@@ -89,3 +89,18 @@ def test_linux_length():
     assert bpf.linux_length(bpf.check(ld * 4095 + ret)) == 4100
     jeq_neg = SOCK_FILTER.pack(BPF_JEQ_K, 0, 1, 0xC000003E)   # negative constant, true branch next: JNE
     assert bpf.linux_length(bpf.check(jeq_neg + ret + ret)) == 3 + 2 + 2 + 2
+
+
+def test_nth_filter_gives_programs_as_installed():
+    """For ptrace's PTRACE_SECCOMP_GET_FILTER: index 0 is the newest filter, the bytes are the
+    program as the application gave it (the decoded form rewrites loads)."""
+    from types import SimpleNamespace
+    from snakevisor.sentry.kernel import seccomp as K
+    older = SOCK_FILTER.pack(BPF_LD_W_ABS, 0, 0, 4) + SOCK_FILTER.pack(BPF_RET_K, 0, 0, 0x7FFF0000)
+    newer = SOCK_FILTER.pack(BPF_RET_K, 0, 0, 0x50001)
+    stack = K.Filter(older, bpf.check(older), None, False)
+    stack = K.Filter(newer, bpf.check(newer), stack, True)
+    task = SimpleNamespace(seccomp=stack)
+    assert K.nth_filter(task, 0).raw == newer and K.nth_filter(task, 0).log
+    assert K.nth_filter(task, 1).raw == older and K.nth_filter(task, 2) is None
+    assert K.nth_filter(SimpleNamespace(seccomp=K.STRICT), 0) is None

@@ -18,7 +18,9 @@ TSYNC share it and execve keeps it.
   With SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, only a fatal signal ends the wait once the
   supervisor has received the notification.
 - TRACE: with no tracer asking for PTRACE_EVENT_SECCOMP the syscall fails with ENOSYS
-  (``tracer_wants_seccomp_event`` is the hook ptrace will fill in).
+  (``tracer_wants_seccomp_event`` and ``ptrace_event_seccomp`` are the hooks ptrace will fill
+  in; ``nth_filter`` gives PTRACE_SECCOMP_GET_FILTER its program as installed; a tracer's
+  PTRACE_O_SUSPEND_SECCOMP would skip ``syscall_entry``).
 - LOG runs the syscall; the audit log line Linux writes is not emulated.
 """
 import weakref
@@ -37,9 +39,9 @@ from snakevisor.sentry.kernel.syscall_table import SyscallEntry
 _MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
 _CACHED_NRS = 1024           # numbers above are evaluated every time (a hostile one would fill the cache)
-# What the Sentry holds per instruction and per filter (a decoded tuple; the object), charged to
-# the sandbox's memory limit as Linux charges a filter to the memory cgroup.
-_INSN_BYTES, _FILTER_BYTES = 128, 512
+# What the Sentry holds per instruction and per filter (a decoded tuple and the raw 8 bytes; the
+# object), charged to the sandbox's memory limit as Linux charges a filter to the memory cgroup.
+_INSN_BYTES, _FILTER_BYTES = 136, 512
 
 
 class _Strict:
@@ -53,9 +55,10 @@ STRICT = _Strict()
 class Filter:
     """One installed program and, through ``prev``, the stack installed before it (never changed)."""
     mode = SC.SECCOMP_MODE_FILTER
-    __slots__ = ("prog", "prev", "log", "notifier", "count", "path_insns", "allowed", "__weakref__")
+    __slots__ = ("raw", "prog", "prev", "log", "notifier", "count", "path_insns", "allowed", "__weakref__")
 
-    def __init__(self, prog, prev, log, notifier=None):
+    def __init__(self, raw, prog, prev, log, notifier=None):
+        self.raw = raw               # the sock_filter array as installed (PTRACE_SECCOMP_GET_FILTER's)
         self.prog = prog
         self.prev = prev
         self.log = log
@@ -100,7 +103,7 @@ def set_mode_filter(task, flags, fprog_addr, open_listener=None):
     killable = flags & SC.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
     if tsync and listener and not flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH or killable and not listener:
         raise SyscallError(EINVAL)     # (a tid and a descriptor could not be told apart)
-    prog = _copy_in_program(task, fprog_addr)
+    raw, prog = _copy_in_program(task, fprog_addr)
     state = task.seccomp
     if state is STRICT:
         raise SyscallError(EINVAL)
@@ -114,7 +117,8 @@ def set_mode_filter(task, flags, fprog_addr, open_listener=None):
             if flags & SC.SECCOMP_FILTER_FLAG_TSYNC_ESRCH:
                 raise SyscallError(ESRCH)
             return failed.tid
-    new = Filter(prog, state, bool(flags & SC.SECCOMP_FILTER_FLAG_LOG), Notifier(bool(killable)) if listener else None)
+    new = Filter(raw, prog, state, bool(flags & SC.SECCOMP_FILTER_FLAG_LOG),
+                 Notifier(bool(killable)) if listener else None)
     _charge(task.kernel, new)
     ret = open_listener(new.notifier) if listener else 0
     _switch(task, new)
@@ -157,7 +161,8 @@ def _hold_all(state, delta):
 
 
 def _copy_in_program(task, addr):
-    """struct sock_fprog at ``addr``, checked in Linux's order: length, privilege, pointer, program."""
+    """struct sock_fprog at ``addr``, checked in Linux's order: length, privilege, pointer, program.
+    Returns the program as given and as decoded."""
     length, insns_addr = SC.SOCK_FPROG.unpack(task.mm.copy_in(addr, SC.SOCK_FPROG.size))
     if not 0 < length <= SC.BPF_MAXINSNS:
         raise SyscallError(EINVAL)
@@ -165,7 +170,8 @@ def _copy_in_program(task, addr):
         raise SyscallError(EACCES)
     if insns_addr == 0:
         raise SyscallError(EINVAL)
-    return bpf.check(task.mm.copy_in(insns_addr, length * SC.SOCK_FILTER.size))
+    raw = task.mm.copy_in(insns_addr, length * SC.SOCK_FILTER.size)
+    return raw, bpf.check(raw)
 
 
 def _charge(kernel, new):
@@ -187,6 +193,15 @@ def _unsyncable_thread(task):
             continue
         return t
     return None
+
+
+def nth_filter(task, index):
+    """The ``index``-th filter of ``task``'s stack, 0 the newest, or None (for ptrace's
+    PTRACE_SECCOMP_GET_FILTER and GET_METADATA: ``raw``, ``log``)."""
+    state = task.seccomp
+    if state is None or state is STRICT:
+        return None
+    return next((f for i, f in enumerate(state.stack()) if i == index), None)
 
 
 def get_action_avail(task, addr):
