@@ -6,6 +6,7 @@ show it does)."""
 import os
 import random
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ from harness import compare, compile_c, run_sandboxed
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.seccomp import BPF_JEQ_K, BPF_LD_W_ABS, BPF_RET_K, SOCK_FILTER
 from snakevisor.sentry.kernel import bpf
+from snakevisor.sentry.kernel import seccomp as K
 
 
 def _binary():
@@ -94,8 +96,6 @@ def test_linux_length():
 def test_nth_filter_gives_programs_as_installed():
     """For ptrace's PTRACE_SECCOMP_GET_FILTER: index 0 is the newest filter, the bytes are the
     program as the application gave it (the decoded form rewrites loads)."""
-    from types import SimpleNamespace
-    from snakevisor.sentry.kernel import seccomp as K
     older = SOCK_FILTER.pack(BPF_LD_W_ABS, 0, 0, 4) + SOCK_FILTER.pack(BPF_RET_K, 0, 0, 0x7FFF0000)
     newer = SOCK_FILTER.pack(BPF_RET_K, 0, 0, 0x50001)
     stack = K.Filter(older, bpf.check(older), None, False)
