@@ -1,8 +1,8 @@
 """seccomp(2) and PR_SET_SECCOMP for the application (issue 16 "Kernel features II", item 3),
-differential: tests/programs/seccomp_app.c's sections run natively and in the sandbox, where the
-Sentry runs the filters itself (kernel/seccomp.py, kernel/bpf.py). The unit tests check the BPF
-checker and interpreter against programs whose answers Linux gives (the differential sections
-show it does)."""
+differential: tests/programs/seccomp_app.c's sections, seccomp_notify.c (user notification) and
+seccomp_libseccomp.c (a libseccomp user) run natively and in the sandbox, where the Sentry runs
+the filters itself (kernel/seccomp.py, kernel/bpf.py, kernel/seccomp_notify.py). Unit tests feed
+the BPF checker and interpreter hostile programs and check Linux's instruction count."""
 import os
 import random
 import re
