@@ -22,6 +22,8 @@ if [ $want_tests = 1 ]; then
     for p in gcc libc6-dev busybox-static coreutils strace procps python3-pip; do need "$p"; done
     # inotify tests: inotifywait (and tail -f, in coreutils) watching files in the sandbox.
     need inotify-tools
+    # seccomp tests: a program built with libseccomp (seccomp.h, -lseccomp).
+    need libseccomp-dev
     # AIO tests: fio with its libaio engine.
     need fio
     # Real programs: PostgreSQL (initdb, the server, pgbench) in the sandbox.

@@ -15,7 +15,7 @@ from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net, procfs_pid
-from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel import cputime, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -471,7 +471,7 @@ class ThreadGroupDir(Directory):
             ("SigIgn", f"{ign:016x}"), ("SigCgt", f"{cgt:016x}"), ("CapInh", f"{c.cap_inheritable:016x}"),
             ("CapPrm", f"{c.cap_permitted:016x}"), ("CapEff", f"{c.cap_effective:016x}"),
             ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{c.cap_ambient:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
-            ("Seccomp", 0), ("Cpus_allowed", f"{(1 << ncpu) - 1:x}"), ("Cpus_allowed_list", f"0-{ncpu - 1}"),
+            *seccomp.status_rows(task), ("Cpus_allowed", f"{(1 << ncpu) - 1:x}"), ("Cpus_allowed_list", f"0-{ncpu - 1}"),
             ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
         ]
         return "".join(f"{k}:\t{v}\n" for k, v in rows)

@@ -5,6 +5,7 @@ import struct
 from snakevisor.abi import sched as C
 from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import TASK_SIZE_MAX
+from snakevisor.sentry.kernel import seccomp
 from snakevisor.sentry.kernel.task import Task
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
@@ -39,6 +40,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
     child.sigmask = task.sigmask
     child.name = task.name
+    seccomp.inherit(task, child)
     if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:
         child.altstack = task.altstack
     _set_child_registers(task, ctx, flags, stack, tls)

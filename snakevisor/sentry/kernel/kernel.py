@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
-from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel import cputime, seccomp
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
@@ -307,6 +307,7 @@ class Kernel:
                 pass
         self._release_robust_and_tid(task, from_group)
         self.release_resources(task)
+        seccomp.release(task)   # its filters' listeners may hang up
         self.pidns.tasks.pop(task.tid, None)
         tg = task.tg
         if task.vfork_parent is not None:

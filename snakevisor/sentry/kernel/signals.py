@@ -216,8 +216,7 @@ class Signals:
                 if action == "stop":
                     yield from self.group_stop(task, sig)
                     continue
-                status = sig | (0x80 if action == "core" and task.tg.limits[4][0] > 0 else 0)
-                self.kernel.kill_group(task.tg, sig, status)   # raises TaskExit for ``task``
+                self.kernel.kill_group(task.tg, sig, self.death_status(task.tg, sig))   # raises TaskExit for ``task``
             # A handler: settle the interrupted syscall first, then build the frame. Every other
             # deliverable signal gets its frame on top before we return (the last runs first).
             if syscall_ret is not None:
@@ -241,6 +240,12 @@ class Signals:
         if handled:
             task.ctx.set_regs()
         return handled
+
+    @staticmethod
+    def death_status(tg, sig):
+        """The wait status of a process killed by ``sig``'s default action: a core-dumping signal
+        sets 0x80 when RLIMIT_CORE allows a core."""
+        return sig | (0x80 if default_action(sig) == "core" and tg.limits[4][0] > 0 else 0)
 
     @staticmethod
     def _restart(regs):

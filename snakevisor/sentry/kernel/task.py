@@ -10,6 +10,7 @@ import signal as host_signal
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
+from snakevisor.sentry.kernel import seccomp
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
@@ -46,6 +47,7 @@ class Task:
         self.vfork_parent = None       # the Task blocked in vfork until we exec or exit
         self.pdeath_signal = 0
         self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
+        self.seccomp = None            # the application's seccomp mode and filters (kernel/seccomp.py)
         self.coro = self._run()
 
     # -- what handlers use ------------------------------------------------
@@ -134,6 +136,8 @@ class Task:
                     self.mm.active_context = ctx
                     nr = regs.orig_rax
                     entry = entries.get(nr)
+                    if self.seccomp is not None:   # the application's filters may deny it
+                        entry = seccomp.syscall_entry(self, regs, entry)
                     if entry is None or entry.handler is None:
                         kernel.unimplemented(nr)
                         ret = -ENOSYS

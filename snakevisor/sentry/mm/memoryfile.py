@@ -41,20 +41,30 @@ class MemoryFile:
     def allocate(self, length: int) -> int:
         """Reserve ``length`` bytes (rounded up to pages) of zeroed memory; return its offset."""
         length = page_round_up(max(length, 1))
-        if self.limit is not None and self.allocated + length > self.limit:
-            raise SyscallError(ENOMEM)
+        self.charge(length)
         offset = self.extents.take(length)
         if offset is None:
+            self.uncharge(length)
+            raise SyscallError(ENOMEM)
+        return offset
+
+    def charge(self, length: int) -> None:
+        """Count ``length`` bytes against the limit (ENOMEM past it): allocations, and memory the
+        Sentry holds for the sandbox outside this file (its seccomp filters, as Linux charges them
+        to the memory cgroup)."""
+        if self.limit is not None and self.allocated + length > self.limit:
             raise SyscallError(ENOMEM)
         self.allocated += length
-        return offset
+
+    def uncharge(self, length: int) -> None:
+        self.allocated -= length
 
     def free(self, offset: int, length: int) -> None:
         """Return a region from ``allocate``: its pages go back to the host now."""
         length = page_round_up(max(length, 1))
         self.decommit(offset, length)
         self.extents.give(offset, length)
-        self.allocated -= length
+        self.uncharge(length)
 
     def decommit(self, offset: int, length: int) -> None:
         """Drop the pages of a range (they read as zeros again), keeping it allocated."""

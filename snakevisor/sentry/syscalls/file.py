@@ -529,6 +529,8 @@ def ioctl(t, fd, cmd, arg):
     if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:
         t.mm.copy_out(arg, struct.pack("<i", max(0, min(f.impl.end_offset() - f.offset, 0x7FFFFFFF))))
         return 0
+    if f.impl.blocking_ioctl is not None:
+        return (yield from f.impl.blocking_ioctl(t, cmd, arg))
     return f.ioctl(t, cmd, arg)
 
 

@@ -29,8 +29,8 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
                                         inotify, kcmp, membarrier, mm, mqueue, numa, pidfd, pipe, pkey, poll,
-                                        process, sched, signal, signalfd, socket, splice, sysv_ipc, time, timer,
-                                        timerfd, wait, xattr)
+                                        process, sched, seccomp, signal, signalfd, socket, splice, sysv_ipc, time,
+                                        timer, timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -68,7 +68,10 @@ SWAP = "the Sentry's memory is not swapped by it"
 NO_KERNEL = "there is no kernel to change: refused as in any container"
 QUOTAS = "disk quotas are the host's business"
 PRCTL = ("name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set "
-         "and ambient, seccomp query, tid address, VMA names; other options EINVAL")
+         "and ambient, seccomp (as seccomp(2)), tid address, VMA names; other options EINVAL")
+SECCOMP = ("strict and filter modes, run by the Sentry at each syscall (all actions; every flag: TSYNC, LOG, "
+           "SPEC_ALLOW, NEW_LISTENER with RECV/SEND/ID_VALID/ADDFD/SET_FLAGS, WAIT_KILLABLE_RECV); TRACE is "
+           "ENOSYS until ptrace exists; LOG writes no audit record")
 LINUX_NEITHER = "not implemented by Linux on x86_64 either (ENOSYS there too)"
 
 ENTRIES = (
@@ -410,7 +413,7 @@ ENTRIES = (
                  "SCHED_OTHER/BATCH/IDLE with a nice value; no real-time or deadline policies"),
     full(315,    "sched_getattr",          sched.sched_getattr,           "int ptr uint hex"),
     full(316,    "renameat2",              fs.renameat2,                  "dirfd path dirfd path hex"),
-    enosys(317,  "seccomp",                'seccomp filters for applications: not yet (issue "Kernel features II")'),
+    partial(317, "seccomp",                seccomp.seccomp,               "int hex ptr", SECCOMP),
     full(318,    "getrandom",              info.getrandom,                "ptr uint hex"),
     full(319,    "memfd_create",           mm.memfd_create,               "str hex", returns="fd"),
     enosys(320,  "kexec_file_load",        NO_KERNEL),

@@ -11,8 +11,9 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_GET_KEEPCAPS, PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_PDEATHSIG, PR_GET_SECCOMP,
                                   PR_GET_THP_DISABLE, PR_GET_TID_ADDRESS, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
-                                  PR_SET_THP_DISABLE, PR_SET_VMA)
+                                  PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA)
 from snakevisor.abi.capability import ALL_CAPS
+from snakevisor.sentry.syscalls import seccomp
 
 
 def exit(t, code):
@@ -345,6 +346,8 @@ def prctl(t, option, a2, a3, a4, a5):
         t.creds.no_new_privs = True
         return 0
     if option == PR_GET_NO_NEW_PRIVS:
+        if a2 or a3 or a4 or a5:
+            raise SyscallError(EINVAL)
         return int(t.creds.no_new_privs)
     if option == PR_SET_CHILD_SUBREAPER:
         t.tg.subreaper = bool(a2)
@@ -364,7 +367,9 @@ def prctl(t, option, a2, a3, a4, a5):
             raise SyscallError(EINVAL)
         return (t.creds.cap_bounding >> a2) & 1
     if option == PR_GET_SECCOMP:
-        return 0
+        return seccomp.prctl_get_seccomp(t)
+    if option == PR_SET_SECCOMP:
+        return seccomp.prctl_set_seccomp(t, a2, a3)
     if option == PR_GET_TID_ADDRESS:
         t.mm.copy_out(a2, struct.pack("<Q", t.clear_child_tid))
         return 0

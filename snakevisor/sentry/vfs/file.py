@@ -37,6 +37,8 @@ class FileDescriptionImpl:
         straight between application memory ``vecs`` [(addr, len)] and the file (host sockets);
       ``blocking_read(task, n)``: a generator for a read with its own timing (a terminal's
         VMIN/VTIME), or None to read as usual;
+      ``blocking_ioctl(task, cmd, arg)``: a generator serving every ioctl of the file, for one
+        whose ioctls may wait (seccomp's NOTIF_RECV);
       ``write_discarding(count)``: a sink that never looks at the data (/dev/null): the count;
       ``send_empty(task, file)``: what a zero-length write(2) does (datagram sockets send one);
       ``always_eof``: reads return 0 without touching the buffer; ``seek_always_zero``: lseek
@@ -53,6 +55,7 @@ class FileDescriptionImpl:
     task_read = None
     task_write = None
     blocking_read = None
+    blocking_ioctl = None
     write_discarding = None
     send_empty = None
     on_close = None
