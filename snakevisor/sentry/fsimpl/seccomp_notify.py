@@ -29,10 +29,10 @@ class ListenerImpl(FileDescriptionImpl):
             return notifier.add_fd(task, arg, cmd >> 16 & 0x3FFF)
         raise SyscallError(EINVAL)
 
-    def readiness(self, mask):
+    def readiness(self, task, mask):
         return self.notifier.readiness(mask)
 
-    def waitable(self):
+    def waitable(self, task):
         return self.notifier.queue
 
     def release(self):

@@ -318,6 +318,8 @@ def arch_prctl(t, code, addr):
 
 def prctl(t, option, a2, a3, a4, a5):
     option = to_s32(option)
+    if option in _SECURITY_OPTIONS:
+        return _prctl_security(t, option, a2, a3, a4, a5)
     if option == PR_SET_NAME:
         name = t.mm.copy_in(a2, 16)
         t.name = name.split(b"\0", 1)[0][:15]
@@ -340,6 +342,28 @@ def prctl(t, option, a2, a3, a4, a5):
             raise SyscallError(EINVAL)
         t.tg.dumpable = a2
         return 0
+    if option == PR_SET_CHILD_SUBREAPER:
+        t.tg.subreaper = bool(a2)
+        return 0
+    if option == PR_GET_CHILD_SUBREAPER:
+        t.mm.copy_out(a2, struct.pack("<i", int(t.tg.subreaper)))
+        return 0
+    if option == PR_GET_TID_ADDRESS:
+        t.mm.copy_out(a2, struct.pack("<Q", t.clear_child_tid))
+        return 0
+    if option in (PR_SET_THP_DISABLE, PR_GET_THP_DISABLE):
+        return 0
+    if option == PR_SET_VMA:
+        return 0
+    raise SyscallError(EINVAL)
+
+
+_SECURITY_OPTIONS = frozenset((PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_KEEPCAPS, PR_SET_KEEPCAPS,
+                               PR_CAPBSET_READ, PR_GET_SECCOMP, PR_SET_SECCOMP, PR_CAP_AMBIENT))
+
+
+def _prctl_security(t, option, a2, a3, a4, a5):
+    """prctl's credential and seccomp options."""
     if option == PR_SET_NO_NEW_PRIVS:
         if a2 != 1 or a3 or a4 or a5:
             raise SyscallError(EINVAL)
@@ -349,12 +373,6 @@ def prctl(t, option, a2, a3, a4, a5):
         if a2 or a3 or a4 or a5:
             raise SyscallError(EINVAL)
         return int(t.creds.no_new_privs)
-    if option == PR_SET_CHILD_SUBREAPER:
-        t.tg.subreaper = bool(a2)
-        return 0
-    if option == PR_GET_CHILD_SUBREAPER:
-        t.mm.copy_out(a2, struct.pack("<i", int(t.tg.subreaper)))
-        return 0
     if option == PR_GET_KEEPCAPS:
         return int(t.creds.keep_caps)
     if option == PR_SET_KEEPCAPS:
@@ -370,13 +388,6 @@ def prctl(t, option, a2, a3, a4, a5):
         return seccomp.prctl_get_seccomp(t)
     if option == PR_SET_SECCOMP:
         return seccomp.prctl_set_seccomp(t, a2, a3)
-    if option == PR_GET_TID_ADDRESS:
-        t.mm.copy_out(a2, struct.pack("<Q", t.clear_child_tid))
-        return 0
-    if option in (PR_SET_THP_DISABLE, PR_GET_THP_DISABLE):
-        return 0
-    if option == PR_SET_VMA:
-        return 0
     if option == PR_CAP_AMBIENT:
         return _cap_ambient(t.creds, a2, a3, a4, a5)
     raise SyscallError(EINVAL)
