@@ -63,18 +63,6 @@ def pagemap_file(fs, task):
     return TaskFile(fs, task, PagemapImpl, 0o400)
 
 
-def _spans(mm, addr, n):
-    """(vma, start, length) of the mapped run from ``addr`` (at most ``n`` bytes), in order."""
-    pos, end = addr, addr + n
-    while pos < end:
-        v = mm.vmas.find(pos)
-        if v is None or v.past_eof:
-            return
-        m = min(end, v.end) - pos
-        yield v, pos, m
-        pos += m
-
-
 class AddressSpaceImpl(FileDescriptionImpl):
     """An open file over the address space it was opened on; the offset is an address (or page)."""
 
@@ -90,24 +78,13 @@ class AddressSpaceImpl(FileDescriptionImpl):
 
 class MemImpl(AddressSpaceImpl):
     def read(self, n, offset):
-        mm, out = self.mm, []
-        for v, pos, m in _spans(mm, offset, min(n, MAX_IO)):
-            if not v.prot & M.PROT_READ:
-                break
-            off = v.mf_off + pos - v.start
-            out.append(mm.view[off:off + m])
-        if n and not out:
+        data = self.mm.read_forced(offset, min(n, MAX_IO))
+        if n and not data:
             raise SyscallError(EIO)
-        return b"".join(out)
+        return data
 
     def write(self, data, offset):
-        data = bytes(data[:MAX_IO])
-        mm, done = self.mm, 0
-        for v, pos, m in _spans(mm, offset, len(data)):
-            if not v.prot & M.PROT_READ or (v.shared and not v.prot & M.PROT_WRITE):
-                break   # FOLL_FORCE still needs a readable VMA, and cannot write a read-only shared one
-            mm.copy_out(pos, data[done:done + m], force=True)
-            done += m
+        done = self.mm.write_forced(offset, bytes(data[:MAX_IO]))
         if data and not done:
             raise SyscallError(EIO)
         return done

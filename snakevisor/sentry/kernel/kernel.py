@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
-from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel import cputime, ptrace
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
@@ -156,8 +156,10 @@ class Kernel:
         self.host_tids[task.ctx.tid] = task
 
     def start_task(self, task):
-        """Let a new Task's stub thread run (its registers are already set)."""
-        task.ctx.resume()
+        """Let a new Task's stub thread run (its registers are already set); a traced one first
+        stops (its coroutine resumes it)."""
+        if task.ptrace is None:
+            task.ctx.resume()
         self.loop.step(task, None)  # primes the coroutine: it now waits for the first stop
 
     def forward_host_signals(self, foreground=None):
@@ -303,6 +305,8 @@ class Kernel:
         self.release_resources(task)
         self.pidns.tasks.pop(task.tid, None)
         tg = task.tg
+        if task.ptrace is not None or task.ptraced:
+            ptrace.task_exited(task, status)
         if task.vfork_parent is not None:
             task.tg.vfork_done.notify(1)
             task.vfork_parent = None

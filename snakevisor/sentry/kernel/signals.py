@@ -16,6 +16,7 @@ from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, 
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.kernel import ptrace
 
 RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
 # Syscalls that never restart after a handler ran (Linux returns ERESTARTNOHAND or EINTR for them).
@@ -130,9 +131,9 @@ class Signals:
                 return t
         return None
 
-    def kick(self, task):
-        """Make ``task`` notice its pending signals soon."""
-        if task.exited or not self.deliverable(task):
+    def kick(self, task, force=False):
+        """Make ``task`` notice its pending signals soon (``force``: a tracer's PTRACE_INTERRUPT)."""
+        if task.exited or not (force or self.deliverable(task)):
             return
         loop = self.kernel.loop
         if loop.interrupt(task):
@@ -206,6 +207,10 @@ class Signals:
             sig, info = self.dequeue(task)
             if sig is None:
                 break
+            if task.ptrace is not None and sig != S.SIGKILL:
+                sig, info = yield from self._traced_signal(task, sig, info, syscall_ret)
+                if not sig:
+                    continue
             handler, flags, restorer, mask = task.tg.handlers.get(sig)
             if handler == S.SIG_IGN:
                 continue
@@ -241,6 +246,15 @@ class Signals:
         if handled:
             task.ctx.set_regs()
         return handled
+
+    def _traced_signal(self, task, sig, info, syscall_ret):
+        """The tracer's say on a signal (its signal-delivery-stop): (the signal to deliver, its
+        siginfo), 0 if none; a replacement the Task blocks is queued again, as on Linux."""
+        sig, info = yield from ptrace.signal_stop(task, sig, info, syscall_ret)
+        if sig and task.sigmask & sigbit(sig) and sig not in S.SIG_KERNEL_ONLY:
+            self.send_to_task(task, sig, info)
+            return 0, None
+        return sig, info
 
     @staticmethod
     def _restart(regs):
@@ -404,6 +418,8 @@ class Signals:
                 if t is not task:
                     self.kick(t)
         while tg.stopped and not tg.exiting:
+            if task.ptrace is not None and (yield from ptrace.group_stop(task, sig)):
+                return   # the tracer resumed it, group stop or not
             try:
                 yield from task.block_on(tg.continued, 1, interruptible=False)   # only SIGCONT or SIGKILL end a stop
             except SyscallError:

@@ -10,6 +10,7 @@ import signal as host_signal
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
+from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
@@ -46,6 +47,8 @@ class Task:
         self.vfork_parent = None       # the Task blocked in vfork until we exec or exit
         self.pdeath_signal = 0
         self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
+        self.ptrace = None             # kernel/ptrace.py PtraceState while traced
+        self.ptraced = []              # the PtraceStates of the Tasks we trace
         self.coro = self._run()
 
     # -- what handlers use ------------------------------------------------
@@ -125,6 +128,9 @@ class Task:
         entries = TABLE.entries
         signals = kernel.signals
         try:
+            if self.ptrace is not None:   # auto-attached: its first stop comes before it runs
+                yield from ptrace.first_stop(self)
+                self.ctx.resume()
             while True:
                 report = yield WAIT_STOP
                 self.kicked = False
@@ -135,10 +141,15 @@ class Task:
                     self.mm.active_context = ctx
                     kernel.current = self
                     nr = regs.orig_rax
+                    if self.ptrace is not None:
+                        nr = yield from ptrace.syscall_enter(self, regs)
                     entry = entries.get(nr)
                     if entry is None or entry.handler is None:
-                        kernel.unimplemented(nr)
-                        ret = -ENOSYS
+                        if self.ptrace is not None and nr == ptrace.MASK64:
+                            ret = ptrace.skipped_return(regs)   # the tracer skipped the call
+                        else:
+                            kernel.unimplemented(nr)
+                            ret = -ENOSYS
                     else:
                         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
                         strace = kernel.strace
@@ -159,6 +170,8 @@ class Task:
                             ret = 0
                         if strace:
                             strace.exit(self, entry, args, before, ret)
+                    if self.ptrace is not None:
+                        ret = yield from ptrace.syscall_exit(self, nr, ret)
                     ctx = self.ctx  # execve gives the Task a new stub thread
                     if ret in RESTART_CODES or signals.deliverable(self):
                         yield from signals.deliver(self, ret, nr)
@@ -211,6 +224,8 @@ class Task:
         elif sig not in (host_signal.SIGURG, host_signal.SIGSTOP, host_signal.SIGCHLD, host_signal.SIGWINCH):
             # Any other host signal reaching a stub (SIGXCPU, SIGXFSZ...) is the application's.
             self.kernel.signals.send_to_task(self, sig, make_siginfo(sig, S.SI_KERNEL))
+        if self.ptrace is not None and self.ptrace.interrupt:
+            yield from ptrace.interrupt_stop(self)
         if self.kernel.signals.deliverable(self):
             yield from self.kernel.signals.deliver(self)
         ctx.resume()
