@@ -74,7 +74,8 @@ class Signals:
         # An ignored signal is dropped, unless every thread blocks it (sigwait and signalfd may take it;
         # a thread in rt_sigtimedwait has unblocked what it waits for, but still blocks it: real_sigmask).
         if self.is_ignored(tg, sig) and sig != S.SIGCONT and \
-                not all((t.sigmask | t.real_sigmask) & sigbit(sig) for t in tg.tasks if not t.exited):
+                not all((t.sigmask | t.real_sigmask) & sigbit(sig) for t in tg.tasks if not t.exited) and \
+                not any(t.ptrace for t in tg.tasks):   # a tracer sees even ignored signals
             return
         self._enqueue(tg.shared_pending, sig, info)
         tg.signal_arrivals.notify(1)
@@ -89,7 +90,8 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_TKILL)
         self._prepare(tg, sig)
-        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not (task.sigmask | task.real_sigmask) & sigbit(sig):
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not (task.sigmask | task.real_sigmask) & sigbit(sig) \
+                and task.ptrace is None:
             return
         self._enqueue(task.pending, sig, info)
         tg.signal_arrivals.notify(1)

@@ -14,6 +14,7 @@ from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel import ptrace as K
 from snakevisor.sentry.kernel.creds import may_ptrace
+from snakevisor.sentry.kernel.signals import make_siginfo
 
 SELECTORS = ("cs", "ss", "ds", "es", "fs", "gs")
 FLAG_MASK = S.FIX_EFLAGS            # the eflags bits a tracer may change (Linux's FLAG_MASK)
@@ -50,8 +51,7 @@ def _attach(t, target, seize, addr, data):
     K.check_attach(t, target)
     K.attach(t, target, seize, data if seize else 0)
     if not seize:
-        info = S.SIGINFO_KILL.pack(S.SIGSTOP, 0, S.SI_USER, t.tg.tgid, t.creds.uid).ljust(S.SIGINFO_SIZE, b"\0")
-        t.kernel.signals.send_to_task(target, S.SIGSTOP, info)
+        t.kernel.signals.send_to_task(target, S.SIGSTOP, make_siginfo(S.SIGSTOP, S.SI_KERNEL))
     K.wake_stopped(target)
     return 0
 

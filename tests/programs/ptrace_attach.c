@@ -1,0 +1,180 @@
+/* Attaching to running processes: PTRACE_ATTACH's SIGSTOP, TracerPid and "t (tracing stop)" in
+ * /proc, ESRCH for a running tracee, PTRACE_DETACH; PTRACE_SEIZE (no stop), PTRACE_INTERRUPT's
+ * PTRACE_EVENT_STOP, a group stop under SEIZE and PTRACE_LISTEN until SIGCONT; SIGKILL of a
+ * stopped tracee; PTRACE_KILL; a tracer that is not the parent collecting its tracee's exit;
+ * PTRACE_O_EXITKILL and a plain detach when the tracer exits. Output names no pid. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "await_state.h"
+
+static void result(const char *name, long r) { printf("%s: %ld errno %d\n", name, r, r == -1 ? errno : 0); }
+
+static void show_status(const char *who, int st) {
+    if (WIFSTOPPED(st)) printf("%s: stopped sig %d event %d\n", who, WSTOPSIG(st) & 0x7f, st >> 16);
+    else if (WIFEXITED(st)) printf("%s: exited %d\n", who, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st)) printf("%s: killed by %d\n", who, WTERMSIG(st));
+}
+
+static void wait_show(const char *who, pid_t pid) {
+    int st;
+    if (waitpid(pid, &st, __WALL) != pid) { perror(who); exit(2); }
+    show_status(who, st);
+}
+
+/* A child blocked in read() on a pipe until the test writes to it; exits with the count. */
+static pid_t reader(int fds[2]) {
+    if (pipe(fds) != 0) exit(2);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char buf[16];
+        close(fds[1]);
+        ssize_t n;
+        while ((n = read(fds[0], buf, sizeof buf)) < 0 && errno == EINTR) {}
+        _exit(n);
+    }
+    close(fds[0]);
+    await_pid_sleeping(pid);
+    return pid;
+}
+
+static void status_lines(pid_t pid) {
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        int tracer;
+        if (!strncmp(line, "State:", 6)) printf("  %s", line);
+        if (sscanf(line, "TracerPid: %d", &tracer) == 1) printf("  traced by us: %d\n", tracer == getpid());
+    }
+    if (f) fclose(f);
+}
+
+static void attach_detach(void) {
+    int fds[2];
+    pid_t pid = reader(fds);
+    result("ATTACH", ptrace(PTRACE_ATTACH, pid, 0, 0));
+    wait_show("attached", pid);
+    status_lines(pid);
+    siginfo_t si;
+    ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+    printf("siginfo: signo %d code %d from us %d\n", si.si_signo, si.si_code, si.si_pid == getpid());
+    result("CONT", ptrace(PTRACE_CONT, pid, 0, 0));
+    await_pid_sleeping(pid);
+    struct user_regs_struct regs;
+    result("GETREGS while it runs", ptrace(PTRACE_GETREGS, pid, 0, &regs));
+    result("INTERRUPT without SEIZE", ptrace(PTRACE_INTERRUPT, pid, 0, 0));
+    syscall(SYS_tgkill, pid, pid, SIGSTOP);
+    wait_show("stopped again", pid);
+    result("DETACH", ptrace(PTRACE_DETACH, pid, 0, 0));
+    await_pid_sleeping(pid);
+    status_lines(pid);
+    write(fds[1], "hello", 5);
+    wait_show("reader", pid);
+}
+
+static void seize_listen(void) {
+    int fds[2], st;
+    pid_t pid = reader(fds);
+    result("SEIZE", ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD));
+    result("no stop after SEIZE", waitpid(pid, &st, __WALL | WNOHANG));
+    result("INTERRUPT", ptrace(PTRACE_INTERRUPT, pid, 0, 0));
+    wait_show("interrupted", pid);
+    siginfo_t si;
+    ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+    printf("siginfo: signo %d code %#x\n", si.si_signo, si.si_code);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    await_pid_sleeping(pid);
+    kill(pid, SIGSTOP);
+    wait_show("SIGSTOP delivery", pid);
+    ptrace(PTRACE_CONT, pid, 0, SIGSTOP);
+    wait_show("group stop", pid);
+    result("GETSIGINFO in group stop", ptrace(PTRACE_GETSIGINFO, pid, 0, &si));
+    printf("siginfo: signo %d code %#x\n", si.si_signo, si.si_code);
+    result("LISTEN", ptrace(PTRACE_LISTEN, pid, 0, 0));
+    kill(pid, SIGCONT);
+    wait_show("after SIGCONT", pid);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    wait_show("SIGCONT delivery", pid);
+    ptrace(PTRACE_CONT, pid, 0, SIGCONT);
+    await_pid_sleeping(pid);
+    write(fds[1], "hi", 2);
+    wait_show("reader", pid);
+}
+
+static void killed_while_stopped(void) {
+    int fds[2];
+    pid_t pid = reader(fds);
+    ptrace(PTRACE_SEIZE, pid, 0, 0);
+    ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+    wait_show("interrupted", pid);
+    status_lines(pid);
+    kill(pid, SIGKILL);
+    wait_show("SIGKILLed tracee", pid);
+    pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    wait_show("TRACEME child", pid);
+    result("PTRACE_KILL", ptrace(PTRACE_KILL, pid, 0, 0));
+    wait_show("PTRACE_KILLed", pid);
+}
+
+/* A tracer H that is a sibling of its tracee G: it seizes G (with OPTIONS), says so through a
+ * pipe, and either waits for G's exit itself (its code is H's) or exits at once. */
+static void sibling_tracer(long options, int collect) {
+    int fds[2], ready[2];
+    pid_t g = reader(fds);
+    if (pipe(ready) != 0) exit(2);
+    pid_t h = fork();
+    if (h == 0) {
+        long r = ptrace(PTRACE_SEIZE, g, 0, options);
+        write(ready[1], "x", 1);
+        if (r != 0 || !collect) _exit(r ? 99 : 0);
+        int st;
+        _exit(waitpid(g, &st, __WALL) == g && WIFEXITED(st) ? 50 + WEXITSTATUS(st) : 98);
+    }
+    char c;
+    read(ready[0], &c, 1);
+    close(ready[0]);
+    close(ready[1]);
+    if (collect) {
+        write(fds[1], "abc", 3);
+        wait_show("tracer that collected the exit", h);
+    } else {
+        wait_show("tracer", h);
+        if (!(options & PTRACE_O_EXITKILL)) {
+            await_pid_sleeping(g);
+            status_lines(g);
+            kill(g, SIGTERM);
+        }
+    }
+    wait_show("tracee as a child", g);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    printf("-- attach/detach\n");
+    attach_detach();
+    printf("-- seize/interrupt/listen\n");
+    seize_listen();
+    printf("-- kill\n");
+    killed_while_stopped();
+    printf("-- tracer exits with EXITKILL\n");
+    sibling_tracer(PTRACE_O_EXITKILL, 0);
+    printf("-- tracer exits without\n");
+    sibling_tracer(0, 0);
+    printf("-- tracer is not the parent\n");
+    sibling_tracer(0, 1);
+    return 0;
+}

@@ -1,0 +1,66 @@
+"""ptrace(2) inside the sandbox (issue 16 "Kernel features II", item 1), differential: a C tracer
+and its tracees (tests/programs/ptrace_*.c) natively and sandboxed, then strace -f itself.
+Set SNAKEVISOR_PLATFORM=systrap to run them on the other platform.
+"""
+import collections
+import re
+import shutil
+
+import pytest
+
+from harness import app_env, compare, compile_c, run_native, run_sandboxed
+
+STRACE = shutil.which("strace")
+PIPELINE = "ls / | wc -l"
+
+
+def test_syscall_stops_registers_memory_events():
+    """TRACEME, syscall-enter/exit stops, a result changed at exit, a syscall skipped, registers,
+    PEEK/POKE, process_vm_readv/writev, fork/exec/exit events and the grandchild's stops."""
+    binary = compile_c("ptrace_syscalls")
+    native, _ = compare([binary], native_status=0)
+    assert b"exit event: msg 768" in native.stdout   # the grandchild's _exit(3), as a wait status
+
+
+def test_attach_seize_interrupt_listen_detach_kill():
+    """ATTACH/SEIZE of running processes, INTERRUPT, LISTEN through a group stop, DETACH, SIGKILL
+    and PTRACE_KILL of a stopped tracee, the tracer's exit (EXITKILL or a plain detach), and a
+    tracer that is not the parent collecting its tracee's exit."""
+    binary = compile_c("ptrace_attach")
+    native, _ = compare([binary], native_status=0)
+    assert b"t (tracing stop)" in native.stdout
+
+
+def _syscalls_per_program(trace):
+    """strace -f -o output: program (its last execve) -> the set of syscall names it made."""
+    names, program = collections.defaultdict(set), {}
+    for line in trace.decode(errors="replace").splitlines():
+        m = re.match(r"(\d+)\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()", line)
+        if m:
+            names[m.group(1)].add(m.group(2) or m.group(3))
+            e = re.search(r'execve\("([^"]+)"', line)   # the last one is the one that worked
+            if e:
+                program[m.group(1)] = e.group(1)
+    return {program.get(pid, pid): calls for pid, calls in names.items()}
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (tools/setup.sh --test installs it)")
+def test_strace_follows_a_pipeline(tmp_path):
+    """`strace -f sh -c 'ls / | wc -l'`: every process with the same syscalls as natively, each
+    exit seen, and the pipeline's own output intact."""
+    trace = tmp_path / "trace"
+    script = f"{STRACE} -f -o {{}} /bin/sh -c '{PIPELINE}' >/dev/null"   # the same stdout both times
+    native = run_native(["/bin/sh", "-c", script.format(trace)], env=app_env(PWD="/"))
+    if native.returncode != 0 or not trace.exists():
+        pytest.skip(f"strace does not work natively here (no ptrace?): {native.stderr[-300:]!r}")
+    boxed = run_sandboxed(["/bin/sh", "-c", script.format("/tmp/trace") + " && cat /tmp/trace"], env=app_env(PWD="/"))
+    assert boxed.returncode == 0, boxed.stderr[-2000:]
+    want, got = _syscalls_per_program(trace.read_bytes()), _syscalls_per_program(boxed.stdout)
+    assert set(got) == {"/bin/sh", "/usr/bin/ls", "/usr/bin/wc"}, boxed.stdout[-3000:]
+    for program, calls in want.items():
+        assert got[program] == calls, f"{program}: missing {calls - got[program]}, extra {got[program] - calls}"
+        assert {"execve", "openat", "read", "exit_group"} <= calls
+    assert boxed.stdout.count(b"+++ exited with 0 +++") == 3
+    plain = run_sandboxed(["/bin/sh", "-c", f"{STRACE} -f -o /dev/null /bin/sh -c '{PIPELINE}'"], env=app_env(PWD="/"))
+    untraced = run_sandboxed(["/bin/sh", "-c", PIPELINE], env=app_env(PWD="/"))
+    assert plain.stdout == untraced.stdout and plain.returncode == 0
