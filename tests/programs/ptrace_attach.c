@@ -131,25 +131,30 @@ static void killed_while_stopped(void) {
 }
 
 /* A tracer H that is a sibling of its tracee G: it seizes G (with OPTIONS), says so through a
- * pipe, and either waits for G's exit itself (its code is H's) or exits at once. */
+ * pipe, and either exits at once or, told to, collects G's exit (its code is H's). Meanwhile G's
+ * parent cannot collect it: the tracer comes first. */
 static void sibling_tracer(long options, int collect) {
-    int fds[2], ready[2];
+    int fds[2], ready[2], go[2];
     pid_t g = reader(fds);
-    if (pipe(ready) != 0) exit(2);
+    if (pipe(ready) != 0 || pipe(go) != 0) exit(2);
     pid_t h = fork();
     if (h == 0) {
         long r = ptrace(PTRACE_SEIZE, g, 0, options);
         write(ready[1], "x", 1);
-        if (r != 0 || !collect) _exit(r ? 99 : 0);
+        char c;
+        if (r != 0 || !collect || read(go[0], &c, 1) != 1) _exit(r ? 99 : 0);
         int st;
         _exit(waitpid(g, &st, __WALL) == g && WIFEXITED(st) ? 50 + WEXITSTATUS(st) : 98);
     }
-    char c;
+    char c, path[64];
     read(ready[0], &c, 1);
-    close(ready[0]);
-    close(ready[1]);
     if (collect) {
         write(fds[1], "abc", 3);
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)g);
+        await_state(path, "Z");
+        int st;
+        result("parent's wait before the tracer's", waitpid(g, &st, WNOHANG));
+        write(go[1], "y", 1);
         wait_show("tracer that collected the exit", h);
     } else {
         wait_show("tracer", h);
@@ -160,6 +165,7 @@ static void sibling_tracer(long options, int collect) {
         }
     }
     wait_show("tracee as a child", g);
+    close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
 }
 
 int main(void) {

@@ -351,6 +351,14 @@ class Kernel:
             tg.reaped = True
             self.pidns.thread_groups.pop(tg.tgid, None)
             return
+        if ptrace.exit_held(tg):
+            return   # its tracer collects the exit first, then the parent hears of it
+        self.notify_parent_exit(tg)
+
+    def notify_parent_exit(self, tg):
+        """The parent learns of the exit of ``tg``: SIGCHLD (its exit signal) and a zombie to
+        collect, or none if it asked for no zombies."""
+        parent, status = tg.parent, tg.exit_status
         handler, flags, _, _ = parent.handlers.get(S.SIGCHLD)
         no_zombie = tg.exit_signal == S.SIGCHLD and (handler == S.SIG_IGN or flags & S.SA_NOCLDWAIT)
         if no_zombie:

@@ -257,10 +257,7 @@ def resume(st, request, sig):
 def detach(st, sig=0):
     """End the relation; a stopped tracee resumes (with ``sig`` from a signal-delivery-stop)."""
     tracee = st.task
-    if st in st.tracer.ptraced:
-        st.tracer.ptraced.remove(st)
-    if tracee.ptrace is st:
-        tracee.ptrace = None
+    _unlink(st)
     if st.stopped:
         if st.kind != SIGNAL_STOP and sig:
             tracee.kernel.signals.send_to_task(tracee, sig)
@@ -304,27 +301,52 @@ def vfork_done(task, child_tid):
 
 
 def task_exited(task, status):
-    """A Task is torn down: as a tracee its exit is reported to the tracer (unless the tracer is
-    the parent collecting it as a child anyway); as a tracer its tracees are detached, or killed
-    under PTRACE_O_EXITKILL."""
+    """A Task is torn down: as a tracee its exit is reported to the tracer first (unless the
+    tracer is the parent collecting it as a child anyway); as a tracer its tracees are detached,
+    or killed under PTRACE_O_EXITKILL."""
     st = task.ptrace
     if st is not None:
-        task.ptrace = None
         st.stopped = False
         if task is task.tg.leader and task.tg.parent is st.tracer.tg:
-            st.tracer.ptraced.remove(st)
+            _unlink(st)
         else:
-            st.exit_status = task.tg.group_exit_status if task.tg.group_exit_status is not None else status
+            tg = task.tg
+            st.exit_status = tg.group_exit_status if tg.group_exit_status is not None else status
+            code, sig = (S.CLD_EXITED, st.exit_status >> 8 & 0xFF) if st.exit_status & 0x7F == 0 else \
+                (S.CLD_KILLED, st.exit_status & 0x7F)
+            info = S.SIGINFO_CHLD.pack(S.SIGCHLD, 0, code, task.tid, task.creds.uid, sig, 0, 0)
+            task.kernel.signals.send_to_group(st.tracer.tg, S.SIGCHLD, info.ljust(S.SIGINFO_SIZE, b"\0"))
             st.tracer.tg.child_events.notify(1)
     for other in list(task.ptraced):
-        task.ptraced.remove(other)
         if other.exit_status is not None:
-            continue
-        if other.options & P.PTRACE_O_EXITKILL:
-            other.task.ptrace = None
+            _collected(other)
+        elif other.options & P.PTRACE_O_EXITKILL:
+            _unlink(other)
             task.kernel.signals.send_to_group(other.task.tg, S.SIGKILL)
         else:
             detach(other)
+
+
+def _unlink(st):
+    if st in st.tracer.ptraced:
+        st.tracer.ptraced.remove(st)
+    if st.task.ptrace is st:
+        st.task.ptrace = None
+
+
+def _collected(st):
+    """The tracer has the tracee's exit (or went away): the real parent may hear of it now."""
+    _unlink(st)
+    tg = st.task.tg
+    if st.task is tg.leader and tg.exit_status is not None and tg.parent is not None:
+        tg.kernel.notify_parent_exit(tg)
+
+
+def exit_held(tg):
+    """Is ``tg``'s exit still the tracer's to collect before its parent sees it?"""
+    leader = tg.leader
+    st = leader.ptrace if leader is not None else None
+    return st is not None and st.exit_status is not None and st in st.tracer.ptraced
 
 
 # -- waiting --------------------------------------------------------------------------------------
@@ -355,7 +377,7 @@ def wait_reports(t, kind, ident, options):
             if st.exit_status is not None and options & C.WEXITED:
                 status = st.exit_status
                 code = S.CLD_EXITED if status & 0x7F == 0 else (S.CLD_DUMPED if status & 0x80 else S.CLD_KILLED)
-                return True, (st.task.tid, status, code, st.task.tg, lambda st=st, tr=tracer: tr.ptraced.remove(st))
+                return True, (st.task.tid, status, code, st.task.tg, lambda st=st: _collected(st))
             if st.report is not None and st.stopped:
                 def consume(st=st):
                     st.report = None
@@ -372,7 +394,7 @@ def traced_by(tg, tracer_tg):
 def tracer_tid(task):
     """/proc/PID/status's TracerPid."""
     st = task.ptrace
-    return st.tracer.tid if st is not None else 0
+    return st.tracer.tid if st is not None and st.exit_status is None else 0
 
 
 def tracing_stop(task):

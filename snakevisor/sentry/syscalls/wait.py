@@ -36,7 +36,7 @@ def _find(t, kind, ident, options):
     if not children and not tracees:
         raise SyscallError(ECHILD)
     for c in children:
-        if c.is_zombie and options & C.WEXITED:
+        if c.is_zombie and options & C.WEXITED and not ptrace.exit_held(c):
             st = c.exit_status
             code = S.CLD_EXITED if st & 0x7F == 0 else (S.CLD_DUMPED if st & 0x80 else S.CLD_KILLED)
             return c.tgid, st, code, c, None
