@@ -64,3 +64,30 @@ def test_strace_follows_a_pipeline(tmp_path):
     plain = run_sandboxed(["/bin/sh", "-c", f"{STRACE} -f -o /dev/null /bin/sh -c '{PIPELINE}'"], env=app_env(PWD="/"))
     untraced = run_sandboxed(["/bin/sh", "-c", PIPELINE], env=app_env(PWD="/"))
     assert plain.stdout == untraced.stdout and plain.returncode == 0
+
+
+def test_single_step_and_breakpoint():
+    """An int3 poked into the text, hit, removed; then PTRACE_SINGLESTEP (TF) to the exit: the
+    same number of instructions and stepped syscalls as natively."""
+    binary = compile_c("ptrace_step")
+    native, _ = compare([binary], native_status=0)
+    assert b"syscalls stepped over 1, exited 1 with 9" in native.stdout
+
+
+GDB = shutil.which("gdb")
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed (tools/setup.sh --test installs it)")
+def test_gdb_batch():
+    """gdb -batch: a breakpoint, bt, print and set var, stepi, next, continue to a SIGSEGV; its
+    output as natively (gdb turns address randomization off, so addresses match too)."""
+    binary = compile_c("ptrace_gdb_target", extra=("-g", "-O0"))
+    commands = ["break f", "run", "bt", "print *p", "set var *p = 5", "stepi", "next", "info registers rip",
+                "continue", "bt"]
+    argv = [GDB, "-batch", "-nx", *(x for c in commands for x in ("-ex", c)), binary]
+    native = run_native(argv, env=app_env())
+    if b"Breakpoint 1, f" not in native.stdout:
+        pytest.skip(f"gdb does not work natively here (no ptrace?): {native.stderr[-300:]!r}")
+    boxed = run_sandboxed(argv, env=app_env())
+    assert boxed.stdout == native.stdout, boxed.stdout.decode(errors="replace") + boxed.stderr.decode(errors="replace")
+    assert b"Program received signal SIGSEGV" in boxed.stdout

@@ -24,6 +24,9 @@ EXEC_NRS = frozenset(SYSCALL_NUMBERS[n] for n in ("execve", "execveat"))
 EXIT_NRS = frozenset(SYSCALL_NUMBERS[n] for n in ("exit", "exit_group"))
 SYSCALL_REQUESTS = frozenset((P.PTRACE_SYSCALL, P.PTRACE_SYSEMU, P.PTRACE_SYSEMU_SINGLESTEP))
 SYSEMU_REQUESTS = frozenset((P.PTRACE_SYSEMU, P.PTRACE_SYSEMU_SINGLESTEP))
+STEP_REQUESTS = frozenset((P.PTRACE_SINGLESTEP, P.PTRACE_SYSEMU_SINGLESTEP))
+TF = 0x100   # eflags' trap flag: the CPU traps (SIGTRAP) after one instruction
+TRAP_BRKPT = 1
 MASK64 = (1 << 64) - 1
 
 # What a stop is (the kind decides GETSIGINFO's and GET_SYSCALL_INFO's answers).
@@ -50,6 +53,8 @@ class PtraceState:
         self.syscall = (0, ())        # (nr, args) of the syscall-enter stop, for GET_SYSCALL_INFO
         self.sysemu = False           # this syscall was stopped at by PTRACE_SYSEMU: not run
         self.clone_event = 0          # PTRACE_EVENT_* the clone being served stops for
+        self.stepping = False         # PTRACE_SINGLESTEP set TF in the tracee's eflags
+        self.step_syscall = False     # the stepped instruction is a syscall: trap after it
         self.wake = WaitQueue()
 
 
@@ -57,9 +62,13 @@ def _wait_status(sig, event=0):
     return ((event << 8 | sig) << 8) | 0x7F
 
 
+def _kill_info(sig, code, pid, uid):
+    return S.SIGINFO_KILL.pack(sig, 0, code, pid, uid).ljust(S.SIGINFO_SIZE, b"\0")
+
+
 def _trap_info(task, sig, event=0):
     """The siginfo Linux's ptrace_stop gives syscall and event stops: si_code is the exit code."""
-    return S.SIGINFO_KILL.pack(sig, 0, sig | event << 8, task.tid, task.creds.uid).ljust(S.SIGINFO_SIZE, b"\0")
+    return _kill_info(sig, sig | event << 8, task.tid, task.creds.uid)
 
 
 # -- the stops ------------------------------------------------------------------------------------
@@ -84,6 +93,7 @@ def stop(task, kind, status, info=None, msg=None):
 
 
 def _stop_once(task, st, kind, status, info, msg):
+    _end_step(task, st)
     st.stopped, st.report, st.kind, st.resume = True, status, kind, None
     st.siginfo = info
     if msg is not None:
@@ -98,7 +108,29 @@ def _stop_once(task, st, kind, status, info, msg):
     finally:
         st.stopped = False
         st.report = None
+    if st.resume is not None and st.resume[0] in STEP_REQUESTS and task.ptrace is st:
+        if kind == SYSCALL_ENTER:
+            st.step_syscall = True   # Linux traps once the syscall is done
+        else:
+            _start_step(task, st)
     return st.resume or (P.PTRACE_CONT, 0)
+
+
+def _start_step(task, st):
+    """Single-stepping is the CPU's: TF in eflags makes the next instruction trap (a SIGTRAP fault
+    the Task reports as a signal-delivery-stop). Set as the tracee leaves its stop."""
+    regs = task.ctx.regs
+    regs.eflags |= TF
+    task.ctx.set_regs()
+    st.stepping = True
+
+
+def _end_step(task, st):
+    if st.stepping:
+        st.stepping = False
+        regs = task.ctx.regs
+        regs.eflags &= ~TF
+        task.ctx.set_regs()
 
 
 def _notify_tracer(task, st, status):
@@ -133,6 +165,9 @@ def syscall_enter(task, regs):
     st = task.ptrace
     nr = regs.orig_rax
     st.sysemu = False
+    if st.stepping:   # stepping onto a syscall: no TF while the Sentry serves it, a trap after it
+        _end_step(task, st)
+        st.step_syscall = True
     if st.mode in SYSCALL_REQUESTS:
         regs.rax = -ENOSYS & MASK64   # what Linux shows at syscall entry
         st.syscall = (nr, (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9))
@@ -170,6 +205,9 @@ def syscall_exit(task, nr, ret):
         ret = skipped_return(regs)   # the tracer may have changed it (its writes are immediate)
     if st.interrupt and task.ptrace is st:
         yield from interrupt_stop(task)
+    if st.step_syscall:
+        st.step_syscall = False
+        task.kernel.signals.send_to_task(task, S.SIGTRAP, _kill_info(S.SIGTRAP, TRAP_BRKPT, 0, 0))
     return ret
 
 
@@ -196,7 +234,7 @@ def signal_stop(task, sig, info, syscall_ret=None):
     _, new = yield from stop(task, SIGNAL_STOP, _wait_status(sig), info)
     info = st.siginfo if task.ptrace is st else info   # PTRACE_SETSIGINFO may have replaced it
     if new and new != sig:
-        info = S.SIGINFO_KILL.pack(new, 0, S.SI_USER, st.tracer.tg.tgid, st.tracer.creds.uid).ljust(S.SIGINFO_SIZE, b"\0")
+        info = _kill_info(new, S.SI_USER, st.tracer.tg.tgid, st.tracer.creds.uid)
     return new, info
 
 
@@ -282,8 +320,7 @@ def on_clone(parent, child, flags, exit_signal):
         return
     attach(st.tracer, child, st.seized, st.options)
     if not st.seized:
-        child.pending.setdefault(S.SIGSTOP, []).append(
-            S.SIGINFO_KILL.pack(S.SIGSTOP, 0, S.SI_USER, 0, 0).ljust(S.SIGINFO_SIZE, b"\0"))
+        child.pending.setdefault(S.SIGSTOP, []).append(_kill_info(S.SIGSTOP, S.SI_USER, 0, 0))
     st.clone_event = event if st.options & option else 0
 
 

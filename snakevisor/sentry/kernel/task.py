@@ -145,11 +145,7 @@ class Task:
                         nr = yield from ptrace.syscall_enter(self, regs)
                     entry = entries.get(nr)
                     if entry is None or entry.handler is None:
-                        if self.ptrace is not None and nr == ptrace.MASK64:
-                            ret = ptrace.skipped_return(regs)   # the tracer skipped the call
-                        else:
-                            kernel.unimplemented(nr)
-                            ret = -ENOSYS
+                        ret = self._no_handler(nr, regs)
                     else:
                         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
                         strace = kernel.strace
@@ -186,6 +182,12 @@ class Task:
             kernel.stub_died(self, gone.status)
         finally:
             self.exited = True
+
+    def _no_handler(self, nr, regs):
+        if self.ptrace is not None and nr == ptrace.MASK64:
+            return ptrace.skipped_return(regs)   # the tracer skipped the call
+        self.kernel.unimplemented(nr)
+        return -ENOSYS
 
     def _on_other_stop(self, kind, sig):
         """A stop that is not a syscall: a fault or a host signal, or our own kick (SIGURG)."""

@@ -88,10 +88,6 @@ def _detach(t, st, addr, data):
     K.detach(st, _signal_arg(data))
 
 
-def _no_single_step(t, st, addr, data):
-    raise SyscallError(EIO)   # the platforms do not single-step application threads (yet)
-
-
 # -- memory ---------------------------------------------------------------------------------------
 def _tracee_mm(st):
     mm = st.task.mm
@@ -273,8 +269,8 @@ REQUESTS = {
     P.PTRACE_CONT: lambda t, st, a, d: _resume(t, st, a, d, P.PTRACE_CONT),
     P.PTRACE_SYSCALL: lambda t, st, a, d: _resume(t, st, a, d, P.PTRACE_SYSCALL),
     P.PTRACE_SYSEMU: lambda t, st, a, d: _resume(t, st, a, d, P.PTRACE_SYSEMU),
-    P.PTRACE_SINGLESTEP: _no_single_step,
-    P.PTRACE_SYSEMU_SINGLESTEP: _no_single_step,
+    P.PTRACE_SINGLESTEP: lambda t, st, a, d: _resume(t, st, a, d, P.PTRACE_SINGLESTEP),
+    P.PTRACE_SYSEMU_SINGLESTEP: lambda t, st, a, d: _resume(t, st, a, d, P.PTRACE_SYSEMU_SINGLESTEP),
     P.PTRACE_LISTEN: _listen,
     P.PTRACE_DETACH: _detach,
     P.PTRACE_GETREGS: _getregs,
