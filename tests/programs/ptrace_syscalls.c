@@ -80,6 +80,22 @@ static void check_registers(void) {
     printf("regs: orig_rax==PEEKUSER %d, rax %lld, dr7 %ld, regset %ld len %zu same %d\n",
            orig == (long)regs.orig_rax, (long long)regs.rax, dr7, r, iov.iov_len, set.rip == regs.rip);
     result("PEEKUSER misaligned", ptrace(PTRACE_PEEKUSER, child, 3, 0));
+    struct user_fpregs_struct fp;
+    result("GETFPREGS", ptrace(PTRACE_GETFPREGS, child, 0, &fp));
+    result("SETFPREGS unchanged", ptrace(PTRACE_SETFPREGS, child, 0, &fp));
+    unsigned int mxcsr = fp.mxcsr;
+    fp.mxcsr = 0xFFFF0000;
+    result("SETFPREGS reserved MXCSR bits", ptrace(PTRACE_SETFPREGS, child, 0, &fp));
+    fp.mxcsr = mxcsr;
+    static char xstate[16384];
+    struct iovec xiov = {xstate, sizeof xstate};
+    result("GETREGSET xstate", ptrace(PTRACE_GETREGSET, child, NT_X86_XSTATE, &xiov));
+    result("SETREGSET xstate unchanged", ptrace(PTRACE_SETREGSET, child, NT_X86_XSTATE, &xiov));
+    xstate[520] = 1;   /* a compacted-format XSAVE header: refused */
+    result("SETREGSET xstate compacted", ptrace(PTRACE_SETREGSET, child, NT_X86_XSTATE, &xiov));
+    xiov.iov_len = 3;
+    result("GETREGSET odd length", ptrace(PTRACE_GETREGSET, child, NT_PRSTATUS, &xiov));
+    printf("  iov_len %zu\n", xiov.iov_len);
     struct ptrace_syscall_info info;
     r = ptrace(PTRACE_GET_SYSCALL_INFO, child, sizeof info, &info);
     printf("syscall info: size %ld op %d nr==orig %d arch %x\n", r, info.op,

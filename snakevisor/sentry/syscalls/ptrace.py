@@ -179,10 +179,29 @@ def _set_fpregs(st, raw):
 
 
 def _set_xstate(st, data):
+    """Checked as Linux checks a tracer's FPU state (EINVAL), so neither platform's host call nor
+    the systrap stub's sigreturn ever refuses it: MXCSR within this CPU's mask, a standard-format
+    XSAVE header naming only supported features. Our own MXCSR mask and software bytes stay."""
+    current = st.task.ctx.get_xstate()
+    if len(data) != len(current):
+        raise SyscallError(EINVAL)
+    mxcsr, mask = struct.unpack_from("<II", data, 24)[0], struct.unpack_from("<I", current, 28)[0] or 0xFFBF
+    if mxcsr & ~mask:
+        raise SyscallError(EINVAL)
+    new = bytearray(data)
+    new[28:32] = current[28:32]
+    new[S.FPX_SW_OFFSET:512] = current[S.FPX_SW_OFFSET:512]
+    if len(new) > 512:
+        # The supported features: a signal frame's image (systrap) names them in its software
+        # bytes; a PTRACE_GETREGSET one (ptrace) does not, and the host's SETREGSET checks them.
+        magic, _, supported, _ = S.FPX_SW_BYTES.unpack_from(current, S.FPX_SW_OFFSET)
+        xstate_bv, xcomp_bv = struct.unpack_from("<QQ", new, 512)
+        if xcomp_bv or any(new[528:576]) or magic == S.FP_XSTATE_MAGIC1 and xstate_bv & ~supported:
+            raise SyscallError(EINVAL)
     try:
-        st.task.ctx.set_xstate(data)
+        st.task.ctx.set_xstate(bytes(new))
     except OSError:
-        raise SyscallError(EINVAL) from None   # reserved MXCSR bits, a bad header: the host says no
+        raise SyscallError(EINVAL) from None
 
 
 def _getfpregs(t, st, addr, data):
@@ -206,9 +225,11 @@ def _regset(t, st, addr, data, write):
         raise SyscallError(EINVAL)
     size, get, put = regset
     base, length = P.IOVEC.unpack(t.mm.copy_in(data, P.IOVEC.size))
+    if length % 8:
+        raise SyscallError(EINVAL)   # not a whole number of the regset's 8-byte units
     n = min(length, size(st))
     if write:
-        if addr == P.NT_X86_XSTATE and n != size(st) or n % 8:
+        if addr == P.NT_X86_XSTATE and n != size(st):
             raise SyscallError(EINVAL)
         raw = t.mm.copy_in(base, n)
         put(st, raw)
