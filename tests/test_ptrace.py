@@ -31,6 +31,13 @@ def test_attach_seize_interrupt_listen_detach_kill():
     assert b"t (tracing stop)" in native.stdout
 
 
+def test_traced_thread():
+    """PTRACE_O_TRACECLONE: the clone event, the new thread's first stop and its exit, each
+    reported to the tracer by the thread's tid."""
+    binary = compile_c("ptrace_threads", extra=("-pthread",))
+    compare([binary], native_status=0)
+
+
 def _syscalls_per_program(trace):
     """strace -f -o output: program (its last execve) -> the set of syscall names it made."""
     names, program = collections.defaultdict(set), {}

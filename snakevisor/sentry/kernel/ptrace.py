@@ -387,7 +387,7 @@ def exit_held(tg):
 
 
 # -- waiting --------------------------------------------------------------------------------------
-def _eligible(st, kind, ident, options):
+def _eligible(st, kind, ident):
     task = st.task
     if kind == C.P_PID and task.tid != ident:
         return False
@@ -395,11 +395,7 @@ def _eligible(st, kind, ident, options):
         return False
     if kind == C.P_PIDFD and (task.tg is not ident or task is not task.tg.leader):
         return False
-    if not options & C.WALL:
-        clone_child = task is not task.tg.leader or task.tg.exit_signal != S.SIGCHLD
-        if bool(options & C.WCLONE) != clone_child:
-            return False
-    return True
+    return True   # __WCLONE does not matter for tracees (Linux 4.7's eligible_child)
 
 
 def wait_reports(t, kind, ident, options):
@@ -408,7 +404,7 @@ def wait_reports(t, kind, ident, options):
     any_eligible = False
     for tracer in tracers:
         for st in tracer.ptraced:
-            if not _eligible(st, kind, ident, options):
+            if not _eligible(st, kind, ident):
                 continue
             any_eligible = True
             if st.exit_status is not None and options & C.WEXITED:

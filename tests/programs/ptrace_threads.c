@@ -1,0 +1,64 @@
+/* Tracing a thread: PTRACE_O_TRACECLONE's event stop (GETEVENTMSG: the new tid), the new
+ * thread's own first stop (a tracer's wait needs no __WCLONE since Linux 4.7), its TracerPid,
+ * then the thread's exit reported to the tracer by its tid, and the process's exit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void result(const char *name, long r) { printf("%s: %ld errno %d\n", name, r, r == -1 ? errno : 0); }
+
+static void show_status(const char *who, int st) {
+    if (WIFSTOPPED(st)) printf("%s: stopped sig %d event %d\n", who, WSTOPSIG(st), st >> 16);
+    else if (WIFEXITED(st)) printf("%s: exited %d\n", who, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st)) printf("%s: killed by %d\n", who, WTERMSIG(st));
+}
+
+static void *thread_main(void *arg) { return arg; }
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        pthread_t t;
+        pthread_create(&t, NULL, thread_main, NULL);
+        pthread_join(t, NULL);
+        exit(7);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACECLONE);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    show_status("process", st);
+    unsigned long tid = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, 0, &tid);
+    printf("new thread is another task: %d\n", tid != 0 && (pid_t)tid != pid);
+    result("wait for the thread without __WCLONE", waitpid(tid, &st, 0) == (pid_t)tid ? 0 : -1);
+    show_status("thread", st);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%lu/status", pid, tid);
+    FILE *f = fopen(path, "r");
+    char line[128];
+    while (f && fgets(line, sizeof line, f)) {
+        int tracer;
+        if (sscanf(line, "TracerPid: %d", &tracer) == 1) printf("thread traced by us: %d\n", tracer == getpid());
+    }
+    if (f) fclose(f);
+    ptrace(PTRACE_CONT, tid, 0, 0);
+    result("wait for its exit", waitpid(tid, &st, 0) == (pid_t)tid ? 0 : -1);
+    show_status("thread", st);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    show_status("process", st);
+    result("nothing left", waitpid(-1, &st, __WALL));
+    return 0;
+}
