@@ -1,7 +1,8 @@
 /* PTRACE_SINGLESTEP and a software breakpoint, as a debugger uses them: an int3 poked over the
  * first byte of work() (POKETEXT), hit (SIGTRAP, rip one past it), the byte restored and rip set
  * back, then single steps to the tracee's exit, counting them and the syscalls stepped over. The
- * counts are the CPU's and libc's: the same natively and sandboxed. */
+ * counts are the CPU's and libc's: the same natively and sandboxed. Then PTRACE_SYSEMU: the
+ * tracer emulates getppid (its answer in rax) and sees exit_group's argument; neither runs. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,34 @@ __attribute__((noinline)) static int work(void) {
     value *= 3;
     syscall(SYS_getppid);
     return value;
+}
+
+static void sysemu(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        long r = syscall(SYS_getppid);
+        syscall(SYS_exit_group, r);   /* emulated: nothing happens */
+        _exit(r + 1);
+    }
+    int st;
+    struct user_regs_struct r;
+    waitpid(pid, &st, 0);
+    ptrace(PTRACE_SYSEMU, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    ptrace(PTRACE_GETREGS, pid, 0, &r);
+    printf("SYSEMU stop: sig %d, nr %lld (getppid %d), rax %lld\n", WSTOPSIG(st), (long long)r.orig_rax,
+           r.orig_rax == SYS_getppid, (long long)r.rax);
+    r.rax = 99;
+    ptrace(PTRACE_SETREGS, pid, 0, &r);
+    ptrace(PTRACE_SYSEMU, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    ptrace(PTRACE_GETREGS, pid, 0, &r);
+    printf("SYSEMU stop: exit_group %d with %lld\n", r.orig_rax == SYS_exit_group, (long long)r.rdi);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("then exited %d with %d\n", WIFEXITED(st), WEXITSTATUS(st));
 }
 
 int main(void) {
@@ -57,5 +86,6 @@ int main(void) {
     }
     printf("steps %d, syscalls stepped over %d, exited %d with %d\n", steps, syscalls, WIFEXITED(st),
            WEXITSTATUS(st));
+    sysemu();
     return 0;
 }

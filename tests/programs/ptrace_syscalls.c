@@ -1,5 +1,6 @@
 /* ptrace(2) as a tracer sees it: PTRACE_TRACEME + SIGSTOP, syscall-enter/exit stops (numbers,
  * rax -ENOSYS at entry, results), a result changed at exit, a syscall skipped with orig_rax -1,
+ * an argument changed at entry,
  * registers (GETREGS, PEEKUSER, GETREGSET, GET_SYSCALL_INFO), memory (PEEKDATA/POKEDATA,
  * process_vm_readv/writev), fork/exec/exit event stops with GETEVENTMSG, the auto-attached
  * grandchild's SIGSTOP and its exit reported to the tracer. Output names no pid. */
@@ -137,6 +138,10 @@ static int on_syscall_stop(int *entering) {
             ptrace(PTRACE_SETREGS, child, 0, &regs);
         }
         if (nr == SYS_getpid) check_registers();
+        if (nr == SYS_write) {   /* a changed argument is the one used: the write is cut short */
+            regs.rdx = 8;
+            ptrace(PTRACE_SETREGS, child, 0, &regs);
+        }
     } else {
         long ret = regs.rax;
         /* pids differ from run to run: only whether it is the right one is printed */
