@@ -2,7 +2,8 @@
  * first byte of work() (POKETEXT), hit (SIGTRAP, rip one past it), the byte restored and rip set
  * back, then single steps to the tracee's exit, counting them and the syscalls stepped over. The
  * counts are the CPU's and libc's: the same natively and sandboxed. Then PTRACE_SYSEMU: the
- * tracer emulates getppid (its answer in rax) and sees exit_group's argument; neither runs. */
+ * tracer emulates getppid (its answer in rax) and sees exit_group's argument; neither runs.
+ * Last, an exec without PTRACE_O_TRACEEXEC: the old SIGTRAP after it. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +51,23 @@ static void sysemu(void) {
     printf("then exited %d with %d\n", WIFEXITED(st), WEXITSTATUS(st));
 }
 
+static void exec_sigtrap(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        execl("/bin/true", "true", (char *)0);
+        _exit(90);
+    }
+    int st;
+    siginfo_t si;
+    waitpid(pid, &st, 0);
+    ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+    printf("after exec: stopped %d sig %d code %d\n", WIFSTOPPED(st), WSTOPSIG(st), si.si_code);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("then exited %d with %d\n", WIFEXITED(st), WEXITSTATUS(st));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     pid_t pid = fork();
@@ -87,5 +105,6 @@ int main(void) {
     printf("steps %d, syscalls stepped over %d, exited %d with %d\n", steps, syscalls, WIFEXITED(st),
            WEXITSTATUS(st));
     sysemu();
+    exec_sigtrap();
     return 0;
 }

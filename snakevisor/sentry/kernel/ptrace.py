@@ -50,7 +50,6 @@ class PtraceState:
         self.event_msg = 0
         self.exit_status = None       # the tracee has exited: a report the tracer still collects
         self.interrupt = False        # PTRACE_INTERRUPT asked for a stop
-        self.syscall = (0, ())        # (nr, args) of the syscall-enter stop, for GET_SYSCALL_INFO
         self.sysemu = False           # this syscall was stopped at by PTRACE_SYSEMU: not run
         self.clone_event = 0          # PTRACE_EVENT_* the clone being served stops for
         self.stepping = False         # PTRACE_SINGLESTEP set TF in the tracee's eflags
@@ -144,7 +143,7 @@ def _notify_tracer(task, st, status):
 
 
 def event_stop(task, event, msg):
-    """A PTRACE_EVENT_* stop, if the tracer asked for that event (its option bit)."""
+    """A PTRACE_EVENT_* stop (the caller checked the tracer asked for it); GETEVENTMSG gives ``msg``."""
     status = _wait_status(S.SIGTRAP, event)
     yield from stop(task, EVENT_STOP, status, _trap_info(task, S.SIGTRAP, event), msg)
 
@@ -170,7 +169,6 @@ def syscall_enter(task, regs):
         st.step_syscall = True
     if st.mode in SYSCALL_REQUESTS:
         regs.rax = -ENOSYS & MASK64   # what Linux shows at syscall entry
-        st.syscall = (nr, (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9))
         st.sysemu = st.mode in SYSEMU_REQUESTS
         yield from _syscall_stop(task, SYSCALL_ENTER, P.EVENTMSG_SYSCALL_ENTRY)
         nr = regs.orig_rax
@@ -193,8 +191,8 @@ def syscall_exit(task, nr, ret):
     if nr in EXEC_NRS and ret == 0:
         if st.options & P.PTRACE_O_TRACEEXEC:
             yield from event_stop(task, P.PTRACE_EVENT_EXEC, task.tid)
-        elif not st.seized:
-            task.kernel.signals.send_to_task(task, S.SIGTRAP)
+        elif not st.seized:   # the old way of seeing an exec: a SIGTRAP after it
+            task.kernel.signals.send_to_task(task, S.SIGTRAP, _kill_info(S.SIGTRAP, S.SI_USER, 0, 0))
     st = task.ptrace
     if st is None:
         return ret
