@@ -1,7 +1,7 @@
 /* Attaching to running processes: PTRACE_ATTACH's SIGSTOP, TracerPid and "t (tracing stop)" in
  * /proc, ESRCH for a running tracee, PTRACE_DETACH; PTRACE_SEIZE (no stop), PTRACE_INTERRUPT's
  * PTRACE_EVENT_STOP, a group stop under SEIZE and PTRACE_LISTEN until SIGCONT; SIGKILL of a
- * stopped tracee; PTRACE_KILL; a tracer that is not the parent collecting its tracee's exit;
+ * stopped tracee; PTRACE_EVENT_EXIT before a death by signal; PTRACE_KILL; a tracer that is not the parent collecting its tracee's exit;
  * PTRACE_O_EXITKILL and a plain detach when the tracer exits. Output names no pid. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -119,6 +119,17 @@ static void killed_while_stopped(void) {
     status_lines(pid);
     kill(pid, SIGKILL);
     wait_show("SIGKILLed tracee", pid);
+    pid = reader(fds);
+    ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT);
+    kill(pid, SIGTERM);
+    wait_show("SIGTERM delivery", pid);
+    ptrace(PTRACE_CONT, pid, 0, SIGTERM);
+    wait_show("dying of it", pid);
+    unsigned long msg = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
+    printf("exit event: msg %lu\n", msg);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    wait_show("SIGTERMed tracee", pid);
     pid = fork();
     if (pid == 0) {
         ptrace(PTRACE_TRACEME, 0, 0, 0);

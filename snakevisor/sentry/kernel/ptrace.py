@@ -174,9 +174,17 @@ def syscall_enter(task, regs):
         nr = regs.orig_rax
         if st.sysemu:
             return MASK64   # PTRACE_SYSEMU: the syscall is not run, and there is no exit stop
-    if nr in EXIT_NRS and st.options & P.PTRACE_O_TRACEEXIT and task.ptrace is st:
-        yield from event_stop(task, P.PTRACE_EVENT_EXIT, (regs.rdi & 0xFF) << 8)
+    if nr in EXIT_NRS:
+        yield from exit_event(task, (regs.rdi & 0xFF) << 8)
     return nr
+
+
+def exit_event(task, status):
+    """PTRACE_EVENT_EXIT as the Task is about to exit (exit, exit_group, a fatal signal) with wait
+    status ``status`` (GETEVENTMSG gives it), if the tracer asked for it."""
+    st = task.ptrace
+    if st is not None and st.options & P.PTRACE_O_TRACEEXIT:
+        yield from event_stop(task, P.PTRACE_EVENT_EXIT, status)
 
 
 def skipped_return(regs):

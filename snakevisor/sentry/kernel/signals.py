@@ -224,6 +224,8 @@ class Signals:
                     yield from self.group_stop(task, sig)
                     continue
                 status = sig | (0x80 if action == "core" and task.tg.limits[4][0] > 0 else 0)
+                if task.ptrace is not None:
+                    yield from ptrace.exit_event(task, status)
                 self.kernel.kill_group(task.tg, sig, status)   # raises TaskExit for ``task``
             # A handler: settle the interrupted syscall first, then build the frame. Every other
             # deliverable signal gets its frame on top before we return (the last runs first).

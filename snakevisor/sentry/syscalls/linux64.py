@@ -57,8 +57,8 @@ MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
                "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
-               "(debug registers read 0), no PTRACE_O_TRACESECCOMP events, PTRACE_EVENT_EXIT only for "
-               "exit/exit_group (not fatal signals)")
+               "(debug registers read 0), no PTRACE_O_TRACESECCOMP events; PTRACE_EVENT_EXIT stops only "
+               "the thread that exits or takes the fatal signal, not the others it takes along")
 NAMESPACES = 'namespaces inside the sandbox: not yet (issue "Kernel features II")'
 MOUNTS = 'mounts and mount namespaces inside the sandbox: not yet (issue "Kernel features II")'
 IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
