@@ -151,15 +151,20 @@ static void sibling_tracer(long options, int collect) {
     pid_t h = fork();
     if (h == 0) {
         long r = ptrace(PTRACE_SEIZE, g, 0, options);
+        if (collect < 0) {   /* exit while the tracee is in a ptrace-stop: it runs on */
+            int st;
+            ptrace(PTRACE_INTERRUPT, g, 0, 0);
+            r = waitpid(g, &st, __WALL) == g && st >> 16 == PTRACE_EVENT_STOP ? 0 : 97;
+        }
         write(ready[1], "x", 1);
         char c;
-        if (r != 0 || !collect || read(go[0], &c, 1) != 1) _exit(r ? 99 : 0);
+        if (r != 0 || collect <= 0 || read(go[0], &c, 1) != 1) _exit(r ? 99 : 0);
         int st;
         _exit(waitpid(g, &st, __WALL) == g && WIFEXITED(st) ? 50 + WEXITSTATUS(st) : 98);
     }
     char c, path[64];
     read(ready[0], &c, 1);
-    if (collect) {
+    if (collect > 0) {
         write(fds[1], "abc", 3);
         snprintf(path, sizeof path, "/proc/%d/stat", (int)g);
         await_state(path, "Z");
@@ -191,6 +196,8 @@ int main(void) {
     sibling_tracer(PTRACE_O_EXITKILL, 0);
     printf("-- tracer exits without\n");
     sibling_tracer(0, 0);
+    printf("-- tracer exits while its tracee is stopped\n");
+    sibling_tracer(0, -1);
     printf("-- tracer is not the parent\n");
     sibling_tracer(0, 1);
     return 0;
