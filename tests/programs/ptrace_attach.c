@@ -15,14 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "await_state.h"
-
-static void result(const char *name, long r) { printf("%s: %ld errno %d\n", name, r, r == -1 ? errno : 0); }
-
-static void show_status(const char *who, int st) {
-    if (WIFSTOPPED(st)) printf("%s: stopped sig %d event %d\n", who, WSTOPSIG(st) & 0x7f, st >> 16);
-    else if (WIFEXITED(st)) printf("%s: exited %d\n", who, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st)) printf("%s: killed by %d\n", who, WTERMSIG(st));
-}
+#include "ptrace_util.h"
 
 static void wait_show(const char *who, pid_t pid) {
     int st;
@@ -130,13 +123,8 @@ static void killed_while_stopped(void) {
     printf("exit event: msg %lu\n", msg);
     ptrace(PTRACE_CONT, pid, 0, 0);
     wait_show("SIGTERMed tracee", pid);
-    pid = fork();
-    if (pid == 0) {
-        ptrace(PTRACE_TRACEME, 0, 0, 0);
-        raise(SIGSTOP);
-        _exit(0);
-    }
-    wait_show("TRACEME child", pid);
+    pid = fork_traced();
+    if (pid == 0) _exit(0);
     result("PTRACE_KILL", ptrace(PTRACE_KILL, pid, 0, 0));
     wait_show("PTRACE_KILLed", pid);
 }

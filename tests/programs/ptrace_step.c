@@ -13,6 +13,7 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "ptrace_util.h"
 
 static int value = 1;
 
@@ -24,17 +25,14 @@ __attribute__((noinline)) static int work(void) {
 }
 
 static void sysemu(void) {
-    pid_t pid = fork();
+    pid_t pid = fork_traced();
     if (pid == 0) {
-        ptrace(PTRACE_TRACEME, 0, 0, 0);
-        raise(SIGSTOP);
         long r = syscall(SYS_getppid);
         syscall(SYS_exit_group, r);   /* emulated: nothing happens */
         _exit(r + 1);
     }
     int st;
     struct user_regs_struct r;
-    waitpid(pid, &st, 0);
     ptrace(PTRACE_SYSEMU, pid, 0, 0);
     waitpid(pid, &st, 0);
     ptrace(PTRACE_GETREGS, pid, 0, &r);
@@ -70,14 +68,9 @@ static void exec_sigtrap(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        ptrace(PTRACE_TRACEME, 0, 0, 0);
-        raise(SIGSTOP);
-        exit(work());
-    }
+    pid_t pid = fork_traced();
+    if (pid == 0) exit(work());
     int st;
-    waitpid(pid, &st, 0);
     unsigned long addr = (unsigned long)work;
     long orig = ptrace(PTRACE_PEEKTEXT, pid, addr, 0);
     printf("POKETEXT int3: %ld\n", ptrace(PTRACE_POKETEXT, pid, addr, (orig & ~0xffL) | 0xcc));

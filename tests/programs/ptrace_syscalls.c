@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/ptrace.h>
+#include "ptrace_util.h"
 
 static volatile long secret = 0x1122334455667788L;
 static char message[32] = "hello from the tracee";
@@ -26,8 +27,6 @@ static pid_t child, grandchild;
 
 static void say(const char *s) { syscall(SYS_write, 1, s, strlen(s)); }
 
-/* "name: result errno N" for a call that may fail (errno read after the call). */
-static void result(const char *name, long r) { printf("%s: %ld errno %d\n", name, r, r == -1 ? errno : 0); }
 
 static void tracee(void) {
     char buf[96];
@@ -56,7 +55,7 @@ static int wait_stop(pid_t pid, const char *what) {
     return st;
 }
 
-static void show_status(const char *who, int st) {
+static void show_stop(const char *who, int st) {
     if (WIFSTOPPED(st)) printf("%s: stopped sig %d event %d sysgood %d\n", who, WSTOPSIG(st) & 0x7f,
                                st >> 16, (WSTOPSIG(st) & 0x80) != 0);
     else if (WIFEXITED(st)) printf("%s: exited %d\n", who, WEXITSTATUS(st));
@@ -162,7 +161,7 @@ int main(void) {
     child = fork();
     if (child == 0) tracee();
     int st = wait_stop(child, "initial stop");
-    show_status("tracee", st);
+    show_stop("tracee", st);
     siginfo_t si;
     ptrace(PTRACE_GETSIGINFO, child, 0, &si);
     printf("siginfo: signo %d code %d\n", si.si_signo, si.si_code);
@@ -181,23 +180,23 @@ int main(void) {
             ptrace(PTRACE_SYSCALL, child, 0, 0);
             continue;
         }
-        show_status("tracee", st);
+        show_stop("tracee", st);
         if (st >> 16 == PTRACE_EVENT_FORK) break;
         ptrace(PTRACE_SYSCALL, child, 0, 0);
     }
     grandchild = eventmsg(child);
     printf("fork event: new pid is a pid %d\n", grandchild > 0);
-    show_status("grandchild", wait_stop(grandchild, "grandchild stop"));
+    show_stop("grandchild", wait_stop(grandchild, "grandchild stop"));
     ptrace(PTRACE_CONT, grandchild, 0, 0);
-    show_status("grandchild", st = wait_stop(grandchild, "grandchild exit event"));
+    show_stop("grandchild", st = wait_stop(grandchild, "grandchild exit event"));
     printf("exit event: msg %ld\n", eventmsg(grandchild));
     ptrace(PTRACE_CONT, grandchild, 0, 0);
-    show_status("grandchild", wait_stop(grandchild, "grandchild exit"));
+    show_stop("grandchild", wait_stop(grandchild, "grandchild exit"));
     /* The rest without syscall stops: SIGCHLD's delivery, the exec and exit events. */
     ptrace(PTRACE_CONT, child, 0, 0);
     for (;;) {
         st = wait_stop(child, "tracee event");
-        show_status("tracee", st);
+        show_stop("tracee", st);
         if (!WIFSTOPPED(st)) break;
         int sig = 0;
         if (st >> 16 == PTRACE_EVENT_EXEC) printf("exec event: msg is its pid %d\n", eventmsg(child) == child);

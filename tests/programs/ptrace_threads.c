@@ -11,30 +11,20 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static void result(const char *name, long r) { printf("%s: %ld errno %d\n", name, r, r == -1 ? errno : 0); }
-
-static void show_status(const char *who, int st) {
-    if (WIFSTOPPED(st)) printf("%s: stopped sig %d event %d\n", who, WSTOPSIG(st), st >> 16);
-    else if (WIFEXITED(st)) printf("%s: exited %d\n", who, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st)) printf("%s: killed by %d\n", who, WTERMSIG(st));
-}
+#include "ptrace_util.h"
 
 static void *thread_main(void *arg) { return arg; }
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    pid_t pid = fork();
+    pid_t pid = fork_traced();
     if (pid == 0) {
-        ptrace(PTRACE_TRACEME, 0, 0, 0);
-        raise(SIGSTOP);
         pthread_t t;
         pthread_create(&t, NULL, thread_main, NULL);
         pthread_join(t, NULL);
         exit(7);
     }
     int st;
-    waitpid(pid, &st, 0);
     ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACECLONE);
     ptrace(PTRACE_CONT, pid, 0, 0);
     waitpid(pid, &st, 0);
