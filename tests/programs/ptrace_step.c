@@ -3,7 +3,8 @@
  * back, then single steps to the tracee's exit, counting them and the syscalls stepped over. The
  * counts are the CPU's and libc's: the same natively and sandboxed. Then PTRACE_SYSEMU: the
  * tracer emulates getppid (its answer in rax) and sees exit_group's argument; neither runs.
- * Last, an exec without PTRACE_O_TRACEEXEC: the old SIGTRAP after it. */
+ * Last, an exec without PTRACE_O_TRACEEXEC: the old SIGTRAP after it, and a single step into a
+ * signal handler: the trap comes at its first instruction. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -66,6 +67,32 @@ static void exec_sigtrap(void) {
     printf("then exited %d with %d\n", WIFEXITED(st), WEXITSTATUS(st));
 }
 
+static volatile int handled;
+
+static void on_usr1(int sig) { handled = sig; }
+
+static void step_into_handler(void) {
+    signal(SIGUSR1, on_usr1);
+    pid_t pid = fork_traced();
+    if (pid == 0) {
+        raise(SIGUSR1);
+        _exit(handled);
+    }
+    int st;
+    struct user_regs_struct r;
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("signal stop: sig %d\n", WSTOPSIG(st));
+    ptrace(PTRACE_SINGLESTEP, pid, 0, SIGUSR1);
+    waitpid(pid, &st, 0);
+    ptrace(PTRACE_GETREGS, pid, 0, &r);
+    printf("stepped into the handler: sig %d at its first instruction %d\n", WSTOPSIG(st),
+           r.rip == (unsigned long)on_usr1);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("then exited %d with %d\n", WIFEXITED(st), WEXITSTATUS(st));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     pid_t pid = fork_traced();
@@ -99,5 +126,6 @@ int main(void) {
            WEXITSTATUS(st));
     sysemu();
     exec_sigtrap();
+    step_into_handler();
     return 0;
 }

@@ -132,6 +132,17 @@ def _end_step(task, st):
         task.ctx.set_regs()
 
 
+def entering_handler(task):
+    """A signal handler's frame is about to be set up while the tracer single-steps: as on Linux,
+    the frame does not keep the tracer's TF, and the tracee traps at the handler's first
+    instruction (the SIGTRAP queued here is delivered right after the frame)."""
+    st = task.ptrace
+    if st.stepping:
+        st.stepping = False
+        task.ctx.regs.eflags &= ~TF
+        task.kernel.signals.send_to_task(task, S.SIGTRAP, _kill_info(S.SIGTRAP, TRAP_BRKPT, 0, 0))
+
+
 def _notify_tracer(task, st, status):
     tracer_tg = st.tracer.tg
     handler, flags, _, _ = tracer_tg.handlers.get(S.SIGCHLD)

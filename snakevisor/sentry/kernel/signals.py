@@ -234,6 +234,8 @@ class Signals:
                     syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
                 regs.rax = syscall_ret & (1 << 64) - 1
                 syscall_ret = None
+            if task.ptrace is not None:
+                ptrace.entering_handler(task)
             self._setup_frame(task, sig, info, handler, flags, restorer, mask)
             handled = True
         if not handled and task.saved_sigmask is not None:
