@@ -18,6 +18,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
 from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG, SEEK_DATA, SEEK_HOLE
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem
+from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -78,7 +79,8 @@ class AddressSpaceImpl(FileDescriptionImpl):
 
 class MemImpl(AddressSpaceImpl):
     def read(self, n, offset):
-        data = self.mm.read_forced(offset, min(n, MAX_IO))
+        n = min(n, MAX_IO)
+        data = self.mm.read_forced(offset, n) or ptrace.read_vdso(self.mm.kernel, offset, n)
         if n and not data:
             raise SyscallError(EIO)
         return data

@@ -96,7 +96,7 @@ def _tracee_mm(st):
 
 
 def _peek(t, st, addr, data):
-    word = _tracee_mm(st).read_forced(addr, 8)
+    word = _tracee_mm(st).read_forced(addr, 8) or K.read_vdso(t.kernel, addr, 8)
     if len(word) < 8:
         raise SyscallError(EIO)
     t.mm.copy_out(data, word)
