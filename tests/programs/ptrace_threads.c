@@ -1,6 +1,7 @@
 /* Tracing a thread: PTRACE_O_TRACECLONE's event stop (GETEVENTMSG: the new tid), the new
  * thread's own first stop (a tracer's wait needs no __WCLONE since Linux 4.7), its TracerPid,
- * then the thread's exit reported to the tracer by its tid, and the process's exit. */
+ * then the thread's exit reported to the tracer by its tid, and the process's exit. Then vfork:
+ * PTRACE_EVENT_VFORK, the child's first stop and exit, PTRACE_EVENT_VFORK_DONE. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +15,41 @@
 #include "ptrace_util.h"
 
 static void *thread_main(void *arg) { return arg; }
+
+static void traced_vfork(void) {
+    pid_t pid = fork_traced();
+    if (pid == 0) {
+        pid_t c = vfork();
+        if (c == 0) _exit(4);
+        int st;
+        waitpid(c, &st, 0);
+        exit(WEXITSTATUS(st) + 10);
+    }
+    int st;
+    unsigned long child = 0, done = 0;
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    show_status("vfork parent", st);
+    ptrace(PTRACE_GETEVENTMSG, pid, 0, &child);
+    ptrace(PTRACE_CONT, pid, 0, 0);   /* it now waits for its child to exit or exec */
+    waitpid(child, &st, 0);
+    show_status("vfork child", st);
+    ptrace(PTRACE_CONT, child, 0, 0);
+    waitpid(child, &st, 0);
+    show_status("vfork child", st);
+    waitpid(pid, &st, 0);
+    show_status("vfork parent", st);
+    ptrace(PTRACE_GETEVENTMSG, pid, 0, &done);
+    printf("vfork done: msg is the child %d\n", done == child);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    for (;;) {   /* SIGCHLD's delivery, then the exit */
+        waitpid(pid, &st, 0);
+        show_status("vfork parent", st);
+        if (!WIFSTOPPED(st)) break;
+        ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(st));
+    }
+}
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -50,5 +86,6 @@ int main(void) {
     waitpid(pid, &st, 0);
     show_status("process", st);
     result("nothing left", waitpid(-1, &st, __WALL));
+    traced_vfork();
     return 0;
 }
