@@ -2,14 +2,17 @@
  * /proc, ESRCH for a running tracee, PTRACE_DETACH; PTRACE_SEIZE (no stop), PTRACE_INTERRUPT's
  * PTRACE_EVENT_STOP, a group stop under SEIZE and PTRACE_LISTEN until SIGCONT; SIGKILL of a
  * stopped tracee; PTRACE_EVENT_EXIT before a death by signal; PTRACE_KILL; a tracer that is not the parent collecting its tracee's exit;
- * PTRACE_O_EXITKILL and a plain detach when the tracer exits. Output names no pid. */
+ * PTRACE_O_EXITKILL and a plain detach when the tracer exits; the access rule (another uid, a
+ * process that is not dumpable). Output names no pid. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -172,6 +175,35 @@ static void sibling_tracer(long options, int collect) {
     close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
 }
 
+/* An unprivileged process may not trace root's, nor a process of its own uid that is not
+ * dumpable; process_vm_readv follows the same rule. */
+static void access_rule(void) {
+    int fds[2];
+    pid_t target = reader(fds);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char buf[8];
+        struct iovec local = {buf, sizeof buf}, remote = {buf, sizeof buf};
+        if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(90);
+        result("nobody ATTACHes root's process", ptrace(PTRACE_ATTACH, target, 0, 0));
+        result("nobody reads root's memory", process_vm_readv(target, &local, 1, &remote, 1, 0));
+        pid_t same = fork();
+        if (same == 0) {
+            prctl(PR_SET_DUMPABLE, 0);
+            pause();
+            _exit(0);
+        }
+        await_pid_sleeping(same);
+        result("nobody SEIZEs its own non-dumpable child", ptrace(PTRACE_SEIZE, same, 0, 0));
+        kill(same, SIGKILL);
+        waitpid(same, NULL, 0);
+        _exit(0);
+    }
+    wait_show("unprivileged tracer", pid);
+    write(fds[1], "z", 1);
+    wait_show("reader", target);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     printf("-- attach/detach\n");
@@ -188,5 +220,7 @@ int main(void) {
     sibling_tracer(0, -1);
     printf("-- tracer is not the parent\n");
     sibling_tracer(0, 1);
+    printf("-- access rule\n");
+    access_rule();
     return 0;
 }
