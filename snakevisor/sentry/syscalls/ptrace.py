@@ -89,21 +89,21 @@ def _detach(t, st, addr, data):
 
 
 # -- memory ---------------------------------------------------------------------------------------
-def _tracee_mm(st):
-    mm = st.task.mm
-    mm.active_context = st.task.ctx   # stopped: injections (copy-on-write breaks) go through it
-    return mm
-
-
 def _peek(t, st, addr, data):
-    word = _tracee_mm(st).read_forced(addr, 8) or K.read_vdso(t.kernel, addr, 8)
+    word = st.task.mm.read_forced(addr, 8) or K.read_vdso(t.kernel, addr, 8)
     if len(word) < 8:
         raise SyscallError(EIO)
     t.mm.copy_out(data, word)
 
 
 def _poke(t, st, addr, data):
-    if _tracee_mm(st).write_forced(addr, struct.pack("<Q", data)) < 8:
+    mm = st.task.mm
+    mm.active_context = st.task.ctx   # stopped: a copy-on-write break injects through it
+    try:
+        done = mm.write_forced(addr, struct.pack("<Q", data))
+    finally:
+        t.mm.active_context = t.ctx   # the same mm when a vfork child is traced by its parent
+    if done < 8:
         raise SyscallError(EIO)
 
 
