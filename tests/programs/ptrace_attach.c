@@ -195,6 +195,7 @@ static void access_rule(void) {
         }
         await_pid_sleeping(same);
         result("nobody SEIZEs its own non-dumpable child", ptrace(PTRACE_SEIZE, same, 0, 0));
+        result("nobody asks for PTRACE_O_SUSPEND_SECCOMP", ptrace(PTRACE_SEIZE, same, 0, PTRACE_O_SUSPEND_SECCOMP));
         kill(same, SIGKILL);
         waitpid(same, NULL, 0);
         _exit(0);

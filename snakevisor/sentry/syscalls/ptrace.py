@@ -9,6 +9,7 @@ import struct
 
 from snakevisor.abi import ptrace as P
 from snakevisor.abi import signal as S
+from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EFAULT, EINVAL, EIO, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
@@ -45,9 +46,17 @@ def ptrace(t, request, pid, addr, data):
     return handler(t, st, addr, data) or 0
 
 
+def _check_options(t, options):
+    """Linux's check_ptrace_options: PTRACE_O_SUSPEND_SECCOMP is for CAP_SYS_ADMIN only."""
+    if options & P.PTRACE_O_SUSPEND_SECCOMP and not t.creds.has_cap(CAP_SYS_ADMIN):
+        raise SyscallError(EPERM)
+
+
 def _attach(t, target, seize, addr, data):
     if seize and (addr or data & ~P.PTRACE_O_MASK):
         raise SyscallError(EIO)
+    if seize:
+        _check_options(t, data)
     K.check_attach(t, target)
     K.attach(t, target, seize, data if seize else 0)
     if not seize:
@@ -254,6 +263,7 @@ def _setsiginfo(t, st, addr, data):
 def _setoptions(t, st, addr, data):
     if data & ~P.PTRACE_O_MASK:
         raise SyscallError(EINVAL)
+    _check_options(t, data)
     st.options = data
 
 
