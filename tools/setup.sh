@@ -19,7 +19,7 @@ need() { dpkg -s "$1" >/dev/null 2>&1 || missing="$missing $1"; }
 need python3
 need libseccomp2
 if [ $want_tests = 1 ]; then
-    for p in gcc libc6-dev busybox-static coreutils strace procps python3-pip; do need "$p"; done
+    for p in gcc libc6-dev busybox-static coreutils strace gdb procps python3-pip; do need "$p"; done
     # inotify tests: inotifywait (and tail -f, in coreutils) watching files in the sandbox.
     need inotify-tools
     # seccomp tests: a program built with libseccomp (seccomp.h, -lseccomp).

@@ -37,6 +37,8 @@ ptrace_raw.restype = _long
 
 # fallocate(2) takes 64-bit offsets.
 libc.fallocate.argtypes = [_int, _int, _long, _long]
+libc.getauxval.argtypes = [ctypes.c_ulong]
+libc.getauxval.restype = ctypes.c_ulong
 
 # timerfd_*(2): itimerspec buffers as bytes or string buffers.
 libc.timerfd_create.argtypes = [_int, _int]

@@ -28,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -938,6 +939,22 @@ static void phase_table(void) {
     T(ioprio_set, "PROCESS, 0, ~0", 1, 0, ALLF);
     T(pkey_mprotect, "unmapped, 4096, READ, -1", UNMAP, 4096, PROT_READ, ALLF);
     T(kcmp, "0, 0, FILE, 0, 0", 0, 0, 0, 0, 0);
+    T(ptrace, "PEEKDATA, -1, 0, 0", PTRACE_PEEKDATA, ALLF, 0, 0);
+    T(ptrace, "~0, self, 0, 0", ALLF, getpid(), 0, 0);
+    T(ptrace, "ATTACH, 0, 0, 0", PTRACE_ATTACH, 0, 0, 0);
+    T(ptrace, "ATTACH, self, 0, 0", PTRACE_ATTACH, getpid(), 0, 0);
+    T(ptrace, "SEIZE, self, 0, ~0", PTRACE_SEIZE, getpid(), 0, ALLF);
+    T(ptrace, "GETREGS, self, 0, kernel", PTRACE_GETREGS, getpid(), 0, KADDR);
+    {
+        struct iovec local = {buf, 16}, remote_bad = {(void *)KADDR, 16}, remote_ok = {buf + 64, 16};
+        T(process_vm_readv, "self, NULL, 1, ok, 1, 0", getpid(), NUL, 1, P(&remote_ok), 1, 0);
+        T(process_vm_readv, "self, buf, 1, kernel base, 1, 0", getpid(), P(&local), 1, P(&remote_bad), 1, 0);
+        T(process_vm_readv, "self, buf, 1, ok, 1, flags=~0", getpid(), P(&local), 1, P(&remote_ok), 1, ALLF);
+        T(process_vm_readv, "self, buf, huge, ok, 1, 0", getpid(), P(&local), HUGE, P(&remote_ok), 1, 0);
+        T(process_vm_writev, "-1, buf, 1, ok, 1, 0", ALLF, P(&local), 1, P(&remote_ok), 1, 0);
+        T(process_vm_writev, "self, kernel base, 1, ok, 1, 0", getpid(), P(&remote_bad), 1, P(&remote_ok), 1, 0);
+        T(process_vm_readv, "self, buf, 1, ok, 1, 0", getpid(), P(&local), 1, P(&remote_ok), 1, 0);
+    }
     T(personality, "0xffffffff", 0xffffffffL);
     T(mq_open, "kernel, O_RDWR, 0, NULL", KADDR, O_RDWR, 0, NUL);
     T(mq_open, "absent, O_RDWR, 0, NULL", P("sv-absent-queue"), O_RDWR, 0, NUL);

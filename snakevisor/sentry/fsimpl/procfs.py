@@ -15,7 +15,7 @@ from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net, procfs_pid
-from snakevisor.sentry.kernel import cputime, seccomp
+from snakevisor.sentry.kernel import cputime, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -411,7 +411,8 @@ class ThreadGroupDir(Directory):
         total = sum(v.end - v.start for v in self.task.mm.vmas) // 1024
         return total
 
-    _STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "T": "T (stopped)", "Z": "Z (zombie)"}
+    _STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "T": "T (stopped)", "Z": "Z (zombie)",
+                    "t": "t (tracing stop)"}
 
     def _state(self):
         """R runs or is about to (the reader itself); S waits in a syscall (any wait: a
@@ -419,6 +420,8 @@ class ThreadGroupDir(Directory):
         tg, task = self.tg, self.task
         if tg.exit_status is not None:
             return "Z"
+        if ptrace.tracing_stop(task):
+            return "t"
         if tg.stopped:
             return "T"
         loop = self.fs.kernel.loop
@@ -461,7 +464,7 @@ class ThreadGroupDir(Directory):
         rows = [
             ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"),
             ("State", self._STATE_NAMES[self._state()]),
-            ("Tgid", tg.tgid), ("Ngid", 0), ("Pid", task.tid), ("PPid", ppid), ("TracerPid", 0),
+            ("Tgid", tg.tgid), ("Ngid", 0), ("Pid", task.tid), ("PPid", ppid), ("TracerPid", ptrace.tracer_tid(task)),
             ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
             ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)),
             ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", "       0 kB"), ("VmHWM", f"{vm:8d} kB"),

@@ -18,6 +18,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
 from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG, SEEK_DATA, SEEK_HOLE
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem
+from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -63,18 +64,6 @@ def pagemap_file(fs, task):
     return TaskFile(fs, task, PagemapImpl, 0o400)
 
 
-def _spans(mm, addr, n):
-    """(vma, start, length) of the mapped run from ``addr`` (at most ``n`` bytes), in order."""
-    pos, end = addr, addr + n
-    while pos < end:
-        v = mm.vmas.find(pos)
-        if v is None or v.past_eof:
-            return
-        m = min(end, v.end) - pos
-        yield v, pos, m
-        pos += m
-
-
 class AddressSpaceImpl(FileDescriptionImpl):
     """An open file over the address space it was opened on; the offset is an address (or page)."""
 
@@ -90,25 +79,14 @@ class AddressSpaceImpl(FileDescriptionImpl):
 
 class MemImpl(AddressSpaceImpl):
     def read(self, task, n, offset):
-        mm, out = self.mm, []
-        for v, pos, m in _spans(mm, offset, min(n, MAX_IO)):
-            if not v.prot & M.PROT_READ:
-                break
-            off = v.mf_off + pos - v.start
-            out.append(mm.view[off:off + m])
-        if n and not out:
+        n = min(n, MAX_IO)
+        data = self.mm.read_forced(offset, n) or ptrace.read_vdso(self.mm.kernel, offset, n)
+        if n and not data:
             raise SyscallError(EIO)
-        return b"".join(out)
+        return data
 
     def write(self, task, data, offset):
-        data = bytes(data[:MAX_IO])
-        mm, done = self.mm, 0
-        with mm.changed_by_another():
-            for v, pos, m in _spans(mm, offset, len(data)):
-                if not v.prot & M.PROT_READ or (v.shared and not v.prot & M.PROT_WRITE):
-                    break   # FOLL_FORCE still needs a readable VMA, and cannot write a read-only shared one
-                mm.copy_out(pos, data[done:done + m], force=True)
-                done += m
+        done = self.mm.write_forced(offset, bytes(data[:MAX_IO]))
         if data and not done:
             raise SyscallError(EIO)
         return done

@@ -5,7 +5,7 @@ import struct
 from snakevisor.abi import sched as C
 from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import TASK_SIZE_MAX
-from snakevisor.sentry.kernel import seccomp
+from snakevisor.sentry.kernel import ptrace, seccomp
 from snakevisor.sentry.kernel.task import Task
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
@@ -50,6 +50,8 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         _put_tid(mm, child_tid, tid)
     if flags & C.CLONE_CHILD_CLEARTID:
         child.clear_child_tid = child_tid
+    if task.ptrace is not None:
+        ptrace.on_clone(task, child, flags, exit_signal)   # traced too: it starts stopped
     kernel.register_task(child)
     kernel.start_task(child)
     return child

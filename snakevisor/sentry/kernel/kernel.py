@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
-from snakevisor.sentry.kernel import cputime, seccomp
+from snakevisor.sentry.kernel import cputime, ptrace, seccomp
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
@@ -160,8 +160,10 @@ class Kernel:
         self.host_tids[task.ctx.tid] = task
 
     def start_task(self, task):
-        """Let a new Task's stub thread run (its registers are already set)."""
-        task.ctx.resume()
+        """Let a new Task's stub thread run (its registers are already set); a traced one first
+        stops (its coroutine resumes it)."""
+        if task.ptrace is None:
+            task.ctx.resume()
         self.loop.step(task, None)  # primes the coroutine: it now waits for the first stop
 
     def forward_host_signals(self, foreground=None):
@@ -310,6 +312,8 @@ class Kernel:
         seccomp.release(task)   # its filters' listeners may hang up
         self.pidns.tasks.pop(task.tid, None)
         tg = task.tg
+        if task.ptrace is not None or task.ptraced:
+            ptrace.task_exited(task, status)
         if task.vfork_parent is not None:
             task.tg.vfork_done.notify(1)
             task.vfork_parent = None
@@ -354,6 +358,14 @@ class Kernel:
             tg.reaped = True
             self.pidns.thread_groups.pop(tg.tgid, None)
             return
+        if ptrace.exit_held(tg):
+            return   # its tracer collects the exit first, then the parent hears of it
+        self.notify_parent_exit(tg)
+
+    def notify_parent_exit(self, tg):
+        """The parent learns of the exit of ``tg``: SIGCHLD (its exit signal) and a zombie to
+        collect, or none if it asked for no zombies."""
+        parent, status = tg.parent, tg.exit_status
         handler, flags, _, _ = parent.handlers.get(S.SIGCHLD)
         no_zombie = tg.exit_signal == S.SIGCHLD and (handler == S.SIG_IGN or flags & S.SA_NOCLDWAIT)
         if no_zombie:

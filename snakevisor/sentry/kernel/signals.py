@@ -16,6 +16,7 @@ from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, 
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.kernel import ptrace
 
 RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
 # Syscalls that never restart after a handler ran (Linux returns ERESTARTNOHAND or EINTR for them).
@@ -73,7 +74,8 @@ class Signals:
         # An ignored signal is dropped, unless every thread blocks it (sigwait and signalfd may take it;
         # a thread in rt_sigtimedwait has unblocked what it waits for, but still blocks it: real_sigmask).
         if self.is_ignored(tg, sig) and sig != S.SIGCONT and \
-                not all((t.sigmask | t.real_sigmask) & sigbit(sig) for t in tg.tasks if not t.exited):
+                not all((t.sigmask | t.real_sigmask) & sigbit(sig) for t in tg.tasks if not t.exited) and \
+                not any(t.ptrace for t in tg.tasks):   # a tracer sees even ignored signals
             return
         self._enqueue(tg.shared_pending, sig, info)
         tg.signal_arrivals.notify(1)
@@ -88,7 +90,8 @@ class Signals:
             return
         info = info or make_siginfo(sig, S.SI_TKILL)
         self._prepare(tg, sig)
-        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not (task.sigmask | task.real_sigmask) & sigbit(sig):
+        if self.is_ignored(tg, sig) and sig != S.SIGCONT and not (task.sigmask | task.real_sigmask) & sigbit(sig) \
+                and task.ptrace is None:
             return
         self._enqueue(task.pending, sig, info)
         tg.signal_arrivals.notify(1)
@@ -130,9 +133,9 @@ class Signals:
                 return t
         return None
 
-    def kick(self, task):
-        """Make ``task`` notice its pending signals soon."""
-        if task.exited or not self.deliverable(task):
+    def kick(self, task, force=False):
+        """Make ``task`` notice its pending signals soon (``force``: a tracer's PTRACE_INTERRUPT)."""
+        if task.exited or not (force or self.deliverable(task)):
             return
         loop = self.kernel.loop
         if loop.interrupt(task):
@@ -206,6 +209,10 @@ class Signals:
             sig, info = self.dequeue(task)
             if sig is None:
                 break
+            if task.ptrace is not None and sig != S.SIGKILL:
+                sig, info = yield from self._traced_signal(task, sig, info, syscall_ret)
+                if not sig:
+                    continue
             handler, flags, restorer, mask = task.tg.handlers.get(sig)
             if handler == S.SIG_IGN:
                 continue
@@ -216,7 +223,10 @@ class Signals:
                 if action == "stop":
                     yield from self.group_stop(task, sig)
                     continue
-                self.kernel.kill_group(task.tg, sig, self.death_status(task.tg, sig))   # raises TaskExit for ``task``
+                status = self.death_status(task.tg, sig)
+                if task.ptrace is not None:
+                    yield from ptrace.exit_event(task, status)
+                self.kernel.kill_group(task.tg, sig, status)   # raises TaskExit for ``task``
             # A handler: settle the interrupted syscall first, then build the frame. Every other
             # deliverable signal gets its frame on top before we return (the last runs first).
             if syscall_ret is not None:
@@ -224,6 +234,8 @@ class Signals:
                     syscall_ret = self._restart_for_handler(regs, syscall_ret, flags, nr)
                 regs.rax = syscall_ret & (1 << 64) - 1
                 syscall_ret = None
+            if task.ptrace is not None:
+                ptrace.entering_handler(task)
             self._setup_frame(task, sig, info, handler, flags, restorer, mask)
             handled = True
         if not handled and task.saved_sigmask is not None:
@@ -240,6 +252,15 @@ class Signals:
         if handled:
             task.ctx.set_regs()
         return handled
+
+    def _traced_signal(self, task, sig, info, syscall_ret):
+        """The tracer's say on a signal (its signal-delivery-stop): (the signal to deliver, its
+        siginfo), 0 if none; a replacement the Task blocks is queued again, as on Linux."""
+        sig, info = yield from ptrace.signal_stop(task, sig, info, syscall_ret)
+        if sig and task.sigmask & sigbit(sig) and sig not in S.SIG_KERNEL_ONLY:
+            self.send_to_task(task, sig, info)
+            return 0, None
+        return sig, info
 
     @staticmethod
     def death_status(tg, sig):
@@ -413,6 +434,8 @@ class Signals:
                 if t is not task:
                     self.kick(t)
         while tg.stopped and not tg.exiting:
+            if task.ptrace is not None and (yield from ptrace.group_stop(task, sig)):
+                return   # the tracer resumed it, group stop or not
             try:
                 yield from task.block_on(tg.continued, 1, interruptible=False)   # only SIGCONT or SIGKILL end a stop
             except SyscallError:

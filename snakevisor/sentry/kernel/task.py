@@ -10,7 +10,7 @@ import signal as host_signal
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
-from snakevisor.sentry.kernel import seccomp
+from snakevisor.sentry.kernel import ptrace, seccomp
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
@@ -48,6 +48,8 @@ class Task:
         self.pdeath_signal = 0
         self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
         self.seccomp = None            # the application's seccomp mode and filters (kernel/seccomp.py)
+        self.ptrace = None             # kernel/ptrace.py PtraceState while traced
+        self.ptraced = []              # the PtraceStates of the Tasks we trace
         self.coro = self._run()
 
     # -- what handlers use ------------------------------------------------
@@ -126,6 +128,9 @@ class Task:
         entries = TABLE.entries
         signals = kernel.signals
         try:
+            if self.ptrace is not None:   # auto-attached: its first stop comes before it runs
+                yield from ptrace.first_stop(self)
+                self.ctx.resume()
             while True:
                 report = yield WAIT_STOP
                 self.kicked = False
@@ -135,12 +140,13 @@ class Task:
                     regs = ctx.get_regs()
                     self.mm.active_context = ctx
                     nr = regs.orig_rax
+                    if self.ptrace is not None:
+                        nr = yield from ptrace.syscall_enter(self, regs)
                     entry = entries.get(nr)
                     if self.seccomp is not None:   # the application's filters may deny it
                         entry = seccomp.syscall_entry(self, regs, entry)
                     if entry is None or entry.handler is None:
-                        kernel.unimplemented(nr)
-                        ret = -ENOSYS
+                        ret = self._no_handler(nr, regs)
                     else:
                         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
                         strace = kernel.strace
@@ -161,6 +167,8 @@ class Task:
                             ret = 0
                         if strace:
                             strace.exit(self, entry, args, before, ret)
+                    if self.ptrace is not None:
+                        ret = yield from ptrace.syscall_exit(self, nr, ret)
                     ctx = self.ctx  # execve gives the Task a new stub thread
                     if ret in RESTART_CODES or signals.deliverable(self):
                         yield from signals.deliver(self, ret, nr)
@@ -175,6 +183,12 @@ class Task:
             kernel.stub_died(self, gone.status)
         finally:
             self.exited = True
+
+    def _no_handler(self, nr, regs):
+        if self.ptrace is not None and nr == ptrace.MASK64:
+            return ptrace.skipped_return(regs)   # the tracer skipped the call
+        self.kernel.unimplemented(nr)
+        return -ENOSYS
 
     def _on_other_stop(self, kind, sig):
         """A stop that is not a syscall: a fault or a host signal, or our own kick (SIGURG)."""
@@ -212,6 +226,8 @@ class Task:
         elif sig not in (host_signal.SIGURG, host_signal.SIGSTOP, host_signal.SIGCHLD, host_signal.SIGWINCH):
             # Any other host signal reaching a stub (SIGXCPU, SIGXFSZ...) is the application's.
             self.kernel.signals.send_to_task(self, sig, make_siginfo(sig, S.SI_KERNEL))
+        if self.ptrace is not None and self.ptrace.interrupt:
+            yield from ptrace.interrupt_stop(self)
         if self.kernel.signals.deliverable(self):
             yield from self.kernel.signals.deliver(self)
         ctx.resume()

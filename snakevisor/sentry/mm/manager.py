@@ -543,6 +543,40 @@ class MemoryManager:
             self.view[off:off + m] = mv[pos:pos + m]
             pos += m
 
+    def _mapped_spans(self, addr, n):
+        """(vma, start, length) of the mapped run from ``addr`` (at most ``n`` bytes), in order."""
+        pos, end = addr, addr + n
+        while pos < end:
+            v = self.vmas.find(pos)
+            if v is None or v.past_eof:
+                return
+            m = min(end, v.end) - pos
+            yield v, pos, m
+            pos += m
+
+    def read_forced(self, addr, n):
+        """A debugger's read (FOLL_FORCE: /proc/PID/mem, PTRACE_PEEKDATA): the readable run from
+        ``addr``, at most ``n`` bytes, short where the mapping ends."""
+        out = []
+        for v, pos, m in self._mapped_spans(addr, n):
+            if not v.prot & M.PROT_READ:
+                break
+            off = v.mf_off + pos - v.start
+            out.append(self.view[off:off + m])
+        return b"".join(out)
+
+    def write_forced(self, addr, data):
+        """A debugger's write (FOLL_FORCE: /proc/PID/mem, PTRACE_POKEDATA), also into read-only
+        private mappings (they get their own pages first); returns the bytes written."""
+        done = 0
+        with self.changed_by_another():
+            for v, pos, m in self._mapped_spans(addr, len(data)):
+                if not v.prot & M.PROT_READ or (v.shared and not v.prot & M.PROT_WRITE):
+                    break   # FOLL_FORCE still needs a readable VMA, and cannot write a read-only shared one
+                self.copy_out(pos, data[done:done + m], force=True)
+                done += m
+        return done
+
     def io_views(self, addr, n, write=False):
         """Memoryviews of the MemoryFile covering application memory [addr, addr+n), so host I/O
         (recv_into, sendmsg) moves data straight into or out of it, with no copy through Python.

@@ -5,6 +5,7 @@ from snakevisor.abi import sched as C
 from snakevisor.abi.errno import E2BIG, EINVAL, ENOENT, SyscallError
 from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, to_s32
 from snakevisor.abi.signal import SIGCHLD
+from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.clone import do_clone, wait_for_vfork
 from snakevisor.sentry.kernel.exec import do_execve
 from snakevisor.sentry.loader.loader import MAX_ARG_BYTES
@@ -25,8 +26,12 @@ def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None):
             t.mm.copy_out(ptid if pidfd_ptr is None else pidfd_ptr, struct.pack("<i", fd))
         except SyscallError:
             pass
+    if t.ptrace is not None:   # the tracer's PTRACE_EVENT_FORK/VFORK/CLONE stop, before a vfork waits
+        yield from ptrace.clone_event(t, child.tid)
     if flags & C.CLONE_VFORK:
         yield from wait_for_vfork(t, child)
+        if t.ptrace is not None:
+            yield from ptrace.vfork_done(t, child.tid)
     return child.tid
 
 

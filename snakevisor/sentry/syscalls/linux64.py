@@ -29,8 +29,8 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
                                         inotify, kcmp, membarrier, mm, mqueue, numa, pidfd, pipe, pkey, poll,
-                                        process, sched, seccomp, signal, signalfd, socket, splice, sysv_ipc, time,
-                                        timer, timerfd, wait, xattr)
+                                        process, ptrace, sched, seccomp, signal, signalfd, socket, splice, sysv_ipc,
+                                        time, timer, timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -55,7 +55,10 @@ def enosys(nr, name, note):
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
 MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
-PTRACE_RULES = 'needs ptrace access rules: comes with ptrace (issue "Kernel features II")'
+PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
+               "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
+               "(debug registers read 0), no PTRACE_O_TRACESECCOMP events; PTRACE_EVENT_EXIT stops only "
+               "the thread that exits or takes the fatal signal, not the others it takes along")
 NAMESPACES = 'namespaces inside the sandbox: not yet (issue "Kernel features II")'
 MOUNTS = 'mounts and mount namespaces inside the sandbox: not yet (issue "Kernel features II")'
 IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
@@ -181,8 +184,7 @@ ENTRIES = (
     full(99,     "sysinfo",                info.sysinfo,                  "ptr"),
     partial(100, "times",                  info.times,                    "ptr",
                  "the return value counts clock ticks since the sandbox booted, not since the host did"),
-    enosys(101,  "ptrace",
-                 'tracing inside the sandbox (strace, gdb): not yet (issue "Kernel features II")'),
+    partial(101, "ptrace",                 ptrace.ptrace,                 "int int hex hex", PTRACE_NOTE),
     full(102,    "getuid",                 process.getuid,                ""),
     partial(103, "syslog",                 info.syslog,                   "int ptr int", "an empty kernel log"),
     full(104,    "getgid",                 process.getgid,                ""),
@@ -405,8 +407,8 @@ ENTRIES = (
     full(307,    "sendmmsg",               socket.sendmmsg,               "fd ptr uint hex"),
     enosys(308,  "setns",                  NAMESPACES),
     full(309,    "getcpu",                 sched.getcpu,                  "ptr ptr ptr"),
-    enosys(310,  "process_vm_readv",       PTRACE_RULES),
-    enosys(311,  "process_vm_writev",      PTRACE_RULES),
+    full(310,    "process_vm_readv",       ptrace.process_vm_readv,       "int ptr uint ptr uint uint"),
+    full(311,    "process_vm_writev",      ptrace.process_vm_writev,      "int ptr uint ptr uint uint"),
     full(312,    "kcmp",                   kcmp.kcmp,                     "int int int uint uint"),
     enosys(313,  "finit_module",           NO_KERNEL),
     partial(314, "sched_setattr",          sched.sched_setattr,           "int ptr hex",

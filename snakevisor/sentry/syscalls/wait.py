@@ -1,4 +1,5 @@
-"""Waiting for children: wait4 and waitid (zombies, stops, continues), with rusage."""
+"""Waiting for children: wait4 and waitid (zombies, stops, continues), with rusage; a tracer also
+collects its tracees' ptrace-stops and exits (kernel/ptrace.py wait_reports)."""
 import struct
 
 from snakevisor.abi import resource as R
@@ -6,7 +7,7 @@ from snakevisor.abi import sched as C
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESRCH, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, to_s32
-from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel import cputime, ptrace
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
 
 
@@ -26,20 +27,26 @@ def _matches(t, child, kind, ident, options):
 
 
 def _find(t, kind, ident, options):
-    """(child, wait status, code) of a child with something to report, or raise ECHILD."""
+    """(pid, wait status, code, child ThreadGroup, consume) of a child or tracee with something to
+    report, or Nones; raise ECHILD if there is no child or tracee to wait for."""
+    tracees, report = ptrace.wait_reports(t, kind, ident, options)
+    if report is not None:
+        return report
     children = [c for c in t.tg.children if _matches(t, c, kind, ident, options)]
-    if not children:
+    if not children and not tracees:
         raise SyscallError(ECHILD)
     for c in children:
-        if c.is_zombie and options & C.WEXITED:
+        if c.is_zombie and options & C.WEXITED and not ptrace.exit_held(c):
             st = c.exit_status
             code = S.CLD_EXITED if st & 0x7F == 0 else (S.CLD_DUMPED if st & 0x80 else S.CLD_KILLED)
-            return c, st, code
+            return c.tgid, st, code, c, None
+        if ptrace.traced_by(c, t.tg):
+            continue   # its stops are ptrace-stops, reported above
         if c.stop_report is not None and options & C.WSTOPPED and c.exit_status is None:
-            return c, c.stop_report, S.CLD_STOPPED
+            return c.tgid, c.stop_report, S.CLD_STOPPED, c, None
         if c.continue_report and options & C.WCONTINUED and c.exit_status is None:
-            return c, 0xFFFF, S.CLD_CONTINUED
-    return None, None, None
+            return c.tgid, 0xFFFF, S.CLD_CONTINUED, c, None
+    return None, None, None, None, None
 
 
 def _wait(t, kind, ident, options):
@@ -47,11 +54,11 @@ def _wait(t, kind, ident, options):
     # child auto-reaped (SA_NOCLDWAIT) while its SIGCHLD interrupts the wait gives ECHILD, not EINTR.
     interrupted = False
     while True:
-        child, status, code = _find(t, kind, ident, options)
-        if child is not None:
-            return child, status, code
+        found = _find(t, kind, ident, options)
+        if found[0] is not None:
+            return found
         if options & C.WNOHANG:
-            return None, None, None
+            return found
         if interrupted:
             raise SyscallError(ERESTARTSYS)
         try:
@@ -62,10 +69,12 @@ def _wait(t, kind, ident, options):
             interrupted = True
 
 
-def _consume(t, child, code, options):
+def _consume(t, child, code, options, consume):
     if options & C.WNOWAIT:
         return
-    if code in (S.CLD_EXITED, S.CLD_KILLED, S.CLD_DUMPED):
+    if consume is not None:
+        consume()   # a tracee's report
+    elif code in (S.CLD_EXITED, S.CLD_KILLED, S.CLD_DUMPED):
         cputime.child_reaped(t.tg, child)
         t.kernel.reap(child)
     elif code == S.CLD_STOPPED:
@@ -97,14 +106,14 @@ def wait4(t, pid, status_ptr, options, rusage):
         kind, ident = C.P_ALL, 0
     else:
         kind, ident = C.P_PGID, -pid
-    child, status, code = yield from _wait(t, kind, ident, options | C.WEXITED)
-    if child is None:
+    pid, status, code, child, consume = yield from _wait(t, kind, ident, options | C.WEXITED)
+    if pid is None:
         return 0
     if status_ptr:
         t.mm.copy_out(status_ptr, struct.pack("<i", status))
     _write_rusage(t, rusage, child)
-    _consume(t, child, code, 0)
-    return child.tgid
+    _consume(t, child, code, 0, consume)
+    return pid
 
 
 def waitid(t, idtype, ident, infop, options, rusage):
@@ -129,13 +138,13 @@ def waitid(t, idtype, ident, infop, options, rusage):
         if ident is None:
             raise SyscallError(EBADF)
         if f.flags & O_NONBLOCK and not options & C.WNOHANG:
-            child, status, code = yield from _wait(t, idtype, ident, options | C.WNOHANG)
-            if child is None:
+            found = yield from _wait(t, idtype, ident, options | C.WNOHANG)
+            if found[0] is None:
                 raise SyscallError(EAGAIN)   # a non-blocking pidfd's child has nothing to report yet
     else:
         raise SyscallError(EINVAL)
-    child, status, code = yield from _wait(t, idtype, ident, options)
-    if child is None:
+    pid, status, code, child, consume = yield from _wait(t, idtype, ident, options)
+    if pid is None:
         if infop:
             t.mm.copy_out(infop, bytes(S.SIGINFO_SIZE))
         return 0
@@ -145,11 +154,13 @@ def waitid(t, idtype, ident, infop, options, rusage):
         st = status & 0x7F
     elif code == S.CLD_STOPPED:
         st = status >> 8 & 0xFF
+    elif code == S.CLD_TRAPPED:
+        st = status >> 8   # the ptrace exit code, event bits included
     else:
         st = S.SIGCONT
     if infop:
-        info = S.SIGINFO_CHLD.pack(S.SIGCHLD, 0, code, child.tgid, 0, st, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
+        info = S.SIGINFO_CHLD.pack(S.SIGCHLD, 0, code, pid, 0, st, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
         t.mm.copy_out(infop, info)
     _write_rusage(t, rusage, child)
-    _consume(t, child, code, options)
+    _consume(t, child, code, options, consume)
     return 0
