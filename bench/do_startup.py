@@ -47,24 +47,16 @@ def time_true(runs):
 
 
 def _rss_kib(pid):
+    from do_support import status_of
     try:
-        with open(f"/proc/{pid}/status") as f:
-            return int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
-    except (OSError, StopIteration):
+        return int(status_of(pid)["VmRSS"].split()[0])
+    except (OSError, KeyError):   # gone, or a zombie
         return 0
-
-
-def _comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def idle_footprint():
     """{role: KiB} of an idle sandbox: cli, sentry, gofer, stubs (summed)."""
-    from do_support import children_of, descendants_of
+    from do_support import children_of, comm_of, descendants_of
     proc = subprocess.Popen(_command("/bin/sh", "-c", "echo ready; read x"), env=dict(os.environ, PYTHONPATH=REPO),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -73,7 +65,7 @@ def idle_footprint():
         sentry = children_of(proc.pid)[0]
         out = {"cli": _rss_kib(proc.pid), "sentry": _rss_kib(sentry), "gofer": 0, "stubs": 0}
         for pid in descendants_of(sentry):
-            out["gofer" if _comm(pid) == "sv-gofer" else "stubs"] += _rss_kib(pid)
+            out["gofer" if comm_of(pid) == "sv-gofer" else "stubs"] += _rss_kib(pid)
         return out
     finally:
         proc.communicate("go\n", timeout=60)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from do_support import children_of
+from do_support import children_of, comm_of
 from harness import REPO, sandbox_cmd, sandbox_env
 
 # Modules the CLI must not import before the fork: the Sentry, the OCI model, the Gofer's asyncio.
@@ -34,11 +34,6 @@ def _extension_modules(pid):
         return {line.rsplit("/", 1)[-1].split(".")[0] for line in f if ".cpython-" in line}
 
 
-def _comm(pid):
-    with open(f"/proc/{pid}/comm") as f:
-        return f.read().strip()
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="snakevisor do needs root (namespaces, mounts)")
 def test_gofer_carries_no_sentry_and_no_tls():
     # The shell says "ready" once it runs: the Gofer has served its binary. It then waits for a line.
@@ -48,8 +43,8 @@ def test_gofer_carries_no_sentry_and_no_tls():
         assert proc.stdout.readline() == "ready\n"
         sandbox = children_of(proc.pid)
         assert len(sandbox) == 1, sandbox
-        gofers = [p for p in children_of(sandbox[0]) if _comm(p) == "sv-gofer"]
-        assert len(gofers) == 1, [(p, _comm(p)) for p in children_of(sandbox[0])]
+        gofers = [p for p in children_of(sandbox[0]) if comm_of(p) == "sv-gofer"]
+        assert len(gofers) == 1, [(p, comm_of(p)) for p in children_of(sandbox[0])]
         cli, sentry, gofer = (_extension_modules(p) for p in (proc.pid, sandbox[0], gofers[0]))
         assert "mmap" in sentry   # the MemoryFile's: the marker of the Sentry's modules
         assert not {"mmap", "_ssl", "_asyncio"} & cli, cli
