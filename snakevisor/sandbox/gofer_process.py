@@ -122,10 +122,6 @@ def _gofer_child(specs, keep_fds, parent):
             os.closerange(last + 1, fd)
             last = fd
         prctl(PR_SET_NAME, b"sv-gofer", 0, 0, 0)
-        # asyncio imports ssl if it can (ssl and base64: a tenth of the Gofer's start, while the
-        # Sentry waits for its first reply); the Gofer speaks no TLS, so it is made to look
-        # absent, as in a Python built without it (asyncio's own fallback: ssl = None).
-        sys.modules.setdefault("ssl", None)
         from snakevisor.gofer.__main__ import main
         code = main(specs)
     except SystemExit as e:
