@@ -73,6 +73,15 @@ def descendants_of(pid):
     return out
 
 
+def comm_of(pid):
+    """The process's name (/proc/PID/comm: "sv-gofer" for the Gofer), "" if it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def cmdline_of(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:

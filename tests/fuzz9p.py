@@ -29,7 +29,6 @@ import stat
 import struct
 import tempfile
 import time
-import typing
 
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
@@ -297,8 +296,7 @@ class Generator:
     def __init__(self, rng: random.Random, canary: str):
         self.rng = rng
         self.names = NAMES + [os.fsencode(canary), os.fsencode(os.path.dirname(canary))]
-        self.fields = {cls: [(n, h.__metadata__[0]) for n, h in typing.get_type_hints(cls, include_extras=True).items()
-                             if n != "tag" and getattr(h, "__metadata__", None)] for cls in REQUEST_TYPES}
+        self.fields = {cls: list(cls.FIELDS) for cls in REQUEST_TYPES}
 
     def name(self):
         r = self.rng

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness import compile_c, run_sandboxed, sandbox_cmd, sandbox_env
-from do_support import children_of, namespace_tasks, sentry_of
+from do_support import children_of, comm_of, namespace_tasks, sentry_of
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's namespaces need root")
 
@@ -43,7 +43,7 @@ class _PeakCounter(threading.Thread):
             try:
                 sentry = sentry or sentry_of(self.do_pid)
                 if sentry is not None:
-                    gofer = [c for c in children_of(sentry) if _comm(c) == "sv-gofer"]
+                    gofer = [c for c in children_of(sentry) if comm_of(c) == "sv-gofer"]
                     self.peak = max(self.peak, namespace_tasks(sentry, exclude=gofer))
             except OSError:   # the sandbox ended meanwhile
                 pass
@@ -52,14 +52,6 @@ class _PeakCounter(threading.Thread):
         self.done.set()
         self.join(timeout=60)
         return self.peak
-
-
-def _comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return ""
 
 
 def _bomb(flags=(), prefix=()):

@@ -1,7 +1,6 @@
 """The sans-I/O 9P2000.L codec: layouts, round trips, incremental decoding, hostile bytes."""
 import os
 import struct
-import typing
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -19,13 +18,9 @@ names = st.binary(max_size=40)
 
 
 def strategy_for(cls):
-    hints = typing.get_type_hints(cls, include_extras=True)
     kw = {"tag": st.integers(0, 0xFFFF)}
-    for name, hint in hints.items():
-        meta = getattr(hint, "__metadata__", None)
-        if name == "tag" or not meta:
-            continue
-        kind = meta[0].rstrip("?")
+    for name, kind in cls.FIELDS:
+        kind = kind.rstrip("?")
         if kind in _ints:
             kw[name] = st.integers(0, 2 ** _ints[kind] - 1)
         elif kind == "qid":

@@ -55,3 +55,10 @@ if [ $want_tests = 1 ]; then
             || $py -m pip install -q --break-system-packages pytest hypothesis pyelftools
     fi
 fi
+
+# Bytecode for every module, written now: `snakevisor do` imports some 250 of them at each start,
+# and with PYTHONDONTWRITEBYTECODE set (or a checkout it may not write) Python would compile them
+# all again every time, doubling a start's CPU. Cached .pyc files are read even then. A checkout
+# we cannot write keeps working, only slower.
+repo=$(cd "$(dirname "$0")/.." && pwd)
+python3 -m compileall -q "$repo/snakevisor" >/dev/null 2>&1 || echo "setup.sh: could not precompile $repo/snakevisor (read-only?): starts will be slower" >&2

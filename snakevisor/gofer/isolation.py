@@ -44,9 +44,9 @@ log = logging.getLogger("snakevisor.gofer")
 # bits on chmod, set times and modes on others' files.
 GOFER_CAPS = (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID)
 
-# The Gofer's syscalls: CPython with an asyncio loop and a thread pool, plus the
-# file operations of ops.py. No exec, no new sockets but AF_UNIX pairs (asyncio's
-# self-pipe), no mount/ptrace/namespace calls once serving.
+# The Gofer's syscalls: CPython with an epoll loop (and its wake-up pipe) and worker
+# threads, plus the file operations of ops.py. No exec, no new sockets but AF_UNIX
+# pairs, no mount/ptrace/namespace calls once serving.
 GOFER_SYSCALLS = (
     # memory, threads, signals, time
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "set_robust_list",

@@ -1,6 +1,6 @@
 """9P2000.L: wire format (messages, sans-I/O codec) and the Sentry's client.
 
-constants.py: type numbers, masks, flags; messages.py: the message dataclasses
+constants.py: type numbers, masks, flags; messages.py: the message classes
 and their layouts; codec.py: the incremental Decoder; client.py: the client.
 """
 from .client import Attr, Client, Fid, OpenResult, Statfs

@@ -1,18 +1,23 @@
-"""9P2000.L messages: one dataclass per T/R message, and their wire layout.
+"""9P2000.L messages: one class per T/R message, and their wire layout.
 
-Each message class declares its body fields with ``Annotated`` kinds (U8, U16,
-U32, U64, QID, STR, STRS, QIDS, DATA); the ``@message`` decorator compiles the
-list into a packer and an unpacker (runs of fixed-size fields become one
-``struct.Struct``).  The header size[4] type[1] tag[2] is handled by
-``encode`` here and by ``p9.codec.Decoder``.  Strings are bytes (Linux names
-are bytes; no decoding, so no UnicodeError can arise).
+Each message class declares its body as ``LAYOUT``, a string of ``name:kind``
+fields in wire order; the kinds are U8..U64 ("B", "H", "I", "Q"), "qid",
+"s" (len[2] bytes), "s*" (n[2] strings), "qid*" (n[2] qids), "data"
+(count[4] bytes), and "I?" for an optional trailing u32 (absent on decode ->
+0: Tfsync.datasync, which older clients omit).  ``_Layout`` turns it into
+``__slots__``, ``FIELDS`` ((name, kind), ...) and a packer/unpacker (runs of
+fixed-size fields become one ``struct.Struct``).  The header size[4] type[1]
+tag[2] is handled by ``encode`` here and by ``p9.codec.Decoder``.  Strings are
+bytes (Linux names are bytes; no decoding, so no UnicodeError can arise).
+
+The classes behave as slotted dataclasses (keyword or positional arguments with
+defaults, equality and repr over the fields) without dataclasses' cost at
+import, which every sandbox start pays twice (Sentry and Gofer): a class's
+``__init__`` is compiled at its first construction.
 """
 from __future__ import annotations
 
 import struct
-import typing
-from dataclasses import dataclass, field, fields
-from typing import Annotated
 
 from . import constants as C
 
@@ -31,30 +36,57 @@ class ProtocolError(Exception):
         self.fatal = fatal
 
 
-# Field kinds (the Annotated metadata).  "?" marks an optional trailing field:
-# absent on decode -> 0 (Tfsync.datasync, which older clients omit).
-U8 = Annotated[int, "B"]
-U16 = Annotated[int, "H"]
-U32 = Annotated[int, "I"]
-U64 = Annotated[int, "Q"]
-OPT_U32 = Annotated[int, "I?"]
+class _Record:
+    """Equality over the ``_compared`` slots and repr over all ``__slots__``, as a dataclass's:
+    equal only to an instance of the same class, unhashable unless frozen."""
+    __slots__ = ()
+    _compared = ()
+
+    def _values(self):
+        return tuple([getattr(self, n) for n in self._compared])
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None
+
+    def __repr__(self):
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__qualname__}({fields})"
 
 
-@dataclass(frozen=True, slots=True)
-class Qid:
+class _Frozen(_Record):
+    """An immutable, hashable record (a frozen dataclass's behaviour)."""
+    __slots__ = ()
+
+    def __hash__(self):
+        return hash(self._values())
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}")
+
+
+_set = object.__setattr__
+
+
+class Qid(_Frozen):
     """Server's unique file identity: type[1] version[4] path[8]."""
-    type: int = 0
-    version: int = 0
-    path: int = 0
+    __slots__ = ("type", "version", "path")
+    _compared = __slots__
 
+    def __init__(self, type: int = 0, version: int = 0, path: int = 0):
+        _set(self, "type", type)
+        _set(self, "version", version)
+        _set(self, "path", path)
 
-QID = Annotated[Qid, "qid"]
-STR = Annotated[bytes, "s"]          # len[2] bytes
-STRS = Annotated[tuple, "s*"]        # n[2] n*(len[2] bytes), n <= MAXWELEM
-QIDS = Annotated[tuple, "qid*"]      # n[2] n*qid[13], n <= MAXWELEM
-DATA = Annotated[bytes, "data"]      # count[4] bytes
 
 _FIXED = {"B": 1, "H": 2, "I": 4, "Q": 8, "qid": 13}
+_DEFAULTS = {"B": 0, "H": 0, "I": 0, "Q": 0, "I?": 0, "qid": Qid(), "s": b"", "s*": (), "qid*": (), "data": b""}
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _HEADER = struct.Struct("<IBH")
@@ -63,45 +95,77 @@ _QID = struct.Struct("<BIQ")
 MESSAGE_TYPES: dict[int, type] = {}
 
 
-def _compile(cls):
-    """Turn the annotated fields into a list of ops for pack/unpack."""
-    hints = typing.get_type_hints(cls, include_extras=True)
-    ops = []        # ("fixed", Struct, [(name, is_qid)]) | (kind, name)
+def _compile(fields):
+    """The layout's ops for pack/unpack: ("fixed", Struct, [(name, is_qid)]) | (kind, name),
+    and the optional trailing field (name, Struct) or None."""
+    ops = []
     run_fmt, run_names = "", []
     optional = None
-    for f in fields(cls):
-        if f.name == "tag":
-            continue
-        meta = getattr(hints[f.name], "__metadata__", None)
-        if not meta:
-            continue   # not on the wire (e.g. a donated fd)
-        kind = meta[0]
-        if kind.endswith("?") and kind != "?":
-            optional = (f.name, struct.Struct("<" + kind[0]))
+    for name, kind in fields:
+        if kind.endswith("?"):
+            optional = (name, struct.Struct("<" + kind[0]))
             continue
         if kind in _FIXED:
             run_fmt += "BIQ" if kind == "qid" else kind
-            run_names.append((f.name, kind == "qid"))
+            run_names.append((name, kind == "qid"))
             continue
         if run_names:
             ops.append(("fixed", struct.Struct("<" + run_fmt), run_names))
             run_fmt, run_names = "", []
-        ops.append((kind, f.name))
+        ops.append((kind, name))
     if run_names:
         ops.append(("fixed", struct.Struct("<" + run_fmt), run_names))
-    cls._ops = tuple(ops)
-    cls._optional = optional
+    return tuple(ops), optional
 
 
-def message(type_number: int):
-    """Class decorator: make a slotted dataclass message and register it."""
-    def wrap(cls):
-        cls = dataclass(slots=True)(cls)
-        cls.TYPE = type_number
-        _compile(cls)
-        MESSAGE_TYPES[type_number] = cls
+class _Layout(type):
+    """Metaclass of the messages: ``LAYOUT`` (and ``LOCAL``: attributes not on the wire, None by
+    default and not compared; ``DEFAULTS``: other defaults than 0, b"", (), Qid()) become the
+    slots, the wire ops and the registration in MESSAGE_TYPES."""
+
+    def __new__(mcs, name, bases, ns):
+        if "LAYOUT" not in ns:
+            return super().__new__(mcs, name, bases, ns)
+        fields = tuple(tuple(f.split(":")) for f in ns["LAYOUT"].split())
+        for _, kind in fields:
+            if kind not in _DEFAULTS:
+                raise ValueError(f"{name}: unknown field kind {kind!r}")
+        local = tuple(ns.get("LOCAL", ()))
+        wire = ("tag",) + tuple(n for n, _ in fields)
+        ns["__slots__"] = ns["__match_args__"] = wire + local
+        ns["_compared"] = wire
+        ns["FIELDS"] = fields
+        defaults = {"tag": 0, **{n: _DEFAULTS[k] for n, k in fields}, **dict.fromkeys(local)}
+        defaults.update(ns.pop("DEFAULTS", {}))
+        ns["_defaults"] = defaults
+        ns["_ops"], ns["_optional"] = _compile(fields)
+        cls = super().__new__(mcs, name, bases, ns)
+        MESSAGE_TYPES[cls.TYPE] = cls
         return cls
-    return wrap
+
+
+def _specialise(cls):
+    """Compile and install ``cls.__init__(self, tag=..., field=..., ...)``: the fields in slot order
+    with their defaults, as a dataclass's (one function per class, made at its first use)."""
+    names = cls.__slots__
+    params = ", ".join(f"{n}=_d[{n!r}]" for n in names)
+    body = "".join(f"    self.{n} = {n}\n" for n in names)
+    scope = {"_d": cls._defaults}
+    exec(f"def __init__(self, {params}):\n{body}", scope)
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
+    return init
+
+
+class Message(_Record, metaclass=_Layout):
+    """Base of the T/R messages (``TYPE``, ``LAYOUT``; ``FIELDS`` lists the wire fields)."""
+    __slots__ = ()
+    TYPE = None
+    FIELDS = ()
+
+    def __init__(self, *args, **kwargs):
+        _specialise(type(self))(self, *args, **kwargs)
 
 
 def _pack_str(out: list, s: bytes):
@@ -219,461 +283,316 @@ def decode_body(cls, tag: int, buf, pos: int, end: int):
 # --------------------------------------------------------------- messages
 # Layouts follow include/net/9p/9p.h and net/9p/client.c (format strings).
 
-@message(C.TVERSION)
-class Tversion:
-    tag: int = C.NOTAG
-    msize: U32 = 0
-    version: STR = b""
+class Tversion(Message):
+    TYPE = C.TVERSION
+    LAYOUT = "msize:I version:s"
+    DEFAULTS = {"tag": C.NOTAG}
 
 
-@message(C.RVERSION)
-class Rversion:
-    tag: int = C.NOTAG
-    msize: U32 = 0
-    version: STR = b""
+class Rversion(Message):
+    TYPE = C.RVERSION
+    LAYOUT = "msize:I version:s"
+    DEFAULTS = {"tag": C.NOTAG}
 
 
-@message(C.TAUTH)
-class Tauth:
-    tag: int = 0
-    afid: U32 = 0
-    uname: STR = b""
-    aname: STR = b""
-    n_uname: U32 = C.NONUNAME
+class Tauth(Message):
+    TYPE = C.TAUTH
+    LAYOUT = "afid:I uname:s aname:s n_uname:I"
+    DEFAULTS = {"n_uname": C.NONUNAME}
 
 
-@message(C.RAUTH)
-class Rauth:
-    tag: int = 0
-    aqid: QID = Qid()
+class Rauth(Message):
+    TYPE = C.RAUTH
+    LAYOUT = "aqid:qid"
 
 
-@message(C.TATTACH)
-class Tattach:
-    tag: int = 0
-    fid: U32 = 0
-    afid: U32 = C.NOFID
-    uname: STR = b""
-    aname: STR = b""
-    n_uname: U32 = C.NONUNAME
+class Tattach(Message):
+    TYPE = C.TATTACH
+    LAYOUT = "fid:I afid:I uname:s aname:s n_uname:I"
+    DEFAULTS = {"afid": C.NOFID, "n_uname": C.NONUNAME}
 
 
-@message(C.RATTACH)
-class Rattach:
-    tag: int = 0
-    qid: QID = Qid()
+class Rattach(Message):
+    TYPE = C.RATTACH
+    LAYOUT = "qid:qid"
 
 
-@message(C.TLERROR)
-class Tlerror:
-    tag: int = 0
+class Tlerror(Message):
+    TYPE = C.TLERROR
+    LAYOUT = ""
 
 
-@message(C.RLERROR)
-class Rlerror:
-    tag: int = 0
-    ecode: U32 = 0
+class Rlerror(Message):
+    TYPE = C.RLERROR
+    LAYOUT = "ecode:I"
 
 
-@message(C.TFLUSH)
-class Tflush:
-    tag: int = 0
-    oldtag: U16 = 0
+class Tflush(Message):
+    TYPE = C.TFLUSH
+    LAYOUT = "oldtag:H"
 
 
-@message(C.RFLUSH)
-class Rflush:
-    tag: int = 0
+class Rflush(Message):
+    TYPE = C.RFLUSH
+    LAYOUT = ""
 
 
-@message(C.TWALK)
-class Twalk:
-    tag: int = 0
-    fid: U32 = 0
-    newfid: U32 = 0
-    wnames: STRS = ()
+class Twalk(Message):
+    TYPE = C.TWALK
+    LAYOUT = "fid:I newfid:I wnames:s*"
 
 
-@message(C.RWALK)
-class Rwalk:
-    tag: int = 0
-    qids: QIDS = ()
+class Rwalk(Message):
+    TYPE = C.RWALK
+    LAYOUT = "qids:qid*"
 
 
-@message(C.TWALKQIDS)
-class Twalkqids:
+class Twalkqids(Message):
     """snakevisor dialect: walk ``wnames`` from ``fid`` and report each name's qid without
     binding a new fid (revalidating cached names costs no Tclunk)."""
-    tag: int = 0
-    fid: U32 = 0
-    wnames: STRS = ()
+    TYPE = C.TWALKQIDS
+    LAYOUT = "fid:I wnames:s*"
 
 
-@message(C.RWALKQIDS)
-class Rwalkqids:
-    tag: int = 0
-    qids: QIDS = ()
+class Rwalkqids(Message):
+    TYPE = C.RWALKQIDS
+    LAYOUT = "qids:qid*"
 
 
-@message(C.TREAD)
-class Tread:
-    tag: int = 0
-    fid: U32 = 0
-    offset: U64 = 0
-    count: U32 = 0
+class Tread(Message):
+    TYPE = C.TREAD
+    LAYOUT = "fid:I offset:Q count:I"
 
 
-@message(C.RREAD)
-class Rread:
-    tag: int = 0
-    data: DATA = b""
+class Rread(Message):
+    TYPE = C.RREAD
+    LAYOUT = "data:data"
 
 
-@message(C.TWRITE)
-class Twrite:
-    tag: int = 0
-    fid: U32 = 0
-    offset: U64 = 0
-    data: DATA = b""
+class Twrite(Message):
+    TYPE = C.TWRITE
+    LAYOUT = "fid:I offset:Q data:data"
 
 
-@message(C.RWRITE)
-class Rwrite:
-    tag: int = 0
-    count: U32 = 0
+class Rwrite(Message):
+    TYPE = C.RWRITE
+    LAYOUT = "count:I"
 
 
-@message(C.TCLUNK)
-class Tclunk:
-    tag: int = 0
-    fid: U32 = 0
+class Tclunk(Message):
+    TYPE = C.TCLUNK
+    LAYOUT = "fid:I"
 
 
-@message(C.RCLUNK)
-class Rclunk:
-    tag: int = 0
+class Rclunk(Message):
+    TYPE = C.RCLUNK
+    LAYOUT = ""
 
 
-@message(C.TREMOVE)
-class Tremove:
-    tag: int = 0
-    fid: U32 = 0
+class Tremove(Message):
+    TYPE = C.TREMOVE
+    LAYOUT = "fid:I"
 
 
-@message(C.RREMOVE)
-class Rremove:
-    tag: int = 0
+class Rremove(Message):
+    TYPE = C.RREMOVE
+    LAYOUT = ""
 
 
-@message(C.TSTATFS)
-class Tstatfs:
-    tag: int = 0
-    fid: U32 = 0
+class Tstatfs(Message):
+    TYPE = C.TSTATFS
+    LAYOUT = "fid:I"
 
 
-@message(C.RSTATFS)
-class Rstatfs:
-    tag: int = 0
-    type: U32 = 0
-    bsize: U32 = 0
-    blocks: U64 = 0
-    bfree: U64 = 0
-    bavail: U64 = 0
-    files: U64 = 0
-    ffree: U64 = 0
-    fsid: U64 = 0
-    namelen: U32 = 0
+class Rstatfs(Message):
+    TYPE = C.RSTATFS
+    LAYOUT = "type:I bsize:I blocks:Q bfree:Q bavail:Q files:Q ffree:Q fsid:Q namelen:I"
 
 
-@message(C.TLOPEN)
-class Tlopen:
-    tag: int = 0
-    fid: U32 = 0
-    flags: U32 = 0
+class Tlopen(Message):
+    TYPE = C.TLOPEN
+    LAYOUT = "fid:I flags:I"
 
 
-@message(C.RLOPEN)
-class Rlopen:
-    tag: int = 0
-    qid: QID = Qid()
-    iounit: U32 = 0
-    # Not on the wire: the host descriptor donated with this reply (extension).
-    fd: int | None = field(default=None, compare=False)
+class Rlopen(Message):
+    TYPE = C.RLOPEN
+    LAYOUT = "qid:qid iounit:I"
+    LOCAL = ("fd",)   # not on the wire: the host descriptor donated with this reply (extension)
 
 
-@message(C.TLCREATE)
-class Tlcreate:
-    tag: int = 0
-    fid: U32 = 0
-    name: STR = b""
-    flags: U32 = 0
-    mode: U32 = 0
-    gid: U32 = 0
-
-
-@message(C.RLCREATE)
-class Rlcreate:
-    tag: int = 0
-    qid: QID = Qid()
-    iounit: U32 = 0
-    fd: int | None = field(default=None, compare=False)
-
-
-@message(C.TSYMLINK)
-class Tsymlink:
-    tag: int = 0
-    fid: U32 = 0
-    name: STR = b""
-    symtgt: STR = b""
-    gid: U32 = 0
-
-
-@message(C.RSYMLINK)
-class Rsymlink:
-    tag: int = 0
-    qid: QID = Qid()
-
-
-@message(C.TMKNOD)
-class Tmknod:
-    tag: int = 0
-    dfid: U32 = 0
-    name: STR = b""
-    mode: U32 = 0
-    major: U32 = 0
-    minor: U32 = 0
-    gid: U32 = 0
-
-
-@message(C.RMKNOD)
-class Rmknod:
-    tag: int = 0
-    qid: QID = Qid()
-
-
-@message(C.TRENAME)
-class Trename:
-    tag: int = 0
-    fid: U32 = 0
-    dfid: U32 = 0
-    name: STR = b""
-
-
-@message(C.RRENAME)
-class Rrename:
-    tag: int = 0
-
-
-@message(C.TREADLINK)
-class Treadlink:
-    tag: int = 0
-    fid: U32 = 0
-
-
-@message(C.RREADLINK)
-class Rreadlink:
-    tag: int = 0
-    target: STR = b""
-
-
-@message(C.TGETATTR)
-class Tgetattr:
-    tag: int = 0
-    fid: U32 = 0
-    request_mask: U64 = C.GETATTR_BASIC
-
-
-@message(C.RGETATTR)
-class Rgetattr:
-    tag: int = 0
-    valid: U64 = 0
-    qid: QID = Qid()
-    mode: U32 = 0
-    uid: U32 = 0
-    gid: U32 = 0
-    nlink: U64 = 0
-    rdev: U64 = 0
-    size: U64 = 0
-    blksize: U64 = 0
-    blocks: U64 = 0
-    atime_sec: U64 = 0
-    atime_nsec: U64 = 0
-    mtime_sec: U64 = 0
-    mtime_nsec: U64 = 0
-    ctime_sec: U64 = 0
-    ctime_nsec: U64 = 0
-    btime_sec: U64 = 0
-    btime_nsec: U64 = 0
-    gen: U64 = 0
-    data_version: U64 = 0
-
-
-@message(C.TSETATTR)
-class Tsetattr:
-    tag: int = 0
-    fid: U32 = 0
-    valid: U32 = 0
-    mode: U32 = 0
-    uid: U32 = 0
-    gid: U32 = 0
-    size: U64 = 0
-    atime_sec: U64 = 0
-    atime_nsec: U64 = 0
-    mtime_sec: U64 = 0
-    mtime_nsec: U64 = 0
-
-
-@message(C.RSETATTR)
-class Rsetattr:
-    tag: int = 0
-
-
-@message(C.TXATTRWALK)
-class Txattrwalk:
-    tag: int = 0
-    fid: U32 = 0
-    newfid: U32 = 0
-    name: STR = b""
-
-
-@message(C.RXATTRWALK)
-class Rxattrwalk:
-    tag: int = 0
-    size: U64 = 0
-
-
-@message(C.TXATTRCREATE)
-class Txattrcreate:
-    tag: int = 0
-    fid: U32 = 0
-    name: STR = b""
-    attr_size: U64 = 0
-    flags: U32 = 0
-
-
-@message(C.RXATTRCREATE)
-class Rxattrcreate:
-    tag: int = 0
-
-
-@message(C.TREADDIR)
-class Treaddir:
-    tag: int = 0
-    fid: U32 = 0
-    offset: U64 = 0
-    count: U32 = 0
-
-
-@message(C.RREADDIR)
-class Rreaddir:
-    tag: int = 0
-    data: DATA = b""   # packed dirents: see encode_dirents / decode_dirents
-
-
-@message(C.TFSYNC)
-class Tfsync:
-    tag: int = 0
-    fid: U32 = 0
-    datasync: OPT_U32 = 0
-
-
-@message(C.RFSYNC)
-class Rfsync:
-    tag: int = 0
-
-
-@message(C.TLOCK)
-class Tlock:
-    tag: int = 0
-    fid: U32 = 0
-    type: U8 = 0
-    flags: U32 = 0
-    start: U64 = 0
-    length: U64 = 0
-    proc_id: U32 = 0
-    client_id: STR = b""
-
-
-@message(C.RLOCK)
-class Rlock:
-    tag: int = 0
-    status: U8 = 0
-
-
-@message(C.TGETLOCK)
-class Tgetlock:
-    tag: int = 0
-    fid: U32 = 0
-    type: U8 = 0
-    start: U64 = 0
-    length: U64 = 0
-    proc_id: U32 = 0
-    client_id: STR = b""
-
-
-@message(C.RGETLOCK)
-class Rgetlock:
-    tag: int = 0
-    type: U8 = 0
-    start: U64 = 0
-    length: U64 = 0
-    proc_id: U32 = 0
-    client_id: STR = b""
-
-
-@message(C.TLINK)
-class Tlink:
-    tag: int = 0
-    dfid: U32 = 0
-    fid: U32 = 0
-    name: STR = b""
-
-
-@message(C.RLINK)
-class Rlink:
-    tag: int = 0
-
-
-@message(C.TMKDIR)
-class Tmkdir:
-    tag: int = 0
-    dfid: U32 = 0
-    name: STR = b""
-    mode: U32 = 0
-    gid: U32 = 0
-
-
-@message(C.RMKDIR)
-class Rmkdir:
-    tag: int = 0
-    qid: QID = Qid()
-
-
-@message(C.TRENAMEAT)
-class Trenameat:
-    tag: int = 0
-    olddirfid: U32 = 0
-    oldname: STR = b""
-    newdirfid: U32 = 0
-    newname: STR = b""
-
-
-@message(C.RRENAMEAT)
-class Rrenameat:
-    tag: int = 0
-
-
-@message(C.TUNLINKAT)
-class Tunlinkat:
-    tag: int = 0
-    dirfid: U32 = 0
-    name: STR = b""
-    flags: U32 = 0
-
-
-@message(C.RUNLINKAT)
-class Runlinkat:
-    tag: int = 0
+class Tlcreate(Message):
+    TYPE = C.TLCREATE
+    LAYOUT = "fid:I name:s flags:I mode:I gid:I"
+
+
+class Rlcreate(Message):
+    TYPE = C.RLCREATE
+    LAYOUT = "qid:qid iounit:I"
+    LOCAL = ("fd",)
+
+
+class Tsymlink(Message):
+    TYPE = C.TSYMLINK
+    LAYOUT = "fid:I name:s symtgt:s gid:I"
+
+
+class Rsymlink(Message):
+    TYPE = C.RSYMLINK
+    LAYOUT = "qid:qid"
+
+
+class Tmknod(Message):
+    TYPE = C.TMKNOD
+    LAYOUT = "dfid:I name:s mode:I major:I minor:I gid:I"
+
+
+class Rmknod(Message):
+    TYPE = C.RMKNOD
+    LAYOUT = "qid:qid"
+
+
+class Trename(Message):
+    TYPE = C.TRENAME
+    LAYOUT = "fid:I dfid:I name:s"
+
+
+class Rrename(Message):
+    TYPE = C.RRENAME
+    LAYOUT = ""
+
+
+class Treadlink(Message):
+    TYPE = C.TREADLINK
+    LAYOUT = "fid:I"
+
+
+class Rreadlink(Message):
+    TYPE = C.RREADLINK
+    LAYOUT = "target:s"
+
+
+class Tgetattr(Message):
+    TYPE = C.TGETATTR
+    LAYOUT = "fid:I request_mask:Q"
+    DEFAULTS = {"request_mask": C.GETATTR_BASIC}
+
+
+class Rgetattr(Message):
+    TYPE = C.RGETATTR
+    LAYOUT = ("valid:Q qid:qid mode:I uid:I gid:I nlink:Q rdev:Q size:Q blksize:Q blocks:Q"
+              " atime_sec:Q atime_nsec:Q mtime_sec:Q mtime_nsec:Q ctime_sec:Q ctime_nsec:Q"
+              " btime_sec:Q btime_nsec:Q gen:Q data_version:Q")
+
+
+class Tsetattr(Message):
+    TYPE = C.TSETATTR
+    LAYOUT = ("fid:I valid:I mode:I uid:I gid:I size:Q"
+              " atime_sec:Q atime_nsec:Q mtime_sec:Q mtime_nsec:Q")
+
+
+class Rsetattr(Message):
+    TYPE = C.RSETATTR
+    LAYOUT = ""
+
+
+class Txattrwalk(Message):
+    TYPE = C.TXATTRWALK
+    LAYOUT = "fid:I newfid:I name:s"
+
+
+class Rxattrwalk(Message):
+    TYPE = C.RXATTRWALK
+    LAYOUT = "size:Q"
+
+
+class Txattrcreate(Message):
+    TYPE = C.TXATTRCREATE
+    LAYOUT = "fid:I name:s attr_size:Q flags:I"
+
+
+class Rxattrcreate(Message):
+    TYPE = C.RXATTRCREATE
+    LAYOUT = ""
+
+
+class Treaddir(Message):
+    TYPE = C.TREADDIR
+    LAYOUT = "fid:I offset:Q count:I"
+
+
+class Rreaddir(Message):
+    TYPE = C.RREADDIR
+    LAYOUT = "data:data"   # packed dirents: see encode_dirents / decode_dirents
+
+
+class Tfsync(Message):
+    TYPE = C.TFSYNC
+    LAYOUT = "fid:I datasync:I?"
+
+
+class Rfsync(Message):
+    TYPE = C.RFSYNC
+    LAYOUT = ""
+
+
+class Tlock(Message):
+    TYPE = C.TLOCK
+    LAYOUT = "fid:I type:B flags:I start:Q length:Q proc_id:I client_id:s"
+
+
+class Rlock(Message):
+    TYPE = C.RLOCK
+    LAYOUT = "status:B"
+
+
+class Tgetlock(Message):
+    TYPE = C.TGETLOCK
+    LAYOUT = "fid:I type:B start:Q length:Q proc_id:I client_id:s"
+
+
+class Rgetlock(Message):
+    TYPE = C.RGETLOCK
+    LAYOUT = "type:B start:Q length:Q proc_id:I client_id:s"
+
+
+class Tlink(Message):
+    TYPE = C.TLINK
+    LAYOUT = "dfid:I fid:I name:s"
+
+
+class Rlink(Message):
+    TYPE = C.RLINK
+    LAYOUT = ""
+
+
+class Tmkdir(Message):
+    TYPE = C.TMKDIR
+    LAYOUT = "dfid:I name:s mode:I gid:I"
+
+
+class Rmkdir(Message):
+    TYPE = C.RMKDIR
+    LAYOUT = "qid:qid"
+
+
+class Trenameat(Message):
+    TYPE = C.TRENAMEAT
+    LAYOUT = "olddirfid:I oldname:s newdirfid:I newname:s"
+
+
+class Rrenameat(Message):
+    TYPE = C.RRENAMEAT
+    LAYOUT = ""
+
+
+class Tunlinkat(Message):
+    TYPE = C.TUNLINKAT
+    LAYOUT = "dirfid:I name:s flags:I"
+
+
+class Runlinkat(Message):
+    TYPE = C.RUNLINKAT
+    LAYOUT = ""
 
 
 def is_request(type_number: int) -> bool:
@@ -683,17 +602,20 @@ def is_request(type_number: int) -> bool:
 
 # --------------------------------------------------------------- readdir data
 
-@dataclass(frozen=True, slots=True)
-class DirEntry:
+class DirEntry(_Frozen):
     """One Rreaddir entry: qid[13] offset[8] type[1] name[s].
 
     ``offset`` is the cookie to pass as the next Treaddir offset to continue
     after this entry; ``dtype`` is the Linux DT_* value.
     """
-    qid: Qid
-    offset: int
-    dtype: int
-    name: bytes
+    __slots__ = ("qid", "offset", "dtype", "name")
+    _compared = __slots__
+
+    def __init__(self, qid: Qid, offset: int, dtype: int, name: bytes):
+        _set(self, "qid", qid)
+        _set(self, "offset", offset)
+        _set(self, "dtype", dtype)
+        _set(self, "name", name)
 
 
 _DIRENT = struct.Struct("<BIQQB")

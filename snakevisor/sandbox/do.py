@@ -12,7 +12,10 @@ process is locked down as an OCI container's is (sandbox/lockdown.py): own mount
 (and, by default, network) namespaces; it starts the Gofer, boots the Sentry and loads the
 command with the host's tree still visible, then pivots to an empty root, cuts its
 capabilities, sets no_new_privs and installs its seccomp whitelist before the command runs.
-The fork is of this already-initialised interpreter: nothing is imported again.
+The fork is of this already-initialised interpreter: nothing is imported again. The Sentry's
+modules are imported by the sandbox process once it has forked the Gofer (sentry_boot, last in
+``_boot_and_run``), so that the Gofer's start-up runs beside them, on the other CPU, instead of
+after them, and the Gofer does not carry them.
 
 Default limits (README, "Running a command"): ``DEFAULT_PIDS_LIMIT`` tasks, and half the host's
 RAM of memory (the MemoryFile: application memory and tmpfs data, so /tmp and /dev/shm are
@@ -28,12 +31,10 @@ import traceback
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
-from snakevisor.oci.config import memparse
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
-from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig
 
 # Tasks (threads included) a sandbox may have at once. Each is a host stub thread driven by one
 # single-threaded Sentry, so far fewer are useful than a host allows; CRI-O's default is 1024,
@@ -71,6 +72,7 @@ def parse_volume(spec):
 
 def parse_size(text):
     """BYTES with an optional k, m, g or t suffix (powers of 1024): ``512m`` -> 536870912."""
+    from snakevisor.oci.config import memparse   # the OCI model only when a size is given
     m = re.fullmatch(r"0*(\d+[kmgt]?)b?", text.strip().lower())   # decimal: no octal or hex
     if m is None:
         raise ValueError(f"bad size {text!r} (want BYTES[k|m|g|t])")
@@ -98,11 +100,11 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
     max_tasks, memory_limit, tmp_size = resolve_limits(pids_limit, memory, tmpfs_size)
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
-    config = SentryConfig(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,
-                          hostname=hostname, network=network, tty=tty, net_raw=net_raw, max_tasks=max_tasks,
-                          cwd_missing=cwd_missing, platform=platform,
-                          memory_limit=memory_limit, tmpfs_size=tmp_size,
-                          extra_mounts=[(path, ro) for _, path, ro in volumes])
+    settings = dict(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,   # SentryConfig's
+                    hostname=hostname, network=network, tty=tty, net_raw=net_raw, max_tasks=max_tasks,
+                    cwd_missing=cwd_missing, platform=platform,
+                    memory_limit=memory_limit, tmpfs_size=tmp_size,
+                    extra_mounts=[(path, ro) for _, path, ro in volumes])
     saved_tty = None
     if tty and os.isatty(0):
         try:
@@ -124,7 +126,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
         code = 1
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            code = _sandbox_process(config, mounts, overlay_upper, profile)
+            code = _sandbox_process(settings, mounts, overlay_upper, profile)
         except KeyboardInterrupt:
             code = 128 + signal.SIGINT
         except BaseException:   # a Sentry bug: say where before the sandbox ends
@@ -173,7 +175,7 @@ def _relay_until_exit(pid, watched):
             pass
 
 
-def _sandbox_process(config, mounts, overlay_upper, profile):
+def _sandbox_process(settings, mounts, overlay_upper, profile):
     """The forked sandbox process (pid 1 of its PID namespace): its exit code."""
     die_with_parent()   # `do` killed: the sandbox too
     # Until the Sentry forwards them, SIGTERM and SIGHUP end the boot (as init, their default
@@ -181,20 +183,21 @@ def _sandbox_process(config, mounts, overlay_upper, profile):
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, _frame: os._exit(128 + signum))
     if not profile:
-        return _boot_and_run(config, mounts, overlay_upper)
+        return _boot_and_run(settings, mounts, overlay_upper)
     import cProfile
     import marshal
     with open(profile, "wb") as out:   # opened now: the locked-down Sentry cannot open files
         profiler = cProfile.Profile()
         try:
-            return profiler.runcall(_boot_and_run, config, mounts, overlay_upper)
+            return profiler.runcall(_boot_and_run, settings, mounts, overlay_upper)
         finally:
             profiler.create_stats()
             marshal.dump(profiler.stats, out)   # what Profile.dump_stats writes
 
 
-def _boot_and_run(config, mounts, overlay_upper):
-    cmd0 = config.argv[0]
+def _boot_and_run(settings, mounts, overlay_upper):
+    """``settings``: SentryConfig's arguments (the class is the Sentry's, imported only here)."""
+    cmd0 = settings["argv"][0]
     try:
         lockdown.enter_namespaces()
     except HostSetupError as e:
@@ -202,12 +205,13 @@ def _boot_and_run(config, mounts, overlay_upper):
         return 125
     gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper)
     try:
+        from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig   # while the Gofer starts
         try:
-            sentry = Sentry(config, gofer.sockets)
+            sentry = Sentry(SentryConfig(**settings), gofer.sockets)
             gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
             sentry.load_init()
             lockdown.preload_modules()
-            lockdown.lock_down(lockdown.seccomp_filter(config.network))
+            lockdown.lock_down(lockdown.seccomp_filter(settings["network"]))
             status = sentry.run()
         except SyscallError as e:
             print(f"snakevisor do: {cmd0}: {os.strerror(e.errno)} ({ERRNO_NAMES.get(e.errno, e.errno)})",

@@ -1,0 +1,112 @@
+"""`snakevisor do` cold start and idle footprint: `python3 -m bench.do_startup [--runs N]`.
+
+Prints the medians of N runs of `do -- /bin/true`: wall time, and CPU time (user + system) of the
+whole process tree (the CLI, the sandbox process that becomes the Sentry, the Gofer, the stubs:
+each waits for its children, so the CLI's rusage covers them all); then the resident memory
+(VmRSS) of each process of an idle sandbox (`do -- /bin/sh -c 'echo ready; read x'`, measured
+once the shell runs). Whether the checkout's bytecode is precompiled matters most (tools/setup.sh
+does it): with PYTHONDONTWRITEBYTECODE and no .pyc every start compiles every module again, so
+that is printed too. Not a test: it prints figures.
+"""
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+
+def _command(*argv):
+    return [sys.executable, "-m", "snakevisor", "do", "--", *argv]
+
+
+def time_true(runs):
+    """[(wall ms, CPU ms)] of ``runs`` runs of `do -- /bin/true`."""
+    out = []
+    env = dict(os.environ, PYTHONPATH=REPO)
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, 0)
+                os.dup2(null, 1)
+                os.execve(sys.executable, _command("/bin/true"), env)
+            finally:
+                os._exit(127)
+        _, status, usage = os.wait4(pid, 0)
+        if status != 0:
+            raise SystemExit(f"do -- /bin/true failed: wait status {status:#x}")
+        out.append(((time.perf_counter() - t0) * 1000, (usage.ru_utime + usage.ru_stime) * 1000))
+    return out
+
+
+def _rss_kib(pid):
+    from do_support import status_of
+    try:
+        return int(status_of(pid)["VmRSS"].split()[0])
+    except (OSError, KeyError):   # gone, or a zombie
+        return 0
+
+
+def idle_footprint():
+    """{role: KiB} of an idle sandbox: cli, sentry, gofer, stubs (summed)."""
+    from do_support import children_of, comm_of, descendants_of
+    proc = subprocess.Popen(_command("/bin/sh", "-c", "echo ready; read x"), env=dict(os.environ, PYTHONPATH=REPO),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if proc.stdout.readline() != "ready\n":
+            raise SystemExit("do -- sh: no ready line")
+        sentry = children_of(proc.pid)[0]
+        out = {"cli": _rss_kib(proc.pid), "sentry": _rss_kib(sentry), "gofer": 0, "stubs": 0}
+        for pid in descendants_of(sentry):
+            out["gofer" if comm_of(pid) == "sv-gofer" else "stubs"] += _rss_kib(pid)
+        return out
+    finally:
+        proc.communicate("go\n", timeout=60)
+
+
+def bytecode_state():
+    """(modules with a current .pyc, modules) of the checkout's snakevisor package."""
+    fresh = total = 0
+    for d, _, files in os.walk(os.path.join(REPO, "snakevisor")):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            total += 1
+            src = os.path.join(d, name)
+            pyc = importlib.util.cache_from_source(src)
+            try:
+                fresh += os.stat(pyc).st_mtime >= os.stat(src).st_mtime
+            except OSError:
+                pass
+    return fresh, total
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="bench.do_startup")
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args(argv)
+    fresh, total = bytecode_state()
+    dont_write = "set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "unset"
+    print(f"bytecode: {fresh} of {total} modules precompiled; PYTHONDONTWRITEBYTECODE {dont_write}")
+    time_true(1)   # a first run writes the .pyc files where Python may
+    samples = time_true(args.runs)
+    wall = statistics.median(w for w, _ in samples)
+    cpu = statistics.median(c for _, c in samples)
+    print(f"do -- /bin/true: wall {wall:.0f} ms, CPU (user+sys, every process) {cpu:.0f} ms"
+          f" (medians of {args.runs})")
+    rss = idle_footprint()
+    parts = ", ".join(f"{role} {kib / 1024:.1f}" for role, kib in rss.items())
+    sandbox = sum(kib for role, kib in rss.items() if role != "cli") / 1024
+    print(f"idle do sandbox RSS (MiB): {parts}; Sentry + Gofer + stubs {sandbox:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""What a cold `snakevisor do` loads, and where (issue "Start like runc").
+
+The CLI imports only what it needs before it forks the sandbox process: not the Sentry (the
+sandbox process imports it once the Gofer is forked, so that the two start side by side), not
+the OCI model, not asyncio. The Gofer, a fork of the sandbox process, carries neither the
+Sentry's modules nor asyncio (its own loop is a selectors one) nor, with it, ssl. Checked on the
+modules a fresh interpreter holds after the CLI's imports, and on the extension modules mapped
+in a live Gofer and CLI."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from do_support import children_of, comm_of
+from harness import REPO, sandbox_cmd, sandbox_env
+
+# Modules the CLI must not import before the fork: the Sentry, the OCI model, the Gofer's asyncio.
+CLI_UNWANTED = ("snakevisor.sandbox.sentry_boot", "snakevisor.sentry.kernel.kernel", "snakevisor.p9.messages",
+                "snakevisor.oci.config", "asyncio", "ssl")
+
+
+def test_cli_imports_neither_sentry_nor_oci_model():
+    code = ("import sys; import snakevisor.cli.main, snakevisor.sandbox.do; "
+            f"print(' '.join(m for m in {CLI_UNWANTED!r} if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True,
+                         env=sandbox_env(), timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [], f"imported by the CLI before the fork: {res.stdout.strip()}"
+
+
+def _extension_modules(pid):
+    """Names of the CPython extension modules mapped in ``pid`` (``_ssl``, ``mmap``, ...)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return {line.rsplit("/", 1)[-1].split(".")[0] for line in f if ".cpython-" in line}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="snakevisor do needs root (namespaces, mounts)")
+def test_gofer_carries_no_sentry_and_no_asyncio():
+    # The shell says "ready" once it runs: the Gofer has served its binary. It then waits for a line.
+    proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", "echo ready; read x"]), env=sandbox_env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        sandbox = children_of(proc.pid)
+        assert len(sandbox) == 1, sandbox
+        gofers = [p for p in children_of(sandbox[0]) if comm_of(p) == "sv-gofer"]
+        assert len(gofers) == 1, [(p, comm_of(p)) for p in children_of(sandbox[0])]
+        cli, sentry, gofer = (_extension_modules(p) for p in (proc.pid, sandbox[0], gofers[0]))
+        assert "mmap" in sentry   # the MemoryFile's: the marker of the Sentry's modules
+        assert not {"mmap", "_ssl", "_asyncio"} & cli, cli
+        assert not {"mmap", "_ssl", "_asyncio"} & gofer, gofer
+    finally:
+        proc.communicate("go\n", timeout=60)
+    assert proc.returncode == 0
