@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from harness import BUILD_DIR, compare
+from harness import BUILD_DIR, compare, run_native, run_sandboxed
 
 PY = "/usr/bin/python3"   # Debian's; the `python3` on PATH may be a pyenv shim (a bash script)
 
@@ -47,6 +47,23 @@ BASH_SCRIPTS = {
 @pytest.mark.parametrize("name", sorted(BASH_SCRIPTS))
 def test_bash(name):
     compare(["/bin/bash", "-c", BASH_SCRIPTS[name]], timeout=30)
+
+
+def test_dev_stdio_opened_again(tmp_path):
+    """/dev/stdin, /dev/stdout, /dev/stderr (/proc/self/fd/N) opened anew while they are the
+    caller's pipes or file: 'No such device' before. A regular file opened again has an offset
+    of its own (cat sees the line read already), as on Linux."""
+    script = ("echo out > /dev/stdout; echo err > /dev/stderr; cat /dev/stdin; wc -c < /proc/self/fd/0; "
+              "exec 3>/dev/stdout; echo via 3 >&3")
+    native, boxed = compare(["/bin/bash", "-c", script], input=b"piped input\n", timeout=30)
+    assert native.stdout == b"out\npiped input\n0\nvia 3\n" and boxed.stderr.endswith(b"err\n")
+    (tmp_path / "in").write_bytes(b"line1\nline2\n")
+    argv = ["/bin/bash", "-c", "read a; echo first=$a; cat /dev/stdin"]
+    with open(tmp_path / "in", "rb") as f:
+        native = run_native(argv, stdin=f, timeout=30)
+    with open(tmp_path / "in", "rb") as f:
+        boxed = run_sandboxed(argv, stdin=f, timeout=30)
+    assert boxed.stdout == native.stdout == b"first=line1\nline1\nline2\n", boxed.stderr
 
 
 def test_bash_script_dies_by_signal():

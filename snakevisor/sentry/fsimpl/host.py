@@ -13,7 +13,7 @@ import select
 import stat as _stat
 import struct
 
-from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, ENOTTY, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, ENOTTY, ENXIO, SyscallError
 from snakevisor.abi.fs import (FIONREAD, O_ACCMODE, O_APPEND, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM,
                                POLLWRNORM, StatResult, TCGETS, TCSETS, TCSETSF, TCSETSW, TERMIOS_SIZE,
                                TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ, WINSIZE_SIZE)
@@ -43,10 +43,37 @@ class HostFilesystem(Filesystem):
 class HostInode(Inode):
     """Attributes come from the host descriptor each time."""
 
-    def __init__(self, fs, host_fd: int):
+    def __init__(self, fs, host_fd: int, owns_fd: bool = True):
         st = os.fstat(host_fd)
         super().__init__(fs, st.st_mode, ino=st.st_ino)
         self.host_fd = host_fd
+        self.owns_fd = owns_fd
+        self.opens = 0        # HostFileImpls over host_fd: the last to go closes it (if owned)
+
+    def open(self, task, flags):
+        """A new open file description of the same host file, as opening /proc/self/fd/N (or
+        /dev/stdin, /dev/stdout, /dev/stderr) gives on Linux: its own offset and flags, over the
+        same host descriptor (the Sentry opens no host path). A direction the host descriptor was
+        not opened for cannot be had from it: ENXIO."""
+        try:
+            host_mode = fcntl.fcntl(self.host_fd, fcntl.F_GETFL) & O_ACCMODE
+        except OSError as e:
+            raise _oserror(e)
+        want = flags & O_ACCMODE
+        if want != host_mode and host_mode != os.O_RDWR:
+            raise SyscallError(ENXIO)
+        return HostFileImpl(self, self.host_fd)
+
+    def opened(self):
+        self.opens += 1
+
+    def closed(self):
+        self.opens -= 1
+        if self.opens == 0 and self.owns_fd:
+            try:
+                os.close(self.host_fd)
+            except OSError:
+                pass
 
     def stat(self) -> StatResult:
         try:
@@ -93,10 +120,10 @@ def _poll(fd: int, events: int) -> int:
 
 
 class HostFileImpl(FileDescriptionImpl):
-    def __init__(self, inode: HostInode, host_fd: int, owns_fd: bool = True):
+    def __init__(self, inode: HostInode, host_fd: int):
         super().__init__(inode)
         self.host_fd = host_fd
-        self.owns_fd = owns_fd
+        inode.opened()
         mode = os.fstat(host_fd).st_mode
         self.seekable = _stat.S_ISREG(mode) or _stat.S_ISBLK(mode)
         self.is_fifo = _stat.S_ISFIFO(mode) or _stat.S_ISSOCK(mode)
@@ -219,11 +246,7 @@ class HostFileImpl(FileDescriptionImpl):
                 pass
 
     def release(self):
-        if self.owns_fd:
-            try:
-                os.close(self.host_fd)
-            except OSError:
-                pass
+        self.inode.closed()
 
 
 def _task_pgid(task):
@@ -286,7 +309,7 @@ def new_host_file(host_fd: int, flags: int | None = None, name: bytes | None = N
     if flags is None:
         flags = host_flags & (O_ACCMODE | O_APPEND)
     mount = _host_mount()
-    inode = HostInode(mount.fs, host_fd)
+    inode = HostInode(mount.fs, host_fd, owns_fd)
     if name is None:
         mode = os.fstat(host_fd).st_mode
         if os.isatty(host_fd):
@@ -298,7 +321,7 @@ def new_host_file(host_fd: int, flags: int | None = None, name: bytes | None = N
         else:
             name = f"host:[{inode.ino}]".encode()
     dentry = Dentry(inode, name)
-    impl = HostFileImpl(inode, host_fd, owns_fd)
+    impl = HostFileImpl(inode, host_fd)
     description = FileDescription(impl, VirtualDentry(mount, dentry), flags)
     if impl.seekable:
         try:
