@@ -29,6 +29,12 @@ def test_proc_mem_pagemap_ns_differential(differential):
     differential([compile_c("proc_mem")])
 
 
+def test_maps_lists_vdso_vvar_vsyscall(differential):
+    """/proc/self/maps shows the kernel's own mappings as Linux does (they were missing: the
+    stubs' host [vdso], which the application uses as its own, was not listed)."""
+    differential([compile_c("maps_vdso")])
+
+
 def test_cpu_count_agrees_with_sysfs():
     out = sandboxed("""
         import os

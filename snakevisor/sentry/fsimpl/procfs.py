@@ -357,7 +357,7 @@ class ThreadGroupDir(Directory):
         out = {
             b"stat": lambda: GeneratedFile(fs, self._stat),
             b"status": lambda: GeneratedFile(fs, self._status),
-            b"maps": lambda: GeneratedFile(fs, lambda: task.mm.maps_text()),
+            b"maps": lambda: GeneratedFile(fs, lambda: task.mm.maps_text(task.kernel.platform.special_mappings())),
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
             b"auxv": lambda: GeneratedFile(fs, lambda: task.mm.auxv, 0o400),

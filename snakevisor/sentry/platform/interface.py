@@ -17,7 +17,7 @@ claims) interprets it.
 Implementations: platform/ptrace (PTRACE_SYSEMU; the default) and platform/systrap
 (seccomp SECCOMP_RET_TRAP and a signal handler in the stub; ``--platform=systrap``).
 """
-from typing import Optional, Protocol, Tuple
+from typing import List, Optional, Protocol, Tuple
 
 from snakevisor.abi.signal import SYNCHRONOUS_SIGNALS
 
@@ -128,6 +128,10 @@ class Platform(Protocol):
 
     def vdso_range(self) -> Optional[Tuple[int, int]]:
         """The host vDSO's [start, end) in every stub (the application uses it as its vDSO)."""
+
+    def special_mappings(self) -> List[Tuple[int, int, str, str]]:
+        """(start, end, perms, name) of the host kernel's [vvar], [vdso] and [vsyscall] in every
+        stub, for /proc/PID/maps."""
 
     def event(self, report) -> Tuple[int, int]:
         """Decode any report the platform's wait source gives for one of its host threads, also

@@ -361,6 +361,11 @@ class Waker:
         self.arm()
 
 
+# The kernel's own mappings in every process (the stubs' are the application's), with the
+# permissions Linux's /proc/PID/maps shows for them.
+SPECIAL_MAPPING_PERMS = {"[vvar]": "r--p", "[vvar_vclock]": "r--p", "[vdso]": "r-xp", "[vsyscall]": "--xp"}
+
+
 class PtracePlatform:
     """Creates address spaces (stub processes) forked from one master stub."""
 
@@ -427,6 +432,11 @@ class PtracePlatform:
             if name == "[vdso]":
                 return lo, hi
         return None
+
+    def special_mappings(self):
+        """(start, end, perms, name) of the host's [vvar], [vdso] and [vsyscall] in every stub."""
+        return [(lo, hi, SPECIAL_MAPPING_PERMS[name], name) for lo, hi, name in self.reserved
+                if name in SPECIAL_MAPPING_PERMS]
 
     def attach(self, loop):
         """Stops are the loop's waitpid statuses; a Waker stub lets it sleep in waitpid."""

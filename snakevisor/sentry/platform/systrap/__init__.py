@@ -531,11 +531,8 @@ class SystrapPlatform:
         if self.sentry_spin > 0:
             loop.spin = self.spin
 
-    def vdso_range(self):
-        for lo, hi, name in self.reserved:
-            if name == "[vdso]":
-                return lo, hi
-        return None
+    vdso_range = ptp.PtracePlatform.vdso_range               # the same host mappings in every stub
+    special_mappings = ptp.PtracePlatform.special_mappings
 
     def new_address_space(self):
         """Fork the master; map the first thread's sysmsg, install the filter, detach, and wait
