@@ -27,6 +27,13 @@ def test_seccomp(section):
     compare([_binary(), section], native_status=0)
 
 
+def test_trace_action_with_a_tracer():
+    """SECCOMP_RET_TRACE: PTRACE_EVENT_SECCOMP stops with the filter's data, the tracer letting
+    the call run, skipping it and changing it; ENOSYS with no tracer (it was ENOSYS always)."""
+    native, _ = compare([compile_c("seccomp_trace")], native_status=0)
+    assert b"getuid skipped, rax 777: 777" in native.stdout
+
+
 def test_user_notification():
     """A listener's supervisor answers a filtered thread's syscalls (tests/programs/seccomp_notify.c)."""
     binary = compile_c("seccomp_notify", static=True, extra=("-pthread",))

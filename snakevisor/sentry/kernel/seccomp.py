@@ -17,24 +17,26 @@ TSYNC share it and execve keeps it.
   with no listener (or a closed one) it fails with ENOSYS, as on Linux.
   With SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, only a fatal signal ends the wait once the
   supervisor has received the notification.
-- TRACE: with no tracer asking for PTRACE_EVENT_SECCOMP the syscall fails with ENOSYS
-  (``tracer_wants_seccomp_event`` and ``ptrace_event_seccomp`` are the hooks ptrace will fill
-  in; ``nth_filter`` gives PTRACE_SECCOMP_GET_FILTER its program as installed; a tracer's
-  PTRACE_O_SUSPEND_SECCOMP would skip ``syscall_entry``).
+- TRACE: a tracer that set PTRACE_O_TRACESECCOMP gets a PTRACE_EVENT_SECCOMP stop (the filter's
+  data as the event message); the syscall its registers then name runs after the filters are
+  run again (TRACE then allows, as Linux's recheck_after_trace), or none if it set -1. With no
+  such tracer the syscall fails with ENOSYS. (``nth_filter`` gives PTRACE_SECCOMP_GET_FILTER its
+  program as installed; a tracer's PTRACE_O_SUSPEND_SECCOMP would skip ``syscall_entry``.)
 - LOG runs the syscall; the audit log line Linux writes is not emulated.
 """
 import weakref
 from dataclasses import replace
 
+from snakevisor.abi import ptrace as P
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import (EACCES, EBUSY, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, ERESTART_RESTARTBLOCK,
                                   ERESTARTSYS, ESRCH, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
-from snakevisor.sentry.kernel import bpf
+from snakevisor.sentry.kernel import bpf, ptrace
 from snakevisor.sentry.kernel.seccomp_notify import Notifier
-from snakevisor.sentry.kernel.syscall_table import SyscallEntry
+from snakevisor.sentry.kernel.syscall_table import TABLE, SyscallEntry
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
@@ -218,9 +220,10 @@ def get_notif_sizes(task, addr):
 
 
 # -- at syscall entry ----------------------------------------------------------------------
-def syscall_entry(task, regs, entry):
+def syscall_entry(task, regs, entry, recheck=False):
     """What to run for the syscall ``task`` stopped in: ``entry`` itself if seccomp lets it run,
-    else an entry (same name and arguments, for strace) whose handler answers as Linux would."""
+    else an entry (same name and arguments, for strace) whose handler answers as Linux would.
+    ``recheck``: the filters run again after a PTRACE_EVENT_SECCOMP stop (TRACE then allows)."""
     state = task.seccomp
     nr = regs.orig_rax & _MASK32
     if state is STRICT:
@@ -239,7 +242,7 @@ def syscall_entry(task, regs, entry):
         notifier = match.notifier
         if notifier is not None and not notifier.detached:
             return _verdict(entry, nr, _notify(notifier, entry, SC.SECCOMP_DATA_WORDS.pack(*words)))
-    return _act(task, regs, entry, nr, ret)
+    return _act(task, regs, entry, nr, ret, recheck)
 
 
 def _signed(v):
@@ -284,9 +287,9 @@ def _always_allowed(state, nr):
     return answer
 
 
-def _act(task, regs, entry, nr, ret):
+def _act(task, regs, entry, nr, ret, recheck=False):
     action, data = ret & SC.SECCOMP_RET_ACTION_FULL, ret & SC.SECCOMP_RET_DATA
-    if action in (SC.SECCOMP_RET_ALLOW, SC.SECCOMP_RET_LOG):
+    if action in (SC.SECCOMP_RET_ALLOW, SC.SECCOMP_RET_LOG) or action == SC.SECCOMP_RET_TRACE and recheck:
         return entry
     if action == SC.SECCOMP_RET_ERRNO:
         return _failing(entry, nr, min(data, SC.MAX_ERRNO))
@@ -302,19 +305,31 @@ def _act(task, regs, entry, nr, ret):
 
 
 def tracer_wants_seccomp_event(task):
-    """PTRACE_EVENT_SECCOMP hook: True when a tracer set PTRACE_O_TRACESECCOMP on ``task``. Then
-    Linux stops the task in that event (the tracer may change or skip the syscall), filters
-    again and runs what the registers say; until ptrace exists no task is traced, and TRACE
-    fails the syscall with ENOSYS."""
-    return False
+    """Did a tracer set PTRACE_O_TRACESECCOMP on ``task``?"""
+    st = task.ptrace
+    return st is not None and bool(st.options & P.PTRACE_O_TRACESECCOMP)
 
 
 def ptrace_event_seccomp(task, entry, data):
-    """The entry for a TRACE verdict when a tracer wants the event (ptrace's to write: a generator
-    handler that stops ``task`` in PTRACE_EVENT_SECCOMP with ``data`` as the event message, then
-    re-reads the registers, filters again as Linux's recheck_after_trace and runs what they
-    say, or skips the call if the tracer set its number to -1). Unreachable until then."""
-    return entry
+    """The entry for a TRACE verdict a tracer wants to see: stop in PTRACE_EVENT_SECCOMP with
+    ``data`` as the event message, then run what the registers name after the filters run again
+    (Linux's recheck_after_trace), or skip the call when the tracer set its number to -1 (the
+    result is then whatever it left in rax)."""
+    nr = task.ctx.regs.orig_rax & _MASK32
+
+    def traced(task, *args):
+        yield from ptrace.event_stop(task, P.PTRACE_EVENT_SECCOMP, data)
+        regs = task.ctx.regs
+        if regs.orig_rax >= 1 << 63:
+            return ptrace.skipped_return(regs)
+        chosen = syscall_entry(task, regs, TABLE.entries.get(regs.orig_rax), recheck=True)
+        if chosen is None or chosen.handler is None:
+            raise SyscallError(ENOSYS)
+        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:chosen.nargs]
+        if chosen.blocking:
+            return (yield from chosen.handler(task, *args))
+        return chosen.handler(task, *args)
+    return _verdict(entry, nr, traced)
 
 
 def _verdict(entry, nr, handler):

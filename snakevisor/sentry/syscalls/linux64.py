@@ -57,7 +57,7 @@ MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
                "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
-               "(debug registers read 0), no PTRACE_O_TRACESECCOMP events; PTRACE_EVENT_EXIT stops only "
+               "(debug registers read 0); PTRACE_EVENT_EXIT stops only "
                "the thread that exits or takes the fatal signal, not the others it takes along")
 NAMESPACES = 'namespaces inside the sandbox: not yet (issue "Kernel features II")'
 MOUNTS = 'mounts and mount namespaces inside the sandbox: not yet (issue "Kernel features II")'
@@ -73,8 +73,8 @@ QUOTAS = "disk quotas are the host's business"
 PRCTL = ("name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set "
          "and ambient, seccomp (as seccomp(2)), tid address, VMA names; other options EINVAL")
 SECCOMP = ("strict and filter modes, run by the Sentry at each syscall (all actions; every flag: TSYNC, LOG, "
-           "SPEC_ALLOW, NEW_LISTENER with RECV/SEND/ID_VALID/ADDFD/SET_FLAGS, WAIT_KILLABLE_RECV); TRACE is "
-           "ENOSYS until ptrace exists; LOG writes no audit record")
+           "SPEC_ALLOW, NEW_LISTENER with RECV/SEND/ID_VALID/ADDFD/SET_FLAGS, WAIT_KILLABLE_RECV; TRACE stops "
+           "in PTRACE_EVENT_SECCOMP); LOG writes no audit record")
 LINUX_NEITHER = "not implemented by Linux on x86_64 either (ENOSYS there too)"
 
 ENTRIES = (
