@@ -14,7 +14,7 @@ from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, Syscall
 from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
-from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net, procfs_pid
+from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -65,13 +65,24 @@ class ProcInode(Inode):
             raise SyscallError(EPERM)
 
 
+def _ns(kernel, task):
+    """The namespaces a file shows: the opener's (the initial ones for the Sentry itself)."""
+    return task.ns if task is not None else kernel.init_ns
+
+
 class GeneratedFile(ProcInode):
-    def __init__(self, fs, generate, mode=0o444):
+    """``generate()`` (``generate(task)`` with ``per_task``: what the opener sees) makes the content at open."""
+
+    def __init__(self, fs, generate, mode=0o444, per_task=False):
         super().__init__(fs, S_IFREG | mode)
         self.generate = generate
+        self.per_task = per_task
+
+    def _content(self, task):
+        return self.generate(task) if self.per_task else self.generate()
 
     def open(self, task, flags):
-        return SnapshotImpl(self, self.generate())
+        return SnapshotImpl(self, self._content(task))
 
 
 class SnapshotImpl(FileDescriptionImpl):
@@ -92,12 +103,12 @@ class WritableFile(GeneratedFile):
     """A file that also takes writes: ``write(task, data)`` applies what ``task`` wrote at offset 0
     (a sysctl ignores writes further on, as Linux's strict sysctl writes do)."""
 
-    def __init__(self, fs, generate, write, mode=0o644):
-        super().__init__(fs, generate, mode)
+    def __init__(self, fs, generate, write, mode=0o644, per_task=False):
+        super().__init__(fs, generate, mode, per_task)
         self.write_fn = write
 
     def open(self, task, flags):
-        return WritableImpl(self, self.generate())
+        return WritableImpl(self, self._content(task))
 
 
 class WritableImpl(SnapshotImpl):
@@ -197,9 +208,9 @@ class ProcRoot(Directory):
             b"sys": lambda: Directory(fs, self._sys),
             b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
             b"sysvipc": lambda: Directory(fs, lambda: {
-                b"shm": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.shm.proc_lines()),
-                b"sem": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.sem.proc_lines()),
-                b"msg": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.msg.proc_lines()),
+                b"shm": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.shm.proc_lines(), per_task=True),
+                b"sem": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.sem.proc_lines(), per_task=True),
+                b"msg": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.msg.proc_lines(), per_task=True),
             }),
         }
 
@@ -264,8 +275,10 @@ class ProcRoot(Directory):
         fs, k = self.fs, self.fs.kernel
         uts = k.uts
         return {
-            b"hostname": lambda: WritableFile(fs, lambda: uts.nodename + b"\n", _uts_writer(k, "nodename")),
-            b"domainname": lambda: WritableFile(fs, lambda: uts.domainname + b"\n", _uts_writer(k, "domainname")),
+            b"hostname": lambda: WritableFile(fs, lambda t: _ns(fs.kernel, t).uts.nodename + b"\n",
+                                              _uts_writer(k, "nodename"), per_task=True),
+            b"domainname": lambda: WritableFile(fs, lambda t: _ns(fs.kernel, t).uts.domainname + b"\n",
+                                                _uts_writer(k, "domainname"), per_task=True),
             b"tainted": lambda: GeneratedFile(fs, lambda: "0\n"),
             b"core_pattern": lambda: GeneratedFile(fs, lambda: "core\n", 0o644),
             b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
@@ -314,7 +327,7 @@ def _uts_writer(k, field):
     def write(task, data):
         if task is not None and not task.creds.has_cap(CAP_SYS_ADMIN):
             raise SyscallError(EPERM)
-        setattr(k.uts, field, data.split(b"\n")[0][:64])
+        setattr(_ns(k, task).uts, field, data.split(b"\n")[0][:64])
     return write
 
 
@@ -375,7 +388,7 @@ class ThreadGroupDir(Directory):
             b"statm": lambda: GeneratedFile(fs, self._statm),
             b"mem": lambda: procfs_pid.mem_file(fs, task),
             b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),
-            b"ns": lambda: Directory(fs, lambda: procfs_pid.ns_entries(fs, task, MagicLink), 0o511),
+            b"ns": lambda: Directory(fs, lambda: nsfs.ns_entries(fs, task, MagicLink), 0o511),
             b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
                                                    for name, g in procfs_net.FILES.items()}),
         }

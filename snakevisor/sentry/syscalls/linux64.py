@@ -28,7 +28,7 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, membarrier, mm, mqueue, numa, pidfd, pipe, pkey, poll,
+                                        inotify, kcmp, membarrier, mm, mqueue, namespace, numa, pidfd, pipe, pkey, poll,
                                         process, sched, signal, signalfd, socket, splice, sysv_ipc, time, timer,
                                         timerfd, wait, xattr)
 
@@ -53,10 +53,16 @@ def enosys(nr, name, note):
 
 # Notes that several entries share, or too long for their line.
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
+CLONE = CLONE_VM + ("; of the CLONE_NEW* flags only CLONE_NEWUTS and CLONE_NEWIPC (the others EINVAL: one such "
+                    "namespace per sandbox)")
 MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_RULES = 'needs ptrace access rules: comes with ptrace (issue "Kernel features II")'
-NAMESPACES = 'namespaces inside the sandbox: not yet (issue "Kernel features II")'
+UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a multi-threaded "
+           "process keeps its process's undo list); CLONE_NEWNS/NEWPID/NEWNET/NEWUSER/NEWCGROUP/NEWTIME: EINVAL "
+           "(one such namespace per sandbox)")
+SETNS = ("nsfs fds and pidfds; UTS and IPC namespaces are per task; the mount, PID, net, cgroup and time "
+         "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
 MOUNTS = 'mounts and mount namespaces inside the sandbox: not yet (issue "Kernel features II")'
 IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
@@ -131,7 +137,7 @@ ENTRIES = (
     full(53,     "socketpair",             socket.socketpair,             "int hex int ptr"),
     full(54,     "setsockopt",             socket.setsockopt,             "fd int int ptr int"),
     full(55,     "getsockopt",             socket.getsockopt,             "fd int int ptr ptr"),
-    partial(56,  "clone",                  clone.clone,                   "hex ptr ptr ptr hex", CLONE_VM),
+    partial(56,  "clone",                  clone.clone,                   "hex ptr ptr ptr hex", CLONE),
     full(57,     "fork",                   clone.fork,                    ""),
     partial(58,  "vfork",                  clone.vfork,                   "", CLONE_VM),
     full(59,     "execve",                 clone.execve,                  "path ptr ptr"),
@@ -361,7 +367,7 @@ ENTRIES = (
     full(269,    "faccessat",              fs.faccessat,                  "dirfd path int"),
     full(270,    "pselect6",               poll.pselect6,                 "int ptr ptr ptr ptr ptr"),
     full(271,    "ppoll",                  poll.ppoll,                    "ptr uint ptr ptr uint"),
-    enosys(272,  "unshare",                NAMESPACES),
+    partial(272, "unshare",                namespace.unshare,             "hex", UNSHARE),
     full(273,    "set_robust_list",        process.set_robust_list,       "ptr uint"),
     full(274,    "get_robust_list",        process.get_robust_list,       "int ptr ptr"),
     full(275,    "splice",                 splice.splice,                 "fd ptr fd ptr uint hex"),
@@ -400,7 +406,7 @@ ENTRIES = (
     enosys(305,  "clock_adjtime",          NTP),
     full(306,    "syncfs",                 file.syncfs,                   "fd"),
     full(307,    "sendmmsg",               socket.sendmmsg,               "fd ptr uint hex"),
-    enosys(308,  "setns",                  NAMESPACES),
+    partial(308, "setns",                  namespace.setns,               "fd hex", SETNS),
     full(309,    "getcpu",                 sched.getcpu,                  "ptr ptr ptr"),
     enosys(310,  "process_vm_readv",       PTRACE_RULES),
     enosys(311,  "process_vm_writev",      PTRACE_RULES),
@@ -441,7 +447,7 @@ ENTRIES = (
     enosys(432,  "fsmount",                MOUNTS),
     enosys(433,  "fspick",                 MOUNTS),
     full(434,    "pidfd_open",             pidfd.pidfd_open,              "int hex", returns="fd"),
-    partial(435, "clone3",                 clone.clone3,                  "ptr uint", CLONE_VM),
+    partial(435, "clone3",                 clone.clone3,                  "ptr uint", CLONE),
     full(436,    "close_range",            file.close_range,              "uint uint hex"),
     full(437,    "openat2",                fs.openat2,                    "dirfd path ptr uint", returns="fd"),
     full(438,    "pidfd_getfd",            pidfd.pidfd_getfd,             "fd fd hex", returns="fd"),

@@ -1,0 +1,74 @@
+"""Per-task namespaces: the Sentry's struct nsproxy (Linux's kernel/nsproxy.c, gVisor's per-task
+UTS/IPC/mount namespace references).
+
+Every Task holds a ``NamespaceSet`` (``task.ns``): its UTS namespace, its IPC namespace (System V
+objects and the POSIX message queue filesystem) and its mount namespace. clone/fork share the
+parent's set; clone with CLONE_NEWUTS/CLONE_NEWIPC, unshare(2) and setns(2) give the task a new set
+naming new (or another task's) namespaces. The kernel's own ``kernel.uts``/``kernel.ipc``/
+``kernel.vfs`` are the initial namespaces, those of init and of every process started from
+outside. The PID, network, user, cgroup and time namespaces stay the sandbox's single ones.
+
+Namespace identities (/proc/PID/ns/* inode numbers) are allocated here as Linux's proc_alloc_inum
+does: the initial ones have fixed numbers (abi/fs.py PROC_NS_INODES), new ones count up from
+after the initial net and mnt namespaces' numbers.
+"""
+import itertools
+
+from snakevisor.abi import sched as C
+from snakevisor.abi.fs import PROC_NS_INODES
+from snakevisor.sentry.kernel.ipc import IPCNamespace
+
+_inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
+
+# CLONE_NEW* flag <-> /proc/PID/ns name, for the namespaces a task may have its own of.
+PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc"}
+
+
+def new_ns_inode() -> int:
+    return next(_inodes)
+
+
+class UTSNamespace:
+    """uname(2)'s names; only the host and domain names can change (sethostname, setdomainname)."""
+    kind = "uts"
+
+    def __init__(self, hostname=b"snakevisor", domainname=b"(none)", ino=PROC_NS_INODES["uts"]):
+        self.sysname = b"Linux"
+        self.nodename = hostname
+        self.release = b"6.1.0-snakevisor"
+        self.version = b"#1 SMP snakevisor"
+        self.machine = b"x86_64"
+        self.domainname = domainname
+        self.ino = ino
+
+    def copy(self):
+        """CLONE_NEWUTS: a new namespace starting with this one's names (copy_utsname)."""
+        return UTSNamespace(self.nodename, self.domainname, new_ns_inode())
+
+
+class NamespaceSet:
+    """One task's namespaces (nsproxy): shared by the tasks that neither unshared nor setns'd since."""
+    __slots__ = ("uts", "ipc", "mnt")
+
+    def __init__(self, uts, ipc, mnt):
+        self.uts, self.ipc, self.mnt = uts, ipc, mnt
+
+    def replaced(self, **kinds):
+        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``)."""
+        fields = {"uts": self.uts, "ipc": self.ipc, "mnt": self.mnt}
+        fields.update(kinds)
+        return NamespaceSet(**fields)
+
+    def copied(self, kernel, flags):
+        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC namespaces for the CLONE_NEW* in
+        ``flags``; the same set when there are none."""
+        new = {}
+        if flags & C.CLONE_NEWUTS:
+            new["uts"] = self.uts.copy()
+        if flags & C.CLONE_NEWIPC:
+            new["ipc"] = IPCNamespace(kernel, new_ns_inode())
+        return self.replaced(**new) if new else self
+
+    def get(self, kind):
+        """The namespace /proc/PID/ns/``kind`` names, None for the sandbox-wide ones."""
+        return getattr(self, kind) if kind in PER_TASK.values() else None

@@ -1,0 +1,39 @@
+"""Namespaces inside the sandbox (issue 16, "Kernel features II"): per-task UTS and IPC
+namespaces made by unshare(2) and clone(2), joined by setns(2) (kernel/namespaces.py,
+syscalls/namespace.py), natively and in the sandbox, and real programs using them."""
+import shutil
+
+import pytest
+
+from harness import compare, compile_c, run_native, run_sandboxed
+
+
+def test_uts_and_ipc_namespaces_match_linux():
+    compare([compile_c("ns_uts_ipc")], native_status=0)
+
+
+def _need(tool):
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(f"{tool} is not installed")
+    return path
+
+
+def test_unshare_u_changes_the_hostname_for_its_command_only():
+    """util-linux's unshare -u: the command's hostname is its own; the sandbox's stays."""
+    _need("unshare")
+    script = "unshare -u sh -c 'hostname inner; hostname'; hostname"
+    boxed = run_sandboxed(["/bin/sh", "-c", script], flags=("--hostname", "outer"))
+    assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
+    assert boxed.stdout.decode().split() == ["inner", "outer"]
+
+
+def test_unshare_i_ipcs_sees_an_empty_namespace():
+    """A SysV object made outside is not listed by `unshare -i ipcs`, but by plain ipcs."""
+    _need("ipcs")
+    script = ("ipcmk -M 4096 >/dev/null && unshare -i ipcs -m | grep -c 0x || true; "
+              "ipcs -m | grep -c 0x")
+    native_rows = run_native(["/bin/sh", "-c", "unshare -i ipcs -m | grep -c 0x || true"]).stdout.split()
+    boxed = run_sandboxed(["/bin/sh", "-c", script])
+    assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
+    assert boxed.stdout.split() == native_rows + [b"1"]
