@@ -37,3 +37,19 @@ def test_unshare_i_ipcs_sees_an_empty_namespace():
     boxed = run_sandboxed(["/bin/sh", "-c", script])
     assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
     assert boxed.stdout.split() == native_rows + [b"1"]
+
+
+def test_mount_namespaces_match_linux():
+    compare([compile_c("ns_mount")], native_status=0)
+
+
+def test_unshare_m_mounts_stay_in_the_new_namespace():
+    """util-linux's unshare -m (which makes / rprivate first): a tmpfs mounted inside is used
+    there and not seen by the sandbox's other processes."""
+    _need("unshare")
+    script = ("unshare -m sh -c 'mount -t tmpfs none /mnt && touch /mnt/f && ls /mnt && "
+              "grep -c \" /mnt tmpfs\" /proc/self/mounts'; "
+              "grep -c ' /mnt tmpfs' /proc/self/mounts; test -e /mnt/f; echo $?")
+    boxed = run_sandboxed(["/bin/sh", "-c", script])
+    assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
+    assert boxed.stdout.decode().split() == ["f", "1", "0", "1"]

@@ -28,7 +28,7 @@ import traceback
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
-from snakevisor.oci.config import memparse
+from snakevisor.abi.mount_options import memparse
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess

@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ns_common.h"
+
 #define SHOW(label, expr) do { errno = 0; long _r = (long)(expr); int _e = errno; \
     printf("%s: %ld %s\n", label, _r, _r == -1 ? strerrorname_np(_e) : "-"); } while (0)
 
@@ -46,12 +48,6 @@ static void proc_hostname(char *buf, size_t n) {
     ssize_t r = read(fd, buf, n - 1);
     buf[r > 0 ? r : 0] = 0;
     close(fd);
-}
-
-static int reap(pid_t pid) {
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static int child_new_uts(void) {
@@ -121,28 +117,9 @@ static void test_unshare_uts_ipc(void) {
     mq_unlink("/ns_uts_ipc");
 }
 
-/* A child in a UTS namespace of its own, named "a-host", held until the pipe closes. */
-static pid_t holder(int *release) {
-    int ready[2], hold[2];
-    pipe(ready);
-    pipe(hold);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(hold[1]);
-        unshare(CLONE_NEWUTS | CLONE_NEWIPC);
-        sethostname("a-host", 6);
-        write(ready[1], "x", 1);
-        char c;
-        read(hold[0], &c, 1);
-        exit(0);
-    }
-    char c;
-    close(hold[0]);
-    close(ready[1]);
-    read(ready[0], &c, 1);
-    close(ready[0]);
-    *release = hold[1];
-    return pid;
+static void holder_setup(void) {
+    unshare(CLONE_NEWUTS | CLONE_NEWIPC);
+    sethostname("a-host", 6);
 }
 
 static int joiner(pid_t a) {
@@ -167,7 +144,7 @@ static int joiner(pid_t a) {
 
 static void test_setns(void) {
     int release;
-    pid_t a = holder(&release);
+    pid_t a = holder(holder_setup, &release);
     pid_t pid = fork();
     if (pid == 0)
         exit(joiner(a));

@@ -21,7 +21,7 @@ from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
-from snakevisor.sentry.vfs.resolve import path_of
+from snakevisor.sentry.vfs.resolve import is_reachable, path_of
 
 
 def _host_cpuinfo():
@@ -322,6 +322,15 @@ class ProcRoot(Directory):
         }
 
 
+def _in_fs(m) -> bytes:
+    """mountinfo's root: where the mount's root is within its filesystem ("/" but for a bind of a subtree)."""
+    parts, d = [], m.root
+    while d is not None and d is not m.fs.root:
+        parts.append(d.name)
+        d = d.parent
+    return b"/" + b"/".join(reversed(parts))
+
+
 def _uts_writer(k, field):
     """A write to /proc/sys/kernel/{hostname,domainname}: CAP_SYS_ADMIN's, up to the first newline."""
     def write(task, data):
@@ -506,11 +515,12 @@ class ThreadGroupDir(Directory):
         return "\n".join(out) + "\n"
 
     def _mount_rows(self):
-        vfs = self.fs.kernel.vfs
+        """The mounts of the task's namespace it can reach from its root (show_vfsmnt skips others)."""
         root = self.task.fs.root
-        for m in vfs.mounts:
-            target = path_of(type(root)(m, m.root), root)
-            yield m, target, m.options()
+        for m in self.task.ns.mnt.mounts:
+            vd = type(root)(m, m.root)
+            if is_reachable(vd, root):
+                yield m, path_of(vd, root), m.options()
 
     def _mounts(self):
         return "".join(f"{(m.source or b'none').decode(errors='replace')} {t.decode(errors='replace')} {m.fs.name} {o} 0 0\n"
@@ -522,7 +532,8 @@ class ThreadGroupDir(Directory):
             mid = m.id
             pid = m.parent.id if m.parent is not None else mid
             dev = m.fs.dev
-            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} / {t.decode(errors='replace')} "
-                        f"{m.mount_options()} - {m.fs.name} {(m.source or b'none').decode(errors='replace')} "
+            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} {_in_fs(m).decode(errors='replace')} "
+                        f"{t.decode(errors='replace')} {m.mount_options()} {m.propagation_fields()}- {m.fs.name} "
+                        f"{(m.source or b'none').decode(errors='replace')} "
                         f"{m.super_options()}\n")
         return "".join(rows)

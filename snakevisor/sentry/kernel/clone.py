@@ -12,7 +12,8 @@ from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
              | C.CLONE_PARENT | C.CLONE_THREAD | C.CLONE_SYSVSEM | C.CLONE_SETTLS | C.CLONE_PARENT_SETTID
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
-             | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD | C.CLONE_NEWUTS | C.CLONE_NEWIPC)
+             | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD | C.CLONE_NEWUTS | C.CLONE_NEWIPC
+             | C.CLONE_NEWNS)
 
 
 def check_flags(flags):
@@ -24,6 +25,8 @@ def check_flags(flags):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_PIDFD and flags & (C.CLONE_THREAD | C.CLONE_DETACHED):
         raise SyscallError(EINVAL)
+    if flags & C.CLONE_NEWNS and flags & C.CLONE_FS:
+        raise SyscallError(EINVAL)   # a new mount namespace needs a root and cwd of its own
     if flags & C.CLONE_NEWIPC and flags & C.CLONE_SYSVSEM:
         raise SyscallError(EINVAL)   # a new IPC namespace cannot share the parent's undo list
     if flags & ~SUPPORTED:
@@ -40,7 +43,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
     child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
-    child.ns = task.ns.copied(kernel, flags)   # the parent's namespaces, or new UTS/IPC ones
+    child.ns = task.ns.copied(kernel, flags, fs)   # the parent's namespaces, or new UTS/IPC/mount ones
     child.sigmask = task.sigmask
     child.name = task.name
     if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:

@@ -59,6 +59,7 @@ class Kernel:
         self.ipc_namespaces = weakref.WeakSet()   # every live IPC namespace: exits apply SEM_UNDO in each
         self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's initial IPC namespace)
         self.init_ns = NamespaceSet(self.uts, self.ipc, vfs)   # the initial namespaces (kernel/namespaces.py)
+        self.procfs = self.devpts = None   # the sandbox's single ones, for mount(2) (set by the boot code)
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
         self.max_tasks = None        # pids limit (None: unlimited)

@@ -3,8 +3,10 @@ UTS/IPC/mount namespace references).
 
 Every Task holds a ``NamespaceSet`` (``task.ns``): its UTS namespace, its IPC namespace (System V
 objects and the POSIX message queue filesystem) and its mount namespace. clone/fork share the
-parent's set; clone with CLONE_NEWUTS/CLONE_NEWIPC, unshare(2) and setns(2) give the task a new set
-naming new (or another task's) namespaces. The kernel's own ``kernel.uts``/``kernel.ipc``/
+parent's set; clone with CLONE_NEWUTS/CLONE_NEWIPC/CLONE_NEWNS, unshare(2) and setns(2) give the
+task a new set naming new (or another task's) namespaces. A new mount namespace is a copy of
+the mount tree (vfs/vfs.py ``copy``); the task's root and cwd move to the copies, open files keep
+the mounts they were opened through. The kernel's own ``kernel.uts``/``kernel.ipc``/
 ``kernel.vfs`` are the initial namespaces, those of init and of every process started from
 outside. The PID, network, user, cgroup and time namespaces stay the sandbox's single ones.
 
@@ -21,7 +23,7 @@ from snakevisor.sentry.kernel.ipc import IPCNamespace
 _inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
 
 # CLONE_NEW* flag <-> /proc/PID/ns name, for the namespaces a task may have its own of.
-PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc"}
+PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt"}
 
 
 def new_ns_inode() -> int:
@@ -59,10 +61,14 @@ class NamespaceSet:
         fields.update(kinds)
         return NamespaceSet(**fields)
 
-    def copied(self, kernel, flags):
-        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC namespaces for the CLONE_NEW* in
-        ``flags``; the same set when there are none."""
+    def copied(self, kernel, flags, fs=None):
+        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC/mount namespaces for the
+        CLONE_NEW* in ``flags``; the same set when there are none. A new mount namespace moves
+        ``fs`` (the task's own FSContext: CLONE_NEWNS never shares it) to the copied mounts."""
         new = {}
+        if flags & C.CLONE_NEWNS:
+            new["mnt"], copies = self.mnt.copy(new_ns_inode())
+            fs.remap(copies)
         if flags & C.CLONE_NEWUTS:
             new["uts"] = self.uts.copy()
         if flags & C.CLONE_NEWIPC:

@@ -28,7 +28,7 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, membarrier, mm, mqueue, namespace, numa, pidfd, pipe, pkey, poll,
+                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe, pkey, poll,
                                         process, sched, signal, signalfd, socket, splice, sysv_ipc, time, timer,
                                         timerfd, wait, xattr)
 
@@ -53,17 +53,22 @@ def enosys(nr, name, note):
 
 # Notes that several entries share, or too long for their line.
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
-CLONE = CLONE_VM + ("; of the CLONE_NEW* flags only CLONE_NEWUTS and CLONE_NEWIPC (the others EINVAL: one such "
-                    "namespace per sandbox)")
+CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC and CLONE_NEWNS (the others EINVAL: "
+                    "one such namespace per sandbox)")
 MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_RULES = 'needs ptrace access rules: comes with ptrace (issue "Kernel features II")'
-UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a multi-threaded "
-           "process keeps its process's undo list); CLONE_NEWNS/NEWPID/NEWNET/NEWUSER/NEWCGROUP/NEWTIME: EINVAL "
-           "(one such namespace per sandbox)")
-SETNS = ("nsfs fds and pidfds; UTS and IPC namespaces are per task; the mount, PID, net, cgroup and time "
+UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a "
+           "multi-threaded process keeps its process's undo list); CLONE_NEWPID/NEWNET/NEWUSER/NEWCGROUP/NEWTIME: "
+           "EINVAL (one such namespace per sandbox)")
+SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the PID, net, cgroup and time "
          "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
-MOUNTS = 'mounts and mount namespaces inside the sandbox: not yet (issue "Kernel features II")'
+MOUNTS = 'the new mount API inside the sandbox: not yet (issue "Kernel features II"); mount(2) works'
+MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
+         "propagation types are recorded and shown in mountinfo but events do not propagate; proc and devpts "
+         "are the sandbox's single instances")
+UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"
+PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
 IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
@@ -243,7 +248,7 @@ ENTRIES = (
     partial(152, "munlockall",             mm.munlockall,                 "", "memory is never swapped by the Sentry"),
     enosys(153,  "vhangup",                "hanging up the controlling terminal: not implemented"),
     enosys(154,  "modify_ldt",             "LDT segments (16-bit and 32-bit code): 64-bit programs only"),
-    enosys(155,  "pivot_root",             MOUNTS),
+    partial(155, "pivot_root",             mount.pivot_root,              "path path", PIVOT_ROOT),
     enosys(156,  "_sysctl",                "removed from Linux 5.5 (ENOSYS there too); /proc/sys is implemented"),
     partial(157, "prctl",                  process.prctl,                 "int hex hex hex hex",
                  PRCTL),
@@ -254,8 +259,8 @@ ENTRIES = (
     full(162,    "sync",                   fs.sync,                       ""),
     enosys(163,  "acct",                   "process accounting: not implemented"),
     enosys(164,  "settimeofday",           "the clock is the host's: setting it is not emulated"),
-    enosys(165,  "mount",                  MOUNTS),
-    enosys(166,  "umount2",                MOUNTS),
+    partial(165, "mount",                  mount.mount,                   "path path path hex ptr", MOUNT),
+    partial(166, "umount2",                mount.umount2,                 "path hex", UMOUNT),
     enosys(167,  "swapon",                 SWAP),
     enosys(168,  "swapoff",                SWAP),
     enosys(169,  "reboot",                 NO_KERNEL),

@@ -1,7 +1,7 @@
 """unshare(2) and setns(2): a task's namespaces (kernel/namespaces.py), fd table and fs context.
 
 As Linux without user namespaces: making or entering a namespace takes CAP_SYS_ADMIN (EPERM).
-The UTS and IPC namespaces are per task; the PID, network, user, cgroup and time namespaces are
+The UTS, IPC and mount namespaces are per task; the PID, network, user, cgroup and time namespaces are
 the sandbox's single ones, so unshare of those is EINVAL (not made) and setns to them (the only
 ones there are: the caller's own) changes nothing, except the user namespace's, which Linux
 refuses to re-enter (EINVAL).
@@ -18,8 +18,8 @@ UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND |
                  | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
                  | C.CLONE_NEWPID | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME)
 NEW_ALL = C.CLONE_NEW_ANY | C.CLONE_NEWTIME
-MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC              # the namespaces a task can have its own of
-NOT_MADE = NEW_ALL & ~MADE & ~C.CLONE_NEWNS
+MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS   # the namespaces a task can have its own of
+NOT_MADE = NEW_ALL & ~MADE
 KIND_FLAGS = {"uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC, "mnt": C.CLONE_NEWNS, "net": C.CLONE_NEWNET,
               "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "cgroup": C.CLONE_NEWCGROUP,
               "time": C.CLONE_NEWTIME}
@@ -30,7 +30,7 @@ def unshare(t, flags):
     _check_unshare(t, flags)
     if flags & NEW_ALL and not t.creds.has_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
-    if flags & NOT_MADE or flags & C.CLONE_NEWNS:
+    if flags & NOT_MADE:
         raise SyscallError(EINVAL)   # not made yet: see the module docstring
     if flags & C.CLONE_FS:
         _unshare_resource(t, "fs")
@@ -38,7 +38,7 @@ def unshare(t, flags):
         _unshare_resource(t, "fdtable")
     if flags & (C.CLONE_NEWIPC | C.CLONE_SYSVSEM):
         leave_sysvsem(t)
-    t.ns = t.ns.copied(t.kernel, flags)
+    t.ns = t.ns.copied(t.kernel, flags, t.fs)   # CLONE_NEWNS came with CLONE_FS: t.fs is its own
     return 0
 
 
@@ -120,7 +120,13 @@ def _enter(t, wanted):
     if "user" in wanted:
         raise SyscallError(EINVAL)   # userns_install: the caller's own user namespace
     own = {kind: ns for kind, ns in wanted.items() if kind in PER_TASK.values()}
+    if "mnt" in own and getattr(t.fs, "task_users", 1) > 1:
+        raise SyscallError(EINVAL)   # mntns_install: the fs context must be the caller's alone
     if "ipc" in own and own["ipc"] is not t.ns.ipc:
         leave_sysvsem(t)
     if own:
         t.ns = t.ns.replaced(**own)
+    if "mnt" in own:
+        root = own["mnt"].follow_mounts(own["mnt"].root)   # the namespace's root, as chroot("/") there
+        t.fs.set_root(root)
+        t.fs.set_cwd(root)
