@@ -53,3 +53,13 @@ def test_unshare_m_mounts_stay_in_the_new_namespace():
     boxed = run_sandboxed(["/bin/sh", "-c", script])
     assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
     assert boxed.stdout.decode().split() == ["f", "1", "0", "1"]
+
+
+def test_bubblewrap_read_only_root_proc_dev():
+    """bubblewrap (as root: no user namespace needed) builds its root from binds, a proc, a
+    tmpfs /dev and remounts (its /proc/sys bound on itself read-only): the same as natively."""
+    bwrap = _need("bwrap")
+    script = 'touch /etc/x 2>&1 | sed "s/.*: //"; ls /dev; hostname; grep -c . /proc/self/mountinfo >/dev/null; echo ok'
+    compare([bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-uts", "--hostname", "inner",
+             "sh", "-c", script], native_status=0)
+    compare([bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"], native_status=0)

@@ -286,6 +286,8 @@ class ProcRoot(Directory):
             b"version": lambda: GeneratedFile(fs, lambda: uts.version + b"\n"),
             b"pid_max": lambda: GeneratedFile(fs, lambda: "4194304\n", 0o644),
             b"ngroups_max": lambda: GeneratedFile(fs, lambda: "65536\n"),
+            b"overflowuid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),   # bubblewrap reads them
+            b"overflowgid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),
             b"cap_last_cap": lambda: GeneratedFile(fs, lambda: "40\n"),
             b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
             **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()},

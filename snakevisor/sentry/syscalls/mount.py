@@ -61,18 +61,19 @@ def mount(t, source, target, fstype, flags, data):
     if flags & MS_MGC_MSK == MS_MGC_VAL:
         flags &= ~MS_MGC_MSK
     source, fstype, data = _string(t, source), _string(t, fstype), _string(t, data)
-    vd = resolve_at(t, AT_FDCWD, read_path(t, target))
+    path = read_path(t, target)
+    vd = resolve_at(t, AT_FDCWD, path)
     _admin(t)
     if flags & MS_REMOUNT:
         m = _mount_root(t, vd)
         m.flags = mount_flags(flags, m.flags)   # without MS_BIND too: the superblock's flags are not kept apart
         return 0
     if flags & MS_BIND:
-        return _bind(t, source, vd, flags & MS_REC)
+        return _bind(t, source, path, flags & MS_REC)
     if flags & MS_PROPAGATION:
         return _change_type(t, vd, flags)
     if flags & MS_MOVE:
-        return _move(t, source, vd)
+        return _move(t, source, path)
     if fstype is None:
         raise SyscallError(EINVAL)
     fs = _new_filesystem(t, fstype, data)
@@ -116,10 +117,17 @@ def _inherit_sharing(m):
         m.propagation, m.peer_group = "shared", _new_peer_group(m.vfs)
 
 
-def _bind(t, source, target, recursive):
-    """do_loopback: the file or directory ``source`` names, mounted again on ``target`` (with the
-    mounts below it for MS_REC, unbindable ones left out)."""
+def _source_and_target(t, source, path):
+    """The source path's file, then the target's again: a lookup may replace a cached Dentry that
+    a filesystem does not trust (procfs's), and the mount must go on the one now cached."""
     src = resolve_at(t, AT_FDCWD, source or b"")
+    return src, resolve_at(t, AT_FDCWD, path)
+
+
+def _bind(t, source, path, recursive):
+    """do_loopback: the file or directory ``source`` names, mounted again on ``path`` (with the
+    mounts below it for MS_REC, unbindable ones left out)."""
+    src, target = _source_and_target(t, source, path)
     vfs = t.ns.mnt
     if src.mount.propagation == "unbindable" or src.mount.vfs is not vfs or target.mount.vfs is not vfs:
         raise SyscallError(EINVAL)
@@ -173,11 +181,11 @@ def _set_type(vfs, m, kind):
     m.propagation = kind
 
 
-def _move(t, source, target):
-    """do_move_mount_old: a whole mount (and what is below it) to ``target``."""
+def _move(t, source, path):
+    """do_move_mount_old: a whole mount (and what is below it) to ``path``."""
     if not source:
         raise SyscallError(EINVAL)
-    src = resolve_at(t, AT_FDCWD, source)
+    src, target = _source_and_target(t, source, path)
     m = _mount_root(t, src)
     vfs = t.ns.mnt
     if m.parent is None or target.mount.vfs is not vfs:
