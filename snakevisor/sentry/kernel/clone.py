@@ -6,6 +6,7 @@ from snakevisor.abi import sched as C
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import TASK_SIZE_MAX
+from snakevisor.sentry.kernel.namespaces import set_namespaces
 from snakevisor.sentry.kernel.task import Task
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
@@ -43,7 +44,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
     child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
-    child.ns = task.ns.copied(kernel, flags, fs)   # the parent's namespaces, or new UTS/IPC/mount ones
+    set_namespaces(child, task.ns.copied(kernel, flags, fs))   # the parent's, or new UTS/IPC/mount ones
     child.sigmask = task.sigmask
     child.name = task.name
     if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:

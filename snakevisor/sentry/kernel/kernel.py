@@ -20,7 +20,7 @@ from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.loop import Loop
-from snakevisor.sentry.kernel.namespaces import NamespaceSet, UTSNamespace
+from snakevisor.sentry.kernel.namespaces import NamespaceSet, UTSNamespace, set_namespaces
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
@@ -134,6 +134,7 @@ class Kernel:
         for res in (task.fdtable, task.fs, task.mm):
             if res is not None:
                 self.release_resource(res)
+        set_namespaces(task, None)
 
     @staticmethod
     def release_resource(res):

@@ -78,3 +78,25 @@ class NamespaceSet:
     def get(self, kind):
         """The namespace /proc/PID/ns/``kind`` names, None for the sandbox-wide ones."""
         return getattr(self, kind) if kind in PER_TASK.values() else None
+
+
+def set_namespaces(task, new):
+    """Give ``task`` the set ``new`` (None: the task exited; a zombie keeps showing its set in
+    /proc). An IPC namespace that no task uses any more, and no open nsfs file holds, loses its
+    shared memory segments now, as Linux's free_ipc_ns (the IPCNamespace's finalizer is the
+    backstop for one an nsfs file held)."""
+    old = task.ns
+    if new is not None:
+        _count_user(new.ipc, 1)
+        task.ns = new
+    _count_user(old.ipc, -1)
+
+
+def _count_user(ipc, delta):
+    if ipc.ino == PROC_NS_INODES["ipc"]:
+        return   # the initial namespace lives as long as the sandbox
+    ipc.task_users = getattr(ipc, "task_users", 0) + delta
+    vd = getattr(ipc, "nsfs_vd", None)
+    if ipc.task_users == 0 and (vd is None or vd.dentry.refs <= 1):   # 1: nsfs's own reference
+        ipc.shm.destroy_all()
+

@@ -12,7 +12,7 @@ from snakevisor.abi.errno import EBADF, EINVAL, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
-from snakevisor.sentry.kernel.namespaces import PER_TASK
+from snakevisor.sentry.kernel.namespaces import PER_TASK, set_namespaces
 
 UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND | C.CLONE_VM | C.CLONE_FILES
                  | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
@@ -38,7 +38,7 @@ def unshare(t, flags):
         _unshare_resource(t, "fdtable")
     if flags & (C.CLONE_NEWIPC | C.CLONE_SYSVSEM):
         leave_sysvsem(t)
-    t.ns = t.ns.copied(t.kernel, flags, t.fs)   # CLONE_NEWNS came with CLONE_FS: t.fs is its own
+    set_namespaces(t, t.ns.copied(t.kernel, flags, t.fs))   # CLONE_NEWNS came with CLONE_FS: t.fs is its own
     return 0
 
 
@@ -125,7 +125,7 @@ def _enter(t, wanted):
     if "ipc" in own and own["ipc"] is not t.ns.ipc:
         leave_sysvsem(t)
     if own:
-        t.ns = t.ns.replaced(**own)
+        set_namespaces(t, t.ns.replaced(**own))
     if "mnt" in own:
         root = own["mnt"].follow_mounts(own["mnt"].root)   # the namespace's root, as chroot("/") there
         t.fs.set_root(root)

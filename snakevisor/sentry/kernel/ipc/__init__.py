@@ -8,6 +8,7 @@ access (the owner, group and other bits of the mode, CAP_IPC_OWNER overriding) a
 rule of IPC_SET/IPC_RMID (creator or owner, or CAP_SYS_ADMIN).
 """
 import heapq
+import weakref
 import time
 
 from snakevisor.abi import ipc as I
@@ -244,6 +245,9 @@ class IPCNamespace:
         self.shm = SharedMemory(kernel)
         self.sem = Semaphores(kernel)
         self.msg = MessageQueues(kernel)
+        # When the last task and nsfs file let go of a namespace, its segments' memory goes too
+        # (the finalizer holds the registry, not the namespace).
+        weakref.finalize(self, self.shm.destroy_all)
 
     def process_exited(self, tgid):
         """A process is gone: its SEM_UNDO adjustments apply, and removed segments it still had
