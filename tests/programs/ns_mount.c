@@ -221,6 +221,12 @@ static void namespaces(void) {
     int release;
     pid_t h = holder(holder_setup, &release);
     printf("holder's tmpfs visible here: %d\n", access("/mnt/h/hfile", F_OK) == 0);
+    char other[64];
+    snprintf(other, sizeof other, "/proc/%d/root/mnt/h", h);
+    printf("holder's tmpfs through /proc/PID/root: %d\n", access(other, F_OK) == 0);
+    SHOW("mount on another namespace's mount", mount("x", other, "tmpfs", 0, NULL));
+    SHOW("bind onto another namespace's mount", mount("/mnt/a", other, NULL, MS_BIND, NULL));
+    SHOW("umount another namespace's mount", umount2(other, 0));
     pid_t pid = fork();
     if (pid == 0) {
         char path[64], cwd[256];

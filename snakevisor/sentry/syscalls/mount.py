@@ -74,8 +74,8 @@ def mount(t, source, target, fstype, flags, data):
         return _change_type(t, vd, flags)
     if flags & MS_MOVE:
         return _move(t, source, path)
-    if fstype is None:
-        raise SyscallError(EINVAL)
+    if fstype is None or vd.mount.vfs is not t.ns.mnt:
+        raise SyscallError(EINVAL)   # check_mnt: only on a mount of the caller's namespace
     fs = _new_filesystem(t, fstype, data)
     m = t.ns.mnt.mount(fs, vd, flags=mount_flags(flags), source=source or b"none")
     _inherit_sharing(m)
