@@ -70,3 +70,15 @@ def test_a_dropped_ipc_namespace_frees_its_shared_memory():
     of them fit in a 200 MiB sandbox. (With the namespaces kept, the 12th child's shmget or shmat fails.)"""
     boxed = run_sandboxed([compile_c("ns_ipc_free")], flags=("--memory", "200m"))
     assert boxed.stdout.decode() == "40 namespaces freed\n", boxed.stdout.decode() + boxed.stderr.decode()[-2000:]
+
+
+def test_mount_max_bounds_the_mounts_of_a_namespace():
+    """/proc/sys/fs/mount-max (100000 by default, as Linux's) bounds a namespace's mounts: past it
+    mount(2) is ENOSPC. (The Sentry's own; natively the sysctl is the host's, so not compared.)"""
+    script = ("cat /proc/sys/fs/mount-max; echo 0 > /proc/sys/fs/mount-max || echo refused; "
+              "unshare -m sh -c 'n=$(wc -l < /proc/self/mounts); echo $((n + 3)) > /proc/sys/fs/mount-max; "
+              "for i in 1 2 3 4 5; do mkdir -p /tmp/m$i; mount -t tmpfs t /tmp/m$i 2>/dev/null || echo full at $i; done; "
+              "mount --rbind /tmp /mnt 2>/dev/null || echo rbind refused'")
+    boxed = run_sandboxed(["/bin/sh", "-c", script])
+    lines = boxed.stdout.decode().splitlines()
+    assert lines == ["100000", "refused", "full at 4", "full at 5", "rbind refused"], boxed.stdout.decode() + boxed.stderr.decode()[-2000:]

@@ -22,6 +22,7 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.resolve import is_reachable, path_of
+from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
 
 
 def _host_cpuinfo():
@@ -312,6 +313,8 @@ class ProcRoot(Directory):
             b"nr_open": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
             b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
             b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", _set_pipe_max_size),
+            b"mount-max": lambda: WritableFile(fs, lambda: f"{vfs_limits['mount_max']}\n",
+                                               _limit_writer(vfs_limits, "mount_max", 1)),
             # Per-user pipe page limits: kept, not enforced (they spare privileged users anyway).
             b"pipe-user-pages-soft": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_soft']}\n",
                                                           _limit_writer(pipefs.LIMITS, "user_pages_soft")),
@@ -349,11 +352,11 @@ def _set_pipe_max_size(task, data):
     pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
 
 
-def _limit_writer(limits, name):
-    """A write of a non-negative number to limits[name]."""
+def _limit_writer(limits, name, minimum=0):
+    """A write of a number from ``minimum`` up to limits[name]."""
     def write(task, data):
         value = _parse_int(data)
-        if value < 0:
+        if value < minimum:
             raise SyscallError(EINVAL)
         limits[name] = value
     return write

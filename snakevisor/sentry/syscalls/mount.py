@@ -13,7 +13,7 @@ open on it, a task's root or cwd is on it, or something is mounted below it.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.mount_options import data_pairs, tmpfs_options
-from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOTDIR, EPERM, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOSPC, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
@@ -23,6 +23,7 @@ from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.resolve import is_reachable
+from snakevisor.sentry.vfs.vfs import LIMITS as MOUNT_LIMITS
 
 PAGE = 4096     # mount(2) copies at most a page of data
 ATIME = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME
@@ -76,12 +77,19 @@ def mount(t, source, target, fstype, flags, data):
         return _move(t, source, path)
     if fstype is None or vd.mount.vfs is not t.ns.mnt:
         raise SyscallError(EINVAL)   # check_mnt: only on a mount of the caller's namespace
+    _room(t.ns.mnt, 1)
     fs = _new_filesystem(t, fstype, data)
     m = t.ns.mnt.mount(fs, vd, flags=mount_flags(flags), source=source or b"none")
     _inherit_sharing(m)
     if fs is t.kernel.devpts and fs.mount is None:
         fs.set_mount(m)
     return 0
+
+
+def _room(vfs, n):
+    """count_mounts: ENOSPC when ``n`` more mounts would pass /proc/sys/fs/mount-max."""
+    if len(vfs.mounts) + n > MOUNT_LIMITS["mount_max"]:
+        raise SyscallError(ENOSPC)
 
 
 def _new_filesystem(t, fstype, data):
@@ -138,17 +146,18 @@ def _bind(t, source, path, recursive):
     target = vfs.follow_mounts(target)
     if target.dentry.inode.is_dir != src.dentry.inode.is_dir:
         raise SyscallError(ENOTDIR)
+    below = vfs.subtree(src.mount)[1:] if recursive else []   # before the copy joins the tree
+    _room(vfs, 1 + len(below))
     vfs.graft(top, target)
     _inherit_sharing(top)
-    if recursive:
-        copies = {src.mount: top}
-        for o in vfs.subtree(src.mount)[1:]:
-            parent = copies.get(o.parent)
-            if parent is None or o.propagation == "unbindable" or (
-                    o.parent is src.mount and not is_reachable(VirtualDentry(o.parent, o.mountpoint), src)):
-                continue
-            copies[o] = c = o.copy()
-            vfs.graft(c, VirtualDentry(parent, o.mountpoint))
+    copies = {src.mount: top}
+    for o in below:
+        parent = copies.get(o.parent)
+        if parent is None or o.propagation == "unbindable" or (
+                o.parent is src.mount and not is_reachable(VirtualDentry(o.parent, o.mountpoint), src)):
+            continue
+        copies[o] = c = o.copy()
+        vfs.graft(c, VirtualDentry(parent, o.mountpoint))
     return 0
 
 

@@ -14,6 +14,10 @@ from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.sentry.vfs.mount import Mount, VirtualDentry
 
 
+# /proc/sys/fs/mount-max: the most mounts a namespace may hold (Linux's default); more is ENOSPC.
+LIMITS = {"mount_max": 100000}
+
+
 @dataclass
 class MountInfo:
     id: int
