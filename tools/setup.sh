@@ -33,6 +33,8 @@ if [ $want_tests = 1 ]; then
     for p in tmux vim-tiny less; do need "$p"; done
     # OCI mount tests compare /proc/self/mounts with runc's for the same bundle.
     need runc
+    # Namespace tests: bubblewrap building its sandbox inside ours.
+    need bubblewrap
     # 9P interop tests: gVisor's Go p9 client (built at test time) and the diod server.
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
     # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.

@@ -31,6 +31,7 @@ CLONE_CLEAR_SIGHAND = 0x100000000
 CLONE_INTO_CGROUP = 0x200000000
 CLONE_NEW_ANY = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID
                  | CLONE_NEWNET)
+CLONE_NEWTIME = 0x00000080   # unshare(2) and setns(2) only (clone's CSIGNAL bits; clone3 refuses them)
 
 # struct clone_args (clone3): flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
 # set_tid, set_tid_size, cgroup.

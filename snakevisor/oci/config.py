@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from snakevisor.abi import fs as F
 from snakevisor.abi.capability import CAPABILITIES
+from snakevisor.abi.mount_options import fs_options, tmpfs_options
 from snakevisor.abi.resource import RLIMIT_NAMES
 from snakevisor.abi.utsname import HOST_NAME_MAX
 
@@ -54,9 +55,7 @@ def _flag_word(option):
 # Propagation and runtime extensions: accepted, nothing to do (a sandbox's mounts propagate nowhere).
 _MOUNT_IGNORED_WORDS = ("private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
                         "runbindable", "tmpcopyup", "idmap", "ridmap", "nocopyup", "copyup")
-# Filesystem options each type takes (mount(2)'s data; anything else is EINVAL there, as Linux's).
-TMPFS_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol", "inode32", "inode64",
-                 "noswap", "quota", "usrquota", "grpquota")
+# Filesystem options devpts takes (mount(2)'s data; anything else is EINVAL there, as Linux's).
 DEVPTS_OPTIONS = ("newinstance", "ptmxmode", "mode", "gid", "uid", "max")
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
@@ -341,48 +340,14 @@ def _parse_mounts(items):
     return mounts
 
 
-def memparse(text):
-    """A number with an optional k/m/g/t/p/e suffix, as the kernel's memparse."""
-    shift = "kmgtpe".find(text[-1:].lower()) + 1 if text else 0
-    return int(text[:-1] if shift else text, 0) << (10 * shift)
-
-
-def _fs_params(mount, known, parsers, defaults):
-    """The filesystem options of ``mount`` as a dict: ``known`` keys are accepted (``parsers``
-    turn the ones we act on into numbers); an unknown one, or a bad number, is a ValueError
-    naming it (mount(2) refuses it with EINVAL)."""
-    out = dict(defaults)
-    for key, value in mount.data():
-        if key not in known:
-            raise ValueError(f"{mount.type} does not take the option {key!r}")
-        parse = parsers.get(key)
-        if parse is None:
-            continue
-        try:
-            if value is None:
-                raise ValueError
-            out[key] = parse(value)
-            if out[key] < 0:
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"bad {mount.type} option {key}={value!r}") from None
-    return out
-
-
 def tmpfs_params(mount):
     """{size (bytes or None), nr_inodes (or None), mode, uid, gid} of a tmpfs mount."""
-    p = _fs_params(mount, TMPFS_OPTIONS,
-                      {"size": memparse, "nr_blocks": lambda v: memparse(v) * 4096, "nr_inodes": memparse,
-                       "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
-                      {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0})
-    if "nr_blocks" in p:
-        p["size"] = p.pop("nr_blocks")
-    return p
+    return tmpfs_options(mount.type, mount.data())
 
 
 def devpts_params(mount):
     """{mode, ptmxmode, gid (or None), uid (or None)} of a devpts mount (Linux's defaults otherwise)."""
-    return _fs_params(mount, DEVPTS_OPTIONS,
+    return fs_options(mount.type, mount.data(), DEVPTS_OPTIONS,
                       {"mode": lambda v: int(v, 8) & 0o777, "ptmxmode": lambda v: int(v, 8) & 0o777,
                        "gid": int, "uid": int, "max": int},
                       {"mode": 0o600, "ptmxmode": 0, "gid": None, "uid": None, "max": None})

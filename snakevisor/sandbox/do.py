@@ -31,6 +31,7 @@ import traceback
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
+from snakevisor.abi.mount_options import memparse
 from snakevisor.sandbox import lockdown
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
@@ -72,7 +73,6 @@ def parse_volume(spec):
 
 def parse_size(text):
     """BYTES with an optional k, m, g or t suffix (powers of 1024): ``512m`` -> 536870912."""
-    from snakevisor.oci.config import memparse   # the OCI model only when a size is given
     m = re.fullmatch(r"0*(\d+[kmgt]?)b?", text.strip().lower())   # decimal: no octal or hex
     if m is None:
         raise ValueError(f"bad size {text!r} (want BYTES[k|m|g|t])")

@@ -158,6 +158,7 @@ class Sentry:
         ctx = ResolveContext(self.root)
         self.procfs = ProcFilesystem(self.kernel)
         self.devpts = DevptsFilesystem(self.kernel)
+        self.kernel.procfs, self.kernel.devpts = self.procfs, self.devpts   # what mount(2) mounts
         self.console = None   # sandbox/console.py's Console with ``tty``
         self.init_task = None   # load_init's
         if config.oci is not None:

@@ -14,14 +14,15 @@ from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, Syscall
 from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
-from snakevisor.sentry.fsimpl import inotify, pipefs, procfs_net, procfs_pid
+from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
-from snakevisor.sentry.vfs.resolve import path_of
+from snakevisor.sentry.vfs.resolve import is_reachable, path_of
+from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
 
 
 def _host_cpuinfo():
@@ -65,13 +66,24 @@ class ProcInode(Inode):
             raise SyscallError(EPERM)
 
 
+def _ns(kernel, task):
+    """The namespaces a file shows: the opener's (the initial ones for the Sentry itself)."""
+    return task.ns if task is not None else kernel.init_ns
+
+
 class GeneratedFile(ProcInode):
-    def __init__(self, fs, generate, mode=0o444):
+    """``generate()`` (``generate(task)`` with ``per_task``: what the opener sees) makes the content at open."""
+
+    def __init__(self, fs, generate, mode=0o444, per_task=False):
         super().__init__(fs, S_IFREG | mode)
         self.generate = generate
+        self.per_task = per_task
+
+    def _content(self, task):
+        return self.generate(task) if self.per_task else self.generate()
 
     def open(self, task, flags):
-        return SnapshotImpl(self, self.generate())
+        return SnapshotImpl(self, self._content(task))
 
 
 class SnapshotImpl(FileDescriptionImpl):
@@ -92,12 +104,12 @@ class WritableFile(GeneratedFile):
     """A file that also takes writes: ``write(task, data)`` applies what ``task`` wrote at offset 0
     (a sysctl ignores writes further on, as Linux's strict sysctl writes do)."""
 
-    def __init__(self, fs, generate, write, mode=0o644):
-        super().__init__(fs, generate, mode)
+    def __init__(self, fs, generate, write, mode=0o644, per_task=False):
+        super().__init__(fs, generate, mode, per_task)
         self.write_fn = write
 
     def open(self, task, flags):
-        return WritableImpl(self, self.generate())
+        return WritableImpl(self, self._content(task))
 
 
 class WritableImpl(SnapshotImpl):
@@ -197,9 +209,9 @@ class ProcRoot(Directory):
             b"sys": lambda: Directory(fs, self._sys),
             b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
             b"sysvipc": lambda: Directory(fs, lambda: {
-                b"shm": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.shm.proc_lines()),
-                b"sem": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.sem.proc_lines()),
-                b"msg": lambda: GeneratedFile(fs, lambda: fs.kernel.ipc.msg.proc_lines()),
+                b"shm": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.shm.proc_lines(), per_task=True),
+                b"sem": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.sem.proc_lines(), per_task=True),
+                b"msg": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.msg.proc_lines(), per_task=True),
             }),
         }
 
@@ -264,8 +276,10 @@ class ProcRoot(Directory):
         fs, k = self.fs, self.fs.kernel
         uts = k.uts
         return {
-            b"hostname": lambda: WritableFile(fs, lambda: uts.nodename + b"\n", _uts_writer(k, "nodename")),
-            b"domainname": lambda: WritableFile(fs, lambda: uts.domainname + b"\n", _uts_writer(k, "domainname")),
+            b"hostname": lambda: WritableFile(fs, lambda t: _ns(fs.kernel, t).uts.nodename + b"\n",
+                                              _uts_writer(k, "nodename"), per_task=True),
+            b"domainname": lambda: WritableFile(fs, lambda t: _ns(fs.kernel, t).uts.domainname + b"\n",
+                                                _uts_writer(k, "domainname"), per_task=True),
             b"tainted": lambda: GeneratedFile(fs, lambda: "0\n"),
             b"core_pattern": lambda: GeneratedFile(fs, lambda: "core\n", 0o644),
             b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
@@ -273,6 +287,8 @@ class ProcRoot(Directory):
             b"version": lambda: GeneratedFile(fs, lambda: uts.version + b"\n"),
             b"pid_max": lambda: GeneratedFile(fs, lambda: "4194304\n", 0o644),
             b"ngroups_max": lambda: GeneratedFile(fs, lambda: "65536\n"),
+            b"overflowuid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),   # bubblewrap reads them
+            b"overflowgid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),
             b"cap_last_cap": lambda: GeneratedFile(fs, lambda: "40\n"),
             b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
             **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()},
@@ -297,6 +313,8 @@ class ProcRoot(Directory):
             b"nr_open": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
             b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
             b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", _set_pipe_max_size),
+            b"mount-max": lambda: WritableFile(fs, lambda: f"{vfs_limits['mount_max']}\n",
+                                               _limit_writer(vfs_limits, "mount_max", 1)),
             # Per-user pipe page limits: kept, not enforced (they spare privileged users anyway).
             b"pipe-user-pages-soft": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_soft']}\n",
                                                           _limit_writer(pipefs.LIMITS, "user_pages_soft")),
@@ -309,12 +327,21 @@ class ProcRoot(Directory):
         }
 
 
+def _in_fs(m) -> bytes:
+    """mountinfo's root: where the mount's root is within its filesystem ("/" but for a bind of a subtree)."""
+    parts, d = [], m.root
+    while d is not None and d is not m.fs.root:
+        parts.append(d.name)
+        d = d.parent
+    return b"/" + b"/".join(reversed(parts))
+
+
 def _uts_writer(k, field):
     """A write to /proc/sys/kernel/{hostname,domainname}: CAP_SYS_ADMIN's, up to the first newline."""
     def write(task, data):
         if task is not None and not task.creds.has_cap(CAP_SYS_ADMIN):
             raise SyscallError(EPERM)
-        setattr(k.uts, field, data.split(b"\n")[0][:64])
+        setattr(_ns(k, task).uts, field, data.split(b"\n")[0][:64])
     return write
 
 
@@ -325,11 +352,11 @@ def _set_pipe_max_size(task, data):
     pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
 
 
-def _limit_writer(limits, name):
-    """A write of a non-negative number to limits[name]."""
+def _limit_writer(limits, name, minimum=0):
+    """A write of a number from ``minimum`` up to limits[name]."""
     def write(task, data):
         value = _parse_int(data)
-        if value < 0:
+        if value < minimum:
             raise SyscallError(EINVAL)
         limits[name] = value
     return write
@@ -375,7 +402,7 @@ class ThreadGroupDir(Directory):
             b"statm": lambda: GeneratedFile(fs, self._statm),
             b"mem": lambda: procfs_pid.mem_file(fs, task),
             b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),
-            b"ns": lambda: Directory(fs, lambda: procfs_pid.ns_entries(fs, task, MagicLink), 0o511),
+            b"ns": lambda: Directory(fs, lambda: nsfs.ns_entries(fs, task, MagicLink), 0o511),
             b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
                                                    for name, g in procfs_net.FILES.items()}),
         }
@@ -496,11 +523,12 @@ class ThreadGroupDir(Directory):
         return "\n".join(out) + "\n"
 
     def _mount_rows(self):
-        vfs = self.fs.kernel.vfs
+        """The mounts of the task's namespace it can reach from its root (show_vfsmnt skips others)."""
         root = self.task.fs.root
-        for m in vfs.mounts:
-            target = path_of(type(root)(m, m.root), root)
-            yield m, target, m.options()
+        for m in self.task.ns.mnt.mounts:
+            vd = type(root)(m, m.root)
+            if is_reachable(vd, root):
+                yield m, path_of(vd, root), m.options()
 
     def _mounts(self):
         return "".join(f"{(m.source or b'none').decode(errors='replace')} {t.decode(errors='replace')} {m.fs.name} {o} 0 0\n"
@@ -512,7 +540,8 @@ class ThreadGroupDir(Directory):
             mid = m.id
             pid = m.parent.id if m.parent is not None else mid
             dev = m.fs.dev
-            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} / {t.decode(errors='replace')} "
-                        f"{m.mount_options()} - {m.fs.name} {(m.source or b'none').decode(errors='replace')} "
+            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} {_in_fs(m).decode(errors='replace')} "
+                        f"{t.decode(errors='replace')} {m.mount_options()} {m.propagation_fields()}- {m.fs.name} "
+                        f"{(m.source or b'none').decode(errors='replace')} "
                         f"{m.super_options()}\n")
         return "".join(rows)

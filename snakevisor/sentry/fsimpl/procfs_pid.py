@@ -1,6 +1,6 @@
-"""/proc/PID entries that reach into a process: mem and pagemap (its address space), ns (its namespaces).
+"""/proc/PID entries that reach into a process: mem and pagemap (its address space); ns is nsfs.py.
 
-All three are guarded by ptrace's access rules (kernel/creds.py may_ptrace), checked at open
+Both are guarded by ptrace's access rules (kernel/creds.py may_ptrace), checked at open
 as Linux's proc_mem_open does (mem's PTRACE_MODE_ATTACH and pagemap's and ns's PTRACE_MODE_READ
 differ only under LSMs such as Yama, which the sandbox has none of). An open description keeps
 the address space it was opened on.
@@ -16,15 +16,12 @@ import struct
 
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
-from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG, SEEK_DATA, SEEK_HOLE
-from snakevisor.sentry.fsimpl.anon import AnonFilesystem
+from snakevisor.abi.fs import S_IFREG, SEEK_DATA, SEEK_HOLE
 from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.mm.vma import FILE
-from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
-from snakevisor.sentry.vfs.mount import VirtualDentry
 
 MAX_IO = 16 << 20          # bytes one mem read or write moves at most (a short count beyond)
 MAX_PAGEMAP_ENTRIES = 1 << 16
@@ -128,43 +125,3 @@ def _data_ranges(fd, lo, hi):
         hole = min(os.lseek(fd, data, SEEK_HOLE), hi)
         yield data, hole
         pos = hole
-
-
-# -- /proc/PID/ns ------------------------------------------------------------------------------
-
-class _Namespaces:
-    """The sandbox's namespaces as nsfs inodes, one per type, built once per kernel."""
-
-    def __init__(self):
-        self.fs = AnonFilesystem("nsfs", NSFS_MAGIC)
-        self.vds = {}
-        for kind, ino in PROC_NS_INODES.items():
-            name = kind.removesuffix("_for_children")
-            inode = NsInode(self.fs, ino)
-            dentry = Dentry(inode, f"{name}:[{ino}]".encode())
-            dentry.inc_ref()   # lives as long as the Sentry
-            self.vds[kind] = VirtualDentry(self.fs.mount, dentry)
-
-
-class NsInode(Inode):
-    def __init__(self, fs, ino):
-        super().__init__(fs, S_IFREG | 0o444, ino=ino)
-
-    def open(self, task, flags):
-        return FileDescriptionImpl(self)   # setns(2) is not there: an fd only to compare and hold
-
-
-_namespaces = None
-
-
-def ns_entries(fs, task, magic_link):
-    """{name: factory} of /proc/PID/ns: magic links whose readlink is "net:[4026531840]"."""
-    global _namespaces
-    if _namespaces is None:   # one sandbox per Sentry process: one set of namespaces
-        _namespaces = _Namespaces()
-    vds = _namespaces.vds
-
-    def target(kind, cur):
-        check_access(cur, task)
-        return vds[kind]
-    return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda cur: target(kind, cur))) for kind in PROC_NS_INODES}

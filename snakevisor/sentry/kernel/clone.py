@@ -3,16 +3,19 @@ stub thread in the same stub, made by injecting clone through the gadget)."""
 import struct
 
 from snakevisor.abi import sched as C
+from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel import ptrace, seccomp
+from snakevisor.sentry.kernel.namespaces import set_namespaces
 from snakevisor.sentry.kernel.task import Task
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
 SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
              | C.CLONE_PARENT | C.CLONE_THREAD | C.CLONE_SYSVSEM | C.CLONE_SETTLS | C.CLONE_PARENT_SETTID
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
-             | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD)
+             | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD | C.CLONE_NEWUTS | C.CLONE_NEWIPC
+             | C.CLONE_NEWNS)
 
 
 def check_flags(flags):
@@ -24,8 +27,12 @@ def check_flags(flags):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_PIDFD and flags & (C.CLONE_THREAD | C.CLONE_DETACHED):
         raise SyscallError(EINVAL)
-    if flags & C.CLONE_NEW_ANY or flags & ~SUPPORTED:
-        raise SyscallError(EINVAL)
+    if flags & C.CLONE_NEWNS and flags & C.CLONE_FS:
+        raise SyscallError(EINVAL)   # a new mount namespace needs a root and cwd of its own
+    if flags & C.CLONE_NEWIPC and flags & C.CLONE_SYSVSEM:
+        raise SyscallError(EINVAL)   # a new IPC namespace cannot share the parent's undo list
+    if flags & ~SUPPORTED:
+        raise SyscallError(EINVAL)   # other CLONE_NEW*: the sandbox has one of those (syscalls/namespace.py)
 
 
 def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
@@ -38,6 +45,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
     child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
+    set_namespaces(child, task.ns.copied(kernel, flags, fs))   # the parent's, or new UTS/IPC/mount ones
     child.sigmask = task.sigmask
     child.name = task.name
     seccomp.inherit(task, child)
@@ -64,6 +72,8 @@ def _check_clone(task, flags, tls, exit_signal):
     if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
         kernel.log_rate_limited("clone", f"pids limit ({kernel.max_tasks} tasks) reached: clone fails with EAGAIN")
         raise SyscallError(EAGAIN)
+    if flags & C.CLONE_NEW_ANY and not task.creds.has_cap(CAP_SYS_ADMIN):
+        raise SyscallError(EPERM)
     if exit_signal is None:
         exit_signal = flags & C.CSIGNAL
     if exit_signal > 64:

@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 import uuid
+import weakref
 from contextlib import contextmanager
 
 from snakevisor.abi import signal as S
@@ -19,6 +20,7 @@ from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.loop import Loop
+from snakevisor.sentry.kernel.namespaces import NamespaceSet, UTSNamespace, set_namespaces
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
 from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
@@ -31,16 +33,6 @@ from snakevisor.sentry.vfs.resolve import path_of
 def _running(task) -> bool:
     """Is ``task``'s coroutine the one executing now (the caller, somewhere up the stack)?"""
     return inspect.getgeneratorstate(task.coro) == inspect.GEN_RUNNING
-
-
-class UTSNamespace:
-    def __init__(self, hostname=b"snakevisor", domainname=b"(none)"):
-        self.sysname = b"Linux"
-        self.nodename = hostname
-        self.release = b"6.1.0-snakevisor"
-        self.version = b"#1 SMP snakevisor"
-        self.machine = b"x86_64"
-        self.domainname = domainname
 
 
 class Kernel:
@@ -64,7 +56,10 @@ class Kernel:
         self.host_tids = {}          # host tid -> Task
         self.doomed = {}             # host tid -> stub Context to end at its next stop
         self.futexes = FutexManager()
-        self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's IPC namespace)
+        self.ipc_namespaces = weakref.WeakSet()   # every live IPC namespace: exits apply SEM_UNDO in each
+        self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's initial IPC namespace)
+        self.init_ns = NamespaceSet(self.uts, self.ipc, vfs)   # the initial namespaces (kernel/namespaces.py)
+        self.procfs = self.devpts = None   # the sandbox's single ones, for mount(2) (set by the boot code)
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
         self.max_tasks = None        # pids limit (None: unlimited)
@@ -139,6 +134,7 @@ class Kernel:
         for res in (task.fdtable, task.fs, task.mm):
             if res is not None:
                 self.release_resource(res)
+        set_namespaces(task, None)
 
     @staticmethod
     def release_resource(res):
@@ -346,7 +342,8 @@ class Kernel:
         for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):
             timer.close()
         tg.itimers.clear()
-        self.ipc.process_exited(tg.tgid)
+        for ipc in list(self.ipc_namespaces):
+            ipc.process_exited(tg.tgid)
         self._reparent_children(tg)
         if tg.on_exit is not None:
             tg.on_exit(status)

@@ -32,6 +32,7 @@ class Task:
         self.fdtable = fdtable
         self.fs = fs
         self.creds = creds
+        self.ns = kernel.init_ns       # uts, ipc, mnt namespaces (kernel/namespaces.py): clone/unshare/setns replace it
         self.name = b""
         self.clear_child_tid = 0
         self.robust_list = (0, 0)

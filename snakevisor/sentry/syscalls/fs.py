@@ -195,7 +195,7 @@ def getcwd(t, buf, size):
     if is_reachable(cwd, t.fs.root):
         path = path_of(cwd, t.fs.root)
     else:
-        path = b"(unreachable)" + path_of(cwd, t.kernel.vfs.root)
+        path = b"(unreachable)" + path_of(cwd, t.ns.mnt.root)
     out = path + b"\0"
     if len(out) > size:
         raise SyscallError(ERANGE)

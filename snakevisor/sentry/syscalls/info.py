@@ -17,7 +17,7 @@ MAX_GETRANDOM = 32 << 20
 
 
 def uname(t, addr):
-    u = t.kernel.uts
+    u = t.ns.uts
     fields = (u.sysname, u.nodename, u.release, u.version, u.machine, u.domainname)
     t.mm.copy_out(addr, b"".join(f[:NEW_UTS_LEN].ljust(NEW_UTS_LEN + 1, b"\0") for f in fields))
     return 0
@@ -37,7 +37,7 @@ def _set_uts(t, addr, length, field):
     length = to_s32(length)
     if length < 0 or length > NEW_UTS_LEN:
         raise SyscallError(EINVAL)
-    setattr(t.kernel.uts, field, t.mm.copy_in(addr, length))
+    setattr(t.ns.uts, field, t.mm.copy_in(addr, length))
     return 0
 
 

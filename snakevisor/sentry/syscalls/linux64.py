@@ -28,9 +28,9 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, membarrier, mm, mqueue, numa, pidfd, pipe, pkey, poll,
-                                        process, ptrace, sched, seccomp, signal, signalfd, socket, splice, sysv_ipc,
-                                        time, timer, timerfd, wait, xattr)
+                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
+                                        pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
+                                        sysv_ipc, time, timer, timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -53,14 +53,25 @@ def enosys(nr, name, note):
 
 # Notes that several entries share, or too long for their line.
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
+CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC and CLONE_NEWNS (the others EINVAL: "
+                    "one such namespace per sandbox)")
 MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
                "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
                "(debug registers read 0); PTRACE_EVENT_EXIT stops only "
                "the thread that exits or takes the fatal signal, not the others it takes along")
-NAMESPACES = 'namespaces inside the sandbox: not yet (issue "Kernel features II")'
-MOUNTS = 'mounts and mount namespaces inside the sandbox: not yet (issue "Kernel features II")'
+UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a "
+           "multi-threaded process keeps its process's undo list); CLONE_NEWPID/NEWNET/NEWUSER/NEWCGROUP/NEWTIME: "
+           "EINVAL (one such namespace per sandbox)")
+SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the PID, net, cgroup and time "
+         "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
+MOUNTS = 'the new mount API inside the sandbox: not yet (issue "Kernel features II"); mount(2) works'
+MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
+         "propagation types are recorded and shown in mountinfo but events do not propagate; proc and devpts "
+         "are the sandbox's single instances")
+UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"
+PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
 IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
@@ -137,7 +148,7 @@ ENTRIES = (
     full(53,     "socketpair",             socket.socketpair,             "int hex int ptr"),
     full(54,     "setsockopt",             socket.setsockopt,             "fd int int ptr int"),
     full(55,     "getsockopt",             socket.getsockopt,             "fd int int ptr ptr"),
-    partial(56,  "clone",                  clone.clone,                   "hex ptr ptr ptr hex", CLONE_VM),
+    partial(56,  "clone",                  clone.clone,                   "hex ptr ptr ptr hex", CLONE),
     full(57,     "fork",                   clone.fork,                    ""),
     partial(58,  "vfork",                  clone.vfork,                   "", CLONE_VM),
     full(59,     "execve",                 clone.execve,                  "path ptr ptr"),
@@ -242,7 +253,7 @@ ENTRIES = (
     partial(152, "munlockall",             mm.munlockall,                 "", "memory is never swapped by the Sentry"),
     enosys(153,  "vhangup",                "hanging up the controlling terminal: not implemented"),
     enosys(154,  "modify_ldt",             "LDT segments (16-bit and 32-bit code): 64-bit programs only"),
-    enosys(155,  "pivot_root",             MOUNTS),
+    partial(155, "pivot_root",             mount.pivot_root,              "path path", PIVOT_ROOT),
     enosys(156,  "_sysctl",                "removed from Linux 5.5 (ENOSYS there too); /proc/sys is implemented"),
     partial(157, "prctl",                  process.prctl,                 "int hex hex hex hex",
                  PRCTL),
@@ -253,8 +264,8 @@ ENTRIES = (
     full(162,    "sync",                   fs.sync,                       ""),
     enosys(163,  "acct",                   "process accounting: not implemented"),
     enosys(164,  "settimeofday",           "the clock is the host's: setting it is not emulated"),
-    enosys(165,  "mount",                  MOUNTS),
-    enosys(166,  "umount2",                MOUNTS),
+    partial(165, "mount",                  mount.mount,                   "path path path hex ptr", MOUNT),
+    partial(166, "umount2",                mount.umount2,                 "path hex", UMOUNT),
     enosys(167,  "swapon",                 SWAP),
     enosys(168,  "swapoff",                SWAP),
     enosys(169,  "reboot",                 NO_KERNEL),
@@ -366,7 +377,7 @@ ENTRIES = (
     full(269,    "faccessat",              fs.faccessat,                  "dirfd path int"),
     full(270,    "pselect6",               poll.pselect6,                 "int ptr ptr ptr ptr ptr"),
     full(271,    "ppoll",                  poll.ppoll,                    "ptr uint ptr ptr uint"),
-    enosys(272,  "unshare",                NAMESPACES),
+    partial(272, "unshare",                namespace.unshare,             "hex", UNSHARE),
     full(273,    "set_robust_list",        process.set_robust_list,       "ptr uint"),
     full(274,    "get_robust_list",        process.get_robust_list,       "int ptr ptr"),
     full(275,    "splice",                 splice.splice,                 "fd ptr fd ptr uint hex"),
@@ -405,7 +416,7 @@ ENTRIES = (
     enosys(305,  "clock_adjtime",          NTP),
     full(306,    "syncfs",                 file.syncfs,                   "fd"),
     full(307,    "sendmmsg",               socket.sendmmsg,               "fd ptr uint hex"),
-    enosys(308,  "setns",                  NAMESPACES),
+    partial(308, "setns",                  namespace.setns,               "fd hex", SETNS),
     full(309,    "getcpu",                 sched.getcpu,                  "ptr ptr ptr"),
     full(310,    "process_vm_readv",       ptrace.process_vm_readv,       "int ptr uint ptr uint uint"),
     full(311,    "process_vm_writev",      ptrace.process_vm_writev,      "int ptr uint ptr uint uint"),
@@ -446,7 +457,7 @@ ENTRIES = (
     enosys(432,  "fsmount",                MOUNTS),
     enosys(433,  "fspick",                 MOUNTS),
     full(434,    "pidfd_open",             pidfd.pidfd_open,              "int hex", returns="fd"),
-    partial(435, "clone3",                 clone.clone3,                  "ptr uint", CLONE_VM),
+    partial(435, "clone3",                 clone.clone3,                  "ptr uint", CLONE),
     full(436,    "close_range",            file.close_range,              "uint uint hex"),
     full(437,    "openat2",                fs.openat2,                    "dirfd path ptr uint", returns="fd"),
     full(438,    "pidfd_getfd",            pidfd.pidfd_getfd,             "fd fd hex", returns="fd"),

@@ -1,6 +1,6 @@
 """POSIX message queues: mq_open, mq_unlink, mq_timedsend, mq_timedreceive, mq_notify, mq_getsetattr.
 
-Thin over fsimpl/mqueue.py (the queues and their filesystem, one per sandbox: ``kernel.ipc.mqueue``).
+Thin over fsimpl/mqueue.py (the queues and their filesystem, one per IPC namespace: ``task.ns.ipc.mqueue``).
 A queue descriptor is a file descriptor, as on Linux.
 """
 import struct
@@ -29,7 +29,7 @@ _ACCESS = {0: MAY_READ, O_WRONLY: MAY_WRITE, O_RDWR: MAY_READ | MAY_WRITE}
 
 
 def _fs(t):
-    return t.kernel.ipc.mqueue
+    return t.ns.ipc.mqueue
 
 
 def _name(t, addr):

@@ -1,6 +1,6 @@
 """System V IPC: shmget/shmat/shmdt/shmctl, semget/semop/semtimedop/semctl, msgget/msgsnd/msgrcv/msgctl.
 
-Thin over kernel/ipc/ (the sandbox's IPC namespace, ``kernel.ipc``).
+Thin over kernel/ipc/ (the calling task's IPC namespace, ``task.ns.ipc``).
 """
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
@@ -9,7 +9,7 @@ from snakevisor.sentry.syscalls.time import TIMESPEC
 
 
 def _ipc(t):
-    return t.kernel.ipc
+    return t.ns.ipc
 
 
 def _ctl_args(ident, cmd):

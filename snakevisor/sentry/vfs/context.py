@@ -18,6 +18,12 @@ class FSContext:
         """A copy (clone without CLONE_FS)."""
         return FSContext(self.root, self.cwd, self.umask)
 
+    def remap(self, copies: dict) -> None:
+        """CLONE_NEWNS: the root and cwd move to the copies of their mounts ({Mount: copy}); the
+        Dentry references stay as they are."""
+        self.root = VirtualDentry(copies.get(self.root.mount, self.root.mount), self.root.dentry)
+        self.cwd = VirtualDentry(copies.get(self.cwd.mount, self.cwd.mount), self.cwd.dentry)
+
     def set_cwd(self, vd: VirtualDentry) -> None:
         vd.dentry.inc_ref()
         old, self.cwd = self.cwd, vd

@@ -27,11 +27,31 @@ class Mount:
         # Anonymous mounts (pipes, sockets, host files) are in no namespace: their
         # files have no path and show as their Dentry's name ("pipe:[12]").
         self.anonymous = anonymous
-        self.refs = 0
+        self.refs = 0     # open files on it (umount2's EBUSY)
         self.vfs = None   # the VirtualFilesystem it belongs to (set by VirtualFilesystem.mount)
+        # Propagation type as mount(2) sets it and mountinfo shows it (propagation itself is not
+        # emulated): "private", "shared" (with its peer group), "slave" (of master), "unbindable".
+        self.propagation = "private"
+        self.peer_group = 0
+        self.master = 0
 
     def __repr__(self):
         return f"Mount({self.id}, {self.fs.name})"
+
+    def copy(self) -> "Mount":
+        """A copy for another namespace (copy_tree): a new id, the same filesystem, root, flags and
+        propagation (copies of a shared mount are its peers)."""
+        c = Mount(self.fs, self.root, None, None, self.flags, self.source, self.anonymous)
+        c.propagation, c.peer_group, c.master = self.propagation, self.peer_group, self.master
+        return c
+
+    def propagation_fields(self) -> str:
+        """mountinfo's optional fields ("shared:1 ", "master:2 ", "unbindable ", or none)."""
+        if self.propagation == "shared":
+            return f"shared:{self.peer_group} "
+        if self.propagation == "slave":
+            return f"master:{self.master} "
+        return "unbindable " if self.propagation == "unbindable" else ""
 
     @property
     def readonly(self) -> bool:

@@ -3,12 +3,19 @@
 ``mount(fs, target)`` stacks a filesystem on a VirtualDentry (or makes it the
 namespace root); path resolution asks ``follow_mounts`` after each step down
 and ``mountpoint_of`` to go up out of a mount's root. ``mount_table`` is what
-/proc/mounts prints.
+/proc/mounts prints. The tree edits of mount(2), umount2(2) and pivot_root(2)
+(syscalls/mount.py) are here too: detaching a subtree, moving a mount, swapping
+the root, and ``copy`` (CLONE_NEWNS: a new namespace with a copy of every mount).
 """
 from dataclasses import dataclass
 
 from snakevisor.abi.errno import EBUSY, EINVAL, ENOTDIR, SyscallError
+from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.sentry.vfs.mount import Mount, VirtualDentry
+
+
+# /proc/sys/fs/mount-max: the most mounts a namespace may hold (Linux's default); more is ENOSPC.
+LIMITS = {"mount_max": 100000}
 
 
 @dataclass
@@ -22,10 +29,13 @@ class MountInfo:
 
 
 class VirtualFilesystem:
-    def __init__(self):
+    kind = "mnt"   # a namespace (kernel/namespaces.py); ``ino`` its /proc/PID/ns/mnt number
+
+    def __init__(self, ino=PROC_NS_INODES["mnt"]):
         self.root_mount: Mount | None = None
         self._covering: dict[VirtualDentry, Mount] = {}   # mountpoint -> top mount on it
         self.mounts: list[Mount] = []                    # in mount order
+        self.ino = ino
 
     @property
     def root(self) -> VirtualDentry:
@@ -43,27 +53,98 @@ class VirtualFilesystem:
             target = self.follow_mounts(target)
             if target.dentry.inode.is_dir != (root or fs.root).inode.is_dir:
                 raise SyscallError(ENOTDIR)   # a directory on a file or a file on a directory (graft_tree)
-            m = Mount(fs, root, target.mount, target.dentry, flags, source)
-            target.dentry.mount_count += 1
-            self._covering[target] = m
+            m = Mount(fs, root, None, None, flags, source)
+            self._attach(m, target)
         m.vfs = self
         self.mounts.append(m)
         return m
+
+    def graft(self, m: Mount, target: VirtualDentry) -> None:
+        """Add mount ``m`` (a copy: a bind's submounts) exactly on ``target``."""
+        self._attach(m, target)
+        m.vfs = self
+        self.mounts.append(m)
+
+    def _attach(self, m: Mount, target: VirtualDentry) -> None:
+        """Put ``m`` on top of ``target`` (already in ``mounts`` or about to be)."""
+        m.parent, m.mountpoint = target.mount, target.dentry
+        target.dentry.mount_count += 1
+        self._covering[target] = m
+
+    def _uncover(self, m: Mount) -> None:
+        """Take ``m`` off its mountpoint: an earlier mount stacked there becomes visible again."""
+        key = VirtualDentry(m.parent, m.mountpoint)
+        m.mountpoint.mount_count -= 1
+        below = [o for o in self.mounts if o is not m and o.parent is m.parent and o.mountpoint is m.mountpoint]
+        if below:
+            self._covering[key] = below[-1]
+        else:
+            self._covering.pop(key, None)
+        m.parent = m.mountpoint = None
 
     def umount(self, m: Mount) -> None:
         if m is self.root_mount or any(c.parent is m for c in self.mounts):
             raise SyscallError(EBUSY)
         if m not in self.mounts:
             raise SyscallError(EINVAL)
-        key = VirtualDentry(m.parent, m.mountpoint)
+        self._uncover(m)
         self.mounts.remove(m)
-        m.mountpoint.mount_count -= 1
-        # Uncover: an earlier mount stacked on the same point becomes visible again.
-        below = [o for o in self.mounts if o.parent is m.parent and o.mountpoint is m.mountpoint]
-        if below:
-            self._covering[key] = below[-1]
+
+    def subtree(self, m: Mount) -> list[Mount]:
+        """``m`` and every mount below it, parents before children (siblings in mount order)."""
+        children = {}
+        for o in self.mounts:
+            children.setdefault(o.parent, []).append(o)
+        out, stack = [], [m]
+        while stack:
+            o = stack.pop()
+            out.append(o)
+            stack.extend(reversed(children.get(o, ())))
+        return out
+
+    def detach(self, m: Mount) -> None:
+        """umount2(MNT_DETACH): ``m`` and the mounts below it leave the namespace; open files on
+        them keep their Mount (and their files) until closed."""
+        tree = self.subtree(m)
+        for o in reversed(tree):
+            self._uncover(o)
+            self.mounts.remove(o)
+            o.vfs = None
+
+    def move(self, m: Mount, target: VirtualDentry) -> None:
+        """MS_MOVE: ``m`` (with what is mounted below it) goes on top of ``target``."""
+        target = self.follow_mounts(target)
+        self._uncover(m)
+        self._attach(m, target)
+        self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
+
+    def pivot(self, root: Mount, new: Mount, put_old: VirtualDentry) -> None:
+        """pivot_root: ``new`` takes the place of ``root`` (the caller's root mount: the namespace
+        root, or a mount it is chrooted to), which goes on top of ``put_old``."""
+        self._uncover(new)
+        if root is self.root_mount:
+            self.root_mount = new
         else:
-            self._covering.pop(key, None)
+            where = VirtualDentry(root.parent, root.mountpoint)
+            self._uncover(root)
+            self._attach(new, where)
+        self._attach(root, put_old)
+        self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
+
+    def copy(self, ino: int) -> "tuple[VirtualFilesystem, dict]":
+        """CLONE_NEWNS: a namespace with a copy of each mount (same filesystems, same places);
+        returns it and {old Mount: its copy}."""
+        new = VirtualFilesystem(ino)
+        copies = {m: m.copy() for m in self.mounts}
+        for m in self.mounts:
+            c = copies[m]
+            c.vfs = new
+            new.mounts.append(c)
+            if m.parent is None:
+                new.root_mount = c
+            else:
+                new._attach(c, VirtualDentry(copies[m.parent], m.mountpoint))
+        return new, copies
 
     def follow_mounts(self, vd: VirtualDentry) -> VirtualDentry:
         """If something is mounted on ``vd``, the root of the topmost mount there."""

@@ -1,6 +1,6 @@
 """System V IPC: the sandbox's IPC namespace and what shared memory, semaphores and message queues share.
 
-An ``IPCNamespace`` (one per sandbox, ``kernel.ipc``) holds three ``Registry``s, one per kind
+An ``IPCNamespace`` (``kernel.ipc`` the initial one, a task's ``task.ns.ipc``) holds three ``Registry``s, one per kind
 (shm.py, sem.py, msg.py). A registry hands out identifiers as Linux does (``seq << 15 | index``,
 the lowest free index, the sequence number advancing with every new object, so a stale id is
 EINVAL), finds objects by key, and applies the permission rules of ipc/util.c: ``ipcperms`` for
@@ -8,10 +8,12 @@ access (the owner, group and other bits of the mode, CAP_IPC_OWNER overriding) a
 rule of IPC_SET/IPC_RMID (creator or owner, or CAP_SYS_ADMIN).
 """
 import heapq
+import weakref
 import time
 
 from snakevisor.abi import ipc as I
 from snakevisor.abi.capability import CAP_IPC_OWNER, CAP_SYS_ADMIN
+from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.abi.errno import (EACCES, EEXIST, EIDRM, EINTR, EINVAL, ENOENT, ENOSPC, EPERM, ERESTARTSYS,
                                   SyscallError)
 
@@ -227,18 +229,25 @@ def check_ipc_cmd(cmd):
 
 
 class IPCNamespace:
-    """The sandbox's System V IPC objects (one namespace: the sandbox has its own IPC namespace)."""
+    """One IPC namespace's System V objects and POSIX message queues (``kernel.ipc`` is the
+    sandbox's initial one; CLONE_NEWIPC makes more: kernel/namespaces.py)."""
+    kind = "ipc"
 
-    def __init__(self, kernel):
+    def __init__(self, kernel, ino=PROC_NS_INODES["ipc"]):
         from snakevisor.sentry.kernel.ipc.msg import MessageQueues
         from snakevisor.sentry.kernel.ipc.sem import Semaphores
         from snakevisor.sentry.kernel.ipc.shm import SharedMemory
         from snakevisor.sentry.fsimpl.mqueue import MqueueFilesystem
         self.kernel = kernel
+        self.ino = ino   # its /proc/PID/ns/ipc inode number
+        kernel.ipc_namespaces.add(self)
         self.mqueue = MqueueFilesystem()     # POSIX message queues (mounted at /dev/mqueue)
         self.shm = SharedMemory(kernel)
         self.sem = Semaphores(kernel)
         self.msg = MessageQueues(kernel)
+        # When the last task and nsfs file let go of a namespace, its segments' memory goes too
+        # (the finalizer holds the registry, not the namespace).
+        weakref.finalize(self, self.shm.destroy_all)
 
     def process_exited(self, tgid):
         """A process is gone: its SEM_UNDO adjustments apply, and removed segments it still had

@@ -63,6 +63,12 @@ class SharedMemory:
                     prev_end = None
         return count
 
+    def destroy_all(self):
+        """The IPC namespace is gone (shm_exit_ns): its segments go; attached ones live on in
+        the mappings that hold their files."""
+        for seg in list(self.registry):
+            self._destroy(seg)
+
     def reap(self):
         """Segments marked for destruction whose last attachment is gone go away now."""
         for seg in list(self.registry):

@@ -1,0 +1,56 @@
+"""Filesystem mount options (mount(2)'s data: "size=1m,mode=700"): the ones tmpfs takes, parsed as
+Linux parses them (memparse suffixes, octal modes). Shared by the OCI config (oci/config.py) and
+mount(2) inside the sandbox (sentry/syscalls/mount.py).
+"""
+# The options tmpfs takes; anything else is EINVAL, as Linux's.
+TMPFS_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol", "inode32", "inode64",
+                 "noswap", "quota", "usrquota", "grpquota")
+
+
+def data_pairs(data: bytes):
+    """mount(2)'s data string as (key, value or None) pairs."""
+    out = []
+    for word in data.decode(errors="replace").split(","):
+        if word:
+            key, eq, value = word.partition("=")
+            out.append((key, value if eq else None))
+    return out
+
+
+def memparse(text):
+    """A number with an optional k/m/g/t/p/e suffix, as the kernel's memparse."""
+    shift = "kmgtpe".find(text[-1:].lower()) + 1 if text else 0
+    return int(text[:-1] if shift else text, 0) << (10 * shift)
+
+
+def fs_options(fstype, pairs, known, parsers, defaults):
+    """The filesystem options ``pairs`` ((key, value or None)) as a dict: ``known`` keys are
+    accepted (``parsers`` turn the ones we act on into numbers); an unknown one, or a bad number,
+    is a ValueError naming it (mount(2) refuses it with EINVAL)."""
+    out = dict(defaults)
+    for key, value in pairs:
+        if key not in known:
+            raise ValueError(f"{fstype} does not take the option {key!r}")
+        parse = parsers.get(key)
+        if parse is None:
+            continue
+        try:
+            if value is None:
+                raise ValueError
+            out[key] = parse(value)
+            if out[key] < 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"bad {fstype} option {key}={value!r}") from None
+    return out
+
+
+def tmpfs_options(fstype, pairs):
+    """{size (bytes or None), nr_inodes (or None), mode, uid, gid} of a tmpfs's options."""
+    p = fs_options(fstype, pairs, TMPFS_OPTIONS,
+                   {"size": memparse, "nr_blocks": lambda v: memparse(v) * 4096, "nr_inodes": memparse,
+                    "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
+                   {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0})
+    if "nr_blocks" in p:
+        p["size"] = p.pop("nr_blocks")
+    return p

@@ -1,0 +1,102 @@
+"""Per-task namespaces: the Sentry's struct nsproxy (Linux's kernel/nsproxy.c, gVisor's per-task
+UTS/IPC/mount namespace references).
+
+Every Task holds a ``NamespaceSet`` (``task.ns``): its UTS namespace, its IPC namespace (System V
+objects and the POSIX message queue filesystem) and its mount namespace. clone/fork share the
+parent's set; clone with CLONE_NEWUTS/CLONE_NEWIPC/CLONE_NEWNS, unshare(2) and setns(2) give the
+task a new set naming new (or another task's) namespaces. A new mount namespace is a copy of
+the mount tree (vfs/vfs.py ``copy``); the task's root and cwd move to the copies, open files keep
+the mounts they were opened through. The kernel's own ``kernel.uts``/``kernel.ipc``/
+``kernel.vfs`` are the initial namespaces, those of init and of every process started from
+outside. The PID, network, user, cgroup and time namespaces stay the sandbox's single ones.
+
+Namespace identities (/proc/PID/ns/* inode numbers) are allocated here as Linux's proc_alloc_inum
+does: the initial ones have fixed numbers (abi/fs.py PROC_NS_INODES), new ones count up from
+after the initial net and mnt namespaces' numbers.
+"""
+import itertools
+
+from snakevisor.abi import sched as C
+from snakevisor.abi.fs import PROC_NS_INODES
+from snakevisor.sentry.kernel.ipc import IPCNamespace
+
+_inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
+
+# CLONE_NEW* flag <-> /proc/PID/ns name, for the namespaces a task may have its own of.
+PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt"}
+
+
+def new_ns_inode() -> int:
+    return next(_inodes)
+
+
+class UTSNamespace:
+    """uname(2)'s names; only the host and domain names can change (sethostname, setdomainname)."""
+    kind = "uts"
+
+    def __init__(self, hostname=b"snakevisor", domainname=b"(none)", ino=PROC_NS_INODES["uts"]):
+        self.sysname = b"Linux"
+        self.nodename = hostname
+        self.release = b"6.1.0-snakevisor"
+        self.version = b"#1 SMP snakevisor"
+        self.machine = b"x86_64"
+        self.domainname = domainname
+        self.ino = ino
+
+    def copy(self):
+        """CLONE_NEWUTS: a new namespace starting with this one's names (copy_utsname)."""
+        return UTSNamespace(self.nodename, self.domainname, new_ns_inode())
+
+
+class NamespaceSet:
+    """One task's namespaces (nsproxy): shared by the tasks that neither unshared nor setns'd since."""
+    __slots__ = ("uts", "ipc", "mnt")
+
+    def __init__(self, uts, ipc, mnt):
+        self.uts, self.ipc, self.mnt = uts, ipc, mnt
+
+    def replaced(self, **kinds):
+        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``)."""
+        fields = {"uts": self.uts, "ipc": self.ipc, "mnt": self.mnt}
+        fields.update(kinds)
+        return NamespaceSet(**fields)
+
+    def copied(self, kernel, flags, fs=None):
+        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC/mount namespaces for the
+        CLONE_NEW* in ``flags``; the same set when there are none. A new mount namespace moves
+        ``fs`` (the task's own FSContext: CLONE_NEWNS never shares it) to the copied mounts."""
+        new = {}
+        if flags & C.CLONE_NEWNS:
+            new["mnt"], copies = self.mnt.copy(new_ns_inode())
+            fs.remap(copies)
+        if flags & C.CLONE_NEWUTS:
+            new["uts"] = self.uts.copy()
+        if flags & C.CLONE_NEWIPC:
+            new["ipc"] = IPCNamespace(kernel, new_ns_inode())
+        return self.replaced(**new) if new else self
+
+    def get(self, kind):
+        """The namespace /proc/PID/ns/``kind`` names, None for the sandbox-wide ones."""
+        return getattr(self, kind) if kind in PER_TASK.values() else None
+
+
+def set_namespaces(task, new):
+    """Give ``task`` the set ``new`` (None: the task exited; a zombie keeps showing its set in
+    /proc). An IPC namespace that no task uses any more, and no open nsfs file holds, loses its
+    shared memory segments now, as Linux's free_ipc_ns (the IPCNamespace's finalizer is the
+    backstop for one an nsfs file held)."""
+    old = task.ns
+    if new is not None:
+        _count_user(new.ipc, 1)
+        task.ns = new
+    _count_user(old.ipc, -1)
+
+
+def _count_user(ipc, delta):
+    if ipc.ino == PROC_NS_INODES["ipc"]:
+        return   # the initial namespace lives as long as the sandbox
+    ipc.task_users = getattr(ipc, "task_users", 0) + delta
+    vd = getattr(ipc, "nsfs_vd", None)
+    if ipc.task_users == 0 and (vd is None or vd.dentry.refs <= 1):   # 1: nsfs's own reference
+        ipc.shm.destroy_all()
+

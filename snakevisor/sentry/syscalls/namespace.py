@@ -1,0 +1,132 @@
+"""unshare(2) and setns(2): a task's namespaces (kernel/namespaces.py), fd table and fs context.
+
+As Linux without user namespaces: making or entering a namespace takes CAP_SYS_ADMIN (EPERM).
+The UTS, IPC and mount namespaces are per task; the PID, network, user, cgroup and time namespaces are
+the sandbox's single ones, so unshare of those is EINVAL (not made) and setns to them (the only
+ones there are: the caller's own) changes nothing, except the user namespace's, which Linux
+refuses to re-enter (EINVAL).
+"""
+from snakevisor.abi import sched as C
+from snakevisor.abi.capability import CAP_SYS_ADMIN
+from snakevisor.abi.errno import EBADF, EINVAL, EPERM, SyscallError
+from snakevisor.abi.fs import to_s32
+from snakevisor.sentry.fsimpl.nsfs import ns_of_file
+from snakevisor.sentry.fsimpl.pidfd import pidfd_group
+from snakevisor.sentry.kernel.namespaces import PER_TASK, set_namespaces
+
+UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND | C.CLONE_VM | C.CLONE_FILES
+                 | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
+                 | C.CLONE_NEWPID | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME)
+NEW_ALL = C.CLONE_NEW_ANY | C.CLONE_NEWTIME
+MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS   # the namespaces a task can have its own of
+NOT_MADE = NEW_ALL & ~MADE
+KIND_FLAGS = {"uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC, "mnt": C.CLONE_NEWNS, "net": C.CLONE_NEWNET,
+              "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "cgroup": C.CLONE_NEWCGROUP,
+              "time": C.CLONE_NEWTIME}
+
+
+def unshare(t, flags):
+    flags = _implied(flags & 0xFFFFFFFF)
+    _check_unshare(t, flags)
+    if flags & NEW_ALL and not t.creds.has_cap(CAP_SYS_ADMIN):
+        raise SyscallError(EPERM)
+    if flags & NOT_MADE:
+        raise SyscallError(EINVAL)   # not made yet: see the module docstring
+    if flags & C.CLONE_FS:
+        _unshare_resource(t, "fs")
+    if flags & C.CLONE_FILES:
+        _unshare_resource(t, "fdtable")
+    if flags & (C.CLONE_NEWIPC | C.CLONE_SYSVSEM):
+        leave_sysvsem(t)
+    set_namespaces(t, t.ns.copied(t.kernel, flags, t.fs))   # CLONE_NEWNS came with CLONE_FS: t.fs is its own
+    return 0
+
+
+def _implied(flags):
+    """ksys_unshare's implications: a new user namespace unshares the thread and fs, CLONE_VM the
+    handlers, the handlers the thread group, a new mount namespace the fs context."""
+    if flags & C.CLONE_NEWUSER:
+        flags |= C.CLONE_THREAD | C.CLONE_FS
+    if flags & C.CLONE_VM:
+        flags |= C.CLONE_SIGHAND
+    if flags & C.CLONE_SIGHAND:
+        flags |= C.CLONE_THREAD
+    if flags & C.CLONE_NEWNS:
+        flags |= C.CLONE_FS
+    return flags
+
+
+def _check_unshare(t, flags):
+    """check_unshare_flags: unknown flags, and the thread group, handlers or address space, which
+    can only be "unshared" when not shared, are EINVAL."""
+    if flags & ~UNSHARE_FLAGS:
+        raise SyscallError(EINVAL)
+    if flags & (C.CLONE_THREAD | C.CLONE_SIGHAND | C.CLONE_VM) and len(t.tg.live_tasks) > 1:
+        raise SyscallError(EINVAL)
+    if flags & C.CLONE_VM and getattr(t.mm, "task_users", 1) > 1:
+        raise SyscallError(EINVAL)   # a vfork child still sharing its parent's memory
+
+
+def _unshare_resource(t, attr):
+    """CLONE_FS/CLONE_FILES: a private copy of the fs context or fd table, if others share it."""
+    res = getattr(t, attr)
+    if getattr(res, "task_users", 1) <= 1:
+        return
+    copy = res.fork()
+    copy.task_users = 1
+    setattr(t, attr, copy)
+    t.kernel.release_resource(res)
+
+
+def leave_sysvsem(t):
+    """exit_sem at unshare(CLONE_SYSVSEM/CLONE_NEWIPC) and setns(ipc): the process's SEM_UNDO
+    adjustments apply now. Undo lists are per process here, so a thread of a multi-threaded
+    process keeps sharing its process's (Linux would give it a new one)."""
+    if len(t.tg.live_tasks) > 1:
+        return
+    for ipc in list(t.kernel.ipc_namespaces):
+        ipc.process_exited(t.tg.tgid)
+
+
+def setns(t, fd, nstype):
+    nstype = to_s32(nstype) & 0xFFFFFFFF
+    try:
+        f = t.fdtable.get(to_s32(fd))
+    except SyscallError:
+        raise SyscallError(EBADF) from None
+    inode = ns_of_file(f)
+    if inode is not None:
+        flag = KIND_FLAGS[inode.kind]
+        if nstype and nstype != flag:
+            raise SyscallError(EINVAL)
+        _enter(t, {inode.kind: inode.ns})
+        return 0
+    tg = pidfd_group(f)
+    if tg is None:
+        raise SyscallError(EINVAL)
+    if not nstype or nstype & ~NEW_ALL:
+        raise SyscallError(EINVAL)
+    target = tg.leader
+    if target is None or target.exited:
+        raise SyscallError(EINVAL)   # no namespaces left to join (Linux: ESRCH)
+    _enter(t, {kind: target.ns.get(kind) for kind, flag in KIND_FLAGS.items() if nstype & flag})
+    return 0
+
+
+def _enter(t, wanted):
+    """Join the namespaces ``wanted`` names ({kind: namespace, None for a sandbox-wide one})."""
+    if not t.creds.has_cap(CAP_SYS_ADMIN):
+        raise SyscallError(EPERM)
+    if "user" in wanted:
+        raise SyscallError(EINVAL)   # userns_install: the caller's own user namespace
+    own = {kind: ns for kind, ns in wanted.items() if kind in PER_TASK.values()}
+    if "mnt" in own and getattr(t.fs, "task_users", 1) > 1:
+        raise SyscallError(EINVAL)   # mntns_install: the fs context must be the caller's alone
+    if "ipc" in own and own["ipc"] is not t.ns.ipc:
+        leave_sysvsem(t)
+    if own:
+        set_namespaces(t, t.ns.replaced(**own))
+    if "mnt" in own:
+        root = own["mnt"].follow_mounts(own["mnt"].root)   # the namespace's root, as chroot("/") there
+        t.fs.set_root(root)
+        t.fs.set_cwd(root)

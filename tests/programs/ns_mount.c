@@ -1,0 +1,286 @@
+/* Mount namespaces and mount(2)/umount2(2)/pivot_root(2) (differential). The process first
+ * unshares its mount namespace and makes every mount private, so natively (as root) nothing
+ * it does reaches the host; all its mounts are below a tmpfs on /mnt. Printed: return values,
+ * errnos, file contents, and mountinfo rows of /mnt's mounts without their ids and devices. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "ns_common.h"
+
+#define SHOW(label, expr) do { errno = 0; long _r = (long)(expr); int _e = errno; \
+    printf("%s: %ld %s\n", label, _r, _r == -1 ? strerrorname_np(_e) : "-"); } while (0)
+
+static int pivot_root(const char *n, const char *o) { return syscall(SYS_pivot_root, n, o); }
+
+static int old_ids[64], n_old;   /* mounts below /mnt before the test's own (the host's): not shown */
+
+/* mountinfo rows whose mount point starts with /mnt: "root point options [optional] - type source super". */
+static void mountinfo(const char *label) {
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[1024];
+    if (label)
+        printf("-- mountinfo %s\n", label);
+    while (fgets(line, sizeof line, f)) {
+        char root[256], point[256], rest[512];
+        int id, known = 0;
+        if (sscanf(line, "%d %*d %*s %255s %255s %511[^\n]", &id, root, point, rest) != 4 || strncmp(point, "/mnt", 4))
+            continue;
+        for (int i = 0; i < n_old; i++)
+            known |= old_ids[i] == id;
+        if (!label && n_old < 64)
+            old_ids[n_old++] = id;
+        else if (label && !known) {
+            /* Peer group numbers come from one kernel-wide allocator natively: not compared. */
+            char *g = strstr(rest, "shared:");
+            if (g)
+                for (g += 7; *g >= '0' && *g <= '9'; g++)
+                    *g = 'N';
+            printf("%s %s %s\n", root, point, rest);
+        }
+    }
+    fclose(f);
+}
+
+static void ls(const char *dir) {
+    DIR *d = opendir(dir);
+    printf("ls %s:", dir);
+    if (!d) {
+        printf(" %s\n", strerrorname_np(errno));
+        return;
+    }
+    char names[32][64];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 32)
+        if (e->d_name[0] != '.')
+            snprintf(names[n++], 64, "%.63s", e->d_name);
+    closedir(d);
+    qsort(names, n, 64, (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++)
+        printf(" %s", names[i]);
+    printf("\n");
+}
+
+static void put(const char *path, const char *text) {
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    write(fd, text, strlen(text));
+    close(fd);
+}
+
+static void binds(void) {
+    mkdir("/mnt/a", 0755); mkdir("/mnt/b", 0755); mkdir("/mnt/c", 0755); mkdir("/mnt/d", 0755);
+    put("/mnt/file", "file text\n");
+    put("/mnt/file2", "");
+    SHOW("bind a on b", mount("/mnt/a", "/mnt/b", NULL, MS_BIND, NULL));
+    put("/mnt/a/x", "x");
+    printf("b/x visible: %d\n", access("/mnt/b/x", F_OK) == 0);
+    SHOW("remount b ro", mount(NULL, "/mnt/b", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL));
+    SHOW("create in ro b", open("/mnt/b/y", O_CREAT | O_WRONLY, 0644));
+    SHOW("mkdir in ro b", mkdir("/mnt/b/z", 0755));
+    SHOW("create in a", open("/mnt/a/y", O_CREAT | O_WRONLY, 0644) >= 0);
+    SHOW("remount of a non-mountpoint", mount(NULL, "/mnt/a", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL));
+    SHOW("bind file on dir", mount("/mnt/file", "/mnt/c", NULL, MS_BIND, NULL));
+    SHOW("bind file on file", mount("/mnt/file", "/mnt/file2", NULL, MS_BIND, NULL));
+    char buf[32] = {0};
+    int fd = open("/mnt/file2", O_RDONLY);
+    read(fd, buf, sizeof buf - 1);
+    close(fd);
+    printf("file2 reads: %s", buf);
+    mkdir("/mnt/a/sub", 0755);
+    SHOW("tmpfs on a/sub", mount("t2", "/mnt/a/sub", "tmpfs", 0, "mode=700"));
+    put("/mnt/a/sub/s", "s");
+    SHOW("bind a on c", mount("/mnt/a", "/mnt/c", NULL, MS_BIND, NULL));
+    SHOW("rbind a on d", mount("/mnt/a", "/mnt/d", NULL, MS_BIND | MS_REC, NULL));
+    ls("/mnt/c/sub");
+    ls("/mnt/d/sub");
+    mountinfo("after binds");
+}
+
+static void propagation(void) {
+    SHOW("shared on a non-mountpoint", mount(NULL, "/mnt/a", NULL, MS_SHARED, NULL));
+    SHOW("shared|private", mount(NULL, "/mnt/b", NULL, MS_SHARED | MS_PRIVATE, NULL));
+    SHOW("shared|nosuid", mount(NULL, "/mnt/b", NULL, MS_SHARED | MS_NOSUID, NULL));
+    SHOW("make b shared", mount(NULL, "/mnt/b", NULL, MS_SHARED, NULL));
+    SHOW("make b slave (no peers: private)", mount(NULL, "/mnt/b", NULL, MS_SLAVE, NULL));
+    SHOW("make c rshared", mount(NULL, "/mnt/c", NULL, MS_SHARED | MS_REC, NULL));
+    SHOW("make d unbindable", mount(NULL, "/mnt/d", NULL, MS_UNBINDABLE, NULL));
+    mkdir("/mnt/e", 0755);
+    SHOW("bind unbindable d", mount("/mnt/d", "/mnt/e", NULL, MS_BIND, NULL));
+    mountinfo("after propagation changes");
+    SHOW("make /mnt/c private again", mount(NULL, "/mnt/c", NULL, MS_PRIVATE | MS_REC, NULL));
+}
+
+static void moves(void) {
+    SHOW("move a non-mountpoint", mount("/mnt/a", "/mnt/e", NULL, MS_MOVE, NULL));
+    SHOW("move d into itself", mount("/mnt/d", "/mnt/d/sub", NULL, MS_MOVE, NULL));
+    SHOW("move d to e", mount("/mnt/d", "/mnt/e", NULL, MS_MOVE, NULL));
+    ls("/mnt/e/sub");
+    ls("/mnt/d");
+    mountinfo("after move");
+}
+
+static void umounts(void) {
+    SHOW("umount a non-mountpoint", umount2("/mnt/a", 0));
+    SHOW("umount bad flags", umount2("/mnt/b", 0x100));
+    SHOW("umount expire|detach", umount2("/mnt/b", MNT_EXPIRE | MNT_DETACH));
+    SHOW("umount missing", umount2("/mnt/nothing", 0));
+    int fd = open("/mnt/a/sub/s", O_RDONLY);
+    SHOW("umount with a file open", umount2("/mnt/a/sub", 0));
+    SHOW("umount with MNT_FORCE, file open", umount2("/mnt/a/sub", MNT_FORCE));
+    close(fd);
+    SHOW("umount with a submount", umount2("/mnt/e", 0));
+    chdir("/mnt/e/sub");
+    SHOW("umount the cwd's mount", umount2("/mnt/e/sub", 0));
+    chdir("/");
+    fd = open("/mnt/e/sub/s", O_RDONLY);
+    SHOW("detach e (and e/sub) with a file open", umount2("/mnt/e", MNT_DETACH));
+    char c = 0;
+    SHOW("read through the detached mount", read(fd, &c, 1));
+    close(fd);
+    ls("/mnt/e");
+    SHOW("umount c", umount2("/mnt/c", 0));
+    symlink("/mnt/b", "/mnt/link");
+    SHOW("umount NOFOLLOW of a symlink", umount2("/mnt/link", UMOUNT_NOFOLLOW));
+    SHOW("expire b (first)", umount2("/mnt/link", MNT_EXPIRE));
+    SHOW("expire b (second)", umount2("/mnt/link", MNT_EXPIRE));
+    SHOW("umount a/sub", umount2("/mnt/a/sub", 0));
+    mountinfo("after umounts");
+}
+
+static void filesystems(void) {
+    mkdir("/mnt/p", 0755); mkdir("/mnt/s", 0755); mkdir("/mnt/q", 0755); mkdir("/mnt/t", 0755);
+    SHOW("mount proc", mount("proc", "/mnt/p", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+    char buf[64] = {0};
+    int fd = open("/mnt/p/self/comm", O_RDONLY);
+    read(fd, buf, sizeof buf - 1);
+    close(fd);
+    printf("proc self comm: %s", buf);
+    SHOW("mount sysfs", mount("sysfs", "/mnt/s", "sysfs", MS_RDONLY, NULL));
+    SHOW("umount sysfs", umount2("/mnt/s", 0));   /* not in the rows: the Sentry's sysfs is read-only as a whole */
+    SHOW("mount mqueue", mount("mqueue", "/mnt/q", "mqueue", 0, NULL));
+    SHOW("mount no such type", mount("x", "/mnt/t", "nosuchfs", 0, NULL));
+    SHOW("mount no type", mount("x", "/mnt/t", NULL, 0, NULL));
+    SHOW("tmpfs bad size", mount("x", "/mnt/t", "tmpfs", 0, "size=abc"));
+    SHOW("tmpfs unknown option", mount("x", "/mnt/t", "tmpfs", 0, "bogus=1"));
+    SHOW("tmpfs ro", mount("rotmp", "/mnt/t", "tmpfs", MS_RDONLY, "size=64k"));
+    SHOW("create in ro tmpfs", open("/mnt/t/f", O_CREAT | O_WRONLY, 0644));
+    SHOW("remount rw", mount(NULL, "/mnt/t", NULL, MS_REMOUNT, "size=64k"));
+    SHOW("create after remount", open("/mnt/t/f", O_CREAT | O_WRONLY, 0644) >= 0);
+    SHOW("mount on a missing path", mount("x", "/mnt/none/x", "tmpfs", 0, NULL));
+    mountinfo("filesystems");
+    umount2("/mnt/p", 0);
+    umount2("/mnt/q", 0);
+}
+
+static int pivot_child(void) {
+    unshare(CLONE_NEWNS);
+    mkdir("/mnt/nr", 0755);
+    SHOW("pivot to a non-mountpoint", pivot_root("/mnt/nr", "/mnt/nr"));
+    SHOW("pivot to a file", pivot_root("/mnt/file", "/mnt/nr"));
+    SHOW("pivot to /", pivot_root("/", "/mnt"));
+    mount("nr", "/mnt/nr", "tmpfs", 0, NULL);
+    mkdir("/mnt/nr/old", 0755);
+    mkdir("/mnt/nr/new2", 0755);
+    SHOW("put_old outside new_root", pivot_root("/mnt/nr", "/mnt/a"));
+    SHOW("pivot_root", pivot_root("/mnt/nr", "/mnt/nr/old"));
+    char cwd[256];
+    printf("cwd: %s\n", getcwd(cwd, sizeof cwd) ? cwd : strerrorname_np(errno));
+    ls("/");
+    ls("/old/mnt/a");
+    SHOW("detach /old", umount2("/old", MNT_DETACH));
+    ls("/old");
+    mount("n2", "/new2", "tmpfs", 0, NULL);
+    mkdir("/new2/etc", 0755);
+    chdir("/new2");
+    SHOW("pivot_root(.,.)", pivot_root(".", "."));
+    SHOW("umount2(., DETACH)", umount2(".", MNT_DETACH));
+    chdir("/");
+    ls("/");
+    return 0;
+}
+
+static void holder_setup(void) {
+    unshare(CLONE_NEWNS);
+    mkdir("/mnt/h", 0755);
+    mount("h", "/mnt/h", "tmpfs", 0, NULL);
+    put("/mnt/h/hfile", "h");
+}
+
+static void namespaces(void) {
+    int release;
+    pid_t h = holder(holder_setup, &release);
+    printf("holder's tmpfs visible here: %d\n", access("/mnt/h/hfile", F_OK) == 0);
+    char other[64];
+    snprintf(other, sizeof other, "/proc/%d/root/mnt/h", h);
+    printf("holder's tmpfs through /proc/PID/root: %d\n", access(other, F_OK) == 0);
+    SHOW("mount on another namespace's mount", mount("x", other, "tmpfs", 0, NULL));
+    SHOW("bind onto another namespace's mount", mount("/mnt/a", other, NULL, MS_BIND, NULL));
+    SHOW("umount another namespace's mount", umount2(other, 0));
+    pid_t pid = fork();
+    if (pid == 0) {
+        char path[64], cwd[256];
+        snprintf(path, sizeof path, "/proc/%d/ns/mnt", h);
+        chdir("/mnt/a");
+        SHOW("setns(mnt)", setns(open(path, O_RDONLY), CLONE_NEWNS));
+        printf("after setns: hfile %d, cwd %s\n", access("/mnt/h/hfile", F_OK) == 0, getcwd(cwd, sizeof cwd));
+        exit(0);
+    }
+    reap(pid);
+    close(release);
+    reap(h);
+    SHOW("clone(NEWNS|FS)", syscall(SYS_clone, CLONE_NEWNS | CLONE_FS | SIGCHLD, 0, 0, 0, 0));
+    pid = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        mkdir("/mnt/cl", 0755);
+        exit(mount("cl", "/mnt/cl", "tmpfs", 0, NULL) == 0 && access("/mnt/cl/..", F_OK) == 0 ? 0 : 1);
+    }
+    printf("clone(NEWNS) child: %d\n", reap(pid));
+    struct stat a, b;
+    stat("/mnt", &a);
+    stat("/mnt/cl", &b);
+    printf("child's mount on /mnt/cl seen here: %d\n", a.st_dev != b.st_dev);
+    pid = fork();
+    if (pid == 0) {
+        setuid(65534);
+        SHOW("mount unprivileged", mount("x", "/mnt/t", "tmpfs", 0, NULL));
+        SHOW("umount unprivileged", umount2("/mnt/t", 0));
+        SHOW("pivot_root unprivileged", pivot_root("/mnt", "/mnt"));
+        SHOW("unshare(NEWNS) unprivileged", unshare(CLONE_NEWNS));
+        exit(0);
+    }
+    reap(pid);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    struct stat before, after;
+    stat("/proc/self/ns/mnt", &before);
+    SHOW("unshare(NEWNS)", unshare(CLONE_NEWNS));
+    stat("/proc/self/ns/mnt", &after);
+    printf("mnt ino changed: %d\n", before.st_ino != after.st_ino);
+    SHOW("make / rprivate", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+    mountinfo(NULL);
+    SHOW("tmpfs on /mnt", mount("none", "/mnt", "tmpfs", 0, "size=1m,mode=755"));
+    binds();
+    propagation();
+    moves();
+    umounts();
+    filesystems();
+    pid_t pid = fork();
+    if (pid == 0)
+        exit(pivot_child());
+    printf("pivot child: %d\n", reap(pid));
+    namespaces();
+    return 0;
+}
