@@ -81,10 +81,10 @@ class Inode:
         return (self.size + 511) // 512
 
     def stat(self) -> StatResult:
-        return StatResult(dev=self.dev, ino=self.ino, nlink=self.nlink, mode=self.mode, uid=self.uid,
-                          gid=self.gid, rdev=self.rdev, size=self.size, blksize=self.blksize,
-                          blocks=self.blocks(), atime_ns=self.atime, mtime_ns=self.mtime,
-                          ctime_ns=self.ctime, btime_ns=self.btime if self.has_btime else None)
+        # Positional arguments, in StatResult's field order: every stat(2) builds one, and keywords cost.
+        return StatResult(self.fs.dev, self.ino, self.nlink, self.mode, self.uid, self.gid, self.rdev,
+                          self.size, self.blksize, self.blocks(), self.atime, self.mtime, self.ctime,
+                          self.btime if self.has_btime else None)
 
     # --- references -------------------------------------------------------------
     def inc_ref(self) -> None:
