@@ -78,6 +78,27 @@ def _dispatcher(t):
     return dispatch
 
 
+def _RealMemory(mf):
+    """A MemoryManager (no stub behind it) with one anonymous mapping and a bump allocator."""
+    from snakevisor.abi import mm as M
+    from snakevisor.sentry.mm.manager import MemoryManager
+
+    class RealMemory(MemoryManager):
+        def alloc(self, n):
+            addr = self.next
+            self.next += (n + 15) & ~15
+            return addr
+
+        def cstr(self, data):
+            addr = self.alloc(len(data) + 1)
+            self.copy_out(addr, data + b"\0")
+            return addr
+
+    m = RealMemory(mf)
+    m.next = m.mmap(0, 1 << 20, M.PROT_READ | M.PROT_WRITE, M.MAP_PRIVATE | M.MAP_ANONYMOUS)
+    return m
+
+
 def _world():
     from test_vfs_fixtures import World
     from snakevisor.sentry.kernel.futex import FutexManager
@@ -97,10 +118,11 @@ def cases():
     from test_vfs_fixtures import FDCWD, openf, write
     from snakevisor.abi import fs as abi
     w = _world()
-    t, mm = w.t, w.t.mm
+    t = w.t
     d = _dispatcher(t)
     fd = openf(w, b"/tmp/x", abi.O_RDWR | abi.O_CREAT, 0o644)
     write(w, fd, b"y" * 8192)
+    mm = t.mm = _RealMemory(w.mf)   # the Sentry's own copy-in/out and read_cstring from here on
     path, statbuf, buf = mm.cstr(b"/tmp/x"), mm.alloc(144), mm.alloc(4096)
     relpath = mm.cstr(b"x")
     w.t.fs.cwd = w.lookup(b"/tmp")
