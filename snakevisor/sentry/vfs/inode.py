@@ -30,6 +30,12 @@ class Inode:
 
     blksize = 4096
     has_btime = False   # statx reports STATX_BTIME (a filesystem that records birth times)
+    trusts_cached_children = True   # revalidate_child is the one below (set per subclass)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        # Path resolution's fast path skips the revalidate_child call of a class that keeps ours.
+        cls.trusts_cached_children = cls.revalidate_child is Inode.revalidate_child
 
     def __init__(self, fs, mode: int, ino: int | None = None, uid: int = 0, gid: int = 0,
                  rdev: int = 0, nlink: int | None = None):

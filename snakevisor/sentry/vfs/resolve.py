@@ -178,6 +178,10 @@ class _Walker:
         return self.walk(parent, text, True, False)
 
 
+_DOTS = frozenset((b".", b".."))
+_new_tuple = tuple.__new__
+
+
 def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_dir: bool):
     """The common walk without building a VirtualDentry per step: only cached children of
     directories searchable by everyone (or by ``ctx.creds``), no ".", "..", symlink to follow,
@@ -199,8 +203,7 @@ def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_
             continue
         inode = d.inode
         mode = inode.mode
-        if (mode & S_IFMT != S_IFDIR or c == b"." or c == b".." or inode.fs.revalidates
-                or len(c) > NAME_MAX):
+        if mode & S_IFMT != S_IFDIR or c in _DOTS or inode.fs.revalidates or len(c) > NAME_MAX:
             return None
         # Search permission: granted when every class has x (0755, 1777), else the full check.
         if mode & 0o111 != 0o111 and creds is not None:
@@ -209,16 +212,23 @@ def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_
             except SyscallError:
                 return None
         child = d.children.get(c)
-        if child is None or not (child.mount_count or inode.revalidate_child(c, child.inode)):
+        if child is None or not (inode.trusts_cached_children or child.mount_count
+                                 or inode.revalidate_child(c, child.inode)):
             return None   # a lookup or a stale entry: Dentry.child does it
         d = child
         if child.mount_count and mount.vfs is not None:
-            mount, d = mount.vfs.follow_mounts(VirtualDentry(mount, child))
+            # VirtualFilesystem.follow_mounts inlined: a plain (mount, dentry) tuple is an equal key.
+            covering = mount.vfs._covering
+            while d.mount_count:
+                m = covering.get((mount, d))
+                if m is None:
+                    break
+                mount, d = m, m.root
         if d.inode.mode & S_IFMT == S_IFLNK and (i < last or follow_final or trailing):
             return None
     if want_dir and d.inode.mode & S_IFMT != S_IFDIR:
         return None
-    return VirtualDentry(mount, d)
+    return _new_tuple(VirtualDentry, (mount, d))   # NamedTuple's __new__ without its Python frame
 
 
 def resolve(ctx, start: VirtualDentry, path: bytes, follow_final: bool = True,
