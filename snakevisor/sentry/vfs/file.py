@@ -250,7 +250,8 @@ class FileDescription:
         else:
             data = impl.read(task, n, self.offset)
             self.offset += len(data)
-        self._accessed(data)
+        if fsnotify.marks:   # nearly never: no call to _accessed for every read
+            self._accessed(data)
         return data
 
     def read_waiting(self, task, n: int, offset: int | None = None):
@@ -307,7 +308,8 @@ class FileDescription:
             n = impl.write(task, data, pos)
             if offset is None:
                 self.offset = pos + n
-        self._modified(n)
+        if fsnotify.marks:   # nearly never: no call to _modified for every write
+            self._modified(n)
         return n
 
     def write_waiting(self, task, data, offset: int | None = None, append: bool = False,

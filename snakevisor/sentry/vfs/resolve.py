@@ -194,16 +194,16 @@ def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_
     creds = ctx.creds
     comps = path.split(b"/")
     last = len(comps) - 1
-    trailing = False
-    while last > 0 and not comps[last]:   # a trailing slash: follow a final symlink, want a directory
+    while last > 0 and not comps[last]:   # a trailing slash: the file must be a directory (not a link)
         last -= 1
-        trailing = want_dir = True
+        want_dir = True
     for i, c in enumerate(comps):
         if not c:
             continue
         inode = d.inode
         mode = inode.mode
-        if mode & S_IFMT != S_IFDIR or c in _DOTS or inode.fs.revalidates or len(c) > NAME_MAX:
+        # (A name past NAME_MAX is never cached: the miss below sends it to _Walker's ENAMETOOLONG.)
+        if mode & S_IFMT != S_IFDIR or c in _DOTS or inode.fs.revalidates:
             return None
         # Search permission: granted when every class has x (0755, 1777), else the full check.
         if mode & 0o111 != 0o111 and creds is not None:
@@ -224,7 +224,7 @@ def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_
                 if m is None:
                     break
                 mount, d = m, m.root
-        if d.inode.mode & S_IFMT == S_IFLNK and (i < last or follow_final or trailing):
+        if d.inode.mode & S_IFMT == S_IFLNK and (i < last or follow_final):
             return None
     if want_dir and d.inode.mode & S_IFMT != S_IFDIR:
         return None
