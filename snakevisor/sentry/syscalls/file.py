@@ -252,7 +252,14 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
             if waiting:
                 n = yield from f.write_waiting(t, view[done:], offset, append, limit)
             else:
-                n = yield from _write_retrying(t, f, view[done:], offset, append, limit, nowait)
+                n = None
+                try:   # with_blocking's loop, inlined: no generator for a write that goes through at once
+                    n = f.write(t, view[done:], offset, append, limit)
+                except SyscallError as e:
+                    w = waitable_for_retry(t, f, e, nowait)
+                if n is None:
+                    yield from t.block_on(w, POLLOUT)
+                    continue
         except SyscallError as e:
             if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
                 send_sigpipe(t)
@@ -263,16 +270,6 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
         done += n
         if not blocking or n <= 0 or done >= len(view):
             return done
-
-
-def _write_retrying(t, f, data, offset, append, limit, nowait):
-    """One f.write, waiting for room and trying again while it would block (a generator)."""
-    try:   # most writes go through at once: no with_blocking generator and closure for them
-        return f.write(t, data, offset, append, limit)
-    except SyscallError as e:
-        w = waitable_for_retry(t, f, e, nowait)
-    yield from t.block_on(w, POLLOUT)
-    return (yield from with_blocking(t, f, lambda: f.write(t, data, offset, append, limit), POLLOUT, nowait))
 
 
 def write(t, fd, buf, count):
