@@ -147,8 +147,11 @@ class Signals:
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):
+        pending, shared = task.pending, task.tg.shared_pending
+        if not pending and not shared:   # asked after every syscall, and nearly always nothing is pending
+            return False
         mask = ~task.sigmask | S.UNBLOCKABLE
-        for pend in (task.pending, task.tg.shared_pending):
+        for pend in (pending, shared):
             for sig, q in pend.items():
                 if q and sigbit(sig) & mask:
                     return True

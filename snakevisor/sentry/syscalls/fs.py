@@ -36,7 +36,9 @@ FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
 def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) -> int:
     if not path:
         raise SyscallError(ENOENT)
-    f = open_path(ctx or task_ctx(t), start or at_start(t, dirfd, path), path, flags, mode & 0o7777, t.fs.umask)
+    if start is None:   # an absolute path (most) starts at the root: at_start's answer without the call
+        start = t.fs.root if path[:1] == b"/" else at_start(t, dirfd, path)
+    f = open_path(ctx or task_ctx(t), start, path, flags, mode & 0o7777, t.fs.umask)
     return install_new(t, f, bool(flags & O_CLOEXEC))
 
 

@@ -234,7 +234,8 @@ def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_
 def resolve(ctx, start: VirtualDentry, path: bytes, follow_final: bool = True,
             want_dir: bool = False) -> VirtualDentry:
     """The file ``path`` names, relative to ``start`` unless absolute. Empty path: ENOENT."""
-    check_path(path)
+    if not path or len(path) >= PATH_MAX:
+        check_path(path)   # raises its errno
     # Most paths name cached files through plain directories: no _Walker, no per-step objects.
     return (_fast_walk(ctx, start, path, follow_final, want_dir)
             or _Walker(ctx).walk(start, path, follow_final, want_dir))
