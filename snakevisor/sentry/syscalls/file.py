@@ -186,7 +186,10 @@ def read(t, fd, buf, count):
 
 def pread64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    return (yield from _read_into(t, _open_for(t, fd, False), buf, count, pos))
+    f = t.fdtable.get(to_s32(fd))   # _open_for, inlined for the commonest syscalls
+    if not f.readable:
+        raise SyscallError(EBADF)
+    return (yield from _read_into(t, f, buf, count, pos))
 
 
 def _vector_args(t, fd, iov, iovcnt, flags, write):
