@@ -112,12 +112,11 @@ def _world():
     return w
 
 
-def cases():
-    """{name: zero-argument callable doing one syscall (or two: open+close, pipe write+read)}."""
-    sys.path.insert(0, os.path.join(HERE, "tests"))
+def cases(w):
+    """{name: zero-argument callable doing one syscall (or two: open+close, pipe write+read)} on
+    the World ``w`` (see _world)."""
     from test_vfs_fixtures import FDCWD, openf, write
     from snakevisor.abi import fs as abi
-    w = _world()
     t = w.t
     d = _dispatcher(t)
     fd = openf(w, b"/tmp/x", abi.O_RDWR | abi.O_CREAT, 0o644)
@@ -161,8 +160,14 @@ def cases():
 
 
 def measure(number, repeat):
-    return {name: min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
-            for name, fn in cases().items()}
+    """Microseconds per call of each case, the best of ``repeat`` timings of ``number`` calls."""
+    sys.path.insert(0, os.path.join(HERE, "tests"))
+    w = _world()
+    try:
+        return {name: min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+                for name, fn in cases(w).items()}
+    finally:
+        w.mf.close()
 
 
 def compare(base, rounds, number, repeat):
