@@ -43,7 +43,8 @@ def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) 
 
 
 def openat(t, dirfd, path, flags, mode):
-    return do_open(t, dirfd, read_path(t, path), to_u32(flags), to_u32(mode))
+    # to_u32 inline: openat is among the commonest syscalls.
+    return do_open(t, dirfd, read_path(t, path), flags & 0xFFFFFFFF, mode & 0xFFFFFFFF)
 
 
 OPEN_HOW = struct.Struct("<QQQ")
