@@ -454,3 +454,11 @@ def test_native_nginx_under_wrk(tmp_path):
     assert os.listdir(tmp_path) == []
     left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
     assert left == "", left  # nginx was stopped
+
+
+def test_python_cost_measures_every_case():
+    """bench/python_cost.py: every case runs (each asserts its syscalls succeed) and gets a time."""
+    from bench import python_cost
+    got = python_cost.measure(number=3, repeat=1)
+    assert set(got) >= {"getppid", "newfstatat", "openat+close", "pread64 4K", "pipe write+read 4K", "futex wake"}
+    assert all(us > 0 for us in got.values())

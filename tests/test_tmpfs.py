@@ -24,6 +24,22 @@ def test_holes_read_without_allocating(world):
     f.dec_ref()
 
 
+def test_reads_within_and_across_chunks(world):
+    """A read inside one chunk, one that runs into a hole, and one across two chunks written
+    out of order (their MemoryFile pages are not adjacent) each give the file's bytes."""
+    w = world
+    f = op(w, b"/tmp/chunks", abi.O_CREAT | abi.O_RDWR)
+    f.write(None, b"b" * CHUNK_SIZE, offset=3 * CHUNK_SIZE)
+    f.write(None, b"a" * 2 * CHUNK_SIZE, offset=0)
+    f.write(None, b"c" * 10, offset=5 * CHUNK_SIZE)
+    assert f.read(None, 100, offset=10) == b"a" * 100
+    assert f.read(None, 20, offset=2 * CHUNK_SIZE - 10) == b"a" * 10 + bytes(10)
+    assert f.read(None, 20, offset=4 * CHUNK_SIZE - 10) == b"b" * 10 + bytes(10)
+    assert f.read(None, 20, offset=CHUNK_SIZE - 10) == b"a" * 20
+    assert f.read(None, 100, offset=5 * CHUNK_SIZE + 5) == b"c" * 5   # short at the end of the file
+    f.dec_ref()
+
+
 def test_unlink_while_open_keeps_data_until_last_close(world):
     w = world
     base = w.mf.allocated

@@ -112,9 +112,10 @@ class Pipe:
             if len(last) + rem <= PAGE and self.last_mergeable:   # len(last) counts a read head too
                 last += mv[:rem]
                 done = rem
-        while done < n and not self.full():
+        chunks, slots = self.chunks, self.slots()   # full(), inlined: a call less per page
+        while done < n and len(chunks) < slots:
             take = min(PAGE, n - done)
-            self.chunks.append(bytearray(mv[done:done + take]))
+            chunks.append(bytearray(mv[done:done + take]))
             done += take
         if done == 0 and n:
             raise SyscallError(EAGAIN)

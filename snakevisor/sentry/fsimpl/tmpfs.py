@@ -258,6 +258,10 @@ class TmpfsFile(TmpfsInode):
         end = min(offset + n, self.size)
         if offset >= end:
             return b""
+        idx, within = divmod(offset, CHUNK_SIZE)
+        base = self.cache.chunks.get(idx)
+        if base is not None and within + end - offset <= CHUNK_SIZE:
+            return self.cache.mf.read(base + within, end - offset)   # within one chunk (most reads): no join
         out = []
         pos = offset
         chunks, mf = self.cache.chunks, self.cache.mf

@@ -8,6 +8,7 @@ reads it back. A Task waiting inside the Sentry is woken with ERESTARTSYS; one
 running application code is kicked with a host SIGURG, which stops its stub
 thread so the Sentry can deliver.
 """
+import operator
 import struct
 
 from snakevisor.abi import signal as S
@@ -25,6 +26,10 @@ NO_RESTART_AFTER_HANDLER = {SYSCALL_NUMBERS[n] for n in (
     "clock_nanosleep", "rt_sigsuspend", "rt_sigtimedwait", "pause", "sigaltstack", "msgrcv", "msgsnd",
     "semop", "semtimedop", "io_getevents", "signalfd4")}
 MAX_RT_QUEUE = 63432  # like RLIMIT_SIGPENDING here: a storm of queued RT signals is not dropped
+
+
+# The registers sigcontext saves, read in one C call (a generator of getattr cost a frame each).
+_sigcontext_regs = operator.attrgetter(*S.SIGCONTEXT_REGS)
 
 
 def sigbit(sig):
@@ -147,8 +152,11 @@ class Signals:
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):
+        pending, shared = task.pending, task.tg.shared_pending
+        if not pending and not shared:   # asked after every syscall, and nearly always nothing is pending
+            return False
         mask = ~task.sigmask | S.UNBLOCKABLE
-        for pend in (task.pending, task.tg.shared_pending):
+        for pend in (pending, shared):
             for sig, q in pend.items():
                 if q and sigbit(sig) & mask:
                     return True
@@ -351,7 +359,7 @@ class Signals:
         regs = task.ctx.regs
         alt_sp, alt_flags, alt_size = task.altstack
         trapno, err, cr2 = self._fault_context(sig, info)
-        sc = S.SIGCONTEXT.pack(*(getattr(regs, r) for r in S.SIGCONTEXT_REGS), regs.cs & 0xFFFF, 0, 0,
+        sc = S.SIGCONTEXT.pack(*_sigcontext_regs(regs), regs.cs & 0xFFFF, 0, 0,
                                regs.ss & 0xFFFF, err, trapno, task.sigmask & 0xFFFFFFFFFFFFFFFF, cr2, fp_addr)
         # uc_stack is the altstack as set (save_altstack: sas_ss_flags, not SS_ONSTACK), restored on sigreturn.
         stack = S.STACK_T.pack(alt_sp, to_s32(alt_flags), alt_size)

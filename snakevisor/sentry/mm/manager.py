@@ -615,6 +615,13 @@ class MemoryManager:
 
     def read_cstring(self, addr, maxlen=4096):
         """A NUL-terminated string of at most ``maxlen`` bytes (NUL excluded)."""
+        v = self.vmas.find(addr)
+        if v is not None and v.prot & M.PROT_READ and not v.past_eof:
+            # Nearly every path ends in the VMA it starts in: no list and join for it.
+            off = v.mf_off + addr - v.start
+            nul = self.view.find(b"\0", off, off + min(v.end - addr, maxlen + 1))
+            if nul >= 0:
+                return self.view[off:nul]
         out, pos = [], addr
         remaining = maxlen + 1
         while remaining > 0:

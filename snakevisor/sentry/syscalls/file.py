@@ -56,12 +56,19 @@ def with_blocking(t, f, op, events, nowait: bool = False):
         try:
             return op()
         except SyscallError as e:
-            if e.errno != EAGAIN or f.flags & O_NONBLOCK or nowait:
-                raise
-            w = f.waitable(t)
-            if w is None:
-                raise
+            w = waitable_for_retry(t, f, e, nowait)
         yield from t.block_on(w, events)
+
+
+def waitable_for_retry(t, f, e: SyscallError, nowait: bool):
+    """What to wait on before trying again an operation on ``f`` that failed with ``e``: ``e``
+    itself is raised unless it is EAGAIN on a blocking description that has something to wait on."""
+    if e.errno != EAGAIN or f.flags & O_NONBLOCK or nowait:
+        raise e
+    w = f.waitable(t)
+    if w is None:
+        raise e
+    return w
 
 
 def install_dup(t, f, cloexec: bool = False, minfd: int = 0) -> int:
@@ -118,8 +125,12 @@ def _do_read(t, f, n, offset=None, nowait=False):
             return (yield from timed)
     if f.impl.read_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
         return (yield from f.read_waiting(t, n, offset))
-    data = yield from with_blocking(t, f, lambda: f.read(t, n, offset), POLLIN, nowait)
-    return data
+    try:   # most reads complete at once: no with_blocking generator and closure for them
+        return f.read(t, n, offset)
+    except SyscallError as e:
+        w = waitable_for_retry(t, f, e, nowait)
+    yield from t.block_on(w, POLLIN)
+    return (yield from with_blocking(t, f, lambda: f.read(t, n, offset), POLLIN, nowait))
 
 
 def _check_rw(t, buf, count, pos=None):
@@ -175,7 +186,10 @@ def read(t, fd, buf, count):
 
 def pread64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    return (yield from _read_into(t, _open_for(t, fd, False), buf, count, pos))
+    f = t.fdtable.get(to_s32(fd))   # _open_for, inlined for the commonest syscalls
+    if not f.readable:
+        raise SyscallError(EBADF)
+    return (yield from _read_into(t, f, buf, count, pos))
 
 
 def _vector_args(t, fd, iov, iovcnt, flags, write):
@@ -241,8 +255,14 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
             if waiting:
                 n = yield from f.write_waiting(t, view[done:], offset, append, limit)
             else:
-                n = yield from with_blocking(t, f, lambda: f.write(t, view[done:], offset, append, limit),
-                                             POLLOUT, nowait)
+                n = None
+                try:   # with_blocking's loop, inlined: no generator for a write that goes through at once
+                    n = f.write(t, view[done:], offset, append, limit)
+                except SyscallError as e:
+                    w = waitable_for_retry(t, f, e, nowait)
+                if n is None:
+                    yield from t.block_on(w, POLLOUT)
+                    continue
         except SyscallError as e:
             if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
                 send_sigpipe(t)

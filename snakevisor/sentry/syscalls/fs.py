@@ -36,12 +36,15 @@ FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
 def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) -> int:
     if not path:
         raise SyscallError(ENOENT)
-    f = open_path(ctx or task_ctx(t), start or at_start(t, dirfd, path), path, flags, mode & 0o7777, t.fs.umask)
+    if start is None:   # an absolute path (most) starts at the root: at_start's answer without the call
+        start = t.fs.root if path[:1] == b"/" else at_start(t, dirfd, path)
+    f = open_path(ctx or task_ctx(t), start, path, flags, mode & 0o7777, t.fs.umask)
     return install_new(t, f, bool(flags & O_CLOEXEC))
 
 
 def openat(t, dirfd, path, flags, mode):
-    return do_open(t, dirfd, read_path(t, path), to_u32(flags), to_u32(mode))
+    # to_u32 inline: openat is among the commonest syscalls.
+    return do_open(t, dirfd, read_path(t, path), flags & 0xFFFFFFFF, mode & 0xFFFFFFFF)
 
 
 OPEN_HOW = struct.Struct("<QQQ")

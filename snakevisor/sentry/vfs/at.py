@@ -9,7 +9,7 @@ from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 
 
 def task_ctx(t) -> ResolveContext:
-    return ResolveContext.for_task(t)
+    return ResolveContext(t.fs.root, t, getattr(t, "creds", None))   # for_task's, a call less per path
 
 
 def read_path(t, addr: int) -> bytes:
@@ -51,5 +51,6 @@ def resolve_at(t, dirfd: int, path: bytes, flags: int = 0, follow: bool = True, 
         if fd == AT_FDCWD:
             return t.fs.cwd
         return t.fdtable.get(fd).vd
-    start = at_start(t, dirfd, path)
-    return resolve(task_ctx(t), start, path, follow_final=follow, want_dir=want_dir)
+    # An absolute path (most) starts at the root: at_start's answer without the call.
+    start = t.fs.root if path[:1] == b"/" else at_start(t, dirfd, path)
+    return resolve(task_ctx(t), start, path, follow, want_dir)

@@ -14,7 +14,7 @@ from snakevisor.abi.errno import (EBADF, EFBIG, EINVAL, EISDIR, ENODEV, ENOTDIR,
 from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, O_OPEN_ONLY,
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
-                               pack_dirent64, pack_dirent)
+                               pack_dirent64, pack_dirent, S_IFMT, S_IFREG)
 from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 
@@ -164,10 +164,11 @@ class FileDescription:
         self.fasync = None       # O_ASYNC registration (vfs/fasync.py)
         self.dnotify = None      # F_NOTIFY registration (vfs/dnotify.py)
         # A regular file open for writing may not be executed (ETXTBSY): counted on its inode.
+        inode = vd.dentry.inode
         self.counts_as_writer = (flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not flags & O_PATH
-                                 and vd.dentry.inode is not None and vd.dentry.inode.is_reg)
+                                 and inode is not None and inode.mode & S_IFMT == S_IFREG)
         if self.counts_as_writer:
-            vd.dentry.inode.writers += 1
+            inode.writers += 1
         self._dirents = None     # directory snapshot for getdents
         vd.dentry.inc_ref()
         vd.mount.inc_ref()
@@ -250,7 +251,8 @@ class FileDescription:
         else:
             data = impl.read(task, n, self.offset)
             self.offset += len(data)
-        self._accessed(data)
+        if fsnotify.marks:   # nearly never: no call to _accessed for every read
+            self._accessed(data)
         return data
 
     def read_waiting(self, task, n: int, offset: int | None = None):
@@ -307,7 +309,8 @@ class FileDescription:
             n = impl.write(task, data, pos)
             if offset is None:
                 self.offset = pos + n
-        self._modified(n)
+        if fsnotify.marks:   # nearly never: no call to _modified for every write
+            self._modified(n)
         return n
 
     def write_waiting(self, task, data, offset: int | None = None, append: bool = False,

@@ -30,6 +30,12 @@ class Inode:
 
     blksize = 4096
     has_btime = False   # statx reports STATX_BTIME (a filesystem that records birth times)
+    trusts_cached_children = True   # revalidate_child is the one below (set per subclass)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        # Path resolution's fast path skips the revalidate_child call of a class that keeps ours.
+        cls.trusts_cached_children = cls.revalidate_child is Inode.revalidate_child
 
     def __init__(self, fs, mode: int, ino: int | None = None, uid: int = 0, gid: int = 0,
                  rdev: int = 0, nlink: int | None = None):
@@ -81,10 +87,10 @@ class Inode:
         return (self.size + 511) // 512
 
     def stat(self) -> StatResult:
-        return StatResult(dev=self.dev, ino=self.ino, nlink=self.nlink, mode=self.mode, uid=self.uid,
-                          gid=self.gid, rdev=self.rdev, size=self.size, blksize=self.blksize,
-                          blocks=self.blocks(), atime_ns=self.atime, mtime_ns=self.mtime,
-                          ctime_ns=self.ctime, btime_ns=self.btime if self.has_btime else None)
+        # Positional arguments, in StatResult's field order: every stat(2) builds one, and keywords cost.
+        return StatResult(self.fs.dev, self.ino, self.nlink, self.mode, self.uid, self.gid, self.rdev,
+                          self.size, self.blksize, self.blocks(), self.atime, self.mtime, self.ctime,
+                          self.btime if self.has_btime else None)
 
     # --- references -------------------------------------------------------------
     def inc_ref(self) -> None:

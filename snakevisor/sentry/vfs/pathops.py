@@ -15,7 +15,7 @@ from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGIC
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
-                               S_IFBLK, S_IFCHR, S_IFMT, SYMLOOP_MAX, MS_NODEV)
+                               S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
@@ -105,6 +105,10 @@ def _open_create(ctx, start, path, flags, mode):
         start, path = parent, text
 
 
+# The permission an access mode needs (O_ACCMODE 3, not a valid mode, asks for both as Linux's).
+_ACCESS_MASK = {O_RDONLY: MAY_READ, O_WRONLY: MAY_WRITE, O_RDWR: MAY_READ | MAY_WRITE, 3: MAY_READ | MAY_WRITE}
+
+
 def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDescription:
     """Open an already resolved file (also /proc/self/fd/N re-opens)."""
     inode = vd.dentry.inode
@@ -112,27 +116,27 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         if flags & O_DIRECTORY and not inode.is_dir:
             raise SyscallError(ENOTDIR)
         return FileDescription(PathImpl(inode), vd, (flags & O_PATH_KEEP) | O_LARGEFILE)
-    if inode.is_symlink:
+    ftype = inode.mode & S_IFMT   # once, not a property per test: every open asks several times
+    if ftype == S_IFLNK:
         raise SyscallError(ELOOP)
-    acc = flags & O_ACCMODE
-    mask = {O_RDONLY: MAY_READ, O_WRONLY: MAY_WRITE, O_RDWR: MAY_READ | MAY_WRITE}.get(acc, MAY_READ | MAY_WRITE)
+    mask = _ACCESS_MASK[flags & O_ACCMODE]
     if flags & O_TRUNC:
         mask |= MAY_WRITE
-    if inode.is_dir:
+    if ftype == S_IFDIR:
         if flags & O_CREAT or mask & MAY_WRITE:
             raise SyscallError(EISDIR)
     elif flags & O_DIRECTORY:
         raise SyscallError(ENOTDIR)
     if not created:
         check_permission(ctx.creds, inode, mask)
-    if inode.mode & S_IFMT in (S_IFCHR, S_IFBLK) and vd.mount.flags & MS_NODEV:
+    if ftype in (S_IFCHR, S_IFBLK) and vd.mount.flags & MS_NODEV:
         raise SyscallError(EACCES)   # Linux's may_open: no device opens through a nodev mount
-    if mask & MAY_WRITE and (inode.is_reg or inode.is_dir):
+    if mask & MAY_WRITE and (ftype == S_IFREG or ftype == S_IFDIR):
         check_writable_mount(vd)
         if inode.exec_users:
             raise SyscallError(ETXTBSY)   # a running program (get_write_access)
     impl = inode.open(ctx.task, flags)
-    truncate = flags & O_TRUNC and inode.is_reg and not created
+    truncate = flags & O_TRUNC and ftype == S_IFREG and not created
     if truncate and inode.size:
         inode.setattr(size=0)
     f = FileDescription(impl, vd, flags | O_LARGEFILE)

@@ -11,7 +11,7 @@ import itertools
 
 from snakevisor.abi.errno import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EXDEV, SyscallError
 from snakevisor.abi.fs import (NAME_MAX, PATH_MAX, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
-                               RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, SYMLOOP_MAX)
+                               RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, S_IFDIR, S_IFLNK, S_IFMT, SYMLOOP_MAX)
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 
@@ -178,11 +178,67 @@ class _Walker:
         return self.walk(parent, text, True, False)
 
 
+_DOTS = frozenset((b".", b".."))
+_new_tuple = tuple.__new__
+
+
+def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_dir: bool):
+    """The common walk without building a VirtualDentry per step: only cached children of
+    directories searchable by everyone (or by ``ctx.creds``), no ".", "..", symlink to follow,
+    RESOLVE_* flag or revalidating filesystem. Anything else (errors included) returns None and
+    the caller walks again with _Walker, which then gives the same answer and errno: nothing
+    here has a side effect."""
+    if ctx.rflags:
+        return None
+    mount, d = ctx.root if path[:1] == b"/" else start
+    creds = ctx.creds
+    comps = path.split(b"/")
+    last = len(comps) - 1
+    while last > 0 and not comps[last]:   # a trailing slash: the file must be a directory (not a link)
+        last -= 1
+        want_dir = True
+    for i, c in enumerate(comps):
+        if not c:
+            continue
+        inode = d.inode
+        mode = inode.mode
+        # (A name past NAME_MAX is never cached: the miss below sends it to _Walker's ENAMETOOLONG.)
+        if mode & S_IFMT != S_IFDIR or c in _DOTS or inode.fs.revalidates:
+            return None
+        # Search permission: granted when every class has x (0755, 1777), else the full check.
+        if mode & 0o111 != 0o111 and creds is not None:
+            try:
+                check_permission(creds, inode, MAY_EXEC)
+            except SyscallError:
+                return None
+        child = d.children.get(c)
+        if child is None or not (inode.trusts_cached_children or child.mount_count
+                                 or inode.revalidate_child(c, child.inode)):
+            return None   # a lookup or a stale entry: Dentry.child does it
+        d = child
+        if child.mount_count and mount.vfs is not None:
+            # VirtualFilesystem.follow_mounts inlined: a plain (mount, dentry) tuple is an equal key.
+            covering = mount.vfs._covering
+            while d.mount_count:
+                m = covering.get((mount, d))
+                if m is None:
+                    break
+                mount, d = m, m.root
+        if d.inode.mode & S_IFMT == S_IFLNK and (i < last or follow_final):
+            return None
+    if want_dir and d.inode.mode & S_IFMT != S_IFDIR:
+        return None
+    return _new_tuple(VirtualDentry, (mount, d))   # NamedTuple's __new__ without its Python frame
+
+
 def resolve(ctx, start: VirtualDentry, path: bytes, follow_final: bool = True,
             want_dir: bool = False) -> VirtualDentry:
     """The file ``path`` names, relative to ``start`` unless absolute. Empty path: ENOENT."""
-    check_path(path)
-    return _Walker(ctx).walk(start, path, follow_final, want_dir)
+    if not path or len(path) >= PATH_MAX:
+        check_path(path)   # raises its errno
+    # Most paths name cached files through plain directories: no _Walker, no per-step objects.
+    return (_fast_walk(ctx, start, path, follow_final, want_dir)
+            or _Walker(ctx).walk(start, path, follow_final, want_dir))
 
 
 def split_last(path: bytes) -> tuple[bytes, bytes, bool]:
@@ -208,7 +264,8 @@ def resolve_parent(ctx, start: VirtualDentry, path: bytes) -> tuple[VirtualDentr
     dirpart, last, trailing = split_last(path)
     if len(last) > NAME_MAX:
         raise SyscallError(ENAMETOOLONG)
-    parent = _Walker(ctx).walk(start, dirpart, True, True) if dirpart else start
+    parent = ((_fast_walk(ctx, start, dirpart, True, True) or _Walker(ctx).walk(start, dirpart, True, True))
+              if dirpart else start)
     inode = parent.dentry.inode
     if inode is None or not inode.is_dir:
         raise SyscallError(ENOTDIR)

@@ -52,10 +52,12 @@ class WaitQueue:
             self._exclusive.pop(handle, None)
 
     def notify(self, events: int) -> None:
-        # Copy first: a callback may unregister itself (or others).
-        for callback, mask in list(self._waiters.values()):
-            if mask & events:
-                callback(mask & events)
+        # Copy first: a callback may unregister itself (or others). Most notifies find nobody
+        # (a pipe's every read and write notifies): no copy for them.
+        if self._waiters:
+            for callback, mask in list(self._waiters.values()):
+                if mask & events:
+                    callback(mask & events)
         if self._exclusive:
             for callback, mask in list(self._exclusive.values()):
                 if mask & events and callback(mask & events):

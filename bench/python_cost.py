@@ -1,0 +1,212 @@
+"""The Sentry's Python work per syscall, without a stub: hot syscalls run in-process.
+
+    python3 -m bench.python_cost [--number N] [--repeat R]
+    python3 -m bench.python_cost --compare BASE_TREE [--rounds K]
+
+Each case runs a syscall handler on the VFS test fixtures' tmpfs World (tests/test_vfs_fixtures.py)
+through the same dispatch kernel/task.py's ``_run`` does for a syscall event: the table lookup, the
+argument tuple, the handler (a generator is driven to its end), SyscallError -> -errno, then
+``signals.deliverable``, ``ctx.set_return`` and ``ctx.resume`` (no-ops here: no stub). No ptrace
+stop and no host syscall is counted, so the figure is the Python cost alone, deterministic enough
+on a loaded machine where wall-clock timings of sandboxed loops are not (best of ``--repeat``).
+
+``--compare`` runs this script against the snakevisor package (and test fixtures) of another
+tree as well, the two alternated ``--rounds`` times, and prints both best figures per case.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import timeit
+import types
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class _Regs:
+    __slots__ = ("orig_rax", "rdi", "rsi", "rdx", "r10", "r8", "r9")
+
+    def __init__(self, nr, *args):
+        args = args + (0,) * (6 - len(args))
+        self.orig_rax = nr
+        self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9 = args
+
+
+class _Ctx:
+    """A stub context that answers nothing: set_return and resume cost one call each."""
+
+    def set_return(self, ret):
+        self.ret = ret
+
+    def resume(self):
+        pass
+
+
+def _dispatcher(t):
+    """One syscall event as Task._run handles it, minus the stop and the ptrace/seccomp hooks."""
+    from snakevisor.abi.errno import SyscallError
+    from snakevisor.sentry.kernel.signals import RESTART_CODES, Signals
+    from snakevisor.sentry.kernel.syscall_table import TABLE
+    from snakevisor.sentry.syscalls import linux64
+    linux64.install()
+    entries = TABLE.entries
+    signals = Signals(t.kernel)
+    ctx = _Ctx()
+
+    def dispatch(regs):
+        entry = entries.get(regs.orig_rax)
+        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
+        try:
+            if entry.blocking:
+                gen = entry.handler(t, *args)
+                try:
+                    while True:
+                        next(gen)
+                except StopIteration as stop:
+                    ret = stop.value
+            else:
+                ret = entry.handler(t, *args)
+        except SyscallError as e:
+            ret = -e.errno
+        if ret is None:
+            ret = 0
+        if ret in RESTART_CODES or signals.deliverable(t):
+            raise AssertionError("no signal is pending in this benchmark")
+        ctx.set_return(ret)
+        ctx.resume()
+        return ret
+    return dispatch
+
+
+def _RealMemory(mf):
+    """A MemoryManager (no stub behind it) with one anonymous mapping and a bump allocator."""
+    from snakevisor.abi import mm as M
+    from snakevisor.sentry.mm.manager import MemoryManager
+
+    class RealMemory(MemoryManager):
+        def alloc(self, n):
+            addr = self.next
+            self.next += (n + 15) & ~15
+            return addr
+
+        def cstr(self, data):
+            addr = self.alloc(len(data) + 1)
+            self.copy_out(addr, data + b"\0")
+            return addr
+
+    m = RealMemory(mf)
+    m.next = m.mmap(0, 1 << 20, M.PROT_READ | M.PROT_WRITE, M.MAP_PRIVATE | M.MAP_ANONYMOUS)
+    return m
+
+
+def _world():
+    from test_vfs_fixtures import World
+    from snakevisor.sentry.kernel.futex import FutexManager
+    w = World()
+    t = w.t
+    # What the dispatch and the process/futex handlers read from a Task beyond the fixture's.
+    t.sigmask, t.pending = 0, {}
+    t.tg.shared_pending = {}
+    t.tg.parent = types.SimpleNamespace(tgid=1)
+    t.kernel.futexes = FutexManager()
+    return w
+
+
+def cases(w):
+    """{name: zero-argument callable doing one syscall (or two: open+close, pipe write+read)} on
+    the World ``w`` (see _world)."""
+    from test_vfs_fixtures import FDCWD, openf, write
+    from snakevisor.abi import fs as abi
+    t = w.t
+    d = _dispatcher(t)
+    fd = openf(w, b"/tmp/x", abi.O_RDWR | abi.O_CREAT, 0o644)
+    write(w, fd, b"y" * 8192)
+    mm = t.mm = _RealMemory(w.mf)   # the Sentry's own copy-in/out and read_cstring from here on
+    path, statbuf, buf = mm.cstr(b"/tmp/x"), mm.alloc(144), mm.alloc(4096)
+    relpath = mm.cstr(b"x")
+    w.t.fs.cwd = w.lookup(b"/tmp")
+    pipefds = mm.alloc(8)
+    assert d(_Regs(22, pipefds)) == 0
+    rfd, wfd = int.from_bytes(mm.copy_in(pipefds, 4), "little"), int.from_bytes(mm.copy_in(pipefds + 4, 4), "little")
+    futex_word = mm.alloc(4)
+    regs = {
+        "getppid": _Regs(110),
+        "newfstatat": _Regs(262, FDCWD, path, statbuf, 0),
+        "newfstatat rel": _Regs(262, FDCWD, relpath, statbuf, 0),
+        "openat": _Regs(257, FDCWD, path, abi.O_RDONLY, 0),
+        "pread64 4K": _Regs(17, fd, buf, 4096, 0),
+        "pipe write 4K": _Regs(1, wfd, buf, 4096),
+        "pipe read 4K": _Regs(0, rfd, buf, 4096),
+        "futex wake": _Regs(202, futex_word, 1 | 128, 1),   # FUTEX_WAKE_PRIVATE, no waiter
+    }
+    close = _Regs(3, 0)
+
+    def open_close():
+        close.rdi = d(regs["openat"])
+        d(close)
+
+    def pipe_rw():
+        d(regs["pipe write 4K"])
+        d(regs["pipe read 4K"])
+
+    out = {name: (lambda r=regs[name]: d(r))
+           for name in ("getppid", "newfstatat", "newfstatat rel", "pread64 4K", "futex wake")}
+    out["openat+close"] = open_close
+    out["pipe write+read 4K"] = pipe_rw
+    for name, fn in out.items():   # each must succeed: a failing call would time an error path
+        fn()
+    assert d(regs["newfstatat"]) == 0 and d(regs["pread64 4K"]) == 4096 and d(regs["futex wake"]) == 0
+    return out
+
+
+def measure(number, repeat):
+    """Microseconds per call of each case, the best of ``repeat`` timings of ``number`` calls."""
+    sys.path.insert(0, os.path.join(HERE, "tests"))
+    w = _world()
+    try:
+        return {name: min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+                for name, fn in cases(w).items()}
+    finally:
+        w.mf.close()
+
+
+def compare(base, rounds, number, repeat):
+    """Best figures of this tree and ``base``, alternated ``rounds`` times in fresh interpreters."""
+    best = {}
+    for _ in range(rounds):
+        for tree in (base, HERE):
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--tree", tree, "--raw",
+                                  "--number", str(number), "--repeat", str(repeat)],
+                                 check=True, capture_output=True, text=True, cwd=tree).stdout
+            for line in out.splitlines():
+                name, us = line.rsplit("\t", 1)
+                key = (tree, name)
+                best[key] = min(best.get(key, float("inf")), float(us))
+    names = [n for (tr, n) in best if tr == HERE]
+    print(f"{'case':22} {'before us':>10} {'after us':>10} {'after/before':>13}")
+    for n in names:
+        b, a = best[(base, n)], best[(HERE, n)]
+        print(f"{n:22} {b:10.2f} {a:10.2f} {a / b:13.2f}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--number", type=int, default=2000, help="calls per timing")
+    p.add_argument("--repeat", type=int, default=7, help="timings; the best is reported")
+    p.add_argument("--compare", metavar="BASE_TREE", help="another checkout (e.g. a git worktree of main)")
+    p.add_argument("--rounds", type=int, default=3, help="alternations with --compare")
+    p.add_argument("--tree", help=argparse.SUPPRESS)   # whose snakevisor to import (for --compare)
+    p.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.compare:
+        return compare(os.path.abspath(a.compare), a.rounds, a.number, a.repeat)
+    global HERE
+    if a.tree:
+        HERE = a.tree
+    sys.path.insert(0, HERE)
+    for name, us in measure(a.number, a.repeat).items():
+        print(f"{name}\t{us:.3f}" if a.raw else f"{name:22} {us:8.2f} us")
+
+
+if __name__ == "__main__":
+    main()
