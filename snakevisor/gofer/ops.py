@@ -16,7 +16,7 @@ import stat as S
 
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
-from snakevisor.abi.fs import UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
+from snakevisor.abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE, UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
 from snakevisor.hostio import pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
@@ -24,6 +24,7 @@ from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
 from .fids import IDLE_PATHS, FidState, FidTable, XattrState
 from .hostfs import QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
+from .hostfs import renameat2 as host_renameat2
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 # lopen flags passed through to the host; the rest are the Sentry's business
@@ -31,6 +32,7 @@ _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 _PASS_FLAGS = (os.O_ACCMODE | os.O_TRUNC | os.O_APPEND | os.O_DIRECTORY | os.O_DSYNC |
                os.O_SYNC | os.O_NONBLOCK)
 _WRITE_ACCESS = (os.O_WRONLY, os.O_RDWR)
+_RENAME_FLAGS = RENAME_NOREPLACE | RENAME_EXCHANGE
 
 
 class Session:
@@ -485,12 +487,37 @@ def _is_dir_at(dirfd: int, name: bytes) -> bool:
 
 
 def renameat(sess: Session, m: M.Trenameat, old: FidState, new: FidState):
-    sess.check_writable()
-    oldname, newname = _check_name(m.oldname), _new_name(m.newname)
-    IDLE_PATHS.reopen(sess.root_id, new.names + (newname,))     # replaced: no longer found by its name
-    os.rename(oldname, newname, src_dir_fd=old.path_fd, dst_dir_fd=new.path_fd)
-    IDLE_PATHS.renamed(sess.root_id, old.names + (oldname,), new.names + (newname,), _is_dir_at(new.path_fd, newname))
+    _rename_at(sess, old, m.oldname, new, m.newname, 0)
     return M.Rrenameat(tag=m.tag)
+
+
+def renameat2(sess: Session, m: M.Trenameat2, old: FidState, new: FidState):
+    """The snakevisor dialect's renameat2: RENAME_NOREPLACE atomic on the host (no check-then-
+    rename a host process could race), RENAME_EXCHANGE at all (9P2000.L has none)."""
+    if not sess.donation:
+        raise SyscallError(EOPNOTSUPP)
+    if m.flags & ~_RENAME_FLAGS or m.flags == _RENAME_FLAGS:
+        raise SyscallError(EINVAL)
+    _rename_at(sess, old, m.oldname, new, m.newname, m.flags)
+    return M.Rrenameat2(tag=m.tag)
+
+
+def _rename_at(sess: Session, old: FidState, oldname: bytes, new: FidState, newname: bytes, flags: int):
+    """Rename one name in ``old``'s directory to one in ``new``'s by the host's renameat2, and
+    keep IDLE_PATHS's names right: a replaced file's closed fids are reopened first (their
+    name will not find them); an exchange swaps the two names' fids."""
+    sess.check_writable()
+    exchange = flags & RENAME_EXCHANGE
+    oldname, newname = _check_name(oldname), (_check_name if exchange else _new_name)(newname)
+    oldpath, newpath = old.names + (oldname,), new.names + (newname,)
+    if not flags:
+        IDLE_PATHS.reopen(sess.root_id, newpath)     # replaced: no longer found by its name
+    host_renameat2(old.path_fd, oldname, new.path_fd, newname, flags)
+    moved_dir = _is_dir_at(new.path_fd, newname)
+    if exchange:
+        IDLE_PATHS.exchanged(sess.root_id, oldpath, newpath, moved_dir, _is_dir_at(old.path_fd, oldname))
+    else:
+        IDLE_PATHS.renamed(sess.root_id, oldpath, newpath, moved_dir)
 
 
 def rename(sess: Session, m: M.Trename, st: FidState, d: FidState):
@@ -605,6 +632,7 @@ HANDLERS = {
     M.Tmknod: (mknod, ("dfid",), False),
     M.Tlink: (link, ("dfid", "fid"), False),
     M.Trenameat: (renameat, ("olddirfid", "newdirfid"), False),
+    M.Trenameat2: (renameat2, ("olddirfid", "newdirfid"), False),
     M.Trename: (rename, ("fid", "dfid"), False),
     M.Tunlinkat: (unlinkat, ("dirfid",), False),
     M.Tlock: (lock, ("fid",), False),

@@ -55,6 +55,8 @@ TCLUNK, RCLUNK = 120, 121
 TREMOVE, RREMOVE = 122, 123
 # snakevisor extension (only in the "9P2000.L.snakevisor" dialect): the qids of a walk, no fid bound.
 TWALKQIDS, RWALKQIDS = 128, 129
+# snakevisor extension: Trenameat with renameat2(2)'s flags (RENAME_NOREPLACE, RENAME_EXCHANGE).
+TRENAMEAT2, RRENAMEAT2 = 130, 131
 
 # Qid types (high byte of the Plan 9 mode).
 QTDIR = 0x80

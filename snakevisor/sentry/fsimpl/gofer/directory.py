@@ -26,6 +26,10 @@ def _new_gid(parent, creds):
     return getattr(creds, "fsgid", 0) if creds is not None else 0
 
 
+def _is_dir(inode):
+    return 1 if inode is not None and inode.is_dir else 0
+
+
 class Names:
     """What a directory knows of its names: the inode of each name looked up or made here
     (for link-count bookkeeping when the name goes) and, where ``remember_absent`` (an
@@ -232,12 +236,12 @@ class GoferDirectory(GoferInode):
 
     def rename(self, oldname, newdir, newname, flags=0):
         self._check_writable()
-        if flags & RENAME_EXCHANGE:
-            raise SyscallError(EINVAL)    # 9P2000.L has no exchange
         if not isinstance(newdir, GoferDirectory) or newdir.fs is not self.fs:
             raise SyscallError(EXDEV)
-        # RENAME_NOREPLACE: the VFS has checked the target is absent (9P cannot say "no replace").
-        self.fs.renameat(self.fid, oldname, newdir.fid, newname)
+        self.fs.renameat(self.fid, oldname, newdir.fid, newname, flags)
+        if flags & RENAME_EXCHANGE:
+            self._exchanged(oldname, newdir, newname)
+            return
         src = self.names.unbind(oldname)
         dst = newdir.names.unbind(newname)
         if dst is not None and dst is not src:
@@ -251,5 +255,22 @@ class GoferDirectory(GoferInode):
                 self.nlink -= 1
                 newdir.nlink += 1
         newdir.names.present(newname)
+        self.touch_mtime()
+        newdir.touch_mtime()
+
+    def _exchanged(self, oldname, newdir, newname):
+        """The host swapped ``oldname`` here and ``newname`` in ``newdir``: so do the names'
+        inodes, and a directory moving between parents moves one link with it."""
+        src, dst = self.names.unbind(oldname), newdir.names.unbind(newname)
+        for d, name, inode in ((newdir, newname, src), (self, oldname, dst)):
+            if inode is not None:
+                d.names.bind(name, inode)
+                inode.touch_ctime()
+            else:
+                d.names.present(name)
+        if newdir is not self:
+            moved = _is_dir(src) - _is_dir(dst)
+            self.nlink -= moved
+            newdir.nlink += moved
         self.touch_mtime()
         newdir.touch_mtime()

@@ -1,0 +1,70 @@
+"""The VFS conformance suite, continued (test_vfs_conformance.py holds the backends and the
+``world`` fixture): renameat2's flags, mknod, O_TMPFILE and copies, where our Gofer's dialect lets a
+Gofer mount do what Linux does and plain 9P2000.L (``gofer-9p-only``, ``diod``) cannot.
+"""
+from harness import errno_of
+import test_vfs_conformance as conformance
+from test_vfs_conformance import PLAIN_9P, not_on, two_files
+from test_vfs_fixtures import op, st, stat_of
+
+from snakevisor.abi import fs as abi
+from snakevisor.abi.errno import EEXIST, EINVAL
+from snakevisor.sentry.vfs.pathops import mkdir_path, rename_path
+
+world = conformance.world    # the fixture: every backend
+
+
+@not_on(*PLAIN_9P, why="9P2000.L has no exchange: EINVAL (test_exchange_on_plain_9p)")
+def test_rename_exchange_directory_and_file_across_parents(world):
+    """A directory and a file swap parents: both parents' link counts follow the directory,
+    names below the directory still resolve (in the Sentry and, for the Gofer, by its fids'
+    names), and an open file below it keeps working."""
+    w = world
+    for d in (b"/tmp/d1", b"/tmp/d1/sub", b"/tmp/d2"):
+        mkdir_path(w.ctx, w.vfs.root, d, 0o755)
+    inner = op(w, b"/tmp/d1/sub/inner", abi.O_CREAT | abi.O_RDWR)
+    inner.write(None, b"inner")
+    op(w, b"/tmp/d2/f", abi.O_CREAT | abi.O_WRONLY).dec_ref()
+    sub, f = w.lookup(b"/tmp/d1/sub").dentry, w.lookup(b"/tmp/d2/f").dentry
+    rename_path(w.ctx, w.vfs.root, b"/tmp/d1/sub", w.vfs.root, b"/tmp/d2/f", abi.RENAME_EXCHANGE)
+    assert w.lookup(b"/tmp/d2/f").dentry is sub and w.lookup(b"/tmp/d1/sub").dentry is f
+    assert (st(w, b"/tmp/d1").nlink, st(w, b"/tmp/d2").nlink) == (2, 3)
+    assert stat_of(w, b"/tmp/d1/sub")[3] & abi.S_IFMT == abi.S_IFREG
+    inner.write(None, b"!")
+    g = op(w, b"/tmp/d2/f/inner", abi.O_RDONLY)
+    assert g.read(None, 10, offset=0) == b"inner!"
+    g.dec_ref()
+    inner.dec_ref()
+    rename_path(w.ctx, w.vfs.root, b"/tmp/d2/f", w.vfs.root, b"/tmp/d1/sub", abi.RENAME_EXCHANGE)
+    assert w.lookup(b"/tmp/d1/sub/inner").dentry.inode.size == 6
+    assert (st(w, b"/tmp/d1").nlink, st(w, b"/tmp/d2").nlink) == (3, 2)
+    if hasattr(w, "host"):
+        assert (w.host / "d1" / "sub" / "inner").read_bytes() == b"inner!"
+        assert (w.host / "d2" / "f").is_file()
+
+
+@not_on("tmpfs", "gofer-donated", "gofer-shared", why="our Gofer exchanges (test_rename_exchange)")
+def test_exchange_on_plain_9p(world):
+    w = world
+    two_files(w)
+    assert errno_of(rename_path, w.ctx, w.vfs.root, b"/tmp/a", w.vfs.root, b"/tmp/b", abi.RENAME_EXCHANGE) == EINVAL
+    assert w.host.joinpath("a").exists() and w.host.joinpath("b").exists()
+
+
+@not_on("tmpfs", why="a name made on the host behind the Sentry's back")
+def test_rename_noreplace_is_atomic_on_the_host(world):
+    """RENAME_NOREPLACE reaches our Gofer as one host renameat2: a target a host process made
+    after the VFS looked (here: behind its back) is not replaced. A plain 9P server has only
+    check-then-rename, so there the host's file is lost: the race it cannot close."""
+    w = world
+    op(w, b"/tmp/a", abi.O_CREAT | abi.O_WRONLY).dec_ref()
+    tmp = w.lookup(b"/tmp").dentry.inode
+    (w.host / "b").write_bytes(b"host")
+    if w.gofer.client.donation:
+        assert errno_of(tmp.rename, b"a", tmp, b"b", abi.RENAME_NOREPLACE) == EEXIST
+        assert (w.host / "b").read_bytes() == b"host" and (w.host / "a").exists()
+    else:
+        tmp.rename(b"a", tmp, b"b", abi.RENAME_NOREPLACE)
+        assert (w.host / "b").read_bytes() == b"" and not (w.host / "a").exists()
+    tmp.rename(b"a" if w.gofer.client.donation else b"b", tmp, b"c", abi.RENAME_NOREPLACE)
+    assert (w.host / "c").exists()
