@@ -2,13 +2,17 @@
 ``world`` fixture): renameat2's flags, mknod, O_TMPFILE and copies, where our Gofer's dialect lets a
 Gofer mount do what Linux does and plain 9P2000.L (``gofer-9p-only``, ``diod``) cannot.
 """
+import os
+import stat
+
 from harness import errno_of
 import test_vfs_conformance as conformance
 from test_vfs_conformance import PLAIN_9P, not_on, two_files
-from test_vfs_fixtures import op, st, stat_of
+from test_vfs_fixtures import FDCWD, Creds, call, err, op, st, stat_of
 
 from snakevisor.abi import fs as abi
-from snakevisor.abi.errno import EEXIST, EINVAL
+from snakevisor.abi.errno import EEXIST, EINVAL, EPERM
+from snakevisor.sentry.syscalls import fs as sp
 from snakevisor.sentry.vfs.pathops import mkdir_path, rename_path
 
 world = conformance.world    # the fixture: every backend
@@ -68,3 +72,36 @@ def test_rename_noreplace_is_atomic_on_the_host(world):
         assert (w.host / "b").read_bytes() == b"" and not (w.host / "a").exists()
     tmp.rename(b"a" if w.gofer.client.donation else b"b", tmp, b"c", abi.RENAME_NOREPLACE)
     assert (w.host / "c").exists()
+
+
+def test_mknod_whiteout_needs_no_capability(world):
+    """A character device 0:0 is an overlay whiteout: Linux (>= 5.8) lets anyone make one, on
+    any filesystem, so the Gofer makes it on the host too; FIFOs and sockets go through as well."""
+    w = world
+    t = w.t
+    m = t.mm.cstr
+    call(sp.chmod, t, m(b"/tmp"), 0o777)
+    t.creds = Creds(uid=1000, gid=1000)      # no CAP_MKNOD
+    assert call(sp.mknod, t, m(b"/tmp/wh"), abi.S_IFCHR | 0o600, 0) == 0
+    s = stat_of(w, b"/tmp/wh")
+    assert (s[3], s[7], s[4]) == (abi.S_IFCHR | 0o600, 0, 1000)
+    assert err(sp.mknod, t, m(b"/tmp/null"), abi.S_IFCHR | 0o600, (1 << 8) | 3) == EPERM
+    assert err(sp.mknod, t, m(b"/tmp/blk"), abi.S_IFBLK | 0o600, 0) == EPERM
+    for name, kind in ((b"/tmp/fifo", abi.S_IFIFO), (b"/tmp/sock", abi.S_IFSOCK)):
+        assert call(sp.mknod, t, m(name), kind | 0o600, 0) == 0
+        assert stat_of(w, name)[3] == kind | 0o600
+    if hasattr(w, "host"):
+        h = os.lstat(w.host / "wh")
+        assert stat.S_ISCHR(h.st_mode) and h.st_rdev == 0
+        assert stat.S_ISFIFO(os.lstat(w.host / "fifo").st_mode)
+        assert stat.S_ISSOCK(os.lstat(w.host / "sock").st_mode)
+
+
+@not_on("tmpfs", why="the Sentry's own tmpfs holds device nodes (test_mknod_char_device)")
+def test_mknod_device_is_eperm_even_for_root_on_gofer_mounts(world):
+    """As for a user namespace's root on Linux: no real device node on the host, whoever asks."""
+    w = world
+    t = w.t
+    for kind, dev in ((abi.S_IFCHR, (1 << 8) | 3), (abi.S_IFBLK, (7 << 8) | 0), (abi.S_IFBLK, 0)):
+        assert err(sp.mknodat, t, FDCWD, t.mm.cstr(b"/tmp/n"), kind | 0o666, dev) == EPERM
+    assert not os.path.lexists(w.host / "n")

@@ -194,6 +194,7 @@ SEEK_HOLE = 4
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 RENAME_WHITEOUT = 4
+WHITEOUT_DEV = 0      # an overlay whiteout: a character device 0:0 (mknod needs no CAP_MKNOD, Linux >= 5.8)
 
 # --- utimensat(2) ----------------------------------------------------------------------------
 UTIME_NOW = (1 << 30) - 1

@@ -461,9 +461,10 @@ def mknod(sess: Session, m: M.Tmknod, d: FidState):
     sess.check_writable()
     name = _new_name(m.name)
     fmt = S.S_IFMT(m.mode)
-    if fmt in (S.S_IFCHR, S.S_IFBLK):
+    whiteout = fmt == S.S_IFCHR and m.major == m.minor == 0     # which Linux lets anyone make
+    if fmt in (S.S_IFCHR, S.S_IFBLK) and not whiteout:
         raise SyscallError(EPERM)     # no device nodes in the container's tree
-    if fmt not in (0, S.S_IFREG, S.S_IFIFO, S.S_IFSOCK):
+    if fmt not in (0, S.S_IFREG, S.S_IFIFO, S.S_IFSOCK, S.S_IFCHR):
         raise SyscallError(EINVAL)
     os.mknod(name, (fmt or S.S_IFREG) | (m.mode & 0o7777), 0, dir_fd=d.path_fd)
     _set_gid(d.path_fd, name, m.gid)

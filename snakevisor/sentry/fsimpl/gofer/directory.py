@@ -10,7 +10,7 @@ is used (``revalidate_chain``, ``revalidate_child``).
 
 from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, EROFS, EXDEV, SyscallError
 from snakevisor.abi.fs import (O_RDONLY, O_RDWR, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
-                               S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID)
+                               S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
@@ -187,9 +187,10 @@ class GoferDirectory(GoferInode):
     def mknod(self, name, mode, rdev, creds=None):
         self._check_writable()
         kind = mode & S_IFMT
-        if kind in (S_IFCHR, S_IFBLK, S_IFDIR):
+        whiteout = kind == S_IFCHR and rdev == WHITEOUT_DEV    # Linux lets even an unprivileged user
+        if kind in (S_IFCHR, S_IFBLK, S_IFDIR) and not whiteout:
             raise SyscallError(EPERM)    # the Gofer makes no device nodes on the host
-        if kind not in (0, S_IFREG, S_IFIFO, S_IFSOCK):
+        if kind not in (0, S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR):
             raise SyscallError(EINVAL)
         self.fid.mknod(name, (kind or S_IFREG) | (mode & 0o7777), 0, 0, _new_gid(self, creds))
         return self._walk_new(name, creds)
