@@ -8,10 +8,11 @@ import stat
 from harness import errno_of
 import test_vfs_conformance as conformance
 from test_vfs_conformance import PLAIN_9P, not_on, two_files
-from test_vfs_fixtures import FDCWD, Creds, call, err, op, st, stat_of
+from test_vfs_fixtures import FDCWD, Creds, call, err, op, openf, read_all, st, stat_of, write
 
 from snakevisor.abi import fs as abi
-from snakevisor.abi.errno import EEXIST, EINVAL, EPERM
+from snakevisor.abi.errno import EEXIST, EINVAL, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM
+from snakevisor.sentry.syscalls import file as sf
 from snakevisor.sentry.syscalls import fs as sp
 from snakevisor.sentry.vfs.pathops import mkdir_path, rename_path
 
@@ -105,3 +106,55 @@ def test_mknod_device_is_eperm_even_for_root_on_gofer_mounts(world):
     for kind, dev in ((abi.S_IFCHR, (1 << 8) | 3), (abi.S_IFBLK, (7 << 8) | 0), (abi.S_IFBLK, 0)):
         assert err(sp.mknodat, t, FDCWD, t.mm.cstr(b"/tmp/n"), kind | 0o666, dev) == EPERM
     assert not os.path.lexists(w.host / "n")
+
+
+def _host_names(w):
+    """The names in the host directory behind /tmp (None on tmpfs, which has none)."""
+    return sorted(os.listdir(w.host)) if hasattr(w, "host") else None
+
+
+@not_on(*PLAIN_9P, why="9P2000.L has no unnamed files: EOPNOTSUPP (test_o_tmpfile_on_plain_9p)")
+def test_o_tmpfile_then_linkat(world):
+    """open(dir, O_TMPFILE|O_RDWR): a file with no name (on the host too), which
+    linkat(fd, "", AT_EMPTY_PATH) names once; O_EXCL makes it unlinkable."""
+    w = world
+    t = w.t
+    m = t.mm.cstr
+    fd = openf(w, b"/tmp", abi.O_TMPFILE | abi.O_RDWR, 0o666)
+    assert write(w, fd, b"data") == 4
+    s = stat_of(w, b"", abi.AT_EMPTY_PATH, dirfd=fd)
+    assert (s[2], s[3], s[8]) == (0, abi.S_IFREG | 0o644, 4)        # umask 022
+    assert _host_names(w) in ([], None)
+    assert call(sp.linkat, t, fd, m(b""), FDCWD, m(b"/tmp/named"), abi.AT_EMPTY_PATH) == 0
+    assert stat_of(w, b"/tmp/named")[2] == 1 and stat_of(w, b"", abi.AT_EMPTY_PATH, dirfd=fd)[2] == 1
+    assert _host_names(w) in (["named"], None)
+    assert read_all(w, openf(w, b"/tmp/named")) == b"data"
+    call(sp.unlink, t, m(b"/tmp/named"))
+    assert err(sp.linkat, t, fd, m(b""), FDCWD, m(b"/tmp/again"), abi.AT_EMPTY_PATH) == ENOENT   # named once
+    assert write(w, fd, b"!") == 1       # still open, still writable
+    xfd = openf(w, b"/tmp", abi.O_TMPFILE | abi.O_WRONLY | abi.O_EXCL, 0o600)
+    assert err(sp.linkat, t, xfd, m(b""), FDCWD, m(b"/tmp/x"), abi.AT_EMPTY_PATH) == ENOENT
+    for f in (fd, xfd):
+        call(sf.close, t, f)
+    assert _host_names(w) in ([], None)
+
+
+def test_o_tmpfile_errors(world):
+    w = world
+    t = w.t
+    op(w, b"/tmp/f", abi.O_CREAT | abi.O_WRONLY).dec_ref()
+    assert err(sp.openat, t, FDCWD, t.mm.cstr(b"/tmp"), abi.O_TMPFILE | abi.O_RDONLY, 0o600) == EINVAL
+    assert err(sp.openat, t, FDCWD, t.mm.cstr(b"/tmp/f"), abi.O_RDWR | abi.__O_TMPFILE, 0o600) == EINVAL
+    assert err(sp.openat, t, FDCWD, t.mm.cstr(b"/tmp/f"), abi.O_TMPFILE | abi.O_RDWR, 0o600) == ENOTDIR
+    assert err(sp.openat, t, FDCWD, t.mm.cstr(b"/tmp/none"), abi.O_TMPFILE | abi.O_RDWR, 0o600) == ENOENT
+    # The flags are checked before the path (as measured natively on 6.18); O_PATH drops O_TMPFILE.
+    assert err(sp.openat, t, FDCWD, t.mm.cstr(b"/tmp/none"), abi.O_TMPFILE | abi.O_RDONLY, 0o600) == EINVAL
+    assert err(sp.openat, t, FDCWD, t.mm.cstr(b"/tmp"), abi.O_TMPFILE | abi.O_RDWR | abi.O_CREAT, 0o600) == EINVAL
+    call(sf.close, t, openf(w, b"/tmp", abi.O_TMPFILE | abi.O_RDWR | abi.O_PATH))
+
+
+@not_on("tmpfs", "gofer-donated", "gofer-shared", why="they make unnamed files (test_o_tmpfile_then_linkat)")
+def test_o_tmpfile_on_plain_9p(world):
+    w = world
+    assert err(sp.openat, w.t, FDCWD, w.t.mm.cstr(b"/tmp"), abi.O_TMPFILE | abi.O_RDWR, 0o600) == EOPNOTSUPP
+    assert os.listdir(w.host) == []

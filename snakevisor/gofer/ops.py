@@ -84,10 +84,14 @@ def _qid_at(sess: Session, dirfd: int, name: bytes) -> Qid:
 
 
 def _set_gid(dirfd: int, name: bytes, gid: int):
-    """Give a new file the group the client asked for (best effort when unprivileged)."""
+    """Give a new file the group the client asked for (best effort when unprivileged); an empty
+    ``name``: the file open on ``dirfd``."""
     if gid != os.getegid():
         try:
-            os.chown(name, -1, gid, dir_fd=dirfd, follow_symlinks=False)
+            if name:
+                os.chown(name, -1, gid, dir_fd=dirfd, follow_symlinks=False)
+            else:
+                os.fchown(dirfd, -1, gid)
         except PermissionError:
             pass
 
@@ -347,10 +351,12 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
         raise SyscallError(EINVAL)
     if not st.qid.type & C.QTDIR:
         raise SyscallError(ENOTDIR)
-    name = _new_name(m.name)
     acc = m.flags & os.O_ACCMODE
     if acc == C.DOTL_NOACCESS:
         raise SyscallError(EINVAL)
+    if m.flags & C.DOTL_TMPFILE and sess.donation:
+        return _lcreate_tmpfile(sess, m, st)
+    name = _new_name(m.name)
     # Always O_EXCL, as gVisor's gofer: Tlcreate makes a new file (the Sentry sends it for a
     # name it knows is absent). Opening whatever already has the name would block the event
     # loop on a FIFO (its open waits for a peer) and open devices and sockets for the client.
@@ -366,6 +372,28 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
     st.replace_path_fd(pfd)
     st.qid = sess.qid_of(s)
     IDLE_PATHS.set_names(st, st.names + (name,))
+    st.open_fd, st.open_flags = fd, flags
+    st.dirents = None
+    return M.Rlcreate(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, s.st_mode))
+
+
+def _lcreate_tmpfile(sess: Session, m: M.Tlcreate, st: FidState):
+    """An unnamed file in the fid's directory (the host's O_TMPFILE; O_EXCL: never to be linked),
+    which the fid becomes. Its path descriptor goes through /proc (O_PATH without O_NOFOLLOW:
+    the file, not the magic link); Tlink can give it a name while I_LINKABLE."""
+    if m.name or m.flags & os.O_ACCMODE == os.O_RDONLY:
+        raise SyscallError(EINVAL)
+    flags = (m.flags & (os.O_ACCMODE | os.O_EXCL | os.O_APPEND | os.O_DSYNC | os.O_SYNC)) | os.O_TMPFILE | os.O_CLOEXEC
+    fd = os.open(".", flags, m.mode & 0o7777, dir_fd=st.path_fd)
+    try:
+        _set_gid(fd, b"", m.gid)
+        pfd = os.open(proc_path(fd), os.O_PATH | os.O_CLOEXEC)
+    except BaseException:
+        os.close(fd)
+        raise
+    s = os.fstat(fd)
+    st.replace_path_fd(pfd)
+    st.qid = sess.qid_of(s)
     st.open_fd, st.open_flags = fd, flags
     st.dirents = None
     return M.Rlcreate(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, s.st_mode))

@@ -119,6 +119,8 @@ DOTL_NOFOLLOW = 0o400000
 DOTL_NOATIME = 0o1000000
 DOTL_CLOEXEC = 0o2000000
 DOTL_SYNC = 0o4000000
+# snakevisor dialect only: Tlcreate with an empty name makes an unnamed file (the host's O_TMPFILE).
+DOTL_TMPFILE = 0o20000000
 
 # Tunlinkat flags.
 AT_REMOVEDIR = 0x200

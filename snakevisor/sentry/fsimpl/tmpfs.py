@@ -133,6 +133,15 @@ class TmpfsDir(TmpfsInode):
         uid, gid, mode = _owner(self, creds, S_IFREG | (mode & 0o7777))
         return self._add(name, TmpfsFile(self.fs, mode, uid, gid))
 
+    def tmpfile(self, mode, exclusive, creds=None):
+        """open(O_TMPFILE): a file with no name (the VFS sets its ``linkable``)."""
+        if self.nlink == 0:
+            raise SyscallError(ENOENT)
+        uid, gid, mode = _owner(self, creds, S_IFREG | (mode & 0o7777))
+        inode = TmpfsFile(self.fs, mode, uid, gid)
+        inode.nlink = 0
+        return inode
+
     def mkdir(self, name, mode, creds=None):
         self._check_new(name)
         uid, gid, mode = _owner(self, creds, S_IFDIR | (mode & 0o7777))

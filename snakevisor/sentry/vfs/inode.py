@@ -30,6 +30,7 @@ class Inode:
 
     blksize = 4096
     has_btime = False   # statx reports STATX_BTIME (a filesystem that records birth times)
+    linkable = False    # an O_TMPFILE file without O_EXCL: linkat may give it its first name
 
     def __init__(self, fs, mode: int, ino: int | None = None, uid: int = 0, gid: int = 0,
                  rdev: int = 0, nlink: int | None = None):
@@ -150,6 +151,13 @@ class Inode:
 
     def mkdir(self, name: bytes, mode: int, creds=None) -> "Inode":
         self._no_dir_op()
+
+    def tmpfile(self, mode: int, exclusive: bool, creds=None) -> "Inode":
+        """open(O_TMPFILE) in this directory: a regular file with no name (nlink 0), open for
+        writing. A filesystem without unnamed files: EOPNOTSUPP, as Linux's."""
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        raise SyscallError(EOPNOTSUPP)
 
     def mknod(self, name: bytes, mode: int, rdev: int, creds=None) -> "Inode":
         self._no_dir_op()

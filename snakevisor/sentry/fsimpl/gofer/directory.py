@@ -8,8 +8,8 @@ keeps no negative entries and revalidates a cached child with a walk before it
 is used (``revalidate_chain``, ``revalidate_child``).
 """
 
-from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, EROFS, EXDEV, SyscallError
-from snakevisor.abi.fs import (O_RDONLY, O_RDWR, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
+from snakevisor.abi.errno import EINVAL, ENOENT, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError
+from snakevisor.abi.fs import (O_EXCL, O_RDONLY, O_RDWR, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
                                S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
@@ -143,6 +143,13 @@ class GoferDirectory(GoferInode):
     # -- making names --------------------------------------------------------------------
     def _created(self, name, fid, creds):
         """Finish a creation: attributes, owner, caches. Returns the new inode."""
+        inode = self._adopt(fid, creds)
+        self.names.bind(name, inode)
+        self.touch_mtime()
+        return inode
+
+    def _adopt(self, fid, creds):
+        """The inode of a file just made on ``fid``, owned by the caller."""
         try:
             attr = fid.getattr(P9.GETATTR_BASIC)
             uid = getattr(creds, "fsuid", 0) if creds is not None else 0
@@ -153,10 +160,7 @@ class GoferDirectory(GoferInode):
         except SyscallError:
             fid.clunk()
             raise
-        inode = self.fs.inode_created(fid, attr)
-        self.names.bind(name, inode)
-        self.touch_mtime()
-        return inode
+        return self.fs.inode_created(fid, attr)
 
     def _walk_new(self, name, creds):
         return self._created(name, self.fid.walk([name]), creds)
@@ -174,6 +178,24 @@ class GoferDirectory(GoferInode):
             fid.clunk()
             raise
         inode = self._created(name, fid, creds)
+        inode.created_open(fid, r.host_fd)
+        return inode
+
+    def tmpfile(self, mode, exclusive, creds=None):
+        """open(O_TMPFILE): an unnamed file made by the host's O_TMPFILE in the directory (our
+        Gofer's dialect: Tlcreate with no name), open read-write; linkable unless ``exclusive``.
+        Plain 9P2000.L has no unnamed files: EOPNOTSUPP, which glibc's callers handle."""
+        self._check_writable()
+        if not self.fs.client.donation:
+            raise SyscallError(EOPNOTSUPP)
+        fid = self.fid.walk([])
+        try:
+            r = fid.lcreate(b"", O_RDWR | P9.DOTL_TMPFILE | (O_EXCL if exclusive else 0), mode & 0o7777,
+                            _new_gid(self, creds))
+        except SyscallError:
+            fid.clunk()
+            raise
+        inode = self._adopt(fid, creds)
         inode.created_open(fid, r.host_fd)
         return inode
 
