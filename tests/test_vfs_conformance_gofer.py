@@ -4,6 +4,7 @@ Gofer mount do what Linux does and plain 9P2000.L (``gofer-9p-only``, ``diod``) 
 """
 import os
 import stat
+import struct
 
 from harness import errno_of
 import test_vfs_conformance as conformance
@@ -11,9 +12,10 @@ from test_vfs_conformance import PLAIN_9P, not_on, two_files
 from test_vfs_fixtures import FDCWD, Creds, call, err, op, openf, read_all, st, stat_of, write
 
 from snakevisor.abi import fs as abi
-from snakevisor.abi.errno import EEXIST, EINVAL, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM
+from snakevisor.abi.errno import EBADF, EEXIST, EINVAL, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM
 from snakevisor.sentry.syscalls import file as sf
 from snakevisor.sentry.syscalls import fs as sp
+from snakevisor.sentry.syscalls import splice as ssp
 from snakevisor.sentry.vfs.pathops import mkdir_path, rename_path
 
 world = conformance.world    # the fixture: every backend
@@ -108,6 +110,11 @@ def test_mknod_device_is_eperm_even_for_root_on_gofer_mounts(world):
     assert not os.path.lexists(w.host / "n")
 
 
+def _plain_9p(w):
+    """Is ``w`` a gofer filesystem speaking plain 9P2000.L (no snakevisor dialect)?"""
+    return hasattr(w, "gofer") and not w.gofer.client.donation
+
+
 def _host_names(w):
     """The names in the host directory behind /tmp (None on tmpfs, which has none)."""
     return sorted(os.listdir(w.host)) if hasattr(w, "host") else None
@@ -158,3 +165,47 @@ def test_o_tmpfile_on_plain_9p(world):
     w = world
     assert err(sp.openat, w.t, FDCWD, w.t.mm.cstr(b"/tmp"), abi.O_TMPFILE | abi.O_RDWR, 0o600) == EOPNOTSUPP
     assert os.listdir(w.host) == []
+
+
+def test_seek_data_and_hole(world):
+    """A file with 4 KiB of data at 0 and at 1 MiB: SEEK_DATA/SEEK_HOLE find the hole between
+    where the filesystem knows holes (tmpfs by its 64 KiB chunks; a donated descriptor asks
+    the host); plain 9P knows none, so the whole file is data there (Linux's default)."""
+    w = world
+    f = op(w, b"/tmp/s", abi.O_CREAT | abi.O_RDWR)
+    f.write(None, b"x" * 4096, offset=0)
+    f.write(None, b"y" * 4096, offset=1 << 20)
+    size = (1 << 20) + 4096
+    assert f.lseek(0, abi.SEEK_DATA) == 0
+    assert f.lseek(1 << 20, abi.SEEK_HOLE) == size
+    assert errno_of(f.lseek, size, abi.SEEK_DATA) == ENXIO
+    assert errno_of(f.lseek, size + 10, abi.SEEK_HOLE) == ENXIO
+    if _plain_9p(w):
+        assert (f.lseek(0, abi.SEEK_HOLE), f.lseek(128 << 10, abi.SEEK_DATA)) == (size, 128 << 10)
+    else:
+        assert 4096 <= f.lseek(0, abi.SEEK_HOLE) <= 64 << 10
+        assert f.lseek(128 << 10, abi.SEEK_DATA) == 1 << 20
+    f.dec_ref()
+
+
+def test_copy_file_range_and_ficlone(world):
+    """copy_file_range copies through reads and writes on every backend (the host file gets
+    the bytes); FICLONE is EOPNOTSUPP after Linux's checks (no reflinks here: the Sentry has
+    no host reflink pass-through, and ext4/tmpfs hosts have none either)."""
+    w = world
+    t = w.t
+    src = openf(w, b"/tmp/src", abi.O_CREAT | abi.O_RDWR)
+    write(w, src, b"0123456789" * 1000)
+    dst = openf(w, b"/tmp/dst", abi.O_CREAT | abi.O_RDWR)
+    offs = t.mm.put(struct.pack("<qq", 5, 0))
+    assert call(ssp.copy_file_range, t, src, offs, dst, offs + 8, 9000, 0) == 9000
+    assert struct.unpack("<qq", t.mm.copy_in(offs, 16)) == (9005, 9000)
+    expect = (b"0123456789" * 1000)[5:9005]
+    assert stat_of(w, b"/tmp/dst")[8] == 9000
+    if hasattr(w, "host"):
+        assert (w.host / "dst").read_bytes() == expect
+    call(sf.lseek, t, dst, 0, abi.SEEK_SET)
+    assert read_all(w, dst, 10000) == expect
+    assert err(sf.ioctl, t, dst, abi.FICLONE, src) == EOPNOTSUPP
+    ro = openf(w, b"/tmp/src")
+    assert err(sf.ioctl, t, ro, abi.FICLONE, src) == EBADF     # the destination must be writable

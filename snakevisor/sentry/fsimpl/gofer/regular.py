@@ -221,6 +221,12 @@ class GoferFileImpl(FileDescriptionImpl):
     def mappable(self):
         return self.inode.mappable()
 
+    def seek_data_hole(self, offset, whence):
+        inode = self.inode
+        inode.mapping.sync()     # pages written through a mapping are data, as in Linux's page cache
+        pos = inode.host.seek_data_hole(offset, whence)
+        return super().seek_data_hole(offset, whence) if pos is None else pos
+
     def allocate(self, mode, offset, length):
         self.inode.allocate(mode, offset, length)
 
