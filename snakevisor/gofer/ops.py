@@ -362,16 +362,26 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
     # loop on a FIFO (its open waits for a peer) and open devices and sockets for the client.
     flags = ((m.flags & _PASS_FLAGS) & ~os.O_DIRECTORY) | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(name, flags, m.mode & 0o7777, dir_fd=st.path_fd)
-    try:
+
+    def path_fd():
         _set_gid(st.path_fd, name, m.gid)
-        pfd = os.open(name, _O_PATH_FLAGS, dir_fd=st.path_fd)
+        return os.open(name, _O_PATH_FLAGS, dir_fd=st.path_fd)
+    return _become_created(sess, m, st, fd, flags, path_fd, st.names + (name,))
+
+
+def _become_created(sess: Session, m: M.Tlcreate, st: FidState, fd: int, flags: int, path_fd, names):
+    """The fid becomes the file just made and opened as ``fd``: its path descriptor from
+    ``path_fd()`` (``fd`` is closed if that fails), its qid and its ``names`` (None: unnamed)."""
+    try:
+        pfd = path_fd()
     except BaseException:
         os.close(fd)
         raise
     s = os.fstat(fd)
     st.replace_path_fd(pfd)
     st.qid = sess.qid_of(s)
-    IDLE_PATHS.set_names(st, st.names + (name,))
+    if names is not None:
+        IDLE_PATHS.set_names(st, names)
     st.open_fd, st.open_flags = fd, flags
     st.dirents = None
     return M.Rlcreate(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, s.st_mode))
@@ -385,18 +395,11 @@ def _lcreate_tmpfile(sess: Session, m: M.Tlcreate, st: FidState):
         raise SyscallError(EINVAL)
     flags = (m.flags & (os.O_ACCMODE | os.O_EXCL | os.O_APPEND | os.O_DSYNC | os.O_SYNC)) | os.O_TMPFILE | os.O_CLOEXEC
     fd = os.open(".", flags, m.mode & 0o7777, dir_fd=st.path_fd)
-    try:
+
+    def path_fd():
         _set_gid(fd, b"", m.gid)
-        pfd = os.open(proc_path(fd), os.O_PATH | os.O_CLOEXEC)
-    except BaseException:
-        os.close(fd)
-        raise
-    s = os.fstat(fd)
-    st.replace_path_fd(pfd)
-    st.qid = sess.qid_of(s)
-    st.open_fd, st.open_flags = fd, flags
-    st.dirents = None
-    return M.Rlcreate(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, s.st_mode))
+        return os.open(proc_path(fd), os.O_PATH | os.O_CLOEXEC)
+    return _become_created(sess, m, st, fd, flags, path_fd, None)
 
 
 def read(sess: Session, m: M.Tread, st: FidState):
