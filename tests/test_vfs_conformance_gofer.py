@@ -209,3 +209,37 @@ def test_copy_file_range_and_ficlone(world):
     assert err(sf.ioctl, t, dst, abi.FICLONE, src) == EOPNOTSUPP
     ro = openf(w, b"/tmp/src")
     assert err(sf.ioctl, t, ro, abi.FICLONE, src) == EBADF     # the destination must be writable
+
+
+@not_on(*PLAIN_9P, why="9P2000.L has no whiteouts: EINVAL (test_rename_whiteout_on_plain_9p)")
+def test_rename_whiteout(world):
+    """renameat2(RENAME_WHITEOUT) moves the file and leaves a whiteout (char 0:0, mode 0, the
+    caller's) at the old name; Linux (>= 5.8) asks no capability for it."""
+    w = world
+    t = w.t
+    m = t.mm.cstr
+    call(sp.chmod, t, m(b"/tmp"), 0o777)
+    t.creds = Creds(uid=1000, gid=1000)
+    op(w, b"/tmp/a", abi.O_CREAT | abi.O_WRONLY).dec_ref()
+    assert call(sp.renameat2, t, FDCWD, m(b"/tmp/a"), FDCWD, m(b"/tmp/b"), abi.RENAME_WHITEOUT) == 0
+    s = stat_of(w, b"/tmp/a")
+    assert (s[3], s[4], s[5], s[7]) == (abi.S_IFCHR, 1000, 1000, 0)
+    assert stat_of(w, b"/tmp/b")[3] & abi.S_IFMT == abi.S_IFREG
+    assert err(sp.renameat2, t, FDCWD, m(b"/tmp/b"), FDCWD, m(b"/tmp/a"),
+               abi.RENAME_WHITEOUT | abi.RENAME_NOREPLACE) == EEXIST
+    assert err(sp.renameat2, t, FDCWD, m(b"/tmp/b"), FDCWD, m(b"/tmp/a"),
+               abi.RENAME_WHITEOUT | abi.RENAME_EXCHANGE) == EINVAL
+    assert call(sp.renameat2, t, FDCWD, m(b"/tmp/b"), FDCWD, m(b"/tmp/a"), abi.RENAME_WHITEOUT) == 0   # replaces
+    assert stat_of(w, b"/tmp/a")[3] & abi.S_IFMT == abi.S_IFREG and stat_of(w, b"/tmp/b")[3] == abi.S_IFCHR
+    if hasattr(w, "host"):
+        h = os.lstat(w.host / "b")
+        assert stat.S_ISCHR(h.st_mode) and h.st_rdev == 0 and h.st_uid == 1000 and os.path.isfile(w.host / "a")
+
+
+@not_on("tmpfs", "gofer-donated", "gofer-shared", why="they make whiteouts (test_rename_whiteout)")
+def test_rename_whiteout_on_plain_9p(world):
+    w = world
+    t = w.t
+    op(w, b"/tmp/a", abi.O_CREAT | abi.O_WRONLY).dec_ref()
+    assert err(sp.renameat2, t, FDCWD, t.mm.cstr(b"/tmp/a"), FDCWD, t.mm.cstr(b"/tmp/b"), abi.RENAME_WHITEOUT) == EINVAL
+    assert os.listdir(w.host) == ["a"]

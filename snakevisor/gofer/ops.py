@@ -16,7 +16,7 @@ import stat as S
 
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
-from snakevisor.abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE, UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
+from snakevisor.abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
 from snakevisor.hostio import pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
@@ -32,7 +32,7 @@ _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 _PASS_FLAGS = (os.O_ACCMODE | os.O_TRUNC | os.O_APPEND | os.O_DIRECTORY | os.O_DSYNC |
                os.O_SYNC | os.O_NONBLOCK)
 _WRITE_ACCESS = (os.O_WRONLY, os.O_RDWR)
-_RENAME_FLAGS = RENAME_NOREPLACE | RENAME_EXCHANGE
+_RENAME_FLAGS = RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT
 
 
 class Session:
@@ -525,10 +525,11 @@ def renameat(sess: Session, m: M.Trenameat, old: FidState, new: FidState):
 
 def renameat2(sess: Session, m: M.Trenameat2, old: FidState, new: FidState):
     """The snakevisor dialect's renameat2: RENAME_NOREPLACE atomic on the host (no check-then-
-    rename a host process could race), RENAME_EXCHANGE at all (9P2000.L has none)."""
+    rename a host process could race), RENAME_EXCHANGE and RENAME_WHITEOUT at all (9P2000.L has
+    neither). The host refuses what does not go together, or what its filesystem cannot do."""
     if not sess.donation:
         raise SyscallError(EOPNOTSUPP)
-    if m.flags & ~_RENAME_FLAGS or m.flags == _RENAME_FLAGS:
+    if m.flags & ~_RENAME_FLAGS:
         raise SyscallError(EINVAL)
     _rename_at(sess, old, m.oldname, new, m.newname, m.flags)
     return M.Rrenameat2(tag=m.tag)
@@ -542,7 +543,7 @@ def _rename_at(sess: Session, old: FidState, oldname: bytes, new: FidState, newn
     exchange = flags & RENAME_EXCHANGE
     oldname, newname = _check_name(oldname), (_check_name if exchange else _new_name)(newname)
     oldpath, newpath = old.names + (oldname,), new.names + (newname,)
-    if not flags:
+    if not flags & (RENAME_NOREPLACE | RENAME_EXCHANGE):
         IDLE_PATHS.reopen(sess.root_id, newpath)     # replaced: no longer found by its name
     host_renameat2(old.path_fd, oldname, new.path_fd, newname, flags)
     moved_dir = _is_dir_at(new.path_fd, newname)

@@ -1,8 +1,8 @@
 /* File semantics a Gofer mount must give as Linux does, in the directory argv[1]: renameat2's
- * RENAME_EXCHANGE (a directory and a file across parents) and RENAME_NOREPLACE, mknod of a
- * FIFO, a socket and the 0:0 whiteout, O_TMPFILE named by linkat through /proc/self/fd,
- * copy_file_range, FICLONE and SEEK_DATA/SEEK_HOLE. Prints results, never paths or numbers
- * that differ between runs. */
+ * RENAME_EXCHANGE (a directory and a file across parents), RENAME_NOREPLACE and
+ * RENAME_WHITEOUT, mknod of a FIFO, a socket and the 0:0 whiteout, O_TMPFILE named by linkat
+ * through /proc/self/fd, copy_file_range, FICLONE and SEEK_DATA/SEEK_HOLE. Prints results,
+ * never paths or numbers that differ between runs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +69,8 @@ static void renames(void) {
     show("noreplace onto c", syscall(SYS_renameat2, dir, "a", dir, "c", RENAME_NOREPLACE));
     get("c", "c");
     show("exchange|noreplace", syscall(SYS_renameat2, dir, "b", dir, "c", RENAME_EXCHANGE | RENAME_NOREPLACE));
+    show("whiteout c to e", syscall(SYS_renameat2, dir, "c", dir, "e", RENAME_WHITEOUT));
+    printf("kinds: c=%c e=%c\n", kind("c"), kind("e"));
 }
 
 static void nodes(void) {

@@ -325,7 +325,7 @@ def renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags):
     flags = to_u32(flags)
     if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
         raise SyscallError(EINVAL)
-    if flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE or flags & RENAME_WHITEOUT:
+    if flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT):
         raise SyscallError(EINVAL)
     op = read_path(t, oldpath)
     np = read_path(t, newpath)

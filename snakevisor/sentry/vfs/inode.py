@@ -174,7 +174,9 @@ class Inode:
     def rmdir(self, name: bytes) -> None:
         self._no_dir_op()
 
-    def rename(self, oldname: bytes, newdir: "Inode", newname: bytes, flags: int = 0) -> None:
+    def rename(self, oldname: bytes, newdir: "Inode", newname: bytes, flags: int = 0, creds=None) -> None:
+        """RENAME_* ``flags``; a filesystem without whiteouts refuses RENAME_WHITEOUT (EINVAL),
+        one with them makes the whiteout ``creds``'s."""
         self._no_dir_op()
 
     # --- symlinks ---------------------------------------------------------------------

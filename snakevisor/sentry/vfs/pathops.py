@@ -14,7 +14,7 @@ from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
-                               RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
+                               RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, S_ISGID, S_ISUID, S_ISVTX,
                                S_IFBLK, S_IFCHR, S_IFMT, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -269,7 +269,8 @@ def rmdir_path(ctx, start, path: bytes) -> None:
 
 
 def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0) -> None:
-    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or (flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE):
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) or \
+            (flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)):
         raise SyscallError(EINVAL)
     op, olast, otrail = resolve_parent(ctx, ostart, opath)
     np, nlast, ntrail = resolve_parent(ctx, nstart, npath)
@@ -302,7 +303,8 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
                 raise SyscallError(EBUSY)
     if dst is None:
         check_permission(ctx.creds, np.dentry.inode, MAY_WRITE | MAY_EXEC)
-    op.dentry.inode.rename(olast, np.dentry.inode, nlast, flags)
+    # RENAME_WHITEOUT leaves a whiteout (char 0:0, the caller's) at the old name: not cached here.
+    op.dentry.inode.rename(olast, np.dentry.inode, nlast, flags, creds=ctx.creds)
     if fsnotify.marks:
         fsnotify.moved(op.dentry, olast, np.dentry, nlast, sinode,
                        dst.dentry if dst is not None and not flags & RENAME_EXCHANGE else None)

@@ -9,8 +9,8 @@ is used (``revalidate_chain``, ``revalidate_child``).
 """
 
 from snakevisor.abi.errno import EINVAL, ENOENT, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError
-from snakevisor.abi.fs import (O_EXCL, O_RDONLY, O_RDWR, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
-                               S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
+from snakevisor.abi.fs import (O_EXCL, O_RDONLY, O_RDWR, RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR,
+                               S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
@@ -257,7 +257,7 @@ class GoferDirectory(GoferInode):
         self.nlink -= 1
         self.touch_mtime()
 
-    def rename(self, oldname, newdir, newname, flags=0):
+    def rename(self, oldname, newdir, newname, flags=0, creds=None):
         self._check_writable()
         if not isinstance(newdir, GoferDirectory) or newdir.fs is not self.fs:
             raise SyscallError(EXDEV)
@@ -280,6 +280,16 @@ class GoferDirectory(GoferInode):
         newdir.names.present(newname)
         self.touch_mtime()
         newdir.touch_mtime()
+        if flags & RENAME_WHITEOUT:
+            self._whiteout_left(oldname, creds)
+
+    def _whiteout_left(self, name, creds):
+        """The host left a whiteout (char 0:0) at ``name``: made the caller's, as Linux's."""
+        inode = self._walk_new(name, creds)
+        gid = _new_gid(self, creds)
+        if inode.gid != gid:
+            inode.fid.setattr(P9.SETATTR_GID, gid=gid)
+            inode.gid = gid
 
     def _exchanged(self, oldname, newdir, newname):
         """The host swapped ``oldname`` here and ``newname`` in ``newdir``: so do the names'
