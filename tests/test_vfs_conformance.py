@@ -35,6 +35,7 @@ from snakevisor.sentry.vfs.pathops import (link_path, mkdir_path, open_path, ren
 
 GOFER = tuple("gofer-" + m for m in MODES)
 NINEP = GOFER + ("diod",)          # everything behind 9P2000.L
+PLAIN_9P = ("gofer-9p-only", "diod")    # 9P2000.L without the snakevisor dialect
 BACKENDS = ("tmpfs",) + NINEP
 
 
@@ -658,19 +659,6 @@ def test_rename_onto_own_hard_link_is_a_no_op(world):
     link_path(w.ctx, w.lookup(b"/tmp/b"), w.vfs.root, b"/tmp/b2")
     rename_path(w.ctx, w.vfs.root, b"/tmp/b", w.vfs.root, b"/tmp/b2")
     assert w.lookup(b"/tmp/b").dentry.inode is w.lookup(b"/tmp/b2").dentry.inode
-
-
-PLAIN_9P = ("gofer-9p-only", "diod")    # 9P2000.L without the snakevisor dialect
-
-
-@not_on(*PLAIN_9P, why="9P2000.L has no exchange: EINVAL (test_exchange_on_plain_9p)")
-def test_rename_exchange(world):
-    w = world
-    ia, ib = two_files(w)
-    rename_path(w.ctx, w.vfs.root, b"/tmp/a", w.vfs.root, b"/tmp/b", abi.RENAME_EXCHANGE)
-    assert w.lookup(b"/tmp/a").dentry.inode is ib and w.lookup(b"/tmp/b").dentry.inode is ia
-    assert errno_of(rename_path, w.ctx, w.vfs.root, b"/tmp/b", w.vfs.root, b"/tmp/c",
-                    abi.RENAME_EXCHANGE) == ENOENT
 
 
 def test_truncate_and_setattr(world):

@@ -1,6 +1,7 @@
 """The VFS conformance suite, continued (test_vfs_conformance.py holds the backends and the
-``world`` fixture): renameat2's flags, mknod, O_TMPFILE and copies, where our Gofer's dialect lets a
-Gofer mount do what Linux does and plain 9P2000.L (``gofer-9p-only``, ``diod``) cannot.
+``world`` fixture): renameat2's flags, mknod, O_TMPFILE, SEEK_DATA/SEEK_HOLE and copies, where
+our Gofer's dialect lets a Gofer mount do what Linux does and plain 9P2000.L (``gofer-9p-only``,
+``diod``) cannot.
 """
 import os
 import stat
@@ -19,6 +20,16 @@ from snakevisor.sentry.syscalls import splice as ssp
 from snakevisor.sentry.vfs.pathops import mkdir_path, rename_path
 
 world = conformance.world    # the fixture: every backend
+
+
+@not_on(*PLAIN_9P, why="9P2000.L has no exchange: EINVAL (test_exchange_on_plain_9p)")
+def test_rename_exchange(world):
+    w = world
+    ia, ib = two_files(w)
+    rename_path(w.ctx, w.vfs.root, b"/tmp/a", w.vfs.root, b"/tmp/b", abi.RENAME_EXCHANGE)
+    assert w.lookup(b"/tmp/a").dentry.inode is ib and w.lookup(b"/tmp/b").dentry.inode is ia
+    assert errno_of(rename_path, w.ctx, w.vfs.root, b"/tmp/b", w.vfs.root, b"/tmp/c",
+                    abi.RENAME_EXCHANGE) == ENOENT
 
 
 @not_on(*PLAIN_9P, why="9P2000.L has no exchange: EINVAL (test_exchange_on_plain_9p)")
