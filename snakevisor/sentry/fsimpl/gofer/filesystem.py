@@ -7,7 +7,8 @@ directory.py). Hard links share one inode: ``inodes`` maps each qid path (the
 host inode number) to its inode while it has a name.
 """
 from snakevisor.abi.errno import EINVAL, EOPNOTSUPP, SyscallError
-from snakevisor.abi.fs import RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, StatfsResult, V9FS_MAGIC
+from snakevisor.abi.fs import (RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, StatfsResult,
+                               V9FS_MAGIC)
 from snakevisor.p9 import constants as P9
 from snakevisor.sentry.fsimpl.gofer.directory import GoferDirectory
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES, IdleFiles
