@@ -7,12 +7,16 @@ import os
 import stat
 import struct
 
+import pytest
+
 from harness import errno_of
 import test_vfs_conformance as conformance
 from test_vfs_conformance import PLAIN_9P, not_on, two_files
 from test_vfs_fixtures import FDCWD, Creds, call, err, op, openf, read_all, st, stat_of, write
 
 from snakevisor.abi import fs as abi
+from snakevisor.abi.errno import SyscallError
+from snakevisor.abi.fs import FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE
 from snakevisor.abi.errno import EBADF, EEXIST, EINVAL, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM
 from snakevisor.sentry.syscalls import file as sf
 from snakevisor.sentry.syscalls import fs as sp
@@ -254,3 +258,27 @@ def test_rename_whiteout_on_plain_9p(world):
     op(w, b"/tmp/a", abi.O_CREAT | abi.O_WRONLY).dec_ref()
     assert err(sp.renameat2, t, FDCWD, t.mm.cstr(b"/tmp/a"), FDCWD, t.mm.cstr(b"/tmp/b"), abi.RENAME_WHITEOUT) == EINVAL
     assert os.listdir(w.host) == ["a"]
+
+
+@not_on("tmpfs", why="tmpfs has no COLLAPSE/INSERT_RANGE, as Linux's (EOPNOTSUPP)")
+@not_on(*PLAIN_9P, why="9P2000.L has no fallocate modes: EOPNOTSUPP")
+def test_fallocate_collapse_and_insert_range_on_the_host(world):
+    """fallocate(COLLAPSE_RANGE/INSERT_RANGE) moves the host file's data (ext4, xfs): the size
+    the Sentry caches, what reads give and the page cache of a mapping follow it."""
+    w = world
+    f = op(w, b"/tmp/fa", abi.O_CREAT | abi.O_RDWR)
+    for i in range(3):
+        f.write(None, bytes([97 + i]) * 4096)
+    cache = f.inode.mappable().cache       # as for a mapping: the file cached in the Sentry
+    assert cache.read(4096, 1) == b"b"
+    try:
+        f.impl.allocate(FALLOC_FL_COLLAPSE_RANGE, 4096, 4096)
+    except SyscallError as e:
+        if e.errno == EOPNOTSUPP:
+            pytest.skip(f"the host filesystem under {w.host} cannot collapse a range")
+        raise
+    assert (f.stat().size, f.read(None, 1, offset=4096), cache.read(4096, 1)) == (8192, b"c", b"c")
+    f.impl.allocate(FALLOC_FL_INSERT_RANGE, 0, 4096)
+    assert (f.stat().size, f.read(None, 2, offset=4095), cache.read(4096, 1)) == (12288, b"\0a", b"a")
+    assert (w.host / "fa").read_bytes() == bytes(4096) + b"a" * 4096 + b"c" * 4096
+    f.dec_ref()
