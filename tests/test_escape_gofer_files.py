@@ -311,3 +311,48 @@ def test_short_host_reads_and_writes_are_retried(tmp_path, monkeypatch, donation
         monkeypatch.undo()
         w.close()
     assert (host / "f").read_bytes() == data[::-1]
+
+
+def test_exchange_keeps_idle_fids_on_their_files(tmp_path):
+    """Trenameat2 RENAME_EXCHANGE of a directory and a file: the closed (idle) fids of each, and
+    of a file below the directory, are found again by their new names, never by the other's."""
+    import stat
+    from harness import errno_of
+    from snakevisor.abi.errno import EINVAL
+    from snakevisor.abi.fs import RENAME_EXCHANGE
+    from snakevisor.gofer import ops
+    from snakevisor.p9 import messages as M
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "inner").write_text("inner")
+    (tmp_path / "f").write_text("file")
+    sess = ops.Session(os.open(tmp_path, os.O_PATH | os.O_CLOEXEC), False)
+    sess.donation = True
+    ops.attach(sess, M.Tattach(fid=0))
+    root = sess.fids.acquire(0)
+    for fid, names in ((1, (b"d",)), (2, (b"d", b"inner")), (3, (b"f",))):
+        ops.walk(sess, M.Twalk(fid=0, newfid=fid, wnames=names), root)
+    try:
+        for fid in (1, 2, 3):
+            st = sess.fids.acquire(fid)
+            st.release()
+            assert st.close_path()
+        ops.renameat2(sess, M.Trenameat2(olddirfid=0, oldname=b"d", newdirfid=0, newname=b"f",
+                                         flags=RENAME_EXCHANGE), root, root)
+        expect = {1: ((b"f",), "directory"), 2: ((b"f", b"inner"), "inner"), 3: ((b"d",), "file")}
+        for fid, (names, content) in expect.items():
+            st = sess.fids.acquire(fid)
+            assert st.names == names
+            if content == "directory":
+                assert stat.S_ISDIR(os.fstat(st.path_fd).st_mode)
+            else:
+                with open(f"/proc/self/fd/{st.path_fd}") as f:
+                    assert f.read() == content
+            st.release()
+        assert errno_of(
+            ops.renameat2, sess, M.Trenameat2(olddirfid=0, oldname=b"d", newdirfid=0, newname=b"g",
+                                              flags=RENAME_EXCHANGE | 1), root, root) == EINVAL
+    finally:
+        root.release()
+        for fid in (3, 2, 1, 0):
+            sess.fids.remove(fid)
+        os.close(sess.root_fd)

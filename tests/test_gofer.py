@@ -11,7 +11,7 @@ import pytest
 
 from harness import errno_of
 
-from snakevisor.abi.errno import (EBADF, EEXIST, EINVAL, ELOOP, ENOENT, ENOTDIR, EROFS,
+from snakevisor.abi.errno import (EBADF, EEXIST, EINVAL, ELOOP, ENOENT, ENOTDIR, EOPNOTSUPP, EROFS,
                                   SyscallError)
 from snakevisor.gofer import serve
 from snakevisor.p9 import constants as C
@@ -205,6 +205,21 @@ def test_walkqids_needs_the_snakevisor_dialect(tree):
     s = Served(tree, extensions=False, server_extensions=True)
     try:
         assert errno_of(s.client._rpc, M.Twalkqids(fid=s.root._id(), wnames=(b"sub",)), M.Rwalkqids) == EINVAL
+    finally:
+        s.close()
+
+
+def test_dialect_requests_need_the_snakevisor_dialect(tree):
+    """Trenameat2 and an unnamed Tlcreate (DOTL_TMPFILE) are the snakevisor dialect's: a plain
+    9P2000.L client gets EOPNOTSUPP and a plain Tlcreate's ENOENT for an empty name, and the
+    tree is untouched."""
+    s = Served(tree, extensions=False, server_extensions=True)
+    try:
+        assert errno_of(s.client._rpc, M.Trenameat2(olddirfid=s.root._id(), oldname=b"hello.txt",
+                                                     newdirfid=s.root._id(), newname=b"sub", flags=2),
+                        M.Rrenameat2) == EOPNOTSUPP
+        assert errno_of(s.root.clone().lcreate, b"", os.O_RDWR | C.DOTL_TMPFILE, 0o600) == ENOENT
+        assert (tree / "hello.txt").is_file() and (tree / "sub").is_dir()
     finally:
         s.close()
 

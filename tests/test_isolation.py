@@ -354,7 +354,10 @@ def test_rename_race_cannot_escape_isolated_gofer(secret, tmp_path):
     assert leaks == 0 and reads > 20
 
 
-def test_seccomp_filter_refuses_what_is_not_listed():
+def test_seccomp_filter_refuses_what_is_not_listed(tmp_path):
+    """And pins mknodat's device number to 0: even as the host's root, no device node (a FIFO
+    and the 0:0 whiteout pass)."""
+    import stat
     from snakevisor.seccomp import build_whitelist, load
     from snakevisor.gofer.isolation import GOFER_ARG_RULES, GOFER_SYSCALLS
     bpf = build_whitelist(GOFER_SYSCALLS, GOFER_ARG_RULES)
@@ -366,7 +369,10 @@ def test_seccomp_filter_refuses_what_is_not_listed():
             results = []
             for fn in (lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM),
                        lambda: os.execv("/bin/true", ["true"]),
-                       lambda: os.setuid(5)):
+                       lambda: os.setuid(5),
+                       lambda: os.mknod(tmp_path / "null", stat.S_IFCHR | 0o600, os.makedev(1, 3)),
+                       lambda: os.mknod(tmp_path / "wh", stat.S_IFCHR | 0o600, 0),
+                       lambda: os.mknod(tmp_path / "fifo", stat.S_IFIFO | 0o600, 0)):
                 try:
                     fn()
                     results.append("allowed")
@@ -381,4 +387,4 @@ def test_seccomp_filter_refuses_what_is_not_listed():
     os.waitpid(pid, 0)
     got = os.read(r, 200).decode().split(",")
     os.close(r)
-    assert got == ["1", "1", "1", "unix-ok"]
+    assert got == ["1", "1", "1", "1", "allowed", "allowed", "unix-ok"]

@@ -194,6 +194,7 @@ SEEK_HOLE = 4
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 RENAME_WHITEOUT = 4
+WHITEOUT_DEV = 0      # an overlay whiteout: a character device 0:0 (mknod needs no CAP_MKNOD, Linux >= 5.8)
 
 # --- utimensat(2) ----------------------------------------------------------------------------
 UTIME_NOW = (1 << 30) - 1
@@ -203,6 +204,8 @@ UTIME_OMIT = (1 << 30) - 2
 FALLOC_FL_KEEP_SIZE = 0x01
 FALLOC_FL_PUNCH_HOLE = 0x02
 FALLOC_FL_ZERO_RANGE = 0x10
+FALLOC_FL_COLLAPSE_RANGE = 0x08
+FALLOC_FL_INSERT_RANGE = 0x20
 RWF_HIPRI = 0x01
 RWF_DSYNC = 0x02
 RWF_SYNC = 0x04

@@ -201,19 +201,33 @@ class IdlePaths:
         """``old`` under ``root`` is now called ``new``: its fids follow (and, a directory, those
         below it)."""
         with self.lock:
-            n = len(old)
-            if directory:
-                keys = [k for k in self.by_names if k[0] == root and k[1][:n] == old]
-            else:
-                keys = [(root, old)]
-            for key in keys:
-                group = self.by_names.pop(key, None)
-                if not group:
-                    continue
-                names = new + key[1][n:]
-                for st in group:
-                    st.names = names
-                self.by_names.setdefault((root, names), set()).update(group)
+            self._rename_groups(self._take(root, old, directory), old, new)
+
+    def exchanged(self, root, a: tuple, b: tuple, a_dir: bool, b_dir: bool):
+        """``a`` and ``b`` under ``root`` swapped names (renameat2 RENAME_EXCHANGE): the fids of
+        each, and of what is below a directory, follow. Both sets are taken out before either
+        goes back, so neither lands among the other's."""
+        with self.lock:
+            from_a, from_b = self._take(root, a, a_dir), self._take(root, b, b_dir)
+            self._rename_groups(from_a, a, b)
+            self._rename_groups(from_b, b, a)
+
+    def _take(self, root, names: tuple, directory: bool) -> list:
+        """Remove and return the (names, fids) groups of ``names`` (and below it, a directory)."""
+        n = len(names)
+        if directory:
+            keys = [k for k in self.by_names if k[0] == root and k[1][:n] == names]
+        else:
+            keys = [(root, names)]
+        return [(key, group) for key in keys if (group := self.by_names.pop(key, None))]
+
+    def _rename_groups(self, groups: list, old: tuple, new: tuple):
+        n = len(old)
+        for (root, names), group in groups:
+            names = new + names[n:]
+            for st in group:
+                st.names = names
+            self.by_names.setdefault((root, names), set()).update(group)
 
 
 IDLE_PATHS = IdlePaths()

@@ -1,5 +1,5 @@
-"""Host file-system primitives the Gofer needs beyond ``os``: fstatfs and
-utimensat through ctypes, qids and dirent types from stat results, and
+"""Host file-system primitives the Gofer needs beyond ``os``: fstatfs, utimensat and
+renameat2 through ctypes, qids and dirent types from stat results, and
 errno translation of host exceptions."""
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def birth_time_ns(fd: int) -> int | None:
     if not int.from_bytes(raw[0:4], "little") & STATX_BTIME:
         return None
     return int.from_bytes(raw[80:88], "little", signed=True) * 1_000_000_000 + int.from_bytes(raw[88:92], "little")
+
+
+def renameat2(olddirfd: int, oldname: bytes, newdirfd: int, newname: bytes, flags: int):
+    """renameat2(2) relative to two directory descriptors (``os.rename`` has no flags)."""
+    if libc.renameat2(olddirfd, oldname, newdirfd, newname, flags) != 0:
+        raise SyscallError(get_errno() or EINVAL)
 
 
 def fstatfs(fd: int) -> Statfs:

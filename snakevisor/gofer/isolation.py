@@ -63,16 +63,18 @@ GOFER_SYSCALLS = (
     "getpeername",
     # files (always relative to a descriptor, or through /proc/self/fd)
     "openat", "open", "fstat", "newfstatat", "stat", "lstat", "statx", "fstatfs", "statfs",
-    "getdents64", "readlink", "readlinkat", "mkdirat", "mknodat", "symlinkat", "linkat", "unlinkat",
+    "getdents64", "readlink", "readlinkat", "mkdirat", "symlinkat", "linkat", "unlinkat",
     "renameat", "renameat2", "fchmod", "fchmodat", "fchown", "fchownat", "utimensat", "ftruncate",
     "truncate", "fallocate", "fsync", "fdatasync", "access", "faccessat", "faccessat2", "getcwd",
     "chdir", "fchdir", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr", "fsetxattr",
     "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
     "memfd_create", "umask", "chmod", "chown", "lchown", "mkdir", "rmdir", "unlink", "rename", "link",
-    "symlink", "mknod",
+    "symlink",
 )
-# socketpair/socket: AF_UNIX (1) only.
-GOFER_ARG_RULES = (ArgRule("socketpair", 0, 1), ArgRule("socket", 0, 1))
+# socketpair/socket: AF_UNIX (1) only. mknodat/mknod: device number 0 only (FIFOs, sockets, regular
+# files and the 0:0 whiteout): whatever the Gofer's capabilities, it never makes a device node.
+GOFER_ARG_RULES = (ArgRule("socketpair", 0, 1), ArgRule("socket", 0, 1), ArgRule("mknodat", 3, 0),
+                   ArgRule("mknod", 2, 0))
 
 
 IsolationError = HostSetupError  # what the Gofer's set-up raises

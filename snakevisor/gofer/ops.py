@@ -16,7 +16,7 @@ import stat as S
 
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
-from snakevisor.abi.fs import UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
+from snakevisor.abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
 from snakevisor.hostio import pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
@@ -24,6 +24,7 @@ from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
 from .fids import IDLE_PATHS, FidState, FidTable, XattrState
 from .hostfs import QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
+from .hostfs import renameat2 as host_renameat2
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 # lopen flags passed through to the host; the rest are the Sentry's business
@@ -31,6 +32,7 @@ _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 _PASS_FLAGS = (os.O_ACCMODE | os.O_TRUNC | os.O_APPEND | os.O_DIRECTORY | os.O_DSYNC |
                os.O_SYNC | os.O_NONBLOCK)
 _WRITE_ACCESS = (os.O_WRONLY, os.O_RDWR)
+_RENAME_FLAGS = RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT
 
 
 class Session:
@@ -82,10 +84,14 @@ def _qid_at(sess: Session, dirfd: int, name: bytes) -> Qid:
 
 
 def _set_gid(dirfd: int, name: bytes, gid: int):
-    """Give a new file the group the client asked for (best effort when unprivileged)."""
+    """Give a new file the group the client asked for (best effort when unprivileged); an empty
+    ``name``: the file open on ``dirfd``."""
     if gid != os.getegid():
         try:
-            os.chown(name, -1, gid, dir_fd=dirfd, follow_symlinks=False)
+            if name:
+                os.chown(name, -1, gid, dir_fd=dirfd, follow_symlinks=False)
+            else:
+                os.fchown(dirfd, -1, gid)
         except PermissionError:
             pass
 
@@ -345,28 +351,55 @@ def lcreate(sess: Session, m: M.Tlcreate, st: FidState):
         raise SyscallError(EINVAL)
     if not st.qid.type & C.QTDIR:
         raise SyscallError(ENOTDIR)
-    name = _new_name(m.name)
     acc = m.flags & os.O_ACCMODE
     if acc == C.DOTL_NOACCESS:
         raise SyscallError(EINVAL)
+    if m.flags & C.DOTL_TMPFILE and sess.donation:
+        return _lcreate_tmpfile(sess, m, st)
+    name = _new_name(m.name)
     # Always O_EXCL, as gVisor's gofer: Tlcreate makes a new file (the Sentry sends it for a
     # name it knows is absent). Opening whatever already has the name would block the event
     # loop on a FIFO (its open waits for a peer) and open devices and sockets for the client.
     flags = ((m.flags & _PASS_FLAGS) & ~os.O_DIRECTORY) | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(name, flags, m.mode & 0o7777, dir_fd=st.path_fd)
-    try:
+
+    def path_fd():
         _set_gid(st.path_fd, name, m.gid)
-        pfd = os.open(name, _O_PATH_FLAGS, dir_fd=st.path_fd)
+        return os.open(name, _O_PATH_FLAGS, dir_fd=st.path_fd)
+    return _become_created(sess, m, st, fd, flags, path_fd, st.names + (name,))
+
+
+def _become_created(sess: Session, m: M.Tlcreate, st: FidState, fd: int, flags: int, path_fd, names):
+    """The fid becomes the file just made and opened as ``fd``: its path descriptor from
+    ``path_fd()`` (``fd`` is closed if that fails), its qid and its ``names`` (None: unnamed)."""
+    try:
+        pfd = path_fd()
     except BaseException:
         os.close(fd)
         raise
     s = os.fstat(fd)
     st.replace_path_fd(pfd)
     st.qid = sess.qid_of(s)
-    IDLE_PATHS.set_names(st, st.names + (name,))
+    if names is not None:
+        IDLE_PATHS.set_names(st, names)
     st.open_fd, st.open_flags = fd, flags
     st.dirents = None
     return M.Rlcreate(tag=m.tag, qid=st.qid, iounit=0, fd=_donate(sess, fd, s.st_mode))
+
+
+def _lcreate_tmpfile(sess: Session, m: M.Tlcreate, st: FidState):
+    """An unnamed file in the fid's directory (the host's O_TMPFILE; O_EXCL: never to be linked),
+    which the fid becomes. Its path descriptor goes through /proc (O_PATH without O_NOFOLLOW:
+    the file, not the magic link); Tlink can give it a name while I_LINKABLE."""
+    if m.name or m.flags & os.O_ACCMODE == os.O_RDONLY:
+        raise SyscallError(EINVAL)
+    flags = (m.flags & (os.O_ACCMODE | os.O_EXCL | os.O_APPEND | os.O_DSYNC | os.O_SYNC)) | os.O_TMPFILE | os.O_CLOEXEC
+    fd = os.open(".", flags, m.mode & 0o7777, dir_fd=st.path_fd)
+
+    def path_fd():
+        _set_gid(fd, b"", m.gid)
+        return os.open(proc_path(fd), os.O_PATH | os.O_CLOEXEC)
+    return _become_created(sess, m, st, fd, flags, path_fd, None)
 
 
 def read(sess: Session, m: M.Tread, st: FidState):
@@ -459,9 +492,10 @@ def mknod(sess: Session, m: M.Tmknod, d: FidState):
     sess.check_writable()
     name = _new_name(m.name)
     fmt = S.S_IFMT(m.mode)
-    if fmt in (S.S_IFCHR, S.S_IFBLK):
+    whiteout = fmt == S.S_IFCHR and m.major == m.minor == 0     # which Linux lets anyone make
+    if fmt in (S.S_IFCHR, S.S_IFBLK) and not whiteout:
         raise SyscallError(EPERM)     # no device nodes in the container's tree
-    if fmt not in (0, S.S_IFREG, S.S_IFIFO, S.S_IFSOCK):
+    if fmt not in (0, S.S_IFREG, S.S_IFIFO, S.S_IFSOCK, S.S_IFCHR):
         raise SyscallError(EINVAL)
     os.mknod(name, (fmt or S.S_IFREG) | (m.mode & 0o7777), 0, dir_fd=d.path_fd)
     _set_gid(d.path_fd, name, m.gid)
@@ -485,12 +519,38 @@ def _is_dir_at(dirfd: int, name: bytes) -> bool:
 
 
 def renameat(sess: Session, m: M.Trenameat, old: FidState, new: FidState):
-    sess.check_writable()
-    oldname, newname = _check_name(m.oldname), _new_name(m.newname)
-    IDLE_PATHS.reopen(sess.root_id, new.names + (newname,))     # replaced: no longer found by its name
-    os.rename(oldname, newname, src_dir_fd=old.path_fd, dst_dir_fd=new.path_fd)
-    IDLE_PATHS.renamed(sess.root_id, old.names + (oldname,), new.names + (newname,), _is_dir_at(new.path_fd, newname))
+    _rename_at(sess, old, m.oldname, new, m.newname, 0)
     return M.Rrenameat(tag=m.tag)
+
+
+def renameat2(sess: Session, m: M.Trenameat2, old: FidState, new: FidState):
+    """The snakevisor dialect's renameat2: RENAME_NOREPLACE atomic on the host (no check-then-
+    rename a host process could race), RENAME_EXCHANGE and RENAME_WHITEOUT at all (9P2000.L has
+    neither). The host refuses what does not go together, or what its filesystem cannot do."""
+    if not sess.donation:
+        raise SyscallError(EOPNOTSUPP)
+    if m.flags & ~_RENAME_FLAGS:
+        raise SyscallError(EINVAL)
+    _rename_at(sess, old, m.oldname, new, m.newname, m.flags)
+    return M.Rrenameat2(tag=m.tag)
+
+
+def _rename_at(sess: Session, old: FidState, oldname: bytes, new: FidState, newname: bytes, flags: int):
+    """Rename one name in ``old``'s directory to one in ``new``'s by the host's renameat2, and
+    keep IDLE_PATHS's names right: a replaced file's closed fids are reopened first (their
+    name will not find them); an exchange swaps the two names' fids."""
+    sess.check_writable()
+    exchange = flags & RENAME_EXCHANGE
+    oldname, newname = _check_name(oldname), (_check_name if exchange else _new_name)(newname)
+    oldpath, newpath = old.names + (oldname,), new.names + (newname,)
+    if not flags & (RENAME_NOREPLACE | RENAME_EXCHANGE):
+        IDLE_PATHS.reopen(sess.root_id, newpath)     # replaced: no longer found by its name
+    host_renameat2(old.path_fd, oldname, new.path_fd, newname, flags)
+    moved_dir = _is_dir_at(new.path_fd, newname)
+    if exchange:
+        IDLE_PATHS.exchanged(sess.root_id, oldpath, newpath, moved_dir, _is_dir_at(old.path_fd, oldname))
+    else:
+        IDLE_PATHS.renamed(sess.root_id, oldpath, newpath, moved_dir)
 
 
 def rename(sess: Session, m: M.Trename, st: FidState, d: FidState):
@@ -605,6 +665,7 @@ HANDLERS = {
     M.Tmknod: (mknod, ("dfid",), False),
     M.Tlink: (link, ("dfid", "fid"), False),
     M.Trenameat: (renameat, ("olddirfid", "newdirfid"), False),
+    M.Trenameat2: (renameat2, ("olddirfid", "newdirfid"), False),
     M.Trename: (rename, ("fid", "dfid"), False),
     M.Tunlinkat: (unlinkat, ("dirfid",), False),
     M.Tlock: (lock, ("fid",), False),

@@ -35,6 +35,9 @@ ptrace.argtypes = [_long, _long, _void_p, _void_p]
 ptrace_raw = libc["ptrace"]
 ptrace_raw.restype = _long
 
+# renameat2(2) (glibc 2.28): names as bytes.
+libc.renameat2.argtypes = [_int, _char_p, _int, _char_p, _uint]
+
 # fallocate(2) takes 64-bit offsets.
 libc.fallocate.argtypes = [_int, _int, _long, _long]
 libc.getauxval.argtypes = [ctypes.c_ulong]

@@ -615,6 +615,12 @@ class Fid:
         self.client._rpc(M.Trenameat(olddirfid=self._id(), oldname=oldname,
                                      newdirfid=newdir._id(), newname=newname), M.Rrenameat)
 
+    def renameat2(self, oldname: bytes, newdir: "Fid", newname: bytes, flags: int) -> None:
+        """renameat2(2)'s flags in one request: the snakevisor dialect only (callers check
+        ``client.donation``)."""
+        self.client._rpc(M.Trenameat2(olddirfid=self._id(), oldname=oldname, newdirfid=newdir._id(),
+                                      newname=newname, flags=flags), M.Rrenameat2)
+
     def rename(self, newdir: "Fid", name: bytes) -> None:
         self.client._rpc(M.Trename(fid=self._id(), dfid=newdir._id(), name=name), M.Rrename)
 

@@ -55,6 +55,8 @@ TCLUNK, RCLUNK = 120, 121
 TREMOVE, RREMOVE = 122, 123
 # snakevisor extension (only in the "9P2000.L.snakevisor" dialect): the qids of a walk, no fid bound.
 TWALKQIDS, RWALKQIDS = 128, 129
+# snakevisor extension: Trenameat with renameat2(2)'s flags (RENAME_NOREPLACE, RENAME_EXCHANGE).
+TRENAMEAT2, RRENAMEAT2 = 130, 131
 
 # Qid types (high byte of the Plan 9 mode).
 QTDIR = 0x80
@@ -117,6 +119,8 @@ DOTL_NOFOLLOW = 0o400000
 DOTL_NOATIME = 0o1000000
 DOTL_CLOEXEC = 0o2000000
 DOTL_SYNC = 0o4000000
+# snakevisor dialect only: Tlcreate with an empty name makes an unnamed file (the host's O_TMPFILE).
+DOTL_TMPFILE = 0o20000000
 
 # Tunlinkat flags.
 AT_REMOVEDIR = 0x200

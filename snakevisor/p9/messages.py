@@ -585,6 +585,17 @@ class Rrenameat(Message):
     LAYOUT = ""
 
 
+class Trenameat2(Message):
+    """snakevisor dialect only: Trenameat with renameat2(2)'s flags, done by the host in one call."""
+    TYPE = C.TRENAMEAT2
+    LAYOUT = "olddirfid:I oldname:s newdirfid:I newname:s flags:I"
+
+
+class Rrenameat2(Message):
+    TYPE = C.RRENAMEAT2
+    LAYOUT = ""
+
+
 class Tunlinkat(Message):
     TYPE = C.TUNLINKAT
     LAYOUT = "dirfid:I name:s flags:I"

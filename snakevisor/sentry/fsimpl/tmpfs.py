@@ -11,8 +11,9 @@ from snakevisor.abi.errno import (EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOO
                                   ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL,
                                F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE,
-                               RENAME_NOREPLACE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
-                               S_ISGID, SEEK_DATA, StatfsResult, TMPFS_MAGIC, NAME_MAX, dev_major, dev_minor)
+                               RENAME_NOREPLACE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
+                               S_IFREG, S_IFSOCK, S_ISGID, SEEK_DATA, StatfsResult, TMPFS_MAGIC, NAME_MAX, WHITEOUT_DEV,
+                               dev_major, dev_minor)
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -133,6 +134,15 @@ class TmpfsDir(TmpfsInode):
         uid, gid, mode = _owner(self, creds, S_IFREG | (mode & 0o7777))
         return self._add(name, TmpfsFile(self.fs, mode, uid, gid))
 
+    def tmpfile(self, mode, exclusive, creds=None):
+        """open(O_TMPFILE): a file with no name (the VFS sets its ``linkable``)."""
+        if self.nlink == 0:
+            raise SyscallError(ENOENT)
+        uid, gid, mode = _owner(self, creds, S_IFREG | (mode & 0o7777))
+        inode = TmpfsFile(self.fs, mode, uid, gid)
+        inode.nlink = 0
+        return inode
+
     def mkdir(self, name, mode, creds=None):
         self._check_new(name)
         uid, gid, mode = _owner(self, creds, S_IFDIR | (mode & 0o7777))
@@ -192,7 +202,7 @@ class TmpfsDir(TmpfsInode):
         self.touch_mtime()
         self._drop(inode)
 
-    def rename(self, oldname, newdir, newname, flags=0):
+    def rename(self, oldname, newdir, newname, flags=0, creds=None):
         if not isinstance(newdir, TmpfsDir) or newdir.fs is not self.fs:
             raise SyscallError(EXDEV)
         src = self.lookup(oldname)
@@ -234,6 +244,9 @@ class TmpfsDir(TmpfsInode):
         if src.is_dir and self is not newdir:
             self.nlink -= 1
             newdir.nlink += 1
+        if flags & RENAME_WHITEOUT:    # as shmem_whiteout: char 0:0, mode 0, the caller's
+            uid, gid, mode = _owner(self, creds, S_IFCHR)
+            self.entries[oldname] = TmpfsSpecial(self.fs, mode, uid, gid, WHITEOUT_DEV)
         src.touch_ctime()
         self.touch_mtime()
         newdir.touch_mtime()

@@ -13,7 +13,7 @@ from snakevisor.abi.fs import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMO
                                O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, STATX__RESERVED,
                                STATX_BASIC_STATS, STATX_MNT_ID, TIMESPEC, TIMEVAL, UTIMBUF, UTIME_NOW, UTIME_OMIT,
-                               makedev, pack_stat, pack_statx, to_s32, to_s64, to_u32)
+                               WHITEOUT_DEV, makedev, pack_stat, pack_statx, to_s32, to_s64, to_u32)
 from snakevisor.abi.fs import (O_PATH, O_PATH_KEEP, OPEN_HOW_SIZE_VER0, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
                                RESOLVE_IN_ROOT, VALID_OPEN_FLAGS, __O_TMPFILE)
 from snakevisor.sentry.syscalls.file import id_arg, statfs_of
@@ -263,11 +263,12 @@ def mknodat(t, dirfd, path, mode, dev):
         raise SyscallError(EPERM)
     if kind not in (0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK):
         raise SyscallError(EINVAL)
-    if kind in (S_IFCHR, S_IFBLK) and not capable(t.creds, CAP_MKNOD):
+    dev = to_u32(dev)   # the kernel's 32-bit new_encode_dev layout
+    whiteout = kind == S_IFCHR and dev == WHITEOUT_DEV     # as Linux's vfs_mknod: anyone may
+    if kind in (S_IFCHR, S_IFBLK) and not whiteout and not capable(t.creds, CAP_MKNOD):
         raise SyscallError(EPERM)
     if kind == 0:
         mode |= S_IFREG
-    dev = to_u32(dev)   # the kernel's 32-bit new_encode_dev layout
     rdev = makedev((dev & 0xFFF00) >> 8, (dev & 0xFF) | ((dev >> 12) & 0xFFF00))
     p = read_path(t, path)
     mknod_path(task_ctx(t), _start(t, dirfd, p), p, mode, rdev, t.fs.umask)
@@ -327,7 +328,7 @@ def renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags):
     flags = to_u32(flags)
     if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
         raise SyscallError(EINVAL)
-    if flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE or flags & RENAME_WHITEOUT:
+    if flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT):
         raise SyscallError(EINVAL)
     op = read_path(t, oldpath)
     np = read_path(t, newpath)

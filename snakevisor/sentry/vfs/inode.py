@@ -30,6 +30,7 @@ class Inode:
 
     blksize = 4096
     has_btime = False   # statx reports STATX_BTIME (a filesystem that records birth times)
+    linkable = False    # an O_TMPFILE file without O_EXCL: linkat may give it its first name
     trusts_cached_children = True   # revalidate_child is the one below (set per subclass)
 
     def __init_subclass__(cls, **kw):
@@ -157,6 +158,13 @@ class Inode:
     def mkdir(self, name: bytes, mode: int, creds=None) -> "Inode":
         self._no_dir_op()
 
+    def tmpfile(self, mode: int, exclusive: bool, creds=None) -> "Inode":
+        """open(O_TMPFILE) in this directory: a regular file with no name (nlink 0), open for
+        writing. A filesystem without unnamed files: EOPNOTSUPP, as Linux's."""
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        raise SyscallError(EOPNOTSUPP)
+
     def mknod(self, name: bytes, mode: int, rdev: int, creds=None) -> "Inode":
         self._no_dir_op()
 
@@ -172,7 +180,9 @@ class Inode:
     def rmdir(self, name: bytes) -> None:
         self._no_dir_op()
 
-    def rename(self, oldname: bytes, newdir: "Inode", newname: bytes, flags: int = 0) -> None:
+    def rename(self, oldname: bytes, newdir: "Inode", newname: bytes, flags: int = 0, creds=None) -> None:
+        """RENAME_* ``flags``; a filesystem without whiteouts refuses RENAME_WHITEOUT (EINVAL),
+        one with them makes the whiteout ``creds``'s."""
         self._no_dir_op()
 
     # --- symlinks ---------------------------------------------------------------------

@@ -8,15 +8,16 @@ Dentry cache in step with what the filesystem did. Syscall handlers and the
 kernel (loader, exec, procfs) call these; filesystems implement the Inode side.
 """
 from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ETXTBSY,
-                                  ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
+                                  ENOTEMPTY, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.capability import CAP_CHOWN, CAP_FOWNER, CAP_FSETID
 from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
-                               RENAME_EXCHANGE, RENAME_NOREPLACE, S_ISGID, S_ISUID, S_ISVTX,
+                               RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, S_ISGID, S_ISUID, S_ISVTX,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify
+from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, check_owner,
@@ -48,17 +49,10 @@ def _check_sticky(creds, parent_inode, inode) -> None:
 def open_path(ctx, start: VirtualDentry, path: bytes, flags: int, mode: int = 0o666,
               umask: int = 0) -> FileDescription:
     """openat(2) below the syscall layer: returns a new FileDescription (refs=1)."""
-    if flags & __O_TMPFILE:
-        # The path must name a directory (ENOTDIR first, as Linux answers); unnamed files are
-        # not supported yet.
-        vd = resolve(ctx, start, path, follow_final=True)
-        if not vd.dentry.inode.is_dir:
-            raise SyscallError(ENOTDIR)
-        if flags & O_ACCMODE not in (O_WRONLY, O_RDWR) or flags & O_CREAT:
-            raise SyscallError(EINVAL)
-        raise SyscallError(EOPNOTSUPP)
     if flags & O_PATH:
-        flags &= O_PATH_KEEP
+        flags &= O_PATH_KEEP      # first, as Linux's build_open_how: O_PATH|O_TMPFILE opens a path
+    if flags & __O_TMPFILE:
+        return _open_tmpfile(ctx, start, path, flags, mode & ~umask & 0o7777)
     if flags & O_CREAT:
         vd, created = _open_create(ctx, start, path, flags, mode & ~umask & 0o7777)
     else:
@@ -66,6 +60,29 @@ def open_path(ctx, start: VirtualDentry, path: bytes, flags: int, mode: int = 0o
                      want_dir=bool(flags & O_DIRECTORY))
         created = False
     return open_vd(ctx, vd, flags, created)
+
+
+def _open_tmpfile(ctx, start, path, flags, mode):
+    """open(O_TMPFILE): an unnamed regular file in the directory ``path`` names, which linkat
+    may name later (unless O_EXCL). Its Dentry is dead from the start, a child of the directory
+    in name only ("#ino", as Linux's d_tmpfile), so the file goes with its last reference."""
+    # The flags first (Linux's build_open_flags: O_DIRECTORY, no O_CREAT, writable), then the path.
+    if flags & (__O_TMPFILE | O_DIRECTORY | O_CREAT) != __O_TMPFILE | O_DIRECTORY or \
+            flags & O_ACCMODE not in (O_WRONLY, O_RDWR):
+        raise SyscallError(EINVAL)
+    vd = resolve(ctx, start, path, follow_final=True)
+    directory = vd.dentry.inode
+    if not directory.is_dir:
+        raise SyscallError(ENOTDIR)
+    check_writable_mount(vd)
+    check_permission(ctx.creds, directory, MAY_WRITE | MAY_EXEC)
+    inode = directory.tmpfile(mode, bool(flags & O_EXCL), ctx.creds)
+    inode.linkable = not flags & O_EXCL
+    dentry = Dentry(inode, b"#%d" % inode.ino, vd.dentry)
+    try:
+        return open_vd(ctx, VirtualDentry(vd.mount, dentry), flags & ~(__O_TMPFILE | O_DIRECTORY | O_EXCL), True)
+    finally:
+        dentry.kill()    # dead from the start: released with the open file (or now, if none)
 
 
 def _open_create(ctx, start, path, flags, mode):
@@ -192,9 +209,11 @@ def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
     inode = old.dentry.inode
     if inode.is_dir:
         raise SyscallError(EPERM)
-    if inode.nlink == 0:
+    if inode.nlink == 0 and not inode.linkable:
         raise SyscallError(ENOENT)
     parent.dentry.inode.link(last, inode)
+    if inode.linkable:
+        inode.linkable = False     # an O_TMPFILE file's first name: from now on an ordinary file
     vd = VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
     fsnotify.linked(parent.dentry, last, inode)
     return vd
@@ -254,7 +273,8 @@ def rmdir_path(ctx, start, path: bytes) -> None:
 
 
 def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0) -> None:
-    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or (flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE):
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) or \
+            (flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)):
         raise SyscallError(EINVAL)
     op, olast, otrail = resolve_parent(ctx, ostart, opath)
     np, nlast, ntrail = resolve_parent(ctx, nstart, npath)
@@ -287,7 +307,8 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
                 raise SyscallError(EBUSY)
     if dst is None:
         check_permission(ctx.creds, np.dentry.inode, MAY_WRITE | MAY_EXEC)
-    op.dentry.inode.rename(olast, np.dentry.inode, nlast, flags)
+    # RENAME_WHITEOUT leaves a whiteout (char 0:0, the caller's) at the old name: not cached here.
+    op.dentry.inode.rename(olast, np.dentry.inode, nlast, flags, creds=ctx.creds)
     if fsnotify.marks:
         fsnotify.moved(op.dentry, olast, np.dentry, nlast, sinode,
                        dst.dentry if dst is not None and not flags & RENAME_EXCHANGE else None)

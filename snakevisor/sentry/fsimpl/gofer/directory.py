@@ -8,9 +8,9 @@ keeps no negative entries and revalidates a cached child with a walk before it
 is used (``revalidate_chain``, ``revalidate_child``).
 """
 
-from snakevisor.abi.errno import EINVAL, ENOENT, EPERM, EROFS, EXDEV, SyscallError
-from snakevisor.abi.fs import (O_RDONLY, O_RDWR, RENAME_EXCHANGE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
-                               S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID)
+from snakevisor.abi.errno import EINVAL, ENOENT, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError
+from snakevisor.abi.fs import (O_EXCL, O_RDONLY, O_RDWR, RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR,
+                               S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
@@ -24,6 +24,10 @@ def _new_gid(parent, creds):
     if parent.mode & S_ISGID:
         return parent.gid
     return getattr(creds, "fsgid", 0) if creds is not None else 0
+
+
+def _is_dir(inode):
+    return 1 if inode is not None and inode.is_dir else 0
 
 
 class Names:
@@ -139,6 +143,13 @@ class GoferDirectory(GoferInode):
     # -- making names --------------------------------------------------------------------
     def _created(self, name, fid, creds):
         """Finish a creation: attributes, owner, caches. Returns the new inode."""
+        inode = self._adopt(fid, creds)
+        self.names.bind(name, inode)
+        self.touch_mtime()
+        return inode
+
+    def _adopt(self, fid, creds):
+        """The inode of a file just made on ``fid``, owned by the caller."""
         try:
             attr = fid.getattr(P9.GETATTR_BASIC)
             uid = getattr(creds, "fsuid", 0) if creds is not None else 0
@@ -149,10 +160,7 @@ class GoferDirectory(GoferInode):
         except SyscallError:
             fid.clunk()
             raise
-        inode = self.fs.inode_created(fid, attr)
-        self.names.bind(name, inode)
-        self.touch_mtime()
-        return inode
+        return self.fs.inode_created(fid, attr)
 
     def _walk_new(self, name, creds):
         return self._created(name, self.fid.walk([name]), creds)
@@ -173,6 +181,24 @@ class GoferDirectory(GoferInode):
         inode.created_open(fid, r.host_fd)
         return inode
 
+    def tmpfile(self, mode, exclusive, creds=None):
+        """open(O_TMPFILE): an unnamed file made by the host's O_TMPFILE in the directory (our
+        Gofer's dialect: Tlcreate with no name), open read-write; linkable unless ``exclusive``.
+        Plain 9P2000.L has no unnamed files: EOPNOTSUPP, which glibc's callers handle."""
+        self._check_writable()
+        if not self.fs.client.donation:
+            raise SyscallError(EOPNOTSUPP)
+        fid = self.fid.walk([])
+        try:
+            r = fid.lcreate(b"", O_RDWR | P9.DOTL_TMPFILE | (O_EXCL if exclusive else 0), mode & 0o7777,
+                            _new_gid(self, creds))
+        except SyscallError:
+            fid.clunk()
+            raise
+        inode = self._adopt(fid, creds)
+        inode.created_open(fid, r.host_fd)
+        return inode
+
     def mkdir(self, name, mode, creds=None):
         self._check_writable()
         self.fid.mkdir(name, mode & 0o7777, _new_gid(self, creds))
@@ -183,9 +209,10 @@ class GoferDirectory(GoferInode):
     def mknod(self, name, mode, rdev, creds=None):
         self._check_writable()
         kind = mode & S_IFMT
-        if kind in (S_IFCHR, S_IFBLK, S_IFDIR):
+        whiteout = kind == S_IFCHR and rdev == WHITEOUT_DEV    # Linux lets even an unprivileged user
+        if kind in (S_IFCHR, S_IFBLK, S_IFDIR) and not whiteout:
             raise SyscallError(EPERM)    # the Gofer makes no device nodes on the host
-        if kind not in (0, S_IFREG, S_IFIFO, S_IFSOCK):
+        if kind not in (0, S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR):
             raise SyscallError(EINVAL)
         self.fid.mknod(name, (kind or S_IFREG) | (mode & 0o7777), 0, 0, _new_gid(self, creds))
         return self._walk_new(name, creds)
@@ -230,14 +257,14 @@ class GoferDirectory(GoferInode):
         self.nlink -= 1
         self.touch_mtime()
 
-    def rename(self, oldname, newdir, newname, flags=0):
+    def rename(self, oldname, newdir, newname, flags=0, creds=None):
         self._check_writable()
-        if flags & RENAME_EXCHANGE:
-            raise SyscallError(EINVAL)    # 9P2000.L has no exchange
         if not isinstance(newdir, GoferDirectory) or newdir.fs is not self.fs:
             raise SyscallError(EXDEV)
-        # RENAME_NOREPLACE: the VFS has checked the target is absent (9P cannot say "no replace").
-        self.fs.renameat(self.fid, oldname, newdir.fid, newname)
+        self.fs.renameat(self.fid, oldname, newdir.fid, newname, flags)
+        if flags & RENAME_EXCHANGE:
+            self._exchanged(oldname, newdir, newname)
+            return
         src = self.names.unbind(oldname)
         dst = newdir.names.unbind(newname)
         if dst is not None and dst is not src:
@@ -251,5 +278,32 @@ class GoferDirectory(GoferInode):
                 self.nlink -= 1
                 newdir.nlink += 1
         newdir.names.present(newname)
+        self.touch_mtime()
+        newdir.touch_mtime()
+        if flags & RENAME_WHITEOUT:
+            self._whiteout_left(oldname, creds)
+
+    def _whiteout_left(self, name, creds):
+        """The host left a whiteout (char 0:0) at ``name``: made the caller's, as Linux's."""
+        inode = self._walk_new(name, creds)
+        gid = _new_gid(self, creds)
+        if inode.gid != gid:
+            inode.fid.setattr(P9.SETATTR_GID, gid=gid)
+            inode.gid = gid
+
+    def _exchanged(self, oldname, newdir, newname):
+        """The host swapped ``oldname`` here and ``newname`` in ``newdir``: so do the names'
+        inodes, and a directory moving between parents moves one link with it."""
+        src, dst = self.names.unbind(oldname), newdir.names.unbind(newname)
+        for d, name, inode in ((newdir, newname, src), (self, oldname, dst)):
+            if inode is not None:
+                d.names.bind(name, inode)
+                inode.touch_ctime()
+            else:
+                d.names.present(name)
+        if newdir is not self:
+            moved = _is_dir(src) - _is_dir(dst)
+            self.nlink -= moved
+            newdir.nlink += moved
         self.touch_mtime()
         newdir.touch_mtime()

@@ -6,8 +6,9 @@ count as exclusive too. The choice sets how much the inodes cache (inode.py,
 directory.py). Hard links share one inode: ``inodes`` maps each qid path (the
 host inode number) to its inode while it has a name.
 """
-from snakevisor.abi.errno import EOPNOTSUPP, SyscallError
-from snakevisor.abi.fs import S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, StatfsResult, V9FS_MAGIC
+from snakevisor.abi.errno import EINVAL, EOPNOTSUPP, SyscallError
+from snakevisor.abi.fs import (RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, StatfsResult,
+                               V9FS_MAGIC)
 from snakevisor.p9 import constants as P9
 from snakevisor.sentry.fsimpl.gofer.directory import GoferDirectory
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES, IdleFiles
@@ -81,7 +82,16 @@ class GoferFilesystem(Filesystem):
                 self._has_unlinkat = False    # an older server (diod): Tremove, as v9fs does
         dir_fid.walk([name]).remove()
 
-    def renameat(self, old_dir_fid, oldname, new_dir_fid, newname):
+    def renameat(self, old_dir_fid, oldname, new_dir_fid, newname, flags=0):
+        """Rename on the server. ``flags`` (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT)
+        need our own Gofer's Trenameat2, done by the host in one call; a plain 9P2000.L server
+        cannot exchange nor leave whiteouts (EINVAL) and takes NOREPLACE as a plain rename (the
+        VFS checked the target was absent: racy against a host process on a shared volume)."""
+        if flags:
+            if self.client.donation:
+                return old_dir_fid.renameat2(oldname, new_dir_fid, newname, flags)
+            if flags & (RENAME_EXCHANGE | RENAME_WHITEOUT):
+                raise SyscallError(EINVAL)    # 9P2000.L has no exchange, no whiteouts
         if self._has_renameat:
             try:
                 return old_dir_fid.renameat(oldname, new_dir_fid, newname)

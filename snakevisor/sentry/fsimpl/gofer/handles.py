@@ -250,6 +250,12 @@ class HostFile:
         if h is not None:
             yield from h.fsync_steps()
 
+    def seek_data_hole(self, offset, whence):
+        """lseek(SEEK_DATA or SEEK_HOLE) on the donated descriptor: the host knows the file's
+        holes (ENXIO past the last data or the end). None with 9P I/O, which knows none."""
+        fd = self.for_reading().host_fd()
+        return None if fd is None else host_call(os.lseek, fd, offset, whence)
+
     def close(self):
         for h in (self.reader, self.writer):
             if h is not None:

@@ -66,6 +66,18 @@ class FileMapping(Mappable):
                 mf.write(base + within, data[pos:pos + m])
             pos += m
 
+    def reload_from(self, offset):
+        """The host file's bytes from ``offset`` on moved (fallocate COLLAPSE/INSERT_RANGE):
+        the chunks cached there are read again (zeros past the end)."""
+        if self.cache is None:
+            return
+        chunks, view = self.cache.chunks, memoryview(self.cache.mf.view)
+        for idx, base in chunks.items():
+            if (idx + 1) * CHUNK_SIZE > offset:
+                chunk = view[base:base + CHUNK_SIZE]
+                chunk[:] = bytes(CHUNK_SIZE)
+                self._fill_into(idx * CHUNK_SIZE, chunk)
+
     def truncate(self, size):
         if self.cache is not None:
             self.cache.truncate(size)

@@ -11,8 +11,8 @@ import os
 import time
 
 from snakevisor.abi.errno import EOPNOTSUPP, EROFS, SyscallError
-from snakevisor.abi.fs import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE,
-                               O_RDONLY, O_TRUNC)
+from snakevisor.abi.fs import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE,
+                               FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE, O_RDONLY, O_TRUNC)
 from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
@@ -23,6 +23,9 @@ from snakevisor.sentry.fsimpl.gofer.wait import in_task
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.waiter import TaskMutex
 
+
+
+_SHIFTING = FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE    # fallocate modes that move data
 
 
 class GoferRegularFile(GoferInode):
@@ -145,12 +148,18 @@ class GoferRegularFile(GoferInode):
             if offset + length > self.size:
                 self.setattr(size=offset + length)
             return
+        if mode & _SHIFTING:
+            self.mapping.sync()    # the host moves the file's data: what a mapping wrote first
         checked(libc.fallocate(fd, mode, offset, length))
-        if mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) and self.mapping.cache is not None:
+        if mode & _SHIFTING:
+            # The data past offset moved on the host (ext4, xfs): its size and cached bytes now.
+            self._set_size(host_call(os.fstat, fd).st_size)
+            self.mapping.reload_from(offset)
+        elif mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE) and self.mapping.cache is not None:
             end = min(offset + length, self.size)
             if end > offset:
                 self.mapping.update(offset, bytes(end - offset))
-        if not mode & FALLOC_FL_KEEP_SIZE and offset + length > self.size:
+        if not mode & (FALLOC_FL_KEEP_SIZE | _SHIFTING) and offset + length > self.size:
             self.size = offset + length
         self.touch_mtime()
 
@@ -220,6 +229,12 @@ class GoferFileImpl(FileDescriptionImpl):
 
     def mappable(self):
         return self.inode.mappable()
+
+    def seek_data_hole(self, offset, whence):
+        inode = self.inode
+        inode.mapping.sync()     # pages written through a mapping are data, as in Linux's page cache
+        pos = inode.host.seek_data_hole(offset, whence)
+        return super().seek_data_hole(offset, whence) if pos is None else pos
 
     def allocate(self, mode, offset, length):
         self.inode.allocate(mode, offset, length)
