@@ -35,6 +35,9 @@ if [ $want_tests = 1 ]; then
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
     # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.
     for p in nginx-light iproute2 curl; do need "$p"; done
+    # Container engines driving snakevisor as their runtime (tests/test_podman.py): Podman 4.3 with
+    # conmon, netavark and iptables (its dependencies).
+    need podman
 fi
 if [ $want_bench = 1 ]; then
     # The programs are compiled at run time; gVisor and runc run beside snakevisor; wrk loads the sandboxed nginx.
