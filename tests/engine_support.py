@@ -63,3 +63,46 @@ class PrivateHost:
             self.proc.stdin.close()
             self.proc.wait(timeout=10)
 
+
+
+def comparable_mounts(lines, binds):
+    """/proc/self/mounts as comparable (target, type, options): sorted (an engine's mounts may come
+    in map order, a new one each run), those below /proc apart. ``binds`` (and the root) show the
+    host's filesystem under runc and 9p here: only their targets and access flags compare. Below
+    /sys they are left out: a cgroup v1 host gets runc's tmpfs of hierarchies at /sys/fs/cgroup, the
+    Sentry's view is cgroup2."""
+    top, proc = [], []
+    for line in lines:
+        _source, target, fstype, opts = line.split()[:4]
+        opts = [o for o in opts.split(",") if o not in ("inode64", "inode32", "noswap")]
+        if target in binds:
+            entry = (target, "bind", [o for o in opts if o in ("ro", "rw", "nosuid", "nodev", "noexec")])
+        else:
+            entry = (target, fstype, opts)
+        if target.startswith("/proc/"):
+            proc.append(entry)
+        elif not target.startswith("/sys/"):
+            top.append(entry)
+    return sorted(top), proc
+
+
+def compare_script(tail):
+    """A shell script printing `ps`, /proc/self/mounts and then what ``tail`` (commands) prints."""
+    return f"ps; echo mounts:; cat /proc/self/mounts; echo tail:; {tail}"
+
+
+def assert_same_as_runc(ours, theirs, binds):
+    """The outputs of compare_script under snakevisor and under runc agree: `ps` but for its pids,
+    the mounts (comparable_mounts; the Sentry's procfs has fewer of the files runc masks or makes
+    read-only below /proc: the ones it has are mounted as runc's), and the tail's output."""
+    ps, _, rest = ours.partition("mounts:\n")
+    rps, _, rrest = theirs.partition("mounts:\n")
+    assert [line.split()[1:] for line in ps.splitlines()] == [line.split()[1:] for line in rps.splitlines()]
+    assert [line.split()[2] for line in ps.splitlines()] == ["COMMAND", "sh", "{ps}"], ps
+    mounts, _, tail = rest.partition("tail:\n")
+    rmounts, _, rtail = rrest.partition("tail:\n")
+    assert tail == rtail
+    top, proc = comparable_mounts(mounts.splitlines(), binds)
+    rtop, rproc = comparable_mounts(rmounts.splitlines(), binds)
+    assert top == rtop, "\n".join(["snakevisor:", mounts, "runc:", rmounts])
+    assert proc and all(entry in rproc for entry in proc), (proc, rproc)

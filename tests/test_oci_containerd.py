@@ -1,11 +1,11 @@
-"""containerd as a real client: `ctr run --runtime io.containerd.runc.v2 --runc-binary snakevisor` on an
-image imported from a tarball built here (an OCI image layout of the busybox root filesystem).
-A private containerd is started with its own root, state and socket, and stopped at the end."""
+"""containerd as a real client: `ctr run --runtime io.containerd.runc.v2 --runc-binary snakevisor` (the
+runc shim's BinaryName option) on an image imported from a tarball built here (an OCI image layout of
+the busybox root filesystem). A private containerd is started with its own root, state and socket in
+a private mount and network namespace (engine_support.PrivateHost), and stopped at the end."""
 import hashlib
 import io
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import tarfile
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import REPO, snakevisor_cmd
+from engine_support import PrivateHost, assert_same_as_runc, compare_script, runtime_wrapper
 from oci_support import busybox_rootfs
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root"),
@@ -61,23 +61,30 @@ def build_image(rootfs, out):
 
 @pytest.fixture(scope="module")
 def ctr(tmp_path_factory):
+    """``ctr(*args)`` against a containerd of the test's own (its root, state, socket and config in
+    the test's directory), run in a private mount and network namespace: the shims' sockets and FIFOs
+    and the runtimes' state under /run stay off the host. Stopped and removed at the end."""
     d = tmp_path_factory.mktemp("containerd")
     sock = str(d / "containerd.sock")
     (d / "config.toml").write_text(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
+                                   f'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
                                    f'[grpc]\n  address = "{sock}"\n')
-    wrapper = d / "snakevisor"
-    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {shlex.join(snakevisor_cmd())} \"$@\"\n")
-    wrapper.chmod(0o755)
-    log = open(d / "containerd.log", "w")
-    daemon = subprocess.Popen(["containerd", "--config", str(d / "config.toml")], stdout=log, stderr=log)
-    deadline = time.monotonic() + 20
-    while not os.path.exists(sock) and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-    def run(*args, timeout=60):
-        return subprocess.run(["ctr", "--address", sock, *args], capture_output=True, text=True, timeout=timeout)
-    run.runtime = ["--runtime", "io.containerd.runc.v2", "--runc-binary", str(wrapper)]
+    wrapper = runtime_wrapper(str(d))
     try:
+        host = PrivateHost(str(d / "run"))
+    except OSError as e:
+        pytest.skip(str(e))
+    log = open(d / "containerd.log", "w")
+    daemon = subprocess.Popen(host.prefix + ["containerd", "--config", str(d / "config.toml")], stdout=log, stderr=log)
+
+    def run(*args, timeout=60, input=None):
+        return host.run(["ctr", "--address", sock, *args], timeout=timeout, input=input)
+    run.runtime = ["--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper]
+    try:
+        # ctr waits for the socket (its dial blocks until containerd listens, or times out).
+        ready = run("--connect-timeout", "20s", "version")
+        if ready.returncode != 0:
+            pytest.skip(f"containerd cannot start here: {ready.stderr.strip()} (log: {(d / 'containerd.log').read_text()[-500:]})")
         image = str(d / "busybox.tar")
         build_image(busybox_rootfs(), image)
         res = run("image", "import", image)
@@ -92,8 +99,8 @@ def ctr(tmp_path_factory):
         daemon.terminate()
         daemon.wait(timeout=20)
         log.close()
-        subprocess.run(["umount", "-R", str(d / "state")], capture_output=True)
-        subprocess.run(["umount", "-R", str(d / "root")], capture_output=True)
+        host.close()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_ctr_run_output_and_exit_code(ctr):
@@ -117,3 +124,29 @@ def test_ctr_detached_exec_ps_kill_delete(ctr):
     assert ctr("task", "delete", "ct2").returncode == 0
     assert ctr("container", "delete", "ct2").returncode == 0
     assert "ct2" not in ctr("task", "ls").stdout
+
+
+def test_ctr_bind_mount_memory_limit_and_mounts_as_under_runc(ctr, tmp_path):
+    """The same `ctr run` (a read-only and a read-write bind, a memory limit) under runc and under
+    snakevisor: `ps` but for its pids, /proc/self/mounts (engine_support.assert_same_as_runc) and
+    what the binds and the cgroup view show; the write through the rw bind reaches the host."""
+    if not shutil.which("runc"):
+        pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "f").write_text("host file\n")
+    script = compare_script("cat /ro/f; echo x > /ro/f; echo written > /rw/new; ls /rw")
+    out = {}
+    for name, runtime in (("runc", ["--runtime", "io.containerd.runc.v2"]), ("snakevisor", ctr.runtime)):
+        rw = tmp_path / name
+        rw.mkdir()
+        res = ctr("run", "--rm", *runtime, "--memory-limit", str(64 << 20),
+                  "--mount", f"type=bind,src={tmp_path / 'ro'},dst=/ro,options=rbind:ro",
+                  "--mount", f"type=bind,src={rw},dst=/rw,options=rbind:rw", IMAGE, "cmp-" + name, "sh", "-c", script)
+        assert res.returncode == 0, res.stderr
+        assert (rw / "new").read_text() == "written\n"
+        out[name] = res.stdout
+    assert out["snakevisor"].endswith("tail:\nhost file\nnew\n"), out["snakevisor"]
+    assert_same_as_runc(out["snakevisor"], out["runc"], {"/", "/ro", "/rw"})
+    res = ctr("run", "--rm", *ctr.runtime, "--memory-limit", str(64 << 20), IMAGE, "mem", "sh", "-c",
+              'cat /sys/fs/cgroup/memory.max; awk "BEGIN{s=\\"x\\"; for (i = 0; i < 27; i++) s = s s}"')
+    assert res.returncode != 0 and res.stdout == "67108864\n", res.stdout + res.stderr

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from engine_support import NETWORK_ERRORS, PrivateHost, image_tar, runtime_wrapper
+from engine_support import NETWORK_ERRORS, PrivateHost, assert_same_as_runc, compare_script, image_tar, runtime_wrapper
 from oci_support import busybox_rootfs
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="rootful Podman needs root"),
@@ -143,56 +143,24 @@ def test_pids_limit_is_the_sentrys(podman):
     assert "can't fork: Resource temporarily unavailable" in res.stderr
 
 
-# The engine's single-file binds and /dev/shm (a directory of its own), and the test's volume: under
-# runc they show the host's filesystem, here 9p; only their targets and access flags compare.
+# The engine's single-file binds and /dev/shm (a directory of its own), and the test's volume.
 BINDS = {"/", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/run/.containerenv", "/dev/shm", "/data"}
-
-
-def _mounts(lines):
-    """/proc/self/mounts as comparable (target, type, options), sorted (Podman's mounts come in
-    map order, a new one each run), and the ones below /proc apart. Below /sys they are left out: a
-    cgroup v1 host gets runc's tmpfs of hierarchies at /sys/fs/cgroup, the Sentry's view is cgroup2."""
-    top, proc = [], []
-    for line in lines:
-        _source, target, fstype, opts = line.split()[:4]
-        opts = [o for o in opts.split(",") if o not in ("inode64", "inode32", "noswap")]
-        if target in BINDS:
-            entry = (target, "bind", [o for o in opts if o in ("ro", "rw", "nosuid", "nodev", "noexec")])
-        else:
-            entry = (target, fstype, opts)
-        if target.startswith("/proc/"):
-            proc.append(entry)
-        elif not target.startswith("/sys/"):
-            top.append(entry)
-    return sorted(top), proc
 
 
 def test_ps_mounts_and_resolv_conf_as_under_runc(podman, tmp_path):
     """The same podman command under runc and under snakevisor: `ps` (its pids aside), what
-    /proc/self/mounts lists, /etc/resolv.conf and the rlimits. The Sentry's procfs has fewer of
-    the files runc masks or makes read-only below /proc: the ones it has are mounted as runc's."""
+    /proc/self/mounts lists, /etc/resolv.conf and the rlimits (engine_support.assert_same_as_runc)."""
     if not shutil.which("runc"):
         pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
     (tmp_path / "data").mkdir()
-    script = "ps; echo mounts:; cat /proc/self/mounts; echo resolv:; cat /etc/resolv.conf; ulimit -n"
+    script = compare_script("cat /etc/resolv.conf; ulimit -n")
     out = {}
     for runtime in ("runc", None):
         extra = {"runtime": runtime} if runtime else {}
         res = run(podman, "--rm", "-v", f"{tmp_path / 'data'}:/data:ro", IMAGE, "sh", "-c", script, **extra)
         assert res.returncode == 0, res.stderr
         out[runtime or "snakevisor"] = res.stdout
-    ours, theirs = out["snakevisor"], out["runc"]
-    ps, _, rest = ours.partition("mounts:\n")
-    rps, _, rrest = theirs.partition("mounts:\n")
-    assert [line.split()[1:] for line in ps.splitlines()] == [line.split()[1:] for line in rps.splitlines()]
-    assert [line.split()[2] for line in ps.splitlines()] == ["COMMAND", "sh", "{ps}"], ps
-    mounts, _, tail = rest.partition("resolv:\n")
-    rmounts, _, rtail = rrest.partition("resolv:\n")
-    assert tail == rtail
-    top, proc = _mounts(mounts.splitlines())
-    rtop, rproc = _mounts(rmounts.splitlines())
-    assert top == rtop, "\n".join(["snakevisor:", mounts, "runc:", rmounts])
-    assert proc and all(entry in rproc for entry in proc), (proc, rproc)
+    assert_same_as_runc(out["snakevisor"], out["runc"], BINDS)
 
 
 def test_port_mapping_serves_a_file_to_the_host(podman, tmp_path):

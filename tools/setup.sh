@@ -35,9 +35,11 @@ if [ $want_tests = 1 ]; then
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
     # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.
     for p in nginx-light iproute2 curl; do need "$p"; done
-    # Container engines driving snakevisor as their runtime (tests/test_podman.py): Podman 4.3 with
-    # conmon, netavark and iptables (its dependencies).
+    # Container engines driving snakevisor as their runtime: Podman 4.3 with conmon, netavark and
+    # iptables (its dependencies; tests/test_podman.py), containerd 1.6 with ctr and the runc v2 shim
+    # (tests/test_oci_containerd.py). Each test runs its engine privately; no service is started here.
     need podman
+    need containerd
 fi
 if [ $want_bench = 1 ]; then
     # The programs are compiled at run time; gVisor and runc run beside snakevisor; wrk loads the sandboxed nginx.
