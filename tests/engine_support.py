@@ -9,6 +9,7 @@ the test's own: /run is a directory of the test's there, the network namespace i
 loopback up), and both vanish when the test ends: nothing is left on the host.
 """
 import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -106,3 +107,38 @@ def assert_same_as_runc(ours, theirs, binds):
     rtop, rproc = comparable_mounts(rmounts.splitlines(), binds)
     assert top == rtop, "\n".join(["snakevisor:", mounts, "runc:", rmounts])
     assert proc and all(entry in rproc for entry in proc), (proc, rproc)
+
+
+class Engine:
+    """A Docker-like CLI (podman, docker) run in a PrivateHost. ``cli(*args)`` runs any command;
+    ``run(*args)`` a container under snakevisor (``runtime="runc"``: under runc), with the network
+    switched off where the engine's cannot be set up here (``net`` then says why).
+    ``global_flags(runtime)`` and ``run_flags(runtime)`` are where the engine takes the runtime."""
+
+    def __init__(self, argv0, host, env, global_flags, run_flags):
+        self.argv0, self.host, self.env = argv0, host, env
+        self.global_flags, self.run_flags = global_flags, run_flags
+        self.net = None
+
+    def cli(self, *args, runtime=None, timeout=120, input=None):
+        return self.host.run([self.argv0, *self.global_flags(runtime), *args], timeout=timeout, env=self.env,
+                             input=input)
+
+    def run(self, *args, runtime=None, timeout=120, input=None):
+        net = ("--network", "none") if self.net else ()
+        return self.cli("run", *self.run_flags(runtime), *net, *args, runtime=runtime, timeout=timeout, input=input)
+
+    def probe_network(self, image):
+        """Run a container on the engine's network; if that fails for the network's sake, keep why."""
+        res = self.run("--rm", image, "true")
+        if res.returncode != 0 and any(w in res.stderr.lower() for w in NETWORK_ERRORS):
+            self.net = f"{self.argv0}'s network cannot be set up here: {res.stderr.strip()}"
+            print(self.net + " (containers run with --network none)")
+
+
+def low_rlimits():
+    """nofile and nproc limits (soft = hard) at or below this process's hard ones, for an engine's
+    containers: Podman's and Docker's defaults for root are higher, and runc (compared with) cannot
+    raise them where the machine withholds CAP_SYS_RESOURCE, as this one does."""
+    return {"nofile": min(1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
+            "nproc": min(4096, resource.getrlimit(resource.RLIMIT_NPROC)[1])}

@@ -37,9 +37,9 @@ if [ $want_tests = 1 ]; then
     for p in nginx-light iproute2 curl; do need "$p"; done
     # Container engines driving snakevisor as their runtime: Podman 4.3 with conmon, netavark and
     # iptables (its dependencies; tests/test_podman.py), containerd 1.6 with ctr and the runc v2 shim
-    # (tests/test_oci_containerd.py). Each test runs its engine privately; no service is started here.
-    need podman
-    need containerd
+    # (tests/test_oci_containerd.py), Docker 20.10 (tests/test_docker.py). Each test starts its engine
+    # privately; no service is started here.
+    for p in podman containerd docker.io; do need "$p"; done
 fi
 if [ $want_bench = 1 ]; then
     # The programs are compiled at run time; gVisor and runc run beside snakevisor; wrk loads the sandboxed nginx.
