@@ -1,5 +1,6 @@
-"""Podman (rootful) as a real client: `podman --runtime WRAPPER run ...` of a busybox image imported
-here (no registry), WRAPPER running snakevisor from this checkout; the cases are engine_cli_cases'.
+"""Podman (rootful) as a real client: `podman --runtime snakevisor run ...` of a busybox image imported
+here (no registry), snakevisor being a runtime of containers.conf's [engine.runtimes], a wrapper
+running snakevisor from this checkout; the cases are engine_cli_cases'.
 Podman's storage, state and network configuration live in the test's directory and it runs in a
 private mount and network namespace (engine_support.PrivateHost), so nothing of the host's Podman,
 /run or network changes.
@@ -17,8 +18,9 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="rootful Podman needs
               pytest.mark.skipif(not shutil.which("podman"), reason="podman is not installed (tools/setup.sh --test)")]
 
 
-def _confs(d):
-    """containers.conf and storage.conf keeping Podman's state under ``d``; the environment naming them.
+def _confs(d, wrapper):
+    """containers.conf and storage.conf keeping Podman's state under ``d``, with snakevisor (``wrapper``)
+    among its runtimes as the README says; the environment naming them.
     (Podman's database stays in the default place below graphroot: its cleanup process, started by
     conmon when a container exits, is told graphroot but not another static_dir.)"""
     ulimits = ", ".join(f'"{k}={v}:{v}"' for k, v in low_rlimits().items())
@@ -26,6 +28,7 @@ def _confs(d):
     (d / "containers.conf").write_text(
         f'[containers]\ndefault_ulimits = [{ulimits}]\n'
         f'[engine]\ntmp_dir = "{d}/tmp"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+        f'[engine.runtimes]\nsnakevisor = ["{wrapper}"]\n'
         f'[network]\nnetwork_config_dir = "{d}/networks"\n')
     return {**os.environ, "CONTAINERS_CONF": str(d / "containers.conf"),
             "CONTAINERS_STORAGE_CONF": str(d / "storage.conf")}
@@ -35,13 +38,12 @@ def _confs(d):
 def engine(tmp_path_factory):
     """Podman in a private host, IMAGE imported; containers and images removed at the end."""
     d = tmp_path_factory.mktemp("podman")
-    env = _confs(d)
-    wrapper = runtime_wrapper(str(d))
+    env = _confs(d, runtime_wrapper(str(d)))
     try:
         host = PrivateHost(str(d / "run"))
     except OSError as e:
         pytest.skip(str(e))
-    podman = Engine("podman", host, env, global_flags=lambda runtime: ["--runtime", runtime or wrapper],
+    podman = Engine("podman", host, env, global_flags=lambda runtime: ["--runtime", runtime or "snakevisor"],
                     run_flags=lambda runtime: [])
     try:
         info = podman.cli("info")
