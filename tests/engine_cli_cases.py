@@ -2,7 +2,7 @@
 a class the engines' test modules subclass (test_podman.py, test_docker.py); each module gives an
 ``engine`` fixture (engine_support.Engine) that has IMAGE imported.
 
-Covered: run (output, exit codes), run -d + exec + logs + stop + rm, -v volumes, --read-only,
+Covered: run (output, exit codes), run -d + exec + logs + stop + rm, run -it, -v volumes, --read-only,
 --memory and --pids-limit enforced by the Sentry, `ps`, /proc/self/mounts and /etc/resolv.conf as
 under runc, and -p port mapping to busybox httpd, fetched from the host (skipped, with the reason,
 where the engine's network cannot be set up).
@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from engine_support import assert_same_as_runc, compare_script
+from engine_support import assert_same_as_runc, compare_script, run_in_terminal
 
 IMAGE = "localhost/snakevisor-test-busybox:latest"
 # The engines' single-file binds and /dev/shm (a directory of their own), and the tests' volume.
@@ -95,6 +95,21 @@ class EngineCases:
             assert res.returncode == 0, res.stderr
             out[runtime or "snakevisor"] = res.stdout
         assert_same_as_runc(out["snakevisor"], out["runc"], BINDS)
+
+    def test_interactive_terminal_as_under_runc(self, engine):
+        """run -it from a 24x80 terminal: the container's own terminal (the Sentry's pty bridged to
+        the engine's), its size, what is typed echoed and read, the exit code; as under runc. (The
+        engine sizes the terminal once the container runs, Docker only after its process started:
+        the script waits for the size, under runc too.)"""
+        script = ('tty; while [ "$(stty size 2>/dev/null)" != "24 80" ]; do sleep 0.05; done; '
+                  'stty size; read x; echo got $x; exit 5')
+        out = {}
+        for runtime in ("runc", None):
+            if runtime == "runc" and not shutil.which("runc"):
+                pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
+            argv = engine.run_argv("--rm", "-it", IMAGE, "sh", "-c", script, runtime=runtime)
+            out[runtime or "snakevisor"] = run_in_terminal(argv, engine.env, (24, 80), b"24 80", b"hello\r")
+            assert out[runtime or "snakevisor"] == ("/dev/pts/0\r\n24 80\r\nhello\r\ngot hello\r\n", 5), (runtime, out)
 
     def test_port_mapping_serves_a_file_to_the_host(self, engine, tmp_path):
         """-p 18080:80 to busybox httpd in the container, fetched from the (private) host with curl."""

@@ -8,12 +8,18 @@ network namespace; runtimes and shims keep theirs under /run). So the engine run
 the test's own: /run is a directory of the test's there, the network namespace is new (with its
 loopback up), and both vanish when the test ends: nothing is left on the host.
 """
+import fcntl
 import os
+import pty
 import resource
+import select
 import shlex
+import struct
 import subprocess
 import sys
 import tarfile
+import termios
+import time
 
 from harness import REPO
 
@@ -125,8 +131,15 @@ class Engine:
                              input=input)
 
     def run(self, *args, runtime=None, timeout=120, input=None):
+        return self.cli(*self.run_args(args, runtime), runtime=runtime, timeout=timeout, input=input)
+
+    def run_args(self, args, runtime):
         net = ("--network", "none") if self.net else ()
-        return self.cli("run", *self.run_flags(runtime), *net, *args, runtime=runtime, timeout=timeout, input=input)
+        return ["run", *self.run_flags(runtime), *net, *args]
+
+    def run_argv(self, *args, runtime=None):
+        """The whole command line of ``run(*args)`` (for run_in_terminal)."""
+        return self.host.prefix + [self.argv0, *self.global_flags(runtime), *self.run_args(args, runtime)]
 
     def probe_network(self, image):
         """Run a container on the engine's network; if that fails for the network's sake, keep why."""
@@ -142,3 +155,38 @@ def low_rlimits():
     raise them where the machine withholds CAP_SYS_RESOURCE, as this one does."""
     return {"nofile": min(1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
             "nproc": min(4096, resource.getrlimit(resource.RLIMIT_NPROC)[1])}
+
+
+def run_in_terminal(argv, env, size, answer_after, answer, timeout=60):
+    """Run ``argv`` on a new pseudo-terminal of ``size`` (rows, cols), as from a user's terminal;
+    once its output holds ``answer_after``, type ``answer``. Returns (output, exit code); the
+    output is cut short if ``timeout`` seconds pass (the process is then killed)."""
+    pid, fd = pty.fork()
+    if pid == 0:   # the child: exec at once (nothing else is safe after fork in a threaded parent)
+        try:
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    out, answered = b"", False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                break
+            try:
+                data = os.read(fd, 4096)
+            except OSError:   # EIO: the terminal's last user has gone
+                break
+            if not data:
+                break
+            out += data
+            if not answered and answer_after in out:
+                os.write(fd, answer)
+                answered = True
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
