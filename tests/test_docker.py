@@ -15,6 +15,7 @@ import pytest
 
 from engine_cli_cases import IMAGE, EngineCases
 from engine_support import Engine, PrivateHost, image_tar, low_rlimits, runtime_wrapper
+from do_support import descendants_of
 from oci_support import busybox_rootfs
 
 DOCKER = "/usr/bin/docker"   # Debian's docker.io client (another may come first in PATH)
@@ -78,4 +79,17 @@ def engine(tmp_path_factory):
 
 
 class TestDocker(EngineCases):
-    pass
+    def test_top_lists_the_sandboxes_host_processes(self, engine):
+        """docker top asks the runtime (`ps --format json`) for the container's host pids and looks
+        them up in the host's /proc: it lists the sandbox process and those below it (the Gofer, the
+        stubs holding the application's threads), never another host process (it showed the host's
+        pid 1 when the runtime gave the sandbox's own pids)."""
+        assert engine.run("-d", "--name", "t1", IMAGE, "sleep", "1000").returncode == 0
+        try:
+            sandbox = int(engine.cli("inspect", "--format", "{{.State.Pid}}", "t1").stdout)
+            res = engine.cli("top", "t1", "-o", "pid")
+            assert res.returncode == 0, res.stderr
+            pids = {int(p) for p in res.stdout.split()[1:]}
+            assert sandbox in pids and pids <= {sandbox, *descendants_of(sandbox)}, (sandbox, res.stdout)
+        finally:
+            engine.cli("rm", "-f", "t1")

@@ -115,7 +115,9 @@ def test_ctr_detached_exec_ps_kill_delete(ctr):
     assert "ct2" in tasks and "RUNNING" in tasks
     res = ctr("task", "exec", "--exec-id", "e1", "ct2", "sh", "-c", "echo exec ok; exit 4")
     assert res.returncode == 4 and res.stdout == "exec ok\n"
-    assert "1" in ctr("task", "ps", "ct2").stdout.split()
+    # task ps: host pids (the runtime's `ps --format json`), the sandbox process's among them.
+    sandbox_pid = next(line.split()[1] for line in tasks.splitlines() if line.startswith("ct2 "))
+    assert sandbox_pid in ctr("task", "ps", "ct2").stdout.split()
     assert ctr("task", "kill", "ct2").returncode == 0
     deadline = time.monotonic() + 20
     while "STOPPED" not in ctr("task", "ls").stdout and time.monotonic() < deadline:

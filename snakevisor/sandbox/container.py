@@ -343,6 +343,31 @@ def ps(store, cid):
         raise StateError(f"cannot list processes of {cid}: {e}") from None
 
 
+def host_pids(store, cid):
+    """The host pids of the container's processes, as runc's `ps --format json` gives them and
+    engines read them (docker top looks them up in the host's /proc): the sandbox process and
+    every host process below it (the Gofer, the stubs that hold the application's threads). The
+    application's own pids are the sandbox's, not the host's: they are what ``ps`` lists."""
+    state = store.load(cid)
+    if store.status(state) not in ("created", "running"):
+        raise StateError(f"container {cid} is not running ({store.status(state)})")
+    out, todo = [], [state.pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:   # gone meanwhile
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    todo += [int(child) for child in f.read().split()]
+            except OSError:
+                continue
+    return sorted(out)
+
+
 def stats(store, cid):
     return control.call(store.path(cid, CONTROL_SOCKET), {"op": "stats"})
 
