@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from engine_support import PrivateHost, assert_same_as_runc, compare_script, runtime_wrapper
+from engine_support import PrivateHost, assert_same_as_runc, compare_script, run_in_terminal, runtime_wrapper
 from oci_support import busybox_rootfs
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root"),
@@ -80,6 +80,7 @@ def ctr(tmp_path_factory):
     def run(*args, timeout=60, input=None):
         return host.run(["ctr", "--address", sock, *args], timeout=timeout, input=input)
     run.runtime = ["--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper]
+    run.argv = lambda *args: host.prefix + ["ctr", "--address", sock, *args]
     try:
         # ctr waits for the socket (its dial blocks until containerd listens, or times out).
         ready = run("--connect-timeout", "20s", "version")
@@ -152,3 +153,16 @@ def test_ctr_bind_mount_memory_limit_and_mounts_as_under_runc(ctr, tmp_path):
     res = ctr("run", "--rm", *ctr.runtime, "--memory-limit", str(64 << 20), IMAGE, "mem", "sh", "-c",
               'cat /sys/fs/cgroup/memory.max; awk "BEGIN{s=\\"x\\"; for (i = 0; i < 27; i++) s = s s}"')
     assert res.returncode != 0 and res.stdout == "67108864\n", res.stdout + res.stderr
+
+
+def test_ctr_run_t_terminal_as_under_runc(ctr):
+    """ctr run -t from a 24x80 terminal: the container's own terminal, its size (set once the task
+    runs: the script waits for it), typed input echoed and read, the exit code; as under runc."""
+    script = ('tty; while [ "$(stty size 2>/dev/null)" != "24 80" ]; do sleep 0.05; done; '
+              'stty size; read x; echo got $x; exit 5')
+    want = ("/dev/pts/0\r\r\n24 80\r\r\nhello\r\r\ngot hello\r\r\n", 5)   # ctr's console adds a \r
+    for name, runtime in (("snakevisor", ctr.runtime), ("runc", ["--runtime", "io.containerd.runc.v2"])):
+        if name == "runc" and not shutil.which("runc"):
+            pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
+        argv = ctr.argv("run", "--rm", "-t", *runtime, IMAGE, "tty-" + name, "sh", "-c", script)
+        assert run_in_terminal(argv, dict(os.environ), (24, 80), b"24 80", b"hello\r") == want, name
