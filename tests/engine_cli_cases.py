@@ -11,13 +11,19 @@ import shutil
 
 import pytest
 
-from engine_support import assert_same_as_runc, compare_script, run_in_terminal
+from engine_support import TERMINAL_SCRIPT, assert_same_as_runc, compare_script, run_in_terminal
 
 IMAGE = "localhost/snakevisor-test-busybox:latest"
 # The engines' single-file binds and /dev/shm (a directory of their own), and the tests' volume.
 BINDS = {"/", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/run/.containerenv", "/dev/shm", "/data"}
 # What the memory test runs: the limit the Sentry's cgroup view shows, then a 128 MiB string.
 GROW = 'cat /sys/fs/cgroup/memory.max; awk "BEGIN{s=\\"x\\"; for (i = 0; i < 27; i++) s = s s; print length(s)}"'
+
+
+def _runc_or_skip():
+    """Called after a case's own checks under snakevisor, before those under runc."""
+    if not shutil.which("runc"):
+        pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
 
 
 class EngineCases:
@@ -98,18 +104,12 @@ class EngineCases:
 
     def test_interactive_terminal_as_under_runc(self, engine):
         """run -it from a 24x80 terminal: the container's own terminal (the Sentry's pty bridged to
-        the engine's), its size, what is typed echoed and read, the exit code; as under runc. (The
-        engine sizes the terminal once the container runs, Docker only after its process started:
-        the script waits for the size, under runc too.)"""
-        script = ('tty; while [ "$(stty size 2>/dev/null)" != "24 80" ]; do sleep 0.05; done; '
-                  'stty size; read x; echo got $x; exit 5')
-        out = {}
-        for runtime in ("runc", None):
-            if runtime == "runc" and not shutil.which("runc"):
-                pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
-            argv = engine.run_argv("--rm", "-it", IMAGE, "sh", "-c", script, runtime=runtime)
-            out[runtime or "snakevisor"] = run_in_terminal(argv, engine.env, (24, 80), b"24 80", b"hello\r")
-            assert out[runtime or "snakevisor"] == ("/dev/pts/0\r\n24 80\r\nhello\r\ngot hello\r\n", 5), (runtime, out)
+        the engine's), its size, what is typed echoed and read, the exit code; as under runc."""
+        for runtime in (None, "runc"):
+            argv = engine.run_argv("--rm", "-it", IMAGE, "sh", "-c", TERMINAL_SCRIPT, runtime=runtime)
+            got = run_in_terminal(argv, engine.env, (24, 80), b"24 80", b"hello\r")
+            assert got == ("/dev/pts/0\r\n24 80\r\nhello\r\ngot hello\r\n", 5), (runtime, got)
+            _runc_or_skip()
 
     def test_port_mapping_serves_a_file_to_the_host(self, engine, tmp_path):
         """-p 18080:80 to busybox httpd in the container, fetched from the (private) host with curl."""

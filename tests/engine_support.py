@@ -23,6 +23,10 @@ import time
 
 from harness import REPO
 
+# Run on a 24x80 terminal: it names itself, waits for its size (an engine sets it once the process
+# runs, Docker and ctr only after it started, under runc too), reads a line and exits 5.
+TERMINAL_SCRIPT = ('tty; while [ "$(stty size 2>/dev/null)" != "24 80" ]; do sleep 0.05; done; '
+                   'stty size; read x; echo got $x; exit 5')
 # What an engine whose networking cannot be set up here prints (netavark, CNI, iptables).
 NETWORK_ERRORS = ("netavark", "iptables", "cni", "network", "slirp4netns")
 
@@ -137,9 +141,13 @@ class Engine:
         net = ("--network", "none") if self.net else ()
         return ["run", *self.run_flags(runtime), *net, *args]
 
+    def argv(self, *args, runtime=None):
+        """The whole command line of ``cli(*args)`` (for run_in_terminal)."""
+        return self.host.prefix + [self.argv0, *self.global_flags(runtime), *args]
+
     def run_argv(self, *args, runtime=None):
-        """The whole command line of ``run(*args)`` (for run_in_terminal)."""
-        return self.host.prefix + [self.argv0, *self.global_flags(runtime), *self.run_args(args, runtime)]
+        """The whole command line of ``run(*args)``."""
+        return self.argv(*self.run_args(args, runtime), runtime=runtime)
 
     def probe_network(self, image):
         """Run a container on the engine's network; if that fails for the network's sake, keep why."""
@@ -190,3 +198,26 @@ def run_in_terminal(argv, env, size, answer_after, answer, timeout=60):
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+def cleanup(*steps):
+    """Run each of ``steps`` (callables) even where one before it failed (a command that timed out
+    must not leave the engine's daemon or namespaces behind); then raise the first failure."""
+    failure = None
+    for step in steps:
+        try:
+            step()
+        except Exception as e:   # noqa: BLE001 - kept for after the other steps
+            failure = failure or e
+    if failure is not None:
+        raise failure
+
+
+def stop_daemon(proc, timeout=30):
+    """SIGTERM an engine's daemon and reap it; SIGKILL if it takes longer than ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

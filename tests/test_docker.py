@@ -14,7 +14,7 @@ import time
 import pytest
 
 from engine_cli_cases import IMAGE, EngineCases
-from engine_support import Engine, PrivateHost, image_tar, low_rlimits, runtime_wrapper
+from engine_support import Engine, PrivateHost, cleanup, image_tar, low_rlimits, runtime_wrapper, stop_daemon
 from do_support import descendants_of
 from oci_support import busybox_rootfs
 
@@ -67,15 +67,11 @@ def engine(tmp_path_factory):
         docker.probe_network(IMAGE)
         yield docker
     finally:
+        steps = []
         if docker is not None:
-            ids = docker.cli("ps", "-aq").stdout.split()
-            if ids:
-                docker.cli("rm", "-f", *ids)
-            docker.cli("rmi", "-f", IMAGE)
-            docker.daemon.terminate()
-            docker.daemon.wait(timeout=30)
-        host.close()
-        shutil.rmtree(d, ignore_errors=True)
+            steps = [lambda: docker.cli("rm", "-f", *docker.cli("ps", "-aq").stdout.split(), timeout=60),
+                     lambda: docker.cli("rmi", "-f", IMAGE), lambda: stop_daemon(docker.daemon)]
+        cleanup(*steps, host.close, lambda: shutil.rmtree(d, ignore_errors=True))
 
 
 class TestDocker(EngineCases):

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from engine_support import PrivateHost, assert_same_as_runc, compare_script, run_in_terminal, runtime_wrapper
+from engine_support import (TERMINAL_SCRIPT, PrivateHost, assert_same_as_runc, cleanup, compare_script,
+                            run_in_terminal, runtime_wrapper, stop_daemon)
 from oci_support import busybox_rootfs
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root"),
@@ -92,16 +93,13 @@ def ctr(tmp_path_factory):
         assert res.returncode == 0, res.stderr
         yield run
     finally:
-        for task in run("task", "ls", "-q").stdout.split():
-            run("task", "kill", "-s", "KILL", task)
-            run("task", "delete", "-f", task)
-        for c in run("container", "ls", "-q").stdout.split():
-            run("container", "delete", c)
-        daemon.terminate()
-        daemon.wait(timeout=20)
-        log.close()
-        host.close()
-        shutil.rmtree(d, ignore_errors=True)
+        def remove_tasks():
+            for task in run("task", "ls", "-q").stdout.split():
+                run("task", "kill", "-s", "KILL", task)
+                run("task", "delete", "-f", task)
+            for c in run("container", "ls", "-q").stdout.split():
+                run("container", "delete", c)
+        cleanup(remove_tasks, lambda: stop_daemon(daemon), log.close, host.close, lambda: shutil.rmtree(d, ignore_errors=True))
 
 
 def test_ctr_run_output_and_exit_code(ctr):
@@ -158,11 +156,9 @@ def test_ctr_bind_mount_memory_limit_and_mounts_as_under_runc(ctr, tmp_path):
 def test_ctr_run_t_terminal_as_under_runc(ctr):
     """ctr run -t from a 24x80 terminal: the container's own terminal, its size (set once the task
     runs: the script waits for it), typed input echoed and read, the exit code; as under runc."""
-    script = ('tty; while [ "$(stty size 2>/dev/null)" != "24 80" ]; do sleep 0.05; done; '
-              'stty size; read x; echo got $x; exit 5')
     want = ("/dev/pts/0\r\r\n24 80\r\r\nhello\r\r\ngot hello\r\r\n", 5)   # ctr's console adds a \r
     for name, runtime in (("snakevisor", ctr.runtime), ("runc", ["--runtime", "io.containerd.runc.v2"])):
         if name == "runc" and not shutil.which("runc"):
             pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
-        argv = ctr.argv("run", "--rm", "-t", *runtime, IMAGE, "tty-" + name, "sh", "-c", script)
+        argv = ctr.argv("run", "--rm", "-t", *runtime, IMAGE, "tty-" + name, "sh", "-c", TERMINAL_SCRIPT)
         assert run_in_terminal(argv, dict(os.environ), (24, 80), b"24 80", b"hello\r") == want, name

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from engine_cli_cases import IMAGE, EngineCases
-from engine_support import Engine, PrivateHost, image_tar, low_rlimits, runtime_wrapper
+from engine_support import Engine, PrivateHost, cleanup, image_tar, low_rlimits, runtime_wrapper
 from oci_support import busybox_rootfs
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="rootful Podman needs root"),
@@ -54,10 +54,8 @@ def engine(tmp_path_factory):
         podman.probe_network(IMAGE)
         yield podman
     finally:
-        podman.cli("rm", "--all", "--force", "--time", "0")
-        podman.cli("rmi", "--all", "--force")
-        host.close()
-        shutil.rmtree(d, ignore_errors=True)
+        cleanup(lambda: podman.cli("rm", "--all", "--force", "--time", "0"), lambda: podman.cli("rmi", "--all", "--force"),
+                host.close, lambda: shutil.rmtree(d, ignore_errors=True))
 
 
 class TestPodman(EngineCases):
