@@ -1,11 +1,14 @@
 """The OCI runtime as containerd drives it: create, start, state, exec, ps, kill, delete, run,
 many containers at once, a crashed sandbox, bad configs, hooks, console socket, runc flag spellings."""
 import concurrent.futures
+import fcntl
 import json
 import os
 import signal
 import socket
+import struct
 import subprocess
+import termios
 import time
 
 import pytest
@@ -64,10 +67,12 @@ def test_lifecycle_as_containerd_drives_it(tmp_path, root):
         time.sleep(0.05)
     assert read_out(str(tmp_path), "c1") == "started\n"
     assert sv(root, "start", "c1").returncode == 1, "a second start is an error"
+    # The table is the sandbox's view; --format json (engines': docker top, ctr task ps) the host
+    # pids, as runc's: the sandbox process and the host processes below it (never, say, the host's 1).
     ps = sv(root, "ps", "--format", "json", "c1")
-    assert json.loads(ps.stdout) == [1]
+    assert set(json.loads(ps.stdout)) == {pid, *descendants_of(pid)}
     table = sv(root, "ps", "c1").stdout
-    assert "sleep 1000" in table and "PID" in table
+    assert "sleep 1000" in table and "PID" in table and "     1 " in table
     listing = json.loads(sv(root, "list", "--format", "json").stdout)
     assert [(c["id"], c["status"]) for c in listing] == [("c1", "running")]
     assert "c1" in sv(root, "list").stdout
@@ -237,32 +242,64 @@ def test_failing_prestart_hook_fails_create(tmp_path, root):
     assert not os.path.exists(os.path.join(root, "h2"))
 
 
-def test_console_socket_gets_the_pty_master(tmp_path, root):
-    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "test -t 0 && test -t 1 && echo on a tty; sleep 1000"],
-                    terminal=True)
+def _create_with_console(tmp_path, root, cid, args):
+    """`create --console-socket` of a container running ``args`` on a terminal; the pty master
+    the runtime sent (non-blocking)."""
+    b = make_bundle(str(tmp_path / "b"), args, terminal=True)
     sock_path = str(tmp_path / "console.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(1)
-    res = create(root, "t1", b, str(tmp_path), "--console-socket", sock_path)
+    res = create(root, cid, b, str(tmp_path), "--console-socket", sock_path)
     assert res.returncode == 0, res.stderr
     conn, _ = listener.accept()
     _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-    assert len(fds) == 1 and os.isatty(fds[0])
-    assert sv(root, "start", "t1").returncode == 0
-    got = b""
-    deadline = time.monotonic() + 10
-    os.set_blocking(fds[0], False)
-    while b"on a tty" not in got and time.monotonic() < deadline:
-        try:
-            got += os.read(fds[0], 1024)
-        except BlockingIOError:
-            time.sleep(0.05)
-    assert b"on a tty" in got
-    os.close(fds[0])
     conn.close()
     listener.close()
+    assert len(fds) == 1 and os.isatty(fds[0])
+    os.set_blocking(fds[0], False)
+    return fds[0]
+
+
+def _read_until(fd, want, got=b"", timeout=10):
+    deadline = time.monotonic() + timeout
+    while want not in got and time.monotonic() < deadline:
+        try:
+            got += os.read(fd, 1024)
+        except BlockingIOError:
+            time.sleep(0.05)
+    return got
+
+
+def test_console_socket_gets_the_pty_master(tmp_path, root):
+    master = _create_with_console(tmp_path, root, "t1", ["sh", "-c", "test -t 0 && test -t 1 && echo on a tty; sleep 1000"])
+    assert sv(root, "start", "t1").returncode == 0
+    assert b"on a tty" in _read_until(master, b"on a tty")
+    os.close(master)
     assert sv(root, "delete", "-f", "t1").returncode == 0
+
+
+def test_console_is_a_terminal_of_the_sandboxes_that_follows_resizes(tmp_path, root):
+    """As an engine drives it (podman run -it): the container's terminal is a pty of the Sentry's
+    (/dev/pts/0, job control and line editing inside), bridged to the console; the size the engine
+    gives the console after create, and a resize after start, reach it (SIGWINCH to the sandbox)."""
+    script = ('tty; stty size; read x; echo "got $x"; '
+              'while [ "$(stty size)" != "30 100" ]; do sleep 0.05; done; echo resized')
+    master = _create_with_console(tmp_path, root, "t2", ["sh", "-c", script])
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        assert sv(root, "start", "t2").returncode == 0
+        got = _read_until(master, b"24 80\r\n")
+        assert got == b"/dev/pts/0\r\n24 80\r\n", got
+        os.write(master, b"hello\r")
+        got = _read_until(master, b"got hello\r\n")
+        assert got == b"hello\r\ngot hello\r\n", got   # echoed by the Sentry's line discipline
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        assert _read_until(master, b"resized\r\n") == b"resized\r\n"
+        wait_status(root, "t2", "stopped")
+    finally:
+        os.close(master)
+        sv(root, "delete", "-f", "t2")
 
 
 def test_runc_flag_spellings_and_unknown_flags(tmp_path, root):

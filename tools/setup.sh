@@ -15,6 +15,7 @@ for arg in "$@"; do
 done
 
 missing=""
+missing_norec=""
 need() { dpkg -s "$1" >/dev/null 2>&1 || missing="$missing $1"; }
 need python3
 need libseccomp2
@@ -39,15 +40,24 @@ if [ $want_tests = 1 ]; then
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
     # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.
     for p in nginx-light iproute2 curl; do need "$p"; done
+    # Container engines driving snakevisor as their runtime: Podman 4.3 with conmon, netavark and
+    # iptables (tests/test_podman.py), containerd 1.6 with ctr and the runc v2 shim
+    # (tests/test_oci_containerd.py), Docker 20.10 (tests/test_docker.py). Each test starts its engine
+    # privately; no service is started here. docker.io comes without its recommends but for
+    # apparmor (dockerd loads its profile where the kernel has AppArmor): they would bring
+    # needrestart, which may restart services after every later apt-get install.
+    for p in podman containerd; do need "$p"; done
+    dpkg -s docker.io >/dev/null 2>&1 || missing_norec="docker.io apparmor"
 fi
 if [ $want_bench = 1 ]; then
     # The programs are compiled at run time; gVisor and runc run beside snakevisor; wrk loads the sandboxed nginx.
     for p in gcc libc6-dev runsc runc nginx-light wrk; do need "$p"; done
 fi
-if [ -n "$missing" ]; then
+if [ -n "$missing$missing_norec" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq $missing >/dev/null
+    [ -z "$missing" ] || apt-get install -y -qq $missing >/dev/null
+    [ -z "$missing_norec" ] || apt-get install -y -qq --no-install-recommends $missing_norec >/dev/null
 fi
 
 if [ $want_tests = 1 ]; then

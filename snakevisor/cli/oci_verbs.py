@@ -295,11 +295,11 @@ def _parse_user(text):
 
 
 def _ps(store, args):
-    from snakevisor.sandbox.container import ps
-    procs = ps(store, args.id)
-    if args.format == "json":
-        print(json.dumps([p["pid"] for p in procs]))
+    from snakevisor.sandbox.container import host_pids, ps
+    if args.format == "json":   # for engines: host pids, as runc's (the table is the sandbox's view)
+        print(json.dumps(host_pids(store, args.id)))
         return 0
+    procs = ps(store, args.id)
     print(f"{'UID':<8} {'PID':>6} {'PPID':>6} {'C':>2} {'STIME':<8} {'TTY':<6} {'TIME':<9} CMD")
     for p in procs:
         secs = int(p["start"])

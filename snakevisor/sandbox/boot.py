@@ -91,6 +91,9 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
                        oci=layout, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
                        max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
+                       # A terminal (create made the console's replica our stdio): a Sentry pty bridged to
+                       # it, as `do -t` has, so that the container sees a terminal of its own (/dev/pts/0).
+                       tty=p.terminal and os.isatty(0),
                        net_raw=net_raw, cwd_missing="create")
     return cfg, mounts
 
@@ -258,10 +261,11 @@ class Sandbox:
     # running -------------------------------------------------------------------------
     def serve(self, listener):
         ControlServer(self.kernel.loop, listener, self.handle)
-        self.kernel.forward_host_signals()
+        self.sentry.start_host_io()
         try:
             self.kernel.loop.run()
         finally:
+            self.sentry.stop_host_io()
             self.kernel.shutdown()
             for fs in self.sentry.gofer_filesystems:
                 try:

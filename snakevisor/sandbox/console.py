@@ -89,6 +89,9 @@ class Console:
             host_signal.pthread_sigmask(host_signal.SIG_BLOCK, {host_signal.SIGWINCH})
             self.winch_fd = signalfd(S.SIGWINCH)
             loop.watch_fd(self.winch_fd, self._on_winch)
+            # A resize between setup and now sent no SIGWINCH we could catch (an OCI engine sizes
+            # the console once the container is created): take the size again.
+            self._copy_winsize()
         self._queue_handle = self.terminal.master_queue.register(self._on_master, POLLIN | POLLOUT | POLLHUP)
         self._pump()
 

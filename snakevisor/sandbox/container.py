@@ -8,13 +8,16 @@ trace. The sandbox process's exit status is the container's exit code.
 """
 from __future__ import annotations
 
+import fcntl
 import getpass
 import logging
 import os
 import select
 import signal
 import socket
+import struct
 import sys
+import termios
 import time
 
 from snakevisor.hostos import become_subreaper
@@ -83,9 +86,6 @@ def open_console(console_socket, size=None):
     master, replica = os.openpty()
     try:
         if size:
-            import fcntl
-            import struct
-            import termios
             fcntl.ioctl(replica, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
         send_console(console_socket, master)
     finally:
@@ -122,12 +122,18 @@ def boot_command(opts, cid, bundle, state_dir, ready_fd):
     return _boot_argv(opts, cid, bundle, state_dir, ready_fd), env
 
 
-def exec_sandbox(argv, env, stdio, ready_fd):
-    """In a forked child: become the sandbox process, ``stdio`` its fds 0-2 (never returns)."""
+def exec_sandbox(argv, env, stdio, ready_fd, console=False):
+    """In a forked child: become the sandbox process, ``stdio`` its fds 0-2 (never returns). With
+    ``console`` (stdio is the console's replica) the replica becomes the controlling terminal of a
+    session of its own, as runc makes it the container's: the engine's resizes then reach the
+    sandbox as SIGWINCH, which its Console passes on to the Sentry's terminal."""
     try:
         for i, fd in enumerate(stdio):
             if fd != i:
                 os.dup2(fd, i)
+        if console:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         os.set_inheritable(ready_fd, True)
         os.execve(sys.executable, argv, env)
     finally:
@@ -144,7 +150,7 @@ def read_sandbox_pid(pid_r, ready_r):
     return int(data)
 
 
-def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach):
+def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach, console=False):
     """Fork, (setsid,) new PID namespace, fork again: the grandchild execs the sandbox as pid 1 of
     the namespace; the middle process exits at once. Returns (host pid, ready fd)."""
     ready_r, ready_w = os.pipe()
@@ -161,7 +167,7 @@ def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach):
             new_pid_namespace()
             child = os.fork()
             if child == 0:
-                exec_sandbox(argv, env, stdio, ready_w)
+                exec_sandbox(argv, env, stdio, ready_w, console)
             os.write(pid_w, str(child).encode())
             code = 0
         finally:
@@ -245,7 +251,7 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
             stdio = (replica, replica, replica)
         elif spec.process.terminal and not detach and not os.isatty(0):
             log.debug("terminal requested without a console socket or a tty: using the caller's stdio")
-        pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach)
+        pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach, console=replica is not None)
         state = store.update(cid, pid=pid, pid_start=process_start_time(pid) or 0)
         wait_ready(ready)
         state = store.update(cid, status="created")
@@ -335,6 +341,31 @@ def ps(store, cid):
         return control.list_processes(store.path(cid, CONTROL_SOCKET))
     except control.ControlError as e:
         raise StateError(f"cannot list processes of {cid}: {e}") from None
+
+
+def host_pids(store, cid):
+    """The host pids of the container's processes, as runc's `ps --format json` gives them and
+    engines read them (docker top looks them up in the host's /proc): the sandbox process and
+    every host process below it (the Gofer, the stubs that hold the application's threads). The
+    application's own pids are the sandbox's, not the host's: they are what ``ps`` lists."""
+    state = store.load(cid)
+    if store.status(state) not in ("created", "running"):
+        raise StateError(f"container {cid} is not running ({store.status(state)})")
+    out, todo = [], [state.pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:   # gone meanwhile
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    todo += [int(child) for child in f.read().split()]
+            except OSError:
+                continue
+    return sorted(out)
 
 
 def stats(store, cid):

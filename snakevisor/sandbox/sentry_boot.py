@@ -57,7 +57,7 @@ class SentryConfig:
     max_tasks: int | None = None      # pids limit
     root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
-    tty: bool = False                 # -t: a Sentry pty bridged to the host terminal is the init's stdio
+    tty: bool = False                 # -t (OCI: process.terminal): a Sentry pty bridged to the host terminal is the init's stdio
     net_raw: bool = False             # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW
     # A cwd the root lacks: "fallback" to / (do's implicit cwd, the caller's), "error" (do --cwd),
     # or "create" it (OCI, as runc does before the root goes read-only).
@@ -259,16 +259,24 @@ class Sentry:
         returns its wait status."""
         if self.init_task is None:
             self.load_init()
-        console = self.console
-        if console is not None:
-            self.kernel.forward_host_signals(foreground=console.foreground_pgid)
-            console.start(self.kernel.loop)
-        else:
-            self.kernel.forward_host_signals()
+        self.start_host_io()
         try:
             return self.kernel.run()
         finally:
-            if console is not None:
-                console.restore()
+            self.stop_host_io()
             for fs in self.gofer_filesystems:
                 fs.sync_all()   # shared mappings not yet written back
+
+    def start_host_io(self):
+        """Before the loop runs: the host's signals go to the sandbox (with a console, ^C's and the
+        like to its foreground process group), and the console starts bridging the host terminal."""
+        if self.console is not None:
+            self.kernel.forward_host_signals(foreground=self.console.foreground_pgid)
+            self.console.start(self.kernel.loop)
+        else:
+            self.kernel.forward_host_signals()
+
+    def stop_host_io(self):
+        """After the loop: the host terminal gets its settings back."""
+        if self.console is not None:
+            self.console.restore()
