@@ -165,22 +165,17 @@ class MemoryManager:
                 for piece in self.vmas.carve(cut, v.end):
                     piece.past_eof = True
                 ranges.append((cut, v.end))
-        if not ranges or self.address_space is None:
+        if not ranges:
             return
-        if self.kernel is None:
+        with self.changed_by_another():   # the truncating process is usually another one
             for start, end in ranges:
                 self._unmap_from_stub(start, end)
-            return
-        with self.kernel.stopped_context(self) as ctx:
-            if ctx is not None:
-                for start, end in ranges:
-                    self.address_space.unmap(ctx, start, end - start)
 
     @contextmanager
     def changed_by_another(self):
-        """For a change another process makes to this address space (/proc/PID/mem writes): its
-        host-side updates (copy-on-write copies mapped in) go through a stopped thread of this
-        address space, never through one running application code, which cannot take an injected
+        """For a change another process makes to this address space (/proc/PID/mem and ptrace
+        writes, a truncation unmapping file pages): its host-side updates go through a stopped
+        thread of this address space, never through one running application code, which cannot take an injected
         call (on systrap its stub's state was overwritten and the process hung)."""
         if self.kernel is None or self.address_space is None:
             yield
