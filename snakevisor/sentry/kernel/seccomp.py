@@ -323,12 +323,9 @@ def ptrace_event_seccomp(task, entry, data):
         if regs.orig_rax >= 1 << 63:
             return ptrace.skipped_return(regs)
         chosen = syscall_entry(task, regs, TABLE.entries.get(regs.orig_rax), recheck=True)
-        if chosen is None or chosen.handler is None:
+        if chosen is None:
             raise SyscallError(ENOSYS)
-        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:chosen.nargs]
-        if chosen.blocking:
-            return (yield from chosen.handler(task, *args))
-        return chosen.handler(task, *args)
+        return (yield from chosen.run(task, (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:chosen.nargs]))
     return _verdict(entry, nr, traced)
 
 
@@ -374,11 +371,9 @@ def _notify(notifier, entry, data):
         n = yield from notifier.wait_reply(task, data)
         if not n.flags & SC.SECCOMP_USER_NOTIF_FLAG_CONTINUE:
             return _as_is(n.error or n.val)
-        if entry is None or entry.handler is None:
+        if entry is None:
             raise SyscallError(ENOSYS)
-        if entry.blocking:
-            return (yield from entry.handler(task, *args))
-        return entry.handler(task, *args)
+        return (yield from entry.run(task, args))
     return wait_for_supervisor
 
 

@@ -8,6 +8,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
+from snakevisor.abi.errno import ENOSYS, SyscallError
+
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 
 FULL = "full"
@@ -32,6 +34,16 @@ class SyscallEntry:
     def __post_init__(self):
         self.nargs = len(self.args)
         self.blocking = inspect.isgeneratorfunction(self.handler)
+
+    def run(self, task, args):
+        """Run the handler (a generator: ``yield from`` it) on ``args``, ENOSYS without one. For
+        callers that decide late which entry runs (seccomp's notification and trace verdicts);
+        Task._run does the same inline, on every syscall."""
+        if self.handler is None:
+            raise SyscallError(ENOSYS)
+        if self.blocking:
+            return (yield from self.handler(task, *args))
+        return self.handler(task, *args)
 
 
 @dataclass
