@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from snakevisor.abi.errno import ENOSYS, SyscallError
-
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 
 FULL = "full"
