@@ -218,7 +218,7 @@ def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_
         d = child
         if child.mount_count and mount.vfs is not None:
             # VirtualFilesystem.follow_mounts inlined: a plain (mount, dentry) tuple is an equal key.
-            covering = mount.vfs._covering
+            covering = mount.vfs.covering
             while d.mount_count:
                 m = covering.get((mount, d))
                 if m is None:

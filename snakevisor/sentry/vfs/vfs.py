@@ -33,7 +33,8 @@ class VirtualFilesystem:
 
     def __init__(self, ino=PROC_NS_INODES["mnt"]):
         self.root_mount: Mount | None = None
-        self._covering: dict[VirtualDentry, Mount] = {}   # mountpoint -> top mount on it
+        # mountpoint -> top mount on it; read directly by path resolution's fast walk (resolve.py)
+        self.covering: dict[VirtualDentry, Mount] = {}
         self.mounts: list[Mount] = []                    # in mount order
         self.ino = ino
 
@@ -69,7 +70,7 @@ class VirtualFilesystem:
         """Put ``m`` on top of ``target`` (already in ``mounts`` or about to be)."""
         m.parent, m.mountpoint = target.mount, target.dentry
         target.dentry.mount_count += 1
-        self._covering[target] = m
+        self.covering[target] = m
 
     def _uncover(self, m: Mount) -> None:
         """Take ``m`` off its mountpoint: an earlier mount stacked there becomes visible again."""
@@ -77,9 +78,9 @@ class VirtualFilesystem:
         m.mountpoint.mount_count -= 1
         below = [o for o in self.mounts if o is not m and o.parent is m.parent and o.mountpoint is m.mountpoint]
         if below:
-            self._covering[key] = below[-1]
+            self.covering[key] = below[-1]
         else:
-            self._covering.pop(key, None)
+            self.covering.pop(key, None)
         m.parent = m.mountpoint = None
 
     def umount(self, m: Mount) -> None:
@@ -149,7 +150,7 @@ class VirtualFilesystem:
     def follow_mounts(self, vd: VirtualDentry) -> VirtualDentry:
         """If something is mounted on ``vd``, the root of the topmost mount there."""
         while vd.dentry.mount_count:
-            m = self._covering.get(vd)
+            m = self.covering.get(vd)
             if m is None:
                 break
             vd = VirtualDentry(m, m.root)
