@@ -60,3 +60,12 @@ def test_handler_starts_with_clean_fp_state():
     binary = compile_c("proc_fpstate", extra=("-pthread",))
     native, _ = compare([binary, "clean"], native_status=0)
     assert b"MXCSR=0x1f80 FCW=0x37f" in native.stdout
+
+
+def test_rlimit_sigpending():
+    """Queued signals are charged to the receiving user: sigqueue of a real-time signal past
+    RLIMIT_SIGPENDING is EAGAIN, kill(2) and standard signals still arrive with their
+    information lost (si_code SI_USER), and a child's queued signals count for its parent."""
+    binary = compile_c("sigpending_limit")
+    native, _ = compare([binary], native_status=0)
+    assert b"own rt queue: 4 queued, then EAGAIN" in native.stdout

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -44,6 +46,39 @@ int main(void) {
     SHOW(lseek(null, 0, SEEK_END));
     SHOW(ftruncate(null, 0));
     SHOW(isatty(null));
-    /* /dev/zero mappings are zero-filled and writable */
+    /* /dev/zero mappings are zero-filled and writable: private ones are anonymous memory,
+       shared ones shared anonymous memory (seen by a forked child's writes) */
+    char *priv = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, zero, 0);
+    char *shr = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, zero, 0);
+    printf("zero maps: private %d shared %d\n", priv != MAP_FAILED, shr != MAP_FAILED);
+    if (priv != MAP_FAILED && shr != MAP_FAILED) {
+        printf("zero-filled: %d %d\n", priv[0] == 0 && priv[8191] == 0, shr[0] == 0 && shr[8191] == 0);
+        priv[1] = shr[1] = 1;
+        pid_t child = fork();
+        if (child == 0) { priv[1] = 2; shr[1] = 2; _exit(0); }
+        waitpid(child, NULL, 0);
+        printf("after child's writes: private %d shared %d\n", priv[1], shr[1]);
+        char line[512], want[32];
+        snprintf(want, sizeof want, "%lx-", (unsigned long)shr);
+        FILE *maps = fopen("/proc/self/maps", "r");
+        while (fgets(line, sizeof line, maps))
+            if (strncmp(line, want, strlen(want)) == 0) {
+                int name = 0;
+                sscanf(line, "%*s %*s %*s %*s %*s %n", &name);
+                printf("shared zero map named: %s", line + name);
+            }
+        fclose(maps);
+    }
+    int ro = open("/dev/zero", O_RDONLY);
+    struct { const char *what; int fd, prot, flags; } refused[] = {
+        {"shared writable /dev/zero opened read-only", ro, PROT_READ | PROT_WRITE, MAP_SHARED},
+        {"/dev/null", null, PROT_READ, MAP_PRIVATE},
+        {"/dev/full", full, PROT_READ, MAP_PRIVATE},
+    };
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        int mapped = mmap(NULL, 4096, refused[i].prot, refused[i].flags, refused[i].fd, 0) != MAP_FAILED;
+        printf("mmap of %s: %d %s\n", refused[i].what, mapped, errno ? strerrorname_np(errno) : "");
+    }
     return 0;
 }

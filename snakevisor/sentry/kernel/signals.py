@@ -13,10 +13,11 @@ import struct
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER32_CS, USER_CS, USER_DS
-from snakevisor.abi.errno import (EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
+from snakevisor.abi.errno import (EAGAIN, EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.resource import RLIMIT_SIGPENDING
 from snakevisor.sentry.kernel import ptrace
 
 RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
@@ -45,6 +46,15 @@ def make_siginfo(sig, code, pid=0, uid=0, **kw):
     if "value" in kw:
         return S.SIGINFO_QUEUE.pack(sig, 0, code, pid, uid, kw["value"]).ljust(S.SIGINFO_SIZE, b"\0")
     return S.SIGINFO_KILL.pack(sig, 0, code, pid, uid).ljust(S.SIGINFO_SIZE, b"\0")
+
+
+def _real_uid(tg):
+    leader = tg.leader
+    return leader.creds.uid if leader is not None else None
+
+
+def _si_code(info):
+    return struct.unpack_from("<i", info, 8)[0]
 
 
 def default_action(sig):
@@ -82,7 +92,7 @@ class Signals:
                 not all((t.sigmask | t.real_sigmask) & sigbit(sig) for t in tg.tasks if not t.exited) and \
                 not any(t.ptrace for t in tg.tasks):   # a tracer sees even ignored signals
             return
-        self._enqueue(tg.shared_pending, sig, info)
+        self._enqueue(tg, tg.shared_pending, sig, info)
         tg.signal_arrivals.notify(1)
         target = self._pick_thread(tg, sig)
         if target is not None:
@@ -98,17 +108,40 @@ class Signals:
         if self.is_ignored(tg, sig) and sig != S.SIGCONT and not (task.sigmask | task.real_sigmask) & sigbit(sig) \
                 and task.ptrace is None:
             return
-        self._enqueue(task.pending, sig, info)
+        self._enqueue(tg, task.pending, sig, info)
         tg.signal_arrivals.notify(1)
         self.kick(task)
 
-    def _enqueue(self, pending, sig, info):
+    def _enqueue(self, tg, pending, sig, info):
         queue = pending.setdefault(sig, [])
-        if sig < S.SIGRTMIN:
-            if not queue:
-                queue.append(info)  # standard signals do not queue twice
-        elif len(queue) < MAX_RT_QUEUE:
-            queue.append(info)
+        if sig < S.SIGRTMIN and queue:
+            return                      # standard signals do not queue twice
+        if len(queue) >= MAX_RT_QUEUE:
+            return
+        code = _si_code(info)
+        if code < 0 or sig >= S.SIGRTMIN:
+            # Linux's __sigqueue_alloc: a queue entry is charged to the receiver's user and
+            # refused past its RLIMIT_SIGPENDING (kill(2)'s standard signals are exempt).
+            limit = tg.limits[RLIMIT_SIGPENDING][0]
+            if limit < MAX_RT_QUEUE and self._queued_for_user(tg) >= limit:
+                if sig >= S.SIGRTMIN and code != S.SI_USER:
+                    raise SyscallError(EAGAIN)
+                if queue:
+                    return
+                info = make_siginfo(sig, S.SI_USER)   # the signal arrives, its information is lost
+        queue.append(info)
+
+    def _queued_for_user(self, tg):
+        """Queued signals of every process whose real uid is ``tg``'s (Linux's per-user count)."""
+        uid = _real_uid(tg)
+        count = 0
+        for other in self.kernel.pidns.thread_groups.values():
+            if _real_uid(other) != uid:
+                continue
+            for pend in [other.shared_pending] + [t.pending for t in other.tasks]:
+                for q in pend.values():
+                    count += len(q)
+        return count
 
     def _prepare(self, tg, sig):
         """What happens at send time: SIGCONT resumes a stopped group and drops stop signals, and

@@ -44,6 +44,10 @@ def mmap(t, addr, length, prot, flags, fd, offset):
         shared = flags & M.MAP_TYPE != M.MAP_PRIVATE
         if shared and prot & M.PROT_WRITE and mode == O_RDONLY:
             raise SyscallError(EACCES)
+        if getattr(file.impl, "anonymous_mapping", False):
+            # /dev/zero: a private mapping is anonymous memory, a shared one shared anonymous
+            # memory (Linux's shmem_zero_setup), after the same access checks as any file.
+            return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags | M.MAP_ANONYMOUS, None, 0, name="")
         try:
             mappable = file.mappable()
         except SyscallError:
