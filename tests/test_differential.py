@@ -79,3 +79,13 @@ def test_environment_passes_through_unchanged():
     native = run_native(["/usr/bin/env"], env=env)
     boxed = run_sandboxed(["/usr/bin/env"], env=env)
     assert sorted(boxed.stdout.splitlines()) == sorted(native.stdout.splitlines()), boxed.stdout
+
+
+def test_memory_locks_and_o_noatime():
+    """mlock/mlock2/munlock/mlockall counted in VmLck (overlaps once, holes ENOMEM, fork drops
+    locks, MCL_FUTURE locks new mappings); RLIMIT_MEMLOCK for an unprivileged user (ENOMEM,
+    MAP_LOCKED's EAGAIN, EPERM with a zero limit); O_NOATIME only for the file's owner."""
+    binary = compile_c("mlock_limits")
+    native, _ = compare([binary])
+    assert native.returncode == 0
+    assert b"vmlck() = 36" in native.stdout and b"MAP_LOCKED, -1, 0) == (void *)-1 = 1 EAGAIN" in native.stdout

@@ -14,6 +14,7 @@ from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, Syscall
 from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
+from snakevisor.sentry.mm import mlock
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
@@ -481,6 +482,7 @@ class ThreadGroupDir(Directory):
         tg, task, c = self.tg, self.task, self.task.creds
         ppid = tg.parent.tgid if tg.parent else 0
         vm = self._vm_kb()
+        locked_kb = mlock.locked_bytes(self.task.mm) // 1024
         ign = cgt = 0
         for sig, act in tg.sigactions.items():
             if act[0] == 1:
@@ -494,7 +496,7 @@ class ThreadGroupDir(Directory):
             ("Tgid", tg.tgid), ("Ngid", 0), ("Pid", task.tid), ("PPid", ppid), ("TracerPid", ptrace.tracer_tid(task)),
             ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
             ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)),
-            ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", "       0 kB"), ("VmHWM", f"{vm:8d} kB"),
+            ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", f"{locked_kb:8d} kB"), ("VmHWM", f"{vm:8d} kB"),
             ("VmRSS", f"{vm:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
             ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", len([t for t in tg.tasks if not t.exited])),
             ("SigQ", "0/63432"), ("SigPnd", f"{0:016x}"), ("ShdPnd", f"{0:016x}"), ("SigBlk", f"{task.sigmask:016x}"),

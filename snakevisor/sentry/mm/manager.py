@@ -45,6 +45,7 @@ class MemoryManager:
         self.brk_start = self.brk_end = 0
         self.users = 1                  # Tasks sharing this mm (threads)
         self.membarrier_state = 0       # membarrier(2) REGISTER_* commands made (kept by fork, not exec)
+        self.def_locked = 0             # mlockall(MCL_FUTURE): new mappings locked (not kept by fork or exec)
         self.aio_contexts = {}          # io_setup's contexts by id (Linux's mm->ioctx_table: not kept by fork or exec)
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
@@ -106,7 +107,7 @@ class MemoryManager:
                     self._protect_in_stub(v.start, v.end, v.stub_prot)
             if v.owner is not None:
                 v.owner.inc_ref()
-            child.vmas.insert(replace(v))
+            child.vmas.insert(replace(v, locked=0))   # locks are not inherited (dup_mmap)
         for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable",
                      "membarrier_state"):
             setattr(child, name, getattr(self, name))
@@ -241,7 +242,8 @@ class MemoryManager:
             raise SyscallError(EINVAL)
 
     # -- mmap family ---------------------------------------------------------
-    def mmap(self, addr, length, prot, flags, file=None, offset=0, name="", maywrite=True, mayexec=True):
+    def mmap(self, addr, length, prot, flags, file=None, offset=0, name="", maywrite=True, mayexec=True,
+             locked=0):
         if isinstance(name, bytes):
             name = name.decode("utf-8", "replace")
         if length == 0:
@@ -273,6 +275,7 @@ class MemoryManager:
         if fixed:
             self._drop_range(start, end)
         for v in new:
+            v.locked = locked
             self.vmas.insert(v)
             self._map_into_stub(v)
         return start
@@ -393,6 +396,7 @@ class MemoryManager:
                 v = self._new_anon(old_top, new_top, M.PROT_READ | M.PROT_WRITE, "[heap]")
             except SyscallError:
                 return self.brk_end
+            v.locked = self.def_locked
             self.vmas.insert(v)
             self._map_into_stub(v)
         elif new_top < old_top:

@@ -18,7 +18,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
                                FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_APPEND, O_ASYNC, O_CLOEXEC,
-                               O_NONBLOCK, O_SETFL_MASK, POLLIN, POLLOUT, RWF_APPEND, RWF_NOWAIT,
+                               O_NOATIME, O_NONBLOCK, O_SETFL_MASK, POLLIN, POLLOUT, RWF_APPEND, RWF_NOWAIT,
                                RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
                                MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
                                to_s64, to_u32)
@@ -28,6 +28,7 @@ from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
+from snakevisor.sentry.vfs.permissions import check_owner
 from snakevisor.sentry.syscalls.newfd import install_new
 
 # Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
@@ -486,6 +487,8 @@ def fcntl(t, fd, cmd, arg):
     if cmd == F_GETFL:
         return f.flags
     if cmd == F_SETFL:
+        if to_u32(arg) & O_NOATIME and not f.flags & O_NOATIME:
+            check_owner(t.creds, f.vd.dentry.inode)
         f.flags = (f.flags & ~O_SETFL_MASK) | (to_u32(arg) & O_SETFL_MASK)
         fasync.update(t, f, fdn)
         return 0

@@ -55,7 +55,6 @@ def enosys(nr, name, note):
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
 CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC and CLONE_NEWNS (the others EINVAL: "
                     "one such namespace per sandbox)")
-MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
                "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
@@ -246,11 +245,10 @@ ENTRIES = (
     full(146,    "sched_get_priority_max", sched.sched_get_priority_max,  "int"),
     full(147,    "sched_get_priority_min", sched.sched_get_priority_min,  "int"),
     full(148,    "sched_rr_get_interval",  sched.sched_rr_get_interval,   "int ptr"),
-    partial(149, "mlock",                  mm.mlock,                      "hex uint", MLOCK_RANGE),
-    partial(150, "munlock",                mm.munlock,                    "hex uint", MLOCK_RANGE),
-    partial(151, "mlockall",               mm.mlockall,                   "int",
-                 "memory is never swapped by the Sentry; checks the flags only"),
-    partial(152, "munlockall",             mm.munlockall,                 "", "memory is never swapped by the Sentry"),
+    full(149,    "mlock",                  mm.mlock,                      "hex uint"),
+    full(150,    "munlock",                mm.munlock,                    "hex uint"),
+    full(151,    "mlockall",               mm.mlockall,                   "int"),
+    full(152,    "munlockall",             mm.munlockall,                 ""),
     enosys(153,  "vhangup",                "hanging up the controlling terminal: not implemented"),
     enosys(154,  "modify_ldt",             "LDT segments (16-bit and 32-bit code): 64-bit programs only"),
     partial(155, "pivot_root",             mount.pivot_root,              "path path", PIVOT_ROOT),
@@ -434,8 +432,7 @@ ENTRIES = (
     full(322,    "execveat",               clone.execveat,                "dirfd path ptr ptr atflags"),
     enosys(323,  "userfaultfd",            "user-space page-fault handling: not implemented"),
     full(324,    "membarrier",             membarrier.membarrier,         "int hex int"),
-    partial(325, "mlock2",                 mm.mlock2,                     "hex uint hex",
-                 "as mlock (MLOCK_ONFAULT accepted); no VmLck accounting yet"),
+    full(325,    "mlock2",                 mm.mlock2,                     "hex uint hex"),
     full(326,    "copy_file_range",        splice.copy_file_range,        "fd ptr fd ptr uint hex"),
     full(327,    "preadv2",                file.preadv2,                  "fd ptr int int int hex"),
     full(328,    "pwritev2",               file.pwritev2,                 "fd ptr int int int hex"),

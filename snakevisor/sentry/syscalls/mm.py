@@ -1,9 +1,9 @@
-"""Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise, and the no-op residency calls."""
+"""Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise, memory locks (over mm/mlock.py), msync and mincore."""
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import (EACCES, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
+from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
                                   EPERM, SyscallError)
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
-from snakevisor.abi.mm import MLOCK_ONFAULT
+from snakevisor.sentry.mm import mlock as mlock_
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.syscalls.newfd import install_new
@@ -17,7 +17,11 @@ VALIDATE_KNOWN = (M.MAP_TYPE | M.MAP_FIXED | M.MAP_ANONYMOUS | M.MAP_DENYWRITE |
 
 
 def brk(t, addr):
-    return t.mm.brk(addr)
+    mm = t.mm
+    if mm.def_locked and addr > mm.brk_end and \
+            not mlock_.future_ok(t, page_round_up(addr) - page_round_up(mm.brk_end), mm.def_locked):
+        return mm.brk_end   # mlockall(MCL_FUTURE) past RLIMIT_MEMLOCK: the break stays
+    return mm.brk(addr)
 
 
 def mmap(t, addr, length, prot, flags, fd, offset):
@@ -47,7 +51,8 @@ def mmap(t, addr, length, prot, flags, fd, offset):
         if getattr(file.impl, "anonymous_mapping", False):
             # /dev/zero: a private mapping is anonymous memory, a shared one shared anonymous
             # memory (Linux's shmem_zero_setup), after the same access checks as any file.
-            return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags | M.MAP_ANONYMOUS, None, 0, name="")
+            return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags | M.MAP_ANONYMOUS, None, 0, name="",
+                             locked=mlock_.check_new_mapping(t, length, flags & M.MAP_LOCKED))
         try:
             mappable = file.mappable()
         except SyscallError:
@@ -65,8 +70,9 @@ def mmap(t, addr, length, prot, flags, fd, offset):
                 raise SyscallError(EPERM)
             mayexec = False
     name = t.kernel.path_for_maps(t, file) if file is not None else ""
+    locked = mlock_.check_new_mapping(t, length, flags & M.MAP_LOCKED)
     return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags, file, offset, name=name,
-                     maywrite=maywrite, mayexec=mayexec)
+                     maywrite=maywrite, mayexec=mayexec, locked=locked)
 
 
 def munmap(t, addr, length):
@@ -78,6 +84,9 @@ def mprotect(t, addr, length, prot):
 
 
 def mremap(t, old, old_len, new_len, flags, new_addr):
+    v = t.mm.vmas.find(old)
+    if v is not None and v.locked and new_len > old_len and not mlock_.future_ok(t, new_len - old_len, v.locked):
+        raise SyscallError(EAGAIN)   # vma_to_resize: a locked mapping grows within RLIMIT_MEMLOCK
     return t.mm.mremap(old, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
 
 
@@ -86,27 +95,23 @@ def madvise(t, addr, length, advice):
 
 
 def mlock(t, addr, length):
-    return _check_mapped(t, addr, length)
+    return mlock_.mlock(t, addr, length, 0)
 
 
 def mlock2(t, addr, length, flags):
-    if flags & ~MLOCK_ONFAULT:
-        raise SyscallError(EINVAL)
-    return _check_mapped(t, addr, length)
+    return mlock_.mlock(t, addr, length, flags)
 
 
 def munlock(t, addr, length):
-    return _check_mapped(t, addr, length)
+    return mlock_.munlock(t, addr, length)
 
 
 def mlockall(t, flags):
-    if flags == 0 or flags & ~7:
-        raise SyscallError(EINVAL)
-    return 0
+    return mlock_.mlockall(t, flags)
 
 
 def munlockall(t):
-    return 0
+    return mlock_.munlockall(t)
 
 
 def msync(t, addr, length, flags):

@@ -12,7 +12,7 @@ from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, 
 from snakevisor.abi.capability import CAP_CHOWN, CAP_FOWNER, CAP_FSETID
 from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
-from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOFOLLOW,
+from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, S_ISGID, S_ISUID, S_ISVTX,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
@@ -146,6 +146,8 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         raise SyscallError(ENOTDIR)
     if not created:
         check_permission(ctx.creds, inode, mask)
+    if flags & O_NOATIME:
+        check_owner(ctx.creds, inode)   # may_open: only the owner may stop atime updates
     if ftype in (S_IFCHR, S_IFBLK) and vd.mount.flags & MS_NODEV:
         raise SyscallError(EACCES)   # Linux's may_open: no device opens through a nodev mount
     if mask & MAY_WRITE and (ftype == S_IFREG or ftype == S_IFDIR):
