@@ -89,3 +89,13 @@ def test_memory_locks_and_o_noatime():
     native, _ = compare([binary])
     assert native.returncode == 0
     assert b"vmlck() = 36" in native.stdout and b"MAP_LOCKED, -1, 0) == (void *)-1 = 1 EAGAIN" in native.stdout
+
+
+def test_permission_checks_on_ids_and_other_processes():
+    """kill/tkill, sched_setaffinity/setscheduler/setparam, setpriority (EPERM; EACCES to lower
+    nice), get_robust_list and chroot as another user; setreuid/setregid with saved ids."""
+    binary = compile_c("cred_checks")
+    native, _ = compare([binary])
+    assert native.returncode == 0
+    assert b"sched_setaffinity(victim, sizeof set, &set) = -1 EPERM" in native.stdout
+    assert b"uids 1002 1000 1000" in native.stdout

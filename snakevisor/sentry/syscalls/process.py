@@ -13,6 +13,7 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
                                   PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA)
 from snakevisor.abi.capability import ALL_CAPS
+from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.syscalls import seccomp
 
 
@@ -187,19 +188,38 @@ def setresgid(t, r, e, s):
     return 0
 
 
+def _set_real_effective(creds, ids, r, e, cap):
+    """setreuid/setregid (kernel/sys.c): the real id may become the real or effective one, the
+    effective id any of the three; the saved id follows the effective one when the real id is
+    set or the effective one moves away from the real one. ``ids``: (real, effective, saved, fs)."""
+    real, eff, saved, fs = ids
+    r, e = r & 0xFFFFFFFF, e & 0xFFFFFFFF
+    old = (getattr(creds, real), getattr(creds, eff), getattr(creds, saved))
+    privileged = creds.has_cap(cap)
+    if r != 0xFFFFFFFF and not privileged and r not in old[:2]:
+        raise SyscallError(EPERM)
+    if e != 0xFFFFFFFF and not privileged and e not in old:
+        raise SyscallError(EPERM)
+    if r != 0xFFFFFFFF:
+        setattr(creds, real, r)
+    if e != 0xFFFFFFFF:
+        setattr(creds, eff, e)
+    if r != 0xFFFFFFFF or (e != 0xFFFFFFFF and e != old[0]):
+        setattr(creds, saved, getattr(creds, eff))
+    setattr(creds, fs, getattr(creds, eff))
+
+
 @_commits_creds
 def setreuid(t, r, e):
     old = _uids(t.creds)
-    _set_ids(t, ("uid", "euid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), CAP_SETUID)
-    t.creds.fsuid = t.creds.euid
+    _set_real_effective(t.creds, ("uid", "euid", "suid", "fsuid"), r, e, CAP_SETUID)
     _fix_caps(t.creds, old)
     return 0
 
 
 @_commits_creds
 def setregid(t, r, e):
-    _set_ids(t, ("gid", "egid"), (r & 0xFFFFFFFF, e & 0xFFFFFFFF), CAP_SETGID)
-    t.creds.fsgid = t.creds.egid
+    _set_real_effective(t.creds, ("gid", "egid", "sgid", "fsgid"), r, e, CAP_SETGID)
     return 0
 
 
@@ -291,6 +311,8 @@ def get_robust_list(t, pid, head_ptr, len_ptr):
     target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
     if target is None:
         raise SyscallError(ESRCH)
+    if not may_ptrace(t, target):
+        raise SyscallError(EPERM)   # PTRACE_MODE_READ_REALCREDS
     t.mm.copy_out(head_ptr, struct.pack("<Q", target.robust_list[0]))
     t.mm.copy_out(len_ptr, struct.pack("<Q", target.robust_list[1] or 24))
     return 0

@@ -2,7 +2,8 @@
 import struct
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE
-from snakevisor.abi.errno import E2BIG, EINVAL, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import E2BIG, EACCES, EINVAL, EPERM, ESRCH, SyscallError
+from snakevisor.abi.resource import RLIMIT_NICE
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.sched import (IOPRIO_CLASS_IDLE, IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_SHIFT,
                                   IOPRIO_WHO_PGRP, IOPRIO_WHO_PROCESS, IOPRIO_WHO_USER, SCHED_ATTR,
@@ -23,6 +24,14 @@ def _task(t, tid, negative=EINVAL):
     return other
 
 
+def _check_same_owner(t, task):
+    """check_same_owner (kernel/sched/syscalls.c): changing another task's scheduling needs the
+    caller's euid to be its real or effective uid, or CAP_SYS_NICE."""
+    c, target = t.creds, task.creds
+    if c.euid not in (target.uid, target.euid) and not c.has_cap(CAP_SYS_NICE):
+        raise SyscallError(EPERM)
+
+
 def sched_getaffinity(t, tid, size, addr):
     task = _task(t, tid, ESRCH)
     if size < 8 or size % 8:
@@ -39,6 +48,7 @@ def sched_setaffinity(t, tid, size, addr):
     mask = int.from_bytes(t.mm.copy_in(addr, n), "little") & ((1 << NCPUS) - 1)
     if mask == 0:
         raise SyscallError(EINVAL)
+    _check_same_owner(t, task)
     task.cpu_mask = mask
     return 0
 
@@ -86,7 +96,16 @@ def _priority_target(t, which, who):
 
 def setpriority(t, which, who, prio):
     target = _priority_target(t, which, who)
-    target.nice = max(-20, min(19, to_s32(prio)))
+    nice = max(-20, min(19, to_s32(prio)))
+    # set_one_prio: the caller's euid must be the target's uid or euid; lowering nice needs
+    # RLIMIT_NICE room or CAP_SYS_NICE.
+    c, owner = t.creds, target.tasks[0].creds if target.tasks else t.creds
+    privileged = c.has_cap(CAP_SYS_NICE)
+    if c.euid not in (owner.uid, owner.euid) and not privileged:
+        raise SyscallError(EPERM)
+    if nice < target.nice and 20 - nice > target.limits[RLIMIT_NICE][0] and not privileged:
+        raise SyscallError(EACCES)
+    target.nice = nice
     return 0
 
 
@@ -102,6 +121,7 @@ def sched_setscheduler(t, tid, policy, param):
     prio = struct.unpack("<i", t.mm.copy_in(param, 4))[0]
     if policy not in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) or prio != 0:
         raise SyscallError(EINVAL)
+    _check_same_owner(t, _task(t, tid))
     return 0
 
 
@@ -116,9 +136,10 @@ def sched_getparam(t, tid, param):
 def sched_setparam(t, tid, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
-    _task(t, tid)
+    task = _task(t, tid)
     if struct.unpack("<i", t.mm.copy_in(param, 4))[0] != 0:
         raise SyscallError(EINVAL)
+    _check_same_owner(t, task)
     return 0
 
 
@@ -175,6 +196,7 @@ def sched_setattr(t, tid, addr, flags):
         raise SyscallError(EINVAL)
     if not sflags & SCHED_FLAG_KEEP_POLICY and (policy not in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) or prio != 0):
         raise SyscallError(EINVAL)
+    _check_same_owner(t, task)
     if not sflags & SCHED_FLAG_KEEP_PARAMS:
         task.tg.nice = max(-20, min(19, nice))
     return 0
