@@ -99,3 +99,16 @@ def test_permission_checks_on_ids_and_other_processes():
     assert native.returncode == 0
     assert b"sched_setaffinity(victim, sizeof set, &set) = -1 EPERM" in native.stdout
     assert b"uids 1002 1000 1000" in native.stdout
+
+
+@pytest.mark.parametrize("section", ["fchmodat2", "futex2", "mseal", "xattrat", "lsm"])
+def test_newer_syscalls(section):
+    """Syscalls of Linux 6.6-6.13: fchmodat2 (EOPNOTSUPP on a symlink), futex_wake/wait/requeue,
+    mseal (munmap/mprotect/mremap/MAP_FIXED/discarding madvise EPERM, kept by fork), the
+    *xattrat calls with struct xattr_args, and the LSM calls' argument checks."""
+    binary = compile_c("newer_syscalls", extra=("-pthread",))
+    native = run_native([binary, section], env=app_env())
+    if b"host lacks" in native.stdout:
+        pytest.skip(f"the host kernel lacks {section}: {native.stdout.decode().strip()}")
+    compare([binary, section])
+    assert native.returncode == 0

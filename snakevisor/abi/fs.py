@@ -220,6 +220,7 @@ XATTR_CREATE, XATTR_REPLACE = 1, 2
 XATTR_NAME_MAX = 255
 XATTR_SIZE_MAX = 65536
 XATTR_LIST_MAX = 65536
+XATTR_ARGS = struct.Struct("<QII")   # struct xattr_args {u64 value; u32 size; u32 flags} (*xattrat, 6.13)
 
 # --- mount flags (MS_*) and statfs f_flags (ST_*) ------------------------------------------
 MS_RDONLY = 1

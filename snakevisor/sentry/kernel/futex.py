@@ -91,8 +91,9 @@ class FutexManager:
             self.queues.pop(key, None)
         return woken
 
-    def requeue(self, t, addr, count, addr2, count2, private, expected=None):
-        key1, key2 = self.key(t, addr, private), self.key(t, addr2, private)
+    def requeue(self, t, addr, count, addr2, count2, private, expected=None, private2=None):
+        key1 = self.key(t, addr, private)
+        key2 = self.key(t, addr2, private if private2 is None else private2)
         if expected is not None:
             value = struct.unpack("<I", t.mm.copy_in(addr, 4))[0]
             if value != expected & 0xFFFFFFFF:

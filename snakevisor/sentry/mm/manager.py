@@ -14,6 +14,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
+from snakevisor.sentry.mm import mseal
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
@@ -46,6 +47,7 @@ class MemoryManager:
         self.users = 1                  # Tasks sharing this mm (threads)
         self.membarrier_state = 0       # membarrier(2) REGISTER_* commands made (kept by fork, not exec)
         self.def_locked = 0             # mlockall(MCL_FUTURE): new mappings locked (not kept by fork or exec)
+        self.has_seals = False          # some VMA is sealed (mseal.py checks only then)
         self.aio_contexts = {}          # io_setup's contexts by id (Linux's mm->ioctx_table: not kept by fork or exec)
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
@@ -109,7 +111,7 @@ class MemoryManager:
                 v.owner.inc_ref()
             child.vmas.insert(replace(v, locked=0))   # locks are not inherited (dup_mmap)
         for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable",
-                     "membarrier_state"):
+                     "membarrier_state", "has_seals"):
             setattr(child, name, getattr(self, name))
         if child.executable is not None:
             child.executable.inode.exec_users += 1
@@ -271,6 +273,8 @@ class MemoryManager:
         end = start + length
         if len(self.vmas) >= MAX_MAP_COUNT:
             raise SyscallError(ENOMEM)
+        if fixed:
+            mseal.check_unsealed(self, start, end)
         new = self._build_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec)
         if fixed:
             self._drop_range(start, end)
@@ -332,6 +336,7 @@ class MemoryManager:
         v = self.vmas.find(addr)
         if v is not None and v.start < addr and end < v.end and len(self.vmas) >= MAX_MAP_COUNT:
             raise SyscallError(ENOMEM)   # a hole inside one mapping makes one more (Linux's check)
+        mseal.check_unsealed(self, addr, end)
         if self.vmas.overlapping(addr, end):
             self._drop_range(addr, end)
             self._unmap_from_stub(addr, end)
@@ -350,6 +355,7 @@ class MemoryManager:
             return 0
         if end > TASK_SIZE or not self.vmas.covered(addr, end):
             raise SyscallError(ENOMEM)
+        mseal.check_unsealed(self, addr, end)
         for v in self.vmas.overlapping(addr, end):
             if (prot & M.PROT_WRITE and not v.maywrite) or (prot & M.PROT_EXEC and not v.mayexec):
                 raise SyscallError(EACCES)   # VM_MAYWRITE / VM_MAYEXEC, as Linux
@@ -400,6 +406,8 @@ class MemoryManager:
             self.vmas.insert(v)
             self._map_into_stub(v)
         elif new_top < old_top:
+            if self.has_seals and any(v.sealed for v in self.vmas.overlapping(new_top, old_top)):
+                return self.brk_end
             self._drop_range(new_top, old_top)
             self._unmap_from_stub(new_top, old_top)
         self.brk_end = new_brk
@@ -417,6 +425,9 @@ class MemoryManager:
             raise SyscallError(EFAULT)
         if not self.vmas.covered(old, old + old_len):
             raise SyscallError(EFAULT)
+        mseal.check_unsealed(self, old, old + old_len)
+        if flags & M.MREMAP_FIXED:
+            mseal.check_unsealed(self, new_addr, new_addr + new_len)
         if not flags & M.MREMAP_FIXED:
             if new_len <= old_len:
                 if new_len < old_len:
@@ -475,6 +486,7 @@ class MemoryManager:
             raise SyscallError(EINVAL)
         if length and advice in KNOWN_ADVICE and not self.vmas.covered(addr, end):
             raise SyscallError(ENOMEM)
+        mseal.check_madvise(self, addr, end, advice)
         if advice in (M.MADV_DONTNEED, M.MADV_FREE, M.MADV_REMOVE):
             self.break_cow(addr, end)
             for v in self.vmas.overlapping(addr, end):

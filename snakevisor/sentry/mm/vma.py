@@ -58,6 +58,7 @@ class VMA:
     maywrite: bool = True         # VM_MAYWRITE: False for a shared mapping of a file not open for writing
     mayexec: bool = True          # VM_MAYEXEC: False for a file on a noexec mount
     locked: int = 0               # VM_LOCKED/VM_LOCKONFAULT bits (mm/mlock.py)
+    sealed: bool = False          # VM_SEALED (mm/mseal.py)
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""

@@ -7,7 +7,7 @@ calls the VFS operation (vfs/pathops.py) that applies the generic rules.
 import struct
 
 from snakevisor.abi.capability import CAP_MKNOD, CAP_SYS_CHROOT
-from snakevisor.abi.errno import E2BIG, EAGAIN, EFAULT, EINVAL, ENOENT, ENOTDIR, EPERM, ERANGE, SyscallError
+from snakevisor.abi.errno import E2BIG, EAGAIN, EFAULT, EINVAL, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, ERANGE, SyscallError
 from snakevisor.abi.fs import (AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR,
                                AT_STATX_SYNC_TYPE, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT,
                                O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
@@ -20,8 +20,8 @@ from snakevisor.sentry.syscalls.file import id_arg, statfs_of
 from snakevisor.sentry.syscalls.fsize import check_new_size
 from snakevisor.sentry.vfs.at import at_start, read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.inode import now_ns
-from snakevisor.sentry.vfs.pathops import (access_vd, chmod_vd, chown_vd, link_path, mkdir_path, mknod_path,
-                                           open_path, rename_path, rmdir_path, symlink_path, truncate_vd,
+from snakevisor.sentry.vfs.pathops import (access_vd, check_writable_mount, chmod_vd, chown_vd, link_path,
+                                           mkdir_path, mknod_path, open_path, rename_path, rmdir_path, symlink_path, truncate_vd,
                                            unlink_path, utimes_vd)
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, capable, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, is_reachable, path_of
@@ -356,6 +356,20 @@ def fchmodat(t, dirfd, path, mode):
 
 def chmod(t, path, mode):
     return fchmodat(t, FDCWD, path, mode)
+
+
+def fchmodat2(t, dirfd, path, mode, flags):
+    """fchmodat with flags: AT_EMPTY_PATH, and AT_SYMLINK_NOFOLLOW (a symlink's mode cannot
+    change: EOPNOTSUPP, after the read-only mount check, as notify_change)."""
+    flags = to_u32(flags)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(EINVAL)
+    vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    if vd.dentry.inode.is_symlink:
+        check_writable_mount(vd)
+        raise SyscallError(EOPNOTSUPP)
+    chmod_vd(task_ctx(t), vd, to_u32(mode))
+    return 0
 
 
 def fchownat(t, dirfd, path, uid, gid, flags):

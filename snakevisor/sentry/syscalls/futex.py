@@ -1,4 +1,5 @@
-"""futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP; futex_waitv(2)."""
+"""futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP; the futex2 calls
+futex_waitv(2), futex_wake(2), futex_wait(2) and futex_requeue(2)."""
 import struct
 
 from snakevisor.abi.errno import EINVAL, ENOSYS, SyscallError
@@ -6,6 +7,7 @@ from snakevisor.abi.futex import (FUTEX2_PRIVATE, FUTEX2_SIZE_MASK, FUTEX2_SIZE_
                                   FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT,
                                   FUTEX_WAIT_BITSET, FUTEX_WAITV_MAX, FUTEX_WAITV_SIZE, FUTEX_WAKE, FUTEX_WAKE_BITSET,
                                   FUTEX_WAKE_OP)
+from snakevisor.abi.fs import to_s32
 from snakevisor.abi.time import CLOCK_MONOTONIC, CLOCK_REALTIME
 from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
 
@@ -35,23 +37,69 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
     raise SyscallError(ENOSYS)  # PI futexes, FUTEX_FD, and unknown operations
 
 
+def _futex2_flags(flags, *values):
+    """futex2's flags check: 32-bit futexes only (FUTEX2_NUMA and FUTEX2_MPOL as a kernel
+    without CONFIG_FUTEX_NUMA), values that fit the size. Returns whether it is private."""
+    if flags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or flags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 \
+            or any(v >> 32 for v in values):
+        raise SyscallError(EINVAL)
+    return bool(flags & FUTEX2_PRIVATE)
+
+
+def _absolute_timeout(t, timeout_ptr, clockid):
+    """futex2's timeouts: absolute, on CLOCK_MONOTONIC or CLOCK_REALTIME; seconds from now."""
+    if clockid not in (CLOCK_MONOTONIC, CLOCK_REALTIME):
+        raise SyscallError(EINVAL)
+    return max(read_timespec(t, timeout_ptr) - clock_ns(t, clockid), 0) / NSEC
+
+
+def _parse_waitv(t, addr, count):
+    """[(uaddr, val, private)] of ``count`` struct futex_waitv (futex_parse_waitv's checks)."""
+    futexes = []
+    for val, uaddr, wflags, reserved in struct.iter_unpack("<QQII", t.mm.copy_in(addr, count * FUTEX_WAITV_SIZE)):
+        if reserved:
+            raise SyscallError(EINVAL)
+        futexes.append((uaddr, val, _futex2_flags(wflags, val)))
+    return futexes
+
+
 def futex_waitv(t, waiters, nr_futexes, flags, timeout_ptr, clockid):
     """Wait on up to 128 futexes at once; the index of the one woken (Linux's checks, in order)."""
     if flags or not waiters or not 0 < nr_futexes <= FUTEX_WAITV_MAX:
         raise SyscallError(EINVAL)
-    timeout = None
-    if timeout_ptr:
-        if clockid not in (CLOCK_MONOTONIC, CLOCK_REALTIME):
-            raise SyscallError(EINVAL)
-        timeout = max(read_timespec(t, timeout_ptr) - clock_ns(t, clockid), 0) / NSEC   # absolute
-    raw = t.mm.copy_in(waiters, nr_futexes * FUTEX_WAITV_SIZE)
-    futexes = []
-    for val, uaddr, wflags, reserved in struct.iter_unpack("<QQII", raw):
-        if wflags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or reserved or wflags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 \
-                or val >> 32:
-            raise SyscallError(EINVAL)
-        futexes.append((uaddr, val, bool(wflags & FUTEX2_PRIVATE)))
+    timeout = _absolute_timeout(t, timeout_ptr, clockid) if timeout_ptr else None
+    futexes = _parse_waitv(t, waiters, nr_futexes)
     return (yield from t.kernel.futexes.wait_any(t, futexes, timeout))
+
+
+def futex_wake(t, addr, mask, count, flags):
+    """futex_wake(2): FUTEX_WAKE_BITSET with futex2 flags; waking 0 waiters wakes none."""
+    private = _futex2_flags(flags, mask)
+    if mask == 0:
+        raise SyscallError(EINVAL)
+    key = t.kernel.futexes.key(t, addr, private)
+    count = to_s32(count)
+    if count <= 0:
+        return 0
+    return t.kernel.futexes.wake_key(key, count, mask)
+
+
+def futex_wait(t, addr, val, mask, flags, timeout_ptr, clockid):
+    """futex_wait(2): FUTEX_WAIT_BITSET with futex2 flags and an absolute timeout on ``clockid``."""
+    private = _futex2_flags(flags, val, mask)
+    timeout = _absolute_timeout(t, timeout_ptr, clockid) if timeout_ptr else None
+    return (yield from t.kernel.futexes.wait(t, addr, val, mask, timeout, private))
+
+
+def futex_requeue(t, waiters, flags, nr_wake, nr_requeue):
+    """futex_requeue(2): FUTEX_CMP_REQUEUE from waiters[0] (its value compared) to waiters[1]."""
+    if flags or not waiters:
+        raise SyscallError(EINVAL)
+    (addr, val, private), (addr2, _, private2) = _parse_waitv(t, waiters, 2)
+    nr_wake, nr_requeue = to_s32(nr_wake), to_s32(nr_requeue)
+    if nr_wake < 0 or nr_requeue < 0:
+        raise SyscallError(EINVAL)
+    return t.kernel.futexes.requeue(t, addr, nr_wake, addr2, nr_requeue, private, val, private2)
 
 
 def _wake_op(t, fm, addr, count, count2, addr2, encoded, private):

@@ -27,7 +27,7 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 """
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info, lsm,
                                         inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
@@ -52,6 +52,8 @@ def enosys(nr, name, note):
 
 
 # Notes that several entries share, or too long for their line.
+FUTEX2 = "32-bit futexes only (FUTEX2_NUMA and FUTEX2_MPOL EINVAL, as a kernel without CONFIG_FUTEX_NUMA)"
+LSM_NOTE = "the Sentry's modules are capabilities (and Landlock); none has process attributes: EOPNOTSUPP"
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
 CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC and CLONE_NEWNS (the others EINVAL: "
                     "one such namespace per sandbox)")
@@ -471,6 +473,26 @@ ENTRIES = (
     enosys(448,  "process_mrelease",       "reaping another process's memory early: not implemented"),
     full(449,    "futex_waitv",            futex.futex_waitv,             "ptr uint uint ptr int"),
     full(450,    "set_mempolicy_home_node", numa.set_mempolicy_home_node,  "hex uint int hex"),
+    enosys(451,  "cachestat",              "page cache residency statistics: not implemented"),
+    full(452,    "fchmodat2",              fs.fchmodat2,                  "dirfd path mode atflags"),
+    enosys(453,  "map_shadow_stack",
+                 "no user shadow stacks in the sandbox: ENOSYS, as a kernel without CONFIG_X86_USER_SHADOW_STACK"),
+    partial(454, "futex_wake",             futex.futex_wake,              "ptr hex int hex", FUTEX2),
+    partial(455, "futex_wait",             futex.futex_wait,              "ptr hex hex hex ptr int", FUTEX2),
+    partial(456, "futex_requeue",          futex.futex_requeue,           "ptr hex int int", FUTEX2),
+    enosys(457,  "statmount",              "mount information by id: not implemented (/proc/PID/mountinfo is)"),
+    enosys(458,  "listmount",              "mount ids of a namespace: not implemented (/proc/PID/mountinfo is)"),
+    partial(459, "lsm_get_self_attr",      lsm.lsm_get_self_attr,         "int ptr ptr hex", LSM_NOTE),
+    partial(460, "lsm_set_self_attr",      lsm.lsm_set_self_attr,         "int ptr uint hex", LSM_NOTE),
+    partial(461, "lsm_list_modules",       lsm.lsm_list_modules,          "ptr ptr hex", LSM_NOTE),
+    full(462,    "mseal",                  mm.mseal,                      "hex uint hex"),
+    full(463,    "setxattrat",             xattr.setxattrat,              "dirfd path atflags path ptr uint"),
+    full(464,    "getxattrat",             xattr.getxattrat,              "dirfd path atflags path ptr uint"),
+    full(465,    "listxattrat",            xattr.listxattrat,             "dirfd path atflags ptr uint"),
+    full(466,    "removexattrat",          xattr.removexattrat,           "dirfd path atflags path"),
+    enosys(467,  "open_tree_attr",         MOUNTS),
+    enosys(468,  "file_getattr",           "inode flags by path (FS_IOC_FSGETXATTR's struct): not implemented"),
+    enosys(469,  "file_setattr",           "inode flags by path (FS_IOC_FSSETXATTR's struct): not implemented"),
 )
 
 

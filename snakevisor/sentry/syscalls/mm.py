@@ -3,7 +3,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
                                   EPERM, SyscallError)
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
-from snakevisor.sentry.mm import mlock as mlock_
+from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.syscalls.newfd import install_new
@@ -112,6 +112,10 @@ def mlockall(t, flags):
 
 def munlockall(t):
     return mlock_.munlockall(t)
+
+
+def mseal(t, addr, length, flags):
+    return mseal_.mseal(t.mm, addr, length, flags)
 
 
 def msync(t, addr, length, flags):

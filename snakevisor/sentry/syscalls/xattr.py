@@ -1,4 +1,4 @@
-"""Extended attributes: get/set/list/remove, in their path, l- (no follow) and f- (fd) forms.
+"""Extended attributes: get/set/list/remove, in their path, l- (no follow), f- (fd) and -at forms.
 
 The VFS part is ``Inode.getxattr/setxattr/listxattr/removexattr`` (tmpfs keeps
 them in memory; others say ENODATA / EOPNOTSUPP); here are the Linux argument
@@ -6,8 +6,9 @@ rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
-from snakevisor.abi.fs import (AT_FDCWD, XATTR_CREATE, XATTR_LIST_MAX, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX,
-                               to_s32)
+from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, XATTR_ARGS, XATTR_CREATE, XATTR_LIST_MAX,
+                               XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, to_s32, to_u32)
+from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.abi.inotify import IN_ATTRIB
 from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.at import read_path, resolve_at
@@ -142,3 +143,51 @@ def fremovexattr(t, fd, name):
     return _remove(t, f.vd.dentry, name, _ro(inode, f.vd.mount))
 
 
+
+
+# -- the *xattrat calls (Linux 6.13): a dirfd, AT_ flags, and struct xattr_args ------------------
+
+def _at_target(t, dfd, path_addr, at_flags):
+    """The VirtualDentry an *xattrat call names: ``dfd`` itself for an empty path with
+    AT_EMPTY_PATH (a real open file: O_PATH is EBADF, as fdget), else the path from ``dfd``."""
+    at_flags = to_u32(at_flags)
+    if at_flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(EINVAL)
+    path = read_path(t, path_addr) if path_addr or not at_flags & AT_EMPTY_PATH else b""
+    if not path and at_flags & AT_EMPTY_PATH and to_s32(dfd) >= 0:
+        return _inode_fd(t, dfd)[1].vd
+    return resolve_at(t, dfd, path, at_flags, follow=not at_flags & AT_SYMLINK_NOFOLLOW)
+
+
+def _xattr_args(t, addr, usize):
+    """struct xattr_args {u64 value; u32 size; u32 flags} read as copy_struct_from_user."""
+    if usize < XATTR_ARGS.size:
+        raise SyscallError(EINVAL)
+    if usize > PAGE_SIZE:
+        raise SyscallError(E2BIG)
+    raw = t.mm.copy_in(addr, usize)
+    if any(raw[XATTR_ARGS.size:]):
+        raise SyscallError(E2BIG)
+    return XATTR_ARGS.unpack_from(raw)
+
+
+def setxattrat(t, dfd, path, at_flags, name, uargs, usize):
+    value, size, flags = _xattr_args(t, uargs, usize)
+    vd = _at_target(t, dfd, path, at_flags)
+    return _set(t, vd.dentry, name, value, size, flags, _ro(vd.dentry.inode, vd.mount))
+
+
+def getxattrat(t, dfd, path, at_flags, name, uargs, usize):
+    value, size, flags = _xattr_args(t, uargs, usize)
+    if flags:
+        raise SyscallError(EINVAL)
+    return _get(t, _at_target(t, dfd, path, at_flags).dentry.inode, name, value, size)
+
+
+def listxattrat(t, dfd, path, at_flags, addr, size):
+    return _list(t, _at_target(t, dfd, path, at_flags).dentry.inode, addr, size)
+
+
+def removexattrat(t, dfd, path, at_flags, name):
+    vd = _at_target(t, dfd, path, at_flags)
+    return _remove(t, vd.dentry, name, _ro(vd.dentry.inode, vd.mount))
