@@ -1,8 +1,9 @@
-"""memfd_create: an unlinked tmpfs file on an internal mount ("/memfd:NAME (deleted)"), with seals."""
-from snakevisor.abi.errno import EINVAL, SyscallError
+"""memfd_create: an unlinked tmpfs file on an internal mount ("/memfd:NAME (deleted)"), with seals;
+memfd_secret: one that can only be sized once and mapped shared (locked), never read or written."""
+from snakevisor.abi.errno import EINVAL, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import (MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_NAME_MAX, MFD_NOEXEC_SEAL,
                                O_LARGEFILE, O_RDWR, S_IFREG)
-from snakevisor.sentry.fsimpl.tmpfs import F_SEAL_SEAL, TmpfsFile, TmpfsFilesystem
+from snakevisor.sentry.fsimpl.tmpfs import F_SEAL_SEAL, TmpfsFile, TmpfsFileImpl, TmpfsFilesystem
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
@@ -12,7 +13,8 @@ _fs = None
 _mount = None
 
 
-def new_unlinked_file(memory_file, name: bytes, mode: int, uid: int, gid: int, flags: int) -> FileDescription:
+def new_unlinked_file(memory_file, name: bytes, mode: int, uid: int, gid: int, flags: int,
+                      inode_class=TmpfsFile) -> FileDescription:
     """A description (opened with ``flags``) of a new, already unlinked regular file of the
     internal tmpfs, whose Dentry is named ``name`` (what /proc/PID/maps and fd links show).
     memfd_create and System V shared memory segments are such files."""
@@ -20,7 +22,7 @@ def new_unlinked_file(memory_file, name: bytes, mode: int, uid: int, gid: int, f
     if _fs is None or _fs.memory_file is not memory_file:
         _fs = TmpfsFilesystem(memory_file)
         _mount = anonymous_mount(_fs)
-    inode = TmpfsFile(_fs, S_IFREG | mode & 0o7777, uid, gid)
+    inode = inode_class(_fs, S_IFREG | mode & 0o7777, uid, gid)
     inode.nlink = 0
     dentry = Dentry(inode, name)
     dentry.dead = True
@@ -46,3 +48,44 @@ def new_memfd(memory_file, name: bytes, flags: int, creds=None) -> FileDescripti
     if flags & MFD_NOEXEC_SEAL:
         inode.seals |= 0x20   # F_SEAL_EXEC
     return file
+
+
+class SecretMemFile(TmpfsFile):
+    """mm/secretmem.c's inode: sized once (a later size change is EINVAL), its pages reachable
+    only through shared mappings, which are locked (VM_LOCKED, charged to RLIMIT_MEMLOCK).
+    The Sentry still maps them, as all application memory: what Linux adds by removing them
+    from its direct map has no counterpart here."""
+    secret = True
+
+    def setattr(self, *, size=None, **kw):
+        if size is not None and self.size:
+            raise SyscallError(EINVAL)
+        super().setattr(size=size, **kw)
+
+    def open(self, task, flags):
+        return SecretMemImpl(self)
+
+
+class SecretMemImpl(TmpfsFileImpl):
+    """secretmem's file operations are mmap alone: no read, write, seek, fsync or fallocate."""
+    seekable = False
+
+    def read(self, task, n, offset):
+        raise SyscallError(EINVAL)
+
+    def write(self, task, data, offset):
+        raise SyscallError(EINVAL)
+
+    def allocate(self, mode, offset, length):
+        raise SyscallError(EOPNOTSUPP)
+
+    def fsync(self):
+        raise SyscallError(EINVAL)
+
+    def fcntl(self, task, cmd, arg):
+        raise SyscallError(EINVAL)
+
+
+def new_secretmem(memory_file, creds) -> FileDescription:
+    return new_unlinked_file(memory_file, b"/secretmem (deleted)", 0o600, creds.fsuid, creds.fsgid, O_RDWR,
+                             inode_class=SecretMemFile)

@@ -39,10 +39,10 @@ def future_ok(t, length: int, lock: int) -> bool:
     return not lock or _exempt(t) or locked_bytes(t.mm) + page_round_up(length) <= _limit(t)
 
 
-def check_new_mapping(t, length: int, map_locked: bool) -> int:
-    """The lock flags a new mapping gets (MAP_LOCKED, or mlockall's MCL_FUTURE), after
-    Linux's checks: EPERM without any allowance, EAGAIN past the limit."""
-    lock = LOCKED if map_locked else t.mm.def_locked
+def check_new_mapping(t, length: int, map_locked: bool, secret: bool = False) -> int:
+    """The lock flags a new mapping gets (MAP_LOCKED, mlockall's MCL_FUTURE, or secret memory's
+    own lock), after Linux's checks: EPERM for MAP_LOCKED without any allowance, EAGAIN past the limit."""
+    lock = LOCKED if map_locked or secret else t.mm.def_locked
     if map_locked:
         _can_do_mlock(t)
     if not future_ok(t, length, lock):

@@ -18,7 +18,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
                                F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
                                F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
                                FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_APPEND, O_ASYNC, O_CLOEXEC,
-                               O_NOATIME, O_NONBLOCK, O_SETFL_MASK, POLLIN, POLLOUT, RWF_APPEND, RWF_NOWAIT,
+                               O_NOATIME, O_NONBLOCK, O_SETFL_MASK, POLLIN, S_IFIFO, POLLOUT, RWF_APPEND, RWF_NOWAIT,
                                RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
                                MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
                                to_s64, to_u32)
@@ -657,8 +657,8 @@ def fallocate(t, fd, mode, offset, length):
     inode = f.inode
     if inode is not None and inode.is_dir:
         raise SyscallError(EISDIR)
-    if not f.impl.seekable:
-        raise SyscallError(ESPIPE)
+    if inode.type == S_IFIFO if inode is not None else not f.impl.seekable:
+        raise SyscallError(ESPIPE)   # vfs_fallocate: pipes; other non-regular files are ENODEV
     if inode is None or not inode.is_reg:
         raise SyscallError(ENODEV)
     if offset + length > MAX_LFS_FILESIZE:

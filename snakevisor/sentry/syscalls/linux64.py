@@ -468,8 +468,9 @@ ENTRIES = (
     enosys(444,  "landlock_create_ruleset",LANDLOCK),
     enosys(445,  "landlock_add_rule",      LANDLOCK),
     enosys(446,  "landlock_restrict_self", LANDLOCK),
-    enosys(447,  "memfd_secret",
-                 "secret memory: not implemented (Linux refuses it too unless booted with secretmem.enable)"),
+    partial(447, "memfd_secret",           mm.memfd_secret,               "hex",
+                 "sized once, mapped shared and locked, never read or written; the Sentry still maps the "
+                 "pages (Linux removes them from its direct map)", returns="fd"),
     enosys(448,  "process_mrelease",       "reaping another process's memory early: not implemented"),
     full(449,    "futex_waitv",            futex.futex_waitv,             "ptr uint uint ptr int"),
     full(450,    "set_mempolicy_home_node", numa.set_mempolicy_home_node,  "hex uint int hex"),

@@ -2,7 +2,7 @@
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
                                   EPERM, SyscallError)
-from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_PATH, O_RDONLY, O_WRONLY, to_s32
+from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
@@ -70,7 +70,10 @@ def mmap(t, addr, length, prot, flags, fd, offset):
                 raise SyscallError(EPERM)
             mayexec = False
     name = t.kernel.path_for_maps(t, file) if file is not None else ""
-    locked = mlock_.check_new_mapping(t, length, flags & M.MAP_LOCKED)
+    secret = file is not None and getattr(file.inode, "secret", False)
+    if secret and not shared:
+        raise SyscallError(EINVAL)   # secretmem maps shared only, and always locked
+    locked = mlock_.check_new_mapping(t, length, flags & M.MAP_LOCKED, secret)
     return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags, file, offset, name=name,
                      maywrite=maywrite, mayexec=mayexec, locked=locked)
 
@@ -142,6 +145,13 @@ def _check_mapped(t, addr, length):
     if not t.mm.vmas.covered(start, end):
         raise SyscallError(ENOMEM)
     return 0
+
+
+def memfd_secret(t, flags):
+    from snakevisor.sentry.fsimpl.memfd import new_secretmem
+    if flags & ~O_CLOEXEC:
+        raise SyscallError(EINVAL)
+    return install_new(t, new_secretmem(t.kernel.memory_file, t.creds), bool(flags & O_CLOEXEC))
 
 
 def memfd_create(t, name_ptr, flags):
