@@ -123,3 +123,14 @@ def test_memfd_secret():
         pytest.skip("the host kernel has no memfd_secret (secretmem.enable=0)")
     compare([binary])
     assert b"contents: secret child" in native.stdout
+
+
+def test_cachestat():
+    """cachestat on tmpfs and memfd pages (holes and truncated pages not cached, never dirty),
+    a pipe, bad arguments, and EPERM for a reader who could not write the file."""
+    binary = compile_c("cachestat")
+    native = run_native([binary], env=app_env())
+    if b"host lacks" in native.stdout:
+        pytest.skip("the host kernel has no cachestat (before 6.5)")
+    compare([binary])
+    assert b"three pages: cache 3 dirty 0" in native.stdout

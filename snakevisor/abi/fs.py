@@ -220,6 +220,8 @@ XATTR_CREATE, XATTR_REPLACE = 1, 2
 XATTR_NAME_MAX = 255
 XATTR_SIZE_MAX = 65536
 XATTR_LIST_MAX = 65536
+CACHESTAT_RANGE = struct.Struct("<QQ")   # struct cachestat_range {u64 off; u64 len}
+CACHESTAT = struct.Struct("<5Q")   # struct cachestat: nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted
 XATTR_ARGS = struct.Struct("<QII")   # struct xattr_args {u64 value; u32 size; u32 flags} (*xattrat, 6.13)
 
 # --- mount flags (MS_*) and statfs f_flags (ST_*) ------------------------------------------

@@ -330,15 +330,7 @@ class TmpfsFile(TmpfsInode):
 
     def punch_hole(self, offset: int, length: int) -> None:
         """Zero [offset, offset+length) within the file (only chunks that exist)."""
-        end = min(offset + length, self.size)
-        chunks, mf = self.cache.chunks, self.cache.mf
-        pos = offset
-        while pos < end:
-            idx, within = divmod(pos, CHUNK_SIZE)
-            m = min(CHUNK_SIZE - within, end - pos)
-            if idx in chunks:
-                mf.write(chunks[idx] + within, bytes(m))
-            pos += m
+        self.cache.zero(offset, min(offset + length, self.size))
         self.touch_mtime()
 
     def evict(self):

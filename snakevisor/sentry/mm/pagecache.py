@@ -54,6 +54,21 @@ class PageCache:
                 self.chunks[idx + i] = base + i * CHUNK_SIZE
             idx = run_end + 1
 
+    def residency(self, first: int, last: int) -> tuple[int, int]:
+        """(cached, dirty) page counts of file pages first..last (inclusive): a page is cached
+        when its chunk is present and the MemoryFile holds data there (a hole is not); dirty
+        when it lies in ``dirty`` (cachestat(2))."""
+        page = 4096
+        per_chunk = CHUNK_SIZE // page
+        cached = 0
+        for idx in sorted(i for i in self.chunks if first // per_chunk <= i <= last // per_chunk):
+            lo, hi = max(first, idx * per_chunk), min(last + 1, (idx + 1) * per_chunk)
+            base = self.chunks[idx] - idx * CHUNK_SIZE
+            for off, length in self.mf.data_extents(base + lo * page, (hi - lo) * page):
+                cached += length // page
+        dirty = sum(max(0, min(end, (last + 1) * page) - max(start, first * page)) for start, end in self.dirty)
+        return cached, page_round_up(dirty) // page
+
     def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
         """MemoryFile (offset, length) ranges backing file bytes [offset, offset+length).
 
@@ -123,10 +138,29 @@ class PageCache:
             mm.file_truncated(self, page_round_up(size))
         for off in dropped:
             self.mf.free(off, CHUNK_SIZE)
-        within = size % CHUNK_SIZE
-        if within and (size // CHUNK_SIZE) in self.chunks:
-            base = self.chunks[size // CHUNK_SIZE]
-            self.mf.write(base + within, bytes(CHUNK_SIZE - within))
+        if size % CHUNK_SIZE:
+            self.zero(size, (size // CHUNK_SIZE + 1) * CHUNK_SIZE)
+
+    def zero(self, start: int, end: int) -> None:
+        """Make file bytes [start, end) of the present chunks zero: partial pages written, whole
+        pages given back to the host (a hole, as Linux frees truncated or punched pages)."""
+        page = 4096
+        pos = start
+        while pos < end:
+            idx, within = divmod(pos, CHUNK_SIZE)
+            stop = min(end, (idx + 1) * CHUNK_SIZE)
+            base = self.chunks.get(idx)
+            if base is not None:
+                lo, hi = page_round_up(pos), stop - stop % page
+                if lo >= hi:
+                    self.mf.write(base + within, bytes(stop - pos))
+                else:
+                    if lo > pos:
+                        self.mf.write(base + within, bytes(lo - pos))
+                    self.mf.decommit(base + lo - idx * CHUNK_SIZE, hi - lo)
+                    if stop > hi:
+                        self.mf.write(base + hi - idx * CHUNK_SIZE, bytes(stop - hi))
+            pos = stop
 
     def release(self) -> None:
         for off in self.chunks.values():

@@ -1,12 +1,14 @@
-"""Advice about file I/O: fadvise64 and sync_file_range.
+"""Advice about file I/O and the page cache: fadvise64, sync_file_range, cachestat.
 
 The Sentry has no readahead or write-back of its own to tune: tmpfs data lives in the
 MemoryFile, and gofer files reach the host at once (their page cache is written back on
 fsync, munmap and close). So these validate their arguments as Linux does and succeed.
 """
-from snakevisor.abi.errno import EINVAL, ESPIPE, SyscallError
+from snakevisor.abi.capability import CAP_FOWNER
+from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESPIPE, SyscallError
 from snakevisor.abi.fs import (POSIX_FADV_NOREUSE, POSIX_FADV_NORMAL, SYNC_FILE_RANGE_ALL, S_IFBLK, S_IFDIR, S_IFIFO,
-                               S_IFLNK, S_IFMT, S_IFREG, to_s64)
+                               S_IFLNK, S_IFMT, S_IFREG, O_PATH, CACHESTAT, CACHESTAT_RANGE, to_s32, to_s64)
+from snakevisor.sentry.vfs.permissions import MAY_WRITE, check_permission
 from snakevisor.sentry.syscalls.file import _file_not_path
 
 
@@ -30,4 +32,31 @@ def sync_file_range(t, fd, offset, nbytes, flags):
     f = _file_not_path(t, fd)
     if _mode(f) not in (S_IFREG, S_IFBLK, S_IFDIR, S_IFLNK):
         raise SyscallError(ESPIPE)
+    return 0
+
+
+def cachestat(t, fd, range_addr, out_addr, flags):
+    """cachestat(2) over the Sentry's page cache: tmpfs (and memfd) pages are counted exactly
+    (never dirty, as Linux's shmem); a Gofer file counts the pages the Sentry caches for it
+    (its mappings), not the host's cache of the file."""
+    f = t.fdtable.get(to_s32(fd))
+    if f.flags & O_PATH:
+        raise SyscallError(EBADF)
+    if flags:
+        raise SyscallError(EINVAL)
+    off, length = CACHESTAT_RANGE.unpack(t.mm.copy_in(range_addr, CACHESTAT_RANGE.size))
+    inode = f.inode
+    if inode is not None and not f.writable and inode.uid != t.creds.fsuid and not t.creds.has_cap(CAP_FOWNER):
+        try:
+            check_permission(t.creds, inode, MAY_WRITE)
+        except SyscallError:
+            raise SyscallError(EPERM)   # can_do_cachestat: residency is a side channel
+    first = off >> 12
+    last = (1 << 52) if length == 0 else (off + length - 1) >> 12
+    cache = getattr(inode, "cache", None) if inode is not None else None
+    if cache is None:
+        owner = getattr(inode, "mapping", None)   # gofer files keep it on their mapping object
+        cache = getattr(owner, "cache", None)
+    cached, dirty = cache.residency(first, last) if cache is not None and last >= first else (0, 0)
+    t.mm.copy_out(out_addr, CACHESTAT.pack(cached, dirty, 0, 0, 0))
     return 0

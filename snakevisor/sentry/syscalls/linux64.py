@@ -474,7 +474,9 @@ ENTRIES = (
     enosys(448,  "process_mrelease",       "reaping another process's memory early: not implemented"),
     full(449,    "futex_waitv",            futex.futex_waitv,             "ptr uint uint ptr int"),
     full(450,    "set_mempolicy_home_node", numa.set_mempolicy_home_node,  "hex uint int hex"),
-    enosys(451,  "cachestat",              "page cache residency statistics: not implemented"),
+    partial(451, "cachestat",              fadvise.cachestat,             "fd ptr ptr hex",
+                 "tmpfs and memfd pages exactly; a Gofer file counts the pages the Sentry caches for its "
+                 "mappings, not the host's page cache"),
     full(452,    "fchmodat2",              fs.fchmodat2,                  "dirfd path mode atflags"),
     enosys(453,  "map_shadow_stack",
                  "no user shadow stacks in the sandbox: ENOSYS, as a kernel without CONFIG_X86_USER_SHADOW_STACK"),
