@@ -134,3 +134,17 @@ def test_cachestat():
         pytest.skip("the host kernel has no cachestat (before 6.5)")
     compare([binary])
     assert b"three pages: cache 3 dirty 0" in native.stdout
+
+
+@pytest.mark.parametrize("section", ["append", "immutable", "fsxattr", "unprivileged", "file_attr"])
+def test_inode_flags_on_tmpfs(section):
+    """chattr's flags on tmpfs as Linux's shmem: append-only and immutable files and directories
+    (open, truncate, fallocate, unlink, rename, link, chmod, times, xattrs, F_SETFL), nodump and
+    noatime inherited, statx attributes, fsxattr, owner and CAP_LINUX_IMMUTABLE rules, and
+    file_getattr/file_setattr."""
+    binary = compile_c("inode_flags")
+    native = run_native([binary, section], env=app_env())
+    if b"host lacks" in native.stdout:
+        pytest.skip(f"the host kernel lacks it: {native.stdout.decode().strip()}")
+    compare([binary, section])
+    assert native.returncode == 0 and b"left 0 0" in native.stdout

@@ -220,6 +220,25 @@ XATTR_CREATE, XATTR_REPLACE = 1, 2
 XATTR_NAME_MAX = 255
 XATTR_SIZE_MAX = 65536
 XATTR_LIST_MAX = 65536
+# Inode flags (chattr/lsattr, <linux/fs.h>) and their XFS-style view (struct fsxattr, struct file_attr).
+FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
+FS_IOC_FSGETXATTR, FS_IOC_FSSETXATTR = 0x801C581F, 0x401C5820
+FS_SYNC_FL, FS_IMMUTABLE_FL, FS_APPEND_FL, FS_NODUMP_FL, FS_NOATIME_FL = 0x8, 0x10, 0x20, 0x40, 0x80
+FS_DAX_FL, FS_PROJINHERIT_FL = 0x02000000, 0x20000000
+FS_COMMON_FL = FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | FS_NOATIME_FL | FS_DAX_FL | FS_PROJINHERIT_FL
+FS_XFLAG_SYNC, FS_XFLAG_IMMUTABLE, FS_XFLAG_APPEND, FS_XFLAG_NOATIME, FS_XFLAG_NODUMP = 0x20, 0x8, 0x10, 0x40, 0x80
+FS_XFLAG_DAX, FS_XFLAG_PROJINHERIT = 0x8000, 0x200
+# (flag, xflag) pairs that mean the same (fileattr_fill_flags / fileattr_fill_xflags)
+FS_FLAG_XFLAG = ((FS_SYNC_FL, FS_XFLAG_SYNC), (FS_IMMUTABLE_FL, FS_XFLAG_IMMUTABLE), (FS_APPEND_FL, FS_XFLAG_APPEND),
+                 (FS_NODUMP_FL, FS_XFLAG_NODUMP), (FS_NOATIME_FL, FS_XFLAG_NOATIME), (FS_DAX_FL, FS_XFLAG_DAX),
+                 (FS_PROJINHERIT_FL, FS_XFLAG_PROJINHERIT))
+FS_XFLAG_COMMON = sum(x for _, x in FS_FLAG_XFLAG)
+FSXATTR = struct.Struct("<5I8x")          # fsx_xflags, fsx_extsize, fsx_nextents, fsx_projid, fsx_cowextsize
+FILE_ATTR = struct.Struct("<QIIII")       # struct file_attr (file_getattr/file_setattr, 6.17)
+STATX_ATTR_IMMUTABLE, STATX_ATTR_APPEND, STATX_ATTR_NODUMP = 0x10, 0x20, 0x40
+# (inode flag, statx attribute) pairs
+FS_FLAG_STATX_ATTR = ((FS_IMMUTABLE_FL, STATX_ATTR_IMMUTABLE), (FS_APPEND_FL, STATX_ATTR_APPEND),
+                      (FS_NODUMP_FL, STATX_ATTR_NODUMP))
 CACHESTAT_RANGE = struct.Struct("<QQ")   # struct cachestat_range {u64 off; u64 len}
 CACHESTAT = struct.Struct("<5Q")   # struct cachestat: nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted
 XATTR_ARGS = struct.Struct("<QII")   # struct xattr_args {u64 value; u32 size; u32 flags} (*xattrat, 6.13)
@@ -363,6 +382,7 @@ class StatResult:
     btime_ns: int | None = None   # None: no birth time (statx leaves STATX_BTIME out)
     mnt_id: int = 0
     attributes: int = 0
+    attributes_mask: int = 0      # the STATX_ATTR_* bits this filesystem can report
 
 
 # <asm/stat.h> x86_64: dev, ino, nlink (u64); mode, uid, gid (u32); pad; rdev (u64);
@@ -419,7 +439,8 @@ def pack_statx(st: StatResult, mask: int = STATX_BASIC_STATS | STATX_MNT_ID) -> 
     c, cn = _split_ns(st.ctime_ns)
     m, mn = _split_ns(st.mtime_ns)
     head = STATX_HEAD.pack(mask, st.blksize, st.attributes, st.nlink & 0xFFFFFFFF, st.uid & 0xFFFFFFFF,
-                           st.gid & 0xFFFFFFFF, st.mode & 0xFFFF, st.ino & (2**64 - 1), st.size, st.blocks, 0,
+                           st.gid & 0xFFFFFFFF, st.mode & 0xFFFF, st.ino & (2**64 - 1), st.size, st.blocks,
+                           st.attributes_mask,
                            a, an, b, bn, c, cn, m, mn,
                            dev_major(st.rdev), dev_minor(st.rdev), dev_major(st.dev), dev_minor(st.dev),
                            st.mnt_id)

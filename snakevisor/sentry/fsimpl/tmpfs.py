@@ -9,6 +9,8 @@ data until the last reference (open file or mapping) goes.
 """
 from snakevisor.abi.errno import (EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOMEM, ENOSPC,
                                   ENOTDIR, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError)
+from snakevisor.abi.fs import (FS_APPEND_FL, FS_FLAG_STATX_ATTR, FS_IMMUTABLE_FL, FS_NOATIME_FL, FS_NODUMP_FL,
+                               STATX_ATTR_APPEND, STATX_ATTR_IMMUTABLE, STATX_ATTR_NODUMP)
 from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL,
                                F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE,
                                RENAME_NOREPLACE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
@@ -82,6 +84,16 @@ def _owner(parent: "TmpfsDir", creds, mode: int) -> tuple[int, int, int]:
 
 class TmpfsInode(Inode):
     memory_xattrs = True
+    # chattr's flags shmem keeps (SHMEM_FL_USER_MODIFIABLE); new names inherit nodump and noatime.
+    user_flags = FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | FS_NOATIME_FL
+
+    def stat(self):
+        st = super().stat()
+        st.attributes_mask = STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND | STATX_ATTR_NODUMP   # shmem_getattr
+        if self.iflags:
+            st.attributes = sum(a for f, a in FS_FLAG_STATX_ATTR if self.iflags & f)
+        return st
+
     def setattr(self, *, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
         if self.fs.readonly:
             raise SyscallError(EROFS)
@@ -125,6 +137,8 @@ class TmpfsDir(TmpfsInode):
             raise SyscallError(ENAMETOOLONG)
 
     def _add(self, name, inode):
+        if self.iflags:
+            inode.iflags = self.iflags & (FS_NODUMP_FL | FS_NOATIME_FL)
         self.entries[name] = inode
         self.touch_mtime()
         return inode

@@ -11,7 +11,7 @@ import struct
 from snakevisor.abi import fs as _fs_abi
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
+                                  EOVERFLOW, EPERM, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
@@ -24,6 +24,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
                                to_s64, to_u32)
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
+from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -489,6 +490,8 @@ def fcntl(t, fd, cmd, arg):
     if cmd == F_SETFL:
         if to_u32(arg) & O_NOATIME and not f.flags & O_NOATIME:
             check_owner(t.creds, f.vd.dentry.inode)
+        if (to_u32(arg) ^ f.flags) & O_APPEND and f.inode is not None and f.inode.iflags & _fs_abi.FS_APPEND_FL:
+            raise SyscallError(EPERM)   # an append-only file's writers keep O_APPEND
         f.flags = (f.flags & ~O_SETFL_MASK) | (to_u32(arg) & O_SETFL_MASK)
         fasync.update(t, f, fdn)
         return 0
@@ -549,6 +552,8 @@ def ioctl(t, fd, cmd, arg):
     if cmd in (_fs_abi.FICLONE, _fs_abi.FICLONERANGE):
         return _clone_file(t, f, cmd, arg)
     inode = f.inode
+    if cmd in FILEATTR_IOCTLS and inode is not None and inode.user_flags is not None:
+        return fileattr_ioctl(t, f, cmd, arg)
     if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:
         t.mm.copy_out(arg, struct.pack("<i", max(0, min(f.impl.end_offset() - f.offset, 0x7FFFFFFF))))
         return 0
@@ -623,6 +628,8 @@ def ftruncate(t, fd, length):
         raise SyscallError(EINVAL)
     if length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
+    if inode.iflags & (_fs_abi.FS_APPEND_FL | _fs_abi.FS_IMMUTABLE_FL):
+        raise SyscallError(EPERM)   # do_sys_ftruncate: not an append-only (or immutable) file
     check_new_size(t, inode, length)
     f.impl.truncate(length)
     fsnotify.attributes_changed(f.vd.dentry, size=True)
@@ -661,6 +668,8 @@ def fallocate(t, fd, mode, offset, length):
         raise SyscallError(ESPIPE)   # vfs_fallocate: pipes; other non-regular files are ENODEV
     if inode is None or not inode.is_reg:
         raise SyscallError(ENODEV)
+    if inode.iflags & _fs_abi.FS_IMMUTABLE_FL or inode.iflags & _fs_abi.FS_APPEND_FL and mode & ~FALLOC_FL_KEEP_SIZE:
+        raise SyscallError(EPERM)   # vfs_fallocate: only growing an append-only file
     if offset + length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
     # The filesystem checks RLIMIT_FSIZE: a tmpfs even for KEEP_SIZE (shmem_fallocate), others

@@ -27,7 +27,7 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 """
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info, lsm,
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fileattr, fs, futex, info, lsm,
                                         inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
@@ -52,6 +52,7 @@ def enosys(nr, name, note):
 
 
 # Notes that several entries share, or too long for their line.
+FILEATTR = "inode flags on tmpfs (as shmem: immutable, append-only, nodump, noatime); EOPNOTSUPP on Gofer mounts"
 FUTEX2 = "32-bit futexes only (FUTEX2_NUMA and FUTEX2_MPOL EINVAL, as a kernel without CONFIG_FUTEX_NUMA)"
 LSM_NOTE = "the Sentry's modules are capabilities (and Landlock); none has process attributes: EOPNOTSUPP"
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
@@ -494,8 +495,8 @@ ENTRIES = (
     full(465,    "listxattrat",            xattr.listxattrat,             "dirfd path atflags ptr uint"),
     full(466,    "removexattrat",          xattr.removexattrat,           "dirfd path atflags path"),
     enosys(467,  "open_tree_attr",         MOUNTS),
-    enosys(468,  "file_getattr",           "inode flags by path (FS_IOC_FSGETXATTR's struct): not implemented"),
-    enosys(469,  "file_setattr",           "inode flags by path (FS_IOC_FSSETXATTR's struct): not implemented"),
+    partial(468, "file_getattr",           fileattr.file_getattr,         "dirfd path ptr uint atflags", FILEATTR),
+    partial(469, "file_setattr",           fileattr.file_setattr,         "dirfd path ptr uint atflags", FILEATTR),
 )
 
 

@@ -10,7 +10,7 @@ from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, XAT
                                XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, to_s32, to_u32)
 from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.abi.inotify import IN_ATTRIB
-from snakevisor.sentry.vfs import fsnotify
+from snakevisor.sentry.vfs import fsnotify, inode_flags
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 
 NAMESPACES = (b"user.", b"trusted.", b"security.", b"system.")
@@ -50,6 +50,8 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
     data = t.mm.copy_in(value, size) if size else b""
     if readonly:
         raise SyscallError(EROFS)
+    if inode.iflags:
+        inode_flags.check_unchanged(inode)   # xattr_permission
     if name.startswith(b"trusted.") and not t.creds.has_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
     inode.setxattr(name, data, flags)
@@ -80,6 +82,8 @@ def _remove(t, dentry, name_addr, readonly):
     name = _read_name(t, name_addr)
     if readonly:
         raise SyscallError(EROFS)
+    if inode.iflags:
+        inode_flags.check_unchanged(inode)
     inode.removexattr(name)
     fsnotify.file_event(dentry, IN_ATTRIB)
     return 0

@@ -17,7 +17,7 @@ import time
 from snakevisor.sentry.vfs.dentry import RefCountError
 from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ENOTTY,
                                   ENODEV, SyscallError)
-from snakevisor.abi.fs import (S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, StatResult,
+from snakevisor.abi.fs import (FS_NOATIME_FL, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, StatResult,
                                dtype_of)
 
 
@@ -31,6 +31,8 @@ class Inode:
     blksize = 4096
     has_btime = False   # statx reports STATX_BTIME (a filesystem that records birth times)
     linkable = False    # an O_TMPFILE file without O_EXCL: linkat may give it its first name
+    iflags = 0          # FS_*_FL inode flags (vfs/inode_flags.py), set per inode where a filesystem keeps them
+    user_flags = None   # the flags users may set here; None: no inode flags (ENOTTY, EOPNOTSUPP)
     trusts_cached_children = True   # revalidate_child is the one below (set per subclass)
 
     def __init_subclass__(cls, **kw):
@@ -110,7 +112,7 @@ class Inode:
     # --- timestamps -------------------------------------------------------------
     def touch_atime(self) -> None:
         # relatime: only when atime is not newer than mtime/ctime (what Linux mounts default to).
-        if self.atime <= self.mtime or self.atime <= self.ctime:
+        if (self.atime <= self.mtime or self.atime <= self.ctime) and not self.iflags & FS_NOATIME_FL:
             self.atime = now_ns()
 
     def touch_mtime(self) -> None:

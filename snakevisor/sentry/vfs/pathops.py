@@ -20,6 +20,7 @@ from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
+from snakevisor.sentry.vfs import inode_flags
 from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, check_owner,
                                                check_permission, fsuid, in_group)
 from snakevisor.sentry.vfs.resolve import (lookup_child, lookup_child_or_none, resolve,
@@ -35,8 +36,12 @@ def check_writable_mount(vd: VirtualDentry) -> None:
         raise SyscallError(EROFS)
 
 
-def _check_sticky(creds, parent_inode, inode) -> None:
-    """In a sticky directory only the file's or directory's owner (or CAP_FOWNER) may remove/rename."""
+def _may_delete(creds, parent_inode, inode) -> None:
+    """may_delete's checks of the name's owner: in a sticky directory only the file's or
+    directory's owner (or CAP_FOWNER) may remove or rename it; an append-only directory, an
+    immutable or append-only inode keep their names (EPERM)."""
+    if parent_inode.iflags or inode.iflags:
+        inode_flags.check_delete(parent_inode, inode)
     if parent_inode.mode & S_ISVTX and not capable(creds, CAP_FOWNER):
         uid = fsuid(creds)
         if uid != inode.uid and uid != parent_inode.uid:
@@ -146,6 +151,8 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         raise SyscallError(ENOTDIR)
     if not created:
         check_permission(ctx.creds, inode, mask)
+    if inode.iflags:
+        inode_flags.check_open(inode, flags)
     if flags & O_NOATIME:
         check_owner(ctx.creds, inode)   # may_open: only the owner may stop atime updates
     if ftype in (S_IFCHR, S_IFBLK) and vd.mount.flags & MS_NODEV:
@@ -213,6 +220,8 @@ def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
         raise SyscallError(EPERM)
     if inode.nlink == 0 and not inode.linkable:
         raise SyscallError(ENOENT)
+    if inode.iflags:
+        inode_flags.check_unchanged(inode)   # vfs_link: no new name for a locked inode
     parent.dentry.inode.link(last, inode)
     if inode.linkable:
         inode.linkable = False     # an O_TMPFILE file's first name: from now on an ordinary file
@@ -243,7 +252,7 @@ def unlink_path(ctx, start, path: bytes) -> None:
     if trailing:
         raise SyscallError(ENOTDIR)
     check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
-    _check_sticky(ctx.creds, parent.dentry.inode, inode)
+    _may_delete(ctx.creds, parent.dentry.inode, inode)
     if child.dentry.is_mountpoint:
         raise SyscallError(EBUSY)
     parent.dentry.inode.unlink(last)
@@ -266,7 +275,7 @@ def rmdir_path(ctx, start, path: bytes) -> None:
     if not inode.is_dir:
         raise SyscallError(ENOTDIR)
     check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
-    _check_sticky(ctx.creds, parent.dentry.inode, inode)
+    _may_delete(ctx.creds, parent.dentry.inode, inode)
     if child.dentry.is_mountpoint or child == ctx.root:
         raise SyscallError(EBUSY)
     parent.dentry.inode.rmdir(last)
@@ -304,7 +313,7 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
     for parent, child in ((op, src), (np, dst)):
         if child is not None:
             check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
-            _check_sticky(ctx.creds, parent.dentry.inode, child.dentry.inode)
+            _may_delete(ctx.creds, parent.dentry.inode, child.dentry.inode)
             if child.dentry.is_mountpoint:
                 raise SyscallError(EBUSY)
     if dst is None:
@@ -338,6 +347,8 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
 def chmod_vd(ctx, vd: VirtualDentry, mode: int) -> None:
     inode = vd.dentry.inode
     check_writable_mount(vd)
+    if inode.iflags:
+        inode_flags.check_unchanged(inode)
     check_owner(ctx.creds, inode)
     mode &= 0o7777
     if not in_group(ctx.creds, inode.gid) and not capable(ctx.creds, CAP_FSETID):
@@ -349,6 +360,8 @@ def chmod_vd(ctx, vd: VirtualDentry, mode: int) -> None:
 def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
     inode = vd.dentry.inode
     check_writable_mount(vd)
+    if inode.iflags:
+        inode_flags.check_unchanged(inode)
     if not capable(ctx.creds, CAP_CHOWN):
         me = fsuid(ctx.creds)
         if (uid is not None and uid != inode.uid) or me != inode.uid:
@@ -369,6 +382,8 @@ def utimes_vd(ctx, vd: VirtualDentry, atime: int | None, mtime: int | None, expl
     """Set times in ns (None: leave). ``explicit``: times were given (not "now"), owner only."""
     inode = vd.dentry.inode
     check_writable_mount(vd)
+    if inode.iflags:   # explicit times change nothing locked; "now" nothing immutable
+        inode_flags.check_unchanged(inode) if explicit else inode_flags.check_may_write(inode)
     if explicit:
         check_owner(ctx.creds, inode)
     elif fsuid(ctx.creds) != inode.uid and not capable(ctx.creds, CAP_FOWNER):   # inode_owner_or_capable
@@ -389,6 +404,8 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, ch
     if check_perm:
         check_permission(ctx.creds, inode, MAY_WRITE)
         check_writable_mount(vd)
+    if inode.iflags:
+        inode_flags.check_unchanged(inode)
     if inode.exec_users:
         raise SyscallError(ETXTBSY)
     if check_size is not None:

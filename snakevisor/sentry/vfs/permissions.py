@@ -6,6 +6,7 @@ from being uid 0.
 """
 from snakevisor.abi.capability import ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
 from snakevisor.abi.errno import EACCES, EPERM, SyscallError
+from snakevisor.sentry.vfs.inode_flags import check_may_write
 
 MAY_EXEC = 1
 MAY_WRITE = 2
@@ -46,6 +47,8 @@ def check_permission(creds, inode, mask: int, real: bool = False) -> None:
 
     ``real``: use the real ids (access(2) without AT_EACCESS) instead of the fs ids.
     """
+    if inode.iflags and mask & MAY_WRITE:
+        check_may_write(inode)   # inode_permission: nobody writes an immutable inode
     mode = inode.mode
     # The common case first: the owner (by fs uid) has the bits asked for; no tuple, no caps.
     if creds is not None and not real and creds.fsuid == inode.uid and not mask & 7 & ~(mode >> 6):
