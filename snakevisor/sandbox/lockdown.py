@@ -33,6 +33,8 @@ from snakevisor.abi.sched import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_
 from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, libc,
                                mount, pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp
+from snakevisor.sandbox import netns_broker
+from snakevisor.sentry.net import netns
 
 
 LockdownError = HostSetupError  # what the Sentry's lock-down raises
@@ -158,11 +160,20 @@ def preload_modules():
     del snakevisor
 
 
+def _start_broker():
+    """The network-namespace broker (sandbox/netns_broker.py); None if it cannot start."""
+    try:
+        return netns_broker.start()
+    except (OSError, HostSetupError):
+        return None
+
+
 def lock_down(bpf, pivot=True, caps=SENTRY_CAPS):
     """Step 4 of the module's list: empty root (unless ``pivot`` is off: a debugging aid), capabilities
     cut to ``caps``, no_new_privs and the seccomp filter ``bpf`` (None: none). Irreversible."""
     if pivot:
         pivot_to_empty_root()
+    netns.set_broker(_start_broker())   # shares the empty root; keeps what it needs of the capabilities
     drop_capabilities(caps)
     if bpf is not None:
         load_seccomp(bpf)

@@ -15,6 +15,7 @@ from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.mm import mlock
+from snakevisor.sentry.net import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
@@ -404,13 +405,18 @@ class ThreadGroupDir(Directory):
             b"mem": lambda: procfs_pid.mem_file(fs, task),
             b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),
             b"ns": lambda: Directory(fs, lambda: nsfs.ns_entries(fs, task, MagicLink), 0o511),
-            b"net": lambda: Directory(fs, lambda: {name: (lambda g=g: GeneratedFile(fs, g))
-                                                   for name, g in procfs_net.FILES.items()}),
+            b"net": lambda: Directory(fs, self._net_files),
         }
         if not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
             out[b"task"] = lambda: Directory(fs, lambda: {
                 b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out
+
+    def _net_files(self):
+        """/proc/PID/net: the files of the process's network namespace."""
+        fs, task = self.fs, self.task
+        return {name: (lambda g=g: GeneratedFile(fs, lambda: g(netns.of_task(task))))
+                for name, g in procfs_net.FILES.items()}
 
     def _set_oom_score_adj(self, writer, data):
         value = _parse_int(data)

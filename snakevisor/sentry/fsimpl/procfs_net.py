@@ -26,6 +26,7 @@ from snakevisor.abi.socket import (SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC, SK_M
                                    SO_MEMINFO, SS_CONNECTED, SS_CONNECTING, SS_UNCONNECTED, TCP_CLOSE, TCP_ESTABLISHED,
                                    TCP_INFINITE_SSTHRESH, TCP_LISTEN)
 from snakevisor.abi.time import CLK_TCK
+from snakevisor.sentry.net.netns import ROOT
 from snakevisor.sentry.net.registry import live_sockets
 
 # struct tcp_info up to tcpi_snd_cwnd: state, ca_state, retransmits, probes, backoff, options, wscale, flags;
@@ -73,10 +74,11 @@ def _endpoint(raw: bytes | None, v6: bool) -> tuple[str, int]:
     return _hex_addr(raw[8:24] if v6 else raw[4:8]), port
 
 
-def _inet_sockets(family: int, stype: int, protocol: int):
+def _inet_sockets(ns, family: int, stype: int, protocol: int):
     from snakevisor.sentry.net.inet import InetSocket
     for s in live_sockets():
-        if isinstance(s, InetSocket) and s.family == family and s.stype == stype and s.protocol in (0, protocol):
+        if isinstance(s, InetSocket) and s.netns is ns and s.family == family and s.stype == stype and \
+                s.protocol in (0, protocol):
             if s.sock.fileno() >= 0:
                 yield s
 
@@ -146,30 +148,30 @@ def _udp_row(s, i: int, v6: bool) -> str | None:
     return row + "\n" if v6 else _padded(row, 127)
 
 
-def _table(header: str, family: int, stype: int, protocol: int, row_fn) -> str:
+def _table(ns, header: str, family: int, stype: int, protocol: int, row_fn) -> str:
     v6 = family == _socket.AF_INET6
     rows = []
-    for s in _inet_sockets(family, stype, protocol):
+    for s in _inet_sockets(ns, family, stype, protocol):
         row = row_fn(s, len(rows), v6)
         if row is not None:
             rows.append(row)
     return header + "".join(rows)
 
 
-def tcp():
-    return _table(_padded(TCP_HEADER, 149), _socket.AF_INET, _socket.SOCK_STREAM, _socket.IPPROTO_TCP, _tcp_row)
+def tcp(ns=ROOT):
+    return _table(ns, _padded(TCP_HEADER, 149), _socket.AF_INET, _socket.SOCK_STREAM, _socket.IPPROTO_TCP, _tcp_row)
 
 
-def tcp6():
-    return _table(TCP6_HEADER, _socket.AF_INET6, _socket.SOCK_STREAM, _socket.IPPROTO_TCP, _tcp_row)
+def tcp6(ns=ROOT):
+    return _table(ns, TCP6_HEADER, _socket.AF_INET6, _socket.SOCK_STREAM, _socket.IPPROTO_TCP, _tcp_row)
 
 
-def udp():
-    return _table(_padded(UDP_HEADER, 127), _socket.AF_INET, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP, _udp_row)
+def udp(ns=ROOT):
+    return _table(ns, _padded(UDP_HEADER, 127), _socket.AF_INET, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP, _udp_row)
 
 
-def udp6():
-    return _table(UDP6_HEADER, _socket.AF_INET6, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP, _udp_row)
+def udp6(ns=ROOT):
+    return _table(ns, UDP6_HEADER, _socket.AF_INET6, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP, _udp_row)
 
 
 def _unix_row(s, ino: int, refs: int, state: int) -> bytes:
@@ -181,9 +183,9 @@ def _unix_row(s, ino: int, refs: int, state: int) -> bytes:
     return row + b"\n"
 
 
-def unix():
+def unix(ns=ROOT):
     from snakevisor.sentry.net.unix import UnixSocket
-    socks = [s for s in live_sockets() if isinstance(s, UnixSocket) and not s.closed]
+    socks = [s for s in live_sockets() if isinstance(s, UnixSocket) and not s.closed and s.netns is ns]
     # Connections queued for accept() have no socket (no inode) yet: Linux lists them as connecting.
     embryos = {id(s): list(s.backlog) if s.listening else [] for s in socks}
     # A peer holds a reference (sk_refcnt: 2, plus one per socket whose peer this is); connecting a
@@ -216,32 +218,32 @@ def u8(attrs: dict, key: int, default: int = 0) -> int:
 Link = namedtuple("Link", "index name type flags attrs")
 
 
-def _rtnl_dump(get, new, header, request):
+def _rtnl_dump(get, new, header, request, ns=ROOT):
     """(``header``'s fields, attributes) of each ``new`` message the namespace's rtnetlink dump
     ``get`` of ``request`` answers with."""
     from snakevisor.sentry.net.netlink import rtnl_dump
-    for typ, body in rtnl_dump(get, request):
+    for typ, body in rtnl_dump(get, request, ns):
         if typ == new and len(body) >= header.size:
             yield header.unpack_from(body), NL.parse_rtattrs(body, header.size)
 
 
-def links() -> list:
+def links(ns=ROOT) -> list:
     """[Link] of the namespace's interfaces, in ifindex order (also sysfs's class/net)."""
     out = []
     for (_, itype, index, flags, _), attrs in _rtnl_dump(NL.RTM_GETLINK, NL.RTM_NEWLINK, NL.IFINFOMSG,
-                                                          NL.IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0)):
+                                                          NL.IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0), ns):
         name = attrs.get(NL.IFLA_IFNAME, b"").split(b"\0")[0].decode(errors="replace")
         out.append(Link(index, name, itype, flags, attrs))
     return sorted(out, key=lambda link: link.index)
 
 
-def link_names() -> dict:
-    return {link.index: link.name for link in links()}
+def link_names(ns=ROOT) -> dict:
+    return {link.index: link.name for link in links(ns)}
 
 
-def dev():
+def dev(ns=ROOT):
     rows = [DEV_HEADER]
-    for link in links():
+    for link in links(ns):
         name, attrs = link.name, link.attrs
         raw = attrs.get(NL.IFLA_STATS64)
         if raw is not None:
@@ -262,13 +264,13 @@ def dev():
     return "".join(rows)
 
 
-def if_inet6():
-    names = link_names()
+def if_inet6(ns=ROOT):
+    names = link_names(ns)
     # ifaddrmsg's scope is the RT_SCOPE_* one; the file shows the IPV6_ADDR_* scope bits it came from.
     scopes = {NL.RT_SCOPE_HOST: 0x10, NL.RT_SCOPE_LINK: 0x20, NL.RT_SCOPE_SITE: 0x40}
     rows = []
     for (family, plen, flags, scope, index), attrs in _rtnl_dump(NL.RTM_GETADDR, NL.RTM_NEWADDR, NL.IFADDRMSG,
-                                                                  NL.IFADDRMSG.pack(_socket.AF_INET6, 0, 0, 0, 0)):
+                                                                  NL.IFADDRMSG.pack(_socket.AF_INET6, 0, 0, 0, 0), ns):
         addr = attrs.get(NL.IFA_ADDRESS)
         if family != _socket.AF_INET6 or addr is None or len(addr) != 16:
             continue
@@ -278,13 +280,13 @@ def if_inet6():
     return "".join(rows)
 
 
-def route():
+def route(ns=ROOT):
     """The IPv4 main table (unicast and reject routes), as fib_route_seq_show."""
-    names = link_names()
+    names = link_names(ns)
     rows = [_padded(ROUTE_HEADER, 127)]
     request = NL.RTMSG.pack(_socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
     for (family, dst_len, _, _, table, _, _, rtype, _), attrs in _rtnl_dump(NL.RTM_GETROUTE, NL.RTM_NEWROUTE,
-                                                                             NL.RTMSG, request):
+                                                                             NL.RTMSG, request, ns):
         table = u32(attrs, NL.RTA_TABLE, table)
         if family != _socket.AF_INET or table != NL.RT_TABLE_MAIN or rtype in (NL.RTN_BROADCAST, NL.RTN_MULTICAST):
             continue
@@ -307,6 +309,6 @@ def route():
     return "".join(rows)
 
 
-# name -> content generator (str or bytes), the files of /proc/PID/net.
+# name -> content generator (str or bytes) of a network namespace, the files of /proc/PID/net.
 FILES = {b"tcp": tcp, b"tcp6": tcp6, b"udp": udp, b"udp6": udp6, b"unix": unix, b"dev": dev,
          b"if_inet6": if_inet6, b"route": route}

@@ -138,7 +138,7 @@ class SocketImpl(FileDescriptionImpl):
     def ioctl(self, task, cmd, arg):
         # Network-device queries (SIOCGIF*) work on a socket of any family, as on Linux.
         from snakevisor.sentry.net.inet import interface_ioctl
-        return interface_ioctl(task, cmd, arg)
+        return interface_ioctl(task, cmd, arg, getattr(self, "netns", None))
 
 
 class SocketInode(Inode):

@@ -8,7 +8,8 @@ task a new set naming new (or another task's) namespaces. A new mount namespace 
 the mount tree (vfs/vfs.py ``copy``); the task's root and cwd move to the copies, open files keep
 the mounts they were opened through. The kernel's own ``kernel.uts``/``kernel.ipc``/
 ``kernel.vfs`` are the initial namespaces, those of init and of every process started from
-outside. The PID, network, user, cgroup and time namespaces stay the sandbox's single ones.
+outside. A network namespace (sentry/net/netns.py) decides in which host namespace the task's
+sockets are made. The PID, user, cgroup and time namespaces stay the sandbox's single ones.
 
 Namespace identities (/proc/PID/ns/* inode numbers) are allocated here as Linux's proc_alloc_inum
 does: the initial ones have fixed numbers (abi/fs.py PROC_NS_INODES), new ones count up from
@@ -19,11 +20,12 @@ import itertools
 from snakevisor.abi import sched as C
 from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.sentry.kernel.ipc import IPCNamespace
+from snakevisor.sentry.net.netns import ROOT as ROOT_NET, NetNamespace
 
 _inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
 
 # CLONE_NEW* flag <-> /proc/PID/ns name, for the namespaces a task may have its own of.
-PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt"}
+PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt", C.CLONE_NEWNET: "net"}
 
 
 def new_ns_inode() -> int:
@@ -50,14 +52,14 @@ class UTSNamespace:
 
 class NamespaceSet:
     """One task's namespaces (nsproxy): shared by the tasks that neither unshared nor setns'd since."""
-    __slots__ = ("uts", "ipc", "mnt")
+    __slots__ = ("uts", "ipc", "mnt", "net")
 
-    def __init__(self, uts, ipc, mnt):
-        self.uts, self.ipc, self.mnt = uts, ipc, mnt
+    def __init__(self, uts, ipc, mnt, net=ROOT_NET):
+        self.uts, self.ipc, self.mnt, self.net = uts, ipc, mnt, net
 
     def replaced(self, **kinds):
-        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``)."""
-        fields = {"uts": self.uts, "ipc": self.ipc, "mnt": self.mnt}
+        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``, ``net=``)."""
+        fields = {"uts": self.uts, "ipc": self.ipc, "mnt": self.mnt, "net": self.net}
         fields.update(kinds)
         return NamespaceSet(**fields)
 
@@ -73,6 +75,8 @@ class NamespaceSet:
             new["uts"] = self.uts.copy()
         if flags & C.CLONE_NEWIPC:
             new["ipc"] = IPCNamespace(kernel, new_ns_inode())
+        if flags & C.CLONE_NEWNET:
+            new["net"] = NetNamespace.new(new_ns_inode())
         return self.replaced(**new) if new else self
 
     def get(self, kind):

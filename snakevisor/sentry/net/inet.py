@@ -29,6 +29,7 @@ from snakevisor.abi.socket import IPV6_ADDRFORM
 from snakevisor.hostos.libc import errno_error as _err, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
+from snakevisor.sentry.net.netns import ROOT, of_task
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20
@@ -88,7 +89,6 @@ def _poll(fd, events) -> int:
     return r[0][1] if r else 0
 
 
-_query_socket = None
 _ping_group_range = None   # (low, high) of net.ipv4.ping_group_range in the sandbox's namespace
 
 
@@ -125,18 +125,21 @@ def check_create(t, family, stype, protocol) -> None:
             raise SyscallError(EACCES)
 
 
-def interface_ioctl(task, cmd, arg):
+def interface_ioctl(task, cmd, arg, ns=None):
     """The network-device ioctls every socket family answers on Linux (SIOCGIF*, SIOCGIFCONF; glibc
-    asks them on an AF_UNIX socket): queries answer from the sandbox's namespace through a Sentry
-    socket; changes need CAP_NET_ADMIN there, which the sandbox lacks (EPERM); anything else ENOTTY."""
-    global _query_socket
+    asks them on an AF_UNIX socket), in the socket's network namespace ``ns`` (None: the caller's):
+    queries answer through a Sentry socket there; SIOCSIFFLAGS in a namespace the sandbox made
+    goes to the broker for a caller with CAP_NET_ADMIN; other changes, and any in the sandbox's own
+    namespace, are EPERM; anything else ENOTTY."""
+    ns = ns or of_task(task)
     if cmd in NL.IF_WRITE_IOCTLS:
-        raise SyscallError(EPERM)
+        if cmd != NL.SIOCSIFFLAGS or ns.broker_id is None or not task.creds.has_cap(CAP_NET_ADMIN):
+            raise SyscallError(EPERM)
+        ns.set_interface_flags(task.mm.copy_in(arg, NL.IFREQ_SIZE))
+        return 0
     if cmd not in NL.IFREQ_READ_IOCTLS and cmd != NL.SIOCGIFCONF:
         raise SyscallError(ENOTTY)
-    if _query_socket is None:
-        _query_socket = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
-    fd = _query_socket.fileno()
+    fd = ns.query_socket().fileno()
     try:
         if cmd != NL.SIOCGIFCONF:
             task.mm.copy_out(arg, fcntl.ioctl(fd, cmd, task.mm.copy_in(arg, NL.IFREQ_SIZE)))
@@ -157,9 +160,10 @@ def interface_ioctl(task, cmd, arg):
 
 
 class InetSocket(SocketImpl):
-    def __init__(self, family, stype, protocol, sock: _socket.socket | None = None):
+    def __init__(self, family, stype, protocol, sock: _socket.socket | None = None, ns=ROOT):
         super().__init__()
         self.family, self.stype, self.protocol = family, stype, protocol
+        self.netns = ns   # the network namespace it was made in (/proc/net lists it there)
         if sock is None:
             try:
                 sock = _socket.socket(family, stype | _socket.SOCK_NONBLOCK | _socket.SOCK_CLOEXEC, protocol)
@@ -203,7 +207,7 @@ class InetSocket(SocketImpl):
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
         sock = _socket.socket(fileno=fd)
-        return InetSocket(self.family, self.stype, self.protocol, sock), buf.raw[:ln.value]
+        return InetSocket(self.family, self.stype, self.protocol, sock, self.netns), buf.raw[:ln.value]
 
     def connect(self, t, addr):
         if libc.connect(self.fd, addr, len(addr)) < 0:
@@ -351,7 +355,7 @@ class InetSocket(SocketImpl):
             except OSError as e:
                 raise SyscallError(e.errno or EINVAL)
             return 0
-        return interface_ioctl(task, cmd, arg)
+        return interface_ioctl(task, cmd, arg, self.netns)
 
     def getsockopt(self, t, level, name, optlen):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):

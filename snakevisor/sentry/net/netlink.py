@@ -21,11 +21,13 @@ import socket as _socket
 from snakevisor.abi.errno import (EAGAIN, ECONNREFUSED, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM, ESOCKTNOSUPPORT,
                                   EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi import netlink as NL
+from snakevisor.abi.capability import CAP_NET_ADMIN
 from snakevisor.abi import socket as S
 from snakevisor.abi.poll import POLLIN, POLLRDNORM
 from snakevisor.hostos.libc import errno_error, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult
 from snakevisor.sentry.net.inet import InetSocket
+from snakevisor.sentry.net.netns import ROOT
 from snakevisor.sentry.net.unix import task_creds
 
 MAX_MESSAGE = 1 << 20
@@ -50,19 +52,19 @@ def _pick_port(t) -> int:
             return port
 
 
-def new_netlink_socket(stype: int, protocol: int):
+def new_netlink_socket(stype: int, protocol: int, ns=ROOT):
     if stype not in (S.SOCK_RAW, S.SOCK_DGRAM):
         raise SyscallError(ESOCKTNOSUPPORT)
     if protocol != NL.NETLINK_ROUTE:
         raise SyscallError(EPROTONOSUPPORT)
-    return NetlinkSocket(stype, protocol)
+    return NetlinkSocket(stype, protocol, ns)
 
 
 class NetlinkSocket(InetSocket):
     """A NETLINK_ROUTE socket over a host one (the host-socket plumbing is InetSocket's)."""
 
-    def __init__(self, stype, protocol):
-        super().__init__(S.AF_NETLINK, stype, protocol)
+    def __init__(self, stype, protocol, ns=ROOT):
+        super().__init__(S.AF_NETLINK, stype, protocol, ns.host_socket(S.AF_NETLINK, stype, protocol), ns)
         self.port = 0            # the id the application sees (0: not bound yet)
         self.groups = 0
         self.pending = []        # answers made here (refusals), delivered before the host's
@@ -145,13 +147,28 @@ class NetlinkSocket(InetSocket):
                 continue   # control messages and non-requests: the kernel ignores them too
             (allowed if typ in NL.RTM_READ_ONLY else refused).append(msg)
         for msg in refused:
-            self.pending.append(NL.nlmsg_error(EPERM, msg, self.port))
+            self.pending.extend(self._change(t, msg))
         for msg in allowed:
             n = libc.sendto(self.fd, msg, len(msg), S.MSG_DONTWAIT | S.MSG_NOSIGNAL, None, 0)
             if n < 0:
                 e = ctypes.get_errno()
                 raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
         return len(data)
+
+    def _change(self, t, msg):
+        """The answers to a change request: EPERM, but in a namespace the sandbox made for a caller
+        with CAP_NET_ADMIN, where the broker makes it (links, addresses, routes) and answers."""
+        if self.netns.broker_id is None or not t.creds.has_cap(CAP_NET_ADMIN):
+            return [NL.nlmsg_error(EPERM, msg, self.port)]
+        try:
+            answers = self.netns.rtnetlink(msg)
+        except SyscallError as e:
+            return [NL.nlmsg_error(e.errno, msg, self.port)]
+        out = []
+        for off, length, typ, mflags, seq, _ in NL.iter_nlmsgs(answers):
+            body = answers[off + NL.NLMSGHDR.size:off + length]
+            out.append(NL.NLMSGHDR.pack(length, typ, mflags, seq, self.port) + body)
+        return out
 
     def recvmsg(self, t, n, flags, want_addr):
         n = max(0, min(n, MAX_MESSAGE))
@@ -215,7 +232,7 @@ class NetlinkSocket(InetSocket):
         super().release()
 
 
-def rtnl_dump(msg_type: int, body: bytes) -> list:
+def rtnl_dump(msg_type: int, body: bytes, ns=ROOT) -> list:
     """The Sentry's own rtnetlink dump (a GET with NLM_F_DUMP) in the sandbox's network namespace:
     [(message type, body after the nlmsghdr)], for /proc/net. Not the application's: no port
     rewriting, no filtering beyond RTM_READ_ONLY. A dump is produced as it is read, so the
@@ -223,7 +240,9 @@ def rtnl_dump(msg_type: int, body: bytes) -> list:
     if msg_type not in NL.RTM_READ_ONLY:
         raise ValueError(msg_type)
     out = []
-    with _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NL.NETLINK_ROUTE) as s:
+    sock = ns.host_socket(_socket.AF_NETLINK, _socket.SOCK_RAW, NL.NETLINK_ROUTE) or \
+        _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NL.NETLINK_ROUTE)
+    with sock as s:
         s.settimeout(2.0)
         s.sendto(NL.NLMSGHDR.pack(NL.NLMSGHDR.size + len(body), msg_type, NL.NLM_F_REQUEST | NL.NLM_F_DUMP, 1, 0)
                  + body, (0, 0))

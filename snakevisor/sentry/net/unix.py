@@ -29,12 +29,12 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SO_PEERSEC, UCRED, pack_sockaddr_un)
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
+from snakevisor.sentry.net.netns import ROOT, of_task
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 SHUTDOWN_RCV = 1
 SHUTDOWN_SND = 2
 MAX_DGRAM_QLEN = 10          # net.unix.max_dgram_qlen
-_abstract: dict = {}         # abstract name (with its leading NUL) -> bound UnixSocket
 _by_inode: dict = {}         # socket Inode in the VFS -> bound UnixSocket
 _autobind = itertools.count(1)
 INT = struct.Struct("<i")
@@ -82,9 +82,10 @@ def parse_sockaddr_un(addr: bytes, for_bind: bool) -> bytes | None:
 class UnixSocket(SocketImpl):
     family = AF_UNIX
 
-    def __init__(self, stype: int, creds=None):
+    def __init__(self, stype: int, creds=None, ns=ROOT):
         super().__init__()
         self.stype = stype
+        self.netns = ns              # abstract names are per network namespace
         self.queue = WaitQueue()
         self.rq: deque = deque()
         self.rq_bytes = 0
@@ -119,12 +120,12 @@ class UnixSocket(SocketImpl):
         if name is None:   # autobind: an abstract name of five hex digits, as Linux
             while True:
                 name = b"\0" + f"{next(_autobind) & 0xFFFFF:05x}".encode()
-                if name not in _abstract:
+                if name not in self.netns.abstract:
                     break
         if name[0] == 0:
-            if name in _abstract:
+            if name in self.netns.abstract:
                 raise SyscallError(EADDRINUSE)
-            _abstract[name] = self
+            self.netns.abstract[name] = self
         else:
             from snakevisor.sentry.vfs.at import at_start, task_ctx
             from snakevisor.sentry.vfs.pathops import mknod_path
@@ -151,7 +152,7 @@ class UnixSocket(SocketImpl):
     @staticmethod
     def lookup(t, name: bytes) -> "UnixSocket":
         if name[0] == 0:
-            s = _abstract.get(name)
+            s = of_task(t).abstract.get(name)
             if s is None:
                 raise SyscallError(ECONNREFUSED)
             return s
@@ -213,7 +214,7 @@ class UnixSocket(SocketImpl):
             self._waiting_on = listener
             raise SyscallError(EAGAIN)
         mine = task_creds(t) or self.creds
-        server = UnixSocket(self.stype, listener.creds)
+        server = UnixSocket(self.stype, listener.creds, listener.netns)
         server.name = listener.name
         server.passcred = listener.passcred
         server.peercred = mine
@@ -528,8 +529,8 @@ class UnixSocket(SocketImpl):
         registry.unregister(self)
         if self.name is not None:
             if self.name[0] == 0:
-                if _abstract.get(self.name) is self:
-                    del _abstract[self.name]
+                if self.netns.abstract.get(self.name) is self:
+                    del self.netns.abstract[self.name]
             elif self.bound_inode is not None:
                 if _by_inode.get(self.bound_inode) is self:
                     del _by_inode[self.bound_inode]
@@ -554,8 +555,8 @@ class UnixSocket(SocketImpl):
         self.queue.notify(POLLIN | POLLOUT | POLLHUP)
 
 
-def socketpair(stype: int, creds):
-    a, b = UnixSocket(stype, creds), UnixSocket(stype, creds)
+def socketpair(stype: int, creds, ns=ROOT):
+    a, b = UnixSocket(stype, creds, ns), UnixSocket(stype, creds, ns)
     a.peer, b.peer = b, a
     a.connected = b.connected = True
     a.peercred = b.peercred = creds

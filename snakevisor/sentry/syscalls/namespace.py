@@ -1,7 +1,7 @@
 """unshare(2) and setns(2): a task's namespaces (kernel/namespaces.py), fd table and fs context.
 
 As Linux without user namespaces: making or entering a namespace takes CAP_SYS_ADMIN (EPERM).
-The UTS, IPC and mount namespaces are per task; the PID, network, user, cgroup and time namespaces are
+The UTS, IPC, mount and network namespaces are per task; the PID, user, cgroup and time namespaces are
 the sandbox's single ones, so unshare of those is EINVAL (not made) and setns to them (the only
 ones there are: the caller's own) changes nothing, except the user namespace's, which Linux
 refuses to re-enter (EINVAL).
@@ -18,7 +18,7 @@ UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND |
                  | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
                  | C.CLONE_NEWPID | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME)
 NEW_ALL = C.CLONE_NEW_ANY | C.CLONE_NEWTIME
-MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS   # the namespaces a task can have its own of
+MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS | C.CLONE_NEWNET   # the namespaces a task can have its own of
 NOT_MADE = NEW_ALL & ~MADE
 KIND_FLAGS = {"uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC, "mnt": C.CLONE_NEWNS, "net": C.CLONE_NEWNET,
               "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "cgroup": C.CLONE_NEWCGROUP,

@@ -17,6 +17,7 @@ from snakevisor.abi import socket as S
 from snakevisor.abi.socket import AF_MAX, SOCK_MAX
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
 from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_create
+from snakevisor.sentry.net import netns
 from snakevisor.sentry.net.netlink import new_netlink_socket
 from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
@@ -159,7 +160,7 @@ def _new_impl(t, domain, stype, protocol):
             base = S.SOCK_DGRAM   # Linux treats a raw Unix socket as a datagram one
         if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_SEQPACKET):
             raise SyscallError(ESOCKTNOSUPPORT)
-        return UnixSocket(base, task_creds(t))
+        return UnixSocket(base, task_creds(t), netns.of_task(t))
     if domain == S.AF_INET and base == S.SOCK_PACKET:
         domain = S.AF_PACKET   # the old spelling of a packet socket (__sock_create)
     if domain == S.AF_PACKET:
@@ -169,9 +170,10 @@ def _new_impl(t, domain, stype, protocol):
         if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_RAW, S.SOCK_SEQPACKET):
             raise SyscallError(ESOCKTNOSUPPORT)
         inet_check_create(t, domain, base, protocol)
-        return InetSocket(domain, base, protocol)
+        ns = netns.of_task(t)
+        return InetSocket(domain, base, protocol, ns.host_socket(domain, base, protocol), ns)
     if domain == S.AF_NETLINK:
-        return new_netlink_socket(base, protocol)
+        return new_netlink_socket(base, protocol, netns.of_task(t))
     raise SyscallError(EAFNOSUPPORT)
 
 
@@ -199,7 +201,7 @@ def socketpair(t, domain, stype, protocol, sv):
         impl.release()
         raise SyscallError(95)   # EOPNOTSUPP: sock_no_socketpair
     probe = _new_impl(t, domain, stype, protocol)
-    a, b = unix_socketpair(probe.stype, task_creds(t))
+    a, b = unix_socketpair(probe.stype, task_creds(t), probe.netns)
     fa, fb = _socket_file(t, a, stype), _socket_file(t, b, stype)
     install_pair(t, fa, fb, bool(stype & S.SOCK_CLOEXEC), sv)
     return 0
