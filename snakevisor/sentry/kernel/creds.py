@@ -25,6 +25,7 @@ class Credentials:
     cap_ambient: int = 0
     no_new_privs: bool = False
     keep_caps: bool = False       # PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)
+    landlock: object = None       # the thread's Landlock Domain (kernel/landlock.py), immutable, shared by copies
 
     def copy(self):
         return replace(self, groups=list(self.groups))
