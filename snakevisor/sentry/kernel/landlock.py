@@ -128,9 +128,9 @@ class Domain:
         """Creating a file of type ``mode`` in ``dir_vd`` (mkdir, mknod, symlink, open's O_CREAT)."""
         self.check(dir_vd, make_access(mode))
 
-    def check_remove(self, dir_vd, inode) -> None:
-        """unlink or rmdir of ``inode``'s name in ``dir_vd``."""
-        self.check(dir_vd, remove_access(inode))
+    def check_remove(self, dir_vd, is_dir: bool) -> None:
+        """rmdir (``is_dir``) or unlink of a name in ``dir_vd``, whatever the file's type."""
+        self.check(dir_vd, L.ACCESS_FS_REMOVE_DIR if is_dir else L.ACCESS_FS_REMOVE_FILE)
 
     def open_file(self, vd, flags: int, ftype: int, exec_: bool = False) -> int:
         """file_open: EACCES unless reading (a directory: listing), writing and executing as

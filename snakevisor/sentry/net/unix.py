@@ -17,6 +17,7 @@ from snakevisor.abi.errno import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, 
                                   EMSGSIZE, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, EPIPE, EPROTOTYPE,
                                   SyscallError)
 from snakevisor.abi.fs import FIONREAD, S_IFMT, S_IFSOCK, TIOCOUTQ
+from snakevisor.abi.landlock import SCOPE_ABSTRACT_UNIX_SOCKET
 from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND,
                                  POLLWRNORM)
 from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_DONTWAIT, MSG_PEEK,
@@ -81,6 +82,7 @@ def parse_sockaddr_un(addr: bytes, for_bind: bool) -> bytes | None:
 
 class UnixSocket(SocketImpl):
     family = AF_UNIX
+    landlock = None   # the Landlock domain of the task that created it (abstract sockets' scope)
 
     def __init__(self, stype: int, creds=None):
         super().__init__()
@@ -149,6 +151,15 @@ class UnixSocket(SocketImpl):
             self._bind_name(t, None)
 
     @staticmethod
+    def _check_scope(t, other) -> None:
+        """Landlock's abstract unix socket scope (ABI 6): a scoped domain reaches only abstract
+        sockets made inside it or a nested domain."""
+        domain = t.creds.landlock if t is not None else None
+        if domain is not None and other.name and other.name[0] == 0 and \
+                domain.scoped_out(other.landlock, SCOPE_ABSTRACT_UNIX_SOCKET):
+            raise SyscallError(EPERM)
+
+    @staticmethod
     def lookup(t, name: bytes) -> "UnixSocket":
         if name[0] == 0:
             s = _abstract.get(name)
@@ -198,6 +209,7 @@ class UnixSocket(SocketImpl):
             target = self.lookup(t, name)
             if target.stype != self.stype:
                 raise SyscallError(EPROTOTYPE)
+            self._check_scope(t, target)
             self._set_dgram_peer(target)
             return
         if self.listening:
@@ -212,6 +224,7 @@ class UnixSocket(SocketImpl):
         if len(listener.backlog) > listener.max_backlog:
             self._waiting_on = listener
             raise SyscallError(EAGAIN)
+        self._check_scope(t, listener)
         mine = task_creds(t) or self.creds
         server = UnixSocket(self.stype, listener.creds)
         server.name = listener.name
@@ -264,6 +277,8 @@ class UnixSocket(SocketImpl):
                 target = self.lookup(t, parse_sockaddr_un(addr, False))
                 if target.peer is not None and target.peer is not self:
                     raise SyscallError(EPERM)
+                if target is not self.peer:
+                    self._check_scope(t, target)
             else:
                 target = self.peer
                 if target is None:

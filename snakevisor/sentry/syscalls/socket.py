@@ -13,6 +13,7 @@ import struct
 from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINTR, EINVAL, EMSGSIZE, EPERM, EPIPE,
                                   EPROTONOSUPPORT, ERESTARTSYS, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
+from snakevisor.abi.landlock import ACCESS_NET_BIND_TCP, ACCESS_NET_CONNECT_TCP
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import AF_MAX, SOCK_MAX
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
@@ -159,7 +160,9 @@ def _new_impl(t, domain, stype, protocol):
             base = S.SOCK_DGRAM   # Linux treats a raw Unix socket as a datagram one
         if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_SEQPACKET):
             raise SyscallError(ESOCKTNOSUPPORT)
-        return UnixSocket(base, task_creds(t))
+        sock = UnixSocket(base, task_creds(t))
+        sock.landlock = t.creds.landlock   # its creator's Landlock domain (the file's f_cred in Linux)
+        return sock
     if domain == S.AF_INET and base == S.SOCK_PACKET:
         domain = S.AF_PACKET   # the old spelling of a packet socket (__sock_create)
     if domain == S.AF_PACKET:
@@ -212,8 +215,16 @@ def bind(t, fd, addr, addrlen):
     a = _read_addr(t, addr, addrlen)
     if a is None:
         raise SyscallError(EFAULT)
+    if t.creds.landlock is not None:
+        _landlock_tcp(t, sock, a, ACCESS_NET_BIND_TCP)
     sock.bind(t, a)
     return 0
+
+
+def _landlock_tcp(t, sock, addr, access):
+    """Landlock's TCP port rights (ABI 4), for TCP sockets only (not MPTCP: erratum 1)."""
+    if isinstance(sock, InetSocket) and sock.stype == S.SOCK_STREAM and sock.protocol in (0, S.IPPROTO_TCP):
+        t.creds.landlock.check_tcp(sock.family, addr, access)
 
 
 def listen(t, fd, backlog):
@@ -250,6 +261,8 @@ def connect(t, fd, addr, addrlen):
     a = _read_addr(t, addr, addrlen)
     if a is None:
         raise SyscallError(EFAULT)
+    if t.creds.landlock is not None:
+        _landlock_tcp(t, sock, a, ACCESS_NET_CONNECT_TCP)
     try:
         yield from _blocking(t, f, sock, "connect", lambda: sock.connect(t, a))
     except SyscallError as e:

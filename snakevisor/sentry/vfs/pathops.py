@@ -255,8 +255,8 @@ def unlink_path(ctx, start, path: bytes) -> None:
     check_writable_mount(parent)
     child = lookup_child(ctx, parent, last, follow_mounts=False)
     inode = child.dentry.inode
-    if (domain := _landlock(ctx)) is not None:
-        domain.check_remove(parent, inode)
+    if (domain := _landlock(ctx)) is not None and not trailing:
+        domain.check_remove(parent, False)
     if inode.is_dir:
         raise SyscallError(EISDIR)
     if trailing:
@@ -283,7 +283,7 @@ def rmdir_path(ctx, start, path: bytes) -> None:
     child = lookup_child(ctx, parent, last, follow_mounts=False)
     inode = child.dentry.inode
     if (domain := _landlock(ctx)) is not None:
-        domain.check_remove(parent, inode)
+        domain.check_remove(parent, True)
     if not inode.is_dir:
         raise SyscallError(ENOTDIR)
     check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
