@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -450,11 +451,28 @@ static void sec_ioctl(void) {
     TRY("FIONREAD a regular file", ioctl(f, FIONREAD, &n));
 }
 
+static void sec_ptrace(void) {
+    enforce(create_ruleset(LANDLOCK_ACCESS_FS_MAKE_DIR, 0, 0));
+    pid_t outer = fork();
+    if (outer == 0) { pause(); _exit(0); }
+    enforce(create_ruleset(LANDLOCK_ACCESS_FS_MAKE_DIR, 0, 0));   /* a domain nested in the first */
+    pid_t same = fork();
+    if (same == 0) { pause(); _exit(0); }
+    TRY("attach to a process of the outer domain", ptrace(PTRACE_ATTACH, outer, 0, 0));
+    if (TRY("attach to a process of the same domain", ptrace(PTRACE_ATTACH, same, 0, 0)) == 0)
+        waitpid(same, NULL, 0);   /* its attach stop */
+    kill(outer, SIGKILL);
+    kill(same, SIGKILL);
+    waitpid(outer, NULL, 0);
+    waitpid(same, NULL, 0);
+}
+
 struct section { const char *name; void (*fn)(void); };
 static const struct section sections[] = {
     {"version", sec_version}, {"fs", sec_fs}, {"exec", sec_exec}, {"inherit", sec_inherit},
     {"stack", sec_stack}, {"threads", sec_threads}, {"args", sec_args}, {"nnp", sec_nnp},
-    {"net", sec_net}, {"scope", sec_scope}, {"ioctl", sec_ioctl}, {NULL, NULL},
+    {"net", sec_net}, {"scope", sec_scope}, {"ioctl", sec_ioctl}, {"ptrace", sec_ptrace},
+    {NULL, NULL},
 };
 
 static void remove_tree(const char *dir) {

@@ -150,14 +150,14 @@ class UnixSocket(SocketImpl):
         if self.name is None:
             self._bind_name(t, None)
 
-    @staticmethod
-    def _check_scope(t, other) -> None:
+    def _check_scope(self, t, other) -> "UnixSocket":
         """Landlock's abstract unix socket scope (ABI 6): a scoped domain reaches only abstract
-        sockets made inside it or a nested domain."""
+        sockets made inside it or a nested domain, and its datagram socket's peer. Returns ``other``."""
         domain = t.creds.landlock if t is not None else None
-        if domain is not None and other.name and other.name[0] == 0 and \
+        if domain is not None and other is not self.peer and other.name and other.name[0] == 0 and \
                 domain.scoped_out(other.landlock, SCOPE_ABSTRACT_UNIX_SOCKET):
             raise SyscallError(EPERM)
+        return other
 
     @staticmethod
     def lookup(t, name: bytes) -> "UnixSocket":
@@ -274,11 +274,9 @@ class UnixSocket(SocketImpl):
             target = self.peer
         else:
             if addr is not None:
-                target = self.lookup(t, parse_sockaddr_un(addr, False))
+                target = self._check_scope(t, self.lookup(t, parse_sockaddr_un(addr, False)))
                 if target.peer is not None and target.peer is not self:
                     raise SyscallError(EPERM)
-                if target is not self.peer:
-                    self._check_scope(t, target)
             else:
                 target = self.peer
                 if target is None:

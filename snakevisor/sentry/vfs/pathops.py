@@ -162,15 +162,16 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         if inode.exec_users:
             raise SyscallError(ETXTBSY)   # a running program (get_write_access)
     truncate = flags & O_TRUNC and ftype == S_IFREG and not created
-    domain = _landlock(ctx)
-    denied = 0 if domain is None else domain.open_file(vd, flags, ftype)
+    creds = ctx.creds   # _landlock inlined: open is the hottest path
+    denied = 0 if creds is None or creds.landlock is None else creds.landlock.open_file(vd, flags, ftype)
     if truncate and denied & LANDLOCK_TRUNCATE:
         raise SyscallError(EACCES)
     impl = inode.open(ctx.task, flags)
     if truncate and inode.size:
         inode.setattr(size=0)
     f = FileDescription(impl, vd, flags | O_LARGEFILE)
-    f.landlock_denied = denied
+    if denied:
+        f.landlock_denied = denied
     if fsnotify.marks:   # Linux announces the open (do_dentry_open), then the truncation
         fsnotify.file_event(vd.dentry, IN_OPEN)
         if truncate:
