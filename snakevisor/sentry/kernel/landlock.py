@@ -17,6 +17,7 @@ has none.
 """
 from snakevisor.abi import landlock as L
 from snakevisor.abi.errno import E2BIG, EACCES, EAFNOSUPPORT, EINVAL, EXDEV, SyscallError
+from snakevisor.abi.socket import AF_INET, AF_INET6, AF_UNSPEC
 from snakevisor.abi.fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFSOCK
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 
@@ -78,7 +79,7 @@ class Domain:
     """An immutable stack of layers, oldest first. ``fs`` holds each layer's handled filesystem
     rights (REFER included); rules map a key to ((layer, allowed), ...)."""
 
-    __slots__ = ("fs", "any_fs", "net", "scoped", "fs_rules", "net_rules", "hierarchy", "inodes")
+    __slots__ = ("fs", "any_fs", "net", "scoped", "fs_rules", "net_rules", "hierarchy")
 
     def __init__(self, parent: "Domain | None", ruleset: Ruleset):
         p = parent
@@ -88,21 +89,22 @@ class Domain:
         self.scoped = (p.scoped if p else ()) + (ruleset.scoped,)
         self.hierarchy = (p.hierarchy if p else ()) + (_Layer(),)
         layer = len(self.fs) - 1
+        # A file rule keeps its Inode (Linux's landlock_object), so that one whose file is gone
+        # (no link left) cannot lend its rights to a new file given the same inode number
         self.fs_rules = _stack(p.fs_rules if p else {}, layer,
-                               {k: v[1] for k, v in ruleset.fs_rules.items()})
-        self.net_rules = _stack(p.net_rules if p else {}, layer, ruleset.net_rules)
-        # The rules' Inodes live as long as a domain names them (Linux's landlock_object)
-        self.inodes = (p.inodes if p else ()) + tuple(v[0] for v in ruleset.fs_rules.values())
+                               {k: (allowed, inode) for k, (inode, allowed) in ruleset.fs_rules.items()})
+        self.net_rules = _stack(p.net_rules if p else {}, layer, {k: (v,) for k, v in ruleset.net_rules.items()})
 
     # -- filesystem -------------------------------------------------------------------------
-    def _unmask(self, key, unmet: list, mask: int = L.MASK_ACCESS_FS) -> bool:
-        """Apply the rule on ``key`` (if any) to ``unmet`` (per layer, the rights still denied);
+    def _unmask(self, inode, unmet: list, mask: int = L.MASK_ACCESS_FS) -> bool:
+        """Apply the rules on ``inode`` (if any) to ``unmet`` (per layer, the rights still denied);
         True if a rule exists and leaves nothing of ``mask`` denied (landlock_unmask_layers)."""
-        rule = self.fs_rules.get(key)
+        rule = self.fs_rules.get((inode.fs, inode.ino))
         if rule is None:
             return False
-        for layer, allowed in rule:
-            unmet[layer] &= ~(allowed & mask)
+        for layer, allowed, owner in rule:
+            if owner is inode or owner.nlink > 0:   # the same file, perhaps a new Inode object of it
+                unmet[layer] &= ~(allowed & mask)
         return not any(u & mask for u in unmet)
 
     def denied(self, vd, access: int) -> int:
@@ -113,7 +115,7 @@ class Domain:
         if not any(unmet) or vd.mount.anonymous:
             return 0   # nothing handled; or a pipe, socket or anon file, in no namespace
         for inode in _walk(vd.mount, vd.dentry):
-            if self._unmask(_key(inode), unmet):
+            if self._unmask(inode, unmet):
                 return 0
         out = 0
         for u in unmet:
@@ -183,7 +185,7 @@ class Domain:
         root (collect_domain_accesses), and whether none is."""
         unmet = list(self.fs)
         while True:
-            if self._unmask(_key(d.inode), unmet):
+            if self._unmask(d.inode, unmet):
                 return unmet, True
             if d is mnt_root or d.parent is None:
                 return unmet, False
@@ -191,7 +193,7 @@ class Domain:
 
     def _child(self, inode) -> list:
         unmet = list(self.fs)
-        self._unmask(_key(inode), unmet)
+        self._unmask(inode, unmet)
         return unmet
 
     def _paths_allowed(self, mount, req1, p1, dir1, c1, req2, p2, dir2, c2) -> bool:
@@ -209,9 +211,8 @@ class Domain:
                 ok2 = ok2 or not any(u & req2 for u in p2)
                 if ok1 and ok2:
                     return True
-            key = _key(inode)
-            ok1 = ok1 or self._unmask(key, p1, mask1)
-            ok2 = ok2 or self._unmask(key, p2, mask2)
+            ok1 = ok1 or self._unmask(inode, p1, mask1)
+            ok2 = ok2 or self._unmask(inode, p2, mask2)
             if ok1 and ok2:
                 return True
         return False
@@ -225,18 +226,18 @@ class Domain:
         if len(addr) < 2:
             raise SyscallError(EINVAL)
         family = int.from_bytes(addr[:2], "little")
-        if family in (0, 2):          # AF_UNSPEC, AF_INET
+        if family in (AF_UNSPEC, AF_INET):
             if len(addr) < 16:
                 raise SyscallError(EINVAL)
-        elif family == 10:            # AF_INET6 (SIN6_LEN_RFC2133)
-            if len(addr) < 24:
+        elif family == AF_INET6:
+            if len(addr) < 24:        # SIN6_LEN_RFC2133
                 raise SyscallError(EINVAL)
         else:
             return
-        if family == 0:
+        if family == AF_UNSPEC:
             if access == L.ACCESS_NET_CONNECT_TCP:
                 return                # disconnecting is always allowed
-            if sock_family != 2:
+            if sock_family != AF_INET:
                 raise SyscallError(EINVAL)
             if addr[4:8] != b"\0\0\0\0":
                 raise SyscallError(EAFNOSUPPORT)
@@ -265,9 +266,11 @@ class Domain:
 
 
 def _stack(parent_rules: dict, layer: int, rules: dict) -> dict:
+    """The parent's rules and ``rules`` (key -> (allowed, ...)) of the new ``layer``:
+    key -> ((layer, allowed, ...), ...)."""
     out = dict(parent_rules)
-    for key, allowed in rules.items():
-        out[key] = out.get(key, ()) + ((layer, allowed),)
+    for key, entry in rules.items():
+        out[key] = out.get(key, ()) + ((layer,) + entry,)
     return out
 
 
