@@ -33,7 +33,10 @@ struct ll_net_port_attr { unsigned long long allowed_access, port; };
 #define LANDLOCK_ACCESS_FS_WRITE_FILE (1ULL << 1)
 #define LANDLOCK_ACCESS_FS_READ_FILE (1ULL << 2)
 #define LANDLOCK_ACCESS_FS_READ_DIR (1ULL << 3)
+#define LANDLOCK_ACCESS_FS_REMOVE_DIR (1ULL << 4)
+#define LANDLOCK_ACCESS_FS_REMOVE_FILE (1ULL << 5)
 #define LANDLOCK_ACCESS_FS_MAKE_DIR (1ULL << 7)
+#define LANDLOCK_ACCESS_FS_MAKE_REG (1ULL << 8)
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #define LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
@@ -109,7 +112,7 @@ static void put(const char *path, const char *text) {
 
 /* The tree every section starts from, in the current directory. */
 static void make_tree(void) {
-    const char *dirs[] = {"ro", "ro/sub", "rw", "rw2", "rw3", "wo", "out", NULL};
+    const char *dirs[] = {"ro", "ro/sub", "rw", "rw/d0", "rw2", "rw3", "wo", "out", NULL};
     for (int i = 0; dirs[i]; i++) mkdir(dirs[i], 0755);
     put("ro/f", "hello"); put("rw/f", "rw"); put("rw/g", "g"); put("rw/t", "truncate me");
     put("wo/f", "write only"); put("rw2/x", "x"); put("rw3/x", "x"); put("out/f", "outside");
@@ -451,6 +454,40 @@ static void sec_ioctl(void) {
     TRY("FIONREAD a regular file", ioctl(f, FIONREAD, &n));
 }
 
+static void sec_refer(void) {
+    unsigned long long base = LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE
+                              | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR;
+    unsigned long long rw = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE;
+    pid_t p = fork();
+    if (p == 0) {   /* a ruleset of ABI 1's rights: REFER is never granted, reparenting is EXDEV */
+        enforce(create_ruleset(LANDLOCK_ACCESS_FS_READ_FILE, 0, 0));
+        TRY("abi 1: rename in a directory", rename("rw/f", "rw/f1"));
+        TRY("abi 1: rename to another", rename("rw/f1", "rw2/f1"));
+        TRY("abi 1: link to another", link("rw/f1", "rw2/l"));
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
+    if ((p = fork()) == 0) {   /* a domain restricting no file: renames as usual */
+        enforce(create_ruleset(0, LANDLOCK_ACCESS_NET_BIND_TCP, 0));
+        TRY("net only: rename to another", rename("rw/g", "rw2/g"));
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
+    int rs = create_ruleset(base | rw, 0, 0);
+    add_path(rs, "rw", base | rw);
+    add_path(rs, "rw2", base | rw);
+    add_path(rs, "rw3", base | LANDLOCK_ACCESS_FS_READ_FILE);
+    add_path(rs, "rw3/x", LANDLOCK_ACCESS_FS_WRITE_FILE);
+    enforce(rs);
+    TRY("same rights", rename("rw/f1", "rw2/f"));
+    TRY("to fewer rights", rename("rw2/f", "rw3/f"));
+    TRY("back to more rights", rename("rw3/f", "rw/f"));
+    TRY("a file with its own write rule to more rights", rename("rw3/x", "rw/x"));
+    TRY("a directory to fewer rights", rename("rw/d0", "rw3/d0"));
+    TRY("exchange across unequal rights", syscall(SYS_renameat2, AT_FDCWD, "rw2/g", AT_FDCWD, "rw3/f", RENAME_EXCHANGE));
+    TRY("exchange within one side", syscall(SYS_renameat2, AT_FDCWD, "rw2/g", AT_FDCWD, "rw/x", RENAME_EXCHANGE));
+}
+
 static void sec_ptrace(void) {
     enforce(create_ruleset(LANDLOCK_ACCESS_FS_MAKE_DIR, 0, 0));
     pid_t outer = fork();
@@ -471,7 +508,7 @@ struct section { const char *name; void (*fn)(void); };
 static const struct section sections[] = {
     {"version", sec_version}, {"fs", sec_fs}, {"exec", sec_exec}, {"inherit", sec_inherit},
     {"stack", sec_stack}, {"threads", sec_threads}, {"args", sec_args}, {"nnp", sec_nnp},
-    {"net", sec_net}, {"scope", sec_scope}, {"ioctl", sec_ioctl}, {"ptrace", sec_ptrace},
+    {"net", sec_net}, {"scope", sec_scope}, {"ioctl", sec_ioctl}, {"ptrace", sec_ptrace}, {"refer", sec_refer},
     {NULL, NULL},
 };
 

@@ -160,9 +160,7 @@ def _new_impl(t, domain, stype, protocol):
             base = S.SOCK_DGRAM   # Linux treats a raw Unix socket as a datagram one
         if base not in (S.SOCK_STREAM, S.SOCK_DGRAM, S.SOCK_SEQPACKET):
             raise SyscallError(ESOCKTNOSUPPORT)
-        sock = UnixSocket(base, task_creds(t))
-        sock.landlock = t.creds.landlock   # its creator's Landlock domain (the file's f_cred in Linux)
-        return sock
+        return UnixSocket(base, task_creds(t))
     if domain == S.AF_INET and base == S.SOCK_PACKET:
         domain = S.AF_PACKET   # the old spelling of a packet socket (__sock_create)
     if domain == S.AF_PACKET:
@@ -181,6 +179,8 @@ def _new_impl(t, domain, stype, protocol):
 def _socket_file(t, impl, flags):
     """A file for socket ``impl``, owned by the caller's effective ids; SOCK_NONBLOCK from ``flags``."""
     creds = t.creds
+    if isinstance(impl, UnixSocket):
+        impl.landlock = getattr(creds, "landlock", None)   # the Landlock domain of its file's maker (Linux's f_cred)
     return new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
 
 
