@@ -392,7 +392,33 @@ static void sec_net(void) {
     close(l);
 }
 
+/* Does SIGIO for a pipe a child owns, with us as its owner, reach us? (the child scoped or not) */
+static int sigio_reaches_us(int scoped) {
+    sigset_t set, old, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGIO);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    pid_t us = getpid(), c = fork();
+    if (c == 0) {
+        if (scoped) enforce(create_ruleset(0, 0, LANDLOCK_SCOPE_SIGNAL));
+        int p[2];
+        pipe(p);
+        fcntl(p[0], F_SETOWN, us);
+        fcntl(p[0], F_SETFL, O_ASYNC);
+        write(p[1], "x", 1);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    sigpending(&pending);
+    int got = sigismember(&pending, SIGIO), sig;
+    if (got) sigwait(&set, &sig);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return got;
+}
+
 static void sec_scope(void) {
+    printf("SIGIO from an unscoped child: %d\n", sigio_reaches_us(0));
+    printf("SIGIO from a scoped child: %d\n", sigio_reaches_us(1));
     /* An abstract listener and datagram socket made outside the domain */
     char name[64];
     int n = snprintf(name, sizeof name, "%clandlock-test-%d", 0, getpid());

@@ -500,6 +500,7 @@ def fcntl(t, fd, cmd, arg):
         if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = abs(who), kind
+        f.owner_landlock = (t.tg, t.creds.landlock)
         return 0
     if cmd == F_GETOWN:
         return -f.owner if f.owner_type == _fs_abi.F_OWNER_PGRP else f.owner
@@ -510,6 +511,7 @@ def fcntl(t, fd, cmd, arg):
         if who and not fasync.owner_exists(t.kernel, kind, who):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = who, kind
+        f.owner_landlock = (t.tg, t.creds.landlock)
         return 0
     if cmd == F_GETOWN_EX:
         t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, f.owner))
