@@ -150,6 +150,10 @@ static void sec_fs(void) {
     TRY("mkfifo ro/p", mkfifo("ro/p", 0644));
     TRY("symlink rw/s", symlink("f", "rw/s"));
     TRY("symlink ro/s", symlink("f", "ro/s"));
+    struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "rw/sock"};
+    TRY("bind a unix socket in rw", bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&un, sizeof un));
+    strcpy(un.sun_path, "ro/sock");
+    TRY("bind a unix socket in ro", bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&un, sizeof un));
     TRYFD("creat rw/n", open("rw/n", O_WRONLY | O_CREAT, 0644));
     TRYFD("creat ro/n", open("ro/n", O_WRONLY | O_CREAT, 0644));
     TRYFD("creat out/n", open("out/n", O_RDONLY | O_CREAT, 0644));
