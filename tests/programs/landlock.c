@@ -503,6 +503,17 @@ static void sec_refer(void) {
         _exit(0);
     }
     waitpid(p, NULL, 0);
+    if ((p = fork()) == 0) {   /* REFER granted by the file layer; a second layer restricting no file */
+        int r = create_ruleset(base, 0, 0);
+        add_path(r, "rw", base);
+        add_path(r, "rw2", base);
+        enforce(r);
+        TRY("refer granted: rename to another", rename("rw2/g", "rw/g"));
+        enforce(create_ruleset(0, LANDLOCK_ACCESS_NET_BIND_TCP, 0));
+        TRY("and a net-only layer above: rename to another", rename("rw/g", "rw2/g"));
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
     int rs = create_ruleset(base | rw, 0, 0);
     add_path(rs, "rw", base | rw);
     add_path(rs, "rw2", base | rw);
@@ -514,8 +525,8 @@ static void sec_refer(void) {
     TRY("back to more rights", rename("rw3/f", "rw/f"));
     TRY("a file with its own write rule to more rights", rename("rw3/x", "rw/x"));
     TRY("a directory to fewer rights", rename("rw/d0", "rw3/d0"));
-    TRY("exchange across unequal rights", syscall(SYS_renameat2, AT_FDCWD, "rw2/g", AT_FDCWD, "rw3/f", RENAME_EXCHANGE));
-    TRY("exchange within one side", syscall(SYS_renameat2, AT_FDCWD, "rw2/g", AT_FDCWD, "rw/x", RENAME_EXCHANGE));
+    TRY("exchange across unequal rights", syscall(SYS_renameat2, AT_FDCWD, "rw/g", AT_FDCWD, "rw3/f", RENAME_EXCHANGE));
+    TRY("exchange within one side", syscall(SYS_renameat2, AT_FDCWD, "rw/g", AT_FDCWD, "rw2/x", RENAME_EXCHANGE));
 }
 
 static void sec_ptrace(void) {

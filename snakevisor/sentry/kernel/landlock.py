@@ -77,7 +77,9 @@ class _Layer:
 
 class Domain:
     """An immutable stack of layers, oldest first. ``fs`` holds each layer's handled filesystem
-    rights (REFER included); rules map a key to ((layer, allowed), ...)."""
+    rights (REFER included, even in a layer restricting no file: Linux denies reparenting there
+    too); ``fs_rules`` map (filesystem, inode number) to ((layer, allowed, Inode), ...) and
+    ``net_rules`` a port to ((layer, allowed), ...)."""
 
     __slots__ = ("fs", "any_fs", "net", "scoped", "fs_rules", "net_rules", "hierarchy")
 
