@@ -315,6 +315,13 @@ static void sec_args(void) {
     pipe(pfd);
     pb.parent_fd = pfd[0];
     TRY("add: a pipe", syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0));
+    pb.parent_fd = open("/proc/self/ns/uts", O_RDONLY);
+    TRY("add: an nsfs file", syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0));
+    pb.parent_fd = open("/proc/self/status", O_RDONLY);
+    TRY("add: a procfs file", syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0));
+    int efd = syscall(SYS_eventfd2, 0, 0);
+    pb.parent_fd = efd;
+    TRY("add: an eventfd", syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0));
     pb.parent_fd = rs;
     TRY("add: the ruleset itself", syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0));
     pb.parent_fd = 999;
