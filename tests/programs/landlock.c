@@ -397,6 +397,13 @@ static void sec_net(void) {
     TRY("bind sockaddr_in too short", bind(s, (struct sockaddr *)&a, 8));
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
     TRY("bind AF_INET6 address on an AF_INET socket", bind(s, (struct sockaddr *)&a6, sizeof a6));
+    int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 b6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    TRY("ipv6 bind port 0", bind(s6, (struct sockaddr *)&b6, sizeof b6));
+    TRY("ipv6 bind, 20-byte address", bind(s6, (struct sockaddr *)&b6, 20));
+    a.sin_port = htons(p_listen);
+    TRY("ipv6 connect to an AF_INET address", connect(s6, (struct sockaddr *)&a, sizeof a));
+    a.sin_port = 0;
     a.sin_family = AF_UNSPEC;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     TRY("bind AF_UNSPEC non-any address", bind(s, (struct sockaddr *)&a, sizeof a));
