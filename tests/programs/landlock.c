@@ -252,10 +252,18 @@ static void sec_stack(void) {
     }
 }
 
+static void *thread_reads(void *arg) {
+    TRYFD("its new thread: read out/f", open("out/f", O_RDONLY));
+    return arg;
+}
+
 static void *thread_restricts(void *arg) {
     int rs = create_ruleset(LANDLOCK_ACCESS_FS_READ_FILE, 0, 0);
     enforce(rs);
     TRYFD("thread: read out/f", open("out/f", O_RDONLY));
+    pthread_t th;
+    pthread_create(&th, NULL, thread_reads, NULL);   /* clone(CLONE_THREAD) inherits the domain */
+    pthread_join(th, NULL);
     return arg;
 }
 
