@@ -102,12 +102,7 @@ class Domain:
         """Apply the rules on ``inode`` (if any) to ``unmet`` (per layer, the rights still denied);
         True if a rule exists and leaves nothing of ``mask`` denied (landlock_unmask_layers)."""
         rule = self.fs_rules.get((inode.fs, inode.ino))
-        if rule is None:
-            return False
-        for layer, allowed, owner in rule:
-            if owner is inode or owner.nlink > 0:   # the same file, perhaps a new Inode object of it
-                unmet[layer] &= ~(allowed & mask)
-        return not any(u & mask for u in unmet)
+        return rule is not None and _grant(rule, inode, unmet, mask)
 
     def denied(self, vd, access: int) -> int:
         """The rights of ``access`` some layer denies on the file ``vd`` names."""
@@ -116,8 +111,10 @@ class Domain:
         unmet = [access & h for h in self.fs]
         if not any(unmet) or vd.mount.anonymous:
             return 0   # nothing handled; or a pipe, socket or anon file, in no namespace
-        for inode in _walk(vd.mount, vd.dentry):
-            if self._unmask(inode, unmet):
+        rules = self.fs_rules
+        for inode in _walk(vd.mount, vd.dentry):   # most levels have no rule: no call for them
+            rule = rules.get((inode.fs, inode.ino))
+            if rule is not None and _grant(rule, inode, unmet, L.MASK_ACCESS_FS):
                 return 0
         out = 0
         for u in unmet:
@@ -265,6 +262,18 @@ class Domain:
         """ptrace: the target's domain is ours or nested in it (domain_scope_le)."""
         n = len(self.hierarchy)
         return other is not None and len(other.hierarchy) >= n and other.hierarchy[n - 1] is self.hierarchy[-1]
+
+
+def _grant(rule, inode, unmet: list, mask: int) -> bool:
+    """Apply ``rule`` (the entries on ``inode``'s key) to ``unmet``; True if nothing of ``mask`` is
+    left denied."""
+    for layer, allowed, owner in rule:
+        if owner is inode or owner.nlink > 0:   # the same file, perhaps a new Inode object of it
+            unmet[layer] &= ~(allowed & mask)
+    for u in unmet:
+        if u & mask:
+            return False
+    return True
 
 
 def _stack(parent_rules: dict, layer: int, rules: dict) -> dict:
