@@ -10,7 +10,7 @@ from harness import compare, compile_c
 
 # section -> the Landlock ABI version it needs natively
 SECTIONS = {"version": 7, "fs": 3, "exec": 1, "inherit": 1, "stack": 1, "threads": 1, "args": 7, "nnp": 1,
-            "net": 4, "scope": 6, "ioctl": 5, "ptrace": 1, "refer": 4}
+            "net": 4, "scope": 6, "ioctl": 5, "ptrace": 1, "refer": 4, "chroot": 1}
 
 
 def _host_abi():

@@ -551,6 +551,18 @@ static void sec_refer(void) {
     TRY("exchange within one side", syscall(SYS_renameat2, AT_FDCWD, "rw/g", AT_FDCWD, "rw2/x", RENAME_EXCHANGE));
 }
 
+static void sec_chroot(void) {
+    int rs = create_ruleset(LANDLOCK_ACCESS_FS_READ_FILE, 0, 0);
+    TRY("rule on the real root", add_path(rs, "/", LANDLOCK_ACCESS_FS_READ_FILE));
+    enforce(rs);
+    rs = create_ruleset(LANDLOCK_ACCESS_FS_READ_FILE, 0, 0);
+    TRY("rule on ro", add_path(rs, "ro", LANDLOCK_ACCESS_FS_READ_FILE));
+    TRY("chroot .", chroot("."));
+    enforce(rs);   /* the walk goes on above the chroot to the real root, where layer 1's rule is */
+    TRYFD("read /ro/f in the chroot", open("/ro/f", O_RDONLY));
+    TRYFD("read /out/f in the chroot", open("/out/f", O_RDONLY));
+}
+
 static void sec_ptrace(void) {
     enforce(create_ruleset(LANDLOCK_ACCESS_FS_MAKE_DIR, 0, 0));
     pid_t outer = fork();
@@ -571,7 +583,7 @@ struct section { const char *name; void (*fn)(void); };
 static const struct section sections[] = {
     {"version", sec_version}, {"fs", sec_fs}, {"exec", sec_exec}, {"inherit", sec_inherit},
     {"stack", sec_stack}, {"threads", sec_threads}, {"args", sec_args}, {"nnp", sec_nnp},
-    {"net", sec_net}, {"scope", sec_scope}, {"ioctl", sec_ioctl}, {"ptrace", sec_ptrace}, {"refer", sec_refer},
+    {"net", sec_net}, {"scope", sec_scope}, {"ioctl", sec_ioctl}, {"ptrace", sec_ptrace}, {"refer", sec_refer}, {"chroot", sec_chroot},
     {NULL, NULL},
 };
 
