@@ -6,7 +6,7 @@ import ctypes
 
 import pytest
 
-from harness import compare, compile_c
+from harness import app_env, compare, compile_c
 
 # section -> the Landlock ABI version it needs natively
 SECTIONS = {"version": 7, "fs": 3, "exec": 1, "inherit": 1, "stack": 1, "threads": 1, "args": 7, "nnp": 1,
@@ -29,6 +29,15 @@ def test_landlock(section):
     assert f"section {section}: status 0".encode() in native.stdout
     # every section but the version query shows Landlock refusing something natively
     assert section == "version" or any(e in native.stdout for e in (b"EACCES", b"EPERM", b"EXDEV"))
+
+
+@pytest.mark.parametrize("section", ["fs", "refer"])
+def test_landlock_on_the_gofer_root(section):
+    """The same on the root overlay (a gofer mount) rather than /tmp's tmpfs."""
+    if _host_abi() < SECTIONS[section]:
+        pytest.skip(f"the host's Landlock ABI is below {SECTIONS[section]}")
+    binary = compile_c("landlock", static=True, extra=("-pthread",))
+    compare([binary, section], env=app_env(LANDLOCK_DIR="/var/tmp"), native_status=0)
 
 
 # --- the domain's path walk, on a hand-built tree --------------------------------------------------

@@ -600,7 +600,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "probe")) { probe(); return 0; }
     for (const struct section *s = sections; s->name; s++) {
         if (strcmp(argv[1], s->name)) continue;
-        char dir[] = "/tmp/landlock-XXXXXX";
+        char dir[256];   /* under /tmp (the sandbox's tmpfs) or $LANDLOCK_DIR (/var/tmp: the Gofer's root) */
+        snprintf(dir, sizeof dir, "%s/landlock-XXXXXX", getenv("LANDLOCK_DIR") ? getenv("LANDLOCK_DIR") : "/tmp");
         if (!mkdtemp(dir) || chdir(dir)) { perror("mkdtemp"); return 92; }
         make_tree();
         pid_t p = fork();
