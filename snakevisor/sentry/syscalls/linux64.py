@@ -28,9 +28,10 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, landlock, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
+                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
+from snakevisor.sentry.syscalls import landlock
 
 
 def _entry(nr, name, handler, args, status, note, returns):
