@@ -577,6 +577,25 @@ static void sec_ptrace(void) {
     kill(same, SIGKILL);
     waitpid(outer, NULL, 0);
     waitpid(same, NULL, 0);
+    /* PTRACE_TRACEME: the parent's domain must contain the child's */
+    pid_t c = fork();
+    if (c == 0) {
+        enforce(create_ruleset(LANDLOCK_ACCESS_FS_MAKE_DIR, 0, 0));
+        TRY("traceme from a nested domain", ptrace(PTRACE_TRACEME, 0, 0, 0));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    int go[2];
+    pipe(go);
+    if ((c = fork()) == 0) {
+        char b;
+        read(go[0], &b, 1);   /* the parent has restricted itself further meanwhile */
+        TRY("traceme to a parent in a nested domain", ptrace(PTRACE_TRACEME, 0, 0, 0));
+        _exit(0);
+    }
+    enforce(create_ruleset(LANDLOCK_ACCESS_FS_MAKE_DIR, 0, 0));
+    write(go[1], "g", 1);
+    waitpid(c, NULL, 0);
 }
 
 struct section { const char *name; void (*fn)(void); };
