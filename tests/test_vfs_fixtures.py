@@ -95,6 +95,8 @@ class FakeMM:
 class Creds:
     """A process's credentials as Linux gives them: root has every capability, anyone else none."""
 
+    landlock = None   # no Landlock domain (kernel/creds.py's Credentials.landlock)
+
     def __init__(self, uid=0, gid=0, groups=()):
         self.uid = self.euid = self.fsuid = self.suid = uid
         self.gid = self.egid = self.fsgid = self.sgid = gid

@@ -9,7 +9,7 @@ import types
 from dataclasses import dataclass, field
 
 from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
-from snakevisor.abi.fs import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, O_RDONLY
+from snakevisor.abi.fs import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, O_RDONLY, S_IFREG
 from snakevisor.p9.client import Client
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
@@ -106,6 +106,8 @@ def open_exec(task, path):
     check_permission(task.creds, inode, MAY_EXEC)
     if not inode.mode & 0o111:
         raise SyscallError(EACCES)
+    if task.creds.landlock is not None:   # Landlock's EXECUTE and READ_FILE
+        task.creds.landlock.open_file(vd, O_RDONLY, S_IFREG, exec_=True)
     return FileDescription(inode.open(task, O_RDONLY), vd, O_RDONLY)
 
 

@@ -25,6 +25,7 @@ class Credentials:
     cap_ambient: int = 0
     no_new_privs: bool = False
     keep_caps: bool = False       # PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)
+    landlock: object = None       # the thread's Landlock Domain (kernel/landlock.py), immutable, shared by copies
 
     def copy(self):
         return replace(self, groups=list(self.groups))
@@ -52,6 +53,8 @@ def may_ptrace(caller, target, fscreds=False):
     if caller.tg is target.tg:
         return True
     c, t = caller.creds, target.creds
+    if c.landlock is not None and not c.landlock.may_reach(t.landlock):
+        return False   # Landlock: only into the caller's domain or one nested in it
     uid, gid = (c.fsuid, c.fsgid) if fscreds else (c.uid, c.gid)
     privileged = c.has_cap(CAP_SYS_PTRACE)
     if not privileged and not (uid == t.uid == t.euid == t.suid and gid == t.gid == t.egid == t.sgid):

@@ -298,6 +298,8 @@ def traceme(task):
     tracer = next((t for t in parent.tasks if not t.exited), None) if parent is not None else None
     if task.ptrace is not None or tracer is None:
         raise SyscallError(EPERM)
+    if tracer.creds.landlock is not None and not tracer.creds.landlock.may_reach(task.creds.landlock):
+        raise SyscallError(EPERM)   # Landlock: the tracer's domain must contain ours
     attach(tracer, task, False)
 
 

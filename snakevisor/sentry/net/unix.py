@@ -17,6 +17,7 @@ from snakevisor.abi.errno import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, 
                                   EMSGSIZE, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP, EPERM, EPIPE, EPROTOTYPE,
                                   SyscallError)
 from snakevisor.abi.fs import FIONREAD, S_IFMT, S_IFSOCK, TIOCOUTQ
+from snakevisor.abi.landlock import SCOPE_ABSTRACT_UNIX_SOCKET
 from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND,
                                  POLLWRNORM)
 from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_DONTWAIT, MSG_PEEK,
@@ -81,6 +82,7 @@ def parse_sockaddr_un(addr: bytes, for_bind: bool) -> bytes | None:
 
 class UnixSocket(SocketImpl):
     family = AF_UNIX
+    landlock = None   # the Landlock domain of the task that created it (abstract sockets' scope)
 
     def __init__(self, stype: int, creds=None, ns=ROOT):
         super().__init__()
@@ -149,6 +151,15 @@ class UnixSocket(SocketImpl):
         if self.name is None:
             self._bind_name(t, None)
 
+    def _check_scope(self, t, other) -> "UnixSocket":
+        """Landlock's abstract unix socket scope (ABI 6): a scoped domain reaches only abstract
+        sockets made inside it or a nested domain, and its datagram socket's peer. Returns ``other``."""
+        domain = t.creds.landlock if t is not None else None
+        if domain is not None and other is not self.peer and other.name and other.name[0] == 0 and \
+                domain.scoped_out(other.landlock, SCOPE_ABSTRACT_UNIX_SOCKET):
+            raise SyscallError(EPERM)
+        return other
+
     @staticmethod
     def lookup(t, name: bytes) -> "UnixSocket":
         if name[0] == 0:
@@ -199,6 +210,7 @@ class UnixSocket(SocketImpl):
             target = self.lookup(t, name)
             if target.stype != self.stype:
                 raise SyscallError(EPROTOTYPE)
+            self._check_scope(t, target)
             self._set_dgram_peer(target)
             return
         if self.listening:
@@ -213,6 +225,7 @@ class UnixSocket(SocketImpl):
         if len(listener.backlog) > listener.max_backlog:
             self._waiting_on = listener
             raise SyscallError(EAGAIN)
+        self._check_scope(t, listener)
         mine = task_creds(t) or self.creds
         server = UnixSocket(self.stype, listener.creds, listener.netns)
         server.name = listener.name
@@ -262,7 +275,7 @@ class UnixSocket(SocketImpl):
             target = self.peer
         else:
             if addr is not None:
-                target = self.lookup(t, parse_sockaddr_un(addr, False))
+                target = self._check_scope(t, self.lookup(t, parse_sockaddr_un(addr, False)))
                 if target.peer is not None and target.peer is not self:
                     raise SyscallError(EPERM)
             else:

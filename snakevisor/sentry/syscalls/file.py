@@ -9,8 +9,9 @@ application's count never sizes an allocation directly.
 import struct
 
 from snakevisor.abi import fs as _fs_abi
+from snakevisor.abi.landlock import ACCESS_FS_IOCTL_DEV, ACCESS_FS_TRUNCATE, MASKED_IOCTLS
 from snakevisor.abi.mm import TASK_SIZE_MAX
-from snakevisor.abi.errno import (EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
+from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
                                   EOVERFLOW, EPERM, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
@@ -505,6 +506,7 @@ def fcntl(t, fd, cmd, arg):
         if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = abs(who), kind
+        f.owner_landlock = (t.tg, t.creds.landlock)
         return 0
     if cmd == F_GETOWN:
         return -f.owner if f.owner_type == _fs_abi.F_OWNER_PGRP else f.owner
@@ -515,6 +517,7 @@ def fcntl(t, fd, cmd, arg):
         if who and not fasync.owner_exists(t.kernel, kind, who):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = who, kind
+        f.owner_landlock = (t.tg, t.creds.landlock)
         return 0
     if cmd == F_GETOWN_EX:
         t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, f.owner))
@@ -540,6 +543,8 @@ def ioctl(t, fd, cmd, arg):
     fdn, cmd = to_s32(fd), to_u32(cmd)
     f = t.fdtable.get(fdn)
     f.check_not_path()
+    if f.landlock_denied & ACCESS_FS_IOCTL_DEV and cmd not in MASKED_IOCTLS:
+        raise SyscallError(EACCES)   # a device opened under a Landlock domain without IOCTL_DEV
     if cmd == FIOCLEX or cmd == FIONCLEX:
         t.fdtable.set_cloexec(fdn, cmd == FIOCLEX)
         return 0
@@ -626,6 +631,8 @@ def ftruncate(t, fd, length):
     inode = f.inode
     if not f.writable or inode is None or not inode.is_reg:
         raise SyscallError(EINVAL)
+    if f.landlock_denied & ACCESS_FS_TRUNCATE:
+        raise SyscallError(EACCES)   # opened under a Landlock domain without TRUNCATE
     if length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
     if inode.iflags & (_fs_abi.FS_APPEND_FL | _fs_abi.FS_IMMUTABLE_FL):

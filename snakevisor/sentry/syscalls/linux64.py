@@ -31,6 +31,7 @@ from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, fil
                                         inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
+from snakevisor.sentry.syscalls import landlock
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -76,7 +77,8 @@ UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abor
 PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
 IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
-LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
+LANDLOCK = ("Landlock ABI 7 (filesystem, TCP ports, scopes); the audit-logging flags are accepted and change "
+            "nothing: the sandbox has no audit log")
 KEYRINGS = "kernel keyrings: not implemented"
 NTP = "the clock is the host's: NTP adjustment is not emulated"
 PORT_IO = "port I/O is never granted in the sandbox"
@@ -466,9 +468,9 @@ ENTRIES = (
     full(441,    "epoll_pwait2",           epoll.epoll_pwait2,            "fd ptr int ptr ptr uint"),
     enosys(442,  "mount_setattr",          MOUNTS),
     enosys(443,  "quotactl_fd",            QUOTAS),
-    enosys(444,  "landlock_create_ruleset",LANDLOCK),
-    enosys(445,  "landlock_add_rule",      LANDLOCK),
-    enosys(446,  "landlock_restrict_self", LANDLOCK),
+    full(444,    "landlock_create_ruleset",landlock.landlock_create_ruleset, "ptr uint hex"),
+    full(445,    "landlock_add_rule",      landlock.landlock_add_rule,    "fd int ptr hex"),
+    partial(446, "landlock_restrict_self", landlock.landlock_restrict_self, "fd hex", LANDLOCK),
     partial(447, "memfd_secret",           mm.memfd_secret,               "hex",
                  "sized once, mapped shared and locked, never read or written; the Sentry still maps the "
                  "pages (Linux removes them from its direct map)", returns="fd"),

@@ -1,16 +1,16 @@
 """The LSM syscalls (lsm_list_modules, lsm_get_self_attr, lsm_set_self_attr; Linux 6.8).
 
-The Sentry's security modules are the ones it enforces itself: capabilities (and Landlock,
-which adds itself to ACTIVE when it is built). Neither has process attributes (those are
+The Sentry's security modules are the ones it enforces itself: capabilities and Landlock
+(kernel/landlock.py). Neither has process attributes (those are
 SELinux's, AppArmor's and Smack's), so getting or setting one is EOPNOTSUPP, as on a kernel
 built without those modules."""
 import struct
 
 from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, SyscallError
-from snakevisor.abi.lsm import LSM_CTX, LSM_FLAG_SINGLE, LSM_ID_CAPABILITY
+from snakevisor.abi.lsm import LSM_CTX, LSM_FLAG_SINGLE, LSM_ID_CAPABILITY, LSM_ID_LANDLOCK
 from snakevisor.abi.mm import PAGE_SIZE
 
-ACTIVE = [LSM_ID_CAPABILITY]   # lsm_idlist, in order
+ACTIVE = [LSM_ID_CAPABILITY, LSM_ID_LANDLOCK]   # lsm_idlist, in order
 
 
 def lsm_list_modules(t, ids, size_ptr, flags):

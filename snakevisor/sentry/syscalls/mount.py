@@ -31,7 +31,9 @@ PER_MOUNT = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIR
 
 
 def _admin(t):
-    if not t.creds.has_cap(CAP_SYS_ADMIN):
+    """May the caller change mounts: CAP_SYS_ADMIN, and no Landlock domain restricting files
+    (its sb_mount, sb_umount and sb_pivotroot hooks)."""
+    if not t.creds.has_cap(CAP_SYS_ADMIN) or t.creds.landlock is not None and t.creds.landlock.any_fs:
         raise SyscallError(EPERM)
 
 

@@ -9,6 +9,7 @@ from snakevisor.abi.capability import CAP_KILL
 from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH,
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.landlock import SCOPE_SIGNAL
 from snakevisor.abi.poll import SIGSET_SIZE
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
@@ -111,12 +112,14 @@ def _may_signal_task(t, target, sig):
     """Linux's check_kill_permission: within the thread group always; else the sender's real or
     effective uid must be the target's real or saved uid, or the sender has CAP_KILL; SIGCONT
     also reaches any process of the sender's session."""
-    if target.tg is t.tg or t.creds.has_cap(CAP_KILL):
+    if target.tg is t.tg:
         return True
     other = target.creds
-    if {t.creds.uid, t.creds.euid} & {other.uid, other.suid}:
-        return True
-    return sig == S.SIGCONT and target.tg.sid == t.tg.sid
+    if not (t.creds.has_cap(CAP_KILL) or {t.creds.uid, t.creds.euid} & {other.uid, other.suid}
+            or sig == S.SIGCONT and target.tg.sid == t.tg.sid):
+        return False
+    # Then the LSM's word: a Landlock domain scoped for signals reaches only its own and nested ones
+    return t.creds.landlock is None or not t.creds.landlock.scoped_out(other.landlock, SCOPE_SIGNAL)
 
 
 def _may_signal(t, target_tg, sig):

@@ -13,6 +13,7 @@ import struct
 from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINTR, EINVAL, EMSGSIZE, EPERM, EPIPE,
                                   EPROTONOSUPPORT, ERESTARTSYS, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
+from snakevisor.abi.landlock import ACCESS_NET_BIND_TCP, ACCESS_NET_CONNECT_TCP
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import AF_MAX, SOCK_MAX
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
@@ -180,6 +181,8 @@ def _new_impl(t, domain, stype, protocol):
 def _socket_file(t, impl, flags):
     """A file for socket ``impl``, owned by the caller's effective ids; SOCK_NONBLOCK from ``flags``."""
     creds = t.creds
+    if isinstance(impl, UnixSocket):
+        impl.landlock = getattr(creds, "landlock", None)   # the Landlock domain of its file's maker (Linux's f_cred)
     return new_socket_file(impl, bool(flags & S.SOCK_NONBLOCK), getattr(creds, "euid", 0), getattr(creds, "egid", 0))
 
 
@@ -214,8 +217,16 @@ def bind(t, fd, addr, addrlen):
     a = _read_addr(t, addr, addrlen)
     if a is None:
         raise SyscallError(EFAULT)
+    if t.creds.landlock is not None:
+        _landlock_tcp(t, sock, a, ACCESS_NET_BIND_TCP)
     sock.bind(t, a)
     return 0
+
+
+def _landlock_tcp(t, sock, addr, access):
+    """Landlock's TCP port rights (ABI 4), for TCP sockets only (not MPTCP: erratum 1)."""
+    if isinstance(sock, InetSocket) and sock.stype == S.SOCK_STREAM and sock.protocol in (0, S.IPPROTO_TCP):
+        t.creds.landlock.check_tcp(sock.family, addr, access)
 
 
 def listen(t, fd, backlog):
@@ -252,6 +263,8 @@ def connect(t, fd, addr, addrlen):
     a = _read_addr(t, addr, addrlen)
     if a is None:
         raise SyscallError(EFAULT)
+    if t.creds.landlock is not None:
+        _landlock_tcp(t, sock, a, ACCESS_NET_CONNECT_TCP)
     try:
         yield from _blocking(t, f, sock, "connect", lambda: sock.connect(t, a))
     except SyscallError as e:

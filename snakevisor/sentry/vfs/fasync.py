@@ -10,6 +10,7 @@ import struct
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.fs import F_OWNER_PGRP, F_OWNER_TID
+from snakevisor.abi.landlock import SCOPE_SIGNAL
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from snakevisor.abi.signal import POLL_ERR, POLL_HUP, POLL_IN, POLL_MSG, POLL_OUT, POLL_PRI
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -40,6 +41,17 @@ def _targets(kernel, owner_type, pid):
     return [tg] if tg is not None else []
 
 
+def _scoped_out(setter, target) -> bool:
+    """Landlock's signal scope (hook_file_send_sigiotask): the domain of the process that set the
+    owner must contain the target's (a Task or, for a process, its leader), unless that process is
+    the target."""
+    tg, domain = setter
+    task = getattr(target, "leader", target)   # a ThreadGroup's signals go to its leader's check
+    if domain is None or task is None or task.tg is tg:
+        return False
+    return domain.scoped_out(task.creds.landlock, SCOPE_SIGNAL)
+
+
 def send_sigio(kernel, f, reason, fd=None) -> None:
     """Signal ``f``'s owner: F_SETSIG's signal with ``reason`` as si_code and ``fd`` (default: the
     one O_ASYNC was set through) as si_fd, or a plain SIGIO."""
@@ -53,6 +65,8 @@ def send_sigio(kernel, f, reason, fd=None) -> None:
         info = struct.pack("<iii", S.SIGIO, 0, S.SI_KERNEL).ljust(S.SIGINFO_SIZE, b"\0")
     signals = kernel.signals
     for target in _targets(kernel, owner_type, pid):
+        if f.owner_landlock is not None and _scoped_out(f.owner_landlock, target):
+            continue
         if owner_type == F_OWNER_TID:
             signals.send_to_task(target, sig, info)
         else:

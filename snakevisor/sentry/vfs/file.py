@@ -151,6 +151,12 @@ class PathImpl(FileDescriptionImpl):
 
 
 class FileDescription:
+    # Landlock rights (TRUNCATE, IOCTL_DEV) a domain denied when the file was opened: ftruncate and
+    # ioctl ask the open file, as Linux's; a file opened outside any domain is denied nothing.
+    landlock_denied = 0
+    # (process, Landlock domain) of whoever set the owner (F_SETOWN): SIGIO obeys its signal scope
+    owner_landlock = None
+
     def __init__(self, impl: FileDescriptionImpl, vd, flags: int):
         self.impl = impl
         impl.description = self

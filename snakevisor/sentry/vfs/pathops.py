@@ -11,6 +11,7 @@ from snakevisor.abi.errno import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, 
                                   ENOTEMPTY, EPERM, EROFS, EXDEV, SyscallError)
 from snakevisor.abi.capability import CAP_CHOWN, CAP_FOWNER, CAP_FSETID
 from snakevisor.abi.inotify import IN_OPEN
+from snakevisor.abi.landlock import ACCESS_FS_TRUNCATE as LANDLOCK_TRUNCATE
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
@@ -34,6 +35,12 @@ def _dotty(last: bytes) -> bool:
 def check_writable_mount(vd: VirtualDentry) -> None:
     if vd.mount.readonly:
         raise SyscallError(EROFS)
+
+
+def _landlock(ctx):
+    """The caller's Landlock domain (kernel/landlock.py), whose methods check what it may do; None
+    for most tasks, so a hook costs this test."""
+    return ctx.creds.landlock if ctx.creds is not None else None
 
 
 def _may_delete(creds, parent_inode, inode) -> None:
@@ -99,6 +106,8 @@ def _open_create(ctx, start, path, flags, mode):
         child = lookup_child_or_none(ctx, parent, last)
         if child is None:
             check_writable_mount(parent)
+            if (domain := _landlock(ctx)) is not None:
+                domain.check_make(parent, S_IFREG)
             check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
             inode = parent.dentry.inode.create(last, mode, ctx.creds)
             d = parent.dentry.add_child(last, inode)
@@ -161,11 +170,17 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         check_writable_mount(vd)
         if inode.exec_users:
             raise SyscallError(ETXTBSY)   # a running program (get_write_access)
-    impl = inode.open(ctx.task, flags)
     truncate = flags & O_TRUNC and ftype == S_IFREG and not created
+    creds = ctx.creds   # _landlock inlined: open is the hottest path
+    denied = 0 if creds is None or creds.landlock is None else creds.landlock.open_file(vd, flags, ftype)
+    if truncate and denied & LANDLOCK_TRUNCATE:
+        raise SyscallError(EACCES)
+    impl = inode.open(ctx.task, flags)
     if truncate and inode.size:
         inode.setattr(size=0)
     f = FileDescription(impl, vd, flags | O_LARGEFILE)
+    if denied:
+        f.landlock_denied = denied
     if fsnotify.marks:   # Linux announces the open (do_dentry_open), then the truncation
         fsnotify.file_event(vd.dentry, IN_OPEN)
         if truncate:
@@ -176,8 +191,9 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
 # --- creating names -----------------------------------------------------------------------
 
 
-def _prepare_create(ctx, start, path, is_dir: bool) -> tuple[VirtualDentry, bytes]:
-    """Common checks of mkdir/mknod/symlink/link for the new name (Linux's filename_create)."""
+def _prepare_create(ctx, start, path, is_dir: bool, ftype: int | None) -> tuple[VirtualDentry, bytes]:
+    """Common checks of mkdir/mknod/symlink/link for the new name (Linux's filename_create); Landlock's
+    right to make a file of type ``ftype`` there (link, None, checks its own)."""
     parent, last, trailing = resolve_parent(ctx, start, path)
     if _dotty(last):
         raise SyscallError(EEXIST)
@@ -186,18 +202,20 @@ def _prepare_create(ctx, start, path, is_dir: bool) -> tuple[VirtualDentry, byte
     if trailing and not is_dir:
         raise SyscallError(ENOENT)
     check_writable_mount(parent)
+    if ftype is not None and (domain := _landlock(ctx)) is not None:
+        domain.check_make(parent, ftype)
     check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
     return parent, last
 
 
 def mkdir_path(ctx, start, path: bytes, mode: int, umask: int = 0) -> VirtualDentry:
-    parent, last = _prepare_create(ctx, start, path, True)
+    parent, last = _prepare_create(ctx, start, path, True, S_IFDIR)
     inode = parent.dentry.inode.mkdir(last, mode & ~umask & (0o777 | S_ISVTX), ctx.creds)
     return _added(parent, last, inode)
 
 
 def mknod_path(ctx, start, path: bytes, mode: int, rdev: int, umask: int = 0) -> VirtualDentry:
-    parent, last = _prepare_create(ctx, start, path, False)
+    parent, last = _prepare_create(ctx, start, path, False, mode)
     mode = (mode & S_IFMT) | (mode & ~umask & 0o7777)
     inode = parent.dentry.inode.mknod(last, mode, rdev, ctx.creds)
     return _added(parent, last, inode)
@@ -206,15 +224,17 @@ def mknod_path(ctx, start, path: bytes, mode: int, rdev: int, umask: int = 0) ->
 def symlink_path(ctx, start, path: bytes, target: bytes) -> VirtualDentry:
     if not target:
         raise SyscallError(ENOENT)
-    parent, last = _prepare_create(ctx, start, path, False)
+    parent, last = _prepare_create(ctx, start, path, False, S_IFLNK)
     inode = parent.dentry.inode.symlink(last, target, ctx.creds)
     return _added(parent, last, inode)
 
 
 def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
-    parent, last = _prepare_create(ctx, start, path, False)
+    parent, last = _prepare_create(ctx, start, path, False, None)
     if old.mount is not parent.mount:
         raise SyscallError(EXDEV)
+    if (domain := _landlock(ctx)) is not None:
+        domain.check_refer(old, parent, None, False, False)
     inode = old.dentry.inode
     if inode.is_dir:
         raise SyscallError(EPERM)
@@ -247,6 +267,8 @@ def unlink_path(ctx, start, path: bytes) -> None:
     check_writable_mount(parent)
     child = lookup_child(ctx, parent, last, follow_mounts=False)
     inode = child.dentry.inode
+    if (domain := _landlock(ctx)) is not None and not trailing:
+        domain.check_remove(parent, False)
     if inode.is_dir:
         raise SyscallError(EISDIR)
     if trailing:
@@ -272,6 +294,8 @@ def rmdir_path(ctx, start, path: bytes) -> None:
     check_writable_mount(parent)
     child = lookup_child(ctx, parent, last, follow_mounts=False)
     inode = child.dentry.inode
+    if (domain := _landlock(ctx)) is not None:
+        domain.check_remove(parent, True)
     if not inode.is_dir:
         raise SyscallError(ENOTDIR)
     check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
@@ -310,6 +334,8 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
         raise SyscallError(EINVAL)
     if dst is not None and dst.dentry.is_ancestor_of(op.dentry):
         raise SyscallError(EINVAL if flags & RENAME_EXCHANGE else ENOTEMPTY)
+    if (domain := _landlock(ctx)) is not None:
+        domain.check_refer(src, np, dst, True, bool(flags & RENAME_EXCHANGE))
     for parent, child in ((op, src), (np, dst)):
         if child is not None:
             check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
@@ -408,6 +434,8 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, ch
         inode_flags.check_unchanged(inode)
     if inode.exec_users:
         raise SyscallError(ETXTBSY)
+    if (domain := _landlock(ctx)) is not None:
+        domain.check(vd, LANDLOCK_TRUNCATE)
     if check_size is not None:
         check_size(inode)
     inode.setattr(size=length)
