@@ -34,7 +34,7 @@ from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, ch
                                mount, pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp
 from snakevisor.sandbox import netns_broker
-from snakevisor.sentry.net import netns
+from snakevisor.sentry.kernel import netns
 
 
 LockdownError = HostSetupError  # what the Sentry's lock-down raises

@@ -15,7 +15,7 @@ from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.mm import mlock
-from snakevisor.sentry.net import netns
+from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls

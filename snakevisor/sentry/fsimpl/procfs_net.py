@@ -26,7 +26,7 @@ from snakevisor.abi.socket import (SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC, SK_M
                                    SO_MEMINFO, SS_CONNECTED, SS_CONNECTING, SS_UNCONNECTED, TCP_CLOSE, TCP_ESTABLISHED,
                                    TCP_INFINITE_SSTHRESH, TCP_LISTEN)
 from snakevisor.abi.time import CLK_TCK
-from snakevisor.sentry.net.netns import ROOT
+from snakevisor.sentry.kernel.netns import ROOT
 from snakevisor.sentry.net.registry import live_sockets
 
 # struct tcp_info up to tcpi_snd_cwnd: state, ca_state, retransmits, probes, backoff, options, wscale, flags;

@@ -20,7 +20,7 @@ import itertools
 from snakevisor.abi import sched as C
 from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.sentry.kernel.ipc import IPCNamespace
-from snakevisor.sentry.net.netns import ROOT as ROOT_NET, NetNamespace
+from snakevisor.sentry.kernel.netns import ROOT as ROOT_NET, NetNamespace
 
 _inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
 

@@ -29,7 +29,7 @@ from snakevisor.abi.socket import IPV6_ADDRFORM
 from snakevisor.hostos.libc import errno_error as _err, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
-from snakevisor.sentry.net.netns import ROOT, of_task
+from snakevisor.sentry.kernel.netns import ROOT, of_task
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20

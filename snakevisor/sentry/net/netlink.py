@@ -27,7 +27,7 @@ from snakevisor.abi.poll import POLLIN, POLLRDNORM
 from snakevisor.hostos.libc import errno_error, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult
 from snakevisor.sentry.net.inet import InetSocket
-from snakevisor.sentry.net.netns import ROOT
+from snakevisor.sentry.kernel.netns import ROOT
 from snakevisor.sentry.net.unix import task_creds
 
 MAX_MESSAGE = 1 << 20

@@ -30,7 +30,7 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SO_PEERSEC, UCRED, pack_sockaddr_un)
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
-from snakevisor.sentry.net.netns import ROOT, of_task
+from snakevisor.sentry.kernel.netns import ROOT, of_task
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 SHUTDOWN_RCV = 1

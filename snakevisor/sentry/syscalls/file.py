@@ -472,6 +472,17 @@ def _lock(t, f, cmd, arg):
     return (yield from locks.set_lock(t, inode, owner, ofd, ltype, first, end, wait))
 
 
+def _setfl(t, f, fdn, arg):
+    """F_SETFL (setfl): O_NOATIME only for the owner, an append-only file keeps O_APPEND."""
+    if arg & O_NOATIME and not f.flags & O_NOATIME:
+        check_owner(t.creds, f.vd.dentry.inode)
+    if (arg ^ f.flags) & O_APPEND and f.inode is not None and f.inode.iflags & _fs_abi.FS_APPEND_FL:
+        raise SyscallError(EPERM)
+    f.flags = (f.flags & ~O_SETFL_MASK) | (arg & O_SETFL_MASK)
+    fasync.update(t, f, fdn)
+    return 0
+
+
 def fcntl(t, fd, cmd, arg):
     fdn, cmd = to_s32(fd), to_s32(cmd)
     f = t.fdtable.get(fdn)
@@ -489,13 +500,7 @@ def fcntl(t, fd, cmd, arg):
     if cmd == F_GETFL:
         return f.flags
     if cmd == F_SETFL:
-        if to_u32(arg) & O_NOATIME and not f.flags & O_NOATIME:
-            check_owner(t.creds, f.vd.dentry.inode)
-        if (to_u32(arg) ^ f.flags) & O_APPEND and f.inode is not None and f.inode.iflags & _fs_abi.FS_APPEND_FL:
-            raise SyscallError(EPERM)   # an append-only file's writers keep O_APPEND
-        f.flags = (f.flags & ~O_SETFL_MASK) | (to_u32(arg) & O_SETFL_MASK)
-        fasync.update(t, f, fdn)
-        return 0
+        return _setfl(t, f, fdn, to_u32(arg))
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return (yield from _lock(t, f, cmd, arg))
     if cmd == F_SETOWN:

@@ -18,7 +18,7 @@ from snakevisor.abi import socket as S
 from snakevisor.abi.socket import AF_MAX, SOCK_MAX
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
 from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_create
-from snakevisor.sentry.net import netns
+from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.net.netlink import new_netlink_socket
 from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
