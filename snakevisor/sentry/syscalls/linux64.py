@@ -28,7 +28,7 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
+                                        inotify, io_uring, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
 
@@ -72,7 +72,10 @@ MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (p
          "are the sandbox's single instances")
 UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"
 PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
-IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
+IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, POLL_ADD (and multishot), "
+                "POLL_REMOVE, TIMEOUT (monotonic), TIMEOUT_REMOVE, ASYNC_CANCEL, OPENAT, CLOSE, STATX; other opcodes "
+                "complete with -EINVAL; no SQPOLL/IOPOLL, no direct descriptors; files backed by a host descriptor "
+                "(INET sockets, host stdio) cannot wait in the ring: -EAGAIN/-EOPNOTSUPP for them")
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
 KEYRINGS = "kernel keyrings: not implemented"
@@ -447,9 +450,12 @@ ENTRIES = (
     enosys(334,  "rseq",                   "restartable sequences: not implemented; glibc then runs without them"),
     # 335-423: not x86_64 syscall numbers (from 424 on, every architecture shares the numbers)
     full(424,    "pidfd_send_signal",      pidfd.pidfd_send_signal,       "fd signal ptr hex"),
-    enosys(425,  "io_uring_setup",         IO_URING),
-    enosys(426,  "io_uring_enter",         IO_URING),
-    enosys(427,  "io_uring_register",      IO_URING),
+    partial(425, "io_uring_setup",         io_uring.io_uring_setup,       "uint ptr",
+                 "CQSIZE, CLAMP (SUBMIT_ALL, COOP_TASKRUN, SINGLE_ISSUER accepted); SQPOLL, IOPOLL, ATTACH_WQ, "
+                 "R_DISABLED, DEFER_TASKRUN, SQE128, CQE32: EINVAL"),
+    partial(426, "io_uring_enter",         io_uring.io_uring_enter,       "fd uint uint hex ptr uint", IO_URING_OPS),
+    partial(427, "io_uring_register",      io_uring.io_uring_register,    "fd int ptr uint",
+                 "FILES, BUFFERS, EVENTFD(_ASYNC) and their UNREGISTER, PROBE; others EINVAL"),
     enosys(428,  "open_tree",              MOUNTS),
     enosys(429,  "move_mount",             MOUNTS),
     enosys(430,  "fsopen",                 MOUNTS),

@@ -1,0 +1,241 @@
+"""io_uring_setup, io_uring_enter, io_uring_register (io_uring/io_uring.c, register.c, rsrc.c).
+
+The ring itself is fsimpl/iouring.py; what each opcode does is syscalls/io_uring_ops.py. Setup
+checks its arguments as Linux does (sizes rounded to powers of two, IORING_SETUP_CLAMP,
+CQSIZE, non-zero resv, flags this ring does not implement: EINVAL) and reports only the
+features implemented here. Enter submits, then waits (GETEVENTS) for min_complete CQEs with
+the caller's signal mask applied during the wait and an EXT_ARG timeout (ETIME).
+"""
+import struct
+
+from snakevisor.abi.errno import (EBADF, EBUSY, EFAULT, EINTR, EINVAL, ENXIO, EOPNOTSUPP, ERESTARTSYS, ETIME,
+                                  SyscallError)
+from snakevisor.abi.fs import to_s32
+from snakevisor.abi.io_uring import (CQRING_OFFSETS, GETEVENTS_ARG, IO_URING_OP_SUPPORTED, IORING_ENTER_EXT_ARG,
+                                     IORING_ENTER_GETEVENTS, IORING_ENTER_SQ_WAIT, IORING_ENTER_SQ_WAKEUP,
+                                     IORING_FEAT_CQE_SKIP, IORING_FEAT_EXT_ARG, IORING_FEAT_FAST_POLL,
+                                     IORING_FEAT_NODROP, IORING_FEAT_POLL_32BITS, IORING_FEAT_RW_CUR_POS,
+                                     IORING_FEAT_SINGLE_MMAP, IORING_FEAT_SUBMIT_STABLE, IORING_MAX_CQ_ENTRIES,
+                                     IORING_MAX_ENTRIES, IORING_MAX_FIXED_FILES, IORING_MAX_REG_BUFFERS,
+                                     IORING_OP_LAST, IORING_REGISTER_BUFFERS, IORING_REGISTER_EVENTFD,
+                                     IORING_REGISTER_EVENTFD_ASYNC, IORING_REGISTER_FILES, IORING_REGISTER_PROBE,
+                                     IORING_SETUP_CLAMP, IORING_SETUP_COOP_TASKRUN, IORING_SETUP_CQSIZE,
+                                     IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_SUBMIT_ALL, IORING_UNREGISTER_BUFFERS,
+                                     IORING_UNREGISTER_EVENTFD, IORING_UNREGISTER_FILES, PARAMS, PARAMS_SIZE,
+                                     PROBE_HEADER, PROBE_OP, SQRING_OFFSETS)
+from snakevisor.abi.poll import POLLIN
+from snakevisor.abi.time import NSEC, TIMESPEC
+from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
+from snakevisor.sentry.fsimpl.iouring import IoUring, cq_offsets, new_io_uring, sq_offsets
+from snakevisor.sentry.syscalls import io_uring_ops
+from snakevisor.sentry.syscalls.io_uring_ops import OPS
+from snakevisor.sentry.syscalls.newfd import install_new
+from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
+
+SETUP_FLAGS = (IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN
+               | IORING_SETUP_SINGLE_ISSUER)   # the last three change nothing here: submission goes on
+#                                                after a failed SQE, completions need no task work
+FEATURES = (IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | IORING_FEAT_RW_CUR_POS
+            | IORING_FEAT_FAST_POLL | IORING_FEAT_POLL_32BITS | IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP)
+ENTER_FLAGS = IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG
+SZ_1G = 1 << 30
+
+
+def _pow2(n):
+    return 1 << (n - 1).bit_length()
+
+
+def _ring_sizes(entries, flags, cq_asked):
+    if entries == 0:
+        raise SyscallError(EINVAL)
+    if entries > IORING_MAX_ENTRIES:
+        if not flags & IORING_SETUP_CLAMP:
+            raise SyscallError(EINVAL)
+        entries = IORING_MAX_ENTRIES
+    sq = _pow2(entries)
+    if not flags & IORING_SETUP_CQSIZE:
+        return sq, 2 * sq
+    if cq_asked == 0:
+        raise SyscallError(EINVAL)
+    if cq_asked > IORING_MAX_CQ_ENTRIES:
+        if not flags & IORING_SETUP_CLAMP:
+            raise SyscallError(EINVAL)
+        cq_asked = IORING_MAX_CQ_ENTRIES
+    cq = _pow2(cq_asked)
+    if cq < sq:
+        raise SyscallError(EINVAL)
+    return sq, cq
+
+
+def io_uring_setup(t, entries, params):
+    raw = t.mm.copy_in(params, PARAMS_SIZE)
+    _sq, cq_asked, flags, cpu, idle, _features, wq_fd, *resv = PARAMS.unpack_from(raw)
+    if any(resv) or flags & ~SETUP_FLAGS:
+        raise SyscallError(EINVAL)
+    sq, cq = _ring_sizes(entries & 0xFFFFFFFF, flags, cq_asked)
+    f = new_io_uring(t.kernel, t.kernel.memory_file, sq, cq, flags, io_uring_ops)
+    out = (PARAMS.pack(sq, cq, flags, cpu, idle, FEATURES, wq_fd, 0, 0, 0)
+           + SQRING_OFFSETS.pack(*sq_offsets(sq, cq)) + CQRING_OFFSETS.pack(*cq_offsets()))
+    try:
+        t.mm.copy_out(params, out)
+    except SyscallError:
+        f.dec_ref()
+        raise
+    return install_new(t, f, True)
+
+
+def _ring(t, fd):
+    f = t.fdtable.get(to_s32(fd))
+    if not isinstance(f.impl, IoUring):
+        raise SyscallError(EOPNOTSUPP)
+    return f.impl
+
+
+def _wait_args(t, flags, argp, argsz):
+    """(sigmask address, its size, timeout in ns or None), from EXT_ARG's struct or the plain args."""
+    if not flags & IORING_ENTER_EXT_ARG:
+        return argp, argsz, None
+    if argsz != GETEVENTS_ARG.size:
+        raise SyscallError(EINVAL)
+    sigmask, sigsz, _pad, ts = GETEVENTS_ARG.unpack(t.mm.copy_in(argp, GETEVENTS_ARG.size))
+    timeout = None
+    if ts:
+        sec, nsec = TIMESPEC.unpack(t.mm.copy_in(ts, TIMESPEC.size))
+        if sec < 0 or not 0 <= nsec < NSEC:
+            raise SyscallError(EINVAL)
+        timeout = sec * NSEC + nsec
+    return sigmask, sigsz, timeout
+
+
+def _wait(t, ring, min_complete, timeout_ns):
+    deadline = None if timeout_ns is None else t.kernel.monotonic() + timeout_ns / NSEC
+    while ring.ready_cqes() < min_complete:
+        left = None if deadline is None else deadline - t.kernel.monotonic()
+        if left is not None and left <= 0:
+            raise SyscallError(ETIME)
+        try:
+            yield from t.block_on(ring.queue, POLLIN, left)
+        except SyscallError as e:
+            if e.errno != ERESTARTSYS:
+                raise
+            if ring.ready_cqes():   # as Linux: completions that arrived meanwhile are a success
+                return 0
+            raise SyscallError(EINTR)
+    return 0
+
+
+def io_uring_enter(t, fd, to_submit, min_complete, flags, argp, argsz):
+    flags &= 0xFFFFFFFF
+    if flags & ~ENTER_FLAGS:
+        raise SyscallError(EINVAL)   # IORING_ENTER_REGISTERED_RING: no registered ring fds here
+    ring = _ring(t, fd)
+    to_submit &= 0xFFFFFFFF
+    submitted = ring.submit(t, to_submit) if to_submit else 0
+    if submitted != to_submit or not flags & IORING_ENTER_GETEVENTS:
+        return submitted
+    min_complete = min(min_complete & 0xFFFFFFFF, ring.cq_entries)
+    try:
+        if ring.ready_cqes() >= min_complete:
+            return submitted
+        sigmask, sigsz, timeout = _wait_args(t, flags, argp, argsz)
+        mask = read_sigmask(t, sigmask, sigsz)
+        yield from sigmask_scope(t, mask, _wait(t, ring, min_complete, timeout))
+    except SyscallError:
+        if submitted:
+            return submitted
+        raise
+    return submitted
+
+
+# --- io_uring_register -------------------------------------------------------------------------
+
+
+def _register_buffers(t, ring, arg, nr):
+    if ring.buffers is not None:
+        raise SyscallError(EBUSY)
+    if nr == 0 or nr > IORING_MAX_REG_BUFFERS:
+        raise SyscallError(EINVAL)
+    bufs = []
+    for base, length in struct.iter_unpack("<QQ", t.mm.copy_in(arg, 16 * nr)):
+        if length > SZ_1G or length and t.mm.accessible_span(base, length, write=True) < length:
+            raise SyscallError(EFAULT)   # Linux pins the pages: unmapped ones are EFAULT
+        bufs.append((base, length))
+    ring.buffers = bufs
+    return 0
+
+
+def _register_files(t, ring, arg, nr):
+    if ring.files is not None:
+        raise SyscallError(EBUSY)
+    if nr == 0 or nr > IORING_MAX_FIXED_FILES:
+        raise SyscallError(EINVAL)
+    files = []
+    try:
+        for (fd,) in struct.iter_unpack("<i", t.mm.copy_in(arg, 4 * nr)):
+            if fd == -1:
+                files.append(None)
+                continue
+            f = t.fdtable.get(fd)
+            if isinstance(f.impl, IoUring):
+                raise SyscallError(EBADF)   # as Linux: no ring in a ring's table
+            files.append(f.inc_ref())
+    except SyscallError:
+        for f in files:
+            if f is not None:
+                f.dec_ref()
+        raise
+    ring.files = files
+    return 0
+
+
+def _register_eventfd(t, ring, arg, nr, asynchronous):
+    if nr != 1:
+        raise SyscallError(EINVAL)
+    if ring.eventfd is not None:
+        raise SyscallError(EBUSY)
+    fd = struct.unpack("<i", t.mm.copy_in(arg, 4))[0]
+    impl = t.fdtable.get(fd).impl
+    if not isinstance(impl, EventFDImpl):
+        raise SyscallError(EINVAL)
+    ring.eventfd, ring.eventfd_async = impl, asynchronous
+    return 0
+
+
+def _register_probe(t, ring, arg, nr):
+    nr = min(nr, IORING_OP_LAST)
+    size = PROBE_HEADER.size + PROBE_OP.size * nr
+    if any(t.mm.copy_in(arg, size)):
+        raise SyscallError(EINVAL)   # the caller's struct must come zeroed
+    ops = b"".join(PROBE_OP.pack(op, 0, IO_URING_OP_SUPPORTED if op in OPS else 0, 0) for op in range(nr))
+    t.mm.copy_out(arg, PROBE_HEADER.pack(IORING_OP_LAST - 1, nr, 0, 0, 0, 0) + ops)
+    return 0
+
+
+def _unregister(ring, what):
+    if getattr(ring, what) is None:
+        raise SyscallError(ENXIO)
+    if what == "files":
+        ring.unregister_files()
+    else:
+        setattr(ring, what, None)
+    return 0
+
+
+def io_uring_register(t, fd, opcode, arg, nr_args):
+    ring = _ring(t, fd)
+    opcode, nr = opcode & 0xFFFFFFFF, nr_args & 0xFFFFFFFF
+    if opcode == IORING_REGISTER_BUFFERS:
+        return _register_buffers(t, ring, arg, nr)
+    if opcode == IORING_REGISTER_FILES:
+        return _register_files(t, ring, arg, nr)
+    if opcode in (IORING_REGISTER_EVENTFD, IORING_REGISTER_EVENTFD_ASYNC):
+        return _register_eventfd(t, ring, arg, nr, opcode == IORING_REGISTER_EVENTFD_ASYNC)
+    if opcode == IORING_REGISTER_PROBE:
+        return _register_probe(t, ring, arg, nr)
+    unregister = {IORING_UNREGISTER_BUFFERS: "buffers", IORING_UNREGISTER_FILES: "files",
+                  IORING_UNREGISTER_EVENTFD: "eventfd"}.get(opcode)
+    if unregister is None:
+        raise SyscallError(EINVAL)
+    if arg or nr:
+        raise SyscallError(EINVAL)
+    return _unregister(ring, unregister)

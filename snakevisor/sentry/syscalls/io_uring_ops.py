@@ -1,0 +1,255 @@
+"""What each io_uring request does (io_uring/*.c's prep and issue: two functions per opcode).
+
+``prep(ring, t, req)`` runs at submission: it checks the SQE's fields and reads what Linux reads
+then (iovec arrays, a path, a timeout), raising SyscallError to refuse it. ``issue(ring, t, req)``
+returns the CQE's result, raises SyscallError (the CQE carries -errno), or returns PENDING once
+the ring has been asked to finish the request later (``ring.park`` on the file's WaitQueue,
+``ring.arm_timeout``). The file is looked up at issue (a bad fd is the CQE's EBADF).
+Reads and writes go through the same FileDescription calls as read(2) and write(2), tried
+without waiting: a file that would block (an empty pipe) is retried when it signals readiness,
+so nothing waits inside io_uring_enter. Opcodes not here complete with -EINVAL, as on a
+kernel without them (IORING_REGISTER_PROBE says which are here).
+"""
+import time
+
+from snakevisor.abi.errno import EAGAIN, EBADF, ECANCELED, EFAULT, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
+from snakevisor.abi.fs import O_NONBLOCK, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED
+from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_FSYNC_DATASYNC, IORING_OP_ASYNC_CANCEL,
+                                     IORING_OP_CLOSE, IORING_OP_FSYNC, IORING_OP_NOP, IORING_OP_OPENAT,
+                                     IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_READ,
+                                     IORING_OP_READ_FIXED, IORING_OP_READV, IORING_OP_STATX, IORING_OP_TIMEOUT,
+                                     IORING_OP_TIMEOUT_REMOVE, IORING_OP_WRITE, IORING_OP_WRITE_FIXED,
+                                     IORING_OP_WRITEV, IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS, IOSQE_BUFFER_SELECT,
+                                     IOSQE_FIXED_FILE, IOSQE_VALID, UIO_MAXIOV)
+from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
+from snakevisor.abi.time import NSEC, TIMESPEC
+from snakevisor.sentry.fsimpl.iouring import PENDING, IoUring
+from snakevisor.sentry.syscalls.fs import do_open, statx
+from snakevisor.sentry.syscalls.file import MAX_IO, _gather, _scatter
+from snakevisor.sentry.syscalls.fsize import fsize_limit
+from snakevisor.sentry.vfs.at import read_path
+from snakevisor.sentry.vfs.waiter import WaitQueue
+
+U64_MAX = (1 << 64) - 1
+
+
+def _refuse(*fields):
+    """Fields an opcode does not use must be zero (Linux's prep checks): EINVAL otherwise."""
+    if any(fields):
+        raise SyscallError(EINVAL)
+
+
+def request_file(ring, t, req):
+    """The request's file (a registered one with IOSQE_FIXED_FILE), held until its CQE."""
+    if req.flags & IOSQE_FIXED_FILE:
+        files = ring.files
+        if files is None or not 0 <= req.fd < len(files) or files[req.fd] is None:
+            raise SyscallError(EBADF)
+        f = files[req.fd]
+    else:
+        f = t.fdtable.get(req.fd)
+    if f.impl is not ring:      # a request on the ring itself holds no reference: no cycle
+        f.inc_ref()
+    req.file = f
+    return f
+
+
+# --- reads and writes ----------------------------------------------------------------------------
+
+
+def _prep_rw(ring, t, req, vectored=False):
+    _refuse(req.ioprio)
+    if vectored:
+        if req.len > UIO_MAXIOV:
+            raise SyscallError(EINVAL)
+        req.prepared = t.mm.read_iovecs(req.addr, req.len)
+    else:
+        req.prepared = [(req.addr, req.len)]
+    if req.off != U64_MAX and req.off >= 1 << 63:
+        raise SyscallError(EINVAL)
+
+
+def _fixed_range(ring, req):
+    """READ_FIXED/WRITE_FIXED: the range must lie in the registered buffer buf_index."""
+    bufs = ring.buffers
+    if bufs is None or req.buf_index >= len(bufs):
+        raise SyscallError(EFAULT)
+    base, length = bufs[req.buf_index]
+    if req.addr < base or req.addr + req.len > base + length:
+        raise SyscallError(EFAULT)
+
+
+def _issue_rw(ring, t, req, write, fixed=False):
+    if fixed:
+        _fixed_range(ring, req)
+    f = request_file(ring, t, req)
+    if not (f.writable if write else f.readable):
+        raise SyscallError(EBADF)
+    flags = req.op_flags
+    if flags & ~RWF_SUPPORTED:
+        raise SyscallError(EOPNOTSUPP)
+    vecs = req.prepared
+    total = min(sum(n for _, n in vecs), MAX_IO)
+    offset = None if req.off == U64_MAX or not f.impl.seekable else req.off   # -1: the file position
+    for base, n in vecs:
+        if n and t.mm.accessible_span(base, n, write=not write) < n:
+            raise SyscallError(EFAULT)
+    req.expected = total
+    if write:
+        data = _gather(t, vecs, total)
+
+        def attempt():
+            return f.write(t, data, offset, bool(flags & RWF_APPEND), fsize_limit(t, f))
+    else:
+        def attempt():
+            data = f.read(t, total, offset)
+            _scatter(t, vecs, data)
+            return len(data)
+    try:
+        return attempt()
+    except SyscallError as e:
+        if e.errno != EAGAIN or f.flags & O_NONBLOCK or flags & RWF_NOWAIT:
+            raise
+    return ring.park(t, req, f, POLLOUT if write else POLLIN, attempt)
+
+
+# --- the others -----------------------------------------------------------------------------------
+
+
+def _nothing(ring, t, req):
+    return 0
+
+
+def _prep_fsync(ring, t, req):
+    _refuse(req.addr, req.ioprio, req.buf_index, req.file_index, req.op_flags & ~IORING_FSYNC_DATASYNC)
+
+
+def _fsync(ring, t, req):
+    request_file(ring, t, req).fsync()
+    return 0
+
+
+def _prep_poll_add(ring, t, req):
+    _refuse(req.addr, req.ioprio, req.off, req.buf_index, req.len & ~IORING_POLL_ADD_MULTI)
+
+
+def _poll_add(ring, t, req):
+    f = request_file(ring, t, req)
+    mask = (req.op_flags & 0xFFFF) | POLLERR | POLLHUP
+    multi = bool(req.len & IORING_POLL_ADD_MULTI)
+    ready = f.readiness(t, mask)
+    if ready and not multi:
+        return ready
+    w = f.waitable(t)
+    if not isinstance(w, WaitQueue):
+        raise SyscallError(EOPNOTSUPP)   # a host-backed file: readiness the Sentry cannot wait on here
+
+    def on_event(happened):
+        if id(req) not in ring.pending:
+            return False
+        ev = f.readiness(t, mask)
+        if ev:
+            ring.complete(req, ev, IORING_CQE_F_MORE, more=multi)
+        return bool(ev)
+    handle = w.register(on_event, mask)
+    req.cancel = lambda: w.unregister(handle)
+    if ready:
+        ring.complete(req, ready, IORING_CQE_F_MORE, more=True)
+    return PENDING
+
+
+def _prep_by_user_data(ring, t, req):
+    """POLL_REMOVE, TIMEOUT_REMOVE, ASYNC_CANCEL: only addr (the target's user_data) is used;
+    their update and cancel-all flags are not supported."""
+    _refuse(req.ioprio, req.off, req.len, req.buf_index, req.op_flags, req.file_index)
+
+
+def _cancel(kinds):
+    def issue(ring, t, req):
+        target = ring.find_pending(req.addr, kinds)
+        if target is None or target is req:
+            raise SyscallError(ENOENT)
+        ring.complete(target, -ECANCELED)
+        return 0
+    return issue
+
+
+def _prep_timeout(ring, t, req):
+    if req.len != 1:
+        raise SyscallError(EINVAL)
+    _refuse(req.ioprio, req.buf_index, req.op_flags & ~IORING_TIMEOUT_ABS)   # other clocks: not here
+    sec, nsec = TIMESPEC.unpack(t.mm.copy_in(req.addr, TIMESPEC.size))
+    if sec < 0 or not 0 <= nsec < NSEC:
+        raise SyscallError(EINVAL)
+    req.prepared = sec * NSEC + nsec
+
+
+def _timeout(ring, t, req):
+    ns = req.prepared
+    deadline = ns if req.op_flags & IORING_TIMEOUT_ABS else time.monotonic_ns() + ns   # the ring timer's clock
+    if req.off:   # also completes (with 0) once that many other CQEs are posted
+        ring.counted.append([ring.posted + req.off, req])
+    return ring.arm_timeout(req, deadline)
+
+
+def _prep_no_direct(ring, t, req):
+    """Direct descriptors (file_index, IOSQE_FIXED_FILE on open/close) are not supported."""
+    _refuse(req.file_index, req.flags & IOSQE_FIXED_FILE, req.ioprio, req.buf_index)
+
+
+def _prep_close(ring, t, req):
+    _prep_no_direct(ring, t, req)
+    _refuse(req.off, req.addr, req.len, req.op_flags)
+
+
+def _close(ring, t, req):
+    if isinstance(t.fdtable.get(req.fd).impl, IoUring):
+        raise SyscallError(EBADF)    # as Linux's io_close: an io_uring is not closed from a ring
+    t.fdtable.remove(req.fd).dec_ref()
+    return 0
+
+
+def _prep_path(ring, t, req):
+    _prep_no_direct(ring, t, req)
+    req.prepared = read_path(t, req.addr)
+
+
+def _openat(ring, t, req):
+    return do_open(t, req.fd, req.prepared, req.op_flags, req.len)
+
+
+def _statx(ring, t, req):
+    return statx(t, req.fd, req.addr, req.op_flags, req.len, req.off)
+
+
+OPS = {   # opcode: (prep, issue)
+    IORING_OP_NOP: (_nothing, _nothing),
+    IORING_OP_READV: (lambda ring, t, req: _prep_rw(ring, t, req, True), lambda ring, t, req: _issue_rw(ring, t, req, False)),
+    IORING_OP_WRITEV: (lambda ring, t, req: _prep_rw(ring, t, req, True), lambda ring, t, req: _issue_rw(ring, t, req, True)),
+    IORING_OP_FSYNC: (_prep_fsync, _fsync),
+    IORING_OP_READ_FIXED: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, False, fixed=True)),
+    IORING_OP_WRITE_FIXED: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, True, fixed=True)),
+    IORING_OP_POLL_ADD: (_prep_poll_add, _poll_add),
+    IORING_OP_POLL_REMOVE: (_prep_by_user_data, _cancel((IORING_OP_POLL_ADD,))),
+    IORING_OP_TIMEOUT: (_prep_timeout, _timeout),
+    IORING_OP_TIMEOUT_REMOVE: (_prep_by_user_data, _cancel((IORING_OP_TIMEOUT,))),
+    IORING_OP_ASYNC_CANCEL: (_prep_by_user_data, _cancel(None)),
+    IORING_OP_OPENAT: (_prep_path, _openat),
+    IORING_OP_CLOSE: (_prep_close, _close),
+    IORING_OP_STATX: (_prep_path, _statx),
+    IORING_OP_READ: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, False)),
+    IORING_OP_WRITE: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, True)),
+}
+
+
+def prep(ring, t, req):
+    if req.flags & ~IOSQE_VALID or req.flags & IOSQE_BUFFER_SELECT:
+        raise SyscallError(EINVAL)   # provided buffers: not here
+    ops = OPS.get(req.opcode)
+    if ops is None:
+        raise SyscallError(EINVAL)
+    ops[0](ring, t, req)
+
+
+def issue(ring, t, req):
+    return OPS[req.opcode][1](ring, t, req)

@@ -1,0 +1,26 @@
+"""io_uring (issue "Kernel features I", item 4): tests/programs/iouring_raw.c (raw syscalls: the
+arguments' checks, the rings as the application sees them, a hostile program scribbling them)
+and tests/programs/iouring.c (liburing: every supported opcode, links, drain, eventfd, poll,
+timeouts, the probe, registered files and buffers) natively and in the sandbox, and fio's
+io_uring engine on a file of the sandbox's tmpfs."""
+import shutil
+import subprocess
+
+import pytest
+
+from harness import compile_c, run_sandboxed
+
+
+def _liburing():
+    """The compiler flags for liburing, or a skip saying how to get it."""
+    try:
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "liburing"], capture_output=True, text=True)
+    except FileNotFoundError:
+        pytest.skip("pkg-config is not installed: sh tools/setup.sh --test installs it with liburing-dev")
+    if flags.returncode != 0:
+        pytest.skip("liburing is not installed: sh tools/setup.sh --test installs liburing-dev")
+    return tuple(flags.stdout.split())
+
+
+def test_io_uring_raw_syscalls_match_linux(differential):
+    differential([compile_c("iouring_raw")], native_status=0)
