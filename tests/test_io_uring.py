@@ -24,3 +24,19 @@ def _liburing():
 
 def test_io_uring_raw_syscalls_match_linux(differential):
     differential([compile_c("iouring_raw")], native_status=0)
+
+
+def test_io_uring_liburing_matches_linux(differential):
+    differential([compile_c("iouring", extra=_liburing())], native_status=0)
+
+
+def test_fio_io_uring():
+    if shutil.which("fio") is None:
+        pytest.skip("fio is not installed: sh tools/setup.sh --test installs it")
+    boxed = run_sandboxed(["fio", "--name=t", "--ioengine=io_uring", "--rw=randrw", "--size=4m", "--bs=4k",
+                           "--iodepth=8", "--filename=/tmp/fio.dat", "--minimal"], timeout=300)
+    assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
+    fields = boxed.stdout.decode().strip().split(";")
+    assert fields[4] == "0", fields[:5]                      # the job's error code
+    read_kib, write_kib = int(fields[5]), int(fields[46])    # terse v3: read and write io (KiB)
+    assert read_kib + write_kib == 4096, (read_kib, write_kib)

@@ -128,6 +128,7 @@ class IoUring(FileDescriptionImpl):
         self.sq_head = self.cq_tail = 0      # the kernel's own copies; the shared ones are only written
         self.cq_free = 0                     # CQE slots known free without reading the head again
         self.overflow = deque()
+        self.cancelled = []                  # requests an ASYNC_CANCEL or *_REMOVE being issued hit
         self.pending = {}                    # id(request) -> Request armed for later
         self.deferred = deque()              # (task, chain) held by IOSQE_IO_DRAIN
         self.counted = []                    # [target CQE count, request]: TIMEOUT with a count
@@ -210,6 +211,8 @@ class IoUring(FileDescriptionImpl):
                 self.pending[id(req)] = req
                 return
             chain = self._finish(req, res, chain, late)
+            while self.cancelled:   # after the canceller's own CQE, as Linux posts them
+                self.complete(self.cancelled.pop(0), -ECANCELED)
 
     def _finish(self, req, res, rest, late):
         """Post ``req``'s CQE; what of its chain still runs (a failed link cancels the rest)."""
@@ -238,11 +241,14 @@ class IoUring(FileDescriptionImpl):
             t, chain = self.deferred.popleft()
             self._run_chain(t, chain, True)
 
-    def find_pending(self, user_data, kinds=None):
+    def cancel(self, user_data, kinds=None) -> bool:
+        """Cancel the pending request with ``user_data`` (of one of ``kinds``): its -ECANCELED CQE
+        follows the canceller's. False if there is none."""
         for req in self.pending.values():
-            if req.user_data == user_data and (kinds is None or req.opcode in kinds):
-                return req
-        return None
+            if req.user_data == user_data and (kinds is None or req.opcode in kinds) and req not in self.cancelled:
+                self.cancelled.append(req)
+                return True
+        return False
 
     def park(self, t, req, file, events, attempt):
         """Retry ``attempt`` (a call that raises EAGAIN until it can complete) each time ``file``
@@ -372,6 +378,7 @@ class IoUring(FileDescriptionImpl):
             if req.file is not None and req.file.impl is not self:
                 req.file.dec_ref()
         self.pending.clear()
+        self.cancelled.clear()
         self.deferred.clear()
         self.counted.clear()
         self.unregister_files()

@@ -12,7 +12,7 @@ kernel without them (IORING_REGISTER_PROBE says which are here).
 """
 import time
 
-from snakevisor.abi.errno import EAGAIN, EBADF, ECANCELED, EFAULT, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED
 from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_FSYNC_DATASYNC, IORING_OP_ASYNC_CANCEL,
                                      IORING_OP_CLOSE, IORING_OP_FSYNC, IORING_OP_NOP, IORING_OP_OPENAT,
@@ -166,10 +166,8 @@ def _prep_by_user_data(ring, t, req):
 
 def _cancel(kinds):
     def issue(ring, t, req):
-        target = ring.find_pending(req.addr, kinds)
-        if target is None or target is req:
+        if not ring.cancel(req.addr, kinds):
             raise SyscallError(ENOENT)
-        ring.complete(target, -ECANCELED)
         return 0
     return issue
 

@@ -1,0 +1,375 @@
+/* io_uring through liburing, printed for a native-vs-sandbox comparison: NOP, readv/writev and
+ * read/write on a tmpfs file and a pipe (a read that completes after a later write), fsync,
+ * linked and drained requests, eventfd notification, poll on a pipe (one-shot, multishot,
+ * removed), timeouts (by time, by count, removed, the wait's own), cancellation, the probe,
+ * registered files and buffers, openat/statx/close, and a CQ ring that overflows. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static struct io_uring ring;
+
+static struct io_uring_sqe *sqe(int op_data) {
+    struct io_uring_sqe *s = io_uring_get_sqe(&ring);
+    if (!s) { printf("no sqe\n"); exit(1); }
+    (void)op_data;
+    return s;
+}
+
+/* Wait for n CQEs, print them in arrival order. */
+static void reap(const char *what, int n) {
+    for (int i = 0; i < n; i++) {
+        struct io_uring_cqe *c;
+        int e = io_uring_wait_cqe(&ring, &c);
+        if (e) { printf("%s: wait %s\n", what, strerrorname_np(-e)); return; }
+        printf("%s: data=%llu res=%d%s%s\n", what, (unsigned long long)c->user_data, c->res,
+               c->res < 0 ? " " : "", c->res < 0 ? strerrorname_np(-c->res) : "");
+        io_uring_cqe_seen(&ring, c);
+    }
+}
+
+static int nothing_ready(void) {
+    struct io_uring_cqe *c;
+    return io_uring_peek_cqe(&ring, &c) == -EAGAIN;
+}
+
+static void test_file(void) {
+    char path[] = "/tmp/iouring-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    char a[] = "hello ", b[] = "uring\n", got[32] = {0};
+    struct iovec w[2] = {{a, 6}, {b, 6}};
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_writev(s, fd, w, 2, 0);
+    s->user_data = 1;
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(0);
+    io_uring_prep_fsync(s, fd, 0);
+    s->user_data = 2;
+    s->flags |= IOSQE_IO_LINK;
+    struct iovec r[2] = {{got, 4}, {got + 4, 20}};
+    s = sqe(0);
+    io_uring_prep_readv(s, fd, r, 2, 0);
+    s->user_data = 3;
+    printf("submitted: %d\n", io_uring_submit(&ring));
+    reap("file", 3);
+    printf("read back: %s", got);
+    /* read/write at the file position (offset -1): IORING_FEAT_RW_CUR_POS */
+    lseek(fd, 0, SEEK_SET);
+    memset(got, 0, sizeof got);
+    s = sqe(0);
+    io_uring_prep_read(s, fd, got, 5, -1);
+    s->user_data = 4;
+    io_uring_submit(&ring);
+    reap("cur pos", 1);
+    printf("got %s, position now %ld\n", got, (long)lseek(fd, 0, SEEK_CUR));
+    /* a short read breaks a link: the next request is cancelled */
+    s = sqe(0);
+    io_uring_prep_read(s, fd, got, 30, 0);
+    s->user_data = 5;
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(0);
+    io_uring_prep_nop(s);
+    s->user_data = 6;
+    io_uring_submit(&ring);
+    reap("short link", 2);
+    /* a hard link goes on after a failure */
+    s = sqe(0);
+    io_uring_prep_read(s, 999, got, 1, 0);
+    s->user_data = 7;
+    s->flags |= IOSQE_IO_HARDLINK;
+    s = sqe(0);
+    io_uring_prep_nop(s);
+    s->user_data = 8;
+    io_uring_submit(&ring);
+    reap("hardlink", 2);
+    /* errors: bad buffer, write to a read-only descriptor, unknown opcode */
+    int ro = open("/proc/self/cmdline", O_RDONLY);
+    s = sqe(0);
+    io_uring_prep_read(s, fd, (void *)8, 4, 0);
+    s->user_data = 9;
+    s = sqe(0);
+    io_uring_prep_write(s, ro, a, 3, 0);
+    s->user_data = 10;
+    io_uring_submit(&ring);
+    reap("errors", 2);
+    close(ro);
+    close(fd);
+}
+
+static void test_pipe(void) {
+    int p[2];
+    if (pipe(p)) perror("pipe");
+    char buf[16] = {0};
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_read(s, p[0], buf, sizeof buf, 0);
+    s->user_data = 20;
+    printf("pipe read submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    if (write(p[1], "late", 4) != 4) perror("write");
+    reap("pipe read", 1);
+    printf("pipe got: %s\n", buf);
+    /* a write, then a linked read of it */
+    s = sqe(0);
+    io_uring_prep_write(s, p[1], "abc", 3, 0);
+    s->user_data = 21;
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(0);
+    io_uring_prep_read(s, p[0], buf, 3, 0);
+    s->user_data = 22;
+    io_uring_submit(&ring);
+    reap("pipe link", 2);
+    /* poll: not ready, then ready after a write; a removed one; a multishot one */
+    s = sqe(0);
+    io_uring_prep_poll_add(s, p[0], POLLIN);
+    s->user_data = 23;
+    printf("poll submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    if (write(p[1], "x", 1) != 1) perror("write");
+    reap("poll", 1);
+    if (read(p[0], buf, 1) != 1) perror("read");
+    s = sqe(0);
+    io_uring_prep_poll_add(s, p[0], POLLIN);
+    s->user_data = 24;
+    io_uring_submit(&ring);
+    s = sqe(0);
+    io_uring_prep_poll_remove(s, 24);
+    s->user_data = 25;
+    io_uring_submit(&ring);
+    reap("poll remove", 2);
+    s = sqe(0);
+    io_uring_prep_poll_multishot(s, p[0], POLLIN);
+    s->user_data = 26;
+    io_uring_submit(&ring);
+    for (int i = 0; i < 2; i++) {
+        if (write(p[1], "y", 1) != 1) perror("write");
+        struct io_uring_cqe *c;
+        io_uring_wait_cqe(&ring, &c);
+        printf("multishot: data=%llu res=%d more=%d\n", (unsigned long long)c->user_data, c->res,
+               !!(c->flags & IORING_CQE_F_MORE));
+        io_uring_cqe_seen(&ring, c);
+        if (read(p[0], buf, 1) != 1) perror("read");
+    }
+    s = sqe(0);
+    io_uring_prep_poll_remove(s, 26);
+    s->user_data = 27;
+    io_uring_submit(&ring);
+    reap("multishot removed", 2);
+    /* a pending read cancelled */
+    s = sqe(0);
+    io_uring_prep_read(s, p[0], buf, 4, 0);
+    s->user_data = 28;
+    io_uring_submit(&ring);
+    s = sqe(0);
+    io_uring_prep_cancel64(s, 28, 0);
+    s->user_data = 29;
+    io_uring_submit(&ring);
+    reap("cancel", 2);
+    s = sqe(0);
+    io_uring_prep_cancel64(s, 12345, 0);
+    s->user_data = 30;
+    io_uring_submit(&ring);
+    reap("cancel nothing", 1);
+    /* the writer goes: a pending read sees end of file */
+    s = sqe(0);
+    io_uring_prep_read(s, p[0], buf, 4, 0);
+    s->user_data = 31;
+    io_uring_submit(&ring);
+    close(p[1]);
+    reap("eof", 1);
+    close(p[0]);
+}
+
+static void test_timeouts(void) {
+    struct __kernel_timespec ts = {0, 20 * 1000 * 1000};
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_timeout(s, &ts, 0, 0);
+    s->user_data = 40;
+    io_uring_submit(&ring);
+    reap("timeout", 1);
+    struct __kernel_timespec long_ts = {10, 0};
+    s = sqe(0);
+    io_uring_prep_timeout(s, &long_ts, 1, 0);   /* or after one other completion */
+    s->user_data = 41;
+    s = sqe(0);
+    io_uring_prep_nop(s);
+    s->user_data = 42;
+    io_uring_submit(&ring);
+    reap("timeout by count", 2);
+    s = sqe(0);
+    io_uring_prep_timeout(s, &long_ts, 0, 0);
+    s->user_data = 43;
+    io_uring_submit(&ring);
+    s = sqe(0);
+    io_uring_prep_timeout_remove(s, 43, 0);
+    s->user_data = 44;
+    io_uring_submit(&ring);
+    reap("timeout removed", 2);
+    struct io_uring_cqe *c;
+    printf("wait_cqe_timeout: %s\n", strerrorname_np(-io_uring_wait_cqe_timeout(&ring, &c, &ts)));
+}
+
+static void test_eventfd_and_drain(void) {
+    int efd = eventfd(0, 0);
+    printf("register eventfd: %d\n", io_uring_register_eventfd(&ring, efd));
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_nop(s);
+    s->user_data = 50;
+    io_uring_submit(&ring);
+    unsigned long long n = 0;
+    if (read(efd, &n, 8) != 8) perror("read eventfd");
+    printf("eventfd count: %llu\n", n);
+    reap("eventfd", 1);
+    printf("unregister eventfd: %d, again: %d\n", io_uring_unregister_eventfd(&ring),
+           io_uring_unregister_eventfd(&ring));
+    close(efd);
+    /* drain: the NOP waits for the pending pipe read before it */
+    int p[2];
+    if (pipe(p)) perror("pipe");
+    char buf[4];
+    s = sqe(0);
+    io_uring_prep_read(s, p[0], buf, 1, 0);
+    s->user_data = 51;
+    s = sqe(0);
+    io_uring_prep_nop(s);
+    s->user_data = 52;
+    s->flags |= IOSQE_IO_DRAIN;
+    io_uring_submit(&ring);
+    printf("drained nop waits: %d\n", nothing_ready());
+    if (write(p[1], "z", 1) != 1) perror("write");
+    reap("drain", 2);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_probe_and_registered(void) {
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&ring);
+    int ops[] = {IORING_OP_NOP, IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_READ_FIXED,
+                 IORING_OP_WRITE_FIXED, IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_TIMEOUT,
+                 IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL, IORING_OP_OPENAT, IORING_OP_CLOSE,
+                 IORING_OP_STATX, IORING_OP_READ, IORING_OP_WRITE};
+    printf("probe:");
+    for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        printf(" %d=%d", ops[i], probe ? io_uring_opcode_supported(probe, ops[i]) : -1);
+    printf("\n");
+    io_uring_free_probe(probe);
+    /* registered files and buffers */
+    char path[] = "/tmp/iouring-fixed-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    static char bufmem[8192];
+    struct iovec iov = {bufmem, sizeof bufmem};
+    printf("register buffers: %d, again: %d\n", io_uring_register_buffers(&ring, &iov, 1),
+           io_uring_register_buffers(&ring, &iov, 1));
+    int fds[2] = {-1, fd};
+    printf("register files: %d\n", io_uring_register_files(&ring, fds, 2));
+    strcpy(bufmem, "fixed data");
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_write_fixed(s, 1, bufmem, 10, 0, 0);
+    s->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+    s->user_data = 60;
+    s = sqe(0);
+    io_uring_prep_read_fixed(s, 1, bufmem + 100, 10, 0, 0);
+    s->flags |= IOSQE_FIXED_FILE;
+    s->user_data = 61;
+    io_uring_submit(&ring);
+    reap("fixed", 2);
+    s = sqe(0);
+    io_uring_prep_read_fixed(s, 1, bufmem + 8190, 10, 0, 0);   /* past the buffer */
+    s->flags |= IOSQE_FIXED_FILE;
+    s->user_data = 62;
+    s = sqe(0);
+    io_uring_prep_nop(s);
+    s->flags |= IOSQE_FIXED_FILE;
+    s->fd = 0;   /* an empty slot: a NOP takes no file, so no error */
+    s->user_data = 63;
+    io_uring_submit(&ring);
+    reap("fixed", 2);
+    printf("fixed read: %.10s\n", bufmem + 100);
+    printf("unregister: %d %d\n", io_uring_unregister_files(&ring), io_uring_unregister_buffers(&ring));
+    close(fd);
+}
+
+static void test_open_statx_close(void) {
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_openat(s, AT_FDCWD, "/etc/hostname", O_RDONLY, 0);
+    s->user_data = 70;
+    io_uring_submit(&ring);
+    struct io_uring_cqe *c;
+    io_uring_wait_cqe(&ring, &c);
+    int fd = c->res;
+    printf("openat: ok=%d\n", fd >= 0);
+    io_uring_cqe_seen(&ring, c);
+    struct statx stx;
+    s = sqe(0);
+    io_uring_prep_statx(s, AT_FDCWD, "/etc/hostname", 0, STATX_SIZE, &stx);
+    s->user_data = 71;
+    io_uring_submit(&ring);
+    reap("statx", 1);
+    struct stat st;
+    stat("/etc/hostname", &st);
+    printf("statx size matches: %d\n", (long long)stx.stx_size == (long long)st.st_size);
+    s = sqe(0);
+    io_uring_prep_openat(s, AT_FDCWD, "/nonexistent/x", O_RDONLY, 0);
+    s->user_data = 72;
+    s = sqe(0);
+    io_uring_prep_close(s, fd);
+    s->user_data = 73;
+    s = sqe(0);
+    io_uring_prep_close(s, ring.ring_fd);
+    s->user_data = 74;
+    io_uring_submit(&ring);
+    reap("open/close", 3);
+    printf("closed: %d\n", fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+}
+
+static void test_overflow(void) {
+    struct io_uring small;
+    struct io_uring_params p = {0};
+    io_uring_queue_init_params(2, &small, &p);   /* 2 SQEs, 4 CQEs */
+    int total = 0;
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 2; i++) {
+            struct io_uring_sqe *s = io_uring_get_sqe(&small);
+            io_uring_prep_nop(s);
+            s->user_data = 100 + round * 2 + i;
+        }
+        io_uring_submit(&small);
+    }
+    struct io_uring_cqe *c;
+    while (io_uring_peek_cqe(&small, &c) == 0) {
+        printf("overflow reap: %llu\n", (unsigned long long)c->user_data);
+        io_uring_cqe_seen(&small, c);
+        total++;
+    }
+    printf("reaped %d of 10\n", total);
+    io_uring_queue_exit(&small);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int e = io_uring_queue_init(16, &ring, 0);
+    if (e) { printf("queue_init: %s\n", strerrorname_np(-e)); return 1; }
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_nop(s);
+    s->user_data = 1234;
+    io_uring_submit(&ring);
+    reap("nop", 1);
+    test_file();
+    test_pipe();
+    test_timeouts();
+    test_eventfd_and_drain();
+    test_probe_and_registered();
+    test_open_statx_close();
+    test_overflow();
+    io_uring_queue_exit(&ring);
+    printf("done\n");
+    return 0;
+}
