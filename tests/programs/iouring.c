@@ -2,7 +2,8 @@
  * read/write on a tmpfs file and a pipe (a read that completes after a later write), fsync,
  * linked and drained requests, eventfd notification, poll on a pipe (one-shot, multishot,
  * removed), timeouts (by time, by count, removed, the wait's own), cancellation, the probe,
- * registered files and buffers, openat/statx/close, and a CQ ring that overflows. */
+ * registered files and buffers, openat/statx/close, a read and a poll on a TCP socket, and a CQ
+ * ring that overflows. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -330,6 +334,45 @@ static void test_open_statx_close(void) {
     printf("closed: %d\n", fcntl(fd, F_GETFD) == -1 && errno == EBADF);
 }
 
+/* A TCP connection over loopback (a host socket in the sandbox): a read and a poll that wait. */
+static void test_tcp(void) {
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) || getsockname(l, (struct sockaddr *)&sa, &len))
+        perror("listen");
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&sa, sizeof sa)) perror("connect");
+    int a = accept(l, NULL, NULL);
+    char buf[16] = {0};
+    struct io_uring_sqe *s = sqe(0);
+    io_uring_prep_read(s, a, buf, sizeof buf, 0);
+    s->user_data = 80;
+    printf("tcp read submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    if (write(c, "net", 3) != 3) perror("write");
+    reap("tcp read", 1);
+    printf("tcp got: %s\n", buf);
+    s = sqe(0);
+    io_uring_prep_poll_add(s, a, POLLIN);
+    s->user_data = 81;
+    printf("tcp poll submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    if (write(c, "more", 4) != 4) perror("write");
+    reap("tcp poll", 1);
+    s = sqe(0);
+    io_uring_prep_read(s, a, buf, sizeof buf, 0);
+    s->user_data = 82;
+    io_uring_submit(&ring);
+    reap("tcp read ready", 1);
+    s = sqe(0);
+    io_uring_prep_read(s, a, buf, sizeof buf, 0);
+    s->user_data = 83;
+    io_uring_submit(&ring);
+    close(c);
+    reap("tcp eof", 1);
+    close(a);
+    close(l);
+}
+
 static void test_overflow(void) {
     struct io_uring small;
     struct io_uring_params p = {0};
@@ -368,6 +411,7 @@ int main(void) {
     test_eventfd_and_drain();
     test_probe_and_registered();
     test_open_statx_close();
+    test_tcp();
     test_overflow();
     io_uring_queue_exit(&ring);
     printf("done\n");

@@ -18,6 +18,7 @@ in a bounded overflow list (IORING_FEAT_NODROP); past its bound they are counted
 """
 import heapq
 import itertools
+import os
 import struct
 import time
 import weakref
@@ -34,11 +35,12 @@ from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.memoryfile import page_round_up
 from snakevisor.sentry.mm.vma import Region
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
-from snakevisor.sentry.vfs.waiter import WaitQueue
+from snakevisor.sentry.vfs.waiter import HostFdWaitable, WaitQueue
 
 U32 = struct.Struct("<I")
 PENDING = object()            # an op's answer: it completes later, through IoUring.complete
 MAX_OVERFLOW = 65536          # CQEs kept for a full CQ ring before they are only counted
+MAX_IN_FLIGHT = 65536         # requests waiting (armed or held by a drain) per ring: past it, -EAGAIN
 
 # Where things live in the rings' pages (reported to the application in sq_off/cq_off).
 SQ_HEAD, SQ_TAIL, SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED = 0, 4, 8, 12, 16, 20
@@ -194,6 +196,10 @@ class IoUring(FileDescriptionImpl):
             self._post(req, req.error if req.error is not None else -ECANCELED, 0, False)
 
     def _queue_chain(self, t, chain):
+        if len(self.pending) + len(self.deferred) >= MAX_IN_FLIGHT:
+            for req in chain:   # the Sentry's memory is bounded: Linux's would fail the allocation
+                self._post(req, -EAGAIN, 0, False)
+            return
         if self.deferred or chain[0].flags & IOSQE_IO_DRAIN and self.pending:
             self.deferred.append((t, chain))
             return
@@ -252,12 +258,7 @@ class IoUring(FileDescriptionImpl):
 
     def park(self, t, req, file, events, attempt):
         """Retry ``attempt`` (a call that raises EAGAIN until it can complete) each time ``file``
-        signals ``events``; PENDING. A file the Sentry cannot wait on from here (one backed by a
-        host descriptor) gets EAGAIN, as a non-blocking one would."""
-        w = file.waitable(t)
-        if not isinstance(w, WaitQueue):
-            raise SyscallError(EAGAIN)
-
+        may have ``events``; PENDING."""
         def on_event(happened):
             if id(req) not in self.pending:
                 return False
@@ -269,9 +270,32 @@ class IoUring(FileDescriptionImpl):
                 res = -e.errno
             self.complete(req, res)
             return True
-        handle = w.register(on_event, events | POLLERR | POLLHUP)
-        req.cancel = lambda: w.unregister(handle)
+        self.arm(t, req, file, events, on_event)
         return PENDING
+
+    def arm(self, t, req, file, events, on_event):
+        """Call ``on_event(happened)`` when ``file`` may have ``events``, until ``req.cancel()``.
+        Files of the Sentry register on their WaitQueue; a file backed by a host descriptor (an
+        INET socket, host stdio) is watched by the loop through a dup of it, for input only:
+        waiting for output there, the request gets EAGAIN as on a non-blocking file."""
+        w = file.waitable(t)
+        if isinstance(w, WaitQueue):
+            handle = w.register(on_event, events | POLLERR | POLLHUP)
+            req.cancel = lambda: w.unregister(handle)
+            return
+        if not isinstance(w, HostFdWaitable) or events & ~(POLLIN | POLLRDNORM):
+            raise SyscallError(EAGAIN)
+        try:
+            dup = os.dup(w.fd)   # its own epoll entry, whoever else watches the descriptor
+        except OSError:
+            raise SyscallError(EAGAIN) from None
+        loop = self.kernel.loop
+        loop.watch_fd(dup, lambda: on_event(POLLIN), edge=True)
+
+        def cancel():
+            loop.unwatch_fd(dup)
+            os.close(dup)
+        req.cancel = cancel
 
     def arm_timeout(self, req, deadline_ns):
         """Complete ``req`` with -ETIME at CLOCK_MONOTONIC ``deadline_ns``; PENDING."""

@@ -28,7 +28,6 @@ from snakevisor.sentry.syscalls.fs import do_open, statx
 from snakevisor.sentry.syscalls.file import MAX_IO, _gather, _scatter
 from snakevisor.sentry.syscalls.fsize import fsize_limit
 from snakevisor.sentry.vfs.at import read_path
-from snakevisor.sentry.vfs.waiter import WaitQueue
 
 U64_MAX = (1 << 64) - 1
 
@@ -140,9 +139,6 @@ def _poll_add(ring, t, req):
     ready = f.readiness(t, mask)
     if ready and not multi:
         return ready
-    w = f.waitable(t)
-    if not isinstance(w, WaitQueue):
-        raise SyscallError(EOPNOTSUPP)   # a host-backed file: readiness the Sentry cannot wait on here
 
     def on_event(happened):
         if id(req) not in ring.pending:
@@ -151,8 +147,7 @@ def _poll_add(ring, t, req):
         if ev:
             ring.complete(req, ev, IORING_CQE_F_MORE, more=multi)
         return bool(ev)
-    handle = w.register(on_event, mask)
-    req.cancel = lambda: w.unregister(handle)
+    ring.arm(t, req, f, mask & ~(POLLERR | POLLHUP), on_event)
     if ready:
         ring.complete(req, ready, IORING_CQE_F_MORE, more=True)
     return PENDING
