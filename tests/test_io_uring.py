@@ -3,12 +3,12 @@ arguments' checks, the rings as the application sees them, a hostile program scr
 and tests/programs/iouring.c (liburing: every supported opcode, links, drain, eventfd, poll,
 timeouts, the probe, registered files and buffers) natively and in the sandbox, and fio's
 io_uring engine on a file of the sandbox's tmpfs."""
-import shutil
 import subprocess
 
 import pytest
 
-from harness import compile_c, run_sandboxed
+from fio_support import check_fio_engine
+from harness import compile_c
 
 
 def _liburing():
@@ -31,12 +31,4 @@ def test_io_uring_liburing_matches_linux(differential):
 
 
 def test_fio_io_uring():
-    if shutil.which("fio") is None:
-        pytest.skip("fio is not installed: sh tools/setup.sh --test installs it")
-    boxed = run_sandboxed(["fio", "--name=t", "--ioengine=io_uring", "--rw=randrw", "--size=4m", "--bs=4k",
-                           "--iodepth=8", "--filename=/tmp/fio.dat", "--minimal"], timeout=300)
-    assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
-    fields = boxed.stdout.decode().strip().split(";")
-    assert fields[4] == "0", fields[:5]                      # the job's error code
-    read_kib, write_kib = int(fields[5]), int(fields[46])    # terse v3: read and write io (KiB)
-    assert read_kib + write_kib == 4096, (read_kib, write_kib)
+    check_fio_engine("io_uring")

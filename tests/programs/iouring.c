@@ -22,10 +22,11 @@
 
 static struct io_uring ring;
 
-static struct io_uring_sqe *sqe(int op_data) {
+/* The next SQE, its user_data set (liburing's prep functions leave it alone). */
+static struct io_uring_sqe *sqe(unsigned long long data) {
     struct io_uring_sqe *s = io_uring_get_sqe(&ring);
     if (!s) { printf("no sqe\n"); exit(1); }
-    (void)op_data;
+    s->user_data = data;
     return s;
 }
 
@@ -52,58 +53,48 @@ static void test_file(void) {
     unlink(path);
     char a[] = "hello ", b[] = "uring\n", got[32] = {0};
     struct iovec w[2] = {{a, 6}, {b, 6}};
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(1);
     io_uring_prep_writev(s, fd, w, 2, 0);
-    s->user_data = 1;
     s->flags |= IOSQE_IO_LINK;
-    s = sqe(0);
+    s = sqe(2);
     io_uring_prep_fsync(s, fd, 0);
-    s->user_data = 2;
     s->flags |= IOSQE_IO_LINK;
     struct iovec r[2] = {{got, 4}, {got + 4, 20}};
-    s = sqe(0);
+    s = sqe(3);
     io_uring_prep_readv(s, fd, r, 2, 0);
-    s->user_data = 3;
     printf("submitted: %d\n", io_uring_submit(&ring));
     reap("file", 3);
     printf("read back: %s", got);
     /* read/write at the file position (offset -1): IORING_FEAT_RW_CUR_POS */
     lseek(fd, 0, SEEK_SET);
     memset(got, 0, sizeof got);
-    s = sqe(0);
+    s = sqe(4);
     io_uring_prep_read(s, fd, got, 5, -1);
-    s->user_data = 4;
     io_uring_submit(&ring);
     reap("cur pos", 1);
     printf("got %s, position now %ld\n", got, (long)lseek(fd, 0, SEEK_CUR));
     /* a short read breaks a link: the next request is cancelled */
-    s = sqe(0);
+    s = sqe(5);
     io_uring_prep_read(s, fd, got, 30, 0);
-    s->user_data = 5;
     s->flags |= IOSQE_IO_LINK;
-    s = sqe(0);
+    s = sqe(6);
     io_uring_prep_nop(s);
-    s->user_data = 6;
     io_uring_submit(&ring);
     reap("short link", 2);
     /* a hard link goes on after a failure */
-    s = sqe(0);
+    s = sqe(7);
     io_uring_prep_read(s, 999, got, 1, 0);
-    s->user_data = 7;
     s->flags |= IOSQE_IO_HARDLINK;
-    s = sqe(0);
+    s = sqe(8);
     io_uring_prep_nop(s);
-    s->user_data = 8;
     io_uring_submit(&ring);
     reap("hardlink", 2);
     /* errors: bad buffer, write to a read-only descriptor, unknown opcode */
     int ro = open("/proc/self/cmdline", O_RDONLY);
-    s = sqe(0);
+    s = sqe(9);
     io_uring_prep_read(s, fd, (void *)8, 4, 0);
-    s->user_data = 9;
-    s = sqe(0);
+    s = sqe(10);
     io_uring_prep_write(s, ro, a, 3, 0);
-    s->user_data = 10;
     io_uring_submit(&ring);
     reap("errors", 2);
     close(ro);
@@ -114,43 +105,36 @@ static void test_pipe(void) {
     int p[2];
     if (pipe(p)) perror("pipe");
     char buf[16] = {0};
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(20);
     io_uring_prep_read(s, p[0], buf, sizeof buf, 0);
-    s->user_data = 20;
     printf("pipe read submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
     if (write(p[1], "late", 4) != 4) perror("write");
     reap("pipe read", 1);
     printf("pipe got: %s\n", buf);
     /* a write, then a linked read of it */
-    s = sqe(0);
+    s = sqe(21);
     io_uring_prep_write(s, p[1], "abc", 3, 0);
-    s->user_data = 21;
     s->flags |= IOSQE_IO_LINK;
-    s = sqe(0);
+    s = sqe(22);
     io_uring_prep_read(s, p[0], buf, 3, 0);
-    s->user_data = 22;
     io_uring_submit(&ring);
     reap("pipe link", 2);
     /* poll: not ready, then ready after a write; a removed one; a multishot one */
-    s = sqe(0);
+    s = sqe(23);
     io_uring_prep_poll_add(s, p[0], POLLIN);
-    s->user_data = 23;
     printf("poll submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
     if (write(p[1], "x", 1) != 1) perror("write");
     reap("poll", 1);
     if (read(p[0], buf, 1) != 1) perror("read");
-    s = sqe(0);
+    s = sqe(24);
     io_uring_prep_poll_add(s, p[0], POLLIN);
-    s->user_data = 24;
     io_uring_submit(&ring);
-    s = sqe(0);
+    s = sqe(25);
     io_uring_prep_poll_remove(s, 24);
-    s->user_data = 25;
     io_uring_submit(&ring);
     reap("poll remove", 2);
-    s = sqe(0);
+    s = sqe(26);
     io_uring_prep_poll_multishot(s, p[0], POLLIN);
-    s->user_data = 26;
     io_uring_submit(&ring);
     for (int i = 0; i < 2; i++) {
         if (write(p[1], "y", 1) != 1) perror("write");
@@ -161,30 +145,25 @@ static void test_pipe(void) {
         io_uring_cqe_seen(&ring, c);
         if (read(p[0], buf, 1) != 1) perror("read");
     }
-    s = sqe(0);
+    s = sqe(27);
     io_uring_prep_poll_remove(s, 26);
-    s->user_data = 27;
     io_uring_submit(&ring);
     reap("multishot removed", 2);
     /* a pending read cancelled */
-    s = sqe(0);
+    s = sqe(28);
     io_uring_prep_read(s, p[0], buf, 4, 0);
-    s->user_data = 28;
     io_uring_submit(&ring);
-    s = sqe(0);
+    s = sqe(29);
     io_uring_prep_cancel64(s, 28, 0);
-    s->user_data = 29;
     io_uring_submit(&ring);
     reap("cancel", 2);
-    s = sqe(0);
+    s = sqe(30);
     io_uring_prep_cancel64(s, 12345, 0);
-    s->user_data = 30;
     io_uring_submit(&ring);
     reap("cancel nothing", 1);
     /* the writer goes: a pending read sees end of file */
-    s = sqe(0);
+    s = sqe(31);
     io_uring_prep_read(s, p[0], buf, 4, 0);
-    s->user_data = 31;
     io_uring_submit(&ring);
     close(p[1]);
     reap("eof", 1);
@@ -193,27 +172,22 @@ static void test_pipe(void) {
 
 static void test_timeouts(void) {
     struct __kernel_timespec ts = {0, 20 * 1000 * 1000};
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(40);
     io_uring_prep_timeout(s, &ts, 0, 0);
-    s->user_data = 40;
     io_uring_submit(&ring);
     reap("timeout", 1);
     struct __kernel_timespec long_ts = {10, 0};
-    s = sqe(0);
+    s = sqe(41);
     io_uring_prep_timeout(s, &long_ts, 1, 0);   /* or after one other completion */
-    s->user_data = 41;
-    s = sqe(0);
+    s = sqe(42);
     io_uring_prep_nop(s);
-    s->user_data = 42;
     io_uring_submit(&ring);
     reap("timeout by count", 2);
-    s = sqe(0);
+    s = sqe(43);
     io_uring_prep_timeout(s, &long_ts, 0, 0);
-    s->user_data = 43;
     io_uring_submit(&ring);
-    s = sqe(0);
+    s = sqe(44);
     io_uring_prep_timeout_remove(s, 43, 0);
-    s->user_data = 44;
     io_uring_submit(&ring);
     reap("timeout removed", 2);
     struct io_uring_cqe *c;
@@ -223,9 +197,8 @@ static void test_timeouts(void) {
 static void test_eventfd_and_drain(void) {
     int efd = eventfd(0, 0);
     printf("register eventfd: %d\n", io_uring_register_eventfd(&ring, efd));
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(50);
     io_uring_prep_nop(s);
-    s->user_data = 50;
     io_uring_submit(&ring);
     unsigned long long n = 0;
     if (read(efd, &n, 8) != 8) perror("read eventfd");
@@ -238,12 +211,10 @@ static void test_eventfd_and_drain(void) {
     int p[2];
     if (pipe(p)) perror("pipe");
     char buf[4];
-    s = sqe(0);
+    s = sqe(51);
     io_uring_prep_read(s, p[0], buf, 1, 0);
-    s->user_data = 51;
-    s = sqe(0);
+    s = sqe(52);
     io_uring_prep_nop(s);
-    s->user_data = 52;
     s->flags |= IOSQE_IO_DRAIN;
     io_uring_submit(&ring);
     printf("drained nop waits: %d\n", nothing_ready());
@@ -275,25 +246,21 @@ static void test_probe_and_registered(void) {
     int fds[2] = {-1, fd};
     printf("register files: %d\n", io_uring_register_files(&ring, fds, 2));
     strcpy(bufmem, "fixed data");
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(60);
     io_uring_prep_write_fixed(s, 1, bufmem, 10, 0, 0);
     s->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
-    s->user_data = 60;
-    s = sqe(0);
+    s = sqe(61);
     io_uring_prep_read_fixed(s, 1, bufmem + 100, 10, 0, 0);
     s->flags |= IOSQE_FIXED_FILE;
-    s->user_data = 61;
     io_uring_submit(&ring);
     reap("fixed", 2);
-    s = sqe(0);
+    s = sqe(62);
     io_uring_prep_read_fixed(s, 1, bufmem + 8190, 10, 0, 0);   /* past the buffer */
     s->flags |= IOSQE_FIXED_FILE;
-    s->user_data = 62;
-    s = sqe(0);
+    s = sqe(63);
     io_uring_prep_nop(s);
     s->flags |= IOSQE_FIXED_FILE;
     s->fd = 0;   /* an empty slot: a NOP takes no file, so no error */
-    s->user_data = 63;
     io_uring_submit(&ring);
     reap("fixed", 2);
     printf("fixed read: %.10s\n", bufmem + 100);
@@ -302,9 +269,8 @@ static void test_probe_and_registered(void) {
 }
 
 static void test_open_statx_close(void) {
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(70);
     io_uring_prep_openat(s, AT_FDCWD, "/etc/hostname", O_RDONLY, 0);
-    s->user_data = 70;
     io_uring_submit(&ring);
     struct io_uring_cqe *c;
     io_uring_wait_cqe(&ring, &c);
@@ -312,23 +278,19 @@ static void test_open_statx_close(void) {
     printf("openat: ok=%d\n", fd >= 0);
     io_uring_cqe_seen(&ring, c);
     struct statx stx;
-    s = sqe(0);
+    s = sqe(71);
     io_uring_prep_statx(s, AT_FDCWD, "/etc/hostname", 0, STATX_SIZE, &stx);
-    s->user_data = 71;
     io_uring_submit(&ring);
     reap("statx", 1);
     struct stat st;
     stat("/etc/hostname", &st);
     printf("statx size matches: %d\n", (long long)stx.stx_size == (long long)st.st_size);
-    s = sqe(0);
+    s = sqe(72);
     io_uring_prep_openat(s, AT_FDCWD, "/nonexistent/x", O_RDONLY, 0);
-    s->user_data = 72;
-    s = sqe(0);
+    s = sqe(73);
     io_uring_prep_close(s, fd);
-    s->user_data = 73;
-    s = sqe(0);
+    s = sqe(74);
     io_uring_prep_close(s, ring.ring_fd);
-    s->user_data = 74;
     io_uring_submit(&ring);
     reap("open/close", 3);
     printf("closed: %d\n", fcntl(fd, F_GETFD) == -1 && errno == EBADF);
@@ -345,27 +307,23 @@ static void test_tcp(void) {
     if (connect(c, (struct sockaddr *)&sa, sizeof sa)) perror("connect");
     int a = accept(l, NULL, NULL);
     char buf[16] = {0};
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(80);
     io_uring_prep_read(s, a, buf, sizeof buf, 0);
-    s->user_data = 80;
     printf("tcp read submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
     if (write(c, "net", 3) != 3) perror("write");
     reap("tcp read", 1);
     printf("tcp got: %s\n", buf);
-    s = sqe(0);
+    s = sqe(81);
     io_uring_prep_poll_add(s, a, POLLIN);
-    s->user_data = 81;
     printf("tcp poll submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
     if (write(c, "more", 4) != 4) perror("write");
     reap("tcp poll", 1);
-    s = sqe(0);
+    s = sqe(82);
     io_uring_prep_read(s, a, buf, sizeof buf, 0);
-    s->user_data = 82;
     io_uring_submit(&ring);
     reap("tcp read ready", 1);
-    s = sqe(0);
+    s = sqe(83);
     io_uring_prep_read(s, a, buf, sizeof buf, 0);
-    s->user_data = 83;
     io_uring_submit(&ring);
     close(c);
     reap("tcp eof", 1);
@@ -400,9 +358,8 @@ int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     int e = io_uring_queue_init(16, &ring, 0);
     if (e) { printf("queue_init: %s\n", strerrorname_np(-e)); return 1; }
-    struct io_uring_sqe *s = sqe(0);
+    struct io_uring_sqe *s = sqe(1234);
     io_uring_prep_nop(s);
-    s->user_data = 1234;
     io_uring_submit(&ring);
     reap("nop", 1);
     test_file();

@@ -45,23 +45,19 @@ def _pow2(n):
     return 1 << (n - 1).bit_length()
 
 
-def _ring_sizes(entries, flags, cq_asked):
-    if entries == 0:
+def _size(n, limit, flags):
+    """A ring size asked for: 0 is EINVAL, past ``limit`` EINVAL or (CLAMP) the limit; then the
+    next power of two."""
+    if n == 0 or n > limit and not flags & IORING_SETUP_CLAMP:
         raise SyscallError(EINVAL)
-    if entries > IORING_MAX_ENTRIES:
-        if not flags & IORING_SETUP_CLAMP:
-            raise SyscallError(EINVAL)
-        entries = IORING_MAX_ENTRIES
-    sq = _pow2(entries)
+    return _pow2(min(n, limit))
+
+
+def _ring_sizes(entries, flags, cq_asked):
+    sq = _size(entries, IORING_MAX_ENTRIES, flags)
     if not flags & IORING_SETUP_CQSIZE:
         return sq, 2 * sq
-    if cq_asked == 0:
-        raise SyscallError(EINVAL)
-    if cq_asked > IORING_MAX_CQ_ENTRIES:
-        if not flags & IORING_SETUP_CLAMP:
-            raise SyscallError(EINVAL)
-        cq_asked = IORING_MAX_CQ_ENTRIES
-    cq = _pow2(cq_asked)
+    cq = _size(cq_asked, IORING_MAX_CQ_ENTRIES, flags)
     if cq < sq:
         raise SyscallError(EINVAL)
     return sq, cq
