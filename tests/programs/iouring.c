@@ -206,6 +206,22 @@ static void test_eventfd_and_drain(void) {
     reap("eventfd", 1);
     printf("unregister eventfd: %d, again: %d\n", io_uring_unregister_eventfd(&ring),
            io_uring_unregister_eventfd(&ring));
+    /* EVENTFD_ASYNC: only completions Linux runs in an io-wq worker (fsync, statx) signal it */
+    printf("register eventfd async: %d\n", io_uring_register_eventfd_async(&ring, efd));
+    fcntl(efd, F_SETFL, O_NONBLOCK);
+    s = sqe(53);
+    io_uring_prep_nop(s);
+    io_uring_submit(&ring);
+    reap("async eventfd nop", 1);
+    printf("after a nop: %s\n", read(efd, &n, 8) < 0 ? strerrorname_np(errno) : "signalled");
+    int fd = open("/proc/self/exe", O_RDONLY);
+    s = sqe(54);
+    io_uring_prep_fsync(s, fd, 0);
+    io_uring_submit(&ring);
+    reap("async eventfd fsync", 1);
+    printf("after an fsync: %s\n", read(efd, &n, 8) < 0 ? strerrorname_np(errno) : "signalled");
+    close(fd);
+    io_uring_unregister_eventfd(&ring);
     close(efd);
     /* drain: the NOP waits for the pending pipe read before it */
     int p[2];

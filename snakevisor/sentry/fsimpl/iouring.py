@@ -119,6 +119,7 @@ class IoUring(FileDescriptionImpl):
         super().__init__()
         self.kernel, self.setup_flags = kernel, flags
         self.prep, self.issue = ops.prep, ops.issue
+        self.worker_ops = ops.WORKER_OPS     # what Linux runs in io-wq: IORING_REGISTER_EVENTFD_ASYNC's
         self.sq_entries, self.cq_entries = sq_entries, cq_entries
         self.rings_bytes = page_round_up(rings_size(sq_entries, cq_entries))
         self.sqes_base, self.sqes_bytes = self.rings_bytes, page_round_up(SQE.size * sq_entries)
@@ -193,19 +194,19 @@ class IoUring(FileDescriptionImpl):
             self._queue_chain(t, chain)
             return
         for req in chain:   # a chain with a refused request: none of it runs
-            self._post(req, req.error if req.error is not None else -ECANCELED, 0, False)
+            self._post(req, req.error if req.error is not None else -ECANCELED)
 
     def _queue_chain(self, t, chain):
         if len(self.pending) + len(self.deferred) >= MAX_IN_FLIGHT:
             for req in chain:   # the Sentry's memory is bounded: Linux's would fail the allocation
-                self._post(req, -EAGAIN, 0, False)
+                self._post(req, -EAGAIN)
             return
         if self.deferred or chain[0].flags & IOSQE_IO_DRAIN and self.pending:
             self.deferred.append((t, chain))
             return
-        self._run_chain(t, chain, False)
+        self._run_chain(t, chain)
 
-    def _run_chain(self, t, chain, late):
+    def _run_chain(self, t, chain):
         while chain:
             req = chain.pop(0)
             try:
@@ -216,36 +217,36 @@ class IoUring(FileDescriptionImpl):
                 req.rest = chain
                 self.pending[id(req)] = req
                 return
-            chain = self._finish(req, res, chain, late)
+            chain = self._finish(req, res, chain)
             while self.cancelled:   # after the canceller's own CQE, as Linux posts them
                 self.complete(self.cancelled.pop(0), -ECANCELED)
 
-    def _finish(self, req, res, rest, late):
+    def _finish(self, req, res, rest):
         """Post ``req``'s CQE; what of its chain still runs (a failed link cancels the rest)."""
-        self._post(req, res, 0, late)
+        self._post(req, res)
         broken = res < 0 or req.expected is not None and res != req.expected
         if rest and broken and not req.flags & IOSQE_IO_HARDLINK:
             for other in rest:
-                self._post(other, -ECANCELED, 0, late)
+                self._post(other, -ECANCELED)
             return []
         return rest
 
     def complete(self, req, res, flags=0, more=False):
         """A pending request is done (``more``: a multishot one that stays armed)."""
         if more:
-            self._post(req, res, flags, True)
+            self._post(req, res, flags)
             return
         if self.pending.pop(id(req), None) is None:
             return
         cancel, req.cancel = req.cancel, None
         if cancel is not None:
             cancel()
-        rest = self._finish(req, res, req.rest, True)
+        rest = self._finish(req, res, req.rest)
         if rest:
-            self._run_chain(req.task, rest, True)
+            self._run_chain(req.task, rest)
         while self.deferred and not (self.pending and self.deferred[0][1][0].flags & IOSQE_IO_DRAIN):
             t, chain = self.deferred.popleft()
-            self._run_chain(t, chain, True)
+            self._run_chain(t, chain)
 
     def cancel(self, user_data, kinds=None) -> bool:
         """Cancel the pending request with ``user_data`` (of one of ``kinds``): its -ECANCELED CQE
@@ -321,7 +322,7 @@ class IoUring(FileDescriptionImpl):
             self.timer.settime(self.deadlines[0][0], 0, absolute=True)
 
     # --- completion ------------------------------------------------------------------------
-    def _post(self, req, res, flags, late):
+    def _post(self, req, res, flags=0):
         if req.file is not None and flags == 0:
             if req.file.impl is not self:
                 req.file.dec_ref()
@@ -336,7 +337,7 @@ class IoUring(FileDescriptionImpl):
                 self.counted.remove(entry)
                 self.complete(entry[1], 0)
         self.queue.notify(POLLIN | POLLRDNORM)
-        if self.eventfd is not None and (late or not self.eventfd_async):
+        if self.eventfd is not None and (not self.eventfd_async or req.opcode in self.worker_ops):
             self.eventfd.signal(1)
 
     def _push(self, cqe):

@@ -235,6 +235,11 @@ OPS = {   # opcode: (prep, issue)
 }
 
 
+# Linux always runs these in an io-wq worker (REQ_F_FORCE_ASYNC): only their completions signal
+# an eventfd registered with IORING_REGISTER_EVENTFD_ASYNC.
+WORKER_OPS = frozenset((IORING_OP_FSYNC, IORING_OP_STATX))
+
+
 def prep(ring, t, req):
     if req.flags & ~IOSQE_VALID or req.flags & IOSQE_BUFFER_SELECT:
         raise SyscallError(EINVAL)   # provided buffers: not here
