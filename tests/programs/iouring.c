@@ -2,8 +2,8 @@
  * read/write on a tmpfs file and a pipe (a read that completes after a later write), fsync,
  * linked and drained requests, eventfd notification, poll on a pipe (one-shot, multishot,
  * removed), timeouts (by time, by count, removed, the wait's own), cancellation, the probe,
- * registered files and buffers, openat/statx/close, a read and a poll on a TCP socket, and a CQ
- * ring that overflows. */
+ * registered files and buffers, openat/statx/close, reads, polls, accept, send and recv on TCP
+ * and AF_UNIX sockets, and a CQ ring that overflows. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -245,7 +245,8 @@ static void test_probe_and_registered(void) {
     int ops[] = {IORING_OP_NOP, IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_READ_FIXED,
                  IORING_OP_WRITE_FIXED, IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_TIMEOUT,
                  IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL, IORING_OP_OPENAT, IORING_OP_CLOSE,
-                 IORING_OP_STATX, IORING_OP_READ, IORING_OP_WRITE};
+                 IORING_OP_STATX, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_ACCEPT, IORING_OP_SEND,
+                 IORING_OP_RECV};
     printf("probe:");
     for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++)
         printf(" %d=%d", ops[i], probe ? io_uring_opcode_supported(probe, ops[i]) : -1);
@@ -339,12 +340,60 @@ static void test_tcp(void) {
     io_uring_submit(&ring);
     reap("tcp read ready", 1);
     s = sqe(83);
-    io_uring_prep_read(s, a, buf, sizeof buf, 0);
+    io_uring_prep_recv(s, a, buf, sizeof buf, 0);
     io_uring_submit(&ring);
     close(c);
-    reap("tcp eof", 1);
+    reap("tcp recv eof", 1);
     close(a);
+    /* accept waits for a connection */
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof peer;
+    s = sqe(84);
+    io_uring_prep_accept(s, l, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+    printf("accept submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&sa, sizeof sa)) perror("connect");
+    struct io_uring_cqe *cq;
+    io_uring_wait_cqe(&ring, &cq);
+    a = cq->res;
+    printf("accept: data=%llu ok=%d family=%d len=%d cloexec=%d\n", (unsigned long long)cq->user_data, a >= 0,
+           peer.sin_family, plen, fcntl(a, F_GETFD) & FD_CLOEXEC);
+    io_uring_cqe_seen(&ring, cq);
+    s = sqe(85);
+    io_uring_prep_send(s, c, "sent", 4, 0);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(86);
+    io_uring_prep_recv(s, a, buf, sizeof buf, 0);
+    io_uring_submit(&ring);
+    reap("tcp send/recv", 2);
+    close(a);
+    close(c);
     close(l);
+}
+
+/* AF_UNIX (sockets of the Sentry): a receive that waits for a send from the ring */
+static void test_unix(void) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) perror("socketpair");
+    char buf[16] = {0};
+    struct io_uring_sqe *s = sqe(90);
+    io_uring_prep_recv(s, sv[0], buf, sizeof buf, 0);
+    printf("unix recv submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    s = sqe(91);
+    io_uring_prep_send(s, sv[1], "unix", 4, 0);
+    io_uring_submit(&ring);
+    reap("unix", 2);
+    printf("unix got: %s\n", buf);
+    s = sqe(92);
+    io_uring_prep_recv(s, sv[0], buf, sizeof buf, MSG_DONTWAIT);
+    io_uring_submit(&ring);
+    reap("unix dontwait", 1);
+    s = sqe(93);
+    io_uring_prep_recv(s, 0, buf, sizeof buf, 0);
+    io_uring_submit(&ring);
+    reap("recv on a non-socket", 1);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 static void test_overflow(void) {
@@ -385,6 +434,7 @@ int main(void) {
     test_probe_and_registered();
     test_open_statx_close();
     test_tcp();
+    test_unix();
     test_overflow();
     io_uring_queue_exit(&ring);
     printf("done\n");

@@ -132,6 +132,8 @@ class IoUring(FileDescriptionImpl):
         self.cq_free = 0                     # CQE slots known free without reading the head again
         self.overflow = deque()
         self.cancelled = []                  # requests an ASYNC_CANCEL or *_REMOVE being issued hit
+        self.submitting = False              # inside submit: wake-ups wait in ``woken`` until its end
+        self.woken = []                      # (request, its callback, events)
         self.pending = {}                    # id(request) -> Request armed for later
         self.deferred = deque()              # (task, chain) held by IOSQE_IO_DRAIN
         self.counted = []                    # [target CQE count, request]: TIMEOUT with a count
@@ -159,7 +161,20 @@ class IoUring(FileDescriptionImpl):
 
     # --- submission ------------------------------------------------------------------------
     def submit(self, t, to_submit: int) -> int:
-        """Consume up to ``to_submit`` SQEs (never more than the ring holds); returns how many."""
+        """Consume up to ``to_submit`` SQEs (never more than the ring holds); returns how many.
+        A waiting request that one of them wakes (a send to a socket a RECV waits on) completes
+        after the whole submission, as Linux runs it from task work: its CQE comes later."""
+        self.submitting = True
+        try:
+            return self._submit(t, to_submit)
+        finally:
+            self.submitting = False
+            while self.woken:
+                req, on_event, happened = self.woken.pop(0)
+                if id(req) in self.pending:
+                    on_event(happened)
+
+    def _submit(self, t, to_submit):
         avail = (self._get(SQ_TAIL) - self.sq_head) & 0xFFFFFFFF
         n = min(to_submit, avail, self.sq_entries)
         submitted, chain, failed = 0, [], False
@@ -281,7 +296,7 @@ class IoUring(FileDescriptionImpl):
         waiting for output there, the request gets EAGAIN as on a non-blocking file."""
         w = file.waitable(t)
         if isinstance(w, WaitQueue):
-            handle = w.register(on_event, events | POLLERR | POLLHUP)
+            handle = w.register(lambda happened: self._wake(req, on_event, happened), events | POLLERR | POLLHUP)
             req.cancel = lambda: w.unregister(handle)
             return
         if not isinstance(w, HostFdWaitable) or events & ~(POLLIN | POLLRDNORM):
@@ -297,6 +312,13 @@ class IoUring(FileDescriptionImpl):
             loop.unwatch_fd(dup)
             os.close(dup)
         req.cancel = cancel
+
+    def _wake(self, req, on_event, happened):
+        if not self.submitting:
+            return on_event(happened)
+        if all(r is not req for r, _, _ in self.woken):
+            self.woken.append((req, on_event, happened))
+        return False
 
     def arm_timeout(self, req, deadline_ns):
         """Complete ``req`` with -ETIME at CLOCK_MONOTONIC ``deadline_ns``; PENDING."""
@@ -404,6 +426,7 @@ class IoUring(FileDescriptionImpl):
                 req.file.dec_ref()
         self.pending.clear()
         self.cancelled.clear()
+        self.woken.clear()
         self.deferred.clear()
         self.counted.clear()
         self.unregister_files()

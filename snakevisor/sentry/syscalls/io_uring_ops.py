@@ -14,7 +14,7 @@ import time
 
 from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED
-from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_FSYNC_DATASYNC, IORING_OP_ASYNC_CANCEL,
+from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_FSYNC_DATASYNC, IORING_OP_ASYNC_CANCEL,
                                      IORING_OP_CLOSE, IORING_OP_FSYNC, IORING_OP_NOP, IORING_OP_OPENAT,
                                      IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_READ,
                                      IORING_OP_READ_FIXED, IORING_OP_READV, IORING_OP_STATX, IORING_OP_TIMEOUT,
@@ -22,11 +22,14 @@ from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_FSYNC_DATASYNC, I
                                      IORING_OP_WRITEV, IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS, IOSQE_BUFFER_SELECT,
                                      IOSQE_FIXED_FILE, IOSQE_VALID, UIO_MAXIOV)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
+from snakevisor.abi.socket import MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK
+from snakevisor.sentry.fsimpl.sockfs import socket_of
 from snakevisor.abi.time import NSEC, TIMESPEC
 from snakevisor.sentry.fsimpl.iouring import PENDING, IoUring
 from snakevisor.sentry.syscalls.fs import do_open, statx
 from snakevisor.sentry.syscalls.file import MAX_IO, _gather, _scatter
 from snakevisor.sentry.syscalls.fsize import fsize_limit
+from snakevisor.sentry.syscalls.socket import install_socket
 from snakevisor.sentry.vfs.at import read_path
 
 U64_MAX = (1 << 64) - 1
@@ -104,12 +107,18 @@ def _issue_rw(ring, t, req, write, fixed=False):
             data = f.read(t, total, offset)
             _scatter(t, vecs, data)
             return len(data)
+    return _try_or_park(ring, t, req, f, POLLOUT if write else POLLIN, attempt, flags & RWF_NOWAIT)
+
+
+def _try_or_park(ring, t, req, f, events, attempt, nowait=False):
+    """``attempt()`` now; if it would block, again each time ``f`` may have ``events`` (PENDING).
+    A non-blocking file, or a request asking not to wait, gets EAGAIN as read(2) would."""
     try:
         return attempt()
     except SyscallError as e:
-        if e.errno != EAGAIN or f.flags & O_NONBLOCK or flags & RWF_NOWAIT:
+        if e.errno != EAGAIN or f.flags & O_NONBLOCK or nowait:
             raise
-    return ring.park(t, req, f, POLLOUT if write else POLLIN, attempt)
+    return ring.park(t, req, f, events, attempt)
 
 
 # --- the others -----------------------------------------------------------------------------------
@@ -185,6 +194,49 @@ def _timeout(ring, t, req):
     return ring.arm_timeout(req, deadline)
 
 
+# --- sockets --------------------------------------------------------------------------------------
+
+
+def _prep_send_recv(ring, t, req):
+    _refuse(req.ioprio, req.file_index, req.addr3, req.off, req.buf_index)   # send's dest addr, zero copy: not here
+
+
+def _send_recv(ring, t, req, send):
+    f = request_file(ring, t, req)
+    sock = socket_of(f)
+    flags = req.op_flags
+    n = min(req.len, MAX_IO)
+    if n and t.mm.accessible_span(req.addr, n, write=not send) < n:
+        raise SyscallError(EFAULT)
+    if send:
+        data = t.mm.copy_in(req.addr, n)
+
+        def attempt():
+            return sock.sendmsg(t, data, flags, None, [], None)
+    else:
+        def attempt():
+            res = sock.recvmsg(t, n, flags, False)
+            for r in res.rights:
+                r.dec_ref()
+            t.mm.copy_out(req.addr, res.data)
+            return len(res.data)
+    return _try_or_park(ring, t, req, f, POLLOUT if send else POLLIN, attempt, flags & MSG_DONTWAIT)
+
+
+def _prep_accept(ring, t, req):
+    _refuse(req.len, req.buf_index, req.ioprio, req.file_index, req.op_flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+
+
+def _accept(ring, t, req):
+    f = request_file(ring, t, req)
+    sock = socket_of(f)
+
+    def attempt():
+        new, peer = sock.accept(t)
+        return install_socket(t, new, req.op_flags, req.addr, req.off, peer)
+    return _try_or_park(ring, t, req, f, POLLIN, attempt)
+
+
 def _prep_no_direct(ring, t, req):
     """Direct descriptors (file_index, IOSQE_FIXED_FILE on open/close) are not supported."""
     _refuse(req.file_index, req.flags & IOSQE_FIXED_FILE, req.ioprio, req.buf_index)
@@ -230,6 +282,9 @@ OPS = {   # opcode: (prep, issue)
     IORING_OP_OPENAT: (_prep_path, _openat),
     IORING_OP_CLOSE: (_prep_close, _close),
     IORING_OP_STATX: (_prep_path, _statx),
+    IORING_OP_ACCEPT: (_prep_accept, _accept),
+    IORING_OP_SEND: (_prep_send_recv, lambda ring, t, req: _send_recv(ring, t, req, True)),
+    IORING_OP_RECV: (_prep_send_recv, lambda ring, t, req: _send_recv(ring, t, req, False)),
     IORING_OP_READ: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, False)),
     IORING_OP_WRITE: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, True)),
 }
