@@ -426,7 +426,13 @@ int main(void) {
     struct io_uring_sqe *s = sqe(1234);
     io_uring_prep_nop(s);
     io_uring_submit(&ring);
+    /* the ring's descriptor polls readable while CQEs wait, writable while the SQ has room */
+    struct pollfd pf = {ring.ring_fd, POLLIN | POLLOUT, 0};
+    int ready = poll(&pf, 1, 0);
+    printf("poll ring: %d revents=%#x\n", ready, pf.revents);
     reap("nop", 1);
+    ready = poll(&pf, 1, 0);
+    printf("poll ring reaped: %d revents=%#x\n", ready, pf.revents);
     test_file();
     test_pipe();
     test_timeouts();
