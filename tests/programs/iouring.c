@@ -2,7 +2,7 @@
  * read/write on a tmpfs file and a pipe (a read that completes after a later write), fsync,
  * linked and drained requests, eventfd notification, poll on a pipe (one-shot, multishot,
  * removed), timeouts (by time, by count, removed, the wait's own), cancellation, the probe,
- * registered files and buffers, openat/statx/close, reads, polls, accept, send and recv on TCP
+ * registered files and buffers, openat/statx/close, reads, polls, accept, connect, send and recv on TCP
  * and AF_UNIX sockets, and a CQ ring that overflows. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -246,7 +246,7 @@ static void test_probe_and_registered(void) {
                  IORING_OP_WRITE_FIXED, IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_TIMEOUT,
                  IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL, IORING_OP_OPENAT, IORING_OP_CLOSE,
                  IORING_OP_STATX, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_ACCEPT, IORING_OP_SEND,
-                 IORING_OP_RECV};
+                 IORING_OP_RECV, IORING_OP_CONNECT};
     printf("probe:");
     for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++)
         printf(" %d=%d", ops[i], probe ? io_uring_opcode_supported(probe, ops[i]) : -1);
@@ -368,6 +368,56 @@ static void test_tcp(void) {
     reap("tcp send/recv", 2);
     close(a);
     close(c);
+    /* connect, with a send linked to it, and a connection refused */
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    s = sqe(87);
+    io_uring_prep_connect(s, c, (struct sockaddr *)&sa, sizeof sa);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(88);
+    io_uring_prep_send(s, c, "linked", 6, 0);
+    io_uring_submit(&ring);
+    reap("tcp connect", 2);
+    a = accept(l, NULL, NULL);
+    memset(buf, 0, sizeof buf);
+    printf("accepted got %zd: %s\n", read(a, buf, sizeof buf), buf);
+    close(a);
+    close(c);
+    close(l);
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    s = sqe(89);
+    io_uring_prep_connect(s, c, (struct sockaddr *)&sa, sizeof sa);   /* nobody listens now */
+    io_uring_submit(&ring);
+    reap("tcp refused", 1);
+    close(c);
+}
+
+/* A send on a TCP socket whose buffers are full waits until the peer reads. */
+static void test_tcp_full(void) {
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) || getsockname(l, (struct sockaddr *)&sa, &len))
+        perror("listen");
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&sa, sizeof sa)) perror("connect");
+    int a = accept(l, NULL, NULL);
+    static char big[65536];
+    while (send(c, big, sizeof big, MSG_DONTWAIT) > 0)
+        ;
+    struct io_uring_sqe *s = sqe(95);
+    io_uring_prep_send(s, c, "!", 1, 0);
+    printf("full send submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    struct io_uring_cqe *cq = NULL;
+    for (int i = 0; i < 1000 && io_uring_peek_cqe(&ring, &cq); i++) {
+        while (recv(a, big, sizeof big, MSG_DONTWAIT) > 0)
+            ;
+        struct pollfd pf = {ring.ring_fd, POLLIN, 0};
+        poll(&pf, 1, 100);   /* the CQE, or drain again */
+    }
+    printf("full send: data=%llu res=%d\n", cq ? (unsigned long long)cq->user_data : 0ull, cq ? cq->res : 0);
+    if (cq) io_uring_cqe_seen(&ring, cq);
+    close(a);
+    close(c);
     close(l);
 }
 
@@ -440,6 +490,7 @@ int main(void) {
     test_probe_and_registered();
     test_open_statx_close();
     test_tcp();
+    test_tcp_full();
     test_unix();
     test_overflow();
     io_uring_queue_exit(&ring);

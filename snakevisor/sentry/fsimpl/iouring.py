@@ -19,6 +19,7 @@ in a bounded overflow list (IORING_FEAT_NODROP); past its bound they are counted
 import heapq
 import itertools
 import os
+import select
 import struct
 import time
 import weakref
@@ -134,6 +135,8 @@ class IoUring(FileDescriptionImpl):
         self.cancelled = []                  # requests an ASYNC_CANCEL or *_REMOVE being issued hit
         self.submitting = False              # inside submit: wake-ups wait in ``woken`` until its end
         self.woken = []                      # (request, its callback, events)
+        self.host_ep = None                  # select.epoll of dups of host descriptors requests wait on
+        self.host_waiters = {}               # dup -> its callback
         self.pending = {}                    # id(request) -> Request armed for later
         self.deferred = deque()              # (task, chain) held by IOSQE_IO_DRAIN
         self.counted = []                    # [target CQE count, request]: TIMEOUT with a count
@@ -292,26 +295,45 @@ class IoUring(FileDescriptionImpl):
     def arm(self, t, req, file, events, on_event):
         """Call ``on_event(happened)`` when ``file`` may have ``events``, until ``req.cancel()``.
         Files of the Sentry register on their WaitQueue; a file backed by a host descriptor (an
-        INET socket, host stdio) is watched by the loop through a dup of it, for input only:
-        waiting for output there, the request gets EAGAIN as on a non-blocking file."""
+        INET socket, host stdio) goes, as a dup of its descriptor, into the ring's own host epoll
+        (edge-triggered), which the loop watches."""
         w = file.waitable(t)
         if isinstance(w, WaitQueue):
             handle = w.register(lambda happened: self._wake(req, on_event, happened), events | POLLERR | POLLHUP)
             req.cancel = lambda: w.unregister(handle)
             return
-        if not isinstance(w, HostFdWaitable) or events & ~(POLLIN | POLLRDNORM):
+        if not isinstance(w, HostFdWaitable):
             raise SyscallError(EAGAIN)
         try:
-            dup = os.dup(w.fd)   # its own epoll entry, whoever else watches the descriptor
+            dup = os.dup(w.fd)   # its own epoll entry, whoever else waits on the descriptor
         except OSError:
             raise SyscallError(EAGAIN) from None
-        loop = self.kernel.loop
-        loop.watch_fd(dup, lambda: on_event(POLLIN), edge=True)
+        ep = self._host_epoll()
+        ep.register(dup, events | select.EPOLLET)   # poll(2)'s bits are epoll's
+        self.host_waiters[dup] = on_event
 
         def cancel():
-            loop.unwatch_fd(dup)
+            del self.host_waiters[dup]
+            ep.unregister(dup)
             os.close(dup)
         req.cancel = cancel
+
+    def _host_epoll(self):
+        if self.host_ep is None:
+            self.host_ep = select.epoll()
+            # edge: an epoll descriptor takes O_ASYNC but never sends SIGIO, so no SIGIO path
+            self.kernel.loop.watch_fd(self.host_ep.fileno(), self._host_events, edge=True)
+        return self.host_ep
+
+    def _host_events(self):
+        for _ in range(64):   # each edge is reported once: this ends when they are taken
+            events = self.host_ep.poll(0)
+            if not events:
+                return
+            for fd, happened in events:
+                on_event = self.host_waiters.get(fd)
+                if on_event is not None:
+                    on_event(happened)
 
     def _wake(self, req, on_event, happened):
         if not self.submitting:
@@ -432,6 +454,10 @@ class IoUring(FileDescriptionImpl):
         self.unregister_files()
         self.eventfd = None
         self.deadlines.clear()
+        if self.host_ep is not None:
+            self.kernel.loop.unwatch_fd(self.host_ep.fileno())
+            self.host_ep.close()
+            self.host_ep = None
         if self.timer is not None:
             self.kernel.loop.unwatch_fd(self.timer.fd)
             self.timer.close()

@@ -12,9 +12,9 @@ kernel without them (IORING_REGISTER_PROBE says which are here).
 """
 import time
 
-from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINPROGRESS, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED
-from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_FSYNC_DATASYNC, IORING_OP_ASYNC_CANCEL,
+from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_RECV, IORING_OP_SEND, IORING_FSYNC_DATASYNC, IORING_OP_ASYNC_CANCEL,
                                      IORING_OP_CLOSE, IORING_OP_FSYNC, IORING_OP_NOP, IORING_OP_OPENAT,
                                      IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_READ,
                                      IORING_OP_READ_FIXED, IORING_OP_READV, IORING_OP_STATX, IORING_OP_TIMEOUT,
@@ -22,7 +22,7 @@ from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_OP_ACCEPT, IORING
                                      IORING_OP_WRITEV, IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS, IOSQE_BUFFER_SELECT,
                                      IOSQE_FIXED_FILE, IOSQE_VALID, UIO_MAXIOV)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
-from snakevisor.abi.socket import MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK
+from snakevisor.abi.socket import MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCKADDR_MAX
 from snakevisor.sentry.fsimpl.sockfs import socket_of
 from snakevisor.abi.time import NSEC, TIMESPEC
 from snakevisor.sentry.fsimpl.iouring import PENDING, IoUring
@@ -237,6 +237,31 @@ def _accept(ring, t, req):
     return _try_or_park(ring, t, req, f, POLLIN, attempt)
 
 
+def _prep_connect(ring, t, req):
+    _refuse(req.len, req.buf_index, req.op_flags, req.file_index, req.ioprio)
+    if req.off > SOCKADDR_MAX:   # addr2: the address's length
+        raise SyscallError(EINVAL)
+    req.prepared = t.mm.copy_in(req.addr, req.off)
+
+
+def _connect(ring, t, req):
+    f = request_file(ring, t, req)
+    sock = socket_of(f)
+    try:
+        sock.connect(t, req.prepared)
+        return 0
+    except SyscallError as e:
+        if e.errno != EINPROGRESS or f.flags & O_NONBLOCK:
+            raise
+
+    def attempt():   # a host socket's handshake: done once it is writable (or failed)
+        if not f.readiness(t, POLLOUT | POLLERR | POLLHUP):
+            raise SyscallError(EAGAIN)
+        sock.connect_finish(t)
+        return 0
+    return ring.park(t, req, f, POLLOUT, attempt)
+
+
 def _prep_no_direct(ring, t, req):
     """Direct descriptors (file_index, IOSQE_FIXED_FILE on open/close) are not supported."""
     _refuse(req.file_index, req.flags & IOSQE_FIXED_FILE, req.ioprio, req.buf_index)
@@ -283,6 +308,7 @@ OPS = {   # opcode: (prep, issue)
     IORING_OP_CLOSE: (_prep_close, _close),
     IORING_OP_STATX: (_prep_path, _statx),
     IORING_OP_ACCEPT: (_prep_accept, _accept),
+    IORING_OP_CONNECT: (_prep_connect, _connect),
     IORING_OP_SEND: (_prep_send_recv, lambda ring, t, req: _send_recv(ring, t, req, True)),
     IORING_OP_RECV: (_prep_send_recv, lambda ring, t, req: _send_recv(ring, t, req, False)),
     IORING_OP_READ: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, False)),

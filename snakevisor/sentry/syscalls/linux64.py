@@ -73,10 +73,10 @@ MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (p
 UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"
 PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
 IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, POLL_ADD (and multishot), "
-                "POLL_REMOVE, TIMEOUT (monotonic), TIMEOUT_REMOVE, ASYNC_CANCEL, OPENAT, CLOSE, STATX, ACCEPT, SEND, RECV; "
-                "other opcodes (CONNECT among them) "
-                "complete with -EINVAL; no SQPOLL/IOPOLL, no direct descriptors, no provided buffers; on files "
-                "backed by a host descriptor (INET sockets, host stdio) only input waits: output gets -EAGAIN")
+                "POLL_REMOVE, TIMEOUT (monotonic), TIMEOUT_REMOVE, ASYNC_CANCEL, OPENAT, CLOSE, STATX, ACCEPT, CONNECT, "
+                "SEND, RECV; other opcodes "
+                "complete with -EINVAL; no SQPOLL/IOPOLL, no direct descriptors, no provided buffers, no multishot "
+                "accept/recv")
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
 KEYRINGS = "kernel keyrings: not implemented"
