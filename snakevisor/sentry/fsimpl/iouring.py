@@ -42,6 +42,8 @@ U32 = struct.Struct("<I")
 PENDING = object()            # an op's answer: it completes later, through IoUring.complete
 MAX_OVERFLOW = 65536          # CQEs kept for a full CQ ring before they are only counted
 MAX_IN_FLIGHT = 65536         # requests waiting (armed or held by a drain) per ring: past it, -EAGAIN
+MAX_HOST_DUPS = 4096          # host descriptors all rings of the Sentry hold for waiting requests
+_host_dups = [0]
 
 # Where things live in the rings' pages (reported to the application in sq_off/cq_off).
 SQ_HEAD, SQ_TAIL, SQ_MASK, SQ_ENTRIES, SQ_FLAGS, SQ_DROPPED = 0, 4, 8, 12, 16, 20
@@ -302,12 +304,13 @@ class IoUring(FileDescriptionImpl):
             handle = w.register(lambda happened: self._wake(req, on_event, happened), events | POLLERR | POLLHUP)
             req.cancel = lambda: w.unregister(handle)
             return
-        if not isinstance(w, HostFdWaitable):
-            raise SyscallError(EAGAIN)
+        if not isinstance(w, HostFdWaitable) or _host_dups[0] >= MAX_HOST_DUPS:
+            raise SyscallError(EAGAIN)   # the Sentry's own descriptors are not the application's to use up
         try:
             dup = os.dup(w.fd)   # its own epoll entry, whoever else waits on the descriptor
         except OSError:
             raise SyscallError(EAGAIN) from None
+        _host_dups[0] += 1
         ep = self._host_epoll()
         ep.register(dup, events | select.EPOLLET)   # poll(2)'s bits are epoll's
         self.host_waiters[dup] = on_event
@@ -316,6 +319,7 @@ class IoUring(FileDescriptionImpl):
             del self.host_waiters[dup]
             ep.unregister(dup)
             os.close(dup)
+            _host_dups[0] -= 1
         req.cancel = cancel
 
     def _host_epoll(self):
