@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct io_uring ring;
@@ -446,6 +447,28 @@ static void test_unix(void) {
     close(sv[1]);
 }
 
+/* A child shares the ring (fork keeps the mappings and the descriptor): its NOP reaches the parent.
+ * The mappings are named after the ring in /proc/self/maps. */
+static void test_fork(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct io_uring_sqe *s = sqe(99);
+        io_uring_prep_nop(s);
+        _exit(io_uring_submit(&ring) == 1 ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("child status: %d\n", WEXITSTATUS(status));
+    reap("from the child", 1);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    int named = 0;
+    while (maps && fgets(line, sizeof line, maps))
+        named += strstr(line, "anon_inode:[io_uring]") != NULL;
+    printf("maps naming the ring: %d\n", named >= 2);
+    if (maps) fclose(maps);
+}
+
 static void test_overflow(void) {
     struct io_uring small;
     struct io_uring_params p = {0};
@@ -492,6 +515,7 @@ int main(void) {
     test_tcp();
     test_tcp_full();
     test_unix();
+    test_fork();
     test_overflow();
     io_uring_queue_exit(&ring);
     printf("done\n");
