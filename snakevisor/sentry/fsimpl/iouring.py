@@ -186,7 +186,6 @@ class IoUring(FileDescriptionImpl):
         for _ in range(n):
             idx = self._get(self.array + 4 * (self.sq_head & (self.sq_entries - 1)))
             self.sq_head = (self.sq_head + 1) & 0xFFFFFFFF
-            self._put(SQ_HEAD, self.sq_head)
             if idx >= self.sq_entries:
                 self._put(SQ_DROPPED, self._get(SQ_DROPPED) + 1)   # Linux drops it and stops
                 break
@@ -205,6 +204,7 @@ class IoUring(FileDescriptionImpl):
             chain, failed = [], False
             if req.error is not None and not self.setup_flags & IORING_SETUP_SUBMIT_ALL:
                 break
+        self._put(SQ_HEAD, self.sq_head)   # once, as Linux's io_commit_sqring
         if chain:
             self._end_chain(t, chain, failed)   # a link still open at the end runs as it is
         return submitted
@@ -393,7 +393,7 @@ class IoUring(FileDescriptionImpl):
         if self.overflow or not self._cq_room():
             if len(self.overflow) < MAX_OVERFLOW:
                 self.overflow.append(cqe)
-                self._put(SQ_FLAGS, self._get(SQ_FLAGS) | IORING_SQ_CQ_OVERFLOW)
+                self._put(SQ_FLAGS, IORING_SQ_CQ_OVERFLOW)
             else:
                 self._put(CQ_OVERFLOW, self._get(CQ_OVERFLOW) + 1)
             return
@@ -417,10 +417,12 @@ class IoUring(FileDescriptionImpl):
         self._put(CQ_TAIL, self.cq_tail)
 
     def flush_overflow(self):
+        if not self.overflow:
+            return
         while self.overflow and self._cq_room():
             self._write_cqe(self.overflow.popleft())
-        if not self.overflow and self._get(SQ_FLAGS) & IORING_SQ_CQ_OVERFLOW:
-            self._put(SQ_FLAGS, self._get(SQ_FLAGS) & ~IORING_SQ_CQ_OVERFLOW)
+        if not self.overflow:
+            self._put(SQ_FLAGS, 0)   # IORING_SQ_CQ_OVERFLOW, the only flag set here, is off
 
     def ready_cqes(self) -> int:
         self.flush_overflow()
