@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct io_uring ring;
@@ -193,6 +194,16 @@ static void test_timeouts(void) {
     reap("timeout removed", 2);
     struct io_uring_cqe *c;
     printf("wait_cqe_timeout: %s\n", strerrorname_np(-io_uring_wait_cqe_timeout(&ring, &c, &ts)));
+    /* an absolute CLOCK_MONOTONIC deadline */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct __kernel_timespec abs_ts = {now.tv_sec, now.tv_nsec + 20 * 1000 * 1000};
+    if (abs_ts.tv_nsec >= 1000000000) { abs_ts.tv_sec++; abs_ts.tv_nsec -= 1000000000; }
+    s = sqe(45);
+    io_uring_prep_timeout(s, &abs_ts, 0, IORING_TIMEOUT_ABS);
+    io_uring_submit(&ring);
+    reap("absolute timeout", 1);
+
 }
 
 static void test_eventfd_and_drain(void) {
@@ -469,6 +480,27 @@ static void test_fork(void) {
     if (maps) fclose(maps);
 }
 
+/* IOSQE_CQE_SKIP_SUCCESS: no CQE for a success, one for a failure; once used, a ring refuses
+ * IOSQE_IO_DRAIN (EOPNOTSUPP), as Linux's drain_disabled. */
+static void test_skip_success(void) {
+    static char buf[4];
+    struct io_uring_sqe *s = sqe(46);
+    io_uring_prep_nop(s);
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    s = sqe(47);
+    io_uring_prep_read(s, 999, buf, 1, 0);
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    s = sqe(48);
+    io_uring_prep_nop(s);
+    io_uring_submit(&ring);
+    reap("skip success", 2);
+    s = sqe(49);
+    io_uring_prep_nop(s);
+    s->flags |= IOSQE_IO_DRAIN;
+    io_uring_submit(&ring);
+    reap("drain after skip", 1);
+}
+
 static void test_overflow(void) {
     struct io_uring small;
     struct io_uring_params p = {0};
@@ -517,6 +549,7 @@ int main(void) {
     test_unix();
     test_fork();
     test_overflow();
+    test_skip_success();
     io_uring_queue_exit(&ring);
     printf("done\n");
     return 0;

@@ -135,6 +135,7 @@ class IoUring(FileDescriptionImpl):
         self.cq_free = 0                     # CQE slots known free without reading the head again
         self.overflow = deque()
         self.cancelled = []                  # requests an ASYNC_CANCEL or *_REMOVE being issued hit
+        self.drain_disabled = False          # IOSQE_CQE_SKIP_SUCCESS was used: IO_DRAIN is EOPNOTSUPP
         self.submitting = False              # inside submit: wake-ups wait in ``woken`` until its end
         self.woken = []                      # (request, its callback, events)
         self.host_ep = None                  # select.epoll of dups of host descriptors requests wait on

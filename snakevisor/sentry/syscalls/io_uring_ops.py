@@ -20,7 +20,7 @@ from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_OP_ACCEPT, IORING
                                      IORING_OP_READ_FIXED, IORING_OP_READV, IORING_OP_STATX, IORING_OP_TIMEOUT,
                                      IORING_OP_TIMEOUT_REMOVE, IORING_OP_WRITE, IORING_OP_WRITE_FIXED,
                                      IORING_OP_WRITEV, IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS, IOSQE_BUFFER_SELECT,
-                                     IOSQE_FIXED_FILE, IOSQE_VALID, UIO_MAXIOV)
+                                     IOSQE_CQE_SKIP_SUCCESS, IOSQE_FIXED_FILE, IOSQE_IO_DRAIN, IOSQE_VALID, UIO_MAXIOV)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
 from snakevisor.abi.socket import MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCKADDR_MAX
 from snakevisor.sentry.fsimpl.sockfs import socket_of
@@ -327,6 +327,10 @@ def prep(ring, t, req):
     ops = OPS.get(req.opcode)
     if ops is None:
         raise SyscallError(EINVAL)
+    if req.flags & IOSQE_CQE_SKIP_SUCCESS:
+        ring.drain_disabled = True   # as Linux: CQE counts no longer tell when to drain
+    if req.flags & IOSQE_IO_DRAIN and ring.drain_disabled:
+        raise SyscallError(EOPNOTSUPP)
     ops[0](ring, t, req)
 
 
