@@ -501,6 +501,32 @@ static void test_skip_success(void) {
     reap("drain after skip", 1);
 }
 
+/* IORING_SETUP_SQPOLL: liburing enters only when the SQ ring asks for a wake-up */
+static void test_sqpoll(void) {
+    struct io_uring sq;
+    struct io_uring_params p = {.flags = IORING_SETUP_SQPOLL, .sq_thread_idle = 10};
+    int e = io_uring_queue_init_params(4, &sq, &p);
+    printf("sqpoll init: %d\n", e);
+    if (e) return;
+    char buf[8] = {0};
+    int fd = open("/etc/hostname", O_RDONLY);
+    struct io_uring_sqe *s = io_uring_get_sqe(&sq);
+    io_uring_prep_read(s, fd, buf, 4, 0);
+    s->user_data = 110;
+    s = io_uring_get_sqe(&sq);
+    io_uring_prep_nop(s);
+    s->user_data = 111;
+    printf("sqpoll submitted: %d\n", io_uring_submit(&sq));
+    for (int i = 0; i < 2; i++) {
+        struct io_uring_cqe *c;
+        io_uring_wait_cqe(&sq, &c);
+        printf("sqpoll: data=%llu res=%d\n", (unsigned long long)c->user_data, c->res);
+        io_uring_cqe_seen(&sq, c);
+    }
+    close(fd);
+    io_uring_queue_exit(&sq);
+}
+
 static void test_overflow(void) {
     struct io_uring small;
     struct io_uring_params p = {0};
@@ -549,6 +575,7 @@ int main(void) {
     test_unix();
     test_fork();
     test_overflow();
+    test_sqpoll();
     test_skip_success();
     io_uring_queue_exit(&ring);
     printf("done\n");

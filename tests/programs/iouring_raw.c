@@ -167,6 +167,18 @@ static void test_enter_errors(void) {
     close(rg.fd);
     close(pfd[0]);
     close(pfd[1]);
+    /* a ring set up disabled: enter is EBADFD until IORING_REGISTER_ENABLE_RINGS */
+    struct io_uring_params p = {.flags = IORING_SETUP_R_DISABLED};
+    int fd = setup(4, &p);
+    r("enter on a disabled ring", enter(fd, 0, 0, 0, NULL, 0));
+    r("enable with an argument", syscall(SYS_io_uring_register, fd, IORING_REGISTER_ENABLE_RINGS, &p, 0));
+    r("enable", syscall(SYS_io_uring_register, fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0));
+    r("enable again", syscall(SYS_io_uring_register, fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0));
+    r("enter once enabled", enter(fd, 0, 0, 0, NULL, 0));
+    close(fd);
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_SQ_AFF;
+    r("setup SQ_AFF without SQPOLL", setup(4, &p));
 }
 
 static volatile int alarms;

@@ -27,7 +27,8 @@ from collections import deque
 
 from snakevisor.abi.errno import EAGAIN, ECANCELED, EINVAL, ETIME, SyscallError
 from snakevisor.abi.io_uring import (CQE, IORING_OFF_CQ_RING, IORING_OFF_MMAP_MASK, IORING_OFF_SQ_RING, IORING_OFF_SQES,
-                                     IORING_OP_TIMEOUT, IORING_SETUP_SUBMIT_ALL, IORING_SQ_CQ_OVERFLOW, IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_DRAIN,
+                                     IORING_OP_TIMEOUT, IORING_SETUP_R_DISABLED, IORING_SETUP_SQPOLL,
+                                     IORING_SETUP_SUBMIT_ALL, IORING_SQ_CQ_OVERFLOW, IORING_SQ_NEED_WAKEUP, IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_DRAIN,
                                      IOSQE_IO_HARDLINK, IOSQE_IO_LINK, SQE)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from snakevisor.sentry.fsimpl.anon import anon_inode_file
@@ -121,6 +122,10 @@ class IoUring(FileDescriptionImpl):
     def __init__(self, kernel, memory_file, sq_entries, cq_entries, flags, ops):
         super().__init__()
         self.kernel, self.setup_flags = kernel, flags
+        self.disabled = bool(flags & IORING_SETUP_R_DISABLED)   # until IORING_REGISTER_ENABLE_RINGS
+        # SQPOLL without a thread: the SQ is consumed at every io_uring_enter, which the application
+        # is told to make by IORING_SQ_NEED_WAKEUP, always set
+        self.sq_flags = IORING_SQ_NEED_WAKEUP if flags & IORING_SETUP_SQPOLL else 0
         self.prep, self.issue = ops.prep, ops.issue
         self.worker_ops = ops.WORKER_OPS     # what Linux runs in io-wq: IORING_REGISTER_EVENTFD_ASYNC's
         self.sq_entries, self.cq_entries = sq_entries, cq_entries
@@ -151,7 +156,7 @@ class IoUring(FileDescriptionImpl):
         self.timer = None                    # one host timer for every TIMEOUT, at the earliest deadline
         self.deadlines = []                  # heap of (monotonic ns, seq, request)
         self.seq = itertools.count()
-        for off, value in ((SQ_MASK, sq_entries - 1), (SQ_ENTRIES, sq_entries),
+        for off, value in ((SQ_MASK, sq_entries - 1), (SQ_ENTRIES, sq_entries), (SQ_FLAGS, self.sq_flags),
                            (CQ_MASK, cq_entries - 1), (CQ_ENTRIES, cq_entries)):
             self._put(off, value)
 
@@ -394,7 +399,7 @@ class IoUring(FileDescriptionImpl):
         if self.overflow or not self._cq_room():
             if len(self.overflow) < MAX_OVERFLOW:
                 self.overflow.append(cqe)
-                self._put(SQ_FLAGS, IORING_SQ_CQ_OVERFLOW)
+                self._put(SQ_FLAGS, self.sq_flags | IORING_SQ_CQ_OVERFLOW)
             else:
                 self._put(CQ_OVERFLOW, self._get(CQ_OVERFLOW) + 1)
             return
@@ -423,7 +428,7 @@ class IoUring(FileDescriptionImpl):
         while self.overflow and self._cq_room():
             self._write_cqe(self.overflow.popleft())
         if not self.overflow:
-            self._put(SQ_FLAGS, 0)   # IORING_SQ_CQ_OVERFLOW, the only flag set here, is off
+            self._put(SQ_FLAGS, self.sq_flags)   # IORING_SQ_CQ_OVERFLOW off
 
     def ready_cqes(self) -> int:
         self.flush_overflow()

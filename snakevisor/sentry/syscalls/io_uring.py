@@ -8,18 +8,19 @@ the caller's signal mask applied during the wait and an EXT_ARG timeout (ETIME).
 """
 import struct
 
-from snakevisor.abi.errno import (EBADF, EBUSY, EFAULT, EINTR, EINVAL, ENXIO, EOPNOTSUPP, ERESTARTSYS, ETIME,
+from snakevisor.abi.errno import (EBADF, EBADFD, EBUSY, EFAULT, EINTR, EINVAL, ENXIO, EOPNOTSUPP, ERESTARTSYS, ETIME,
                                   SyscallError)
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.io_uring import (CQRING_OFFSETS, GETEVENTS_ARG, IO_URING_OP_SUPPORTED, IORING_ENTER_EXT_ARG,
                                      IORING_ENTER_GETEVENTS, IORING_ENTER_SQ_WAIT, IORING_ENTER_SQ_WAKEUP,
                                      IORING_FEAT_CQE_SKIP, IORING_FEAT_EXT_ARG, IORING_FEAT_FAST_POLL,
                                      IORING_FEAT_NODROP, IORING_FEAT_POLL_32BITS, IORING_FEAT_RW_CUR_POS,
-                                     IORING_FEAT_SINGLE_MMAP, IORING_FEAT_SUBMIT_STABLE, IORING_MAX_CQ_ENTRIES,
+                                     IORING_FEAT_SINGLE_MMAP, IORING_FEAT_SQPOLL_NONFIXED, IORING_FEAT_SUBMIT_STABLE, IORING_MAX_CQ_ENTRIES,
                                      IORING_MAX_ENTRIES, IORING_MAX_FIXED_FILES, IORING_MAX_REG_BUFFERS,
-                                     IORING_OP_LAST, IORING_REGISTER_BUFFERS, IORING_REGISTER_EVENTFD,
+                                     IORING_OP_LAST, IORING_REGISTER_BUFFERS, IORING_REGISTER_ENABLE_RINGS, IORING_REGISTER_EVENTFD,
                                      IORING_REGISTER_EVENTFD_ASYNC, IORING_REGISTER_FILES, IORING_REGISTER_PROBE,
                                      IORING_SETUP_CLAMP, IORING_SETUP_COOP_TASKRUN, IORING_SETUP_CQSIZE,
+                                     IORING_SETUP_R_DISABLED, IORING_SETUP_SQ_AFF, IORING_SETUP_SQPOLL,
                                      IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_SUBMIT_ALL, IORING_UNREGISTER_BUFFERS,
                                      IORING_UNREGISTER_EVENTFD, IORING_UNREGISTER_FILES, PARAMS, PARAMS_SIZE,
                                      PROBE_HEADER, PROBE_OP, SQRING_OFFSETS)
@@ -32,11 +33,12 @@ from snakevisor.sentry.syscalls.io_uring_ops import OPS
 from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
 
-SETUP_FLAGS = (IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN
-               | IORING_SETUP_SINGLE_ISSUER)   # the last three change nothing here: submission goes on
-#                                                after a failed SQE, completions need no task work
+SETUP_FLAGS = (IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED
+               | IORING_SETUP_SQPOLL | IORING_SETUP_SQ_AFF   # SQPOLL: the SQ is consumed at each enter
+               | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER)   # these two: completions need no task work
 FEATURES = (IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | IORING_FEAT_RW_CUR_POS
-            | IORING_FEAT_FAST_POLL | IORING_FEAT_POLL_32BITS | IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP)
+            | IORING_FEAT_FAST_POLL | IORING_FEAT_POLL_32BITS | IORING_FEAT_SQPOLL_NONFIXED | IORING_FEAT_EXT_ARG
+            | IORING_FEAT_CQE_SKIP)
 ENTER_FLAGS = IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG
 SZ_1G = 1 << 30
 
@@ -66,7 +68,7 @@ def _ring_sizes(entries, flags, cq_asked):
 def io_uring_setup(t, entries, params):
     raw = t.mm.copy_in(params, PARAMS_SIZE)
     _sq, cq_asked, flags, cpu, idle, _features, wq_fd, *resv = PARAMS.unpack_from(raw)
-    if any(resv) or flags & ~SETUP_FLAGS:
+    if any(resv) or flags & ~SETUP_FLAGS or flags & IORING_SETUP_SQ_AFF and not flags & IORING_SETUP_SQPOLL:
         raise SyscallError(EINVAL)
     sq, cq = _ring_sizes(entries & 0xFFFFFFFF, flags, cq_asked)
     f = new_io_uring(t.kernel, t.kernel.memory_file, sq, cq, flags, io_uring_ops)
@@ -125,8 +127,14 @@ def io_uring_enter(t, fd, to_submit, min_complete, flags, argp, argsz):
     if flags & ~ENTER_FLAGS:
         raise SyscallError(EINVAL)   # IORING_ENTER_REGISTERED_RING: no registered ring fds here
     ring = _ring(t, fd)
+    if ring.disabled:
+        raise SyscallError(EBADFD)
     to_submit &= 0xFFFFFFFF
-    submitted = ring.submit(t, to_submit) if to_submit else 0
+    if ring.setup_flags & IORING_SETUP_SQPOLL:   # what the SQ thread would have taken; Linux answers to_submit
+        ring.submit(t, ring.sq_entries)
+        submitted = to_submit
+    else:
+        submitted = ring.submit(t, to_submit) if to_submit else 0
     if submitted != to_submit or not flags & IORING_ENTER_GETEVENTS:
         return submitted
     min_complete = min(min_complete & 0xFFFFFFFF, ring.cq_entries)
@@ -228,6 +236,13 @@ def io_uring_register(t, fd, opcode, arg, nr_args):
         return _register_eventfd(t, ring, arg, nr, opcode == IORING_REGISTER_EVENTFD_ASYNC)
     if opcode == IORING_REGISTER_PROBE:
         return _register_probe(t, ring, arg, nr)
+    if opcode == IORING_REGISTER_ENABLE_RINGS:
+        if arg or nr:
+            raise SyscallError(EINVAL)
+        if not ring.disabled:
+            raise SyscallError(EBADFD)
+        ring.disabled = False
+        return 0
     unregister = {IORING_UNREGISTER_BUFFERS: "buffers", IORING_UNREGISTER_FILES: "files",
                   IORING_UNREGISTER_EVENTFD: "eventfd"}.get(opcode)
     if unregister is None:

@@ -75,7 +75,7 @@ PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootf
 IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, POLL_ADD (and multishot), "
                 "POLL_REMOVE, TIMEOUT (monotonic), TIMEOUT_REMOVE, ASYNC_CANCEL, OPENAT, CLOSE, STATX, ACCEPT, CONNECT, "
                 "SEND, RECV; other opcodes "
-                "complete with -EINVAL; no SQPOLL/IOPOLL, no direct descriptors, no provided buffers, no multishot "
+                "complete with -EINVAL; no IOPOLL, no direct descriptors, no provided buffers, no multishot "
                 "accept/recv")
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
@@ -452,11 +452,12 @@ ENTRIES = (
     # 335-423: not x86_64 syscall numbers (from 424 on, every architecture shares the numbers)
     full(424,    "pidfd_send_signal",      pidfd.pidfd_send_signal,       "fd signal ptr hex"),
     partial(425, "io_uring_setup",         io_uring.io_uring_setup,       "uint ptr",
-                 "CQSIZE, CLAMP (SUBMIT_ALL, COOP_TASKRUN, SINGLE_ISSUER accepted); SQPOLL, IOPOLL, ATTACH_WQ, "
-                 "R_DISABLED, DEFER_TASKRUN, SQE128, CQE32: EINVAL"),
+                 "CQSIZE, CLAMP, SUBMIT_ALL, R_DISABLED, SQPOLL (no thread: the SQ is consumed at each enter, "
+                 "IORING_SQ_NEED_WAKEUP always set), COOP_TASKRUN, SINGLE_ISSUER; IOPOLL, ATTACH_WQ, "
+                 "DEFER_TASKRUN, SQE128, CQE32: EINVAL"),
     partial(426, "io_uring_enter",         io_uring.io_uring_enter,       "fd uint uint hex ptr uint", IO_URING_OPS),
     partial(427, "io_uring_register",      io_uring.io_uring_register,    "fd int ptr uint",
-                 "FILES, BUFFERS, EVENTFD(_ASYNC) and their UNREGISTER, PROBE; others EINVAL"),
+                 "FILES, BUFFERS, EVENTFD(_ASYNC) and their UNREGISTER, PROBE, ENABLE_RINGS; others EINVAL"),
     enosys(428,  "open_tree",              MOUNTS),
     enosys(429,  "move_mount",             MOUNTS),
     enosys(430,  "fsopen",                 MOUNTS),
