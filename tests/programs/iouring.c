@@ -3,7 +3,8 @@
  * linked and drained requests, eventfd notification, poll on a pipe (one-shot, multishot,
  * removed), timeouts (by time, by count, removed, the wait's own), cancellation, the probe,
  * registered files and buffers, openat/statx/close, reads, polls, accept, connect, send and recv on TCP
- * and AF_UNIX sockets, and a CQ ring that overflows. */
+ * and AF_UNIX sockets, the requests that are one syscall (mkdirat, renameat, fallocate...), and a
+ * CQ ring that overflows. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -258,7 +260,9 @@ static void test_probe_and_registered(void) {
                  IORING_OP_WRITE_FIXED, IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_TIMEOUT,
                  IORING_OP_TIMEOUT_REMOVE, IORING_OP_ASYNC_CANCEL, IORING_OP_OPENAT, IORING_OP_CLOSE,
                  IORING_OP_STATX, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_ACCEPT, IORING_OP_SEND,
-                 IORING_OP_RECV, IORING_OP_CONNECT};
+                 IORING_OP_RECV, IORING_OP_CONNECT, IORING_OP_SYNC_FILE_RANGE, IORING_OP_FALLOCATE,
+                 IORING_OP_FADVISE, IORING_OP_MADVISE, IORING_OP_SHUTDOWN, IORING_OP_RENAMEAT, IORING_OP_UNLINKAT,
+                 IORING_OP_MKDIRAT, IORING_OP_SYMLINKAT, IORING_OP_LINKAT};
     printf("probe:");
     for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++)
         printf(" %d=%d", ops[i], probe ? io_uring_opcode_supported(probe, ops[i]) : -1);
@@ -461,16 +465,22 @@ static void test_unix(void) {
 /* A child shares the ring (fork keeps the mappings and the descriptor): its NOP reaches the parent.
  * The mappings are named after the ring in /proc/self/maps. */
 static void test_fork(void) {
+    struct io_uring shared;   /* its own: liburing's SQ bookkeeping is per process */
+    io_uring_queue_init(4, &shared, 0);
     pid_t pid = fork();
     if (pid == 0) {
-        struct io_uring_sqe *s = sqe(99);
+        struct io_uring_sqe *s = io_uring_get_sqe(&shared);
         io_uring_prep_nop(s);
-        _exit(io_uring_submit(&ring) == 1 ? 0 : 1);
+        s->user_data = 99;
+        _exit(io_uring_submit(&shared) == 1 ? 0 : 1);
     }
     int status;
     waitpid(pid, &status, 0);
     printf("child status: %d\n", WEXITSTATUS(status));
-    reap("from the child", 1);
+    struct io_uring_cqe *c;
+    io_uring_wait_cqe(&shared, &c);
+    printf("from the child: data=%llu res=%d\n", (unsigned long long)c->user_data, c->res);
+    io_uring_cqe_seen(&shared, c);
     FILE *maps = fopen("/proc/self/maps", "r");
     char line[512];
     int named = 0;
@@ -478,6 +488,7 @@ static void test_fork(void) {
         named += strstr(line, "anon_inode:[io_uring]") != NULL;
     printf("maps naming the ring: %d\n", named >= 2);
     if (maps) fclose(maps);
+    io_uring_queue_exit(&shared);
 }
 
 /* IOSQE_CQE_SKIP_SUCCESS: no CQE for a success, one for a failure; once used, a ring refuses
@@ -527,6 +538,82 @@ static void test_sqpoll(void) {
     io_uring_queue_exit(&sq);
 }
 
+/* Requests that are one syscall: mkdirat, symlinkat, linkat, renameat, unlinkat, fallocate,
+ * fadvise, madvise, sync_file_range, shutdown. */
+static void test_calls(void) {
+    char dir[64], a[96], b[96], l[96];
+    snprintf(dir, sizeof dir, "/tmp/iouring-calls-%d", getpid());
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(l, sizeof l, "%s/l", dir);
+    struct io_uring_sqe *s = sqe(120);
+    io_uring_prep_mkdirat(s, AT_FDCWD, dir, 0700);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(121);
+    io_uring_prep_symlinkat(s, "target", AT_FDCWD, l);
+    io_uring_submit(&ring);
+    reap("mkdir+symlink", 2);
+    int fd = open(a, O_CREAT | O_RDWR, 0600);
+    s = sqe(122);
+    io_uring_prep_fallocate(s, fd, 0, 0, 8192);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(123);
+    io_uring_prep_fadvise(s, fd, 0, 4096, POSIX_FADV_SEQUENTIAL);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(124);
+    io_uring_prep_sync_file_range(s, fd, 4096, 0, 0);
+    io_uring_submit(&ring);
+    reap("fallocate/fadvise/sync_file_range", 3);
+    struct stat st;
+    fstat(fd, &st);
+    printf("size after fallocate: %lld\n", (long long)st.st_size);
+    s = sqe(125);
+    io_uring_prep_linkat(s, AT_FDCWD, a, AT_FDCWD, b, 0);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(126);
+    io_uring_prep_renameat(s, AT_FDCWD, b, AT_FDCWD, l, 0);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(127);
+    io_uring_prep_unlinkat(s, AT_FDCWD, a, 0);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(128);
+    io_uring_prep_unlinkat(s, AT_FDCWD, dir, AT_REMOVEDIR);   /* not empty */
+    io_uring_submit(&ring);
+    reap("link/rename/unlink", 4);
+    fstat(fd, &st);
+    printf("links now: %ld, l is a file: %d\n", (long)st.st_nlink, stat(l, &st) == 0 && S_ISREG(st.st_mode));
+    close(fd);
+    s = sqe(129);
+    io_uring_prep_unlinkat(s, AT_FDCWD, l, 0);
+    s->flags |= IOSQE_IO_LINK;
+    s = sqe(130);
+    io_uring_prep_unlinkat(s, AT_FDCWD, dir, AT_REMOVEDIR);
+    s = sqe(131);
+    io_uring_prep_mkdirat(s, AT_FDCWD, (char *)8, 0700);   /* a bad path: refused at submission */
+    printf("submitted: %d\n", io_uring_submit(&ring));
+    reap("cleanup", 3);
+    char *page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    page[0] = 1;
+    s = sqe(132);
+    io_uring_prep_madvise(s, page, 8192, MADV_DONTNEED);
+    io_uring_submit(&ring);
+    reap("madvise", 1);
+    printf("page after MADV_DONTNEED: %d\n", page[0]);
+    munmap(page, 8192);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) perror("socketpair");
+    s = sqe(133);
+    io_uring_prep_shutdown(s, sv[1], SHUT_WR);
+    s = sqe(134);
+    io_uring_prep_shutdown(s, 0, SHUT_WR);
+    io_uring_submit(&ring);
+    reap("shutdown", 2);
+    char c;
+    printf("read after the peer's shutdown: %zd\n", read(sv[0], &c, 1));
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_overflow(void) {
     struct io_uring small;
     struct io_uring_params p = {0};
@@ -574,6 +661,7 @@ int main(void) {
     test_tcp_full();
     test_unix();
     test_fork();
+    test_calls();
     test_overflow();
     test_sqpoll();
     test_skip_success();

@@ -10,7 +10,8 @@ range is dropped (sq_dropped); every SQE is copied before it is decoded (SUBMIT_
 
 What a request does comes from ``ops`` (syscalls/io_uring_ops.py): its ``prep`` checks the SQE
 at submission (a refusal fails the request's chain and, for the chain's last request, stops the
-submission, as Linux's io_submit_fail_init), and ``issue`` returns the result, or PENDING after arming a wake-up (a WaitQueue callback or a host timer) that later calls
+submission, as Linux's io_submit_fail_init), and ``issue`` returns the result, or PENDING after
+arming a wake-up (a WaitQueue callback, a host epoll, the ring's timer) that later calls
 ``complete``. Nothing here blocks the Sentry: a read of an empty pipe completes when a writer
 notifies the pipe's queue. Links (IOSQE_IO_LINK/HARDLINK) run a chain in order; IOSQE_IO_DRAIN
 holds a chain until every request before it has completed. CQEs that find the CQ ring full wait
@@ -26,9 +27,10 @@ import weakref
 from collections import deque
 
 from snakevisor.abi.errno import EAGAIN, ECANCELED, EINVAL, ETIME, SyscallError
-from snakevisor.abi.io_uring import (CQE, IORING_OFF_CQ_RING, IORING_OFF_MMAP_MASK, IORING_OFF_SQ_RING, IORING_OFF_SQES,
-                                     IORING_OP_TIMEOUT, IORING_SETUP_R_DISABLED, IORING_SETUP_SQPOLL,
-                                     IORING_SETUP_SUBMIT_ALL, IORING_SQ_CQ_OVERFLOW, IORING_SQ_NEED_WAKEUP, IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_DRAIN,
+from snakevisor.abi.io_uring import (CQE, IORING_OFF_CQ_RING, IORING_OFF_MMAP_MASK, IORING_OFF_SQES,
+                                     IORING_OFF_SQ_RING, IORING_OP_TIMEOUT, IORING_SETUP_R_DISABLED,
+                                     IORING_SETUP_SQPOLL, IORING_SETUP_SUBMIT_ALL, IORING_SQ_CQ_OVERFLOW,
+                                     IORING_SQ_NEED_WAKEUP, IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_DRAIN,
                                      IOSQE_IO_HARDLINK, IOSQE_IO_LINK, SQE)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from snakevisor.sentry.fsimpl.anon import anon_inode_file
@@ -143,6 +145,7 @@ class IoUring(FileDescriptionImpl):
         self.drain_disabled = False          # IOSQE_CQE_SKIP_SUCCESS was used: IO_DRAIN is EOPNOTSUPP
         self.submitting = False              # inside submit: wake-ups wait in ``woken`` until its end
         self.woken = []                      # (request, its callback, events)
+        self.punted = []                     # (task, chain) for after the submission (io-wq's)
         self.host_ep = None                  # select.epoll of dups of host descriptors requests wait on
         self.host_waiters = {}               # dup -> its callback
         self.pending = {}                    # id(request) -> Request armed for later
@@ -173,17 +176,21 @@ class IoUring(FileDescriptionImpl):
     # --- submission ------------------------------------------------------------------------
     def submit(self, t, to_submit: int) -> int:
         """Consume up to ``to_submit`` SQEs (never more than the ring holds); returns how many.
-        A waiting request that one of them wakes (a send to a socket a RECV waits on) completes
-        after the whole submission, as Linux runs it from task work: its CQE comes later."""
+        Requests Linux always gives to an io-wq worker (fsync, statx, the path calls) run after
+        the submission, and a waiting request that one of them wakes (a send to a socket a RECV
+        waits on) completes then, as Linux runs it from task work: their CQEs come later."""
         self.submitting = True
         try:
             return self._submit(t, to_submit)
         finally:
             self.submitting = False
+            while self.punted:
+                self._run_chain(*self.punted.pop(0))
             while self.woken:
                 req, on_event, happened = self.woken.pop(0)
                 if id(req) in self.pending:
                     on_event(happened)
+            self._run_deferred()
 
     def _submit(self, t, to_submit):
         avail = (self._get(SQ_TAIL) - self.sq_head) & 0xFFFFFFFF
@@ -223,17 +230,20 @@ class IoUring(FileDescriptionImpl):
             self._post(req, req.error if req.error is not None else -ECANCELED)
 
     def _queue_chain(self, t, chain):
-        if len(self.pending) + len(self.deferred) >= MAX_IN_FLIGHT:
+        if len(self.pending) + len(self.deferred) + len(self.punted) >= MAX_IN_FLIGHT:
             for req in chain:   # the Sentry's memory is bounded: Linux's would fail the allocation
                 self._post(req, -EAGAIN)
             return
-        if self.deferred or chain[0].flags & IOSQE_IO_DRAIN and self.pending:
+        if self.deferred or chain[0].flags & IOSQE_IO_DRAIN and (self.pending or self.punted):
             self.deferred.append((t, chain))
             return
         self._run_chain(t, chain)
 
     def _run_chain(self, t, chain):
         while chain:
+            if self.submitting and chain[0].opcode in self.worker_ops:
+                self.punted.append((t, chain))   # the worker runs it, and its chain, after the submission
+                return
             req = chain.pop(0)
             try:
                 res = self.issue(self, t, req)
@@ -270,7 +280,11 @@ class IoUring(FileDescriptionImpl):
         rest = self._finish(req, res, req.rest)
         if rest:
             self._run_chain(req.task, rest)
-        while self.deferred and not (self.pending and self.deferred[0][1][0].flags & IOSQE_IO_DRAIN):
+        self._run_deferred()
+
+    def _run_deferred(self):
+        """Chains held by IOSQE_IO_DRAIN run once what came before them is done."""
+        while self.deferred and not ((self.pending or self.punted) and self.deferred[0][1][0].flags & IOSQE_IO_DRAIN):
             t, chain = self.deferred.popleft()
             self._run_chain(t, chain)
 
@@ -461,6 +475,7 @@ class IoUring(FileDescriptionImpl):
         self.pending.clear()
         self.cancelled.clear()
         self.woken.clear()
+        self.punted.clear()
         self.deferred.clear()
         self.counted.clear()
         self.unregister_files()

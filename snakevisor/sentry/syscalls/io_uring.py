@@ -8,22 +8,23 @@ the caller's signal mask applied during the wait and an EXT_ARG timeout (ETIME).
 """
 import struct
 
-from snakevisor.abi.errno import (EBADF, EBADFD, EBUSY, EFAULT, EINTR, EINVAL, ENXIO, EOPNOTSUPP, ERESTARTSYS, ETIME,
-                                  SyscallError)
+from snakevisor.abi.errno import (EBADF, EBADFD, EBUSY, EFAULT, EINTR, EINVAL, ENXIO, EOPNOTSUPP, ERESTARTSYS,
+                                  ETIME, SyscallError)
 from snakevisor.abi.fs import to_s32
-from snakevisor.abi.io_uring import (CQRING_OFFSETS, GETEVENTS_ARG, IO_URING_OP_SUPPORTED, IORING_ENTER_EXT_ARG,
-                                     IORING_ENTER_GETEVENTS, IORING_ENTER_SQ_WAIT, IORING_ENTER_SQ_WAKEUP,
-                                     IORING_FEAT_CQE_SKIP, IORING_FEAT_EXT_ARG, IORING_FEAT_FAST_POLL,
-                                     IORING_FEAT_NODROP, IORING_FEAT_POLL_32BITS, IORING_FEAT_RW_CUR_POS,
-                                     IORING_FEAT_SINGLE_MMAP, IORING_FEAT_SQPOLL_NONFIXED, IORING_FEAT_SUBMIT_STABLE, IORING_MAX_CQ_ENTRIES,
+from snakevisor.abi.io_uring import (CQRING_OFFSETS, GETEVENTS_ARG, IORING_ENTER_EXT_ARG, IORING_ENTER_GETEVENTS,
+                                     IORING_ENTER_SQ_WAIT, IORING_ENTER_SQ_WAKEUP, IORING_FEAT_CQE_SKIP,
+                                     IORING_FEAT_EXT_ARG, IORING_FEAT_FAST_POLL, IORING_FEAT_NODROP,
+                                     IORING_FEAT_POLL_32BITS, IORING_FEAT_RW_CUR_POS, IORING_FEAT_SINGLE_MMAP,
+                                     IORING_FEAT_SQPOLL_NONFIXED, IORING_FEAT_SUBMIT_STABLE, IORING_MAX_CQ_ENTRIES,
                                      IORING_MAX_ENTRIES, IORING_MAX_FIXED_FILES, IORING_MAX_REG_BUFFERS,
-                                     IORING_OP_LAST, IORING_REGISTER_BUFFERS, IORING_REGISTER_ENABLE_RINGS, IORING_REGISTER_EVENTFD,
-                                     IORING_REGISTER_EVENTFD_ASYNC, IORING_REGISTER_FILES, IORING_REGISTER_PROBE,
-                                     IORING_SETUP_CLAMP, IORING_SETUP_COOP_TASKRUN, IORING_SETUP_CQSIZE,
-                                     IORING_SETUP_R_DISABLED, IORING_SETUP_SQ_AFF, IORING_SETUP_SQPOLL,
-                                     IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_SUBMIT_ALL, IORING_UNREGISTER_BUFFERS,
-                                     IORING_UNREGISTER_EVENTFD, IORING_UNREGISTER_FILES, PARAMS, PARAMS_SIZE,
-                                     PROBE_HEADER, PROBE_OP, SQRING_OFFSETS)
+                                     IORING_OP_LAST, IORING_REGISTER_BUFFERS, IORING_REGISTER_ENABLE_RINGS,
+                                     IORING_REGISTER_EVENTFD, IORING_REGISTER_EVENTFD_ASYNC, IORING_REGISTER_FILES,
+                                     IORING_REGISTER_PROBE, IORING_SETUP_CLAMP, IORING_SETUP_COOP_TASKRUN,
+                                     IORING_SETUP_CQSIZE, IORING_SETUP_R_DISABLED, IORING_SETUP_SINGLE_ISSUER,
+                                     IORING_SETUP_SQPOLL, IORING_SETUP_SQ_AFF, IORING_SETUP_SUBMIT_ALL,
+                                     IORING_UNREGISTER_BUFFERS, IORING_UNREGISTER_EVENTFD, IORING_UNREGISTER_FILES,
+                                     IO_URING_OP_SUPPORTED, PARAMS, PARAMS_SIZE, PROBE_HEADER, PROBE_OP,
+                                     SQRING_OFFSETS)
 from snakevisor.abi.poll import POLLIN
 from snakevisor.abi.time import NSEC, TIMESPEC
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl

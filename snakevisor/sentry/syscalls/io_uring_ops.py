@@ -14,18 +14,21 @@ import time
 
 from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINPROGRESS, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED
-from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_RECV, IORING_OP_SEND, IORING_FSYNC_DATASYNC, IORING_OP_ASYNC_CANCEL,
-                                     IORING_OP_CLOSE, IORING_OP_FSYNC, IORING_OP_NOP, IORING_OP_OPENAT,
-                                     IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_READ,
-                                     IORING_OP_READ_FIXED, IORING_OP_READV, IORING_OP_STATX, IORING_OP_TIMEOUT,
-                                     IORING_OP_TIMEOUT_REMOVE, IORING_OP_WRITE, IORING_OP_WRITE_FIXED,
-                                     IORING_OP_WRITEV, IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS, IOSQE_BUFFER_SELECT,
-                                     IOSQE_CQE_SKIP_SUCCESS, IOSQE_FIXED_FILE, IOSQE_IO_DRAIN, IOSQE_VALID, UIO_MAXIOV)
+from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_FSYNC_DATASYNC, IORING_OP_ACCEPT,
+                                     IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_CONNECT, IORING_OP_FSYNC,
+                                     IORING_OP_NOP, IORING_OP_OPENAT, IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE,
+                                     IORING_OP_READ, IORING_OP_READV, IORING_OP_READ_FIXED, IORING_OP_RECV,
+                                     IORING_OP_SEND, IORING_OP_STATX, IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE,
+                                     IORING_OP_WRITE, IORING_OP_WRITEV, IORING_OP_WRITE_FIXED,
+                                     IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS, IOSQE_BUFFER_SELECT,
+                                     IOSQE_CQE_SKIP_SUCCESS, IOSQE_FIXED_FILE, IOSQE_IO_DRAIN, IOSQE_VALID,
+                                     UIO_MAXIOV)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
 from snakevisor.abi.socket import MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCKADDR_MAX
-from snakevisor.sentry.fsimpl.sockfs import socket_of
 from snakevisor.abi.time import NSEC, TIMESPEC
 from snakevisor.sentry.fsimpl.iouring import PENDING, IoUring
+from snakevisor.sentry.fsimpl.sockfs import socket_of
+from snakevisor.sentry.syscalls import io_uring_calls
 from snakevisor.sentry.syscalls.fs import do_open, statx
 from snakevisor.sentry.syscalls.file import MAX_IO, _gather, _scatter
 from snakevisor.sentry.syscalls.fsize import fsize_limit
@@ -292,10 +295,14 @@ def _statx(ring, t, req):
     return statx(t, req.fd, req.addr, req.op_flags, req.len, req.off)
 
 
+def _prep_rwv(ring, t, req):
+    _prep_rw(ring, t, req, vectored=True)
+
+
 OPS = {   # opcode: (prep, issue)
     IORING_OP_NOP: (_nothing, _nothing),
-    IORING_OP_READV: (lambda ring, t, req: _prep_rw(ring, t, req, True), lambda ring, t, req: _issue_rw(ring, t, req, False)),
-    IORING_OP_WRITEV: (lambda ring, t, req: _prep_rw(ring, t, req, True), lambda ring, t, req: _issue_rw(ring, t, req, True)),
+    IORING_OP_READV: (_prep_rwv, lambda ring, t, req: _issue_rw(ring, t, req, False)),
+    IORING_OP_WRITEV: (_prep_rwv, lambda ring, t, req: _issue_rw(ring, t, req, True)),
     IORING_OP_FSYNC: (_prep_fsync, _fsync),
     IORING_OP_READ_FIXED: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, False, fixed=True)),
     IORING_OP_WRITE_FIXED: (_prep_rw, lambda ring, t, req: _issue_rw(ring, t, req, True, fixed=True)),
@@ -316,9 +323,11 @@ OPS = {   # opcode: (prep, issue)
 }
 
 
+OPS.update({opcode: (io_uring_calls.prep, io_uring_calls.issue) for opcode in io_uring_calls.CALLS})
+
 # Linux always runs these in an io-wq worker (REQ_F_FORCE_ASYNC): only their completions signal
 # an eventfd registered with IORING_REGISTER_EVENTFD_ASYNC.
-WORKER_OPS = frozenset((IORING_OP_FSYNC, IORING_OP_STATX))
+WORKER_OPS = frozenset((IORING_OP_FSYNC, IORING_OP_STATX, *io_uring_calls.WORKER_CALLS))
 
 
 def prep(ring, t, req):
