@@ -329,16 +329,23 @@ static void test_open_statx_close(void) {
     printf("closed: %d\n", fcntl(fd, F_GETFD) == -1 && errno == EBADF);
 }
 
+/* A listener on a loopback port (its address in *sa), a client connected to it, and the accepted end. */
+static void tcp_pair(struct sockaddr_in *sa, int *l, int *c, int *a) {
+    *sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof *sa;
+    *l = socket(AF_INET, SOCK_STREAM, 0);
+    if (bind(*l, (struct sockaddr *)sa, len) || listen(*l, 1) || getsockname(*l, (struct sockaddr *)sa, &len))
+        perror("listen");
+    *c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(*c, (struct sockaddr *)sa, sizeof *sa)) perror("connect");
+    *a = accept(*l, NULL, NULL);
+}
+
 /* A TCP connection over loopback (a host socket in the sandbox): a read and a poll that wait. */
 static void test_tcp(void) {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    if (bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) || getsockname(l, (struct sockaddr *)&sa, &len))
-        perror("listen");
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(c, (struct sockaddr *)&sa, sizeof sa)) perror("connect");
-    int a = accept(l, NULL, NULL);
+    struct sockaddr_in sa;
+    int l, c, a;
+    tcp_pair(&sa, &l, &c, &a);
     char buf[16] = {0};
     struct io_uring_sqe *s = sqe(80);
     io_uring_prep_read(s, a, buf, sizeof buf, 0);
@@ -409,14 +416,9 @@ static void test_tcp(void) {
 
 /* A send on a TCP socket whose buffers are full waits until the peer reads. */
 static void test_tcp_full(void) {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    if (bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) || getsockname(l, (struct sockaddr *)&sa, &len))
-        perror("listen");
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(c, (struct sockaddr *)&sa, sizeof sa)) perror("connect");
-    int a = accept(l, NULL, NULL);
+    struct sockaddr_in sa;
+    int l, c, a;
+    tcp_pair(&sa, &l, &c, &a);
     static char big[65536];
     while (send(c, big, sizeof big, MSG_DONTWAIT) > 0)
         ;
