@@ -60,6 +60,8 @@ IORING_ENTER_SQ_WAKEUP = 1 << 1
 IORING_ENTER_SQ_WAIT = 1 << 2
 IORING_ENTER_EXT_ARG = 1 << 3
 
+# cq_ring flags (the application's)
+IORING_CQ_EVENTFD_DISABLED = 1 << 0
 # sq_ring flags
 IORING_SQ_NEED_WAKEUP = 1 << 0
 IORING_SQ_CQ_OVERFLOW = 1 << 1

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,19 @@ static void test_eventfd_and_drain(void) {
     if (read(efd, &n, 8) != 8) perror("read eventfd");
     printf("eventfd count: %llu\n", n);
     reap("eventfd", 1);
+    /* the application's switch in the CQ ring: IORING_CQ_EVENTFD_DISABLED */
+    io_uring_cq_eventfd_toggle(&ring, false);
+    s = sqe(55);
+    io_uring_prep_nop(s);
+    io_uring_submit(&ring);
+    reap("eventfd disabled", 1);
+    io_uring_cq_eventfd_toggle(&ring, true);
+    s = sqe(56);
+    io_uring_prep_nop(s);
+    io_uring_submit(&ring);
+    reap("eventfd enabled", 1);
+    if (read(efd, &n, 8) != 8) perror("read eventfd");
+    printf("eventfd count after the toggle: %llu\n", n);
     printf("unregister eventfd: %d, again: %d\n", io_uring_unregister_eventfd(&ring),
            io_uring_unregister_eventfd(&ring));
     /* EVENTFD_ASYNC: only completions Linux runs in an io-wq worker (fsync, statx) signal it */

@@ -27,8 +27,8 @@ import weakref
 from collections import deque
 
 from snakevisor.abi.errno import EAGAIN, ECANCELED, EINVAL, ETIME, SyscallError
-from snakevisor.abi.io_uring import (CQE, IORING_OFF_CQ_RING, IORING_OFF_MMAP_MASK, IORING_OFF_SQES,
-                                     IORING_OFF_SQ_RING, IORING_OP_TIMEOUT, IORING_SETUP_R_DISABLED,
+from snakevisor.abi.io_uring import (CQE, IORING_CQ_EVENTFD_DISABLED, IORING_OFF_CQ_RING, IORING_OFF_MMAP_MASK,
+                                     IORING_OFF_SQES, IORING_OFF_SQ_RING, IORING_OP_TIMEOUT, IORING_SETUP_R_DISABLED,
                                      IORING_SETUP_SQPOLL, IORING_SETUP_SUBMIT_ALL, IORING_SQ_CQ_OVERFLOW,
                                      IORING_SQ_NEED_WAKEUP, IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_DRAIN,
                                      IOSQE_IO_HARDLINK, IOSQE_IO_LINK, SQE)
@@ -72,7 +72,7 @@ class Request:
 
     __slots__ = ("opcode", "flags", "ioprio", "fd", "off", "addr", "len", "op_flags", "user_data",
                  "buf_index", "personality", "file_index", "addr3", "pad", "file", "cancel", "rest",
-                 "task", "expected", "error", "prepared", "__weakref__")
+                 "task", "expected", "error", "prepared")
 
     def __init__(self, raw: bytes):
         (self.opcode, self.flags, self.ioprio, self.fd, self.off, self.addr, self.len, self.op_flags,
@@ -129,7 +129,7 @@ class IoUring(FileDescriptionImpl):
         # is told to make by IORING_SQ_NEED_WAKEUP, always set
         self.sq_flags = IORING_SQ_NEED_WAKEUP if flags & IORING_SETUP_SQPOLL else 0
         self.prep, self.issue = ops.prep, ops.issue
-        self.worker_ops = ops.WORKER_OPS     # what Linux runs in io-wq: IORING_REGISTER_EVENTFD_ASYNC's
+        self.worker_ops = ops.WORKER_OPS     # what Linux runs in io-wq: after the submission; EVENTFD_ASYNC's
         self.sq_entries, self.cq_entries = sq_entries, cq_entries
         self.rings_bytes = page_round_up(rings_size(sq_entries, cq_entries))
         self.sqes_base, self.sqes_bytes = self.rings_bytes, page_round_up(SQE.size * sq_entries)
@@ -405,7 +405,8 @@ class IoUring(FileDescriptionImpl):
                 self.counted.remove(entry)
                 self.complete(entry[1], 0)
         self.queue.notify(POLLIN | POLLRDNORM)
-        if self.eventfd is not None and (not self.eventfd_async or req.opcode in self.worker_ops):
+        if (self.eventfd is not None and (not self.eventfd_async or req.opcode in self.worker_ops)
+                and not self._get(CQ_FLAGS) & IORING_CQ_EVENTFD_DISABLED):   # the application's switch
             self.eventfd.signal(1)
 
     def _push(self, cqe):
