@@ -4,12 +4,13 @@ and tests/programs/iouring.c (liburing: every supported opcode, links, drain, ev
 timeouts, the probe, registered files and buffers, sockets) natively and in the sandbox; random
 SQEs in the sandbox (tests/programs/iouring_fuzz.c); fio's io_uring engine on a file of the
 sandbox's tmpfs."""
+import shutil
 import subprocess
 
 import pytest
 
 from fio_support import check_fio_engine
-from harness import compile_c, run_sandboxed
+from harness import app_env, compile_c, program_copy, run_sandboxed
 
 
 def _liburing():
@@ -41,3 +42,15 @@ def test_io_uring_random_sqes_and_scribbles(seed):
 
 def test_fio_io_uring():
     check_fio_engine("io_uring")
+
+
+def test_node_fs_through_libuv_io_uring(differential):
+    """Node's libuv with UV_USE_IO_URING=1 (an SQPOLL ring, EPOLL_CTL, the RSRC_TAGS feature it asks
+    for): its file operations go through the ring in the sandbox too, with the same results."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    env = app_env(UV_USE_IO_URING="1")
+    script = program_copy("node_fs_iouring.js")
+    differential(["node", script], env=env, native_status=0)
+    traced = run_sandboxed(["node", script], flags=("--strace",), env=env)
+    assert b"io_uring_enter(" in traced.stderr, "libuv did not use io_uring in the sandbox"

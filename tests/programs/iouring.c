@@ -276,7 +276,8 @@ static void test_probe_and_registered(void) {
                  IORING_OP_STATX, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_ACCEPT, IORING_OP_SEND,
                  IORING_OP_RECV, IORING_OP_CONNECT, IORING_OP_SYNC_FILE_RANGE, IORING_OP_FALLOCATE,
                  IORING_OP_FADVISE, IORING_OP_MADVISE, IORING_OP_SHUTDOWN, IORING_OP_RENAMEAT, IORING_OP_UNLINKAT,
-                 IORING_OP_MKDIRAT, IORING_OP_SYMLINKAT, IORING_OP_LINKAT};
+                 IORING_OP_MKDIRAT, IORING_OP_SYMLINKAT, IORING_OP_LINKAT, IORING_OP_EPOLL_CTL,
+                 IORING_OP_FILES_UPDATE};
     printf("probe:");
     for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++)
         printf(" %d=%d", ops[i], probe ? io_uring_opcode_supported(probe, ops[i]) : -1);
@@ -313,6 +314,58 @@ static void test_probe_and_registered(void) {
     printf("fixed read: %.10s\n", bufmem + 100);
     printf("unregister: %d %d\n", io_uring_unregister_files(&ring), io_uring_unregister_buffers(&ring));
     close(fd);
+}
+
+/* Tagged, sparse and updated tables of registered files and buffers: a tag comes back as a CQE
+ * when its resource leaves the table. */
+static void test_rsrc(void) {
+    int p[2];
+    if (pipe(p)) perror("pipe");
+    int fds[3] = {p[0], p[1], -1};
+    __u64 tags[3] = {501, 0, 0};
+    printf("register files with tags: %d\n", io_uring_register_files_tags(&ring, fds, tags, 3));
+    char buf[8] = {0};
+    struct io_uring_sqe *s = sqe(140);
+    io_uring_prep_write(s, 1, "tag", 3, 0);
+    s->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+    s = sqe(141);
+    io_uring_prep_read(s, 0, buf, 3, 0);
+    s->flags |= IOSQE_FIXED_FILE;
+    io_uring_submit(&ring);
+    reap("fixed pipe", 2);
+    int nfd = p[1];
+    __u64 ntag = 502;
+    printf("update slot 0: %d\n", io_uring_register_files_update_tag(&ring, 0, &nfd, &ntag, 1));
+    reap("old tag", 1);
+    s = sqe(142);
+    io_uring_prep_files_update(s, &p[0], 1, 2);
+    io_uring_submit(&ring);
+    reap("files update request", 1);
+    int skip[2] = {IORING_REGISTER_FILES_SKIP, -1};
+    printf("update with a skip: %d\n", io_uring_register_files_update(&ring, 0, skip, 2));
+    printf("update past the end: %d\n", io_uring_register_files_update(&ring, 2, skip, 2));
+    printf("tag on an empty slot: %d\n", io_uring_register_files_update_tag(&ring, 1, &skip[1], &ntag, 1));
+    printf("unregister files: %d\n", io_uring_unregister_files(&ring));
+    reap("unregister tag", 1);
+    printf("sparse buffers: %d\n", io_uring_register_buffers_sparse(&ring, 2));
+    s = sqe(143);
+    io_uring_prep_read_fixed(s, p[0], buf, 1, 0, 0);
+    io_uring_submit(&ring);
+    reap("read into an empty slot", 1);
+    struct iovec iov = {buf, sizeof buf};
+    __u64 btag = 600;
+    printf("buffer update: %d\n", io_uring_register_buffers_update_tag(&ring, 0, &iov, &btag, 1));
+    printf("unregister buffers: %d\n", io_uring_unregister_buffers(&ring));
+    reap("buffer tag", 1);
+    printf("sparse files: %d\n", io_uring_register_files_sparse(&ring, 4));
+    s = sqe(144);
+    io_uring_prep_read(s, 0, buf, 1, 0);
+    s->flags |= IOSQE_FIXED_FILE;
+    io_uring_submit(&ring);
+    reap("read from an empty slot", 1);
+    printf("unregister files: %d\n", io_uring_unregister_files(&ring));
+    close(p[0]);
+    close(p[1]);
 }
 
 static void test_open_statx_close(void) {
@@ -672,6 +725,7 @@ int main(void) {
     test_timeouts();
     test_eventfd_and_drain();
     test_probe_and_registered();
+    test_rsrc();
     test_open_statx_close();
     test_tcp();
     test_tcp_full();

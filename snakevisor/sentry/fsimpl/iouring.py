@@ -26,7 +26,7 @@ import time
 import weakref
 from collections import deque
 
-from snakevisor.abi.errno import EAGAIN, ECANCELED, EINVAL, ETIME, SyscallError
+from snakevisor.abi.errno import EAGAIN, ECANCELED, EINVAL, ENXIO, ETIME, SyscallError
 from snakevisor.abi.io_uring import (CQE, IORING_CQ_EVENTFD_DISABLED, IORING_OFF_CQ_RING, IORING_OFF_MMAP_MASK,
                                      IORING_OFF_SQES, IORING_OFF_SQ_RING, IORING_OP_TIMEOUT, IORING_SETUP_R_DISABLED,
                                      IORING_SETUP_SQPOLL, IORING_SETUP_SUBMIT_ALL, IORING_SQ_CQ_OVERFLOW,
@@ -84,6 +84,26 @@ class Request:
         self.expected = None   # read/write: the length whose shortfall breaks a link
         self.error = None      # -errno of a request refused before it ran (prep)
         self.prepared = None   # what prep read from the application (iovecs, a path, a time)
+
+
+class Registered:
+    """A registered table (IORING_REGISTER_FILES: FileDescriptions; _BUFFERS: (address, length)):
+    its slots (None: empty) and their tags. A slot's non-zero tag is posted as a CQE's user_data
+    once its resource leaves the table (IORING_FEAT_RSRC_TAGS)."""
+
+    def __init__(self, ring, entries, tags, drop):
+        self.ring, self.entries, self.tags, self.drop = ring, entries, tags, drop
+
+    def get(self, index):
+        return self.entries[index] if 0 <= index < len(self.entries) else None
+
+    def replace(self, index, entry, tag):
+        old, old_tag = self.entries[index], self.tags[index]
+        self.entries[index], self.tags[index] = entry, tag
+        if old is not None:
+            self.drop(old)
+            if old_tag:
+                self.ring.post_tag(old_tag)
 
 
 class RingMappable(Mappable):
@@ -152,8 +172,8 @@ class IoUring(FileDescriptionImpl):
         self.deferred = deque()              # (task, chain) held by IOSQE_IO_DRAIN
         self.counted = []                    # [target CQE count, request]: TIMEOUT with a count
         self.posted = 0                      # CQEs posted, timeouts' own excluded
-        self.files = None                    # IORING_REGISTER_FILES: FileDescription or None per slot
-        self.buffers = None                  # IORING_REGISTER_BUFFERS: (address, length) per slot
+        self.files = None                    # Registered FileDescriptions (IORING_REGISTER_FILES)
+        self.buffers = None                  # Registered (address, length) (IORING_REGISTER_BUFFERS)
         self.eventfd, self.eventfd_async = None, False
         self.queue = WaitQueue()             # io_uring_enter's waiters, poll and epoll
         self.timer = None                    # one host timer for every TIMEOUT, at the earliest deadline
@@ -404,10 +424,17 @@ class IoUring(FileDescriptionImpl):
             for entry in [e for e in self.counted if e[0] <= self.posted]:
                 self.counted.remove(entry)
                 self.complete(entry[1], 0)
+        self._notify(not self.eventfd_async or req.opcode in self.worker_ops)
+
+    def post_tag(self, tag):
+        """The CQE telling that a registered resource tagged ``tag`` is gone (IORING_FEAT_RSRC_TAGS)."""
+        self._push(CQE.pack(tag, 0, 0))
+        self._notify(not self.eventfd_async)
+
+    def _notify(self, eventfd):
         self.queue.notify(POLLIN | POLLRDNORM)
-        if (self.eventfd is not None and (not self.eventfd_async or req.opcode in self.worker_ops)
-                and not self._get(CQ_FLAGS) & IORING_CQ_EVENTFD_DISABLED):   # the application's switch
-            self.eventfd.signal(1)
+        if eventfd and self.eventfd is not None and not self._get(CQ_FLAGS) & IORING_CQ_EVENTFD_DISABLED:
+            self.eventfd.signal(1)   # (IORING_CQ_EVENTFD_DISABLED: the application's switch)
 
     def _push(self, cqe):
         self.flush_overflow()
@@ -461,11 +488,14 @@ class IoUring(FileDescriptionImpl):
     def waitable(self, task):
         return self.queue
 
-    def unregister_files(self):
-        files, self.files = self.files, None
-        for f in files or ():
-            if f is not None:
-                f.dec_ref()
+    def unregister(self, kind):
+        """IORING_UNREGISTER_FILES / _BUFFERS (``kind``: "files" or "buffers"); ENXIO if none."""
+        table = getattr(self, kind)
+        if table is None:
+            raise SyscallError(ENXIO)
+        setattr(self, kind, None)
+        for i in range(len(table.entries)):
+            table.replace(i, None, 0)
 
     def release(self):
         for req in list(self.pending.values()):
@@ -479,8 +509,10 @@ class IoUring(FileDescriptionImpl):
         self.punted.clear()
         self.deferred.clear()
         self.counted.clear()
-        self.unregister_files()
         self.eventfd = None
+        for kind in ("files", "buffers"):
+            if getattr(self, kind) is not None:
+                self.unregister(kind)
         self.deadlines.clear()
         if self.host_ep is not None:
             self.kernel.loop.unwatch_fd(self.host_ep.fileno())

@@ -8,28 +8,30 @@ the caller's signal mask applied during the wait and an EXT_ARG timeout (ETIME).
 """
 import struct
 
-from snakevisor.abi.errno import (EBADF, EBADFD, EBUSY, EFAULT, EINTR, EINVAL, ENXIO, EOPNOTSUPP, ERESTARTSYS,
-                                  ETIME, SyscallError)
+from snakevisor.abi.errno import EBADFD, EBUSY, EINTR, EINVAL, ENXIO, EOPNOTSUPP, ERESTARTSYS, ETIME, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.io_uring import (CQRING_OFFSETS, GETEVENTS_ARG, IORING_ENTER_EXT_ARG, IORING_ENTER_GETEVENTS,
                                      IORING_ENTER_SQ_WAIT, IORING_ENTER_SQ_WAKEUP, IORING_FEAT_CQE_SKIP,
                                      IORING_FEAT_EXT_ARG, IORING_FEAT_FAST_POLL, IORING_FEAT_NODROP,
-                                     IORING_FEAT_POLL_32BITS, IORING_FEAT_RW_CUR_POS, IORING_FEAT_SINGLE_MMAP,
-                                     IORING_FEAT_SQPOLL_NONFIXED, IORING_FEAT_SUBMIT_STABLE, IORING_MAX_CQ_ENTRIES,
-                                     IORING_MAX_ENTRIES, IORING_MAX_FIXED_FILES, IORING_MAX_REG_BUFFERS,
-                                     IORING_OP_LAST, IORING_REGISTER_BUFFERS, IORING_REGISTER_ENABLE_RINGS,
+                                     IORING_FEAT_POLL_32BITS, IORING_FEAT_RSRC_TAGS, IORING_FEAT_RW_CUR_POS,
+                                     IORING_FEAT_SINGLE_MMAP, IORING_FEAT_SQPOLL_NONFIXED,
+                                     IORING_FEAT_SUBMIT_STABLE, IORING_MAX_CQ_ENTRIES, IORING_MAX_ENTRIES,
+                                     IORING_OP_LAST, IORING_REGISTER_BUFFERS, IORING_REGISTER_BUFFERS2,
+                                     IORING_REGISTER_BUFFERS_UPDATE, IORING_REGISTER_ENABLE_RINGS,
                                      IORING_REGISTER_EVENTFD, IORING_REGISTER_EVENTFD_ASYNC, IORING_REGISTER_FILES,
-                                     IORING_REGISTER_PROBE, IORING_SETUP_CLAMP, IORING_SETUP_COOP_TASKRUN,
-                                     IORING_SETUP_CQSIZE, IORING_SETUP_R_DISABLED, IORING_SETUP_SINGLE_ISSUER,
-                                     IORING_SETUP_SQPOLL, IORING_SETUP_SQ_AFF, IORING_SETUP_SUBMIT_ALL,
-                                     IORING_UNREGISTER_BUFFERS, IORING_UNREGISTER_EVENTFD, IORING_UNREGISTER_FILES,
-                                     IO_URING_OP_SUPPORTED, PARAMS, PARAMS_SIZE, PROBE_HEADER, PROBE_OP,
-                                     SQRING_OFFSETS)
+                                     IORING_REGISTER_FILES2, IORING_REGISTER_FILES_UPDATE,
+                                     IORING_REGISTER_FILES_UPDATE2, IORING_REGISTER_PROBE, IORING_SETUP_CLAMP,
+                                     IORING_SETUP_COOP_TASKRUN, IORING_SETUP_CQSIZE, IORING_SETUP_R_DISABLED,
+                                     IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_SQPOLL, IORING_SETUP_SQ_AFF,
+                                     IORING_SETUP_SUBMIT_ALL, IORING_UNREGISTER_BUFFERS, IORING_UNREGISTER_EVENTFD,
+                                     IORING_UNREGISTER_FILES, IO_URING_OP_SUPPORTED, PARAMS, PARAMS_SIZE,
+                                     PROBE_HEADER, PROBE_OP, SQRING_OFFSETS)
 from snakevisor.abi.poll import POLLIN
 from snakevisor.abi.time import NSEC, TIMESPEC
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
 from snakevisor.sentry.fsimpl.iouring import IoUring, cq_offsets, new_io_uring, sq_offsets
 from snakevisor.sentry.syscalls import io_uring_ops
+from snakevisor.sentry.syscalls import io_uring_rsrc as rsrc
 from snakevisor.sentry.syscalls.io_uring_ops import OPS
 from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
@@ -39,9 +41,8 @@ SETUP_FLAGS = (IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_AL
                | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER)   # these two: completions need no task work
 FEATURES = (IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | IORING_FEAT_RW_CUR_POS
             | IORING_FEAT_FAST_POLL | IORING_FEAT_POLL_32BITS | IORING_FEAT_SQPOLL_NONFIXED | IORING_FEAT_EXT_ARG
-            | IORING_FEAT_CQE_SKIP)
+            | IORING_FEAT_RSRC_TAGS | IORING_FEAT_CQE_SKIP)
 ENTER_FLAGS = IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG
-SZ_1G = 1 << 30
 
 
 def _pow2(n):
@@ -155,44 +156,6 @@ def io_uring_enter(t, fd, to_submit, min_complete, flags, argp, argsz):
 # --- io_uring_register -------------------------------------------------------------------------
 
 
-def _register_buffers(t, ring, arg, nr):
-    if ring.buffers is not None:
-        raise SyscallError(EBUSY)
-    if nr == 0 or nr > IORING_MAX_REG_BUFFERS:
-        raise SyscallError(EINVAL)
-    bufs = []
-    for base, length in struct.iter_unpack("<QQ", t.mm.copy_in(arg, 16 * nr)):
-        if length > SZ_1G or length and t.mm.accessible_span(base, length, write=True) < length:
-            raise SyscallError(EFAULT)   # Linux pins the pages: unmapped ones are EFAULT
-        bufs.append((base, length))
-    ring.buffers = bufs
-    return 0
-
-
-def _register_files(t, ring, arg, nr):
-    if ring.files is not None:
-        raise SyscallError(EBUSY)
-    if nr == 0 or nr > IORING_MAX_FIXED_FILES:
-        raise SyscallError(EINVAL)
-    files = []
-    try:
-        for (fd,) in struct.iter_unpack("<i", t.mm.copy_in(arg, 4 * nr)):
-            if fd == -1:
-                files.append(None)
-                continue
-            f = t.fdtable.get(fd)
-            if isinstance(f.impl, IoUring):
-                raise SyscallError(EBADF)   # as Linux: no ring in a ring's table
-            files.append(f.inc_ref())
-    except SyscallError:
-        for f in files:
-            if f is not None:
-                f.dec_ref()
-        raise
-    ring.files = files
-    return 0
-
-
 def _register_eventfd(t, ring, arg, nr, asynchronous):
     if nr != 1:
         raise SyscallError(EINVAL)
@@ -216,38 +179,54 @@ def _register_probe(t, ring, arg, nr):
     return 0
 
 
-def _unregister(ring, what):
-    if getattr(ring, what) is None:
-        raise SyscallError(ENXIO)
-    if what == "files":
-        ring.unregister_files()
-    else:
-        setattr(ring, what, None)
+def _enable_rings(t, ring, arg, nr):
+    if arg or nr:
+        raise SyscallError(EINVAL)
+    if not ring.disabled:
+        raise SyscallError(EBADFD)
+    ring.disabled = False
     return 0
+
+
+def _unregister(kind):
+    def unregister(t, ring, arg, nr):
+        if arg or nr:
+            raise SyscallError(EINVAL)
+        ring.unregister(kind)
+        return 0
+    return unregister
+
+
+def _unregister_eventfd(t, ring, arg, nr):
+    if arg or nr:
+        raise SyscallError(EINVAL)
+    if ring.eventfd is None:
+        raise SyscallError(ENXIO)
+    ring.eventfd = None
+    return 0
+
+
+REGISTER = {   # opcode: handler(t, ring, arg, nr_args)
+    IORING_REGISTER_BUFFERS: lambda t, ring, arg, nr: rsrc.register(t, ring, "buffers", arg, 0, nr),
+    IORING_UNREGISTER_BUFFERS: _unregister("buffers"),
+    IORING_REGISTER_FILES: lambda t, ring, arg, nr: rsrc.register(t, ring, "files", arg, 0, nr),
+    IORING_UNREGISTER_FILES: _unregister("files"),
+    IORING_REGISTER_EVENTFD: lambda t, ring, arg, nr: _register_eventfd(t, ring, arg, nr, False),
+    IORING_UNREGISTER_EVENTFD: _unregister_eventfd,
+    IORING_REGISTER_FILES_UPDATE: rsrc.files_update,
+    IORING_REGISTER_EVENTFD_ASYNC: lambda t, ring, arg, nr: _register_eventfd(t, ring, arg, nr, True),
+    IORING_REGISTER_PROBE: _register_probe,
+    IORING_REGISTER_ENABLE_RINGS: _enable_rings,
+    IORING_REGISTER_FILES2: lambda t, ring, arg, nr: rsrc.register2(t, ring, "files", arg, nr),
+    IORING_REGISTER_FILES_UPDATE2: lambda t, ring, arg, nr: rsrc.update2(t, ring, "files", arg, nr),
+    IORING_REGISTER_BUFFERS2: lambda t, ring, arg, nr: rsrc.register2(t, ring, "buffers", arg, nr),
+    IORING_REGISTER_BUFFERS_UPDATE: lambda t, ring, arg, nr: rsrc.update2(t, ring, "buffers", arg, nr),
+}
 
 
 def io_uring_register(t, fd, opcode, arg, nr_args):
     ring = _ring(t, fd)
-    opcode, nr = opcode & 0xFFFFFFFF, nr_args & 0xFFFFFFFF
-    if opcode == IORING_REGISTER_BUFFERS:
-        return _register_buffers(t, ring, arg, nr)
-    if opcode == IORING_REGISTER_FILES:
-        return _register_files(t, ring, arg, nr)
-    if opcode in (IORING_REGISTER_EVENTFD, IORING_REGISTER_EVENTFD_ASYNC):
-        return _register_eventfd(t, ring, arg, nr, opcode == IORING_REGISTER_EVENTFD_ASYNC)
-    if opcode == IORING_REGISTER_PROBE:
-        return _register_probe(t, ring, arg, nr)
-    if opcode == IORING_REGISTER_ENABLE_RINGS:
-        if arg or nr:
-            raise SyscallError(EINVAL)
-        if not ring.disabled:
-            raise SyscallError(EBADFD)
-        ring.disabled = False
-        return 0
-    unregister = {IORING_UNREGISTER_BUFFERS: "buffers", IORING_UNREGISTER_FILES: "files",
-                  IORING_UNREGISTER_EVENTFD: "eventfd"}.get(opcode)
-    if unregister is None:
+    handler = REGISTER.get(opcode & 0xFFFFFFFF)
+    if handler is None:
         raise SyscallError(EINVAL)
-    if arg or nr:
-        raise SyscallError(EINVAL)
-    return _unregister(ring, unregister)
+    return handler(t, ring, arg, nr_args & 0xFFFFFFFF)

@@ -1,14 +1,14 @@
 """io_uring requests that are one syscall with its arguments taken from the SQE (io_uring/fs.c,
-sync.c, advise.c, net.c's shutdown): they run at issue through that syscall's own handler, so
+sync.c, advise.c, epoll.c, net.c's shutdown): they run at issue through that syscall's own handler, so
 their checks and errors are the syscall's. The table says, per opcode, the handler, where each
 argument sits in the SQE (Linux's layout) and which fields must be zero; fields holding paths
 are read at prep, as Linux's getname there. IOSQE_FIXED_FILE is refused (EBADF) for them.
 """
 from snakevisor.abi.errno import EBADF, EINVAL, SyscallError
-from snakevisor.abi.io_uring import (IORING_OP_FADVISE, IORING_OP_FALLOCATE, IORING_OP_LINKAT, IORING_OP_MADVISE,
+from snakevisor.abi.io_uring import (IORING_OP_EPOLL_CTL, IORING_OP_FADVISE, IORING_OP_FALLOCATE, IORING_OP_LINKAT, IORING_OP_MADVISE,
                                      IORING_OP_MKDIRAT, IORING_OP_RENAMEAT, IORING_OP_SHUTDOWN, IORING_OP_SYMLINKAT,
                                      IORING_OP_SYNC_FILE_RANGE, IORING_OP_UNLINKAT, IOSQE_FIXED_FILE)
-from snakevisor.sentry.syscalls import fadvise, file, fs, mm, socket
+from snakevisor.sentry.syscalls import epoll, fadvise, file, fs, mm, socket
 from snakevisor.sentry.vfs.at import read_path
 
 
@@ -27,6 +27,7 @@ CALLS = {
     IORING_OP_FALLOCATE: (file.fallocate, ("fd", "len", "off", "addr"), ("buf_index", "op_flags"), ()),
     IORING_OP_FADVISE: (fadvise.fadvise64, ("fd", "off", _len_or("addr"), "op_flags"), ("buf_index",), ()),
     IORING_OP_MADVISE: (mm.madvise, ("addr", _len_or("off"), "op_flags"), ("buf_index",), ()),
+    IORING_OP_EPOLL_CTL: (epoll.epoll_ctl, ("fd", "len", "off", "addr"), ("buf_index",), ()),
     IORING_OP_SHUTDOWN: (socket.shutdown, ("fd", "len"), ("off", "addr", "op_flags", "buf_index", "addr3"), ()),
     IORING_OP_RENAMEAT: (fs.renameat2, ("fd", "addr", "len", "off", "op_flags"), ("buf_index",), ("addr", "off")),
     IORING_OP_UNLINKAT: (fs.unlinkat, ("fd", "addr", "op_flags"), ("off", "len", "buf_index"), ("addr",)),

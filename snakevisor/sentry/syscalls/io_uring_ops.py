@@ -15,20 +15,20 @@ import time
 from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINPROGRESS, EINVAL, ENOENT, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED
 from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_FSYNC_DATASYNC, IORING_OP_ACCEPT,
-                                     IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_CONNECT, IORING_OP_FSYNC,
-                                     IORING_OP_NOP, IORING_OP_OPENAT, IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE,
-                                     IORING_OP_READ, IORING_OP_READV, IORING_OP_READ_FIXED, IORING_OP_RECV,
-                                     IORING_OP_SEND, IORING_OP_STATX, IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE,
-                                     IORING_OP_WRITE, IORING_OP_WRITEV, IORING_OP_WRITE_FIXED,
-                                     IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS, IOSQE_BUFFER_SELECT,
-                                     IOSQE_CQE_SKIP_SUCCESS, IOSQE_FIXED_FILE, IOSQE_IO_DRAIN, IOSQE_VALID,
-                                     UIO_MAXIOV)
+                                     IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_CONNECT,
+                                     IORING_OP_FILES_UPDATE, IORING_OP_FSYNC, IORING_OP_NOP, IORING_OP_OPENAT,
+                                     IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_READ, IORING_OP_READV,
+                                     IORING_OP_READ_FIXED, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_STATX,
+                                     IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_WRITE, IORING_OP_WRITEV,
+                                     IORING_OP_WRITE_FIXED, IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS,
+                                     IOSQE_BUFFER_SELECT, IOSQE_CQE_SKIP_SUCCESS, IOSQE_FIXED_FILE, IOSQE_IO_DRAIN,
+                                     IOSQE_VALID, UIO_MAXIOV)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
 from snakevisor.abi.socket import MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCKADDR_MAX
 from snakevisor.abi.time import NSEC, TIMESPEC
 from snakevisor.sentry.fsimpl.iouring import PENDING, IoUring
 from snakevisor.sentry.fsimpl.sockfs import socket_of
-from snakevisor.sentry.syscalls import io_uring_calls
+from snakevisor.sentry.syscalls import io_uring_calls, io_uring_rsrc
 from snakevisor.sentry.syscalls.fs import do_open, statx
 from snakevisor.sentry.syscalls.file import MAX_IO, _gather, _scatter
 from snakevisor.sentry.syscalls.fsize import fsize_limit
@@ -47,10 +47,9 @@ def _refuse(*fields):
 def request_file(ring, t, req):
     """The request's file (a registered one with IOSQE_FIXED_FILE), held until its CQE."""
     if req.flags & IOSQE_FIXED_FILE:
-        files = ring.files
-        if files is None or not 0 <= req.fd < len(files) or files[req.fd] is None:
+        f = ring.files.get(req.fd) if ring.files is not None else None
+        if f is None:
             raise SyscallError(EBADF)
-        f = files[req.fd]
     else:
         f = t.fdtable.get(req.fd)
     if f.impl is not ring:      # a request on the ring itself holds no reference: no cycle
@@ -76,10 +75,10 @@ def _prep_rw(ring, t, req, vectored=False):
 
 def _fixed_range(ring, req):
     """READ_FIXED/WRITE_FIXED: the range must lie in the registered buffer buf_index."""
-    bufs = ring.buffers
-    if bufs is None or req.buf_index >= len(bufs):
+    buf = ring.buffers.get(req.buf_index) if ring.buffers is not None else None
+    if buf is None:
         raise SyscallError(EFAULT)
-    base, length = bufs[req.buf_index]
+    base, length = buf
     if req.addr < base or req.addr + req.len > base + length:
         raise SyscallError(EFAULT)
 
@@ -265,6 +264,16 @@ def _connect(ring, t, req):
     return ring.park(t, req, f, POLLOUT, attempt)
 
 
+def _prep_files_update(ring, t, req):
+    _refuse(req.op_flags, req.file_index, req.ioprio, req.buf_index)
+    if req.off >= 1 << 32 or not req.len:
+        raise SyscallError(EINVAL)   # IORING_FILE_INDEX_ALLOC: not here
+
+
+def _files_update(ring, t, req):
+    return io_uring_rsrc.update(t, ring, "files", req.off, req.addr, 0, req.len)
+
+
 def _prep_no_direct(ring, t, req):
     """Direct descriptors (file_index, IOSQE_FIXED_FILE on open/close) are not supported."""
     _refuse(req.file_index, req.flags & IOSQE_FIXED_FILE, req.ioprio, req.buf_index)
@@ -315,6 +324,7 @@ OPS = {   # opcode: (prep, issue)
     IORING_OP_CLOSE: (_prep_close, _close),
     IORING_OP_STATX: (_prep_path, _statx),
     IORING_OP_ACCEPT: (_prep_accept, _accept),
+    IORING_OP_FILES_UPDATE: (_prep_files_update, _files_update),
     IORING_OP_CONNECT: (_prep_connect, _connect),
     IORING_OP_SEND: (_prep_send_recv, lambda ring, t, req: _send_recv(ring, t, req, True)),
     IORING_OP_RECV: (_prep_send_recv, lambda ring, t, req: _send_recv(ring, t, req, False)),

@@ -74,8 +74,8 @@ UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abor
 PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
 IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, POLL_ADD (and multishot), "
                 "POLL_REMOVE, TIMEOUT (monotonic), TIMEOUT_REMOVE, ASYNC_CANCEL, OPENAT, CLOSE, STATX, ACCEPT, CONNECT, "
-                "SEND, RECV, and as their syscalls SYNC_FILE_RANGE, FALLOCATE, FADVISE, MADVISE, SHUTDOWN, RENAMEAT, "
-                "UNLINKAT, MKDIRAT, SYMLINKAT, LINKAT; other opcodes "
+                "SEND, RECV, FILES_UPDATE, and as their syscalls SYNC_FILE_RANGE, FALLOCATE, FADVISE, MADVISE, SHUTDOWN, "
+                "RENAMEAT, UNLINKAT, MKDIRAT, SYMLINKAT, LINKAT, EPOLL_CTL; other opcodes "
                 "complete with -EINVAL; no IOPOLL, no direct descriptors, no provided buffers, no multishot "
                 "accept/recv")
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
@@ -458,7 +458,8 @@ ENTRIES = (
                  "DEFER_TASKRUN, SQE128, CQE32: EINVAL"),
     partial(426, "io_uring_enter",         io_uring.io_uring_enter,       "fd uint uint hex ptr uint", IO_URING_OPS),
     partial(427, "io_uring_register",      io_uring.io_uring_register,    "fd int ptr uint",
-                 "FILES, BUFFERS, EVENTFD(_ASYNC) and their UNREGISTER, PROBE, ENABLE_RINGS; others EINVAL"),
+                 "FILES, BUFFERS (tagged and sparse: FILES2, BUFFERS2; FILES_UPDATE(2), BUFFERS_UPDATE), "
+                 "EVENTFD(_ASYNC), their UNREGISTER, PROBE, ENABLE_RINGS; others (PERSONALITY, RING_FDS...) EINVAL"),
     enosys(428,  "open_tree",              MOUNTS),
     enosys(429,  "move_mount",             MOUNTS),
     enosys(430,  "fsopen",                 MOUNTS),
