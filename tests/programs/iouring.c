@@ -16,6 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -608,7 +609,7 @@ static void test_sqpoll(void) {
 }
 
 /* Requests that are one syscall: mkdirat, symlinkat, linkat, renameat, unlinkat, fallocate,
- * fadvise, madvise, sync_file_range, shutdown. */
+ * fadvise, madvise, sync_file_range, shutdown, epoll_ctl. */
 static void test_calls(void) {
     char dir[64], a[96], b[96], l[96];
     snprintf(dir, sizeof dir, "/tmp/iouring-calls-%d", getpid());
@@ -681,6 +682,24 @@ static void test_calls(void) {
     printf("read after the peer's shutdown: %zd\n", read(sv[0], &c, 1));
     close(sv[0]);
     close(sv[1]);
+    /* epoll_ctl from the ring: an ADD that epoll_wait then reports, and a second ADD (EEXIST) */
+    int ep = epoll_create1(0), p[2];
+    if (pipe(p)) perror("pipe");
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 77};
+    s = sqe(135);
+    io_uring_prep_epoll_ctl(s, ep, p[0], EPOLL_CTL_ADD, &ev);
+    s->flags |= IOSQE_IO_HARDLINK;
+    s = sqe(136);
+    io_uring_prep_epoll_ctl(s, ep, p[0], EPOLL_CTL_ADD, &ev);
+    io_uring_submit(&ring);
+    reap("epoll_ctl", 2);
+    if (write(p[1], "e", 1) != 1) perror("write");
+    struct epoll_event got = {0};
+    int n = epoll_wait(ep, &got, 1, 1000);
+    printf("epoll_wait: %d data=%llu\n", n, (unsigned long long)got.data.u64);
+    close(p[0]);
+    close(p[1]);
+    close(ep);
 }
 
 static void test_overflow(void) {
