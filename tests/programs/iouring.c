@@ -278,7 +278,7 @@ static void test_probe_and_registered(void) {
                  IORING_OP_RECV, IORING_OP_CONNECT, IORING_OP_SYNC_FILE_RANGE, IORING_OP_FALLOCATE,
                  IORING_OP_FADVISE, IORING_OP_MADVISE, IORING_OP_SHUTDOWN, IORING_OP_RENAMEAT, IORING_OP_UNLINKAT,
                  IORING_OP_MKDIRAT, IORING_OP_SYMLINKAT, IORING_OP_LINKAT, IORING_OP_EPOLL_CTL,
-                 IORING_OP_FILES_UPDATE};
+                 IORING_OP_FILES_UPDATE, IORING_OP_SENDMSG, IORING_OP_RECVMSG};
     printf("probe:");
     for (unsigned i = 0; i < sizeof ops / sizeof ops[0]; i++)
         printf(" %d=%d", ops[i], probe ? io_uring_opcode_supported(probe, ops[i]) : -1);
@@ -528,6 +528,35 @@ static void test_unix(void) {
     io_uring_prep_recv(s, 0, buf, sizeof buf, 0);
     io_uring_submit(&ring);
     reap("recv on a non-socket", 1);
+    /* recvmsg waits; sendmsg passes a pipe's write end (SCM_RIGHTS) with the data */
+    char data[8] = {0};
+    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } in = {0}, out = {0};
+    struct iovec riov = {data, sizeof data}, siov = {"fd", 2};
+    struct msghdr rmsg = {.msg_iov = &riov, .msg_iovlen = 1, .msg_control = in.space, .msg_controllen = sizeof in.space};
+    s = sqe(94);
+    io_uring_prep_recvmsg(s, sv[0], &rmsg, 0);
+    printf("recvmsg submitted: %d, pending: %d\n", io_uring_submit(&ring), nothing_ready());
+    int p[2];
+    if (pipe(p)) perror("pipe");
+    struct msghdr smsg = {.msg_iov = &siov, .msg_iovlen = 1, .msg_control = out.space, .msg_controllen = sizeof out.space};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&smsg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &p[1], sizeof(int));
+    s = sqe(95);
+    io_uring_prep_sendmsg(s, sv[1], &smsg, 0);
+    io_uring_submit(&ring);
+    reap("sendmsg/recvmsg", 2);
+    int passed = -1;
+    struct cmsghdr *rc = CMSG_FIRSTHDR(&rmsg);
+    if (rc && rc->cmsg_type == SCM_RIGHTS) memcpy(&passed, CMSG_DATA(rc), sizeof(int));
+    printf("got %s and a descriptor: %d\n", data, passed >= 0);
+    if (passed >= 0 && write(passed, "via", 3) == 3 && read(p[0], data, 3) == 3)
+        printf("written through it: %.3s\n", data);
+    close(passed);
+    close(p[0]);
+    close(p[1]);
     close(sv[0]);
     close(sv[1]);
 }

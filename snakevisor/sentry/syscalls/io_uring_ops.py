@@ -18,21 +18,21 @@ from snakevisor.abi.io_uring import (IORING_CQE_F_MORE, IORING_FSYNC_DATASYNC, I
                                      IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE, IORING_OP_CONNECT,
                                      IORING_OP_FILES_UPDATE, IORING_OP_FSYNC, IORING_OP_NOP, IORING_OP_OPENAT,
                                      IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE, IORING_OP_READ, IORING_OP_READV,
-                                     IORING_OP_READ_FIXED, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_STATX,
-                                     IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_OP_WRITE, IORING_OP_WRITEV,
+                                     IORING_OP_READ_FIXED, IORING_OP_RECV, IORING_OP_RECVMSG, IORING_OP_SEND,
+                                     IORING_OP_SENDMSG, IORING_OP_STATX, IORING_OP_TIMEOUT,
+                                     IORING_OP_TIMEOUT_REMOVE, IORING_OP_WRITE, IORING_OP_WRITEV,
                                      IORING_OP_WRITE_FIXED, IORING_POLL_ADD_MULTI, IORING_TIMEOUT_ABS,
                                      IOSQE_BUFFER_SELECT, IOSQE_CQE_SKIP_SUCCESS, IOSQE_FIXED_FILE, IOSQE_IO_DRAIN,
                                      IOSQE_VALID, UIO_MAXIOV)
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT
-from snakevisor.abi.socket import MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCKADDR_MAX
+from snakevisor.abi.socket import MSG_DONTWAIT, MSGHDR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCKADDR_MAX
 from snakevisor.abi.time import NSEC, TIMESPEC
 from snakevisor.sentry.fsimpl.iouring import PENDING, IoUring
 from snakevisor.sentry.fsimpl.sockfs import socket_of
-from snakevisor.sentry.syscalls import io_uring_calls, io_uring_rsrc
+from snakevisor.sentry.syscalls import io_uring_calls, io_uring_rsrc, socket
 from snakevisor.sentry.syscalls.fs import do_open, statx
 from snakevisor.sentry.syscalls.file import MAX_IO, _gather, _scatter
 from snakevisor.sentry.syscalls.fsize import fsize_limit
-from snakevisor.sentry.syscalls.socket import install_socket
 from snakevisor.sentry.vfs.at import read_path
 
 U64_MAX = (1 << 64) - 1
@@ -225,6 +225,33 @@ def _send_recv(ring, t, req, send):
     return _try_or_park(ring, t, req, f, POLLOUT if send else POLLIN, attempt, flags & MSG_DONTWAIT)
 
 
+def _prep_msg(ring, t, req):
+    _refuse(req.ioprio, req.file_index, req.buf_index)
+    if req.flags & IOSQE_FIXED_FILE:
+        raise SyscallError(EBADF)   # sendmsg(2)'s handler takes a descriptor number
+    t.mm.copy_in(req.addr, MSGHDR.size)   # EFAULT now, as Linux copies the msghdr at prep
+
+
+def _drive(gen):
+    """The result of syscall generator ``gen`` asked not to wait (MSG_DONTWAIT); EAGAIN if it would."""
+    try:
+        gen.send(None)
+    except StopIteration as stop:
+        return stop.value
+    gen.close()
+    raise SyscallError(EAGAIN)
+
+
+def _msg(ring, t, req, call):
+    """SENDMSG, RECVMSG: sendmsg(2)/recvmsg(2) themselves (SCM_RIGHTS, names, control data), tried
+    without waiting and again when the socket is ready."""
+    f = request_file(ring, t, req)
+    socket_of(f)
+    flags = req.op_flags
+    return _try_or_park(ring, t, req, f, POLLOUT if call is socket.sendmsg else POLLIN,
+                        lambda: _drive(call(t, req.fd, req.addr, flags | MSG_DONTWAIT)), flags & MSG_DONTWAIT)
+
+
 def _prep_accept(ring, t, req):
     _refuse(req.len, req.buf_index, req.ioprio, req.file_index, req.op_flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 
@@ -235,7 +262,7 @@ def _accept(ring, t, req):
 
     def attempt():
         new, peer = sock.accept(t)
-        return install_socket(t, new, req.op_flags, req.addr, req.off, peer)
+        return socket.install_socket(t, new, req.op_flags, req.addr, req.off, peer)
     return _try_or_park(ring, t, req, f, POLLIN, attempt)
 
 
@@ -324,6 +351,8 @@ OPS = {   # opcode: (prep, issue)
     IORING_OP_CLOSE: (_prep_close, _close),
     IORING_OP_STATX: (_prep_path, _statx),
     IORING_OP_ACCEPT: (_prep_accept, _accept),
+    IORING_OP_SENDMSG: (_prep_msg, lambda ring, t, req: _msg(ring, t, req, socket.sendmsg)),
+    IORING_OP_RECVMSG: (_prep_msg, lambda ring, t, req: _msg(ring, t, req, socket.recvmsg)),
     IORING_OP_FILES_UPDATE: (_prep_files_update, _files_update),
     IORING_OP_CONNECT: (_prep_connect, _connect),
     IORING_OP_SEND: (_prep_send_recv, lambda ring, t, req: _send_recv(ring, t, req, True)),

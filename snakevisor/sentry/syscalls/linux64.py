@@ -74,7 +74,7 @@ UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abor
 PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
 IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, POLL_ADD (and multishot), "
                 "POLL_REMOVE, TIMEOUT (monotonic), TIMEOUT_REMOVE, ASYNC_CANCEL, OPENAT, CLOSE, STATX, ACCEPT, CONNECT, "
-                "SEND, RECV, FILES_UPDATE, and as their syscalls SYNC_FILE_RANGE, FALLOCATE, FADVISE, MADVISE, SHUTDOWN, "
+                "SEND, RECV, SENDMSG, RECVMSG, FILES_UPDATE, and as their syscalls SYNC_FILE_RANGE, FALLOCATE, FADVISE, MADVISE, SHUTDOWN, "
                 "RENAMEAT, UNLINKAT, MKDIRAT, SYMLINKAT, LINKAT, EPOLL_CTL; other opcodes "
                 "complete with -EINVAL; no IOPOLL, no direct descriptors, no provided buffers, no multishot "
                 "accept/recv")
