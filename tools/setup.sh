@@ -25,8 +25,9 @@ if [ $want_tests = 1 ]; then
     need inotify-tools
     # seccomp tests: a program built with libseccomp (seccomp.h, -lseccomp).
     need libseccomp-dev
-    # AIO tests: fio with its libaio engine.
+    # AIO tests: fio with its libaio and io_uring engines; io_uring tests build with liburing.
     need fio
+    need liburing-dev
     # Real programs: PostgreSQL (initdb, the server, pgbench) in the sandbox.
     need postgresql-15
     # Terminal tests drive an interactive shell in `snakevisor do -t` through tmux, and full-screen

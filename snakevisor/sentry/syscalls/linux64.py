@@ -28,9 +28,9 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fileattr, fs, futex, info, lsm,
-                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
-                                        pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
-                                        sysv_ipc, time, timer, timerfd, wait, xattr)
+                                        inotify, io_uring, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd,
+                                        pipe, pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket,
+                                        splice, sysv_ipc, time, timer, timerfd, wait, xattr)
 from snakevisor.sentry.syscalls import landlock
 
 
@@ -75,7 +75,12 @@ MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (p
          "are the sandbox's single instances")
 UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"
 PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
-IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
+IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, POLL_ADD (and multishot), "
+                "POLL_REMOVE, TIMEOUT (monotonic), TIMEOUT_REMOVE, ASYNC_CANCEL, OPENAT, CLOSE, STATX, ACCEPT, CONNECT, "
+                "SEND, RECV, SENDMSG, RECVMSG, FILES_UPDATE, and as their syscalls SYNC_FILE_RANGE, FALLOCATE, FADVISE, MADVISE, SHUTDOWN, "
+                "RENAMEAT, UNLINKAT, MKDIRAT, SYMLINKAT, LINKAT, EPOLL_CTL; other opcodes "
+                "complete with -EINVAL; no IOPOLL, no direct descriptors, no provided buffers, no multishot "
+                "accept/recv")
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = ("Landlock ABI 7 (filesystem, TCP ports, scopes); the audit-logging flags are accepted and change "
             "nothing: the sandbox has no audit log")
@@ -449,9 +454,14 @@ ENTRIES = (
     enosys(334,  "rseq",                   "restartable sequences: not implemented; glibc then runs without them"),
     # 335-423: not x86_64 syscall numbers (from 424 on, every architecture shares the numbers)
     full(424,    "pidfd_send_signal",      pidfd.pidfd_send_signal,       "fd signal ptr hex"),
-    enosys(425,  "io_uring_setup",         IO_URING),
-    enosys(426,  "io_uring_enter",         IO_URING),
-    enosys(427,  "io_uring_register",      IO_URING),
+    partial(425, "io_uring_setup",         io_uring.io_uring_setup,       "uint ptr",
+                 "CQSIZE, CLAMP, SUBMIT_ALL, R_DISABLED, SQPOLL (no thread: the SQ is consumed at each enter, "
+                 "IORING_SQ_NEED_WAKEUP always set), COOP_TASKRUN, SINGLE_ISSUER; IOPOLL, ATTACH_WQ, "
+                 "DEFER_TASKRUN, SQE128, CQE32: EINVAL"),
+    partial(426, "io_uring_enter",         io_uring.io_uring_enter,       "fd uint uint hex ptr uint", IO_URING_OPS),
+    partial(427, "io_uring_register",      io_uring.io_uring_register,    "fd int ptr uint",
+                 "FILES, BUFFERS (tagged and sparse: FILES2, BUFFERS2; FILES_UPDATE(2), BUFFERS_UPDATE), "
+                 "EVENTFD(_ASYNC), their UNREGISTER, PROBE, ENABLE_RINGS; others (PERSONALITY, RING_FDS...) EINVAL"),
     enosys(428,  "open_tree",              MOUNTS),
     enosys(429,  "move_mount",             MOUNTS),
     enosys(430,  "fsopen",                 MOUNTS),

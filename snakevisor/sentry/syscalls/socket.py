@@ -241,7 +241,13 @@ def _accept(t, fd, addr, addrlen, flags):
         raise SyscallError(EINVAL)
     f, sock = _sock(t, fd)
     new, peer = yield from _blocking(t, f, sock, "accept", lambda: sock.accept(t))
-    nf = _socket_file(t, new, flags)
+    return install_socket(t, new, flags, addr, addrlen, peer)
+
+
+def install_socket(t, impl, flags, addr, addrlen, peer):
+    """An accepted socket's fd (SOCK_NONBLOCK, SOCK_CLOEXEC from ``flags``), the peer's address
+    written out through (addr, addrlen) first (accept4, io_uring's ACCEPT)."""
+    nf = _socket_file(t, impl, flags)
     try:
         _write_addr(t, addr, addrlen, peer)
     except SyscallError:
