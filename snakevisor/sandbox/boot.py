@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import stat
 import sys
 
@@ -87,7 +88,7 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
     p = spec.process
     mounts, layout = gofer_mounts(spec)
     cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
-                       hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
+                       hostname=sandbox_hostname(spec, cid), memory_limit=spec.resources.memory_limit,
                        oci=layout, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
                        max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
@@ -96,6 +97,22 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
                        tty=p.terminal and os.isatty(0),
                        net_raw=net_raw, cwd_missing="create")
     return cfg, mounts
+
+
+def utsns_path(spec):
+    """The UTS namespace config.json names to join, or None."""
+    ns = spec.namespace("uts")
+    return ns.path if ns is not None and ns.path else None
+
+
+def sandbox_hostname(spec, cid):
+    """config.json's hostname; with a UTS namespace to join, that namespace's (its sandbox set it to
+    its own: lockdown.enter_namespaces, which has made ours a copy of it by now); else the id."""
+    if spec.hostname:
+        return spec.hostname
+    if utsns_path(spec):
+        return socket.gethostname()
+    return cid[:63]
 
 
 def network_mode(spec, override):
@@ -293,7 +310,8 @@ def boot_main(args):
     try:
         spec = load_spec(args.bundle)
         network, netns_path = network_mode(spec, args.network)
-        lockdown.enter_namespaces(netns_path)
+        uts = utsns_path(spec)
+        lockdown.enter_namespaces(netns_path, uts, hostname=None if uts else sandbox_hostname(spec, args.id))
         config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
         config.oci.own_netns = network == "none" or netns_path is not None
         config.platform = args.platform
