@@ -316,3 +316,17 @@ def test_runc_flag_spellings_and_unknown_flags(tmp_path, root):
     assert res.returncode == 1
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert any(e["level"] == "error" and "nonexistent" in e["msg"] for e in entries)
+
+
+def test_default_root_as_runc_chooses(monkeypatch):
+    """Without --root: /run/snakevisor for root; $XDG_RUNTIME_DIR/snakevisor for another user, and for
+    uid 0 of a user namespace (rootless Podman's) unless $USER is root (test_podman_rootless.py runs it)."""
+    from snakevisor.sandbox import state
+    monkeypatch.setattr(state, "_in_user_namespace", lambda: False)
+    assert state.default_root({"XDG_RUNTIME_DIR": "/run/user/5"}) == "/run/snakevisor"
+    monkeypatch.setattr(state, "_in_user_namespace", lambda: True)
+    assert state.default_root({"XDG_RUNTIME_DIR": "/run/user/5", "USER": "me"}) == "/run/user/5/snakevisor"
+    assert state.default_root({"XDG_RUNTIME_DIR": "/run/user/5", "USER": "root"}) == "/run/snakevisor"
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert state.default_root({"XDG_RUNTIME_DIR": "/run/user/5", "USER": "root"}) == "/run/user/5/snakevisor"
+    assert state.default_root({}) == "/run/snakevisor"
