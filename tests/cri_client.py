@@ -16,6 +16,11 @@ IMAGES = "/runtime.v1.ImageService/"
 POD, CONTAINER, NODE = 0, 1, 2
 # ContainerState
 CONTAINER_STATES = {0: "CREATED", 1: "RUNNING", 2: "EXITED", 3: "UNKNOWN"}
+# What the kubelet masks and makes read-only in a container that is not privileged
+# (k8s.io/kubernetes/pkg/securitycontext: DefaultProcMountType's paths).
+KUBELET_MASKED_PATHS = ("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware")
+KUBELET_READONLY_PATHS = ("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
 def _varint(n):
@@ -107,9 +112,12 @@ def pod_sandbox_config(name, uid, namespace="default", network=POD, log_director
 
 def container_config(name, image, command, log_path=None, network=POD):
     """ContainerConfig: metadata=1 {name=1, attempt=2}, image=2 {image=1}, command=3 (repeated),
-    log_path=11, linux=15 {security_context=2 {namespace_options=3}}."""
+    log_path=11, linux=15 {security_context=2 {namespace_options=3, masked_paths=13,
+    readonly_paths=14}} (the kubelet's defaults for a pod that is not privileged)."""
+    security = [(3, _namespace_options(network)), *[(13, p) for p in KUBELET_MASKED_PATHS],
+                *[(14, p) for p in KUBELET_READONLY_PATHS]]
     return [(1, [(1, name), (2, 0)]), (2, [(1, image)]), *[(3, arg) for arg in command], (11, log_path),
-            (15, [(2, [(3, _namespace_options(network))])])]
+            (15, [(2, security)])]
 
 
 class CRIClient:

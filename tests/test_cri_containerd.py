@@ -21,7 +21,7 @@ import time
 import pytest
 
 from engine_images import oci_image, pause_rootfs
-from engine_support import PrivateHost, cleanup, runtime_wrapper, stop_daemon
+from engine_support import PrivateHost, assert_same_as_runc, cleanup, compare_script, runtime_wrapper, stop_daemon
 from oci_support import busybox_rootfs
 
 grpc = pytest.importorskip("grpc", reason="grpcio is not installed (tools/setup.sh --test installs it with pip)")
@@ -37,6 +37,8 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs roo
                                         "containernetworking-plugins)")]
 IMAGE = "localhost/snakevisor-cri-busybox:latest"
 PAUSE_IMAGE = "localhost/snakevisor-pause:latest"
+# The CRI plugin's binds: the pod's files and its /dev/shm (the root's filesystem differs too).
+CRI_BINDS = {"/", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev/shm"}
 
 
 def _config(d, sock, wrapper):
@@ -47,6 +49,9 @@ def _config(d, sock, wrapper):
     return (f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
             f'[grpc]\n  address = "{sock}"\n'
             f'[{cri}]\n  sandbox_image = "{PAUSE_IMAGE}"\n'
+            # runc (compared with) could not lower the pause container's oom_score_adj to -998 here:
+            # the machine withholds CAP_SYS_RESOURCE.
+            f'  restrict_oom_score_adj = true\n'
             f'[{cri}.cni]\n  bin_dir = "{CNI_BIN}"\n  conf_dir = "{d}/cni"\n'
             f'[{cri}.containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n'
             f'[{cri}.containerd.runtimes.snakevisor]\n  runtime_type = "io.containerd.runc.v2"\n'
@@ -125,6 +130,36 @@ def _wait_state(cri, container_id, want, timeout=30):
     return status
 
 
+def _log_text(path, stream="stdout"):
+    """What the container wrote to ``stream``, from its CRI log file (lines "TIME STREAM TAG TEXT",
+    the tag P for a partial line, F for one that ended)."""
+    out = []
+    for line in path.read_text().splitlines():
+        _time, where, tag, text = (line.split(" ", 3) + [""])[:4]
+        if where == stream:
+            out.append(text + ("\n" if tag == "F" else ""))
+    return "".join(out)
+
+
+def _run_to_exit(cri, handler, name, script):
+    """A pod under ``handler`` whose one container runs ``script`` to its end: (exit code, what it
+    wrote to stdout); the container and the pod removed."""
+    logs = cri.log_dir / f"{name}-{handler}"
+    sandbox_config = pod_sandbox_config(name, f"uid-{name}-{handler}", log_directory=str(logs), hostname=name)
+    pod = cri.run_pod_sandbox(sandbox_config, handler)
+    try:
+        cid = cri.create_container(pod, container_config("main", IMAGE, ["sh", "-c", script], log_path="main.log"),
+                                   sandbox_config)
+        cri.start_container(cid)
+        state, code, _reason = _wait_state(cri, cid, "EXITED")
+        assert state == "EXITED", (handler, state)
+        cri.remove_container(cid)
+    finally:
+        cri.stop_pod_sandbox(pod)
+        cri.remove_pod_sandbox(pod)
+    return code, _log_text(logs / "main.log")
+
+
 def test_version_and_images(cri):
     name, version, api = cri.version()
     assert (name, api) == ("containerd", "v1"), (name, version, api)
@@ -137,7 +172,8 @@ def test_pod_lifecycle_under_the_snakevisor_handler(cri):
     container and the pod's container each run in a sandbox; ExecSync shows the Sentry's view (its
     kernel release, no seccomp filter of the host's in the process's status); the container's
     output reaches its CRI log file; StopContainer's SIGTERM reaches it; everything is removed."""
-    sandbox_config = pod_sandbox_config("sv-pod", "uid-sv-pod-1", log_directory=str(cri.log_dir), hostname="sv-pod")
+    logs = cri.log_dir / "sv-pod"
+    sandbox_config = pod_sandbox_config("sv-pod", "uid-sv-pod-1", log_directory=str(logs), hostname="sv-pod")
     pod = cri.run_pod_sandbox(sandbox_config, "snakevisor")
     try:
         script = 'echo hello from the pod; trap "echo got TERM; exit 0" TERM; while :; do sleep 0.1; done'
@@ -153,10 +189,7 @@ def test_pod_lifecycle_under_the_snakevisor_handler(cri):
         assert lines[2:] == ["Seccomp:\t0", "Seccomp_filters:\t0"] or lines[2:] == ["Seccomp:\t0"], out
         cri.stop_container(cid, timeout=10)
         assert _wait_state(cri, cid, "EXITED")[:2] == ("EXITED", 0)
-        logged = (cri.log_dir / "main.log").read_text()
-        # CRI log lines: TIME STREAM F TEXT
-        assert [line.split(" ", 3)[1:] for line in logged.splitlines()] == [
-            ["stdout", "F", "hello from the pod"], ["stdout", "F", "got TERM"]], logged
+        assert _log_text(logs / "main.log") == "hello from the pod\ngot TERM\n"
         cri.remove_container(cid)
     finally:
         cri.stop_pod_sandbox(pod)
@@ -164,3 +197,16 @@ def test_pod_lifecycle_under_the_snakevisor_handler(cri):
     with pytest.raises(grpc.RpcError) as e:
         cri.container_status(cid)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_ps_mounts_resolv_conf_and_hostname_as_under_runc(cri):
+    """The same pod under the `runc` handler and the `snakevisor` one: `ps` (its pids aside), the
+    mounts (engine_support.assert_same_as_runc: the CRI's binds of /etc/hosts, /etc/hostname,
+    /etc/resolv.conf and the pod's /dev/shm compared by target and flags), resolv.conf, hostname."""
+    if not shutil.which("runc"):
+        pytest.skip("runc is not installed: nothing to compare with (tools/setup.sh --test installs it)")
+    script = compare_script("cat /etc/resolv.conf; hostname")
+    out = {handler: _run_to_exit(cri, handler, "cmp", script) for handler in ("runc", "snakevisor")}
+    assert out["snakevisor"][0] == out["runc"][0] == 0, out
+    assert out["snakevisor"][1].endswith("\ncmp\n"), out["snakevisor"][1]
+    assert_same_as_runc(out["snakevisor"][1], out["runc"][1], CRI_BINDS)

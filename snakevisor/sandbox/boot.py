@@ -26,7 +26,7 @@ from snakevisor.sandbox import control
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
-from snakevisor.sandbox.mounts import OciLayout
+from snakevisor.sandbox.mounts import OciLayout, host_bind_flags
 from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_new_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
@@ -76,6 +76,7 @@ def gofer_mounts(spec):
         if m.is_bind:   # load_spec made the source absolute and checked that it exists
             st = os.stat(m.source)
             if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+                layout.inherited[len(layout.mounts)] = host_bind_flags(m)
                 sock = len(mounts)
                 mounts.append(GoferMount(f"m{i}", m.source, m.readonly))
             else:   # a device, FIFO or socket: a node of the Sentry's stands for it (mounts.py)
