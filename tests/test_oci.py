@@ -330,3 +330,24 @@ def test_default_root_as_runc_chooses(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert state.default_root({"XDG_RUNTIME_DIR": "/run/user/5", "USER": "root"}) == "/run/user/5/snakevisor"
     assert state.default_root({}) == "/run/snakevisor"
+
+
+def test_joined_uts_namespace_gives_its_hostname(tmp_path, root):
+    """A container told to join another's UTS namespace by path (as a pod's containers join their
+    pause container's, with no hostname of their own) has that container's hostname, as under runc;
+    one with a namespace of its own and no hostname has its id."""
+    from snakevisor.oci.spec import default_spec
+    a = make_bundle(str(tmp_path / "a"), ["sleep", "1000"], hostname="the-pod")
+    assert create(root, "uts-a", a, str(tmp_path)).returncode == 0
+    try:
+        linux = default_spec()["linux"]
+        uts = {"type": "uts", "path": f"/proc/{state(root, 'uts-a')['pid']}/ns/uts"}
+        linux["namespaces"] = [ns if ns["type"] != "uts" else uts for ns in linux["namespaces"]]
+        b = make_bundle(str(tmp_path / "b"), ["hostname"], hostname=None, linux=linux)
+        res = sv(root, "run", "--bundle", b, "uts-b")
+        assert (res.returncode, res.stdout) == (0, "the-pod\n"), res.stderr
+    finally:
+        assert sv(root, "delete", "--force", "uts-a").returncode == 0
+    c = make_bundle(str(tmp_path / "c"), ["hostname"], hostname=None)
+    res = sv(root, "run", "--bundle", c, "uts-c")
+    assert (res.returncode, res.stdout) == (0, "uts-c\n"), res.stderr
