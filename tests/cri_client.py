@@ -187,6 +187,11 @@ class CRIClient:
     def remove_container(self, container_id):
         self.call(RUNTIME + "RemoveContainer", [(1, container_id)])
 
+    def pod_ip(self, pod_id):
+        """PodSandboxStatus(pod_sandbox_id=1) -> status=1 {network=5 {ip=1}}: the pod's address."""
+        status = decode(_first(self.call(RUNTIME + "PodSandboxStatus", [(1, pod_id)]), 1, b""))
+        return _first(decode(_first(status, 5, b"")), 1, b"").decode()
+
     def stop_pod_sandbox(self, pod_id):
         self.call(RUNTIME + "StopPodSandbox", [(1, pod_id)], timeout=max(self.timeout, 120))
 

@@ -112,7 +112,7 @@ def cri(tmp_path_factory):
             assert "invalid plugin config" not in "".join(why), why   # ours: a test's mistake, not the machine's
             pytest.skip(f"containerd's CRI plugin cannot run here: {e.details()} (log: {why[-1:]})")
         _import_images(ctr, d)
-        client.log_dir = d / "logs"
+        client.log_dir, client.host = d / "logs", host
         client.daemon_log = d / "containerd.log"
         yield client
     finally:
@@ -210,3 +210,32 @@ def test_ps_mounts_resolv_conf_and_hostname_as_under_runc(cri):
     assert out["snakevisor"][0] == out["runc"][0] == 0, out
     assert out["snakevisor"][1].endswith("\ncmp\n"), out["snakevisor"][1]
     assert_same_as_runc(out["snakevisor"][1], out["runc"][1], CRI_BINDS)
+
+
+def test_pod_network_shared_by_its_containers_and_reached_from_the_node(cri):
+    """Two containers of one pod, each a sandbox of its own, share the pod's network namespace (the
+    CNI bridge's address): a client container fetches from the web container over 127.0.0.1, and
+    the node (the private host) fetches from the pod's IP, as a Kubernetes Service would route."""
+    logs = cri.log_dir / "net-pod"
+    sandbox_config = pod_sandbox_config("net-pod", "uid-net-pod", log_directory=str(logs), hostname="net-pod")
+    pod = cri.run_pod_sandbox(sandbox_config, "snakevisor")
+    try:
+        web = "mkdir -p /www && echo served in the pod > /www/index.html && exec httpd -f -p 80 -h /www"
+        ids = [cri.create_container(pod, container_config(name, IMAGE, ["sh", "-c", script], log_path=f"{name}.log"),
+                                    sandbox_config)
+               for name, script in (("web", web), ("client", "while :; do sleep 1; done"))]
+        for cid in ids:
+            cri.start_container(cid)
+        # wget retries until httpd listens (bounded: 100 tries of 0.1 s).
+        fetch = "for i in $(seq 100); do wget -qO- http://127.0.0.1/index.html && exit; sleep 0.1; done; exit 1"
+        assert cri.exec_sync(ids[1], ["sh", "-c", fetch]) == (0, b"served in the pod\n", b"")
+        ip = cri.pod_ip(pod)
+        assert ip.startswith("10.88.77."), ip
+        got = cri.host.run(["curl", "-sS", "--max-time", "10", f"http://{ip}/index.html"], timeout=20)
+        assert (got.returncode, got.stdout) == (0, "served in the pod\n"), got.stderr
+        for cid in ids:
+            cri.stop_container(cid, timeout=0)
+            cri.remove_container(cid)
+    finally:
+        cri.stop_pod_sandbox(pod)
+        cri.remove_pod_sandbox(pod)
