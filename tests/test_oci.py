@@ -351,3 +351,15 @@ def test_joined_uts_namespace_gives_its_hostname(tmp_path, root):
     c = make_bundle(str(tmp_path / "c"), ["hostname"], hostname=None)
     res = sv(root, "run", "--bundle", c, "uts-c")
     assert (res.returncode, res.stdout) == (0, "uts-c\n"), res.stderr
+
+
+def test_no_etc_files_of_our_own_under_the_configs_network(tmp_path, root):
+    """An image without /etc/hosts or /etc/resolv.conf keeps none under the config's network, as
+    under runc (engines bind their own); with the global --network (snakevisor's networking, as
+    the Python API asks for it) the sandbox makes them work."""
+    script = "ls /etc; cat /etc/hosts 2>/dev/null | grep -c localhost"
+    res = sv(root, "run", "--bundle", make_bundle(str(tmp_path / "a"), ["sh", "-c", script]), "etc-a")
+    assert res.stdout == "passwd\n0\n", res.stderr
+    res = sv(root, "--network", "none", "run", "--bundle", make_bundle(str(tmp_path / "b"), ["sh", "-c", script]),
+             "etc-b")
+    assert res.stdout == "hosts\npasswd\nresolv.conf\n2\n", res.stderr   # localhost, ip6-localhost

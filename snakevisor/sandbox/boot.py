@@ -315,6 +315,7 @@ def boot_main(args):
         lockdown.enter_namespaces(netns_path, uts, hostname=None if uts else sandbox_hostname(spec, args.id))
         config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
         config.oci.own_netns = network == "none" or netns_path is not None
+        config.etc_files = args.network is not None   # snakevisor's networking (the API's), not the config's
         config.platform = args.platform
         exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                           0o644)
