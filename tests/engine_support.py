@@ -55,9 +55,18 @@ class PrivateHost:
     run there through ``prefix`` (nsenter). ``close`` ends it; the namespaces go when the last
     process in them does. Raises OSError with the reason if the namespaces cannot be made."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, overlaid=()):
+        """``overlaid``: host directories the engine may write (say /var/lib, where CNI keeps its
+        cache): an overlay in the private namespace sends their changes to a directory beside
+        ``run_dir``."""
         os.makedirs(run_dir, exist_ok=True)
-        script = f"mount --bind {shlex.quote(run_dir)} /run && ip link set lo up && echo ready && exec cat"
+        steps = [f"mount --bind {shlex.quote(run_dir)} /run"]
+        for i, target in enumerate(overlaid):
+            upper, work = f"{run_dir}-overlay{i}/upper", f"{run_dir}-overlay{i}/work"
+            os.makedirs(upper)
+            os.makedirs(work)
+            steps.append(f"mount -t overlay overlay -o lowerdir={target},upperdir={upper},workdir={work} {target}")
+        script = " && ".join(steps + ["ip link set lo up", "echo ready", "exec cat"])
         self.proc = subprocess.Popen(["unshare", "--mount", "--net", "--propagation", "private", "sh", "-c", script],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":   # the shell has set up (or failed) by then

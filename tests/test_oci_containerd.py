@@ -2,17 +2,14 @@
 runc shim's BinaryName option) on an image imported from a tarball built here (an OCI image layout of
 the busybox root filesystem). A private containerd is started with its own root, state and socket in
 a private mount and network namespace (engine_support.PrivateHost), and stopped at the end."""
-import hashlib
-import io
-import json
 import os
 import shutil
 import subprocess
-import tarfile
 import time
 
 import pytest
 
+from engine_images import oci_image
 from engine_support import (TERMINAL_SCRIPT, PrivateHost, assert_same_as_runc, cleanup, compare_script,
                             run_in_terminal, runtime_wrapper, stop_daemon)
 from oci_support import busybox_rootfs
@@ -22,42 +19,6 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs roo
                                  or not shutil.which("containerd-shim-runc-v2"),
                                  reason="containerd, ctr and containerd-shim-runc-v2 are not installed")]
 IMAGE = "localhost/snakevisor-busybox:latest"
-
-
-def _blob(tar, data):
-    digest = hashlib.sha256(data).hexdigest()
-    info = tarfile.TarInfo(f"blobs/sha256/{digest}")
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-    return {"digest": "sha256:" + digest, "size": len(data)}
-
-
-def _file(tar, name, data):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-
-
-def build_image(rootfs, out):
-    """An OCI image layout tarball with one layer: ``rootfs``."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as layer:
-        for name in sorted(os.listdir(rootfs)):
-            if not name.startswith("."):
-                layer.add(os.path.join(rootfs, name), arcname=name)
-    with tarfile.open(out, "w") as tar:
-        layer = _blob(tar, buf.getvalue())
-        config = _blob(tar, json.dumps({"architecture": "amd64", "os": "linux",
-                                        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
-                                        "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}).encode())
-        manifest = _blob(tar, json.dumps({
-            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer}]}).encode())
-        _file(tar, "index.json", json.dumps({"schemaVersion": 2, "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest,
-            "annotations": {"org.opencontainers.image.ref.name": IMAGE, "io.containerd.image.name": IMAGE}}]}).encode())
-        _file(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +49,7 @@ def ctr(tmp_path_factory):
         if ready.returncode != 0:
             pytest.skip(f"containerd cannot start here: {ready.stderr.strip()} (log: {(d / 'containerd.log').read_text()[-500:]})")
         image = str(d / "busybox.tar")
-        build_image(busybox_rootfs(), image)
+        oci_image(busybox_rootfs(), image, IMAGE)
         res = run("image", "import", image)
         assert res.returncode == 0, res.stderr
         yield run

@@ -47,7 +47,8 @@ if [ $want_tests = 1 ]; then
     # privately; no service is started here. docker.io comes without its recommends but for
     # apparmor (dockerd loads its profile where the kernel has AppArmor): they would bring
     # needrestart, which may restart services after every later apt-get install.
-    for p in podman containerd; do need "$p"; done
+    # containerd's CRI plugin (tests/test_cri_containerd.py) sets pod networks up with CNI plugins.
+    for p in podman containerd containernetworking-plugins; do need "$p"; done
     dpkg -s docker.io >/dev/null 2>&1 || missing_norec="docker.io apparmor"
 fi
 if [ $want_bench = 1 ]; then
@@ -63,9 +64,10 @@ fi
 
 if [ $want_tests = 1 ]; then
     py=python3
-    if ! $py -c 'import pytest, hypothesis, elftools' 2>/dev/null; then
-        $py -m pip install -q pytest hypothesis pyelftools 2>/dev/null \
-            || $py -m pip install -q --break-system-packages pytest hypothesis pyelftools
+    # grpcio: tests/cri_client.py speaks the CRI's gRPC to containerd (crictl is not in Debian 12).
+    if ! $py -c 'import pytest, hypothesis, elftools, grpc' 2>/dev/null; then
+        $py -m pip install -q pytest hypothesis pyelftools grpcio 2>/dev/null \
+            || $py -m pip install -q --break-system-packages pytest hypothesis pyelftools grpcio
     fi
 fi
 

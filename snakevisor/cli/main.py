@@ -83,7 +83,8 @@ PLATFORMS = ("ptrace", "systrap")
 
 def build_parser():
     p = _Parser(prog="snakevisor", description="An application kernel for containers, in Python.")
-    p.add_argument("--root", default="/run/snakevisor", help="state directory for containers")
+    p.add_argument("--root", default=None, help="state directory for containers (default: /run/snakevisor; "
+                   "$XDG_RUNTIME_DIR/snakevisor when rootless, as runc)")
     p.add_argument("--log", help="log file")
     p.add_argument("--log-format", default="text", choices=("text", "json"))
     p.add_argument("--debug", action="store_true")

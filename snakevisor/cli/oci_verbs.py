@@ -140,7 +140,9 @@ def dispatch(args):
     from snakevisor.sandbox.control import ControlError
     from snakevisor.sandbox.hooks import HookError
     from snakevisor.sandbox.lockdown import LockdownError
-    from snakevisor.sandbox.state import StateError, StateStore
+    from snakevisor.sandbox.state import StateError, StateStore, default_root
+    if args.root is None:
+        args.root = default_root()
     store = StateStore(args.root)
     try:
         if args.command != "spec":
@@ -154,7 +156,7 @@ def dispatch(args):
     except FileExistsError as e:
         return _fail(str(e.args[0] if e.args else e))
     except PermissionError as e:
-        return _fail(f"{e.filename or ''}: permission denied (the default --root /run/snakevisor needs root)")
+        return _fail(f"{e.filename or ''}: permission denied (is --root {args.root} this user's?)")
     except OSError as e:   # a path from a flag (--root, --bundle, --pid-file, ...) the host refused
         return _fail(f"{e.filename}: {e.strerror}" if e.filename else str(e))
 

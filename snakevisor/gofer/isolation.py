@@ -99,6 +99,20 @@ def _staging_dir() -> str:
     raise IsolationError(E.ENOENT, "no directory to stage the Gofer's root on")
 
 
+def _mount_overlay(target, layers):
+    """overlayfs of ``layers`` (lowerdir, upperdir, workdir) on ``target``, with redirect_dir (a
+    directory rename in the root works) and xino; without xino where the kernel lacks it (EINVAL),
+    and without redirect_dir in a user namespace (rootless engines), where Linux refuses it
+    (EPERM): a directory rename in the root is then EXDEV, which mv handles by copying."""
+    attempts = (layers + ",redirect_dir=on,xino=auto", layers + ",redirect_dir=on", layers)
+    for i, opts in enumerate(attempts):
+        try:
+            return _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts)
+        except IsolationError as e:
+            if e.errno not in (E.EINVAL, E.EPERM) or i == len(attempts) - 1:
+                raise
+
+
 def _build_root(stage, opened, overlay, upper_fd):
     """Mount the new root's contents under ``stage``; returns the served paths (inside it).
     ``opened`` holds the root's descriptor first, then each volume's detached mount tree."""
@@ -119,14 +133,7 @@ def _build_root(stage, opened, overlay, upper_fd):
                 upper, work = f"{stage}/scratch/upper", f"{stage}/scratch/work"
             else:
                 upper, work = _fd_path(upper_fd) + "/upper", _fd_path(upper_fd) + "/work"
-            opts = (f"lowerdir={_fd_path(fd)},upperdir={upper},workdir={work},"
-                    "redirect_dir=on,xino=auto")
-            try:
-                _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts)
-            except IsolationError as e:
-                if e.errno != E.EINVAL:
-                    raise
-                _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts.rsplit(",xino", 1)[0])
+            _mount_overlay(target, f"lowerdir={_fd_path(fd)},upperdir={upper},workdir={work}")
             if readonly:
                 _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
             served.append("/root")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import stat
 import sys
 
@@ -25,7 +26,7 @@ from snakevisor.sandbox import control
 from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
-from snakevisor.sandbox.mounts import OciLayout
+from snakevisor.sandbox.mounts import OciLayout, host_bind_flags
 from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_new_program
 from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
@@ -75,6 +76,7 @@ def gofer_mounts(spec):
         if m.is_bind:   # load_spec made the source absolute and checked that it exists
             st = os.stat(m.source)
             if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+                layout.inherited[len(layout.mounts)] = host_bind_flags(m)
                 sock = len(mounts)
                 mounts.append(GoferMount(f"m{i}", m.source, m.readonly))
             else:   # a device, FIFO or socket: a node of the Sentry's stands for it (mounts.py)
@@ -87,7 +89,7 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
     p = spec.process
     mounts, layout = gofer_mounts(spec)
     cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
-                       hostname=spec.hostname or cid[:63], memory_limit=spec.resources.memory_limit,
+                       hostname=sandbox_hostname(spec, cid), memory_limit=spec.resources.memory_limit,
                        oci=layout, creds=credentials(p),
                        rlimits={r.resource: (r.soft, r.hard) for r in p.rlimits},
                        max_tasks=spec.resources.pids_limit, network=network, root_readonly=spec.root.readonly,
@@ -96,6 +98,22 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
                        tty=p.terminal and os.isatty(0),
                        net_raw=net_raw, cwd_missing="create")
     return cfg, mounts
+
+
+def utsns_path(spec):
+    """The UTS namespace config.json names to join, or None."""
+    ns = spec.namespace("uts")
+    return ns.path if ns is not None and ns.path else None
+
+
+def sandbox_hostname(spec, cid):
+    """config.json's hostname; with a UTS namespace to join, that namespace's (its sandbox set it to
+    its own: lockdown.enter_namespaces, which has made ours a copy of it by now); else the id."""
+    if spec.hostname:
+        return spec.hostname
+    if utsns_path(spec):
+        return socket.gethostname()
+    return cid[:63]
 
 
 def network_mode(spec, override):
@@ -293,9 +311,11 @@ def boot_main(args):
     try:
         spec = load_spec(args.bundle)
         network, netns_path = network_mode(spec, args.network)
-        lockdown.enter_namespaces(netns_path)
+        uts = utsns_path(spec)
+        lockdown.enter_namespaces(netns_path, uts, hostname=None if uts else sandbox_hostname(spec, args.id))
         config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
         config.oci.own_netns = network == "none" or netns_path is not None
+        config.etc_files = args.network is not None   # snakevisor's networking (the API's), not the config's
         config.platform = args.platform
         exit_fd = os.open(os.path.join(state_dir, EXIT_FILE), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                           0o644)

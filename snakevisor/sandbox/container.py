@@ -306,10 +306,16 @@ def list_states(store):
 
 
 def kill(store, cid, sig, everything=False):
+    """Signal the container's init (``everything``: all its processes), as runc 1.1 does: `kill
+    --all` of a stopped container succeeds (nothing is left: its processes die with the sandbox),
+    `kill` of one fails with runc's words "container not running", which the containerd shim
+    takes for "already finished" (the CRI plugin's task delete after an exit sends a SIGKILL)."""
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
-        raise StateError(f"container {cid} is not running ({status})")
+        if everything and status == "stopped":
+            return
+        raise StateError(f"cannot signal {cid}: container not running ({status})")
     try:
         control.call(store.path(cid, CONTROL_SOCKET), {"op": "kill", "signal": sig, "all": everything})
     except control.ControlError as e:

@@ -4,7 +4,7 @@ sandbox process (sandbox/boot.py) and ``snakevisor do`` (sandbox/do.py) go throu
 1. ``new_pid_namespace()`` — by the spawner, before it forks the sandbox, so that the
    sandbox process is pid 1 of a fresh PID namespace (killing it kills every stub and
    the Gofer with it); with a user namespace first when we are not root;
-2. ``enter_namespaces(netns_path)`` — its own mount (all private), IPC, UTS namespaces, a
+2. ``enter_namespaces(netns_path, ...)`` — its own mount (all private), IPC, UTS namespaces, a
    /proc of the new PID namespace, and the network namespace at a path when the config
    names one (``--network none`` is the Sentry's own business: sandbox/network.py);
 3. (the Gofer is started and the Sentry boots and loads its init: the host's tree is still
@@ -47,17 +47,23 @@ def new_pid_namespace():
     _check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
 
 
-def enter_namespaces(netns_path=None):
+def enter_namespaces(netns_path=None, utsns_path=None, hostname=None):
     """Own mount (every mount private), IPC and UTS namespaces; join the network namespace at
     ``netns_path`` if given. (A new network namespace for ``--network none`` is made by the
-    Sentry itself: sandbox/network.py.)"""
-    if netns_path:
-        fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            _check(libc.setns(fd, CLONE_NEWNET), f"setns({netns_path})")
-        finally:
-            os.close(fd)
+    Sentry itself: sandbox/network.py.) Our UTS namespace is a copy of the one at ``utsns_path``
+    if given (its hostname is then ours), else has ``hostname`` set in it: the Sentry's own, so
+    that a container joining ours by path (a pod's containers join their pause container's)
+    learns it as it would under runc."""
+    for path, kind in ((netns_path, CLONE_NEWNET), (utsns_path, CLONE_NEWUTS)):
+        if path:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _check(libc.setns(fd, kind), f"setns({path})")
+            finally:
+                os.close(fd)
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    if hostname and not utsns_path:
+        socket.sethostname(hostname)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     if os.getpid() == 1:
         # The host's /proc shows the host's PIDs; ours are the new namespace's (the Gofer's

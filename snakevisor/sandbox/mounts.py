@@ -25,8 +25,8 @@ import os
 from dataclasses import dataclass, field
 
 from snakevisor.abi.errno import ELOOP, ENOENT, ENOTDIR, SyscallError
-from snakevisor.abi.fs import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY,
-                               MS_RELATIME, MS_STRICTATIME, O_CREAT, O_WRONLY, SYMLOOP_MAX)
+from snakevisor.abi.fs import (MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY,
+                               MS_REC, MS_RELATIME, MS_STRICTATIME, O_CREAT, O_WRONLY, SYMLOOP_MAX)
 from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
 from snakevisor.sandbox.copyup import copy_tree
@@ -61,6 +61,7 @@ class OciLayout:
     sysctl: dict = field(default_factory=dict)
     own_netns: bool = False    # the Sentry's network namespace is the container's (net.* sysctls go there)
     nodes: dict = field(default_factory=dict)      # index in mounts -> (st_mode, st_rdev) of a bound host node
+    inherited: dict = field(default_factory=dict)  # index in mounts -> a bind's flags from its host mount
 
 
 def mount_flags(mount):
@@ -71,6 +72,16 @@ def mount_flags(mount):
     if not flags & (MS_NOATIME | MS_STRICTATIME):
         kept |= MS_RELATIME
     return kept
+
+
+def host_bind_flags(mount):
+    """The flags a bind of ``mount.source`` keeps from the host mount it lies on, or None: a bind
+    mount starts with its source mount's flags, and runc remounts it only when the config sets
+    flags beyond bind/rbind, so without those a pod's /dev/shm (a bind of a nosuid, nodev, noexec
+    tmpfs) stays so. Read on the host, before the pivot (statvfs's ST_* are the MS_* values)."""
+    if mount.flags() & ~(MS_BIND | MS_REC):
+        return None
+    return os.statvfs(mount.source).f_flag & (KEPT_ON_REMOUNT | MS_RDONLY)
 
 
 def make_mountpoint(ctx, root, path: bytes, is_dir: bool = True) -> VirtualDentry:
@@ -127,7 +138,7 @@ class MountBuilder:
                 if i in layout.nodes:
                     self.node(mount, layout.nodes[i])
                 else:
-                    self.mount(mount, sock)
+                    self.mount(mount, sock, layout.inherited.get(i))
             except SyscallError as e:
                 raise MountError(f"mounting {mount.type or 'bind'} on {mount.destination}: "
                                  f"{os.strerror(e.errno)}") from None
@@ -140,13 +151,15 @@ class MountBuilder:
             self.mask_path(path.encode())
 
     # -- the mounts -------------------------------------------------------------------------
-    def mount(self, mount, sock) -> None:
+    def mount(self, mount, sock, inherited=None) -> None:
+        """``inherited``: a bind's flags from its host mount (host_bind_flags), or None."""
         dest = mount.destination.encode()
-        flags = mount_flags(mount)
+        flags = mount_flags(mount) if inherited is None else inherited | (mount.flags() & MOUNT_FLAGS)
         source = (mount.source or mount.type or "none").encode()
         kind = "bind" if mount.is_bind else mount.type
         if kind == "bind":
-            fs = GoferFilesystem(Client(self.sockets[sock]), self.mf, readonly=mount.readonly, exclusive=False)
+            fs = GoferFilesystem(Client(self.sockets[sock]), self.mf, readonly=mount.readonly or bool(flags & MS_RDONLY),
+                                 exclusive=False)
             self.sentry.gofer_filesystems.append(fs)
             self._attach(fs, dest, flags, source, is_dir=fs.root.inode.is_dir)
         elif kind in ("tmpfs", "devtmpfs"):

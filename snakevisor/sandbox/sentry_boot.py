@@ -64,6 +64,9 @@ class SentryConfig:
     cwd_missing: str = "fallback"
     platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
     sysfs: bool = True                # do: the Sentry's sysfs on /sys (OCI: where config.json mounts sysfs)
+    # /etc/hosts and /etc/resolv.conf made to work (sandbox/network.py): do, the Python API; not an
+    # engine's container, whose files are the image's and the engine's binds, as under runc.
+    etc_files: bool = True
 
 
 class BootError(Exception):
@@ -170,7 +173,8 @@ class Sentry:
             for (path, readonly), sock in zip(config.extra_mounts, gofer_sockets[1:]):
                 self._mount_volume(vfs, ctx, path, readonly, sock)
         self.kernel.max_tasks = config.max_tasks
-        provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
+        if config.etc_files:
+            provide_etc_files(vfs, self.root, self.memory_file, config.network, config.hostname)
         if config.cwd_missing == "create":
             try:
                 self._mountpoint(ctx, config.cwd)

@@ -26,6 +26,27 @@ OCI_VERSION = "1.0.2-dev"
 # letter), not "." or ".."; the id names a directory, so at most NAME_MAX bytes.
 ID_RE = re.compile(r"[A-Za-z0-9_+\-.]+")
 ID_MAX = 255
+DEFAULT_ROOT = "/run/snakevisor"
+
+
+def default_root(environ=os.environ):
+    """The state root without --root, chosen as runc chooses its own: $XDG_RUNTIME_DIR/snakevisor for
+    an unprivileged user, and for root in a user namespace (rootless Podman runs its runtime as
+    uid 0 of one) unless $USER says root; else /run/snakevisor."""
+    xdg = environ.get("XDG_RUNTIME_DIR")
+    if xdg and (os.geteuid() != 0 or (_in_user_namespace() and environ.get("USER") != "root")):
+        return os.path.join(xdg, "snakevisor")
+    return DEFAULT_ROOT
+
+
+def _in_user_namespace():
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
 STATE_FILE = "state.json"
 CONTROL_SOCKET = "control.sock"
 EXIT_FILE = "exit"
