@@ -25,9 +25,15 @@ class Credentials:
     cap_ambient: int = 0
     no_new_privs: bool = False
     keep_caps: bool = False       # PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)
+    # Kernel keyrings (kernel/keys.py), as Linux keeps them in the cred: a new thread has no thread
+    # keyring, a new process no process keyring; the session keyring is inherited.
+    thread_keyring: object = None
+    process_keyring: object = None
+    session_keyring: object = None
 
-    def copy(self):
-        return replace(self, groups=list(self.groups))
+    def copy(self, thread=False):
+        return replace(self, groups=list(self.groups), thread_keyring=None,
+                       process_keyring=self.process_keyring if thread else None)
 
     def has_cap(self, cap):
         return bool(self.cap_effective >> cap & 1)

@@ -28,7 +28,7 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
+                                        inotify, kcmp, keys, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
 
@@ -75,7 +75,11 @@ PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootf
 IO_URING = "io_uring: not implemented (programs fall back to epoll or threads)"
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
-KEYRINGS = "kernel keyrings: not implemented"
+REQUEST_KEY = ("finds keys from the caller's keyrings; there is no /sbin/request-key upcall: with a callout, "
+               "a negative key for a minute and ENOKEY, as Linux without the helper")
+KEYCTL = ("user, logon and keyring keys (kernel/keys.py); KEYCTL_SET_REQKEY_KEYRING, SESSION_TO_PARENT, DH_COMPUTE, "
+          "PKEY_*, RESTRICT_KEYRING, CAPABILITIES and WATCH_KEY: EOPNOTSUPP; no authorisation keys (INSTANTIATE, "
+          "NEGATE, REJECT: EPERM)")
 NTP = "the clock is the host's: NTP adjustment is not emulated"
 PORT_IO = "port I/O is never granted in the sandbox"
 SWAP = "the Sentry's memory is not swapped by it"
@@ -352,9 +356,9 @@ ENTRIES = (
     full(245,    "mq_getsetattr",          mqueue.mq_getsetattr,          "fd ptr ptr"),
     enosys(246,  "kexec_load",             NO_KERNEL),
     full(247,    "waitid",                 wait.waitid,                   "int int ptr hex ptr"),
-    enosys(248,  "add_key",                KEYRINGS),
-    enosys(249,  "request_key",            KEYRINGS),
-    enosys(250,  "keyctl",                 KEYRINGS),
+    full(248,    "add_key",                keys.add_key,                  "path path str:3 uint int"),
+    partial(249, "request_key",            keys.request_key,              "path path path int", REQUEST_KEY),
+    partial(250, "keyctl",                 keys.keyctl,                   "int hex hex hex hex", KEYCTL),
     partial(251, "ioprio_set",             sched.ioprio_set,              "int int int",
                  "recorded and reported; the Sentry schedules no I/O"),
     full(252,    "ioprio_get",             sched.ioprio_get,              "int int"),
