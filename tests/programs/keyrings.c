@@ -259,6 +259,44 @@ static void attributes(long sess) {
     proc_keys("/proc/keys");
 }
 
+/* The rest of keyctl: persistent keyrings, moving, security labels, authority, request_key's
+ * failed upcall (no helper answers: a negative key is left behind). */
+static void others(long sess) {
+    long p = showid("get persistent", KC(22, -1L, sess));
+    describe("describe persistent", p);
+    show("persistent again is the same", KC(22, -1L, sess) == p);
+    show("persistent into a user key", KC(22, -1L, KC(SEARCH, sess, "user", "t-k1", 0L)));
+    long ring = KC(SEARCH, sess, "keyring", "t-ring", 0L);
+    long k = showid("add t-mv", add("user", "t-mv", "m", sess));
+    show("move bad flags", KC(30, k, sess, ring, 2L));
+    show("move", KC(30, k, sess, ring, 0L));
+    show("move again (not there)", KC(30, k, sess, ring, 0L));
+    show("moved into t-ring", KC(SEARCH, ring, "user", "t-mv", 0L) == k);
+    add("user", "t-mv", "other", sess);
+    show("move exclusive onto a same-named key", KC(30, k, ring, sess, 1L));
+    show("move to the same keyring", KC(30, k, ring, ring, 1L));
+    char label[16] = "zz";
+    show("get security", KC(17, k, label, sizeof label));
+    printf("label \"%s\"\n", label);
+    show("assume authority 0", KC(16, 0L));
+    show("assume authority of a key", KC(16, k));
+    show("assume authority -1", KC(16, -1L));
+    show("instantiate without authority", KC(12, k, "x", 1L, 0L));
+    show("negate without authority", KC(13, k, 10L, 0L));
+    long th = KC(GET_KEYRING_ID, THREAD, 1);
+    show("request_key with a callout", rc(syscall(SYS_request_key, "user", "t-upcall", "info", 0L)));
+    int32_t ids[16];
+    long n = KC(READ, th, ids, sizeof ids);
+    show("thread keyring holds the negative key", n);
+    if (n == 4) {
+        describe("describe negative", ids[0]);
+        read_key("read negative", ids[0], 64);
+        show("request it again", rc(syscall(SYS_request_key, "user", "t-upcall", NULL, 0L)));
+        show("update makes it positive", KC(UPDATE, (long)ids[0], "now", 3L));
+        read_key("read it", ids[0], 64);
+    }
+}
+
 static void sessions(void) {
     long a = showid("join named t-sess", KC(JOIN, "t-sess"));
     describe("describe named session", a);
@@ -309,6 +347,7 @@ int main(void) {
     user_keys(sess);
     keyrings(sess);
     attributes(sess);
+    others(sess);
     sessions();
     unprivileged();
     return 0;

@@ -34,7 +34,7 @@ USR = KEY_USR_SHIFT
 PERM_TASK_KEYRING = POS_ALL | KEY_VIEW << USR                                    # _tid, _pid
 PERM_ANON_SESSION = POS_ALL | (KEY_VIEW | KEY_READ) << USR                       # _ses
 PERM_NAMED_SESSION = POS_ALL | (KEY_VIEW | KEY_READ | KEY_LINK) << USR
-PERM_PERSISTENT = POS_ALL | (KEY_VIEW | KEY_READ) << USR                         # _persistent.N
+PERM_PERSISTENT = (KEY_ALL & ~KEY_SETATTR) << KEY_POS_SHIFT | (KEY_VIEW | KEY_READ) << USR   # _persistent.N
 PERM_USER_KEYRING = (KEY_ALL & ~KEY_SETATTR) << KEY_POS_SHIFT | KEY_ALL << USR   # _uid.N, _uid_ses.N
 
 
