@@ -308,12 +308,25 @@ static void sessions(void) {
 }
 
 /* Quotas and permissions as an unprivileged uid (its own keys count against it). */
-static void unprivileged(void) {
+static void unprivileged(long old) {
+    long k1 = KC(SEARCH, old, "user", "t-k1", 0L);
+    long grp = add("user", "t-grp", "g", old), oth = add("user", "t-oth", "o", old);
     pid_t c = fork();
     if (c == 0) {
         uid_t uid = 40000 + getpid() % 20000;
+        KC(CHOWN, grp, -1L, (long)uid);
+        KC(SETPERM, grp, 0x3f000100L);    /* the group may view it */
+        KC(SETPERM, oth, 0x3f000002L);    /* others may read it */
         if (setgid(uid) || setuid(uid)) { perror("setuid"); _exit(1); }
+        show("unprivileged: search root's session", KC(SEARCH, old, "user", "t-k1", 0L) == k1);
+        describe("unprivileged: describe a possessed root key", k1);
         long sess = KC(JOIN, NULL);
+        describe("unprivileged: describe it once not possessed", k1);
+        show("unprivileged: describe by group", KC(DESCRIBE, grp, NULL, 0L) > 0);   /* its gid varies */
+        read_key("unprivileged: read by group", grp, 64);
+        describe("unprivileged: describe by other", oth);
+        read_key("unprivileged: read by other", oth, 64);
+        show("unprivileged: link into the old session", KC(LINK, grp, old));
         char payload[2001];
         memset(payload, 'x', 2000);
         payload[2000] = 0;
@@ -348,7 +361,7 @@ int main(void) {
     keyrings(sess);
     attributes(sess);
     others(sess);
+    unprivileged(sess);
     sessions();
-    unprivileged();
     return 0;
 }
