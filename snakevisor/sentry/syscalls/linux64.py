@@ -27,9 +27,9 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 """
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, keys, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
-                                        pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info, inotify, kcmp,
+                                        keys, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe, pkey, poll,
+                                        process, ptrace, reboot, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
 
 
@@ -272,7 +272,7 @@ ENTRIES = (
     partial(166, "umount2",                mount.umount2,                 "path hex", UMOUNT),
     enosys(167,  "swapon",                 SWAP),
     enosys(168,  "swapoff",                SWAP),
-    enosys(169,  "reboot",                 NO_KERNEL),
+    full(169,    "reboot",                 reboot.reboot,                 "hex hex hex ptr"),
     full(170,    "sethostname",            info.sethostname,              "str:1 int"),
     full(171,    "setdomainname",          info.setdomainname,            "str:1 int"),
     enosys(172,  "iopl",                   PORT_IO),
