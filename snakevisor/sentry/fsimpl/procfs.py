@@ -20,6 +20,7 @@ from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
+from snakevisor.sentry.vfs.fstypes import proc_filesystems
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.resolve import is_reachable, path_of
 from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
@@ -203,7 +204,7 @@ class ProcRoot(Directory):
             b"loadavg": lambda: GeneratedFile(fs, self._loadavg),
             b"version": lambda: GeneratedFile(fs, self._version),
             b"stat": lambda: GeneratedFile(fs, self._stat),
-            b"filesystems": lambda: GeneratedFile(fs, lambda: "nodev\ttmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\t9p\nnodev\tdevtmpfs\n"),
+            b"filesystems": lambda: GeneratedFile(fs, proc_filesystems),
             b"mounts": lambda: Symlink(fs, lambda task: b"self/mounts"),
             b"net": lambda: Symlink(fs, lambda task: b"self/net"),
             b"sys": lambda: Directory(fs, self._sys),

@@ -27,9 +27,9 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 """
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info, inotify, kcmp,
-                                        keys, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe, pkey, poll,
-                                        process, ptrace, reboot, sched, seccomp, signal, signalfd, socket, splice,
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, info, inotify,
+                                        kcmp, keys, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe, pkey,
+                                        poll, process, ptrace, reboot, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
 
 
@@ -235,10 +235,10 @@ ENTRIES = (
     enosys(134,  "uselib",                 "removed from current Linux (CONFIG_USELIB off): ENOSYS there too"),
     partial(135, "personality",            info.personality,              "hex",
                  "recorded, inherited and reported; no flag changes behaviour yet"),
-    enosys(136,  "ustat",                  "obsolete (statfs and fstatfs are implemented)"),
+    full(136,    "ustat",                  fsinfo.ustat,                  "hex ptr"),
     full(137,    "statfs",                 fs.statfs,                     "path ptr"),
     full(138,    "fstatfs",                file.fstatfs,                  "fd ptr"),
-    enosys(139,  "sysfs",                  "obsolete filesystem-type query (/proc/filesystems is implemented)"),
+    full(139,    "sysfs",                  fsinfo.sysfs,                  "int hex hex"),
     partial(140, "getpriority",            sched.getpriority,             "int int", NICE),
     partial(141, "setpriority",            sched.setpriority,             "int int int", NICE),
     partial(142, "sched_setparam",         sched.sched_setparam,          "int ptr",
