@@ -28,9 +28,9 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, info, inotify,
-                                        kcmp, keys, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe, pkey,
-                                        poll, process, ptrace, reboot, sched, seccomp, signal, signalfd, socket, splice,
-                                        sysv_ipc, time, timer, timerfd, wait, xattr)
+                                        kcmp, keys, membarrier, mm, mount, mqueue, namespace, ntp, numa, pidfd, pipe,
+                                        pkey, poll, process, ptrace, reboot, sched, seccomp, signal, signalfd, socket,
+                                        splice, sysv_ipc, time, timer, timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -80,7 +80,8 @@ REQUEST_KEY = ("finds keys from the caller's keyrings; there is no /sbin/request
 KEYCTL = ("user, logon and keyring keys (kernel/keys.py); KEYCTL_SET_REQKEY_KEYRING, SESSION_TO_PARENT, DH_COMPUTE, "
           "PKEY_*, RESTRICT_KEYRING, CAPABILITIES and WATCH_KEY: EOPNOTSUPP; no authorisation keys (INSTANTIATE, "
           "NEGATE, REJECT: EPERM)")
-NTP = "the clock is the host's: NTP adjustment is not emulated"
+NTP = ("reads the state of a clock no NTP daemon disciplines (TIME_ERROR, STA_UNSYNC) with the current time; "
+       "adjusting it needs CAP_SYS_TIME over the host's clock: EPERM, as in a container")
 PORT_IO = "port I/O is never granted in the sandbox"
 SWAP = "the Sentry's memory is not swapped by it"
 NO_KERNEL = "there is no kernel to change: refused as in any container"
@@ -262,7 +263,7 @@ ENTRIES = (
     partial(157, "prctl",                  process.prctl,                 "int hex hex hex hex",
                  PRCTL),
     full(158,    "arch_prctl",             process.arch_prctl,            "hex hex"),
-    enosys(159,  "adjtimex",               NTP),
+    partial(159, "adjtimex",               ntp.adjtimex,                  "ptr", NTP),
     full(160,    "setrlimit",              info.setrlimit,                "int ptr"),
     full(161,    "chroot",                 fs.chroot,                     "path"),
     full(162,    "sync",                   fs.sync,                       ""),
@@ -417,7 +418,7 @@ ENTRIES = (
     full(302,    "prlimit64",              info.prlimit64,                "int int ptr ptr"),
     enosys(303,  "name_to_handle_at",      "file handles: not implemented"),
     enosys(304,  "open_by_handle_at",      "file handles (need CAP_DAC_READ_SEARCH on the host): not implemented"),
-    enosys(305,  "clock_adjtime",          NTP),
+    partial(305, "clock_adjtime",          ntp.clock_adjtime,             "clockid ptr", NTP),
     full(306,    "syncfs",                 file.syncfs,                   "fd"),
     full(307,    "sendmmsg",               socket.sendmmsg,               "fd ptr uint hex"),
     partial(308, "setns",                  namespace.setns,               "fd hex", SETNS),
