@@ -29,8 +29,8 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, info, inotify,
                                         kcmp, keys, membarrier, mm, mount, mqueue, namespace, ntp, numa, pidfd, pipe,
-                                        pkey, poll, process, ptrace, reboot, sched, seccomp, signal, signalfd, socket,
-                                        splice, sysv_ipc, time, timer, timerfd, wait, xattr)
+                                        pkey, poll, process, process_mm, ptrace, reboot, sched, seccomp, signal,
+                                        signalfd, socket, splice, sysv_ipc, time, timer, timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -467,7 +467,7 @@ ENTRIES = (
     full(437,    "openat2",                fs.openat2,                    "dirfd path ptr uint", returns="fd"),
     full(438,    "pidfd_getfd",            pidfd.pidfd_getfd,             "fd fd hex", returns="fd"),
     full(439,    "faccessat2",             fs.faccessat2,                 "dirfd path int atflags"),
-    enosys(440,  "process_madvise",        "advice on another process's memory: not implemented"),
+    full(440,    "process_madvise",        process_mm.process_madvise,    "fd ptr uint int hex"),
     full(441,    "epoll_pwait2",           epoll.epoll_pwait2,            "fd ptr int ptr ptr uint"),
     enosys(442,  "mount_setattr",          MOUNTS),
     enosys(443,  "quotactl_fd",            QUOTAS),
@@ -476,7 +476,7 @@ ENTRIES = (
     enosys(446,  "landlock_restrict_self", LANDLOCK),
     enosys(447,  "memfd_secret",
                  "secret memory: not implemented (Linux refuses it too unless booted with secretmem.enable)"),
-    enosys(448,  "process_mrelease",       "reaping another process's memory early: not implemented"),
+    full(448,    "process_mrelease",       process_mm.process_mrelease,   "fd hex"),
     full(449,    "futex_waitv",            futex.futex_waitv,             "ptr uint uint ptr int"),
     full(450,    "set_mempolicy_home_node", numa.set_mempolicy_home_node,  "hex uint int hex"),
 )
