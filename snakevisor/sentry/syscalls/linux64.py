@@ -28,9 +28,9 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, info, inotify,
-                                        kcmp, keys, membarrier, mm, mount, mqueue, namespace, ntp, numa, pidfd, pipe,
-                                        pkey, poll, process, process_mm, ptrace, reboot, sched, seccomp, signal,
-                                        signalfd, socket, splice, sysv_ipc, time, timer, timerfd, wait, xattr)
+                                        kcmp, keys, membarrier, mm, mount, mqueue, namespace, nonlinear, ntp, numa,
+                                        pidfd, pipe, pkey, poll, process, process_mm, ptrace, reboot, sched, seccomp,
+                                        signal, signalfd, socket, splice, sysv_ipc, time, timer, timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -322,7 +322,9 @@ ENTRIES = (
     full(213,    "epoll_create",           epoll.epoll_create,            "int", returns="fd"),
     enosys(214,  "epoll_ctl_old",          LINUX_NEITHER),
     enosys(215,  "epoll_wait_old",         LINUX_NEITHER),
-    enosys(216,  "remap_file_pages",       "deprecated since Linux 3.16 (emulated there with mmap); not yet here"),
+    partial(216, "remap_file_pages",       nonlinear.remap_file_pages,    "ptr uint hex uint hex",
+            "as Linux's emulation, a new mapping of the file at the offset; in a shared anonymous mapping, "
+            "offsets past the object's end are EINVAL (Linux maps pages that raise SIGBUS)"),
     full(217,    "getdents64",             file.getdents64,               "fd ptr uint"),
     full(218,    "set_tid_address",        process.set_tid_address,       "ptr"),
     full(219,    "restart_syscall",        signal.restart_syscall,        ""),
