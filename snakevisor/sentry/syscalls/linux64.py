@@ -30,7 +30,8 @@ from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLE
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, info, inotify,
                                         kcmp, keys, membarrier, mm, mount, mqueue, namespace, nonlinear, ntp, numa,
                                         pidfd, pipe, pkey, poll, process, process_mm, ptrace, reboot, sched, seccomp,
-                                        signal, signalfd, socket, splice, sysv_ipc, time, timer, timerfd, wait, xattr)
+                                        signal, signalfd, socket, splice, sysv_ipc, terminal, time, timer, timerfd, wait,
+                                        xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -256,7 +257,7 @@ ENTRIES = (
     partial(151, "mlockall",               mm.mlockall,                   "int",
                  "memory is never swapped by the Sentry; checks the flags only"),
     partial(152, "munlockall",             mm.munlockall,                 "", "memory is never swapped by the Sentry"),
-    enosys(153,  "vhangup",                "hanging up the controlling terminal: not implemented"),
+    full(153,    "vhangup",                terminal.vhangup,              ""),
     enosys(154,  "modify_ldt",             "LDT segments (16-bit and 32-bit code): 64-bit programs only"),
     partial(155, "pivot_root",             mount.pivot_root,              "path path", PIVOT_ROOT),
     enosys(156,  "_sysctl",                "removed from Linux 5.5 (ENOSYS there too); /proc/sys is implemented"),
