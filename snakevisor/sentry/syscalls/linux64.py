@@ -27,11 +27,11 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 """
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, info, inotify,
-                                        kcmp, keys, membarrier, mm, mount, mqueue, namespace, nonlinear, ntp, numa,
-                                        pidfd, pipe, pkey, poll, process, process_mm, ptrace, reboot, sched, seccomp,
-                                        signal, signalfd, socket, splice, sysv_ipc, terminal, time, timer, timerfd, wait,
-                                        xattr)
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, handles, info,
+                                        inotify, kcmp, keys, membarrier, mm, mount, mqueue, namespace, nonlinear, ntp,
+                                        numa, pidfd, pipe, pkey, poll, process, process_mm, ptrace, reboot, sched,
+                                        seccomp, signal, signalfd, socket, splice, sysv_ipc, terminal, time, timer,
+                                        timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -81,6 +81,8 @@ REQUEST_KEY = ("finds keys from the caller's keyrings; there is no /sbin/request
 KEYCTL = ("user, logon and keyring keys (kernel/keys.py); KEYCTL_SET_REQKEY_KEYRING, SESSION_TO_PARENT, DH_COMPUTE, "
           "PKEY_*, RESTRICT_KEYRING, CAPABILITIES and WATCH_KEY: EOPNOTSUPP; no authorisation keys (INSTANTIATE, "
           "NEGATE, REJECT: EPERM)")
+HANDLES = ("handles for tmpfs and Gofer files (opaque numbers the Sentry maps back while the inode lives); "
+           "other filesystems EOPNOTSUPP; a handle does not outlive the sandbox")
 NTP = ("reads the state of a clock no NTP daemon disciplines (TIME_ERROR, STA_UNSYNC) with the current time; "
        "adjusting it needs CAP_SYS_TIME over the host's clock: EPERM, as in a container")
 PORT_IO = "port I/O is never granted in the sandbox"
@@ -419,8 +421,8 @@ ENTRIES = (
     enosys(300,  "fanotify_init",          FANOTIFY),
     enosys(301,  "fanotify_mark",          FANOTIFY),
     full(302,    "prlimit64",              info.prlimit64,                "int int ptr ptr"),
-    enosys(303,  "name_to_handle_at",      "file handles: not implemented"),
-    enosys(304,  "open_by_handle_at",      "file handles (need CAP_DAC_READ_SEARCH on the host): not implemented"),
+    partial(303, "name_to_handle_at",      handles.name_to_handle_at,     "dirfd path ptr ptr atflags", HANDLES),
+    partial(304, "open_by_handle_at",      handles.open_by_handle_at,     "fd ptr oflags", HANDLES, returns="fd"),
     partial(305, "clock_adjtime",          ntp.clock_adjtime,             "clockid ptr", NTP),
     full(306,    "syncfs",                 file.syncfs,                   "fd"),
     full(307,    "sendmmsg",               socket.sendmmsg,               "fd ptr uint hex"),
