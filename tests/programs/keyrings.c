@@ -297,6 +297,49 @@ static void others(long sess) {
     }
 }
 
+/* Where request_key leaves keys, sessions handed to the parent, restricted keyrings, and what
+ * the keyrings can do. */
+static void more(long sess) {
+    show("reqkey default", KC(14, -1L));
+    show("reqkey process", KC(14, 2L));
+    show("reqkey now", KC(14, -1L));
+    show("reqkey group", KC(14, 6L));
+    show("reqkey 8", KC(14, 8L));
+    long pk = KC(GET_KEYRING_ID, PROCESS, 0);
+    rc(syscall(SYS_request_key, "user", "t-upcall2", "info", 0L));
+    show("the negative key went to the process keyring", KC(READ, pk, NULL, 0L));
+    show("reqkey back to default", KC(14, 0L));
+    long r = showid("add t-restricted", add("keyring", "t-restricted", NULL, sess));
+    long k = add("user", "t-r1", "1", r);
+    show("restrict with a restriction but no type", KC(29, r, NULL, "x"));
+    show("restrict with a type but no restriction", KC(29, r, "user", NULL));
+    show("restrict with the user type", KC(29, r, "user", "x"));
+    show("restrict with an unknown type", KC(29, r, "nosuch", "x"));
+    show("restrict a user key", KC(29, k, NULL, NULL));
+    show("restrict", KC(29, r, NULL, NULL));
+    show("restrict again", KC(29, r, NULL, NULL));
+    show("add into it", add("user", "t-r2", "2", r));
+    show("update a key in it", add("user", "t-r1", "3", r));
+    show("link into it", KC(LINK, k, r) == 0 ? 0 : KC(LINK, KC(SEARCH, sess, "user", "t-k1", 0L), r));
+    show("unlink from it", KC(UNLINK, k, r));
+    show("clear it", KC(CLEAR, r));
+    unsigned char caps[4] = {0xff, 0xff, 0xff, 0xff};
+    show("capabilities", KC(31, caps, sizeof caps));
+    printf("  capabilities %d, persistent %d, invalidate %d, restrict %d, move %d; zeroed after: %d %d\n",
+           caps[0] & 1, !!(caps[0] & 2), !!(caps[0] & 0x20), !!(caps[0] & 0x40), !!(caps[0] & 0x80), caps[2], caps[3]);
+    show("capabilities size", KC(31, NULL, 0L));
+    pid_t c = fork();
+    if (c == 0) {
+        long mine = KC(JOIN, NULL);
+        show("child: session to parent", KC(18));
+        _exit(mine > 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(c, &status, 0);
+    show("parent's session changed", KC(GET_KEYRING_ID, SESSION, 0) != sess);
+    show("it is an anonymous one", ({ char b[64]; long n = KC(DESCRIBE, SESSION, b, sizeof b); n > 0 && strstr(b, "_ses"); }) ? 1 : 0);
+}
+
 static void sessions(void) {
     long a = showid("join named t-sess", KC(JOIN, "t-sess"));
     describe("describe named session", a);
@@ -362,6 +405,7 @@ int main(void) {
     attributes(sess);
     others(sess);
     unprivileged(sess);
+    more(sess);
     sessions();
     return 0;
 }

@@ -30,6 +30,7 @@ class Credentials:
     thread_keyring: object = None
     process_keyring: object = None
     session_keyring: object = None
+    reqkey_keyring: int = 0       # KEYCTL_SET_REQKEY_KEYRING's choice (KEY_REQKEY_DEFL_*), inherited
 
     def copy(self, thread=False):
         return replace(self, groups=list(self.groups), thread_keyring=None,

@@ -17,7 +17,8 @@ import time
 import weakref
 
 from snakevisor.abi.errno import (EACCES, EDEADLK, EDQUOT, EINVAL, EKEYEXPIRED, EKEYREVOKED, ELOOP, ENODEV, ENOENT, ENOKEY,
-                                  ENOTDIR, SyscallError)
+                                  ENOTDIR, EPERM, SyscallError)
+from snakevisor.abi import keys as K
 from snakevisor.abi.keys import (KEY_ALL, KEY_GRP_SHIFT, KEY_LINK, KEY_MAX_NESTING, KEY_NEGATIVE_TIMEOUT,
                                  KEY_POS_SHIFT, KEY_READ, KEY_SEARCH, KEY_SERIAL_MIN, KEY_SETATTR,
                                  KEY_SPEC_GROUP_KEYRING, KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_REQKEY_AUTH_KEY,
@@ -97,7 +98,7 @@ class KeyUser:
 
 class Key:
     __slots__ = ("serial", "type", "description", "uid", "gid", "perm", "payload", "links", "revoked",
-                 "invalidated", "expiry", "negative", "charge", "__weakref__")
+                 "invalidated", "expiry", "negative", "charge", "restricted", "__weakref__")
 
     def __init__(self, serial, ktype, description, uid, gid, perm):
         self.serial, self.type, self.description = serial, ktype, description
@@ -105,6 +106,7 @@ class Key:
         self.payload = b""
         self.links = {} if ktype is KEYRING else None   # (type name, description) -> Key, for a keyring
         self.revoked = self.invalidated = self.negative = False
+        self.restricted = False  # KEYCTL_RESTRICT_KEYRING without a type: no link may be added
         self.expiry = 0          # seconds since the epoch; 0: never
         self.charge = None
 
@@ -229,6 +231,8 @@ def link(keyring, key):
     limit. A key of the same type and description already there is replaced."""
     if keyring.type is not KEYRING:
         raise SyscallError(ENOTDIR)
+    if keyring.restricted:
+        raise SyscallError(EPERM)
     if key.type is KEYRING:
         if key is keyring or _reaches(key, keyring, 0):
             raise SyscallError(EDEADLK)
@@ -271,29 +275,33 @@ def search(keyring, ktype, description, creds, possessed, want=None):
 def _search(keyring, ktype, description, creds, possessed, want=None):
     """search's work: (key, None), or (None, an errno or NOT_FOUND)."""
     failure = [NOT_FOUND]
+    found = _walk(keyring, 1, (ktype, description, creds, possessed, want, failure))
+    return found, (None if found is not None else failure[0])
 
-    def walk(ring, depth):
-        nested = []
-        for k in list(ring.links.values()):
-            if want is not None:
-                if k is want and permitted(k, creds, possessed, KEY_SEARCH):
-                    return k
-            elif k.type is ktype and k.description == description:
-                found = _usable(k, creds, possessed, failure)
+
+def _walk(ring, depth, how):
+    """One keyring of a search: its own keys first, then the keyrings in it that may be searched.
+    (A plain function, not a closure: a self-referencing closure would be a reference cycle
+    keeping the keys it names alive until the garbage collector ran.)"""
+    ktype, description, creds, possessed, want, failure = how
+    nested = []
+    for k in list(ring.links.values()):
+        if want is not None:
+            if k is want and permitted(k, creds, possessed, KEY_SEARCH):
+                return k
+        elif k.type is ktype and k.description == description:
+            found = _usable(k, creds, possessed, failure)
+            if found is not None:
+                return found
+        if k.type is KEYRING:
+            nested.append(k)
+    if depth < KEY_MAX_NESTING:
+        for k in nested:
+            if _searchable(k, creds, possessed):
+                found = _walk(k, depth + 1, how)
                 if found is not None:
                     return found
-            if k.type is KEYRING:
-                nested.append(k)
-        if depth < KEY_MAX_NESTING:
-            for k in nested:
-                if _searchable(k, creds, possessed):
-                    found = walk(k, depth + 1)
-                    if found is not None:
-                        return found
-        return None
-
-    found = walk(keyring, 1)
-    return found, (None if found is not None else failure[0])
+    return None
 
 
 def _searchable(ring, creds, possessed):
@@ -427,9 +435,55 @@ def lookup(task, ident, create=False, partial=False, need=0):
     return key, possessed
 
 
+def session_to_parent(task):
+    """KEYCTL_SESSION_TO_PARENT: the parent process takes the caller's session keyring (on Linux
+    as it next returns to user space; here at once). EPERM unless the parent is single-threaded
+    and has the caller's effective ids throughout, and both session keyrings are the caller's."""
+    ring, _ = lookup(task, KEY_SPEC_SESSION_KEYRING, need=KEY_LINK)
+    parent = task.tg.parent
+    live = [x for x in parent.tasks if not x.exited] if parent is not None and parent.exit_status is None else []
+    if len(live) != 1:
+        raise SyscallError(EPERM)
+    pc, mc = live[0].creds, task.creds
+    if pc is mc or session_keyring(live[0]) is ring:
+        return 0
+    if not (pc.uid == pc.euid == pc.suid == mc.euid and pc.gid == pc.egid == pc.sgid == mc.egid):
+        raise SyscallError(EPERM)
+    if session_keyring(live[0]).uid != mc.euid or ring.uid != mc.euid:
+        raise SyscallError(EPERM)
+    pc.session_keyring = ring
+    return 0
+
+
 def default_keyring(task):
-    """Where request_key leaves a key it makes: the thread, else process, else session keyring."""
-    return process_keyrings(task)[0]
+    """Where request_key leaves a key it makes (construct_get_dest_keyring): the keyring
+    KEYCTL_SET_REQKEY_KEYRING chose, else the first of thread, process, session, user session."""
+    creds = task.creds
+    choice = creds.reqkey_keyring
+    if choice == K.KEY_REQKEY_DEFL_USER_KEYRING:
+        return user_keyrings(task)[0]
+    order = [creds.thread_keyring, creds.process_keyring, session_keyring(task)]
+    start = {K.KEY_REQKEY_DEFL_PROCESS_KEYRING: 1, K.KEY_REQKEY_DEFL_SESSION_KEYRING: 2,
+             K.KEY_REQKEY_DEFL_USER_SESSION_KEYRING: 3}.get(choice, 0)
+    for ring in order[start:]:
+        if ring is not None:
+            return ring
+    return user_keyrings(task)[1]
+
+
+def set_reqkey_keyring(task, choice):
+    """KEYCTL_SET_REQKEY_KEYRING: the old choice; the thread or process keyring is made if chosen."""
+    creds = task.creds
+    old = creds.reqkey_keyring
+    if choice == K.KEY_REQKEY_DEFL_NO_CHANGE:
+        return old
+    if choice in (K.KEY_REQKEY_DEFL_THREAD_KEYRING, K.KEY_REQKEY_DEFL_PROCESS_KEYRING):
+        special_keyring(task, -choice, True)      # KEY_SPEC_THREAD_KEYRING is -1, PROCESS -2
+    elif choice not in (K.KEY_REQKEY_DEFL_DEFAULT, K.KEY_REQKEY_DEFL_SESSION_KEYRING, K.KEY_REQKEY_DEFL_USER_KEYRING,
+                        K.KEY_REQKEY_DEFL_USER_SESSION_KEYRING, K.KEY_REQKEY_DEFL_REQUESTOR_KEYRING):
+        raise SyscallError(EINVAL)
+    creds.reqkey_keyring = choice
+    return old
 
 
 def request(task, ktype, description, callout, dest):
@@ -485,6 +539,8 @@ def create_or_update(task, keyring, possessed, type_name, description, payload):
         raise SyscallError(ENOTDIR)
     if not ktype.payload_ok(payload) or description is None:
         raise SyscallError(EINVAL)
+    if keyring.restricted:
+        raise SyscallError(EPERM)
     creds, table = task.creds, key_table(task.kernel)
     existing = keyring.links.get((ktype.name, description)) if ktype.updatable else None
     if existing is not None and not existing.revoked and not existing.invalidated:

@@ -4,8 +4,8 @@ import struct
 import time
 
 from snakevisor.abi.capability import CAP_SETUID, CAP_SYS_ADMIN
-from snakevisor.abi.errno import (EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOKEY, ENOTDIR, EOPNOTSUPP, EPERM,
-                                  SyscallError)
+from snakevisor.abi.errno import (EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOENT, ENOKEY, ENOTDIR, EOPNOTSUPP,
+                                  EPERM, SyscallError)
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi import keys as K
 from snakevisor.sentry.kernel import keys
@@ -260,6 +260,48 @@ def _no_authority(t, *_args):
     raise SyscallError(EPERM)
 
 
+def _set_reqkey_keyring(t, choice, _a3, _a4, _a5):
+    return keys.set_reqkey_keyring(t, to_s32(choice))
+
+
+def _session_to_parent(t, _a2, _a3, _a4, _a5):
+    return keys.session_to_parent(t)
+
+
+def _restrict_keyring(t, ident, type_addr, restriction_addr, _a5):
+    """Only the restriction without a type is known here: the keyring takes no more links
+    (EPERM); the three key types here have no restriction schemes (ENOENT)."""
+    type_name = _type_name(t, type_addr) if type_addr else None
+    if (type_name is None) != (not restriction_addr):
+        raise SyscallError(EINVAL)        # a type and a restriction go together
+    if restriction_addr:
+        _string(t, restriction_addr, 4096)
+    keyring, _ = lookup(t, to_s32(ident), need=K.KEY_SETATTR)
+    if keyring.type is not KEYRING:
+        raise SyscallError(ENOTDIR)
+    if type_name is not None:
+        _ktype(type_name)
+        raise SyscallError(ENOENT)
+    if keyring.restricted:
+        raise SyscallError(EEXIST)
+    keyring.restricted = True
+    return 0
+
+
+CAPABILITIES = bytes((K.KEYCTL_CAPS0_CAPABILITIES | K.KEYCTL_CAPS0_PERSISTENT_KEYRINGS | K.KEYCTL_CAPS0_INVALIDATE
+                      | K.KEYCTL_CAPS0_RESTRICT_KEYRING | K.KEYCTL_CAPS0_MOVE,
+                      K.KEYCTL_CAPS1_NS_KEYRING_NAME | K.KEYCTL_CAPS1_NS_KEY_TAG))
+
+
+def _capabilities(t, buf, buflen, _a4, _a5):
+    """What these keyrings do, as much of it as fits in ``buf`` (after it, up to a page of ``buf``
+    zeroed: Linux clears all of it, but the length is the application's)."""
+    if buflen:
+        n = min(buflen, len(CAPABILITIES))
+        t.mm.copy_out(buf, CAPABILITIES[:n] + bytes(min(buflen - n, 4096)))
+    return len(CAPABILITIES)
+
+
 def _move(t, ident, from_ring, to_ring, flags):
     if flags & ~KEYCTL_MOVE_EXCL:
         raise SyscallError(EINVAL)
@@ -285,7 +327,9 @@ OPERATIONS = {
     K.KEYCTL_GET_PERSISTENT: _get_persistent, K.KEYCTL_GET_SECURITY: _get_security,
     K.KEYCTL_ASSUME_AUTHORITY: _assume_authority, K.KEYCTL_INSTANTIATE: _no_authority,
     K.KEYCTL_NEGATE: _no_authority, K.KEYCTL_REJECT: _no_authority, K.KEYCTL_INSTANTIATE_IOV: _no_authority,
-    K.KEYCTL_MOVE: _move,
+    K.KEYCTL_MOVE: _move, K.KEYCTL_SET_REQKEY_KEYRING: _set_reqkey_keyring,
+    K.KEYCTL_SESSION_TO_PARENT: _session_to_parent, K.KEYCTL_RESTRICT_KEYRING: _restrict_keyring,
+    K.KEYCTL_CAPABILITIES: _capabilities,
 }
 
 

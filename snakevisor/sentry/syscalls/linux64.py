@@ -78,9 +78,9 @@ FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
 REQUEST_KEY = ("finds keys from the caller's keyrings; there is no /sbin/request-key upcall: with a callout, "
                "a negative key for a minute and ENOKEY, as Linux without the helper")
-KEYCTL = ("user, logon and keyring keys (kernel/keys.py); KEYCTL_SET_REQKEY_KEYRING, SESSION_TO_PARENT, DH_COMPUTE, "
-          "PKEY_*, RESTRICT_KEYRING, CAPABILITIES and WATCH_KEY: EOPNOTSUPP; no authorisation keys (INSTANTIATE, "
-          "NEGATE, REJECT: EPERM)")
+KEYCTL = ("user, logon and keyring keys (kernel/keys.py); DH_COMPUTE, PKEY_* and WATCH_KEY: EOPNOTSUPP (no "
+          "asymmetric keys, no notifications); RESTRICT_KEYRING only without a type (no more links); no "
+          "authorisation keys (INSTANTIATE, NEGATE, REJECT: EPERM)")
 HANDLES = ("handles for tmpfs and Gofer files (opaque numbers the Sentry maps back while the inode lives); "
            "other filesystems EOPNOTSUPP; a handle does not outlive the sandbox")
 NTP = ("reads the state of a clock no NTP daemon disciplines (TIME_ERROR, STA_UNSYNC) with the current time; "
