@@ -52,6 +52,9 @@ MADV_POPULATE_READ = 22
 MADV_POPULATE_WRITE = 23
 MADV_COLLAPSE = 25
 
+# swapon(2) flags: priority mask, PREFER, DISCARD, DISCARD_ONCE, DISCARD_PAGES.
+SWAP_FLAGS_VALID = 0x7FFFF
+
 PAGE_SIZE = 4096
 
 # The top of user address space (4-level paging): access_ok's limit, and the highest FS/GS base

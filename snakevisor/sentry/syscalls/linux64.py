@@ -27,11 +27,11 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 """
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, handles, info,
-                                        inotify, kcmp, keys, membarrier, mm, mount, mqueue, namespace, nonlinear, ntp,
-                                        numa, pidfd, pipe, pkey, poll, process, process_mm, ptrace, reboot, sched,
-                                        seccomp, signal, signalfd, socket, splice, sysv_ipc, terminal, time, timer,
-                                        timerfd, wait, xattr)
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, fsinfo, futex, handles,
+                                        host_admin, info, inotify, kcmp, keys, membarrier, mm, mount, mqueue,
+                                        namespace, nonlinear, ntp, numa, pidfd, pipe, pkey, poll, process, process_mm,
+                                        ptrace, reboot, sched, seccomp, signal, signalfd, socket, splice, sysv_ipc,
+                                        terminal, time, timer, timerfd, wait, xattr)
 
 
 def _entry(nr, name, handler, args, status, note, returns):
@@ -85,9 +85,10 @@ HANDLES = ("handles for tmpfs and Gofer files (opaque numbers the Sentry maps ba
            "other filesystems EOPNOTSUPP; a handle does not outlive the sandbox")
 NTP = ("reads the state of a clock no NTP daemon disciplines (TIME_ERROR, STA_UNSYNC) with the current time; "
        "adjusting it needs CAP_SYS_TIME over the host's clock: EPERM, as in a container")
-PORT_IO = "port I/O is never granted in the sandbox"
-SWAP = "the Sentry's memory is not swapped by it"
 NO_KERNEL = "there is no kernel to change: refused as in any container"
+PORT_IO = "port I/O is never granted in the sandbox"
+HOST_ADMIN = ("acts on the host's kernel, which needs a capability in the initial user namespace: after Linux's "
+              "argument checks, EPERM as for any container's process (syscalls/host_admin.py)")
 QUOTAS = "disk quotas are the host's business"
 PRCTL = ("name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set "
          "and ambient, seccomp (as seccomp(2)), tid address, VMA names; other options EINVAL")
@@ -270,12 +271,12 @@ ENTRIES = (
     full(160,    "setrlimit",              info.setrlimit,                "int ptr"),
     full(161,    "chroot",                 fs.chroot,                     "path"),
     full(162,    "sync",                   fs.sync,                       ""),
-    enosys(163,  "acct",                   "process accounting: not implemented"),
-    enosys(164,  "settimeofday",           "the clock is the host's: setting it is not emulated"),
+    partial(163, "acct",                   host_admin.acct,               "path", HOST_ADMIN),
+    partial(164, "settimeofday",           host_admin.settimeofday,       "ptr ptr", HOST_ADMIN),
     partial(165, "mount",                  mount.mount,                   "path path path hex ptr", MOUNT),
     partial(166, "umount2",                mount.umount2,                 "path hex", UMOUNT),
-    enosys(167,  "swapon",                 SWAP),
-    enosys(168,  "swapoff",                SWAP),
+    partial(167, "swapon",                 host_admin.swapon,             "path hex", HOST_ADMIN),
+    partial(168, "swapoff",                host_admin.swapoff,            "path", HOST_ADMIN),
     full(169,    "reboot",                 reboot.reboot,                 "hex hex hex ptr"),
     full(170,    "sethostname",            info.sethostname,              "str:1 int"),
     full(171,    "setdomainname",          info.setdomainname,            "str:1 int"),
