@@ -21,7 +21,7 @@ from snakevisor.abi.errno import (EACCES, EDEADLK, EDQUOT, EINVAL, EKEYEXPIRED, 
 from snakevisor.abi import keys as K
 from snakevisor.abi.keys import (KEY_ALL, KEY_GRP_SHIFT, KEY_LINK, KEY_MAX_NESTING, KEY_NEGATIVE_TIMEOUT,
                                  KEY_POS_SHIFT, KEY_READ, KEY_SEARCH, KEY_SERIAL_MIN, KEY_SETATTR,
-                                 KEY_SPEC_GROUP_KEYRING, KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_REQKEY_AUTH_KEY,
+                                 KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_REQKEY_AUTH_KEY,
                                  KEY_SPEC_REQUESTOR_KEYRING, KEY_SPEC_SESSION_KEYRING, KEY_SPEC_THREAD_KEYRING,
                                  KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING, KEY_SYSCTL_DEFAULTS,
                                  KEY_USR_SHIFT, KEY_VIEW, KEY_WRITE, USER_KEY_MAX_PAYLOAD)
@@ -373,6 +373,27 @@ def possesses(task, key):
     return False
 
 
+def possessed_keys(task):
+    """Every key the caller possesses, in one breadth-first walk (what possesses() answers key by
+    key: /proc/keys asks for all of them, and a search per key would be quadratic)."""
+    creds = task.creds
+    tops = process_keyrings(task)
+    found = set(tops)
+    frontier = [ring for ring in tops if permitted(ring, creds, True, KEY_SEARCH)]
+    seen = set(frontier)
+    for depth in range(1, KEY_MAX_NESTING + 1):
+        deeper = []
+        for ring in frontier:
+            for k in ring.links.values():
+                if permitted(k, creds, True, KEY_SEARCH):
+                    found.add(k)
+                if k.type is KEYRING and depth < KEY_MAX_NESTING and k not in seen and _searchable(k, creds, True):
+                    seen.add(k)
+                    deeper.append(k)
+        frontier = deeper
+    return found
+
+
 def join_session(task, name):
     """KEYCTL_JOIN_SESSION_KEYRING: a new anonymous session, or the keyring named ``name``
     (found if the caller may search it, else made). Returns its serial, or 0 if already in it."""
@@ -407,8 +428,7 @@ def special_keyring(task, ident, create):
         ring = user_keyrings(task)[ident == KEY_SPEC_USER_SESSION_KEYRING]
     elif ident in (KEY_SPEC_REQKEY_AUTH_KEY, KEY_SPEC_REQUESTOR_KEYRING):
         ring = None
-    else:   # KEY_SPEC_GROUP_KEYRING and anything below it
-        assert ident <= KEY_SPEC_GROUP_KEYRING
+    else:   # KEY_SPEC_GROUP_KEYRING (no group keyrings in Linux either) and anything below it
         raise SyscallError(EINVAL)
     if ring is None:
         raise SyscallError(ENOKEY)
@@ -596,8 +616,9 @@ def proc_keys(task):
     if task is None:
         return b""
     lines, now = [], int(time.time())
+    mine = possessed_keys(task)
     for key in sorted(key_table(task.kernel).keys.values(), key=lambda k: k.serial):
-        possessed = bool(key.perm >> KEY_POS_SHIFT & KEY_VIEW) and possesses(task, key)
+        possessed = bool(key.perm >> KEY_POS_SHIFT & KEY_VIEW) and key in mine
         if not permitted(key, task.creds, possessed, KEY_VIEW):
             continue
         flags = "%s%s-Q-%s%s" % ("I", "R" if key.revoked else "-", "N" if key.negative else "-",
