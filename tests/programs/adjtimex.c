@@ -12,16 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "show.h"
+
 #ifndef ADJ_ADJTIME
 #define ADJ_ADJTIME 0x8000   /* the kernel's, not in glibc's header */
 #endif
-
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
 
 static void read_state(const char *what, long clock) {
     struct timex tx;

@@ -13,14 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct handle { unsigned int bytes; int type; unsigned char f[128]; };
+#include "show.h"
 
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
+struct handle { unsigned int bytes; int type; unsigned char f[128]; };
 
 static long to_handle(int dirfd, const char *path, struct handle *h, int *mnt, int flags, unsigned bytes) {
     memset(h, 0, sizeof *h);

@@ -11,15 +11,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-struct kustat { int f_tfree; unsigned long f_tinode; char f_fname[6], f_fpack[6]; };
+#include "show.h"
 
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
-#define S(what, ...) do { errno = 0; show(what, syscall(__VA_ARGS__)); } while (0)
+struct kustat { int f_tfree; unsigned long f_tinode; char f_fname[6], f_fpack[6]; };
 
 static void check_sysfs(void) {
     char line[128], name[64], buf[64];

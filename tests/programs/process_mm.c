@@ -12,13 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
-#define S(what, ...) do { errno = 0; show(what, syscall(__VA_ARGS__)); } while (0)
+#include "show.h"
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);

@@ -12,12 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
+#include "show.h"
+
 #define R(what, m1, m2, cmd) do { errno = 0; show(what, syscall(SYS_reboot, m1, m2, cmd, 0L)); } while (0)
 
 static unsigned long command(const char *name) {

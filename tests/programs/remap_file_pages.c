@@ -11,14 +11,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "show.h"
+
 static long page;
 
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
 #define R(what, ...) do { errno = 0; show(what, syscall(SYS_remap_file_pages, __VA_ARGS__)); } while (0)
 
 static void pages(const char *what, char *p, int n) {

@@ -15,6 +15,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "show.h"
+
 static volatile sig_atomic_t got_hup, got_cont, got_usr1;
 static void on_sig(int sig) {
     if (sig == SIGHUP) got_hup++;
@@ -22,13 +24,7 @@ static void on_sig(int sig) {
     if (sig == SIGUSR1) got_usr1++;
 }
 
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
-#define S(what, expr) do { errno = 0; show(what, (long)(expr)); } while (0)
+#define E(what, expr) do { errno = 0; show(what, (long)(expr)); } while (0)   /* an expression's result */
 
 static void catch(int sig) {
     struct sigaction sa = {0};
@@ -69,27 +65,27 @@ static void leader(const char *name) {
     char ready;
     read(p[0], &ready, 1);
     tcsetpgrp(s, b);
-    S("vhangup", vhangup());
+    E("vhangup", vhangup());
     printf("leader: SIGHUP %d, SIGCONT %d\n", got_hup, got_cont);
     char buf[8];
-    S("read the hung-up terminal", read(s, buf, sizeof buf));
-    S("write it", write(s, "x", 1));
+    E("read the hung-up terminal", read(s, buf, sizeof buf));
+    E("write it", write(s, "x", 1));
     int pg;
-    S("TIOCGPGRP on it", ioctl(s, TIOCGPGRP, &pg));
+    E("TIOCGPGRP on it", ioctl(s, TIOCGPGRP, &pg));
     struct pollfd pfd = {s, POLLIN | POLLOUT, 0};
-    S("poll it", poll(&pfd, 1, 0));
+    E("poll it", poll(&pfd, 1, 0));
     printf("  revents %#x\n", pfd.revents);
-    S("tcgetsid of a fresh open", ({ int f = open(name, O_RDWR | O_NOCTTY); long r = tcgetsid(f); close(f); r; }));
-    S("open /dev/tty (no controlling terminal now)", open("/dev/tty", O_RDWR));
+    E("tcgetsid of a fresh open", ({ int f = open(name, O_RDWR | O_NOCTTY); long r = tcgetsid(f); close(f); r; }));
+    E("open /dev/tty (no controlling terminal now)", open("/dev/tty", O_RDWR));
     int s2 = open(name, O_RDWR | O_NOCTTY);
-    S("write a new open", write(s2, "y", 1));
+    E("write a new open", write(s2, "y", 1));
     kill(b, SIGUSR1);
     waitpid(b, NULL, 0);
-    S("vhangup again (no terminal)", vhangup());
+    E("vhangup again (no terminal)", vhangup());
     pid_t c = fork();
     if (c == 0) {
         setuid(1000);
-        S("vhangup without CAP_SYS_TTY_CONFIG", vhangup());
+        E("vhangup without CAP_SYS_TTY_CONFIG", vhangup());
         _exit(0);
     }
     waitpid(c, NULL, 0);
