@@ -481,8 +481,7 @@ ENTRIES = (
     enosys(445,  "landlock_add_rule",      LANDLOCK),
     enosys(446,  "landlock_restrict_self", LANDLOCK),
     enosys(447,  "memfd_secret",
-                 "secret memory: not implemented (on by default in Linux since 6.5; ENOSYS as from a kernel "
-                 "built or booted without it)"),
+                 "secret memory: not implemented (Linux refuses it too unless booted with secretmem.enable)"),
     full(448,    "process_mrelease",       process_mm.process_mrelease,   "fd hex"),
     full(449,    "futex_waitv",            futex.futex_waitv,             "ptr uint uint ptr int"),
     full(450,    "set_mempolicy_home_node", numa.set_mempolicy_home_node,  "hex uint int hex"),
