@@ -50,10 +50,6 @@ MADV_COLD = 20
 MADV_PAGEOUT = 21
 MADV_POPULATE_READ = 22
 MADV_POPULATE_WRITE = 23
-MADV_COLLAPSE = 25
-
-# swapon(2) flags: priority mask, PREFER, DISCARD, DISCARD_ONCE, DISCARD_PAGES.
-SWAP_FLAGS_VALID = 0x7FFFF
 
 PAGE_SIZE = 4096
 
@@ -82,3 +78,9 @@ MLOCK_ONFAULT = 1
 PKEY_ACCESS_MASK = 0x3     # PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
 
 DEFAULT_MAX_MAP_COUNT = 65530   # vm.max_map_count: mappings one process may have
+
+# madvise(2) advice that gathers pages into huge pages (one of process_madvise's remote set)
+MADV_COLLAPSE = 25
+
+# swapon(2) flags: priority mask, PREFER, DISCARD, DISCARD_ONCE, DISCARD_PAGES.
+SWAP_FLAGS_VALID = 0x7FFFF
