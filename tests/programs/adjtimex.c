@@ -28,12 +28,15 @@ static void read_state(const char *what, long clock) {
     gettimeofday(&now, NULL);
     show(what, r);
     if (r < 0) return;
+    /* STA_NANO (time in nanoseconds) is the clock's global mode, which another program may have
+     * switched on the host: it is left out of the comparison. */
+    long usec = tx.status & STA_NANO ? tx.time.tv_usec / 1000 : tx.time.tv_usec;
     printf("  modes %u offset %ld freq %ld maxerror %ld esterror %ld status %#x constant %ld precision %ld\n",
-           tx.modes, tx.offset, tx.freq, tx.maxerror, tx.esterror, tx.status, tx.constant, tx.precision);
+           tx.modes, tx.offset, tx.freq, tx.maxerror, tx.esterror, tx.status & ~STA_NANO, tx.constant, tx.precision);
     printf("  tolerance %ld tick %ld ppsfreq %ld jitter %ld shift %d stabil %ld counts %ld %ld %ld %ld tai %d\n",
            tx.tolerance, tx.tick, tx.ppsfreq, tx.jitter, tx.shift, tx.stabil, tx.jitcnt, tx.calcnt, tx.errcnt,
            tx.stbcnt, tx.tai);
-    long skew = (now.tv_sec - tx.time.tv_sec) * 1000000L + now.tv_usec - tx.time.tv_usec;
+    long skew = (now.tv_sec - tx.time.tv_sec) * 1000000L + now.tv_usec - usec;
     printf("  time is now: %d\n", skew >= 0 && skew < 2000000);
 }
 
