@@ -27,6 +27,10 @@ from snakevisor.abi.keys import (KEY_ALL, KEY_GRP_SHIFT, KEY_LINK, KEY_MAX_NESTI
                                  KEY_USR_SHIFT, KEY_VIEW, KEY_WRITE, USER_KEY_MAX_PAYLOAD)
 
 NO_GID = -1            # Linux's INVALID_GID (shown as the overflow gid)
+# Keys live in the Sentry's own memory, which the sandbox's memory limit does not count, and root's
+# quota (a million keys) or the keyrings the kernel makes past any quota would let one sandbox use
+# hundreds of megabytes of it: the sandbox holds at most this many keys at once (then EDQUOT).
+SANDBOX_MAX_KEYS = 65536
 OVERFLOW_ID = 65534
 
 # Default permissions of the keyrings the kernel makes itself (security/keys/process_keys.c).
@@ -176,10 +180,10 @@ class KeyTable:
 
     def alloc(self, ktype, description, uid, gid, perm, payload=b"", overrun=False):
         """key_alloc and its instantiation: EDQUOT past the owner's quota (unless ``overrun``,
-        as for the keyrings the kernel makes for a process)."""
+        as for the keyrings the kernel makes for a process), or past SANDBOX_MAX_KEYS."""
         user = self.user(uid)
         nbytes = len(description) + 1 + len(payload)
-        if not overrun and not self.quota_ok(user, 1, nbytes):
+        if not overrun and not self.quota_ok(user, 1, nbytes) or len(self.keys) >= SANDBOX_MAX_KEYS:
             raise SyscallError(EDQUOT)
         key = Key(self._serial(), ktype, description, uid, gid, perm)
         key.payload = payload

@@ -78,7 +78,8 @@ FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = "Landlock: not implemented (programs take ENOSYS as Landlock unavailable)"
 REQUEST_KEY = ("finds keys from the caller's keyrings; there is no /sbin/request-key upcall: with a callout, "
                "a negative key for a minute and ENOKEY, as Linux without the helper")
-KEYCTL = ("user, logon and keyring keys (kernel/keys.py); DH_COMPUTE, PKEY_* and WATCH_KEY: EOPNOTSUPP (no "
+KEYCTL = ("user, logon and keyring keys (kernel/keys.py), at most 65536 in a sandbox (then EDQUOT, whatever "
+          "the quotas); DH_COMPUTE, PKEY_* and WATCH_KEY: EOPNOTSUPP (no "
           "asymmetric keys, no notifications); RESTRICT_KEYRING only without a type (no more links); no "
           "authorisation keys (INSTANTIATE, NEGATE, REJECT: EPERM)")
 HANDLES = ("handles for tmpfs and Gofer files (opaque numbers the Sentry maps back while the inode lives); "
