@@ -23,6 +23,8 @@ if [ $want_tests = 1 ]; then
     for p in gcc libc6-dev busybox-static coreutils strace gdb procps python3-pip; do need "$p"; done
     # inotify tests: inotifywait (and tail -f, in coreutils) watching files in the sandbox.
     need inotify-tools
+    # Keyring tests: keyctl(1) from keyutils.
+    need keyutils
     # seccomp tests: a program built with libseccomp (seccomp.h, -lseccomp).
     need libseccomp-dev
     # AIO tests: fio with its libaio and io_uring engines; io_uring tests build with liburing.

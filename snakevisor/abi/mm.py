@@ -82,3 +82,9 @@ MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4   # mlockall(2)
 PKEY_ACCESS_MASK = 0x3     # PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
 
 DEFAULT_MAX_MAP_COUNT = 65530   # vm.max_map_count: mappings one process may have
+
+# madvise(2) advice that gathers pages into huge pages (one of process_madvise's remote set)
+MADV_COLLAPSE = 25
+
+# swapon(2) flags: priority mask, PREFER, DISCARD, DISCARD_ONCE, DISCARD_PAGES.
+SWAP_FLAGS_VALID = 0x7FFFF

@@ -15,13 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void show(const char *what, long r) {
-    if (r == -1)
-        printf("%s = -1 %s\n", what, strerrorname_np(errno));
-    else
-        printf("%s = %ld\n", what, r);
-}
-#define S(what, ...) do { errno = 0; show(what, syscall(__VA_ARGS__)); } while (0)
+#include "show.h"
 
 struct sched_attr_v1 {
     uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t priority;

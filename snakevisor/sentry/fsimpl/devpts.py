@@ -8,12 +8,12 @@ a session leader that has no controlling terminal becomes it, as on Linux.
 ``DevptsFilesystem.new_pair`` is the console's way to make a pair from the
 Sentry itself.
 """
-from snakevisor.abi.errno import EINVAL, EIO, ENOENT, ENOSPC, ENXIO, SyscallError
+from snakevisor.abi.errno import EINVAL, EIO, ENOENT, ENOSPC, ENOTTY, ENXIO, SyscallError
 from snakevisor.abi.fs import DEVPTS_SUPER_MAGIC, DT_CHR, O_ACCMODE, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDWR, \
     S_IFCHR, S_IFDIR, makedev
-from snakevisor.abi.tty import (NR_UNIX98_PTY_MAX, PTMX_MINOR, TIOCGPTPEER, TTY_GID, TTYAUX_MAJOR,
+from snakevisor.abi.tty import (NR_UNIX98_PTY_MAX, PTMX_MINOR, TIOCGPTPEER, TIOCSPGRP, TTY_GID, TTYAUX_MAJOR,
                                 UNIX98_PTY_SLAVE_MAJOR)
-from snakevisor.sentry.kernel.tty import Terminal
+from snakevisor.sentry.kernel.tty import Terminal, hung_up_readiness
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.device import register_char_device
 from snakevisor.sentry.vfs.file import FileDescription, FileDescriptionImpl
@@ -59,7 +59,9 @@ class MasterImpl(FileDescriptionImpl):
 
 
 class ReplicaImpl(FileDescriptionImpl):
-    """A /dev/pts/N (or /dev/tty) description: the application's end of the terminal."""
+    """A /dev/pts/N (or /dev/tty) description: the application's end of the terminal. Once the
+    terminal is hung up (vhangup) after it was opened, it reads end-of-file, fails writes and
+    ioctls with EIO and polls ready for everything, as Linux's hung_up_tty_fops."""
 
     seekable = False
 
@@ -67,27 +69,38 @@ class ReplicaImpl(FileDescriptionImpl):
         super().__init__(inode)
         self.terminal = terminal
         self.released = False
+        self.generation = terminal.hangups
         terminal.replica_opened()
 
+    @property
+    def hung_up(self):
+        return self.generation != self.terminal.hangups
+
     def read(self, task, n, offset):
-        return self.terminal.replica_read(task, n)
+        return b"" if self.hung_up else self.terminal.replica_read(task, n)
 
     def blocking_read(self, task, n):
         """A blocking read that waits its own way (VMIN/VTIME timers); None: the usual wait."""
-        if not self.terminal.ld.timed():
+        if self.hung_up or not self.terminal.ld.timed():
             return None
         return self.terminal.replica_read_timed(task, n)
 
     def write(self, task, data, offset):
+        if self.hung_up:
+            raise SyscallError(EIO)
         return self.terminal.replica_write(task, data)
 
     def readiness(self, task, mask):
+        if self.hung_up:
+            return hung_up_readiness(mask)
         return self.terminal.replica_readiness(mask)
 
     def waitable(self, task):
         return self.terminal.replica_queue
 
     def ioctl(self, task, cmd, arg):
+        if self.hung_up:
+            raise SyscallError(ENOTTY if cmd == TIOCSPGRP else EIO)
         return self.terminal.ioctl(task, cmd, arg, master=False, file=self.description)
 
     def release(self):

@@ -17,11 +17,12 @@ from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.mm import mlock
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
-from snakevisor.sentry.kernel import cputime, ptrace, seccomp
+from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
+from snakevisor.sentry.vfs.fstypes import proc_filesystems
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.resolve import is_reachable, path_of
 from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
@@ -205,11 +206,12 @@ class ProcRoot(Directory):
             b"loadavg": lambda: GeneratedFile(fs, self._loadavg),
             b"version": lambda: GeneratedFile(fs, self._version),
             b"stat": lambda: GeneratedFile(fs, self._stat),
-            b"filesystems": lambda: GeneratedFile(fs, lambda: "nodev\ttmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\t9p\nnodev\tdevtmpfs\n"),
+            b"filesystems": lambda: GeneratedFile(fs, proc_filesystems),
             b"mounts": lambda: Symlink(fs, lambda task: b"self/mounts"),
             b"net": lambda: Symlink(fs, lambda task: b"self/net"),
             b"sys": lambda: Directory(fs, self._sys),
             b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
+            b"keys": lambda: GeneratedFile(fs, keys.proc_keys, per_task=True),
             b"sysvipc": lambda: Directory(fs, lambda: {
                 b"shm": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.shm.proc_lines(), per_task=True),
                 b"sem": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.sem.proc_lines(), per_task=True),
@@ -294,6 +296,7 @@ class ProcRoot(Directory):
             b"cap_last_cap": lambda: GeneratedFile(fs, lambda: "40\n"),
             b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
             **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()},
+            b"keys": lambda: Directory(fs, lambda: _limits_dir(fs, keys.key_table(k).limits)),
             b"random": lambda: Directory(fs, lambda: {
                 b"uuid": lambda: GeneratedFile(fs, lambda: _uuid()),
                 b"boot_id": lambda: GeneratedFile(fs, lambda: k.boot_id),
@@ -322,10 +325,7 @@ class ProcRoot(Directory):
                                                           _limit_writer(pipefs.LIMITS, "user_pages_soft")),
             b"pipe-user-pages-hard": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_hard']}\n",
                                                           _limit_writer(pipefs.LIMITS, "user_pages_hard")),
-            b"inotify": lambda: Directory(fs, lambda: {
-                name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{inotify.LIMITS[name]}\n",
-                                                               _limit_writer(inotify.LIMITS, name)))
-                for name in inotify.LIMITS}),
+            b"inotify": lambda: Directory(fs, lambda: _limits_dir(fs, inotify.LIMITS)),
         }
 
 
@@ -352,6 +352,13 @@ def _set_pipe_max_size(task, data):
     if not 0 <= value <= 1 << 31:
         raise SyscallError(EINVAL)
     pipefs.LIMITS["max_size"] = pipefs.round_pipe_size(value)   # small values give a page
+
+
+def _limits_dir(fs, limits):
+    """A /proc/sys directory of one writable file per entry of ``limits``."""
+    return {name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{limits[name]}\n",
+                                                           _limit_writer(limits, name)))
+            for name in limits}
 
 
 def _limit_writer(limits, name, minimum=0):

@@ -44,7 +44,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal)
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
-    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
+    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy(thread=bool(flags & C.CLONE_THREAD)))
     set_namespaces(child, task.ns.copied(kernel, flags, fs))   # the parent's, or new UTS/IPC/mount ones
     child.sigmask = task.sigmask
     child.name = task.name

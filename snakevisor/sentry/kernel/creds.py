@@ -23,12 +23,19 @@ class Credentials:
     cap_inheritable: int = 0
     cap_bounding: int = ALL_CAPS
     cap_ambient: int = 0
+    # Kernel keyrings (kernel/keys.py), as Linux keeps them in the cred: a new thread has no thread
+    # keyring, a new process no process keyring; the session keyring is inherited.
+    thread_keyring: object = None
+    process_keyring: object = None
+    session_keyring: object = None
+    reqkey_keyring: int = 0       # KEYCTL_SET_REQKEY_KEYRING's choice (KEY_REQKEY_DEFL_*), inherited
     no_new_privs: bool = False
     keep_caps: bool = False       # PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)
     landlock: object = None       # the thread's Landlock Domain (kernel/landlock.py), immutable, shared by copies
 
-    def copy(self):
-        return replace(self, groups=list(self.groups))
+    def copy(self, thread=False):
+        return replace(self, groups=list(self.groups), thread_keyring=None,
+                       process_keyring=self.process_keyring if thread else None)
 
     def has_cap(self, cap):
         return bool(self.cap_effective >> cap & 1)

@@ -35,6 +35,11 @@ _TERMIOS_IOCTLS = frozenset((TCGETS, TCGETS2, TCGETA, TCSETA, TCSETAW, TCSETAF,
 _QUEUE_IOCTLS = frozenset((FIONREAD, TIOCOUTQ, TCSBRK, TCSBRKP, TIOCSBRK, TIOCCBRK, TCFLSH, TCXONC))
 
 
+def hung_up_readiness(mask: int) -> int:
+    """A hung-up terminal polls ready for everything (hung_up_tty_poll)."""
+    return (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | POLLHUP) & (mask | POLLHUP | POLLERR)
+
+
 class Terminal:
     """A pty pair: the master side is the ptmx description, the replica is /dev/pts/N."""
 
@@ -55,6 +60,7 @@ class Terminal:
         self.replica_queue = WaitQueue()   # POLLIN: input to read; POLLOUT: room for output; POLLHUP
         self.on_release = None             # devpts forgets the index once both sides are gone
         self.inode = None                  # devpts's /dev/pts/N
+        self.hangups = 0                   # vhangup count: replica descriptions opened before one are hung up
 
     def __repr__(self):
         return f"Terminal(pts/{self.index})"
@@ -95,6 +101,17 @@ class Terminal:
                 del ttys[self.session.sid]
         self.session = None
         self.pgrp = 0
+
+    def hangup(self) -> None:
+        """tty_vhangup: the replica descriptions open now are hung up (devpts.ReplicaImpl), the
+        session loses its terminal and its leader gets SIGHUP and SIGCONT (tty_signal_session_leader)."""
+        self.hangups += 1
+        leader = self.session if self.session_alive() else None
+        self.clear_ctty()
+        if leader is not None:
+            for sig in (S.SIGHUP, S.SIGCONT):
+                self.kernel.signals.send_to_group(leader, sig, make_siginfo(sig, S.SI_KERNEL))
+        self.replica_queue.notify(_ALL)   # blocked readers find end-of-file
 
     def signal_group(self, pgid: int, sig: int) -> None:
         if not pgid:
@@ -260,7 +277,7 @@ class Terminal:
 
     def replica_readiness(self, mask: int) -> int:
         if not self.master_open:
-            return (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLERR | POLLHUP) & (mask | POLLHUP | POLLERR)
+            return hung_up_readiness(mask)
         ev = 0
         if self.ld.readable():
             ev |= POLLIN | POLLRDNORM

@@ -284,6 +284,15 @@ class MemoryManager:
             self._map_into_stub(v)
         return start
 
+    def map_region_at(self, start, end, prot, region, offset, name):
+        """Map the shared anonymous Region ``region`` from ``offset`` at [start, end), replacing what
+        was there (remap_file_pages of a shared anonymous mapping, syscalls/nonlinear.py)."""
+        vma = VMA(start, end, prot, SHARED, region.offset + offset, shared=True, owner=region, name=name)
+        region.inc_ref()
+        self._drop_range(start, end)
+        self.vmas.insert(vma)
+        self._map_into_stub(vma)
+
     def _choose_address(self, hint, length, flags):
         if hint and MMAP_MIN_ADDR <= hint and hint + length <= MMAP_TOP and self.vmas.is_free(hint, hint + length):
             return hint

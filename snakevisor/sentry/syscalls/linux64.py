@@ -27,10 +27,11 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 """
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fileattr, fs, futex, info, lsm,
-                                        inotify, io_uring, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd,
-                                        pipe, pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket,
-                                        splice, sysv_ipc, time, timer, timerfd, wait, xattr)
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fileattr, fs, fsinfo, futex,
+                                        handles, host_admin, info, inotify, io_uring, kcmp, keys, lsm, membarrier, mm,
+                                        mount, mqueue, namespace, nonlinear, ntp, numa, pidfd, pipe, pkey, poll, process,
+                                        process_mm, ptrace, reboot, sched, seccomp, signal, signalfd, socket, splice,
+                                        sysv_ipc, terminal, time, timer, timerfd, wait, xattr)
 from snakevisor.sentry.syscalls import landlock
 
 
@@ -84,11 +85,20 @@ IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, P
 FANOTIFY = "fanotify (needs CAP_SYS_ADMIN on the host): not implemented"
 LANDLOCK = ("Landlock ABI 7 (filesystem, TCP ports, scopes); the audit-logging flags are accepted and change "
             "nothing: the sandbox has no audit log")
-KEYRINGS = "kernel keyrings: not implemented"
-NTP = "the clock is the host's: NTP adjustment is not emulated"
-PORT_IO = "port I/O is never granted in the sandbox"
-SWAP = "the Sentry's memory is not swapped by it"
+REQUEST_KEY = ("finds keys from the caller's keyrings; there is no /sbin/request-key upcall: with a callout, "
+               "a negative key for a minute and ENOKEY, as Linux without the helper")
+KEYCTL = ("user, logon and keyring keys (kernel/keys.py), at most 65536 in a sandbox (then EDQUOT, whatever "
+          "the quotas); DH_COMPUTE, PKEY_* and WATCH_KEY: EOPNOTSUPP (no "
+          "asymmetric keys, no notifications); RESTRICT_KEYRING only without a type (no more links); no "
+          "authorisation keys (INSTANTIATE, NEGATE, REJECT: EPERM)")
+HANDLES = ("handles for tmpfs and Gofer files (opaque numbers the Sentry maps back while the inode lives); "
+           "other filesystems EOPNOTSUPP; a handle does not outlive the sandbox")
+NTP = ("reads the state of a clock no NTP daemon disciplines (TIME_ERROR, STA_UNSYNC) with the current time; "
+       "adjusting it needs CAP_SYS_TIME over the host's clock: EPERM, as in a container")
 NO_KERNEL = "there is no kernel to change: refused as in any container"
+PORT_IO = "port I/O is never granted in the sandbox"
+HOST_ADMIN = ("acts on the host's kernel, which needs a capability in the initial user namespace: after Linux's "
+              "argument checks, EPERM as for any container's process (syscalls/host_admin.py)")
 QUOTAS = "disk quotas are the host's business"
 PRCTL = ("name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set "
          "and ambient, seccomp (as seccomp(2)), tid address, VMA names; other options EINVAL")
@@ -240,10 +250,10 @@ ENTRIES = (
     enosys(134,  "uselib",                 "removed from current Linux (CONFIG_USELIB off): ENOSYS there too"),
     partial(135, "personality",            info.personality,              "hex",
                  "recorded, inherited and reported; no flag changes behaviour yet"),
-    enosys(136,  "ustat",                  "obsolete (statfs and fstatfs are implemented)"),
+    full(136,    "ustat",                  fsinfo.ustat,                  "hex ptr"),
     full(137,    "statfs",                 fs.statfs,                     "path ptr"),
     full(138,    "fstatfs",                file.fstatfs,                  "fd ptr"),
-    enosys(139,  "sysfs",                  "obsolete filesystem-type query (/proc/filesystems is implemented)"),
+    full(139,    "sysfs",                  fsinfo.sysfs,                  "int hex hex"),
     partial(140, "getpriority",            sched.getpriority,             "int int", NICE),
     partial(141, "setpriority",            sched.setpriority,             "int int int", NICE),
     partial(142, "sched_setparam",         sched.sched_setparam,          "int ptr",
@@ -259,24 +269,24 @@ ENTRIES = (
     full(150,    "munlock",                mm.munlock,                    "hex uint"),
     full(151,    "mlockall",               mm.mlockall,                   "int"),
     full(152,    "munlockall",             mm.munlockall,                 ""),
-    enosys(153,  "vhangup",                "hanging up the controlling terminal: not implemented"),
+    full(153,    "vhangup",                terminal.vhangup,              ""),
     enosys(154,  "modify_ldt",             "LDT segments (16-bit and 32-bit code): 64-bit programs only"),
     partial(155, "pivot_root",             mount.pivot_root,              "path path", PIVOT_ROOT),
     enosys(156,  "_sysctl",                "removed from Linux 5.5 (ENOSYS there too); /proc/sys is implemented"),
     partial(157, "prctl",                  process.prctl,                 "int hex hex hex hex",
                  PRCTL),
     full(158,    "arch_prctl",             process.arch_prctl,            "hex hex"),
-    enosys(159,  "adjtimex",               NTP),
+    partial(159, "adjtimex",               ntp.adjtimex,                  "ptr", NTP),
     full(160,    "setrlimit",              info.setrlimit,                "int ptr"),
     full(161,    "chroot",                 fs.chroot,                     "path"),
     full(162,    "sync",                   fs.sync,                       ""),
-    enosys(163,  "acct",                   "process accounting: not implemented"),
-    enosys(164,  "settimeofday",           "the clock is the host's: setting it is not emulated"),
+    partial(163, "acct",                   host_admin.acct,               "path", HOST_ADMIN),
+    partial(164, "settimeofday",           host_admin.settimeofday,       "ptr ptr", HOST_ADMIN),
     partial(165, "mount",                  mount.mount,                   "path path path hex ptr", MOUNT),
     partial(166, "umount2",                mount.umount2,                 "path hex", UMOUNT),
-    enosys(167,  "swapon",                 SWAP),
-    enosys(168,  "swapoff",                SWAP),
-    enosys(169,  "reboot",                 NO_KERNEL),
+    partial(167, "swapon",                 host_admin.swapon,             "path hex", HOST_ADMIN),
+    partial(168, "swapoff",                host_admin.swapoff,            "path", HOST_ADMIN),
+    full(169,    "reboot",                 reboot.reboot,                 "hex hex hex ptr"),
     full(170,    "sethostname",            info.sethostname,              "str:1 int"),
     full(171,    "setdomainname",          info.setdomainname,            "str:1 int"),
     enosys(172,  "iopl",                   PORT_IO),
@@ -325,7 +335,9 @@ ENTRIES = (
     full(213,    "epoll_create",           epoll.epoll_create,            "int", returns="fd"),
     enosys(214,  "epoll_ctl_old",          LINUX_NEITHER),
     enosys(215,  "epoll_wait_old",         LINUX_NEITHER),
-    enosys(216,  "remap_file_pages",       "deprecated since Linux 3.16 (emulated there with mmap); not yet here"),
+    partial(216, "remap_file_pages",       nonlinear.remap_file_pages,    "ptr uint hex uint hex",
+            "as Linux's emulation, a new mapping of the file at the offset; in a shared anonymous mapping, "
+            "offsets past the object's end are EINVAL (Linux maps pages that raise SIGBUS)"),
     full(217,    "getdents64",             file.getdents64,               "fd ptr uint"),
     full(218,    "set_tid_address",        process.set_tid_address,       "ptr"),
     full(219,    "restart_syscall",        signal.restart_syscall,        ""),
@@ -360,9 +372,9 @@ ENTRIES = (
     full(245,    "mq_getsetattr",          mqueue.mq_getsetattr,          "fd ptr ptr"),
     enosys(246,  "kexec_load",             NO_KERNEL),
     full(247,    "waitid",                 wait.waitid,                   "int int ptr hex ptr"),
-    enosys(248,  "add_key",                KEYRINGS),
-    enosys(249,  "request_key",            KEYRINGS),
-    enosys(250,  "keyctl",                 KEYRINGS),
+    full(248,    "add_key",                keys.add_key,                  "path path str:3 uint int"),
+    partial(249, "request_key",            keys.request_key,              "path path path int", REQUEST_KEY),
+    partial(250, "keyctl",                 keys.keyctl,                   "int hex hex hex hex", KEYCTL),
     partial(251, "ioprio_set",             sched.ioprio_set,              "int int int",
                  "recorded and reported; the Sentry schedules no I/O"),
     full(252,    "ioprio_get",             sched.ioprio_get,              "int int"),
@@ -419,9 +431,9 @@ ENTRIES = (
     enosys(300,  "fanotify_init",          FANOTIFY),
     enosys(301,  "fanotify_mark",          FANOTIFY),
     full(302,    "prlimit64",              info.prlimit64,                "int int ptr ptr"),
-    enosys(303,  "name_to_handle_at",      "file handles: not implemented"),
-    enosys(304,  "open_by_handle_at",      "file handles (need CAP_DAC_READ_SEARCH on the host): not implemented"),
-    enosys(305,  "clock_adjtime",          NTP),
+    partial(303, "name_to_handle_at",      handles.name_to_handle_at,     "dirfd path ptr ptr atflags", HANDLES),
+    partial(304, "open_by_handle_at",      handles.open_by_handle_at,     "fd ptr oflags", HANDLES, returns="fd"),
+    partial(305, "clock_adjtime",          ntp.clock_adjtime,             "clockid ptr", NTP),
     full(306,    "syncfs",                 file.syncfs,                   "fd"),
     full(307,    "sendmmsg",               socket.sendmmsg,               "fd ptr uint hex"),
     partial(308, "setns",                  namespace.setns,               "fd hex", SETNS),
@@ -474,7 +486,7 @@ ENTRIES = (
     full(437,    "openat2",                fs.openat2,                    "dirfd path ptr uint", returns="fd"),
     full(438,    "pidfd_getfd",            pidfd.pidfd_getfd,             "fd fd hex", returns="fd"),
     full(439,    "faccessat2",             fs.faccessat2,                 "dirfd path int atflags"),
-    enosys(440,  "process_madvise",        "advice on another process's memory: not implemented"),
+    full(440,    "process_madvise",        process_mm.process_madvise,    "fd ptr uint int hex"),
     full(441,    "epoll_pwait2",           epoll.epoll_pwait2,            "fd ptr int ptr ptr uint"),
     enosys(442,  "mount_setattr",          MOUNTS),
     enosys(443,  "quotactl_fd",            QUOTAS),
@@ -484,7 +496,7 @@ ENTRIES = (
     partial(447, "memfd_secret",           mm.memfd_secret,               "hex",
                  "sized once, mapped shared and locked, never read or written; the Sentry still maps the "
                  "pages (Linux removes them from its direct map)", returns="fd"),
-    enosys(448,  "process_mrelease",       "reaping another process's memory early: not implemented"),
+    full(448,    "process_mrelease",       process_mm.process_mrelease,   "fd hex"),
     full(449,    "futex_waitv",            futex.futex_waitv,             "ptr uint uint ptr int"),
     full(450,    "set_mempolicy_home_node", numa.set_mempolicy_home_node,  "hex uint int hex"),
     partial(451, "cachestat",              fadvise.cachestat,             "fd ptr ptr hex",
