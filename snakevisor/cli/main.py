@@ -126,8 +126,14 @@ def build_parser():
                          "0 for no limit")
     do.add_argument("--tmpfs-size", default=None, metavar="BYTES",
                     help="size of /tmp and /dev/shm each, suffixes k/m/g; default: bounded by the memory limit")
+    do.add_argument("--warm", action="store_true",
+                    help="run through the warm server (`snakevisor server`, started if absent); also SNAKEVISOR_WARM=1")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
+    sv = sub.add_parser("server", help="the warm start server `do --warm` talks to (started on demand if absent)")
+    sv.add_argument("--socket", default=None, help="its socket (default: /run/snakevisor/warm.sock for root, "
+                    "else $XDG_RUNTIME_DIR/snakevisor/warm.sock; SNAKEVISOR_WARM_SOCKET)")
+    sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
     sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
     oci_verbs.register(sub)
@@ -244,7 +250,20 @@ def _stray_arguments(unknown):
     return stray
 
 
-def main(argv=None):
+def cmd_server(args):
+    from snakevisor.warm.protocol import default_socket
+    from snakevisor.warm.server import serve
+    return serve(os.path.abspath(args.socket) if args.socket else default_socket(), args.idle_timeout)
+
+
+def main(argv=None, warm=True):
+    """``warm``: a warm ``do`` goes to the warm server (false when the caller has tried already,
+    and in the server's own ``do`` processes)."""
+    if warm:
+        from snakevisor.warm.client import try_warm
+        code = try_warm(list(sys.argv[1:] if argv is None else argv))
+        if code is not None:
+            return code
     try:
         return _dispatch(argv)
     except BrokenPipeError:
@@ -264,6 +283,8 @@ def _dispatch(argv):
         return cmd_do(args)
     if args.command == "syscalls":
         return cmd_syscalls(args)
+    if args.command == "server":
+        return cmd_server(args)
     if args.command in oci_verbs.VERBS:
         stray = _stray_arguments(unknown)
         if stray:
