@@ -134,6 +134,7 @@ def build_parser():
     sv.add_argument("--socket", default=None, help="its socket (default: /run/snakevisor/warm.sock for root, "
                     "else $XDG_RUNTIME_DIR/snakevisor/warm.sock; SNAKEVISOR_WARM_SOCKET)")
     sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
+    sv.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)   # the client that starts it
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
     sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
     oci_verbs.register(sub)
@@ -253,7 +254,12 @@ def _stray_arguments(unknown):
 def cmd_server(args):
     from snakevisor.warm.protocol import default_socket
     from snakevisor.warm.server import serve
-    return serve(os.path.abspath(args.socket) if args.socket else default_socket(), args.idle_timeout)
+    path = os.path.abspath(args.socket) if args.socket else default_socket()
+    try:
+        return serve(path, args.idle_timeout, args.ready_fd)
+    except OSError as e:
+        print(f"snakevisor server: {path}: {e.strerror or e}", file=sys.stderr)
+        return 1
 
 
 def main(argv=None, warm=True):

@@ -76,9 +76,11 @@ def _connect(path):
         return _dial(path)
     except OSError:
         pass
-    _start_server(path)
+    word = _start_server(path)
+    if not word:
+        raise Unavailable(f"the server for {path} failed to start")
     give_up = time.monotonic() + START_TIMEOUT_S
-    while True:
+    while True:   # b"other": a server that was starting too may not listen yet
         try:
             return _dial(path)
         except OSError as e:
@@ -98,13 +100,16 @@ def _dial(path):
 
 
 def _start_server(path):
-    """Start ``snakevisor server`` for ``path``, detached (its own session, not our child)."""
+    """Start ``snakevisor server`` for ``path``, detached (its own session, not our child); what
+    it said on its ready pipe once listening (b"": it failed)."""
     pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
     env.pop("SNAKEVISOR_WARM", None)
     idle = os.environ.get(protocol.IDLE_ENV) or str(protocol.DEFAULT_IDLE_S)
-    argv = [sys.executable, "-m", "snakevisor", "server", "--socket", path, "--idle-timeout", idle]
+    ready_r, ready_w = os.pipe()
+    argv = [sys.executable, "-m", "snakevisor", "server", "--socket", path, "--idle-timeout", idle,
+            "--ready-fd", "3"]
     pid = os.fork()
     if pid == 0:
         try:
@@ -114,11 +119,22 @@ def _start_server(path):
                 null = os.open(os.devnull, os.O_RDWR)
                 for fd in protocol.STDIO:
                     os.dup2(null, fd)
-                os.closerange(3, 1 << 16)
+                os.dup2(ready_w, 3)   # inheritable: the one fd the server keeps from us
+                os.closerange(4, 1 << 16)
                 os.execve(sys.executable, argv, env)
         finally:
             os._exit(127)
+    os.close(ready_w)
     os.waitpid(pid, 0)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(ready_r, 16)   # EOF once the server has said it, or has died
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(ready_r)
 
 
 def _request(conn, argv):

@@ -39,15 +39,19 @@ def preload():
 
 
 # --- the server ----------------------------------------------------------------------------------
-def serve(path, idle_timeout):
+def serve(path, idle_timeout, ready_fd=None):
     """Run the server on ``path`` until idle, removed or signalled; its exit code (0; 1 when
-    another server already serves ``path``)."""
+    another server already serves ``path``). ``ready_fd``: written b"ready" once clients may
+    connect (b"other": another server serves them), then closed (the client that started us
+    waits on it; closed empty, we failed)."""
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     lock = _take_lock(path)
     if lock is None:
+        _tell(ready_fd, b"other")
         return 1
     preload()
     listener, ino = _listen(path)
+    _tell(ready_fd, b"ready")
     sessions = set()
 
     def stop(signum, _frame):
@@ -70,6 +74,14 @@ def serve(path, idle_timeout):
             pid, _ = os.waitpid(-1, 0)
             sessions.discard(pid)
     return 0
+
+
+def _tell(fd, word):
+    if fd is not None:
+        try:
+            os.write(fd, word)
+        finally:
+            os.close(fd)
 
 
 def _accept_loop(listener, lock, ino, path, idle_timeout, sessions):
