@@ -6,23 +6,25 @@ leave nothing behind: every test runs its own server on a private socket and sto
 checks that no process of the server's tree outlives it.
 """
 import contextlib
+import fcntl
 import os
 import pty
 import re
 import select
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import termios
 import time
-import struct
-import fcntl
 
 import pytest
 
 from do_support import descendants_of, stat_of, status_of, wait_gone
 from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
+
+from snakevisor.warm.protocol import answers
 
 START_TIMEOUT = 60   # a server imports every module first: slow on a loaded machine
 # /proc/self/status lines of the sandbox's view that do not depend on pids or memory use.
@@ -33,17 +35,6 @@ PROBE = (
     "for n in /proc/self/ns/*; do echo $n $(readlink $n); done; cat /proc/self/mountinfo | sed -E 's/[0-9]{3,}/N/g'; "
     "touch /vol/made-here; exit 7"
 )
-
-
-def _answers(path):
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _wait_for(what, predicate, timeout=START_TIMEOUT):
@@ -74,7 +65,7 @@ class Server:
             snakevisor_cmd("server", "--socket", self.path, "--idle-timeout", str(idle_timeout)),
             env=sandbox_env(), cwd="/", start_new_session=True, stdin=subprocess.DEVNULL)
         self.seen = {}
-        _wait_for("the server's socket", lambda: _answers(self.path) or self.proc.poll() is not None)
+        _wait_for("the server's socket", lambda: answers(self.path) or self.proc.poll() is not None)
         assert self.proc.poll() is None, f"the server exited: {self.proc.returncode}"
 
     def env(self, **extra):
@@ -320,7 +311,7 @@ def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
         assert b"starting cold" not in r.stderr, r.stderr
         with open(path + ".lock") as f:
             pid = int(f.read())
-        assert stat_of(pid) is not None and _answers(path)
+        assert stat_of(pid) is not None and answers(path)
         assert os.stat(path).st_mode & 0o777 == 0o600
         again = run(sandbox_cmd(["/bin/echo", "again"], ()), env=dict(env, SNAKEVISOR_WARM="1"))
         assert (again.returncode, again.stdout, again.stderr) == (0, b"again\n", b"")

@@ -35,6 +35,18 @@ def default_socket():
     return os.path.join(base, "snakevisor", "warm.sock")
 
 
+def answers(path):
+    """A server accepts connections on ``path``."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
 def send_message(sock, value, fds=()):
     """Send one message; ``fds`` ride on its length word."""
     data = marshal.dumps(value)

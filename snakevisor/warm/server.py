@@ -19,6 +19,7 @@ import signal
 import socket
 import time
 
+from snakevisor.warm.protocol import answers
 from snakevisor.warm.session import run_session
 
 POLL_S = 0.5            # how often the idle timer and the socket file are looked at
@@ -148,25 +149,13 @@ def _take_lock(path):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except BlockingIOError:
-            if _answers(path) or time.monotonic() > give_up:
+            if answers(path) or time.monotonic() > give_up:
                 os.close(fd)
                 return None
             time.sleep(0.02)
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd
-
-
-def _answers(path):
-    """A server accepts connections on ``path``."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _listen(path):
