@@ -252,10 +252,13 @@ def test_terminal_and_window_size_through_a_pty(server):
         os.close(master)
 
 
-def _start_waiting(server, script):
+def _start_waiting(server, script, job=False):
+    """A warm client running ``script``, once it has printed "ready"; in a session of its own, or
+    with ``job`` in a process group of its own in our session, as a shell's job (a group that a
+    stop signal can stop: not orphaned)."""
+    where = dict(process_group=0) if job else dict(start_new_session=True)
     proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", script], ("--warm",)), env=server.env(),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
-                            start_new_session=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/", **where)
     assert proc.stdout.readline() == b"ready\n", proc.stderr.read() if proc.poll() is not None else ""
     return proc
 
@@ -386,3 +389,26 @@ def test_client_imports_neither_sentry_nor_gofer(server):
     assert b"snakevisor.warm.client" in imported, r.stderr
     assert imported <= {b"snakevisor", b"snakevisor.warm", b"snakevisor.warm.client", b"snakevisor.warm.protocol"}, \
         imported
+
+
+def _wait_state(pid, states):
+    _wait_for(f"process {pid} in state {states}", lambda: (stat_of(pid) or ("X",))[0] in states, timeout=30)
+
+
+def test_ctrl_z_stops_the_sandbox_and_fg_continues_it(server):
+    """^Z (SIGTSTP to the client): the client and the sandbox stop; SIGCONT continues both."""
+    proc = _start_waiting(server, "echo ready; read x; echo resumed", job=True)
+    try:
+        server.watch()
+        sentry = next(p for p in server.seen if _nspid_init(p))
+        proc.send_signal(signal.SIGTSTP)
+        _wait_state(proc.pid, "T")
+        _wait_state(sentry, "T")
+        proc.send_signal(signal.SIGCONT)
+        _wait_state(sentry, "SR")
+        out, err = proc.communicate(b"go\n", timeout=60)
+        assert (proc.returncode, out) == (0, b"resumed\n"), err
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
