@@ -412,3 +412,13 @@ def test_ctrl_z_stops_the_sandbox_and_fg_continues_it(server):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_the_sandbox_cannot_reach_the_server(server):
+    """The server's socket is in the sandbox's root (an overlay of the host's /), but a host
+    socket is not the sandbox's to connect to: a sandbox cannot ask for sandboxes of its own."""
+    script = (f"test -S {server.path} && echo visible; "
+              f"python3 -c 'import socket; socket.socket(socket.AF_UNIX).connect(\"{server.path}\")' 2>/dev/null "
+              "&& echo CONNECTED; true")
+    r = warm(server, ["/bin/sh", "-c", script])
+    assert (r.returncode, r.stdout) == (0, b"visible\n"), r.stderr
