@@ -24,7 +24,7 @@ import pytest
 from do_support import descendants_of, stat_of, status_of, wait_gone
 from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
 
-from snakevisor.warm.protocol import answers
+from snakevisor.warm.protocol import VERSION, answers, send_message
 
 START_TIMEOUT = 60   # a server imports every module first: slow on a loaded machine
 # /proc/self/status lines of the sandbox's view that do not depend on pids or memory use.
@@ -195,11 +195,19 @@ def test_exit_codes_and_signals_as_cold(server):
     assert bad_flag.returncode == 2 and b"--cwd relative" in bad_flag.stderr
 
 
+def _server_state(server):
+    pid = server.proc.pid
+    fds = sorted(os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
+    return fds, status_of(pid)["Threads"], os.listdir(f"/proc/{pid}/task")
+
+
 def test_nothing_carries_over_between_warm_sandboxes(server):
+    before = _server_state(server)
     first = warm(server, ["/bin/sh", "-c", "echo secret > /tmp/left; echo x > /dev/shm/left; cat /tmp/left"])
     assert first.returncode == 0 and first.stdout == b"secret\n", first.stderr
     second = warm(server, ["/bin/sh", "-c", "ls /tmp /dev/shm; test -e /tmp/left && echo LEAK; true"])
     assert second.returncode == 0 and b"left" not in second.stdout, second.stdout
+    assert _server_state(server) == before   # the server holds nothing of theirs: same fds, one thread
 
 
 def test_stdin_is_piped_through(server):
@@ -422,3 +430,34 @@ def test_the_sandbox_cannot_reach_the_server(server):
               "&& echo CONNECTED; true")
     r = warm(server, ["/bin/sh", "-c", script])
     assert (r.returncode, r.stdout) == (0, b"visible\n"), r.stderr
+
+
+def test_another_user_is_refused(server):
+    """SO_PEERCRED: a client of another uid gets no answer, even when the socket's mode lets it in."""
+    os.chmod(server.dir, 0o711)
+    os.chmod(server.path, 0o666)
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # nobody, without exec (python lives under /root): sockets and bytes only
+        word = b"error"
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(server.path)
+            send_message(s, {"version": VERSION, "argv": [b"do", b"--", b"/bin/true"], "stdio": []})
+            word = b"refused" if s.recv(100) == b"" else b"served"
+        except ConnectionResetError:   # closed with the request unread
+            word = b"refused"
+        except BaseException as e:
+            word = repr(e).encode()
+        finally:
+            os.write(wr, word)
+            os._exit(0)
+    os.close(wr)
+    try:
+        with os.fdopen(rd, "rb") as f:
+            assert f.read() == b"refused"
+    finally:
+        os.waitpid(pid, 0)
