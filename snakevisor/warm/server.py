@@ -13,6 +13,7 @@ socket file without a live server is stale and is replaced. It stops after ``idl
 without a session, when its socket file is removed or replaced, and on SIGTERM/SIGINT/SIGHUP.
 """
 import fcntl
+import gc
 import os
 import select
 import signal
@@ -37,6 +38,8 @@ def preload():
         importlib.import_module(name)
     from snakevisor.sandbox import lockdown
     lockdown.preload_modules()
+    from snakevisor.cli.main import cached_parser
+    cached_parser()
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -51,6 +54,10 @@ def serve(path, idle_timeout, ready_fd=None):
         _tell(ready_fd, b"other")
         return 1
     preload()
+    # Every object so far is the template's: a collection in a fork would walk them all and
+    # copy every page it touches (copy-on-write); frozen, they are never walked.
+    gc.collect()
+    gc.freeze()
     listener, ino = _listen(path)
     _tell(ready_fd, b"ready")
     sessions = set()
