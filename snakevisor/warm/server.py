@@ -10,7 +10,9 @@ its fds, working directory, umask, rlimits and environment and runs the cold CLI
 
 One server per socket: it holds an flock on ``PATH.lock`` (holding its pid) for its life, so a
 socket file without a live server is stale and is replaced. It stops after ``idle_timeout`` s
-without a session, when its socket file is removed or replaced, and on SIGTERM/SIGINT/SIGHUP.
+without a session, when its socket file is removed or replaced, and on SIGTERM/SIGINT/SIGHUP:
+it then accepts no more clients and waits for its running sandboxes (a second signal, or SIGKILL,
+ends them: each client then says so and exits 125).
 """
 import fcntl
 import gc
@@ -72,13 +74,15 @@ def serve(path, idle_timeout, ready_fd=None):
         pass
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)   # the clean-up runs to its end
+            signal.signal(sig, signal.SIG_IGN)   # the hand-over runs to its end
         if _socket_is(path, ino):
             os.unlink(path)
         _drain(listener, lock, sessions)   # clients that connected before the unlink are served
         listener.close()
         os.close(lock)   # a new server may start now
-        while sessions:   # they die with this process: wait for them
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)   # a second one ends the running sandboxes too
+        while sessions:   # they die with this process: let them finish
             pid, _ = os.waitpid(-1, 0)
             sessions.discard(pid)
     return 0
