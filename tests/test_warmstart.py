@@ -91,6 +91,14 @@ class Server:
         assert not left, f"processes of the server's tree left behind: {left}"
 
 
+@pytest.fixture(autouse=True)
+def no_process_left():
+    """After each test (and its server's stop): no child of the test is left, running or zombie."""
+    yield
+    _wait_for("the test's children to be gone",
+              lambda: not [p for p in descendants_of(os.getpid()) if stat_of(p) is not None], timeout=30)
+
+
 @pytest.fixture
 def server():
     srv = Server()
@@ -108,14 +116,6 @@ def warm(srv, argv, flags=(), env=None, **kw):
     check_no_sentry_bug(r.stderr)
     assert b"starting cold" not in r.stderr, r.stderr.decode(errors="replace")
     return r
-
-
-def _no_children_left(server=None):
-    """Every child of this test but ``server``'s tree has been waited for (none is left running
-    or a zombie)."""
-    skip = set(_tree(server.proc.pid)) if server else set()
-    kids = [p for p in descendants_of(os.getpid()) if stat_of(p) is not None and p not in skip]
-    assert not kids, f"children of the test left behind: {kids}"
 
 
 def _client_state():
@@ -148,7 +148,6 @@ def test_warm_and_cold_runs_are_indistinguishable(server, tmp_path):
     modes = {m: os.stat(vols[m] / "upper").st_mode & 0o777 for m in vols}
     assert modes["warm"] == modes["cold"] == 0o750, modes
     assert (vols["warm"] / "made-here").exists()
-    _no_children_left(server)
 
 
 def test_do_process_gets_the_client_limits_and_no_other_fds(server):
@@ -315,7 +314,6 @@ def test_killed_server_ends_its_clients_with_a_clear_error():
             assert b"server went away" in err, err
     finally:
         srv.stop()   # checks that nothing of its tree is left
-    _no_children_left()
 
 
 def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
