@@ -118,12 +118,17 @@ def warm(srv, argv, flags=(), env=None, **kw):
     return r
 
 
+CLIENT_CPU = max(os.sched_getaffinity(0))
+
+
 def _client_state():
-    """In the client before exec: a umask and rlimits of its own, which the sandbox's host side
-    (the Gofer creating files in a volume, the do process) must see warm as cold."""
+    """In the client before exec: a umask, rlimits, CPU affinity and niceness of its own, which
+    the sandbox's host side (the do process, the Sentry) must have warm as cold."""
     os.umask(0o027)
     import resource
     resource.setrlimit(resource.RLIMIT_CORE, (4096, 8192))
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    os.setpriority(os.PRIO_PROCESS, 0, 3)
 
 
 def test_warm_and_cold_runs_are_indistinguishable(server, tmp_path):
@@ -151,7 +156,8 @@ def test_warm_and_cold_runs_are_indistinguishable(server, tmp_path):
 
 
 def test_do_process_gets_the_client_limits_and_no_other_fds(server):
-    """The warm do process (the Sentry's parent) has the client's rlimits and only fds 0-2."""
+    """The warm do process (the Sentry's parent) has the client's rlimits, CPUs and niceness,
+    and only fds 0-2."""
     proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", "echo ready; read x"], ("--warm",)), env=server.env(),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
                             start_new_session=True, preexec_fn=_client_state)
@@ -164,6 +170,8 @@ def test_do_process_gets_the_client_limits_and_no_other_fds(server):
         with open(f"/proc/{do_pid}/limits") as f:
             core = next(line for line in f if line.startswith("Max core file size"))
         assert core.split()[4:6] == ["4096", "8192"], core
+        assert os.sched_getaffinity(do_pid) == os.sched_getaffinity(sentries[0]) == {CLIENT_CPU}
+        assert os.getpriority(os.PRIO_PROCESS, do_pid) == 3
         assert sorted(int(fd) for fd in os.listdir(f"/proc/{do_pid}/fd")) == [0, 1, 2]
         # The server itself holds the listening socket, its lock and nothing of the client's.
         server_fds = os.listdir(f"/proc/{server.proc.pid}/fd")

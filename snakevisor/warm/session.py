@@ -1,7 +1,7 @@
 """One warm request, in a fork of the server: check the client, become its ``do`` process.
 
 The session takes on what a cold ``do`` process would have inherited from the client: its standard
-fds (by SCM_RIGHTS), working directory, umask, rlimits, environment; then forks the ``do`` process,
+fds (by SCM_RIGHTS), working directory, umask, rlimits, CPU affinity, niceness, environment; then forks the ``do`` process,
 which closes every other fd and runs the cold CLI with the client's argv. What it cannot take on
 (another user, other groups, other namespaces or root) is refused, and the client starts cold.
 """
@@ -103,7 +103,7 @@ def _status(pid):
 
 def _adopt_caller(pid):
     """The client's credentials, namespaces and root must be ours; its working directory,
-    umask, rlimits and environment become ours."""
+    umask, rlimits, CPU affinity, niceness and environment become ours."""
     try:
         status = _status(pid)
         if status["Gid"].split()[1] != str(os.getegid()) or \
@@ -119,6 +119,9 @@ def _adopt_caller(pid):
         os.umask(int(status["Umask"], 8))
         for res in range(RLIM_NLIMITS):
             resource.setrlimit(res, resource.prlimit(pid, res))
+        # The CPUs it may run on (the Sentry pins itself to one of them) and its niceness.
+        os.sched_setaffinity(0, os.sched_getaffinity(pid))
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, pid))
         with open(f"/proc/{pid}/environ", "rb") as f:
             environ.adopt(f.read())
     except (OSError, ValueError, KeyError) as e:
