@@ -477,3 +477,46 @@ def test_another_user_is_refused(server):
             assert f.read() == b"refused"
     finally:
         os.waitpid(pid, 0)
+
+
+def _servers_of(path):
+    """Pids of the `snakevisor server` processes for the socket ``path``."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"server" in argv and path.encode() in argv:
+                out.append(int(name))
+    return out
+
+
+def test_ten_first_runs_at_once_start_one_server():
+    """No server yet, ten clients at once: each may start one, one wins the lock, all are served warm."""
+    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
+    path = os.path.join(sock_dir, "s.sock")
+    env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
+    procs = [subprocess.Popen(sandbox_cmd(["/bin/echo", f"run {i}"], ("--warm",)), env=env, cwd="/",
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True) for i in range(10)]
+    servers = {}
+    try:
+        for i, proc in enumerate(procs):
+            out, err = proc.communicate(timeout=120)
+            assert (proc.returncode, out, err) == (0, f"run {i}\n".encode(), b"")
+        _wait_for("the losing servers to exit", lambda: len(_servers_of(path)) == 1, timeout=30)
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in _servers_of(path):
+            servers.update(_tree(pid))
+            os.kill(pid, signal.SIGTERM)
+        assert not wait_gone(servers), "a server is still running"
+        for name in os.listdir(sock_dir):
+            os.unlink(os.path.join(sock_dir, name))
+        os.rmdir(sock_dir)
