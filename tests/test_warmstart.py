@@ -520,3 +520,21 @@ def test_ten_first_runs_at_once_start_one_server():
         for name in os.listdir(sock_dir):
             os.unlink(os.path.join(sock_dir, name))
         os.rmdir(sock_dir)
+
+
+def test_secrets_drawn_at_import_are_drawn_again_in_each_fork():
+    """Every sandbox of a warm server descends from one interpreter: what a module draws at
+    import (kcmp's cookies) must be drawn again in each fork, or every sandbox shares it."""
+    from snakevisor.sentry.syscalls import kcmp
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(wr, repr(kcmp._COOKIES).encode())
+        finally:
+            os._exit(0)
+    os.close(wr)
+    with os.fdopen(rd, "rb") as f:
+        child = f.read().decode()
+    os.waitpid(pid, 0)
+    assert child != repr(kcmp._COOKIES) and len(kcmp._COOKIES) > 1

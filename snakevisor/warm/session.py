@@ -31,8 +31,9 @@ def run_session(conn):
     """Serve the connection ``conn``; the session's exit code."""
     die_with_parent()   # the server killed: every session, and so every sandbox, ends
     os.setsid()         # no terminal of the server's: its ^C is not the sandboxes'
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGHUP):   # as a fresh interpreter has them (the cold do)
         signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         peer = _peer(conn)
     except Refused:   # another user: not a word
@@ -136,6 +137,7 @@ def _do_process(conn, argv):
         conn.close()
         os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])   # only the client's fds 0-2
         from snakevisor.cli.main import main
+        sys.argv[1:] = argv
         code = main(argv, warm=False)   # the cold path: never back to a server
     except SystemExit as e:   # a usage error
         code = e.code if isinstance(e.code, int) else 2
