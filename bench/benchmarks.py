@@ -38,6 +38,7 @@ class Case:
     host_network: bool = False  # the sandbox gets the host's network (to reach a host server, or be reached)
     host_server: tuple = ()  # (program, args...) run natively while the case runs; prints port=N for {port}
     served: str | None = None  # a server run in the sandbox and loaded from the host ("nginx": bench.servers)
+    parallel: int = 1  # wall_ms cases: this many runs started at once, the wall time of them all
 
     @property
     def benchmark(self):
@@ -85,6 +86,8 @@ BENCHMARKS = (
     )),
     Benchmark("startup", "container start to exit of /bin/true (wall time of the whole command)", (
         Case("startup.true", "start+exit /bin/true", None, ("/bin/true",), metric="wall_ms", unit="ms"),
+        Case("startup.true_x50", "50 x start+exit /bin/true at once (all)", None, ("/bin/true",), metric="wall_ms",
+             unit="ms", parallel=50, timeout_s=300.0),
     )),
     Benchmark("mmap", "memory allocation", (
         Case("mmap.mmap_touch", "mmap+touch+munmap 1 MiB", "mmap", ("mmap_touch",)),

@@ -6,28 +6,33 @@ each waits for its children, so the CLI's rusage covers them all); then the resi
 (VmRSS) of each process of an idle sandbox (`do -- /bin/sh -c 'echo ready; read x'`, measured
 once the shell runs). Whether the checkout's bytecode is precompiled matters most (tools/setup.sh
 does it): with PYTHONDONTWRITEBYTECODE and no .pyc every start compiles every module again, so
-that is printed too. Not a test: it prints figures.
+that is printed too. Then the same through the warm path (`do --warm`, a `snakevisor server` of
+its own): wall time, the client's CPU, and the server side's (session, do process, sandbox) from the
+server's reaped children. Not a test: it prints figures.
 """
 import argparse
 import importlib.util
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 
-def _command(*argv):
-    return [sys.executable, "-m", "snakevisor", "do", "--", *argv]
+def _command(*argv, flags=()):
+    return [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
 
 
-def time_true(runs):
-    """[(wall ms, CPU ms)] of ``runs`` runs of `do -- /bin/true`."""
+def time_true(runs, flags=(), env=None):
+    """[(wall ms, CPU ms)] of ``runs`` runs of `do FLAGS -- /bin/true` (CPU: of the process tree)."""
     out = []
-    env = dict(os.environ, PYTHONPATH=REPO)
+    env = dict(env or os.environ, PYTHONPATH=REPO)
     for _ in range(runs):
         t0 = time.perf_counter()
         pid = os.fork()
@@ -36,7 +41,7 @@ def time_true(runs):
                 null = os.open(os.devnull, os.O_RDWR)
                 os.dup2(null, 0)
                 os.dup2(null, 1)
-                os.execve(sys.executable, _command("/bin/true"), env)
+                os.execve(sys.executable, _command("/bin/true", flags=flags), env)
             finally:
                 os._exit(127)
         _, status, usage = os.wait4(pid, 0)
@@ -44,6 +49,42 @@ def time_true(runs):
             raise SystemExit(f"do -- /bin/true failed: wait status {status:#x}")
         out.append(((time.perf_counter() - t0) * 1000, (usage.ru_utime + usage.ru_stime) * 1000))
     return out
+
+
+def _children_cpu_ms(pid):
+    """CPU time (ms) of the children ``pid`` has waited for (/proc/PID/stat cutime + cstime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def time_true_warm(runs):
+    """(wall ms median, client CPU ms median, server-side CPU ms mean) of `do --warm -- /bin/true`
+    through a server of its own: the sandboxes' CPU is the server's children's, summed when it
+    reaps its sessions (every half second)."""
+    from do_support import children_of
+    from harness import snakevisor_cmd   # tests/: the checkout's CLI
+    work = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
+    sock = os.path.join(work, "s.sock")
+    env = dict(os.environ, PYTHONPATH=REPO, SNAKEVISOR_WARM_SOCKET=sock)
+    server = subprocess.Popen(snakevisor_cmd("server", "--socket", sock, "--idle-timeout", "600"), env=env,
+                              stdin=subprocess.DEVNULL, cwd="/")
+    try:
+        while not os.path.exists(sock):   # bound once every module is imported
+            if server.poll() is not None:
+                raise SystemExit("snakevisor server failed to start")
+            time.sleep(0.01)
+        time_true(1, ("--warm",), env)
+        before = _children_cpu_ms(server.pid)
+        samples = time_true(runs, ("--warm",), env)
+        while children_of(server.pid):   # its sessions' times count once it has reaped them
+            time.sleep(0.05)
+        server_cpu = (_children_cpu_ms(server.pid) - before) / runs
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+    return (statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples), server_cpu)
 
 
 def _rss_kib(pid):
@@ -101,6 +142,9 @@ def main(argv=None):
     cpu = statistics.median(c for _, c in samples)
     print(f"do -- /bin/true: wall {wall:.0f} ms, CPU (user+sys, every process) {cpu:.0f} ms"
           f" (medians of {args.runs})")
+    wall, client, server = time_true_warm(args.runs)
+    print(f"do --warm -- /bin/true: wall {wall:.0f} ms, CPU client {client:.0f} ms (median of {args.runs})"
+          f" + server side {server:.0f} ms (mean)")
     rss = idle_footprint()
     parts = ", ".join(f"{role} {kib / 1024:.1f}" for role, kib in rss.items())
     sandbox = sum(kib for role, kib in rss.items() if role != "cli") / 1024

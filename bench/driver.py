@@ -83,7 +83,10 @@ def measure(runner, case, ctx, port=None):
         return servers.measure_served(runner, case, ctx)
     argv = catalogue.program_argv(case, ctx.programs, ctx.target_ms, SANDBOX_TMP, ctx.host_dir, port)
     timeout = min(case.timeout_s, ctx.max_timeout_s) if ctx.max_timeout_s else case.timeout_s
-    result = runner.run(argv, timeout, host_network=case.host_network)
+    if case.parallel > 1:
+        result = runner.run_many(argv, case.parallel, timeout)
+    else:
+        result = runner.run(argv, timeout, host_network=case.host_network)
     if result.timed_out:
         return "failed", failure_message(result)
     if case.metric == "wall_ms":

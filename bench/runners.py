@@ -99,21 +99,39 @@ def end_process(proc, grace_s=0.0):
     return proc.wait()
 
 
-def run_command(cmd, timeout, cwd=None):
+def run_command(cmd, timeout, cwd=None, env=None):
     """Runs cmd in a new session; on timeout kills it and everything under it."""
+    return run_commands([cmd], timeout, cwd, env)
+
+
+def run_commands(cmds, timeout, cwd=None, env=None):
+    """Runs every command of cmds at once, each in a new session, until all have exited; on
+    timeout kills them and everything under them. One Completed: the first failure's status
+    and output (else the last's), the wall time of the whole batch."""
     t0 = time.perf_counter()
+    procs = []
     try:
-        p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+        for cmd in cmds:
+            procs.append(subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, errors="replace",
+                                          start_new_session=True))
     except OSError as e:
-        return Completed(127, "", f"{cmd[0]}: {e.strerror}", 0.0)
-    try:
-        out, err = p.communicate(timeout=timeout)
-        return Completed(p.returncode, out, err, time.perf_counter() - t0)
-    except subprocess.TimeoutExpired:
-        end_process(p)
-        out, err = p.communicate()
-        return Completed(None, out, err, time.perf_counter() - t0)
+        for p in procs:
+            end_process(p)
+            p.communicate()
+        return Completed(127, "", f"{cmds[0][0]}: {e.strerror}", 0.0)
+    results, deadline = [], t0 + timeout
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=max(0.0, deadline - time.perf_counter()))
+            results.append((p.returncode, out, err))
+        except subprocess.TimeoutExpired:
+            end_process(p)
+            out, err = p.communicate()
+            results.append((None, out, err))
+    wall = time.perf_counter() - t0
+    status, out, err = next((r for r in results if r[0] != 0), results[-1])
+    return Completed(status, out, err, wall)
 
 
 def start_command(cmd, output, cwd=None):
@@ -145,6 +163,10 @@ class Runner:
     def cwd(self):
         return None
 
+    def env(self):
+        """The environment of its commands (None: ours)."""
+        return None
+
     def why_missing(self):
         """A reason when the runner cannot be used here, before trying it."""
         return None
@@ -159,7 +181,11 @@ class Runner:
         return ""
 
     def run(self, argv, timeout, host_network=False):
-        return run_command(self.command(argv, host_network), timeout, cwd=self.cwd())
+        return run_command(self.command(argv, host_network), timeout, cwd=self.cwd(), env=self.env())
+
+    def run_many(self, argv, count, timeout):
+        """``count`` runs of argv started at once (a Completed for them all: see run_commands)."""
+        return run_commands([self.command(argv) for _ in range(count)], timeout, cwd=self.cwd(), env=self.env())
 
     def start(self, argv, output, host_network=False):
         """Starts argv (a server) in the background, stdout and stderr to the
@@ -206,6 +232,43 @@ class SnakevisorSystrapRunner(SnakevisorRunner):
     name = "snakevisor-systrap"
     description = "the same with do --platform=systrap (seccomp traps into a stub signal handler)"
     PLATFORM = ("--platform=systrap",)
+
+
+class SnakevisorWarmRunner(SnakevisorRunner):
+    """`do --warm` through a `snakevisor server` of its own (a private socket), started at set-up
+    and stopped at tear-down: the start-up benchmark only."""
+    name = "snakevisor-warm"
+    description = "python3 -m snakevisor do --warm (a warm server forks the sandbox); startup benchmark only"
+    only_benchmarks = {"startup"}
+
+    def __init__(self):
+        super().__init__()
+        self.socket = None
+        self.server = None
+
+    def setup(self, ctx):
+        super().setup(ctx)
+        self.socket = os.path.join(ctx.work_dir, "warm.sock")
+        self.server = subprocess.Popen([sys.executable, "-m", "snakevisor", "server", "--socket", self.socket,
+                                        "--idle-timeout", "3600"], cwd=self.cwd(), stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(self.socket):   # bound once every module is imported
+            if self.server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"snakevisor server did not start (status {self.server.poll()})")
+            time.sleep(0.02)
+
+    def teardown(self):
+        if self.server is not None:
+            end_process(self.server, STOP_GRACE_S)
+            self.server = None
+
+    def env(self):
+        return dict(os.environ, SNAKEVISOR_WARM_SOCKET=self.socket)
+
+    def command(self, argv, host_network=False):
+        cmd = super().command(argv, host_network)
+        return cmd[:4] + ["--warm"] + cmd[4:]
 
 
 class RunscRunner(Runner):
@@ -364,7 +427,8 @@ class PythonPtraceRunner(Runner):
 
 def all_runners():
     """Every runner, in table column order."""
-    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), RunscRunner(pinned=True),
+    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), SnakevisorWarmRunner(),
+            RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 
 

@@ -1,5 +1,11 @@
 import sys
 
-from snakevisor.cli.main import main
+from snakevisor.warm.client import try_warm
 
-sys.exit(main())
+code = try_warm(sys.argv[1:])   # before the CLI's imports: a warm ``do`` needs none of them
+if code is not None:
+    sys.exit(code)
+
+from snakevisor.cli.main import main  # noqa: E402
+
+sys.exit(main(warm=False))

@@ -12,7 +12,7 @@ from harness import REPO
 
 # Top to bottom, as docs/design.md's "Layers" table. A tuple is one layer (may import each other).
 LAYERS = [
-    ("snakevisor.__main__",), ("snakevisor.cli",), ("snakevisor.sandbox",), ("snakevisor.oci",),
+    ("snakevisor.__main__",), ("snakevisor.cli",), ("snakevisor.warm",), ("snakevisor.sandbox",), ("snakevisor.oci",),
     ("snakevisor.gofer",), ("snakevisor.sentry.syscalls",), ("snakevisor.sentry.fsimpl", "snakevisor.sentry.net"),
     ("snakevisor.sentry.kernel",), ("snakevisor.sentry.loader",), ("snakevisor.sentry.vfs",),
     ("snakevisor.sentry.mm",), ("snakevisor.sentry.platform",), ("snakevisor.p9",), ("snakevisor.seccomp",),

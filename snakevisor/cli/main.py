@@ -127,8 +127,15 @@ def build_parser():
                          "0 for no limit")
     do.add_argument("--tmpfs-size", default=None, metavar="BYTES",
                     help="size of /tmp and /dev/shm each, suffixes k/m/g; default: bounded by the memory limit")
+    do.add_argument("--warm", action="store_true",
+                    help="run through the warm server (`snakevisor server`, started if absent); also SNAKEVISOR_WARM=1")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
+    sv = sub.add_parser("server", help="the warm start server `do --warm` talks to (started on demand if absent)")
+    sv.add_argument("--socket", default=None, help="its socket (default: /run/snakevisor/warm.sock for root, "
+                    "else $XDG_RUNTIME_DIR/snakevisor/warm.sock; SNAKEVISOR_WARM_SOCKET)")
+    sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
+    sv.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)   # the client that starts it
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
     sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
     oci_verbs.register(sub)
@@ -245,7 +252,25 @@ def _stray_arguments(unknown):
     return stray
 
 
-def main(argv=None):
+def cmd_server(args):
+    from snakevisor.warm.protocol import default_socket
+    from snakevisor.warm.server import serve
+    path = os.path.abspath(args.socket) if args.socket else default_socket()
+    try:
+        return serve(path, args.idle_timeout, args.ready_fd)
+    except OSError as e:
+        print(f"snakevisor server: {path}: {e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+def main(argv=None, warm=True):
+    """``warm``: a warm ``do`` goes to the warm server (false when the caller has tried already,
+    and in the server's own ``do`` processes)."""
+    if warm:
+        from snakevisor.warm.client import try_warm
+        code = try_warm(list(sys.argv[1:] if argv is None else argv))
+        if code is not None:
+            return code
     try:
         return _dispatch(argv)
     except BrokenPipeError:
@@ -255,8 +280,18 @@ def main(argv=None):
         return 128 + signal.SIGPIPE
 
 
+_PARSER = []   # the parser, once built: the warm server builds it before it forks (~10-20 ms each)
+
+
+def cached_parser():
+    """build_parser()'s parser, built once per process (parsing does not change it)."""
+    if not _PARSER:
+        _PARSER.append(build_parser())
+    return _PARSER[0]
+
+
 def _dispatch(argv):
-    parser = build_parser()
+    parser = cached_parser()
     argv = _normalise(list(sys.argv[1:] if argv is None else argv), parser)
     args, unknown = parser.parse_known_args(argv)
     if args.command == "do":
@@ -265,6 +300,8 @@ def _dispatch(argv):
         return cmd_do(args)
     if args.command == "syscalls":
         return cmd_syscalls(args)
+    if args.command == "server":
+        return cmd_server(args)
     if args.command in oci_verbs.VERBS:
         stray = _stray_arguments(unknown)
         if stray:

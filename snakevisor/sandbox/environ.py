@@ -1,15 +1,30 @@
 """The caller's environment, as the caller really set it."""
 import os
 
+# The caller's environ block when the caller is another process: the warm client
+# (warm/session.py), whose /proc/PID/environ the session read. None: this process's own.
+_adopted = None
+
+
+def adopt(raw):
+    """The environ block ``raw`` (NUL-separated KEY=VALUE) is the caller's from now on, and
+    os.environ is set to it (this process then runs as the caller would have)."""
+    global _adopted
+    _adopted = raw
+    os.environ.clear()
+    os.environ.update(caller_environment())
+
 
 def caller_environment():
     """Python's locale coercion (PEP 538) adds LC_CTYPE to os.environ at start-up when the
     locale is C; /proc/self/environ still shows what the caller passed to exec."""
-    try:
-        with open("/proc/self/environ", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return dict(os.environ)
+    raw = _adopted
+    if raw is None:
+        try:
+            with open("/proc/self/environ", "rb") as f:
+                raw = f.read()
+        except OSError:
+            return dict(os.environ)
     env = {}
     for item in raw.split(b"\0"):
         if b"=" in item:

@@ -14,7 +14,17 @@ from snakevisor.abi.sched import (KCMP_EPOLL_TFD, KCMP_FILE, KCMP_FILES, KCMP_FS
 from snakevisor.sentry.fsimpl.epollfs import EpollImpl
 from snakevisor.sentry.kernel.creds import ptrace_target
 
-_COOKIES = [int.from_bytes(os.urandom(8), "little") for _ in range(KCMP_EPOLL_TFD + 1)]
+_COOKIES = []
+
+
+def _new_cookies():
+    """Each process its own cookies, drawn again in every fork: the sandboxes a warm server
+    forks (snakevisor/warm/) share what was drawn at import."""
+    _COOKIES[:] = [int.from_bytes(os.urandom(8), "little") for _ in range(KCMP_EPOLL_TFD + 1)]
+
+
+_new_cookies()
+os.register_at_fork(after_in_child=_new_cookies)
 
 
 def _file(task, fd):

@@ -1,0 +1,193 @@
+"""``snakevisor server``: the warm start server.
+
+The server imports everything a sandbox needs, listens on a Unix socket (0600, its caller's) and,
+per connection, forks a session; it never reads a request itself, never runs sandbox code and
+holds no sandbox's state: each sandbox is a fork of the clean server, so nothing one sandbox does
+to its interpreter (module caches included) reaches the server or the next sandbox.
+
+A session (warm/session.py, a fork of the server killed with it) checks the client, takes on
+its fds, working directory, umask, rlimits and environment and runs the cold CLI for it.
+
+One server per socket: it holds an flock on ``PATH.lock`` (holding its pid) for its life, so a
+socket file without a live server is stale and is replaced. It stops after ``idle_timeout`` s
+without a session, when its socket file is removed or replaced, and on SIGTERM/SIGINT/SIGHUP:
+it then accepts no more clients and waits for its running sandboxes (a second signal, or SIGKILL,
+ends them: each client then says so and exits 125).
+"""
+import fcntl
+import gc
+import os
+import select
+import signal
+import socket
+import time
+
+from snakevisor.warm.protocol import answers
+from snakevisor.warm.session import run_session
+
+POLL_S = 0.5            # how often the idle timer and the socket file are looked at
+LOCK_WAIT_S = 10.0      # a server that is stopping releases the lock within this
+
+class _Stop(Exception):
+    """SIGTERM, SIGINT or SIGHUP to the server."""
+
+
+def preload():
+    """Import every module a sandbox (Sentry, Gofer, ``do``'s CLI) imports, once, here."""
+    import importlib
+    for name in ("snakevisor.cli.main", "snakevisor.gofer.__main__", "snakevisor.sandbox.console",
+                 "snakevisor.sandbox.sentry_boot"):
+        importlib.import_module(name)
+    from snakevisor.sandbox import lockdown
+    lockdown.preload_modules()
+    from snakevisor.cli.main import cached_parser
+    cached_parser()
+
+
+# --- the server ----------------------------------------------------------------------------------
+def serve(path, idle_timeout, ready_fd=None):
+    """Run the server on ``path`` until idle, removed or signalled; its exit code (0; 1 when
+    another server already serves ``path``). ``ready_fd``: written b"ready" once clients may
+    connect (b"other": another server serves them), then closed (the client that started us
+    waits on it; closed empty, we failed)."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    lock = _take_lock(path)
+    if lock is None:
+        _tell(ready_fd, b"other")
+        return 1
+    preload()
+    # Every object so far is the template's: a collection in a fork would walk them all and
+    # copy every page it touches (copy-on-write); frozen, they are never walked.
+    gc.collect()
+    gc.freeze()
+    listener, ino = _listen(path)
+    _tell(ready_fd, b"ready")
+    sessions = set()
+
+    def stop(signum, _frame):
+        raise _Stop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        _accept_loop(listener, lock, ino, path, idle_timeout, sessions)
+    except _Stop:
+        pass
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)   # the hand-over runs to its end
+        if _socket_is(path, ino):
+            os.unlink(path)
+        _drain(listener, lock, sessions)   # clients that connected before the unlink are served
+        listener.close()
+        os.close(lock)   # a new server may start now
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)   # a second one ends the running sandboxes too
+        while sessions:   # they die with this process: let them finish
+            pid, _ = os.waitpid(-1, 0)
+            sessions.discard(pid)
+    return 0
+
+
+def _tell(fd, word):
+    if fd is not None:
+        try:
+            os.write(fd, word)
+        finally:
+            os.close(fd)
+
+
+def _accept_loop(listener, lock, ino, path, idle_timeout, sessions):
+    last_busy = time.monotonic()
+    while True:
+        readable, _, _ = select.select([listener], [], [], POLL_S)
+        if readable:
+            _accept(listener, lock, sessions)
+        _reap(sessions)
+        now = time.monotonic()
+        if sessions or readable:
+            last_busy = now
+        if not _socket_is(path, ino) or (now - last_busy >= idle_timeout and not sessions):
+            return
+
+
+def _accept(listener, lock, sessions):
+    try:
+        conn, _ = listener.accept()
+    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+        return False
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            listener.close()
+            os.close(lock)
+            code = run_session(conn)
+        except BaseException:   # a bug: say where, on the server's stderr (or the client's)
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    conn.close()
+    sessions.add(pid)
+    return True
+
+
+def _drain(listener, lock, sessions):
+    listener.setblocking(False)
+    while _accept(listener, lock, sessions):
+        pass
+
+
+def _reap(sessions):
+    while sessions:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            sessions.clear()
+            return
+        if pid == 0:
+            return
+        sessions.discard(pid)
+
+
+def _take_lock(path):
+    """The open lock file, locked and holding our pid; None if a live server holds it (one that
+    is stopping is waited for)."""
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    give_up = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if answers(path) or time.monotonic() > give_up:
+                os.close(fd)
+                return None
+            time.sleep(0.02)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _listen(path):
+    """The listening socket at ``path`` (a stale one there is replaced: we hold the lock), 0600."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    old = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    listener.listen(128)
+    return listener, os.stat(path).st_ino
+
+
+def _socket_is(path, ino):
+    try:
+        return os.stat(path).st_ino == ino
+    except OSError:
+        return False

@@ -1,0 +1,184 @@
+"""One warm request, in a fork of the server: check the client, become its ``do`` process.
+
+The session takes on what a cold ``do`` process would have inherited from the client: its standard
+fds (by SCM_RIGHTS), working directory, umask, rlimits, CPU affinity, niceness, environment; then forks the ``do`` process,
+which closes every other fd and runs the cold CLI with the client's argv. What it cannot take on
+(another user, other groups, other namespaces or root) is refused, and the client starts cold.
+"""
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+
+from snakevisor.abi.resource import RLIM_NLIMITS
+from snakevisor.hostos.libc import die_with_parent
+from snakevisor.sandbox import environ
+from snakevisor.sandbox.do import RELAYED, wait_status_to_exit_code
+from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, recv_message, send_message
+
+NAMESPACES = ("mnt", "net", "pid", "uts", "ipc", "user", "cgroup")
+STOP_SIGNALS = (signal.SIGTSTP, signal.SIGCONT)   # the client's ^Z and fg: see _relay
+
+
+class Refused(Exception):
+    """This session cannot stand in for a cold ``do`` of that client; str: why (one line)."""
+
+
+def run_session(conn):
+    """Serve the connection ``conn``; the session's exit code."""
+    die_with_parent()   # the server killed: every session, and so every sandbox, ends
+    os.setsid()         # no terminal of the server's: its ^C is not the sandboxes'
+    for sig in (signal.SIGTERM, signal.SIGHUP):   # as a fresh interpreter has them (the cold do)
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        peer = _peer(conn)
+    except Refused:   # another user: not a word
+        return 1
+    try:
+        request, fds = recv_message(conn, max_fds=len(STDIO))
+        if request.get("version") != VERSION:
+            raise Refused("the server runs other code")
+        _adopt_stdio(request.get("stdio", []), fds)
+        _adopt_caller(peer)
+        argv = [os.fsdecode(a) for a in request["argv"]]
+        send_message(conn, {"ok": True})
+    except Refused as e:
+        _send_quietly(conn, {"ok": False, "why": str(e)})
+        return 1
+    except (ProtocolError, OSError, KeyError, TypeError):
+        return 1
+    pid = os.fork()
+    if pid == 0:
+        _do_process(conn, argv)
+    _quiet_stdio()
+    code = _relay(conn, pid)
+    if code is not None:
+        _send_quietly(conn, {"exit": code})
+    return 0
+
+
+def _send_quietly(conn, value):
+    try:
+        send_message(conn, value)
+    except OSError:   # the client is gone
+        pass
+
+
+def _peer(conn):
+    """The client's pid; Refused if it is not the server's user."""
+    pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    if uid != os.geteuid() or pid <= 0:
+        raise Refused(f"uid {uid} is not the server's")
+    return pid
+
+
+def _adopt_stdio(present, fds):
+    """The client's fds 0-2 become ours; the ones it has closed are closed here too."""
+    present = [fd for fd in present if fd in STDIO]
+    if len(present) != len(fds):
+        for fd in fds:
+            os.close(fd)
+        raise Refused("standard fds missing from the request")
+    given = dict(zip(present, fds))
+    for fd in STDIO:
+        if fd in given:
+            os.dup2(given[fd], fd)
+        else:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    for fd in fds:
+        if fd not in STDIO:
+            os.close(fd)
+
+
+def _status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return {k: v.strip() for k, v in (line.split(":", 1) for line in f if ":" in line)}
+
+
+def _adopt_caller(pid):
+    """The client's credentials, namespaces and root must be ours; its working directory,
+    umask, rlimits, CPU affinity, niceness and environment become ours."""
+    try:
+        status = _status(pid)
+        if status["Gid"].split()[1] != str(os.getegid()) or \
+                sorted(map(int, status["Groups"].split())) != sorted(os.getgroups()):
+            raise Refused("the client's groups are not the server's")
+        for ns in NAMESPACES:
+            if os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"):
+                raise Refused(f"the client's {ns} namespace is not the server's")
+        root, mine = os.stat(f"/proc/{pid}/root"), os.stat("/")
+        if (root.st_dev, root.st_ino) != (mine.st_dev, mine.st_ino):
+            raise Refused("the client's root directory is not the server's")
+        os.chdir(f"/proc/{pid}/cwd")   # the very directory, even if renamed or removed
+        os.umask(int(status["Umask"], 8))
+        for res in range(RLIM_NLIMITS):
+            resource.setrlimit(res, resource.prlimit(pid, res))
+        # The CPUs it may run on (the Sentry pins itself to one of them) and its niceness.
+        os.sched_setaffinity(0, os.sched_getaffinity(pid))
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, pid))
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ.adopt(f.read())
+    except (OSError, ValueError, KeyError) as e:
+        raise Refused(f"cannot take on the client's process state: {e}") from None
+
+
+def _do_process(conn, argv):
+    """The forked ``do`` process: the cold CLI with the client's argv; never returns."""
+    code = 1
+    try:
+        die_with_parent()
+        conn.close()
+        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])   # only the client's fds 0-2
+        from snakevisor.cli.main import main
+        sys.argv[1:] = argv
+        code = main(argv, warm=False)   # the cold path: never back to a server
+    except SystemExit as e:   # a usage error
+        code = e.code if isinstance(e.code, int) else 2
+    except KeyboardInterrupt:
+        code = 128 + signal.SIGINT
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code or 0)
+
+
+def _quiet_stdio():
+    """The session keeps none of the client's fds: a pipe's reader sees EOF when the sandbox ends."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in STDIO:
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _relay(conn, pid):
+    """Pass the client's signals to the ``do`` process until it exits; its exit code (None: the
+    client went away, and the ``do`` process was killed)."""
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(conn, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    while True:
+        for fd, _ in poller.poll():
+            if fd == pidfd:
+                return wait_status_to_exit_code(os.waitpid(pid, 0)[1])
+            try:
+                msg, _ = recv_message(conn)
+            except (ProtocolError, OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+            sig = msg.get("signal") if isinstance(msg, dict) else None
+            if sig == signal.SIGCONT:   # after ^Z: the do process and its sandbox go on (our group)
+                os.killpg(0, signal.SIGCONT)
+            elif sig in RELAYED or sig == signal.SIGTSTP:
+                os.kill(pid, sig)

@@ -1,0 +1,540 @@
+"""The warm start path (snakevisor/warm/): `snakevisor do --warm` through `snakevisor server`.
+
+A warm sandbox must be indistinguishable from a cold one (environment, fds, cwd, limits, umask,
+ids, the namespaces' view, exit codes and signals), share nothing with the previous one, and
+leave nothing behind: every test runs its own server on a private socket and stops it, and
+checks that no process of the server's tree outlives it.
+"""
+import contextlib
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import termios
+import time
+
+import pytest
+
+from do_support import children_of, descendants_of, stat_of, status_of, wait_gone
+from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
+
+from snakevisor.warm.protocol import VERSION, answers, send_message
+
+START_TIMEOUT = 60   # a server imports every module first: slow on a loaded machine
+# /proc/self/status lines of the sandbox's view that do not depend on pids or memory use.
+STATUS_LINES = "^(Name|Umask|State|Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters|Threads):"
+PROBE = (
+    "env | sort; echo ---; ls -l --time-style=+ /proc/self/fd | sed -E 's/[0-9]{3,}/N/g'; echo ---; pwd; "
+    "ulimit -a; umask; id; hostname; echo ---; grep -E '" + STATUS_LINES + "' /proc/self/status; "
+    "for n in /proc/self/ns/*; do echo $n $(readlink $n); done; cat /proc/self/mountinfo | sed -E 's/[0-9]{3,}/N/g'; "
+    "touch /vol/made-here; exit 7"
+)
+
+
+def _wait_for(what, predicate, timeout=START_TIMEOUT):
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"still waiting after {timeout}s for {what}")
+        time.sleep(0.02)
+
+
+def _tree(pid):
+    """{pid: start time} of ``pid`` and every process below it."""
+    out = {}
+    for p in [pid] + descendants_of(pid):
+        st = stat_of(p)
+        if st is not None:
+            out[p] = st[2]
+    return out
+
+
+class Server:
+    """`snakevisor server` on a private socket, in a session of its own."""
+
+    def __init__(self, idle_timeout=300):
+        self.dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")   # short: sun_path is 108 bytes
+        self.path = os.path.join(self.dir, "s.sock")
+        self.proc = subprocess.Popen(
+            snakevisor_cmd("server", "--socket", self.path, "--idle-timeout", str(idle_timeout)),
+            env=sandbox_env(), cwd="/", start_new_session=True, stdin=subprocess.DEVNULL)
+        self.seen = {}
+        _wait_for("the server's socket", lambda: answers(self.path) or self.proc.poll() is not None)
+        assert self.proc.poll() is None, f"the server exited: {self.proc.returncode}"
+
+    def env(self, **extra):
+        return sandbox_env(SNAKEVISOR_WARM_SOCKET=self.path, **extra)
+
+    def watch(self):
+        """Record the server's tree now (its sandboxes), so that stop() can check they are gone."""
+        self.seen.update(_tree(self.proc.pid))
+
+    def stop(self):
+        self.watch()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            left = wait_gone(self.seen)
+            for name in os.listdir(self.dir):
+                os.unlink(os.path.join(self.dir, name))
+            os.rmdir(self.dir)
+        assert not left, f"processes of the server's tree left behind: {left}"
+
+
+@pytest.fixture(autouse=True)
+def no_process_left():
+    """After each test (and its server's stop): no child of the test is left, running or zombie."""
+    yield
+    _wait_for("the test's children to be gone",
+              lambda: not [p for p in descendants_of(os.getpid()) if stat_of(p) is not None], timeout=30)
+
+
+@pytest.fixture
+def server():
+    srv = Server()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def warm(srv, argv, flags=(), env=None, **kw):
+    """`snakevisor do --warm FLAGS -- ARGV` through ``srv`` (``env``: the client's, default ours);
+    its stderr must not say it went cold."""
+    env = sandbox_env(env, SNAKEVISOR_WARM_SOCKET=srv.path)
+    r = run(sandbox_cmd(argv, ("--warm", *flags)), env=env, **kw)
+    check_no_sentry_bug(r.stderr)
+    assert b"starting cold" not in r.stderr, r.stderr.decode(errors="replace")
+    return r
+
+
+CLIENT_CPU = max(os.sched_getaffinity(0))
+
+
+def _client_state():
+    """In the client before exec: a umask, rlimits, CPU affinity and niceness of its own, which
+    the sandbox's host side (the do process, the Sentry) must have warm as cold."""
+    os.umask(0o027)
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (4096, 8192))
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    os.setpriority(os.PRIO_PROCESS, 0, 3)
+
+
+def test_warm_and_cold_runs_are_indistinguishable(server, tmp_path):
+    vols = {}
+    out = {}
+    for mode in ("cold", "warm"):
+        vols[mode] = tmp_path / mode
+        vols[mode].mkdir()
+        flags = ("-v", f"{vols[mode]}:/vol", "--hostname", "probe", "--overlay-upper", f"{vols[mode]}/upper")
+        env = dict(server.env(), PROBE_VAR="a b\tc", LANG="C.UTF-8")
+        argv = ["/bin/sh", "-c", PROBE]
+        if mode == "cold":
+            r = run(sandbox_cmd(argv, flags), env=sandbox_env(env), cwd="/usr/share", preexec_fn=_client_state)
+        else:
+            r = warm(server, argv, flags, env=env, cwd="/usr/share", preexec_fn=_client_state)
+        check_no_sentry_bug(r.stderr)
+        assert r.returncode == 7, r.stderr.decode(errors="replace")
+        out[mode] = r.stdout.decode()
+    assert "/usr/share\n" in out["warm"] and "PROBE_VAR=a b\tc\n" in out["warm"]
+    assert out["warm"] == out["cold"]
+    # The do process made the --overlay-upper directory with the client's umask, warm as cold.
+    modes = {m: os.stat(vols[m] / "upper").st_mode & 0o777 for m in vols}
+    assert modes["warm"] == modes["cold"] == 0o750, modes
+    assert (vols["warm"] / "made-here").exists()
+
+
+def test_do_process_gets_the_client_limits_and_no_other_fds(server):
+    """The warm do process (the Sentry's parent) has the client's rlimits, CPUs and niceness,
+    and only fds 0-2."""
+    proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", "echo ready; read x"], ("--warm",)), env=server.env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
+                            start_new_session=True, preexec_fn=_client_state)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        server.watch()
+        sentries = [p for p in server.seen if _nspid_init(p)]
+        assert len(sentries) == 1, sentries
+        do_pid = stat_of(sentries[0])[1]
+        with open(f"/proc/{do_pid}/limits") as f:
+            core = next(line for line in f if line.startswith("Max core file size"))
+        assert core.split()[4:6] == ["4096", "8192"], core
+        assert os.sched_getaffinity(do_pid) == os.sched_getaffinity(sentries[0]) == {CLIENT_CPU}
+        assert os.getpriority(os.PRIO_PROCESS, do_pid) == 3
+        assert sorted(int(fd) for fd in os.listdir(f"/proc/{do_pid}/fd")) == [0, 1, 2]
+        # The server itself holds the listening socket, its lock and nothing of the client's.
+        server_fds = os.listdir(f"/proc/{server.proc.pid}/fd")
+        assert len(server_fds) <= 6, [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in server_fds]
+        out, err = proc.communicate(b"go\n", timeout=60)
+        assert proc.returncode == 0, err
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _nspid_init(pid):
+    try:
+        return status_of(pid)["NSpid"].split()[-1] == "1"
+    except (OSError, KeyError):
+        return False
+
+
+def test_exit_codes_and_signals_as_cold(server):
+    for script in ("exit 0", "exit 3", "kill -TERM $$", "kill -SEGV $$", "/no/such/program"):
+        cold = run_sandboxed(["/bin/sh", "-c", script])
+        hot = warm(server, ["/bin/sh", "-c", script])
+        assert (hot.returncode, hot.stdout) == (cold.returncode, cold.stdout), script
+    missing = warm(server, ["/no/such/command"])
+    assert missing.returncode == run_sandboxed(["/no/such/command"]).returncode == 127
+    bad_flag = warm(server, ["/bin/true"], flags=("--cwd", "relative"))
+    assert bad_flag.returncode == 2 and b"--cwd relative" in bad_flag.stderr
+
+
+def _server_fds(pid):
+    return sorted(os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
+
+
+def _server_state(server):
+    """The server's fds and threads once it is idle: no session, and no socket but the listening
+    one (a connection is accepted, and closed after its session's fork, when the server gets to
+    it: maybe after the client is done, on a loaded machine; a leaked one stays)."""
+    pid = server.proc.pid
+    _wait_for("the server to be idle", lambda: not children_of(pid) and
+              sum(fd.startswith("socket:") for fd in _server_fds(pid)) == 1, timeout=30)
+    return _server_fds(pid), status_of(pid)["Threads"], os.listdir(f"/proc/{pid}/task")
+
+
+def test_nothing_carries_over_between_warm_sandboxes(server):
+    before = _server_state(server)
+    first = warm(server, ["/bin/sh", "-c", "echo secret > /tmp/left; echo x > /dev/shm/left; cat /tmp/left"])
+    assert first.returncode == 0 and first.stdout == b"secret\n", first.stderr
+    second = warm(server, ["/bin/sh", "-c", "ls /tmp /dev/shm; test -e /tmp/left && echo LEAK; true"])
+    assert second.returncode == 0 and b"left" not in second.stdout, second.stdout
+    assert _server_state(server) == before   # the server holds nothing of theirs: the same fds, one thread
+
+
+def test_stdin_is_piped_through(server):
+    data = b"".join(b"line %d\n" % i for i in range(20000))
+    r = warm(server, ["/bin/sh", "-c", "cat; echo done"], input=data)
+    assert r.returncode == 0 and r.stdout == data + b"done\n", r.stderr
+
+
+def _set_winsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _read_until(fd, pattern, timeout=START_TIMEOUT):
+    """What the pty's master reads until ``pattern`` shows up (AssertionError at EOF or timeout)."""
+    buf, end = b"", time.monotonic() + timeout
+    while not re.search(pattern, buf) and time.monotonic() < end:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:   # EIO: every replica closed
+                chunk = b""
+            if not chunk:
+                break
+            buf += chunk
+    assert re.search(pattern, buf), buf
+    return buf
+
+
+def test_terminal_and_window_size_through_a_pty(server):
+    """-t on a pty: the sandbox gets a terminal of that size; a resize (SIGWINCH to the client)
+    reaches it."""
+    master, replica = pty.openpty()
+    _set_winsize(master, 30, 100)
+    script = ("tty; stty size; trap 'stty size; exit 4' WINCH; echo ready; "
+              "while :; do sleep 0.05; done")
+    proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", script], ("--warm", "-t")), env=server.env(),
+                            stdin=replica, stdout=replica, stderr=replica, cwd="/", start_new_session=True)
+    os.close(replica)
+    try:
+        out = _read_until(master, rb"ready\r\n")
+        assert b"/dev/pts/0\r\n" in out and b"30 100\r\n" in out, out
+        _set_winsize(master, 40, 120)
+        proc.send_signal(signal.SIGWINCH)
+        _read_until(master, rb"40 120\r\n")
+        assert proc.wait(timeout=60) == 4
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        os.close(master)
+
+
+def _start_waiting(server, script, job=False):
+    """A warm client running ``script``, once it has printed "ready"; in a session of its own, or
+    with ``job`` in a process group of its own in our session, as a shell's job (a group that a
+    stop signal can stop: not orphaned)."""
+    where = dict(process_group=0) if job else dict(start_new_session=True)
+    proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", script], ("--warm",)), env=server.env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/", **where)
+    assert proc.stdout.readline() == b"ready\n", proc.stderr.read() if proc.poll() is not None else ""
+    return proc
+
+
+@pytest.mark.parametrize("sig", ["INT", "TERM", "HUP"])
+def test_signals_to_the_client_reach_the_program(server, sig):
+    """^C (SIGINT), SIGTERM and SIGHUP sent to the client reach the sandboxed program."""
+    proc = _start_waiting(server, f"trap 'echo got-{sig}; exit 5' {sig}; echo ready; while :; do sleep 0.05; done")
+    try:
+        proc.send_signal(getattr(signal, "SIG" + sig))
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out) == (5, f"got-{sig}\n".encode()), err
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_killing_the_client_ends_its_sandbox(server):
+    proc = _start_waiting(server, "echo ready; read x")
+    server.watch()
+    assert len(server.seen) > 3   # the server, the session, the do process, the sandbox...
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    sandboxes = {p: t for p, t in server.seen.items() if p != server.proc.pid}
+    assert not wait_gone(sandboxes), "the sandbox outlived its client"
+
+
+def test_killed_server_ends_its_clients_with_a_clear_error():
+    srv = Server()
+    try:
+        clients = [_start_waiting(srv, "echo ready; read x") for _ in range(2)]
+        srv.watch()
+        srv.proc.kill()
+        for proc in clients:
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 125, (proc.returncode, err)
+            assert b"server went away" in err, err
+    finally:
+        srv.stop()   # checks that nothing of its tree is left
+
+
+def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
+    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
+    path = os.path.join(sock_dir, "s.sock")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)   # a socket file nobody listens on: a server that died
+    stale.close()
+    env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
+    pid = None
+    try:
+        r = run(sandbox_cmd(["/bin/echo", "recovered"], ("--warm",)), env=env)
+        assert (r.returncode, r.stdout) == (0, b"recovered\n"), r.stderr
+        assert b"starting cold" not in r.stderr, r.stderr
+        with open(path + ".lock") as f:
+            pid = int(f.read())
+        assert stat_of(pid) is not None and answers(path)
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        again = run(sandbox_cmd(["/bin/echo", "again"], ()), env=dict(env, SNAKEVISOR_WARM="1"))
+        assert (again.returncode, again.stdout, again.stderr) == (0, b"again\n", b"")
+    finally:
+        seen = _tree(pid) if pid else {}
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+        assert not wait_gone(seen), "the on-demand server is still running"
+        for name in os.listdir(sock_dir):
+            os.unlink(os.path.join(sock_dir, name))
+        os.rmdir(sock_dir)
+
+
+def test_unreachable_server_falls_back_to_cold(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    env = sandbox_env(SNAKEVISOR_WARM_SOCKET=str(not_a_dir / "s.sock"))
+    r = run(sandbox_cmd(["/bin/echo", "cold"], ("--warm",)), env=env)
+    assert (r.returncode, r.stdout) == (0, b"cold\n")
+    assert r.stderr.count(b"\n") == 1 and b"starting cold" in r.stderr, r.stderr
+    quiet = run(sandbox_cmd(["/bin/echo", "cold"]), env=dict(env, SNAKEVISOR_WARM="1"))
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"cold\n", b"")
+
+
+def test_server_stops_when_idle_and_when_its_socket_is_removed():
+    idle = Server(idle_timeout=1)
+    try:
+        assert idle.proc.wait(timeout=30) == 0
+        assert not os.path.exists(idle.path)
+    finally:
+        idle.stop()
+    removed = Server()
+    try:
+        os.unlink(removed.path)
+        assert removed.proc.wait(timeout=30) == 0
+    finally:
+        removed.stop()
+
+
+def test_ten_concurrent_warm_runs(server):
+    procs = [subprocess.Popen(sandbox_cmd(["/bin/echo", f"run {i}"], ("--warm",)), env=server.env(), cwd="/",
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True) for i in range(10)]
+    try:
+        for i, proc in enumerate(procs):
+            out, err = proc.communicate(timeout=120)
+            assert (proc.returncode, out) == (0, f"run {i}\n".encode()), err
+            assert b"starting cold" not in err, err
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_client_flag_tables_match_the_parser():
+    """The client finds the verb and --warm without argparse: its tables of flags that take a
+    value must be the parser's."""
+    from snakevisor.cli.main import _long_flags, build_parser
+    from snakevisor.warm.client import VALUED_DO_FLAGS, VALUED_GLOBAL_FLAGS, try_warm
+    flags = _long_flags(build_parser())
+    assert VALUED_GLOBAL_FLAGS == flags[None][1]
+    assert VALUED_DO_FLAGS == flags["do"][1]
+    assert try_warm(["--root", "do", "state", "x"]) is None   # "do" is --root's value, not the verb
+
+
+def test_client_imports_neither_sentry_nor_gofer(server):
+    cmd = sandbox_cmd(["/bin/true"], ("--warm",))
+    r = run([cmd[0], "-X", "importtime", *cmd[1:]], env=server.env())
+    assert r.returncode == 0, r.stderr
+    imported = set(re.findall(rb"\| +(snakevisor[\w.]*)", r.stderr))
+    assert b"snakevisor.warm.client" in imported, r.stderr
+    assert imported <= {b"snakevisor", b"snakevisor.warm", b"snakevisor.warm.client", b"snakevisor.warm.protocol"}, \
+        imported
+
+
+def _wait_state(pid, states):
+    _wait_for(f"process {pid} in state {states}", lambda: (stat_of(pid) or ("X",))[0] in states, timeout=30)
+
+
+def test_ctrl_z_stops_the_sandbox_and_fg_continues_it(server):
+    """^Z (SIGTSTP to the client): the client and the sandbox stop; SIGCONT continues both."""
+    proc = _start_waiting(server, "echo ready; read x; echo resumed", job=True)
+    try:
+        server.watch()
+        sentry = next(p for p in server.seen if _nspid_init(p))
+        proc.send_signal(signal.SIGTSTP)
+        _wait_state(proc.pid, "T")
+        _wait_state(sentry, "T")
+        proc.send_signal(signal.SIGCONT)
+        _wait_state(sentry, "SR")
+        out, err = proc.communicate(b"go\n", timeout=60)
+        assert (proc.returncode, out) == (0, b"resumed\n"), err
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_the_sandbox_cannot_reach_the_server(server):
+    """The server's socket is in the sandbox's root (an overlay of the host's /), but a host
+    socket is not the sandbox's to connect to: a sandbox cannot ask for sandboxes of its own."""
+    script = (f"test -S {server.path} && echo visible; "
+              f"python3 -c 'import socket; socket.socket(socket.AF_UNIX).connect(\"{server.path}\")' 2>/dev/null "
+              "&& echo CONNECTED; true")
+    r = warm(server, ["/bin/sh", "-c", script])
+    assert (r.returncode, r.stdout) == (0, b"visible\n"), r.stderr
+
+
+def test_another_user_is_refused(server):
+    """SO_PEERCRED: a client of another uid gets no answer, even when the socket's mode lets it in."""
+    os.chmod(server.dir, 0o711)
+    os.chmod(server.path, 0o666)
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # nobody, without exec (python lives under /root): sockets and bytes only
+        word = b"error"
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(server.path)
+            send_message(s, {"version": VERSION, "argv": [b"do", b"--", b"/bin/true"], "stdio": []})
+            word = b"refused" if s.recv(100) == b"" else b"served"
+        except ConnectionResetError:   # closed with the request unread
+            word = b"refused"
+        except BaseException as e:
+            word = repr(e).encode()
+        finally:
+            os.write(wr, word)
+            os._exit(0)
+    os.close(wr)
+    try:
+        with os.fdopen(rd, "rb") as f:
+            assert f.read() == b"refused"
+    finally:
+        os.waitpid(pid, 0)
+
+
+def _servers_of(path):
+    """Pids of the `snakevisor server` processes for the socket ``path``."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"server" in argv and path.encode() in argv:
+                out.append(int(name))
+    return out
+
+
+def test_ten_first_runs_at_once_start_one_server():
+    """No server yet, ten clients at once: each may start one, one wins the lock, all are served warm."""
+    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
+    path = os.path.join(sock_dir, "s.sock")
+    env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
+    procs = [subprocess.Popen(sandbox_cmd(["/bin/echo", f"run {i}"], ("--warm",)), env=env, cwd="/",
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True) for i in range(10)]
+    servers = {}
+    try:
+        for i, proc in enumerate(procs):
+            out, err = proc.communicate(timeout=120)
+            assert (proc.returncode, out, err) == (0, f"run {i}\n".encode(), b"")
+        _wait_for("the losing servers to exit", lambda: len(_servers_of(path)) == 1, timeout=30)
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in _servers_of(path):
+            servers.update(_tree(pid))
+            os.kill(pid, signal.SIGTERM)
+        assert not wait_gone(servers), "a server is still running"
+        for name in os.listdir(sock_dir):
+            os.unlink(os.path.join(sock_dir, name))
+        os.rmdir(sock_dir)
+
+
+def test_secrets_drawn_at_import_are_drawn_again_in_each_fork():
+    """Every sandbox of a warm server descends from one interpreter: what a module draws at
+    import (kcmp's cookies) must be drawn again in each fork, or every sandbox shares it."""
+    from snakevisor.sentry.syscalls import kcmp
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(wr, repr(kcmp._COOKIES).encode())
+        finally:
+            os._exit(0)
+    os.close(wr)
+    with os.fdopen(rd, "rb") as f:
+        child = f.read().decode()
+    os.waitpid(pid, 0)
+    assert child != repr(kcmp._COOKIES) and len(kcmp._COOKIES) > 1
