@@ -31,8 +31,11 @@ class MountInfo:
 class VirtualFilesystem:
     kind = "mnt"   # a namespace (kernel/namespaces.py); ``ino`` its /proc/PID/ns/mnt number
 
-    def __init__(self, ino=PROC_NS_INODES["mnt"]):
+    def __init__(self, ino=PROC_NS_INODES["mnt"], anonymous=False):
         self.root_mount: Mount | None = None
+        # An anonymous namespace holds a detached tree (open_tree's clone, fsmount's mount) until
+        # move_mount attaches it or its fd's last close drops it (syscalls/mount_api.py).
+        self.anonymous = anonymous
         # mountpoint -> top mount on it; read directly by path resolution's fast walk (resolve.py)
         self.covering: dict[VirtualDentry, Mount] = {}
         self.mounts: list[Mount] = []                    # in mount order
@@ -146,6 +149,36 @@ class VirtualFilesystem:
             else:
                 new._attach(c, VirtualDentry(copies[m.parent], m.mountpoint))
         return new, copies
+
+    @classmethod
+    def detached(cls, top: Mount, below=()) -> "VirtualFilesystem":
+        """An anonymous namespace of ``top`` and ``below`` ((mount, parent, mountpoint) parents first)."""
+        vfs = cls(ino=0, anonymous=True)
+        vfs.root_mount, top.vfs = top, vfs
+        vfs.mounts.append(top)
+        for m, parent, mountpoint in below:
+            vfs.graft(m, VirtualDentry(parent, mountpoint))
+        return vfs
+
+    def adopt(self, other: "VirtualFilesystem", target: VirtualDentry) -> None:
+        """move_mount of a detached tree: every mount of anonymous namespace ``other`` joins this
+        one, its root on top of ``target``; ``other`` is left empty."""
+        top = other.root_mount
+        for m in other.mounts:
+            m.vfs = self
+            self.mounts.append(m)
+        self.covering.update(other.covering)
+        other.mounts, other.covering, other.root_mount = [], {}, None
+        self._attach(top, self.follow_mounts(target))
+
+    def dissolve(self) -> None:
+        """The last close of a detached tree's fd: its mounts leave this anonymous namespace
+        (open files on them keep their Mount, as after MNT_DETACH)."""
+        for o in reversed(self.mounts):
+            if o.parent is not None:
+                self._uncover(o)
+            o.vfs = None
+        self.mounts, self.root_mount = [], None
 
     def follow_mounts(self, vd: VirtualDentry) -> VirtualDentry:
         """If something is mounted on ``vd``, the root of the topmost mount there."""
