@@ -54,3 +54,19 @@ def tmpfs_options(fstype, pairs):
     if "nr_blocks" in p:
         p["size"] = p.pop("nr_blocks")
     return p
+
+
+# The parameters each filesystem the Sentry can mount takes (fsconfig(2) refuses any other with
+# "Unknown parameter"); tmpfs's values are checked by tmpfs_options, the others' are not used.
+FS_PARAMETERS = {
+    "tmpfs": TMPFS_OPTIONS,
+    "proc": ("hidepid", "gid", "subset", "pidns"),
+    "sysfs": (),
+    "mqueue": (),
+    "devpts": ("uid", "gid", "mode", "ptmxmode", "newinstance", "max"),
+    "cgroup2": ("nsdelegate", "favordynmods", "memory_localevents", "memory_recursiveprot",
+                "memory_hugetlb_accounting", "pids_localevents"),
+}
+# Superblock flags any filesystem takes (fs_context.c's common_set_sb_flag/common_clear_sb_flag).
+SB_FLAGS_SET = ("dirsync", "lazytime", "mand", "ro", "sync")
+SB_FLAGS_CLEAR = ("async", "nolazytime", "nomand", "rw")

@@ -26,6 +26,7 @@ from snakevisor.sentry.vfs.inode import Inode
 class TmpfsFilesystem(Filesystem):
     name = "tmpfs"
     magic = TMPFS_MAGIC
+    readonly_apart = True
 
     def __init__(self, memory_file, mode: int = 0o1777, uid: int = 0, gid: int = 0,
                  readonly: bool = False, size_limit: int | None = None, dev: int | None = None,

@@ -28,7 +28,7 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
+                                        inotify, kcmp, membarrier, mm, mount, mount_api, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
 
@@ -66,7 +66,12 @@ UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_FS, CLONE_FILES, CLON
            "EINVAL (one such namespace per sandbox)")
 SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the PID, net, cgroup and time "
          "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
-MOUNTS = 'the new mount API inside the sandbox: not yet (issue "Kernel features II"); mount(2) works'
+FSOPEN = "tmpfs, proc, sysfs, devpts, mqueue and cgroup2 (no ramfs: ENODEV); proc and devpts are the sandbox's single instances"
+FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) with its messages; superblock "
+            "flags other than ro/rw accepted and ignored; reconfigure changes ro/rw, size and nr_inodes of a tmpfs")
+MOVE_MOUNT = "MOVE_MOUNT_BENEATH: EINVAL; SET_GROUP joins the peer group, as recorded (events do not propagate)"
+MOUNT_SETATTR = ("MOUNT_ATTR_IDMAP: EPERM for the sandbox's user namespace (Linux's for the initial one); making a "
+                 "mount read-only does not wait for its writers (no EBUSY); propagation types recorded only")
 MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
          "propagation types are recorded and shown in mountinfo but events do not propagate; proc and devpts "
          "are the sandbox's single instances")
@@ -450,12 +455,12 @@ ENTRIES = (
     enosys(425,  "io_uring_setup",         IO_URING),
     enosys(426,  "io_uring_enter",         IO_URING),
     enosys(427,  "io_uring_register",      IO_URING),
-    enosys(428,  "open_tree",              MOUNTS),
-    enosys(429,  "move_mount",             MOUNTS),
-    enosys(430,  "fsopen",                 MOUNTS),
-    enosys(431,  "fsconfig",               MOUNTS),
-    enosys(432,  "fsmount",                MOUNTS),
-    enosys(433,  "fspick",                 MOUNTS),
+    full(428,    "open_tree",              mount_api.open_tree,           "dirfd path hex", returns="fd"),
+    partial(429, "move_mount",             mount_api.move_mount,          "dirfd path dirfd path hex", MOVE_MOUNT),
+    partial(430, "fsopen",                 mount_api.fsopen,              "path hex", FSOPEN, returns="fd"),
+    partial(431, "fsconfig",               mount_api.fsconfig,            "fd int ptr ptr int", FSCONFIG),
+    full(432,    "fsmount",                mount_api.fsmount,             "fd hex hex", returns="fd"),
+    partial(433, "fspick",                 mount_api.fspick,              "dirfd path hex", FSCONFIG, returns="fd"),
     full(434,    "pidfd_open",             pidfd.pidfd_open,              "int hex", returns="fd"),
     partial(435, "clone3",                 clone.clone3,                  "ptr uint", CLONE),
     full(436,    "close_range",            file.close_range,              "uint uint hex"),
@@ -464,7 +469,7 @@ ENTRIES = (
     full(439,    "faccessat2",             fs.faccessat2,                 "dirfd path int atflags"),
     enosys(440,  "process_madvise",        "advice on another process's memory: not implemented"),
     full(441,    "epoll_pwait2",           epoll.epoll_pwait2,            "fd ptr int ptr ptr uint"),
-    enosys(442,  "mount_setattr",          MOUNTS),
+    partial(442, "mount_setattr",          mount_api.mount_setattr,       "dirfd path hex ptr uint", MOUNT_SETATTR),
     enosys(443,  "quotactl_fd",            QUOTAS),
     enosys(444,  "landlock_create_ruleset",LANDLOCK),
     enosys(445,  "landlock_add_rule",      LANDLOCK),

@@ -20,6 +20,9 @@ class Filesystem:
     name = "none"
     magic = 0
     revalidates = False   # cached names may go stale (a shared remote filesystem): see Inode.revalidate_chain
+    # True: ``readonly`` is the superblock's own state (fsconfig's reconfigure sets it), which
+    # mountinfo shows in the super options only, as Linux's; False: it shows on every mount too.
+    readonly_apart = False
 
     def __init__(self, readonly: bool = False, dev: int | None = None):
         self.readonly = readonly

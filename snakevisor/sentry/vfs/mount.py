@@ -64,9 +64,12 @@ class Mount:
     def dec_ref(self) -> None:
         self.refs -= 1
 
-    def mount_options(self) -> str:
-        """The per-mount options (mountinfo's sixth field): Linux's show_mnt_opts order."""
-        opts = ["ro" if self.readonly else "rw"]
+    def mount_options(self, superblock: bool = False) -> str:
+        """The per-mount options (mountinfo's sixth field): Linux's show_mnt_opts order; the
+        superblock's read-only state counts with ``superblock`` (/proc/mounts) or when the
+        filesystem does not keep it apart."""
+        ro = self.readonly if superblock else self.flags & MS_RDONLY or self.fs.readonly and not self.fs.readonly_apart
+        opts = ["ro" if ro else "rw"]
         for bit, name in ((MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"), (MS_NOEXEC, "noexec"),
                           (MS_NOATIME, "noatime"), (MS_NODIRATIME, "nodiratime"), (MS_RELATIME, "relatime"),
                           (MS_NOSYMFOLLOW, "nosymfollow")):
@@ -77,7 +80,7 @@ class Mount:
     def options(self) -> str:
         """The option string of /proc/mounts: the mount's, then the filesystem's."""
         extra = self.fs.mount_options()
-        return self.mount_options() + ("," + extra if extra else "")
+        return self.mount_options(superblock=True) + ("," + extra if extra else "")
 
     def super_options(self) -> str:
         """mountinfo's super options: the filesystem's read-only state and options."""

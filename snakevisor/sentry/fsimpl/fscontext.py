@@ -1,0 +1,90 @@
+"""Filesystem contexts: the files fsopen(2) and fspick(2) return (fs/fs_context.c, fs/fsopen.c).
+
+An ``FsContextImpl`` is an anon_inode "[fscontext]" file holding a filesystem type's parameters
+as fsconfig(2) sets them, its phase (Linux's enum fs_context_phase: parameters, then a created
+superblock awaiting fsmount; or, picked, a superblock's parameters awaiting a reconfigure) and a
+log of the last eight error messages, each read(2) returning one ("e tmpfs: Unknown parameter
+'x'\\n"; ENODATA when none is left, EMSGSIZE, the message kept, for a smaller buffer).
+Parameters are checked as they are set, as Linux's parse_param: superblock flags (ro, rw...),
+then the filesystem's own (abi/mount_options.py), then "source". Creating the superblock and
+mounting it are syscalls/mount_api.py's.
+"""
+from collections import deque
+
+from snakevisor.abi.errno import EBUSY, EINVAL, EMSGSIZE, ENODATA, SyscallError
+from snakevisor.abi.mount_api import FC_LOG_SIZE
+from snakevisor.abi.mount_options import FS_PARAMETERS, SB_FLAGS_CLEAR, SB_FLAGS_SET, tmpfs_options
+from snakevisor.sentry.fsimpl.anon import anon_inode_file
+from snakevisor.sentry.vfs.file import FileDescriptionImpl
+from snakevisor.abi.fs import O_RDWR
+
+# Phases (enum fs_context_phase)
+CREATE_PARAMS, AWAITING_MOUNT, MOUNTED, FAILED, RECONF_PARAMS, AWAITING_RECONF = range(6)
+
+
+class FsContextImpl(FileDescriptionImpl):
+    seekable = False
+
+    def __init__(self, fstype: str, fs=None):
+        super().__init__()
+        self.fstype = fstype
+        self.fs = fs                  # the superblock: created, or picked (fspick)
+        self.phase = CREATE_PARAMS if fs is None else RECONF_PARAMS
+        self.params = []              # (key, string value or None) the filesystem takes
+        self.source = None
+        self.readonly = False         # sb_flags' SB_RDONLY, and whether a parameter named it
+        self.readonly_set = False
+        self.log = deque(maxlen=FC_LOG_SIZE)
+
+    def read(self, task, n, offset):
+        if not self.log:
+            raise SyscallError(ENODATA)
+        if len(self.log[0]) > n:
+            raise SyscallError(EMSGSIZE)   # the message stays for a larger read (Linux 6.x)
+        return self.log.popleft()
+
+    def fail(self, text: str, prefixed: bool = True):
+        """invalf: log an error (prefixed with the type's name) and refuse with EINVAL."""
+        self.log.append(("e " + (f"{self.fstype}: " if prefixed else "") + text + "\n").encode())
+        raise SyscallError(EINVAL)
+
+    def settle(self):
+        """finish_clean_context: a context reconfigured before takes parameters again."""
+        if self.phase == AWAITING_RECONF:
+            self.phase = RECONF_PARAMS
+
+    def set_param(self, key: str, value, is_string: bool):
+        """vfs_parse_fs_param: ``value`` a str (string parameters), bytes or None."""
+        if self.phase not in (CREATE_PARAMS, RECONF_PARAMS):
+            raise SyscallError(EBUSY)
+        if key in SB_FLAGS_SET or key in SB_FLAGS_CLEAR:
+            if key in ("ro", "rw"):
+                self.readonly, self.readonly_set = key == "ro", True
+            return
+        if key in FS_PARAMETERS.get(self.fstype, ()):
+            if self.fstype == "tmpfs":
+                try:
+                    tmpfs_options(self.fstype, [(key, value if is_string else None)])
+                except ValueError:
+                    self.fail(f"Bad value for '{key}'")
+            self.params.append((key, value if is_string else None))
+            return
+        if key == "source":
+            if not is_string:
+                self.fail("Non-string source", prefixed=False)
+            if self.source is not None:
+                self.fail("Multiple sources", prefixed=False)
+            self.source = value
+            return
+        self.fail(f"Unknown parameter '{key}'")
+
+    def reconfigured(self):
+        """vfs_clean_context after a reconfigure: the parameters and flags go, the flags' mask
+        stays (a second reconfigure with no "ro" makes the superblock writable again, as Linux's)."""
+        self.params, self.source, self.readonly = [], None, False
+        self.phase = AWAITING_RECONF
+
+
+def new_fs_context(fstype: str, fs=None):
+    """The fscontext file of a new context for ``fstype`` (or for reconfiguring ``fs``)."""
+    return anon_inode_file("fscontext", FsContextImpl(fstype, fs), O_RDWR)
