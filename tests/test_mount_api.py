@@ -1,8 +1,24 @@
 """The new mount API inside the sandbox (issue 16, "Kernel features II"; syscalls/mount_api.py):
 fs contexts (fsopen, fsconfig, fsmount, fspick), open_tree, move_mount and mount_setattr,
 natively as root and sandboxed."""
+import shutil
+
+import pytest
+
 from harness import compare, compile_c
 
 
 def test_mount_api_matches_linux():
     compare([compile_c("mount_api")], native_status=0)
+
+
+def test_util_linux_mount_bind_and_read_only_remount():
+    """util-linux 2.38's mount --bind, -o remount,bind,ro and --bind -o ro (which still use
+    mount(2): strace natively shows no fsopen/open_tree) in a mount namespace of their own."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("util-linux's unshare and mount are not installed")
+    script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && mkdir /mnt/a /mnt/b && echo hi > /mnt/a/f && "
+              "mount --bind /mnt/a /mnt/b && cat /mnt/b/f && mount -o remount,bind,ro /mnt/b && "
+              "{ echo x 2>&1 > /mnt/b/g | sed 's/.*: //'; } ; mount --bind -o ro /mnt/a /mnt/b; "
+              "grep ' /mnt/b ' /proc/self/mountinfo | cut -d' ' -f4-6; umount /mnt/b && umount /mnt/b && echo done")
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)

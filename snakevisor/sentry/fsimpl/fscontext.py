@@ -30,7 +30,9 @@ class FsContextImpl(FileDescriptionImpl):
         self.fstype = fstype
         self.fs = fs                  # the superblock: created, or picked (fspick)
         self.phase = CREATE_PARAMS if fs is None else RECONF_PARAMS
-        self.params = []              # (key, string value or None) the filesystem takes
+        # key -> string value or None: the filesystem's parameters, a key set again replacing its
+        # value (bounded by the keys there are, however often the application sets them)
+        self.params = {}
         self.source = None
         self.readonly = False         # sb_flags' SB_RDONLY, and whether a parameter named it
         self.readonly_set = False
@@ -67,7 +69,7 @@ class FsContextImpl(FileDescriptionImpl):
                     tmpfs_options(self.fstype, [(key, value if is_string else None)])
                 except ValueError:
                     self.fail(f"Bad value for '{key}'")
-            self.params.append((key, value if is_string else None))
+            self.params[key] = value if is_string else None
             return
         if key == "source":
             if not is_string:
@@ -81,7 +83,7 @@ class FsContextImpl(FileDescriptionImpl):
     def reconfigured(self):
         """vfs_clean_context after a reconfigure: the parameters and flags go, the flags' mask
         stays (a second reconfigure with no "ro" makes the superblock writable again, as Linux's)."""
-        self.params, self.source, self.readonly = [], None, False
+        self.params, self.source, self.readonly = {}, None, False
         self.phase = AWAITING_RECONF
 
 

@@ -148,7 +148,7 @@ def fsconfig(t, fd, cmd, key, value, aux):
         raise SyscallError(EBUSY)
     admin(t)
     try:
-        ctx.fs = new_filesystem(t, ctx.fstype.encode(), ctx.params)
+        ctx.fs = new_filesystem(t, ctx.fstype.encode(), list(ctx.params.items()))
     except SyscallError:
         ctx.phase = fc.FAILED
         raise
@@ -168,7 +168,7 @@ def _reconfigure(t, ctx):
     fs = ctx.fs
     if ctx.readonly_set and fs.readonly_apart:
         fs.readonly = ctx.readonly
-    for key, value in ctx.params:
+    for key, value in ctx.params.items():
         if key in ("size", "nr_blocks"):
             fs.size_limit = memparse(value) * (4096 if key == "nr_blocks" else 1)
         elif key == "nr_inodes":
