@@ -1,5 +1,6 @@
-"""Filesystem mount options (mount(2)'s data: "size=1m,mode=700"): the ones tmpfs takes, parsed as
-Linux parses them (memparse suffixes, octal modes). Shared by the OCI config (oci/config.py) and
+"""Filesystem mount options (mount(2)'s data: "size=1m,mode=700"): the ones tmpfs and ramfs take,
+parsed as Linux parses them (memparse suffixes, octal modes), and the parameter names of the other
+filesystems fsconfig(2) checks. Shared by the OCI config (oci/config.py) and
 mount(2) inside the sandbox (sentry/syscalls/mount.py).
 """
 # The options tmpfs takes; anything else is EINVAL, as Linux's.
@@ -56,10 +57,21 @@ def tmpfs_options(fstype, pairs):
     return p
 
 
+def ramfs_options(fstype, pairs):
+    """{mode} of a ramfs's options: a bad mode is a ValueError; any other option is ignored, as
+    Linux's ramfs has always done."""
+    return fs_options(fstype, [(k, v) for k, v in pairs if k == "mode"], ("mode",),
+                      {"mode": lambda v: int(v, 8) & 0o7777}, {"mode": 0o755})
+
+
+# The option parsers of filesystems whose values are checked (fsconfig's "Bad value for").
+OPTION_PARSERS = {"tmpfs": tmpfs_options, "ramfs": ramfs_options}
+
 # The parameters each filesystem the Sentry can mount takes (fsconfig(2) refuses any other with
 # "Unknown parameter"); tmpfs's values are checked by tmpfs_options, the others' are not used.
 FS_PARAMETERS = {
     "tmpfs": TMPFS_OPTIONS,
+    "ramfs": ("mode",),   # and it ignores every other (fscontext.py)
     "proc": ("hidepid", "gid", "subset", "pidns"),
     "sysfs": (),
     "mqueue": (),

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 
 #include "ns_common.h"
 #include "mount_common.h"
@@ -133,6 +134,37 @@ static void contexts(void) {
         messages(types[i], fd);
         close(fd);
     }
+}
+
+static void ramfs(void) {
+    int fd = fsopen("ramfs", 0);
+    SHOW("ramfs unknown parameter (ignored)", FSCONFIG(fd, FSCONFIG_SET_STRING, "bogus", "1", 0));
+    SHOW("ramfs size (ignored)", FSCONFIG(fd, FSCONFIG_SET_STRING, "size", "1m", 0));
+    SHOW("ramfs bad mode", FSCONFIG(fd, FSCONFIG_SET_STRING, "mode", "abc", 0));
+    SHOW("ramfs mode flag", FSCONFIG(fd, FSCONFIG_SET_FLAG, "mode", NULL, 0));
+    SHOW("ramfs source", FSCONFIG(fd, FSCONFIG_SET_STRING, "source", "rsrc", 0));
+    SHOW("ramfs mode", FSCONFIG(fd, FSCONFIG_SET_STRING, "mode", "700", 0));
+    messages("ramfs", fd);
+    SHOW("ramfs create", FSCONFIG(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+    int m = fsmount(fd, 0, 0);
+    mkdir("/mnt/r", 0755); mkdir("/mnt/r2", 0755); mkdir("/mnt/r3", 0755);
+    SHOW("ramfs attach", move_mount(m, "", AT_FDCWD, "/mnt/r", MOVE_MOUNT_F_EMPTY_PATH));
+    SHOW("mount(2) ramfs", mount("r2", "/mnt/r2", "ramfs", 0, "size=1m,bogus,mode=1777"));
+    SHOW("mount(2) ramfs bad mode", mount("r3", "/mnt/r3", "ramfs", 0, "mode=abc"));
+    SHOW("mount(2) ramfs", mount("r3", "/mnt/r3", "ramfs", 0, NULL));
+    struct statfs s;
+    statfs("/mnt/r", &s);
+    printf("ramfs statfs: type %lx blocks %ld bsize %ld files %ld\n", (long)s.f_type, (long)s.f_blocks,
+           (long)s.f_bsize, (long)s.f_files);
+    struct stat st;
+    stat("/mnt/r", &st);
+    printf("ramfs root mode: %o\n", st.st_mode & 07777);
+    put("/mnt/r/f", "in ramfs");
+    cat("ramfs file", AT_FDCWD, "/mnt/r/f");
+    mountinfo("ramfs");
+    umount2("/mnt/r", 0); umount2("/mnt/r2", 0); umount2("/mnt/r3", 0);
+    close(m);
+    close(fd);
 }
 
 static void trees(void) {
@@ -293,6 +325,7 @@ int main(void) {
     SHOW("unshare(NEWNS)", unshare(CLONE_NEWNS));
     private_mnt();
     contexts();
+    ramfs();
     trees();
     attributes();
     pick();

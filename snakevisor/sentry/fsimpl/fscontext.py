@@ -13,7 +13,7 @@ from collections import deque
 
 from snakevisor.abi.errno import EBUSY, EINVAL, EMSGSIZE, ENODATA, SyscallError
 from snakevisor.abi.mount_api import FC_LOG_SIZE
-from snakevisor.abi.mount_options import FS_PARAMETERS, SB_FLAGS_CLEAR, SB_FLAGS_SET, tmpfs_options
+from snakevisor.abi.mount_options import FS_PARAMETERS, OPTION_PARSERS, SB_FLAGS_CLEAR, SB_FLAGS_SET
 from snakevisor.sentry.fsimpl.anon import anon_inode_file
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.abi.fs import O_RDWR
@@ -64,21 +64,21 @@ class FsContextImpl(FileDescriptionImpl):
                 self.readonly, self.readonly_set = key == "ro", True
             return
         if key in FS_PARAMETERS.get(self.fstype, ()):
-            if self.fstype == "tmpfs":
-                try:
-                    tmpfs_options(self.fstype, [(key, value if is_string else None)])
-                except ValueError:
-                    self.fail(f"Bad value for '{key}'")
+            parse = OPTION_PARSERS.get(self.fstype)
+            try:
+                if parse is not None:
+                    parse(self.fstype, [(key, value if is_string else None)])
+            except ValueError:
+                self.fail(f"Bad value for '{key}'")
             self.params[key] = value if is_string else None
-            return
-        if key == "source":
+        elif key == "source":
             if not is_string:
                 self.fail("Non-string source", prefixed=False)
             if self.source is not None:
                 self.fail("Multiple sources", prefixed=False)
             self.source = value
-            return
-        self.fail(f"Unknown parameter '{key}'")
+        elif self.fstype != "ramfs":   # ramfs ignores what it does not know
+            self.fail(f"Unknown parameter '{key}'")
 
     def reconfigured(self):
         """vfs_clean_context after a reconfigure: the parameters and flags go, the flags' mask

@@ -12,7 +12,7 @@ from snakevisor.abi.errno import (EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOO
 from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL,
                                F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE,
                                RENAME_NOREPLACE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
-                               S_IFREG, S_IFSOCK, S_ISGID, SEEK_DATA, StatfsResult, TMPFS_MAGIC, NAME_MAX, WHITEOUT_DEV,
+                               S_IFREG, S_IFSOCK, S_ISGID, SEEK_DATA, StatfsResult, RAMFS_MAGIC, TMPFS_MAGIC, NAME_MAX, WHITEOUT_DEV,
                                dev_major, dev_minor)
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
@@ -80,6 +80,18 @@ def _owner(parent: "TmpfsDir", creds, mode: int) -> tuple[int, int, int]:
             mode |= S_ISGID
     return uid, gid, mode
 
+
+class RamfsFilesystem(TmpfsFilesystem):
+    """ramfs: tmpfs's files without its limits; statfs reports no blocks, mountinfo only a mode
+    other than 0755 (as Linux's ramfs_show_options)."""
+    name = "ramfs"
+    magic = RAMFS_MAGIC
+
+    def statfs(self) -> StatfsResult:
+        return Filesystem.statfs(self)
+
+    def mount_options(self) -> str:
+        return "" if self.root_mode & 0o7777 == 0o755 else f"mode={self.root_mode & 0o7777:o}"
 
 class TmpfsInode(Inode):
     memory_xattrs = True

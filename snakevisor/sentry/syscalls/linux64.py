@@ -66,13 +66,13 @@ UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_FS, CLONE_FILES, CLON
            "EINVAL (one such namespace per sandbox)")
 SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the PID, net, cgroup and time "
          "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
-FSOPEN = "tmpfs, proc, sysfs, devpts, mqueue and cgroup2 (no ramfs: ENODEV); proc and devpts are the sandbox's single instances"
+FSOPEN = "tmpfs, ramfs, proc, sysfs, devpts, mqueue and cgroup2 (others ENODEV); proc and devpts are the sandbox's single instances"
 FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) with its messages; superblock "
             "flags other than ro/rw accepted and ignored; reconfigure changes ro/rw, size and nr_inodes of a tmpfs")
 MOVE_MOUNT = "MOVE_MOUNT_BENEATH: EINVAL; SET_GROUP joins the peer group, as recorded (events do not propagate)"
 MOUNT_SETATTR = ("MOUNT_ATTR_IDMAP: EPERM for the sandbox's user namespace (Linux's for the initial one); making a "
                  "mount read-only does not wait for its writers (no EBUSY); propagation types recorded only")
-MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
+MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
          "propagation types are recorded and shown in mountinfo but events do not propagate; proc and devpts "
          "are the sandbox's single instances")
 UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"

@@ -2,7 +2,7 @@
 a vfs/vfs.py VirtualFilesystem), as fs/namespace.c does them.
 
 mount: a bind (MS_BIND, MS_REC: with the mounts below), a new tmpfs (size=, mode=, uid=, gid=,
-nr_inodes=), proc, sysfs, devpts, mqueue (the caller's IPC namespace's) or cgroup2, a remount
+nr_inodes=), ramfs (mode=), proc, sysfs, devpts, mqueue (the caller's IPC namespace's) or cgroup2, a remount
 (with MS_BIND: the mount's flags only; MS_RDONLY then makes writes EROFS), a propagation type
 (MS_SHARED/MS_PRIVATE/MS_SLAVE/MS_UNBINDABLE, MS_REC), MS_MOVE. Propagation types are recorded and
 shown in mountinfo, but mount events do not propagate between peers. proc and devpts mounts are
@@ -12,14 +12,14 @@ abort: as a plain umount), MNT_EXPIRE, UMOUNT_NOFOLLOW. A mount is busy (EBUSY) 
 open on it, a task's root or cwd is on it, or something is mounted below it.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.mount_options import data_pairs, tmpfs_options
+from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs
 from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOSPC, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
                                MS_SILENT, MS_SLAVE, MS_STRICTATIME, MS_UNBINDABLE, UMOUNT_NOFOLLOW)
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
-from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.fsimpl.tmpfs import RamfsFilesystem, TmpfsFilesystem
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.resolve import is_reachable
@@ -97,11 +97,13 @@ def new_filesystem(t, fstype, pairs):
     """do_new_mount's filesystem of options ``pairs`` ((key, value or None)): ENODEV for a type the
     Sentry has not. Also the superblock of fsconfig's FSCONFIG_CMD_CREATE (syscalls/mount_api.py)."""
     k = t.kernel
-    if fstype == b"tmpfs":
+    if fstype in (b"tmpfs", b"ramfs"):
         try:
-            p = tmpfs_options("tmpfs", pairs)
+            p = OPTION_PARSERS[fstype.decode()](fstype.decode(), pairs)
         except ValueError:
             raise SyscallError(EINVAL) from None
+        if fstype == b"ramfs":
+            return RamfsFilesystem(k.memory_file, mode=p["mode"])
         return TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
                                nr_inodes=p["nr_inodes"])
     others = {b"proc": lambda: k.procfs, b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
