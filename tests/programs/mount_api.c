@@ -297,6 +297,28 @@ static void pick(void) {
     close(p);
 }
 
+/* A mount with a file open for writing on it cannot become read-only (EBUSY), all or nothing. */
+static void writers(void) {
+    mkdir("/mnt/b/w", 0755);
+    mount("w", "/mnt/b/w", "tmpfs", 0, NULL);
+    int w = open("/mnt/b/w/f", O_CREAT | O_WRONLY, 0644), r = open("/mnt/b/x", O_RDONLY);
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+    SHOW("rdonly recursive, a writer below", setattr("/mnt/b", AT_RECURSIVE, &ro, 32));
+    SHOW("b still writable", open("/mnt/b/y", O_CREAT | O_RDONLY, 0644) >= 0);
+    SHOW("rdonly b only (a reader)", setattr("/mnt/b", 0, &ro, 32));
+    SHOW("remount,bind,ro with a writer", mount(NULL, "/mnt/b/w", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
+    SHOW("remount,ro with a writer", mount(NULL, "/mnt/b/w", NULL, MS_REMOUNT | MS_RDONLY, NULL));
+    int p = fspick(AT_FDCWD, "/mnt/b/w", 0);
+    FSCONFIG(p, FSCONFIG_SET_FLAG, "ro", NULL, 0);
+    SHOW("reconfigure ro with a writer", FSCONFIG(p, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0));
+    close(w);
+    SHOW("remount,bind,ro", mount(NULL, "/mnt/b/w", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
+    SHOW("write-open on the ro mount", open("/mnt/b/w/f", O_WRONLY));
+    close(p);
+    close(r);
+    umount2("/mnt/b/w", 0);
+}
+
 static void unprivileged(void) {
     int fd = fsopen("tmpfs", 0);
     int created = fsopen("tmpfs", 0);
@@ -329,6 +351,7 @@ int main(void) {
     trees();
     attributes();
     pick();
+    writers();
     unprivileged();
     return 0;
 }

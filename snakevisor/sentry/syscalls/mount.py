@@ -68,6 +68,8 @@ def mount(t, source, target, fstype, flags, data):
     admin(t)
     if flags & MS_REMOUNT:
         m = mount_root(t, vd)
+        if flags & MS_RDONLY:   # without MS_BIND, the superblock: every mount of it here
+            no_writers([m] if flags & MS_BIND else [o for o in t.ns.mnt.mounts if o.fs is m.fs])
         m.flags = mount_flags(flags, m.flags)   # without MS_BIND too: the superblock's flags are not kept apart
         return 0
     if flags & MS_BIND:
@@ -85,6 +87,13 @@ def mount(t, source, target, fstype, flags, data):
     if fs is t.kernel.devpts and fs.mount is None:
         fs.set_mount(m)
     return 0
+
+
+def no_writers(mounts):
+    """mnt_hold_writers: EBUSY while a file is open for writing on one of ``mounts`` that is to
+    become read-only."""
+    if any(m.writers and not m.readonly for m in mounts):
+        raise SyscallError(EBUSY)
 
 
 def room(vfs, n):

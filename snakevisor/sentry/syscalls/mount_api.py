@@ -12,8 +12,8 @@ sandbox's user namespace, as Linux's for the initial one), mount events between 
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EBUSY, E2BIG, EINVAL, ENODEV, EOPNOTSUPP, EPERM, SyscallError
-from snakevisor.abi.fs import (AT_RECURSIVE, AT_SYMLINK_NOFOLLOW, MS_NOATIME, MS_RELATIME, O_LARGEFILE, O_PATH,
-                               PROC_NS_INODES, to_s32)
+from snakevisor.abi.fs import (AT_RECURSIVE, AT_SYMLINK_NOFOLLOW, MS_NOATIME, MS_RDONLY, MS_RELATIME, O_LARGEFILE,
+                               O_PATH, PROC_NS_INODES, to_s32)
 from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_MAX, FSCONFIG_CMD_CREATE,
                                       FSCONFIG_CMD_CREATE_EXCL, FSCONFIG_CMD_RECONFIGURE, FSCONFIG_KEY_MAX,
                                       FSCONFIG_SET_BINARY, FSCONFIG_SET_FD, FSCONFIG_SET_FLAG, FSCONFIG_SET_PATH,
@@ -28,7 +28,7 @@ from snakevisor.abi.mount_options import FS_PARAMETERS, memparse
 from snakevisor.sentry.fsimpl import fscontext as fc
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.syscalls.mount import (PROPAGATION, admin, copy_tree, mount_root, move_tree, new_filesystem,
-                                              room, set_propagation)
+                                              no_writers, room, set_propagation)
 from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.vfs.at import read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
@@ -167,6 +167,8 @@ def _reconfigure(t, ctx):
         raise SyscallError(EPERM)
     fs = ctx.fs
     if ctx.readonly_set and fs.readonly_apart:
+        if ctx.readonly:
+            no_writers([o for o in t.ns.mnt.mounts if o.fs is fs])
         fs.readonly = ctx.readonly
     for key, value in ctx.params.items():
         if key in ("size", "nr_blocks"):
@@ -276,7 +278,10 @@ def mount_setattr(t, dirfd, path, flags, uattr, size):
         raise SyscallError(EINVAL)
     if m.vfs is not t.ns.mnt and not (m.vfs.anonymous and m is m.vfs.root_mount):
         raise SyscallError(EINVAL)
-    for o in (m.vfs.subtree(m) if flags & AT_RECURSIVE else [m]):
+    mounts = m.vfs.subtree(m) if flags & AT_RECURSIVE else [m]
+    if set_ms & MS_RDONLY:
+        no_writers(mounts)   # before any change: all or nothing
+    for o in mounts:
         o.flags = o.flags & ~clear_ms | set_ms
         if kind is not None:
             set_propagation(m.vfs, o, kind)

@@ -28,6 +28,7 @@ class Mount:
         # files have no path and show as their Dentry's name ("pipe:[12]").
         self.anonymous = anonymous
         self.refs = 0     # open files on it (umount2's EBUSY)
+        self.writers = 0  # of them, regular files open for writing (EBUSY for making it read-only)
         self.vfs = None   # the VirtualFilesystem it belongs to (set by VirtualFilesystem.mount)
         # Propagation type as mount(2) sets it and mountinfo shows it (propagation itself is not
         # emulated): "private", "shared" (with its peer group), "slave" (of master), "unbindable".
