@@ -15,6 +15,7 @@
 #include "mount_common.h"
 
 #define CREATE_EXCL 8                 /* FSCONFIG_CMD_CREATE_EXCL (Linux 6.6; glibc 2.36 lacks it) */
+#define MOVE_MOUNT_BENEATH 0x200       /* Linux 6.5 */
 #define BAD ((void *)1)               /* an address nothing is mapped at */
 #define FSCONFIG(fd, cmd, key, value, aux) syscall(SYS_fsconfig, fd, cmd, key, value, aux)
 
@@ -342,6 +343,40 @@ static void unprivileged(void) {
     close(created);
 }
 
+/* MOVE_MOUNT_BENEATH: a mount slid under the one on top of a path, revealed by its unmount. */
+static void beneath(void) {
+    mkdir("/mnt/u", 0755); mkdir("/mnt/v", 0755);
+    mount("top", "/mnt/u", "tmpfs", 0, NULL);
+    put("/mnt/u/topfile", "");
+    int fd = fsopen("tmpfs", 0);
+    FSCONFIG(fd, FSCONFIG_SET_STRING, "source", "under", 0);
+    FSCONFIG(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+    int m = fsmount(fd, 0, 0);
+    put("/mnt/v/x", "");
+    close(openat(m, "underfile", O_CREAT | O_WRONLY, 0644));
+    SHOW("beneath a non-mountpoint", move_mount(m, "", AT_FDCWD, "/mnt/v", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH));
+    SHOW("beneath /", move_mount(m, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH));
+    SHOW("beneath|set_group", move_mount(m, "", AT_FDCWD, "/mnt/u", MOVE_MOUNT_F_EMPTY_PATH | 0x300));
+    SHOW("beneath u", move_mount(m, "", AT_FDCWD, "/mnt/u", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH));
+    ls("/mnt/u");
+    mountinfo("beneath");
+    SHOW("umount the top", umount2("/mnt/u", 0));
+    ls("/mnt/u");
+    SHOW("beneath itself", move_mount(AT_FDCWD, "/mnt/u", AT_FDCWD, "/mnt/u", MOVE_MOUNT_BENEATH));
+    mount("v", "/mnt/v", "tmpfs", 0, NULL);
+    mkdir("/mnt/u/sub", 0755);
+    mount("sub", "/mnt/u/sub", "tmpfs", 0, NULL);
+    SHOW("attached beneath a mount with a submount", move_mount(AT_FDCWD, "/mnt/v", AT_FDCWD, "/mnt/u", MOVE_MOUNT_BENEATH));
+    SHOW("beneath its own child", move_mount(AT_FDCWD, "/mnt/u", AT_FDCWD, "/mnt/u/sub", MOVE_MOUNT_BENEATH));
+    SHOW("beneath a plain directory again", move_mount(AT_FDCWD, "/mnt/u/sub", AT_FDCWD, "/mnt/v", MOVE_MOUNT_BENEATH));
+    mountinfo("beneath, attached");
+    ls("/mnt/u");
+    SHOW("umount u's top", umount2("/mnt/u", MNT_DETACH));
+    ls("/mnt/u");
+    close(m);
+    close(fd);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     SHOW("unshare(NEWNS)", unshare(CLONE_NEWNS));
@@ -353,5 +388,6 @@ int main(void) {
     pick();
     writers();
     unprivileged();
+    beneath();
     return 0;
 }

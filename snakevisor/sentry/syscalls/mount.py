@@ -220,10 +220,10 @@ def _move(t, source, path):
     return move_tree(t, *_source_and_target(t, source, path))
 
 
-def move_tree(t, src, target):
+def move_tree(t, src, target, beneath=False):
     """do_move_mount (MS_MOVE, move_mount(2)): the mount whose root ``src`` is, attached in the
     caller's namespace or the root of a detached tree (syscalls/mount_api.py), with the mounts
-    below it, goes on top of ``target``."""
+    below it, goes on top of ``target`` (``beneath``: under the mount on top there)."""
     vfs, m = t.ns.mnt, src.mount
     attached = m.parent is not None
     if target.mount.vfs is not vfs or src.dentry is not m.root:
@@ -233,20 +233,41 @@ def move_tree(t, src, target):
     target = vfs.follow_mounts(target)
     if target.dentry.inode.is_dir != src.dentry.inode.is_dir or (attached and m.parent.propagation == "shared"):
         raise SyscallError(EINVAL)
-    if target.mount.propagation == "shared" and any(o.propagation == "unbindable" for o in m.vfs.subtree(m)):
-        raise SyscallError(EINVAL)
     p = target.mount
-    while p is not None:
-        if p is m:
-            raise SyscallError(ELOOP)   # into itself
+    if beneath:
+        _check_beneath(t, m, target)
         p = p.parent
-    if attached:
+    if p.propagation == "shared" and any(o.propagation == "unbindable" for o in m.vfs.subtree(m)):
+        raise SyscallError(EINVAL)
+    for q in _ancestors(p):
+        if q is m:
+            raise SyscallError(ELOOP)   # into itself
+    if not attached:
+        room(vfs, len(m.vfs.mounts))
+    if beneath:
+        vfs.put_beneath(m, target.mount)
+    elif attached:
         vfs.move(m, target)
     else:
-        room(vfs, len(m.vfs.mounts))
         vfs.adopt(m.vfs, target)
     inherit_sharing(m)
     return 0
+
+
+def _ancestors(m):
+    while m is not None:
+        yield m
+        m = m.parent
+
+
+def _check_beneath(t, m, target):
+    """can_move_mount_beneath: ``target`` the root of an attached mount other than the caller's
+    root, ``m`` with nothing mounted on its root and not below that mount."""
+    top = target.mount
+    if top.parent is None or target.dentry is not top.root or top is t.fs.root.mount:
+        raise SyscallError(EINVAL)
+    if m.vfs.covering.get(VirtualDentry(m, m.root)) is not None or top in _ancestors(m):
+        raise SyscallError(EINVAL)
 
 
 # -- umount2 -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ can be reached through that fd, move_mount attaches the whole tree to the caller
 and the fd's last close drops a tree still detached (files opened in it stay usable, as after
 MNT_DETACH). mount(2)'s pieces are shared with syscalls/mount.py: the capability check, the
 superblock of a filesystem type and its options, copies of a tree, propagation types.
-Not done: MOVE_MOUNT_BENEATH (EINVAL), idmapped mounts (MOUNT_ATTR_IDMAP: EPERM for the
+Not done: idmapped mounts (MOUNT_ATTR_IDMAP: EPERM for the
 sandbox's user namespace, as Linux's for the initial one), mount events between peers.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
@@ -229,7 +229,8 @@ def open_tree(t, dirfd, path, flags):
 
 def move_mount(t, from_dirfd, from_path, to_dirfd, to_path, flags):
     flags &= 0xFFFFFFFF
-    if flags & ~MOVE_MOUNT_MASK or flags & MOVE_MOUNT_BENEATH:
+    if flags & ~MOVE_MOUNT_MASK or flags & (MOVE_MOUNT_BENEATH | MOVE_MOUNT_SET_GROUP) == (
+            MOVE_MOUNT_BENEATH | MOVE_MOUNT_SET_GROUP):
         raise SyscallError(EINVAL)
     admin(t)
     src = resolve_at(t, from_dirfd, read_path(t, from_path), follow=bool(flags & MOVE_MOUNT_F_SYMLINKS),
@@ -238,7 +239,7 @@ def move_mount(t, from_dirfd, from_path, to_dirfd, to_path, flags):
                         allow_empty=bool(flags & MOVE_MOUNT_T_EMPTY_PATH))
     if flags & MOVE_MOUNT_SET_GROUP:
         return _set_group(t, src, target)
-    return move_tree(t, src, target)
+    return move_tree(t, src, target, beneath=bool(flags & MOVE_MOUNT_BENEATH))
 
 
 def _set_group(t, src, target):

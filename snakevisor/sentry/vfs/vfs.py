@@ -163,13 +163,30 @@ class VirtualFilesystem:
     def adopt(self, other: "VirtualFilesystem", target: VirtualDentry) -> None:
         """move_mount of a detached tree: every mount of anonymous namespace ``other`` joins this
         one, its root on top of ``target``; ``other`` is left empty."""
+        self._attach(self._take(other), self.follow_mounts(target))
+
+    def _take(self, other: "VirtualFilesystem") -> Mount:
+        """The mounts of anonymous namespace ``other`` join this one (the root not attached yet)."""
         top = other.root_mount
         for m in other.mounts:
             m.vfs = self
             self.mounts.append(m)
         self.covering.update(other.covering)
         other.mounts, other.covering, other.root_mount = [], {}, None
-        self._attach(top, self.follow_mounts(target))
+        return top
+
+    def put_beneath(self, m: Mount, top: Mount) -> None:
+        """MOVE_MOUNT_BENEATH: ``m`` (attached here, or the root of an anonymous namespace) takes
+        the place of ``top``, which goes on ``m``'s root: unmounting ``top`` then reveals ``m``."""
+        if m.vfs is not self:
+            self._take(m.vfs)
+        elif m.parent is not None:
+            self._uncover(m)
+        where = VirtualDentry(top.parent, top.mountpoint)
+        self._uncover(top)
+        self._attach(m, where)
+        self._attach(top, VirtualDentry(m, m.root))
+        self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
 
     def dissolve(self) -> None:
         """The last close of a detached tree's fd: its mounts leave this anonymous namespace
