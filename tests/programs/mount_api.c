@@ -21,7 +21,7 @@
 
 /* Every message queued on fs context ``fd`` (read(2) gives one a call, then ENODATA). */
 static void messages(const char *label, int fd) {
-    char buf[256];
+    char buf[512];
     for (;;) {
         errno = 0;
         long n = read(fd, buf, sizeof buf);
@@ -135,6 +135,52 @@ static void contexts(void) {
         messages(types[i], fd);
         close(fd);
     }
+}
+
+/* Bounds of strings, binaries and struct sizes; fds of the wrong kind. */
+static void edges(void) {
+    char k255[256], k256[257], big[5000];
+    static char attr[4096];
+    memset(k255, 'k', 255); k255[255] = 0;
+    memset(k256, 'k', 256); k256[256] = 0;
+    memset(big, 't', 4999); big[4999] = 0;
+    int fd = fsopen("tmpfs", 0);
+    SHOW("key of 255 bytes", FSCONFIG(fd, FSCONFIG_SET_FLAG, k255, NULL, 0));
+    SHOW("key of 256 bytes", FSCONFIG(fd, FSCONFIG_SET_FLAG, k256, NULL, 0));
+    SHOW("value of 255 bytes", FSCONFIG(fd, FSCONFIG_SET_STRING, "source", k255, 0));
+    SHOW("value of 256 bytes", FSCONFIG(fd, FSCONFIG_SET_STRING, "size", k256, 0));
+    SHOW("binary past 1 MiB", FSCONFIG(fd, FSCONFIG_SET_BINARY, "size", big, (1 << 20) + 1));
+    SHOW("binary at a bad address", FSCONFIG(fd, FSCONFIG_SET_BINARY, "size", BAD, 10));
+    SHOW("path", FSCONFIG(fd, FSCONFIG_SET_PATH, "size", "/tmp", AT_FDCWD));
+    SHOW("path, bad dirfd", FSCONFIG(fd, FSCONFIG_SET_PATH, "size", "/tmp", -5));
+    SHOW("empty path", FSCONFIG(fd, FSCONFIG_SET_PATH_EMPTY, "size", "", 0));
+    SHOW("closed fd value", FSCONFIG(fd, FSCONFIG_SET_FD, "size", NULL, 99));
+    SHOW("fd value", FSCONFIG(fd, FSCONFIG_SET_FD, "size", NULL, 0));
+    SHOW("fd source", FSCONFIG(fd, FSCONFIG_SET_FD, "source", NULL, 0));
+    SHOW("flag source", FSCONFIG(fd, FSCONFIG_SET_FLAG, "source", NULL, 0));
+    messages("edges", fd);
+    SHOW("fsopen of a page-long name", fsopen(big, 0));
+    SHOW("fsopen of an empty name", fsopen("", 0));
+    ((uint64_t *)attr)[0] = MOUNT_ATTR_NOSUID;
+    SHOW("mount_attr of a page", syscall(SYS_mount_setattr, AT_FDCWD, "/mnt/t2", 0, attr, 4096));
+    SHOW("mount_attr of 2^40 bytes", syscall(SYS_mount_setattr, AT_FDCWD, "/mnt/t2", 0, attr, 1UL << 40));
+    char b[16];
+    SHOW("write to a context", write(fd, "x", 1));
+    SHOW("lseek a context", lseek(fd, 0, SEEK_SET));
+    SHOW("pread a context", pread(fd, b, 10, 0));
+    int t = open_tree(AT_FDCWD, "/mnt/t2", OPEN_TREE_CLONE);
+    SHOW("fsconfig on an O_PATH fd", FSCONFIG(t, FSCONFIG_SET_FLAG, "ro", NULL, 0));
+    SHOW("fsmount of an O_PATH fd", fsmount(t, 0, 0));
+    SHOW("fchdir into a detached tree", fchdir(t));
+    SHOW("open . there", open(".", O_RDONLY | O_DIRECTORY) >= 0);
+    chdir("/");
+    SHOW("fspick of a detached tree", fspick(t, "", FSPICK_EMPTY_PATH) >= 0);
+    SHOW("fspick of an empty path", fspick(t, "", 0));
+    SHOW("mount_setattr of a detached tree", syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, attr, 32));
+    SHOW("clone a detached tree", open_tree(t, "", OPEN_TREE_CLONE | AT_EMPTY_PATH) >= 0);
+    SHOW("set_group from a detached tree", move_mount(t, "", AT_FDCWD, "/mnt", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_SET_GROUP));
+    close(t);
+    close(fd);
 }
 
 static void ramfs(void) {
@@ -383,6 +429,7 @@ int main(void) {
     private_mnt();
     contexts();
     ramfs();
+    edges();
     trees();
     attributes();
     pick();

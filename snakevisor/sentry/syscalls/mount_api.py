@@ -6,12 +6,12 @@ namespace (vfs/vfs.py ``VirtualFilesystem.detached``) held by the O_PATH fd retu
 can be reached through that fd, move_mount attaches the whole tree to the caller's namespace,
 and the fd's last close drops a tree still detached (files opened in it stay usable, as after
 MNT_DETACH). mount(2)'s pieces are shared with syscalls/mount.py: the capability check, the
-superblock of a filesystem type and its options, copies of a tree, propagation types.
-Not done: idmapped mounts (MOUNT_ATTR_IDMAP: EPERM for the
-sandbox's user namespace, as Linux's for the initial one), mount events between peers.
+superblock of a filesystem type and its options, copies of a tree, moving a tree, propagation
+types, the writers check. Not done: idmapped mounts (MOUNT_ATTR_IDMAP: EPERM for the sandbox's
+user namespace, as Linux's for the initial one); mount events between peers.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import EBUSY, E2BIG, EINVAL, ENODEV, EOPNOTSUPP, EPERM, SyscallError
+from snakevisor.abi.errno import EBUSY, E2BIG, EINVAL, ENAMETOOLONG, ENODEV, EOPNOTSUPP, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_RECURSIVE, AT_SYMLINK_NOFOLLOW, MS_NOATIME, MS_RDONLY, MS_RELATIME, O_LARGEFILE,
                                O_PATH, PROC_NS_INODES, to_s32)
 from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_MAX, FSCONFIG_CMD_CREATE,
@@ -27,7 +27,7 @@ from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_M
 from snakevisor.abi.mount_options import FS_PARAMETERS, memparse
 from snakevisor.sentry.fsimpl import fscontext as fc
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
-from snakevisor.sentry.syscalls.mount import (PROPAGATION, admin, copy_tree, mount_root, move_tree, new_filesystem,
+from snakevisor.sentry.syscalls.mount import (PAGE, PROPAGATION, admin, copy_tree, mount_root, move_tree, new_filesystem,
                                               no_writers, room, set_propagation)
 from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.vfs.at import read_path, resolve_at, task_ctx
@@ -35,8 +35,6 @@ from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import Mount, VirtualDentry
 from snakevisor.sentry.vfs.pathops import open_vd
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
-
-PAGE = 4096
 
 
 class DetachedTreeImpl(PathImpl):
@@ -59,7 +57,9 @@ def _tree_fd(t, vfs, cloexec):
 
 def _context(t, fd):
     """The fs context behind ``fd`` (EBADF; EINVAL for another file)."""
-    impl = t.fdtable.get(fd).impl
+    f = t.fdtable.get(fd)
+    f.check_not_path()   # fdget: an O_PATH fd is EBADF
+    impl = f.impl
     if not isinstance(impl, fc.FsContextImpl):
         raise SyscallError(EINVAL)
     return impl
@@ -71,7 +71,7 @@ def fsopen(t, name, flags):
     admin(t)
     if flags & 0xFFFFFFFF & ~FSOPEN_CLOEXEC:
         raise SyscallError(EINVAL)
-    fstype = bytes(t.mm.read_cstring(name, PAGE)).decode(errors="replace")
+    fstype = _bounded_string(t, name, PAGE)
     if fstype not in FS_PARAMETERS:
         raise SyscallError(ENODEV)
     return install_new(t, fc.new_fs_context(fstype), bool(flags & FSOPEN_CLOEXEC))
@@ -114,10 +114,15 @@ def _fsconfig_value(t, cmd, value, aux):
     return None, False
 
 
-def _bounded_string(t, addr):
-    """strndup_user(256): EINVAL past the bound."""
-    text = bytes(t.mm.read_cstring(addr, FSCONFIG_KEY_MAX))
-    if len(text) >= FSCONFIG_KEY_MAX:
+def _bounded_string(t, addr, limit=FSCONFIG_KEY_MAX):
+    """strndup_user(limit): EINVAL past the bound (the NUL counted)."""
+    try:
+        text = bytes(t.mm.read_cstring(addr, limit))
+    except SyscallError as e:
+        if e.errno != ENAMETOOLONG:
+            raise
+        raise SyscallError(EINVAL) from None
+    if len(text) >= limit:
         raise SyscallError(EINVAL)
     return text.decode(errors="replace")
 
@@ -312,7 +317,9 @@ def _idmap(t, attr_clr, userns_fd):
     Linux refuses to idmap with (EPERM); a namespace of another kind is EINVAL."""
     if attr_clr & MOUNT_ATTR_IDMAP or userns_fd > 0x7FFFFFFF:
         raise SyscallError(EINVAL)
-    ns = ns_of_file(t.fdtable.get(userns_fd))
+    f = t.fdtable.get(userns_fd)
+    f.check_not_path()
+    ns = ns_of_file(f)
     if ns is None or ns.kind != "user":
         raise SyscallError(EINVAL)
     raise SyscallError(EPERM if ns.ino == PROC_NS_INODES["user"] else EINVAL)
