@@ -22,3 +22,7 @@ def test_util_linux_mount_bind_and_read_only_remount():
               "{ echo x 2>&1 > /mnt/b/g | sed 's/.*: //'; } ; mount --bind -o ro /mnt/a /mnt/b; "
               "grep ' /mnt/b ' /proc/self/mountinfo | cut -d' ' -f4-6; umount /mnt/b && umount /mnt/b && echo done")
     compare(["unshare", "-m", "sh", "-c", script], native_status=0)
+
+
+def test_move_mount_set_group_matches_linux():
+    compare([compile_c("mount_api_group")], native_status=0)

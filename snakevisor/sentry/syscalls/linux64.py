@@ -69,7 +69,7 @@ SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the P
 FSOPEN = "tmpfs, ramfs, proc, sysfs, devpts, mqueue and cgroup2 (others ENODEV); proc and devpts are the sandbox's single instances"
 FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) with its messages; superblock "
             "flags other than ro/rw accepted and ignored; reconfigure changes ro/rw, size and nr_inodes of a tmpfs")
-MOVE_MOUNT = "propagation is recorded, not emulated: SET_GROUP joins the peer group; BENEATH skips the checks of propagation onto the mounts"
+MOVE_MOUNT = "propagation is recorded, not emulated: SET_GROUP joins the peer group or master; BENEATH skips Linux's checks of propagation onto the mounts"
 MOUNT_SETATTR = ("MOUNT_ATTR_IDMAP: EPERM for the sandbox's user namespace (Linux's for the initial one); a shared "
                  "writable mapping whose fd is closed does not keep the mount writable; propagation types recorded only")
 MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "

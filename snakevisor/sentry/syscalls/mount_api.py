@@ -27,7 +27,7 @@ from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_M
 from snakevisor.abi.mount_options import FS_PARAMETERS, memparse
 from snakevisor.sentry.fsimpl import fscontext as fc
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
-from snakevisor.sentry.syscalls.mount import (PAGE, PROPAGATION, admin, copy_tree, mount_root, move_tree, new_filesystem,
+from snakevisor.sentry.syscalls.mount import (PAGE, PROPAGATION, admin, copy_tree, move_tree, new_filesystem,
                                               no_writers, room, set_propagation)
 from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.vfs.at import read_path, resolve_at, task_ctx
@@ -248,18 +248,23 @@ def move_mount(t, from_dirfd, from_path, to_dirfd, to_path, flags):
 
 
 def _set_group(t, src, target):
-    """MOVE_MOUNT_SET_GROUP (do_set_group): ``target``'s mount joins the peer group (and master)
-    of ``src``'s, both mount roots of the caller's namespace."""
-    frm, to = mount_root(t, src), mount_root(t, target)
-    if frm.propagation not in ("shared", "slave"):
+    """MOVE_MOUNT_SET_GROUP (do_set_group): the private mount rooted at ``target`` joins the
+    peer group (or the master) of the shared or slave mount rooted at ``src``, a mount of the
+    same superblock whose root is at or above ``target``'s."""
+    frm, to = src.mount, target.mount
+    if frm.vfs is None or to.vfs is None or src.dentry is not frm.root or target.dentry is not to.root:
         raise SyscallError(EINVAL)
+    if frm.fs is not to.fs or not frm.root.is_ancestor_of(to.root):
+        raise SyscallError(EINVAL)
+    if to.propagation in ("shared", "slave") or frm.propagation not in ("shared", "slave"):
+        raise SyscallError(EINVAL)
+    to.master = frm.master
     if frm.propagation == "shared":
         to.propagation, to.peer_group = "shared", frm.peer_group
-    if frm.master:
-        to.master = frm.master
-        if to.propagation != "shared":
-            to.propagation = "slave"
+    else:
+        to.propagation = "slave"
     return 0
+
 
 
 def mount_setattr(t, dirfd, path, flags, uattr, size):
