@@ -46,12 +46,16 @@ def fs_options(fstype, pairs, known, parsers, defaults):
     return out
 
 
-def tmpfs_options(fstype, pairs):
-    """{size (bytes or None), nr_inodes (or None), mode, uid, gid} of a tmpfs's options."""
+TMPFS_DEFAULTS = {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0}
+
+
+def tmpfs_options(fstype, pairs, defaults=TMPFS_DEFAULTS):
+    """{size (bytes, whole pages; 0 or None: no limit), nr_inodes (or None), mode, uid, gid} of a
+    tmpfs's options (``defaults`` for those not named)."""
     p = fs_options(fstype, pairs, TMPFS_OPTIONS,
-                   {"size": memparse, "nr_blocks": lambda v: memparse(v) * 4096, "nr_inodes": memparse,
-                    "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
-                   {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0})
+                   {"size": lambda v: -(-memparse(v) // 4096) * 4096, "nr_blocks": lambda v: memparse(v) * 4096,
+                    "nr_inodes": memparse, "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
+                   defaults)
     if "nr_blocks" in p:
         p["size"] = p.pop("nr_blocks")
     return p

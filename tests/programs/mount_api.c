@@ -137,6 +137,28 @@ static void contexts(void) {
     }
 }
 
+/* size=0 and nr_inodes=0: a tmpfs without limits (statfs reports none). */
+static void unlimited(void) {
+    int fd = fsopen("tmpfs", 0);
+    FSCONFIG(fd, FSCONFIG_SET_STRING, "size", "0", 0);
+    FSCONFIG(fd, FSCONFIG_SET_STRING, "nr_inodes", "0", 0);
+    SHOW("create size=0,nr_inodes=0", FSCONFIG(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+    int m = fsmount(fd, 0, 0);
+    int f = openat(m, "f", O_CREAT | O_WRONLY, 0644);
+    SHOW("write there", write(f, "unlimited", 9));
+    close(f);
+    struct statfs s;
+    fstatfs(m, &s);
+    printf("statfs: blocks %ld bfree %ld files %ld ffree %ld\n", (long)s.f_blocks, (long)s.f_bfree, (long)s.f_files,
+           (long)s.f_ffree);
+    mkdir("/mnt/z", 0755);
+    SHOW("attach", move_mount(m, "", AT_FDCWD, "/mnt/z", MOVE_MOUNT_F_EMPTY_PATH));
+    mountinfo("unlimited");
+    close(m);
+    close(fd);
+    SHOW("umount", umount2("/mnt/z", 0));
+}
+
 /* Bounds of strings, binaries and struct sizes; fds of the wrong kind. */
 static void edges(void) {
     char k255[256], k256[257], big[5000];
@@ -344,6 +366,38 @@ static void pick(void) {
     close(p);
 }
 
+/* A reconfigure changes a tmpfs's limits (not its mode or owner); one below what is used fails
+ * and leaves the context failed. */
+static void resize(void) {
+    mkdir("/mnt/s", 0755);
+    mount("s", "/mnt/s", "tmpfs", 0, "size=1m");
+    char zeros[20000] = {0};
+    int f = open("/mnt/s/f", O_CREAT | O_WRONLY, 0644);
+    write(f, zeros, sizeof zeros);
+    close(f);
+    int p = fspick(AT_FDCWD, "/mnt/s", 0);
+    FSCONFIG(p, FSCONFIG_SET_STRING, "size", "8k", 0);
+    SHOW("reconfigure below what is used", FSCONFIG(p, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0));
+    messages("resize", p);
+    SHOW("a parameter after a failure", FSCONFIG(p, FSCONFIG_SET_STRING, "size", "64k", 0));
+    SHOW("reconfigure after a failure", FSCONFIG(p, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0));
+    close(p);
+    p = fspick(AT_FDCWD, "/mnt/s", 0);
+    FSCONFIG(p, FSCONFIG_SET_STRING, "size", "19k", 0);
+    FSCONFIG(p, FSCONFIG_SET_STRING, "mode", "700", 0);
+    FSCONFIG(p, FSCONFIG_SET_STRING, "uid", "5", 0);
+    SHOW("reconfigure to 19k (whole pages: 20k)", FSCONFIG(p, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0));
+    f = open("/mnt/s/g", O_CREAT | O_WRONLY, 0644);
+    SHOW("write past the new size", write(f, zeros, 100));
+    close(f);
+    struct stat st;
+    stat("/mnt/s", &st);
+    printf("mode and owner kept: %o %d\n", st.st_mode & 07777, st.st_uid);
+    mountinfo("resized");
+    close(p);
+    umount2("/mnt/s", 0);
+}
+
 /* A mount with a file open for writing on it cannot become read-only (EBUSY), all or nothing. */
 static void writers(void) {
     mkdir("/mnt/b/w", 0755);
@@ -429,10 +483,12 @@ int main(void) {
     private_mnt();
     contexts();
     ramfs();
+    unlimited();
     edges();
     trees();
     attributes();
     pick();
+    resize();
     writers();
     unprivileged();
     beneath();

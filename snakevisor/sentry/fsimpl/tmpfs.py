@@ -23,6 +23,11 @@ from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 
 
+def _pages(size: int) -> int:
+    """``size`` bytes of a file as whole pages (what a tmpfs's size limit counts)."""
+    return -(-size // 4096) * 4096
+
+
 class TmpfsFilesystem(Filesystem):
     name = "tmpfs"
     magic = TMPFS_MAGIC
@@ -33,8 +38,8 @@ class TmpfsFilesystem(Filesystem):
                  nr_inodes: int | None = None):
         super().__init__(readonly=readonly, dev=dev)
         self.memory_file = memory_file
-        self.size_limit = size_limit      # bytes of file data allowed (None: MemoryFile's limit)
-        self.used = 0                     # bytes of file data held (by file sizes)
+        self.size_limit = size_limit      # bytes of file data allowed (None or 0: MemoryFile's limit)
+        self.used = 0                     # bytes of file data held (file sizes in whole pages, as Linux counts)
         self.root_mode = mode
         self.root_uid, self.root_gid = uid, gid
         self.nr_inodes = nr_inodes        # shown by statfs and /proc/mounts (not enforced)
@@ -45,12 +50,12 @@ class TmpfsFilesystem(Filesystem):
         bsize = 4096
         limit = self.size_limit if self.size_limit is not None else self.memory_file.limit
         total = (limit if limit is not None else 1 << 34) // bsize
-        used = (self.used + bsize - 1) // bsize
+        used = self.used // bsize
         free = max(0, total - used)
         s.bsize = s.frsize = bsize
-        s.blocks, s.bfree, s.bavail = total, free, free
-        files = self.nr_inodes or 1 << 20
-        s.files, s.ffree = files, files - 1
+        s.blocks, s.bfree, s.bavail = total, free, free   # size=0 (no limit): none, as Linux's
+        files = self.nr_inodes if self.nr_inodes is not None else 1 << 20
+        s.files, s.ffree = files, max(0, files - 1)
         s.namelen = NAME_MAX
         return s
 
@@ -306,9 +311,10 @@ class TmpfsFile(TmpfsInode):
         if new_size > self.size:
             if self.seals & F_SEAL_GROW:
                 raise SyscallError(EPERM)
-            if fs.size_limit is not None and fs.used + (new_size - self.size) > fs.size_limit:
+            grown = _pages(new_size) - _pages(self.size)
+            if fs.size_limit and fs.used + grown > fs.size_limit:   # size=0: no limit
                 raise SyscallError(ENOSPC)
-            fs.used += new_size - self.size
+            fs.used += grown
             self.size = new_size
 
     def write_data(self, offset: int, data) -> int:
@@ -322,7 +328,7 @@ class TmpfsFile(TmpfsInode):
         try:
             self.cache.write(offset, data)
         except SyscallError as e:
-            self.fs.used -= self.size - old
+            self.fs.used -= _pages(self.size) - _pages(old)
             self.size = old
             raise SyscallError(ENOSPC if e.errno == ENOMEM else e.errno)
         self.touch_mtime()
@@ -335,7 +341,7 @@ class TmpfsFile(TmpfsInode):
             if self.seals & F_SEAL_SHRINK:
                 raise SyscallError(EPERM)
             self.cache.truncate(size)
-            self.fs.used -= self.size - size
+            self.fs.used -= _pages(self.size) - _pages(size)
             self.size = size
         elif size > self.size:
             self._grow(size)
@@ -356,7 +362,7 @@ class TmpfsFile(TmpfsInode):
 
     def evict(self):
         self.cache.release()
-        self.fs.used -= self.size
+        self.fs.used -= _pages(self.size)
         self.size = 0
 
 

@@ -12,7 +12,7 @@ user namespace, as Linux's for the initial one); mount events between peers.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EBUSY, E2BIG, EINVAL, ENAMETOOLONG, ENODEV, EOPNOTSUPP, EPERM, SyscallError
-from snakevisor.abi.fs import (AT_RECURSIVE, AT_SYMLINK_NOFOLLOW, MS_NOATIME, MS_RDONLY, MS_RELATIME, O_LARGEFILE,
+from snakevisor.abi.fs import (AT_FDCWD, AT_RECURSIVE, AT_SYMLINK_NOFOLLOW, MS_NOATIME, MS_RDONLY, MS_RELATIME, O_LARGEFILE,
                                O_PATH, PROC_NS_INODES, to_s32)
 from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_MAX, FSCONFIG_CMD_CREATE,
                                       FSCONFIG_CMD_CREATE_EXCL, FSCONFIG_CMD_RECONFIGURE, FSCONFIG_KEY_MAX,
@@ -24,7 +24,7 @@ from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_M
                                       MOVE_MOUNT_F_SYMLINKS, MOVE_MOUNT_MASK, MOVE_MOUNT_SET_GROUP,
                                       MOVE_MOUNT_T_EMPTY_PATH, MOVE_MOUNT_T_SYMLINKS, OPEN_TREE_CLOEXEC,
                                       OPEN_TREE_CLONE, OPEN_TREE_FLAGS, SETATTR_ATTRS, SETATTR_FLAGS)
-from snakevisor.abi.mount_options import FS_PARAMETERS, memparse
+from snakevisor.abi.mount_options import FS_PARAMETERS, tmpfs_options
 from snakevisor.sentry.fsimpl import fscontext as fc
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.syscalls.mount import (PAGE, PROPAGATION, admin, copy_tree, move_tree, new_filesystem,
@@ -105,7 +105,7 @@ def _fsconfig_value(t, cmd, value, aux):
             raise SyscallError(EINVAL)
         return bytes(t.mm.copy_in(value, aux)), False
     if cmd in (FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY):
-        if not value or (aux < 0 and aux != to_s32(-100)):
+        if not value or (aux < 0 and aux != AT_FDCWD):
             raise SyscallError(EINVAL)
         return bytes(read_path(t, value)), False
     if value or aux < 0:   # FSCONFIG_SET_FD
@@ -171,15 +171,19 @@ def _reconfigure(t, ctx):
         ctx.phase = fc.FAILED
         raise SyscallError(EPERM)
     fs = ctx.fs
+    ctx.phase = fc.FAILED   # until it succeeds (reconfigure_super's errors leave it so)
+    size = fs.size_limit
+    if fs.name == "tmpfs":
+        p = tmpfs_options(fs.name, list(ctx.params.items()), defaults={})
+        size = p.get("size", size)
+        if size and size < (fs.used + PAGE - 1) // PAGE * PAGE:
+            ctx.fail("Too small a size for current use")
     if ctx.readonly_set and fs.readonly_apart:
         if ctx.readonly:
             no_writers([o for o in t.ns.mnt.mounts if o.fs is fs])
         fs.readonly = ctx.readonly
-    for key, value in ctx.params.items():
-        if key in ("size", "nr_blocks"):
-            fs.size_limit = memparse(value) * (4096 if key == "nr_blocks" else 1)
-        elif key == "nr_inodes":
-            fs.nr_inodes = memparse(value)
+    if fs.name == "tmpfs":   # shmem_reconfigure: the limits only, never mode or owner
+        fs.size_limit, fs.nr_inodes = size, p.get("nr_inodes", fs.nr_inodes)
     ctx.reconfigured()
     return 0
 
