@@ -26,3 +26,17 @@ def test_util_linux_mount_bind_and_read_only_remount():
 
 def test_move_mount_set_group_matches_linux():
     compare([compile_c("mount_api_group")], native_status=0)
+
+
+def test_util_linux_remount_superblock_and_bind():
+    """mount -o remount (the superblock: its ro/rw and tmpfs size, never its mode) against
+    mount -o remount,bind (the mount's flags only), as mountinfo's two option columns show."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("util-linux's unshare and mount are not installed")
+    show = "grep ' /mnt ' /proc/self/mountinfo | cut -d' ' -f6,9-; "
+    script = ("mount --make-rprivate / && mount -t tmpfs -o ro,size=64k x /mnt && " + show
+              + "mount -o remount,rw,size=128k /mnt && " + show + "mount -o remount,bind,ro /mnt && " + show
+              + "mount -o remount,ro /mnt && " + show + "mount -o remount,bind,rw /mnt && " + show
+              + "{ touch /mnt/x 2>&1 | sed 's/.*: //'; } && mount -o remount,rw,size=4k,mode=700 /mnt && " + show
+              + "stat -c %a /mnt; mount -o remount,bogus /mnt || echo refused")
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)

@@ -12,7 +12,7 @@ abort: as a plain umount), MNT_EXPIRE, UMOUNT_NOFOLLOW. A mount is busy (EBUSY) 
 open on it, a task's root or cwd is on it, or something is mounted below it.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs
+from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs, tmpfs_options
 from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOSPC, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
@@ -68,9 +68,15 @@ def mount(t, source, target, fstype, flags, data):
     admin(t)
     if flags & MS_REMOUNT:
         m = mount_root(t, vd)
-        if flags & MS_RDONLY:   # without MS_BIND, the superblock: every mount of it here
-            no_writers([m] if flags & MS_BIND else [o for o in t.ns.mnt.mounts if o.fs is m.fs])
-        m.flags = mount_flags(flags, m.flags)   # without MS_BIND too: the superblock's flags are not kept apart
+        if flags & MS_BIND:
+            if flags & MS_RDONLY:
+                no_writers([m])
+        else:   # do_remount: the superblock first, then the mount's flags
+            try:
+                reconfigure_superblock(t, m.fs, bool(flags & MS_RDONLY), data_pairs(data or b""))
+            except ValueError:
+                raise SyscallError(EINVAL) from None
+        m.flags = mount_flags(flags, m.flags)
         return 0
     if flags & MS_BIND:
         return _bind(t, source, path, flags & MS_REC)
@@ -82,6 +88,8 @@ def mount(t, source, target, fstype, flags, data):
         raise SyscallError(EINVAL)   # check_mnt: only on a mount of the caller's namespace
     room(t.ns.mnt, 1)
     fs = new_filesystem(t, fstype, data_pairs(data or b""))
+    if flags & MS_RDONLY and fs.readonly_apart:
+        fs.readonly = True   # the new superblock's SB_RDONLY
     m = t.ns.mnt.mount(fs, vd, flags=mount_flags(flags), source=source or b"none")
     inherit_sharing(m)
     if fs is t.kernel.devpts and fs.mount is None:
@@ -94,6 +102,24 @@ def no_writers(mounts):
     become read-only."""
     if any(m.writers and not m.readonly for m in mounts):
         raise SyscallError(EBUSY)
+
+
+def reconfigure_superblock(t, fs, readonly, pairs):
+    """reconfigure_super (mount(2)'s MS_REMOUNT without MS_BIND, fsconfig's CMD_RECONFIGURE): a
+    superblock's read-only state (None: unchanged; only where the filesystem keeps it apart from
+    its mounts') and a tmpfs's limits from option ``pairs`` (never its mode or owner, as
+    shmem_reconfigure). ValueError (its message Linux's) for a bad option or a size below use."""
+    if fs.name == "tmpfs":
+        p = tmpfs_options(fs.name, pairs, defaults={})
+        size = p.get("size", fs.size_limit)
+        if size and size < fs.used:
+            raise ValueError("Too small a size for current use")
+    if readonly is not None and fs.readonly_apart:
+        if readonly:
+            no_writers([o for o in t.ns.mnt.mounts if o.fs is fs])
+        fs.readonly = readonly
+    if fs.name == "tmpfs":
+        fs.size_limit, fs.nr_inodes = size, p.get("nr_inodes", fs.nr_inodes)
 
 
 def room(vfs, n):

@@ -24,11 +24,11 @@ from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_M
                                       MOVE_MOUNT_F_SYMLINKS, MOVE_MOUNT_MASK, MOVE_MOUNT_SET_GROUP,
                                       MOVE_MOUNT_T_EMPTY_PATH, MOVE_MOUNT_T_SYMLINKS, OPEN_TREE_CLOEXEC,
                                       OPEN_TREE_CLONE, OPEN_TREE_FLAGS, SETATTR_ATTRS, SETATTR_FLAGS)
-from snakevisor.abi.mount_options import FS_PARAMETERS, tmpfs_options
+from snakevisor.abi.mount_options import FS_PARAMETERS
 from snakevisor.sentry.fsimpl import fscontext as fc
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.syscalls.mount import (PAGE, PROPAGATION, admin, copy_tree, move_tree, new_filesystem,
-                                              no_writers, room, set_propagation)
+                                              no_writers, reconfigure_superblock, room, set_propagation)
 from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.vfs.at import read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
@@ -170,20 +170,11 @@ def _reconfigure(t, ctx):
     if not t.creds.has_cap(CAP_SYS_ADMIN):
         ctx.phase = fc.FAILED
         raise SyscallError(EPERM)
-    fs = ctx.fs
     ctx.phase = fc.FAILED   # until it succeeds (reconfigure_super's errors leave it so)
-    size = fs.size_limit
-    if fs.name == "tmpfs":
-        p = tmpfs_options(fs.name, list(ctx.params.items()), defaults={})
-        size = p.get("size", size)
-        if size and size < (fs.used + PAGE - 1) // PAGE * PAGE:
-            ctx.fail("Too small a size for current use")
-    if ctx.readonly_set and fs.readonly_apart:
-        if ctx.readonly:
-            no_writers([o for o in t.ns.mnt.mounts if o.fs is fs])
-        fs.readonly = ctx.readonly
-    if fs.name == "tmpfs":   # shmem_reconfigure: the limits only, never mode or owner
-        fs.size_limit, fs.nr_inodes = size, p.get("nr_inodes", fs.nr_inodes)
+    try:
+        reconfigure_superblock(t, ctx.fs, ctx.readonly if ctx.readonly_set else None, list(ctx.params.items()))
+    except ValueError as e:
+        ctx.fail(str(e))
     ctx.reconfigured()
     return 0
 
