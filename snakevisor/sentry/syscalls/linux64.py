@@ -72,7 +72,7 @@ FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) 
 MOVE_MOUNT = "propagation is recorded, not emulated: SET_GROUP joins the peer group or master; BENEATH skips Linux's checks of propagation onto the mounts"
 MOUNT_SETATTR = ("MOUNT_ATTR_IDMAP: EPERM for the sandbox's user namespace (Linux's for the initial one); a shared "
                  "writable mapping whose fd is closed does not keep the mount writable; propagation types recorded only")
-MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
+MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (the mount's flags; without MS_BIND a tmpfs superblock's ro/rw and limits too), MS_MOVE; "
          "propagation types are recorded and shown in mountinfo but events do not propagate; proc and devpts "
          "are the sandbox's single instances")
 UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"

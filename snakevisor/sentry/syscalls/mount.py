@@ -3,7 +3,8 @@ a vfs/vfs.py VirtualFilesystem), as fs/namespace.c does them.
 
 mount: a bind (MS_BIND, MS_REC: with the mounts below), a new tmpfs (size=, mode=, uid=, gid=,
 nr_inodes=), ramfs (mode=), proc, sysfs, devpts, mqueue (the caller's IPC namespace's) or cgroup2, a remount
-(with MS_BIND: the mount's flags only; MS_RDONLY then makes writes EROFS), a propagation type
+(with MS_BIND: the mount's flags only; without, a tmpfs superblock's ro/rw and limits too; MS_RDONLY
+then makes writes EROFS, EBUSY while a file is open for writing there), a propagation type
 (MS_SHARED/MS_PRIVATE/MS_SLAVE/MS_UNBINDABLE, MS_REC), MS_MOVE. Propagation types are recorded and
 shown in mountinfo, but mount events do not propagate between peers. proc and devpts mounts are
 the sandbox's single procfs and devpts (one PID namespace, one pty namespace).
