@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from harness import compare, compile_c
+from harness import compare, compile_c, run_native, run_sandboxed
 
 
 def test_mount_api_matches_linux():
@@ -40,3 +40,14 @@ def test_util_linux_remount_superblock_and_bind():
               + "{ touch /mnt/x 2>&1 | sed 's/.*: //'; } && mount -o remount,rw,size=4k,mode=700 /mnt && " + show
               + "stat -c %a /mnt; mount -o remount,bogus /mnt || echo refused")
     compare(["unshare", "-m", "sh", "-c", script], native_status=0)
+
+
+def test_a_tmpfs_is_freed_with_its_last_mount():
+    """30 tmpfs of 20 MiB each, mounted then unmounted, then made and dropped as detached trees
+    (fsmount): in a 200 MiB sandbox only if each one's memory goes with its last mount; a file
+    left open or a cwd keeps one working meanwhile. (Before, the 9th round had no space left.)"""
+    binary = compile_c("mount_api_free")
+    native = run_native([binary])
+    assert native.returncode == 0, native.stdout.decode()
+    boxed = run_sandboxed([binary], flags=("--memory", "200m"))
+    assert (boxed.returncode, boxed.stdout) == (0, native.stdout), boxed.stdout.decode() + boxed.stderr.decode()[-2000:]

@@ -59,6 +59,29 @@ class TmpfsFilesystem(Filesystem):
         s.namelen = NAME_MAX
         return s
 
+    def kill(self) -> None:
+        """kill_litter_super: every name goes, as if unlinked; a file nothing else holds is freed
+        now, one open, mapped or a task's cwd with its last reference (and stays usable until)."""
+        inodes, dirs = [], [self.root.inode]
+        while dirs:
+            d = dirs.pop()
+            for inode in d.entries.values():
+                inode.nlink = 0
+                inodes.append(inode)
+                if inode.is_dir:
+                    dirs.append(inode)
+            d.entries.clear()
+        self.root.inode.nlink = 0
+        for inode in inodes:
+            if inode.refs <= 0:
+                inode.evict()
+        dentries = [self.root]
+        while dentries:   # the cached names: each releases its inode unless a file holds it
+            d = dentries.pop()
+            dentries.extend(d.children.values())
+            for name in list(d.children):
+                d.forget_child(name)
+
     def mount_options(self) -> str:
         """As Linux's shmem_show_options: only what differs from the defaults."""
         opts = []

@@ -29,6 +29,10 @@ class Mount:
         self.anonymous = anonymous
         self.refs = 0     # open files on it (umount2's EBUSY)
         self.writers = 0  # of them, regular files open for writing (EBUSY for making it read-only)
+        self.pins = 0     # tasks' roots and cwds on it (vfs/context.py)
+        self.gone = False      # out of its namespace for good (leave)
+        self.finished = False  # and no longer used: its filesystem's active count dropped
+        fs.active_mounts += 1
         self.vfs = None   # the VirtualFilesystem it belongs to (set by VirtualFilesystem.mount)
         # Propagation type as mount(2) sets it and mountinfo shows it (propagation itself is not
         # emulated): "private", "shared" (with its peer group), "slave" (of master), "unbindable".
@@ -64,6 +68,28 @@ class Mount:
 
     def dec_ref(self) -> None:
         self.refs -= 1
+        if self.gone:
+            self._maybe_finish()
+
+    def pin(self, n: int) -> None:
+        """A task's root or cwd comes here (n=1) or leaves (n=-1)."""
+        self.pins += n
+        if self.gone:
+            self._maybe_finish()
+
+    def leave(self) -> None:
+        """Unmounted, detached or dropped with its detached tree: it never returns to a namespace.
+        Once no file, root or cwd uses it either, its filesystem loses an active mount; the last
+        one gone kills the filesystem (as mntput's deactivate_super)."""
+        self.gone = True
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self.refs <= 0 and self.pins <= 0 and not self.finished:
+            self.finished = True
+            self.fs.active_mounts -= 1
+            if self.fs.active_mounts == 0:
+                self.fs.kill()
 
     def mount_options(self, superblock: bool = False) -> str:
         """The per-mount options (mountinfo's sixth field): Linux's show_mnt_opts order; the

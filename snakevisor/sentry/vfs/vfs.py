@@ -93,6 +93,7 @@ class VirtualFilesystem:
             raise SyscallError(EINVAL)
         self._uncover(m)
         self.mounts.remove(m)
+        m.leave()
 
     def subtree(self, m: Mount) -> list[Mount]:
         """``m`` and every mount below it, parents before children (siblings in mount order)."""
@@ -114,6 +115,7 @@ class VirtualFilesystem:
             self._uncover(o)
             self.mounts.remove(o)
             o.vfs = None
+            o.leave()
 
     def move(self, m: Mount, target: VirtualDentry) -> None:
         """MS_MOVE: ``m`` (with what is mounted below it) goes on top of ``target``."""
@@ -195,6 +197,7 @@ class VirtualFilesystem:
             if o.parent is not None:
                 self._uncover(o)
             o.vfs = None
+            o.leave()
         self.mounts, self.root_mount = [], None
 
     def follow_mounts(self, vd: VirtualDentry) -> VirtualDentry:
