@@ -51,3 +51,14 @@ def test_a_tmpfs_is_freed_with_its_last_mount():
     assert native.returncode == 0, native.stdout.decode()
     boxed = run_sandboxed([binary], flags=("--memory", "200m"))
     assert (boxed.returncode, boxed.stdout) == (0, native.stdout), boxed.stdout.decode() + boxed.stderr.decode()[-2000:]
+
+
+def test_a_mount_namespace_left_by_its_last_task_frees_its_tmpfs():
+    """`unshare -m` 30 times, each filling a 20 MiB tmpfs of its own and exiting: in a 200 MiB
+    sandbox only if a namespace's mounts go with its last task (put_mnt_ns)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux's unshare is not installed")
+    script = ("for i in $(seq 30); do unshare -m sh -c 'mount -t tmpfs x /mnt && "
+              "head -c 20000000 /dev/zero > /mnt/big' || { echo round $i failed; exit 1; }; done; echo ok")
+    boxed = run_sandboxed(["/bin/sh", "-c", script], flags=("--memory", "200m"))
+    assert (boxed.returncode, boxed.stdout) == (0, b"ok\n"), boxed.stdout.decode() + boxed.stderr.decode()[-2000:]

@@ -191,8 +191,8 @@ class VirtualFilesystem:
         self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
 
     def dissolve(self) -> None:
-        """The last close of a detached tree's fd: its mounts leave this anonymous namespace
-        (open files on them keep their Mount, as after MNT_DETACH)."""
+        """The last close of a detached tree's fd, or the last task of a namespace gone: every
+        mount leaves it (open files on them keep their Mount, as after MNT_DETACH)."""
         for o in reversed(self.mounts):
             if o.parent is not None:
                 self._uncover(o)
