@@ -458,7 +458,7 @@ ENTRIES = (
     full(428,    "open_tree",              mount_api.open_tree,           "dirfd path hex", returns="fd"),
     partial(429, "move_mount",             mount_api.move_mount,          "dirfd path dirfd path hex", MOVE_MOUNT),
     partial(430, "fsopen",                 mount_api.fsopen,              "path hex", FSOPEN, returns="fd"),
-    partial(431, "fsconfig",               mount_api.fsconfig,            "fd int ptr ptr int", FSCONFIG),
+    partial(431, "fsconfig",               mount_api.fsconfig,            "fd int path ptr int", FSCONFIG),
     full(432,    "fsmount",                mount_api.fsmount,             "fd hex hex", returns="fd"),
     partial(433, "fspick",                 mount_api.fspick,              "dirfd path hex", FSCONFIG, returns="fd"),
     full(434,    "pidfd_open",             pidfd.pidfd_open,              "int hex", returns="fd"),
