@@ -115,9 +115,14 @@ static void contexts(void) {
     cat("after closing the fds", AT_FDCWD, "/mnt/t2/f");
     ls("/mnt/t");
     mountinfo("moved");
-    fd = fsopen("tmpfs", 0);
-    SHOW("create_excl", FSCONFIG(fd, CREATE_EXCL, NULL, NULL, 0));
-    close(fd);
+    const char *all[] = {"tmpfs", "ramfs", "proc", "devpts", "mqueue", "sysfs", "cgroup2"};
+    for (int i = 0; i < 7; i++) {
+        fd = fsopen(all[i], 0);
+        SHOW(all[i], FSCONFIG(fd, CREATE_EXCL, NULL, NULL, 0));
+        messages(all[i], fd);
+        SHOW("then create", FSCONFIG(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+        close(fd);
+    }
     fd = fsopen("proc", 0);
     SHOW("proc create", FSCONFIG(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
     m = fsmount(fd, 0, MOUNT_ATTR_NOEXEC);

@@ -45,10 +45,11 @@ class FsContextImpl(FileDescriptionImpl):
             raise SyscallError(EMSGSIZE)   # the message stays for a larger read (Linux 6.x)
         return self.log.popleft()
 
-    def fail(self, text: str, prefixed: bool = True):
-        """invalf: log an error (prefixed with the type's name) and refuse with EINVAL."""
-        self.log.append(("e " + (f"{self.fstype}: " if prefixed else "") + text + "\n").encode())
-        raise SyscallError(EINVAL)
+    def fail(self, text: str, prefixed: bool = True, level: str = "e", errno: int = EINVAL):
+        """invalf (warnfc for ``level`` "w"): log a message (prefixed with the type's name) and
+        refuse with ``errno``."""
+        self.log.append((f"{level} " + (f"{self.fstype}: " if prefixed else "") + text + "\n").encode())
+        raise SyscallError(errno)
 
     def settle(self):
         """finish_clean_context: a context reconfigured before takes parameters again."""

@@ -36,6 +36,11 @@ from snakevisor.sentry.vfs.mount import Mount, VirtualDentry
 from snakevisor.sentry.vfs.pathops import open_vd
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
 
+# Filesystems whose superblock is one per namespace and always exists (mqueue's per IPC
+# namespace, sysfs's per network namespace, cgroup2's per cgroup namespace): CMD_CREATE_EXCL
+# cannot make a new one.
+KEYED_SUPERBLOCKS = ("mqueue", "sysfs", "cgroup2")
+
 
 class DetachedTreeImpl(PathImpl):
     """The O_PATH file of a detached tree: its last close drops the tree if still detached
@@ -152,6 +157,9 @@ def fsconfig(t, fd, cmd, key, value, aux):
     if ctx.phase != fc.CREATE_PARAMS:
         raise SyscallError(EBUSY)
     admin(t)
+    if cmd == FSCONFIG_CMD_CREATE_EXCL and ctx.fstype in KEYED_SUPERBLOCKS:
+        ctx.phase = fc.FAILED
+        ctx.fail("reusing existing filesystem not allowed", level="w", errno=EBUSY)
     try:
         ctx.fs = new_filesystem(t, ctx.fstype.encode(), list(ctx.params.items()))
     except SyscallError:
