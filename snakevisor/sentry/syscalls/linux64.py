@@ -25,10 +25,11 @@ modules carry no registration at all; the test of each handler's arity keeps the
 The boot code installs this table (``install()``) as kernel/syscall_table.py's TABLE, through
 which the Task dispatches: the kernel imports nothing from the handler modules.
 """
+from snakevisor.sentry.syscalls import mount_api   # a line of its own: branches change the block below
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fs, futex, info,
-                                        inotify, kcmp, membarrier, mm, mount, mount_api, mqueue, namespace, numa, pidfd, pipe,
+                                        inotify, kcmp, membarrier, mm, mount, mqueue, namespace, numa, pidfd, pipe,
                                         pkey, poll, process, ptrace, sched, seccomp, signal, signalfd, socket, splice,
                                         sysv_ipc, time, timer, timerfd, wait, xattr)
 
