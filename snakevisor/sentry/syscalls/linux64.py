@@ -67,6 +67,8 @@ UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_FS, CLONE_FILES, CLON
            "EINVAL (one such namespace per sandbox)")
 SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the PID, net, cgroup and time "
          "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
+# open_tree_attr (Linux 6.15; its table line comes from another branch) is open_tree, then mount_setattr on the clone.
+MOUNTS = "open_tree_attr: not yet; open_tree(OPEN_TREE_CLONE) then mount_setattr(AT_EMPTY_PATH) on its fd do the same"
 FSOPEN = "tmpfs, ramfs, proc, sysfs, devpts, mqueue and cgroup2 (others ENODEV); proc and devpts are the sandbox's single instances"
 FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) with its messages; superblock "
             "flags other than ro/rw accepted and ignored; reconfigure changes ro/rw, size and nr_inodes of a tmpfs")
