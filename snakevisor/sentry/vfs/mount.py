@@ -32,7 +32,7 @@ class Mount:
         self.pins = 0     # tasks' roots and cwds on it (vfs/context.py)
         self.gone = False      # out of its namespace for good (leave)
         self.finished = False  # and no longer used: its filesystem's active count dropped
-        fs.active_mounts += 1
+        fs.active_mounts = getattr(fs, "active_mounts", 0) + 1   # any object serves as a filesystem
         self.vfs = None   # the VirtualFilesystem it belongs to (set by VirtualFilesystem.mount)
         # Propagation type as mount(2) sets it and mountinfo shows it (propagation itself is not
         # emulated): "private", "shared" (with its peer group), "slave" (of master), "unbindable".
@@ -88,7 +88,7 @@ class Mount:
         if self.refs <= 0 and self.pins <= 0 and not self.finished:
             self.finished = True
             self.fs.active_mounts -= 1
-            if self.fs.active_mounts == 0:
+            if self.fs.active_mounts == 0 and hasattr(self.fs, "kill"):
                 self.fs.kill()
 
     def mount_options(self, superblock: bool = False) -> str:
