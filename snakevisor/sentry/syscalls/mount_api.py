@@ -246,11 +246,11 @@ def move_mount(t, from_dirfd, from_path, to_dirfd, to_path, flags):
     target = resolve_at(t, to_dirfd, read_path(t, to_path), follow=bool(flags & MOVE_MOUNT_T_SYMLINKS),
                         allow_empty=bool(flags & MOVE_MOUNT_T_EMPTY_PATH))
     if flags & MOVE_MOUNT_SET_GROUP:
-        return _set_group(t, src, target)
+        return _set_group(src, target)
     return move_tree(t, src, target, beneath=bool(flags & MOVE_MOUNT_BENEATH))
 
 
-def _set_group(t, src, target):
+def _set_group(src, target):
     """MOVE_MOUNT_SET_GROUP (do_set_group): the private mount rooted at ``target`` joins the
     peer group (or the master) of the shared or slave mount rooted at ``src``, a mount of the
     same superblock whose root is at or above ``target``'s."""
@@ -267,7 +267,6 @@ def _set_group(t, src, target):
     else:
         to.propagation = "slave"
     return 0
-
 
 
 def mount_setattr(t, dirfd, path, flags, uattr, size):
