@@ -24,14 +24,26 @@ def memparse(text):
     return int(text[:-1] if shift else text, 0) << (10 * shift)
 
 
-def fs_options(fstype, pairs, known, parsers, defaults):
+class OptionError(ValueError):
+    """An option refused with a message of Linux's own rather than "Bad value for"; ``count``:
+    how many times Linux logs it."""
+
+    def __init__(self, message, count=1):
+        super().__init__(message)
+        self.count = count
+
+
+def fs_options(fstype, pairs, known, parsers, defaults, flags=()):
     """The filesystem options ``pairs`` ((key, value or None)) as a dict: ``known`` keys are
-    accepted (``parsers`` turn the ones we act on into numbers); an unknown one, or a bad number,
-    is a ValueError naming it (mount(2) refuses it with EINVAL)."""
+    accepted (``parsers`` turn the ones we act on into numbers; ``flags`` take no value); an
+    unknown one, or a bad value, is a ValueError whose message is Linux's fs_context log line
+    ("Unknown parameter 'x'"); mount(2) refuses it with EINVAL."""
     out = dict(defaults)
     for key, value in pairs:
         if key not in known:
-            raise ValueError(f"{fstype} does not take the option {key!r}")
+            raise ValueError(f"Unknown parameter '{key}'")
+        if key in flags and value is not None:
+            raise OptionError(f"Unexpected value for '{key}'")
         parse = parsers.get(key)
         if parse is None:
             continue
@@ -41,21 +53,55 @@ def fs_options(fstype, pairs, known, parsers, defaults):
             out[key] = parse(value)
             if out[key] < 0:
                 raise ValueError
+        except OptionError:
+            raise
         except ValueError:
-            raise ValueError(f"bad {fstype} option {key}={value!r}") from None
+            raise ValueError(f"Bad value for '{key}'") from None
     return out
 
 
 TMPFS_DEFAULTS = {"size": None, "nr_inodes": None, "mode": 0o1777, "uid": 0, "gid": 0}
+TMPFS_FLAGS = ("inode32", "inode64", "noswap", "quota", "usrquota", "grpquota")
+TMPFS_HUGE = ("never", "always", "within_size", "advise")
+
+
+def _pages(text):
+    """size=: bytes, in whole pages."""
+    n = memparse(text)
+    if n < 0:
+        raise ValueError
+    return -(-n // 4096) * 4096
+
+
+def _id(kind):
+    """uid=/gid=: a 32-bit id other than -1 (which no one has: Linux's "Invalid uid")."""
+    def parse(text):
+        try:
+            n = int(text)
+        except ValueError:
+            n = -1
+        if n == 0xFFFFFFFF:
+            raise OptionError(f"Invalid {kind} '{text}'")
+        if not 0 <= n < 0xFFFFFFFF:   # logged by fs_param_is_uid, then by shmem_parse_one
+            raise OptionError(f"Bad value for '{kind}'", count=2)
+        return n
+    return parse
+
+
+def _huge(text):
+    if text not in TMPFS_HUGE:
+        raise ValueError
+    return 0
 
 
 def tmpfs_options(fstype, pairs, defaults=TMPFS_DEFAULTS):
     """{size (bytes, whole pages; 0 or None: no limit), nr_inodes (or None), mode, uid, gid} of a
     tmpfs's options (``defaults`` for those not named)."""
     p = fs_options(fstype, pairs, TMPFS_OPTIONS,
-                   {"size": lambda v: -(-memparse(v) // 4096) * 4096, "nr_blocks": lambda v: memparse(v) * 4096,
-                    "nr_inodes": memparse, "mode": lambda v: int(v, 8) & 0o7777, "uid": int, "gid": int},
-                   defaults)
+                   {"size": _pages, "nr_blocks": lambda v: memparse(v) * 4096, "nr_inodes": memparse,
+                    "mode": lambda v: int(v, 8) & 0o7777, "uid": _id("uid"), "gid": _id("gid"), "huge": _huge},
+                   defaults, TMPFS_FLAGS)
+    p.pop("huge", None)
     if "nr_blocks" in p:
         p["size"] = p.pop("nr_blocks")
     return p

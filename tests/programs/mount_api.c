@@ -164,6 +164,32 @@ static void unlimited(void) {
     SHOW("umount", umount2("/mnt/z", 0));
 }
 
+/* tmpfs's parameter values as Linux checks them: flags take no value, huge= one of its words,
+ * uid=/gid= a 32-bit id other than -1, sizes no sign. */
+static void tmpfs_values(void) {
+    static const struct { int cmd; const char *key, *value; } cases[] = {
+        {FSCONFIG_SET_STRING, "noswap", "1"}, {FSCONFIG_SET_FLAG, "noswap", NULL},
+        {FSCONFIG_SET_FLAG, "huge", NULL}, {FSCONFIG_SET_STRING, "huge", "bogus"},
+        {FSCONFIG_SET_STRING, "huge", "within_size"}, {FSCONFIG_SET_STRING, "inode64", "x"},
+        {FSCONFIG_SET_STRING, "uid", "-1"}, {FSCONFIG_SET_STRING, "uid", "abc"},
+        {FSCONFIG_SET_STRING, "gid", "4294967295"}, {FSCONFIG_SET_STRING, "uid", "4294967296"},
+        {FSCONFIG_SET_STRING, "nr_inodes", "1x"}, {FSCONFIG_SET_STRING, "mode", "77777"},
+        {FSCONFIG_SET_STRING, "size", "-5"}, {FSCONFIG_SET_STRING, "nr_blocks", "16"},
+    };
+    int fd = fsopen("tmpfs", 0);
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "%s=%s", cases[i].key, cases[i].value ? cases[i].value : "(flag)");
+        SHOW(label, FSCONFIG(fd, cases[i].cmd, cases[i].key, cases[i].value, 0));
+        messages(label, fd);
+    }
+    close(fd);
+    mkdir("/mnt/v", 0755);
+    SHOW("mount(2) noswap=1", mount("v", "/mnt/v", "tmpfs", 0, "noswap=1"));
+    SHOW("mount(2) huge=never,noswap", mount("v", "/mnt/v", "tmpfs", 0, "huge=never,noswap"));
+    umount2("/mnt/v", 0);
+}
+
 /* Bounds of strings, binaries and struct sizes; fds of the wrong kind. */
 static void edges(void) {
     char k255[256], k256[257], big[5000];
@@ -489,6 +515,7 @@ int main(void) {
     contexts();
     ramfs();
     unlimited();
+    tmpfs_values();
     edges();
     trees();
     attributes();

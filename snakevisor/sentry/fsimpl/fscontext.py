@@ -45,10 +45,11 @@ class FsContextImpl(FileDescriptionImpl):
             raise SyscallError(EMSGSIZE)   # the message stays for a larger read (Linux 6.x)
         return self.log.popleft()
 
-    def fail(self, text: str, prefixed: bool = True, level: str = "e", errno: int = EINVAL):
-        """invalf (warnfc for ``level`` "w"): log a message (prefixed with the type's name) and
-        refuse with ``errno``."""
-        self.log.append((f"{level} " + (f"{self.fstype}: " if prefixed else "") + text + "\n").encode())
+    def fail(self, text: str, prefixed: bool = True, level: str = "e", errno: int = EINVAL, times: int = 1):
+        """invalf (warnfc for ``level`` "w"): log a message (prefixed with the type's name;
+        ``times`` over, as Linux's layers each may) and refuse with ``errno``."""
+        line = (f"{level} " + (f"{self.fstype}: " if prefixed else "") + text + "\n").encode()
+        self.log.extend([line] * times)
         raise SyscallError(errno)
 
     def settle(self):
@@ -69,8 +70,8 @@ class FsContextImpl(FileDescriptionImpl):
             try:
                 if parse is not None:
                     parse(self.fstype, [(key, value if is_string else None)])
-            except ValueError:
-                self.fail(f"Bad value for '{key}'")
+            except ValueError as e:   # Linux's words: "Bad value for 'size'", "Unexpected value for 'noswap'"
+                self.fail(str(e), times=getattr(e, "count", 1))
             self.params[key] = value if is_string else None
         elif key == "source":
             if not is_string:
