@@ -73,3 +73,22 @@ def test_a_mount_namespace_left_by_its_last_task_frees_its_tmpfs():
               "head -c 20000000 /dev/zero > /mnt/big' || { echo round $i failed; exit 1; }; done; echo ok")
     boxed = run_sandboxed(["/bin/sh", "-c", script], flags=("--memory", "200m"))
     assert (boxed.returncode, boxed.stdout) == (0, b"ok\n"), boxed.stdout.decode() + boxed.stderr.decode()[-2000:]
+
+
+def test_tmpfs_size_as_a_percentage_of_memory():
+    """size=N% is N percent of MemTotal (the sandbox's memory), in whole pages; 50%, shmem's
+    default, is left out of mountinfo; a remount takes a percentage too (systemd's tmp.mount
+    mounts /tmp with size=50%)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux's unshare is not installed")
+    script = r"""
+mount --make-rprivate / || exit 1
+t=$(awk '/MemTotal/ {print $2}' /proc/meminfo)
+size() { grep ' /mnt ' /proc/self/mountinfo | sed -n 's/.*size=\([0-9]*\)k.*/\1/p'; }
+pct() { echo $(( (t * 1024 * $1 / 100 + 4095) / 4096 * 4 )); }
+mount -t tmpfs -o size=50% x /mnt && echo "50%: [$(size)]"
+mount -o remount,size=40% /mnt && [ "$(size)" = "$(pct 40)" ] && echo "40%: 40 percent of MemTotal"
+mount -o remount,size=1%x /mnt 2>/dev/null || echo "1%x refused"
+umount /mnt && mount -t tmpfs -o size=7% x /mnt && [ "$(size)" = "$(pct 7)" ] && echo "7%: 7 percent of MemTotal"
+"""
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)

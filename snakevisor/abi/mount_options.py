@@ -65,9 +65,15 @@ TMPFS_FLAGS = ("inode32", "inode64", "noswap", "quota", "usrquota", "grpquota")
 TMPFS_HUGE = ("never", "always", "within_size", "advise")
 
 
-def _pages(text):
-    """size=: bytes, in whole pages."""
-    n = memparse(text)
+def tmpfs_size(text, total):
+    """size=: bytes in whole pages; "N%" is N percent of ``total`` bytes of memory (None: not
+    known here, a bad value), as shmem_parse_one's percentage of totalram."""
+    if text.endswith("%"):
+        if total is None:
+            raise ValueError
+        n = memparse(text[:-1]) * total // 100
+    else:
+        n = memparse(text)
     if n < 0:
         raise ValueError
     return -(-n // 4096) * 4096
@@ -94,11 +100,11 @@ def _huge(text):
     return 0
 
 
-def tmpfs_options(fstype, pairs, defaults=TMPFS_DEFAULTS):
+def tmpfs_options(fstype, pairs, defaults=TMPFS_DEFAULTS, total=None):
     """{size (bytes, whole pages; 0 or None: no limit), nr_inodes (or None), mode, uid, gid} of a
-    tmpfs's options (``defaults`` for those not named)."""
+    tmpfs's options (``defaults`` for those not named; ``total``: the memory size="N%" is of)."""
     p = fs_options(fstype, pairs, TMPFS_OPTIONS,
-                   {"size": _pages, "nr_blocks": lambda v: memparse(v) * 4096, "nr_inodes": memparse,
+                   {"size": lambda v: tmpfs_size(v, total), "nr_blocks": lambda v: memparse(v) * 4096, "nr_inodes": memparse,
                     "mode": lambda v: int(v, 8) & 0o7777, "uid": _id("uid"), "gid": _id("gid"), "huge": _huge},
                    defaults, TMPFS_FLAGS)
     p.pop("huge", None)
@@ -107,7 +113,7 @@ def tmpfs_options(fstype, pairs, defaults=TMPFS_DEFAULTS):
     return p
 
 
-def ramfs_options(fstype, pairs):
+def ramfs_options(fstype, pairs, total=None):
     """{mode} of a ramfs's options: a bad mode is a ValueError; any other option is ignored, as
     Linux's ramfs has always done."""
     return fs_options(fstype, [(k, v) for k, v in pairs if k == "mode"], ("mode",),

@@ -69,7 +69,7 @@ class FsContextImpl(FileDescriptionImpl):
             parse = OPTION_PARSERS.get(self.fstype)
             try:
                 if parse is not None:
-                    parse(self.fstype, [(key, value if is_string else None)])
+                    parse(self.fstype, [(key, value if is_string else None)], total=0)   # checked, not used
             except ValueError as e:   # Linux's words: "Bad value for 'size'", "Unexpected value for 'noswap'"
                 self.fail(str(e), times=getattr(e, "count", 1))
             self.params[key] = value if is_string else None

@@ -32,6 +32,7 @@ class TmpfsFilesystem(Filesystem):
     name = "tmpfs"
     magic = TMPFS_MAGIC
     readonly_apart = True
+    default_size = None   # a size_limit mountinfo leaves out (shmem's default: half the memory)
 
     def __init__(self, memory_file, mode: int = 0o1777, uid: int = 0, gid: int = 0,
                  readonly: bool = False, size_limit: int | None = None, dev: int | None = None,
@@ -85,7 +86,7 @@ class TmpfsFilesystem(Filesystem):
     def mount_options(self) -> str:
         """As Linux's shmem_show_options: only what differs from the defaults."""
         opts = []
-        if self.size_limit is not None:
+        if self.size_limit is not None and self.size_limit != self.default_size:
             opts.append(f"size={(self.size_limit + 4095) // 4096 * 4}k")
         if self.nr_inodes is not None:
             opts.append(f"nr_inodes={self.nr_inodes}")

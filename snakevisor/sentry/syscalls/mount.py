@@ -12,8 +12,10 @@ umount2: MNT_DETACH (the subtree leaves the namespace, open files keep it), MNT_
 abort: as a plain umount), MNT_EXPIRE, UMOUNT_NOFOLLOW. A mount is busy (EBUSY) while files are
 open on it, a task's root or cwd is on it, or something is mounted below it.
 """
+import os
+
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs, tmpfs_options
+from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs, tmpfs_options, tmpfs_size
 from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOSPC, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
@@ -114,7 +116,7 @@ def reconfigure_superblock(t, fs, readonly, pairs):
     its mounts') and a tmpfs's limits from option ``pairs`` (never its mode or owner, as
     shmem_reconfigure). ValueError (its message Linux's) for a bad option or a size below use."""
     if fs.name == "tmpfs":
-        p = tmpfs_options(fs.name, pairs, defaults={})
+        p = tmpfs_options(fs.name, pairs, defaults={}, total=total_memory(t.kernel))
         size = p.get("size", fs.size_limit)
         if size and size < fs.used:
             raise ValueError("Too small a size for current use")
@@ -124,6 +126,11 @@ def reconfigure_superblock(t, fs, readonly, pairs):
         fs.readonly = readonly
     if fs.name == "tmpfs":
         fs.size_limit, fs.nr_inodes = size, p.get("nr_inodes", fs.nr_inodes)
+
+
+def total_memory(kernel):
+    """The memory a tmpfs's size="N%" is a share of: the sandbox's, as /proc/meminfo's MemTotal."""
+    return kernel.memory_file.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def room(vfs, n):
@@ -138,13 +145,15 @@ def new_filesystem(t, fstype, pairs):
     k = t.kernel
     if fstype in (b"tmpfs", b"ramfs"):
         try:
-            p = OPTION_PARSERS[fstype.decode()](fstype.decode(), pairs)
+            p = OPTION_PARSERS[fstype.decode()](fstype.decode(), pairs, total=total_memory(k))
         except ValueError:
             raise SyscallError(EINVAL) from None
         if fstype == b"ramfs":
             return RamfsFilesystem(k.memory_file, mode=p["mode"])
-        return TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
-                               nr_inodes=p["nr_inodes"])
+        fs = TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
+                             nr_inodes=p["nr_inodes"])
+        fs.default_size = tmpfs_size("50%", total_memory(k))   # shmem's default: not shown in mountinfo
+        return fs
     others = {b"proc": lambda: k.procfs, b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
               b"mqueue": lambda: t.ns.ipc.mqueue, b"cgroup2": lambda: Cgroup2Filesystem(k)}
     make = others.get(fstype)
