@@ -294,6 +294,7 @@ ST_RELATIME = 4096
 
 # --- filesystem magics (statfs f_type) ---------------------------------------------------------
 TMPFS_MAGIC = 0x01021994
+RAMFS_MAGIC = 0x858458F6
 DEVPTS_SUPER_MAGIC = 0x1CD1
 PROC_SUPER_MAGIC = 0x9FA0
 SYSFS_MAGIC = 0x62656572

@@ -538,9 +538,10 @@ class ThreadGroupDir(Directory):
         return "\n".join(out) + "\n"
 
     def _mount_rows(self):
-        """The mounts of the task's namespace it can reach from its root (show_vfsmnt skips others)."""
+        """The mounts of the task's namespace it can reach from its root (show_vfsmnt skips others),
+        by mount id as Linux 6.8+ lists them (a moved mount keeps its place)."""
         root = self.task.fs.root
-        for m in self.task.ns.mnt.mounts:
+        for m in sorted(self.task.ns.mnt.mounts, key=lambda m: m.id):
             vd = type(root)(m, m.root)
             if is_reachable(vd, root):
                 yield m, path_of(vd, root), m.options()

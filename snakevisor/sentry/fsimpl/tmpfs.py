@@ -14,7 +14,7 @@ from snakevisor.abi.fs import (FS_APPEND_FL, FS_FLAG_STATX_ATTR, FS_IMMUTABLE_FL
 from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL,
                                F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, RENAME_EXCHANGE,
                                RENAME_NOREPLACE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
-                               S_IFREG, S_IFSOCK, S_ISGID, SEEK_DATA, StatfsResult, TMPFS_MAGIC, NAME_MAX, WHITEOUT_DEV,
+                               S_IFREG, S_IFSOCK, S_ISGID, SEEK_DATA, StatfsResult, RAMFS_MAGIC, TMPFS_MAGIC, NAME_MAX, WHITEOUT_DEV,
                                dev_major, dev_minor)
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
@@ -25,17 +25,24 @@ from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
 
 
+def _pages(size: int) -> int:
+    """``size`` bytes of a file as whole pages (what a tmpfs's size limit counts)."""
+    return -(-size // 4096) * 4096
+
+
 class TmpfsFilesystem(Filesystem):
     name = "tmpfs"
     magic = TMPFS_MAGIC
+    readonly_apart = True
+    default_size = None   # a size_limit mountinfo leaves out (shmem's default: half the memory)
 
     def __init__(self, memory_file, mode: int = 0o1777, uid: int = 0, gid: int = 0,
                  readonly: bool = False, size_limit: int | None = None, dev: int | None = None,
                  nr_inodes: int | None = None):
         super().__init__(readonly=readonly, dev=dev)
         self.memory_file = memory_file
-        self.size_limit = size_limit      # bytes of file data allowed (None: MemoryFile's limit)
-        self.used = 0                     # bytes of file data held (by file sizes)
+        self.size_limit = size_limit      # bytes of file data allowed (None or 0: MemoryFile's limit)
+        self.used = 0                     # bytes of file data held (file sizes in whole pages, as Linux counts)
         self.root_mode = mode
         self.root_uid, self.root_gid = uid, gid
         self.nr_inodes = nr_inodes        # shown by statfs and /proc/mounts (not enforced)
@@ -46,19 +53,42 @@ class TmpfsFilesystem(Filesystem):
         bsize = 4096
         limit = self.size_limit if self.size_limit is not None else self.memory_file.limit
         total = (limit if limit is not None else 1 << 34) // bsize
-        used = (self.used + bsize - 1) // bsize
+        used = self.used // bsize
         free = max(0, total - used)
         s.bsize = s.frsize = bsize
-        s.blocks, s.bfree, s.bavail = total, free, free
-        files = self.nr_inodes or 1 << 20
-        s.files, s.ffree = files, files - 1
+        s.blocks, s.bfree, s.bavail = total, free, free   # size=0 (no limit): none, as Linux's
+        files = self.nr_inodes if self.nr_inodes is not None else 1 << 20
+        s.files, s.ffree = files, max(0, files - 1)
         s.namelen = NAME_MAX
         return s
+
+    def kill(self) -> None:
+        """kill_litter_super: every name goes, as if unlinked; a file nothing else holds is freed
+        now, one open, mapped or a task's cwd with its last reference (and stays usable until)."""
+        inodes, dirs = [], [self.root.inode]
+        while dirs:
+            d = dirs.pop()
+            for inode in d.entries.values():
+                inode.nlink = 0
+                inodes.append(inode)
+                if inode.is_dir:
+                    dirs.append(inode)
+            d.entries.clear()
+        self.root.inode.nlink = 0
+        for inode in inodes:
+            if inode.refs <= 0:
+                inode.evict()
+        dentries = [self.root]
+        while dentries:   # the cached names: each releases its inode unless a file holds it
+            d = dentries.pop()
+            dentries.extend(d.children.values())
+            for name in list(d.children):
+                d.forget_child(name)
 
     def mount_options(self) -> str:
         """As Linux's shmem_show_options: only what differs from the defaults."""
         opts = []
-        if self.size_limit is not None:
+        if self.size_limit is not None and self.size_limit != self.default_size:
             opts.append(f"size={(self.size_limit + 4095) // 4096 * 4}k")
         if self.nr_inodes is not None:
             opts.append(f"nr_inodes={self.nr_inodes}")
@@ -81,6 +111,18 @@ def _owner(parent: "TmpfsDir", creds, mode: int) -> tuple[int, int, int]:
             mode |= S_ISGID
     return uid, gid, mode
 
+
+class RamfsFilesystem(TmpfsFilesystem):
+    """ramfs: tmpfs's files without its limits; statfs reports no blocks, mountinfo only a mode
+    other than 0755 (as Linux's ramfs_show_options)."""
+    name = "ramfs"
+    magic = RAMFS_MAGIC
+
+    def statfs(self) -> StatfsResult:
+        return Filesystem.statfs(self)
+
+    def mount_options(self) -> str:
+        return "" if self.root_mode & 0o7777 == 0o755 else f"mode={self.root_mode & 0o7777:o}"
 
 class TmpfsInode(Inode):
     memory_xattrs = True
@@ -307,9 +349,10 @@ class TmpfsFile(TmpfsInode):
         if new_size > self.size:
             if self.seals & F_SEAL_GROW:
                 raise SyscallError(EPERM)
-            if fs.size_limit is not None and fs.used + (new_size - self.size) > fs.size_limit:
+            grown = _pages(new_size) - _pages(self.size)
+            if fs.size_limit and fs.used + grown > fs.size_limit:   # size=0: no limit
                 raise SyscallError(ENOSPC)
-            fs.used += new_size - self.size
+            fs.used += grown
             self.size = new_size
 
     def write_data(self, offset: int, data) -> int:
@@ -323,7 +366,7 @@ class TmpfsFile(TmpfsInode):
         try:
             self.cache.write(offset, data)
         except SyscallError as e:
-            self.fs.used -= self.size - old
+            self.fs.used -= _pages(self.size) - _pages(old)
             self.size = old
             raise SyscallError(ENOSPC if e.errno == ENOMEM else e.errno)
         self.touch_mtime()
@@ -336,7 +379,7 @@ class TmpfsFile(TmpfsInode):
             if self.seals & F_SEAL_SHRINK:
                 raise SyscallError(EPERM)
             self.cache.truncate(size)
-            self.fs.used -= self.size - size
+            self.fs.used -= _pages(self.size) - _pages(size)
             self.size = size
         elif size > self.size:
             self._grow(size)
@@ -349,7 +392,7 @@ class TmpfsFile(TmpfsInode):
 
     def evict(self):
         self.cache.release()
-        self.fs.used -= self.size
+        self.fs.used -= _pages(self.size)
         self.size = 0
 
 

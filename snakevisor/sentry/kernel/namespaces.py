@@ -88,19 +88,25 @@ def set_namespaces(task, new):
     """Give ``task`` the set ``new`` (None: the task exited; a zombie keeps showing its set in
     /proc). An IPC namespace that no task uses any more, and no open nsfs file holds, loses its
     shared memory segments now, as Linux's free_ipc_ns (the IPCNamespace's finalizer is the
-    backstop for one an nsfs file held)."""
+    backstop for one an nsfs file held); a mount namespace its mounts (put_mnt_ns: files open
+    on them keep theirs), so that a filesystem only it held goes (vfs/mount.py ``leave``)."""
     old = task.ns
     if new is not None:
-        _count_user(new.ipc, 1)
+        _count_user(new.ipc, 1, "ipc")
+        _count_user(new.mnt, 1, "mnt")
         task.ns = new
-    _count_user(old.ipc, -1)
+    _count_user(old.ipc, -1, "ipc")
+    _count_user(old.mnt, -1, "mnt")
 
 
-def _count_user(ipc, delta):
-    if ipc.ino == PROC_NS_INODES["ipc"]:
+def _count_user(ns, delta, kind):
+    if ns.ino == PROC_NS_INODES[kind]:
         return   # the initial namespace lives as long as the sandbox
-    ipc.task_users = getattr(ipc, "task_users", 0) + delta
-    vd = getattr(ipc, "nsfs_vd", None)
-    if ipc.task_users == 0 and (vd is None or vd.dentry.refs <= 1):   # 1: nsfs's own reference
-        ipc.shm.destroy_all()
+    ns.task_users = getattr(ns, "task_users", 0) + delta
+    vd = getattr(ns, "nsfs_vd", None)
+    if ns.task_users == 0 and (vd is None or vd.dentry.refs <= 1):   # 1: nsfs's own reference
+        if kind == "ipc":
+            ns.shm.destroy_all()
+        else:
+            ns.dissolve()
 

@@ -25,6 +25,7 @@ modules carry no registration at all; the test of each handler's arity keeps the
 The boot code installs this table (``install()``) as kernel/syscall_table.py's TABLE, through
 which the Task dispatches: the kernel imports nothing from the handler modules.
 """
+from snakevisor.sentry.syscalls import mount_api   # a line of its own: branches change the block below
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
 from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fileattr, fs, fsinfo, futex,
@@ -70,8 +71,15 @@ UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_FS, CLONE_FILES, CLON
            "EINVAL (one such namespace per sandbox)")
 SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the PID, net, cgroup and time "
          "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
-MOUNTS = 'the new mount API inside the sandbox: not yet (issue "Kernel features II"); mount(2) works'
-MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
+# open_tree_attr (Linux 6.15; its table line comes from another branch) is open_tree, then mount_setattr on the clone.
+MOUNTS = "open_tree_attr: not yet; open_tree(OPEN_TREE_CLONE) then mount_setattr(AT_EMPTY_PATH) on its fd do the same"
+FSOPEN = "tmpfs, ramfs, proc, sysfs, devpts, mqueue and cgroup2 (others ENODEV); proc and devpts are the sandbox's single instances"
+FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) with its messages; superblock "
+            "flags other than ro/rw accepted and ignored; reconfigure changes ro/rw, size and nr_inodes of a tmpfs")
+MOVE_MOUNT = "propagation is recorded, not emulated: SET_GROUP joins the peer group or master; BENEATH skips Linux's checks of propagation onto the mounts"
+MOUNT_SETATTR = ("MOUNT_ATTR_IDMAP: EPERM for the sandbox's user namespace (Linux's for the initial one); a shared "
+                 "writable mapping whose fd is closed does not keep the mount writable; propagation types recorded only")
+MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (the mount's flags; without MS_BIND a tmpfs superblock's ro/rw and limits too), MS_MOVE; "
          "propagation types are recorded and shown in mountinfo but events do not propagate; proc and devpts "
          "are the sandbox's single instances")
 UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"
@@ -474,12 +482,12 @@ ENTRIES = (
     partial(427, "io_uring_register",      io_uring.io_uring_register,    "fd int ptr uint",
                  "FILES, BUFFERS (tagged and sparse: FILES2, BUFFERS2; FILES_UPDATE(2), BUFFERS_UPDATE), "
                  "EVENTFD(_ASYNC), their UNREGISTER, PROBE, ENABLE_RINGS; others (PERSONALITY, RING_FDS...) EINVAL"),
-    enosys(428,  "open_tree",              MOUNTS),
-    enosys(429,  "move_mount",             MOUNTS),
-    enosys(430,  "fsopen",                 MOUNTS),
-    enosys(431,  "fsconfig",               MOUNTS),
-    enosys(432,  "fsmount",                MOUNTS),
-    enosys(433,  "fspick",                 MOUNTS),
+    full(428,    "open_tree",              mount_api.open_tree,           "dirfd path hex", returns="fd"),
+    partial(429, "move_mount",             mount_api.move_mount,          "dirfd path dirfd path hex", MOVE_MOUNT),
+    partial(430, "fsopen",                 mount_api.fsopen,              "path hex", FSOPEN, returns="fd"),
+    partial(431, "fsconfig",               mount_api.fsconfig,            "fd int path ptr int", FSCONFIG),
+    full(432,    "fsmount",                mount_api.fsmount,             "fd hex hex", returns="fd"),
+    partial(433, "fspick",                 mount_api.fspick,              "dirfd path hex", FSCONFIG, returns="fd"),
     full(434,    "pidfd_open",             pidfd.pidfd_open,              "int hex", returns="fd"),
     partial(435, "clone3",                 clone.clone3,                  "ptr uint", CLONE),
     full(436,    "close_range",            file.close_range,              "uint uint hex"),
@@ -488,7 +496,7 @@ ENTRIES = (
     full(439,    "faccessat2",             fs.faccessat2,                 "dirfd path int atflags"),
     full(440,    "process_madvise",        process_mm.process_madvise,    "fd ptr uint int hex"),
     full(441,    "epoll_pwait2",           epoll.epoll_pwait2,            "fd ptr int ptr ptr uint"),
-    enosys(442,  "mount_setattr",          MOUNTS),
+    partial(442, "mount_setattr",          mount_api.mount_setattr,       "dirfd path hex ptr uint", MOUNT_SETATTR),
     enosys(443,  "quotactl_fd",            QUOTAS),
     full(444,    "landlock_create_ruleset",landlock.landlock_create_ruleset, "ptr uint hex"),
     full(445,    "landlock_add_rule",      landlock.landlock_add_rule,    "fd int ptr hex"),

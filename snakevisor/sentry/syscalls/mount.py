@@ -2,8 +2,9 @@
 a vfs/vfs.py VirtualFilesystem), as fs/namespace.c does them.
 
 mount: a bind (MS_BIND, MS_REC: with the mounts below), a new tmpfs (size=, mode=, uid=, gid=,
-nr_inodes=), proc, sysfs, devpts, mqueue (the caller's IPC namespace's) or cgroup2, a remount
-(with MS_BIND: the mount's flags only; MS_RDONLY then makes writes EROFS), a propagation type
+nr_inodes=), ramfs (mode=), proc, sysfs, devpts, mqueue (the caller's IPC namespace's) or cgroup2, a remount
+(with MS_BIND: the mount's flags only; without, a tmpfs superblock's ro/rw and limits too; MS_RDONLY
+then makes writes EROFS, EBUSY while a file is open for writing there), a propagation type
 (MS_SHARED/MS_PRIVATE/MS_SLAVE/MS_UNBINDABLE, MS_REC), MS_MOVE. Propagation types are recorded and
 shown in mountinfo, but mount events do not propagate between peers. proc and devpts mounts are
 the sandbox's single procfs and devpts (one PID namespace, one pty namespace).
@@ -11,15 +12,17 @@ umount2: MNT_DETACH (the subtree leaves the namespace, open files keep it), MNT_
 abort: as a plain umount), MNT_EXPIRE, UMOUNT_NOFOLLOW. A mount is busy (EBUSY) while files are
 open on it, a task's root or cwd is on it, or something is mounted below it.
 """
+import os
+
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.mount_options import data_pairs, tmpfs_options
+from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs, tmpfs_options, tmpfs_size
 from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOSPC, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
                                MS_SILENT, MS_SLAVE, MS_STRICTATIME, MS_UNBINDABLE, UMOUNT_NOFOLLOW)
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
-from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.fsimpl.tmpfs import RamfsFilesystem, TmpfsFilesystem
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.resolve import is_reachable
@@ -27,6 +30,7 @@ from snakevisor.sentry.vfs.vfs import LIMITS as MOUNT_LIMITS
 
 PAGE = 4096     # mount(2) copies at most a page of data
 ATIME = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME
+PROPAGATION = {MS_SHARED: "shared", MS_PRIVATE: "private", MS_SLAVE: "slave", MS_UNBINDABLE: "unbindable"}
 PER_MOUNT = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_NOSYMFOLLOW
 
 
@@ -41,7 +45,7 @@ def _string(t, addr, limit=PAGE):
     return None if not addr else t.mm.read_cstring(addr, limit)
 
 
-def _mount_root(t, vd):
+def mount_root(t, vd):
     """A path that must be the root of a mount of the caller's namespace (EINVAL otherwise)."""
     if vd.dentry is not vd.mount.root or vd.mount.vfs is not t.ns.mnt:
         raise SyscallError(EINVAL)
@@ -59,6 +63,9 @@ def mount_flags(flags, old=None):
     return kept
 
 
+admin = _admin   # may_mount: the new mount API's syscalls check it too (syscalls/mount_api.py)
+
+
 def mount(t, source, target, fstype, flags, data):
     flags &= 0xFFFFFFFF
     if flags & MS_MGC_MSK == MS_MGC_VAL:
@@ -66,10 +73,18 @@ def mount(t, source, target, fstype, flags, data):
     source, fstype, data = _string(t, source), _string(t, fstype), _string(t, data)
     path = read_path(t, target)
     vd = resolve_at(t, AT_FDCWD, path)
-    _admin(t)
+    admin(t)
     if flags & MS_REMOUNT:
-        m = _mount_root(t, vd)
-        m.flags = mount_flags(flags, m.flags)   # without MS_BIND too: the superblock's flags are not kept apart
+        m = mount_root(t, vd)
+        if flags & MS_BIND:
+            if flags & MS_RDONLY:
+                no_writers([m])
+        else:   # do_remount: the superblock first, then the mount's flags
+            try:
+                reconfigure_superblock(t, m.fs, bool(flags & MS_RDONLY), data_pairs(data or b""))
+            except ValueError:
+                raise SyscallError(EINVAL) from None
+        m.flags = mount_flags(flags, m.flags)
         return 0
     if flags & MS_BIND:
         return _bind(t, source, path, flags & MS_REC)
@@ -79,31 +94,68 @@ def mount(t, source, target, fstype, flags, data):
         return _move(t, source, path)
     if fstype is None or vd.mount.vfs is not t.ns.mnt:
         raise SyscallError(EINVAL)   # check_mnt: only on a mount of the caller's namespace
-    _room(t.ns.mnt, 1)
-    fs = _new_filesystem(t, fstype, data)
+    room(t.ns.mnt, 1)
+    fs = new_filesystem(t, fstype, data_pairs(data or b""))
+    if flags & MS_RDONLY and fs.readonly_apart:
+        fs.readonly = True   # the new superblock's SB_RDONLY
     m = t.ns.mnt.mount(fs, vd, flags=mount_flags(flags), source=source or b"none")
-    _inherit_sharing(m)
+    inherit_sharing(m)
     if fs is t.kernel.devpts and fs.mount is None:
         fs.set_mount(m)
     return 0
 
 
-def _room(vfs, n):
+def no_writers(mounts):
+    """mnt_hold_writers: EBUSY while a file is open for writing on one of ``mounts`` that is to
+    become read-only."""
+    if any(m.writers and not m.readonly for m in mounts):
+        raise SyscallError(EBUSY)
+
+
+def reconfigure_superblock(t, fs, readonly, pairs):
+    """reconfigure_super (mount(2)'s MS_REMOUNT without MS_BIND, fsconfig's CMD_RECONFIGURE): a
+    superblock's read-only state (None: unchanged; only where the filesystem keeps it apart from
+    its mounts') and a tmpfs's limits from option ``pairs`` (never its mode or owner, as
+    shmem_reconfigure). ValueError (its message Linux's) for a bad option or a size below use."""
+    if fs.name == "tmpfs":
+        p = tmpfs_options(fs.name, pairs, defaults={}, total=total_memory(t.kernel))
+        size = p.get("size", fs.size_limit)
+        if size and size < fs.used:
+            raise ValueError("Too small a size for current use")
+    if readonly is not None and fs.readonly_apart:
+        if readonly:
+            no_writers([o for o in t.ns.mnt.mounts if o.fs is fs])
+        fs.readonly = readonly
+    if fs.name == "tmpfs":
+        fs.size_limit, fs.nr_inodes = size, p.get("nr_inodes", fs.nr_inodes)
+
+
+def total_memory(kernel):
+    """The memory a tmpfs's size="N%" is a share of: the sandbox's, as /proc/meminfo's MemTotal."""
+    return kernel.memory_file.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def room(vfs, n):
     """count_mounts: ENOSPC when ``n`` more mounts would pass /proc/sys/fs/mount-max."""
     if len(vfs.mounts) + n > MOUNT_LIMITS["mount_max"]:
         raise SyscallError(ENOSPC)
 
 
-def _new_filesystem(t, fstype, data):
-    """do_new_mount's filesystem: ENODEV for a type the Sentry has not."""
+def new_filesystem(t, fstype, pairs):
+    """do_new_mount's filesystem of options ``pairs`` ((key, value or None)): ENODEV for a type the
+    Sentry has not. Also the superblock of fsconfig's FSCONFIG_CMD_CREATE (syscalls/mount_api.py)."""
     k = t.kernel
-    if fstype == b"tmpfs":
+    if fstype in (b"tmpfs", b"ramfs"):
         try:
-            p = tmpfs_options("tmpfs", data_pairs(data or b""))
+            p = OPTION_PARSERS[fstype.decode()](fstype.decode(), pairs, total=total_memory(k))
         except ValueError:
             raise SyscallError(EINVAL) from None
-        return TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
-                               nr_inodes=p["nr_inodes"])
+        if fstype == b"ramfs":
+            return RamfsFilesystem(k.memory_file, mode=p["mode"])
+        fs = TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
+                             nr_inodes=p["nr_inodes"])
+        fs.default_size = tmpfs_size("50%", total_memory(k))   # shmem's default: not shown in mountinfo
+        return fs
     others = {b"proc": lambda: k.procfs, b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
               b"mqueue": lambda: t.ns.ipc.mqueue, b"cgroup2": lambda: Cgroup2Filesystem(k)}
     make = others.get(fstype)
@@ -120,7 +172,7 @@ def _new_peer_group(vfs):
     return next(n for n in range(1, len(used) + 2) if n not in used)
 
 
-def _inherit_sharing(m):
+def inherit_sharing(m):
     """A mount made below a shared mount is shared in a peer group of its own (attach_recursive_mnt
     with invent_group_ids), as mountinfo shows on a host whose / is shared."""
     if m.parent is not None and m.parent.propagation == "shared" and m.propagation != "shared":
@@ -139,43 +191,53 @@ def _bind(t, source, path, recursive):
     mounts below it for MS_REC, unbindable ones left out)."""
     src, target = _source_and_target(t, source, path)
     vfs = t.ns.mnt
-    if src.mount.propagation == "unbindable" or src.mount.vfs is not vfs or target.mount.vfs is not vfs:
+    if src.mount.vfs is not vfs or target.mount.vfs is not vfs:
+        raise SyscallError(EINVAL)
+    target = vfs.follow_mounts(target)
+    if target.dentry.inode.is_dir != src.dentry.inode.is_dir:
+        raise SyscallError(ENOTDIR)
+    top, below = copy_tree(src, recursive)
+    room(vfs, 1 + len(below))
+    vfs.graft(top, target)
+    inherit_sharing(top)
+    for c, parent, mountpoint in below:
+        vfs.graft(c, VirtualDentry(parent, mountpoint))
+    return 0
+
+
+def copy_tree(src, recursive):
+    """The copies of a bind of ``src`` (a VirtualDentry): the top mount, rooted at src's dentry,
+    and for ``recursive`` the mounts below it as (copy, parent's copy, mountpoint), parents
+    first, unbindable ones and those out of src's reach left out (EINVAL for an unbindable src)."""
+    if src.mount.propagation == "unbindable":
         raise SyscallError(EINVAL)
     top = src.mount.copy()
     top.root = src.dentry
     if top.propagation != "shared":
         top.propagation, top.master = "private", 0
-    target = vfs.follow_mounts(target)
-    if target.dentry.inode.is_dir != src.dentry.inode.is_dir:
-        raise SyscallError(ENOTDIR)
-    below = vfs.subtree(src.mount)[1:] if recursive else []   # before the copy joins the tree
-    _room(vfs, 1 + len(below))
-    vfs.graft(top, target)
-    _inherit_sharing(top)
-    copies = {src.mount: top}
-    for o in below:
+    copies, below = {src.mount: top}, []
+    for o in (src.mount.vfs.subtree(src.mount)[1:] if recursive else ()):
         parent = copies.get(o.parent)
         if parent is None or o.propagation == "unbindable" or (
                 o.parent is src.mount and not is_reachable(VirtualDentry(o.parent, o.mountpoint), src)):
             continue
         copies[o] = c = o.copy()
-        vfs.graft(c, VirtualDentry(parent, o.mountpoint))
-    return 0
+        below.append((c, parent, o.mountpoint))
+    return top, below
 
 
 def _change_type(t, vd, flags):
     """do_change_type: exactly one propagation flag (MS_REC and MS_SILENT aside)."""
-    m = _mount_root(t, vd)
+    m = mount_root(t, vd)
     kind = flags & ~(MS_REC | MS_SILENT)
-    names = {MS_SHARED: "shared", MS_PRIVATE: "private", MS_SLAVE: "slave", MS_UNBINDABLE: "unbindable"}
-    if kind not in names:
+    if kind not in PROPAGATION:
         raise SyscallError(EINVAL)
     for o in (t.ns.mnt.subtree(m) if flags & MS_REC else [m]):
-        _set_type(t.ns.mnt, o, names[kind])
+        set_propagation(t.ns.mnt, o, PROPAGATION[kind])
     return 0
 
 
-def _set_type(vfs, m, kind):
+def set_propagation(vfs, m, kind):
     if kind == "shared":
         if m.propagation != "shared":
             m.peer_group = _new_peer_group(vfs)
@@ -196,23 +258,57 @@ def _move(t, source, path):
     """do_move_mount_old: a whole mount (and what is below it) to ``path``."""
     if not source:
         raise SyscallError(EINVAL)
-    src, target = _source_and_target(t, source, path)
-    m = _mount_root(t, src)
-    vfs = t.ns.mnt
-    if m.parent is None or target.mount.vfs is not vfs:
+    return move_tree(t, *_source_and_target(t, source, path))
+
+
+def move_tree(t, src, target, beneath=False):
+    """do_move_mount (MS_MOVE, move_mount(2)): the mount whose root ``src`` is, attached in the
+    caller's namespace or the root of a detached tree (syscalls/mount_api.py), with the mounts
+    below it, goes on top of ``target`` (``beneath``: under the mount on top there)."""
+    vfs, m = t.ns.mnt, src.mount
+    attached = m.parent is not None
+    if target.mount.vfs is not vfs or src.dentry is not m.root:
+        raise SyscallError(EINVAL)
+    if not (m.vfs is vfs if attached else m.vfs is not None and m.vfs.anonymous and m is m.vfs.root_mount):
         raise SyscallError(EINVAL)
     target = vfs.follow_mounts(target)
-    if target.dentry.inode.is_dir != src.dentry.inode.is_dir:
-        raise SyscallError(ENOTDIR)
-    if m.parent.propagation == "shared":
+    if target.dentry.inode.is_dir != src.dentry.inode.is_dir or (attached and m.parent.propagation == "shared"):
         raise SyscallError(EINVAL)
     p = target.mount
-    while p is not None:
-        if p is m:
-            raise SyscallError(ELOOP)   # into itself
+    if beneath:
+        _check_beneath(t, m, target)
         p = p.parent
-    vfs.move(m, target)
+    if p.propagation == "shared" and any(o.propagation == "unbindable" for o in m.vfs.subtree(m)):
+        raise SyscallError(EINVAL)
+    for q in _ancestors(p):
+        if q is m:
+            raise SyscallError(ELOOP)   # into itself
+    if not attached:
+        room(vfs, len(m.vfs.mounts))
+    if beneath:
+        vfs.put_beneath(m, target.mount)
+    elif attached:
+        vfs.move(m, target)
+    else:
+        vfs.adopt(m.vfs, target)
+    inherit_sharing(m)
     return 0
+
+
+def _ancestors(m):
+    while m is not None:
+        yield m
+        m = m.parent
+
+
+def _check_beneath(t, m, target):
+    """can_move_mount_beneath: ``target`` the root of an attached mount other than the caller's
+    root, ``m`` with nothing mounted on its root and not below that mount."""
+    top = target.mount
+    if top.parent is None or target.dentry is not top.root or top is t.fs.root.mount:
+        raise SyscallError(EINVAL)
+    if m.vfs.covering.get(VirtualDentry(m, m.root)) is not None or top in _ancestors(m):
+        raise SyscallError(EINVAL)
 
 
 # -- umount2 -------------------------------------------------------------------------------------
@@ -222,10 +318,10 @@ def umount2(t, target, flags):
     if flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW):
         raise SyscallError(EINVAL)
     vd = resolve_at(t, AT_FDCWD, read_path(t, target), follow=not flags & UMOUNT_NOFOLLOW)
-    _admin(t)
+    admin(t)
     vfs = t.ns.mnt
     vd = vfs.follow_mounts(vd) if vd.mount.vfs is vfs else vd   # LOOKUP_MOUNTPOINT: the topmost mount
-    m = _mount_root(t, vd)
+    m = mount_root(t, vd)
     if flags & MNT_EXPIRE:
         if m is t.fs.root.mount or flags & (MNT_FORCE | MNT_DETACH):
             raise SyscallError(EINVAL)
@@ -259,7 +355,7 @@ def busy(kernel, m):
 def pivot_root(t, new_root, put_old):
     new = resolve_at(t, AT_FDCWD, read_path(t, new_root), want_dir=True)
     old = resolve_at(t, AT_FDCWD, read_path(t, put_old), want_dir=True)
-    _admin(t)
+    admin(t)
     vfs, root = t.ns.mnt, t.fs.root
     if not new.inode.is_dir or not old.inode.is_dir:
         raise SyscallError(ENOTDIR)

@@ -120,8 +120,8 @@ def _enter(t, wanted):
     if "user" in wanted:
         raise SyscallError(EINVAL)   # userns_install: the caller's own user namespace
     own = {kind: ns for kind, ns in wanted.items() if kind in PER_TASK.values()}
-    if "mnt" in own and getattr(t.fs, "task_users", 1) > 1:
-        raise SyscallError(EINVAL)   # mntns_install: the fs context must be the caller's alone
+    if "mnt" in own and (getattr(t.fs, "task_users", 1) > 1 or own["mnt"].root_mount is None):
+        raise SyscallError(EINVAL)   # mntns_install: the fs context the caller's alone; a namespace left
     if "ipc" in own and own["ipc"] is not t.ns.ipc:
         leave_sysvsem(t)
     if own:

@@ -169,12 +169,14 @@ class FileDescription:
         self.signal = 0          # F_SETSIG
         self.fasync = None       # O_ASYNC registration (vfs/fasync.py)
         self.dnotify = None      # F_NOTIFY registration (vfs/dnotify.py)
-        # A regular file open for writing may not be executed (ETXTBSY): counted on its inode.
+        # A regular file open for writing may not be executed (ETXTBSY): counted on its inode; nor
+        # may its mount be made read-only (EBUSY): counted on the mount.
         inode = vd.dentry.inode
         self.counts_as_writer = (flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not flags & O_PATH
                                  and inode is not None and inode.mode & S_IFMT == S_IFREG)
         if self.counts_as_writer:
             inode.writers += 1
+            vd.mount.writers += 1
         self._dirents = None     # directory snapshot for getdents
         vd.dentry.inc_ref()
         vd.mount.inc_ref()
@@ -203,6 +205,7 @@ class FileDescription:
                 dnotify.release(self)
             if self.counts_as_writer:
                 self.inode.writers -= 1
+                self.vd.mount.writers -= 1
             if fsnotify.marks and not self.flags & O_PATH:
                 fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)
             self.impl.release()

@@ -20,6 +20,11 @@ class Filesystem:
     name = "none"
     magic = 0
     revalidates = False   # cached names may go stale (a shared remote filesystem): see Inode.revalidate_chain
+    # True: ``readonly`` is the superblock's own state (fsconfig's reconfigure sets it), which
+    # mountinfo shows in the super options only, as Linux's; False: it shows on every mount too.
+    readonly_apart = False
+    active_mounts = 0     # Mounts of it not yet gone for good (Linux's s_active): see Mount.leave
+
 
     def __init__(self, readonly: bool = False, dev: int | None = None):
         self.readonly = readonly
@@ -36,3 +41,7 @@ class Filesystem:
     def mount_options(self) -> str:
         """Filesystem-specific options for /proc/mounts (after rw/ro)."""
         return ""
+
+    def kill(self) -> None:
+        """kill_sb: the last mount of this filesystem is gone (unmounted, or a detached tree
+        dropped) and nothing holds one: a filesystem that lives in the Sentry frees its files."""

@@ -28,6 +28,11 @@ class Mount:
         # files have no path and show as their Dentry's name ("pipe:[12]").
         self.anonymous = anonymous
         self.refs = 0     # open files on it (umount2's EBUSY)
+        self.writers = 0  # of them, regular files open for writing (EBUSY for making it read-only)
+        self.pins = 0     # tasks' roots and cwds on it (vfs/context.py)
+        self.gone = False      # out of its namespace for good (leave)
+        self.finished = False  # and no longer used: its filesystem's active count dropped
+        fs.active_mounts = getattr(fs, "active_mounts", 0) + 1   # any object serves as a filesystem
         self.vfs = None   # the VirtualFilesystem it belongs to (set by VirtualFilesystem.mount)
         # Propagation type as mount(2) sets it and mountinfo shows it (propagation itself is not
         # emulated): "private", "shared" (with its peer group), "slave" (of master), "unbindable".
@@ -63,10 +68,35 @@ class Mount:
 
     def dec_ref(self) -> None:
         self.refs -= 1
+        if self.gone:
+            self._maybe_finish()
 
-    def mount_options(self) -> str:
-        """The per-mount options (mountinfo's sixth field): Linux's show_mnt_opts order."""
-        opts = ["ro" if self.readonly else "rw"]
+    def pin(self, n: int) -> None:
+        """A task's root or cwd comes here (n=1) or leaves (n=-1)."""
+        self.pins += n
+        if self.gone:
+            self._maybe_finish()
+
+    def leave(self) -> None:
+        """Unmounted, detached or dropped with its detached tree: it never returns to a namespace.
+        Once no file, root or cwd uses it either, its filesystem loses an active mount; the last
+        one gone kills the filesystem (as mntput's deactivate_super)."""
+        self.gone = True
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self.refs <= 0 and self.pins <= 0 and not self.finished:
+            self.finished = True
+            self.fs.active_mounts -= 1
+            if self.fs.active_mounts == 0 and hasattr(self.fs, "kill"):
+                self.fs.kill()
+
+    def mount_options(self, superblock: bool = False) -> str:
+        """The per-mount options (mountinfo's sixth field): Linux's show_mnt_opts order; the
+        superblock's read-only state counts with ``superblock`` (/proc/mounts) or when the
+        filesystem does not keep it apart."""
+        ro = self.readonly if superblock else self.flags & MS_RDONLY or self.fs.readonly and not self.fs.readonly_apart
+        opts = ["ro" if ro else "rw"]
         for bit, name in ((MS_NOSUID, "nosuid"), (MS_NODEV, "nodev"), (MS_NOEXEC, "noexec"),
                           (MS_NOATIME, "noatime"), (MS_NODIRATIME, "nodiratime"), (MS_RELATIME, "relatime"),
                           (MS_NOSYMFOLLOW, "nosymfollow")):
@@ -77,7 +107,7 @@ class Mount:
     def options(self) -> str:
         """The option string of /proc/mounts: the mount's, then the filesystem's."""
         extra = self.fs.mount_options()
-        return self.mount_options() + ("," + extra if extra else "")
+        return self.mount_options(superblock=True) + ("," + extra if extra else "")
 
     def super_options(self) -> str:
         """mountinfo's super options: the filesystem's read-only state and options."""

@@ -31,8 +31,11 @@ class MountInfo:
 class VirtualFilesystem:
     kind = "mnt"   # a namespace (kernel/namespaces.py); ``ino`` its /proc/PID/ns/mnt number
 
-    def __init__(self, ino=PROC_NS_INODES["mnt"]):
+    def __init__(self, ino=PROC_NS_INODES["mnt"], anonymous=False):
         self.root_mount: Mount | None = None
+        # An anonymous namespace holds a detached tree (open_tree's clone, fsmount's mount) until
+        # move_mount attaches it or its fd's last close drops it (syscalls/mount_api.py).
+        self.anonymous = anonymous
         # mountpoint -> top mount on it; read directly by path resolution's fast walk (resolve.py)
         self.covering: dict[VirtualDentry, Mount] = {}
         self.mounts: list[Mount] = []                    # in mount order
@@ -90,6 +93,7 @@ class VirtualFilesystem:
             raise SyscallError(EINVAL)
         self._uncover(m)
         self.mounts.remove(m)
+        m.leave()
 
     def subtree(self, m: Mount) -> list[Mount]:
         """``m`` and every mount below it, parents before children (siblings in mount order)."""
@@ -111,6 +115,7 @@ class VirtualFilesystem:
             self._uncover(o)
             self.mounts.remove(o)
             o.vfs = None
+            o.leave()
 
     def move(self, m: Mount, target: VirtualDentry) -> None:
         """MS_MOVE: ``m`` (with what is mounted below it) goes on top of ``target``."""
@@ -146,6 +151,54 @@ class VirtualFilesystem:
             else:
                 new._attach(c, VirtualDentry(copies[m.parent], m.mountpoint))
         return new, copies
+
+    @classmethod
+    def detached(cls, top: Mount, below=()) -> "VirtualFilesystem":
+        """An anonymous namespace of ``top`` and ``below`` ((mount, parent, mountpoint) parents first)."""
+        vfs = cls(ino=0, anonymous=True)
+        vfs.root_mount, top.vfs = top, vfs
+        vfs.mounts.append(top)
+        for m, parent, mountpoint in below:
+            vfs.graft(m, VirtualDentry(parent, mountpoint))
+        return vfs
+
+    def adopt(self, other: "VirtualFilesystem", target: VirtualDentry) -> None:
+        """move_mount of a detached tree: every mount of anonymous namespace ``other`` joins this
+        one, its root on top of ``target``; ``other`` is left empty."""
+        self._attach(self._take(other), self.follow_mounts(target))
+
+    def _take(self, other: "VirtualFilesystem") -> Mount:
+        """The mounts of anonymous namespace ``other`` join this one (the root not attached yet)."""
+        top = other.root_mount
+        for m in other.mounts:
+            m.vfs = self
+            self.mounts.append(m)
+        self.covering.update(other.covering)
+        other.mounts, other.covering, other.root_mount = [], {}, None
+        return top
+
+    def put_beneath(self, m: Mount, top: Mount) -> None:
+        """MOVE_MOUNT_BENEATH: ``m`` (attached here, or the root of an anonymous namespace) takes
+        the place of ``top``, which goes on ``m``'s root: unmounting ``top`` then reveals ``m``."""
+        if m.vfs is not self:
+            self._take(m.vfs)
+        elif m.parent is not None:
+            self._uncover(m)
+        where = VirtualDentry(top.parent, top.mountpoint)
+        self._uncover(top)
+        self._attach(m, where)
+        self._attach(top, VirtualDentry(m, m.root))
+        self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
+
+    def dissolve(self) -> None:
+        """The last close of a detached tree's fd, or the last task of a namespace gone: every
+        mount leaves it (open files on them keep their Mount, as after MNT_DETACH)."""
+        for o in reversed(self.mounts):
+            if o.parent is not None:
+                self._uncover(o)
+            o.vfs = None
+            o.leave()
+        self.mounts, self.root_mount = [], None
 
     def follow_mounts(self, vd: VirtualDentry) -> VirtualDentry:
         """If something is mounted on ``vd``, the root of the topmost mount there."""
