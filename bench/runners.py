@@ -208,6 +208,12 @@ class SnakevisorSystrapRunner(SnakevisorRunner):
     PLATFORM = ("--platform=systrap",)
 
 
+class SnakevisorDirectfsRunner(SnakevisorRunner):
+    name = "snakevisor-directfs"
+    description = "the same with do --directfs=true (the Sentry's own host calls on Gofer-donated descriptors)"
+    PLATFORM = ("--directfs=true",)
+
+
 class RunscRunner(Runner):
     """`runsc do`: host / as the lower layer of an in-memory overlay (so writes
     to a host directory land in the sandbox's memory, not on the host).
@@ -364,7 +370,8 @@ class PythonPtraceRunner(Runner):
 
 def all_runners():
     """Every runner, in table column order."""
-    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), RunscRunner(pinned=True),
+    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), SnakevisorDirectfsRunner(),
+            RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 
 

@@ -186,19 +186,35 @@ def _walk_names(sess: Session, st: FidState, wnames):
     return cur, qids, names
 
 
-def walk(sess: Session, m: M.Twalk, st: FidState):
+def _walk_bind(sess: Session, m, st: FidState):
+    """Twalk's work: the qids walked and the new fid's state (None after a partial walk)."""
     if m.newfid != m.fid and (m.newfid in sess.fids or m.newfid == C.NOFID):
         raise SyscallError(EBADF)
     cur, qids, names = _walk_names(sess, st, m.wnames)
     if len(qids) < len(m.wnames):
         os.close(cur)
-        return M.Rwalk(tag=m.tag, qids=tuple(qids))   # partial walk: newfid not bound
+        return tuple(qids), None   # partial walk: newfid not bound
+    new = FidState(cur, qids[-1] if qids else st.qid, names)
     try:
-        sess.fids.install(m.newfid, FidState(cur, qids[-1] if qids else st.qid, names))
+        sess.fids.install(m.newfid, new)
     except BaseException:
         os.close(cur)
         raise
-    return M.Rwalk(tag=m.tag, qids=tuple(qids))
+    return tuple(qids), new
+
+
+def walk(sess: Session, m: M.Twalk, st: FidState):
+    return M.Rwalk(tag=m.tag, qids=_walk_bind(sess, m, st)[0])
+
+
+def walkfd(sess: Session, m: M.Twalkfd, st: FidState):
+    """directfs (the snakevisor dialect): a Twalk that donates the new fid's O_PATH|O_NOFOLLOW
+    descriptor (a capability to that one file or directory of this mount; the Sentry resolves
+    below it one component at a time, never following a symlink)."""
+    if not sess.donation:
+        raise SyscallError(EINVAL)
+    qids, new = _walk_bind(sess, m, st)
+    return M.Rwalkfd(tag=m.tag, qids=qids, fd=new.path_fd if new is not None else None)
 
 
 def walkqids(sess: Session, m: M.Twalkqids, st: FidState):
@@ -648,6 +664,7 @@ HANDLERS = {
     M.Tattach: (attach, (), False),
     M.Twalk: (walk, ("fid",), False),
     M.Twalkqids: (walkqids, ("fid",), False),
+    M.Twalkfd: (walkfd, ("fid",), False),
     M.Tclunk: (clunk, (), False),
     M.Tremove: (remove, ("fid",), False),
     M.Tgetattr: (getattr_, ("fid",), False),

@@ -146,7 +146,8 @@ class MountBuilder:
         source = (mount.source or mount.type or "none").encode()
         kind = "bind" if mount.is_bind else mount.type
         if kind == "bind":
-            fs = GoferFilesystem(Client(self.sockets[sock]), self.mf, readonly=mount.readonly, exclusive=False)
+            fs = GoferFilesystem(Client(self.sockets[sock]), self.mf, readonly=mount.readonly, exclusive=False,
+                                 directfs=self.sentry.config.directfs)
             self.sentry.gofer_filesystems.append(fs)
             self._attach(fs, dest, flags, source, is_dir=fs.root.inode.is_dir)
         elif kind in ("tmpfs", "devtmpfs"):

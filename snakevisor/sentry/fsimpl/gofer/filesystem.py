@@ -28,7 +28,7 @@ class GoferFilesystem(Filesystem):
     name = "9p"
     magic = V9FS_MAGIC
 
-    def __init__(self, client, memory_file, readonly=True, aname=b"", exclusive=None):
+    def __init__(self, client, memory_file, readonly=True, aname=b"", exclusive=None, directfs=False):
         super().__init__(readonly=readonly)
         self.client = client
         self.memory_file = memory_file
@@ -36,6 +36,8 @@ class GoferFilesystem(Filesystem):
         self.exclusive = readonly if exclusive is None else exclusive
         self.revalidates = not self.exclusive   # cached names are checked with the Gofer (vfs/resolve.py)
         self.cache_negative = self.exclusive
+        # directfs (directfs.py): host calls on donated O_PATH descriptors; our Gofer's dialect only.
+        self.directfs = directfs and client.donation
         self.inodes = {}  # qid.path -> GoferInode (hard links share one)
         self.mapped = set()   # FileMappings whose cache a writable mapping may have changed
         self.idle = IdleFiles()   # regular files with handles but no open file

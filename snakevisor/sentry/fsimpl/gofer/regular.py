@@ -8,7 +8,6 @@ write(2) and fsync(2) wait for the replies while other Tasks run
 ``HostFile``; mappings are its ``FileMapping`` (mapping.py).
 """
 import os
-import time
 
 from snakevisor.abi.errno import EOPNOTSUPP, EROFS, SyscallError
 from snakevisor.abi.fs import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE,
@@ -47,11 +46,7 @@ class GoferRegularFile(GoferInode):
         st = self.host.fstat()
         if st is None:
             return super()._fetch()
-        self.mode, self.uid, self.gid, self.nlink = st.st_mode, st.st_uid, st.st_gid, st.st_nlink
-        self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
-        self._blocks = st.st_blocks
-        self._set_size(st.st_size)
-        self._fetched = time.monotonic_ns()
+        self.refresh_host(st)
 
     def open(self, task, flags):
         if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
