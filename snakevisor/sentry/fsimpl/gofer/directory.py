@@ -91,15 +91,8 @@ class GoferDirectory(GoferInode):
 
     def revalidate_chain(self, chain):
         """How many leading (name, inode) pairs of a path below this directory are still what
-        the cache says, from one Twalkqids (a stale or changed one is left to revalidate_child);
-        with directfs, from one host fstatat per name instead."""
-        if self.fs.directfs:
-            good, parent = 0, self
-            for name, inode in chain:
-                if not directfs.check_child(parent, name, inode):
-                    return good
-                good, parent = good + 1, inode
-            return good
+        the cache says, from one Twalkqids (a stale or changed one is left to revalidate_child).
+        Not asked with directfs, whose revalidate_child is a host fstatat (filesystem.py)."""
         try:
             qids = self.fid.peek_qids([name for name, _ in chain])
         except SyscallError:

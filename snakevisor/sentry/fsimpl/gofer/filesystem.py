@@ -34,10 +34,12 @@ class GoferFilesystem(Filesystem):
         self.memory_file = memory_file
         # Read-only mounts of an image nobody changes cache like exclusive ones.
         self.exclusive = readonly if exclusive is None else exclusive
-        self.revalidates = not self.exclusive   # cached names are checked with the Gofer (vfs/resolve.py)
         self.cache_negative = self.exclusive
         # directfs (directfs.py): host calls on donated O_PATH descriptors; our Gofer's dialect only.
         self.directfs = directfs and client.donation
+        # Cached names are checked with the Gofer, a round trip each: path resolution batches them
+        # (vfs/resolve.py). With directfs each is one host fstatat: the fast walk checks them one by one.
+        self.revalidates = not self.exclusive and not self.directfs
         self.inodes = {}  # qid.path -> GoferInode (hard links share one)
         self.mapped = set()   # FileMappings whose cache a writable mapping may have changed
         self.idle = IdleFiles()   # regular files with handles but no open file
