@@ -1,0 +1,237 @@
+"""directfs (``--directfs=true``, sentry/fsimpl/gofer/directfs.py): the Sentry's own host calls on
+O_PATH descriptors the Gofer donates (Twalkfd), and the walls around them.
+
+- coherence: a shared mount sees host-side changes within the same syscall, and a stat of a
+  cached path sends no 9P message at all; an evicted descriptor is fetched again; a server
+  without the dialect keeps 9P;
+- the Sentry's seccomp filter allows openat only relative to a descriptor (never AT_FDCWD,
+  whatever the register's upper half), read-only, with O_NOFOLLOW, creating nothing; and not at
+  all without directfs;
+- isolation with directfs on, in the sandbox: planted symlinks, ``..`` walks, /proc/self/fd
+  tricks, and a host thread swapping a directory for a symlink to a secret directory while the
+  sandbox reads and writes through it: nothing outside the volume is read or written (canaries).
+
+The VFS conformance suite runs with directfs too (test_vfs_conformance.py's gofer-directfs and
+gofer-shared-directfs backends).
+"""
+import ctypes
+import os
+import threading
+
+import pytest
+
+from harness import errno_of
+from test_gofer_fs import GoferServer, GoferWorld
+from test_isolation import SECRET, _plant, busybox_rootfs, do, secret   # noqa: F401 (fixtures)
+from test_vfs_fixtures import stat_of
+
+from snakevisor.abi import fs as abi
+from snakevisor.abi.errno import ENOENT
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
+from snakevisor.sandbox import lockdown
+from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="sandbox isolation tests need root (namespaces)")
+
+
+# -- coherence and fallbacks ----------------------------------------------------------------------
+
+class _Counting:
+    """Counts the 9P requests a client sends."""
+
+    def __init__(self, client):
+        self.n = 0
+        real = client._rpc
+
+        def rpc(*a, **kw):
+            self.n += 1
+            return real(*a, **kw)
+        client._rpc = rpc
+
+
+@pytest.fixture
+def shared(tmp_path):
+    host = tmp_path / "host"
+    host.mkdir()
+    w = GoferWorld(host, exclusive=False, directfs=True)
+    yield w
+    w.close()
+
+
+def test_shared_mount_sees_host_changes_in_the_same_call_without_9p(shared):
+    w, host = shared, shared.host
+    (host / "d").mkdir()
+    (host / "d" / "f").write_bytes(b"abc")
+    assert w.gofer.directfs and not w.gofer.revalidates
+    assert stat_of(w, b"/tmp/d/f")[8] == 3   # looked up: Twalkfd
+    sent = _Counting(w.gofer.client)
+    (host / "d" / "f").write_bytes(b"abcdef")
+    assert stat_of(w, b"/tmp/d/f")[8] == 6
+    os.chmod(host / "d" / "f", 0o600)
+    assert stat_of(w, b"/tmp/d/f")[3] & 0o777 == 0o600
+    assert sent.n == 0, "a stat of a cached path on a directfs mount asked the Gofer"
+    os.unlink(host / "d" / "f")
+    assert errno_of(stat_of, w, b"/tmp/d/f") == ENOENT   # a negative lookup: an fstatat, no 9P
+    assert sent.n == 0
+    (host / "d" / "f").mkdir()                            # the name is now a directory
+    assert stat_of(w, b"/tmp/d/f")[3] & abi.S_IFMT == abi.S_IFDIR
+    os.rmdir(host / "d" / "f")
+    os.symlink("elsewhere", host / "d" / "f")             # and now a symlink
+    assert w.lookup(b"/tmp/d/f", follow=False).dentry.inode.readlink(None) == b"elsewhere"
+
+
+def test_listing_and_evicted_descriptors(shared, monkeypatch):
+    w, host = shared, shared.host
+    for name in ("a", "b", "c"):
+        (host / name).write_bytes(b"x")
+    os.mkfifo(host / "p")
+    d = w.lookup(b"/tmp").dentry.inode
+    got = sorted((name, dtype) for name, _, dtype in d.iterdir())
+    assert got == [(b"a", 8), (b"b", 8), (b"c", 8), (b"p", 1)]
+    monkeypatch.setattr(OPEN_HANDLES, "limit", 1)   # every other descriptor is closed on the next use
+    for name in (b"a", b"b", b"c", b"a"):
+        assert stat_of(w, b"/tmp/" + name)[8] == 1
+    (host / "a").write_bytes(b"longer")
+    assert stat_of(w, b"/tmp/a")[8] == 6
+
+
+def test_without_the_dialect_directfs_stays_off(tmp_path):
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "f").write_bytes(b"x")
+    w = GoferWorld(host, donation=False, exclusive=False, directfs=True)
+    try:
+        assert not w.gofer.directfs and w.gofer.revalidates
+        assert stat_of(w, b"/tmp/f")[8] == 1
+    finally:
+        w.close()
+
+
+def test_twalkfd_is_refused_outside_the_dialect(tmp_path):
+    from snakevisor.p9 import messages as M
+    srv = GoferServer(tmp_path, extensions=False)
+    try:
+        c = srv.client(extensions=False)
+        root = c.attach()
+        assert errno_of(c._rpc, M.Twalkfd(fid=root.fid, newfid=99, wnames=()), M.Rwalkfd) is not None
+    finally:
+        srv.stop()
+
+
+# -- the Sentry's seccomp filter ------------------------------------------------------------------
+
+_NR_OPENAT = SYSCALL_NUMBERS["openat"]
+
+
+def _openat_results(bpf, dirpath):
+    """In a child under ``bpf``: the errno (0: allowed) of each openat attempt."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    dirfd = os.open(dirpath, os.O_PATH | os.O_DIRECTORY)
+    dot = ctypes.c_char_p(b".")
+    etc = ctypes.c_char_p(b"/etc/passwd")
+    ro_dir = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    attempts = [
+        (dirfd, dot, ro_dir),                                        # what directfs does
+        (dirfd, dot, os.O_PATH | os.O_NOFOLLOW),
+        (abi.AT_FDCWD, etc, os.O_RDONLY | os.O_NOFOLLOW),             # AT_FDCWD, sign-extended
+        (0xFFFFFF9C, etc, os.O_RDONLY | os.O_NOFOLLOW),               # AT_FDCWD in the low half only
+        ((1 << 32) | dirfd, dot, ro_dir),                             # upper half set
+        (dirfd, dot, os.O_RDONLY | os.O_DIRECTORY),                  # no O_NOFOLLOW
+        (dirfd, ctypes.c_char_p(b"new"), os.O_RDONLY | os.O_NOFOLLOW | os.O_CREAT | os.O_EXCL),
+        (dirfd, ctypes.c_char_p(b"tmp"), os.O_RDWR | os.O_NOFOLLOW | os.O_TMPFILE),
+        (dirfd, ctypes.c_char_p(b"f"), os.O_RDWR | os.O_NOFOLLOW),  # write access
+        (dirfd, ctypes.c_char_p(b"f"), os.O_RDONLY | os.O_NOFOLLOW | os.O_TRUNC),
+    ]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            lockdown.load_seccomp(bpf)
+            out = []
+            for fd, path, flags in attempts:
+                rc = libc.syscall(ctypes.c_long(_NR_OPENAT), ctypes.c_long(fd), path, ctypes.c_long(flags),
+                                  ctypes.c_long(0o600))
+                out.append("0" if rc >= 0 else str(ctypes.get_errno()))
+            os.write(w, ",".join(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    got = os.read(r, 400).decode().split(",")
+    os.close(r)
+    os.close(dirfd)
+    return got
+
+
+def test_sentry_filter_allows_only_descriptor_relative_nofollow_read_only_openat(tmp_path):
+    (tmp_path / "f").write_bytes(b"x")
+    on = _openat_results(lockdown.seccomp_filter(directfs=True), tmp_path)
+    assert on[:2] == ["0", "0"]
+    assert on[2:] == ["1"] * 8, on                   # EPERM
+    assert sorted(os.listdir(tmp_path)) == ["f"] and (tmp_path / "f").read_bytes() == b"x"
+    off = _openat_results(lockdown.seccomp_filter(directfs=False), tmp_path)
+    assert off == ["1"] * 10, off
+
+
+# -- isolation in the sandbox ---------------------------------------------------------------------
+
+@root_only
+def test_planted_symlinks_dotdot_and_proc_fd_never_leave_the_volume(busybox_rootfs, secret, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "sub").mkdir()
+    _plant(vol, secret)
+    before = sorted(os.listdir(secret / "secretdir"))
+    script = ("cat /data/evil_abs /data/evil_rel /data/evil_dir/f /data/../../../../secret /data/sub/../../secret;"
+              "ls /data/evil_dir/ /data/sub/../..; readlink /data/evil_abs;"
+              "echo pwn > /data/evil_dir/new; mkdir /data/evil_dir/newdir; ln -s x /data/evil_dir/lnk;"
+              "exec 3</data/sub; cat /proc/self/fd/3/../evil_dir/f /proc/self/fd/3/../../secret;"
+              "ls /proc/self/fd/3/../../; echo done")
+    rc, out, err = do("--directfs=true", "--rootfs", str(busybox_rootfs), "--volume", f"{vol}:/data", "--",
+                      "/bin/sh", "-c", script)
+    assert "done" in out, err[-2000:]
+    assert SECRET.decode() not in out + err
+    assert sorted(os.listdir(secret / "secretdir")) == before, "a write through a planted link reached the host"
+    assert (secret / "secret").read_bytes() == SECRET
+
+
+@root_only
+def test_host_swapping_a_directory_for_a_symlink_never_leaks(busybox_rootfs, secret, tmp_path):
+    """A host thread swaps vol/d between a directory and a symlink to the secret directory while
+    the sandbox reads vol/d/f, lists vol/d and writes vol/d/w in a loop: the secret is never read
+    and nothing is written into the secret directory."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "d").mkdir()
+    (vol / "d" / "f").write_bytes(b"harmless")
+    before = sorted(os.listdir(secret / "secretdir"))
+    stop = threading.Event()
+    swaps = []
+
+    def swapper():
+        # Each state is held a moment (pacing, not synchronisation): the sandbox meets both.
+        while not stop.is_set():
+            try:
+                os.rename(vol / "d", vol / "d.real")
+                os.symlink(secret / "secretdir", vol / "d")
+                stop.wait(0.0005)
+                os.unlink(vol / "d")
+                os.rename(vol / "d.real", vol / "d")
+                swaps.append(1)
+                stop.wait(0.0005)
+            except OSError:
+                pass
+    t = threading.Thread(target=swapper, daemon=True)
+    t.start()
+    try:
+        rc, out, err = do("--directfs=true", "--rootfs", str(busybox_rootfs), "--volume", f"{vol}:/data", "--",
+                          "/bin/sh", "-c", "i=0; while [ $i -lt 400 ]; do cat /data/d/f; ls /data/d;"
+                          " echo w > /data/d/w; i=$((i+1)); done 2>/dev/null; echo done", timeout=240)
+    finally:
+        stop.set()
+        t.join()
+    assert "done" in out, err[-2000:]
+    assert out.count("harmless") > 20 and len(swaps) > 100, "the race did not run"
+    assert SECRET.decode() not in out + err
+    assert sorted(os.listdir(secret / "secretdir")) == before
