@@ -22,7 +22,8 @@ import pytest
 
 from harness import errno_of
 from test_gofer_fs import GoferServer, GoferWorld
-from test_isolation import SECRET, _plant, busybox_rootfs, do, secret   # noqa: F401 (fixtures)
+import test_isolation
+from test_isolation import SECRET, _plant, do
 from test_vfs_fixtures import stat_of
 
 from snakevisor.abi import fs as abi
@@ -31,6 +32,7 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.sandbox import lockdown
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
 
+busybox_rootfs, secret = test_isolation.busybox_rootfs, test_isolation.secret   # the fixtures, shared
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="sandbox isolation tests need root (namespaces)")
 
 
