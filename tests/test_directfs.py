@@ -237,3 +237,24 @@ def test_host_swapping_a_directory_for_a_symlink_never_leaks(busybox_rootfs, sec
     assert out.count("harmless") > 20 and len(swaps) > 100, "the race did not run"
     assert SECRET.decode() not in out + err
     assert sorted(os.listdir(secret / "secretdir")) == before
+
+
+# -- the flag -------------------------------------------------------------------------------------
+
+def test_directfs_flag_on_do_and_for_oci_containers():
+    from snakevisor.cli.main import build_parser
+    from snakevisor.cli.oci_verbs import _Opts
+    from snakevisor.sandbox.container import _boot_argv
+    p = build_parser()
+    assert p.parse_args(["do", "--directfs=true", "--", "true"]).directfs is True
+    assert p.parse_args(["do", "--directfs", "false", "--", "true"]).directfs is False
+    assert p.parse_args(["do", "--", "true"]).directfs is None   # the global flag's, default false
+    with pytest.raises(SystemExit):
+        p.parse_args(["do", "--directfs=maybe", "--", "true"])
+    on = p.parse_args(["--root", "/run/x", "--directfs=true", "state", "c"])
+    assert "--directfs" in _boot_argv(_Opts(on), "c", "/b", "/s", 3)
+    off = p.parse_args(["--root", "/run/x", "state", "c"])
+    assert "--directfs" not in _boot_argv(_Opts(off), "c", "/b", "/s", 3)
+    boot = p.parse_args(["sandbox-boot", "--id", "c", "--bundle", "/b", "--state-dir", "/s", "--ready-fd", "3",
+                         "--directfs"])
+    assert boot.directfs is True
