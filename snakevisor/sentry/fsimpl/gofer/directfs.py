@@ -94,9 +94,12 @@ class HostPath:
 
 def path_fd(inode):
     """``inode``'s donated O_PATH descriptor, or None (directfs off, or not to be had)."""
+    hp = inode.hostpath
+    if hp is not None and hp.fd is not None:   # the common case, first
+        OPEN_HANDLES.used(hp)
+        return hp.fd
     if not inode.fs.directfs or inode.fid is None:
         return None
-    hp = inode.hostpath
     if hp is None:
         hp = inode.hostpath = HostPath(inode)
     return hp.get()
@@ -158,10 +161,14 @@ def lookup(directory, name):
 def check_child(directory, name, child):
     """Shared mounts: is ``name`` in ``directory`` still ``child``'s file (one host fstatat; its
     attributes are then refreshed)? None: cannot tell here, ask the Gofer."""
+    hp = child.hostpath   # only its identity is needed here, which outlives an evicted descriptor
+    if hp is None or hp.ident is None:
+        if path_fd(child) is None:   # (a file we made over 9P gets its descriptor once)
+            return None
+        hp = child.hostpath
     fd = path_fd(directory) if _component(name) else None
-    if fd is None or path_fd(child) is None:   # (a file we made over 9P gets its descriptor once)
+    if fd is None:
         return None
-    hp = child.hostpath
     try:
         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
     except OSError:
