@@ -20,7 +20,7 @@ import threading
 
 import pytest
 
-from harness import errno_of
+from harness import errno_of, under_seccomp
 from test_gofer_fs import GoferServer, GoferWorld
 import test_isolation
 from test_isolation import SECRET, _plant, do
@@ -145,25 +145,14 @@ def _openat_results(bpf, dirpath):
         (dirfd, ctypes.c_char_p(b"f"), os.O_RDWR | os.O_NOFOLLOW),  # write access
         (dirfd, ctypes.c_char_p(b"f"), os.O_RDONLY | os.O_NOFOLLOW | os.O_TRUNC),
     ]
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            lockdown.load_seccomp(bpf)
-            out = []
-            for fd, path, flags in attempts:
-                rc = libc.syscall(ctypes.c_long(_NR_OPENAT), ctypes.c_long(fd), path, ctypes.c_long(flags),
-                                  ctypes.c_long(0o600))
-                out.append("0" if rc >= 0 else str(ctypes.get_errno()))
-            os.write(w, ",".join(out).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    os.waitpid(pid, 0)
-    got = os.read(r, 400).decode().split(",")
-    os.close(r)
-    os.close(dirfd)
-    return got
+
+    def attempt(fd, path, flags):
+        rc = libc.syscall(ctypes.c_long(_NR_OPENAT), ctypes.c_long(fd), path, ctypes.c_long(flags), ctypes.c_long(0o600))
+        return 0 if rc >= 0 else ctypes.get_errno()
+    try:
+        return under_seccomp(bpf, [lambda a=a: attempt(*a) for a in attempts])
+    finally:
+        os.close(dirfd)
 
 
 def test_sentry_filter_allows_only_descriptor_relative_nofollow_read_only_openat(tmp_path):
