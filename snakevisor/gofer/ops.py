@@ -17,13 +17,13 @@ import stat as S
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
 from snakevisor.abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
-from snakevisor.hostio import pread_full, pwrite_full
+from snakevisor.hostio import birth_time_ns, pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
 from .fids import IDLE_PATHS, FidState, FidTable, XattrState
-from .hostfs import QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
+from .hostfs import QidPaths, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
 from .hostfs import renameat2 as host_renameat2
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC

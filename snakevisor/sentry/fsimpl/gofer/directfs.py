@@ -27,7 +27,7 @@ import os
 import stat as st_mod
 
 from snakevisor.abi.errno import EIO, SyscallError
-from snakevisor.gofer.hostfs import birth_time_ns
+from snakevisor.hostio import birth_time_ns
 from snakevisor.p9.client import Attr
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
 
