@@ -97,6 +97,37 @@ def test_listing_and_evicted_descriptors(shared, monkeypatch):
     assert stat_of(w, b"/tmp/a")[8] == 6
 
 
+def test_where_the_sentry_may_not_search_or_read_the_gofer_answers(shared, monkeypatch):
+    """The Sentry has no capabilities: a host directory it may not search or read (EACCES) is
+    revalidated and listed over 9P by the Gofer, which may."""
+    from snakevisor.sentry.fsimpl.gofer import directfs, inode as gofer_inode
+    w, host = shared, shared.host
+    (host / "d").mkdir()
+    (host / "d" / "f").write_bytes(b"abc")
+    assert stat_of(w, b"/tmp/d/f")[8] == 3
+    dentry = w.lookup(b"/tmp/d/f").dentry
+
+    class RefusingOs:   # directfs's os (the Gofer's thread here shares the real one): no name below a dirfd
+        def __getattr__(self, name):
+            return getattr(os, name)
+
+        def stat(self, path, dir_fd=None, **kw):
+            if dir_fd is not None:
+                raise PermissionError(13, "no")
+            return os.stat(path, **kw)
+
+        def open(self, path, flags, dir_fd=None):
+            raise PermissionError(13, "no")
+    monkeypatch.setattr(directfs, "os", RefusingOs())
+    monkeypatch.setattr(gofer_inode, "FRESH_NS", 0)   # 9P's revalidation trusts attributes a moment old
+    sent = _Counting(w.gofer.client)
+    (host / "d" / "f").write_bytes(b"abcdef")
+    assert stat_of(w, b"/tmp/d/f")[8] == 6
+    assert sent.n > 0
+    assert [name for name, _, _ in w.lookup(b"/tmp/d").dentry.inode.iterdir()] == [b"f"]
+    assert w.lookup(b"/tmp/d/f").dentry is dentry   # still valid: not dropped and looked up anew
+
+
 def test_without_the_dialect_directfs_stays_off(tmp_path):
     host = tmp_path / "host"
     host.mkdir()

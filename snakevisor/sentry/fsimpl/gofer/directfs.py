@@ -26,7 +26,7 @@ regular file for I/O the first time (the Gofer donates that descriptor; an idle 
 import os
 import stat as st_mod
 
-from snakevisor.abi.errno import EIO, SyscallError
+from snakevisor.abi.errno import EIO, ENOENT, ENOTDIR, SyscallError
 from snakevisor.hostio import birth_time_ns
 from snakevisor.p9.client import Attr
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
@@ -130,7 +130,7 @@ def fstat(inode):
 
 def absent(directory, name):
     """Does the host say ``name`` is not in ``directory`` (an fstatat: no 9P message)? False
-    when it is there or we cannot tell."""
+    when it is there or we cannot tell (EACCES: the Gofer may search where the Sentry may not)."""
     fd = path_fd(directory) if _component(name) else None
     if fd is None:
         return False
@@ -171,8 +171,9 @@ def check_child(directory, name, child):
         return None
     try:
         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-    except OSError:
-        return False
+    except OSError as e:
+        # Gone; else (EACCES: the Gofer may search where the Sentry, without capabilities, may not) ask the Gofer.
+        return False if e.errno in (ENOENT, ENOTDIR) else None
     if (st.st_dev, st.st_ino) != hp.ident or st_mod.S_IFMT(st.st_mode) != child.type:
         return False
     child.refresh_host(st)
@@ -182,7 +183,7 @@ def check_child(directory, name, child):
 def readlink(inode):
     """The symlink's target by readlinkat(fd, ""), or None (no descriptor)."""
     fd = path_fd(inode)
-    return None if fd is None else os.fsencode(_host(os.readlink, "", dir_fd=fd))
+    return None if fd is None else _host(os.readlink, b"", dir_fd=fd)
 
 
 def listdir(directory):
@@ -194,7 +195,10 @@ def listdir(directory):
     fd = path_fd(directory)
     if fd is None or directory.hostpath.ident[0] != _root_dev(directory.fs):
         return None
-    dfd = _host(os.open, ".", _OPEN_DIR, dir_fd=fd)
+    try:
+        dfd = os.open(".", _OPEN_DIR, dir_fd=fd)
+    except OSError:
+        return None   # (EACCES: the Gofer may read it where the Sentry may not) a Treaddir then
     try:
         with os.scandir(dfd) as it:
             return [(os.fsencode(e.name), e.inode(), _dtype(e)) for e in it]
