@@ -24,7 +24,7 @@ from harness import errno_of, under_seccomp
 from test_gofer_fs import GoferServer, GoferWorld
 import test_isolation
 from test_isolation import SECRET, _plant, do
-from test_vfs_fixtures import stat_of
+from test_vfs_fixtures import op, stat_of
 
 from snakevisor.abi import fs as abi
 from snakevisor.abi.errno import ENOENT
@@ -80,6 +80,29 @@ def test_shared_mount_sees_host_changes_in_the_same_call_without_9p(shared):
     os.rmdir(host / "d" / "f")
     os.symlink("elsewhere", host / "d" / "f")             # and now a symlink
     assert w.lookup(b"/tmp/d/f", follow=False).dentry.inode.readlink(None) == b"elsewhere"
+
+
+def test_read_only_open_needs_no_9p_and_opens_only_the_file_looked_up(shared):
+    from snakevisor.sentry.fsimpl.gofer import directfs
+    w, host = shared, shared.host
+    (host / "f").write_bytes(b"data")
+    inode = w.lookup(b"/tmp/f").dentry.inode
+    sent = _Counting(w.gofer.client)
+    f = op(w, b"/tmp/f")
+    assert f.read(None, 10, offset=0) == b"data"
+    f.dec_ref()
+    assert sent.n == 0, "a read-only open asked the Gofer"
+    os.rename(host / "f", host / "g")
+    (host / "f").write_bytes(b"other")
+    assert directfs.open_read(inode) is None        # the name is another file now
+    os.unlink(host / "f")
+    os.mkfifo(host / "f")
+    assert directfs.open_read(inode) is None        # nor a FIFO (and the open did not block)
+    os.unlink(host / "f")
+    os.rename(host / "g", host / "f")
+    fd = directfs.open_read(inode)
+    assert fd is not None and os.pread(fd, 10, 0) == b"data"
+    os.close(fd)
 
 
 def test_listing_and_evicted_descriptors(shared, monkeypatch):

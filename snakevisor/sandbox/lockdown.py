@@ -129,7 +129,8 @@ SENTRY_ARG_RULES = (
 
 
 # directfs (sentry/fsimpl/gofer/directfs.py) opens, relative to descriptors the Gofer donated, a
-# directory for listing: openat(dirfd, ".", O_RDONLY|O_DIRECTORY|O_NOFOLLOW). Allowed only with
+# directory for listing (openat(dirfd, ".", O_RDONLY|O_DIRECTORY|O_NOFOLLOW)) and regular files for
+# reading (openat(dirfd, name, O_RDONLY|O_NOFOLLOW|O_NONBLOCK)). Allowed only with
 # dirfd a descriptor number (below 2^20 as an unsigned 64-bit value: never AT_FDCWD, whatever the
 # upper half of the register), read-only, O_NOFOLLOW set, and no O_CREAT, O_TMPFILE nor O_TRUNC.
 # The path is a pointer BPF cannot read: an absolute one resolves in the Sentry's empty root, and

@@ -17,11 +17,13 @@ time, never following a symlink, never from its own root (which is empty) nor wi
 - negative lookups: an ``fstatat`` (a positive one still walks a fid with Twalkfd: the inode's
   fid serves everything that stays on 9P);
 - readlink: ``readlinkat(fd, "")``;
+- the first read-only open of a regular file: ``openat(dirfd, name, O_RDONLY|O_NOFOLLOW)`` from
+  the directory it was looked up in, kept only if it is still that file;
 - directory listings of shared mounts: ``getdents64`` on ``openat(dirfd, ".",
   O_RDONLY|O_DIRECTORY|O_NOFOLLOW)``.
 
 Creation, removal, renames, setattr and xattrs stay on 9P (the Gofer's), as does opening a
-regular file for I/O the first time (the Gofer donates that descriptor; an idle file keeps it).
+regular file for writing (the Gofer donates that descriptor; an idle file keeps it).
 """
 import os
 import stat as st_mod
@@ -31,9 +33,11 @@ from snakevisor.hostio import birth_time_ns
 from snakevisor.p9.client import Attr
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
 
-# Every open the Sentry does here: O_NOFOLLOW and no O_CREAT (the seccomp filter insists:
-# sandbox/lockdown.py's DIRECTFS_ARG_RULES).
+# Every open the Sentry does here: read-only, O_NOFOLLOW, no O_CREAT (the seccomp filter insists:
+# sandbox/lockdown.py's DIRECTFS_ARG_RULES). A file is opened non-blocking: should a host process
+# have put a FIFO in its place, the open returns (and the identity check refuses it).
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_OPEN_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
 def _component(name):
@@ -178,6 +182,33 @@ def check_child(directory, name, child):
         return False
     child.refresh_host(st)
     return True
+
+
+def open_read(inode):
+    """A read-only host descriptor of regular file ``inode``, opened from the directory it was
+    looked up in (``inode.origin``), or None (no origin, or the name is now another file)."""
+    if inode.origin is None or inode.hostpath is None or inode.hostpath.ident is None:
+        return None
+    directory, name = inode.origin
+    dirfd = path_fd(directory) if _component(name) else None
+    if dirfd is None:
+        return None
+    try:
+        # Looked at first: a name a host process made a device node is never opened.
+        st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+        if (st.st_dev, st.st_ino) != inode.hostpath.ident or not st_mod.S_ISREG(st.st_mode):
+            return None
+        fd = os.open(name, _OPEN_READ, dir_fd=dirfd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) == inode.hostpath.ident:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def readlink(inode):

@@ -86,6 +86,7 @@ class GoferDirectory(GoferInode):
         inode = self.fs.inode_for(fid, attr)
         if fd is not None:
             directfs.adopt(inode, fd, st)
+            inode.origin = (self, name)
         self.names.bind(name, inode)
         return inode
 

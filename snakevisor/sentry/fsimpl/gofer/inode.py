@@ -30,6 +30,7 @@ class GoferInode(Inode):
                          nlink=attr.nlink)
         self.fid = fid
         self.hostpath = None   # directfs.HostPath: the file's donated O_PATH descriptor
+        self.origin = None     # directfs: (directory, name) it was looked up as (a hint, checked on use)
         self.refresh(attr)
         self.btime = attr.btime_ns if attr.btime_ns is not None else attr.ctime_ns
         self.has_btime = attr.btime_ns is not None   # the host's filesystem records birth times

@@ -15,6 +15,7 @@ from snakevisor.abi.fs import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE,
 from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
+from snakevisor.sentry.fsimpl.gofer import directfs
 from snakevisor.sentry.fsimpl.gofer.handles import HostFile, host_call
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
 from snakevisor.sentry.fsimpl.gofer.mapping import FileMapping
@@ -54,6 +55,10 @@ class GoferRegularFile(GoferInode):
                 raise SyscallError(EROFS)
             self.host.for_writing()
         else:
+            if not self.host.held and self.fs.directfs:
+                fd = directfs.open_read(self)   # no Twalk and Tlopen
+                if fd is not None:
+                    self.host.adopt_reader(fd)
             self.host.ensure_reader()
         try:
             self.revalidate()
