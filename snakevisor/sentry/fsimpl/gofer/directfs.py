@@ -111,13 +111,13 @@ def path_fd(inode):
 
 def adopt(inode, fd, st):
     """``inode`` (just looked up) takes the descriptor ``fd`` of its file, of stat ``st``."""
-    hp = inode.hostpath
-    if hp is not None and hp.fd is not None:
+    hp, ident = inode.hostpath, (st.st_dev, st.st_ino)
+    if hp is not None and hp.fd is not None and hp.ident == ident:
         os.close(fd)   # it has one already (another name of a hard-linked file)
         return
     if hp is not None:
-        hp.close()
-    inode.hostpath = HostPath(inode, fd, (st.st_dev, st.st_ino))
+        hp.close()     # evicted, or of a file gone whose inode number the host gave this one
+    inode.hostpath = HostPath(inode, fd, ident)
 
 
 def attr_of(st, qid, fd):
