@@ -148,8 +148,8 @@ def absent(directory, name):
 
 
 def lookup(directory, name):
-    """Walk ``name`` with Twalkfd: (fid, descriptor, its stat), or None if the walk donated no
-    descriptor (the caller then has the fid's attributes fetched over 9P)."""
+    """Walk ``name`` with Twalkfd: (fid, descriptor, its stat), or (fid, None, None) if the walk
+    donated no descriptor (the caller then has the fid's attributes fetched over 9P)."""
     fid, fd = directory.fid.walk_fd([name])
     if fd is None:
         return fid, None, None
