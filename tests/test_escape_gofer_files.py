@@ -190,13 +190,15 @@ def test_open_handles_are_bounded_and_reopen_on_use(tmp_path, monkeypatch):
         w.close()
 
 
-def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path):
+@pytest.mark.parametrize("directfs", [False, True])
+def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path, directfs):
     """When the Sentry is out of descriptors the kernel drops the donated one (MSG_CTRUNC): the
-    file is still read and written, over 9P, and the connection stays usable."""
+    file is still looked up, read and written, over 9P, and the connection stays usable (with
+    directfs too, whose O_PATH descriptors come the same way)."""
     host = tmp_path / "vol"
     host.mkdir()
     (host / "f").write_bytes(b"hello")
-    w = GoferWorld(host, exclusive=False, server=_gofer_process(host))
+    w = GoferWorld(host, exclusive=False, server=_gofer_process(host), directfs=directfs)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     lowest_free = os.dup(0)     # descriptors are allocated lowest first
     os.close(lowest_free)
