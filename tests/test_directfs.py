@@ -163,6 +163,26 @@ def test_without_the_dialect_directfs_stays_off(tmp_path):
         w.close()
 
 
+@pytest.mark.parametrize("directfs", [False, True])
+def test_the_gofer_donates_path_descriptors_only_with_directfs(tmp_path, directfs):
+    from snakevisor.p9.client import Client
+    from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
+    (tmp_path / "f").write_bytes(b"x")
+    g = GoferProcess([GoferMount("root", str(tmp_path), False)], directfs=directfs)
+    try:
+        root = Client(g.sockets[0]).attach()
+        if directfs:
+            fid, fd = root.walk_fd([b"f"])
+            assert fd is not None and os.fstat(fd).st_ino == os.stat(tmp_path / "f").st_ino
+            os.close(fd)
+            fid.clunk()
+        else:
+            assert errno_of(root.walk_fd, [b"f"]) is not None
+            root.walk([b"f"]).clunk()   # plain walks still work
+    finally:
+        g.stop()
+
+
 def test_twalkfd_is_refused_outside_the_dialect(tmp_path):
     from snakevisor.p9 import messages as M
     srv = GoferServer(tmp_path, extensions=False)

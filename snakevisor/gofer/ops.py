@@ -44,6 +44,7 @@ class Session:
         self.root_id = (st.st_dev, st.st_ino)
         self.readonly = readonly
         self.donation = False
+        self.directfs = True   # Twalkfd allowed (with the dialect); the Gofer's --directfs
         self.msize = C.DEFAULT_MSIZE
         self.fids = FidTable(walk=lambda names: _walk_from_root(self, names), root=self.root_id)
         self.qids = QidPaths()
@@ -211,8 +212,8 @@ def walkfd(sess: Session, m: M.Twalkfd, st: FidState):
     """directfs (the snakevisor dialect): a Twalk that donates the new fid's O_PATH|O_NOFOLLOW
     descriptor (a capability to that one file or directory of this mount; the Sentry resolves
     below it one component at a time, never following a symlink)."""
-    if not sess.donation:
-        raise SyscallError(EINVAL)
+    if not (sess.donation and sess.directfs):
+        raise SyscallError(EINVAL)   # a Sentry without directfs gets no O_PATH descriptors
     qids, new = _walk_bind(sess, m, st)
     return M.Rwalkfd(tag=m.tag, qids=qids, fd=new.path_fd if new is not None else None)
 

@@ -306,7 +306,7 @@ def boot_main(args):
         except FileNotFoundError:
             pass
         listener = ControlServer.listen(sock_path)
-        gofer = GoferProcess(mounts, isolate=True, overlay=True)
+        gofer = GoferProcess(mounts, isolate=True, overlay=True, directfs=directfs)
         sentry = Sentry(config, gofer.sockets)
         gofer.pin_to(os.sched_getaffinity(0))
         sandbox = Sandbox(spec, args.id, state_dir, sentry, gofer)

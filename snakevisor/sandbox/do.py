@@ -203,7 +203,8 @@ def _boot_and_run(settings, mounts, overlay_upper):
     except HostSetupError as e:
         print(f"snakevisor do: cannot give the sandbox its namespaces: {e}", file=sys.stderr)
         return 125
-    gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper)
+    gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper,
+                         directfs=settings["directfs"])
     try:
         from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig   # while the Gofer starts
         try:
