@@ -151,11 +151,14 @@ def test_where_the_sentry_may_not_search_or_read_the_gofer_answers(shared, monke
     assert w.lookup(b"/tmp/d/f").dentry is dentry   # still valid: not dropped and looked up anew
 
 
-def test_without_the_dialect_directfs_stays_off(tmp_path):
+@pytest.mark.parametrize("server", ["plain 9P2000.L", "our Gofer without --directfs"])
+def test_without_the_dialect_or_the_gofers_consent_directfs_stays_off(tmp_path, server):
     host = tmp_path / "host"
     host.mkdir()
     (host / "f").write_bytes(b"x")
-    w = GoferWorld(host, donation=False, exclusive=False, directfs=True)
+    plain = server == "plain 9P2000.L"
+    w = GoferWorld(host, donation=not plain, exclusive=False, directfs=True,
+                   server=GoferServer(host, extensions=not plain, directfs=False))
     try:
         assert not w.gofer.directfs and w.gofer.revalidates
         assert stat_of(w, b"/tmp/f")[8] == 1

@@ -27,9 +27,9 @@ from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
 class GoferServer:
     """A Gofer serving ``root`` on a socketpair from a thread; ``client()`` is our end."""
 
-    def __init__(self, root, readonly=False, extensions=True):
+    def __init__(self, root, readonly=False, extensions=True, directfs=True):
         self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.thread = threading.Thread(target=serve, args=(str(root), theirs, readonly, extensions),
+        self.thread = threading.Thread(target=serve, args=(str(root), theirs, readonly, extensions, directfs),
                                        daemon=True)
         self.thread.start()
 

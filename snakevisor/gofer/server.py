@@ -465,6 +465,6 @@ def serve_many(mounts, extensions: bool = True, directfs: bool = True):
             os.close(fd)
 
 
-def serve(root_dir, sock: socket.socket, readonly: bool = False, extensions: bool = True):
+def serve(root_dir, sock: socket.socket, readonly: bool = False, extensions: bool = True, directfs: bool = True):
     """Serve one directory tree on one connected socket until the peer closes it."""
-    serve_many([(root_dir, sock, readonly)], extensions=extensions)
+    serve_many([(root_dir, sock, readonly)], extensions=extensions, directfs=directfs)

@@ -109,6 +109,13 @@ def path_fd(inode):
     return hp.get()
 
 
+def probe(root):
+    """Does the Gofer donate descriptors (started with --directfs)? The mount's ``root`` then
+    holds its own."""
+    hp = root.hostpath = HostPath(root)
+    return hp.get() is not None
+
+
 def adopt(inode, fd, st):
     """``inode`` (just looked up) takes the descriptor ``fd`` of its file, of stat ``st``."""
     hp, ident = inode.hostpath, (st.st_dev, st.st_ino)
