@@ -255,10 +255,11 @@ def test_planted_symlinks_dotdot_and_proc_fd_never_leave_the_volume(busybox_root
               "ls /data/evil_dir/ /data/sub/../..; readlink /data/evil_abs;"
               "echo pwn > /data/evil_dir/new; mkdir /data/evil_dir/newdir; ln -s x /data/evil_dir/lnk;"
               "exec 3</data/sub; cat /proc/self/fd/3/../evil_dir/f /proc/self/fd/3/../../secret;"
-              "ls /proc/self/fd/3/../../; echo done")
+              "ls /proc/self/fd/3/../../; grep ' /data ' /proc/mounts; echo done")
     rc, out, err = do("--directfs=true", "--rootfs", str(busybox_rootfs), "--volume", f"{vol}:/data", "--",
                       "/bin/sh", "-c", script)
     assert "done" in out, err[-2000:]
+    assert "directfs" in out, "the volume is not directfs"   # (its mount options say so)
     assert SECRET.decode() not in out + err
     assert sorted(os.listdir(secret / "secretdir")) == before, "a write through a planted link reached the host"
     assert (secret / "secret").read_bytes() == SECRET

@@ -130,4 +130,5 @@ class GoferFilesystem(Filesystem):
                             fsid=(self.dev & 0xFFFFFFFF, self.dev >> 32), frsize=s.bsize)
 
     def mount_options(self):
-        return "trans=fd,cache=" + ("loose" if self.exclusive else "remote_revalidating")
+        return ("trans=fd,cache=" + ("loose" if self.exclusive else "remote_revalidating")
+                + (",directfs" if self.directfs else ""))
