@@ -271,6 +271,12 @@ class SnakevisorWarmRunner(SnakevisorRunner):
         return cmd[:4] + ["--warm"] + cmd[4:]
 
 
+class SnakevisorDirectfsRunner(SnakevisorRunner):
+    name = "snakevisor-directfs"
+    description = "the same with do --directfs=true (the Sentry's own host calls on Gofer-donated descriptors)"
+    PLATFORM = ("--directfs=true",)
+
+
 class RunscRunner(Runner):
     """`runsc do`: host / as the lower layer of an in-memory overlay (so writes
     to a host directory land in the sandbox's memory, not on the host).
@@ -428,6 +434,7 @@ class PythonPtraceRunner(Runner):
 def all_runners():
     """Every runner, in table column order."""
     return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), SnakevisorWarmRunner(),
+            SnakevisorDirectfsRunner(),
             RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 

@@ -1,11 +1,16 @@
-"""Positioned host file I/O that never stops at a short count, shared by the Gofer and the Sentry.
+"""Host file calls shared by the Gofer and the Sentry: positioned I/O that never stops at a short
+count, and a file's birth time (statx).
 
 A single ``pread``/``pwrite`` moves at most 0x7ffff000 bytes on Linux, and may move
 fewer at any time (a signal, a filesystem's own limit); treating a short count as
 the end of the file reads zeros, and writes those zeros back later. These loops
 stop only at end of file (reads) or when the host moves nothing (writes).
 """
+import ctypes
 import os
+
+from snakevisor.abi.fs import AT_EMPTY_PATH, STATX_BTIME
+from snakevisor.hostos.libc import libc
 
 # Bytes per host call: below Linux's 0x7ffff000 cap, and a bound on what one read allocates.
 IO_CHUNK = 1 << 30
@@ -53,3 +58,15 @@ def pwrite_full(fd: int, data, offset: int) -> int:
             break
         done += got
     return done
+
+
+def birth_time_ns(fd: int) -> int | None:
+    """A file's birth time (statx STATX_BTIME; os.stat has none on Linux), or None if the
+    filesystem does not record one."""
+    buf = ctypes.create_string_buffer(256)   # per call: blocking requests run in worker threads
+    if libc.statx(fd, b"", AT_EMPTY_PATH, STATX_BTIME, buf) != 0:
+        return None
+    raw = buf.raw
+    if not int.from_bytes(raw[0:4], "little") & STATX_BTIME:
+        return None
+    return int.from_bytes(raw[80:88], "little", signed=True) * 1_000_000_000 + int.from_bytes(raw[88:92], "little")

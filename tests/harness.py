@@ -157,6 +157,31 @@ def run_native(argv, input=None, timeout=60, env=None, cwd=NEUTRAL_CWD, stdin=No
     return run(argv, input=input, timeout=timeout, env=env, cwd=cwd, stdin=stdin)
 
 
+def under_seccomp(bpf, attempts):
+    """Each of ``attempts`` (callables) run in a forked child once ``bpf`` is loaded: its result
+    as a string: what it returned if a string or a number, else "allowed"; the errno of an OSError."""
+    from snakevisor.seccomp import load
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            load(bpf)
+            results = []
+            for fn in attempts:
+                try:
+                    got = fn()
+                    results.append(str(got) if isinstance(got, (str, int)) else "allowed")
+                except OSError as e:
+                    results.append(str(e.errno))
+            os.write(w, ",".join(results).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    with os.fdopen(r, "rb") as f:
+        return f.read().decode().split(",")
+
+
 @contextlib.contextmanager
 def deadline(seconds, what="the block"):
     """Fail (TimeoutError) if the block still runs after ``seconds``: for a test whose calls have no

@@ -140,10 +140,11 @@ def test_writable_mapping_gone_leaves_later_host_changes_alone(tmp_path):
 
 # -- item 12: host descriptors --------------------------------------------------------------
 
-def _gofer_process(root):
+def _gofer_process(root, directfs=False):
     """A Gofer in its own process: the descriptors it holds are not counted as ours."""
     return ServerProcess(lambda fd: [sys.executable, "-m", "snakevisor.gofer", "--root", str(root),
-                                     "--sock-fd", str(fd)], env=dict(os.environ, PYTHONPATH=REPO))
+                                     "--sock-fd", str(fd), *(["--directfs"] if directfs else [])],
+                         env=dict(os.environ, PYTHONPATH=REPO))
 
 
 def test_more_open_volume_files_than_the_sentry_may_hold_on_the_host(prog, tmp_path):
@@ -190,13 +191,16 @@ def test_open_handles_are_bounded_and_reopen_on_use(tmp_path, monkeypatch):
         w.close()
 
 
-def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path):
+@pytest.mark.parametrize("directfs", [False, True])
+def test_donated_descriptor_without_room_falls_back_to_9p(tmp_path, directfs):
     """When the Sentry is out of descriptors the kernel drops the donated one (MSG_CTRUNC): the
-    file is still read and written, over 9P, and the connection stays usable."""
+    file is still looked up, read and written, over 9P, and the connection stays usable (with
+    directfs too, whose O_PATH descriptors come the same way)."""
     host = tmp_path / "vol"
     host.mkdir()
     (host / "f").write_bytes(b"hello")
-    w = GoferWorld(host, exclusive=False, server=_gofer_process(host))
+    w = GoferWorld(host, exclusive=False, server=_gofer_process(host, directfs), directfs=directfs)
+    assert w.gofer.directfs == directfs
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     lowest_free = os.dup(0)     # descriptors are allocated lowest first
     os.close(lowest_free)

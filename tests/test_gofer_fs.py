@@ -27,9 +27,9 @@ from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
 class GoferServer:
     """A Gofer serving ``root`` on a socketpair from a thread; ``client()`` is our end."""
 
-    def __init__(self, root, readonly=False, extensions=True):
+    def __init__(self, root, readonly=False, extensions=True, directfs=True):
         self.ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.thread = threading.Thread(target=serve, args=(str(root), theirs, readonly, extensions),
+        self.thread = threading.Thread(target=serve, args=(str(root), theirs, readonly, extensions, directfs),
                                        daemon=True)
         self.thread.start()
 
@@ -70,12 +70,12 @@ class ServerProcess:
 class GoferWorld(World):
     """World with a gofer filesystem mounted over /tmp (serving ``host``)."""
 
-    def __init__(self, host, donation=True, exclusive=True, readonly=False, server=None, aname=b""):
+    def __init__(self, host, donation=True, exclusive=True, readonly=False, server=None, aname=b"", directfs=False):
         super().__init__()
         self.host = host
         self.server = server or GoferServer(host, readonly=readonly, extensions=donation)
         self.gofer = GoferFilesystem(self.server.client(donation), self.mf, readonly=readonly,
-                                     exclusive=exclusive, aname=aname)
+                                     exclusive=exclusive, aname=aname, directfs=directfs)
         self.vfs.mount(self.gofer, self.lookup(b"/tmp"), source=b"gofer")
 
     def close(self):
@@ -90,7 +90,10 @@ class GoferWorld(World):
 
 
 MODES = {"donated": dict(donation=True), "9p-only": dict(donation=False),
-         "shared": dict(donation=True, exclusive=False)}
+         "shared": dict(donation=True, exclusive=False),
+         # directfs (fsimpl/gofer/directfs.py): the Sentry's own host calls on donated O_PATH descriptors
+         "directfs": dict(donation=True, directfs=True),
+         "shared-directfs": dict(donation=True, exclusive=False, directfs=True)}
 
 
 @pytest.fixture(params=list(MODES))

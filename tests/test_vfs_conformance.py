@@ -4,7 +4,9 @@ filesystem backend the Sentry has for a writable tree, each mounted on /tmp of a
 * ``tmpfs``: the Sentry's own memory filesystem;
 * ``gofer-donated``, ``gofer-9p-only``, ``gofer-shared``: the gofer filesystem over our 9P client
   and a Gofer (thread) on a host directory, with host-fd donation, without it, and as a shared
-  (revalidating) volume instead of an exclusive root;
+  (revalidating) volume instead of an exclusive root; ``gofer-directfs`` and
+  ``gofer-shared-directfs``: the donated and shared ones with directfs on (the Sentry's own host
+  calls on donated O_PATH descriptors);
 * ``diod``: the gofer filesystem with Debian's diod behind it (plain 9P2000.L, no donation; skips,
   saying why, when diod is not installed).
 
@@ -36,6 +38,7 @@ from snakevisor.sentry.vfs.pathops import (link_path, mkdir_path, open_path, ren
 GOFER = tuple("gofer-" + m for m in MODES)
 NINEP = GOFER + ("diod",)          # everything behind 9P2000.L
 PLAIN_9P = ("gofer-9p-only", "diod")    # 9P2000.L without the snakevisor dialect
+DIALECT = tuple(b for b in GOFER if b not in PLAIN_9P)   # our Gofer's dialect
 BACKENDS = ("tmpfs",) + NINEP
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from harness import errno_of
 import test_vfs_conformance as conformance
-from test_vfs_conformance import PLAIN_9P, not_on, two_files
+from test_vfs_conformance import DIALECT, PLAIN_9P, not_on, two_files
 from test_vfs_fixtures import FDCWD, Creds, call, err, op, openf, read_all, st, stat_of, write
 
 from snakevisor.abi import fs as abi
@@ -65,7 +65,7 @@ def test_rename_exchange_directory_and_file_across_parents(world):
         assert (w.host / "d2" / "f").is_file()
 
 
-@not_on("tmpfs", "gofer-donated", "gofer-shared", why="our Gofer exchanges (test_rename_exchange)")
+@not_on("tmpfs", *DIALECT, why="our Gofer exchanges (test_rename_exchange)")
 def test_exchange_on_plain_9p(world):
     w = world
     two_files(w)
@@ -175,7 +175,7 @@ def test_o_tmpfile_errors(world):
     call(sf.close, t, openf(w, b"/tmp", abi.O_TMPFILE | abi.O_RDWR | abi.O_PATH))
 
 
-@not_on("tmpfs", "gofer-donated", "gofer-shared", why="they make unnamed files (test_o_tmpfile_then_linkat)")
+@not_on("tmpfs", *DIALECT, why="they make unnamed files (test_o_tmpfile_then_linkat)")
 def test_o_tmpfile_on_plain_9p(world):
     w = world
     assert err(sp.openat, w.t, FDCWD, w.t.mm.cstr(b"/tmp"), abi.O_TMPFILE | abi.O_RDWR, 0o600) == EOPNOTSUPP
@@ -251,7 +251,7 @@ def test_rename_whiteout(world):
         assert stat.S_ISCHR(h.st_mode) and h.st_rdev == 0 and h.st_uid == 1000 and os.path.isfile(w.host / "a")
 
 
-@not_on("tmpfs", "gofer-donated", "gofer-shared", why="they make whiteouts (test_rename_whiteout)")
+@not_on("tmpfs", *DIALECT, why="they make whiteouts (test_rename_whiteout)")
 def test_rename_whiteout_on_plain_9p(world):
     w = world
     t = w.t

@@ -95,6 +95,9 @@ def build_parser():
                    help="OCI containers: override the config's network namespace")
     p.add_argument("--net-raw", action="store_true", dest="global_net_raw",
                    help="OCI containers: allow raw and packet sockets to processes with CAP_NET_RAW (as runsc)")
+    p.add_argument("--directfs", dest="global_directfs", type=_bool_flag, default=False, metavar="true|false",
+                   help="OCI containers: the Sentry makes host calls itself on descriptors the Gofer donates "
+                        "(runsc's flag; default false)")
     p.add_argument("--systemd-cgroup", action="store_true", help="(accepted, ignored)")
     p.add_argument("--rootless", default=None, help="(accepted, ignored)")
     p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
@@ -129,6 +132,9 @@ def build_parser():
                     help="size of /tmp and /dev/shm each, suffixes k/m/g; default: bounded by the memory limit")
     do.add_argument("--warm", action="store_true",
                     help="run through the warm server (`snakevisor server`, started if absent); also SNAKEVISOR_WARM=1")
+    do.add_argument("--directfs", type=_bool_flag, default=None, metavar="true|false",
+                    help="the Sentry makes host calls itself on descriptors the Gofer donates (runsc's flag; "
+                         "default false, or the global --directfs)")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
     sv = sub.add_parser("server", help="the warm start server `do --warm` talks to (started on demand if absent)")
@@ -140,6 +146,14 @@ def build_parser():
     sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
     oci_verbs.register(sub)
     return p
+
+
+def _bool_flag(text):
+    """runsc's spelling of a boolean flag's value: true or false (1/0 too)."""
+    value = {"true": True, "1": True, "false": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"want true or false, not {text!r}")
+    return value
 
 
 def _bad_do_flag(args):
@@ -216,7 +230,8 @@ def cmd_do(args):
                   tty=args.tty, net_raw=args.net_raw or args.global_net_raw, pids_limit=args.pids_limit, memory=memory, tmpfs_size=tmpfs_size,
                   profile=os.environ.get("SNAKEVISOR_PROFILE"),   # a developer's aid: cProfile of the Sentry
                   cwd_missing="error" if args.cwd else "fallback",
-                  platform=args.do_platform or args.platform)
+                  platform=args.do_platform or args.platform,
+                  directfs=args.global_directfs if args.directfs is None else args.directfs)
     code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
     # objects (~100+ ms of freeing for nothing).

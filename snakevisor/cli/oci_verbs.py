@@ -95,6 +95,7 @@ def _register_internal(sub):
     p.add_argument("--ready-fd", type=int, required=True)
     p.add_argument("--network", dest="network", default=None)
     p.add_argument("--net-raw", dest="net_raw", action="store_true")
+    p.add_argument("--directfs", dest="directfs", action="store_true")
     p.add_argument("--no-seccomp", action="store_true")
     p.add_argument("--no-pivot", action="store_true")
 
@@ -131,6 +132,7 @@ class _Opts:
         self.platform = getattr(args, "platform", "ptrace")
         self.network = getattr(args, "global_network", None)
         self.net_raw = getattr(args, "global_net_raw", False)
+        self.directfs = getattr(args, "global_directfs", False)
         self.no_seccomp = getattr(args, "no_seccomp", False)
 
 

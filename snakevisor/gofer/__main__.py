@@ -5,6 +5,8 @@ or several ``--mount NAME=DIR:ro|rw,fd=N`` (one connection per mount; the first 
 ``--overlay`` (implies --isolate) serves the root as an overlay whose lower
 layer is its DIR and whose upper layer is a scratch tmpfs, or
 ``--overlay-upper DIR`` (DIR/upper keeps the changes, DIR/work is overlayfs's).
+``--directfs`` answers Twalkfd (O_PATH descriptors for the Sentry's directfs); without it the
+Sentry gets none.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ def main(argv=None) -> int:
     p.add_argument("--overlay", action="store_true", help="serve the root as an overlay (upper: tmpfs)")
     p.add_argument("--overlay-upper", metavar="DIR", help="keep the overlay's changes in DIR/upper")
     p.add_argument("--no-seccomp", action="store_true", help="isolate without the seccomp filter (debugging)")
+    p.add_argument("--directfs", action="store_true", help="donate O_PATH descriptors with walks (Twalkfd)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="gofer: %(message)s")
     mounts = list(args.mount)
@@ -72,7 +75,7 @@ def main(argv=None) -> int:
     except OSError as e:
         print(f"snakevisor gofer: cannot isolate: {e}", file=sys.stderr)
         return 1
-    serve_many([(d, s, ro) for d, s, (_, _, ro, _) in zip(dirs, socks, mounts)])
+    serve_many([(d, s, ro) for d, s, (_, _, ro, _) in zip(dirs, socks, mounts)], directfs=args.directfs)
     return 0
 
 

@@ -8,23 +8,11 @@ import os
 import stat as S
 
 from snakevisor.abi.errno import EINVAL, EIO, SyscallError
-from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, STATX_BTIME, Statfs
+from snakevisor.abi.fs import AT_FDCWD, Statfs
 from snakevisor.abi.time import Timespec
 from snakevisor.hostos.libc import get_errno, libc
 from snakevisor.p9 import constants as C
 from snakevisor.p9.messages import Qid
-
-
-def birth_time_ns(fd: int) -> int | None:
-    """A file's birth time (statx STATX_BTIME; os.stat has none on Linux), or None if the
-    filesystem does not record one."""
-    buf = ctypes.create_string_buffer(256)   # per call: blocking requests run in worker threads
-    if libc.statx(fd, b"", AT_EMPTY_PATH, STATX_BTIME, buf) != 0:
-        return None
-    raw = buf.raw
-    if not int.from_bytes(raw[0:4], "little") & STATX_BTIME:
-        return None
-    return int.from_bytes(raw[80:88], "little", signed=True) * 1_000_000_000 + int.from_bytes(raw[88:92], "little")
 
 
 def renameat2(olddirfd: int, oldname: bytes, newdirfd: int, newname: bytes, flags: int):

@@ -17,13 +17,13 @@ import stat as S
 from snakevisor.abi.errno import (E2BIG, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR,
                                   EOPNOTSUPP, EPERM, EROFS, SyscallError)
 from snakevisor.abi.fs import RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, UTIME_NOW, UTIME_OMIT, XATTR_SIZE_MAX
-from snakevisor.hostio import pread_full, pwrite_full
+from snakevisor.hostio import birth_time_ns, pread_full, pwrite_full
 from snakevisor.p9 import constants as C
 from snakevisor.p9 import messages as M
 from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 
 from .fids import IDLE_PATHS, FidState, FidTable, XattrState
-from .hostfs import QidPaths, birth_time_ns, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
+from .hostfs import QidPaths, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
 from .hostfs import renameat2 as host_renameat2
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -44,6 +44,7 @@ class Session:
         self.root_id = (st.st_dev, st.st_ino)
         self.readonly = readonly
         self.donation = False
+        self.directfs = True   # Twalkfd allowed (with the dialect); the Gofer's --directfs
         self.msize = C.DEFAULT_MSIZE
         self.fids = FidTable(walk=lambda names: _walk_from_root(self, names), root=self.root_id)
         self.qids = QidPaths()
@@ -186,19 +187,35 @@ def _walk_names(sess: Session, st: FidState, wnames):
     return cur, qids, names
 
 
-def walk(sess: Session, m: M.Twalk, st: FidState):
+def _walk_bind(sess: Session, m, st: FidState):
+    """Twalk's work: the qids walked and the new fid's state (None after a partial walk)."""
     if m.newfid != m.fid and (m.newfid in sess.fids or m.newfid == C.NOFID):
         raise SyscallError(EBADF)
     cur, qids, names = _walk_names(sess, st, m.wnames)
     if len(qids) < len(m.wnames):
         os.close(cur)
-        return M.Rwalk(tag=m.tag, qids=tuple(qids))   # partial walk: newfid not bound
+        return tuple(qids), None   # partial walk: newfid not bound
+    new = FidState(cur, qids[-1] if qids else st.qid, names)
     try:
-        sess.fids.install(m.newfid, FidState(cur, qids[-1] if qids else st.qid, names))
+        sess.fids.install(m.newfid, new)
     except BaseException:
         os.close(cur)
         raise
-    return M.Rwalk(tag=m.tag, qids=tuple(qids))
+    return tuple(qids), new
+
+
+def walk(sess: Session, m: M.Twalk, st: FidState):
+    return M.Rwalk(tag=m.tag, qids=_walk_bind(sess, m, st)[0])
+
+
+def walkfd(sess: Session, m: M.Twalkfd, st: FidState):
+    """directfs (the snakevisor dialect): a Twalk that donates the new fid's O_PATH|O_NOFOLLOW
+    descriptor (a capability to that one file or directory of this mount; the Sentry resolves
+    below it one component at a time, never following a symlink)."""
+    if not (sess.donation and sess.directfs):
+        raise SyscallError(EINVAL)   # a Sentry without directfs gets no O_PATH descriptors
+    qids, new = _walk_bind(sess, m, st)
+    return M.Rwalkfd(tag=m.tag, qids=qids, fd=new.path_fd if new is not None else None)
 
 
 def walkqids(sess: Session, m: M.Twalkqids, st: FidState):
@@ -648,6 +665,7 @@ HANDLERS = {
     M.Tattach: (attach, (), False),
     M.Twalk: (walk, ("fid",), False),
     M.Twalkqids: (walkqids, ("fid",), False),
+    M.Twalkfd: (walkfd, ("fid",), False),
     M.Tclunk: (clunk, (), False),
     M.Tremove: (remove, ("fid",), False),
     M.Tgetattr: (getattr_, ("fid",), False),

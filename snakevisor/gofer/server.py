@@ -266,11 +266,12 @@ class Connection:
     """Serves one 9P connection (one mount) rooted at ``root_fd``, on ``loop``."""
 
     def __init__(self, loop: _Loop, sock: socket.socket, root_fd: int, readonly: bool, workers: _Workers,
-                 extensions: bool = True):
+                 extensions: bool = True, directfs: bool = True):
         self.loop = loop
         self.sock = sock
         self.extensions = extensions   # False: behave as a plain 9P2000.L server
         self.sess = ops.Session(root_fd, readonly)
+        self.sess.directfs = directfs  # Twalkfd answered (the dialect's, when negotiated)
         self.workers = workers
         self.decoder = Decoder(MAX_MSIZE, expect=REQUESTS)
         self.pending: dict[int, _Job] = {}   # tag -> request running in a worker thread
@@ -441,15 +442,16 @@ def _open_root(root_dir) -> int:
     return os.open(root_dir, os.O_PATH | os.O_CLOEXEC)
 
 
-def serve_many(mounts, extensions: bool = True):
-    """Serve every (root_dir, sock, readonly) mount until all connections close."""
+def serve_many(mounts, extensions: bool = True, directfs: bool = True):
+    """Serve every (root_dir, sock, readonly) mount until all connections close; ``directfs``:
+    donate O_PATH descriptors with Twalkfd (the sandbox's --directfs)."""
     loop, workers = _Loop(), _Workers()
     roots, conns = [], []
     try:
         for root_dir, sock, readonly in mounts:
             fd = _open_root(root_dir)
             roots.append(fd)
-            conns.append(Connection(loop, sock, fd, readonly, workers, extensions))
+            conns.append(Connection(loop, sock, fd, readonly, workers, extensions, directfs))
         for c in conns:
             c.start()
         loop.run(lambda: any(c.open for c in conns))
@@ -463,6 +465,6 @@ def serve_many(mounts, extensions: bool = True):
             os.close(fd)
 
 
-def serve(root_dir, sock: socket.socket, readonly: bool = False, extensions: bool = True):
+def serve(root_dir, sock: socket.socket, readonly: bool = False, extensions: bool = True, directfs: bool = True):
     """Serve one directory tree on one connected socket until the peer closes it."""
-    serve_many([(root_dir, sock, readonly)], extensions=extensions)
+    serve_many([(root_dir, sock, readonly)], extensions=extensions, directfs=directfs)

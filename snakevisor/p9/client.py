@@ -445,6 +445,24 @@ class Fid:
             return None, qids
         return Fid(c, newfid, qids[-1] if qids else self.qid), qids
 
+    def walk_fd(self, names) -> tuple["Fid", int | None]:
+        """directfs (the snakevisor dialect only: callers check ``client.donation``): walk up to
+        16 names to a new Fid, with the O_PATH descriptor of the file reached that the Gofer
+        donates (owned by the caller; None if it could not come). ENOENT if not fully walked."""
+        names = tuple(names)
+        if len(names) > C.MAXWELEM:
+            raise SyscallError(EINVAL)
+        c = self.client
+        newfid, r = c.rpc_new_fid(lambda newfid: M.Twalkfd(fid=self._id(), newfid=newfid, wnames=names), M.Rwalkfd)
+        if len(r.qids) != len(names):
+            c._free_fids.append(newfid)
+            if r.fd is not None:
+                os.close(r.fd)
+            if len(r.qids) > len(names):
+                c._fail()
+            raise SyscallError(ENOENT)
+        return Fid(c, newfid, r.qids[-1] if r.qids else self.qid), r.fd
+
     def peek_qids(self, names) -> list[Qid]:
         """The qids of up to 16 names walked from here, binding no fid (Twalkqids in the snakevisor
         dialect; else a Twalk whose fid is clunked without waiting)."""

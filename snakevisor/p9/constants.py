@@ -57,6 +57,8 @@ TREMOVE, RREMOVE = 122, 123
 TWALKQIDS, RWALKQIDS = 128, 129
 # snakevisor extension: Trenameat with renameat2(2)'s flags (RENAME_NOREPLACE, RENAME_EXCHANGE).
 TRENAMEAT2, RRENAMEAT2 = 130, 131
+# snakevisor extension (directfs): Twalk whose reply carries an O_PATH descriptor of the file walked to.
+TWALKFD, RWALKFD = 132, 133
 
 # Qid types (high byte of the Plan 9 mode).
 QTDIR = 0x80

@@ -359,6 +359,19 @@ class Rwalkqids(Message):
     LAYOUT = "qids:qid*"
 
 
+class Twalkfd(Message):
+    """snakevisor dialect (directfs): a Twalk whose Rwalkfd also carries, over SCM_RIGHTS, an
+    O_PATH|O_NOFOLLOW descriptor of the file walked to (the new fid's own, in the Gofer's view)."""
+    TYPE = C.TWALKFD
+    LAYOUT = "fid:I newfid:I wnames:s*"
+
+
+class Rwalkfd(Message):
+    TYPE = C.RWALKFD
+    LAYOUT = "qids:qid*"
+    LOCAL = ("fd",)   # the donated O_PATH descriptor (None: not donated)
+
+
 class Tread(Message):
     TYPE = C.TREAD
     LAYOUT = "fid:I offset:Q count:I"

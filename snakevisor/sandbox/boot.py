@@ -85,7 +85,7 @@ def gofer_mounts(spec):
     return mounts, layout
 
 
-def sentry_config(spec, cid, network, strace, net_raw=False):
+def sentry_config(spec, cid, network, strace, net_raw=False, directfs=False):
     p = spec.process
     mounts, layout = gofer_mounts(spec)
     cfg = SentryConfig(argv=list(p.args), env=p.env_dict(), cwd=p.cwd, strace=strace,
@@ -96,7 +96,7 @@ def sentry_config(spec, cid, network, strace, net_raw=False):
                        # A terminal (create made the console's replica our stdio): a Sentry pty bridged to
                        # it, as `do -t` has, so that the container sees a terminal of its own (/dev/pts/0).
                        tty=p.terminal and os.isatty(0),
-                       net_raw=net_raw, cwd_missing="create")
+                       net_raw=net_raw, cwd_missing="create", directfs=directfs)
     return cfg, mounts
 
 
@@ -313,7 +313,8 @@ def boot_main(args):
         network, netns_path = network_mode(spec, args.network)
         uts = utsns_path(spec)
         lockdown.enter_namespaces(netns_path, uts, hostname=None if uts else sandbox_hostname(spec, args.id))
-        config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False))
+        directfs = getattr(args, "directfs", False)
+        config, mounts = sentry_config(spec, args.id, network, args.strace, getattr(args, "net_raw", False), directfs)
         config.oci.own_netns = network == "none" or netns_path is not None
         config.etc_files = args.network is not None   # snakevisor's networking (the API's), not the config's
         config.platform = args.platform
@@ -325,13 +326,13 @@ def boot_main(args):
         except FileNotFoundError:
             pass
         listener = ControlServer.listen(sock_path)
-        gofer = GoferProcess(mounts, isolate=True, overlay=True)
+        gofer = GoferProcess(mounts, isolate=True, overlay=True, directfs=directfs)
         sentry = Sentry(config, gofer.sockets)
         gofer.pin_to(os.sched_getaffinity(0))
         sandbox = Sandbox(spec, args.id, state_dir, sentry, gofer)
         sandbox.init_task = sentry.load_init()
         lockdown.preload_modules()
-        bpf = None if args.no_seccomp else lockdown.seccomp_filter(network)
+        bpf = None if args.no_seccomp else lockdown.seccomp_filter(network, directfs)
         lockdown.lock_down(bpf, pivot=not args.no_pivot)
     except Exception as e:   # one line to the spawner, which prints it and cleans up
         msg = f"process.{e}" if isinstance(e, BootError) else str(e)

@@ -112,6 +112,8 @@ def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
         argv.append("--no-seccomp")
     if getattr(opts, "net_raw", False):
         argv.append("--net-raw")
+    if getattr(opts, "directfs", False):
+        argv.append("--directfs")
     return argv
 
 

@@ -93,7 +93,7 @@ def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
            overlay_upper=None, network="none", tty=False, net_raw=False, pids_limit=None, memory=None, tmpfs_size=None,
-           profile=None, cwd_missing="fallback", platform="ptrace"):
+           profile=None, cwd_missing="fallback", platform="ptrace", directfs=False):
     """Run ``cmd`` in a sandbox process of its own; returns its exit code. ``profile``: a file
     for a cProfile of the Sentry (``SNAKEVISOR_PROFILE``). Once per process: its children go to
     the sandbox's PID namespace from then on."""
@@ -102,7 +102,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
     settings = dict(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,   # SentryConfig's
                     hostname=hostname, network=network, tty=tty, net_raw=net_raw, max_tasks=max_tasks,
-                    cwd_missing=cwd_missing, platform=platform,
+                    cwd_missing=cwd_missing, platform=platform, directfs=directfs,
                     memory_limit=memory_limit, tmpfs_size=tmp_size,
                     extra_mounts=[(path, ro) for _, path, ro in volumes])
     saved_tty = None
@@ -203,7 +203,8 @@ def _boot_and_run(settings, mounts, overlay_upper):
     except HostSetupError as e:
         print(f"snakevisor do: cannot give the sandbox its namespaces: {e}", file=sys.stderr)
         return 125
-    gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper)
+    gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper,
+                         directfs=settings["directfs"])
     try:
         from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig   # while the Gofer starts
         try:
@@ -211,7 +212,7 @@ def _boot_and_run(settings, mounts, overlay_upper):
             gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
             sentry.load_init()
             lockdown.preload_modules()
-            lockdown.lock_down(lockdown.seccomp_filter(settings["network"]))
+            lockdown.lock_down(lockdown.seccomp_filter(settings["network"], settings["directfs"]))
             status = sentry.run()
         except SyscallError as e:
             print(f"snakevisor do: {cmd0}: {os.strerror(e.errno)} ({ERRNO_NAMES.get(e.errno, e.errno)})",

@@ -30,7 +30,7 @@ class GoferMount:
 class GoferProcess:
     """The Gofer child process and the Sentry's ends of its sockets (one per mount)."""
 
-    def __init__(self, mounts, isolate=False, overlay=False, overlay_upper=None):
+    def __init__(self, mounts, isolate=False, overlay=False, overlay_upper=None, directfs=False):
         self.mounts = list(mounts)
         self.sockets = []
         child_fds, specs = [], []
@@ -45,6 +45,8 @@ class GoferProcess:
             specs.append("--overlay")
         if overlay_upper is not None:
             specs += ["--overlay-upper", os.path.abspath(overlay_upper)]
+        if directfs:
+            specs.append("--directfs")   # O_PATH descriptors for the Sentry (fsimpl/gofer/directfs.py)
         keep = [s.fileno() for s in child_fds]
         # A fork, not a fresh interpreter: the Gofer is serving while the Sentry still boots
         # (a new python3 would put its start-up, ~100-200 ms, on the sandbox's critical path).

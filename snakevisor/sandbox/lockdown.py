@@ -17,7 +17,8 @@ sandbox process (sandbox/boot.py) and ``snakevisor do`` (sandbox/do.py) go throu
    ``seccomp.load`` of ``seccomp_filter()`` (built before the pivot: libseccomp needs the
    host's tree) — sets no_new_privs, then the Sentry's whitelist: no open/openat/execve/fork,
    ptrace but not PTRACE_ATTACH/SEIZE/TRACEME, sockets only AF_INET/AF_INET6 (confined to the
-   sandbox's network namespace) and AF_NETLINK (read-only without CAP_NET_ADMIN).
+   sandbox's network namespace) and AF_NETLINK (read-only without CAP_NET_ADMIN). With
+   directfs (``--directfs=true``) it also allows ``openat`` as DIRECTFS_ARG_RULES restrict it.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ import pkgutil
 import socket
 
 from snakevisor.abi.capability import CAP_NET_BIND_SERVICE, CAP_NET_RAW
-from snakevisor.abi.fs import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT
+from snakevisor.abi.fs import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
+                               O_ACCMODE, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_TMPFILE, O_TRUNC)
 from snakevisor.abi.sched import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_THREAD
 from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, libc,
                                mount, pivot_root)
@@ -134,10 +136,26 @@ SENTRY_ARG_RULES = (
 )
 
 
-def seccomp_filter(network="none"):
+# directfs (sentry/fsimpl/gofer/directfs.py) opens, relative to descriptors the Gofer donated, a
+# directory for listing (openat(dirfd, ".", O_RDONLY|O_DIRECTORY|O_NOFOLLOW)) and regular files for
+# reading (openat(dirfd, name, O_RDONLY|O_NOFOLLOW|O_NONBLOCK)). Allowed only with
+# dirfd a descriptor number (below 2^20 as an unsigned 64-bit value: never AT_FDCWD, whatever the
+# upper half of the register), read-only, O_NOFOLLOW set, and no O_CREAT, O_TMPFILE nor O_TRUNC.
+# The path is a pointer BPF cannot read: an absolute one resolves in the Sentry's empty root, and
+# ".." is the residual risk (docs/design.md, "Security model"). fstatat and readlinkat were
+# already allowed.
+DIRFD_BOUND = 1 << 20
+_OPENAT_CHECKED = O_ACCMODE | O_NOFOLLOW | O_CREAT | (O_TMPFILE & ~O_DIRECTORY) | O_TRUNC
+DIRECTFS_ARG_RULES = (
+    ArgRule("openat", 0, DIRFD_BOUND, below=True, also=(ArgRule("openat", 2, O_NOFOLLOW, mask=_OPENAT_CHECKED),)),
+)
+
+
+def seccomp_filter(network="none", directfs=False):
     """The Sentry's BPF program; forbidden syscalls fail with EPERM."""
     allowed = [n for n in SENTRY_SYSCALLS if n != "ptrace"]
-    return build_whitelist(allowed, SENTRY_ARG_RULES, default=E.EPERM)
+    rules = SENTRY_ARG_RULES + (DIRECTFS_ARG_RULES if directfs else ())
+    return build_whitelist(allowed, rules, default=E.EPERM)
 
 
 # Host privilege the Sentry still uses once locked down, on the sandbox's host sockets: binding

@@ -159,7 +159,7 @@ class MountBuilder:
         kind = "bind" if mount.is_bind else mount.type
         if kind == "bind":
             fs = GoferFilesystem(Client(self.sockets[sock]), self.mf, readonly=mount.readonly or bool(flags & MS_RDONLY),
-                                 exclusive=False)
+                                 exclusive=False, directfs=self.sentry.config.directfs)
             self.sentry.gofer_filesystems.append(fs)
             self._attach(fs, dest, flags, source, is_dir=fs.root.inode.is_dir)
         elif kind in ("tmpfs", "devtmpfs"):

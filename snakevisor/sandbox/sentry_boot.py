@@ -67,6 +67,7 @@ class SentryConfig:
     # /etc/hosts and /etc/resolv.conf made to work (sandbox/network.py): do, the Python API; not an
     # engine's container, whose files are the image's and the engine's binds, as under runc.
     etc_files: bool = True
+    directfs: bool = False            # --directfs: host calls on Gofer-donated descriptors (fsimpl/gofer/directfs.py)
 
 
 class BootError(Exception):
@@ -156,7 +157,8 @@ class Sentry:
                              strace=Strace() if config.strace else None, hostname=config.hostname.encode())
         self.kernel.net_raw = config.net_raw
         # The root is served to this sandbox alone (an overlay): it may cache freely.
-        root_fs = GoferFilesystem(_connect_root(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True)
+        root_fs = GoferFilesystem(_connect_root(gofer_sockets[0]), self.memory_file, readonly=False, exclusive=True,
+                                  directfs=config.directfs)
         self.gofer_filesystems = [root_fs]
         vfs.mount(root_fs, None, source=b"/")
         self.root = vfs.root
@@ -209,7 +211,8 @@ class Sentry:
 
     def _mount_volume(self, vfs, ctx, path, readonly, sock):
         """A host directory volume: its own 9P connection; host processes may change it too."""
-        fs = GoferFilesystem(Client(sock), self.memory_file, readonly=readonly, exclusive=False)
+        fs = GoferFilesystem(Client(sock), self.memory_file, readonly=readonly, exclusive=False,
+                             directfs=self.config.directfs)
         self.gofer_filesystems.append(fs)
         vfs.mount(fs, self._mountpoint(ctx, path), flags=1 if readonly else 0, source=path.encode())
 

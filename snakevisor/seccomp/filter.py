@@ -8,7 +8,7 @@ there, is slower to import); either way the program is exported once and loaded 
 ``load(bpf)`` (seccomp(2) with TSYNC, so every thread of the process gets it,
 falling back to prctl(PR_SET_SECCOMP)). Shared by the Gofer, the Sentry and
 the stubs. Rules may also compare arguments (``ArgRule``), e.g. to allow
-``socket`` for AF_UNIX only.
+``socket`` for AF_UNIX only, or several at once (``also``: every one must hold).
 """
 from __future__ import annotations
 
@@ -34,17 +34,32 @@ KILL = "kill"
 NR_SECCOMP = SYSCALL_NUMBERS["seccomp"]
 
 # scmp_compare
+SCMP_CMP_LT = 2   # unsigned, all 64 bits
 SCMP_CMP_EQ = 4
 SCMP_CMP_MASKED_EQ = 7
 
 
 @dataclass(frozen=True)
 class ArgRule:
-    """Allow ``name`` only when argument ``arg`` (0-5) == ``value`` (after ``& mask`` if given)."""
+    """Allow ``name`` only when argument ``arg`` (0-5) == ``value`` (after ``& mask`` if given;
+    with ``below``, when it is < ``value`` as an unsigned 64-bit number instead), and every
+    condition of ``also`` (ArgRules of the same call) holds too."""
     name: str
     arg: int
     value: int
     mask: int | None = None
+    below: bool = False
+    also: tuple = ()
+
+    def conditions(self):
+        """(arg, scmp_compare, datum_a, datum_b) of this rule and of ``also``'s."""
+        if self.below:
+            own = (self.arg, SCMP_CMP_LT, self.value, 0)
+        elif self.mask is None:
+            own = (self.arg, SCMP_CMP_EQ, self.value, 0)
+        else:
+            own = (self.arg, SCMP_CMP_MASKED_EQ, self.mask, self.value)
+        return [own] + [c for r in self.also for c in r.conditions()]
 
 
 class SeccompError(OSError):
@@ -109,11 +124,10 @@ def _build_pyseccomp(allowed, rules, default) -> bytes:
     f = ps.SyscallFilter(_action(default))
     for name in allowed:
         f.add_rule(ps.ALLOW, _number(name))
+    ops = {SCMP_CMP_LT: ps.LT, SCMP_CMP_EQ: ps.EQ, SCMP_CMP_MASKED_EQ: ps.MASKED_EQ}
     for r in rules:
-        if r.mask is None:
-            f.add_rule(ps.ALLOW, _number(r.name), ps.Arg(r.arg, ps.EQ, r.value))
-        else:
-            f.add_rule(ps.ALLOW, _number(r.name), ps.Arg(r.arg, ps.MASKED_EQ, r.mask, r.value))
+        f.add_rule(ps.ALLOW, _number(r.name), *(ps.Arg(arg, ops[op], a, b) if op == SCMP_CMP_MASKED_EQ
+                                                 else ps.Arg(arg, ops[op], a) for arg, op, a, b in r.conditions()))
     return _read_exported(f.export_bpf_fd if hasattr(f, "export_bpf_fd") else
                           (lambda fd: f.export_bpf(os.fdopen(os.dup(fd), "wb"))))
 
@@ -129,11 +143,9 @@ def _build_libseccomp(allowed, rules, default) -> bytes:
             if rc < 0:
                 raise SeccompError(-rc, f"seccomp_rule_add({name}): {os.strerror(-rc)}")
         for r in rules:
-            if r.mask is None:
-                cmp = _ArgCmp(r.arg, SCMP_CMP_EQ, r.value, 0)
-            else:
-                cmp = _ArgCmp(r.arg, SCMP_CMP_MASKED_EQ, r.mask, r.value)
-            rc = lib.seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, _number(r.name), 1, ctypes.byref(cmp))
+            conds = r.conditions()
+            cmps = (_ArgCmp * len(conds))(*(_ArgCmp(*c) for c in conds))
+            rc = lib.seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, _number(r.name), len(conds), cmps)
             if rc < 0:
                 raise SeccompError(-rc, f"seccomp_rule_add({r}): {os.strerror(-rc)}")
 

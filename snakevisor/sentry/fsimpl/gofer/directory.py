@@ -13,6 +13,7 @@ from snakevisor.abi.fs import (O_EXCL, O_RDONLY, O_RDWR, RENAME_EXCHANGE, RENAME
                                S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
+from snakevisor.sentry.fsimpl.gofer import directfs
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
 from snakevisor.sentry.fsimpl.gofer.wait import in_task
 
@@ -68,26 +69,31 @@ class GoferDirectory(GoferInode):
         self.names = Names(fs.cache_negative)
 
     def lookup(self, name):
-        if self.names.known_absent(name):
+        if self.names.known_absent(name) or (self.fs.directfs and directfs.absent(self, name)):
+            self.names.missing(name)
             raise SyscallError(ENOENT)
         try:
-            fid = self.fid.walk([name])
+            fid, fd, st = directfs.lookup(self, name) if self.fs.directfs else (self.fid.walk([name]), None, None)
         except SyscallError as e:
             if e.errno == ENOENT:
                 self.names.missing(name)
             raise
         try:
-            attr = fid.getattr(P9.GETATTR_BASIC)
+            attr = fid.getattr(P9.GETATTR_BASIC) if st is None else directfs.attr_of(st, fid.qid, fd)
         except SyscallError:
             fid.clunk()
             raise
         inode = self.fs.inode_for(fid, attr)
+        if fd is not None:
+            directfs.adopt(inode, fd, st)
+            inode.origin = (self, name)
         self.names.bind(name, inode)
         return inode
 
     def revalidate_chain(self, chain):
         """How many leading (name, inode) pairs of a path below this directory are still what
-        the cache says, from one Twalkqids (a stale or changed one is left to revalidate_child)."""
+        the cache says, from one Twalkqids (a stale or changed one is left to revalidate_child).
+        Not asked with directfs, whose revalidate_child is a host fstatat (filesystem.py)."""
         try:
             qids = self.fid.peek_qids([name for name, _ in chain])
         except SyscallError:
@@ -102,6 +108,9 @@ class GoferDirectory(GoferInode):
     def revalidate_child(self, name, child):
         if self.fs.exclusive:
             return True
+        known = directfs.check_child(self, name, child) if self.fs.directfs else None
+        if known is not None:
+            return known
         try:
             qids = self.fid.peek_qids([name])
         except SyscallError:
@@ -122,7 +131,11 @@ class GoferDirectory(GoferInode):
         return in_task(task, self.iterdir_steps())
 
     def iterdir_steps(self):
-        """The listing: Treaddir steps (p9/client.py) on a fid opened for it."""
+        """The listing: Treaddir steps (p9/client.py) on a fid opened for it (with directfs on a
+        shared mount, the host's getdents64: no steps)."""
+        entries = directfs.listdir(self) if self.fs.directfs else None
+        if entries is not None:
+            return iter(entries)
         fid = self.fid.walk([])
         try:
             fid.lopen(O_RDONLY)

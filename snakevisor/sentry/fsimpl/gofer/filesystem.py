@@ -10,6 +10,7 @@ from snakevisor.abi.errno import EINVAL, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import (RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, StatfsResult,
                                V9FS_MAGIC)
 from snakevisor.p9 import constants as P9
+from snakevisor.sentry.fsimpl.gofer.directfs import probe as directfs_probe
 from snakevisor.sentry.fsimpl.gofer.directory import GoferDirectory
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES, IdleFiles
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode, GoferSymlink
@@ -28,14 +29,14 @@ class GoferFilesystem(Filesystem):
     name = "9p"
     magic = V9FS_MAGIC
 
-    def __init__(self, client, memory_file, readonly=True, aname=b"", exclusive=None):
+    def __init__(self, client, memory_file, readonly=True, aname=b"", exclusive=None, directfs=False):
         super().__init__(readonly=readonly)
         self.client = client
         self.memory_file = memory_file
         # Read-only mounts of an image nobody changes cache like exclusive ones.
         self.exclusive = readonly if exclusive is None else exclusive
-        self.revalidates = not self.exclusive   # cached names are checked with the Gofer (vfs/resolve.py)
         self.cache_negative = self.exclusive
+        self.directfs = False   # until the Gofer has donated the root's descriptor (below)
         self.inodes = {}  # qid.path -> GoferInode (hard links share one)
         self.mapped = set()   # FileMappings whose cache a writable mapping may have changed
         self.idle = IdleFiles()   # regular files with handles but no open file
@@ -44,6 +45,12 @@ class GoferFilesystem(Filesystem):
         root_fid = client.attach(aname)
         self.root = Dentry(self.inode_for(root_fid, root_fid.getattr(P9.GETATTR_BASIC)))
         self.root.inc_ref()
+        # directfs (directfs.py): host calls on O_PATH descriptors our Gofer donates when started
+        # with --directfs (the dialect's Twalkfd); else, or against a plain 9P server, 9P alone.
+        self.directfs = directfs and client.donation and directfs_probe(self.root.inode)
+        # Cached names are checked with the Gofer, a round trip each: path resolution batches them
+        # (vfs/resolve.py). With directfs each is one host fstatat: the fast walk checks them one by one.
+        self.revalidates = not self.exclusive and not self.directfs
 
     def inode_for(self, fid, attr):
         """The inode for a freshly walked ``fid``: the known one for its qid (fid clunked), or a new one."""
@@ -123,4 +130,5 @@ class GoferFilesystem(Filesystem):
                             fsid=(self.dev & 0xFFFFFFFF, self.dev >> 32), frsize=s.bsize)
 
     def mount_options(self):
-        return "trans=fd,cache=" + ("loose" if self.exclusive else "remote_revalidating")
+        return ("trans=fd,cache=" + ("loose" if self.exclusive else "remote_revalidating")
+                + (",directfs" if self.directfs else ""))

@@ -225,6 +225,10 @@ class HostFile:
                 self.reader = None
         return self.writer
 
+    def adopt_reader(self, fd):
+        """``fd``, a host descriptor of the file open read-only (directfs), is its reader."""
+        self.reader = Handle(self.inode, O_RDONLY, fd=fd)
+
     def adopt_writer(self, fd=None, fid=None):
         """The file was just created open read-write: ``fd`` donated, or ``fid`` opened."""
         self.writer = Handle(self.inode, O_RDWR, fd=fd, fid=fid)

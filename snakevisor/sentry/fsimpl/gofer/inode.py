@@ -15,7 +15,7 @@ import time
 from snakevisor.abi.errno import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EROFS, SyscallError
 from snakevisor.abi.fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, dev_major, dev_minor
 from snakevisor.p9 import constants as P9
-from snakevisor.sentry.fsimpl.gofer import xattr
+from snakevisor.sentry.fsimpl.gofer import directfs, xattr
 from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.inode import Inode
 
@@ -29,6 +29,8 @@ class GoferInode(Inode):
         super().__init__(fs, attr.mode, ino=attr.qid.path, uid=attr.uid, gid=attr.gid, rdev=attr.rdev,
                          nlink=attr.nlink)
         self.fid = fid
+        self.hostpath = None   # directfs.HostPath: the file's donated O_PATH descriptor
+        self.origin = None     # directfs: (directory, name) it was looked up as (a hint, checked on use)
         self.refresh(attr)
         self.btime = attr.btime_ns if attr.btime_ns is not None else attr.ctime_ns
         self.has_btime = attr.btime_ns is not None   # the host's filesystem records birth times
@@ -48,6 +50,14 @@ class GoferInode(Inode):
         self.atime, self.mtime, self.ctime = attr.atime_ns, attr.mtime_ns, attr.ctime_ns
         self._blocks = attr.blocks
         self._set_size(attr.size)
+
+    def refresh_host(self, st):
+        """Take attributes from the host's stat of the file (directfs, or a donated descriptor)."""
+        self._fetched = time.monotonic_ns()   # (the qid version stays: a walk showing it means unchanged)
+        self.mode, self.uid, self.gid, self.nlink, self.rdev = st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_rdev
+        self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
+        self._blocks = st.st_blocks
+        self._set_size(st.st_size)
 
     def confirm(self, qid):
         """Does ``qid`` (from a walk) show this very file at the version our attributes are of?
@@ -69,7 +79,11 @@ class GoferInode(Inode):
         self._fetch()
 
     def _fetch(self):
-        self.refresh(self.fid.getattr(P9.GETATTR_BASIC))
+        st = directfs.fstat(self)
+        if st is None:
+            self.refresh(self.fid.getattr(P9.GETATTR_BASIC))
+        else:
+            self.refresh_host(st)
 
     def touch_mtime(self):
         super().touch_mtime()
@@ -158,6 +172,8 @@ class GoferInode(Inode):
 
     def evict(self):
         self.fs.forget(self)
+        if self.hostpath is not None:
+            self.hostpath.close()
         if self.fid is not None:
             try:
                 self.fid.clunk()
@@ -173,6 +189,8 @@ class GoferSymlink(GoferInode):
         self._link = None
 
     def readlink(self, task):
+        if self._link is None:
+            self._link = directfs.readlink(self)
         if self._link is None:
             self._link = self.fid.readlink()
         return self._link

@@ -8,7 +8,6 @@ write(2) and fsync(2) wait for the replies while other Tasks run
 ``HostFile``; mappings are its ``FileMapping`` (mapping.py).
 """
 import os
-import time
 
 from snakevisor.abi.errno import EOPNOTSUPP, EROFS, SyscallError
 from snakevisor.abi.fs import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE,
@@ -16,6 +15,7 @@ from snakevisor.abi.fs import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE,
 from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
+from snakevisor.sentry.fsimpl.gofer import directfs
 from snakevisor.sentry.fsimpl.gofer.handles import HostFile, host_call
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
 from snakevisor.sentry.fsimpl.gofer.mapping import FileMapping
@@ -47,11 +47,7 @@ class GoferRegularFile(GoferInode):
         st = self.host.fstat()
         if st is None:
             return super()._fetch()
-        self.mode, self.uid, self.gid, self.nlink = st.st_mode, st.st_uid, st.st_gid, st.st_nlink
-        self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
-        self._blocks = st.st_blocks
-        self._set_size(st.st_size)
-        self._fetched = time.monotonic_ns()
+        self.refresh_host(st)
 
     def open(self, task, flags):
         if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
@@ -59,6 +55,10 @@ class GoferRegularFile(GoferInode):
                 raise SyscallError(EROFS)
             self.host.for_writing()
         else:
+            if not self.host.held and self.fs.directfs:
+                fd = directfs.open_read(self)   # no Twalk and Tlopen
+                if fd is not None:
+                    self.host.adopt_reader(fd)
             self.host.ensure_reader()
         try:
             self.revalidate()
