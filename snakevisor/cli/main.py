@@ -104,7 +104,16 @@ def build_parser():
     p.add_argument("--version", "-v", action="version", version="snakevisor version 0.1 (runc-compatible)\n"
                    "spec: 1.0.2-dev")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    _add_do(sub)
+    _add_server(sub)
+    sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
+    sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
+    oci_verbs.register(sub)
+    return p
 
+
+def _add_do(sub):
+    """The ``do`` verb and its flags."""
     do = sub.add_parser("do", help="run a host command in a fresh sandbox (root: an overlay of the host's /)")
     do.add_argument("--strace", action="store_true", dest="do_strace", help="print every syscall on stderr")
     do.add_argument("--cwd", default=None, help="working directory inside the sandbox (default: the current one)")
@@ -137,15 +146,14 @@ def build_parser():
                          "default false, or the global --directfs)")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
+
+def _add_server(sub):
+    """The ``server`` verb (the warm start path, snakevisor/warm/)."""
     sv = sub.add_parser("server", help="the warm start server `do --warm` talks to (started on demand if absent)")
     sv.add_argument("--socket", default=None, help="its socket (default: /run/snakevisor/warm.sock for root, "
                     "else $XDG_RUNTIME_DIR/snakevisor/warm.sock; SNAKEVISOR_WARM_SOCKET)")
     sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
     sv.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)   # the client that starts it
-    sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
-    sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
-    oci_verbs.register(sub)
-    return p
 
 
 def _bool_flag(text):
