@@ -37,12 +37,27 @@ class ProcFilesystem(Filesystem):
     name = "proc"
     magic = PROC_SUPER_MAGIC
 
-    def __init__(self, kernel):
+    def __init__(self, kernel, pidns=None):
         super().__init__()   # writable, as Linux's: a few files take writes (sysctls, oom_score_adj)
         self.kernel = kernel
+        self.pidns = pidns or kernel.pidns   # the mounter's: the processes listed, the ids shown
         self.cpuinfo = _host_cpuinfo()  # read once at boot: the CPU the application runs on
         self.root = Dentry(ProcRoot(self))
         self.root.inc_ref()
+
+
+    def seen(self, gid):
+        """The id global id ``gid`` has in this proc's PID namespace (0: not visible there)."""
+        return self.pidns.id_of(gid)
+
+
+def procfs_for(kernel, pidns):
+    """The proc filesystem a mount(2) by a task of ``pidns`` gets: one per PID namespace."""
+    if pidns is kernel.pidns:
+        return kernel.procfs
+    if pidns.procfs is None:
+        pidns.procfs = ProcFilesystem(kernel, pidns)
+    return pidns.procfs
 
 
 class ProcInode(Inode):
@@ -194,9 +209,9 @@ class ProcRoot(Directory):
     def __init__(self, fs):
         super().__init__(fs, self._entries)
         self.static = {
-            b"self": lambda: Symlink(fs, lambda task: b"%d" % _reader(task).tg.tgid),
-            b"thread-self": lambda: Symlink(fs, lambda task: b"%d/task/%d" % (_reader(task).tg.tgid,
-                                                                                _reader(task).tid)),
+            b"self": lambda: Symlink(fs, lambda task: b"%d" % fs.seen(_reader(task).tg.tgid)),
+            b"thread-self": lambda: Symlink(fs, lambda task: b"%d/task/%d" % (fs.seen(_reader(task).tg.tgid),
+                                                                                fs.seen(_reader(task).tid))),
             b"cpuinfo": lambda: GeneratedFile(fs, lambda: fs.cpuinfo),
             b"meminfo": lambda: GeneratedFile(fs, self._meminfo),
             b"uptime": lambda: GeneratedFile(fs, self._uptime),
@@ -217,7 +232,7 @@ class ProcRoot(Directory):
 
     def _entries(self):
         out = dict(self.static)
-        for tgid, tg in sorted(self.fs.kernel.pidns.thread_groups.items()):
+        for tgid, tg in self.fs.pidns.groups():
             if not tg.reaped:  # zombies too, until their parent reaps them
                 out[b"%d" % tgid] = (lambda tg=tg: ThreadGroupDir(self.fs, tg))
         return out
@@ -408,7 +423,7 @@ class ThreadGroupDir(Directory):
         }
         if not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
             out[b"task"] = lambda: Directory(fs, lambda: {
-                b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
+                b"%d" % fs.seen(t.tid): (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out
 
     def _set_oom_score_adj(self, writer, data):
@@ -458,8 +473,8 @@ class ThreadGroupDir(Directory):
 
     def _stat(self):
         tg, task = self.tg, self.task
-        k = self.fs.kernel
-        ppid = tg.parent.tgid if tg.parent else 0
+        k, seen = self.fs.kernel, self.fs.seen
+        ppid = seen(tg.parent.tgid) if tg.parent else 0
         start = int((tg.start_time - k.boot_time) * CLK_TCK)
         mm = task.mm
         vsize = self._vm_kb() * 1024
@@ -467,7 +482,7 @@ class ThreadGroupDir(Directory):
         utime, stime = cputime.thread_times(task) if self.per_thread else cputime.group_times(tg)
         cutime, cstime = tg.children_cpu
         ticks = [int(x * CLK_TCK) for x in (utime, stime, cutime, cstime)]
-        fields = [task.tid, f"({task.name.decode(errors='replace')})", state, ppid, tg.pgid, tg.sid, 0, -1,
+        fields = [seen(task.tid), f"({task.name.decode(errors='replace')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
                   0x400000, 0, 0, 0, 0, *ticks, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
@@ -478,8 +493,8 @@ class ThreadGroupDir(Directory):
         return f"{pages} {pages} 0 0 0 {pages} 0\n"
 
     def _status(self):
-        tg, task, c = self.tg, self.task, self.task.creds
-        ppid = tg.parent.tgid if tg.parent else 0
+        tg, task, c, seen = self.tg, self.task, self.task.creds, self.fs.seen
+        ppid = seen(tg.parent.tgid) if tg.parent else 0
         vm = self._vm_kb()
         ign = cgt = 0
         for sig, act in tg.sigactions.items():
@@ -491,9 +506,10 @@ class ThreadGroupDir(Directory):
         rows = [
             ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"),
             ("State", self._STATE_NAMES[self._state()]),
-            ("Tgid", tg.tgid), ("Ngid", 0), ("Pid", task.tid), ("PPid", ppid), ("TracerPid", ptrace.tracer_tid(task)),
+            ("Tgid", seen(tg.tgid)), ("Ngid", 0), ("Pid", seen(task.tid)), ("PPid", ppid),
+            ("TracerPid", seen(ptrace.tracer_tid(task))),
             ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
-            ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)),
+            ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)), *self._ns_rows(),
             ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", "       0 kB"), ("VmHWM", f"{vm:8d} kB"),
             ("VmRSS", f"{vm:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
             ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", len([t for t in tg.tasks if not t.exited])),
@@ -505,6 +521,13 @@ class ThreadGroupDir(Directory):
             ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
         ]
         return "".join(f"{k}:\t{v}\n" for k, v in rows)
+
+    def _ns_rows(self):
+        """NStgid/NSpid/NSpgid/NSsid: the ids in each PID namespace from the proc's down to the task's."""
+        tg, level = self.tg, self.fs.pidns.level
+        return [(name, "\t".join(str(i) for i in tg.pidns.ids(gid)[level:]))
+                for name, gid in (("NStgid", tg.tgid), ("NSpid", self.task.tid), ("NSpgid", tg.pgid),
+                                  ("NSsid", tg.sid))]
 
     def _limits(self):
         units = {"cpu": "seconds", "fsize": "bytes", "data": "bytes", "stack": "bytes", "core": "bytes",

@@ -62,7 +62,7 @@ def may_ptrace(caller, target, fscreds=False):
 def ptrace_target(caller, pid):
     """The live Task ``pid`` names, if ``caller`` may inspect it (PTRACE_MODE_READ_REALCREDS):
     ESRCH if there is none, EPERM if it may not (kcmp, move_pages, migrate_pages)."""
-    task = caller.kernel.pidns.tasks.get(pid)
+    task = caller.tg.pidns.task_of(pid)
     if task is None or task.exited:
         raise SyscallError(ESRCH)
     if not may_ptrace(caller, task):

@@ -8,7 +8,8 @@ task a new set naming new (or another task's) namespaces. A new mount namespace 
 the mount tree (vfs/vfs.py ``copy``); the task's root and cwd move to the copies, open files keep
 the mounts they were opened through. The kernel's own ``kernel.uts``/``kernel.ipc``/
 ``kernel.vfs`` are the initial namespaces, those of init and of every process started from
-outside. The PID, network, user, cgroup and time namespaces stay the sandbox's single ones.
+outside. The set's PID namespace is the one for the task's children (kernel/pidns.py). The
+network, user, cgroup and time namespaces stay the sandbox's single ones.
 
 Namespace identities (/proc/PID/ns/* inode numbers) are allocated here as Linux's proc_alloc_inum
 does: the initial ones have fixed numbers (abi/fs.py PROC_NS_INODES), new ones count up from
@@ -23,7 +24,7 @@ from snakevisor.sentry.kernel.ipc import IPCNamespace
 _inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
 
 # CLONE_NEW* flag <-> /proc/PID/ns name, for the namespaces a task may have its own of.
-PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt"}
+PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt", C.CLONE_NEWPID: "pid"}
 
 
 def new_ns_inode() -> int:
@@ -49,23 +50,28 @@ class UTSNamespace:
 
 
 class NamespaceSet:
-    """One task's namespaces (nsproxy): shared by the tasks that neither unshared nor setns'd since."""
-    __slots__ = ("uts", "ipc", "mnt")
+    """One task's namespaces (nsproxy): shared by the tasks that neither unshared nor setns'd since.
+    ``pid`` is pid_for_children (kernel/pidns.py): a task's own PID namespace is its process's
+    (``tg.pidns``), fixed at its creation."""
+    __slots__ = ("uts", "ipc", "mnt", "pid")
 
-    def __init__(self, uts, ipc, mnt):
-        self.uts, self.ipc, self.mnt = uts, ipc, mnt
+    def __init__(self, uts, ipc, mnt, pid):
+        self.uts, self.ipc, self.mnt, self.pid = uts, ipc, mnt, pid
 
     def replaced(self, **kinds):
-        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``)."""
-        fields = {"uts": self.uts, "ipc": self.ipc, "mnt": self.mnt}
+        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``, ``pid=``)."""
+        fields = {"uts": self.uts, "ipc": self.ipc, "mnt": self.mnt, "pid": self.pid}
         fields.update(kinds)
         return NamespaceSet(**fields)
 
-    def copied(self, kernel, flags, fs=None):
-        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC/mount namespaces for the
+    def copied(self, kernel, flags, fs=None, pid=None):
+        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC/mount/PID namespaces for the
         CLONE_NEW* in ``flags``; the same set when there are none. A new mount namespace moves
-        ``fs`` (the task's own FSContext: CLONE_NEWNS never shares it) to the copied mounts."""
+        ``fs`` (the task's own FSContext: CLONE_NEWNS never shares it) to the copied mounts; a
+        new PID namespace is ``pid`` if clone made it already."""
         new = {}
+        if flags & C.CLONE_NEWPID:
+            new["pid"] = pid or self.pid.new_child(new_ns_inode())
         if flags & C.CLONE_NEWNS:
             new["mnt"], copies = self.mnt.copy(new_ns_inode())
             fs.remap(copies)

@@ -473,7 +473,8 @@ class UnixSocket(SocketImpl):
             return INT.pack(int(self.passcred))
         if name == SO_PEERCRED:
             pid, uid, gid = self.peercred if self.peercred else (0, 0xFFFFFFFF, 0xFFFFFFFF)
-            return UCRED.pack(pid, uid, gid)
+            tg = getattr(t, "tg", None)
+            return UCRED.pack(tg.pidns.id_of(pid) if tg is not None else pid, uid, gid)   # the reader's view
         if name == SO_SNDBUF:
             return INT.pack(self.sndbuf)
         if name == SO_RCVBUF:

@@ -496,22 +496,25 @@ def fcntl(t, fd, cmd, arg):
         if who == -(1 << 31):
             raise SyscallError(EINVAL)
         kind = _fs_abi.F_OWNER_PGRP if who < 0 else _fs_abi.F_OWNER_PID
-        if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
+        gid = t.tg.pidns.global_id(abs(who)) if who else 0   # owners are kept as global ids
+        if who and (gid is None or not fasync.owner_exists(t.kernel, kind, gid)):
             raise SyscallError(ESRCH)
-        f.owner, f.owner_type = abs(who), kind
+        f.owner, f.owner_type = gid, kind
         return 0
     if cmd == F_GETOWN:
-        return -f.owner if f.owner_type == _fs_abi.F_OWNER_PGRP else f.owner
+        owner = t.tg.pidns.id_of(f.owner)
+        return -owner if f.owner_type == _fs_abi.F_OWNER_PGRP else owner
     if cmd == F_SETOWN_EX:
         kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
         if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP) or who < 0:
             raise SyscallError(EINVAL)
-        if who and not fasync.owner_exists(t.kernel, kind, who):
+        gid = t.tg.pidns.global_id(who) if who else 0
+        if who and (gid is None or not fasync.owner_exists(t.kernel, kind, gid)):
             raise SyscallError(ESRCH)
-        f.owner, f.owner_type = who, kind
+        f.owner, f.owner_type = gid, kind
         return 0
     if cmd == F_GETOWN_EX:
-        t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, f.owner))
+        t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, t.tg.pidns.id_of(f.owner)))
         return 0
     if cmd == F_SETSIG:
         if arg > 64:

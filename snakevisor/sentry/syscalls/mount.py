@@ -5,8 +5,8 @@ mount: a bind (MS_BIND, MS_REC: with the mounts below), a new tmpfs (size=, mode
 nr_inodes=), proc, sysfs, devpts, mqueue (the caller's IPC namespace's) or cgroup2, a remount
 (with MS_BIND: the mount's flags only; MS_RDONLY then makes writes EROFS), a propagation type
 (MS_SHARED/MS_PRIVATE/MS_SLAVE/MS_UNBINDABLE, MS_REC), MS_MOVE. Propagation types are recorded and
-shown in mountinfo, but mount events do not propagate between peers. proc and devpts mounts are
-the sandbox's single procfs and devpts (one PID namespace, one pty namespace).
+shown in mountinfo, but mount events do not propagate between peers. A proc mount is the procfs
+of the mounter's PID namespace (fsimpl/procfs.py procfs_for); devpts is the sandbox's single one.
 umount2: MNT_DETACH (the subtree leaves the namespace, open files keep it), MNT_FORCE (nothing to
 abort: as a plain umount), MNT_EXPIRE, UMOUNT_NOFOLLOW. A mount is busy (EBUSY) while files are
 open on it, a task's root or cwd is on it, or something is mounted below it.
@@ -18,6 +18,7 @@ from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_B
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
                                MS_SILENT, MS_SLAVE, MS_STRICTATIME, MS_UNBINDABLE, UMOUNT_NOFOLLOW)
+from snakevisor.sentry.fsimpl.procfs import procfs_for
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.at import read_path, resolve_at
@@ -102,7 +103,7 @@ def _new_filesystem(t, fstype, data):
             raise SyscallError(EINVAL) from None
         return TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
                                nr_inodes=p["nr_inodes"])
-    others = {b"proc": lambda: k.procfs, b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
+    others = {b"proc": lambda: procfs_for(k, t.tg.pidns), b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
               b"mqueue": lambda: t.ns.ipc.mqueue, b"cgroup2": lambda: Cgroup2Filesystem(k)}
     make = others.get(fstype)
     fs = make() if make is not None else None

@@ -1,10 +1,10 @@
 """unshare(2) and setns(2): a task's namespaces (kernel/namespaces.py), fd table and fs context.
 
 As Linux without user namespaces: making or entering a namespace takes CAP_SYS_ADMIN (EPERM).
-The UTS, IPC and mount namespaces are per task; the PID, network, user, cgroup and time namespaces are
-the sandbox's single ones, so unshare of those is EINVAL (not made) and setns to them (the only
-ones there are: the caller's own) changes nothing, except the user namespace's, which Linux
-refuses to re-enter (EINVAL).
+The UTS, IPC, mount and PID namespaces are per task (for PID: the children's; the caller stays
+in its own); the network, user, cgroup and time namespaces are the sandbox's single ones, so
+unshare of those is EINVAL (not made) and setns to them (the only ones there are: the caller's
+own) changes nothing, except the user namespace's, which Linux refuses to re-enter (EINVAL).
 """
 from snakevisor.abi import sched as C
 from snakevisor.abi.capability import CAP_SYS_ADMIN
@@ -18,7 +18,7 @@ UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND |
                  | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
                  | C.CLONE_NEWPID | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME)
 NEW_ALL = C.CLONE_NEW_ANY | C.CLONE_NEWTIME
-MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS   # the namespaces a task can have its own of
+MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS | C.CLONE_NEWPID   # the namespaces a task can have its own of
 NOT_MADE = NEW_ALL & ~MADE
 KIND_FLAGS = {"uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC, "mnt": C.CLONE_NEWNS, "net": C.CLONE_NEWNET,
               "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "cgroup": C.CLONE_NEWCGROUP,
@@ -109,7 +109,10 @@ def setns(t, fd, nstype):
     target = tg.leader
     if target is None or target.exited:
         raise SyscallError(EINVAL)   # no namespaces left to join (Linux: ESRCH)
-    _enter(t, {kind: target.ns.get(kind) for kind, flag in KIND_FLAGS.items() if nstype & flag})
+    wanted = {kind: target.ns.get(kind) for kind, flag in KIND_FLAGS.items() if nstype & flag}
+    if "pid" in wanted:
+        wanted["pid"] = target.tg.pidns   # its own, not its children's
+    _enter(t, wanted)
     return 0
 
 
@@ -120,6 +123,8 @@ def _enter(t, wanted):
     if "user" in wanted:
         raise SyscallError(EINVAL)   # userns_install: the caller's own user namespace
     own = {kind: ns for kind, ns in wanted.items() if kind in PER_TASK.values()}
+    if "pid" in own and not own["pid"].within(t.tg.pidns):
+        raise SyscallError(EINVAL)   # pidns_install: only the caller's own namespace or one below it
     if "mnt" in own and getattr(t.fs, "task_users", 1) > 1:
         raise SyscallError(EINVAL)   # mntns_install: the fs context must be the caller's alone
     if "ipc" in own and own["ipc"] is not t.ns.ipc:

@@ -27,15 +27,15 @@ def exit_group(t, code):
 
 
 def getpid(t):
-    return t.tg.tgid
+    return t.tg.pidns.id_of(t.tg.tgid)
 
 
 def gettid(t):
-    return t.tid
+    return t.tg.pidns.id_of(t.tid)
 
 
 def getppid(t):
-    return t.tg.parent.tgid if t.tg.parent is not None else 0
+    return t.tg.pidns.id_of(t.tg.parent.tgid) if t.tg.parent is not None else 0
 
 
 def getuid(t):
@@ -240,7 +240,7 @@ def capget(t, hdr, data):
         raise SyscallError(EINVAL)
     if pid < 0:
         raise SyscallError(EINVAL)
-    target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
+    target = t if pid == 0 else t.tg.pidns.task_of(pid)
     if target is None:
         raise SyscallError(ESRCH)
     if data:
@@ -255,7 +255,7 @@ def capset(t, hdr, data):
     words, pid = _cap_header(t, hdr)
     if words is None:
         raise SyscallError(EINVAL)
-    if pid != 0 and pid != t.tid:
+    if pid != 0 and pid != t.tg.pidns.id_of(t.tid):
         raise SyscallError(EPERM)
     raw = struct.unpack(f"<{3 * words}I", t.mm.copy_in(data, 12 * words))
     eff = perm = inh = 0
@@ -276,7 +276,7 @@ def capset(t, hdr, data):
 
 def set_tid_address(t, addr):
     t.clear_child_tid = addr
-    return t.tid
+    return t.tg.pidns.id_of(t.tid)
 
 
 def set_robust_list(t, head, length):
@@ -288,7 +288,7 @@ def set_robust_list(t, head, length):
 
 def get_robust_list(t, pid, head_ptr, len_ptr):
     pid = to_s32(pid)
-    target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
+    target = t if pid == 0 else t.tg.pidns.task_of(pid)
     if target is None:
         raise SyscallError(ESRCH)
     t.mm.copy_out(head_ptr, struct.pack("<Q", target.robust_list[0]))
@@ -415,15 +415,15 @@ def _cap_ambient(creds, op, cap, a4, a5):
 
 
 def getpgrp(t):
-    return t.tg.pgid
+    return t.tg.pidns.id_of(t.tg.pgid)
 
 
 def getpgid(t, pid):
-    return thread_group(t, pid).pgid
+    return t.tg.pidns.id_of(thread_group(t, pid).pgid)
 
 
 def getsid(t, pid):
-    return thread_group(t, pid).sid
+    return t.tg.pidns.id_of(thread_group(t, pid).sid)
 
 
 def thread_group(t, pid):
@@ -431,7 +431,7 @@ def thread_group(t, pid):
     pid = to_s32(pid)
     if pid == 0:
         return t.tg
-    tg = t.kernel.pidns.thread_groups.get(pid)
+    tg = t.tg.pidns.group_of(pid)
     if tg is None or pid < 0:
         raise SyscallError(ESRCH)
     return tg
@@ -450,7 +450,9 @@ def setpgid(t, pid, pgid):
         raise SyscallError(EPERM)  # a session leader cannot move
     if tg.sid != t.tg.sid:
         raise SyscallError(EPERM)
-    pgid = pgid or tg.tgid
+    pgid = t.tg.pidns.global_id(pgid) if pgid else tg.tgid
+    if pgid is None:
+        raise SyscallError(EPERM)   # no such group in the caller's namespace
     if pgid != tg.tgid and not any(g.pgid == pgid and g.sid == t.tg.sid
                                    for g in t.kernel.pidns.thread_groups.values()):
         raise SyscallError(EPERM)
@@ -463,4 +465,4 @@ def setsid(t):
     if any(g.pgid == tg.tgid for g in t.kernel.pidns.thread_groups.values() if g.exit_status is None):
         raise SyscallError(EPERM)  # already a group leader
     tg.sid = tg.pgid = tg.tgid
-    return tg.tgid
+    return tg.pidns.id_of(tg.tgid)

@@ -335,6 +335,7 @@ def _parse_control(t, sock, control: bytes):
                 mine = task_creds(t)
                 c = t.creds
                 privileged = getattr(c, "euid", 1) == 0
+                pid = t.tg.pidns.global_id(pid) or 0   # kept as a global id: each receiver sees its own view
                 if not privileged and (pid != mine[0] or uid not in (c.uid, c.euid, getattr(c, "suid", c.uid))
                                        or gid not in (c.gid, c.egid, getattr(c, "sgid", c.gid))):
                     raise SyscallError(EPERM)
@@ -512,7 +513,8 @@ def _control_out(t, sock, res, flags, control, controllen):
     out, mflags = b"", 0
     space = controllen
     if res.creds is not None and getattr(sock, "passcred", False):
-        cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(*res.creds))
+        pid, uid, gid = res.creds
+        cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(t.tg.pidns.id_of(pid), uid, gid))
         if len(cm) <= space or S.cmsg_len(S.UCRED.size) <= space:
             cm = cm[:space]
             out += cm

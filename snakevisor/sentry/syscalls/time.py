@@ -30,13 +30,13 @@ def _cpu_clock_ns(t, clockid):
         which, pid = clockid & 3, ~(clockid >> 3)
         if which == 3:
             raise SyscallError(EINVAL)
-        ns = t.kernel.pidns
+        ns = t.tg.pidns
         if clockid & 4:
-            task = ns.tasks.get(pid) if pid else t
+            task = ns.task_of(pid) if pid else t
             if task is None or task.tg is not t.tg:
                 raise SyscallError(EINVAL)
         elif pid:
-            tg = ns.thread_groups.get(pid) or (t.tg if pid == t.tid else None)
+            tg = ns.group_of(pid) or (t.tg if ns.task_of(pid) is t else None)
             if tg is None:
                 raise SyscallError(EINVAL)
             task = next((x for x in tg.tasks if not x.exited and x.ctx is not None), None)

@@ -87,7 +87,7 @@ def timer_create(t, clockid, sevp, timerid_ptr):
         value, signo, notify, tid = timer_id, S.SIGALRM, SIGEV_SIGNAL, 0
     target = None
     if notify == SIGEV_THREAD_ID:
-        target = t.kernel.pidns.tasks.get(tid)
+        target = t.tg.pidns.task_of(tid)
         if target is None or target.tg is not t.tg:
             raise SyscallError(EINVAL)
     elif notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD):

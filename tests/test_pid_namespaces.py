@@ -1,0 +1,25 @@
+"""PID namespaces inside the sandbox (issue 16, item 2; kernel/pidns.py): a differential C program
+(natively as root, and sandboxed) and util-linux's unshare with procps's ps, as natively."""
+import pytest
+
+from harness import compare, compile_c, run_native, run_sandboxed
+from test_namespaces import _need
+
+
+def test_pid_namespaces_match_linux():
+    compare([compile_c("ns_pid", extra=("-lpthread",))], native_status=0)
+
+
+@pytest.mark.parametrize("argv", [
+    ["unshare", "-m", "-p", "-f", "--mount-proc", "ps", "-e"],   # a proc of the new namespace: ps alone, pid 1
+    ["unshare", "-p", "-f", "sh", "-c", "echo $$"],                # the shell is its namespace's init
+], ids=["mount-proc-ps", "sh-pid"])
+def test_unshare_pid_namespace_real_programs(argv):
+    _need("unshare")
+    if "ps" in argv:
+        _need("ps")
+    native = run_native(argv)
+    boxed = run_sandboxed(argv)
+    assert native.returncode == 0, native.stderr.decode()[-2000:]
+    assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
+    assert boxed.stdout == native.stdout
