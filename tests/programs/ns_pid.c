@@ -6,33 +6,10 @@
  * a pid namespace fd (a descendant's only), CLONE_THREAD refused after unshare, and a proc
  * mounted inside listing only the namespace's processes. Run as root natively. Nothing printed
  * depends on pids outside the new namespaces or on inode numbers. */
-#define _GNU_SOURCE
+#include "ns_show.h"
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include "ns_common.h"
-
-#define SHOW(label, expr) do { errno = 0; long _r = (long)(expr); int _e = errno; \
-    printf("%s: %ld %s\n", label, _r, _r == -1 ? strerrorname_np(_e) : "-"); } while (0)
-
-static ino_t ns_ino(const char *pid, const char *kind) {
-    char path[64];
-    struct stat st;
-    snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, kind);
-    return stat(path, &st) ? 0 : st.st_ino;
-}
 
 /* The NSpid line of /proc/self/status, tab-separated ids outermost first, as "a b c". */
 static void nspid_line(const char *field, char *out, size_t n) {
@@ -63,7 +40,11 @@ static void show_nspid(const char *label) {
 static volatile sig_atomic_t usr1_from = -1, chld_from = -1;
 
 static void on_usr1(int sig, siginfo_t *si, void *uc) { (void)sig; (void)uc; usr1_from = si->si_pid; }
-static void on_chld(int sig, siginfo_t *si, void *uc) { (void)sig; (void)uc; chld_from = si->si_pid; }
+static void on_chld(int sig, siginfo_t *si, void *uc) {   /* the first: the orphan's may follow */
+    (void)sig; (void)uc;
+    if (chld_from < 0)
+        chld_from = si->si_pid;
+}
 
 static void handle(int sig, void (*fn)(int, siginfo_t *, void *)) {
     struct sigaction sa = {0};

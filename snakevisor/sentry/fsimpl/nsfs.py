@@ -48,11 +48,12 @@ def _make_vd(kind, ino, ns):
 _shared = {}   # kind -> VirtualDentry of the sandbox-wide namespaces
 
 
-def ns_vd(kind, namespaces, pidns=None):
-    """The nsfs file of ``namespaces``' (a NamespaceSet's) namespace of ``kind``; ``pidns`` is
-    what "pid" names (the task's own PID namespace; the set holds pid_for_children)."""
+def ns_vd(kind, namespaces, own=None):
+    """The nsfs file of ``namespaces``' (a NamespaceSet's) namespace of ``kind``; ``own`` holds
+    those a task keeps elsewhere: "pid" (its own PID namespace: the set holds pid_for_children)
+    and "user" (in its credentials; None: the initial one)."""
     name = kind.removesuffix("_for_children")
-    ns = pidns if kind == "pid" and pidns is not None else namespaces.get(name)
+    ns = own[kind] if own and own.get(kind) is not None else namespaces.get(name)
     if ns is None:
         if name not in _shared:
             _shared[name] = _make_vd(name, PROC_NS_INODES[name], None)
@@ -73,5 +74,5 @@ def ns_entries(fs, task, magic_link):
     """{name: factory} of /proc/PID/ns: magic links to the task's namespaces as they are when read."""
     def target(kind, cur):
         check_access(cur, task)
-        return ns_vd(kind, task.ns, task.tg.pidns)
+        return ns_vd(kind, task.ns, {"pid": task.tg.pidns, "user": task.creds.user_ns})
     return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda cur: target(kind, cur))) for kind in PROC_NS_INODES}

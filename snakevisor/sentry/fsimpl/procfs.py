@@ -15,7 +15,7 @@ from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
-from snakevisor.sentry.kernel import cputime, ptrace, seccomp
+from snakevisor.sentry.kernel import cputime, ptrace, seccomp, userns
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -393,12 +393,24 @@ class ThreadGroupDir(Directory):
         self.task = task or tg.leader
         self.per_thread = task is not None   # /proc/PID/task/TID: that thread's CPU times
         super().__init__(fs, self._entries)
+        self.uid, self.gid = self._owner()
+
+    def _owner(self):
+        """task_dump_owner: a dumpable process's files are its euid's and egid's, others root's
+        (so a process that changed ids writes its own uid_map only after PR_SET_DUMPABLE)."""
+        c = self.task.creds
+        return (c.euid, c.egid) if self.tg.dumpable == 1 else (0, 0)
+
+    def lookup(self, name):
+        inode = super().lookup(name)
+        inode.uid, inode.gid = self._owner()
+        return inode
 
     def _entries(self):
         fs, tg, task = self.fs, self.tg, self.task
         out = {
             b"stat": lambda: GeneratedFile(fs, self._stat),
-            b"status": lambda: GeneratedFile(fs, self._status),
+            b"status": lambda: GeneratedFile(fs, self._status, per_task=True),
             b"maps": lambda: GeneratedFile(fs, lambda: task.mm.maps_text(task.kernel.platform.special_mappings())),
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
@@ -414,6 +426,7 @@ class ThreadGroupDir(Directory):
             b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
+            **self._userns_entries(),
             b"statm": lambda: GeneratedFile(fs, self._statm),
             b"mem": lambda: procfs_pid.mem_file(fs, task),
             b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),
@@ -492,8 +505,22 @@ class ThreadGroupDir(Directory):
         pages = self._vm_kb() // 4
         return f"{pages} {pages} 0 0 0 {pages} 0\n"
 
-    def _status(self):
+    def _userns_entries(self):
+        """uid_map, gid_map and setgroups of the task's user namespace (kernel/userns.py)."""
+        fs, task = self.fs, self.task
+        maps = {b"%s_map" % w.encode(): (lambda w=w: WritableFile(
+                    fs, lambda reader: userns.show_map(task.creds.user_ns, w, reader),
+                    lambda writer, data: userns.write_map(task.creds.user_ns, w, writer, data), per_task=True))
+                for w in ("uid", "gid")}
+        maps[b"setgroups"] = lambda: WritableFile(fs, lambda: userns.show_setgroups(task.creds.user_ns),
+                                                  lambda writer, data: userns.write_setgroups(task.creds.user_ns,
+                                                                                              writer, data))
+        return maps
+
+    def _status(self, reader):
         tg, task, c, seen = self.tg, self.task, self.task.creds, self.fs.seen
+        uid = lambda k: userns.id_in(reader.creds, k) if reader is not None else k   # noqa: E731
+        gid = lambda k: userns.id_in(reader.creds, k, "gid") if reader is not None else k   # noqa: E731
         ppid = seen(tg.parent.tgid) if tg.parent else 0
         vm = self._vm_kb()
         ign = cgt = 0
@@ -508,8 +535,9 @@ class ThreadGroupDir(Directory):
             ("State", self._STATE_NAMES[self._state()]),
             ("Tgid", seen(tg.tgid)), ("Ngid", 0), ("Pid", seen(task.tid)), ("PPid", ppid),
             ("TracerPid", seen(ptrace.tracer_tid(task))),
-            ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
-            ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)), *self._ns_rows(),
+            ("Uid", "\t".join(str(uid(k)) for k in (c.uid, c.euid, c.suid, c.fsuid))),
+            ("Gid", "\t".join(str(gid(k)) for k in (c.gid, c.egid, c.sgid, c.fsgid))),
+            ("FDSize", 64), ("Groups", " ".join(str(gid(g)) for g in c.groups)), *self._ns_rows(),
             ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", "       0 kB"), ("VmHWM", f"{vm:8d} kB"),
             ("VmRSS", f"{vm:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
             ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", len([t for t in tg.tasks if not t.exited])),

@@ -9,13 +9,14 @@ from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel import ptrace, seccomp
 from snakevisor.sentry.kernel.namespaces import new_ns_inode, set_namespaces
 from snakevisor.sentry.kernel.task import Task
+from snakevisor.sentry.kernel.userns import new_user_ns
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
 SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
              | C.CLONE_PARENT | C.CLONE_THREAD | C.CLONE_SYSVSEM | C.CLONE_SETTLS | C.CLONE_PARENT_SETTID
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
              | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD | C.CLONE_NEWUTS | C.CLONE_NEWIPC
-             | C.CLONE_NEWNS | C.CLONE_NEWPID)
+             | C.CLONE_NEWNS | C.CLONE_NEWPID | C.CLONE_NEWUSER)
 
 
 def check_flags(flags):
@@ -29,6 +30,8 @@ def check_flags(flags):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_NEWNS and flags & C.CLONE_FS:
         raise SyscallError(EINVAL)   # a new mount namespace needs a root and cwd of its own
+    if flags & C.CLONE_NEWUSER and flags & (C.CLONE_THREAD | C.CLONE_FS):
+        raise SyscallError(EINVAL)   # a new user namespace needs a process and fs context of its own
     if flags & C.CLONE_NEWIPC and flags & C.CLONE_SYSVSEM:
         raise SyscallError(EINVAL)   # a new IPC namespace cannot share the parent's undo list
     if flags & ~SUPPORTED:
@@ -45,8 +48,11 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal, pidns)
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
-    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
-    set_namespaces(child, task.ns.copied(kernel, flags, fs, pidns))   # the parent's, or new UTS/IPC/mount/PID ones
+    creds = task.creds.copy()
+    if flags & C.CLONE_NEWUSER:
+        new_user_ns(creds, new_ns_inode())
+    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, creds)
+    set_namespaces(child, task.ns.copied(kernel, flags, fs, pidns, creds.user_ns))   # the parent's, or new ones
     child.sigmask = task.sigmask
     child.name = task.name
     seccomp.inherit(task, child)
@@ -73,8 +79,8 @@ def _check_clone(task, flags, tls, exit_signal):
     if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
         kernel.log_rate_limited("clone", f"pids limit ({kernel.max_tasks} tasks) reached: clone fails with EAGAIN")
         raise SyscallError(EAGAIN)
-    if flags & C.CLONE_NEW_ANY and not task.creds.has_cap(CAP_SYS_ADMIN):
-        raise SyscallError(EPERM)
+    if flags & C.CLONE_NEW_ANY and not flags & C.CLONE_NEWUSER and not task.creds.own_cap(CAP_SYS_ADMIN):
+        raise SyscallError(EPERM)   # (with CLONE_NEWUSER the others are made in it, where the child is root)
     if flags & C.CLONE_THREAD and (flags & C.CLONE_NEWPID or task.ns.pid is not task.tg.pidns):
         raise SyscallError(EINVAL)   # a thread lives in its process's PID namespace
     if exit_signal is None:

@@ -25,6 +25,7 @@ _inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
 
 # CLONE_NEW* flag <-> /proc/PID/ns name, for the namespaces a task may have its own of.
 PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt", C.CLONE_NEWPID: "pid"}
+# (the user namespace is per task too, but in its credentials: kernel/userns.py)
 
 
 def new_ns_inode() -> int:
@@ -64,11 +65,12 @@ class NamespaceSet:
         fields.update(kinds)
         return NamespaceSet(**fields)
 
-    def copied(self, kernel, flags, fs=None, pid=None):
+    def copied(self, kernel, flags, fs=None, pid=None, owner=None):
         """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC/mount/PID namespaces for the
         CLONE_NEW* in ``flags``; the same set when there are none. A new mount namespace moves
         ``fs`` (the task's own FSContext: CLONE_NEWNS never shares it) to the copied mounts; a
-        new PID namespace is ``pid`` if clone made it already."""
+        new PID namespace is ``pid`` if clone made it already. New ones are owned by user
+        namespace ``owner`` (the creator's: kernel/userns.py ns_capable checks against it)."""
         new = {}
         if flags & C.CLONE_NEWPID:
             new["pid"] = pid or self.pid.new_child(new_ns_inode())
@@ -79,6 +81,8 @@ class NamespaceSet:
             new["uts"] = self.uts.copy()
         if flags & C.CLONE_NEWIPC:
             new["ipc"] = IPCNamespace(kernel, new_ns_inode())
+        for ns in new.values():
+            ns.user_ns = owner
         return self.replaced(**new) if new else self
 
     def get(self, kind):

@@ -25,6 +25,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
+from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
@@ -398,7 +399,7 @@ def lseek(t, fd, offset, whence):
 
 
 def fstat(t, fd, statbuf):
-    st = _file(t, fd).stat()
+    st = stat_view(t.creds, _file(t, fd).stat())
     t.mm.copy_out(statbuf, pack_stat(st))
     return 0
 
@@ -601,15 +602,16 @@ def fchmod(t, fd, mode):
     return 0
 
 
-def id_arg(x):
-    """uid_t/gid_t argument: -1 means "leave unchanged"."""
+def id_arg(x, creds=None, which="uid"):
+    """uid_t/gid_t argument: -1 means "leave unchanged"; others are in ``creds``' user namespace
+    (EINVAL if unmapped there) and become kernel ids (kernel/userns.py)."""
     x = to_u32(x)
-    return None if x == 0xFFFFFFFF else x
+    return None if x == 0xFFFFFFFF else id_from(creds, x, which) if creds is not None else x
 
 
 def fchown(t, fd, uid, gid):
     f = _file_not_path(t, fd)
-    chown_vd(task_ctx(t), f.vd, id_arg(uid), id_arg(gid))
+    chown_vd(task_ctx(t), f.vd, id_arg(uid, t.creds), id_arg(gid, t.creds, "gid"))
     return 0
 
 

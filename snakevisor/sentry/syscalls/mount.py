@@ -19,6 +19,7 @@ from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_B
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
                                MS_SILENT, MS_SLAVE, MS_STRICTATIME, MS_UNBINDABLE, UMOUNT_NOFOLLOW)
 from snakevisor.sentry.fsimpl.procfs import procfs_for
+from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.vfs.at import read_path, resolve_at
@@ -32,7 +33,7 @@ PER_MOUNT = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIR
 
 
 def _admin(t):
-    if not t.creds.has_cap(CAP_SYS_ADMIN):
+    if not owner_capable(t.creds, t.ns.mnt, CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
 
 

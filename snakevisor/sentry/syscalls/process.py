@@ -13,6 +13,7 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
                                   PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA)
 from snakevisor.abi.capability import ALL_CAPS
+from snakevisor.sentry.kernel.userns import id_from, id_in, to_kuid
 from snakevisor.sentry.syscalls import seccomp
 
 
@@ -39,19 +40,19 @@ def getppid(t):
 
 
 def getuid(t):
-    return t.creds.uid
+    return id_in(t.creds, t.creds.uid)
 
 
 def geteuid(t):
-    return t.creds.euid
+    return id_in(t.creds, t.creds.euid)
 
 
 def getgid(t):
-    return t.creds.gid
+    return id_in(t.creds, t.creds.gid, "gid")
 
 
 def getegid(t):
-    return t.creds.egid
+    return id_in(t.creds, t.creds.egid, "gid")
 
 
 def _put_ids(t, *pairs):
@@ -63,12 +64,12 @@ def _put_ids(t, *pairs):
 
 def getresuid(t, ruid, euid, suid):
     c = t.creds
-    return _put_ids(t, (ruid, c.uid), (euid, c.euid), (suid, c.suid))
+    return _put_ids(t, (ruid, id_in(c, c.uid)), (euid, id_in(c, c.euid)), (suid, id_in(c, c.suid)))
 
 
 def getresgid(t, rgid, egid, sgid):
     c = t.creds
-    return _put_ids(t, (rgid, c.gid), (egid, c.egid), (sgid, c.sgid))
+    return _put_ids(t, (rgid, id_in(c, c.gid, "gid")), (egid, id_in(c, c.egid, "gid")), (sgid, id_in(c, c.sgid, "gid")))
 
 
 def getgroups(t, size, addr):
@@ -80,7 +81,7 @@ def getgroups(t, size, addr):
         return len(groups)
     if size < len(groups):
         raise SyscallError(EINVAL)
-    t.mm.copy_out(addr, struct.pack(f"<{len(groups)}I", *groups))
+    t.mm.copy_out(addr, struct.pack(f"<{len(groups)}I", *(id_in(t.creds, g, "gid") for g in groups)))
     return len(groups)
 
 
@@ -88,26 +89,29 @@ def setgroups(t, size, addr):
     size = to_s32(size)
     if size < 0 or size > 65536:
         raise SyscallError(EINVAL)
-    if not t.creds.has_cap(CAP_SETGID):
-        raise SyscallError(EPERM)
-    t.creds.groups = list(struct.unpack(f"<{size}I", t.mm.copy_in(addr, 4 * size)))
+    ns = t.creds.user_ns
+    if not t.creds.own_cap(CAP_SETGID) or ns is not None and not (ns.setgroups_allowed and ns.maps["gid"]):
+        raise SyscallError(EPERM)   # in a user namespace: once gid_map is written, unless setgroups is "deny"
+    groups = struct.unpack(f"<{size}I", t.mm.copy_in(addr, 4 * size))
+    t.creds.groups = [id_from(t.creds, g, "gid") for g in groups]
     return 0
 
 
 def _fix_caps(creds, old):
     """Linux's cap_emulate_setxuid and its fsuid rule: leaving uid 0 drops capabilities.
-    ``old`` is (uid, euid, suid, fsuid) before the change."""
-    if 0 in old[:3] and 0 not in (creds.uid, creds.euid, creds.suid):
+    ``old`` is (uid, euid, suid, fsuid) before the change; root is the user namespace's uid 0."""
+    root = creds.ns_root()
+    if root in old[:3] and root not in (creds.uid, creds.euid, creds.suid):
         creds.cap_effective = creds.cap_ambient = 0
         if not creds.keep_caps:
             creds.cap_permitted = 0
-    if old[1] == 0 and creds.euid != 0:
+    if old[1] == root and creds.euid != root:
         creds.cap_effective = 0
-    if old[1] != 0 and creds.euid == 0:
+    if old[1] != root and creds.euid == root:
         creds.cap_effective = creds.cap_permitted
-    if old[3] == 0 and creds.fsuid != 0:
+    if old[3] == root and creds.fsuid != root:
         creds.cap_effective &= ~CAP_FS_SET
-    elif old[3] != 0 and creds.fsuid == 0:
+    elif old[3] != root and creds.fsuid == root:
         creds.cap_effective |= creds.cap_permitted & CAP_FS_SET
 
 
@@ -135,7 +139,9 @@ def _commits_creds(fn):
 
 def _set_ids(t, names, values, cap):
     creds = t.creds
-    privileged = creds.has_cap(cap)
+    privileged = creds.own_cap(cap)
+    which = "uid" if cap == CAP_SETUID else "gid"
+    values = [id_from(creds, v, which) for v in values]
     current = {getattr(creds, n) for n in names}
     for v in values:
         if v != 0xFFFFFFFF and not privileged and v not in current:
@@ -151,7 +157,8 @@ def setuid(t, uid):
     if uid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
     old = _uids(t.creds)
-    if t.creds.has_cap(CAP_SETUID):
+    if t.creds.own_cap(CAP_SETUID):
+        uid = id_from(t.creds, uid)
         t.creds.uid = t.creds.euid = t.creds.suid = t.creds.fsuid = uid
     else:
         _set_ids(t, ("euid", "fsuid"), (uid, uid), CAP_SETUID)
@@ -164,7 +171,8 @@ def setgid(t, gid):
     gid &= 0xFFFFFFFF
     if gid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
-    if t.creds.has_cap(CAP_SETGID):
+    if t.creds.own_cap(CAP_SETGID):
+        gid = id_from(t.creds, gid, "gid")
         t.creds.gid = t.creds.egid = t.creds.sgid = t.creds.fsgid = gid
     else:
         _set_ids(t, ("egid", "fsgid"), (gid, gid), CAP_SETGID)
@@ -207,18 +215,20 @@ def setregid(t, r, e):
 def setfsuid(t, uid):
     old = t.creds.fsuid
     before = _uids(t.creds)
-    if uid != 0xFFFFFFFF and (t.creds.has_cap(CAP_SETUID) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
-        t.creds.fsuid = uid & 0xFFFFFFFF
+    uid = to_kuid(t.creds.user_ns, uid & 0xFFFFFFFF)   # unmapped: None, ignored as -1 is
+    if uid not in (None, 0xFFFFFFFF) and (t.creds.own_cap(CAP_SETUID) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
+        t.creds.fsuid = uid
         _fix_caps(t.creds, before)
-    return old
+    return id_in(t.creds, old)
 
 
 @_commits_creds
 def setfsgid(t, gid):
     old = t.creds.fsgid
-    if gid != 0xFFFFFFFF and (t.creds.has_cap(CAP_SETGID) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
-        t.creds.fsgid = gid & 0xFFFFFFFF
-    return old
+    gid = to_kuid(t.creds.user_ns, gid & 0xFFFFFFFF, "gid")
+    if gid not in (None, 0xFFFFFFFF) and (t.creds.own_cap(CAP_SETGID) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
+        t.creds.fsgid = gid
+    return id_in(t.creds, old, "gid")
 
 
 _CAP_VERSIONS = {0x19980330: 1, 0x20071026: 2, 0x20080522: 2}  # _LINUX_CAPABILITY_VERSION_1/2/3: u32 words
@@ -265,7 +275,7 @@ def capset(t, hdr, data):
         inh |= raw[3 * i + 2] << 32 * i
     c = t.creds
     eff, perm, inh = eff & ALL_CAPS, perm & ALL_CAPS, inh & ALL_CAPS
-    allowed_inh = c.cap_inheritable | (c.cap_bounding if c.has_cap(CAP_SETPCAP) else c.cap_permitted)
+    allowed_inh = c.cap_inheritable | (c.cap_bounding if c.own_cap(CAP_SETPCAP) else c.cap_permitted)
     if (inh & ~allowed_inh or inh & ~(c.cap_inheritable | c.cap_bounding)
             or perm & ~c.cap_permitted or eff & ~perm):
         raise SyscallError(EPERM)

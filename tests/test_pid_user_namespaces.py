@@ -1,0 +1,34 @@
+"""PID and user namespaces inside the sandbox (issue 16, item 2; kernel/pidns.py, kernel/userns.py):
+differential C programs (natively as root, and sandboxed), and util-linux's unshare with
+procps's ps and coreutils' id, as natively."""
+import pytest
+
+from harness import compare, compile_c, run_native, run_sandboxed
+from test_namespaces import _need
+
+
+def test_pid_namespaces_match_linux():
+    compare([compile_c("ns_pid", extra=("-lpthread",))], native_status=0)
+
+
+def test_user_namespaces_match_linux():
+    compare([compile_c("ns_user")], native_status=0)
+
+
+@pytest.mark.parametrize("argv", [
+    ["unshare", "-m", "-p", "-f", "--mount-proc", "ps", "-e"],   # a proc of the new namespace: ps alone, pid 1
+    ["unshare", "-p", "-f", "sh", "-c", "echo $$"],                # the shell is its namespace's init
+    ["unshare", "-U", "-r", "id"],   # uid_map and gid_map "0 0 1" (after setgroups deny): root
+    ["unshare", "-U", "id"],         # no maps: the overflow ids
+    ["unshare", "-U", "-r", "cat", "/proc/self/uid_map", "/proc/self/gid_map", "/proc/self/setgroups"],
+    ["unshare", "-U", "-r", "-m", "-p", "-f", "--mount-proc", "ps", "-e"],   # namespaces owned by the new user one
+], ids=["mount-proc-ps", "sh-pid", "user-map-root", "user-unmapped", "user-maps", "user-pid-mount-ps"])
+def test_unshare_real_programs(argv):
+    _need("unshare")
+    if "ps" in argv:
+        _need("ps")
+    native = run_native(argv)
+    boxed = run_sandboxed(argv)
+    assert native.returncode == 0, native.stderr.decode()[-2000:]
+    assert boxed.returncode == 0, boxed.stderr.decode()[-2000:]
+    assert boxed.stdout == native.stdout
