@@ -3,7 +3,7 @@
 Each namespace is one inode, its number the namespace's identity (kernel/namespaces.py hands
 them out): two tasks in the same UTS namespace see the same uts inode, a task that unshared one
 a new number. An open nsfs file holds its namespace (setns(2) takes it: syscalls/namespace.py).
-The network, user, cgroup and time namespaces are the sandbox's single ones: one inode each.
+The network namespace is the sandbox's single one: one inode.
 /proc/PID/ns/pid is the task's own PID namespace, pid_for_children its children's.
 Opening follows ptrace's PTRACE_MODE_READ rule, as Linux's proc_ns_get_link does.
 """
@@ -53,7 +53,7 @@ def ns_vd(kind, namespaces, own=None):
     those a task keeps elsewhere: "pid" (its own PID namespace: the set holds pid_for_children)
     and "user" (in its credentials; None: the initial one)."""
     name = kind.removesuffix("_for_children")
-    ns = own[kind] if own and own.get(kind) is not None else namespaces.get(name)
+    ns = own[kind] if own and own.get(kind) is not None else namespaces.get(kind)
     if ns is None:
         if name not in _shared:
             _shared[name] = _make_vd(name, PROC_NS_INODES[name], None)

@@ -15,7 +15,7 @@ from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
-from snakevisor.sentry.kernel import cputime, ptrace, seccomp, userns
+from snakevisor.sentry.kernel import cputime, ptrace, seccomp, timens, userns
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
@@ -214,7 +214,7 @@ class ProcRoot(Directory):
                                                                                 fs.seen(_reader(task).tid))),
             b"cpuinfo": lambda: GeneratedFile(fs, lambda: fs.cpuinfo),
             b"meminfo": lambda: GeneratedFile(fs, self._meminfo),
-            b"uptime": lambda: GeneratedFile(fs, self._uptime),
+            b"uptime": lambda: GeneratedFile(fs, self._uptime, per_task=True),
             b"loadavg": lambda: GeneratedFile(fs, self._loadavg),
             b"version": lambda: GeneratedFile(fs, self._version),
             b"stat": lambda: GeneratedFile(fs, self._stat),
@@ -252,9 +252,9 @@ class ProcRoot(Directory):
                 ("CommitLimit", total), ("Committed_AS", used)]
         return "".join(f"{name + ':':<16}{val:>8} kB\n" for name, val in rows)
 
-    def _uptime(self):
+    def _uptime(self, reader):
         k = self.fs.kernel
-        up = time.monotonic() - k.boot_time
+        up = time.monotonic() - k.boot_time + (reader.ns.time.offsets["boottime"] / 1e9 if reader else 0)
         idle = max(0.0, up * cputime.NCPUS - sum(cputime.sandbox_times(k)))
         return f"{up:.2f} {idle:.2f}\n"
 
@@ -506,12 +506,17 @@ class ThreadGroupDir(Directory):
         return f"{pages} {pages} 0 0 0 {pages} 0\n"
 
     def _userns_entries(self):
-        """uid_map, gid_map and setgroups of the task's user namespace (kernel/userns.py)."""
+        """uid_map, gid_map and setgroups of the task's user namespace (kernel/userns.py), and
+        timens_offsets of its children's time namespace (kernel/timens.py)."""
         fs, task = self.fs, self.task
         maps = {b"%s_map" % w.encode(): (lambda w=w: WritableFile(
                     fs, lambda reader: userns.show_map(task.creds.user_ns, w, reader),
                     lambda writer, data: userns.write_map(task.creds.user_ns, w, writer, data), per_task=True))
                 for w in ("uid", "gid")}
+        maps[b"timens_offsets"] = lambda: WritableFile(
+            fs, lambda: timens.show_offsets(task.ns.time_children),
+            lambda writer, data: timens.write_offsets(task.ns.time_children, writer, data,
+                                                      lambda c, cap: userns.owner_capable(c, task.ns.time_children, cap)))
         maps[b"setgroups"] = lambda: WritableFile(fs, lambda: userns.show_setgroups(task.creds.user_ns),
                                                   lambda writer, data: userns.write_setgroups(task.creds.user_ns,
                                                                                               writer, data))

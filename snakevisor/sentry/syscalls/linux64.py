@@ -53,20 +53,21 @@ def enosys(nr, name, note):
 
 # Notes that several entries share, or too long for their line.
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
-CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID and "
-                    "CLONE_NEWUSER (the others EINVAL: one such namespace per sandbox)")
+CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, "
+                    "CLONE_NEWUSER and CLONE_NEWCGROUP (CLONE_NEWNET EINVAL: one network namespace per sandbox)")
 MLOCK_RANGE = "memory is never swapped by the Sentry; checks the range only"
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
                "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
                "(debug registers read 0); PTRACE_EVENT_EXIT stops only "
                "the thread that exits or takes the fatal signal, not the others it takes along")
-UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID (the caller's children's), CLONE_NEWUSER, "
-           "CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a multi-threaded process keeps its process's undo "
-           "list); CLONE_NEWNET/NEWCGROUP/NEWTIME: EINVAL (one such namespace per sandbox)")
-SETNS = ("nsfs fds and pidfds; UTS, IPC, mount, PID (the caller's own or one below it, for its children) and "
-         "user namespaces are per task; the net, cgroup and time namespaces are the sandbox's single ones "
-         "(joining the caller's own changes nothing)")
+UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID and CLONE_NEWTIME (the caller's children's), "
+           "CLONE_NEWUSER, CLONE_NEWCGROUP, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a multi-threaded "
+           "process keeps its process's undo list); CLONE_NEWNET: EINVAL (one network namespace per sandbox); "
+           "a process running when it enters a time namespace keeps host clocks in its vDSO until it execs")
+SETNS = ("nsfs fds and pidfds; UTS, IPC, mount, PID (the caller's own or one below it, for its children), "
+         "user, cgroup and time namespaces are per task; the network namespace is the sandbox's single one "
+         "(joining it changes nothing)")
 MOUNTS = 'the new mount API inside the sandbox: not yet (issue "Kernel features II"); mount(2) works'
 MOUNT = ("bind (MS_REC), tmpfs, proc, sysfs, devpts, mqueue, cgroup2, remount (per-mount flags), MS_MOVE; "
          "propagation types are recorded and shown in mountinfo but events do not propagate; proc is the "

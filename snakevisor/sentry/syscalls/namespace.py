@@ -3,16 +3,17 @@
 Making a namespace takes CAP_SYS_ADMIN in the caller's user namespace (EPERM), except a user
 namespace (kernel/userns.py), which anyone may make and in which the others are then made; entering
 one takes CAP_SYS_ADMIN over it too. The UTS, IPC, mount, PID (for PID: the children's; the caller
-stays in its own) and user namespaces are per task; the network, cgroup and time namespaces are
-the sandbox's single ones, so unshare of those is EINVAL (not made) and setns to them (the only
-ones there are: the caller's own) changes nothing.
+stays in its own), user, cgroup and time (unshare: the children's) namespaces are per task; the
+network namespace is the sandbox's single one, so unshare of it is EINVAL (not made) and setns
+to it (the only one there is: the caller's own) changes nothing.
 """
 from snakevisor.abi import sched as C
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import EBADF, EINVAL, EPERM, SyscallError
+from snakevisor.abi.errno import EBADF, EINVAL, EPERM, EUSERS, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
+from snakevisor.sentry.kernel import timens
 from snakevisor.sentry.kernel.namespaces import PER_TASK, new_ns_inode, set_namespaces
 from snakevisor.sentry.kernel.userns import enter as enter_user_ns, new_user_ns, ns_capable
 
@@ -20,7 +21,8 @@ UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND |
                  | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
                  | C.CLONE_NEWPID | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME)
 NEW_ALL = C.CLONE_NEW_ANY | C.CLONE_NEWTIME
-MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS | C.CLONE_NEWPID | C.CLONE_NEWUSER   # a task can have its own
+MADE = (C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS | C.CLONE_NEWPID | C.CLONE_NEWUSER
+        | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME)   # the namespaces a task can have its own of
 NOT_MADE = NEW_ALL & ~MADE
 KIND_FLAGS = {"uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC, "mnt": C.CLONE_NEWNS, "net": C.CLONE_NEWNET,
               "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "cgroup": C.CLONE_NEWCGROUP,
@@ -137,6 +139,10 @@ def _enter(t, wanted):
     own = {kind: ns for kind, ns in wanted.items() if kind in PER_TASK.values()}
     if "pid" in own and not own["pid"].within(t.tg.pidns):
         raise SyscallError(EINVAL)   # pidns_install: only the caller's own namespace or one below it
+    if "time" in own:
+        if len(t.tg.live_tasks) > 1:
+            raise SyscallError(EUSERS)   # timens_install: a single-threaded caller
+        own["time_children"] = timens.entered(own["time"])
     if "mnt" in own and getattr(t.fs, "task_users", 1) > 1:
         raise SyscallError(EINVAL)   # mntns_install: the fs context must be the caller's alone
     if "ipc" in own and own["ipc"] is not t.ns.ipc:

@@ -8,7 +8,7 @@ from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MON
                                  CLOCK_MONOTONIC_RAW, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_ALARM,
                                  CLOCK_REALTIME_COARSE, CLOCK_TAI, CLOCK_THREAD_CPUTIME_ID, NSEC, TIMER_ABSTIME,
                                  TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid)
-from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel import cputime, timens
 
 
 _HOST_CLOCK = {
@@ -55,7 +55,7 @@ def clock_ns(t, clockid):
     host = _HOST_CLOCK.get(clockid)
     if host is None:
         raise SyscallError(EINVAL)
-    return host_time.clock_gettime_ns(host)
+    return host_time.clock_gettime_ns(host) + timens.offset(t.ns.time, clockid)   # (absolute waits compare with this)
 
 
 def read_timespec(t, addr):

@@ -1,6 +1,6 @@
-"""PID and user namespaces inside the sandbox (issue 16, item 2; kernel/pidns.py, kernel/userns.py):
-differential C programs (natively as root, and sandboxed), and util-linux's unshare with
-procps's ps and coreutils' id, as natively."""
+"""PID, user, time and cgroup namespaces inside the sandbox (issue 16, item 2; kernel/pidns.py,
+kernel/userns.py, kernel/timens.py, kernel/namespaces.py): differential C programs (natively as
+root, and sandboxed), and util-linux's unshare with procps's ps and coreutils' id, as natively."""
 import pytest
 
 from harness import compare, compile_c, run_native, run_sandboxed
@@ -15,6 +15,10 @@ def test_user_namespaces_match_linux():
     compare([compile_c("ns_user")], native_status=0)
 
 
+def test_time_and_cgroup_namespaces_match_linux():
+    compare([compile_c("ns_time_cgroup")], native_status=0)
+
+
 @pytest.mark.parametrize("argv", [
     ["unshare", "-m", "-p", "-f", "--mount-proc", "ps", "-e"],   # a proc of the new namespace: ps alone, pid 1
     ["unshare", "-p", "-f", "sh", "-c", "echo $$"],                # the shell is its namespace's init
@@ -22,7 +26,8 @@ def test_user_namespaces_match_linux():
     ["unshare", "-U", "id"],         # no maps: the overflow ids
     ["unshare", "-U", "-r", "cat", "/proc/self/uid_map", "/proc/self/gid_map", "/proc/self/setgroups"],
     ["unshare", "-U", "-r", "-m", "-p", "-f", "--mount-proc", "ps", "-e"],   # namespaces owned by the new user one
-], ids=["mount-proc-ps", "sh-pid", "user-map-root", "user-unmapped", "user-maps", "user-pid-mount-ps"])
+    ["unshare", "-T", "--monotonic", "100", "--boottime", "200", "cat", "/proc/self/timens_offsets"],
+], ids=["mount-proc-ps", "sh-pid", "user-map-root", "user-unmapped", "user-maps", "user-pid-mount-ps", "time-offsets"])
 def test_unshare_real_programs(argv):
     _need("unshare")
     if "ps" in argv:
