@@ -11,6 +11,7 @@ from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTART
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import SIGSET_SIZE
 from snakevisor.sentry.kernel.pidns import init_ignores, seen_from
+from snakevisor.sentry.kernel.userns import id_in
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
@@ -146,6 +147,14 @@ def _kill_groups(t, pid):
     return ns.process_group(-pid)
 
 
+def _sender_info(t, tg, sig, code):
+    """The siginfo of a signal ``t`` sends to process ``tg``: its pid and uid as the receiver's
+    PID and user namespaces name them (0 / the overflow id from outside)."""
+    leader = tg.leader
+    uid = id_in(leader.creds if leader is not None else None, t.creds.uid)
+    return make_siginfo(sig, code, seen_from(tg, t.tg.tgid), uid)
+
+
 def kill(t, pid, sig):
     pid, sig = to_s32(pid), _check_sig(sig, allow_zero=True)
     if pid == -(1 << 31):
@@ -159,8 +168,7 @@ def kill(t, pid, sig):
             continue
         sent += 1
         if not init_ignores(t.tg, tg, sig):
-            t.kernel.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_USER, seen_from(tg, t.tg.tgid),
-                                                                 t.creds.uid))
+            t.kernel.signals.send_to_group(tg, sig, _sender_info(t, tg, sig, S.SI_USER))
     if not sent:
         raise SyscallError(EPERM)
     return 0
@@ -193,8 +201,7 @@ def _tkill(t, tgid, tid, sig):
     if not _may_signal_task(t, target, sig):
         raise SyscallError(EPERM)
     if not init_ignores(t.tg, target.tg, sig):
-        t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, seen_from(target.tg, t.tg.tgid),
-                                                                t.creds.uid))
+        t.kernel.signals.send_to_task(target, sig, _sender_info(t, target.tg, sig, S.SI_TKILL))
     return 0
 
 
