@@ -1,6 +1,7 @@
 """PID, user, time and cgroup namespaces inside the sandbox (issue 16, item 2; kernel/pidns.py,
 kernel/userns.py, kernel/timens.py, kernel/namespaces.py): differential C programs (natively as
-root, and sandboxed), and util-linux's unshare with procps's ps and coreutils' id, as natively."""
+root, and sandboxed), and util-linux's unshare and bubblewrap with procps's ps and coreutils'
+id, as natively."""
 import pytest
 
 from harness import compare, compile_c, run_native, run_sandboxed
@@ -27,9 +28,12 @@ def test_time_and_cgroup_namespaces_match_linux():
     ["unshare", "-U", "-r", "cat", "/proc/self/uid_map", "/proc/self/gid_map", "/proc/self/setgroups"],
     ["unshare", "-U", "-r", "-m", "-p", "-f", "--mount-proc", "ps", "-e"],   # namespaces owned by the new user one
     ["unshare", "-T", "--monotonic", "100", "--boottime", "200", "cat", "/proc/self/timens_offsets"],
-], ids=["mount-proc-ps", "sh-pid", "user-map-root", "user-unmapped", "user-maps", "user-pid-mount-ps", "time-offsets"])
-def test_unshare_real_programs(argv):
-    _need("unshare")
+    ["bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "ps", "-e"],   # bwrap is pid 1
+    ["bwrap", "--unshare-user", "--uid", "1000", "--gid", "1000", "--ro-bind", "/", "/", "id"],
+], ids=["mount-proc-ps", "sh-pid", "user-map-root", "user-unmapped", "user-maps", "user-pid-mount-ps", "time-offsets",
+        "bwrap-pid", "bwrap-user"])
+def test_real_programs_with_namespaces(argv):
+    _need(argv[0])
     if "ps" in argv:
         _need("ps")
     native = run_native(argv)
