@@ -2,7 +2,7 @@
  * children whose /proc/self/timens_offsets are written before anyone enters it (EACCES after);
  * a child that execs there reads CLOCK_MONOTONIC and CLOCK_BOOTTIME shifted (through the C
  * library, whatever it uses) and CLOCK_REALTIME not, sleeps until an absolute time of the shifted
- * clock, gets an absolute timerfd expiry, and sees /proc/uptime shifted; setns(2) into it shifts
+ * clock, gets absolute timerfd and POSIX timer expiries, and sees /proc/uptime shifted; setns(2) into it shifts
  * the caller's own clock (read with the system call). unshare(CLONE_NEWCGROUP) and
  * clone(CLONE_NEWCGROUP) give a namespace rooted at the caller's cgroup. Run as root natively;
  * only differences of clocks, within bounds, are printed. */
@@ -65,6 +65,22 @@ static int child(char **argv) {
     unsigned long long n = 0;
     SHOW("timerfd read", read(tfd, &n, sizeof n));
     printf("expirations %llu, under 2 s: %d\n", n, raw_now_ns(CLOCK_MONOTONIC) - t0 < 2000000000LL);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    struct sigevent ev = {0};
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGUSR1;
+    timer_t timer;
+    SHOW("timer_create(CLOCK_MONOTONIC)", timer_create(CLOCK_MONOTONIC, &ev, &timer));
+    clock_gettime(CLOCK_MONOTONIC, &its.it_value);
+    its.it_value.tv_sec += its.it_value.tv_nsec >= 950000000;
+    its.it_value.tv_nsec = (its.it_value.tv_nsec + 50000000) % 1000000000;
+    t0 = raw_now_ns(CLOCK_MONOTONIC);
+    SHOW("timer_settime(TIMER_ABSTIME, +50ms)", timer_settime(timer, TIMER_ABSTIME, &its, NULL));
+    SHOW("sigwaitinfo", sigwaitinfo(&usr1, NULL));
+    printf("timer fired under 2 s: %d\n", raw_now_ns(CLOCK_MONOTONIC) - t0 < 2000000000LL);
     return 0;
 }
 

@@ -261,7 +261,7 @@ class ProcRoot(Directory):
     def _loadavg(self):
         k = self.fs.kernel
         a, b, c = os.getloadavg()
-        return f"{a:.2f} {b:.2f} {c:.2f} 1/{len(k.pidns.tasks)} {k.pidns.next_id - 1}\n"
+        return f"{a:.2f} {b:.2f} {c:.2f} 1/{len(k.pidns.tasks)} {self.fs.pidns.last_id()}\n"
 
     def _version(self):
         u = self.fs.kernel.uts
