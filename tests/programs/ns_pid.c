@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 
 /* The NSpid line of /proc/self/status, tab-separated ids outermost first, as "a b c". */
 static void nspid_line(const char *field, char *out, size_t n) {
@@ -67,6 +68,12 @@ static int await_ppid(pid_t want) {
 static int ns_init(void) {
     printf("init getpid: %d getppid: %d\n", getpid(), getppid());
     show_nspid("init");
+    int sv[2];
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    printf("init SO_PEERCRED pid: %d\n", cred.pid);
     handle(SIGUSR1, on_usr1);
     handle(SIGCHLD, on_chld);
     pid_t kid = fork();
