@@ -15,12 +15,11 @@ static long put(const char *pid, const char *name, const char *text) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%s/%s", pid, name);
     int fd = open(path, O_WRONLY);
-    if (fd < 0)
-        return -1;
-    long r = write(fd, text, strlen(text));
+    long r = fd < 0 ? -1 : write(fd, text, strlen(text));
     int e = errno;
-    close(fd);
-    errno = e;
+    if (fd >= 0)
+        close(fd);
+    errno = e;   /* the write's (or the open's) */
     return r;
 }
 
