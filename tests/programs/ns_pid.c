@@ -74,6 +74,7 @@ static int ns_init(void) {
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cred, &len);
     printf("init SO_PEERCRED pid: %d\n", cred.pid);
+    SHOW("init clone(CLONE_PARENT)", syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
     handle(SIGUSR1, on_usr1);
     handle(SIGCHLD, on_chld);
     pid_t kid = fork();

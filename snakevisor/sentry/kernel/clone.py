@@ -83,6 +83,8 @@ def _check_clone(task, flags, tls, exit_signal):
         raise SyscallError(EPERM)   # (with CLONE_NEWUSER the others are made in it, where the child is root)
     if flags & C.CLONE_THREAD and (flags & C.CLONE_NEWPID or task.ns.pid is not task.tg.pidns):
         raise SyscallError(EINVAL)   # a thread lives in its process's PID namespace
+    if flags & C.CLONE_PARENT and task.tg.pidns.parent is not None and task.tg is task.tg.pidns.init:
+        raise SyscallError(EINVAL)   # the init of a namespace made inside has no sibling to make
     if exit_signal is None:
         exit_signal = flags & C.CSIGNAL
     if exit_signal > 64:

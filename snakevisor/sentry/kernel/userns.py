@@ -163,6 +163,8 @@ def write_map(ns, which, writer, data):
     parent's ids, no overlaps, and the writer allowed (new_idmap_permitted)."""
     if ns is None or ns.maps[which] is not None:
         raise SyscallError(EPERM)
+    if writer is not None and _ns_of(writer.creds) not in (ns, ns.parent):
+        raise SyscallError(EPERM)   # only from inside the namespace or its parent
     extents = _parse_map(data)
     cap = CAP_SETUID if which == "uid" else CAP_SETGID
     if not _map_permitted(ns, which, writer, extents, cap):
