@@ -16,7 +16,8 @@ SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHA
              | C.CLONE_PARENT | C.CLONE_THREAD | C.CLONE_SYSVSEM | C.CLONE_SETTLS | C.CLONE_PARENT_SETTID
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
              | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD | C.CLONE_NEWUTS | C.CLONE_NEWIPC
-             | C.CLONE_NEWNS | C.CLONE_NEWPID | C.CLONE_NEWUSER | C.CLONE_NEWCGROUP)
+             | C.CLONE_NEWNS)
+SUPPORTED |= C.CLONE_NEWPID | C.CLONE_NEWUSER | C.CLONE_NEWCGROUP   # kernel/pidns.py, userns.py, namespaces.py
 
 
 def check_flags(flags):
@@ -48,11 +49,10 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal, pidns)
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
-    creds = task.creds.copy()
+    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy())
     if flags & C.CLONE_NEWUSER:
-        new_user_ns(creds, new_ns_inode())
-    child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, creds)
-    set_namespaces(child, task.ns.copied(kernel, flags, fs, pidns, creds.user_ns).for_child())   # or new ones
+        new_user_ns(child.creds, new_ns_inode())
+    set_namespaces(child, task.ns.copied(kernel, flags, fs, pidns, child.creds.user_ns).for_child())   # or new ones
     child.sigmask = task.sigmask
     child.name = task.name
     seccomp.inherit(task, child)

@@ -19,6 +19,7 @@ class Credentials:
     fsuid: int = 0
     fsgid: int = 0
     groups: list = field(default_factory=list)
+    user_ns: object = None        # kernel/userns.py UserNamespace (None: the initial one); ids are kernel ids
     cap_effective: int = ALL_CAPS
     cap_permitted: int = ALL_CAPS
     cap_inheritable: int = 0
@@ -26,7 +27,6 @@ class Credentials:
     cap_ambient: int = 0
     no_new_privs: bool = False
     keep_caps: bool = False       # PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)
-    user_ns: object = None        # kernel/userns.py UserNamespace (None: the initial one); ids are kernel ids
 
     def copy(self):
         return replace(self, groups=list(self.groups))

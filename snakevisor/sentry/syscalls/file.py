@@ -498,10 +498,10 @@ def fcntl(t, fd, cmd, arg):
         if who == -(1 << 31):
             raise SyscallError(EINVAL)
         kind = _fs_abi.F_OWNER_PGRP if who < 0 else _fs_abi.F_OWNER_PID
-        gid = t.tg.pidns.global_id(abs(who)) if who else 0   # owners are kept as global ids
-        if who and (gid is None or not fasync.owner_exists(t.kernel, kind, gid)):
+        who = _global_owner(t, who)
+        if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
             raise SyscallError(ESRCH)
-        f.owner, f.owner_type = gid, kind
+        f.owner, f.owner_type = abs(who), kind
         return 0
     if cmd == F_GETOWN:
         owner = t.tg.pidns.id_of(f.owner)
@@ -510,10 +510,10 @@ def fcntl(t, fd, cmd, arg):
         kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
         if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP) or who < 0:
             raise SyscallError(EINVAL)
-        gid = t.tg.pidns.global_id(who) if who else 0
-        if who and (gid is None or not fasync.owner_exists(t.kernel, kind, gid)):
+        who = _global_owner(t, who)
+        if who and not fasync.owner_exists(t.kernel, kind, who):
             raise SyscallError(ESRCH)
-        f.owner, f.owner_type = gid, kind
+        f.owner, f.owner_type = who, kind
         return 0
     if cmd == F_GETOWN_EX:
         t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, t.tg.pidns.id_of(f.owner)))
@@ -601,6 +601,17 @@ def fchmod(t, fd, mode):
     f = _file_not_path(t, fd)
     chmod_vd(task_ctx(t), f.vd, to_u32(mode))
     return 0
+
+
+def _global_owner(t, who):
+    """An F_SETOWN pid (or -pgid) of the caller's PID namespace as the global one owners are kept
+    as (kernel/pidns.py); ESRCH if the namespace has none such."""
+    if not who:
+        return 0
+    gid = t.tg.pidns.global_id(abs(who))
+    if gid is None:
+        raise SyscallError(ESRCH)
+    return -gid if who < 0 else gid
 
 
 def id_arg(x, creds=None, which="uid"):

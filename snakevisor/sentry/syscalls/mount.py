@@ -104,8 +104,10 @@ def _new_filesystem(t, fstype, data):
             raise SyscallError(EINVAL) from None
         return TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
                                nr_inodes=p["nr_inodes"])
-    others = {b"proc": lambda: procfs_for(k, t.tg.pidns), b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
+    others = {b"proc": lambda: k.procfs, b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
               b"mqueue": lambda: t.ns.ipc.mqueue, b"cgroup2": lambda: Cgroup2Filesystem(k)}
+    if t.tg.pidns is not k.pidns:   # proc of a PID namespace made inside: that namespace's own
+        others[b"proc"] = lambda: procfs_for(k, t.tg.pidns)
     make = others.get(fstype)
     fs = make() if make is not None else None
     if fs is None:

@@ -13,8 +13,8 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
                                   PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA)
 from snakevisor.abi.capability import ALL_CAPS
-from snakevisor.sentry.kernel.userns import id_from, id_in, to_kuid
 from snakevisor.sentry.syscalls import seccomp
+from snakevisor.sentry.kernel.userns import id_from, id_in, to_kuid
 
 
 def exit(t, code):
