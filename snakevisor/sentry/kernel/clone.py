@@ -17,7 +17,10 @@ SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHA
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
              | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD | C.CLONE_NEWUTS | C.CLONE_NEWIPC
              | C.CLONE_NEWNS)
-SUPPORTED |= C.CLONE_NEWPID | C.CLONE_NEWUSER | C.CLONE_NEWCGROUP   # kernel/pidns.py, userns.py, namespaces.py
+
+
+# The namespaces clone makes besides UTS, IPC and mount: kernel/pidns.py, userns.py, namespaces.py.
+SUPPORTED |= C.CLONE_NEWPID | C.CLONE_NEWUSER | C.CLONE_NEWCGROUP
 
 
 def check_flags(flags):
