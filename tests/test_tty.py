@@ -18,7 +18,7 @@ from snakevisor.abi.fs import O_NOCTTY, O_RDWR, POLLHUP, POLLIN, POLLOUT
 from snakevisor.abi.tty import (ECHO, ICANON, ICRNL, ISIG, IXON, NOFLSH, OPOST, TABDLY, VMIN, VTIME,
                                 XTABS)
 from snakevisor.sentry.kernel.ldisc import LineDiscipline
-from snakevisor.sentry.kernel.threadgroup import PIDNamespace
+from snakevisor.sentry.kernel.pidns import PIDNamespace
 
 
 # --- the line discipline ------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Each namespace is one inode, its number the namespace's identity (kernel/namespaces.py hands
 them out): two tasks in the same UTS namespace see the same uts inode, a task that unshared one
 a new number. An open nsfs file holds its namespace (setns(2) takes it: syscalls/namespace.py).
-The PID, network, user, cgroup and time namespaces are the sandbox's single ones: one inode each.
+The network namespace is the sandbox's single one: one inode.
+/proc/PID/ns/pid is the task's own PID namespace, pid_for_children its children's.
 Opening follows ptrace's PTRACE_MODE_READ rule, as Linux's proc_ns_get_link does.
 """
 from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG
@@ -47,10 +48,12 @@ def _make_vd(kind, ino, ns):
 _shared = {}   # kind -> VirtualDentry of the sandbox-wide namespaces
 
 
-def ns_vd(kind, namespaces):
-    """The nsfs file of ``namespaces``' (a NamespaceSet's) namespace of ``kind``."""
+def ns_vd(kind, namespaces, own=None):
+    """The nsfs file of ``namespaces``' (a NamespaceSet's) namespace of ``kind``; ``own`` holds
+    those a task keeps elsewhere: "pid" (its own PID namespace: the set holds pid_for_children)
+    and "user" (in its credentials; None: the initial one)."""
     name = kind.removesuffix("_for_children")
-    ns = namespaces.get(name)
+    ns = own[kind] if own and own.get(kind) is not None else namespaces.get(kind)
     if ns is None:
         if name not in _shared:
             _shared[name] = _make_vd(name, PROC_NS_INODES[name], None)
@@ -71,5 +74,5 @@ def ns_entries(fs, task, magic_link):
     """{name: factory} of /proc/PID/ns: magic links to the task's namespaces as they are when read."""
     def target(kind, cur):
         check_access(cur, task)
-        return ns_vd(kind, task.ns)
+        return ns_vd(kind, task.ns, {"pid": task.tg.pidns, "user": task.creds.user_ns})
     return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda cur: target(kind, cur))) for kind in PROC_NS_INODES}

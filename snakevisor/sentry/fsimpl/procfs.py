@@ -19,6 +19,7 @@ from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
+from snakevisor.sentry.kernel import timens, userns
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
@@ -40,12 +41,27 @@ class ProcFilesystem(Filesystem):
     name = "proc"
     magic = PROC_SUPER_MAGIC
 
-    def __init__(self, kernel):
+    def __init__(self, kernel, pidns=None):
         super().__init__()   # writable, as Linux's: a few files take writes (sysctls, oom_score_adj)
         self.kernel = kernel
+        self.pidns = pidns or kernel.pidns   # the mounter's: the processes listed, the ids shown
         self.cpuinfo = _host_cpuinfo()  # read once at boot: the CPU the application runs on
         self.root = Dentry(ProcRoot(self))
         self.root.inc_ref()
+
+
+    def seen(self, gid):
+        """The id global id ``gid`` has in this proc's PID namespace (0: not visible there)."""
+        return self.pidns.id_of(gid)
+
+
+def procfs_for(kernel, pidns):
+    """The proc filesystem a mount(2) by a task of ``pidns`` gets: one per PID namespace."""
+    if pidns is kernel.pidns:
+        return kernel.procfs
+    if pidns.procfs is None:
+        pidns.procfs = ProcFilesystem(kernel, pidns)
+    return pidns.procfs
 
 
 class ProcInode(Inode):
@@ -197,12 +213,12 @@ class ProcRoot(Directory):
     def __init__(self, fs):
         super().__init__(fs, self._entries)
         self.static = {
-            b"self": lambda: Symlink(fs, lambda task: b"%d" % _reader(task).tg.tgid),
-            b"thread-self": lambda: Symlink(fs, lambda task: b"%d/task/%d" % (_reader(task).tg.tgid,
-                                                                                _reader(task).tid)),
+            b"self": lambda: Symlink(fs, lambda task: b"%d" % fs.seen(_reader(task).tg.tgid)),
+            b"thread-self": lambda: Symlink(fs, lambda task: b"%d/task/%d" % (fs.seen(_reader(task).tg.tgid),
+                                                                                fs.seen(_reader(task).tid))),
             b"cpuinfo": lambda: GeneratedFile(fs, lambda: fs.cpuinfo),
             b"meminfo": lambda: GeneratedFile(fs, self._meminfo),
-            b"uptime": lambda: GeneratedFile(fs, self._uptime),
+            b"uptime": lambda: GeneratedFile(fs, self._uptime, per_task=True),
             b"loadavg": lambda: GeneratedFile(fs, self._loadavg),
             b"version": lambda: GeneratedFile(fs, self._version),
             b"stat": lambda: GeneratedFile(fs, self._stat),
@@ -221,7 +237,7 @@ class ProcRoot(Directory):
 
     def _entries(self):
         out = dict(self.static)
-        for tgid, tg in sorted(self.fs.kernel.pidns.thread_groups.items()):
+        for tgid, tg in self.fs.pidns.groups():
             if not tg.reaped:  # zombies too, until their parent reaps them
                 out[b"%d" % tgid] = (lambda tg=tg: ThreadGroupDir(self.fs, tg))
         return out
@@ -241,16 +257,16 @@ class ProcRoot(Directory):
                 ("CommitLimit", total), ("Committed_AS", used)]
         return "".join(f"{name + ':':<16}{val:>8} kB\n" for name, val in rows)
 
-    def _uptime(self):
+    def _uptime(self, reader):
         k = self.fs.kernel
-        up = time.monotonic() - k.boot_time
+        up = time.monotonic() - k.boot_time + (reader.ns.time.offsets["boottime"] / 1e9 if reader else 0)
         idle = max(0.0, up * cputime.NCPUS - sum(cputime.sandbox_times(k)))
         return f"{up:.2f} {idle:.2f}\n"
 
     def _loadavg(self):
         k = self.fs.kernel
         a, b, c = os.getloadavg()
-        return f"{a:.2f} {b:.2f} {c:.2f} 1/{len(k.pidns.tasks)} {k.pidns.next_id - 1}\n"
+        return f"{a:.2f} {b:.2f} {c:.2f} 1/{len(k.pidns.tasks)} {self.fs.pidns.last_id()}\n"
 
     def _version(self):
         u = self.fs.kernel.uts
@@ -387,12 +403,24 @@ class ThreadGroupDir(Directory):
         self.task = task or tg.leader
         self.per_thread = task is not None   # /proc/PID/task/TID: that thread's CPU times
         super().__init__(fs, self._entries)
+        self.uid, self.gid = self._owner()
+
+    def _owner(self):
+        """task_dump_owner: a dumpable process's files are its euid's and egid's, others root's
+        (so a process that changed ids writes its own uid_map only after PR_SET_DUMPABLE)."""
+        c = self.task.creds
+        return (c.euid, c.egid) if self.tg.dumpable == 1 else (0, 0)
+
+    def lookup(self, name):
+        inode = super().lookup(name)
+        inode.uid, inode.gid = self._owner()
+        return inode
 
     def _entries(self):
         fs, tg, task = self.fs, self.tg, self.task
         out = {
             b"stat": lambda: GeneratedFile(fs, self._stat),
-            b"status": lambda: GeneratedFile(fs, self._status),
+            b"status": lambda: GeneratedFile(fs, self._status, per_task=True),
             b"maps": lambda: GeneratedFile(fs, lambda: task.mm.maps_text(task.kernel.platform.special_mappings())),
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
@@ -408,6 +436,7 @@ class ThreadGroupDir(Directory):
             b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
+            **self._userns_entries(),
             b"statm": lambda: GeneratedFile(fs, self._statm),
             b"mem": lambda: procfs_pid.mem_file(fs, task),
             b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),
@@ -416,7 +445,7 @@ class ThreadGroupDir(Directory):
         }
         if not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
             out[b"task"] = lambda: Directory(fs, lambda: {
-                b"%d" % t.tid: (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
+                b"%d" % fs.seen(t.tid): (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out
 
     def _net_files(self):
@@ -472,8 +501,8 @@ class ThreadGroupDir(Directory):
 
     def _stat(self):
         tg, task = self.tg, self.task
-        k = self.fs.kernel
-        ppid = tg.parent.tgid if tg.parent else 0
+        k, seen = self.fs.kernel, self.fs.seen
+        ppid = seen(tg.parent.tgid) if tg.parent else 0
         start = int((tg.start_time - k.boot_time) * CLK_TCK)
         mm = task.mm
         vsize = self._vm_kb() * 1024
@@ -481,7 +510,7 @@ class ThreadGroupDir(Directory):
         utime, stime = cputime.thread_times(task) if self.per_thread else cputime.group_times(tg)
         cutime, cstime = tg.children_cpu
         ticks = [int(x * CLK_TCK) for x in (utime, stime, cutime, cstime)]
-        fields = [task.tid, f"({task.name.decode(errors='replace')})", state, ppid, tg.pgid, tg.sid, 0, -1,
+        fields = [seen(task.tid), f"({task.name.decode(errors='replace')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
                   0x400000, 0, 0, 0, 0, *ticks, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
@@ -491,9 +520,28 @@ class ThreadGroupDir(Directory):
         pages = self._vm_kb() // 4
         return f"{pages} {pages} 0 0 0 {pages} 0\n"
 
-    def _status(self):
-        tg, task, c = self.tg, self.task, self.task.creds
-        ppid = tg.parent.tgid if tg.parent else 0
+    def _userns_entries(self):
+        """uid_map, gid_map and setgroups of the task's user namespace (kernel/userns.py), and
+        timens_offsets of its children's time namespace (kernel/timens.py)."""
+        fs, task = self.fs, self.task
+        maps = {b"%s_map" % w.encode(): (lambda w=w: WritableFile(
+                    fs, lambda reader: userns.show_map(task.creds.user_ns, w, reader),
+                    lambda writer, data: userns.write_map(task.creds.user_ns, w, writer, data), per_task=True))
+                for w in ("uid", "gid")}
+        maps[b"timens_offsets"] = lambda: WritableFile(
+            fs, lambda: timens.show_offsets(task.ns.time_children),
+            lambda writer, data: timens.write_offsets(task.ns.time_children, writer, data,
+                                                      lambda c, cap: userns.owner_capable(c, task.ns.time_children, cap)))
+        maps[b"setgroups"] = lambda: WritableFile(fs, lambda: userns.show_setgroups(task.creds.user_ns),
+                                                  lambda writer, data: userns.write_setgroups(task.creds.user_ns,
+                                                                                              writer, data))
+        return maps
+
+    def _status(self, reader):
+        tg, task, c, seen = self.tg, self.task, self.task.creds, self.fs.seen
+        uid = lambda k: userns.id_in(reader.creds, k) if reader is not None else k   # noqa: E731
+        gid = lambda k: userns.id_in(reader.creds, k, "gid") if reader is not None else k   # noqa: E731
+        ppid = seen(tg.parent.tgid) if tg.parent else 0
         vm = self._vm_kb()
         locked_kb = mlock.locked_bytes(self.task.mm) // 1024
         ign = cgt = 0
@@ -506,9 +554,11 @@ class ThreadGroupDir(Directory):
         rows = [
             ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"),
             ("State", self._STATE_NAMES[self._state()]),
-            ("Tgid", tg.tgid), ("Ngid", 0), ("Pid", task.tid), ("PPid", ppid), ("TracerPid", ptrace.tracer_tid(task)),
-            ("Uid", f"{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}"), ("Gid", f"{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}"),
-            ("FDSize", 64), ("Groups", " ".join(str(g) for g in c.groups)),
+            ("Tgid", seen(tg.tgid)), ("Ngid", 0), ("Pid", seen(task.tid)), ("PPid", ppid),
+            ("TracerPid", seen(ptrace.tracer_tid(task))),
+            ("Uid", "\t".join(str(uid(k)) for k in (c.uid, c.euid, c.suid, c.fsuid))),
+            ("Gid", "\t".join(str(gid(k)) for k in (c.gid, c.egid, c.sgid, c.fsgid))),
+            ("FDSize", 64), ("Groups", " ".join(str(gid(g)) for g in c.groups)), *self._ns_rows(),
             ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", f"{locked_kb:8d} kB"), ("VmHWM", f"{vm:8d} kB"),
             ("VmRSS", f"{vm:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
             ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", len([t for t in tg.tasks if not t.exited])),
@@ -520,6 +570,13 @@ class ThreadGroupDir(Directory):
             ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
         ]
         return "".join(f"{k}:\t{v}\n" for k, v in rows)
+
+    def _ns_rows(self):
+        """NStgid/NSpid/NSpgid/NSsid: the ids in each PID namespace from the proc's down to the task's."""
+        tg, level = self.tg, self.fs.pidns.level
+        return [(name, "\t".join(str(i) for i in tg.pidns.ids(gid)[level:]))
+                for name, gid in (("NStgid", tg.tgid), ("NSpid", self.task.tid), ("NSpgid", tg.pgid),
+                                  ("NSsid", tg.sid))]
 
     def _limits(self):
         units = {"cpu": "seconds", "fsize": "bytes", "data": "bytes", "stack": "bytes", "core": "bytes",

@@ -23,9 +23,10 @@ from snakevisor.sentry.vfs.waiter import HostFdWaitable
 class TimerFDImpl(FileDescriptionImpl):
     seekable = False
 
-    def __init__(self, host_fd: int):
+    def __init__(self, host_fd: int, clockid: int = 0):
         super().__init__()
         self.host_fd = host_fd
+        self.clockid = clockid   # a time namespace shifts absolute expiries of some clocks
 
     def read(self, task, n, offset):
         if n < 8:
@@ -64,4 +65,4 @@ def new_timerfd(clockid: int, flags: int):
     if flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
         raise SyscallError(EINVAL)
     host_fd = checked(libc.timerfd_create(clockid, os.O_NONBLOCK | os.O_CLOEXEC))
-    return anon_inode_file("timerfd", TimerFDImpl(host_fd), O_RDWR | (flags & O_NONBLOCK))
+    return anon_inode_file("timerfd", TimerFDImpl(host_fd, clockid), O_RDWR | (flags & O_NONBLOCK))

@@ -7,8 +7,9 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel import ptrace, seccomp
-from snakevisor.sentry.kernel.namespaces import set_namespaces
+from snakevisor.sentry.kernel.namespaces import new_ns_inode, set_namespaces
 from snakevisor.sentry.kernel.task import Task
+from snakevisor.sentry.kernel.userns import new_user_ns
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
 SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
@@ -16,6 +17,10 @@ SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHA
              | C.CLONE_CHILD_CLEARTID | C.CLONE_DETACHED | C.CLONE_UNTRACED | C.CLONE_CHILD_SETTID | C.CLONE_IO
              | C.CLONE_PTRACE | C.CLONE_CLEAR_SIGHAND | C.CLONE_PIDFD | C.CLONE_NEWUTS | C.CLONE_NEWIPC
              | C.CLONE_NEWNS | C.CLONE_NEWNET)
+
+
+# The namespaces clone makes besides UTS, IPC and mount: kernel/pidns.py, userns.py, namespaces.py.
+SUPPORTED |= C.CLONE_NEWPID | C.CLONE_NEWUSER | C.CLONE_NEWCGROUP
 
 
 def check_flags(flags):
@@ -29,6 +34,8 @@ def check_flags(flags):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_NEWNS and flags & C.CLONE_FS:
         raise SyscallError(EINVAL)   # a new mount namespace needs a root and cwd of its own
+    if flags & C.CLONE_NEWUSER and flags & (C.CLONE_THREAD | C.CLONE_FS):
+        raise SyscallError(EINVAL)   # a new user namespace needs a process and fs context of its own
     if flags & C.CLONE_NEWIPC and flags & C.CLONE_SYSVSEM:
         raise SyscallError(EINVAL)   # a new IPC namespace cannot share the parent's undo list
     if flags & ~SUPPORTED:
@@ -39,13 +46,16 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     """Create a child Task as clone(2) asks; returns it (already running)."""
     exit_signal = _check_clone(task, flags, tls, exit_signal)
     kernel = task.kernel
-    tid = kernel.pidns.allocate()
+    pidns = task.ns.pid.new_child(new_ns_inode()) if flags & C.CLONE_NEWPID else task.ns.pid
+    tid = pidns.allocate()
     ctx, mm = _child_address_space(task, flags)
-    tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal)
+    tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal, pidns)
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
     child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy(thread=bool(flags & C.CLONE_THREAD)))
-    set_namespaces(child, task.ns.copied(kernel, flags, fs))   # the parent's, or new UTS/IPC/mount ones
+    if flags & C.CLONE_NEWUSER:
+        new_user_ns(child.creds, new_ns_inode())
+    set_namespaces(child, task.ns.copied(kernel, flags, fs, pidns, child.creds.user_ns).for_child())   # or new ones
     child.sigmask = task.sigmask
     child.name = task.name
     seccomp.inherit(task, child)
@@ -53,9 +63,9 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
         child.altstack = task.altstack
     _set_child_registers(task, ctx, flags, stack, tls)
     if flags & C.CLONE_PARENT_SETTID:
-        _put_tid(task.mm, parent_tid, tid)
+        _put_tid(task.mm, parent_tid, task.tg.pidns.id_of(tid))
     if flags & C.CLONE_CHILD_SETTID:
-        _put_tid(mm, child_tid, tid)
+        _put_tid(mm, child_tid, pidns.id_of(tid))
     if flags & C.CLONE_CHILD_CLEARTID:
         child.clear_child_tid = child_tid
     if task.ptrace is not None:
@@ -72,8 +82,12 @@ def _check_clone(task, flags, tls, exit_signal):
     if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
         kernel.log_rate_limited("clone", f"pids limit ({kernel.max_tasks} tasks) reached: clone fails with EAGAIN")
         raise SyscallError(EAGAIN)
-    if flags & C.CLONE_NEW_ANY and not task.creds.has_cap(CAP_SYS_ADMIN):
-        raise SyscallError(EPERM)
+    if flags & C.CLONE_NEW_ANY and not flags & C.CLONE_NEWUSER and not task.creds.own_cap(CAP_SYS_ADMIN):
+        raise SyscallError(EPERM)   # (with CLONE_NEWUSER the others are made in it, where the child is root)
+    if flags & C.CLONE_THREAD and (flags & C.CLONE_NEWPID or task.ns.pid is not task.tg.pidns):
+        raise SyscallError(EINVAL)   # a thread lives in its process's PID namespace
+    if flags & C.CLONE_PARENT and task.tg.pidns.parent is not None and task.tg is task.tg.pidns.init:
+        raise SyscallError(EINVAL)   # the init of a namespace made inside has no sibling to make
     if exit_signal is None:
         exit_signal = flags & C.CSIGNAL
     if exit_signal > 64:
@@ -105,8 +119,9 @@ def _child_address_space(task, flags):
     return ctx, mm
 
 
-def _child_thread_group(task, flags, tid, exit_signal):
-    """The new process's ThreadGroup, a child of the caller's (or of its parent: CLONE_PARENT)."""
+def _child_thread_group(task, flags, tid, exit_signal, pidns):
+    """The new process's ThreadGroup, a child of the caller's (or of its parent: CLONE_PARENT),
+    in PID namespace ``pidns`` (whose init it is if it is the first there)."""
     parent = task.tg
     real_parent = parent.parent if flags & C.CLONE_PARENT and parent.parent is not None else parent
     if flags & C.CLONE_SIGHAND:
@@ -116,6 +131,9 @@ def _child_thread_group(task, flags, tid, exit_signal):
         if flags & C.CLONE_CLEAR_SIGHAND:
             handlers.actions = {s: a for s, a in handlers.actions.items() if a[0] == 1}  # keep SIG_IGN
     tg = ThreadGroup(task.kernel, tid, real_parent, handlers)
+    tg.pidns = pidns
+    if pidns.init is None and pidns.id_of(tid) == 1:
+        pidns.init = tg
     tg.pgid, tg.sid, tg.limits = parent.pgid, parent.sid, dict(parent.limits)
     tg.exit_signal = exit_signal
     tg.dumpable = parent.dumpable   # an mm flag on Linux: the copy keeps it

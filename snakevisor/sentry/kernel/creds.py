@@ -1,4 +1,5 @@
-"""Credentials of a Task: the sandbox's own uids, gids and capabilities (root inside by default)."""
+"""Credentials of a Task: the sandbox's own uids, gids and capabilities (root inside by default),
+and its user namespace (kernel/userns.py)."""
 from dataclasses import dataclass, field, replace
 
 from snakevisor.abi.capability import ALL_CAPS, CAP_SYS_PTRACE
@@ -18,6 +19,7 @@ class Credentials:
     fsuid: int = 0
     fsgid: int = 0
     groups: list = field(default_factory=list)
+    user_ns: object = None        # kernel/userns.py UserNamespace (None: the initial one); ids are kernel ids
     cap_effective: int = ALL_CAPS
     cap_permitted: int = ALL_CAPS
     cap_inheritable: int = 0
@@ -38,16 +40,27 @@ class Credentials:
                        process_keyring=self.process_keyring if thread else None)
 
     def has_cap(self, cap):
+        """``cap`` over what the sandbox's initial user namespace owns (Linux's capable()); a task
+        in a user namespace of its own has capabilities only there (kernel/userns.py ns_capable)."""
+        return self.user_ns is None and bool(self.cap_effective >> cap & 1)
+
+    def own_cap(self, cap):
+        """``cap`` in the task's own user namespace (set*id, setgroups, capset act only there)."""
         return bool(self.cap_effective >> cap & 1)
+
+    def ns_root(self):
+        """The kernel uid of uid 0 of the task's user namespace (None: unmapped there)."""
+        return 0 if self.user_ns is None else self.user_ns.to_kernel("uid", 0)
 
     def on_exec(self):
         """execve's capability rules without file capabilities (security/commoncap.c): root gets
         its inheritable and bounding sets, effective if its euid is 0; anyone else keeps only the
         ambient set. PR_SET_KEEPCAPS ends here."""
         self.keep_caps = False
-        if self.uid == 0 or self.euid == 0:
+        root = self.ns_root()
+        if root is not None and root in (self.uid, self.euid):
             self.cap_permitted = (self.cap_inheritable | self.cap_bounding | self.cap_ambient) & ALL_CAPS
-            self.cap_effective = self.cap_permitted if self.euid == 0 else 0
+            self.cap_effective = self.cap_permitted if self.euid == root else 0
         else:
             self.cap_permitted = self.cap_effective = self.cap_ambient
 
@@ -72,7 +85,7 @@ def may_ptrace(caller, target, fscreds=False):
 def ptrace_target(caller, pid):
     """The live Task ``pid`` names, if ``caller`` may inspect it (PTRACE_MODE_READ_REALCREDS):
     ESRCH if there is none, EPERM if it may not (kcmp, move_pages, migrate_pages)."""
-    task = caller.kernel.pidns.tasks.get(pid)
+    task = caller.tg.pidns.task_of(pid)
     if task is None or task.exited:
         raise SyscallError(ESRCH)
     if not may_ptrace(caller, task):

@@ -13,8 +13,8 @@ def do_execve(task, path, argv, envp):
     mm = MemoryManager(kernel.memory_file, aspace, kernel)
     mm.active_context = ctx
     try:
-        image = loader.load(mm, lambda p: kernel.open_exec(task, p), path, argv, envp, task.creds,
-                            kernel.vdso_base())
+        vdso = 0 if task.ns.time.shifted else kernel.vdso_base()   # host clocks: kernel/timens.py
+        image = loader.load(mm, lambda p: kernel.open_exec(task, p), path, argv, envp, task.creds, vdso)
     except BaseException:
         mm.release_all()
         aspace.kill()

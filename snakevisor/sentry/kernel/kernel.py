@@ -23,7 +23,8 @@ from snakevisor.sentry.kernel.loop import Loop
 from snakevisor.sentry.kernel.namespaces import NamespaceSet, UTSNamespace, set_namespaces
 from snakevisor.sentry.kernel.signals import Signals, make_siginfo
 from snakevisor.sentry.kernel.task import Task, TaskExit
-from snakevisor.sentry.kernel.threadgroup import PIDNamespace, ThreadGroup
+from snakevisor.sentry.kernel.pidns import PIDNamespace, seen_from
+from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
 from snakevisor.sentry.platform.interface import EXIT, StubGone
@@ -58,7 +59,7 @@ class Kernel:
         self.futexes = FutexManager()
         self.ipc_namespaces = weakref.WeakSet()   # every live IPC namespace: exits apply SEM_UNDO in each
         self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's initial IPC namespace)
-        self.init_ns = NamespaceSet(self.uts, self.ipc, vfs)   # the initial namespaces (kernel/namespaces.py)
+        self.init_ns = NamespaceSet(self.uts, self.ipc, vfs, self.pidns)   # the initial namespaces (kernel/namespaces.py)
         self.procfs = self.devpts = None   # the sandbox's single ones, for mount(2) (set by the boot code)
         self.boot_id = str(uuid.uuid4()) + "\n"
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
@@ -75,7 +76,7 @@ class Kernel:
         if open_exec is not None:
             self.open_exec = open_exec
         task = self.create_process(path, argv, envp, fdtable, fs, creds)
-        self.init = task.tg
+        self.init = self.pidns.init = task.tg
         return task
 
     def create_process(self, path, argv, envp, fdtable, fs, creds=None, parent=None, on_exit=None):
@@ -350,6 +351,8 @@ class Kernel:
         if tg is self.init:
             self._init_exited()
             return
+        if tg is tg.pidns.init:
+            self._namespace_init_exited(tg.pidns)
         parent = tg.parent
         if parent is None:
             tg.reaped = True
@@ -371,16 +374,18 @@ class Kernel:
             code, st = (S.CLD_EXITED, status >> 8 & 0xFF) if status & 0x7F == 0 else \
                        ((S.CLD_DUMPED if status & 0x80 else S.CLD_KILLED), status & 0x7F)
             self.signals.send_to_group(parent, tg.exit_signal,
-                                       make_siginfo(tg.exit_signal, code, tg.tgid, 0, status=st))
+                                       make_siginfo(tg.exit_signal, code, seen_from(parent, tg.tgid), 0, status=st))
         parent.child_events.notify(1)
 
     def _reparent_children(self, tg):
-        """Orphans go to the nearest subreaper, else to init (which reaps them)."""
+        """Orphans go to the nearest subreaper of the PID namespace, else to its init (which
+        reaps them); those of an init that dies are reaped by nobody (find_new_reaper)."""
+        ns = tg.pidns
         new_parent = tg.parent
-        while new_parent is not None and not new_parent.subreaper:
+        while new_parent is not None and not new_parent.subreaper and new_parent is not ns.init:
             new_parent = new_parent.parent
-        if new_parent is None or new_parent.exit_status is not None:
-            new_parent = self.init if self.init is not tg else None
+        if new_parent is None or new_parent.exit_status is not None or not new_parent.pidns.within(ns):
+            new_parent = ns.init if ns.init is not tg else None
         for child in list(tg.children):
             for t in child.tasks:
                 if t.pdeath_signal and not t.exited:
@@ -409,6 +414,17 @@ class Kernel:
                 except TaskExit:
                     pass
         self.loop.running = False
+
+    def _namespace_init_exited(self, ns):
+        """zap_pid_ns_processes: the init of a PID namespace the application made has exited;
+        every process in the namespace (and its descendants) is killed, nothing more is made there."""
+        ns.dead = True
+        for other in list(self.pidns.thread_groups.values()):
+            if other.exit_status is None and other.pidns.within(ns):
+                try:
+                    self.exit_group(other, S.SIGKILL)
+                except TaskExit:
+                    pass
 
     def stub_died(self, task, status):
         """A stub thread vanished under us (killed from outside): the process dies with that signal."""

@@ -8,8 +8,10 @@ task a new set naming new (or another task's) namespaces. A new mount namespace 
 the mount tree (vfs/vfs.py ``copy``); the task's root and cwd move to the copies, open files keep
 the mounts they were opened through. The kernel's own ``kernel.uts``/``kernel.ipc``/
 ``kernel.vfs`` are the initial namespaces, those of init and of every process started from
-outside. A network namespace (sentry/net/netns.py) decides in which host namespace the task's
-sockets are made. The PID, user, cgroup and time namespaces stay the sandbox's single ones.
+outside. The set's PID namespace is the one for the task's children (kernel/pidns.py); its
+cgroup namespace roots /proc/PID/cgroup; it has a time namespace and one for the children
+(kernel/timens.py); its network namespace (kernel/netns.py) decides in which host namespace the
+task's sockets are made.
 
 Namespace identities (/proc/PID/ns/* inode numbers) are allocated here as Linux's proc_alloc_inum
 does: the initial ones have fixed numbers (abi/fs.py PROC_NS_INODES), new ones count up from
@@ -19,13 +21,17 @@ import itertools
 
 from snakevisor.abi import sched as C
 from snakevisor.abi.fs import PROC_NS_INODES
+from snakevisor.sentry.kernel import timens
 from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.netns import ROOT as ROOT_NET, NetNamespace
+from snakevisor.sentry.kernel.timens import TimeNamespace
 
 _inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
 
 # CLONE_NEW* flag <-> /proc/PID/ns name, for the namespaces a task may have its own of.
-PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt", C.CLONE_NEWNET: "net"}
+PER_TASK = {C.CLONE_NEWUTS: "uts", C.CLONE_NEWIPC: "ipc", C.CLONE_NEWNS: "mnt", C.CLONE_NEWPID: "pid",
+            C.CLONE_NEWCGROUP: "cgroup", C.CLONE_NEWTIME: "time", C.CLONE_NEWNET: "net"}
+# (the user namespace is per task too, but in its credentials: kernel/userns.py)
 
 
 def new_ns_inode() -> int:
@@ -50,24 +56,49 @@ class UTSNamespace:
         return UTSNamespace(self.nodename, self.domainname, new_ns_inode())
 
 
-class NamespaceSet:
-    """One task's namespaces (nsproxy): shared by the tasks that neither unshared nor setns'd since."""
-    __slots__ = ("uts", "ipc", "mnt", "net")
+class CgroupNamespace:
+    """A cgroup namespace: /proc/PID/cgroup paths are shown relative to its root, the cgroup of
+    the task that made it. The sandbox has one cgroup (its own root), so every root is "/"."""
+    kind = "cgroup"
 
-    def __init__(self, uts, ipc, mnt, net=ROOT_NET):
-        self.uts, self.ipc, self.mnt, self.net = uts, ipc, mnt, net
+    def __init__(self, ino=PROC_NS_INODES["cgroup"], root=b"/"):
+        self.ino = ino
+        self.root = root
+
+    def copy(self):
+        """CLONE_NEWCGROUP: a namespace rooted at the caller's cgroup (copy_cgroup_ns)."""
+        return CgroupNamespace(new_ns_inode(), self.root)
+
+
+class NamespaceSet:
+    """One task's namespaces (nsproxy): shared by the tasks that neither unshared nor setns'd since.
+    ``pid`` is pid_for_children (kernel/pidns.py): a task's own PID namespace is its process's
+    (``tg.pidns``), fixed at its creation. ``time`` is the task's time namespace and
+    ``time_children`` its children's (kernel/timens.py); ``net`` its network namespace."""
+    __slots__ = ("uts", "ipc", "mnt", "pid", "cgroup", "time", "time_children", "net")
+
+    def __init__(self, uts, ipc, mnt, pid, cgroup=None, time=None, time_children=None, net=None):
+        self.uts, self.ipc, self.mnt, self.pid = uts, ipc, mnt, pid
+        self.net = net or ROOT_NET
+        self.cgroup = cgroup or CgroupNamespace()
+        self.time = time or TimeNamespace()
+        self.time_children = time_children or self.time
 
     def replaced(self, **kinds):
-        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``, ``net=``)."""
-        fields = {"uts": self.uts, "ipc": self.ipc, "mnt": self.mnt, "net": self.net}
+        """A new set with the given namespaces replaced (``uts=``, ``ipc=``, ``mnt=``, ``pid=``)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
         fields.update(kinds)
         return NamespaceSet(**fields)
 
-    def copied(self, kernel, flags, fs=None):
-        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC/mount namespaces for the
+    def copied(self, kernel, flags, fs=None, pid=None, owner=None):
+        """copy_namespaces/unshare_nsproxy_namespaces: new UTS/IPC/mount/PID/cgroup namespaces for the
         CLONE_NEW* in ``flags``; the same set when there are none. A new mount namespace moves
-        ``fs`` (the task's own FSContext: CLONE_NEWNS never shares it) to the copied mounts."""
+        ``fs`` (the task's own FSContext: CLONE_NEWNS never shares it) to the copied mounts; a
+        new PID namespace is ``pid`` if clone made it already. New ones are owned by user
+        namespace ``owner`` (the creator's: kernel/userns.py ns_capable checks against it)."""
         new = {}
+        if flags & C.CLONE_NEWPID:
+            new["pid"] = pid or self.pid.new_child(new_ns_inode())
         if flags & C.CLONE_NEWNS:
             new["mnt"], copies = self.mnt.copy(new_ns_inode())
             fs.remap(copies)
@@ -77,10 +108,25 @@ class NamespaceSet:
             new["ipc"] = IPCNamespace(kernel, new_ns_inode())
         if flags & C.CLONE_NEWNET:
             new["net"] = NetNamespace.new(new_ns_inode())
+        if flags & C.CLONE_NEWCGROUP:
+            new["cgroup"] = self.cgroup.copy()
+        if flags & C.CLONE_NEWTIME:
+            new["time_children"] = self.time_children.copy(new_ns_inode())
+        for ns in new.values():
+            ns.user_ns = owner
         return self.replaced(**new) if new else self
+
+    def for_child(self):
+        """The set a forked child starts with: in its parent's time namespace for children."""
+        if self.time_children is self.time:
+            return self
+        return self.replaced(time=timens.entered(self.time_children))
 
     def get(self, kind):
         """The namespace /proc/PID/ns/``kind`` names, None for the sandbox-wide ones."""
+        if kind == "time_for_children":
+            return self.time_children
+        kind = kind.removesuffix("_for_children")   # pid: the set holds the children's
         return getattr(self, kind) if kind in PER_TASK.values() else None
 
 

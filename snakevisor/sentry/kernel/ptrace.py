@@ -352,13 +352,13 @@ def clone_event(task, child_tid):
     """The parent's PTRACE_EVENT_FORK/VFORK/CLONE stop (GETEVENTMSG: the new tid)."""
     event, task.ptrace.clone_event = task.ptrace.clone_event, 0
     if event:
-        yield from event_stop(task, event, child_tid)
+        yield from event_stop(task, event, task.ptrace.tracer.tg.pidns.id_of(child_tid))
 
 
 def vfork_done(task, child_tid):
     st = task.ptrace
     if st is not None and st.options & P.PTRACE_O_TRACEVFORKDONE:
-        yield from event_stop(task, P.PTRACE_EVENT_VFORK_DONE, child_tid)
+        yield from event_stop(task, P.PTRACE_EVENT_VFORK_DONE, st.tracer.tg.pidns.id_of(child_tid))
 
 
 def task_exited(task, status):

@@ -104,7 +104,7 @@ class Notifier:
         n.state = SENT
         self.queue.notify(POLLOUT | POLLWRNORM)
         try:
-            task.mm.copy_out(addr, SC.SECCOMP_NOTIF.pack(n.id, n.task.tid, 0, n.data))
+            task.mm.copy_out(addr, SC.SECCOMP_NOTIF.pack(n.id, task.tg.pidns.id_of(n.task.tid), 0, n.data))
         except SyscallError:
             n.state = INIT     # the supervisor's mistake must not strand the task
             self.queue.notify(POLLIN | POLLRDNORM)

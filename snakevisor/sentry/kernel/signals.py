@@ -489,7 +489,8 @@ class Signals:
         if code in (S.CLD_STOPPED, S.CLD_CONTINUED):
             handler, flags, _, _ = parent.handlers.get(S.SIGCHLD)
             if not flags & S.SA_NOCLDSTOP:
-                self.send_to_group(parent, S.SIGCHLD, make_siginfo(S.SIGCHLD, code, tg.tgid, 0, status=status))
+                info = make_siginfo(S.SIGCHLD, code, parent.pidns.id_of(tg.tgid), 0, status=status)
+                self.send_to_group(parent, S.SIGCHLD, info)
         parent.child_events.notify(1)
 
 

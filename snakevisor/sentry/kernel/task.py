@@ -59,7 +59,7 @@ class Task:
         return self.tg.limits
 
     def process_group_id(self):
-        return self.tg.pgid
+        return self.tg.pidns.id_of(self.tg.pgid)   # as the task's PID namespace names it
 
     def on_altstack(self, sp):
         base, flags, size = self.altstack

@@ -1,4 +1,4 @@
-"""ThreadGroup (a process: gVisor's TaskSet member group) and the PID namespace.
+"""ThreadGroup (a process: gVisor's TaskSet member group).
 
 A ThreadGroup owns what its threads share: signal handlers (a SignalHandlers
 object, itself shared by CLONE_SIGHAND), shared pending signals, rlimits,
@@ -29,6 +29,7 @@ class ThreadGroup:
         self.kernel = kernel
         self.tgid = tgid
         self.parent = parent
+        self.pidns = kernel.pidns if kernel is not None else None   # its PID namespace (kernel/pidns.py)
         self.tasks = []
         self.children = []
         self.limits = default_limits() if parent is None else dict(parent.limits)
@@ -91,29 +92,3 @@ class ThreadGroup:
     def is_zombie(self):
         return self.exit_status is not None and not self.reaped
 
-
-class PIDNamespace:
-    def __init__(self, max_pids=1 << 22):
-        self.next_id = 1
-        self.max_pids = max_pids
-        self.tasks = {}          # tid -> Task
-        self.thread_groups = {}  # tgid -> ThreadGroup (until reaped)
-        self.session_ttys = {}   # sid -> controlling Terminal of that session (kernel/tty.py)
-
-    def allocate(self):
-        tid = self.next_id
-        for _ in range(self.max_pids):
-            if tid >= self.max_pids:
-                tid = 300  # wrap like Linux, past the low ids
-            if tid not in self.tasks and tid not in self.thread_groups and not self._is_group_id(tid):
-                self.next_id = tid + 1
-                return tid
-            tid += 1
-        from snakevisor.abi.errno import EAGAIN, SyscallError
-        raise SyscallError(EAGAIN)
-
-    def _is_group_id(self, pid):
-        return any(tg.pgid == pid or tg.sid == pid for tg in self.thread_groups.values())
-
-    def process_group(self, pgid):
-        return [tg for tg in self.thread_groups.values() if tg.pgid == pgid and tg.exit_status is None]

@@ -56,6 +56,7 @@ class SignalTimer:
         self.overrun = self.overrun_last = 0
         self._queued = None   # (pending dict, siginfo) of the signal queued last
         self.host = HostTimer(clockid)
+        self.clockid = clockid   # a time namespace shifts its absolute expiries (syscalls/timer.py)
         kernel.loop.watch_fd(self.host.fd, self._fired)
 
     def _fired(self):

@@ -469,14 +469,14 @@ class Terminal:
         if cmd == TIOCGPGRP:
             if not master and not mine:
                 raise SyscallError(ENOTTY)
-            task.mm.copy_out(arg, _INT.pack(self.pgrp if self.session_alive() else 0))
+            task.mm.copy_out(arg, _INT.pack(task.tg.pidns.id_of(self.pgrp) if self.session_alive() else 0))
             return 0
         if cmd == TIOCGSID:
             if not master and not mine:
                 raise SyscallError(ENOTTY)
             if not self.session_alive():
                 raise SyscallError(ENOTTY)
-            task.mm.copy_out(arg, _INT.pack(self.session.sid))
+            task.mm.copy_out(arg, _INT.pack(task.tg.pidns.id_of(self.session.sid)))
             return 0
         # TIOCSPGRP
         try:
@@ -488,10 +488,10 @@ class Terminal:
         pgid = _INT.unpack(task.mm.copy_in(arg, 4))[0]
         if pgid < 0:
             raise SyscallError(EINVAL)
-        members = self.kernel.pidns.process_group(pgid)
+        members = task.tg.pidns.process_group(pgid)   # an id in the caller's PID namespace
         if not members:
             raise SyscallError(ESRCH)
         if members[0].sid != tg.sid:
             raise SyscallError(EPERM)
-        self.pgrp = pgid
+        self.pgrp = members[0].pgid
         return 0

@@ -30,6 +30,7 @@ from snakevisor.hostos.libc import errno_error as _err, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.kernel.netns import ROOT, of_task
+from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 MAX_CHUNK = 1 << 20
@@ -133,7 +134,7 @@ def interface_ioctl(task, cmd, arg, ns=None):
     namespace, are EPERM; anything else ENOTTY."""
     ns = ns or of_task(task)
     if cmd in NL.IF_WRITE_IOCTLS:
-        if cmd != NL.SIOCSIFFLAGS or ns.broker_id is None or not task.creds.has_cap(CAP_NET_ADMIN):
+        if cmd != NL.SIOCSIFFLAGS or ns.broker_id is None or not owner_capable(task.creds, ns, CAP_NET_ADMIN):
             raise SyscallError(EPERM)
         ns.set_interface_flags(task.mm.copy_in(arg, NL.IFREQ_SIZE))
         return 0

@@ -28,6 +28,7 @@ from snakevisor.hostos.libc import errno_error, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult
 from snakevisor.sentry.net.inet import InetSocket
 from snakevisor.sentry.kernel.netns import ROOT
+from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.net.unix import task_creds
 
 MAX_MESSAGE = 1 << 20
@@ -158,7 +159,7 @@ class NetlinkSocket(InetSocket):
     def _change(self, t, msg):
         """The answers to a change request: EPERM, but in a namespace the sandbox made for a caller
         with CAP_NET_ADMIN, where the broker makes it (links, addresses, routes) and answers."""
-        if self.netns.broker_id is None or not t.creds.has_cap(CAP_NET_ADMIN):
+        if self.netns.broker_id is None or not owner_capable(t.creds, self.netns, CAP_NET_ADMIN):
             return [NL.nlmsg_error(EPERM, msg, self.port)]
         try:
             answers = self.netns.rtnetlink(msg)

@@ -29,6 +29,7 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
                                    SO_PEERSEC, UCRED, pack_sockaddr_un)
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
+from snakevisor.sentry.kernel.userns import id_in
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.kernel.netns import ROOT, of_task
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -60,6 +61,16 @@ def task_creds(t):
     c = t.creds
     return (t.tg.tgid if getattr(t, "tg", None) is not None else 0,
             getattr(c, "euid", getattr(c, "uid", 0)), getattr(c, "egid", getattr(c, "gid", 0)))
+
+
+def ucred_seen_by(t, creds):
+    """(pid, uid, gid), kept as global pid and kernel ids, as reader ``t``'s PID and user
+    namespaces name them (SO_PEERCRED, a received SCM_CREDENTIALS)."""
+    tg = getattr(t, "tg", None)
+    if tg is None:
+        return creds
+    pid, uid, gid = creds
+    return tg.pidns.id_of(pid), id_in(t.creds, uid), id_in(t.creds, gid, "gid")
 
 
 def parse_sockaddr_un(addr: bytes, for_bind: bool) -> bytes | None:
@@ -486,8 +497,9 @@ class UnixSocket(SocketImpl):
         if name == SO_PASSCRED:
             return INT.pack(int(self.passcred))
         if name == SO_PEERCRED:
-            pid, uid, gid = self.peercred if self.peercred else (0, 0xFFFFFFFF, 0xFFFFFFFF)
-            return UCRED.pack(pid, uid, gid)
+            if not self.peercred:
+                return UCRED.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
+            return UCRED.pack(*ucred_seen_by(t, self.peercred))
         if name == SO_SNDBUF:
             return INT.pack(self.sndbuf)
         if name == SO_RCVBUF:

@@ -32,7 +32,7 @@ def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None):
         yield from wait_for_vfork(t, child)
         if t.ptrace is not None:
             yield from ptrace.vfork_done(t, child.tid)
-    return child.tid
+    return t.tg.pidns.id_of(child.tid)
 
 
 def clone(t, flags, stack, ptid, ctid, tls):

@@ -27,6 +27,7 @@ from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
+from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
@@ -401,7 +402,7 @@ def lseek(t, fd, offset, whence):
 
 
 def fstat(t, fd, statbuf):
-    st = _file(t, fd).stat()
+    st = stat_view(t.creds, _file(t, fd).stat())
     t.mm.copy_out(statbuf, pack_stat(st))
     return 0
 
@@ -466,7 +467,8 @@ def _lock(t, f, cmd, arg):
         if lk is None:
             t.mm.copy_out(arg, FLOCK.pack(F_UNLCK, whence, start, length, pid))
         else:
-            t.mm.copy_out(arg, FLOCK.pack(lk[2], 0, lk[3], 0 if lk[4] == locks.INF else lk[4] - lk[3], lk[5]))
+            holder = lk[5] if lk[5] < 0 else t.tg.pidns.id_of(lk[5])   # -1: an OFD lock's
+            t.mm.copy_out(arg, FLOCK.pack(lk[2], 0, lk[3], 0 if lk[4] == locks.INF else lk[4] - lk[3], holder))
         return 0
     wait = cmd in (F_SETLKW, F_OFD_SETLKW)
     return (yield from locks.set_lock(t, inode, owner, ofd, ltype, first, end, wait))
@@ -508,24 +510,27 @@ def fcntl(t, fd, cmd, arg):
         if who == -(1 << 31):
             raise SyscallError(EINVAL)
         kind = _fs_abi.F_OWNER_PGRP if who < 0 else _fs_abi.F_OWNER_PID
+        who = _global_owner(t, who)
         if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = abs(who), kind
         f.owner_landlock = (t.tg, t.creds.landlock)
         return 0
     if cmd == F_GETOWN:
-        return -f.owner if f.owner_type == _fs_abi.F_OWNER_PGRP else f.owner
+        owner = t.tg.pidns.id_of(f.owner)
+        return -owner if f.owner_type == _fs_abi.F_OWNER_PGRP else owner
     if cmd == F_SETOWN_EX:
         kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
         if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP) or who < 0:
             raise SyscallError(EINVAL)
+        who = _global_owner(t, who)
         if who and not fasync.owner_exists(t.kernel, kind, who):
             raise SyscallError(ESRCH)
         f.owner, f.owner_type = who, kind
         f.owner_landlock = (t.tg, t.creds.landlock)
         return 0
     if cmd == F_GETOWN_EX:
-        t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, f.owner))
+        t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, t.tg.pidns.id_of(f.owner)))
         return 0
     if cmd == F_SETSIG:
         if arg > 64:
@@ -616,15 +621,27 @@ def fchmod(t, fd, mode):
     return 0
 
 
-def id_arg(x):
-    """uid_t/gid_t argument: -1 means "leave unchanged"."""
+def _global_owner(t, who):
+    """An F_SETOWN pid (or -pgid) of the caller's PID namespace as the global one owners are kept
+    as (kernel/pidns.py); ESRCH if the namespace has none such."""
+    if not who:
+        return 0
+    gid = t.tg.pidns.global_id(abs(who))
+    if gid is None:
+        raise SyscallError(ESRCH)
+    return -gid if who < 0 else gid
+
+
+def id_arg(x, creds=None, which="uid"):
+    """uid_t/gid_t argument: -1 means "leave unchanged"; others are in ``creds``' user namespace
+    (EINVAL if unmapped there) and become kernel ids (kernel/userns.py)."""
     x = to_u32(x)
-    return None if x == 0xFFFFFFFF else x
+    return None if x == 0xFFFFFFFF else id_from(creds, x, which) if creds is not None else x
 
 
 def fchown(t, fd, uid, gid):
     f = _file_not_path(t, fd)
-    chown_vd(task_ctx(t), f.vd, id_arg(uid), id_arg(gid))
+    chown_vd(task_ctx(t), f.vd, id_arg(uid, t.creds), id_arg(gid, t.creds, "gid"))
     return 0
 
 

@@ -25,6 +25,7 @@ from snakevisor.sentry.vfs.pathops import (access_vd, check_writable_mount, chmo
                                            unlink_path, utimes_vd)
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, capable, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, is_reachable, path_of
+from snakevisor.sentry.kernel.userns import stat_view
 from snakevisor.sentry.syscalls.newfd import install_new
 
 FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
@@ -89,21 +90,21 @@ def creat(t, path, mode):
 # --- stat -----------------------------------------------------------------------------------------
 
 
-def _stat_vd(vd):
+def _stat_vd(t, vd):
     st = vd.dentry.inode.stat()
     st.mnt_id = vd.mount.id
-    return st
+    return stat_view(t.creds, st)
 
 
 def stat(t, path, statbuf):
     vd = resolve_at(t, FDCWD, read_path(t, path))
-    t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
+    t.mm.copy_out(statbuf, pack_stat(_stat_vd(t, vd)))
     return 0
 
 
 def lstat(t, path, statbuf):
     vd = resolve_at(t, FDCWD, read_path(t, path), follow=False)
-    t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
+    t.mm.copy_out(statbuf, pack_stat(_stat_vd(t, vd)))
     return 0
 
 
@@ -112,7 +113,7 @@ def newfstatat(t, dirfd, path, statbuf, flags):
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT):
         raise SyscallError(EINVAL)
     vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
-    t.mm.copy_out(statbuf, pack_stat(_stat_vd(vd)))
+    t.mm.copy_out(statbuf, pack_stat(_stat_vd(t, vd)))
     return 0
 
 
@@ -127,7 +128,7 @@ def statx(t, dirfd, path, flags, mask, buf):
     else:
         p = read_path(t, path)
     vd = resolve_at(t, dirfd, p, flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
-    t.mm.copy_out(buf, pack_statx(_stat_vd(vd), STATX_BASIC_STATS | STATX_MNT_ID))
+    t.mm.copy_out(buf, pack_statx(_stat_vd(t, vd), STATX_BASIC_STATS | STATX_MNT_ID))
     return 0
 
 
@@ -377,7 +378,7 @@ def fchownat(t, dirfd, path, uid, gid, flags):
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         raise SyscallError(EINVAL)
     vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
-    chown_vd(task_ctx(t), vd, id_arg(uid), id_arg(gid))
+    chown_vd(task_ctx(t), vd, id_arg(uid, t.creds), id_arg(gid, t.creds, "gid"))
     return 0
 
 

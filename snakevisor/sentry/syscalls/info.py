@@ -11,6 +11,7 @@ from snakevisor.abi.fs import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, to_s32
 from snakevisor.abi.utsname import NEW_UTS_LEN
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.syscalls.process import thread_group
 
 MAX_GETRANDOM = 32 << 20
@@ -32,7 +33,7 @@ def setdomainname(t, addr, length):
 
 
 def _set_uts(t, addr, length, field):
-    if not t.creds.has_cap(CAP_SYS_ADMIN):
+    if not owner_capable(t.creds, t.ns.uts, CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
     length = to_s32(length)
     if length < 0 or length > NEW_UTS_LEN:

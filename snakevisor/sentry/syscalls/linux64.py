@@ -59,18 +59,19 @@ FILEATTR = "inode flags on tmpfs (as shmem: immutable, append-only, nodump, noat
 FUTEX2 = "32-bit futexes only (FUTEX2_NUMA and FUTEX2_MPOL EINVAL, as a kernel without CONFIG_FUTEX_NUMA)"
 LSM_NOTE = "the Sentry's modules are capabilities (and Landlock); none has process attributes: EOPNOTSUPP"
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
-CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC and CLONE_NEWNS (the others EINVAL: "
-                    "one such namespace per sandbox)")
+CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, "
+                    "CLONE_NEWUSER, CLONE_NEWCGROUP and CLONE_NEWNET (its sockets made by the network-namespace broker)")
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
                "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
                "(debug registers read 0); PTRACE_EVENT_EXIT stops only "
                "the thread that exits or takes the fatal signal, not the others it takes along")
-UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a "
-           "multi-threaded process keeps its process's undo list); CLONE_NEWPID/NEWNET/NEWUSER/NEWCGROUP/NEWTIME: "
-           "EINVAL (one such namespace per sandbox)")
-SETNS = ("nsfs fds and pidfds; UTS, IPC and mount namespaces are per task; the PID, net, cgroup and time "
-         "namespaces are the sandbox's single ones (joining the caller's own changes nothing); user: EINVAL")
+UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID and CLONE_NEWTIME (the caller's children's), "
+           "CLONE_NEWUSER, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a "
+           "multi-threaded process keeps its process's undo list); a process running when it enters a time "
+           "namespace keeps host clocks in its vDSO until it execs")
+SETNS = ("nsfs fds and pidfds; UTS, IPC, mount, PID (the caller's own or one below it, for its children), "
+         "user, cgroup, time and network namespaces are per task")
 # open_tree_attr (Linux 6.15; its table line comes from another branch) is open_tree, then mount_setattr on the clone.
 MOUNTS = "open_tree_attr: not yet; open_tree(OPEN_TREE_CLONE) then mount_setattr(AT_EMPTY_PATH) on its fd do the same"
 FSOPEN = "tmpfs, ramfs, proc, sysfs, devpts, mqueue and cgroup2 (others ENODEV); proc and devpts are the sandbox's single instances"
@@ -79,9 +80,10 @@ FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) 
 MOVE_MOUNT = "propagation is recorded, not emulated: SET_GROUP joins the peer group or master; BENEATH skips Linux's checks of propagation onto the mounts"
 MOUNT_SETATTR = ("MOUNT_ATTR_IDMAP: EPERM for the sandbox's user namespace (Linux's for the initial one); a shared "
                  "writable mapping whose fd is closed does not keep the mount writable; propagation types recorded only")
-MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (the mount's flags; without MS_BIND a tmpfs superblock's ro/rw and limits too), MS_MOVE; "
-         "propagation types are recorded and shown in mountinfo but events do not propagate; proc and devpts "
-         "are the sandbox's single instances")
+MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (the mount's flags; without "
+         "MS_BIND a tmpfs superblock's ro/rw and limits too), MS_MOVE; propagation types are recorded and shown in "
+         "mountinfo but events do not propagate; proc is the mounter's PID namespace's, devpts the sandbox's "
+         "single instance")
 UMOUNT = "MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW; MNT_FORCE has nothing to abort; unmounting / is EBUSY (Linux remounts it ro)"
 PIVOT_ROOT = "Linux's checks; the namespace root counts as attached (as on rootfs)"
 IO_URING_OPS = ("NOP, READV/WRITEV, READ/WRITE, READ_FIXED/WRITE_FIXED, FSYNC, POLL_ADD (and multishot), "

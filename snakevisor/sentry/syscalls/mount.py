@@ -6,8 +6,8 @@ nr_inodes=), ramfs (mode=), proc, sysfs, devpts, mqueue (the caller's IPC namesp
 (with MS_BIND: the mount's flags only; without, a tmpfs superblock's ro/rw and limits too; MS_RDONLY
 then makes writes EROFS, EBUSY while a file is open for writing there), a propagation type
 (MS_SHARED/MS_PRIVATE/MS_SLAVE/MS_UNBINDABLE, MS_REC), MS_MOVE. Propagation types are recorded and
-shown in mountinfo, but mount events do not propagate between peers. proc and devpts mounts are
-the sandbox's single procfs and devpts (one PID namespace, one pty namespace).
+shown in mountinfo, but mount events do not propagate between peers. A proc mount is the procfs
+of the mounter's PID namespace (fsimpl/procfs.py procfs_for); devpts is the sandbox's single one.
 umount2: MNT_DETACH (the subtree leaves the namespace, open files keep it), MNT_FORCE (nothing to
 abort: as a plain umount), MNT_EXPIRE, UMOUNT_NOFOLLOW. A mount is busy (EBUSY) while files are
 open on it, a task's root or cwd is on it, or something is mounted below it.
@@ -21,6 +21,8 @@ from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_B
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
                                MS_SILENT, MS_SLAVE, MS_STRICTATIME, MS_UNBINDABLE, UMOUNT_NOFOLLOW)
+from snakevisor.sentry.fsimpl.procfs import procfs_for
+from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import RamfsFilesystem, TmpfsFilesystem
 from snakevisor.sentry.vfs.at import read_path, resolve_at
@@ -35,9 +37,10 @@ PER_MOUNT = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIR
 
 
 def _admin(t):
-    """May the caller change mounts: CAP_SYS_ADMIN, and no Landlock domain restricting files
-    (its sb_mount, sb_umount and sb_pivotroot hooks)."""
-    if not t.creds.has_cap(CAP_SYS_ADMIN) or t.creds.landlock is not None and t.creds.landlock.any_fs:
+    """May the caller change mounts: CAP_SYS_ADMIN over the mount namespace's user namespace, and
+    no Landlock domain restricting files (its sb_mount, sb_umount and sb_pivotroot hooks)."""
+    if not owner_capable(t.creds, t.ns.mnt, CAP_SYS_ADMIN) or \
+            t.creds.landlock is not None and t.creds.landlock.any_fs:
         raise SyscallError(EPERM)
 
 
@@ -158,6 +161,8 @@ def new_filesystem(t, fstype, pairs):
         return fs
     others = {b"proc": lambda: k.procfs, b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
               b"mqueue": lambda: t.ns.ipc.mqueue, b"cgroup2": lambda: Cgroup2Filesystem(k)}
+    if t.tg.pidns is not k.pidns:   # proc of a PID namespace made inside: that namespace's own
+        others[b"proc"] = lambda: procfs_for(k, t.tg.pidns)
     make = others.get(fstype)
     fs = make() if make is not None else None
     if fs is None:

@@ -1,24 +1,27 @@
 """unshare(2) and setns(2): a task's namespaces (kernel/namespaces.py), fd table and fs context.
 
-As Linux without user namespaces: making or entering a namespace takes CAP_SYS_ADMIN (EPERM).
-The UTS, IPC, mount and network namespaces are per task; the PID, user, cgroup and time namespaces are
-the sandbox's single ones, so unshare of those is EINVAL (not made) and setns to them (the only
-ones there are: the caller's own) changes nothing, except the user namespace's, which Linux
-refuses to re-enter (EINVAL).
+Making a namespace takes CAP_SYS_ADMIN in the caller's user namespace (EPERM), except a user
+namespace (kernel/userns.py), which anyone may make and in which the others are then made; entering
+one takes CAP_SYS_ADMIN over it too. The UTS, IPC, mount, PID (for PID: the children's; the caller
+stays in its own), user, cgroup, time (unshare: the children's) and network namespaces are per
+task.
 """
 from snakevisor.abi import sched as C
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import EBADF, EINVAL, EPERM, SyscallError
+from snakevisor.abi.errno import EBADF, EINVAL, EPERM, EUSERS, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
-from snakevisor.sentry.kernel.namespaces import PER_TASK, set_namespaces
+from snakevisor.sentry.kernel import timens
+from snakevisor.sentry.kernel.namespaces import PER_TASK, new_ns_inode, set_namespaces
+from snakevisor.sentry.kernel.userns import enter as enter_user_ns, new_user_ns, ns_capable
 
 UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND | C.CLONE_VM | C.CLONE_FILES
                  | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
                  | C.CLONE_NEWPID | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME)
 NEW_ALL = C.CLONE_NEW_ANY | C.CLONE_NEWTIME
-MADE = C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS | C.CLONE_NEWNET   # the namespaces a task can have its own of
+MADE = (C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNS | C.CLONE_NEWPID | C.CLONE_NEWUSER
+        | C.CLONE_NEWCGROUP | C.CLONE_NEWTIME | C.CLONE_NEWNET)   # the namespaces a task can have its own of
 NOT_MADE = NEW_ALL & ~MADE
 KIND_FLAGS = {"uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC, "mnt": C.CLONE_NEWNS, "net": C.CLONE_NEWNET,
               "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "cgroup": C.CLONE_NEWCGROUP,
@@ -28,17 +31,22 @@ KIND_FLAGS = {"uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC, "mnt": C.CLONE_NEWNS
 def unshare(t, flags):
     flags = _implied(flags & 0xFFFFFFFF)
     _check_unshare(t, flags)
-    if flags & NEW_ALL and not t.creds.has_cap(CAP_SYS_ADMIN):
+    creds = t.creds
+    if flags & C.CLONE_NEWUSER:
+        creds = creds.copy()
+        new_user_ns(creds, new_ns_inode())   # the others are then made in it, with its capabilities
+    if flags & NEW_ALL & ~C.CLONE_NEWUSER and not creds.own_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
     if flags & NOT_MADE:
         raise SyscallError(EINVAL)   # not made yet: see the module docstring
+    t.creds = creds
     if flags & C.CLONE_FS:
         _unshare_resource(t, "fs")
     if flags & C.CLONE_FILES:
         _unshare_resource(t, "fdtable")
     if flags & (C.CLONE_NEWIPC | C.CLONE_SYSVSEM):
         leave_sysvsem(t)
-    set_namespaces(t, t.ns.copied(t.kernel, flags, t.fs))   # CLONE_NEWNS came with CLONE_FS: t.fs is its own
+    set_namespaces(t, t.ns.copied(t.kernel, flags, t.fs, owner=creds.user_ns))   # CLONE_NEWNS came with CLONE_FS
     return 0
 
 
@@ -109,17 +117,31 @@ def setns(t, fd, nstype):
     target = tg.leader
     if target is None or target.exited:
         raise SyscallError(EINVAL)   # no namespaces left to join (Linux: ESRCH)
-    _enter(t, {kind: target.ns.get(kind) for kind, flag in KIND_FLAGS.items() if nstype & flag})
+    wanted = {kind: target.ns.get(kind) for kind, flag in KIND_FLAGS.items() if nstype & flag}
+    if "pid" in wanted:
+        wanted["pid"] = target.tg.pidns   # its own, not its children's
+    if "user" in wanted:
+        wanted["user"] = target.creds.user_ns
+    _enter(t, wanted)
     return 0
 
 
 def _enter(t, wanted):
     """Join the namespaces ``wanted`` names ({kind: namespace, None for a sandbox-wide one})."""
-    if not t.creds.has_cap(CAP_SYS_ADMIN):
-        raise SyscallError(EPERM)
+    creds = t.creds
     if "user" in wanted:
-        raise SyscallError(EINVAL)   # userns_install: the caller's own user namespace
+        creds = _enter_user(t, wanted["user"])
+    for ns in (ns for kind, ns in wanted.items() if kind != "user"):   # CAP_SYS_ADMIN over it and at home
+        if not (creds.own_cap(CAP_SYS_ADMIN) and ns_capable(creds, getattr(ns, "user_ns", None), CAP_SYS_ADMIN)):
+            raise SyscallError(EPERM)
+    t.creds = creds
     own = {kind: ns for kind, ns in wanted.items() if kind in PER_TASK.values()}
+    if "pid" in own and not own["pid"].within(t.tg.pidns):
+        raise SyscallError(EINVAL)   # pidns_install: only the caller's own namespace or one below it
+    if "time" in own:
+        if len(t.tg.live_tasks) > 1:
+            raise SyscallError(EUSERS)   # timens_install: a single-threaded caller
+        own["time_children"] = timens.entered(own["time"])
     if "mnt" in own and (getattr(t.fs, "task_users", 1) > 1 or own["mnt"].root_mount is None):
         raise SyscallError(EINVAL)   # mntns_install: the fs context the caller's alone; a namespace left
     if "ipc" in own and own["ipc"] is not t.ns.ipc:
@@ -130,3 +152,15 @@ def _enter(t, wanted):
         root = own["mnt"].follow_mounts(own["mnt"].root)   # the namespace's root, as chroot("/") there
         t.fs.set_root(root)
         t.fs.set_cwd(root)
+
+
+def _enter_user(t, ns):
+    """userns_install: a single-threaded caller with its fs context its own, into another user
+    namespace it has CAP_SYS_ADMIN in; returns the credentials to commit."""
+    if ns is None and t.creds.user_ns is None or len(t.tg.live_tasks) > 1 or getattr(t.fs, "task_users", 1) > 1:
+        raise SyscallError(EINVAL)
+    if ns is None:
+        raise SyscallError(EPERM)   # the initial namespace is no descendant of the caller's
+    creds = t.creds.copy()
+    enter_user_ns(creds, ns)
+    return creds

@@ -5,6 +5,7 @@ from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi.signal import PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP
 from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
+from snakevisor.sentry.kernel.pidns import init_ignores, seen_from
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
 from snakevisor.sentry.syscalls.newfd import install_new
@@ -35,10 +36,10 @@ def pidfd_open(t, pid, flags):
     pid, flags = to_s32(pid), to_u32(flags)
     if flags & ~PIDFD_NONBLOCK or pid <= 0:
         raise SyscallError(EINVAL)
-    ns = t.kernel.pidns
-    tg = ns.thread_groups.get(pid)
+    ns = t.tg.pidns
+    tg = ns.group_of(pid)
     if tg is None or tg.reaped:
-        if ns.tasks.get(pid) is not None:
+        if ns.task_of(pid) is not None:
             raise SyscallError(EINVAL)   # a thread that leads no process
         raise SyscallError(ESRCH)
     return install_pidfd(t, tg, bool(flags & PIDFD_NONBLOCK))
@@ -60,7 +61,7 @@ def pidfd_send_signal(t, pidfd, sig, info_ptr, flags):
             raise SyscallError(EPERM)   # only to oneself may any code be forged
     else:
         code = S.SI_TKILL if scope == PIDFD_SIGNAL_THREAD else S.SI_USER
-        info = make_siginfo(sig, code, t.tg.tgid, t.creds.uid) if sig else None
+        info = make_siginfo(sig, code, seen_from(tg, t.tg.tgid), t.creds.uid) if sig else None
     signals = t.kernel.signals
     if scope == PIDFD_SIGNAL_PROCESS_GROUP:
         groups = t.kernel.pidns.process_group(tg.tgid)
@@ -74,6 +75,8 @@ def pidfd_send_signal(t, pidfd, sig, info_ptr, flags):
         if not _may_signal(t, g, sig):
             continue
         sent += 1
+        if init_ignores(t.tg, g, sig):
+            continue
         if scope == PIDFD_SIGNAL_THREAD:
             leader = g.leader
             if leader is None or leader.exited:

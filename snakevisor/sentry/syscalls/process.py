@@ -15,6 +15,7 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
 from snakevisor.abi.capability import ALL_CAPS
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.syscalls import seccomp
+from snakevisor.sentry.kernel.userns import id_from, id_in, to_kuid
 
 
 def exit(t, code):
@@ -28,31 +29,31 @@ def exit_group(t, code):
 
 
 def getpid(t):
-    return t.tg.tgid
+    return t.tg.pidns.id_of(t.tg.tgid)
 
 
 def gettid(t):
-    return t.tid
+    return t.tg.pidns.id_of(t.tid)
 
 
 def getppid(t):
-    return t.tg.parent.tgid if t.tg.parent is not None else 0
+    return t.tg.pidns.id_of(t.tg.parent.tgid) if t.tg.parent is not None else 0
 
 
 def getuid(t):
-    return t.creds.uid
+    return id_in(t.creds, t.creds.uid)
 
 
 def geteuid(t):
-    return t.creds.euid
+    return id_in(t.creds, t.creds.euid)
 
 
 def getgid(t):
-    return t.creds.gid
+    return id_in(t.creds, t.creds.gid, "gid")
 
 
 def getegid(t):
-    return t.creds.egid
+    return id_in(t.creds, t.creds.egid, "gid")
 
 
 def _put_ids(t, *pairs):
@@ -64,12 +65,12 @@ def _put_ids(t, *pairs):
 
 def getresuid(t, ruid, euid, suid):
     c = t.creds
-    return _put_ids(t, (ruid, c.uid), (euid, c.euid), (suid, c.suid))
+    return _put_ids(t, (ruid, id_in(c, c.uid)), (euid, id_in(c, c.euid)), (suid, id_in(c, c.suid)))
 
 
 def getresgid(t, rgid, egid, sgid):
     c = t.creds
-    return _put_ids(t, (rgid, c.gid), (egid, c.egid), (sgid, c.sgid))
+    return _put_ids(t, (rgid, id_in(c, c.gid, "gid")), (egid, id_in(c, c.egid, "gid")), (sgid, id_in(c, c.sgid, "gid")))
 
 
 def getgroups(t, size, addr):
@@ -81,7 +82,7 @@ def getgroups(t, size, addr):
         return len(groups)
     if size < len(groups):
         raise SyscallError(EINVAL)
-    t.mm.copy_out(addr, struct.pack(f"<{len(groups)}I", *groups))
+    t.mm.copy_out(addr, struct.pack(f"<{len(groups)}I", *(id_in(t.creds, g, "gid") for g in groups)))
     return len(groups)
 
 
@@ -89,26 +90,29 @@ def setgroups(t, size, addr):
     size = to_s32(size)
     if size < 0 or size > 65536:
         raise SyscallError(EINVAL)
-    if not t.creds.has_cap(CAP_SETGID):
-        raise SyscallError(EPERM)
-    t.creds.groups = list(struct.unpack(f"<{size}I", t.mm.copy_in(addr, 4 * size)))
+    ns = t.creds.user_ns
+    if not t.creds.own_cap(CAP_SETGID) or ns is not None and not (ns.setgroups_allowed and ns.maps["gid"]):
+        raise SyscallError(EPERM)   # in a user namespace: once gid_map is written, unless setgroups is "deny"
+    groups = struct.unpack(f"<{size}I", t.mm.copy_in(addr, 4 * size))
+    t.creds.groups = [id_from(t.creds, g, "gid") for g in groups]
     return 0
 
 
 def _fix_caps(creds, old):
     """Linux's cap_emulate_setxuid and its fsuid rule: leaving uid 0 drops capabilities.
-    ``old`` is (uid, euid, suid, fsuid) before the change."""
-    if 0 in old[:3] and 0 not in (creds.uid, creds.euid, creds.suid):
+    ``old`` is (uid, euid, suid, fsuid) before the change; root is the user namespace's uid 0."""
+    root = creds.ns_root()
+    if root in old[:3] and root not in (creds.uid, creds.euid, creds.suid):
         creds.cap_effective = creds.cap_ambient = 0
         if not creds.keep_caps:
             creds.cap_permitted = 0
-    if old[1] == 0 and creds.euid != 0:
+    if old[1] == root and creds.euid != root:
         creds.cap_effective = 0
-    if old[1] != 0 and creds.euid == 0:
+    if old[1] != root and creds.euid == root:
         creds.cap_effective = creds.cap_permitted
-    if old[3] == 0 and creds.fsuid != 0:
+    if old[3] == root and creds.fsuid != root:
         creds.cap_effective &= ~CAP_FS_SET
-    elif old[3] != 0 and creds.fsuid == 0:
+    elif old[3] != root and creds.fsuid == root:
         creds.cap_effective |= creds.cap_permitted & CAP_FS_SET
 
 
@@ -136,7 +140,9 @@ def _commits_creds(fn):
 
 def _set_ids(t, names, values, cap):
     creds = t.creds
-    privileged = creds.has_cap(cap)
+    privileged = creds.own_cap(cap)
+    which = "uid" if cap == CAP_SETUID else "gid"
+    values = [id_from(creds, v, which) for v in values]
     current = {getattr(creds, n) for n in names}
     for v in values:
         if v != 0xFFFFFFFF and not privileged and v not in current:
@@ -152,7 +158,8 @@ def setuid(t, uid):
     if uid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
     old = _uids(t.creds)
-    if t.creds.has_cap(CAP_SETUID):
+    if t.creds.own_cap(CAP_SETUID):
+        uid = id_from(t.creds, uid)
         t.creds.uid = t.creds.euid = t.creds.suid = t.creds.fsuid = uid
     else:
         _set_ids(t, ("euid", "fsuid"), (uid, uid), CAP_SETUID)
@@ -165,7 +172,8 @@ def setgid(t, gid):
     gid &= 0xFFFFFFFF
     if gid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
-    if t.creds.has_cap(CAP_SETGID):
+    if t.creds.own_cap(CAP_SETGID):
+        gid = id_from(t.creds, gid, "gid")
         t.creds.gid = t.creds.egid = t.creds.sgid = t.creds.fsgid = gid
     else:
         _set_ids(t, ("egid", "fsgid"), (gid, gid), CAP_SETGID)
@@ -193,9 +201,10 @@ def _set_real_effective(creds, ids, r, e, cap):
     effective id any of the three; the saved id follows the effective one when the real id is
     set or the effective one moves away from the real one. ``ids``: (real, effective, saved, fs)."""
     real, eff, saved, fs = ids
-    r, e = r & 0xFFFFFFFF, e & 0xFFFFFFFF
+    which = "uid" if cap == CAP_SETUID else "gid"
+    r, e = id_from(creds, r & 0xFFFFFFFF, which), id_from(creds, e & 0xFFFFFFFF, which)
     old = (getattr(creds, real), getattr(creds, eff), getattr(creds, saved))
-    privileged = creds.has_cap(cap)
+    privileged = creds.own_cap(cap)
     if r != 0xFFFFFFFF and not privileged and r not in old[:2]:
         raise SyscallError(EPERM)
     if e != 0xFFFFFFFF and not privileged and e not in old:
@@ -227,18 +236,20 @@ def setregid(t, r, e):
 def setfsuid(t, uid):
     old = t.creds.fsuid
     before = _uids(t.creds)
-    if uid != 0xFFFFFFFF and (t.creds.has_cap(CAP_SETUID) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
-        t.creds.fsuid = uid & 0xFFFFFFFF
+    uid = to_kuid(t.creds.user_ns, uid & 0xFFFFFFFF)   # unmapped: None, ignored as -1 is
+    if uid not in (None, 0xFFFFFFFF) and (t.creds.own_cap(CAP_SETUID) or uid in (t.creds.uid, t.creds.euid, t.creds.suid)):
+        t.creds.fsuid = uid
         _fix_caps(t.creds, before)
-    return old
+    return id_in(t.creds, old)
 
 
 @_commits_creds
 def setfsgid(t, gid):
     old = t.creds.fsgid
-    if gid != 0xFFFFFFFF and (t.creds.has_cap(CAP_SETGID) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
-        t.creds.fsgid = gid & 0xFFFFFFFF
-    return old
+    gid = to_kuid(t.creds.user_ns, gid & 0xFFFFFFFF, "gid")
+    if gid not in (None, 0xFFFFFFFF) and (t.creds.own_cap(CAP_SETGID) or gid in (t.creds.gid, t.creds.egid, t.creds.sgid)):
+        t.creds.fsgid = gid
+    return id_in(t.creds, old, "gid")
 
 
 _CAP_VERSIONS = {0x19980330: 1, 0x20071026: 2, 0x20080522: 2}  # _LINUX_CAPABILITY_VERSION_1/2/3: u32 words
@@ -260,7 +271,7 @@ def capget(t, hdr, data):
         raise SyscallError(EINVAL)
     if pid < 0:
         raise SyscallError(EINVAL)
-    target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
+    target = t if pid == 0 else t.tg.pidns.task_of(pid)
     if target is None:
         raise SyscallError(ESRCH)
     if data:
@@ -275,7 +286,7 @@ def capset(t, hdr, data):
     words, pid = _cap_header(t, hdr)
     if words is None:
         raise SyscallError(EINVAL)
-    if pid != 0 and pid != t.tid:
+    if pid != 0 and pid != t.tg.pidns.id_of(t.tid):
         raise SyscallError(EPERM)
     raw = struct.unpack(f"<{3 * words}I", t.mm.copy_in(data, 12 * words))
     eff = perm = inh = 0
@@ -285,7 +296,7 @@ def capset(t, hdr, data):
         inh |= raw[3 * i + 2] << 32 * i
     c = t.creds
     eff, perm, inh = eff & ALL_CAPS, perm & ALL_CAPS, inh & ALL_CAPS
-    allowed_inh = c.cap_inheritable | (c.cap_bounding if c.has_cap(CAP_SETPCAP) else c.cap_permitted)
+    allowed_inh = c.cap_inheritable | (c.cap_bounding if c.own_cap(CAP_SETPCAP) else c.cap_permitted)
     if (inh & ~allowed_inh or inh & ~(c.cap_inheritable | c.cap_bounding)
             or perm & ~c.cap_permitted or eff & ~perm):
         raise SyscallError(EPERM)
@@ -296,7 +307,7 @@ def capset(t, hdr, data):
 
 def set_tid_address(t, addr):
     t.clear_child_tid = addr
-    return t.tid
+    return t.tg.pidns.id_of(t.tid)
 
 
 def set_robust_list(t, head, length):
@@ -308,7 +319,7 @@ def set_robust_list(t, head, length):
 
 def get_robust_list(t, pid, head_ptr, len_ptr):
     pid = to_s32(pid)
-    target = t if pid == 0 else t.kernel.pidns.tasks.get(pid)
+    target = t if pid == 0 else t.tg.pidns.task_of(pid)
     if target is None:
         raise SyscallError(ESRCH)
     if not may_ptrace(t, target):
@@ -437,15 +448,15 @@ def _cap_ambient(creds, op, cap, a4, a5):
 
 
 def getpgrp(t):
-    return t.tg.pgid
+    return t.tg.pidns.id_of(t.tg.pgid)
 
 
 def getpgid(t, pid):
-    return thread_group(t, pid).pgid
+    return t.tg.pidns.id_of(thread_group(t, pid).pgid)
 
 
 def getsid(t, pid):
-    return thread_group(t, pid).sid
+    return t.tg.pidns.id_of(thread_group(t, pid).sid)
 
 
 def thread_group(t, pid):
@@ -453,7 +464,7 @@ def thread_group(t, pid):
     pid = to_s32(pid)
     if pid == 0:
         return t.tg
-    tg = t.kernel.pidns.thread_groups.get(pid)
+    tg = t.tg.pidns.group_of(pid)
     if tg is None or pid < 0:
         raise SyscallError(ESRCH)
     return tg
@@ -472,7 +483,9 @@ def setpgid(t, pid, pgid):
         raise SyscallError(EPERM)  # a session leader cannot move
     if tg.sid != t.tg.sid:
         raise SyscallError(EPERM)
-    pgid = pgid or tg.tgid
+    pgid = t.tg.pidns.global_id(pgid) if pgid else tg.tgid
+    if pgid is None:
+        raise SyscallError(EPERM)   # no such group in the caller's namespace
     if pgid != tg.tgid and not any(g.pgid == pgid and g.sid == t.tg.sid
                                    for g in t.kernel.pidns.thread_groups.values()):
         raise SyscallError(EPERM)
@@ -485,4 +498,4 @@ def setsid(t):
     if any(g.pgid == tg.tgid for g in t.kernel.pidns.thread_groups.values() if g.exit_status is None):
         raise SyscallError(EPERM)  # already a group leader
     tg.sid = tg.pgid = tg.tgid
-    return tg.tgid
+    return tg.pidns.id_of(tg.tgid)

@@ -28,7 +28,7 @@ def ptrace(t, request, pid, addr, data):
     if request == P.PTRACE_TRACEME:
         K.traceme(t)
         return 0
-    target = t.kernel.pidns.tasks.get(pid) if pid > 0 else None
+    target = t.tg.pidns.task_of(pid) if pid > 0 else None
     if request in (P.PTRACE_ATTACH, P.PTRACE_SEIZE):
         return _attach(t, target, request == P.PTRACE_SEIZE, addr, data)
     st = target.ptrace if target is not None and not target.exited else None
@@ -330,7 +330,7 @@ def _iovecs(t, addr, count):
 
 
 def _remote(t, pid):
-    target = t.kernel.pidns.tasks.get(to_s32(pid)) if to_s32(pid) > 0 else None
+    target = t.tg.pidns.task_of(to_s32(pid)) if to_s32(pid) > 0 else None
     if target is None or target.exited or target.mm is None:
         raise SyscallError(ESRCH)
     if not may_ptrace(t, target):

@@ -18,7 +18,7 @@ def _task(t, tid, negative=EINVAL):
         raise SyscallError(negative)
     if tid == 0:
         return t
-    other = t.kernel.pidns.tasks.get(tid)
+    other = t.tg.pidns.task_of(tid)
     if other is None or tid < 0:
         raise SyscallError(ESRCH)
     return other
@@ -77,15 +77,15 @@ def _priority_target(t, which, who):
     if which == 0:
         if who == 0:
             return t.tg
-        tg = t.kernel.pidns.thread_groups.get(who)
-        task = t.kernel.pidns.tasks.get(who)
+        tg = t.tg.pidns.group_of(who)
+        task = t.tg.pidns.task_of(who)
         if tg is None and task is not None:
             tg = task.tg
         if tg is None:
             raise SyscallError(ESRCH)
         return tg
     if which == 1:
-        groups = t.kernel.pidns.process_group(who or t.tg.pgid)
+        groups = t.tg.pidns.process_group(who) if who else t.kernel.pidns.process_group(t.tg.pgid)
         if not groups:
             raise SyscallError(ESRCH)
         return groups[0]
@@ -211,7 +211,7 @@ def _io_targets(t, which, who):
     if which == IOPRIO_WHO_PROCESS:
         return [_task(t, who, ESRCH).tg]
     if which == IOPRIO_WHO_PGRP:
-        found = pidns.process_group(who or t.tg.pgid)
+        found = t.tg.pidns.process_group(who) if who else pidns.process_group(t.tg.pgid)
     else:
         uid = who or t.creds.uid
         found = [tg for tg in pidns.thread_groups.values()

@@ -11,6 +11,8 @@ from snakevisor.abi.errno import (EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ERESTART
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.landlock import SCOPE_SIGNAL
 from snakevisor.abi.poll import SIGSET_SIZE
+from snakevisor.sentry.kernel.pidns import init_ignores, seen_from
+from snakevisor.sentry.kernel.userns import id_in
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.time import NSEC, read_timespec
 
@@ -131,19 +133,29 @@ def _may_signal(t, target_tg, sig):
 
 
 def _kill_groups(t, pid):
-    ns = t.kernel.pidns
+    """The processes kill(2)'s ``pid`` names, in the caller's PID namespace (-1: every one
+    visible there but the caller and that namespace's init)."""
+    ns = t.tg.pidns
     if pid > 0:
-        tg = ns.thread_groups.get(pid)
+        tg = ns.group_of(pid)
         if tg is None:
-            task = ns.tasks.get(pid)   # a thread id also names its process for kill(2)
+            task = ns.task_of(pid)   # a thread id also names its process for kill(2)
             tg = task.tg if task is not None else None
         return [tg] if tg is not None and not tg.reaped else []  # a zombie exists (the signal does nothing)
     if pid == 0:
-        return ns.process_group(t.tg.pgid)
+        return t.kernel.pidns.process_group(t.tg.pgid)   # the caller's own group, visible or not
     if pid == -1:
-        return [g for g in ns.thread_groups.values() if g.exit_status is None and g is not t.tg
-                and g is not t.kernel.init]
+        init = ns.init if ns.parent is not None else t.kernel.init
+        return [g for _, g in ns.groups() if g.exit_status is None and g is not t.tg and g is not init]
     return ns.process_group(-pid)
+
+
+def _sender_info(t, tg, sig, code):
+    """The siginfo of a signal ``t`` sends to process ``tg``: its pid and uid as the receiver's
+    PID and user namespaces name them (0 / the overflow id from outside)."""
+    leader = tg.leader
+    uid = id_in(leader.creds if leader is not None else None, t.creds.uid)
+    return make_siginfo(sig, code, seen_from(tg, t.tg.tgid), uid)
 
 
 def kill(t, pid, sig):
@@ -158,15 +170,16 @@ def kill(t, pid, sig):
         if not _may_signal(t, tg, sig):
             continue
         sent += 1
-        t.kernel.signals.send_to_group(tg, sig, make_siginfo(sig, S.SI_USER, t.tg.tgid, t.creds.uid))
+        if not init_ignores(t.tg, tg, sig):
+            t.kernel.signals.send_to_group(tg, sig, _sender_info(t, tg, sig, S.SI_USER))
     if not sent:
         raise SyscallError(EPERM)
     return 0
 
 
 def _thread(t, tgid, tid):
-    task = t.kernel.pidns.tasks.get(tid)
-    if task is None or task.exited or (tgid is not None and task.tg.tgid != tgid):
+    task = t.tg.pidns.task_of(tid)
+    if task is None or task.exited or (tgid is not None and task.tg is not t.tg.pidns.group_of(tgid)):
         raise SyscallError(ESRCH)
     return task
 
@@ -190,7 +203,8 @@ def _tkill(t, tgid, tid, sig):
     target = _thread(t, tgid, tid)
     if not _may_signal_task(t, target, sig):
         raise SyscallError(EPERM)
-    t.kernel.signals.send_to_task(target, sig, make_siginfo(sig, S.SI_TKILL, t.tg.tgid, t.creds.uid))
+    if not init_ignores(t.tg, target.tg, sig):
+        t.kernel.signals.send_to_task(target, sig, _sender_info(t, target.tg, sig, S.SI_TKILL))
     return 0
 
 

@@ -17,10 +17,11 @@ from snakevisor.abi.landlock import ACCESS_NET_BIND_TCP, ACCESS_NET_CONNECT_TCP
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import AF_MAX, SOCK_MAX
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
+from snakevisor.sentry.kernel.userns import id_from
 from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_create
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.net.netlink import new_netlink_socket
-from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
+from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds, ucred_seen_by
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
 from snakevisor.sentry.syscalls.newfd import install_new
 
@@ -356,6 +357,8 @@ def _parse_control(t, sock, control: bytes):
                 mine = task_creds(t)
                 c = t.creds
                 privileged = getattr(c, "euid", 1) == 0
+                # kept as a global pid and kernel ids: each receiver sees them in its own namespaces
+                pid, uid, gid = t.tg.pidns.global_id(pid) or 0, id_from(t.creds, uid), id_from(t.creds, gid, "gid")
                 if not privileged and (pid != mine[0] or uid not in (c.uid, c.euid, getattr(c, "suid", c.uid))
                                        or gid not in (c.gid, c.egid, getattr(c, "sgid", c.gid))):
                     raise SyscallError(EPERM)
@@ -533,7 +536,7 @@ def _control_out(t, sock, res, flags, control, controllen):
     out, mflags = b"", 0
     space = controllen
     if res.creds is not None and getattr(sock, "passcred", False):
-        cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(*res.creds))
+        cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(*ucred_seen_by(t, res.creds)))
         if len(cm) <= space or S.cmsg_len(S.UCRED.size) <= space:
             cm = cm[:space]
             out += cm

@@ -8,7 +8,7 @@ from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MON
                                  CLOCK_MONOTONIC_RAW, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_ALARM,
                                  CLOCK_REALTIME_COARSE, CLOCK_TAI, CLOCK_THREAD_CPUTIME_ID, NSEC, TIMER_ABSTIME,
                                  TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid)
-from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel import cputime, timens
 
 
 _HOST_CLOCK = {
@@ -30,13 +30,13 @@ def _cpu_clock_ns(t, clockid):
         which, pid = clockid & 3, ~(clockid >> 3)
         if which == 3:
             raise SyscallError(EINVAL)
-        ns = t.kernel.pidns
+        ns = t.tg.pidns
         if clockid & 4:
-            task = ns.tasks.get(pid) if pid else t
+            task = ns.task_of(pid) if pid else t
             if task is None or task.tg is not t.tg:
                 raise SyscallError(EINVAL)
         elif pid:
-            tg = ns.thread_groups.get(pid) or (t.tg if pid == t.tid else None)
+            tg = ns.group_of(pid) or (t.tg if ns.task_of(pid) is t else None)
             if tg is None:
                 raise SyscallError(EINVAL)
             task = next((x for x in tg.tasks if not x.exited and x.ctx is not None), None)
@@ -55,7 +55,7 @@ def clock_ns(t, clockid):
     host = _HOST_CLOCK.get(clockid)
     if host is None:
         raise SyscallError(EINVAL)
-    return host_time.clock_gettime_ns(host)
+    return host_time.clock_gettime_ns(host) + timens.offset(t.ns.time, clockid)   # (absolute waits compare with this)
 
 
 def read_timespec(t, addr):

@@ -8,6 +8,7 @@ from snakevisor.abi.fs import to_s32
 from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
 from snakevisor.abi.poll import ITIMERSPEC
 from snakevisor.abi.time import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, NSEC
+from snakevisor.sentry.kernel import timens
 from snakevisor.sentry.kernel.timers import SignalTimer
 from snakevisor.sentry.syscalls.time import _HOST_CLOCK
 
@@ -87,7 +88,7 @@ def timer_create(t, clockid, sevp, timerid_ptr):
         value, signo, notify, tid = timer_id, S.SIGALRM, SIGEV_SIGNAL, 0
     target = None
     if notify == SIGEV_THREAD_ID:
-        target = t.kernel.pidns.tasks.get(tid)
+        target = t.tg.pidns.task_of(tid)
         if target is None or target.tg is not t.tg:
             raise SyscallError(EINVAL)
     elif notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD):
@@ -115,6 +116,8 @@ def timer_settime(t, timer_id, flags, new_ptr, old_ptr):
     if isec < 0 or vsec < 0 or not 0 <= insec < NSEC or not 0 <= vnsec < NSEC:
         raise SyscallError(EINVAL)
     value, interval = vsec * NSEC + vnsec, isec * NSEC + insec
+    if flags & 1 and value:   # TIMER_ABSTIME on the namespace's clock; the host timer runs on the host's
+        value = max(value - timens.offset(t.ns.time, timer.clockid), 1)
     old = timer.settime(value, interval if value else 0, absolute=bool(flags & 1))
     if old_ptr:
         t.mm.copy_out(old_ptr, ITIMERSPEC.pack(old[1] // NSEC, old[1] % NSEC, old[0] // NSEC, old[0] % NSEC))

@@ -3,8 +3,9 @@ from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.poll import ITIMERSPEC, TFD_CLOEXEC, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
 from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_REALTIME,
-                                 CLOCK_REALTIME_ALARM)
+                                 CLOCK_REALTIME_ALARM, NSEC)
 from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl, new_timerfd
+from snakevisor.sentry.kernel import timens
 from snakevisor.sentry.syscalls.newfd import install_new
 
 CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM)
@@ -33,6 +34,11 @@ def timerfd_settime(t, fd, flags, new, old):
         raise SyscallError(EINVAL)
     raw = t.mm.copy_in(new, ITIMERSPEC.size)
     impl = _timer(t, fd)
+    shift = timens.offset(t.ns.time, impl.clockid) if flags & TFD_TIMER_ABSTIME else 0
+    if shift:   # an expiry on the namespace's clock: the host timer runs on the host's
+        isec, insec, vsec, vnsec = ITIMERSPEC.unpack(raw)
+        value = max(vsec * NSEC + vnsec - shift, 1) if vsec or vnsec else 0
+        raw = ITIMERSPEC.pack(isec, insec, value // NSEC, value % NSEC)
     before = impl.settime(flags, raw)
     if old:
         t.mm.copy_out(old, before)

@@ -99,13 +99,13 @@ def wait4(t, pid, status_ptr, options, rusage):
     if pid == -(1 << 31):
         raise SyscallError(ESRCH)  # -INT_MIN cannot name a group
     if pid > 0:
-        kind, ident = C.P_PID, pid
+        kind, ident = C.P_PID, t.tg.pidns.global_id(pid)
     elif pid == 0:
         kind, ident = C.P_PGID, t.tg.pgid
     elif pid == -1:
         kind, ident = C.P_ALL, 0
     else:
-        kind, ident = C.P_PGID, -pid
+        kind, ident = C.P_PGID, t.tg.pidns.global_id(-pid)
     pid, status, code, child, consume = yield from _wait(t, kind, ident, options | C.WEXITED)
     if pid is None:
         return 0
@@ -113,7 +113,7 @@ def wait4(t, pid, status_ptr, options, rusage):
         t.mm.copy_out(status_ptr, struct.pack("<i", status))
     _write_rusage(t, rusage, child)
     _consume(t, child, code, 0, consume)
-    return pid
+    return t.tg.pidns.id_of(pid)
 
 
 def waitid(t, idtype, ident, infop, options, rusage):
@@ -126,10 +126,11 @@ def waitid(t, idtype, ident, infop, options, rusage):
     elif idtype == C.P_PID:
         if ident <= 0:
             raise SyscallError(EINVAL)
+        ident = t.tg.pidns.global_id(ident)
     elif idtype == C.P_PGID:
         if ident < 0:
             raise SyscallError(EINVAL)
-        ident = ident or t.tg.pgid
+        ident = t.tg.pidns.global_id(ident) if ident else t.tg.pgid
     elif idtype == C.P_PIDFD:
         if ident < 0:
             raise SyscallError(EINVAL)
@@ -159,7 +160,7 @@ def waitid(t, idtype, ident, infop, options, rusage):
     else:
         st = S.SIGCONT
     if infop:
-        info = S.SIGINFO_CHLD.pack(S.SIGCHLD, 0, code, pid, 0, st, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
+        info = S.SIGINFO_CHLD.pack(S.SIGCHLD, 0, code, t.tg.pidns.id_of(pid), 0, st, 0, 0).ljust(S.SIGINFO_SIZE, b"\0")
         t.mm.copy_out(infop, info)
     _write_rusage(t, rusage, child)
     _consume(t, child, code, options, consume)

@@ -63,6 +63,9 @@ def check_permission(creds, inode, mask: int, real: bool = False) -> None:
     if not mask & 7 & ~bits:
         return
     caps = _caps(creds, real)
+    ns = getattr(creds, "user_ns", None)
+    if ns is not None and (ns.from_kernel("uid", inode.uid) is None or ns.from_kernel("gid", inode.gid) is None):
+        caps = 0   # capable_wrt_inode_uidgid: a user namespace's capabilities reach only files it maps
     if inode.is_dir:
         if not mask & MAY_WRITE and caps >> CAP_DAC_READ_SEARCH & 1:
             return

@@ -167,7 +167,8 @@ class Semaphores:
         if cmd in (I.GETVAL, I.GETPID, I.GETNCNT, I.GETZCNT):
             s.perm.check(task.creds, S_IRUGO)
             sem = self._sem(s, semnum)
-            return {I.GETVAL: sem.value, I.GETPID: sem.pid, I.GETNCNT: sem.ncnt, I.GETZCNT: sem.zcnt}[cmd]
+            return {I.GETVAL: sem.value, I.GETPID: task.tg.pidns.id_of(sem.pid), I.GETNCNT: sem.ncnt,
+                    I.GETZCNT: sem.zcnt}[cmd]
         if cmd == I.GETALL:
             s.perm.check(task.creds, S_IRUGO)
             mm.copy_out(arg, struct.pack(f"<{len(s.sems)}H", *(sem.value for sem in s.sems)))

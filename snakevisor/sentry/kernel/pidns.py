@@ -1,0 +1,174 @@
+"""PID namespaces: a tree of them, as Linux's (kernel/pid_namespace.c, gVisor's kernel.PIDNamespace).
+
+The root namespace is the sandbox's: its ids are the Sentry's own ("global") ids, the ``tid`` of a
+Task and ``tgid``/``pgid``/``sid`` of a ThreadGroup, and its ``tasks``/``thread_groups`` dicts
+are the one place a pid is looked up (a dict access, so fork/exec/wait stay fast). A namespace
+made by clone/unshare(CLONE_NEWPID) maps global ids to its own ids and back: a task created in
+it gets an id there and in every ancestor (``allocate``). Everything an application gives or is
+shown goes through the caller's namespace: ``id_of`` (global -> local, 0 when not visible) and
+``task_of``/``group_of``/``process_group`` (local -> objects). The namespace's first process is
+its ``init`` (its child reaper); when that exits the namespace is ``dead`` (a later fork there
+is ENOMEM) and every other process in it is killed (kernel/kernel.py).
+"""
+import weakref
+
+from snakevisor.abi.errno import EAGAIN, ENOMEM, ENOSPC, SyscallError
+from snakevisor.abi.fs import PROC_NS_INODES
+from snakevisor.abi.signal import SIG_DFL, SIGKILL, SIGSTOP
+
+MAX_LEVEL = 32   # Linux's MAX_PID_NS_LEVEL: a deeper clone(CLONE_NEWPID) is ENOSPC
+RESERVED = 300   # ids wrap to here, past the low ones daemons keep (Linux's RESERVED_PIDS)
+
+
+class PIDNamespace:
+    kind = "pid"
+
+    def __init__(self, parent=None, ino=PROC_NS_INODES["pid"], max_pids=1 << 22):
+        self.parent = parent
+        self.level = 0 if parent is None else parent.level + 1
+        self.root = self if parent is None else parent.root
+        self.ino = ino
+        self.max_pids = max_pids
+        self.next_id = 1
+        self.init = None      # the ThreadGroup with pid 1 here: reaps orphans; its death ends the namespace
+        self.dead = False     # init has exited: nothing more is made here (fork: ENOMEM)
+        self.procfs = None    # proc mounted by a task of this namespace (one per namespace, as Linux's)
+        if parent is None:
+            self.tasks = {}          # global tid -> Task
+            self.thread_groups = {}  # global tgid -> ThreadGroup (until reaped)
+            self.session_ttys = {}   # global sid -> controlling Terminal of that session (kernel/tty.py)
+            self.descendants = weakref.WeakSet()   # a reused global id leaves their maps
+        else:
+            self.to_local = {}       # global id -> id here
+            self.to_global = {}      # id here -> global id
+            self.root.descendants.add(self)
+
+    # -- translations -------------------------------------------------------------------
+    def id_of(self, gid):
+        """The id here of what global id ``gid`` names (a task, process, group or session); 0
+        when it is not in this namespace or a descendant (Linux's pid_nr_ns)."""
+        if self.parent is None:
+            return gid
+        return self.to_local.get(gid, 0)
+
+    def global_id(self, lid):
+        """The global id of what this namespace calls ``lid`` (None: nothing)."""
+        if self.parent is None:
+            return lid
+        return self.to_global.get(lid)
+
+    def task_of(self, lid):
+        return self.root.tasks.get(self.global_id(lid))
+
+    def group_of(self, lid):
+        return self.root.thread_groups.get(self.global_id(lid))
+
+    def process_group(self, pgid):
+        """The live processes of process group ``pgid`` (an id here), wherever they are."""
+        gid = self.global_id(pgid)
+        return [tg for tg in self.root.thread_groups.values() if tg.pgid == gid and tg.exit_status is None]
+
+    def groups(self):
+        """(id here, ThreadGroup) of every process visible here, by id."""
+        root = self.root
+        if self.parent is None:
+            return sorted(root.thread_groups.items())
+        return sorted((lid, root.thread_groups[gid]) for lid, gid in self.to_global.items()
+                      if gid in root.thread_groups)
+
+    def within(self, other):
+        """Is this namespace ``other`` or one of its descendants?"""
+        ns = self
+        while ns is not None and ns.level >= other.level:
+            if ns is other:
+                return True
+            ns = ns.parent
+        return False
+
+    def ids(self, gid):
+        """The ids of global id ``gid`` from this namespace up to the root's, innermost last
+        (the NSpid line of /proc/PID/status lists them outermost first)."""
+        out, ns = [], self
+        while ns is not None:
+            out.append(ns.id_of(gid))
+            ns = ns.parent
+        return out[::-1]
+
+    # -- making ids ---------------------------------------------------------------------
+    def new_child(self, ino):
+        """A namespace below this one (clone/unshare CLONE_NEWPID)."""
+        if self.level + 1 >= MAX_LEVEL:
+            raise SyscallError(ENOSPC)
+        return PIDNamespace(self, ino, self.max_pids)
+
+    def allocate(self):
+        """A global id for a new task of this namespace, with its id here and in every ancestor."""
+        if self.dead:
+            raise SyscallError(ENOMEM)   # the namespace's init has exited (alloc_pid's PIDNS_ADDING off)
+        gid = self.root._allocate_global()
+        ns = self
+        while ns.parent is not None:
+            ns._bind(gid)
+            ns = ns.parent
+        return gid
+
+    def _allocate_global(self):
+        gid = self._next_free(lambda i: self.in_use(i))
+        for ns in self.descendants:   # a stale mapping of a reused id would name the new task
+            ns._forget(gid)
+        return gid
+
+    def in_use(self, gid):
+        """Does global ``gid`` still name something (a task, a process, a group or a session)?"""
+        if gid in self.tasks or gid in self.thread_groups:
+            return True
+        return any(tg.pgid == gid or tg.sid == gid for tg in self.thread_groups.values())
+
+    def _next_free(self, taken):
+        lid = self.next_id
+        for _ in range(self.max_pids):
+            if lid >= self.max_pids:
+                lid = RESERVED
+            if not taken(lid):
+                self.next_id = lid + 1
+                return lid
+            lid += 1
+        raise SyscallError(EAGAIN)
+
+    def _bind(self, gid):
+        root = self.root
+        lid = self._next_free(lambda i: i in self.to_global and root.in_use(self.to_global[i]))
+        self._forget_local(lid)
+        self.to_local[gid], self.to_global[lid] = lid, gid
+
+    def _forget(self, gid):
+        lid = self.to_local.pop(gid, None)
+        if lid is not None:
+            self.to_global.pop(lid, None)
+
+    def _forget_local(self, lid):
+        gid = self.to_global.pop(lid, None)
+        if gid is not None and self.to_local.get(gid) == lid:
+            del self.to_local[gid]
+
+    def last_id(self):
+        """The last id handed out here (/proc/loadavg, /proc/sys/kernel/ns_last_pid)."""
+        return self.next_id - 1
+
+
+def seen_from(tg, gid):
+    """What process ``tg`` calls global id ``gid`` (a signal's si_pid: the sender as the receiver's
+    namespace sees it, 0 from outside it)."""
+    return tg.pidns.id_of(gid)
+
+
+def init_ignores(sender, target, sig):
+    """Does the init of a PID namespace the application made drop ``sig`` from ``sender`` (a
+    ThreadGroup, None for the kernel)? It does unless it handles it, but SIGKILL and SIGSTOP from
+    an ancestor namespace still act (Linux's SIGNAL_UNKILLABLE). The sandbox's own init (the root
+    namespace's) is not protected, as before namespaces (tests run programs there as pid 1)."""
+    ns = target.pidns
+    if ns.parent is None or target is not ns.init or target.handlers.get(sig)[0] != SIG_DFL:
+        return False
+    from_outside = sender is None or ns.id_of(sender.tgid) == 0
+    return not (from_outside and sig in (SIGKILL, SIGSTOP))
