@@ -34,6 +34,16 @@ def compare(argv, env=None, expect_status=None):
     return native, boxed
 
 
+def compare_where_the_host_has_it(argv, why):
+    """compare(), or a skip (printing ``why``) when the native run says "host lacks": a program
+    probing a syscall newer than the host's kernel."""
+    native = run_native(argv, env=app_env())
+    if b"host lacks" in native.stdout:
+        pytest.skip(f"{why}: {native.stdout.decode().strip()}")
+    compare(argv)
+    return native
+
+
 @pytest.mark.parametrize("static", BUILDS)
 @pytest.mark.parametrize("program", ["memory", "files", "procfs", "tmpfs", "devices", "timeuname", "memfd", "cputimes"])
 def test_program(program, static):
@@ -107,32 +117,21 @@ def test_newer_syscalls(section):
     mseal (munmap/mprotect/mremap/MAP_FIXED/discarding madvise EPERM, kept by fork), the
     *xattrat calls with struct xattr_args, and the LSM calls' argument checks."""
     binary = compile_c("newer_syscalls", extra=("-pthread",))
-    native = run_native([binary, section], env=app_env())
-    if b"host lacks" in native.stdout:
-        pytest.skip(f"the host kernel lacks {section}: {native.stdout.decode().strip()}")
-    compare([binary, section])
+    native = compare_where_the_host_has_it([binary, section], f"the host kernel lacks {section}")
     assert native.returncode == 0
 
 
 def test_memfd_secret():
     """memfd_secret: sized once, mapped shared only and locked (VmLck, RLIMIT_MEMLOCK's EAGAIN),
     never read, written, seeked, synced or allocated; named "/secretmem (deleted)"."""
-    binary = compile_c("memfd_secret")
-    native = run_native([binary], env=app_env())
-    if b"host lacks" in native.stdout:
-        pytest.skip("the host kernel has no memfd_secret (secretmem.enable=0)")
-    compare([binary])
+    native = compare_where_the_host_has_it([compile_c("memfd_secret")], "no memfd_secret (secretmem.enable=0)")
     assert b"contents: secret child" in native.stdout
 
 
 def test_cachestat():
     """cachestat on tmpfs and memfd pages (holes and truncated pages not cached, never dirty),
     a pipe, bad arguments, and EPERM for a reader who could not write the file."""
-    binary = compile_c("cachestat")
-    native = run_native([binary], env=app_env())
-    if b"host lacks" in native.stdout:
-        pytest.skip("the host kernel has no cachestat (before 6.5)")
-    compare([binary])
+    native = compare_where_the_host_has_it([compile_c("cachestat")], "no cachestat (before Linux 6.5)")
     assert b"three pages: cache 3 dirty 0" in native.stdout
 
 
@@ -142,9 +141,5 @@ def test_inode_flags_on_tmpfs(section):
     (open, truncate, fallocate, unlink, rename, link, chmod, times, xattrs, F_SETFL), nodump and
     noatime inherited, statx attributes, fsxattr, owner and CAP_LINUX_IMMUTABLE rules, and
     file_getattr/file_setattr."""
-    binary = compile_c("inode_flags")
-    native = run_native([binary, section], env=app_env())
-    if b"host lacks" in native.stdout:
-        pytest.skip(f"the host kernel lacks it: {native.stdout.decode().strip()}")
-    compare([binary, section])
+    native = compare_where_the_host_has_it([compile_c("inode_flags"), section], "the host kernel lacks it")
     assert native.returncode == 0 and b"left 0 0" in native.stdout

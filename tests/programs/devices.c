@@ -10,8 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define SHOW(expr) do { errno = 0; long r_ = (long)(expr); \
-    printf("%s = %ld%s%s\n", #expr, r_, errno ? " " : "", errno ? strerrorname_np(errno) : ""); } while (0)
+#include "show.h"
 
 int main(void) {
     static char buf[65536];
@@ -58,16 +57,7 @@ int main(void) {
         if (child == 0) { priv[1] = 2; shr[1] = 2; _exit(0); }
         waitpid(child, NULL, 0);
         printf("after child's writes: private %d shared %d\n", priv[1], shr[1]);
-        char line[512], want[32];
-        snprintf(want, sizeof want, "%lx-", (unsigned long)shr);
-        FILE *maps = fopen("/proc/self/maps", "r");
-        while (fgets(line, sizeof line, maps))
-            if (strncmp(line, want, strlen(want)) == 0) {
-                int name = 0;
-                sscanf(line, "%*s %*s %*s %*s %*s %n", &name);
-                printf("shared zero map named: %s", line + name);
-            }
-        fclose(maps);
+        printf("shared zero map named: %s", mapped_as(shr));
     }
     int ro = open("/dev/zero", O_RDONLY);
     struct { const char *what; int fd, prot, flags; } refused[] = {

@@ -12,20 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SHOW(expr) do { errno = 0; long r_ = (long)(expr); \
-    printf("%s = %ld%s%s\n", #expr, r_, errno ? " " : "", errno ? strerrorname_np(errno) : ""); } while (0)
+#include "show.h"
 #define PG 4096
 
-static long vmlck(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
+static long vmlck(void) { return status_kb("VmLck"); }
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -61,16 +51,7 @@ int main(void) {
     if (child == 0) { strcpy(p + PG, "child"); _exit(0); }
     waitpid(child, NULL, 0);
     printf("contents: %s %s\n", p, p + PG);
-    FILE *maps = fopen("/proc/self/maps", "r");
-    char line[512], want[32];
-    snprintf(want, sizeof want, "%lx-", (unsigned long)p);
-    while (fgets(line, sizeof line, maps))
-        if (strncmp(line, want, strlen(want)) == 0) {
-            int name = 0;
-            sscanf(line, "%*s %*s %*s %*s %*s %n", &name);
-            printf("mapped as %s", line + name);
-        }
-    fclose(maps);
+    printf("mapped as %s", mapped_as(p));
     /* the mapping is charged to RLIMIT_MEMLOCK: past it, EAGAIN (not EPERM) */
     struct rlimit rl = {PG, PG};
     setrlimit(RLIMIT_MEMLOCK, &rl);

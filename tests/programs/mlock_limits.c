@@ -2,29 +2,15 @@
    RLIMIT_MEMLOCK for an unprivileged user (ENOMEM, EPERM, MAP_LOCKED's EAGAIN), MCL_FUTURE,
    fork dropping locks, bad flags; O_NOATIME only for the file's owner. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#define SHOW(expr) do { errno = 0; long r_ = (long)(expr); \
-    printf("%s = %ld%s%s\n", #expr, r_, errno ? " " : "", errno ? strerrorname_np(errno) : ""); } while (0)
+#include "show.h"
 #define PG 4096
 
-static long vmlck(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
+static long vmlck(void) { return status_kb("VmLck"); }
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);

@@ -16,4 +16,41 @@ static void show(const char *what, long r) {
         printf("%s = %ld\n", what, r);
 }
 #define S(what, ...) do { errno = 0; show(what, syscall(__VA_ARGS__)); } while (0)
+/* SHOW(expr): the expression's text, its value, and the errno name when errno was set. */
+#define SHOW(expr) do { errno = 0; long r_ = (long)(expr); \
+    printf("%s = %ld%s%s\n", #expr, r_, errno ? " " : "", errno ? strerrorname_np(errno) : ""); } while (0)
+
+/* A "Name: N kB" line of /proc/self/status (VmLck, VmRSS...): N, or -1. */
+static long status_kb(const char *name) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    size_t n = strlen(name);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, name, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%ld", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* The name column of the /proc/self/maps line of the mapping that starts at ``addr`` (with its
+   newline), or "" if there is none. */
+static const char *mapped_as(const void *addr) {
+    static char line[512];
+    char want[32];
+    snprintf(want, sizeof want, "%lx-", (unsigned long)addr);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    const char *found = "";
+    while (maps && fgets(line, sizeof line, maps))
+        if (strncmp(line, want, strlen(want)) == 0) {
+            int name = 0;
+            sscanf(line, "%*s %*s %*s %*s %*s %n", &name);
+            found = line + name;
+            break;
+        }
+    if (maps)
+        fclose(maps);
+    return found;
+}
 #endif
