@@ -18,6 +18,7 @@ from snakevisor.abi.errno import EFAULT, EINVAL, ENAMETOOLONG, SyscallError
 from snakevisor.abi.resource import default_limits
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.kernel.pidns import PIDNamespace
 from snakevisor.sentry.mm.memoryfile import MemoryFile
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.sentry.syscalls import file as sf
@@ -136,7 +137,7 @@ class FakeTask:
         self.fs = FSContext(vfs.root, vfs.root, 0o022)
         self.fdtable = FDTable(1024)
         # The thread group: record locks record its pid; the resource limits live there (as Task's).
-        self.tg = types.SimpleNamespace(tgid=1, limits=default_limits())
+        self.tg = types.SimpleNamespace(tgid=1, limits=default_limits(), pidns=PIDNamespace(), parent=None)
         self.creds = Creds()
         self.limits = self.tg.limits
         self.blocked = []

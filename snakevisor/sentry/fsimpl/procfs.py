@@ -528,10 +528,11 @@ class ThreadGroupDir(Directory):
                     fs, lambda reader: userns.show_map(task.creds.user_ns, w, reader),
                     lambda writer, data: userns.write_map(task.creds.user_ns, w, writer, data), per_task=True))
                 for w in ("uid", "gid")}
-        maps[b"timens_offsets"] = lambda: WritableFile(
-            fs, lambda: timens.show_offsets(task.ns.time_children),
-            lambda writer, data: timens.write_offsets(task.ns.time_children, writer, data,
-                                                      lambda c, cap: userns.owner_capable(c, task.ns.time_children, cap)))
+        if not self.per_thread:   # Linux keeps it to /proc/PID (not /proc/PID/task/TID)
+            maps[b"timens_offsets"] = lambda: WritableFile(
+                fs, lambda: timens.show_offsets(task.ns.time_children),
+                lambda writer, data: timens.write_offsets(task.ns.time_children, writer, data,
+                                                          lambda c, cap: userns.owner_capable(c, task.ns.time_children, cap)))
         maps[b"setgroups"] = lambda: WritableFile(fs, lambda: userns.show_setgroups(task.creds.user_ns),
                                                   lambda writer, data: userns.write_setgroups(task.creds.user_ns,
                                                                                               writer, data))
