@@ -53,7 +53,7 @@ def compile_c(name, static=False, extra=()):
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed: differential C tests need it")
     src = os.path.join(PROGRAMS, name + ".c")
-    digest = hashlib.sha256(repr((static, extra)).encode())
+    digest = hashlib.sha256(repr((static, extra, "-g" in extra)).encode())
     for path in [src] + sorted(glob.glob(os.path.join(PROGRAMS, "*.h"))):   # a header may change the binary
         with open(path, "rb") as f:
             digest.update(f.read())
@@ -61,6 +61,8 @@ def compile_c(name, static=False, extra=()):
     os.makedirs(BUILD_DIR, exist_ok=True)
     out = os.path.join(BUILD_DIR, f"{name}{'-static' if static else ''}-{digest}")
     if not os.path.exists(out):
+        if "-g" in extra:   # debug info names the source: a copy outside /tmp, which the sandbox sees too
+            src = program_copy(name + ".c")
         cmd = ["gcc", "-O1", "-w", "-o", out + ".tmp", src, *extra] + (["-static"] if static else [])
         subprocess.run(cmd, check=True)
         os.rename(out + ".tmp", out)
