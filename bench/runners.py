@@ -271,10 +271,10 @@ class SnakevisorWarmRunner(SnakevisorRunner):
         return cmd[:4] + ["--warm"] + cmd[4:]
 
 
-class SnakevisorDirectfsRunner(SnakevisorRunner):
-    name = "snakevisor-directfs"
-    description = "the same with do --directfs=true (the Sentry's own host calls on Gofer-donated descriptors)"
-    PLATFORM = ("--directfs=true",)
+class Snakevisor9pRunner(SnakevisorRunner):
+    name = "snakevisor-9p"
+    description = "the same with do --directfs=false (host files over 9P only; directfs is the default)"
+    PLATFORM = ("--directfs=false",)
 
 
 class RunscRunner(Runner):
@@ -434,7 +434,7 @@ class PythonPtraceRunner(Runner):
 def all_runners():
     """Every runner, in table column order."""
     return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), SnakevisorWarmRunner(),
-            SnakevisorDirectfsRunner(),
+            Snakevisor9pRunner(),
             RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 

@@ -35,8 +35,11 @@ BUILD_DIR = os.environ.get("SNAKEVISOR_TEST_BUILD", "/var/tmp/snakevisor-tests")
 PROGRAMS = os.path.join(REPO, "tests", "programs")
 # Both runs start in "/": the checkout may live under /tmp, which the sandbox hides behind its own tmpfs.
 NEUTRAL_CWD = "/"
-# SNAKEVISOR_PLATFORM=systrap runs every `snakevisor do` of the tests on that platform.
-PLATFORM_FLAGS = ("--platform", os.environ["SNAKEVISOR_PLATFORM"]) if os.environ.get("SNAKEVISOR_PLATFORM") else ()
+# SNAKEVISOR_PLATFORM=systrap runs every `snakevisor do` of the tests on that platform, and
+# SNAKEVISOR_DIRECTFS=false with 9P only (the CLI reads it too; a flag survives a test's own env).
+PLATFORM_FLAGS = ((("--platform", os.environ["SNAKEVISOR_PLATFORM"]) if os.environ.get("SNAKEVISOR_PLATFORM") else ())
+                  + ((f"--directfs={os.environ['SNAKEVISOR_DIRECTFS']}",) if os.environ.get("SNAKEVISOR_DIRECTFS")
+                     else ()))
 SENTRY_BUG = b"snakevisor: internal error"
 
 

@@ -315,13 +315,44 @@ def test_directfs_flag_on_do_and_for_oci_containers():
     p = build_parser()
     assert p.parse_args(["do", "--directfs=true", "--", "true"]).directfs is True
     assert p.parse_args(["do", "--directfs", "false", "--", "true"]).directfs is False
-    assert p.parse_args(["do", "--", "true"]).directfs is None   # the global flag's, default false
+    assert p.parse_args(["do", "--", "true"]).directfs is None   # the global flag's
     with pytest.raises(SystemExit):
         p.parse_args(["do", "--directfs=maybe", "--", "true"])
     on = p.parse_args(["--root", "/run/x", "--directfs=true", "state", "c"])
     assert "--directfs" in _boot_argv(_Opts(on), "c", "/b", "/s", 3)
-    off = p.parse_args(["--root", "/run/x", "state", "c"])
+    off = p.parse_args(["--root", "/run/x", "--directfs=false", "state", "c"])
     assert "--directfs" not in _boot_argv(_Opts(off), "c", "/b", "/s", 3)
     boot = p.parse_args(["sandbox-boot", "--id", "c", "--bundle", "/b", "--state-dir", "/s", "--ready-fd", "3",
                          "--directfs"])
     assert boot.directfs is True
+
+
+def test_directfs_is_the_default_unless_switched_off(monkeypatch):
+    """On by default, as runsc's; SNAKEVISOR_DIRECTFS=false (the suite's 9P-only pass) or the flag turns it off."""
+    from snakevisor.cli.main import build_parser
+    monkeypatch.delenv("SNAKEVISOR_DIRECTFS", raising=False)
+    assert build_parser().parse_args(["--root", "/run/x", "state", "c"]).global_directfs is True
+    assert build_parser().parse_args(["--directfs=false", "do", "--", "true"]).global_directfs is False
+    monkeypatch.setenv("SNAKEVISOR_DIRECTFS", "false")
+    assert build_parser().parse_args(["do", "--", "true"]).global_directfs is False
+
+
+@root_only
+@pytest.mark.parametrize("flag", ["", "--directfs=true", "--directfs=false"])
+def test_a_volume_works_with_directfs_on_and_off(busybox_rootfs, tmp_path, flag):
+    """The same reads, writes, renames and listings on a volume, directfs or 9P only (its mount
+    options say which); the host sees the result."""
+    vol = tmp_path / "vol"
+    (vol / "d").mkdir(parents=True)
+    (vol / "d" / "f").write_bytes(b"hello\n")
+    script = ("cat /data/d/f; echo more >> /data/d/f; mkdir /data/e; mv /data/d/f /data/e/g; ln -s g /data/e/l;"
+              "cat /data/e/l; ls /data/d /data/e; rmdir /data/d; grep ' /data ' /proc/mounts")
+    env_flags = (flag,) if flag else ()
+    rc, out, err = do(*env_flags, "--rootfs", str(busybox_rootfs), "--volume", f"{vol}:/data", "--",
+                      "/bin/sh", "-c", script)
+    assert rc == 0, err[-2000:]
+    lines = out.splitlines()
+    assert lines[:-1] == ["hello", "hello", "more", "/data/d:", "", "/data/e:", "g", "l"], out
+    default = os.environ.get("SNAKEVISOR_DIRECTFS", "true").lower() in ("true", "1")   # (harness's flag)
+    assert ("directfs" in lines[-1]) == (flag.endswith("true") if flag else default), lines[-1]
+    assert sorted(os.listdir(vol)) == ["e"] and (vol / "e" / "g").read_bytes() == b"hello\nmore\n"

@@ -95,9 +95,10 @@ def build_parser():
                    help="OCI containers: override the config's network namespace")
     p.add_argument("--net-raw", action="store_true", dest="global_net_raw",
                    help="OCI containers: allow raw and packet sockets to processes with CAP_NET_RAW (as runsc)")
-    p.add_argument("--directfs", dest="global_directfs", type=_bool_flag, default=False, metavar="true|false",
+    p.add_argument("--directfs", dest="global_directfs", type=_bool_flag, default=_directfs_default(),
+                   metavar="true|false",
                    help="OCI containers: the Sentry makes host calls itself on descriptors the Gofer donates "
-                        "(runsc's flag; default false)")
+                        "(runsc's flag; default true; false: 9P only)")
     p.add_argument("--systemd-cgroup", action="store_true", help="(accepted, ignored)")
     p.add_argument("--rootless", default=None, help="(accepted, ignored)")
     p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
@@ -143,7 +144,7 @@ def _add_do(sub):
                     help="run through the warm server (`snakevisor server`, started if absent); also SNAKEVISOR_WARM=1")
     do.add_argument("--directfs", type=_bool_flag, default=None, metavar="true|false",
                     help="the Sentry makes host calls itself on descriptors the Gofer donates (runsc's flag; "
-                         "default false, or the global --directfs)")
+                         "default true, or the global --directfs; false: 9P only)")
     do.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARG...]")
 
 
@@ -154,6 +155,13 @@ def _add_server(sub):
                     "else $XDG_RUNTIME_DIR/snakevisor/warm.sock; SNAKEVISOR_WARM_SOCKET)")
     sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
     sv.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)   # the client that starts it
+
+
+def _directfs_default():
+    """--directfs's default: on, as runsc's; SNAKEVISOR_DIRECTFS=false turns it off (the test
+    suite's pass of the 9P-only path, as SNAKEVISOR_PLATFORM chooses the platform)."""
+    text = os.environ.get("SNAKEVISOR_DIRECTFS")
+    return _bool_flag(text) if text else True
 
 
 def _bool_flag(text):
