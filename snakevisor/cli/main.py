@@ -95,7 +95,7 @@ def build_parser():
                    help="OCI containers: override the config's network namespace")
     p.add_argument("--net-raw", action="store_true", dest="global_net_raw",
                    help="OCI containers: allow raw and packet sockets to processes with CAP_NET_RAW (as runsc)")
-    p.add_argument("--directfs", dest="global_directfs", type=_bool_flag, default=_directfs_default(),
+    p.add_argument("--directfs", dest="global_directfs", type=_bool_flag, default=None,
                    metavar="true|false",
                    help="OCI containers: the Sentry makes host calls itself on descriptors the Gofer donates "
                         "(runsc's flag; default true; false: 9P only)")
@@ -155,6 +155,15 @@ def _add_server(sub):
                     "else $XDG_RUNTIME_DIR/snakevisor/warm.sock; SNAKEVISOR_WARM_SOCKET)")
     sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
     sv.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)   # the client that starts it
+
+
+def directfs_setting(args):
+    """The directfs choice: ``do``'s flag, else the global one, else the default read now (not when
+    the parser was built: a warm server's parser outlives the environment it was built in)."""
+    for value in (getattr(args, "directfs", None), getattr(args, "global_directfs", None)):
+        if value is not None:
+            return value
+    return _directfs_default()
 
 
 def _directfs_default():
@@ -247,7 +256,7 @@ def cmd_do(args):
                   profile=os.environ.get("SNAKEVISOR_PROFILE"),   # a developer's aid: cProfile of the Sentry
                   cwd_missing="error" if args.cwd else "fallback",
                   platform=args.do_platform or args.platform,
-                  directfs=args.global_directfs if args.directfs is None else args.directfs)
+                  directfs=directfs_setting(args))
     code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
     # objects (~100+ ms of freeing for nothing).

@@ -132,7 +132,8 @@ class _Opts:
         self.platform = getattr(args, "platform", "ptrace")
         self.network = getattr(args, "global_network", None)
         self.net_raw = getattr(args, "global_net_raw", False)
-        self.directfs = getattr(args, "global_directfs", False)
+        from snakevisor.cli.main import directfs_setting   # main imports this module
+        self.directfs = directfs_setting(args)
         self.no_seccomp = getattr(args, "no_seccomp", False)
 
 
