@@ -329,12 +329,14 @@ def test_directfs_flag_on_do_and_for_oci_containers():
 
 def test_directfs_is_the_default_unless_switched_off(monkeypatch):
     """On by default, as runsc's; SNAKEVISOR_DIRECTFS=false (the suite's 9P-only pass) or the flag turns it off."""
-    from snakevisor.cli.main import build_parser
+    from snakevisor.cli.main import build_parser, directfs_setting
+    parser = build_parser()   # built once: the environment counts when a command runs
     monkeypatch.delenv("SNAKEVISOR_DIRECTFS", raising=False)
-    assert build_parser().parse_args(["--root", "/run/x", "state", "c"]).global_directfs is True
-    assert build_parser().parse_args(["--directfs=false", "do", "--", "true"]).global_directfs is False
+    assert directfs_setting(parser.parse_args(["--root", "/run/x", "state", "c"])) is True
+    assert directfs_setting(parser.parse_args(["--directfs=false", "do", "--", "true"])) is False
+    assert directfs_setting(parser.parse_args(["--directfs=false", "do", "--directfs=true", "--", "true"])) is True
     monkeypatch.setenv("SNAKEVISOR_DIRECTFS", "false")
-    assert build_parser().parse_args(["do", "--", "true"]).global_directfs is False
+    assert directfs_setting(parser.parse_args(["do", "--", "true"])) is False
 
 
 @root_only
