@@ -72,6 +72,8 @@ class FsContextImpl(FileDescriptionImpl):
                     parse(self.fstype, [(key, value if is_string else None)], total=0)   # checked, not used
             except ValueError as e:   # Linux's words: "Bad value for 'size'", "Unexpected value for 'noswap'"
                 self.fail(str(e), times=getattr(e, "count", 1))
+            if key.endswith("+"):   # lowerdir+: each one adds a layer
+                value = self.params.get(key, ()) + (value,)
             self.params[key] = value if is_string else None
         elif key == "source":
             if not is_string:

@@ -1,0 +1,439 @@
+"""overlay: Linux's overlayfs (Documentation/filesystems/overlayfs.rst) over the Sentry's own VFS.
+
+A mount stacks directories of any filesystems the Sentry has (tmpfs, Gofer mounts, another
+overlay): one optional writable *upper* and one or more read-only *lowers* (lowerdir=A:B:C, A on
+top). Directories merge: a name in a higher layer hides the same name below, a *whiteout* (a
+character device 0:0, or a regular file with the trusted./user.overlay.whiteout xattr) hides it
+without showing anything, an *opaque* directory (trusted./user.overlay.opaque "y") hides the
+lower contents of its name. Any change to a lower file first *copies it up* (data, mode,
+owner, times, xattrs) with its parent directories; removing a lower name leaves a whiteout in
+the upper. Without redirect_dir, renaming a directory that has a lower part is EXDEV.
+
+Each name is an ``OverlayInode`` holding its upper inode (or None) and the lower inodes merged
+under it (a non-directory: the one it shows). A directory keeps the OverlayInodes of its
+children it has handed out (weakly), so the VFS's cached Dentries and the inode a later
+operation looks up are one object, and a copy-up or rename is seen by both. Attributes are the
+topmost real inode's; st_dev the overlay's, st_ino the lowest-copied origin's (a copied-up file
+keeps its lower inode number, a merged directory its lower one, as Linux on one filesystem);
+a merged directory's nlink is 1. Opening a lower file read-only opens the lower file itself
+(so MAP_SHARED of it maps the lower file until a copy-up, as Linux's); opening it for writing
+copies it up first. Hard links of lower files copy up separately (Linux without index).
+Permission checks are the VFS's, on these attributes (the caller's credentials); the layers'
+own operations run as the Sentry (the mounter's), creations with the caller's ids.
+"""
+import weakref
+
+from snakevisor.abi.errno import (EEXIST, EINVAL, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
+                                  SyscallError)
+from snakevisor.abi.fs import O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV
+from snakevisor.sentry.vfs.dentry import Dentry
+from snakevisor.sentry.vfs.filesystem import Filesystem
+from snakevisor.sentry.vfs.inode import Inode
+
+OVERLAYFS_SUPER_MAGIC = 0x794C7630
+COPY_CHUNK = 1 << 20
+
+
+def _child(directory, name):
+    """The real inode ``name`` in a layer's ``directory``, or None."""
+    if directory is None:
+        return None
+    try:
+        return directory.lookup(name)
+    except SyscallError as e:
+        if e.errno in (ENOENT, ENOTDIR):
+            return None
+        raise
+
+
+def _xattr(inode, name):
+    try:
+        return inode.getxattr(name)
+    except SyscallError:
+        return None
+
+
+class OverlayFilesystem(Filesystem):
+    name = "overlay"
+    magic = OVERLAYFS_SUPER_MAGIC
+
+    def __init__(self, upper, lowers, options, layer_dentries, userxattr=False):
+        super().__init__(readonly=upper is None)
+        self.options = options            # for mountinfo, as given
+        self.prefix = b"user.overlay." if userxattr else b"trusted.overlay."
+        self._layers = layer_dentries     # held while the filesystem lives
+        for d in layer_dentries:
+            d.inc_ref()
+        self.root = Dentry(OverlayInode(self, upper, lowers, None, b""))
+
+    def mount_options(self) -> str:
+        return self.options
+
+    def kill(self) -> None:
+        for d in self._layers:
+            d.dec_ref()
+        self._layers = []
+
+    def is_whiteout(self, inode) -> bool:
+        if inode.type == S_IFCHR and inode.rdev == WHITEOUT_DEV:
+            return True
+        return inode.is_reg and inode.size == 0 and _xattr(inode, self.prefix + b"whiteout") is not None
+
+    def is_opaque(self, inode) -> bool:
+        return inode.is_dir and _xattr(inode, self.prefix + b"opaque") == b"y"
+
+
+class OverlayInode(Inode):
+    """One name of the overlay: ``upper`` (a real inode or None) over ``lowers`` (real inodes,
+    topmost first: the merged directories, or the one non-directory shown)."""
+
+    def __init__(self, fs, upper, lowers, parent, name):
+        self.fs = fs
+        self.upper, self.lowers = upper, list(lowers)
+        self.parent, self.name = parent, name
+        origin = lowers[0] if lowers else upper
+        self.ino = origin.ino
+        self.refs = self.writers = self.exec_users = 0
+        self._held = []
+        self.kids = weakref.WeakValueDictionary()
+
+    # --- attributes: the topmost real inode's ------------------------------------------------
+    real = property(lambda self: self.upper if self.upper is not None else self.lowers[0])
+    mode = property(lambda self: self.real.mode)
+    uid = property(lambda self: self.real.uid)
+    gid = property(lambda self: self.real.gid)
+    rdev = property(lambda self: self.real.rdev)
+    size = property(lambda self: self.real.size)
+    atime = property(lambda self: self.real.atime)
+    mtime = property(lambda self: self.real.mtime)
+    ctime = property(lambda self: self.real.ctime)
+
+    @property
+    def merged(self) -> bool:
+        return self.is_dir and bool(self.lowers) and (self.upper is not None or len(self.lowers) > 1)
+
+    @property
+    def nlink(self):
+        return 1 if self.merged else self.real.nlink
+
+    def stat(self):
+        st = self.real.stat()
+        st.dev, st.ino = self.fs.dev, self.ino
+        if self.merged:
+            st.nlink = 1
+        return st
+
+    def blocks(self):
+        return self.real.blocks()
+
+    def touch_atime(self):
+        pass    # the real file's own reads and writes keep its times
+
+    def touch_mtime(self):
+        if self.upper is not None:
+            self.upper.touch_mtime()
+
+    def touch_ctime(self):
+        if self.upper is not None:
+            self.upper.touch_ctime()
+
+    # --- references: the real inodes stay alive while this one is referenced ---------------------
+    def inc_ref(self):
+        if self.refs == 0:
+            self._hold()
+        self.refs += 1
+
+    def _hold(self):
+        for r in [self.upper] + self.lowers[:1]:
+            if r is not None and r not in self._held:
+                r.inc_ref()
+                self._held.append(r)
+
+    def dec_ref(self):
+        self.refs -= 1
+        if self.refs == 0:
+            held, self._held = self._held, []
+            for r in held:
+                r.dec_ref()
+
+    # --- copy-up -------------------------------------------------------------------------------
+    def copy_up(self):
+        """Give this name an upper inode (a copy of the lower one), its parents first."""
+        if self.upper is not None:
+            return
+        if self.parent is None:
+            raise SyscallError(EXDEV)   # a read-only overlay's root: no upper at all
+        self.parent.copy_up()
+        pu, lo = self.parent.upper, self.lowers[0]
+        self.parent.drop_whiteout(self.name)
+        if lo.is_dir:
+            up = pu.mkdir(self.name, lo.mode & 0o7777)
+        elif lo.is_reg:
+            up = pu.create(self.name, lo.mode & 0o7777)
+            _copy_data(lo, up)
+        elif lo.is_symlink:
+            up = pu.symlink(self.name, lo.readlink(None))
+        else:
+            up = pu.mknod(self.name, lo.mode, lo.rdev)
+        for key in lo.listxattr():
+            if not key.startswith(self.fs.prefix):
+                up.setxattr(key, lo.getxattr(key), 0)
+        if not lo.is_symlink:
+            up.setattr(mode=lo.mode & 0o7777, uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
+        else:
+            up.setattr(uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
+        self.upper = up
+        if not self.is_dir:
+            self.lowers = []   # a copied-up file shows its upper only (its st_ino stays the lower's)
+        if self.refs:
+            self._hold()
+
+    # --- files ---------------------------------------------------------------------------------
+    def open(self, task, flags):
+        if self.is_dir:
+            return super().open(task, flags)
+        if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
+            self.copy_up()
+        impl = self.real.open(task, flags)
+        impl.stat = self.stat   # fstat shows the overlay's view, as stat does
+        return impl
+
+    def readlink(self, task):
+        return self.real.readlink(task)
+
+    def setattr(self, **attrs):
+        self.copy_up()
+        self.upper.setattr(**attrs)
+
+    def statfs(self):
+        st = self.real.statfs()
+        st.type = OVERLAYFS_SUPER_MAGIC
+        return st
+
+    def ioctl(self, task, cmd, arg):
+        return self.real.ioctl(task, cmd, arg)
+
+    # --- extended attributes: the topmost real inode's, the overlay's own hidden -----------------
+    def _private(self, name):
+        return name.startswith(self.fs.prefix)
+
+    def getxattr(self, name):
+        if self._private(name):
+            raise SyscallError(ENODATA)
+        return self.real.getxattr(name)
+
+    def listxattr(self):
+        return [k for k in self.real.listxattr() if not self._private(k)]
+
+    def setxattr(self, name, value, flags):
+        if self._private(name):
+            raise SyscallError(EINVAL)
+        self.copy_up()
+        self.upper.setxattr(name, value, flags)
+
+    def removexattr(self, name):
+        if self._private(name):
+            raise SyscallError(ENODATA)
+        self.real.getxattr(name)   # ENODATA before any copy-up
+        self.copy_up()
+        self.upper.removexattr(name)
+
+    # --- directories: lookup and listing merge the layers --------------------------------------
+    def lookup(self, name):
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        kid = self.kids.get(name)
+        if kid is None:
+            kid = self._merge(name)
+            self.kids[name] = kid
+        return kid
+
+    def _merge(self, name):
+        fs, upper, lowers = self.fs, _child(self.upper, name), []
+        if upper is not None:
+            if fs.is_whiteout(upper):
+                raise SyscallError(ENOENT)
+            if not upper.is_dir or fs.is_opaque(upper):
+                return OverlayInode(fs, upper, [], self, name)
+        for lo in self.lowers:
+            c = _child(lo, name)
+            if c is None:
+                continue
+            if fs.is_whiteout(c) or (lowers or upper is not None) and not c.is_dir:
+                break
+            lowers.append(c)
+            if not c.is_dir or fs.is_opaque(c):
+                break
+        if upper is None and not lowers:
+            raise SyscallError(ENOENT)
+        return OverlayInode(fs, upper, lowers, self, name)
+
+    def iterdir(self):
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        names = {}
+        for layer in ([self.upper] if self.upper is not None else []) + self.lowers:
+            for name, _, _ in layer.iterdir():
+                names.setdefault(name, None)
+        out = []
+        for name in names:
+            try:
+                kid = self.lookup(name)
+            except SyscallError:
+                continue
+            out.append((name, kid.ino, kid.dtype))
+        return out
+
+    def is_empty_dir(self):
+        return not self.iterdir()
+
+    def lower_positive(self, name) -> bool:
+        """Does a lower layer show ``name`` here (so removing it needs a whiteout)?"""
+        for lo in self.lowers:
+            c = _child(lo, name)
+            if c is not None:
+                return not self.fs.is_whiteout(c)
+        return False
+
+    def drop_whiteout(self, name) -> bool:
+        """Remove a whiteout of ``name`` from the upper directory; was there one?"""
+        c = _child(self.upper, name)
+        if c is not None and self.fs.is_whiteout(c):
+            self.upper.unlink(name)
+            return True
+        return False
+
+    def _whiteout(self, name):
+        self.upper.mknod(name, S_IFCHR, WHITEOUT_DEV)
+
+    # --- directories: changes go to the upper layer ---------------------------------------------
+    def _prepare_new(self, name):
+        if self.nlink == 0:
+            raise SyscallError(ENOENT)
+        try:
+            self.lookup(name)
+            raise SyscallError(EEXIST)
+        except SyscallError as e:
+            if e.errno != ENOENT:
+                raise
+        self.copy_up()
+        self.kids.pop(name, None)
+        return self.drop_whiteout(name) or self.lower_positive(name)
+
+    def _made(self, name, real):
+        kid = OverlayInode(self.fs, real, [], self, name)
+        self.kids[name] = kid
+        return kid
+
+    def create(self, name, mode, creds=None):
+        self._prepare_new(name)
+        return self._made(name, self.upper.create(name, mode, creds))
+
+    def mkdir(self, name, mode, creds=None):
+        hides = self._prepare_new(name)
+        d = self.upper.mkdir(name, mode, creds)
+        if hides:   # a new directory where a lower name was removed: none of it shows
+            d.setxattr(self.fs.prefix + b"opaque", b"y", 0)
+        return self._made(name, d)
+
+    def mknod(self, name, mode, rdev, creds=None):
+        self._prepare_new(name)
+        return self._made(name, self.upper.mknod(name, mode, rdev, creds))
+
+    def symlink(self, name, target, creds=None):
+        self._prepare_new(name)
+        return self._made(name, self.upper.symlink(name, target, creds))
+
+    def link(self, name, inode):
+        if not isinstance(inode, OverlayInode) or inode.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        inode.copy_up()
+        self._prepare_new(name)
+        self.upper.link(name, inode.upper)
+        self.kids[name] = inode
+
+    def unlink(self, name):
+        kid = self.lookup(name)
+        if kid.is_dir:
+            raise SyscallError(EISDIR)
+        self._remove(name, kid)
+
+    def rmdir(self, name):
+        kid = self.lookup(name)
+        if not kid.is_dir:
+            raise SyscallError(ENOTDIR)
+        if kid.iterdir():
+            raise SyscallError(ENOTEMPTY)
+        kid.clear_whiteouts()
+        self._remove(name, kid)
+
+    def clear_whiteouts(self):
+        """An empty merged directory about to go: its upper holds only whiteouts."""
+        if self.upper is not None:
+            for n, _, _ in list(self.upper.iterdir()):
+                self.upper.unlink(n)
+
+    def _remove(self, name, kid):
+        self.copy_up()
+        if kid.upper is not None:
+            (self.upper.rmdir if kid.is_dir else self.upper.unlink)(name)
+        if self.lower_positive(name):
+            self._whiteout(name)
+        self.kids.pop(name, None)
+
+    def rename(self, oldname, newdir, newname, flags=0, creds=None):
+        if not isinstance(newdir, OverlayInode) or newdir.fs is not self.fs:
+            raise SyscallError(EXDEV)
+        if flags & ~RENAME_NOREPLACE:
+            raise SyscallError(EINVAL)   # RENAME_EXCHANGE/WHITEOUT: not here yet
+        src = self.lookup(oldname)
+        dst = _child(newdir, newname)
+        if src is dst:
+            return
+        if dst is not None:
+            _check_replace(src, dst, flags)
+        if src.is_dir and src.lowers:
+            raise SyscallError(EXDEV)   # redirect_dir=off
+        src.copy_up()
+        newdir.copy_up()
+        if dst is not None and dst.is_dir:
+            dst.clear_whiteouts()
+        if dst is not None and dst.upper is not None:
+            (newdir.upper.rmdir if dst.is_dir else newdir.upper.unlink)(newname)
+        newdir.drop_whiteout(newname)
+        if src.is_dir and newdir.lower_positive(newname) and not self.fs.is_opaque(src.upper):
+            src.upper.setxattr(self.fs.prefix + b"opaque", b"y", 0)
+        self.upper.rename(oldname, newdir.upper, newname)
+        if self.lower_positive(oldname):
+            self._whiteout(oldname)
+        self.kids.pop(oldname, None)
+        newdir.kids[newname] = src
+        src.parent, src.name = newdir, newname
+
+
+def _check_replace(src, dst, flags):
+    if flags & RENAME_NOREPLACE:
+        raise SyscallError(EEXIST)
+    if src.is_dir and not dst.is_dir:
+        raise SyscallError(ENOTDIR)
+    if dst.is_dir and not src.is_dir:
+        raise SyscallError(EISDIR)
+    if dst.is_dir and dst.iterdir():
+        raise SyscallError(ENOTEMPTY)
+
+
+def _copy_data(lower, upper):
+    """A regular file's data from ``lower`` into the new ``upper``."""
+    src, dst = lower.open(None, O_RDONLY), upper.open(None, O_WRONLY)
+    offset = 0
+    try:
+        while True:
+            data = src.read(None, COPY_CHUNK, offset)
+            if not data:
+                break
+            dst.write(None, data, offset)
+            offset += len(data)
+    finally:
+        src.release()
+        dst.release()
+
