@@ -35,11 +35,12 @@ COPY_CHUNK = 1 << 20
 
 
 def _child(directory, name):
-    """The real inode ``name`` in a layer's ``directory``, or None."""
+    """The Dentry ``name`` in a layer's ``directory`` (a Dentry of that layer's tree, whose cache
+    stays the one its own mounts use), or None."""
     if directory is None:
         return None
     try:
-        return directory.lookup(name)
+        return directory.child(name)
     except SyscallError as e:
         if e.errno in (ENOENT, ENOTDIR):
             return None
@@ -57,12 +58,13 @@ class OverlayFilesystem(Filesystem):
     name = "overlay"
     magic = OVERLAYFS_SUPER_MAGIC
 
-    def __init__(self, upper, lowers, options, layer_dentries, userxattr=False):
+    def __init__(self, upper, lowers, options, userxattr=False):
+        """``upper`` (or None) and ``lowers``: the layers' root Dentries."""
         super().__init__(readonly=upper is None)
         self.options = options            # for mountinfo, as given
         self.prefix = b"user.overlay." if userxattr else b"trusted.overlay."
-        self._layers = layer_dentries     # held while the filesystem lives
-        for d in layer_dentries:
+        self._layers = lowers + ([upper] if upper is not None else [])   # held while the filesystem lives
+        for d in self._layers:
             d.inc_ref()
         self.root = Dentry(OverlayInode(self, upper, lowers, None, b""))
 
@@ -74,17 +76,18 @@ class OverlayFilesystem(Filesystem):
             d.dec_ref()
         self._layers = []
 
-    def is_whiteout(self, inode) -> bool:
+    def is_whiteout(self, d) -> bool:
+        inode = d.inode
         if inode.type == S_IFCHR and inode.rdev == WHITEOUT_DEV:
             return True
         return inode.is_reg and inode.size == 0 and _xattr(inode, self.prefix + b"whiteout") is not None
 
-    def is_opaque(self, inode) -> bool:
-        return inode.is_dir and _xattr(inode, self.prefix + b"opaque") == b"y"
+    def is_opaque(self, d) -> bool:
+        return d.inode.is_dir and _xattr(d.inode, self.prefix + b"opaque") == b"y"
 
 
 class OverlayInode(Inode):
-    """One name of the overlay: ``upper`` (a real inode or None) over ``lowers`` (real inodes,
+    """One name of the overlay: ``upper`` (a layer Dentry or None) over ``lowers`` (layer Dentries,
     topmost first: the merged directories, or the one non-directory shown)."""
 
     def __init__(self, fs, upper, lowers, parent, name):
@@ -92,13 +95,13 @@ class OverlayInode(Inode):
         self.upper, self.lowers = upper, list(lowers)
         self.parent, self.name = parent, name
         origin = lowers[0] if lowers else upper
-        self.ino = origin.ino
+        self.ino = origin.inode.ino
         self.refs = self.writers = self.exec_users = 0
         self._held = []
         self.kids = weakref.WeakValueDictionary()
 
     # --- attributes: the topmost real inode's ------------------------------------------------
-    real = property(lambda self: self.upper if self.upper is not None else self.lowers[0])
+    real = property(lambda self: (self.upper if self.upper is not None else self.lowers[0]).inode)
     mode = property(lambda self: self.real.mode)
     uid = property(lambda self: self.real.uid)
     gid = property(lambda self: self.real.gid)
@@ -131,11 +134,11 @@ class OverlayInode(Inode):
 
     def touch_mtime(self):
         if self.upper is not None:
-            self.upper.touch_mtime()
+            self.upper.inode.touch_mtime()
 
     def touch_ctime(self):
         if self.upper is not None:
-            self.upper.touch_ctime()
+            self.upper.inode.touch_ctime()
 
     # --- references: the real inodes stay alive while this one is referenced ---------------------
     def inc_ref(self):
@@ -164,17 +167,18 @@ class OverlayInode(Inode):
         if self.parent is None:
             raise SyscallError(EXDEV)   # a read-only overlay's root: no upper at all
         self.parent.copy_up()
-        pu, lo = self.parent.upper, self.lowers[0]
-        self.parent.drop_whiteout(self.name)
+        parent, lo = self.parent, self.lowers[0].inode
+        parent.drop_whiteout(self.name)
         if lo.is_dir:
-            up = pu.mkdir(self.name, lo.mode & 0o7777)
+            d = parent.in_upper("mkdir", self.name, lo.mode & 0o7777)
         elif lo.is_reg:
-            up = pu.create(self.name, lo.mode & 0o7777)
-            _copy_data(lo, up)
+            d = parent.in_upper("create", self.name, lo.mode & 0o7777)
+            _copy_data(lo, d.inode)
         elif lo.is_symlink:
-            up = pu.symlink(self.name, lo.readlink(None))
+            d = parent.in_upper("symlink", self.name, lo.readlink(None))
         else:
-            up = pu.mknod(self.name, lo.mode, lo.rdev)
+            d = parent.in_upper("mknod", self.name, lo.mode, lo.rdev)
+        up = d.inode
         for key in lo.listxattr():
             if not key.startswith(self.fs.prefix):
                 up.setxattr(key, lo.getxattr(key), 0)
@@ -182,7 +186,7 @@ class OverlayInode(Inode):
             up.setattr(mode=lo.mode & 0o7777, uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
         else:
             up.setattr(uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
-        self.upper = up
+        self.upper = d
         if not self.is_dir:
             self.lowers = []   # a copied-up file shows its upper only (its st_ino stays the lower's)
         if self.refs:
@@ -203,7 +207,7 @@ class OverlayInode(Inode):
 
     def setattr(self, **attrs):
         self.copy_up()
-        self.upper.setattr(**attrs)
+        self.upper.inode.setattr(**attrs)
 
     def statfs(self):
         st = self.real.statfs()
@@ -229,14 +233,14 @@ class OverlayInode(Inode):
         if self._private(name):
             raise SyscallError(EINVAL)
         self.copy_up()
-        self.upper.setxattr(name, value, flags)
+        self.upper.inode.setxattr(name, value, flags)
 
     def removexattr(self, name):
         if self._private(name):
             raise SyscallError(ENODATA)
         self.real.getxattr(name)   # ENODATA before any copy-up
         self.copy_up()
-        self.upper.removexattr(name)
+        self.upper.inode.removexattr(name)
 
     # --- directories: lookup and listing merge the layers --------------------------------------
     def lookup(self, name):
@@ -253,16 +257,16 @@ class OverlayInode(Inode):
         if upper is not None:
             if fs.is_whiteout(upper):
                 raise SyscallError(ENOENT)
-            if not upper.is_dir or fs.is_opaque(upper):
+            if not upper.inode.is_dir or fs.is_opaque(upper):
                 return OverlayInode(fs, upper, [], self, name)
         for lo in self.lowers:
             c = _child(lo, name)
             if c is None:
                 continue
-            if fs.is_whiteout(c) or (lowers or upper is not None) and not c.is_dir:
+            if fs.is_whiteout(c) or (lowers or upper is not None) and not c.inode.is_dir:
                 break
             lowers.append(c)
-            if not c.is_dir or fs.is_opaque(c):
+            if not c.inode.is_dir or fs.is_opaque(c):
                 break
         if upper is None and not lowers:
             raise SyscallError(ENOENT)
@@ -273,7 +277,7 @@ class OverlayInode(Inode):
             raise SyscallError(ENOTDIR)
         names = {}
         for layer in ([self.upper] if self.upper is not None else []) + self.lowers:
-            for name, _, _ in layer.iterdir():
+            for name, _, _ in layer.inode.iterdir():
                 names.setdefault(name, None)
         out = []
         for name in names:
@@ -299,12 +303,19 @@ class OverlayInode(Inode):
         """Remove a whiteout of ``name`` from the upper directory; was there one?"""
         c = _child(self.upper, name)
         if c is not None and self.fs.is_whiteout(c):
-            self.upper.unlink(name)
+            self.in_upper("unlink", name)
             return True
         return False
 
     def _whiteout(self, name):
-        self.upper.mknod(name, S_IFCHR, WHITEOUT_DEV)
+        self.in_upper("mknod", name, S_IFCHR, WHITEOUT_DEV)
+
+    def in_upper(self, op, name, *args):
+        """The upper directory's ``op`` (an Inode method) on ``name``, the upper layer's Dentry
+        cache kept in step; the Dentry of ``name`` afterwards (None when gone)."""
+        getattr(self.upper.inode, op)(name, *args)
+        self.upper.forget_child(name)
+        return _child(self.upper, name)
 
     # --- directories: changes go to the upper layer ---------------------------------------------
     def _prepare_new(self, name):
@@ -320,36 +331,36 @@ class OverlayInode(Inode):
         self.kids.pop(name, None)
         return self.drop_whiteout(name) or self.lower_positive(name)
 
-    def _made(self, name, real):
-        kid = OverlayInode(self.fs, real, [], self, name)
+    def _made(self, name, d):
+        kid = OverlayInode(self.fs, d, [], self, name)
         self.kids[name] = kid
         return kid
 
     def create(self, name, mode, creds=None):
         self._prepare_new(name)
-        return self._made(name, self.upper.create(name, mode, creds))
+        return self._made(name, self.in_upper("create", name, mode, creds))
 
     def mkdir(self, name, mode, creds=None):
         hides = self._prepare_new(name)
-        d = self.upper.mkdir(name, mode, creds)
+        d = self.in_upper("mkdir", name, mode, creds)
         if hides:   # a new directory where a lower name was removed: none of it shows
-            d.setxattr(self.fs.prefix + b"opaque", b"y", 0)
+            d.inode.setxattr(self.fs.prefix + b"opaque", b"y", 0)
         return self._made(name, d)
 
     def mknod(self, name, mode, rdev, creds=None):
         self._prepare_new(name)
-        return self._made(name, self.upper.mknod(name, mode, rdev, creds))
+        return self._made(name, self.in_upper("mknod", name, mode, rdev, creds))
 
     def symlink(self, name, target, creds=None):
         self._prepare_new(name)
-        return self._made(name, self.upper.symlink(name, target, creds))
+        return self._made(name, self.in_upper("symlink", name, target, creds))
 
     def link(self, name, inode):
         if not isinstance(inode, OverlayInode) or inode.fs is not self.fs:
             raise SyscallError(EXDEV)
         inode.copy_up()
         self._prepare_new(name)
-        self.upper.link(name, inode.upper)
+        self.in_upper("link", name, inode.upper.inode)
         self.kids[name] = inode
 
     def unlink(self, name):
@@ -370,13 +381,13 @@ class OverlayInode(Inode):
     def clear_whiteouts(self):
         """An empty merged directory about to go: its upper holds only whiteouts."""
         if self.upper is not None:
-            for n, _, _ in list(self.upper.iterdir()):
-                self.upper.unlink(n)
+            for n, _, _ in list(self.upper.inode.iterdir()):
+                self.in_upper("unlink", n)
 
     def _remove(self, name, kid):
         self.copy_up()
         if kid.upper is not None:
-            (self.upper.rmdir if kid.is_dir else self.upper.unlink)(name)
+            self.in_upper("rmdir" if kid.is_dir else "unlink", name)
         if self.lower_positive(name):
             self._whiteout(name)
         self.kids.pop(name, None)
@@ -387,7 +398,12 @@ class OverlayInode(Inode):
         if flags & ~RENAME_NOREPLACE:
             raise SyscallError(EINVAL)   # RENAME_EXCHANGE/WHITEOUT: not here yet
         src = self.lookup(oldname)
-        dst = _child(newdir, newname)
+        try:
+            dst = newdir.lookup(newname)
+        except SyscallError as e:
+            if e.errno != ENOENT:
+                raise
+            dst = None
         if src is dst:
             return
         if dst is not None:
@@ -399,11 +415,16 @@ class OverlayInode(Inode):
         if dst is not None and dst.is_dir:
             dst.clear_whiteouts()
         if dst is not None and dst.upper is not None:
-            (newdir.upper.rmdir if dst.is_dir else newdir.upper.unlink)(newname)
+            newdir.in_upper("rmdir" if dst.is_dir else "unlink", newname)
         newdir.drop_whiteout(newname)
         if src.is_dir and newdir.lower_positive(newname) and not self.fs.is_opaque(src.upper):
-            src.upper.setxattr(self.fs.prefix + b"opaque", b"y", 0)
-        self.upper.rename(oldname, newdir.upper, newname)
+            src.upper.inode.setxattr(self.fs.prefix + b"opaque", b"y", 0)
+        self.upper.inode.rename(oldname, newdir.upper.inode, newname)
+        newdir.upper.forget_child(newname)
+        moved = self.upper.children.get(oldname)
+        if moved is not None:
+            moved.move_to(newdir.upper, newname)
+        src.upper = _child(newdir.upper, newname)
         if self.lower_positive(oldname):
             self._whiteout(oldname)
         self.kids.pop(oldname, None)

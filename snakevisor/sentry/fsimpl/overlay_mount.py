@@ -1,9 +1,9 @@
 """Making an overlay superblock from its options (mount(2)'s data, fsconfig's keys): the layers'
 paths resolved for the mounting Task and checked as fs/overlayfs/super.c checks them (EINVAL
 for a missing lowerdir or workdir, a read-only upper, a workdir on another mount than the
-upperdir or nested with it; ENOTDIR for a layer that is not a directory). Linux makes
+upperdir or nested with it, a layer that is not a directory). Linux makes
 workdir/work on mounting; so do we. The filesystem itself is fsimpl/overlay.py's."""
-from snakevisor.abi.errno import EEXIST, EINVAL, ENOTDIR, SyscallError
+from snakevisor.abi.errno import EEXIST, EINVAL, SyscallError
 from snakevisor.abi.fs import AT_FDCWD
 from snakevisor.abi.mount_options import overlay_options
 from snakevisor.sentry.fsimpl.overlay import OverlayFilesystem
@@ -13,7 +13,7 @@ from snakevisor.sentry.vfs.at import resolve_at
 def _layer(t, path):
     vd = resolve_at(t, AT_FDCWD, path.encode())
     if not vd.dentry.inode.is_dir:
-        raise SyscallError(ENOTDIR)
+        raise SyscallError(EINVAL)   # Linux 6.18: EINVAL, not ENOTDIR
     return vd
 
 
@@ -50,7 +50,5 @@ def new_overlay(t, pairs):
         o["uuid"] = "on"   # uuid=auto: on when the upper filesystem has a uuid (a tmpfs's, in Linux 6.18)
     shown += [f"{k}={o[k]}" for k in ("redirect_dir", "index", "xino", "metacopy", "uuid") if k in o]
     shown += [k for k in ("userxattr", "volatile") if o.get(k)]
-    layers = [vd.dentry for vd in lowers] + ([upper.dentry] if upper is not None else [])
-    return OverlayFilesystem(upper.dentry.inode if upper is not None else None,
-                             [vd.dentry.inode for vd in lowers], ",".join(shown), layers,
-                             userxattr=bool(o.get("userxattr")))
+    return OverlayFilesystem(upper.dentry if upper is not None else None, [vd.dentry for vd in lowers],
+                             ",".join(shown), userxattr=bool(o.get("userxattr")))

@@ -1,0 +1,27 @@
+"""overlayfs inside the sandbox (fsimpl/overlay.py): mount -t overlay and fsopen("overlay") over
+the Sentry's own filesystems, natively as root (in a private mount namespace) and sandboxed."""
+import shutil
+
+import pytest
+
+from harness import compare, compile_c
+
+
+def test_overlay_matches_linux():
+    """Merging, whiteouts, opaque directories, copy-up of data and metadata, removals leaving
+    whiteouts, EXDEV renames of lower directories, st_dev/st_ino relations, option errors, a
+    read-only overlay and the new mount API's lowerdir+ (tests/programs/overlay.c)."""
+    compare([compile_c("overlay")], native_status=0)
+
+
+def test_mount_command_makes_an_overlay():
+    """util-linux's mount -t overlay in unshare -m, as a container builder runs it."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("util-linux's unshare and mount are not installed")
+    script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && cd /mnt && mkdir -p lo/d up wk m && "
+              "echo a > lo/f && echo x > lo/d/x && "
+              "mount -t overlay overlay -o lowerdir=/mnt/lo,upperdir=/mnt/up,workdir=/mnt/wk /mnt/m && "
+              "ls m m/d && echo b >> m/f && cat m/f lo/f && rm m/d/x && ls -a m/d up/d && "
+              "stat -c %F up/d/x && grep ' /mnt/m ' /proc/self/mountinfo | cut -d' ' -f5,9- && "
+              "umount m && ls up && echo done")
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)
