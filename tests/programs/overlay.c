@@ -65,6 +65,12 @@ static void layers(void) {
     SHOW("opaque l1/o", setxattr("/mnt/l1/o", "trusted.overlay.opaque", "y", 1, 0));
     SHOW("user xattr on l2/g", setxattr("/mnt/l2/g", "user.note", "kept", 4, 0));
     chmod("/mnt/l2/h", 0640);
+    /* xattr whiteouts (Linux 6.8+): in a lower directory marked opaque "x" only */
+    mkdir("/mnt/l1/xw", 0755); mkdir("/mnt/l2/xw", 0755); mkdir("/mnt/l1/nx", 0755); mkdir("/mnt/l2/nx", 0755);
+    put("/mnt/l2/xw/n", "n\n"); put("/mnt/l1/xw/n", ""); put("/mnt/l2/nx/n", "n\n"); put("/mnt/l1/nx/n", "");
+    SHOW("xattr whiteout", setxattr("/mnt/l1/xw/n", "trusted.overlay.whiteout", "", 0, 0));
+    SHOW("xattr whiteout unmarked", setxattr("/mnt/l1/nx/n", "trusted.overlay.whiteout", "", 0, 0));
+    SHOW("mark xw", setxattr("/mnt/l1/xw", "trusted.overlay.opaque", "x", 1, 0));
 }
 
 static void option_errors(void) {
@@ -82,6 +88,7 @@ static void merge(void) {
     ls("/mnt/m");
     ls("/mnt/m/d");
     ls("/mnt/m/o");
+    ls("/mnt/m/xw");
     cat("/mnt/m/f");
     cat("/mnt/m/g");
     SHOW("access whiteout name", access("/mnt/m/wh", F_OK));

@@ -3,7 +3,8 @@
 A mount stacks directories of any filesystems the Sentry has (tmpfs, Gofer mounts, another
 overlay): one optional writable *upper* and one or more read-only *lowers* (lowerdir=A:B:C, A on
 top). Directories merge: a name in a higher layer hides the same name below, a *whiteout* (a
-character device 0:0, or a regular file with the trusted./user.overlay.whiteout xattr) hides it
+character device 0:0, or in a lower directory marked overlay.opaque "x" an empty regular file
+with the trusted./user.overlay.whiteout xattr) hides it
 without showing anything, an *opaque* directory (trusted./user.overlay.opaque "y") hides the
 lower contents of its name. Any change to a lower file first *copies it up* (data, mode,
 owner, times, xattrs) with its parent directories; removing a lower name leaves a whiteout in
@@ -76,11 +77,15 @@ class OverlayFilesystem(Filesystem):
             d.dec_ref()
         self._layers = []
 
-    def is_whiteout(self, d) -> bool:
+    def is_whiteout(self, d, lower_dir=None) -> bool:
+        """A char 0:0; in a lower directory marked overlay.opaque "x" (Linux 6.8's xwhiteouts),
+        also an empty regular file with the overlay.whiteout xattr."""
         inode = d.inode
         if inode.type == S_IFCHR and inode.rdev == WHITEOUT_DEV:
             return True
-        return inode.is_reg and inode.size == 0 and _xattr(inode, self.prefix + b"whiteout") is not None
+        return (lower_dir is not None and inode.is_reg and inode.size == 0
+                and _xattr(inode, self.prefix + b"whiteout") is not None
+                and _xattr(lower_dir.inode, self.prefix + b"opaque") == b"x")
 
     def is_opaque(self, d) -> bool:
         return d.inode.is_dir and _xattr(d.inode, self.prefix + b"opaque") == b"y"
@@ -263,7 +268,7 @@ class OverlayInode(Inode):
             c = _child(lo, name)
             if c is None:
                 continue
-            if fs.is_whiteout(c) or (lowers or upper is not None) and not c.inode.is_dir:
+            if fs.is_whiteout(c, lo) or (lowers or upper is not None) and not c.inode.is_dir:
                 break
             lowers.append(c)
             if not c.inode.is_dir or fs.is_opaque(c):
@@ -296,7 +301,7 @@ class OverlayInode(Inode):
         for lo in self.lowers:
             c = _child(lo, name)
             if c is not None:
-                return not self.fs.is_whiteout(c)
+                return not self.fs.is_whiteout(c, lo)
         return False
 
     def drop_whiteout(self, name) -> bool:
