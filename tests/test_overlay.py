@@ -25,3 +25,18 @@ def test_mount_command_makes_an_overlay():
               "stat -c %F up/d/x && grep ' /mnt/m ' /proc/self/mountinfo | cut -d' ' -f5,9- && "
               "umount m && ls up && echo done")
     compare(["unshare", "-m", "sh", "-c", script], native_status=0)
+
+
+def test_overlay_over_the_root_and_over_an_overlay():
+    """A Gofer directory (/etc of the sandbox's root) as the lower layer, copied up on append and
+    whited out on removal; then that overlay as the lower layer of a second one."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("util-linux's unshare and mount are not installed")
+    script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && cd /mnt && mkdir -p u w m u2 w2 m2 && "
+              "mount -t overlay overlay -o lowerdir=/etc,upperdir=/mnt/u,workdir=/mnt/w /mnt/m && "
+              "head -1 m/passwd && echo extra >> m/passwd && tail -1 m/passwd && ls u && rm m/hostname && "
+              "{ ls m/hostname 2>&1 | sed 's/.*: //'; } && test -f /etc/hostname && echo host-untouched && "
+              "mount -t overlay overlay -o lowerdir=/mnt/m,upperdir=/mnt/u2,workdir=/mnt/w2 /mnt/m2 && "
+              "echo again >> m2/passwd && tail -2 m2/passwd && tail -1 m/passwd && "
+              "{ ls m2/hostname 2>&1 | sed 's/.*: //'; } && ls u2 && umount m2 && umount m && echo done")
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)
