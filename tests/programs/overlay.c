@@ -158,6 +158,15 @@ static void renames(void) {
     ls("/mnt/m");
     ls("/mnt/m/e");
     ls("/mnt/u");
+    put("/mnt/m/mine", "mine\n");
+    SHOW("exchange lower and upper files", renameat2(AT_FDCWD, "/mnt/m/mine", AT_FDCWD, "/mnt/m/g", RENAME_EXCHANGE));
+    cat("/mnt/m/g");
+    cat("/mnt/m/mine");
+    SHOW("exchange with lower dir", renameat2(AT_FDCWD, "/mnt/m/mine", AT_FDCWD, "/mnt/m/ld", RENAME_EXCHANGE));
+    SHOW("exchange with missing", renameat2(AT_FDCWD, "/mnt/m/mine", AT_FDCWD, "/mnt/m/nope", RENAME_EXCHANGE));
+    SHOW("rename whiteout flag", renameat2(AT_FDCWD, "/mnt/m/mine", AT_FDCWD, "/mnt/m/other", RENAME_WHITEOUT));
+    SHOW("exchange and noreplace", renameat2(AT_FDCWD, "/mnt/m/mine", AT_FDCWD, "/mnt/m/g",
+                                             RENAME_EXCHANGE | RENAME_NOREPLACE));
 }
 
 static void links_and_maps(void) {

@@ -26,7 +26,8 @@ import weakref
 
 from snakevisor.abi.errno import (EEXIST, EINVAL, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
                                   SyscallError)
-from snakevisor.abi.fs import O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV
+from snakevisor.abi.fs import (O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFCHR,
+                               WHITEOUT_DEV)
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
@@ -400,9 +401,11 @@ class OverlayInode(Inode):
     def rename(self, oldname, newdir, newname, flags=0, creds=None):
         if not isinstance(newdir, OverlayInode) or newdir.fs is not self.fs:
             raise SyscallError(EXDEV)
-        if flags & ~RENAME_NOREPLACE:
-            raise SyscallError(EINVAL)   # RENAME_EXCHANGE/WHITEOUT: not here yet
+        if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE:
+            raise SyscallError(EINVAL)   # RENAME_WHITEOUT: EINVAL, as Linux's overlay
         src = self.lookup(oldname)
+        if flags & RENAME_EXCHANGE:
+            return self._exchange(src, newdir, newdir.lookup(newname))
         try:
             dst = newdir.lookup(newname)
         except SyscallError as e:
@@ -435,6 +438,29 @@ class OverlayInode(Inode):
         self.kids.pop(oldname, None)
         newdir.kids[newname] = src
         src.parent, src.name = newdir, newname
+
+    def _exchange(self, a, newdir, b):
+        """RENAME_EXCHANGE of ``a`` (here) and ``b`` (in ``newdir``): both copied up, swapped in
+        the upper layer; a directory landing on a lower name there becomes opaque."""
+        if a is b:
+            return
+        if any(k.is_dir and k.lowers for k in (a, b)):
+            raise SyscallError(EXDEV)   # redirect_dir=off
+        a.copy_up()
+        b.copy_up()
+        for k, where, name in ((a, newdir, b.name), (b, self, a.name)):
+            if k.is_dir and where.lower_positive(name) and not self.fs.is_opaque(k.upper):
+                k.upper.inode.setxattr(self.fs.prefix + b"opaque", b"y", 0)
+        aname, bname = a.name, b.name
+        self.upper.inode.rename(aname, newdir.upper.inode, bname, RENAME_EXCHANGE)
+        self.upper.forget_child(aname)
+        newdir.upper.forget_child(bname)
+        a.upper, b.upper = _child(newdir.upper, bname), _child(self.upper, aname)
+        self.kids[aname], newdir.kids[bname] = b, a
+        a.parent, a.name, b.parent, b.name = newdir, bname, self, aname
+        for k in (a, b):
+            if k.refs:
+                k._hold()
 
 
 def _check_replace(src, dst, flags):
