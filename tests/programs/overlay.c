@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -213,6 +215,36 @@ static void new_api(void) {
     SHOW("umount new", umount("/mnt/n"));
 }
 
+/* As user 1000: the caller's permissions on the overlay's files, the layers changed as the mounter. */
+static void as_user(void) {
+    put("/mnt/l2/shared", "shared\n");
+    chmod("/mnt/l2/shared", 0666);
+    mkdir("/mnt/l2/open", 0777);
+    chmod("/mnt/l2/open", 0777);
+    pid_t pid = fork();
+    if (pid == 0) {
+        SHOW("setresuid 1000", setresuid(1000, 1000, 1000));
+        int fd = open("/mnt/m/shared", O_WRONLY | O_APPEND);
+        SHOW("write a 0666 lower file", write(fd, "user\n", 5));
+        close(fd);
+        SHOW("create in 0777 lower dir", close(open("/mnt/m/open/mine", O_CREAT | O_WRONLY, 0600)));
+        SHOW("create in 0755 dir", open("/mnt/m/d/theirs", O_CREAT | O_WRONLY, 0600));
+        SHOW("chmod a file not ours", chmod("/mnt/m/shared", 0600));
+        SHOW("unlink in 0755 dir", unlink("/mnt/m/d/x"));
+        exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    struct stat a, b;
+    stat("/mnt/u/shared", &a);
+    stat("/mnt/u/open/mine", &b);
+    printf("copied-up owner %u mode %o, new file owner %u mode %o\n", a.st_uid, a.st_mode & 07777, b.st_uid,
+           b.st_mode & 07777);
+    struct statfs sf;
+    statfs("/mnt/m", &sf);
+    printf("statfs type %lx\n", (unsigned long)sf.f_type);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     SHOW("unshare(NEWNS)", unshare(CLONE_NEWNS));
@@ -227,6 +259,7 @@ int main(void) {
     removals();
     renames();
     links_and_maps();
+    as_user();
     SHOW("umount", umount("/mnt/m"));
     return 0;
 }

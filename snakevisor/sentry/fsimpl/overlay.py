@@ -22,6 +22,7 @@ copies it up first. Hard links of lower files copy up separately (Linux without 
 Permission checks are the VFS's, on these attributes (the caller's credentials); the layers'
 own operations run as the Sentry (the mounter's), creations with the caller's ids.
 """
+import dataclasses
 import weakref
 
 from snakevisor.abi.errno import (EEXIST, EINVAL, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
@@ -216,9 +217,7 @@ class OverlayInode(Inode):
         self.upper.inode.setattr(**attrs)
 
     def statfs(self):
-        st = self.real.statfs()
-        st.type = OVERLAYFS_SUPER_MAGIC
-        return st
+        return dataclasses.replace(self.real.statfs(), type=OVERLAYFS_SUPER_MAGIC)   # the layer's own copy untouched
 
     def ioctl(self, task, cmd, arg):
         return self.real.ioctl(task, cmd, arg)
