@@ -40,3 +40,14 @@ def test_overlay_over_the_root_and_over_an_overlay():
               "echo again >> m2/passwd && tail -2 m2/passwd && tail -1 m/passwd && "
               "{ ls m2/hostname 2>&1 | sed 's/.*: //'; } && ls u2 && umount m2 && umount m && echo done")
     compare(["unshare", "-m", "sh", "-c", script], native_status=0)
+
+
+def test_failed_copy_up_leaves_nothing():
+    """A copy-up the upper tmpfs has no room for: ENOSPC, and no partial copy in the upper (Linux
+    copies up in workdir, then renames); a small file copies up after it."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("util-linux's unshare and mount are not installed")
+    script = ("mount --make-rprivate / && mount -t tmpfs -o size=64k x /mnt && cd /mnt && mkdir -p u w m && "
+              "mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=/mnt/u,workdir=/mnt/w /mnt/m && "
+              "{ touch m/python3 2>&1 | sed 's/.*: //'; } ; ls u; touch m/true && ls u && umount m && echo done")
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)

@@ -176,28 +176,29 @@ class OverlayInode(Inode):
         self.parent.copy_up()
         parent, lo = self.parent, self.lowers[0].inode
         parent.drop_whiteout(self.name)
-        if lo.is_dir:
-            d = parent.in_upper("mkdir", self.name, lo.mode & 0o7777)
-        elif lo.is_reg:
-            d = parent.in_upper("create", self.name, lo.mode & 0o7777)
-            _copy_data(lo, d.inode)
-        elif lo.is_symlink:
-            d = parent.in_upper("symlink", self.name, lo.readlink(None))
-        else:
-            d = parent.in_upper("mknod", self.name, lo.mode, lo.rdev)
-        up = d.inode
-        for key in lo.listxattr():
-            if not key.startswith(self.fs.prefix):
-                up.setxattr(key, lo.getxattr(key), 0)
-        if not lo.is_symlink:
-            up.setattr(mode=lo.mode & 0o7777, uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
-        else:
-            up.setattr(uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
+        d = self._copy_object(parent, lo)
+        try:
+            if lo.is_reg:
+                _copy_data(lo, d.inode)
+            _copy_attrs(self.fs, lo, d.inode)
+        except SyscallError:   # no half-made copy left (Linux makes it in workdir, then renames)
+            parent.in_upper("rmdir" if lo.is_dir else "unlink", self.name)
+            raise
         self.upper = d
         if not self.is_dir:
             self.lowers = []   # a copied-up file shows its upper only (its st_ino stays the lower's)
         if self.refs:
             self._hold()
+
+    def _copy_object(self, parent, lo):
+        """The upper copy of lower inode ``lo`` in ``parent``'s upper directory: its Dentry."""
+        if lo.is_dir:
+            return parent.in_upper("mkdir", self.name, lo.mode & 0o7777)
+        if lo.is_symlink:
+            return parent.in_upper("symlink", self.name, lo.readlink(None))
+        if not lo.is_reg:
+            return parent.in_upper("mknod", self.name, lo.mode, lo.rdev)
+        return parent.in_upper("create", self.name, lo.mode & 0o7777)
 
     # --- files ---------------------------------------------------------------------------------
     def open(self, task, flags):
@@ -471,6 +472,15 @@ def _check_replace(src, dst, flags):
         raise SyscallError(EISDIR)
     if dst.is_dir and dst.iterdir():
         raise SyscallError(ENOTEMPTY)
+
+
+def _copy_attrs(fs, lo, up):
+    """Copy-up's metadata: xattrs (not the overlay's own), owner, mode and times."""
+    for key in lo.listxattr():
+        if not key.startswith(fs.prefix):
+            up.setxattr(key, lo.getxattr(key), 0)
+    mode = None if lo.is_symlink else lo.mode & 0o7777
+    up.setattr(mode=mode, uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
 
 
 def _copy_data(lower, upper):
