@@ -52,6 +52,7 @@ static void layers(void) {
                           "/mnt/l1/o", "/mnt/l2/o", "/mnt/l2/gone", "/mnt/l2/ld", "/mnt/l2/e"};
     for (unsigned i = 0; i < sizeof dirs / sizeof *dirs; i++)
         mkdir(dirs[i], 0755);
+    mkdir("/mnt/w/u", 0755);
     put("/mnt/l1/f", "l1 f\n");
     put("/mnt/l2/f", "l2 f\n");
     put("/mnt/l2/g", "l2 g\n");
@@ -83,6 +84,12 @@ static void option_errors(void) {
     SHOW("missing lower", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/nonesuch"));
     SHOW("lower is a file", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/l1/f"));
     SHOW("empty lowerdir", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=,upperdir=/mnt/u,workdir=/mnt/w"));
+    SHOW("single lower, no upper", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/l1,workdir=/mnt/w"));
+    SHOW("lower is upper", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/u,upperdir=/mnt/u,workdir=/mnt/w"));
+    SHOW("lower inside upper", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/l1/d,upperdir=/mnt/l1,workdir=/mnt/w"));
+    SHOW("same lower twice", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/l1:/mnt/l1"));
+    SHOW("work is a lower", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/w,upperdir=/mnt/u,workdir=/mnt/w"));
+    SHOW("upper inside work", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/l1,upperdir=/mnt/w/u,workdir=/mnt/w"));
     SHOW("work inside upper", mount("overlay", "/mnt/m", "overlay", 0, "lowerdir=/mnt/l1,upperdir=/mnt/u,workdir=/mnt/u"));
 }
 

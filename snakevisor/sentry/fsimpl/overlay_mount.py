@@ -1,9 +1,10 @@
 """Making an overlay superblock from its options (mount(2)'s data, fsconfig's keys): the layers'
 paths resolved for the mounting Task and checked as fs/overlayfs/super.c checks them (EINVAL
-for a missing lowerdir or workdir, a read-only upper, a workdir on another mount than the
-upperdir or nested with it, a layer that is not a directory). Linux makes
+for a missing lowerdir or workdir, a single lowerdir without an upper, a read-only upper, a
+workdir on another mount than the upperdir or nested with it, a layer that is not a directory;
+ELOOP for overlapping layers). Linux makes
 workdir/work on mounting; so do we. The filesystem itself is fsimpl/overlay.py's."""
-from snakevisor.abi.errno import EEXIST, EINVAL, SyscallError
+from snakevisor.abi.errno import EEXIST, EINVAL, ELOOP, SyscallError
 from snakevisor.abi.fs import AT_FDCWD
 from snakevisor.abi.mount_options import overlay_options
 from snakevisor.sentry.fsimpl.overlay import OverlayFilesystem
@@ -17,16 +18,33 @@ def _layer(t, path):
     return vd
 
 
-def _check_work(upper, work):
-    if upper.mount is not work.mount:
-        raise SyscallError(EINVAL)   # "workdir and upperdir must reside under the same mount"
-    if upper.dentry.is_ancestor_of(work.dentry) or work.dentry.is_ancestor_of(upper.dentry):
-        raise SyscallError(EINVAL)   # "workdir and upperdir must be separate subtrees"
+def _check_layers(lowers, upper, work):
+    """Linux's checks of the layers' places: EINVAL for a workdir on another mount than the
+    upperdir or nested with it, ELOOP for any other two layers one inside the other (the same
+    directory twice included)."""
+    if upper is not None:
+        if upper.mount is not work.mount:
+            raise SyscallError(EINVAL)   # "workdir and upperdir must reside under the same mount"
+        if _nested(upper, work):
+            raise SyscallError(EINVAL)   # "workdir and upperdir must be separate subtrees"
+    layers = lowers + ([upper, work] if upper is not None else [])
+    for i, a in enumerate(layers):
+        if any(_nested(a, b) for b in layers[i + 1:]):
+            raise SyscallError(ELOOP)    # "overlapping ... path"
+
+
+def _nested(a, b):
+    return a.dentry.is_ancestor_of(b.dentry) or b.dentry.is_ancestor_of(a.dentry)
+
+
+def _make_work(work):
+    """workdir/work, as Linux makes it on mounting."""
     try:
         work.dentry.inode.mkdir(b"work", 0)
     except SyscallError as e:
         if e.errno != EEXIST:
             raise
+    work.dentry.forget_child(b"work")
 
 
 def new_overlay(t, pairs):
@@ -37,12 +55,16 @@ def new_overlay(t, pairs):
     if not o["lowers"] or (o["upperdir"] is None) != (o["workdir"] is None) and o["upperdir"] is not None:
         raise SyscallError(EINVAL)   # "missing 'lowerdir'", "missing 'workdir'"
     lowers = [_layer(t, p) for p in o["lowers"]]
-    upper = None
+    upper = work = None
     if o["upperdir"] is not None:
-        upper = _layer(t, o["upperdir"])
+        upper, work = _layer(t, o["upperdir"]), _layer(t, o["workdir"])
         if upper.mount.readonly:
             raise SyscallError(EINVAL)   # "upper fs is r/o, try multi-lower layers mount"
-        _check_work(upper, _layer(t, o["workdir"]))
+    elif len(lowers) < 2:
+        raise SyscallError(EINVAL)   # "at least 2 lowerdir are needed while upperdir nonexistent"
+    _check_layers(lowers, upper, work)
+    if work is not None:
+        _make_work(work)
     shown = ["lowerdir=" + ":".join(p.replace(":", "\\:") for p in o["lowers"])]
     if upper is not None:
         shown += [f"upperdir={o['upperdir']}", f"workdir={o['workdir']}"]
