@@ -131,7 +131,7 @@ OVERLAY_UNSUPPORTED = {("redirect_dir", "on"), ("index", "on"), ("nfs_export", "
                        ("metacopy", "on"), ("verity", "on"), ("verity", "require")}
 
 
-def _split_lowerdir(text):
+def split_lowerdir(text):
     """lowerdir=A:B:C (a backslash escapes the next character): the layers, top first;
     "::" (data-only layers) is not supported."""
     out, cur, i = [], "", 0
@@ -172,11 +172,11 @@ def overlay_options(fstype, pairs, total=None):
             if (key, value) in OVERLAY_UNSUPPORTED:
                 raise OptionError(f"{key}={value} is not supported")
             out[key] = value
-        elif key == "lowerdir":
-            if any(k == "lowerdir+" for k, _ in pairs):
-                raise OptionError("lowerdir+ and datadir+ cannot follow lowerdir")
-            out["lowers"] = _split_lowerdir(value)
+        elif key == "lowerdir":   # replaces any layers named before
+            out["lowers"], out["lowerdir"] = split_lowerdir(value), True
         elif key == "lowerdir+":
+            if out.get("lowerdir"):
+                raise OptionError("lowerdir+ and datadir+ cannot follow lowerdir")
             out["lowers"].extend([value] if isinstance(value, str) else value)
         elif key == "datadir+":
             raise OptionError("data-only layers are not supported")

@@ -208,6 +208,15 @@ static void new_api(void) {
     int fs = syscall(SYS_fsopen, "overlay", 0);
     SHOW("fsopen overlay", fs >= 0);
     SHOW("bogus key", syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "bogus", "x", 0));
+    SHOW("lowerdir+ missing", syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", "/mnt/nonesuch", 0));
+    SHOW("lowerdir+ a file", syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", "/mnt/l1/f", 0));
+    SHOW("index=maybe", syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "index", "maybe", 0));
+    for (int i = 0; i < 3; i++) {
+        char msg[256] = {0};
+        errno = 0;
+        long n = read(fs, msg, sizeof msg - 1);
+        printf("log: %ld %s %s", n, n < 0 ? strerrorname_np(errno) : "-", n > 0 ? msg : "\n");
+    }
     SHOW("lowerdir+ l1", syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", "/mnt/l1", 0));
     SHOW("lowerdir+ l2", syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", "/mnt/l2", 0));
     SHOW("create", syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0));

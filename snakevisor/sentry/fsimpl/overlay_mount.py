@@ -2,20 +2,37 @@
 paths resolved for the mounting Task and checked as fs/overlayfs/super.c checks them (EINVAL
 for a missing lowerdir or workdir, a single lowerdir without an upper, a read-only upper, a
 workdir on another mount than the upperdir or nested with it, a layer that is not a directory;
-ELOOP for overlapping layers). Linux makes
-workdir/work on mounting; so do we. The filesystem itself is fsimpl/overlay.py's."""
+ELOOP for overlapping layers). Linux makes workdir/work on mounting; so do we. The filesystem
+itself is fsimpl/overlay.py's."""
 from snakevisor.abi.errno import EEXIST, EINVAL, ELOOP, SyscallError
 from snakevisor.abi.fs import AT_FDCWD
-from snakevisor.abi.mount_options import overlay_options
+from snakevisor.abi.mount_options import overlay_options, split_lowerdir
 from snakevisor.sentry.fsimpl.overlay import OverlayFilesystem
 from snakevisor.sentry.vfs.at import resolve_at
 
+PATH_KEYS = ("lowerdir", "lowerdir+", "upperdir", "workdir")
 
-def _layer(t, path):
+
+def _layer(t, path, ctx=None):
     vd = resolve_at(t, AT_FDCWD, path.encode())
     if not vd.dentry.inode.is_dir:
+        if ctx is not None:
+            ctx.fail(f"{path} is not a directory")
         raise SyscallError(EINVAL)   # Linux 6.18: EINVAL, not ENOTDIR
     return vd
+
+
+def check_fsconfig_path(t, ctx, key, value):
+    """fsconfig(2) of an overlay's layer: Linux 6.18 resolves the path(s) then (ENOENT; EINVAL
+    logging "... is not a directory"), before the parameter is taken."""
+    if ctx.fstype != "overlay" or not isinstance(value, str) or key not in PATH_KEYS:
+        return
+    try:
+        paths = split_lowerdir(value) if key == "lowerdir" else [value]
+    except ValueError:
+        return   # the parameter's own check says so
+    for path in paths:
+        _layer(t, path, ctx)
 
 
 def _check_layers(lowers, upper, work):
