@@ -193,6 +193,20 @@ static void links_and_maps(void) {
     cat("/mnt/m/m2");
     munmap(p, 4096);
     close(fd);
+    int t = open("/mnt/m/d", O_TMPFILE | O_RDWR, 0640);
+    SHOW("O_TMPFILE in a merged dir", t >= 0);
+    SHOW("write it", write(t, "tmp\n", 4));
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", t);
+    SHOW("name it", linkat(AT_FDCWD, path, AT_FDCWD, "/mnt/m/d/named", AT_SYMLINK_FOLLOW));
+    close(t);
+    cat("/mnt/m/d/named");
+    cat("/mnt/u/d/named");
+    kind("/mnt/m/d/named");
+    int x = open("/mnt/m/e", O_TMPFILE | O_RDWR | O_EXCL, 0600);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", x);
+    SHOW("name an O_EXCL one", linkat(AT_FDCWD, path, AT_FDCWD, "/mnt/m/e/no", AT_SYMLINK_FOLLOW));
+    close(x);
 }
 
 static void read_only(void) {

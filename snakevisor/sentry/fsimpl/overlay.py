@@ -366,8 +366,25 @@ class OverlayInode(Inode):
             raise SyscallError(EXDEV)
         inode.copy_up()
         self._prepare_new(name)
-        self.in_upper("link", name, inode.upper.inode)
+        d = self.in_upper("link", name, inode.upper.inode)
         self.kids[name] = inode
+        if inode.parent is None:   # an O_TMPFILE file's first name: its upper Dentry now a named one
+            inode.parent, inode.name, inode.upper = self, name, d
+            if inode.refs:
+                inode._hold()
+
+    def tmpfile(self, mode, exclusive, creds=None):
+        """open(O_TMPFILE): an unnamed file of the upper directory (Linux 6.6+)."""
+        if not self.is_dir:
+            raise SyscallError(ENOTDIR)
+        self.copy_up()
+        real = self.upper.inode.tmpfile(mode, exclusive, creds)
+        d = Dentry(real, b"#%d" % real.ino)
+        kid = OverlayInode(self.fs, d, [], None, b"")
+        d.inc_ref()
+        kid._held.append(d)   # as if held: dropped with the overlay inode's last reference
+        d.kill()
+        return kid
 
     def unlink(self, name):
         kid = self.lookup(name)
