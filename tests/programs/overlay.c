@@ -275,6 +275,32 @@ static void as_user(void) {
     printf("statfs type %lx\n", (unsigned long)sf.f_type);
 }
 
+/* userxattr: the overlay's xattrs in the user. namespace (rootless container engines). */
+static void user_xattrs(void) {
+    const char *dirs[] = {"/mnt/x1", "/mnt/x2", "/mnt/x1/o", "/mnt/x2/o", "/mnt/x2/g", "/mnt/xu", "/mnt/xw", "/mnt/xm",
+                          "/mnt/x1/t", "/mnt/x2/t"};
+    for (unsigned i = 0; i < sizeof dirs / sizeof *dirs; i++)
+        mkdir(dirs[i], 0755);
+    put("/mnt/x2/o/hidden", "");
+    put("/mnt/x2/g/f", "");
+    put("/mnt/x2/t/merged", "");
+    SHOW("user opaque", setxattr("/mnt/x1/o", "user.overlay.opaque", "y", 1, 0));
+    SHOW("trusted opaque ignored", setxattr("/mnt/x1/t", "trusted.overlay.opaque", "y", 1, 0));
+    SHOW("userxattr mount", mount("overlay", "/mnt/xm", "overlay", 0,
+                                  "lowerdir=/mnt/x1:/mnt/x2,upperdir=/mnt/xu,workdir=/mnt/xw,userxattr"));
+    ls("/mnt/xm");
+    ls("/mnt/xm/o");
+    ls("/mnt/xm/t");
+    SHOW("rmdir lower", rmdir("/mnt/xm/g") == 0 ? unlink("/mnt/xm/g") : rmdir("/mnt/xm/g/f"));
+    SHOW("unlink then rmdir", unlink("/mnt/xm/g/f") == 0 ? rmdir("/mnt/xm/g") : -1);
+    SHOW("mkdir over whiteout", mkdir("/mnt/xm/g", 0755));
+    char v[4] = {0};
+    SHOW("user.overlay.opaque", getxattr("/mnt/xu/g", "user.overlay.opaque", v, sizeof v - 1));
+    printf("value %s\n", v);
+    SHOW("trusted one", getxattr("/mnt/xu/g", "trusted.overlay.opaque", v, sizeof v - 1));
+    SHOW("umount userxattr", umount("/mnt/xm"));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     SHOW("unshare(NEWNS)", unshare(CLONE_NEWNS));
@@ -290,6 +316,7 @@ int main(void) {
     renames();
     links_and_maps();
     as_user();
+    user_xattrs();
     SHOW("umount", umount("/mnt/m"));
     return 0;
 }
