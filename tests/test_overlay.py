@@ -51,3 +51,30 @@ def test_failed_copy_up_leaves_nothing():
               "mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=/mnt/u,workdir=/mnt/w /mnt/m && "
               "{ touch m/python3 2>&1 | sed 's/.*: //'; } ; ls u; touch m/true && ls u && umount m && echo done")
     compare(["unshare", "-m", "sh", "-c", script], native_status=0)
+
+
+
+DEV_INO_SCRIPT = r"""
+mount --make-rprivate / && mount -t tmpfs x /mnt && cd /mnt && mkdir -p u w m &&
+mount -t overlay overlay -o lowerdir=/etc,upperdir=/mnt/u,workdir=/mnt/w /mnt/m &&
+M=$(stat -c %d m) U=$(stat -c %d u) E=$(stat -c %d /etc)
+rel() { d=$1; if [ $d = $M ]; then echo ovl; elif [ $d = $U ]; then echo upper; elif [ $d = $E ]; then echo etc; else echo other$2; fi; }
+echo "m $(rel $(stat -c %d m)) $(stat -c %i m)"
+echo "dir m/default $(rel $(stat -c %d m/default)) $(stat -c %i m/default)"
+P=$(stat -c %d m/hostname)
+echo "file $(rel $P) same-ino $([ $(stat -c %i m/hostname) = $(stat -c %i /etc/hostname) ] && echo y)"
+echo x >> m/hostname; echo "copied $( [ $(stat -c %d m/hostname) = $P ] && echo same-dev) same-ino $([ $(stat -c %i m/hostname) = $(stat -c %i /etc/hostname) ] && echo y)"
+touch m/new; N=$(stat -c %d m/new); echo "new $(rel $N) $( [ $N = $P ] && echo same-as-lower-pseudo) ino-upper $([ $(stat -c %i m/new) = $(stat -c %i u/new) ] && echo y)"
+mkdir m/newd; echo "newd $(rel $(stat -c %d m/newd)) $(stat -c %i m/newd)"
+touch m/default/x; echo "copied dir $(rel $(stat -c %d m/default)) $(stat -c %i m/default)"
+"""
+
+
+def test_st_dev_and_st_ino_across_filesystems():
+    """Layers on two filesystems (the root's /etc under a tmpfs upper), Linux without xino:
+    directories show the overlay's st_dev and numbers of its own (root 2, then in lookup order),
+    other files a pseudo device of their origin's filesystem and their real inode number, kept
+    by copy-up; a new upper file the upper's pseudo device."""
+    if shutil.which("unshare") is None or shutil.which("stat") is None:
+        pytest.skip("util-linux's unshare and coreutils' stat are not installed")
+    compare(["unshare", "-m", "sh", "-c", DEV_INO_SCRIPT], native_status=0)

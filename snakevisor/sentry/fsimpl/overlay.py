@@ -30,7 +30,7 @@ from snakevisor.abi.errno import (EEXIST, EINVAL, EISDIR, ENODATA, ENOENT, ENOTD
 from snakevisor.abi.fs import (O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFCHR,
                                WHITEOUT_DEV)
 from snakevisor.sentry.vfs.dentry import Dentry
-from snakevisor.sentry.vfs.filesystem import Filesystem
+from snakevisor.sentry.vfs.filesystem import Filesystem, new_anon_dev
 from snakevisor.sentry.vfs.inode import Inode
 
 OVERLAYFS_SUPER_MAGIC = 0x794C7630
@@ -69,7 +69,28 @@ class OverlayFilesystem(Filesystem):
         self._layers = lowers + ([upper] if upper is not None else [])   # held while the filesystem lives
         for d in self._layers:
             d.inc_ref()
+        # Layers on one filesystem: everything shows the overlay's st_dev. Otherwise (Linux without
+        # xino) directories do, with numbers of the overlay's own, and other files a pseudo device
+        # of their origin's filesystem (the upper's first) with their real inode number.
+        layer_fss = [d.inode.fs for d in ([upper] if upper is not None else []) + lowers]
+        self.samefs = all(f is layer_fss[0] for f in layer_fss)
+        self.pseudo_devs = {}
+        for f in layer_fss:
+            if f not in self.pseudo_devs:
+                self.pseudo_devs[f] = new_anon_dev()
+        self.dir_inos = weakref.WeakKeyDictionary()   # origin inode -> a directory's number here
+        self.next_ino()   # the root is 2, as Linux's
         self.root = Dentry(OverlayInode(self, upper, lowers, None, b""))
+
+    def identity(self, origin):
+        """st_dev and st_ino of a name whose origin (lowest copied-from) real inode is ``origin``."""
+        if self.samefs:
+            return self.dev, origin.ino
+        if origin.is_dir:
+            if origin not in self.dir_inos:
+                self.dir_inos[origin] = self.next_ino()
+            return self.dev, self.dir_inos[origin]
+        return self.pseudo_devs.get(origin.fs, self.dev), origin.ino
 
     def mount_options(self) -> str:
         return self.options
@@ -101,8 +122,7 @@ class OverlayInode(Inode):
         self.fs = fs
         self.upper, self.lowers = upper, list(lowers)
         self.parent, self.name = parent, name
-        origin = lowers[0] if lowers else upper
-        self.ino = origin.inode.ino
+        self.st_dev, self.ino = fs.identity((lowers[0] if lowers else upper).inode)
         self.refs = self.writers = self.exec_users = 0
         self._held = []
         self.kids = weakref.WeakValueDictionary()
@@ -128,7 +148,7 @@ class OverlayInode(Inode):
 
     def stat(self):
         st = self.real.stat()
-        st.dev, st.ino = self.fs.dev, self.ino
+        st.dev, st.ino = self.st_dev, self.ino
         if self.merged:
             st.nlink = 1
         return st
