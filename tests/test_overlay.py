@@ -78,3 +78,17 @@ def test_st_dev_and_st_ino_across_filesystems():
     if shutil.which("unshare") is None or shutil.which("stat") is None:
         pytest.skip("util-linux's unshare and coreutils' stat are not installed")
     compare(["unshare", "-m", "sh", "-c", DEV_INO_SCRIPT], native_status=0)
+
+
+def test_layers_are_changed_with_the_mounters_credentials():
+    """An overlay mounted by the root of a user namespace (unshare -Urm) whose upper directory
+    belongs to an unmapped user: reading works, but creating and copying up are EACCES, as the
+    mounter may not write there (Linux's override_creds)."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("util-linux's unshare and mount are not installed")
+    script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && mkdir -p /mnt/l /mnt/u /mnt/w /mnt/m && "
+              "echo a > /mnt/l/f && chown 1000 /mnt/u && chmod 755 /mnt/u && "
+              "unshare -Urm sh -c 'mount -t overlay o -o lowerdir=/mnt/l,upperdir=/mnt/u,workdir=/mnt/w /mnt/m; "
+              "echo mount=$?; cat /mnt/m/f; touch /mnt/m/new 2>&1 | sed \"s/.*: //\"; "
+              "echo x 2>&1 >> /mnt/m/f | sed \"s/.*: //\"; ls /mnt/m'; ls /mnt/u; echo done")
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)

@@ -20,7 +20,8 @@ a merged directory's nlink is 1. Opening a lower file read-only opens the lower 
 (so MAP_SHARED of it maps the lower file until a copy-up, as Linux's); opening it for writing
 copies it up first. Hard links of lower files copy up separately (Linux without index).
 Permission checks are the VFS's, on these attributes (the caller's credentials); the layers'
-own operations run as the Sentry (the mounter's), creations with the caller's ids.
+own changes are checked with the mounter's (writing and searching an upper directory, reading a
+lower file to copy it up), and new files get the caller's ids, as Linux's.
 """
 import dataclasses
 import weakref
@@ -32,6 +33,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EX
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem, new_anon_dev
 from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, check_permission
 
 OVERLAYFS_SUPER_MAGIC = 0x794C7630
 COPY_CHUNK = 1 << 20
@@ -61,9 +63,11 @@ class OverlayFilesystem(Filesystem):
     name = "overlay"
     magic = OVERLAYFS_SUPER_MAGIC
 
-    def __init__(self, upper, lowers, options, userxattr=False):
-        """``upper`` (or None) and ``lowers``: the layers' root Dentries."""
+    def __init__(self, upper, lowers, options, userxattr=False, mounter=None):
+        """``upper`` (or None) and ``lowers``: the layers' root Dentries; ``mounter``: the
+        credentials the layers' own operations are checked with (None: the Sentry's, unchecked)."""
         super().__init__(readonly=upper is None)
+        self.mounter = mounter
         self.options = options            # for mountinfo, as given
         self.prefix = b"user.overlay." if userxattr else b"trusted.overlay."
         self._layers = lowers + ([upper] if upper is not None else [])   # held while the filesystem lives
@@ -199,6 +203,8 @@ class OverlayInode(Inode):
         d = self._copy_object(parent, lo)
         try:
             if lo.is_reg:
+                if self.fs.mounter is not None:
+                    check_permission(self.fs.mounter, lo, MAY_READ)
                 _copy_data(lo, d.inode)
             _copy_attrs(self.fs, lo, d.inode)
         except SyscallError:   # no half-made copy left (Linux makes it in workdir, then renames)
@@ -339,6 +345,8 @@ class OverlayInode(Inode):
     def in_upper(self, op, name, *args):
         """The upper directory's ``op`` (an Inode method) on ``name``, the upper layer's Dentry
         cache kept in step; the Dentry of ``name`` afterwards (None when gone)."""
+        if self.fs.mounter is not None:
+            check_permission(self.fs.mounter, self.upper.inode, MAY_WRITE | MAY_EXEC)
         getattr(self.upper.inode, op)(name, *args)
         self.upper.forget_child(name)
         return _child(self.upper, name)

@@ -90,4 +90,5 @@ def new_overlay(t, pairs):
     shown += [f"{k}={o[k]}" for k in ("redirect_dir", "index", "xino", "metacopy", "uuid") if k in o]
     shown += [k for k in ("userxattr", "volatile") if o.get(k)]
     return OverlayFilesystem(upper.dentry if upper is not None else None, [vd.dentry for vd in lowers],
-                             ",".join(shown), userxattr=bool(o.get("userxattr")))
+                             ",".join(shown), userxattr=bool(o.get("userxattr")),
+                             mounter=t.creds.copy())
