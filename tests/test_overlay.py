@@ -7,6 +7,11 @@ import pytest
 from harness import compare, compile_c
 
 
+def _need_util_linux():
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("util-linux's unshare and mount are not installed")
+
+
 def test_overlay_matches_linux():
     """Merging, whiteouts, opaque directories, copy-up of data and metadata, removals leaving
     whiteouts, EXDEV renames of lower directories, st_dev/st_ino relations, option errors, a
@@ -16,8 +21,7 @@ def test_overlay_matches_linux():
 
 def test_mount_command_makes_an_overlay():
     """util-linux's mount -t overlay in unshare -m, as a container builder runs it."""
-    if shutil.which("unshare") is None or shutil.which("mount") is None:
-        pytest.skip("util-linux's unshare and mount are not installed")
+    _need_util_linux()
     script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && cd /mnt && mkdir -p lo/d up wk m && "
               "echo a > lo/f && echo x > lo/d/x && "
               "mount -t overlay overlay -o lowerdir=/mnt/lo,upperdir=/mnt/up,workdir=/mnt/wk /mnt/m && "
@@ -30,8 +34,7 @@ def test_mount_command_makes_an_overlay():
 def test_overlay_over_the_root_and_over_an_overlay():
     """A Gofer directory (/etc of the sandbox's root) as the lower layer, copied up on append and
     whited out on removal; then that overlay as the lower layer of a second one."""
-    if shutil.which("unshare") is None or shutil.which("mount") is None:
-        pytest.skip("util-linux's unshare and mount are not installed")
+    _need_util_linux()
     script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && cd /mnt && mkdir -p u w m u2 w2 m2 && "
               "mount -t overlay overlay -o lowerdir=/etc,upperdir=/mnt/u,workdir=/mnt/w /mnt/m && "
               "head -1 m/passwd && echo extra >> m/passwd && tail -1 m/passwd && ls u && rm m/hostname && "
@@ -45,8 +48,7 @@ def test_overlay_over_the_root_and_over_an_overlay():
 def test_failed_copy_up_leaves_nothing():
     """A copy-up the upper tmpfs has no room for: ENOSPC, and no partial copy in the upper (Linux
     copies up in workdir, then renames); a small file copies up after it."""
-    if shutil.which("unshare") is None or shutil.which("mount") is None:
-        pytest.skip("util-linux's unshare and mount are not installed")
+    _need_util_linux()
     script = ("mount --make-rprivate / && mount -t tmpfs -o size=64k x /mnt && cd /mnt && mkdir -p u w m && "
               "mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=/mnt/u,workdir=/mnt/w /mnt/m && "
               "{ touch m/python3 2>&1 | sed 's/.*: //'; } ; ls u; touch m/true && ls u && umount m && echo done")
@@ -75,8 +77,7 @@ def test_st_dev_and_st_ino_across_filesystems():
     directories show the overlay's st_dev and numbers of its own (root 2, then in lookup order),
     other files a pseudo device of their origin's filesystem and their real inode number, kept
     by copy-up; a new upper file the upper's pseudo device."""
-    if shutil.which("unshare") is None or shutil.which("stat") is None:
-        pytest.skip("util-linux's unshare and coreutils' stat are not installed")
+    _need_util_linux()
     compare(["unshare", "-m", "sh", "-c", DEV_INO_SCRIPT], native_status=0)
 
 
@@ -84,8 +85,7 @@ def test_layers_are_changed_with_the_mounters_credentials():
     """An overlay mounted by the root of a user namespace (unshare -Urm) whose upper directory
     belongs to an unmapped user: reading works, but creating and copying up are EACCES, as the
     mounter may not write there (Linux's override_creds)."""
-    if shutil.which("unshare") is None or shutil.which("mount") is None:
-        pytest.skip("util-linux's unshare and mount are not installed")
+    _need_util_linux()
     script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && mkdir -p /mnt/l /mnt/u /mnt/w /mnt/m && "
               "echo a > /mnt/l/f && chown 1000 /mnt/u && chmod 755 /mnt/u && "
               "unshare -Urm sh -c 'mount -t overlay o -o lowerdir=/mnt/l,upperdir=/mnt/u,workdir=/mnt/w /mnt/m; "
