@@ -69,6 +69,14 @@ echo x >> m/hostname; echo "copied $( [ $(stat -c %d m/hostname) = $P ] && echo 
 touch m/new; N=$(stat -c %d m/new); echo "new $(rel $N) $( [ $N = $P ] && echo same-as-lower-pseudo) ino-upper $([ $(stat -c %i m/new) = $(stat -c %i u/new) ] && echo y)"
 mkdir m/newd; echo "newd $(rel $(stat -c %d m/newd)) $(stat -c %i m/newd)"
 touch m/default/x; echo "copied dir $(rel $(stat -c %d m/default)) $(stat -c %i m/default)"
+python3 -c '
+import os
+for e in sorted(os.scandir("/mnt/m"), key=lambda e: e.name):
+    if e.name in ("hostname", "default", "newd", "newf", "passwd"):
+        st = os.lstat(e.path)
+        real = os.lstat(("/mnt/u/" if e.name.startswith("new") or e.name == "hostname" else "/etc/") + e.name)
+        print(e.name, "d_ino is st_ino:", e.inode() == st.st_ino, "the real one:", e.inode() == real.st_ino)
+'
 """
 
 
@@ -76,7 +84,8 @@ def test_st_dev_and_st_ino_across_filesystems():
     """Layers on two filesystems (the root's /etc under a tmpfs upper), Linux without xino:
     directories show the overlay's st_dev and numbers of its own (root 2, then in lookup order),
     other files a pseudo device of their origin's filesystem and their real inode number, kept
-    by copy-up; a new upper file the upper's pseudo device."""
+    by copy-up; a new upper file the upper's pseudo device. Readdir's d_ino is the topmost
+    entry's real number (Linux translates it only on one filesystem or with xino)."""
     _need_util_linux()
     compare(["unshare", "-m", "sh", "-c", DEV_INO_SCRIPT], native_status=0)
 

@@ -28,8 +28,8 @@ import weakref
 
 from snakevisor.abi.errno import (EEXIST, EINVAL, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
                                   SyscallError)
-from snakevisor.abi.fs import (O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFCHR,
-                               WHITEOUT_DEV)
+from snakevisor.abi.fs import (DT_CHR, DT_REG, O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE,
+                               RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV)
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem, new_anon_dev
 from snakevisor.sentry.vfs.inode import Inode
@@ -305,19 +305,24 @@ class OverlayInode(Inode):
         return OverlayInode(fs, upper, lowers, self, name)
 
     def iterdir(self):
+        """The merged listing: each name's topmost entry, whiteouts left out. d_ino as Linux's
+        without xino: on one filesystem st_ino's number, else the topmost entry's real one."""
         if not self.is_dir:
             raise SyscallError(ENOTDIR)
-        names = {}
+        top = {}
         for layer in ([self.upper] if self.upper is not None else []) + self.lowers:
-            for name, _, _ in layer.inode.iterdir():
-                names.setdefault(name, None)
+            xmarked = layer is not self.upper and _xattr(layer.inode, self.fs.prefix + b"opaque") == b"x"
+            for name, ino, dtype in layer.inode.iterdir():
+                top.setdefault(name, (ino, dtype, xmarked))
         out = []
-        for name in names:
-            try:
-                kid = self.lookup(name)
-            except SyscallError:
-                continue
-            out.append((name, kid.ino, kid.dtype))
+        for name, (ino, dtype, xmarked) in top.items():
+            if self.fs.samefs or dtype == DT_CHR or dtype == DT_REG and xmarked:
+                try:
+                    kid = self.lookup(name)   # a whiteout candidate (or the number Linux shows)
+                except SyscallError:
+                    continue
+                ino = kid.ino if self.fs.samefs else ino
+            out.append((name, ino, dtype))
         return out
 
     def is_empty_dir(self):
