@@ -130,6 +130,13 @@ static void copy_up(void) {
     kind("/mnt/u/h");
     kind("/mnt/m/h");
     kind("/mnt/l2/h");
+    struct stat t0, t1;
+    stat("/mnt/m/d/x", &t0);
+    SHOW("open lower file O_TRUNC", close(open("/mnt/m/d/x", O_WRONLY | O_TRUNC)));
+    stat("/mnt/m/d/x", &t1);
+    printf("truncated size %ld, mtime changed %d\n", (long)t1.st_size, t1.st_mtim.tv_nsec != t0.st_mtim.tv_nsec ||
+           t1.st_mtim.tv_sec != t0.st_mtim.tv_sec);
+    cat("/mnt/l2/d/x");
     kind("/mnt/u/d");
     SHOW("create in merged dir", close(open("/mnt/m/d/new", O_CREAT | O_WRONLY, 0644)));
     kind("/mnt/u/d");

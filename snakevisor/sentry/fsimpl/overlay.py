@@ -191,8 +191,9 @@ class OverlayInode(Inode):
                 r.dec_ref()
 
     # --- copy-up -------------------------------------------------------------------------------
-    def copy_up(self):
-        """Give this name an upper inode (a copy of the lower one), its parents first."""
+    def copy_up(self, data=True):
+        """Give this name an upper inode (a copy of the lower one), its parents first; without
+        ``data`` for an open that truncates it anyway (Linux's O_TRUNC copy-up)."""
         if self.upper is not None:
             return
         if self.parent is None:
@@ -202,11 +203,13 @@ class OverlayInode(Inode):
         parent.drop_whiteout(self.name)
         d = self._copy_object(parent, lo)
         try:
-            if lo.is_reg:
+            if lo.is_reg and data:
                 if self.fs.mounter is not None:
                     check_permission(self.fs.mounter, lo, MAY_READ)
                 _copy_data(lo, d.inode)
             _copy_attrs(self.fs, lo, d.inode)
+            if lo.is_reg and not data and lo.size:
+                d.inode.touch_mtime()   # the truncation the open does to the copy (now empty already)
         except SyscallError:   # no half-made copy left (Linux makes it in workdir, then renames)
             parent.in_upper("rmdir" if lo.is_dir else "unlink", self.name)
             raise
@@ -231,7 +234,7 @@ class OverlayInode(Inode):
         if self.is_dir:
             return super().open(task, flags)
         if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
-            self.copy_up()
+            self.copy_up(data=not flags & O_TRUNC)
         impl = self.real.open(task, flags)
         impl.stat = self.stat   # fstat shows the overlay's view, as stat does
         return impl
