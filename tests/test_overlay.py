@@ -101,3 +101,21 @@ def test_layers_are_changed_with_the_mounters_credentials():
               "echo mount=$?; cat /mnt/m/f; touch /mnt/m/new 2>&1 | sed \"s/.*: //\"; "
               "echo x 2>&1 >> /mnt/m/f | sed \"s/.*: //\"; ls /mnt/m'; ls /mnt/u; echo done")
     compare(["unshare", "-m", "sh", "-c", script], native_status=0)
+
+
+
+OPTIONS_SCRIPT = r"""
+mount --make-rprivate / && mount -t tmpfs x /mnt && cd /mnt && mkdir -p l l2 m && i=0
+for o in "index=off,xino=off,metacopy=off,redirect_dir=off" "xino=auto,redirect_dir=nofollow,nfs_export=off" "redirect_dir=follow,uuid=off,volatile" "userxattr" "uuid=null,default_permissions"; do
+i=$((i+1)); mkdir u$i w$i; mount -t overlay o -o lowerdir=/mnt/l,upperdir=/mnt/u$i,workdir=/mnt/w$i,$o /mnt/m && grep ' /mnt/m ' /proc/self/mountinfo | cut -d' ' -f6,9- ; umount /mnt/m; done
+mount -t overlay o -o lowerdir=/mnt/l:/mnt/l2 /mnt/m && grep ' /mnt/m ' /proc/self/mountinfo | cut -d' ' -f6,9- && { touch /mnt/m/x 2>&1 | sed 's/.*: //'; } && mount -o remount,rw /mnt/m 2>&1 | sed 's/.*: //'; umount /mnt/m
+mount -t overlay o -o ro,lowerdir=/mnt/l,upperdir=/mnt/u1,workdir=/mnt/w1 /mnt/m && grep ' /mnt/m ' /proc/self/mountinfo | cut -d' ' -f6,9- && umount /mnt/m; echo done
+"""
+
+
+def test_options_shown_as_linux_and_read_only_overlays():
+    """mountinfo's super options of overlays mounted with the options Linux takes and the Sentry
+    has (their defaults resolved and left out as ovl_show_options does), a read-only overlay
+    without an upper ("ro" in the super options; remounting it read-write EROFS), and a ro mount."""
+    _need_util_linux()
+    compare(["unshare", "-m", "sh", "-c", OPTIONS_SCRIPT], native_status=0)

@@ -26,7 +26,7 @@ lower file to copy it up), and new files get the caller's ids, as Linux's.
 import dataclasses
 import weakref
 
-from snakevisor.abi.errno import (EEXIST, EINVAL, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
+from snakevisor.abi.errno import (EEXIST, EINVAL, EROFS, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
                                   SyscallError)
 from snakevisor.abi.fs import (DT_CHR, DT_REG, O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE,
                                RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV)
@@ -62,13 +62,26 @@ def _xattr(inode, name):
 class OverlayFilesystem(Filesystem):
     name = "overlay"
     magic = OVERLAYFS_SUPER_MAGIC
+    readonly_apart = True   # mountinfo: "ro" in the super options of an overlay without an upper
+    _ro = False
+    has_upper = True
 
-    def __init__(self, upper, lowers, options, userxattr=False, mounter=None):
+    @property
+    def readonly(self):
+        return self._ro or not self.has_upper   # a remount cannot make an upper-less overlay writable
+
+    @readonly.setter
+    def readonly(self, value):
+        if not value and not self.has_upper and self.root is not None:
+            raise SyscallError(EROFS)   # ovl_reconfigure: no upper, no read-write
+        self._ro = value
+
+    def __init__(self, upper, lowers, show, userxattr=False, mounter=None):
         """``upper`` (or None) and ``lowers``: the layers' root Dentries; ``mounter``: the
         credentials the layers' own operations are checked with (None: the Sentry's, unchecked)."""
-        super().__init__(readonly=upper is None)
-        self.mounter = mounter
-        self.options = options            # for mountinfo, as given
+        super().__init__(readonly=False)
+        self.has_upper, self.mounter = upper is not None, mounter
+        self.show = show                  # fs -> mountinfo's super options
         self.prefix = b"user.overlay." if userxattr else b"trusted.overlay."
         self._layers = lowers + ([upper] if upper is not None else [])   # held while the filesystem lives
         for d in self._layers:
@@ -97,7 +110,7 @@ class OverlayFilesystem(Filesystem):
         return self.pseudo_devs.get(origin.fs, self.dev), origin.ino
 
     def mount_options(self) -> str:
-        return self.options
+        return self.show(self)
 
     def kill(self) -> None:
         for d in self._layers:

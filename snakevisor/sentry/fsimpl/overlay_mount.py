@@ -64,6 +64,34 @@ def _make_work(work):
     work.dentry.forget_child(b"work")
 
 
+def _samefs(lowers, upper):
+    return len({id(vd.dentry.inode.fs) for vd in lowers + ([upper] if upper is not None else [])}) == 1
+
+
+def _shown(o, has_upper, samefs, readonly):
+    """mountinfo's super options, as ovl_show_options (Linux 6.18, its default configuration:
+    redirect_dir follow, index, xino, metacopy and nfs_export off): the layers, then what differs
+    from the defaults once resolved as ovl_fs_params_verify resolves them."""
+    redirect = o.get("redirect_dir") or ("nofollow" if o.get("userxattr") else "follow")
+    if redirect == "off":
+        redirect = "follow"   # redirect_always_follow
+    if redirect == "follow" and not has_upper:
+        redirect = "on"       # without an upper, following is all "on" can mean
+    uuid = o.get("uuid", "auto")
+    if uuid == "auto":   # on when a writable upper's filesystem has a uuid (a tmpfs has)
+        uuid = "on" if has_upper and not readonly else None
+    shown = ["lowerdir=" + ":".join(p.replace(":", "\\:") for p in o["lowers"])]
+    if has_upper:
+        shown += [f"upperdir={o['upperdir']}", f"workdir={o['workdir']}"]
+    shown += ["default_permissions"] if o.get("default_permissions") else []
+    shown += [f"redirect_dir={redirect}"] if redirect != "follow" else []
+    shown += [f"uuid={uuid}"] if uuid else []
+    shown += ["xino=auto"] if o.get("xino") == "auto" and not samefs else []
+    shown += ["fsync=volatile"] if o.get("volatile") and has_upper else []
+    shown += ["userxattr"] if o.get("userxattr") else []
+    return ",".join(shown)
+
+
 def new_overlay(t, pairs):
     try:
         o = overlay_options("overlay", pairs)
@@ -82,13 +110,7 @@ def new_overlay(t, pairs):
     _check_layers(lowers, upper, work)
     if work is not None:
         _make_work(work)
-    shown = ["lowerdir=" + ":".join(p.replace(":", "\\:") for p in o["lowers"])]
-    if upper is not None:
-        shown += [f"upperdir={o['upperdir']}", f"workdir={o['workdir']}"]
-    if upper is not None and o.get("uuid", "auto") == "auto":
-        o["uuid"] = "on"   # uuid=auto: on when the upper filesystem has a uuid (a tmpfs's, in Linux 6.18)
-    shown += [f"{k}={o[k]}" for k in ("redirect_dir", "index", "xino", "metacopy", "uuid") if k in o]
-    shown += [k for k in ("userxattr", "volatile") if o.get(k)]
     return OverlayFilesystem(upper.dentry if upper is not None else None, [vd.dentry for vd in lowers],
-                             ",".join(shown), userxattr=bool(o.get("userxattr")),
+                             lambda fs: _shown(o, upper is not None, _samefs(lowers, upper), fs.readonly),
+                             userxattr=bool(o.get("userxattr")),
                              mounter=t.creds.copy())
