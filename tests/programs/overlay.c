@@ -197,6 +197,12 @@ static void links_and_maps(void) {
     SHOW("write through upper", pwrite(w, "UPPER", 5, 0));
     close(w);
     printf("old mapping sees: %.10s\n", p);
+    char again[16] = {0};
+    SHOW("read through the fd opened before copy-up", pread(fd, again, sizeof again - 1, 0));
+    printf("it reads: %s", again);
+    struct stat fst;
+    fstat(fd, &fst);
+    printf("its fstat size %ld\n", (long)fst.st_size);
     cat("/mnt/m/m2");
     munmap(p, 4096);
     close(fd);

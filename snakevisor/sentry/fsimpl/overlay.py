@@ -249,6 +249,8 @@ class OverlayInode(Inode):
         if flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC:
             self.copy_up(data=not flags & O_TRUNC)
         impl = self.real.open(task, flags)
+        if self.upper is None:
+            return LowerOpen(self, impl, flags)
         impl.stat = self.stat   # fstat shows the overlay's view, as stat does
         return impl
 
@@ -527,6 +529,37 @@ class OverlayInode(Inode):
         for k in (a, b):
             if k.refs:
                 k._hold()
+
+
+class LowerOpen:
+    """A read-only open of a lower file: the lower file's own description (its impl: reads,
+    mappings...) until the name is copied up, then the upper file's, opened alike (Linux's
+    ovl_real_fdget reopening a copied-up file). Mappings made before keep the lower file."""
+
+    def __init__(self, inode, impl, flags):
+        object.__setattr__(self, "_state", [inode, impl, flags])
+
+    def _current(self):
+        state = self._state
+        inode, impl, flags = state
+        if inode.upper is not None and impl.inode is not inode.upper.inode:
+            new = inode.upper.inode.open(None, flags)
+            new.description = impl.description
+            impl.release()
+            state[1] = impl = new
+        return impl
+
+    def __getattr__(self, name):
+        return getattr(self._current(), name)
+
+    def __setattr__(self, name, value):
+        setattr(self._state[1], name, value)
+
+    def stat(self):
+        return self._state[0].stat()   # fstat shows the overlay's view, as stat does
+
+    def release(self):
+        self._state[1].release()
 
 
 def _check_replace(src, dst, flags):
