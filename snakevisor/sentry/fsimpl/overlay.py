@@ -4,24 +4,24 @@ A mount stacks directories of any filesystems the Sentry has (tmpfs, Gofer mount
 overlay): one optional writable *upper* and one or more read-only *lowers* (lowerdir=A:B:C, A on
 top). Directories merge: a name in a higher layer hides the same name below, a *whiteout* (a
 character device 0:0, or in a lower directory marked overlay.opaque "x" an empty regular file
-with the trusted./user.overlay.whiteout xattr) hides it
-without showing anything, an *opaque* directory (trusted./user.overlay.opaque "y") hides the
-lower contents of its name. Any change to a lower file first *copies it up* (data, mode,
-owner, times, xattrs) with its parent directories; removing a lower name leaves a whiteout in
-the upper. Without redirect_dir, renaming a directory that has a lower part is EXDEV.
+with the trusted./user.overlay.whiteout xattr) hides it without showing anything, an *opaque*
+directory (trusted./user.overlay.opaque "y") hides the lower contents of its name. Any change
+to a lower file first *copies it up* (data, mode, owner, times, xattrs) with its parent
+directories; removing a lower name leaves a whiteout in the upper. Without redirect_dir,
+renaming a directory that has a lower part is EXDEV.
 
-Each name is an ``OverlayInode`` holding its upper inode (or None) and the lower inodes merged
-under it (a non-directory: the one it shows). A directory keeps the OverlayInodes of its
-children it has handed out (weakly), so the VFS's cached Dentries and the inode a later
+Each name is an ``OverlayInode`` holding its upper Dentry (or None) and the lower Dentries
+merged under it (a non-directory: the one it shows); layers are used through their own Dentry
+trees, so their caches stay right for their own mounts. A directory keeps the OverlayInodes of
+its children it has handed out (weakly), so the VFS's cached Dentries and the inode a later
 operation looks up are one object, and a copy-up or rename is seen by both. Attributes are the
-topmost real inode's; st_dev the overlay's, st_ino the lowest-copied origin's (a copied-up file
-keeps its lower inode number, a merged directory its lower one, as Linux on one filesystem);
-a merged directory's nlink is 1. Opening a lower file read-only opens the lower file itself
-(so MAP_SHARED of it maps the lower file until a copy-up, as Linux's); opening it for writing
-copies it up first. Hard links of lower files copy up separately (Linux without index).
-Permission checks are the VFS's, on these attributes (the caller's credentials); the layers'
-own changes are checked with the mounter's (writing and searching an upper directory, reading a
-lower file to copy it up), and new files get the caller's ids, as Linux's.
+topmost real inode's; st_dev/st_ino as Linux's without xino (``OverlayFilesystem.identity``);
+a merged directory's nlink is 1. A lower file opened read-only is the lower file's own open
+(``LowerOpen``: its upper copy's once copied up; mappings made before stay the lower file's);
+opening it for writing copies it up first. Hard links of lower files copy up separately
+(Linux without index). Permission checks are the VFS's, on these attributes (the caller's
+credentials); the layers' own changes are checked with the mounter's (writing and searching an
+upper directory, reading a lower file to copy it up), and new files get the caller's ids.
 """
 import dataclasses
 import weakref
