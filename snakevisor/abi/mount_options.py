@@ -127,6 +127,7 @@ OVERLAY_ENUMS = {"redirect_dir": ("off", "follow", "nofollow", "on"), "index": (
                  "metacopy": ("off", "on"), "verity": ("off", "on", "require")}
 OVERLAY_FLAGS = ("default_permissions", "userxattr", "volatile")
 OVERLAY_OPTIONS = ("lowerdir", "lowerdir+", "upperdir", "workdir", "datadir+") + tuple(OVERLAY_ENUMS) + OVERLAY_FLAGS
+OVL_MAX_STACK = 500   # lower layers at most
 OVERLAY_UNSUPPORTED = {("redirect_dir", "on"), ("index", "on"), ("nfs_export", "on"), ("xino", "on"),
                        ("metacopy", "on"), ("verity", "on"), ("verity", "require")}
 
@@ -182,6 +183,8 @@ def overlay_options(fstype, pairs, total=None):
             raise OptionError("data-only layers are not supported")
         else:
             out[key] = value
+    if len(out["lowers"]) > OVL_MAX_STACK:
+        raise OptionError(f"too many lower directories, limit is {OVL_MAX_STACK}")
     return out
 
 

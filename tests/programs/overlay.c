@@ -256,6 +256,15 @@ static void new_api(void) {
     close(mfd);
     close(fs);
     SHOW("umount new", umount("/mnt/n"));
+    int many = syscall(SYS_fsopen, "overlay", 0), i = 0;
+    while (i < 600 && syscall(SYS_fsconfig, many, FSCONFIG_SET_STRING, "lowerdir+", "/mnt/l1", 0) == 0)
+        i++;
+    printf("lowerdir+ taken %d times, then %s\n", i, strerrorname_np(errno));
+    char msg[128] = {0};
+    read(many, msg, sizeof msg - 1);
+    printf("log: %s", msg);
+    SHOW("create with one layer 500 times", syscall(SYS_fsconfig, many, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+    close(many);
 }
 
 /* As user 1000: the caller's permissions on the overlay's files, the layers changed as the mounter. */

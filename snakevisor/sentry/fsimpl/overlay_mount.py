@@ -6,7 +6,7 @@ ELOOP for overlapping layers). Linux makes workdir/work on mounting; so do we. T
 itself is fsimpl/overlay.py's."""
 from snakevisor.abi.errno import EEXIST, EINVAL, ELOOP, SyscallError
 from snakevisor.abi.fs import AT_FDCWD
-from snakevisor.abi.mount_options import overlay_options, split_lowerdir
+from snakevisor.abi.mount_options import OVL_MAX_STACK, overlay_options, split_lowerdir
 from snakevisor.sentry.fsimpl.overlay import OverlayFilesystem
 from snakevisor.sentry.vfs.at import resolve_at
 
@@ -31,6 +31,8 @@ def check_fsconfig_path(t, ctx, key, value):
         paths = split_lowerdir(value) if key == "lowerdir" else [value]
     except ValueError:
         return   # the parameter's own check says so
+    if key == "lowerdir+" and len(ctx.params.get(key, ())) >= OVL_MAX_STACK:
+        ctx.fail(f"too many lower directories, limit is {OVL_MAX_STACK}")
     for path in paths:
         _layer(t, path, ctx)
 
