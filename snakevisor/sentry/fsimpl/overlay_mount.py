@@ -46,10 +46,16 @@ def _check_layers(lowers, upper, work):
             raise SyscallError(EINVAL)   # "workdir and upperdir must reside under the same mount"
         if _nested(upper, work):
             raise SyscallError(EINVAL)   # "workdir and upperdir must be separate subtrees"
-    layers = lowers + ([upper, work] if upper is not None else [])
-    for i, a in enumerate(layers):
-        if any(_nested(a, b) for b in layers[i + 1:]):
-            raise SyscallError(ELOOP)    # "overlapping ... path"
+    layers = [vd.dentry for vd in lowers + ([upper, work] if upper is not None else [])]
+    places = set(layers)
+    if len(places) < len(layers):
+        raise SyscallError(ELOOP)        # the same directory twice
+    for d in layers:   # one walk up from each layer (500 lowers at most), not a test per pair
+        p = d.parent
+        while p is not None:
+            if p in places:
+                raise SyscallError(ELOOP)    # "overlapping ... path"
+            p = p.parent
 
 
 def _nested(a, b):
