@@ -1,6 +1,7 @@
 """overlayfs inside the sandbox (fsimpl/overlay.py): mount -t overlay and fsopen("overlay") over
 the Sentry's own filesystems, natively as root (in a private mount namespace) and sandboxed."""
 import shutil
+import sys
 
 import pytest
 
@@ -119,3 +120,39 @@ def test_options_shown_as_linux_and_read_only_overlays():
     without an upper ("ro" in the super options; remounting it read-write EROFS), and a ro mount."""
     _need_util_linux()
     compare(["unshare", "-m", "sh", "-c", OPTIONS_SCRIPT], native_status=0)
+
+
+
+READ_ONLY_SCRIPT = r"""
+import os
+os.system("mount --make-rprivate / && mount -t tmpfs x /mnt && mkdir -p /mnt/l1/d /mnt/l2 /mnt/m && echo a > /mnt/l1/f && mount -t overlay o -o lowerdir=/mnt/l1:/mnt/l2 /mnt/m")
+fd = os.open("/mnt/m/f", os.O_RDONLY)
+def t(name, fn):
+    try: fn(); print(name, "ok")
+    except OSError as e: print(name, e.strerror)
+t("chmod", lambda: os.chmod("/mnt/m/f", 0o600))
+t("fchmod", lambda: os.fchmod(fd, 0o600))
+t("fchown", lambda: os.fchown(fd, 1, 1))
+t("setxattr", lambda: os.setxattr("/mnt/m/f", "user.x", b"1"))
+t("fsetxattr", lambda: os.setxattr(fd, "user.x", b"1"))
+t("removexattr", lambda: os.removexattr("/mnt/m/f", "user.x"))
+t("utime", lambda: os.utime("/mnt/m/f", (1, 1)))
+t("futime", lambda: os.utime(fd, (1, 1)))
+t("link", lambda: os.link("/mnt/m/f", "/mnt/m/g"))
+t("rename", lambda: os.rename("/mnt/m/f", "/mnt/m/g"))
+t("unlink", lambda: os.unlink("/mnt/m/f"))
+t("rmdir", lambda: os.rmdir("/mnt/m/d"))
+t("mkdir", lambda: os.mkdir("/mnt/m/e"))
+t("truncate", lambda: os.truncate("/mnt/m/f", 0))
+t("ftruncate", lambda: os.ftruncate(fd, 0))
+t("tmpfile", lambda: os.open("/mnt/m/d", os.O_TMPFILE | os.O_RDWR))
+t("symlink", lambda: os.symlink("x", "/mnt/m/s"))
+t("mknod", lambda: os.mkfifo("/mnt/m/p"))
+"""
+
+
+def test_every_change_to_a_read_only_overlay_is_erofs():
+    """An overlay without an upper: each way of changing a file or a directory is EROFS (by path
+    and by descriptor), never a copy-up with nowhere to go."""
+    _need_util_linux()
+    compare(["unshare", "-m", sys.executable, "-c", READ_ONLY_SCRIPT], native_status=0)
