@@ -187,6 +187,18 @@ static void renames(void) {
 
 static void links_and_maps(void) {
     struct stat st;
+    struct stat la, lb, ua;
+    put("/mnt/l2/hl", "hard\n");
+    link("/mnt/l2/hl", "/mnt/l2/hl2");
+    stat("/mnt/m/hl", &la);
+    int h = open("/mnt/m/hl", O_WRONLY | O_APPEND);
+    SHOW("copy up a hard-linked lower file", write(h, "x\n", 2));
+    close(h);
+    stat("/mnt/m/hl", &lb);
+    stat("/mnt/u/hl", &ua);
+    printf("nlink %lu -> %lu, ino kept %d, upper's %d\n", (unsigned long)la.st_nlink, (unsigned long)lb.st_nlink,
+           la.st_ino == lb.st_ino, lb.st_ino == ua.st_ino);
+    cat("/mnt/m/hl2");
     SHOW("link lower file", link("/mnt/m/mapped", "/mnt/m/mapped2"));
     stat("/mnt/m/mapped", &st);
     printf("nlink after link %lu\n", (unsigned long)st.st_nlink);

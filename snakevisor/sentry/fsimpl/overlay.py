@@ -228,7 +228,9 @@ class OverlayInode(Inode):
             raise
         self.upper = d
         if not self.is_dir:
-            self.lowers = []   # a copied-up file shows its upper only (its st_ino stays the lower's)
+            self.lowers = []   # a copied-up file shows its upper only (its st_ino stays the lower's,
+            if lo.nlink > 1:   # unless a hard link of it stays below: then the upper's, as Linux)
+                self.st_dev, self.ino = self.fs.identity(d.inode)
         if self.refs:
             self._hold()
 
