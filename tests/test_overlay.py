@@ -156,3 +156,21 @@ def test_every_change_to_a_read_only_overlay_is_erofs():
     and by descriptor), never a copy-up with nowhere to go."""
     _need_util_linux()
     compare(["unshare", "-m", sys.executable, "-c", READ_ONLY_SCRIPT], native_status=0)
+
+
+
+ATTR_SCRIPT = r"""
+mount --make-rprivate / && mount -t tmpfs x /mnt && cd /mnt && mkdir -p l u w m && echo a > l/f && echo b > l/g && chattr +d l/g &&
+mount -t overlay o -o lowerdir=/mnt/l,upperdir=/mnt/u,workdir=/mnt/w /mnt/m &&
+lsattr m/f m/g | cut -c1-22; chattr +a m/f; echo rc=$?; lsattr m/f u/f l/f | cut -c1-22; { echo x > m/f; } 2>&1 | sed 's/.*: //'; echo y >> m/f; cat m/f; echo z >> m/g; lsattr u/g | cut -c1-22; chattr -a m/f; chattr +i m/f; rm m/f 2>&1 | sed 's/.*: //'; chattr -i m/f; rm m/f && echo removed
+"""
+
+
+def test_chattr_on_an_overlay():
+    """chattr/lsattr through an overlay: flags copy a lower file up; append-only and immutable
+    act on the overlay's file but live in the overlay.protattr xattr, not on the upper inode;
+    copy-up keeps nodump behind (Linux copies only sync and noatime)."""
+    _need_util_linux()
+    if shutil.which("chattr") is None:
+        pytest.skip("e2fsprogs' chattr and lsattr are not installed")
+    compare(["unshare", "-m", "sh", "-c", ATTR_SCRIPT], native_status=0)

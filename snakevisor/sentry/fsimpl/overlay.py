@@ -28,14 +28,16 @@ import weakref
 
 from snakevisor.abi.errno import (EEXIST, EINVAL, EROFS, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
                                   SyscallError)
-from snakevisor.abi.fs import (DT_CHR, DT_REG, O_ACCMODE, O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE,
-                               RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV)
+from snakevisor.abi.fs import (DT_CHR, DT_REG, FS_APPEND_FL, FS_IMMUTABLE_FL, FS_NOATIME_FL, FS_SYNC_FL, O_ACCMODE,
+                               O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV)
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem, new_anon_dev
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, check_permission
 
 OVERLAYFS_SUPER_MAGIC = 0x794C7630
+PROT_FLAGS = FS_APPEND_FL | FS_IMMUTABLE_FL    # kept in the overlay.protattr xattr of the upper
+COPIED_FLAGS = FS_SYNC_FL | FS_NOATIME_FL      # what copy-up copies of the others (OVL_COPY_FS_FLAGS_MASK)
 COPY_CHUNK = 1 << 20
 
 
@@ -154,6 +156,23 @@ class OverlayInode(Inode):
     atime = property(lambda self: self.real.atime)
     mtime = property(lambda self: self.real.mtime)
     ctime = property(lambda self: self.real.ctime)
+
+    # chattr's flags: the real inode's; setting them copies up first (Linux's ovl_fileattr_set)
+    user_flags = property(lambda self: self.real.user_flags)
+
+    @property
+    def iflags(self):
+        if self.upper is None:
+            return self.real.iflags
+        real = self.upper.inode
+        return real.iflags & ~PROT_FLAGS | _prot_flags(_xattr(real, self.fs.prefix + b"protattr"))
+
+    @iflags.setter
+    def iflags(self, flags):
+        """Immutable and append-only go to the overlay.protattr xattr, the rest to the upper
+        inode (ovl_fileattr_set: the upper stays changeable by the overlay itself)."""
+        self.copy_up()
+        _set_iflags(self.fs, self.upper.inode, flags)
 
     @property
     def merged(self) -> bool:
@@ -582,6 +601,21 @@ def _copy_attrs(fs, lo, up):
             up.setxattr(key, lo.getxattr(key), 0)
     mode = None if lo.is_symlink else lo.mode & 0o7777
     up.setattr(mode=mode, uid=lo.uid, gid=lo.gid, atime=lo.atime, mtime=lo.mtime)
+    if lo.iflags & (PROT_FLAGS | COPIED_FLAGS) and up.user_flags:   # ovl_copy_fileattr
+        _set_iflags(fs, up, lo.iflags & (PROT_FLAGS | COPIED_FLAGS))
+
+
+def _prot_flags(value):
+    return (FS_APPEND_FL if value and b"a" in value else 0) | (FS_IMMUTABLE_FL if value and b"i" in value else 0)
+
+
+def _set_iflags(fs, real, flags):
+    prot = (b"a" if flags & FS_APPEND_FL else b"") + (b"i" if flags & FS_IMMUTABLE_FL else b"")
+    if prot:
+        real.setxattr(fs.prefix + b"protattr", prot, 0)
+    elif _xattr(real, fs.prefix + b"protattr") is not None:
+        real.removexattr(fs.prefix + b"protattr")
+    real.iflags = flags & ~PROT_FLAGS & (real.user_flags or 0)
 
 
 def _copy_data(lower, upper):
