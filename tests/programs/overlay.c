@@ -37,6 +37,13 @@ static void cat(const char *path) {
     printf("cat %s: %s", path, buf);
 }
 
+/* Append ``text`` to ``path`` through the overlay (a copy-up of a lower file), showing the write. */
+static void append(const char *label, const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_APPEND);
+    SHOW(label, write(fd, text, strlen(text)));
+    close(fd);
+}
+
 static void kind(const char *path) {
     struct stat st;
     if (lstat(path, &st)) {
@@ -112,9 +119,7 @@ static void merge(void) {
 static void copy_up(void) {
     struct stat before, after, lower;
     stat("/mnt/m/g", &before);
-    int fd = open("/mnt/m/g", O_WRONLY | O_APPEND);
-    SHOW("append to lower file", write(fd, "more\n", 5));
-    close(fd);
+    append("append to lower file", "/mnt/m/g", "more\n");
     stat("/mnt/m/g", &after);
     stat("/mnt/l2/g", &lower);
     cat("/mnt/m/g");
@@ -191,9 +196,7 @@ static void links_and_maps(void) {
     put("/mnt/l2/hl", "hard\n");
     link("/mnt/l2/hl", "/mnt/l2/hl2");
     stat("/mnt/m/hl", &la);
-    int h = open("/mnt/m/hl", O_WRONLY | O_APPEND);
-    SHOW("copy up a hard-linked lower file", write(h, "x\n", 2));
-    close(h);
+    append("copy up a hard-linked lower file", "/mnt/m/hl", "x\n");
     stat("/mnt/m/hl", &lb);
     stat("/mnt/u/hl", &ua);
     printf("nlink %lu -> %lu, ino kept %d, upper's %d\n", (unsigned long)la.st_nlink, (unsigned long)lb.st_nlink,
@@ -288,9 +291,7 @@ static void as_user(void) {
     pid_t pid = fork();
     if (pid == 0) {
         SHOW("setresuid 1000", setresuid(1000, 1000, 1000));
-        int fd = open("/mnt/m/shared", O_WRONLY | O_APPEND);
-        SHOW("write a 0666 lower file", write(fd, "user\n", 5));
-        close(fd);
+        append("write a 0666 lower file", "/mnt/m/shared", "user\n");
         SHOW("create in 0777 lower dir", close(open("/mnt/m/open/mine", O_CREAT | O_WRONLY, 0600)));
         SHOW("create in 0755 dir", open("/mnt/m/d/theirs", O_CREAT | O_WRONLY, 0600));
         SHOW("chmod a file not ours", chmod("/mnt/m/shared", 0600));
