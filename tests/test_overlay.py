@@ -174,3 +174,15 @@ def test_chattr_on_an_overlay():
     if shutil.which("chattr") is None:
         pytest.skip("e2fsprogs' chattr and lsattr are not installed")
     compare(["unshare", "-m", "sh", "-c", ATTR_SCRIPT], native_status=0)
+
+
+def test_layers_outlive_the_mount_they_were_reached_by():
+    """Unmounting the tmpfs that holds the layers leaves the overlay working (Linux's overlay
+    holds private clones of the layers' mounts): the tmpfs is not killed under it."""
+    _need_util_linux()
+    script = ("mount --make-rprivate / && mount -t tmpfs x /mnt && mkdir -p /mnt/t /mnt/m && "
+              "mount -t tmpfs y /mnt/t && cd /mnt/t && mkdir -p l u w && echo a > l/f && cd / && "
+              "mount -t overlay o -o lowerdir=/mnt/t/l,upperdir=/mnt/t/u,workdir=/mnt/t/w /mnt/m && "
+              "echo b > /mnt/m/g && umount /mnt/t && echo umounted && ls /mnt/t && cat /mnt/m/f /mnt/m/g && "
+              "echo c >> /mnt/m/f && cat /mnt/m/f && umount /mnt/m && echo done")
+    compare(["unshare", "-m", "sh", "-c", script], native_status=0)

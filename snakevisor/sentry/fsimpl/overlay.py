@@ -65,6 +65,7 @@ class OverlayFilesystem(Filesystem):
     name = "overlay"
     magic = OVERLAYFS_SUPER_MAGIC
     readonly_apart = True   # mountinfo: "ro" in the super options of an overlay without an upper
+    kill_unmounted = True   # an fs context closed before fsmount lets go of the layers (fscontext.py)
     _ro = False
     has_upper = True
 
@@ -88,6 +89,11 @@ class OverlayFilesystem(Filesystem):
         self._layers = lowers + ([upper] if upper is not None else [])   # held while the filesystem lives
         for d in self._layers:
             d.inc_ref()
+        # Linux's overlay holds private clones of the layers' mounts: their filesystems stay
+        # active (not killed, their files kept) when the mounts they were reached by go.
+        self._layer_fss = list({id(d.inode.fs): d.inode.fs for d in self._layers}.values())
+        for f in self._layer_fss:
+            f.active_mounts = getattr(f, "active_mounts", 0) + 1
         # Layers on one filesystem: everything shows the overlay's st_dev. Otherwise (Linux without
         # xino) directories do, with numbers of the overlay's own, and other files a pseudo device
         # of their origin's filesystem (the upper's first) with their real inode number.
@@ -118,6 +124,11 @@ class OverlayFilesystem(Filesystem):
         for d in self._layers:
             d.dec_ref()
         self._layers = []
+        fss, self._layer_fss = self._layer_fss, []
+        for f in fss:   # as the clones' mntput: the last active user of a layer's filesystem kills it
+            f.active_mounts -= 1
+            if f.active_mounts == 0 and hasattr(f, "kill"):
+                f.kill()
 
     def is_whiteout(self, d, lower_dir=None) -> bool:
         """A char 0:0; in a lower directory marked overlay.opaque "x" (Linux 6.8's xwhiteouts),
