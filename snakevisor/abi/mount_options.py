@@ -120,13 +120,82 @@ def ramfs_options(fstype, pairs, total=None):
                       {"mode": lambda v: int(v, 8) & 0o7777}, {"mode": 0o755})
 
 
+# overlay's parameters (fs/overlayfs/params.c ovl_parameter_spec) and the values of its enums;
+# OVERLAY_UNSUPPORTED: the features the Sentry's overlay has not (fsimpl/overlay.py), refused.
+OVERLAY_ENUMS = {"redirect_dir": ("off", "follow", "nofollow", "on"), "index": ("off", "on"),
+                 "uuid": ("off", "null", "auto", "on"), "nfs_export": ("off", "on"), "xino": ("off", "auto", "on"),
+                 "metacopy": ("off", "on"), "verity": ("off", "on", "require")}
+OVERLAY_FLAGS = ("default_permissions", "userxattr", "volatile")
+OVERLAY_OPTIONS = ("lowerdir", "lowerdir+", "upperdir", "workdir", "datadir+") + tuple(OVERLAY_ENUMS) + OVERLAY_FLAGS
+OVL_MAX_STACK = 500   # lower layers at most
+OVERLAY_UNSUPPORTED = {("redirect_dir", "on"), ("index", "on"), ("nfs_export", "on"), ("xino", "on"),
+                       ("metacopy", "on"), ("verity", "on"), ("verity", "require")}
+
+
+def split_lowerdir(text):
+    """lowerdir=A:B:C (a backslash escapes the next character): the layers, top first;
+    "::" (data-only layers) is not supported."""
+    out, cur, i = [], "", 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            cur, i = cur + text[i + 1], i + 2
+            continue
+        if c == ":":
+            if not cur:
+                raise OptionError("empty lowerdir" if not out else "data-only layers are not supported")
+            out.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    if not cur:
+        raise OptionError("empty lowerdir")
+    return out + [cur]
+
+
+def overlay_options(fstype, pairs, total=None):
+    """overlay's mount options: {"lowers": [paths, top first], "upperdir", "workdir", the enums
+    and flags}; ValueError (Linux's message) for a bad one or one the Sentry cannot do."""
+    out = {"lowers": [], "upperdir": None, "workdir": None}
+    for key, value in pairs:
+        if key not in OVERLAY_OPTIONS:
+            raise ValueError(f"Unknown parameter '{key}'")
+        if key in OVERLAY_FLAGS:
+            if value is not None:
+                raise OptionError(f"Unexpected value for '{key}'")
+            out[key] = True
+        elif value is None:
+            raise ValueError(f"Bad value for '{key}'")
+        elif key in OVERLAY_ENUMS:
+            if value not in OVERLAY_ENUMS[key]:
+                raise ValueError(f"Bad value for '{key}'")
+            if (key, value) in OVERLAY_UNSUPPORTED:
+                raise OptionError(f"{key}={value} is not supported")
+            out[key] = value
+        elif key == "lowerdir":   # replaces any layers named before
+            out["lowers"], out["lowerdir"] = split_lowerdir(value), True
+        elif key == "lowerdir+":
+            if out.get("lowerdir"):
+                raise OptionError("lowerdir+ and datadir+ cannot follow lowerdir")
+            out["lowers"].extend([value] if isinstance(value, str) else value)
+        elif key == "datadir+":
+            raise OptionError("data-only layers are not supported")
+        else:
+            out[key] = value
+    if len(out["lowers"]) > OVL_MAX_STACK:
+        raise OptionError(f"too many lower directories, limit is {OVL_MAX_STACK}")
+    return out
+
+
 # The option parsers of filesystems whose values are checked (fsconfig's "Bad value for").
-OPTION_PARSERS = {"tmpfs": tmpfs_options, "ramfs": ramfs_options}
+OPTION_PARSERS = {"tmpfs": tmpfs_options, "ramfs": ramfs_options, "overlay": overlay_options}
 
 # The parameters each filesystem the Sentry can mount takes (fsconfig(2) refuses any other with
 # "Unknown parameter"); tmpfs's values are checked by tmpfs_options, the others' are not used.
 FS_PARAMETERS = {
     "tmpfs": TMPFS_OPTIONS,
+    "overlay": OVERLAY_OPTIONS,
     "ramfs": ("mode",),   # and it ignores every other (fscontext.py)
     "proc": ("hidepid", "gid", "subset", "pidns"),
     "sysfs": (),

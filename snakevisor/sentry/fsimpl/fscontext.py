@@ -52,6 +52,13 @@ class FsContextImpl(FileDescriptionImpl):
         self.log.extend([line] * times)
         raise SyscallError(errno)
 
+    def release(self):
+        """put_fs_context: a superblock created but never mounted goes with the context (only
+        where that frees something: ``kill_unmounted``, an overlay's hold on its layers)."""
+        fs = self.fs
+        if self.phase == AWAITING_MOUNT and getattr(fs, "kill_unmounted", False) and not fs.active_mounts:
+            fs.kill()
+
     def settle(self):
         """finish_clean_context: a context reconfigured before takes parameters again."""
         if self.phase == AWAITING_RECONF:
@@ -72,6 +79,8 @@ class FsContextImpl(FileDescriptionImpl):
                     parse(self.fstype, [(key, value if is_string else None)], total=0)   # checked, not used
             except ValueError as e:   # Linux's words: "Bad value for 'size'", "Unexpected value for 'noswap'"
                 self.fail(str(e), times=getattr(e, "count", 1))
+            if key.endswith("+"):   # lowerdir+: each one adds a layer
+                value = self.params.get(key, ()) + (value,)
             self.params[key] = value if is_string else None
         elif key == "source":
             if not is_string:

@@ -74,13 +74,14 @@ SETNS = ("nsfs fds and pidfds; UTS, IPC, mount, PID (the caller's own or one bel
          "user, cgroup, time and network namespaces are per task")
 # open_tree_attr (Linux 6.15; its table line comes from another branch) is open_tree, then mount_setattr on the clone.
 MOUNTS = "open_tree_attr: not yet; open_tree(OPEN_TREE_CLONE) then mount_setattr(AT_EMPTY_PATH) on its fd do the same"
-FSOPEN = "tmpfs, ramfs, proc, sysfs, devpts, mqueue and cgroup2 (others ENODEV); proc and devpts are the sandbox's single instances"
+FSOPEN = "tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2 and overlay (others ENODEV); proc and devpts are the sandbox's single instances"
 FSCONFIG = ("parameters checked as Linux's (tmpfs's values; other types' names) with its messages; superblock "
             "flags other than ro/rw accepted and ignored; reconfigure changes ro/rw, size and nr_inodes of a tmpfs")
 MOVE_MOUNT = "propagation is recorded, not emulated: SET_GROUP joins the peer group or master; BENEATH skips Linux's checks of propagation onto the mounts"
 MOUNT_SETATTR = ("MOUNT_ATTR_IDMAP: EPERM for the sandbox's user namespace (Linux's for the initial one); a shared "
                  "writable mapping whose fd is closed does not keep the mount writable; propagation types recorded only")
-MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, remount (the mount's flags; without "
+MOUNT = ("bind (MS_REC), tmpfs, ramfs, proc, sysfs, devpts, mqueue, cgroup2, overlay (without redirect_dir, "
+         "index, metacopy, xino=on, verity, data-only layers: EINVAL), remount (the mount's flags; without "
          "MS_BIND a tmpfs superblock's ro/rw and limits too), MS_MOVE; propagation types are recorded and shown in "
          "mountinfo but events do not propagate; proc is the mounter's PID namespace's, devpts the sandbox's "
          "single instance")

@@ -21,6 +21,7 @@ from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_B
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
                                MS_SILENT, MS_SLAVE, MS_STRICTATIME, MS_UNBINDABLE, UMOUNT_NOFOLLOW)
+from snakevisor.sentry.fsimpl.overlay_mount import new_overlay
 from snakevisor.sentry.fsimpl.procfs import procfs_for
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
@@ -159,6 +160,8 @@ def new_filesystem(t, fstype, pairs):
                              nr_inodes=p["nr_inodes"])
         fs.default_size = tmpfs_size("50%", total_memory(k))   # shmem's default: not shown in mountinfo
         return fs
+    if fstype == b"overlay":
+        return new_overlay(t, pairs)
     others = {b"proc": lambda: k.procfs, b"sysfs": lambda: SysFilesystem(k), b"devpts": lambda: k.devpts,
               b"mqueue": lambda: t.ns.ipc.mqueue, b"cgroup2": lambda: Cgroup2Filesystem(k)}
     if t.tg.pidns is not k.pidns:   # proc of a PID namespace made inside: that namespace's own

@@ -25,6 +25,7 @@ from snakevisor.abi.mount_api import (ATIME_TO_MS, ATTR_TO_MS, FSCONFIG_BINARY_M
                                       MOVE_MOUNT_T_EMPTY_PATH, MOVE_MOUNT_T_SYMLINKS, OPEN_TREE_CLOEXEC,
                                       OPEN_TREE_CLONE, OPEN_TREE_FLAGS, SETATTR_ATTRS, SETATTR_FLAGS)
 from snakevisor.abi.mount_options import FS_PARAMETERS
+from snakevisor.sentry.fsimpl.overlay_mount import check_fsconfig_path
 from snakevisor.sentry.fsimpl import fscontext as fc
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.syscalls.mount import (PAGE, PROPAGATION, admin, copy_tree, move_tree, new_filesystem,
@@ -149,6 +150,7 @@ def fsconfig(t, fd, cmd, key, value, aux):
         name = _bounded_string(t, key)
         got, is_string = _fsconfig_value(t, cmd, value, aux)
         ctx.settle()
+        check_fsconfig_path(t, ctx, name, got)
         ctx.set_param(name, got, is_string)
         return 0
     ctx.settle()

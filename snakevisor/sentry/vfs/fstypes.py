@@ -3,7 +3,7 @@ indexes it (Linux's file_systems list serves both, in registration order). "node
 that needs no block device; each one here is a type mount(2) can make or the sandbox mounts."""
 
 FILESYSTEM_TYPES = (("sysfs", True), ("tmpfs", True), ("proc", True), ("cgroup2", True), ("devtmpfs", True),
-                    ("devpts", True), ("mqueue", True), ("9p", True))
+                    ("devpts", True), ("mqueue", True), ("9p", True), ("overlay", True))
 
 
 def proc_filesystems() -> str:
