@@ -123,31 +123,43 @@ def _parse_shebang(head):
 
 
 def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0):
-    """Load ``path`` into ``mm`` (which must be empty) and build its stack."""
+    """Load ``path`` into ``mm`` (which must be empty) and build its stack. The files it opens are
+    held afterwards by what needs them (the mappings, /proc/PID/exe), not by the loader."""
     if depth > MAX_SCRIPT_DEPTH:
         raise SyscallError(ELOOP)
     file = open_exec(path)
-    if file.inode.writers:
-        raise SyscallError(ETXTBSY)   # open for writing somewhere: deny_write_access
-    head = file.read(None, 256, 0)
-    if head[:2] == b"#!":
-        interp, arg = _parse_shebang(head)
-        new_argv = [interp] + ([arg] if arg else []) + [path] + list(argv[1:])
-        return load(mm, open_exec, interp, new_argv, envp, creds, vdso_base, depth + 1)
-    info, _ = _read_elf(file)
-    main = _map_elf(mm, file, info, path, True)
-    mm.brk_start = mm.brk_end = main.end
-    base, entry = 0, main.entry
-    if main.interp is not None:
-        ifile = open_exec(main.interp)
+    try:
+        if file.inode.writers:
+            raise SyscallError(ETXTBSY)   # open for writing somewhere: deny_write_access
+        head = file.read(None, 256, 0)
+        if head[:2] == b"#!":
+            interp, arg = _parse_shebang(head)
+            new_argv = [interp] + ([arg] if arg else []) + [path] + list(argv[1:])
+            return load(mm, open_exec, interp, new_argv, envp, creds, vdso_base, depth + 1)
+        info, _ = _read_elf(file)
+        main = _map_elf(mm, file, info, path, True)
+        mm.brk_start = mm.brk_end = main.end
+        base, entry = 0, main.entry
+        if main.interp is not None:
+            base, entry = _load_interpreter(mm, open_exec, main.interp)
+        mm.set_executable(file)
+        sp = _build_stack(mm, argv, envp, path, creds, main, base, vdso_base)
+        return LoadedImage(entry, sp, file, list(argv), path)
+    finally:
+        file.dec_ref()
+
+
+def _load_interpreter(mm, open_exec, path):
+    """Map the ELF interpreter (PT_INTERP): its (load bias, entry point)."""
+    ifile = open_exec(path)
+    try:
         iinfo, _ = _read_elf(ifile)
         if iinfo.first(E.PT_INTERP) is not None:
             raise SyscallError(ENOEXEC)
-        interp = _map_elf(mm, ifile, iinfo, main.interp, False)
-        base, entry = interp.bias, interp.entry
-    mm.set_executable(file)
-    sp = _build_stack(mm, argv, envp, path, creds, main, base, vdso_base)
-    return LoadedImage(entry, sp, file, list(argv), path)
+        interp = _map_elf(mm, ifile, iinfo, path, False)
+        return interp.bias, interp.entry
+    finally:
+        ifile.dec_ref()
 
 
 def _build_stack(mm, argv, envp, execfn, creds, main, base, vdso_base):

@@ -86,6 +86,9 @@ class MemoryManager:
             elif v.owner is not None:
                 v.owner.dec_ref()
         self.vmas.remove(vmas)
+        for v in vmas:
+            if v.file is not None:
+                v.file.dec_ref()   # last: the file's release may ask this address space nothing more
 
     def _drop_range(self, start, end):
         """Forget [start, end) in the VMAs (the caller updates the stub)."""
@@ -109,12 +112,15 @@ class MemoryManager:
                     self._protect_in_stub(v.start, v.end, v.stub_prot)
             if v.owner is not None:
                 v.owner.inc_ref()
+            if v.file is not None:
+                v.file.inc_ref()
             child.vmas.insert(replace(v, locked=0))   # locks are not inherited (dup_mmap)
         for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable",
                      "membarrier_state", "has_seals"):
             setattr(child, name, getattr(self, name))
         if child.executable is not None:
             child.executable.inode.exec_users += 1
+            child.executable.inc_ref()
         child.attach(address_space, context)
         return child
 
@@ -230,9 +236,11 @@ class MemoryManager:
         opened for writing or truncated (ETXTBSY), as Linux's deny_write_access."""
         if file is not None:
             file.inode.exec_users += 1
-        if self.executable is not None:
-            self.executable.inode.exec_users -= 1
-        self.executable = file
+            file.inc_ref()   # mm->exe_file: the program's file (and its mount) stay while it runs
+        old, self.executable = self.executable, file
+        if old is not None:
+            old.inode.exec_users -= 1
+            old.dec_ref()
 
     def _new_anon(self, start, end, prot, name=""):
         return VMA(start, end, prot, ANON, self.mf.allocate(end - start), name=name)
@@ -303,6 +311,14 @@ class MemoryManager:
         return start
 
     def _build_vmas(self, start, end, prot, shared, file, offset, name, maywrite=True, mayexec=True):
+        """The VMAs mapping [start, end) as asked; each that names a file holds a reference to it."""
+        vmas = self._make_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec)
+        for v in vmas:
+            if v.file is not None:
+                v.file.inc_ref()
+        return vmas
+
+    def _make_vmas(self, start, end, prot, shared, file, offset, name, maywrite, mayexec):
         length = end - start
         if file is None:
             if shared:

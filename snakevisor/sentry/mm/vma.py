@@ -51,7 +51,7 @@ class VMA:
     mf_off: int
     shared: bool = False          # MAP_SHARED semantics (writes visible to others)
     owner: object = None          # Region (SHARED, COW) or the file's mappable (FILE)
-    file: object = None           # FileDescription for FILE (and for naming)
+    file: object = None           # FileDescription (vm_file): a reference held while the VMA lives
     file_off: int = 0
     name: str = ""                # "[heap]", "[stack]", or a path
     past_eof: bool = False        # file pages wholly beyond the end of the file: SIGBUS on access
@@ -75,6 +75,8 @@ class VMA:
         right = replace(self, start=addr, mf_off=self.mf_off + delta, file_off=self.file_off + delta)
         if self.owner is not None:
             self.owner.inc_ref()  # one more VMA now refers to the region
+        if self.file is not None:
+            self.file.inc_ref()   # and to the file (vm_file)
         return left, right
 
     @property
