@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +48,33 @@ static int no_signal(void) {
     return sigtimedwait(&set, NULL, &ts) < 0;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The /proc/locks rows of FD's file, sorted, without their number and with the pid as "me" or
+ * "other" (the device and inode are the file's by construction). */
+static void proc_locks(const char *what, int fd) {
+    struct stat st;
+    fstat(fd, &st);
+    char want[64], line[256], *rows[32];
+    snprintf(want, sizeof want, " %02x:%02x:%lu ", major(st.st_dev), minor(st.st_dev), (unsigned long)st.st_ino);
+    FILE *f = fopen("/proc/locks", "r");
+    int n = 0;
+    if (!f) { printf("%s: no /proc/locks\n", what); return; }
+    while (n < 32 && fgets(line, sizeof line, f)) {
+        char *at = strstr(line, want), *colon = strchr(line, ':');
+        if (!at || !colon) continue;
+        *at = 0;
+        char *pid = strrchr(line, ' ');
+        *pid++ = 0;
+        asprintf(&rows[n++], "%s %s %s", colon + 2, atoi(pid) == getpid() ? "me" : atoi(pid) == -1 ? "-1" : "other",
+                 at + strlen(want));
+    }
+    fclose(f);
+    qsort(rows, n, sizeof *rows, cmp_str);
+    printf("%s: %d rows\n", what, n);
+    for (int i = 0; i < n; i++) { printf("  [%s]\n", strtok(rows[i], "\n")); free(rows[i]); }
+}
+
 static int holder(int flags, int type) {
     int fd = open(path, flags);
     fcntl(fd, F_SETSIG, SIGRTMIN + 1);
@@ -67,6 +96,7 @@ static void setlease_rules(void) {
     close(w);
     show("rd", fcntl(r, F_SETLEASE, F_RDLCK));
     show("get", fcntl(r, F_GETLEASE));
+    proc_locks("read lease", r);
     int r2 = open(path, O_RDONLY);
     show("second rd", fcntl(r2, F_SETLEASE, F_RDLCK));
     show("upgrade with other", fcntl(r, F_SETLEASE, F_WRLCK));
@@ -117,6 +147,7 @@ static void break_on(const char *what, int open_flags, int hflags, int type, int
     if (take_signal(fd)) {
         printf("  get during break %s\n", lname(fcntl(fd, F_GETLEASE)));
         if (!await_pid_sleeping(c)) printf("  child never slept\n");
+        proc_locks("  during break", fd);
         show("  answer", fcntl(fd, F_SETLEASE, answer));
         printf("  get after answer %s\n", lname(fcntl(fd, F_GETLEASE)));
     }
@@ -142,6 +173,20 @@ static void truncate_breaks(void) {
     waitpid(c, &st, 0);
     printf("  child truncate status %d\n", WEXITSTATUS(st));
     close(fd);
+}
+
+static void other_locks(void) {
+    int a = open(path, O_RDWR), b = open(path, O_RDONLY), c = open(path, O_RDWR);
+    struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 2, .l_len = 5};
+    struct flock r = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 0};
+    show("posix lock", fcntl(a, F_SETLK, &w));
+    show("ofd lock", fcntl(c, F_OFD_SETLK, &r));
+    show("flock", flock(b, LOCK_SH));
+    proc_locks("locks", a);
+    close(a);
+    close(b);
+    close(c);
+    proc_locks("after close", a);
 }
 
 static void no_break(void) {
@@ -213,6 +258,7 @@ int main(int argc, char **argv) {
     break_on("write open vs write lease, downgrade then unlock", O_RDWR, O_RDWR, F_WRLCK, F_UNLCK);
     truncate_breaks();
     no_break();
+    other_locks();
     unlink(path);
     return 0;
 }

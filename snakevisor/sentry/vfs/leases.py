@@ -22,6 +22,7 @@ from snakevisor.sentry.vfs.waiter import WaitQueue
 # /proc/sys/fs/lease-break-time: seconds a holder has to answer a break (Linux's default).
 LIMITS = {"lease_break_time": 45}
 EV_CHANGED = 1
+_HELD: dict = {}    # id(inode) -> inode, for each inode with leases (/proc/locks lists them)
 
 
 class LeaseBreakWait(SyscallError):
@@ -71,12 +72,17 @@ def _modify(inode, lease, ltype) -> None:
         f = lease.file
         f.owner, f.signal = 0, 0    # Linux's f_delown and signum = 0
         if not il.leases and not len(il.queue):
-            inode.leases = None
+            _drop(inode)
     else:
         lease.type = ltype
         if lease.target == F_RDLCK or lease.target == ltype:
             lease.target, lease.deadline = None, None
     il.queue.notify(EV_CHANGED)
+
+
+def _drop(inode) -> None:
+    inode.leases = None
+    _HELD.pop(id(inode), None)
 
 
 def _mine(inode, f):
@@ -133,6 +139,7 @@ def setlease(task, f, fd, ltype) -> int:
     else:
         if inode.leases is None:
             inode.leases = InodeLeases()
+            _HELD[id(inode)] = inode
         inode.leases.leases.append(Lease(f, fd, ltype, task.tg.tgid))
     f.owner, f.owner_type, f.owner_landlock = task.tg.tgid, F_OWNER_PID, None   # lease_setup's f_setown
     mine = _mine(inode, f)
@@ -151,7 +158,7 @@ def break_lease(task, inode, flags) -> None:
     if il is None:
         return
     if not il.leases and not len(il.queue):
-        inode.leases = None
+        _drop(inode)
         return
     want_write = flags & O_ACCMODE != O_RDONLY
     wait = LIMITS["lease_break_time"]
@@ -199,3 +206,12 @@ def retrying(task, fn, *args):
             return fn(*args)
         except LeaseBreakWait as pending:
             yield from wait_break(task, pending.inode)
+
+
+def proc_rows():
+    """(state, type, pid, dev, ino) of every lease, for /proc/locks (lock_get_status): the type
+    shown during a break is the one it is to become."""
+    for inode in list(_HELD.values()):
+        for lease in inode.leases.leases if inode.leases is not None else ():
+            state = "ACTIVE" if lease.target is None else "BREAKING"
+            yield state, lease.type if lease.target is None else lease.target, lease.pid, inode.dev, inode.ino
