@@ -148,3 +148,11 @@ def test_inode_flags_on_tmpfs(section):
         pytest.skip(f"the host kernel lacks it: {native.stdout.decode().strip()}")
     compare([binary, section])
     assert native.returncode == 0 and b"left 0 0" in native.stdout
+
+
+def test_address_space_and_data_limits_and_read_implies_exec():
+    """RLIMIT_AS bounds every mapping, brk and mremap growth; RLIMIT_DATA private writable ones
+    (not shared, read-only or MAP_GROWSDOWN ones) and the heap; READ_IMPLIES_EXEC makes a
+    PROT_READ mapping executable (issue 15's audit: the sandbox enforced neither limit)."""
+    native, _ = compare([compile_c("vm_limits")], expect_status=0)
+    assert b"private 2G: ENOMEM" in native.stdout and b"PROT_READ: r-xp" in native.stdout
