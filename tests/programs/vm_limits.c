@@ -63,12 +63,15 @@ static void read_implies_exec(void) {
     personality(READ_IMPLIES_EXEC);
     char *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     char *w = mmap(NULL, 4096, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *m = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(m, 4096, PROT_READ | PROT_WRITE);
     char line[512];
     FILE *f = fopen("/proc/self/maps", "r");
     while (fgets(line, sizeof line, f)) {
         unsigned long start = strtoul(line, NULL, 16);
-        if (start == (unsigned long)p || start == (unsigned long)w)
-            printf("  %s: %.4s\n", start == (unsigned long)p ? "PROT_READ" : "PROT_WRITE", strchr(line, ' ') + 1);
+        if (start == (unsigned long)p || start == (unsigned long)w || start == (unsigned long)m)
+            printf("  %s: %.4s\n", start == (unsigned long)p ? "PROT_READ" : start == (unsigned long)w ? "PROT_WRITE"
+                   : "mprotect PROT_READ|PROT_WRITE", strchr(line, ' ') + 1);
     }
     fclose(f);
 }

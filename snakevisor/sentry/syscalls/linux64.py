@@ -259,8 +259,8 @@ ENTRIES = (
     full(133,    "mknod",                  fs.mknod,                      "path mode hex"),
     enosys(134,  "uselib",                 "removed from current Linux (CONFIG_USELIB off): ENOSYS there too"),
     partial(135, "personality",            info.personality,              "hex",
-                 "recorded, inherited and reported; READ_IMPLIES_EXEC makes mmap's PROT_READ executable "
-                 "(not mprotect's), no other flag changes behaviour"),
+                 "recorded, inherited and reported; READ_IMPLIES_EXEC makes mmap's and mprotect's PROT_READ "
+                 "executable, no other flag changes behaviour"),
     full(136,    "ustat",                  fsinfo.ustat,                  "hex ptr"),
     full(137,    "statfs",                 fs.statfs,                     "path ptr"),
     full(138,    "fstatfs",                file.fstatfs,                  "fd ptr"),

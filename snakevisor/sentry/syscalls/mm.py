@@ -93,7 +93,13 @@ def munmap(t, addr, length):
 
 
 def mprotect(t, addr, length, prot):
-    return t.mm.mprotect(addr, length, prot & 0xFFFFFFFF)
+    prot &= 0xFFFFFFFF
+    if t.tg.personality & READ_IMPLIES_EXEC and prot & M.PROT_READ and length and not addr & (PAGE_SIZE - 1):
+        # Executable too where the mapping may be (VM_MAYEXEC); a range reaching a file on a
+        # noexec mount is left as asked (Linux would add PROT_EXEC to its other mappings).
+        if all(v.mayexec for v in t.mm.vmas.overlapping(addr, addr + page_round_up(length))):
+            prot |= M.PROT_EXEC
+    return t.mm.mprotect(addr, length, prot)
 
 
 def mremap(t, old, old_len, new_len, flags, new_addr):
