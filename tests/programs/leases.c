@@ -27,13 +27,13 @@ static void show(const char *what, int r) {
 
 static const char *lname(int t) { return t == F_RDLCK ? "RDLCK" : t == F_WRLCK ? "WRLCK" : t == F_UNLCK ? "UNLCK" : "?"; }
 
-/* The break signal, with si_code and si_fd, within two seconds (0: none). */
+/* The break signal, with si_code and si_fd, within ten seconds (0: none). */
 static int take_signal(int fd) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGRTMIN + 1);
     siginfo_t si;
-    struct timespec ts = {2, 0};
+    struct timespec ts = {10, 0};   /* generous: a loaded machine */
     int s = sigtimedwait(&set, &si, &ts);
     if (s < 0) { printf("  no signal (%s)\n", strerrorname_np(errno)); return 0; }
     printf("  signal RTMIN+%d code %d fd_matches %d\n", s - SIGRTMIN, si.si_code, si.si_fd == fd);
