@@ -13,7 +13,7 @@ nothing, as with Linux's leases on a network filesystem's client.
 """
 from snakevisor.abi.capability import CAP_LEASE
 from snakevisor.abi.errno import EACCES, EAGAIN, EINVAL, EWOULDBLOCK, SyscallError
-from snakevisor.abi.fs import F_OWNER_PID, F_RDLCK, F_UNLCK, F_WRLCK, O_ACCMODE, O_RDONLY
+from snakevisor.abi.fs import F_OWNER_PID, F_RDLCK, F_UNLCK, F_WRLCK, O_ACCMODE, O_NONBLOCK, O_RDONLY
 from snakevisor.abi.signal import POLL_MSG
 from snakevisor.sentry.vfs import fasync
 from snakevisor.sentry.vfs.permissions import capable, fsuid
@@ -118,6 +118,8 @@ def setlease(task, f, fd, ltype) -> int:
     if ltype not in (F_RDLCK, F_WRLCK, F_UNLCK):
         raise SyscallError(EINVAL)
     inode = f.inode
+    if inode is None:
+        raise SyscallError(EINVAL)   # an anonymous file: not a regular one
     if fsuid(task.creds) != inode.uid and not capable(task.creds, CAP_LEASE):
         raise SyscallError(EACCES)
     if not inode.is_reg:
@@ -169,13 +171,13 @@ def break_lease(task, inode, flags) -> None:
             continue
         conflicting = True
         target = F_UNLCK if want_write else F_RDLCK
-        if lease.target == F_UNLCK or lease.target == target:
-            continue
+        if lease.target == F_UNLCK or lease.target == target or kernel is None:
+            continue   # already breaking that far; the Sentry's own opens break nothing
         lease.target, lease.deadline = target, deadline
         fasync.send_sigio(kernel, lease.file, POLL_MSG, lease.fd)
     if not conflicting:
         return
-    if flags & 0o4000 or task is None:   # O_NONBLOCK; the Sentry's own opens never wait
+    if flags & O_NONBLOCK or task is None:   # the Sentry's own opens never wait either
         raise SyscallError(EWOULDBLOCK)
     raise LeaseBreakWait(inode)
 
