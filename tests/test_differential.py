@@ -143,3 +143,19 @@ def test_inode_flags_on_tmpfs(section):
     file_getattr/file_setattr."""
     native = compare_where_the_host_has_it([compile_c("inode_flags"), section], "the host kernel lacks it")
     assert native.returncode == 0 and b"left 0 0" in native.stdout
+
+
+def test_address_space_and_data_limits_and_read_implies_exec():
+    """RLIMIT_AS bounds every mapping, brk and mremap growth; RLIMIT_DATA private writable ones
+    (not shared, read-only or MAP_GROWSDOWN ones) and the heap; READ_IMPLIES_EXEC makes a
+    PROT_READ mapping executable (issue 15's audit: the sandbox enforced neither limit)."""
+    native, _ = compare([compile_c("vm_limits")], expect_status=0)
+    assert b"private 2G: ENOMEM" in native.stdout and b"PROT_READ: r-xp" in native.stdout
+
+
+def test_scheduling_policies_recorded_and_reported():
+    """SCHED_FIFO/RR/BATCH/IDLE/DEADLINE set by sched_setscheduler/setparam/setattr and read back
+    by every getter, sched_rr_get_interval's 100 ms for SCHED_RR, SCHED_RESET_ON_FORK, and the
+    unprivileged EPERMs (issue 15's audit: the sandbox refused every policy but the fair ones)."""
+    native, _ = compare([compile_c("sched_policy")], expect_status=0)
+    assert b"rr: policy 0x2 param 20" in native.stdout and b"fifo 5: -1 EPERM" in native.stdout

@@ -62,9 +62,16 @@ MEMBARRIER_CMD_FLAG_CPU = 1
 
 # personality(2) flags (<linux/personality.h>)
 ADDR_NO_RANDOMIZE = 0x0040000
+READ_IMPLIES_EXEC = 0x0400000   # personality: PROT_READ mappings are executable too
 
 # Scheduling policies, sched_setattr(2)'s struct sched_attr and flags (<linux/sched.h>, <linux/sched/types.h>)
 SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5
+SCHED_DEADLINE = 6
+FAIR_POLICIES = (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE)
+SCHED_RESET_ON_FORK = 0x40000000     # or'ed into sched_setscheduler's policy
+SCHED_FLAG_RESET_ON_FORK = 0x01      # sched_attr's form of it
+RR_TIMESLICE_NS = 100_000_000        # sched_rr_get_interval of a SCHED_RR task (RR_TIMESLICE)
+DL_PERIOD_MIN_NS, DL_PERIOD_MAX_NS = 100_000, (1 << 22) * 1000   # kernel/sched/deadline.c's sysctls
 SCHED_ATTR = struct.Struct("<IIQiIQQQII")     # struct sched_attr (VER1: 56 bytes)
 SCHED_ATTR_SIZE_VER0 = 48
 SCHED_FLAG_ALL = 0x7F

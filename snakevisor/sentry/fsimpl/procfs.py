@@ -25,6 +25,8 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.fstypes import proc_filesystems
 from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs import locks
+from snakevisor.sentry.vfs.leases import LIMITS as lease_limits
 from snakevisor.sentry.vfs.resolve import is_reachable, path_of
 from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
 
@@ -228,6 +230,7 @@ class ProcRoot(Directory):
             b"sys": lambda: Directory(fs, self._sys),
             b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
             b"keys": lambda: GeneratedFile(fs, keys.proc_keys, per_task=True),
+            b"locks": lambda: GeneratedFile(fs, lambda t: locks.proc_locks(_reader(t).tg.pidns.id_of), per_task=True),
             b"sysvipc": lambda: Directory(fs, lambda: {
                 b"shm": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.shm.proc_lines(), per_task=True),
                 b"sem": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.sem.proc_lines(), per_task=True),
@@ -342,6 +345,8 @@ class ProcRoot(Directory):
             b"pipe-user-pages-hard": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_hard']}\n",
                                                           _limit_writer(pipefs.LIMITS, "user_pages_hard")),
             b"inotify": lambda: Directory(fs, lambda: _limits_dir(fs, inotify.LIMITS)),
+            b"lease-break-time": lambda: WritableFile(fs, lambda: f"{lease_limits['lease_break_time']}\n",
+                                                      _limit_writer(lease_limits, "lease_break_time")),
         }
 
 

@@ -26,7 +26,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
-from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
+from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, leases, locks
 from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -539,8 +539,8 @@ def fcntl(t, fd, cmd, arg):
         return 0
     if cmd == F_GETSIG:
         return f.signal
-    if cmd == F_GETLEASE:
-        return F_UNLCK
+    if cmd in (F_GETLEASE, _fs_abi.F_SETLEASE):
+        return leases.getlease(t, f) if cmd == F_GETLEASE else leases.setlease(t, f, fdn, to_s32(arg))
     if cmd == F_NOTIFY:
         return dnotify.fcntl_notify(t, f, to_s32(fd), to_u32(arg))
     return f.impl.fcntl(t, cmd, arg)

@@ -2,8 +2,9 @@
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
                                   EPERM, SyscallError)
+from snakevisor.abi.sched import READ_IMPLIES_EXEC
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY, O_WRONLY, to_s32
-from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_
+from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_, vmlimits
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.syscalls.newfd import install_new
@@ -21,6 +22,8 @@ def brk(t, addr):
     if mm.def_locked and addr > mm.brk_end and \
             not mlock_.future_ok(t, page_round_up(addr) - page_round_up(mm.brk_end), mm.def_locked):
         return mm.brk_end   # mlockall(MCL_FUTURE) past RLIMIT_MEMLOCK: the break stays
+    if not vmlimits.brk_allowed(t, addr):
+        return mm.brk_end   # past RLIMIT_DATA or RLIMIT_AS: the break stays too
     return mm.brk(addr)
 
 
@@ -34,6 +37,11 @@ def mmap(t, addr, length, prot, flags, fd, offset):
         raise SyscallError(ENOMEM)
     if not flags & M.MAP_ANONYMOUS and (offset >= 1 << 63 or offset + page_round_up(length) >= 1 << 64):
         raise SyscallError(EOVERFLOW)
+    # READ_IMPLIES_EXEC: readable is executable too, but for a file on a noexec mount (below)
+    implied = t.tg.personality & READ_IMPLIES_EXEC and prot & M.PROT_READ and not prot & M.PROT_EXEC
+    if implied:
+        prot |= M.PROT_EXEC
+    vmlimits.check_mmap(t, addr, length, prot, flags)
     maywrite = mayexec = True
     if flags & M.MAP_ANONYMOUS:
         file = None
@@ -66,7 +74,9 @@ def mmap(t, addr, length, prot, flags, fd, offset):
                     raise SyscallError(EPERM)
                 maywrite = False
         if file.vd.mount.flags & MS_NOEXEC:
-            if prot & M.PROT_EXEC:
+            if implied:
+                prot &= ~M.PROT_EXEC
+            elif prot & M.PROT_EXEC:
                 raise SyscallError(EPERM)
             mayexec = False
     name = t.kernel.path_for_maps(t, file) if file is not None else ""
@@ -83,13 +93,22 @@ def munmap(t, addr, length):
 
 
 def mprotect(t, addr, length, prot):
-    return t.mm.mprotect(addr, length, prot & 0xFFFFFFFF)
+    prot &= 0xFFFFFFFF
+    if t.tg.personality & READ_IMPLIES_EXEC and prot & M.PROT_READ and length and not addr & (PAGE_SIZE - 1):
+        # Executable too where the mapping may be (VM_MAYEXEC); a range reaching a file on a
+        # noexec mount is left as asked (Linux would add PROT_EXEC to its other mappings).
+        if all(v.mayexec for v in t.mm.vmas.overlapping(addr, addr + page_round_up(length))):
+            prot |= M.PROT_EXEC
+    return t.mm.mprotect(addr, length, prot)
 
 
 def mremap(t, old, old_len, new_len, flags, new_addr):
     v = t.mm.vmas.find(old)
     if v is not None and v.locked and new_len > old_len and not mlock_.future_ok(t, new_len - old_len, v.locked):
         raise SyscallError(EAGAIN)   # vma_to_resize: a locked mapping grows within RLIMIT_MEMLOCK
+    if v is not None and new_len > old_len and not vmlimits.may_expand(t, page_round_up(new_len) - page_round_up(old_len),
+                                                                       vmlimits.is_data(v.prot, v.shared, v.name)):
+        raise SyscallError(ENOMEM)   # vma_to_resize's may_expand_vm
     return t.mm.mremap(old, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
 
 

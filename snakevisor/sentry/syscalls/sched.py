@@ -3,12 +3,14 @@ import struct
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE
 from snakevisor.abi.errno import E2BIG, EACCES, EINVAL, EPERM, ESRCH, SyscallError
-from snakevisor.abi.resource import RLIMIT_NICE
+from snakevisor.abi.resource import RLIMIT_NICE, RLIMIT_RTPRIO
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.sched import (IOPRIO_CLASS_IDLE, IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_SHIFT,
                                   IOPRIO_WHO_PGRP, IOPRIO_WHO_PROCESS, IOPRIO_WHO_USER, SCHED_ATTR,
                                   SCHED_ATTR_SIZE_VER0, SCHED_BATCH, SCHED_FIFO, SCHED_FLAG_ALL, SCHED_FLAG_KEEP_PARAMS,
-                                  SCHED_FLAG_KEEP_POLICY, SCHED_IDLE, SCHED_OTHER, SCHED_RR)
+                                  SCHED_FLAG_KEEP_POLICY, SCHED_IDLE, SCHED_OTHER, SCHED_RR, SCHED_DEADLINE,
+                                  SCHED_RESET_ON_FORK, SCHED_FLAG_RESET_ON_FORK, RR_TIMESLICE_NS, DL_PERIOD_MIN_NS,
+                                  DL_PERIOD_MAX_NS, FAIR_POLICIES)
 from snakevisor.sentry.kernel.cputime import NCPUS
 
 
@@ -109,27 +111,75 @@ def setpriority(t, which, who, prio):
     return 0
 
 
+_RT = (SCHED_FIFO, SCHED_RR)
+_FAIR = FAIR_POLICIES
+_POLICIES = (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR, SCHED_DEADLINE)
+
+
+def _check_deadline(dl) -> None:
+    """__checkparam_dl: runtime <= deadline <= period (0: the deadline), within the period bounds."""
+    if dl is None:
+        raise SyscallError(EINVAL)
+    runtime, deadline, period = dl
+    period = period or deadline
+    if not deadline or runtime < 1024 or (deadline | period) >> 63 or not runtime <= deadline <= period \
+            or not DL_PERIOD_MIN_NS <= period <= DL_PERIOD_MAX_NS:
+        raise SyscallError(EINVAL)
+
+
+def _unprivileged_checks(t, task, policy, prio, nice, reset) -> None:
+    """__sched_setscheduler's rules for a caller without CAP_SYS_NICE (EPERM)."""
+    tg = task.tg
+    cur_policy, cur_prio, cur_reset, _ = tg.sched
+    lowering_nice = nice is not None and nice < tg.nice
+    if policy in _FAIR and lowering_nice and 20 - nice > tg.limits[RLIMIT_NICE][0]:
+        raise SyscallError(EPERM)
+    if policy in _RT:
+        rtprio = tg.limits[RLIMIT_RTPRIO][0]
+        if policy != cur_policy and not rtprio or prio > cur_prio and prio > rtprio:
+            raise SyscallError(EPERM)
+    if policy == SCHED_DEADLINE or cur_reset and not reset:
+        raise SyscallError(EPERM)
+    if cur_policy == SCHED_IDLE and policy != SCHED_IDLE and 20 - tg.nice > tg.limits[RLIMIT_NICE][0]:
+        raise SyscallError(EPERM)
+    _check_same_owner(t, task)
+
+
+def _set_policy(t, task, policy, prio, reset, nice=None, dl=None) -> int:
+    """Check and record a policy (it changes no scheduling here: the host schedules the stubs)."""
+    if policy not in _POLICIES:
+        raise SyscallError(EINVAL)
+    lo, hi = (1, 99) if policy in _RT else (0, 0)
+    if not lo <= prio <= hi:
+        raise SyscallError(EINVAL)
+    if policy == SCHED_DEADLINE:
+        _check_deadline(dl)
+    if not t.creds.has_cap(CAP_SYS_NICE):
+        _unprivileged_checks(t, task, policy, prio, nice, reset)
+    task.tg.sched = (policy, prio, reset, dl if policy == SCHED_DEADLINE else None)
+    if nice is not None and policy in _FAIR:
+        task.tg.nice = max(-20, min(19, nice))
+    return 0
+
+
 def sched_getscheduler(t, tid):
-    _task(t, tid)
-    return SCHED_OTHER
+    policy, _, reset, _ = _task(t, tid, EINVAL).tg.sched
+    return policy | (SCHED_RESET_ON_FORK if reset else 0)
 
 
 def sched_setscheduler(t, tid, policy, param):
-    if not param or to_s32(tid) < 0:
+    if not param or to_s32(tid) < 0 or to_s32(policy) < 0:
         raise SyscallError(EINVAL)
-    _task(t, tid)
+    task = _task(t, tid)
     prio = struct.unpack("<i", t.mm.copy_in(param, 4))[0]
-    if policy not in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) or prio != 0:
-        raise SyscallError(EINVAL)
-    _check_same_owner(t, _task(t, tid))
-    return 0
+    policy = to_s32(policy)
+    return _set_policy(t, task, policy & ~SCHED_RESET_ON_FORK, prio, bool(policy & SCHED_RESET_ON_FORK))
 
 
 def sched_getparam(t, tid, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
-    _task(t, tid)
-    t.mm.copy_out(param, struct.pack("<i", 0))
+    t.mm.copy_out(param, struct.pack("<i", _task(t, tid).tg.sched[1]))
     return 0
 
 
@@ -137,10 +187,9 @@ def sched_setparam(t, tid, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
     task = _task(t, tid)
-    if struct.unpack("<i", t.mm.copy_in(param, 4))[0] != 0:
-        raise SyscallError(EINVAL)
-    _check_same_owner(t, task)
-    return 0
+    prio = struct.unpack("<i", t.mm.copy_in(param, 4))[0]
+    policy, _, reset, dl = task.tg.sched
+    return _set_policy(t, task, policy, prio, reset, dl=dl)
 
 
 # Each policy's (lowest, highest) static priority; any other policy is EINVAL.
@@ -163,9 +212,10 @@ def sched_get_priority_min(t, policy):
 
 
 def sched_rr_get_interval(t, tid, addr):
-    """A SCHED_OTHER task has no round-robin slice: Linux reports 0 for it (only SCHED_RR has one)."""
-    _task(t, tid)
-    t.mm.copy_out(addr, struct.pack("<qq", 0, 0))
+    """SCHED_RR's time slice (RR_TIMESLICE); 0 for the others (Linux gives a fair task its current
+    slice, which depends on the host: not imitated)."""
+    rr = _task(t, tid).tg.sched[0] == SCHED_RR
+    t.mm.copy_out(addr, struct.pack("<qq", 0, RR_TIMESLICE_NS if rr else 0))
     return 0
 
 
@@ -174,7 +224,9 @@ def sched_getattr(t, tid, addr, size, flags):
         raise SyscallError(EINVAL)
     task = _task(t, tid)
     n = min(size, SCHED_ATTR.size)
-    data = SCHED_ATTR.pack(n, SCHED_OTHER, 0, task.tg.nice, 0, 0, 0, 0, 0, 1024)
+    policy, prio, reset, dl = task.tg.sched
+    nice = task.tg.nice if policy in _FAIR else 0
+    data = SCHED_ATTR.pack(n, policy, SCHED_FLAG_RESET_ON_FORK if reset else 0, nice, prio, *(dl or (0, 0, 0)), 0, 1024)
     t.mm.copy_out(addr, data[:n])
     return 0
 
@@ -190,16 +242,16 @@ def sched_setattr(t, tid, addr, flags):
     if size > SCHED_ATTR.size and any(raw[SCHED_ATTR.size:]):
         t.mm.copy_out(addr, struct.pack("<I", SCHED_ATTR.size))
         raise SyscallError(E2BIG)
-    _size, policy, sflags, nice, prio = SCHED_ATTR.unpack(raw.ljust(SCHED_ATTR.size, b"\0")[:SCHED_ATTR.size])[:5]
+    _size, policy, sflags, nice, prio, *dl = SCHED_ATTR.unpack(raw.ljust(SCHED_ATTR.size, b"\0")[:SCHED_ATTR.size])[:8]
     task = _task(t, tid)
     if to_s32(policy) < 0 or sflags & ~SCHED_FLAG_ALL:
         raise SyscallError(EINVAL)
-    if not sflags & SCHED_FLAG_KEEP_POLICY and (policy not in (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) or prio != 0):
-        raise SyscallError(EINVAL)
-    _check_same_owner(t, task)
-    if not sflags & SCHED_FLAG_KEEP_PARAMS:
-        task.tg.nice = max(-20, min(19, nice))
-    return 0
+    cur_policy, cur_prio, _, cur_dl = task.tg.sched
+    if sflags & SCHED_FLAG_KEEP_POLICY:
+        policy = cur_policy
+    if sflags & SCHED_FLAG_KEEP_PARAMS:
+        prio, nice, dl = cur_prio, None, cur_dl
+    return _set_policy(t, task, policy, prio, bool(sflags & SCHED_FLAG_RESET_ON_FORK), nice, tuple(dl) if dl else None)
 
 
 def _io_targets(t, which, who):

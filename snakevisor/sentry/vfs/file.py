@@ -16,7 +16,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                                pack_dirent64, pack_dirent, S_IFMT, S_IFREG)
 from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY
-from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, locks
+from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, leases, locks
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
 
@@ -177,6 +177,11 @@ class FileDescription:
         if self.counts_as_writer:
             inode.writers += 1
             vd.mount.writers += 1
+        # Read-only opens of a regular file, for F_SETLEASE's "no other opener" (i_readcount)
+        self.counts_as_reader = (flags & O_ACCMODE == O_RDONLY and not flags & O_PATH
+                                 and inode is not None and inode.mode & S_IFMT == S_IFREG)
+        if self.counts_as_reader:
+            inode.readers += 1
         self._dirents = None     # directory snapshot for getdents
         vd.dentry.inc_ref()
         vd.mount.inc_ref()
@@ -206,6 +211,10 @@ class FileDescription:
             if self.counts_as_writer:
                 self.inode.writers -= 1
                 self.vd.mount.writers -= 1
+            elif self.counts_as_reader:
+                self.inode.readers -= 1
+            if self.inode is not None and self.inode.leases is not None:
+                leases.release(self)
             if fsnotify.marks and not self.flags & O_PATH:
                 fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)
             self.impl.release()

@@ -34,6 +34,8 @@ class Inode:
     iflags = 0          # FS_*_FL inode flags (vfs/inode_flags.py), set per inode where a filesystem keeps them
     user_flags = None   # the flags users may set here; None: no inode flags (ENOTTY, EOPNOTSUPP)
     trusts_cached_children = True   # revalidate_child is the one below (set per subclass)
+    leases = None       # an open file's leases (vfs/leases.py); None for nearly every inode
+    readers = 0         # descriptions open read-only (a regular file; set per inode once opened)
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)

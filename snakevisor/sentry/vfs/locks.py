@@ -10,8 +10,11 @@ list owned by FileDescriptions. A process's record locks on a file go when it cl
 any descriptor of that file (``release_posix``, called by the FDTable); OFD and flock
 locks when the description's last reference goes (``release_description``).
 """
+import os
+
 from snakevisor.abi.errno import EAGAIN, EDEADLK, SyscallError
-from snakevisor.abi.fs import F_UNLCK, F_WRLCK
+from snakevisor.abi.fs import F_RDLCK, F_UNLCK, F_WRLCK
+from snakevisor.sentry.vfs import leases
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 INF = 1 << 64
@@ -23,7 +26,7 @@ class _LockedFile:
 
     def __init__(self):
         self.records = []   # [owner, ofd, type, start, end (exclusive), pid]
-        self.flocks = []    # [description, type]
+        self.flocks = []    # [description, type, pid]
         self.queue = WaitQueue()
 
 
@@ -176,7 +179,28 @@ def flock(t, inode, description, ltype, wait):
                 raise SyscallError(EAGAIN)
             yield from t.block_on(lf.queue, EV_UNLOCK)
             lf = _get(key)
-        lf.flocks.append([description, ltype])
+        lf.flocks.append([description, ltype, t.tg.tgid])
     finally:
         _tidy(key, lf)
     return 0
+
+
+_TYPE_NAMES = {F_WRLCK: "WRITE", F_RDLCK: "READ", F_UNLCK: "UNLCK"}
+
+
+def proc_locks(pid_of) -> str:
+    """/proc/locks as Linux's locks_show prints it: record, OFD and flock locks, then leases;
+    ``pid_of(tgid)`` names a holder as the reader's PID namespace does (OFD locks show -1)."""
+    rows = []
+    for (dev, ino), lf in list(_FILES.items()):
+        for lk in lf.records:
+            rows.append(("OFDLCK ADVISORY  " if lk[1] else "POSIX  ADVISORY  ", lk[2],
+                         -1 if lk[1] else pid_of(lk[5]), dev, ino, lk[3], lk[4]))
+        rows += [("FLOCK  ADVISORY  ", fl[1], pid_of(fl[2]), dev, ino, 0, INF) for fl in lf.flocks]
+    rows += [(f"LEASE  {state:<10}", ltype, pid_of(pid), dev, ino, 0, INF)
+             for state, ltype, pid, dev, ino in leases.proc_rows()]
+    out = []
+    for n, (kind, ltype, pid, dev, ino, start, end) in enumerate(rows, 1):
+        span = f"{start} EOF" if end == INF else f"{start} {end - 1}"
+        out.append(f"{n}: {kind}{_TYPE_NAMES[ltype]} {pid} {os.major(dev):02x}:{os.minor(dev):02x}:{ino} {span}\n")
+    return "".join(out)

@@ -17,7 +17,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEF
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, S_ISGID, S_ISUID, S_ISVTX,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
-from snakevisor.sentry.vfs import fsnotify
+from snakevisor.sentry.vfs import fsnotify, leases
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import VirtualDentry
@@ -175,6 +175,8 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
     denied = 0 if creds is None or creds.landlock is None else creds.landlock.open_file(vd, flags, ftype)
     if truncate and denied & LANDLOCK_TRUNCATE:
         raise SyscallError(EACCES)
+    if inode.leases is not None:
+        leases.break_lease(ctx.task, inode, flags)
     impl = inode.open(ctx.task, flags)
     if truncate and inode.size:
         inode.setattr(size=0)
@@ -434,6 +436,8 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, ch
         inode_flags.check_unchanged(inode)
     if inode.exec_users:
         raise SyscallError(ETXTBSY)
+    if inode.leases is not None:
+        leases.break_lease(ctx.task, inode, O_WRONLY)
     if (domain := _landlock(ctx)) is not None:
         domain.check(vd, LANDLOCK_TRUNCATE)
     if check_size is not None:
