@@ -18,7 +18,7 @@ class FutexManager:
             raise SyscallError(EINVAL)
         if private:
             return ("p", id(t.mm), addr)
-        v = t.mm.vmas.find(addr)
+        v = t.mm.find_populated(addr)   # a lazily mapped file page gets its MemoryFile offset
         if v is None:
             raise SyscallError(EFAULT)
         if v.kind in (ANON, COW):
