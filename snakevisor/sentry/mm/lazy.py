@@ -9,6 +9,7 @@ file read through from start to end does not leave one VMA per window.
 """
 from dataclasses import replace
 
+from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.mm.vma import FILE
 
@@ -23,11 +24,15 @@ def wanted(mappable, length, populate):
     return length >= LAZY_MIN and not populate and isinstance(mappable.cache, PageCache)
 
 
-def populate(mm, addr):
-    """Make and map the window of lazily mapped pages around ``addr``; returns the VMA there."""
+def populate(mm, addr, max_vmas):
+    """Make and map the window of lazily mapped pages around ``addr``; returns the VMA there.
+    ENOMEM when that would pass ``max_vmas`` (each VMA is a host mapping in the stub, which the
+    host limits) or the memory limit: a fault then ends the process, as Linux's OOM killer."""
     v = mm.vmas.find(addr)
     if v is None or not v.lazy or v.past_eof:
         return v
+    if len(mm.vmas) + 2 > max_vmas:   # a window inside a lazy VMA splits it in three
+        raise SyscallError(ENOMEM)
     base = addr - (v.file_off + addr - v.start) % FAULT_AROUND   # the window is aligned in the file
     lo, hi = max(v.start, base), min(v.end, base + FAULT_AROUND)
     piece, = mm.vmas.carve(lo, hi)

@@ -131,7 +131,7 @@ class MemoryManager:
         if code != SEGV_ACCERR:
             if v is None or v.kind != FILE or v.past_eof:
                 return False
-            lazy.populate(self, addr)
+            lazy.populate(self, addr, MAX_MAP_COUNT)
             return True
         if v is None or not v.prot & M.PROT_WRITE:
             return False
@@ -539,7 +539,7 @@ class MemoryManager:
         what the Sentry's own accesses through a VMA look up."""
         v = self.vmas.find(addr)
         if v is not None and v.lazy and not v.past_eof:
-            v = lazy.populate(self, addr)
+            v = lazy.populate(self, addr, MAX_MAP_COUNT)
         return v
 
     def _pieces(self, addr, n, need):
