@@ -1,6 +1,9 @@
 """File mappings made lazily (mm/lazy.py: a large FILE VMA's pages are made and mapped into the
 stub on first touch): tests/programs/mmap_lazy.c natively and in the sandbox, and the bookkeeping
 alone (no stub) on a PageCache-backed file."""
+import shutil
+import tempfile
+
 import pytest
 
 from harness import compile_c, errno_of
@@ -18,7 +21,13 @@ MIB = 1 << 20
 
 
 def test_huge_sparse_file_mappings_match_linux(differential):
-    differential([compile_c("mmap_lazy")], native_status=0)
+    # A host directory the sandbox reaches through the gofer (its /tmp is a tmpfs of its own).
+    scratch = tempfile.mkdtemp(prefix="mmap_lazy.", dir="/var/tmp")
+    try:
+        native, _ = differential([compile_c("mmap_lazy"), scratch], native_status=0)
+    finally:
+        shutil.rmtree(scratch)
+    assert b"host file: sees host" in native.stdout
 
 
 class _Mappable(Mappable):

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,6 +148,8 @@ static void gib_tmpfs(void) {
     printf("mprotect: %d", mprotect(p + 64 * PAGE * 16, 64 * PAGE * 16, PROT_READ));
     printf(" reads %d", p[64 * PAGE * 16 + 3]);
     printf(", munmap middle: %d\n", munmap(p + 128 * PAGE * 16, 128 * PAGE * 16));
+    printf("madvise DONTNEED: %d", madvise(p, 64 * PAGE * 16, MADV_DONTNEED));
+    printf(", data stays: %c\n", p[offs[0]]);
     char *r = mremap(q, GIB, GIB / 2, 0);
     printf("mremap shrink: %d, still reads %c\n", r == q, r[offs[5]]);
     munmap(r, GIB / 2);
@@ -170,9 +173,43 @@ static void gib_tmpfs(void) {
     close(fd);
 }
 
-int main(void) {
+/* A host file (through the gofer) mapped shared and written: msync writes back what was written,
+ * and not the untouched pages (the file stays sparse). */
+static void host_file(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mmap_lazy.data", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) {
+        printf("open %s: errno %d\n", path, errno);
+        return;
+    }
+    size_t size = 8 << 20;
+    ftruncate(fd, size);
+    pwrite(fd, "host", 4, 6 << 20);
+    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    printf("host file: sees %.4s", p + (6 << 20));
+    p[(1 << 20) + 3] = 'W';
+    p[(7 << 20)] = 'Z';
+    printf(", msync %d", msync(p, size, MS_SYNC));
+    printf(", munmap %d", munmap(p, size));
+    close(fd);
+    fd = open(path, O_RDONLY);
+    char a = 0, b = 0, c[4] = {0};
+    pread(fd, &a, 1, (1 << 20) + 3);
+    pread(fd, &b, 1, 7 << 20);
+    pread(fd, c, 4, 6 << 20);
+    struct stat st;
+    fstat(fd, &st);
+    printf(", reads back %c %c %.4s, sparse %d\n", a, b, c, st.st_blocks * 512 < (1 << 20));
+    close(fd);
+    unlink(path);
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     tib_memfd();
     gib_tmpfs();
+    if (argc > 1)
+        host_file(argv[1]);
     return 0;
 }
