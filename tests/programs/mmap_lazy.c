@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -99,6 +101,7 @@ static void untouched_pages(char *p, int fd) {
     p[900 * PAGE * 16 + 5] = 'v';
     n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
     printf("process_vm_readv: %zd %c\n", n, buf[0]);
+    printf("futex wake on an untouched page: %ld\n", syscall(SYS_futex, p + 1100 * PAGE * 16, FUTEX_WAKE, 1, NULL, NULL, 0));
 }
 
 static void gib_tmpfs(void) {

@@ -18,13 +18,17 @@ class FutexManager:
             raise SyscallError(EINVAL)
         if private:
             return ("p", id(t.mm), addr)
-        v = t.mm.find_populated(addr)   # a lazily mapped file page gets its MemoryFile offset
+        v = t.mm.vmas.find(addr)
         if v is None:
             raise SyscallError(EFAULT)
         if v.kind in (ANON, COW):
             # Private anonymous memory is keyed by (mm, address) as Linux does: its MemoryFile
             # offset changes when a fork's copy-on-write is broken, under a waiter.
             return ("a", id(t.mm), addr)
+        if v.lazy:
+            v = t.mm.find_populated(addr)   # a lazily mapped file page gets its MemoryFile offset
+            if v.lazy:
+                raise SyscallError(EFAULT)  # past the end of the file: no page to key
         return ("s", v.mf_off + addr - v.start)
 
     def wait(self, t, addr, expected, bitset, timeout, private):
