@@ -89,11 +89,14 @@ def test_small_and_populated_mappings_are_eager(setup):
     assert _lazy_flags(mm) == [False, False]
 
 
-def test_window_past_the_vma_limit_is_enomem(setup):
+def test_at_the_vma_limit_the_whole_lazy_mapping_is_made(setup):
     mm, f = setup
-    a = mm.mmap(0, 64 * MIB, RW, M.MAP_SHARED, f)
-    assert errno_of(lazy.populate, mm, a + MIB, len(mm.vmas) + 1) == ENOMEM
-    assert _lazy_flags(mm) == [True] and not f.m.cache.chunks
+    a = mm.mmap(0, 8 * MIB, RW, M.MAP_SHARED, f)
+    v = lazy.populate(mm, a + MIB, len(mm.vmas) + 1)       # no room to split: all of it, one VMA
+    assert _lazy_flags(mm) == [False] and (v.start, v.end) == (a, a + 8 * MIB)
+    b = mm.mmap(0, 8 * MIB, RW, M.MAP_SHARED, f, 32 * MIB)
+    f.m.cache.translate(36 * MIB, 4096)                     # its chunks now lie in two places
+    assert errno_of(lazy.populate, mm, b, len(mm.vmas)) == ENOMEM
 
 
 def test_private_lazy_mapping_made_writable_copies_the_file(setup):

@@ -26,17 +26,20 @@ def wanted(mappable, length, populate):
 
 def populate(mm, addr, max_vmas):
     """Make and map the window of lazily mapped pages around ``addr``; returns the VMA there.
-    ENOMEM when that would pass ``max_vmas`` (each VMA is a host mapping in the stub, which the
-    host limits) or the memory limit: a fault then ends the process, as Linux's OOM killer."""
+    Each VMA is a host mapping in the stub, which the host limits: with no room for the two a
+    window may split off (``max_vmas``), the whole lazy VMA is made at once. ENOMEM past that or
+    the memory limit: a fault then ends the process, as Linux's OOM killer does."""
     v = mm.vmas.find(addr)
     if v is None or not v.lazy or v.past_eof:
         return v
-    if len(mm.vmas) + 2 > max_vmas:   # a window inside a lazy VMA splits it in three
-        raise SyscallError(ENOMEM)
     base = addr - (v.file_off + addr - v.start) % FAULT_AROUND   # the window is aligned in the file
     lo, hi = max(v.start, base), min(v.end, base + FAULT_AROUND)
+    if len(mm.vmas) + (lo > v.start) + (hi < v.end) > max_vmas:
+        lo, hi = v.start, v.end
     piece, = mm.vmas.carve(lo, hi)
     ranges = piece.owner.translate(piece.file_off, hi - lo)   # the chunks are made here (ENOMEM past the limit)
+    if len(mm.vmas) - 1 + len(ranges) > max_vmas:
+        raise SyscallError(ENOMEM)
     new, pos = [], lo
     for mf_off, n in ranges:
         piece.owner.inc_ref()
