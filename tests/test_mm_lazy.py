@@ -117,3 +117,13 @@ def test_write_back_allocates_no_chunk(setup):
     before = dict(cache.chunks)
     assert [(foff, n) for foff, _, n in cache.data_ranges(0, 64 * MIB)] == [(5 * MIB, 4096)]
     assert cache.chunks == before
+
+
+def test_maps_shows_a_partly_touched_lazy_mapping_as_one(setup):
+    mm, f = setup
+    f.stat = lambda: (_ for _ in ()).throw(OSError())    # a maps line never fails for a stale file
+    a = mm.mmap(0, 64 * MIB, RW, M.MAP_SHARED, f, 0, name="/big")
+    mm.copy_in(a + 5 * MIB, 1)
+    mm.copy_in(a + 9 * MIB, 1)
+    assert len(mm.vmas) == 5
+    assert mm.maps_text() == f"{a:08x}-{a + 64 * MIB:08x} rw-s 00000000 00:00 0".ljust(73) + "/big\n"

@@ -104,6 +104,19 @@ static void untouched_pages(char *p, int fd) {
     printf("futex wake on an untouched page: %ld\n", syscall(SYS_futex, p + 1100 * PAGE * 16, FUTEX_WAKE, 1, NULL, NULL, 0));
 }
 
+/* How many /proc/self/maps lines cover [p, p+len): Linux shows a mapping touched here and there as one. */
+static int maps_lines(char *p, size_t len) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    unsigned long lo, hi;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < (uintptr_t)p + len && hi > (uintptr_t)p)
+            n++;
+    fclose(f);
+    return n;
+}
+
 static void gib_tmpfs(void) {
     char path[] = "/dev/shm/mmap_lazy.XXXXXX";
     int fd = mkstemp(path);
@@ -130,6 +143,7 @@ static void gib_tmpfs(void) {
         bad += c != 'A' + i % 50;
     }
     printf("gib touched 100, mismatches %d, msync %d\n", bad, msync(p, GIB, MS_SYNC));
+    printf("maps lines for it: %d\n", maps_lines(p, GIB));
     uint64_t some[4] = {offs[10], offs[20], offs[30], offs[40]};
     char want[4] = {'A' + 10, 'A' + 20, 'A' + 30, 'A' + 40};
     pid_t c = fork();

@@ -69,3 +69,21 @@ def _merge_left(mm, v):
     mm.vmas.remove([p, v])
     mm.vmas.insert(replace(p, end=v.end))
     v.owner.dec_ref()   # two VMAs held a reference each; the joined one holds one
+
+
+def file_runs(vmas):
+    """(first VMA, end) of each run of VMAs that Linux would show as one mapping: FILE VMAs that
+    continue each other in the same file with the same protections (a window made out of a
+    lazy VMA, or file pages cached in several places), each other VMA on its own."""
+    run, end = None, 0
+    for v in vmas:
+        if (run is not None and v.kind == FILE and run.kind == FILE and v.start == end and v.file is run.file
+                and v.file_off == run.file_off + end - run.start and v.prot == run.prot and v.shared == run.shared
+                and v.name == run.name):
+            end = v.end
+            continue
+        if run is not None:
+            yield run, end
+        run, end = v, v.end
+    if run is not None:
+        yield run, end
