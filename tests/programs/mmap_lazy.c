@@ -117,6 +117,24 @@ static int maps_lines(char *p, size_t len) {
     return n;
 }
 
+/* Truncate: pages past the new end raise SIGBUS, touched or not; growing back maps zeros. */
+static void truncate_and_grow(char *p, int fd, const uint64_t *offs) {
+    struct sigaction sa = {.sa_handler = on_bus};
+    sigaction(SIGBUS, &sa, NULL);
+    ftruncate(fd, GIB / 2 + 100);
+    char out = 0;
+    int sig_touched = probe(p + offs[80], &out);
+    int sig_untouched = probe(p + GIB - PAGE, &out);
+    int sig_in = probe(p + GIB / 2 + 50, &out);
+    int sig_boundary = probe(p + GIB / 2 + PAGE, &out);
+    printf("after truncate: touched past %d, untouched past %d, inside %d (%d), next page %d\n",
+           sig_touched, sig_untouched, sig_in, out, sig_boundary);
+    ftruncate(fd, GIB);
+    out = 1;
+    int sig_grown = probe(p + offs[80], &out);
+    printf("grown again: %d, reads %d, earlier data %c\n", sig_grown, out, p[offs[3]]);
+}
+
 static void gib_tmpfs(void) {
     char path[] = "/dev/shm/mmap_lazy.XXXXXX";
     int fd = mkstemp(path);
@@ -171,21 +189,7 @@ static void gib_tmpfs(void) {
     printf("mremap shrink: %d, still reads %c\n", r == q, r[offs[5]]);
     munmap(r, GIB / 2);
 
-    /* Truncate: pages past the new end raise SIGBUS, touched or not; growing back maps zeros. */
-    struct sigaction sa = {.sa_handler = on_bus};
-    sigaction(SIGBUS, &sa, NULL);
-    ftruncate(fd, GIB / 2 + 100);
-    char out = 0;
-    int sig_touched = probe(p + offs[80], &out);
-    int sig_untouched = probe(p + GIB - PAGE, &out);
-    int sig_in = probe(p + GIB / 2 + 50, &out);
-    int sig_boundary = probe(p + GIB / 2 + PAGE, &out);
-    printf("after truncate: touched past %d, untouched past %d, inside %d (%d), next page %d\n",
-           sig_touched, sig_untouched, sig_in, out, sig_boundary);
-    ftruncate(fd, GIB);
-    out = 1;
-    int sig_grown = probe(p + offs[80], &out);
-    printf("grown again: %d, reads %d, earlier data %c\n", sig_grown, out, p[offs[3]]);
+    truncate_and_grow(p, fd, offs);
     munmap(p, GIB);
     close(fd);
 }
