@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from harness import compile_c, errno_of
+from harness import compile_c, errno_of, run_sandboxed
 
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EFAULT, ENOMEM
@@ -28,6 +28,16 @@ def test_huge_sparse_file_mappings_match_linux(differential):
     finally:
         shutil.rmtree(scratch)
     assert b"host file: sees host" in native.stdout
+
+
+@pytest.mark.parametrize("platform", ["ptrace", "systrap"])
+def test_touching_lazy_pages_past_the_memory_limit_kills_the_toucher(platform):
+    """The chunks a touch makes count against --memory as any: a child touching all of a 1 GiB
+    memfd under 64 MiB is killed (Linux's memory cgroup OOM kill); its parent carries on."""
+    res = run_sandboxed([compile_c("mmap_lazy"), "fill"], flags=("--platform", platform, "--memory", "64m"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout == b"child killed by signal 9\n", res.stdout
+    assert b"out of memory for a copy-on-write page or a file's page" in res.stderr, res.stderr
 
 
 class _Mappable(Mappable):

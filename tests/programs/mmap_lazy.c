@@ -226,8 +226,30 @@ static void host_file(const char *dir) {
     unlink(path);
 }
 
+/* A child touching every page of a 1 GiB memfd, more than the sandbox's memory limit: killed. */
+static int fill(void) {
+    int fd = memfd_create("fill", 0);
+    ftruncate(fd, GIB);
+    char *p = mmap(NULL, GIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    pid_t c = fork();
+    if (c == 0) {
+        for (size_t off = 0; off < GIB; off += PAGE)
+            p[off] = 1;
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf(WIFSIGNALED(st) ? "child killed by signal %d\n" : "child exited %d\n",
+           WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 1 && !strcmp(argv[1], "fill"))
+        return fill();
     tib_memfd();
     gib_tmpfs();
     if (argc > 1)
