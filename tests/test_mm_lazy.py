@@ -137,3 +137,15 @@ def test_maps_shows_a_partly_touched_lazy_mapping_as_one(setup):
     mm.copy_in(a + 9 * MIB, 1)
     assert len(mm.vmas) == 5
     assert mm.maps_text() == f"{a:08x}-{a + 64 * MIB:08x} rw-s 00000000 00:00 0".ljust(73) + "/big\n"
+
+
+def test_a_forward_scan_makes_growing_windows(setup):
+    mm, f = setup
+    a = mm.mmap(0, 64 * MIB, M.PROT_READ, M.MAP_SHARED, f)
+    for off in (0, lazy.FAULT_AROUND, 2 * lazy.FAULT_AROUND):   # each touch the first page still lazy
+        assert mm.handle_fault(a + off, 1, 0)
+    assert len(f.m.cache.chunks) * (64 << 10) == 4 * lazy.FAULT_AROUND   # 1 + 1 + 2 windows
+    assert mm.handle_fault(a + 32 * MIB, 1, 0)               # a jump: one window again
+    assert len(f.m.cache.chunks) * (64 << 10) == 5 * lazy.FAULT_AROUND
+    assert mm.handle_fault(a, 1, 0)                           # made meanwhile (another thread): retried
+    assert not mm.handle_fault(mm.mmap(0, 4096, RW, M.MAP_PRIVATE | M.MAP_ANONYMOUS), 1, 0)

@@ -15,6 +15,7 @@ from snakevisor.sentry.mm.vma import FILE
 
 LAZY_MIN = 1 << 20              # file mappings this large or more are mapped on first touch
 FAULT_AROUND = 4 * CHUNK_SIZE   # what a touch maps: a stub round trip per 256 KiB, not per page
+READ_AROUND_MAX = 4 << 20       # what a touch continuing a forward scan maps at most
 
 
 def wanted(mappable, length, populate):
@@ -33,7 +34,7 @@ def populate(mm, addr, max_vmas):
     if v is None or not v.lazy or v.past_eof:
         return v
     base = addr - (v.file_off + addr - v.start) % FAULT_AROUND   # the window is aligned in the file
-    lo, hi = max(v.start, base), min(v.end, base + FAULT_AROUND)
+    lo, hi = max(v.start, base), min(v.end, base + _window(mm, v, base))
     if len(mm.vmas) + (lo > v.start) + (hi < v.end) > max_vmas:
         lo, hi = v.start, v.end
     piece, = mm.vmas.carve(lo, hi)
@@ -55,6 +56,18 @@ def populate(mm, addr, max_vmas):
     if after is not None:
         _merge_left(mm, after)
     return mm.vmas.find(addr)
+
+
+def _window(mm, v, base):
+    """How much a touch at window ``base`` makes: FAULT_AROUND, or as much as the run of made
+    pages just before it (up to READ_AROUND_MAX) when the touches go forward through the file,
+    so a sequential scan costs a logarithmic number of round trips, not one per window."""
+    p = mm.vmas.find(v.start - 1)   # a forward scan touches the first window of what is still lazy
+    if (base > v.start or p is None or p.end != v.start or p.kind != FILE or p.lazy or p.file is not v.file
+            or p.file_off + p.end - p.start != v.file_off):
+        return FAULT_AROUND
+    run = min(p.end - p.start, READ_AROUND_MAX)
+    return max(FAULT_AROUND, run - run % FAULT_AROUND)
 
 
 def _merge_left(mm, v):
