@@ -13,7 +13,7 @@ from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.mm.vma import FILE
 
-LAZY_MIN = 1 << 20              # file mappings this large or more are mapped on first touch
+LAZY_MIN = 4 << 20              # file mappings this large or more are mapped on first touch
 FAULT_AROUND = 4 * CHUNK_SIZE   # what a touch maps: a stub round trip per 256 KiB, not per page
 READ_AROUND_MAX = 4 << 20       # what a touch continuing a forward scan maps at most
 
