@@ -101,8 +101,8 @@ class PagemapImpl(AddressSpaceImpl):
         start, end = first * M.PAGE_SIZE, last * M.PAGE_SIZE
         mm, fd = self.mm, self.mm.mf.fd
         for v in mm.vmas.overlapping(start, end):
-            if v.past_eof:
-                continue   # no page behind it: an access is SIGBUS
+            if v.past_eof or v.lazy:
+                continue   # no page behind it: an access is SIGBUS, or makes it (mm/lazy.py)
             lo, hi = max(v.start, start), min(v.end, end)
             flags = M.PM_FILE if v.kind == FILE or v.shared else 0
             base = v.mf_off - v.start

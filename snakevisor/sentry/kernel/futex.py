@@ -25,6 +25,10 @@ class FutexManager:
             # Private anonymous memory is keyed by (mm, address) as Linux does: its MemoryFile
             # offset changes when a fork's copy-on-write is broken, under a waiter.
             return ("a", id(t.mm), addr)
+        if v.lazy:
+            v = t.mm.find_populated(addr)   # a lazily mapped file page gets its MemoryFile offset
+            if v.lazy:
+                raise SyscallError(EFAULT)  # past the end of the file: no page to key
         return ("s", v.mf_off + addr - v.start)
 
     def wait(self, t, addr, expected, bitset, timeout, private):

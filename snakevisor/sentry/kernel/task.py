@@ -211,7 +211,7 @@ class Task:
                 except SyscallError:
                     # No memory left under the sandbox's limit for a copy-on-write page: Linux's
                     # memory cgroup has its OOM killer end a process (SIGKILL); this is the one.
-                    self.kernel.log_rate_limited("oom", f"out of memory for a copy-on-write page in pid "
+                    self.kernel.log_rate_limited("oom", f"out of memory for a copy-on-write page or a file's page in pid "
                                                         f"{self.tg.tgid}: the process is killed (SIGKILL)")
                     self.kernel.kill_group(self.tg, S.SIGKILL)
                 if ours:

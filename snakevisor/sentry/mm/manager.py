@@ -14,7 +14,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
-from snakevisor.sentry.mm import mseal
+from snakevisor.sentry.mm import lazy, mseal
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
@@ -56,8 +56,8 @@ class MemoryManager:
 
     # -- mirroring into the stub ------------------------------------------
     def _map_into_stub(self, vma):
-        if vma.past_eof:
-            self._unmap_from_stub(vma.start, vma.end)  # left unmapped: an access faults (SIGBUS)
+        if vma.past_eof or vma.lazy:
+            self._unmap_from_stub(vma.start, vma.end)  # left unmapped: an access faults (SIGBUS, or mm/lazy.py)
             return
         if self.address_space is not None:
             self.address_space.map_file_range(self.active_context, vma.start, vma.end - vma.start,
@@ -129,10 +129,16 @@ class MemoryManager:
         copy-on-write memory (give this address space its own copy), or one that raced with
         another thread already making the page writable (just retry the instruction).
 
+        A first touch of lazily mapped file pages maps them (mm/lazy.py); a fault on file pages
+        mapped meanwhile (another thread's first touch) is retried.
+
         Returns False for a real fault (the caller delivers SIGSEGV)."""
-        if code != SEGV_ACCERR:
-            return False
         v = self.vmas.find(addr)
+        if code != SEGV_ACCERR:
+            if v is None or v.kind != FILE or v.past_eof:
+                return False
+            lazy.populate(self, addr, MAX_MAP_COUNT)
+            return True
         if v is None or not v.prot & M.PROT_WRITE:
             return False
         if v.kind == COW:
@@ -283,7 +289,8 @@ class MemoryManager:
             raise SyscallError(ENOMEM)
         if fixed:
             mseal.check_unsealed(self, start, end)
-        new = self._build_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec)
+        new = self._build_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec,
+                               populate=flags & M.MAP_POPULATE)
         if fixed:
             self._drop_range(start, end)
         for v in new:
@@ -310,15 +317,15 @@ class MemoryManager:
             raise SyscallError(ENOMEM)
         return start
 
-    def _build_vmas(self, start, end, prot, shared, file, offset, name, maywrite=True, mayexec=True):
+    def _build_vmas(self, start, end, prot, shared, file, offset, name, maywrite=True, mayexec=True, populate=False):
         """The VMAs mapping [start, end) as asked; each that names a file holds a reference to it."""
-        vmas = self._make_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec)
+        vmas = self._make_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec, populate)
         for v in vmas:
             if v.file is not None:
                 v.file.inc_ref()
         return vmas
 
-    def _make_vmas(self, start, end, prot, shared, file, offset, name, maywrite, mayexec):
+    def _make_vmas(self, start, end, prot, shared, file, offset, name, maywrite, mayexec, populate):
         length = end - start
         if file is None:
             if shared:
@@ -327,15 +334,13 @@ class MemoryManager:
                 return [VMA(start, end, prot, SHARED, region.offset, shared=True, owner=region, name=name or "/dev/zero (deleted)")]
             return [self._new_anon(start, end, prot, name)]
         mappable = file.mappable()
-        ranges = mappable.translate(offset, length)
         if not shared and prot & M.PROT_WRITE:
             vma = VMA(start, end, prot, ANON, self.mf.allocate(length), file=file, file_off=offset, name=name,
                       mayexec=mayexec)
-            pos = vma.mf_off
-            for mf_off, n in ranges:
-                self.view[pos:pos + n] = self.view[mf_off:mf_off + n]
-                pos += n
+            self._copy_file_pages(mappable, offset, vma.mf_off, length)
             return [vma]
+        is_lazy = lazy.wanted(mappable, length, populate)
+        ranges = [(0, length)] if is_lazy else mappable.translate(offset, length)   # lazy: no pages yet
         out, pos, foff = [], start, offset
         holder = mappable
         mappable.cache.mappers.add(self)  # a truncation of the file reaches this address space
@@ -350,7 +355,7 @@ class MemoryManager:
                 holder.inc_ref()  # the file's pages stay while any VMA maps them (unlink while mapped)
                 out.append(VMA(pos, pos + m, prot, FILE, off, shared=shared, owner=holder, file=file,
                                file_off=foff, name=name, past_eof=foff >= eof,
-                               maywrite=maywrite, mayexec=mayexec))
+                               maywrite=maywrite, mayexec=mayexec, lazy=is_lazy))
                 pos += m
                 foff += m
         return out
@@ -398,9 +403,9 @@ class MemoryManager:
                     v.owner.dec_ref()
                     v.owner = holder
             v.prot = prot
-        if any(v.kind == COW or v.past_eof for v in pieces):
+        if any(v.kind == COW or v.past_eof or v.lazy for v in pieces):
             for v in pieces:
-                if not v.past_eof:   # left unmapped in the stub
+                if not v.past_eof and not v.lazy:   # left unmapped in the stub
                     self._protect_in_stub(v.start, v.end, v.stub_prot)
         else:
             self._protect_in_stub(addr, end, prot)
@@ -410,11 +415,20 @@ class MemoryManager:
         """Give a private file VMA its own copy of the pages (it is about to become writable)."""
         n = v.end - v.start
         new_off = self.mf.allocate(n)
-        self.view[new_off:new_off + n] = self.view[v.mf_off:v.mf_off + n]
+        if v.lazy:
+            self._copy_file_pages(v.owner, v.file_off, new_off, n)
+        else:
+            self.view[new_off:new_off + n] = self.view[v.mf_off:v.mf_off + n]
         if v.owner is not None:
             v.owner.dec_ref()
-        v.kind, v.mf_off, v.owner = ANON, new_off, None
+        v.kind, v.mf_off, v.owner, v.lazy = ANON, new_off, None, False
         self._map_into_stub(v)
+
+    def _copy_file_pages(self, mappable, file_off, dst, n):
+        """Copy file bytes [file_off, +n) of ``mappable`` into MemoryFile offset ``dst``."""
+        for off, m in mappable.translate(file_off, n):
+            self.view[dst:dst + m] = self.view[off:off + m]
+            dst += m
 
     def brk(self, new_brk):
         if new_brk < self.brk_start:
@@ -519,11 +533,8 @@ class MemoryManager:
                 if v.kind == ANON and v.file is None:
                     self.mf.decommit(v.mf_off + lo - v.start, hi - lo)
                 elif v.kind == ANON:  # private copy of a file: back to the file's bytes
-                    src = v.file.mappable().translate(v.file_off + lo - v.start, hi - lo)
-                    pos = v.mf_off + lo - v.start
-                    for off, n in src:
-                        self.view[pos:pos + n] = self.view[off:off + n]
-                        pos += n
+                    self._copy_file_pages(v.file.mappable(), v.file_off + lo - v.start, v.mf_off + lo - v.start,
+                                          hi - lo)
             return 0
         if advice in KNOWN_ADVICE:
             return 0
@@ -534,15 +545,23 @@ class MemoryManager:
         if n <= 0:
             return b""
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ and not v.past_eof:  # accessible(), inlined
-            off = v.mf_off + addr - v.start
+        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ and not v.past_eof and not v.lazy:
+            off = v.mf_off + addr - v.start   # accessible(), inlined
             return self.view[off:off + n]
         return b"".join(self._pieces(addr, n, M.PROT_READ))
+
+    def find_populated(self, addr):
+        """The VMA containing ``addr`` (or None), its pages there made and mapped if it was lazy:
+        what the Sentry's own accesses through a VMA look up."""
+        v = self.vmas.find(addr)
+        if v is not None and v.lazy and not v.past_eof:
+            v = lazy.populate(self, addr, MAX_MAP_COUNT)
+        return v
 
     def _pieces(self, addr, n, need):
         out, pos, end = [], addr, addr + n
         while pos < end:
-            v = self.vmas.find(pos)
+            v = self.find_populated(pos)
             if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)
             m = min(end, v.end) - pos
@@ -569,7 +588,7 @@ class MemoryManager:
         if v is not None and v.kind == COW:
             self.break_cow(addr, addr + n)
             v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and v.kind != COW:
+        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and v.kind != COW and not v.lazy:
             off = v.mf_off + addr - v.start
             self.view[off:off + n] = data
             return
@@ -583,7 +602,7 @@ class MemoryManager:
         """(vma, start, length) of the mapped run from ``addr`` (at most ``n`` bytes), in order."""
         pos, end = addr, addr + n
         while pos < end:
-            v = self.vmas.find(pos)
+            v = self.find_populated(pos)
             if v is None or v.past_eof:
                 return
             m = min(end, v.end) - pos
@@ -624,12 +643,12 @@ class MemoryManager:
         if write:
             self.break_cow(addr, addr + n)
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof:  # accessible(), inlined
-            off = v.mf_off + addr - v.start
+        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and not v.lazy:
+            off = v.mf_off + addr - v.start   # accessible(), inlined
             return [memoryview(self.view)[off:off + n]]
         ranges, pos, end = [], addr, addr + n
         while pos < end:
-            v = self.vmas.find(pos)
+            v = self.find_populated(pos)
             if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)   # before any view exists: none outlives us in a traceback
             m = min(end, v.end) - pos
@@ -652,7 +671,7 @@ class MemoryManager:
     def read_cstring(self, addr, maxlen=4096):
         """A NUL-terminated string of at most ``maxlen`` bytes (NUL excluded)."""
         v = self.vmas.find(addr)
-        if v is not None and v.prot & M.PROT_READ and not v.past_eof:
+        if v is not None and v.prot & M.PROT_READ and not v.past_eof and not v.lazy:
             # Nearly every path ends in the VMA it starts in: no list and join for it.
             off = v.mf_off + addr - v.start
             nul = self.view.find(b"\0", off, off + min(v.end - addr, maxlen + 1))
@@ -661,7 +680,7 @@ class MemoryManager:
         out, pos = [], addr
         remaining = maxlen + 1
         while remaining > 0:
-            v = self.vmas.find(pos)
+            v = self.find_populated(pos)
             if v is None or not v.prot & M.PROT_READ or v.past_eof:   # accessible(), inlined: every path
                 raise SyscallError(EFAULT)
             off = v.mf_off + pos - v.start
@@ -707,7 +726,7 @@ class MemoryManager:
         platform's ([vdso], [vvar], [vsyscall]) in address order among them."""
         lines = [(lo, f"{lo:08x}-{hi:08x} {perms} 00000000 00:00 0".ljust(73) + name)
                  for lo, hi, perms, name in special]
-        for v in self.vmas:
+        for v, end in lazy.file_runs(self.vmas):
             inode, dev = 0, "00:00"
             off = v.file_off if v.file is not None else 0
             if v.file is not None:
@@ -716,7 +735,7 @@ class MemoryManager:
                     inode, dev = st.ino, f"{(st.dev >> 8) & 0xfff:02x}:{st.dev & 0xff:02x}"
                 except Exception:  # a maps line never fails for a stale file
                     pass
-            line = f"{v.start:08x}-{v.end:08x} {v.perms()} {off:08x} {dev} {inode}"
+            line = f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}"
             lines.append((v.start, line.ljust(73) + v.name if v.name else line))
         lines.sort(key=lambda item: item[0])
         return "".join(line + "\n" for _, line in lines)

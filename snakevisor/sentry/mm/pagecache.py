@@ -184,10 +184,20 @@ class PageCache:
 
     def data_ranges(self, offset: int, length: int):
         """(file offset, MemoryFile offset, length) of the cached bytes in [offset, offset+length)
-        that hold data: pages never filled with data nor written since are holes of the
-        MemoryFile and are left out (they read as zeros and were zeros when cached)."""
-        pos = offset
-        for mf_off, n in self.translate_unaligned(offset, length):
-            for data, m in self.mf.data_extents(mf_off, n):
-                yield pos + data - mf_off, data, m
-            pos += n
+        that hold data: chunks never made (a lazily mapped file's untouched pages), pages never
+        filled with data nor written since (holes of the MemoryFile) are left out: they read as
+        zeros, or as the backing file, and were never changed. Nothing is allocated here."""
+        end = offset + length
+        run = None   # the extent being gathered: runs contiguous in file and MemoryFile join
+        for idx in sorted(i for i in self.chunks if i * CHUNK_SIZE < end and (i + 1) * CHUNK_SIZE > offset):
+            lo, hi = max(offset, idx * CHUNK_SIZE), min(end, (idx + 1) * CHUNK_SIZE)
+            base = self.chunks[idx] - idx * CHUNK_SIZE
+            for data, m in self.mf.data_extents(base + lo, hi - lo):
+                if run is not None and run[0] + run[2] == data - base and run[1] + run[2] == data:
+                    run[2] += m
+                    continue
+                if run is not None:
+                    yield tuple(run)
+                run = [data - base, data, m]
+        if run is not None:
+            yield tuple(run)

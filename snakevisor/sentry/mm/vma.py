@@ -5,7 +5,9 @@ Each VMA maps ``[start, end)`` to one contiguous MemoryFile range starting at
   * ``ANON``: private memory owned by this VMA alone (freed on unmap);
   * ``SHARED``: a Region (MAP_SHARED|MAP_ANONYMOUS), refcounted across forks;
   * ``FILE``: pages of a file's PageCache (owned by the file); a private file
-    VMA that becomes writable is first copied into ANON memory (eager COW);
+    VMA that becomes writable is first copied into ANON memory (eager COW).
+    A large one starts ``lazy``: no pages yet (``mf_off`` means nothing), left
+    unmapped in the stub until a touch maps a window of them (manager.py);
   * ``COW``: private memory shared with a forked parent or child, mapped
     read-only in the stubs until a write fault copies it (a Region, refcounted
     by the VMAs that still point at it).
@@ -59,6 +61,7 @@ class VMA:
     mayexec: bool = True          # VM_MAYEXEC: False for a file on a noexec mount
     locked: int = 0               # VM_LOCKED/VM_LOCKONFAULT bits (mm/mlock.py)
     sealed: bool = False          # VM_SEALED (mm/mseal.py)
+    lazy: bool = False            # FILE pages not made nor mapped yet: the first touch does (no mf_off)
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""

@@ -579,7 +579,8 @@ class SystrapPlatform:
         running = self.running
         ready = [ctx for ctx in running.values() if ctx.msg.head.state == st.ST_EVENT]
         for ctx in ready:
-            del running[ctx.tid]
+            if running.pop(ctx.tid, None) is None:
+                continue   # taken while an earlier one was delivered (stop_now owes its report, or forget)
             ctx.running = False
             self.loop.deliver(ctx.tid, ctx._report())
 

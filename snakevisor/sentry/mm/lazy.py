@@ -1,0 +1,106 @@
+"""Lazily mapped file pages: a large FILE VMA (shared, or private and read-only) is made ``lazy``,
+with no pages behind it and nothing mapped in the stub, so mapping a huge sparse file (a 1 TiB
+memfd) costs nothing until it is touched. The first touch, an application fault or the Sentry's
+own copy through the VMA, makes the file's PageCache chunks of a window around the address
+(allocated under the memory limit as any chunk) and maps them into the stub with the VMA's
+protections: the window is carved out of the lazy VMA as ordinary FILE VMAs, then joined to an
+ordinary neighbour that continues it in the MemoryFile (the host merges such mappings too), so a
+file read through from start to end does not leave one VMA per window.
+"""
+from dataclasses import replace
+
+from snakevisor.abi.errno import ENOMEM, SyscallError
+from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
+from snakevisor.sentry.mm.vma import FILE
+
+LAZY_MIN = 4 << 20              # file mappings this large or more are mapped on first touch
+FAULT_AROUND = 4 * CHUNK_SIZE   # what a touch maps: a stub round trip per 256 KiB, not per page
+READ_AROUND_MAX = 4 << 20       # what a touch continuing a forward scan maps at most
+
+
+def wanted(mappable, length, populate):
+    """Should a file mapping of ``length`` bytes start lazy? Not when asked to populate
+    (MAP_POPULATE), nor for mappables that are not a file's PageCache (io_uring rings check
+    their range when translated)."""
+    return length >= LAZY_MIN and not populate and isinstance(mappable.cache, PageCache)
+
+
+def populate(mm, addr, max_vmas):
+    """Make and map the window of lazily mapped pages around ``addr``; returns the VMA there.
+    Each VMA is a host mapping in the stub, which the host limits: with no room for the two a
+    window may split off (``max_vmas``), the whole lazy VMA is made at once. ENOMEM past that or
+    the memory limit: a fault then ends the process, as Linux's OOM killer does."""
+    v = mm.vmas.find(addr)
+    if v is None or not v.lazy or v.past_eof:
+        return v
+    base = addr - (v.file_off + addr - v.start) % FAULT_AROUND   # the window is aligned in the file
+    lo, hi = max(v.start, base), min(v.end, base + _window(mm, v, base))
+    if len(mm.vmas) + (lo > v.start) + (hi < v.end) > max_vmas:
+        lo, hi = v.start, v.end
+    piece, = mm.vmas.carve(lo, hi)
+    ranges = piece.owner.translate(piece.file_off, hi - lo)   # the chunks are made here (ENOMEM past the limit)
+    if len(mm.vmas) - 1 + len(ranges) > max_vmas:
+        raise SyscallError(ENOMEM)
+    new, pos = [], lo
+    for mf_off, n in ranges:
+        piece.owner.inc_ref()
+        if piece.file is not None:
+            piece.file.inc_ref()   # each VMA holds its file (vm_file); _release drops the piece's
+        new.append(replace(piece, start=pos, end=pos + n, mf_off=mf_off, file_off=piece.file_off + pos - lo,
+                           lazy=False))
+        pos += n
+    mm._release([piece])
+    for n in new:
+        mm.vmas.insert(n)
+        mm._map_into_stub(n)
+        _merge_left(mm, n)
+    after = mm.vmas.find(hi)
+    if after is not None:
+        _merge_left(mm, after)
+    return mm.vmas.find(addr)
+
+
+def _window(mm, v, base):
+    """How much a touch at window ``base`` makes: FAULT_AROUND, or as much as the run of made
+    pages just before it (up to READ_AROUND_MAX) when the touches go forward through the file,
+    so a sequential scan costs a logarithmic number of round trips, not one per window."""
+    p = mm.vmas.find(v.start - 1)   # a forward scan touches the first window of what is still lazy
+    if (base > v.start or p is None or p.end != v.start or p.kind != FILE or p.lazy or p.file is not v.file
+            or p.file_off + p.end - p.start != v.file_off):
+        return FAULT_AROUND
+    run = min(p.end - p.start, READ_AROUND_MAX)
+    return max(FAULT_AROUND, run - run % FAULT_AROUND)
+
+
+def _merge_left(mm, v):
+    """Join ``v`` to the VMA just before it if that one continues into it in every respect."""
+    p = mm.vmas.find(v.start - 1)
+    if p is None or p.kind != FILE or v.kind != FILE or p.lazy or v.lazy or p.past_eof or v.past_eof:
+        return
+    n = p.end - p.start
+    if p.mf_off + n != v.mf_off or replace(p, start=v.start, end=v.end, mf_off=v.mf_off,
+                                           file_off=p.file_off + n) != v:
+        return
+    mm.vmas.remove([p, v])
+    mm.vmas.insert(replace(p, end=v.end))
+    v.owner.dec_ref()   # two VMAs held a reference each; the joined one holds one
+    if v.file is not None:
+        v.file.dec_ref()
+
+
+def file_runs(vmas):
+    """(first VMA, end) of each run of VMAs that Linux would show as one mapping: FILE VMAs that
+    continue each other in the same file with the same protections (a window made out of a
+    lazy VMA, or file pages cached in several places), each other VMA on its own."""
+    run, end = None, 0
+    for v in vmas:
+        if (run is not None and v.kind == FILE and run.kind == FILE and v.start == end and v.file is run.file
+                and v.file_off == run.file_off + end - run.start and v.prot == run.prot and v.shared == run.shared
+                and v.name == run.name):
+            end = v.end
+            continue
+        if run is not None:
+            yield run, end
+        run, end = v, v.end
+    if run is not None:
+        yield run, end
