@@ -56,11 +56,21 @@ class _Mappable(Mappable):
 
 
 class _File:
+    """A FileDescription as mm sees it: a mappable, and references its VMAs hold (vm_file)."""
+
     def __init__(self, mf, size):
         self.m = _Mappable(PageCache(mf), size)
+        self.refs = 0
 
     def mappable(self):
         return self.m
+
+    def inc_ref(self):
+        self.refs += 1
+
+    def dec_ref(self):
+        self.refs -= 1
+        assert self.refs >= 0
 
 
 @pytest.fixture
@@ -86,10 +96,10 @@ def test_large_mapping_makes_no_pages_until_touched(setup):
     assert mm.copy_in(a + 10 * MIB + 5, 5) == b"hello" and f.m.cache.read(10 * MIB + 5, 5) == b"hello"
     assert mm.handle_fault(a + 10 * MIB + lazy.FAULT_AROUND, 1, 0)   # SEGV_MAPERR there: the next window
     assert _lazy_flags(mm) == [True, False, True]            # joined to the first (contiguous memory)
-    assert f.m.refs == len(mm.vmas)
-    assert mm.copy_in(a + 64 * MIB - 1, 1) == b"\0" and f.m.refs == len(mm.vmas)
+    assert f.m.refs == f.refs == len(mm.vmas)               # each VMA holds the mapping and the file
+    assert mm.copy_in(a + 64 * MIB - 1, 1) == b"\0" and f.m.refs == f.refs == len(mm.vmas)
     mm.munmap(a, 64 * MIB)
-    assert f.m.refs == 0 and not list(mm.vmas)
+    assert f.m.refs == f.refs == 0 and not list(mm.vmas)
 
 
 def test_small_and_populated_mappings_are_eager(setup):
