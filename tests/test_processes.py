@@ -98,3 +98,10 @@ def test_a_program_run_from_a_mount_releases_it_when_it_exits():
     boxed = run_sandboxed(["sh", "-c", script])
     assert native.stdout == b"1\n1\n1\n1\nreleased\n", native.stderr
     assert boxed.stdout == native.stdout, boxed.stderr.decode()[-2000:]
+
+
+def test_execveat_of_a_descriptor():
+    """A memfd still open for writing runs by execveat(fd, "", AT_EMPTY_PATH) (comm: its name),
+    cannot be opened for writing while it runs; a name relative to a directory descriptor."""
+    native, _ = compare([compile_c("execveat_fd")], native_status=0)
+    assert b"comm=memfd:me" in native.stdout and b"ETXTBSY" in native.stdout

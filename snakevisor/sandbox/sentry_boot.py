@@ -29,6 +29,7 @@ from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.hostos import become_subreaper, libc, raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
+from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
@@ -101,9 +102,12 @@ def _pick_cpu():
 
 
 def open_exec(task, path):
-    """Open ``path`` for execution, as execve does: a regular file the caller may execute."""
-    ctx = ResolveContext.for_task(task)
-    vd = resolve(ctx, task.fs.cwd, path, follow_final=True)
+    """Open ``path`` (or an already resolved VirtualDentry: execveat of a descriptor) for
+    execution, as execve does: a regular file the caller may execute."""
+    if isinstance(path, VirtualDentry):
+        vd = path
+    else:
+        vd = resolve(ResolveContext.for_task(task), task.fs.cwd, path, follow_final=True)
     inode = vd.dentry.inode
     if not inode.is_reg or vd.mount.flags & MS_NOEXEC:
         raise SyscallError(EACCES)

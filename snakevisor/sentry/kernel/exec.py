@@ -7,14 +7,26 @@ from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
 
 
-def do_execve(task, path, argv, envp):
+def _comm(path, vd):
+    """The new comm: the program's base name; for a descriptor's file (execveat with an empty
+    path) the file's own name, as Linux 6.x (a memfd's "memfd:NAME")."""
+    if vd is not None and path.startswith(b"/dev/fd/") and path.count(b"/") == 3:
+        name = vd.dentry.name.lstrip(b"/").removesuffix(b" (deleted)")
+        return name[:15]
+    return os.path.basename(path)[:15]
+
+
+def do_execve(task, path, argv, envp, vd=None):
+    """execve of ``path``; ``vd``: the file already resolved (execveat of a descriptor, whose
+    ``path`` is then /dev/fd/N as Linux names it)."""
     kernel = task.kernel
     aspace, ctx = kernel.platform.new_address_space()
     mm = MemoryManager(kernel.memory_file, aspace, kernel)
     mm.active_context = ctx
     try:
         vdso = 0 if task.ns.time.shifted else kernel.vdso_base()   # host clocks: kernel/timens.py
-        image = loader.load(mm, lambda p: kernel.open_exec(task, p), path, argv, envp, task.creds, vdso)
+        image = loader.load(mm, lambda p: kernel.open_exec(task, vd if vd is not None and p == path else p),
+                            path, argv, envp, task.creds, vdso)
     except BaseException:
         mm.release_all()
         aspace.kill()
@@ -55,7 +67,7 @@ def do_execve(task, path, argv, envp):
     task.saved_sigmask = None
     task.clear_child_tid = 0
     task.robust_list = (0, 0)
-    task.name = os.path.basename(image.path)[:15]
+    task.name = _comm(image.path, vd)
     tg.did_exec = True  # setpgid on it from the parent now fails with EACCES
     task.creds.on_exec()
     c = task.creds   # a fresh image is dumpable again unless its ids differ (begin_new_exec)

@@ -11,7 +11,6 @@ from snakevisor.sentry.kernel.exec import do_execve
 from snakevisor.sentry.loader.loader import MAX_ARG_BYTES
 from snakevisor.sentry.syscalls.pidfd import install_pidfd
 from snakevisor.sentry.vfs.at import read_path, resolve_at
-from snakevisor.sentry.vfs.resolve import path_of
 
 MAX_ARG_STRINGS = 1 << 17
 
@@ -93,6 +92,9 @@ def execveat(t, dirfd, path, argv, envp, flags):
                     allow_empty=bool(flags & AT_EMPTY_PATH))
     if to_s32(dirfd) == AT_FDCWD and filename:
         return do_execve(t, filename, args, env)
-    return do_execve(t, path_of(vd, t.fs.root), args, env)
+    # Linux names the program /dev/fd/N (/dev/fd/N/NAME relative to a directory descriptor): the
+    # file itself may have no path (a memfd) or one outside the caller's root.
+    name = b"/dev/fd/%d" % to_s32(dirfd) + (b"/" + filename if filename else b"")
+    return do_execve(t, name, args, env, vd=vd)
 
 
