@@ -16,9 +16,9 @@ def _comm(path, vd):
     return os.path.basename(path)[:15]
 
 
-def do_execve(task, path, argv, envp, vd=None):
-    """execve of ``path``; ``vd``: the file already resolved (execveat of a descriptor, whose
-    ``path`` is then /dev/fd/N as Linux names it)."""
+def _load(task, path, argv, envp, vd):
+    """The image loaded into a new address space: (image, its MemoryManager, its first context).
+    Nothing of the caller changes yet: a failure leaves it as it was."""
     kernel = task.kernel
     aspace, ctx = kernel.platform.new_address_space()
     mm = MemoryManager(kernel.memory_file, aspace, kernel)
@@ -32,6 +32,14 @@ def do_execve(task, path, argv, envp, vd=None):
         aspace.kill()
         task.mm.active_context = task.ctx
         raise
+    return image, mm, ctx
+
+
+def do_execve(task, path, argv, envp, vd=None):
+    """execve of ``path``; ``vd``: the file already resolved (execveat of a descriptor, whose
+    ``path`` is then /dev/fd/N as Linux names it)."""
+    kernel = task.kernel
+    image, mm, ctx = _load(task, path, argv, envp, vd)
     # -- the point of no return ----------------------------------------------------------
     tg = task.tg
     for other in list(tg.tasks):

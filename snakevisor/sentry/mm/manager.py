@@ -14,6 +14,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
+from snakevisor.sentry.platform.layout import STACK_TOP, TASK_SIZE
 from snakevisor.sentry.mm import lazy, mseal
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
@@ -23,8 +24,8 @@ MMAP_MIN_ADDR = 0x10000
 # stub, which also holds a few of its own (code, vDSO, message pages): the host would refuse
 # first and the Sentry would find its stub out of step, so it counts for the host too.
 MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
-TASK_SIZE = 0x7FFE00000000          # the stub's page sits here; application memory stays below
-STACK_TOP = 0x7FFD00000000
+# The stub's page sits at TASK_SIZE; application memory stays below (platform/layout.py: lower
+# when snakevisor itself runs in a sandbox). STACK_TOP is the main thread's stack top.
 STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once

@@ -8,7 +8,8 @@ own syscalls never reach the host.
 """
 import struct
 
-STUB_ADDR = 0x7FFE00000000      # the stub's code page; application mappings stay below it
+from snakevisor.sentry.platform.layout import STUB_ADDR   # the stub's code page (layout.py)
+
 STUB_SIZE = 0x1000
 ENTRY_OFFSET = 0x80
 GADGET_OFFSET = 0x90
