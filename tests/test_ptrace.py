@@ -22,6 +22,12 @@ def test_syscall_stops_registers_memory_events():
     assert b"exit event: msg 768" in native.stdout   # the grandchild's _exit(3), as a wait status
 
 
+def test_registers_changed_at_a_signal_stop_after_a_syscall_stick():
+    """The tracer's rax at a signal-delivery-stop right after a syscall is what the syscall returns."""
+    native, _ = compare([compile_c("ptrace_signal_rax")], native_status=0)
+    assert b"tgkill returned 77" in native.stdout
+
+
 def test_attach_seize_interrupt_listen_detach_kill():
     """ATTACH/SEIZE of running processes, INTERRUPT, LISTEN through a group stop, DETACH, SIGKILL
     and PTRACE_KILL of a stopped tracee, the tracer's exit (EXITKILL or a plain detach), and a

@@ -252,6 +252,8 @@ class Signals:
                 break
             if task.ptrace is not None and sig != S.SIGKILL:
                 sig, info = yield from self._traced_signal(task, sig, info, syscall_ret)
+                if syscall_ret is not None:   # the stop showed the return value in rax: the tracer's word now
+                    syscall_ret = regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
                 if not sig:
                     continue
             handler, flags, restorer, mask = task.tg.handlers.get(sig)
