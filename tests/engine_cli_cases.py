@@ -5,9 +5,12 @@ a class the engines' test modules subclass (test_podman.py, test_docker.py); eac
 Covered: run (output, exit codes), run -d + exec + logs + stop + rm, run -it, -v volumes, --read-only,
 --memory and --pids-limit enforced by the Sentry, `ps`, /proc/self/mounts and /etc/resolv.conf as
 under runc, and -p port mapping to busybox httpd, fetched from the host (skipped, with the reason,
-where the engine's network cannot be set up), and -p to nginx (the host's, imported as an image).
+where the engine's network cannot be set up), -p to nginx (the host's, imported as an image), and a
+server on the host reached from the container through the engine's bridge.
 """
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -136,6 +139,28 @@ class EngineCases:
             assert (got.returncode, got.stdout) == (0, "served from the sandbox\n"), got.stderr
         finally:
             engine.cli("rm", "-f", "web")
+
+    def test_the_container_reaches_the_host_through_the_bridge(self, engine, tmp_path):
+        """Outbound: a server on the engine's (private) host, fetched from inside the container
+        at its default route's gateway (the engine's bridge): the sandbox's sockets live in the
+        network namespace the engine made."""
+        if engine.net:
+            pytest.skip(engine.net)
+        www = tmp_path / "www"
+        www.mkdir()
+        (www / "f").write_text("from the host\n")
+        server = subprocess.Popen(engine.host.prefix + [sys.executable, "-m", "http.server", "18095", "--bind",
+                                                        "0.0.0.0", "--directory", str(www)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # (busybox 1.35's wget crashes with -T, natively too: the timeout comes from timeout(1))
+        script = "timeout 30 wget -q -O- http://$(ip route | awk '/^default/ {print $3}'):18095/f"
+        try:
+            assert _fetch(engine, "http://127.0.0.1:18095/f").returncode == 0   # the server listens
+            res = engine.run("--rm", IMAGE, "sh", "-c", script)
+            assert (res.returncode, res.stdout) == (0, "from the host\n"), (res.returncode, res.stderr)
+        finally:
+            server.kill()
+            server.wait()
 
     def test_nginx_serves_a_page_to_the_host(self, engine, tmp_path):
         """The README's `run --runtime snakevisor -d -p 18090:80 IMAGE nginx -g 'daemon off;'`, IMAGE
