@@ -28,6 +28,13 @@ def test_registers_changed_at_a_signal_stop_after_a_syscall_stick():
     assert b"tgkill returned 77" in native.stdout
 
 
+def test_sysemu_comes_before_the_tracees_seccomp_filter():
+    """A call PTRACE_SYSEMU emulates never reaches the tracee's filter (one that kills); under
+    PTRACE_SYSCALL the filter runs after the entry stop."""
+    native, _ = compare([compile_c("ptrace_sysemu_seccomp")], native_status=0)
+    assert b"sysemu: exited 0" in native.stdout and b"syscall: killed by signal 31" in native.stdout
+
+
 def test_attach_seize_interrupt_listen_detach_kill():
     """ATTACH/SEIZE of running processes, INTERRUPT, LISTEN through a group stop, DETACH, SIGKILL
     and PTRACE_KILL of a stopped tracee, the tracer's exit (EXITKILL or a plain detach), and a

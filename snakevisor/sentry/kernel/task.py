@@ -144,7 +144,9 @@ class Task:
                     if self.ptrace is not None:
                         nr = yield from ptrace.syscall_enter(self, regs)
                     entry = entries.get(nr)
-                    if self.seccomp is not None:   # the application's filters may deny it
+                    # The application's filters may deny it; after ptrace, as Linux: a call a
+                    # tracer's PTRACE_SYSEMU skips never reaches them.
+                    if self.seccomp is not None and not (self.ptrace is not None and self.ptrace.sysemu):
                         entry = seccomp.syscall_entry(self, regs, entry)
                     if entry is None or entry.handler is None:
                         ret = self._no_handler(nr, regs)
