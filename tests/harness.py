@@ -218,6 +218,15 @@ def run_sandboxed(argv, input=None, timeout=120, flags=(), env=None, cwd=NEUTRAL
     return result
 
 
+def _first_difference(native, boxed, context=3):
+    """Where two outputs first differ, with a few lines around (a long output's tails may agree)."""
+    a, b = native.decode(errors="replace").splitlines(), boxed.decode(errors="replace").splitlines()
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    lo = max(0, i - context)
+    return (f"\n--- first difference at line {i + 1}:\n  native: " + "\n  native: ".join(a[lo:i + context])
+            + "\n  sandbox: " + "\n  sandbox: ".join(b[lo:i + context]))
+
+
 def compare(argv, timeout=120, env=None, input=None, native_status=None):
     """Run natively and in the sandbox, with the same environment (default app_env()): same
     stdout and exit status (128+N for death by signal N). Returns (native, boxed).
@@ -236,7 +245,7 @@ def compare(argv, timeout=120, env=None, input=None, native_status=None):
     detail = (f"\n--- native stdout:\n{tail(native.stdout, 2500)}"
               f"\n--- sandbox stdout:\n{tail(boxed.stdout, 2500)}"
               f"\n--- sandbox stderr:\n{tail(boxed.stderr, 2500)}")
-    assert boxed.stdout == native.stdout, "stdout differs" + detail
+    assert boxed.stdout == native.stdout, "stdout differs" + _first_difference(native.stdout, boxed.stdout) + detail
     assert boxed.returncode == exit_code(native.returncode), (
         f"exit status: native {native.returncode}, sandbox {boxed.returncode}" + detail)
     return native, boxed

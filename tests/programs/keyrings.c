@@ -232,7 +232,7 @@ static void attributes(long sess) {
     show("chown nothing", KC(CHOWN, k2, -1L, -1L));
     show("chown to 4242:4343", KC(CHOWN, k2, 4242L, 4343L));
     describe("describe chowned", k2);
-    show("set timeout", KC(SET_TIMEOUT, k2, 1000L));
+    show("set timeout", KC(SET_TIMEOUT, k2, 7199L));   /* /proc/keys shows "1h" for the next hour */
     long k3 = showid("add t-gone", add("user", "t-gone", "data", sess));
     show("revoke", KC(REVOKE, k3));
     describe("describe revoked", k3);
