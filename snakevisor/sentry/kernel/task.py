@@ -144,10 +144,8 @@ class Task:
                     if self.ptrace is not None:
                         nr = yield from ptrace.syscall_enter(self, regs)
                     entry = entries.get(nr)
-                    # The application's filters may deny it; after ptrace, as Linux: a call a
-                    # tracer's PTRACE_SYSEMU skips never reaches them.
-                    if self.seccomp is not None and not (self.ptrace is not None and self.ptrace.sysemu):
-                        entry = seccomp.syscall_entry(self, regs, entry)
+                    if self.seccomp is not None:   # the application's filters may deny it
+                        entry = self._filtered(regs, entry)
                     if entry is None or entry.handler is None:
                         ret = self._no_handler(nr, regs)
                     else:
@@ -186,6 +184,13 @@ class Task:
             kernel.stub_died(self, gone.status)
         finally:
             self.exited = True
+
+    def _filtered(self, regs, entry):
+        """The application's seccomp filters' say on the call, after ptrace as Linux: a call a
+        tracer's PTRACE_SYSEMU skips never reaches them."""
+        if self.ptrace is not None and self.ptrace.sysemu:
+            return entry
+        return seccomp.syscall_entry(self, regs, entry)
 
     def _no_handler(self, nr, regs):
         if self.ptrace is not None and nr == ptrace.MASK64:
