@@ -35,6 +35,13 @@ def test_sysemu_comes_before_the_tracees_seccomp_filter():
     assert b"sysemu: exited 0" in native.stdout and b"syscall: killed by signal 31" in native.stdout
 
 
+def test_seccomp_filters_read_back_by_the_tracer():
+    """PTRACE_SECCOMP_GET_FILTER and GET_METADATA: the tracee's filters as installed, first one
+    at index 0, with their LOG flag; ENOENT past the last, EFAULT for a bad buffer."""
+    native, _ = compare([compile_c("ptrace_seccomp_filter")], native_status=0)
+    assert b"filter 0 (the first installed): length = 3" in native.stdout and b"returns ALLOW: 1" in native.stdout
+
+
 def test_attach_seize_interrupt_listen_detach_kill():
     """ATTACH/SEIZE of running processes, INTERRUPT, LISTEN through a group stop, DETACH, SIGKILL
     and PTRACE_KILL of a stopped tracee, the tracer's exit (EXITKILL or a plain detach), and a

@@ -101,13 +101,14 @@ def test_linux_length():
 
 
 def test_nth_filter_gives_programs_as_installed():
-    """For ptrace's PTRACE_SECCOMP_GET_FILTER: index 0 is the newest filter, the bytes are the
-    program as the application gave it (the decoded form rewrites loads)."""
+    """For ptrace's PTRACE_SECCOMP_GET_FILTER: index 0 is the first filter installed (Linux's
+    get_nth_filter), the bytes are the program as the application gave it (the decoded form
+    rewrites loads)."""
     older = SOCK_FILTER.pack(BPF_LD_W_ABS, 0, 0, 4) + SOCK_FILTER.pack(BPF_RET_K, 0, 0, 0x7FFF0000)
     newer = SOCK_FILTER.pack(BPF_RET_K, 0, 0, 0x50001)
     stack = K.Filter(older, bpf.check(older), None, False)
     stack = K.Filter(newer, bpf.check(newer), stack, True)
     task = SimpleNamespace(seccomp=stack)
-    assert K.nth_filter(task, 0).raw == newer and K.nth_filter(task, 0).log
-    assert K.nth_filter(task, 1).raw == older and K.nth_filter(task, 2) is None
+    assert K.nth_filter(task, 1).raw == newer and K.nth_filter(task, 1).log
+    assert K.nth_filter(task, 0).raw == older and K.nth_filter(task, 2) is None
     assert K.nth_filter(SimpleNamespace(seccomp=K.STRICT), 0) is None

@@ -198,12 +198,13 @@ def _unsyncable_thread(task):
 
 
 def nth_filter(task, index):
-    """The ``index``-th filter of ``task``'s stack, 0 the newest, or None (for ptrace's
-    PTRACE_SECCOMP_GET_FILTER and GET_METADATA: ``raw``, ``log``)."""
+    """The ``index``-th filter of ``task``'s stack, 0 the first installed (Linux's get_nth_filter),
+    or None (for ptrace's PTRACE_SECCOMP_GET_FILTER and GET_METADATA: ``raw``, ``log``)."""
     state = task.seccomp
     if state is None or state is STRICT:
         return None
-    return next((f for i, f in enumerate(state.stack()) if i == index), None)
+    stack = list(state.stack())   # newest first
+    return stack[len(stack) - 1 - index] if 0 <= index < len(stack) else None
 
 
 def get_action_avail(task, addr):

@@ -11,10 +11,11 @@ import struct
 from snakevisor.abi import ptrace as P
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import EFAULT, EINVAL, EIO, EPERM, ESRCH, SyscallError
+from snakevisor.abi.errno import EACCES, EFAULT, EINVAL, EIO, ENOENT, EPERM, ESRCH, SyscallError
+from snakevisor.abi.seccomp import SECCOMP_FILTER_FLAG_LOG
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
-from snakevisor.sentry.kernel import ptrace as K
+from snakevisor.sentry.kernel import ptrace as K, seccomp
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.signals import make_siginfo
 
@@ -291,6 +292,40 @@ def _get_syscall_info(t, st, addr, data):
     return len(info)
 
 
+def _nth_filter(t, st, index):
+    """The tracee's ``index``-th newest seccomp filter, for a tracer with CAP_SYS_ADMIN and no
+    filter of its own (EACCES), as Linux's seccomp_get_filter/get_nth_filter."""
+    if not t.creds.has_cap(CAP_SYS_ADMIN) or t.seccomp is not None:
+        raise SyscallError(EACCES)
+    if st.task.seccomp is None or st.task.seccomp is seccomp.STRICT:
+        raise SyscallError(EINVAL)
+    f = seccomp.nth_filter(st.task, index)
+    if f is None:
+        raise SyscallError(ENOENT)
+    return f
+
+
+def _seccomp_get_filter(t, st, addr, data):
+    """PTRACE_SECCOMP_GET_FILTER: the filter's instruction count; its program copied to ``data``."""
+    f = _nth_filter(t, st, addr)
+    if data:
+        t.mm.copy_out(data, f.raw)
+    return len(f.raw) // 8
+
+
+def _seccomp_get_metadata(t, st, addr, data):
+    """PTRACE_SECCOMP_GET_METADATA: struct seccomp_metadata {u64 filter_off; u64 flags}, ``addr``
+    bytes of it (at least filter_off) read and written back."""
+    size = min(addr, 16)
+    if size < 8:
+        raise SyscallError(EINVAL)
+    index = struct.unpack("<Q", t.mm.copy_in(data, 8))[0]
+    f = _nth_filter(t, st, index)
+    meta = struct.pack("<QQ", index, SECCOMP_FILTER_FLAG_LOG if f.log else 0)
+    t.mm.copy_out(data, meta[:size])
+    return size
+
+
 REQUESTS = {
     P.PTRACE_PEEKTEXT: _peek,
     P.PTRACE_PEEKDATA: _peek,
@@ -316,6 +351,8 @@ REQUESTS = {
     P.PTRACE_SETOPTIONS: _setoptions,
     P.PTRACE_GETEVENTMSG: _geteventmsg,
     P.PTRACE_GET_SYSCALL_INFO: _get_syscall_info,
+    P.PTRACE_SECCOMP_GET_FILTER: _seccomp_get_filter,
+    P.PTRACE_SECCOMP_GET_METADATA: _seccomp_get_metadata,
 }
 
 
