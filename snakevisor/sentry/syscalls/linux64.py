@@ -63,7 +63,7 @@ CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC, CLONE
                     "CLONE_NEWUSER, CLONE_NEWCGROUP and CLONE_NEWNET (its sockets made by the network-namespace broker)")
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
-               "memory, options, syscall info, single-step (the CPU's trap flag); no hardware breakpoints "
+               "memory, options, syscall info, seccomp filters read back, single-step (the CPU's trap flag); no hardware breakpoints "
                "(debug registers read 0); PTRACE_EVENT_EXIT stops only "
                "the thread that exits or takes the fatal signal, not the others it takes along")
 UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID and CLONE_NEWTIME (the caller's children's), "
