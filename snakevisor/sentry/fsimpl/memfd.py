@@ -34,12 +34,7 @@ def open_description(vd, flags: int) -> FileDescription:
     (alloc_file_pseudo), it takes no write access: a memfd open for writing can still be executed
     (runc's and snakevisor's own stubs run from one); opening a running one for writing by path
     (/proc/self/fd/N) is still ETXTBSY."""
-    f = FileDescription(vd.dentry.inode.open(None, flags), vd, flags | O_LARGEFILE)
-    if f.counts_as_writer:
-        f.counts_as_writer = False
-        vd.dentry.inode.writers -= 1
-        vd.mount.writers -= 1
-    return f
+    return FileDescription(vd.dentry.inode.open(None, flags), vd, flags | O_LARGEFILE, write_access=False)
 
 
 def new_memfd(memory_file, name: bytes, flags: int, creds=None) -> FileDescription:

@@ -7,15 +7,6 @@ from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
 
 
-def _comm(path, vd):
-    """The new comm: the program's base name; for a descriptor's file (execveat with an empty
-    path) the file's own name, as Linux 6.x (a memfd's "memfd:NAME")."""
-    if vd is not None and path.startswith(b"/dev/fd/") and path.count(b"/") == 3:
-        name = vd.dentry.name.lstrip(b"/").removesuffix(b" (deleted)")
-        return name[:15]
-    return os.path.basename(path)[:15]
-
-
 def _load(task, path, argv, envp, vd):
     """The image loaded into a new address space: (image, its MemoryManager, its first context).
     Nothing of the caller changes yet: a failure leaves it as it was."""
@@ -35,9 +26,10 @@ def _load(task, path, argv, envp, vd):
     return image, mm, ctx
 
 
-def do_execve(task, path, argv, envp, vd=None):
+def do_execve(task, path, argv, envp, vd=None, comm=None):
     """execve of ``path``; ``vd``: the file already resolved (execveat of a descriptor, whose
-    ``path`` is then /dev/fd/N as Linux names it)."""
+    ``path`` is then /dev/fd/N as Linux names it); ``comm``: the new comm, if not the path's
+    base name."""
     kernel = task.kernel
     image, mm, ctx = _load(task, path, argv, envp, vd)
     # -- the point of no return ----------------------------------------------------------
@@ -75,7 +67,7 @@ def do_execve(task, path, argv, envp, vd=None):
     task.saved_sigmask = None
     task.clear_child_tid = 0
     task.robust_list = (0, 0)
-    task.name = _comm(image.path, vd)
+    task.name = (comm or os.path.basename(image.path))[:15]
     tg.did_exec = True  # setpgid on it from the parent now fails with EACCES
     task.creds.on_exec()
     c = task.creds   # a fresh image is dumpable again unless its ids differ (begin_new_exec)

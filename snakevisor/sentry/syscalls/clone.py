@@ -95,6 +95,8 @@ def execveat(t, dirfd, path, argv, envp, flags):
     # Linux names the program /dev/fd/N (/dev/fd/N/NAME relative to a directory descriptor): the
     # file itself may have no path (a memfd) or one outside the caller's root.
     name = b"/dev/fd/%d" % to_s32(dirfd) + (b"/" + filename if filename else b"")
-    return do_execve(t, name, args, env, vd=vd)
+    # comm: the file's own name for a descriptor alone (Linux 6.x: a memfd's "memfd:NAME")
+    comm = None if filename else vd.dentry.name.lstrip(b"/").removesuffix(b" (deleted)")
+    return do_execve(t, name, args, env, vd=vd, comm=comm)
 
 

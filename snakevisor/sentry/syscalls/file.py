@@ -12,7 +12,7 @@ from snakevisor.abi import fs as _fs_abi
 from snakevisor.abi.landlock import ACCESS_FS_IOCTL_DEV, ACCESS_FS_TRUNCATE, MASKED_IOCTLS
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  EOVERFLOW, EPERM, ESPIPE, ESRCH, EXDEV, SyscallError)
+                                  EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
                                F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
@@ -26,7 +26,7 @@ from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
-from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, leases, locks
+from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, inode_flags, leases, locks
 from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -478,8 +478,8 @@ def _setfl(t, f, fdn, arg):
     """F_SETFL (setfl): O_NOATIME only for the owner, an append-only file keeps O_APPEND."""
     if arg & O_NOATIME and not f.flags & O_NOATIME:
         check_owner(t.creds, f.vd.dentry.inode)
-    if (arg ^ f.flags) & O_APPEND and f.inode is not None and f.inode.iflags & _fs_abi.FS_APPEND_FL:
-        raise SyscallError(EPERM)
+    if (arg ^ f.flags) & O_APPEND and f.inode is not None and f.inode.iflags:
+        inode_flags.check_append_kept(f.inode)
     f.flags = (f.flags & ~O_SETFL_MASK) | (arg & O_SETFL_MASK)
     fasync.update(t, f, fdn)
     return 0
@@ -657,8 +657,8 @@ def ftruncate(t, fd, length):
         raise SyscallError(EACCES)   # opened under a Landlock domain without TRUNCATE
     if length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
-    if inode.iflags & (_fs_abi.FS_APPEND_FL | _fs_abi.FS_IMMUTABLE_FL):
-        raise SyscallError(EPERM)   # do_sys_ftruncate: not an append-only (or immutable) file
+    if inode.iflags:
+        inode_flags.check_unchanged(inode)   # do_sys_ftruncate: not an append-only (or immutable) file
     check_new_size(t, inode, length)
     f.impl.truncate(length)
     fsnotify.attributes_changed(f.vd.dentry, size=True)
@@ -697,8 +697,8 @@ def fallocate(t, fd, mode, offset, length):
         raise SyscallError(ESPIPE)   # vfs_fallocate: pipes; other non-regular files are ENODEV
     if inode is None or not inode.is_reg:
         raise SyscallError(ENODEV)
-    if inode.iflags & _fs_abi.FS_IMMUTABLE_FL or inode.iflags & _fs_abi.FS_APPEND_FL and mode & ~FALLOC_FL_KEEP_SIZE:
-        raise SyscallError(EPERM)   # vfs_fallocate: only growing an append-only file
+    if inode.iflags:
+        inode_flags.check_allocate(inode, mode)
     if offset + length > MAX_LFS_FILESIZE:
         raise SyscallError(EFBIG)
     # The filesystem checks RLIMIT_FSIZE: a tmpfs even for KEEP_SIZE (shmem_fallocate), others

@@ -157,7 +157,7 @@ class FileDescription:
     # (process, Landlock domain) of whoever set the owner (F_SETOWN): SIGIO obeys its signal scope
     owner_landlock = None
 
-    def __init__(self, impl: FileDescriptionImpl, vd, flags: int):
+    def __init__(self, impl: FileDescriptionImpl, vd, flags: int, write_access: bool = True):
         self.impl = impl
         impl.description = self
         self.vd = vd
@@ -170,9 +170,10 @@ class FileDescription:
         self.fasync = None       # O_ASYNC registration (vfs/fasync.py)
         self.dnotify = None      # F_NOTIFY registration (vfs/dnotify.py)
         # A regular file open for writing may not be executed (ETXTBSY): counted on its inode; nor
-        # may its mount be made read-only (EBUSY): counted on the mount.
+        # may its mount be made read-only (EBUSY): counted on the mount. ``write_access`` False:
+        # a pseudo file's description, which takes none (Linux's alloc_file_pseudo: memfd).
         inode = vd.dentry.inode
-        self.counts_as_writer = (flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not flags & O_PATH
+        self.counts_as_writer = (write_access and flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not flags & O_PATH
                                  and inode is not None and inode.mode & S_IFMT == S_IFREG)
         if self.counts_as_writer:
             inode.writers += 1

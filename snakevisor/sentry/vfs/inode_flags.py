@@ -41,6 +41,18 @@ def check_unchanged(inode) -> None:
         raise SyscallError(EPERM)
 
 
+def check_append_kept(inode) -> None:
+    """F_SETFL: an append-only file's descriptions keep O_APPEND."""
+    if inode.iflags & F.FS_APPEND_FL:
+        raise SyscallError(EPERM)
+
+
+def check_allocate(inode, mode: int) -> None:
+    """vfs_fallocate: nothing on an immutable file, only growth (KEEP_SIZE) on an append-only one."""
+    if inode.iflags & F.FS_IMMUTABLE_FL or inode.iflags & F.FS_APPEND_FL and mode & ~F.FALLOC_FL_KEEP_SIZE:
+        raise SyscallError(EPERM)
+
+
 def check_delete(parent, victim) -> None:
     """may_delete: an append-only directory keeps its names; a locked inode keeps its name."""
     if parent.iflags & F.FS_APPEND_FL or victim.iflags & LOCKED:
