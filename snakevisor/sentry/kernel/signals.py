@@ -16,7 +16,7 @@ from snakevisor.abi.ptrace import SEGMENT_RPL_USER, USER32_CS, USER_CS, USER_DS
 from snakevisor.abi.errno import (EAGAIN, EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR,
                                   ERESTARTSYS, SyscallError)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
-from snakevisor.abi.fs import to_s32
+from snakevisor.abi.fs import to_s32, to_s64
 from snakevisor.abi.resource import RLIMIT_SIGPENDING
 from snakevisor.sentry.kernel import ptrace
 
@@ -122,6 +122,8 @@ class Signals:
         if code < 0 or sig >= S.SIGRTMIN:
             # Linux's __sigqueue_alloc: a queue entry is charged to the receiver's user and
             # refused past its RLIMIT_SIGPENDING (kill(2)'s standard signals are exempt).
+            # At the default limit (MAX_RT_QUEUE) and above the per-user count is not taken (it
+            # scans every process): each queue is bounded by MAX_RT_QUEUE instead.
             limit = tg.limits[RLIMIT_SIGPENDING][0]
             if limit < MAX_RT_QUEUE and self._queued_for_user(tg) >= limit:
                 if sig >= S.SIGRTMIN and code != S.SI_USER:
@@ -253,7 +255,7 @@ class Signals:
             if task.ptrace is not None and sig != S.SIGKILL:
                 sig, info = yield from self._traced_signal(task, sig, info, syscall_ret)
                 if syscall_ret is not None:   # the stop showed the return value in rax: the tracer's word now
-                    syscall_ret = regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
+                    syscall_ret = to_s64(regs.rax)
                 if not sig:
                     continue
             handler, flags, restorer, mask = task.tg.handlers.get(sig)

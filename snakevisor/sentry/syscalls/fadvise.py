@@ -53,10 +53,10 @@ def cachestat(t, fd, range_addr, out_addr, flags):
             raise SyscallError(EPERM)   # can_do_cachestat: residency is a side channel
     first = off >> 12
     last = (1 << 52) if length == 0 else (off + length - 1) >> 12
-    cache = getattr(inode, "cache", None) if inode is not None else None
-    if cache is None:
-        owner = getattr(inode, "mapping", None)   # gofer files keep it on their mapping object
-        cache = getattr(owner, "cache", None)
+    try:
+        cache = f.mappable().cache   # the PageCache a mapping would use (None: none made yet)
+    except SyscallError:
+        cache = None                 # not mappable (a pipe, a socket): nothing cached
     cached, dirty = cache.residency(first, last) if cache is not None and last >= first else (0, 0)
     t.mm.copy_out(out_addr, CACHESTAT.pack(cached, dirty, 0, 0, 0))
     return 0
