@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from harness import compare, stubs_left_by_run
+from harness import compare, deadline, stubs_left_by_run
 
 # Fixtures for every test module: the OCI tests' state root and container cleanup (root,
 # no_leftovers), the VFS tests' booted tree (world).
@@ -15,6 +15,17 @@ pytest_plugins = ("oci_support", "test_vfs_fixtures")
 def differential():
     """harness.compare: run argv natively and in the sandbox; equal stdout and exit status."""
     return compare
+
+
+# No test may hang the suite: one still running after this long fails (TimeoutError, with every
+# thread's stack on stderr) and the run goes on. Far above any test's time on a loaded machine.
+TEST_LIMIT_S = float(os.environ.get("SNAKEVISOR_TEST_LIMIT", "900"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with deadline(TEST_LIMIT_S, f"{item.nodeid}"):
+        yield
 
 
 @pytest.hookimpl(trylast=True)   # after the session's fixtures are torn down (runner.py's hook)

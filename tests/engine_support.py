@@ -10,10 +10,10 @@ loopback up), and both vanish when the test ends: nothing is left on the host.
 """
 import fcntl
 import os
-import pty
 import resource
 import select
 import shlex
+import signal
 import struct
 import subprocess
 import sys
@@ -178,13 +178,19 @@ def run_in_terminal(argv, env, size, answer_after, answer, timeout=60):
     """Run ``argv`` on a new pseudo-terminal of ``size`` (rows, cols), as from a user's terminal;
     once its output holds ``answer_after``, type ``answer``. Returns (output, exit code); the
     output is cut short if ``timeout`` seconds pass (the process is then killed)."""
-    pid, fd = pty.fork()
+    # The size is set before the child exists: set after, it races with the program reading it
+    # (a SIGWINCH that comes before the program's handler is ignored, and the size never arrives).
+    fd, replica = os.openpty()
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    pid = os.fork()
     if pid == 0:   # the child: exec at once (nothing else is safe after fork in a threaded parent)
         try:
+            os.close(fd)
+            os.login_tty(replica)
             os.execvpe(argv[0], argv, env)
         finally:
             os._exit(127)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    os.close(replica)
     out, answered = b"", False
     deadline = time.monotonic() + timeout
     try:
@@ -201,12 +207,25 @@ def run_in_terminal(argv, env, size, answer_after, answer, timeout=60):
             if not answered and answer_after in out:
                 os.write(fd, answer)
                 answered = True
+    except BaseException:   # interrupted (conftest's limit): no more waiting for it
+        deadline = time.monotonic()
+        raise
     finally:
-        if time.monotonic() >= deadline:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
+        status = _reap_by(pid, deadline)
         os.close(fd)
     return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+def _reap_by(pid, deadline):
+    """The wait status of ``pid``, SIGKILLed if it has not exited by ``deadline`` (its terminal may
+    have closed while it lives on: waiting without a bound would hang the suite)."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        if not select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(pidfd)
+    return os.waitpid(pid, 0)[1]
 
 
 def cleanup(*steps):

@@ -14,6 +14,7 @@ would be wrong). tests/do_support.py reads the process tree from /proc.
 """
 import contextlib
 import ctypes
+import faulthandler
 import glob
 import hashlib
 import os
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -191,16 +193,21 @@ def under_seccomp(bpf, attempts):
 def deadline(seconds, what="the block"):
     """Fail (TimeoutError) if the block still runs after ``seconds``: for a test whose calls have no
     timeout of their own (an API that may hang). SIGALRM interrupts whatever this thread waits in;
-    the main thread only, as pytest runs tests."""
+    the main thread only, as pytest runs tests. Deadlines nest: an outer one (conftest's limit on
+    every test) is re-armed with what is left of it, or fires at once if it has passed."""
     def expired(_signum, _frame):
+        faulthandler.dump_traceback(all_threads=True)   # where it hung, on stderr
         raise TimeoutError(f"{what} still running after {seconds}s")
     old = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        if outer_left:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 1e-3))
 
 
 def check_no_sentry_bug(stderr: bytes) -> None:

@@ -60,7 +60,9 @@ def ctr(tmp_path_factory):
                 run("task", "delete", "-f", task)
             for c in run("container", "ls", "-q").stdout.split():
                 run("container", "delete", c)
-        cleanup(remove_tasks, lambda: stop_daemon(daemon), log.close, host.close, lambda: shutil.rmtree(d, ignore_errors=True))
+        def kill_shims():   # a task whose ctr was killed (a test timed out) keeps its shim
+            subprocess.run(["pkill", "-KILL", "-f", f"containerd-shim-runc-v2 .*-address {sock}"])
+        cleanup(remove_tasks, lambda: stop_daemon(daemon), kill_shims, log.close, host.close, lambda: shutil.rmtree(d, ignore_errors=True))
 
 
 def test_ctr_run_output_and_exit_code(ctr):
