@@ -1,7 +1,7 @@
 """The catalogue of benchmarks: which program runs with which arguments, and
 which figure of its result line is reported.
 
-A Benchmark (syscall, startup, mmap, fs, net, pipe, process, nginx) is a group
+A Benchmark (syscall, startup, mmap, fs, net, pipe, process, nginx, redis) is a group
 of Cases; a Case is one row of the table. Arguments may name the placeholders
 {tmp} (the sandbox's own /tmp), {host} (a host directory the driver prepares,
 holding a pre-written data file, that each runner exposes as it can) and
@@ -117,6 +117,11 @@ BENCHMARKS = (
         Case("nginx.static_4k", "nginx requests/s, wrk -t1 -c8", None, served="nginx", host_network=True,
              metric="req_per_s", unit="req/s", better="higher"),
     )),
+    Benchmark("redis", "redis-server (Debian) in the sandbox, no persistence, loaded by redis-benchmark on the "
+              "host (host network): SET and GET with 1 and 50 clients", tuple(
+        Case(f"redis.{test.lower()}_c{clients}", f"redis {test} requests/s, -c {clients}", None, (test, clients),
+             served="redis", host_network=True, metric="req_per_s", unit="req/s", better="higher", timeout_s=300)
+        for clients in (1, 50) for test in ("SET", "GET"))),
 )
 
 BY_NAME = {b.name: b for b in BENCHMARKS}

@@ -4,13 +4,15 @@
   talks to (`net serve`, bench/programs/net.c), started once for the case and
   killed when the case ends, however it ends.
 - measure_served(runner, case, ctx): one run of a served case. The runner
-  starts the server in the sandbox, in the host's network (nginx with a
-  generated nginx.conf in a fresh directory under the host directory, the one
-  place every runner can write); once it answers, wrk measures it from the
+  starts the server in the sandbox, in the host's network, with its files in
+  a fresh directory under the host directory (the one place every runner can
+  write): nginx with a generated nginx.conf, loaded by wrk; or redis-server
+  without persistence, loaded by redis-benchmark (the case's command and
+  client count). Once it answers, the load generator measures it from the
   host; then the runner stops it, whatever happened.
 
-A tool that is not installed (nginx, wrk) makes the cell "missing: <why>",
-never an error.
+A tool that is not installed (nginx, wrk, redis-server, redis-benchmark)
+makes the cell "missing: <why>", never an error.
 """
 
 import contextlib
@@ -31,6 +33,9 @@ SERVE_TIMEOUT_S = 60  # a sandboxed server answers within this
 WRK = "wrk"
 WRK_ARGS = ("-t1", "-c8")
 NGINX = "/usr/sbin/nginx"  # Debian's nginx-light
+REDIS_SERVER = "/usr/bin/redis-server"  # Debian's redis-server
+REDIS_BENCHMARK = "redis-benchmark"   # Debian's redis-tools
+REDIS_REQUESTS_PER_LOAD_S = 3000      # redis-benchmark -n: requests per second of the load time (it has no -d)
 FILE_NAME = "file"
 FILE_SIZE = 4096
 
@@ -104,14 +109,20 @@ def nginx_binary():
     return shutil.which("nginx") or (NGINX if os.access(NGINX, os.X_OK) else None)
 
 
+def redis_binary():
+    return shutil.which("redis-server") or (REDIS_SERVER if os.access(REDIS_SERVER, os.X_OK) else None)
+
+
 def why_missing(case):
     """Why a served case cannot run here (a tool not installed), or None."""
-    if case.served != "nginx":
+    if case.served not in SERVED:
         return f"unknown server {case.served!r}"
-    if nginx_binary() is None:
-        return "nginx not installed (Debian package nginx-light: sh tools/setup.sh --bench)"
-    if shutil.which(WRK) is None:
-        return "wrk not installed (Debian package wrk: sh tools/setup.sh --bench)"
+    tools = {"nginx": ((nginx_binary(), "nginx", "nginx-light"), (shutil.which(WRK), "wrk", "wrk")),
+             "redis": ((redis_binary(), "redis-server", "redis-server"),
+                       (shutil.which(REDIS_BENCHMARK), "redis-benchmark", "redis-tools"))}[case.served]
+    for found, tool, package in tools:
+        if found is None:
+            return f"{tool} not installed (Debian package {package}: sh tools/setup.sh --bench)"
     return None
 
 
@@ -158,28 +169,84 @@ def parse_wrk(stdout):
     return ("ok", rps) if rps > 0 else ("failed", "wrk: no request answered")
 
 
+def redis_site(site, port):
+    """The redis-server argv: no persistence, its directory site."""
+    return [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--protected-mode", "no", "--daemonize", "no", "--dir", site]
+
+
+def wait_redis(proc, port, timeout_s):
+    """None once PING on 127.0.0.1:port answers +PONG; else why not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"exited with status {proc.returncode} before serving"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(64).startswith(b"+PONG"):
+                    return None
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return f"not serving after {timeout_s} s"
+
+
+def parse_redis_benchmark(stdout, test):
+    """("ok", requests/s) or ("failed", why) from redis-benchmark -q's line for test (SET, GET)."""
+    m = re.search(rf"^{re.escape(test)}: ([0-9.]+) requests per second", stdout.replace("\r", "\n"), re.M)
+    if not m:
+        return "failed", f"redis-benchmark: no {test} line"
+    rps = float(m.group(1))
+    return ("ok", rps) if rps > 0 else ("failed", "redis-benchmark: no request answered")
+
+
+def _load_nginx(case, port, ctx):
+    url = f"http://127.0.0.1:{port}/{FILE_NAME}"
+    result = run_command([WRK, *WRK_ARGS, f"-d{ctx.load_s:g}s", url], ctx.load_s + 60)
+    if result.timed_out or result.returncode != 0:
+        return "failed", f"wrk: {first_line(result.stderr) or f'exit status {result.returncode}'}"
+    return parse_wrk(result.stdout)
+
+
+def _load_redis(case, port, ctx):
+    test, clients = case.args
+    requests = int(REDIS_REQUESTS_PER_LOAD_S * ctx.load_s)
+    result = run_command([REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(port), "-q", "-t", test.lower(),
+                          "-c", str(clients), "-n", str(requests)], case.timeout_s)
+    if result.timed_out or result.returncode != 0:
+        return "failed", f"redis-benchmark: {first_line(result.stderr) or f'exit status {result.returncode}'}"
+    return parse_redis_benchmark(result.stdout, test)
+
+
+# served kind -> (its argv in a site directory, its readiness check, its load generator)
+SERVED = {
+    "nginx": (nginx_site, lambda proc, port: wait_serving(proc, port, f"/{FILE_NAME}", FILE_SIZE, SERVE_TIMEOUT_S),
+              _load_nginx),
+    "redis": (redis_site, lambda proc, port: wait_redis(proc, port, SERVE_TIMEOUT_S),
+              _load_redis),
+}
+
+
 def measure_served(runner, case, ctx):
     """One run of a served case: ("ok", req/s) | ("missing", why) | ("failed", why)."""
     why = why_missing(case)
     if why:
         return "missing", why
+    make_argv, ready, load = SERVED[case.served]
     port = free_port()
-    site = tempfile.mkdtemp(prefix="nginx-", dir=ctx.host_dir)
+    site = tempfile.mkdtemp(prefix=f"{case.served}-", dir=ctx.host_dir)
     try:
-        argv = nginx_site(site, port)
+        argv = make_argv(site, port)
         with open(os.path.join(site, "output"), "w+") as log:
             proc = runner.start(argv, log, host_network=case.host_network)
             try:
-                why = wait_serving(proc, port, f"/{FILE_NAME}", FILE_SIZE, SERVE_TIMEOUT_S)
+                why = ready(proc, port)
                 if why:
                     log.seek(0)
                     said = first_line(log.read())
                     return "failed", f"{why}: {said}" if said else why
-                url = f"http://127.0.0.1:{port}/{FILE_NAME}"
-                result = run_command([WRK, *WRK_ARGS, f"-d{ctx.load_s:g}s", url], ctx.load_s + 60)
-                if result.timed_out or result.returncode != 0:
-                    return "failed", f"wrk: {first_line(result.stderr) or f'exit status {result.returncode}'}"
-                return parse_wrk(result.stdout)
+                return load(case, port, ctx)
             finally:
                 runner.stop(proc)
     finally:

@@ -245,7 +245,7 @@ def test_catalogue_lists_the_new_cases(capsys):
     cli.list_catalogue()
     out = capsys.readouterr().out
     for case_id in ("pipe.pipe_stream", "pipe.unix_stream", "pipe.pingpong", "net.tcp_host_1MB", "net.tcp_host_64MB",
-                    "nginx.static_4k"):
+                    "nginx.static_4k", "redis.set_c1", "redis.get_c1", "redis.set_c50", "redis.get_c50"):
         assert re.search(rf"^  {re.escape(case_id)} ", out, re.M), case_id
     assert re.search(r"^  net\.tcp_host_1GB .*\(not in --quick\) \(host network\)$", out, re.M)
     assert re.search(r"^  net\.tcp_1MB .*\[MB/s\]$", out, re.M)  # the in-sandbox cases stay, own network
@@ -255,6 +255,8 @@ def test_catalogue_lists_the_new_cases(capsys):
     nginx = _case("nginx.static_4k")
     assert (nginx.served, nginx.host_network, nginx.unit, nginx.better) == ("nginx", True, "req/s", "higher")
     assert _case("pipe.pipe_stream").metric == "mb_per_s" and _case("pipe.pingpong").metric == "ns_per_op"
+    redis = _case("redis.get_c50")
+    assert (redis.served, redis.host_network, redis.args, redis.unit) == ("redis", True, ("GET", 50), "req/s")
 
 
 def test_program_argv_fills_the_port():
@@ -443,6 +445,40 @@ def test_a_served_server_that_dies_fails_with_its_first_line(monkeypatch, tmp_pa
     kind, why = driver.measure(runner, _case("nginx.static_4k"), _ctx(tmp_path))
     assert (kind, why) == ("failed", "exited with status 1 before serving: nginx: [emerg] no way")
     assert os.listdir(tmp_path) == []  # the site directory is removed
+
+
+REDIS_BENCHMARK_OUTPUT = ("SET: rps=0.0 (overall: nan) avg_msec=nan (overall: nan)\r"
+                          "SET: 98039.22 requests per second, p50=0.255 msec\n"
+                          "GET: rps=41232.0 (overall: 41232.0) avg_msec=0.3\r"
+                          "GET: 102040.82 requests per second, p50=0.247 msec\n")
+
+
+def test_parse_redis_benchmark():
+    assert servers.parse_redis_benchmark(REDIS_BENCHMARK_OUTPUT, "GET") == ("ok", 102040.82)
+    assert servers.parse_redis_benchmark(REDIS_BENCHMARK_OUTPUT, "SET") == ("ok", 98039.22)
+    assert servers.parse_redis_benchmark(REDIS_BENCHMARK_OUTPUT, "LPUSH") == ("failed", "redis-benchmark: no LPUSH line")
+    assert servers.parse_redis_benchmark("Could not connect to Redis at 127.0.0.1:1\n", "GET")[0] == "failed"
+
+
+def test_missing_redis_benchmark_is_a_missing_cell(monkeypatch, tmp_path):
+    monkeypatch.setattr(servers, "REDIS_BENCHMARK", "snakevisor-bench-no-such-redis-benchmark")
+    monkeypatch.setattr(servers, "redis_binary", lambda: "/usr/bin/redis-server")
+    kind, why = driver.measure(runners.NativeRunner(), _case("redis.set_c1"), _ctx(tmp_path))
+    assert (kind, why) == ("missing", "redis-benchmark not installed (Debian package redis-tools: sh tools/setup.sh --bench)")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(servers.redis_binary() is None or shutil.which("redis-benchmark") is None,
+                    reason="redis-server and redis-benchmark needed: sh tools/setup.sh --bench")
+def test_native_redis_under_redis_benchmark(tmp_path):
+    def servers_running():   # redis-server renames itself "redis-server ADDRESS:PORT"
+        return set(subprocess.run(["pgrep", "-f", "^redis-server "], capture_output=True, text=True).stdout.split())
+    before = servers_running()
+    ctx = driver.Context(programs={}, work_dir=str(tmp_path), host_dir=str(tmp_path), target_ms=1, load_s=0.5)
+    kind, rps = driver.measure(runners.NativeRunner(), _case("redis.get_c50"), ctx)
+    assert kind == "ok" and rps > 0, rps
+    assert os.listdir(tmp_path) == []
+    assert servers_running() <= before   # the one started was stopped
 
 
 @pytest.mark.skipif(servers.nginx_binary() is None or shutil.which("wrk") is None,

@@ -1,6 +1,6 @@
 """Programs that use the sandbox network: bulk TCP with checksums, UDP across processes, python3
 http.server (client inside the sandbox, and on the host with --network=host), asyncio echo across two
-processes, nginx serving static files to curl. Namespaces and netlink are in test_network.py."""
+processes, nginx serving static files to curl, redis-server with redis-cli and redis-benchmark. Namespaces and netlink are in test_network.py."""
 import hashlib
 import os
 import shutil
@@ -210,3 +210,40 @@ def test_nginx_serves_static_files_to_curl():
               "curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:8081/nosuch; kill $!; wait")
     r = out(run_sandboxed(["/bin/sh", "-c", script], timeout=120))
     assert r.splitlines() == ["<p>hello from nginx</p>", f"{hashlib.sha256(big).hexdigest()}  -", "404"]
+
+
+REDIS_SCRIPT = """
+redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {dir} --daemonize no >/dev/null &
+until redis-cli -p {port} ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+redis-cli -p {port} set greeting hello
+redis-cli -p {port} get greeting
+redis-cli -p {port} incrby counter 41
+redis-cli -p {port} incr counter
+redis-cli -p {port} rpush list a b c
+redis-cli -p {port} lrange list 0 -1
+redis-cli -p {port} expire greeting 1000
+redis-cli -p {port} ttl greeting
+redis-cli -p {port} dbsize
+redis-benchmark -p {port} -q -t set,get,lpush,lpop -n 2000 -c 10 | tr '\\r' '\\n' | grep 'requests per second' | cut -d: -f1
+redis-cli -p {port} shutdown nosave
+wait $!; echo server exit $?
+"""
+
+
+def test_redis_server_cli_and_benchmark_as_natively():
+    """Debian's redis-server, redis-cli and redis-benchmark (10 clients, so epoll, many connections
+    and pipelining) in the sandbox: the same replies and the same benchmark tests completed as
+    natively; the server exits cleanly on SHUTDOWN."""
+    if not (shutil.which("redis-server") and shutil.which("redis-cli") and shutil.which("redis-benchmark")):
+        pytest.skip("redis-server and redis-tools are not installed: tools/setup.sh --test installs them")
+    d = www_dir("redis-dir", {})
+    port = free_port()
+    script = REDIS_SCRIPT.format(port=port, dir=d)
+    try:
+        native = subprocess.run(["/bin/sh", "-c", script], capture_output=True, timeout=120)
+    finally:   # a script that failed half way leaves its server (redis names itself by its address)
+        subprocess.run(["pkill", "-f", f"redis-server 127.0.0.1:{port}"])
+    boxed = run_sandboxed(["/bin/sh", "-c", script], timeout=180)
+    assert out(boxed) == out(native)
+    assert out(native).split() == ["OK", "hello", "41", "42", "3", "a", "b", "c", "1", "1000", "3",
+                                   "SET", "GET", "LPUSH", "LPOP", "server", "exit", "0"]

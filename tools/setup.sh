@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what snakevisor needs on Debian 12 (as root). With --test, also what the test suite needs;
 # with --bench, what `python3 -m bench` needs: gcc for its programs, runsc and runc to compare with,
-# nginx-light and wrk for the nginx benchmark.
+# nginx-light and wrk for the nginx benchmark, redis-server and redis-tools for the redis benchmark.
 # Safe to run again: it installs only what is missing.
 set -e
 want_tests=0
@@ -43,6 +43,8 @@ if [ $want_tests = 1 ]; then
     for p in golang-go golang-gvisor-gvisor-dev diod; do need "$p"; done
     # Network tests: nginx serving a static file, iproute2 for `ip addr` in the sandbox.
     for p in nginx-light iproute2 curl; do need "$p"; done
+    # redis-server with redis-cli and redis-benchmark (redis-tools) in the sandbox.
+    for p in redis-server redis-tools; do need "$p"; done
     # Container engines driving snakevisor as their runtime: Podman 4.3 with conmon, netavark and
     # iptables (tests/test_podman.py), containerd 1.6 with ctr and the runc v2 shim
     # (tests/test_oci_containerd.py), Docker 20.10 (tests/test_docker.py). Each test starts its engine
@@ -55,13 +57,17 @@ if [ $want_tests = 1 ]; then
 fi
 if [ $want_bench = 1 ]; then
     # The programs are compiled at run time; gVisor and runc run beside snakevisor; wrk loads the sandboxed nginx.
-    for p in gcc libc6-dev runsc runc nginx-light wrk; do need "$p"; done
+    for p in gcc libc6-dev runsc runc nginx-light wrk redis-server redis-tools; do need "$p"; done
 fi
 if [ -n "$missing$missing_norec" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     [ -z "$missing" ] || apt-get install -y -qq $missing >/dev/null
     [ -z "$missing_norec" ] || apt-get install -y -qq --no-install-recommends $missing_norec >/dev/null
+    # Debian starts redis-server's service on install: the tests and benchmarks start their own.
+    case " $missing " in
+        *" redis-server "*) (systemctl disable --now redis-server || service redis-server stop) >/dev/null 2>&1 || true ;;
+    esac
 fi
 
 if [ $want_tests = 1 ]; then
