@@ -99,6 +99,9 @@ def build_parser():
                    metavar="true|false",
                    help="OCI containers: the Sentry makes host calls itself on descriptors the Gofer donates "
                         "(runsc's flag; default true; false: 9P only)")
+    p.add_argument("--overlay2", dest="global_overlay2", default=None, metavar="root:memory|root:DIR|none",
+                   help="where the root's changes go: a tmpfs (default), an upper layer on the host directory "
+                        "DIR, or none (written through, as runc)")
     p.add_argument("--systemd-cgroup", action="store_true", help="(accepted, ignored)")
     p.add_argument("--rootless", default=None, help="(accepted, ignored)")
     p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
@@ -127,6 +130,9 @@ def _add_do(sub):
     do.add_argument("--rootfs", metavar="DIR", help="use DIR as the root filesystem instead of the host's /")
     do.add_argument("--overlay-upper", metavar="DIR",
                     help="keep the root's changes in DIR/upper instead of discarding them at exit")
+    do.add_argument("--overlay2", default=None, metavar="root:memory|root:DIR|none",
+                    help="where the root's changes go (runsc's flag): a tmpfs (default), an upper layer made on "
+                         "the host directory DIR and removed at exit, or none (with --rootfs: written to it)")
     do.add_argument("--network", "--net", default="none", choices=("none", "host"),
                     help="none (default): a network namespace of its own with loopback only; host: the host's")
     do.add_argument("--net-raw", action="store_true",
@@ -181,10 +187,22 @@ def _bool_flag(text):
     return value
 
 
+def overlay2_setting(args):
+    """The --overlay2 choice (``do``'s flag, else the global one, else root:memory); ValueError
+    with a one-line reason."""
+    from snakevisor.sandbox.overlay2 import MEMORY, parse_overlay2
+    text = getattr(args, "overlay2", None) or getattr(args, "global_overlay2", None)
+    return MEMORY if text is None else parse_overlay2(text)
+
+
 def _bad_do_flag(args):
     """The first problem with ``do``'s flags that the host can see, as one line naming the flag."""
     if args.rootfs and not os.path.isdir(args.rootfs):
         return f"--rootfs {args.rootfs}: not a directory"
+    if args.overlay_upper and (args.overlay2 or args.global_overlay2):
+        return "--overlay-upper and --overlay2: give one (--overlay2=root:DIR keeps no changes; --overlay-upper does)"
+    if not args.overlay.overlay and not args.rootfs:
+        return "--overlay2=none: the root would be the host's own /, written through; give --rootfs DIR"
     if args.overlay_upper:
         existing = os.path.abspath(args.overlay_upper)   # made if missing: its nearest ancestor must be a directory
         while not os.path.lexists(existing):
@@ -242,6 +260,7 @@ def cmd_do(args):
         tmpfs_size = _size_flag("--tmpfs-size", args.tmpfs_size, parse_size)
         if args.pids_limit is not None and args.pids_limit < 0:
             raise ValueError(f"--pids-limit {args.pids_limit}: want a count (0: no limit)")
+        args.overlay = overlay2_setting(args)
     except ValueError as e:
         print(f"snakevisor do: {e}", file=sys.stderr)
         return 2
@@ -256,8 +275,12 @@ def cmd_do(args):
                   profile=os.environ.get("SNAKEVISOR_PROFILE"),   # a developer's aid: cProfile of the Sentry
                   cwd_missing="error" if args.cwd else "fallback",
                   platform=args.do_platform or args.platform,
-                  directfs=directfs_setting(args))
-    code = run_do(cmd, **kwargs)
+                  directfs=directfs_setting(args), root_overlay=args.overlay.overlay)
+    from snakevisor.sandbox.overlay2 import upper_layer
+    with upper_layer(args.overlay) as upper:
+        if upper is not None:
+            kwargs["overlay_upper"] = upper
+        code = run_do(cmd, **kwargs)
     # The sandbox is gone and the Gofer stopped: skip the interpreter's teardown of the Sentry's
     # objects (~100+ ms of freeing for nothing).
     sys.stdout.flush()

@@ -132,8 +132,9 @@ class _Opts:
         self.platform = getattr(args, "platform", "ptrace")
         self.network = getattr(args, "global_network", None)
         self.net_raw = getattr(args, "global_net_raw", False)
-        from snakevisor.cli.main import directfs_setting   # main imports this module
+        from snakevisor.cli.main import directfs_setting, overlay2_setting   # main imports this module
         self.directfs = directfs_setting(args)
+        self.overlay2 = overlay2_setting(args)
         self.no_seccomp = getattr(args, "no_seccomp", False)
 
 
@@ -158,6 +159,8 @@ def dispatch(args):
         return _fail(str(e))
     except FileExistsError as e:
         return _fail(str(e.args[0] if e.args else e))
+    except ValueError as e:   # a global flag's value (--overlay2)
+        return _fail(str(e))
     except PermissionError as e:
         return _fail(f"{e.filename or ''}: permission denied (is --root {args.root} this user's?)")
     except OSError as e:   # a path from a flag (--root, --bundle, --pid-file, ...) the host refused

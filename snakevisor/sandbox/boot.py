@@ -27,8 +27,9 @@ from snakevisor.sandbox.control import ControlServer
 from snakevisor.sandbox.do import wait_status_to_exit_code
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.mounts import OciLayout, host_bind_flags
+from snakevisor.sandbox.overlay2 import MEMORY, make_upper, parse_overlay2, remove_upper
 from snakevisor.sandbox.sentry_boot import DEFAULT_PATH, BootError, Sentry, SentryConfig, find_new_program
-from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE
+from snakevisor.sandbox.state import CONTROL_SOCKET, EXIT_FILE, OVERLAY_UPPER_FILE
 from snakevisor.sentry.fsimpl.host import new_host_file
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.signals import make_siginfo
@@ -307,7 +308,7 @@ def boot_main(args):
     """``snakevisor sandbox-boot``: returns only on failure (else os._exit with init's exit code)."""
     ready_fd = args.ready_fd
     state_dir = args.state_dir
-    gofer = None
+    gofer = upper = None
     try:
         spec = load_spec(args.bundle)
         network, netns_path = network_mode(spec, args.network)
@@ -326,7 +327,13 @@ def boot_main(args):
         except FileNotFoundError:
             pass
         listener = ControlServer.listen(sock_path)
-        gofer = GoferProcess(mounts, isolate=True, overlay=True, directfs=directfs)
+        # Checked by the verb that started this process (oci_verbs._Opts).
+        overlay = parse_overlay2(args.global_overlay2) if args.global_overlay2 else MEMORY
+        upper = make_upper(overlay)
+        if upper is not None:   # removed with the state (StateStore.remove): this process ends locked down
+            with open(os.path.join(state_dir, OVERLAY_UPPER_FILE), "w") as f:
+                f.write(upper)
+        gofer = GoferProcess(mounts, isolate=True, overlay=overlay.overlay, overlay_upper=upper, directfs=directfs)
         sentry = Sentry(config, gofer.sockets)
         gofer.pin_to(os.sched_getaffinity(0))
         sandbox = Sandbox(spec, args.id, state_dir, sentry, gofer)
@@ -343,6 +350,7 @@ def boot_main(args):
         _report(ready_fd, "error: " + (msg or type(e).__name__))
         if gofer is not None:
             gofer.stop()
+        remove_upper(upper)
         return 1
     _report(ready_fd, "ok")
     os.close(ready_fd)

@@ -104,6 +104,8 @@ def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
         argv.append("--strace")
     if getattr(opts, "platform", "ptrace") != "ptrace":
         argv += ["--platform", opts.platform]
+    if getattr(opts, "overlay2", None) is not None:
+        argv += ["--overlay2", str(opts.overlay2)]
     argv += ["sandbox-boot", "--id", cid, "--bundle", bundle, "--state-dir", state_dir,
              "--ready-fd", str(ready_fd)]
     if opts.network:

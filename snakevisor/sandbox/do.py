@@ -1,7 +1,8 @@
 """``snakevisor do``: run one host command in a fresh sandbox whose root is the host's / (or ``rootfs``).
 
 The root is writable: the Gofer serves an overlay of it (changes go to a
-scratch tmpfs, or to ``overlay_upper``), so the host's files are untouched.
+scratch tmpfs, or to ``overlay_upper``), so the host's files are untouched;
+with --overlay2=none (and --rootfs) the root directory is written through.
 ``volumes`` [(host_dir, sandbox_path, readonly)] are bind mounts served as
 separate 9P connections: writes there land on the host.
 
@@ -93,10 +94,11 @@ def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
 
 def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
            overlay_upper=None, network="none", tty=False, net_raw=False, pids_limit=None, memory=None, tmpfs_size=None,
-           profile=None, cwd_missing="fallback", platform="ptrace", directfs=False):
+           profile=None, cwd_missing="fallback", platform="ptrace", directfs=False, root_overlay=True):
     """Run ``cmd`` in a sandbox process of its own; returns its exit code. ``profile``: a file
     for a cProfile of the Sentry (``SNAKEVISOR_PROFILE``). Once per process: its children go to
-    the sandbox's PID namespace from then on."""
+    the sandbox's PID namespace from then on. ``root_overlay`` False: the root (``rootfs``) is
+    written through, not overlaid (--overlay2=none)."""
     max_tasks, memory_limit, tmp_size = resolve_limits(pids_limit, memory, tmpfs_size)
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
@@ -126,7 +128,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
         code = 1
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            code = _sandbox_process(settings, mounts, overlay_upper, profile)
+            code = _sandbox_process(settings, mounts, (root_overlay, overlay_upper), profile)
         except KeyboardInterrupt:
             code = 128 + signal.SIGINT
         except BaseException:   # a Sentry bug: say where before the sandbox ends
@@ -175,7 +177,7 @@ def _relay_until_exit(pid, watched):
             pass
 
 
-def _sandbox_process(settings, mounts, overlay_upper, profile):
+def _sandbox_process(settings, mounts, overlay, profile):
     """The forked sandbox process (pid 1 of its PID namespace): its exit code."""
     die_with_parent()   # `do` killed: the sandbox too
     # Until the Sentry forwards them, SIGTERM and SIGHUP end the boot (as init, their default
@@ -183,27 +185,28 @@ def _sandbox_process(settings, mounts, overlay_upper, profile):
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, _frame: os._exit(128 + signum))
     if not profile:
-        return _boot_and_run(settings, mounts, overlay_upper)
+        return _boot_and_run(settings, mounts, overlay)
     import cProfile
     import marshal
     with open(profile, "wb") as out:   # opened now: the locked-down Sentry cannot open files
         profiler = cProfile.Profile()
         try:
-            return profiler.runcall(_boot_and_run, settings, mounts, overlay_upper)
+            return profiler.runcall(_boot_and_run, settings, mounts, overlay)
         finally:
             profiler.create_stats()
             marshal.dump(profiler.stats, out)   # what Profile.dump_stats writes
 
 
-def _boot_and_run(settings, mounts, overlay_upper):
-    """``settings``: SentryConfig's arguments (the class is the Sentry's, imported only here)."""
+def _boot_and_run(settings, mounts, overlay):
+    """``settings``: SentryConfig's arguments (the class is the Sentry's, imported only here);
+    ``overlay``: (whether the root is an overlay, the directory of its upper layer or None)."""
     cmd0 = settings["argv"][0]
     try:
         lockdown.enter_namespaces()
     except HostSetupError as e:
         print(f"snakevisor do: cannot give the sandbox its namespaces: {e}", file=sys.stderr)
         return 125
-    gofer = GoferProcess(mounts, isolate=True, overlay=True, overlay_upper=overlay_upper,
+    gofer = GoferProcess(mounts, isolate=True, overlay=overlay[0], overlay_upper=overlay[1],
                          directfs=settings["directfs"])
     try:
         from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig   # while the Gofer starts

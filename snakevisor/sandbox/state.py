@@ -21,6 +21,8 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, field
 
+from snakevisor.sandbox.overlay2 import remove_upper
+
 OCI_VERSION = "1.0.2-dev"
 # runc's container ids: ASCII letters, digits, _ + - . (Python's \w alone would take any Unicode
 # letter), not "." or ".."; the id names a directory, so at most NAME_MAX bytes.
@@ -50,6 +52,7 @@ def _in_user_namespace():
 STATE_FILE = "state.json"
 CONTROL_SOCKET = "control.sock"
 EXIT_FILE = "exit"
+OVERLAY_UPPER_FILE = "overlay-upper"   # --overlay2=root:DIR: the upper layer made for the container
 
 
 class StateError(Exception):
@@ -189,6 +192,13 @@ class StateStore:
             return state
 
     def remove(self, cid):
+        # The sandbox process cannot remove its overlay's upper layer itself: it is locked down
+        # (an empty root) until it ends. Whoever removes the state does.
+        try:
+            with open(self.path(cid, OVERLAY_UPPER_FILE)) as f:
+                remove_upper(f.read())
+        except OSError:
+            pass
         shutil.rmtree(self.dir(cid), ignore_errors=True)
 
     # -- the live status ----------------------------------------------------------

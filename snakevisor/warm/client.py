@@ -19,8 +19,9 @@ START_TIMEOUT_S = 30.0   # a server imports everything first: slow on a loaded m
 RELAYED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH)
 # The flags that take a value, globally and of ``do``: the verb and --warm are found without the
 # CLI's parser (a test checks these against cli/main.py's parser).
-VALUED_GLOBAL_FLAGS = frozenset(("root", "log", "log-format", "platform", "network", "rootless", "criu", "directfs"))
-VALUED_DO_FLAGS = frozenset(("cwd", "cpu", "hostname", "platform", "volume", "v", "rootfs", "overlay-upper",
+VALUED_GLOBAL_FLAGS = frozenset(("root", "log", "log-format", "platform", "network", "rootless", "criu", "directfs",
+                                 "overlay2"))
+VALUED_DO_FLAGS = frozenset(("cwd", "cpu", "hostname", "platform", "volume", "v", "rootfs", "overlay-upper", "overlay2",
                              "network", "net", "pids-limit", "memory", "m", "tmpfs-size", "directfs"))
 
 
