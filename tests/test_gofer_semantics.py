@@ -3,6 +3,8 @@ Linux, in one C program (tests/programs/gofer_semantics.c): renameat2 RENAME_EXC
 RENAME_NOREPLACE, mknod of a FIFO, a socket and the 0:0 whiteout, O_TMPFILE named through
 /proc/self/fd, copy_file_range, FICLONE, SEEK_DATA/SEEK_HOLE. Run natively in a host directory
 and in the sandbox on a volume of another and on a new directory of the root: same output."""
+import os
+
 import pytest
 
 from harness import compile_c, run_native, run_sandboxed
@@ -44,3 +46,28 @@ def test_gofer_mount_semantics_as_natively(prog, tmp_path, where):
     if where == "volume":   # what the application made is on the host, as it says
         names = sorted(p.name for p in (vol / "d").iterdir())
         assert names == sorted(p.name for p in (tmp_path / "native").iterdir())
+
+
+STATVFS = ("import os; s = os.statvfs('/'); "
+           "print(s.f_bsize, s.f_blocks - s.f_bfree, s.f_bfree, s.f_files - s.f_ffree)")
+
+
+def test_root_statvfs_counts_the_image_as_used(tmp_path):
+    """The overlay root's statvfs: its upper layer's free space (a scratch tmpfs), and the image
+    (the host's /, the lower layer) counted as used, blocks and files, as df in a container on a
+    disk-backed overlay shows it; not an empty root (df 0%, shutil.disk_usage().used == 0)."""
+    host = os.statvfs("/")
+    host_used = (host.f_blocks - host.f_bfree) * host.f_frsize
+    r = run_sandboxed(["/usr/bin/python3", "-c", STATVFS])
+    assert r.returncode == 0, r.stderr.decode()
+    bsize, used, free, files_used = map(int, r.stdout.split())
+    # The host's / may change a little meanwhile (other processes write): within 10 %.
+    assert abs(used * bsize - host_used) <= host_used // 10 + (64 << 20), (used * bsize, host_used)
+    assert files_used >= (host.f_files - host.f_ffree) * 9 // 10
+    assert free * bsize < host.f_bfree * host.f_frsize or host.f_bfree * host.f_frsize < (1 << 30)
+    # An upper layer on the image's own filesystem (--overlay2=root:DIR) counts it there already.
+    r = run_sandboxed(["/usr/bin/python3", "-c", STATVFS], flags=("--overlay2", "root:/var/tmp"))
+    assert r.returncode == 0, r.stderr.decode()
+    bsize, used, free, _ = map(int, r.stdout.split())
+    if os.stat("/var/tmp").st_dev == os.stat("/").st_dev:
+        assert abs(used * bsize - host_used) <= host_used // 10 + (64 << 20), (used * bsize, host_used)

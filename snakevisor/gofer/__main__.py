@@ -70,12 +70,13 @@ def main(argv=None) -> int:
     # Socket objects first: wrapping a descriptor asks the kernel about it.
     socks = [socket.socket(fileno=fd) for _, _, _, fd in mounts]
     try:
-        dirs = isolate([(n, d, ro) for n, d, ro, _ in mounts], enabled=args.isolate or overlay,
+        dirs, image_usage = isolate([(n, d, ro) for n, d, ro, _ in mounts], enabled=args.isolate or overlay,
                        overlay=overlay, upper=args.overlay_upper, seccomp=not args.no_seccomp)
     except OSError as e:
         print(f"snakevisor gofer: cannot isolate: {e}", file=sys.stderr)
         return 1
-    serve_many([(d, s, ro) for d, s, (_, _, ro, _) in zip(dirs, socks, mounts)], directfs=args.directfs)
+    serve_many([(d, s, ro) for d, s, (_, _, ro, _) in zip(dirs, socks, mounts)], directfs=args.directfs,
+               image_usage=image_usage)
     return 0
 
 

@@ -38,6 +38,8 @@ from snakevisor.hostos import (HostSetupError, attach_tree, become_root_in_user_
                                drop_capabilities, libc, mount, pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load
 
+from .hostfs import fstatfs
+
 log = logging.getLogger("snakevisor.gofer")
 
 # What serving files needs: own any file, read/search any directory, keep set-ID
@@ -165,14 +167,15 @@ def _pivot(stage):
 def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str | None = None,
             seccomp: bool = True) -> list[str]:
     """Confine this process to ``mounts`` [(name, dir, readonly), ...]; the first is the root
-    (an overlay when ``overlay``). Returns the directories to serve, in order."""
+    (an overlay when ``overlay``). Returns the directories to serve, in order, and the statfs
+    of an overlay root's image (its lower layer, taken now) or None."""
     mounts = list(mounts)
     if not enabled:
         if overlay or upper:
             raise IsolationError(E.EINVAL, "an overlay root needs isolation")
-        return [d for _, d, _ in mounts]
+        return [d for _, d, _ in mounts], None
     flags = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
-    opened, upper_fd = [], None
+    opened, upper_fd, image_usage = [], None, None
     # Built now: libseccomp is not reachable once the host's tree is gone.
     bpf = build_whitelist(GOFER_SYSCALLS, GOFER_ARG_RULES) if seccomp else None
     if upper is not None:
@@ -185,6 +188,8 @@ def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str |
         for i, (name, directory, readonly) in enumerate(mounts):
             # A volume may be a regular file; the root is a directory.
             fd = os.open(directory, flags if i == 0 else flags & ~os.O_DIRECTORY)
+            if i == 0 and overlay:
+                image_usage = fstatfs(fd)
             if i > 0 or not overlay:
                 # A copy of the volume's mounts taken now, before the staging tmpfs goes on
                 # /tmp: a volume of /tmp or / would show that tmpfs instead of the host's files.
@@ -196,6 +201,8 @@ def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str |
             opened.append((name, fd, readonly))
         if upper is not None:
             upper_fd = os.open(upper, flags)
+            if image_usage is not None and tuple(fstatfs(upper_fd).f_fsid) == tuple(image_usage.f_fsid):
+                image_usage = None   # the upper layer's filesystem counts the image already
         stage = _staging_dir()
         served = _build_root(stage, opened, overlay, upper_fd)
         _pivot(stage)
@@ -208,4 +215,4 @@ def isolate(mounts, *, enabled: bool = True, overlay: bool = False, upper: str |
     if bpf is not None:
         load(bpf)     # also sets no_new_privs
     log.debug("isolated: serving %s", served)
-    return served
+    return served, image_usage

@@ -45,6 +45,7 @@ class Session:
         self.readonly = readonly
         self.donation = False
         self.directfs = True   # Twalkfd allowed (with the dialect); the Gofer's --directfs
+        self.image_usage = None   # an overlay root's lower layer (statfs), counted as used space
         self.msize = C.DEFAULT_MSIZE
         self.fids = FidTable(walk=lambda names: _walk_from_root(self, names), root=self.root_id)
         self.qids = QidPaths()
@@ -314,8 +315,18 @@ def setattr_(sess: Session, m: M.Tsetattr, st: FidState):
 def statfs(sess: Session, m: M.Tstatfs, st: FidState):
     s = fstatfs(st.path_fd)
     fsid = (s.f_fsid[0] & 0xFFFFFFFF) | ((s.f_fsid[1] & 0xFFFFFFFF) << 32)
+    blocks, files = s.f_blocks, s.f_files
+    image = sess.image_usage
+    if image is not None:
+        # An overlay's statfs is its upper layer's (Linux's ovl_statfs): a scratch tmpfs, empty
+        # at first, would show a root with nothing used (df 0%, disk_usage().used == 0). The
+        # image's used space and files count as used, its free space does not: writes go to the
+        # upper layer (isolation.isolate leaves image_usage None for an upper on the image's
+        # own filesystem, which counts them already).
+        blocks += (image.f_blocks - image.f_bfree) * image.f_bsize // max(s.f_bsize, 1)
+        files += image.f_files - image.f_ffree
     return M.Rstatfs(tag=m.tag, type=s.f_type & 0xFFFFFFFF, bsize=s.f_bsize & 0xFFFFFFFF,
-                     blocks=s.f_blocks, bfree=s.f_bfree, bavail=s.f_bavail, files=s.f_files,
+                     blocks=blocks, bfree=s.f_bfree, bavail=s.f_bavail, files=files,
                      ffree=s.f_ffree, fsid=fsid, namelen=s.f_namelen & 0xFFFFFFFF)
 
 

@@ -442,9 +442,10 @@ def _open_root(root_dir) -> int:
     return os.open(root_dir, os.O_PATH | os.O_CLOEXEC)
 
 
-def serve_many(mounts, extensions: bool = True, directfs: bool = True):
+def serve_many(mounts, extensions: bool = True, directfs: bool = True, image_usage=None):
     """Serve every (root_dir, sock, readonly) mount until all connections close; ``directfs``:
-    donate O_PATH descriptors with Twalkfd (the sandbox's --directfs)."""
+    donate O_PATH descriptors with Twalkfd (the sandbox's --directfs); ``image_usage``: the
+    statfs of the first mount's image when it is an overlay (ops.statfs)."""
     loop, workers = _Loop(), _Workers()
     roots, conns = [], []
     try:
@@ -452,6 +453,8 @@ def serve_many(mounts, extensions: bool = True, directfs: bool = True):
             fd = _open_root(root_dir)
             roots.append(fd)
             conns.append(Connection(loop, sock, fd, readonly, workers, extensions, directfs))
+        if conns:
+            conns[0].sess.image_usage = image_usage
         for c in conns:
             c.start()
         loop.run(lambda: any(c.open for c in conns))
