@@ -14,7 +14,7 @@ import struct
 import sys
 
 from snakevisor.abi.resource import RLIM_NLIMITS
-from snakevisor.hostos.libc import die_with_parent
+from snakevisor.hostos.libc import become_subreaper, die_with_parent
 from snakevisor.sandbox import environ
 from snakevisor.sandbox.do import RELAYED, wait_status_to_exit_code
 from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, recv_message, send_message
@@ -51,6 +51,8 @@ def run_session(conn):
         return 1
     except (ProtocolError, OSError, KeyError, TypeError):
         return 1
+    if request.get("container"):
+        return _serve_container(conn, argv, peer)
     pid = os.fork()
     if pid == 0:
         _do_process(conn, argv)
@@ -129,13 +131,69 @@ def _adopt_caller(pid):
         raise Refused(f"cannot take on the client's process state: {e}") from None
 
 
-def _do_process(conn, argv):
-    """The forked ``do`` process: the cold CLI with the client's argv; never returns."""
+def _serve_container(conn, argv, keeper):
+    """A warm ``create`` (or ``run -d``) for ``keeper``, the client's process that stands for the
+    container (its pid is the container's): the ``do`` process runs the cold verb, whose sandbox
+    process becomes our child (we are a subreaper; sandbox/container.py's WARM.keeper); then we
+    tell the keeper create's exit code and the sandbox's pid, relay its signals to the sandbox and
+    its exit code back. The keeper gone, the sandbox is killed: nothing outlives the keeper."""
+    from snakevisor.sandbox.container import WARM
+    from snakevisor.sandbox.state import process_start_time
+    become_subreaper()
+    report_r, report_w = os.pipe()
+    WARM.keeper = (keeper, process_start_time(keeper) or 0, report_w)
+    pid = os.fork()
+    if pid == 0:
+        os.close(report_r)
+        _do_process(conn, argv, keep=report_w)
+    os.close(report_w)
+    _quiet_stdio()
+    code = _relay(conn, pid)
+    sandbox = _reported_pid(report_r)
+    if code is None or code != 0 or not sandbox:   # the keeper gone, or create failed: no container
+        if sandbox:
+            _kill_and_reap(sandbox)
+        _send_quietly(conn, {"created": 1 if code is None else code, "sandbox": 0})
+        return 0
+    _send_quietly(conn, {"created": 0, "sandbox": sandbox})
+    code = _relay(conn, sandbox)
+    if code is not None:
+        _send_quietly(conn, {"exit": code})
+    return 0
+
+
+def _reported_pid(fd):
+    """The sandbox's pid, as create wrote it to pipe ``fd`` (0: it did not); ``fd`` is closed."""
+    os.set_blocking(fd, False)
+    try:
+        return int(os.read(fd, 64) or 0)
+    except (BlockingIOError, ValueError):
+        return 0
+    finally:
+        os.close(fd)
+
+
+def _kill_and_reap(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _do_process(conn, argv, keep=None):
+    """The forked ``do`` process: the cold CLI with the client's argv; never returns. It keeps
+    only the client's fds 0-2 (and ``keep``)."""
     code = 1
     try:
         die_with_parent()
         conn.close()
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])   # only the client's fds 0-2
+        top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if keep is None:
+            os.closerange(3, top)
+        else:
+            os.closerange(3, keep)
+            os.closerange(keep + 1, top)
         from snakevisor.cli.main import main
         sys.argv[1:] = argv
         code = main(argv, warm=False)   # the cold path: never back to a server
