@@ -13,7 +13,7 @@ import pytest
 from do_support import descendants_of
 from harness import sandbox_env
 from oci_support import alive, create, make_bundle, read_out, state, sv, wait_status
-from warm_support import Server, wait_for
+from warm_support import Server, running_server, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 # What the bundle's init reports: its view of the sandbox, the same cold and warm.
@@ -23,11 +23,7 @@ PROBE = ("echo out; echo err >&2; hostname; id; pwd; env | sort; ls /; ulimit -n
 
 @pytest.fixture(scope="module")
 def server():
-    srv = Server()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from running_server()
 
 
 @pytest.fixture
@@ -136,6 +132,7 @@ def test_exec_and_a_signal_to_the_container_pid(tmp_path, root, server, monkeypa
     pid = _created(root, "k", b, tmp_path)
     assert sv(root, "start", "k").returncode == 0
     wait_for("init", lambda: read_out(str(tmp_path), "k") == "ready\n", timeout=30)
+    os.kill(pid, signal.SIGUSR1)   # no handler in pid 1 of a namespace: not delivered, cold or warm
     r = sv(root, "exec", "k", "sh", "-c", "echo in exec; exit 3")
     assert (r.returncode, r.stdout) == (3, "in exec\n"), r.stderr
     os.kill(pid, signal.SIGTERM)   # to the container's pid: the keeper's, warm

@@ -23,7 +23,7 @@ import pytest
 
 from do_support import children_of, descendants_of, stat_of, status_of, wait_gone
 from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env
-from warm_support import START_TIMEOUT, Server, process_tree, wait_for
+from warm_support import START_TIMEOUT, Server, process_tree, running_server, wait_for
 
 from snakevisor.warm.protocol import VERSION, answers, send_message
 
@@ -47,11 +47,7 @@ def no_process_left():
 
 @pytest.fixture
 def server():
-    srv = Server()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from running_server()
 
 
 def warm(srv, argv, flags=(), env=None, **kw):

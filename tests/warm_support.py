@@ -67,3 +67,12 @@ class Server:
                 os.unlink(os.path.join(self.dir, name))
             os.rmdir(self.dir)
         assert not left, f"processes of the server's tree left behind: {left}"
+
+
+def running_server():
+    """A fixture's body: a Server, stopped (and checked) after the test."""
+    srv = Server()
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -110,7 +110,14 @@ def _pidfd(pid):
 
 
 def _wait(conn, pidfd):
-    """The sandbox's exit code, as the session sends it; our signals are relayed meanwhile."""
+    """The sandbox's exit code, as the session sends it; our signals are relayed meanwhile. The
+    others are ignored: a cold sandbox process is pid 1 of its namespace, which signals it has no
+    handler for do not reach (but SIGKILL)."""
+    for sig in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD}:
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (OSError, ValueError):
+            pass
     code = client.relay(conn, stop=False)
     if code is None:   # the session died (the server killed): the sandbox dies too
         if pidfd is not None:

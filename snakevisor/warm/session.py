@@ -150,7 +150,7 @@ def _serve_container(conn, argv, keeper):
     _quiet_stdio()
     code = _relay(conn, pid)
     sandbox = _reported_pid(report_r)
-    if code is None or code != 0 or not sandbox:   # the keeper gone, or create failed: no container
+    if code != 0 or not sandbox:   # the keeper gone (None), or create failed: no container
         if sandbox:
             _kill_and_reap(sandbox)
         _send_quietly(conn, {"created": 1 if code is None else code, "sandbox": 0})
