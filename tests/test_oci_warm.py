@@ -5,8 +5,10 @@ dies. (SNAKEVISOR_WARM=1 with the OCI test files runs their tests warm too.)"""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -14,6 +16,8 @@ from do_support import descendants_of
 from harness import sandbox_env
 from oci_support import alive, create, make_bundle, read_out, state, sv, wait_status
 from warm_support import Server, running_server, wait_for
+
+from snakevisor.warm.protocol import ProtocolError, recv_message, send_message
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 # What the bundle's init reports: its view of the sandbox, the same cold and warm.
@@ -178,6 +182,64 @@ def test_a_running_server_is_used_without_asking(tmp_path, root, server, monkeyp
         assert r.returncode == 0, r.stderr
         assert bool(stored(root, "auto")["sandbox_pid"]) == warm, setting
         assert sv(root, "delete", "--force", "auto").returncode == 0
+
+
+def _refusing_server(path, seen):
+    """A stand-in for a server of another checkout: it refuses every request, as such a server
+    does; ``seen`` counts them. Returns the listening socket (close it to stop the thread)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    _, fds = recv_message(conn, max_fds=3)
+                    for fd in fds:
+                        os.close(fd)
+                    send_message(conn, {"ok": False, "why": "the server runs other code"})
+                    seen.append(1)
+                except (OSError, ProtocolError):
+                    pass
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def test_a_stale_or_foreign_server_means_cold_and_silent(tmp_path, root, monkeypatch):
+    """A socket nobody listens on: cold, and no server is started (only SNAKEVISOR_WARM=1 does);
+    a server that refuses (another version): cold, and nothing said (engines parse the output)."""
+    path = str(tmp_path / "s.sock")
+    monkeypatch.setenv("SNAKEVISOR_WARM_SOCKET", path)
+    monkeypatch.delenv("SNAKEVISOR_WARM", raising=False)
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "echo hi"])
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()
+    r = create(root, "stale", b, str(tmp_path))
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert stored(root, "stale")["sandbox_pid"] == 0 and not os.path.exists(path + ".lock")
+    assert sv(root, "delete", "--force", "stale").returncode == 0
+    os.unlink(path)
+    seen = []
+    listener = _refusing_server(path, seen)
+    try:
+        r = create(root, "foreign", b, str(tmp_path))
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+        assert stored(root, "foreign")["sandbox_pid"] == 0
+        r = sv(root, "start", "foreign")
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+        wait_status(root, "foreign", "stopped")   # state, through the stand-in too
+        assert read_out(str(tmp_path), "foreign") == "hi\n"
+        r = sv(root, "delete", "foreign")
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    finally:
+        listener.close()
+    assert len(seen) >= 4, seen
 
 
 def test_failed_warm_create_says_why_and_leaves_nothing(tmp_path, root, server, monkeypatch):
