@@ -340,11 +340,11 @@ def test_client_flag_tables_match_the_parser():
     """The client finds the verb and --warm without argparse: its tables of flags that take a
     value must be the parser's."""
     from snakevisor.cli.main import _long_flags, build_parser
-    from snakevisor.warm.client import VALUED_DO_FLAGS, VALUED_GLOBAL_FLAGS, try_warm
+    from snakevisor.warm.client import VALUED_DO_FLAGS, VALUED_GLOBAL_FLAGS, first_verb
     flags = _long_flags(build_parser())
     assert VALUED_GLOBAL_FLAGS == flags[None][1]
     assert VALUED_DO_FLAGS == flags["do"][1]
-    assert try_warm(["--root", "do", "state", "x"]) is None   # "do" is --root's value, not the verb
+    assert first_verb(["--root", "do", "state", "x"]) == 2   # "do" is --root's value, not the verb
 
 
 def test_client_imports_neither_sentry_nor_gofer(server):
