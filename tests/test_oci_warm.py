@@ -128,6 +128,33 @@ def test_an_engine_waits_for_the_container_pid_as_its_child(tmp_path, root, serv
     assert os.WEXITSTATUS(int(r.stdout)) == 5 and os.WIFEXITED(int(r.stdout)), r.stdout
 
 
+# An engine's exec (containerd's task exec, docker exec): a subreaper runs `exec -d --pid-file` and
+# waits for the pid in the file as its child; prints the wait status.
+EXEC_SHIM = """
+import ctypes, os, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+root, cid, pid_file = sys.argv[1:4]
+with open(os.devnull, "w") as null:
+    subprocess.run([sys.executable, "-m", "snakevisor", "--root", root, "exec", "-d", "--pid-file", pid_file, cid,
+                    "sh", "-c", "sleep 0.2; exit 4"], check=True, stdout=null, stderr=null)
+_, status = os.waitpid(int(open(pid_file).read()), 0)
+print(status)
+"""
+
+
+@pytest.mark.parametrize("mode", ("cold", "warm"))
+def test_an_engine_waits_for_a_detached_exec_as_its_child(tmp_path, root, server, monkeypatch, mode):
+    sv_mode(monkeypatch, server, mode)
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    _created(root, "x", b, tmp_path)
+    assert sv(root, "start", "x").returncode == 0
+    r = subprocess.run([sys.executable, "-c", EXEC_SHIM, root, "x", str(tmp_path / "exec.pid")], env=sandbox_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert os.WIFEXITED(int(r.stdout)) and os.WEXITSTATUS(int(r.stdout)) == 4, r.stdout
+    assert sv(root, "delete", "--force", "x").returncode == 0
+
+
 @pytest.mark.parametrize("mode", ("cold", "warm"))
 def test_exec_and_a_signal_to_the_container_pid(tmp_path, root, server, monkeypatch, mode):
     sv_mode(monkeypatch, server, mode)
@@ -259,8 +286,9 @@ def test_client_flag_tables_match_the_parser():
     flags = _long_flags(build_parser())
     assert VALUED_EXEC_FLAGS == flags["exec"][1]
     assert VALUED_BUNDLE_FLAGS == flags["create"][1] == flags["run"][1]
-    assert oci_kind("exec", ["-d", "c", "sh"]) is None and oci_kind("exec", ["c", "sh", "-d"]) == "simple"
+    assert oci_kind("exec", ["-d", "c", "sh"]) == "container" and oci_kind("exec", ["c", "sh", "-d"]) == "simple"
     assert oci_kind("exec", ["--pid-file", "p", "c", "sh"]) is None
+    assert oci_kind("exec", ["--detach", "--pid-file", "p", "c", "sh"]) == "container"
     assert oci_kind("run", ["-b", "-d", "c"]) == "simple"   # -d is the bundle's name there
     assert oci_kind("run", ["--detach", "c"]) == "container" and oci_kind("create", ["c"]) == "container"
     assert oci_kind("spec", []) is None and oci_kind("sandbox-boot", []) is None

@@ -335,7 +335,7 @@ def _container_pids(pid):
     if WARM.keeper is None:
         return {"pid": pid, "pid_start": process_start_time(pid) or 0}
     keeper, keeper_start, report_fd = WARM.keeper
-    os.write(report_fd, f"{pid}\n".encode())
+    os.write(report_fd, f"sandbox {pid}\n".encode())
     return {"pid": keeper, "pid_start": keeper_start, "sandbox_pid": pid,
             "sandbox_start": process_start_time(pid) or 0}
 
@@ -510,6 +510,10 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
     if status not in ("created", "running"):
         raise StateError(f"cannot exec in container {cid}: it is {status}")
     sock_path = store.path(cid, CONTROL_SOCKET)
+    if detach and WARM.keeper is not None:   # warm: the keeper is the waiter (warm/keeper.py)
+        keeper, _, report_fd = WARM.keeper
+        return _exec_and_wait(sock_path, process, console_socket, ready_fd=report_fd, pid_file=pid_file,
+                              waiter=keeper)
     if detach:
         r, w = os.pipe()
         waiter = os.fork()
@@ -542,7 +546,9 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
     return _exec_and_wait(sock_path, process, console_socket, pid_file=pid_file)
 
 
-def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=None):
+def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=None, waiter=None):
+    """Start ``process`` and wait for it; its exit code. ``ready_fd``: "pid N" goes there once it
+    has started; ``pid_file``: ``waiter``'s pid (default ours), written before that."""
     replica = None
     stdio = [0, 1, 2]
     if process.get("terminal") and console_socket:
@@ -556,11 +562,11 @@ def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=N
     finally:
         if replica is not None:
             os.close(replica)
+    if pid_file:
+        write_pid_file(pid_file, waiter or os.getpid())
     if ready_fd is not None:
         os.write(ready_fd, f"pid {pid}\n".encode())
         os.close(ready_fd)
-    if pid_file:
-        write_pid_file(pid_file, os.getpid())
 
     def forward(signum, _frame):
         try:

@@ -67,23 +67,23 @@ VALUED_EXEC_FLAGS = frozenset(("process", "p", "cwd", "env", "e", "user", "u", "
                                "pid-file", "console-socket", "cap", "c", "process-label", "apparmor",
                                "cgroup", "preserve-fds"))
 VALUED_BUNDLE_FLAGS = frozenset(("bundle", "b", "console-socket", "pid-file", "preserve-fds", "pidfd-socket"))
-EXEC_FLAGS_COLD = frozenset(("d", "detach", "pid-file"))   # its process must be the caller's child
+DETACH_FLAGS = frozenset(("d", "detach"))
 
 
 def oci_kind(verb, rest):
     """How OCI ``verb`` (flags and arguments ``rest``) goes warm: "simple" (as ``do``: the command
-    ends with its work), "container" (create, run -d: a keeper stands for the container), or
-    None (cold)."""
+    ends with its work), "container" (create, run -d, exec -d: a keeper stands for the container
+    or the exec'd process), or None (cold)."""
     if verb in SIMPLE_OCI_VERBS:
         return "simple"
     valued = VALUED_EXEC_FLAGS if verb == "exec" else VALUED_BUNDLE_FLAGS
     if verb not in ("exec", "create", "run"):
         return None
     names = _flag_names(rest, valued)
-    if verb == "exec":
-        return None if names & EXEC_FLAGS_COLD else "simple"
-    if verb == "create" or names & {"d", "detach"}:
+    if verb == "create" or names & DETACH_FLAGS:   # a process of the caller's stands for it
         return "container"
+    if verb == "exec" and "pid-file" in names:   # attached: the file names the exec command itself
+        return None
     return "simple"
 
 

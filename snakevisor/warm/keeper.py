@@ -69,7 +69,7 @@ def _keeper(argv, path, explicit, report_w):
             return
         pidfd = _pidfd(sandbox)
         null = os.open(os.devnull, os.O_RDWR)   # before the sandbox's mount namespace (no /dev)
-        if not created:
+        if not created and sandbox:   # a container's (an exec's keeper stands for a host process)
             _join_namespaces(sandbox)
         os.write(report_w, f"created {created}".encode())
         os.close(report_w)

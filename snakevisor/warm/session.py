@@ -132,11 +132,14 @@ def _adopt_caller(pid):
 
 
 def _serve_container(conn, argv, keeper):
-    """A warm ``create`` (or ``run -d``) for ``keeper``, the client's process that stands for the
-    container (its pid is the container's): the ``do`` process runs the cold verb, whose sandbox
-    process becomes our child (we are a subreaper; sandbox/container.py's WARM.keeper); then we
-    tell the keeper create's exit code and the sandbox's pid, relay its signals to the sandbox and
-    its exit code back. The keeper gone, the sandbox is killed: nothing outlives the keeper."""
+    """A warm ``create`` (or ``run -d``, ``exec -d``) for ``keeper``, the client's process that
+    stands for the container (its pid is the container's) or the exec'd process: the ``do``
+    process runs the cold verb (sandbox/container.py's WARM.keeper). A create's sandbox process
+    becomes our child (we are a subreaper): we tell the keeper create's exit code and the
+    sandbox's pid, relay its signals to the sandbox and its exit code back. A detached exec's
+    ``do`` process waits for the exec'd process, as the cold exec's waiter: once it has started,
+    we tell the keeper and relay to the ``do`` process. The keeper gone, what it stood for is
+    killed: nothing outlives it."""
     from snakevisor.sandbox.container import WARM
     from snakevisor.sandbox.state import process_start_time
     become_subreaper()
@@ -148,29 +151,39 @@ def _serve_container(conn, argv, keeper):
         _do_process(conn, argv, keep=report_w)
     os.close(report_w)
     _quiet_stdio()
-    code = _relay(conn, pid)
-    sandbox = _reported_pid(report_r)
+    first = _relay(conn, pid, until=report_r)
+    report = _read_report(report_r)
+    if report[:1] == [b"pid"]:   # exec -d: the process has started, the do process waits for it
+        _send_quietly(conn, {"created": 0, "sandbox": 0})
+        return _send_exit(conn, _relay(conn, pid))
+    code = _relay(conn, pid) if first == REPORTED else first
+    sandbox = int(report[1]) if report[:1] == [b"sandbox"] else 0
     if code != 0 or not sandbox:   # the keeper gone (None), or create failed: no container
         if sandbox:
             _kill_and_reap(sandbox)
         _send_quietly(conn, {"created": 1 if code is None else code, "sandbox": 0})
         return 0
     _send_quietly(conn, {"created": 0, "sandbox": sandbox})
-    code = _relay(conn, sandbox)
-    if code is not None:
+    return _send_exit(conn, _relay(conn, sandbox))
+
+
+def _send_exit(conn, code):
+    if code is not None:   # None: the keeper is gone
         _send_quietly(conn, {"exit": code})
     return 0
 
 
-def _reported_pid(fd):
-    """The sandbox's pid, as create wrote it to pipe ``fd`` (0: it did not); ``fd`` is closed."""
+def _read_report(fd):
+    """What create or exec wrote to pipe ``fd`` ("sandbox PID", "pid PID"), as words ([]: nothing
+    yet, or nothing at all); ``fd`` is closed."""
     os.set_blocking(fd, False)
     try:
-        return int(os.read(fd, 64) or 0)
-    except (BlockingIOError, ValueError):
-        return 0
+        words = os.read(fd, 64).split()
+    except BlockingIOError:
+        words = []
     finally:
         os.close(fd)
+    return words if len(words) == 2 and words[1].isdigit() else []
 
 
 def _kill_and_reap(pid):
@@ -218,15 +231,23 @@ def _quiet_stdio():
     os.close(null)
 
 
-def _relay(conn, pid):
+REPORTED = "reported"   # what _relay returns when its ``until`` pipe has something (or EOF)
+
+
+def _relay(conn, pid, until=None):
     """Pass the client's signals to the ``do`` process until it exits; its exit code (None: the
-    client went away, and the ``do`` process was killed)."""
+    client went away, and the ``do`` process was killed; REPORTED: ``until`` became readable)."""
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     poller.register(conn, select.POLLIN)
     poller.register(pidfd, select.POLLIN)
+    if until is not None:
+        poller.register(until, select.POLLIN)
     while True:
         for fd, _ in poller.poll():
+            if fd == until:
+                os.close(pidfd)
+                return REPORTED
             if fd == pidfd:
                 return wait_status_to_exit_code(os.waitpid(pid, 0)[1])
             try:
