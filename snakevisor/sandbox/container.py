@@ -129,7 +129,7 @@ def exec_sandbox(argv, env, stdio, ready_fd, console=False):
     ``console`` (stdio is the console's replica) the replica becomes the controlling terminal of a
     session of its own, as runc makes it the container's: the engine's resizes then reach the
     sandbox as SIGWINCH, which its Console passes on to the Sentry's terminal. In a fork of the
-    warm server (``warm_boot``) the boot runs here, in this already-initialised interpreter."""
+    warm server (``WARM.boot_in_place``) the boot runs here, in this already-initialised interpreter."""
     try:
         for i, fd in enumerate(stdio):
             if fd != i:
@@ -148,9 +148,10 @@ def exec_sandbox(argv, env, stdio, ready_fd, console=False):
 class WarmSettings:
     """What a fork of the warm server (snakevisor/warm/) changes here. ``boot_in_place``: the
     interpreter has every module imported, so the sandbox process is this fork, not a new
-    interpreter. ``keeper``: (pid, start time, fd) of a warm ``create``: the container's pid is
-    the keeper's, a process of the caller's (its engine waits for it), and the sandbox's own pid
-    is written to the fd for the session that reaps it."""
+    interpreter. ``keeper``: (pid, start time, fd) of a warm ``create`` or ``exec -d``: the
+    container's pid (the exec's pid file) is the keeper's, a process of the caller's (its engine
+    waits for it), and "sandbox PID" (the exec: "pid PID", once started) is written to the fd for
+    the session that serves the keeper."""
     boot_in_place = False
     keeper = None
 

@@ -1,11 +1,14 @@
-"""``snakevisor do --warm`` (or SNAKEVISOR_WARM=1): the thin client of the warm server.
+"""``snakevisor do --warm`` (or SNAKEVISOR_WARM=1), and the OCI verbs when a server answers (or
+SNAKEVISOR_WARM=1; SNAKEVISOR_WARM=0: never): the thin client of the warm server.
 
 It imports only os, sys, signal, socket and protocol.py: no Sentry, no Gofer, no argparse. It
 connects to the server (starting one, detached, if none answers; a stale socket file is the
 server's to replace), sends its argv with its standard fds, relays SIGINT, SIGQUIT, SIGTERM,
 SIGHUP, SIGWINCH (and ^Z: SIGTSTP, then SIGCONT) to the sandbox, and exits with the sandbox's
 exit code. Everything else the cold ``do`` would inherit, the server's session reads from /proc.
-When no server can serve it, ``run`` returns None and the caller goes on cold.
+When no server can serve it, ``run`` returns None and the caller goes on cold. An OCI verb
+finds its flags with small tables too (checked against the parser by a test); create, run -d
+and exec -d go through a keeper (keeper.py).
 """
 import os
 import signal
@@ -44,8 +47,8 @@ def try_warm(argv):
 
 
 def _try_oci(argv, verb):
-    """An OCI verb warm: create and run -d through a keeper (warm/keeper.py), the verbs that end
-    when their work does (start, kill, delete, state, attached exec, ...) as ``do``."""
+    """An OCI verb warm: create, run -d and exec -d through a keeper (warm/keeper.py), the verbs
+    that end when their work does (start, kill, delete, state, attached exec, ...) as ``do``."""
     mode = os.environ.get("SNAKEVISOR_WARM")
     kind = oci_kind(argv[verb], argv[verb + 1:])
     if kind is None or mode == "0":
@@ -76,10 +79,9 @@ def oci_kind(verb, rest):
     or the exec'd process), or None (cold)."""
     if verb in SIMPLE_OCI_VERBS:
         return "simple"
-    valued = VALUED_EXEC_FLAGS if verb == "exec" else VALUED_BUNDLE_FLAGS
     if verb not in ("exec", "create", "run"):
         return None
-    names = _flag_names(rest, valued)
+    names = _flag_names(rest, VALUED_EXEC_FLAGS if verb == "exec" else VALUED_BUNDLE_FLAGS)
     if verb == "create" or names & DETACH_FLAGS:   # a process of the caller's stands for it
         return "container"
     if verb == "exec" and "pid-file" in names:   # attached: the file names the exec command itself
@@ -219,7 +221,7 @@ def read_all(fd):
 
 def request(conn, argv, container=False):
     """Send the request with our standard fds; Unavailable if the server refuses it.
-    ``container``: a create whose sandbox outlives the command (warm/keeper.py)."""
+    ``container``: from a keeper (warm/keeper.py): create, run -d or exec -d."""
     stdio = [fd for fd in protocol.STDIO if _is_open(fd)]
     try:
         protocol.send_message(conn, {"version": protocol.VERSION, "argv": [os.fsencode(a) for a in argv],

@@ -1,4 +1,5 @@
-"""A warm ``create`` (and ``run -d``): the keeper, the caller's process that stands for the container.
+"""A warm ``create`` (and ``run -d``, ``exec -d``): the keeper, the caller's process that stands for
+the container (for the exec'd process).
 
 Engines wait for the container's pid as their child: containerd's shim and conmon are subreapers,
 and the sandbox process of a cold ``create`` is reparented to them when its spawner exits. A
@@ -9,6 +10,8 @@ its exit code once the session has run the cold verb, then lives as long as the 
 session relays its signals (SIGTERM, SIGINT, ...) to the sandbox and the sandbox's exit code
 back, and the keeper exits with it. Its pid is the container's pid (state, --pid-file); killed,
 the session kills the sandbox; the session gone (the server killed), it kills the sandbox.
+For ``exec -d`` it is the cold exec's waiter: its pid goes to --pid-file once the process has
+started, and it exits with the process's exit code (the session's do process waits for it).
 
 Like client.py, it imports only os, signal, socket and protocol.py.
 """
