@@ -211,6 +211,20 @@ def test_a_running_server_is_used_without_asking(tmp_path, root, server, monkeyp
         assert sv(root, "delete", "--force", "auto").returncode == 0
 
 
+def test_run_detached_warm_stands_on_a_keeper(tmp_path, root, server, monkeypatch):
+    sv_mode(monkeypatch, server, "warm")
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    with open(tmp_path / "rd.out", "w") as out:
+        r = sv(root, "run", "-d", "--bundle", b, "rd", stdout=out, stderr=out)
+    assert r.returncode == 0, (tmp_path / "rd.out").read_text()
+    st, saved = state(root, "rd"), stored(root, "rd")
+    assert st["status"] == "running" and st["pid"] == saved["pid"] and saved["sandbox_pid"]
+    server.watch()
+    assert saved["sandbox_pid"] in descendants_of(server.proc.pid) and alive(st["pid"])
+    assert sv(root, "delete", "--force", "rd").returncode == 0
+    assert not alive(st["pid"]) and not alive(saved["sandbox_pid"])
+
+
 def _refusing_server(path, seen):
     """A stand-in for a server of another checkout: it refuses every request, as such a server
     does; ``seen`` counts them. Returns the listening socket (close it to stop the thread)."""
