@@ -39,6 +39,7 @@ class Case:
     host_server: tuple = ()  # (program, args...) run natively while the case runs; prints port=N for {port}
     served: str | None = None  # a server run in the sandbox and loaded from the host ("nginx": bench.servers)
     parallel: int = 1  # wall_ms cases: this many runs started at once, the wall time of them all
+    oci_cycle: bool = False  # wall_ms: an engine's create+start+wait+delete of a bundle (bench/oci_cycle.py)
 
     @property
     def benchmark(self):
@@ -88,6 +89,10 @@ BENCHMARKS = (
         Case("startup.true", "start+exit /bin/true", None, ("/bin/true",), metric="wall_ms", unit="ms"),
         Case("startup.true_x50", "50 x start+exit /bin/true at once (all)", None, ("/bin/true",), metric="wall_ms",
              unit="ms", parallel=50, timeout_s=300.0),
+        Case("startup.python", "start+exit python3 -c pass", None, ("/usr/bin/python3", "-c", "pass"),
+             metric="wall_ms", unit="ms"),
+        Case("startup.oci_cycle", "OCI create+start+wait+delete of true", None, ("/bin/true",), metric="wall_ms",
+             unit="ms", oci_cycle=True),
     )),
     Benchmark("mmap", "memory allocation", (
         Case("mmap.mmap_touch", "mmap+touch+munmap 1 MiB", "mmap", ("mmap_touch",)),

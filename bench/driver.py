@@ -83,7 +83,9 @@ def measure(runner, case, ctx, port=None):
         return servers.measure_served(runner, case, ctx)
     argv = catalogue.program_argv(case, ctx.programs, ctx.target_ms, SANDBOX_TMP, ctx.host_dir, port)
     timeout = min(case.timeout_s, ctx.max_timeout_s) if ctx.max_timeout_s else case.timeout_s
-    if case.parallel > 1:
+    if case.oci_cycle:
+        result = runner.run_cycle(argv, timeout, ctx)
+    elif case.parallel > 1:
         result = runner.run_many(argv, case.parallel, timeout)
     else:
         result = runner.run(argv, timeout, host_network=case.host_network)
@@ -248,7 +250,7 @@ def _case_cells(case, runner_list, runners_doc, outcomes):
         if info["status"] == "missing":
             cells[runner.name] = {"status": "missing", "message": info["reason"]}
         elif not runner.applies_to(case):
-            cells[runner.name] = {"status": "n/a", "message": "runs the syscall benchmark only"}
+            cells[runner.name] = {"status": "n/a", "message": "this runner does not run this case"}
         else:
             cells[runner.name] = summarize(case, outcomes[runner.name])
     add_ratios(case, cells)

@@ -3,7 +3,8 @@
 For runc, runsc and snakevisor on the same busybox bundle: the time of `run` of
 /bin/true (create + start + wait + delete, what `docker run --rm` costs), the teardown
 alone (`delete --force` of a running container), ratios against runc from this one
-run, and the memory footprint of an idle snakevisor sandbox (Sentry + Gofer + stubs RSS).
+run, and the memory footprint of an idle snakevisor sandbox, cold and warm (RSS, PSS and USS of
+the Sentry, the Gofer and network broker, the stubs, a warm create's keeper).
 Not a test: it prints figures.
 """
 import argparse
@@ -56,17 +57,47 @@ def time_teardown(cmd, env, root, bundle, cid, out):
     return time.perf_counter() - t0
 
 
-def rss_kib(pid):
-    """RSS of ``pid`` and every process under it."""
-    from oci_support import descendants
-    total = 0
-    for p in [pid] + descendants(pid):
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += int([line for line in f if line.startswith("VmRSS:")][0].split()[1])
-        except (OSError, IndexError):
-            pass
-    return total
+def memory_kib(pid):
+    """(RSS, PSS, USS) of ``pid`` in KiB (smaps_rollup): a fork of the warm server shares pages
+    with it, so its RSS counts them whole, its PSS by share, its USS not at all."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+                out[key] = int(value.split()[0])
+    return out["Rss"], out["Pss"], out["Private_Clean"] + out["Private_Dirty"]
+
+
+def idle_footprint(cmd, env, root, bundle, cid, out):
+    """{kind: [RSS, PSS, USS] KiB} of an idle container (its init sleeping), summed over the
+    sandbox process (the Sentry), the Python processes below it (Gofer, network broker), the
+    stubs (the application's processes), and a warm create's keeper."""
+    from do_support import comm_of, descendants_of
+    with open(out, "w") as f:
+        subprocess.run([*cmd, "--root", root, "run", "-d", "--bundle", bundle, cid], env=env, stdout=f, stderr=f,
+                       stdin=subprocess.DEVNULL, timeout=120, check=True)
+    try:
+        time.sleep(0.5)   # init is asleep by then
+        with open(os.path.join(root, cid, "state.json")) as f:
+            st = json.load(f)
+        sandbox = st.get("sandbox_pid") or st["pid"]
+        kinds = {"sentry": [sandbox], **({"keeper": [st["pid"]]} if st.get("sandbox_pid") else {})}
+        for pid in descendants_of(sandbox):
+            kinds.setdefault("stubs" if comm_of(pid).startswith("memfd:") else "gofer+broker", []).append(pid)
+        return {kind: [sum(memory_kib(p)[i] for p in pids) for i in range(3)] for kind, pids in kinds.items()}
+    finally:
+        subprocess.run([*cmd, "--root", root, "delete", "--force", cid], env=env, capture_output=True)
+
+
+def _print_footprint(footprints):
+    mib = lambda kib: f"{kib / 1024:.1f}"   # noqa: E731
+    print("idle sandbox memory (MiB)     RSS    PSS    USS")
+    for mode, kinds in footprints.items():
+        for kind, (rss, pss, uss) in kinds.items():
+            print(f"  {mode:<5} {kind:<18} {mib(rss):>6} {mib(pss):>6} {mib(uss):>6}")
+        core = [kinds["sentry"][i] + kinds.get("gofer+broker", [0, 0, 0])[i] for i in range(3)]
+        print(f"  {mode:<5} {'Sentry+Gofer(+b.)':<18} {mib(core[0]):>6} {mib(core[1]):>6} {mib(core[2]):>6}")
 
 
 def main(argv=None):
@@ -93,16 +124,20 @@ def main(argv=None):
             results[name] = {"run_ms": statistics.median(runs) * 1000 if runs else None,
                              "teardown_ms": statistics.median(teardown) * 1000 if teardown else None,
                              "error": err[0] if err else None}
-        # Idle footprint of one snakevisor sandbox.
+        # Idle footprint of one snakevisor sandbox, cold and warm (a server of our own).
         cmd, env = runtimes()["snakevisor"]
         root = os.path.join(work, "root-snakevisor")
-        with open(os.path.join(work, "out"), "w") as f:
-            subprocess.run([*cmd, "--root", root, "run", "-d", "--bundle", sleep_bundle, "idle"], env=env,
-                           stdout=f, stderr=f, stdin=subprocess.DEVNULL, timeout=120)
-        st = json.loads(subprocess.run([*cmd, "--root", root, "state", "idle"], env=env, capture_output=True).stdout)
-        time.sleep(0.5)
-        idle = rss_kib(st["pid"])
-        subprocess.run([*cmd, "--root", root, "delete", "--force", "idle"], env=env, capture_output=True)
+        footprints = {"cold": idle_footprint(cmd, dict(env, SNAKEVISOR_WARM="0"), root, sleep_bundle, "idle",
+                                             os.path.join(work, "out"))}
+        sock = os.path.join(work, "warm.sock")
+        server = subprocess.Popen([*cmd, "server", "--socket", sock, "--idle-timeout", "60"], env=env,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            warm_env = dict(env, SNAKEVISOR_WARM="1", SNAKEVISOR_WARM_SOCKET=sock)
+            footprints["warm"] = idle_footprint(cmd, warm_env, root, sleep_bundle, "idle-warm", os.path.join(work, "out"))
+        finally:
+            server.terminate()
+            server.wait()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base = results.get("runc", {}).get("run_ms")
@@ -114,7 +149,7 @@ def main(argv=None):
         ratio = f"{r['run_ms'] / base:.2f}x" if base else "-"
         td = f"{r['teardown_ms']:.0f} ms" if r["teardown_ms"] else "-"
         print(f"{name:<12} {r['run_ms']:>11.0f} ms {ratio:>8} {td:>10}")
-    print(f"idle snakevisor sandbox (Sentry + Gofer + stubs) RSS: {idle / 1024:.1f} MiB")
+    _print_footprint(footprints)
     return 0
 
 

@@ -154,7 +154,14 @@ class Runner:
     only_benchmarks = None  # a set of benchmark names, or None for all
 
     def applies_to(self, case):
+        if case.oci_cycle and self.oci_runtime(".") is None:
+            return False
         return self.only_benchmarks is None or case.benchmark in self.only_benchmarks
+
+    def oci_runtime(self, work_dir):
+        """The argv of its OCI runtime CLI (global flags, a state root in ``work_dir``), for the
+        OCI cycle; None: it has none."""
+        return None
 
     def command(self, argv, host_network=False):
         """The host command that runs argv; host_network: in the host's network."""
@@ -182,6 +189,15 @@ class Runner:
 
     def run(self, argv, timeout, host_network=False):
         return run_command(self.command(argv, host_network), timeout, cwd=self.cwd(), env=self.env())
+
+    def run_cycle(self, argv, timeout, ctx):
+        """One OCI cycle (bench/oci_cycle.py) of a container running argv."""
+        from bench import oci_cycle
+        self.cycles = getattr(self, "cycles", 0) + 1
+        cid = f"bench-{os.getpid()}-{self.cycles}"
+        cmd = oci_cycle.command(ctx.programs["oci_shim"], self.oci_runtime(ctx.work_dir),
+                                oci_cycle.bundle(ctx.work_dir, argv), ctx.work_dir, cid)
+        return run_command(cmd, timeout, cwd=self.cwd(), env=self.env())
 
     def run_many(self, argv, count, timeout):
         """``count`` runs of argv started at once (a Completed for them all: see run_commands)."""
@@ -221,6 +237,14 @@ class SnakevisorRunner(Runner):
 
     def cwd(self):
         return str(REPO_ROOT)
+
+    def oci_runtime(self, work_dir):
+        if self.PLATFORM:   # the OCI cycle: cold and warm only
+            return None
+        return [sys.executable, "-m", "snakevisor", "--root", os.path.join(work_dir, f"{self.name}-state")]
+
+    def env(self):
+        return dict(os.environ, SNAKEVISOR_WARM="0")   # cold, even if a server answers
 
     def why_missing(self):
         if not (REPO_ROOT / "snakevisor" / "__main__.py").exists():
@@ -264,7 +288,7 @@ class SnakevisorWarmRunner(SnakevisorRunner):
             self.server = None
 
     def env(self):
-        return dict(os.environ, SNAKEVISOR_WARM_SOCKET=self.socket)
+        return dict(os.environ, SNAKEVISOR_WARM_SOCKET=self.socket, SNAKEVISOR_WARM="1")
 
     def command(self, argv, host_network=False):
         cmd = super().command(argv, host_network)
@@ -297,6 +321,12 @@ class RunscRunner(Runner):
         prefix = ["taskset", "-c", "0"] if self.pinned else []
         flags = self.HOST_NETWORK_FLAGS if host_network else self.FLAGS
         return [*prefix, "runsc", *flags, "do", *argv]
+
+    def oci_runtime(self, work_dir):
+        if self.pinned:
+            return None
+        return ["runsc", "--root", os.path.join(work_dir, "runsc-state"), "--network=none", "--platform=ptrace",
+                "--ignore-cgroups"]
 
     def why_missing(self):
         if shutil.which("runsc") is None:
@@ -397,6 +427,9 @@ class RuncRunner(Runner):
 
     def _delete(self, cid):
         run_command(["runc", "--root", str(self.state), "delete", "--force", cid], 30)
+
+    def oci_runtime(self, work_dir):
+        return ["runc", "--root", os.path.join(work_dir, "runc-cycle-state")]
 
     def run(self, argv, timeout, host_network=False):
         result = run_command(self.command(argv, host_network), timeout)

@@ -104,6 +104,19 @@ def wait_status(root, cid, want, timeout=30):
     raise AssertionError(f"{cid}: status {st}, wanted {want}")
 
 
+def host_processes(root, cid):
+    """The host pids of container ``cid``: its pid and every process below it, and when it was
+    created warm (snakevisor/warm/keeper.py: its pid is the keeper's) its sandbox process's too."""
+    from do_support import descendants_of
+    with open(os.path.join(root, cid, "state.json")) as f:
+        st = json.load(f)
+    out = set()
+    for pid in (st["pid"], st.get("sandbox_pid")):
+        if pid:
+            out |= {pid, *descendants_of(pid)}
+    return out
+
+
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:

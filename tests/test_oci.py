@@ -13,8 +13,7 @@ import time
 
 import pytest
 
-from do_support import descendants_of
-from oci_support import alive, create, make_bundle, read_out, state, sv, wait_status
+from oci_support import alive, create, host_processes, make_bundle, read_out, state, sv, wait_status
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 
@@ -70,13 +69,13 @@ def test_lifecycle_as_containerd_drives_it(tmp_path, root):
     # The table is the sandbox's view; --format json (engines': docker top, ctr task ps) the host
     # pids, as runc's: the sandbox process and the host processes below it (never, say, the host's 1).
     ps = sv(root, "ps", "--format", "json", "c1")
-    assert set(json.loads(ps.stdout)) == {pid, *descendants_of(pid)}
+    assert set(json.loads(ps.stdout)) == host_processes(root, "c1")
     table = sv(root, "ps", "c1").stdout
     assert "sleep 1000" in table and "PID" in table and "     1 " in table
     listing = json.loads(sv(root, "list", "--format", "json").stdout)
     assert [(c["id"], c["status"]) for c in listing] == [("c1", "running")]
     assert "c1" in sv(root, "list").stdout
-    tree = descendants_of(pid)
+    tree = host_processes(root, "c1") - {pid}
     assert tree, "the sandbox runs the Gofer and the stubs"
     assert sv(root, "kill", "c1", "TERM").returncode == 0
     wait_status(root, "c1", "stopped")
@@ -161,7 +160,7 @@ def test_crashed_sandbox_is_stopped_and_delete_force_cleans(tmp_path, root):
     assert create(root, "x1", b, str(tmp_path)).returncode == 0
     assert sv(root, "start", "x1").returncode == 0
     pid = state(root, "x1")["pid"]
-    tree = descendants_of(pid)
+    tree = host_processes(root, "x1") - {pid}
     os.kill(pid, signal.SIGKILL)
     wait_status(root, "x1", "stopped")
     assert sv(root, "delete", "--force", "x1").returncode == 0

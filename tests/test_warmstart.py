@@ -22,11 +22,11 @@ import time
 import pytest
 
 from do_support import children_of, descendants_of, stat_of, status_of, wait_gone
-from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
+from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env
+from warm_support import START_TIMEOUT, Server, process_tree, running_server, wait_for
 
 from snakevisor.warm.protocol import VERSION, answers, send_message
 
-START_TIMEOUT = 60   # a server imports every module first: slow on a loaded machine
 # /proc/self/status lines of the sandbox's view that do not depend on pids or memory use.
 STATUS_LINES = "^(Name|Umask|State|Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters|Threads):"
 PROBE = (
@@ -37,75 +37,17 @@ PROBE = (
 )
 
 
-def _wait_for(what, predicate, timeout=START_TIMEOUT):
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"still waiting after {timeout}s for {what}")
-        time.sleep(0.02)
-
-
-def _tree(pid):
-    """{pid: start time} of ``pid`` and every process below it."""
-    out = {}
-    for p in [pid] + descendants_of(pid):
-        st = stat_of(p)
-        if st is not None:
-            out[p] = st[2]
-    return out
-
-
-class Server:
-    """`snakevisor server` on a private socket, in a session of its own."""
-
-    def __init__(self, idle_timeout=300):
-        self.dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")   # short: sun_path is 108 bytes
-        self.path = os.path.join(self.dir, "s.sock")
-        self.proc = subprocess.Popen(
-            snakevisor_cmd("server", "--socket", self.path, "--idle-timeout", str(idle_timeout)),
-            env=sandbox_env(), cwd="/", start_new_session=True, stdin=subprocess.DEVNULL)
-        self.seen = {}
-        _wait_for("the server's socket", lambda: answers(self.path) or self.proc.poll() is not None)
-        assert self.proc.poll() is None, f"the server exited: {self.proc.returncode}"
-
-    def env(self, **extra):
-        return sandbox_env(SNAKEVISOR_WARM_SOCKET=self.path, **extra)
-
-    def watch(self):
-        """Record the server's tree now (its sandboxes), so that stop() can check they are gone."""
-        self.seen.update(_tree(self.proc.pid))
-
-    def stop(self):
-        self.watch()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            left = wait_gone(self.seen)
-            for name in os.listdir(self.dir):
-                os.unlink(os.path.join(self.dir, name))
-            os.rmdir(self.dir)
-        assert not left, f"processes of the server's tree left behind: {left}"
-
-
 @pytest.fixture(autouse=True)
 def no_process_left():
     """After each test (and its server's stop): no child of the test is left, running or zombie."""
     yield
-    _wait_for("the test's children to be gone",
+    wait_for("the test's children to be gone",
               lambda: not [p for p in descendants_of(os.getpid()) if stat_of(p) is not None], timeout=30)
 
 
 @pytest.fixture
 def server():
-    srv = Server()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from running_server()
 
 
 def warm(srv, argv, flags=(), env=None, **kw):
@@ -211,7 +153,7 @@ def _server_state(server):
     one (a connection is accepted, and closed after its session's fork, when the server gets to
     it: maybe after the client is done, on a loaded machine; a leaked one stays)."""
     pid = server.proc.pid
-    _wait_for("the server to be idle", lambda: not children_of(pid) and
+    wait_for("the server to be idle", lambda: not children_of(pid) and
               sum(fd.startswith("socket:") for fd in _server_fds(pid)) == 1, timeout=30)
     return _server_fds(pid), status_of(pid)["Threads"], os.listdir(f"/proc/{pid}/task")
 
@@ -343,7 +285,7 @@ def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
         again = run(sandbox_cmd(["/bin/echo", "again"], ()), env=dict(env, SNAKEVISOR_WARM="1"))
         assert (again.returncode, again.stdout, again.stderr) == (0, b"again\n", b"")
     finally:
-        seen = _tree(pid) if pid else {}
+        seen = process_tree(pid) if pid else {}
         if pid:
             os.kill(pid, signal.SIGTERM)
         assert not wait_gone(seen), "the on-demand server is still running"
@@ -398,11 +340,11 @@ def test_client_flag_tables_match_the_parser():
     """The client finds the verb and --warm without argparse: its tables of flags that take a
     value must be the parser's."""
     from snakevisor.cli.main import _long_flags, build_parser
-    from snakevisor.warm.client import VALUED_DO_FLAGS, VALUED_GLOBAL_FLAGS, try_warm
+    from snakevisor.warm.client import VALUED_DO_FLAGS, VALUED_GLOBAL_FLAGS, first_verb
     flags = _long_flags(build_parser())
     assert VALUED_GLOBAL_FLAGS == flags[None][1]
     assert VALUED_DO_FLAGS == flags["do"][1]
-    assert try_warm(["--root", "do", "state", "x"]) is None   # "do" is --root's value, not the verb
+    assert first_verb(["--root", "do", "state", "x"]) == 2   # "do" is --root's value, not the verb
 
 
 def test_client_imports_neither_sentry_nor_gofer(server):
@@ -416,7 +358,7 @@ def test_client_imports_neither_sentry_nor_gofer(server):
 
 
 def _wait_state(pid, states):
-    _wait_for(f"process {pid} in state {states}", lambda: (stat_of(pid) or ("X",))[0] in states, timeout=30)
+    wait_for(f"process {pid} in state {states}", lambda: (stat_of(pid) or ("X",))[0] in states, timeout=30)
 
 
 def test_ctrl_z_stops_the_sandbox_and_fg_continues_it(server):
@@ -507,14 +449,14 @@ def test_ten_first_runs_at_once_start_one_server():
         for i, proc in enumerate(procs):
             out, err = proc.communicate(timeout=120)
             assert (proc.returncode, out, err) == (0, f"run {i}\n".encode(), b"")
-        _wait_for("the losing servers to exit", lambda: len(_servers_of(path)) == 1, timeout=30)
+        wait_for("the losing servers to exit", lambda: len(_servers_of(path)) == 1, timeout=30)
     finally:
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         for pid in _servers_of(path):
-            servers.update(_tree(pid))
+            servers.update(process_tree(pid))
             os.kill(pid, signal.SIGTERM)
         assert not wait_gone(servers), "a server is still running"
         for name in os.listdir(sock_dir):

@@ -130,7 +130,8 @@ def exec_sandbox(argv, env, stdio, ready_fd, console=False):
     """In a forked child: become the sandbox process, ``stdio`` its fds 0-2 (never returns). With
     ``console`` (stdio is the console's replica) the replica becomes the controlling terminal of a
     session of its own, as runc makes it the container's: the engine's resizes then reach the
-    sandbox as SIGWINCH, which its Console passes on to the Sentry's terminal."""
+    sandbox as SIGWINCH, which its Console passes on to the Sentry's terminal. In a fork of the
+    warm server (``WARM.boot_in_place``) the boot runs here, in this already-initialised interpreter."""
     try:
         for i, fd in enumerate(stdio):
             if fd != i:
@@ -139,9 +140,61 @@ def exec_sandbox(argv, env, stdio, ready_fd, console=False):
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         os.set_inheritable(ready_fd, True)
+        if WARM.boot_in_place:
+            _boot_in_place(argv, env)
         os.execve(sys.executable, argv, env)
     finally:
         os._exit(127)
+
+
+class WarmSettings:
+    """What a fork of the warm server (snakevisor/warm/) changes here. ``boot_in_place``: the
+    interpreter has every module imported, so the sandbox process is this fork, not a new
+    interpreter. ``keeper``: (pid, start time, fd) of a warm ``create`` or ``exec -d``: the
+    container's pid (the exec's pid file) is the keeper's, a process of the caller's (its engine
+    waits for it), and "sandbox PID" (the exec: "pid PID", once started) is written to the fd for
+    the session that serves the keeper."""
+    boot_in_place = False
+    keeper = None
+
+
+WARM = WarmSettings()
+
+
+def _boot_in_place(argv, env):
+    """What execve(argv, env) would do, minus the new interpreter: the descriptors it would close
+    are closed, the signals it would reset are reset (to a fresh interpreter's), and ``sandbox-boot``
+    runs with ``env`` as the environment; never returns."""
+    from snakevisor.cli.main import main   # imported already (the warm server's template)
+    for fd in _open_fds():
+        try:
+            if fd > 2 and not os.get_inheritable(fd):
+                os.close(fd)
+        except OSError:   # the directory listing's own fd, closed since
+            pass
+    for sig in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}:
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)   # as Python sets them at start-up
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv[:] = argv[2:]   # [-m snakevisor] dropped: ["snakevisor", "--root", ...] as python -m has it
+    sys.argv[0] = "snakevisor"
+    code = main(argv[3:], warm=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
+def _open_fds():
+    try:
+        return [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return list(range(3, 1024))
 
 
 def read_sandbox_pid(pid_r, ready_r):
@@ -217,22 +270,29 @@ def wait_ready(ready_fd, timeout=BOOT_TIMEOUT):
                          "the sandbox process died while booting")
 
 
-def kill_sandbox(state, timeout=10.0):
-    """SIGKILL the sandbox process (pid 1 of its namespace: everything in it dies too) and wait."""
-    if not state.pid or process_start_time(state.pid) is None:
-        return
-    if state.pid_start and process_start_time(state.pid) != state.pid_start:
-        return   # the pid was reused: not ours
-    try:
-        os.kill(state.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while process_start_time(state.pid) is not None and time.monotonic() < deadline:
-        try:   # our child when `run` waits for it
-            os.waitpid(state.pid, os.WNOHANG)
-        except ChildProcessError:
+def kill_sandbox(state, timeout=10.0, keeper=True):
+    """SIGKILL the sandbox process (pid 1 of its namespace: everything in it dies too), and the
+    keeper of a warm one (unless not ``keeper``: a failed create's, which tells its caller), and
+    wait until they are gone."""
+    killed = []
+    pids = [(state.pid, state.pid_start)] if keeper or not state.sandbox_pid else []
+    for pid, start in pids + [(state.sandbox_pid, state.sandbox_start)]:
+        if not pid or process_start_time(pid) is None:
+            continue
+        if start and process_start_time(pid) != start:
+            continue   # the pid was reused: not ours
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except ProcessLookupError:
             pass
+    deadline = time.monotonic() + timeout
+    while any(process_start_time(pid) is not None for pid in killed) and time.monotonic() < deadline:
+        for pid in killed:
+            try:   # our child when `run` waits for it
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
         time.sleep(0.01)
 
 
@@ -256,20 +316,31 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
         elif spec.process.terminal and not detach and not os.isatty(0):
             log.debug("terminal requested without a console socket or a tty: using the caller's stdio")
         pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach, console=replica is not None)
-        state = store.update(cid, pid=pid, pid_start=process_start_time(pid) or 0)
+        state = store.update(cid, **_container_pids(pid))
         wait_ready(ready)
         state = store.update(cid, status="created")
         run_hooks(spec.hooks, CREATE_HOOKS, state.oci("created"), fatal=True)
         if pid_file:
-            write_pid_file(pid_file, pid)
+            write_pid_file(pid_file, state.pid)
     except BaseException:
-        kill_sandbox(store.load(cid))
+        kill_sandbox(store.load(cid), keeper=False)
         store.remove(cid)
         raise
     finally:
         if replica is not None:
             os.close(replica)
     return state
+
+
+def _container_pids(pid):
+    """The state's pid fields for sandbox process ``pid``: its own, or under a warm ``create``
+    the keeper's (the sandbox's go to the session that reaps it, and to sandbox_pid)."""
+    if WARM.keeper is None:
+        return {"pid": pid, "pid_start": process_start_time(pid) or 0}
+    keeper, keeper_start, report_fd = WARM.keeper
+    os.write(report_fd, f"sandbox {pid}\n".encode())
+    return {"pid": keeper, "pid_start": keeper_start, "sandbox_pid": pid,
+            "sandbox_start": process_start_time(pid) or 0}
 
 
 def _owner():
@@ -361,7 +432,7 @@ def host_pids(store, cid):
     state = store.load(cid)
     if store.status(state) not in ("created", "running"):
         raise StateError(f"container {cid} is not running ({store.status(state)})")
-    out, todo = [], [state.pid]
+    out, todo = [], [state.pid] + ([state.sandbox_pid] if state.sandbox_pid else [])
     while todo:
         pid = todo.pop()
         out.append(pid)
@@ -442,6 +513,10 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
     if status not in ("created", "running"):
         raise StateError(f"cannot exec in container {cid}: it is {status}")
     sock_path = store.path(cid, CONTROL_SOCKET)
+    if detach and WARM.keeper is not None:   # warm: the keeper is the waiter (warm/keeper.py)
+        keeper, _, report_fd = WARM.keeper
+        return _exec_and_wait(sock_path, process, console_socket, ready_fd=report_fd, pid_file=pid_file,
+                              waiter=keeper)
     if detach:
         r, w = os.pipe()
         waiter = os.fork()
@@ -474,7 +549,9 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
     return _exec_and_wait(sock_path, process, console_socket, pid_file=pid_file)
 
 
-def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=None):
+def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=None, waiter=None):
+    """Start ``process`` and wait for it; its exit code. ``ready_fd``: "pid N" goes there once it
+    has started; ``pid_file``: ``waiter``'s pid (default ours), written before that."""
     replica = None
     stdio = [0, 1, 2]
     if process.get("terminal") and console_socket:
@@ -488,11 +565,11 @@ def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=N
     finally:
         if replica is not None:
             os.close(replica)
+    if pid_file:
+        write_pid_file(pid_file, waiter or os.getpid())
     if ready_fd is not None:
         os.write(ready_fd, f"pid {pid}\n".encode())
         os.close(ready_fd)
-    if pid_file:
-        write_pid_file(pid_file, os.getpid())
 
     def forward(signum, _frame):
         try:

@@ -66,6 +66,10 @@ class ContainerState:
     status: str = "creating"          # as stored: creating, created, running, stopped
     pid: int = 0                      # the sandbox process (host pid)
     pid_start: int = 0                # its start time (clock ticks), against pid reuse
+    # Created warm (snakevisor/warm/): pid is the keeper's, the caller's process that lives as long
+    # as the sandbox and exits with its code; these are the sandbox process's (0: pid is it).
+    sandbox_pid: int = 0
+    sandbox_start: int = 0
     created: str = ""
     annotations: dict = field(default_factory=dict)
     rootfs: str = ""

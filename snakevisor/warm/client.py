@@ -1,11 +1,14 @@
-"""``snakevisor do --warm`` (or SNAKEVISOR_WARM=1): the thin client of the warm server.
+"""``snakevisor do --warm`` (or SNAKEVISOR_WARM=1), and the OCI verbs when a server answers (or
+SNAKEVISOR_WARM=1; SNAKEVISOR_WARM=0: never): the thin client of the warm server.
 
 It imports only os, sys, signal, socket and protocol.py: no Sentry, no Gofer, no argparse. It
 connects to the server (starting one, detached, if none answers; a stale socket file is the
 server's to replace), sends its argv with its standard fds, relays SIGINT, SIGQUIT, SIGTERM,
 SIGHUP, SIGWINCH (and ^Z: SIGTSTP, then SIGCONT) to the sandbox, and exits with the sandbox's
 exit code. Everything else the cold ``do`` would inherit, the server's session reads from /proc.
-When no server can serve it, ``run`` returns None and the caller goes on cold.
+When no server can serve it, ``run`` returns None and the caller goes on cold. An OCI verb
+finds its flags with small tables too (checked against the parser by a test); create, run -d
+and exec -d go through a keeper (keeper.py).
 """
 import os
 import signal
@@ -30,53 +33,127 @@ class Unavailable(Exception):
 
 
 def try_warm(argv):
-    """The exit code of ``snakevisor ARGV`` run warm, or None when it is to run cold: not a
-    ``do``, neither --warm nor SNAKEVISOR_WARM=1, or no server could serve it."""
-    verb = _first_positional(argv, VALUED_GLOBAL_FLAGS)
-    if verb is None or argv[verb] != "do":
+    """The exit code of ``snakevisor ARGV`` run warm, or None when it is to run cold: a ``do``
+    with neither --warm nor SNAKEVISOR_WARM=1, an OCI verb with no server running and no
+    SNAKEVISOR_WARM=1 (SNAKEVISOR_WARM=0: always cold), or no server could serve it."""
+    verb = first_verb(argv)
+    if verb is None:
         return None
-    end = _first_positional(argv[verb + 1:], VALUED_DO_FLAGS)
-    do_flags = argv[verb + 1:][:end]
-    explicit = "--warm" in do_flags or "-warm" in do_flags
+    if argv[verb] != "do":
+        return _try_oci(argv, verb)
+    explicit = "warm" in _flag_names(argv[verb + 1:], VALUED_DO_FLAGS)
     if not explicit and os.environ.get("SNAKEVISOR_WARM") != "1":
         return None
     return run(argv, explicit)
 
 
+def _try_oci(argv, verb):
+    """An OCI verb warm: create, run -d and exec -d through a keeper (warm/keeper.py), the verbs
+    that end when their work does (start, kill, delete, state, attached exec, ...) as ``do``."""
+    mode = os.environ.get("SNAKEVISOR_WARM")
+    kind = oci_kind(argv[verb], argv[verb + 1:])
+    if kind is None or mode == "0":
+        return None
+    path = protocol.default_socket()
+    explicit = mode == "1"
+    if not explicit and not os.path.exists(path):   # no server: cold, without starting one
+        return None
+    if kind == "container":
+        from snakevisor.warm.keeper import run_container
+        return run_container(argv, path, explicit)
+    return run(argv, explicit, path=path, start=explicit)
+
+
+# OCI verbs whose work ends with the command, and the flags of exec, run and create that take a
+# value: the warm path must know where their container id is, to see their flags.
+SIMPLE_OCI_VERBS = frozenset(("start", "kill", "delete", "state", "list", "ps"))
+VALUED_EXEC_FLAGS = frozenset(("process", "p", "cwd", "env", "e", "user", "u", "additional-gids", "g",
+                               "pid-file", "console-socket", "cap", "c", "process-label", "apparmor",
+                               "cgroup", "preserve-fds"))
+VALUED_BUNDLE_FLAGS = frozenset(("bundle", "b", "console-socket", "pid-file", "preserve-fds", "pidfd-socket"))
+DETACH_FLAGS = frozenset(("d", "detach"))
+
+
+def oci_kind(verb, rest):
+    """How OCI ``verb`` (flags and arguments ``rest``) goes warm: "simple" (as ``do``: the command
+    ends with its work), "container" (create, run -d, exec -d: a keeper stands for the container
+    or the exec'd process), or None (cold)."""
+    if verb in SIMPLE_OCI_VERBS:
+        return "simple"
+    if verb not in ("exec", "create", "run"):
+        return None
+    names = _flag_names(rest, VALUED_EXEC_FLAGS if verb == "exec" else VALUED_BUNDLE_FLAGS)
+    if verb == "create" or names & DETACH_FLAGS:   # a process of the caller's stands for it
+        return "container"
+    if verb == "exec" and "pid-file" in names:   # attached: the file names the exec command itself
+        return None
+    return "simple"
+
+
+def first_verb(argv):
+    """The index of the verb in ``snakevisor ARGV`` (None: none)."""
+    return _first_positional(argv, VALUED_GLOBAL_FLAGS)
+
+
+def _flag_names(argv, valued):
+    """The names of the flags before the first positional argument (not their values)."""
+    return _scan(argv, valued)[0]
+
+
 def _first_positional(argv, valued):
     """The index of the first argument that is neither a flag nor a flag's value (None: none)."""
-    skip = False
+    return _scan(argv, valued)[1]
+
+
+def _scan(argv, valued):
+    """(names of the flags before the first positional argument, its index or None); ``valued``:
+    the flags that take the next argument as their value (unless given as --flag=value)."""
+    names, skip = set(), False
     for i, a in enumerate(argv):
         if skip:
             skip = False
         elif a == "--":
-            return i
+            return names, i
         elif a.startswith("-") and len(a) > 1:
             name = a.lstrip("-")
             skip = "=" not in name and name in valued
+            names.add(name.split("=")[0])
         else:
-            return i
-    return None
+            return names, i
+    return names, None
 
 
-def run(argv, explicit):
+def run(argv, explicit, path=None, start=True):
     """Run ``snakevisor ARGV`` through the warm server; the exit code, or None to go cold
-    (with a one-line note on stderr when --warm was ``explicit``)."""
+    (with a one-line note on stderr when --warm was ``explicit``). ``start``: start a server
+    if none answers."""
     try:
-        conn = _connect(protocol.default_socket())
-        _request(conn, argv)
+        conn = connect(path or protocol.default_socket(), start)
+        request(conn, argv)
     except Unavailable as e:
-        if explicit:
-            print(f"snakevisor do: --warm: {e}; starting cold", file=sys.stderr)
+        note_cold(argv, explicit, e)
         return None
-    return _relay(conn)
+    code = relay(conn)
+    if code is None:
+        print("snakevisor: warm: the server went away before the sandbox ended (killed?)", file=sys.stderr)
+        return 125
+    return code
 
 
-def _connect(path):
+def note_cold(argv, explicit, why):
+    """A warm ``do`` that goes cold says why; an OCI verb does not: engines parse what the
+    runtime prints (runc's ps and state, with its stderr)."""
+    if explicit and argv[first_verb(argv) or 0] == "do":
+        print(f"snakevisor do: --warm: {why}; starting cold", file=sys.stderr)
+
+
+def connect(path, start=True):
+    """A connection to the server on ``path``, started first (``start``) if none answers."""
     try:
         return _dial(path)
     except OSError:
-        pass
+        if not start:
+            raise Unavailable(f"no server answers on {path}") from None
     word = _start_server(path)
     if not word:
         raise Unavailable(f"the server for {path} failed to start")
@@ -127,23 +204,29 @@ def _start_server(path):
             os._exit(127)
     os.close(ready_w)
     os.waitpid(pid, 0)
+    return read_all(ready_r)   # EOF once the server has said it, or has died
+
+
+def read_all(fd):
+    """What is written to pipe ``fd`` until its writers close it; ``fd`` is closed."""
     try:
         chunks = []
         while True:
-            chunk = os.read(ready_r, 16)   # EOF once the server has said it, or has died
+            chunk = os.read(fd, 64)
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
     finally:
-        os.close(ready_r)
+        os.close(fd)
 
 
-def _request(conn, argv):
-    """Send the request with our standard fds; Unavailable if the server refuses it."""
+def request(conn, argv, container=False):
+    """Send the request with our standard fds; Unavailable if the server refuses it.
+    ``container``: from a keeper (warm/keeper.py): create, run -d or exec -d."""
     stdio = [fd for fd in protocol.STDIO if _is_open(fd)]
     try:
         protocol.send_message(conn, {"version": protocol.VERSION, "argv": [os.fsencode(a) for a in argv],
-                                     "stdio": stdio}, fds=stdio)
+                                     "stdio": stdio, "container": container}, fds=stdio)
         reply, _ = protocol.recv_message(conn)
     except (OSError, protocol.ProtocolError) as e:
         conn.close()
@@ -161,26 +244,27 @@ def _is_open(fd):
         return False
 
 
-def _relay(conn):
-    """Relay our signals until the sandbox's exit code arrives; return it."""
-    def relay(signum, _frame):
+def relay(conn, stop=True):
+    """Relay our signals until the sandbox's exit code arrives; return it (None: the server
+    went away). ``stop``: ^Z stops the sandbox, then us (a keeper has no terminal)."""
+    def relay_one(signum, _frame):
         _send_signal(conn, signum)
 
-    def stop(signum, _frame):   # ^Z: the sandbox stops, then we do; fg continues both
+    def stop_both(signum, _frame):   # ^Z: the sandbox stops, then we do; fg continues both
         _send_signal(conn, signal.SIGTSTP)
         signal.signal(signal.SIGTSTP, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTSTP)
-        signal.signal(signal.SIGTSTP, stop)
+        signal.signal(signal.SIGTSTP, stop_both)
         _send_signal(conn, signal.SIGCONT)
     for sig in RELAYED:
-        signal.signal(sig, relay)
-    signal.signal(signal.SIGTSTP, stop)
+        signal.signal(sig, relay_one)
+    if stop:
+        signal.signal(signal.SIGTSTP, stop_both)
     try:
         reply, _ = protocol.recv_message(conn)
         return int(reply["exit"])
     except (OSError, protocol.ProtocolError, KeyError, TypeError, ValueError):
-        print("snakevisor do: --warm: the server went away before the sandbox ended (killed?)", file=sys.stderr)
-        return 125
+        return None
 
 
 def _send_signal(conn, signum):

@@ -14,7 +14,7 @@ import struct
 import sys
 
 from snakevisor.abi.resource import RLIM_NLIMITS
-from snakevisor.hostos.libc import die_with_parent
+from snakevisor.hostos.libc import become_subreaper, die_with_parent
 from snakevisor.sandbox import environ
 from snakevisor.sandbox.do import RELAYED, wait_status_to_exit_code
 from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, recv_message, send_message
@@ -51,6 +51,8 @@ def run_session(conn):
         return 1
     except (ProtocolError, OSError, KeyError, TypeError):
         return 1
+    if request.get("container"):
+        return _serve_container(conn, argv, peer)
     pid = os.fork()
     if pid == 0:
         _do_process(conn, argv)
@@ -129,13 +131,82 @@ def _adopt_caller(pid):
         raise Refused(f"cannot take on the client's process state: {e}") from None
 
 
-def _do_process(conn, argv):
-    """The forked ``do`` process: the cold CLI with the client's argv; never returns."""
+def _serve_container(conn, argv, keeper):
+    """A warm ``create`` (or ``run -d``, ``exec -d``) for ``keeper``, the client's process that
+    stands for the container (its pid is the container's) or the exec'd process: the ``do``
+    process runs the cold verb (sandbox/container.py's WARM.keeper). A create's sandbox process
+    becomes our child (we are a subreaper): we tell the keeper create's exit code and the
+    sandbox's pid, relay its signals to the sandbox and its exit code back. A detached exec's
+    ``do`` process waits for the exec'd process, as the cold exec's waiter: once it has started,
+    we tell the keeper and relay to the ``do`` process. The keeper gone, what it stood for is
+    killed: nothing outlives it."""
+    from snakevisor.sandbox.container import WARM
+    from snakevisor.sandbox.state import process_start_time
+    become_subreaper()
+    report_r, report_w = os.pipe()
+    WARM.keeper = (keeper, process_start_time(keeper) or 0, report_w)
+    pid = os.fork()
+    if pid == 0:
+        os.close(report_r)
+        _do_process(conn, argv, keep=report_w)
+    os.close(report_w)
+    _quiet_stdio()
+    first = _relay(conn, pid, until=report_r)
+    report = _read_report(report_r)
+    if report[:1] == [b"pid"]:   # exec -d: the process has started, the do process waits for it
+        _send_quietly(conn, {"created": 0, "sandbox": 0})
+        return _send_exit(conn, _relay(conn, pid))
+    code = _relay(conn, pid) if first == REPORTED else first
+    sandbox = int(report[1]) if report[:1] == [b"sandbox"] else 0
+    if code != 0 or not sandbox:   # the keeper gone (None), or create failed: no container
+        if sandbox:
+            _kill_and_reap(sandbox)
+        _send_quietly(conn, {"created": 1 if code is None else code, "sandbox": 0})
+        return 0
+    _send_quietly(conn, {"created": 0, "sandbox": sandbox})
+    return _send_exit(conn, _relay(conn, sandbox))
+
+
+def _send_exit(conn, code):
+    if code is not None:   # None: the keeper is gone
+        _send_quietly(conn, {"exit": code})
+    return 0
+
+
+def _read_report(fd):
+    """What create or exec wrote to pipe ``fd`` ("sandbox PID", "pid PID"), as words ([]: nothing
+    yet, or nothing at all); ``fd`` is closed."""
+    os.set_blocking(fd, False)
+    try:
+        words = os.read(fd, 64).split()
+    except BlockingIOError:
+        words = []
+    finally:
+        os.close(fd)
+    return words if len(words) == 2 and words[1].isdigit() else []
+
+
+def _kill_and_reap(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _do_process(conn, argv, keep=None):
+    """The forked ``do`` process: the cold CLI with the client's argv; never returns. It keeps
+    only the client's fds 0-2 (and ``keep``)."""
     code = 1
     try:
         die_with_parent()
         conn.close()
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])   # only the client's fds 0-2
+        top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if keep is None:
+            os.closerange(3, top)
+        else:
+            os.closerange(3, keep)
+            os.closerange(keep + 1, top)
         from snakevisor.cli.main import main
         sys.argv[1:] = argv
         code = main(argv, warm=False)   # the cold path: never back to a server
@@ -160,15 +231,23 @@ def _quiet_stdio():
     os.close(null)
 
 
-def _relay(conn, pid):
+REPORTED = "reported"   # what _relay returns when its ``until`` pipe has something (or EOF)
+
+
+def _relay(conn, pid, until=None):
     """Pass the client's signals to the ``do`` process until it exits; its exit code (None: the
-    client went away, and the ``do`` process was killed)."""
+    client went away, and the ``do`` process was killed; REPORTED: ``until`` became readable)."""
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     poller.register(conn, select.POLLIN)
     poller.register(pidfd, select.POLLIN)
+    if until is not None:
+        poller.register(until, select.POLLIN)
     while True:
         for fd, _ in poller.poll():
+            if fd == until:
+                os.close(pidfd)
+                return REPORTED
             if fd == pidfd:
                 return wait_status_to_exit_code(os.waitpid(pid, 0)[1])
             try:

@@ -1,0 +1,78 @@
+"""The warm server in tests (snakevisor/warm/): a `snakevisor server` on a private socket that a
+test stops, checking that nothing of its tree outlives it (test_warmstart.py, test_oci_warm.py)."""
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from do_support import descendants_of, stat_of, wait_gone
+from harness import sandbox_env, snakevisor_cmd
+
+from snakevisor.warm.protocol import answers
+
+START_TIMEOUT = 60   # a server imports every module first: slow on a loaded machine
+
+
+def wait_for(what, predicate, timeout=START_TIMEOUT):
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"still waiting after {timeout}s for {what}")
+        time.sleep(0.02)
+
+
+def process_tree(pid):
+    """{pid: start time} of ``pid`` and every process below it."""
+    out = {}
+    for p in [pid] + descendants_of(pid):
+        st = stat_of(p)
+        if st is not None:
+            out[p] = st[2]
+    return out
+
+
+class Server:
+    """`snakevisor server` on a private socket, in a session of its own."""
+
+    def __init__(self, idle_timeout=300):
+        self.dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")   # short: sun_path is 108 bytes
+        self.path = os.path.join(self.dir, "s.sock")
+        self.proc = subprocess.Popen(
+            snakevisor_cmd("server", "--socket", self.path, "--idle-timeout", str(idle_timeout)),
+            env=sandbox_env(), cwd="/", start_new_session=True, stdin=subprocess.DEVNULL)
+        self.seen = {}
+        wait_for("the server's socket", lambda: answers(self.path) or self.proc.poll() is not None)
+        assert self.proc.poll() is None, f"the server exited: {self.proc.returncode}"
+
+    def env(self, **extra):
+        return sandbox_env(SNAKEVISOR_WARM_SOCKET=self.path, **extra)
+
+    def watch(self):
+        """Record the server's tree now (its sandboxes), so that stop() can check they are gone."""
+        self.seen.update(process_tree(self.proc.pid))
+
+    def stop(self):
+        self.watch()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            left = wait_gone(self.seen)
+            for name in os.listdir(self.dir):
+                os.unlink(os.path.join(self.dir, name))
+            os.rmdir(self.dir)
+        assert not left, f"processes of the server's tree left behind: {left}"
+
+
+def running_server():
+    """A fixture's body: a Server, stopped (and checked) after the test."""
+    srv = Server()
+    try:
+        yield srv
+    finally:
+        srv.stop()
