@@ -8,6 +8,7 @@ reads it back. A Task waiting inside the Sentry is woken with ERESTARTSYS; one
 running application code is kicked with a host SIGURG, which stops its stub
 thread so the Sentry can deliver.
 """
+import ctypes
 import operator
 import struct
 
@@ -429,11 +430,11 @@ class Signals:
         except SyscallError:
             return self._bad_frame(task)
         values = S.SIGCONTEXT.unpack_from(raw, S.UC_MCONTEXT_OFF)
-        for name, value in zip(S.SIGCONTEXT_REGS, values):
-            if name == "eflags":
-                value = (regs.eflags & ~S.FIX_EFLAGS) | (value & S.FIX_EFLAGS)
-            setattr(regs, name, value)
         nregs = len(S.SIGCONTEXT_REGS)
+        eflags = regs.eflags
+        layout, pick = _regs_restorer(type(regs))
+        layout.pack_into(regs, 0, *pick(values[:nregs] + layout.unpack_from(regs)))
+        regs.eflags = (eflags & ~S.FIX_EFLAGS) | (regs.eflags & S.FIX_EFLAGS)
         cs, _, _, ss = values[nregs:nregs + 4]   # cs, gs, fs, ss: fs and gs are not restored
         fp_addr = values[nregs + 4 + 4]  # after the regs, 4 segment words, err..cr2
         # Forced to CPL 3 as Linux does, so PTRACE_SETREGS accepts them; a selector that is still
@@ -498,12 +499,36 @@ class Signals:
         parent.child_events.notify(1)
 
 
+_MAGIC2 = struct.pack("<I", S.FP_XSTATE_MAGIC2)
+
+
 def _tagged_fpstate(xstate):
-    """The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it."""
+    """The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it
+    (a bytearray: the frame's one copy of an image of up to 11 KiB, written out as it is)."""
     xs = bytearray(xstate)
-    xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xs) >= 520 else 3
+    xs += _MAGIC2
+    xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xstate) >= 520 else 3
     S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, len(xstate) + 4, xfeatures, len(xstate))
-    return bytes(xs) + struct.pack("<I", S.FP_XSTATE_MAGIC2)
+    return xs
+
+
+_RESTORERS = {}   # a platform's register structure -> (its layout, the picker _regs_restorer makes)
+
+
+def _regs_restorer(cls):
+    """How sigreturn writes sigcontext's registers into a platform's register structure ``cls``
+    (all 64-bit words, named as Linux names them) in three C calls instead of a setattr each:
+    (Struct of its words, itemgetter taking, from sigcontext's values followed by the structure's
+    current words, each word's new value)."""
+    r = _RESTORERS.get(cls)
+    if r is None:
+        names = [name for name, _ in cls._fields_]
+        layout = struct.Struct(f"<{len(names)}Q")
+        assert ctypes.sizeof(cls) == layout.size, "register structures are 64-bit words"
+        nregs = len(S.SIGCONTEXT_REGS)
+        picks = [S.SIGCONTEXT_REGS.index(n) if n in S.SIGCONTEXT_REGS else nregs + i for i, n in enumerate(names)]
+        r = _RESTORERS[cls] = (layout, operator.itemgetter(*picks))
+    return r
 
 
 def _init_fpstate(xstate):

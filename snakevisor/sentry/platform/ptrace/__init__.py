@@ -8,6 +8,7 @@ syscalls (mmap of the memory memfd, munmap, mprotect, clone) through the
 gadget of a stopped stub thread.
 """
 import ctypes
+import errno
 import os
 import signal
 import struct
@@ -30,6 +31,13 @@ _c_ulong = ctypes.c_ulong
 HOST_THREAD_CLONE_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
 _XSTATE_MAX = 16384
 _xstate_size = None   # Context.xstate_size
+# One XSAVE buffer and its iovec for every Context (the Sentry makes ptrace requests from one
+# thread, and an image is copied out before the next request): a signal's delivery and its
+# sigreturn move the image three times, so no buffer is made and converted per call.
+_XBUF = ctypes.create_string_buffer(_XSTATE_MAX)
+_XVIEW = memoryview(_XBUF).cast("B")
+_XIOV = (ctypes.c_uint64 * 2)(ctypes.addressof(_XBUF), _XSTATE_MAX)
+_XIOV_PTR = ctypes.c_void_p(ctypes.addressof(_XIOV))
 _MASK64 = (1 << 64) - 1
 STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_TRACEFORK
                 | pt.PTRACE_O_EXITKILL)
@@ -48,6 +56,13 @@ def ptrace(req, pid, addr=0, data=0):
         if err:
             raise OSError(err, f"ptrace({req}, {pid}): {os.strerror(err)}")
     return r
+
+
+def _xstate_request(req, tid):
+    """PTRACE_GETREGSET or SETREGSET of NT_X86_XSTATE through the shared buffer (_XIOV)."""
+    if _ptrace_raw(req, tid, pt.NT_X86_XSTATE, _XIOV_PTR) == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"ptrace({req}, {tid}): {os.strerror(err)}")
 
 
 def wait_stop(tid):
@@ -119,10 +134,9 @@ class Context:
 
     def get_xstate(self) -> bytes:
         """The thread's full XSAVE image (x87, SSE, AVX, ... as this CPU has them)."""
-        buf = ctypes.create_string_buffer(_XSTATE_MAX)
-        iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buf), _XSTATE_MAX)
-        ptrace(pt.PTRACE_GETREGSET, self.tid, pt.NT_X86_XSTATE, ctypes.addressof(iov))
-        return buf.raw[:iov[1]]
+        _XIOV[1] = _XSTATE_MAX
+        _xstate_request(pt.PTRACE_GETREGSET, self.tid)
+        return _XVIEW[:_XIOV[1]].tobytes()
 
     def xstate_size(self) -> int:
         """The size of this CPU's XSAVE image (the same for every thread: asked once)."""
@@ -132,9 +146,12 @@ class Context:
         return _xstate_size
 
     def set_xstate(self, data: bytes):
-        buf = ctypes.create_string_buffer(bytes(data), len(data))
-        iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buf), len(data))
-        ptrace(pt.PTRACE_SETREGSET, self.tid, pt.NT_X86_XSTATE, ctypes.addressof(iov))
+        n = len(data)
+        if n > _XSTATE_MAX:
+            raise OSError(errno.EINVAL, "set_xstate: image larger than any XSAVE area")
+        _XVIEW[:n] = data
+        _XIOV[1] = n
+        _xstate_request(pt.PTRACE_SETREGSET, self.tid)
 
     def get_siginfo(self) -> bytes:
         buf = ctypes.create_string_buffer(128)
