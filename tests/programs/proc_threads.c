@@ -3,7 +3,8 @@
  * thread ids, tgkill to a chosen thread, a process signal picked up by the one thread
  * that does not block it, the main thread exiting first, exit_group from a thread,
  * futex WAIT/WAKE/REQUEUE/CMP_REQUEUE/WAKE_OP/BITSET/timeouts/errors, a shared futex
- * across fork, robust mutexes whose owner died, joined threads leaving the group. Usage: proc_threads [section] */
+ * across fork, robust mutexes whose owner died, joined threads leaving the group, a new
+ * thread's FP state. Usage: proc_threads [section] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -459,6 +460,31 @@ static void reaped_threads(void) {
     printf("  num_threads after 50 joins: %ld\n", n);
 }
 
+/* A new thread starts with its creator's FP state, never a finished thread's (the Sentry may give
+ * it that thread's stub thread again): each first thread leaves with MXCSR rounding toward zero
+ * and all exceptions masked, each second one reports the MXCSR it started with. */
+static void *leave_with_odd_mxcsr(void *arg) {
+    unsigned m = 0x7f80;
+    __asm__ volatile("ldmxcsr %0" : : "m"(m));
+    return arg;
+}
+static void *report_mxcsr(void *arg) {
+    __asm__ volatile("stmxcsr %0" : "=m"(*(unsigned *)arg));
+    return arg;
+}
+static void thread_fp_state(void) {
+    unsigned seen = 0, odd = 0;
+    for (int i = 0; i < 20; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, leave_with_odd_mxcsr, NULL);
+        pthread_join(t, NULL);
+        pthread_create(&t, NULL, report_mxcsr, &seen);
+        pthread_join(t, NULL);
+        odd += seen != 0x1f80;
+    }
+    printf("  new threads' MXCSR: %#x, %u of 20 not the creator's\n", seen, odd);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *only = argc > 1 ? argv[1] : "";
@@ -481,6 +507,7 @@ int main(int argc, char **argv) {
     SECTION(robust_mutexes);
     SECTION(fork_from_thread);
     SECTION(reaped_threads);
+    SECTION(thread_fp_state);
     printf("done\n");
     return 0;
 }

@@ -44,6 +44,8 @@ STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 
 
+PARKED_MAX = 8   # stub threads an address space keeps for its next threads (Context.inject_exit)
+
 _SYSCALL_EVENT = (SYSCALL, 0)
 _IGNORE_EVENT = (IGNORE, 0)
 _SIGURG = signal.SIGURG
@@ -180,7 +182,19 @@ class Context:
 
     def inject_exit(self):
         """End this (stopped) stub thread with exit(2), without waiting: a thread-group leader's
-        exit is not reported while other threads live, so waiting here could block forever."""
+        exit is not reported while other threads live, so waiting here could block forever.
+
+        Or keep it: up to PARKED_MAX stopped threads wait in their address space for its next
+        new_thread, which then takes one instead of injecting a clone (and this one's exit is
+        saved too). Nothing of the old thread reaches the new one's application code: every
+        register and the XSAVE state are set anew before it runs, and the rest of a thread's
+        state (signal mask and handlers, robust list, TLS) is the Sentry's, not the host's.
+        StubGone, as the injection, if the thread is not stopped."""
+        aspace = self.address_space
+        if aspace is not None and len(aspace.parked) < PARKED_MAX:
+            self.get_regs()   # StubGone unless stopped
+            aspace.parked.append(self.tid)
+            return
         self._prepare_injection(NR["exit"], (0,))
         ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
 
@@ -316,6 +330,7 @@ class AddressSpace(InjectedMemoryOps):
         self.platform = platform
         self.pid = pid
         self.contexts = {}
+        self.parked = []   # host tids of stopped threads no Task uses, for new_thread
 
     def new_context(self, tid):
         ctx = Context(tid, self)
@@ -325,7 +340,15 @@ class AddressSpace(InjectedMemoryOps):
         return ctx
 
     def new_thread(self, ctx):
-        """A new stub thread in this address space, made by injecting clone through ``ctx``."""
+        """A new stub thread in this address space: a parked one (see Context.inject_exit), or one
+        made by injecting clone through ``ctx``."""
+        while self.parked:
+            thread = self.new_context(self.parked.pop())
+            try:
+                thread.get_regs()
+            except StubGone:
+                continue   # killed meanwhile (its death is reported to the loop as any stray's)
+            return thread
         tid = ctx.inject_with_event(NR["clone"], HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
         wait_stop(tid)  # auto-attached: it starts stopped
         return self.new_context(tid)
