@@ -334,7 +334,8 @@ class Signals:
     def _setup_frame(self, task, sig, info, handler, flags, restorer, mask):
         ctx, regs = task.ctx, task.ctx.regs
         xstate = ctx.get_xstate()
-        frame, fp_addr = self._place_frame(task, flags, len(xstate) + 4)
+        fpstate = _tagged_fpstate(xstate)
+        frame, fp_addr = self._place_frame(task, flags, len(fpstate))
         if frame is None:
             # The frame would overflow the alternate stack: Linux does not write past it but
             # forces SIGSEGV (force_sigsegv), as when the frame cannot be written at all.
@@ -342,7 +343,7 @@ class Signals:
             return
         uc = frame + 8
         try:
-            task.mm.copy_out(fp_addr, _tagged_fpstate(xstate))
+            task.mm.copy_out(fp_addr, fpstate)
             task.mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0)
                              + self._ucontext(task, sig, info, fp_addr) + info)
         except SyscallError:
@@ -452,8 +453,12 @@ class Signals:
                 if not alt_flags & S.SS_DISABLE else (0, S.SS_DISABLE, 0)
         if fp_addr:
             size = ctx.xstate_size()
+            in_frame = _frame_xstate_size(size)
             try:
-                ctx.set_xstate(mm.copy_in(fp_addr, size))
+                image = mm.copy_in(fp_addr, in_frame)
+                if in_frame < size:   # no tile data in the frame: XSTATE_BV says it is in its initial state
+                    image += _NO_TILES
+                ctx.set_xstate(image)
             except (SyscallError, OSError):
                 return self._bad_frame(task)   # the registers and mask stay restored, as on Linux
         if regs.cs not in (USER_CS, USER32_CS) or regs.ss != USER_DS:
@@ -502,13 +507,28 @@ class Signals:
 _MAGIC2 = struct.pack("<I", S.FP_XSTATE_MAGIC2)
 
 
+_NO_TILES = bytes(S.XTILEDATA_SIZE)
+
+
+def _frame_xstate_size(size):
+    """How much of an XSAVE image of ``size`` bytes a signal frame holds: all of it, but the AMX tile
+    data, which Linux's frame leaves out for a process without AMX permission (abi/signal.py)."""
+    return S.XTILEDATA_OFFSET if size == S.XTILEDATA_OFFSET + S.XTILEDATA_SIZE else size
+
+
 def _tagged_fpstate(xstate):
-    """The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it
-    (a bytearray: the frame's one copy of an image of up to 11 KiB, written out as it is)."""
-    xs = bytearray(xstate)
+    """The XSAVE image as the frame holds it (_frame_xstate_size), tagged the way the kernel tags
+    it so glibc and debuggers can parse it (a bytearray: the frame's one copy, written out as it is)."""
+    n = _frame_xstate_size(len(xstate))
+    xs = bytearray(memoryview(xstate)[:n])
+    xfeatures = 3
+    if n >= S.XSTATE_BV_OFFSET + 8:
+        xfeatures = struct.unpack_from("<Q", xs, S.XSTATE_BV_OFFSET)[0]
+        if n < len(xstate):
+            xfeatures &= ~(1 << S.XFEATURE_XTILEDATA)   # initial anyway: the stub may not use AMX
+            struct.pack_into("<Q", xs, S.XSTATE_BV_OFFSET, xfeatures)
     xs += _MAGIC2
-    xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xstate) >= 520 else 3
-    S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, len(xstate) + 4, xfeatures, len(xstate))
+    S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, n + 4, xfeatures, n)
     return xs
 
 
