@@ -44,7 +44,8 @@ STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 
 
-PARKED_MAX = 8   # stub threads an address space keeps for its next threads (Context.inject_exit)
+PARKED_MAX = 8      # stub threads an address space keeps for its next threads (Context.inject_exit)
+PARKED_TOTAL = 32   # and all address spaces together: they are host threads (an engine's pids.max counts them)
 
 _SYSCALL_EVENT = (SYSCALL, 0)
 _IGNORE_EVENT = (IGNORE, 0)
@@ -191,9 +192,10 @@ class Context:
         state (signal mask and handlers, robust list, TLS) is the Sentry's, not the host's.
         StubGone, as the injection, if the thread is not stopped."""
         aspace = self.address_space
-        if aspace is not None and len(aspace.parked) < PARKED_MAX:
+        if aspace is not None and len(aspace.parked) < PARKED_MAX and len(aspace.platform.parked) < PARKED_TOTAL:
             self.get_regs()   # StubGone unless stopped
             aspace.parked.append(self.tid)
+            aspace.platform.parked.add(self.tid)
             return
         self._prepare_injection(NR["exit"], (0,))
         ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
@@ -343,7 +345,9 @@ class AddressSpace(InjectedMemoryOps):
         """A new stub thread in this address space: a parked one (see Context.inject_exit), or one
         made by injecting clone through ``ctx``."""
         while self.parked:
-            thread = self.new_context(self.parked.pop())
+            tid = self.parked.pop()
+            self.platform.parked.discard(tid)
+            thread = self.new_context(tid)
             try:
                 thread.get_regs()
             except StubGone:
@@ -354,6 +358,8 @@ class AddressSpace(InjectedMemoryOps):
         return self.new_context(tid)
 
     def kill(self):
+        self.platform.parked.difference_update(self.parked)   # they die with it
+        self.parked.clear()
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -416,6 +422,7 @@ class PtracePlatform:
         self.master_pid = self._spawn_master()
         self.stub_pids = {self.master_pid}   # stub processes not yet reaped
         self.stub_threads = set()            # their other threads (traced: we reap them too)
+        self.parked = set()                  # of those, the parked ones (Context.inject_exit)
         self.master = Context(self.master_pid, None)
         self.master.get_regs()
         self.reserved = self._host_mappings(self.master_pid)
@@ -498,6 +505,7 @@ class PtracePlatform:
     def reaped(self, pid):
         self.stub_pids.discard(pid)
         self.stub_threads.discard(pid)
+        self.parked.discard(pid)
 
     def close(self):
         """Kill every stub process and reap it (we trace them all, and are their subreaper)."""
