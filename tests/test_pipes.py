@@ -52,6 +52,14 @@ class _PagePipe:
             done += len(self.bufs[-1])
         return done
 
+    def read_packet(self, n):
+        """A read in packet mode (O_DIRECT): at most one page buffer, all of it consumed."""
+        if not self.bufs:
+            return b""
+        data = bytes(self.bufs.pop(0)[self.head:self.head + n])
+        self.head = 0
+        return data
+
     def read(self, n):
         out = bytearray()
         while self.bufs and len(out) < n:
@@ -66,7 +74,8 @@ class _PagePipe:
 
 def test_pipe_matches_one_page_per_slot():
     """Data, partial writes and fullness (POLLOUT) follow the page-per-slot reference over a random
-    mix of write and read sizes, whole pages and partial ones, merging and not."""
+    mix of write and read sizes, whole pages and partial ones, merging and not, and now and then
+    a packet-mode read (one page buffer)."""
     import random
     rng = random.Random(13)
     for _ in range(60):
@@ -87,9 +96,10 @@ def test_pipe_matches_one_page_per_slot():
                     given[:] = bytes(n)   # the writer's buffer changes after the write: the pipe's must not
             else:
                 n = rng.choice([1, 10, 4096, 5000, 65536, 100000])
-                peeked = p.read(n, False, peek=True) if rng.random() < 0.2 else None
-                data = p.read(n, False)
-                assert data == ref.read(n) and peeked in (None, data)
+                packet = rng.random() < 0.1   # O_DIRECT set on a pipe that holds ordinary writes
+                peeked = p.read(n, packet, peek=True) if rng.random() < 0.2 else None
+                data = p.read(n, packet)
+                assert data == (ref.read_packet(n) if packet else ref.read(n)) and peeked in (None, data)
             assert p.size == sum(map(len, ref.bufs)) - ref.head
             assert p.full() == (len(ref.bufs) >= ref.slots) and p.free_slots() == ref.slots - len(ref.bufs)
 

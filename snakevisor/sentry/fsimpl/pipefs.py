@@ -79,11 +79,12 @@ class Pipe:
         if not self.size or n <= 0:
             return b""
         chunks = self.chunks
-        if packet:
-            pkt = chunks[0]
-            data = bytes(pkt[self.head_off:self.head_off + n])
+        if packet:   # one page buffer is one packet: a run of pages written before O_DIRECT is several
+            head = self.head_off
+            end = min(len(chunks[0]), (head // PAGE + 1) * PAGE)
+            data = bytes(chunks[0][head:min(head + n, end)])
             if not peek:
-                self._consume(len(pkt) - self.head_off)
+                self._consume(end - head)
             return data
         out, got, off = [], 0, self.head_off
         for chunk in chunks:
