@@ -153,10 +153,75 @@ def cases(w):
            for name in ("getppid", "newfstatat", "newfstatat rel", "pread64 4K", "futex wake")}
     out["openat+close"] = open_close
     out["pipe write+read 4K"] = pipe_rw
+    out["pipe write+read 64K"] = _pipe_64k(d, mm, rfd, wfd)
+    out["signal frame+sigreturn"] = _signal_round_trip(t, mm)
     for name, fn in out.items():   # each must succeed: a failing call would time an error path
         fn()
     assert d(regs["newfstatat"]) == 0 and d(regs["pread64 4K"]) == 4096 and d(regs["futex wake"]) == 0
     return out
+
+
+def _pipe_64k(d, mm, rfd, wfd):
+    """A 64 KiB write and the read that empties the pipe again (the stream benchmark's operation)."""
+    buf = mm.alloc(65536)
+    write, read = _Regs(1, wfd, buf, 65536), _Regs(0, rfd, buf, 65536)
+
+    def rw():
+        assert d(write) == 65536 and d(read) == 65536
+    return rw
+
+
+class _SignalCtx:
+    """The platform side of a delivery, answering at once: registers, and an XSAVE image of an AVX-512
+    and AMX machine's size (11008 bytes) whose writes go nowhere."""
+
+    def __init__(self):
+        from snakevisor.abi.ptrace import UserRegs
+        self.regs = UserRegs()
+        self.image = bytes(11008)
+
+    def get_xstate(self):
+        return self.image
+
+    def set_xstate(self, data):
+        pass
+
+    def xstate_size(self):
+        return len(self.image)
+
+    def set_regs(self):
+        pass
+
+
+def _signal_round_trip(t, mm):
+    """A SIGUSR1 with a handler, pending as a syscall returns: its frame built on the stack
+    (Signals.deliver), then the handler's rt_sigreturn (Signals.sigreturn) restoring the registers."""
+    from snakevisor.abi import signal as S
+    from snakevisor.abi.ptrace import USER_CS, USER_DS
+    from snakevisor.sentry.kernel.signals import Signals, make_siginfo
+    from snakevisor.sentry.kernel.task import Task
+    from snakevisor.sentry.kernel.threadgroup import SignalHandlers
+    signals = Signals(t.kernel)
+    t.ptrace, t.saved_sigmask, t.altstack = None, None, (0, S.SS_DISABLE, 0)
+    t.on_altstack = types.MethodType(Task.on_altstack, t)
+    t.tg.handlers = SignalHandlers({S.SIGUSR1: (0x401000, S.SA_RESTORER, 0x402000, 0)})
+    ctx = t.ctx = _SignalCtx()
+    regs = ctx.regs
+    top = mm.alloc(65536) + 65536
+    info = make_siginfo(S.SIGUSR1, S.SI_USER, 1, 0)
+
+    def round_trip():
+        regs.rsp, regs.rip, regs.cs, regs.ss, regs.orig_rax = top, 0x400000, USER_CS, USER_DS, 62
+        t.pending[S.SIGUSR1] = [info]
+        gen = signals.deliver(t, 0, 62)
+        try:
+            while True:
+                next(gen)
+        except StopIteration:
+            pass
+        regs.rsp += 8   # the handler's ret popped the return address (the restorer)
+        assert signals.sigreturn(t) == 0 and regs.rsp == top and regs.rip == 0x400000 and not t.sigmask
+    return round_trip
 
 
 def measure(number, repeat):

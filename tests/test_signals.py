@@ -22,10 +22,12 @@ def test_signal_semantics(section):
 
 def test_sigaltstack():
     """SA_ONSTACK handlers on the alt stack (SS_ONSTACK, EPERM to change it there),
-    nested on it, overflow recovery, fork keeps it, exec drops it."""
+    nested on it, overflow recovery, an 8 KiB one holds a frame (no AMX tile data in it), fork
+    keeps it, exec drops it."""
     binary = compile_c("proc_altstack")
     native, _ = compare([binary], native_status=0)
     assert b"stack overflow recovered on alt stack: exited=1 code=42" in native.stdout
+    assert b"8 KiB alt stack: exited=1 code=7" in native.stdout
 
 
 @pytest.mark.parametrize("mode", ["child", "itimer", "alarm"])

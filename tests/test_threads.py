@@ -2,7 +2,9 @@
 through CLONE_CHILD_CLEARTID (pthread and a raw clone), tgkill to a chosen thread,
 process signals routed to a thread that does not block them, the main thread exiting
 first, exit_group from a thread, futex operations and errors, shared vs private futexes
-across fork, robust mutexes (tests/programs/proc_threads.c); futex_waitv (futex_waitv.c).
+across fork, robust mutexes, joined threads leaving their group (/proc/self/stat's num_threads), a new
+thread's FP state (its creator's, not that of a thread whose stub thread it reuses)
+(tests/programs/proc_threads.c); futex_waitv (futex_waitv.c).
 """
 import pytest
 
@@ -10,7 +12,8 @@ from harness import compare, compile_c
 
 
 @pytest.mark.parametrize("section", ["contention", "cleartid", "thread_signals", "exits", "futex_ops",
-                                     "robust_mutexes", "fork_from_thread"])
+                                     "robust_mutexes", "fork_from_thread", "reaped_threads",
+                                     "thread_fp_state"])
 def test_threads(section):
     binary = compile_c("proc_threads", extra=("-pthread",))
     compare([binary, section], native_status=0)

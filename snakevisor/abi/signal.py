@@ -74,6 +74,14 @@ FP_XSTATE_MAGIC2 = 0x46505845
 # fpx_sw_bytes, in the software-reserved bytes 464..511 of the fxsave area.
 FPX_SW_BYTES = struct.Struct("<IIQI")
 FPX_SW_OFFSET = 464
+XSTATE_BV_OFFSET = 512                               # the XSAVE header's XSTATE_BV word
+# AMX tile data (XSAVE component 18): in the standard format at 2816, 8192 bytes long, the last
+# component, wherever a CPU has it. It is dynamic: a process has it only once granted by
+# arch_prctl(ARCH_REQ_XCOMP_PERM), which the Sentry does not grant. So Linux's signal frames
+# (fpstate->user_size) leave it out, while ptrace's image (the maximum size) holds it.
+XFEATURE_XTILEDATA = 18
+XTILEDATA_OFFSET = 2816
+XTILEDATA_SIZE = 8192
 
 SIG_KERNEL_ONLY = {SIGKILL, SIGSTOP}
 STOP_SIGNALS = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}

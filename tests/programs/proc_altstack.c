@@ -1,7 +1,8 @@
 /* sigaltstack (differential): SA_ONSTACK handlers run on the alternate stack and see
  * SS_ONSTACK; handlers without it do not; nested delivery stays on the alt stack below
  * the outer frame; changing the stack while on it is EPERM; size/flag errors; stack
- * overflow recovered on the alt stack with siglongjmp; fork keeps it, exec drops it. */
+ * overflow recovered on the alt stack with siglongjmp; an 8 KiB alt stack holds a frame; fork
+ * keeps it, exec drops it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -165,6 +166,19 @@ int main(int argc, char **argv) {
         overflow_child(0);
     waitpid(p, &st, 0);
     printf("overflow without alt stack: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+
+    /* An 8 KiB alternate stack takes a frame: Linux's frame holds the XSAVE state of what the
+     * process may use, without the 8 KiB of AMX tile data it has no permission for (on CPUs
+     * with AMX ptrace's image has them: a frame of that size overflowed this stack). */
+    p = fork();
+    if (p == 0) {
+        stack_t small = { .ss_sp = malloc(8192), .ss_size = 8192, .ss_flags = 0 };
+        sigaltstack(&small, NULL);
+        raise(SIGUSR2);
+        _exit(flags_seen[1] == SS_ONSTACK ? 7 : 8);
+    }
+    waitpid(p, &st, 0);
+    printf("8 KiB alt stack: exited=%d code=%d\n", WIFEXITED(st), WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
 
     /* disable */
     ss.ss_flags = SS_DISABLE;

@@ -3,7 +3,8 @@
  * thread ids, tgkill to a chosen thread, a process signal picked up by the one thread
  * that does not block it, the main thread exiting first, exit_group from a thread,
  * futex WAIT/WAKE/REQUEUE/CMP_REQUEUE/WAKE_OP/BITSET/timeouts/errors, a shared futex
- * across fork, robust mutexes whose owner died. Usage: proc_threads [section] */
+ * across fork, robust mutexes whose owner died, joined threads leaving the group, a new
+ * thread's FP state. Usage: proc_threads [section] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -430,6 +431,60 @@ static void fork_from_thread(void) {
     printf("  main wrote its buffer after the thread left: %c\n", cow_buf[0]);
 }
 
+/* Joined threads leave the thread group: /proc/self/stat's num_threads (field 20) comes back
+ * to 1. Linux releases a thread just after the join's wake-up, so it is polled (bounded). */
+static long stat_num_threads(void) {
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtol(p + 1, NULL, 10) : -1;
+}
+static void *noop_thread(void *arg) { return arg; }
+static void reaped_threads(void) {
+    for (int i = 0; i < 50; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, noop_thread, NULL);
+        pthread_join(t, NULL);
+    }
+    long n = stat_num_threads();
+    for (int tries = 0; n != 1 && tries < 5000; tries++) {
+        nap(2);
+        n = stat_num_threads();
+    }
+    printf("  num_threads after 50 joins: %ld\n", n);
+}
+
+/* A new thread starts with its creator's FP state, never a finished thread's (the Sentry may give
+ * it that thread's stub thread again): each first thread leaves with MXCSR rounding toward zero
+ * and all exceptions masked, each second one reports the MXCSR it started with. */
+static void *leave_with_odd_mxcsr(void *arg) {
+    unsigned m = 0x7f80;
+    __asm__ volatile("ldmxcsr %0" : : "m"(m));
+    return arg;
+}
+static void *report_mxcsr(void *arg) {
+    __asm__ volatile("stmxcsr %0" : "=m"(*(unsigned *)arg));
+    return arg;
+}
+static void thread_fp_state(void) {
+    unsigned seen = 0, odd = 0;
+    for (int i = 0; i < 20; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, leave_with_odd_mxcsr, NULL);
+        pthread_join(t, NULL);
+        pthread_create(&t, NULL, report_mxcsr, &seen);
+        pthread_join(t, NULL);
+        odd += seen != 0x1f80;
+    }
+    printf("  new threads' MXCSR: %#x, %u of 20 not the creator's\n", seen, odd);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *only = argc > 1 ? argv[1] : "";
@@ -451,6 +506,8 @@ int main(int argc, char **argv) {
     SECTION(futex_ops);
     SECTION(robust_mutexes);
     SECTION(fork_from_thread);
+    SECTION(reaped_threads);
+    SECTION(thread_fp_state);
     printf("done\n");
     return 0;
 }

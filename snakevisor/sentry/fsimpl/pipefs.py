@@ -41,8 +41,9 @@ class Pipe:
     """The shared buffer of a pipe or FIFO."""
 
     def __init__(self):
-        self.chunks: deque = deque()   # bytes objects; in packet mode each is one packet
+        self.chunks: deque = deque()   # views of written bytes and bytearrays (see "data" below)
         self.size = 0                  # bytes queued
+        self.pages = 0                 # page slots in use
         self.capacity = PIPE_DEF_SIZE
         self.readers = 0
         self.writers = 0
@@ -58,45 +59,62 @@ class Pipe:
     # Linux's layout, kept because it is observable (when a pipe is "full", POLLOUT):
     # the buffer is capacity/PAGE slots; a slot holds one page-sized buffer, a small
     # write merges into the last buffer if it fits there, otherwise takes a new slot.
+    # The queue does not hold one object per slot, though (a 64 KiB write cost a Python
+    # iteration and a copy per page): a run of whole pages a write brings is one chunk, a
+    # read-only view of the written bytes, and only a write's partial last page is a
+    # bytearray of its own, which later small writes merge into. ``pages`` counts the
+    # slots in use: a chunk takes ceil(len/PAGE) of them, less the whole pages read of it.
+    # Packet mode (O_DIRECT) keeps one chunk per packet.
     def slots(self) -> int:
         return self.capacity // PAGE
 
     def full(self) -> bool:
-        return len(self.chunks) >= self.slots()
+        return self.pages >= self.capacity // PAGE
+
+    def free_slots(self) -> int:
+        return max(self.capacity // PAGE - self.pages, 0)
 
     def read(self, n: int, packet: bool, peek: bool = False) -> bytes:
         """Up to ``n`` queued bytes (packet mode: one packet, the rest of it dropped). b"" if empty."""
         if not self.size or n <= 0:
             return b""
-        if packet:
-            pkt = self.chunks[0]
-            data = bytes(pkt[self.head_off:self.head_off + n])
+        chunks = self.chunks
+        if packet:   # one page buffer is one packet: a run of pages written before O_DIRECT is several
+            head = self.head_off
+            end = min(len(chunks[0]), (head // PAGE + 1) * PAGE)
+            data = bytes(chunks[0][head:min(head + n, end)])
             if not peek:
-                self.chunks.popleft()
-                self.size -= len(pkt) - self.head_off
-                self.head_off = 0
+                self._consume(end - head)
             return data
         out, got, off = [], 0, self.head_off
-        for chunk in self.chunks:
-            if got >= n:
-                break
+        for chunk in chunks:
             take = chunk[off:off + n - got]
             off = 0
             out.append(take)
             got += len(take)
+            if got >= n:
+                break
         if not peek:
-            left = got
-            while left:
-                avail = len(self.chunks[0]) - self.head_off
-                if avail <= left:
-                    self.chunks.popleft()
-                    self.head_off = 0
-                    left -= avail
-                else:
-                    self.head_off += left
-                    left = 0
-            self.size -= got
+            self._consume(got)
         return b"".join(out)
+
+    def _consume(self, n: int) -> None:
+        """Drop ``n`` bytes from the head (whole chunks, or part of the first), freeing the slots of
+        the pages wholly read."""
+        chunks, head = self.chunks, self.head_off
+        self.size -= n
+        while n:
+            first = len(chunks[0])
+            if first - head <= n:
+                chunks.popleft()
+                self.pages -= -(-first // PAGE) - head // PAGE
+                n -= first - head
+                head = 0
+            else:
+                self.pages -= (head + n) // PAGE - head // PAGE
+                head += n
+                n = 0
+        self.head_off = head
 
     def write(self, data, packet: bool) -> int:
         """Queue what fits, as pipe_write does; EAGAIN if nothing may be written now.
@@ -106,17 +124,34 @@ class Pipe:
         n = len(data)
         mv = memoryview(data)
         done = 0
+        chunks = self.chunks
         rem = n & (PAGE - 1)
-        if rem and self.chunks and not packet:
-            last = self.chunks[-1]
-            if len(last) + rem <= PAGE and self.last_mergeable:   # len(last) counts a read head too
+        if rem and chunks and not packet and self.last_mergeable:
+            last = chunks[-1]
+            # Only a bytearray (a partial page) can take more; len(last) counts a read head too.
+            if len(last) + rem <= PAGE:
                 last += mv[:rem]
                 done = rem
-        chunks, slots = self.chunks, self.slots()   # full(), inlined: a call less per page
-        while done < n and len(chunks) < slots:
-            take = min(PAGE, n - done)
-            chunks.append(bytearray(mv[done:done + take]))
-            done += take
+        free = self.capacity // PAGE - self.pages
+        if packet:
+            while done < n and free > 0:
+                take = min(PAGE, n - done)
+                chunks.append(bytearray(mv[done:done + take]))
+                done += take
+                free -= 1
+                self.pages += 1
+        elif done < n and free > 0:
+            whole = min((n - done) // PAGE, free)
+            if whole:
+                if not isinstance(mv.obj, bytes):   # the queue keeps views: never of a buffer that changes
+                    mv = memoryview(bytes(mv))
+                chunks.append(mv[done:done + whole * PAGE])
+                done += whole * PAGE
+                self.pages += whole
+            if 0 < n - done < PAGE and whole < free:
+                chunks.append(bytearray(mv[done:]))
+                done = n
+                self.pages += 1
         if done == 0 and n:
             raise SyscallError(EAGAIN)
         self.last_mergeable = not packet
@@ -128,7 +163,7 @@ class Pipe:
         # Growing past /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE (pipe_set_size).
         if size > self.capacity and size > LIMITS["max_size"] and (not privileged or size > PRIVILEGED_MAX):
             raise SyscallError(EPERM)
-        if size // PAGE < len(self.chunks):
+        if size // PAGE < self.pages:
             raise SyscallError(EBUSY)
         self.capacity = size
         self.queue.notify(POLLOUT | POLLWRNORM)

@@ -8,6 +8,12 @@ from snakevisor.sentry.mm.vma import ANON, COW
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 
+def _check_value(t, addr, expected):
+    """EAGAIN unless the futex word at ``addr`` holds ``expected`` (as a u32)."""
+    if struct.unpack("<I", t.mm.copy_in(addr, 4))[0] != expected & 0xFFFFFFFF:
+        raise SyscallError(EAGAIN)
+
+
 class FutexManager:
     def __init__(self):
         self.queues = {}  # key -> list of [bitset, waiter-state]
@@ -32,10 +38,24 @@ class FutexManager:
         return ("s", v.mf_off + addr - v.start)
 
     def wait(self, t, addr, expected, bitset, timeout, private):
-        """Block while *addr == expected (generator); returns 0 once woken."""
+        """Block while *addr == expected (generator); returns 0 once woken. (wait_any for one
+        futex, without its lists: FUTEX_WAIT is the commonest blocking call of threaded programs.)"""
         if bitset == 0:
             raise SyscallError(EINVAL)
-        yield from self.wait_any(t, ((addr, expected, private),), timeout, bitset)
+        key = self.key(t, addr, private)
+        _check_value(t, addr, expected)
+        entry = [bitset, WaitQueue(), False]
+        waiters = self.queues.get(key)
+        if waiters is None:
+            self.queues[key] = [entry]
+        else:
+            waiters.append(entry)
+        try:
+            events = yield from t.block_on(entry[1], 1, timeout)
+        finally:
+            self._unqueue(key, entry)
+        if not entry[2] and not events:
+            raise SyscallError(ETIMEDOUT)
         return 0
 
     def wait_any(self, t, futexes, timeout, bitset=BITSET_ALL):
@@ -44,8 +64,7 @@ class FutexManager:
         already, ETIMEDOUT when ``timeout`` (seconds) passes."""
         keys = [self.key(t, addr, private) for addr, _, private in futexes]
         for addr, expected, _ in futexes:
-            if struct.unpack("<I", t.mm.copy_in(addr, 4))[0] != expected & 0xFFFFFFFF:
-                raise SyscallError(EAGAIN)
+            _check_value(t, addr, expected)
         queue = WaitQueue()
         entries = [[bitset, queue, False] for _ in keys]
         for key, entry in zip(keys, entries):

@@ -309,6 +309,11 @@ class Kernel:
         seccomp.release(task)   # its filters' listeners may hang up
         self.pidns.tasks.pop(task.tid, None)
         tg = task.tg
+        if task is not tg.leader and task in tg.tasks:
+            # Linux's release_task: a thread leaves its group as it exits (the leader stays, a zombie,
+            # until the group is reaped). Kept, every thread ever made stayed in the list each
+            # clone, exit and signal scans: thread create+join slowed with the process's age.
+            tg.tasks.remove(task)
         if task.ptrace is not None or task.ptraced:
             ptrace.task_exited(task, status)
         if task.vfork_parent is not None:

@@ -8,6 +8,7 @@ reads it back. A Task waiting inside the Sentry is woken with ERESTARTSYS; one
 running application code is kicked with a host SIGURG, which stops its stub
 thread so the Sentry can deliver.
 """
+import ctypes
 import operator
 import struct
 
@@ -333,7 +334,8 @@ class Signals:
     def _setup_frame(self, task, sig, info, handler, flags, restorer, mask):
         ctx, regs = task.ctx, task.ctx.regs
         xstate = ctx.get_xstate()
-        frame, fp_addr = self._place_frame(task, flags, len(xstate) + 4)
+        fpstate = _tagged_fpstate(xstate)
+        frame, fp_addr = self._place_frame(task, flags, len(fpstate))
         if frame is None:
             # The frame would overflow the alternate stack: Linux does not write past it but
             # forces SIGSEGV (force_sigsegv), as when the frame cannot be written at all.
@@ -341,7 +343,7 @@ class Signals:
             return
         uc = frame + 8
         try:
-            task.mm.copy_out(fp_addr, _tagged_fpstate(xstate))
+            task.mm.copy_out(fp_addr, fpstate)
             task.mm.copy_out(frame, struct.pack("<Q", restorer if flags & S.SA_RESTORER else 0)
                              + self._ucontext(task, sig, info, fp_addr) + info)
         except SyscallError:
@@ -429,11 +431,11 @@ class Signals:
         except SyscallError:
             return self._bad_frame(task)
         values = S.SIGCONTEXT.unpack_from(raw, S.UC_MCONTEXT_OFF)
-        for name, value in zip(S.SIGCONTEXT_REGS, values):
-            if name == "eflags":
-                value = (regs.eflags & ~S.FIX_EFLAGS) | (value & S.FIX_EFLAGS)
-            setattr(regs, name, value)
         nregs = len(S.SIGCONTEXT_REGS)
+        eflags = regs.eflags
+        layout, pick = _regs_restorer(type(regs))
+        layout.pack_into(regs, 0, *pick(values[:nregs] + layout.unpack_from(regs)))
+        regs.eflags = (eflags & ~S.FIX_EFLAGS) | (regs.eflags & S.FIX_EFLAGS)
         cs, _, _, ss = values[nregs:nregs + 4]   # cs, gs, fs, ss: fs and gs are not restored
         fp_addr = values[nregs + 4 + 4]  # after the regs, 4 segment words, err..cr2
         # Forced to CPL 3 as Linux does, so PTRACE_SETREGS accepts them; a selector that is still
@@ -451,8 +453,12 @@ class Signals:
                 if not alt_flags & S.SS_DISABLE else (0, S.SS_DISABLE, 0)
         if fp_addr:
             size = ctx.xstate_size()
+            in_frame = _frame_xstate_size(size)
             try:
-                ctx.set_xstate(mm.copy_in(fp_addr, size))
+                image = mm.copy_in(fp_addr, in_frame)
+                if in_frame < size:   # no tile data in the frame: XSTATE_BV says it is in its initial state
+                    image += _NO_TILES
+                ctx.set_xstate(image)
             except (SyscallError, OSError):
                 return self._bad_frame(task)   # the registers and mask stay restored, as on Linux
         if regs.cs not in (USER_CS, USER32_CS) or regs.ss != USER_DS:
@@ -498,12 +504,51 @@ class Signals:
         parent.child_events.notify(1)
 
 
+_MAGIC2 = struct.pack("<I", S.FP_XSTATE_MAGIC2)
+
+
+_NO_TILES = bytes(S.XTILEDATA_SIZE)
+
+
+def _frame_xstate_size(size):
+    """How much of an XSAVE image of ``size`` bytes a signal frame holds: all of it, but the AMX tile
+    data, which Linux's frame leaves out for a process without AMX permission (abi/signal.py)."""
+    return S.XTILEDATA_OFFSET if size == S.XTILEDATA_OFFSET + S.XTILEDATA_SIZE else size
+
+
 def _tagged_fpstate(xstate):
-    """The XSAVE image, tagged the way the kernel tags it so glibc and debuggers can parse it."""
-    xs = bytearray(xstate)
-    xfeatures = struct.unpack_from("<Q", xs, 512)[0] if len(xs) >= 520 else 3
-    S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, len(xstate) + 4, xfeatures, len(xstate))
-    return bytes(xs) + struct.pack("<I", S.FP_XSTATE_MAGIC2)
+    """The XSAVE image as the frame holds it (_frame_xstate_size), tagged the way the kernel tags
+    it so glibc and debuggers can parse it (a bytearray: the frame's one copy, written out as it is)."""
+    n = _frame_xstate_size(len(xstate))
+    xs = bytearray(memoryview(xstate)[:n])
+    xfeatures = 3
+    if n >= S.XSTATE_BV_OFFSET + 8:
+        xfeatures = struct.unpack_from("<Q", xs, S.XSTATE_BV_OFFSET)[0]
+        if n < len(xstate):
+            xfeatures &= ~(1 << S.XFEATURE_XTILEDATA)   # initial anyway: the stub may not use AMX
+            struct.pack_into("<Q", xs, S.XSTATE_BV_OFFSET, xfeatures)
+    xs += _MAGIC2
+    S.FPX_SW_BYTES.pack_into(xs, S.FPX_SW_OFFSET, S.FP_XSTATE_MAGIC1, n + 4, xfeatures, n)
+    return xs
+
+
+_RESTORERS = {}   # a platform's register structure -> (its layout, the picker _regs_restorer makes)
+
+
+def _regs_restorer(cls):
+    """How sigreturn writes sigcontext's registers into a platform's register structure ``cls``
+    (all 64-bit words, named as Linux names them) in three C calls instead of a setattr each:
+    (Struct of its words, itemgetter taking, from sigcontext's values followed by the structure's
+    current words, each word's new value)."""
+    r = _RESTORERS.get(cls)
+    if r is None:
+        names = [name for name, _ in cls._fields_]
+        layout = struct.Struct(f"<{len(names)}Q")
+        assert ctypes.sizeof(cls) == layout.size, "register structures are 64-bit words"
+        nregs = len(S.SIGCONTEXT_REGS)
+        picks = [S.SIGCONTEXT_REGS.index(n) if n in S.SIGCONTEXT_REGS else nregs + i for i, n in enumerate(names)]
+        r = _RESTORERS[cls] = (layout, operator.itemgetter(*picks))
+    return r
 
 
 def _init_fpstate(xstate):

@@ -106,7 +106,7 @@ def _read_chunk(t, src, dst, n, src_off, nonblock, done):
             m = n
             if isinstance(dst.impl, PipeImpl):
                 pipe = dst.impl.pipe   # take from the source only what the pipe's free slots hold
-                m = min(n, max(pipe.slots() - len(pipe.chunks), 0) * 4096 or 4096)
+                m = min(n, pipe.free_slots() * 4096 or 4096)
             try:
                 return src.read(t, m)
             except SyscallError as e:

@@ -8,6 +8,7 @@ syscalls (mmap of the memory memfd, munmap, mprotect, clone) through the
 gadget of a stopped stub thread.
 """
 import ctypes
+import errno
 import os
 import signal
 import struct
@@ -30,11 +31,21 @@ _c_ulong = ctypes.c_ulong
 HOST_THREAD_CLONE_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
 _XSTATE_MAX = 16384
 _xstate_size = None   # Context.xstate_size
+# One XSAVE buffer and its iovec for every Context (the Sentry makes ptrace requests from one
+# thread, and an image is copied out before the next request): a signal's delivery and its
+# sigreturn move the image three times, so no buffer is made and converted per call.
+_XBUF = ctypes.create_string_buffer(_XSTATE_MAX)
+_XVIEW = memoryview(_XBUF).cast("B")
+_XIOV = (ctypes.c_uint64 * 2)(ctypes.addressof(_XBUF), _XSTATE_MAX)
+_XIOV_PTR = ctypes.c_void_p(ctypes.addressof(_XIOV))
 _MASK64 = (1 << 64) - 1
 STUB_OPTIONS = (pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_TRACECLONE | pt.PTRACE_O_TRACEFORK
                 | pt.PTRACE_O_EXITKILL)
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 
+
+PARKED_MAX = 8      # stub threads an address space keeps for its next threads (Context.inject_exit)
+PARKED_TOTAL = 32   # and all address spaces together: they are host threads (an engine's pids.max counts them)
 
 _SYSCALL_EVENT = (SYSCALL, 0)
 _IGNORE_EVENT = (IGNORE, 0)
@@ -48,6 +59,13 @@ def ptrace(req, pid, addr=0, data=0):
         if err:
             raise OSError(err, f"ptrace({req}, {pid}): {os.strerror(err)}")
     return r
+
+
+def _xstate_request(req, tid):
+    """PTRACE_GETREGSET or SETREGSET of NT_X86_XSTATE through the shared buffer (_XIOV)."""
+    if _ptrace_raw(req, tid, pt.NT_X86_XSTATE, _XIOV_PTR) == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"ptrace({req}, {tid}): {os.strerror(err)}")
 
 
 def wait_stop(tid):
@@ -119,10 +137,9 @@ class Context:
 
     def get_xstate(self) -> bytes:
         """The thread's full XSAVE image (x87, SSE, AVX, ... as this CPU has them)."""
-        buf = ctypes.create_string_buffer(_XSTATE_MAX)
-        iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buf), _XSTATE_MAX)
-        ptrace(pt.PTRACE_GETREGSET, self.tid, pt.NT_X86_XSTATE, ctypes.addressof(iov))
-        return buf.raw[:iov[1]]
+        _XIOV[1] = _XSTATE_MAX
+        _xstate_request(pt.PTRACE_GETREGSET, self.tid)
+        return _XVIEW[:_XIOV[1]].tobytes()
 
     def xstate_size(self) -> int:
         """The size of this CPU's XSAVE image (the same for every thread: asked once)."""
@@ -132,9 +149,12 @@ class Context:
         return _xstate_size
 
     def set_xstate(self, data: bytes):
-        buf = ctypes.create_string_buffer(bytes(data), len(data))
-        iov = (ctypes.c_uint64 * 2)(ctypes.addressof(buf), len(data))
-        ptrace(pt.PTRACE_SETREGSET, self.tid, pt.NT_X86_XSTATE, ctypes.addressof(iov))
+        n = len(data)
+        if n > _XSTATE_MAX:
+            raise OSError(errno.EINVAL, "set_xstate: image larger than any XSAVE area")
+        _XVIEW[:n] = data
+        _XIOV[1] = n
+        _xstate_request(pt.PTRACE_SETREGSET, self.tid)
 
     def get_siginfo(self) -> bytes:
         buf = ctypes.create_string_buffer(128)
@@ -163,7 +183,20 @@ class Context:
 
     def inject_exit(self):
         """End this (stopped) stub thread with exit(2), without waiting: a thread-group leader's
-        exit is not reported while other threads live, so waiting here could block forever."""
+        exit is not reported while other threads live, so waiting here could block forever.
+
+        Or keep it: up to PARKED_MAX stopped threads wait in their address space for its next
+        new_thread, which then takes one instead of injecting a clone (and this one's exit is
+        saved too). Nothing of the old thread reaches the new one's application code: every
+        register and the XSAVE state are set anew before it runs, and the rest of a thread's
+        state (signal mask and handlers, robust list, TLS) is the Sentry's, not the host's.
+        StubGone, as the injection, if the thread is not stopped."""
+        aspace = self.address_space
+        if aspace is not None and len(aspace.parked) < PARKED_MAX and len(aspace.platform.parked) < PARKED_TOTAL:
+            self.get_regs()   # StubGone unless stopped
+            aspace.parked.append(self.tid)
+            aspace.platform.parked.add(self.tid)
+            return
         self._prepare_injection(NR["exit"], (0,))
         ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
 
@@ -299,6 +332,7 @@ class AddressSpace(InjectedMemoryOps):
         self.platform = platform
         self.pid = pid
         self.contexts = {}
+        self.parked = []   # host tids of stopped threads no Task uses, for new_thread
 
     def new_context(self, tid):
         ctx = Context(tid, self)
@@ -308,12 +342,24 @@ class AddressSpace(InjectedMemoryOps):
         return ctx
 
     def new_thread(self, ctx):
-        """A new stub thread in this address space, made by injecting clone through ``ctx``."""
+        """A new stub thread in this address space: a parked one (see Context.inject_exit), or one
+        made by injecting clone through ``ctx``."""
+        while self.parked:
+            tid = self.parked.pop()
+            self.platform.parked.discard(tid)
+            thread = self.new_context(tid)
+            try:
+                thread.get_regs()
+            except StubGone:
+                continue   # killed meanwhile (its death is reported to the loop as any stray's)
+            return thread
         tid = ctx.inject_with_event(NR["clone"], HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
         wait_stop(tid)  # auto-attached: it starts stopped
         return self.new_context(tid)
 
     def kill(self):
+        self.platform.parked.difference_update(self.parked)   # they die with it
+        self.parked.clear()
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -376,6 +422,7 @@ class PtracePlatform:
         self.master_pid = self._spawn_master()
         self.stub_pids = {self.master_pid}   # stub processes not yet reaped
         self.stub_threads = set()            # their other threads (traced: we reap them too)
+        self.parked = set()                  # of those, the parked ones (Context.inject_exit)
         self.master = Context(self.master_pid, None)
         self.master.get_regs()
         self.reserved = self._host_mappings(self.master_pid)
@@ -458,6 +505,7 @@ class PtracePlatform:
     def reaped(self, pid):
         self.stub_pids.discard(pid)
         self.stub_threads.discard(pid)
+        self.parked.discard(pid)
 
     def close(self):
         """Kill every stub process and reap it (we trace them all, and are their subreaper)."""
