@@ -12,7 +12,8 @@ platform's), set up while still traced and then detached:
   handler (stub.S) on an alternate stack inside the thread's *sysmsg*, 64 KiB of the MemoryFile
   mapped both in the stub and in the Sentry. The handler records the signal and where the
   kernel put the frame (siginfo, ucontext, XSAVE area), sets its state to EVENT, writes the
-  Sentry's eventfd (the loop's epoll watches it) and waits on a futex;
+  Sentry's eventfd (the loop's epoll watches it) unless the Sentry is awake, and waits on a
+  futex (see Handshakes);
 - the Sentry reads and edits the registers in the saved ucontext and sets the state to RESUME
   (the handler returns through rt_sigreturn with them) or to SYSCALL/CLONE: the handler makes
   that host syscall (mmap of MemoryFile ranges, munmap, mprotect, a new thread, exit) and
@@ -20,6 +21,29 @@ platform's), set up while still traced and then detached:
 
 A stub that dies is noticed through its pidfd; the stubs die with the Sentry (PDEATHSIG on the
 master, and on every stub towards the master).
+
+Handshakes: each side makes a host syscall for the other only when the other sleeps. Two flag
+pairs, each a Dekker pattern (store my flag, full barrier, load the other's word):
+
+- *Sentry to stub* (``asleep``): the Sentry stores the new state, fences (``_fence``), and makes
+  FUTEX_WAKE only if ``asleep`` is set. The stub stores ``asleep`` = 1 with an xchg (a full
+  barrier), reads the state again and only then makes FUTEX_WAIT on the state (which the kernel
+  compares once more). With both barriers one of the two sees the other's store: either the
+  Sentry sees ``asleep`` and wakes, or the stub sees the new state and does not sleep.
+- *Stub to Sentry* (``polled``): a resume sets ``polled`` when the loop spins (unpinned): the
+  loop looks at every running stub's state before it sleeps. The stub sets its state to EVENT
+  with an xchg and writes the eventfd only if ``polled`` is clear. Before the loop sleeps in
+  epoll, ``spin`` clears ``polled`` of every running stub, fences and reads their states once
+  more: an EVENT stored before its flag store became visible is seen there, one stored after
+  sees the cleared flag and writes the eventfd.
+
+Pinned (the stub never spins) the Sentry wakes the stub always and the stub's wait is
+unbounded, as before (a word of the read-only code page says so). Both flags live in the sysmsg, which the application can write: a
+scribbled ``asleep`` = 0 loses its own thread's wake-up, so a spinning stub's waits are bounded
+(2 ms, then 1 s: first_nap and later_nap in stub.S); a scribbled ``polled`` = 1 loses its own
+thread's eventfd write, so the loop never sleeps longer than BACKSTOP while stubs run
+(``sleep_cap``). Either costs only the scribbling thread time. The Sentry's barrier is a lock
+taken and dropped (locked instructions in CPython's lock, a full barrier on x86).
 
 CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform (measured on a busy
 2-CPU VM: not pinned was no faster, and spinning there only took CPU from the other party).
@@ -42,6 +66,7 @@ allows no open, no socket, no fork, and clone only with the thread flags. Under 
 (PTRACE_SYSEMU stops every syscall, wherever it comes from) this is impossible; closing it
 needs a MemoryFile per address space, or the offsets checked by a per-stub filter.
 """
+import _thread
 import contextlib
 import ctypes
 import os
@@ -85,6 +110,7 @@ STUB_SYSCALLS = ("futex", "munmap", "mprotect", "arch_prctl", "sigaltstack", "rt
 STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "mmap": (4, STUB_MEMFD), "clone": (0, CLONE_FLAGS)}
 STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
+BACKSTOP = 0.1                        # seconds the loop sleeps at most while stubs run (see sleep_cap)
 WAIT_SLICE = 0.05                     # the Sentry's futex waits on a stub, between liveness checks
 STUB_DEADLINE = 30.0                  # a stub that answers nothing for this long is killed
 _GREGS = S.UC_MCONTEXT_OFF
@@ -104,7 +130,7 @@ class _Sysmsg(ctypes.Structure):
                 ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
                 ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32),
                 ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64),
-                ("tid_word", ctypes.c_int32)]
+                ("tid_word", ctypes.c_int32), ("asleep", ctypes.c_uint32), ("polled", ctypes.c_uint32)]
 
 
 class FrameRegs(ctypes.Structure, pt.RegsCopy):
@@ -124,6 +150,17 @@ _SLICE_REF = ctypes.byref(_SLICE)
 
 def _futex_wake(ptr):
     _syscall(_NR_FUTEX, ptr, _FUTEX_WAKE, 1, None, None, 0)
+
+
+_fence_lock = _thread.allocate_lock()
+_fence_acquire, _fence_release = _fence_lock.acquire, _fence_lock.release
+
+
+def _fence():
+    """A full memory barrier: taking and dropping a lock are locked instructions (sem_trywait,
+    sem_post; x86 orders every load after them), the store-load order the handshakes need."""
+    _fence_acquire(False)
+    _fence_release()
 
 
 def _futex_wait_slice(ptr, val):
@@ -273,8 +310,20 @@ class Context:
         if self._uctx is not None:
             _U64.from_address(self._uctx + _UC_SIGMASK).value = 0  # no host signal blocked
         self.running = True
-        self.address_space.platform.running[self.tid] = self
-        self.msg.head.state = st.ST_RESUME
+        platform = self.address_space.platform
+        platform.running[self.tid] = self
+        self.msg.head.polled = platform.polling
+        self._set_state(st.ST_RESUME)
+
+    def _set_state(self, state):
+        """Hand the stub ``state``; when stubs spin, wake it only if it sleeps (or is about to)
+        in FUTEX_WAIT (pinned, a stub never spins: it is always woken, its wait unbounded)."""
+        head = self.msg.head
+        head.state = state
+        if not self.address_space.platform.wake_always:
+            _fence()   # the state is visible before ``asleep`` is read (see the module docstring)
+            if not head.asleep:
+                return
         _futex_wake(self.msg.state_ptr)
 
     def interrupt(self):
@@ -300,21 +349,24 @@ class Context:
         head.nr = nr
         for i in range(6):
             head.args[i] = (args[i] if i < len(args) else 0) & _MASK64
-        head.state = state
-        _futex_wake(self.msg.state_ptr)
+        self._set_state(state)
 
     def _wait_while(self, value):
         """Wait until the stub moves its state on from ``value``; StubGone if it dies or hangs."""
         head = self.msg.head
         waited = 0.0
-        while head.state == value:
-            _futex_wait_slice(self.msg.state_ptr, value)
-            if head.state != value:
-                break
-            waited += WAIT_SLICE
-            if not self.address_space.alive() or waited > STUB_DEADLINE:
-                self.address_space.kill()
-                raise StubGone(self.tid, S.SIGKILL)
+        head.waiting = 1   # the handler wakes us when it records an event
+        try:
+            while head.state == value:
+                _futex_wait_slice(self.msg.state_ptr, value)
+                if head.state != value:
+                    break
+                waited += WAIT_SLICE
+                if not self.address_space.alive() or waited > STUB_DEADLINE:
+                    self.address_space.kill()
+                    raise StubGone(self.tid, S.SIGKILL)
+        finally:
+            head.waiting = 0
         return head.state
 
     def inject(self, nr, *args):
@@ -333,12 +385,7 @@ class Context:
 
     def wait_first_event(self):
         """A new thread runs thread_start and traps (ud2): wait for that first report."""
-        head = self.msg.head
-        head.waiting = 1
-        try:
-            self._wait_while(st.ST_INIT)
-        finally:
-            head.waiting = 0
+        self._wait_while(st.ST_INIT)
         if self._report()[0] == EXIT:
             raise StubGone(self.tid, S.SIGSYS)
         self.get_regs()
@@ -442,8 +489,12 @@ class SystrapPlatform:
         # Spinning helps only when the Sentry and the stubs run on different CPUs.
         self.stub_spin = (0 if cpu is not None else STUB_SPIN) if stub_spin is None else stub_spin
         self.sentry_spin = (0 if cpu is not None else SENTRY_SPIN) if sentry_spin is None else sentry_spin
+        # What a resumed stub's ``polled`` says: 1 when the loop spins, so it looks at every running
+        # stub's state before it sleeps (and clears their flags first), 0 when it only wakes on the eventfd.
+        self.polling = 1 if self.sentry_spin > 0 else 0
+        self.wake_always = self.stub_spin == 0   # a stub that does not spin sleeps at once: no flag to read
         self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self.master_pid = ptp.spawn_master(st.build_systrap_elf(),
+        self.master_pid = ptp.spawn_master(st.build_systrap_elf(self.wake_always),
                                            {STUB_MEMFD: memory_file.fd, st.EVENTFD_FD: self.eventfd})
         self.master = ptp.Context(self.master_pid, None)
         self.master.get_regs()
@@ -528,8 +579,8 @@ class SystrapPlatform:
         self.loop = loop
         loop.use_waker(None)
         loop.watch_fd(self.eventfd, self._on_eventfd, edge=True)
-        if self.sentry_spin > 0:
-            loop.spin = self.spin
+        loop.sleep_cap = self.sleep_cap
+        loop.spin = self.spin
 
     vdso_range = ptp.PtracePlatform.vdso_range               # the same host mappings in every stub
     special_mappings = ptp.PtracePlatform.special_mappings
@@ -585,19 +636,35 @@ class SystrapPlatform:
             self.loop.deliver(ctx.tid, ctx._report())
 
     def spin(self):
-        """Before the loop sleeps: watch the running threads' states for a while (the stubs run
-        on another CPU); True if one stopped (its report is delivered)."""
+        """Before the loop sleeps: watch the running threads' states for ``sentry_spin`` seconds
+        (the stubs run on another CPU), then clear their ``polled`` flags and look once more;
+        True if one stopped (its report is delivered)."""
         running = self.running
         if not running:
             return False
-        deadline = _perf_counter() + self.sentry_spin
-        while True:
-            for ctx in running.values():
-                if ctx.msg.head.state == st.ST_EVENT:
-                    self._on_eventfd()
+        if self.sentry_spin:
+            deadline = _perf_counter() + self.sentry_spin
+            while True:
+                if self._take_event():
                     return True
-            if _perf_counter() > deadline:
-                return False
+                if _perf_counter() > deadline:
+                    break
+        for ctx in running.values():   # the loop sleeps next: the stubs must write the eventfd
+            ctx.msg.head.polled = 0
+        _fence()   # the flags are visible before the states are read: an event now is not missed
+        return self._take_event()
+
+    def _take_event(self):
+        for ctx in self.running.values():
+            if ctx.msg.head.state == st.ST_EVENT:
+                self._on_eventfd()
+                return True
+        return False
+
+    def sleep_cap(self):
+        """While stubs run, the loop looks at their states now and then even if the eventfd stays
+        quiet: a stub whose ``polled`` flag the application scribbled skips its eventfd write."""
+        return BACKSTOP if self.running else None
 
     def _on_pidfd(self, fd):
         aspace = self.address_spaces.pop(fd, None)
