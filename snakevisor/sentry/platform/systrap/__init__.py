@@ -119,6 +119,12 @@ _CSGSFS = _GREGS + 18 * 8
 _UC_SIGMASK = S.UC_SIGMASK_OFF
 _RAX = S.SIGCONTEXT_REGS.index("rax")   # REG_RAX
 _U64 = ctypes.c_uint64
+_ST_EVENT = st.ST_EVENT
+_U64S = struct.Struct("<Q")
+_I32 = struct.Struct("<i")
+_EVENT = struct.Struct("<QQQ")            # the sysmsg's signo, info, uctx
+_CSGSFS_WORDS = struct.Struct("<4H")
+_TAIL = struct.Struct("<5Q")              # FrameRegs after the frame's words: orig_rax .. ss
 
 
 class _Sysmsg(ctypes.Structure):
@@ -170,7 +176,7 @@ def _futex_wait_slice(ptr, val):
 class Sysmsg:
     """One thread's sysmsg region: its MemoryFile offset, its address in the stub and here."""
 
-    __slots__ = ("offset", "stub", "here", "head", "state_ptr", "reusable")
+    __slots__ = ("offset", "stub", "here", "head", "state_ptr", "reusable", "mv", "words")
 
     def __init__(self, memory_file, offset, stub_addr, spin=0):
         self.reusable = False   # a cloned thread's: its tid word says when the thread is gone
@@ -180,6 +186,10 @@ class Sysmsg:
         self.here = ctypes.addressof(base)
         del base  # the address stays valid while the MemoryFile is mapped
         self.head = _Sysmsg.from_address(self.here)
+        # The same bytes for struct's pack_into/unpack_from: cheaper than ctypes objects per event.
+        # (Made from the address, not the mmap: no buffer export keeps the MemoryFile open.)
+        self.mv = memoryview((ctypes.c_char * st.SYSMSG_SIZE).from_address(self.here)).cast("B")
+        self.words = self.mv[:4096].cast("I")   # words[0]: the state
         self.state_ptr = ctypes.c_void_p(self.here)   # prebuilt: the futex calls convert nothing
         self.reset(spin)
 
@@ -195,40 +205,64 @@ class Sysmsg:
     def local(self, stub_ptr, length):
         """Where stub address ``stub_ptr`` (``length`` bytes) is here; None outside the alternate
         stack (the application may have scribbled the pointer)."""
-        lo = self.stub + st.ALTSTACK_OFFSET
-        if not lo <= stub_ptr <= self.stub + st.SYSMSG_SIZE - length:
+        off = self.offset_of(stub_ptr, length)
+        return None if off is None else self.here + off
+
+    def offset_of(self, stub_ptr, length):
+        """``local``'s answer as an offset into the sysmsg (into ``mv``)."""
+        off = stub_ptr - self.stub
+        if not st.ALTSTACK_OFFSET <= off <= st.SYSMSG_SIZE - length:
             return None
-        return self.here + (stub_ptr - self.stub)
+        return off
 
 
 class Context:
     """One stub thread, parked in the stub's handler whenever the Sentry looks at it."""
 
-    __slots__ = ("tid", "address_space", "regs", "msg", "fs_base", "gs_base", "running", "_uctx", "_gregs",
-                 "_regs_addr", "_cs_ss", "__weakref__")
+    __slots__ = ("tid", "address_space", "platform", "regs", "msg", "fs_base", "gs_base", "running", "_uctx",
+                 "_gregs", "_regs_mv", "_regs_frame", "_cs_ss", "_signo", "_uctx_stub", "_uoff", "_frame_mv", "_info_stub",
+                 "_ioff", "words", "__weakref__")
 
     def __init__(self, address_space, tid, msg):
         self.tid = tid
         self.address_space = address_space
+        self.platform = address_space.platform
         self.regs = FrameRegs()
-        self._regs_addr = ctypes.addressof(self.regs)
+        self._regs_mv = memoryview(self.regs).cast("B")
+        self._regs_frame = self._regs_mv[:_FRAME_BYTES]   # the words a frame holds
         self._cs_ss = None
         self.msg = msg
+        self.words = msg.words   # words[0]: the state, read by the loop's spin
         self.fs_base = self.gs_base = 0
         self.running = False
-        self._uctx = None
-        self._gregs = None
+        self._signo = 0
+        self._info_stub = self._ioff = None
+        self.lose_frame()
+
+    def lose_frame(self):
+        """No frame to read or write (yet, or the stub is gone): register access is StubGone."""
+        self._uctx = self._gregs = self._uoff = self._frame_mv = self._uctx_stub = None
 
     # -- events ---------------------------------------------------------------
     def event(self, report):
         return report
 
     def _report(self):
-        """The event the handler recorded, as (kind, value); also finds the frame."""
-        head = self.msg.head
-        self._uctx = self.msg.local(head.uctx, S.UCONTEXT_SIZE)
-        self._gregs = None if self._uctx is None else self._uctx + _GREGS
-        signo = head.signo
+        """The event the handler recorded, as (kind, value); also finds the frame (where the
+        kernel puts it on the alternate stack is the same event after event: kept)."""
+        msg = self.msg
+        signo, info, uctx = _EVENT.unpack_from(msg.mv, _Sysmsg.signo.offset)
+        if uctx != self._uctx_stub:
+            self.lose_frame()
+            uoff = msg.offset_of(uctx, S.UCONTEXT_SIZE)
+            if uoff is not None:
+                self._uctx_stub, self._uoff = uctx, uoff
+                self._uctx = msg.here + uoff
+                self._gregs = self._uctx + _GREGS
+                self._frame_mv = msg.mv[uoff + _GREGS:uoff + _GREGS + _FRAME_BYTES]
+        if info != self._info_stub:
+            self._info_stub, self._ioff = info, msg.offset_of(info, S.SIGINFO_SIZE)
+        self._signo = signo
         if self._uctx is None or not 0 < signo <= 64:
             return EXIT, S.SIGSYS   # a forged record: its own thread is lost
         if signo == S.SIGSYS:
@@ -242,23 +276,21 @@ class Context:
 
     # -- registers ------------------------------------------------------------
     def get_regs(self):
-        g = self._frame()
+        self._frame()
         r = self.regs
-        ctypes.memmove(self._regs_addr, g, _FRAME_BYTES)
+        self._regs_frame[:] = self._frame_mv
         if self._cs_ss is None:   # the same in every frame of the thread
-            cs, _, _, ss = struct.unpack_from("<4H", ctypes.string_at(self._uctx + _CSGSFS, 8))
+            cs, _, _, ss = _CSGSFS_WORDS.unpack_from(self.msg.mv, self._uoff + _CSGSFS)
             self._cs_ss = cs, ss
-        r.cs, r.ss = self._cs_ss
-        r.fs_base, r.gs_base = self.fs_base, self.gs_base
-        r.orig_rax = _MASK64
-        if self.msg.head.signo == S.SIGSYS:
-            info = self.msg.local(self.msg.head.info, S.SIGINFO_SIZE)
-            if info is not None:
-                r.orig_rax = ctypes.c_int32.from_address(info + SC.SIGSYS_SYSCALL_OFFSET).value & _MASK64
+        orig_rax = _MASK64
+        if self._signo == S.SIGSYS and self._ioff is not None:
+            orig_rax = _I32.unpack_from(self.msg.mv, self._ioff + SC.SIGSYS_SYSCALL_OFFSET)[0] & _MASK64
+        _TAIL.pack_into(self._regs_mv, _FRAME_BYTES, orig_rax, self.fs_base, self.gs_base, *self._cs_ss)
         return r
 
     def set_regs(self):
-        ctypes.memmove(self._frame(), self._regs_addr, _FRAME_BYTES)
+        self._frame()
+        self._frame_mv[:] = self._regs_frame
         r = self.regs
         if r.fs_base != self.fs_base:   # the handler sets them (arch_prctl) before it returns
             head = self.msg.head
@@ -272,7 +304,8 @@ class Context:
     def set_return(self, value):
         value &= _MASK64
         self.regs.rax = value
-        _U64.from_address(self._frame() + _RAX * 8).value = value
+        self._frame()
+        _U64S.pack_into(self.msg.mv, self._uoff + _GREGS + _RAX * 8, value)
 
     def _fpstate(self):
         """(address here, size) of the frame's XSAVE area."""
@@ -307,10 +340,10 @@ class Context:
 
     # -- running --------------------------------------------------------------
     def resume(self, sig=0):
-        if self._uctx is not None:
-            _U64.from_address(self._uctx + _UC_SIGMASK).value = 0  # no host signal blocked
+        if self._uoff is not None:
+            _U64S.pack_into(self.msg.mv, self._uoff + _UC_SIGMASK, 0)  # no host signal blocked
         self.running = True
-        platform = self.address_space.platform
+        platform = self.platform
         platform.running[self.tid] = self
         self.msg.head.polled = platform.polling
         self._set_state(st.ST_RESUME)
@@ -320,7 +353,7 @@ class Context:
         in FUTEX_WAIT (pinned, a stub never spins: it is always woken, its wait unbounded)."""
         head = self.msg.head
         head.state = state
-        if not self.address_space.platform.wake_always:
+        if not self.platform.wake_always:
             _fence()   # the state is visible before ``asleep`` is read (see the module docstring)
             if not head.asleep:
                 return
@@ -628,7 +661,7 @@ class SystrapPlatform:
     def _on_eventfd(self):
         """The eventfd was written (edge-triggered: it is never read, its count just grows)."""
         running = self.running
-        ready = [ctx for ctx in running.values() if ctx.msg.head.state == st.ST_EVENT]
+        ready = [ctx for ctx in running.values() if ctx.words[0] == _ST_EVENT]
         for ctx in ready:
             if running.pop(ctx.tid, None) is None:
                 continue   # taken while an earlier one was delivered (stop_now owes its report, or forget)
@@ -656,7 +689,7 @@ class SystrapPlatform:
 
     def _take_event(self):
         for ctx in self.running.values():
-            if ctx.msg.head.state == st.ST_EVENT:
+            if ctx.words[0] == _ST_EVENT:
                 self._on_eventfd()
                 return True
         return False
@@ -674,7 +707,7 @@ class SystrapPlatform:
         reported = [ctx for ctx in aspace.contexts.values()]
         aspace.gone()
         for ctx in reported:
-            ctx._gregs = None
+            ctx.lose_frame()
             self.loop.deliver(ctx.tid, (EXIT, S.SIGKILL))
 
     def forget(self, ctx):
