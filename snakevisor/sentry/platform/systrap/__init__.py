@@ -45,10 +45,11 @@ thread's eventfd write, so the loop never sleeps longer than BACKSTOP while stub
 (``sleep_cap``). Either costs only the scribbling thread time. The Sentry's barrier is a lock
 taken and dropped (locked instructions in CPython's lock, a full barrier on x86).
 
-CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform (measured on a busy
-2-CPU VM: not pinned was no faster, and spinning there only took CPU from the other party).
-Not pinned (``do --cpu=-1``), a stub spins STUB_SPIN pauses before its futex wait and the loop
-watches the running stubs for SENTRY_SPIN before it sleeps in epoll.
+CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform. Not pinned
+(``do --cpu=-1``), a stub spins STUB_SPIN pauses (~10 us) before its futex wait and the loop
+watches the running stubs for SENTRY_SPIN before it sleeps in epoll: a lone getpid loop then
+takes 4.3-4.5 us (pinned 8 us) on a quiet 2-CPU VM, but pipe and futex ping-pongs and stat
+were 2-6 times slower than pinned on the shared one (docs/design.md section 4 has the table).
 
 Not done: a thread's sysmsg is 64 KiB of MemoryFile (MAX_THREADS live threads a process);
 FP state is read and written in the signal frame's XSAVE area only as large as that frame has.
