@@ -671,22 +671,22 @@ class SystrapPlatform:
 
     def spin(self):
         """Before the loop sleeps: watch the running threads' states for ``sentry_spin`` seconds
-        (the stubs run on another CPU), then clear their ``polled`` flags and look once more;
-        True if one stopped (its report is delivered)."""
+        (the stubs run on another CPU), then clear their ``polled`` flags and look once more
+        (pinned: only look); True if one stopped (its report is delivered)."""
         running = self.running
         if not running:
             return False
-        if self.sentry_spin:
+        if self.polling:
             deadline = _perf_counter() + self.sentry_spin
             while True:
                 if self._take_event():
                     return True
                 if _perf_counter() > deadline:
                     break
-        for ctx in running.values():   # the loop sleeps next: the stubs must write the eventfd
-            ctx.msg.head.polled = 0
-        _fence()   # the flags are visible before the states are read: an event now is not missed
-        return self._take_event()
+            for ctx in running.values():   # the loop sleeps next: the stubs must write the eventfd
+                ctx.msg.head.polled = 0
+            _fence()   # the flags are visible before the states are read: an event now is not missed
+        return self._take_event()   # (pinned: for a stub that skipped its write, after BACKSTOP)
 
     def _take_event(self):
         for ctx in self.running.values():
