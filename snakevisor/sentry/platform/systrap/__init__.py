@@ -30,8 +30,9 @@ pairs, each a Dekker pattern (store my flag, full barrier, load the other's word
   barrier), reads the state again and only then makes FUTEX_WAIT on the state (which the kernel
   compares once more). With both barriers one of the two sees the other's store: either the
   Sentry sees ``asleep`` and wakes, or the stub sees the new state and does not sleep.
-- *Stub to Sentry* (``polled``): a resume sets ``polled`` when the loop spins (unpinned): the
-  loop looks at every running stub's state before it sleeps. The stub sets its state to EVENT
+- *Stub to Sentry* (``polled``): a resume sets ``polled``: the loop looks at every running
+  stub's state before it sleeps (``spin``; pinned, the stub often traps again while the Sentry
+  is still awake, preempted by the wake-up it made). The stub sets its state to EVENT
   with an xchg and writes the eventfd only if ``polled`` is clear. Before the loop sleeps in
   epoll, ``spin`` clears ``polled`` of every running stub, fences and reads their states once
   more: an EVENT stored before its flag store became visible is seen there, one stored after
@@ -346,7 +347,7 @@ class Context:
         self.running = True
         platform = self.platform
         platform.running[self.tid] = self
-        self.msg.head.polled = platform.polling
+        self.msg.head.polled = 1   # the loop looks at our state before it sleeps (spin)
         self._set_state(st.ST_RESUME)
 
     def _set_state(self, state):
@@ -523,9 +524,6 @@ class SystrapPlatform:
         # Spinning helps only when the Sentry and the stubs run on different CPUs.
         self.stub_spin = (0 if cpu is not None else STUB_SPIN) if stub_spin is None else stub_spin
         self.sentry_spin = (0 if cpu is not None else SENTRY_SPIN) if sentry_spin is None else sentry_spin
-        # What a resumed stub's ``polled`` says: 1 when the loop spins, so it looks at every running
-        # stub's state before it sleeps (and clears their flags first), 0 when it only wakes on the eventfd.
-        self.polling = 1 if self.sentry_spin > 0 else 0
         self.wake_always = self.stub_spin == 0   # a stub that does not spin sleeps at once: no flag to read
         self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.master_pid = ptp.spawn_master(st.build_systrap_elf(self.wake_always),
@@ -671,22 +669,23 @@ class SystrapPlatform:
 
     def spin(self):
         """Before the loop sleeps: watch the running threads' states for ``sentry_spin`` seconds
-        (the stubs run on another CPU), then clear their ``polled`` flags and look once more
-        (pinned: only look); True if one stopped (its report is delivered)."""
+        (the stubs run on another CPU), then clear their ``polled`` flags and look once more;
+        True if one stopped (its report is delivered). Pinned, the stub a resume wakes often
+        runs at once (wake-up preemption) and has trapped by the time the loop looks."""
         running = self.running
         if not running:
             return False
-        if self.polling:
+        if self.sentry_spin:
             deadline = _perf_counter() + self.sentry_spin
             while True:
                 if self._take_event():
                     return True
                 if _perf_counter() > deadline:
                     break
-            for ctx in running.values():   # the loop sleeps next: the stubs must write the eventfd
-                ctx.msg.head.polled = 0
-            _fence()   # the flags are visible before the states are read: an event now is not missed
-        return self._take_event()   # (pinned: for a stub that skipped its write, after BACKSTOP)
+        for ctx in running.values():   # the loop sleeps next: the stubs must write the eventfd
+            ctx.msg.head.polled = 0
+        _fence()   # the flags are visible before the states are read: an event now is not missed
+        return self._take_event()
 
     def _take_event(self):
         for ctx in self.running.values():
