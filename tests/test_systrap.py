@@ -53,14 +53,8 @@ def test_stub_code_is_stub_s():
                 os.unlink(out + suffix)
 
 
-@pytest.mark.parametrize("program", [
-    "static", "dynamic", "ls", "busybox", "python3", "threads", "fork_exec_wait", "signals", "faults",
-    "fpstate", "gsbase"])
-def test_programs(program):
-    """Static and dynamic programs, threads, fork/exec/wait, signal handlers and sigreturn,
-    faults and copy-on-write, FP state across handlers, arch_prctl's FS and GS bases: the same
-    output as natively."""
-    argv = {
+def _program_argv(program):
+    return {
         "static": lambda: [compile_c("startup", static=True)],
         "dynamic": lambda: [compile_c("startup")],
         "ls": lambda: ["/bin/ls", "-la", "/usr/bin/env"],
@@ -74,9 +68,29 @@ def test_programs(program):
         "fpstate": lambda: [compile_c("proc_fpstate", extra=("-pthread",))],
         "gsbase": lambda: [compile_c("systrap_gsbase", extra=("-pthread",))],
     }[program]()
+
+
+@pytest.mark.parametrize("program", [
+    "static", "dynamic", "ls", "busybox", "python3", "threads", "fork_exec_wait", "signals", "faults",
+    "fpstate", "gsbase"])
+def test_programs(program):
+    """Static and dynamic programs, threads, fork/exec/wait, signal handlers and sigreturn,
+    faults and copy-on-write, FP state across handlers, arch_prctl's FS and GS bases: the same
+    output as natively."""
+    argv = _program_argv(program)
     if not os.path.exists(argv[0]):
         pytest.skip(f"{argv[0]} is not installed")
     compare_systrap(argv)
+
+
+@pytest.mark.parametrize("program", ["threads", "fork_exec_wait", "signals", "faults", "python3"])
+def test_programs_unpinned(program):
+    """The same not pinned (--cpu=-1): stubs and the loop spin, and the handshakes skip the
+    futex wakes and eventfd writes of a side that is awake."""
+    argv = _program_argv(program)
+    if not os.path.exists(argv[0]):
+        pytest.skip(f"{argv[0]} is not installed")
+    compare_systrap(argv, flags=PLACEMENTS["unpinned"])
 
 
 @pytest.mark.parametrize("platform", ["ptrace", "systrap"])
