@@ -39,12 +39,13 @@ pairs, each a Dekker pattern (store my flag, full barrier, load the other's word
   sees the cleared flag and writes the eventfd.
 
 Pinned (the stub never spins) the Sentry wakes the stub always and the stub's wait is
-unbounded, as before (a word of the read-only code page says so). Both flags live in the sysmsg, which the application can write: a
-scribbled ``asleep`` = 0 loses its own thread's wake-up, so a spinning stub's waits are bounded
-(2 ms, then 1 s: first_nap and later_nap in stub.S); a scribbled ``polled`` = 1 loses its own
-thread's eventfd write, so the loop never sleeps longer than BACKSTOP while stubs run
-(``sleep_cap``). Either costs only the scribbling thread time. The Sentry's barrier is a lock
-taken and dropped (locked instructions in CPython's lock, a full barrier on x86).
+unbounded, as before (a word of the read-only code page says so). Both flags live in the
+sysmsg, which the application can write: a scribbled ``asleep`` = 0 loses its own thread's
+wake-up, so a spinning stub's waits are bounded (2 ms, then 1 s: first_nap and later_nap in
+stub.S); a scribbled ``polled`` = 1 loses its own thread's eventfd write, so the loop never
+sleeps longer than BACKSTOP while stubs run (``sleep_cap``). Either costs only the scribbling
+thread time. The Sentry's barrier is a lock taken and dropped (locked instructions in
+CPython's lock, a full barrier on x86).
 
 CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform. Not pinned
 (``do --cpu=-1``), a stub spins STUB_SPIN pauses (~10 us) before its futex wait and the loop
@@ -221,9 +222,9 @@ class Sysmsg:
 class Context:
     """One stub thread, parked in the stub's handler whenever the Sentry looks at it."""
 
-    __slots__ = ("tid", "address_space", "platform", "regs", "msg", "fs_base", "gs_base", "running", "_uctx",
-                 "_gregs", "_regs_mv", "_regs_frame", "_cs_ss", "_signo", "_uctx_stub", "_uoff", "_frame_mv", "_info_stub",
-                 "_ioff", "words", "__weakref__")
+    __slots__ = ("tid", "address_space", "platform", "regs", "msg", "words", "fs_base", "gs_base", "running",
+                 "_uctx", "_gregs", "_regs_mv", "_regs_frame", "_cs_ss", "_signo", "_uctx_stub", "_uoff",
+                 "_frame_mv", "_info_stub", "_ioff", "__weakref__")
 
     def __init__(self, address_space, tid, msg):
         self.tid = tid
