@@ -49,7 +49,8 @@ CPython's lock, a full barrier on x86).
 
 CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform. Not pinned
 (``do --cpu=-1``), a stub spins STUB_SPIN pauses (~10 us) before its futex wait and the loop
-watches the running stubs for SENTRY_SPIN before it sleeps in epoll: a lone getpid loop then
+watches the running stubs for SENTRY_SPIN before it sleeps in epoll; a stub whose syscall
+waits in the Sentry is set to BLOCKED and stops spinning (``_blocked``). A lone getpid loop then
 takes 4.3-4.5 us (pinned 8 us) on a quiet 2-CPU VM, but pipe and futex ping-pongs and stat
 were 2-6 times slower than pinned on the shared one (docs/design.md section 4 has the table).
 
@@ -667,6 +668,15 @@ class SystrapPlatform:
                 continue   # taken while an earlier one was delivered (stop_now owes its report, or forget)
             ctx.running = False
             self.loop.deliver(ctx.tid, ctx._report())
+            if not ctx.running and not self.wake_always:
+                self._blocked(ctx)
+
+    @staticmethod
+    def _blocked(ctx):
+        """A stub whose Task did not resume it at once (its syscall waits) stops spinning: its CPU
+        is better spent on the thread that will wake it. A stub already asleep is left alone."""
+        if ctx.words[0] == _ST_EVENT and not ctx.msg.head.asleep:
+            ctx.msg.head.state = st.ST_BLOCKED
 
     def spin(self):
         """Before the loop sleeps: watch the running threads' states for ``sentry_spin`` seconds

@@ -8,6 +8,7 @@
         .set ST_SYSCALL, 3
         .set ST_DONE, 4
         .set ST_CLONE, 5
+        .set ST_BLOCKED, 6              # the Sentry's answer will take a while: do not spin
         .set EVENTFD, 4                 # the Sentry's eventfd in every stub
         # sysmsg fields
         .set M_STATE, 0
@@ -71,6 +72,8 @@ wait:
         je do_syscall
         cmp edx, ST_CLONE
         je do_clone
+        cmp edx, ST_BLOCKED
+        je sleep
         mov ecx, [rbx+M_SPIN]           # spin a while first (the Sentry on another CPU answers soon)
 spin:
         test ecx, ecx
