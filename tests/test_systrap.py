@@ -18,13 +18,14 @@ from harness import (REPO, app_env, compile_c, exit_code, no_stub_left, run_nati
 from do_support import stubs_below, wait_gone
 
 SYSTRAP = ("--platform", "systrap")
+PLACEMENTS = {"pinned": (), "unpinned": ("--cpu=-1",)}   # unpinned: stubs and the loop spin
 HERE = os.path.join(REPO, "snakevisor", "sentry", "platform", "systrap")
 
 
-def compare_systrap(argv, timeout=60, input=None):
+def compare_systrap(argv, timeout=60, input=None, flags=()):
     env = app_env()
     native = run_native(argv, input=input, env=env, timeout=timeout)
-    boxed = run_sandboxed(argv, timeout=timeout, env=env, input=input, flags=SYSTRAP)
+    boxed = run_sandboxed(argv, timeout=timeout, env=env, input=input, flags=SYSTRAP + flags)
     detail = (f"\n--- native stdout:\n{native.stdout.decode(errors='replace')[-2000:]}"
               f"\n--- sandbox stdout:\n{boxed.stdout.decode(errors='replace')[-2000:]}"
               f"\n--- sandbox stderr:\n{boxed.stderr.decode(errors='replace')[-2000:]}")
@@ -52,14 +53,8 @@ def test_stub_code_is_stub_s():
                 os.unlink(out + suffix)
 
 
-@pytest.mark.parametrize("program", [
-    "static", "dynamic", "ls", "busybox", "python3", "threads", "fork_exec_wait", "signals", "faults",
-    "fpstate", "gsbase"])
-def test_programs(program):
-    """Static and dynamic programs, threads, fork/exec/wait, signal handlers and sigreturn,
-    faults and copy-on-write, FP state across handlers, arch_prctl's FS and GS bases: the same
-    output as natively."""
-    argv = {
+def _program_argv(program):
+    return {
         "static": lambda: [compile_c("startup", static=True)],
         "dynamic": lambda: [compile_c("startup")],
         "ls": lambda: ["/bin/ls", "-la", "/usr/bin/env"],
@@ -73,9 +68,29 @@ def test_programs(program):
         "fpstate": lambda: [compile_c("proc_fpstate", extra=("-pthread",))],
         "gsbase": lambda: [compile_c("systrap_gsbase", extra=("-pthread",))],
     }[program]()
+
+
+@pytest.mark.parametrize("program", [
+    "static", "dynamic", "ls", "busybox", "python3", "threads", "fork_exec_wait", "signals", "faults",
+    "fpstate", "gsbase"])
+def test_programs(program):
+    """Static and dynamic programs, threads, fork/exec/wait, signal handlers and sigreturn,
+    faults and copy-on-write, FP state across handlers, arch_prctl's FS and GS bases: the same
+    output as natively."""
+    argv = _program_argv(program)
     if not os.path.exists(argv[0]):
         pytest.skip(f"{argv[0]} is not installed")
     compare_systrap(argv)
+
+
+@pytest.mark.parametrize("program", ["threads", "fork_exec_wait", "signals", "faults", "python3"])
+def test_programs_unpinned(program):
+    """The same not pinned (--cpu=-1): stubs and the loop spin, and the handshakes skip the
+    futex wakes and eventfd writes of a side that is awake."""
+    argv = _program_argv(program)
+    if not os.path.exists(argv[0]):
+        pytest.skip(f"{argv[0]} is not installed")
+    compare_systrap(argv, flags=PLACEMENTS["unpinned"])
 
 
 @pytest.mark.parametrize("platform", ["ptrace", "systrap"])
@@ -215,6 +230,23 @@ def test_hostile_children_do_not_reach_the_sentry():
     into the stub's code are killed and reaped like any process; their parent and the Sentry
     carry on (natively the same children just die of SIGSEGV)."""
     compare_systrap([compile_c("systrap_hostile", extra=("-pthread",))])
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_scribbled_handshake_flags_cost_only_time(placement):
+    """A thread scribbles its sibling's handshake flags (asleep = 0, polled = 1, spin) while the
+    sibling makes syscalls: the Sentry misses its wake-ups and eventfd writes, and the bounded
+    waits (the stub's naps, the loop's BACKSTOP) still carry the child to its end, in seconds."""
+    start = time.monotonic()
+    compare_systrap([compile_c("systrap_flags", extra=("-pthread",))], flags=PLACEMENTS[placement])
+    assert time.monotonic() - start < 30
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_many_threads_trap_and_wake_at_once(placement):
+    """Pairs of threads in futex ping-pong with a syscall each turn, all at once: no wake-up is
+    lost between the stubs and the Sentry for good (each pair plays all its turns)."""
+    compare_systrap([compile_c("systrap_race", extra=("-pthread",))], timeout=120, flags=PLACEMENTS[placement])
 
 
 def test_forged_answers_kill_only_the_forger():

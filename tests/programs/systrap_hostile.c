@@ -19,7 +19,7 @@
 #define SYSMSG ((volatile uint64_t *)0x7FFE40000000UL)   /* thread 0's sysmsg; 64 KiB each */
 #define SLOT(i) ((volatile uint64_t *)(0x7FFE40000000UL + (i) * 0x10000UL))
 #define STUB_HANDLER 0x7FFE00000100UL
-#define STUB_DO_SYSCALL 0x7FFE00000186UL
+#define STUB_DO_SYSCALL 0x7FFE000001CFUL
 
 static uint64_t rnd = 88172645463325252ULL;
 static uint64_t next(void) { rnd ^= rnd << 13; rnd ^= rnd >> 7; rnd ^= rnd << 17; return rnd; }

@@ -129,6 +129,7 @@ class Loop:
         self._until_waker_check = WAKER_CHECK   # stub statuses until _fair_to_waker
         self.stops_by_waitpid = True  # False: stubs report through deliver(); waitpid only on SIGCHLD
         self.spin = None              # platform's spin(): before sleeping, look for stops a while
+        self.sleep_cap = None         # platform's: the longest sleep now (None: unbounded), a backstop
         self._wakeup_pipe = None      # (read, write): signal.set_wakeup_fd's, read end SIGIO to the waker
         self.pending_host_signals = []
         self.host_signal_callback = None
@@ -360,6 +361,10 @@ class Loop:
             timeout = None
             if self.timers:
                 timeout = max(0.0, self.timers[0][0] - time.monotonic())
+            if self.sleep_cap is not None:
+                cap = self.sleep_cap()
+                if cap is not None and (timeout is None or cap < timeout):
+                    timeout = cap
             self._poll(timeout)
 
     def _on_status(self, pid, status):

@@ -12,7 +12,8 @@ platform's), set up while still traced and then detached:
   handler (stub.S) on an alternate stack inside the thread's *sysmsg*, 64 KiB of the MemoryFile
   mapped both in the stub and in the Sentry. The handler records the signal and where the
   kernel put the frame (siginfo, ucontext, XSAVE area), sets its state to EVENT, writes the
-  Sentry's eventfd (the loop's epoll watches it) and waits on a futex;
+  Sentry's eventfd (the loop's epoll watches it) unless the Sentry is awake, and waits on a
+  futex (see Handshakes);
 - the Sentry reads and edits the registers in the saved ucontext and sets the state to RESUME
   (the handler returns through rt_sigreturn with them) or to SYSCALL/CLONE: the handler makes
   that host syscall (mmap of MemoryFile ranges, munmap, mprotect, a new thread, exit) and
@@ -21,10 +22,37 @@ platform's), set up while still traced and then detached:
 A stub that dies is noticed through its pidfd; the stubs die with the Sentry (PDEATHSIG on the
 master, and on every stub towards the master).
 
-CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform (measured on a busy
-2-CPU VM: not pinned was no faster, and spinning there only took CPU from the other party).
-Not pinned (``do --cpu=-1``), a stub spins STUB_SPIN pauses before its futex wait and the loop
-watches the running stubs for SENTRY_SPIN before it sleeps in epoll.
+Handshakes: each side makes a host syscall for the other only when the other sleeps. Two flag
+pairs, each a Dekker pattern (store my flag, full barrier, load the other's word):
+
+- *Sentry to stub* (``asleep``): the Sentry stores the new state, fences (``_fence``), and makes
+  FUTEX_WAKE only if ``asleep`` is set. The stub stores ``asleep`` = 1 with an xchg (a full
+  barrier), reads the state again and only then makes FUTEX_WAIT on the state (which the kernel
+  compares once more). With both barriers one of the two sees the other's store: either the
+  Sentry sees ``asleep`` and wakes, or the stub sees the new state and does not sleep.
+- *Stub to Sentry* (``polled``): a resume sets ``polled``: the loop looks at every running
+  stub's state before it sleeps (``spin``; pinned, the stub often traps again while the Sentry
+  is still awake, preempted by the wake-up it made). The stub sets its state to EVENT
+  with an xchg and writes the eventfd only if ``polled`` is clear. Before the loop sleeps in
+  epoll, ``spin`` clears ``polled`` of every running stub, fences and reads their states once
+  more: an EVENT stored before its flag store became visible is seen there, one stored after
+  sees the cleared flag and writes the eventfd.
+
+Pinned (the stub never spins) the Sentry wakes the stub always and the stub's wait is
+unbounded, as before (a word of the read-only code page says so). Both flags live in the
+sysmsg, which the application can write: a scribbled ``asleep`` = 0 loses its own thread's
+wake-up, so a spinning stub's waits are bounded (2 ms, then 1 s: first_nap and later_nap in
+stub.S); a scribbled ``polled`` = 1 loses its own thread's eventfd write, so the loop never
+sleeps longer than BACKSTOP while stubs run (``sleep_cap``). Either costs only the scribbling
+thread time. The Sentry's barrier is a lock taken and dropped (locked instructions in
+CPython's lock, a full barrier on x86).
+
+CPUs: pinned with the Sentry to one CPU by default, as the ptrace platform. Not pinned
+(``do --cpu=-1``), a stub spins STUB_SPIN pauses (~10 us) before its futex wait and the loop
+watches the running stubs for SENTRY_SPIN before it sleeps in epoll; a stub whose syscall
+waits in the Sentry is set to BLOCKED and stops spinning (``_blocked``). A lone getpid loop then
+takes 4.3-4.5 us (pinned 8 us) on a quiet 2-CPU VM, but pipe and futex ping-pongs and stat
+were 2-6 times slower than pinned on the shared one (docs/design.md section 4 has the table).
 
 Not done: a thread's sysmsg is 64 KiB of MemoryFile (MAX_THREADS live threads a process);
 FP state is read and written in the signal frame's XSAVE area only as large as that frame has.
@@ -42,6 +70,7 @@ allows no open, no socket, no fork, and clone only with the thread flags. Under 
 (PTRACE_SYSEMU stops every syscall, wherever it comes from) this is impossible; closing it
 needs a MemoryFile per address space, or the offsets checked by a per-stub filter.
 """
+import _thread
 import contextlib
 import ctypes
 import os
@@ -85,6 +114,7 @@ STUB_SYSCALLS = ("futex", "munmap", "mprotect", "arch_prctl", "sigaltstack", "rt
 STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "mmap": (4, STUB_MEMFD), "clone": (0, CLONE_FLAGS)}
 STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
+BACKSTOP = 0.1                        # seconds the loop sleeps at most while stubs run (see sleep_cap)
 WAIT_SLICE = 0.05                     # the Sentry's futex waits on a stub, between liveness checks
 STUB_DEADLINE = 30.0                  # a stub that answers nothing for this long is killed
 _GREGS = S.UC_MCONTEXT_OFF
@@ -93,6 +123,12 @@ _CSGSFS = _GREGS + 18 * 8
 _UC_SIGMASK = S.UC_SIGMASK_OFF
 _RAX = S.SIGCONTEXT_REGS.index("rax")   # REG_RAX
 _U64 = ctypes.c_uint64
+_ST_EVENT = st.ST_EVENT
+_U64S = struct.Struct("<Q")
+_I32 = struct.Struct("<i")
+_EVENT = struct.Struct("<QQQ")            # the sysmsg's signo, info, uctx
+_CSGSFS_WORDS = struct.Struct("<4H")
+_TAIL = struct.Struct("<5Q")              # FrameRegs after the frame's words: orig_rax .. ss
 
 
 class _Sysmsg(ctypes.Structure):
@@ -104,7 +140,7 @@ class _Sysmsg(ctypes.Structure):
                 ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
                 ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32),
                 ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64),
-                ("tid_word", ctypes.c_int32)]
+                ("tid_word", ctypes.c_int32), ("asleep", ctypes.c_uint32), ("polled", ctypes.c_uint32)]
 
 
 class FrameRegs(ctypes.Structure, pt.RegsCopy):
@@ -126,6 +162,17 @@ def _futex_wake(ptr):
     _syscall(_NR_FUTEX, ptr, _FUTEX_WAKE, 1, None, None, 0)
 
 
+_fence_lock = _thread.allocate_lock()
+_fence_acquire, _fence_release = _fence_lock.acquire, _fence_lock.release
+
+
+def _fence():
+    """A full memory barrier: taking and dropping a lock are locked instructions (sem_trywait,
+    sem_post; x86 orders every load after them), the store-load order the handshakes need."""
+    _fence_acquire(False)
+    _fence_release()
+
+
 def _futex_wait_slice(ptr, val):
     _syscall(_NR_FUTEX, ptr, _FUTEX_WAIT, val, _SLICE_REF, None, 0)
 
@@ -133,7 +180,7 @@ def _futex_wait_slice(ptr, val):
 class Sysmsg:
     """One thread's sysmsg region: its MemoryFile offset, its address in the stub and here."""
 
-    __slots__ = ("offset", "stub", "here", "head", "state_ptr", "reusable")
+    __slots__ = ("offset", "stub", "here", "head", "state_ptr", "reusable", "mv", "words")
 
     def __init__(self, memory_file, offset, stub_addr, spin=0):
         self.reusable = False   # a cloned thread's: its tid word says when the thread is gone
@@ -143,6 +190,10 @@ class Sysmsg:
         self.here = ctypes.addressof(base)
         del base  # the address stays valid while the MemoryFile is mapped
         self.head = _Sysmsg.from_address(self.here)
+        # The same bytes for struct's pack_into/unpack_from: cheaper than ctypes objects per event.
+        # (Made from the address, not the mmap: no buffer export keeps the MemoryFile open.)
+        self.mv = memoryview((ctypes.c_char * st.SYSMSG_SIZE).from_address(self.here)).cast("B")
+        self.words = self.mv[:4096].cast("I")   # words[0]: the state
         self.state_ptr = ctypes.c_void_p(self.here)   # prebuilt: the futex calls convert nothing
         self.reset(spin)
 
@@ -158,40 +209,64 @@ class Sysmsg:
     def local(self, stub_ptr, length):
         """Where stub address ``stub_ptr`` (``length`` bytes) is here; None outside the alternate
         stack (the application may have scribbled the pointer)."""
-        lo = self.stub + st.ALTSTACK_OFFSET
-        if not lo <= stub_ptr <= self.stub + st.SYSMSG_SIZE - length:
+        off = self.offset_of(stub_ptr, length)
+        return None if off is None else self.here + off
+
+    def offset_of(self, stub_ptr, length):
+        """``local``'s answer as an offset into the sysmsg (into ``mv``)."""
+        off = stub_ptr - self.stub
+        if not st.ALTSTACK_OFFSET <= off <= st.SYSMSG_SIZE - length:
             return None
-        return self.here + (stub_ptr - self.stub)
+        return off
 
 
 class Context:
     """One stub thread, parked in the stub's handler whenever the Sentry looks at it."""
 
-    __slots__ = ("tid", "address_space", "regs", "msg", "fs_base", "gs_base", "running", "_uctx", "_gregs",
-                 "_regs_addr", "_cs_ss", "__weakref__")
+    __slots__ = ("tid", "address_space", "platform", "regs", "msg", "words", "fs_base", "gs_base", "running",
+                 "_uctx", "_gregs", "_regs_mv", "_regs_frame", "_cs_ss", "_signo", "_uctx_stub", "_uoff",
+                 "_frame_mv", "_info_stub", "_ioff", "__weakref__")
 
     def __init__(self, address_space, tid, msg):
         self.tid = tid
         self.address_space = address_space
+        self.platform = address_space.platform
         self.regs = FrameRegs()
-        self._regs_addr = ctypes.addressof(self.regs)
+        self._regs_mv = memoryview(self.regs).cast("B")
+        self._regs_frame = self._regs_mv[:_FRAME_BYTES]   # the words a frame holds
         self._cs_ss = None
         self.msg = msg
+        self.words = msg.words   # words[0]: the state, read by the loop's spin
         self.fs_base = self.gs_base = 0
         self.running = False
-        self._uctx = None
-        self._gregs = None
+        self._signo = 0
+        self._info_stub = self._ioff = None
+        self.lose_frame()
+
+    def lose_frame(self):
+        """No frame to read or write (yet, or the stub is gone): register access is StubGone."""
+        self._uctx = self._gregs = self._uoff = self._frame_mv = self._uctx_stub = None
 
     # -- events ---------------------------------------------------------------
     def event(self, report):
         return report
 
     def _report(self):
-        """The event the handler recorded, as (kind, value); also finds the frame."""
-        head = self.msg.head
-        self._uctx = self.msg.local(head.uctx, S.UCONTEXT_SIZE)
-        self._gregs = None if self._uctx is None else self._uctx + _GREGS
-        signo = head.signo
+        """The event the handler recorded, as (kind, value); also finds the frame (where the
+        kernel puts it on the alternate stack is the same event after event: kept)."""
+        msg = self.msg
+        signo, info, uctx = _EVENT.unpack_from(msg.mv, _Sysmsg.signo.offset)
+        if uctx != self._uctx_stub:
+            self.lose_frame()
+            uoff = msg.offset_of(uctx, S.UCONTEXT_SIZE)
+            if uoff is not None:
+                self._uctx_stub, self._uoff = uctx, uoff
+                self._uctx = msg.here + uoff
+                self._gregs = self._uctx + _GREGS
+                self._frame_mv = msg.mv[uoff + _GREGS:uoff + _GREGS + _FRAME_BYTES]
+        if info != self._info_stub:
+            self._info_stub, self._ioff = info, msg.offset_of(info, S.SIGINFO_SIZE)
+        self._signo = signo
         if self._uctx is None or not 0 < signo <= 64:
             return EXIT, S.SIGSYS   # a forged record: its own thread is lost
         if signo == S.SIGSYS:
@@ -205,23 +280,21 @@ class Context:
 
     # -- registers ------------------------------------------------------------
     def get_regs(self):
-        g = self._frame()
+        self._frame()
         r = self.regs
-        ctypes.memmove(self._regs_addr, g, _FRAME_BYTES)
+        self._regs_frame[:] = self._frame_mv
         if self._cs_ss is None:   # the same in every frame of the thread
-            cs, _, _, ss = struct.unpack_from("<4H", ctypes.string_at(self._uctx + _CSGSFS, 8))
+            cs, _, _, ss = _CSGSFS_WORDS.unpack_from(self.msg.mv, self._uoff + _CSGSFS)
             self._cs_ss = cs, ss
-        r.cs, r.ss = self._cs_ss
-        r.fs_base, r.gs_base = self.fs_base, self.gs_base
-        r.orig_rax = _MASK64
-        if self.msg.head.signo == S.SIGSYS:
-            info = self.msg.local(self.msg.head.info, S.SIGINFO_SIZE)
-            if info is not None:
-                r.orig_rax = ctypes.c_int32.from_address(info + SC.SIGSYS_SYSCALL_OFFSET).value & _MASK64
+        orig_rax = _MASK64
+        if self._signo == S.SIGSYS and self._ioff is not None:
+            orig_rax = _I32.unpack_from(self.msg.mv, self._ioff + SC.SIGSYS_SYSCALL_OFFSET)[0] & _MASK64
+        _TAIL.pack_into(self._regs_mv, _FRAME_BYTES, orig_rax, self.fs_base, self.gs_base, *self._cs_ss)
         return r
 
     def set_regs(self):
-        ctypes.memmove(self._frame(), self._regs_addr, _FRAME_BYTES)
+        self._frame()
+        self._frame_mv[:] = self._regs_frame
         r = self.regs
         if r.fs_base != self.fs_base:   # the handler sets them (arch_prctl) before it returns
             head = self.msg.head
@@ -235,7 +308,8 @@ class Context:
     def set_return(self, value):
         value &= _MASK64
         self.regs.rax = value
-        _U64.from_address(self._frame() + _RAX * 8).value = value
+        self._frame()
+        _U64S.pack_into(self.msg.mv, self._uoff + _GREGS + _RAX * 8, value)
 
     def _fpstate(self):
         """(address here, size) of the frame's XSAVE area."""
@@ -270,11 +344,23 @@ class Context:
 
     # -- running --------------------------------------------------------------
     def resume(self, sig=0):
-        if self._uctx is not None:
-            _U64.from_address(self._uctx + _UC_SIGMASK).value = 0  # no host signal blocked
+        if self._uoff is not None:
+            _U64S.pack_into(self.msg.mv, self._uoff + _UC_SIGMASK, 0)  # no host signal blocked
         self.running = True
-        self.address_space.platform.running[self.tid] = self
-        self.msg.head.state = st.ST_RESUME
+        platform = self.platform
+        platform.running[self.tid] = self
+        self.msg.head.polled = 1   # the loop looks at our state before it sleeps (spin)
+        self._set_state(st.ST_RESUME)
+
+    def _set_state(self, state):
+        """Hand the stub ``state``; when stubs spin, wake it only if it sleeps (or is about to)
+        in FUTEX_WAIT (pinned, a stub never spins: it is always woken, its wait unbounded)."""
+        head = self.msg.head
+        head.state = state
+        if not self.platform.wake_always:
+            _fence()   # the state is visible before ``asleep`` is read (see the module docstring)
+            if not head.asleep:
+                return
         _futex_wake(self.msg.state_ptr)
 
     def interrupt(self):
@@ -300,21 +386,24 @@ class Context:
         head.nr = nr
         for i in range(6):
             head.args[i] = (args[i] if i < len(args) else 0) & _MASK64
-        head.state = state
-        _futex_wake(self.msg.state_ptr)
+        self._set_state(state)
 
     def _wait_while(self, value):
         """Wait until the stub moves its state on from ``value``; StubGone if it dies or hangs."""
         head = self.msg.head
         waited = 0.0
-        while head.state == value:
-            _futex_wait_slice(self.msg.state_ptr, value)
-            if head.state != value:
-                break
-            waited += WAIT_SLICE
-            if not self.address_space.alive() or waited > STUB_DEADLINE:
-                self.address_space.kill()
-                raise StubGone(self.tid, S.SIGKILL)
+        head.waiting = 1   # the handler wakes us when it records an event
+        try:
+            while head.state == value:
+                _futex_wait_slice(self.msg.state_ptr, value)
+                if head.state != value:
+                    break
+                waited += WAIT_SLICE
+                if not self.address_space.alive() or waited > STUB_DEADLINE:
+                    self.address_space.kill()
+                    raise StubGone(self.tid, S.SIGKILL)
+        finally:
+            head.waiting = 0
         return head.state
 
     def inject(self, nr, *args):
@@ -333,12 +422,7 @@ class Context:
 
     def wait_first_event(self):
         """A new thread runs thread_start and traps (ud2): wait for that first report."""
-        head = self.msg.head
-        head.waiting = 1
-        try:
-            self._wait_while(st.ST_INIT)
-        finally:
-            head.waiting = 0
+        self._wait_while(st.ST_INIT)
         if self._report()[0] == EXIT:
             raise StubGone(self.tid, S.SIGSYS)
         self.get_regs()
@@ -442,8 +526,9 @@ class SystrapPlatform:
         # Spinning helps only when the Sentry and the stubs run on different CPUs.
         self.stub_spin = (0 if cpu is not None else STUB_SPIN) if stub_spin is None else stub_spin
         self.sentry_spin = (0 if cpu is not None else SENTRY_SPIN) if sentry_spin is None else sentry_spin
+        self.wake_always = self.stub_spin == 0   # a stub that does not spin sleeps at once: no flag to read
         self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-        self.master_pid = ptp.spawn_master(st.build_systrap_elf(),
+        self.master_pid = ptp.spawn_master(st.build_systrap_elf(self.wake_always),
                                            {STUB_MEMFD: memory_file.fd, st.EVENTFD_FD: self.eventfd})
         self.master = ptp.Context(self.master_pid, None)
         self.master.get_regs()
@@ -528,8 +613,8 @@ class SystrapPlatform:
         self.loop = loop
         loop.use_waker(None)
         loop.watch_fd(self.eventfd, self._on_eventfd, edge=True)
-        if self.sentry_spin > 0:
-            loop.spin = self.spin
+        loop.sleep_cap = self.sleep_cap
+        loop.spin = self.spin
 
     vdso_range = ptp.PtracePlatform.vdso_range               # the same host mappings in every stub
     special_mappings = ptp.PtracePlatform.special_mappings
@@ -577,27 +662,53 @@ class SystrapPlatform:
     def _on_eventfd(self):
         """The eventfd was written (edge-triggered: it is never read, its count just grows)."""
         running = self.running
-        ready = [ctx for ctx in running.values() if ctx.msg.head.state == st.ST_EVENT]
+        ready = [ctx for ctx in running.values() if ctx.words[0] == _ST_EVENT]
         for ctx in ready:
             if running.pop(ctx.tid, None) is None:
                 continue   # taken while an earlier one was delivered (stop_now owes its report, or forget)
             ctx.running = False
             self.loop.deliver(ctx.tid, ctx._report())
+            if not ctx.running and not self.wake_always:
+                self._blocked(ctx)
+
+    @staticmethod
+    def _blocked(ctx):
+        """A stub whose Task did not resume it at once (its syscall waits) stops spinning: its CPU
+        is better spent on the thread that will wake it. A stub already asleep is left alone."""
+        if ctx.words[0] == _ST_EVENT and not ctx.msg.head.asleep:
+            ctx.msg.head.state = st.ST_BLOCKED
 
     def spin(self):
-        """Before the loop sleeps: watch the running threads' states for a while (the stubs run
-        on another CPU); True if one stopped (its report is delivered)."""
+        """Before the loop sleeps: watch the running threads' states for ``sentry_spin`` seconds
+        (the stubs run on another CPU), then clear their ``polled`` flags and look once more;
+        True if one stopped (its report is delivered). Pinned, the stub a resume wakes often
+        runs at once (wake-up preemption) and has trapped by the time the loop looks."""
         running = self.running
         if not running:
             return False
-        deadline = _perf_counter() + self.sentry_spin
-        while True:
-            for ctx in running.values():
-                if ctx.msg.head.state == st.ST_EVENT:
-                    self._on_eventfd()
+        if self.sentry_spin:
+            deadline = _perf_counter() + self.sentry_spin
+            while True:
+                if self._take_event():
                     return True
-            if _perf_counter() > deadline:
-                return False
+                if _perf_counter() > deadline:
+                    break
+        for ctx in running.values():   # the loop sleeps next: the stubs must write the eventfd
+            ctx.msg.head.polled = 0
+        _fence()   # the flags are visible before the states are read: an event now is not missed
+        return self._take_event()
+
+    def _take_event(self):
+        for ctx in self.running.values():
+            if ctx.words[0] == _ST_EVENT:
+                self._on_eventfd()
+                return True
+        return False
+
+    def sleep_cap(self):
+        """While stubs run, the loop looks at their states now and then even if the eventfd stays
+        quiet: a stub whose ``polled`` flag the application scribbled skips its eventfd write."""
+        return BACKSTOP if self.running else None
 
     def _on_pidfd(self, fd):
         aspace = self.address_spaces.pop(fd, None)
@@ -607,7 +718,7 @@ class SystrapPlatform:
         reported = [ctx for ctx in aspace.contexts.values()]
         aspace.gone()
         for ctx in reported:
-            ctx._gregs = None
+            ctx.lose_frame()
             self.loop.deliver(ctx.tid, (EXIT, S.SIGKILL))
 
     def forget(self, ctx):

@@ -8,6 +8,7 @@
         .set ST_SYSCALL, 3
         .set ST_DONE, 4
         .set ST_CLONE, 5
+        .set ST_BLOCKED, 6              # the Sentry's answer will take a while: do not spin
         .set EVENTFD, 4                 # the Sentry's eventfd in every stub
         # sysmsg fields
         .set M_STATE, 0
@@ -26,6 +27,8 @@
         .set M_SPIN, 152
         .set M_GSDIRTY, 160
         .set M_GSBASE, 168
+        .set M_ASLEEP, 180              # the stub is (about to be) in FUTEX_WAIT: wake it
+        .set M_POLLED, 184              # the Sentry will look at the state before it sleeps
 
         .text
         .org 0x80
@@ -46,13 +49,15 @@ handler:
         mov [rbx+M_INFO], rsi
         mov [rbx+M_UCTX], rdx
         mov eax, ST_EVENT
-        xchg [rbx+M_STATE], eax         # a full barrier before M_WAITING is read
+        xchg [rbx+M_STATE], eax         # a full barrier before M_POLLED and M_WAITING are read
+        cmp dword ptr [rbx+M_POLLED], 0
+        jne 1f                          # the Sentry is awake and will see the state
         mov eax, 1                      # write(EVENTFD, &one, 8): the Sentry's epoll wakes
         mov edi, EVENTFD
         lea rsi, [rbx+M_ONE]
         mov edx, 8
         syscall
-        cmp dword ptr [rbx+M_WAITING], 0
+1:      cmp dword ptr [rbx+M_WAITING], 0
         je wait
         mov eax, 202                    # futex(&state, FUTEX_WAKE, 1): a Sentry waits right here
         mov rdi, rbx
@@ -67,6 +72,8 @@ wait:
         je do_syscall
         cmp edx, ST_CLONE
         je do_clone
+        cmp edx, ST_BLOCKED
+        je sleep
         mov ecx, [rbx+M_SPIN]           # spin a while first (the Sentry on another CPU answers soon)
 spin:
         test ecx, ecx
@@ -77,11 +84,25 @@ spin:
         je spin
         jmp wait
 sleep:
-        mov eax, 202                    # futex(&state, FUTEX_WAIT, seen, NULL)
+        mov eax, 1
+        xchg [rbx+M_ASLEEP], eax        # a full barrier before the state is read again
+        xor r10d, r10d                  # pinned: the Sentry always wakes us, an unbounded wait
+        cmp dword ptr [rip+always_woken], 0
+        jne nap
+        lea r10, [rip+first_nap]        # else it wakes us only if it sees M_ASLEEP: bounded waits
+nap:
+        cmp [rbx+M_STATE], edx
+        jne awake
+        mov eax, 202                    # futex(&state, FUTEX_WAIT, seen, r10)
         mov rdi, rbx
         xor esi, esi
-        xor r10d, r10d
         syscall
+        test r10, r10
+        jz nap
+        lea r10, [rip+later_nap]
+        jmp nap
+awake:
+        mov dword ptr [rbx+M_ASLEEP], 0
         jmp wait
 do_syscall:
         mov rax, [rbx+M_NR]
@@ -151,4 +172,12 @@ thread_start:
         mov r10d, 8
         syscall
         ud2
+
+        .org 0x2c0
+first_nap:
+        .quad 0, 2000000                # 2 ms: a wake-up lost to a race costs no more
+later_nap:
+        .quad 1, 0                      # then 1 s: a scribbled flag costs its own thread only time
+always_woken:
+        .long 0                         # stub.code_page() sets it when the Sentry wakes every stub
         .org 0x1000
