@@ -205,8 +205,11 @@ def test_stub_killed_mid_syscall():
     """A stub process SIGKILLed from outside while its thread waits in the Sentry (sleep):
     the process dies of SIGKILL and the sandbox ends. (Its death came to the Kernel as a stray
     report, which it took for a wait status: a TypeError crashed the Sentry.)"""
+    # One process from its first line on: after `echo started; exec sleep`, the stub seen
+    # waiting could be the one exec was replacing, and killing it ended nothing (a 60 s flake).
+    sleeper = ["/usr/bin/python3", "-c", "import time; print('started', flush=True); time.sleep(60)"]
     with no_stub_left():
-        with _sandbox(["/bin/sh", "-c", "echo started; exec sleep 60"], b"started\n") as p:
+        with _sandbox(sleeper, b"started\n") as p:
             os.kill(_stub_waiting_in_sentry(p.pid), signal.SIGKILL)
             out, err = p.communicate(timeout=60)
         assert p.returncode == 128 + signal.SIGKILL, err.decode(errors="replace")
