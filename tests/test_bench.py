@@ -460,5 +460,6 @@ def test_python_cost_measures_every_case():
     """bench/python_cost.py: every case runs (each asserts its syscalls succeed) and gets a time."""
     from bench import python_cost
     got = python_cost.measure(number=3, repeat=1)
-    assert set(got) >= {"getppid", "newfstatat", "openat+close", "pread64 4K", "pipe write+read 4K", "futex wake"}
+    assert set(got) >= {"getppid", "newfstatat", "openat+close", "pread64 4K", "pipe write+read 4K", "futex wake",
+                        "newfstatat vol deep", "openat+close vol deep", "pread64 4K vol"}
     assert all(us > 0 for us in got.values())
