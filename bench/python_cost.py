@@ -21,6 +21,7 @@ import sys
 import tempfile
 import timeit
 import types
+from types import GeneratorType
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,6 +69,8 @@ def _dispatcher(t):
                     ret = stop.value
             else:
                 ret = entry.handler(t, *args)
+                if ret.__class__ is GeneratorType:
+                    raise AssertionError("no call waits in this benchmark")
         except SyscallError as e:
             ret = -e.errno
         if ret is None:
