@@ -486,6 +486,7 @@ def _setfl(t, f, fdn, arg):
 
 
 def fcntl(t, fd, cmd, arg):
+    # A plain handler (kernel/syscall_table.py): only a lock's command returns a generator.
     fdn, cmd = to_s32(fd), to_s32(cmd)
     f = t.fdtable.get(fdn)
     if f.is_path and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
@@ -504,7 +505,7 @@ def fcntl(t, fd, cmd, arg):
     if cmd == F_SETFL:
         return _setfl(t, f, fdn, to_u32(arg))
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        return (yield from _lock(t, f, cmd, arg))
+        return _lock(t, f, cmd, arg)   # a generator (F_SETLKW may wait), which the dispatcher runs
     if cmd == F_SETOWN:
         who = to_s32(arg)
         if who == -(1 << 31):
@@ -573,7 +574,7 @@ def ioctl(t, fd, cmd, arg):
         t.mm.copy_out(arg, struct.pack("<i", max(0, min(f.impl.end_offset() - f.offset, 0x7FFFFFFF))))
         return 0
     if f.impl.blocking_ioctl is not None:
-        return (yield from f.impl.blocking_ioctl(t, cmd, arg))
+        return f.impl.blocking_ioctl(t, cmd, arg)   # a generator, which the dispatcher runs
     return f.ioctl(t, cmd, arg)
 
 

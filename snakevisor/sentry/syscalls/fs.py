@@ -394,7 +394,8 @@ def lchown(t, path, uid, gid):
 def truncate(t, path, length):
     length = to_s64(length)
     vd = resolve_at(t, FDCWD, read_path(t, path))
-    return retrying(t, truncate_vd, task_ctx(t), vd, length, True, lambda inode: check_new_size(t, inode, length))
+    # 0 (truncate_vd gives None), or the generator that waits out a lease break (the dispatcher's None is 0)
+    return retrying(t, truncate_vd, task_ctx(t), vd, length, True, lambda inode: check_new_size(t, inode, length)) or 0
 
 
 def _set_times(t, vd, atime, mtime):
