@@ -46,7 +46,7 @@ class SyscallEntry:
         if self.blocking:
             return (yield from self.handler(task, *args))
         ret = self.handler(task, *args)
-        if ret.__class__ is GeneratorType:   # a plain handler that must wait after all (see below)
+        if ret.__class__ is GeneratorType:   # a plain handler that must wait after all (see above)
             ret = yield from ret
         return ret
 
