@@ -170,6 +170,27 @@ def cases(w):
     return out
 
 
+def measure(number, repeat):
+    """Microseconds per call of each case, the best of ``repeat`` timings of ``number`` calls."""
+    sys.path.insert(0, os.path.join(HERE, "tests"))
+
+    def best(fns):
+        return {name: min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+                for name, fn in fns.items()}
+    w = _world()
+    try:
+        out = best(cases(w))
+    finally:
+        w.mf.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        w = _volume_world(tmp)
+        try:
+            out.update(best(volume_cases(w)))
+        finally:
+            w.close()
+    return out
+
+
 VOLUME_FILE = b"a/b/c/d/f"   # issue 14: open+close on deep volume paths
 
 
@@ -200,27 +221,6 @@ def _volume_world(tmp):
     with open(os.path.join(host, os.fsdecode(VOLUME_FILE)), "wb") as f:
         f.write(b"y" * 8192)
     return _world(lambda: GoferWorld(host, exclusive=False, directfs=True))
-
-
-def measure(number, repeat):
-    """Microseconds per call of each case, the best of ``repeat`` timings of ``number`` calls."""
-    sys.path.insert(0, os.path.join(HERE, "tests"))
-
-    def best(fns):
-        return {name: min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
-                for name, fn in fns.items()}
-    w = _world()
-    try:
-        out = best(cases(w))
-    finally:
-        w.mf.close()
-    with tempfile.TemporaryDirectory() as tmp:
-        w = _volume_world(tmp)
-        try:
-            out.update(best(volume_cases(w)))
-        finally:
-            w.close()
-    return out
 
 
 def compare(base, rounds, number, repeat):
