@@ -45,10 +45,15 @@ class SyscallEntry:
             raise SyscallError(ENOSYS)
         if self.blocking:
             return (yield from self.handler(task, *args))
-        ret = self.handler(task, *args)
-        if ret.__class__ is GeneratorType:   # a plain handler that must wait after all (see above)
-            ret = yield from ret
-        return ret
+        return (yield from settle(self.handler(task, *args)))
+
+
+def settle(ret):
+    """What a plain handler (or a part of one) gave: its value, or the value of the generator it
+    returned because it must wait after all (``yield from`` this)."""
+    if ret.__class__ is GeneratorType:
+        ret = yield from ret
+    return ret
 
 
 @dataclass

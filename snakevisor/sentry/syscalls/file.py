@@ -7,6 +7,7 @@ Transfer sizes are capped (short reads/writes are allowed by Linux), so an
 application's count never sizes an allocation directly.
 """
 import struct
+from types import GeneratorType
 
 from snakevisor.abi import fs as _fs_abi
 from snakevisor.abi.landlock import ACCESS_FS_IOCTL_DEV, ACCESS_FS_TRUNCATE, MASKED_IOCTLS
@@ -27,6 +28,7 @@ from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, inode_flags, leases, locks
+from snakevisor.sentry.kernel.syscall_table import settle
 from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -122,17 +124,23 @@ def _gather(t, vecs, limit) -> bytes:
 
 
 def _do_read(t, f, n, offset=None, nowait=False):
+    """The bytes read; or, when the read must wait, a generator that waits and gives them (most
+    reads complete at once: no generator is made for them). See syscall_table.settle."""
     blocking_read = f.impl.blocking_read   # terminals: VTIME's timers
     if blocking_read is not None and not nowait and not f.flags & O_NONBLOCK:
         timed = blocking_read(t, n)
         if timed is not None:
-            return (yield from timed)
+            return timed
     if f.impl.read_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
-        return (yield from f.read_waiting(t, n, offset))
-    try:   # most reads complete at once: no with_blocking generator and closure for them
+        return f.read_waiting(t, n, offset)
+    try:
         return f.read(t, n, offset)
     except SyscallError as e:
         w = waitable_for_retry(t, f, e, nowait)
+    return _read_after_wait(t, f, n, offset, nowait, w)
+
+
+def _read_after_wait(t, f, n, offset, nowait, w):
     yield from t.block_on(w, POLLIN)
     return (yield from with_blocking(t, f, lambda: f.read(t, n, offset), POLLIN, nowait))
 
@@ -158,11 +166,21 @@ def _read_into(t, f, buf, count, pos=None):
         raise SyscallError(EFAULT)
     task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
-        return (yield from task_read(t, f, [(buf, room)]))
-    data = yield from _do_read(t, f, room, pos)
+        return task_read(t, f, [(buf, room)])   # a generator, which the dispatcher runs
+    data = _do_read(t, f, room, pos)
+    if data.__class__ is GeneratorType:
+        return _copy_out_after(t, buf, data)
+    return _copy_out_read(t, buf, data)
+
+
+def _copy_out_read(t, buf, data):
     if data:
         t.mm.copy_out(buf, data)
     return len(data)
+
+
+def _copy_out_after(t, buf, reading):
+    return _copy_out_read(t, buf, (yield from reading))
 
 
 def _open_for(t, fd, write):
@@ -185,7 +203,7 @@ def read(t, fd, buf, count):
     f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
     if not f.readable:
         raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count))
+    return _read_into(t, f, buf, count)   # a plain handler: a generator only if it must wait
 
 
 def pread64(t, fd, buf, count, pos):
@@ -193,7 +211,7 @@ def pread64(t, fd, buf, count, pos):
     f = t.fdtable.get(to_s32(fd))   # _open_for, inlined for the commonest syscalls
     if not f.readable:
         raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count, pos))
+    return _read_into(t, f, buf, count, pos)
 
 
 def _vector_args(t, fd, iov, iovcnt, flags, write):
@@ -217,7 +235,7 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
     task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
         return (yield from task_read(t, f, vecs))
-    data = yield from _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
+    data = yield from settle(_do_read(t, f, total, pos, bool(flags & RWF_NOWAIT)))
     _scatter(t, vecs, data)
     return len(data)
 
