@@ -93,7 +93,7 @@ def _run(t, opcode, fd, buf, nbytes, offset, rw_flags):
         if opcode == PREAD:
             return (yield from settle(_read_into(t, f, buf, nbytes, offset)))
         if opcode == PWRITE:
-            return (yield from _write_from(t, f, buf, nbytes, offset))
+            return (yield from settle(_write_from(t, f, buf, nbytes, offset)))
         if opcode == PREADV:
             return (yield from _readv(t, fd, buf, nbytes, offset, rw_flags))
         if opcode == PWRITEV:

@@ -266,29 +266,46 @@ def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
 
 def _do_write(t, f, data, offset=None, append=False, nowait=False):
     """write(2) semantics: a blocking write to a pipe, socket or terminal waits until all of it is
-    written (or a signal comes after some of it: then the partial count); EPIPE also raises SIGPIPE."""
+    written (or a signal comes after some of it: then the partial count); EPIPE also raises SIGPIPE.
+    The count written; or, when the write must wait (for the Gofer, for room, to go on), a
+    generator that gives it: most writes go through at once, with no generator made for them."""
     view = memoryview(data)
-    done = 0
-    blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
     limit = fsize_limit(t, f)
-    waiting = f.impl.write_waiting is not None and not nowait   # gofer files: the Gofer may be slow
+    if f.impl.write_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
+        return _write_waiting(t, f, view, offset, append, nowait, limit)
+    try:
+        try:
+            n = f.write(t, view, offset, append, limit)
+        except SyscallError as e:
+            w = waitable_for_retry(t, f, e, nowait)
+            return _write_waiting(t, f, view, offset, append, nowait, limit, w)
+    except SyscallError as e:
+        _write_failed(t, f, e)
+        raise
+    if n <= 0 or n >= len(view) or f.flags & O_NONBLOCK or nowait or f.impl.seekable:
+        return n
+    return _write_waiting(t, f, view, offset, append, nowait, limit, done=n)
+
+
+def _write_waiting(t, f, view, offset, append, nowait, limit, w=None, done=0):
+    """_do_write's loop once it must wait: first on ``w`` if given; ``done`` bytes are written."""
+    blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
+    waiting = f.impl.write_waiting is not None and not nowait
     while True:
         try:
+            if w is not None:
+                yield from t.block_on(w, POLLOUT)
+                w = None
             if waiting:
                 n = yield from f.write_waiting(t, view[done:], offset, append, limit)
             else:
-                n = None
-                try:   # with_blocking's loop, inlined: no generator for a write that goes through at once
+                try:   # with_blocking's loop, inlined
                     n = f.write(t, view[done:], offset, append, limit)
                 except SyscallError as e:
                     w = waitable_for_retry(t, f, e, nowait)
-                if n is None:
-                    yield from t.block_on(w, POLLOUT)
                     continue
         except SyscallError as e:
-            if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
-                send_sigpipe(t)
-            signal_if_limit(t, e)
+            _write_failed(t, f, e)
             if done:
                 return done
             raise
@@ -297,11 +314,18 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
             return done
 
 
+def _write_failed(t, f, e):
+    """A write failed with ``e``: EPIPE raises SIGPIPE, EFBIG past RLIMIT_FSIZE SIGXFSZ."""
+    if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
+        send_sigpipe(t)
+    signal_if_limit(t, e)
+
+
 def write(t, fd, buf, count):
     f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
     if not f.writable:
         raise SyscallError(EBADF)
-    return (yield from _write_from(t, f, buf, count))
+    return _write_from(t, f, buf, count)   # a plain handler: a generator only if it must wait
 
 
 def _write_from(t, f, buf, count, pos=None):
@@ -317,11 +341,11 @@ def _write_from(t, f, buf, count, pos=None):
         raise SyscallError(EFAULT)
     task_write = f.impl.task_write   # host sockets: straight from application memory
     if task_write is not None and pos is None and avail:
-        return (yield from task_write(t, f, [(buf, avail)]))
+        return task_write(t, f, [(buf, avail)])   # a generator, which the dispatcher runs
     data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
-        return (yield from _write_nothing(t, f))
-    return (yield from _do_write(t, f, data, pos))
+        return _write_nothing(t, f)   # (a generator)
+    return _do_write(t, f, data, pos)
 
 
 def _write_nothing(t, f):
@@ -335,7 +359,7 @@ def _write_nothing(t, f):
 
 def pwrite64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    return (yield from _write_from(t, _open_for(t, fd, True), buf, count, pos))
+    return _write_from(t, _open_for(t, fd, True), buf, count, pos)
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
@@ -348,7 +372,7 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
     if task_write is not None and pos is None and not flags:
         return (yield from task_write(t, f, vecs))
     data = _gather(t, vecs, total)
-    return (yield from _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT)))
+    return (yield from settle(_do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT))))
 
 
 def writev(t, fd, iov, iovcnt):
