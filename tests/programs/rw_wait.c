@@ -1,13 +1,14 @@
 /* read(2) and write(2) that must wait, and those that need not: a read of an empty pipe sleeps
  * until a writer comes; a blocking write larger than the pipe writes all of it, waiting for room
  * midway; a write with no room waits first; a pread of a regular file and a write to one return
- * at once. The sandbox's handlers make no generator unless a call waits (syscalls/file.py): each
- * way through is taken here. */
+ * at once; readv and writev alike. The sandbox's handlers make no generator unless a call waits
+ * (syscalls/file.py): each way through is taken here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "await_state.h"
@@ -84,7 +85,31 @@ int main(void) {
     drain(p[0], 65536);
     w = read(p[0], buf, 10);
     printf("non-blocking read of an empty pipe %zd %s\n", w, strerror(errno));
-    /* 5. A regular file: pwrite and pread at once. */
+    /* 5. readv asleep on an empty pipe; a writev larger than the pipe, drained by a child. */
+    fcntl(p[1], F_SETFL, 0);
+    fcntl(p[0], F_SETFL, 0);
+    child = fork();
+    if (child == 0) {
+        char a[3] = {0}, b[8] = {0};
+        struct iovec iov[2] = {{a, 2}, {b, 7}};
+        ssize_t r = readv(p[0], iov, 2);
+        printf("child readv %zd: %s|%s\n", r, a, b);
+        _exit(0);
+    }
+    check(await_pid_sleeping(child), "child asleep in readv");
+    check(write(p[1], "vectors", 7) == 7, "write vectors");
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0) {
+        check(await_pid_sleeping(getppid()), "writev asleep");
+        printf("child drained sum %s\n", drain(p[0], 2L * BIG) == 2 * want ? "right" : "WRONG");
+        _exit(0);
+    }
+    struct iovec out[2] = {{buf, BIG}, {buf, BIG}};
+    w = writev(p[1], out, 2);
+    waitpid(child, NULL, 0);
+    printf("big writev %zd\n", w);
+    /* 6. A regular file: pwrite and pread at once. */
     char path[] = "/tmp/rw_wait_XXXXXX";
     int fd = mkstemp(path);
     check(fd >= 0, "mkstemp");

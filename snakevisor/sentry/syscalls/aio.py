@@ -95,9 +95,9 @@ def _run(t, opcode, fd, buf, nbytes, offset, rw_flags):
         if opcode == PWRITE:
             return (yield from settle(_write_from(t, f, buf, nbytes, offset)))
         if opcode == PREADV:
-            return (yield from _readv(t, fd, buf, nbytes, offset, rw_flags))
+            return (yield from settle(_readv(t, fd, buf, nbytes, offset, rw_flags)))
         if opcode == PWRITEV:
-            return (yield from _writev(t, fd, buf, nbytes, offset, rw_flags))
+            return (yield from settle(_writev(t, fd, buf, nbytes, offset, rw_flags)))
         f.fsync()
         return 0
     except SyscallError as e:

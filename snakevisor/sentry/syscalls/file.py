@@ -28,7 +28,6 @@ from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, inode_flags, leases, locks
-from snakevisor.sentry.kernel.syscall_table import settle
 from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -169,7 +168,7 @@ def _read_into(t, f, buf, count, pos=None):
         return task_read(t, f, [(buf, room)])   # a generator, which the dispatcher runs
     data = _do_read(t, f, room, pos)
     if data.__class__ is GeneratorType:
-        return _copy_out_after(t, buf, data)
+        return _then_after(data, _copy_out_read, (t, buf))
     return _copy_out_read(t, buf, data)
 
 
@@ -179,8 +178,9 @@ def _copy_out_read(t, buf, data):
     return len(data)
 
 
-def _copy_out_after(t, buf, reading):
-    return _copy_out_read(t, buf, (yield from reading))
+def _then_after(waiting, fn, args):
+    """A generator giving ``fn(*args, result)`` once the generator ``waiting`` gives its result."""
+    return fn(*args, (yield from waiting))
 
 
 def _open_for(t, fd, write):
@@ -234,14 +234,20 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
         return 0
     task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
-        return (yield from task_read(t, f, vecs))
-    data = yield from settle(_do_read(t, f, total, pos, bool(flags & RWF_NOWAIT)))
+        return task_read(t, f, vecs)   # (a generator)
+    data = _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
+    if data.__class__ is GeneratorType:
+        return _then_after(data, _scatter_read, (t, vecs))
+    return _scatter_read(t, vecs, data)
+
+
+def _scatter_read(t, vecs, data):
     _scatter(t, vecs, data)
     return len(data)
 
 
-def readv(t, fd, iov, iovcnt):
-    return (yield from _readv(t, fd, iov, iovcnt))
+def readv(t, fd, iov, iovcnt):   # plain handlers, as read's: a generator only if they wait
+    return _readv(t, fd, iov, iovcnt)
 
 
 def _pos_arg(pos_l, allow_current: bool):
@@ -254,11 +260,11 @@ def _pos_arg(pos_l, allow_current: bool):
 
 
 def preadv(t, fd, iov, iovcnt, pos_l, pos_h):
-    return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
+    return _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False))
 
 
 def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
+    return _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags))
 
 
 # --- write family -----------------------------------------------------------------------------
@@ -370,21 +376,21 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
         return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
     task_write = f.impl.task_write
     if task_write is not None and pos is None and not flags:
-        return (yield from task_write(t, f, vecs))
+        return task_write(t, f, vecs)   # (a generator)
     data = _gather(t, vecs, total)
-    return (yield from settle(_do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT))))
+    return _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT))
 
 
-def writev(t, fd, iov, iovcnt):
-    return (yield from _writev(t, fd, iov, iovcnt))
+def writev(t, fd, iov, iovcnt):   # plain handlers, as write's: a generator only if they wait
+    return _writev(t, fd, iov, iovcnt)
 
 
 def pwritev(t, fd, iov, iovcnt, pos_l, pos_h):
-    return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
+    return _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False))
 
 
 def pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
+    return _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags))
 
 
 # --- descriptors -------------------------------------------------------------------------------
