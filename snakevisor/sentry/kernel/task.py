@@ -154,12 +154,9 @@ class Task:
                         strace = kernel.strace
                         before = strace.enter(self, entry, args) if strace else None
                         try:
-                            if entry.blocking:
-                                ret = yield from entry.handler(self, *args)
-                            else:
-                                ret = entry.handler(self, *args)
-                                if ret.__class__ is GeneratorType:   # a plain handler that must wait after all
-                                    ret = yield from ret
+                            ret = entry.handler(self, *args)
+                            if ret.__class__ is GeneratorType:   # a blocking handler, or a plain one that must wait
+                                ret = yield from ret
                         except SyscallError as e:
                             ret = -e.errno
                         except (TaskExit, StubGone, GeneratorExit):
