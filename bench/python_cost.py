@@ -60,17 +60,13 @@ def _dispatcher(t):
         entry = entries.get(regs.orig_rax)
         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
         try:
-            if entry.blocking:
-                gen = entry.handler(t, *args)
+            ret = entry.handler(t, *args)
+            if ret.__class__ is GeneratorType:   # a blocking handler (or a plain one that must wait)
                 try:
                     while True:
-                        next(gen)
+                        next(ret)
                 except StopIteration as stop:
                     ret = stop.value
-            else:
-                ret = entry.handler(t, *args)
-                if ret.__class__ is GeneratorType:
-                    raise AssertionError("no call waits in this benchmark")
         except SyscallError as e:
             ret = -e.errno
         if ret is None:
