@@ -9,6 +9,7 @@ argument tuple, the handler (a generator is driven to its end), SyscallError -> 
 ``signals.deliverable``, ``ctx.set_return`` and ``ctx.resume`` (no-ops here: no stub). No ptrace
 stop and no host syscall is counted, so the figure is the Python cost alone, deterministic enough
 on a loaded machine where wall-clock timings of sandboxed loops are not (best of ``--repeat``).
+The ``vol`` cases run on a volume instead (``volume_cases``): their host fstatat calls count.
 
 ``--compare`` runs this script against the snakevisor package (and test fixtures) of another
 tree as well, the two alternated ``--rounds`` times, and prints both best figures per case.
@@ -17,8 +18,10 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import timeit
 import types
+from types import GeneratorType
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,15 +60,13 @@ def _dispatcher(t):
         entry = entries.get(regs.orig_rax)
         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)[:entry.nargs]
         try:
-            if entry.blocking:
-                gen = entry.handler(t, *args)
+            ret = entry.handler(t, *args)
+            if ret.__class__ is GeneratorType:   # a blocking handler (or a plain one that must wait)
                 try:
                     while True:
-                        next(gen)
+                        next(ret)
                 except StopIteration as stop:
                     ret = stop.value
-            else:
-                ret = entry.handler(t, *args)
         except SyscallError as e:
             ret = -e.errno
         if ret is None:
@@ -99,10 +100,10 @@ def _RealMemory(mf):
     return m
 
 
-def _world():
+def _world(make=None):
     from test_vfs_fixtures import World
     from snakevisor.sentry.kernel.futex import FutexManager
-    w = World()
+    w = make() if make else World()
     t = w.t
     # What the dispatch and the process/futex handlers read from a Task beyond the fixture's.
     t.sigmask, t.pending = 0, {}
@@ -110,6 +111,16 @@ def _world():
     t.tg.parent = types.SimpleNamespace(tgid=1)
     t.kernel.futexes = FutexManager()
     return w
+
+
+def _open_close(d, openat):
+    """open then close of what it returned, through the dispatcher ``d``."""
+    close = _Regs(3, 0)
+
+    def open_close():
+        close.rdi = d(openat)
+        d(close)
+    return open_close
 
 
 def cases(w):
@@ -139,11 +150,7 @@ def cases(w):
         "pipe read 4K": _Regs(0, rfd, buf, 4096),
         "futex wake": _Regs(202, futex_word, 1 | 128, 1),   # FUTEX_WAKE_PRIVATE, no waiter
     }
-    close = _Regs(3, 0)
-
-    def open_close():
-        close.rdi = d(regs["openat"])
-        d(close)
+    open_close = _open_close(d, regs["openat"])
 
     def pipe_rw():
         d(regs["pipe write 4K"])
@@ -227,12 +234,54 @@ def _signal_round_trip(t, mm):
 def measure(number, repeat):
     """Microseconds per call of each case, the best of ``repeat`` timings of ``number`` calls."""
     sys.path.insert(0, os.path.join(HERE, "tests"))
+
+    def best(fns):
+        return {name: min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+                for name, fn in fns.items()}
     w = _world()
     try:
-        return {name: min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
-                for name, fn in cases(w).items()}
+        out = best(cases(w))
     finally:
         w.mf.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        w = _volume_world(tmp)
+        try:
+            out.update(best(volume_cases(w)))
+        finally:
+            w.close()
+    return out
+
+
+VOLUME_FILE = b"a/b/c/d/f"   # issue 14: open+close on deep volume paths
+
+
+def volume_cases(w):
+    """Cases on a shared (volume) gofer mount with directfs, as ``do -v`` makes, over /tmp of the
+    GoferWorld ``w`` (a Gofer thread serves a host directory): a path five components deep whose
+    cached names are revalidated against the host at each call (host fstatat calls included)."""
+    from test_vfs_fixtures import FDCWD
+    from snakevisor.abi import fs as abi
+    t = w.t
+    d = _dispatcher(t)
+    mm = t.mm = _RealMemory(w.mf)
+    path, statbuf, buf = mm.cstr(b"/tmp/" + VOLUME_FILE), mm.alloc(144), mm.alloc(4096)
+    stat, openat = _Regs(262, FDCWD, path, statbuf, 0), _Regs(257, FDCWD, path, abi.O_RDONLY, 0)
+    pread = _Regs(17, d(openat), buf, 4096, 0)
+    out = {"newfstatat vol deep": lambda: d(stat), "openat+close vol deep": _open_close(d, openat),
+           "pread64 4K vol": lambda: d(pread)}
+    for fn in out.values():
+        fn()
+    assert d(stat) == 0 and d(pread) == 4096
+    return out
+
+
+def _volume_world(tmp):
+    from test_gofer_fs import GoferWorld
+    host = os.path.join(tmp, "host")
+    os.makedirs(os.path.join(host, os.fsdecode(os.path.dirname(VOLUME_FILE))))
+    with open(os.path.join(host, os.fsdecode(VOLUME_FILE)), "wb") as f:
+        f.write(b"y" * 8192)
+    return _world(lambda: GoferWorld(host, exclusive=False, directfs=True))
 
 
 def compare(base, rounds, number, repeat):

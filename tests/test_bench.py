@@ -492,6 +492,12 @@ def test_native_nginx_under_wrk(tmp_path):
     assert left == "", left  # nginx was stopped
 
 
+def test_python_cost_has_volume_cases():
+    """bench/python_cost.py's volume cases (issue 14: a Gofer thread serves a host directory) run."""
+    from bench import python_cost
+    assert {"newfstatat vol deep", "openat+close vol deep", "pread64 4K vol"} <= set(python_cost.measure(3, 1))
+
+
 def test_python_cost_measures_every_case():
     """bench/python_cost.py: every case runs (each asserts its syscalls succeed) and gets a time."""
     from bench import python_cost

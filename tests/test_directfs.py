@@ -24,10 +24,10 @@ from harness import errno_of, under_seccomp
 from test_gofer_fs import GoferServer, GoferWorld
 import test_isolation
 from test_isolation import SECRET, _plant, do
-from test_vfs_fixtures import op, stat_of
+from test_vfs_fixtures import Creds, op, stat_of
 
 from snakevisor.abi import fs as abi
-from snakevisor.abi.errno import ENOENT
+from snakevisor.abi.errno import EACCES, ENOENT
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.sandbox import lockdown
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
@@ -80,6 +80,32 @@ def test_shared_mount_sees_host_changes_in_the_same_call_without_9p(shared):
     os.rmdir(host / "d" / "f")
     os.symlink("elsewhere", host / "d" / "f")             # and now a symlink
     assert w.lookup(b"/tmp/d/f", follow=False).dentry.inode.readlink(None) == b"elsewhere"
+
+
+def test_host_changes_deep_in_a_cached_path_are_seen_by_the_next_call(shared):
+    """Every component of a cached path is checked against the host at each walk: a directory
+    swapped midway, the file truncated, the first file moved back, a search bit removed."""
+    w, host = shared, shared.host
+    (host / "a" / "b" / "c").mkdir(parents=True)
+    (host / "a" / "b" / "c" / "f").write_bytes(b"old")
+    f = op(w, b"/tmp/a/b/c/f")   # an open file keeps the inode (and its host descriptor) alive
+    assert stat_of(w, b"/tmp/a/b/c/f")[8] == 3
+    os.rename(host / "a" / "b", host / "a" / "gone")     # the middle directory moves away...
+    (host / "a" / "b" / "c").mkdir(parents=True)          # ...and another takes its name
+    (host / "a" / "b" / "c" / "f").write_bytes(b"newer")
+    assert stat_of(w, b"/tmp/a/b/c/f")[8] == 5
+    os.truncate(host / "a" / "b" / "c" / "f", 0)
+    assert stat_of(w, b"/tmp/a/b/c/f")[8] == 0
+    os.rename(host / "a" / "gone" / "c" / "f", host / "a" / "b" / "c" / "f")   # the first file comes back
+    assert stat_of(w, b"/tmp/a/b/c/f")[8] == 3
+    assert f.read(None, 10, offset=0) == b"old"
+    f.dec_ref()
+    os.chmod(host / "a" / "b", 0o700)   # no search permission for others any more
+    w.t.creds = Creds(uid=1000, gid=1000)
+    try:
+        assert errno_of(stat_of, w, b"/tmp/a/b/c/f") == EACCES
+    finally:
+        w.t.creds = Creds()
 
 
 def test_read_only_open_needs_no_9p_and_opens_only_the_file_looked_up(shared):

@@ -5,6 +5,7 @@ the handler modules: the table itself, one line per number, is sentry/syscalls/l
 the boot code installs here (``TABLE.install``) before the first Task runs.
 """
 import inspect
+from types import GeneratorType
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -26,7 +27,9 @@ class SyscallEntry:
     note: str = ""
     returns: str = "int"  # how strace prints the result: int, hex, fd
     # Read by the dispatcher on every syscall: how many registers to pass, and whether the
-    # handler is a generator (it may block), told apart once here.
+    # handler is a generator (it may block), told apart once here. A plain handler that seldom
+    # waits (open: a lease break) may instead return a generator then, which the dispatcher runs:
+    # no generator is made in the common case.
     nargs: int = field(init=False)
     blocking: bool = field(init=False)
 
@@ -42,7 +45,15 @@ class SyscallEntry:
             raise SyscallError(ENOSYS)
         if self.blocking:
             return (yield from self.handler(task, *args))
-        return self.handler(task, *args)
+        return (yield from settle(self.handler(task, *args)))
+
+
+def settle(ret):
+    """What a plain handler (or a part of one) gave: its value, or the value of the generator it
+    returned because it must wait after all (``yield from`` this)."""
+    if ret.__class__ is GeneratorType:
+        ret = yield from ret
+    return ret
 
 
 @dataclass

@@ -7,6 +7,7 @@ the Task when what it waits for happens. Before every return to application
 code pending signals are delivered (kernel/signals.py).
 """
 import signal as host_signal
+from types import GeneratorType
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
@@ -153,10 +154,9 @@ class Task:
                         strace = kernel.strace
                         before = strace.enter(self, entry, args) if strace else None
                         try:
-                            if entry.blocking:
-                                ret = yield from entry.handler(self, *args)
-                            else:
-                                ret = entry.handler(self, *args)
+                            ret = entry.handler(self, *args)
+                            if ret.__class__ is GeneratorType:   # a blocking handler, or a plain one that must wait
+                                ret = yield from ret
                         except SyscallError as e:
                             ret = -e.errno
                         except (TaskExit, StubGone, GeneratorExit):

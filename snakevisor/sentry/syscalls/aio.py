@@ -18,6 +18,7 @@ from snakevisor.abi.aio import (IO_EVENT, IOCB, IOCB_CMD_FDSYNC as FDSYNC, IOCB_
 from snakevisor.abi.errno import EAGAIN, EBADF, EINTR, EINVAL, ERESTARTSYS, SyscallError
 from snakevisor.abi.fs import RWF_SUPPORTED, to_s32, to_s64
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
+from snakevisor.sentry.kernel.syscall_table import settle
 from snakevisor.sentry.syscalls.file import _read_into, _readv, _write_from, _writev
 from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
 from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC
@@ -90,13 +91,13 @@ def _run(t, opcode, fd, buf, nbytes, offset, rw_flags):
         raise SyscallError(EINVAL)
     try:
         if opcode == PREAD:
-            return (yield from _read_into(t, f, buf, nbytes, offset))
+            return (yield from settle(_read_into(t, f, buf, nbytes, offset)))
         if opcode == PWRITE:
-            return (yield from _write_from(t, f, buf, nbytes, offset))
+            return (yield from settle(_write_from(t, f, buf, nbytes, offset)))
         if opcode == PREADV:
-            return (yield from _readv(t, fd, buf, nbytes, offset, rw_flags))
+            return (yield from settle(_readv(t, fd, buf, nbytes, offset, rw_flags)))
         if opcode == PWRITEV:
-            return (yield from _writev(t, fd, buf, nbytes, offset, rw_flags))
+            return (yield from settle(_writev(t, fd, buf, nbytes, offset, rw_flags)))
         f.fsync()
         return 0
     except SyscallError as e:

@@ -7,6 +7,7 @@ Transfer sizes are capped (short reads/writes are allowed by Linux), so an
 application's count never sizes an allocation directly.
 """
 import struct
+from types import GeneratorType
 
 from snakevisor.abi import fs as _fs_abi
 from snakevisor.abi.landlock import ACCESS_FS_IOCTL_DEV, ACCESS_FS_TRUNCATE, MASKED_IOCTLS
@@ -122,17 +123,23 @@ def _gather(t, vecs, limit) -> bytes:
 
 
 def _do_read(t, f, n, offset=None, nowait=False):
+    """The bytes read; or, when the read must wait, a generator that waits and gives them (most
+    reads complete at once: no generator is made for them). See syscall_table.settle."""
     blocking_read = f.impl.blocking_read   # terminals: VTIME's timers
     if blocking_read is not None and not nowait and not f.flags & O_NONBLOCK:
         timed = blocking_read(t, n)
         if timed is not None:
-            return (yield from timed)
+            return timed
     if f.impl.read_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
-        return (yield from f.read_waiting(t, n, offset))
-    try:   # most reads complete at once: no with_blocking generator and closure for them
+        return f.read_waiting(t, n, offset)
+    try:
         return f.read(t, n, offset)
     except SyscallError as e:
         w = waitable_for_retry(t, f, e, nowait)
+    return _read_after_wait(t, f, n, offset, nowait, w)
+
+
+def _read_after_wait(t, f, n, offset, nowait, w):
     yield from t.block_on(w, POLLIN)
     return (yield from with_blocking(t, f, lambda: f.read(t, n, offset), POLLIN, nowait))
 
@@ -158,11 +165,22 @@ def _read_into(t, f, buf, count, pos=None):
         raise SyscallError(EFAULT)
     task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
-        return (yield from task_read(t, f, [(buf, room)]))
-    data = yield from _do_read(t, f, room, pos)
+        return task_read(t, f, [(buf, room)])   # a generator, which the dispatcher runs
+    data = _do_read(t, f, room, pos)
+    if data.__class__ is GeneratorType:
+        return _then_after(data, _copy_out_read, (t, buf))
+    return _copy_out_read(t, buf, data)
+
+
+def _copy_out_read(t, buf, data):
     if data:
         t.mm.copy_out(buf, data)
     return len(data)
+
+
+def _then_after(waiting, fn, args):
+    """A generator giving ``fn(*args, result)`` once the generator ``waiting`` gives its result."""
+    return fn(*args, (yield from waiting))
 
 
 def _open_for(t, fd, write):
@@ -185,7 +203,7 @@ def read(t, fd, buf, count):
     f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
     if not f.readable:
         raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count))
+    return _read_into(t, f, buf, count)   # a plain handler: a generator only if it must wait
 
 
 def pread64(t, fd, buf, count, pos):
@@ -193,7 +211,7 @@ def pread64(t, fd, buf, count, pos):
     f = t.fdtable.get(to_s32(fd))   # _open_for, inlined for the commonest syscalls
     if not f.readable:
         raise SyscallError(EBADF)
-    return (yield from _read_into(t, f, buf, count, pos))
+    return _read_into(t, f, buf, count, pos)
 
 
 def _vector_args(t, fd, iov, iovcnt, flags, write):
@@ -216,14 +234,20 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
         return 0
     task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
-        return (yield from task_read(t, f, vecs))
-    data = yield from _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
+        return task_read(t, f, vecs)   # (a generator)
+    data = _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
+    if data.__class__ is GeneratorType:
+        return _then_after(data, _scatter_read, (t, vecs))
+    return _scatter_read(t, vecs, data)
+
+
+def _scatter_read(t, vecs, data):
     _scatter(t, vecs, data)
     return len(data)
 
 
-def readv(t, fd, iov, iovcnt):
-    return (yield from _readv(t, fd, iov, iovcnt))
+def readv(t, fd, iov, iovcnt):   # plain handlers, as read's: a generator only if they wait
+    return _readv(t, fd, iov, iovcnt)
 
 
 def _pos_arg(pos_l, allow_current: bool):
@@ -236,11 +260,11 @@ def _pos_arg(pos_l, allow_current: bool):
 
 
 def preadv(t, fd, iov, iovcnt, pos_l, pos_h):
-    return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
+    return _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False))
 
 
 def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    return (yield from _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
+    return _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags))
 
 
 # --- write family -----------------------------------------------------------------------------
@@ -248,29 +272,46 @@ def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
 
 def _do_write(t, f, data, offset=None, append=False, nowait=False):
     """write(2) semantics: a blocking write to a pipe, socket or terminal waits until all of it is
-    written (or a signal comes after some of it: then the partial count); EPIPE also raises SIGPIPE."""
+    written (or a signal comes after some of it: then the partial count); EPIPE also raises SIGPIPE.
+    The count written; or, when the write must wait (for the Gofer, for room, to go on), a
+    generator that gives it: most writes go through at once, with no generator made for them."""
     view = memoryview(data)
-    done = 0
-    blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
     limit = fsize_limit(t, f)
-    waiting = f.impl.write_waiting is not None and not nowait   # gofer files: the Gofer may be slow
+    if f.impl.write_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
+        return _write_waiting(t, f, view, offset, append, nowait, limit)
+    try:
+        try:
+            n = f.write(t, view, offset, append, limit)
+        except SyscallError as e:
+            w = waitable_for_retry(t, f, e, nowait)
+            return _write_waiting(t, f, view, offset, append, nowait, limit, w)
+    except SyscallError as e:
+        _write_failed(t, f, e)
+        raise
+    if n <= 0 or n >= len(view) or f.flags & O_NONBLOCK or nowait or f.impl.seekable:
+        return n
+    return _write_waiting(t, f, view, offset, append, nowait, limit, done=n)
+
+
+def _write_waiting(t, f, view, offset, append, nowait, limit, w=None, done=0):
+    """_do_write's loop once it must wait: first on ``w`` if given; ``done`` bytes are written."""
+    blocking = not (f.flags & O_NONBLOCK or nowait or f.impl.seekable)
+    waiting = f.impl.write_waiting is not None and not nowait
     while True:
         try:
+            if w is not None:
+                yield from t.block_on(w, POLLOUT)
+                w = None
             if waiting:
                 n = yield from f.write_waiting(t, view[done:], offset, append, limit)
             else:
-                n = None
-                try:   # with_blocking's loop, inlined: no generator for a write that goes through at once
+                try:   # with_blocking's loop, inlined
                     n = f.write(t, view[done:], offset, append, limit)
                 except SyscallError as e:
                     w = waitable_for_retry(t, f, e, nowait)
-                if n is None:
-                    yield from t.block_on(w, POLLOUT)
                     continue
         except SyscallError as e:
-            if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
-                send_sigpipe(t)
-            signal_if_limit(t, e)
+            _write_failed(t, f, e)
             if done:
                 return done
             raise
@@ -279,11 +320,18 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
             return done
 
 
+def _write_failed(t, f, e):
+    """A write failed with ``e``: EPIPE raises SIGPIPE, EFBIG past RLIMIT_FSIZE SIGXFSZ."""
+    if e.errno == EPIPE and f.impl.sigpipe_on_epipe:
+        send_sigpipe(t)
+    signal_if_limit(t, e)
+
+
 def write(t, fd, buf, count):
     f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
     if not f.writable:
         raise SyscallError(EBADF)
-    return (yield from _write_from(t, f, buf, count))
+    return _write_from(t, f, buf, count)   # a plain handler: a generator only if it must wait
 
 
 def _write_from(t, f, buf, count, pos=None):
@@ -299,11 +347,11 @@ def _write_from(t, f, buf, count, pos=None):
         raise SyscallError(EFAULT)
     task_write = f.impl.task_write   # host sockets: straight from application memory
     if task_write is not None and pos is None and avail:
-        return (yield from task_write(t, f, [(buf, avail)]))
+        return task_write(t, f, [(buf, avail)])   # a generator, which the dispatcher runs
     data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
-        return (yield from _write_nothing(t, f))
-    return (yield from _do_write(t, f, data, pos))
+        return _write_nothing(t, f)   # (a generator)
+    return _do_write(t, f, data, pos)
 
 
 def _write_nothing(t, f):
@@ -317,7 +365,7 @@ def _write_nothing(t, f):
 
 def pwrite64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    return (yield from _write_from(t, _open_for(t, fd, True), buf, count, pos))
+    return _write_from(t, _open_for(t, fd, True), buf, count, pos)
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
@@ -328,21 +376,21 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
         return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
     task_write = f.impl.task_write
     if task_write is not None and pos is None and not flags:
-        return (yield from task_write(t, f, vecs))
+        return task_write(t, f, vecs)   # (a generator)
     data = _gather(t, vecs, total)
-    return (yield from _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT)))
+    return _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT))
 
 
-def writev(t, fd, iov, iovcnt):
-    return (yield from _writev(t, fd, iov, iovcnt))
+def writev(t, fd, iov, iovcnt):   # plain handlers, as write's: a generator only if they wait
+    return _writev(t, fd, iov, iovcnt)
 
 
 def pwritev(t, fd, iov, iovcnt, pos_l, pos_h):
-    return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False)))
+    return _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False))
 
 
 def pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    return (yield from _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)))
+    return _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags))
 
 
 # --- descriptors -------------------------------------------------------------------------------
@@ -486,6 +534,7 @@ def _setfl(t, f, fdn, arg):
 
 
 def fcntl(t, fd, cmd, arg):
+    # A plain handler (kernel/syscall_table.py): only a lock's command returns a generator.
     fdn, cmd = to_s32(fd), to_s32(cmd)
     f = t.fdtable.get(fdn)
     if f.is_path and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
@@ -504,7 +553,7 @@ def fcntl(t, fd, cmd, arg):
     if cmd == F_SETFL:
         return _setfl(t, f, fdn, to_u32(arg))
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        return (yield from _lock(t, f, cmd, arg))
+        return _lock(t, f, cmd, arg)   # a generator (F_SETLKW may wait), which the dispatcher runs
     if cmd == F_SETOWN:
         who = to_s32(arg)
         if who == -(1 << 31):
@@ -573,7 +622,7 @@ def ioctl(t, fd, cmd, arg):
         t.mm.copy_out(arg, struct.pack("<i", max(0, min(f.impl.end_offset() - f.offset, 0x7FFFFFFF))))
         return 0
     if f.impl.blocking_ioctl is not None:
-        return (yield from f.impl.blocking_ioctl(t, cmd, arg))
+        return f.impl.blocking_ioctl(t, cmd, arg)   # a generator, which the dispatcher runs
     return f.ioctl(t, cmd, arg)
 
 

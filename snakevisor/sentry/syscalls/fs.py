@@ -45,8 +45,8 @@ def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) 
 
 
 def openat(t, dirfd, path, flags, mode):
-    # to_u32 inline: openat is among the commonest syscalls. A generator: a lease break waits.
-    return (yield from retrying(t, do_open, t, dirfd, read_path(t, path), flags & 0xFFFFFFFF, mode & 0xFFFFFFFF))
+    # to_u32 inline: openat is among the commonest syscalls. A lease break returns a generator that waits.
+    return retrying(t, do_open, t, dirfd, read_path(t, path), flags & 0xFFFFFFFF, mode & 0xFFFFFFFF)
 
 
 OPEN_HOW = struct.Struct("<QQQ")
@@ -77,15 +77,15 @@ def openat2(t, dirfd, path_addr, how_addr, size):
     fd = to_s32(dirfd)
     base = t.fs.cwd if fd == AT_FDCWD else at_start(t, dirfd, b".")
     ctx = ResolveContext(base if resolve & RESOLVE_IN_ROOT else t.fs.root, t, t.creds, resolve, base)
-    return (yield from retrying(t, do_open, t, dirfd, path, flags, mode, ctx, base))
+    return retrying(t, do_open, t, dirfd, path, flags, mode, ctx, base)
 
 
 def open_(t, path, flags, mode):
-    return (yield from retrying(t, do_open, t, FDCWD, read_path(t, path), to_u32(flags), to_u32(mode)))
+    return retrying(t, do_open, t, FDCWD, read_path(t, path), to_u32(flags), to_u32(mode))
 
 
 def creat(t, path, mode):
-    return (yield from retrying(t, do_open, t, FDCWD, read_path(t, path), O_CREAT | O_WRONLY | O_TRUNC, to_u32(mode)))
+    return retrying(t, do_open, t, FDCWD, read_path(t, path), O_CREAT | O_WRONLY | O_TRUNC, to_u32(mode))
 
 
 # --- stat -----------------------------------------------------------------------------------------
@@ -394,8 +394,8 @@ def lchown(t, path, uid, gid):
 def truncate(t, path, length):
     length = to_s64(length)
     vd = resolve_at(t, FDCWD, read_path(t, path))
-    yield from retrying(t, truncate_vd, task_ctx(t), vd, length, True, lambda inode: check_new_size(t, inode, length))
-    return 0
+    # 0 (truncate_vd gives None), or the generator that waits out a lease break (the dispatcher's None is 0)
+    return retrying(t, truncate_vd, task_ctx(t), vd, length, True, lambda inode: check_new_size(t, inode, length)) or 0
 
 
 def _set_times(t, vd, atime, mtime):

@@ -201,13 +201,22 @@ def release(f) -> None:
 
 
 def retrying(task, fn, *args):
-    """``fn(*args)`` (an open or a truncate), waiting out each lease break it meets and trying
-    again: a generator for the syscall layer (``yield from``)."""
+    """``fn(*args)`` (an open or a truncate) at once; or, when it meets a lease break, a generator
+    that waits out each break and tries again, which a plain syscall handler returns for the
+    dispatcher to run (kernel/syscall_table.py): an open makes no generator unless it waits."""
+    try:
+        return fn(*args)
+    except LeaseBreakWait as pending:
+        return _retry_after(task, pending.inode, fn, args)
+
+
+def _retry_after(task, inode, fn, args):
     while True:
+        yield from wait_break(task, inode)
         try:
             return fn(*args)
         except LeaseBreakWait as pending:
-            yield from wait_break(task, pending.inode)
+            inode = pending.inode
 
 
 def proc_rows():

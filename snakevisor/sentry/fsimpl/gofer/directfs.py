@@ -29,6 +29,7 @@ import os
 import stat as st_mod
 
 from snakevisor.abi.errno import EIO, ENOENT, ENOTDIR, SyscallError
+from snakevisor.abi.fs import S_IFMT
 from snakevisor.hostio import birth_time_ns
 from snakevisor.p9.client import Attr
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES
@@ -40,10 +41,13 @@ _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _OPEN_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
+_NOT_PLAIN = frozenset((b"", b".", b".."))
+
+
 def _component(name):
     """Is ``name`` one plain component (never "." nor "..", no "/")? Others are never asked of
     the host here (the VFS resolves them; this is belt and braces)."""
-    return name not in (b"", b".", b"..") and b"/" not in name
+    return name not in _NOT_PLAIN and b"/" not in name
 
 
 def _host(fn, *args, **kwargs):
@@ -171,21 +175,29 @@ def lookup(directory, name):
 
 def check_child(directory, name, child):
     """Shared mounts: is ``name`` in ``directory`` still ``child``'s file (one host fstatat; its
-    attributes are then refreshed)? None: cannot tell here, ask the Gofer."""
+    attributes are then refreshed)? None: cannot tell here, ask the Gofer. Once per component of
+    every walk on a volume, so path_fd's common case is inline."""
     hp = child.hostpath   # only its identity is needed here, which outlives an evicted descriptor
     if hp is None or hp.ident is None:
         if path_fd(child) is None:   # (a file we made over 9P gets its descriptor once)
             return None
         hp = child.hostpath
-    fd = path_fd(directory) if _component(name) else None
-    if fd is None:
+    if name in _NOT_PLAIN or b"/" in name:
         return None
+    dhp = directory.hostpath
+    if dhp is not None and dhp.fd is not None:
+        fd = dhp.fd
+        OPEN_HANDLES.used(dhp)
+    else:
+        fd = path_fd(directory)
+        if fd is None:
+            return None
     try:
         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
     except OSError as e:
         # Gone; else (EACCES: the Gofer may search where the Sentry, without capabilities, may not) ask the Gofer.
         return False if e.errno in (ENOENT, ENOTDIR) else None
-    if (st.st_dev, st.st_ino) != hp.ident or st_mod.S_IFMT(st.st_mode) != child.type:
+    if st.st_ino != hp.ident[1] or st.st_dev != hp.ident[0] or (st.st_mode ^ child.mode) & S_IFMT:
         return False
     child.refresh_host(st)
     return True

@@ -67,6 +67,9 @@ class GoferDirectory(GoferInode):
     def __init__(self, fs, fid, attr):
         super().__init__(fs, fid, attr)
         self.names = Names(fs.cache_negative)
+        if fs.exclusive:
+            # Nobody else changes names here: path walks skip revalidate_child (vfs/resolve.py).
+            self.trusts_cached_children = True
 
     def lookup(self, name):
         if self.names.known_absent(name) or (self.fs.directfs and directfs.absent(self, name)):

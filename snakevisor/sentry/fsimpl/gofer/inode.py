@@ -11,6 +11,7 @@ when older than FRESH_NS (``revalidate``); a walk's qids that show an unchanged
 version make them current again at no cost (``confirm``).
 """
 import time
+from time import monotonic_ns as _monotonic_ns
 
 from snakevisor.abi.errno import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EROFS, SyscallError
 from snakevisor.abi.fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, dev_major, dev_minor
@@ -52,12 +53,14 @@ class GoferInode(Inode):
         self._set_size(attr.size)
 
     def refresh_host(self, st):
-        """Take attributes from the host's stat of the file (directfs, or a donated descriptor)."""
-        self._fetched = time.monotonic_ns()   # (the qid version stays: a walk showing it means unchanged)
+        """Take attributes from the host's stat of the file (directfs, or a donated descriptor).
+        Once per component of every walk on a volume: no call for an unchanged size."""
+        self._fetched = _monotonic_ns()   # (the qid version stays: a walk showing it means unchanged)
         self.mode, self.uid, self.gid, self.nlink, self.rdev = st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_rdev
         self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
         self._blocks = st.st_blocks
-        self._set_size(st.st_size)
+        if st.st_size != self.size:
+            self._set_size(st.st_size)
 
     def confirm(self, qid):
         """Does ``qid`` (from a walk) show this very file at the version our attributes are of?
