@@ -80,7 +80,3 @@ def normalise_timeval(sec: int, usec: int) -> tuple[int, int]:
     total = (sec + q + (1 << 63)) % (1 << 64) - (1 << 63)
     return total, (usec - q * USEC) * 1000
 
-
-def split_ns(ns: int) -> tuple[int, int]:
-    """(seconds, nanoseconds) of a non-negative duration."""
-    return divmod(ns, NSEC)

@@ -375,9 +375,6 @@ class OverlayInode(Inode):
             out.append((name, ino, dtype))
         return out
 
-    def is_empty_dir(self):
-        return not self.iterdir()
-
     def lower_positive(self, name) -> bool:
         """Does a lower layer show ``name`` here (so removing it needs a whiteout)?"""
         for lo in self.lowers:

@@ -13,7 +13,7 @@ import struct
 from collections import deque
 
 from snakevisor.abi.capability import CAP_SYS_RESOURCE
-from snakevisor.abi.errno import EAGAIN, EBADF, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ENOTTY, ENXIO, EPERM, EPIPE, SyscallError
 from snakevisor.abi.fs import (F_GETPIPE_SZ, F_SETPIPE_SZ, FIONREAD, O_ACCMODE, O_DIRECT, O_NONBLOCK, O_RDONLY,
                                O_RDWR, O_WRONLY, PIPEFS_MAGIC, S_IFIFO)
 from snakevisor.abi.mm import PAGE_SIZE as PAGE
@@ -363,30 +363,9 @@ def fifo_open(inode, flags: int, is_pipe: bool = False) -> PipeImpl:
     return impl
 
 
-def fifo_would_block(inode, flags: int) -> bool:
-    """For a blocking-open hook in the VFS: would Linux's open of this FIFO wait now?"""
-    if flags & O_NONBLOCK:
-        return False
-    pipe = _fifos.get(inode)
-    acc = flags & O_ACCMODE
-    if acc == O_RDONLY:
-        return pipe is None or pipe.writers == 0
-    if acc == O_WRONLY:
-        return pipe is None or pipe.readers == 0
-    return False
-
-
 register_fifo_opener(fifo_open)
 
 
 def is_pipe(f) -> bool:
     return isinstance(f.impl, PipeImpl)
 
-
-def check_pipe_end(f, write: bool) -> PipeImpl:
-    impl = f.impl
-    if not isinstance(impl, PipeImpl):
-        raise SyscallError(EINVAL)
-    if write and not f.writable or not write and not f.readable:
-        raise SyscallError(EBADF)
-    return impl

@@ -167,9 +167,6 @@ class TmpfsDir(TmpfsInode):
     def iterdir(self):
         return [(name, inode.ino, inode.dtype) for name, inode in self.entries.items()]
 
-    def is_empty_dir(self):
-        return not self.entries
-
     def _check_new(self, name):
         if self.nlink == 0:
             raise SyscallError(ENOENT)   # creating in a removed directory

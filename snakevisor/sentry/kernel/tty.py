@@ -84,9 +84,6 @@ class Terminal:
         s = self.session
         return s is not None and s.exit_status is None
 
-    def is_ctty_of(self, tg) -> bool:
-        return tg is not None and tg.tty is self
-
     def set_ctty(self, tg) -> None:
         """Make this the controlling terminal of ``tg``'s session, with ``tg``'s group in the foreground."""
         self.session = tg

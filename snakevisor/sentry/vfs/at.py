@@ -17,11 +17,6 @@ def read_path(t, addr: int) -> bytes:
     return t.mm.read_cstring(addr, PATH_MAX)
 
 
-def dirfd_file(t, dirfd: int):
-    """The FileDescription a dirfd names (EBADF)."""
-    return t.fdtable.get(to_s32(dirfd))
-
-
 def at_start(t, dirfd: int, path: bytes):
     """Where a relative ``path`` starts: the cwd for AT_FDCWD, else the directory ``dirfd`` names."""
     if path[:1] == b"/":

@@ -74,9 +74,6 @@ class Dentry:
         inode = self.inode.lookup(name)
         return self.add_child(name, inode)
 
-    def cached_child(self, name: bytes) -> "Dentry | None":
-        return self.children.get(name)
-
     def add_child(self, name: bytes, inode) -> "Dentry":
         d = Dentry(inode, name, self)
         self.children[name] = d

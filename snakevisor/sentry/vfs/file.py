@@ -466,6 +466,3 @@ class FileDescription:
         if self.flags & O_PATH:
             raise SyscallError(EBADF)
         yield from self.impl.fsync_waiting(task)
-
-    def status_flags(self) -> int:
-        return self.flags

@@ -144,9 +144,6 @@ class Inode:
             raise SyscallError(ENOTDIR)
         return iter(())
 
-    def is_empty_dir(self) -> bool:
-        return not any(True for _ in self.iterdir())
-
     def revalidate_child(self, name: bytes, child: "Inode") -> bool:
         """Is a cached child Dentry still right? (procfs/gofer may say no.)"""
         return True
