@@ -201,7 +201,7 @@ def test_the_gofer_donates_path_descriptors_only_with_directfs(tmp_path, directf
     try:
         root = Client(g.sockets[0]).attach()
         if directfs:
-            fid, fd = root.walk_fd([b"f"])
+            fid, fd, _ = root.walk_fd([b"f"])
             assert fd is not None and os.fstat(fd).st_ino == os.stat(tmp_path / "f").st_ino
             os.close(fd)
             fid.clunk()

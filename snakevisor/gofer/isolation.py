@@ -72,6 +72,7 @@ GOFER_SYSCALLS = (
     "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
     "memfd_create", "umask", "chmod", "chown", "lchown", "mkdir", "rmdir", "unlink", "rename", "link",
     "symlink",
+    "inotify_init1", "inotify_add_watch",   # shared mounts' watches (watches.py)
 )
 # socketpair/socket: AF_UNIX (1) only. mknodat/mknod: device number 0 only (FIFOs, sockets, regular
 # files and the 0:0 whiteout): whatever the Gofer's capabilities, it never makes a device node.

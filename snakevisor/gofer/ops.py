@@ -25,6 +25,7 @@ from snakevisor.p9.messages import Qid, dirent_size, encode_dirents
 from .fids import IDLE_PATHS, FidState, FidTable, XattrState
 from .hostfs import QidPaths, dtype_of_mode, fstatfs, proc_path, to_u64, utimens
 from .hostfs import renameat2 as host_renameat2
+from .watches import Watches
 
 _O_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 # lopen flags passed through to the host; the rest are the Sentry's business
@@ -46,6 +47,7 @@ class Session:
         self.donation = False
         self.directfs = True   # Twalkfd allowed (with the dialect); the Gofer's --directfs
         self.image_usage = None   # an overlay root's lower layer (statfs), counted as used space
+        self.watches = None       # watches.Watches once the Sentry asked for it (Tnotifyfd)
         self.msize = C.DEFAULT_MSIZE
         self.fids = FidTable(walk=lambda names: _walk_from_root(self, names), root=self.root_id)
         self.qids = QidPaths()
@@ -216,7 +218,20 @@ def walkfd(sess: Session, m: M.Twalkfd, st: FidState):
     if not (sess.donation and sess.directfs):
         raise SyscallError(EINVAL)   # a Sentry without directfs gets no O_PATH descriptors
     qids, new = _walk_bind(sess, m, st)
-    return M.Rwalkfd(tag=m.tag, qids=qids, fd=new.path_fd if new is not None else None)
+    if new is None:
+        return M.Rwalkfd(tag=m.tag, qids=qids, fd=None)
+    wd = sess.watches.watch(new.path_fd) if sess.watches is not None and new.qid.type & C.QTDIR else 0
+    return M.Rwalkfd(tag=m.tag, qids=qids, fd=new.path_fd, wd=wd)
+
+
+def notifyfd(sess: Session, m: M.Tnotifyfd, st: FidState):
+    """directfs on a shared mount: the mount's inotify instance (watches.py), made on the first
+    ask; from then on each Rwalkfd of a directory names its watch."""
+    if not (sess.donation and sess.directfs):
+        raise SyscallError(EINVAL)
+    if sess.watches is None:
+        sess.watches = Watches()
+    return M.Rnotifyfd(tag=m.tag, fd=sess.watches.fd)
 
 
 def walkqids(sess: Session, m: M.Twalkqids, st: FidState):
@@ -677,6 +692,7 @@ HANDLERS = {
     M.Twalk: (walk, ("fid",), False),
     M.Twalkqids: (walkqids, ("fid",), False),
     M.Twalkfd: (walkfd, ("fid",), False),
+    M.Tnotifyfd: (notifyfd, ("fid",), False),
     M.Tclunk: (clunk, (), False),
     M.Tremove: (remove, ("fid",), False),
     M.Tgetattr: (getattr_, ("fid",), False),

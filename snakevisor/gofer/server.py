@@ -320,6 +320,9 @@ class Connection:
         self.loop.remove_reader(self.sock.fileno())
         self._abandon_pending()
         self.sess.fids.clear()
+        if self.sess.watches is not None:
+            self.sess.watches.close()
+            self.sess.watches = None
         self.decoder.close()
         if self.writer is not None:
             self.writer.on_idle = None

@@ -38,6 +38,10 @@ ptrace_raw.restype = _long
 # renameat2(2) (glibc 2.28): names as bytes.
 libc.renameat2.argtypes = [_int, _char_p, _int, _char_p, _uint]
 
+# inotify(7): the Gofer's watches on shared mounts (gofer/watches.py); paths as bytes.
+libc.inotify_init1.argtypes = [_int]
+libc.inotify_add_watch.argtypes = [_int, _char_p, ctypes.c_uint32]
+
 # fallocate(2) takes 64-bit offsets.
 libc.fallocate.argtypes = [_int, _int, _long, _long]
 libc.getauxval.argtypes = [ctypes.c_ulong]

@@ -445,10 +445,11 @@ class Fid:
             return None, qids
         return Fid(c, newfid, qids[-1] if qids else self.qid), qids
 
-    def walk_fd(self, names) -> tuple["Fid", int | None]:
+    def walk_fd(self, names) -> tuple["Fid", int | None, int]:
         """directfs (the snakevisor dialect only: callers check ``client.donation``): walk up to
         16 names to a new Fid, with the O_PATH descriptor of the file reached that the Gofer
-        donates (owned by the caller; None if it could not come). ENOENT if not fully walked."""
+        donates (owned by the caller; None if it could not come) and the watch on it of the
+        mount's inotify instance (0: none; see notify_fd). ENOENT if not fully walked."""
         names = tuple(names)
         if len(names) > C.MAXWELEM:
             raise SyscallError(EINVAL)
@@ -461,7 +462,12 @@ class Fid:
             if len(r.qids) > len(names):
                 c._fail()
             raise SyscallError(ENOENT)
-        return Fid(c, newfid, r.qids[-1] if r.qids else self.qid), r.fd
+        return Fid(c, newfid, r.qids[-1] if r.qids else self.qid), r.fd, r.wd
+
+    def notify_fd(self) -> int | None:
+        """directfs on a shared mount: the mount's inotify descriptor the Gofer donates (owned by
+        the caller; None if it did not come), whose watch descriptors walk_fd reports."""
+        return self.client._rpc(M.Tnotifyfd(fid=self._id()), M.Rnotifyfd).fd
 
     def peek_qids(self, names) -> list[Qid]:
         """The qids of up to 16 names walked from here, binding no fid (Twalkqids in the snakevisor

@@ -19,7 +19,7 @@ import struct
 from collections import deque
 
 from . import constants as C
-from .messages import (MESSAGE_TYPES, ProtocolError, Rlcreate, Rlopen, Rwalkfd, decode_body, encode,
+from .messages import (MESSAGE_TYPES, ProtocolError, Rlcreate, Rlopen, Rnotifyfd, Rwalkfd, decode_body, encode,
                        is_request)
 
 __all__ = ["Decoder", "ProtocolError", "encode", "REQUESTS", "REPLIES"]
@@ -101,7 +101,7 @@ class Decoder:
         finally:
             self._compact()
         if fds:
-            if type(msg) in (Rlopen, Rlcreate, Rwalkfd) and len(fds) == 1:
+            if type(msg) in (Rlopen, Rlcreate, Rwalkfd, Rnotifyfd) and len(fds) == 1:
                 msg.fd = fds[0]
             else:
                 _close_all(fds)

@@ -59,6 +59,8 @@ TWALKQIDS, RWALKQIDS = 128, 129
 TRENAMEAT2, RRENAMEAT2 = 130, 131
 # snakevisor extension (directfs): Twalk whose reply carries an O_PATH descriptor of the file walked to.
 TWALKFD, RWALKFD = 132, 133
+# snakevisor extension (directfs on shared mounts): the mount's inotify descriptor, donated once.
+TNOTIFYFD, RNOTIFYFD = 134, 135
 
 # Qid types (high byte of the Plan 9 mode).
 QTDIR = 0x80

@@ -367,9 +367,24 @@ class Twalkfd(Message):
 
 
 class Rwalkfd(Message):
+    """``wd``: the watch of the Gofer's inotify instance (Tnotifyfd) on the directory walked to,
+    0 if none (no instance, not a directory, or no watch to be had: the Sentry then checks)."""
     TYPE = C.RWALKFD
-    LAYOUT = "qids:qid*"
+    LAYOUT = "qids:qid* wd:I?"
     LOCAL = ("fd",)   # the donated O_PATH descriptor (None: not donated)
+
+
+class Tnotifyfd(Message):
+    """snakevisor dialect (directfs, shared mounts): the mount's inotify instance, whose watches
+    Rwalkfd names; Rnotifyfd carries its descriptor over SCM_RIGHTS (asked once per mount)."""
+    TYPE = C.TNOTIFYFD
+    LAYOUT = "fid:I"
+
+
+class Rnotifyfd(Message):
+    TYPE = C.RNOTIFYFD
+    LAYOUT = ""
+    LOCAL = ("fd",)   # the donated inotify descriptor (None: not donated)
 
 
 class Tread(Message):

@@ -17,6 +17,9 @@ from snakevisor.sentry.vfs.permissions import MAY_EXEC, check_permission
 
 
 _EPOCHS = itertools.count(1)
+# Path resolutions begun (resolve, resolve_parent): a filesystem told of host changes asynchronously
+# takes them in once per walk (fsimpl/gofer/notify.py).
+walks = 0
 MAX_BATCH = 16   # names per batched revalidation (9P's MAXWELEM)
 
 
@@ -234,6 +237,8 @@ def _fast_walk(ctx, start: VirtualDentry, path: bytes, follow_final: bool, want_
 def resolve(ctx, start: VirtualDentry, path: bytes, follow_final: bool = True,
             want_dir: bool = False) -> VirtualDentry:
     """The file ``path`` names, relative to ``start`` unless absolute. Empty path: ENOENT."""
+    global walks
+    walks += 1
     if not path or len(path) >= PATH_MAX:
         check_path(path)   # raises its errno
     # Most paths name cached files through plain directories: no _Walker, no per-step objects.
@@ -260,6 +265,8 @@ def resolve_parent(ctx, start: VirtualDentry, path: bytes) -> tuple[VirtualDentr
     only of slashes (the root); each operation answers those with its own errno.
     The parent has been checked to be a searchable directory.
     """
+    global walks
+    walks += 1
     check_path(path)
     dirpart, last, trailing = split_last(path)
     if len(last) > NAME_MAX:

@@ -12,7 +12,8 @@ time, never following a symlink, never from its own root (which is empty) nor wi
 
 - revalidation of cached names on shared mounts: ``fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)``
   per component, compared with the cached inode's host identity (device, inode number): a
-  host-side change is seen within the same syscall, with no 9P message;
+  host-side change is seen within the same syscall, with no 9P message. Names of a directory
+  the Gofer watches are checked only once after an inotify event named them (notify.py);
 - attributes: ``fstat`` of the inode's O_PATH descriptor;
 - negative lookups: an ``fstatat`` (a positive one still walks a fid with Twalkfd: the inode's
   fid serves everything that stays on 9P);
@@ -72,7 +73,7 @@ class HostPath:
         """The descriptor (fetched from the Gofer if evicted), or None: use 9P."""
         if self.fd is None:
             try:
-                fid, fd = self.inode.fid.walk_fd([])
+                fid, fd, wd = self.inode.fid.walk_fd([])
                 fid.clunk(wait=False)
             except SyscallError:
                 return None
@@ -87,6 +88,7 @@ class HostPath:
                 os.close(fd)   # cannot be (a fid is its file), but never trust a mix-up
                 return None
             self.fd, self.ident = fd, (st.st_dev, st.st_ino)
+            watched(self.inode, wd)
         OPEN_HANDLES.used(self)
         return self.fd
 
@@ -120,8 +122,17 @@ def probe(root):
     return hp.get() is not None
 
 
-def adopt(inode, fd, st):
-    """``inode`` (just looked up) takes the descriptor ``fd`` of its file, of stat ``st``."""
+def watched(inode, wd):
+    """The Gofer watches ``inode``'s directory as ``wd`` (0: not): its notifier is told."""
+    notifier = inode.fs.notifier
+    if notifier is not None and inode.is_dir:
+        notifier.watched(inode, wd)
+
+
+def adopt(inode, fd, st, wd=0):
+    """``inode`` (just looked up) takes the descriptor ``fd`` of its file, of stat ``st`` (and
+    ``wd``, the Gofer's watch on it)."""
+    watched(inode, wd)
     hp, ident = inode.hostpath, (st.st_dev, st.st_ino)
     if hp is not None and hp.fd is not None and hp.ident == ident:
         os.close(fd)   # it has one already (another name of a hard-linked file)
@@ -159,18 +170,18 @@ def absent(directory, name):
 
 
 def lookup(directory, name):
-    """Walk ``name`` with Twalkfd: (fid, descriptor, its stat), or (fid, None, None) if the walk
-    donated no descriptor (the caller then has the fid's attributes fetched over 9P)."""
-    fid, fd = directory.fid.walk_fd([name])
+    """Walk ``name`` with Twalkfd: (fid, descriptor, its stat, watch), or (fid, None, None, 0) if
+    the walk donated no descriptor (the caller then has the fid's attributes fetched over 9P)."""
+    fid, fd, wd = directory.fid.walk_fd([name])
     if fd is None:
-        return fid, None, None
+        return fid, None, None, 0
     try:
         st = os.fstat(fd)
     except OSError as e:
         os.close(fd)
         fid.clunk(wait=False)
         raise SyscallError(e.errno or EIO) from None
-    return fid, fd, st
+    return fid, fd, st, wd
 
 
 def check_child(directory, name, child):

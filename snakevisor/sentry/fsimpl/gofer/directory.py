@@ -16,6 +16,7 @@ from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer import directfs
 from snakevisor.sentry.fsimpl.gofer.inode import GoferInode
 from snakevisor.sentry.fsimpl.gofer.wait import in_task
+from snakevisor.sentry.vfs import resolve
 
 _DTYPE_FROM_QID = {P9.QTDIR: 4, P9.QTSYMLINK: 10}
 
@@ -70,13 +71,15 @@ class GoferDirectory(GoferInode):
         if fs.exclusive:
             # Nobody else changes names here: path walks skip revalidate_child (vfs/resolve.py).
             self.trusts_cached_children = True
+        self.wd = 0              # the Gofer's inotify watch on this directory (notify.py), 0: none
+        self.trusted = set()     # watched: names checked since the last event naming them
 
     def lookup(self, name):
         if self.names.known_absent(name) or (self.fs.directfs and directfs.absent(self, name)):
             self.names.missing(name)
             raise SyscallError(ENOENT)
         try:
-            fid, fd, st = directfs.lookup(self, name) if self.fs.directfs else (self.fid.walk([name]), None, None)
+            fid, fd, st, wd = directfs.lookup(self, name) if self.fs.directfs else (self.fid.walk([name]), None, None, 0)
         except SyscallError as e:
             if e.errno == ENOENT:
                 self.names.missing(name)
@@ -88,8 +91,10 @@ class GoferDirectory(GoferInode):
             raise
         inode = self.fs.inode_for(fid, attr)
         if fd is not None:
-            directfs.adopt(inode, fd, st)
+            directfs.adopt(inode, fd, st, wd)
             inode.origin = (self, name)
+            if self.wd:
+                self.trusted.add(name)   # just walked on the host: true until an event names it
         self.names.bind(name, inode)
         return inode
 
@@ -111,8 +116,16 @@ class GoferDirectory(GoferInode):
     def revalidate_child(self, name, child):
         if self.fs.exclusive:
             return True
+        if self.wd:   # watched (notify.py): trusted until an event names it
+            notifier = self.fs.notifier
+            if notifier.walk != resolve.walks:
+                notifier.drain(resolve.walks)
+            if name in self.trusted:
+                return True
         known = directfs.check_child(self, name, child) if self.fs.directfs else None
         if known is not None:
+            if known and self.wd:
+                self.trusted.add(name)
             return known
         try:
             qids = self.fid.peek_qids([name])

@@ -10,6 +10,7 @@ from snakevisor.abi.errno import EINVAL, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import (RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, StatfsResult,
                                V9FS_MAGIC)
 from snakevisor.p9 import constants as P9
+from snakevisor.sentry.fsimpl.gofer import notify
 from snakevisor.sentry.fsimpl.gofer.directfs import probe as directfs_probe
 from snakevisor.sentry.fsimpl.gofer.directory import GoferDirectory
 from snakevisor.sentry.fsimpl.gofer.handles import OPEN_HANDLES, IdleFiles
@@ -37,6 +38,7 @@ class GoferFilesystem(Filesystem):
         self.exclusive = readonly if exclusive is None else exclusive
         self.cache_negative = self.exclusive
         self.directfs = False   # until the Gofer has donated the root's descriptor (below)
+        self.notifier = None    # shared mounts with directfs: notify.Notifier (host changes)
         self.inodes = {}  # qid.path -> GoferInode (hard links share one)
         self.mapped = set()   # FileMappings whose cache a writable mapping may have changed
         self.idle = IdleFiles()   # regular files with handles but no open file
@@ -47,7 +49,12 @@ class GoferFilesystem(Filesystem):
         self.root.inc_ref()
         # directfs (directfs.py): host calls on O_PATH descriptors our Gofer donates when started
         # with --directfs (the dialect's Twalkfd); else, or against a plain 9P server, 9P alone.
+        if directfs and client.donation and not self.exclusive:
+            self.notifier = notify.start(root_fid)   # before the root's descriptor: it gets a watch
         self.directfs = directfs and client.donation and directfs_probe(self.root.inode)
+        if not self.directfs and self.notifier is not None:
+            self.notifier.close()
+            self.notifier = None
         # Cached names are checked with the Gofer, a round trip each: path resolution batches them
         # (vfs/resolve.py). With directfs each is one host fstatat: the fast walk checks them one by one.
         self.revalidates = not self.exclusive and not self.directfs

@@ -26,6 +26,8 @@ FRESH_NS = 1_000_000
 
 
 class GoferInode(Inode):
+    wd = 0   # directories the Gofer watches: its inotify watch (directory.py, notify.py)
+
     def __init__(self, fs, fid, attr):
         super().__init__(fs, attr.mode, ino=attr.qid.path, uid=attr.uid, gid=attr.gid, rdev=attr.rdev,
                          nlink=attr.nlink)
@@ -175,6 +177,8 @@ class GoferInode(Inode):
 
     def evict(self):
         self.fs.forget(self)
+        if self.wd:
+            self.fs.notifier.forget(self)
         if self.hostpath is not None:
             self.hostpath.close()
         if self.fid is not None:
