@@ -5,7 +5,8 @@ The Sentry (sentry/fsimpl/gofer/notify.py) drains the instance at the start of e
 that walks the mount and trusts a cached name of a watched directory until an event names it:
 inotify watches inodes, so a change through any mount or namespace is reported. Where no watch
 can be had (the kernel's fs.inotify.max_user_watches: ENOSPC; or our own cap, below) the
-directory's wd is 0 and the Sentry keeps checking each name with the host.
+directory's wd is 0 and the Sentry keeps checking each name with the host. Watches stay until
+the mount ends (the kernel drops one whose directory is removed).
 """
 import os
 
@@ -21,13 +22,18 @@ WATCH_MASK = (IN_ATTRIB | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN
               | IN_MOVE_SELF | IN_ONLYDIR)
 
 
+# Watches hold kernel memory and count against the host user's fs.inotify.max_user_watches, which
+# host tools share: a mount takes at most this many (more directories are checked per name).
+DEFAULT_CAP = 8192
+
+
 def _cap():
-    """Our own bound on a mount's watches (0: the kernel's alone): the tests' way to reach the
-    limit without changing the host's sysctl."""
+    """A mount's bound on watches: SNAKEVISOR_GOFER_MAX_WATCHES (the tests' way to reach a limit
+    without changing the host's sysctl; 0: the kernel's limit alone), else DEFAULT_CAP."""
     try:
-        return max(0, int(os.environ.get("SNAKEVISOR_GOFER_MAX_WATCHES", "0")))
+        return max(0, int(os.environ.get("SNAKEVISOR_GOFER_MAX_WATCHES") or DEFAULT_CAP))
     except ValueError:
-        return 0
+        return DEFAULT_CAP
 
 
 class Watches:
