@@ -177,6 +177,20 @@ def test_directories_past_the_watch_limit_are_checked_per_name(tmp_path, monkeyp
         w.close()
 
 
+def test_a_killed_mount_closes_its_inotify_descriptor_and_checks_per_name(shared, monkeypatch):
+    w, host = shared, shared.host
+    assert stat_of(w, PATH)[8] == 3
+    fd = w.gofer.notifier.fd
+    dirs = list(w.gofer.notifier.dirs.values())
+    w.gofer.kill()   # (the VFS's kill_sb: the last mount gone)
+    assert w.gofer.notifier is None
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    assert all(d.wd == 0 and not d.trusted for d in dirs)
+    CHANGES["write"](host)
+    assert _sandbox_view(w) == _host_view(host)
+
+
 # -- in the sandbox -------------------------------------------------------------------------------
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="sandbox tests need root (namespaces)")

@@ -119,6 +119,13 @@ class GoferFilesystem(Filesystem):
         finally:
             fid.clunk()
 
+    def kill(self):
+        """The last mount is gone: the inotify descriptor goes (its directories unwatched)."""
+        super().kill()
+        if self.notifier is not None:
+            self.notifier.close()
+            self.notifier = None
+
     def sync_all(self):
         """Write every mapped file's cache back to the host (sandbox exit)."""
         for mapping in list(self.mapped):
