@@ -79,7 +79,10 @@ class GoferDirectory(GoferInode):
             self.names.missing(name)
             raise SyscallError(ENOENT)
         try:
-            fid, fd, st, wd = directfs.lookup(self, name) if self.fs.directfs else (self.fid.walk([name]), None, None, 0)
+            if self.fs.directfs:
+                fid, fd, st, wd = directfs.lookup(self, name)
+            else:
+                fid, fd, st, wd = self.fid.walk([name]), None, None, 0
         except SyscallError as e:
             if e.errno == ENOENT:
                 self.names.missing(name)

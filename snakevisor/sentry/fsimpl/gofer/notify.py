@@ -6,8 +6,8 @@ directory's watch. A watched directory (``GoferDirectory.wd``) keeps ``trusted``
 cached child was checked against the host since the last event naming them. At the first
 revalidation of each path walk (vfs/resolve.py counts walks) the Sentry asks how many bytes are
 queued (ioctl FIONREAD: 0.2 us, without the exception of a read that would block), reads them and
-forgets what the events name: a child's name (created, deleted, moved, chmod'ed, written), every name of a directory on its own DELETE_SELF/MOVE_SELF, every name of
-the mount on IN_Q_OVERFLOW; IN_IGNORED (the watch is gone) makes the directory unwatched. With
+forgets what the events name: a child's name (created, deleted, moved, chmod'ed, written), every
+name of a directory on its own DELETE_SELF/MOVE_SELF, every name of the mount on IN_Q_OVERFLOW; IN_IGNORED (the watch is gone) makes the directory unwatched. With
 nothing pending, a trusted name costs no host call; any other name is checked with an fstatat
 as before (directfs.check_child), and so is every name of a directory without a watch.
 
