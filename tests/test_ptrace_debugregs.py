@@ -26,6 +26,15 @@ def test_debug_registers_as_natively():
     assert b"at target: si_code 4 si_addr==rip 1 rip==target 1" in native.stdout
 
 
+@ptrace_platform_only
+def test_debug_registers_are_per_thread():
+    """A watchpoint set on one thread traps its write; a thread made after it exited starts with
+    none and does not trap, though in the sandbox it reuses the first one's parked stub thread."""
+    native, _ = compare([compile_c("ptrace_debugregs_threads", extra=("-pthread",))], native_status=0)
+    assert b"first thread: si_code 4 dr6 0xffff0ff1 watched 1" in native.stdout
+    assert b"second thread: exited 0" in native.stdout
+
+
 def test_systrap_refuses_to_enable_a_breakpoint():
     """On systrap the registers are read and written, but a DR7 that enables a breakpoint is EIO
     (and leaves DR7 as it was); everything else as natively."""
