@@ -124,6 +124,11 @@ BREAKPOINT_LENGTH = {X86_BREAKPOINT_LEN_1: 1, X86_BREAKPOINT_LEN_2: 2, X86_BREAK
                      X86_BREAKPOINT_LEN_8: 8}
 
 
+def breakpoint_length(x86_len, x86_type):
+    """The bytes a breakpoint covers: 1 for an execute one (LEN_X), else its length."""
+    return 1 if x86_type == X86_BREAKPOINT_EXECUTE else BREAKPOINT_LENGTH[x86_len]
+
+
 def debugreg_offset(n):
     """PEEKUSER/POKEUSER's offset of DRn: offsetof(struct user, u_debugreg[n])."""
     return USER_DEBUGREG_OFFSET + 8 * n

@@ -105,16 +105,12 @@ _NONE = DebugRegs()
 
 def _check(addr, x86_len, x86_type):
     """arch_bp_generic_fields and hw_breakpoint_parse for a ptrace (user-only) breakpoint."""
-    if x86_type == P.X86_BREAKPOINT_EXECUTE:
-        if x86_len != P.X86_BREAKPOINT_LEN_X:
-            raise SyscallError(EINVAL)
-        length, align = 1, 0
-    elif x86_type in (P.X86_BREAKPOINT_WRITE, P.X86_BREAKPOINT_RW):
-        length = P.BREAKPOINT_LENGTH[x86_len]
-        align = length - 1
-    else:
+    if x86_type == P.X86_BREAKPOINT_EXECUTE and x86_len != P.X86_BREAKPOINT_LEN_X:
+        raise SyscallError(EINVAL)
+    if x86_type not in (P.X86_BREAKPOINT_EXECUTE, P.X86_BREAKPOINT_WRITE, P.X86_BREAKPOINT_RW):
         raise SyscallError(EINVAL)   # R/W 10: I/O breakpoints
-    if addr & align or addr + length - 1 >= TASK_SIZE_MAX:
+    length = P.breakpoint_length(x86_len, x86_type)   # an execute one's alignment is 1 too
+    if addr & (length - 1) or addr + length - 1 >= TASK_SIZE_MAX:
         raise SyscallError(EINVAL)
 
 

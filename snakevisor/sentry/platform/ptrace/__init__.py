@@ -176,8 +176,7 @@ class Context:
         checked against the others). OSError if the host refuses."""
         addrs, dr7 = [0] * pt.HBP_NUM, 0
         for n, addr, x86_len, x86_type in breakpoints:
-            length = 1 if x86_type == pt.X86_BREAKPOINT_EXECUTE else pt.BREAKPOINT_LENGTH[x86_len]
-            if addr + length > STUB_ADDR and addr < STUB_ADDR + STUB_SPAN:
+            if addr + pt.breakpoint_length(x86_len, x86_type) > STUB_ADDR and addr < STUB_ADDR + STUB_SPAN:
                 continue
             addrs[n] = addr
             dr7 |= pt.dr7_field(n, x86_len, x86_type)
