@@ -100,7 +100,7 @@ def decode_status(status):
 class Context:
     """One stub thread: the host thread that runs one application Task."""
 
-    __slots__ = ("tid", "address_space", "regs", "_regs_addr", "_regs_ptr", "pending_host_signals", "debugregs")
+    __slots__ = ("tid", "address_space", "regs", "_regs_addr", "_regs_ptr", "pending_host_signals", "loaded_debugregs")
 
     def __init__(self, tid, address_space):
         self.tid = tid
@@ -109,7 +109,7 @@ class Context:
         self._regs_addr = ctypes.addressof(self.regs)
         self._regs_ptr = ctypes.c_void_p(self._regs_addr)
         self.pending_host_signals = []
-        self.debugregs = None   # (DR0..DR3, DR7) loaded into the host thread, None for none
+        self.loaded_debugregs = None   # (DR0..DR3, DR7) loaded into the host thread, None for none
 
     event = staticmethod(decode_status)
 
@@ -181,20 +181,20 @@ class Context:
             addrs[n] = addr
             dr7 |= pt.dr7_field(n, x86_len, x86_type)
         wanted = (*addrs, dr7) if dr7 else None
-        if wanted == self.debugregs:
+        if wanted == self.loaded_debugregs:
             return True
-        self.debugregs = None
+        self.loaded_debugregs = None
         _poke_debugreg(self.tid, pt.DR_CONTROL, 0)
         if wanted is not None:
             for n, addr in enumerate(addrs):
                 _poke_debugreg(self.tid, n, addr)
             _poke_debugreg(self.tid, pt.DR_CONTROL, dr7)
-        self.debugregs = wanted
+        self.loaded_debugregs = wanted
         return True
 
     def debug_status(self):
         """The breakpoints (DR6's DR_TRAP bits) behind the host thread's last debug trap."""
-        if self.debugregs is None:
+        if self.loaded_debugregs is None:
             return 0
         dr6 = ptrace(pt.PTRACE_PEEKUSER, self.tid, pt.debugreg_offset(pt.DR_STATUS), 0)
         return (dr6 ^ pt.DR6_RESERVED) & pt.DR_TRAP_BITS   # Linux shows it flipped back
@@ -240,7 +240,7 @@ class Context:
         aspace = self.address_space
         if aspace is not None and len(aspace.parked) < PARKED_MAX and len(aspace.platform.parked) < PARKED_TOTAL:
             self.get_regs()   # StubGone unless stopped
-            if self.debugregs is None or self._debug_registers_cleared():   # none for the next Task
+            if self.loaded_debugregs is None or self._debug_registers_cleared():   # none for the next Task
                 aspace.parked.append(self.tid)
                 aspace.platform.parked.add(self.tid)
                 return
