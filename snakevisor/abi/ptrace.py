@@ -75,7 +75,7 @@ EVENTMSG_SYSCALL_ENTRY, EVENTMSG_SYSCALL_EXIT = 1, 2
 
 # struct user (x86_64): where PEEKUSER/POKEUSER offsets land.
 USER_REGS_SIZE = 27 * 8
-USER_DEBUGREG_OFFSET = 848
+USER_DEBUGREG_OFFSET = 848                           # u_debugreg[8]: DR0-DR7, the last member
 USER_SIZE = 912
 FPREGS_SIZE = 512                                    # struct user_fpregs_struct (FXSAVE)
 IOVEC = struct.Struct("<QQ")
@@ -105,3 +105,35 @@ class UserRegs(ctypes.Structure, RegsCopy):
 
 # Byte offsets into struct user (regs come first) for PTRACE_POKEUSER.
 REG_OFFSET = {name: 8 * i for i, name in enumerate(REG_NAMES)}
+
+
+# x86 debug registers (asm/debugreg.h, asm/hw_breakpoint.h): DR0-DR3 hold addresses, DR6 the
+# status (Linux keeps it "positive": DR6_RESERVED flipped), DR7 the control.
+HBP_NUM = 4
+DR_STATUS, DR_CONTROL = 6, 7
+DR_TRAP_BITS = 0xF                  # DR6: which of DR0-DR3 triggered
+DR_STEP = 0x4000                    # DR6: a single step (TF)
+DR6_RESERVED = 0xFFFF0FF0
+DR_CONTROL_RESERVED = 0xFFFFFFFF0000FC00
+DR_CONTROL_SHIFT, DR_CONTROL_SIZE, DR_ENABLE_SIZE = 16, 4, 2
+# Linux's encoding of a DR7 field: LEN bits | 0x40, R/W bits | 0x80 (arch_bp_generic_fields).
+X86_BREAKPOINT_LEN_X = X86_BREAKPOINT_LEN_1 = 0x40
+X86_BREAKPOINT_LEN_2, X86_BREAKPOINT_LEN_4, X86_BREAKPOINT_LEN_8 = 0x44, 0x4C, 0x48
+X86_BREAKPOINT_EXECUTE, X86_BREAKPOINT_WRITE, X86_BREAKPOINT_RW = 0x80, 0x81, 0x83
+BREAKPOINT_LENGTH = {X86_BREAKPOINT_LEN_1: 1, X86_BREAKPOINT_LEN_2: 2, X86_BREAKPOINT_LEN_4: 4,
+                     X86_BREAKPOINT_LEN_8: 8}
+
+
+def breakpoint_length(x86_len, x86_type):
+    """The bytes a breakpoint covers: 1 for an execute one (LEN_X), else its length."""
+    return 1 if x86_type == X86_BREAKPOINT_EXECUTE else BREAKPOINT_LENGTH[x86_len]
+
+
+def debugreg_offset(n):
+    """PEEKUSER/POKEUSER's offset of DRn: offsetof(struct user, u_debugreg[n])."""
+    return USER_DEBUGREG_OFFSET + 8 * n
+
+
+def dr7_field(n, x86_len, x86_type):
+    """DR7's local-enable bit and R/W+LEN field for breakpoint ``n`` (Linux's __encode_dr7, local)."""
+    return ((x86_len | x86_type) & 0xF) << (DR_CONTROL_SHIFT + n * DR_CONTROL_SIZE) | 1 << (n * DR_ENABLE_SIZE)

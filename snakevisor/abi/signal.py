@@ -47,6 +47,7 @@ CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1,
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4   # struct sigevent's sigev_notify
 BUS_ADRERR = 2
+TRAP_BRKPT, TRAP_TRACE, TRAP_HWBKPT = 1, 2, 4   # SIGTRAP's: int3, a single step, a debug register
 POLL_IN, POLL_OUT, POLL_MSG, POLL_ERR, POLL_PRI, POLL_HUP = 1, 2, 3, 4, 5, 6   # SIGIO's
 SIGINFO_SIZE = 128
 SIGINFO_HEAD = struct.Struct("<iii4x")          # si_signo, si_errno, si_code

@@ -59,6 +59,8 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     child.sigmask = task.sigmask
     child.name = task.name
     seccomp.inherit(task, child)
+    if task.debugregs is not None:
+        child.debugregs = task.debugregs.forked()   # DR6 and DR7's value, no breakpoint
     if not flags & C.CLONE_VM or flags & C.CLONE_VFORK:
         child.altstack = task.altstack
     _set_child_registers(task, ctx, flags, stack, tls)

@@ -64,6 +64,7 @@ def do_execve(task, path, argv, envp, vd=None, comm=None):
         timer.close()
     tg.posix_timers = {}
     task.altstack = (0, S.SS_DISABLE, 0)
+    task.debugregs = None   # flush_ptrace_hw_breakpoint
     task.saved_sigmask = None
     task.clear_child_tid = 0
     task.robust_list = (0, 0)

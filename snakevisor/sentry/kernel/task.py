@@ -11,7 +11,7 @@ from types import GeneratorType
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
-from snakevisor.sentry.kernel import ptrace, seccomp
+from snakevisor.sentry.kernel import debugregs, ptrace, seccomp
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
@@ -52,6 +52,7 @@ class Task:
         self.seccomp = None            # the application's seccomp mode and filters (kernel/seccomp.py)
         self.ptrace = None             # kernel/ptrace.py PtraceState while traced
         self.ptraced = []              # the PtraceStates of the Tasks we trace
+        self.debugregs = None          # kernel/debugregs.py DebugRegs once a tracer or a trap set them
         self.coro = self._run()
 
     # -- what handlers use ------------------------------------------------
@@ -230,6 +231,8 @@ class Task:
                     return
                 if past_eof:
                     sig, info = S.SIGBUS, S.SIGINFO_FAULT.pack(S.SIGBUS, 0, S.BUS_ADRERR, addr).ljust(128, b"\0")
+            elif sig == S.SIGTRAP:
+                debugregs.on_trap(self, info)   # DR6 after a single step or a hardware breakpoint
             self.kernel.signals.force_fault(self, sig, info)
         elif sig not in (host_signal.SIGURG, host_signal.SIGSTOP, host_signal.SIGCHLD, host_signal.SIGWINCH):
             # Any other host signal reaching a stub (SIGXCPU, SIGXFSZ...) is the application's.

@@ -73,6 +73,15 @@ class Context(Protocol):
     def get_siginfo(self) -> bytes:
         """The 128-byte siginfo of a FAULT or SIGNAL stop (si_addr, si_code for faults)."""
 
+    def load_debug_registers(self, breakpoints) -> bool:
+        """Make the host thread's hardware breakpoints ``breakpoints``, a tuple of (slot, address,
+        x86 length, x86 type) as Linux's ptrace accepts them (kernel/debugregs.py); False if the
+        platform cannot (and nothing changed), OSError if the host refused."""
+
+    def debug_status(self) -> int:
+        """The DR6 trap bits (slots) of the breakpoints behind the last debug trap (a SIGTRAP
+        FAULT); 0 with none loaded."""
+
     def resume(self, sig: int = 0) -> None:
         """Run application code until its next syscall, fault or signal."""
 

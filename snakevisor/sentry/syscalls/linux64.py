@@ -63,8 +63,10 @@ CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC, CLONE
                     "CLONE_NEWUSER, CLONE_NEWCGROUP and CLONE_NEWNET (its sockets made by the network-namespace broker)")
 NICE = "nice values are kept per process and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
-               "memory, options, syscall info, seccomp filters read back, single-step (the CPU's trap flag); no hardware breakpoints "
-               "(debug registers read 0); PTRACE_EVENT_EXIT stops only "
+               "memory, options, syscall info, seccomp filters read back, single-step (the CPU's trap flag), "
+               "debug registers (kernel/debugregs.py: hardware breakpoints and watchpoints loaded into the host thread "
+               "on the ptrace platform; on systrap they are read and written but enabling one is EIO); "
+               "PTRACE_EVENT_EXIT stops only "
                "the thread that exits or takes the fatal signal, not the others it takes along")
 UNSHARE = ("CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID and CLONE_NEWTIME (the caller's children's), "
            "CLONE_NEWUSER, CLONE_NEWCGROUP, CLONE_NEWNET, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM (a thread of a "

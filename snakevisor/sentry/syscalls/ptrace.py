@@ -15,7 +15,7 @@ from snakevisor.abi.errno import EACCES, EFAULT, EINVAL, EIO, ENOENT, EPERM, ESR
 from snakevisor.abi.seccomp import SECCOMP_FILTER_FLAG_LOG
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
-from snakevisor.sentry.kernel import ptrace as K, seccomp
+from snakevisor.sentry.kernel import debugregs, ptrace as K, seccomp
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.signals import make_siginfo
 
@@ -162,7 +162,10 @@ def _user_offset(addr):
 
 def _peekuser(t, st, addr, data):
     off = _user_offset(addr)
-    value = getattr(st.task.ctx.regs, P.REG_NAMES[off // 8]) if off < P.USER_REGS_SIZE else 0
+    if off < P.USER_REGS_SIZE:
+        value = getattr(st.task.ctx.regs, P.REG_NAMES[off // 8])
+    else:
+        value = debugregs.peek(st.task, (off - P.USER_DEBUGREG_OFFSET) // 8) if off >= P.USER_DEBUGREG_OFFSET else 0
     t.mm.copy_out(data, struct.pack("<Q", value))
 
 
@@ -173,8 +176,10 @@ def _pokeuser(t, st, addr, data):
         name = P.REG_NAMES[off // 8]
         setattr(regs, name, _checked_reg(regs, name, data))
         st.task.ctx.set_regs()
-    elif off < P.USER_DEBUGREG_OFFSET or data:
-        raise SyscallError(EIO)   # no hardware breakpoints: only clearing a debug register works
+    elif off >= P.USER_DEBUGREG_OFFSET:
+        debugregs.poke(st.task, (off - P.USER_DEBUGREG_OFFSET) // 8, data)
+    else:
+        raise SyscallError(EIO)   # u_tsize... u_comm: not writable
 
 
 def _fpregs(st):

@@ -22,6 +22,7 @@ from snakevisor.abi.seccomp import SECCOMP_SET_MODE_FILTER
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
 from snakevisor.hostos.libc import die_with_parent, libc, ptrace as _ptrace, ptrace_raw as _ptrace_raw, syscall
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, IGNORE, SIGNAL, SYSCALL, StubGone
+from snakevisor.sentry.platform.layout import STUB_ADDR, STUB_SPAN
 from snakevisor.sentry.platform.ptrace.stub import GADGET, STUB_MEMFD, build_stub_elf
 
 # The hot path calls _ptrace_raw (no argument conversion, see hostos/libc.py).
@@ -68,6 +69,10 @@ def _xstate_request(req, tid):
         raise OSError(err, f"ptrace({req}, {tid}): {os.strerror(err)}")
 
 
+def _poke_debugreg(tid, n, value):
+    ptrace(pt.PTRACE_POKEUSER, tid, pt.debugreg_offset(n), value)
+
+
 def wait_stop(tid):
     """Wait for ``tid``'s next state change; StubGone if it died instead of stopping."""
     while True:
@@ -95,7 +100,7 @@ def decode_status(status):
 class Context:
     """One stub thread: the host thread that runs one application Task."""
 
-    __slots__ = ("tid", "address_space", "regs", "_regs_addr", "_regs_ptr", "pending_host_signals")
+    __slots__ = ("tid", "address_space", "regs", "_regs_addr", "_regs_ptr", "pending_host_signals", "loaded_debugregs")
 
     def __init__(self, tid, address_space):
         self.tid = tid
@@ -104,6 +109,7 @@ class Context:
         self._regs_addr = ctypes.addressof(self.regs)
         self._regs_ptr = ctypes.c_void_p(self._regs_addr)
         self.pending_host_signals = []
+        self.loaded_debugregs = None   # (DR0..DR3, DR7) loaded into the host thread, None for none
 
     event = staticmethod(decode_status)
 
@@ -161,6 +167,45 @@ class Context:
         ptrace(pt.PTRACE_GETSIGINFO, self.tid, 0, ctypes.addressof(buf))
         return buf.raw
 
+    # -- hardware breakpoints ----------------------------------------------
+    def load_debug_registers(self, breakpoints):
+        """Make the host thread's debug registers hold ``breakpoints`` ((slot, address, x86 length,
+        x86 type), checked as Linux checks them) in the same slots; one touching the stub's own
+        pages stays off (application code never reaches them, the Sentry's injections do). Host
+        requests only for a change: DR7 off first, the addresses, then DR7 (each host write is
+        checked against the others). OSError if the host refuses."""
+        addrs, dr7 = [0] * pt.HBP_NUM, 0
+        for n, addr, x86_len, x86_type in breakpoints:
+            if addr + pt.breakpoint_length(x86_len, x86_type) > STUB_ADDR and addr < STUB_ADDR + STUB_SPAN:
+                continue
+            addrs[n] = addr
+            dr7 |= pt.dr7_field(n, x86_len, x86_type)
+        wanted = (*addrs, dr7) if dr7 else None
+        if wanted == self.loaded_debugregs:
+            return True
+        self.loaded_debugregs = None
+        _poke_debugreg(self.tid, pt.DR_CONTROL, 0)
+        if wanted is not None:
+            for n, addr in enumerate(addrs):
+                _poke_debugreg(self.tid, n, addr)
+            _poke_debugreg(self.tid, pt.DR_CONTROL, dr7)
+        self.loaded_debugregs = wanted
+        return True
+
+    def debug_status(self):
+        """The breakpoints (DR6's DR_TRAP bits) behind the host thread's last debug trap."""
+        if self.loaded_debugregs is None:
+            return 0
+        dr6 = ptrace(pt.PTRACE_PEEKUSER, self.tid, pt.debugreg_offset(pt.DR_STATUS), 0)
+        return (dr6 ^ pt.DR6_RESERVED) & pt.DR_TRAP_BITS   # Linux shows it flipped back
+
+    def _debug_registers_cleared(self):
+        """Are the host thread's debug registers off (turned off now if a Task loaded some)?"""
+        try:
+            return self.load_debug_registers(())
+        except OSError:
+            return False
+
     # -- running ---------------------------------------------------------
     def resume(self, sig=0):
         """Let application code run until its next syscall or signal."""
@@ -188,15 +233,17 @@ class Context:
         Or keep it: up to PARKED_MAX stopped threads wait in their address space for its next
         new_thread, which then takes one instead of injecting a clone (and this one's exit is
         saved too). Nothing of the old thread reaches the new one's application code: every
-        register and the XSAVE state are set anew before it runs, and the rest of a thread's
+        register and the XSAVE state are set anew before it runs, debug registers a tracer set
+        are turned off here (else it exits), and the rest of a thread's
         state (signal mask and handlers, robust list, TLS) is the Sentry's, not the host's.
         StubGone, as the injection, if the thread is not stopped."""
         aspace = self.address_space
         if aspace is not None and len(aspace.parked) < PARKED_MAX and len(aspace.platform.parked) < PARKED_TOTAL:
             self.get_regs()   # StubGone unless stopped
-            aspace.parked.append(self.tid)
-            aspace.platform.parked.add(self.tid)
-            return
+            if self.loaded_debugregs is None or self._debug_registers_cleared():   # none for the next Task
+                aspace.parked.append(self.tid)
+                aspace.platform.parked.add(self.tid)
+                return
         self._prepare_injection(NR["exit"], (0,))
         ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
 

@@ -342,6 +342,16 @@ class Context:
         info = self.msg.local(self.msg.head.info, S.SIGINFO_SIZE)
         return bytes(S.SIGINFO_SIZE) if info is None else ctypes.string_at(info, S.SIGINFO_SIZE)
 
+    @staticmethod
+    def load_debug_registers(breakpoints):
+        """Hardware breakpoints are not loaded here: the stubs are not traced once running (no
+        host PTRACE_POKEUSER), and a thread cannot set its own debug registers."""
+        return not breakpoints
+
+    @staticmethod
+    def debug_status():
+        return 0
+
     # -- running --------------------------------------------------------------
     def resume(self, sig=0):
         if self._uoff is not None:
