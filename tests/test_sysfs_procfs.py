@@ -2,6 +2,7 @@
 sys/kernel/core_pattern, PID/{mem,pagemap,ns}. Differential where Linux's answer is deterministic
 (tests/programs/proc_mem.c), in-sandbox assertions for the sandbox's own values."""
 import os
+import subprocess
 import sys
 import textwrap
 
@@ -33,6 +34,28 @@ def test_maps_lists_vdso_vvar_vsyscall(differential):
     """/proc/self/maps shows the kernel's own mappings as Linux does (they were missing: the
     stubs' host [vdso], which the application uses as its own, was not listed)."""
     differential([compile_c("maps_vdso")])
+
+
+VDSO_IMAGE = """
+import hashlib, re
+maps = open('/proc/self/maps').read()
+start, end = (int(x, 16) for x in re.search(r'(\\w+)-(\\w+) .*\\[vdso\\]', maps).groups())
+with open('/proc/self/mem', 'rb', buffering=0) as mem:
+    mem.seek(start)
+    image = mem.read(end - start)
+print(len(image), image[:4], hashlib.sha256(image).hexdigest())
+"""
+
+
+def test_vdso_image_reads_whole_through_proc_mem():
+    """The vDSO read through /proc/self/mem, as gdb reads it to load its symbols: the whole
+    mapping, the same image as natively (it was cut at the end of its PT_LOAD segment and the
+    rest was EIO: gdb said "Failed to read a valid object file image from memory")."""
+    native = subprocess.run([sys.executable, "-c", VDSO_IMAGE], capture_output=True, text=True)
+    boxed = run_sandboxed([sys.executable, "-c", VDSO_IMAGE])
+    assert native.returncode == 0, native.stderr
+    assert boxed.returncode == 0, boxed.stderr.decode()
+    assert boxed.stdout.decode() == native.stdout
 
 
 def test_cpu_count_agrees_with_sysfs():

@@ -13,7 +13,6 @@ The tracer collects the reports through wait4/waitid (syscalls/wait.py asks ``wa
 also for tracees that are not its children. The requests themselves are syscalls/ptrace.py.
 """
 import ctypes
-import struct
 
 from snakevisor.abi import ptrace as P
 from snakevisor.abi import sched as C
@@ -449,22 +448,15 @@ def traced_by(tg, tracer_tg):
 
 
 def read_vdso(kernel, addr, n):
-    """A debugger's read of the vDSO (ld.so's link map names it from there): the host's, mapped in
-    every stub but no VMA of a MemoryManager. The same kernel's image is mapped in the Sentry;
-    the bytes come from there, never past its end. b"" outside it."""
+    """A debugger's read of the vDSO (ld.so's link map names it from there, gdb reads its image
+    through /proc/PID/mem): the host's, mapped in every stub but no VMA of a MemoryManager. The
+    same kernel's image, of the same size, is mapped in the Sentry: the bytes come from there,
+    never past the stub's mapping. b"" outside it."""
     stub = kernel.platform.vdso_range() if kernel is not None else None
     own = libc.getauxval(AT_SYSINFO_EHDR)
     if not stub or not own or not stub[0] <= addr < stub[1]:
         return b""
-    phoff, = struct.unpack("<Q", ctypes.string_at(own + 32, 8))
-    phentsize, phnum = struct.unpack("<HH", ctypes.string_at(own + 54, 4))
-    end = 0
-    for i in range(min(phnum, 64)):
-        phdr = ctypes.string_at(own + phoff + i * phentsize, 56)
-        ptype, _, _, vaddr, _, _, memsz, _ = struct.unpack("<IIQQQQQQ", phdr)
-        if ptype == 1:   # PT_LOAD
-            end = max(end, vaddr + memsz)
-    n = min(n, stub[1] - addr, end - (addr - stub[0]))
+    n = min(n, stub[1] - addr)
     return ctypes.string_at(own + addr - stub[0], n) if n > 0 else b""
 
 
