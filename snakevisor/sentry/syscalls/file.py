@@ -166,6 +166,8 @@ def _read_into(t, f, buf, count, pos=None):
     task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
         return task_read(t, f, [(buf, room)])   # a generator, which the dispatcher runs
+    if f.impl.copy_read is not None and room:
+        return f.copy_read(t, buf, room, pos)   # tmpfs: file pages to application memory, one copy
     data = _do_read(t, f, room, pos)
     if data.__class__ is GeneratorType:
         return _then_after(data, _copy_out_read, (t, buf))
@@ -348,7 +350,11 @@ def _write_from(t, f, buf, count, pos=None):
     task_write = f.impl.task_write   # host sockets: straight from application memory
     if task_write is not None and pos is None and avail:
         return task_write(t, f, [(buf, avail)])   # a generator, which the dispatcher runs
-    data = t.mm.copy_in(buf, avail) if avail else b""
+    if f.impl.writes_from_views and avail:   # tmpfs: application memory to file pages, one copy
+        views = t.mm.io_views(buf, avail)
+        data = views[0] if len(views) == 1 else b"".join(views)
+    else:
+        data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
         return _write_nothing(t, f)   # (a generator)
     return _do_write(t, f, data, pos)
