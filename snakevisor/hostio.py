@@ -47,18 +47,6 @@ def preadv_into(fd: int, view, offset: int) -> int:
     return done
 
 
-def pread_into(fd: int, view, offset: int) -> int:
-    """Fill ``view`` from ``offset`` (straight into it: no bytes object); the count, short
-    only at end of file."""
-    got, n = 0, len(view)
-    while got < n:
-        r = os.preadv(fd, [view[got:got + IO_CHUNK]], offset + got)
-        if r == 0:
-            break
-        got += r
-    return got
-
-
 def pwrite_full(fd: int, data, offset: int) -> int:
     """Write all of ``data`` at ``offset``; returns the bytes written (fewer only if the host
     wrote nothing, e.g. no space reported as a zero count)."""

@@ -12,7 +12,7 @@ import os
 from snakevisor.abi.errno import EOPNOTSUPP, EROFS, SyscallError
 from snakevisor.abi.fs import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE,
                                FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE, O_RDONLY, O_TRUNC)
-from snakevisor.hostio import pread_into
+from snakevisor.hostio import preadv_into
 from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
@@ -129,7 +129,7 @@ class GoferRegularFile(GoferInode):
             return done
         fd = self.host.for_reading().host_fd()
         for v in views:
-            got = host_call(pread_into, fd, v, offset + done)
+            got = host_call(preadv_into, fd, v, offset + done)
             done += got
             if got < len(v):
                 break   # end of file
