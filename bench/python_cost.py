@@ -96,7 +96,7 @@ def _RealMemory(mf):
             return addr
 
     m = RealMemory(mf)
-    m.next = m.mmap(0, 1 << 20, M.PROT_READ | M.PROT_WRITE, M.MAP_PRIVATE | M.MAP_ANONYMOUS)
+    m.next = m.mmap(0, 4 << 20, M.PROT_READ | M.PROT_WRITE, M.MAP_PRIVATE | M.MAP_ANONYMOUS)
     return m
 
 
@@ -140,7 +140,10 @@ def cases(w):
     assert d(_Regs(22, pipefds)) == 0
     rfd, wfd = int.from_bytes(mm.copy_in(pipefds, 4), "little"), int.from_bytes(mm.copy_in(pipefds + 4, 4), "little")
     futex_word = mm.alloc(4)
+    big, bigbuf = openf(w, b"/tmp/big", abi.O_RDWR | abi.O_CREAT, 0o644), mm.alloc(MIB)
     regs = {
+        "pwrite64 1M": _Regs(18, big, bigbuf, MIB, 0),   # (first: it makes the file pread reads)
+        "pread64 1M": _Regs(17, big, bigbuf, MIB, 0),
         "getppid": _Regs(110),
         "newfstatat": _Regs(262, FDCWD, path, statbuf, 0),
         "newfstatat rel": _Regs(262, FDCWD, relpath, statbuf, 0),
@@ -157,7 +160,8 @@ def cases(w):
         d(regs["pipe read 4K"])
 
     out = {name: (lambda r=regs[name]: d(r))
-           for name in ("getppid", "newfstatat", "newfstatat rel", "pread64 4K", "futex wake")}
+           for name in ("getppid", "newfstatat", "newfstatat rel", "pread64 4K", "futex wake",
+                        "pwrite64 1M", "pread64 1M")}
     out["openat+close"] = open_close
     out["pipe write+read 4K"] = pipe_rw
     out["pipe write+read 64K"] = _pipe_64k(d, mm, rfd, wfd)
@@ -165,6 +169,7 @@ def cases(w):
     for name, fn in out.items():   # each must succeed: a failing call would time an error path
         fn()
     assert d(regs["newfstatat"]) == 0 and d(regs["pread64 4K"]) == 4096 and d(regs["futex wake"]) == 0
+    assert d(regs["pread64 1M"]) == MIB
     return out
 
 
@@ -252,6 +257,7 @@ def measure(number, repeat):
     return out
 
 
+MIB = 1 << 20
 VOLUME_FILE = b"a/b/c/d/f"   # issue 14: open+close on deep volume paths
 
 
@@ -267,8 +273,12 @@ def volume_cases(w):
     path, statbuf, buf = mm.cstr(b"/tmp/" + VOLUME_FILE), mm.alloc(144), mm.alloc(4096)
     stat, openat = _Regs(262, FDCWD, path, statbuf, 0), _Regs(257, FDCWD, path, abi.O_RDONLY, 0)
     pread = _Regs(17, d(openat), buf, 4096, 0)
+    big = _Regs(257, FDCWD, mm.cstr(b"/tmp/big"), abi.O_RDWR | abi.O_CREAT, 0o644)
+    bigfd, bigbuf = d(big), mm.alloc(MIB)
+    big_write, big_read = _Regs(18, bigfd, bigbuf, MIB, 0), _Regs(17, bigfd, bigbuf, MIB, 0)
     out = {"newfstatat vol deep": lambda: d(stat), "openat+close vol deep": _open_close(d, openat),
-           "pread64 4K vol": lambda: d(pread)}
+           "pread64 4K vol": lambda: d(pread), "pwrite64 1M vol": lambda: d(big_write),
+           "pread64 1M vol": lambda: d(big_read)}
     for fn in out.values():
         fn()
     assert d(stat) == 0 and d(pread) == 4096

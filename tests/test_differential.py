@@ -159,3 +159,18 @@ def test_scheduling_policies_recorded_and_reported():
     unprivileged EPERMs (issue 15's audit: the sandbox refused every policy but the fair ones)."""
     native, _ = compare([compile_c("sched_policy")], expect_status=0)
     assert b"rr: policy 0x2 param 20" in native.stdout and b"fifo 5: -1 EPERM" in native.stdout
+
+
+@pytest.mark.parametrize("where", ["tmpfs", "volume"])
+def test_large_reads_and_writes(where, tmp_path):
+    """Issue 13: reads and writes of megabytes, copied a run of pages at a time, across page,
+    chunk and VMA boundaries, up to an unmapped page (a short count), into and out of the file's
+    own shared mapping and a private copy-on-write one, with holes, EOF, O_APPEND, RLIMIT_FSIZE."""
+    binary = compile_c("bigcopy")
+    argv = [binary] if where == "tmpfs" else [binary, str(tmp_path)]
+    native = run_native(argv, env=app_env())
+    flags = () if where == "tmpfs" else ("-v", f"{tmp_path}:{tmp_path}")
+    boxed = run_sandboxed(argv, env=app_env(), flags=flags)
+    assert native.returncode == 0, native.stdout.decode()
+    assert (boxed.stdout, boxed.returncode) == (native.stdout, 0), (
+        f"\nnative:\n{native.stdout.decode()}\nsandbox:\n{boxed.stdout.decode()}\n{boxed.stderr.decode()[-2000:]}")

@@ -53,6 +53,10 @@ class FakeMM:
         o = self._off(addr, len(data))
         self.mem[o:o + len(data)] = data
 
+    def io_views(self, addr, n, write=False):
+        o = self._off(addr, n)
+        return [memoryview(self.mem)[o:o + n]]
+
     def read_cstring(self, addr, maxlen):
         o = self._off(addr, 1)
         end = self.mem.find(b"\0", o, min(o + maxlen, self.SIZE))

@@ -38,6 +38,9 @@ int main(void) {
     SHOW(write(fd, buf, 1));
     SHOW(read(fd, buf, 1));
     SHOW(pread(fd, buf, 1, 0));
+    static char big[1 << 16];   /* large ones too (the Sentry copies those another way) */
+    SHOW(read(fd, big, sizeof big));
+    SHOW(write(fd, big, sizeof big));
     SHOW(lseek(fd, 0, SEEK_SET));
     SHOW(fsync(fd));
     SHOW(fallocate(fd, 0, 0, PG));

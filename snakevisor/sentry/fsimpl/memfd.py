@@ -72,6 +72,7 @@ class SecretMemFile(TmpfsFile):
 class SecretMemImpl(TmpfsFileImpl):
     """secretmem's file operations are mmap alone: no read, write, seek, fsync or fallocate."""
     seekable = False
+    copy_read = None   # (large reads too)
 
     def read(self, task, n, offset):
         raise SyscallError(EINVAL)

@@ -328,16 +328,8 @@ class TmpfsFile(TmpfsInode):
         base = self.cache.chunks.get(idx)
         if base is not None and within + end - offset <= CHUNK_SIZE:
             return self.cache.mf.read(base + within, end - offset)   # within one chunk (most reads): no join
-        out = []
-        pos = offset
-        chunks, mf = self.cache.chunks, self.cache.mf
-        while pos < end:
-            idx, within = divmod(pos, CHUNK_SIZE)
-            m = min(CHUNK_SIZE - within, end - pos)
-            base = chunks.get(idx)
-            out.append(mf.read(base + within, m) if base is not None else bytes(m))
-            pos += m
-        return b"".join(out)
+        mf = self.cache.mf
+        return b"".join(bytes(m) if at is None else mf.read(at, m) for at, m in self.cache.extents(offset, end - offset))
 
     def _grow(self, new_size: int) -> None:
         if new_size > MAX_LFS_FILESIZE:
@@ -465,6 +457,19 @@ class TmpfsFileImpl(FileDescriptionImpl):
 
     def write(self, task, data, offset):
         return self.inode.write_data(offset, data)
+
+    writes_from_views = True   # write's data may be a memoryview of application memory
+
+    def copy_read(self, task, buf, n, offset):
+        """read into application memory [buf, buf+n) (mapped writable: the caller bounded ``n``)
+        straight from the file's pages: one copy per contiguous run, no bytes object between."""
+        inode = self.inode
+        n = max(0, min(n, inode.size - offset))
+        if n:
+            dst = task.mm.io_views(buf, n, write=True)   # first: it may allocate (copy-on-write)
+            inode.cache.mf.copy_to_views(dst, inode.cache.extents(offset, n))
+        inode.touch_atime()
+        return n
 
     def mappable(self):
         return TmpfsMappable(self.inode)

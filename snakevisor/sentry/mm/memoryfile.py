@@ -97,7 +97,29 @@ class MemoryFile:
         return self.view[offset:offset + length]
 
     def write(self, offset: int, data) -> None:
+        if data.__class__ is memoryview and data.format == "B":
+            # Maybe application memory, i.e. this very file: memmove, right even if they overlap.
+            with memoryview(self.view) as mv:
+                mv[offset:offset + len(data)] = data
+            return
         self.view[offset:offset + len(data)] = data
+
+    def copy_to_views(self, dst, src) -> None:
+        """Copy the ranges ``src`` [(offset, or None for zeros, length)] into the memoryviews
+        ``dst`` (application memory, mm.io_views) of the same total length, one memmove per pair
+        of runs: a large read costs a copy per contiguous run, not one per page, and no bytes
+        object in between."""
+        with memoryview(self.view) as mv:
+            di = si = dpos = spos = 0
+            while di < len(dst) and si < len(src):
+                d, (s, sn) = dst[di], src[si]
+                m = min(len(d) - dpos, sn - spos)
+                d[dpos:dpos + m] = bytes(m) if s is None else mv[s + spos:s + spos + m]
+                dpos, spos = dpos + m, spos + m
+                if dpos == len(d):
+                    di, dpos = di + 1, 0
+                if spos == sn:
+                    si, spos = si + 1, 0
 
     def close(self) -> None:
         self.view.close()

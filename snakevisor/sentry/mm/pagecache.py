@@ -93,6 +93,22 @@ class PageCache:
             pos += n
         return [(a, b) for a, b in ranges]
 
+    def extents(self, offset: int, length: int) -> list[tuple]:
+        """(MemoryFile offset, or None for a hole, length) of file bytes [offset, offset+length),
+        runs contiguous in the MemoryFile joined; nothing is allocated (a hole reads as zeros)."""
+        out, pos, end, chunks = [], offset, offset + length, self.chunks
+        while pos < end:
+            idx, within = divmod(pos, CHUNK_SIZE)
+            m = min(CHUNK_SIZE - within, end - pos)
+            base = chunks.get(idx)
+            at = None if base is None else base + within
+            if at is not None and out and out[-1][0] is not None and out[-1][0] + out[-1][1] == at:
+                out[-1] = (out[-1][0], out[-1][1] + m)
+            else:
+                out.append((at, m))
+            pos += m
+        return out
+
     def read(self, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""

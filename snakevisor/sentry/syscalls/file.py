@@ -153,6 +153,12 @@ def _check_rw(t, buf, count, pos=None):
         raise SyscallError(EINVAL)
 
 
+# From this size up, a read or write of a file that offers it copies between the file and
+# views of application memory (one copy); below, the views cost more than a bytes copy:
+# pread64 4K took 4.5 us in-process through them, 3.1 us through bytes.
+COPY_VIEWS_FROM = 32 * 1024
+
+
 def _read_into(t, f, buf, count, pos=None):
     """Read at most what fits in the mapped part of ``buf``: a bad tail gives a short read, an
     unmapped start EFAULT, and in neither case does the file offset move past what was copied."""
@@ -166,6 +172,8 @@ def _read_into(t, f, buf, count, pos=None):
     task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
         return task_read(t, f, [(buf, room)])   # a generator, which the dispatcher runs
+    if room >= COPY_VIEWS_FROM and f.impl.copy_read is not None:
+        return f.copy_read(t, buf, room, pos)   # tmpfs: file pages to application memory, one copy
     data = _do_read(t, f, room, pos)
     if data.__class__ is GeneratorType:
         return _then_after(data, _copy_out_read, (t, buf))
@@ -348,7 +356,11 @@ def _write_from(t, f, buf, count, pos=None):
     task_write = f.impl.task_write   # host sockets: straight from application memory
     if task_write is not None and pos is None and avail:
         return task_write(t, f, [(buf, avail)])   # a generator, which the dispatcher runs
-    data = t.mm.copy_in(buf, avail) if avail else b""
+    if avail >= COPY_VIEWS_FROM and f.impl.writes_from_views:   # tmpfs: application memory to file pages, one copy
+        views = t.mm.io_views(buf, avail)
+        data = views[0] if len(views) == 1 else b"".join(views)
+    else:
+        data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
         return _write_nothing(t, f)   # (a generator)
     return _do_write(t, f, data, pos)

@@ -52,6 +52,8 @@ class FileDescriptionImpl:
     """
 
     seekable = False
+    copy_read = None   # copy_read(task, buf, n, offset): a read straight into application memory
+    writes_from_views = False   # write's data may be a memoryview of application memory
     task_read = None
     task_write = None
     blocking_read = None
@@ -273,6 +275,17 @@ class FileDescription:
         if fsnotify.marks:   # nearly never: no call to _accessed for every read
             self._accessed(data)
         return data
+
+    def copy_read(self, task, buf: int, n: int, offset: int | None = None) -> int:
+        """``read`` through the impl's ``copy_read``: the data goes straight into ``task``'s memory
+        [buf, buf+n), which the caller found mapped writable; the count."""
+        n = self._read_count(n, offset)
+        count = self.impl.copy_read(task, buf, n, self.offset if offset is None else offset)
+        if offset is None:
+            self.offset += count
+        if fsnotify.marks:
+            self._accessed(count)
+        return count
 
     def read_waiting(self, task, n: int, offset: int | None = None):
         """``read`` through the impl's ``read_waiting`` (a generator: ``yield from`` it): the Task

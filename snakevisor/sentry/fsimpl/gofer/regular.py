@@ -12,6 +12,7 @@ import os
 from snakevisor.abi.errno import EOPNOTSUPP, EROFS, SyscallError
 from snakevisor.abi.fs import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE,
                                FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, O_ACCMODE, O_RDONLY, O_TRUNC)
+from snakevisor.hostio import preadv_into
 from snakevisor.hostos.libc import checked, libc
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
@@ -114,6 +115,26 @@ class GoferRegularFile(GoferInode):
         n, data = self._clip_read(offset, n)
         return self.host.for_reading().pread(n, offset) if data is None else data
 
+    def read_into(self, offset, n, views_of):
+        """read_data on a donated descriptor, straight into application memory: ``views_of(count)``
+        gives the views of the buffer's first ``count`` bytes; the count read."""
+        n, data = self._clip_read(offset, n)
+        if n <= 0:
+            return 0
+        views, done = views_of(n), 0
+        if data is not None:   # newest in the cache (a shared mapping wrote)
+            for v in views:
+                v[:] = data[done:done + len(v)]
+                done += len(v)
+            return done
+        fd = self.host.for_reading().host_fd()
+        for v in views:
+            got = host_call(preadv_into, fd, v, offset + done)
+            done += got
+            if got < len(v):
+                break   # end of file
+        return done
+
     def read_steps(self, offset, n):
         n, data = self._clip_read(offset, n)
         return (yield from self.host.for_reading().pread_steps(n, offset)) if data is None else data
@@ -190,6 +211,20 @@ class GoferFileImpl(FileDescriptionImpl):
 
     def write(self, task, data, offset):
         return self.inode.write_data(offset, data)
+
+    # On a donated descriptor reads and writes are host calls between the host file and
+    # application memory (copy_read, writes_from_views: see vfs/file.py); over 9P they wait,
+    # and no view of application memory may be held across a wait.
+    @property
+    def copy_read(self):
+        return self._copy_read if self.inode.host.donated() else None
+
+    @property
+    def writes_from_views(self):
+        return self.inode.host.donated()
+
+    def _copy_read(self, task, buf, n, offset):
+        return self.inode.read_into(offset, n, lambda count: task.mm.io_views(buf, count, write=True))
 
     # read(2), write(2) and fsync(2) wait for the Gofer through these, unless the file's
     # descriptor was donated (then the plain methods are host calls that cost no wait).
