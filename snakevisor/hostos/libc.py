@@ -7,6 +7,7 @@ function to a module-level name on hot paths (``_ptrace = ptrace_raw``): an attr
 chain per call costs time there. Thin wrappers shared by several modules live here too.
 """
 import ctypes
+import select
 
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.abi.prctl import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG
@@ -89,3 +90,12 @@ def die_with_parent():
 def become_subreaper():
     """PR_SET_CHILD_SUBREAPER: orphaned descendants are re-parented to this process."""
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def readable(fd) -> bool:
+    """Is host descriptor ``fd`` readable now (a pidfd: has its process exited)? poll, not
+    select: select() refuses descriptors past FD_SETSIZE (1023), which a Sentry with many open
+    files (or one nested in a sandbox) hands out."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))

@@ -26,7 +26,6 @@ import dataclasses
 import errno
 import json
 import os
-import select
 import selectors
 import shutil
 import signal
@@ -463,7 +462,7 @@ def _kill(pid):
 def _watch(caller, argv, env, keep_fds, tmpdir):
     """The watcher (a forked child; never returns): starts the sandbox as pid 1 of a new PID
     namespace, sends its pid, then waits for it or for the caller's death."""
-    from snakevisor.hostos import die_with_parent
+    from snakevisor.hostos import die_with_parent, readable
     from snakevisor.sandbox.container import exec_sandbox
     from snakevisor.sandbox.lockdown import new_pid_namespace
     ready_w, pid_w, log_fd = keep_fds
@@ -487,7 +486,7 @@ def _watch(caller, argv, env, keep_fds, tmpdir):
     if child == 0:
         try:
             die_with_parent()
-            if select.select([me], [], [], 0)[0]:
+            if readable(me):
                 os._exit(1)   # the watcher died before PDEATHSIG was set
             os.close(me)
         except BaseException:

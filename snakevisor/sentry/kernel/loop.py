@@ -19,7 +19,7 @@ from collections import deque
 
 from snakevisor.abi.fs import F_OWNER_TID, F_SETOWN_EX
 from snakevisor.abi.sched import WALL
-from snakevisor.hostos.libc import get_errno, libc
+from snakevisor.hostos.libc import get_errno, libc, readable
 
 _SFD_NONBLOCK = os.O_NONBLOCK
 _SFD_CLOEXEC = os.O_CLOEXEC
@@ -78,12 +78,6 @@ class Interrupted:
 
 
 INTERRUPTED = Interrupted()
-
-
-def _readable(fd):
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
 
 
 def _enable_sigio(fd, tid):
@@ -262,7 +256,7 @@ class Loop:
         waker, so the loop keeps its cheap blocking waitpid; others (timerfds) make the loop poll."""
         if not edge and self.waker is not None and _enable_sigio(fd, self.waker.tid):
             self.async_watchers[fd] = callback
-            if _readable(fd):
+            if readable(fd):
                 self.waker.wake()  # SIGIO only tells of data that arrives later
             return
         self.watchers[fd] = callback
@@ -331,7 +325,7 @@ class Loop:
                 if callback is not None:
                     callback()
             # SIGIO is edge-triggered: whatever a callback left unread gets another turn.
-            if any(_readable(fd) for fd in self.async_watchers):
+            if any(readable(fd) for fd in self.async_watchers):
                 self.waker.wake()
 
     # -- the loop ------------------------------------------------------------

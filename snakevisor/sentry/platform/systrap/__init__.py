@@ -74,7 +74,6 @@ import _thread
 import contextlib
 import ctypes
 import os
-import select
 import signal
 import struct
 import time
@@ -89,7 +88,7 @@ from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
 from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
 from snakevisor.abi.time import Timespec
-from snakevisor.hostos.libc import syscall as _syscall
+from snakevisor.hostos.libc import readable, syscall as _syscall
 from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD, STUB_SIZE
@@ -453,7 +452,7 @@ class AddressSpace(ptp.InjectedMemoryOps):
     def alive(self):
         if self.dead:
             return False
-        if self.pidfd is not None and select.select([self.pidfd], [], [], 0)[0]:
+        if self.pidfd is not None and readable(self.pidfd):
             return False
         return True
 
