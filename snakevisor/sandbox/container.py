@@ -9,7 +9,6 @@ trace. The sandbox process's exit status is the container's exit code.
 from __future__ import annotations
 
 import fcntl
-import getpass
 import logging
 import os
 import select
@@ -20,11 +19,10 @@ import sys
 import termios
 import time
 
-from snakevisor.hostos import become_subreaper
-from snakevisor.oci.config import parse_hooks, load_spec
+# The config model, lockdown and hostos are imported where used: a start, state, kill,
+# delete or list (a fresh interpreter each, several per container) needs none of them.
 from snakevisor.sandbox import control
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
-from snakevisor.sandbox.lockdown import new_pid_namespace
 from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError, now_rfc3339, process_start_time
 
 log = logging.getLogger("snakevisor")
@@ -221,6 +219,7 @@ def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach, console=False):
             os.close(pid_r)
             if detach:
                 os.setsid()
+            from snakevisor.sandbox.lockdown import new_pid_namespace
             new_pid_namespace()
             child = os.fork()
             if child == 0:
@@ -301,6 +300,7 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
     """Create container ``cid``; returns its ContainerState (status created)."""
     store.check_id(cid)
     bundle = os.path.abspath(bundle)
+    from snakevisor.oci.config import load_spec
     spec = load_spec(bundle)     # ConfigError: one line naming the field
     check_terminal(spec.process.terminal, detach, console_socket)
     state = ContainerState(id=cid, bundle=bundle, created=now_rfc3339(), annotations=spec.annotations,
@@ -344,10 +344,20 @@ def _container_pids(pid):
 
 
 def _owner():
+    import getpass
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+def _state_hooks(state, kinds, status):
+    """Run the recorded hooks of ``kinds`` (validated by ``create`` already), failures logged;
+    without any, the config model is not even imported."""
+    if not any(state.hooks.get(kind) for kind in kinds):
+        return
+    from snakevisor.oci.config import parse_hooks
+    run_hooks(parse_hooks(state.hooks), kinds, state.oci(status), fatal=False)
 
 
 def start(store, cid):
@@ -361,7 +371,7 @@ def start(store, cid):
     except control.ControlError as e:
         raise StateError(f"cannot start container {cid}: {e}") from None
     state = store.update(cid, status="running")
-    run_hooks(parse_hooks(state.hooks), START_HOOKS, state.oci("running"), fatal=False)
+    _state_hooks(state, START_HOOKS, "running")
     return state
 
 
@@ -407,7 +417,7 @@ def delete(store, cid, force=False):
         raise StateError(f"cannot delete container {cid} that is not stopped: running")
     kill_sandbox(state)
     try:
-        run_hooks(parse_hooks(state.hooks), ("poststop",), state.oci("stopped"), fatal=False)
+        _state_hooks(state, ("poststop",), "stopped")
     finally:
         with store.locked():
             store.remove(cid)
@@ -478,6 +488,7 @@ def run(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=Fal
         create(store, opts, cid, bundle, pid_file, console_socket, detach=True)
         start(store, cid)
         return 0
+    from snakevisor.hostos import become_subreaper
     become_subreaper()   # the sandbox (a grandchild) is reparented to us: we wait for it
     state = create(store, opts, cid, bundle, pid_file, console_socket, detach=False)
 
