@@ -148,7 +148,7 @@ def exec_sandbox(argv, env, stdio, ready_fd, console=False):
 class WarmSettings:
     """What a fork of the warm server (snakevisor/warm/) changes here. ``boot_in_place``: the
     interpreter has every module imported, so the sandbox process is this fork, not a new
-    interpreter. ``keeper``: (pid, start time, fd) of a warm ``create`` or ``exec -d``: the
+    interpreter (a cold ``create`` sets it too: prepare_boot_in_place). ``keeper``: (pid, start time, fd) of a warm ``create`` or ``exec -d``: the
     container's pid (the exec's pid file) is the keeper's, a process of the caller's (its engine
     waits for it), and "sandbox PID" (the exec: "pid PID", once started) is written to the fd for
     the session that serves the keeper."""
@@ -159,11 +159,24 @@ class WarmSettings:
 WARM = WarmSettings()
 
 
+def prepare_boot_in_place():
+    """A cold ``create``: import what ``sandbox-boot`` imports, here, and make the sandbox process
+    a fork of this one (boot_in_place), not a second interpreter: its start-up, ``site``, the CLI's
+    imports and parser are off the critical path (they would come before the same imports)."""
+    if not WARM.boot_in_place:
+        import importlib
+        importlib.import_module("snakevisor.sandbox.boot")
+        WARM.boot_in_place = True
+
+
 def _boot_in_place(argv, env):
     """What execve(argv, env) would do, minus the new interpreter: the descriptors it would close
     are closed, the signals it would reset are reset (to a fresh interpreter's), and ``sandbox-boot``
     runs with ``env`` as the environment; never returns."""
     from snakevisor.cli.main import main   # imported already (the warm server's template)
+    for handler in log.handlers:   # its file (--log) closed by its object: no fd closed twice later
+        handler.close()
+    log.handlers[:] = []
     for fd in _open_fds():
         try:
             if fd > 2 and not os.get_inheritable(fd):
@@ -315,6 +328,7 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
             stdio = (replica, replica, replica)
         elif spec.process.terminal and not detach and not os.isatty(0):
             log.debug("terminal requested without a console socket or a tty: using the caller's stdio")
+        prepare_boot_in_place()
         pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach, console=replica is not None)
         state = store.update(cid, **_container_pids(pid))
         wait_ready(ready)
