@@ -140,11 +140,7 @@ class _Opts:
 
 def dispatch(args):
     """Run the verb; returns the exit status."""
-    from snakevisor.oci.config import ConfigError
-    from snakevisor.sandbox.control import ControlError
-    from snakevisor.sandbox.hooks import HookError
-    from snakevisor.sandbox.lockdown import LockdownError
-    from snakevisor.sandbox.state import StateError, StateStore, default_root
+    from snakevisor.sandbox.state import StateStore, default_root
     if args.root is None:
         args.root = default_root()
     store = StateStore(args.root)
@@ -152,19 +148,41 @@ def dispatch(args):
         if args.command != "spec":
             store.check_root()
         return _VERB_FUNCS[args.command](store, args)
-    except ConfigError as e:
-        # A field of config.json is named as such; the file itself and flags (--process) are not.
-        return _fail(str(e) if e.field == "config.json" or e.field.startswith("-") else f"config.json: {e}")
-    except (StateError, HookError, ControlError, LockdownError) as e:
-        return _fail(str(e))
-    except FileExistsError as e:
+    except Exception as e:
+        if _is_error(e, "snakevisor.oci.config", "ConfigError"):
+            # A field of config.json is named as such; the file itself and flags (--process) are not.
+            return _fail(str(e) if e.field == "config.json" or e.field.startswith("-") else f"config.json: {e}")
+        if any(_is_error(e, *where) for where in _ONE_LINE_ERRORS):
+            return _fail(str(e))
+        code = _os_error(e, args)
+        if code is None:
+            raise
+        return code
+
+
+# The verbs' own errors, reported as their one line. Looked up, not imported: a verb that never
+# imported a module (start, state, delete: no config model, no lockdown) cannot have raised its error.
+_ONE_LINE_ERRORS = (("snakevisor.sandbox.state", "StateError"), ("snakevisor.sandbox.hooks", "HookError"),
+                    ("snakevisor.sandbox.control", "ControlError"),
+                    ("snakevisor.hostos.setup", "HostSetupError"))   # lockdown's LockdownError
+
+
+def _is_error(e, module, name):
+    cls = getattr(sys.modules.get(module), name, None)
+    return cls is not None and isinstance(e, cls)
+
+
+def _os_error(e, args):
+    """The one line of a host refusal or a bad flag value; None for anything else."""
+    if isinstance(e, FileExistsError):
         return _fail(str(e.args[0] if e.args else e))
-    except ValueError as e:   # a global flag's value (--overlay2)
+    if isinstance(e, ValueError):   # a global flag's value (--overlay2)
         return _fail(str(e))
-    except PermissionError as e:
+    if isinstance(e, PermissionError):
         return _fail(f"{e.filename or ''}: permission denied (is --root {args.root} this user's?)")
-    except OSError as e:   # a path from a flag (--root, --bundle, --pid-file, ...) the host refused
+    if isinstance(e, OSError):   # a path from a flag (--root, --bundle, --pid-file, ...) the host refused
         return _fail(f"{e.filename}: {e.strerror}" if e.filename else str(e))
+    return None
 
 
 def _fail(msg):

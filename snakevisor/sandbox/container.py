@@ -9,7 +9,6 @@ trace. The sandbox process's exit status is the container's exit code.
 from __future__ import annotations
 
 import fcntl
-import getpass
 import logging
 import os
 import select
@@ -20,11 +19,10 @@ import sys
 import termios
 import time
 
-from snakevisor.hostos import become_subreaper
-from snakevisor.oci.config import parse_hooks, load_spec
+# The config model, lockdown and hostos are imported where used: a start, state, kill,
+# delete or list (a fresh interpreter each, several per container) needs none of them.
 from snakevisor.sandbox import control
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
-from snakevisor.sandbox.lockdown import new_pid_namespace
 from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError, now_rfc3339, process_start_time
 
 log = logging.getLogger("snakevisor")
@@ -150,7 +148,7 @@ def exec_sandbox(argv, env, stdio, ready_fd, console=False):
 class WarmSettings:
     """What a fork of the warm server (snakevisor/warm/) changes here. ``boot_in_place``: the
     interpreter has every module imported, so the sandbox process is this fork, not a new
-    interpreter. ``keeper``: (pid, start time, fd) of a warm ``create`` or ``exec -d``: the
+    interpreter (a cold ``create`` sets it too: prepare_boot_in_place). ``keeper``: (pid, start time, fd) of a warm ``create`` or ``exec -d``: the
     container's pid (the exec's pid file) is the keeper's, a process of the caller's (its engine
     waits for it), and "sandbox PID" (the exec: "pid PID", once started) is written to the fd for
     the session that serves the keeper."""
@@ -161,11 +159,24 @@ class WarmSettings:
 WARM = WarmSettings()
 
 
+def prepare_boot_in_place():
+    """A cold ``create``: import what ``sandbox-boot`` imports, here, and make the sandbox process
+    a fork of this one (boot_in_place), not a second interpreter: its start-up, ``site``, the CLI's
+    imports and parser are off the critical path (they would come before the same imports)."""
+    if not WARM.boot_in_place:
+        import importlib
+        importlib.import_module("snakevisor.sandbox.boot")
+        WARM.boot_in_place = True
+
+
 def _boot_in_place(argv, env):
     """What execve(argv, env) would do, minus the new interpreter: the descriptors it would close
     are closed, the signals it would reset are reset (to a fresh interpreter's), and ``sandbox-boot``
     runs with ``env`` as the environment; never returns."""
     from snakevisor.cli.main import main   # imported already (the warm server's template)
+    for handler in log.handlers:   # its file (--log) closed by its object: no fd closed twice later
+        handler.close()
+    log.handlers[:] = []
     for fd in _open_fds():
         try:
             if fd > 2 and not os.get_inheritable(fd):
@@ -221,6 +232,7 @@ def spawn_sandbox(opts, cid, bundle, state_dir, stdio, detach, console=False):
             os.close(pid_r)
             if detach:
                 os.setsid()
+            from snakevisor.sandbox.lockdown import new_pid_namespace
             new_pid_namespace()
             child = os.fork()
             if child == 0:
@@ -301,6 +313,7 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
     """Create container ``cid``; returns its ContainerState (status created)."""
     store.check_id(cid)
     bundle = os.path.abspath(bundle)
+    from snakevisor.oci.config import load_spec
     spec = load_spec(bundle)     # ConfigError: one line naming the field
     check_terminal(spec.process.terminal, detach, console_socket)
     state = ContainerState(id=cid, bundle=bundle, created=now_rfc3339(), annotations=spec.annotations,
@@ -315,6 +328,7 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
             stdio = (replica, replica, replica)
         elif spec.process.terminal and not detach and not os.isatty(0):
             log.debug("terminal requested without a console socket or a tty: using the caller's stdio")
+        prepare_boot_in_place()
         pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach, console=replica is not None)
         state = store.update(cid, **_container_pids(pid))
         wait_ready(ready)
@@ -344,10 +358,20 @@ def _container_pids(pid):
 
 
 def _owner():
+    import getpass
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+def _state_hooks(state, kinds, status):
+    """Run the recorded hooks of ``kinds`` (validated by ``create`` already), failures logged;
+    without any, the config model is not even imported."""
+    if not any(state.hooks.get(kind) for kind in kinds):
+        return
+    from snakevisor.oci.config import parse_hooks
+    run_hooks(parse_hooks(state.hooks), kinds, state.oci(status), fatal=False)
 
 
 def start(store, cid):
@@ -361,7 +385,7 @@ def start(store, cid):
     except control.ControlError as e:
         raise StateError(f"cannot start container {cid}: {e}") from None
     state = store.update(cid, status="running")
-    run_hooks(parse_hooks(state.hooks), START_HOOKS, state.oci("running"), fatal=False)
+    _state_hooks(state, START_HOOKS, "running")
     return state
 
 
@@ -407,7 +431,7 @@ def delete(store, cid, force=False):
         raise StateError(f"cannot delete container {cid} that is not stopped: running")
     kill_sandbox(state)
     try:
-        run_hooks(parse_hooks(state.hooks), ("poststop",), state.oci("stopped"), fatal=False)
+        _state_hooks(state, ("poststop",), "stopped")
     finally:
         with store.locked():
             store.remove(cid)
@@ -478,6 +502,7 @@ def run(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=Fal
         create(store, opts, cid, bundle, pid_file, console_socket, detach=True)
         start(store, cid)
         return 0
+    from snakevisor.hostos import become_subreaper
     become_subreaper()   # the sandbox (a grandchild) is reparented to us: we wait for it
     state = create(store, opts, cid, bundle, pid_file, console_socket, detach=False)
 

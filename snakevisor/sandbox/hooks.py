@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 
 log = logging.getLogger("snakevisor")
 
@@ -24,6 +23,7 @@ class HookError(Exception):
 
 def run_hooks(hooks, kinds, state_obj, fatal=True):
     """Run every hook of ``kinds`` (a tuple of names) from ``hooks`` {kind: [oci.config.Hook]}."""
+    import subprocess   # here: the verbs importing this module seldom run a hook
     data = json.dumps(state_obj).encode()
     for kind in kinds:
         for hook in hooks.get(kind, []):
