@@ -58,6 +58,15 @@ def test_traced_thread():
     compare([binary], native_status=0)
 
 
+def test_thread_collected_after_its_groups_exit_reports_the_groups_code():
+    """A traced thread that ended with 0, collected after its group's exit_group(5) began (the main
+    thread's PTRACE_EVENT_EXIT stop), reports 5 (Linux's wait_task_zombie); the Sentry reported the
+    code the thread had when it ended."""
+    binary = compile_c("ptrace_group_exit_code", extra=("-pthread",))
+    native, _ = compare([binary], native_status=0)
+    assert b"thread collected after the group: exited 5" in native.stdout, native.stdout
+
+
 def _syscalls_per_program(trace):
     """strace -f -o output: program (its last execve) -> the set of syscall names it made."""
     names, program = collections.defaultdict(set), {}

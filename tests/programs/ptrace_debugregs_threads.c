@@ -68,9 +68,11 @@ int main(void) {
     wait_for(b, "second thread");
     printf("second thread: dr0 %s dr7 %#lx\n", ptrace(PTRACE_PEEKUSER, b, DR_OFF(0), 0) ? "set" : "0",
            ptrace(PTRACE_PEEKUSER, b, DR_OFF(7), 0));
+    /* The second thread's exit is collected before the main thread runs on: collected after the
+     * group's exit_group, it would report the group's code (wait_task_zombie), a race. */
     ptrace(PTRACE_CONT, b, 0, 0);
-    ptrace(PTRACE_CONT, pid, 0, 0);
     wait_for(b, "second thread");
+    ptrace(PTRACE_CONT, pid, 0, 0);
     wait_for(pid, "main thread");
     return 0;
 }

@@ -26,6 +26,7 @@ from snakevisor.sentry.vfs.waiter import WaitQueue
 
 EXEC_NRS = frozenset(SYSCALL_NUMBERS[n] for n in ("execve", "execveat"))
 EXIT_NRS = frozenset(SYSCALL_NUMBERS[n] for n in ("exit", "exit_group"))
+_EXIT_GROUP = SYSCALL_NUMBERS["exit_group"]
 SYSCALL_REQUESTS = frozenset((P.PTRACE_SYSCALL, P.PTRACE_SYSEMU, P.PTRACE_SYSEMU_SINGLESTEP))
 SYSEMU_REQUESTS = frozenset((P.PTRACE_SYSEMU, P.PTRACE_SYSEMU_SINGLESTEP))
 STEP_REQUESTS = frozenset((P.PTRACE_SINGLESTEP, P.PTRACE_SYSEMU_SINGLESTEP))
@@ -190,7 +191,12 @@ def syscall_enter(task, regs):
         if st.sysemu:
             return MASK64   # PTRACE_SYSEMU: the syscall is not run, and there is no exit stop
     if nr in EXIT_NRS:
-        yield from exit_event(task, (regs.rdi & 0xFF) << 8)
+        status = (regs.rdi & 0xFF) << 8
+        if nr == _EXIT_GROUP and task.tg.group_exit_status is None:
+            # As do_group_exit sets SIGNAL_GROUP_EXIT before the exit event: a thread collected
+            # from now on reports the group's code (wait_reports), whenever it ended.
+            task.tg.group_exit_status = status
+        yield from exit_event(task, status)
     return nr
 
 
@@ -431,7 +437,10 @@ def wait_reports(t, kind, ident, options):
                 continue
             any_eligible = True
             if st.exit_status is not None and options & C.WEXITED:
-                status = st.exit_status
+                # Linux's wait_task_zombie: once the group has exited, its code, whenever the
+                # thread ended (a thread that returned before exit_group is collected with it).
+                group = st.task.tg.group_exit_status
+                status = group if group is not None else st.exit_status
                 code = S.CLD_EXITED if status & 0x7F == 0 else (S.CLD_DUMPED if status & 0x80 else S.CLD_KILLED)
                 return True, (st.task.tid, status, code, st.task.tg, lambda st=st: _collected(st))
             if st.report is not None and st.stopped:
