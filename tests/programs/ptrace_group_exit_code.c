@@ -10,13 +10,7 @@ static void *quick(void *arg) { (void)arg; return NULL; }
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    pid_t pid = fork_traced();
-    if (pid == 0) {
-        pthread_t th;
-        pthread_create(&th, NULL, quick, NULL);
-        pthread_join(th, NULL);
-        _exit(5);
-    }
+    pid_t pid = fork_traced_thread(quick, 5);
     int st;
     unsigned long tid;
     ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT);

@@ -53,13 +53,7 @@ static void traced_vfork(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    pid_t pid = fork_traced();
-    if (pid == 0) {
-        pthread_t t;
-        pthread_create(&t, NULL, thread_main, NULL);
-        pthread_join(t, NULL);
-        exit(7);
-    }
+    pid_t pid = fork_traced_thread(thread_main, 7);
     int st;
     ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACECLONE);
     ptrace(PTRACE_CONT, pid, 0, 0);

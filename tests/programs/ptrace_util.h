@@ -3,6 +3,7 @@
 #ifndef PTRACE_UTIL_H
 #define PTRACE_UTIL_H
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,19 @@ static pid_t fork_traced(void) {
     }
     int st;
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st)) exit(2);
+    return pid;
+}
+
+/* fork_traced, then the child runs ``fn`` in one thread, joins it and exits with ``code``; the
+ * parent gets the child's pid (build with -pthread). */
+static inline pid_t fork_traced_thread(void *(*fn)(void *), int code) {
+    pid_t pid = fork_traced();
+    if (pid == 0) {
+        pthread_t th;
+        pthread_create(&th, NULL, fn, NULL);
+        pthread_join(th, NULL);
+        exit(code);
+    }
     return pid;
 }
 #endif
