@@ -11,7 +11,6 @@ loopback up), and both vanish when the test ends: nothing is left on the host.
 import fcntl
 import os
 import resource
-import select
 import shlex
 import signal
 import struct
@@ -21,7 +20,7 @@ import tarfile
 import termios
 import time
 
-from harness import REPO
+from harness import REPO, wait_readable
 
 # Run on a 24x80 terminal: it names itself, waits for its size (an engine sets it once the process
 # runs, Docker and ctr only after it started, under runc too), reads a line and exits 5.
@@ -198,7 +197,7 @@ def run_in_terminal(argv, env, size, answer_after, answer, timeout=60):
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if not wait_readable(fd, deadline - time.monotonic()):
                 break
             try:
                 data = os.read(fd, 4096)
@@ -224,7 +223,7 @@ def _reap_by(pid, deadline):
     have closed while it lives on: waiting without a bound would hang the suite)."""
     pidfd = os.pidfd_open(pid)
     try:
-        if not select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        if not wait_readable(pidfd, deadline - time.monotonic()):
             os.kill(pid, signal.SIGKILL)
     finally:
         os.close(pidfd)

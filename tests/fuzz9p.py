@@ -207,7 +207,12 @@ class Peer:
         """Send all of ``view``, taking in replies meanwhile: a server blocked writing to us may
         stop reading, as a real client's would not."""
         while view:
-            r, w, _ = select.select([] if self.eof else [self.sock], [self.sock], [], REPLY_TIMEOUT)
+            # poll, not select: select() refuses descriptors past 1023 (a long test run)
+            poller = select.poll()
+            poller.register(self.sock, select.POLLOUT | (0 if self.eof else select.POLLIN))
+            events = dict(poller.poll(REPLY_TIMEOUT * 1000)).get(self.sock.fileno(), 0)
+            r = not self.eof and events & (select.POLLIN | select.POLLHUP | select.POLLERR)
+            w = events & (select.POLLOUT | select.POLLERR)
             if not r and not w:
                 raise Failure(f"the Gofer read nothing for {REPLY_TIMEOUT:.0f} s (a hang)")
             if r:

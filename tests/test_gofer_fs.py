@@ -79,6 +79,8 @@ class GoferWorld(World):
         self.vfs.mount(self.gofer, self.lookup(b"/tmp"), source=b"gofer")
 
     def close(self):
+        if self.gofer.notifier is not None:   # the inotify descriptor of a shared directfs mount
+            self.gofer.kill()
         self.server.stop()
         self.mf.close()
 

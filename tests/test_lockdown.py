@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from harness import BUILD_DIR, compile_c, exit_code, run, sandbox_cmd, sandbox_env, snakevisor_cmd
+from harness import BUILD_DIR, compile_c, exit_code, run, sandbox_cmd, sandbox_env, snakevisor_cmd, wait_readable
 from do_support import sentry_of, status_of, stubs_below
 from oci_support import create, make_bundle, state, sv
 
@@ -250,14 +250,13 @@ class _JobShell:
 
     def expect(self, pattern, timeout=120):
         """Output up to and including ``pattern`` (consumed), or fail after ``timeout`` seconds."""
-        import select
         import time
         deadline = time.monotonic() + timeout
         while pattern not in self.seen:
             left = deadline - time.monotonic()
             if left <= 0:
                 pytest.fail(f"no {pattern!r} from the terminal; it showed {self.seen[-500:]!r}")
-            if select.select([self.fd], [], [], left)[0]:
+            if wait_readable(self.fd, left):
                 try:
                     self.seen += os.read(self.fd, 4096)
                 except OSError:

@@ -92,10 +92,10 @@ def become_subreaper():
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def readable(fd) -> bool:
-    """Is host descriptor ``fd`` readable now (a pidfd: has its process exited)? poll, not
-    select: select() refuses descriptors past FD_SETSIZE (1023), which a Sentry with many open
-    files (or one nested in a sandbox) hands out."""
+def readable(fd, timeout=0.0) -> bool:
+    """Is host descriptor ``fd`` readable (a pidfd: has its process exited), now or within
+    ``timeout`` seconds? poll, not select: select() refuses descriptors past FD_SETSIZE (1023),
+    which a Sentry with many open files (or one nested in a sandbox) hands out."""
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
+    return bool(poller.poll(max(0.0, timeout) * 1000))
