@@ -20,7 +20,8 @@ import tarfile
 import termios
 import time
 
-from harness import REPO, wait_readable
+from harness import REPO
+from snakevisor.hostos import readable
 
 # Run on a 24x80 terminal: it names itself, waits for its size (an engine sets it once the process
 # runs, Docker and ctr only after it started, under runc too), reads a line and exits 5.
@@ -197,7 +198,7 @@ def run_in_terminal(argv, env, size, answer_after, answer, timeout=60):
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            if not wait_readable(fd, deadline - time.monotonic()):
+            if not readable(fd, deadline - time.monotonic()):
                 break
             try:
                 data = os.read(fd, 4096)
@@ -223,7 +224,7 @@ def _reap_by(pid, deadline):
     have closed while it lives on: waiting without a bound would hang the suite)."""
     pidfd = os.pidfd_open(pid)
     try:
-        if not wait_readable(pidfd, deadline - time.monotonic()):
+        if not readable(pidfd, deadline - time.monotonic()):
             os.kill(pid, signal.SIGKILL)
     finally:
         os.close(pidfd)

@@ -18,7 +18,6 @@ import faulthandler
 import glob
 import hashlib
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -188,14 +187,6 @@ def under_seccomp(bpf, attempts):
     os.waitpid(pid, 0)
     with os.fdopen(r, "rb") as f:
         return f.read().decode().split(",")
-
-
-def wait_readable(fd, timeout):
-    """True once ``fd`` is readable (or at its end), False after ``timeout`` seconds. poll, not
-    select: select() refuses descriptors past 1023, and a long test run may hold that many."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(max(0.0, timeout) * 1000))
 
 
 @contextlib.contextmanager

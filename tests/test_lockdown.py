@@ -9,7 +9,8 @@ import tempfile
 
 import pytest
 
-from harness import BUILD_DIR, compile_c, exit_code, run, sandbox_cmd, sandbox_env, snakevisor_cmd, wait_readable
+from harness import BUILD_DIR, compile_c, exit_code, run, sandbox_cmd, sandbox_env, snakevisor_cmd
+from snakevisor.hostos import readable
 from do_support import sentry_of, status_of, stubs_below
 from oci_support import create, make_bundle, state, sv
 
@@ -256,7 +257,7 @@ class _JobShell:
             left = deadline - time.monotonic()
             if left <= 0:
                 pytest.fail(f"no {pattern!r} from the terminal; it showed {self.seen[-500:]!r}")
-            if wait_readable(self.fd, left):
+            if readable(self.fd, left):
                 try:
                     self.seen += os.read(self.fd, 4096)
                 except OSError:

@@ -21,7 +21,8 @@ import time
 import pytest
 
 from do_support import children_of, descendants_of, stat_of, status_of, wait_gone
-from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, wait_readable
+from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env
+from snakevisor.hostos import readable
 from warm_support import START_TIMEOUT, Server, process_tree, running_server, wait_for
 
 from snakevisor.warm.protocol import VERSION, answers, send_message
@@ -180,7 +181,7 @@ def _read_until(fd, pattern, timeout=START_TIMEOUT):
     """What the pty's master reads until ``pattern`` shows up (AssertionError at EOF or timeout)."""
     buf, end = b"", time.monotonic() + timeout
     while not re.search(pattern, buf) and time.monotonic() < end:
-        if wait_readable(fd, 0.5):
+        if readable(fd, 0.5):
             try:
                 chunk = os.read(fd, 4096)
             except OSError:   # EIO: every replica closed
