@@ -32,14 +32,14 @@ NETWORK_ERRORS = ("netavark", "iptables", "cni", "network", "slirp4netns")
 
 
 def runtime_wrapper(directory):
-    """An executable that runs `python3 -m snakevisor ARGS` from this checkout: what an engine is
-    told is its OCI runtime (as `snakevisor`, installed by pip, would be)."""
+    """An executable that runs `python3 -S -m snakevisor ARGS` from this checkout: what an engine is
+    told is its OCI runtime (the README's launcher; `snakevisor`, installed by pip, is the same)."""
     path = os.path.join(directory, "snakevisor")
     # The warm path's settings reach the runtime whatever environment the engine gives it, so
     # that SNAKEVISOR_WARM=1 pytest ... runs the engines' containers through the warm server.
     warm = "".join(f"{k}={shlex.quote(v)} " for k, v in sorted(os.environ.items()) if k.startswith("SNAKEVISOR_WARM"))
     with open(path, "w") as f:
-        f.write(f"#!/bin/sh\n{warm}PYTHONPATH={shlex.quote(REPO)} exec {shlex.quote(sys.executable)} -m snakevisor \"$@\"\n")
+        f.write(f"#!/bin/sh\n{warm}PYTHONPATH={shlex.quote(REPO)} exec {shlex.quote(sys.executable)} -S -m snakevisor \"$@\"\n")
     os.chmod(path, 0o755)
     return path
 

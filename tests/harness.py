@@ -91,8 +91,9 @@ def program_copy(name):
 
 # --- command lines -------------------------------------------------------------------------------
 def snakevisor_cmd(*args):
-    """The snakevisor CLI from this checkout (run with sandbox_env)."""
-    return [sys.executable, "-m", "snakevisor", *args]
+    """The snakevisor CLI from this checkout (run with sandbox_env), started as the README's
+    launcher starts it (-S: site-packages is not imported)."""
+    return [sys.executable, "-S", "-m", "snakevisor", *args]
 
 
 def sandbox_cmd(argv, flags=(), platform=True):

@@ -480,3 +480,66 @@ def test_secrets_drawn_at_import_are_drawn_again_in_each_fork():
         child = f.read().decode()
     os.waitpid(pid, 0)
     assert child != repr(kcmp._COOKIES) and len(kcmp._COOKIES) > 1
+
+
+def _served_warm(env, preexec_fn=None):
+    """Run `do -- sh` with ``env`` (no --warm); whether a server ran its sandbox: a cold ``do``
+    has the sandbox as its child, a warm client has no child at all."""
+    proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", "echo ready; read x"]), env=env, cwd="/",
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=preexec_fn)
+    try:
+        assert proc.stdout.readline() == b"ready\n", proc.stderr.read()
+        return not children_of(proc.pid)
+    finally:
+        out, err = proc.communicate(b"x\n", timeout=60)
+        assert proc.returncode == 0, err
+
+
+def test_a_running_server_is_used_without_asking(server):
+    """Without --warm, ``do`` goes through a server that answers; SNAKEVISOR_WARM=0 never does; with
+    no server it runs cold and starts none."""
+    env = {k: v for k, v in server.env().items() if k != "SNAKEVISOR_WARM"}
+    assert _served_warm(env)
+    assert not _served_warm(dict(env, SNAKEVISOR_WARM="0"))
+    nobody = dict(env, SNAKEVISOR_WARM_SOCKET=os.path.join(server.dir, "none.sock"))
+    assert not _served_warm(nobody)
+    assert not os.path.exists(nobody["SNAKEVISOR_WARM_SOCKET"] + ".lock")   # no server was started
+
+
+def _new_cgroup():
+    """A fresh cgroup directory of some hierarchy this process may create in, or None."""
+    for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        if os.path.exists(os.path.join(base, "cgroup.procs")):
+            path = os.path.join(base, f"svwarm-{os.getpid()}")
+            try:
+                os.mkdir(path)
+                return path
+            except OSError:
+                continue
+    return None
+
+
+def test_a_client_in_other_cgroups_is_served_cold(server):
+    """A warm sandbox would run in the server's cgroups, outside the limits and accounting of
+    the client's: a client in other cgroups is served cold."""
+    group = _new_cgroup()
+    if group is None:
+        pytest.skip("no cgroup hierarchy to make a cgroup in (needs a writable /sys/fs/cgroup)")
+
+    def enter():
+        with open(os.path.join(group, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    try:
+        assert _served_warm(server.env())   # the same cgroups: warm
+        assert not _served_warm(server.env(), preexec_fn=enter)
+    finally:
+        wait_for("the cgroup to empty", lambda: _rmdir_quietly(group), timeout=30)
+
+
+def _rmdir_quietly(path):
+    try:
+        os.rmdir(path)
+        return True
+    except OSError:
+        return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
+import sys
 from dataclasses import dataclass
 
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP
@@ -120,6 +121,9 @@ def _read_exported(export) -> bytes:
 
 
 def _build_pyseccomp(allowed, rules, default) -> bytes:
+    if sys.flags.no_site:   # started with -S (the launcher's fast start): site-packages is where pyseccomp lives
+        import site
+        site.main()
     import pyseccomp as ps   # noqa: PLC0415 (optional dependency)
     f = ps.SyscallFilter(_action(default))
     for name in allowed:

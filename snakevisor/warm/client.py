@@ -1,5 +1,5 @@
-"""``snakevisor do --warm`` (or SNAKEVISOR_WARM=1), and the OCI verbs when a server answers (or
-SNAKEVISOR_WARM=1; SNAKEVISOR_WARM=0: never): the thin client of the warm server.
+"""``snakevisor do`` and the OCI verbs when a server answers (``do --warm`` or SNAKEVISOR_WARM=1:
+one is started if none does; SNAKEVISOR_WARM=0: never warm): the thin client of the warm server.
 
 It imports only os, sys, signal, socket and protocol.py: no Sentry, no Gofer, no argparse. It
 connects to the server (starting one, detached, if none answers; a stale socket file is the
@@ -33,18 +33,23 @@ class Unavailable(Exception):
 
 
 def try_warm(argv):
-    """The exit code of ``snakevisor ARGV`` run warm, or None when it is to run cold: a ``do``
-    with neither --warm nor SNAKEVISOR_WARM=1, an OCI verb with no server running and no
-    SNAKEVISOR_WARM=1 (SNAKEVISOR_WARM=0: always cold), or no server could serve it."""
+    """The exit code of ``snakevisor ARGV`` run warm, or None when it is to run cold: a ``do`` or
+    an OCI verb with no server running and neither --warm (``do``) nor SNAKEVISOR_WARM=1 (those
+    start one), SNAKEVISOR_WARM=0 (always cold, unless ``do --warm``), or no server could serve it."""
     verb = first_verb(argv)
     if verb is None:
         return None
     if argv[verb] != "do":
         return _try_oci(argv, verb)
+    mode = os.environ.get("SNAKEVISOR_WARM")
     explicit = "warm" in _flag_names(argv[verb + 1:], VALUED_DO_FLAGS)
-    if not explicit and os.environ.get("SNAKEVISOR_WARM") != "1":
+    if mode == "0" and not explicit:
         return None
-    return run(argv, explicit)
+    start = explicit or mode == "1"
+    path = protocol.default_socket()
+    if not start and not os.path.exists(path):   # no server: cold, without starting one
+        return None
+    return run(argv, explicit, path=path, start=start)
 
 
 def _try_oci(argv, verb):

@@ -3,7 +3,8 @@
 The session takes on what a cold ``do`` process would have inherited from the client: its standard
 fds (by SCM_RIGHTS), working directory, umask, rlimits, CPU affinity, niceness, environment; then forks the ``do`` process,
 which closes every other fd and runs the cold CLI with the client's argv. What it cannot take on
-(another user, other groups, other namespaces or root) is refused, and the client starts cold.
+(another user, other groups, other namespaces, other cgroups or root) is refused, and the client
+starts cold.
 """
 import os
 import resource
@@ -104,8 +105,13 @@ def _status(pid):
         return {k: v.strip() for k, v in (line.split(":", 1) for line in f if ":" in line)}
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _adopt_caller(pid):
-    """The client's credentials, namespaces and root must be ours; its working directory,
+    """The client's credentials, namespaces, cgroups and root must be ours; its working directory,
     umask, rlimits, CPU affinity, niceness and environment become ours."""
     try:
         status = _status(pid)
@@ -115,6 +121,8 @@ def _adopt_caller(pid):
         for ns in NAMESPACES:
             if os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"):
                 raise Refused(f"the client's {ns} namespace is not the server's")
+        if _read(f"/proc/{pid}/cgroup") != _read("/proc/self/cgroup"):   # its limits and accounting
+            raise Refused("the client's cgroups are not the server's")
         root, mine = os.stat(f"/proc/{pid}/root"), os.stat("/")
         if (root.st_dev, root.st_ino) != (mine.st_dev, mine.st_ino):
             raise Refused("the client's root directory is not the server's")
@@ -125,8 +133,7 @@ def _adopt_caller(pid):
         # The CPUs it may run on (the Sentry pins itself to one of them) and its niceness.
         os.sched_setaffinity(0, os.sched_getaffinity(pid))
         os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, pid))
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            environ.adopt(f.read())
+        environ.adopt(_read(f"/proc/{pid}/environ"))
     except (OSError, ValueError, KeyError) as e:
         raise Refused(f"cannot take on the client's process state: {e}") from None
 
