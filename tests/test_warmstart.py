@@ -23,7 +23,7 @@ import pytest
 from do_support import children_of, descendants_of, stat_of, status_of, wait_gone
 from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env
 from snakevisor.hostos import readable
-from warm_support import START_TIMEOUT, Server, process_tree, running_server, wait_for
+from warm_support import START_TIMEOUT, Server, comm_of, process_tree, running_server, wait_for
 
 from snakevisor.warm.protocol import VERSION, answers, send_message
 
@@ -80,7 +80,7 @@ def test_warm_and_cold_runs_are_indistinguishable(server, tmp_path):
         vols[mode] = tmp_path / mode
         vols[mode].mkdir()
         flags = ("-v", f"{vols[mode]}:/vol", "--hostname", "probe", "--overlay-upper", f"{vols[mode]}/upper")
-        env = dict(server.env(), PROBE_VAR="a b\tc", LANG="C.UTF-8")
+        env = dict(server.env(), PROBE_VAR="a b\tc", LANG="C.UTF-8", SNAKEVISOR_WARM="0")   # cold unless --warm
         argv = ["/bin/sh", "-c", PROBE]
         if mode == "cold":
             r = run(sandbox_cmd(argv, flags), env=sandbox_env(env), cwd="/usr/share", preexec_fn=_client_state)
@@ -105,8 +105,7 @@ def test_do_process_gets_the_client_limits_and_no_other_fds(server):
                             start_new_session=True, preexec_fn=_client_state)
     try:
         assert proc.stdout.readline() == b"ready\n"
-        server.watch()
-        sentries = [p for p in server.seen if _nspid_init(p)]
+        sentries = [p for p in server.watch() if _nspid_init(p)]
         assert len(sentries) == 1, sentries
         do_pid = stat_of(sentries[0])[1]
         with open(f"/proc/{do_pid}/limits") as f:
@@ -115,9 +114,10 @@ def test_do_process_gets_the_client_limits_and_no_other_fds(server):
         assert os.sched_getaffinity(do_pid) == os.sched_getaffinity(sentries[0]) == {CLIENT_CPU}
         assert os.getpriority(os.PRIO_PROCESS, do_pid) == 3
         assert sorted(int(fd) for fd in os.listdir(f"/proc/{do_pid}/fd")) == [0, 1, 2]
-        # The server itself holds the listening socket, its lock and nothing of the client's.
+        # The server itself holds the listening socket, its lock, the two ends of the pipe its
+        # sessions tell it on, its spare's hand-over socket and nothing of the client's.
         server_fds = os.listdir(f"/proc/{server.proc.pid}/fd")
-        assert len(server_fds) <= 6, [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in server_fds]
+        assert len(server_fds) <= 9, [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in server_fds]
         out, err = proc.communicate(b"go\n", timeout=60)
         assert proc.returncode == 0, err
     finally:
@@ -149,13 +149,20 @@ def _server_fds(pid):
 
 
 def _server_state(server):
-    """The server's fds and threads once it is idle: no session, and no socket but the listening
-    one (a connection is accepted, and closed after its session's fork, when the server gets to
-    it: maybe after the client is done, on a loaded machine; a leaked one stays)."""
+    """The server's fds and threads once it is idle: no session but its spare (after a ``do``, one
+    is always made; the hand-over socket to it is the one socket besides the listening one), no other socket (a connection is
+    accepted, and closed after its session's fork, when the server gets to it: maybe after the
+    client is done, on a loaded machine; a leaked one stays). A spare's socket is a new one each
+    time: sockets are compared by number."""
     pid = server.proc.pid
-    wait_for("the server to be idle", lambda: not children_of(pid) and
-              sum(fd.startswith("socket:") for fd in _server_fds(pid)) == 1, timeout=30)
-    return _server_fds(pid), status_of(pid)["Threads"], os.listdir(f"/proc/{pid}/task")
+
+    def idle():
+        spares = [c for c in children_of(pid) if comm_of(c) == "sv-spare"]
+        return len(spares) == len(children_of(pid)) == 1 and \
+            sum(fd.startswith("socket:") for fd in _server_fds(pid)) == 2
+    wait_for("the server to be idle", idle, timeout=30)
+    fds = [re.sub(r"^socket:\[\d+\]$", "socket", fd) for fd in _server_fds(pid)]
+    return fds, status_of(pid)["Threads"], os.listdir(f"/proc/{pid}/task")
 
 
 def test_nothing_carries_over_between_warm_sandboxes(server):
@@ -244,11 +251,11 @@ def test_signals_to_the_client_reach_the_program(server, sig):
 
 def test_killing_the_client_ends_its_sandbox(server):
     proc = _start_waiting(server, "echo ready; read x")
-    server.watch()
-    assert len(server.seen) > 3   # the server, the session, the do process, the sandbox...
+    serving = server.watch()
+    assert len(serving) > 3   # the server, the session, the do process, the sandbox...
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    sandboxes = {p: t for p, t in server.seen.items() if p != server.proc.pid}
+    sandboxes = {p: t for p, t in serving.items() if p != server.proc.pid}
     assert not wait_gone(sandboxes), "the sandbox outlived its client"
 
 
@@ -353,7 +360,8 @@ def test_client_imports_neither_sentry_nor_gofer(server):
     assert r.returncode == 0, r.stderr
     imported = set(re.findall(rb"\| +(snakevisor[\w.]*)", r.stderr))
     assert b"snakevisor.warm.client" in imported, r.stderr
-    assert imported <= {b"snakevisor", b"snakevisor.warm", b"snakevisor.warm.client", b"snakevisor.warm.protocol"}, \
+    assert imported <= {b"snakevisor", b"snakevisor.warm", b"snakevisor.warm.client", b"snakevisor.warm.protocol",
+                        b"snakevisor.sandbox", b"snakevisor.sandbox.messages"}, \
         imported
 
 
@@ -365,8 +373,7 @@ def test_ctrl_z_stops_the_sandbox_and_fg_continues_it(server):
     """^Z (SIGTSTP to the client): the client and the sandbox stop; SIGCONT continues both."""
     proc = _start_waiting(server, "echo ready; read x; echo resumed", job=True)
     try:
-        server.watch()
-        sentry = next(p for p in server.seen if _nspid_init(p))
+        sentry = next(p for p in server.watch() if _nspid_init(p))
         proc.send_signal(signal.SIGTSTP)
         _wait_state(proc.pid, "T")
         _wait_state(sentry, "T")
@@ -422,7 +429,8 @@ def test_another_user_is_refused(server):
 
 
 def _servers_of(path):
-    """Pids of the `snakevisor server` processes for the socket ``path``."""
+    """Pids of the `snakevisor server` processes for the socket ``path`` (not their forks: sessions,
+    spares)."""
     out = []
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -433,7 +441,7 @@ def _servers_of(path):
                 continue
             if b"server" in argv and path.encode() in argv:
                 out.append(int(name))
-    return out
+    return [p for p in out if (stat_of(p) or ("", 0, 0))[1] not in out]   # a fork's parent is a server
 
 
 def test_ten_first_runs_at_once_start_one_server():
@@ -543,3 +551,81 @@ def _rmdir_quietly(path):
         return True
     except OSError:
         return False
+
+
+def _spare_sandbox(server):
+    """Once the server has a spare booted: the pid of its sandbox process (its PID namespace's init)."""
+    found = []
+
+    def booted():
+        spares = [c for c in children_of(server.proc.pid) if comm_of(c) == "sv-spare"]
+        found[:] = [p for s in spares for p in descendants_of(s) if _nspid_init(p) and
+                    any(comm_of(c) == "sv-gofer" for c in children_of(p))]
+        return bool(found)
+    wait_for("a spare sandbox", booted)
+    return found[0]
+
+
+def _serving_sandbox(server, proc_script, flags=()):
+    """Run `do --warm FLAGS -- sh -c SCRIPT` (SCRIPT prints "ready" and reads a line); the pid of
+    the sandbox process serving it and what it printed after "ready"."""
+    proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", proc_script], ("--warm", *flags)), env=server.env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/",
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline() == b"ready\n", proc.stderr.read()
+        sandbox = next(p for p in server.watch() if _nspid_init(p))
+        out, err = proc.communicate(b"go\n", timeout=60)
+        assert proc.returncode == 0, err
+        return sandbox, out
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_a_spare_booted_beforehand_serves_the_next_do(server):
+    """The server boots a spare sandbox before it is asked; the next ``do`` it fits runs there,
+    once: the one after gets another (and sees nothing of the first)."""
+    spare = _spare_sandbox(server)
+    first, out = _serving_sandbox(server, "echo ready; read x; echo secret > /tmp/left; hostname")
+    assert (first, out) == (spare, b"snakevisor\n")
+    spare = _spare_sandbox(server)
+    assert spare != first
+    second, out = _serving_sandbox(server, "echo ready; read x; ls /tmp; hostname")
+    assert (second, out) == (spare, b"snakevisor\n")
+
+
+def test_a_spare_boots_as_the_last_do_asked(server):
+    """The spare boots with the settings of the last ``do`` (its flags); a ``do`` whose settings
+    differ from the spare's gets a fresh sandbox, booted with its own."""
+    old = _spare_sandbox(server)   # booted with do's defaults
+    renamed, out = _serving_sandbox(server, "echo ready; read x; hostname", ("--hostname", "h1"))
+    assert (renamed != old, out) == (True, b"h1\n")
+    spare = _spare_sandbox(server)
+    again, out = _serving_sandbox(server, "echo ready; read x; hostname", ("--hostname", "h1"))
+    assert (again, out) == (spare, b"h1\n")
+    spare = _spare_sandbox(server)
+    plain, out = _serving_sandbox(server, "echo ready; read x; hostname")
+    assert (plain != spare, out) == (True, b"snakevisor\n")
+
+
+def test_no_spare_when_the_server_is_told_so():
+    """SNAKEVISOR_WARM_SPARE=0 in the server's environment: every session boots its own sandbox,
+    after its client started, and the server keeps none booted (the first ``do`` would make one)."""
+    srv = Server(spare=False)
+    try:
+        for _ in range(2):
+            proc = subprocess.Popen(sandbox_cmd(["/bin/sh", "-c", "echo ready; read x"], ("--warm",)),
+                                    env=srv.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd="/")
+            try:
+                assert proc.stdout.readline() == b"ready\n"
+                sandbox = next(p for p in srv.watch() if _nspid_init(p))
+                assert stat_of(sandbox)[2] >= stat_of(proc.pid)[2]   # start times, in clock ticks
+                proc.communicate(b"go\n", timeout=60)
+            finally:
+                proc.kill()
+                proc.wait()
+        assert not [p for p in descendants_of(srv.proc.pid) if comm_of(p) == "sv-spare"]
+    finally:
+        srv.stop()

@@ -23,25 +23,38 @@ def wait_for(what, predicate, timeout=START_TIMEOUT):
         time.sleep(0.02)
 
 
-def process_tree(pid):
-    """{pid: start time} of ``pid`` and every process below it."""
+def process_tree(pid, spares=True):
+    """{pid: start time} of ``pid`` and every process below it (``spares`` false: but the warm
+    server's spares, the processes named sv-spare and theirs)."""
     out = {}
+    skip = set() if spares else {p for p in descendants_of(pid) if comm_of(p) == "sv-spare"}
+    for p in skip.copy():
+        skip.update(descendants_of(p))
     for p in [pid] + descendants_of(pid):
         st = stat_of(p)
-        if st is not None:
+        if st is not None and p not in skip:
             out[p] = st[2]
     return out
+
+
+def comm_of(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 class Server:
     """`snakevisor server` on a private socket, in a session of its own."""
 
-    def __init__(self, idle_timeout=300):
+    def __init__(self, idle_timeout=300, spare=True):
         self.dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")   # short: sun_path is 108 bytes
         self.path = os.path.join(self.dir, "s.sock")
         self.proc = subprocess.Popen(
             snakevisor_cmd("server", "--socket", self.path, "--idle-timeout", str(idle_timeout)),
-            env=sandbox_env(), cwd="/", start_new_session=True, stdin=subprocess.DEVNULL)
+            env=sandbox_env(**({} if spare else {"SNAKEVISOR_WARM_SPARE": "0"})), cwd="/", start_new_session=True,
+            stdin=subprocess.DEVNULL)
         self.seen = {}
         wait_for("the server's socket", lambda: answers(self.path) or self.proc.poll() is not None)
         assert self.proc.poll() is None, f"the server exited: {self.proc.returncode}"
@@ -50,8 +63,10 @@ class Server:
         return sandbox_env(SNAKEVISOR_WARM_SOCKET=self.path, **extra)
 
     def watch(self):
-        """Record the server's tree now (its sandboxes), so that stop() can check they are gone."""
+        """Record the server's tree now (its sandboxes), so that stop() can check they are gone;
+        returns the part of it that serves clients (its spares left out)."""
         self.seen.update(process_tree(self.proc.pid))
+        return process_tree(self.proc.pid, spares=False)
 
     def stop(self):
         self.watch()

@@ -248,27 +248,30 @@ def _caller_cwd():
         return "/"
 
 
-def cmd_do(args):
-    from snakevisor.sandbox.do import run_do
+class DoUsage(Exception):
+    """A ``do`` command line that cannot run; str: the one-line reason (exit code 2)."""
+
+
+def do_invocation(args):
+    """(the command, run_do's keyword arguments, the --overlay2 setting) of a parsed ``do``;
+    DoUsage if it cannot run. The warm server's spare (warm/spare.py) compares them too."""
+    from snakevisor.sandbox.do import parse_size, parse_volume
     cmd = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
     if not cmd:
-        print("snakevisor do: no command given (usage: snakevisor do [--strace] -- CMD [ARG...])", file=sys.stderr)
-        return 2
-    from snakevisor.sandbox.do import parse_size, parse_volume
+        raise DoUsage("no command given (usage: snakevisor do [--strace] -- CMD [ARG...])")
     try:
         volumes = [parse_volume(v) for v in args.volume]
         memory = _size_flag("--memory", args.memory, parse_size)
         tmpfs_size = _size_flag("--tmpfs-size", args.tmpfs_size, parse_size)
         if args.pids_limit is not None and args.pids_limit < 0:
             raise ValueError(f"--pids-limit {args.pids_limit}: want a count (0: no limit)")
-        args.overlay = overlay2_setting(args)
+        overlay = overlay2_setting(args)
     except ValueError as e:
-        print(f"snakevisor do: {e}", file=sys.stderr)
-        return 2
+        raise DoUsage(str(e)) from None
+    args.overlay = overlay
     problem = _bad_do_flag(args)
     if problem:
-        print(f"snakevisor do: {problem}", file=sys.stderr)
-        return 2
+        raise DoUsage(problem)
     cwd = args.cwd or (_caller_cwd() if not args.rootfs else "/")
     kwargs = dict(strace=args.strace or args.do_strace, cwd=cwd, cpu=args.cpu, hostname=args.hostname,
                   volumes=volumes, rootfs=args.rootfs, overlay_upper=args.overlay_upper, network=args.network,
@@ -276,9 +279,19 @@ def cmd_do(args):
                   profile=os.environ.get("SNAKEVISOR_PROFILE"),   # a developer's aid: cProfile of the Sentry
                   cwd_missing="error" if args.cwd else "fallback",
                   platform=args.do_platform or args.platform,
-                  directfs=directfs_setting(args), root_overlay=args.overlay.overlay)
+                  directfs=directfs_setting(args), root_overlay=overlay.overlay)
+    return cmd, kwargs, overlay
+
+
+def cmd_do(args):
+    from snakevisor.sandbox.do import run_do
+    try:
+        cmd, kwargs, overlay = do_invocation(args)
+    except DoUsage as e:
+        print(f"snakevisor do: {e}", file=sys.stderr)
+        return 2
     from snakevisor.sandbox.overlay2 import upper_layer
-    with upper_layer(args.overlay) as upper:
+    with upper_layer(overlay) as upper:
         if upper is not None:
             kwargs["overlay_upper"] = upper
         code = run_do(cmd, **kwargs)

@@ -25,16 +25,19 @@ bounded by it too, as Linux bounds a tmpfs at half of RAM; ``--tmpfs-size`` caps
 import os
 import re
 import signal
+import socket
 import sys
 import termios
 import traceback
 
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
+from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
+from snakevisor.hostos.libc import prctl
 from snakevisor.abi.mount_options import memparse
-from snakevisor.sandbox import lockdown
-from snakevisor.sandbox.environ import caller_environment
+from snakevisor.sandbox import environ, lockdown
+from snakevisor.sandbox.messages import ProtocolError, recv_message, send_message
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
 
@@ -92,27 +95,37 @@ def resolve_limits(pids_limit=None, memory=None, tmpfs_size=None):
     return pids, mem, tmpfs_size or None
 
 
-def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=(), rootfs=None,
-           overlay_upper=None, network="none", tty=False, net_raw=False, pids_limit=None, memory=None, tmpfs_size=None,
-           profile=None, cwd_missing="fallback", platform="ptrace", directfs=False, root_overlay=True):
-    """Run ``cmd`` in a sandbox process of its own; returns its exit code. ``profile``: a file
-    for a cProfile of the Sentry (``SNAKEVISOR_PROFILE``). Once per process: its children go to
-    the sandbox's PID namespace from then on. ``root_overlay`` False: the root (``rootfs``) is
+# run_do's arguments that shape the sandbox as it boots; the others (the command, its cwd, -t) are
+# what a booted sandbox is handed (PreparedDo.start): a warm server boots a spare before it knows them.
+BOOT_SETTINGS = ("strace", "cpu", "hostname", "volumes", "rootfs", "overlay_upper", "network", "net_raw",
+                 "pids_limit", "memory", "tmpfs_size", "profile", "platform", "directfs", "root_overlay")
+
+
+def run_do(cmd, cwd="/", tty=False, cwd_missing="fallback", **boot):
+    """Run ``cmd`` in a sandbox process of its own; returns its exit code. ``boot``: the
+    BOOT_SETTINGS of prepare_do. Once per process: its children go to the sandbox's PID namespace
+    from then on."""
+    prepared = prepare_do(**boot)
+    if isinstance(prepared, int):
+        return prepared
+    prepared.start(cmd, cwd=cwd, tty=tty, cwd_missing=cwd_missing)
+    return prepared.wait()
+
+
+def prepare_do(strace=False, cpu=None, hostname="snakevisor", volumes=(), rootfs=None, overlay_upper=None,
+               network="none", net_raw=False, pids_limit=None, memory=None, tmpfs_size=None, profile=None,
+               platform="ptrace", directfs=False, root_overlay=True):
+    """Fork the sandbox process (it boots its Gofer and Sentry, then waits for its command):
+    a PreparedDo, or an exit code if it could not be forked. ``profile``: a file for a cProfile
+    of the Sentry (``SNAKEVISOR_PROFILE``). ``root_overlay`` False: the root (``rootfs``) is
     written through, not overlaid (--overlay2=none)."""
     max_tasks, memory_limit, tmp_size = resolve_limits(pids_limit, memory, tmpfs_size)
     mounts = [GoferMount("root", os.path.abspath(rootfs) if rootfs else "/", readonly=False)]
     mounts += [GoferMount(f"vol{i}", host, ro) for i, (host, _, ro) in enumerate(volumes)]
-    settings = dict(argv=list(cmd), env=caller_environment(), cwd=cwd, strace=strace, cpu=cpu,   # SentryConfig's
-                    hostname=hostname, network=network, tty=tty, net_raw=net_raw, max_tasks=max_tasks,
-                    cwd_missing=cwd_missing, platform=platform, directfs=directfs,
-                    memory_limit=memory_limit, tmpfs_size=tmp_size,
+    settings = dict(argv=[], env={}, strace=strace, cpu=cpu,   # SentryConfig's; argv, env, cwd: start()'s
+                    hostname=hostname, network=network, net_raw=net_raw, max_tasks=max_tasks,
+                    platform=platform, directfs=directfs, memory_limit=memory_limit, tmpfs_size=tmp_size,
                     extra_mounts=[(path, ro) for _, path, ro in volumes])
-    saved_tty = None
-    if tty and os.isatty(0):
-        try:
-            saved_tty = termios.tcgetattr(0)
-        except termios.error:
-            pass
     try:
         lockdown.new_pid_namespace()
     except HostSetupError as e:
@@ -121,14 +134,16 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
     sys.stdout.flush()
     sys.stderr.flush()
     watched = set(RELAYED) | {signal.SIGCHLD, signal.SIGTSTP}
-    # Blocked before the fork: a signal arriving meanwhile waits for the relay loop below.
+    # Blocked before the fork: a signal arriving meanwhile waits for the relay loop.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            ours.close()
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            code = _sandbox_process(settings, mounts, (root_overlay, overlay_upper), profile)
+            code = _sandbox_process(settings, mounts, (root_overlay, overlay_upper), profile, theirs)
         except KeyboardInterrupt:
             code = 128 + signal.SIGINT
         except BaseException:   # a Sentry bug: say where before the sandbox ends
@@ -137,13 +152,85 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-    status = _relay_until_exit(pid, watched)
-    if os.WIFSIGNALED(status) and saved_tty is not None:
-        try:   # the Sentry died before giving the terminal its settings back
-            termios.tcsetattr(0, termios.TCSADRAIN, saved_tty)
-        except termios.error:
+    theirs.close()
+    return PreparedDo(pid, ours, watched)
+
+
+class PreparedDo:
+    """The sandbox process prepare_do forked (booting, or booted and waiting), from its parent."""
+
+    def __init__(self, pid, channel, watched):
+        self.pid, self.channel, self.watched = pid, channel, watched
+        self.saved_tty = None
+
+    def start(self, cmd, cwd="/", tty=False, cwd_missing="fallback", env=None, stdio=None, name=None):
+        """Hand the sandbox its command: ``env`` (the caller's environment block, NUL-separated;
+        None: ours), ``stdio`` ([(fd number, descriptor)]: the sandbox's 0-2, the others closed;
+        None: ours), ``name``: the sandbox process's name from now on (None: as it is). True once
+        the sandbox has it; False if the sandbox ended while booting (wait() then collects its
+        exit code)."""
+        if tty and os.isatty(0):
+            try:
+                self.saved_tty = termios.tcgetattr(0)
+            except termios.error:
+                pass
+        request = {"argv": [os.fsencode(a) for a in cmd], "cwd": cwd, "tty": tty, "cwd_missing": cwd_missing,
+                   "env": env, "stdio": [n for n, _ in stdio or ()], "name": name}
+        try:
+            send_message(self.channel, request, fds=[fd for _, fd in stdio or ()])
+            recv_message(self.channel)   # the sandbox has its command (EOF: it died booting)
+            return True
+        except (OSError, ProtocolError):
+            return False
+        finally:
+            self.channel.close()
+
+    def wait(self):
+        """Relay signals until the sandbox process exits; its exit code."""
+        status = _relay_until_exit(self.pid, self.watched)
+        if os.WIFSIGNALED(status) and self.saved_tty is not None:
+            try:   # the Sentry died before giving the terminal its settings back
+                termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
+            except termios.error:
+                pass
+        return wait_status_to_exit_code(status)
+
+    def abandon(self):
+        """End the sandbox unused (SIGKILL: its Gofer and stubs die with it) and reap it."""
+        self.channel.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
             pass
-    return wait_status_to_exit_code(status)
+
+
+def exit_now(code):
+    """End this process with ``code`` now, its standard streams flushed: a fork's exit (no
+    interpreter teardown, no atexit of the parent's)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def install_stdio(present, fds):
+    """Descriptors ``fds`` become this process's fds ``present`` (numbers among 0-2, one each);
+    0-2 not in ``present`` are closed; ``fds`` themselves are closed."""
+    given = dict(zip(present, fds))
+    for fd in (0, 1, 2):
+        if fd in given:
+            os.dup2(given[fd], fd)
+        else:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    for fd in fds:
+        if fd not in (0, 1, 2):
+            os.close(fd)
 
 
 def _relay_until_exit(pid, watched):
@@ -177,7 +264,7 @@ def _relay_until_exit(pid, watched):
             pass
 
 
-def _sandbox_process(settings, mounts, overlay, profile):
+def _sandbox_process(settings, mounts, overlay, profile, channel):
     """The forked sandbox process (pid 1 of its PID namespace): its exit code."""
     die_with_parent()   # `do` killed: the sandbox too
     # Until the Sentry forwards them, SIGTERM and SIGHUP end the boot (as init, their default
@@ -185,22 +272,39 @@ def _sandbox_process(settings, mounts, overlay, profile):
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, _frame: os._exit(128 + signum))
     if not profile:
-        return _boot_and_run(settings, mounts, overlay)
+        return _boot_and_run(settings, mounts, overlay, channel)
     import cProfile
     import marshal
     with open(profile, "wb") as out:   # opened now: the locked-down Sentry cannot open files
         profiler = cProfile.Profile()
         try:
-            return profiler.runcall(_boot_and_run, settings, mounts, overlay)
+            return profiler.runcall(_boot_and_run, settings, mounts, overlay, channel)
         finally:
             profiler.create_stats()
             marshal.dump(profiler.stats, out)   # what Profile.dump_stats writes
 
 
-def _boot_and_run(settings, mounts, overlay):
+def _take_command(config, channel):
+    """Wait for PreparedDo.start's request and make it the Sentry's ``config``'s: the command, its
+    cwd, -t, the caller's environment and standard fds; then tell the parent."""
+    request, fds = recv_message(channel, max_fds=3)
+    if request["stdio"] or fds:
+        install_stdio(request["stdio"], fds)
+    if request["env"] is not None:
+        environ.adopt(request["env"])
+    config.argv = [os.fsdecode(a) for a in request["argv"]]
+    config.env = environ.caller_environment()
+    config.cwd, config.tty, config.cwd_missing = request["cwd"], request["tty"], request["cwd_missing"]
+    if request["name"]:
+        prctl(PR_SET_NAME, request["name"], 0, 0, 0)
+    send_message(channel, {"ok": True})
+    channel.close()
+
+
+def _boot_and_run(settings, mounts, overlay, channel):
     """``settings``: SentryConfig's arguments (the class is the Sentry's, imported only here);
-    ``overlay``: (whether the root is an overlay, the directory of its upper layer or None)."""
-    cmd0 = settings["argv"][0]
+    ``overlay``: (whether the root is an overlay, the directory of its upper layer or None).
+    The command arrives on ``channel`` once the Sentry has booted (_take_command)."""
     try:
         lockdown.enter_namespaces()
     except HostSetupError as e:
@@ -210,16 +314,22 @@ def _boot_and_run(settings, mounts, overlay):
                          directfs=settings["directfs"])
     try:
         from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig   # while the Gofer starts
+        config = SentryConfig(**settings)
         try:
-            sentry = Sentry(SentryConfig(**settings), gofer.sockets)
+            sentry = Sentry(config, gofer.sockets)
             gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
-            sentry.load_init()
             lockdown.preload_modules()
-            lockdown.lock_down(lockdown.seccomp_filter(settings["network"], settings["directfs"]))
+            bpf = lockdown.seccomp_filter(settings["network"], settings["directfs"])
+            try:
+                _take_command(config, channel)
+            except (OSError, ProtocolError):   # the do process is gone: nothing to run
+                return 1
+            sentry.load_init()
+            lockdown.lock_down(bpf)
             status = sentry.run()
         except SyscallError as e:
-            print(f"snakevisor do: {cmd0}: {os.strerror(e.errno)} ({ERRNO_NAMES.get(e.errno, e.errno)})",
-                  file=sys.stderr)
+            print(f"snakevisor do: {(config.argv or ['?'])[0]}: {os.strerror(e.errno)} "
+                  f"({ERRNO_NAMES.get(e.errno, e.errno)})", file=sys.stderr)
             return 127 if e.errno == 2 else 126
         except NetworkSetupError as e:
             print(f"snakevisor do: {e}", file=sys.stderr)

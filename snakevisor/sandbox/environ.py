@@ -15,6 +15,14 @@ def adopt(raw):
     os.environ.update(caller_environment())
 
 
+def raw_environment():
+    """The caller's environ block (NUL-separated KEY=VALUE), as adopt() takes it."""
+    if _adopted is not None:
+        return _adopted
+    with open("/proc/self/environ", "rb") as f:
+        return f.read()
+
+
 def caller_environment():
     """Python's locale coercion (PEP 538) adds LC_CTYPE to os.environ at start-up when the
     locale is C; /proc/self/environ still shows what the caller passed to exec."""

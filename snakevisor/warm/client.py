@@ -16,6 +16,7 @@ import socket
 import sys
 import time
 
+from snakevisor.sandbox.messages import open_stdio
 from snakevisor.warm import protocol
 
 START_TIMEOUT_S = 30.0   # a server imports everything first: slow on a loaded machine
@@ -228,7 +229,7 @@ def read_all(fd):
 def request(conn, argv, container=False):
     """Send the request with our standard fds; Unavailable if the server refuses it.
     ``container``: from a keeper (warm/keeper.py): create, run -d or exec -d."""
-    stdio = [fd for fd in protocol.STDIO if _is_open(fd)]
+    stdio = open_stdio()
     try:
         protocol.send_message(conn, {"version": protocol.VERSION, "argv": [os.fsencode(a) for a in argv],
                                      "stdio": stdio, "container": container}, fds=stdio)
@@ -239,14 +240,6 @@ def request(conn, argv, container=False):
     if not reply.get("ok"):
         conn.close()
         raise Unavailable(f"the server refused: {reply.get('why')}")
-
-
-def _is_open(fd):
-    try:
-        os.fstat(fd)
-        return True
-    except OSError:
-        return False
 
 
 def relay(conn, stop=True):

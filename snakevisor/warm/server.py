@@ -23,7 +23,8 @@ import socket
 import time
 
 from snakevisor.warm.protocol import answers
-from snakevisor.warm.session import run_session
+from snakevisor.warm.session import run_session, start_session
+from snakevisor.warm.spare import SparePool, heard
 
 POLL_S = 0.5            # how often the idle timer and the socket file are looked at
 LOCK_WAIT_S = 10.0      # a server that is stopping releases the lock within this
@@ -65,13 +66,16 @@ def serve(path, idle_timeout, ready_fd=None):
     listener, ino = _listen(path)
     _tell(ready_fd, b"ready")
     sessions = set()
+    learn_r, learn_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)   # sessions tell how the next spare boots
+    spares = SparePool((lock, listener.fileno(), learn_r), learn_w)
+    spares.refill()
 
     def stop(signum, _frame):
         raise _Stop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, stop)
     try:
-        _accept_loop(listener, lock, ino, path, idle_timeout, sessions)
+        _accept_loop(listener, (lock, learn_r, learn_w), ino, path, idle_timeout, sessions, spares)
     except _Stop:
         pass
     finally:
@@ -79,8 +83,11 @@ def serve(path, idle_timeout, ready_fd=None):
             signal.signal(sig, signal.SIG_IGN)   # the hand-over runs to its end
         if _socket_is(path, ino):
             os.unlink(path)
-        _drain(listener, lock, sessions)   # clients that connected before the unlink are served
+        _drain(listener, (lock, learn_r, learn_w), sessions, spares)   # clients that connected before the unlink are served
+        spares.close()
         listener.close()
+        os.close(learn_r)
+        os.close(learn_w)
         os.close(lock)   # a new server may start now
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)   # a second one ends the running sandboxes too
@@ -98,13 +105,17 @@ def _tell(fd, word):
             os.close(fd)
 
 
-def _accept_loop(listener, lock, ino, path, idle_timeout, sessions):
+def _accept_loop(listener, fds, ino, path, idle_timeout, sessions, spares):
+    """``fds``: the lock, the learning pipe's read and write ends (warm/spare.py)."""
     last_busy = time.monotonic()
+    learn_r = fds[1]
     while True:
-        readable, _, _ = select.select([listener], [], [], POLL_S)
-        if readable:
-            _accept(listener, lock, sessions)
-        _reap(sessions)
+        readable, _, _ = select.select([listener, learn_r], [], [], POLL_S)
+        if learn_r in readable:
+            spares.learn(heard(learn_r))
+        if listener in readable:
+            _accept(listener, fds, sessions, spares)
+        _reap(sessions, spares)
         now = time.monotonic()
         if sessions or readable:
             last_busy = now
@@ -112,18 +123,27 @@ def _accept_loop(listener, lock, ino, path, idle_timeout, sessions):
             return
 
 
-def _accept(listener, lock, sessions):
+def _accept(listener, fds, sessions, spares):
+    """Serve one connection (a spare's session, or a fork of ours); False if none was waiting.
+    ``fds``: the lock, the learning pipe's read and write ends (a session writes to the latter)."""
     try:
         conn, _ = listener.accept()
     except (BlockingIOError, InterruptedError, ConnectionAbortedError):
         return False
+    spare = spares.take() if not _closed(conn) else None
+    if spare is not None and spare.hand(conn):   # its session serves conn
+        conn.close()
+        sessions.add(spare.pid)
+        return True
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
             listener.close()
-            os.close(lock)
-            code = run_session(conn)
+            os.close(fds[0])
+            os.close(fds[1])
+            start_session()
+            code = run_session(conn, learn_fd=fds[2])
         except BaseException:   # a bug: say where, on the server's stderr (or the client's)
             import traceback
             traceback.print_exc()
@@ -134,14 +154,24 @@ def _accept(listener, lock, sessions):
     return True
 
 
-def _drain(listener, lock, sessions):
+def _closed(conn):
+    """Has the peer closed without a word (a probe: protocol.answers)? Such a one gets no spare."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
+def _drain(listener, fds, sessions, spares):
     listener.setblocking(False)
-    while _accept(listener, lock, sessions):
+    while _accept(listener, fds, sessions, spares):
         pass
 
 
-def _reap(sessions):
-    while sessions:
+def _reap(sessions, spares):
+    while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -150,6 +180,7 @@ def _reap(sessions):
         if pid == 0:
             return
         sessions.discard(pid)
+        spares.reaped(pid)
 
 
 def _take_lock(path):

@@ -17,7 +17,7 @@ import sys
 from snakevisor.abi.resource import RLIM_NLIMITS
 from snakevisor.hostos.libc import become_subreaper, die_with_parent
 from snakevisor.sandbox import environ
-from snakevisor.sandbox.do import RELAYED, wait_status_to_exit_code
+from snakevisor.sandbox.do import RELAYED, exit_now, install_stdio, wait_status_to_exit_code
 from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, recv_message, send_message
 
 NAMESPACES = ("mnt", "net", "pid", "uts", "ipc", "user", "cgroup")
@@ -28,13 +28,19 @@ class Refused(Exception):
     """This session cannot stand in for a cold ``do`` of that client; str: why (one line)."""
 
 
-def run_session(conn):
-    """Serve the connection ``conn``; the session's exit code."""
+def start_session():
+    """A fork of the server becomes a session."""
     die_with_parent()   # the server killed: every session, and so every sandbox, ends
     os.setsid()         # no terminal of the server's: its ^C is not the sandboxes'
     for sig in (signal.SIGTERM, signal.SIGHUP):   # as a fresh interpreter has them (the cold do)
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def run_session(conn, spare=None, learn_fd=None):
+    """Serve the connection ``conn`` (start_session() done); the session's exit code. ``spare``:
+    warm/spare.py's SpareDo, a booted sandbox that may serve it; ``learn_fd``: the pipe on which
+    the server learns how its next spare is to boot (warm/spare.py's tell)."""
     try:
         peer = _peer(conn)
     except Refused:   # another user: not a word
@@ -53,15 +59,31 @@ def run_session(conn):
     except (ProtocolError, OSError, KeyError, TypeError):
         return 1
     if request.get("container"):
+        if spare is not None:
+            spare.take(None)
         return _serve_container(conn, argv, peer)
-    pid = os.fork()
-    if pid == 0:
-        _do_process(conn, argv)
+    pid = _spared(argv, spare, learn_fd)
+    if pid is None:
+        pid = os.fork()
+        if pid == 0:
+            _do_process(conn, argv)
     _quiet_stdio()
     code = _relay(conn, pid)
     if code is not None:
         _send_quietly(conn, {"exit": code})
     return 0
+
+
+def _spared(argv, spare, learn_fd):
+    """The spare ``do`` process running ``argv``'s command, or None (a fresh one is to be forked);
+    the server is told how ``argv`` boots."""
+    if spare is None and learn_fd is None:
+        return None
+    from snakevisor.warm import spare as spares
+    found = spares.plan(argv)
+    if learn_fd is not None and found is not None:
+        spares.tell(learn_fd, found[2])
+    return spare.take(found) if spare is not None else None
 
 
 def _send_quietly(conn, value):
@@ -86,18 +108,7 @@ def _adopt_stdio(present, fds):
         for fd in fds:
             os.close(fd)
         raise Refused("standard fds missing from the request")
-    given = dict(zip(present, fds))
-    for fd in STDIO:
-        if fd in given:
-            os.dup2(given[fd], fd)
-        else:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    for fd in fds:
-        if fd not in STDIO:
-            os.close(fd)
+    install_stdio(present, fds)
 
 
 def _status(pid):
@@ -222,12 +233,7 @@ def _do_process(conn, argv, keep=None):
     except KeyboardInterrupt:
         code = 128 + signal.SIGINT
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code or 0)
+        exit_now(code or 0)
 
 
 def _quiet_stdio():

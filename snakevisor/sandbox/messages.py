@@ -1,0 +1,83 @@
+"""Messages between snakevisor's own processes over a stream socket: a 4-byte little-endian length
+and a marshal'ed value (dicts of ints, bytes, strs and lists: never code), with descriptors by
+SCM_RIGHTS on the length word. The warm server's protocol (warm/protocol.py) and the hand-over of a
+command to a booted sandbox process (sandbox/do.py) speak it. Light: os, socket and marshal only
+(the warm client imports it).
+"""
+import marshal
+import os
+import socket
+
+MAX_MESSAGE = 4 << 20   # argv is bounded by the kernel's ARG_MAX (2 MiB by default)
+
+
+class ProtocolError(Exception):
+    """The peer closed the connection, or sent what is not a message."""
+
+
+def send_message(sock, value, fds=()):
+    """Send one message; ``fds`` ride on its length word."""
+    data = marshal.dumps(value)
+    head = len(data).to_bytes(4, "little")
+    if fds:
+        socket.send_fds(sock, [head], list(fds))
+    else:
+        sock.sendall(head)
+    sock.sendall(data)
+
+
+def _recv_exactly(sock, n):
+    chunks = []
+    while n:
+        chunk = sock.recv(min(n, 1 << 16))
+        if not chunk:
+            raise ProtocolError("connection closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_message(sock, max_fds=0):
+    """(value, fds) of the next message; at most ``max_fds`` fds are kept (more are closed)."""
+    head, fds = b"", []
+    while len(head) < 4:
+        if max_fds and not fds:
+            part, got, _flags, _addr = socket.recv_fds(sock, 4 - len(head), max_fds + 1)
+            fds = list(got)
+        else:
+            part = sock.recv(4 - len(head))
+        if not part:
+            _close_all(fds)
+            raise ProtocolError("connection closed")
+        head += part
+    if len(fds) > max_fds:
+        _close_all(fds[max_fds:])
+        fds = fds[:max_fds]
+    size = int.from_bytes(head, "little")
+    try:
+        if size > MAX_MESSAGE:
+            raise ProtocolError(f"message of {size} bytes (at most {MAX_MESSAGE})")
+        try:
+            return marshal.loads(_recv_exactly(sock, size)), fds
+        except (EOFError, ValueError, TypeError) as e:
+            raise ProtocolError(f"bad message: {e}") from None
+    except ProtocolError:
+        _close_all(fds)
+        raise
+
+
+def _close_all(fds):
+    for fd in fds:
+        os.close(fd)
+
+
+def open_stdio():
+    """Which of this process's standard fds (0-2) are open: what a request passes on."""
+    out = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            out.append(fd)
+        except OSError:
+            pass
+    return out
