@@ -33,8 +33,9 @@ class FileDescriptionImpl:
 
     Besides the methods below, an impl may set these optional hooks (None/False: not offered);
     the syscall layer asks for them by name, never by probing:
-      ``task_read(task, file, vecs)`` / ``task_write(task, file, vecs)``: generators moving data
-        straight between application memory ``vecs`` [(addr, len)] and the file (host sockets);
+      ``task_read(task, file, vecs)`` / ``task_write(task, file, vecs)``: move data straight
+        between application memory ``vecs`` [(addr, len)] and the file (host sockets): the count,
+        or a generator that gives it when the call must wait;
       ``blocking_read(task, n)``: a generator for a read with its own timing (a terminal's
         VMIN/VTIME), or None to read as usual;
       ``blocking_ioctl(task, cmd, arg)``: a generator serving every ioctl of the file, for one
