@@ -283,7 +283,7 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     written (or a signal comes after some of it: then the partial count); EPIPE also raises SIGPIPE.
     The count written; or, when the write must wait (for the Gofer, for room, to go on), a
     generator that gives it: most writes go through at once, with no generator made for them."""
-    view = memoryview(data)
+    view = data if data.__class__ is memoryview else memoryview(data)   # (views of application memory are)
     limit = fsize_limit(t, f)
     if f.impl.write_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
         return _write_waiting(t, f, view, offset, append, nowait, limit)

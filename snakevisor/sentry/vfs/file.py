@@ -205,19 +205,20 @@ class FileDescription:
 
     def release(self) -> None:
         """Last reference gone: let the impl free what it holds, drop the Dentry."""
+        inode = self.vd.dentry.inode   # the property once: every close comes here
         try:
-            if locks.any_locks() and self.inode is not None:
-                locks.release_description(self, self.inode)
+            if inode is not None and locks.any_locks():
+                locks.release_description(self, inode)
             if self.fasync is not None:
                 fasync.release(self)
             if self.dnotify is not None:
                 dnotify.release(self)
             if self.counts_as_writer:
-                self.inode.writers -= 1
+                inode.writers -= 1
                 self.vd.mount.writers -= 1
             elif self.counts_as_reader:
-                self.inode.readers -= 1
-            if self.inode is not None and self.inode.leases is not None:
+                inode.readers -= 1
+            if inode is not None and inode.leases is not None:
                 leases.release(self)
             if fsnotify.marks and not self.flags & O_PATH:
                 fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)
