@@ -1,8 +1,9 @@
 /* read/write/send/recv on a TCP loopback connection, the cases a call that moves its bytes at once
- * and one that must wait or go on tell apart: a blocking write larger than the socket buffers (the
- * rest queued as the reader drains), a non-blocking one that fills them (a partial count, then
- * EAGAIN), reads with data queued or none (EAGAIN), MSG_PEEK, recvfrom's empty source address,
- * readv/writev, EPIPE with and without SIGPIPE, ECONNRESET after the peer's reset, EFAULT. */
+ * and one that must wait or go on tell apart: blocking writes larger than the socket buffers, or
+ * into buffers with only some room (the rest queued as the reader drains), a non-blocking one that
+ * fills them (a partial count, then EAGAIN), reads with data queued or none (EAGAIN), MSG_PEEK,
+ * recvfrom's empty source address, readv/writev, EPIPE with and without SIGPIPE, ECONNRESET after
+ * the peer's reset, EFAULT. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,17 +25,42 @@
 static volatile sig_atomic_t sigpipes;
 static void on_pipe(int sig) { (void)sig; sigpipes++; }
 
-static int listener;
-static struct sockaddr_in addr;
+static int listener, small_listener;   /* small: 64 KiB receive buffers, set before listen */
+static struct sockaddr_in addr, small_addr;
 
-static void pair(int *client, int *server)
+static void pair_on(int l, struct sockaddr_in *a, int sndbuf, int *client, int *server)
 {
     *client = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(*client, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    if (sndbuf)
+        setsockopt(*client, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (connect(*client, (struct sockaddr *)a, sizeof *a) != 0) {
         perror("connect");
         exit(1);
     }
-    *server = accept(listener, NULL, NULL);
+    *server = accept(l, NULL, NULL);
+}
+
+static void pair(int *client, int *server)
+{
+    pair_on(listener, &addr, 0, client, server);
+}
+
+static int listen_on(struct sockaddr_in *a, int rcvbuf)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (rcvbuf)
+        setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, (struct sockaddr *)a, sizeof *a) != 0 || listen(l, 8) != 0) {
+        perror("listen");
+        exit(1);
+    }
+    socklen_t len = sizeof *a;
+    getsockname(l, (struct sockaddr *)a, &len);
+    return l;
 }
 
 /* A child reads BIG bytes and reports the count through its exit: the parent's one write must
@@ -63,6 +89,40 @@ static void big_blocking_write(void)
     int status;
     waitpid(pid, &status, 0);
     printf("reader got all: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(buf);
+}
+
+/* A blocking write of 1 MiB into a connection whose buffers were full and now have some room:
+ * the first host send takes part of it, the rest is queued as the child drains. */
+static void partial_then_blocking_write(void)
+{
+    int c, s;
+    pair_on(small_listener, &small_addr, 65536, &c, &s);   /* small buffers: 1 MiB cannot fit */
+    char *buf = calloc(1, 1 << 20);
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    long filled = 0;
+    ssize_t w;
+    while ((w = write(c, buf, 65536)) > 0)
+        filled += w;
+    fcntl(c, F_SETFL, 0);
+    long taken = 0;
+    while (taken < 65536 && (w = read(s, buf, 65536)) > 0)
+        taken += w;
+    long expect = filled - taken + (1 << 20);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(c);
+        long got = 0;
+        while ((w = read(s, buf, 65536)) > 0)
+            got += w;
+        _exit(got == expect ? 0 : 1);
+    }
+    close(s);
+    SHOW("blocking write of 1 MiB after a full buffer", write(c, buf, 1 << 20));
+    close(c);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("reader got the rest: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(buf);
 }
 
@@ -151,20 +211,12 @@ static void broken(void)
 int main(void)
 {
     signal(SIGPIPE, on_pipe);
-    listener = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listener, 8) != 0) {
-        perror("listen");
-        return 1;
-    }
-    socklen_t len = sizeof addr;
-    getsockname(listener, (struct sockaddr *)&addr, &len);
+    listener = listen_on(&addr, 0);
+    small_listener = listen_on(&small_addr, 65536);
     reads();
     nonblocking_fill();
     big_blocking_write();
+    partial_then_blocking_write();
     broken();
     return 0;
 }
