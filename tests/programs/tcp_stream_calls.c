@@ -63,32 +63,35 @@ static int listen_on(struct sockaddr_in *a, int rcvbuf)
     return l;
 }
 
-/* A child reads BIG bytes and reports the count through its exit: the parent's one write must
- * queue all of them, waiting for room as the child drains. */
+/* One blocking write of ``len`` bytes of ``buf`` on ``c`` while a child reads ``s`` to EOF: the
+ * write must queue all of them, waiting for room as the child drains; the child checks that it
+ * got ``expect`` bytes in all. */
+static void write_while_child_drains(int c, int s, char *buf, long len, long expect, const char *label)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(c);
+        long got = 0;
+        ssize_t r;
+        while ((r = read(s, buf, 65536)) > 0)
+            got += r;
+        _exit(got == expect ? 0 : 1);
+    }
+    close(s);
+    SHOW(label, write(c, buf, len));
+    close(c);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("reader got all: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void big_blocking_write(void)
 {
     int c, s;
     pair(&c, &s);
     char *buf = malloc(BIG);
     memset(buf, 'b', BIG);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(c);
-        long got = 0;
-        for (;;) {
-            ssize_t r = read(s, buf, 65536);
-            if (r <= 0)
-                break;
-            got += r;
-        }
-        _exit(got == BIG ? 0 : 1);
-    }
-    close(s);
-    SHOW("blocking write of 8 MiB", write(c, buf, BIG));
-    close(c);
-    int status;
-    waitpid(pid, &status, 0);
-    printf("reader got all: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    write_while_child_drains(c, s, buf, BIG, BIG, "blocking write of 8 MiB");
     free(buf);
 }
 
@@ -108,21 +111,8 @@ static void partial_then_blocking_write(void)
     long taken = 0;
     while (taken < 65536 && (w = read(s, buf, 65536)) > 0)
         taken += w;
-    long expect = filled - taken + (1 << 20);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(c);
-        long got = 0;
-        while ((w = read(s, buf, 65536)) > 0)
-            got += w;
-        _exit(got == expect ? 0 : 1);
-    }
-    close(s);
-    SHOW("blocking write of 1 MiB after a full buffer", write(c, buf, 1 << 20));
-    close(c);
-    int status;
-    waitpid(pid, &status, 0);
-    printf("reader got the rest: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    write_while_child_drains(c, s, buf, 1 << 20, filled - taken + (1 << 20),
+                             "blocking write of 1 MiB after a full buffer");
     free(buf);
 }
 
