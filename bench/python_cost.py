@@ -276,8 +276,11 @@ def volume_cases(w):
     big = _Regs(257, FDCWD, mm.cstr(b"/tmp/big"), abi.O_RDWR | abi.O_CREAT, 0o644)
     bigfd, bigbuf = d(big), mm.alloc(MIB)
     big_write, big_read = _Regs(18, bigfd, bigbuf, MIB, 0), _Regs(17, bigfd, bigbuf, MIB, 0)
+    # 32K: the smallest write from views of application memory, whose host call costs little
+    mid_write = _Regs(18, bigfd, bigbuf, 32 * 1024, 0)
     out = {"newfstatat vol deep": lambda: d(stat), "openat+close vol deep": _open_close(d, openat),
-           "pread64 4K vol": lambda: d(pread), "pwrite64 1M vol": lambda: d(big_write),
+           "pread64 4K vol": lambda: d(pread), "pwrite64 32K vol": lambda: d(mid_write),
+           "pwrite64 1M vol": lambda: d(big_write),
            "pread64 1M vol": lambda: d(big_read)}
     for fn in out.values():
         fn()

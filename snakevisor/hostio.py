@@ -50,8 +50,13 @@ def preadv_into(fd: int, view, offset: int) -> int:
 def pwrite_full(fd: int, data, offset: int) -> int:
     """Write all of ``data`` at ``offset``; returns the bytes written (fewer only if the host
     wrote nothing, e.g. no space reported as a zero count)."""
+    n = data.nbytes if data.__class__ is memoryview else len(data)
+    done = 0
+    if 0 < n <= IO_CHUNK:   # nearly always one host call moves it all: no view is made for it
+        done = os.pwrite(fd, data, offset)
+        if done == n or done == 0:
+            return done
     view = memoryview(data).cast("B")
-    done, n = 0, len(view)
     while done < n:
         got = os.pwrite(fd, view[done:done + IO_CHUNK], offset + done)
         if got == 0:

@@ -59,6 +59,11 @@ def test_tcp_udp_differential(differential):
     differential([compile_c("tcp_udp")])
 
 
+def test_tcp_stream_calls_differential(differential):
+    """read/write/send/recv on TCP that move their bytes at once, and those that wait or go on."""
+    differential([compile_c("tcp_stream_calls")])
+
+
 @pytest.mark.skipif(shutil.which("python3") is None, reason="python3 needed")
 def test_python_socketpair_selectors_asyncio():
     script = os.path.join(BUILD_DIR, "sockets_asyncio.py")

@@ -376,6 +376,9 @@ class Signals:
         (None, None) when a frame on the alternate stack would not fit in it."""
         alt_sp, alt_flags, alt_size = task.altstack
         sp = task.ctx.regs.rsp
+        if alt_flags & S.SS_DISABLE:   # no alternate stack (most programs): below the red zone
+            fp_addr = (sp - 128 - fp_size) & ~63
+            return ((fp_addr - S.RT_SIGFRAME_SIZE) & ~15) - 8, fp_addr
 
         # A handler already on the alternate stack (without SS_AUTODISARM) nests on it;
         # SA_ONSTACK switches to it otherwise.
@@ -403,8 +406,7 @@ class Signals:
         # uc_stack is the altstack as set (save_altstack: sas_ss_flags, not SS_ONSTACK), restored on sigreturn.
         stack = S.STACK_T.pack(alt_sp, to_s32(alt_flags), alt_size)
         old_mask = task.saved_sigmask if task.saved_sigmask is not None else task.sigmask
-        return (struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)
-                + stack + sc + struct.pack("<Q", old_mask))
+        return _UC_HEAD + stack + sc + struct.pack("<Q", old_mask)
 
     def _frame_fault(self, task, sig):
         """A signal frame that cannot be set up: the process dies of SIGSEGV (raising TaskExit
@@ -415,8 +417,10 @@ class Signals:
     @staticmethod
     def _fault_context(sig, info):
         """(trapno, err, cr2) for the sigcontext of a hardware fault, as the CPU exception set them."""
+        if sig not in S.SYNCHRONOUS_SIGNALS:   # first: most signals are not faults
+            return 0, 0, 0
         code = S.SIGINFO_HEAD.unpack_from(info)[2]
-        if code <= 0 or sig not in S.SYNCHRONOUS_SIGNALS:
+        if code <= 0:
             return 0, 0, 0
         addr = S.SIGINFO_FAULT.unpack_from(info)[3]
         if sig in (S.SIGSEGV, S.SIGBUS):
@@ -505,6 +509,7 @@ class Signals:
 
 
 _MAGIC2 = struct.pack("<I", S.FP_XSTATE_MAGIC2)
+_UC_HEAD = struct.pack("<QQ", S.UC_FP_XSTATE | S.UC_SIGCONTEXT_SS | S.UC_STRICT_RESTORE_SS, 0)   # uc_flags, uc_link
 
 
 _NO_TILES = bytes(S.XTILEDATA_SIZE)

@@ -171,7 +171,7 @@ def _read_into(t, f, buf, count, pos=None):
         raise SyscallError(EFAULT)
     task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
-        return task_read(t, f, [(buf, room)])   # a generator, which the dispatcher runs
+        return task_read(t, f, [(buf, room)])   # a count, or a generator the dispatcher runs
     if room >= COPY_VIEWS_FROM and f.impl.copy_read is not None:
         return f.copy_read(t, buf, room, pos)   # tmpfs: file pages to application memory, one copy
     data = _do_read(t, f, room, pos)
@@ -242,7 +242,7 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
         return 0
     task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
-        return task_read(t, f, vecs)   # (a generator)
+        return task_read(t, f, vecs)   # (a count or a generator)
     data = _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
     if data.__class__ is GeneratorType:
         return _then_after(data, _scatter_read, (t, vecs))
@@ -283,7 +283,7 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     written (or a signal comes after some of it: then the partial count); EPIPE also raises SIGPIPE.
     The count written; or, when the write must wait (for the Gofer, for room, to go on), a
     generator that gives it: most writes go through at once, with no generator made for them."""
-    view = memoryview(data)
+    view = data if data.__class__ is memoryview else memoryview(data)   # (views of application memory are)
     limit = fsize_limit(t, f)
     if f.impl.write_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
         return _write_waiting(t, f, view, offset, append, nowait, limit)
@@ -355,7 +355,7 @@ def _write_from(t, f, buf, count, pos=None):
         raise SyscallError(EFAULT)
     task_write = f.impl.task_write   # host sockets: straight from application memory
     if task_write is not None and pos is None and avail:
-        return task_write(t, f, [(buf, avail)])   # a generator, which the dispatcher runs
+        return task_write(t, f, [(buf, avail)])   # a count, or a generator the dispatcher runs
     if avail >= COPY_VIEWS_FROM and f.impl.writes_from_views:   # tmpfs: application memory to file pages, one copy
         views = t.mm.io_views(buf, avail)
         data = views[0] if len(views) == 1 else b"".join(views)
@@ -388,7 +388,7 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
         return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
     task_write = f.impl.task_write
     if task_write is not None and pos is None and not flags:
-        return task_write(t, f, vecs)   # (a generator)
+        return task_write(t, f, vecs)   # (a count or a generator)
     data = _gather(t, vecs, total)
     return _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT))
 

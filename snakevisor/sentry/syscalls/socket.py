@@ -376,13 +376,13 @@ def _parse_control(t, sock, control: bytes):
     return rights, creds, other
 
 
-def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b""):
-    """Send from ``iov``; a stream socket in blocking mode loops until all is queued."""
+def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b"", sent=0):
+    """Send from ``iov`` (its first ``sent`` bytes are queued already: _send_now); a stream socket
+    in blocking mode loops until all is queued."""
     dontwait = bool(flags & S.MSG_DONTWAIT)
     stream = sock.stype == S.SOCK_STREAM
     direct = stream and addr is None and isinstance(sock, InetSocket)   # host stream: no copy through Python
     total = iov.total
-    sent = 0
     try:
         while True:
             step = min(total - sent, MAX_CHUNK if stream else MAX_MESSAGE)
@@ -402,8 +402,7 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b""):
             except SyscallError as e:
                 if sent and e.errno in (EAGAIN, EINTR, EPIPE, ERESTARTSYS, EFAULT):
                     return sent
-                if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL and sock.sigpipe_on_epipe:
-                    send_sigpipe(t)
+                _send_failed(t, sock, flags, e)
                 raise
             sent += n
             if not stream or sent >= total or f.flags & O_NONBLOCK or dontwait:
@@ -411,6 +410,53 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b""):
     finally:
         for r in rights:
             r.dec_ref()   # references not taken over by a queued message
+
+
+def _send_failed(t, sock, flags, e):
+    """A send that queued nothing failed with ``e``: EPIPE also raises SIGPIPE (unless MSG_NOSIGNAL)."""
+    if e.errno == EPIPE and not flags & S.MSG_NOSIGNAL and sock.sigpipe_on_epipe:
+        send_sigpipe(t)
+
+
+# --- host stream sockets with data or room now ------------------------------------------------------------------
+# read/write/recv/send on a host TCP socket (InetSocket, SOCK_STREAM) most often move their bytes at
+# once: one host call between the socket and views of application memory, answered with a plain count.
+# The generators (_send, _recv: waits, loops, every other socket) run only when the call must wait or go on.
+
+def _direct_stream(sock, total):
+    return sock.stype == S.SOCK_STREAM and 0 < total <= MAX_CHUNK and isinstance(sock, InetSocket)
+
+
+def _send_now(t, f, sock, iov: IoVec, flags):
+    """_send without an address or control data: a count, or _send's generator when the call must
+    wait (EAGAIN) or, blocking, queue the rest of a partial send."""
+    total = iov.total
+    if not _direct_stream(sock, total):
+        return _send(t, f, sock, iov, flags, None, [], None)
+    try:
+        n = sock.send_views(iov.views(0, total), flags)
+    except SyscallError as e:
+        if e.errno == EAGAIN:
+            return _send(t, f, sock, iov, flags, None, [], None)
+        _send_failed(t, sock, flags, e)
+        raise
+    if n < total and not (f.flags & O_NONBLOCK or flags & S.MSG_DONTWAIT):
+        return _send(t, f, sock, iov, flags, None, [], None, sent=n)
+    return n
+
+
+def _recv_now(sock, iov: IoVec, flags):
+    """What a host stream socket has queued now, straight into application memory: the count, or
+    None when the call goes _recv's way (nothing queued, MSG_WAITALL or MSG_ERRQUEUE, another
+    socket). One host call is all _recv_direct makes for a buffer of at most MAX_CHUNK bytes."""
+    if flags & (S.MSG_WAITALL | S.MSG_ERRQUEUE) or not _direct_stream(sock, iov.total):
+        return None
+    try:
+        return sock.recv_views(iov.views(0, iov.total, True), flags)
+    except SyscallError as e:
+        if e.errno != EAGAIN:
+            raise
+        return None
 
 
 def _sendmsg_one(t, f, sock, msg_addr, flags):
@@ -430,7 +476,9 @@ def _sendmsg_one(t, f, sock, msg_addr, flags):
 def sendto(t, fd, buf, length, flags, addr, addrlen):
     f, sock = _sock(t, fd)
     a = _read_addr(t, addr, addrlen) if addr else None
-    return (yield from _send(t, f, sock, IoVec.single(t, buf, length), to_s32(flags), a or None, [], None))
+    if not a:   # send(2): a count when the host socket takes it at once
+        return _send_now(t, f, sock, IoVec.single(t, buf, length), to_s32(flags))
+    return _send(t, f, sock, IoVec.single(t, buf, length), to_s32(flags), a, [], None)
 
 
 def sendmsg(t, fd, msg, flags):
@@ -611,22 +659,40 @@ def _recvmsg_one(t, f, sock, msg_addr, flags):
 
 
 def socket_read(t, f, sock, vecs):
-    """read(2)/readv(2) on a socket: recv without flags (InetSocket.task_read)."""
-    res, got = yield from _recv(t, f, sock, IoVec(t, vecs), 0, False)
+    """read(2)/readv(2) on a socket: recv without flags (InetSocket.task_read); a count, or a
+    generator that waits."""
+    iov = IoVec(t, vecs)
+    got = _recv_now(sock, iov, 0)
+    return got if got is not None else _socket_read_waiting(t, f, sock, iov)
+
+
+def _socket_read_waiting(t, f, sock, iov):
+    res, got = yield from _recv(t, f, sock, iov, 0, False)
     for r in res.rights:
         r.dec_ref()
     return got
 
 
 def socket_write(t, f, sock, vecs):
-    """write(2)/writev(2) on a socket: send without flags (InetSocket.task_write)."""
-    return (yield from _send(t, f, sock, IoVec(t, vecs), 0, None, [], None))
+    """write(2)/writev(2) on a socket: send without flags (InetSocket.task_write); a count, or a
+    generator that waits."""
+    return _send_now(t, f, sock, IoVec(t, vecs), 0)
 
 
 def recvfrom(t, fd, buf, length, flags, addr, addrlen):
     f, sock = _sock(t, fd)
     flags = to_s32(flags)
-    res, got = yield from _recv(t, f, sock, IoVec.single(t, buf, length), flags, bool(addr))
+    iov = IoVec.single(t, buf, length)
+    got = _recv_now(sock, iov, flags)
+    if got is None:
+        return _recvfrom_waiting(t, f, sock, iov, flags, addr, addrlen)
+    if addr and addrlen:
+        _write_addr(t, addr, addrlen, b"")   # a stream socket gives no source address
+    return got
+
+
+def _recvfrom_waiting(t, f, sock, iov, flags, addr, addrlen):
+    res, got = yield from _recv(t, f, sock, iov, flags, bool(addr))
     for r in res.rights:
         r.dec_ref()
     if addr and addrlen:

@@ -33,8 +33,9 @@ class FileDescriptionImpl:
 
     Besides the methods below, an impl may set these optional hooks (None/False: not offered);
     the syscall layer asks for them by name, never by probing:
-      ``task_read(task, file, vecs)`` / ``task_write(task, file, vecs)``: generators moving data
-        straight between application memory ``vecs`` [(addr, len)] and the file (host sockets);
+      ``task_read(task, file, vecs)`` / ``task_write(task, file, vecs)``: move data straight
+        between application memory ``vecs`` [(addr, len)] and the file (host sockets): the count,
+        or a generator that gives it when the call must wait;
       ``blocking_read(task, n)``: a generator for a read with its own timing (a terminal's
         VMIN/VTIME), or None to read as usual;
       ``blocking_ioctl(task, cmd, arg)``: a generator serving every ioctl of the file, for one
@@ -204,19 +205,20 @@ class FileDescription:
 
     def release(self) -> None:
         """Last reference gone: let the impl free what it holds, drop the Dentry."""
+        inode = self.vd.dentry.inode   # the property once: every close comes here
         try:
-            if locks.any_locks() and self.inode is not None:
-                locks.release_description(self, self.inode)
+            if inode is not None and locks.any_locks():
+                locks.release_description(self, inode)
             if self.fasync is not None:
                 fasync.release(self)
             if self.dnotify is not None:
                 dnotify.release(self)
             if self.counts_as_writer:
-                self.inode.writers -= 1
+                inode.writers -= 1
                 self.vd.mount.writers -= 1
             elif self.counts_as_reader:
-                self.inode.readers -= 1
-            if self.inode is not None and self.inode.leases is not None:
+                inode.readers -= 1
+            if inode is not None and inode.leases is not None:
                 leases.release(self)
             if fsnotify.marks and not self.flags & O_PATH:
                 fsnotify.file_event(self.vd.dentry, IN_CLOSE_WRITE if self.writable else IN_CLOSE_NOWRITE)

@@ -228,20 +228,18 @@ class GoferFileImpl(FileDescriptionImpl):
 
     # read(2), write(2) and fsync(2) wait for the Gofer through these, unless the file's
     # descriptor was donated (then the plain methods are host calls that cost no wait).
-    def _unless_donated(self, method):
-        return None if self.inode.host.donated() else method
-
+    # Asked on every read and write: no bound method is made for a donated file.
     @property
     def read_waiting(self):
-        return self._unless_donated(self._read_waiting)
+        return None if self.inode.host.donated() else self._read_waiting
 
     @property
     def write_waiting(self):
-        return self._unless_donated(self._write_waiting)
+        return None if self.inode.host.donated() else self._write_waiting
 
     @property
     def fsync_waiting(self):
-        return self._unless_donated(self._fsync_waiting)
+        return None if self.inode.host.donated() else self._fsync_waiting
 
     def _read_waiting(self, task, n, offset):
         return in_task(task, self.inode.read_steps(offset, n))
