@@ -20,10 +20,10 @@ import time
 
 import pytest
 
-from do_support import children_of, descendants_of, stat_of, status_of, wait_gone
+from do_support import children_of, comm_of, descendants_of, stat_of, status_of, wait_gone
 from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env
 from snakevisor.hostos import readable
-from warm_support import START_TIMEOUT, Server, comm_of, process_tree, running_server, wait_for
+from warm_support import START_TIMEOUT, Server, process_tree, running_server, wait_for
 
 from snakevisor.warm.protocol import VERSION, answers, send_message
 

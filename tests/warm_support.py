@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from do_support import descendants_of, stat_of, wait_gone
+from do_support import comm_of, descendants_of, stat_of, wait_gone
 from harness import sandbox_env, snakevisor_cmd
 
 from snakevisor.warm.protocol import answers
@@ -35,14 +35,6 @@ def process_tree(pid, spares=True):
         if st is not None and p not in skip:
             out[p] = st[2]
     return out
-
-
-def comm_of(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 class Server:
