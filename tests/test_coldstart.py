@@ -5,7 +5,8 @@ sandbox process imports it once the Gofer is forked, so that the two start side 
 the OCI model, not asyncio. The Gofer, a fork of the sandbox process, carries neither the
 Sentry's modules nor asyncio (its own loop is a selectors one) nor, with it, ssl. Checked on the
 modules a fresh interpreter holds after the CLI's imports, and on the extension modules mapped
-in a live Gofer and CLI."""
+in a live Gofer and CLI. Once locked down the Sentry can open no file: every module of its
+packages must be imported before (sandbox/lockdown.py preload_modules, an explicit list)."""
 import os
 import subprocess
 import sys
@@ -27,6 +28,32 @@ def test_cli_imports_neither_sentry_nor_oci_model():
                          env=sandbox_env(), timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == [], f"imported by the CLI before the fork: {res.stdout.strip()}"
+
+
+# The packages whose modules the locked-down Sentry may import (lazily, inside functions).
+SENTRY_PACKAGES = ("abi", "p9", "sentry", "seccomp", "hostos")
+
+
+def _modules_in(pkg):
+    """Names of the modules of snakevisor.``pkg`` and its subpackages, from the files (no import)."""
+    top = os.path.join(REPO, "snakevisor")
+    for dirpath, dirnames, files in os.walk(os.path.join(top, pkg)):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        prefix = "snakevisor." + os.path.relpath(dirpath, top).replace(os.sep, ".")
+        for f in files:
+            if f.endswith(".py"):
+                yield prefix if f == "__init__.py" else f"{prefix}.{f[:-3]}"
+
+
+def test_preload_imports_every_module_the_sentry_may_import():
+    code = "import sys; from snakevisor.sandbox import lockdown; lockdown.preload_modules(); print(*sys.modules)"
+    res = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True,
+                         env=sandbox_env(), timeout=60)
+    assert res.returncode == 0, res.stderr
+    loaded = set(res.stdout.split())
+    from snakevisor.sandbox.lockdown import LATE_MODULES
+    wanted = {m for pkg in SENTRY_PACKAGES for m in _modules_in(pkg)} | set(LATE_MODULES)
+    assert sorted(wanted - loaded) == [], "not imported before lock-down: add to lockdown.LATE_MODULES"
 
 
 def _extension_modules(pid):
