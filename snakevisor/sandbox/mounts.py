@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from snakevisor.abi.errno import ELOOP, ENOENT, ENOTDIR, SyscallError
 from snakevisor.abi.fs import (MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY,
                                MS_REC, MS_RELATIME, MS_STRICTATIME, O_CREAT, O_WRONLY, SYMLOOP_MAX)
-from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
 from snakevisor.sandbox.copyup import copy_tree
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
@@ -169,6 +168,7 @@ class MountBuilder:
         elif kind == "mqueue":
             self._attach(self.sentry.kernel.ipc.mqueue, dest, flags, source)
         elif kind == "devpts":
+            from snakevisor.oci.config import devpts_params   # OCI only: `do` never loads the OCI model
             p = devpts_params(mount)
             devpts = self.sentry.devpts
             devpts.configure(p["mode"], p["ptmxmode"], p["gid"], p["uid"])
@@ -195,6 +195,7 @@ class MountBuilder:
         """A tmpfs (the Sentry's devfs at /dev). As runc: its root takes the mode of the directory it
         covers, if there was one (the mode= option is what /proc/self/mounts still shows), and
         with ``tmpcopyup`` a copy of that directory's contents."""
+        from snakevisor.oci.config import tmpfs_params   # OCI only: `do` never loads the OCI model
         p = tmpfs_params(mount) if kind == "tmpfs" else DEVTMPFS_PARAMS
         cls = DevFilesystem if dest == b"/dev" else TmpfsFilesystem
         fs = cls(self.mf, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
