@@ -6,6 +6,9 @@ code = try_warm(sys.argv[1:])   # before the CLI's imports: a warm ``do`` needs 
 if code is not None:
     sys.exit(code)
 
+from snakevisor.sandbox import coldgc  # noqa: E402
+coldgc.pause()   # the collector finds nothing in a cold start's imports and boot (sandbox/coldgc.py)
+
 from snakevisor.cli.main import main  # noqa: E402
 
 sys.exit(main(warm=False))

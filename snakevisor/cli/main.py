@@ -7,6 +7,7 @@ but a stray argument (``state a b``) is an error. Every error is one line on std
 or field: usage errors exit 2, the verbs' own 1 (``do``: 2 for its flags, 125 for a setup failure).
 """
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -357,6 +358,8 @@ def _dispatch(argv):
     parser = cached_parser()
     argv = _normalise(list(sys.argv[1:] if argv is None else argv), parser)
     args, unknown = parser.parse_known_args(argv)
+    if args.command != "do":
+        gc.enable()   # paused for the cold start (sandbox/coldgc.py); `do` resumes it in each process
     if args.command == "do":
         if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -22,6 +22,7 @@ Default limits (README, "Running a command"): ``DEFAULT_PIDS_LIMIT`` tasks, and 
 RAM of memory (the MemoryFile: application memory and tmpfs data, so /tmp and /dev/shm are
 bounded by it too, as Linux bounds a tmpfs at half of RAM; ``--tmpfs-size`` caps them further).
 """
+import gc
 import os
 import re
 import signal
@@ -33,7 +34,7 @@ from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
 from snakevisor.abi.mount_options import memparse
-from snakevisor.sandbox import lockdown
+from snakevisor.sandbox import coldgc, lockdown
 from snakevisor.sandbox.environ import caller_environment
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
@@ -123,6 +124,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
     watched = set(RELAYED) | {signal.SIGCHLD, signal.SIGTSTP}
     # Blocked before the fork: a signal arriving meanwhile waits for the relay loop below.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    gc.freeze()   # the heap the fork shares: neither process's collector walks (and copies) it
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -137,6 +139,7 @@ def run_do(cmd, strace=False, cwd="/", cpu=None, hostname="snakevisor", volumes=
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+    coldgc.resume()
     status = _relay_until_exit(pid, watched)
     if os.WIFSIGNALED(status) and saved_tty is not None:
         try:   # the Sentry died before giving the terminal its settings back
@@ -215,6 +218,7 @@ def _boot_and_run(settings, mounts, overlay):
             gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
             sentry.load_init()
             lockdown.preload_modules()
+            coldgc.resume()   # booted: what the Sentry made until now lives as long as it
             lockdown.lock_down(lockdown.seccomp_filter(settings["network"], settings["directfs"]))
             status = sentry.run()
         except SyscallError as e:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.hostos.libc import die_with_parent, prctl
+from snakevisor.sandbox import coldgc
 
 STOP_GRACE_S = 2
 
@@ -125,6 +126,7 @@ def _gofer_child(specs, keep_fds, parent):
             last = fd
         prctl(PR_SET_NAME, b"sv-gofer", 0, 0, 0)
         from snakevisor.gofer.__main__ import main
+        coldgc.resume()   # paused by a cold start: its imports done, the Gofer collects from now on
         code = main(specs)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
