@@ -58,6 +58,31 @@ def test_preload_imports_every_module_the_sentry_may_import():
     assert "snakevisor.oci.config" not in loaded
 
 
+# `do` argv's: the cold `do` parses them with a parser of the global flags and `do` alone.
+DO_ARGVS = (["do", "--", "/bin/true"], ["--root", "/x", "do", "-v", "/a:/b:ro", "--cwd", "/", "--", "sh"],
+            ["-root", "/x", "--debug", "do", "--strace", "--network=host", "-t", "--", "ls", "-l"],
+            ["--platform", "systrap", "do", "--memory", "1g", "--pids-limit", "5", "ls", "--cwd", "x"],
+            ["do", "--directfs", "false", "--overlay2", "root:/tmp", "--warm", "--", "do", "--", "x"],
+            ["--log", "do", "do", "--bogus", "cmd"], ["do"])
+
+
+def _verbs(parser):
+    return next(a for a in parser._actions if a.dest == "command").choices
+
+
+def test_do_only_parser_parses_as_the_whole_one(monkeypatch):
+    from snakevisor.cli import main
+    monkeypatch.setattr(main, "_PARSER", [])   # none cached: as in a cold start
+    whole, alone = main.build_parser(), main.build_parser(do_only=True)
+    for argv in DO_ARGVS:
+        assert list(_verbs(main._parser_for(argv))) == ["do"], argv
+        parsed = [p.parse_known_args(main._normalise(argv, p)) for p in (whole, alone)]
+        assert vars(parsed[0][0]) == vars(parsed[1][0]) and parsed[0][1] == parsed[1][1], argv
+    for argv in (["-h", "do"], ["state", "x"], ["--root", "do", "state"], []):
+        assert "state" in _verbs(main._parser_for(argv)), argv
+    assert _verbs(whole)["do"].format_help() == _verbs(alone)["do"].format_help()
+
+
 def _extension_modules(pid):
     """Names of the CPython extension modules mapped in ``pid`` (``_ssl``, ``mmap``, ...)."""
     with open(f"/proc/{pid}/maps") as f:
