@@ -16,9 +16,10 @@ import pytest
 from do_support import children_of, comm_of
 from harness import REPO, sandbox_cmd, sandbox_env
 
-# Modules the CLI must not import before the fork: the Sentry, the OCI model, the Gofer's asyncio.
+# Modules the CLI must not import before the fork: the Sentry, the OCI model and verbs, the Gofer's
+# asyncio; logging (the Gofer's alone), typing, tempfile.
 CLI_UNWANTED = ("snakevisor.sandbox.sentry_boot", "snakevisor.sentry.kernel.kernel", "snakevisor.p9.messages",
-                "snakevisor.oci.config", "asyncio", "ssl")
+                "snakevisor.oci.config", "snakevisor.cli.oci_verbs", "asyncio", "ssl", "logging", "typing", "tempfile")
 
 
 def test_cli_imports_neither_sentry_nor_oci_model():

@@ -8,14 +8,12 @@ or field: usage errors exit 2, the verbs' own 1 (``do``: 2 for its flags, 125 fo
 """
 import argparse
 import gc
-import logging
 import os
 import signal
 import stat
 import sys
 
 from snakevisor.abi.utsname import HOST_NAME_MAX
-from snakevisor.cli import oci_verbs
 
 COMMAND_VERBS = ("do", "exec")   # after their positional arguments comes a command: left alone
 
@@ -117,6 +115,7 @@ def build_parser(do_only=False):
     _add_server(sub)
     sc = sub.add_parser("syscalls", help="list every syscall and how far snakevisor implements it")
     sc.add_argument("--status", choices=("full", "partial", "unimplemented"), help="only these")
+    from snakevisor.cli import oci_verbs   # not for `do`: its json and logging stay off the cold path
     oci_verbs.register(sub)
     return p
 
@@ -383,12 +382,14 @@ def _dispatch(argv):
         return cmd_syscalls(args)
     if args.command == "server":
         return cmd_server(args)
+    from snakevisor.cli import oci_verbs
     if args.command in oci_verbs.VERBS:
         stray = _stray_arguments(unknown)
         if stray:
             parser.error(f"{args.command}: unexpected argument {stray[0]!r}")
         oci_verbs.setup_logging(args)
         if unknown:
+            import logging
             logging.getLogger("snakevisor").debug("ignoring unknown flags: %s", " ".join(unknown))
         return oci_verbs.dispatch(args)
     parser.error("no command given (snakevisor --help lists them)")

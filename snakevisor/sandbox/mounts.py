@@ -20,7 +20,6 @@ hierarchies (v1 ones on a v1 or hybrid host), which describe nothing the Sentry 
 """
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 
@@ -37,7 +36,6 @@ from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
 from snakevisor.sentry.vfs.pathops import mkdir_path, open_path
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 
-log = logging.getLogger("snakevisor")
 
 # The flags a mount keeps per mount point (the others act at mount time only).
 MOUNT_FLAGS = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_NOSYMFOLLOW
@@ -248,15 +246,21 @@ class MountBuilder:
         try:
             f = open_path(self.ctx, proc_root, path, O_WRONLY)
         except SyscallError as e:
-            log.debug("sysctl %s: not implemented by the Sentry (%s), ignored", key, os.strerror(e.errno))
+            _debug("sysctl %s: not implemented by the Sentry (%s), ignored", key, os.strerror(e.errno))
             return
         try:
             f.write(None, value.encode())
         except SyscallError as e:
             # Read-only in the Sentry (the IPC limits are fixed there): as if the kernel had no such key.
-            log.debug("sysctl %s=%s: not settable in the Sentry (%s), ignored", key, value, os.strerror(e.errno))
+            _debug("sysctl %s=%s: not settable in the Sentry (%s), ignored", key, value, os.strerror(e.errno))
         finally:
             f.dec_ref()
+
+
+def _debug(msg, *args):
+    """A debug line of the OCI runtime's log (logging imported here: `do` never loads it)."""
+    import logging
+    logging.getLogger("snakevisor").debug(msg, *args)
 
 
 def write_net_sysctls(layout: OciLayout) -> None:
@@ -267,7 +271,7 @@ def write_net_sysctls(layout: OciLayout) -> None:
         if not key.startswith("net."):
             continue
         if not layout.own_netns:
-            log.debug("sysctl %s: the Sentry is not in the container's network namespace, ignored", key)
+            _debug("sysctl %s: the Sentry is not in the container's network namespace, ignored", key)
             continue
         try:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
