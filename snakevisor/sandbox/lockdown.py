@@ -172,8 +172,9 @@ LATE_MODULES = (
     "snakevisor.sentry.fsimpl.memfd", "snakevisor.sentry.kernel.ipc.msg", "snakevisor.sentry.kernel.ipc.sem",
     "snakevisor.sentry.kernel.ipc.shm", "snakevisor.sentry.platform.systrap",
     "snakevisor.sentry.platform.systrap.stub",
-    # the standard library's, for tracebacks, JSON on the control socket, IDNA host names, arrays
-    "traceback", "json", "encodings.idna", "encodings.ascii", "encodings.latin_1", "array", "linecache",
+    # the standard library's, for tracebacks, IDNA host names, arrays (json, for the OCI control
+    # socket, is imported with sandbox/control.py before the lock-down; `do` has no use for it)
+    "traceback", "encodings.idna", "encodings.ascii", "encodings.latin_1", "array", "linecache",
     "tokenize",
 )
 
