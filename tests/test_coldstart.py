@@ -46,17 +46,28 @@ def _modules_in(pkg):
                 yield prefix if f == "__init__.py" else f"{prefix}.{f[:-3]}"
 
 
-def test_preload_imports_every_module_the_sentry_may_import():
-    code = "import sys; from snakevisor.sandbox import lockdown; lockdown.preload_modules(); print(*sys.modules)"
+def _after_preload(platform=None):
+    """(modules a fresh interpreter holds after preload_modules(platform), those it should hold)."""
+    code = f"import sys; from snakevisor.sandbox import lockdown; lockdown.preload_modules({platform!r}); " \
+           "print(*sys.modules)"
     res = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True,
                          env=sandbox_env(), timeout=60)
     assert res.returncode == 0, res.stderr
-    loaded = set(res.stdout.split())
     from snakevisor.sandbox.lockdown import LATE_MODULES
-    wanted = {m for pkg in SENTRY_PACKAGES for m in _modules_in(pkg)} | set(LATE_MODULES)
+    return set(res.stdout.split()), {m for pkg in SENTRY_PACKAGES for m in _modules_in(pkg)} | set(LATE_MODULES)
+
+
+def test_preload_imports_every_module_the_sentry_may_import():
+    loaded, wanted = _after_preload()
     assert sorted(wanted - loaded) == [], "not imported before lock-down: add to lockdown.LATE_MODULES"
     # `do`'s Sentry never parses an OCI config: the model's ten dataclasses (~5 ms) stay out
     assert "snakevisor.oci.config" not in loaded
+
+
+def test_preload_skips_only_the_other_platform():
+    loaded, wanted = _after_preload("ptrace")
+    systrap = {m for m in wanted if m.startswith("snakevisor.sentry.platform.systrap")}
+    assert systrap and sorted(wanted - loaded) == sorted(systrap)
 
 
 # `do` argv's: the cold `do` parses them with a parser of the global flags and `do` alone.

@@ -217,7 +217,7 @@ def _boot_and_run(settings, mounts, overlay):
             sentry = Sentry(SentryConfig(**settings), gofer.sockets)
             gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
             sentry.load_init()
-            lockdown.preload_modules()
+            lockdown.preload_modules(settings["platform"])
             coldgc.resume()   # booted: what the Sentry made until now lives as long as it
             lockdown.lock_down(lockdown.seccomp_filter(settings["network"], settings["directfs"]))
             status = sentry.run()
