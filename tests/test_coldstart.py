@@ -95,6 +95,16 @@ def test_do_only_parser_parses_as_the_whole_one(monkeypatch):
     assert _verbs(whole)["do"].format_help() == _verbs(alone)["do"].format_help()
 
 
+def test_gofer_imports_neither_the_client_nor_the_sentry():
+    code = "import sys, snakevisor.gofer.__main__; print(*sys.modules)"
+    res = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True,
+                         env=sandbox_env(), timeout=60)
+    assert res.returncode == 0, res.stderr
+    loaded = set(res.stdout.split())
+    assert "snakevisor.p9.messages" in loaded
+    assert sorted(m for m in loaded if m == "snakevisor.p9.client" or m.startswith("snakevisor.sentry")) == []
+
+
 def _extension_modules(pid):
     """Names of the CPython extension modules mapped in ``pid`` (``_ssl``, ``mmap``, ...)."""
     with open(f"/proc/{pid}/maps") as f:
