@@ -103,6 +103,23 @@ def test_gofer_imports_neither_the_client_nor_the_sentry():
     loaded = set(res.stdout.split())
     assert "snakevisor.p9.messages" in loaded
     assert sorted(m for m in loaded if m == "snakevisor.p9.client" or m.startswith("snakevisor.sentry")) == []
+    assert "logging" not in loaded   # gofer/log.py writes its lines
+
+
+def test_gofer_log_lines(capsys):
+    from snakevisor.gofer import log
+    log.info("dropped %d", 1)
+    log.debug("dropped")
+    try:
+        raise KeyError("k")
+    except KeyError as e:
+        log.exception("handler %s failed", "Twalk")
+        log.error("handler failed", exc_info=e)
+    log.error("plain")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "gofer: handler Twalk failed" and lines[1] == "Traceback (most recent call last):"
+    assert lines.count("KeyError: 'k'") == 2 and "gofer: handler failed" in lines and lines[-1] == "gofer: plain"
+    assert not any("dropped" in line for line in lines)
 
 
 def _extension_modules(pid):
