@@ -12,6 +12,9 @@ if code is not None:
             pass
     os._exit(code)   # nothing of ours to tear down: an interpreter's finalisation costs the caller ~2 ms
 
+from snakevisor.sandbox import coldgc  # noqa: E402
+coldgc.pause()   # the collector finds nothing in a cold start's imports and boot (sandbox/coldgc.py)
+
 from snakevisor.cli.main import main  # noqa: E402
 
 sys.exit(main(warm=False))

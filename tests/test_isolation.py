@@ -11,6 +11,7 @@ hostile layouts proven against the isolated Gofer process.
 """
 import os
 import shutil
+import signal
 import socket
 import sys
 import threading
@@ -199,6 +200,24 @@ def test_gofer_is_locked_down(busybox_rootfs, tmp_path):
         assert root.walk([b"etc", b"marker"]).getattr().size == 7
     finally:
         g.stop()
+
+
+def test_gofer_stop_reaps_at_once_or_kills_after_the_grace(tmp_path, monkeypatch):
+    # Its connections closed, the Gofer exits and stop() returns as it does (a pidfd wait); one
+    # that does not exit (stopped here) is killed once STOP_GRACE_S has passed.
+    from snakevisor.sandbox import gofer_process
+    g = GoferProcess([GoferMount("root", str(tmp_path), False)])
+    Client(g.sockets[0]).attach()
+    t0 = time.monotonic()
+    g.stop()
+    assert g.status == 0 and time.monotonic() - t0 < gofer_process.STOP_GRACE_S
+    monkeypatch.setattr(gofer_process, "STOP_GRACE_S", 0.3)
+    g = GoferProcess([GoferMount("root", str(tmp_path), False)])
+    Client(g.sockets[0]).attach()
+    os.kill(g.pid, signal.SIGSTOP)
+    t0 = time.monotonic()
+    g.stop()
+    assert g.status == -signal.SIGKILL and time.monotonic() - t0 >= 0.3
 
 
 # --- hostile layouts ----------------------------------------------------------------------------

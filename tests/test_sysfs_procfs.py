@@ -2,6 +2,7 @@
 sys/kernel/core_pattern, PID/{mem,pagemap,ns}. Differential where Linux's answer is deterministic
 (tests/programs/proc_mem.c), in-sandbox assertions for the sandbox's own values."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -138,6 +139,17 @@ def test_proc_cmdline_and_core_pattern():
     lines = out.splitlines()
     assert lines[0].startswith("BOOT_IMAGE=snakevisor") and lines[0] + "\n" != host, out
     assert lines[1] == "core", out
+
+
+def test_random_uuid_and_boot_id():
+    # uuid: a fresh version 4 UUID at each read; boot_id: one per boot, not the host's.
+    code, out, err = sh("cd /proc/sys/kernel/random && cat uuid uuid boot_id boot_id")
+    assert code == 0, err
+    uuid1, uuid2, boot1, boot2 = out.splitlines()
+    v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    assert all(v4.fullmatch(u) for u in (uuid1, uuid2, boot1)), out
+    assert uuid1 != uuid2 and boot1 == boot2, out
+    assert boot1 != open("/proc/sys/kernel/random/boot_id").read().strip()
 
 
 def test_maps_inode_numbers_fit_in_a_signed_64_bit_field():

@@ -11,7 +11,6 @@ Sentry gets none.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import socket
@@ -50,7 +49,6 @@ def main(argv=None) -> int:
     p.add_argument("--no-seccomp", action="store_true", help="isolate without the seccomp filter (debugging)")
     p.add_argument("--directfs", action="store_true", help="donate O_PATH descriptors with walks (Twalkfd)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="gofer: %(message)s")
     mounts = list(args.mount)
     if args.root is not None or args.sock_fd is not None:
         if args.root is None or args.sock_fd is None:

@@ -27,7 +27,6 @@ reversible; ``isolate`` is all-or-nothing (an error stops the Gofer).
 from __future__ import annotations
 
 import errno as E
-import logging
 import os
 import stat
 
@@ -38,9 +37,9 @@ from snakevisor.hostos import (HostSetupError, attach_tree, become_root_in_user_
                                drop_capabilities, libc, mount, pivot_root)
 from snakevisor.seccomp import ArgRule, build_whitelist, load
 
+from . import log
 from .hostfs import fstatfs
 
-log = logging.getLogger("snakevisor.gofer")
 
 # What serving files needs: own any file, read/search any directory, keep set-ID
 # bits on chmod, set times and modes on others' files.

@@ -13,7 +13,6 @@ Gofer's start-up CPU, paid at every sandbox start, for the few calls used here.
 """
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import selectors
@@ -27,10 +26,9 @@ from snakevisor.p9 import messages as M
 from snakevisor.p9.codec import REQUESTS, Decoder
 from snakevisor.p9.messages import ProtocolError, encode
 
-from . import ops
+from . import log, ops
 from .hostfs import errno_of
 
-log = logging.getLogger("snakevisor.gofer")
 
 MAX_MSIZE = 1 << 20            # largest msize we agree to
 BLOCKING_THRESHOLD = 64 << 10  # reads/writes above this go to the worker threads

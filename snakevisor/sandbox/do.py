@@ -22,6 +22,7 @@ Default limits (README, "Running a command"): ``DEFAULT_PIDS_LIMIT`` tasks, and 
 RAM of memory (the MemoryFile: application memory and tmpfs data, so /tmp and /dev/shm are
 bounded by it too, as Linux bounds a tmpfs at half of RAM; ``--tmpfs-size`` caps them further).
 """
+import gc
 import os
 import re
 import signal
@@ -36,7 +37,7 @@ from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
 from snakevisor.hostos.libc import prctl
 from snakevisor.abi.mount_options import memparse
-from snakevisor.sandbox import environ, lockdown
+from snakevisor.sandbox import coldgc, environ, lockdown
 from snakevisor.sandbox.messages import ProtocolError, recv_message, send_message
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
@@ -137,6 +138,7 @@ def prepare_do(strace=False, cpu=None, hostname="snakevisor", volumes=(), rootfs
     # Blocked before the fork: a signal arriving meanwhile waits for the relay loop.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    gc.freeze()   # the heap the fork shares: neither process's collector walks (and copies) it
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -153,6 +155,7 @@ def prepare_do(strace=False, cpu=None, hostname="snakevisor", volumes=(), rootfs
             sys.stderr.flush()
             os._exit(code)
     theirs.close()
+    coldgc.resume()
     return PreparedDo(pid, ours, watched)
 
 
@@ -318,13 +321,14 @@ def _boot_and_run(settings, mounts, overlay, channel):
         try:
             sentry = Sentry(config, gofer.sockets)
             gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
-            lockdown.preload_modules()
+            lockdown.preload_modules(settings["platform"])
             bpf = lockdown.seccomp_filter(settings["network"], settings["directfs"])
             try:
                 _take_command(config, channel)
             except (OSError, ProtocolError):   # the do process is gone: nothing to run
                 return 1
             sentry.load_init()
+            coldgc.resume()   # booted: what the Sentry made until now lives as long as it
             lockdown.lock_down(bpf)
             status = sentry.run()
         except SyscallError as e:

@@ -20,14 +20,12 @@ hierarchies (v1 ones on a v1 or hybrid host), which describe nothing the Sentry 
 """
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 
 from snakevisor.abi.errno import ELOOP, ENOENT, ENOTDIR, SyscallError
 from snakevisor.abi.fs import (MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY,
                                MS_REC, MS_RELATIME, MS_STRICTATIME, O_CREAT, O_WRONLY, SYMLOOP_MAX)
-from snakevisor.oci.config import devpts_params, tmpfs_params
 from snakevisor.p9.client import Client
 from snakevisor.sandbox.copyup import copy_tree
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
@@ -38,7 +36,6 @@ from snakevisor.sentry.vfs.mount import VirtualDentry, anonymous_mount
 from snakevisor.sentry.vfs.pathops import mkdir_path, open_path
 from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 
-log = logging.getLogger("snakevisor")
 
 # The flags a mount keeps per mount point (the others act at mount time only).
 MOUNT_FLAGS = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_NOSYMFOLLOW
@@ -169,6 +166,7 @@ class MountBuilder:
         elif kind == "mqueue":
             self._attach(self.sentry.kernel.ipc.mqueue, dest, flags, source)
         elif kind == "devpts":
+            from snakevisor.oci.config import devpts_params   # OCI only: `do` never loads the OCI model
             p = devpts_params(mount)
             devpts = self.sentry.devpts
             devpts.configure(p["mode"], p["ptmxmode"], p["gid"], p["uid"])
@@ -195,6 +193,7 @@ class MountBuilder:
         """A tmpfs (the Sentry's devfs at /dev). As runc: its root takes the mode of the directory it
         covers, if there was one (the mode= option is what /proc/self/mounts still shows), and
         with ``tmpcopyup`` a copy of that directory's contents."""
+        from snakevisor.oci.config import tmpfs_params   # OCI only: `do` never loads the OCI model
         p = tmpfs_params(mount) if kind == "tmpfs" else DEVTMPFS_PARAMS
         cls = DevFilesystem if dest == b"/dev" else TmpfsFilesystem
         fs = cls(self.mf, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
@@ -247,15 +246,21 @@ class MountBuilder:
         try:
             f = open_path(self.ctx, proc_root, path, O_WRONLY)
         except SyscallError as e:
-            log.debug("sysctl %s: not implemented by the Sentry (%s), ignored", key, os.strerror(e.errno))
+            _debug("sysctl %s: not implemented by the Sentry (%s), ignored", key, os.strerror(e.errno))
             return
         try:
             f.write(None, value.encode())
         except SyscallError as e:
             # Read-only in the Sentry (the IPC limits are fixed there): as if the kernel had no such key.
-            log.debug("sysctl %s=%s: not settable in the Sentry (%s), ignored", key, value, os.strerror(e.errno))
+            _debug("sysctl %s=%s: not settable in the Sentry (%s), ignored", key, value, os.strerror(e.errno))
         finally:
             f.dec_ref()
+
+
+def _debug(msg, *args):
+    """A debug line of the OCI runtime's log (logging imported here: `do` never loads it)."""
+    import logging
+    logging.getLogger("snakevisor").debug(msg, *args)
 
 
 def write_net_sysctls(layout: OciLayout) -> None:
@@ -266,7 +271,7 @@ def write_net_sysctls(layout: OciLayout) -> None:
         if not key.startswith("net."):
             continue
         if not layout.own_netns:
-            log.debug("sysctl %s: the Sentry is not in the container's network namespace, ignored", key)
+            _debug("sysctl %s: the Sentry is not in the container's network namespace, ignored", key)
             continue
         try:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as f:

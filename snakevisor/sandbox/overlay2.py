@@ -15,7 +15,6 @@ runsc's ``root:self`` (a file-backed upper inside the image's directory) and the
 import contextlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 
 
@@ -58,6 +57,7 @@ def make_upper(choice):
     None for a scratch tmpfs (root:memory) or no overlay."""
     if choice.directory is None:
         return None
+    import tempfile   # here: root:DIR only; the default start does without it (and random, ~1 ms)
     return tempfile.mkdtemp(prefix="snakevisor-overlay-", dir=choice.directory)
 
 

@@ -14,6 +14,7 @@ from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, Syscall
 from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
+from snakevisor.abi.utsname import random_uuid
 from snakevisor.sentry.mm import mlock
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
@@ -317,7 +318,7 @@ class ProcRoot(Directory):
             **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()},
             b"keys": lambda: Directory(fs, lambda: _limits_dir(fs, keys.key_table(k).limits)),
             b"random": lambda: Directory(fs, lambda: {
-                b"uuid": lambda: GeneratedFile(fs, lambda: _uuid()),
+                b"uuid": lambda: GeneratedFile(fs, random_uuid),
                 b"boot_id": lambda: GeneratedFile(fs, lambda: k.boot_id),
                 b"entropy_avail": lambda: GeneratedFile(fs, lambda: "256\n"),
             }),
@@ -390,14 +391,6 @@ def _limit_writer(limits, name, minimum=0):
             raise SyscallError(EINVAL)
         limits[name] = value
     return write
-
-
-def _uuid():
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}\n"
 
 
 class ThreadGroupDir(Directory):

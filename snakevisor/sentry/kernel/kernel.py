@@ -8,13 +8,13 @@ import os
 import sys
 import time
 import traceback
-import uuid
 import weakref
 from contextlib import contextmanager
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
+from snakevisor.abi.utsname import random_uuid
 from snakevisor.sentry.kernel import cputime, ptrace, seccomp
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
@@ -61,7 +61,7 @@ class Kernel:
         self.ipc = IPCNamespace(self)   # System V IPC objects (the sandbox's initial IPC namespace)
         self.init_ns = NamespaceSet(self.uts, self.ipc, vfs, self.pidns)   # the initial namespaces (kernel/namespaces.py)
         self.procfs = self.devpts = None   # the sandbox's single ones, for mount(2) (set by the boot code)
-        self.boot_id = str(uuid.uuid4()) + "\n"
+        self.boot_id = random_uuid()
         self.open_exec = None        # set by the boot code: (task, path) -> FileDescription
         self.max_tasks = None        # pids limit (None: unlimited)
         self.foreground_pgid = None  # the terminal's foreground group (None: init's)

@@ -10,7 +10,7 @@ the listener polls readable while a notification waits to be received, writable 
 waits for its answer, and hangs up when no task uses the filter any more (here: when the last
 one exits; Linux waits for a zombie to be reaped).
 """
-import random
+import os
 
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi.errno import E2BIG, EBADF, EINPROGRESS, EINVAL, ENOENT, ENOSYS, ERESTARTSYS, SyscallError
@@ -42,7 +42,7 @@ class Notifier:
     def __init__(self, wait_killable=False):
         self.wait_killable = wait_killable   # WAIT_KILLABLE_RECV: once received, only death ends a wait
         self.notifications = {}      # id -> Notification
-        self.next_id = random.getrandbits(64)   # ids are cookies, as Linux's (random start)
+        self.next_id = int.from_bytes(os.urandom(8), "little")   # ids are cookies, as Linux's (random start)
         self.queue = WaitQueue()     # poll and NOTIF_RECV wait here
         self.users = 0               # tasks whose filter stack holds this filter
         self.detached = False        # the listener was closed

@@ -7,7 +7,7 @@ the boot code installs here (``TABLE.install``) before the first Task runs.
 import inspect
 from types import GeneratorType
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from snakevisor.abi.errno import ENOSYS, SyscallError
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES

@@ -6,7 +6,7 @@ a file the way the VFS needs it: the Dentry plus the Mount it was reached
 through (the same Dentry can be visible through several mounts).
 """
 import itertools
-from typing import NamedTuple
+from collections import namedtuple
 
 from snakevisor.abi.fs import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_RDONLY,
                                MS_RELATIME)
@@ -115,13 +115,10 @@ class Mount:
         return ("ro" if self.fs.readonly else "rw") + ("," + extra if extra else "")
 
 
-class VirtualDentry(NamedTuple):
-    mount: Mount
-    dentry: object  # Dentry
-
-    @property
-    def inode(self):
-        return self.dentry.inode
+# (mount, dentry): a location in the tree. A plain namedtuple, as typing.NamedTuple would make
+# it, without importing typing (~2 ms of every cold start).
+VirtualDentry = namedtuple("VirtualDentry", ("mount", "dentry"))
+VirtualDentry.inode = property(lambda self: self.dentry.inode)
 
 
 def anonymous_mount(fs) -> Mount:
