@@ -11,6 +11,7 @@ its own): wall time, the client's CPU, and the server side's (session, do proces
 server's reaped children. Not a test: it prints figures.
 """
 import argparse
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -26,7 +27,8 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 
 def _command(*argv, flags=()):
-    return [sys.executable, "-m", "snakevisor", "do", *flags, "--", *argv]
+    from bench.runners import SNAKEVISOR_CLI   # python3 -S, as the README's launcher
+    return [*SNAKEVISOR_CLI, "do", *flags, "--", *argv]
 
 
 def time_true(runs, flags=(), env=None):
@@ -58,22 +60,33 @@ def _children_cpu_ms(pid):
     return (int(fields[13]) + int(fields[14])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def time_true_warm(runs):
-    """(wall ms median, client CPU ms median, server-side CPU ms mean) of `do --warm -- /bin/true`
-    through a server of its own: the sandboxes' CPU is the server's children's, summed when it
-    reaps its sessions (every half second)."""
-    from do_support import children_of, comm_of
+@contextlib.contextmanager
+def warm_server():
+    """A `snakevisor server` of its own (a private socket) for the block: (its Popen, the socket)."""
     from harness import snakevisor_cmd   # tests/: the checkout's CLI
     work = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
     sock = os.path.join(work, "s.sock")
-    env = dict(os.environ, PYTHONPATH=REPO, SNAKEVISOR_WARM_SOCKET=sock)
-    server = subprocess.Popen(snakevisor_cmd("server", "--socket", sock, "--idle-timeout", "600"), env=env,
-                              stdin=subprocess.DEVNULL, cwd="/")
+    server = subprocess.Popen(snakevisor_cmd("server", "--socket", sock, "--idle-timeout", "600"),
+                              env=dict(os.environ, PYTHONPATH=REPO), stdin=subprocess.DEVNULL, cwd="/")
     try:
         while not os.path.exists(sock):   # bound once every module is imported
             if server.poll() is not None:
                 raise SystemExit("snakevisor server failed to start")
             time.sleep(0.01)
+        yield server, sock
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def time_true_warm(runs):
+    """(wall ms median, client CPU ms median, server-side CPU ms mean) of `do --warm -- /bin/true`
+    through a server of its own: the sandboxes' CPU is the server's children's, summed when it
+    reaps its sessions (every half second)."""
+    from do_support import children_of, comm_of
+    with warm_server() as (server, sock):
+        env = dict(os.environ, PYTHONPATH=REPO, SNAKEVISOR_WARM_SOCKET=sock)
         time_true(1, ("--warm",), env)
         before = _children_cpu_ms(server.pid)
         samples = time_true(runs, ("--warm",), env)
@@ -82,33 +95,37 @@ def time_true_warm(runs):
         while [c for c in children_of(server.pid) if comm_of(c) != "sv-spare"]:
             time.sleep(0.05)
         server_cpu = (_children_cpu_ms(server.pid) - before) / runs
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
-        shutil.rmtree(work, ignore_errors=True)
     return (statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples), server_cpu)
 
 
-def _rss_kib(pid):
-    from do_support import status_of
-    try:
-        return int(status_of(pid)["VmRSS"].split()[0])
-    except (OSError, KeyError):   # gone, or a zombie
-        return 0
+ROLES = {"sv-gofer": "gofer", "sv-netns": "netns broker"}   # by process name; "stubs" for the rest
 
 
-def idle_footprint():
-    """{role: KiB} of an idle sandbox: cli, sentry, gofer, stubs (summed)."""
-    from do_support import children_of, comm_of, descendants_of
-    proc = subprocess.Popen(_command("/bin/sh", "-c", "echo ready; read x"), env=dict(os.environ, PYTHONPATH=REPO),
+def idle_footprint(warm_socket=None):
+    """{role: [RSS, PSS, USS] KiB} of an idle `do` sandbox (its shell waiting on stdin): the
+    Sentry (the sandbox process), the Gofer, the network-namespace broker, the stubs (the
+    application's processes); cold, or served by the warm server on ``warm_socket``."""
+    from bench.oci_startup import memory_kib
+    from do_support import children_of, comm_of, descendants_of, status_of
+    env = dict(os.environ, PYTHONPATH=REPO, SNAKEVISOR_WARM="0")
+    if warm_socket:
+        env.update(SNAKEVISOR_WARM="1", SNAKEVISOR_WARM_SOCKET=warm_socket)
+    proc = subprocess.Popen(_command("/bin/sh", "-c", "echo ready; read x"), env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         if proc.stdout.readline() != "ready\n":
             raise SystemExit("do -- sh: no ready line")
-        sentry = children_of(proc.pid)[0]
-        out = {"cli": _rss_kib(proc.pid), "sentry": _rss_kib(sentry), "gofer": 0, "stubs": 0}
+        if warm_socket:   # the served sandbox: its PID namespace's init, not the server's spare
+            with open(warm_socket + ".lock") as f:
+                server = int(f.read())
+            sentry = next(p for p in descendants_of(server) if comm_of(p) != "sv-spare" and
+                          status_of(p).get("NSpid", "").split()[-1:] == ["1"])
+        else:
+            sentry = children_of(proc.pid)[0]
+        out = {"sentry": memory_kib(sentry), "gofer": [0, 0, 0], "netns broker": [0, 0, 0], "stubs": [0, 0, 0]}
         for pid in descendants_of(sentry):
-            out["gofer" if comm_of(pid) == "sv-gofer" else "stubs"] += _rss_kib(pid)
+            role = ROLES.get(comm_of(pid), "stubs")
+            out[role] = [a + b for a, b in zip(out[role], memory_kib(pid))]
         return out
     finally:
         proc.communicate("go\n", timeout=60)
@@ -147,10 +164,16 @@ def main(argv=None):
     wall, client, server = time_true_warm(args.runs)
     print(f"do --warm -- /bin/true: wall {wall:.0f} ms, CPU client {client:.0f} ms (median of {args.runs})"
           f" + server side {server:.0f} ms (mean)")
-    rss = idle_footprint()
-    parts = ", ".join(f"{role} {kib / 1024:.1f}" for role, kib in rss.items())
-    sandbox = sum(kib for role, kib in rss.items() if role != "cli") / 1024
-    print(f"idle do sandbox RSS (MiB): {parts}; Sentry + Gofer + stubs {sandbox:.1f}")
+    print("idle do sandbox (MiB)    RSS    PSS    USS")
+    for mode in ("cold", "warm"):
+        if mode == "cold":
+            roles = idle_footprint()
+        else:
+            with warm_server() as (_, sock):
+                roles = idle_footprint(sock)
+        roles["Sentry + Gofer"] = [a + b for a, b in zip(roles["sentry"], roles["gofer"])]
+        for role, kib in roles.items():
+            print(f"  {mode} {role:<16} " + " ".join(f"{k / 1024:6.1f}" for k in kib))
     return 0
 
 

@@ -36,6 +36,7 @@ import struct
 
 from snakevisor.abi import netlink as NL
 from snakevisor.abi.capability import CAP_NET_ADMIN, CAP_SYS_ADMIN
+from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.sched import CLONE_NEWNET
 
 NEW, SOCKET, IFFLAGS, RTNL, FREE = 1, 2, 3, 4, 5
@@ -69,6 +70,8 @@ def start():
     if pid == 0:
         try:
             ours.close()
+            from snakevisor.hostos.libc import prctl
+            prctl(PR_SET_NAME, b"sv-netns", 0, 0, 0)   # for ps: the Sentry's helper, not the Sentry
             _serve(theirs, bpf)
         finally:
             os._exit(0)
