@@ -1,6 +1,12 @@
 import sys
 
-from snakevisor.warm.client import try_warm
+from snakevisor.cli.light import try_light
+
+code = try_light(sys.argv[1:])   # start, kill, delete, state: without the CLI's parser, cold
+if code is not None:
+    sys.exit(code)
+
+from snakevisor.warm.client import try_warm  # noqa: E402
 
 code = try_warm(sys.argv[1:])   # before the CLI's imports: a warm ``do`` needs none of them
 if code is not None:

@@ -9,7 +9,6 @@ trace. The sandbox process's exit status is the container's exit code.
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import signal
 import socket
@@ -18,13 +17,12 @@ import sys
 import termios
 import time
 
-# The config model, lockdown and hostos are imported where used: a start, state, kill,
-# delete or list (a fresh interpreter each, several per container) needs none of them.
+# The config model, lockdown, hostos and logging are imported where used: a start, state, kill,
+# delete or list (a fresh interpreter each, several per container: cli/light.py) needs none of them.
 from snakevisor.sandbox import control
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
 from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError, now_rfc3339, process_start_time
 
-log = logging.getLogger("snakevisor")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOOT_TIMEOUT = 120.0
 NO_SANDBOX_PROCESS = "cannot start the sandbox process (new PID namespace refused?)"
@@ -172,7 +170,9 @@ def _boot_in_place(argv, env):
     """What execve(argv, env) would do, minus the new interpreter: the descriptors it would close
     are closed, the signals it would reset are reset (to a fresh interpreter's), and ``sandbox-boot``
     runs with ``env`` as the environment; never returns."""
+    import logging
     from snakevisor.cli.main import main   # imported already (the warm server's template)
+    log = logging.getLogger("snakevisor")
     for handler in log.handlers:   # its file (--log) closed by its object: no fd closed twice later
         handler.close()
     log.handlers[:] = []
@@ -327,7 +327,8 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
             replica = open_console(console_socket, spec.process.console_size)
             stdio = (replica, replica, replica)
         elif spec.process.terminal and not detach and not os.isatty(0):
-            log.debug("terminal requested without a console socket or a tty: using the caller's stdio")
+            import logging
+            logging.getLogger("snakevisor").debug("terminal requested without a console socket or a tty: using the caller's stdio")
         prepare_boot_in_place()
         pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach, console=replica is not None)
         state = store.update(cid, **_container_pids(pid))
