@@ -4,7 +4,8 @@ from snakevisor.cli.light import try_light
 
 code = try_light(sys.argv[1:])   # start, kill, delete, state: without the CLI's parser, cold
 if code is not None:
-    sys.exit(code)
+    from snakevisor.cli.oci_verbs import exit_now
+    exit_now(code)
 
 from snakevisor.warm.client import try_warm  # noqa: E402
 
@@ -13,5 +14,6 @@ if code is not None:
     sys.exit(code)
 
 from snakevisor.cli.main import main  # noqa: E402
+from snakevisor.cli.oci_verbs import exit_now  # noqa: E402
 
-sys.exit(main(warm=False))
+exit_now(main(warm=False))
