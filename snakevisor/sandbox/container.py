@@ -156,13 +156,19 @@ class WarmSettings:
 WARM = WarmSettings()
 
 
+# What sandbox-boot and create itself (the state's time and owner) import beyond this module.
+BOOT_MODULES = ("snakevisor.sandbox.boot", "datetime", "getpass")
+
+
 def prepare_boot_in_place():
-    """A cold ``create``: import what ``sandbox-boot`` imports, here, and make the sandbox process
-    a fork of this one (boot_in_place), not a second interpreter: its start-up, ``site``, the CLI's
-    imports and parser are off the critical path (they would come before the same imports)."""
+    """A cold ``create``, and the warm server before it forks its sessions: import what
+    ``sandbox-boot`` and ``create`` import, here, and make the sandbox process a fork of this one
+    (boot_in_place), not a second interpreter: its start-up, ``site``, the CLI's imports and
+    parser are off the critical path (they would come before the same imports)."""
     if not WARM.boot_in_place:
         import importlib
-        importlib.import_module("snakevisor.sandbox.boot")
+        for name in BOOT_MODULES:
+            importlib.import_module(name)
         WARM.boot_in_place = True
 
 

@@ -42,8 +42,8 @@ def preload():
     lockdown.preload_modules()
     from snakevisor.cli.main import cached_parser
     cached_parser()
-    from snakevisor.sandbox.container import WARM
-    WARM.boot_in_place = True   # an OCI sandbox process is a fork of ours, not a new interpreter
+    from snakevisor.sandbox.container import prepare_boot_in_place
+    prepare_boot_in_place()   # an OCI sandbox process is a fork of ours, not a new interpreter
 
 
 # --- the server ----------------------------------------------------------------------------------
