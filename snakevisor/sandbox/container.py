@@ -293,27 +293,59 @@ def wait_ready(ready_fd, timeout=BOOT_TIMEOUT):
 def kill_sandbox(state, timeout=10.0, keeper=True):
     """SIGKILL the sandbox process (pid 1 of its namespace: everything in it dies too), and the
     keeper of a warm one (unless not ``keeper``: a failed create's, which tells its caller), and
-    wait until they are gone."""
-    killed = []
+    wait until they are gone (their pidfds readable: no polling)."""
+    procs = []
     pids = [(state.pid, state.pid_start)] if keeper or not state.sandbox_pid else []
-    for pid, start in pids + [(state.sandbox_pid, state.sandbox_start)]:
-        if not pid or process_start_time(pid) is None:
-            continue
-        if start and process_start_time(pid) != start:
-            continue   # the pid was reused: not ours
-        try:
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while any(process_start_time(pid) is not None for pid in killed) and time.monotonic() < deadline:
-        for pid in killed:
-            try:   # our child when `run` waits for it
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
+    try:
+        for pid, start in pids + [(state.sandbox_pid, state.sandbox_start)]:
+            pidfd = _pidfd_if_ours(pid, start)
+            if pidfd is None:
+                continue
+            procs.append((pid, pidfd))
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except ProcessLookupError:
                 pass
-        time.sleep(0.01)
+        _wait_gone(procs, timeout)
+    finally:
+        for _, pidfd in procs:
+            os.close(pidfd)
+
+
+def _pidfd_if_ours(pid, start):
+    """A pidfd of live process ``pid`` if it is the one that started at ``start`` (clock ticks; 0:
+    any), else None. Opened first, then checked: the pidfd cannot name a process that reuses the pid."""
+    if not pid:
+        return None
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    now = process_start_time(pid)
+    if now is None or (start and now != start):   # gone (a zombie), or the pid was reused: not ours
+        os.close(pidfd)
+        return None
+    return pidfd
+
+
+def _wait_gone(procs, timeout):
+    """Wait until each (pid, pidfd) of ``procs`` has exited, ``timeout`` s at most; those that are
+    our children (the sandbox ``run`` waits for) are reaped."""
+    import select
+    poller = select.poll()
+    for _, pidfd in procs:
+        poller.register(pidfd, select.POLLIN)
+    deadline = time.monotonic() + timeout
+    left = len(procs)
+    while left and (ms := int((deadline - time.monotonic()) * 1000)) > 0:
+        for pidfd, _ in poller.poll(ms):
+            poller.unregister(pidfd)
+            left -= 1
+    for pid, _ in procs:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
 
 
 # -- the verbs -----------------------------------------------------------------------------
