@@ -23,6 +23,7 @@ sandbox process (sandbox/boot.py) and ``snakevisor do`` (sandbox/do.py) go throu
 from __future__ import annotations
 
 import errno as E
+import functools
 import importlib
 import os
 import pkgutil
@@ -151,8 +152,10 @@ DIRECTFS_ARG_RULES = (
 )
 
 
+@functools.lru_cache(maxsize=None)
 def seccomp_filter(network="none", directfs=False):
-    """The Sentry's BPF program; forbidden syscalls fail with EPERM."""
+    """The Sentry's BPF program (bytes); forbidden syscalls fail with EPERM. Built once per
+    setting in a process: the warm server's sandboxes (forks of it) find it built."""
     allowed = [n for n in SENTRY_SYSCALLS if n != "ptrace"]
     rules = SENTRY_ARG_RULES + (DIRECTFS_ARG_RULES if directfs else ())
     return build_whitelist(allowed, rules, default=E.EPERM)
@@ -165,8 +168,22 @@ def seccomp_filter(network="none", directfs=False):
 SENTRY_CAPS = (CAP_NET_BIND_SERVICE, CAP_NET_RAW)
 
 
+def prepare_template():
+    """The warm server, before it forks its sandboxes: what each would do again before its lock-down
+    (the package walk of preload_modules, ~2 ms, the BPF programs of both networks, ~1 ms each)."""
+    preload_modules()
+    for network in ("none", "host"):
+        for directfs in (False, True):
+            seccomp_filter(network, directfs)
+
+
+_PRELOADED = []   # preload_modules has run in this process (or in the one it is a fork of)
+
+
 def preload_modules():
     """Everything the Sentry may import later is imported now: after the pivot nothing can be opened."""
+    if _PRELOADED:
+        return
     import snakevisor
     for pkg in ("abi", "p9", "sentry", "seccomp"):
         mod = importlib.import_module(f"snakevisor.{pkg}")
@@ -182,6 +199,7 @@ def preload_modules():
         except ImportError:
             pass
     del snakevisor
+    _PRELOADED.append(True)
 
 
 def _start_broker():

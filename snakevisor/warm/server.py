@@ -39,7 +39,7 @@ def preload():
                  "snakevisor.sandbox.sentry_boot"):
         importlib.import_module(name)
     from snakevisor.sandbox import lockdown
-    lockdown.preload_modules()
+    lockdown.prepare_template()
     from snakevisor.cli.main import cached_parser
     cached_parser()
     from snakevisor.sandbox.container import prepare_boot_in_place
