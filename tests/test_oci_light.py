@@ -105,3 +105,20 @@ def test_a_lifecycle_is_the_same_light_or_full(tmp_path):
     finally:
         assert sv(root, "delete", "--force", "c").returncode == 0
     assert not os.path.exists(os.path.join(root, "c"))
+
+
+def test_state_removal_of_files_and_of_more(tmp_path):
+    """A container's state directory holds files: removed without shutil; anything more (a
+    subdirectory) or nothing at all is what shutil.rmtree(ignore_errors=True) makes of it."""
+    from snakevisor.sandbox.state import StateStore
+    store = StateStore(str(tmp_path))
+    for cid, deeper in (("flat", False), ("deep", True)):
+        d = tmp_path / cid
+        d.mkdir()
+        (d / "state.json").write_text("{}")
+        if deeper:
+            (d / "sub").mkdir()
+            (d / "sub" / "f").write_text("")
+        store.remove(cid)
+        assert not d.exists(), cid
+    store.remove("gone")

@@ -11,15 +11,14 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
-import socket
 import struct
 import sys
 import termios
 import time
 
 # The config model, lockdown, hostos and logging are imported where used: a start, state, kill,
-# delete or list (a fresh interpreter each, several per container: cli/light.py) needs none of them.
-from snakevisor.sandbox import control
+# delete or list (a fresh interpreter each, several per container: cli/light.py) needs none of them;
+# the control socket's module (and socket) only start, kill, ps and exec.
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
 from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError, now_rfc3339, process_start_time
 
@@ -58,6 +57,7 @@ def write_pid_file(path, pid):
 
 def send_console(socket_path, master_fd):
     """Hand a pty master to whoever listens on ``socket_path``, as runc does (name + SCM_RIGHTS)."""
+    import socket
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         s.connect(socket_path)
@@ -416,6 +416,7 @@ def _state_hooks(state, kinds, status):
 
 
 def start(store, cid):
+    from snakevisor.sandbox import control
     state = store.load(cid)
     status = store.status(state)
     if status != "created":
@@ -450,6 +451,7 @@ def kill(store, cid, sig, everything=False):
     --all` of a stopped container succeeds (nothing is left: its processes die with the sandbox),
     `kill` of one fails with runc's words "container not running", which the containerd shim
     takes for "already finished" (the CRI plugin's task delete after an exit sends a SIGKILL)."""
+    from snakevisor.sandbox import control
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
@@ -479,6 +481,7 @@ def delete(store, cid, force=False):
 
 
 def ps(store, cid):
+    from snakevisor.sandbox import control
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
@@ -515,11 +518,13 @@ def host_pids(store, cid):
 
 
 def stats(store, cid):
+    from snakevisor.sandbox import control
     return control.call(store.path(cid, CONTROL_SOCKET), {"op": "stats"})
 
 
 def debug_open(store, cid, path):
     """The errno an open(2) by the Sentry process itself gets now (lockdown tests)."""
+    from snakevisor.sandbox import control
     return control.call(store.path(cid, CONTROL_SOCKET), {"op": "debug-open", "path": path})["errno"]
 
 
@@ -618,6 +623,7 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
 def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=None, waiter=None):
     """Start ``process`` and wait for it; its exit code. ``ready_fd``: "pid N" goes there once it
     has started; ``pid_file``: ``waiter``'s pid (default ours), written before that."""
+    from snakevisor.sandbox import control
     replica = None
     stdio = [0, 1, 2]
     if process.get("terminal") and console_socket:
