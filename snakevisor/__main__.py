@@ -4,7 +4,7 @@ from snakevisor.cli.light import try_light
 
 code = try_light(sys.argv[1:])   # start, kill, delete, state: without the CLI's parser, cold
 if code is not None:
-    from snakevisor.cli.oci_verbs import exit_now
+    from snakevisor.cli.ending import exit_now
     exit_now(code)
 
 from snakevisor.warm.client import try_warm  # noqa: E402
@@ -14,6 +14,6 @@ if code is not None:
     sys.exit(code)
 
 from snakevisor.cli.main import main  # noqa: E402
-from snakevisor.cli.oci_verbs import exit_now  # noqa: E402
+from snakevisor.cli.ending import exit_now  # noqa: E402
 
 exit_now(main(warm=False))

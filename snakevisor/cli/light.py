@@ -32,7 +32,8 @@ def try_light(argv):
     try:
         return oci_verbs.dispatch(args)
     except BrokenPipeError:
-        return oci_verbs.quiet_broken_pipe()
+        from snakevisor.cli.ending import quiet_broken_pipe
+        return quiet_broken_pipe()
 
 
 def parse(argv):

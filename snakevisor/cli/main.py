@@ -9,6 +9,7 @@ or field: usage errors exit 2, the verbs' own 1 (``do``: 2 for its flags, 125 fo
 import argparse
 import logging
 import os
+import signal
 import stat
 import sys
 
@@ -335,8 +336,11 @@ def main(argv=None, warm=True):
             return code
     try:
         return _dispatch(argv)
-    except BrokenPipeError:   # `snakevisor syscalls | head`
-        return oci_verbs.quiet_broken_pipe()
+    except BrokenPipeError:
+        # Whoever read our output went away (`snakevisor syscalls | head`): end quietly, as cat
+        # does, with no traceback, and nothing more to flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 _PARSER = []   # the parser, once built: the warm server builds it before it forks (~10-20 ms each)

@@ -15,7 +15,7 @@ import traceback
 from dataclasses import dataclass
 
 from snakevisor.abi.prctl import PR_SET_NAME
-from snakevisor.hostos.libc import die_with_parent, prctl, readable
+from snakevisor.hostos.libc import die_with_parent, prctl
 
 STOP_GRACE_S = 2
 
@@ -58,11 +58,6 @@ class GoferProcess:
             _gofer_child(specs, keep, parent)   # never returns
         self.pid = pid
         self.status = None
-        # Readable once the Gofer has exited: stop() waits on it (opened now, before any lock-down).
-        try:
-            self.pidfd = os.pidfd_open(pid)
-        except OSError:
-            self.pidfd = None
         for s in child_fds:
             s.close()
 
@@ -87,7 +82,7 @@ class GoferProcess:
         return self.status
 
     def stop(self):
-        """Close the connections and wait for the Gofer to end; SIGKILL after STOP_GRACE_S."""
+        """Close the connections and end the Gofer: SIGTERM, then SIGKILL after 5 s."""
         for s in self.sockets:
             try:
                 s.close()
@@ -96,19 +91,12 @@ class GoferProcess:
         # With its connections closed the Gofer ends by itself; SIGKILL if it does not soon.
         deadline = time.monotonic() + STOP_GRACE_S
         while self.poll() is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if time.monotonic() > deadline:
                 os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
                 self.status = -signal.SIGKILL
-                break
-            if self.pidfd is None:
-                time.sleep(0.002)
-            else:
-                readable(self.pidfd, left)   # the sandbox's exit waits for it: no polling step
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-            self.pidfd = None
+                return
+            time.sleep(0.002)
 
 
 def _gofer_child(specs, keep_fds, parent):

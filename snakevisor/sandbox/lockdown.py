@@ -161,6 +161,15 @@ def seccomp_filter(network="none", directfs=False):
     return build_whitelist(allowed, rules, default=E.EPERM)
 
 
+def prepare_template():
+    """The warm server, before it forks its sandboxes: the modules preloaded and the BPF programs
+    of both networks and directfs settings built (~1 ms each), once for all of them."""
+    preload_modules()
+    for network in ("none", "host"):
+        for directfs in (False, True):
+            seccomp_filter(network, directfs)
+
+
 # Host privilege the Sentry still uses once locked down, on the sandbox's host sockets: binding
 # a port below 1024, and raw sockets and IPv6 hop-by-hop/destination options (CAP_NET_RAW), in
 # the sandbox's network namespace. Everything else it does is to its own children (ptrace, kill,
@@ -168,22 +177,8 @@ def seccomp_filter(network="none", directfs=False):
 SENTRY_CAPS = (CAP_NET_BIND_SERVICE, CAP_NET_RAW)
 
 
-def prepare_template():
-    """The warm server, before it forks its sandboxes: what each would do again before its lock-down
-    (the package walk of preload_modules, ~2 ms, the BPF programs of both networks, ~1 ms each)."""
-    preload_modules()
-    for network in ("none", "host"):
-        for directfs in (False, True):
-            seccomp_filter(network, directfs)
-
-
-_PRELOADED = []   # preload_modules has run in this process (or in the one it is a fork of)
-
-
 def preload_modules():
     """Everything the Sentry may import later is imported now: after the pivot nothing can be opened."""
-    if _PRELOADED:
-        return
     import snakevisor
     for pkg in ("abi", "p9", "sentry", "seccomp"):
         mod = importlib.import_module(f"snakevisor.{pkg}")
@@ -199,7 +194,6 @@ def preload_modules():
         except ImportError:
             pass
     del snakevisor
-    _PRELOADED.append(True)
 
 
 def _start_broker():
