@@ -4,20 +4,20 @@
 Flags are runc's, with its spellings; flags runc has that we do not act on are accepted
 (containerd passes them) and noted in the debug log. Errors are one line on stderr
 (and in ``--log``), exit status 1.
+
+The light verbs (cli/light.py) dispatch here without the parser: argparse and logging are
+imported where the parser is built and logging set up.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import re
 import sys
-
-log = logging.getLogger("snakevisor")
 
 
 def register(sub):
     """Add the OCI verbs to the ``snakevisor`` subparsers."""
+    import argparse
     p = sub.add_parser("create", help="create a container (its init waits for `start`)")
     _bundle_flags(p)
     p.add_argument("id")
@@ -67,6 +67,7 @@ def register(sub):
 
 def _register_exec(sub):
     """exec: runc's flags (the SELinux, AppArmor, cgroup and fd-passing ones accepted, unused)."""
+    import argparse
     p = sub.add_parser("exec", help="run another process in a running container")
     p.add_argument("--process", "-p", help="process.json (a config.json process object)")
     p.add_argument("--tty", "-t", action="store_true")
@@ -106,6 +107,7 @@ def _register_internal(sub):
 
 
 def _bundle_flags(p):
+    import argparse
     p.add_argument("--bundle", "-b", default=".")
     p.add_argument("--console-socket")
     p.add_argument("--pid-file")
@@ -186,7 +188,9 @@ def _os_error(e, args):
 
 
 def _fail(msg):
-    if any(isinstance(h, logging.FileHandler) for h in log.handlers):
+    logging = sys.modules.get("logging")   # not imported: no --log file was opened (cli/light.py)
+    log = logging and logging.getLogger("snakevisor")
+    if log and any(isinstance(h, logging.FileHandler) for h in log.handlers):
         log.error(msg)    # containerd reads the last error from --log
     print(f"snakevisor: {msg}", file=sys.stderr)
     return 1
@@ -371,7 +375,9 @@ _VERB_FUNCS = {"create": _create, "run": _run, "start": _start, "state": _state,
 
 
 # -- logging -------------------------------------------------------------------------------
-class _JsonFormatter(logging.Formatter):
+class _JsonFormatter:
+    """runc's JSON log lines (a handler asks its formatter for format(record) alone)."""
+
     def format(self, record):
         import datetime
         return json.dumps({"level": record.levelname.lower(), "msg": record.getMessage(),
@@ -380,6 +386,8 @@ class _JsonFormatter(logging.Formatter):
 
 def setup_logging(args):
     """--log FILE (text or json lines, as runc writes them for containerd), --debug."""
+    import logging
+    log = logging.getLogger("snakevisor")
     log.setLevel(logging.DEBUG if args.debug else logging.INFO)
     log.propagate = False
     if args.log:

@@ -9,22 +9,19 @@ trace. The sandbox process's exit status is the container's exit code.
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import signal
-import socket
 import struct
 import sys
 import termios
 import time
 
-# The config model, lockdown and hostos are imported where used: a start, state, kill,
-# delete or list (a fresh interpreter each, several per container) needs none of them.
-from snakevisor.sandbox import control
+# The config model, lockdown, hostos and logging are imported where used: a start, state, kill,
+# delete or list (a fresh interpreter each, several per container: cli/light.py) needs none of them;
+# the control socket's module (and socket) only start, kill, ps and exec.
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
 from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError, now_rfc3339, process_start_time
 
-log = logging.getLogger("snakevisor")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOOT_TIMEOUT = 120.0
 NO_SANDBOX_PROCESS = "cannot start the sandbox process (new PID namespace refused?)"
@@ -60,6 +57,7 @@ def write_pid_file(path, pid):
 
 def send_console(socket_path, master_fd):
     """Hand a pty master to whoever listens on ``socket_path``, as runc does (name + SCM_RIGHTS)."""
+    import socket
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         s.connect(socket_path)
@@ -158,13 +156,21 @@ class WarmSettings:
 WARM = WarmSettings()
 
 
+# What sandbox-boot, its Gofer (a fork of it) and create itself (the state's time and owner) import
+# beyond this module. The Gofer's own, imported in its fork, would delay the Sentry's first 9P
+# round trip (it waits for the Gofer to serve) by ~5-9 ms; here ~2 ms.
+BOOT_MODULES = ("snakevisor.sandbox.boot", "snakevisor.gofer.__main__", "datetime", "getpass")
+
+
 def prepare_boot_in_place():
-    """A cold ``create``: import what ``sandbox-boot`` imports, here, and make the sandbox process
-    a fork of this one (boot_in_place), not a second interpreter: its start-up, ``site``, the CLI's
-    imports and parser are off the critical path (they would come before the same imports)."""
+    """A cold ``create``, and the warm server before it forks its sessions: import what
+    ``sandbox-boot`` and ``create`` import, here, and make the sandbox process a fork of this one
+    (boot_in_place), not a second interpreter: its start-up, ``site``, the CLI's imports and
+    parser are off the critical path (they would come before the same imports)."""
     if not WARM.boot_in_place:
         import importlib
-        importlib.import_module("snakevisor.sandbox.boot")
+        for name in BOOT_MODULES:
+            importlib.import_module(name)
         WARM.boot_in_place = True
 
 
@@ -172,7 +178,9 @@ def _boot_in_place(argv, env):
     """What execve(argv, env) would do, minus the new interpreter: the descriptors it would close
     are closed, the signals it would reset are reset (to a fresh interpreter's), and ``sandbox-boot``
     runs with ``env`` as the environment; never returns."""
+    import logging
     from snakevisor.cli.main import main   # imported already (the warm server's template)
+    log = logging.getLogger("snakevisor")
     for handler in log.handlers:   # its file (--log) closed by its object: no fd closed twice later
         handler.close()
     log.handlers[:] = []
@@ -285,27 +293,59 @@ def wait_ready(ready_fd, timeout=BOOT_TIMEOUT):
 def kill_sandbox(state, timeout=10.0, keeper=True):
     """SIGKILL the sandbox process (pid 1 of its namespace: everything in it dies too), and the
     keeper of a warm one (unless not ``keeper``: a failed create's, which tells its caller), and
-    wait until they are gone."""
-    killed = []
+    wait until they are gone (their pidfds readable: no polling)."""
+    procs = []
     pids = [(state.pid, state.pid_start)] if keeper or not state.sandbox_pid else []
-    for pid, start in pids + [(state.sandbox_pid, state.sandbox_start)]:
-        if not pid or process_start_time(pid) is None:
-            continue
-        if start and process_start_time(pid) != start:
-            continue   # the pid was reused: not ours
-        try:
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while any(process_start_time(pid) is not None for pid in killed) and time.monotonic() < deadline:
-        for pid in killed:
-            try:   # our child when `run` waits for it
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
+    try:
+        for pid, start in pids + [(state.sandbox_pid, state.sandbox_start)]:
+            pidfd = _pidfd_if_ours(pid, start)
+            if pidfd is None:
+                continue
+            procs.append((pid, pidfd))
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except ProcessLookupError:
                 pass
-        time.sleep(0.01)
+        _wait_gone(procs, timeout)
+    finally:
+        for _, pidfd in procs:
+            os.close(pidfd)
+
+
+def _pidfd_if_ours(pid, start):
+    """A pidfd of live process ``pid`` if it is the one that started at ``start`` (clock ticks; 0:
+    any), else None. Opened first, then checked: the pidfd cannot name a process that reuses the pid."""
+    if not pid:
+        return None
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    now = process_start_time(pid)
+    if now is None or (start and now != start):   # gone (a zombie), or the pid was reused: not ours
+        os.close(pidfd)
+        return None
+    return pidfd
+
+
+def _wait_gone(procs, timeout):
+    """Wait until each (pid, pidfd) of ``procs`` has exited, ``timeout`` s at most; those that are
+    our children (the sandbox ``run`` waits for) are reaped."""
+    import select
+    poller = select.poll()
+    for _, pidfd in procs:
+        poller.register(pidfd, select.POLLIN)
+    deadline = time.monotonic() + timeout
+    left = len(procs)
+    while left and (ms := int((deadline - time.monotonic()) * 1000)) > 0:
+        for pidfd, _ in poller.poll(ms):
+            poller.unregister(pidfd)
+            left -= 1
+    for pid, _ in procs:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
 
 
 # -- the verbs -----------------------------------------------------------------------------
@@ -327,7 +367,8 @@ def create(store, opts, cid, bundle, pid_file=None, console_socket=None, detach=
             replica = open_console(console_socket, spec.process.console_size)
             stdio = (replica, replica, replica)
         elif spec.process.terminal and not detach and not os.isatty(0):
-            log.debug("terminal requested without a console socket or a tty: using the caller's stdio")
+            import logging
+            logging.getLogger("snakevisor").debug("terminal requested without a console socket or a tty: using the caller's stdio")
         prepare_boot_in_place()
         pid, ready = spawn_sandbox(opts, cid, bundle, store.dir(cid), stdio, detach, console=replica is not None)
         state = store.update(cid, **_container_pids(pid))
@@ -375,6 +416,7 @@ def _state_hooks(state, kinds, status):
 
 
 def start(store, cid):
+    from snakevisor.sandbox import control
     state = store.load(cid)
     status = store.status(state)
     if status != "created":
@@ -409,6 +451,7 @@ def kill(store, cid, sig, everything=False):
     --all` of a stopped container succeeds (nothing is left: its processes die with the sandbox),
     `kill` of one fails with runc's words "container not running", which the containerd shim
     takes for "already finished" (the CRI plugin's task delete after an exit sends a SIGKILL)."""
+    from snakevisor.sandbox import control
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
@@ -438,6 +481,7 @@ def delete(store, cid, force=False):
 
 
 def ps(store, cid):
+    from snakevisor.sandbox import control
     state = store.load(cid)
     status = store.status(state)
     if status not in ("created", "running"):
@@ -474,11 +518,13 @@ def host_pids(store, cid):
 
 
 def stats(store, cid):
+    from snakevisor.sandbox import control
     return control.call(store.path(cid, CONTROL_SOCKET), {"op": "stats"})
 
 
 def debug_open(store, cid, path):
     """The errno an open(2) by the Sentry process itself gets now (lockdown tests)."""
+    from snakevisor.sandbox import control
     return control.call(store.path(cid, CONTROL_SOCKET), {"op": "debug-open", "path": path})["errno"]
 
 
@@ -577,6 +623,7 @@ def exec_process(store, cid, process, detach=False, pid_file=None, console_socke
 def _exec_and_wait(sock_path, process, console_socket, ready_fd=None, pid_file=None, waiter=None):
     """Start ``process`` and wait for it; its exit code. ``ready_fd``: "pid N" goes there once it
     has started; ``pid_file``: ``waiter``'s pid (default ours), written before that."""
+    from snakevisor.sandbox import control
     replica = None
     stdio = [0, 1, 2]
     if process.get("terminal") and console_socket:

@@ -208,17 +208,6 @@ class PreparedDo:
             pass
 
 
-def exit_now(code):
-    """End this process with ``code`` now, its standard streams flushed: a fork's exit (no
-    interpreter teardown, no atexit of the parent's)."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
-
-
 def install_stdio(present, fds):
     """Descriptors ``fds`` become this process's fds ``present`` (numbers among 0-2, one each);
     0-2 not in ``present`` are closed; ``fds`` themselves are closed."""

@@ -9,9 +9,6 @@ createContainer/startContainer hooks in).
 from __future__ import annotations
 
 import json
-import logging
-
-log = logging.getLogger("snakevisor")
 
 CREATE_HOOKS = ("prestart", "createRuntime", "createContainer")
 START_HOOKS = ("startContainer", "poststart")
@@ -43,4 +40,5 @@ def run_hooks(hooks, kinds, state_obj, fatal=True):
             msg = f"{kind} hook {hook.path} failed: {why}"
             if fatal:
                 raise HookError(msg)
-            log.warning(msg)
+            import logging   # here: the light verbs (cli/light.py) import this module, seldom log
+            logging.getLogger("snakevisor").warning(msg)

@@ -3,25 +3,24 @@ exit status file.
 
 ``StateStore(root)`` owns the root directory. Every read-modify-write of a state happens
 under ``store.locked()`` (an flock on ``<root>/.lock``, held briefly, never while waiting
-for a sandbox), and ``state.json`` is replaced atomically (write a temporary file, fsync,
-rename), so concurrent ``snakevisor`` invocations never see a torn or lost update.
+for a sandbox), and ``state.json`` is replaced atomically (write a temporary file, rename), so
+concurrent ``snakevisor`` invocations never see a torn or lost update. Not fsync'ed, as runc's: the
+state describes processes, which a crash of the host ends anyway (the root is a tmpfs, /run, as a
+rule), and a create, start or delete would wait for the disk four times in a cycle.
 
 The status the OCI ``state`` verb reports is computed, not just stored: a sandbox process
 that is gone (or a zombie, or a recycled pid) means ``stopped``, and so does an exit
 status written by the sandbox when its init process exited.
+
+The light verbs (cli/light.py: start, state, kill, delete, a fresh interpreter each) import this
+module: it imports no more than they need (json, fcntl, os, re: no dataclasses, datetime or shutil).
 """
 from __future__ import annotations
 
-import contextlib
-import datetime
 import fcntl
 import json
 import os
 import re
-import shutil
-from dataclasses import asdict, dataclass, field
-
-from snakevisor.sandbox.overlay2 import remove_upper
 
 OCI_VERSION = "1.0.2-dev"
 # runc's container ids: ASCII letters, digits, _ + - . (Python's \w alone would take any Unicode
@@ -59,23 +58,30 @@ class StateError(Exception):
     """A lifecycle error for the user: one line."""
 
 
-@dataclass
 class ContainerState:
-    id: str
-    bundle: str
-    status: str = "creating"          # as stored: creating, created, running, stopped
-    pid: int = 0                      # the sandbox process (host pid)
-    pid_start: int = 0                # its start time (clock ticks), against pid reuse
-    # Created warm (snakevisor/warm/): pid is the keeper's, the caller's process that lives as long
-    # as the sandbox and exits with its code; these are the sandbox process's (0: pid is it).
-    sandbox_pid: int = 0
-    sandbox_start: int = 0
-    created: str = ""
-    annotations: dict = field(default_factory=dict)
-    rootfs: str = ""
-    owner: str = ""
-    hooks: dict = field(default_factory=dict)   # kind -> [hook objects] from config.json (for poststop)
-    exit_status: int | None = None    # the container's exit code once stopped
+    """A container's stored state (state.json's fields, in this order)."""
+    __slots__ = ("id", "bundle", "status", "pid", "pid_start", "sandbox_pid", "sandbox_start", "created",
+                 "annotations", "rootfs", "owner", "hooks", "exit_status")
+
+    def __init__(self, id, bundle, status="creating", pid=0, pid_start=0, sandbox_pid=0, sandbox_start=0,
+                 created="", annotations=None, rootfs="", owner="", hooks=None, exit_status=None):
+        self.id, self.bundle = id, bundle
+        self.status = status              # as stored: creating, created, running, stopped
+        self.pid = pid                    # the sandbox process (host pid)
+        self.pid_start = pid_start        # its start time (clock ticks), against pid reuse
+        # Created warm (snakevisor/warm/): pid is the keeper's, the caller's process that lives as long
+        # as the sandbox and exits with its code; these are the sandbox process's (0: pid is it).
+        self.sandbox_pid = sandbox_pid
+        self.sandbox_start = sandbox_start
+        self.created = created
+        self.annotations = {} if annotations is None else annotations
+        self.rootfs = rootfs
+        self.owner = owner
+        self.hooks = {} if hooks is None else hooks   # kind -> [hook objects] from config.json (for poststop)
+        self.exit_status = exit_status    # the container's exit code once stopped
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in self.__slots__}
 
     def oci(self, status):
         """The OCI state object (runtime-spec "State")."""
@@ -93,6 +99,7 @@ class ContainerState:
 
 
 def now_rfc3339():
+    import datetime   # create alone needs it
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -109,6 +116,37 @@ def process_start_time(pid):
     return int(fields[19])
 
 
+def _remove_dir_of_files(path):
+    """shutil.rmtree(path, ignore_errors=True) for a directory of files, as a container's is: a
+    delete (a fresh interpreter) does not import shutil (~2 ms) unless it finds more."""
+    try:
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+        os.rmdir(path)
+    except OSError:   # gone already, a subdirectory, ...
+        import shutil
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class _RootLock:
+    """``with store.locked():`` an flock on ``<root>/.lock`` (the root made first if need be)."""
+
+    def __init__(self, store):
+        self.store, self.fd = store, None
+
+    def __enter__(self):
+        self.store.ensure_root()
+        self.fd = os.open(os.path.join(self.store.root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
 class StateStore:
     def __init__(self, root):
         self.root = os.path.abspath(root)
@@ -116,15 +154,9 @@ class StateStore:
     def ensure_root(self):
         os.makedirs(self.root, mode=0o711, exist_ok=True)
 
-    @contextlib.contextmanager
     def locked(self):
-        self.ensure_root()
-        fd = os.open(os.path.join(self.root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        """A context manager: the root's lock held."""
+        return _RootLock(self)
 
     @staticmethod
     def check_id(cid):
@@ -181,9 +213,7 @@ class StateStore:
         d = self.dir(state.id)
         tmp = os.path.join(d, f".{STATE_FILE}.{os.getpid()}")
         with open(tmp, "w") as f:
-            json.dump(asdict(state), f)
-            f.flush()
-            os.fsync(f.fileno())
+            json.dump(state.as_dict(), f)
         os.rename(tmp, os.path.join(d, STATE_FILE))
 
     def update(self, cid, **changes):
@@ -200,10 +230,12 @@ class StateStore:
         # (an empty root) until it ends. Whoever removes the state does.
         try:
             with open(self.path(cid, OVERLAY_UPPER_FILE)) as f:
-                remove_upper(f.read())
+                upper = f.read()
+            from snakevisor.sandbox.overlay2 import remove_upper
+            remove_upper(upper)
         except OSError:
             pass
-        shutil.rmtree(self.dir(cid), ignore_errors=True)
+        _remove_dir_of_files(self.dir(cid))
 
     # -- the live status ----------------------------------------------------------
     def read_exit(self, cid):

@@ -40,11 +40,11 @@ def preload():
                  "snakevisor.sandbox.sentry_boot"):
         importlib.import_module(name)
     from snakevisor.sandbox import lockdown
-    lockdown.preload_modules()
+    lockdown.prepare_template()
     from snakevisor.cli.main import cached_parser
     cached_parser()
-    from snakevisor.sandbox.container import WARM
-    WARM.boot_in_place = True   # an OCI sandbox process is a fork of ours, not a new interpreter
+    from snakevisor.sandbox.container import prepare_boot_in_place
+    prepare_boot_in_place()   # an OCI sandbox process is a fork of ours, not a new interpreter
 
 
 # --- the server ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import sys
 from snakevisor.abi.resource import RLIM_NLIMITS
 from snakevisor.hostos.libc import become_subreaper, die_with_parent
 from snakevisor.sandbox import environ
-from snakevisor.sandbox.do import RELAYED, exit_now, install_stdio, wait_status_to_exit_code
+from snakevisor.sandbox.do import RELAYED, install_stdio, wait_status_to_exit_code
 from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, recv_message, send_message
 
 NAMESPACES = ("mnt", "net", "pid", "uts", "ipc", "user", "cgroup")
@@ -233,7 +233,8 @@ def _do_process(conn, argv, keep=None):
     except KeyboardInterrupt:
         code = 128 + signal.SIGINT
     finally:
-        exit_now(code or 0)
+        from snakevisor.cli.ending import exit_now
+        exit_now(code)
 
 
 def _quiet_stdio():

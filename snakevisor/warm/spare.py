@@ -31,7 +31,7 @@ from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.resource import RLIM_NLIMITS
 from snakevisor.hostos.libc import die_with_parent, prctl
 from snakevisor.sandbox import environ
-from snakevisor.sandbox.do import BOOT_SETTINGS, exit_now, install_stdio, prepare_do
+from snakevisor.sandbox.do import BOOT_SETTINGS, install_stdio, prepare_do
 from snakevisor.sandbox.messages import ProtocolError, open_stdio, recv_message, send_message
 
 MAX_AGE_S = 20.0
@@ -314,4 +314,5 @@ def _spare_do_process(channel, boot, name):
     except KeyboardInterrupt:
         code = 128 + signal.SIGINT
     finally:
+        from snakevisor.cli.ending import exit_now
         exit_now(code)
