@@ -282,10 +282,10 @@ def _take_command(config, channel):
     request, fds = recv_message(channel, max_fds=3)
     if request["stdio"] or fds:
         install_stdio(request["stdio"], fds)
-    if request["env"] is not None:
+    if request["env"] is not None:   # else config.env is ours, as our caller set it
         environ.adopt(request["env"])
+        config.env = environ.caller_environment()
     config.argv = [os.fsdecode(a) for a in request["argv"]]
-    config.env = environ.caller_environment()
     config.cwd, config.tty, config.cwd_missing = request["cwd"], request["tty"], request["cwd_missing"]
     if request["name"]:
         prctl(PR_SET_NAME, request["name"], 0, 0, 0)
@@ -311,14 +311,17 @@ def _boot_and_run(settings, mounts, overlay, channel):
             sentry = Sentry(config, gofer.sockets)
             gofer.pin_to(os.sched_getaffinity(0))   # the CPU the Sentry pinned itself to
             lockdown.preload_modules(settings["platform"])
-            bpf = lockdown.seccomp_filter(settings["network"], settings["directfs"])
+            # Locked down before the command comes: a warm server's spare waits so, and the
+            # command's start no longer pays for it. Loading the init needs no host path and no
+            # capability: its files come through the Gofer.
+            config.env = environ.caller_environment()   # (/proc/self/environ: read before the pivot)
+            lockdown.lock_down(lockdown.seccomp_filter(settings["network"], settings["directfs"]))
             try:
                 _take_command(config, channel)
             except (OSError, ProtocolError):   # the do process is gone: nothing to run
                 return 1
             sentry.load_init()
             coldgc.resume()   # booted: what the Sentry made until now lives as long as it
-            lockdown.lock_down(bpf)
             status = sentry.run()
         except SyscallError as e:
             print(f"snakevisor do: {(config.argv or ['?'])[0]}: {os.strerror(e.errno)} "

@@ -184,6 +184,7 @@ LATE_MODULES = (
     "snakevisor.sentry.fsimpl.memfd", "snakevisor.sentry.kernel.ipc.msg", "snakevisor.sentry.kernel.ipc.sem",
     "snakevisor.sentry.kernel.ipc.shm", "snakevisor.sentry.platform.systrap",
     "snakevisor.sentry.platform.systrap.stub",
+    "snakevisor.sandbox.console",   # load_init's, for -t (`do` loads the init once locked down)
     # the standard library's, for tracebacks, IDNA host names, arrays (json, for the OCI control
     # socket, is imported with sandbox/control.py before the lock-down; `do` has no use for it)
     "traceback", "encodings.idna", "encodings.ascii", "encodings.latin_1", "array", "linecache",
