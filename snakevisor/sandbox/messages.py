@@ -1,12 +1,13 @@
 """Messages between snakevisor's own processes over a stream socket: a 4-byte little-endian length
 and a marshal'ed value (dicts of ints, bytes, strs and lists: never code), with descriptors by
 SCM_RIGHTS on the length word. The warm server's protocol (warm/protocol.py) and the hand-over of a
-command to a booted sandbox process (sandbox/do.py) speak it. Light: os, socket and marshal only
-(the warm client imports it).
+command to a booted sandbox process (sandbox/do.py) speak it. Light: os, marshal, struct and the C
+socket module only (the warm client imports it; socket.py's enum and selectors cost it ~4 ms).
 """
+import _socket
 import marshal
 import os
-import socket
+import struct
 
 MAX_MESSAGE = 4 << 20   # argv is bounded by the kernel's ARG_MAX (2 MiB by default)
 
@@ -20,10 +21,20 @@ def send_message(sock, value, fds=()):
     data = marshal.dumps(value)
     head = len(data).to_bytes(4, "little")
     if fds:
-        socket.send_fds(sock, [head], list(fds))
+        sock.sendmsg([head], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
     else:
         sock.sendall(head)
     sock.sendall(data)
+
+
+def _recv_fds(sock, size, max_fds):
+    """(data, descriptors) of one recvmsg of at most ``size`` bytes and ``max_fds`` descriptors."""
+    fds = []
+    data, ancillary, _flags, _addr = sock.recvmsg(size, _socket.CMSG_LEN(max_fds * 4))
+    for level, kind, payload in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += struct.unpack(f"{len(payload) // 4}i", payload[:len(payload) - len(payload) % 4])
+    return data, fds
 
 
 def _recv_exactly(sock, n):
@@ -42,8 +53,7 @@ def recv_message(sock, max_fds=0):
     head, fds = b"", []
     while len(head) < 4:
         if max_fds and not fds:
-            part, got, _flags, _addr = socket.recv_fds(sock, 4 - len(head), max_fds + 1)
-            fds = list(got)
+            part, fds = _recv_fds(sock, 4 - len(head), max_fds + 1)
         else:
             part = sock.recv(4 - len(head))
         if not part:

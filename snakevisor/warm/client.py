@@ -1,7 +1,8 @@
 """``snakevisor do`` and the OCI verbs when a server answers (``do --warm`` or SNAKEVISOR_WARM=1:
 one is started if none does; SNAKEVISOR_WARM=0: never warm): the thin client of the warm server.
 
-It imports only os, sys, signal, socket and protocol.py: no Sentry, no Gofer, no argparse. It
+It imports only os, sys, the C modules under signal and socket, and protocol.py: no Sentry, no
+Gofer, no argparse. It
 connects to the server (starting one, detached, if none answers; a stale socket file is the
 server's to replace), sends its argv with its standard fds, relays SIGINT, SIGQUIT, SIGTERM,
 SIGHUP, SIGWINCH (and ^Z: SIGTSTP, then SIGCONT) to the sandbox, and exits with the sandbox's
@@ -10,9 +11,9 @@ When no server can serve it, ``run`` returns None and the caller goes on cold. A
 finds its flags with small tables too (checked against the parser by a test); create, run -d
 and exec -d go through a keeper (keeper.py).
 """
+import _signal as signal   # the C modules: signal.py and socket.py import enum (~4 ms of a start)
+import _socket as socket
 import os
-import signal
-import socket
 import sys
 import time
 
