@@ -576,6 +576,8 @@ def _serving_sandbox(server, proc_script, flags=()):
     try:
         assert proc.stdout.readline() == b"ready\n", proc.stderr.read()
         sandbox = next(p for p in server.watch() if _nspid_init(p))
+        # It runs as any process does, whatever policy a spare waited with (SCHED_IDLE).
+        assert {os.sched_getscheduler(int(t)) for t in os.listdir(f"/proc/{sandbox}/task")} == {os.SCHED_OTHER}
         out, err = proc.communicate(b"go\n", timeout=60)
         assert proc.returncode == 0, err
         return sandbox, out
@@ -589,6 +591,7 @@ def test_a_spare_booted_beforehand_serves_the_next_do(server):
     """The server boots a spare sandbox before it is asked; the next ``do`` it fits runs there,
     once: the one after gets another (and sees nothing of the first)."""
     spare = _spare_sandbox(server)
+    assert os.sched_getscheduler(spare) == os.SCHED_IDLE   # it boots, and waits, in idle CPU time only
     first, out = _serving_sandbox(server, "echo ready; read x; echo secret > /tmp/left; hostname")
     assert (first, out) == (spare, b"snakevisor\n")
     spare = _spare_sandbox(server)

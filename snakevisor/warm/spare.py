@@ -224,6 +224,9 @@ def _spare_session(handoff, boot, learn_fd):
     from snakevisor.warm.session import run_session, start_session
     start_session()
     state = process_state()
+    # It boots beside the command a client just gave (whose session told us of it): in idle CPU time
+    # only, or it would take from that command's CPU. Its processes inherit the policy, until taken.
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     with open("/proc/self/comm", "rb") as f:
         name = f.read().rstrip(b"\n")
     set_name(SPARE_NAME)   # the do process and the sandbox process inherit it
@@ -244,6 +247,7 @@ def _spare_session(handoff, boot, learn_fd):
         return 0
     conn = socket.socket(fileno=fds[0])
     set_name(name)
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     return run_session(conn, spare=SpareDo(pid, channel, boot, state), learn_fd=learn_fd)
 
 
@@ -257,7 +261,7 @@ class SpareDo:
         """Hand it the command of ``found`` (plan()'s; our standard fds are the client's by now)
         if it fits; its pid once it runs the command, else None (it is then ended, and a fresh
         ``do`` process is the session's to fork)."""
-        if found is None or found[2] != self.key or process_state() != self.state:
+        if found is None or found[2] != self.key or process_state() != self.state or not _scheduled_normally(self.pid):
             _end_spare(self.pid, self.channel)
             return None
         cmd, kwargs, _ = found
@@ -275,6 +279,28 @@ class SpareDo:
             return None
         self.channel.close()
         return self.pid
+
+
+def _scheduled_normally(pid):
+    """Every thread of process ``pid`` and below back to the normal policy (they booted as
+    SCHED_IDLE); False if one cannot be (unprivileged, without RLIMIT_NICE room)."""
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setscheduler(int(tid), os.SCHED_OTHER, os.sched_param(0))
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+            except ProcessLookupError:
+                pass
+            except OSError:
+                return False
+    return True
 
 
 def _end_spare(pid, channel):
