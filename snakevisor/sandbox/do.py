@@ -10,9 +10,10 @@ This process forks the sandbox process into a new PID namespace (its init: when 
 every stub and the Gofer die with it) and waits for it, relaying the signals sent to this
 process alone and returning its exit status (128+N for death by signal N). The sandbox
 process is locked down as an OCI container's is (sandbox/lockdown.py): own mount, IPC, UTS
-(and, by default, network) namespaces; it starts the Gofer, boots the Sentry and loads the
-command with the host's tree still visible, then pivots to an empty root, cuts its
-capabilities, sets no_new_privs and installs its seccomp whitelist before the command runs.
+(and, by default, network) namespaces; it starts the Gofer and boots the Sentry with the host's
+tree still visible, then pivots to an empty root, cuts its capabilities, sets no_new_privs and
+installs its seccomp whitelist; only then does it take its command (PreparedDo.start: a warm
+server's spare waits there, booted and locked down) and load it, through the Gofer.
 The fork is of this already-initialised interpreter: nothing is imported again. The Sentry's
 modules are imported by the sandbox process once it has forked the Gofer (sentry_boot, last in
 ``_boot_and_run``), so that the Gofer's start-up runs beside them, on the other CPU, instead of
