@@ -55,7 +55,7 @@ def text_table(doc):
            f"machine: {_machine_line(doc)}", f"command: {doc['command']}", "runners:"]
     out += [f"  {line}" for line in _runner_lines(doc)]
     out.append("slowdown = how many times slower than native / runc (median; >1 is slower)")
-    header = f"{'case':34} {'runner':18} {'median':>12} {'min':>12} {'max':>12} {'unit':6} {'x native':>9} {'x runc':>9}"
+    header = f"{'case':34} {'runner':27} {'median':>12} {'min':>12} {'max':>12} {'unit':6} {'x native':>9} {'x runc':>9}"
     for bench in doc["benchmarks"]:
         out += ["", f"== {bench['name']}: {bench['description']}", header, "-" * len(header)]
         for case in bench["cases"]:
@@ -64,11 +64,11 @@ def text_table(doc):
                 label = case["label"] if first else ""
                 first = False
                 if cell["status"] == "ok":
-                    out.append(f"{label[:34]:34} {runner:18} {fmt_value(cell['median']):>12} {fmt_value(cell['min']):>12} "
+                    out.append(f"{label[:34]:34} {runner:27} {fmt_value(cell['median']):>12} {fmt_value(cell['min']):>12} "
                                f"{fmt_value(cell['max']):>12} {case['unit']:6} {fmt_ratio(cell.get('vs_native')):>9} "
                                f"{fmt_ratio(cell.get('vs_runc')):>9}")
                 else:
-                    out.append(f"{label[:34]:34} {runner:18} {cell_note(cell)}")
+                    out.append(f"{label[:34]:34} {runner:27} {cell_note(cell)}")
     if doc.get("skipped"):
         out += ["", f"skipped in quick mode: {', '.join(doc['skipped'])}"]
     return "\n".join(out) + "\n"

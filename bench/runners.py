@@ -264,6 +264,16 @@ class SnakevisorSystrapRunner(SnakevisorRunner):
     PLATFORM = ("--platform=systrap",)
 
 
+class SnakevisorSystrapUnpinnedRunner(SnakevisorRunner):
+    """systrap's stubs on any CPU (its futex hand-offs need no shared CPU): faster for a lone
+    syscall loop, slower where two parties wait on each other (design.md section 4); the syscall
+    benchmark only, where the issue asks for its figure."""
+    name = "snakevisor-systrap-unpinned"
+    description = "the same with do --platform=systrap --cpu=-1 (not pinned); syscall benchmark only"
+    PLATFORM = ("--platform=systrap", "--cpu=-1")
+    only_benchmarks = {"syscall"}
+
+
 class SnakevisorWarmRunner(SnakevisorRunner):
     """`do --warm` through a `snakevisor server` of its own (a private socket), started at set-up
     and stopped at tear-down: the start-up benchmark only."""
@@ -473,8 +483,8 @@ class PythonPtraceRunner(Runner):
 
 def all_runners():
     """Every runner, in table column order."""
-    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(), SnakevisorWarmRunner(),
-            Snakevisor9pRunner(),
+    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(),
+            SnakevisorSystrapUnpinnedRunner(), SnakevisorWarmRunner(), Snakevisor9pRunner(),
             RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 
