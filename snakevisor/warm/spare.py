@@ -1,15 +1,17 @@
 """The warm server's spare: a sandbox booted before anyone asks for it.
 
 A warm ``do`` forks a session, a ``do`` process and the sandbox process, which then starts its
-Gofer and boots its Sentry: ~35 ms before the command's first instruction. The server keeps one
-spare session whose sandbox has done all that already, as a plain `snakevisor do` would
-(sandbox/do.py's prepare_do with ``do``'s defaults), and waits for a command (PreparedDo.start).
-The next client's connection goes to it (SCM_RIGHTS over the hand-over socket); its session checks
-the client as every session does, then gives the spare the command if a cold ``do`` of that
-client would have booted the very same sandbox:
+Gofer, boots its Sentry and locks it down: ~35 ms before the command's first instruction. The
+server keeps one spare session whose sandbox has done all that already (sandbox/do.py's
+prepare_do), booted as the last ``do`` a session told the server of (at first with ``do``'s
+defaults), as SCHED_IDLE (it boots beside that ``do``'s command, in idle CPU time only), and
+waiting for a command (PreparedDo.start). The next client's connection goes to it (SCM_RIGHTS over
+the hand-over socket); its session checks the client as every session does, then gives the spare
+the command if a cold ``do`` of that client would have booted the very same sandbox, after putting
+every thread of the spare back to the normal policy:
 
-- ``do``'s flags that shape the boot (sandbox/do.py's BOOT_SETTINGS, and --overlay2) are the
-  defaults the spare was booted with; the command, its cwd, -t and the environment are handed over;
+- ``do``'s flags that shape the boot (sandbox/do.py's BOOT_SETTINGS, and --overlay2) are the ones
+  the spare was booted with; the command, its cwd, -t and the environment are handed over;
 - the client's process state that a ``do`` process would have inherited and the boot depends on
   (rlimits, CPU affinity, niceness, umask, the SNAKEVISOR_* variables but SNAKEVISOR_WARM*) is the
   server's.
