@@ -376,20 +376,15 @@ class Signals:
         (None, None) when a frame on the alternate stack would not fit in it."""
         alt_sp, alt_flags, alt_size = task.altstack
         sp = task.ctx.regs.rsp
-        if alt_flags & S.SS_DISABLE:   # no alternate stack (most programs): below the red zone
-            fp_addr = (sp - 128 - fp_size) & ~63
-            return ((fp_addr - S.RT_SIGFRAME_SIZE) & ~15) - 8, fp_addr
-
-        # A handler already on the alternate stack (without SS_AUTODISARM) nests on it;
-        # SA_ONSTACK switches to it otherwise.
-        def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
-            return not alt_flags & S.SS_AUTODISARM and task.on_altstack(addr)
-        nested = on_sig_stack(sp)
-        sp -= 128  # the red zone
-        entering = bool(flags & S.SA_ONSTACK and not alt_flags & S.SS_DISABLE and alt_size
-                        and not on_sig_stack(sp))
-        if entering:
-            sp = alt_sp + alt_size
+        nested = entering = False
+        if not alt_flags & S.SS_DISABLE:   # most programs have no alternate stack: none of this
+            # A handler already on the alternate stack (without SS_AUTODISARM) nests on it;
+            # SA_ONSTACK switches to it otherwise.
+            def on_sig_stack(addr):   # Linux's on_sig_stack: never with SS_AUTODISARM
+                return not alt_flags & S.SS_AUTODISARM and task.on_altstack(addr)
+            nested = on_sig_stack(sp)
+            entering = bool(flags & S.SA_ONSTACK and alt_size and not on_sig_stack(sp - 128))
+        sp = alt_sp + alt_size if entering else sp - 128   # below the red zone
         fp_addr = (sp - fp_size) & ~63
         frame = ((fp_addr - S.RT_SIGFRAME_SIZE) & ~15) - 8
         if (nested or entering) and not alt_sp < frame <= alt_sp + alt_size:
