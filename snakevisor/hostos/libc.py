@@ -7,6 +7,8 @@ function to a module-level name on hot paths (``_ptrace = ptrace_raw``): an attr
 chain per call costs time there. Thin wrappers shared by several modules live here too.
 """
 import ctypes
+import os
+import resource
 import select
 
 from snakevisor.abi.errno import EINVAL, SyscallError
@@ -85,6 +87,28 @@ def checked(ret):
 def die_with_parent():
     """PR_SET_PDEATHSIG: SIGKILL this process when the thread that forked it dies."""
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+
+
+def kill_and_reap(pid):
+    """SIGKILL child ``pid`` and reap it; nothing if it is reaped already. (A child not yet
+    reaped keeps its pid, so the signal cannot reach another process.)"""
+    try:
+        os.kill(pid, SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def close_fds_except(keep=(), lowest=0):
+    """Close every descriptor from ``lowest`` up but those in ``keep``, in close_range calls
+    (one per gap: cheap whatever the limit), up to the NOFILE hard limit, above which none can be."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    top = hard if 0 < hard < 1 << 30 else 1 << 20
+    lo = lowest
+    for fd in sorted({k for k in keep if k >= lowest}):
+        os.closerange(lo, fd)
+        lo = fd + 1
+    os.closerange(lo, top)
 
 
 def become_subreaper():

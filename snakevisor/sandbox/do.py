@@ -36,7 +36,7 @@ from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
-from snakevisor.hostos.libc import prctl
+from snakevisor.hostos.libc import kill_and_reap, prctl
 from snakevisor.abi.mount_options import memparse
 from snakevisor.sandbox import coldgc, environ, lockdown
 from snakevisor.sandbox.messages import ProtocolError, recv_message, send_message
@@ -169,8 +169,8 @@ class PreparedDo:
 
     def start(self, cmd, cwd="/", tty=False, cwd_missing="fallback", env=None, stdio=None, name=None):
         """Hand the sandbox its command: ``env`` (the caller's environment block, NUL-separated;
-        None: ours), ``stdio`` ([(fd number, descriptor)]: the sandbox's 0-2, the others closed;
-        None: ours), ``name``: the sandbox process's name from now on (None: as it is). True once
+        None: ours), ``stdio`` (which of our fds 0-2 become the sandbox's, the others closed there;
+        None: it keeps its own), ``name``: the sandbox process's name from now on (None: as it is). True once
         the sandbox has it; False if the sandbox ended while booting (wait() then collects its
         exit code)."""
         if tty and os.isatty(0):
@@ -179,9 +179,9 @@ class PreparedDo:
             except termios.error:
                 pass
         request = {"argv": [os.fsencode(a) for a in cmd], "cwd": cwd, "tty": tty, "cwd_missing": cwd_missing,
-                   "env": env, "stdio": [n for n, _ in stdio or ()], "name": name}
+                   "env": env, "stdio": list(stdio or ()), "name": name}
         try:
-            send_message(self.channel, request, fds=[fd for _, fd in stdio or ()])
+            send_message(self.channel, request, fds=request["stdio"])
             recv_message(self.channel)   # the sandbox has its command (EOF: it died booting)
             return True
         except (OSError, ProtocolError):
@@ -202,11 +202,7 @@ class PreparedDo:
     def abandon(self):
         """End the sandbox unused (SIGKILL: its Gofer and stubs die with it) and reap it."""
         self.channel.close()
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        kill_and_reap(self.pid)
 
 
 def install_stdio(present, fds):

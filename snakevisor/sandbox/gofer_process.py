@@ -15,7 +15,7 @@ import traceback
 from dataclasses import dataclass
 
 from snakevisor.abi.prctl import PR_SET_NAME
-from snakevisor.hostos.libc import die_with_parent, prctl, readable
+from snakevisor.hostos.libc import close_fds_except, die_with_parent, kill_and_reap, prctl, readable
 from snakevisor.sandbox import coldgc
 
 STOP_GRACE_S = 2
@@ -91,8 +91,7 @@ class GoferProcess:
             except OSError:
                 pass
         if not self._exits_within(STOP_GRACE_S):
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
+            kill_and_reap(self.pid)
             self.status = -signal.SIGKILL
 
     def _exits_within(self, timeout):
@@ -101,21 +100,17 @@ class GoferProcess:
         deadline = time.monotonic() + timeout
         try:
             pidfd = os.pidfd_open(self.pid)
-        except OSError:   # reaped already (poll() knows), or no pidfds: sleep between looks
-            pidfd = None
+        except ProcessLookupError:   # reaped already
+            return self.poll() is not None
         try:
             while self.poll() is None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                if pidfd is None:
-                    time.sleep(min(left, 0.002))
-                else:
-                    readable(pidfd, left)
+                readable(pidfd, left)
             return True
         finally:
-            if pidfd is not None:
-                os.close(pidfd)
+            os.close(pidfd)
 
 
 def _gofer_child(specs, keep_fds, parent):
@@ -138,10 +133,7 @@ def _gofer_child(specs, keep_fds, parent):
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        last = 2
-        for fd in sorted(keep_fds) + [os.sysconf("SC_OPEN_MAX")]:
-            os.closerange(last + 1, fd)
-            last = fd
+        close_fds_except(keep_fds, lowest=3)
         prctl(PR_SET_NAME, b"sv-gofer", 0, 0, 0)
         from snakevisor.gofer.__main__ import main
         coldgc.resume()   # paused by a cold start: its imports done, the Gofer collects from now on

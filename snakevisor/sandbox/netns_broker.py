@@ -131,7 +131,7 @@ class BrokerClient:
 # --- the broker process ------------------------------------------------------------------------
 
 def _serve(sock, bpf):
-    from snakevisor.hostos.libc import die_with_parent, libc
+    from snakevisor.hostos.libc import close_fds_except, die_with_parent, libc
     from snakevisor.hostos.setup import drop_capabilities
     from snakevisor.seccomp import filter as seccomp
     die_with_parent()
@@ -139,9 +139,7 @@ def _serve(sock, bpf):
                 signal.SIGPIPE, signal.SIGWINCH, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_IGN)   # the Sentry's handlers are not the broker's
     os.setsid()   # no terminal: ^C reaches the Sentry, never the broker
-    keep = sock.fileno()
-    os.closerange(0, keep)
-    os.closerange(keep + 1, 1 << 16)
+    close_fds_except({sock.fileno()})
     home = _namespace_fd()
     broker = _Broker(libc, home)
     drop_capabilities(BROKER_CAPS)

@@ -20,7 +20,7 @@ from snakevisor.abi.sched import (ADDR_NO_RANDOMIZE, CLONE_FILES, CLONE_FS, CLON
                                   CLONE_VM, WALL)
 from snakevisor.abi.seccomp import SECCOMP_SET_MODE_FILTER
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
-from snakevisor.hostos.libc import die_with_parent, libc, ptrace as _ptrace, ptrace_raw as _ptrace_raw, syscall
+from snakevisor.hostos.libc import close_fds_except, die_with_parent, libc, ptrace as _ptrace, ptrace_raw as _ptrace_raw, syscall
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, IGNORE, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.layout import STUB_ADDR, STUB_SPAN
 from snakevisor.sentry.platform.ptrace.stub import GADGET, STUB_MEMFD, build_stub_elf
@@ -332,12 +332,7 @@ def spawn_master(elf, fds):
             moved = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 1025) for target, src in fds.items()}
             for target, src in moved.items():
                 os.dup2(src, target, inheritable=True)
-            keep = sorted(set(fds) | {high})
-            lo = 0
-            for fd in keep:
-                os.closerange(lo, fd)
-                lo = fd + 1
-            os.closerange(lo, 1 << 16)
+            close_fds_except(set(fds) | {high})
             _drop_all_capabilities()
             ptrace(pt.PTRACE_TRACEME, 0)
             os.execve(high, [b"snakevisor-stub"], {})
