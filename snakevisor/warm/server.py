@@ -24,7 +24,7 @@ import time
 
 from snakevisor.warm.protocol import answers
 from snakevisor.warm.session import run_session, start_session
-from snakevisor.warm.spare import SparePool, heard
+from snakevisor.warm.spare import SparePool, heard, learning_channel
 
 POLL_S = 0.5            # how often the idle timer and the socket file are looked at
 LOCK_WAIT_S = 10.0      # a server that is stopping releases the lock within this
@@ -66,7 +66,7 @@ def serve(path, idle_timeout, ready_fd=None):
     listener, ino = _listen(path)
     _tell(ready_fd, b"ready")
     sessions = set()
-    learn_r, learn_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)   # sessions tell how the next spare boots
+    learn_r, learn_w = learning_channel()   # sessions tell how the next spare boots
     spares = SparePool((lock, listener.fileno(), learn_r), learn_w)
     spares.refill()
 
@@ -106,7 +106,7 @@ def _tell(fd, word):
 
 
 def _accept_loop(listener, fds, ino, path, idle_timeout, sessions, spares):
-    """``fds``: the lock, the learning pipe's read and write ends (warm/spare.py)."""
+    """``fds``: the lock, the learning channel's two ends (warm/spare.py)."""
     last_busy = time.monotonic()
     learn_r = fds[1]
     while True:
@@ -125,7 +125,7 @@ def _accept_loop(listener, fds, ino, path, idle_timeout, sessions, spares):
 
 def _accept(listener, fds, sessions, spares):
     """Serve one connection (a spare's session, or a fork of ours); False if none was waiting.
-    ``fds``: the lock, the learning pipe's read and write ends (a session writes to the latter)."""
+    ``fds``: the lock, the learning channel's two ends (a session writes to the second)."""
     try:
         conn, _ = listener.accept()
     except (BlockingIOError, InterruptedError, ConnectionAbortedError):
@@ -143,7 +143,7 @@ def _accept(listener, fds, sessions, spares):
             os.close(fds[0])
             os.close(fds[1])
             start_session()
-            code = run_session(conn, learn_fd=fds[2])
+            code = run_session(conn, fds[2])
         except BaseException:   # a bug: say where, on the server's stderr (or the client's)
             import traceback
             traceback.print_exc()

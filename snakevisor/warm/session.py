@@ -15,7 +15,7 @@ import struct
 import sys
 
 from snakevisor.abi.resource import RLIM_NLIMITS
-from snakevisor.hostos.libc import become_subreaper, die_with_parent
+from snakevisor.hostos.libc import become_subreaper, close_fds_except, die_with_parent, kill_and_reap
 from snakevisor.sandbox import environ
 from snakevisor.sandbox.do import RELAYED, install_stdio, wait_status_to_exit_code
 from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, recv_message, send_message
@@ -37,10 +37,10 @@ def start_session():
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def run_session(conn, spare=None, learn_fd=None):
-    """Serve the connection ``conn`` (start_session() done); the session's exit code. ``spare``:
-    warm/spare.py's SpareDo, a booted sandbox that may serve it; ``learn_fd``: the pipe on which
-    the server learns how its next spare is to boot (warm/spare.py's tell)."""
+def run_session(conn, learn_fd, spare=None):
+    """Serve the connection ``conn`` (start_session() done); the session's exit code. ``learn_fd``:
+    the channel on which the server learns how its next spare is to boot (warm/spare.py's tell);
+    ``spare``: warm/spare.py's SpareDo, a booted sandbox that may serve it."""
     try:
         peer = _peer(conn)
     except Refused:   # another user: not a word
@@ -77,11 +77,9 @@ def run_session(conn, spare=None, learn_fd=None):
 def _spared(argv, spare, learn_fd):
     """The spare ``do`` process running ``argv``'s command, or None (a fresh one is to be forked);
     the server is told how ``argv`` boots."""
-    if spare is None and learn_fd is None:
-        return None
     from snakevisor.warm import spare as spares
     found = spares.plan(argv)
-    if learn_fd is not None and found is not None:
+    if found is not None and found[2] is not None:   # a do a spare can boot
         spares.tell(learn_fd, found[2])
     return spare.take(found) if spare is not None else None
 
@@ -178,7 +176,7 @@ def _serve_container(conn, argv, keeper):
     sandbox = int(report[1]) if report[:1] == [b"sandbox"] else 0
     if code != 0 or not sandbox:   # the keeper gone (None), or create failed: no container
         if sandbox:
-            _kill_and_reap(sandbox)
+            kill_and_reap(sandbox)
         _send_quietly(conn, {"created": 1 if code is None else code, "sandbox": 0})
         return 0
     _send_quietly(conn, {"created": 0, "sandbox": sandbox})
@@ -204,14 +202,6 @@ def _read_report(fd):
     return words if len(words) == 2 and words[1].isdigit() else []
 
 
-def _kill_and_reap(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
-
-
 def _do_process(conn, argv, keep=None):
     """The forked ``do`` process: the cold CLI with the client's argv; never returns. It keeps
     only the client's fds 0-2 (and ``keep``)."""
@@ -219,12 +209,7 @@ def _do_process(conn, argv, keep=None):
     try:
         die_with_parent()
         conn.close()
-        top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if keep is None:
-            os.closerange(3, top)
-        else:
-            os.closerange(3, keep)
-            os.closerange(keep + 1, top)
+        close_fds_except(() if keep is None else (keep,), lowest=3)
         from snakevisor.cli.main import main
         sys.argv[1:] = argv
         code = main(argv, warm=False)   # the cold path: never back to a server
@@ -267,8 +252,7 @@ def _relay(conn, pid, until=None):
             try:
                 msg, _ = recv_message(conn)
             except (ProtocolError, OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+                kill_and_reap(pid)
                 return None
             sig = msg.get("signal") if isinstance(msg, dict) else None
             if sig == signal.SIGCONT:   # after ^Z: the do process and its sandbox go on (our group)

@@ -13,7 +13,7 @@ every thread of the spare back to the normal policy:
 - ``do``'s flags that shape the boot (sandbox/do.py's BOOT_SETTINGS, and --overlay2) are the ones
   the spare was booted with; the command, its cwd, -t and the environment are handed over;
 - the client's process state that a ``do`` process would have inherited and the boot depends on
-  (rlimits, CPU affinity, niceness, umask, the SNAKEVISOR_* variables but SNAKEVISOR_WARM*) is the
+  (rlimits, CPU affinity, niceness, the SNAKEVISOR_* variables but SNAKEVISOR_WARM*) is the
   server's.
 
 Otherwise (or if the spare died booting) the spare is killed and the session forks a fresh ``do``
@@ -24,14 +24,13 @@ such as /etc/resolv.conf, may have changed since).
 import marshal
 import os
 import resource
-import select
 import signal
 import socket
 import time
 
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.resource import RLIM_NLIMITS
-from snakevisor.hostos.libc import die_with_parent, prctl
+from snakevisor.hostos.libc import close_fds_except, die_with_parent, kill_and_reap, prctl
 from snakevisor.sandbox import environ
 from snakevisor.sandbox.do import BOOT_SETTINGS, install_stdio, prepare_do
 from snakevisor.sandbox.messages import ProtocolError, open_stdio, recv_message, send_message
@@ -53,15 +52,10 @@ def enabled():
 
 
 def process_state():
-    """What of this process a ``do`` process inherits and its boot depends on."""
+    """What of this process a ``do`` process inherits and its boot depends on. (Not the umask: the
+    Gofer sets its own, and the sandbox's init starts with 022 whatever the caller's.)"""
     return (tuple(resource.getrlimit(r) for r in range(RLIM_NLIMITS)), tuple(sorted(os.sched_getaffinity(0))),
-            os.getpriority(os.PRIO_PROCESS, 0), _umask(), _snakevisor_settings())
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+            os.getpriority(os.PRIO_PROCESS, 0), _snakevisor_settings())
 
 
 def _snakevisor_settings():
@@ -99,36 +93,35 @@ def boot_settings(kwargs, overlay):
 
 
 # --- what the server learns from its sessions: the boot settings of the last ``do`` -------------
+def learning_channel():
+    """(the server's end, the sessions' end) of a non-blocking datagram socketpair: one datagram
+    per ``do``, so no framing, and a full queue only drops what the next ``do`` will tell again."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
+    return ours.detach(), theirs.detach()
+
+
 def tell(fd, boot):
-    """A session tells the server (pipe ``fd``) the boot settings its client asked for: the next
-    spare boots them. One write of at most PIPE_BUF bytes (atomic); a larger one is not told."""
-    data = marshal.dumps(boot)
-    if len(data) + 4 <= select.PIPE_BUF:
-        try:
-            os.write(fd, len(data).to_bytes(4, "little") + data)
-        except OSError:   # full (the server is busy): the next one will do
-            pass
+    """A session tells the server (on ``fd``, learning_channel's) the boot settings its client
+    asked for: the next spare boots them."""
+    try:
+        os.write(fd, marshal.dumps(boot))
+    except OSError:   # queue full (the server is busy): the next one will do
+        pass
 
 
 def heard(fd):
-    """The last boot settings the sessions told on pipe ``fd`` (non-blocking), or None."""
-    last, buf = None, b""
+    """The last boot settings the sessions told on ``fd`` (learning_channel's), or None."""
+    last = None
     while True:
         try:
-            chunk = os.read(fd, 1 << 16)
+            last = os.read(fd, 1 << 16)
         except BlockingIOError:
-            chunk = b""
-        if not chunk:
             break
-        buf += chunk
-    while len(buf) >= 4:
-        size = int.from_bytes(buf[:4], "little")
-        try:
-            last = marshal.loads(buf[4:4 + size])
-        except (EOFError, ValueError, TypeError):
-            return None
-        buf = buf[4 + size:]
-    return last if isinstance(last, dict) and set(last) == set(BOOT_SETTINGS) else None
+    try:
+        boot = marshal.loads(last) if last else None
+    except (EOFError, ValueError, TypeError):
+        return None
+    return boot if isinstance(boot, dict) and set(boot) == set(BOOT_SETTINGS) else None
 
 
 class Spare:
@@ -143,7 +136,7 @@ class Spare:
             code = 1
             try:
                 self.handoff.close()
-                for fd in server_fds:   # the server's lock, listening socket, learning pipe's read end
+                for fd in server_fds:   # the server's lock, listening socket, learning channel's end
                     os.close(fd)
                 code = _spare_session(theirs, boot, learn_fd)
             except BaseException:   # a bug: say where, on the server's stderr
@@ -250,7 +243,7 @@ def _spare_session(handoff, boot, learn_fd):
     conn = socket.socket(fileno=fds[0])
     set_name(name)
     os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    return run_session(conn, spare=SpareDo(pid, channel, boot, state), learn_fd=learn_fd)
+    return run_session(conn, learn_fd, spare=SpareDo(pid, channel, boot, state))
 
 
 class SpareDo:
@@ -307,11 +300,7 @@ def _scheduled_normally(pid):
 
 def _end_spare(pid, channel):
     channel.close()
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
+    kill_and_reap(pid)
 
 
 def _spare_do_process(channel, boot, name):
@@ -320,8 +309,7 @@ def _spare_do_process(channel, boot, name):
     code = 1
     try:
         die_with_parent()
-        os.closerange(3, channel.fileno())
-        os.closerange(channel.fileno() + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        close_fds_except({channel.fileno()}, lowest=3)
         prepared = prepare_do(**boot)
         if isinstance(prepared, int):
             os._exit(prepared)
@@ -333,9 +321,9 @@ def _spare_do_process(channel, boot, name):
         set_name(name)
         install_stdio(request["stdio"], fds)
         environ.adopt(request["env"])
-        stdio = [(fd, fd) for fd in request["stdio"]]
         started = prepared.start([os.fsdecode(a) for a in request["argv"]], cwd=request["cwd"], tty=request["tty"],
-                                 cwd_missing=request["cwd_missing"], env=request["env"], stdio=stdio, name=name)
+                                 cwd_missing=request["cwd_missing"], env=request["env"], stdio=request["stdio"],
+                                 name=name)
         send_message(channel, {"started": started})
         channel.close()
         code = prepared.wait() if started else (prepared.abandon() or 1)
