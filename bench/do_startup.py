@@ -34,7 +34,7 @@ def _command(*argv, flags=()):
 def time_true(runs, flags=(), env=None):
     """[(wall ms, CPU ms)] of ``runs`` runs of `do FLAGS -- /bin/true` (CPU: of the process tree)."""
     out = []
-    env = dict(env or os.environ, PYTHONPATH=REPO)
+    env = dict(env or dict(os.environ, SNAKEVISOR_WARM="0"), PYTHONPATH=REPO)   # default: cold, no server started
     for _ in range(runs):
         t0 = time.perf_counter()
         pid = os.fork()

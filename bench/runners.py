@@ -134,10 +134,10 @@ def run_commands(cmds, timeout, cwd=None, env=None):
     return Completed(status, out, err, wall)
 
 
-def start_command(cmd, output, cwd=None):
+def start_command(cmd, output, cwd=None, env=None):
     """Starts cmd in a new session, stdout and stderr to the open file output;
     the caller ends it with end_process."""
-    return subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                             start_new_session=True)
 
 
@@ -206,7 +206,7 @@ class Runner:
     def start(self, argv, output, host_network=False):
         """Starts argv (a server) in the background, stdout and stderr to the
         open file output; returns the Popen to pass to stop()."""
-        return start_command(self.command(argv, host_network), output, cwd=self.cwd())
+        return start_command(self.command(argv, host_network), output, cwd=self.cwd(), env=self.env())
 
     def stop(self, proc):
         end_process(proc, STOP_GRACE_S)
@@ -223,18 +223,37 @@ SNAKEVISOR_CLI = (sys.executable, "-S", "-m", "snakevisor")
 
 
 class SnakevisorRunner(Runner):
+    """``do`` as a user runs it: the first one finds no server, runs cold and starts one (detached);
+    the next ones are served by it. Each runner has a server of its own (a private socket), started
+    at set-up by a first ``do`` and waited for, stopped at tear-down."""
     name = "snakevisor"
-    description = ("python3 -S -m snakevisor do --volume HOSTDIR:HOSTDIR [--network=host] -- PROG (-S as the "
-                   "launcher in the README starts it; cold: SNAKEVISOR_WARM=0; root: an overlay "
-                   "of the host's / through the Gofer; the fs benchmark's host dir a read-write volume; pins itself)")
+    description = ("python3 -S -m snakevisor do --volume HOSTDIR:HOSTDIR [--network=host] -- PROG, as a user runs "
+                   "it: -S as the launcher in the README starts it; the first do starts a server, which serves the "
+                   "next ones (a sandbox forked per do, booted ahead); root: an overlay of the host's / through the "
+                   "Gofer; the fs benchmark's host dir a read-write volume; pins itself")
 
     def __init__(self):
         self.host_dir = None
+        self.socket = None
 
     def setup(self, ctx):
         self.host_dir = ctx.host_dir
+        if self.socket is None and self.WARM:
+            self.socket = os.path.join(ctx.work_dir, f"{self.name}.sock")
+            first = run_command(self.command(["/bin/true"]), 120, cwd=self.cwd(), env=self.env())
+            deadline = time.monotonic() + 60
+            while not _answers(self.socket):   # the server that first do started: bound once ready
+                if first.returncode != 0 or time.monotonic() > deadline:
+                    raise RuntimeError(f"no snakevisor server started on demand: {failure_of(first)}")
+                time.sleep(0.02)
+
+    def teardown(self):
+        if self.socket is not None:
+            _stop_server(self.socket)
+            self.socket = None
 
     PLATFORM = ()
+    WARM = True   # a server, started on demand
 
     def command(self, argv, host_network=False):
         vol = ["--volume", f"{self.host_dir}:{self.host_dir}"] if self.host_dir else []
@@ -245,17 +264,62 @@ class SnakevisorRunner(Runner):
         return str(REPO_ROOT)
 
     def oci_runtime(self, work_dir):
-        if self.PLATFORM:   # the OCI cycle: cold and warm only
+        if self.PLATFORM:   # the OCI cycle: the default and cold only
             return None
         return [*SNAKEVISOR_CLI, "--root", os.path.join(work_dir, f"{self.name}-state")]
 
     def env(self):
-        return dict(os.environ, SNAKEVISOR_WARM="0")   # cold, even if a server answers
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEVISOR_WARM")}
+        if not self.WARM or self.socket is None:
+            return dict(env, SNAKEVISOR_WARM="0")   # cold, even if a server answers
+        # Its own server, which waits out the other runners' cases: an hour idle.
+        return dict(env, SNAKEVISOR_WARM_SOCKET=self.socket or "", SNAKEVISOR_WARM_IDLE="3600")
 
     def why_missing(self):
         if not (REPO_ROOT / "snakevisor" / "__main__.py").exists():
             return "snakevisor/__main__.py not found (python3 -m snakevisor not built yet)"
         return None
+
+
+def _answers(path):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def _stop_server(path):
+    """SIGTERM to the server on ``path`` (its pid is in PATH.lock), and STOP_GRACE_S for it and its
+    sandboxes to end before SIGKILL to what is left of its process group."""
+    try:
+        with open(path + ".lock") as f:
+            pid = int(f.read() or 0)
+        pidfd = os.pidfd_open(pid)
+    except (OSError, ValueError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+        import select
+        if not select.select([pidfd], [], [], STOP_GRACE_S)[0]:
+            _signal_group(pid, signal.SIGKILL)
+    finally:
+        os.close(pidfd)
+
+
+def failure_of(result):
+    return f"status {result.returncode}: {(result.stderr or '').strip()[-300:]}"
+
+
+class SnakevisorColdRunner(SnakevisorRunner):
+    name = "snakevisor-cold"
+    description = "the same with SNAKEVISOR_WARM=0: every do a cold start (no server); startup benchmark only"
+    WARM = False
+    only_benchmarks = {"startup"}
 
 
 class SnakevisorSystrapRunner(SnakevisorRunner):
@@ -272,44 +336,6 @@ class SnakevisorSystrapUnpinnedRunner(SnakevisorRunner):
     description = "the same with do --platform=systrap --cpu=-1 (not pinned); syscall benchmark only"
     PLATFORM = ("--platform=systrap", "--cpu=-1")
     only_benchmarks = {"syscall"}
-
-
-class SnakevisorWarmRunner(SnakevisorRunner):
-    """`do --warm` through a `snakevisor server` of its own (a private socket), started at set-up
-    and stopped at tear-down: the start-up benchmark only."""
-    name = "snakevisor-warm"
-    description = "python3 -S -m snakevisor do --warm (a warm server forks the sandbox); startup benchmark only"
-    only_benchmarks = {"startup"}
-
-    def __init__(self):
-        super().__init__()
-        self.socket = None
-        self.server = None
-
-    def setup(self, ctx):
-        super().setup(ctx)
-        self.socket = os.path.join(ctx.work_dir, "warm.sock")
-        self.server = subprocess.Popen([sys.executable, "-m", "snakevisor", "server", "--socket", self.socket,
-                                        "--idle-timeout", "3600"], cwd=self.cwd(), stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
-        deadline = time.monotonic() + 60
-        while not os.path.exists(self.socket):   # bound once every module is imported
-            if self.server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"snakevisor server did not start (status {self.server.poll()})")
-            time.sleep(0.02)
-
-    def teardown(self):
-        if self.server is not None:
-            end_process(self.server, STOP_GRACE_S)
-            self.server = None
-
-    def env(self):
-        return dict(os.environ, SNAKEVISOR_WARM_SOCKET=self.socket, SNAKEVISOR_WARM="1")
-
-    def command(self, argv, host_network=False):
-        cmd = super().command(argv, host_network)
-        verb = len(SNAKEVISOR_CLI) + 1
-        return cmd[:verb] + ["--warm"] + cmd[verb:]
 
 
 class Snakevisor9pRunner(SnakevisorRunner):
@@ -484,7 +510,7 @@ class PythonPtraceRunner(Runner):
 def all_runners():
     """Every runner, in table column order."""
     return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(),
-            SnakevisorSystrapUnpinnedRunner(), SnakevisorWarmRunner(), Snakevisor9pRunner(),
+            SnakevisorSystrapUnpinnedRunner(), SnakevisorColdRunner(), Snakevisor9pRunner(),
             RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 

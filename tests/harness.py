@@ -102,6 +102,11 @@ def sandbox_cmd(argv, flags=(), platform=True):
     return snakevisor_cmd("do", *(PLATFORM_FLAGS if platform else ()), *flags, "--", *argv)
 
 
+# For an environment made from scratch: the CLI runs as the suite does (conftest.py: cold unless
+# SNAKEVISOR_WARM says otherwise), not as one without the variable (a server started on demand).
+WARM_SETTING = {"SNAKEVISOR_WARM": os.environ.get("SNAKEVISOR_WARM", "0")}
+
+
 def sandbox_env(env=None, **extra):
     """``env`` (default: ours) with PYTHONPATH for the snakevisor CLI run from the checkout."""
     return dict(os.environ if env is None else env, PYTHONPATH=REPO, **extra)
@@ -111,7 +116,8 @@ def app_env(**extra):
     """One environment for both runs of a comparison. PYTHONPATH is the CLI's and the
     application sees it, so the native run gets it too; LANG keeps Python's C-locale coercion
     from adding LC_CTYPE to the sandbox's environment (see test_environment_passes_through_unchanged)."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": REPO, "HOME": "/root"}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": REPO, "HOME": "/root",
+           **WARM_SETTING}
     env.update(extra)
     return env
 

@@ -6,7 +6,7 @@ pids or times), so any difference is a Sentry bug.
 
 import pytest
 
-from harness import REPO, compile_c, run_native, run_sandboxed
+from harness import REPO, WARM_SETTING, compile_c, run_native, run_sandboxed
 
 BUILDS = [pytest.param(True, id="static"), pytest.param(False, id="dynamic")]
 
@@ -16,7 +16,7 @@ def app_env(**extra):
     checkout) and the application sees it, so the native run gets it too; LANG keeps Python's
     C-locale coercion from adding LC_CTYPE to the sandbox's environment (see
     test_environment_passes_through_unchanged)."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": REPO}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": REPO, **WARM_SETTING}
     env.update(extra)
     return env
 
@@ -85,7 +85,7 @@ def test_environment_passes_through_unchanged():
     """The application's environment is exactly the caller's: `snakevisor do` must not add
     variables (Python's PEP 538 locale coercion sets LC_CTYPE=C.UTF-8 in its own environment
     when no locale is set, and the CLI passes its os.environ on)."""
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": REPO, "ONLY": "this"}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": REPO, "ONLY": "this", **WARM_SETTING}
     native = run_native(["/usr/bin/env"], env=env)
     boxed = run_sandboxed(["/usr/bin/env"], env=env)
     assert sorted(boxed.stdout.splitlines()) == sorted(native.stdout.splitlines()), boxed.stdout

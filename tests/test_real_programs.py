@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from harness import REPO, exit_code, run_native, run_sandboxed
+from harness import REPO, WARM_SETTING, exit_code, run_native, run_sandboxed
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 PYTHON = "/usr/bin/python3"   # Debian's; the pyenv python3 on PATH is a bash shim
@@ -18,7 +18,8 @@ PYTHON = "/usr/bin/python3"   # Debian's; the pyenv python3 on PATH is a bash sh
 def app_env(**extra):
     # The sandbox's application sees run_sandboxed's PYTHONPATH, so the native run gets it too;
     # LANG avoids Python's C-locale coercion adding LC_CTYPE (tests/test_differential.py).
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": REPO, "HOME": "/root"}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": REPO, "HOME": "/root",
+           **WARM_SETTING}
     env.update(extra)
     return env
 

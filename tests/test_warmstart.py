@@ -506,14 +506,63 @@ def _served_warm(env, preexec_fn=None):
 
 
 def test_a_running_server_is_used_without_asking(server):
-    """Without --warm, ``do`` goes through a server that answers; SNAKEVISOR_WARM=0 never does; with
-    no server it runs cold and starts none."""
+    """Without --warm, ``do`` goes through a server that answers; SNAKEVISOR_WARM=0 never does."""
     env = {k: v for k, v in server.env().items() if k != "SNAKEVISOR_WARM"}
     assert _served_warm(env)
     assert not _served_warm(dict(env, SNAKEVISOR_WARM="0"))
-    nobody = dict(env, SNAKEVISOR_WARM_SOCKET=os.path.join(server.dir, "none.sock"))
-    assert not _served_warm(nobody)
-    assert not os.path.exists(nobody["SNAKEVISOR_WARM_SOCKET"] + ".lock")   # no server was started
+
+
+@contextlib.contextmanager
+def _on_demand_socket():
+    """A private socket path for servers started on demand; whatever server holds its lock at the
+    end is stopped, and nothing of its tree may be left."""
+    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
+    path = os.path.join(sock_dir, "s.sock")
+    try:
+        yield path
+    finally:
+        try:
+            with open(path + ".lock") as f:
+                pid = int(f.read() or 0)
+        except FileNotFoundError:
+            pid = 0
+        seen = process_tree(pid) if pid and stat_of(pid) is not None else {}
+        if seen:
+            os.kill(pid, signal.SIGTERM)
+        assert not wait_gone(seen), "the server started on demand is still running"
+        for name in os.listdir(sock_dir):
+            os.unlink(os.path.join(sock_dir, name))
+        os.rmdir(sock_dir)
+
+
+def test_with_no_server_do_runs_cold_and_starts_one_for_the_next():
+    """No server answers and SNAKEVISOR_WARM is unset: ``do`` runs cold and starts a server, detached,
+    without waiting for it; the next ``do`` is served by it. SNAKEVISOR_WARM=0 starts none."""
+    with _on_demand_socket() as path:
+        env = {k: v for k, v in sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60").items()
+               if k != "SNAKEVISOR_WARM"}
+        assert not _served_warm(dict(env, SNAKEVISOR_WARM="0"))
+        assert not os.path.exists(path + ".lock")   # none was started
+        assert not _served_warm(env)                # cold: the sandbox is the client's child
+        wait_for("the server started on demand", lambda: answers(path))
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        assert _served_warm(env)
+
+
+def test_clients_starting_at_once_start_one_server():
+    """Each client that finds no server takes PATH.lock before starting one and hands it over: a
+    second client finds it held and starts none (50 ``do`` at once start one server, not 50)."""
+    from snakevisor.warm import client
+    with _on_demand_socket() as path:
+        before = set(_servers_of(path))
+        client.start_in_background(path)
+        client.start_in_background(path)   # the lock is the first one's server's now
+        wait_for("the server started on demand", lambda: answers(path))   # (exec'd by now)
+        started = set(_servers_of(path)) - before
+        assert len(started) == 1, started
+        with open(path + ".lock") as f:
+            assert int(f.read()) in started
+
 
 
 def _new_cgroup():

@@ -52,7 +52,12 @@ class Server:
         assert self.proc.poll() is None, f"the server exited: {self.proc.returncode}"
 
     def env(self, **extra):
-        return sandbox_env(SNAKEVISOR_WARM_SOCKET=self.path, **extra)
+        """Ours, with this server's socket, and without the suite's SNAKEVISOR_WARM=0 (conftest.py):
+        a ``do`` uses this server as a user's would (unless ``extra`` says otherwise)."""
+        env = sandbox_env(SNAKEVISOR_WARM_SOCKET=self.path, **extra)
+        if "SNAKEVISOR_WARM" not in extra:
+            env.pop("SNAKEVISOR_WARM", None)
+        return env
 
     def watch(self):
         """Record the server's tree now (its sandboxes), so that stop() can check they are gone;

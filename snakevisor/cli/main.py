@@ -161,11 +161,12 @@ def _add_do(sub):
 
 def _add_server(sub):
     """The ``server`` verb (the warm start path, snakevisor/warm/)."""
-    sv = sub.add_parser("server", help="the warm start server `do --warm` talks to (started on demand if absent)")
+    sv = sub.add_parser("server", help="the warm start server `do` talks to (started on demand if absent)")
     sv.add_argument("--socket", default=None, help="its socket (default: /run/snakevisor/warm.sock for root, "
                     "else $XDG_RUNTIME_DIR/snakevisor/warm.sock; SNAKEVISOR_WARM_SOCKET)")
     sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
     sv.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)   # the client that starts it
+    sv.add_argument("--lock-fd", type=int, default=None, help=argparse.SUPPRESS)    # its lock, taken by that client
 
 
 def directfs_setting(args):
@@ -335,10 +336,11 @@ def _stray_arguments(unknown):
 
 def cmd_server(args):
     from snakevisor.warm.protocol import default_socket
-    from snakevisor.warm.server import serve
+    from snakevisor.warm.server import serve, with_copy_tunable
+    with_copy_tunable()   # (an exec of this command, once)
     path = os.path.abspath(args.socket) if args.socket else default_socket()
     try:
-        return serve(path, args.idle_timeout, args.ready_fd)
+        return serve(path, args.idle_timeout, args.ready_fd, args.lock_fd)
     except OSError as e:
         print(f"snakevisor server: {path}: {e.strerror or e}", file=sys.stderr)
         return 1

@@ -33,6 +33,11 @@ def caller_environment():
                 raw = f.read()
         except OSError:
             return dict(os.environ)
+    return parse(raw)
+
+
+def parse(raw):
+    """The environ block ``raw`` (NUL-separated KEY=VALUE) as a dict of str."""
     env = {}
     for item in raw.split(b"\0"):
         if b"=" in item:

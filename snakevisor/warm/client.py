@@ -47,11 +47,15 @@ def try_warm(argv):
     explicit = "warm" in _flag_names(argv[verb + 1:], VALUED_DO_FLAGS)
     if mode == "0" and not explicit:
         return None
-    start = explicit or mode == "1"
     path = protocol.default_socket()
-    if not start and not os.path.exists(path):   # no server: cold, without starting one
+    if explicit or mode == "1":
+        return run(argv, explicit, path=path, start=True)
+    try:
+        conn = _dial(path)
+    except OSError:   # none answers: this do runs cold, and a server starts for the next ones
+        start_in_background(path)
         return None
-    return run(argv, explicit, path=path, start=start)
+    return serve_through(conn, argv, explicit)
 
 
 def _try_oci(argv, verb):
@@ -136,6 +140,15 @@ def run(argv, explicit, path=None, start=True):
     if none answers."""
     try:
         conn = connect(path or protocol.default_socket(), start)
+    except Unavailable as e:
+        note_cold(argv, explicit, e)
+        return None
+    return serve_through(conn, argv, explicit)
+
+
+def serve_through(conn, argv, explicit):
+    """Have the server on connection ``conn`` run ``snakevisor ARGV``: as run()."""
+    try:
         request(conn, argv)
     except Unavailable as e:
         note_cold(argv, explicit, e)
@@ -175,9 +188,14 @@ def connect(path, start=True):
 
 
 def _dial(path):
+    """A connection to the server on ``path``; OSError if none answers, or if the one that does
+    is another user's (our standard fds are not handed to it)."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         conn.connect(path)
+        uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8], sys.byteorder)
+        if uid != os.geteuid():
+            raise PermissionError(f"the server on {path} is uid {uid}'s")
     except OSError:
         conn.close()
         raise
@@ -187,14 +205,45 @@ def _dial(path):
 def _start_server(path):
     """Start ``snakevisor server`` for ``path``, detached (its own session, not our child); what
     it said on its ready pipe once listening (b"": it failed)."""
+    ready_r, ready_w = os.pipe()
+    try:
+        _spawn_server(path, {3: ready_w})
+    finally:
+        os.close(ready_w)
+    return read_all(ready_r)   # EOF once the server has said it, or has died
+
+
+def start_in_background(path):
+    """Start a server on ``path`` for the ``do`` commands to come, without waiting for it; none if
+    one is starting or running already (it holds PATH.lock). The lock is taken here and handed to
+    the server, so that many clients starting at once start one server between them."""
+    import fcntl
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return
+    try:
+        if os.fstat(lock).st_uid != os.geteuid():
+            return
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _spawn_server(path, {4: lock})
+    except OSError:   # held: a server runs or is starting
+        pass
+    finally:
+        os.close(lock)
+
+
+def _spawn_server(path, fds):
+    """Exec ``snakevisor server`` for ``path`` in a grandchild in its own session (not our child),
+    with ``fds`` ({number in the server: our fd}: --ready-fd 3, --lock-fd 4) and /dev/null as stdio."""
     pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
     env.pop("SNAKEVISOR_WARM", None)
     idle = os.environ.get(protocol.IDLE_ENV) or str(protocol.DEFAULT_IDLE_S)
-    ready_r, ready_w = os.pipe()
-    argv = [sys.executable, "-m", "snakevisor", "server", "--socket", path, "--idle-timeout", idle,
-            "--ready-fd", "3"]
+    argv = [sys.executable, "-S", "-m", "snakevisor", "server", "--socket", path, "--idle-timeout", idle]
+    argv += [f"--{'ready' if n == 3 else 'lock'}-fd={n}" for n in sorted(fds)]
     pid = os.fork()
     if pid == 0:
         try:
@@ -204,14 +253,20 @@ def _start_server(path):
                 null = os.open(os.devnull, os.O_RDWR)
                 for fd in protocol.STDIO:
                     os.dup2(null, fd)
-                os.dup2(ready_w, 3)   # inheritable: the one fd the server keeps from us
-                os.closerange(4, 1 << 16)
+                for n, fd in fds.items():
+                    os.dup2(fd, n)
+                    os.set_inheritable(n, True)   # the fds the server keeps from us (dup2 to itself keeps CLOEXEC)
+                for n in range(3, max(fds)):
+                    if n not in fds:
+                        try:
+                            os.close(n)
+                        except OSError:
+                            pass
+                os.closerange(max(fds) + 1, 1 << 16)
                 os.execve(sys.executable, argv, env)
         finally:
             os._exit(127)
-    os.close(ready_w)
     os.waitpid(pid, 0)
-    return read_all(ready_r)   # EOF once the server has said it, or has died
 
 
 def read_all(fd):

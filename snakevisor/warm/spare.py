@@ -319,8 +319,7 @@ def _spare_do_process(channel, boot, name):
             prepared.abandon()
             os._exit(0)
         set_name(name)
-        install_stdio(request["stdio"], fds)
-        environ.adopt(request["env"])
+        install_stdio(request["stdio"], fds)   # (its environment goes to the sandbox: none here needs it)
         started = prepared.start([os.fsdecode(a) for a in request["argv"]], cwd=request["cwd"], tty=request["tty"],
                                  cwd_missing=request["cwd_missing"], env=request["env"], stdio=request["stdio"],
                                  name=name)
