@@ -680,3 +680,16 @@ def test_no_spare_when_the_server_is_told_so():
         assert not [p for p in descendants_of(srv.proc.pid) if comm_of(p) == "sv-spare"]
     finally:
         srv.stop()
+
+
+def test_the_server_copies_with_non_temporal_stores_and_the_application_does_not_see_it(server):
+    """The server runs with glibc's copy tunable (it execs itself with it; its sandboxes inherit
+    it); the application's environment is the client's, without it."""
+    from snakevisor.warm.server import COPY_TUNABLE
+    with open(f"/proc/{server.proc.pid}/environ", "rb") as f:
+        environ = f.read().split(b"\0")
+    assert any(e.startswith(b"GLIBC_TUNABLES=") and COPY_TUNABLE.encode() in e for e in environ), environ
+    env = {k: v for k, v in server.env().items() if k != "GLIBC_TUNABLES"}
+    r = run(sandbox_cmd(["/usr/bin/env"], ("--warm",)), env=env)
+    assert r.returncode == 0 and b"PATH=" in r.stdout, r.stderr
+    assert b"GLIBC_TUNABLES" not in r.stdout, r.stdout

@@ -36,7 +36,7 @@ from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
-from snakevisor.hostos.libc import kill_and_reap, prctl
+from snakevisor.hostos.libc import kill_and_reap, prctl, readable
 from snakevisor.abi.mount_options import memparse
 from snakevisor.sandbox import coldgc, environ, lockdown
 from snakevisor.sandbox.messages import ProtocolError, recv_message, send_message
@@ -315,6 +315,8 @@ def _boot_and_run(settings, mounts, overlay, channel):
             # capability: its files come through the Gofer.
             config.env = environ.caller_environment()   # (/proc/self/environ: read before the pivot)
             lockdown.lock_down(lockdown.seccomp_filter(settings["network"], settings["directfs"]))
+            if not readable(channel.fileno()):   # booted before the command came (a spare): use the wait
+                sentry.prefetch_common_paths()
             try:
                 _take_command(config, channel)
             except (OSError, ProtocolError):   # the do process is gone: nothing to run

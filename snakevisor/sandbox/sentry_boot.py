@@ -224,6 +224,21 @@ class Sentry:
         """The directory ``path``, made (in the root's overlay, not on the host) if missing."""
         return make_mountpoint(ctx, self.root, path.encode())
 
+    # What nearly every dynamically linked program's start looks up (the ELF interpreter, the
+    # loader's cache, the C library, the directories of PATH): the same host files for every
+    # sandbox, so nothing of one command reaches another.
+    COMMON_PATHS = (b"/lib64/ld-linux-x86-64.so.2", b"/etc/ld.so.cache", b"/lib/x86_64-linux-gnu/libc.so.6",
+                    b"/usr/local/bin", b"/usr/bin", b"/bin")
+
+    def prefetch_common_paths(self):
+        """Look COMMON_PATHS up ahead (in the dentry cache, with the Gofer's walks done): a sandbox
+        booted before its command comes (a warm server's spare) then loads it ~10 walks sooner."""
+        for path in self.COMMON_PATHS:
+            try:
+                resolve(ResolveContext(self.root), self.root, path, follow_final=True)
+            except SyscallError:
+                pass
+
     def lookup_dir(self, path):
         """The directory ``path`` of the sandbox's root, for a new process's cwd (SyscallError:
         there is none, or it is not a directory)."""
