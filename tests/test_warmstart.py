@@ -274,14 +274,11 @@ def test_killed_server_ends_its_clients_with_a_clear_error():
 
 
 def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
-    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
-    path = os.path.join(sock_dir, "s.sock")
-    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    stale.bind(path)   # a socket file nobody listens on: a server that died
-    stale.close()
-    env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
-    pid = None
-    try:
+    with _on_demand_socket() as path:
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(path)   # a socket file nobody listens on: a server that died
+        stale.close()
+        env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
         r = run(sandbox_cmd(["/bin/echo", "recovered"], ("--warm",)), env=env)
         assert (r.returncode, r.stdout) == (0, b"recovered\n"), r.stderr
         assert b"starting cold" not in r.stderr, r.stderr
@@ -291,14 +288,6 @@ def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
         assert os.stat(path).st_mode & 0o777 == 0o600
         again = run(sandbox_cmd(["/bin/echo", "again"], ()), env=dict(env, SNAKEVISOR_WARM="1"))
         assert (again.returncode, again.stdout, again.stderr) == (0, b"again\n", b"")
-    finally:
-        seen = process_tree(pid) if pid else {}
-        if pid:
-            os.kill(pid, signal.SIGTERM)
-        assert not wait_gone(seen), "the on-demand server is still running"
-        for name in os.listdir(sock_dir):
-            os.unlink(os.path.join(sock_dir, name))
-        os.rmdir(sock_dir)
 
 
 def test_unreachable_server_falls_back_to_cold(tmp_path):
@@ -447,30 +436,21 @@ def _servers_of(path):
 
 def test_ten_first_runs_at_once_start_one_server():
     """No server yet, ten clients at once: each may start one, one wins the lock, all are served warm."""
-    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
-    path = os.path.join(sock_dir, "s.sock")
-    env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
-    procs = [subprocess.Popen(sandbox_cmd(["/bin/echo", f"run {i}"], ("--warm",)), env=env, cwd="/",
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              start_new_session=True) for i in range(10)]
-    servers = {}
-    try:
-        for i, proc in enumerate(procs):
-            out, err = proc.communicate(timeout=120)
-            assert (proc.returncode, out, err) == (0, f"run {i}\n".encode(), b"")
-        wait_for("the losing servers to exit", lambda: len(_servers_of(path)) == 1, timeout=30)
-    finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        for pid in _servers_of(path):
-            servers.update(process_tree(pid))
-            os.kill(pid, signal.SIGTERM)
-        assert not wait_gone(servers), "a server is still running"
-        for name in os.listdir(sock_dir):
-            os.unlink(os.path.join(sock_dir, name))
-        os.rmdir(sock_dir)
+    with _on_demand_socket() as path:
+        env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
+        procs = [subprocess.Popen(sandbox_cmd(["/bin/echo", f"run {i}"], ("--warm",)), env=env, cwd="/",
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  start_new_session=True) for i in range(10)]
+        try:
+            for i, proc in enumerate(procs):
+                out, err = proc.communicate(timeout=120)
+                assert (proc.returncode, out, err) == (0, f"run {i}\n".encode(), b"")
+            wait_for("the losing servers to exit", lambda: len(_servers_of(path)) == 1, timeout=30)
+        finally:
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def test_secrets_drawn_at_import_are_drawn_again_in_each_fork():
@@ -521,15 +501,11 @@ def _on_demand_socket():
     try:
         yield path
     finally:
-        try:
-            with open(path + ".lock") as f:
-                pid = int(f.read() or 0)
-        except FileNotFoundError:
-            pid = 0
-        seen = process_tree(pid) if pid and stat_of(pid) is not None else {}
-        if seen:
+        seen = {}
+        for pid in _servers_of(path):
+            seen.update(process_tree(pid))
             os.kill(pid, signal.SIGTERM)
-        assert not wait_gone(seen), "the server started on demand is still running"
+        assert not wait_gone(seen), "a server started on demand is still running"
         for name in os.listdir(sock_dir):
             os.unlink(os.path.join(sock_dir, name))
         os.rmdir(sock_dir)

@@ -167,6 +167,7 @@ def _add_server(sub):
     sv.add_argument("--idle-timeout", type=float, default=60.0, metavar="S", help="stop after S seconds idle")
     sv.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)   # the client that starts it
     sv.add_argument("--lock-fd", type=int, default=None, help=argparse.SUPPRESS)    # its lock, taken by that client
+    sv.add_argument("--tuned", action="store_true", help=argparse.SUPPRESS)        # exec'd with its copy tunable
 
 
 def directfs_setting(args):
@@ -337,7 +338,8 @@ def _stray_arguments(unknown):
 def cmd_server(args):
     from snakevisor.warm.protocol import default_socket
     from snakevisor.warm.server import serve, with_copy_tunable
-    with_copy_tunable()   # (an exec of this command, once)
+    if not args.tuned:
+        with_copy_tunable()   # an exec of this command with --tuned
     path = os.path.abspath(args.socket) if args.socket else default_socket()
     try:
         return serve(path, args.idle_timeout, args.ready_fd, args.lock_fd)

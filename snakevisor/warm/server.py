@@ -56,15 +56,16 @@ NON_TEMPORAL_FROM = 256 << 10
 
 
 def with_copy_tunable():
-    """Exec this command again with COPY_TUNABLE in GLIBC_TUNABLES (the dynamic loader reads it at
-    start-up only), unless it is there already (or the exec fails: then we go on without it)."""
+    """Exec this command again, with --tuned (once only, even where the loader drops the variable)
+    and COPY_TUNABLE in GLIBC_TUNABLES (the dynamic loader reads it at start-up only), unless it
+    is there already (or the exec fails: then we go on without it)."""
     current = os.environ.get("GLIBC_TUNABLES", "")
     if COPY_TUNABLE in current:
         return
     setting = f"{COPY_TUNABLE}={NON_TEMPORAL_FROM:#x}"
     env = dict(os.environ, GLIBC_TUNABLES=f"{current}:{setting}" if current else setting)
     try:
-        os.execve(sys.executable, sys.orig_argv, env)
+        os.execve(sys.executable, [*sys.orig_argv, "--tuned"], env)
     except OSError:
         pass
 
