@@ -1,6 +1,8 @@
 """Fixtures and hooks shared by the tests; the harness itself (building, running, comparing) is tests/harness.py."""
 import os
+import signal
 import sys
+import time
 
 import pytest
 
@@ -10,6 +12,7 @@ from harness import compare, deadline, stubs_left_by_run
 # variable a ``do`` that finds no server starts one, which would outlive the run. The warm tests
 # start their own servers on private sockets, and stop them.
 os.environ.setdefault("SNAKEVISOR_WARM", "0")
+_SESSION_START = time.time()
 
 # Fixtures for every test module: the OCI tests' state root and container cleanup (root,
 # no_leftovers), the VFS tests' booted tree (world).
@@ -40,9 +43,39 @@ def pytest_sessionfinish(session, exitstatus):
     elsewhere on the host belong to other runs and are none of our business."""
     grace = float(os.environ.get("SNAKEVISOR_TEST_STUB_GRACE", "10"))   # a sandbox killed last may be going down
     leftover = stubs_left_by_run(grace)
-    if not leftover:
-        return
-    message = f"stub processes left running by this test run (now killed): {leftover}"
+    if leftover:
+        _fail_run(session, f"stub processes left running by this test run (now killed): {leftover}")
+    server = _server_started_by_run()
+    if server:
+        _fail_run(session, f"a `do` of this run started a server on the default socket (pid {server}, now "
+                           "stopped): its environment lacked SNAKEVISOR_WARM (harness.WARM_SETTING)")
+
+
+def _server_started_by_run():
+    """The pid of a warm server on the default socket whose lock was taken during this run (a ``do``
+    with an environment made from scratch, without SNAKEVISOR_WARM, starts one); it is stopped."""
+    from snakevisor.warm.protocol import SOCKET_ENV, default_socket
+    ours = os.environ.pop(SOCKET_ENV, None)   # the path an environment made from scratch gets
+    try:
+        lock = default_socket() + ".lock"
+    finally:
+        if ours is not None:
+            os.environ[SOCKET_ENV] = ours
+    try:
+        if os.stat(lock).st_mtime < _SESSION_START:
+            return None
+        with open(lock) as f:
+            pid = int(f.read() or 0)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"server" not in f.read().split(b"\0"):
+                return None
+        os.kill(pid, signal.SIGTERM)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _fail_run(session, message):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line("ERROR: " + message, red=True, bold=True)

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from harness import app_env, compare, compile_c, sandbox_cmd, sandbox_env
+from harness import WARM_SETTING, app_env, compare, compile_c, sandbox_cmd, sandbox_env
 
 CASES = ["caps", "locks", "connect_state", "setuid_perms", "o_path", "sock_errnos", "vmsplice", "splice_kinds", "epoll_exclusive", "termio", "sigio", "proc_writes", "mcast", "random_ioctl", "ficlone", "ipv6_opts"]
 
@@ -23,5 +23,5 @@ def test_stdout_and_stderr_on_one_open_file(tmp_path):
     log = tmp_path / "log"
     with open(log, "wb") as f:
         subprocess.run(sandbox_cmd(["/bin/sh", "-c", "echo one; echo two >&2; echo three; echo four >&2"]),
-                       stdout=f, stderr=f, env=sandbox_env({"PATH": "/usr/bin:/bin"}), cwd="/", timeout=120)
+                       stdout=f, stderr=f, env=sandbox_env({"PATH": "/usr/bin:/bin", **WARM_SETTING}), cwd="/", timeout=120)
     assert log.read_bytes() == b"one\ntwo\nthree\nfour\n"
