@@ -639,6 +639,20 @@ def test_a_spare_boots_as_the_last_do_asked(server):
     assert (plain != spare, out) == (True, b"snakevisor\n")
 
 
+def test_a_spare_past_its_age_is_replaced():
+    """A spare older than SNAKEVISOR_WARM_SPARE_AGE (the server's) is ended and another booted, so
+    a ``do`` long after the last still finds one, booted from the host's files as they are now."""
+    srv = Server(env={"SNAKEVISOR_WARM_SPARE_AGE": "0.5"})
+    try:
+        first = _spare_sandbox(srv)
+        wait_for("the spare to be replaced", lambda: stat_of(first) is None)
+        assert _spare_sandbox(srv) != first
+        sandbox, out = _serving_sandbox(srv, "echo ready; read x; hostname")
+        assert out == b"snakevisor\n"
+    finally:
+        srv.stop()
+
+
 def test_no_spare_when_the_server_is_told_so():
     """SNAKEVISOR_WARM_SPARE=0 in the server's environment: every session boots its own sandbox,
     and the server keeps none booted (with spares, the first ``do`` would have made one)."""

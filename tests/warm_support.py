@@ -40,12 +40,13 @@ def process_tree(pid, spares=True):
 class Server:
     """`snakevisor server` on a private socket, in a session of its own."""
 
-    def __init__(self, idle_timeout=300, spare=True):
+    def __init__(self, idle_timeout=300, spare=True, env=None):
         self.dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")   # short: sun_path is 108 bytes
         self.path = os.path.join(self.dir, "s.sock")
         self.proc = subprocess.Popen(
             snakevisor_cmd("server", "--socket", self.path, "--idle-timeout", str(idle_timeout)),
-            env=sandbox_env(**({} if spare else {"SNAKEVISOR_WARM_SPARE": "0"})), cwd="/", start_new_session=True,
+            env=sandbox_env(**({} if spare else {"SNAKEVISOR_WARM_SPARE": "0"}), **(env or {})), cwd="/",
+            start_new_session=True,
             stdin=subprocess.DEVNULL)
         self.seen = {}
         wait_for("the server's socket", lambda: answers(self.path) or self.proc.poll() is not None)
@@ -82,8 +83,10 @@ class Server:
 
 
 def running_server():
-    """A fixture's body: a Server, stopped (and checked) after the test."""
-    srv = Server()
+    """A fixture's body: a Server, stopped (and checked) after the test. Its spare lives an hour: a
+    test that found it is served by it however slow the machine (test_a_spare_past_its_age_is_replaced
+    tests the age)."""
+    srv = Server(env={"SNAKEVISOR_WARM_SPARE_AGE": "3600"})
     try:
         yield srv
     finally:

@@ -140,6 +140,7 @@ def _accept_loop(listener, fds, ino, path, idle_timeout, sessions, spares):
         if listener in readable:
             _accept(listener, fds, sessions, spares)
         _reap(sessions, spares)
+        spares.renew()
         now = time.monotonic()
         if sessions or readable:
             last_busy = now

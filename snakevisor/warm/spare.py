@@ -18,8 +18,9 @@ every thread of the spare back to the normal policy:
 
 Otherwise (or if the spare died booting) the spare is killed and the session forks a fresh ``do``
 process, exactly as without a spare. A spare serves one command, once: nothing of one sandbox reaches
-another. One older than ``MAX_AGE_S`` is discarded unused (what it read of the host while booting,
-such as /etc/resolv.conf, may have changed since).
+another. One older than ``MAX_AGE_S`` (SNAKEVISOR_WARM_SPARE_AGE in the server's environment) is
+ended unused and another booted (what it read of the host while booting, such as /etc/resolv.conf,
+may have changed since): a ``do`` that comes a minute after the last still finds one.
 """
 import marshal
 import os
@@ -36,6 +37,7 @@ from snakevisor.sandbox.do import BOOT_SETTINGS, install_stdio, prepare_do
 from snakevisor.sandbox.messages import ProtocolError, open_stdio, recv_message, send_message
 
 MAX_AGE_S = 20.0
+AGE_ENV = "SNAKEVISOR_WARM_SPARE_AGE"   # seconds: MAX_AGE_S for this server
 SPARE_ENV = "SNAKEVISOR_WARM_SPARE"   # "0": the server keeps no spare
 
 
@@ -49,6 +51,13 @@ def set_name(name):
 
 def enabled():
     return os.environ.get(SPARE_ENV) != "0"
+
+
+def max_age():
+    try:
+        return float(os.environ.get(AGE_ENV) or MAX_AGE_S)
+    except ValueError:
+        return MAX_AGE_S
 
 
 def process_state():
@@ -148,7 +157,7 @@ class Spare:
         self.dead = False
 
     def fresh(self):
-        return not self.dead and time.monotonic() - self.born < MAX_AGE_S
+        return not self.dead and time.monotonic() - self.born < max_age()
 
     def hand(self, conn):
         """Give the spare the connection ``conn``; False if it is gone."""
@@ -190,6 +199,12 @@ class SparePool:
     def refill(self):
         if self.spare is None and self.boot is not None and enabled():
             self.spare = Spare(self.server_fds, self.learn_fd, self.boot)
+
+    def renew(self):
+        """A spare past its age is ended and another booted (in idle CPU time): one stays ready."""
+        if self.spare is not None and not self.spare.fresh():
+            self.close()
+            self.refill()
 
     def learn(self, boot):
         """A session's client asked for a ``do`` booted as ``boot``: a spare is booted so (now:
