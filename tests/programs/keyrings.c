@@ -54,8 +54,23 @@ static long showid(const char *what, long r) {
 }
 
 #define KC(...) rc(syscall(SYS_keyctl, __VA_ARGS__))
+/* The keys this run added: /proc/keys shows every key root may view, other processes' too (and,
+ * for gc_delay, their expired and revoked ones), so only these are listed. */
+static long added[256];
+static int n_added;
+
 static long add(const char *type, const char *desc, const char *payload, long ring) {
-    return rc(syscall(SYS_add_key, type, desc, payload, payload ? strlen(payload) : 0, ring));
+    long r = rc(syscall(SYS_add_key, type, desc, payload, payload ? strlen(payload) : 0, ring));
+    if (r > 0 && n_added < 256)
+        added[n_added++] = r;
+    return r;
+}
+
+static int was_added(long serial) {
+    for (int i = 0; i < n_added; i++)
+        if (added[i] == serial)
+            return 1;
+    return 0;
 }
 
 static void describe(const char *what, long id) {
@@ -89,7 +104,7 @@ static void read_ring(const char *what, long ring, long a, long b) {
     printf("%s = %ld bytes, has a %d, has b %d\n", what, r, has_a, has_b);
 }
 
-/* /proc/keys lines for keys whose description starts with "t-" (the host's
+/* /proc/keys lines of the keys this run added whose description starts with "t-" (the host's
  * other keys are not ours to show), without the serial and usage columns. */
 static void proc_keys(const char *what) {
     char line[512], out[64][160];
@@ -103,7 +118,9 @@ static void proc_keys(const char *what) {
         if (sscanf(line, "%x %15s %u %15s %15s %u %u %31s %255[^\n]", &serial, flags, &usage, timeout, perm,
                    &uid, &gid, type, rest) != 9)
             continue;
-        if (strncmp(rest, "t-", 2) == 0 && n < 64)
+        /* An invalidated key ('i') is gone once Linux's key collector has run, which it does
+         * when it gets to it: listed or not by chance, so not listed. */
+        if (strncmp(rest, "t-", 2) == 0 && was_added(serial) && !strchr(flags, 'i') && n < 64)
             snprintf(out[n++], sizeof out[0], "  %s %s %s %u %u %s %s", flags, timeout, perm, uid, gid, type, rest);
     }
     fclose(f);
