@@ -151,8 +151,9 @@ def _add_do(sub):
     do.add_argument("--tmpfs-size", default=None, metavar="BYTES",
                     help="size of /tmp and /dev/shm each, suffixes k/m/g; default: bounded by the memory limit")
     do.add_argument("--warm", action="store_true",
-                    help="run through the warm server (`snakevisor server`), starting one if none answers (also "
-                         "SNAKEVISOR_WARM=1); without it a server that answers is used (SNAKEVISOR_WARM=0: never)")
+                    help="run through the warm server (`snakevisor server`), starting one and waiting for it if "
+                         "none answers (also SNAKEVISOR_WARM=1); without it a server that answers is used, and "
+                         "if none does this do runs cold and starts one for the next (SNAKEVISOR_WARM=0: never)")
     do.add_argument("--directfs", type=_bool_flag, default=None, metavar="true|false",
                     help="the Sentry makes host calls itself on descriptors the Gofer donates (runsc's flag; "
                          "default true, or the global --directfs; false: 9P only)")
