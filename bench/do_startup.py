@@ -25,6 +25,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
+from snakevisor.warm.protocol import server_pid  # noqa: E402
+
 
 def _command(*argv, flags=()):
     from bench.runners import SNAKEVISOR_CLI   # python3 -S, as the README's launcher
@@ -116,8 +118,7 @@ def idle_footprint(warm_socket=None):
         if proc.stdout.readline() != "ready\n":
             raise SystemExit("do -- sh: no ready line")
         if warm_socket:   # the served sandbox: its PID namespace's init, not the server's spare
-            with open(warm_socket + ".lock") as f:
-                server = int(f.read())
+            server = server_pid(warm_socket)
             sentry = next(p for p in descendants_of(server) if comm_of(p) != "sv-spare" and
                           status_of(p).get("NSpid", "").split()[-1:] == ["1"])
         else:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from bench import benchmarks as catalogue
 from bench import servers
 from bench.build import build_programs
-from bench.runners import first_line
+from bench.runners import failure_message, first_line
 
 SCHEMA = 1
 FULL_TARGET_MS = 300
@@ -65,15 +65,6 @@ def parse_result(stdout):
         if pairs and ("ns_per_op" in pairs or "mb_per_s" in pairs):
             return "ok", {k: float(v) for k, v in pairs.items()}
     return None, None
-
-
-def failure_message(result):
-    if result.timed_out:
-        return f"timeout after {result.wall_s:.0f}s"
-    line = first_line(result.stderr)
-    if line:
-        return line[:200]
-    return f"exit status {result.returncode}, no result line"
 
 
 def measure(runner, case, ctx, port=None):

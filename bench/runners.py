@@ -22,6 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from snakevisor.hostos.libc import readable
+from snakevisor.warm.protocol import answers, server_pid
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -141,6 +144,16 @@ def start_command(cmd, output, cwd=None, env=None):
                             start_new_session=True)
 
 
+def failure_message(result):
+    """One line on why a Completed run failed."""
+    if result.timed_out:
+        return f"timeout after {result.wall_s:.0f}s"
+    line = first_line(result.stderr)
+    if line:
+        return line[:200]
+    return f"exit status {result.returncode}, no result line"
+
+
 def first_line(text):
     for line in text.splitlines():
         if line.strip():
@@ -242,9 +255,9 @@ class SnakevisorRunner(Runner):
             self.socket = os.path.join(ctx.work_dir, f"{self.name}.sock")
             first = run_command(self.command(["/bin/true"]), 120, cwd=self.cwd(), env=self.env())
             deadline = time.monotonic() + 60
-            while not _answers(self.socket):   # the server that first do started: bound once ready
+            while not answers(self.socket):   # the server that first do started: bound once ready
                 if first.returncode != 0 or time.monotonic() > deadline:
-                    raise RuntimeError(f"no snakevisor server started on demand: {failure_of(first)}")
+                    raise RuntimeError(f"no snakevisor server started on demand: {failure_message(first)}")
                 time.sleep(0.02)
 
     def teardown(self):
@@ -273,7 +286,7 @@ class SnakevisorRunner(Runner):
         if not self.WARM or self.socket is None:
             return dict(env, SNAKEVISOR_WARM="0")   # cold, even if a server answers
         # Its own server, which waits out the other runners' cases: an hour idle.
-        return dict(env, SNAKEVISOR_WARM_SOCKET=self.socket or "", SNAKEVISOR_WARM_IDLE="3600")
+        return dict(env, SNAKEVISOR_WARM_SOCKET=self.socket, SNAKEVISOR_WARM_IDLE="3600")
 
     def why_missing(self):
         if not (REPO_ROOT / "snakevisor" / "__main__.py").exists():
@@ -281,38 +294,22 @@ class SnakevisorRunner(Runner):
         return None
 
 
-def _answers(path):
-    import socket
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 def _stop_server(path):
-    """SIGTERM to the server on ``path`` (its pid is in PATH.lock), and STOP_GRACE_S for it and its
-    sandboxes to end before SIGKILL to what is left of its process group."""
+    """SIGTERM to the server on ``path``, and STOP_GRACE_S for it and its sandboxes to end before
+    SIGKILL to what is left of its process group."""
+    pid = server_pid(path)
     try:
-        with open(path + ".lock") as f:
-            pid = int(f.read() or 0)
-        pidfd = os.pidfd_open(pid)
-    except (OSError, ValueError):
+        pidfd = os.pidfd_open(pid) if pid else None
+    except OSError:
+        pidfd = None
+    if pidfd is None:
         return
     try:
         os.kill(pid, signal.SIGTERM)
-        import select
-        if not select.select([pidfd], [], [], STOP_GRACE_S)[0]:
+        if not readable(pidfd, STOP_GRACE_S):
             _signal_group(pid, signal.SIGKILL)
     finally:
         os.close(pidfd)
-
-
-def failure_of(result):
-    return f"status {result.returncode}: {(result.stderr or '').strip()[-300:]}"
 
 
 class SnakevisorColdRunner(SnakevisorRunner):

@@ -54,18 +54,17 @@ def pytest_sessionfinish(session, exitstatus):
 def _server_started_by_run():
     """The pid of a warm server on the default socket whose lock was taken during this run (a ``do``
     with an environment made from scratch, without SNAKEVISOR_WARM, starts one); it is stopped."""
-    from snakevisor.warm.protocol import SOCKET_ENV, default_socket
+    from snakevisor.warm.protocol import SOCKET_ENV, default_socket, server_pid
     ours = os.environ.pop(SOCKET_ENV, None)   # the path an environment made from scratch gets
     try:
-        lock = default_socket() + ".lock"
+        path = default_socket()
     finally:
         if ours is not None:
             os.environ[SOCKET_ENV] = ours
+    pid = server_pid(path)
     try:
-        if os.stat(lock).st_mtime < _SESSION_START:
+        if pid is None or os.stat(path + ".lock").st_mtime < _SESSION_START:
             return None
-        with open(lock) as f:
-            pid = int(f.read() or 0)
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             if b"server" not in f.read().split(b"\0"):
                 return None

@@ -25,7 +25,7 @@ from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbo
 from snakevisor.hostos import readable
 from warm_support import START_TIMEOUT, Server, process_tree, running_server, wait_for
 
-from snakevisor.warm.protocol import VERSION, answers, send_message
+from snakevisor.warm.protocol import VERSION, answers, send_message, server_pid
 
 # /proc/self/status lines of the sandbox's view that do not depend on pids or memory use.
 STATUS_LINES = "^(Name|Umask|State|Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters|Threads):"
@@ -282,8 +282,7 @@ def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
         r = run(sandbox_cmd(["/bin/echo", "recovered"], ("--warm",)), env=env)
         assert (r.returncode, r.stdout) == (0, b"recovered\n"), r.stderr
         assert b"starting cold" not in r.stderr, r.stderr
-        with open(path + ".lock") as f:
-            pid = int(f.read())
+        pid = server_pid(path)
         assert stat_of(pid) is not None and answers(path)
         assert os.stat(path).st_mode & 0o777 == 0o600
         again = run(sandbox_cmd(["/bin/echo", "again"], ()), env=dict(env, SNAKEVISOR_WARM="1"))
@@ -385,6 +384,45 @@ def test_the_sandbox_cannot_reach_the_server(server):
               "&& echo CONNECTED; true")
     r = warm(server, ["/bin/sh", "-c", script])
     assert (r.returncode, r.stdout) == (0, b"visible\n"), r.stderr
+
+
+def test_the_client_hands_nothing_to_another_users_server():
+    """A socket at the server's path that another uid listens on is no server of ours: the client
+    does not connect to it (it would hand over its standard fds), whatever the socket's mode."""
+    from snakevisor.warm import client
+    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
+    os.chmod(sock_dir, 0o777)
+    path = os.path.join(sock_dir, "s.sock")
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # nobody listens on path until the test is done
+        try:
+            os.close(done_w)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(path)
+            listener.listen(4)
+            os.chmod(path, 0o777)
+            os.write(ready_w, b"x")
+            os.read(done_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        assert os.read(ready_r, 1) == b"x"
+        assert answers(path)   # something listens there
+        with pytest.raises(PermissionError):
+            client._dial(path)
+    finally:
+        os.close(done_w)
+        os.waitpid(pid, 0)
+        os.close(ready_r)
+        os.unlink(path)
+        os.rmdir(sock_dir)
 
 
 def test_another_user_is_refused(server):
@@ -536,8 +574,7 @@ def test_clients_starting_at_once_start_one_server():
         wait_for("the server started on demand", lambda: answers(path))   # (exec'd by now)
         started = set(_servers_of(path)) - before
         assert len(started) == 1, started
-        with open(path + ".lock") as f:
-            assert int(f.read()) in started
+        assert server_pid(path) in started
 
 
 

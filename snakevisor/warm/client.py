@@ -193,7 +193,7 @@ def _dial(path):
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         conn.connect(path)
-        uid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[4:8], sys.byteorder)
+        _, uid = protocol.peer(conn)
         if uid != os.geteuid():
             raise PermissionError(f"the server on {path} is uid {uid}'s")
     except OSError:
@@ -207,7 +207,7 @@ def _start_server(path):
     it said on its ready pipe once listening (b"": it failed)."""
     ready_r, ready_w = os.pipe()
     try:
-        _spawn_server(path, {3: ready_w})
+        _spawn_server(path, ready=ready_w)
     finally:
         os.close(ready_w)
     return read_all(ready_r)   # EOF once the server has said it, or has died
@@ -227,23 +227,26 @@ def start_in_background(path):
         if os.fstat(lock).st_uid != os.geteuid():
             return
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        _spawn_server(path, {4: lock})
+        _spawn_server(path, lock=lock)
     except OSError:   # held: a server runs or is starting
         pass
     finally:
         os.close(lock)
 
 
-def _spawn_server(path, fds):
+def _spawn_server(path, **fds):
     """Exec ``snakevisor server`` for ``path`` in a grandchild in its own session (not our child),
-    with ``fds`` ({number in the server: our fd}: --ready-fd 3, --lock-fd 4) and /dev/null as stdio."""
+    with /dev/null as stdio and ``fds`` (ready=, lock=: our descriptors) as --ready-fd, --lock-fd."""
     pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
     env.pop("SNAKEVISOR_WARM", None)
     idle = os.environ.get(protocol.IDLE_ENV) or str(protocol.DEFAULT_IDLE_S)
     argv = [sys.executable, "-S", "-m", "snakevisor", "server", "--socket", path, "--idle-timeout", idle]
-    argv += [f"--{'ready' if n == 3 else 'lock'}-fd={n}" for n in sorted(fds)]
+    numbered = {}   # the server's descriptor numbers: 3, 4, ... in argument order
+    for n, (name, fd) in enumerate(fds.items(), 3):
+        argv.append(f"--{name}-fd={n}")
+        numbered[n] = fd
     pid = os.fork()
     if pid == 0:
         try:
@@ -253,16 +256,11 @@ def _spawn_server(path, fds):
                 null = os.open(os.devnull, os.O_RDWR)
                 for fd in protocol.STDIO:
                     os.dup2(null, fd)
-                for n, fd in fds.items():
+                for n, fd in numbered.items():
                     os.dup2(fd, n)
                     os.set_inheritable(n, True)   # the fds the server keeps from us (dup2 to itself keeps CLOEXEC)
-                for n in range(3, max(fds)):
-                    if n not in fds:
-                        try:
-                            os.close(n)
-                        except OSError:
-                            pass
-                os.closerange(max(fds) + 1, 1 << 16)
+                from snakevisor.hostos.libc import close_fds_except   # (here only: the client stays light)
+                close_fds_except(numbered, lowest=3)
                 os.execve(sys.executable, argv, env)
         finally:
             os._exit(127)

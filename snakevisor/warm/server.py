@@ -99,7 +99,7 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, stop)
     try:
-        _accept_loop(listener, (lock, learn_r, learn_w), ino, path, idle_timeout, sessions, spares)
+        _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares)
     except _Stop:
         pass
     finally:
@@ -107,7 +107,7 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
             signal.signal(sig, signal.SIG_IGN)   # the hand-over runs to its end
         if _socket_is(path, ino):
             os.unlink(path)
-        _drain(listener, (lock, learn_r, learn_w), sessions, spares)   # clients that connected before the unlink are served
+        _drain(listener, sessions, spares)   # clients that connected before the unlink are served
         spares.close()
         listener.close()
         os.close(learn_r)
@@ -129,16 +129,15 @@ def _tell(fd, word):
             os.close(fd)
 
 
-def _accept_loop(listener, fds, ino, path, idle_timeout, sessions, spares):
-    """``fds``: the lock, the learning channel's two ends (warm/spare.py)."""
+def _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares):
+    """``learn_r``: the server's end of the learning channel (warm/spare.py)."""
     last_busy = time.monotonic()
-    learn_r = fds[1]
     while True:
         readable, _, _ = select.select([listener, learn_r], [], [], POLL_S)
         if learn_r in readable:
             spares.learn(heard(learn_r))
         if listener in readable:
-            _accept(listener, fds, sessions, spares)
+            _accept(listener, sessions, spares)
         _reap(sessions, spares)
         spares.renew()
         now = time.monotonic()
@@ -148,9 +147,8 @@ def _accept_loop(listener, fds, ino, path, idle_timeout, sessions, spares):
             return
 
 
-def _accept(listener, fds, sessions, spares):
-    """Serve one connection (a spare's session, or a fork of ours); False if none was waiting.
-    ``fds``: the lock, the learning channel's two ends (a session writes to the second)."""
+def _accept(listener, sessions, spares):
+    """Serve one connection (a spare's session, or a fork of ours); False if none was waiting."""
     try:
         conn, _ = listener.accept()
     except (BlockingIOError, InterruptedError, ConnectionAbortedError):
@@ -164,11 +162,10 @@ def _accept(listener, fds, sessions, spares):
     if pid == 0:
         code = 1
         try:
-            listener.close()
-            os.close(fds[0])
-            os.close(fds[1])
+            for fd in spares.server_fds:   # the lock, the listening socket, the learning channel's end
+                os.close(fd)
             start_session()
-            code = run_session(conn, fds[2])
+            code = run_session(conn, spares.learn_fd)
         except BaseException:   # a bug: say where, on the server's stderr (or the client's)
             import traceback
             traceback.print_exc()
@@ -189,9 +186,9 @@ def _closed(conn):
         return True
 
 
-def _drain(listener, fds, sessions, spares):
+def _drain(listener, sessions, spares):
     listener.setblocking(False)
-    while _accept(listener, fds, sessions, spares):
+    while _accept(listener, sessions, spares):
         pass
 
 
@@ -222,9 +219,7 @@ def _take_lock(path):
                 os.close(fd)
                 return None
             time.sleep(0.02)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
+    return _held(fd)
 
 
 def _adopt_lock(fd):
@@ -236,6 +231,11 @@ def _adopt_lock(fd):
     except OSError:
         os.close(fd)
         return None
+    return _held(fd)
+
+
+def _held(fd):
+    """The lock file ``fd``, locked by us, now naming us (protocol.server_pid reads it)."""
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd

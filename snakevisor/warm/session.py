@@ -10,15 +10,13 @@ import os
 import resource
 import select
 import signal
-import socket
-import struct
 import sys
 
 from snakevisor.abi.resource import RLIM_NLIMITS
 from snakevisor.hostos.libc import become_subreaper, close_fds_except, die_with_parent, kill_and_reap
 from snakevisor.sandbox import environ
 from snakevisor.sandbox.do import RELAYED, install_stdio, wait_status_to_exit_code
-from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, recv_message, send_message
+from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, peer, recv_message, send_message
 
 NAMESPACES = ("mnt", "net", "pid", "uts", "ipc", "user", "cgroup")
 STOP_SIGNALS = (signal.SIGTSTP, signal.SIGCONT)   # the client's ^Z and fg: see _relay
@@ -93,7 +91,7 @@ def _send_quietly(conn, value):
 
 def _peer(conn):
     """The client's pid; Refused if it is not the server's user."""
-    pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    pid, uid = peer(conn)
     if uid != os.geteuid() or pid <= 0:
         raise Refused(f"uid {uid} is not the server's")
     return pid

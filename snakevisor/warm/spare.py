@@ -184,6 +184,8 @@ class SparePool:
     ``do``'s defaults), made again when a session tells of a ``do``."""
 
     def __init__(self, server_fds, learn_fd):
+        # server_fds: what every child of the server closes (the lock, the listening socket, the
+        # learning channel's server end); learn_fd: the end its sessions tell on.
         self.server_fds, self.learn_fd, self.spare = server_fds, learn_fd, None
         found = plan(["do", "--", "/bin/true"])
         self.boot = found[2] if found else None
