@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from do_support import descendants_of
+from do_support import comm_of, descendants_of
 from harness import sandbox_env
 from oci_support import alive, create, make_bundle, read_out, state, sv, wait_status
 from warm_support import Server, running_server, wait_for
@@ -292,7 +292,8 @@ def test_failed_warm_create_says_why_and_leaves_nothing(tmp_path, root, server, 
     assert r.returncode == 1 and "/no/such/program" in r.stderr, r.stderr
     assert not os.path.exists(os.path.join(root, "bad"))
     server.watch()
-    wait_for("the server's session to end", lambda: not descendants_of(server.proc.pid), timeout=30)
+    wait_for("the server's session to end", lambda: [comm_of(p) for p in descendants_of(server.proc.pid)] == ["sv-zygote"],
+             timeout=30)   # (the server keeps its Gofer zygote)
 
 
 def test_client_flag_tables_match_the_parser():

@@ -149,17 +149,16 @@ def _server_fds(pid):
 
 
 def _server_state(server):
-    """The server's fds and threads once it is idle: no session but its spare (after a ``do``, one
-    is always made), and no socket but the listening one, the two ends of the channel its sessions
-    tell it on and the hand-over socket to its spare (a connection is accepted, and closed after its
+    """The server's fds and threads once it is idle: no child but its spare (after a ``do``, one
+    is always made) and its Gofer zygote, and no socket but the listening one, the two ends of the
+    channel its sessions tell it on, the hand-over socket to its spare and the zygote's link (a connection is accepted, and closed after its
     session's fork, when the server gets to it: maybe after the client is done, on a loaded machine;
     a leaked one stays). A spare's socket is a new one each time: sockets are compared by number."""
     pid = server.proc.pid
 
     def idle():
-        spares = [c for c in children_of(pid) if comm_of(c) == "sv-spare"]
-        return len(spares) == len(children_of(pid)) == 1 and \
-            sum(fd.startswith("socket:") for fd in _server_fds(pid)) == 4
+        kinds = sorted(comm_of(c) for c in children_of(pid))
+        return kinds == ["sv-spare", "sv-zygote"] and sum(fd.startswith("socket:") for fd in _server_fds(pid)) == 5
     wait_for("the server to be idle", idle, timeout=30)
     fds = [re.sub(r"^socket:\[\d+\]$", "socket", fd) for fd in _server_fds(pid)]
     return fds, status_of(pid)["Threads"], os.listdir(f"/proc/{pid}/task")
@@ -374,6 +373,47 @@ def test_ctrl_z_stops_the_sandbox_and_fg_continues_it(server):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def _anon_kib(pid):
+    return int(status_of(pid)["RssAnon"].split()[0])
+
+
+def test_a_warm_gofer_is_the_zygotes_and_the_sentrys_child(server):
+    """A warm sandbox's Gofer is forked by the server's Gofer zygote (which has not imported the
+    Sentry: the Gofer maps less of the heap than a fork of the server would), in the sandbox's PID
+    namespace, and is the sandbox process's child; it serves the sandbox's files."""
+    proc = _start_waiting(server, "echo ready; read x; cat /etc/hostname")
+    try:
+        sentry = next(p for p in server.watch() if _nspid_init(p))
+        gofers = [p for p in children_of(sentry) if comm_of(p) == "sv-gofer"]
+        assert len(gofers) == 1, [comm_of(p) for p in children_of(sentry)]
+        gofer = gofers[0]
+        assert os.readlink(f"/proc/{gofer}/ns/pid") == os.readlink(f"/proc/{sentry}/ns/pid")
+        zygote = [p for p in children_of(server.proc.pid) if comm_of(p) == "sv-zygote"]
+        assert len(zygote) == 1
+        assert _anon_kib(gofer) < _anon_kib(server.proc.pid) * 0.8, (_anon_kib(gofer), _anon_kib(server.proc.pid))
+        out, err = proc.communicate(b"go\n", timeout=60)
+        with open("/etc/hostname", "rb") as f:
+            assert (proc.returncode, out) == (0, f.read()), err
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_without_its_zygote_the_server_forks_gofers_itself():
+    """The zygote killed: the next sandboxes fork their Gofers themselves, and run."""
+    srv = Server(spare=False)
+    try:
+        zygote = next(p for p in children_of(srv.proc.pid) if comm_of(p) == "sv-zygote")
+        os.kill(zygote, signal.SIGKILL)
+        wait_for("the zygote to be reaped", lambda: stat_of(zygote) is None, timeout=30)
+        r = warm(srv, ["/bin/sh", "-c", "echo ok; cat /etc/hostname"])
+        with open("/etc/hostname", "rb") as f:
+            assert (r.returncode, r.stdout) == (0, b"ok\n" + f.read()), r.stderr
+    finally:
+        srv.stop()
 
 
 def test_the_sandbox_cannot_reach_the_server(server):

@@ -25,9 +25,9 @@ def wait_for(what, predicate, timeout=START_TIMEOUT):
 
 def process_tree(pid, spares=True):
     """{pid: start time} of ``pid`` and every process below it (``spares`` false: but the warm
-    server's spares, the processes named sv-spare and theirs)."""
+    server's spares, the processes named sv-spare and theirs, and its Gofer zygote)."""
     out = {}
-    skip = set() if spares else {p for p in descendants_of(pid) if comm_of(p) == "sv-spare"}
+    skip = set() if spares else {p for p in descendants_of(pid) if comm_of(p) in ("sv-spare", "sv-zygote")}
     for p in skip.copy():
         skip.update(descendants_of(p))
     for p in [pid] + descendants_of(pid):

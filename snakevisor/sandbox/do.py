@@ -38,7 +38,7 @@ from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
 from snakevisor.hostos.libc import kill_and_reap, prctl, readable
 from snakevisor.abi.mount_options import memparse
-from snakevisor.sandbox import coldgc, environ, lockdown
+from snakevisor.sandbox import coldgc, environ, gofer_zygote, lockdown
 from snakevisor.sandbox.messages import ProtocolError, recv_message, send_message
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
@@ -156,6 +156,7 @@ def prepare_do(strace=False, cpu=None, hostname="snakevisor", volumes=(), rootfs
             sys.stderr.flush()
             os._exit(code)
     theirs.close()
+    gofer_zygote.forget()   # the sandbox process asks it for its Gofer; we never do
     coldgc.resume()
     return PreparedDo(pid, ours, watched)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.hostos.libc import close_fds_except, die_with_parent, kill_and_reap, prctl, readable
-from snakevisor.sandbox import coldgc
+from snakevisor.sandbox import coldgc, gofer_zygote
 
 STOP_GRACE_S = 2
 
@@ -54,9 +54,12 @@ class GoferProcess:
         parent = os.getpid()
         sys.stdout.flush()   # or the child would write our buffered output a second time
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            _gofer_child(specs, keep, parent)   # never returns
+        pid = gofer_zygote.fork_gofer(specs, keep)   # a warm server's: smaller than a fork of us
+        if pid is None:
+            pid = os.fork()
+            if pid == 0:
+                gofer_child(specs, keep, parent)   # never returns
+        gofer_zygote.forget()   # (before the Sentry locks down: it never asks again)
         self.pid = pid
         self.status = None
         for s in child_fds:
@@ -113,8 +116,10 @@ class GoferProcess:
             os.close(pidfd)
 
 
-def _gofer_child(specs, keep_fds, parent):
+def gofer_child(specs, keep_fds, parent):
     """The forked child: its own session, only its sockets and stdio open, then the Gofer's main.
+    ``parent``: our parent's pid, whose death kills us; None (the zygote forked us): the end of our
+    PID namespace does (its init, the Sentry, is our parent once the zygote's helper exits).
 
     It shares the Sentry's command line, so ``pkill -f`` aimed at the Sentry reaches it too:
     SIGTERM/SIGINT/SIGHUP are ignored (the Gofer ends when the Sentry's connections close,
@@ -123,9 +128,10 @@ def _gofer_child(specs, keep_fds, parent):
     code = 1
     try:
         os.setsid()
-        die_with_parent()
-        if os.getppid() != parent:
-            os._exit(1)   # the Sentry died before PDEATHSIG was armed
+        if parent is not None:
+            die_with_parent()
+            if os.getppid() != parent:
+                os._exit(1)   # the Sentry died before PDEATHSIG was armed
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
         for sig in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGIO, signal.SIGWINCH):

@@ -23,6 +23,7 @@ import socket
 import sys
 import time
 
+from snakevisor.sandbox import gofer_zygote
 from snakevisor.warm.protocol import answers
 from snakevisor.warm.session import run_session, start_session
 from snakevisor.warm.spare import SparePool, heard, learning_channel
@@ -82,6 +83,7 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
     if lock is None:
         _tell(ready_fd, b"other")
         return 1
+    gofer_zygote.start()   # before preload: the Gofers it forks carry none of the Sentry's modules
     preload()
     # Every object so far is the template's: a collection in a fork would walk them all and
     # copy every page it touches (copy-on-write); frozen, they are never walked.

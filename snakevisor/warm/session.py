@@ -14,7 +14,7 @@ import sys
 
 from snakevisor.abi.resource import RLIM_NLIMITS
 from snakevisor.hostos.libc import become_subreaper, close_fds_except, die_with_parent, kill_and_reap
-from snakevisor.sandbox import environ
+from snakevisor.sandbox import environ, gofer_zygote
 from snakevisor.sandbox.do import RELAYED, install_stdio, wait_status_to_exit_code
 from snakevisor.warm.protocol import STDIO, VERSION, ProtocolError, peer, recv_message, send_message
 
@@ -207,7 +207,7 @@ def _do_process(conn, argv, keep=None):
     try:
         die_with_parent()
         conn.close()
-        close_fds_except(() if keep is None else (keep,), lowest=3)
+        close_fds_except({keep, gofer_zygote.held_fd()} - {None}, lowest=3)   # the zygote's link: its Gofer's
         from snakevisor.cli.main import main
         sys.argv[1:] = argv
         code = main(argv, warm=False)   # the cold path: never back to a server

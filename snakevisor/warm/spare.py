@@ -32,7 +32,7 @@ import time
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.resource import RLIM_NLIMITS
 from snakevisor.hostos.libc import close_fds_except, die_with_parent, kill_and_reap, prctl
-from snakevisor.sandbox import environ
+from snakevisor.sandbox import environ, gofer_zygote
 from snakevisor.sandbox.do import BOOT_SETTINGS, install_stdio, prepare_do
 from snakevisor.sandbox.messages import ProtocolError, open_stdio, recv_message, send_message
 
@@ -326,7 +326,7 @@ def _spare_do_process(channel, boot, name):
     code = 1
     try:
         die_with_parent()
-        close_fds_except({channel.fileno()}, lowest=3)
+        close_fds_except({channel.fileno(), gofer_zygote.held_fd()} - {None}, lowest=3)
         prepared = prepare_do(**boot)
         if isinstance(prepared, int):
             os._exit(prepared)
