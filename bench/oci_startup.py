@@ -23,7 +23,9 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 def runtimes():
     env = dict(os.environ, PYTHONPATH=REPO)
-    out = {"snakevisor": ([sys.executable, "-m", "snakevisor"], env)}
+    # Cold (SNAKEVISOR_WARM=0): with no server, a run would start one on the default socket
+    # (python3 -m bench startup measures the warm OCI cycle, with a server of its own).
+    out = {"snakevisor": ([sys.executable, "-m", "snakevisor"], dict(env, SNAKEVISOR_WARM="0"))}
     if shutil.which("runc"):
         out["runc"] = (["runc"], env)
     if shutil.which("runsc"):

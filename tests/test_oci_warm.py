@@ -15,9 +15,9 @@ import pytest
 from do_support import comm_of, descendants_of
 from harness import sandbox_env
 from oci_support import alive, create, make_bundle, read_out, state, sv, wait_status
-from warm_support import Server, running_server, wait_for
+from warm_support import Server, on_demand_socket, running_server, wait_for
 
-from snakevisor.warm.protocol import ProtocolError, recv_message, send_message
+from snakevisor.warm.protocol import ProtocolError, answers, recv_message, send_message
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI containers here need root (namespaces, mounts)")
 # What the bundle's init reports: its view of the sandbox, the same cold and warm.
@@ -252,20 +252,27 @@ def _refusing_server(path, seen):
 
 
 def test_a_stale_or_foreign_server_means_cold_and_silent(tmp_path, root, monkeypatch):
-    """A socket nobody listens on: cold, and no server is started (only SNAKEVISOR_WARM=1 does);
-    a server that refuses (another version): cold, and nothing said (engines parse the output)."""
+    """A socket nobody listens on: create runs cold, says nothing, and starts a server for the
+    creates to come (as ``do`` does), which replaces the stale socket and serves the next one; a
+    server that refuses (another version): cold, and nothing said (engines parse the output)."""
+    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "echo hi"])
+    monkeypatch.delenv("SNAKEVISOR_WARM", raising=False)
+    with on_demand_socket() as path:
+        monkeypatch.setenv("SNAKEVISOR_WARM_SOCKET", path)
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(path)
+        stale.close()
+        r = create(root, "stale", b, str(tmp_path))
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+        assert stored(root, "stale")["sandbox_pid"] == 0   # cold
+        assert sv(root, "delete", "--force", "stale").returncode == 0
+        wait_for("the server the create started", lambda: answers(path))
+        r = create(root, "served", b, str(tmp_path))
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+        assert stored(root, "served")["sandbox_pid"] != 0   # warm: the keeper stands for it
+        assert sv(root, "delete", "--force", "served").returncode == 0
     path = str(tmp_path / "s.sock")
     monkeypatch.setenv("SNAKEVISOR_WARM_SOCKET", path)
-    monkeypatch.delenv("SNAKEVISOR_WARM", raising=False)
-    b = make_bundle(str(tmp_path / "b"), ["sh", "-c", "echo hi"])
-    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    stale.bind(path)
-    stale.close()
-    r = create(root, "stale", b, str(tmp_path))
-    assert (r.returncode, r.stderr) == (0, ""), r.stderr
-    assert stored(root, "stale")["sandbox_pid"] == 0 and not os.path.exists(path + ".lock")
-    assert sv(root, "delete", "--force", "stale").returncode == 0
-    os.unlink(path)
     seen = []
     listener = _refusing_server(path, seen)
     try:

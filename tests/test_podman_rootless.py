@@ -105,7 +105,9 @@ def _setup(home, uid):
         pytest.skip(f"the checkout ({REPO}) is not readable by an unprivileged user")
     wrapper = os.path.join(home, "snakevisor")
     with open(wrapper, "w") as f:
-        f.write(f'#!/bin/sh\nPYTHONPATH={REPO} exec {_user_python(runas)} -m snakevisor "$@"\n')
+        # Cold (SNAKEVISOR_WARM=0): a create that finds no server starts one, which would outlive the
+        # test as the unprivileged user's.
+        f.write(f'#!/bin/sh\nSNAKEVISOR_WARM=0 PYTHONPATH={REPO} exec {_user_python(runas)} -m snakevisor "$@"\n')
     os.chmod(wrapper, 0o755)
     tar = image_tar(busybox_rootfs(), os.path.join(home, "busybox.tar"))
     os.chown(tar, uid, uid)

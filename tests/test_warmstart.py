@@ -23,7 +23,7 @@ import pytest
 from do_support import children_of, comm_of, descendants_of, stat_of, status_of, wait_gone
 from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env
 from snakevisor.hostos import readable
-from warm_support import START_TIMEOUT, Server, process_tree, running_server, wait_for
+from warm_support import START_TIMEOUT, Server, on_demand_socket, process_tree, running_server, servers_of, wait_for
 
 from snakevisor.warm.protocol import VERSION, answers, send_message, server_pid
 
@@ -273,7 +273,7 @@ def test_killed_server_ends_its_clients_with_a_clear_error():
 
 
 def test_stale_socket_is_recovered_by_a_server_started_on_demand(tmp_path):
-    with _on_demand_socket() as path:
+    with on_demand_socket() as path:
         stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         stale.bind(path)   # a socket file nobody listens on: a server that died
         stale.close()
@@ -496,25 +496,9 @@ def test_another_user_is_refused(server):
         os.waitpid(pid, 0)
 
 
-def _servers_of(path):
-    """Pids of the `snakevisor server` processes for the socket ``path`` (not their forks: sessions,
-    spares)."""
-    out = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if b"server" in argv and path.encode() in argv:
-                out.append(int(name))
-    return [p for p in out if (stat_of(p) or ("", 0, 0))[1] not in out]   # a fork's parent is a server
-
-
 def test_ten_first_runs_at_once_start_one_server():
     """No server yet, ten clients at once: each may start one, one wins the lock, all are served warm."""
-    with _on_demand_socket() as path:
+    with on_demand_socket() as path:
         env = sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
         procs = [subprocess.Popen(sandbox_cmd(["/bin/echo", f"run {i}"], ("--warm",)), env=env, cwd="/",
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -523,7 +507,7 @@ def test_ten_first_runs_at_once_start_one_server():
             for i, proc in enumerate(procs):
                 out, err = proc.communicate(timeout=120)
                 assert (proc.returncode, out, err) == (0, f"run {i}\n".encode(), b"")
-            wait_for("the losing servers to exit", lambda: len(_servers_of(path)) == 1, timeout=30)
+            wait_for("the losing servers to exit", lambda: len(servers_of(path)) == 1, timeout=30)
         finally:
             for proc in procs:
                 with contextlib.suppress(ProcessLookupError):
@@ -570,29 +554,10 @@ def test_a_running_server_is_used_without_asking(server):
     assert not _served_warm(dict(env, SNAKEVISOR_WARM="0"))
 
 
-@contextlib.contextmanager
-def _on_demand_socket():
-    """A private socket path for servers started on demand; whatever server holds its lock at the
-    end is stopped, and nothing of its tree may be left."""
-    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
-    path = os.path.join(sock_dir, "s.sock")
-    try:
-        yield path
-    finally:
-        seen = {}
-        for pid in _servers_of(path):
-            seen.update(process_tree(pid))
-            os.kill(pid, signal.SIGTERM)
-        assert not wait_gone(seen), "a server started on demand is still running"
-        for name in os.listdir(sock_dir):
-            os.unlink(os.path.join(sock_dir, name))
-        os.rmdir(sock_dir)
-
-
 def test_with_no_server_do_runs_cold_and_starts_one_for_the_next():
     """No server answers and SNAKEVISOR_WARM is unset: ``do`` runs cold and starts a server, detached,
     without waiting for it; the next ``do`` is served by it. SNAKEVISOR_WARM=0 starts none."""
-    with _on_demand_socket() as path:
+    with on_demand_socket() as path:
         env = {k: v for k, v in sandbox_env(SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60").items()
                if k != "SNAKEVISOR_WARM"}
         assert not _served_warm(dict(env, SNAKEVISOR_WARM="0"))
@@ -607,12 +572,12 @@ def test_clients_starting_at_once_start_one_server():
     """Each client that finds no server takes PATH.lock before starting one and hands it over: a
     second client finds it held and starts none (50 ``do`` at once start one server, not 50)."""
     from snakevisor.warm import client
-    with _on_demand_socket() as path:
-        before = set(_servers_of(path))
+    with on_demand_socket() as path:
+        before = set(servers_of(path))
         client.start_in_background(path)
         client.start_in_background(path)   # the lock is the first one's server's now
         wait_for("the server started on demand", lambda: answers(path))   # (exec'd by now)
-        started = set(_servers_of(path)) - before
+        started = set(servers_of(path)) - before
         assert len(started) == 1, started
         assert server_pid(path) in started
 

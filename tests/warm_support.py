@@ -91,3 +91,38 @@ def running_server():
         yield srv
     finally:
         srv.stop()
+
+
+def servers_of(path):
+    """Pids of the `snakevisor server` processes for the socket ``path`` (not their forks: sessions,
+    spares)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"server" in argv and path.encode() in argv:
+                out.append(int(name))
+    return [p for p in out if (stat_of(p) or ("", 0, 0))[1] not in out]   # a fork's parent is a server
+
+
+@contextlib.contextmanager
+def on_demand_socket():
+    """A private socket path for servers started on demand; whatever server holds its lock at the
+    end is stopped, and nothing of its tree may be left."""
+    sock_dir = tempfile.mkdtemp(prefix="svwarm-", dir="/var/tmp")
+    path = os.path.join(sock_dir, "s.sock")
+    try:
+        yield path
+    finally:
+        seen = {}
+        for pid in servers_of(path):
+            seen.update(process_tree(pid))
+            os.kill(pid, signal.SIGTERM)
+        assert not wait_gone(seen), "a server started on demand is still running"
+        for name in os.listdir(sock_dir):
+            os.unlink(os.path.join(sock_dir, name))
+        os.rmdir(sock_dir)

@@ -7,7 +7,8 @@ connects to the server (starting one, detached, if none answers; a stale socket 
 server's to replace), sends its argv with its standard fds, relays SIGINT, SIGQUIT, SIGTERM,
 SIGHUP, SIGWINCH (and ^Z: SIGTSTP, then SIGCONT) to the sandbox, and exits with the sandbox's
 exit code. Everything else the cold ``do`` would inherit, the server's session reads from /proc.
-When no server can serve it, ``run`` returns None and the caller goes on cold. An OCI verb
+When no server can serve it, ``run`` returns None and the caller goes on cold (a ``do``, and an
+OCI verb that boots a sandbox, that found none start one for the commands to come). An OCI verb
 finds its flags with small tables too (checked against the parser by a test); create, run -d
 and exec -d go through a keeper (keeper.py).
 """
@@ -60,14 +61,15 @@ def try_warm(argv):
 
 def _try_oci(argv, verb):
     """An OCI verb warm: create, run -d and exec -d through a keeper (warm/keeper.py), the verbs
-    that end when their work does (start, kill, delete, state, attached exec, ...) as ``do``."""
+    that end when their work does (start, kill, delete, state, attached exec, ...) as ``do``.
+    With no server answering, it runs cold, and create, run and exec start one (as ``do``)."""
     mode = os.environ.get("SNAKEVISOR_WARM")
     kind = oci_kind(argv[verb], argv[verb + 1:])
     if kind is None or mode == "0":
         return None
     path = protocol.default_socket()
     explicit = mode == "1"
-    if not explicit and not os.path.exists(path):   # no server: cold, without starting one
+    if not explicit and not _answering(path, starts=argv[verb] in BOOTING_VERBS):
         return None
     if kind == "container":
         from snakevisor.warm.keeper import run_container
@@ -75,6 +77,23 @@ def _try_oci(argv, verb):
     return run(argv, explicit, path=path, start=explicit)
 
 
+def _answering(path, starts):
+    """Does a server of ours answer on ``path``? If not, and ``starts`` (a verb that boots a
+    sandbox: create, run, exec), one is started for the commands to come, as a ``do`` starts one:
+    this one runs cold."""
+    if os.path.exists(path):
+        try:
+            _dial(path).close()
+            return True
+        except OSError:
+            pass
+    if starts:
+        start_in_background(path)
+    return False
+
+
+# The OCI verbs that boot a sandbox: the ones that start a server when none answers.
+BOOTING_VERBS = frozenset(("create", "run", "exec"))
 # OCI verbs whose work ends with the command, and the flags of exec, run and create that take a
 # value: the warm path must know where their container id is, to see their flags.
 SIMPLE_OCI_VERBS = frozenset(("start", "kill", "delete", "state", "list", "ps"))
