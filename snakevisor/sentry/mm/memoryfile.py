@@ -31,7 +31,9 @@ class MemoryFile:
 
     def __init__(self, size: int = 1 << 40, limit: int | None = None):
         self.size = size
-        self.limit = limit  # bytes the sandbox may have allocated at once (None: unlimited)
+        # Bytes the sandbox may have allocated at once (None: unlimited), in whole pages as a memory
+        # cgroup counts them: /proc/meminfo's MemTotal and tmpfs's size="N%" are of it.
+        self.limit = None if limit is None else max(limit // PAGE_SIZE, 1) * PAGE_SIZE
         self.fd = os.memfd_create("snakevisor-memory", os.MFD_CLOEXEC)
         os.ftruncate(self.fd, size)
         self.view = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)

@@ -15,7 +15,8 @@ open on it, a task's root or cwd is on it, or something is mounted below it.
 import os
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs, tmpfs_options, tmpfs_size
+from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs, tmpfs_options
+from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOSPC, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
@@ -158,7 +159,9 @@ def new_filesystem(t, fstype, pairs):
             return RamfsFilesystem(k.memory_file, mode=p["mode"])
         fs = TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
                              nr_inodes=p["nr_inodes"])
-        fs.default_size = tmpfs_size("50%", total_memory(k))   # shmem's default: not shown in mountinfo
+        # shmem's default, not shown in mountinfo: totalram_pages()/2, rounded down (size=50% rounds
+        # up, so with an odd number of pages it is shown).
+        fs.default_size = total_memory(k) // PAGE_SIZE // 2 * PAGE_SIZE
         return fs
     if fstype == b"overlay":
         return new_overlay(t, pairs)
