@@ -21,7 +21,7 @@ import time
 import pytest
 
 from do_support import children_of, comm_of, descendants_of, stat_of, status_of, wait_gone
-from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env
+from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
 from snakevisor.hostos import readable
 from warm_support import START_TIMEOUT, Server, on_demand_socket, process_tree, running_server, servers_of, wait_for
 
@@ -255,7 +255,30 @@ def test_killing_the_client_ends_its_sandbox(server):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     sandboxes = {p: t for p, t in serving.items() if p != server.proc.pid}
-    assert not wait_gone(sandboxes), "the sandbox outlived its client"
+    left = wait_gone(sandboxes)
+    assert not left, f"the sandbox outlived its client: {[(p, comm_of(p), stat_of(p)) for p in left]}"
+
+
+def test_a_server_started_with_sigterm_blocked_and_ignored_stops_on_it(tmp_path):
+    """exec keeps a blocked or ignored signal: a server whose starter had SIGTERM so (as a shell's
+    background job may have SIGINT) still stops on SIGTERM, and leaves nothing."""
+    def sigterm_blocked_and_ignored():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    path = str(tmp_path / "s.sock")
+    proc = subprocess.Popen(snakevisor_cmd("server", "--socket", path, "--idle-timeout", "600"), env=sandbox_env(),
+                            cwd="/", stdin=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=sigterm_blocked_and_ignored)
+    try:
+        wait_for("the server's socket", lambda: answers(path) or proc.poll() is not None)
+        tree = process_tree(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        assert not wait_gone(tree) and not answers(path)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def test_killed_server_ends_its_clients_with_a_clear_error():

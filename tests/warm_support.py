@@ -122,7 +122,8 @@ def on_demand_socket():
         for pid in servers_of(path):
             seen.update(process_tree(pid))
             os.kill(pid, signal.SIGTERM)
-        assert not wait_gone(seen), "a server started on demand is still running"
+        left = wait_gone(seen)
+        assert not left, f"a server started on demand is still running: {[(p, comm_of(p)) for p in left]}"
         for name in os.listdir(sock_dir):
             os.unlink(os.path.join(sock_dir, name))
         os.rmdir(sock_dir)

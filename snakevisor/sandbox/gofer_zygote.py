@@ -28,7 +28,7 @@ import socket
 
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.sched import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS
-from snakevisor.hostos.libc import close_fds_except, die_with_parent, libc, prctl, readable
+from snakevisor.hostos.libc import close_fds_except, die_with_parent, kill_and_reap, libc, prctl, readable
 
 JOINED = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP
 MAX_FDS = 200          # sockets per request (one per mount): more, and the caller forks its Gofer
@@ -37,6 +37,7 @@ REPLY_TIMEOUT_S = 60.0
 NAME = b"sv-zygote"
 
 _link = None   # (fd, (st_dev, st_ino) of it, our user namespace's inode): the server's end, inherited
+_zygote_pid = []   # in the server: the zygote it forked
 
 
 class ZygoteError(Exception):
@@ -59,7 +60,21 @@ def start():
     theirs.close()
     st = os.fstat(ours.fileno())
     _link = (ours.detach(), (st.st_dev, st.st_ino), _user_namespace())
+    _zygote_pid.append(pid)
     return pid
+
+
+def reaped(pid):
+    """The server reaped child ``pid``: if it was the zygote, there is none to stop."""
+    if pid in _zygote_pid:
+        _zygote_pid.remove(pid)
+
+
+def stop():
+    """End the zygote this process started (SIGKILL) and reap it; the link is closed here."""
+    forget()
+    while _zygote_pid:
+        kill_and_reap(_zygote_pid.pop())
 
 
 def held_fd():

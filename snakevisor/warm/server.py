@@ -31,8 +31,7 @@ from snakevisor.warm.spare import SparePool, heard, learning_channel
 POLL_S = 0.5            # how often the idle timer and the socket file are looked at
 LOCK_WAIT_S = 10.0      # a server that is stopping releases the lock within this
 
-class _Stop(Exception):
-    """SIGTERM, SIGINT or SIGHUP to the server."""
+_STOP = []   # SIGTERM, SIGINT or SIGHUP came: the signal numbers, noted by the handler
 
 
 def preload():
@@ -83,6 +82,12 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
     if lock is None:
         _tell(ready_fd, b"other")
         return 1
+    # SIGTERM, SIGINT and SIGHUP stop us from here on, whatever mask or ignored signals we were
+    # started with (exec keeps both). The handler only notes it, and the accept loop stops: an
+    # exception raised from it is lost where it lands in an at-fork hook (logging's, on each
+    # fork of a spare), and the server ran on until its idle timeout.
+    _on_stop_signals(_note_stop)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     gofer_zygote.start()   # before preload: the Gofers it forks carry none of the Sentry's modules
     preload()
     # Every object so far is the template's: a collection in a fork would walk them all and
@@ -90,37 +95,46 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
     gc.collect()
     gc.freeze()
     listener, ino = _listen(path)
-    _tell(ready_fd, b"ready")
     sessions = set()
     learn_r, learn_w = learning_channel()   # sessions tell how the next spare boots
     spares = SparePool((lock, listener.fileno(), learn_r), learn_w)
-    spares.refill()
-
-    def stop(signum, _frame):
-        raise _Stop()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, stop)
     try:
+        _tell(ready_fd, b"ready")
         _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares)
-    except _Stop:
-        pass
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)   # the hand-over runs to its end
+        _on_stop_signals(signal.SIG_IGN)   # the hand-over runs to its end
         if _socket_is(path, ino):
             os.unlink(path)
         _drain(listener, sessions, spares)   # clients that connected before the unlink are served
         spares.close()
-        listener.close()
-        os.close(learn_r)
-        os.close(learn_w)
-        os.close(lock)   # a new server may start now
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)   # a second one ends the running sandboxes too
-        while sessions:   # they die with this process: let them finish
-            pid, _ = os.waitpid(-1, 0)
-            sessions.discard(pid)
+        gofer_zygote.stop()   # (a session that still boots a sandbox forks its Gofer itself)
+        for fd in (listener.detach(), learn_r, learn_w, lock):   # the lock last: a new server may start now
+            os.close(fd)
+        _on_stop_signals(signal.SIG_DFL)   # a second one ends the running sandboxes too
+        _wait_for(sessions)
     return 0
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _on_stop_signals(action):
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, action)
+
+
+def _note_stop(signum, _frame):
+    _STOP.append(signum)
+
+
+def _wait_for(sessions):
+    """The sessions die with this process: let them finish (our other children are gone)."""
+    while sessions:
+        try:
+            pid, _ = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        sessions.discard(pid)
 
 
 def _tell(fd, word):
@@ -134,8 +148,11 @@ def _tell(fd, word):
 def _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares):
     """``learn_r``: the server's end of the learning channel (warm/spare.py)."""
     last_busy = time.monotonic()
-    while True:
+    spares.refill()
+    while not _STOP:
         readable, _, _ = select.select([listener, learn_r], [], [], POLL_S)
+        if _STOP:
+            return
         if learn_r in readable:
             spares.learn(heard(learn_r))
         if listener in readable:
@@ -205,6 +222,7 @@ def _reap(sessions, spares):
             return
         sessions.discard(pid)
         spares.reaped(pid)
+        gofer_zygote.reaped(pid)
 
 
 def _take_lock(path):
