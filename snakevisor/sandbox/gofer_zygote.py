@@ -29,6 +29,7 @@ import socket
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.sched import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS
 from snakevisor.hostos.libc import close_fds_except, die_with_parent, kill_and_reap, libc, prctl, readable
+from snakevisor.sandbox.messages import peer
 
 JOINED = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP
 MAX_FDS = 200          # sockets per request (one per mount): more, and the caller forks its Gofer
@@ -173,7 +174,7 @@ def _serve(data, fds):
         if not _well_formed(request, fds):
             reply.send(b"no")
             return
-        policy = os.sched_getscheduler(reply.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED) & 0xFFFFFFFF)
+        policy = os.sched_getscheduler(peer(reply)[0])   # (the requester made the pair)
         r, w = os.pipe()
         helper = os.fork()
         if helper == 0:

@@ -16,6 +16,13 @@ class ProtocolError(Exception):
     """The peer closed the connection, or sent what is not a message."""
 
 
+def peer(sock):
+    """(pid, uid) of the process at the other end of Unix socket ``sock`` (SO_PEERCRED: for a
+    socketpair, the process that made it), the pid as our PID namespace sees it."""
+    cred = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)   # struct ucred: pid, uid, gid
+    return int.from_bytes(cred[:4], "little", signed=True), int.from_bytes(cred[4:8], "little")
+
+
 def send_message(sock, value, fds=()):
     """Send one message; ``fds`` ride on its length word."""
     data = marshal.dumps(value)

@@ -48,15 +48,9 @@ def try_warm(argv):
     explicit = "warm" in _flag_names(argv[verb + 1:], VALUED_DO_FLAGS)
     if mode == "0" and not explicit:
         return None
-    path = protocol.default_socket()
-    if explicit or mode == "1":
-        return run(argv, explicit, path=path, start=True)
-    try:
-        conn = _dial(path)
-    except OSError:   # none answers: this do runs cold, and a server starts for the next ones
-        start_in_background(path)
-        return None
-    return serve_through(conn, argv, explicit)
+    # None answers: with --warm, start one and wait for it; else this do runs cold, and a server
+    # starts for the next ones.
+    return run(argv, explicit, start=True if explicit or mode == "1" else BACKGROUND)
 
 
 def _try_oci(argv, verb):
@@ -69,27 +63,15 @@ def _try_oci(argv, verb):
         return None
     path = protocol.default_socket()
     explicit = mode == "1"
-    if not explicit and not _answering(path, starts=argv[verb] in BOOTING_VERBS):
+    start = True if explicit else BACKGROUND if argv[verb] in BOOTING_VERBS else False
+    if not explicit and not os.path.exists(path):   # no server: cold (no keeper forked for it)
+        if start:
+            start_in_background(path)
         return None
     if kind == "container":
         from snakevisor.warm.keeper import run_container
-        return run_container(argv, path, explicit)
-    return run(argv, explicit, path=path, start=explicit)
-
-
-def _answering(path, starts):
-    """Does a server of ours answer on ``path``? If not, and ``starts`` (a verb that boots a
-    sandbox: create, run, exec), one is started for the commands to come, as a ``do`` starts one:
-    this one runs cold."""
-    if os.path.exists(path):
-        try:
-            _dial(path).close()
-            return True
-        except OSError:
-            pass
-    if starts:
-        start_in_background(path)
-    return False
+        return run_container(argv, path, explicit, start)
+    return run(argv, explicit, path=path, start=start)
 
 
 # The OCI verbs that boot a sandbox: the ones that start a server when none answers.
@@ -155,8 +137,7 @@ def _scan(argv, valued):
 
 def run(argv, explicit, path=None, start=True):
     """Run ``snakevisor ARGV`` through the warm server; the exit code, or None to go cold
-    (with a one-line note on stderr when --warm was ``explicit``). ``start``: start a server
-    if none answers."""
+    (with a one-line note on stderr when --warm was ``explicit``). ``start``: as connect()'s."""
     try:
         conn = connect(path or protocol.default_socket(), start)
     except Unavailable as e:
@@ -186,12 +167,19 @@ def note_cold(argv, explicit, why):
         print(f"snakevisor do: --warm: {why}; starting cold", file=sys.stderr)
 
 
+BACKGROUND = "background"   # connect()'s ``start``: start a server for the commands to come, and go cold
+
+
 def connect(path, start=True):
-    """A connection to the server on ``path``, started first (``start``) if none answers."""
+    """A connection to the server on ``path``. If none answers (no socket file, or a stale one,
+    which the server replaces): ``start`` True starts one and waits for it; BACKGROUND starts
+    one without waiting and, as False, raises Unavailable (this command runs cold)."""
     try:
         return _dial(path)
     except OSError:
-        if not start:
+        if start == BACKGROUND:
+            start_in_background(path)
+        if start is not True:
             raise Unavailable(f"no server answers on {path}") from None
     word = _start_server(path)
     if not word:

@@ -24,9 +24,9 @@ from snakevisor.warm import client, protocol
 LOST_CODE = 128 + signal.SIGKILL   # the server died under the sandbox: it is killed
 
 
-def run_container(argv, path, explicit):
+def run_container(argv, path, explicit, start):
     """``snakevisor ARGV`` (create, run -d) through the server on ``path``: create's exit code,
-    or None when it is to run cold (no keeper is left then)."""
+    or None when it is to run cold (no keeper is left then). ``start``: client.connect()'s."""
     report_r, report_w = os.pipe()
     middle = os.fork()
     if middle == 0:
@@ -34,7 +34,7 @@ def run_container(argv, path, explicit):
             os.close(report_r)
             os.setsid()   # as the cold create detaches its sandbox process
             if os.fork() == 0:
-                _keeper(argv, path, explicit, report_w)
+                _keeper(argv, path, explicit, start, report_w)
         finally:
             os._exit(0)
     os.close(report_w)
@@ -51,14 +51,14 @@ def run_container(argv, path, explicit):
     return 1
 
 
-def _keeper(argv, path, explicit, report_w):
+def _keeper(argv, path, explicit, start, report_w):
     """The keeper process; never returns."""
     code = 1
     try:
         os.closerange(3, report_w)   # only the caller's stdio goes to the sandbox, as a cold create's
         os.closerange(report_w + 1, 1 << 16)
         try:
-            conn = client.connect(path, start=explicit)
+            conn = client.connect(path, start=start)
             client.request(conn, argv, container=True)
             reply, _ = protocol.recv_message(conn)
             created, sandbox = int(reply["created"]), int(reply["sandbox"])

@@ -10,7 +10,7 @@ Server -> client: {"ok": True} or {"ok": False, "why": str}, then {"exit": code}
 import _socket
 import os
 
-from snakevisor.sandbox.messages import MAX_MESSAGE, ProtocolError, recv_message, send_message
+from snakevisor.sandbox.messages import MAX_MESSAGE, ProtocolError, peer, recv_message, send_message
 
 __all__ = ["MAX_MESSAGE", "ProtocolError", "recv_message", "send_message", "default_socket", "answers", "peer", "server_pid",
            "VERSION", "STDIO", "SOCKET_ENV", "IDLE_ENV", "DEFAULT_IDLE_S"]
@@ -33,12 +33,6 @@ def default_socket():
         return "/run/snakevisor/warm.sock"
     base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/snakevisor-{os.geteuid()}"
     return os.path.join(base, "snakevisor", "warm.sock")
-
-
-def peer(sock):
-    """(pid, uid) of the process at the other end of Unix socket ``sock`` (SO_PEERCRED)."""
-    cred = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)   # struct ucred: pid, uid, gid
-    return int.from_bytes(cred[:4], "little", signed=True), int.from_bytes(cred[4:8], "little")
 
 
 def server_pid(path):

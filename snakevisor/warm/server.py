@@ -83,10 +83,11 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
         _tell(ready_fd, b"other")
         return 1
     # SIGTERM, SIGINT and SIGHUP stop us from here on, whatever mask or ignored signals we were
-    # started with (exec keeps both). The handler only notes it, and the accept loop stops: an
-    # exception raised from it is lost where it lands in an at-fork hook (logging's, on each
-    # fork of a spare), and the server ran on until its idle timeout.
-    _on_stop_signals(_note_stop)
+    # started with (exec keeps both). The handler only notes it, and the accept loop stops within
+    # POLL_S: an exception raised from it is lost where it lands in an at-fork hook (logging's, on
+    # each fork of a spare), and the server ran on until its idle timeout.
+    del _STOP[:]
+    _on_end_signals(_note_stop)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     gofer_zygote.start()   # before preload: the Gofers it forks carry none of the Sentry's modules
     preload()
@@ -102,7 +103,7 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
         _tell(ready_fd, b"ready")
         _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares)
     finally:
-        _on_stop_signals(signal.SIG_IGN)   # the hand-over runs to its end
+        _on_end_signals(signal.SIG_IGN)   # the hand-over runs to its end
         if _socket_is(path, ino):
             os.unlink(path)
         _drain(listener, sessions, spares)   # clients that connected before the unlink are served
@@ -110,16 +111,16 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
         gofer_zygote.stop()   # (a session that still boots a sandbox forks its Gofer itself)
         for fd in (listener.detach(), learn_r, learn_w, lock):   # the lock last: a new server may start now
             os.close(fd)
-        _on_stop_signals(signal.SIG_DFL)   # a second one ends the running sandboxes too
+        _on_end_signals(signal.SIG_DFL)   # a second one ends the running sandboxes too
         _wait_for(sessions)
     return 0
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+END_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def _on_stop_signals(action):
-    for sig in STOP_SIGNALS:
+def _on_end_signals(action):
+    for sig in END_SIGNALS:
         signal.signal(sig, action)
 
 

@@ -455,7 +455,7 @@ class Signals:
             in_frame = _frame_xstate_size(size)
             try:
                 image = mm.copy_in(fp_addr, in_frame)
-                if struct.unpack_from("<I", image, 24)[0] & ~_cpu_mxcsr_mask(ctx):
+                if struct.unpack_from("<I", image, 24)[0] & ~cpu_mxcsr_mask(ctx):
                     # Reserved MXCSR bits: XRSTOR faults natively whatever XSTATE_BV says, while
                     # the host's SETREGSET checks MXCSR only if the header marks x87/SSE/AVX in use.
                     return self._bad_frame(task)
@@ -573,10 +573,11 @@ _INIT_FPSTATE = {}
 _MXCSR_MASK = []   # the CPU's (FXSAVE's MXCSR_MASK), once read
 
 
-def _cpu_mxcsr_mask(ctx):
-    """The MXCSR bits this CPU allows: FXSAVE's MXCSR_MASK in the platform's XSAVE image of a
-    thread, read once; 0xFFBF where the CPU reports 0 (Intel SDM). Bits 16-31 are reserved on every
-    CPU: a systrap image is in memory the application can write, so they never pass."""
+def cpu_mxcsr_mask(ctx):
+    """The MXCSR bits this CPU allows (rt_sigreturn's frame and a tracer's FPU state are checked
+    against it): FXSAVE's MXCSR_MASK in the platform's XSAVE image of a thread, read once; 0xFFBF
+    where the CPU reports 0 (Intel SDM). Bits 16-31 are reserved on every CPU: a systrap image is
+    in memory the application can write, so they never pass."""
     if not _MXCSR_MASK:
         _MXCSR_MASK.append((struct.unpack_from("<I", ctx.get_xstate(), 28)[0] or 0xFFBF) & 0xFFFF)
     return _MXCSR_MASK[0]

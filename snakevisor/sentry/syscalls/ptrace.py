@@ -17,7 +17,7 @@ from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel import debugregs, ptrace as K, seccomp
 from snakevisor.sentry.kernel.creds import may_ptrace
-from snakevisor.sentry.kernel.signals import make_siginfo
+from snakevisor.sentry.kernel.signals import cpu_mxcsr_mask, make_siginfo
 
 SELECTORS = ("cs", "ss", "ds", "es", "fs", "gs")
 FLAG_MASK = S.FIX_EFLAGS            # the eflags bits a tracer may change (Linux's FLAG_MASK)
@@ -201,8 +201,7 @@ def _set_xstate(st, data):
     current = st.task.ctx.get_xstate()
     if len(data) != len(current):
         raise SyscallError(EINVAL)
-    mxcsr, mask = struct.unpack_from("<II", data, 24)[0], struct.unpack_from("<I", current, 28)[0] or 0xFFBF
-    if mxcsr & ~mask:
+    if struct.unpack_from("<I", data, 24)[0] & ~cpu_mxcsr_mask(st.task.ctx):
         raise SyscallError(EINVAL)
     new = bytearray(data)
     new[28:32] = current[28:32]
