@@ -211,6 +211,7 @@ static void *tsync_thread(void *arg) {
     pthread_barrier_wait(&bar);          /* 2 */
     thread_result = ppid_call() < 0 ? errno : 0;
     pthread_barrier_wait(&bar);          /* 3: main reads the result */
+    pthread_barrier_wait(&bar);          /* 3b: and this thread's /proc status (one filter) */
     deny(SYS_getpgrp, SECCOMP_RET_ERRNO | ENOENT);   /* now this thread's stack diverges */
     pthread_barrier_wait(&bar);          /* 4: main tries TSYNC again */
     pthread_barrier_wait(&bar);          /* 5 */
@@ -230,6 +231,7 @@ static void section_tsync(void) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%d/status", thread_tid);
     status_lines("synced thread", path);
+    pthread_barrier_wait(&bar);          /* 3b: only now may the thread add a filter of its own */
     pthread_barrier_wait(&bar);
     long r = deny_flags(SYS_getsid, SECCOMP_RET_ERRNO | 1, SECCOMP_FILTER_FLAG_TSYNC);
     say("TSYNC with a diverging thread: returns its tid %d\n", r == thread_tid);
