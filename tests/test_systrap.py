@@ -105,6 +105,20 @@ def test_join_a_thread_that_forked(platform):
     assert boxed.stdout == native.stdout and boxed.returncode == 0, boxed.stderr.decode(errors="replace")
 
 
+@pytest.mark.parametrize("platform", [("ptrace",), ("systrap",), ("systrap", "--cpu=-1")],
+                         ids=["ptrace", "systrap", "systrap-unpinned"])
+def test_threads_made_one_after_another_start_clean(platform):
+    """An exited thread's stub thread is parked for the next one (both platforms): the next
+    thread sees its creator's FP control words, FS and GS bases and signal mask, no alternate
+    stack, fresh thread-locals and a new tid, though the one before left all of them dirty."""
+    binary = compile_c("thread_reuse", extra=("-pthread",))
+    env = app_env()
+    native = run_native([binary], env=env, timeout=60)
+    assert native.returncode == 0 and b"threads seen: 80" in native.stdout, native.stdout
+    boxed = run_sandboxed([binary], timeout=60, env=env, flags=("--platform", *platform))
+    assert boxed.stdout == native.stdout and boxed.returncode == 0, boxed.stderr.decode(errors="replace")
+
+
 def test_copy_on_write_after_fork():
     """A forked child writes its copy of the parent's memory; the parent's is untouched."""
     compare_systrap(["/usr/bin/python3", "-c",

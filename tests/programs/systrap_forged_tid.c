@@ -28,15 +28,21 @@ static void *nothing(void *arg) { return arg; }
 
 /* Threads until the process is killed: the forger's write lands between the stub's answer and the
  * Sentry's read only by chance (a fixed 20000 threads missed it once on a fast machine), so the
- * loop ends only at a deadline, which a Sentry that never notices reaches (then signaled=0). */
+ * loop ends only at a deadline, which a Sentry that never notices reaches (then signaled=0).
+ * BATCH threads live at once: more than the sandbox keeps parked for reuse (8), so that every
+ * batch makes clone requests. */
+#define BATCH 12
 static void child(void) {
-    pthread_t f, t;
+    pthread_t f, t[BATCH];
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     pthread_create(&f, NULL, forger, NULL);
     do {
-        if (pthread_create(&t, NULL, nothing, NULL) == 0)
-            pthread_join(t, NULL);
+        int made = 0;
+        while (made < BATCH && pthread_create(&t[made], NULL, nothing, NULL) == 0)
+            made++;
+        while (made > 0)
+            pthread_join(t[--made], NULL);
         clock_gettime(CLOCK_MONOTONIC, &now);
     } while (now.tv_sec - start.tv_sec < 30);
 }

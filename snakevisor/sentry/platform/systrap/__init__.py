@@ -421,13 +421,23 @@ class Context:
         return self.msg.head.ret
 
     def inject_exit(self):
+        """End this stopped thread, or park it as the ptrace platform does: up to PARKED_MAX
+        threads wait in their handler (no Task, out of the running set, so no report is taken from
+        them) for the address space's next new_thread, which saves a clone, a first trap and an
+        exit. The new Task sets every register, the XSAVE state and the TLS bases anew."""
         if self.running:   # in application code: the caller kicks it and retries at its stop
             raise StubGone(self.tid, None)
+        aspace, platform = self.address_space, self.platform
+        platform.forget(self)
+        aspace.contexts.pop(self.tid, None)
+        if self._gregs is not None and len(aspace.parked) < ptp.PARKED_MAX and \
+                platform.parked_total < ptp.PARKED_TOTAL:
+            aspace.parked.append(self)
+            platform.parked_total += 1
+            return
         self._request(st.ST_SYSCALL, NR["exit"], ())
-        self.address_space.platform.forget(self)
-        self.address_space.contexts.pop(self.tid, None)
         if self.msg.reusable:
-            self.address_space.retired.append(self.msg)
+            aspace.retired.append(self.msg)
 
     def wait_first_event(self):
         """A new thread runs thread_start and traps (ud2): wait for that first report."""
@@ -448,6 +458,7 @@ class AddressSpace(ptp.InjectedMemoryOps):
         self.pidfd = None
         self.dead = False
         self.retired = []   # sysmsgs of threads told to exit
+        self.parked = []    # stopped threads no Task uses (Context.inject_exit), for new_thread
 
     def alive(self):
         if self.dead:
@@ -481,7 +492,22 @@ class AddressSpace(ptp.InjectedMemoryOps):
         self.platform.contexts[ctx.tid] = ctx
         return ctx
 
+    def _unpark(self):
+        """A parked thread still there (the application cannot end a stub thread, but may have
+        scribbled its sysmsg), or None."""
+        while self.parked:
+            child = self.parked.pop()
+            self.platform.parked_total -= 1
+            if _syscall(_NR_TGKILL, self.pid, child.tid, 0) == 0:
+                return self.add(child)
+            if child.msg.reusable:
+                self.retired.append(child.msg)
+        return None
+
     def new_thread(self, ctx):
+        child = self._unpark()
+        if child is not None:
+            return child
         msg = self.new_sysmsg(ctx.inject)
         msg.reusable = True
         msg.head.tid_word = -1   # until the kernel writes the thread's tid
@@ -491,7 +517,8 @@ class AddressSpace(ptp.InjectedMemoryOps):
         tid = ctx.msg.head.ret
         if tid <= 0:
             raise OSError(-tid, "clone in the stub failed")
-        if tid in self.platform.contexts or _syscall(_NR_TGKILL, self.pid, tid, 0) != 0:
+        if tid in self.platform.contexts or any(p.tid == tid for p in self.parked) or \
+                _syscall(_NR_TGKILL, self.pid, tid, 0) != 0:
             # Not a new thread of this process: the answer sits in the application's memory, and
             # another of its threads wrote over it (a known tid would alias that thread's
             # events). The process is killed, as for any forged request.
@@ -516,6 +543,8 @@ class AddressSpace(ptp.InjectedMemoryOps):
         for ctx in self.contexts.values():
             self.platform.forget(ctx)
         self.contexts.clear()
+        self.platform.parked_total -= len(self.parked)
+        self.parked.clear()
         mf = self.platform.memory_file
         for msg in self.sysmsgs:
             mf.free(msg.offset, st.SYSMSG_SIZE)
@@ -545,6 +574,7 @@ class SystrapPlatform:
         self.contexts = {}        # host tid -> Context, every live stub thread
         self.running = {}         # host tid -> Context resumed and not yet reported
         self.address_spaces = {}  # pidfd -> AddressSpace
+        self.parked_total = 0     # parked threads of all address spaces (host threads: pids.max counts them)
         self.loop = None
         self._filter_len = 0
         self._filter_offset = self._write_filter()
