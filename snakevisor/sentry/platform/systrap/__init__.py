@@ -64,11 +64,12 @@ to that sysmsg, takes values only as integers and never blocks on a stub without
 so a scribbling application confuses (or kills) only its own threads. But an application may
 jump into the stub's code (or forge a SYSCALL request in a sysmsg) and so make, from the stub's
 instruction pointer, the syscalls the filter allows the stub: among them ``mmap`` of the
-MemoryFile descriptor at any offset, which reaches the memory of the *other processes of the
-same sandbox* (and its tmpfs files). Not the host's, and not another sandbox's: the filter
-allows no open, no socket, no fork, and clone only with the thread flags. Under ptrace
-(PTRACE_SYSEMU stops every syscall, wherever it comes from) this is impossible; closing it
-needs a MemoryFile per address space, or the offsets checked by a per-stub filter.
+MemoryFile descriptor at any offset and ``mprotect``, which reach the memory of the *other
+processes of the same sandbox*, its tmpfs files and cached file pages. Not the host's, and not
+another sandbox's: the filter allows no open, no socket, no fork, and clone only with the
+thread flags. Under ptrace (PTRACE_SYSEMU stops every syscall, wherever it comes from) this is
+impossible, so ptrace stays the default; docs/design.md section 10 has the way to close it (a
+ptrace-driven mapper thread per stub, the only one whose filter allows the mapping calls).
 """
 import _thread
 import contextlib
