@@ -187,7 +187,7 @@ def _sentry_and_stub(do_pid, timeout=60):
 
 
 def _stub_waiting_in_sentry(do_pid, timeout=60):
-    """The pid of the only application stub under a `do` process once its thread is parked in
+    """The pid of the only application stub under a `do` process once its application thread is in
     futex_wait (syscall 202) for the Sentry's answer, seen twice in a row: its Task is inside a
     syscall the Sentry serves (sleep's nanosleep), not running application code."""
     deadline = time.monotonic() + timeout
@@ -196,16 +196,17 @@ def _stub_waiting_in_sentry(do_pid, timeout=60):
         sentry, _ = _sentry_and_stub(do_pid)
         masters = _children(sentry)
         stubs = [c for m in masters for c in _children(m)]
-        state = None
-        if len(stubs) == 1:
+        states = set()
+        if len(stubs) == 1:   # its threads: the mapper (ptrace-stopped) and the application's
             try:
-                with open(f"/proc/{stubs[0]}/stat") as f:
-                    state = f.read().rsplit(")", 1)[1].split()[0]
-                with open(f"/proc/{stubs[0]}/syscall") as f:
-                    state += f.read().split()[0]
+                for tid in os.listdir(f"/proc/{stubs[0]}/task"):
+                    with open(f"/proc/{stubs[0]}/task/{tid}/stat") as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                    with open(f"/proc/{stubs[0]}/task/{tid}/syscall") as f:
+                        states.add(state + f.read().split()[0])
             except OSError:
-                state = None
-        if state == "S202":
+                states = set()
+        if "S202" in states:
             if seen == stubs[0]:
                 return seen
             seen = stubs[0]
@@ -264,6 +265,17 @@ def test_many_threads_trap_and_wake_at_once(placement):
     """Pairs of threads in futex ping-pong with a syscall each turn, all at once: no wake-up is
     lost between the stubs and the Sentry for good (each pair plays all its turns)."""
     compare_systrap([compile_c("systrap_race", extra=("-pthread",))], timeout=120, flags=PLACEMENTS[placement])
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_stub_code_cannot_map_or_protect(placement):
+    """A child jumps into the stub's code with registers of its choosing to mmap the MemoryFile
+    at offsets it picks (where its parent's memory lies) and to mprotect a read-only shared file
+    mapping writable: only the stub's mapper thread may make those calls, so the child dies, as
+    natively (SIGSEGV there), and neither the secret nor the file is reached. (Before the mapper,
+    it read its parent's secret and wrote the file.)"""
+    native, _ = compare_systrap([compile_c("systrap_map_other")], flags=PLACEMENTS[placement])
+    assert native.stdout.count(b"killed by a signal: 1") == 2 and b"file: original" in native.stdout
 
 
 def test_forged_answers_kill_only_the_forger():

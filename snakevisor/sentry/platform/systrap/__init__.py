@@ -4,10 +4,13 @@ in the stub, not into ptrace stops. gVisor's pkg/sentry/platform/systrap, in min
 Each stub process is a fork of a master stub (made and driven with ptrace, as the ptrace
 platform's), set up while still traced and then detached:
 
-- its seccomp filter returns SECCOMP_RET_TRAP for every syscall whose instruction pointer lies
-  outside the stub's code page, and lets the stub's own code make only the few syscalls it
-  needs (write to the eventfd only, futex, mmap of the MemoryFile only, munmap, mprotect,
-  clone with the thread flags only, arch_prctl, sigaltstack, rt_sigprocmask, rt_sigreturn, exit);
+- its application threads' seccomp filter returns SECCOMP_RET_TRAP for every syscall whose
+  instruction pointer lies outside the stub's code page, and lets the stub's own code make only
+  the few syscalls the handler needs (write to the eventfd only, futex, clone with the thread
+  flags only, arch_prctl, sigaltstack, rt_sigprocmask, rt_sigreturn, exit);
+- its first thread, the *mapper*, never runs application code: it stays traced and stopped, and
+  the Sentry injects through it (ptrace) every mmap of the MemoryFile, munmap and mprotect; its
+  own filter is the only one that allows those (filters are per thread);
 - SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGURG (the Sentry's kick) run the stub's
   handler (stub.S) on an alternate stack inside the thread's *sysmsg*, 64 KiB of the MemoryFile
   mapped both in the stub and in the Sentry. The handler records the signal and where the
@@ -16,8 +19,8 @@ platform's), set up while still traced and then detached:
   futex (see Handshakes);
 - the Sentry reads and edits the registers in the saved ucontext and sets the state to RESUME
   (the handler returns through rt_sigreturn with them) or to SYSCALL/CLONE: the handler makes
-  that host syscall (mmap of MemoryFile ranges, munmap, mprotect, a new thread, exit) and
-  reports DONE. No ptrace request is made after a stub is set up.
+  that host syscall (a new thread, exit) and reports DONE. Only mapping changes use ptrace
+  (through the mapper); syscalls and faults never do.
 
 A stub that dies is noticed through its pidfd; the stubs die with the Sentry (PDEATHSIG on the
 master, and on every stub towards the master).
@@ -61,15 +64,14 @@ Residual risk (what an application can do that it cannot under ptrace). Everythi
 shares with the Sentry is writable by the application: its threads' sysmsg pages, the signal
 frames in them, and its own registers. The Sentry bounds every pointer it reads from a sysmsg
 to that sysmsg, takes values only as integers and never blocks on a stub without a deadline,
-so a scribbling application confuses (or kills) only its own threads. But an application may
+so a scribbling application confuses (or kills) only its own threads. An application may
 jump into the stub's code (or forge a SYSCALL request in a sysmsg) and so make, from the stub's
-instruction pointer, the syscalls the filter allows the stub: among them ``mmap`` of the
-MemoryFile descriptor at any offset and ``mprotect``, which reach the memory of the *other
-processes of the same sandbox*, its tmpfs files and cached file pages. Not the host's, and not
-another sandbox's: the filter allows no open, no socket, no fork, and clone only with the
-thread flags. Under ptrace (PTRACE_SYSEMU stops every syscall, wherever it comes from) this is
-impossible, so ptrace stays the default; docs/design.md section 10 has the way to close it (a
-ptrace-driven mapper thread per stub, the only one whose filter allows the mapping calls).
+instruction pointer, the syscalls its threads' filter allows: futex (on its own memory or its
+sysmsgs: time), a write of 8 bytes to the eventfd (a spurious wake-up of the loop), its own
+FS/GS bases, signal mask and alternate stack, a thread (counted by the pids limit), exit. Not
+mmap, munmap or mprotect: those are the mapper's alone (before it, a jump into the stub mapped
+any MemoryFile offset: other processes' memory, tmpfs files). Under ptrace (PTRACE_SYSEMU
+stops every syscall, wherever it comes from) none of this is possible.
 """
 import _thread
 import contextlib
@@ -86,14 +88,14 @@ from snakevisor.abi.errno import EAGAIN, SyscallError
 from snakevisor.abi.futex import FUTEX_WAIT as _FUTEX_WAIT, FUTEX_WAKE as _FUTEX_WAKE
 from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
-from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
 from snakevisor.abi.time import Timespec
 from snakevisor.hostos.libc import readable, syscall as _syscall
 from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
-from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD, STUB_SIZE
+from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD
 from snakevisor.sentry.platform.systrap import stub as st
+from snakevisor.sentry.platform.systrap.mapper import CLONE_FLAGS, Mapped, Mapper, filter_program, install_filter
 
 _perf_counter = time.perf_counter
 _NR_FUTEX = NR["futex"]
@@ -103,15 +105,9 @@ _MAP_SHARED_FIXED = MAP_SHARED | MAP_FIXED
 
 SYSMSG_BASE = STUB_ADDR + (1 << 30)   # above TASK_SIZE: the application cannot map over it
 MAX_THREADS = 4096                    # sysmsg slots per address space (a slot is reused once its thread is gone)
-# A thread the stub clones: the kernel sets its sysmsg's tid word and clears it when it exits.
-CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
 
 FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is mapped, briefly
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
-STUB_SYSCALLS = ("futex", "munmap", "mprotect", "arch_prctl", "sigaltstack", "rt_sigprocmask", "rt_sigreturn",
-                 "exit", "exit_group")
-# ... and these with one argument pinned: (argument index, value)
-STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "mmap": (4, STUB_MEMFD), "clone": (0, CLONE_FLAGS)}
 STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
 BACKSTOP = 0.1                        # seconds the loop sleeps at most while stubs run (see sleep_cap)
@@ -449,7 +445,11 @@ class Context:
 
 
 class AddressSpace(ptp.InjectedMemoryOps):
-    """One stub process (its mmap, munmap, mprotect: requests to a stopped thread's handler)."""
+    """One stub process. Its mmap, munmap and mprotect are made by its *mapper*: the process's
+    first thread, which never runs application code and stays ptrace-stopped, the Sentry
+    injecting each call with ptrace. Seccomp filters are per thread: only the mapper's allows
+    those calls, so an application thread that jumps into the stub's code (or forges a request
+    in its sysmsg) cannot map the MemoryFile or change a protection (design.md section 10)."""
 
     def __init__(self, platform, pid):
         self.platform = platform
@@ -460,6 +460,19 @@ class AddressSpace(ptp.InjectedMemoryOps):
         self.dead = False
         self.retired = []   # sysmsgs of threads told to exit
         self.parked = []    # stopped threads no Task uses (Context.inject_exit), for new_thread
+        self.mapper = None  # the traced first thread (ptrace Context), set once the stub is set up
+
+    def map_file_range(self, ctx, addr, length, prot, mf_offset):
+        super().map_file_range(self._via(ctx), addr, length, prot, mf_offset)
+
+    def unmap(self, ctx, addr, length):
+        super().unmap(self._via(ctx), addr, length)
+
+    def protect(self, ctx, addr, length, prot):
+        super().protect(self._via(ctx), addr, length, prot)
+
+    def _via(self, ctx):
+        return Mapped(self.mapper, ctx.tid if ctx is not None else self.pid)
 
     def alive(self):
         if self.dead:
@@ -509,7 +522,7 @@ class AddressSpace(ptp.InjectedMemoryOps):
         child = self._unpark()
         if child is not None:
             return child
-        msg = self.new_sysmsg(ctx.inject)
+        msg = self.new_sysmsg(self._via(ctx).inject)
         msg.reusable = True
         msg.head.tid_word = -1   # until the kernel writes the thread's tid
         ctx._request(st.ST_CLONE, 0, (CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, msg.stub,
@@ -577,55 +590,21 @@ class SystrapPlatform:
         self.address_spaces = {}  # pidfd -> AddressSpace
         self.parked_total = 0     # parked threads of all address spaces (host threads: pids.max counts them)
         self.loop = None
-        self._filter_len = 0
+        self._filter_len = self._mapper_filter = 0
         self._filter_offset = self._write_filter()
         self._prepare_master()
 
     # -- set-up ---------------------------------------------------------------
-    @staticmethod
-    def filter_program():
-        """The stubs' seccomp program: a syscall from outside the stub's code page traps (SIGSYS);
-        from inside it, only STUB_SYSCALLS and STUB_SYSCALL_ARGS are allowed; anything else kills."""
-        ins, labels = [], {}
-
-        def op(code, k, jt=0, jf=0):
-            ins.append([code, jt, jf, k])
-        allowed = [NR[n] for n in STUB_SYSCALLS]
-        op(SC.BPF_LD_W_ABS, SC.SD_ARCH)
-        op(SC.BPF_JEQ_K, SC.AUDIT_ARCH_X86_64, 0, "kill")
-        op(SC.BPF_LD_W_ABS, SC.SD_IP_HI)
-        op(SC.BPF_JEQ_K, STUB_ADDR >> 32, 0, "trap")
-        op(SC.BPF_LD_W_ABS, SC.SD_IP_LO)
-        op(SC.BPF_JGE_K, (STUB_ADDR & 0xFFFFFFFF) + STUB_SIZE, "trap", 0)
-        op(SC.BPF_LD_W_ABS, SC.SD_NR)
-        for nr in allowed:
-            op(SC.BPF_JEQ_K, nr, "allow", 0)
-        for name in STUB_SYSCALL_ARGS:
-            op(SC.BPF_JEQ_K, NR[name], name, 0)
-        op(SC.BPF_JEQ_K, 0xFFFFFFFF, "kill", "kill")
-        for name, (arg, value) in STUB_SYSCALL_ARGS.items():
-            labels[name] = len(ins)
-            op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg) + 4)
-            op(SC.BPF_JEQ_K, 0, 0, "kill")
-            op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg))
-            op(SC.BPF_JEQ_K, value, "allow", "kill")
-        labels.update(trap=len(ins), allow=len(ins) + 1, kill=len(ins) + 2)
-        op(SC.BPF_RET_K, SC.SECCOMP_RET_TRAP)
-        op(SC.BPF_RET_K, SC.SECCOMP_RET_ALLOW)
-        op(SC.BPF_RET_K, SC.SECCOMP_RET_KILL_PROCESS)
-        out = b""
-        for pc, (code, jt, jf, k) in enumerate(ins):
-            jt = labels[jt] - pc - 1 if isinstance(jt, str) else jt
-            jf = labels[jf] - pc - 1 if isinstance(jf, str) else jf
-            out += SC.SOCK_FILTER.pack(code, jt, jf, k)
-        return out
-
     def _write_filter(self):
-        """The filter (a sock_fprog, then the program) in a MemoryFile page every new stub maps."""
-        bpf = self.filter_program()
-        self._filter_len = (16 + len(bpf) + 4095) & ~4095
+        """Both filters (each a sock_fprog, then its program) in MemoryFile pages every new stub
+        maps while it is set up: the application threads' at FILTER_ADDR, the mapper's after it."""
+        app, mapper = filter_program(), filter_program(mapper=True)
+        self._mapper_filter = FILTER_ADDR + 16 + len(app)
+        blob = (SC.SOCK_FPROG.pack(len(app) // 8, FILTER_ADDR + 16) + app +
+                SC.SOCK_FPROG.pack(len(mapper) // 8, self._mapper_filter + 16) + mapper)
+        self._filter_len = (len(blob) + 4095) & ~4095
         offset = self.memory_file.allocate(self._filter_len)
-        self.memory_file.write(offset, SC.SOCK_FPROG.pack(len(bpf) // 8, FILTER_ADDR + 16) + bpf)
+        self.memory_file.write(offset, blob)
         return offset
 
     def _prepare_master(self):
@@ -660,40 +639,48 @@ class SystrapPlatform:
     special_mappings = ptp.PtracePlatform.special_mappings
 
     def new_address_space(self):
-        """Fork the master; map the first thread's sysmsg, install the filter, detach, and wait
-        for the thread's first trap."""
+        """Fork the master; map the first thread's sysmsg; clone the first application thread,
+        install its filter, point it at thread_start and detach it. The process's first thread
+        stays traced and stopped: the mapper (see AddressSpace), under the mapper's filter."""
         child = self.master.inject_with_event(NR["fork"])
         ptp.wait_stop(child)  # the auto-attached child starts with SIGSTOP
-        traced = ptp.Context(child, None)
+        mapper = Mapper(child, None)
         aspace = AddressSpace(self, child)
+        first = None
         try:
-            traced.get_regs()
-            traced.inject(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)
-            msg = aspace.new_sysmsg(traced.inject)
-            r = traced.inject(NR["mmap"], FILTER_ADDR, self._filter_len, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
+            mapper.get_regs()
+            mapper.inject(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)
+            msg = aspace.new_sysmsg(mapper.inject)
+            r = mapper.inject(NR["mmap"], FILTER_ADDR, self._filter_len, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
                               self._filter_offset)
             if r != FILTER_ADDR:
-                raise OSError(-r, "mapping the seccomp program into the stub")
-            r = traced.inject(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, FILTER_ADDR)
-            if r != 0:
-                raise OSError(-r, "installing the stub's seccomp filter")
-            traced.inject(NR["munmap"], FILTER_ADDR, self._filter_len)
+                raise OSError(-r, "mapping the seccomp programs into the stub")
+            first = mapper.inject_with_event(NR["clone"], ptp.HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
+            ptp.wait_stop(first)  # auto-attached: it starts stopped
+            traced = ptp.Context(first, None)
+            traced.get_regs()
+            install_filter(traced, FILTER_ADDR)
+            install_filter(mapper, self._mapper_filter)
+            mapper.inject(NR["munmap"], FILTER_ADDR, self._filter_len)
             regs = traced.regs
             regs.rip, regs.rsp, regs.r12 = st.THREAD_START, msg.stub + st.SYSMSG_SIZE - 64, msg.stub
             traced.set_regs()
             fs_base, gs_base = regs.fs_base, regs.gs_base
             aspace.pidfd = os.pidfd_open(child)
-            ptp.ptrace(pt.PTRACE_DETACH, child, 0, 0)
+            ptp.ptrace(pt.PTRACE_DETACH, first, 0, 0)
         except BaseException:
             os.kill(child, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(child, ptp.WALL)   # still traced by us: reaped here, not left a zombie
+            for tid in (first, child):   # still traced by us: reaped here, not left zombies
+                if tid is not None:
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(tid, ptp.WALL)
             aspace.gone()
             raise
+        aspace.mapper = mapper
         self.address_spaces[aspace.pidfd] = aspace
         if self.loop is not None:
             self.loop.watch_fd(aspace.pidfd, lambda fd=aspace.pidfd: self._on_pidfd(fd))
-        ctx = aspace.add(Context(aspace, child, msg))
+        ctx = aspace.add(Context(aspace, first, msg))
         ctx.fs_base, ctx.gs_base = fs_base, gs_base
         ctx.wait_first_event()
         return aspace, ctx

@@ -1,0 +1,100 @@
+"""A systrap stub's two seccomp programs and its *mapper* thread.
+
+Seccomp filters are per thread. A stub's application threads run under one that traps every
+syscall made outside the stub's code and, from the stub's code, allows only what the signal
+handler needs (STUB_SYSCALLS, STUB_SYSCALL_ARGS): an application that jumps into the stub's code
+with registers of its choosing gets no more. The stub process's first thread, the mapper, never
+runs application code: it stays ptrace-stopped, and the Sentry injects through it (``Mapper``)
+every mmap of the MemoryFile, munmap and mprotect, which only its filter allows
+(MAPPER_SYSCALLS, MAPPER_SYSCALL_ARGS). No request for them ever sits in memory the application
+can write.
+"""
+from snakevisor.abi import seccomp as SC
+from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
+from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.sentry.platform import ptrace as ptp
+from snakevisor.sentry.platform.interface import StubGone
+from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD, STUB_SIZE
+from snakevisor.sentry.platform.systrap import stub as st
+
+# A thread the stub clones: the kernel sets its sysmsg's tid word and clears it when it exits.
+CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
+STUB_SYSCALLS = ("futex", "arch_prctl", "sigaltstack", "rt_sigprocmask", "rt_sigreturn", "exit", "exit_group")
+# ... and these with one argument pinned: (argument index, value)
+STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "clone": (0, CLONE_FLAGS)}
+# Only a stub's mapper thread (traced, never running application code) may change its mappings.
+MAPPER_SYSCALLS = ("munmap", "mprotect")
+MAPPER_SYSCALL_ARGS = {"mmap": (4, STUB_MEMFD)}
+
+
+def filter_program(mapper=False):
+    """A stub thread's seccomp program: a syscall from outside the stub's code page traps
+    (SIGSYS); from inside it, only STUB_SYSCALLS and STUB_SYSCALL_ARGS are allowed (and, for
+    the ``mapper``, MAPPER_SYSCALLS and MAPPER_SYSCALL_ARGS); anything else kills."""
+    ins, labels = [], {}
+
+    def op(code, k, jt=0, jf=0):
+        ins.append([code, jt, jf, k])
+    allowed = [NR[n] for n in STUB_SYSCALLS + (MAPPER_SYSCALLS if mapper else ())]
+    with_args = dict(STUB_SYSCALL_ARGS, **(MAPPER_SYSCALL_ARGS if mapper else {}))
+    op(SC.BPF_LD_W_ABS, SC.SD_ARCH)
+    op(SC.BPF_JEQ_K, SC.AUDIT_ARCH_X86_64, 0, "kill")
+    op(SC.BPF_LD_W_ABS, SC.SD_IP_HI)
+    op(SC.BPF_JEQ_K, STUB_ADDR >> 32, 0, "trap")
+    op(SC.BPF_LD_W_ABS, SC.SD_IP_LO)
+    op(SC.BPF_JGE_K, (STUB_ADDR & 0xFFFFFFFF) + STUB_SIZE, "trap", 0)
+    op(SC.BPF_LD_W_ABS, SC.SD_NR)
+    for nr in allowed:
+        op(SC.BPF_JEQ_K, nr, "allow", 0)
+    for name in with_args:
+        op(SC.BPF_JEQ_K, NR[name], name, 0)
+    op(SC.BPF_JEQ_K, 0xFFFFFFFF, "kill", "kill")
+    for name, (arg, value) in with_args.items():
+        labels[name] = len(ins)
+        op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg) + 4)
+        op(SC.BPF_JEQ_K, 0, 0, "kill")
+        op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg))
+        op(SC.BPF_JEQ_K, value, "allow", "kill")
+    labels.update(trap=len(ins), allow=len(ins) + 1, kill=len(ins) + 2)
+    op(SC.BPF_RET_K, SC.SECCOMP_RET_TRAP)
+    op(SC.BPF_RET_K, SC.SECCOMP_RET_ALLOW)
+    op(SC.BPF_RET_K, SC.SECCOMP_RET_KILL_PROCESS)
+    out = b""
+    for pc, (code, jt, jf, k) in enumerate(ins):
+        jt = labels[jt] - pc - 1 if isinstance(jt, str) else jt
+        jf = labels[jf] - pc - 1 if isinstance(jf, str) else jf
+        out += SC.SOCK_FILTER.pack(code, jt, jf, k)
+    return out
+
+
+def install_filter(traced, fprog_addr):
+    r = traced.inject(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, fprog_addr)
+    if r != 0:
+        raise OSError(-r, "installing a stub thread's seccomp filter")
+
+
+class Mapper(ptp.Context):
+    """A stub's first thread, traced and stopped for good: nothing of it needs keeping between
+    injections, so an injection does not put its registers back (a ptrace request less)."""
+
+    def inject(self, nr, *args):
+        self._prepare_injection(nr, args)
+        self._run_until_trap()
+        result = self.get_regs().rax
+        return result - (1 << 64) if result >= 1 << 63 else result
+
+
+class Mapped:
+    """A stub's mapper as InjectedMemoryOps sees a context: its injections, and its death reported
+    as the asking thread's."""
+
+    __slots__ = ("mapper", "tid")
+
+    def __init__(self, mapper, tid):
+        self.mapper, self.tid = mapper, tid
+
+    def inject(self, nr, *args):
+        try:
+            return self.mapper.inject(nr, *args)
+        except StubGone as gone:
+            raise StubGone(self.tid, gone.status) from None

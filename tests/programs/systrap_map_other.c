@@ -1,0 +1,94 @@
+#define _GNU_SOURCE
+/* A hostile child against the systrap platform: it jumps into the stub's code (the `syscall;
+ * int3` gadget) with registers of its choosing, to make, from the stub's instruction pointer,
+ * an mmap of the memory descriptor at offsets of its choice (looking for a secret its parent
+ * holds in its own memory), and an mprotect that would make a read-only shared mapping of a
+ * file writable. Natively the gadget's address is unmapped: the child dies of SIGSEGV. In the
+ * sandbox the application threads' filter must refuse both calls (the child dies): if either
+ * went through, the child finds the secret (or writes the file) and says so. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GADGET 0x7FFE00000090UL   /* syscall; int3 */
+#define MEMFD 3                   /* the MemoryFile's descriptor in every stub */
+#define WINDOW (2UL << 20)
+#define SCAN (256UL << 20)
+
+static sigjmp_buf back;
+static void on_trap(int sig) { (void)sig; siglongjmp(back, 1); }
+
+/* syscall(nr, a..f) made at the gadget; the int3 after it comes back here through SIGTRAP. */
+static long at_gadget(long nr, long a, long b, long c, long d, long e, long f)
+{
+    static volatile long result;
+    if (sigsetjmp(back, 1) == 0) {
+        register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+        __asm__ volatile("call *%[g]" : "+a"(nr) : [g] "r"(GADGET), "D"(a), "S"(b), "d"(c), "r"(r10),
+                         "r"(r8), "r"(r9) : "rcx", "r11", "memory");
+        result = nr;   /* not reached: the int3 traps first */
+    }
+    return result;
+}
+
+static int scan_for(const char *secret)
+{
+    char *area = mmap(NULL, WINDOW, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (unsigned long off = 0; off < SCAN; off += WINDOW) {
+        at_gadget(9, (long)area, WINDOW, PROT_READ, MAP_SHARED | MAP_FIXED, MEMFD, off);
+        if (memmem(area, WINDOW, secret, strlen(secret)))
+            return 1;
+    }
+    return 0;
+}
+
+static int write_read_only(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    at_gadget(10, (long)p, 4096, PROT_READ | PROT_WRITE, 0, 0, 0);
+    p[0] = 'X';
+    return 1;
+}
+
+int main(void)
+{
+    char *secret = malloc(64);
+    snprintf(secret, 64, "secret-%d-%s", 4242, "only-the-parent-holds-this");
+    const char *path = "/tmp/systrap-read-only";
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0444);
+    write(fd, "original\n", 9);
+    close(fd);
+    signal(SIGTRAP, on_trap);
+    for (int mode = 0; mode < 2; mode++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char copy[64];   /* what to look for, built so the child's own pages differ from the parent's */
+            snprintf(copy, sizeof copy, "secret-%d-%s", 4242, "only-the-parent-holds-this");
+            memset(secret, 0, 64);
+            int got = mode == 0 ? scan_for(copy) : write_read_only(path);
+            printf("mode %d: the child got through: %d\n", mode, got);
+            fflush(stdout);
+            _exit(0);
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        printf("mode %d: child killed by a signal: %d\n", mode, WIFSIGNALED(st));
+    }
+    char buf[16] = {0};
+    fd = open(path, O_RDONLY);
+    read(fd, buf, sizeof buf - 1);
+    close(fd);
+    unlink(path);
+    printf("file: %s", buf);
+    printf("secret still here: %d\n", secret[0] == 's');
+    return 0;
+}
