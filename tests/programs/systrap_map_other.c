@@ -3,7 +3,7 @@
  * int3` gadget) with registers of its choosing, to make, from the stub's instruction pointer,
  * an mmap of the memory descriptor at offsets of its choice (looking for a secret its parent
  * holds in its own memory), and an mprotect that would make a read-only shared mapping of a
- * file writable. Natively the gadget's address is unmapped: the child dies of SIGSEGV. In the
+ * file writable; then it runs the mapper's batch code over requests of its own. Natively the gadget's address is unmapped: the child dies of SIGSEGV. In the
  * sandbox the application threads' filter must refuse both calls (the child dies): if either
  * went through, the child finds the secret (or writes the file) and says so. */
 #include <setjmp.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define GADGET 0x7FFE00000090UL   /* syscall; int3 */
+#define BATCH 0x7FFE00000300UL    /* the mapper's batch: r12 = requests (nr and 6 arguments), r13 = count */
 #define MEMFD 3                   /* the MemoryFile's descriptor in every stub */
 #define WINDOW (2UL << 20)
 #define SCAN (256UL << 20)
@@ -58,6 +59,23 @@ static int write_read_only(const char *path)
     return 1;
 }
 
+/* The batch code over one request of ours: an mmap of the memory descriptor at offset 0. */
+static int batch_of_our_own(void)
+{
+    char *area = mmap(NULL, WINDOW, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    static long request[7];
+    request[0] = 9; request[1] = (long)area; request[2] = WINDOW; request[3] = PROT_READ;
+    request[4] = MAP_SHARED | MAP_FIXED; request[5] = MEMFD; request[6] = 0;
+    if (sigsetjmp(back, 1) == 0) {
+        register long r12 __asm__("r12") = (long)request, r13 __asm__("r13") = 1;
+        __asm__ volatile("call *%[b]" : : [b] "r"(BATCH), "r"(r12), "r"(r13) : "rax", "rdi", "rsi", "rdx", "r10",
+                         "r8", "r9", "rcx", "r11", "memory");
+    }
+    volatile char first = area[0];   /* faults (PROT_NONE) unless the request was made */
+    (void)first;
+    return 1;
+}
+
 int main(void)
 {
     char *secret = malloc(64);
@@ -67,14 +85,14 @@ int main(void)
     write(fd, "original\n", 9);
     close(fd);
     signal(SIGTRAP, on_trap);
-    for (int mode = 0; mode < 2; mode++) {
+    for (int mode = 0; mode < 3; mode++) {
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
             char copy[64];   /* what to look for, built so the child's own pages differ from the parent's */
             snprintf(copy, sizeof copy, "secret-%d-%s", 4242, "only-the-parent-holds-this");
             memset(secret, 0, 64);
-            int got = mode == 0 ? scan_for(copy) : write_read_only(path);
+            int got = mode == 0 ? scan_for(copy) : mode == 1 ? write_read_only(path) : batch_of_our_own();
             printf("mode %d: the child got through: %d\n", mode, got);
             fflush(stdout);
             _exit(0);

@@ -73,11 +73,12 @@ class MemoryManager:
             self.address_space.protect(self.active_context, start, end - start, prot)
 
     def attach(self, address_space, context):
-        """Map every VMA into a fresh stub (after exec or fork)."""
+        """Map every VMA into a fresh stub (after exec or fork), in one batch where the platform
+        has one: as _map_into_stub does for each."""
         self.address_space = address_space
         self.active_context = context
-        for v in self.vmas:
-            self._map_into_stub(v)
+        address_space.map_ranges(context, [(v.start, v.end - v.start) if v.past_eof or v.lazy else
+                                           (v.start, v.end - v.start, v.stub_prot, v.mf_off) for v in self.vmas])
 
     # -- bookkeeping -------------------------------------------------------
     def _release(self, vmas):

@@ -363,6 +363,15 @@ class InjectedMemoryOps:
     def unmap(self, ctx, addr, length):
         ctx.inject(NR["munmap"], addr, length)
 
+    def map_ranges(self, ctx, ranges):
+        """A fresh stub's mappings (after fork): each (addr, length, prot, mf_offset) mapped, each
+        (addr, length) unmapped, in order."""
+        for r in ranges:
+            if len(r) == 4:
+                self.map_file_range(ctx, *r)
+            else:
+                self.unmap(ctx, *r)
+
     def protect(self, ctx, addr, length, prot):
         ctx.inject(NR["mprotect"], addr, length, prot)
 

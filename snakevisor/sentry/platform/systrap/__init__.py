@@ -95,7 +95,8 @@ from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD
 from snakevisor.sentry.platform.systrap import stub as st
-from snakevisor.sentry.platform.systrap.mapper import CLONE_FLAGS, Mapped, Mapper, filter_program, install_filter
+from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, REQUEST, REQUESTS_BYTES, Mapped, Mapper,
+                                                        filter_program, install_filter)
 
 _perf_counter = time.perf_counter
 _NR_FUTEX = NR["futex"]
@@ -107,6 +108,7 @@ SYSMSG_BASE = STUB_ADDR + (1 << 30)   # above TASK_SIZE: the application cannot 
 MAX_THREADS = 4096                    # sysmsg slots per address space (a slot is reused once its thread is gone)
 
 FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is mapped, briefly
+REQUESTS_ADDR = STUB_ADDR + 0x20000   # the mapper's request pages (AddressSpace.map_ranges)
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
 STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
@@ -461,6 +463,7 @@ class AddressSpace(ptp.InjectedMemoryOps):
         self.retired = []   # sysmsgs of threads told to exit
         self.parked = []    # stopped threads no Task uses (Context.inject_exit), for new_thread
         self.mapper = None  # the traced first thread (ptrace Context), set once the stub is set up
+        self.requests = platform.memory_file.allocate(REQUESTS_BYTES)   # map_ranges's, at REQUESTS_ADDR
 
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
         super().map_file_range(self._via(ctx), addr, length, prot, mf_offset)
@@ -470,6 +473,22 @@ class AddressSpace(ptp.InjectedMemoryOps):
 
     def protect(self, ctx, addr, length, prot):
         super().protect(self._via(ctx), addr, length, prot)
+
+    def map_ranges(self, ctx, ranges):
+        """In batches the mapper runs from the stub's request pages (mapped read-only in the stub:
+        an application thread can neither write them nor, by its filter, make these calls)."""
+        via = self._via(ctx)
+        n_mmap, n_munmap = NR["mmap"], NR["munmap"]
+        mf = self.platform.memory_file
+        per_batch = REQUESTS_BYTES // REQUEST.size
+        for first in range(0, len(ranges), per_batch):
+            chunk = ranges[first:first + per_batch]
+            mf.write(self.requests, b"".join(
+                REQUEST.pack(n_mmap, r[0], r[1], r[2], _MAP_SHARED_FIXED, STUB_MEMFD, r[3]) if len(r) == 4 else
+                REQUEST.pack(n_munmap, r[0], r[1], 0, 0, 0, 0) for r in chunk))
+            left, result = via.run_batch(REQUESTS_ADDR, len(chunk))
+            if left:
+                raise OSError(-result, f"stub mapping {chunk[len(chunk) - left][0]:#x} failed")
 
     def _via(self, ctx):
         return Mapped(self.mapper, ctx.tid if ctx is not None else self.pid)
@@ -563,6 +582,9 @@ class AddressSpace(ptp.InjectedMemoryOps):
         for msg in self.sysmsgs:
             mf.free(msg.offset, st.SYSMSG_SIZE)
         self.sysmsgs = []
+        if self.requests is not None:
+            mf.free(self.requests, REQUESTS_BYTES)
+            self.requests = None
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
@@ -655,6 +677,10 @@ class SystrapPlatform:
                               self._filter_offset)
             if r != FILTER_ADDR:
                 raise OSError(-r, "mapping the seccomp programs into the stub")
+            r = mapper.inject(NR["mmap"], REQUESTS_ADDR, REQUESTS_BYTES, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
+                              aspace.requests)   # PROT_READ
+            if r != REQUESTS_ADDR:
+                raise OSError(-r, "mapping the mapper's request pages into the stub")
             first = mapper.inject_with_event(NR["clone"], ptp.HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
             ptp.wait_stop(first)  # auto-attached: it starts stopped
             traced = ptp.Context(first, None)

@@ -9,6 +9,8 @@ every mmap of the MemoryFile, munmap and mprotect, which only its filter allows
 (MAPPER_SYSCALLS, MAPPER_SYSCALL_ARGS). No request for them ever sits in memory the application
 can write.
 """
+import struct
+
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
@@ -25,6 +27,8 @@ STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "clone": (0, CLONE_FLAGS)}
 # Only a stub's mapper thread (traced, never running application code) may change its mappings.
 MAPPER_SYSCALLS = ("munmap", "mprotect")
 MAPPER_SYSCALL_ARGS = {"mmap": (4, STUB_MEMFD)}
+REQUEST = struct.Struct("<7Q")        # a batch request: nr and six arguments (stub.S, batch)
+REQUESTS_BYTES = 4 * 4096             # each stub's request pages: 292 requests a batch
 
 
 def filter_program(mapper=False):
@@ -80,8 +84,21 @@ class Mapper(ptp.Context):
     def inject(self, nr, *args):
         self._prepare_injection(nr, args)
         self._run_until_trap()
-        result = self.get_regs().rax
-        return result - (1 << 64) if result >= 1 << 63 else result
+        return _signed(self.get_regs().rax)
+
+    def run_batch(self, requests, count):
+        """The stub's batch over ``count`` requests at ``requests`` (REQUEST quadwords each, in
+        the page the application can only read): (requests left undone, the last result)."""
+        regs = self.regs
+        regs.rip, regs.r12, regs.r13, regs.orig_rax = st.BATCH, requests, count, (1 << 64) - 1
+        self.set_regs()
+        self._run_until_trap()
+        regs = self.get_regs()
+        return regs.r13, _signed(regs.rax)
+
+
+def _signed(value):
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 class Mapped:
@@ -96,5 +113,11 @@ class Mapped:
     def inject(self, nr, *args):
         try:
             return self.mapper.inject(nr, *args)
+        except StubGone as gone:
+            raise StubGone(self.tid, gone.status) from None
+
+    def run_batch(self, requests, count):
+        try:
+            return self.mapper.run_batch(requests, count)
         except StubGone as gone:
             raise StubGone(self.tid, gone.status) from None

@@ -180,4 +180,26 @@ later_nap:
         .quad 1, 0                      # then 1 s: a scribbled flag costs its own thread only time
 always_woken:
         .long 0                         # stub.code_page() sets it when the Sentry wakes every stub
+
+        .org 0x300
+# The mapper's batch (it alone may make these calls: its filter): r12 = requests in a page the
+# application can only read, 7 quadwords each (nr, six arguments), r13 = their count. Stops at
+# the first error (rax), r13 then counts what was left; int3 hands the mapper back.
+batch:
+        test r13, r13
+        jz 1f
+        mov rax, [r12]
+        mov rdi, [r12+8]
+        mov rsi, [r12+16]
+        mov rdx, [r12+24]
+        mov r10, [r12+32]
+        mov r8, [r12+40]
+        mov r9, [r12+48]
+        syscall
+        cmp rax, -4095
+        jae 1f
+        add r12, 56
+        dec r13
+        jmp batch
+1:      int3
         .org 0x1000
