@@ -479,16 +479,20 @@ class AddressSpace(ptp.InjectedMemoryOps):
         an application thread can neither write them nor, by its filter, make these calls)."""
         via = self._via(ctx)
         n_mmap, n_munmap = NR["mmap"], NR["munmap"]
-        mf = self.platform.memory_file
         per_batch = REQUESTS_BYTES // REQUEST.size
         for first in range(0, len(ranges), per_batch):
             chunk = ranges[first:first + per_batch]
-            mf.write(self.requests, b"".join(
-                REQUEST.pack(n_mmap, r[0], r[1], r[2], _MAP_SHARED_FIXED, STUB_MEMFD, r[3]) if len(r) == 4 else
-                REQUEST.pack(n_munmap, r[0], r[1], 0, 0, 0, 0) for r in chunk))
-            left, result = via.run_batch(REQUESTS_ADDR, len(chunk))
-            if left:
-                raise OSError(-result, f"stub mapping {chunk[len(chunk) - left][0]:#x} failed")
+            self.run_requests(via, [(n_mmap, r[0], r[1], r[2], _MAP_SHARED_FIXED, STUB_MEMFD, r[3]) if len(r) == 4
+                                    else (n_munmap, r[0], r[1]) for r in chunk])
+
+    def run_requests(self, via, requests):
+        """``requests`` ((nr, arguments...), a batch at most) made by the mapper, in order; OSError
+        for the first that fails."""
+        self.platform.memory_file.write(self.requests, b"".join(
+            REQUEST.pack(*r, *(0,) * (7 - len(r))) for r in requests))
+        left, result = via.run_batch(REQUESTS_ADDR, len(requests))
+        if left:
+            raise OSError(-result, f"stub request {requests[len(requests) - left][:2]} failed")
 
     def _via(self, ctx):
         return Mapped(self.mapper, ctx.tid if ctx is not None else self.pid)
@@ -671,23 +675,21 @@ class SystrapPlatform:
         first = None
         try:
             mapper.get_regs()
-            mapper.inject(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)
-            msg = aspace.new_sysmsg(mapper.inject)
-            r = mapper.inject(NR["mmap"], FILTER_ADDR, self._filter_len, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
-                              self._filter_offset)
-            if r != FILTER_ADDR:
-                raise OSError(-r, "mapping the seccomp programs into the stub")
             r = mapper.inject(NR["mmap"], REQUESTS_ADDR, REQUESTS_BYTES, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
-                              aspace.requests)   # PROT_READ
+                              aspace.requests)   # PROT_READ: then the rest in batches
             if r != REQUESTS_ADDR:
                 raise OSError(-r, "mapping the mapper's request pages into the stub")
+            setup = [(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL),
+                     (NR["mmap"], FILTER_ADDR, self._filter_len, 1, _MAP_SHARED_FIXED, STUB_MEMFD, self._filter_offset)]
+            msg = aspace.new_sysmsg(lambda *request: setup.append(request) or request[1])
+            aspace.run_requests(mapper, setup)
             first = mapper.inject_with_event(NR["clone"], ptp.HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
             ptp.wait_stop(first)  # auto-attached: it starts stopped
             traced = ptp.Context(first, None)
             traced.get_regs()
             install_filter(traced, FILTER_ADDR)
-            install_filter(mapper, self._mapper_filter)
-            mapper.inject(NR["munmap"], FILTER_ADDR, self._filter_len)
+            aspace.run_requests(mapper, [(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_filter),
+                                         (NR["munmap"], FILTER_ADDR, self._filter_len)])
             regs = traced.regs
             regs.rip, regs.rsp, regs.r12 = st.THREAD_START, msg.stub + st.SYSMSG_SIZE - 64, msg.stub
             traced.set_regs()
