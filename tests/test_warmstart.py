@@ -14,6 +14,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import termios
 import time
@@ -21,7 +22,7 @@ import time
 import pytest
 
 from do_support import children_of, comm_of, descendants_of, stat_of, status_of, wait_gone
-from harness import check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
+from harness import REPO, check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
 from snakevisor.hostos import readable
 from warm_support import START_TIMEOUT, Server, on_demand_socket, process_tree, running_server, servers_of, wait_for
 
@@ -437,6 +438,40 @@ def test_without_its_zygote_the_server_forks_gofers_itself():
             assert (r.returncode, r.stdout) == (0, b"ok\n" + f.read()), r.stderr
     finally:
         srv.stop()
+
+
+_FAKE_ZYGOTE = """
+import os, socket, sys, threading
+from snakevisor.hostos.setup import HostSetupError
+from snakevisor.sandbox import gofer_zygote
+ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+st = os.fstat(ours.fileno())
+gofer_zygote._link = (ours.fileno(), (st.st_dev, st.st_ino), os.stat("/proc/self/ns/user").st_ino)
+
+def zygote():   # takes the request, then answers garbage or nothing (its end of the reply closed)
+    _, fds, _, _ = socket.recv_fds(theirs, 4096, 16)
+    with socket.socket(fileno=fds[0]) as reply:
+        if sys.argv[1] == "garbage":
+            reply.send(b"garbage")
+    for fd in fds[1:]:
+        os.close(fd)
+threading.Thread(target=zygote).start()
+try:
+    gofer_zygote.fork_gofer(["--isolate"], [])
+except HostSetupError as e:
+    print(f"{type(e).__name__}: {e}")
+"""
+
+
+@pytest.mark.parametrize("answer", ["garbage", "nothing"])
+def test_a_zygote_that_fails_a_request_is_a_host_setup_error(answer):
+    """A Gofer zygote that took the request and gave no Gofer (killed, or a garbled answer) is a
+    HostSetupError, which `do` prints as one line ("cannot start the Gofer"), not a traceback.
+    (fork_gofer asks only as its PID namespace's init: here pid 1 of a fresh one.)"""
+    r = run(["unshare", "--pid", "--fork", sys.executable, "-c", _FAKE_ZYGOTE, answer],
+            env=dict(os.environ, PYTHONPATH=REPO), timeout=60)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert r.stdout.startswith(b"ZygoteError: [Errno 5] the Gofer zygote failed"), r.stdout + r.stderr
 
 
 def test_the_sandbox_cannot_reach_the_server(server):

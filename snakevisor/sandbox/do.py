@@ -302,8 +302,12 @@ def _boot_and_run(settings, mounts, overlay, channel):
     except HostSetupError as e:
         print(f"snakevisor do: cannot give the sandbox its namespaces: {e}", file=sys.stderr)
         return 125
-    gofer = GoferProcess(mounts, isolate=True, overlay=overlay[0], overlay_upper=overlay[1],
-                         directfs=settings["directfs"])
+    try:
+        gofer = GoferProcess(mounts, isolate=True, overlay=overlay[0], overlay_upper=overlay[1],
+                             directfs=settings["directfs"])
+    except HostSetupError as e:   # the warm server's Gofer zygote failed us (gofer_zygote.ZygoteError)
+        print(f"snakevisor do: cannot start the Gofer: {e}", file=sys.stderr)
+        return 125
     try:
         from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig   # while the Gofer starts
         config = SentryConfig(**settings)

@@ -19,6 +19,7 @@ drops it (``forget``) once its Gofer runs, before its Sentry locks down and runs
 Where there is no zygote (a cold ``do``, a process not its namespace's init, another user
 namespace, the link closed by a wholesale close), the caller forks its Gofer itself.
 """
+import errno
 import fcntl
 import gc
 import marshal
@@ -29,6 +30,7 @@ import socket
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.sched import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS
 from snakevisor.hostos.libc import close_fds_except, die_with_parent, kill_and_reap, libc, prctl, readable
+from snakevisor.hostos.setup import HostSetupError
 from snakevisor.sandbox.messages import peer
 
 JOINED = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP
@@ -41,8 +43,12 @@ _link = None   # (fd, (st_dev, st_ino) of it, our user namespace's inode): the s
 _zygote_pid = []   # in the server: the zygote it forked
 
 
-class ZygoteError(Exception):
-    """The zygote took a request and gave no Gofer: the sandbox cannot boot (one may be running)."""
+class ZygoteError(HostSetupError):
+    """The zygote took a request and gave no Gofer: the sandbox cannot boot (one may be running).
+    A HostSetupError, so `do` prints it as one line."""
+
+    def __init__(self, what):
+        super().__init__(errno.EIO, what)
 
 
 def start():
