@@ -73,12 +73,12 @@ class MemoryManager:
             self.address_space.protect(self.active_context, start, end - start, prot)
 
     def attach(self, address_space, context):
-        """Map every VMA into a fresh stub (after exec or fork), in one batch where the platform
-        has one: as _map_into_stub does for each."""
+        """Map every VMA into a fresh stub (a fork's), in one batch where the platform has one.
+        Lazy and past-EOF VMAs stay unmapped (_map_into_stub): a fresh stub has nothing there."""
         self.address_space = address_space
         self.active_context = context
-        address_space.map_ranges(context, [(v.start, v.end - v.start) if v.past_eof or v.lazy else
-                                           (v.start, v.end - v.start, v.stub_prot, v.mf_off) for v in self.vmas])
+        address_space.map_ranges(context, [(v.start, v.end - v.start, v.stub_prot, v.mf_off)
+                                           for v in self.vmas if not (v.past_eof or v.lazy)])
 
     # -- bookkeeping -------------------------------------------------------
     def _release(self, vmas):

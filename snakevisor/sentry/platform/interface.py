@@ -95,22 +95,23 @@ class Context:
         once done with the thread. StubGone if the thread died (its ``status`` then is a report
         to hand back, or None when the platform reports the death itself)."""
 
-    def inject(self, nr: int, *args: int) -> int:
-        """Run host syscall ``nr`` in the stub thread; its result (negative errno on failure).
-        The application's registers are unchanged afterwards."""
-
     def inject_exit(self) -> None:
         """End this stub thread (exit(2)) without waiting for it."""
 
 
 class AddressSpace:
-    """One application address space: a host stub process. Operations go through ``ctx``, a
-    stopped Context of this address space."""
+    """One application address space: a host stub process. Operations name ``ctx``, a stopped
+    Context of this address space: the ptrace platform makes them in that thread, systrap in
+    the stub's mapper thread (a death is reported as ``ctx``'s)."""
 
     pid: int                 # host pid of the stub process (for CPU times)
 
     def map_file_range(self, ctx: Context, addr: int, length: int, prot: int, mf_offset: int) -> None:
         """Map MemoryFile bytes [mf_offset, +length) at ``addr`` (MAP_SHARED|MAP_FIXED)."""
+
+    def map_ranges(self, ctx: Context, ranges) -> None:
+        """map_file_range for each (addr, length, prot, mf_offset) of a fresh stub (one batch
+        where the platform can)."""
 
     def unmap(self, ctx: Context, addr: int, length: int) -> None:
         """Remove the host mappings in [addr, addr + length)."""

@@ -15,6 +15,7 @@ import struct
 
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi.futex import FUTEX_WAKE
+from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
 from snakevisor.abi.sched import (ADDR_NO_RANDOMIZE, CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD,
                                   CLONE_VM, WALL)
@@ -346,31 +347,27 @@ def spawn_master(elf, fds):
     return pid
 
 
+def map_request(addr, length, prot, mf_offset):
+    """The host mmap that maps MemoryFile bytes [mf_offset, +length) at ``addr``: (nr, args...)."""
+    return NR["mmap"], addr, length, prot, MAP_SHARED | MAP_FIXED, STUB_MEMFD, mf_offset
+
+
 class InjectedMemoryOps:
     """An address space's mappings changed by host syscalls run in one of its stopped threads
     (``ctx.inject``): the memory memfd mapped MAP_SHARED|MAP_FIXED, munmap, mprotect."""
 
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
-        r = ctx.inject(NR["mmap"], addr, length, prot, 0x01 | 0x10, STUB_MEMFD, mf_offset)  # MAP_SHARED|MAP_FIXED
-        if r == addr:
-            return
-        if not -4096 < r < 0:
-            # MAP_FIXED answers addr or -errno: this is no answer of the host's, but one the
-            # application wrote over it (systrap's answers sit in its memory): it is killed.
-            raise StubGone(ctx.tid, signal.SIGSYS)
-        raise OSError(-r, f"stub mmap at {addr:#x} failed")
+        r = ctx.inject(*map_request(addr, length, prot, mf_offset))
+        if r != addr:   # (a tracee's registers: no answer the application could have written)
+            raise OSError(-r, f"stub mmap at {addr:#x} failed")
+
+    def map_ranges(self, ctx, ranges):
+        """A fresh stub's mappings (after fork): each (addr, length, prot, mf_offset), in order."""
+        for r in ranges:
+            self.map_file_range(ctx, *r)
 
     def unmap(self, ctx, addr, length):
         ctx.inject(NR["munmap"], addr, length)
-
-    def map_ranges(self, ctx, ranges):
-        """A fresh stub's mappings (after fork): each (addr, length, prot, mf_offset) mapped, each
-        (addr, length) unmapped, in order."""
-        for r in ranges:
-            if len(r) == 4:
-                self.map_file_range(ctx, *r)
-            else:
-                self.unmap(ctx, *r)
 
     def protect(self, ctx, addr, length, prot):
         ctx.inject(NR["mprotect"], addr, length, prot)

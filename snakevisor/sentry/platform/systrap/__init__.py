@@ -2,7 +2,7 @@
 in the stub, not into ptrace stops. gVisor's pkg/sentry/platform/systrap, in miniature.
 
 Each stub process is a fork of a master stub (made and driven with ptrace, as the ptrace
-platform's), set up while still traced and then detached:
+platform's), set up while still traced; its application threads are then detached:
 
 - its application threads' seccomp filter returns SECCOMP_RET_TRAP for every syscall whose
   instruction pointer lies outside the stub's code page, and lets the stub's own code make only
@@ -86,7 +86,6 @@ from snakevisor.abi import seccomp as SC
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, SyscallError
 from snakevisor.abi.futex import FUTEX_WAIT as _FUTEX_WAIT, FUTEX_WAKE as _FUTEX_WAKE
-from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
 from snakevisor.abi.time import Timespec
@@ -102,7 +101,6 @@ _perf_counter = time.perf_counter
 _NR_FUTEX = NR["futex"]
 _NR_TGKILL = NR["tgkill"]
 _MASK64 = (1 << 64) - 1
-_MAP_SHARED_FIXED = MAP_SHARED | MAP_FIXED
 
 SYSMSG_BASE = STUB_ADDR + (1 << 30)   # above TASK_SIZE: the application cannot map over it
 MAX_THREADS = 4096                    # sysmsg slots per address space (a slot is reused once its thread is gone)
@@ -414,11 +412,6 @@ class Context:
             head.waiting = 0
         return head.state
 
-    def inject(self, nr, *args):
-        self._request(st.ST_SYSCALL, nr, args)
-        self._wait_while(st.ST_SYSCALL)
-        return self.msg.head.ret
-
     def inject_exit(self):
         """End this stopped thread, or park it as the ptrace platform does: up to PARKED_MAX
         threads wait in their handler (no Task, out of the running set, so no report is taken from
@@ -478,12 +471,9 @@ class AddressSpace(ptp.InjectedMemoryOps):
         """In batches the mapper runs from the stub's request pages (mapped read-only in the stub:
         an application thread can neither write them nor, by its filter, make these calls)."""
         via = self._via(ctx)
-        n_mmap, n_munmap = NR["mmap"], NR["munmap"]
         per_batch = REQUESTS_BYTES // REQUEST.size
         for first in range(0, len(ranges), per_batch):
-            chunk = ranges[first:first + per_batch]
-            self.run_requests(via, [(n_mmap, r[0], r[1], r[2], _MAP_SHARED_FIXED, STUB_MEMFD, r[3]) if len(r) == 4
-                                    else (n_munmap, r[0], r[1]) for r in chunk])
+            self.run_requests(via, [ptp.map_request(*r) for r in ranges[first:first + per_batch]])
 
     def run_requests(self, via, requests):
         """``requests`` ((nr, arguments...), a batch at most) made by the mapper, in order; OSError
@@ -504,9 +494,10 @@ class AddressSpace(ptp.InjectedMemoryOps):
             return False
         return True
 
-    def new_sysmsg(self, inject):
+    def new_sysmsg(self, requests):
         """A sysmsg for the next thread: one whose thread is gone (the kernel cleared its tid
-        word), or a new one mapped into the stub through ``inject``."""
+        word), or a new one, whose mapping into the stub is appended to ``requests`` (for
+        run_requests)."""
         for i, msg in enumerate(self.retired):
             if msg.head.tid_word == 0:
                 del self.retired[i]
@@ -519,9 +510,7 @@ class AddressSpace(ptp.InjectedMemoryOps):
         stub_addr = SYSMSG_BASE + len(self.sysmsgs) * st.SYSMSG_SIZE
         msg = Sysmsg(mf, offset, stub_addr, self.platform.stub_spin)
         self.sysmsgs.append(msg)
-        r = inject(NR["mmap"], stub_addr, st.SYSMSG_SIZE, 3, _MAP_SHARED_FIXED, STUB_MEMFD, offset)
-        if r != stub_addr:
-            raise OSError(-r if r < 0 else 0, f"mapping a sysmsg into the stub: {r}")
+        requests.append(ptp.map_request(stub_addr, st.SYSMSG_SIZE, 3, offset))
         return msg
 
     def add(self, ctx):
@@ -545,7 +534,10 @@ class AddressSpace(ptp.InjectedMemoryOps):
         child = self._unpark()
         if child is not None:
             return child
-        msg = self.new_sysmsg(self._via(ctx).inject)
+        requests = []
+        msg = self.new_sysmsg(requests)
+        if requests:
+            self.run_requests(self._via(ctx), requests)
         msg.reusable = True
         msg.head.tid_word = -1   # until the kernel writes the thread's tid
         ctx._request(st.ST_CLONE, 0, (CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, msg.stub,
@@ -616,7 +608,7 @@ class SystrapPlatform:
         self.address_spaces = {}  # pidfd -> AddressSpace
         self.parked_total = 0     # parked threads of all address spaces (host threads: pids.max counts them)
         self.loop = None
-        self._filter_len = self._mapper_filter = 0
+        self._filter_len = self._mapper_fprog = 0
         self._filter_offset = self._write_filter()
         self._prepare_master()
 
@@ -625,9 +617,9 @@ class SystrapPlatform:
         """Both filters (each a sock_fprog, then its program) in MemoryFile pages every new stub
         maps while it is set up: the application threads' at FILTER_ADDR, the mapper's after it."""
         app, mapper = filter_program(), filter_program(mapper=True)
-        self._mapper_filter = FILTER_ADDR + 16 + len(app)
+        self._mapper_fprog = FILTER_ADDR + 16 + len(app)   # where the mapper's sock_fprog is in the stub
         blob = (SC.SOCK_FPROG.pack(len(app) // 8, FILTER_ADDR + 16) + app +
-                SC.SOCK_FPROG.pack(len(mapper) // 8, self._mapper_filter + 16) + mapper)
+                SC.SOCK_FPROG.pack(len(mapper) // 8, self._mapper_fprog + 16) + mapper)
         self._filter_len = (len(blob) + 4095) & ~4095
         offset = self.memory_file.allocate(self._filter_len)
         self.memory_file.write(offset, blob)
@@ -641,7 +633,7 @@ class SystrapPlatform:
             act = struct.pack("<QQQQ", st.HANDLER, S.SA_SIGINFO | S.SA_ONSTACK | S.SA_RESTORER, st.RESTORER,
                               _MASK64)
             mf.write(page, act)
-            r = master.inject(NR["mmap"], scratch, 4096, 1, _MAP_SHARED_FIXED, STUB_MEMFD, page)
+            r = master.inject(*ptp.map_request(scratch, 4096, 1, page))
             if r != scratch:
                 raise OSError(-r, "mapping the sigaction into the master stub")
             for sig in TRAPPED_SIGNALS:
@@ -672,23 +664,22 @@ class SystrapPlatform:
         ptp.wait_stop(child)  # the auto-attached child starts with SIGSTOP
         mapper = Mapper(child, None)
         aspace = AddressSpace(self, child)
+        aspace.mapper = mapper
         first = None
         try:
             mapper.get_regs()
-            r = mapper.inject(NR["mmap"], REQUESTS_ADDR, REQUESTS_BYTES, 1, _MAP_SHARED_FIXED, STUB_MEMFD,
-                              aspace.requests)   # PROT_READ: then the rest in batches
-            if r != REQUESTS_ADDR:
-                raise OSError(-r, "mapping the mapper's request pages into the stub")
+            aspace.map_file_range(None, REQUESTS_ADDR, REQUESTS_BYTES, 1, aspace.requests)   # PROT_READ
+
             setup = [(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL),
-                     (NR["mmap"], FILTER_ADDR, self._filter_len, 1, _MAP_SHARED_FIXED, STUB_MEMFD, self._filter_offset)]
-            msg = aspace.new_sysmsg(lambda *request: setup.append(request) or request[1])
+                     ptp.map_request(FILTER_ADDR, self._filter_len, 1, self._filter_offset)]
+            msg = aspace.new_sysmsg(setup)
             aspace.run_requests(mapper, setup)
             first = mapper.inject_with_event(NR["clone"], ptp.HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
             ptp.wait_stop(first)  # auto-attached: it starts stopped
             traced = ptp.Context(first, None)
             traced.get_regs()
             install_filter(traced, FILTER_ADDR)
-            aspace.run_requests(mapper, [(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_filter),
+            aspace.run_requests(mapper, [(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_fprog),
                                          (NR["munmap"], FILTER_ADDR, self._filter_len)])
             regs = traced.regs
             regs.rip, regs.rsp, regs.r12 = st.THREAD_START, msg.stub + st.SYSMSG_SIZE - 64, msg.stub
@@ -704,7 +695,6 @@ class SystrapPlatform:
                         os.waitpid(tid, ptp.WALL)
             aspace.gone()
             raise
-        aspace.mapper = mapper
         self.address_spaces[aspace.pidfd] = aspace
         if self.loop is not None:
             self.loop.watch_fd(aspace.pidfd, lambda fd=aspace.pidfd: self._on_pidfd(fd))

@@ -111,13 +111,13 @@ class Mapped:
         self.mapper, self.tid = mapper, tid
 
     def inject(self, nr, *args):
-        try:
-            return self.mapper.inject(nr, *args)
-        except StubGone as gone:
-            raise StubGone(self.tid, gone.status) from None
+        return self._as_asker(self.mapper.inject, nr, *args)
 
     def run_batch(self, requests, count):
+        return self._as_asker(self.mapper.run_batch, requests, count)
+
+    def _as_asker(self, call, *args):
         try:
-            return self.mapper.run_batch(requests, count)
+            return call(*args)
         except StubGone as gone:
             raise StubGone(self.tid, gone.status) from None
