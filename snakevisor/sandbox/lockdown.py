@@ -112,6 +112,7 @@ SENTRY_SYSCALLS = (
     "arch_prctl", "set_tid_address", "prctl", "getcpu", "sched_getparam", "sched_getscheduler",
     # processes: the stubs
     "ptrace", "wait4", "waitid", "pidfd_open",   # pidfd_open: systrap watches its (detached) stubs
+    "pidfd_getfd",   # systrap takes its end of a stub mapper's socket (made in the stub)
     # descriptors and the event loop
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
     "close", "close_range", "dup", "dup2", "dup3", "fcntl", "ioctl", "lseek", "fstat", "newfstatat", "statx",

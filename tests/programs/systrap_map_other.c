@@ -3,7 +3,9 @@
  * int3` gadget) with registers of its choosing, to make, from the stub's instruction pointer,
  * an mmap of the memory descriptor at offsets of its choice (looking for a secret its parent
  * holds in its own memory), and an mprotect that would make a read-only shared mapping of a
- * file writable; then it runs the mapper's batch code over requests of its own. Natively the gadget's address is unmapped: the child dies of SIGSEGV. In the
+ * file writable; then it runs the mapper's batch code over requests of its own, and its loop
+ * over request pages of its own (reading the mapper's socket first). Natively the gadget's
+ * address is unmapped: the child dies of SIGSEGV. In the
  * sandbox the application threads' filter must refuse both calls (the child dies): if either
  * went through, the child finds the secret (or writes the file) and says so. */
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 
 #define GADGET 0x7FFE00000090UL   /* syscall; int3 */
 #define BATCH 0x7FFE00000300UL    /* the mapper's batch: r12 = requests (nr and 6 arguments), r13 = count */
+#define LOOP 0x7FFE00000380UL     /* the mapper's loop: r14 = request pages (count, requests), rbp = a byte */
 #define MEMFD 3                   /* the MemoryFile's descriptor in every stub */
 #define WINDOW (2UL << 20)
 #define SCAN (256UL << 20)
@@ -76,6 +79,24 @@ static int batch_of_our_own(void)
     return 1;
 }
 
+/* The mapper's loop over request pages of ours: a read of its socket, then the same mmap. */
+static int loop_of_our_own(void)
+{
+    char *area = mmap(NULL, WINDOW, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    static long pages[8], byte;
+    pages[0] = 1; pages[1] = 9; pages[2] = (long)area; pages[3] = WINDOW; pages[4] = PROT_READ;
+    pages[5] = MAP_SHARED | MAP_FIXED; pages[6] = MEMFD; pages[7] = 0;
+    if (sigsetjmp(back, 1) == 0) {
+        register long r14 __asm__("r14") = (long)pages;
+        __asm__ volatile("push %%rbp\n\tmov %[s], %%rbp\n\tcall *%[l]\n\tpop %%rbp"
+                         : : [l] "r"(LOOP), [s] "r"(&byte), "r"(r14)
+                         : "rax", "rdi", "rsi", "rdx", "r10", "r8", "r9", "rcx", "r11", "r12", "r13", "r15", "memory");
+    }
+    volatile char first = area[0];
+    (void)first;
+    return 1;
+}
+
 int main(void)
 {
     char *secret = malloc(64);
@@ -85,14 +106,15 @@ int main(void)
     write(fd, "original\n", 9);
     close(fd);
     signal(SIGTRAP, on_trap);
-    for (int mode = 0; mode < 3; mode++) {
+    for (int mode = 0; mode < 4; mode++) {
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
             char copy[64];   /* what to look for, built so the child's own pages differ from the parent's */
             snprintf(copy, sizeof copy, "secret-%d-%s", 4242, "only-the-parent-holds-this");
             memset(secret, 0, 64);
-            int got = mode == 0 ? scan_for(copy) : mode == 1 ? write_read_only(path) : batch_of_our_own();
+            int got = mode == 0 ? scan_for(copy) : mode == 1 ? write_read_only(path) :
+                      mode == 2 ? batch_of_our_own() : loop_of_our_own();
             printf("mode %d: the child got through: %d\n", mode, got);
             fflush(stdout);
             _exit(0);

@@ -2,15 +2,16 @@
 in the stub, not into ptrace stops. gVisor's pkg/sentry/platform/systrap, in miniature.
 
 Each stub process is a fork of a master stub (made and driven with ptrace, as the ptrace
-platform's), set up while still traced; its application threads are then detached:
+platform's), set up by one batch of requests while still traced, then detached:
 
 - its application threads' seccomp filter returns SECCOMP_RET_TRAP for every syscall whose
   instruction pointer lies outside the stub's code page, and lets the stub's own code make only
   the few syscalls the handler needs (write to the eventfd only, futex, clone with the thread
   flags only, arch_prctl, sigaltstack, rt_sigprocmask, rt_sigreturn, exit);
-- its first thread, the *mapper*, never runs application code: it stays traced and stopped, and
-  the Sentry injects through it (ptrace) every mmap of the MemoryFile, munmap and mprotect; its
-  own filter is the only one that allows those (filters are per thread);
+- its first thread, the *mapper*, never runs application code: it waits on a socket only it
+  may read or write (stub.S mapper_loop) and makes, for each message, the mmaps of the
+  MemoryFile, munmaps and mprotects the Sentry wrote into its request pages (read-only in the
+  stub); its own filter is the only one that allows those calls (filters are per thread);
 - SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGURG (the Sentry's kick) run the stub's
   handler (stub.S) on an alternate stack inside the thread's *sysmsg*, 64 KiB of the MemoryFile
   mapped both in the stub and in the Sentry. The handler records the signal and where the
@@ -19,8 +20,8 @@ platform's), set up while still traced; its application threads are then detache
   futex (see Handshakes);
 - the Sentry reads and edits the registers in the saved ucontext and sets the state to RESUME
   (the handler returns through rt_sigreturn with them) or to SYSCALL/CLONE: the handler makes
-  that host syscall (a new thread, exit) and reports DONE. Only mapping changes use ptrace
-  (through the mapper); syscalls and faults never do.
+  that host syscall (a new thread, exit) and reports DONE. Only a new stub's set-up uses
+  ptrace; syscalls, faults and mapping changes never do.
 
 A stub that dies is noticed through its pidfd; the stubs die with the Sentry (PDEATHSIG on the
 master, and on every stub towards the master).
@@ -78,6 +79,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import struct
 import time
 
@@ -94,19 +96,23 @@ from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD
 from snakevisor.sentry.platform.systrap import stub as st
-from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, REQUEST, REQUESTS_BYTES, Mapped, Mapper,
-                                                        filter_program, install_filter)
+from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, COUNT, PER_BATCH, REQUEST, REQUESTS_BYTES, Mapped,
+                                                        Mapper, MapperChannel, filter_program)
 
 _perf_counter = time.perf_counter
 _NR_FUTEX = NR["futex"]
 _NR_TGKILL = NR["tgkill"]
+_NR_PIDFD_GETFD = NR["pidfd_getfd"]
 _MASK64 = (1 << 64) - 1
 
 SYSMSG_BASE = STUB_ADDR + (1 << 30)   # above TASK_SIZE: the application cannot map over it
 MAX_THREADS = 4096                    # sysmsg slots per address space (a slot is reused once its thread is gone)
 
-FILTER_ADDR = STUB_ADDR + 0x10000     # where a new stub's seccomp program is mapped, briefly
-REQUESTS_ADDR = STUB_ADDR + 0x20000   # the mapper's request pages (AddressSpace.map_ranges)
+FILTER_ADDR = STUB_ADDR + st.FILTER_OFFSET   # both seccomp programs, read-only in every stub
+SETUP_ADDR = STUB_ADDR + 0x30000      # a new stub's set-up batch, read-only in every stub
+REQUESTS_ADDR = STUB_ADDR + 0x20000   # the mapper's request pages (AddressSpace.run_requests)
+_SCRATCH = 0x800                      # in the first thread's sysmsg page, past its head: the set-up's
+_SENTRY_END = 1                       # socketpair answer, then the mapper's read buffer
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
 STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
@@ -439,10 +445,16 @@ class Context:
         self.get_regs()
 
 
-class AddressSpace(ptp.InjectedMemoryOps):
+def _write_batch(memory_file, offset, requests):
+    """Requests ((nr, arguments...)) after their count, as stub.S's batch reads them."""
+    memory_file.write(offset, COUNT.pack(len(requests)) + b"".join(
+        REQUEST.pack(*r, *(0,) * (7 - len(r))) for r in requests))
+
+
+class AddressSpace:
     """One stub process. Its mmap, munmap and mprotect are made by its *mapper*: the process's
-    first thread, which never runs application code and stays ptrace-stopped, the Sentry
-    injecting each call with ptrace. Seccomp filters are per thread: only the mapper's allows
+    first thread, which never runs application code and makes them in batches from its request
+    pages when its socket says so. Seccomp filters are per thread: only the mapper's allows
     those calls, so an application thread that jumps into the stub's code (or forges a request
     in its sysmsg) cannot map the MemoryFile or change a protection (design.md section 10)."""
 
@@ -455,33 +467,31 @@ class AddressSpace(ptp.InjectedMemoryOps):
         self.dead = False
         self.retired = []   # sysmsgs of threads told to exit
         self.parked = []    # stopped threads no Task uses (Context.inject_exit), for new_thread
-        self.mapper = None  # the traced first thread (ptrace Context), set once the stub is set up
+        self.mapper = None  # the first thread: a Mapper (traced) while set up, then a MapperChannel
         self.requests = platform.memory_file.allocate(REQUESTS_BYTES)   # map_ranges's, at REQUESTS_ADDR
 
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
-        super().map_file_range(self._via(ctx), addr, length, prot, mf_offset)
+        self.run_requests(self._via(ctx), [ptp.map_request(addr, length, prot, mf_offset)])
 
-    def unmap(self, ctx, addr, length):
-        super().unmap(self._via(ctx), addr, length)
+    def unmap(self, ctx, addr, length):   # (as on ptrace, an unmap or protect that fails is not an error)
+        self.run_requests(self._via(ctx), [(NR["munmap"], addr, length)], check=False)
 
     def protect(self, ctx, addr, length, prot):
-        super().protect(self._via(ctx), addr, length, prot)
+        self.run_requests(self._via(ctx), [(NR["mprotect"], addr, length, prot)], check=False)
 
     def map_ranges(self, ctx, ranges):
         """In batches the mapper runs from the stub's request pages (mapped read-only in the stub:
         an application thread can neither write them nor, by its filter, make these calls)."""
         via = self._via(ctx)
-        per_batch = REQUESTS_BYTES // REQUEST.size
-        for first in range(0, len(ranges), per_batch):
-            self.run_requests(via, [ptp.map_request(*r) for r in ranges[first:first + per_batch]])
+        for first in range(0, len(ranges), PER_BATCH):
+            self.run_requests(via, [ptp.map_request(*r) for r in ranges[first:first + PER_BATCH]])
 
-    def run_requests(self, via, requests):
+    def run_requests(self, via, requests, check=True):
         """``requests`` ((nr, arguments...), a batch at most) made by the mapper, in order; OSError
-        for the first that fails."""
-        self.platform.memory_file.write(self.requests, b"".join(
-            REQUEST.pack(*r, *(0,) * (7 - len(r))) for r in requests))
-        left, result = via.run_batch(REQUESTS_ADDR, len(requests))
-        if left:
+        for the first that fails (if ``check``)."""
+        _write_batch(self.platform.memory_file, self.requests, requests)
+        left, result = via.run_batch(REQUESTS_ADDR + COUNT.size, len(requests))
+        if left and check:
             raise OSError(-result, f"stub request {requests[len(requests) - left][:2]} failed")
 
     def _via(self, ctx):
@@ -584,6 +594,8 @@ class AddressSpace(ptp.InjectedMemoryOps):
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
+        if isinstance(self.mapper, MapperChannel):
+            self.mapper.close()
 
 
 class SystrapPlatform:
@@ -610,12 +622,14 @@ class SystrapPlatform:
         self.loop = None
         self._filter_len = self._mapper_fprog = 0
         self._filter_offset = self._write_filter()
+        self.setup_page = memory_file.allocate(4096)   # a new stub's set-up batch (new_address_space)
         self._prepare_master()
 
     # -- set-up ---------------------------------------------------------------
     def _write_filter(self):
-        """Both filters (each a sock_fprog, then its program) in MemoryFile pages every new stub
-        maps while it is set up: the application threads' at FILTER_ADDR, the mapper's after it."""
+        """Both filters (each a sock_fprog, then its program) in MemoryFile pages the master maps
+        read-only at FILTER_ADDR: the application threads' first (stub.S first_thread installs
+        it), the mapper's after it."""
         app, mapper = filter_program(), filter_program(mapper=True)
         self._mapper_fprog = FILTER_ADDR + 16 + len(app)   # where the mapper's sock_fprog is in the stub
         blob = (SC.SOCK_FPROG.pack(len(app) // 8, FILTER_ADDR + 16) + app +
@@ -626,24 +640,21 @@ class SystrapPlatform:
         return offset
 
     def _prepare_master(self):
-        """Handlers for the trapped signals, inherited by every fork of the master."""
+        """Handlers for the trapped signals, the filters and the set-up page (both read-only),
+        inherited by every fork of the master."""
         mf, master = self.memory_file, self.master
-        scratch, page = FILTER_ADDR, mf.allocate(4096)
-        try:
-            act = struct.pack("<QQQQ", st.HANDLER, S.SA_SIGINFO | S.SA_ONSTACK | S.SA_RESTORER, st.RESTORER,
-                              _MASK64)
-            mf.write(page, act)
-            r = master.inject(*ptp.map_request(scratch, 4096, 1, page))
-            if r != scratch:
-                raise OSError(-r, "mapping the sigaction into the master stub")
-            for sig in TRAPPED_SIGNALS:
-                r = master.inject(NR["rt_sigaction"], sig, scratch, 0, 8)
-                if r != 0:
-                    raise OSError(-r, f"rt_sigaction({sig}) in the master stub")
-            master.inject(NR["prctl"], PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            master.inject(NR["munmap"], scratch, 4096)
-        finally:
-            mf.free(page, 4096)
+        act = struct.pack("<QQQQ", st.HANDLER, S.SA_SIGINFO | S.SA_ONSTACK | S.SA_RESTORER, st.RESTORER, _MASK64)
+        mf.write(self.setup_page, act)
+        for addr, length, offset in ((SETUP_ADDR, 4096, self.setup_page),
+                                     (FILTER_ADDR, self._filter_len, self._filter_offset)):
+            r = master.inject(*ptp.map_request(addr, length, 1, offset))
+            if r != addr:
+                raise OSError(-r, "mapping a page into the master stub")
+        for sig in TRAPPED_SIGNALS:
+            r = master.inject(NR["rt_sigaction"], sig, SETUP_ADDR, 0, 8)
+            if r != 0:
+                raise OSError(-r, f"rt_sigaction({sig}) in the master stub")
+        master.inject(NR["prctl"], PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
     def attach(self, loop):
         """Stops arrive through the eventfd (the loop polls it) and deaths through pidfds."""
@@ -657,51 +668,67 @@ class SystrapPlatform:
     special_mappings = ptp.PtracePlatform.special_mappings
 
     def new_address_space(self):
-        """Fork the master; map the first thread's sysmsg; clone the first application thread,
-        install its filter, point it at thread_start and detach it. The process's first thread
-        stays traced and stopped: the mapper (see AddressSpace), under the mapper's filter."""
+        """Fork the master; one batch (ptrace, from the set-up page) maps the request pages and
+        the first thread's sysmsg, makes the mapper's socket pair and clones the first
+        application thread (it installs its own filter: stub.S first_thread). The Sentry takes
+        its end of the socket; the mapper, detached into its loop, closes that end in the stub and
+        installs the mapper's filter (its first batch) before the application runs."""
         child = self.master.inject_with_event(NR["fork"])
         ptp.wait_stop(child)  # the auto-attached child starts with SIGSTOP
         mapper = Mapper(child, None)
         aspace = AddressSpace(self, child)
         aspace.mapper = mapper
-        first = None
+        channel = None
         try:
+            ptp.ptrace(pt.PTRACE_SETOPTIONS, child, 0, ptp.STUB_OPTIONS & ~pt.PTRACE_O_TRACECLONE)  # its clone runs free
             mapper.get_regs()
-            aspace.map_file_range(None, REQUESTS_ADDR, REQUESTS_BYTES, 1, aspace.requests)   # PROT_READ
-
-            setup = [(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL),
-                     ptp.map_request(FILTER_ADDR, self._filter_len, 1, self._filter_offset)]
+            setup = [ptp.map_request(REQUESTS_ADDR, REQUESTS_BYTES, 1, aspace.requests),   # PROT_READ
+                     (NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)]
             msg = aspace.new_sysmsg(setup)
-            aspace.run_requests(mapper, setup)
-            first = mapper.inject_with_event(NR["clone"], ptp.HOST_THREAD_CLONE_FLAGS, 0, 0, 0, 0)
-            ptp.wait_stop(first)  # auto-attached: it starts stopped
-            traced = ptp.Context(first, None)
-            traced.get_regs()
-            install_filter(traced, FILTER_ADDR)
-            aspace.run_requests(mapper, [(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_fprog),
-                                         (NR["munmap"], FILTER_ADDR, self._filter_len)])
-            regs = traced.regs
-            regs.rip, regs.rsp, regs.r12 = st.THREAD_START, msg.stub + st.SYSMSG_SIZE - 64, msg.stub
-            traced.set_regs()
-            fs_base, gs_base = regs.fs_base, regs.gs_base
+            setup += [(NR["socketpair"], socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, msg.stub + _SCRATCH),
+                      (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + _Sysmsg.tid_word.offset)]
+            first = self._run_setup(mapper, setup)
             aspace.pidfd = os.pidfd_open(child)
-            ptp.ptrace(pt.PTRACE_DETACH, first, 0, 0)
+            channel = self._take_channel(aspace, msg)
+            mapper.start_loop(REQUESTS_ADDR, msg.stub + _SCRATCH)
+            aspace.mapper = channel
+            aspace.run_requests(aspace._via(None), [(NR["close"], _SENTRY_END),
+                                                    (NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_fprog)])
         except BaseException:
             os.kill(child, signal.SIGKILL)
-            for tid in (first, child):   # still traced by us: reaped here, not left zombies
-                if tid is not None:
-                    with contextlib.suppress(ChildProcessError):
-                        os.waitpid(tid, ptp.WALL)
+            with contextlib.suppress(ChildProcessError):   # still traced by us: reaped here, not left a zombie
+                os.waitpid(child, ptp.WALL)
+            if channel is not None:
+                channel.close()
             aspace.gone()
             raise
         self.address_spaces[aspace.pidfd] = aspace
         if self.loop is not None:
             self.loop.watch_fd(aspace.pidfd, lambda fd=aspace.pidfd: self._on_pidfd(fd))
         ctx = aspace.add(Context(aspace, first, msg))
-        ctx.fs_base, ctx.gs_base = fs_base, gs_base
+        ctx.fs_base, ctx.gs_base = mapper.regs.fs_base, mapper.regs.gs_base   # the clone's
         ctx.wait_first_event()
         return aspace, ctx
+
+    def _run_setup(self, mapper, requests):
+        """The set-up batch, from the set-up page: the last request's result (the clone's tid)."""
+        _write_batch(self.memory_file, self.setup_page, requests)
+        left, result = mapper.run_batch(SETUP_ADDR + COUNT.size, len(requests))
+        if left:
+            raise OSError(-result, f"stub set-up request {requests[len(requests) - left][:2]} failed")
+        return result
+
+    @staticmethod
+    def _take_channel(aspace, msg):
+        """The Sentry's end of the socket pair the set-up batch made in the stub (its lowest free
+        numbers: the master keeps only 3 and 4), taken with pidfd_getfd."""
+        ends = struct.unpack_from("<ii", msg.mv, _SCRATCH)
+        if ends != (st.MAPPER_FD, _SENTRY_END):
+            raise OSError(EAGAIN, f"the stub's socket pair has descriptors {ends}")
+        fd = _syscall(_NR_PIDFD_GETFD, aspace.pidfd, _SENTRY_END, 0)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd of the stub's mapper socket")
+        return MapperChannel(fd, aspace.pid)
 
     # -- events ---------------------------------------------------------------
     def _on_eventfd(self):

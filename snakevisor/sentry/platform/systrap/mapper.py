@@ -4,13 +4,21 @@ Seccomp filters are per thread. A stub's application threads run under one that 
 syscall made outside the stub's code and, from the stub's code, allows only what the signal
 handler needs (STUB_SYSCALLS, STUB_SYSCALL_ARGS): an application that jumps into the stub's code
 with registers of its choosing gets no more. The stub process's first thread, the mapper, never
-runs application code: it stays ptrace-stopped, and the Sentry injects through it (``Mapper``)
-every mmap of the MemoryFile, munmap and mprotect, which only its filter allows
-(MAPPER_SYSCALLS, MAPPER_SYSCALL_ARGS). No request for them ever sits in memory the application
-can write.
+runs application code, and only its filter allows mmap of the MemoryFile, munmap and mprotect
+(MAPPER_SYSCALLS, MAPPER_SYSCALL_ARGS). While the stub is set up the Sentry drives it with
+ptrace (``Mapper``); then it is detached into stub.S's ``mapper_loop`` and driven through a
+SOCK_SEQPACKET socket only its filter may read or write (``MapperChannel``): a message runs the
+batch in its request pages, and the lengths of its answers say how it went. No request for
+those calls and no answer ever sits in memory the application can write.
 """
+import contextlib
+import errno
+import os
+import signal
+import socket
 import struct
 
+from snakevisor.abi import ptrace as pt
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
@@ -24,11 +32,14 @@ CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | CLONE_CHILD_SETTID | CLONE_CHILD_CLE
 STUB_SYSCALLS = ("futex", "arch_prctl", "sigaltstack", "rt_sigprocmask", "rt_sigreturn", "exit", "exit_group")
 # ... and these with one argument pinned: (argument index, value)
 STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "clone": (0, CLONE_FLAGS)}
-# Only a stub's mapper thread (traced, never running application code) may change its mappings.
+# Only a stub's mapper thread (never running application code) may change its mappings.
 MAPPER_SYSCALLS = ("munmap", "mprotect")
-MAPPER_SYSCALL_ARGS = {"mmap": (4, STUB_MEMFD)}
+MAPPER_SYSCALL_ARGS = {"mmap": (4, STUB_MEMFD), "read": (0, st.MAPPER_FD), "write": (0, st.MAPPER_FD)}
 REQUEST = struct.Struct("<7Q")        # a batch request: nr and six arguments (stub.S, batch)
+COUNT = struct.Struct("<Q")           # the request pages start with the batch's count
 REQUESTS_BYTES = 4 * 4096             # each stub's request pages: 292 requests a batch
+PER_BATCH = (REQUESTS_BYTES - COUNT.size) // REQUEST.size
+ANSWER_DEADLINE = 30                  # seconds a mapper may take to answer before its stub is killed
 
 
 def filter_program(mapper=False):
@@ -71,15 +82,9 @@ def filter_program(mapper=False):
     return out
 
 
-def install_filter(traced, fprog_addr):
-    r = traced.inject(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, fprog_addr)
-    if r != 0:
-        raise OSError(-r, "installing a stub thread's seccomp filter")
-
-
 class Mapper(ptp.Context):
-    """A stub's first thread, traced and stopped for good: nothing of it needs keeping between
-    injections, so an injection does not put its registers back (a ptrace request less)."""
+    """A stub's first thread while the stub is set up: traced and stopped. Nothing of it needs
+    keeping between injections, so an injection does not put its registers back."""
 
     def inject(self, nr, *args):
         self._prepare_injection(nr, args)
@@ -87,14 +92,57 @@ class Mapper(ptp.Context):
         return _signed(self.get_regs().rax)
 
     def run_batch(self, requests, count):
-        """The stub's batch over ``count`` requests at ``requests`` (REQUEST quadwords each, in
-        the page the application can only read): (requests left undone, the last result)."""
+        """The stub's batch over ``count`` requests at ``requests`` (in the pages the application
+        can only read): (requests left undone, the last result)."""
         regs = self.regs
-        regs.rip, regs.r12, regs.r13, regs.orig_rax = st.BATCH, requests, count, (1 << 64) - 1
+        regs.rip, regs.r12, regs.r13, regs.r15, regs.orig_rax = st.BATCH, requests, count, 0, (1 << 64) - 1
         self.set_regs()
         self._run_until_trap()
         regs = self.get_regs()
         return regs.r13, _signed(regs.rax)
+
+    def start_loop(self, requests, scratch):
+        """Detach the mapper into mapper_loop, its request pages at ``requests``."""
+        regs = self.regs
+        regs.rip, regs.r14, regs.rbp, regs.orig_rax = st.MAPPER_LOOP, requests, scratch, (1 << 64) - 1
+        self.set_regs()
+        ptp.ptrace(pt.PTRACE_DETACH, self.tid, 0, 0)
+
+
+class MapperChannel:
+    """The Sentry's end of a set-up mapper's socket (stub.S, mapper_loop)."""
+
+    __slots__ = ("fd", "pid")
+
+    def __init__(self, fd, pid):
+        self.fd, self.pid = fd, pid
+        sock = socket.socket(fileno=fd)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("<qq", ANSWER_DEADLINE, 0))
+        finally:
+            sock.detach()
+
+    def run_batch(self, requests, count):
+        """Run the batch already written to the request pages: (requests left undone, the first
+        error, or 0)."""
+        try:
+            os.write(self.fd, b"\1")
+            left = len(os.read(self.fd, PER_BATCH + 1)) - 1
+            if left <= 0:
+                if left < 0:   # end of file: the stub is gone
+                    raise StubGone(self.pid, None)
+                return 0, 0
+            return left, -len(os.read(self.fd, 4096))
+        except OSError as e:
+            if e.errno == errno.EAGAIN:   # no answer within the deadline
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+            raise StubGone(self.pid, None) from None
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _signed(value):
@@ -102,16 +150,13 @@ def _signed(value):
 
 
 class Mapped:
-    """A stub's mapper as InjectedMemoryOps sees a context: its injections, and its death reported
-    as the asking thread's."""
+    """A stub's mapper (``Mapper`` or ``MapperChannel``) with its death reported as the asking
+    thread's."""
 
     __slots__ = ("mapper", "tid")
 
     def __init__(self, mapper, tid):
         self.mapper, self.tid = mapper, tid
-
-    def inject(self, nr, *args):
-        return self._as_asker(self.mapper.inject, nr, *args)
 
     def run_batch(self, requests, count):
         return self._as_asker(self.mapper.run_batch, requests, count)

@@ -30,7 +30,9 @@
         .set M_ASLEEP, 180              # the stub is (about to be) in FUTEX_WAIT: wake it
         .set M_POLLED, 184              # the Sentry will look at the state before it sleeps
 
+        .set FILTER_OFFSET, 0x10000     # the application threads' sock_fprog (FILTER_ADDR)
         .text
+page:
         .org 0x80
 entry:  int3                            # the master stub parks here under ptrace
         jmp entry
@@ -182,9 +184,12 @@ always_woken:
         .long 0                         # stub.code_page() sets it when the Sentry wakes every stub
 
         .org 0x300
-# The mapper's batch (it alone may make these calls: its filter): r12 = requests in a page the
-# application can only read, 7 quadwords each (nr, six arguments), r13 = their count. Stops at
-# the first error (rax), r13 then counts what was left; int3 hands the mapper back.
+# The mapper's requests (it alone may make these calls: its filter): r12 = requests in a page
+# the application can only read, 7 quadwords each (nr, six arguments), r13 = their count. Stops
+# at the first error (rax), r13 then counting what was left. Then, r15 = 0 (set-up, traced):
+# int3 hands the mapper back to the Sentry's ptrace; r15 = 1 (mapper_loop): it answers.
+# No stack: the mapper's stack is memory the application can write. A clone among the requests
+# (set-up) makes the first application thread: it goes on at first_thread.
 batch:
         test r13, r13
         jz 1f
@@ -196,10 +201,73 @@ batch:
         mov r8, [r12+40]
         mov r9, [r12+48]
         syscall
-        cmp rax, -4095
+        test rax, rax
+        jnz 2f
+        cmp qword ptr [r12], 56         # clone's child
+        je first_thread
+2:      cmp rax, -4095
         jae 1f
         add r12, 56
         dec r13
         jmp batch
-1:      int3
+1:      test r15, r15
+        jnz answer
+        int3
+
+        .org 0x380
+# The mapper once set up (detached): r14 = its request pages (read-only here: the count, then
+# the requests), rbp = a byte the application may scribble (read's buffer, never looked at).
+# A message on its socket (MAPPER_FD) says "run the batch"; it answers with a message of
+# 1 + (requests left undone) bytes and, after a failure, one of -errno bytes (the lengths are
+# the answer: no memory the application could write holds it).
+        .set MAPPER_FD, 0
+mapper_loop:
+        xor eax, eax                    # read(MAPPER_FD, rbp, 1)
+        mov edi, MAPPER_FD
+        mov rsi, rbp
+        mov edx, 1
+        syscall
+        cmp rax, -4                     # EINTR: again
+        je mapper_loop
+        test rax, rax
+        jle mapper_exit                 # the Sentry's end is closed (or broken): the stub ends
+        mov r13, [r14]
+        lea r12, [r14+8]
+        mov r15d, 1
+        jmp batch
+answer:
+        mov rbx, rax
+        mov eax, 1                      # write(MAPPER_FD, r14, 1 + left)
+        mov edi, MAPPER_FD
+        mov rsi, r14
+        lea rdx, [r13+1]
+        syscall
+        test r13, r13
+        jz mapper_loop
+        mov eax, 1                      # write(MAPPER_FD, r14, -result): the error
+        mov edi, MAPPER_FD
+        mov rsi, r14
+        mov rdx, rbx
+        neg rdx
+        syscall
+        jmp mapper_loop
+mapper_exit:
+        mov eax, 231                    # exit_group(1)
+        mov edi, 1
+        syscall
+
+# The first application thread, cloned by the set-up batch with its stack in its sysmsg: it
+# installs the application threads' filter (the mapper's thread has none yet), or ends the
+# stub, and starts as every thread does.
+first_thread:
+        mov r12, rsp
+        and r12, SYSMSG_MASK
+        mov eax, 317                    # seccomp(SECCOMP_SET_MODE_FILTER, 0, &fprog)
+        mov edi, 1
+        xor esi, esi
+        lea rdx, [rip + page + FILTER_OFFSET]
+        syscall
+        test rax, rax
+        jz thread_start
+        jmp mapper_exit
         .org 0x1000

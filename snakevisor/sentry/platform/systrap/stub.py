@@ -9,9 +9,12 @@ from snakevisor.sentry.platform.ptrace.stub import ENTRY_OFFSET, STUB_ADDR, STUB
 HANDLER = STUB_ADDR + 0x100        # the signal handler (SIGSYS, faults, SIGURG)
 RESTORER = STUB_ADDR + 0x280       # rt_sigreturn
 THREAD_START = STUB_ADDR + 0x290   # a new thread: sigaltstack, unblock, ud2
-BATCH = STUB_ADDR + 0x300          # the mapper's batch of requests (r12, r13), then int3
+BATCH = STUB_ADDR + 0x300          # the mapper's requests (r12, r13), then int3 (r15 = 0: set-up)
+MAPPER_LOOP = STUB_ADDR + 0x380    # the set-up mapper's loop: a message on MAPPER_FD runs a batch
+FILTER_OFFSET = 0x10000            # where first_thread finds the application threads' sock_fprog
 ALWAYS_WOKEN = 0x2e0              # a word of the page: 1 when the Sentry wakes every stub (pinned)
 EVENTFD_FD = 4                     # the Sentry's eventfd in every stub (the memfd is 3)
+MAPPER_FD = 0                      # the mapper's socket to the Sentry (the lowest free number)
 
 # sysmsg: the first page of each thread's 64 KiB region (the rest is its alternate stack)
 SYSMSG_SIZE = 0x10000
@@ -32,8 +35,13 @@ CODE = bytes.fromhex(
     "00000000488b7608b89e0000000f05c300000000000000000000000000000000b80f0000000f05000000000000000000"
     "b883000000498d7c247831f60f05b80e000000bf02000000498db4249000000031d241ba080000000f050f0b00000000"
     "000000000000000080841e00000000000100000000000000000000000000000000000000000000000000000000000000"
-    "000000000000000000000000000000004d85ed7435498b0424498b7c2408498b742410498b5424184d8b5424204d8b44"
-    "24284d8b4c24300f05483d01f0ffff73094983c43849ffcdebc6cc")
+    "000000000000000000000000000000004d85ed7445498b0424498b7c2408498b742410498b5424184d8b5424204d8b44"
+    "24284d8b4c24300f054885c0750b49833c24380f84b3000000483d01f0ffff73094983c43849ffcdebb64d85ff755fcc"
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "31c0bf000000004889eeba010000000f054883f8fc74e94885c07e444d8b2e4d8d660841bf01000000e952ffffff4889"
+    "c3b801000000bf000000004c89f6498d55010f054d85ed74b7b801000000bf000000004c89f64889da48f7da0f05eba0"
+    "b8e7000000bf010000000f054989e44981e40000ffffb83d010000bf0100000031f6488d15f7fb00000f054885c00f84"
+    "7cfeffffebca")
 
 
 def code_page(always_woken=False) -> bytes:
