@@ -490,7 +490,7 @@ class AddressSpace:
         """``requests`` ((nr, arguments...), a batch at most) made by the mapper, in order; OSError
         for the first that fails (if ``check``)."""
         _write_batch(self.platform.memory_file, self.requests, requests)
-        left, result = via.run_batch(REQUESTS_ADDR + COUNT.size, len(requests))
+        left, result = via.run_batch()
         if left and check:
             raise OSError(-result, f"stub request {requests[len(requests) - left][:2]} failed")
 
@@ -669,10 +669,12 @@ class SystrapPlatform:
 
     def new_address_space(self):
         """Fork the master; one batch (ptrace, from the set-up page) maps the request pages and
-        the first thread's sysmsg, makes the mapper's socket pair and clones the first
-        application thread (it installs its own filter: stub.S first_thread). The Sentry takes
-        its end of the socket; the mapper, detached into its loop, closes that end in the stub and
-        installs the mapper's filter (its first batch) before the application runs."""
+        the first thread's sysmsg, makes the mapper's socket pair, clones the first application
+        thread (untraced: it installs its own filter, stub.S first_thread) and installs the
+        mapper's filter. The Sentry takes its end of the socket (which stays open in the stub
+        too, where no thread may use it: the mapper's filter allows MAPPER_FD only, the
+        application threads' neither read nor a write to it) and detaches the mapper into its
+        loop."""
         child = self.master.inject_with_event(NR["fork"])
         ptp.wait_stop(child)  # the auto-attached child starts with SIGSTOP
         mapper = Mapper(child, None)
@@ -686,14 +688,13 @@ class SystrapPlatform:
                      (NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)]
             msg = aspace.new_sysmsg(setup)
             setup += [(NR["socketpair"], socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, msg.stub + _SCRATCH),
-                      (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + _Sysmsg.tid_word.offset)]
-            first = self._run_setup(mapper, setup)
+                      (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + _Sysmsg.tid_word.offset),
+                      (NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_fprog)]
+            first = self._run_setup(mapper, setup, msg.stub + _SCRATCH)
             aspace.pidfd = os.pidfd_open(child)
             channel = self._take_channel(aspace, msg)
-            mapper.start_loop(REQUESTS_ADDR, msg.stub + _SCRATCH)
+            mapper.start_loop()
             aspace.mapper = channel
-            aspace.run_requests(aspace._via(None), [(NR["close"], _SENTRY_END),
-                                                    (NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_fprog)])
         except BaseException:
             os.kill(child, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):   # still traced by us: reaped here, not left a zombie
@@ -710,13 +711,13 @@ class SystrapPlatform:
         ctx.wait_first_event()
         return aspace, ctx
 
-    def _run_setup(self, mapper, requests):
-        """The set-up batch, from the set-up page: the last request's result (the clone's tid)."""
+    def _run_setup(self, mapper, requests, scratch):
+        """The set-up batch, from the set-up page: the tid of the thread its clone made."""
         _write_batch(self.memory_file, self.setup_page, requests)
-        left, result = mapper.run_batch(SETUP_ADDR + COUNT.size, len(requests))
+        left, result, tid = mapper.run_setup(SETUP_ADDR + COUNT.size, len(requests), REQUESTS_ADDR, scratch)
         if left:
             raise OSError(-result, f"stub set-up request {requests[len(requests) - left][:2]} failed")
-        return result
+        return tid
 
     @staticmethod
     def _take_channel(aspace, msg):

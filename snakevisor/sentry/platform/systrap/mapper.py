@@ -22,6 +22,7 @@ from snakevisor.abi import ptrace as pt
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.hostos.libc import libc
 from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import StubGone
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD, STUB_SIZE
@@ -40,6 +41,7 @@ COUNT = struct.Struct("<Q")           # the request pages start with the batch's
 REQUESTS_BYTES = 4 * 4096             # each stub's request pages: 292 requests a batch
 PER_BATCH = (REQUESTS_BYTES - COUNT.size) // REQUEST.size
 ANSWER_DEADLINE = 30                  # seconds a mapper may take to answer before its stub is killed
+_DEADLINE = struct.pack("<qq", ANSWER_DEADLINE, 0)   # SO_RCVTIMEO's timeval
 
 
 def filter_program(mapper=False):
@@ -83,29 +85,22 @@ def filter_program(mapper=False):
 
 
 class Mapper(ptp.Context):
-    """A stub's first thread while the stub is set up: traced and stopped. Nothing of it needs
-    keeping between injections, so an injection does not put its registers back."""
+    """A stub's first thread while the stub is set up: traced and stopped."""
 
-    def inject(self, nr, *args):
-        self._prepare_injection(nr, args)
-        self._run_until_trap()
-        return _signed(self.get_regs().rax)
-
-    def run_batch(self, requests, count):
-        """The stub's batch over ``count`` requests at ``requests`` (in the pages the application
-        can only read): (requests left undone, the last result)."""
+    def run_setup(self, requests, count, pages, scratch):
+        """The stub's batch over ``count`` requests at ``requests`` (in a page the application can
+        only read), the mapper's loop registers set (its request ``pages``, its read buffer
+        ``scratch``): (requests left undone, the last result, the tid a clone among them made)."""
         regs = self.regs
         regs.rip, regs.r12, regs.r13, regs.r15, regs.orig_rax = st.BATCH, requests, count, 0, (1 << 64) - 1
+        regs.r14, regs.rbp = pages, scratch
         self.set_regs()
         self._run_until_trap()
         regs = self.get_regs()
-        return regs.r13, _signed(regs.rax)
+        return regs.r13, _signed(regs.rax), regs.rbx
 
-    def start_loop(self, requests, scratch):
-        """Detach the mapper into mapper_loop, its request pages at ``requests``."""
-        regs = self.regs
-        regs.rip, regs.r14, regs.rbp, regs.orig_rax = st.MAPPER_LOOP, requests, scratch, (1 << 64) - 1
-        self.set_regs()
+    def start_loop(self):
+        """Detach the mapper, stopped at the batch's int3: it goes on into mapper_loop."""
         ptp.ptrace(pt.PTRACE_DETACH, self.tid, 0, 0)
 
 
@@ -116,13 +111,9 @@ class MapperChannel:
 
     def __init__(self, fd, pid):
         self.fd, self.pid = fd, pid
-        sock = socket.socket(fileno=fd)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("<qq", ANSWER_DEADLINE, 0))
-        finally:
-            sock.detach()
+        libc.setsockopt(fd, socket.SOL_SOCKET, socket.SO_RCVTIMEO, _DEADLINE, len(_DEADLINE))
 
-    def run_batch(self, requests, count):
+    def run_batch(self):
         """Run the batch already written to the request pages: (requests left undone, the first
         error, or 0)."""
         try:
@@ -150,16 +141,15 @@ def _signed(value):
 
 
 class Mapped:
-    """A stub's mapper (``Mapper`` or ``MapperChannel``) with its death reported as the asking
-    thread's."""
+    """A stub's MapperChannel with its death reported as the asking thread's."""
 
     __slots__ = ("mapper", "tid")
 
     def __init__(self, mapper, tid):
         self.mapper, self.tid = mapper, tid
 
-    def run_batch(self, requests, count):
-        return self._as_asker(self.mapper.run_batch, requests, count)
+    def run_batch(self):
+        return self._as_asker(self.mapper.run_batch)
 
     def _as_asker(self, call, *args):
         try:

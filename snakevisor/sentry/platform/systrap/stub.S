@@ -186,10 +186,11 @@ always_woken:
         .org 0x300
 # The mapper's requests (it alone may make these calls: its filter): r12 = requests in a page
 # the application can only read, 7 quadwords each (nr, six arguments), r13 = their count. Stops
-# at the first error (rax), r13 then counting what was left. Then, r15 = 0 (set-up, traced):
-# int3 hands the mapper back to the Sentry's ptrace; r15 = 1 (mapper_loop): it answers.
-# No stack: the mapper's stack is memory the application can write. A clone among the requests
-# (set-up) makes the first application thread: it goes on at first_thread.
+# at the first error (rax), r13 then counting what was left. Then, r15 = 1 (mapper_loop): it
+# answers; r15 = 0 (the set-up batch, traced): int3 hands the mapper to the Sentry, which
+# detaches it into mapper_loop (r14 and rbp set for it). A clone among the requests (set-up)
+# makes the first application thread, which goes on at first_thread; rbx keeps its tid.
+# No stack: the mapper's stack is memory the application can write.
 batch:
         test r13, r13
         jz 1f
@@ -201,10 +202,11 @@ batch:
         mov r8, [r12+40]
         mov r9, [r12+48]
         syscall
+        cmp qword ptr [r12], 56         # a clone:
+        jne 2f
         test rax, rax
-        jnz 2f
-        cmp qword ptr [r12], 56         # clone's child
-        je first_thread
+        jz first_thread                 # the child
+        mov rbx, rax                    # the parent
 2:      cmp rax, -4095
         jae 1f
         add r12, 56
@@ -213,6 +215,7 @@ batch:
 1:      test r15, r15
         jnz answer
         int3
+        jmp mapper_loop
 
         .org 0x380
 # The mapper once set up (detached): r14 = its request pages (read-only here: the count, then
