@@ -78,6 +78,7 @@ USER_REGS_SIZE = 27 * 8
 USER_DEBUGREG_OFFSET = 848                           # u_debugreg[8]: DR0-DR7, the last member
 USER_SIZE = 912
 FPREGS_SIZE = 512                                    # struct user_fpregs_struct (FXSAVE)
+XSTATE_XCR0_OFFSET = 464   # PTRACE_GETREGSET(NT_X86_XSTATE) puts XCR0 here (the software bytes; gdb reads it)
 IOVEC = struct.Struct("<QQ")
 UIO_MAXIOV = 1024
 

@@ -90,6 +90,9 @@ static void check_registers(void) {
     static char xstate[16384];
     struct iovec xiov = {xstate, sizeof xstate};
     result("GETREGSET xstate", ptrace(PTRACE_GETREGSET, child, NT_X86_XSTATE, &xiov));
+    unsigned long long xcr0;   /* Linux puts XCR0 in the image's software bytes (gdb reads it there) */
+    memcpy(&xcr0, xstate + 464, sizeof xcr0);
+    printf("  xstate size %zu xcr0 %llx\n", xiov.iov_len, xcr0);
     result("SETREGSET xstate unchanged", ptrace(PTRACE_SETREGSET, child, NT_X86_XSTATE, &xiov));
     xstate[520] = 1;   /* a compacted-format XSAVE header: refused */
     result("SETREGSET xstate compacted", ptrace(PTRACE_SETREGSET, child, NT_X86_XSTATE, &xiov));

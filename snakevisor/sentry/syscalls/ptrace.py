@@ -207,11 +207,9 @@ def _set_xstate(st, data):
     new[28:32] = current[28:32]
     new[S.FPX_SW_OFFSET:512] = current[S.FPX_SW_OFFSET:512]
     if len(new) > 512:
-        # The supported features: a signal frame's image (systrap) names them in its software
-        # bytes; a PTRACE_GETREGSET one (ptrace) does not, and the host's SETREGSET checks them.
-        magic, _, supported, _ = S.FPX_SW_BYTES.unpack_from(current, S.FPX_SW_OFFSET)
+        supported = struct.unpack_from("<Q", current, P.XSTATE_XCR0_OFFSET)[0]   # XCR0
         xstate_bv, xcomp_bv = struct.unpack_from("<QQ", new, 512)
-        if xcomp_bv or any(new[528:576]) or magic == S.FP_XSTATE_MAGIC1 and xstate_bv & ~supported:
+        if xcomp_bv or any(new[528:576]) or xstate_bv & ~supported:
             raise SyscallError(EINVAL)
     try:
         st.task.ctx.set_xstate(bytes(new))

@@ -326,8 +326,14 @@ class Context:
         return base, size
 
     def get_xstate(self):
+        """The frame's XSAVE area with PTRACE_GETREGSET's software bytes (XCR0, then zeros) for
+        the frame's own (the signal-frame format: its magic, sizes and features)."""
         base, size = self._fpstate()
-        return ctypes.string_at(base, size)
+        data = bytearray(ctypes.string_at(base, size))
+        magic1, _, xfeatures, _ = S.FPX_SW_BYTES.unpack_from(data, S.FPX_SW_OFFSET)
+        data[S.FPX_SW_OFFSET:512] = bytes(512 - S.FPX_SW_OFFSET)
+        _U64S.pack_into(data, pt.XSTATE_XCR0_OFFSET, xfeatures if magic1 == S.FP_XSTATE_MAGIC1 else 3)
+        return bytes(data)
 
     def xstate_size(self):
         return self._fpstate()[1]
