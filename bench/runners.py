@@ -243,7 +243,8 @@ class SnakevisorRunner(Runner):
     description = ("python3 -S -m snakevisor do --volume HOSTDIR:HOSTDIR [--network=host] -- PROG, as a user runs "
                    "it: -S as the launcher in the README starts it; the first do starts a server, which serves the "
                    "next ones (a sandbox forked per do, booted ahead); root: an overlay of the host's / through the "
-                   "Gofer; the fs benchmark's host dir a read-write volume; pins itself")
+                   "Gofer; the fs benchmark's host dir a read-write volume; the default platform (systrap); "
+                   "pins itself")
 
     def __init__(self):
         self.host_dir = None
@@ -319,19 +320,19 @@ class SnakevisorColdRunner(SnakevisorRunner):
     only_benchmarks = {"startup"}
 
 
-class SnakevisorSystrapRunner(SnakevisorRunner):
-    name = "snakevisor-systrap"
-    description = "the same with do --platform=systrap (seccomp traps into a stub signal handler)"
-    PLATFORM = ("--platform=systrap",)
+class SnakevisorPtraceRunner(SnakevisorRunner):
+    name = "snakevisor-ptrace"
+    description = "the same with do --platform=ptrace (PTRACE_SYSEMU stops)"
+    PLATFORM = ("--platform=ptrace",)
 
 
-class SnakevisorSystrapUnpinnedRunner(SnakevisorRunner):
+class SnakevisorUnpinnedRunner(SnakevisorRunner):
     """systrap's stubs on any CPU (its futex hand-offs need no shared CPU): faster for a lone
     syscall loop, slower where two parties wait on each other (design.md section 4); the syscall
     benchmark only, where the issue asks for its figure."""
-    name = "snakevisor-systrap-unpinned"
-    description = "the same with do --platform=systrap --cpu=-1 (not pinned); syscall benchmark only"
-    PLATFORM = ("--platform=systrap", "--cpu=-1")
+    name = "snakevisor-unpinned"
+    description = "the same with do --cpu=-1 (systrap, not pinned); syscall benchmark only"
+    PLATFORM = ("--cpu=-1",)
     only_benchmarks = {"syscall"}
 
 
@@ -506,8 +507,8 @@ class PythonPtraceRunner(Runner):
 
 def all_runners():
     """Every runner, in table column order."""
-    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorSystrapRunner(),
-            SnakevisorSystrapUnpinnedRunner(), SnakevisorColdRunner(), Snakevisor9pRunner(),
+    return [NativeRunner(), PythonPtraceRunner(), SnakevisorRunner(), SnakevisorPtraceRunner(),
+            SnakevisorUnpinnedRunner(), SnakevisorColdRunner(), Snakevisor9pRunner(),
             RunscRunner(pinned=True),
             RunscRunner(pinned=False), RuncRunner()]
 

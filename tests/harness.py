@@ -5,7 +5,7 @@ Every run is in a session of its own and, at its deadline, its whole process gro
 SIGKILLed (``subprocess.run(timeout=)`` would kill only the direct child, leaving a hung
 Sentry and its stubs behind). Every sandboxed run's stderr is checked for a Sentry internal
 error. ``sandbox_cmd`` is the one place that spells the `snakevisor do` command line (with the
-platform SNAKEVISOR_PLATFORM asks for), ``sandbox_env`` the environment it needs from a checkout.
+platform SNAKEVISOR_PLATFORM asks for, else the default), ``sandbox_env`` the environment it needs from a checkout.
 
 Leftover stubs are found by recording the stubs below this process while a block runs
 (StubWatch) and checking that each one is gone afterwards; only stubs that were ours are counted
@@ -30,6 +30,7 @@ import pytest
 from do_support import stubs_below, wait_gone
 
 from snakevisor.abi.errno import SyscallError
+from snakevisor.sentry import platform as platform_names
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The sandbox mounts its own tmpfs on /tmp, so programs under test live elsewhere.
@@ -37,8 +38,10 @@ BUILD_DIR = os.environ.get("SNAKEVISOR_TEST_BUILD", "/var/tmp/snakevisor-tests")
 PROGRAMS = os.path.join(REPO, "tests", "programs")
 # Both runs start in "/": the checkout may live under /tmp, which the sandbox hides behind its own tmpfs.
 NEUTRAL_CWD = "/"
-# SNAKEVISOR_PLATFORM=systrap runs every `snakevisor do` of the tests on that platform, and
-# SNAKEVISOR_DIRECTFS=false with 9P only (the CLI reads it too; a flag survives a test's own env).
+# SNAKEVISOR_PLATFORM=ptrace runs every `snakevisor do` of the tests on that platform (PLATFORM:
+# the one they run on), and SNAKEVISOR_DIRECTFS=false with 9P only (the CLI reads it too; a flag
+# survives a test's own env).
+PLATFORM = os.environ.get("SNAKEVISOR_PLATFORM") or platform_names.DEFAULT
 PLATFORM_FLAGS = ((("--platform", os.environ["SNAKEVISOR_PLATFORM"]) if os.environ.get("SNAKEVISOR_PLATFORM") else ())
                   + ((f"--directfs={os.environ['SNAKEVISOR_DIRECTFS']}",) if os.environ.get("SNAKEVISOR_DIRECTFS")
                      else ()))
@@ -241,7 +244,7 @@ def _first_difference(native, boxed, context=3):
             + "\n  sandbox: " + "\n  sandbox: ".join(b[lo:i + context]))
 
 
-def compare(argv, timeout=120, env=None, input=None, native_status=None):
+def compare(argv, timeout=120, env=None, input=None, native_status=None, flags=()):
     """Run natively and in the sandbox, with the same environment (default app_env()): same
     stdout and exit status (128+N for death by signal N). Returns (native, boxed).
     ``native_status``, if given, is asserted first so a broken program is not mistaken for a
@@ -253,7 +256,7 @@ def compare(argv, timeout=120, env=None, input=None, native_status=None):
             f"program misbehaves natively (status {native.returncode}):\n{tail(native.stdout, 2000)}"
             f"\n{tail(native.stderr, 2000)}")
     try:
-        boxed = run_sandboxed(argv, timeout=timeout, env=env, input=input)
+        boxed = run_sandboxed(argv, timeout=timeout, env=env, input=input, flags=flags)
     except Hung as e:
         pytest.fail(str(e) + f"\nnative stdout:\n{tail(native.stdout)}")
     detail = (f"\n--- native stdout:\n{tail(native.stdout, 2500)}"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import compile_c, run_sandboxed, sandbox_cmd, sandbox_env
+from harness import PLATFORM, compile_c, run_sandboxed, sandbox_cmd, sandbox_env
 from do_support import children_of, comm_of, namespace_tasks, sentry_of
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's namespaces need root")
@@ -19,7 +19,7 @@ DEFAULT_PIDS_LIMIT = 1024     # sandbox/do.py
 SLACK = 4                     # stub tasks beyond the application's: the master stub, the waker
 # Host tasks a sandboxed process takes: one stub thread per task, and on systrap one more per
 # process, its mapper (platform/systrap/mapper.py), which a fork bomb of processes doubles.
-HOST_TASKS_PER_PROCESS = 2 if os.environ.get("SNAKEVISOR_PLATFORM") == "systrap" else 1
+HOST_TASKS_PER_PROCESS = 2 if PLATFORM == "systrap" else 1
 REFUSAL_LINE = re.compile(r"clone fails with EAGAIN")
 
 

@@ -1,6 +1,6 @@
 """ptrace(2) inside the sandbox (issue 16 "Kernel features II", item 1), differential: a C tracer
 and its tracees (tests/programs/ptrace_*.c) natively and sandboxed, then strace -f itself.
-Set SNAKEVISOR_PLATFORM=systrap to run them on the other platform.
+Set SNAKEVISOR_PLATFORM=ptrace to run them on the other platform.
 """
 import collections
 import re

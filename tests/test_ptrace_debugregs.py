@@ -1,7 +1,7 @@
 """Hardware breakpoints and watchpoints through ptrace inside the sandbox (kernel/debugregs.py):
-the debug registers' checks and traps of a C tracer as natively, gdb's `watch`, and the systrap
-platform's refusal to enable one (its stubs are not traced once running)."""
-import os
+the debug registers' checks and traps of a C tracer as natively, gdb's `watch` (on the ptrace
+platform, which loads them into its traced stub threads, whatever SNAKEVISOR_PLATFORM says), and
+the systrap platform's refusal to enable one (its stubs are not traced once running)."""
 import re
 import shutil
 
@@ -10,27 +10,25 @@ import pytest
 from harness import app_env, compare, compile_c, run_native, run_sandboxed
 
 GDB = shutil.which("gdb")
-ON_SYSTRAP = os.environ.get("SNAKEVISOR_PLATFORM") == "systrap"
-ptrace_platform_only = pytest.mark.skipif(ON_SYSTRAP, reason="systrap loads no hardware breakpoint (enabling is EIO)")
+ON_PTRACE = ("--platform", "ptrace")
 
 
-@ptrace_platform_only
 def test_debug_registers_as_natively():
     """DR4/DR5, addresses past TASK_SIZE_MAX, DR7's length/type/alignment checks (errnos, and
     DR7 unchanged after a refusal), a write watchpoint trapping at each write (TRAP_HWBKPT,
     si_addr, DR6, the value) but not at a syscall's, an execute breakpoint, DR6 after a single
     step, a forked child's and an exec'd image's registers; breakpoints at the stub's code page
     must not disturb the Sentry's injections there."""
-    native, _ = compare([compile_c("ptrace_debugregs")], native_status=0)
+    native, _ = compare([compile_c("ptrace_debugregs")], native_status=0, flags=ON_PTRACE)
     assert b"first write: si_code 4 si_addr==rip 1 rip==target 0 dr6 0xffff0ff1 watched 1" in native.stdout
     assert b"at target: si_code 4 si_addr==rip 1 rip==target 1" in native.stdout
 
 
-@ptrace_platform_only
 def test_debug_registers_are_per_thread():
     """A watchpoint set on one thread traps its write; a thread made after it exited starts with
     none and does not trap, though in the sandbox it reuses the first one's parked stub thread."""
-    native, _ = compare([compile_c("ptrace_debugregs_threads", extra=("-pthread",))], native_status=0)
+    native, _ = compare([compile_c("ptrace_debugregs_threads", extra=("-pthread",))], native_status=0,
+                        flags=ON_PTRACE)
     assert b"first thread: si_code 4 dr6 0xffff0ff1 watched 1" in native.stdout
     assert b"second thread: exited 0" in native.stdout
 
@@ -50,7 +48,6 @@ def _gdb_lines(out):
     return re.sub(rb"\(process \d+\)", b"(process N)", out)
 
 
-@ptrace_platform_only
 @pytest.mark.skipif(GDB is None, reason="gdb is not installed (tools/setup.sh --test installs it)")
 def test_gdb_watch():
     """gdb's `watch` on a global changed in a loop: a hardware watchpoint that stops at each
@@ -61,7 +58,7 @@ def test_gdb_watch():
     native = run_native(argv, env=app_env())
     if b"Hardware watchpoint 2: counter" not in native.stdout:
         pytest.skip(f"gdb has no hardware watchpoint natively here: {native.stdout[-300:]!r} {native.stderr[-300:]!r}")
-    boxed = run_sandboxed(argv, env=app_env())
+    boxed = run_sandboxed(argv, env=app_env(), flags=ON_PTRACE)
     assert _gdb_lines(boxed.stdout) == _gdb_lines(native.stdout), \
         boxed.stdout.decode(errors="replace") + boxed.stderr.decode(errors="replace")
     assert b"Old value = 3\nNew value = 6\n" in boxed.stdout and b"counter=6" in boxed.stdout

@@ -2,8 +2,8 @@
 against native runs, a kick reaching a spinning thread, stubs and Sentries killed from outside,
 and hostile programs scribbling on what the stub shares with the Sentry.
 
-The whole differential suite runs on it with SNAKEVISOR_PLATFORM=systrap (tests/harness.py);
-these tests run on it always."""
+It is the default platform: the whole suite runs on it unless SNAKEVISOR_PLATFORM=ptrace
+(tests/harness.py); these tests run on it always."""
 import contextlib
 import os
 import shutil

@@ -14,6 +14,7 @@ import stat
 import sys
 
 from snakevisor.abi.utsname import HOST_NAME_MAX
+from snakevisor.sentry import platform as platform_names
 
 COMMAND_VERBS = ("do", "exec")   # after their positional arguments comes a command: left alone
 
@@ -77,7 +78,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
-PLATFORMS = ("ptrace", "systrap")
+PLATFORMS = platform_names.NAMES
 
 
 def build_parser(do_only=False):
@@ -90,8 +91,9 @@ def build_parser(do_only=False):
     p.add_argument("--log-format", default="text", choices=("text", "json"))
     p.add_argument("--debug", action="store_true")
     p.add_argument("--strace", action="store_true", help="print every syscall on stderr")
-    p.add_argument("--platform", default="ptrace", choices=PLATFORMS,
-                   help="how application code is run: ptrace (PTRACE_SYSEMU) or systrap (seccomp traps)")
+    p.add_argument("--platform", default=platform_names.DEFAULT, choices=PLATFORMS,
+                   help="how application code is run: systrap (seccomp traps, the default) or ptrace "
+                        "(PTRACE_SYSEMU; it also loads hardware breakpoints: gdb's watch)")
     p.add_argument("--network", dest="global_network", choices=("none", "host"),
                    help="OCI containers: override the config's network namespace")
     p.add_argument("--net-raw", action="store_true", dest="global_net_raw",
@@ -128,7 +130,7 @@ def _add_do(sub):
     do.add_argument("--cpu", type=int, default=None, help="host CPU to run the Sentry and its stubs on (-1: not pinned)")
     do.add_argument("--hostname", default="snakevisor")
     do.add_argument("--platform", dest="do_platform", default=None, choices=PLATFORMS,
-                    help="ptrace (default) or systrap, as the global --platform")
+                    help="systrap (default) or ptrace, as the global --platform")
     do.add_argument("--volume", "-v", action="append", default=[], metavar="HOST:SANDBOX[:ro]",
                     help="bind a host directory into the sandbox (writes land on the host; :ro for read-only)")
     do.add_argument("--rootfs", metavar="DIR", help="use DIR as the root filesystem instead of the host's /")

@@ -14,6 +14,8 @@ import json
 import re
 import sys
 
+from snakevisor.sentry import platform as platform_names
+
 
 def register(sub):
     """Add the OCI verbs to the ``snakevisor`` subparsers."""
@@ -131,7 +133,7 @@ class _Opts:
         self.log_format = args.log_format
         self.debug = args.debug
         self.strace = args.strace
-        self.platform = getattr(args, "platform", "ptrace")
+        self.platform = getattr(args, "platform", platform_names.DEFAULT)
         self.network = getattr(args, "global_network", None)
         self.net_raw = getattr(args, "global_net_raw", False)
         from snakevisor.cli.main import directfs_setting, overlay2_setting   # main imports this module

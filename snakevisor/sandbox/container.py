@@ -21,6 +21,7 @@ import time
 # the control socket's module (and socket) only start, kill, ps and exec.
 from snakevisor.sandbox.hooks import CREATE_HOOKS, START_HOOKS, run_hooks
 from snakevisor.sandbox.state import CONTROL_SOCKET, ContainerState, StateError, now_rfc3339, process_start_time
+from snakevisor.sentry import platform as platform_names
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOOT_TIMEOUT = 120.0
@@ -97,7 +98,7 @@ def _boot_argv(opts, cid, bundle, state_dir, ready_fd):
         argv.append("--debug")
     if opts.strace:
         argv.append("--strace")
-    if getattr(opts, "platform", "ptrace") != "ptrace":
+    if getattr(opts, "platform", platform_names.DEFAULT) != platform_names.DEFAULT:
         argv += ["--platform", opts.platform]
     if getattr(opts, "overlay2", None) is not None:
         argv += ["--overlay2", str(opts.overlay2)]

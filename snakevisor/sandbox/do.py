@@ -42,6 +42,7 @@ from snakevisor.sandbox import coldgc, environ, gofer_zygote, lockdown
 from snakevisor.sandbox.messages import ProtocolError, recv_message, send_message
 from snakevisor.sandbox.gofer_process import GoferMount, GoferProcess
 from snakevisor.sandbox.network import NetworkSetupError
+from snakevisor.sentry import platform as platform_names
 
 # Tasks (threads included) a sandbox may have at once. Each is a host stub thread driven by one
 # single-threaded Sentry, so far fewer are useful than a host allows; CRI-O's default is 1024,
@@ -116,7 +117,7 @@ def run_do(cmd, cwd="/", tty=False, cwd_missing="fallback", **boot):
 
 def prepare_do(strace=False, cpu=None, hostname="snakevisor", volumes=(), rootfs=None, overlay_upper=None,
                network="none", net_raw=False, pids_limit=None, memory=None, tmpfs_size=None, profile=None,
-               platform="ptrace", directfs=False, root_overlay=True):
+               platform=platform_names.DEFAULT, directfs=False, root_overlay=True):
     """Fork the sandbox process (it boots its Gofer and Sentry, then waits for its command):
     a PreparedDo, or an exit code if it could not be forked. ``profile``: a file for a cProfile
     of the Sentry (``SNAKEVISOR_PROFILE``). ``root_overlay`` False: the root (``rootfs``) is

@@ -34,8 +34,9 @@ from snakevisor.abi.fs import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVA
 from snakevisor.abi.sched import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_THREAD
 from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, libc,
                                mount, pivot_root)
-from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp
+from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp, preload_library
 from snakevisor.sandbox import netns_broker
+from snakevisor.sentry import platform as platform_names
 from snakevisor.sentry.kernel import netns
 
 
@@ -197,7 +198,8 @@ def preload_modules(platform=None):
     """Everything the Sentry may import later is imported now: after the pivot nothing can be opened.
     ``platform``: the one the Sentry booted with, which never changes (the other's modules are
     skipped: ~1 ms); None, every module (the warm server's template serves both)."""
-    skipped = tuple(f"snakevisor.sentry.platform.{other}" for other in ("ptrace", "systrap")
+    preload_library()   # libseccomp, a library: the broker's filter is built after the pivot
+    skipped = tuple(f"snakevisor.sentry.platform.{other}" for other in platform_names.NAMES
                     if platform is not None and other != platform)
     for name in ("snakevisor.sandbox.sentry_boot",) + LATE_MODULES:
         if skipped and name.startswith(skipped):

@@ -35,6 +35,7 @@ from snakevisor.sentry.vfs.resolve import ResolveContext, resolve
 from snakevisor.sentry.vfs.vfs import VirtualFilesystem
 from snakevisor.sandbox.mounts import build_oci_mounts, make_mountpoint, write_net_sysctls
 from snakevisor.sandbox.network import provide_etc_files, setup_network
+from snakevisor.sentry import platform as platform_names
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSFS_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME
@@ -63,7 +64,7 @@ class SentryConfig:
     # A cwd the root lacks: "fallback" to / (do's implicit cwd, the caller's), "error" (do --cwd),
     # or "create" it (OCI, as runc does before the root goes read-only).
     cwd_missing: str = "fallback"
-    platform: str = "ptrace"          # "ptrace" or "systrap" (sentry/platform/)
+    platform: str = platform_names.DEFAULT   # "ptrace" or "systrap" (sentry/platform/)
     sysfs: bool = True                # do: the Sentry's sysfs on /sys (OCI: where config.json mounts sysfs)
     # /etc/hosts and /etc/resolv.conf made to work (sandbox/network.py): do, the Python API; not an
     # engine's container, whose files are the image's and the engine's binds, as under runc.
