@@ -626,7 +626,7 @@ class SystrapPlatform:
         self.address_spaces = {}  # pidfd -> AddressSpace
         self.parked_total = 0     # parked threads of all address spaces (host threads: pids.max counts them)
         self.loop = None
-        self._filter_len = self._mapper_fprog = 0
+        self._filter_len = self._master_fprog = 0
         self._filter_offset = self._write_filter()
         self.setup_page = memory_file.allocate(4096)   # a new stub's set-up batch (new_address_space)
         self._prepare_master()
@@ -635,19 +635,19 @@ class SystrapPlatform:
     def _write_filter(self):
         """Both filters (each a sock_fprog, then its program) in MemoryFile pages the master maps
         read-only at FILTER_ADDR: the application threads' first (stub.S first_thread installs
-        it), the mapper's after it."""
-        app, mapper = filter_program(), filter_program(mapper=True)
-        self._mapper_fprog = FILTER_ADDR + 16 + len(app)   # where the mapper's sock_fprog is in the stub
+        it), the master's after it (installed once, inherited by every stub)."""
+        app, master = filter_program(), filter_program(master=True)
+        self._master_fprog = FILTER_ADDR + 16 + len(app)   # where the master's sock_fprog is in the stub
         blob = (SC.SOCK_FPROG.pack(len(app) // 8, FILTER_ADDR + 16) + app +
-                SC.SOCK_FPROG.pack(len(mapper) // 8, self._mapper_fprog + 16) + mapper)
+                SC.SOCK_FPROG.pack(len(master) // 8, self._master_fprog + 16) + master)
         self._filter_len = (len(blob) + 4095) & ~4095
         offset = self.memory_file.allocate(self._filter_len)
         self.memory_file.write(offset, blob)
         return offset
 
     def _prepare_master(self):
-        """Handlers for the trapped signals, the filters and the set-up page (both read-only),
-        inherited by every fork of the master."""
+        """Handlers for the trapped signals, the filters' and the set-up page (both read-only) and
+        the master's filter, inherited by every fork of the master."""
         mf, master = self.memory_file, self.master
         act = struct.pack("<QQQQ", st.HANDLER, S.SA_SIGINFO | S.SA_ONSTACK | S.SA_RESTORER, st.RESTORER, _MASK64)
         mf.write(self.setup_page, act)
@@ -661,6 +661,9 @@ class SystrapPlatform:
             if r != 0:
                 raise OSError(-r, f"rt_sigaction({sig}) in the master stub")
         master.inject(NR["prctl"], PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        r = master.inject(NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._master_fprog)   # every stub's too
+        if r != 0:
+            raise OSError(-r, "installing the master stub's seccomp filter")
 
     def attach(self, loop):
         """Stops arrive through the eventfd (the loop polls it) and deaths through pidfds."""
@@ -674,10 +677,10 @@ class SystrapPlatform:
     special_mappings = ptp.PtracePlatform.special_mappings
 
     def new_address_space(self):
-        """Fork the master; one batch (ptrace, from the set-up page) maps the request pages and
-        the first thread's sysmsg, makes the mapper's socket pair, clones the first application
-        thread (untraced: it installs its own filter, stub.S first_thread) and installs the
-        mapper's filter. The Sentry takes its end of the socket (which stays open in the stub
+        """Fork the master (its filter comes along: the mapper's); one batch (ptrace, from the
+        set-up page) maps the request pages and the first thread's sysmsg, makes the mapper's
+        socket pair and clones the first application thread (untraced: it installs the
+        application threads' filter, stub.S first_thread). The Sentry takes its end of the socket (which stays open in the stub
         too, where no thread may use it: the mapper's filter allows MAPPER_FD only, the
         application threads' neither read nor a write to it) and detaches the mapper into its
         loop."""
@@ -694,8 +697,7 @@ class SystrapPlatform:
                      (NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)]
             msg = aspace.new_sysmsg(setup)
             setup += [(NR["socketpair"], socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, msg.stub + _SCRATCH),
-                      (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + _Sysmsg.tid_word.offset),
-                      (NR["seccomp"], SC.SECCOMP_SET_MODE_FILTER, 0, self._mapper_fprog)]
+                      (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + _Sysmsg.tid_word.offset)]
             first = self._run_setup(mapper, setup, msg.stub + _SCRATCH)
             aspace.pidfd = os.pidfd_open(child)
             channel = self._take_channel(aspace, msg)

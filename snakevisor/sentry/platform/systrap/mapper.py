@@ -1,11 +1,13 @@
 """A systrap stub's two seccomp programs and its *mapper* thread.
 
-Seccomp filters are per thread. A stub's application threads run under one that traps every
-syscall made outside the stub's code and, from the stub's code, allows only what the signal
-handler needs (STUB_SYSCALLS, STUB_SYSCALL_ARGS): an application that jumps into the stub's code
-with registers of its choosing gets no more. The stub process's first thread, the mapper, never
-runs application code, and only its filter allows mmap of the MemoryFile, munmap and mprotect
-(MAPPER_SYSCALLS, MAPPER_SYSCALL_ARGS). While the stub is set up the Sentry drives it with
+Seccomp filters are per thread, inherited by fork and clone, and stack. A stub's application
+threads run under one that traps every syscall made outside the stub's code and, from the
+stub's code, allows only what the signal handler needs (STUB_SYSCALLS, STUB_SYSCALL_ARGS): an
+application that jumps into the stub's code with registers of its choosing gets no more. The
+master stub's own filter (MASTER_SYSCALLS, MASTER_SYSCALL_ARGS), installed once and inherited by
+every stub, also allows mmap of the MemoryFile, munmap and mprotect: it is all the stub process's
+first thread, the mapper, has (it never runs application code); under the application threads'
+filter it allows nothing more. While the stub is set up the Sentry drives it with
 ptrace (``Mapper``); then it is detached into stub.S's ``mapper_loop`` and driven through a
 SOCK_SEQPACKET socket only its filter may read or write (``MapperChannel``): a message runs the
 batch in its request pages, and the lengths of its answers say how it went. No request for
@@ -31,11 +33,16 @@ from snakevisor.sentry.platform.systrap import stub as st
 # A thread the stub clones: the kernel sets its sysmsg's tid word and clears it when it exits.
 CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
 STUB_SYSCALLS = ("futex", "arch_prctl", "sigaltstack", "rt_sigprocmask", "rt_sigreturn", "exit", "exit_group")
-# ... and these with one argument pinned: (argument index, value)
-STUB_SYSCALL_ARGS = {"write": (0, st.EVENTFD_FD), "clone": (0, CLONE_FLAGS)}
-# Only a stub's mapper thread (never running application code) may change its mappings.
-MAPPER_SYSCALLS = ("munmap", "mprotect")
-MAPPER_SYSCALL_ARGS = {"mmap": (4, STUB_MEMFD), "read": (0, st.MAPPER_FD), "write": (0, st.MAPPER_FD)}
+# ... and these with one argument pinned: (argument index, the values it may have)
+STUB_SYSCALL_ARGS = {"write": (0, (st.EVENTFD_FD,)), "clone": (0, (CLONE_FLAGS,))}
+# The master's filter, inherited by every stub's threads: the mapper's own, and stacked under the
+# application threads' (so theirs is what binds them). Only a thread without the application
+# filter, the mapper (never running application code), may change the mappings; the master and a
+# new stub's set-up batch also fork, set PDEATHSIG, make the mapper's socket pair and install the
+# first thread's filter.
+MASTER_SYSCALLS = ("munmap", "mprotect", "fork", "prctl", "socketpair", "seccomp")
+MASTER_SYSCALL_ARGS = {"mmap": (4, (STUB_MEMFD,)), "read": (0, (st.MAPPER_FD,)),
+                       "write": (0, (st.MAPPER_FD, st.EVENTFD_FD))}
 REQUEST = struct.Struct("<7Q")        # a batch request: nr and six arguments (stub.S, batch)
 COUNT = struct.Struct("<Q")           # the request pages start with the batch's count
 REQUESTS_BYTES = 4 * 4096             # each stub's request pages: 292 requests a batch
@@ -44,16 +51,16 @@ ANSWER_DEADLINE = 30                  # seconds a mapper may take to answer befo
 _DEADLINE = struct.pack("<qq", ANSWER_DEADLINE, 0)   # SO_RCVTIMEO's timeval
 
 
-def filter_program(mapper=False):
+def filter_program(master=False):
     """A stub thread's seccomp program: a syscall from outside the stub's code page traps
     (SIGSYS); from inside it, only STUB_SYSCALLS and STUB_SYSCALL_ARGS are allowed (and, for
-    the ``mapper``, MAPPER_SYSCALLS and MAPPER_SYSCALL_ARGS); anything else kills."""
+    the ``master``'s, MASTER_SYSCALLS and MASTER_SYSCALL_ARGS); anything else kills."""
     ins, labels = [], {}
 
     def op(code, k, jt=0, jf=0):
         ins.append([code, jt, jf, k])
-    allowed = [NR[n] for n in STUB_SYSCALLS + (MAPPER_SYSCALLS if mapper else ())]
-    with_args = dict(STUB_SYSCALL_ARGS, **(MAPPER_SYSCALL_ARGS if mapper else {}))
+    allowed = [NR[n] for n in STUB_SYSCALLS + (MASTER_SYSCALLS if master else ())]
+    with_args = dict(STUB_SYSCALL_ARGS, **(MASTER_SYSCALL_ARGS if master else {}))
     op(SC.BPF_LD_W_ABS, SC.SD_ARCH)
     op(SC.BPF_JEQ_K, SC.AUDIT_ARCH_X86_64, 0, "kill")
     op(SC.BPF_LD_W_ABS, SC.SD_IP_HI)
@@ -66,12 +73,13 @@ def filter_program(mapper=False):
     for name in with_args:
         op(SC.BPF_JEQ_K, NR[name], name, 0)
     op(SC.BPF_JEQ_K, 0xFFFFFFFF, "kill", "kill")
-    for name, (arg, value) in with_args.items():
+    for name, (arg, values) in with_args.items():
         labels[name] = len(ins)
         op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg) + 4)
         op(SC.BPF_JEQ_K, 0, 0, "kill")
         op(SC.BPF_LD_W_ABS, SC.SD_ARG_LO(arg))
-        op(SC.BPF_JEQ_K, value, "allow", "kill")
+        for i, value in enumerate(values):
+            op(SC.BPF_JEQ_K, value, "allow", "kill" if i == len(values) - 1 else 0)
     labels.update(trap=len(ins), allow=len(ins) + 1, kill=len(ins) + 2)
     op(SC.BPF_RET_K, SC.SECCOMP_RET_TRAP)
     op(SC.BPF_RET_K, SC.SECCOMP_RET_ALLOW)
