@@ -14,6 +14,15 @@ from harness import compare, deadline, stubs_left_by_run
 os.environ.setdefault("SNAKEVISOR_WARM", "0")
 _SESSION_START = time.time()
 
+# A program's native run inherits our signal dispositions; its sandboxed run starts from the
+# defaults (a sandbox's init). A launcher that ignores SIGHUP or SIGINT (nohup, a background job
+# of a script) would make the two differ: both start from the defaults.
+for _sig in (signal.SIGHUP, signal.SIGQUIT):
+    if signal.getsignal(_sig) == signal.SIG_IGN:
+        signal.signal(_sig, signal.SIG_DFL)
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 # Fixtures for every test module: the OCI tests' state root and container cleanup (root,
 # no_leftovers), the VFS tests' booted tree (world).
 pytest_plugins = ("oci_support", "test_vfs_fixtures")
