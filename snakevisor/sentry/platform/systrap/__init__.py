@@ -96,6 +96,7 @@ from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD
 from snakevisor.sentry.platform.systrap import stub as st
+from snakevisor.sentry.platform.systrap.sysmsg import Sysmsg, SysmsgHead
 from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, COUNT, PER_BATCH, REQUEST, REQUESTS_BYTES, Mapped,
                                                         Mapper, MapperChannel, filter_program)
 
@@ -133,18 +134,6 @@ _CSGSFS_WORDS = struct.Struct("<4H")
 _TAIL = struct.Struct("<5Q")              # FrameRegs after the frame's words: orig_rax .. ss
 
 
-class _Sysmsg(ctypes.Structure):
-    """The head of a thread's sysmsg page (stub.S names the same offsets)."""
-    _fields_ = [("state", ctypes.c_uint32), ("waiting", ctypes.c_uint32), ("signo", ctypes.c_uint64),
-                ("info", ctypes.c_uint64), ("uctx", ctypes.c_uint64), ("one", ctypes.c_uint64),
-                ("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6), ("ret", ctypes.c_int64),
-                ("fs_dirty", ctypes.c_uint64), ("fs_base", ctypes.c_uint64),
-                ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
-                ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32),
-                ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64),
-                ("tid_word", ctypes.c_int32), ("asleep", ctypes.c_uint32), ("polled", ctypes.c_uint32)]
-
-
 class FrameRegs(ctypes.Structure, pt.RegsCopy):
     """The registers as the kernel saves them in a signal frame (sigcontext's first 18 words, so
     reading or writing them is one memmove), then what the frame does not hold. The kernel reads
@@ -177,49 +166,6 @@ def _fence():
 
 def _futex_wait_slice(ptr, val):
     _syscall(_NR_FUTEX, ptr, _FUTEX_WAIT, val, _SLICE_REF, None, 0)
-
-
-class Sysmsg:
-    """One thread's sysmsg region: its MemoryFile offset, its address in the stub and here."""
-
-    __slots__ = ("offset", "stub", "here", "head", "state_ptr", "reusable", "mv", "words")
-
-    def __init__(self, memory_file, offset, stub_addr, spin=0):
-        self.reusable = False   # a cloned thread's: its tid word says when the thread is gone
-        self.offset = offset
-        self.stub = stub_addr
-        base = ctypes.c_char.from_buffer(memory_file.view, offset)
-        self.here = ctypes.addressof(base)
-        del base  # the address stays valid while the MemoryFile is mapped
-        self.head = _Sysmsg.from_address(self.here)
-        # The same bytes for struct's pack_into/unpack_from: cheaper than ctypes objects per event.
-        # (Made from the address, not the mmap: no buffer export keeps the MemoryFile open.)
-        self.mv = memoryview((ctypes.c_char * st.SYSMSG_SIZE).from_address(self.here)).cast("B")
-        self.words = self.mv[:4096].cast("I")   # words[0]: the state
-        self.state_ptr = ctypes.c_void_p(self.here)   # prebuilt: the futex calls convert nothing
-        self.reset(spin)
-
-    def reset(self, spin):
-        ctypes.memset(self.here, 0, 4096)
-        head = self.head
-        stub_addr = self.stub
-        head.one = 1
-        head.ss_sp = stub_addr + st.ALTSTACK_OFFSET
-        head.ss_size = st.SYSMSG_SIZE - st.ALTSTACK_OFFSET
-        head.spin = spin
-
-    def local(self, stub_ptr, length):
-        """Where stub address ``stub_ptr`` (``length`` bytes) is here; None outside the alternate
-        stack (the application may have scribbled the pointer)."""
-        off = self.offset_of(stub_ptr, length)
-        return None if off is None else self.here + off
-
-    def offset_of(self, stub_ptr, length):
-        """``local``'s answer as an offset into the sysmsg (into ``mv``)."""
-        off = stub_ptr - self.stub
-        if not st.ALTSTACK_OFFSET <= off <= st.SYSMSG_SIZE - length:
-            return None
-        return off
 
 
 class Context:
@@ -257,7 +203,7 @@ class Context:
         """The event the handler recorded, as (kind, value); also finds the frame (where the
         kernel puts it on the alternate stack is the same event after event: kept)."""
         msg = self.msg
-        signo, info, uctx = _EVENT.unpack_from(msg.mv, _Sysmsg.signo.offset)
+        signo, info, uctx = _EVENT.unpack_from(msg.mv, SysmsgHead.signo.offset)
         if uctx != self._uctx_stub:
             self.lose_frame()
             uoff = msg.offset_of(uctx, S.UCONTEXT_SIZE)
@@ -557,7 +503,7 @@ class AddressSpace:
         msg.reusable = True
         msg.head.tid_word = -1   # until the kernel writes the thread's tid
         ctx._request(st.ST_CLONE, 0, (CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, msg.stub,
-                                      msg.stub + _Sysmsg.tid_word.offset))
+                                      msg.stub + SysmsgHead.tid_word.offset))
         ctx._wait_while(st.ST_CLONE)
         tid = ctx.msg.head.ret
         if tid <= 0:
@@ -697,7 +643,7 @@ class SystrapPlatform:
                      (NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)]
             msg = aspace.new_sysmsg(setup)
             setup += [(NR["socketpair"], socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, msg.stub + _SCRATCH),
-                      (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + _Sysmsg.tid_word.offset)]
+                      (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + SysmsgHead.tid_word.offset)]
             first = self._run_setup(mapper, setup, msg.stub + _SCRATCH)
             aspace.pidfd = os.pidfd_open(child)
             channel = self._take_channel(aspace, msg)
