@@ -7,7 +7,7 @@ FP/vector state around handlers. Programs: tests/programs/proc_*.c.
 """
 import pytest
 
-from harness import compare, compile_c
+from harness import app_env, compare, compile_c, run, run_native, sandbox_cmd, sandbox_env
 
 
 @pytest.mark.parametrize("section", ["order", "stacked", "masks", "nested", "resethand", "siginfo",
@@ -71,3 +71,20 @@ def test_rlimit_sigpending():
     binary = compile_c("sigpending_limit")
     native, _ = compare([binary], native_status=0)
     assert b"own rt queue: 4 queued, then EAGAIN" in native.stdout
+
+
+# A launcher that ignores signals: nohup's SIGHUP, a script's background job's SIGINT and SIGQUIT.
+IGNORING = ("/bin/sh", "-c", 'trap "" HUP INT QUIT USR1; exec "$@"', "sh")
+
+
+def test_the_command_starts_with_the_signals_its_caller_ignores():
+    """exec keeps ignored signals ignored, and so does `do` for its command (and for what that
+    execs); SIGPIPE, which Python ignores itself, is the default for it as for Python's own
+    subprocesses."""
+    prog = compile_c("ignored_signals")
+    native = run_native([*IGNORING, prog], env=app_env())
+    assert native.stdout == b"ignored: 1 2 3 10\n", native.stdout
+    boxed = run([*IGNORING, *sandbox_cmd([prog])], env=sandbox_env(app_env()))
+    assert boxed.stdout == native.stdout, boxed.stdout + boxed.stderr
+    plain = run(sandbox_cmd([prog]), env=sandbox_env(app_env()))
+    assert plain.stdout == b"ignored:\n", plain.stdout + plain.stderr

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from do_support import children_of, comm_of, descendants_of, stat_of, status_of, wait_gone
-from harness import REPO, check_no_sentry_bug, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
+from harness import REPO, check_no_sentry_bug, compile_c, run, run_sandboxed, sandbox_cmd, sandbox_env, snakevisor_cmd
 from snakevisor.hostos import readable
 from warm_support import START_TIMEOUT, Server, on_demand_socket, process_tree, running_server, servers_of, wait_for
 
@@ -374,7 +374,8 @@ def test_client_imports_neither_sentry_nor_gofer(server):
     # It reads argv first (light OCI verbs: nothing imported), and exits without finalising (cli/ending.py).
     light = {b"snakevisor.cli", b"snakevisor.cli.light", b"snakevisor.cli.ending"}
     assert imported <= {b"snakevisor", b"snakevisor.warm", b"snakevisor.warm.client", b"snakevisor.warm.protocol",
-                        b"snakevisor.sandbox", b"snakevisor.sandbox.messages", *light}, imported
+                        b"snakevisor.sandbox", b"snakevisor.sandbox.messages", b"snakevisor.sandbox.environ",
+                        *light}, imported
 
 
 def _wait_state(pid, states):
@@ -789,3 +790,15 @@ def test_the_server_copies_with_non_temporal_stores_and_the_application_does_not
     r = run(sandbox_cmd(["/usr/bin/env"], ("--warm",)), env=env)
     assert r.returncode == 0 and b"PATH=" in r.stdout, r.stderr
     assert b"GLIBC_TUNABLES" not in r.stdout, r.stdout
+
+
+def test_the_command_starts_with_the_signals_its_client_ignores(server):
+    """Through a server (a forked do process or its spare) as cold: the command starts with the
+    signals the client ignores, which the server's own sessions do not."""
+    prog = compile_c("ignored_signals")
+    launcher = ("/bin/sh", "-c", 'trap "" HUP INT QUIT USR1; exec "$@"', "sh")
+    env = sandbox_env(None, SNAKEVISOR_WARM_SOCKET=server.path)
+    for _ in range(2):   # the first may be a fresh do process, the second a spare
+        r = run([*launcher, *sandbox_cmd([prog], ("--warm",))], env=env)
+        assert b"starting cold" not in r.stderr and r.stdout == b"ignored: 1 2 3 10\n", r.stdout + r.stderr
+    assert warm(server, [prog]).stdout == b"ignored:\n"

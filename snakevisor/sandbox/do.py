@@ -169,10 +169,11 @@ class PreparedDo:
         self.pid, self.channel, self.watched = pid, channel, watched
         self.saved_tty = None
 
-    def start(self, cmd, cwd="/", tty=False, cwd_missing="fallback", env=None, stdio=None, name=None):
+    def start(self, cmd, cwd="/", tty=False, cwd_missing="fallback", env=None, stdio=None, name=None, ignored=None):
         """Hand the sandbox its command: ``env`` (the caller's environment block, NUL-separated;
         None: ours), ``stdio`` (which of our fds 0-2 become the sandbox's, the others closed there;
-        None: it keeps its own), ``name``: the sandbox process's name from now on (None: as it is). True once
+        None: it keeps its own), ``name``: the sandbox process's name from now on (None: as it is),
+        ``ignored``: the signals its init starts with ignored (None: those we ignore). True once
         the sandbox has it; False if the sandbox ended while booting (wait() then collects its
         exit code)."""
         if tty and os.isatty(0):
@@ -181,7 +182,8 @@ class PreparedDo:
             except termios.error:
                 pass
         request = {"argv": [os.fsencode(a) for a in cmd], "cwd": cwd, "tty": tty, "cwd_missing": cwd_missing,
-                   "env": env, "stdio": list(stdio or ()), "name": name}
+                   "env": env, "stdio": list(stdio or ()), "name": name,
+                   "ignored": environ.ignored_signals() if ignored is None else list(ignored)}
         try:
             send_message(self.channel, request, fds=request["stdio"])
             recv_message(self.channel)   # the sandbox has its command (EOF: it died booting)
@@ -288,6 +290,7 @@ def _take_command(config, channel):
         config.env = environ.parse(request["env"])
     config.argv = [os.fsdecode(a) for a in request["argv"]]
     config.cwd, config.tty, config.cwd_missing = request["cwd"], request["tty"], request["cwd_missing"]
+    config.ignored_signals = request["ignored"]
     if request["name"]:
         prctl(PR_SET_NAME, request["name"], 0, 0, 0)
     send_message(channel, {"ok": True})

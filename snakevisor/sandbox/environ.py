@@ -1,4 +1,6 @@
-"""The caller's environment, as the caller really set it."""
+"""The caller's environment, as the caller really set it: its environ block, and the signals it
+ignores (exec keeps those ignored: so does `do` for its command)."""
+import _signal as signal   # the C module: signal.py imports enum, ~4 ms of the warm client's start
 import os
 
 # The caller's environ block when the caller is another process: the warm client
@@ -44,3 +46,21 @@ def parse(raw):
             k, _, v = item.partition(b"=")
             env[os.fsdecode(k)] = os.fsdecode(v)
     return env
+
+
+# Python ignores these itself at start-up (and gives its subprocesses the default back): whether
+# the caller ignored them cannot be told, so the command gets the default, as from subprocess.
+_PYTHONS_OWN = {signal.SIGPIPE, signal.SIGXFSZ}
+
+
+def ignored_signals():
+    """The signals this process ignores as the caller left them (nohup's SIGHUP, a script's
+    background job's SIGINT and SIGQUIT), which an exec'd program would find ignored too."""
+    return sorted(s for s in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP} - _PYTHONS_OWN
+                  if signal.getsignal(s) == signal.SIG_IGN)
+
+
+def ignore(signals):
+    """Ignore ``signals`` here (a warm session's ``do`` process, as its client does)."""
+    for sig in signals:
+        signal.signal(sig, signal.SIG_IGN)

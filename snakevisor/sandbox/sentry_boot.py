@@ -26,6 +26,7 @@ from snakevisor.sentry.syscalls import linux64
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
+from snakevisor.abi.signal import NSIG, SIG_IGN, SIGKILL, SIGSTOP
 from snakevisor.hostos import become_subreaper, libc, raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
@@ -64,6 +65,7 @@ class SentryConfig:
     # A cwd the root lacks: "fallback" to / (do's implicit cwd, the caller's), "error" (do --cwd),
     # or "create" it (OCI, as runc does before the root goes read-only).
     cwd_missing: str = "fallback"
+    ignored_signals: list = field(default_factory=list)   # the init starts with these ignored (do: its caller's)
     platform: str = platform_names.DEFAULT   # "ptrace" or "systrap" (sentry/platform/)
     sysfs: bool = True                # do: the Sentry's sysfs on /sys (OCI: where config.json mounts sysfs)
     # /etc/hosts and /etc/resolv.conf made to work (sandbox/network.py): do, the Python API; not an
@@ -277,6 +279,9 @@ class Sentry:
         prog = find_new_program(self.kernel, fs, None, argv[0], env.get("PATH"))
         task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
         task.tg.limits.update(cfg.rlimits)
+        for sig in cfg.ignored_signals:   # as exec keeps them ignored
+            if 0 < sig <= NSIG and sig not in (SIGKILL, SIGSTOP):
+                task.tg.handlers.actions[sig] = (SIG_IGN, 0, 0, 0)
         fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])
         if self.console is not None:
             self.console.attach(task.tg)

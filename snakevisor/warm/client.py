@@ -18,6 +18,7 @@ import os
 import sys
 import time
 
+from snakevisor.sandbox import environ
 from snakevisor.sandbox.messages import open_stdio
 from snakevisor.warm import protocol
 
@@ -293,7 +294,8 @@ def request(conn, argv, container=False):
     stdio = open_stdio()
     try:
         protocol.send_message(conn, {"version": protocol.VERSION, "argv": [os.fsencode(a) for a in argv],
-                                     "stdio": stdio, "container": container}, fds=stdio)
+                                     "stdio": stdio, "container": container,
+                                     "ignored": environ.ignored_signals()}, fds=stdio)
         reply, _ = protocol.recv_message(conn)
     except (OSError, protocol.ProtocolError) as e:
         conn.close()

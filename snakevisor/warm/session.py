@@ -2,7 +2,8 @@
 
 The session takes on what a cold ``do`` process would have inherited from the client: its standard
 fds (by SCM_RIGHTS), working directory, umask, rlimits, CPU affinity, niceness, environment; then forks the ``do`` process,
-which closes every other fd and runs the cold CLI with the client's argv. What it cannot take on
+which ignores the signals the client ignores (the client says which), closes every other fd and
+runs the cold CLI with the client's argv. What it cannot take on
 (another user, other groups, other namespaces, other cgroups or root) is refused, and the client
 starts cold.
 """
@@ -60,11 +61,12 @@ def run_session(conn, learn_fd, spare=None):
         if spare is not None:
             spare.take(None)
         return _serve_container(conn, argv, peer)
-    pid = _spared(argv, spare, learn_fd)
+    ignored = [int(s) for s in request.get("ignored", ())]   # the signals the client ignores
+    pid = _spared(argv, spare, learn_fd, ignored)
     if pid is None:
         pid = os.fork()
         if pid == 0:
-            _do_process(conn, argv)
+            _do_process(conn, argv, ignored=ignored)
     _quiet_stdio()
     code = _relay(conn, pid)
     if code is not None:
@@ -72,14 +74,14 @@ def run_session(conn, learn_fd, spare=None):
     return 0
 
 
-def _spared(argv, spare, learn_fd):
+def _spared(argv, spare, learn_fd, ignored):
     """The spare ``do`` process running ``argv``'s command, or None (a fresh one is to be forked);
     the server is told how ``argv`` boots."""
     from snakevisor.warm import spare as spares
     found = spares.plan(argv)
     if found is not None and found[2] is not None:   # a do a spare can boot
         spares.tell(learn_fd, found[2])
-    return spare.take(found) if spare is not None else None
+    return spare.take(found, ignored) if spare is not None else None
 
 
 def _send_quietly(conn, value):
@@ -200,13 +202,14 @@ def _read_report(fd):
     return words if len(words) == 2 and words[1].isdigit() else []
 
 
-def _do_process(conn, argv, keep=None):
-    """The forked ``do`` process: the cold CLI with the client's argv; never returns. It keeps
-    only the client's fds 0-2 (and ``keep``)."""
+def _do_process(conn, argv, keep=None, ignored=()):
+    """The forked ``do`` process: the cold CLI with the client's argv, ignoring what the client
+    ignores (``ignored``); never returns. It keeps only the client's fds 0-2 (and ``keep``)."""
     code = 1
     try:
         die_with_parent()
         conn.close()
+        environ.ignore(ignored)
         close_fds_except({keep, gofer_zygote.held_fd()} - {None}, lowest=3)   # the zygote's link: its Gofer's
         from snakevisor.cli.main import main
         sys.argv[1:] = argv

@@ -269,7 +269,7 @@ class SpareDo:
     def __init__(self, pid, channel, key, state):
         self.pid, self.channel, self.key, self.state = pid, channel, key, state
 
-    def take(self, found):
+    def take(self, found, ignored=()):
         """Hand it the command of ``found`` (plan()'s; our standard fds are the client's by now)
         if it fits; its pid once it runs the command, else None (it is then ended, and a fresh
         ``do`` process is the session's to fork)."""
@@ -278,7 +278,7 @@ class SpareDo:
             return None
         cmd, kwargs, _ = found
         request = {"argv": [os.fsencode(a) for a in cmd], "cwd": kwargs["cwd"], "tty": kwargs["tty"],
-                   "cwd_missing": kwargs["cwd_missing"], "env": environ.raw_environment(),
+                   "cwd_missing": kwargs["cwd_missing"], "env": environ.raw_environment(), "ignored": list(ignored),
                    "stdio": open_stdio()}
         try:
             send_message(self.channel, request, fds=request["stdio"])
@@ -339,7 +339,7 @@ def _spare_do_process(channel, boot, name):
         install_stdio(request["stdio"], fds)   # (its environment goes to the sandbox: none here needs it)
         started = prepared.start([os.fsdecode(a) for a in request["argv"]], cwd=request["cwd"], tty=request["tty"],
                                  cwd_missing=request["cwd_missing"], env=request["env"], stdio=request["stdio"],
-                                 name=name)
+                                 name=name, ignored=request["ignored"])
         send_message(channel, {"started": started})
         channel.close()
         code = prepared.wait() if started else (prepared.abandon() or 1)
