@@ -14,9 +14,10 @@ from harness import compare, deadline, stubs_left_by_run
 os.environ.setdefault("SNAKEVISOR_WARM", "0")
 _SESSION_START = time.time()
 
-# A program's native run inherits our signal dispositions; its sandboxed run starts from the
-# defaults (a sandbox's init). A launcher that ignores SIGHUP or SIGINT (nohup, a background job
-# of a script) would make the two differ: both start from the defaults.
+# The tests signal sandboxes and programs (^C, SIGHUP to `do`, bash traps) expecting the default
+# dispositions, which a launcher that ignores SIGHUP, SIGINT or SIGQUIT (nohup, a background job
+# of a script) would pass on to every run, native and sandboxed alike (`do` keeps its caller's
+# ignored signals, as exec does): the suite starts from the defaults whatever launched it.
 for _sig in (signal.SIGHUP, signal.SIGQUIT):
     if signal.getsignal(_sig) == signal.SIG_IGN:
         signal.signal(_sig, signal.SIG_DFL)

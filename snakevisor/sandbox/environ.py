@@ -56,8 +56,7 @@ _PYTHONS_OWN = {signal.SIGPIPE, signal.SIGXFSZ}
 def ignored_signals():
     """The signals this process ignores as the caller left them (nohup's SIGHUP, a script's
     background job's SIGINT and SIGQUIT), which an exec'd program would find ignored too."""
-    return sorted(s for s in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP} - _PYTHONS_OWN
-                  if signal.getsignal(s) == signal.SIG_IGN)
+    return sorted(s for s in signal.valid_signals() - _PYTHONS_OWN if signal.getsignal(s) == signal.SIG_IGN)
 
 
 def ignore(signals):

@@ -34,7 +34,7 @@ from snakevisor.abi.fs import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVA
 from snakevisor.abi.sched import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_THREAD
 from snakevisor.hostos import (HostSetupError, become_root_in_user_namespace, check, drop_capabilities, libc,
                                mount, pivot_root)
-from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp, preload_library
+from snakevisor.seccomp import ArgRule, build_whitelist, load as load_seccomp
 from snakevisor.sandbox import netns_broker
 from snakevisor.sentry import platform as platform_names
 from snakevisor.sentry.kernel import netns
@@ -198,7 +198,6 @@ def preload_modules(platform=None):
     """Everything the Sentry may import later is imported now: after the pivot nothing can be opened.
     ``platform``: the one the Sentry booted with, which never changes (the other's modules are
     skipped: ~1 ms); None, every module (the warm server's template serves both)."""
-    preload_library()   # libseccomp, a library: the broker's filter is built after the pivot
     skipped = tuple(f"snakevisor.sentry.platform.{other}" for other in platform_names.NAMES
                     if platform is not None and other != platform)
     for name in ("snakevisor.sandbox.sentry_boot",) + LATE_MODULES:
@@ -210,10 +209,10 @@ def preload_modules(platform=None):
             pass
 
 
-def _start_broker():
-    """The network-namespace broker (sandbox/netns_broker.py); None if it cannot start."""
+def _start_broker(bpf):
+    """The network-namespace broker (sandbox/netns_broker.py) under ``bpf``; None if it cannot start."""
     try:
-        return netns_broker.start()
+        return netns_broker.start(bpf)
     except (OSError, HostSetupError):
         return None
 
@@ -221,9 +220,14 @@ def _start_broker():
 def lock_down(bpf, pivot=True, caps=SENTRY_CAPS):
     """Step 4 of the module's list: empty root (unless ``pivot`` is off: a debugging aid), capabilities
     cut to ``caps``, no_new_privs and the seccomp filter ``bpf`` (None: none). Irreversible."""
+    try:
+        broker_bpf = netns_broker.seccomp_filter()   # while libseccomp can still be opened
+    except OSError:
+        broker_bpf = None
     if pivot:
         pivot_to_empty_root()
-    netns.set_broker(_start_broker())   # shares the empty root; keeps what it needs of the capabilities
+    # The broker shares the empty root and keeps what it needs of the capabilities.
+    netns.set_broker(_start_broker(broker_bpf) if broker_bpf is not None else None)
     drop_capabilities(caps)
     if bpf is not None:
         load_seccomp(bpf)

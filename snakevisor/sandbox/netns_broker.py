@@ -59,12 +59,16 @@ class BrokerError(OSError):
     pass
 
 
-def start():
-    """Fork the broker (call with the root already empty and capabilities not yet cut); the
-    client side for the Sentry. None where the broker cannot have its privileges (a Sentry
-    without CAP_SYS_ADMIN: then new network namespaces are EPERM)."""
+def seccomp_filter():
+    """The broker's whitelist (built before the pivot: it opens libseccomp)."""
     from snakevisor.seccomp import filter as seccomp
-    bpf = seccomp.build_whitelist(BROKER_SYSCALLS, BROKER_ARG_RULES, default=seccomp.KILL)
+    return seccomp.build_whitelist(BROKER_SYSCALLS, BROKER_ARG_RULES, default=seccomp.KILL)
+
+
+def start(bpf):
+    """Fork the broker under ``bpf`` (seccomp_filter's; call with the root already empty and
+    capabilities not yet cut); the client side for the Sentry. None where the broker cannot have
+    its privileges (a Sentry without CAP_SYS_ADMIN: then new network namespaces are EPERM)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     pid = os.fork()
     if pid == 0:

@@ -26,7 +26,7 @@ from snakevisor.sentry.syscalls import linux64
 from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
-from snakevisor.abi.signal import NSIG, SIG_IGN, SIGKILL, SIGSTOP
+from snakevisor.abi.signal import NSIG, SIG_IGN, SIG_KERNEL_ONLY
 from snakevisor.hostos import become_subreaper, libc, raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
@@ -280,7 +280,7 @@ class Sentry:
         task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
         task.tg.limits.update(cfg.rlimits)
         for sig in cfg.ignored_signals:   # as exec keeps them ignored
-            if 0 < sig <= NSIG and sig not in (SIGKILL, SIGSTOP):
+            if 0 < sig <= NSIG and sig not in SIG_KERNEL_ONLY:
                 task.tg.handlers.actions[sig] = (SIG_IGN, 0, 0, 0)
         fdtable.set_limit(task.tg.limits[RLIMIT_NOFILE][0])
         if self.console is not None:

@@ -93,15 +93,6 @@ def _lib():
     return _libseccomp
 
 
-def preload_library():
-    """Open libseccomp now, for a process about to lose its filesystem (sandbox/lockdown.py: the
-    network broker it forks later builds its filter with it); absent, nothing."""
-    try:
-        _lib()
-    except OSError:
-        pass
-
-
 def _action(default) -> int:
     if default == KILL:
         return SCMP_ACT_KILL_PROCESS

@@ -36,6 +36,11 @@ KNOWN_ADVICE = frozenset((M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MAD
                           M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE))
 
 
+def _stub_mapping(vma):
+    """What the stub maps for ``vma``: (addr, length, prot, MemoryFile offset)."""
+    return vma.start, vma.end - vma.start, vma.stub_prot, vma.mf_off
+
+
 class MemoryManager:
     def __init__(self, memory_file, address_space=None, kernel=None):
         self.mf = memory_file
@@ -61,8 +66,7 @@ class MemoryManager:
             self._unmap_from_stub(vma.start, vma.end)  # left unmapped: an access faults (SIGBUS, or mm/lazy.py)
             return
         if self.address_space is not None:
-            self.address_space.map_file_range(self.active_context, vma.start, vma.end - vma.start,
-                                              vma.stub_prot, vma.mf_off)
+            self.address_space.map_file_range(self.active_context, *_stub_mapping(vma))
 
     def _unmap_from_stub(self, start, end):
         if self.address_space is not None:
@@ -77,8 +81,7 @@ class MemoryManager:
         Lazy and past-EOF VMAs stay unmapped (_map_into_stub): a fresh stub has nothing there."""
         self.address_space = address_space
         self.active_context = context
-        address_space.map_ranges(context, [(v.start, v.end - v.start, v.stub_prot, v.mf_off)
-                                           for v in self.vmas if not (v.past_eof or v.lazy)])
+        address_space.map_ranges(context, [_stub_mapping(v) for v in self.vmas if not (v.past_eof or v.lazy)])
 
     # -- bookkeeping -------------------------------------------------------
     def _release(self, vmas):

@@ -97,8 +97,8 @@ from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIG
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD
 from snakevisor.sentry.platform.systrap import stub as st
 from snakevisor.sentry.platform.systrap.sysmsg import Sysmsg, SysmsgHead
-from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, COUNT, PER_BATCH, REQUEST, REQUESTS_BYTES, Mapped,
-                                                        Mapper, MapperChannel, filter_program)
+from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, COUNT, PER_BATCH, REQUEST, REQUESTS_BYTES, Mapper,
+                                                        MapperChannel, filter_program)
 
 _perf_counter = time.perf_counter
 _NR_FUTEX = NR["futex"]
@@ -132,6 +132,7 @@ _I32 = struct.Struct("<i")
 _EVENT = struct.Struct("<QQQ")            # the sysmsg's signo, info, uctx
 _CSGSFS_WORDS = struct.Struct("<4H")
 _TAIL = struct.Struct("<5Q")              # FrameRegs after the frame's words: orig_rax .. ss
+_SW_REST = bytes(512 - pt.XSTATE_XCR0_OFFSET - 8)   # PTRACE_GETREGSET's software bytes after XCR0
 
 
 class FrameRegs(ctypes.Structure, pt.RegsCopy):
@@ -260,32 +261,30 @@ class Context:
         _U64S.pack_into(self.msg.mv, self._uoff + _GREGS + _RAX * 8, value)
 
     def _fpstate(self):
-        """(address here, size) of the frame's XSAVE area."""
+        """(address here, size, features) of the frame's XSAVE area, as its software bytes say
+        (a bare FXSAVE area, x87 and SSE, if they do not)."""
         self._frame()
         ptr = _U64.from_address(self._uctx + _FPSTATE_PTR).value
         base = self.msg.local(ptr, 512)
         if base is None:
             raise StubGone(self.tid, S.SIGSYS)
-        magic1, _, _, size = S.FPX_SW_BYTES.unpack_from(ctypes.string_at(base + S.FPX_SW_OFFSET, 20))
+        magic1, _, features, size = S.FPX_SW_BYTES.unpack_from(ctypes.string_at(base + S.FPX_SW_OFFSET, 20))
         if magic1 != S.FP_XSTATE_MAGIC1 or size < 512 or self.msg.local(ptr, size) is None:
-            size = 512
-        return base, size
+            return base, 512, 3
+        return base, size, features
 
     def get_xstate(self):
         """The frame's XSAVE area with PTRACE_GETREGSET's software bytes (XCR0, then zeros) for
         the frame's own (the signal-frame format: its magic, sizes and features)."""
-        base, size = self._fpstate()
-        data = bytearray(ctypes.string_at(base, size))
-        magic1, _, xfeatures, _ = S.FPX_SW_BYTES.unpack_from(data, S.FPX_SW_OFFSET)
-        data[S.FPX_SW_OFFSET:512] = bytes(512 - S.FPX_SW_OFFSET)
-        _U64S.pack_into(data, pt.XSTATE_XCR0_OFFSET, xfeatures if magic1 == S.FP_XSTATE_MAGIC1 else 3)
-        return bytes(data)
+        base, size, features = self._fpstate()
+        return (ctypes.string_at(base, pt.XSTATE_XCR0_OFFSET) + _U64S.pack(features) + _SW_REST +
+                ctypes.string_at(base + 512, size - 512))
 
     def xstate_size(self):
         return self._fpstate()[1]
 
     def set_xstate(self, data):
-        base, size = self._fpstate()
+        base, size, _ = self._fpstate()
         data = bytes(data[:size])
         # The software-reserved bytes describe this frame's layout to rt_sigreturn: keep ours.
         ctypes.memmove(base, data[:S.FPX_SW_OFFSET], min(len(data), S.FPX_SW_OFFSET))
@@ -397,6 +396,11 @@ class Context:
         self.get_regs()
 
 
+def _failure(requests, left, result):
+    """The OSError of a batch that stopped at a failed request (``left`` of them undone)."""
+    return OSError(-result, f"stub request {requests[len(requests) - left][:2]} failed")
+
+
 def _write_batch(memory_file, offset, requests):
     """Requests ((nr, arguments...)) after their count, as stub.S's batch reads them."""
     memory_file.write(offset, COUNT.pack(len(requests)) + b"".join(
@@ -419,35 +423,32 @@ class AddressSpace:
         self.dead = False
         self.retired = []   # sysmsgs of threads told to exit
         self.parked = []    # stopped threads no Task uses (Context.inject_exit), for new_thread
-        self.mapper = None  # the first thread: a Mapper (traced) while set up, then a MapperChannel
+        self.mapper = None  # the MapperChannel to its first thread, once the stub is set up
         self.requests = platform.memory_file.allocate(REQUESTS_BYTES)   # map_ranges's, at REQUESTS_ADDR
 
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
-        self.run_requests(self._via(ctx), [ptp.map_request(addr, length, prot, mf_offset)])
+        self.run_requests(ctx, [ptp.map_request(addr, length, prot, mf_offset)])
 
     def unmap(self, ctx, addr, length):   # (as on ptrace, an unmap or protect that fails is not an error)
-        self.run_requests(self._via(ctx), [(NR["munmap"], addr, length)], check=False)
+        self.run_requests(ctx, [(NR["munmap"], addr, length)], check=False)
 
     def protect(self, ctx, addr, length, prot):
-        self.run_requests(self._via(ctx), [(NR["mprotect"], addr, length, prot)], check=False)
+        self.run_requests(ctx, [(NR["mprotect"], addr, length, prot)], check=False)
 
     def map_ranges(self, ctx, ranges):
         """In batches the mapper runs from the stub's request pages (mapped read-only in the stub:
         an application thread can neither write them nor, by its filter, make these calls)."""
-        via = self._via(ctx)
         for first in range(0, len(ranges), PER_BATCH):
-            self.run_requests(via, [ptp.map_request(*r) for r in ranges[first:first + PER_BATCH]])
+            self.run_requests(ctx, [ptp.map_request(*r) for r in ranges[first:first + PER_BATCH]])
 
-    def run_requests(self, via, requests, check=True):
-        """``requests`` ((nr, arguments...), a batch at most) made by the mapper, in order; OSError
-        for the first that fails (if ``check``)."""
+    def run_requests(self, ctx, requests, check=True):
+        """``requests`` ((nr, arguments...), a batch at most) made by the mapper, in order, for
+        ``ctx`` (the stub's death is its StubGone; None: the process's); OSError for the first
+        that fails (if ``check``)."""
         _write_batch(self.platform.memory_file, self.requests, requests)
-        left, result = via.run_batch()
+        left, result = self.mapper.run_batch(self.pid if ctx is None else ctx.tid)
         if left and check:
-            raise OSError(-result, f"stub request {requests[len(requests) - left][:2]} failed")
-
-    def _via(self, ctx):
-        return Mapped(self.mapper, ctx.tid if ctx is not None else self.pid)
+            raise _failure(requests, left, result)
 
     def alive(self):
         if self.dead:
@@ -499,7 +500,7 @@ class AddressSpace:
         requests = []
         msg = self.new_sysmsg(requests)
         if requests:
-            self.run_requests(self._via(ctx), requests)
+            self.run_requests(ctx, requests)
         msg.reusable = True
         msg.head.tid_word = -1   # until the kernel writes the thread's tid
         ctx._request(st.ST_CLONE, 0, (CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, msg.stub,
@@ -546,7 +547,7 @@ class AddressSpace:
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
-        if isinstance(self.mapper, MapperChannel):
+        if self.mapper is not None:
             self.mapper.close()
 
 
@@ -564,6 +565,8 @@ class SystrapPlatform:
         self.eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.master_pid = ptp.spawn_master(st.build_systrap_elf(self.wake_always),
                                            {STUB_MEMFD: memory_file.fd, st.EVENTFD_FD: self.eventfd})
+        # Forks of the master inherit its options: the first thread a stub's set-up clones runs free.
+        ptp.ptrace(pt.PTRACE_SETOPTIONS, self.master_pid, 0, ptp.STUB_OPTIONS & ~pt.PTRACE_O_TRACECLONE)
         self.master = ptp.Context(self.master_pid, None)
         self.master.get_regs()
         self.reserved = ptp.PtracePlatform._host_mappings(self.master_pid)
@@ -626,18 +629,15 @@ class SystrapPlatform:
         """Fork the master (its filter comes along: the mapper's); one batch (ptrace, from the
         set-up page) maps the request pages and the first thread's sysmsg, makes the mapper's
         socket pair and clones the first application thread (untraced: it installs the
-        application threads' filter, stub.S first_thread). The Sentry takes its end of the socket (which stays open in the stub
-        too, where no thread may use it: the mapper's filter allows MAPPER_FD only, the
-        application threads' neither read nor a write to it) and detaches the mapper into its
-        loop."""
+        application threads' filter, stub.S first_thread). The Sentry takes its end of the
+        socket (which stays open in the stub too, where no thread may use it: the mapper's filter
+        allows MAPPER_FD only, the application threads' neither read nor a write to it) and
+        detaches the mapper into its loop."""
         child = self.master.inject_with_event(NR["fork"])
         ptp.wait_stop(child)  # the auto-attached child starts with SIGSTOP
         mapper = Mapper(child, None)
         aspace = AddressSpace(self, child)
-        aspace.mapper = mapper
-        channel = None
         try:
-            ptp.ptrace(pt.PTRACE_SETOPTIONS, child, 0, ptp.STUB_OPTIONS & ~pt.PTRACE_O_TRACECLONE)  # its clone runs free
             mapper.get_regs()
             setup = [ptp.map_request(REQUESTS_ADDR, REQUESTS_BYTES, 1, aspace.requests),   # PROT_READ
                      (NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)]
@@ -646,15 +646,12 @@ class SystrapPlatform:
                       (NR["clone"], CLONE_FLAGS, msg.stub + st.SYSMSG_SIZE - 64, 0, msg.stub + SysmsgHead.tid_word.offset)]
             first = self._run_setup(mapper, setup, msg.stub + _SCRATCH)
             aspace.pidfd = os.pidfd_open(child)
-            channel = self._take_channel(aspace, msg)
+            aspace.mapper = self._take_channel(aspace, msg)   # (closed by gone)
             mapper.start_loop()
-            aspace.mapper = channel
         except BaseException:
             os.kill(child, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):   # still traced by us: reaped here, not left a zombie
                 os.waitpid(child, ptp.WALL)
-            if channel is not None:
-                channel.close()
             aspace.gone()
             raise
         self.address_spaces[aspace.pidfd] = aspace
@@ -670,7 +667,7 @@ class SystrapPlatform:
         _write_batch(self.memory_file, self.setup_page, requests)
         left, result, tid = mapper.run_setup(SETUP_ADDR + COUNT.size, len(requests), REQUESTS_ADDR, scratch)
         if left:
-            raise OSError(-result, f"stub set-up request {requests[len(requests) - left][:2]} failed")
+            raise _failure(requests, left, result)
         return tid
 
     @staticmethod

@@ -121,22 +121,21 @@ class MapperChannel:
         self.fd, self.pid = fd, pid
         libc.setsockopt(fd, socket.SOL_SOCKET, socket.SO_RCVTIMEO, _DEADLINE, len(_DEADLINE))
 
-    def run_batch(self):
+    def run_batch(self, tid):
         """Run the batch already written to the request pages: (requests left undone, the first
-        error, or 0)."""
+        error, or 0). The stub's death is StubGone for ``tid``, the thread that asked."""
         try:
             os.write(self.fd, b"\1")
             left = len(os.read(self.fd, PER_BATCH + 1)) - 1
-            if left <= 0:
-                if left < 0:   # end of file: the stub is gone
-                    raise StubGone(self.pid, None)
+            if left == 0:
                 return 0, 0
-            return left, -len(os.read(self.fd, 4096))
+            if left > 0:
+                return left, -len(os.read(self.fd, 4096))
         except OSError as e:
             if e.errno == errno.EAGAIN:   # no answer within the deadline
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
-            raise StubGone(self.pid, None) from None
+        raise StubGone(tid, None)   # (end of file: the stub is gone)
 
     def close(self):
         if self.fd is not None:
@@ -146,21 +145,3 @@ class MapperChannel:
 
 def _signed(value):
     return value - (1 << 64) if value >= 1 << 63 else value
-
-
-class Mapped:
-    """A stub's MapperChannel with its death reported as the asking thread's."""
-
-    __slots__ = ("mapper", "tid")
-
-    def __init__(self, mapper, tid):
-        self.mapper, self.tid = mapper, tid
-
-    def run_batch(self):
-        return self._as_asker(self.mapper.run_batch)
-
-    def _as_asker(self, call, *args):
-        try:
-            return call(*args)
-        except StubGone as gone:
-            raise StubGone(self.tid, gone.status) from None
