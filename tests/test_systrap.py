@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -342,3 +343,42 @@ def test_sysmsg_of_an_exited_thread_is_reused():
     first.head.tid_word = 0             # CLONE_CHILD_CLEARTID: the thread has exited
     assert aspace.new_sysmsg(mapped) is first and len(mapped) == 2   # not mapped again
     assert first.head.state == 0 and first.head.one == 1
+
+
+def test_a_mapper_that_never_answers_costs_its_stub():
+    """The Sentry waits for a mapper's answer at most its deadline: then the stub is killed and the
+    thread that asked sees its address space gone (StubGone), instead of the Sentry hanging in read."""
+    from snakevisor.sentry.platform.interface import StubGone
+    from snakevisor.sentry.platform.systrap.mapper import MapperChannel
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    stub = subprocess.Popen(["sleep", "60"])   # stands for the stub: alive, never answering
+    try:
+        channel = MapperChannel(ours.detach(), stub.pid, deadline=0.2)
+        with pytest.raises(StubGone) as gone:
+            channel.run_batch(tid=1234)
+        assert gone.value.tid == 1234
+        assert stub.wait(timeout=60) == -signal.SIGKILL
+        assert theirs.recv(16) == b"\1"   # the request was sent: only the answer was missing
+        channel.close()
+    finally:
+        stub.kill()
+        stub.wait()
+        theirs.close()
+
+
+def test_a_mapper_whose_stub_died_is_gone_at_once():
+    """The stub's end of the socket closed (the stub died): StubGone, without waiting out the deadline."""
+    from snakevisor.sentry.platform.interface import StubGone
+    from snakevisor.sentry.platform.systrap.mapper import MapperChannel
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    theirs.close()
+    stub = subprocess.Popen(["sleep", "60"])
+    channel = MapperChannel(ours.detach(), stub.pid, deadline=3600)
+    try:
+        with pytest.raises(StubGone):
+            channel.run_batch(tid=1)
+        assert stub.poll() is None, "a stub already gone is not killed again (its pid may be reused)"
+    finally:
+        channel.close()
+        stub.kill()
+        stub.wait()

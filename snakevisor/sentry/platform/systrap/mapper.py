@@ -47,8 +47,7 @@ REQUEST = struct.Struct("<7Q")        # a batch request: nr and six arguments (s
 COUNT = struct.Struct("<Q")           # the request pages start with the batch's count
 REQUESTS_BYTES = 4 * 4096             # each stub's request pages: 292 requests a batch
 PER_BATCH = (REQUESTS_BYTES - COUNT.size) // REQUEST.size
-ANSWER_DEADLINE = 30                  # seconds a mapper may take to answer before its stub is killed
-_DEADLINE = struct.pack("<qq", ANSWER_DEADLINE, 0)   # SO_RCVTIMEO's timeval
+ANSWER_DEADLINE = 30.0                # seconds a mapper may take to answer before its stub is killed
 
 
 def filter_program(master=False):
@@ -117,9 +116,11 @@ class MapperChannel:
 
     __slots__ = ("fd", "pid")
 
-    def __init__(self, fd, pid):
+    def __init__(self, fd, pid, deadline=ANSWER_DEADLINE):
         self.fd, self.pid = fd, pid
-        libc.setsockopt(fd, socket.SOL_SOCKET, socket.SO_RCVTIMEO, _DEADLINE, len(_DEADLINE))
+        seconds = int(deadline)
+        timeval = struct.pack("<qq", seconds, int((deadline - seconds) * 1e6))   # SO_RCVTIMEO's
+        libc.setsockopt(fd, socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval, len(timeval))
 
     def run_batch(self, tid):
         """Run the batch already written to the request pages: (requests left undone, the first
