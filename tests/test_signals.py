@@ -88,3 +88,18 @@ def test_the_command_starts_with_the_signals_its_caller_ignores():
     assert boxed.stdout == native.stdout, boxed.stdout + boxed.stderr
     plain = run(sandbox_cmd([prog]), env=sandbox_env(app_env()))
     assert plain.stdout == b"ignored:\n", plain.stdout + plain.stderr
+
+
+# A launcher that lowers limits below any default (a low hard RLIMIT_NOFILE once broke the
+# stubs' start, which moved their descriptors to 1024 and up).
+LIMITING = ("prlimit", "--nofile=333:700", "--stack=4194304:", "--core=0:1048576", "--fsize=1099511627776", "--")
+
+
+def test_the_command_starts_with_its_callers_resource_limits():
+    """exec keeps the resource limits, and so does `do` for its command: the same ones natively
+    and in the sandbox under a launcher that sets four of them."""
+    prog = compile_c("rlimits")
+    native = run_native([*LIMITING, prog], env=app_env())
+    assert b"7 333 700\n" in native.stdout, native.stdout
+    boxed = run([*LIMITING, *sandbox_cmd([prog])], env=sandbox_env(app_env()))
+    assert boxed.stdout == native.stdout, boxed.stdout + boxed.stderr

@@ -792,6 +792,20 @@ def test_the_server_copies_with_non_temporal_stores_and_the_application_does_not
     assert b"GLIBC_TUNABLES" not in r.stdout, r.stdout
 
 
+def test_the_command_starts_with_its_clients_resource_limits(server):
+    """Through a server as cold: the command starts with the client's resource limits (which a
+    spare booted under the server's cannot serve), not the server's."""
+    prog = compile_c("rlimits")
+    launcher = ("prlimit", "--nofile=333:700", "--stack=4194304:", "--")
+    native = run([*launcher, prog])
+    assert b"7 333 700\n" in native.stdout, native.stdout
+    env = sandbox_env(None, SNAKEVISOR_WARM_SOCKET=server.path)
+    for _ in range(2):
+        r = run([*launcher, *sandbox_cmd([prog], ("--warm",))], env=env)
+        assert b"starting cold" not in r.stderr and r.stdout == native.stdout, r.stdout + r.stderr
+    assert b"7 333 700\n" not in warm(server, [prog]).stdout
+
+
 def test_the_command_starts_with_the_signals_its_client_ignores(server):
     """Through a server (a forked do process or its spare) as cold: the command starts with the
     signals the client ignores, which the server's own sessions do not."""

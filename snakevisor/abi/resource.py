@@ -58,3 +58,16 @@ def default_limits():
     lim[RLIMIT_NICE] = (0, 0)
     lim[RLIMIT_RTPRIO] = (0, 0)
     return lim
+
+
+def inherited_limits(triples):
+    """{resource: (soft, hard)} of a caller's limits ``triples`` [(resource, soft, hard)], as a
+    sandbox's init starts with them: only known resources, the soft limit at most the hard one,
+    RLIMIT_NOFILE at most NR_OPEN (what setrlimit would refuse is not taken either)."""
+    out = {}
+    for res, soft, hard in triples:
+        if 0 <= res < RLIM_NLIMITS and 0 <= soft <= RLIM_INFINITY and 0 <= hard <= RLIM_INFINITY:
+            if res == RLIMIT_NOFILE:
+                soft, hard = min(soft, NR_OPEN), min(hard, NR_OPEN)
+            out[res] = (min(soft, hard), hard)
+    return out

@@ -34,6 +34,7 @@ import traceback
 
 from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.prctl import PR_SET_NAME
+from snakevisor.abi.resource import inherited_limits
 from snakevisor.abi.signal import SI_KERNEL
 from snakevisor.hostos import HostSetupError, die_with_parent
 from snakevisor.hostos.libc import kill_and_reap, prctl, readable
@@ -173,7 +174,9 @@ class PreparedDo:
         """Hand the sandbox its command: ``env`` (the caller's environment block, NUL-separated;
         None: ours), ``stdio`` (which of our fds 0-2 become the sandbox's, the others closed there;
         None: it keeps its own), ``name``: the sandbox process's name from now on (None: as it is),
-        ``ignored``: the signals its init starts with ignored (None: those we ignore). True once
+        ``ignored``: the signals its init starts with ignored (None: those we ignore); its init
+        starts with our resource limits, as an exec'd program would (a warm session has taken on
+        its client's). True once
         the sandbox has it; False if the sandbox ended while booting (wait() then collects its
         exit code)."""
         if tty and os.isatty(0):
@@ -183,7 +186,8 @@ class PreparedDo:
                 pass
         request = {"argv": [os.fsencode(a) for a in cmd], "cwd": cwd, "tty": tty, "cwd_missing": cwd_missing,
                    "env": env, "stdio": list(stdio or ()), "name": name,
-                   "ignored": environ.ignored_signals() if ignored is None else list(ignored)}
+                   "ignored": environ.ignored_signals() if ignored is None else list(ignored),
+                   "rlimits": environ.resource_limits()}
         try:
             send_message(self.channel, request, fds=request["stdio"])
             recv_message(self.channel)   # the sandbox has its command (EOF: it died booting)
@@ -291,6 +295,7 @@ def _take_command(config, channel):
     config.argv = [os.fsdecode(a) for a in request["argv"]]
     config.cwd, config.tty, config.cwd_missing = request["cwd"], request["tty"], request["cwd_missing"]
     config.ignored_signals = request["ignored"]
+    config.rlimits = {**inherited_limits(request["rlimits"]), **config.rlimits}
     if request["name"]:
         prctl(PR_SET_NAME, request["name"], 0, 0, 0)
     send_message(channel, {"ok": True})

@@ -1,7 +1,10 @@
-"""The caller's environment, as the caller really set it: its environ block, and the signals it
-ignores (exec keeps those ignored: so does `do` for its command)."""
+"""The caller's environment, as the caller really set it: its environ block, the signals it
+ignores and its resource limits (exec keeps both: so does `do` for its command)."""
 import _signal as signal   # the C module: signal.py imports enum, ~4 ms of the warm client's start
 import os
+import resource
+
+from snakevisor.abi.resource import RLIM_INFINITY, RLIM_NLIMITS
 
 # The caller's environ block when the caller is another process: the warm client
 # (warm/session.py), whose /proc/PID/environ the session read. None: this process's own.
@@ -57,6 +60,12 @@ def ignored_signals():
     """The signals this process ignores as the caller left them (nohup's SIGHUP, a script's
     background job's SIGINT and SIGQUIT), which an exec'd program would find ignored too."""
     return sorted(s for s in signal.valid_signals() - _PYTHONS_OWN if signal.getsignal(s) == signal.SIG_IGN)
+
+
+def resource_limits():
+    """[(resource, soft, hard)] of this process's limits, as an exec'd program would start with them
+    (RLIM_INFINITY as Linux's all-ones word, not Python's -1)."""
+    return [(r, *(v & RLIM_INFINITY for v in resource.getrlimit(r))) for r in range(RLIM_NLIMITS)]
 
 
 def ignore(signals):

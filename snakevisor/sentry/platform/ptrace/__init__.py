@@ -328,9 +328,11 @@ def spawn_master(elf, fds):
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
                 signal.signal(sig, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
-            # Out of the way first (a source may sit on another's target number), then in place.
-            high = fcntl.fcntl(elf_fd, fcntl.F_DUPFD_CLOEXEC, 1024)
-            moved = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 1025) for target, src in fds.items()}
+            # Out of the way first (a source may sit on another's target number), then in place;
+            # above every target, not at a fixed number the caller's RLIMIT_NOFILE may not reach.
+            above = max(fds, default=2) + 1
+            high = fcntl.fcntl(elf_fd, fcntl.F_DUPFD_CLOEXEC, above)
+            moved = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, above) for target, src in fds.items()}
             for target, src in moved.items():
                 os.dup2(src, target, inheritable=True)
             close_fds_except(set(fds) | {high})
