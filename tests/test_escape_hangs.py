@@ -86,6 +86,15 @@ def test_altstack_overflow_segv(mode):
     compare([_binary(), mode], timeout=60, native_status=-11)
 
 
+def test_unwritable_frame_forces_sigsegv():
+    """A signal whose frame cannot be written (its alternate stack read-only) is dropped and SIGSEGV
+    forced: a SIGSEGV handler on the ordinary stack runs (si_code SI_KERNEL) and the process lives
+    on; one on that same alternate stack cannot run, and the process dies of SIGSEGV."""
+    native, _ = compare([_binary(), "altstack-readonly"], timeout=60, native_status=0)
+    assert b"si_code 0x80" in native.stdout, native.stdout
+    compare([_binary(), "altstack-readonly-segv"], timeout=60, native_status=-11)
+
+
 def test_altstack_flags_and_autodisarm():
     """A handler's uc_stack holds the alternate stack as set (flags as given, never SS_ONSTACK), and
     SS_AUTODISARM disarms it for any handler (SA_ONSTACK or not) until sigreturn restores it."""

@@ -375,6 +375,29 @@ static int altstack(int small) {
     return 0;
 }
 
+/* --- altstack-readonly: a frame that cannot be written forces SIGSEGV (force_sigsegv) ------------- */
+static volatile int segv_code = -1;
+
+static void on_segv(int sig, siginfo_t *si, void *uc) { segv_code = si->si_code; }
+
+static int altstack_readonly(int segv_onstack) {
+    /* SIGUSR1's handler runs on an alternate stack the process may only read: its frame cannot
+     * be written, so SIGUSR1 is dropped and SIGSEGV forced; SIGSEGV's handler runs on the
+     * ordinary stack (the process lives on), or, itself on that stack, cannot run (it dies). */
+    static char stack_area[64 * 1024] __attribute__((aligned(4096)));
+    stack_t ss = {.ss_sp = stack_area, .ss_size = sizeof stack_area};
+    SHOW("sigaltstack", sigaltstack(&ss, NULL));
+    struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | (segv_onstack ? SA_ONSTACK : 0)};
+    sigaction(SIGSEGV, &sa, NULL);
+    struct sigaction usr = {.sa_handler = nest, .sa_flags = SA_ONSTACK};
+    sigaction(SIGUSR1, &usr, NULL);
+    SHOW("mprotect", mprotect(stack_area, sizeof stack_area, PROT_READ));
+    fflush(stdout);
+    SHOW("raise", raise(SIGUSR1));
+    printf("returned: SIGSEGV handler ran with si_code %#x\n", segv_code);
+    return 0;
+}
+
 /* --- altstack-flags: what a handler's uc_stack says, and SS_AUTODISARM ------------------------------ */
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)
@@ -573,6 +596,8 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "altstack-nest")) return altstack(0);
     if (!strcmp(m, "altstack-small")) return altstack(1);
     if (!strcmp(m, "altstack-flags")) return altstack_flags();
+    if (!strcmp(m, "altstack-readonly")) return altstack_readonly(0);
+    if (!strcmp(m, "altstack-readonly-segv")) return altstack_readonly(1);
     if (!strcmp(m, "kill-perm")) return kill_perm();
     if (!strcmp(m, "raw-ping")) return raw_ping();
     if (!strcmp(m, "privileged-opts")) return privileged_opts(argc > 2 && !strcmp(argv[2], "nobody"));

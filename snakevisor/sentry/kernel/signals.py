@@ -404,8 +404,13 @@ class Signals:
         return _UC_HEAD + stack + sc + struct.pack("<Q", old_mask)
 
     def _frame_fault(self, task, sig):
-        """A signal frame that cannot be set up: the process dies of SIGSEGV (raising TaskExit
-        when ``task`` is the current Task, as it is while signals are delivered)."""
+        """A signal frame that cannot be set up (Linux's force_sigsegv): ``sig`` is dropped and
+        SIGSEGV forced on the thread, whose handler may run on a stack it can write; if ``sig``
+        was SIGSEGV itself, the process dies of it (raising TaskExit when ``task`` is the current
+        Task, as it is while signals are delivered)."""
+        if sig != S.SIGSEGV:
+            self.force_fault(task, S.SIGSEGV, make_siginfo(S.SIGSEGV, S.SI_KERNEL))
+            return
         task.tg.handlers.actions[S.SIGSEGV] = (S.SIG_DFL, 0, 0, 0)
         self.kernel.kill_group(task.tg, S.SIGSEGV)
 
