@@ -261,3 +261,12 @@ def test_readme_example_runs_verbatim():
     section = text[text.index("## Python API"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(compile(code, "README.md", "exec"), {})
+
+
+def test_cpu_time_limits_each_run():
+    """cpu_time=N is each run's RLIMIT_CPU (soft and hard): a run spinning in user code is killed
+    (SIGKILL, the hard limit's) after about N seconds of CPU; one that sleeps is not limited."""
+    with snakevisor.Sandbox(cpu_time=1, timeout=120) as box:
+        res = box.run(["/bin/sh", "-c", "while :; do :; done"])
+        assert res.signal == signal.SIGKILL, (res.exit_code, res.stderr)
+        assert box.run(["/bin/sh", "-c", "sleep 1.5; echo slept"]).stdout == b"slept\n"

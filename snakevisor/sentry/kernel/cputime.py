@@ -45,6 +45,14 @@ def group_times(tg) -> tuple[float, float]:
     return _user_system(ctx.address_space.pid, False)
 
 
+def group_cpu_ns(tg) -> int:
+    """User+system nanoseconds of thread group ``tg`` (RLIMIT_CPU's measure)."""
+    if tg.cpu_final is not None:
+        return int((tg.cpu_final[0] + tg.cpu_final[1]) * 1e9)
+    ctx = next((t.ctx for t in tg.tasks if not t.exited and t.ctx is not None), None)
+    return host_cpu_ns(ctx.address_space.pid, CPUCLOCK_SCHED) if ctx is not None else 0
+
+
 def thread_times(task) -> tuple[float, float]:
     """(user, system) seconds of one Task's stub thread."""
     if task.ctx is None:

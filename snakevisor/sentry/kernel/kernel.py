@@ -15,7 +15,7 @@ from snakevisor.abi import signal as S
 from snakevisor.abi.poll import POLLHUP, POLLIN, POLLRDNORM
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.abi.utsname import random_uuid
-from snakevisor.sentry.kernel import cputime, ptrace, seccomp
+from snakevisor.sentry.kernel import cputime, ptrace, seccomp, timers
 from snakevisor.sentry.kernel.creds import Credentials
 from snakevisor.sentry.kernel.futex import FutexManager
 from snakevisor.sentry.kernel.ipc import IPCNamespace
@@ -159,6 +159,8 @@ class Kernel:
     def start_task(self, task):
         """Let a new Task's stub thread run (its registers are already set); a traced one first
         stops (its coroutine resumes it)."""
+        if task.tid == task.tg.tgid:   # a new process: its RLIMIT_CPU counts from now
+            timers.cpu_limit_changed(self, task.tg)
         if task.ptrace is None:
             task.ctx.resume()
         self.loop.step(task, None)  # primes the coroutine: it now waits for the first stop
@@ -348,6 +350,9 @@ class Kernel:
         for timer in list(tg.itimers.values()) + list(tg.posix_timers.values()):
             timer.close()
         tg.itimers.clear()
+        if tg.cpu_limit is not None:
+            tg.cpu_limit.close()
+            tg.cpu_limit = None
         for ipc in list(self.ipc_namespaces):
             ipc.process_exited(tg.tgid)
         self._reparent_children(tg)

@@ -56,6 +56,7 @@ class ThreadGroup:
         self.cpu_final = None             # (user, system) seconds, sampled at exit (kernel/cputime.py)
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.itimers = {}
+        self.cpu_limit = None             # RLIMIT_CPU's watch (kernel/timers.py), once finite
         self.nice = 0 if parent is None else parent.nice
         self.ioprio = 0 if parent is None else parent.ioprio          # ioprio_set's value (inherited)
         self.personality = 0 if parent is None else parent.personality  # personality(2) (inherited)

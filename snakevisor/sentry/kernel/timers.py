@@ -1,4 +1,4 @@
-"""Kernel timers that send signals: setitimer/alarm and POSIX timers (timer_create).
+"""Kernel timers that send signals: setitimer/alarm, POSIX timers (timer_create) and RLIMIT_CPU.
 
 Each is a host timerfd the Sentry owns (the host keeps time, intervals and
 expiration counts exactly); the loop watches it and, when it fires, the
@@ -10,8 +10,10 @@ import struct
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.poll import ITIMERSPEC, TFD_TIMER_ABSTIME
-from snakevisor.abi.time import DELAYTIMER_MAX, NSEC
+from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_CPU
+from snakevisor.abi.time import CLOCK_MONOTONIC, DELAYTIMER_MAX, NSEC
 from snakevisor.hostos.libc import checked, libc
+from snakevisor.sentry.kernel import cputime
 
 
 class HostTimer:
@@ -135,3 +137,60 @@ class SignalTimer:
         self._drop_queued()
         self.kernel.loop.unwatch_fd(self.host.fd)
         self.host.close()
+
+
+class CpuLimit:
+    """RLIMIT_CPU of a thread group, as Linux's check_process_timers: SIGXCPU once its CPU time
+    reaches the soft limit, which then moves a second up (so SIGXCPU comes again each second),
+    and SIGKILL at the hard limit. The host arms no timer on another process's CPU clock for
+    us: a wall-clock timer wakes when the limit could be reached at the earliest (CPU time grows
+    by at most the CPU count a second) and looks at the stub's clock."""
+
+    def __init__(self, kernel, tg):
+        self.kernel, self.tg = kernel, tg
+        self.host = HostTimer(CLOCK_MONOTONIC)
+        kernel.loop.watch_fd(self.host.fd, self._fired)
+
+    def update(self):
+        """(Re)arm for the group's limits now; disarmed while the soft limit is infinite."""
+        soft, hard = self.tg.limits[RLIMIT_CPU]
+        if soft >= RLIM_INFINITY or self.tg.exit_status is not None:
+            self.host.settime(0, 0)
+            return
+        used = cputime.group_cpu_ns(self.tg)
+        deadline = soft * NSEC
+        if hard < RLIM_INFINITY:
+            deadline = min(deadline, hard * NSEC)
+        wait = (deadline - used) // cputime.NCPUS
+        self.host.settime(max(wait, _CPU_LIMIT_GRAIN), 0)
+
+    def _fired(self):
+        if not self.host.expirations() or self.tg.exit_status is not None or self.tg.exiting:
+            return
+        soft, hard = self.tg.limits[RLIMIT_CPU]
+        used = cputime.group_cpu_ns(self.tg)
+        signals = self.kernel.signals
+        if hard < RLIM_INFINITY and used >= hard * NSEC:
+            signals.send_to_group(self.tg, S.SIGKILL)
+            return
+        if soft < RLIM_INFINITY and used >= soft * NSEC:
+            signals.send_to_group(self.tg, S.SIGXCPU)
+            if soft < hard:
+                self.tg.limits[RLIMIT_CPU] = (soft + 1, hard)
+        self.update()
+
+    def close(self):
+        self.kernel.loop.unwatch_fd(self.host.fd)
+        self.host.close()
+
+
+_CPU_LIMIT_GRAIN = 1_000_000   # ns: the earliest look again, whatever is left
+
+
+def cpu_limit_changed(kernel, tg):
+    """The group's RLIMIT_CPU was set, or a process with a finite one starts: watch it."""
+    if tg.cpu_limit is None:
+        if tg.limits[RLIMIT_CPU][0] >= RLIM_INFINITY:
+            return
+        tg.cpu_limit = CpuLimit(kernel, tg)
+    tg.cpu_limit.update()

@@ -10,7 +10,7 @@ from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, SyscallError
 from snakevisor.abi.fs import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, to_s32
 from snakevisor.abi.utsname import NEW_UTS_LEN
 from snakevisor.abi.time import CLK_TCK
-from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel import cputime, timers
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.syscalls.process import thread_group
 
@@ -86,6 +86,8 @@ def prlimit64(t, pid, resource, new_ptr, old_ptr):
         if resource == R.RLIMIT_NOFILE:   # the fd table enforces the soft limit from now on
             for task in tg.tasks:
                 task.fdtable.set_limit(new[0])
+        elif resource == R.RLIMIT_CPU:
+            timers.cpu_limit_changed(t.kernel, tg)
     return 0
 
 
