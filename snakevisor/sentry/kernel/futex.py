@@ -4,6 +4,7 @@ import struct
 from snakevisor.abi.errno import EAGAIN, EFAULT, EINVAL, ETIMEDOUT, SyscallError
 from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_OWNER_DIED, FUTEX_TID_MASK,
                                   FUTEX_WAITERS, ROBUST_LIST_LIMIT)
+from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from snakevisor.sentry.mm.vma import ANON, COW
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
@@ -25,7 +26,8 @@ class FutexManager:
         if private:
             return ("p", id(t.mm), addr)
         v = t.mm.vmas.find(addr)
-        if v is None:
+        if v is None or not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC) or v.past_eof:
+            # get_futex_key pins the page: none to pin where an access would fault (SIGSEGV or SIGBUS)
             raise SyscallError(EFAULT)
         if v.kind in (ANON, COW):
             # Private anonymous memory is keyed by (mm, address) as Linux does: its MemoryFile
@@ -98,8 +100,11 @@ class FutexManager:
         return self.wake_key(self.key(t, addr, private), count, bitset)
 
     def wake_key(self, key, count, bitset=BITSET_ALL):
+        """Wake up to ``count`` waiters of ``key`` whose bitset meets ``bitset``; at least one, as
+        Linux's futex_wake (it counts after waking), so a count of 0 or less wakes one."""
         waiters = self.queues.get(key)
         woken = 0
+        count = max(count, 1)
         while waiters and woken < count:
             for entry in waiters:
                 if entry[0] & bitset:
@@ -121,9 +126,11 @@ class FutexManager:
             value = struct.unpack("<I", t.mm.copy_in(addr, 4))[0]
             if value != expected & 0xFFFFFFFF:
                 raise SyscallError(EAGAIN)
-        woken = self.wake_key(key1, count)
-        moved = 0
+        woken = self.wake_key(key1, count) if count > 0 else 0
         waiters = self.queues.get(key1, [])
+        if key1 == key2:   # onto itself: the waiters stay where they are, counted as moved
+            return woken + min(len(waiters), count2)
+        moved = 0
         while waiters and moved < count2:
             self.queues.setdefault(key2, []).append(waiters.pop(0))
             moved += 1

@@ -26,14 +26,17 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
                 ns = ns - clock_ns(t, clock)
             timeout = max(ns, 0) / NSEC
         return (yield from fm.wait(t, addr, val, bitset, timeout, private))
+    # The counts are ints: a negative one wakes one (futex_wake counts after waking) but is
+    # EINVAL to futex_requeue; the second count comes in the timeout argument (val2).
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        return fm.wake(t, addr, val & 0x7FFFFFFF, BITSET_ALL if cmd == FUTEX_WAKE else val3, private)
+        return fm.wake(t, addr, to_s32(val), BITSET_ALL if cmd == FUTEX_WAKE else val3, private)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
-        count2 = timeout_ptr & 0x7FFFFFFF
-        return fm.requeue(t, addr, val & 0x7FFFFFFF, addr2, count2, private,
-                          val3 if cmd == FUTEX_CMP_REQUEUE else None)
+        count, count2 = to_s32(val), to_s32(timeout_ptr)
+        if count < 0 or count2 < 0:
+            raise SyscallError(EINVAL)
+        return fm.requeue(t, addr, count, addr2, count2, private, val3 if cmd == FUTEX_CMP_REQUEUE else None)
     if cmd == FUTEX_WAKE_OP:
-        return _wake_op(t, fm, addr, val, timeout_ptr & 0x7FFFFFFF, addr2, val3, private)
+        return _wake_op(t, fm, addr, to_s32(val), to_s32(timeout_ptr), addr2, val3, private)
     raise SyscallError(ENOSYS)  # PI futexes, FUTEX_FD, and unknown operations
 
 

@@ -1,0 +1,138 @@
+/* Regressions found by running LTP's memory and futex syscall tests (futex, mmap, mprotect,
+   madvise, msync) natively and in the sandbox. One case per argv[1]; each prints only facts
+   Linux makes deterministic (return values, errno names, bytes seen), so native and sandbox
+   output must be identical. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
+    printf("%-70s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
+#define CHECKP(expr) do { errno = 0; void *_p = (expr); \
+    printf("%-70s = %s %s\n", #expr, _p == MAP_FAILED ? "MAP_FAILED" : "ok", \
+           _p == MAP_FAILED ? strerrorname_np(errno) : ""); } while (0)
+
+static long fx(void *a, int op, int v, long v2, void *a2, int v3)
+{
+    return syscall(SYS_futex, a, op, v, v2, a2, v3);
+}
+
+static int temp_file(const char *tag, long size)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/ltp_mm_%s.%d", tag, getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    unlink(path);
+    if (fd < 0 || ftruncate(fd, size) < 0)
+        exit(1);
+    return fd;
+}
+
+/* Shared futexes need a page to key: none on PROT_NONE, unmapped memory, or a shared file
+   mapping past the file's end (futex_wake05, futex_cmp_requeue03). Private ones are keyed
+   by address alone, but CMP_REQUEUE reads the first word. */
+static int futex_efault(void)
+{
+    int w = 0;
+    char *pn = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(fx(pn, FUTEX_WAKE, 1, 0, 0, 0));
+    CHECK(fx(pn, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0));
+    CHECK(fx(pn, FUTEX_CMP_REQUEUE, 1, 1, &w, 0));
+    CHECK(fx(&w, FUTEX_CMP_REQUEUE, 1, 1, pn, 0));
+    CHECK(fx(pn, FUTEX_CMP_REQUEUE_PRIVATE, 1, 1, &w, 0));
+    CHECK(fx(&w, FUTEX_CMP_REQUEUE_PRIVATE, 1, 1, pn, 0));
+    CHECK(fx(pn, FUTEX_REQUEUE, 1, 1, &w, 0));
+    munmap(pn, 4096);
+    CHECK(fx(pn, FUTEX_WAKE, 1, 0, 0, 0));
+    CHECK(fx(pn, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0));
+    CHECK(fx(pn, FUTEX_CMP_REQUEUE_PRIVATE, 1, 1, &w, 0));
+    int fd = temp_file("futex", 8192);
+    char *sh = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    sh[0] = 1;
+    CHECK(fx(sh, FUTEX_WAKE, 1, 0, 0, 0));
+    CHECK(fx(sh + 4096, FUTEX_WAKE, 1, 0, 0, 0));
+    CHECK(ftruncate(fd, 0));
+    CHECK(fx(sh, FUTEX_WAKE, 1, 0, 0, 0));
+    CHECK(fx(sh, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0));
+    CHECK(fx(sh, FUTEX_CMP_REQUEUE, 1, 1, &w, 0));
+    CHECK(fx(&w, FUTEX_CMP_REQUEUE, 1, 1, sh, 0));
+    return 0;
+}
+
+static int word, word2;
+static atomic_int ready;
+
+static void *waiter(void *arg)
+{
+    atomic_fetch_add(&ready, 1);
+    fx(&word, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+    return arg;
+}
+
+/* n threads blocked on word (the pause lets the last one reach its futex call). */
+static void start_waiters(int n)
+{
+    pthread_t t;
+    ready = 0;
+    for (int i = 0; i < n; i++)
+        pthread_create(&t, NULL, waiter, NULL);
+    while (ready < n)
+        usleep(1000);
+    usleep(200000);
+}
+
+/* The first nonzero answer of a wake or requeue on word: how many it woke and moved. */
+static long until_some(int op, int n, long n2)
+{
+    long r;
+    while ((r = fx(&word, op, n, n2, &word2, 0)) == 0)
+        usleep(1000);
+    return r;
+}
+
+/* Counts are ints: negative ones are EINVAL to (CMP_)REQUEUE, before anything else
+   (futex_cmp_requeue02); FUTEX_WAKE wakes at least one whatever its count. */
+static int futex_counts(void)
+{
+    CHECK(fx(&word, FUTEX_CMP_REQUEUE, -1, 1, &word2, 0));
+    CHECK(fx(&word, FUTEX_CMP_REQUEUE, 1, -1, &word2, 0));
+    CHECK(fx(&word, FUTEX_CMP_REQUEUE, 1, 0x80000001L, &word2, 0));
+    CHECK(fx(&word, FUTEX_CMP_REQUEUE, 1, 0x100000001L, &word2, 0));
+    CHECK(fx(&word, FUTEX_CMP_REQUEUE, 1, 1, &word2, 1));
+    CHECK(fx(&word, FUTEX_CMP_REQUEUE, -1, 1, &word2, 1));
+    CHECK(fx((char *)&word + 1, FUTEX_CMP_REQUEUE, -1, 1, &word2, 0));
+    CHECK(fx(&word, FUTEX_REQUEUE, -1, 1, &word2, 0));
+    CHECK(fx(&word, FUTEX_REQUEUE, 1, -1, &word2, 0));
+    CHECK(fx(&word, FUTEX_WAKE, -1, 0, 0, 0));
+    start_waiters(4);
+    printf("wake -1 woke %ld\n", until_some(FUTEX_WAKE_PRIVATE, -1, 0));
+    printf("wake 0 woke %ld\n", until_some(FUTEX_WAKE_PRIVATE, 0, 0));
+    printf("requeue 0, 1 moved %ld\n", until_some(FUTEX_REQUEUE_PRIVATE, 0, 1));
+    printf("word2 woken %ld\n", fx(&word2, FUTEX_WAKE_PRIVATE, 10, 0, 0, 0));
+    printf("requeue onto itself %ld\n", fx(&word, FUTEX_REQUEUE_PRIVATE, 0, 0x7fffffff, &word, 0));
+    printf("wake 10 woke %ld\n", until_some(FUTEX_WAKE_PRIVATE, 10, 0));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2)
+        return 2;
+    if (!strcmp(argv[1], "futex_efault"))
+        return futex_efault();
+    if (!strcmp(argv[1], "futex_counts"))
+        return futex_counts();
+    printf("unknown case %s\n", argv[1]);
+    return 2;
+}
