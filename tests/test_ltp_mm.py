@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["futex_efault", "futex_counts"]
+CASES = ["futex_efault", "futex_counts", "devzero_rdonly", "mmap_order"]
 
 
 @pytest.mark.parametrize("case", CASES)

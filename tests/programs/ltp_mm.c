@@ -124,6 +124,52 @@ static int futex_counts(void)
     return 0;
 }
 
+/* A shared mapping of /dev/zero opened read-only may never be written (VM_MAYWRITE), like any
+   file's (mprotect01); a private one may. */
+static int devzero_rdonly(void)
+{
+    int z = open("/dev/zero", O_RDONLY);
+    CHECKP(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, z, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, z, 0));
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, z, 0);
+    CHECK(mprotect(p, 4096, PROT_READ | PROT_WRITE));
+    CHECK(mprotect(p, 4096, PROT_READ | PROT_EXEC));
+    p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, z, 0);
+    CHECK(mprotect(p, 4096, PROT_READ | PROT_WRITE));
+    return 0;
+}
+
+/* mmap's checks in Linux's order: the offset's alignment, then the descriptor (EBADF even
+   for length 0: mmap08), the length, then the map type (EINVAL for MAP_FILE alone, before
+   the access checks: mmap06), then the file's access mode. */
+static int mmap_order(void)
+{
+    int fr = temp_file("order", 8192);
+    int f = dup(fr);
+    close(fr);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", f);
+    int fw = open(path, O_WRONLY);
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_FILE, fw, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_FILE, f, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_FILE, -1, 0));
+    CHECKP(mmap(NULL, 0, PROT_READ, MAP_FILE, -1, 0));
+    CHECKP(mmap(NULL, 0, PROT_WRITE, MAP_FILE | MAP_SHARED, 1000, 0));
+    CHECKP(mmap(NULL, 0, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, -1, 0));
+    CHECKP(mmap(NULL, (size_t)-1, PROT_READ, MAP_PRIVATE, -1, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, -1, (off_t)-4096));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED, -1, 1));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, (off_t)-4096));
+    CHECKP(mmap(NULL, 0, PROT_READ, MAP_SHARED, fw, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fw, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_ANONYMOUS, -1, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -133,6 +179,10 @@ int main(int argc, char **argv)
         return futex_efault();
     if (!strcmp(argv[1], "futex_counts"))
         return futex_counts();
+    if (!strcmp(argv[1], "devzero_rdonly"))
+        return devzero_rdonly();
+    if (!strcmp(argv[1], "mmap_order"))
+        return mmap_order();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

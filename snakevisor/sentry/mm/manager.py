@@ -336,8 +336,12 @@ class MemoryManager:
             if shared:
                 region = Region(self.mf, length)
                 region.inc_ref()
-                return [VMA(start, end, prot, SHARED, region.offset, shared=True, owner=region, name=name or "/dev/zero (deleted)")]
-            return [self._new_anon(start, end, prot, name)]
+                # maywrite, mayexec: a mapping of /dev/zero keeps its file's (syscalls/mm.py)
+                return [VMA(start, end, prot, SHARED, region.offset, shared=True, owner=region,
+                            name=name or "/dev/zero (deleted)", maywrite=maywrite, mayexec=mayexec)]
+            vma = self._new_anon(start, end, prot, name)
+            vma.mayexec = mayexec
+            return [vma]
         mappable = file.mappable()
         if not shared and prot & M.PROT_WRITE:
             vma = VMA(start, end, prot, ANON, self.mf.allocate(length), file=file, file_off=offset, name=name,

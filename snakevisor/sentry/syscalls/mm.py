@@ -28,64 +28,96 @@ def brk(t, addr):
 
 
 def mmap(t, addr, length, prot, flags, fd, offset):
+    """Linux's checks in its order: the offset's alignment, the descriptor (ksys_mmap_pgoff takes
+    the file first), the length, the offsets, then do_mmap's map type and file access checks."""
     flags &= 0xFFFFFFFF
-    if flags & M.MAP_TYPE == M.MAP_SHARED_VALIDATE and flags & ~VALIDATE_KNOWN:
-        raise SyscallError(EOPNOTSUPP)
+    prot &= 0xFFFFFFFF
+    if offset & (PAGE_SIZE - 1):
+        raise SyscallError(EINVAL)
+    file = None if flags & M.MAP_ANONYMOUS else _mapped_file(t, fd)
     if length == 0:
         raise SyscallError(EINVAL)
     if page_round_up(length) >= 1 << 64 or page_round_up(length) == 0:
         raise SyscallError(ENOMEM)
-    if not flags & M.MAP_ANONYMOUS and (offset >= 1 << 63 or offset + page_round_up(length) >= 1 << 64):
+    if file is not None and (offset >= 1 << 63 or offset + page_round_up(length) >= 1 << 64):
         raise SyscallError(EOVERFLOW)
+    _check_map_type(flags, file)
     # READ_IMPLIES_EXEC: readable is executable too, but for a file on a noexec mount (below)
     implied = t.tg.personality & READ_IMPLIES_EXEC and prot & M.PROT_READ and not prot & M.PROT_EXEC
     if implied:
         prot |= M.PROT_EXEC
-    vmlimits.check_mmap(t, addr, length, prot, flags)
     maywrite = mayexec = True
-    if flags & M.MAP_ANONYMOUS:
-        file = None
-        offset = 0
-    else:
-        file = t.fdtable.get(to_s32(fd))
-        mode = file.flags & O_ACCMODE
-        if file.flags & O_PATH:
-            raise SyscallError(EBADF)
-        if mode == O_WRONLY:
-            raise SyscallError(EACCES)
-        shared = flags & M.MAP_TYPE != M.MAP_PRIVATE
-        if shared and prot & M.PROT_WRITE and mode == O_RDONLY:
-            raise SyscallError(EACCES)
-        if getattr(file.impl, "anonymous_mapping", False):
-            # /dev/zero: a private mapping is anonymous memory, a shared one shared anonymous
-            # memory (Linux's shmem_zero_setup), after the same access checks as any file.
-            return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags | M.MAP_ANONYMOUS, None, 0, name="",
-                             locked=mlock_.check_new_mapping(t, length, flags & M.MAP_LOCKED))
-        try:
-            mappable = file.mappable()
-        except SyscallError:
-            raise SyscallError(ENODEV)
-        if shared:
-            # A file not open for writing can never be written through this mapping (VM_MAYWRITE),
-            # nor can a write-sealed memfd.
-            maywrite = mode != O_RDONLY
-            if mappable.write_sealed:
-                if prot & M.PROT_WRITE:
-                    raise SyscallError(EPERM)
-                maywrite = False
-        if file.vd.mount.flags & MS_NOEXEC:
-            if implied:
-                prot &= ~M.PROT_EXEC
-            elif prot & M.PROT_EXEC:
-                raise SyscallError(EPERM)
-            mayexec = False
+    if file is not None:
+        prot, maywrite, mayexec = _file_access(file, prot, flags, implied)
+    vmlimits.check_mmap(t, addr, length, prot, flags)
+    if file is not None and getattr(file.impl, "anonymous_mapping", False):
+        # /dev/zero: a private mapping is anonymous memory, a shared one shared anonymous
+        # memory (Linux's shmem_zero_setup), after the same access checks as any file.
+        return t.mm.mmap(addr, length, prot, flags | M.MAP_ANONYMOUS, None, 0, name="", maywrite=maywrite,
+                         mayexec=mayexec, locked=mlock_.check_new_mapping(t, length, flags & M.MAP_LOCKED))
     name = t.kernel.path_for_maps(t, file) if file is not None else ""
+    shared = flags & M.MAP_TYPE != M.MAP_PRIVATE
     secret = file is not None and getattr(file.inode, "secret", False)
     if secret and not shared:
         raise SyscallError(EINVAL)   # secretmem maps shared only, and always locked
     locked = mlock_.check_new_mapping(t, length, flags & M.MAP_LOCKED, secret)
-    return t.mm.mmap(addr, length, prot & 0xFFFFFFFF, flags, file, offset, name=name,
+    return t.mm.mmap(addr, length, prot, flags, file, offset, name=name,
                      maywrite=maywrite, mayexec=mayexec, locked=locked)
+
+
+def _mapped_file(t, fd):
+    """The file to map: EBADF for a bad descriptor or an O_PATH one (fget refuses those)."""
+    file = t.fdtable.get(to_s32(fd))
+    if file.flags & O_PATH:
+        raise SyscallError(EBADF)
+    return file
+
+
+def _check_map_type(flags, file):
+    """do_mmap's switch on the map type: MAP_SHARED_VALIDATE is for files only (its unknown flags
+    EOPNOTSUPP), anything but the known types EINVAL, before any access check."""
+    map_type = flags & M.MAP_TYPE
+    if file is None:
+        if map_type not in (M.MAP_SHARED, M.MAP_PRIVATE) or \
+                (map_type == M.MAP_SHARED and flags & M.MAP_GROWSDOWN):
+            raise SyscallError(EINVAL)
+        return
+    if map_type not in (M.MAP_SHARED, M.MAP_PRIVATE, M.MAP_SHARED_VALIDATE):
+        raise SyscallError(EINVAL)
+    if map_type == M.MAP_SHARED_VALIDATE and flags & ~VALIDATE_KNOWN:
+        raise SyscallError(EOPNOTSUPP)
+
+
+def _file_access(file, prot, flags, implied):
+    """do_mmap's access checks for a file: (prot, may write, may exec). A shared mapping of a
+    file not open for writing can never be written (VM_MAYWRITE), nor one of a write-sealed
+    memfd; a file on a noexec mount is never executable (VM_MAYEXEC)."""
+    mode = file.flags & O_ACCMODE
+    shared = flags & M.MAP_TYPE != M.MAP_PRIVATE
+    if shared and prot & M.PROT_WRITE and mode == O_RDONLY:
+        raise SyscallError(EACCES)
+    if mode == O_WRONLY:
+        raise SyscallError(EACCES)
+    maywrite = mayexec = True
+    if file.vd.mount.flags & MS_NOEXEC:
+        if implied:
+            prot &= ~M.PROT_EXEC
+        elif prot & M.PROT_EXEC:
+            raise SyscallError(EPERM)
+        mayexec = False
+    if getattr(file.impl, "anonymous_mapping", False):
+        return prot, not shared or mode != O_RDONLY, mayexec
+    try:
+        mappable = file.mappable()
+    except SyscallError:
+        raise SyscallError(ENODEV)
+    if shared:
+        maywrite = mode != O_RDONLY
+        if mappable.write_sealed:
+            if prot & M.PROT_WRITE:
+                raise SyscallError(EPERM)
+            maywrite = False
+    return prot, maywrite, mayexec
 
 
 def munmap(t, addr, length):
