@@ -170,6 +170,116 @@ static int mmap_order(void)
     return 0;
 }
 
+/* madvise's per-mapping checks (madvise02): MADV_REMOVE needs a shared writable file mapping
+   (shmem counts), locked memory refuses discarding advice, MADV_FREE and MADV_WIPEONFORK take
+   private anonymous memory only. The walk stops at the first refusal; holes are ENOMEM. */
+static int madvise_checks(void)
+{
+    int fd = temp_file("madvise", 8192);
+    char *fp = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    char *fs = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    char *fr = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    char *fo = mmap(NULL, 8192, PROT_READ, MAP_SHARED, open(path, O_RDONLY), 0);
+    char *ap = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *as = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char *lk = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+    char *ml = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *ro = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(mlock(ml, 8192));
+    CHECK(madvise(fp, 8192, MADV_REMOVE));
+    CHECK(madvise(fr, 8192, MADV_REMOVE));
+    CHECK(madvise(fo, 8192, MADV_REMOVE));
+    CHECK(madvise(ap, 8192, MADV_REMOVE));
+    CHECK(madvise(as, 8192, MADV_REMOVE));
+    CHECK(madvise(lk, 8192, MADV_REMOVE));
+    CHECK(madvise(lk, 8192, MADV_DONTNEED));
+    CHECK(madvise(ml, 8192, MADV_DONTNEED));
+    CHECK(madvise(ml, 4096, MADV_FREE));
+    CHECK(madvise(ml, 8192, MADV_WIPEONFORK));
+    CHECK(madvise(fp, 8192, MADV_FREE));
+    CHECK(madvise(fs, 8192, MADV_FREE));
+    CHECK(madvise(as, 8192, MADV_FREE));
+    CHECK(madvise(ap, 8192, MADV_FREE));
+    CHECK(madvise(ro, 8192, MADV_FREE));
+    CHECK(madvise(fp, 8192, MADV_WIPEONFORK));
+    CHECK(madvise(fs, 8192, MADV_WIPEONFORK));
+    CHECK(madvise(as, 8192, MADV_WIPEONFORK));
+    CHECK(madvise(ap, 8192, MADV_WIPEONFORK));
+    CHECK(madvise(fs, 8192, MADV_KEEPONFORK));
+    CHECK(madvise(fs, 8192, MADV_DONTFORK));
+    CHECK(madvise(fs, 8192, MADV_DOFORK));
+    CHECK(madvise(fp, 8192, MADV_DONTNEED));
+    CHECK(madvise(fs, 8192, MADV_DONTNEED));
+    CHECK(mlock2(ap, 8192, MLOCK_ONFAULT));
+    CHECK(madvise(ap, 8192, MADV_DONTNEED));
+    CHECK(munlock(ap, 8192));
+    char *mix = mmap(NULL, 12288, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mix[0] = 1;
+    mix[4096] = 2;
+    CHECK(mlock(mix + 4096, 4096));
+    CHECK(madvise(mix, 8192, MADV_DONTNEED));
+    printf("before the locked page: %d, locked: %d\n", mix[0], mix[4096]);
+    CHECK(munmap(mix + 4096, 4096));
+    mix[0] = 1;
+    CHECK(madvise(mix, 12288, MADV_DONTNEED));
+    printf("around a hole: %d\n", mix[0]);
+    CHECK(madvise(mix + 4096, 4096, MADV_NORMAL));
+    return 0;
+}
+
+/* What a child of fork sees of a range: its bytes, or "unmapped" (it dies of SIGSEGV). */
+static void child_view(const char *what, volatile char *p)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        printf("%s: child sees %d %d\n", what, p[0], p[4096]);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status))
+        printf("%s: child killed by %s\n", what, sigabbrev_np(WTERMSIG(status)));
+    printf("%s: parent sees %d %d\n", what, p[0], p[4096]);
+}
+
+/* MADV_WIPEONFORK: the child reads zeros (the parent keeps its bytes), and keeps the setting
+   for its own children; MADV_KEEPONFORK undoes it. MADV_DONTFORK: nothing is mapped there in
+   the child; MADV_DOFORK undoes it. Both hold for the part of a mapping they were given. */
+static int fork_advice(void)
+{
+    char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(p, 7, 8192);
+    CHECK(madvise(p, 8192, MADV_WIPEONFORK));
+    child_view("wipeonfork", p);
+    pid_t pid = fork();
+    if (pid == 0) {
+        p[0] = 9;
+        child_view("grandchild", p);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    CHECK(madvise(p, 8192, MADV_KEEPONFORK));
+    child_view("keeponfork", p);
+    CHECK(madvise(p + 4096, 4096, MADV_WIPEONFORK));
+    child_view("second page wiped", p);
+    CHECK(madvise(p, 8192, MADV_KEEPONFORK));
+    CHECK(madvise(p, 8192, MADV_DONTFORK));
+    child_view("dontfork", p);
+    CHECK(madvise(p, 8192, MADV_DOFORK));
+    child_view("dofork", p);
+    CHECK(madvise(p + 4096, 4096, MADV_DONTFORK));
+    child_view("second page not forked", p + 4096 - 4096);
+    pid = fork();
+    if (pid == 0) {
+        printf("first page in the child: %d\n", p[0]);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -183,6 +293,10 @@ int main(int argc, char **argv)
         return devzero_rdonly();
     if (!strcmp(argv[1], "mmap_order"))
         return mmap_order();
+    if (!strcmp(argv[1], "madvise_checks"))
+        return madvise_checks();
+    if (!strcmp(argv[1], "fork_advice"))
+        return fork_advice();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -15,7 +15,7 @@ from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOO
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
 from snakevisor.sentry.platform.layout import STACK_TOP, TASK_SIZE
-from snakevisor.sentry.mm import lazy, mseal
+from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
@@ -29,11 +29,6 @@ MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
 STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
-KNOWN_ADVICE = frozenset((M.MADV_NORMAL, M.MADV_RANDOM, M.MADV_SEQUENTIAL, M.MADV_WILLNEED, M.MADV_DONTNEED,
-                          M.MADV_FREE, M.MADV_REMOVE, M.MADV_DONTFORK, M.MADV_DOFORK, M.MADV_MERGEABLE,
-                          M.MADV_UNMERGEABLE, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE, M.MADV_DONTDUMP, M.MADV_DODUMP,
-                          M.MADV_WIPEONFORK, M.MADV_KEEPONFORK, M.MADV_COLD, M.MADV_PAGEOUT,
-                          M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE))
 
 
 def _stub_mapping(vma):
@@ -107,6 +102,11 @@ class MemoryManager:
         child = MemoryManager(self.mf, address_space, self.kernel)
         child.active_context = context
         for v in self.vmas:
+            if v.dontfork:
+                continue   # MADV_DONTFORK: not mapped in the child at all
+            if v.wipeonfork:   # MADV_WIPEONFORK (private anonymous only): the child's reads zeros
+                child.vmas.insert(replace(v, kind=ANON, mf_off=self.mf.allocate(v.end - v.start), owner=None, locked=0))
+                continue
             if v.kind == FILE and v.owner is not None:
                 v.owner.cache.mappers.add(child)
             if v.kind == ANON:
@@ -523,31 +523,12 @@ class MemoryManager:
         else:
             new = [self._new_anon(start, end, tail.prot, tail.name)]
         for v in new:
+            v.wipeonfork, v.dontfork = tail.wipeonfork, tail.dontfork   # the mapping grew: same attributes
             self.vmas.insert(v)
             self._map_into_stub(v)
 
     def madvise(self, addr, length, advice):
-        if addr & (PAGE_SIZE - 1):
-            raise SyscallError(EINVAL)
-        end = addr + page_round_up(length)
-        if end >= 1 << 64 or end < addr:
-            raise SyscallError(EINVAL)
-        if length and advice in KNOWN_ADVICE and not self.vmas.covered(addr, end):
-            raise SyscallError(ENOMEM)
-        mseal.check_madvise(self, addr, end, advice)
-        if advice in (M.MADV_DONTNEED, M.MADV_FREE, M.MADV_REMOVE):
-            self.break_cow(addr, end)
-            for v in self.vmas.overlapping(addr, end):
-                lo, hi = max(v.start, addr), min(v.end, end)
-                if v.kind == ANON and v.file is None:
-                    self.mf.decommit(v.mf_off + lo - v.start, hi - lo)
-                elif v.kind == ANON:  # private copy of a file: back to the file's bytes
-                    self._copy_file_pages(v.file.mappable(), v.file_off + lo - v.start, v.mf_off + lo - v.start,
-                                          hi - lo)
-            return 0
-        if advice in KNOWN_ADVICE:
-            return 0
-        raise SyscallError(EINVAL)
+        return madvise_.madvise(self, addr, length, advice)
 
     # -- copy-in / copy-out ------------------------------------------------
     def copy_in(self, addr, n):

@@ -62,6 +62,8 @@ class VMA:
     locked: int = 0               # VM_LOCKED/VM_LOCKONFAULT bits (mm/mlock.py)
     sealed: bool = False          # VM_SEALED (mm/mseal.py)
     lazy: bool = False            # FILE pages not made nor mapped yet: the first touch does (no mf_off)
+    wipeonfork: bool = False      # VM_WIPEONFORK (MADV_WIPEONFORK): a fork's child gets zeros here
+    dontfork: bool = False        # VM_DONTCOPY (MADV_DONTFORK): a fork's child has nothing here
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""
