@@ -280,6 +280,36 @@ static int fork_advice(void)
     return 0;
 }
 
+/* msync(MS_INVALIDATE) cannot drop locked pages: EBUSY for a range reaching a locked mapping
+   (mlock, MAP_LOCKED, mlockall, lock on fault), before the ENOMEM of a hole (msync03). */
+static int msync_locked(void)
+{
+    int fd = temp_file("msync", 8192);
+    char *lk = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+    char *fl = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd, 0);
+    char *p = mmap(NULL, 12288, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(msync(lk, 8192, MS_INVALIDATE));
+    CHECK(msync(lk, 8192, MS_ASYNC | MS_INVALIDATE));
+    CHECK(msync(lk, 8192, MS_SYNC));
+    CHECK(msync(fl, 8192, MS_INVALIDATE));
+    CHECK(msync(p, 8192, MS_INVALIDATE));
+    CHECK(mlock(p + 4096, 4096));
+    CHECK(msync(p, 4096, MS_INVALIDATE));
+    CHECK(msync(p, 8192, MS_INVALIDATE));
+    CHECK(munmap(p + 8192, 4096));
+    CHECK(msync(p, 12288, MS_INVALIDATE));
+    CHECK(msync(p, 12288, MS_ASYNC));
+    CHECK(munlock(p, 8192));
+    CHECK(mlock2(p, 4096, MLOCK_ONFAULT));
+    CHECK(msync(p, 4096, MS_INVALIDATE));
+    CHECK(munlock(p, 8192));
+    CHECK(mlockall(MCL_CURRENT));
+    CHECK(msync(p, 4096, MS_INVALIDATE));
+    CHECK(munlockall());
+    CHECK(msync(p, 4096, MS_INVALIDATE));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -297,6 +327,8 @@ int main(int argc, char **argv)
         return madvise_checks();
     if (!strcmp(argv[1], "fork_advice"))
         return fork_advice();
+    if (!strcmp(argv[1], "msync_locked"))
+        return msync_locked();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -1,7 +1,7 @@
 """Memory syscalls: brk, mmap, munmap, mprotect, mremap, madvise, memory locks (over mm/mlock.py), msync and mincore."""
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW,
-                                  EPERM, SyscallError)
+from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EBUSY, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP,
+                                  EOVERFLOW, EPERM, SyscallError)
 from snakevisor.abi.sched import READ_IMPLIES_EXEC
 from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_, vmlimits
@@ -173,8 +173,11 @@ def mseal(t, addr, length, flags):
 
 
 def msync(t, addr, length, flags):
-    if addr % PAGE_SIZE or flags & ~7 or (flags & 1 and flags & 4):
+    if addr % PAGE_SIZE or flags & ~(M.MS_ASYNC | M.MS_INVALIDATE | M.MS_SYNC) or \
+            (flags & M.MS_ASYNC and flags & M.MS_SYNC):
         raise SyscallError(EINVAL)
+    if flags & M.MS_INVALIDATE and any(v.locked for v in t.mm.vmas.overlapping(addr, addr + length)):
+        raise SyscallError(EBUSY)   # locked pages cannot be invalidated (before the ENOMEM of a hole)
     _check_mapped(t, addr, length)
     for v in t.mm.vmas.overlapping(addr, addr + length):
         if v.shared and v.kind == FILE:
