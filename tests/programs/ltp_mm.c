@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -310,6 +311,61 @@ static int msync_locked(void)
     return 0;
 }
 
+#define PG 4096L
+
+/* In a child: write one byte at each of ``offsets`` pages from ``base`` (negative: below it),
+   print each write; its death by SIGSEGV is printed by the parent. */
+static void touch_in_child(const char *what, char *base, const long *offsets, int n, long stack_pages)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (stack_pages) {
+            struct rlimit rl = {stack_pages * PG, RLIM_INFINITY};
+            setrlimit(RLIMIT_STACK, &rl);
+        }
+        for (int i = 0; i < n; i++) {
+            base[offsets[i] * PG] = 5;
+            printf("%s: page %ld written, reads %d\n", what, offsets[i], base[offsets[i] * PG]);
+        }
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("%s: %s\n", what, WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "exited");
+}
+
+/* MAP_GROWSDOWN (mmap18): a fault on an unmapped page below the mapping grows it down to that
+   page, but never within the stack guard gap (256 pages) above another mapping, nor past
+   RLIMIT_STACK for the whole mapping. */
+static int growsdown(void)
+{
+    long reserve = 1024;
+    char *area = mmap(NULL, reserve * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(area, reserve * PG);
+    /* a floor page at the bottom of the reserved area, the grows-down mapping 4 pages at its top */
+    char *floor = mmap(area, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    char *top = area + (reserve - 4) * PG;
+    CHECKP(mmap(top, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, -1, 0));
+    top[0] = 1;
+    long step[] = {-1, -2, -3};
+    touch_in_child("page by page", top, step, 3, 0);
+    long jump[] = {-100, -1};
+    touch_in_child("a jump down", top, jump, 2, 0);
+    long gap_ok[] = {-(reserve - 4 - 1 - 256)};
+    touch_in_child("at the guard gap", top, gap_ok, 1, 0);
+    long gap_bad[] = {-(reserve - 4 - 1 - 255)};
+    touch_in_child("inside the guard gap", top, gap_bad, 1, 0);
+    long limit_ok[] = {-60};
+    touch_in_child("within RLIMIT_STACK", top, limit_ok, 1, 64);
+    long limit_bad[] = {-61};
+    touch_in_child("past RLIMIT_STACK", top, limit_bad, 1, 64);
+    munmap(floor, PG);
+    char *plain = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long below_plain[] = {-1};
+    touch_in_child("below a plain mapping", plain, below_plain, 1, 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -329,6 +385,8 @@ int main(int argc, char **argv)
         return fork_advice();
     if (!strcmp(argv[1], "msync_locked"))
         return msync_locked();
+    if (!strcmp(argv[1], "growsdown"))
+        return growsdown();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -16,6 +16,7 @@ from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd,
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
 from snakevisor.sentry.kernel.syscall_table import TABLE
+from snakevisor.sentry.mm import growsdown
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 
@@ -215,7 +216,7 @@ class Task:
             if sig == S.SIGSEGV:
                 code, addr = S.SIGINFO_FAULT.unpack_from(info)[2:]
                 try:
-                    ours = self.mm.handle_fault(addr, code, ctx.regs.rip)
+                    ours = self.mm.handle_fault(addr, code, ctx.regs.rip) or growsdown.grow(self, addr, code)
                 except SyscallError:
                     # No memory left under the sandbox's limit for a copy-on-write page: Linux's
                     # memory cgroup has its OOM killer end a process (SIGKILL); this is the one.

@@ -300,6 +300,7 @@ class MemoryManager:
             self._drop_range(start, end)
         for v in new:
             v.locked = locked
+            v.growsdown = bool(flags & M.MAP_GROWSDOWN)
             self.vmas.insert(v)
             self._map_into_stub(v)
         return start
@@ -523,7 +524,8 @@ class MemoryManager:
         else:
             new = [self._new_anon(start, end, tail.prot, tail.name)]
         for v in new:
-            v.wipeonfork, v.dontfork = tail.wipeonfork, tail.dontfork   # the mapping grew: same attributes
+            # the same mapping, grown: the same attributes
+            v.wipeonfork, v.dontfork, v.growsdown = tail.wipeonfork, tail.dontfork, tail.growsdown
             self.vmas.insert(v)
             self._map_into_stub(v)
 

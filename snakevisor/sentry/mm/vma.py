@@ -64,6 +64,7 @@ class VMA:
     lazy: bool = False            # FILE pages not made nor mapped yet: the first touch does (no mf_off)
     wipeonfork: bool = False      # VM_WIPEONFORK (MADV_WIPEONFORK): a fork's child gets zeros here
     dontfork: bool = False        # VM_DONTCOPY (MADV_DONTFORK): a fork's child has nothing here
+    growsdown: bool = False       # VM_GROWSDOWN (MAP_GROWSDOWN): a fault just below extends it (mm/growsdown.py)
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""
