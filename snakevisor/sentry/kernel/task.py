@@ -232,6 +232,9 @@ class Task:
                     return
                 if past_eof:
                     sig, info = S.SIGBUS, S.SIGINFO_FAULT.pack(S.SIGBUS, 0, S.BUS_ADRERR, addr).ljust(128, b"\0")
+                elif code == S.SEGV_MAPERR and self.mm.vmas.find(addr) is not None:
+                    # mapped, but not in the stub (a PROT_NONE reservation): Linux says ACCERR there
+                    info = S.SIGINFO_FAULT.pack(S.SIGSEGV, 0, S.SEGV_ACCERR, addr).ljust(128, b"\0")
             elif sig == S.SIGTRAP:
                 debugregs.on_trap(self, info)   # DR6 after a single step or a hardware breakpoint
             self.kernel.signals.force_fault(self, sig, info)

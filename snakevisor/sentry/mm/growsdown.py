@@ -44,7 +44,8 @@ def grow(t, addr, code) -> bool:
     if top - addr > t.tg.limits[RLIMIT_STACK][0] or not vmlimits.may_expand(t, grow_by, False) \
             or not mlock.future_ok(t, grow_by, above.locked):
         return False
-    new = replace(above, start=addr, end=above.start, kind=ANON, mf_off=mm.mf.allocate(grow_by), owner=None)
+    new = replace(above, start=addr, end=above.start, kind=ANON, mf_off=mm.mf.allocate(grow_by), owner=None,
+                  lazy=False)
     mm.vmas.insert(new)
     mm._map_into_stub(new)
     return True

@@ -31,7 +31,7 @@ def populate(mm, addr, max_vmas):
     window may split off (``max_vmas``), the whole lazy VMA is made at once. ENOMEM past that or
     the memory limit: a fault then ends the process, as Linux's OOM killer does."""
     v = mm.vmas.find(addr)
-    if v is None or not v.lazy or v.past_eof:
+    if v is None or not v.lazy or v.past_eof or v.kind != FILE:   # (a lazy ANON VMA is PROT_NONE: nothing to make)
         return v
     base = addr - (v.file_off + addr - v.start) % FAULT_AROUND   # the window is aligned in the file
     lo, hi = max(v.start, base), min(v.end, base + _window(mm, v, base))

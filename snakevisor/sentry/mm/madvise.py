@@ -76,6 +76,7 @@ def _discard(mm, start, end):
     for v in mm.vmas.overlapping(start, end):
         lo, hi = max(v.start, start), min(v.end, end)
         if v.kind == ANON and v.file is None:
-            mm.mf.decommit(v.mf_off + lo - v.start, hi - lo)
+            if not v.lazy:   # a reservation has no pages to drop
+                mm.mf.decommit(v.mf_off + lo - v.start, hi - lo)
         elif v.kind == ANON:
             mm._copy_file_pages(v.file.mappable(), v.file_off + lo - v.start, v.mf_off + lo - v.start, hi - lo)

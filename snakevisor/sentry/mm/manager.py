@@ -29,6 +29,11 @@ MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
 STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
+# Private anonymous PROT_NONE mappings this large are reservations (V8's pointer cage, a wasm
+# memory's guard region, a JVM's heap): no memory behind them until mprotect makes a part
+# accessible (_materialize), so reserving terabytes costs nothing, as on Linux. Smaller ones (a
+# malloc arena's 64 MiB) keep one range of memory that later mprotects only change.
+LAZY_ANON_MIN = 256 << 20
 
 
 def _stub_mapping(vma):
@@ -82,7 +87,8 @@ class MemoryManager:
     def _release(self, vmas):
         for v in vmas:
             if v.kind == ANON:
-                self.mf.free(v.mf_off, v.end - v.start)
+                if not v.lazy:
+                    self.mf.free(v.mf_off, v.end - v.start)
             elif v.owner is not None:
                 v.owner.dec_ref()
         self.vmas.remove(vmas)
@@ -104,6 +110,9 @@ class MemoryManager:
         for v in self.vmas:
             if v.dontfork:
                 continue   # MADV_DONTFORK: not mapped in the child at all
+            if v.kind == ANON and v.lazy:   # a reservation: nothing to share
+                child.vmas.insert(replace(v, locked=0))
+                continue
             if v.wipeonfork:   # MADV_WIPEONFORK (private anonymous only): the child's reads zeros
                 child.vmas.insert(replace(v, kind=ANON, mf_off=self.mf.allocate(v.end - v.start), owner=None, locked=0))
                 continue
@@ -254,7 +263,13 @@ class MemoryManager:
             old.dec_ref()
 
     def _new_anon(self, start, end, prot, name=""):
+        if prot == M.PROT_NONE and end - start >= LAZY_ANON_MIN:
+            return VMA(start, end, prot, ANON, 0, name=name, lazy=True)   # a reservation (LAZY_ANON_MIN)
         return VMA(start, end, prot, ANON, self.mf.allocate(end - start), name=name)
+
+    def _materialize(self, v):
+        """Give reservation VMA ``v`` its memory (zeros; ENOMEM past the limit), about to be accessible."""
+        v.mf_off, v.lazy = self.mf.allocate(v.end - v.start), False
 
     def _check_range(self, addr, length):
         if addr & (PAGE_SIZE - 1):
@@ -403,6 +418,11 @@ class MemoryManager:
             raise SyscallError(ENOMEM)   # each split is a new mapping (split_vma's check)
         pieces = self.vmas.carve(addr, end)
         for v in pieces:
+            if v.kind == ANON and v.lazy and prot != M.PROT_NONE:
+                self._materialize(v)
+                v.prot = prot
+                self._map_into_stub(v)
+                continue
             if v.kind == FILE and not v.shared and prot & M.PROT_WRITE:
                 if not v.past_eof:   # past the end: its pages come (copied) if the file grows back
                     self._cow(v)
