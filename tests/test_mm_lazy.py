@@ -184,3 +184,34 @@ def test_a_reservation_has_memory_only_where_made_accessible(setup):
     assert mm.copy_in(a + 5 * MIB, 4) == b"kept"
     mm.munmap(a, 1 << 40)
     assert len(mm.vmas) == 0 and mf.allocated == before
+
+
+def test_address_sanitizer_runs(differential):
+    """A program built with AddressSanitizer starts (its shadow memory is a ~15 TiB MAP_NORESERVE
+    reservation, made a window at a time where touched) and reports a heap overflow as natively."""
+    binary = compile_c("asan_overflow", extra=("-fsanitize=address",))
+    native, boxed = differential([binary], native_status=1)
+    for r in (native, boxed):
+        assert b"ERROR: AddressSanitizer: heap-buffer-overflow" in r.stderr, r.stderr[-2000:]
+
+
+def test_a_noreserve_reservation_makes_windows_where_touched(setup):
+    mm, _ = setup
+    mf = mm.mf
+    before = mf.allocated
+    a = mm.mmap(0, 1 << 40, RW, M.MAP_PRIVATE | M.MAP_ANONYMOUS | M.MAP_NORESERVE)
+    assert _lazy_flags(mm) == [True] and mf.allocated == before
+    mm.copy_out(a + lazy.ANON_WINDOW + 5, b"one")           # the Sentry's own access makes a window
+    assert _lazy_flags(mm) == [True, False, True] and mf.allocated == before + lazy.ANON_WINDOW
+    assert mm.handle_fault(a + 2 * lazy.ANON_WINDOW, 1, 0)   # SEGV_MAPERR there: the next window
+    assert _lazy_flags(mm) == [True, False, True]            # joined to the first (contiguous memory)
+    assert mm.copy_in(a + lazy.ANON_WINDOW + 5, 3) == b"one" and mm.copy_in(a + 3 * lazy.ANON_WINDOW - 1, 1) == b"\0"
+    mm.munmap(a, 1 << 40)
+    assert len(mm.vmas) == 0 and mf.allocated == before
+
+
+def test_small_anonymous_mappings_stay_eager(setup):
+    mm, _ = setup
+    mm.mmap(0, 64 * MIB, M.PROT_NONE, M.MAP_PRIVATE | M.MAP_ANONYMOUS)   # a malloc arena
+    mm.mmap(0, 64 * MIB, RW, M.MAP_PRIVATE | M.MAP_ANONYMOUS | M.MAP_NORESERVE)
+    assert _lazy_flags(mm) == [False, False]

@@ -6,14 +6,20 @@ own copy through the VMA, makes the file's PageCache chunks of a window around t
 protections: the window is carved out of the lazy VMA as ordinary FILE VMAs, then joined to an
 ordinary neighbour that continues it in the MemoryFile (the host merges such mappings too), so a
 file read through from start to end does not leave one VMA per window.
+
+Reservations (large PROT_NONE or MAP_NORESERVE anonymous mappings, manager.py's LAZY_ANON_MIN) are
+lazy ANON VMAs: a touch where they may be accessed makes a window of zeroed memory, joined the
+same way to made memory that continues it.
 """
 from dataclasses import replace
 
+from snakevisor.abi import mm as M
 from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
-from snakevisor.sentry.mm.vma import FILE
+from snakevisor.sentry.mm.vma import ANON, FILE
 
 LAZY_MIN = 4 << 20              # file mappings this large or more are mapped on first touch
+ANON_WINDOW = 1 << 20           # what a touch of a reservation makes (and charges to the limit)
 FAULT_AROUND = 4 * CHUNK_SIZE   # what a touch maps: a stub round trip per 256 KiB, not per page
 READ_AROUND_MAX = 4 << 20       # what a touch continuing a forward scan maps at most
 
@@ -31,8 +37,10 @@ def populate(mm, addr, max_vmas):
     window may split off (``max_vmas``), the whole lazy VMA is made at once. ENOMEM past that or
     the memory limit: a fault then ends the process, as Linux's OOM killer does."""
     v = mm.vmas.find(addr)
-    if v is None or not v.lazy or v.past_eof or v.kind != FILE:   # (a lazy ANON VMA is PROT_NONE: nothing to make)
+    if v is None or not v.lazy or v.past_eof:
         return v
+    if v.kind != FILE:
+        return _populate_anon(mm, v, addr, max_vmas)
     base = addr - (v.file_off + addr - v.start) % FAULT_AROUND   # the window is aligned in the file
     lo, hi = max(v.start, base), min(v.end, base + _window(mm, v, base))
     if len(mm.vmas) + (lo > v.start) + (hi < v.end) > max_vmas:
@@ -60,6 +68,26 @@ def populate(mm, addr, max_vmas):
     return mm.vmas.find(addr)
 
 
+def _populate_anon(mm, v, addr, max_vmas):
+    """A touch of a reservation (manager.py, LAZY_ANON_MIN) that may be accessed: zeroed memory for
+    the ANON_WINDOW around ``addr``, joined to the made pages before and after it where the
+    memory continues; a PROT_NONE one is left as it is (the access is the application's fault)."""
+    if not v.prot & (M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC):
+        return v
+    base = addr - addr % ANON_WINDOW
+    lo, hi = max(v.start, base), min(v.end, base + ANON_WINDOW)
+    if len(mm.vmas) + (lo > v.start) + (hi < v.end) > max_vmas:
+        lo, hi = v.start, v.end
+    piece, = mm.vmas.carve(lo, hi)
+    piece.mf_off, piece.lazy = mm.mf.allocate(hi - lo), False   # ENOMEM past the limit
+    mm._map_into_stub(piece)
+    _merge_left(mm, piece)
+    after = mm.vmas.find(hi)
+    if after is not None:
+        _merge_left(mm, after)
+    return mm.vmas.find(addr)
+
+
 def _window(mm, v, base):
     """How much a touch at window ``base`` makes: FAULT_AROUND, or as much as the run of made
     pages just before it (up to READ_AROUND_MAX) when the touches go forward through the file,
@@ -75,7 +103,7 @@ def _window(mm, v, base):
 def _merge_left(mm, v):
     """Join ``v`` to the VMA just before it if that one continues into it in every respect."""
     p = mm.vmas.find(v.start - 1)
-    if p is None or p.kind != FILE or v.kind != FILE or p.lazy or v.lazy or p.past_eof or v.past_eof:
+    if p is None or p.kind != v.kind or v.kind not in (FILE, ANON) or p.lazy or v.lazy or p.past_eof or v.past_eof:
         return
     n = p.end - p.start
     if p.mf_off + n != v.mf_off or replace(p, start=v.start, end=v.end, mf_off=v.mf_off,
@@ -83,7 +111,8 @@ def _merge_left(mm, v):
         return
     mm.vmas.remove([p, v])
     mm.vmas.insert(replace(p, end=v.end))
-    v.owner.dec_ref()   # two VMAs held a reference each; the joined one holds one
+    if v.owner is not None:
+        v.owner.dec_ref()   # two VMAs held a reference each; the joined one holds one
     if v.file is not None:
         v.file.dec_ref()
 

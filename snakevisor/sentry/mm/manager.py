@@ -29,10 +29,12 @@ MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
 STACK_SIZE = 8 << 20
 MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
-# Private anonymous PROT_NONE mappings this large are reservations (V8's pointer cage, a wasm
-# memory's guard region, a JVM's heap): no memory behind them until mprotect makes a part
-# accessible (_materialize), so reserving terabytes costs nothing, as on Linux. Smaller ones (a
-# malloc arena's 64 MiB) keep one range of memory that later mprotects only change.
+# Private anonymous mappings this large that are PROT_NONE or MAP_NORESERVE are reservations
+# (V8's pointer cage, a wasm memory's guard region, a JVM's heap, AddressSanitizer's shadow): no
+# memory behind them until mprotect makes a part of at most this size accessible
+# (_materialize) or a touch makes a window of pages (mm/lazy.py), so reserving terabytes costs
+# nothing, as on Linux. Smaller ones (a malloc arena's 64 MiB) keep one range of memory that
+# later mprotects only change.
 LAZY_ANON_MIN = 256 << 20
 
 
@@ -149,10 +151,10 @@ class MemoryManager:
         Returns False for a real fault (the caller delivers SIGSEGV)."""
         v = self.vmas.find(addr)
         if code != SEGV_ACCERR:
-            if v is None or v.kind != FILE or v.past_eof:
+            if v is None or v.past_eof or not (v.kind == FILE or v.lazy):
                 return False
-            lazy.populate(self, addr, MAX_MAP_COUNT)
-            return True
+            v = lazy.populate(self, addr, MAX_MAP_COUNT)
+            return v is not None and not v.lazy   # (a PROT_NONE reservation stays: the fault is real)
         if v is None or not v.prot & M.PROT_WRITE:
             return False
         if v.kind == COW:
@@ -262,8 +264,8 @@ class MemoryManager:
             old.inode.exec_users -= 1
             old.dec_ref()
 
-    def _new_anon(self, start, end, prot, name=""):
-        if prot == M.PROT_NONE and end - start >= LAZY_ANON_MIN:
+    def _new_anon(self, start, end, prot, name="", noreserve=False):
+        if (prot == M.PROT_NONE or noreserve) and end - start >= LAZY_ANON_MIN:
             return VMA(start, end, prot, ANON, 0, name=name, lazy=True)   # a reservation (LAZY_ANON_MIN)
         return VMA(start, end, prot, ANON, self.mf.allocate(end - start), name=name)
 
@@ -310,7 +312,7 @@ class MemoryManager:
         if fixed:
             mseal.check_unsealed(self, start, end)
         new = self._build_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec,
-                               populate=flags & M.MAP_POPULATE)
+                               populate=flags & M.MAP_POPULATE, noreserve=flags & M.MAP_NORESERVE)
         if fixed:
             self._drop_range(start, end)
         for v in new:
@@ -338,15 +340,17 @@ class MemoryManager:
             raise SyscallError(ENOMEM)
         return start
 
-    def _build_vmas(self, start, end, prot, shared, file, offset, name, maywrite=True, mayexec=True, populate=False):
+    def _build_vmas(self, start, end, prot, shared, file, offset, name, maywrite=True, mayexec=True, populate=False,
+                    noreserve=False):
         """The VMAs mapping [start, end) as asked; each that names a file holds a reference to it."""
-        vmas = self._make_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec, populate)
+        vmas = self._make_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec, populate,
+                               noreserve)
         for v in vmas:
             if v.file is not None:
                 v.file.inc_ref()
         return vmas
 
-    def _make_vmas(self, start, end, prot, shared, file, offset, name, maywrite, mayexec, populate):
+    def _make_vmas(self, start, end, prot, shared, file, offset, name, maywrite, mayexec, populate, noreserve=False):
         length = end - start
         if file is None:
             if shared:
@@ -355,7 +359,7 @@ class MemoryManager:
                 # maywrite, mayexec: a mapping of /dev/zero keeps its file's (syscalls/mm.py)
                 return [VMA(start, end, prot, SHARED, region.offset, shared=True, owner=region,
                             name=name or "/dev/zero (deleted)", maywrite=maywrite, mayexec=mayexec)]
-            vma = self._new_anon(start, end, prot, name)
+            vma = self._new_anon(start, end, prot, name, noreserve and not populate)
             vma.mayexec = mayexec
             return [vma]
         mappable = file.mappable()
@@ -418,7 +422,7 @@ class MemoryManager:
             raise SyscallError(ENOMEM)   # each split is a new mapping (split_vma's check)
         pieces = self.vmas.carve(addr, end)
         for v in pieces:
-            if v.kind == ANON and v.lazy and prot != M.PROT_NONE:
+            if v.kind == ANON and v.lazy and prot != M.PROT_NONE and v.end - v.start <= LAZY_ANON_MIN:
                 self._materialize(v)
                 v.prot = prot
                 self._map_into_stub(v)
