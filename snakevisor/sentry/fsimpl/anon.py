@@ -51,4 +51,5 @@ def anon_inode_file(kind: str, impl, flags: int = O_RDWR) -> FileDescription:
         _anon_inode = Inode(_anon_fs, 0o600, nlink=1)
         _anon_inode.inc_ref()   # never evicted
     impl.inode = _anon_inode
+    impl.splice_read = impl.splice_write = False   # no anon_inode file of Linux has them
     return new_anon_file(_anon_fs, _anon_inode, f"anon_inode:[{kind}]".encode(), impl, flags)

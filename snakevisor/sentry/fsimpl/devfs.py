@@ -31,6 +31,7 @@ class _CharDeviceImpl(FileDescriptionImpl):
 
 class NullImpl(_CharDeviceImpl):
     always_eof = True
+    splice_read = False   # Linux's /dev/null has splice_write only
 
     def read(self, task, n, offset):
         return b""

@@ -10,12 +10,7 @@ import struct
 from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, SyscallError
 from snakevisor.abi.fs import MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
 from snakevisor.abi.poll import SPLICE_F_ALL, SPLICE_F_NONBLOCK
-from snakevisor.sentry.fsimpl.epollfs import EpollImpl
-from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
-from snakevisor.sentry.fsimpl.pidfd import PidFDImpl
 from snakevisor.sentry.fsimpl.pipefs import PipeImpl
-from snakevisor.sentry.fsimpl.signalfd import SignalFDImpl
-from snakevisor.sentry.fsimpl.timerfd import TimerFDImpl
 from snakevisor.sentry.fsimpl.sockfs import SocketImpl
 from snakevisor.sentry.syscalls.fsize import file_too_big, fsize_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
@@ -141,13 +136,12 @@ def _files(t, fd_in, fd_out):
     return src, dst
 
 
-# Files without splice_read/splice_write in Linux: splicing them is EINVAL, before any wait.
-_NO_SPLICE = (EpollImpl, EventFDImpl, PidFDImpl, SignalFDImpl, TimerFDImpl)
-
-
-def _check_spliceable(f):
-    if isinstance(f.impl, _NO_SPLICE) or f.inode is not None and f.inode.is_dir:
-        raise SyscallError(EINVAL)
+def _check_spliceable(src, dst):
+    """EINVAL, before any wait, for a source or destination Linux cannot splice (a directory, a
+    file without ->splice_read or ->splice_write)."""
+    for f, can in ((src, src.impl.splice_read), (dst, dst.impl.splice_write)):
+        if not can or f.inode is not None and f.inode.is_dir:
+            raise SyscallError(EINVAL)
 
 
 def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
@@ -159,8 +153,7 @@ def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
         raise SyscallError(ESPIPE)
     if in_pipe and out_pipe and src.impl.pipe is dst.impl.pipe:
         raise SyscallError(EINVAL)
-    _check_spliceable(src)
-    _check_spliceable(dst)
+    _check_spliceable(src, dst)
     if dst.flags & O_APPEND and not out_pipe:
         raise SyscallError(EINVAL)
     s_off = _read_off(t, off_in)
@@ -237,8 +230,7 @@ def sendfile(t, out_fd, in_fd, offset, count):
     src, dst = _files(t, in_fd, out_fd)
     if dst.flags & O_APPEND:
         raise SyscallError(EINVAL)
-    if src.inode is not None and src.inode.is_dir:
-        raise SyscallError(EINVAL)
+    _check_spliceable(src, dst)
     off = _read_off(t, offset)
     if off is not None and not src.impl.seekable:
         raise SyscallError(ESPIPE)
@@ -259,13 +251,16 @@ def sendfile(t, out_fd, in_fd, offset, count):
 def copy_file_range(t, fd_in, off_in, fd_out, off_out, length, flags):
     if flags:
         raise SyscallError(EINVAL)
-    src, dst = _files(t, fd_in, fd_out)
-    for f in (src, dst):
+    src = t.fdtable.get(to_s32(fd_in))
+    dst = t.fdtable.get(to_s32(fd_out))
+    for f in (src, dst):   # the kinds first, then the access modes (generic_file_rw_checks)
         inode = f.inode
         if inode is not None and inode.is_dir:
             raise SyscallError(EISDIR)
         if inode is None or not inode.is_reg:
             raise SyscallError(EINVAL)
+    if not src.readable or not dst.writable:
+        raise SyscallError(EBADF)
     if dst.flags & O_APPEND:
         raise SyscallError(EBADF)
     s_off = _read_off(t, off_in)

@@ -69,6 +69,10 @@ class FileDescriptionImpl:
     always_eof = False
     seek_always_zero = False
     sigpipe_on_epipe = False
+    # Linux's ->splice_read / ->splice_write: without them splice, sendfile and copy_file_range
+    # refuse the file (EINVAL) before waiting on anything (anon_inode files, /dev/null's read side)
+    splice_read = True
+    splice_write = True
 
     def __init__(self, inode=None):
         self.inode = inode

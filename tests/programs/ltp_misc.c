@@ -1,0 +1,114 @@
+/* Regressions found by running LTP's syscall tests (splice, fsync, memfd, execve, clocks,
+   sysinfo, prctl, procfs) natively and in the sandbox. One case per argv[1]; each prints only
+   facts Linux makes deterministic, so native and sandbox output must be identical. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/io_uring.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+
+#define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
+    printf("%-64s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* A splice that would wait is cut short by an alarm (EINTR), so a wrong wait shows as EINTR. */
+static void guard(void)
+{
+    struct sigaction sa = {.sa_handler = on_alarm};   /* no SA_RESTART */
+    sigaction(SIGALRM, &sa, NULL);
+}
+
+static int kind_fd(const char *kind)
+{
+    if (!strcmp(kind, "eventfd")) return eventfd(0, 0);
+    if (!strcmp(kind, "epoll")) return epoll_create1(0);
+    if (!strcmp(kind, "timerfd")) return timerfd_create(CLOCK_MONOTONIC, 0);
+    if (!strcmp(kind, "inotify")) return inotify_init1(0);
+    if (!strcmp(kind, "pidfd")) return syscall(SYS_pidfd_open, getpid(), 0);
+    if (!strcmp(kind, "null")) return open("/dev/null", O_RDWR);
+    if (!strcmp(kind, "zero")) return open("/dev/zero", O_RDWR);
+    if (!strcmp(kind, "signalfd")) {
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGUSR1);
+        return signalfd(-1, &s, 0);
+    }
+    if (!strcmp(kind, "io_uring")) {
+        struct io_uring_params p;
+        memset(&p, 0, sizeof p);
+        return syscall(SYS_io_uring_setup, 4, &p);
+    }
+    return -1;
+}
+
+static int no_splice(void)
+{
+    static const char *kinds[] = {"eventfd", "epoll", "timerfd", "inotify", "pidfd", "signalfd", "io_uring",
+                                  "null", "zero"};
+    guard();
+    int file = memfd_create("data", 0);
+    write(file, "hello", 5);
+    for (unsigned i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        int p[2], q[2];
+        int fd = kind_fd(kinds[i]);
+        pipe(p);
+        pipe(q);
+        printf("%s:\n", kinds[i]);
+        alarm(1);
+        CHECK(splice(p[0], NULL, fd, NULL, 16, 0));
+        alarm(1);
+        CHECK(splice(fd, NULL, q[1], NULL, 16, SPLICE_F_NONBLOCK));
+        write(p[1], "x", 1);
+        CHECK(splice(p[0], NULL, fd, NULL, 16, SPLICE_F_NONBLOCK));
+        CHECK(tee(p[0], fd, 16, SPLICE_F_NONBLOCK));
+        off_t off = 0;
+        alarm(1);
+        CHECK(sendfile(fd, file, &off, 5));
+        alarm(1);
+        CHECK(sendfile(q[1], fd, NULL, 5));
+        alarm(0);
+        off = 0;
+        /* A pidfd is a regular file of pidfs since Linux 6.9 (EXDEV there, EINVAL before). */
+        if (strcmp(kinds[i], "pidfd")) {
+            CHECK(copy_file_range(file, &off, fd, NULL, 5, 0));
+            CHECK(copy_file_range(fd, NULL, file, &off, 5, 0));
+        }
+        close(fd);
+        close(p[0]); close(p[1]); close(q[0]); close(q[1]);
+    }
+    return 0;
+}
+
+static const struct { const char *name; int (*fn)(void); } CASES[] = {
+    {"no_splice", no_splice},
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (unsigned i = 0; argc > 1 && i < sizeof CASES / sizeof *CASES; i++)
+        if (!strcmp(argv[1], CASES[i].name))
+            return CASES[i].fn();
+    fprintf(stderr, "usage: %s CASE\n", argv[0]);
+    return 2;
+}
