@@ -99,8 +99,45 @@ static int no_splice(void)
     return 0;
 }
 
+/* fsync and fdatasync need the file's ->fsync: pipes, sockets, devices, anon_inode files and
+   procfs and sysfs files and directories have none (EINVAL); regular files, directories and
+   memfds do. */
+static int fsync_kinds(void)
+{
+    static const char *kinds[] = {"eventfd", "epoll", "timerfd", "inotify", "pidfd", "signalfd", "io_uring",
+                                  "null", "zero", "pipe", "fifo", "socket", "pty", "proc", "memfd", "dir",
+                                  "tmpfile", "o_path", "proc_dir", "sys_dir"};
+    for (unsigned i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        const char *k = kinds[i];
+        int p[2], fd = kind_fd(k);
+        if (!strcmp(k, "pipe")) { pipe(p); fd = p[1]; }
+        if (!strcmp(k, "fifo")) {
+            unlink("/tmp/ltp_misc_fifo");
+            mkfifo("/tmp/ltp_misc_fifo", 0600);
+            fd = open("/tmp/ltp_misc_fifo", O_RDWR);
+        }
+        if (!strcmp(k, "socket")) { socketpair(AF_UNIX, SOCK_STREAM, 0, p); fd = p[0]; }
+        if (!strcmp(k, "pty")) fd = posix_openpt(O_RDWR | O_NOCTTY);
+        if (!strcmp(k, "proc")) fd = open("/proc/self/status", O_RDONLY);
+        if (!strcmp(k, "memfd")) fd = memfd_create("m", 0);
+        if (!strcmp(k, "dir")) fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+        if (!strcmp(k, "tmpfile")) fd = open("/tmp", O_RDWR | O_TMPFILE, 0600);
+        if (!strcmp(k, "o_path")) fd = open("/tmp", O_PATH);
+        if (!strcmp(k, "proc_dir")) fd = open("/proc/self", O_RDONLY | O_DIRECTORY);
+        if (!strcmp(k, "sys_dir")) fd = open("/sys/kernel", O_RDONLY | O_DIRECTORY);
+        printf("%s (fd %s):\n", k, fd < 0 ? "bad" : "ok");
+        CHECK(fsync(fd));
+        CHECK(fdatasync(fd));
+        if (strcmp(k, "pidfd"))   /* a regular file of pidfs since Linux 6.9 */
+            CHECK(sync_file_range(fd, 0, 0, 0));
+    }
+    unlink("/tmp/ltp_misc_fifo");
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
+    {"fsync_kinds", fsync_kinds},
 };
 
 int main(int argc, char **argv)

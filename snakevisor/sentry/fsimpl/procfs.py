@@ -42,6 +42,7 @@ def _host_cpuinfo():
 
 class ProcFilesystem(Filesystem):
     name = "proc"
+    dir_fsync = False
     magic = PROC_SUPER_MAGIC
 
     def __init__(self, kernel, pidns=None):

@@ -45,6 +45,7 @@ def cpu_mask(cpus, nbits: int) -> str:
 
 class SysFilesystem(Filesystem):
     name = "sysfs"
+    dir_fsync = False
     magic = SYSFS_MAGIC
 
     def __init__(self, kernel):

@@ -460,6 +460,9 @@ class TmpfsFileImpl(FileDescriptionImpl):
 
     writes_from_views = True   # write's data may be a memoryview of application memory
 
+    def fsync(self):
+        pass   # nothing to write back: the data lives in memory
+
     def copy_read(self, task, buf, n, offset):
         """read into application memory [buf, buf+n) (mapped writable: the caller bounded ``n``)
         straight from the file's pages: one copy per contiguous run, no bytes object between."""

@@ -122,7 +122,9 @@ class FileDescriptionImpl:
         raise SyscallError(ENODEV)
 
     def fsync(self) -> None:
-        pass
+        # Linux's vfs_fsync_range: a file without ->fsync (pipes, sockets, devices, anon_inode
+        # and procfs files) is EINVAL; filesystems' regular files and directories override this
+        raise SyscallError(EINVAL)
 
     def truncate(self, size: int) -> None:
         """ftruncate through this description (host files truncate the host file)."""
@@ -151,6 +153,10 @@ class DirectoryImpl(FileDescriptionImpl):
 
     def end_offset(self):
         raise SyscallError(EINVAL)
+
+    def fsync(self):
+        if not self.inode.fs.dir_fsync:
+            raise SyscallError(EINVAL)
 
 
 class PathImpl(FileDescriptionImpl):

@@ -24,6 +24,7 @@ class Filesystem:
     # mountinfo shows in the super options only, as Linux's; False: it shows on every mount too.
     readonly_apart = False
     active_mounts = 0     # Mounts of it not yet gone for good (Linux's s_active): see Mount.leave
+    dir_fsync = True      # its directories have ->fsync (procfs's and kernfs's do not: EINVAL)
 
 
     def __init__(self, readonly: bool = False, dev: int | None = None):
