@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["no_splice", "fsync_kinds"]
+CASES = ["no_splice", "fsync_kinds", "memfd_seals"]
 
 
 @pytest.mark.parametrize("case", CASES)

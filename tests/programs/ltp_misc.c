@@ -135,9 +135,39 @@ static int fsync_kinds(void)
     return 0;
 }
 
+/* Each seal against every way of changing a memfd's data or size (shmem_fallocate: a write
+   seal forbids punching holes, a grow seal any allocation past the end, even with KEEP_SIZE). */
+static int memfd_seals(void)
+{
+    static const struct { const char *name; int seal; } seals[] = {
+        {"WRITE", F_SEAL_WRITE}, {"FUTURE_WRITE", F_SEAL_FUTURE_WRITE}, {"GROW", F_SEAL_GROW},
+        {"SHRINK", F_SEAL_SHRINK}};
+    for (unsigned i = 0; i < sizeof seals / sizeof *seals; i++) {
+        int fd = memfd_create("sealed", MFD_ALLOW_SEALING);
+        CHECK(ftruncate(fd, 8192));
+        printf("F_SEAL_%s:\n", seals[i].name);
+        CHECK(fcntl(fd, F_ADD_SEALS, seals[i].seal));
+        CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+        CHECK(fallocate(fd, 0, 0, 4096));
+        CHECK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4096));
+        CHECK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 4096, 8192));
+        CHECK(fallocate(fd, 0, 4096, 8192));
+        CHECK(pwrite(fd, "x", 1, 0));
+        CHECK(pwrite(fd, "x", 1, 20000));
+        CHECK(ftruncate(fd, 4096));
+        CHECK(ftruncate(fd, 32768));
+        struct stat st;
+        fstat(fd, &st);
+        printf("size %ld\n", (long)st.st_size);
+        close(fd);
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
+    {"memfd_seals", memfd_seals},
 };
 
 int main(int argc, char **argv)

@@ -498,15 +498,17 @@ class TmpfsFileImpl(FileDescriptionImpl):
 
     def allocate(self, mode, offset, length):
         inode = self.inode
-        if mode == 0:
-            if offset + length > inode.size:
-                inode.truncate(offset + length)
-        elif mode == FALLOC_FL_KEEP_SIZE:
-            pass
-        elif mode == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
-            inode.punch_hole(offset, length)
-        else:
+        if mode not in (0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE):
             raise SyscallError(EOPNOTSUPP)
+        if mode & FALLOC_FL_PUNCH_HOLE:
+            if inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
+                raise SyscallError(EPERM)   # a hole changes the data
+            inode.punch_hole(offset, length)
+            return
+        if inode.seals & F_SEAL_GROW and offset + length > inode.size:
+            raise SyscallError(EPERM)   # shmem_fallocate: allocating past the end, even with KEEP_SIZE
+        if mode == 0 and offset + length > inode.size:
+            inode.truncate(offset + length)
 
     def seek_data_hole(self, offset, whence):
         # Data is any allocated chunk; a hole is a missing chunk or EOF. Work from the
