@@ -164,15 +164,46 @@ static int memfd_seals(void)
     return 0;
 }
 
+/* execve with no arguments (NULL, or an empty array): since Linux 5.18 the program gets argc 1,
+   argv[0] "" (main below reports what it got); a NULL envp is an empty environment. */
+static int execve_null_argv(void)
+{
+    char *empty[] = {NULL}, *env[] = {"ONE=1", NULL};
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (i == 0)
+                syscall(SYS_execve, "/proc/self/exe", NULL, NULL);
+            else
+                syscall(SYS_execve, "/proc/self/exe", empty, env);
+            _exit(99);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        printf("exit %d\n", WEXITSTATUS(status));
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
     {"memfd_seals", memfd_seals},
+    {"execve_null_argv", execve_null_argv},
 };
 
 int main(int argc, char **argv)
 {
+    extern char **environ;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {   /* execve_null_argv's program */
+        int envc = 0;
+        while (environ[envc])
+            envc++;
+        printf("argc %d argv[0] %s\"%s\" envc %d %s\n", argc, argv[0] ? "" : "NULL ", argv[0] ? argv[0] : "",
+               envc, envc ? environ[0] : "");
+        return 0;
+    }
     for (unsigned i = 0; argc > 1 && i < sizeof CASES / sizeof *CASES; i++)
         if (!strcmp(argv[1], CASES[i].name))
             return CASES[i].fn();

@@ -74,18 +74,24 @@ def _string_array(t, addr):
     return out
 
 
+def _args(t, argv):
+    """argv; none at all (NULL or an empty array) is one empty argument, as Linux >= 5.18
+    gives it (argv[0] is never NULL for the new program)."""
+    return _string_array(t, argv) or [b""]
+
+
 def execve(t, path, argv, envp):
     filename = read_path(t, path)
     if not filename:
         raise SyscallError(ENOENT)
-    return do_execve(t, filename, _string_array(t, argv), _string_array(t, envp))
+    return do_execve(t, filename, _args(t, argv), _string_array(t, envp))
 
 
 def execveat(t, dirfd, path, argv, envp, flags):
     if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
         raise SyscallError(EINVAL)
     filename = read_path(t, path)
-    args, env = _string_array(t, argv), _string_array(t, envp)
+    args, env = _args(t, argv), _string_array(t, envp)
     if filename.startswith(b"/"):
         return do_execve(t, filename, args, env)
     vd = resolve_at(t, dirfd, filename, flags, follow=not flags & AT_SYMLINK_NOFOLLOW,
