@@ -185,11 +185,44 @@ static int execve_null_argv(void)
     return 0;
 }
 
+static long long ts_ns(struct timespec ts) { return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
+
+/* The coarse clocks read by the syscall and by the vDSO (libc's clock_gettime) are one clock:
+   alternating readings never go backwards. Their resolution is the host's tick; they can only be
+   read (no timer, no sleep), like CLOCK_MONOTONIC_RAW. */
+static int coarse_clocks(void)
+{
+    static const clockid_t clocks[] = {CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW};
+    for (unsigned c = 0; c < 3; c++) {
+        clockid_t id = clocks[c];
+        int backwards = 0;
+        struct timespec a, b, res;
+        for (int i = 0; i < 2000; i++) {
+            syscall(SYS_clock_gettime, id, &a);
+            clock_gettime(id, &b);
+            backwards += ts_ns(b) < ts_ns(a);
+            clock_gettime(id, &a);
+            syscall(SYS_clock_gettime, id, &b);
+            backwards += ts_ns(b) < ts_ns(a);
+        }
+        printf("clock %d: %d readings went backwards\n", id, backwards);
+        CHECK(syscall(SYS_clock_getres, id, &res));
+        long long libc_res = (clock_getres(id, &b), ts_ns(b));
+        printf("resolution %lld ns (libc %lld ns)\n", ts_ns(res), libc_res);
+        timer_t timer;
+        struct sigevent ev = {.sigev_notify = SIGEV_NONE};
+        CHECK(syscall(SYS_timer_create, id, &ev, &timer));
+        CHECK(syscall(SYS_clock_nanosleep, id, 0, &(struct timespec){0, 1}, NULL));
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
     {"memfd_seals", memfd_seals},
     {"execve_null_argv", execve_null_argv},
+    {"coarse_clocks", coarse_clocks},
 };
 
 int main(int argc, char **argv)

@@ -14,11 +14,17 @@ from snakevisor.sentry.kernel import cputime, timens
 _HOST_CLOCK = {
     CLOCK_REALTIME: host_time.CLOCK_REALTIME, CLOCK_MONOTONIC: host_time.CLOCK_MONOTONIC,
     CLOCK_PROCESS_CPUTIME_ID: host_time.CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID: host_time.CLOCK_MONOTONIC,
-    CLOCK_MONOTONIC_RAW: host_time.CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE: host_time.CLOCK_REALTIME,
-    CLOCK_MONOTONIC_COARSE: host_time.CLOCK_MONOTONIC, CLOCK_BOOTTIME: host_time.CLOCK_BOOTTIME,
+    # the coarse clocks are the host's own (Python has no names for them; Linux's numbers): the
+    # vDSO reads those, and a syscall reading the precise ones could be ahead of a later vDSO read
+    CLOCK_MONOTONIC_RAW: host_time.CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE: CLOCK_REALTIME_COARSE,
+    CLOCK_MONOTONIC_COARSE: CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME: host_time.CLOCK_BOOTTIME,
     CLOCK_REALTIME_ALARM: host_time.CLOCK_REALTIME, CLOCK_BOOTTIME_ALARM: host_time.CLOCK_BOOTTIME,
     CLOCK_TAI: host_time.CLOCK_TAI,
 }
+
+
+# Clocks Linux can only read: no POSIX timer on them, no clock_nanosleep (EOPNOTSUPP)
+READ_ONLY_CLOCKS = (CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE)
 
 
 def _cpu_clock_ns(t, clockid):
@@ -82,8 +88,8 @@ def clock_getres(t, clockid, addr):
     elif clockid not in _HOST_CLOCK:
         raise SyscallError(EINVAL)
     if addr:
-        res = 4_000_000 if clockid in (CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE) else 1
-        write_timespec(t, addr, res)
+        coarse = clockid in (CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE)
+        write_timespec(t, addr, round(host_time.clock_getres(_HOST_CLOCK[clockid]) * NSEC) if coarse else 1)
     return 0
 
 
@@ -118,7 +124,7 @@ def nanosleep(t, req, rem):
 
 def clock_nanosleep(t, clockid, flags, req, rem):
     clockid = to_s32(clockid)
-    if clockid == CLOCK_THREAD_CPUTIME_ID:
+    if clockid == CLOCK_THREAD_CPUTIME_ID or clockid in READ_ONLY_CLOCKS:
         raise SyscallError(EOPNOTSUPP)
     if clockid not in _HOST_CLOCK:
         raise SyscallError(EINVAL)

@@ -3,14 +3,14 @@ import struct
 import time as host_time
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EAGAIN, EINVAL, SyscallError
+from snakevisor.abi.errno import EAGAIN, EINVAL, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
 from snakevisor.abi.poll import ITIMERSPEC
 from snakevisor.abi.time import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, NSEC
 from snakevisor.sentry.kernel import timens
 from snakevisor.sentry.kernel.timers import SignalTimer
-from snakevisor.sentry.syscalls.time import _HOST_CLOCK
+from snakevisor.sentry.syscalls.time import _HOST_CLOCK, READ_ONLY_CLOCKS
 
 ITIMER_SIGNALS = {ITIMER_REAL: S.SIGALRM, ITIMER_VIRTUAL: S.SIGVTALRM, ITIMER_PROF: S.SIGPROF}
 ITIMERVAL = struct.Struct("<qqqq")   # it_interval (sec, usec), it_value (sec, usec)
@@ -78,6 +78,8 @@ def timer_create(t, clockid, sevp, timerid_ptr):
     host_clock = _HOST_CLOCK.get(clockid)
     if host_clock is None:
         raise SyscallError(EINVAL)
+    if clockid in READ_ONLY_CLOCKS:
+        raise SyscallError(EOPNOTSUPP)
     timers = _posix_timers(t)
     if len(timers) >= MAX_TIMERS:
         raise SyscallError(EAGAIN)
@@ -95,8 +97,6 @@ def timer_create(t, clockid, sevp, timerid_ptr):
         raise SyscallError(EINVAL)
     if notify != SIGEV_NONE and not 1 <= signo <= S.NSIG:
         raise SyscallError(EINVAL)
-    if host_clock in (host_time.CLOCK_MONOTONIC_RAW,):
-        host_clock = host_time.CLOCK_MONOTONIC
     t.mm.copy_out(timerid_ptr, struct.pack("<i", timer_id))
     timers[timer_id] = SignalTimer(t.kernel, host_clock if host_clock in (0, 1, 7) else 1, t.tg,
                                    0 if notify == SIGEV_NONE else signo, target, timer_id, value, S.SI_TIMER)
