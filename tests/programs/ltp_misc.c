@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
@@ -217,12 +218,39 @@ static int coarse_clocks(void)
     return 0;
 }
 
+/* sysinfo's uptime is the boot time in the caller's time namespace (rounded up to a second),
+   like /proc/uptime's. */
+static int sysinfo_timens(void)
+{
+    CHECK(unshare(CLONE_NEWTIME));
+    int fd = open("/proc/self/timens_offsets", O_WRONLY);
+    CHECK(write(fd, "boottime 100000 0", 17));
+    close(fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sysinfo si;
+        double up = 0;
+        FILE *f = fopen("/proc/uptime", "r");
+        fscanf(f, "%lf", &up);
+        fclose(f);
+        CHECK(sysinfo(&si));
+        printf("uptime >= 100000: %d\n", si.uptime >= 100000);
+        printf("uptime - /proc/uptime in [0, 2]: %d\n", si.uptime - (long)up >= 0 && si.uptime - (long)up <= 2);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("child exit %d\n", WEXITSTATUS(status));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
     {"memfd_seals", memfd_seals},
     {"execve_null_argv", execve_null_argv},
     {"coarse_clocks", coarse_clocks},
+    {"sysinfo_timens", sysinfo_timens},
 };
 
 int main(int argc, char **argv)

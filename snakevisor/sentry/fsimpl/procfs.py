@@ -264,7 +264,7 @@ class ProcRoot(Directory):
 
     def _uptime(self, reader):
         k = self.fs.kernel
-        up = time.monotonic() - k.boot_time + (reader.ns.time.offsets["boottime"] / 1e9 if reader else 0)
+        up = timens.uptime_ns(k, reader.ns.time if reader else None) / 1e9
         idle = max(0.0, up * cputime.NCPUS - sum(cputime.sandbox_times(k)))
         return f"{up:.2f} {idle:.2f}\n"
 

@@ -7,10 +7,12 @@ offsets; a child of a fork enters it; setns(2) enters one itself. /proc/PID/time
 the offsets of the children's namespace until a task has entered it (EACCES after). Offsets are
 added where a clock is read (``clock_ns``: clock_gettime, absolute sleeps and futex waits, which
 compare against it) and taken off an absolute timerfd expiry; /proc/uptime adds the boot-time
-offset. The host's vDSO reads host clocks without asking the Sentry, so a process loaded while in
+offset, and so does sysinfo. The host's vDSO reads host clocks without asking the Sentry, so a process loaded while in
 a namespace with offsets gets no vDSO (its C library then makes the system calls); one already
 running when it enters keeps reading host clocks through its vDSO until it execs.
 """
+import time
+
 from snakevisor.abi.capability import CAP_SYS_TIME
 from snakevisor.abi.errno import EACCES, EINVAL, EPERM, SyscallError
 from snakevisor.abi.fs import PROC_NS_INODES
@@ -44,6 +46,12 @@ def offset(ns, clockid):
     """What namespace ``ns`` adds to clock ``clockid`` (nanoseconds)."""
     kind = _CLASS.get(clockid)
     return ns.offsets[kind] if kind is not None else 0
+
+
+def uptime_ns(kernel, ns):
+    """The time since the sandbox booted as seen in time namespace ``ns`` (None: the initial
+    one), for /proc/uptime and sysinfo."""
+    return int((time.monotonic() - kernel.boot_time) * NSEC) + (ns.offsets["boottime"] if ns else 0)
 
 
 def entered(ns):

@@ -9,8 +9,8 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, SyscallError
 from snakevisor.abi.fs import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, to_s32
 from snakevisor.abi.utsname import NEW_UTS_LEN
-from snakevisor.abi.time import CLK_TCK
-from snakevisor.sentry.kernel import cputime, timers
+from snakevisor.abi.time import CLK_TCK, NSEC
+from snakevisor.sentry.kernel import cputime, timens, timers
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.syscalls.process import thread_group
 
@@ -43,7 +43,7 @@ def _set_uts(t, addr, length, field):
 
 
 def sysinfo(t, addr):
-    uptime = int(time.monotonic() - t.kernel.boot_time)
+    uptime = -(-timens.uptime_ns(t.kernel, t.ns.time) // NSEC)   # rounded up, as Linux's
     mf = t.kernel.memory_file
     total = mf.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     free = max(total - mf.allocated, 0)
