@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["no_splice", "fsync_kinds", "memfd_seals", "execve_null_argv", "coarse_clocks", "sysinfo_timens"]
+CASES = ["no_splice", "fsync_kinds", "memfd_seals", "execve_null_argv", "coarse_clocks", "sysinfo_timens", "prctl_misc"]
 
 
 @pytest.mark.parametrize("case", CASES)

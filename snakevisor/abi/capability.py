@@ -40,3 +40,9 @@ class CapUserHeader(ctypes.Structure):   # struct __user_cap_header_struct
 class CapUserData(ctypes.Structure):     # struct __user_cap_data_struct (two of them for version 3)
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
                 ("inheritable", ctypes.c_uint32)]
+
+# Securebits (<linux/securebits.h>): each bit's lock is the bit above it.
+SECBIT_NOROOT, SECBIT_NO_SETUID_FIXUP, SECBIT_KEEP_CAPS, SECBIT_NO_CAP_AMBIENT_RAISE = 1 << 0, 1 << 2, 1 << 4, 1 << 6
+SECURE_ALL_BITS = SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP | SECBIT_KEEP_CAPS | SECBIT_NO_CAP_AMBIENT_RAISE
+SECURE_ALL_LOCKS = SECURE_ALL_BITS << 1
+SECBIT_KEEP_CAPS_LOCKED = SECBIT_KEEP_CAPS << 1

@@ -18,6 +18,8 @@
 #include <sys/mman.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -244,6 +246,71 @@ static int sysinfo_timens(void)
     return 0;
 }
 
+/* prctl: THP disabling (unused arguments must be 0), the timer slack (per thread, inherited; 0
+   is the default, which a child takes from its parent's slack), the TSC mode, the capability
+   bounding set and the securebits (both need CAP_SETPCAP). */
+static int prctl_misc(void)
+{
+    int mode = -1;
+    CHECK(prctl(PR_SET_THP_DISABLE, 1, 1, 0, 0));
+    CHECK(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
+    CHECK(prctl(PR_GET_THP_DISABLE, 1, 0, 0, 0));
+    CHECK(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+    CHECK(prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0));
+    CHECK(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    CHECK(prctl(PR_SET_TIMERSLACK, 200000, 0, 0, 0));
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    pid_t pid = fork();
+    if (pid == 0) {
+        CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+        CHECK(prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0));
+        CHECK(prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0));
+        CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    CHECK(prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0));
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    CHECK(prctl(PR_GET_TSC, &mode, 0, 0, 0));
+    printf("tsc mode %d\n", mode);
+    CHECK(prctl(PR_SET_TSC, 3, 0, 0, 0));
+    CHECK(prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0));
+    CHECK(prctl(PR_GET_TSC, &mode, 0, 0, 0));
+    printf("tsc mode %d\n", mode);
+    CHECK(prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0));
+    CHECK(prctl(PR_GET_TSC, &mode, 0, 0, 0));
+    printf("tsc mode %d\n", mode);
+    CHECK(prctl(PR_GET_TSC, NULL, 0, 0, 0));
+    CHECK(prctl(PR_CAPBSET_READ, CAP_SYS_NICE, 0, 0, 0));
+    CHECK(prctl(PR_CAPBSET_DROP, 1000, 0, 0, 0));
+    CHECK(prctl(PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0));
+    CHECK(prctl(PR_CAPBSET_READ, CAP_SYS_NICE, 0, 0, 0));
+    CHECK(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+    CHECK(prctl(PR_SET_SECUREBITS, 1 << 12, 0, 0, 0));
+    CHECK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS, 0, 0, 0));
+    CHECK(prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
+    CHECK(prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0));
+    CHECK(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+    CHECK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE, 0, 0, 0));
+    CHECK(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+    CHECK(prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0));
+    CHECK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE, 0, 0, 0));
+    CHECK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_NO_CAP_AMBIENT_RAISE, 0, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHOWN, 0, 0));
+    pid = fork();
+    if (pid == 0) {   /* without CAP_SETPCAP: EPERM */
+        struct { uint32_t version; int pid; } h = {0x20080522, 0};
+        struct { uint32_t effective, permitted, inheritable; } d[2] = {{0}};
+        CHECK(syscall(SYS_capset, &h, d));
+        CHECK(prctl(PR_CAPBSET_DROP, CAP_CHOWN, 0, 0, 0));
+        CHECK(prctl(PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE, 0, 0, 0));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -251,6 +318,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"execve_null_argv", execve_null_argv},
     {"coarse_clocks", coarse_clocks},
     {"sysinfo_timens", sysinfo_timens},
+    {"prctl_misc", prctl_misc},
 };
 
 int main(int argc, char **argv)

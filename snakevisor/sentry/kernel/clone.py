@@ -58,6 +58,8 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     set_namespaces(child, task.ns.copied(kernel, flags, fs, pidns, child.creds.user_ns).for_child())   # or new ones
     child.sigmask = task.sigmask
     child.name = task.name
+    child.tsc_mode, child.timer_slack_ns = task.tsc_mode, task.timer_slack_ns
+    child.default_timer_slack_ns = task.timer_slack_ns   # PR_SET_TIMERSLACK's 0 in the child: the parent's
     seccomp.inherit(task, child)
     if task.debugregs is not None:
         child.debugregs = task.debugregs.forked()   # DR6 and DR7's value, no breakpoint
@@ -139,6 +141,7 @@ def _child_thread_group(task, flags, tid, exit_signal, pidns):
     tg.pgid, tg.sid, tg.limits = parent.pgid, parent.sid, dict(parent.limits)
     tg.exit_signal = exit_signal
     tg.dumpable = parent.dumpable   # an mm flag on Linux: the copy keeps it
+    tg.thp_disabled = parent.thp_disabled   # likewise
     real_parent.children.append(tg)
     return tg
 

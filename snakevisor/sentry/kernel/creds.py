@@ -2,7 +2,7 @@
 and its user namespace (kernel/userns.py)."""
 from dataclasses import dataclass, field
 
-from snakevisor.abi.capability import ALL_CAPS, CAP_SYS_PTRACE
+from snakevisor.abi.capability import ALL_CAPS, CAP_SYS_PTRACE, SECBIT_KEEP_CAPS, SECBIT_NOROOT
 from snakevisor.abi.errno import EPERM, ESRCH, SyscallError
 from snakevisor.abi.prctl import SUID_DUMP_USER
 
@@ -32,7 +32,7 @@ class Credentials:
     session_keyring: object = None
     reqkey_keyring: int = 0       # KEYCTL_SET_REQKEY_KEYRING's choice (KEY_REQKEY_DEFL_*), inherited
     no_new_privs: bool = False
-    keep_caps: bool = False       # PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)
+    securebits: int = 0           # PR_SET_SECUREBITS's SECBIT_* (KEEP_CAPS: PR_SET_KEEPCAPS's)
     landlock: object = None       # the thread's Landlock Domain (kernel/landlock.py), immutable, shared by copies
 
     def copy(self, thread=False):
@@ -44,6 +44,15 @@ class Credentials:
         new.thread_keyring = None
         new.process_keyring = self.process_keyring if thread else None
         return new
+
+    @property
+    def keep_caps(self):
+        """PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted set (cleared by execve)."""
+        return bool(self.securebits & SECBIT_KEEP_CAPS)
+
+    @keep_caps.setter
+    def keep_caps(self, on):
+        self.securebits = self.securebits | SECBIT_KEEP_CAPS if on else self.securebits & ~SECBIT_KEEP_CAPS
 
     def has_cap(self, cap):
         """``cap`` over what the sandbox's initial user namespace owns (Linux's capable()); a task
@@ -60,11 +69,11 @@ class Credentials:
 
     def on_exec(self):
         """execve's capability rules without file capabilities (security/commoncap.c): root gets
-        its inheritable and bounding sets, effective if its euid is 0; anyone else keeps only the
-        ambient set. PR_SET_KEEPCAPS ends here."""
+        its inheritable and bounding sets, effective if its euid is 0 (unless SECBIT_NOROOT);
+        anyone else keeps only the ambient set. PR_SET_KEEPCAPS ends here."""
         self.keep_caps = False
         root = self.ns_root()
-        if root is not None and root in (self.uid, self.euid):
+        if root is not None and root in (self.uid, self.euid) and not self.securebits & SECBIT_NOROOT:
             self.cap_permitted = (self.cap_inheritable | self.cap_bounding | self.cap_ambient) & ALL_CAPS
             self.cap_effective = self.cap_permitted if self.euid == root else 0
         else:

@@ -11,6 +11,7 @@ from types import GeneratorType
 
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
+from snakevisor.abi.prctl import DEFAULT_TIMER_SLACK_NS, PR_TSC_ENABLE
 from snakevisor.sentry.kernel import debugregs, ptrace, seccomp
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
@@ -49,6 +50,8 @@ class Task:
         self.exited = False
         self.vfork_parent = None       # the Task blocked in vfork until we exec or exit
         self.pdeath_signal = 0
+        self.timer_slack_ns = self.default_timer_slack_ns = DEFAULT_TIMER_SLACK_NS   # prctl's, reported only
+        self.tsc_mode = PR_TSC_ENABLE  # PR_SET_TSC's, reported only: rdtsc is not trapped
         self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
         self.seccomp = None            # the application's seccomp mode and filters (kernel/seccomp.py)
         self.ptrace = None             # kernel/ptrace.py PtraceState while traced

@@ -67,6 +67,7 @@ class ThreadGroup:
         self.mempolicy = (0, 0) if parent is None else parent.mempolicy  # set_mempolicy: (mode, nodes)
         self.oom_score_adj = 0 if parent is None else parent.oom_score_adj   # /proc/PID/oom_score_adj
         self.dumpable = 1
+        self.thp_disabled = 0   # PR_SET_THP_DISABLE's (an mm flag on Linux, kept by fork and exec)
         self.did_exec = False             # setpgid from the parent then fails (EACCES)
         self.posix_timers = {}            # timer_create id -> SignalTimer
         self.on_exit = None               # callback(status) when the group has exited (exec'd processes)

@@ -113,8 +113,10 @@ PORT_IO = "port I/O is never granted in the sandbox"
 HOST_ADMIN = ("acts on the host's kernel, which needs a capability in the initial user namespace: after Linux's "
               "argument checks, EPERM as for any container's process (syscalls/host_admin.py)")
 QUOTAS = "disk quotas are the host's business"
-PRCTL = ("name, pdeath signal, dumpable, keepcaps, no_new_privs, subreaper, capability bounding set "
-         "and ambient, seccomp (as seccomp(2)), tid address, VMA names; other options EINVAL")
+PRCTL = ("name, pdeath signal, dumpable, keepcaps, securebits, no_new_privs, subreaper, capability bounding "
+         "set (read, drop) and ambient, seccomp (as seccomp(2)), tid address, VMA names; THP disabling, timer "
+         "slack and the TSC mode are recorded and reported only (PR_TSC_SIGSEGV does not trap rdtsc); other "
+         "options EINVAL")
 SECCOMP = ("strict and filter modes, run by the Sentry at each syscall (all actions; every flag: TSYNC, LOG, "
            "SPEC_ALLOW, NEW_LISTENER with RECV/SEND/ID_VALID/ADDFD/SET_FLAGS, WAIT_KILLABLE_RECV; TRACE stops "
            "in PTRACE_EVENT_SECCOMP); LOG writes no audit record")

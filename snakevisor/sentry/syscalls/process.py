@@ -11,8 +11,11 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_GET_KEEPCAPS, PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_PDEATHSIG, PR_GET_SECCOMP,
                                   PR_GET_THP_DISABLE, PR_GET_TID_ADDRESS, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
-                                  PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA)
-from snakevisor.abi.capability import ALL_CAPS
+                                  PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA, PR_CAPBSET_DROP,
+                                  PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_GET_TIMERSLACK, PR_SET_TIMERSLACK,
+                                  PR_GET_TSC, PR_SET_TSC, PR_TSC_ENABLE, PR_TSC_SIGSEGV)
+from snakevisor.abi.capability import (ALL_CAPS, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NO_CAP_AMBIENT_RAISE,
+                                       SECBIT_NO_SETUID_FIXUP, SECURE_ALL_BITS, SECURE_ALL_LOCKS)
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.syscalls import seccomp
 from snakevisor.sentry.kernel.userns import id_from, id_in, to_kuid
@@ -101,6 +104,8 @@ def setgroups(t, size, addr):
 def _fix_caps(creds, old):
     """Linux's cap_emulate_setxuid and its fsuid rule: leaving uid 0 drops capabilities.
     ``old`` is (uid, euid, suid, fsuid) before the change; root is the user namespace's uid 0."""
+    if creds.securebits & SECBIT_NO_SETUID_FIXUP:
+        return
     root = creds.ns_root()
     if root in old[:3] and root not in (creds.uid, creds.euid, creds.suid):
         creds.cap_effective = creds.cap_ambient = 0
@@ -353,6 +358,8 @@ def prctl(t, option, a2, a3, a4, a5):
     option = to_s32(option)
     if option in _SECURITY_OPTIONS:
         return _prctl_security(t, option, a2, a3, a4, a5)
+    if option in _TASK_OPTIONS:
+        return _prctl_task(t, option, a2, a3, a4, a5)
     if option == PR_SET_NAME:
         name = t.mm.copy_in(a2, 16)
         t.name = name.split(b"\0", 1)[0][:15]
@@ -384,15 +391,43 @@ def prctl(t, option, a2, a3, a4, a5):
     if option == PR_GET_TID_ADDRESS:
         t.mm.copy_out(a2, struct.pack("<Q", t.clear_child_tid))
         return 0
-    if option in (PR_SET_THP_DISABLE, PR_GET_THP_DISABLE):
-        return 0
     if option == PR_SET_VMA:
         return 0
     raise SyscallError(EINVAL)
 
 
 _SECURITY_OPTIONS = frozenset((PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_KEEPCAPS, PR_SET_KEEPCAPS,
-                               PR_CAPBSET_READ, PR_GET_SECCOMP, PR_SET_SECCOMP, PR_CAP_AMBIENT))
+                               PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_SECCOMP, PR_SET_SECCOMP, PR_CAP_AMBIENT,
+                               PR_GET_SECUREBITS, PR_SET_SECUREBITS))
+_TASK_OPTIONS = frozenset((PR_SET_THP_DISABLE, PR_GET_THP_DISABLE, PR_SET_TIMERSLACK, PR_GET_TIMERSLACK,
+                           PR_SET_TSC, PR_GET_TSC))
+
+
+def _prctl_task(t, option, a2, a3, a4, a5):
+    """prctl's settings that the Sentry records and reports: THP disabling (transparent huge
+    pages are the host's business), the timer slack (timers do not coalesce here) and the TSC
+    mode (rdtsc is not trapped)."""
+    if option == PR_SET_THP_DISABLE:
+        if a3 or a4 or a5:
+            raise SyscallError(EINVAL)
+        t.tg.thp_disabled = int(bool(a2))
+        return 0
+    if option == PR_GET_THP_DISABLE:
+        if a2 or a3 or a4 or a5:
+            raise SyscallError(EINVAL)
+        return t.tg.thp_disabled
+    if option == PR_SET_TIMERSLACK:
+        t.timer_slack_ns = a2 or t.default_timer_slack_ns   # 0: back to the slack the task started with
+        return 0
+    if option == PR_GET_TIMERSLACK:
+        return t.timer_slack_ns
+    if option == PR_SET_TSC:
+        if a2 not in (PR_TSC_ENABLE, PR_TSC_SIGSEGV):
+            raise SyscallError(EINVAL)
+        t.tsc_mode = a2
+        return 0
+    t.mm.copy_out(a2, struct.pack("<i", t.tsc_mode))   # PR_GET_TSC
+    return 0
 
 
 def _prctl_security(t, option, a2, a3, a4, a5):
@@ -411,12 +446,12 @@ def _prctl_security(t, option, a2, a3, a4, a5):
     if option == PR_SET_KEEPCAPS:
         if a2 > 1:
             raise SyscallError(EINVAL)
+        if t.creds.securebits & SECBIT_KEEP_CAPS_LOCKED:
+            raise SyscallError(EPERM)
         t.creds.keep_caps = bool(a2)
         return 0
-    if option == PR_CAPBSET_READ:
-        if a2 > 40:
-            raise SyscallError(EINVAL)
-        return (t.creds.cap_bounding >> a2) & 1
+    if option in (PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_SECUREBITS, PR_SET_SECUREBITS):
+        return _cap_bits(t.creds, option, a2)
     if option == PR_GET_SECCOMP:
         return seccomp.prctl_get_seccomp(t)
     if option == PR_SET_SECCOMP:
@@ -424,6 +459,30 @@ def _prctl_security(t, option, a2, a3, a4, a5):
     if option == PR_CAP_AMBIENT:
         return _cap_ambient(t.creds, a2, a3, a4, a5)
     raise SyscallError(EINVAL)
+
+
+def _cap_bits(creds, option, arg):
+    """The bounding set and the securebits: changing either needs CAP_SETPCAP; a locked
+    securebit cannot change, nor a lock be released (security/commoncap.c)."""
+    if option == PR_CAPBSET_READ:
+        if arg > CAP_LAST_CAP:
+            raise SyscallError(EINVAL)
+        return (creds.cap_bounding >> arg) & 1
+    if option == PR_GET_SECUREBITS:
+        return creds.securebits
+    if not creds.own_cap(CAP_SETPCAP):
+        raise SyscallError(EPERM)
+    if option == PR_CAPBSET_DROP:
+        if arg > CAP_LAST_CAP:
+            raise SyscallError(EINVAL)
+        creds.cap_bounding &= ~(1 << arg)
+        return 0
+    old = creds.securebits
+    if (old & SECURE_ALL_LOCKS) >> 1 & (old ^ arg) or old & SECURE_ALL_LOCKS & ~arg or \
+            arg & ~(SECURE_ALL_LOCKS | SECURE_ALL_BITS):
+        raise SyscallError(EPERM)
+    creds.securebits = arg
+    return 0
 
 
 def _cap_ambient(creds, op, cap, a4, a5):
@@ -439,7 +498,7 @@ def _cap_ambient(creds, op, cap, a4, a5):
     if op == PR_CAP_AMBIENT_IS_SET:
         return int(bool(creds.cap_ambient & bit))
     if op == PR_CAP_AMBIENT_RAISE:
-        if not creds.cap_permitted & creds.cap_inheritable & bit:
+        if not creds.cap_permitted & creds.cap_inheritable & bit or creds.securebits & SECBIT_NO_CAP_AMBIENT_RAISE:
             raise SyscallError(EPERM)
         creds.cap_ambient |= bit
     else:
