@@ -3,9 +3,9 @@ execve, clocks, sysinfo, prctl, procfs sysctls): tests/programs/ltp_misc.c, one 
 argument, run natively and in the sandbox; stdout and exit status must match."""
 import pytest
 
-from harness import app_env, compare, compile_c
+from harness import app_env, compare, compile_c, run_sandboxed
 
-CASES = ["no_splice", "fsync_kinds", "memfd_seals", "execve_null_argv", "coarse_clocks", "sysinfo_timens", "prctl_misc"]
+CASES = ["no_splice", "fsync_kinds", "memfd_seals", "execve_null_argv", "coarse_clocks", "sysinfo_timens", "prctl_misc", "sysctl_writes"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -13,3 +13,13 @@ def test_ltp_misc(case):
     binary = compile_c("ltp_misc")
     native, _ = compare([binary, case], env=app_env())
     assert native.returncode == 0, native.stdout.decode(errors="replace")[-2000:]
+
+
+def test_sysctl_limits_in_the_sandbox():
+    """What cannot be compared with the host without changing it: a new kernel.pid_max bounds the
+    PIDs of later processes; vm.max_map_count (the Sentry's own limit) is read-only, EACCES to root."""
+    script = ("echo 400 > /proc/sys/kernel/pid_max && cat /proc/sys/kernel/pid_max && "
+              "for i in 1 2 3 4 5 6 7 8 9 10; do sh -c 'test $$ -lt 400 && echo below'; done; "
+              "stat -c %a /proc/sys/vm/max_map_count; echo 1000 > /proc/sys/vm/max_map_count || echo refused")
+    out = run_sandboxed(["/bin/sh", "-c", script])
+    assert out.stdout.decode().split() == ["400"] + ["below"] * 10 + ["444", "refused"], out

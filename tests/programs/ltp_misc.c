@@ -311,6 +311,48 @@ static int prctl_misc(void)
     return 0;
 }
 
+static void show_sysctl(const char *path)
+{
+    char buf[64] = "";
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    buf[read(fd, buf, sizeof buf - 1) > 0 ? strcspn(buf, "\n") : 0] = 0;
+    close(fd);
+    stat(path, &st);
+    printf("%s: mode %o value %s\n", path, st.st_mode & 07777, buf);
+}
+
+static void write_sysctl(const char *path, const char *value)
+{
+    errno = 0;
+    int fd = open(path, O_WRONLY);
+    int w = fd < 0 ? -1 : write(fd, value, strlen(value));
+    int e = errno;
+    int c = fd < 0 ? -1 : close(fd);
+    printf("write %s to %s: open %s write %d %s close %d\n", value, path, fd < 0 ? strerrorname_np(e) : "ok", w,
+           w < 0 && fd >= 0 ? strerrorname_np(e) : "", c);
+}
+
+/* /proc/sys files a root process may write (pid_max: from 301 up to 4194304) and ones it may
+   not (shown 0444, open for writing EACCES). The host's pid_max is never changed: its own value
+   is written back, bad ones refused (test_ltp_misc.py checks a new limit in the sandbox). */
+static int sysctl_writes(void)
+{
+    char old[64] = "";
+    int fd = open("/proc/sys/kernel/pid_max", O_RDONLY);
+    read(fd, old, sizeof old - 1);
+    close(fd);
+    show_sysctl("/proc/sys/kernel/cap_last_cap");
+    write_sysctl("/proc/sys/kernel/cap_last_cap", "40");
+    write_sysctl("/proc/sys/kernel/pid_max", "300");
+    write_sysctl("/proc/sys/kernel/pid_max", "4194305");
+    write_sysctl("/proc/sys/kernel/pid_max", "junk");
+    fd = open("/proc/sys/kernel/pid_max", O_WRONLY);
+    printf("rewrite pid_max: %d\n", write(fd, old, strlen(old)) == (long)strlen(old));
+    close(fd);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -319,6 +361,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"coarse_clocks", coarse_clocks},
     {"sysinfo_timens", sysinfo_timens},
     {"prctl_misc", prctl_misc},
+    {"sysctl_writes", sysctl_writes},
 };
 
 int main(int argc, char **argv)

@@ -11,7 +11,8 @@ import time
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
-from snakevisor.abi.fs import PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.fs import O_ACCMODE, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.abi.utsname import random_uuid
@@ -107,6 +108,16 @@ class GeneratedFile(ProcInode):
 
     def open(self, task, flags):
         return SnapshotImpl(self, self._content(task))
+
+
+class ReadOnlySysctl(GeneratedFile):
+    """A /proc/sys file nobody may write: opening it for writing is EACCES, for root too (Linux's
+    sysctl_perm applies the mode's owner bits to root, without capability overrides)."""
+
+    def open(self, task, flags):
+        if flags & O_ACCMODE:
+            raise SyscallError(EACCES)
+        return super().open(task, flags)
 
 
 class SnapshotImpl(FileDescriptionImpl):
@@ -310,11 +321,12 @@ class ProcRoot(Directory):
             b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
             b"osrelease": lambda: GeneratedFile(fs, lambda: uts.release + b"\n"),
             b"version": lambda: GeneratedFile(fs, lambda: uts.version + b"\n"),
-            b"pid_max": lambda: GeneratedFile(fs, lambda: "4194304\n", 0o644),
+            b"pid_max": lambda: WritableFile(fs, lambda: f"{k.pidns.max_pids}\n",
+                                             lambda t, data: k.pidns.set_pid_max(_parse_int(data))),
             b"ngroups_max": lambda: GeneratedFile(fs, lambda: "65536\n"),
             b"overflowuid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),   # bubblewrap reads them
             b"overflowgid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),
-            b"cap_last_cap": lambda: GeneratedFile(fs, lambda: "40\n"),
+            b"cap_last_cap": lambda: ReadOnlySysctl(fs, lambda: "40\n"),
             b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
             **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()},
             b"keys": lambda: Directory(fs, lambda: _limits_dir(fs, keys.key_table(k).limits)),
@@ -329,7 +341,8 @@ class ProcRoot(Directory):
         fs = self.fs
         return {
             b"overcommit_memory": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
-            b"max_map_count": lambda: GeneratedFile(fs, lambda: "65530\n", 0o644),
+            # the limit is the Sentry's (each mapping is a host one): not the application's to change
+            b"max_map_count": lambda: ReadOnlySysctl(fs, lambda: f"{DEFAULT_MAX_MAP_COUNT}\n"),
             b"mmap_min_addr": lambda: GeneratedFile(fs, lambda: "65536\n", 0o644),
         }
 

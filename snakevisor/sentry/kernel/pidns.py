@@ -12,18 +12,19 @@ is ENOMEM) and every other process in it is killed (kernel/kernel.py).
 """
 import weakref
 
-from snakevisor.abi.errno import EAGAIN, ENOMEM, ENOSPC, SyscallError
+from snakevisor.abi.errno import EAGAIN, EINVAL, ENOMEM, ENOSPC, SyscallError
 from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.abi.signal import SIG_DFL, SIGKILL, SIGSTOP
 
 MAX_LEVEL = 32   # Linux's MAX_PID_NS_LEVEL: a deeper clone(CLONE_NEWPID) is ENOSPC
 RESERVED = 300   # ids wrap to here, past the low ones daemons keep (Linux's RESERVED_PIDS)
+PID_MAX_LIMIT = 1 << 22   # kernel.pid_max's highest value (64-bit Linux), and its default here
 
 
 class PIDNamespace:
     kind = "pid"
 
-    def __init__(self, parent=None, ino=PROC_NS_INODES["pid"], max_pids=1 << 22):
+    def __init__(self, parent=None, ino=PROC_NS_INODES["pid"], max_pids=PID_MAX_LIMIT):
         self.parent = parent
         self.level = 0 if parent is None else parent.level + 1
         self.root = self if parent is None else parent.root
@@ -100,6 +101,13 @@ class PIDNamespace:
         if self.level + 1 >= MAX_LEVEL:
             raise SyscallError(ENOSPC)
         return PIDNamespace(self, ino, self.max_pids)
+
+    def set_pid_max(self, value):
+        """kernel.pid_max (a sandbox-wide setting, as Linux 6.1's): new ids of every namespace stay below it."""
+        if not RESERVED < value <= PID_MAX_LIMIT:
+            raise SyscallError(EINVAL)
+        for ns in (self.root, *self.root.descendants):
+            ns.max_pids = value
 
     def allocate(self):
         """A global id for a new task of this namespace, with its id here and in every ancestor."""
