@@ -251,6 +251,16 @@ class ProcRoot(Directory):
             }),
         }
 
+    def lookup(self, name):
+        try:
+            return super().lookup(name)
+        except SyscallError:
+            # /proc/TID of a thread that leads no process: found, though not listed (proc_pid_lookup)
+            task = self.fs.pidns.task_of(int(name)) if name.isdigit() and len(name) < 12 else None
+            if task is None or task.exited:
+                raise
+            return ThreadGroupDir(self.fs, task.tg, task)
+
     def _entries(self):
         out = dict(self.static)
         for tgid, tg in self.fs.pidns.groups():

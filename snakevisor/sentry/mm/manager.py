@@ -542,9 +542,7 @@ class MemoryManager:
             new = self._build_vmas(start, end, tail.prot, tail.shared, tail.file,
                                    tail.file_off + (start - tail.start), tail.name, tail.maywrite, tail.mayexec)
         elif tail.kind == SHARED:
-            region = Region(self.mf, end - start)
-            region.inc_ref()
-            new = [VMA(start, end, tail.prot, SHARED, region.offset, shared=True, owner=region, name=tail.name)]
+            new = self._extend_shared(tail, start, end)
         else:
             new = [self._new_anon(start, end, tail.prot, tail.name)]
         for v in new:
@@ -552,6 +550,24 @@ class MemoryManager:
             v.wipeonfork, v.dontfork, v.growsdown = tail.wipeonfork, tail.dontfork, tail.growsdown
             self.vmas.insert(v)
             self._map_into_stub(v)
+
+    def _extend_shared(self, tail, start, end):
+        """Shared anonymous memory grown in place: what its object still holds past ``tail``
+        (a mapping shrunk, then grown again, finds its pages as it left them); new memory past
+        the object's end."""
+        region = tail.owner
+        rel = tail.mf_off - region.offset + (start - tail.start)
+        mid = min(end, start + max(region.length - rel, 0))
+        new = []
+        if mid > start:
+            region.inc_ref()
+            new.append(VMA(start, mid, tail.prot, SHARED, region.offset + rel, shared=True, owner=region,
+                           name=tail.name))
+        if end > mid:
+            more = Region(self.mf, end - mid)
+            more.inc_ref()
+            new.append(VMA(mid, end, tail.prot, SHARED, more.offset, shared=True, owner=more, name=tail.name))
+        return new
 
     def madvise(self, addr, length, advice):
         return madvise_.madvise(self, addr, length, advice)

@@ -48,6 +48,8 @@ def clone3(t, args_ptr, size):
      cgroup) = C.CLONE_ARGS.unpack(raw[:C.CLONE_ARGS.size].ljust(C.CLONE_ARGS.size, b"\0"))
     if exit_signal > 64 or flags & C.CSIGNAL or set_tid_size or (stack == 0) != (stack_size == 0):
         raise SyscallError(EINVAL)
+    if flags & (C.CLONE_THREAD | C.CLONE_PARENT) and exit_signal:
+        raise SyscallError(EINVAL)   # a thread or a sibling signals no one of its own (clone3_args_valid)
     top = stack + stack_size if stack else 0
     return (yield from _clone(t, flags, top, parent_tid, child_tid, tls, exit_signal, pidfd))
 

@@ -109,13 +109,23 @@ def _scatter(t, vecs, data) -> None:
 
 
 def _gather(t, vecs, limit) -> bytes:
+    """The bytes of ``vecs`` (at most ``limit``), as writev copies them: empty entries are skipped,
+    and a fault ends the data there (a short write), EFAULT only if nothing could be copied."""
     parts, got = [], 0
     for base, length in vecs:
         take = min(length, limit - got)
         if take <= 0:
+            if got >= limit:
+                break
+            continue   # an empty entry
+        avail = t.mm.accessible_span(base, take)
+        if avail:
+            parts.append(t.mm.copy_in(base, avail))
+            got += avail
+        if avail < take:
+            if not got:
+                raise SyscallError(EFAULT)
             break
-        parts.append(t.mm.copy_in(base, take))
-        got += take
     return b"".join(parts)
 
 
@@ -129,14 +139,25 @@ def _do_read(t, f, n, offset=None, nowait=False):
     if blocking_read is not None and not nowait and not f.flags & O_NONBLOCK:
         timed = blocking_read(t, n)
         if timed is not None:
-            return timed
+            return _holding(f, timed)
     if f.impl.read_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
-        return f.read_waiting(t, n, offset)
+        return _holding(f, f.read_waiting(t, n, offset))
     try:
         return f.read(t, n, offset)
     except SyscallError as e:
         w = waitable_for_retry(t, f, e, nowait)
-    return _read_after_wait(t, f, n, offset, nowait, w)
+    return _holding(f, _read_after_wait(t, f, n, offset, nowait, w))
+
+
+def _holding(f, waiting):
+    """The generator ``waiting`` of a read or write that blocks, holding a reference on its file
+    meanwhile (as Linux's fdget): another thread's close ends the descriptor, not the open file,
+    so a pipe's blocked reader still counts as one (a write then goes through to it)."""
+    f.inc_ref()
+    try:
+        return (yield from waiting)
+    finally:
+        f.dec_ref()
 
 
 def _read_after_wait(t, f, n, offset, nowait, w):
@@ -286,19 +307,19 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     view = data if data.__class__ is memoryview else memoryview(data)   # (views of application memory are)
     limit = fsize_limit(t, f)
     if f.impl.write_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
-        return _write_waiting(t, f, view, offset, append, nowait, limit)
+        return _holding(f, _write_waiting(t, f, view, offset, append, nowait, limit))
     try:
         try:
             n = f.write(t, view, offset, append, limit)
         except SyscallError as e:
             w = waitable_for_retry(t, f, e, nowait)
-            return _write_waiting(t, f, view, offset, append, nowait, limit, w)
+            return _holding(f, _write_waiting(t, f, view, offset, append, nowait, limit, w))
     except SyscallError as e:
         _write_failed(t, f, e)
         raise
     if n <= 0 or n >= len(view) or f.flags & O_NONBLOCK or nowait or f.impl.seekable:
         return n
-    return _write_waiting(t, f, view, offset, append, nowait, limit, done=n)
+    return _holding(f, _write_waiting(t, f, view, offset, append, nowait, limit, done=n))
 
 
 def _write_waiting(t, f, view, offset, append, nowait, limit, w=None, done=0):

@@ -32,7 +32,10 @@ def _find(t, kind, ident, options):
     tracees, report = ptrace.wait_reports(t, kind, ident, options)
     if report is not None:
         return report
-    children = [c for c in t.tg.children if _matches(t, c, kind, ident, options)]
+    # A zombie counts only for a wait that reports exits: without WEXITED it is nothing to
+    # wait for (wait_task_zombie), and with nothing else that is ECHILD, not a wait forever.
+    children = [c for c in t.tg.children if _matches(t, c, kind, ident, options)
+                and (options & C.WEXITED or not c.is_zombie)]
     if not children and not tracees:
         raise SyscallError(ECHILD)
     for c in children:

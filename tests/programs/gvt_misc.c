@@ -1,0 +1,185 @@
+/* Regressions found with gVisor's syscall tests as an oracle: one case per argv[1], each printing
+ * what it observes (return values, errno names), run natively and in the sandbox.
+ *   writev_gaps        empty iovec entries are skipped; a bad later entry gives a short write
+ *   pipe_close_reader  a thread blocked in read keeps its pipe end open after another closes the fd
+ *   pipe_null_read     a 0-byte read of an empty pipe returns 0 at once
+ *   waitid_zombie      waitid without WEXITED and only a zombie child: ECHILD, not a wait forever
+ *   clone3_signal      clone3 with CLONE_THREAD or CLONE_PARENT and an exit signal: EINVAL
+ *   proc_tid           /proc/TID of a thread other than the leader opens (not listed)
+ *   mremap_shared      shared anonymous memory shrunk then grown in place keeps its pages */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
+
+static int writev_gaps(void)
+{
+    int p[2];
+    pipe(p);
+    char a[] = "hello", b[] = "world";
+    struct iovec v[4] = {{a, 0}, {a, 5}, {b, 0}, {b, 5}};
+    printf("writev with empty entries: %zd\n", writev(p[1], v, 4));
+    char buf[16] = {0};
+    read(p[0], buf, sizeof buf);
+    printf("read back: %s\n", buf);
+    char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(m, 'x', 4096);
+    munmap(m + 4096, 4096);
+    struct iovec w[2] = {{m, 4096}, {m + 4096, 100}};
+    printf("bad second entry: %zd\n", writev(p[1], w, 2));
+    struct iovec u[1] = {{m + 4096, 100}};
+    long r = writev(p[1], u, 1);
+    printf("bad only entry: %ld %s\n", r, err(r));
+    return 0;
+}
+
+static int fds[2];
+static volatile long reader_tid;
+
+static void *blocked_reader(void *arg)
+{
+    int v = 0;
+    reader_tid = syscall(SYS_gettid);
+    long n = read(fds[0], &v, sizeof v);
+    printf("reader: %ld bytes, %d\n", n, v);
+    return NULL;
+}
+
+static int sleeping(long tid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int s = fgets(line, sizeof line, f) && strstr(line, ") S ");
+    fclose(f);
+    return s;
+}
+
+static int pipe_close_reader(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    pipe(fds);
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_reader, NULL);
+    for (int i = 0; i < 20000 && !(reader_tid && sleeping(reader_tid)); i++)   /* until it waits in read */
+        usleep(1000);
+    close(fds[0]);
+    int v = 42;
+    long n = write(fds[1], &v, sizeof v);
+    printf("write after close: %ld %s\n", n, err(n));
+    alarm(30);
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static int pipe_null_read(void)
+{
+    int p[2];
+    pipe(p);
+    alarm(30);
+    printf("null write: %ld\n", (long)write(p[1], NULL, 0));
+    printf("null read of an empty pipe: %ld\n", (long)read(p[0], NULL, 0));
+    return 0;
+}
+
+static int waitid_zombie(void)
+{
+    alarm(30);
+    pid_t c = fork();
+    if (c == 0)
+        _exit(3);
+    siginfo_t si;
+    while (waitid(P_PID, c, &si, WEXITED | WNOWAIT) != 0)
+        ;
+    long r = waitid(P_ALL, 0, &si, WSTOPPED);
+    printf("waitid(WSTOPPED) with a zombie only: %ld %s\n", r, err(r));
+    r = waitid(P_ALL, 0, &si, WEXITED);
+    printf("waitid(WEXITED): %ld, its child %d, status %d\n", r, si.si_pid == c, si.si_status);
+    return 0;
+}
+
+static int clone3_signal(void)
+{
+    unsigned long long flags[] = {CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, CLONE_PARENT};
+    for (int i = 0; i < 2; i++) {
+        struct clone_args args = {.flags = flags[i], .exit_signal = SIGCHLD};
+        long r = syscall(SYS_clone3, &args, sizeof args);
+        if (r == 0)
+            _exit(0);   /* (a child made against Linux's rule) */
+        printf("clone3 flags %#llx with an exit signal: %ld %s\n", flags[i], r < 0 ? r : 1, err(r));
+    }
+    return 0;
+}
+
+static pthread_barrier_t barrier;
+
+static void *show_own_proc_dir(void *arg)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)syscall(SYS_gettid));
+    int fd = open(path, O_RDONLY);
+    printf("open /proc/TID/stat of a thread: %s\n", err(fd));
+    pthread_barrier_wait(&barrier);
+    return NULL;
+}
+
+static int proc_tid(void)
+{
+    pthread_barrier_init(&barrier, NULL, 2);
+    pthread_t t;
+    pthread_create(&t, NULL, show_own_proc_dir, NULL);
+    pthread_barrier_wait(&barrier);
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static int mremap_shared(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    m[0] = 'a';
+    m[pg] = 'b';
+    printf("shrink: %s\n", mremap(m, 2 * pg, pg, 0) == m ? "in place" : "moved");
+    char *g = mremap(m, pg, 2 * pg, 0);
+    printf("grow: %s, second page holds '%c'\n", g == m ? "in place" : "moved", g[pg] ? g[pg] : '0');
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        g[pg] = 'c';
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    printf("after a child wrote it: '%c'\n", g[pg]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *c = argc > 1 ? argv[1] : "";
+    if (!strcmp(c, "writev_gaps")) return writev_gaps();
+    if (!strcmp(c, "pipe_close_reader")) return pipe_close_reader();
+    if (!strcmp(c, "pipe_null_read")) return pipe_null_read();
+    if (!strcmp(c, "waitid_zombie")) return waitid_zombie();
+    if (!strcmp(c, "clone3_signal")) return clone3_signal();
+    if (!strcmp(c, "proc_tid")) return proc_tid();
+    if (!strcmp(c, "mremap_shared")) return mremap_shared();
+    fprintf(stderr, "unknown case %s\n", c);
+    return 2;
+}

@@ -1,0 +1,15 @@
+"""Regressions found with gVisor's syscall tests as an oracle (pipes, writev, waitid, clone3,
+/proc/TID, mremap): tests/programs/gvt_misc.c, one case per argument, natively and in the sandbox;
+stdout and exit status must match."""
+import pytest
+
+from harness import app_env, compare, compile_c
+
+CASES = ["writev_gaps", "pipe_close_reader", "pipe_null_read", "waitid_zombie", "clone3_signal", "proc_tid",
+         "mremap_shared"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gvt_misc(case):
+    native, _ = compare([compile_c("gvt_misc", extra=("-pthread",)), case], env=app_env(), native_status=0)
+    assert native.stdout, "the case printed nothing"
