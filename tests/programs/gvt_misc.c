@@ -6,7 +6,9 @@
  *   waitid_zombie      waitid without WEXITED and only a zombie child: ECHILD, not a wait forever
  *   clone3_signal      clone3 with CLONE_THREAD or CLONE_PARENT and an exit signal: EINVAL
  *   proc_tid           /proc/TID of a thread other than the leader opens (not listed)
- *   mremap_shared      shared anonymous memory shrunk then grown in place keeps its pages */
+ *   mremap_shared      shared anonymous memory shrunk then grown in place keeps its pages
+ *   dir_access         getdents reports an access to inotify (IN_ACCESS), as a read does
+ *   fixed_noreplace    MAP_FIXED_NOREPLACE with MAP_FIXED over a mapping: EEXIST */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -83,9 +87,10 @@ static int pipe_close_reader(void)
     close(fds[0]);
     int v = 42;
     long n = write(fds[1], &v, sizeof v);
-    printf("write after close: %ld %s\n", n, err(n));
+    const char *e = err(n);
     alarm(30);
-    pthread_join(t, NULL);
+    pthread_join(t, NULL);   /* (then print: the reader's line comes first either way) */
+    printf("write after close: %ld %s\n", n, e);
     return 0;
 }
 
@@ -170,6 +175,32 @@ static int mremap_shared(void)
     return 0;
 }
 
+static int dir_access(void)
+{
+    mkdir("/tmp/gvt_dir", 0755);
+    int in = inotify_init1(IN_NONBLOCK);
+    inotify_add_watch(in, "/tmp/gvt_dir", IN_ACCESS | IN_OPEN | IN_CLOSE_NOWRITE);
+    int d = open("/tmp/gvt_dir", O_RDONLY | O_DIRECTORY);
+    char buf[4096];
+    printf("getdents: %d\n", syscall(SYS_getdents64, d, buf, sizeof buf) > 0);
+    printf("getdents at the end: %ld\n", (long)syscall(SYS_getdents64, d, buf, sizeof buf));
+    close(d);
+    char ev[4096];
+    long r = read(in, ev, sizeof ev);
+    for (char *p = ev; r > 0 && p < ev + r; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len)
+        printf("event %#x\n", ((struct inotify_event *)p)->mask);
+    rmdir("/tmp/gvt_dir");
+    return 0;
+}
+
+static int fixed_noreplace(void)
+{
+    char *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *r = mmap(m, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_FIXED_NOREPLACE, -1, 0);
+    printf("MAP_FIXED|MAP_FIXED_NOREPLACE over a mapping: %s\n", r == MAP_FAILED ? strerrorname_np(errno) : "mapped");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -180,6 +211,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "clone3_signal")) return clone3_signal();
     if (!strcmp(c, "proc_tid")) return proc_tid();
     if (!strcmp(c, "mremap_shared")) return mremap_shared();
+    if (!strcmp(c, "dir_access")) return dir_access();
+    if (!strcmp(c, "fixed_noreplace")) return fixed_noreplace();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -301,7 +301,8 @@ class MemoryManager:
                 raise SyscallError(EINVAL)
             if addr < MMAP_MIN_ADDR or addr + length > TASK_SIZE:
                 raise SyscallError(EPERM if addr < MMAP_MIN_ADDR else ENOMEM)
-            if flags & M.MAP_FIXED_NOREPLACE and not flags & M.MAP_FIXED and not self.vmas.is_free(addr, addr + length):
+            # MAP_FIXED_NOREPLACE wins over MAP_FIXED given with it (do_mmap: it implies MAP_FIXED)
+            if flags & M.MAP_FIXED_NOREPLACE and not self.vmas.is_free(addr, addr + length):
                 raise SyscallError(EEXIST)
             start = addr
         else:

@@ -440,6 +440,8 @@ class FileDescription:
         return self._pack_dirents(inode, bufsize, old)
 
     def _pack_dirents(self, inode, bufsize, old):
+        if fsnotify.marks:   # iterate_dir reports every listing as an access (even at the end)
+            fsnotify.file_event(self.vd.dentry, IN_ACCESS)
         ents = self._dirents
         pack = pack_dirent if old else pack_dirent64
         out, used, i = [], 0, self.offset
