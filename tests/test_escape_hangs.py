@@ -95,10 +95,11 @@ def test_unwritable_frame_forces_sigsegv():
     compare([_binary(), "altstack-readonly-segv"], timeout=60, native_status=-11)
 
 
-@pytest.mark.parametrize("mode, status", [("handler", -9), ("default", -24), ("child", 0)])
+@pytest.mark.parametrize("mode, status", [("handler", -9), ("default", -24), ("child", 0), ("exec", 0)])
 def test_rlimit_cpu(mode, status):
     """RLIMIT_CPU is enforced: SIGXCPU at the soft limit (again each second, the soft limit moving
-    up), SIGKILL at the hard one; a forked child counts its own time under the limit it inherited."""
+    up), SIGKILL at the hard one; a forked child counts its own time under the limit it inherited;
+    a process's CPU time goes on across execve (an exec no longer starts it from 0)."""
     native, _ = compare([compile_c("rlimit_cpu"), mode], timeout=120, native_status=status)
     if mode == "handler":
         assert native.stdout.count(b"SIGXCPU") == 2, native.stdout

@@ -36,13 +36,24 @@ def _user_system(host_id: int, per_thread: bool) -> tuple[float, float]:
 
 
 def group_times(tg) -> tuple[float, float]:
-    """(user, system) seconds of thread group ``tg``: final once it has exited."""
+    """(user, system) seconds of thread group ``tg``: final once it has exited. Its stub's, and
+    those of the stubs it ran in before an execve (``cpu_before_exec``)."""
     if tg.cpu_final is not None:
         return tg.cpu_final
     ctx = next((t.ctx for t in tg.tasks if not t.exited and t.ctx is not None), None)
-    if ctx is None:
-        return 0.0, 0.0
-    return _user_system(ctx.address_space.pid, False)
+    user, system = _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+    before = tg.cpu_before_exec
+    return user + before[0], system + before[1]
+
+
+def exec_leaves(tg, ctx, shared) -> None:
+    """``tg`` leaves the stub of ``ctx`` for a new one (execve): what it ran there stays its own
+    (Linux keeps a process's times across exec), unless the stub is another process's too
+    (a vfork child's is its parent's)."""
+    if not shared:
+        user, system = _user_system(ctx.address_space.pid, False)
+        before = tg.cpu_before_exec
+        tg.cpu_before_exec = (before[0] + user, before[1] + system)
 
 
 def group_cpu_ns(tg) -> int:
@@ -50,7 +61,8 @@ def group_cpu_ns(tg) -> int:
     if tg.cpu_final is not None:
         return int((tg.cpu_final[0] + tg.cpu_final[1]) * 1e9)
     ctx = next((t.ctx for t in tg.tasks if not t.exited and t.ctx is not None), None)
-    return host_cpu_ns(ctx.address_space.pid, CPUCLOCK_SCHED) if ctx is not None else 0
+    before = int((tg.cpu_before_exec[0] + tg.cpu_before_exec[1]) * 1e9)
+    return before + (host_cpu_ns(ctx.address_space.pid, CPUCLOCK_SCHED) if ctx is not None else 0)
 
 
 def thread_times(task) -> tuple[float, float]:
@@ -64,7 +76,8 @@ def group_exiting(tg) -> None:
     """Sample ``tg``'s times while its stub still exists (it is about to go)."""
     if tg.cpu_final is None:
         ctx = next((t.ctx for t in tg.tasks if t.ctx is not None), None)
-        tg.cpu_final = _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+        user, system = _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+        tg.cpu_final = (user + tg.cpu_before_exec[0], system + tg.cpu_before_exec[1])
         k = tg.kernel
         k.cpu_of_exited = (k.cpu_of_exited[0] + tg.cpu_final[0], k.cpu_of_exited[1] + tg.cpu_final[1])
 

@@ -3,6 +3,7 @@ other threads die, close-on-exec files close, handled signals go back to their d
 import os
 
 from snakevisor.abi import signal as S
+from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
 
@@ -43,6 +44,7 @@ def do_execve(task, path, argv, envp, vd=None, comm=None):
         task.tid = tg.tgid
         kernel.pidns.tasks[task.tid] = task
     old_ctx, old_mm = task.ctx, task.mm
+    cputime.exec_leaves(tg, old_ctx, shared=getattr(old_mm, "task_users", 1) > 1)
     kernel.host_tids.pop(old_ctx.tid, None)
     kernel.retire_stub_thread(old_ctx)  # a vfork child leaves its parent's stub running
     kernel.release_resource(old_mm)

@@ -54,6 +54,7 @@ class ThreadGroup:
         self.subreaper = False
         self.start_time = time.monotonic()
         self.cpu_final = None             # (user, system) seconds, sampled at exit (kernel/cputime.py)
+        self.cpu_before_exec = (0.0, 0.0)   # (user, system) seconds run in stubs left by execve
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.itimers = {}
         self.cpu_limit = None             # RLIMIT_CPU's watch (kernel/timers.py), once finite

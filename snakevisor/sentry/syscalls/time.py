@@ -51,7 +51,11 @@ def _cpu_clock_ns(t, clockid):
     ctx = task.ctx
     if ctx is None:
         return 0
-    return cputime.host_cpu_ns(ctx.address_space.pid, which)
+    ns = cputime.host_cpu_ns(ctx.address_space.pid, which)
+    if clockid == CLOCK_THREAD_CPUTIME_ID or clockid < 0 and clockid & 4:
+        return ns
+    user, system = task.tg.cpu_before_exec   # a process's time goes on across execve
+    return ns + int((user if which == cputime.CPUCLOCK_VIRT else user + system) * NSEC)
 
 
 def clock_ns(t, clockid):
