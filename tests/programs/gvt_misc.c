@@ -8,7 +8,9 @@
  *   proc_tid           /proc/TID of a thread other than the leader opens (not listed)
  *   mremap_shared      shared anonymous memory shrunk then grown in place keeps its pages
  *   dir_access         getdents reports an access to inotify (IN_ACCESS), as a read does
- *   fixed_noreplace    MAP_FIXED_NOREPLACE with MAP_FIXED over a mapping: EEXIST */
+ *   fixed_noreplace    MAP_FIXED_NOREPLACE with MAP_FIXED over a mapping: EEXIST
+ *   pdeathsig_thread   PR_SET_PDEATHSIG fires when the parent *thread* exits, the process living on
+ *   traceme_thread     PTRACE_TRACEME makes the thread that forked the tracer, not the first one */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +23,8 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -201,6 +205,70 @@ static int fixed_noreplace(void)
     return 0;
 }
 
+static int sync_pipe[2];
+
+static void on_usr1(int sig) { write(sync_pipe[1], "D", 1); }
+
+static void *fork_then_exit(void *arg)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        signal(SIGUSR1, on_usr1);
+        prctl(PR_SET_PDEATHSIG, SIGUSR1);
+        write(sync_pipe[1], "R", 1);   /* ready: the thread may exit now */
+        alarm(30);
+        for (;;)
+            pause();
+    }
+    char b;
+    read(sync_pipe[0], &b, 1);
+    printf("child ready: %c\n", b);
+    fflush(stdout);
+    return (void *)(long)c;
+}
+
+static int pdeathsig_thread(void)
+{
+    pipe(sync_pipe);
+    pthread_t t;
+    void *ret;
+    pthread_create(&t, NULL, fork_then_exit, NULL);
+    pthread_join(t, &ret);   /* the parent thread has exited; this process lives on */
+    char b;
+    read(sync_pipe[0], &b, 1);
+    printf("the child got its parent-death signal: %c\n", b);
+    kill((pid_t)(long)ret, SIGKILL);
+    waitpid((pid_t)(long)ret, NULL, 0);
+    return 0;
+}
+
+static void *trace_a_child(void *arg)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        _exit(7);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    printf("stopped: %d\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    long r = ptrace(PTRACE_DETACH, c, 0, 0);
+    printf("detach by the forking thread: %ld %s\n", r, err(r));
+    waitpid(c, &st, 0);
+    printf("child exit %d\n", WEXITSTATUS(st));
+    return NULL;
+}
+
+static int traceme_thread(void)
+{
+    alarm(30);
+    pthread_t t;
+    pthread_create(&t, NULL, trace_a_child, NULL);
+    pthread_join(t, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -213,6 +281,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "mremap_shared")) return mremap_shared();
     if (!strcmp(c, "dir_access")) return dir_access();
     if (!strcmp(c, "fixed_noreplace")) return fixed_noreplace();
+    if (!strcmp(c, "pdeathsig_thread")) return pdeathsig_thread();
+    if (!strcmp(c, "traceme_thread")) return traceme_thread();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

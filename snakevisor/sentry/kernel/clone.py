@@ -142,6 +142,8 @@ def _child_thread_group(task, flags, tid, exit_signal, pidns):
     tg.exit_signal = exit_signal
     tg.dumpable = parent.dumpable   # an mm flag on Linux: the copy keeps it
     tg.thp_disabled = parent.thp_disabled   # likewise
+    # Linux's real_parent is a thread: the caller, or its own parent thread with CLONE_PARENT
+    tg.parent_task = parent.parent_task if real_parent is not parent else task
     real_parent.children.append(tg)
     return tg
 

@@ -311,6 +311,8 @@ class Kernel:
         seccomp.release(task)   # its filters' listeners may hang up
         self.pidns.tasks.pop(task.tid, None)
         tg = task.tg
+        if not from_group:
+            self._children_lose_their_parent_thread(task)
         if task is not tg.leader and task in tg.tasks:
             # Linux's release_task: a thread leaves its group as it exits (the leader stays, a zombie,
             # until the group is reaped). Kept, every thread ever made stayed in the list each
@@ -323,6 +325,23 @@ class Kernel:
             task.vfork_parent = None
         if all(t.exited for t in tg.tasks):
             self._thread_group_exited(tg, tg.group_exit_status if tg.group_exit_status is not None else status)
+
+    def _children_lose_their_parent_thread(self, task):
+        """A thread that made processes exits while its process lives on: they go to another of its
+        threads, and PR_SET_PDEATHSIG fires for them, as it does on Linux (it is the parent thread's
+        death that it reports). The whole process's exit is _reparent_children's."""
+        heir = next((t for t in task.tg.tasks if not t.exited), None)
+        if heir is None:
+            return
+        for child in task.tg.children:
+            if child.parent_task is task:
+                child.parent_task = heir
+                self._send_pdeath_signals(child)
+
+    def _send_pdeath_signals(self, child):
+        for t in child.tasks:
+            if t.pdeath_signal and not t.exited:
+                self.signals.send_to_task(t, t.pdeath_signal)
 
     def _release_robust_and_tid(self, task, from_group):
         """As a thread leaves: its robust futexes are marked OWNER_DIED (waking a waiter), then
@@ -397,10 +416,9 @@ class Kernel:
         if new_parent is None or new_parent.exit_status is not None or not new_parent.pidns.within(ns):
             new_parent = ns.init if ns.init is not tg else None
         for child in list(tg.children):
-            for t in child.tasks:
-                if t.pdeath_signal and not t.exited:
-                    self.signals.send_to_task(t, t.pdeath_signal)
+            self._send_pdeath_signals(child)
             child.parent = new_parent
+            child.parent_task = new_parent.leader if new_parent is not None else None
             if new_parent is not None:
                 new_parent.children.append(child)
                 if child.is_zombie:

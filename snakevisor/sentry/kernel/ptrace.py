@@ -298,9 +298,11 @@ def check_attach(tracer, tracee):
 
 
 def traceme(task):
-    """PTRACE_TRACEME: the parent process (its first live thread) becomes the tracer."""
-    parent = task.tg.parent
-    tracer = next((t for t in parent.tasks if not t.exited), None) if parent is not None else None
+    """PTRACE_TRACEME: the parent thread (the one that forked us, or the one that took us on
+    when it exited) becomes the tracer."""
+    parent, tracer = task.tg.parent, task.tg.parent_task
+    if parent is not None and (tracer is None or tracer.exited or tracer.tg is not parent):
+        tracer = next((t for t in parent.tasks if not t.exited), None)
     if task.ptrace is not None or tracer is None:
         raise SyscallError(EPERM)
     if tracer.creds.landlock is not None and not tracer.creds.landlock.may_reach(task.creds.landlock):

@@ -33,6 +33,7 @@ class ThreadGroup:
         self.pidns = kernel.pidns if kernel is not None else None   # its PID namespace (kernel/pidns.py)
         self.tasks = []
         self.children = []
+        self.parent_task = None           # the thread of ``parent`` that made it (Linux's real_parent)
         self.limits = default_limits() if parent is None else dict(parent.limits)
         self.handlers = handlers or SignalHandlers()
         self.shared_pending = {}          # signo -> list of siginfo bytes
