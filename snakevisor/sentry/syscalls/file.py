@@ -490,12 +490,14 @@ def fstat(t, fd, statbuf):
 
 def _getdents(t, fd, dirp, count, old):
     f = _file(t, fd)
-    count = min(to_u32(count), MAX_DIRENTS)
+    # Linux keeps the count in an int: above INT_MAX no record fits (EINVAL, 0 at the end).
+    count = min(to_s32(count), MAX_DIRENTS)
+    room = t.mm.accessible_span(dirp, count, write=True) if count > 0 else None
     inode = f.inode
     if inode is not None and inode.iterdir_waiting is not None:   # gofer directories
-        data = yield from f.getdents_waiting(t, count, old=old)
+        data = yield from f.getdents_waiting(t, count, old=old, room=room)
     else:
-        data = f.getdents64(count, old=old)
+        data = f.getdents64(count, old=old, room=room)
     if data:
         t.mm.copy_out(dirp, data)
     return len(data)

@@ -9,8 +9,8 @@ the syscall layer then waits on ``waitable(task)`` unless O_NONBLOCK is set.
 The Task an operation is done for is its first argument (read, write, readiness,
 waitable, ioctl), never looked up from a global.
 """
-from snakevisor.abi.errno import (EBADF, EFBIG, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO, ESPIPE,
-                                  SyscallError)
+from snakevisor.abi.errno import (EBADF, EFAULT, EFBIG, EINVAL, EISDIR, ENODEV, ENOTDIR, ENOTTY, ENXIO,
+                                  ESPIPE, SyscallError)
 from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, O_OPEN_ONLY,
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
@@ -424,22 +424,24 @@ class FileDescription:
         ents.extend(entries)
         self._dirents = ents
 
-    def getdents64(self, bufsize: int, old: bool = False) -> bytes:
-        """Packed linux_dirent64 records (``old``: linux_dirent) from the directory offset on."""
+    def getdents64(self, bufsize: int, old: bool = False, room=None) -> bytes:
+        """Packed linux_dirent64 records (``old``: linux_dirent) from the directory offset on.
+        ``room``: how much of the buffer can really be written (the rest unmapped): as Linux
+        copies record by record, the records that fit in it, EFAULT if none does."""
         inode = self._directory()
         if self._listing_stale():
             self._snapshot(inode, inode.iterdir())
-        return self._pack_dirents(inode, bufsize, old)
+        return self._pack_dirents(inode, bufsize, old, room)
 
-    def getdents_waiting(self, task, bufsize: int, old: bool = False):
+    def getdents_waiting(self, task, bufsize: int, old: bool = False, room=None):
         """``getdents64`` whose listing comes from the inode's ``iterdir_waiting`` (a generator:
         the Task waits for the Gofer while others run)."""
         inode = self._directory()
         if self._listing_stale():
             self._snapshot(inode, (yield from inode.iterdir_waiting(task)))
-        return self._pack_dirents(inode, bufsize, old)
+        return self._pack_dirents(inode, bufsize, old, room)
 
-    def _pack_dirents(self, inode, bufsize, old):
+    def _pack_dirents(self, inode, bufsize, old, room=None):
         if fsnotify.marks:   # iterate_dir reports every listing as an access (even at the end)
             fsnotify.file_event(self.vd.dentry, IN_ACCESS)
         ents = self._dirents
@@ -451,6 +453,10 @@ class FileDescription:
             if used + len(rec) > bufsize:
                 if not out:
                     raise SyscallError(EINVAL)
+                break
+            if room is not None and used + len(rec) > room:
+                if not out:
+                    raise SyscallError(EFAULT)
                 break
             out.append(rec)
             used += len(rec)

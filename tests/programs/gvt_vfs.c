@@ -1,0 +1,94 @@
+/* Regressions found by running gVisor's syscall tests (getdents, open, fcntl, sendfile, lseek,
+   proc, utimes, ...) natively and in the sandbox. One case per argv[1]; each prints the
+   return values and errno names it observes, so native and sandbox output must be identical. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
+    printf("%-60s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
+
+static char dir[64];
+
+static void make_dir(void)
+{
+    strcpy(dir, "/tmp/gvt_vfs.XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static void remove_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd))
+        exit(1);
+}
+
+/* A buffer whose tail is unmapped gives the records that fit before the hole, EFAULT when
+   none does; a count above INT_MAX is EINVAL. */
+static int getdents_case(void)
+{
+    make_dir();
+    char path[128];
+    for (int i = 0; i < 40; i++) {
+        snprintf(path, sizeof path, "%s/file%02d", dir, i);
+        close(open(path, O_CREAT | O_WRONLY, 0644));
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(map + page, page);
+    char *buf = map + page - 256;
+    for (int old = 0; old < 2; old++) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY);
+        long total = 0, n, calls = 0;
+        while ((n = syscall(old ? SYS_getdents : SYS_getdents64, fd, buf, page)) > 0) {
+            total += n;
+            calls++;
+        }
+        printf("old=%d last=%ld %s calls>1=%d\n", old, n, n < 0 ? strerrorname_np(errno) : "", calls > 1);
+        lseek(fd, 0, SEEK_SET);
+        int entries = 0;
+        while ((n = syscall(old ? SYS_getdents : SYS_getdents64, fd, buf, 256)) > 0)
+            for (long off = 0; off < n; entries++)
+                off += old ? *(unsigned short *)(buf + off + 16) : ((struct dirent64 *)(buf + off))->d_reclen;
+        printf("entries %d\n", entries);
+        lseek(fd, 0, SEEK_SET);
+        CHECK(syscall(SYS_getdents64, fd, map + page, page));
+        CHECK(syscall(SYS_getdents64, fd, map + page - 8, page));
+        CHECK(syscall(SYS_getdents64, fd, buf, (unsigned)INT_MAX + 1));
+        CHECK(syscall(SYS_getdents64, fd, buf, (unsigned)-1));
+        CHECK(syscall(SYS_getdents, fd, buf, (unsigned)INT_MAX + 1));
+        CHECK(syscall(SYS_getdents64, fd, buf, 0));
+        close(fd);
+    }
+    remove_dir();
+    return 0;
+}
+
+static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"getdents", getdents_case},
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2)
+        return 2;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!strcmp(argv[1], cases[i].name))
+            return cases[i].fn();
+    return 2;
+}
