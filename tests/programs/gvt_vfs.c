@@ -78,8 +78,52 @@ static int getdents_case(void)
     return 0;
 }
 
+static int changed(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec != b->tv_sec || a->tv_nsec != b->tv_nsec;
+}
+
+/* Truncation to the size a file already has (open's O_TRUNC of an empty file, ftruncate,
+   truncate) still sets mtime and ctime. */
+static void trunc_times_in(const char *base, const char *label)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/gvt_vfs_trunc.%d", base, getpid());
+    close(open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644));
+    for (int how = 0; how < 3; how++) {
+        struct timespec old[2] = {{1000, 0}, {1000, 0}};
+        struct stat a, b;
+        utimensat(AT_FDCWD, path, old, 0);
+        stat(path, &a);
+        usleep(20000);
+        if (how == 0) {
+            close(open(path, O_WRONLY | O_TRUNC));
+        } else if (how == 1) {
+            int fd = open(path, O_WRONLY);
+            CHECK(ftruncate(fd, 0));
+            close(fd);
+        } else {
+            CHECK(truncate(path, 0));
+        }
+        stat(path, &b);
+        printf("%s how=%d size=%ld mtime changed %d ctime changed %d\n", label, how, (long)b.st_size,
+               changed(&a.st_mtim, &b.st_mtim), changed(&a.st_ctim, &b.st_ctim));
+    }
+    unlink(path);
+}
+
+static int trunc_times(void)
+{
+    make_dir();
+    trunc_times_in(dir, "tmp");
+    remove_dir();
+    trunc_times_in("/var/tmp", "var_tmp");
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
     {"getdents", getdents_case},
+    {"trunc_times", trunc_times},
 };
 
 int main(int argc, char **argv)

@@ -206,8 +206,8 @@ class Inode:
         """chmod (permission bits only)/chown/truncate/utimes; times in ns. Read-only: EROFS."""
         if self.fs.readonly:
             raise SyscallError(EROFS)
-        if size is not None:
-            raise SyscallError(EINVAL)
+        if size is not None and size != self.size:
+            raise SyscallError(EINVAL)   # no resizing; "truncating" to its own size (open's O_TRUNC) is fine
         self._apply_attrs(mode, uid, gid, atime, mtime)
 
     def _apply_attrs(self, mode, uid, gid, atime, mtime) -> None:

@@ -178,7 +178,7 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
     if inode.leases is not None:
         leases.break_lease(ctx.task, inode, flags)
     impl = inode.open(ctx.task, flags)
-    if truncate and inode.size:
+    if truncate:   # even an empty file: its mtime and ctime change, as Linux's do_truncate
         inode.setattr(size=0)
     f = FileDescription(impl, vd, flags | O_LARGEFILE)
     if denied:
