@@ -121,7 +121,34 @@ static int trunc_times(void)
     return 0;
 }
 
+/* F_GETFL of O_PATH descriptors (no O_LARGEFILE, unlike other opens); F_SETOWN_EX with a
+   pid no process has, negative ones too, is ESRCH. */
+static int fcntl_case(void)
+{
+    int fd = open("/tmp", O_PATH);
+    printf("O_PATH dir %#o\n", fcntl(fd, F_GETFL));
+    int f2 = open("/etc/passwd", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+    printf("O_PATH file %#o\n", fcntl(f2, F_GETFL));
+    printf("O_PATH dup %#o\n", fcntl(dup(f2), F_GETFL));
+    printf("O_PATH dupfd %#o\n", fcntl(fcntl(f2, F_DUPFD_CLOEXEC, 0), F_GETFL));
+    fd = open("/etc/passwd", O_RDONLY);
+    printf("O_RDONLY %#o\n", fcntl(fd, F_GETFL));
+    static const int types[] = {F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP, 7};
+    static const int pids[] = {-1, 4000000, 0};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++) {
+            struct f_owner_ex o = {types[i], pids[j]};
+            errno = 0;
+            int r = fcntl(fd, F_SETOWN_EX, &o);
+            printf("F_SETOWN_EX type %d pid %d = %d %s\n", types[i], pids[j], r, r < 0 ? strerrorname_np(errno) : "");
+        }
+    CHECK(fcntl(fd, F_SETOWN, 4000000));
+    CHECK(fcntl(fd, F_SETOWN, -4000000));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"fcntl", fcntl_case},
     {"getdents", getdents_case},
     {"trunc_times", trunc_times},
 };

@@ -605,8 +605,10 @@ def fcntl(t, fd, cmd, arg):
         return -owner if f.owner_type == _fs_abi.F_OWNER_PGRP else owner
     if cmd == F_SETOWN_EX:
         kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
-        if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP) or who < 0:
+        if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP):
             raise SyscallError(EINVAL)
+        if who < 0:
+            raise SyscallError(ESRCH)   # Linux looks the number up, and no process has it
         who = _global_owner(t, who)
         if who and not fasync.owner_exists(t.kernel, kind, who):
             raise SyscallError(ESRCH)

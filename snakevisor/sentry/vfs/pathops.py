@@ -146,7 +146,7 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
     if flags & O_PATH:
         if flags & O_DIRECTORY and not inode.is_dir:
             raise SyscallError(ENOTDIR)
-        return FileDescription(PathImpl(inode), vd, (flags & O_PATH_KEEP) | O_LARGEFILE)
+        return FileDescription(PathImpl(inode), vd, flags & O_PATH_KEEP)   # no O_LARGEFILE, as Linux
     ftype = inode.mode & S_IFMT   # once, not a property per test: every open asks several times
     if ftype == S_IFLNK:
         raise SyscallError(ELOOP)
