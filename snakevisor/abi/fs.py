@@ -37,6 +37,7 @@ PATH_MAX = 4096          # including the NUL: a path may hold 4095 bytes
 NAME_MAX = 255
 SYMLOOP_MAX = 40
 MAX_RW_COUNT = 0x7FFFF000
+LOFF_MAX = (1 << 63) - 1   # the largest file position (loff_t)
 IOV_MAX = 1024
 
 # --- open(2) flags ---------------------------------------------------------------

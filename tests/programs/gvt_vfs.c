@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -147,7 +148,50 @@ static int fcntl_case(void)
     return 0;
 }
 
+/* Counts negative as ssize_t and offset + count past the largest loff_t are EINVAL (Linux's
+   rw_verify_area), for sendfile's source and destination and splice's file side. */
+static int sendfile_case(void)
+{
+    make_dir();
+    char path[128], empty[128];
+    snprintf(path, sizeof path, "%s/data", dir);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    int fd = open(path, O_CREAT | O_RDWR, 0644);
+    CHECK(write(fd, "0123456789", 10));
+    close(open(empty, O_CREAT | O_RDWR, 0644));
+    int in = open(path, O_RDONLY), in_empty = open(empty, O_RDONLY);
+    int out = open(empty, O_WRONLY), mfd = memfd_create("gvt_vfs", 0);
+    loff_t off;
+    CHECK(sendfile(out, in, NULL, -1));
+    CHECK(sendfile(out, in, NULL, (size_t)1 << 63));
+    off = 0x7ffffffffffffffeLL;
+    CHECK(sendfile(mfd, in_empty, &off, 3));
+    CHECK(sendfile(mfd, in, &off, 3));
+    printf("off %llx\n", (unsigned long long)off);
+    CHECK(lseek(mfd, 0x7ffffffffffffffeLL, SEEK_SET));
+    off = 0;
+    CHECK(sendfile(mfd, in, &off, 3));
+    CHECK(sendfile(mfd, in, &off, 1));
+    CHECK(lseek(mfd, 0, SEEK_CUR));
+    int p[2];
+    pipe(p);
+    CHECK(write(p[1], "abcdef", 6));
+    off = 0x7ffffffffffffffeLL;
+    int m2 = memfd_create("gvt_vfs2", 0);
+    CHECK(splice(p[0], NULL, m2, &off, 3, 0));
+    CHECK(splice(p[0], NULL, m2, &off, (size_t)-1, 0));
+    off = 0x7ffffffffffffffeLL;
+    CHECK(splice(m2, &off, p[1], NULL, 3, 0));
+    CHECK(lseek(m2, 0x7ffffffffffffffeLL, SEEK_SET));
+    CHECK(splice(p[0], NULL, m2, NULL, 3, 0));
+    off = 0x7ffffffffffffffeLL;
+    CHECK(splice(p[0], NULL, out, &off, 3, 0));
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"sendfile", sendfile_case},
     {"fcntl", fcntl_case},
     {"getdents", getdents_case},
     {"trunc_times", trunc_times},

@@ -8,7 +8,7 @@ explicit offset), so a short write loses nothing.
 import struct
 
 from snakevisor.abi.errno import EAGAIN, EBADF, EINVAL, EISDIR, EPIPE, ESPIPE, SyscallError
-from snakevisor.abi.fs import MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
+from snakevisor.abi.fs import LOFF_MAX, MAX_RW_COUNT, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, to_s32
 from snakevisor.abi.poll import SPLICE_F_ALL, SPLICE_F_NONBLOCK
 from snakevisor.sentry.fsimpl.pipefs import PipeImpl
 from snakevisor.sentry.fsimpl.sockfs import SocketImpl
@@ -26,6 +26,15 @@ def _read_off(t, ptr):
     if off < 0:
         raise SyscallError(EINVAL)
     return off
+
+
+def _verify_area(f, pos, count):
+    """Linux's rw_verify_area for a file side: a count negative as ssize_t, or one taking the
+    position (``pos``, else the file's own) past the largest loff_t, is EINVAL."""
+    if pos is None:
+        pos = f.offset if f.impl.seekable else 0
+    if count > LOFF_MAX or pos + count > LOFF_MAX:
+        raise SyscallError(EINVAL)
 
 
 def _wait(t, f, events):
@@ -160,6 +169,10 @@ def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     d_off = _read_off(t, off_out)
     if off_in and not src.impl.seekable or off_out and not dst.impl.seekable:
         raise SyscallError(ESPIPE)
+    if not in_pipe:
+        _verify_area(src, s_off, length)
+    if not out_pipe:
+        _verify_area(dst, d_off, length)
     if d_off is None and dst.impl.seekable:
         d_off = dst.offset
         advance_dst = True
@@ -234,6 +247,8 @@ def sendfile(t, out_fd, in_fd, offset, count):
     off = _read_off(t, offset)
     if off is not None and not src.impl.seekable:
         raise SyscallError(ESPIPE)
+    _verify_area(src, off, count)
+    _verify_area(dst, None, count)
     d_off = None
     advance_dst = dst.impl.seekable
     if advance_dst:
