@@ -190,7 +190,33 @@ static int sendfile_case(void)
     return 0;
 }
 
+/* lseek on procfs and sysfs: directories seek from their size 0 (SEEK_DATA/HOLE: ENXIO),
+   seq_file files only from the start or the current offset (EINVAL), sysctls from 0, sysfs
+   attributes from a page. */
+static int lseek_case(void)
+{
+    static const char *paths[] = {"/proc", "/proc/self", "/proc/self/task", "/proc/self/fd", "/proc/sys",
+        "/proc/sys/kernel", "/sys", "/sys/devices", "/sys/kernel", "/proc/meminfo", "/proc/stat",
+        "/proc/self/status", "/proc/self/maps", "/proc/version", "/proc/cmdline", "/proc/sys/kernel/pid_max",
+        "/proc/sys/vm/overcommit_memory", "/sys/kernel/mm/transparent_hugepage/enabled"};
+    static const long offs[] = {0, 0, 3, 0, 5, 1000, 0, 0};
+    static const int whence[] = {SEEK_CUR, SEEK_END, SEEK_END, SEEK_SET, SEEK_SET, SEEK_CUR, SEEK_DATA, SEEK_HOLE};
+    for (unsigned i = 0; i < sizeof paths / sizeof *paths; i++) {
+        int fd = open(paths[i], O_RDONLY);
+        printf("%s:", paths[i]);
+        for (int j = 0; j < 8; j++) {
+            errno = 0;
+            long r = lseek(fd, offs[j], whence[j]);
+            printf(" %ld%s%s", r, r < 0 ? "/" : "", r < 0 ? strerrorname_np(errno) : "");
+        }
+        printf("\n");
+        close(fd);
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"lseek", lseek_case},
     {"sendfile", sendfile_case},
     {"fcntl", fcntl_case},
     {"getdents", getdents_case},

@@ -44,6 +44,7 @@ def _host_cpuinfo():
 class ProcFilesystem(Filesystem):
     name = "proc"
     dir_fsync = False
+    dir_seek_end = True
     magic = PROC_SUPER_MAGIC
 
     def __init__(self, kernel, pidns=None):
@@ -71,6 +72,8 @@ def procfs_for(kernel, pidns):
 
 class ProcInode(Inode):
     """Entries are regenerated on each lookup; cached Dentries are never trusted."""
+
+    sysctl = False   # under /proc/sys (Directory.lookup passes it down)
 
     def revalidate_child(self, name, child):
         return False
@@ -109,6 +112,13 @@ class GeneratedFile(ProcInode):
     def open(self, task, flags):
         return SnapshotImpl(self, self._content(task))
 
+    def seek_end(self):
+        """Where SEEK_END seeks from: seq_file's seq_lseek cannot (EINVAL); a sysctl's
+        default_llseek seeks from its size, 0."""
+        if self.sysctl:
+            return 0
+        raise SyscallError(EINVAL)
+
 
 class ReadOnlySysctl(GeneratedFile):
     """A /proc/sys file nobody may write: opening it for writing is EACCES, for root too (Linux's
@@ -132,6 +142,9 @@ class SnapshotImpl(FileDescriptionImpl):
 
     def end_offset(self):
         return len(self.data)
+
+    def seek_end(self):
+        return self.inode.seek_end()
 
 
 class WritableFile(GeneratedFile):
@@ -199,15 +212,19 @@ class MagicLink(ProcInode):
 class Directory(ProcInode):
     """A directory whose entries come from ``entries()`` -> {name: factory() -> Inode}."""
 
-    def __init__(self, fs, entries, mode=0o555):
+    def __init__(self, fs, entries, mode=0o555, sysctl=False):
         super().__init__(fs, S_IFDIR | mode)
         self.entries = entries
+        self.sysctl = sysctl
 
     def lookup(self, name):
         factory = self.entries().get(name)
         if factory is None:
             raise SyscallError(ENOENT)
-        return factory()
+        inode = factory()
+        if self.sysctl:
+            inode.sysctl = True
+        return inode
 
     def iterdir(self):
         out = []
@@ -240,7 +257,7 @@ class ProcRoot(Directory):
             b"filesystems": lambda: GeneratedFile(fs, proc_filesystems),
             b"mounts": lambda: Symlink(fs, lambda task: b"self/mounts"),
             b"net": lambda: Symlink(fs, lambda task: b"self/net"),
-            b"sys": lambda: Directory(fs, self._sys),
+            b"sys": lambda: Directory(fs, self._sys, sysctl=True),
             b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
             b"keys": lambda: GeneratedFile(fs, keys.proc_keys, per_task=True),
             b"locks": lambda: GeneratedFile(fs, lambda t: locks.proc_locks(_reader(t).tg.pidns.id_of), per_task=True),

@@ -13,6 +13,7 @@ import os
 
 from snakevisor.abi import netlink as NL
 from snakevisor.abi.fs import CGROUP2_SUPER_MAGIC, SYSFS_MAGIC
+from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.sentry.fsimpl import procfs_net
 from snakevisor.sentry.fsimpl.procfs import Directory, GeneratedFile, Symlink
 from snakevisor.sentry.kernel import cputime
@@ -43,9 +44,17 @@ def cpu_mask(cpus, nbits: int) -> str:
     return ",".join(out) + "\n"
 
 
+class Attribute(GeneratedFile):
+    """A sysfs attribute file: kernfs gives it a page's size, which lseek seeks from."""
+
+    def seek_end(self):
+        return PAGE_SIZE
+
+
 class SysFilesystem(Filesystem):
     name = "sysfs"
     dir_fsync = False
+    dir_seek_end = True
     magic = SYSFS_MAGIC
 
     def __init__(self, kernel):
@@ -57,7 +66,7 @@ class SysFilesystem(Filesystem):
 
     # -- helpers -----------------------------------------------------------------
     def _file(self, text_fn, mode=0o444):
-        return lambda: GeneratedFile(self, text_fn, mode)
+        return lambda: Attribute(self, text_fn, mode)
 
     def _const(self, text, mode=0o444):
         return self._file(lambda: text, mode)

@@ -92,9 +92,13 @@ class FileDescriptionImpl:
         """The offset SEEK_END and O_APPEND use."""
         return self.inode.size if self.inode is not None else 0
 
+    def seek_end(self) -> int:
+        """Where SEEK_END, SEEK_DATA and SEEK_HOLE seek from (EINVAL: a file that cannot)."""
+        return self.end_offset()
+
     def seek_data_hole(self, offset: int, whence: int) -> int:
         # Without hole tracking the whole file is data (what Linux does by default).
-        size = self.end_offset()
+        size = self.seek_end()
         if offset >= size:
             raise SyscallError(ENXIO)
         return offset if whence == SEEK_DATA else size
@@ -152,6 +156,11 @@ class DirectoryImpl(FileDescriptionImpl):
         raise SyscallError(EISDIR)
 
     def end_offset(self):
+        raise SyscallError(EINVAL)
+
+    def seek_end(self):
+        if self.inode.fs.dir_seek_end:
+            return self.inode.size
         raise SyscallError(EINVAL)
 
     def fsync(self):
@@ -383,7 +392,7 @@ class FileDescription:
         elif whence == SEEK_CUR:
             new = self.offset + off
         elif whence == SEEK_END:
-            new = self.impl.end_offset() + off
+            new = self.impl.seek_end() + off
         elif whence in (SEEK_DATA, SEEK_HOLE):
             if off < 0:
                 raise SyscallError(ENXIO)

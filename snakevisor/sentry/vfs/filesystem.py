@@ -25,6 +25,9 @@ class Filesystem:
     readonly_apart = False
     active_mounts = 0     # Mounts of it not yet gone for good (Linux's s_active): see Mount.leave
     dir_fsync = True      # its directories have ->fsync (procfs's and kernfs's do not: EINVAL)
+    # its directories seek from their size at SEEK_END (procfs's and kernfs's generic_file_llseek);
+    # tmpfs's dcache_dir_lseek knows SEEK_SET and SEEK_CUR only (EINVAL)
+    dir_seek_end = False
 
 
     def __init__(self, readonly: bool = False, dev: int | None = None):
