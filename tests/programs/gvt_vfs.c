@@ -215,7 +215,36 @@ static int lseek_case(void)
     return 0;
 }
 
+static void print_fdinfo_flags(int fd)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    int i = open(path, O_RDONLY);
+    long n = read(i, buf, sizeof buf - 1);
+    close(i);
+    buf[n > 0 ? n : 0] = 0;
+    char *flags = strstr(buf, "flags:");
+    printf("fd flags %s", flags ? strtok(flags, "\n") : "none");
+    printf("\n");
+}
+
+/* /proc/PID/fdinfo/N "flags:" shows O_CLOEXEC when the descriptor has FD_CLOEXEC. */
+static int fdinfo_case(void)
+{
+    int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+    print_fdinfo_flags(fd);
+    fcntl(fd, F_SETFD, 0);
+    print_fdinfo_flags(fd);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    print_fdinfo_flags(fd);
+    print_fdinfo_flags(dup(fd));
+    print_fdinfo_flags(open("/tmp", O_PATH | O_CLOEXEC));
+    print_fdinfo_flags(open("/etc/passwd", O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"fdinfo", fdinfo_case},
     {"lseek", lseek_case},
     {"sendfile", sendfile_case},
     {"fcntl", fcntl_case},

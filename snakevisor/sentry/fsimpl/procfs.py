@@ -11,7 +11,7 @@ import time
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
-from snakevisor.abi.fs import O_ACCMODE, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.fs import O_ACCMODE, O_CLOEXEC, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
@@ -513,8 +513,18 @@ class ThreadGroupDir(Directory):
 
     def _fdinfo(self):
         task = self.task
-        return {b"%d" % fd: (lambda f=f: GeneratedFile(self.fs, lambda: f"pos:\t{f.offset}\nflags:\t{f.flags:07o}\nmnt_id:\t{f.vd.mount.id}\n"))
+        return {b"%d" % fd: (lambda fd=fd, f=f: GeneratedFile(self.fs, lambda: self._fdinfo_text(fd, f)))
                 for fd, f in task.fdtable}
+
+    def _fdinfo_text(self, fd, f):
+        """Linux's seq_show: the description's flags, and O_CLOEXEC if the descriptor has FD_CLOEXEC
+        (kept in the table, not the description)."""
+        try:
+            cloexec = self.task.fdtable.get_cloexec(fd)
+        except SyscallError:
+            cloexec = False   # closed meanwhile
+        flags = f.flags | (O_CLOEXEC if cloexec else 0)
+        return f"pos:\t{f.offset}\nflags:\t0{flags:o}\nmnt_id:\t{f.vd.mount.id}\n"
 
     def _vm_kb(self):
         total = sum(v.end - v.start for v in self.task.mm.vmas) // 1024
