@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -243,7 +246,37 @@ static int fdinfo_case(void)
     return 0;
 }
 
+static void positional(const char *name, int fd)
+{
+    char b[8] = {0};
+    errno = 0;
+    long r = pread(fd, b, sizeof b, 0);
+    printf("%s: pread %ld %s", name, r, r < 0 ? strerrorname_np(errno) : "");
+    errno = 0;
+    r = pwrite(fd, b, sizeof b, 0);
+    printf(" pwrite %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
+}
+
+/* pread64 and pwrite64 on a file that cannot seek are ESPIPE whatever its access mode (Linux
+   checks FMODE_PREAD/FMODE_PWRITE first); on a seekable one the mode decides (EBADF). */
+static int pread_espipe(void)
+{
+    int p[2], s[2];
+    pipe(p);
+    positional("pipe read end", p[0]);
+    positional("pipe write end", p[1]);
+    positional("inotify", inotify_init1(IN_NONBLOCK));
+    positional("eventfd", eventfd(0, EFD_NONBLOCK));
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    positional("socket", s[0]);
+    positional("O_RDONLY file", open("/etc/passwd", O_RDONLY));
+    positional("O_WRONLY /dev/null", open("/dev/null", O_WRONLY));
+    positional("O_PATH", open("/etc/passwd", O_PATH));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"pread_espipe", pread_espipe},
     {"fdinfo", fdinfo_case},
     {"lseek", lseek_case},
     {"sendfile", sendfile_case},

@@ -235,12 +235,20 @@ def read(t, fd, buf, count):
     return _read_into(t, f, buf, count)   # a plain handler: a generator only if it must wait
 
 
+def _positional(t, fd, write):
+    """pread64's and pwrite64's file: ESPIPE for one that cannot seek, before its access mode
+    (Linux asks FMODE_PREAD/FMODE_PWRITE first), then EBADF as _open_for."""
+    f = _file_not_path(t, fd)
+    if not f.impl.seekable:
+        raise SyscallError(ESPIPE)
+    if not (f.writable if write else f.readable):
+        raise SyscallError(EBADF)
+    return f
+
+
 def pread64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    f = t.fdtable.get(to_s32(fd))   # _open_for, inlined for the commonest syscalls
-    if not f.readable:
-        raise SyscallError(EBADF)
-    return _read_into(t, f, buf, count, pos)
+    return _read_into(t, _positional(t, fd, False), buf, count, pos)
 
 
 def _vector_args(t, fd, iov, iovcnt, flags, write):
@@ -398,7 +406,7 @@ def _write_nothing(t, f):
 
 def pwrite64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    return _write_from(t, _open_for(t, fd, True), buf, count, pos)
+    return _write_from(t, _positional(t, fd, True), buf, count, pos)
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
