@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
@@ -275,7 +276,45 @@ static int pread_espipe(void)
     return 0;
 }
 
+/* utimensat with both times UTIME_OMIT has nothing to do and looks nothing up (0 even for a
+   missing path or unknown flags); a NULL path names the descriptor, which an O_PATH one cannot
+   be (EBADF), while AT_EMPTY_PATH looks it up as a path. */
+static int utimes_case(void)
+{
+    make_dir();
+    char path[128], missing[128];
+    snprintf(path, sizeof path, "%s/file", dir);
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0644));
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    struct timespec bad[2] = {{0, UTIME_OMIT}, {0, 1000000000}};
+    struct timespec set[2] = {{10, 0}, {20, 0}};
+    struct timeval tv[2] = {{10, 0}, {20, 0}};
+    CHECK(utimensat(AT_FDCWD, missing, omit, 0));
+    CHECK(utimensat(AT_FDCWD, missing, omit, 0x4000));
+    CHECK(utimensat(-1, "relative", omit, 0));
+    CHECK(utimensat(AT_FDCWD, missing, bad, 0));
+    CHECK(utimensat(AT_FDCWD, missing, set, 0));
+    CHECK(utimensat(AT_FDCWD, missing, NULL, 0));
+    int opath = open(path, O_PATH);
+    CHECK(syscall(SYS_futimesat, opath, NULL, tv));
+    CHECK(syscall(SYS_utimensat, opath, NULL, set, 0));
+    CHECK(syscall(SYS_utimensat, opath, NULL, omit, 0));
+    CHECK(futimens(opath, set));
+    CHECK(utimensat(opath, "", set, AT_EMPTY_PATH));
+    int fd = open(path, O_RDONLY);
+    CHECK(syscall(SYS_futimesat, fd, NULL, tv));
+    CHECK(syscall(SYS_utimensat, fd, NULL, set, AT_SYMLINK_NOFOLLOW));
+    CHECK(syscall(SYS_futimesat, AT_FDCWD, NULL, tv));
+    struct stat st;
+    stat(path, &st);
+    printf("atime %ld mtime %ld\n", (long)st.st_atime, (long)st.st_mtime);
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"utimes", utimes_case},
     {"pread_espipe", pread_espipe},
     {"fdinfo", fdinfo_case},
     {"lseek", lseek_case},

@@ -420,23 +420,35 @@ def _timespec(sec, nsec):
     return sec * 1_000_000_000 + nsec
 
 
-def utimensat(t, dirfd, path, times, flags):
-    flags = to_s32(flags)
+def _times_target(t, dirfd, path, flags):
+    """Linux's do_utimes: a NULL path with a descriptor names its file (no flags; an O_PATH
+    descriptor cannot be: EBADF), else the path is looked up (EFAULT for a NULL one)."""
+    dirfd = to_s32(dirfd)
+    if path == 0 and dirfd != AT_FDCWD:
+        if flags:
+            raise SyscallError(EINVAL)
+        f = t.fdtable.get(dirfd)
+        f.check_not_path()
+        return f.vd
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         raise SyscallError(EINVAL)
+    if path == 0:
+        raise SyscallError(EFAULT)
+    return resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
+
+
+def utimensat(t, dirfd, path, times, flags):
+    flags = to_s32(flags)
     if times:
         raw = t.mm.copy_in(times, 2 * TIMESPEC.size)
-        atime = _timespec(*TIMESPEC.unpack_from(raw, 0))
-        mtime = _timespec(*TIMESPEC.unpack_from(raw, TIMESPEC.size))
+        (a_sec, a_nsec), (m_sec, m_nsec) = TIMESPEC.unpack_from(raw, 0), TIMESPEC.unpack_from(raw, TIMESPEC.size)
+        if a_nsec == UTIME_OMIT and m_nsec == UTIME_OMIT:
+            return 0   # nothing to do: Linux checks neither the flags nor the path
+    vd = _times_target(t, dirfd, path, flags)
+    if times:   # after the lookup, as Linux's vfs_utimes
+        atime, mtime = _timespec(a_sec, a_nsec), _timespec(m_sec, m_nsec)
     else:
         atime = mtime = "now"
-    if path == 0:
-        # futimens(): a NULL path means the file dirfd refers to.
-        if to_s32(dirfd) == AT_FDCWD:
-            raise SyscallError(EFAULT)
-        vd = t.fdtable.get(to_s32(dirfd)).vd
-    else:
-        vd = resolve_at(t, dirfd, read_path(t, path), flags, follow=not flags & AT_SYMLINK_NOFOLLOW)
     return _set_times(t, vd, atime, mtime)
 
 
@@ -455,11 +467,7 @@ def _timevals(t, tv):
 
 def futimesat(t, dirfd, path, tv):
     atime, mtime = _timevals(t, tv)
-    if path == 0:
-        vd = t.fdtable.get(to_s32(dirfd)).vd
-    else:
-        vd = resolve_at(t, dirfd, read_path(t, path))
-    return _set_times(t, vd, atime, mtime)
+    return _set_times(t, _times_target(t, dirfd, path, 0), atime, mtime)
 
 
 def utimes(t, path, tv):
