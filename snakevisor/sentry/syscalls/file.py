@@ -612,17 +612,7 @@ def fcntl(t, fd, cmd, arg):
         owner = t.tg.pidns.id_of(f.owner)
         return -owner if f.owner_type == _fs_abi.F_OWNER_PGRP else owner
     if cmd == F_SETOWN_EX:
-        kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
-        if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP):
-            raise SyscallError(EINVAL)
-        if who < 0:
-            raise SyscallError(ESRCH)   # Linux looks the number up, and no process has it
-        who = _global_owner(t, who)
-        if who and not fasync.owner_exists(t.kernel, kind, who):
-            raise SyscallError(ESRCH)
-        f.owner, f.owner_type = who, kind
-        f.owner_landlock = (t.tg, t.creds.landlock)
-        return 0
+        return _setown_ex(t, f, arg)
     if cmd == F_GETOWN_EX:
         t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, t.tg.pidns.id_of(f.owner)))
         return 0
@@ -712,6 +702,20 @@ def fstatfs(t, fd, buf):
 def fchmod(t, fd, mode):
     f = _file_not_path(t, fd)
     chmod_vd(task_ctx(t), f.vd, to_u32(mode))
+    return 0
+
+
+def _setown_ex(t, f, arg):
+    kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
+    if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP):
+        raise SyscallError(EINVAL)
+    if who < 0:
+        raise SyscallError(ESRCH)   # Linux looks the number up, and no process has it
+    who = _global_owner(t, who)
+    if who and not fasync.owner_exists(t.kernel, kind, who):
+        raise SyscallError(ESRCH)
+    f.owner, f.owner_type = who, kind
+    f.owner_landlock = (t.tg, t.creds.landlock)
     return 0
 
 
