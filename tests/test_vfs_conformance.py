@@ -29,6 +29,7 @@ from test_vfs_fixtures import Creds, FDCWD, World, call, err, neg, op, openf, re
 from snakevisor.abi import fs as abi
 from snakevisor.abi.errno import (EACCES, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT,
                                   ENOTDIR, ENOTEMPTY, ENOTTY, EPERM, ERANGE, EXDEV)
+from snakevisor.sentry.syscalls import fcntl as sfc
 from snakevisor.sentry.syscalls import file as sf
 from snakevisor.sentry.syscalls import fs as sp
 from snakevisor.sentry.syscalls import xattr as sx
@@ -139,13 +140,13 @@ def test_dirfd_relative_cloexec_append_trunc_umask(world):
     afd = openf(w, b"/tmp/x", abi.O_WRONLY | abi.O_APPEND)
     write(w, afd, b"def")
     assert stat_of(w, b"/tmp/x")[8] == 6
-    assert call(sf.fcntl, t, afd, abi.F_GETFL, 0) & abi.O_APPEND
+    assert call(sfc.fcntl, t, afd, abi.F_GETFL, 0) & abi.O_APPEND
     call(sp.umask, t, 0o077)
     assert call(sp.umask, t, 0o022) == 0o077
     openf(w, b"/tmp/x", abi.O_WRONLY | abi.O_TRUNC)
     assert stat_of(w, b"/tmp/x")[8] == 0
     fd = call(sp.creat, t, t.mm.cstr(b"/tmp/c"), 0o600)
-    assert call(sf.fcntl, t, fd, abi.F_GETFL, 0) & abi.O_ACCMODE == abi.O_WRONLY
+    assert call(sfc.fcntl, t, fd, abi.F_GETFL, 0) & abi.O_ACCMODE == abi.O_WRONLY
 
 
 def test_o_path_descriptor(world):
@@ -308,11 +309,11 @@ def test_fcntl_dup_family(world):
     fd = openf(w, b"/tmp/f", abi.O_CREAT | abi.O_RDWR)
     assert fd == 0
     assert call(sf.dup, t, fd) == 1
-    assert call(sf.fcntl, t, fd, abi.F_DUPFD, 10) == 10
-    assert call(sf.fcntl, t, fd, abi.F_DUPFD_CLOEXEC, 0) == 2
-    assert call(sf.fcntl, t, 2, abi.F_GETFD, 0) == abi.FD_CLOEXEC
-    call(sf.fcntl, t, 2, abi.F_SETFD, 0)
-    assert call(sf.fcntl, t, 2, abi.F_GETFD, 0) == 0
+    assert call(sfc.fcntl, t, fd, abi.F_DUPFD, 10) == 10
+    assert call(sfc.fcntl, t, fd, abi.F_DUPFD_CLOEXEC, 0) == 2
+    assert call(sfc.fcntl, t, 2, abi.F_GETFD, 0) == abi.FD_CLOEXEC
+    call(sfc.fcntl, t, 2, abi.F_SETFD, 0)
+    assert call(sfc.fcntl, t, 2, abi.F_GETFD, 0) == 0
     assert call(sf.dup2, t, fd, fd) == fd
     assert err(sf.dup2, t, 55, 56) == EBADF
     assert err(sf.dup3, t, fd, fd, 0) == EINVAL
@@ -322,27 +323,27 @@ def test_fcntl_dup_family(world):
     # Descriptions are shared: the offset moves for all.
     write(w, 7, b"abc")
     assert call(sf.lseek, t, fd, 0, abi.SEEK_CUR) == 3
-    fl = call(sf.fcntl, t, fd, abi.F_GETFL, 0)
+    fl = call(sfc.fcntl, t, fd, abi.F_GETFL, 0)
     assert fl & abi.O_ACCMODE == abi.O_RDWR
-    call(sf.fcntl, t, fd, abi.F_SETFL, abi.O_NONBLOCK | abi.O_APPEND | abi.O_WRONLY)
-    fl2 = call(sf.fcntl, t, 1, abi.F_GETFL, 0)
+    call(sfc.fcntl, t, fd, abi.F_SETFL, abi.O_NONBLOCK | abi.O_APPEND | abi.O_WRONLY)
+    fl2 = call(sfc.fcntl, t, 1, abi.F_GETFL, 0)
     assert fl2 & abi.O_NONBLOCK and fl2 & abi.O_APPEND and fl2 & abi.O_ACCMODE == abi.O_RDWR
     lk = t.mm.put(abi.FLOCK.pack(abi.F_WRLCK, 0, 0, 0, 0))
-    assert call(sf.fcntl, t, fd, abi.F_GETLK, lk) == 0
+    assert call(sfc.fcntl, t, fd, abi.F_GETLK, lk) == 0
     assert abi.FLOCK.unpack(t.mm.copy_in(lk, 32))[0] == abi.F_UNLCK
-    assert call(sf.fcntl, t, fd, abi.F_SETLK, t.mm.put(abi.FLOCK.pack(abi.F_RDLCK, 0, 0, 0, 0))) == 0
-    assert err(sf.fcntl, t, fd, abi.F_SETLK, t.mm.put(abi.FLOCK.pack(9, 0, 0, 0, 0))) == EINVAL
+    assert call(sfc.fcntl, t, fd, abi.F_SETLK, t.mm.put(abi.FLOCK.pack(abi.F_RDLCK, 0, 0, 0, 0))) == 0
+    assert err(sfc.fcntl, t, fd, abi.F_SETLK, t.mm.put(abi.FLOCK.pack(9, 0, 0, 0, 0))) == EINVAL
     ro = openf(w, b"/tmp/f")
-    assert err(sf.fcntl, t, ro, abi.F_SETLK, t.mm.put(abi.FLOCK.pack(abi.F_WRLCK, 0, 0, 0, 0))) == EBADF
-    assert err(sf.fcntl, t, fd, 9999, 0) == EINVAL
-    assert err(sf.fcntl, t, 99, abi.F_GETFD, 0) == EBADF
+    assert err(sfc.fcntl, t, ro, abi.F_SETLK, t.mm.put(abi.FLOCK.pack(abi.F_WRLCK, 0, 0, 0, 0))) == EBADF
+    assert err(sfc.fcntl, t, fd, 9999, 0) == EINVAL
+    assert err(sfc.fcntl, t, 99, abi.F_GETFD, 0) == EBADF
     # ioctl FIOCLEX / FIONCLEX / FIONBIO / FIONREAD
     call(sf.ioctl, t, 1, abi.FIOCLEX, 0)
     assert t.fdtable.get_cloexec(1)
     call(sf.ioctl, t, 1, abi.FIONCLEX, 0)
     assert not t.fdtable.get_cloexec(1)
     call(sf.ioctl, t, ro, abi.FIONBIO, t.mm.put(struct.pack("<i", 1)))
-    assert call(sf.fcntl, t, ro, abi.F_GETFL, 0) & abi.O_NONBLOCK
+    assert call(sfc.fcntl, t, ro, abi.F_GETFL, 0) & abi.O_NONBLOCK
     n = t.mm.alloc(4)
     call(sf.ioctl, t, ro, abi.FIONREAD, n)
     assert struct.unpack("<i", t.mm.copy_in(n, 4))[0] == 3
@@ -517,8 +518,8 @@ def test_statfs_fallocate_fsync_flock_readahead(world):
     assert err(sf.fallocate, t, fd, 0, 0, 0) == EINVAL
     assert err(sf.fallocate, t, ro, 0, 0, 10) == EBADF
     assert call(sf.fsync, t, fd) == 0 and call(sf.fdatasync, t, fd) == 0
-    assert call(sf.flock, t, fd, abi.LOCK_EX | abi.LOCK_NB) == 0
-    assert err(sf.flock, t, fd, 0) == EINVAL
+    assert call(sfc.flock, t, fd, abi.LOCK_EX | abi.LOCK_NB) == 0
+    assert err(sfc.flock, t, fd, 0) == EINVAL
     assert call(sf.readahead, t, ro, 0, 100) == 0
     dfd = openf(w, b"/tmp", abi.O_RDONLY | abi.O_DIRECTORY)
     assert err(sf.readahead, t, dfd, 0, 100) == EINVAL

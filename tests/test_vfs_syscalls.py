@@ -8,6 +8,7 @@ from test_vfs_fixtures import FDCWD, WouldBlock, call, err, openf, write
 
 from snakevisor.abi import fs as abi
 from snakevisor.abi.errno import EAGAIN, EINVAL, EMFILE, ENOTTY, ESPIPE
+from snakevisor.sentry.syscalls import fcntl as sfc
 from snakevisor.sentry.syscalls import file as sf
 from snakevisor.sentry.syscalls import fs as sp
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
@@ -24,7 +25,7 @@ def test_emfile(world):
     assert err(sp.openat, t, FDCWD, t.mm.cstr(b"/dev/null"), 0, 0) == EMFILE
     assert err(sf.dup, t, 0) == EMFILE
     assert t.fdtable.get(0).refs == 1          # the failed dup gave its reference back
-    assert err(sf.fcntl, t, 0, abi.F_DUPFD, 3) == EINVAL
+    assert err(sfc.fcntl, t, 0, abi.F_DUPFD, 3) == EINVAL
 
 
 def test_readonly_mount(world):
@@ -69,7 +70,7 @@ def test_host_pipe_blocks_then_reads(world):
         assert write(w, wfd, b"ping") == 4
         assert t.fdtable.get(rfd).readiness(None, abi.POLLIN) & abi.POLLIN
         assert call(sf.read, t, rfd, buf, 16) == 4 and t.mm.copy_in(buf, 4) == b"ping"
-        call(sf.fcntl, t, rfd, abi.F_SETFL, abi.O_NONBLOCK)
+        call(sfc.fcntl, t, rfd, abi.F_SETFL, abi.O_NONBLOCK)
         assert err(sf.read, t, rfd, buf, 16) == EAGAIN
         assert err(sf.lseek, t, rfd, 0, 0) == ESPIPE
         assert err(sf.pread64, t, rfd, buf, 1, 0) == ESPIPE

@@ -1,4 +1,5 @@
-"""Descriptor-based file syscalls: read/write families, close, lseek, fstat, getdents, fcntl, dup, ioctl, ...
+"""Descriptor-based file syscalls: read/write families, close, lseek, fstat, getdents, dup, ioctl, ...
+(fcntl and flock: syscalls/fcntl.py)
 
 Handlers decode raw registers, find the FileDescription in the Task's FDTable
 and call the VFS. Reads and writes that would block are generators: they wait
@@ -13,26 +14,21 @@ from snakevisor.abi import fs as _fs_abi
 from snakevisor.abi.landlock import ACCESS_FS_IOCTL_DEV, ACCESS_FS_TRUNCATE, MASKED_IOCTLS
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, EINVAL, EISDIR, ENODEV, EOPNOTSUPP,
-                                  EOVERFLOW, ESPIPE, ESRCH, EXDEV, SyscallError)
+                                  ESPIPE, EXDEV, SyscallError)
 from snakevisor.abi.inotify import IN_MODIFY
-from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,
-                               F_GETFL, F_GETLEASE, F_GETLK, F_NOTIFY, F_GETOWN, F_GETOWN_EX, F_GETSIG, F_OFD_GETLK, F_OFD_SETLK,
-                               F_OFD_SETLKW, F_RDLCK, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG,
-                               F_UNLCK, F_WRLCK, FD_CLOEXEC, FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD,
-                               FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_APPEND, O_ASYNC, O_CLOEXEC,
-                               O_NOATIME, O_NONBLOCK, O_SETFL_MASK, POLLIN, S_IFIFO, POLLOUT, RWF_APPEND, RWF_NOWAIT,
-                               RWF_SUPPORTED, ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
-                               MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32,
-                               to_s64, to_u32)
+from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE,
+                               FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, O_APPEND, O_ASYNC, O_CLOEXEC,
+                               O_NONBLOCK, POLLIN, S_IFIFO, POLLOUT, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED,
+                               ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY, MS_NOATIME, MS_NODEV,
+                               MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32, to_s64, to_u32)
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
 from snakevisor.sentry.syscalls.pipe import send_sigpipe
 from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
-from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, inode_flags, leases, locks
+from snakevisor.sentry.vfs import fasync, fsnotify, inode_flags
 from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
-from snakevisor.sentry.vfs.permissions import check_owner
 from snakevisor.sentry.syscalls.newfd import install_new
 
 # Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
@@ -519,117 +515,6 @@ def getdents(t, fd, dirp, count):
     return (yield from _getdents(t, fd, dirp, count, True))
 
 
-# --- fcntl -----------------------------------------------------------------------------------------
-
-
-def _lock(t, f, cmd, arg):
-    """F_GETLK/F_SETLK/F_SETLKW and their OFD forms on a struct flock (a generator: SETLKW waits)."""
-    ltype, whence, start, length, pid = FLOCK.unpack(t.mm.copy_in(arg, FLOCK.size))
-    if whence not in (0, 1, 2):
-        raise SyscallError(EINVAL)
-    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
-    if ofd and pid != 0:
-        raise SyscallError(EINVAL)
-    getlk = cmd in (F_GETLK, F_OFD_GETLK)
-    if getlk:
-        if ltype not in (F_RDLCK, F_WRLCK):
-            raise SyscallError(EINVAL)
-    else:
-        if ltype not in (F_RDLCK, F_WRLCK, F_UNLCK):
-            raise SyscallError(EINVAL)
-        if ltype == F_RDLCK and not f.readable or ltype == F_WRLCK and not f.writable:
-            raise SyscallError(EBADF)
-    base = 0 if whence == 0 else f.offset if whence == 1 else f.impl.end_offset()
-    first = base + start
-    if length > 0:
-        end = first + length
-        if end - 1 > MAX_LFS_FILESIZE:
-            raise SyscallError(EOVERFLOW)
-    elif length == 0:
-        end = locks.INF
-    else:
-        first, end = first + length, first
-    if first < 0:
-        raise SyscallError(EINVAL)
-    inode = f.inode
-    owner = f if ofd else t.fdtable
-    if getlk:
-        lk = locks.test(inode, owner, ltype, first, end)
-        if lk is None:
-            t.mm.copy_out(arg, FLOCK.pack(F_UNLCK, whence, start, length, pid))
-        else:
-            holder = lk[5] if lk[5] < 0 else t.tg.pidns.id_of(lk[5])   # -1: an OFD lock's
-            t.mm.copy_out(arg, FLOCK.pack(lk[2], 0, lk[3], 0 if lk[4] == locks.INF else lk[4] - lk[3], holder))
-        return 0
-    wait = cmd in (F_SETLKW, F_OFD_SETLKW)
-    return (yield from locks.set_lock(t, inode, owner, ofd, ltype, first, end, wait))
-
-
-def _setfl(t, f, fdn, arg):
-    """F_SETFL (setfl): O_NOATIME only for the owner, an append-only file keeps O_APPEND."""
-    if arg & O_NOATIME and not f.flags & O_NOATIME:
-        check_owner(t.creds, f.vd.dentry.inode)
-    if (arg ^ f.flags) & O_APPEND and f.inode is not None and f.inode.iflags:
-        inode_flags.check_append_kept(f.inode)
-    f.flags = (f.flags & ~O_SETFL_MASK) | (arg & O_SETFL_MASK)
-    fasync.update(t, f, fdn)
-    return 0
-
-
-def fcntl(t, fd, cmd, arg):
-    # A plain handler (kernel/syscall_table.py): only a lock's command returns a generator.
-    fdn, cmd = to_s32(fd), to_s32(cmd)
-    f = t.fdtable.get(fdn)
-    if f.is_path and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
-        raise SyscallError(EBADF)
-    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        if arg >= t.fdtable.limit:
-            raise SyscallError(EINVAL)
-        return install_dup(t, f, cmd == F_DUPFD_CLOEXEC, arg)
-    if cmd == F_GETFD:
-        return FD_CLOEXEC if t.fdtable.get_cloexec(fdn) else 0
-    if cmd == F_SETFD:
-        t.fdtable.set_cloexec(fdn, bool(arg & FD_CLOEXEC))
-        return 0
-    if cmd == F_GETFL:
-        return f.flags
-    if cmd == F_SETFL:
-        return _setfl(t, f, fdn, to_u32(arg))
-    if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
-        return _lock(t, f, cmd, arg)   # a generator (F_SETLKW may wait), which the dispatcher runs
-    if cmd == F_SETOWN:
-        who = to_s32(arg)
-        if who == -(1 << 31):
-            raise SyscallError(EINVAL)
-        kind = _fs_abi.F_OWNER_PGRP if who < 0 else _fs_abi.F_OWNER_PID
-        who = _global_owner(t, who)
-        if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
-            raise SyscallError(ESRCH)
-        f.owner, f.owner_type = abs(who), kind
-        f.owner_landlock = (t.tg, t.creds.landlock)
-        return 0
-    if cmd == F_GETOWN:
-        owner = t.tg.pidns.id_of(f.owner)
-        return -owner if f.owner_type == _fs_abi.F_OWNER_PGRP else owner
-    if cmd == F_SETOWN_EX:
-        return _setown_ex(t, f, arg)
-    if cmd == F_GETOWN_EX:
-        t.mm.copy_out(arg, F_OWNER_EX.pack(f.owner_type, t.tg.pidns.id_of(f.owner)))
-        return 0
-    if cmd == F_SETSIG:
-        if arg > 64:
-            raise SyscallError(EINVAL)
-        f.signal = arg
-        return 0
-    if cmd == F_GETSIG:
-        return f.signal
-    if cmd in (F_GETLEASE, _fs_abi.F_SETLEASE):
-        return leases.getlease(t, f) if cmd == F_GETLEASE else leases.setlease(t, f, fdn, to_s32(arg))
-    if cmd == F_NOTIFY:
-        return dnotify.fcntl_notify(t, f, to_s32(fd), to_u32(arg))
-    return f.impl.fcntl(t, cmd, arg)
-
-
 # --- ioctl ------------------------------------------------------------------------------------------
 
 
@@ -703,31 +588,6 @@ def fchmod(t, fd, mode):
     f = _file_not_path(t, fd)
     chmod_vd(task_ctx(t), f.vd, to_u32(mode))
     return 0
-
-
-def _setown_ex(t, f, arg):
-    kind, who = F_OWNER_EX.unpack(t.mm.copy_in(arg, F_OWNER_EX.size))
-    if kind not in (_fs_abi.F_OWNER_TID, _fs_abi.F_OWNER_PID, _fs_abi.F_OWNER_PGRP):
-        raise SyscallError(EINVAL)
-    if who < 0:
-        raise SyscallError(ESRCH)   # Linux looks the number up, and no process has it
-    who = _global_owner(t, who)
-    if who and not fasync.owner_exists(t.kernel, kind, who):
-        raise SyscallError(ESRCH)
-    f.owner, f.owner_type = who, kind
-    f.owner_landlock = (t.tg, t.creds.landlock)
-    return 0
-
-
-def _global_owner(t, who):
-    """An F_SETOWN pid (or -pgid) of the caller's PID namespace as the global one owners are kept
-    as (kernel/pidns.py); ESRCH if the namespace has none such."""
-    if not who:
-        return 0
-    gid = t.tg.pidns.global_id(abs(who))
-    if gid is None:
-        raise SyscallError(ESRCH)
-    return -gid if who < 0 else gid
 
 
 def id_arg(x, creds=None, which="uid"):
@@ -815,14 +675,3 @@ def readahead(t, fd, offset, count):
     if f.inode is None or not f.inode.is_reg:
         raise SyscallError(EINVAL)
     return 0
-
-
-def flock(t, fd, operation):
-    f = _file_not_path(t, fd)
-    if operation & 32:  # LOCK_MAND: obsolete, Linux accepts and ignores it
-        return 0
-    op = to_s32(operation) & ~LOCK_NB
-    if op not in (LOCK_SH, LOCK_EX, LOCK_UN):
-        raise SyscallError(EINVAL)
-    ltype = {LOCK_SH: F_RDLCK, LOCK_EX: F_WRLCK, LOCK_UN: F_UNLCK}[op]
-    return (yield from locks.flock(t, f.inode, f, ltype, not operation & LOCK_NB))

@@ -28,11 +28,12 @@ which the Task dispatches: the kernel imports nothing from the handler modules.
 from snakevisor.sentry.syscalls import mount_api   # a line of its own: branches change the block below
 from snakevisor.abi.syscall_numbers import SYSCALL_NAMES
 from snakevisor.sentry.kernel.syscall_table import FULL, PARTIAL, TABLE, UNIMPLEMENTED, SyscallEntry
-from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, file, fileattr, fs, fsinfo, futex,
-                                        handles, host_admin, info, inotify, io_uring, kcmp, keys, lsm, membarrier, mm,
-                                        mount, mqueue, namespace, nonlinear, ntp, numa, pidfd, pipe, pkey, poll, process,
-                                        process_mm, ptrace, reboot, sched, seccomp, signal, signalfd, socket, splice,
-                                        sysv_ipc, terminal, time, timer, timerfd, wait, xattr)
+from snakevisor.sentry.syscalls import (aio, clone, epoll, eventfd, fadvise, fcntl, file, fileattr, fs, fsinfo,
+                                        futex, handles, host_admin, info, inotify, io_uring, kcmp, keys, lsm,
+                                        membarrier, mm, mount, mqueue, namespace, nonlinear, ntp, numa, pidfd, pipe,
+                                        pkey, poll, process, process_mm, ptrace, reboot, sched, seccomp, signal,
+                                        signalfd, socket, splice, sysv_ipc, terminal, time, timer, timerfd, wait,
+                                        xattr)
 from snakevisor.sentry.syscalls import landlock
 
 
@@ -198,8 +199,8 @@ ENTRIES = (
     full(69,     "msgsnd",                 sysv_ipc.msgsnd,               "int ptr uint hex"),
     full(70,     "msgrcv",                 sysv_ipc.msgrcv,               "int ptr uint int hex"),
     full(71,     "msgctl",                 sysv_ipc.msgctl,               "int int ptr"),
-    full(72,     "fcntl",                  file.fcntl,                    "fd int hex"),
-    full(73,     "flock",                  file.flock,                    "fd hex"),
+    full(72,     "fcntl",                  fcntl.fcntl,                   "fd int hex"),
+    full(73,     "flock",                  fcntl.flock,                   "fd hex"),
     full(74,     "fsync",                  file.fsync,                    "fd"),
     full(75,     "fdatasync",              file.fdatasync,                "fd"),
     full(76,     "truncate",               fs.truncate,                   "path int"),
