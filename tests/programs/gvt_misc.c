@@ -10,7 +10,9 @@
  *   dir_access         getdents reports an access to inotify (IN_ACCESS), as a read does
  *   fixed_noreplace    MAP_FIXED_NOREPLACE with MAP_FIXED over a mapping: EEXIST
  *   pdeathsig_thread   PR_SET_PDEATHSIG fires when the parent *thread* exits, the process living on
- *   traceme_thread     PTRACE_TRACEME makes the thread that forked the tracer, not the first one */
+ *   traceme_thread     PTRACE_TRACEME makes the thread that forked the tracer, not the first one
+ *   comm_write         /proc/self/comm and a thread's /proc/self/task/TID/comm take writes
+ *   preadv_espipe      preadv/pwritev on a pipe end of the other direction: ESPIPE before EBADF */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -269,6 +271,48 @@ static int traceme_thread(void)
     return 0;
 }
 
+static void *idle_thread(void *arg)
+{
+    pthread_barrier_wait(&barrier);
+    pthread_barrier_wait(&barrier);
+    return NULL;
+}
+
+static int comm_write(void)
+{
+    pthread_barrier_init(&barrier, NULL, 2);
+    pthread_t t;
+    pthread_create(&t, NULL, idle_thread, NULL);
+    pthread_barrier_wait(&barrier);
+    printf("pthread_setname_np of another thread: %d\n", pthread_setname_np(t, "worker-1"));
+    char name[32] = {0};
+    pthread_getname_np(t, name, sizeof name);
+    printf("its name: %s\n", name);
+    int fd = open("/proc/self/comm", O_WRONLY);
+    printf("write /proc/self/comm: %ld\n", (long)write(fd, "renamed-to-something-long\n", 26));
+    close(fd);
+    fd = open("/proc/self/comm", O_RDONLY);
+    char buf[32] = {0};
+    read(fd, buf, sizeof buf - 1);
+    printf("reads back: [%s]\n", buf);
+    pthread_barrier_wait(&barrier);
+    pthread_join(t, NULL);
+    return 0;
+}
+
+static int preadv_espipe(void)
+{
+    int p[2];
+    pipe(p);
+    char c;
+    struct iovec v = {&c, 1};
+    long r = preadv(p[1], &v, 1, 0);
+    printf("preadv on the write end: %ld %s\n", r, err(r));
+    r = pwritev(p[0], &v, 1, 0);
+    printf("pwritev on the read end: %ld %s\n", r, err(r));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -283,6 +327,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "fixed_noreplace")) return fixed_noreplace();
     if (!strcmp(c, "pdeathsig_thread")) return pdeathsig_thread();
     if (!strcmp(c, "traceme_thread")) return traceme_thread();
+    if (!strcmp(c, "comm_write")) return comm_write();
+    if (!strcmp(c, "preadv_espipe")) return preadv_espipe();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -464,7 +464,7 @@ class ThreadGroupDir(Directory):
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
             b"auxv": lambda: GeneratedFile(fs, lambda: task.mm.auxv, 0o400),
-            b"comm": lambda: GeneratedFile(fs, lambda: task.name + b"\n", 0o644),
+            b"comm": lambda: WritableFile(fs, lambda: task.name + b"\n", self._set_comm),
             b"limits": lambda: GeneratedFile(fs, self._limits),
             b"mounts": lambda: GeneratedFile(fs, lambda: self._mounts()),
             b"mountinfo": lambda: GeneratedFile(fs, lambda: self._mountinfo()),
@@ -492,6 +492,13 @@ class ThreadGroupDir(Directory):
         fs, task = self.fs, self.task
         return {name: (lambda g=g: GeneratedFile(fs, lambda: g(netns.of_task(task))))
                 for name, g in procfs_net.FILES.items()}
+
+    def _set_comm(self, writer, data):
+        """comm_write: a thread of the same process renames the thread (pthread_setname_np of
+        another thread writes here): the bytes up to a NUL, 15 at most, a newline kept."""
+        if writer is None or writer.tg is not self.tg:
+            raise SyscallError(EINVAL)
+        self.task.name = data.split(b"\0")[0][:15]
 
     def _set_oom_score_adj(self, writer, data):
         value = _parse_int(data)

@@ -247,12 +247,15 @@ def pread64(t, fd, buf, count, pos):
     return _read_into(t, _positional(t, fd, False), buf, count, pos)
 
 
-def _vector_args(t, fd, iov, iovcnt, flags, write):
-    """The checks of readv's and writev's family, in Linux's order (the RWF flags, the fd, the
-    iovecs, the fd's mode); returns the file, the iovecs and their total length."""
+def _vector_args(t, fd, iov, iovcnt, flags, write, pos=None):
+    """The checks of readv's and writev's family, in Linux's order (the RWF flags, the fd, for
+    preadv/pwritev (``pos``) whether the file can seek, the iovecs, the fd's mode); returns the
+    file, the iovecs and their total length."""
     if flags & ~RWF_SUPPORTED:
         raise SyscallError(EOPNOTSUPP)
     f = _file(t, fd)
+    if pos is not None and not f.impl.seekable:
+        raise SyscallError(ESPIPE)   # (FMODE_PREAD/PWRITE come before the access mode)
     vecs, total = _iovecs(t, iov, iovcnt)
     if not (f.writable if write else f.readable):
         raise SyscallError(EBADF)
@@ -260,10 +263,8 @@ def _vector_args(t, fd, iov, iovcnt, flags, write):
 
 
 def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
-    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, False)
+    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, False, pos)
     if total == 0:
-        if pos is not None and not f.impl.seekable:
-            raise SyscallError(ESPIPE)
         return 0
     task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
@@ -406,9 +407,7 @@ def pwrite64(t, fd, buf, count, pos):
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
-    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, True)
-    if pos is not None and not f.impl.seekable:
-        raise SyscallError(ESPIPE)
+    f, vecs, total = _vector_args(t, fd, iov, iovcnt, flags, True, pos)
     if total == 0:
         return 0   # vfs_writev: nothing to write never reaches the file (not even a socket)
     task_write = f.impl.task_write
