@@ -10,7 +10,7 @@ from harness import compile_c, errno_of, run_sandboxed
 
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EFAULT, ENOMEM, SyscallError
-from snakevisor.sentry.mm import lazy
+from snakevisor.sentry.mm import lazy, procmaps
 from snakevisor.sentry.mm.manager import MemoryManager
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.memoryfile import MemoryFile
@@ -146,7 +146,7 @@ def test_maps_shows_a_partly_touched_lazy_mapping_as_one(setup):
     mm.copy_in(a + 5 * MIB, 1)
     mm.copy_in(a + 9 * MIB, 1)
     assert len(mm.vmas) == 5
-    assert mm.maps_text() == f"{a:08x}-{a + 64 * MIB:08x} rw-s 00000000 00:00 0".ljust(73) + "/big\n"
+    assert procmaps.maps_text(mm) == f"{a:08x}-{a + 64 * MIB:08x} rw-s 00000000 00:00 0".ljust(73) + "/big\n"
 
 
 def test_a_forward_scan_makes_growing_windows(setup):

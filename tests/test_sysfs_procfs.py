@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from harness import compile_c, run_sandboxed
+from harness import compare, compile_c, run_sandboxed
 from oci_support import make_bundle, sv
 
 
@@ -177,3 +177,10 @@ def test_oci_mounts_sysfs_where_config_json_says(tmp_path, root):  # noqa: F811
     b = make_bundle(str(tmp_path / "without"), ["sh", "-c", "ls /sys | wc -l"], linux=linux, mounts=mounts)
     res = sv(root, "run", "--bundle", b, "sysfs-without")
     assert (res.returncode, res.stdout.split()) == (0, ["0"]), res.stderr
+
+
+def test_smaps_figures_match_linux():
+    """/proc/self/smaps and smaps_rollup exist and count an anonymous mapping's touched memory as
+    Linux does (both printed as the same facts natively and in the sandbox)."""
+    native, _ = compare([compile_c("smaps")], native_status=0)
+    assert b"mapping found: 1\nSize: 8192 kB\nRss from 2048 to 8192 kB: 1\nall of it anonymous: 1" in native.stdout

@@ -16,7 +16,7 @@ from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.abi.utsname import random_uuid
-from snakevisor.sentry.mm import mlock
+from snakevisor.sentry.mm import mlock, procmaps
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
@@ -460,7 +460,9 @@ class ThreadGroupDir(Directory):
         out = {
             b"stat": lambda: GeneratedFile(fs, self._stat),
             b"status": lambda: GeneratedFile(fs, self._status, per_task=True),
-            b"maps": lambda: GeneratedFile(fs, lambda: task.mm.maps_text(task.kernel.platform.special_mappings())),
+            b"maps": lambda: GeneratedFile(fs, lambda: procmaps.maps_text(task.mm, self._special())),
+            b"smaps": lambda: GeneratedFile(fs, lambda: procmaps.smaps_text(task.mm, self._special())),
+            b"smaps_rollup": lambda: GeneratedFile(fs, lambda: procmaps.rollup_text(task.mm, self._special())),
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
             b"auxv": lambda: GeneratedFile(fs, lambda: task.mm.auxv, 0o400),
@@ -492,6 +494,9 @@ class ThreadGroupDir(Directory):
         fs, task = self.fs, self.task
         return {name: (lambda g=g: GeneratedFile(fs, lambda: g(netns.of_task(task))))
                 for name, g in procfs_net.FILES.items()}
+
+    def _special(self):
+        return self.task.kernel.platform.special_mappings()
 
     def _set_comm(self, writer, data):
         """comm_write: a thread of the same process renames the thread (pthread_setname_np of

@@ -11,12 +11,11 @@ after the bytes already moved. pagemap gives one u64 per page with the PFN zeroe
 Sentry has no physical frames to show) and the present bit for pages that hold data in
 the MemoryFile.
 """
-import os
 import struct
 
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
-from snakevisor.abi.fs import S_IFREG, SEEK_DATA, SEEK_HOLE
+from snakevisor.abi.fs import S_IFREG
 from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.mm.vma import FILE
@@ -99,29 +98,15 @@ class PagemapImpl(AddressSpaceImpl):
             return b""
         entries = [0] * (last - first)
         start, end = first * M.PAGE_SIZE, last * M.PAGE_SIZE
-        mm, fd = self.mm, self.mm.mf.fd
+        mm = self.mm
         for v in mm.vmas.overlapping(start, end):
             if v.past_eof or v.lazy:
                 continue   # no page behind it: an access is SIGBUS, or makes it (mm/lazy.py)
             lo, hi = max(v.start, start), min(v.end, end)
             flags = M.PM_FILE if v.kind == FILE or v.shared else 0
             base = v.mf_off - v.start
-            for d_lo, d_hi in _data_ranges(fd, lo + base, hi + base):
+            for d_lo, n in mm.mf.data_extents(lo + base, hi - lo):
+                d_hi = d_lo + n
                 for i in range((d_lo - base - start) // M.PAGE_SIZE, (d_hi - base - start + M.PAGE_SIZE - 1) // M.PAGE_SIZE):
                     entries[i] = M.PM_PRESENT | M.PM_MMAP_EXCLUSIVE | flags
         return struct.pack(f"<{len(entries)}Q", *entries)
-
-
-def _data_ranges(fd, lo, hi):
-    """The parts of MemoryFile range [lo, hi) holding pages (not holes), by SEEK_DATA/SEEK_HOLE."""
-    pos = lo
-    while pos < hi:
-        try:
-            data = os.lseek(fd, pos, SEEK_DATA)
-        except OSError:
-            return
-        if data >= hi:
-            return
-        hole = min(os.lseek(fd, data, SEEK_HOLE), hi)
-        yield data, hole
-        pos = hole

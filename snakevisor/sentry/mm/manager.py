@@ -754,22 +754,4 @@ class MemoryManager:
                 raise SyscallError(E2BIG)
 
     # -- introspection -------------------------------------------------------
-    def maps_text(self, special=()):
-        """/proc/PID/maps: the VMAs, and ``special`` (start, end, perms, name) mappings of the
-        platform's ([vdso], [vvar], [vsyscall]) in address order among them."""
-        lines = [(lo, f"{lo:08x}-{hi:08x} {perms} 00000000 00:00 0".ljust(73) + name)
-                 for lo, hi, perms, name in special]
-        for v, end in lazy.file_runs(self.vmas):
-            inode, dev = 0, "00:00"
-            off = v.file_off if v.file is not None else 0
-            if v.file is not None:
-                try:
-                    st = v.file.stat()
-                    inode, dev = st.ino, f"{(st.dev >> 8) & 0xfff:02x}:{st.dev & 0xff:02x}"
-                except Exception:  # a maps line never fails for a stale file
-                    pass
-            line = f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}"
-            lines.append((v.start, line.ljust(73) + v.name if v.name else line))
-        lines.sort(key=lambda item: item[0])
-        return "".join(line + "\n" for _, line in lines)
 

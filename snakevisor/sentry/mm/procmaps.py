@@ -1,0 +1,107 @@
+"""/proc/PID/maps, smaps and smaps_rollup: an address space's mappings as Linux prints them.
+
+A mapping's resident memory is what the MemoryFile holds behind its VMAs (SEEK_DATA/SEEK_HOLE
+over their ranges: the pages touched and not dropped since); lazy and past-EOF parts have none.
+Pages are never swapped nor merged, so Swap, KSM and huge-page figures are 0.
+"""
+from snakevisor.sentry.mm import lazy
+from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED
+from snakevisor.sentry.platform.layout import TASK_SIZE
+
+_FIGURES = ("Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
+            "Referenced", "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
+            "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked")
+
+
+def _entries(mm, special):
+    """(start, end, header line, [VMAs]) of each line of maps, in address order: the VMAs that
+    Linux would show as one mapping (lazy.file_runs) and the platform's ``special`` mappings
+    (start, end, perms, name): [vdso], [vvar], [vsyscall]."""
+    out = [(lo, hi, f"{lo:08x}-{hi:08x} {perms} 00000000 00:00 0".ljust(73) + name, [])
+           for lo, hi, perms, name in special]
+    vmas = list(mm.vmas)
+    i = 0
+    for v, end in lazy.file_runs(vmas):
+        run = []
+        while i < len(vmas) and vmas[i].start < end:
+            run.append(vmas[i])
+            i += 1
+        out.append((v.start, end, _header(v, end), run))
+    out.sort(key=lambda e: e[0])
+    return out
+
+
+def _header(v, end):
+    inode, dev = 0, "00:00"
+    off = v.file_off if v.file is not None else 0
+    if v.file is not None:
+        try:
+            st = v.file.stat()
+            inode, dev = st.ino, f"{(st.dev >> 8) & 0xfff:02x}:{st.dev & 0xff:02x}"
+        except Exception:  # a maps line never fails for a stale file
+            pass
+    line = f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}"
+    return line.ljust(73) + v.name if v.name else line
+
+
+def maps_text(mm, special=()):
+    return "".join(header + "\n" for _, _, header, _ in _entries(mm, special))
+
+
+def _figures(mm, vmas):
+    """{figure: bytes} of a mapping made of ``vmas``."""
+    f = dict.fromkeys(_FIGURES, 0)
+    for v in vmas:
+        if v.lazy or v.past_eof:
+            continue
+        rss = sum(n for _, n in mm.mf.data_extents(v.mf_off, v.end - v.start))
+        sharers = max(getattr(v.owner, "refs", 1), 1) if v.owner is not None else 1   # VMAs mapping the pages
+        dirty = v.kind != FILE   # anonymous memory, shared or not, is dirty; file pages count as clean
+        f["Rss"] += rss
+        f["Pss"] += rss // sharers
+        f["Pss_Dirty"] += rss // sharers if dirty else 0
+        f["Referenced"] += rss
+        f["Anonymous"] += rss if v.kind in (ANON, COW) else 0
+        f["Locked"] += rss if v.locked else 0
+        f[("Private_" if sharers == 1 else "Shared_") + ("Dirty" if dirty else "Clean")] += rss
+    return f
+
+
+def _flags(vmas):
+    v = vmas[0]
+    flags = [("rd", v.prot & 1), ("wr", v.prot & 2), ("ex", v.prot & 4), ("sh", v.shared), ("mr", True),
+             ("mw", v.maywrite), ("me", v.mayexec), ("ms", v.shared and v.maywrite), ("gd", v.growsdown),
+             ("lo", v.locked), ("dc", v.dontfork), ("wf", v.wipeonfork),
+             ("ac", v.kind in (ANON, COW) and not v.shared and v.prot & 2)]
+    return " ".join(name for name, on in flags if on) + " "
+
+
+def smaps_text(mm, special=()):
+    out = []
+    for lo, hi, header, vmas in _entries(mm, special):
+        f = _figures(mm, vmas)
+        out.append(header)
+        out.append(f"Size:{(hi - lo) >> 10:>19} kB\nKernelPageSize:{4:>9} kB\nMMUPageSize:{4:>12} kB")
+        out.extend(f"{name + ':':<16}{f[name] >> 10:>8} kB" for name in _FIGURES)
+        out.append(f"THPeligible:{0:>12}")
+        out.append("VmFlags: " + (_flags(vmas) if vmas else "rd ex "))
+    return "".join(line + "\n" for line in out)
+
+
+def rollup_text(mm, special=()):
+    """smaps_rollup: the figures summed over every mapping, with Pss split by kind of memory."""
+    entries = _entries(mm, special)
+    total = dict.fromkeys(_FIGURES + ("Pss_Anon", "Pss_File", "Pss_Shmem"), 0)
+    for _, _, _, vmas in entries:
+        figures = _figures(mm, vmas)
+        for name, n in figures.items():
+            total[name] += n
+        if vmas:
+            kind = "Pss_Shmem" if vmas[0].kind == SHARED else "Pss_Anon" if vmas[0].kind in (ANON, COW) else "Pss_File"
+            total[kind] += figures["Pss"]
+    spans = [(lo, hi) for lo, hi, _, vmas in entries if vmas or hi <= TASK_SIZE]   # not [vsyscall]
+    lo, hi = (spans[0][0], spans[-1][1]) if spans else (0, 0)
+    names = _FIGURES[:3] + ("Pss_Anon", "Pss_File", "Pss_Shmem") + _FIGURES[3:]
+    out = [f"{lo:08x}-{hi:08x} ---p 00000000 00:00 0".ljust(73) + "[rollup]"]
+    out.extend(f"{name + ':':<16}{total[name] >> 10:>8} kB" for name in names)
+    return "".join(line + "\n" for line in out)
