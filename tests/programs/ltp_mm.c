@@ -366,6 +366,23 @@ static int growsdown(void)
     return 0;
 }
 
+/* MADV_REMOVE on a shared mapping of a memfd: the file loses those pages (a hole), which read as
+ * zeros through the mapping and read() alike; the pages around them stay. */
+static int madv_remove(void)
+{
+    int fd = memfd_create("remove", 0);
+    ftruncate(fd, 3 * 4096);
+    char *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    memset(m, 'x', 3 * 4096);
+    CHECK(madvise(m + 4096, 4096, MADV_REMOVE));
+    char b[3];
+    pread(fd, b, 1, 0);
+    pread(fd, b + 1, 1, 4096);
+    pread(fd, b + 2, 1, 8192);
+    printf("file: %d %d %d; mapping: %d %d %d\n", b[0], b[1], b[2], m[0], m[4096], m[8192]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -387,6 +404,8 @@ int main(int argc, char **argv)
         return msync_locked();
     if (!strcmp(argv[1], "growsdown"))
         return growsdown();
+    if (!strcmp(argv[1], "madv_remove"))
+        return madv_remove();
     printf("unknown case %s\n", argv[1]);
     return 2;
 }

@@ -4,6 +4,7 @@ range has holes. Discarding advice drops private pages; the fork advice sets VMA
 that MemoryManager.fork reads (VM_WIPEONFORK, VM_DONTCOPY)."""
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EINVAL, ENOMEM, SyscallError
+from snakevisor.abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE
 from snakevisor.sentry.mm import mseal
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW
@@ -58,6 +59,8 @@ def madvise(mm, addr, length, advice):
             break
     if advice in DISCARD and stop > addr:
         _discard(mm, addr, stop)
+        if advice == M.MADV_REMOVE:
+            _punch_files(mm, addr, stop)
     elif advice in FORK_ADVICE and stop > addr:
         name, value = FORK_ADVICE[advice]
         for v in mm.vmas.carve(addr, stop):
@@ -80,3 +83,12 @@ def _discard(mm, start, end):
                 mm.mf.decommit(v.mf_off + lo - v.start, hi - lo)
         elif v.kind == ANON:
             mm._copy_file_pages(v.file.mappable(), v.file_off + lo - v.start, v.mf_off + lo - v.start, hi - lo)
+
+
+def _punch_files(mm, start, end):
+    """MADV_REMOVE: the file behind each shared mapping of [start, end) loses those pages (a hole,
+    as fallocate(PUNCH_HOLE) makes: they read as zeros through every mapping and read())."""
+    for v in mm.vmas.overlapping(start, end):
+        if v.shared and v.file is not None:
+            lo, hi = max(v.start, start), min(v.end, end)
+            v.file.impl.allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, v.file_off + lo - v.start, hi - lo)
