@@ -12,7 +12,8 @@
  *   pdeathsig_thread   PR_SET_PDEATHSIG fires when the parent *thread* exits, the process living on
  *   traceme_thread     PTRACE_TRACEME makes the thread that forked the tracer, not the first one
  *   comm_write         /proc/self/comm and a thread's /proc/self/task/TID/comm take writes
- *   preadv_espipe      preadv/pwritev on a pipe end of the other direction: ESPIPE before EBADF */
+ *   preadv_espipe      preadv/pwritev on a pipe end of the other direction: ESPIPE before EBADF
+ *   fsync_stdout       fsync of the caller's stdout, a pipe here: EINVAL */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -313,6 +314,13 @@ static int preadv_espipe(void)
     return 0;
 }
 
+static int fsync_stdout(void)
+{
+    long r = fsync(1);
+    printf("fsync(stdout) = %ld %s\n", r, err(r));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -329,6 +337,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "traceme_thread")) return traceme_thread();
     if (!strcmp(c, "comm_write")) return comm_write();
     if (!strcmp(c, "preadv_espipe")) return preadv_espipe();
+    if (!strcmp(c, "fsync_stdout")) return fsync_stdout();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

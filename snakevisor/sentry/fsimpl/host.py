@@ -239,11 +239,12 @@ class HostFileImpl(FileDescriptionImpl):
             raise _oserror(e)
 
     def fsync(self):
-        if self.seekable:
-            try:
-                os.fsync(self.host_fd)
-            except OSError:
-                pass
+        if not self.seekable:
+            raise SyscallError(EINVAL)   # a pipe, socket or terminal has no ->fsync
+        try:
+            os.fsync(self.host_fd)
+        except OSError:
+            pass
 
     def release(self):
         self.inode.closed()
