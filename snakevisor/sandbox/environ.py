@@ -2,9 +2,6 @@
 ignores and its resource limits (exec keeps both: so does `do` for its command)."""
 import _signal as signal   # the C module: signal.py imports enum, ~4 ms of the warm client's start
 import os
-import resource
-
-from snakevisor.abi.resource import RLIM_INFINITY, RLIM_NLIMITS
 
 # The caller's environ block when the caller is another process: the warm client
 # (warm/session.py), whose /proc/PID/environ the session read. None: this process's own.
@@ -64,7 +61,10 @@ def ignored_signals():
 
 def resource_limits():
     """[(resource, soft, hard)] of this process's limits, as an exec'd program would start with them
-    (RLIM_INFINITY as Linux's all-ones word, not Python's -1)."""
+    (RLIM_INFINITY as Linux's all-ones word, not Python's -1). (Imports here: the warm client,
+    which uses this module, needs none of them.)"""
+    import resource
+    from snakevisor.abi.resource import RLIM_INFINITY, RLIM_NLIMITS
     return [(r, *(v & RLIM_INFINITY for v in resource.getrlimit(r))) for r in range(RLIM_NLIMITS)]
 
 
