@@ -234,12 +234,13 @@ def read(t, fd, buf, count):
 def _positional(t, fd, write):
     """pread64's and pwrite64's file: ESPIPE for one that cannot seek, before its access mode
     (Linux asks FMODE_PREAD/FMODE_PWRITE first), then EBADF as _open_for."""
-    f = _file_not_path(t, fd)
-    if not f.impl.seekable:
-        raise SyscallError(ESPIPE)
-    if not (f.writable if write else f.readable):
-        raise SyscallError(EBADF)
-    return f
+    f = t.fdtable.get(to_s32(fd))
+    if f.writable if write else f.readable:   # (the common case: one test of each)
+        if not f.impl.seekable:
+            raise SyscallError(ESPIPE)
+        return f
+    f.check_not_path()   # an O_PATH descriptor is EBADF first (fdget does not see it)
+    raise SyscallError(EBADF if f.impl.seekable else ESPIPE)
 
 
 def pread64(t, fd, buf, count, pos):

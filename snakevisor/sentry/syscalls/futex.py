@@ -29,7 +29,8 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
     # The counts are ints: a negative one wakes one (futex_wake counts after waking) but is
     # EINVAL to futex_requeue; the second count comes in the timeout argument (val2).
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        return fm.wake(t, addr, to_s32(val), BITSET_ALL if cmd == FUTEX_WAKE else val3, private)
+        n = val & 0xFFFFFFFF   # (to_s32 and "at least one", inlined: the hottest futex call)
+        return fm.wake(t, addr, n if 0 < n < 0x80000000 else 1, BITSET_ALL if cmd == FUTEX_WAKE else val3, private)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         count, count2 = to_s32(val), to_s32(timeout_ptr)
         if count < 0 or count2 < 0:
