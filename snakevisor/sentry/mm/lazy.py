@@ -62,10 +62,7 @@ def populate(mm, addr, max_vmas):
         mm.vmas.insert(n)
         mm._map_into_stub(n)
         _merge_left(mm, n)
-    after = mm.vmas.find(hi)
-    if after is not None:
-        _merge_left(mm, after)
-    return mm.vmas.find(addr)
+    return _joined(mm, hi, addr)
 
 
 def _populate_anon(mm, v, addr, max_vmas):
@@ -82,6 +79,11 @@ def _populate_anon(mm, v, addr, max_vmas):
     piece.mf_off, piece.lazy = mm.mf.allocate(hi - lo), False   # ENOMEM past the limit
     mm._map_into_stub(piece)
     _merge_left(mm, piece)
+    return _joined(mm, hi, addr)
+
+
+def _joined(mm, hi, addr):
+    """A window made up to ``hi`` is joined to the made VMA after it too; the VMA at ``addr`` now."""
     after = mm.vmas.find(hi)
     if after is not None:
         _merge_left(mm, after)
