@@ -103,3 +103,10 @@ def test_the_command_starts_with_its_callers_resource_limits():
     assert b"7 333 700\n" in native.stdout, native.stdout
     boxed = run([*LIMITING, *sandbox_cmd([prog])], env=sandbox_env(app_env()))
     assert boxed.stdout == native.stdout, boxed.stdout + boxed.stderr
+
+
+def test_cpu_time_interval_timers():
+    """ITIMER_VIRTUAL and ITIMER_PROF count the process's CPU time, not the wall clock's: nothing
+    while it sleeps, the signal after about its value of spinning, repeated by the interval."""
+    native, _ = compare([compile_c("itimer_cpu")], timeout=120, native_status=0)
+    assert native.stdout.count(b": 1") == 8 and b": 0" not in native.stdout, native.stdout

@@ -139,17 +139,35 @@ class SignalTimer:
         self.host.close()
 
 
-class CpuLimit:
-    """RLIMIT_CPU of a thread group, as Linux's check_process_timers: SIGXCPU once its CPU time
-    reaches the soft limit, which then moves a second up (so SIGXCPU comes again each second),
-    and SIGKILL at the hard limit. The host arms no timer on another process's CPU clock for
-    us: a wall-clock timer wakes when the limit could be reached at the earliest (CPU time grows
-    by at most the CPU count a second) and looks at the stub's clock."""
+class _CpuWatch:
+    """A wake-up for when a thread group's CPU time may have reached a target. The host arms no
+    timer on another process's CPU clock for us: a wall-clock timer wakes when the target could be
+    reached at the earliest (CPU time grows by at most the CPU count a second), and ``_fired``
+    looks at the stub's clock (kernel/cputime.py)."""
+
+    GRAIN = 1_000_000   # ns: the earliest look again, whatever is left
 
     def __init__(self, kernel, tg):
         self.kernel, self.tg = kernel, tg
         self.host = HostTimer(CLOCK_MONOTONIC)
-        kernel.loop.watch_fd(self.host.fd, self._fired)
+        kernel.loop.watch_fd(self.host.fd, self._on_host)
+
+    def _arm(self, target_ns, used_ns):
+        self.host.settime(max((target_ns - used_ns) // cputime.NCPUS, self.GRAIN), 0)
+
+    def _on_host(self):
+        if self.host.expirations() and self.tg.exit_status is None and not self.tg.exiting:
+            self._fired()
+
+    def close(self):
+        self.kernel.loop.unwatch_fd(self.host.fd)
+        self.host.close()
+
+
+class CpuLimit(_CpuWatch):
+    """RLIMIT_CPU of a thread group, as Linux's check_process_timers: SIGXCPU once its CPU time
+    reaches the soft limit, which then moves a second up (so SIGXCPU comes again each second),
+    and SIGKILL at the hard limit."""
 
     def update(self):
         """(Re)arm for the group's limits now; disarmed while the soft limit is infinite."""
@@ -157,16 +175,12 @@ class CpuLimit:
         if soft >= RLIM_INFINITY or self.tg.exit_status is not None:
             self.host.settime(0, 0)
             return
-        used = cputime.group_cpu_ns(self.tg)
         deadline = soft * NSEC
         if hard < RLIM_INFINITY:
             deadline = min(deadline, hard * NSEC)
-        wait = (deadline - used) // cputime.NCPUS
-        self.host.settime(max(wait, _CPU_LIMIT_GRAIN), 0)
+        self._arm(deadline, cputime.group_cpu_ns(self.tg))
 
     def _fired(self):
-        if not self.host.expirations() or self.tg.exit_status is not None or self.tg.exiting:
-            return
         soft, hard = self.tg.limits[RLIMIT_CPU]
         used = cputime.group_cpu_ns(self.tg)
         signals = self.kernel.signals
@@ -179,12 +193,48 @@ class CpuLimit:
                 self.tg.limits[RLIMIT_CPU] = (soft + 1, hard)
         self.update()
 
-    def close(self):
-        self.kernel.loop.unwatch_fd(self.host.fd)
-        self.host.close()
 
+class CpuItimer(_CpuWatch):
+    """setitimer's ITIMER_VIRTUAL (the process's user time) and ITIMER_PROF (user and system time):
+    ``sig`` when that much CPU time has run, then each ``interval`` of it; sleeping counts nothing."""
 
-_CPU_LIMIT_GRAIN = 1_000_000   # ns: the earliest look again, whatever is left
+    def __init__(self, kernel, tg, sig, user_only):
+        super().__init__(kernel, tg)
+        self.sig, self.user_only = sig, user_only
+        self.target, self.interval = None, 0   # CPU ns at which it expires next (None: disarmed)
+
+    def _used(self):
+        user, system = cputime.group_times(self.tg)
+        return int((user if self.user_only else user + system) * NSEC)
+
+    def gettime(self):
+        if self.target is None:
+            return 0, self.interval
+        return max(self.target - self._used(), 1), self.interval   # (an expiry due shows 1 ns, as Linux)
+
+    def settime(self, value_ns, interval_ns):
+        old = self.gettime()
+        self.interval = interval_ns
+        if not value_ns:
+            self.target = None
+            self.host.settime(0, 0)
+            return old
+        used = self._used()
+        self.target = used + value_ns
+        self._arm(self.target, used)
+        return old
+
+    def _fired(self):
+        if self.target is None:
+            return
+        used = self._used()
+        if used >= self.target:
+            self.kernel.signals.send_to_group(self.tg, self.sig)
+            if not self.interval:
+                self.target = None
+                return
+            self.target += self.interval * (1 + (used - self.target) // self.interval)
+        self._arm(self.target, used)
 
 
 def cpu_limit_changed(kernel, tg):

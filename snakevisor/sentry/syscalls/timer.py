@@ -9,7 +9,7 @@ from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_
 from snakevisor.abi.poll import ITIMERSPEC
 from snakevisor.abi.time import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, NSEC
 from snakevisor.sentry.kernel import timens
-from snakevisor.sentry.kernel.timers import SignalTimer
+from snakevisor.sentry.kernel.timers import CpuItimer, SignalTimer
 from snakevisor.sentry.syscalls.time import _HOST_CLOCK, READ_ONLY_CLOCKS
 
 ITIMER_SIGNALS = {ITIMER_REAL: S.SIGALRM, ITIMER_VIRTUAL: S.SIGVTALRM, ITIMER_PROF: S.SIGPROF}
@@ -22,8 +22,12 @@ def _itimer(t, which):
     timers = t.tg.itimers
     timer = timers.get(which)
     if timer is None:
-        clock = host_time.CLOCK_MONOTONIC
-        timer = timers[which] = SignalTimer(t.kernel, clock, t.tg, ITIMER_SIGNALS[which])
+        sig = ITIMER_SIGNALS[which]
+        if which == ITIMER_REAL:
+            timer = SignalTimer(t.kernel, host_time.CLOCK_MONOTONIC, t.tg, sig)
+        else:   # the process's CPU time: user only for ITIMER_VIRTUAL
+            timer = CpuItimer(t.kernel, t.tg, sig, user_only=which == ITIMER_VIRTUAL)
+        timers[which] = timer
     return timer
 
 
