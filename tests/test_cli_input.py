@@ -402,3 +402,23 @@ def test_corrupt_state(root, text):
             one_line_error(sv(root, verb, "zz"), "zz")
     finally:
         shutil.rmtree(root)   # the session's leftover check reads every state.json
+
+
+def test_a_low_address_space_limit_gets_a_clear_answer():
+    """`ulimit -v` too low for the Sentry's map of its memory: where the host lets the sandbox
+    process lift it (CAP_SYS_RESOURCE), the command runs under the caller's limit; where it does
+    not, one line says so and do exits 125, with no traceback."""
+    limit = 4_000_000   # KiB: 4 GB, far below the Sentry's 1 TiB map
+
+    def low_as():
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (limit * 1024, limit * 1024))
+
+    r = subprocess.run(sandbox_cmd(["sh", "-c", "ulimit -v"]), capture_output=True, timeout=120,
+                       preexec_fn=low_as, env=sandbox_env())
+    err = r.stderr.decode(errors="replace")
+    assert "Traceback" not in err, err
+    if r.returncode == 0:
+        assert r.stdout == b"%d\n" % limit, (r.stdout, err)
+    else:
+        assert r.returncode == 125 and "ulimit -v" in err and err.count("\n") == 1, (r.returncode, err)

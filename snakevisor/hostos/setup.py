@@ -105,3 +105,13 @@ def raise_nofile_limit(beyond_hard=False):
         except (OSError, ValueError):
             pass
     return soft
+
+
+def lift_address_space_limit() -> None:
+    """Take RLIMIT_AS (ulimit -v) off this process when privileged enough: the Sentry maps its whole
+    MemoryFile (1 TiB of address space) and its stubs reserve theirs. The caller's limit is the
+    sandbox's processes' (the Sentry enforces it on them, as every limit), not the Sentry's own."""
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (OSError, ValueError):
+        pass   # unprivileged: the MemoryFile's map says so if it does not fit

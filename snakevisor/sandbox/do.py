@@ -36,7 +36,7 @@ from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.resource import inherited_limits
 from snakevisor.abi.signal import SI_KERNEL
-from snakevisor.hostos import HostSetupError, die_with_parent
+from snakevisor.hostos import HostSetupError, die_with_parent, lift_address_space_limit
 from snakevisor.hostos.libc import kill_and_reap, prctl, readable
 from snakevisor.abi.mount_options import memparse
 from snakevisor.sandbox import coldgc, environ, gofer_zygote, lockdown
@@ -306,6 +306,7 @@ def _boot_and_run(settings, mounts, overlay, channel):
     """``settings``: SentryConfig's arguments (the class is the Sentry's, imported only here);
     ``overlay``: (whether the root is an overlay, the directory of its upper layer or None).
     The command arrives on ``channel`` once the Sentry has booted (_take_command)."""
+    lift_address_space_limit()   # while privileged in the host's user namespace (the command's comes with it)
     try:
         lockdown.enter_namespaces()
     except HostSetupError as e:
@@ -318,7 +319,8 @@ def _boot_and_run(settings, mounts, overlay, channel):
         print(f"snakevisor do: cannot start the Gofer: {e}", file=sys.stderr)
         return 125
     try:
-        from snakevisor.sandbox.sentry_boot import BootError, GoferGone, Sentry, SentryConfig   # while the Gofer starts
+        from snakevisor.sandbox.sentry_boot import (BootError, GoferGone, HostLimitError, Sentry,   # while the Gofer starts
+                                                    SentryConfig)
         config = SentryConfig(**settings)
         try:
             sentry = Sentry(config, gofer.sockets)
@@ -348,7 +350,7 @@ def _boot_and_run(settings, mounts, overlay, channel):
         except HostSetupError as e:
             print(f"snakevisor do: cannot lock the Sentry down: {e}", file=sys.stderr)
             return 125
-        except GoferGone as e:
+        except (GoferGone, HostLimitError) as e:
             print(f"snakevisor do: {e}", file=sys.stderr)
             return 125
         except BootError as e:   # the settings the Sentry checks are do's flags: --cwd

@@ -27,7 +27,7 @@ from snakevisor.sentry.platform.ptrace import PtracePlatform
 from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.abi.signal import NSIG, SIG_IGN, SIG_KERNEL_ONLY
-from snakevisor.hostos import become_subreaper, libc, raise_nofile_limit
+from snakevisor.hostos import become_subreaper, libc, lift_address_space_limit, raise_nofile_limit
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry
@@ -77,6 +77,10 @@ class SentryConfig:
 class BootError(Exception):
     """The sandbox cannot be set up as configured; ``str(e)`` is one line naming the setting
     ("cwd /x: no such directory"), which the caller prefixes with its own name for it."""
+
+
+class HostLimitError(Exception):
+    """A limit of the host's on this process leaves the Sentry no room to run; ``str(e)`` says which."""
 
 
 class GoferGone(Exception):
@@ -151,7 +155,12 @@ class Sentry:
         load_ping_group_range()         # of that namespace, while files can still be opened
         become_subreaper()
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
-        self.memory_file = MemoryFile(limit=config.memory_limit)
+        lift_address_space_limit()
+        try:
+            self.memory_file = MemoryFile(limit=config.memory_limit)
+        except OSError as e:
+            raise HostLimitError(f"cannot map the sandbox's memory ({os.strerror(e.errno)}): "
+                                 "is the address space limited (ulimit -v)?") from None
         cpu = config.cpu if config.cpu is not None else _pick_cpu()
         cpu = None if cpu == -1 else cpu   # -1: not pinned
         platform_class = PtracePlatform
