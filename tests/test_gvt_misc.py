@@ -9,7 +9,7 @@ from harness import app_env, compare, compile_c
 CASES = ["writev_gaps", "pipe_close_reader", "pipe_null_read", "waitid_zombie", "clone3_signal", "proc_tid",
          "mremap_shared", "dir_access", "fixed_noreplace",
          "pdeathsig_thread", "traceme_thread", "comm_write", "preadv_espipe",
-         "fsync_stdout"]
+         "fsync_stdout", "fork_affinity", "mlock_prot_none", "sigxfsz_sender"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -13,7 +13,10 @@
  *   traceme_thread     PTRACE_TRACEME makes the thread that forked the tracer, not the first one
  *   comm_write         /proc/self/comm and a thread's /proc/self/task/TID/comm take writes
  *   preadv_espipe      preadv/pwritev on a pipe end of the other direction: ESPIPE before EBADF
- *   fsync_stdout       fsync of the caller's stdout, a pipe here: EINVAL */
+ *   fsync_stdout       fsync of the caller's stdout, a pipe here: EINVAL
+ *   fork_affinity      a forked child has its parent's CPU affinity
+ *   mlock_prot_none    mlock of PROT_NONE memory: ENOMEM (its pages cannot be made present)
+ *   sigxfsz_sender     SIGXFSZ past RLIMIT_FSIZE comes from the writer itself (SI_USER, its pid) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +29,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -321,6 +326,56 @@ static int fsync_stdout(void)
     return 0;
 }
 
+static int fork_affinity(void)
+{
+    cpu_set_t one, parent, child;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    sched_setaffinity(0, sizeof one, &one);
+    sched_getaffinity(0, sizeof parent, &parent);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        sched_getaffinity(0, sizeof child, &child);
+        printf("the child's affinity is its parent's: %d\n", CPU_EQUAL(&child, &parent));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    return 0;
+}
+
+static int mlock_prot_none(void)
+{
+    char *m = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long r = mlock(m, 8192);
+    printf("mlock of PROT_NONE memory: %ld %s\n", r, err(r));
+    return 0;
+}
+
+static volatile int xfsz_code = -1, xfsz_from_self;
+
+static void on_xfsz(int sig, siginfo_t *si, void *uc)
+{
+    xfsz_code = si->si_code;
+    xfsz_from_self = si->si_pid == getpid();
+}
+
+static int sigxfsz_sender(void)
+{
+    struct sigaction sa = {.sa_sigaction = on_xfsz, .sa_flags = SA_SIGINFO};
+    sigaction(SIGXFSZ, &sa, NULL);
+    struct rlimit r = {4096, RLIM_INFINITY};
+    setrlimit(RLIMIT_FSIZE, &r);
+    int fd = open("/tmp/gvt_fsize", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char buf[8192] = {0};
+    printf("write past the limit: %ld\n", (long)write(fd, buf, sizeof buf));
+    long w = write(fd, buf, 1);
+    printf("then: %ld %s; SIGXFSZ si_code %d, from the writer itself %d\n", w, err(w), xfsz_code, xfsz_from_self);
+    unlink("/tmp/gvt_fsize");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -338,6 +393,9 @@ int main(int argc, char **argv)
     if (!strcmp(c, "comm_write")) return comm_write();
     if (!strcmp(c, "preadv_espipe")) return preadv_espipe();
     if (!strcmp(c, "fsync_stdout")) return fsync_stdout();
+    if (!strcmp(c, "fork_affinity")) return fork_affinity();
+    if (!strcmp(c, "mlock_prot_none")) return mlock_prot_none();
+    if (!strcmp(c, "sigxfsz_sender")) return sigxfsz_sender();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -7,7 +7,7 @@ exec dropping locks."""
 
 from snakevisor.abi.capability import CAP_IPC_LOCK
 from snakevisor.abi.errno import EAGAIN, EINVAL, ENOMEM, EPERM, SyscallError
-from snakevisor.abi.mm import MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT
+from snakevisor.abi.mm import MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT, PROT_EXEC, PROT_READ, PROT_WRITE
 from snakevisor.abi.resource import RLIMIT_MEMLOCK
 from snakevisor.sentry.mm.manager import MAX_MAP_COUNT
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
@@ -80,6 +80,9 @@ def mlock(t, addr: int, length: int, flags: int) -> int:
         if locked_bytes(mm) + (end - start) - already > _limit(t):
             raise SyscallError(ENOMEM)
     _apply(mm, start, end, LOCKED | (LOCKONFAULT if flags & MLOCK_ONFAULT else 0))
+    if not flags & MLOCK_ONFAULT and any(not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
+                                         for v in mm.vmas.overlapping(start, end)):
+        raise SyscallError(ENOMEM)   # locked, but PROT_NONE pages cannot be made present (__mm_populate)
     return 0
 
 

@@ -6,7 +6,9 @@ for truncate and fallocate. Either failure also sends SIGXFSZ to the writer.
 """
 from snakevisor.abi.errno import EFBIG, SyscallError
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_FSIZE
-from snakevisor.abi.signal import SIGXFSZ
+from snakevisor.abi.signal import SI_USER, SIGXFSZ
+from snakevisor.sentry.kernel.signals import make_siginfo
+from snakevisor.sentry.kernel.userns import id_in
 from snakevisor.sentry.vfs.file import FileSizeLimitExceeded
 
 
@@ -27,7 +29,9 @@ def fsize_limit(t, f) -> int | None:
 
 
 def send_sigxfsz(t) -> None:
-    t.kernel.signals.send_to_task(t, SIGXFSZ)
+    """send_sig(SIGXFSZ, current, 0): a user signal from the writer to itself (si_pid its own)."""
+    t.kernel.signals.send_to_task(t, SIGXFSZ, make_siginfo(SIGXFSZ, SI_USER, t.tg.pidns.id_of(t.tg.tgid),
+                                                            id_in(t.creds, t.creds.uid)))
 
 
 def file_too_big(t) -> SyscallError:
