@@ -168,6 +168,9 @@ static int mmap_order(void)
     CHECKP(mmap(NULL, 4096, PROT_READ, MAP_ANONYMOUS, -1, 0));
     CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0));
     CHECKP(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0));
+    /* a file mapping must end within the largest file size (file_mmap_ok): the last page is EOVERFLOW */
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, 0x7fffffffffffffffLL & ~4095LL));
+    CHECKP(mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, (0x7fffffffffffffffLL & ~4095LL) - 4096));
     return 0;
 }
 

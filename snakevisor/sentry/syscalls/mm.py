@@ -3,7 +3,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EBUSY, EINVAL, ENAMETOOLONG, ENODEV, ENOMEM, EOPNOTSUPP,
                                   EOVERFLOW, EPERM, SyscallError)
 from snakevisor.abi.sched import READ_IMPLIES_EXEC
-from snakevisor.abi.fs import MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY, O_WRONLY, to_s32
+from snakevisor.abi.fs import LOFF_MAX, MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_, vmlimits
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
@@ -39,8 +39,8 @@ def mmap(t, addr, length, prot, flags, fd, offset):
         raise SyscallError(EINVAL)
     if page_round_up(length) >= 1 << 64 or page_round_up(length) == 0:
         raise SyscallError(ENOMEM)
-    if file is not None and (offset >= 1 << 63 or offset + page_round_up(length) >= 1 << 64):
-        raise SyscallError(EOVERFLOW)
+    if file is not None and offset + page_round_up(length) > LOFF_MAX:
+        raise SyscallError(EOVERFLOW)   # file_mmap_ok: the mapping must end within a file's largest size
     _check_map_type(flags, file)
     # READ_IMPLIES_EXEC: readable is executable too, but for a file on a noexec mount (below)
     implied = t.tg.personality & READ_IMPLIES_EXEC and prot & M.PROT_READ and not prot & M.PROT_EXEC
