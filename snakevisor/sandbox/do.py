@@ -36,7 +36,7 @@ from snakevisor.abi.errno import ERRNO_NAMES, SyscallError
 from snakevisor.abi.prctl import PR_SET_NAME
 from snakevisor.abi.resource import inherited_limits
 from snakevisor.abi.signal import SI_KERNEL
-from snakevisor.hostos import HostSetupError, die_with_parent, lift_address_space_limit
+from snakevisor.hostos import HostSetupError, die_with_parent
 from snakevisor.hostos.libc import kill_and_reap, prctl, readable
 from snakevisor.abi.mount_options import memparse
 from snakevisor.sandbox import coldgc, environ, gofer_zygote, lockdown
@@ -306,7 +306,6 @@ def _boot_and_run(settings, mounts, overlay, channel):
     """``settings``: SentryConfig's arguments (the class is the Sentry's, imported only here);
     ``overlay``: (whether the root is an overlay, the directory of its upper layer or None).
     The command arrives on ``channel`` once the Sentry has booted (_take_command)."""
-    lift_address_space_limit()   # while privileged in the host's user namespace (the command's comes with it)
     try:
         lockdown.enter_namespaces()
     except HostSetupError as e:

@@ -35,15 +35,25 @@ def _user_system(host_id: int, per_thread: bool) -> tuple[float, float]:
     return total * user_share / 1e9, total * (1 - user_share) / 1e9
 
 
+def _live_ctx(tg, exited_too=False):
+    return next((t.ctx for t in tg.tasks if (exited_too or not t.exited) and t.ctx is not None), None)
+
+
 def group_times(tg) -> tuple[float, float]:
     """(user, system) seconds of thread group ``tg``: final once it has exited. Its stub's, and
     those of the stubs it ran in before an execve (``cpu_before_exec``)."""
     if tg.cpu_final is not None:
         return tg.cpu_final
-    ctx = next((t.ctx for t in tg.tasks if not t.exited and t.ctx is not None), None)
-    user, system = _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+    return _with_exec(tg, _stub_times(_live_ctx(tg)))
+
+
+def _stub_times(ctx):
+    return _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+
+
+def _with_exec(tg, times):
     before = tg.cpu_before_exec
-    return user + before[0], system + before[1]
+    return times[0] + before[0], times[1] + before[1]
 
 
 def exec_leaves(tg, ctx, shared) -> None:
@@ -51,18 +61,21 @@ def exec_leaves(tg, ctx, shared) -> None:
     (Linux keeps a process's times across exec), unless the stub is another process's too
     (a vfork child's is its parent's)."""
     if not shared:
-        user, system = _user_system(ctx.address_space.pid, False)
-        before = tg.cpu_before_exec
-        tg.cpu_before_exec = (before[0] + user, before[1] + system)
+        tg.cpu_before_exec = _with_exec(tg, _stub_times(ctx))
 
 
-def group_cpu_ns(tg) -> int:
-    """User+system nanoseconds of thread group ``tg`` (RLIMIT_CPU's measure)."""
+def process_cpu_ns(tg, which=CPUCLOCK_SCHED) -> int:
+    """A process's CPU clock in nanoseconds (``which``: VIRT, user time; PROF or SCHED, user and
+    system time): its stub's host clock and the time of the stubs it left by execve; final once
+    it has exited. CPU-time clocks, RLIMIT_CPU and the CPU-time interval timers read this."""
+    user_only = which == CPUCLOCK_VIRT
     if tg.cpu_final is not None:
-        return int((tg.cpu_final[0] + tg.cpu_final[1]) * 1e9)
-    ctx = next((t.ctx for t in tg.tasks if not t.exited and t.ctx is not None), None)
-    before = int((tg.cpu_before_exec[0] + tg.cpu_before_exec[1]) * 1e9)
-    return before + (host_cpu_ns(ctx.address_space.pid, CPUCLOCK_SCHED) if ctx is not None else 0)
+        user, system = tg.cpu_final
+        return int((user if user_only else user + system) * 1e9)
+    ctx = _live_ctx(tg)
+    user, system = tg.cpu_before_exec
+    before = int((user if user_only else user + system) * 1e9)
+    return before + (host_cpu_ns(ctx.address_space.pid, which) if ctx is not None else 0)
 
 
 def thread_times(task) -> tuple[float, float]:
@@ -75,9 +88,7 @@ def thread_times(task) -> tuple[float, float]:
 def group_exiting(tg) -> None:
     """Sample ``tg``'s times while its stub still exists (it is about to go)."""
     if tg.cpu_final is None:
-        ctx = next((t.ctx for t in tg.tasks if t.ctx is not None), None)
-        user, system = _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
-        tg.cpu_final = (user + tg.cpu_before_exec[0], system + tg.cpu_before_exec[1])
+        tg.cpu_final = _with_exec(tg, _stub_times(_live_ctx(tg, exited_too=True)))
         k = tg.kernel
         k.cpu_of_exited = (k.cpu_of_exited[0] + tg.cpu_final[0], k.cpu_of_exited[1] + tg.cpu_final[1])
 

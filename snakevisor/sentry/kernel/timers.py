@@ -178,11 +178,11 @@ class CpuLimit(_CpuWatch):
         deadline = soft * NSEC
         if hard < RLIM_INFINITY:
             deadline = min(deadline, hard * NSEC)
-        self._arm(deadline, cputime.group_cpu_ns(self.tg))
+        self._arm(deadline, cputime.process_cpu_ns(self.tg))
 
     def _fired(self):
         soft, hard = self.tg.limits[RLIMIT_CPU]
-        used = cputime.group_cpu_ns(self.tg)
+        used = cputime.process_cpu_ns(self.tg)
         signals = self.kernel.signals
         if hard < RLIM_INFINITY and used >= hard * NSEC:
             signals.send_to_group(self.tg, S.SIGKILL)
@@ -200,12 +200,11 @@ class CpuItimer(_CpuWatch):
 
     def __init__(self, kernel, tg, sig, user_only):
         super().__init__(kernel, tg)
-        self.sig, self.user_only = sig, user_only
+        self.sig, self.clock = sig, cputime.CPUCLOCK_VIRT if user_only else cputime.CPUCLOCK_PROF
         self.target, self.interval = None, 0   # CPU ns at which it expires next (None: disarmed)
 
     def _used(self):
-        user, system = cputime.group_times(self.tg)
-        return int((user if self.user_only else user + system) * NSEC)
+        return cputime.process_cpu_ns(self.tg, self.clock)
 
     def gettime(self):
         if self.target is None:

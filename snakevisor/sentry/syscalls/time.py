@@ -51,11 +51,9 @@ def _cpu_clock_ns(t, clockid):
     ctx = task.ctx
     if ctx is None:
         return 0
-    ns = cputime.host_cpu_ns(ctx.address_space.pid, which)
     if clockid == CLOCK_THREAD_CPUTIME_ID or clockid < 0 and clockid & 4:
-        return ns
-    user, system = task.tg.cpu_before_exec   # a process's time goes on across execve
-    return ns + int((user if which == cputime.CPUCLOCK_VIRT else user + system) * NSEC)
+        return cputime.host_cpu_ns(ctx.address_space.pid, which)
+    return cputime.process_cpu_ns(task.tg, which)   # (its time goes on across execve)
 
 
 def clock_ns(t, clockid):
