@@ -16,9 +16,13 @@
  *   fsync_stdout       fsync of the caller's stdout, a pipe here: EINVAL
  *   fork_affinity      a forked child has its parent's CPU affinity
  *   mlock_prot_none    mlock of PROT_NONE memory: ENOMEM (its pages cannot be made present)
- *   sigxfsz_sender     SIGXFSZ past RLIMIT_FSIZE comes from the writer itself (SI_USER, its pid) */
+ *   sigxfsz_sender     SIGXFSZ past RLIMIT_FSIZE comes from the writer itself (SI_USER, its pid)
+ *   private_past_eof   a private writable file mapping: pages wholly past the file's end are SIGBUS,
+ *                      the file's data (copied, private) once it grows there; a truncation drops
+ *                      the private copies of pages past the new end, in a forked child too */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <setjmp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -376,6 +380,66 @@ static int sigxfsz_sender(void)
     return 0;
 }
 
+static sigjmp_buf touch_jump;
+static volatile int touch_signal;
+
+static void on_touch_fault(int sig) { touch_signal = sig; siglongjmp(touch_jump, 1); }
+
+/* The signal an access to *a raises (0: none). */
+static int touch(char *a, int write)
+{
+    touch_signal = 0;
+    if (!sigsetjmp(touch_jump, 1)) {
+        if (write) *a = 'w';
+        else (void)*(volatile char *)a;
+    }
+    return touch_signal;
+}
+
+static int private_past_eof(void)
+{
+    signal(SIGBUS, on_touch_fault);
+    signal(SIGSEGV, on_touch_fault);
+    int fd = open("/tmp/gvt_past_eof", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ftruncate(fd, 100);
+    char *p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    int in_file = touch(p + 200, 1), past = touch(p + 2 * 4096, 0), past_w = touch(p + 2 * 4096, 1);
+    printf("inside the last page %d, past the end: read %d write %d\n", in_file, past, past_w);
+    ftruncate(fd, 3 * 4096);
+    pwrite(fd, "FILEDATA", 8, 2 * 4096);
+    int grown = touch(p + 2 * 4096, 0);
+    printf("after the file grew: %d '%c'\n", grown, grown ? '?' : p[2 * 4096]);
+    int w = touch(p + 2 * 4096 + 1, 1);
+    char back[9] = {0};
+    pread(fd, back, 8, 2 * 4096);
+    printf("a write there: %d, the file keeps %s, the page past it: %d\n", w, back, touch(p + 3 * 4096, 0));
+    char *q = mremap(p, 4 * 4096, 5 * 4096, MREMAP_MAYMOVE);
+    int a = touch(q + 3 * 4096, 0), b = touch(q + 4 * 4096, 0), c = touch(q + 2 * 4096 + 1, 0);
+    printf("moved and grown: %d %d %d '%c'\n", a, b, c, c ? '?' : q[2 * 4096 + 1]);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        touch(q + 4096, 1);   /* the child's own copy of the second page */
+        ftruncate(fd, 4096);
+        a = touch(q + 4096, 0), b = touch(q, 0);
+        printf("in a child, truncated: the copied page %d, the first %d\n", a, b);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    a = touch(q + 2 * 4096, 0), b = touch(q + 4096, 0);
+    printf("its parent: the written page %d, the one before %d\n", a, b);
+    mprotect(q, 5 * 4096, PROT_READ);
+    a = touch(q, 0), b = touch(q + 4 * 4096, 0);
+    printf("read-only: %d %d\n", a, b);
+    ftruncate(fd, 8192);
+    pwrite(fd, "AGAIN", 5, 4096);
+    b = touch(q + 4096, 0);
+    printf("grown back: %d '%c'\n", b, b ? '?' : q[4096]);
+    unlink("/tmp/gvt_past_eof");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -396,6 +460,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "fork_affinity")) return fork_affinity();
     if (!strcmp(c, "mlock_prot_none")) return mlock_prot_none();
     if (!strcmp(c, "sigxfsz_sender")) return sigxfsz_sender();
+    if (!strcmp(c, "private_past_eof")) return private_past_eof();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -120,6 +120,8 @@ class MemoryManager:
                 continue
             if v.kind == FILE and v.owner is not None:
                 v.owner.cache.mappers.add(child)
+            elif v.copy_of is not None:
+                v.copy_of.cache.mappers.add(child)
             if v.kind == ANON:
                 region = Region(self.mf, v.end - v.start, offset=v.mf_off)
                 region.inc_ref()
@@ -190,17 +192,29 @@ class MemoryManager:
         on leave this address space before truncate returns (an access is SIGBUS, as Linux), so the
         caller may free them. A process running application code is stopped for that."""
         ranges = []
-        for v in [v for v in self.vmas if v.maps_cache(cache) and not v.past_eof]:
+        for v in [v for v in self.vmas if (v.maps_cache(cache) or v.copies_cache(cache)) and not v.past_eof]:
             cut = v.start + max(eof - v.file_off, 0)
             if cut < v.end:
                 for piece in self.vmas.carve(cut, v.end):
-                    piece.past_eof = True
+                    if piece.kind == FILE:
+                        piece.past_eof = True
+                    else:   # Linux drops private copies too (unmap_mapping_range's even_cows)
+                        self._forget_copy(piece)
                 ranges.append((cut, v.end))
         if not ranges:
             return
         with self.changed_by_another():   # the truncating process is usually another one
             for start, end in ranges:
                 self._unmap_from_stub(start, end)
+
+    def _forget_copy(self, v):
+        """Make the private copy ``v`` of file pages that are now past the file's end file pages
+        again, unmapped (SIGBUS; the file's data if it grows back there)."""
+        file_vma = replace(v, kind=FILE, mf_off=0, owner=v.copy_of, past_eof=True, copy_of=None)
+        file_vma.owner.inc_ref()
+        file_vma.file.inc_ref()
+        self._release([v])
+        self.vmas.insert(file_vma)
 
     @contextmanager
     def changed_by_another(self):
@@ -365,10 +379,7 @@ class MemoryManager:
             return [vma]
         mappable = file.mappable()
         if not shared and prot & M.PROT_WRITE:
-            vma = VMA(start, end, prot, ANON, self.mf.allocate(length), file=file, file_off=offset, name=name,
-                      mayexec=mayexec)
-            self._copy_file_pages(mappable, offset, vma.mf_off, length)
-            return [vma]
+            return self._private_copy(start, end, prot, file, offset, name, mayexec, mappable)
         is_lazy = lazy.wanted(mappable, length, populate)
         ranges = [(0, length)] if is_lazy else mappable.translate(offset, length)   # lazy: no pages yet
         out, pos, foff = [], start, offset
@@ -456,8 +467,26 @@ class MemoryManager:
             self.view[new_off:new_off + n] = self.view[v.mf_off:v.mf_off + n]
         if v.owner is not None:
             v.owner.dec_ref()
-        v.kind, v.mf_off, v.owner, v.lazy = ANON, new_off, None, False
+        v.kind, v.mf_off, v.owner, v.lazy, v.copy_of = ANON, new_off, None, False, v.owner
         self._map_into_stub(v)
+
+    def _private_copy(self, start, end, prot, file, offset, name, mayexec, mappable):
+        """A private writable file mapping: its own copy of the file's pages, made now. Pages wholly
+        past the end of the file stay file pages, unmapped: an access is SIGBUS, as Linux, and
+        they are copied if the file grows back (fault_past_eof)."""
+        n = min(end - start, max(page_round_up(mappable.size) - offset, 0))
+        out = []
+        mappable.cache.mappers.add(self)   # a truncation drops the copies (file_truncated)
+        if n:
+            vma = VMA(start, start + n, prot, ANON, self.mf.allocate(n), file=file, file_off=offset, name=name,
+                      mayexec=mayexec, copy_of=mappable)
+            self._copy_file_pages(mappable, offset, vma.mf_off, n)
+            out.append(vma)
+        if start + n < end:
+            mappable.inc_ref()
+            out.append(VMA(start + n, end, prot, FILE, 0, shared=False, owner=mappable, file=file,
+                           file_off=offset + n, name=name, past_eof=True, mayexec=mayexec))
+        return out
 
     def _copy_file_pages(self, mappable, file_off, dst, n):
         """Copy file bytes [file_off, +n) of ``mappable`` into MemoryFile offset ``dst``."""

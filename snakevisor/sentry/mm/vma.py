@@ -65,10 +65,16 @@ class VMA:
     wipeonfork: bool = False      # VM_WIPEONFORK (MADV_WIPEONFORK): a fork's child gets zeros here
     dontfork: bool = False        # VM_DONTCOPY (MADV_DONTFORK): a fork's child has nothing here
     growsdown: bool = False       # VM_GROWSDOWN (MAP_GROWSDOWN): a fault just below extends it (mm/growsdown.py)
+    copy_of: object = None        # ANON/COW: the mappable whose pages these privately copy (a truncation drops them)
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""
         return self.kind == FILE and self.owner.cache is cache
+
+    def copies_cache(self, cache):
+        """Does this VMA hold private copies of the PageCache ``cache``'s pages (a private file mapping
+        that was written, or is writable)?"""
+        return self.copy_of is not None and self.copy_of.cache is cache
 
     def accessible(self, need):
         """May the Sentry copy to or from it on the application's behalf (``need``: a PROT bit)?"""
