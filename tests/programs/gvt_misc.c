@@ -19,7 +19,9 @@
  *   sigxfsz_sender     SIGXFSZ past RLIMIT_FSIZE comes from the writer itself (SI_USER, its pid)
  *   private_past_eof   a private writable file mapping: pages wholly past the file's end are SIGBUS,
  *                      the file's data (copied, private) once it grows there; a truncation drops
- *                      the private copies of pages past the new end, in a forked child too */
+ *                      the private copies of pages past the new end, in a forked child too
+ *   mremap_object      shared anonymous memory grown past its first size is SIGBUS there; mremap
+ *                      with old_size 0 maps the same shared pages again (EINVAL if private) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -440,6 +442,60 @@ static int private_past_eof(void)
     return 0;
 }
 
+static const char *map_err(void *r) { return r == MAP_FAILED ? strerrorname_np(errno) : "ok"; }
+
+static char at(char *m) { return m == MAP_FAILED ? '?' : *m; }
+
+static int mremap_object(void)
+{
+    signal(SIGBUS, on_touch_fault);
+    signal(SIGSEGV, on_touch_fault);
+    long P = 4096;
+    char *room = mmap(NULL, 6 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *m = mmap(room, 2 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    memset(m, 'a', P);
+    memset(m + P, 'b', P);
+    printf("shrunk: %s\n", map_err(mremap(m, 2 * P, P, 0)));
+    char *n = mremap(m, P, 3 * P, MREMAP_MAYMOVE | MREMAP_FIXED, m + P);
+    int third = touch(n + 2 * P, 0);
+    printf("grown and moved: %s, pages '%c' '%c', the third %d\n", map_err(n), n[0], n[P], third);
+    char *g = mremap(n, 3 * P, 4 * P, MREMAP_MAYMOVE);
+    printf("grown again: %s, the fourth %d\n", map_err(g), touch(g + 3 * P, 1));
+    char *s = mmap(NULL, 2 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    s[0] = 'x', s[P] = 'y';
+    printf("a copy in place: %s\n", map_err(mremap(s, 0, P, 0)));
+    char *d = mremap(s, 0, 2 * P, MREMAP_MAYMOVE);
+    printf("a copy: %s, elsewhere %d, '%c' '%c'\n", map_err(d), d != s, at(d), d == MAP_FAILED ? '?' : d[P]);
+    if (d == MAP_FAILED)
+        return 0;
+    d[0] = 'z';
+    printf("written through the copy: '%c', the original still mapped %d\n", s[0], touch(s + P, 0));
+    char *d2 = mremap(s + P, 0, 2 * P, MREMAP_MAYMOVE);
+    printf("a copy from the second page: %s '%c', past the object %d\n", map_err(d2), at(d2),
+           d2 == MAP_FAILED ? -1 : touch(d2 + P, 0));
+    char *priv = mmap(NULL, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("a copy of private memory: %s\n", map_err(mremap(priv, 0, P, MREMAP_MAYMOVE)));
+    char *dst = mmap(NULL, 2 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *f = mremap(s, 0, 2 * P, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    printf("a copy at a fixed place: %s %d '%c'\n", map_err(f), f == dst, at(f));
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        s[P] = 'C';
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    printf("a child's write: '%c' '%c'\n", d[P], f == MAP_FAILED ? '?' : f[P]);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[256];
+    while (fgets(line, sizeof line, maps))
+        if (strstr(line, "/dev/zero")) {   /* perms and offset: one line per mapping, as Linux merges */
+            char *perms = strchr(line, ' ') + 1;
+            printf("%.14s\n", perms);
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -461,6 +517,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "mlock_prot_none")) return mlock_prot_none();
     if (!strcmp(c, "sigxfsz_sender")) return sigxfsz_sender();
     if (!strcmp(c, "private_past_eof")) return private_past_eof();
+    if (!strcmp(c, "mremap_object")) return mremap_object();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

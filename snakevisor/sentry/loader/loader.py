@@ -12,7 +12,7 @@ from snakevisor.abi import elf as E
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, ELOOP, ENOEXEC, ETXTBSY, SyscallError
 from snakevisor.sentry.loader.elf import PHDR, parse_header, parse_phdrs
-from snakevisor.sentry.mm.manager import STACK_SIZE, STACK_TOP
+from snakevisor.sentry.platform.layout import STACK_SIZE, STACK_TOP
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 
 MAX_SCRIPT_DEPTH = 4                 # BINPRM_MAX_RECURSION

@@ -14,20 +14,15 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOOLONG, ENOMEM, EPERM, SyscallError
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
-from snakevisor.sentry.platform.layout import STACK_TOP, TASK_SIZE
-from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal
+from snakevisor.sentry.platform.layout import MMAP_MIN_ADDR, MMAP_TOP, TASK_SIZE
+from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal, remap
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
-MMAP_MIN_ADDR = 0x10000
 # Linux refuses a new mapping past vm.max_map_count with ENOMEM. Each VMA is a host mapping in the
 # stub, which also holds a few of its own (code, vDSO, message pages): the host would refuse
 # first and the Sentry would find its stub out of step, so it counts for the host too.
 MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
-# The stub's page sits at TASK_SIZE; application memory stays below (platform/layout.py: lower
-# when snakevisor itself runs in a sandbox). STACK_TOP is the main thread's stack top.
-STACK_SIZE = 8 << 20
-MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
 # Private anonymous mappings this large that are PROT_NONE or MAP_NORESERVE are reservations
 # (V8's pointer cage, a wasm memory's guard region, a JVM's heap, AddressSanitizer's shadow): no
@@ -517,87 +512,7 @@ class MemoryManager:
         return new_brk
 
     def mremap(self, old, old_len, new_len, flags, new_addr=0):
-        if old & (PAGE_SIZE - 1) or flags & ~(M.MREMAP_MAYMOVE | M.MREMAP_FIXED | M.MREMAP_DONTUNMAP):
-            raise SyscallError(EINVAL)
-        if flags & M.MREMAP_FIXED and not flags & M.MREMAP_MAYMOVE:
-            raise SyscallError(EINVAL)
-        old_len, new_len = page_round_up(old_len), page_round_up(new_len)
-        if new_len == 0 or old_len == 0 or new_len > TASK_SIZE:
-            raise SyscallError(EINVAL)
-        if old + old_len > TASK_SIZE:
-            raise SyscallError(EFAULT)
-        if not self.vmas.covered(old, old + old_len):
-            raise SyscallError(EFAULT)
-        mseal.check_unsealed(self, old, old + old_len)
-        if flags & M.MREMAP_FIXED:
-            mseal.check_unsealed(self, new_addr, new_addr + new_len)
-        if not flags & M.MREMAP_FIXED:
-            if new_len <= old_len:
-                if new_len < old_len:
-                    self.munmap(old + new_len, old_len - new_len)
-                return old
-            tail = self.vmas.find(old + old_len - 1)
-            if old + new_len <= MMAP_TOP and self.vmas.is_free(old + old_len, old + new_len):
-                self._extend(tail, old + old_len, old + new_len)
-                return old
-            if not flags & M.MREMAP_MAYMOVE:
-                raise SyscallError(ENOMEM)
-            dest = self._choose_address(0, new_len, 0)
-        else:
-            dest = new_addr
-            if dest & (PAGE_SIZE - 1) or dest + new_len > TASK_SIZE or dest < MMAP_MIN_ADDR:
-                raise SyscallError(EINVAL)
-            if dest < old + old_len and old < dest + new_len:
-                raise SyscallError(EINVAL)
-            self.munmap(dest, new_len)
-        keep = min(old_len, new_len)
-        moved = [v for v in self.vmas.carve(old, old + keep)]
-        self.vmas.remove(moved)
-        if new_len < old_len:
-            self._drop_range(old + keep, old + old_len)
-        self._unmap_from_stub(old, old + old_len)
-        last = None
-        for v in moved:
-            v.start, v.end = v.start - old + dest, v.end - old + dest
-            self.vmas.insert(v)
-            self._map_into_stub(v)
-            last = v
-        if new_len > keep:
-            self._extend(last, dest + keep, dest + new_len)
-        return dest
-
-    def _extend(self, tail, start, end):
-        """Map [start, end) as the continuation of VMA ``tail``."""
-        if tail.kind == FILE or (tail.kind in (ANON, COW) and tail.file is not None):
-            new = self._build_vmas(start, end, tail.prot, tail.shared, tail.file,
-                                   tail.file_off + (start - tail.start), tail.name, tail.maywrite, tail.mayexec)
-        elif tail.kind == SHARED:
-            new = self._extend_shared(tail, start, end)
-        else:
-            new = [self._new_anon(start, end, tail.prot, tail.name)]
-        for v in new:
-            # the same mapping, grown: the same attributes
-            v.wipeonfork, v.dontfork, v.growsdown = tail.wipeonfork, tail.dontfork, tail.growsdown
-            self.vmas.insert(v)
-            self._map_into_stub(v)
-
-    def _extend_shared(self, tail, start, end):
-        """Shared anonymous memory grown in place: what its object still holds past ``tail``
-        (a mapping shrunk, then grown again, finds its pages as it left them); new memory past
-        the object's end."""
-        region = tail.owner
-        rel = tail.mf_off - region.offset + (start - tail.start)
-        mid = min(end, start + max(region.length - rel, 0))
-        new = []
-        if mid > start:
-            region.inc_ref()
-            new.append(VMA(start, mid, tail.prot, SHARED, region.offset + rel, shared=True, owner=region,
-                           name=tail.name))
-        if end > mid:
-            more = Region(self.mf, end - mid)
-            more.inc_ref()
-            new.append(VMA(mid, end, tail.prot, SHARED, more.offset, shared=True, owner=more, name=tail.name))
-        return new
+        return remap.mremap(self, old, old_len, new_len, flags, new_addr)
 
     def madvise(self, addr, length, advice):
         return madvise_.madvise(self, addr, length, advice)

@@ -33,7 +33,7 @@ def _entries(mm, special):
 
 def _header(v, end):
     inode, dev = 0, "00:00"
-    off = v.file_off if v.file is not None else 0
+    off = v.file_off if v.file is not None else v.object_offset() if v.kind == SHARED else 0
     if v.file is not None:
         try:
             st = v.file.stat()

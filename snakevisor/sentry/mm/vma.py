@@ -40,6 +40,12 @@ class Region:
         if self.refs == 0:
             self.mf.free(self.offset, self.length)
 
+    @property
+    def size(self):
+        """As a mappable's: shared anonymous memory is a file of its first mmap's length (mremap
+        past it is SIGBUS)."""
+        return self.length
+
     def covers_exactly(self, vma):
         return vma.mf_off == self.offset and vma.end - vma.start == self.length
 
@@ -70,6 +76,11 @@ class VMA:
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""
         return self.kind == FILE and self.owner.cache is cache
+
+    def object_offset(self):
+        """SHARED: where in its shared object (the Region) this VMA starts (past the object's end,
+        where no memory backs it, file_off keeps it)."""
+        return self.file_off if self.past_eof else self.mf_off - self.owner.offset
 
     def copies_cache(self, cache):
         """Does this VMA hold private copies of the PageCache ``cache``'s pages (a private file mapping

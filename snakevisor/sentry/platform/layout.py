@@ -45,3 +45,6 @@ def _stub_addr():
 STUB_ADDR = _stub_addr()
 TASK_SIZE = STUB_ADDR               # the application's memory stays below the stub's page
 STACK_TOP = TASK_SIZE - (4 << 30)   # the main thread's stack, under the stub with a 4 GiB gap
+STACK_SIZE = 8 << 20
+MMAP_TOP = STACK_TOP - STACK_SIZE - (256 << 20)   # mmap's choices stay under the stack and its growth
+MMAP_MIN_ADDR = 0x10000             # vm.mmap_min_addr
