@@ -1,6 +1,6 @@
 """Regressions found with gVisor's syscall tests as an oracle (pipes, writev, waitid, clone3,
 /proc/TID, mremap, getdents and inotify, MAP_FIXED_NOREPLACE, the parent thread of PR_SET_PDEATHSIG
-and PTRACE_TRACEME, SIGBUS past the end of a private file mapping, mremap of shared objects): tests/programs/gvt_misc.c, one case per argument, natively and in the sandbox;
+and PTRACE_TRACEME, SIGBUS past the end of a private file mapping, mremap of shared objects, whole-file reads): tests/programs/gvt_misc.c, one case per argument, natively and in the sandbox;
 stdout and exit status must match."""
 import pytest
 
@@ -10,7 +10,7 @@ CASES = ["writev_gaps", "pipe_close_reader", "pipe_null_read", "waitid_zombie", 
          "mremap_shared", "dir_access", "fixed_noreplace",
          "pdeathsig_thread", "traceme_thread", "comm_write", "preadv_espipe",
          "fsync_stdout", "fork_affinity", "mlock_prot_none", "sigxfsz_sender", "private_past_eof",
-         "mremap_object"]
+         "mremap_object", "large_read"]
 
 
 @pytest.mark.parametrize("case", CASES)

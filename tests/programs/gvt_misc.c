@@ -21,7 +21,9 @@
  *                      the file's data (copied, private) once it grows there; a truncation drops
  *                      the private copies of pages past the new end, in a forked child too
  *   mremap_object      shared anonymous memory grown past its first size is SIGBUS there; mremap
- *                      with old_size 0 maps the same shared pages again (EINVAL if private) */
+ *                      with old_size 0 maps the same shared pages again (EINVAL if private)
+ *   large_read         one write, read or readv of a 40 MiB file moves all of it (a bad later
+ *                      iovec: what came before it); so does a read of /dev/zero or /dev/urandom */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -496,6 +498,45 @@ static int mremap_object(void)
     return 0;
 }
 
+static int large_read(void)
+{
+    size_t size = 40 << 20;
+    char *data = malloc(size), *back = malloc(size + 4096);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)(i * 7 + (i >> 12));
+    int fd = open("/tmp/gvt_large", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    printf("one write: %ld\n", (long)write(fd, data, size));
+    long r = pread(fd, back, size + 4096, 0);
+    printf("one pread: %ld, the same bytes %d\n", r, r == (long)size && !memcmp(data, back, size));
+    lseek(fd, 0, SEEK_SET);
+    memset(back, 0, size);
+    r = read(fd, back, size);
+    printf("one read: %ld, the same bytes %d\n", r, r == (long)size && !memcmp(data, back, size));
+    memset(back, 0, size);
+    struct iovec iov[3] = {{back, 24 << 20}, {NULL, 0}, {back + (24 << 20), 16 << 20}};
+    r = preadv(fd, iov, 3, 0);
+    printf("one preadv: %ld, the same bytes %d\n", r, r == (long)size && !memcmp(data, back, size));
+    struct iovec bad[2] = {{back, 20 << 20}, {(void *)8, 4096}};
+    lseek(fd, 0, SEEK_SET);
+    r = readv(fd, bad, 2);
+    printf("readv with a bad second iovec: %ld, offset then %ld\n", r, (long)lseek(fd, 0, SEEK_CUR));
+    unlink("/tmp/gvt_large");
+    int zero = open("/dev/zero", O_RDONLY), urandom = open("/dev/urandom", O_RDONLY);
+    memset(back, 1, size);
+    r = read(zero, back, size);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < size; i++)
+        nonzero += back[i] != 0;
+    printf("one read of /dev/zero: %ld, bytes not zero %zu\n", r, nonzero);
+    memset(back, 0, size);
+    r = read(urandom, back + 1, size);
+    nonzero = 0;
+    for (size_t i = 1; i <= size; i++)
+        nonzero += back[i] != 0;
+    printf("one read of /dev/urandom: %ld, mostly not zero %d\n", r, nonzero > size / 2);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -518,6 +559,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "sigxfsz_sender")) return sigxfsz_sender();
     if (!strcmp(c, "private_past_eof")) return private_past_eof();
     if (!strcmp(c, "mremap_object")) return mremap_object();
+    if (!strcmp(c, "large_read")) return large_read();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -16,6 +16,7 @@ from snakevisor.abi.fs import (MEM_MAJOR, RNDADDENTROPY, RNDADDTOENTCNT, RNDCLEA
                                RNDZAPENTCNT, S_IFCHR, S_IFDIR, makedev)
 from snakevisor.abi.tty import TTYAUX_MAJOR
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
+from snakevisor.sentry.mm.memoryfile import fill_view
 from snakevisor.sentry.vfs.device import register_char_device
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 
@@ -51,6 +52,13 @@ class ZeroImpl(_CharDeviceImpl):
     def read(self, task, n, offset):
         return bytes(n)
 
+    def copy_read(self, task, buf, n, offset):
+        """A large read (``dd bs=64M``) zeroes application memory in place: it may be as large as
+        Linux's MAX_RW_COUNT, so no bytes object of its size is made."""
+        for view in task.mm.io_views(buf, n, write=True):
+            fill_view(view, 0, len(view))
+        return n
+
     def write(self, task, data, offset):
         return len(data)
 
@@ -68,6 +76,12 @@ class FullImpl(ZeroImpl):
 class RandomImpl(_CharDeviceImpl):
     def read(self, task, n, offset):
         return os.urandom(n)
+
+    def copy_read(self, task, buf, n, offset):
+        """A large read, in place, as ZeroImpl's."""
+        for view in task.mm.io_views(buf, n, write=True):
+            fill_view(view, 0, len(view), os.urandom)
+        return n
 
     def write(self, task, data, offset):
         return len(data)   # "mixing into the pool": accepted and ignored

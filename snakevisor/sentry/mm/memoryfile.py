@@ -18,6 +18,19 @@ from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.hostos.libc import libc
 
 
+_FILL_BLOCK = 1 << 20
+_ZEROS = memoryview(bytes(_FILL_BLOCK))
+
+
+def fill_view(view, start: int, n: int, source=None) -> None:
+    """Fill ``view[start:start+n]`` (application memory) with zeros, or with ``source(k)``'s bytes,
+    a block at a time: a large read of /dev/zero or /dev/urandom makes no buffer of its size."""
+    while n > 0:
+        k = min(n, _FILL_BLOCK)
+        view[start:start + k] = _ZEROS[:k] if source is None else source(k)
+        start, n = start + k, n - k
+
+
 def page_round_up(n: int) -> int:
     return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
@@ -116,7 +129,10 @@ class MemoryFile:
             while di < len(dst) and si < len(src):
                 d, (s, sn) = dst[di], src[si]
                 m = min(len(d) - dpos, sn - spos)
-                d[dpos:dpos + m] = bytes(m) if s is None else mv[s + spos:s + spos + m]
+                if s is None:
+                    fill_view(d, dpos, m)   # a hole
+                else:
+                    d[dpos:dpos + m] = mv[s + spos:s + spos + m]
                 dpos, spos = dpos + m, spos + m
                 if dpos == len(d):
                     di, dpos = di + 1, 0

@@ -31,7 +31,9 @@ from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 from snakevisor.sentry.syscalls.newfd import install_new
 
-# Per-call transfer cap: bounds Sentry allocations; callers loop on short counts.
+# Per-call transfer cap of a read or write through a bytes object in the Sentry: bounds its
+# allocations (callers loop on short counts). Files that read straight into application memory
+# (copy_read) take up to Linux's MAX_RW_COUNT, as many programs read a whole file in one call.
 MAX_IO = 16 << 20
 MAX_RW_COUNT = _fs_abi.MAX_RW_COUNT
 MAX_DIRENTS = 1 << 20
@@ -78,7 +80,7 @@ def install_dup(t, f, cloexec: bool = False, minfd: int = 0) -> int:
     return install_new(t, f, cloexec, minfd)
 
 
-def _iovecs(t, iov, iovcnt):
+def _iovecs(t, iov, iovcnt, cap=MAX_IO):
     cnt = to_s32(iovcnt)
     if cnt < 0:
         raise SyscallError(EINVAL)
@@ -90,7 +92,7 @@ def _iovecs(t, iov, iovcnt):
         if base + length > TASK_SIZE_MAX:
             raise SyscallError(EFAULT)
         total += length
-    return vecs, min(total, MAX_IO)
+    return vecs, min(total, cap)
 
 
 def _scatter(t, vecs, data) -> None:
@@ -180,7 +182,7 @@ def _read_into(t, f, buf, count, pos=None):
     """Read at most what fits in the mapped part of ``buf``: a bad tail gives a short read, an
     unmapped start EFAULT, and in neither case does the file offset move past what was copied."""
     _check_rw(t, buf, count, pos)
-    n = min(count, MAX_IO)
+    n = count if count <= MAX_IO else min(count, MAX_IO if f.impl.copy_read is None else MAX_RW_COUNT)
     room = t.mm.accessible_span(buf, n, write=True)
     if n and not room:
         if f.impl.always_eof:
@@ -189,7 +191,7 @@ def _read_into(t, f, buf, count, pos=None):
     task_read = f.impl.task_read   # host sockets: straight into application memory
     if task_read is not None and pos is None and room:
         return task_read(t, f, [(buf, room)])   # a count, or a generator the dispatcher runs
-    if room >= COPY_VIEWS_FROM and f.impl.copy_read is not None:
+    if room >= COPY_VIEWS_FROM and f.impl.copy_read is not None:   # (then room may pass MAX_IO)
         return f.copy_read(t, buf, room, pos)   # tmpfs: file pages to application memory, one copy
     data = _do_read(t, f, room, pos)
     if data.__class__ is GeneratorType:
@@ -257,7 +259,7 @@ def _vector_args(t, fd, iov, iovcnt, flags, write, pos=None):
     f = _file(t, fd)
     if pos is not None and not f.impl.seekable:
         raise SyscallError(ESPIPE)   # (FMODE_PREAD/PWRITE come before the access mode)
-    vecs, total = _iovecs(t, iov, iovcnt)
+    vecs, total = _iovecs(t, iov, iovcnt, MAX_RW_COUNT)
     if not (f.writable if write else f.readable):
         raise SyscallError(EBADF)
     return f, vecs, total
@@ -270,10 +272,34 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
     task_read = f.impl.task_read
     if task_read is not None and pos is None and not flags:
         return task_read(t, f, vecs)   # (a count or a generator)
-    data = _do_read(t, f, total, pos, bool(flags & RWF_NOWAIT))
+    if total >= COPY_VIEWS_FROM and f.impl.copy_read is not None:
+        return _copy_read_vecs(t, f, vecs, total, pos)
+    data = _do_read(t, f, min(total, MAX_IO), pos, bool(flags & RWF_NOWAIT))
     if data.__class__ is GeneratorType:
         return _then_after(data, _scatter_read, (t, vecs))
     return _scatter_read(t, vecs, data)
+
+
+def _copy_read_vecs(t, f, vecs, total, pos):
+    """readv of a file that reads straight into application memory (it never waits): each
+    iovec in turn, ``total`` bytes at most, to the first short one; a bad first one is EFAULT."""
+    got = 0
+    for base, length in vecs:
+        want = min(length, total - got)
+        if want <= 0:
+            if got >= total:
+                break
+            continue   # an empty entry
+        room = t.mm.accessible_span(base, want, write=True)
+        if not room:
+            if got:
+                break
+            raise SyscallError(EFAULT)
+        n = f.copy_read(t, base, room, None if pos is None else pos + got)
+        got += n
+        if n < want:
+            break
+    return got
 
 
 def _scatter_read(t, vecs, data):
@@ -376,7 +402,7 @@ def _write_from(t, f, buf, count, pos=None):
     discard = f.impl.write_discarding
     if discard is not None:
         return discard(min(count, MAX_RW_COUNT))
-    n = min(count, MAX_IO)
+    n = count if count <= MAX_IO else min(count, MAX_RW_COUNT if f.impl.writes_from_views else MAX_IO)
     avail = t.mm.accessible_span(buf, n)
     if n and not avail:
         raise SyscallError(EFAULT)
@@ -385,6 +411,8 @@ def _write_from(t, f, buf, count, pos=None):
         return task_write(t, f, [(buf, avail)])   # a count, or a generator the dispatcher runs
     if avail >= COPY_VIEWS_FROM and f.impl.writes_from_views:   # tmpfs: application memory to file pages, one copy
         views = t.mm.io_views(buf, avail)
+        if len(views) > 1 and avail > MAX_IO:
+            views = t.mm.io_views(buf, MAX_IO)   # (joined: a bounded copy)
         data = views[0] if len(views) == 1 else b"".join(views)
     else:
         data = t.mm.copy_in(buf, avail) if avail else b""
@@ -414,7 +442,7 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
     task_write = f.impl.task_write
     if task_write is not None and pos is None and not flags:
         return task_write(t, f, vecs)   # (a count or a generator)
-    data = _gather(t, vecs, total)
+    data = _gather(t, vecs, min(total, MAX_IO))
     return _do_write(t, f, data, pos, bool(flags & RWF_APPEND), bool(flags & RWF_NOWAIT))
 
 
