@@ -1,5 +1,5 @@
 /* Regressions found by running gVisor's syscall tests (getdents, open, fcntl, sendfile, lseek,
-   proc, utimes, ...) natively and in the sandbox. One case per argv[1]; each prints the
+   proc, utimes, rename, ...) natively and in the sandbox. One case per argv[1]; each prints the
    return values and errno names it observes, so native and sandbox output must be identical. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -313,7 +313,28 @@ static int utimes_case(void)
     return 0;
 }
 
+/* rename onto "." or "..": EBUSY, or EEXIST with RENAME_NOREPLACE (there is something there) */
+static int rename_dots(void)
+{
+    make_dir();
+    char a[96], b[96], dot[100], dotdot[100];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(dot, sizeof dot, "%s/.", b);
+    snprintf(dotdot, sizeof dotdot, "%s/..", b);
+    mkdir(a, 0755);
+    mkdir(b, 0755);
+    CHECK(renameat2(AT_FDCWD, a, AT_FDCWD, dot, RENAME_NOREPLACE));
+    CHECK(renameat2(AT_FDCWD, a, AT_FDCWD, dotdot, RENAME_NOREPLACE));
+    CHECK(renameat2(AT_FDCWD, a, AT_FDCWD, dot, 0));
+    CHECK(renameat2(AT_FDCWD, dot, AT_FDCWD, a, RENAME_NOREPLACE));
+    CHECK(renameat2(AT_FDCWD, a, AT_FDCWD, dot, RENAME_EXCHANGE));
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"rename_dots", rename_dots},
     {"utimes", utimes_case},
     {"pread_espipe", pread_espipe},
     {"fdinfo", fdinfo_case},

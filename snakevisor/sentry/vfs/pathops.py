@@ -317,8 +317,10 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
     np, nlast, ntrail = resolve_parent(ctx, nstart, npath)
     if op.mount is not np.mount:
         raise SyscallError(EXDEV)
-    if _dotty(olast) or _dotty(nlast):
+    if _dotty(olast):
         raise SyscallError(EBUSY)
+    if _dotty(nlast):   # "." or "..": there is something there (do_renameat2's order)
+        raise SyscallError(EEXIST if flags & RENAME_NOREPLACE else EBUSY)
     check_writable_mount(op)
     src = lookup_child(ctx, op, olast, follow_mounts=False)
     dst = lookup_child_or_none(ctx, np, nlast, follow_mounts=False)
