@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["getdents", "trunc_times", "fcntl", "sendfile", "lseek", "fdinfo", "pread_espipe", "utimes", "rename_dots"]
+CASES = ["getdents", "trunc_times", "fcntl", "sendfile", "lseek", "fdinfo", "pread_espipe", "utimes", "rename_dots", "inotify_more"]
 
 
 @pytest.mark.parametrize("case", CASES)

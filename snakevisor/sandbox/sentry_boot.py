@@ -9,6 +9,7 @@ import types
 from dataclasses import dataclass, field
 
 from snakevisor.abi.errno import EACCES, ENOENT, ENOTDIR, SyscallError
+from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.fs import MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, O_RDONLY, S_IFREG
 from snakevisor.p9.client import Client
 from snakevisor.sentry.fsimpl.devfs import DevFilesystem
@@ -28,6 +29,7 @@ from snakevisor.sentry.vfs.context import FSContext
 from snakevisor.abi.resource import RLIMIT_NOFILE
 from snakevisor.abi.signal import NSIG, SIG_IGN, SIG_KERNEL_ONLY
 from snakevisor.hostos import become_subreaper, libc, lift_address_space_limit, raise_nofile_limit
+from snakevisor.sentry.vfs import fsnotify
 from snakevisor.sentry.vfs.fdtable import FDTable
 from snakevisor.sentry.vfs.file import FileDescription
 from snakevisor.sentry.vfs.mount import VirtualDentry
@@ -123,7 +125,10 @@ def open_exec(task, path):
         raise SyscallError(EACCES)
     if task.creds.landlock is not None:   # Landlock's EXECUTE and READ_FILE
         task.creds.landlock.open_file(vd, O_RDONLY, S_IFREG, exec_=True)
-    return FileDescription(inode.open(task, O_RDONLY), vd, O_RDONLY)
+    f = FileDescription(inode.open(task, O_RDONLY), vd, O_RDONLY)
+    if fsnotify.marks:   # an open like any other to inotify (do_open_execat)
+        fsnotify.file_event(vd.dentry, IN_OPEN)
+    return f
 
 
 def find_program(task, name, path_env):

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
@@ -333,7 +334,69 @@ static int rename_dots(void)
     return 0;
 }
 
+static void drain_events(int fd, const char *what)
+{
+    char buf[4096] __attribute__((aligned(8)));
+    printf("%s:", what);
+    for (;;) {
+        long n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *e = (void *)p;
+            printf(" wd%d:%x%s", e->wd, e->mask, e->len ? " (a name)" : "");
+            p += sizeof *e + e->len;
+        }
+    }
+    printf("\n");
+}
+
+/* inotify: an exec opens the file (IN_OPEN); IN_EXCL_UNLINK watches ignore I/O through an
+   unlinked name, the file's own watch too; /proc's files are watched like others */
+static int inotify_more(void)
+{
+    make_dir();
+    int in = inotify_init1(IN_NONBLOCK);
+    char script[96], file[96];
+    snprintf(script, sizeof script, "%s/script", dir);
+    int fd = open(script, O_WRONLY | O_CREAT, 0755);
+    write(fd, "#!/bin/true\n", 12);
+    close(fd);
+    inotify_add_watch(in, script, IN_ALL_EVENTS);
+    pid_t child = fork();
+    if (child == 0) {
+        execl(script, script, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("exec status %d\n", status);
+    drain_events(in, "exec");
+    snprintf(file, sizeof file, "%s/f", dir);
+    fd = open(file, O_RDWR | O_CREAT, 0644);
+    inotify_add_watch(in, dir, IN_ALL_EVENTS | IN_EXCL_UNLINK);
+    inotify_add_watch(in, file, IN_ALL_EVENTS | IN_EXCL_UNLINK);
+    unlink(file);
+    int v = 0;
+    write(fd, &v, sizeof v);
+    lseek(fd, 0, SEEK_SET);
+    read(fd, &v, sizeof v);
+    drain_events(in, "written and read after the unlink");
+    close(fd);
+    drain_events(in, "closed");
+    int proc = inotify_add_watch(in, "/proc/filesystems", IN_ALL_EVENTS);
+    printf("a watch on /proc/filesystems: %d\n", proc > 0);
+    fd = open("/proc/filesystems", O_RDONLY);
+    char c;
+    read(fd, &c, 1);
+    close(fd);
+    drain_events(in, "/proc/filesystems read");
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"inotify_more", inotify_more},
     {"rename_dots", rename_dots},
     {"utimes", utimes_case},
     {"pread_espipe", pread_espipe},

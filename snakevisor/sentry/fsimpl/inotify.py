@@ -40,9 +40,9 @@ class Watch:
     def __init__(self, instance, wd, inode, mask):
         self.instance, self.wd, self.inode, self.mask = instance, wd, inode, mask
 
-    def deliver(self, inode, mask, cookie, name, child_unlinked=False):
-        if name and child_unlinked and self.mask & N.IN_EXCL_UNLINK:
-            return
+    def deliver(self, inode, mask, cookie, name, unlinked=False):
+        if unlinked and self.mask & N.IN_EXCL_UNLINK:
+            return   # an event through a name that was unlinked (inotify_handle_inode_event)
         wanted = mask & self.mask & N.IN_ALL_EVENTS
         if not wanted:
             return

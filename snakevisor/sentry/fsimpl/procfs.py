@@ -226,6 +226,11 @@ class Directory(ProcInode):
             inode.sysctl = True
         return inode
 
+    def revalidate_child(self, name, child):
+        # /proc/sys is the same for everyone and for ever (its files make their content at
+        # open): its names stay, so an inotify watch or a stat's inode number holds
+        return self.sysctl
+
     def iterdir(self):
         out = []
         for name, factory in self.entries().items():
@@ -277,6 +282,9 @@ class ProcRoot(Directory):
             if task is None or task.exited:
                 raise
             return ThreadGroupDir(self.fs, task.tg, task)
+
+    def revalidate_child(self, name, child):
+        return name in self.static   # (as /proc/sys's; a process's directory is looked up again)
 
     def _entries(self):
         out = dict(self.static)

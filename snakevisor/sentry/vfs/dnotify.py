@@ -21,7 +21,7 @@ class DnotifyMark:
     def __init__(self, kernel, file, fd, mask):
         self.kernel, self.file, self.fd, self.mask = kernel, file, fd, mask
 
-    def deliver(self, inode, mask, cookie, name, child_unlinked=False):
+    def deliver(self, inode, mask, cookie, name, unlinked=False):
         if not name:
             return    # the directory's own events: dnotify reports what happens inside it
         if not any(mask & ev and self.mask & dn for ev, dn in _DN_OF):

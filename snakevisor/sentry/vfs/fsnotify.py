@@ -51,10 +51,12 @@ def file_event(dentry, mask: int) -> None:
     inode = dentry.inode
     mask |= _isdir(inode)
     parent = dentry.parent
+    unlinked = dentry.dead   # (IN_EXCL_UNLINK watches ignore events through unlinked names)
     if parent is not None and parent.inode in marks and mask & N.EVENTS_ON_CHILD:
         for mark in list(marks[parent.inode]):
-            mark.deliver(parent.inode, mask, 0, dentry.name, child_unlinked=dentry.dead)
-    _send(inode, mask)
+            mark.deliver(parent.inode, mask, 0, dentry.name, unlinked=unlinked)
+    for mark in list(marks.get(inode, ())):
+        mark.deliver(inode, mask, 0, b"", unlinked=unlinked)
 
 
 def entry_event(dir_inode, mask: int, name: bytes, child_inode, cookie: int = 0) -> None:
