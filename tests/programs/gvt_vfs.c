@@ -352,7 +352,8 @@ static void drain_events(int fd, const char *what)
 }
 
 /* inotify: an exec opens the file (IN_OPEN); IN_EXCL_UNLINK watches ignore I/O through an
-   unlinked name, the file's own watch too; /proc's files are watched like others */
+   unlinked name, the file's own watch too, but not changes to its inode; /proc's files are
+   watched like others */
 static int inotify_more(void)
 {
     make_dir();
@@ -382,6 +383,9 @@ static int inotify_more(void)
     lseek(fd, 0, SEEK_SET);
     read(fd, &v, sizeof v);
     drain_events(in, "written and read after the unlink");
+    ftruncate(fd, 12345);
+    fchmod(fd, 0600);
+    drain_events(in, "its inode changed after the unlink");
     close(fd);
     drain_events(in, "closed");
     int proc = inotify_add_watch(in, "/proc/filesystems", IN_ALL_EVENTS);

@@ -55,7 +55,7 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
     if name.startswith(b"trusted.") and not t.creds.has_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)
     inode.setxattr(name, data, flags)
-    fsnotify.file_event(dentry, IN_ATTRIB)
+    fsnotify.file_event(dentry, IN_ATTRIB, of_inode=True)
     return 0
 
 
@@ -85,7 +85,7 @@ def _remove(t, dentry, name_addr, readonly):
     if inode.iflags:
         inode_flags.check_unchanged(inode)
     inode.removexattr(name)
-    fsnotify.file_event(dentry, IN_ATTRIB)
+    fsnotify.file_event(dentry, IN_ATTRIB, of_inode=True)
     return 0
 
 

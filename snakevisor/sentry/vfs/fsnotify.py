@@ -43,15 +43,17 @@ def _send(inode, mask, cookie=0, name=b""):
         mark.deliver(inode, mask, cookie, name)
 
 
-def file_event(dentry, mask: int) -> None:
+def file_event(dentry, mask: int, of_inode: bool = False) -> None:
     """An event on the file itself (open, access, modify, attrib, close): its own marks get it,
-    and its directory's marks too, with the file's name (Linux's fsnotify_parent)."""
+    and its directory's marks too, with the file's name (Linux's fsnotify_parent). IN_EXCL_UNLINK
+    watches ignore I/O through an unlinked name, not changes to the inode (``of_inode``:
+    notify_change's and xattrs', which Linux reports without a path)."""
     if not marks:
         return
     inode = dentry.inode
     mask |= _isdir(inode)
     parent = dentry.parent
-    unlinked = dentry.dead   # (IN_EXCL_UNLINK watches ignore events through unlinked names)
+    unlinked = dentry.dead and not of_inode
     if parent is not None and parent.inode in marks and mask & N.EVENTS_ON_CHILD:
         for mark in list(marks[parent.inode]):
             mark.deliver(parent.inode, mask, 0, dentry.name, unlinked=unlinked)
@@ -127,4 +129,4 @@ def attributes_changed(dentry, mode=False, owner=False, atime=False, mtime=False
     if size:
         mask |= N.IN_MODIFY
     if mask:
-        file_event(dentry, mask)
+        file_event(dentry, mask, of_inode=True)
