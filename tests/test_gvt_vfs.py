@@ -13,3 +13,12 @@ def test_gvt_vfs(case):
     binary = compile_c("gvt_vfs")
     native, _ = compare([binary, case], env=app_env())
     assert native.returncode == 0, native.stdout.decode(errors="replace")[-2000:]
+
+
+def test_protected_hardlinks():
+    """The sandbox's fs.protected_hardlinks is 1, as Debian sets it; compared with a host that agrees."""
+    with open("/proc/sys/fs/protected_hardlinks") as f:
+        if f.read().strip() != "1":
+            pytest.skip("this host's fs.protected_hardlinks is not 1: native links would differ")
+    native, _ = compare([compile_c("gvt_vfs"), "protected_hardlinks"], env=app_env())
+    assert b"EPERM" in native.stdout

@@ -399,7 +399,43 @@ static int inotify_more(void)
     return 0;
 }
 
+/* fs.protected_hardlinks: another user may not link a file it could not read and write, a
+   special file or a setuid one; its owner may */
+static int protected_hardlinks(void)
+{
+    make_dir();
+    chmod(dir, 0777);
+    char unwritable[96], fifo[96], suid[96], mine[96], target[96];
+    snprintf(unwritable, sizeof unwritable, "%s/ro", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(suid, sizeof suid, "%s/suid", dir);
+    snprintf(mine, sizeof mine, "%s/mine", dir);
+    snprintf(target, sizeof target, "%s/new", dir);
+    close(open(unwritable, O_CREAT | O_WRONLY, 0644));
+    mkfifo(fifo, 0666);
+    close(open(suid, O_CREAT | O_WRONLY, 0666));
+    chmod(suid, 0666 | S_ISUID);
+    pid_t child = fork();
+    if (child == 0) {
+        if (setuid(65534) != 0)
+            _exit(3);
+        CHECK(link(unwritable, target));
+        CHECK(link(fifo, target));
+        CHECK(link(suid, target));
+        close(open(mine, O_CREAT | O_WRONLY, 0600));
+        CHECK(link(mine, target));
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    CHECK(link(unwritable, target));   /* root: CAP_FOWNER */
+    printf("child status %d\n", status);
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"protected_hardlinks", protected_hardlinks},
     {"inotify_more", inotify_more},
     {"rename_dots", rename_dots},
     {"utimes", utimes_case},

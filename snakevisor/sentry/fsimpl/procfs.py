@@ -389,6 +389,8 @@ class ProcRoot(Directory):
             b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", _set_pipe_max_size),
             b"mount-max": lambda: WritableFile(fs, lambda: f"{vfs_limits['mount_max']}\n",
                                                _limit_writer(vfs_limits, "mount_max", 1)),
+            b"protected_hardlinks": lambda: WritableFile(fs, lambda: f"{vfs_limits['protected_hardlinks']}\n",
+                                                         _limit_writer(vfs_limits, "protected_hardlinks", 0, 1)),
             # Per-user pipe page limits: kept, not enforced (they spare privileged users anyway).
             b"pipe-user-pages-soft": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_soft']}\n",
                                                           _limit_writer(pipefs.LIMITS, "user_pages_soft")),
@@ -432,11 +434,11 @@ def _limits_dir(fs, limits):
             for name in limits}
 
 
-def _limit_writer(limits, name, minimum=0):
-    """A write of a number from ``minimum`` up to limits[name]."""
+def _limit_writer(limits, name, minimum=0, maximum=None):
+    """A write of a number from ``minimum`` (up to ``maximum``) to limits[name]."""
     def write(task, data):
         value = _parse_int(data)
-        if value < minimum:
+        if value < minimum or (maximum is not None and value > maximum):
             raise SyscallError(EINVAL)
         limits[name] = value
     return write

@@ -15,7 +15,7 @@ from snakevisor.abi.landlock import ACCESS_FS_TRUNCATE as LANDLOCK_TRUNCATE
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
 from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
-                               RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, S_ISGID, S_ISUID, S_ISVTX,
+                               RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, S_ISGID, S_ISUID, S_ISVTX, S_IXGRP,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify, leases
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -26,6 +26,7 @@ from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, ca
                                                check_permission, fsuid, in_group)
 from snakevisor.sentry.vfs.resolve import (lookup_child, lookup_child_or_none, resolve,
                                            resolve_parent)
+from snakevisor.sentry.vfs.vfs import LIMITS
 
 
 def _dotty(last: bytes) -> bool:
@@ -235,9 +236,11 @@ def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
     parent, last = _prepare_create(ctx, start, path, False, None)
     if old.mount is not parent.mount:
         raise SyscallError(EXDEV)
+    inode = old.dentry.inode
+    if LIMITS["protected_hardlinks"]:
+        _may_link(ctx.creds, inode)
     if (domain := _landlock(ctx)) is not None:
         domain.check_refer(old, parent, None, False, False)
-    inode = old.dentry.inode
     if inode.is_dir:
         raise SyscallError(EPERM)
     if inode.nlink == 0 and not inode.linkable:
@@ -250,6 +253,20 @@ def link_path(ctx, old: VirtualDentry, start, path: bytes) -> VirtualDentry:
     vd = VirtualDentry(parent.mount, parent.dentry.add_child(last, inode))
     fsnotify.linked(parent.dentry, last, inode)
     return vd
+
+
+def _may_link(creds, inode) -> None:
+    """may_linkat under fs.protected_hardlinks: a file that is special, setuid, setgid and
+    executable, or not both readable and writable by the caller gets a new name only from its
+    owner (or CAP_FOWNER): EPERM."""
+    mode = inode.mode
+    if mode & S_IFMT == S_IFREG and not mode & S_ISUID and mode & (S_ISGID | S_IXGRP) != S_ISGID | S_IXGRP:
+        try:
+            check_permission(creds, inode, MAY_READ | MAY_WRITE)
+            return
+        except SyscallError:
+            pass
+    check_owner(creds, inode)
 
 
 def _added(parent, last, inode) -> VirtualDentry:

@@ -15,7 +15,9 @@ from snakevisor.sentry.vfs.mount import Mount, VirtualDentry
 
 
 # /proc/sys/fs/mount-max: the most mounts a namespace may hold (Linux's default); more is ENOSPC.
-LIMITS = {"mount_max": 100000}
+# protected_hardlinks: link(2) of a file one does not own needs a safe source (pathops.link_path);
+# on, as Debian and most distributions set it.
+LIMITS = {"mount_max": 100000, "protected_hardlinks": 1}
 
 
 @dataclass
