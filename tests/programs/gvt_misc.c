@@ -23,7 +23,9 @@
  *   mremap_object      shared anonymous memory grown past its first size is SIGBUS there; mremap
  *                      with old_size 0 maps the same shared pages again (EINVAL if private)
  *   large_read         one write, read or readv of a 40 MiB file moves all of it (a bad later
- *                      iovec: what came before it); so does a read of /dev/zero or /dev/urandom */
+ *                      iovec: what came before it); so does a read of /dev/zero or /dev/urandom
+ *   setid_saved        without CAP_SETUID/CAP_SETGID, setuid/setgid may take the real or saved id
+ *                      (root with euid 1 gets euid 0 and its capabilities back) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -537,6 +539,44 @@ static int large_read(void)
     return 0;
 }
 
+static void show_ids(const char *what)
+{
+    char line[256], prm[32] = "", eff[32] = "";
+    FILE *f = fopen("/proc/self/status", "r");
+    printf("%s:", what);
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4))
+            printf(" [%s]", line);
+        sscanf(line, "CapPrm: %31s", prm);
+        sscanf(line, "CapEff: %31s", eff);
+    }
+    fclose(f);
+    printf(" effective capabilities: %s\n", !strcmp(prm, eff) ? "all permitted" : strtoul(eff, NULL, 16) ? "some" : "none");
+}
+
+static int setid_saved(void)
+{
+    long r;
+    r = syscall(SYS_setresgid, -1, 1, -1);
+    printf("setresgid(-1, 1, -1) = %ld %s\n", r, err(r));
+    show_ids("egid 1");
+    r = syscall(SYS_setresuid, -1, 1, -1);
+    printf("setresuid(-1, 1, -1) = %ld %s\n", r, err(r));
+    show_ids("euid 1");
+    r = syscall(SYS_setgid, 0);
+    printf("setgid(0) without CAP_SETGID = %ld %s\n", r, err(r));
+    r = syscall(SYS_setuid, 2);
+    printf("setuid(2) = %ld %s\n", r, err(r));
+    r = syscall(SYS_setuid, 0);
+    printf("setuid(0), the real and saved id = %ld %s\n", r, err(r));
+    show_ids("setuid 0");
+    r = syscall(SYS_setgid, 1);
+    printf("setgid(1) = %ld %s\n", r, err(r));
+    show_ids("setgid 1");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -560,6 +600,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "private_past_eof")) return private_past_eof();
     if (!strcmp(c, "mremap_object")) return mremap_object();
     if (!strcmp(c, "large_read")) return large_read();
+    if (!strcmp(c, "setid_saved")) return setid_saved();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -163,12 +163,15 @@ def setuid(t, uid):
     if uid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
     old = _uids(t.creds)
-    if t.creds.own_cap(CAP_SETUID):
-        uid = id_from(t.creds, uid)
-        t.creds.uid = t.creds.euid = t.creds.suid = t.creds.fsuid = uid
+    creds = t.creds
+    uid = id_from(creds, uid)
+    if creds.own_cap(CAP_SETUID):
+        creds.uid = creds.euid = creds.suid = creds.fsuid = uid
+    elif uid in (creds.uid, creds.suid):   # the real or the saved id (__sys_setuid)
+        creds.euid = creds.fsuid = uid
     else:
-        _set_ids(t, ("euid", "fsuid"), (uid, uid), CAP_SETUID)
-    _fix_caps(t.creds, old)
+        raise SyscallError(EPERM)
+    _fix_caps(creds, old)
     return 0
 
 
@@ -177,11 +180,14 @@ def setgid(t, gid):
     gid &= 0xFFFFFFFF
     if gid == 0xFFFFFFFF:
         raise SyscallError(EINVAL)
-    if t.creds.own_cap(CAP_SETGID):
-        gid = id_from(t.creds, gid, "gid")
-        t.creds.gid = t.creds.egid = t.creds.sgid = t.creds.fsgid = gid
+    creds = t.creds
+    gid = id_from(creds, gid, "gid")
+    if creds.own_cap(CAP_SETGID):
+        creds.gid = creds.egid = creds.sgid = creds.fsgid = gid
+    elif gid in (creds.gid, creds.sgid):
+        creds.egid = creds.fsgid = gid
     else:
-        _set_ids(t, ("egid", "fsgid"), (gid, gid), CAP_SETGID)
+        raise SyscallError(EPERM)
     return 0
 
 
