@@ -10,7 +10,8 @@ CASES = ["writev_gaps", "pipe_close_reader", "pipe_null_read", "waitid_zombie", 
          "mremap_shared", "dir_access", "fixed_noreplace",
          "pdeathsig_thread", "traceme_thread", "comm_write", "preadv_espipe",
          "fsync_stdout", "fork_affinity", "mlock_prot_none", "sigxfsz_sender", "private_past_eof",
-         "mremap_object", "large_read", "setid_saved"]
+         "mremap_object", "large_read", "setid_saved",
+         "epoll_add_waiting"]
 
 
 @pytest.mark.parametrize("case", CASES)

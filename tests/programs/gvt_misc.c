@@ -25,7 +25,9 @@
  *   large_read         one write, read or readv of a 40 MiB file moves all of it (a bad later
  *                      iovec: what came before it); so does a read of /dev/zero or /dev/urandom
  *   setid_saved        without CAP_SETUID/CAP_SETGID, setuid/setgid may take the real or saved id
- *                      (root with euid 1 gets euid 0 and its capabilities back) */
+ *                      (root with euid 1 gets euid 0 and its capabilities back)
+ *   epoll_add_waiting  a TCP socket added to an epoll (of a pipe) while a thread already waits in
+ *                      epoll_wait wakes it when readable (a Go program's netpoller waits so) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -38,6 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -577,6 +582,53 @@ static int setid_saved(void)
     return 0;
 }
 
+static int waiting_epoll, waiting_got;
+static struct epoll_event waiting_events[4];
+static volatile long waiting_tid;
+
+static void *epoll_waiter(void *arg)
+{
+    waiting_tid = syscall(SYS_gettid);
+    waiting_got = epoll_wait(waiting_epoll, waiting_events, 4, -1);
+    return NULL;
+}
+
+static int epoll_add_waiting(void)
+{
+    waiting_epoll = epoll_create1(0);
+    int p[2];
+    pipe(p);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
+    epoll_ctl(waiting_epoll, EPOLL_CTL_ADD, p[0], &ev);
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bind(listener, (void *)&a, len);
+    listen(listener, 8);
+    getsockname(listener, (void *)&a, &len);
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    connect(client, (void *)&a, len);
+    int server = accept(listener, NULL, NULL);
+    pthread_t th;
+    pthread_create(&th, NULL, epoll_waiter, NULL);
+    for (int i = 0; i < 20000 && !(waiting_tid && sleeping(waiting_tid)); i++)
+        usleep(1000);   /* until the waiter sleeps in epoll_wait */
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.fd = server;
+    epoll_ctl(waiting_epoll, EPOLL_CTL_ADD, server, &ev);
+    write(client, "x", 1);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;   /* natively at once; a lost wake-up would wait forever */
+    if (pthread_timedjoin_np(th, NULL, &until)) {
+        printf("the waiter still waits\n");
+        return 0;
+    }
+    printf("the waiter got %d event(s), the socket's %d\n", waiting_got,
+           waiting_got == 1 && waiting_events[0].data.fd == server);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -601,6 +653,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "mremap_object")) return mremap_object();
     if (!strcmp(c, "large_read")) return large_read();
     if (!strcmp(c, "setid_saved")) return setid_saved();
+    if (!strcmp(c, "epoll_add_waiting")) return epoll_add_waiting();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

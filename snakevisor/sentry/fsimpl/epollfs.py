@@ -81,7 +81,10 @@ class EpollImpl(FileDescriptionImpl):
         w = file.waitable(task)
         e = EpollEntry(file, fd, events, data)
         if isinstance(w, HostFdWaitable):
+            first = not self.by_host_fd
             self._host_add(e, w.fd)
+            if first:   # a thread already in epoll_wait watches no host epoll yet: it must look again
+                self.queue.notify(EPOLLIN | EPOLLRDNORM)
         elif isinstance(w, WaitQueue):
             e.handle = (w, w.register(self._callback(key), e.mask, bool(events & EPOLLEXCLUSIVE)))
         else:
