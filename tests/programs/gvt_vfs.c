@@ -191,6 +191,16 @@ static int sendfile_case(void)
     CHECK(splice(p[0], NULL, m2, NULL, 3, 0));
     off = 0x7ffffffffffffffeLL;
     CHECK(splice(p[0], NULL, out, &off, 3, 0));
+    /* sendfile's source: not a pipe; into a socket only a regular file; into a pipe a socket too */
+    int q[2], sv[2], zero = open("/dev/zero", O_RDONLY);
+    pipe(q);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    CHECK(write(p[1], "ab", 2));
+    CHECK(sendfile(sv[0], p[0], NULL, 100));
+    CHECK(sendfile(q[1], p[0], NULL, 100));
+    CHECK(sendfile(sv[0], zero, NULL, 100));
+    CHECK(sendfile(q[1], zero, NULL, 100));
+    CHECK(sendfile(q[1], sv[1], NULL, 100));
     remove_dir();
     return 0;
 }

@@ -153,6 +153,13 @@ def _check_spliceable(src, dst):
             raise SyscallError(EINVAL)
 
 
+def _check_sendfile_source(src):
+    """sendfile's source may be anything that splices but a pipe: EINVAL (Go's io.Copy from a
+    pipe into a socket then falls back to read and write; it waited forever here)."""
+    if isinstance(src.impl, PipeImpl):
+        raise SyscallError(EINVAL)
+
+
 def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
     src, dst = _files(t, fd_in, fd_out)
     in_pipe, out_pipe = isinstance(src.impl, PipeImpl), isinstance(dst.impl, PipeImpl)
@@ -249,6 +256,7 @@ def sendfile(t, out_fd, in_fd, offset, count):
         raise SyscallError(ESPIPE)
     _verify_area(src, off, count)
     _verify_area(dst, None, count)
+    _check_sendfile_source(src)
     d_off = None
     advance_dst = dst.impl.seekable
     if advance_dst:
