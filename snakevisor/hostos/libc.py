@@ -45,6 +45,9 @@ libc.renameat2.argtypes = [_int, _char_p, _int, _char_p, _uint]
 libc.inotify_init1.argtypes = [_int]
 libc.inotify_add_watch.argtypes = [_int, _char_p, ctypes.c_uint32]
 
+# mprotect(2): hostos/atomic.py makes its code page executable.
+libc.mprotect.argtypes = [_void_p, _size_t, _int]
+
 # fallocate(2) takes 64-bit offsets.
 libc.fallocate.argtypes = [_int, _int, _long, _long]
 libc.getauxval.argtypes = [ctypes.c_ulong]

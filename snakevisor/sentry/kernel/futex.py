@@ -1,10 +1,12 @@
-"""Futexes: wait queues keyed by (address space, address) for private, MemoryFile offset for shared."""
+"""Futexes: wait queues keyed by (address space, address) for private, MemoryFile offset for shared;
+the PI futexes are kernel/futex_pi.py's, robust lists are walked here as a thread exits."""
 import struct
 
 from snakevisor.abi.errno import EAGAIN, EFAULT, EINVAL, ETIMEDOUT, SyscallError
 from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_OWNER_DIED, FUTEX_TID_MASK,
                                   FUTEX_WAITERS, ROBUST_LIST_LIMIT)
 from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
+from snakevisor.sentry.kernel.futex_pi import CAS_TRIES, PiFutexes
 from snakevisor.sentry.mm.vma import ANON, COW
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
@@ -18,6 +20,7 @@ def _check_value(t, addr, expected):
 class FutexManager:
     def __init__(self):
         self.queues = {}  # key -> list of [bitset, waiter-state]
+        self.pi = PiFutexes(self)
 
     @staticmethod
     def key(t, addr, private):
@@ -97,7 +100,10 @@ class FutexManager:
     def wake(self, t, addr, count, bitset, private):
         if bitset == 0:
             raise SyscallError(EINVAL)
-        return self.wake_key(self.key(t, addr, private), count, bitset)
+        key = self.key(t, addr, private)
+        if (self.pi.states or self.pi.requeuers) and self.pi.busy(key):
+            raise SyscallError(EINVAL)   # PI waiters are woken by UNLOCK_PI and CMP_REQUEUE_PI only
+        return self.wake_key(key, count, bitset)
 
     def wake_key(self, key, count, bitset=BITSET_ALL):
         """Wake up to ``count`` waiters of ``key`` whose bitset meets ``bitset``; at least one, as
@@ -126,6 +132,8 @@ class FutexManager:
             value = struct.unpack("<I", t.mm.copy_in(addr, 4))[0]
             if value != expected & 0xFFFFFFFF:
                 raise SyscallError(EAGAIN)
+        if self.pi.busy(key1) and count + count2 > 0:
+            raise SyscallError(EINVAL)   # WAIT_REQUEUE_PI waiters move with CMP_REQUEUE_PI only
         woken = self.wake_key(key1, count) if count > 0 else 0
         waiters = self.queues.get(key1, [])
         if key1 == key2:   # onto itself: the waiters stay where they are, counted as moved
@@ -138,31 +146,55 @@ class FutexManager:
             self.queues.pop(key1, None)
         return woken + moved
 
-    # -- robust futex lists (set_robust_list) ------------------------------------------------
+    # -- a thread's exit: robust futex lists (set_robust_list), PI locks ---------------------------
+    def thread_exited(self, task):
+        """The futexes a dying thread holds: those on its robust list get FUTEX_OWNER_DIED (a
+        waiter woken), then its contended PI locks go to their waiters (Linux's futex_cleanup)."""
+        try:
+            self.release_robust_list(task)
+        finally:
+            if self.pi.states:
+                self.pi.owner_exited(task)
+
     def release_robust_list(self, task):
-        """Walk the dying thread's robust list: each futex it still owns gets FUTEX_OWNER_DIED
-        and one waiter woken, so the next locker learns the owner died (EOWNERDEAD)."""
+        """Walk the dying thread's robust list (Linux's exit_robust_list): an entry's low bit
+        marks a PI futex; the pending entry (list_op_pending) is handled last."""
         head, length = task.robust_list
         if not head or length != 24:
             return
         mm = task.mm
-        entry, offset, pending = struct.unpack("<QqQ", mm.copy_in(head, 24))
+        first, offset, pending = struct.unpack("<QqQ", mm.copy_in(head, 24))
+        entry, pi = first & ~1, first & 1
         seen = 0
         while entry != head and seen < ROBUST_LIST_LIMIT:
             next_entry = struct.unpack("<Q", mm.copy_in(entry, 8))[0]
-            if entry != pending:
-                self._owner_died(task, entry + offset)
-            entry = next_entry
+            if entry != pending & ~1:
+                self._owner_died(task, (entry + offset) & 0xFFFFFFFFFFFFFFFF, pi, False)
+            entry, pi = next_entry & ~1, next_entry & 1
             seen += 1
-        if pending:
-            self._owner_died(task, pending + offset)
+        if pending & ~1:
+            self._owner_died(task, (pending & ~1) + offset & 0xFFFFFFFFFFFFFFFF, pending & 1, True)
 
-    def _owner_died(self, task, addr):
-        mm = task.mm
-        value = struct.unpack("<I", mm.copy_in(addr, 4))[0]
-        if value & FUTEX_TID_MASK != task.tid:
+    def _owner_died(self, task, addr, pi, pending):
+        """handle_futex_death: a word the dying thread owns gets FUTEX_OWNER_DIED (its waiters bit
+        kept, its TID cleared) atomically; a non-PI one wakes a waiter (a PI one's waiters get the
+        lock from thread_exited). A pending non-PI word of 0 was being unlocked: wake one."""
+        if addr & 3:
             return
-        mm.copy_out(addr, struct.pack("<I", (value & FUTEX_WAITERS) | FUTEX_OWNER_DIED))
-        if value & FUTEX_WAITERS:
-            for private in (True, False):
-                self.wake_key(self.key(task, addr, private), 1)
+        mm = task.mm
+        for _ in range(CAS_TRIES):   # bounded: the application may keep changing the word
+            value = struct.unpack("<I", mm.copy_in(addr, 4))[0]
+            if pending and not pi and not value:
+                self._wake_robust(task, addr)
+                return
+            if value & FUTEX_TID_MASK != task.tg.pidns.id_of(task.tid):
+                return
+            if mm.compare_and_swap(addr, value, (value & FUTEX_WAITERS) | FUTEX_OWNER_DIED) == value:
+                if not pi and value & FUTEX_WAITERS:
+                    self._wake_robust(task, addr)
+                return
+
+    def _wake_robust(self, task, addr):
+        """Linux wakes the shared key; a private-anonymous word's is (mm, address), as a private one."""
+        for private in (True, False):
+            self.wake_key(self.key(task, addr, private), 1)

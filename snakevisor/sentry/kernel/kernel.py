@@ -350,7 +350,7 @@ class Kernel:
         if mm is None:
             return
         try:
-            self.futexes.release_robust_list(task)
+            self.futexes.thread_exited(task)
         except Exception:  # a corrupt list in application memory is the application's problem
             pass
         if from_group or not task.clear_child_tid:

@@ -527,6 +527,16 @@ class MemoryManager:
             return self.view[off:off + n]
         return b"".join(self._pieces(addr, n, M.PROT_READ))
 
+    def compare_and_swap(self, addr, expected, new):
+        """Atomically make the u32 at ``addr`` (4-aligned) ``new`` if it holds ``expected``; returns
+        the value it held. A write of the Sentry's (a PI futex word): EFAULT unless mapped writable,
+        copy-on-write memory made this address space's own first."""
+        self.break_cow(addr, addr + 4)
+        v = self.find_populated(addr)
+        if v is None or not v.accessible(M.PROT_WRITE):
+            raise SyscallError(EFAULT)
+        return self.mf.compare_and_swap(v.mf_off + addr - v.start, expected, new)
+
     def find_populated(self, addr):
         """The VMA containing ``addr`` (or None), its pages there made and mapped if it was lazy:
         what the Sentry's own accesses through a VMA look up."""

@@ -15,6 +15,7 @@ from bisect import bisect_left, insort
 from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE
 from snakevisor.abi.mm import PAGE_SIZE
+from snakevisor.hostos.atomic import buffer_address, compare_and_swap
 from snakevisor.hostos.libc import libc
 
 
@@ -52,6 +53,7 @@ class MemoryFile:
         self.view = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self.extents = FreeExtents(size)
         self.allocated = 0
+        self._address = None   # the view's host address, for compare_and_swap
 
     def allocate(self, length: int) -> int:
         """Reserve ``length`` bytes (rounded up to pages) of zeroed memory; return its offset."""
@@ -138,6 +140,13 @@ class MemoryFile:
                     di, dpos = di + 1, 0
                 if spos == sn:
                     si, spos = si + 1, 0
+
+    def compare_and_swap(self, offset: int, expected: int, new: int) -> int:
+        """Atomically make the u32 at ``offset`` (4-aligned) ``new`` if it holds ``expected``;
+        returns the value it held. Application threads may be changing it at the same time."""
+        if self._address is None:
+            self._address = buffer_address(self.view)
+        return compare_and_swap(self._address + offset, expected, new)
 
     def close(self) -> None:
         self.view.close()

@@ -1,12 +1,13 @@
-"""futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP; the futex2 calls
-futex_waitv(2), futex_wake(2), futex_wait(2) and futex_requeue(2)."""
+"""futex(2): WAIT, WAKE, the bitset variants, REQUEUE and CMP_REQUEUE, WAKE_OP, the PI operations
+(kernel/futex_pi.py); the futex2 calls futex_waitv(2), futex_wake(2), futex_wait(2) and futex_requeue(2)."""
 import struct
 
 from snakevisor.abi.errno import EINVAL, ENOSYS, SyscallError
 from snakevisor.abi.futex import (FUTEX2_PRIVATE, FUTEX2_SIZE_MASK, FUTEX2_SIZE_U32, FUTEX_BITSET_MATCH_ANY as BITSET_ALL,
-                                  FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT,
-                                  FUTEX_WAIT_BITSET, FUTEX_WAITV_MAX, FUTEX_WAITV_SIZE, FUTEX_WAKE, FUTEX_WAKE_BITSET,
-                                  FUTEX_WAKE_OP)
+                                  FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK, FUTEX_CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI,
+                                  FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_TRYLOCK_PI,
+                                  FUTEX_UNLOCK_PI, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_WAITV_MAX,
+                                  FUTEX_WAITV_SIZE, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.time import CLOCK_MONOTONIC, CLOCK_REALTIME
 from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
@@ -14,7 +15,7 @@ from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
 
 def futex(t, addr, op, val, timeout_ptr, addr2, val3):
     private = bool(op & FUTEX_PRIVATE_FLAG)
-    cmd = op & 0x7F
+    cmd = op & FUTEX_CMD_MASK
     fm = t.kernel.futexes
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         bitset = BITSET_ALL if cmd == FUTEX_WAIT else val3
@@ -38,7 +39,35 @@ def futex(t, addr, op, val, timeout_ptr, addr2, val3):
         return fm.requeue(t, addr, count, addr2, count2, private, val3 if cmd == FUTEX_CMP_REQUEUE else None)
     if cmd == FUTEX_WAKE_OP:
         return _wake_op(t, fm, addr, to_s32(val), to_s32(timeout_ptr), addr2, val3, private)
-    raise SyscallError(ENOSYS)  # PI futexes, FUTEX_FD, and unknown operations
+    if cmd in PI_OPS:
+        return (yield from _pi(t, fm.pi, cmd, op, addr, val, timeout_ptr, addr2, val3, private))
+    raise SyscallError(ENOSYS)  # FUTEX_FD, and unknown operations
+
+
+PI_OPS = frozenset((FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_REQUEUE_PI,
+                    FUTEX_CMP_REQUEUE_PI))
+
+
+def _pi(t, pi, cmd, op, addr, val, timeout_ptr, addr2, val3, private):
+    """The PI futex operations (generator). Their timeouts are absolute: LOCK_PI's on
+    CLOCK_REALTIME, LOCK_PI2's and WAIT_REQUEUE_PI's on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME."""
+    deadline = None
+    if timeout_ptr and cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI):
+        ns = read_timespec(t, timeout_ptr)
+        clock = CLOCK_REALTIME if cmd == FUTEX_LOCK_PI or op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+        deadline = t.kernel.monotonic() + max(ns - clock_ns(t, clock), 0) / NSEC
+    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI):
+        raise SyscallError(ENOSYS)   # do_futex: the flag is for the calls that take an absolute time
+    if cmd == FUTEX_UNLOCK_PI:
+        return (yield from pi.unlock(t, addr, private))
+    if cmd == FUTEX_CMP_REQUEUE_PI:
+        count, count2 = to_s32(val), to_s32(timeout_ptr)
+        if count < 0 or count2 < 0 or count != 1:
+            raise SyscallError(EINVAL)   # one waiter woken, and only if it takes the lock
+        return (yield from pi.cmp_requeue(t, addr, count2, addr2, val3, private))
+    if cmd == FUTEX_WAIT_REQUEUE_PI:
+        return (yield from pi.wait_requeue(t, addr, val, deadline, addr2, private))
+    return (yield from pi.lock(t, addr, deadline, private, trylock=cmd == FUTEX_TRYLOCK_PI))
 
 
 def _futex2_flags(flags, *values):
