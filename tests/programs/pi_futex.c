@@ -402,15 +402,25 @@ static int signal_case(void)
 }
 
 static pthread_cond_t cv;
-static int items, consumed;
+static int items, consumed, not_owner;
+
+/* The PI mutex's word names its owner: the caller, once pthread_mutex_lock returned. */
+static void check_owner(void)
+{
+    if ((pim.__data.__lock & FUTEX_TID_MASK) != (unsigned)gettid())
+        not_owner++;
+}
 
 static void *consumer_main(void *arg)
 {
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&pim);
-        while (!items && consumed < 300)
+        check_owner();
+        while (!items && consumed < 300) {
             pthread_cond_wait(&cv, &pim);
+            check_owner();
+        }
         if (consumed >= 300) {
             pthread_mutex_unlock(&pim);
             return NULL;
@@ -432,13 +442,14 @@ static int cond(void)
         pthread_create(&th[i], NULL, consumer_main, NULL);
     for (int i = 0; i < 300; i++) {
         pthread_mutex_lock(&pim);
+        check_owner();
         items++;
         pthread_cond_signal(&cv);
         pthread_mutex_unlock(&pim);
     }
     for (int i = 0; i < 3; i++)
         pthread_join(th[i], NULL);
-    printf("consumed %d, left %d\n", consumed, items);
+    printf("consumed %d, left %d, locked without owning it %d\n", consumed, items, not_owner);
     return 0;
 }
 
