@@ -376,6 +376,9 @@ def task_exited(task, status):
     if st is not None:
         st.stopped = False
         if task is task.tg.leader and task.tg.parent is st.tracer.tg:
+            # The tracer is the parent: it reaps the one zombie as its child, a tracee still in
+            # that it is waitable whatever __WCLONE says (Linux 4.7's eligible_child).
+            task.tg.exit_tracer = st.tracer.tg
             _unlink(st)
         else:
             tg = task.tg

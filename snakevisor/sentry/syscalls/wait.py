@@ -18,8 +18,11 @@ def _matches(t, child, kind, ident, options):
         return False
     if kind == C.P_PIDFD and child is not ident:
         return False
-    # __WCLONE waits only for children that do not send SIGCHLD; __WALL for all.
-    if not options & C.WALL:
+    if options & C.WNOTHREAD and child.parent_task is not t:
+        return False   # __WNOTHREAD: the children this thread made, not its siblings'
+    # __WCLONE waits only for children that do not send SIGCHLD; __WALL for all; a tracee of ours
+    # (here: one that exited while we traced it) whatever the flags.
+    if not options & C.WALL and child.exit_tracer is not t.tg:
         clone_child = child.exit_signal != S.SIGCHLD
         if bool(options & C.WCLONE) != clone_child:
             return False
