@@ -9,7 +9,9 @@
  *   signal       a signal to a LOCK_PI waiter runs its handler and the wait goes on (no EINTR)
  *   cond         pthread_cond_wait/signal/broadcast on a PI mutex
  *   requeue      WAIT_REQUEUE_PI + CMP_REQUEUE_PI: taken at once, or requeued and handed over
- *   requeue_errors  requeue-PI misuse: EINVAL, EAGAIN, ETIMEDOUT, a signal before the requeue */
+ *   requeue_errors  requeue-PI misuse: EINVAL, EAGAIN, ETIMEDOUT, a signal before the requeue
+ *   hammer       threads flip the word's bits without end while others lock and unlock it: every call
+ *                returns (what it returns depends on the race), nothing spins forever */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -588,6 +590,51 @@ static int requeue_errors(void)
     return 0;
 }
 
+static atomic_int hammering, flippers;
+
+static void *hammer_main(void *arg)
+{
+    atomic_uint *w = arg;
+    atomic_fetch_add(&flippers, 1);
+    while (atomic_load(&hammering))
+        atomic_fetch_xor(w, 0x1 | FUTEX_WAITERS);
+    return NULL;
+}
+
+static void *hammered_main(void *arg)
+{
+    atomic_uint *w = arg;
+    struct timespec ts;
+    for (int i = 0; i < 300; i++) {
+        abs_in(&ts, CLOCK_MONOTONIC, 1);
+        fx(w, FUTEX_LOCK_PI2_PRIVATE, 0, &ts, NULL, 0);
+        fx(w, FUTEX_TRYLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+        fx(w, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0);
+    }
+    return NULL;
+}
+
+static int hammer(void)
+{
+    static atomic_uint w;
+    pthread_t flip[2], lock[2];
+    atomic_store(&hammering, 1);
+    w = (unsigned)gettid();
+    for (int i = 0; i < 2; i++)
+        pthread_create(&flip[i], NULL, hammer_main, &w);
+    while (atomic_load(&flippers) < 2)
+        sched_yield();
+    for (int i = 0; i < 2; i++)
+        pthread_create(&lock[i], NULL, hammered_main, &w);
+    for (int i = 0; i < 2; i++)
+        pthread_join(lock[i], NULL);
+    atomic_store(&hammering, 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(flip[i], NULL);
+    printf("every call returned\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -601,6 +648,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "cond")) return cond();
     if (!strcmp(c, "requeue")) return requeue();
     if (!strcmp(c, "requeue_errors")) return requeue_errors();
+    if (!strcmp(c, "hammer")) return hammer();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }
