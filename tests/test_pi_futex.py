@@ -12,7 +12,7 @@ import pytest
 from harness import app_env, compare, compile_c
 
 CASES = ["errors", "contention", "trylock", "robust", "owner_exits", "signal", "cond", "requeue",
-         "requeue_errors", "hammer"]
+         "requeue_errors", "hammer", "exec_robust"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -10,6 +10,8 @@
  *   cond         pthread_cond_wait/signal/broadcast on a PI mutex
  *   requeue      WAIT_REQUEUE_PI + CMP_REQUEUE_PI: taken at once, or requeued and handed over
  *   requeue_errors  requeue-PI misuse: EINVAL, EAGAIN, ETIMEDOUT, a signal before the requeue
+ *   exec_robust  a process that execs holding robust mutexes (plain and PI, shared with its parent):
+ *                the parent's next lock is EOWNERDEAD (exec walks the robust list it leaves)
  *   hammer       threads flip the word's bits without end while others lock and unlock it: every call
  *                returns (what it returns depends on the race), nothing spins forever */
 #define _GNU_SOURCE
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -590,6 +593,38 @@ static int requeue_errors(void)
     return 0;
 }
 
+static int exec_robust(void)
+{
+    pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_mutexattr_t a;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+        if (i)
+            pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+        pthread_mutex_init(&m[i], &a);
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        if (pthread_mutex_lock(&m[0]) || pthread_mutex_lock(&m[1]))
+            _exit(1);
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(2);
+    }
+    int st;
+    waitpid(child, &st, 0);
+    printf("child: exited %d code %d\n", WIFEXITED(st), WEXITSTATUS(st));
+    for (int i = 0; i < 2; i++) {
+        printf("%s mutex word: OWNER_DIED %d\n", i ? "PI" : "plain", !!(m[i].__data.__lock & FUTEX_OWNER_DIED));
+        struct timespec ts;
+        abs_in(&ts, CLOCK_REALTIME, 2000);
+        int r = pthread_mutex_timedlock(&m[i], &ts);
+        printf("%s mutex: %s\n", i ? "PI" : "plain", r ? strerrorname_np(r) : "0");
+    }
+    return 0;
+}
+
 static atomic_int hammering, flippers;
 
 static void *hammer_main(void *arg)
@@ -649,6 +684,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "requeue")) return requeue();
     if (!strcmp(c, "requeue_errors")) return requeue_errors();
     if (!strcmp(c, "hammer")) return hammer();
+    if (!strcmp(c, "exec_robust")) return exec_robust();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

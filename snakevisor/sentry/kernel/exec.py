@@ -43,6 +43,11 @@ def do_execve(task, path, argv, envp, vd=None, comm=None):
         kernel.pidns.tasks.pop(task.tid, None)
         task.tid = tg.tgid
         kernel.pidns.tasks[task.tid] = task
+    try:
+        # exec_mm_release: the robust futexes of the address space it leaves and its PI locks
+        kernel.futexes.thread_exited(task)
+    except Exception:  # a corrupt list in application memory is the application's problem
+        pass
     old_ctx, old_mm = task.ctx, task.mm
     cputime.exec_leaves(tg, old_ctx, shared=getattr(old_mm, "task_users", 1) > 1)
     kernel.host_tids.pop(old_ctx.tid, None)

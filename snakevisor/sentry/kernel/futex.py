@@ -151,7 +151,8 @@ class FutexManager:
         """The futexes a dying thread holds: those on its robust list get FUTEX_OWNER_DIED (a
         waiter woken), then its contended PI locks go to their waiters (Linux's futex_cleanup)."""
         try:
-            self.release_robust_list(task)
+            if task.mm is not None:
+                self.release_robust_list(task)
         finally:
             if self.pi.states:
                 self.pi.owner_exited(task)

@@ -344,16 +344,15 @@ class Kernel:
                 self.signals.send_to_task(t, t.pdeath_signal)
 
     def _release_robust_and_tid(self, task, from_group):
-        """As a thread leaves: its robust futexes are marked OWNER_DIED (waking a waiter), then
-        CLONE_CHILD_CLEARTID clears its tid word and wakes a joiner."""
+        """As a thread leaves: its robust futexes are marked OWNER_DIED (waking a waiter) and its
+        contended PI locks go to their waiters, then CLONE_CHILD_CLEARTID clears its tid word and
+        wakes a joiner."""
         mm = task.mm
-        if mm is None:
-            return
         try:
             self.futexes.thread_exited(task)
         except Exception:  # a corrupt list in application memory is the application's problem
             pass
-        if from_group or not task.clear_child_tid:
+        if mm is None or from_group or not task.clear_child_tid:
             return  # the whole address space dies: nobody is left to join
         try:
             mm.copy_out(task.clear_child_tid, bytes(4))
