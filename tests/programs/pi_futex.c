@@ -2,6 +2,7 @@
  * glibc mutexes built on them: one case per argv[1], each printing what it observes (results, errno
  * names, futex words with thread ids spelled by name), run natively and in the sandbox.
  *   errors       raw calls: EDEADLK, EPERM, ESRCH (and the waiters bit it leaves), EFAULT, EINVAL, ENOSYS
+ *                (FUTEX_CLOCK_REALTIME on calls without an absolute timeout, FUTEX_WAIT among them)
  *   contention   a PTHREAD_PRIO_INHERIT mutex shared by threads; the word of a contended lock
  *   trylock      trylock and timedlock of a PI mutex held elsewhere; LOCK_PI/LOCK_PI2 timeouts
  *   robust       a robust PI mutex whose owner exits: EOWNERDEAD (with and without a waiter)
@@ -174,6 +175,10 @@ static int errors(void)
     struct timespec ts = {0, 0};
     printf("lock with CLOCK_REALTIME flag: %s\n",
            res(fx(&w, FUTEX_LOCK_PI_PRIVATE | FUTEX_CLOCK_REALTIME, 0, &ts, NULL, 0)));
+    printf("WAIT with CLOCK_REALTIME flag: %s\n", res(fx(&w, FUTEX_WAIT | FUTEX_CLOCK_REALTIME, 0, &ts, NULL, 0)));
+    printf("WAKE with CLOCK_REALTIME flag: %s\n", res(fx(&w, FUTEX_WAKE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0)));
+    printf("WAIT with CLOCK_REALTIME flag, bad timeout: %s\n",
+           res(fx(&w, FUTEX_WAIT | FUTEX_CLOCK_REALTIME, 0, (void *)8, NULL, 0)));
     ts.tv_nsec = 2000000000L;
     printf("lock2 bad timespec: %s\n", res(fx(&w, FUTEX_LOCK_PI2_PRIVATE, 0, &ts, NULL, 0)));
     printf("lock2 timeout NULL fault: %s\n", res(fx(&w, FUTEX_LOCK_PI2_PRIVATE, 0, (void *)8, NULL, 0)));

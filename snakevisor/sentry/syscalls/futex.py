@@ -16,6 +16,10 @@ from snakevisor.sentry.syscalls.time import NSEC, clock_ns, read_timespec
 def futex(t, addr, op, val, timeout_ptr, addr2, val3):
     private = bool(op & FUTEX_PRIVATE_FLAG)
     cmd = op & FUTEX_CMD_MASK
+    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):
+        if timeout_ptr and cmd in (FUTEX_WAIT, FUTEX_LOCK_PI):
+            read_timespec(t, timeout_ptr)   # sys_futex reads (and checks) a timeout before do_futex
+        raise SyscallError(ENOSYS)   # the flag is for the calls that take an absolute time
     fm = t.kernel.futexes
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         bitset = BITSET_ALL if cmd == FUTEX_WAIT else val3
@@ -56,8 +60,6 @@ def _pi(t, pi, cmd, op, addr, val, timeout_ptr, addr2, val3, private):
         ns = read_timespec(t, timeout_ptr)
         clock = CLOCK_REALTIME if cmd == FUTEX_LOCK_PI or op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
         deadline = t.kernel.monotonic() + max(ns - clock_ns(t, clock), 0) / NSEC
-    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI):
-        raise SyscallError(ENOSYS)   # do_futex: the flag is for the calls that take an absolute time
     if cmd == FUTEX_UNLOCK_PI:
         return (yield from pi.unlock(t, addr, private))
     if cmd == FUTEX_CMP_REQUEUE_PI:
