@@ -422,3 +422,14 @@ def test_a_low_address_space_limit_gets_a_clear_answer():
         assert r.stdout == b"%d\n" % limit, (r.stdout, err)
     else:
         assert r.returncode == 125 and "ulimit -v" in err and err.count("\n") == 1, (r.returncode, err)
+
+
+def test_the_command_starts_with_the_callers_niceness():
+    """do's command starts as nice as its caller, as an exec'd program would: getpriority and
+    /proc/self/stat's priority and nice fields say what they say natively under the same nice."""
+    script = 'nice; cut -d" " -f18,19 /proc/self/stat'
+    native = subprocess.run(["nice", "-n", "6", "sh", "-c", script], capture_output=True, timeout=60)
+    sandboxed = subprocess.run(["nice", "-n", "6", *sandbox_cmd(["sh", "-c", script])], capture_output=True,
+                               timeout=120, env=sandbox_env())
+    assert native.returncode == sandboxed.returncode == 0, sandboxed.stderr
+    assert sandboxed.stdout == native.stdout

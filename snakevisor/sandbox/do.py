@@ -175,8 +175,8 @@ class PreparedDo:
         None: ours), ``stdio`` (which of our fds 0-2 become the sandbox's, the others closed there;
         None: it keeps its own), ``name``: the sandbox process's name from now on (None: as it is),
         ``ignored``: the signals its init starts with ignored (None: those we ignore); its init
-        starts with our resource limits, as an exec'd program would (a warm session has taken on
-        its client's). True once
+        starts with our resource limits and niceness, as an exec'd program would (a warm session
+        has taken on its client's). True once
         the sandbox has it; False if the sandbox ended while booting (wait() then collects its
         exit code)."""
         if tty and os.isatty(0):
@@ -187,7 +187,7 @@ class PreparedDo:
         request = {"argv": [os.fsencode(a) for a in cmd], "cwd": cwd, "tty": tty, "cwd_missing": cwd_missing,
                    "env": env, "stdio": list(stdio or ()), "name": name,
                    "ignored": environ.ignored_signals() if ignored is None else list(ignored),
-                   "rlimits": environ.resource_limits()}
+                   "rlimits": environ.resource_limits(), "nice": os.getpriority(os.PRIO_PROCESS, 0)}
         try:
             send_message(self.channel, request, fds=request["stdio"])
             recv_message(self.channel)   # the sandbox has its command (EOF: it died booting)
@@ -296,6 +296,7 @@ def _take_command(config, channel):
     config.cwd, config.tty, config.cwd_missing = request["cwd"], request["tty"], request["cwd_missing"]
     config.ignored_signals = request["ignored"]
     config.rlimits = {**inherited_limits(request["rlimits"]), **config.rlimits}
+    config.nice = request.get("nice", 0)   # exec keeps the caller's niceness too
     if request["name"]:
         prctl(PR_SET_NAME, request["name"], 0, 0, 0)
     send_message(channel, {"ok": True})

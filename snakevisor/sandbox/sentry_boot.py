@@ -59,6 +59,7 @@ class SentryConfig:
     tmpfs_size: int | None = None     # size limit of the /tmp and /dev/shm tmpfs (None: the memory limit)
     creds: object = None              # the init's Credentials (None: root with every capability)
     rlimits: dict = field(default_factory=dict)        # RLIMIT_* -> (soft, hard) for the init
+    nice: int = 0                     # the init's niceness (do: its caller's)
     max_tasks: int | None = None      # pids limit
     root_readonly: bool = False       # the root mount is made read-only once mount points exist
     network: str = "none"             # "none": own namespace, loopback only; "host": the host's (sandbox/network.py)
@@ -293,6 +294,7 @@ class Sentry:
         prog = find_new_program(self.kernel, fs, None, argv[0], env.get("PATH"))
         task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
         task.tg.limits.update(cfg.rlimits)
+        task.tg.nice = max(-20, min(19, cfg.nice))
         for sig in cfg.ignored_signals:   # as exec keeps them ignored
             if 0 < sig <= NSIG and sig not in SIG_KERNEL_ONLY:
                 task.tg.handlers.actions[sig] = (SIG_IGN, 0, 0, 0)

@@ -14,6 +14,7 @@ from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, Syscall
 from snakevisor.abi.fs import O_ACCMODE, O_CLOEXEC, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
+from snakevisor.abi.sched import SCHED_FIFO, SCHED_RR
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.abi.utsname import random_uuid
 from snakevisor.sentry.mm import mlock, procmaps
@@ -581,9 +582,12 @@ class ThreadGroupDir(Directory):
         utime, stime = cputime.thread_times(task) if self.per_thread else cputime.group_times(tg)
         cutime, cstime = tg.children_cpu
         ticks = [int(x * CLK_TCK) for x in (utime, stime, cutime, cstime)]
+        policy, rt_priority = tg.sched[0], tg.sched[1]
+        # task_prio: 20 + nice, or -1 - the real-time priority (the nice value stays, unused)
+        prio = -1 - rt_priority if policy in (SCHED_FIFO, SCHED_RR) else 20 + tg.nice
         fields = [seen(task.tid), f"({task.name.decode(errors='replace')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
-                  0x400000, 0, 0, 0, 0, *ticks, 20, 0, len(tg.tasks), 0, start, vsize, vsize // 4096,
-                  RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0,
+                  0x400000, 0, 0, 0, 0, *ticks, prio, tg.nice, len(tg.tasks), 0, start, vsize, vsize // 4096,
+                  RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, rt_priority, policy, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
         return " ".join(str(x) for x in fields) + "\n"
 
