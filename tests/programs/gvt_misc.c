@@ -27,7 +27,9 @@
  *   setid_saved        without CAP_SETUID/CAP_SETGID, setuid/setgid may take the real or saved id
  *                      (root with euid 1 gets euid 0 and its capabilities back)
  *   epoll_add_waiting  a TCP socket added to an epoll (of a pipe) while a thread already waits in
- *                      epoll_wait wakes it when readable (a Go program's netpoller waits so) */
+ *                      epoll_wait wakes it when readable (a Go program's netpoller waits so)
+ *   sigprof_busy       ITIMER_PROF's SIGPROF samples the thread that uses the CPU, not the first
+ *                      thread, asleep (a profiler of a C thread in a Go program sees it) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -52,6 +54,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -629,6 +632,46 @@ static int epoll_add_waiting(void)
     return 0;
 }
 
+static volatile long prof_busy_tid, prof_on_busy, prof_elsewhere;
+static volatile int prof_stop;
+
+static void on_prof(int sig)
+{
+    if (syscall(SYS_gettid) == prof_busy_tid)
+        prof_on_busy++;
+    else
+        prof_elsewhere++;
+}
+
+static void *spin(void *arg)
+{
+    prof_busy_tid = syscall(SYS_gettid);
+    while (!prof_stop && prof_on_busy + prof_elsewhere < 40)
+        ;
+    return NULL;
+}
+
+static int sigprof_busy(void)
+{
+    signal(SIGPROF, on_prof);
+    struct itimerval it = {{0, 5000}, {0, 5000}};
+    setitimer(ITIMER_PROF, &it, NULL);
+    pthread_t th;
+    pthread_create(&th, NULL, spin, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60;   /* 40 samples of 5 ms of CPU: well under a second natively */
+    if (pthread_timedjoin_np(th, NULL, &until)) {
+        prof_stop = 1;
+        pthread_join(th, NULL);
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_PROF, &off, NULL);
+    printf("40 samples: %d, most on the busy thread: %d\n", prof_on_busy + prof_elsewhere >= 40,
+           prof_on_busy > 3 * prof_elsewhere);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -654,6 +697,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "large_read")) return large_read();
     if (!strcmp(c, "setid_saved")) return setid_saved();
     if (!strcmp(c, "epoll_add_waiting")) return epoll_add_waiting();
+    if (!strcmp(c, "sigprof_busy")) return sigprof_busy();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

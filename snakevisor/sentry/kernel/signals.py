@@ -79,8 +79,9 @@ class Signals:
         handler = tg.handlers.get(sig)[0]
         return handler == S.SIG_IGN or (handler == S.SIG_DFL and default_action(sig) == "ignore")
 
-    def send_to_group(self, tg, sig, info=None):
-        """kill(2) semantics: queue ``sig`` for the process and wake a thread that can take it."""
+    def send_to_group(self, tg, sig, info=None, prefer=None):
+        """kill(2) semantics: queue ``sig`` for the process and wake a thread that can take it
+        (``prefer`` if it can: the thread a CPU timer found running)."""
         if tg.exit_status is not None or tg.exiting:
             return
         if sig == 0:
@@ -95,7 +96,10 @@ class Signals:
             return
         self._enqueue(tg, tg.shared_pending, sig, info)
         tg.signal_arrivals.notify(1)
-        target = self._pick_thread(tg, sig)
+        if prefer is not None and not prefer.exited and not prefer.sigmask & sigbit(sig):
+            target = prefer
+        else:
+            target = self._pick_thread(tg, sig)
         if target is not None:
             self.kick(target)
 

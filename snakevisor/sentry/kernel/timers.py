@@ -202,6 +202,7 @@ class CpuItimer(_CpuWatch):
         super().__init__(kernel, tg)
         self.sig, self.user_only = sig, user_only
         self.target, self.interval = None, 0   # CPU ns at which it expires next (None: disarmed)
+        self.turn = 0   # (_running's rotation)
 
     def _used(self):
         # group_times: the precise runtime split as user and system, not the host's tick-sampled
@@ -231,12 +232,24 @@ class CpuItimer(_CpuWatch):
             return
         used = self._used()
         if used >= self.target:
-            self.kernel.signals.send_to_group(self.tg, self.sig)
+            self.kernel.signals.send_to_group(self.tg, self.sig, prefer=self._running())
             if not self.interval:
                 self.target = None
                 return
             self.target += self.interval * (1 + (used - self.target) // self.interval)
         self._arm(self.target, used)
+
+
+    def _running(self):
+        """A thread running application code now, in turn among several: Linux's tick finds one
+        running and signals the process through it (complete_signal prefers the current thread),
+        so a profiler's SIGPROF samples the threads that use the CPU, not the first one, asleep."""
+        by_tid = self.kernel.loop.by_tid
+        running = [t for t in self.tg.tasks if not t.exited and t.ctx is not None and by_tid.get(t.ctx.tid) is t]
+        if not running:
+            return None
+        self.turn += 1
+        return running[self.turn % len(running)]
 
 
 def cpu_limit_changed(kernel, tg):
