@@ -11,7 +11,8 @@ CASES = ["writev_gaps", "pipe_close_reader", "pipe_null_read", "waitid_zombie", 
          "pdeathsig_thread", "traceme_thread", "comm_write", "preadv_espipe",
          "fsync_stdout", "fork_affinity", "mlock_prot_none", "sigxfsz_sender", "private_past_eof",
          "mremap_object", "large_read", "setid_saved",
-         "epoll_add_waiting", "sigprof_busy"]
+         "epoll_add_waiting", "sigprof_busy",
+         "poll_epoll"]
 
 
 @pytest.mark.parametrize("case", CASES)

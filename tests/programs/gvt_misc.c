@@ -29,13 +29,16 @@
  *   epoll_add_waiting  a TCP socket added to an epoll (of a pipe) while a thread already waits in
  *                      epoll_wait wakes it when readable (a Go program's netpoller waits so)
  *   sigprof_busy       ITIMER_PROF's SIGPROF samples the thread that uses the CPU, not the first
- *                      thread, asleep (a profiler of a C thread in a Go program sees it) */
+ *                      thread, asleep (a profiler of a C thread in a Go program sees it)
+ *   poll_epoll         poll of an epoll holding a pipe and a TCP socket wakes when the socket
+ *                      becomes readable */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -672,6 +675,52 @@ static int sigprof_busy(void)
     return 0;
 }
 
+static int poll_epoll_client;
+
+static void still_waits(int sig)
+{
+    static const char msg[] = "the poll still waits\n";
+    write(1, msg, sizeof msg - 1);
+    _exit(0);
+}
+
+static void *write_soon(void *arg)
+{
+    while (!(waiting_tid && sleeping(waiting_tid)))
+        usleep(1000);   /* the poller sleeps in poll */
+    write(poll_epoll_client, "x", 1);
+    return NULL;
+}
+
+static int poll_epoll(void)
+{
+    int ep = epoll_create1(0), p[2];
+    pipe(p);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bind(listener, (void *)&a, len);
+    listen(listener, 8);
+    getsockname(listener, (void *)&a, &len);
+    poll_epoll_client = socket(AF_INET, SOCK_STREAM, 0);
+    connect(poll_epoll_client, (void *)&a, len);
+    int server = accept(listener, NULL, NULL);
+    ev.data.fd = server;
+    epoll_ctl(ep, EPOLL_CTL_ADD, server, &ev);
+    waiting_tid = syscall(SYS_gettid);
+    pthread_t th;
+    pthread_create(&th, NULL, write_soon, NULL);
+    signal(SIGALRM, still_waits);
+    alarm(20);   /* natively at once; a lost wake-up would wait forever */
+    struct pollfd pf = {.fd = ep, .events = POLLIN};
+    int n = poll(&pf, 1, -1);
+    printf("poll of the epoll: %d, revents %x\n", n, pf.revents);
+    pthread_join(th, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -698,6 +747,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "setid_saved")) return setid_saved();
     if (!strcmp(c, "epoll_add_waiting")) return epoll_add_waiting();
     if (!strcmp(c, "sigprof_busy")) return sigprof_busy();
+    if (!strcmp(c, "poll_epoll")) return poll_epoll();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -77,6 +77,10 @@ def wait_files(t, files, end_ns):
         return False
     items = []
     for f, ev in files:
+        several = f.impl.wait_items   # an epoll of host and Sentry files waits on both
+        if several is not None:
+            items.extend(several())
+            continue
         w = f.waitable(t)
         if w is not None:
             items.append((w, ev | POLLHUP | POLLERR))

@@ -55,6 +55,7 @@ class FileDescriptionImpl:
     seekable = False
     copy_read = None   # copy_read(task, buf, n, offset): a read straight into application memory
     writes_from_views = False   # write's data may be a memoryview of application memory
+    wait_items = None   # wait_items() -> [(waitable, mask)]: a file that needs several (an epoll)
     task_read = None
     task_write = None
     blocking_read = None
