@@ -588,6 +588,32 @@ static int setid_saved(void)
     return 0;
 }
 
+/* A connected TCP pair on loopback: the accepted end, and the client's in *client. */
+static int loopback_pair(int *client)
+{
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bind(listener, (void *)&a, len);
+    listen(listener, 8);
+    getsockname(listener, (void *)&a, &len);
+    *client = socket(AF_INET, SOCK_STREAM, 0);
+    connect(*client, (void *)&a, len);
+    int server = accept(listener, NULL, NULL);
+    close(listener);
+    return server;
+}
+
+/* An epoll instance watching a new pipe's read end. */
+static int epoll_of_a_pipe(void)
+{
+    int ep = epoll_create1(0), p[2];
+    pipe(p);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    return ep;
+}
+
 static int waiting_epoll, waiting_got;
 static struct epoll_event waiting_events[4];
 static volatile long waiting_tid;
@@ -601,20 +627,9 @@ static void *epoll_waiter(void *arg)
 
 static int epoll_add_waiting(void)
 {
-    waiting_epoll = epoll_create1(0);
-    int p[2];
-    pipe(p);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
-    epoll_ctl(waiting_epoll, EPOLL_CTL_ADD, p[0], &ev);
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    bind(listener, (void *)&a, len);
-    listen(listener, 8);
-    getsockname(listener, (void *)&a, &len);
-    int client = socket(AF_INET, SOCK_STREAM, 0);
-    connect(client, (void *)&a, len);
-    int server = accept(listener, NULL, NULL);
+    waiting_epoll = epoll_of_a_pipe();
+    int client, server = loopback_pair(&client);
+    struct epoll_event ev;
     pthread_t th;
     pthread_create(&th, NULL, epoll_waiter, NULL);
     for (int i = 0; i < 20000 && !(waiting_tid && sleeping(waiting_tid)); i++)
@@ -694,20 +709,8 @@ static void *write_soon(void *arg)
 
 static int poll_epoll(void)
 {
-    int ep = epoll_create1(0), p[2];
-    pipe(p);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
-    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    bind(listener, (void *)&a, len);
-    listen(listener, 8);
-    getsockname(listener, (void *)&a, &len);
-    poll_epoll_client = socket(AF_INET, SOCK_STREAM, 0);
-    connect(poll_epoll_client, (void *)&a, len);
-    int server = accept(listener, NULL, NULL);
-    ev.data.fd = server;
+    int ep = epoll_of_a_pipe(), server = loopback_pair(&poll_epoll_client);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = server};
     epoll_ctl(ep, EPOLL_CTL_ADD, server, &ev);
     waiting_tid = syscall(SYS_gettid);
     pthread_t th;

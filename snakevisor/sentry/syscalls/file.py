@@ -106,25 +106,31 @@ def _scatter(t, vecs, data) -> None:
         pos += len(chunk)
 
 
-def _gather(t, vecs, limit) -> bytes:
-    """The bytes of ``vecs`` (at most ``limit``), as writev copies them: empty entries are skipped,
-    and a fault ends the data there (a short write), EFAULT only if nothing could be copied."""
-    parts, got = [], 0
+def _spans(t, vecs, limit, write=False):
+    """(address, length) of the accessible pieces of ``vecs``, ``limit`` bytes at most, as readv
+    and writev take them: empty entries are skipped, and a fault ends them there (a short count),
+    EFAULT if nothing comes before it. A caller that moves less than a piece should stop there."""
+    got = 0
     for base, length in vecs:
         take = min(length, limit - got)
         if take <= 0:
             if got >= limit:
-                break
+                return
             continue   # an empty entry
-        avail = t.mm.accessible_span(base, take)
-        if avail:
-            parts.append(t.mm.copy_in(base, avail))
-            got += avail
-        if avail < take:
+        avail = t.mm.accessible_span(base, take, write=write)
+        if not avail:
             if not got:
                 raise SyscallError(EFAULT)
-            break
-    return b"".join(parts)
+            return
+        yield base, avail
+        got += avail
+        if avail < take:
+            return
+
+
+def _gather(t, vecs, limit) -> bytes:
+    """The bytes of ``vecs`` (at most ``limit``), as writev copies them (_spans)."""
+    return b"".join([t.mm.copy_in(base, n) for base, n in _spans(t, vecs, limit)])
 
 
 # --- read family -----------------------------------------------------------------------------
@@ -282,22 +288,12 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
 
 def _copy_read_vecs(t, f, vecs, total, pos):
     """readv of a file that reads straight into application memory (it never waits): each
-    iovec in turn, ``total`` bytes at most, to the first short one; a bad first one is EFAULT."""
+    accessible piece in turn (_spans), to the first short read."""
     got = 0
-    for base, length in vecs:
-        want = min(length, total - got)
-        if want <= 0:
-            if got >= total:
-                break
-            continue   # an empty entry
-        room = t.mm.accessible_span(base, want, write=True)
-        if not room:
-            if got:
-                break
-            raise SyscallError(EFAULT)
-        n = f.copy_read(t, base, room, None if pos is None else pos + got)
-        got += n
-        if n < want:
+    for base, n in _spans(t, vecs, total, write=True):
+        done = f.copy_read(t, base, n, None if pos is None else pos + got)
+        got += done
+        if done < n:
             break
     return got
 
