@@ -2,8 +2,9 @@
 and its user namespace (kernel/userns.py)."""
 from dataclasses import dataclass, field
 
-from snakevisor.abi.capability import ALL_CAPS, CAP_SYS_PTRACE, SECBIT_KEEP_CAPS, SECBIT_NOROOT
+from snakevisor.abi.capability import ALL_CAPS, CAP_SETUID, CAP_SYS_PTRACE, SECBIT_KEEP_CAPS, SECBIT_NOROOT
 from snakevisor.abi.errno import EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import S_ISGID, S_ISUID, S_IXGRP
 from snakevisor.abi.prctl import SUID_DUMP_USER
 
 
@@ -78,6 +79,38 @@ class Credentials:
             self.cap_effective = self.cap_permitted if self.euid == root else 0
         else:
             self.cap_permitted = self.cap_effective = self.cap_ambient
+
+
+def exec_creds(old, inode, may_suid, unsafe):
+    """The credentials an execve of ``inode`` gives a task with ``old``, and whether the exec is a
+    secure one (AT_SECURE) (fs/exec.c bprm_fill_uid, security/commoncap.c cap_bprm_creds_from_file,
+    without file capabilities). A set-user-ID file's owner becomes the effective uid, a set-group-ID
+    and group-executable file's group the effective gid: not on a nosuid mount (``may_suid``), not
+    for an owner the task's user namespace cannot name. Under no_new_privs, or ``unsafe`` (traced by
+    a tracer without CAP_SYS_PTRACE, or sharing its fs_struct with another process), the exec gains
+    no capability, and no id unless the task has CAP_SETUID (never under no_new_privs). The saved
+    and filesystem ids follow the effective ones."""
+    new = old.copy()
+    new.thread_keyring, new.process_keyring = old.thread_keyring, old.process_keyring
+    ns = old.user_ns
+    if may_suid and inode.mode & S_ISUID and (ns is None or ns.from_kernel("uid", inode.uid) is not None):
+        new.euid = inode.uid
+    if (may_suid and inode.mode & (S_ISGID | S_IXGRP) == S_ISGID | S_IXGRP
+            and (ns is None or ns.from_kernel("gid", inode.gid) is not None)):
+        new.egid = inode.gid
+    setid = new.euid != old.uid or new.egid != old.gid
+    if setid:
+        new.cap_ambient = 0
+    new.on_exec()
+    if (setid or new.cap_permitted & ~old.cap_permitted) and (old.no_new_privs or unsafe):
+        if old.no_new_privs or not old.own_cap(CAP_SETUID):
+            new.euid, new.egid = old.uid, old.gid
+        new.cap_permitted &= old.cap_permitted
+        new.cap_effective &= new.cap_permitted
+    new.suid = new.fsuid = new.euid
+    new.sgid = new.fsgid = new.egid
+    secure = setid or (new.uid != old.ns_root() and bool(new.cap_permitted & ~new.cap_ambient))
+    return new, secure
 
 
 def may_ptrace(caller, target, fscreds=False):

@@ -3,12 +3,28 @@ other threads die, close-on-exec files close, handled signals go back to their d
 import os
 
 from snakevisor.abi import signal as S
+from snakevisor.abi.capability import CAP_SYS_PTRACE
+from snakevisor.abi.fs import MS_NOSUID
 from snakevisor.sentry.kernel import cputime
+from snakevisor.sentry.kernel.creds import exec_creds
+from snakevisor.sentry.kernel.userns import ns_capable
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
 
 
-def _load(task, path, argv, envp, vd):
+def _creds_for(task, file):
+    """The (Credentials, AT_SECURE) of ``task``'s exec of ``file`` (kernel/creds.py exec_creds);
+    unsafe (check_unsafe_exec): a tracer without CAP_SYS_PTRACE, or the fs_struct (root, cwd)
+    shared with a task of another process, which could then act on the privileged image."""
+    st = task.ptrace
+    unsafe = st is not None and not ns_capable(st.tracer.creds, task.creds.user_ns, CAP_SYS_PTRACE)
+    in_group = sum(1 for t in task.tg.tasks if t.fs is task.fs and not t.exited)
+    unsafe = unsafe or getattr(task.fs, "task_users", 1) > in_group
+    may_suid = not file.vd.mount.flags & MS_NOSUID
+    return exec_creds(task.creds, file.inode, may_suid, unsafe)
+
+
+def _load(task, path, argv, envp, vd, path_inaccessible=False):
     """The image loaded into a new address space: (image, its MemoryManager, its first context).
     Nothing of the caller changes yet: a failure leaves it as it was."""
     kernel = task.kernel
@@ -18,7 +34,8 @@ def _load(task, path, argv, envp, vd):
     try:
         vdso = 0 if task.ns.time.shifted else kernel.vdso_base()   # host clocks: kernel/timens.py
         image = loader.load(mm, lambda p: kernel.open_exec(task, vd if vd is not None and p == path else p),
-                            path, argv, envp, task.creds, vdso)
+                            path, argv, envp, lambda f: _creds_for(task, f), vdso,
+                            path_inaccessible=path_inaccessible)
     except BaseException:
         mm.release_all()
         aspace.kill()
@@ -27,12 +44,12 @@ def _load(task, path, argv, envp, vd):
     return image, mm, ctx
 
 
-def do_execve(task, path, argv, envp, vd=None, comm=None):
+def do_execve(task, path, argv, envp, vd=None, comm=None, path_inaccessible=False):
     """execve of ``path``; ``vd``: the file already resolved (execveat of a descriptor, whose
     ``path`` is then /dev/fd/N as Linux names it); ``comm``: the new comm, if not the path's
-    base name."""
+    base name; ``path_inaccessible``: /dev/fd/N closes on exec (loader.load)."""
     kernel = task.kernel
-    image, mm, ctx = _load(task, path, argv, envp, vd)
+    image, mm, ctx = _load(task, path, argv, envp, vd, path_inaccessible)
     # -- the point of no return ----------------------------------------------------------
     tg = task.tg
     for other in list(tg.tasks):
@@ -77,8 +94,7 @@ def do_execve(task, path, argv, envp, vd=None, comm=None):
     task.robust_list = (0, 0)
     task.name = (comm or os.path.basename(image.path))[:15]
     tg.did_exec = True  # setpgid on it from the parent now fails with EACCES
-    task.creds.on_exec()
-    c = task.creds   # a fresh image is dumpable again unless its ids differ (begin_new_exec)
+    task.creds = c = image.creds   # a fresh image is dumpable again unless its ids differ (begin_new_exec)
     tg.dumpable = 1 if c.uid == c.euid and c.gid == c.egid else 0
     if task.vfork_parent is not None:
         task.vfork_parent = None

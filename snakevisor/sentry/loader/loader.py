@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from snakevisor.abi import elf as E
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import E2BIG, ELOOP, ENOEXEC, ETXTBSY, SyscallError
+from snakevisor.abi.errno import E2BIG, ELOOP, ENOENT, ENOEXEC, ETXTBSY, SyscallError
 from snakevisor.sentry.loader.elf import PHDR, parse_header, parse_phdrs
 from snakevisor.sentry.platform.layout import STACK_SIZE, STACK_TOP
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
@@ -41,6 +41,7 @@ class LoadedImage:
     executable: object      # FileDescription of the program (for /proc/self/exe)
     argv: list
     path: bytes
+    creds: object           # the Credentials the image runs with
 
 
 @dataclass
@@ -122,9 +123,13 @@ def _parse_shebang(head):
     return interp, (arg or None)
 
 
-def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0):
+def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0, path_inaccessible=False):
     """Load ``path`` into ``mm`` (which must be empty) and build its stack. The files it opens are
-    held afterwards by what needs them (the mappings, /proc/PID/exe), not by the loader."""
+    held afterwards by what needs them (the mappings, /proc/PID/exe), not by the loader.
+    ``creds``: the caller's Credentials, or a function of the program's FileDescription giving
+    the image's (Credentials, AT_SECURE) (a set-user-ID file's). ``path_inaccessible``: the
+    program's name will not open once it runs, so a script is ENOENT (its interpreter could
+    not open it)."""
     if depth > MAX_SCRIPT_DEPTH:
         raise SyscallError(ELOOP)
     file = open_exec(path)
@@ -133,9 +138,13 @@ def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0):
             raise SyscallError(ETXTBSY)   # open for writing somewhere: deny_write_access
         head = file.read(None, 256, 0)
         if head[:2] == b"#!":
+            if path_inaccessible:
+                raise SyscallError(ENOENT)
             interp, arg = _parse_shebang(head)
             new_argv = [interp] + ([arg] if arg else []) + [path] + list(argv[1:])
             return load(mm, open_exec, interp, new_argv, envp, creds, vdso_base, depth + 1)
+        # The credentials come from the program itself, never from a script (its interpreter's).
+        creds, secure = creds(file) if callable(creds) else (creds, False)
         info, _ = _read_elf(file)
         main = _map_elf(mm, file, info, path, True)
         mm.brk_start = mm.brk_end = main.end
@@ -143,8 +152,8 @@ def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0):
         if main.interp is not None:
             base, entry = _load_interpreter(mm, open_exec, main.interp)
         mm.set_executable(file)
-        sp = _build_stack(mm, argv, envp, path, creds, main, base, vdso_base)
-        return LoadedImage(entry, sp, file, list(argv), path)
+        sp = _build_stack(mm, argv, envp, path, creds, secure, main, base, vdso_base)
+        return LoadedImage(entry, sp, file, list(argv), path, creds)
     finally:
         file.dec_ref()
 
@@ -162,7 +171,7 @@ def _load_interpreter(mm, open_exec, path):
         ifile.dec_ref()
 
 
-def _build_stack(mm, argv, envp, execfn, creds, main, base, vdso_base):
+def _build_stack(mm, argv, envp, execfn, creds, secure, main, base, vdso_base):
     strings_size = sum(len(s) + 1 for s in argv) + sum(len(s) + 1 for s in envp)
     if strings_size > MAX_ARG_BYTES:
         raise SyscallError(E2BIG)
@@ -191,7 +200,7 @@ def _build_stack(mm, argv, envp, execfn, creds, main, base, vdso_base):
         (E.AT_PHDR, main.phdr_addr), (E.AT_PHENT, PHDR.size), (E.AT_PHNUM, main.phnum),
         (E.AT_BASE, base), (E.AT_FLAGS, 0), (E.AT_ENTRY, main.entry),
         (E.AT_UID, creds.uid), (E.AT_EUID, creds.euid), (E.AT_GID, creds.gid), (E.AT_EGID, creds.egid),
-        (E.AT_SECURE, 0), (E.AT_RANDOM, at(random_off)), (E.AT_HWCAP2, hw.get(E.AT_HWCAP2, 0)),
+        (E.AT_SECURE, int(secure)), (E.AT_RANDOM, at(random_off)), (E.AT_HWCAP2, hw.get(E.AT_HWCAP2, 0)),
         (E.AT_EXECFN, at(execfn_off)), (E.AT_PLATFORM, at(platform_off)), (E.AT_NULL, 0),
     ]
     if not vdso_base:

@@ -2,7 +2,7 @@
 import struct
 
 from snakevisor.abi import sched as C
-from snakevisor.abi.errno import E2BIG, EINVAL, ENOENT, SyscallError
+from snakevisor.abi.errno import E2BIG, EINVAL, ELOOP, ENOENT, SyscallError
 from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, to_s32
 from snakevisor.abi.signal import SIGCHLD
 from snakevisor.sentry.kernel import ptrace
@@ -94,17 +94,22 @@ def execveat(t, dirfd, path, argv, envp, flags):
         raise SyscallError(EINVAL)
     filename = read_path(t, path)
     args, env = _args(t, argv), _string_array(t, envp)
-    if filename.startswith(b"/"):
+    nofollow = bool(flags & AT_SYMLINK_NOFOLLOW)
+    if filename.startswith(b"/") and not nofollow:
         return do_execve(t, filename, args, env)
-    vd = resolve_at(t, dirfd, filename, flags, follow=not flags & AT_SYMLINK_NOFOLLOW,
-                    allow_empty=bool(flags & AT_EMPTY_PATH))
-    if to_s32(dirfd) == AT_FDCWD and filename:
+    vd = resolve_at(t, dirfd, filename, flags, follow=not nofollow, allow_empty=bool(flags & AT_EMPTY_PATH))
+    if nofollow and vd.dentry.inode.is_symlink:
+        raise SyscallError(ELOOP)   # open_exec's O_NOFOLLOW
+    if filename.startswith(b"/") or to_s32(dirfd) == AT_FDCWD and filename:
         return do_execve(t, filename, args, env)
     # Linux names the program /dev/fd/N (/dev/fd/N/NAME relative to a directory descriptor): the
     # file itself may have no path (a memfd) or one outside the caller's root.
     name = b"/dev/fd/%d" % to_s32(dirfd) + (b"/" + filename if filename else b"")
     # comm: the file's own name for a descriptor alone (Linux 6.x: a memfd's "memfd:NAME")
     comm = None if filename else vd.dentry.name.lstrip(b"/").removesuffix(b" (deleted)")
-    return do_execve(t, name, args, env, vd=vd, comm=comm)
+    # A close-on-exec descriptor's /dev/fd/N is gone once the image runs: a script's interpreter
+    # could not open it (BINPRM_FLAGS_PATH_INACCESSIBLE).
+    hidden = t.fdtable.get_cloexec(to_s32(dirfd))
+    return do_execve(t, name, args, env, vd=vd, comm=comm, path_inaccessible=hidden)
 
 

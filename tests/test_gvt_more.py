@@ -1,0 +1,14 @@
+"""More regressions found with gVisor's syscall tests as an oracle (set-user-ID and set-group-ID
+execve, execveat's flags): tests/programs/gvt_more.c, one case per argument, natively and in the
+sandbox; stdout and exit status must match."""
+import pytest
+
+from harness import app_env, compare, compile_c
+
+CASES = ["suid_exec", "sgid_exec", "exec_saved_ids", "execveat_nofollow", "execveat_cloexec"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gvt_more(case):
+    native, _ = compare([compile_c("gvt_more", extra=("-pthread",)), case], env=app_env(), native_status=0)
+    assert native.stdout, "the case printed nothing"
