@@ -4,7 +4,9 @@
  *   sgid_exec          a set-group-ID, group-executable file's group becomes the effective gid
  *   exec_saved_ids     execve sets the saved uid and gid to the effective ones
  *   execveat_nofollow  execveat with AT_SYMLINK_NOFOLLOW of a symlink: ELOOP
- *   execveat_cloexec   execveat of a close-on-exec descriptor of a script: ENOENT */
+ *   execveat_cloexec   execveat of a close-on-exec descriptor of a script: ENOENT
+ *   maps_merged        /proc/self/maps shows adjacent like anonymous memory as one line, [heap] and
+ *                      [stack] once each, an unnamed line ending in a space, names at column 73 */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -149,6 +152,51 @@ static int execveat_cloexec(void)
     return 0;
 }
 
+/* The line of /proc/self/maps that contains ``addr`` (without its newline), and how many lines
+ * name ``name``. */
+static int maps_line(unsigned long addr, char *out, size_t n, const char *name, int *named)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found = 0;
+    *named = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        line[strcspn(line, "\n")] = 0;
+        if (strstr(line, name)) {
+            ++*named;
+            if (!strcmp(name, "[stack]"))
+                printf("[stack] at column %ld\n", (long)(strstr(line, name) - line));
+        }
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= addr && addr < hi && !found) {
+            snprintf(out, n, "%s", line);
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static int maps_merged(void)
+{
+    char *r = mmap(NULL, 4 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (int i = 1; i < 3; i++)   /* two separate mappings side by side, one touched */
+        mmap(r + i * 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    r[4096] = 1;
+    for (int i = 0; i < 8; i++)   /* brk's growth, a page at a time */
+        *(char *)sbrk(4096) = 1;
+    char line[512];
+    int heaps, stacks;
+    maps_line((unsigned long)r + 4096, line, sizeof line, "[heap]", &heaps);
+    unsigned long lo, hi;
+    sscanf(line, "%lx-%lx", &lo, &hi);
+    printf("two adjacent mappings: one line of %lu pages from the first, ends in a space %d\n",
+           (hi - lo) / 4096, line[strlen(line) - 1] == ' ');
+    maps_line((unsigned long)r, line, sizeof line, "[stack]", &stacks);
+    printf("[heap] lines %d, [stack] lines %d\n", heaps, stacks);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -159,6 +207,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "exec_saved_ids")) return exec_saved_ids();
     if (!strcmp(c, "execveat_nofollow")) return execveat_nofollow();
     if (!strcmp(c, "execveat_cloexec")) return execveat_cloexec();
+    if (!strcmp(c, "maps_merged")) return maps_merged();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

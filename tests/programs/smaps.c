@@ -19,7 +19,10 @@ static long figure(FILE *f, const char *name)
 int main(void)
 {
     size_t size = 8 << 20;
-    char *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* Inaccessible pages either side: like anonymous memory adjacent to it would be the same line
+     * of smaps (Linux merges such VMAs), and where it lands depends on the layout. */
+    char *g = mmap(NULL, size + 2 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *m = mmap(g + 4096, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     memset(m, 1, 2 << 20);
     FILE *f = fopen("/proc/self/smaps", "r");
     char line[512], want[32];

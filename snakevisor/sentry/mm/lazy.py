@@ -16,7 +16,7 @@ from dataclasses import replace
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
-from snakevisor.sentry.mm.vma import ANON, FILE, SHARED
+from snakevisor.sentry.mm.vma import ANON, FILE
 
 LAZY_MIN = 4 << 20              # file mappings this large or more are mapped on first touch
 ANON_WINDOW = 1 << 20           # what a touch of a reservation makes (and charges to the limit)
@@ -117,31 +117,3 @@ def _merge_left(mm, v):
         v.owner.dec_ref()   # two VMAs held a reference each; the joined one holds one
     if v.file is not None:
         v.file.dec_ref()
-
-
-def file_runs(vmas):
-    """(first VMA, end) of each run of VMAs that Linux would show as one mapping: FILE VMAs that
-    continue each other in the same file with the same protections (a window made out of a
-    lazy VMA, or file pages cached in several places), SHARED ones that continue each other in
-    the same object (a mapping grown past its object's end), each other VMA on its own."""
-    run, end = None, 0
-    for v in vmas:
-        if run is not None and _continues(run, end, v):
-            end = v.end
-            continue
-        if run is not None:
-            yield run, end
-        run, end = v, v.end
-    if run is not None:
-        yield run, end
-
-
-def _continues(run, end, v):
-    """Does ``v`` continue the run of VMAs from ``run`` to ``end`` as one mapping?"""
-    if v.start != end or v.kind != run.kind or v.prot != run.prot or v.shared != run.shared or v.name != run.name:
-        return False
-    if v.kind == FILE:
-        return v.file is run.file and v.file_off == run.file_off + end - run.start
-    if v.kind == SHARED:
-        return v.owner is run.owner and v.object_offset() == run.object_offset() + end - run.start
-    return False

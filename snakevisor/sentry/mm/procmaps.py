@@ -4,7 +4,6 @@ A mapping's resident memory is what the MemoryFile holds behind its VMAs (SEEK_D
 over their ranges: the pages touched and not dropped since); lazy and past-EOF parts have none.
 Pages are never swapped nor merged, so Swap, KSM and huge-page figures are 0.
 """
-from snakevisor.sentry.mm import lazy
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED
 from snakevisor.sentry.platform.layout import TASK_SIZE
 
@@ -13,15 +12,47 @@ _FIGURES = ("Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_
             "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked")
 
 
+def _continues(run, end, v):
+    """Would Linux show VMA ``v`` as part of the mapping that ``run`` starts and ``end`` ends? The
+    same protections, flags and name, and either the same file at the next offset (a window made
+    out of a lazy VMA, or file pages cached in several places) or private anonymous memory both
+    (vma_merge joins adjacent ones: brk's growth, a stack grown down, mmaps side by side)."""
+    if v.start != end or v.prot != run.prot or v.shared != run.shared or v.name != run.name:
+        return False
+    if (v.maywrite, v.mayexec, v.locked, v.sealed, v.wipeonfork, v.dontfork, v.growsdown) != (
+            run.maywrite, run.mayexec, run.locked, run.sealed, run.wipeonfork, run.dontfork, run.growsdown):
+        return False
+    if v.kind == FILE and run.kind == FILE:
+        return v.file is run.file and v.file_off == run.file_off + end - run.start
+    if v.kind == SHARED and run.kind == SHARED:   # one shared object, at its next offset (mremap)
+        return v.owner is run.owner and v.object_offset() == run.object_offset() + end - run.start
+    return (v.file is None and run.file is None and not v.shared
+            and v.kind in (ANON, COW) and run.kind in (ANON, COW))
+
+
+def _runs(vmas):
+    """(first VMA, end) of each run of VMAs that Linux would show as one mapping (_continues)."""
+    run, end = None, 0
+    for v in vmas:
+        if run is not None and _continues(run, end, v):
+            end = v.end
+            continue
+        if run is not None:
+            yield run, end
+        run, end = v, v.end
+    if run is not None:
+        yield run, end
+
+
 def _entries(mm, special):
     """(start, end, header line, [VMAs]) of each line of maps, in address order: the VMAs that
-    Linux would show as one mapping (lazy.file_runs) and the platform's ``special`` mappings
+    Linux would show as one mapping (_runs) and the platform's ``special`` mappings
     (start, end, perms, name): [vdso], [vvar], [vsyscall]."""
-    out = [(lo, hi, f"{lo:08x}-{hi:08x} {perms} 00000000 00:00 0".ljust(73) + name, [])
+    out = [(lo, hi, _line(f"{lo:08x}-{hi:08x} {perms} 00000000 00:00 0", name), [])
            for lo, hi, perms, name in special]
     vmas = list(mm.vmas)
     i = 0
-    for v, end in lazy.file_runs(vmas):
+    for v, end in _runs(vmas):
         run = []
         while i < len(vmas) and vmas[i].start < end:
             run.append(vmas[i])
@@ -40,8 +71,13 @@ def _header(v, end):
             inode, dev = st.ino, f"{(st.dev >> 8) & 0xfff:02x}:{st.dev & 0xff:02x}"
         except Exception:  # a maps line never fails for a stale file
             pass
-    line = f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}"
-    return line.ljust(73) + v.name if v.name else line
+    return _line(f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}", v.name)
+
+
+def _line(prefix, name):
+    """A maps line as show_map_vma prints it: the prefix and a space (there even without a name),
+    then a name padded to column 73, or one space further right of a long prefix (seq_pad)."""
+    return (prefix + " ").ljust(72) + " " + name if name else prefix + " "
 
 
 def maps_text(mm, special=()):
@@ -102,6 +138,6 @@ def rollup_text(mm, special=()):
     spans = [(lo, hi) for lo, hi, _, vmas in entries if vmas or hi <= TASK_SIZE]   # not [vsyscall]
     lo, hi = (spans[0][0], spans[-1][1]) if spans else (0, 0)
     names = _FIGURES[:3] + ("Pss_Anon", "Pss_File", "Pss_Shmem") + _FIGURES[3:]
-    out = [f"{lo:08x}-{hi:08x} ---p 00000000 00:00 0".ljust(73) + "[rollup]"]
+    out = [_line(f"{lo:08x}-{hi:08x} ---p 00000000 00:00 0", "[rollup]")]
     out.extend(f"{name + ':':<16}{total[name] >> 10:>8} kB" for name in names)
     return "".join(line + "\n" for line in out)
