@@ -6,7 +6,10 @@
  *   execveat_nofollow  execveat with AT_SYMLINK_NOFOLLOW of a symlink: ELOOP
  *   execveat_cloexec   execveat of a close-on-exec descriptor of a script: ENOENT
  *   maps_merged        /proc/self/maps shows adjacent like anonymous memory as one line, [heap] and
- *                      [stack] once each, an unnamed line ending in a space, names at column 73 */
+ *                      [stack] once each, an unnamed line ending in a space, names at column 73
+ *   ptrace_sigmask     PTRACE_GETSIGMASK and PTRACE_SETSIGMASK of a stopped tracee
+ *   pty_packet_flush   a replica's TCFLSH reaches a packet-mode master as a status byte (POLLPRI)
+ *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -197,6 +204,77 @@ static int maps_merged(void)
     return 0;
 }
 
+static int ptrace_sigmask(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        sigprocmask(SIG_BLOCK, NULL, &set);
+        _exit(sigismember(&set, SIGUSR2) * 10 + sigismember(&set, SIGUSR1));
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    unsigned long mask = 0;
+    long r = ptrace(PTRACE_GETSIGMASK, pid, 8, &mask);
+    printf("GETSIGMASK: %ld %s, SIGUSR1 blocked %d\n", r, err(r), !!(mask & (1UL << (SIGUSR1 - 1))));
+    r = ptrace(PTRACE_GETSIGMASK, pid, 4, &mask);
+    printf("GETSIGMASK of size 4: %ld %s\n", r, err(r));
+    r = ptrace(PTRACE_SETSIGMASK, pid, 8, (void *)-1);
+    printf("SETSIGMASK from a bad address: %ld %s\n", r, err(r));
+    mask = (1UL << (SIGUSR2 - 1)) | (1UL << (SIGKILL - 1));
+    r = ptrace(PTRACE_SETSIGMASK, pid, 8, &mask);
+    ptrace(PTRACE_GETSIGMASK, pid, 8, &mask);
+    printf("SETSIGMASK: %ld %s, now SIGKILL %d SIGUSR2 %d\n", r, err(r), !!(mask & (1UL << (SIGKILL - 1))),
+           !!(mask & (1UL << (SIGUSR2 - 1))));
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &status, 0);
+    printf("the tracee saw SIGUSR2 blocked, SIGUSR1 not: exit %d\n", WEXITSTATUS(status));
+    return 0;
+}
+
+static int open_pty(int *replica)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
+    grantpt(m);
+    unlockpt(m);
+    *replica = open(ptsname(m), O_RDWR | O_NOCTTY | O_NONBLOCK);
+    return m;
+}
+
+static int pty_packet_flush(void)
+{
+    int s, m = open_pty(&s), on = 1;
+    ioctl(m, TIOCPKT, &on);
+    int queues[] = {TCIFLUSH, TCOFLUSH, TCIOFLUSH};
+    for (int i = 0; i < 3; i++) {
+        ioctl(s, TCFLSH, queues[i]);
+        struct pollfd p = {m, POLLIN | POLLPRI, 0};
+        int n = poll(&p, 1, 0);
+        unsigned char c = 0xff;
+        long r = read(m, &c, 1);
+        printf("replica flush %d: poll %d revents %x, read %ld status %x\n", queues[i], n, p.revents, r, c);
+    }
+    ioctl(m, TCFLSH, TCIOFLUSH);
+    struct pollfd p = {m, POLLIN | POLLPRI, 0};
+    printf("master flush: poll %d\n", poll(&p, 1, 0));
+    return 0;
+}
+
+static int pty_hup_pollout(void)
+{
+    int s, m = open_pty(&s);
+    close(s);
+    struct pollfd p = {m, POLLIN | POLLOUT | POLLRDHUP | POLLRDNORM | POLLWRNORM, 0};
+    int n = poll(&p, 1, 0);
+    printf("replica closed: poll %d revents %x\n", n, p.revents);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -208,6 +286,9 @@ int main(int argc, char **argv)
     if (!strcmp(c, "execveat_nofollow")) return execveat_nofollow();
     if (!strcmp(c, "execveat_cloexec")) return execveat_cloexec();
     if (!strcmp(c, "maps_merged")) return maps_merged();
+    if (!strcmp(c, "ptrace_sigmask")) return ptrace_sigmask();
+    if (!strcmp(c, "pty_packet_flush")) return pty_packet_flush();
+    if (!strcmp(c, "pty_hup_pollout")) return pty_hup_pollout();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

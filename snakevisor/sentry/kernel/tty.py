@@ -15,13 +15,14 @@ import struct
 from snakevisor.abi import signal as S
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.errno import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, SyscallError
-from snakevisor.abi.fs import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, makedev)
+from snakevisor.abi.fs import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, makedev)
 from snakevisor.abi.tty import (FIONREAD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
                                 TCGETA, TCSETA, TCSETAF, TCSETAW, TERMIO,
                                 TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETS, TCSETS2, TCSETSF, TCSETSF2,
                                 TCSETSW, TCSETSW2, TCXONC, TERMIOS, TERMIOS2, TIOCCBRK, TIOCEXCL, TIOCGDEV,
                                 TIOCGETD, TIOCGEXCL, TIOCGPGRP, TIOCGPKT, TIOCGPTLCK, TIOCGPTN, TIOCGSID,
-                                TIOCGWINSZ, TIOCNOTTY, TIOCNXCL, TIOCOUTQ, TIOCPKT, TIOCSBRK, TIOCSCTTY,
+                                TIOCGWINSZ, TIOCNOTTY, TIOCNXCL, TIOCOUTQ, TIOCPKT, TIOCPKT_FLUSHREAD,
+                                TIOCPKT_FLUSHWRITE, TIOCSBRK, TIOCSCTTY,
                                 TIOCSETD, TIOCSIG, TIOCSPGRP, TIOCSPTLCK, TIOCSWINSZ, TOSTOP,
                                 UNIX98_PTY_SLAVE_MAJOR, VMIN, VTIME, WINSIZE)
 from snakevisor.sentry.kernel.ldisc import LineDiscipline
@@ -29,7 +30,7 @@ from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 _INT = struct.Struct("<i")
-_ALL = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM | POLLHUP | POLLERR
+_ALL = POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLWRNORM | POLLHUP | POLLERR
 _TERMIOS_IOCTLS = frozenset((TCGETS, TCGETS2, TCGETA, TCSETA, TCSETAW, TCSETAF,
                              TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2))
 _QUEUE_IOCTLS = frozenset((FIONREAD, TIOCOUTQ, TCSBRK, TCSBRKP, TIOCSBRK, TIOCCBRK, TCFLSH, TCXONC))
@@ -53,6 +54,7 @@ class Terminal:
         self.locked = True                 # TIOCSPTLCK: ptmx hands the pair out locked
         self.exclusive = False             # TIOCEXCL
         self.packet = False                # TIOCPKT on the master
+        self.pktstatus = 0                 # TIOCPKT_* events the packet-mode master has yet to read
         self.master_open = True
         self.replicas = 0                  # open replica descriptions
         self.other_closed = False          # the last replica closed (master reads get EIO once drained)
@@ -148,6 +150,9 @@ class Terminal:
 
     # --- the master side ------------------------------------------------------------------------------
     def master_read(self, n: int) -> bytes:
+        if self.packet and self.pktstatus:   # a status byte alone, before any data (n_tty_read)
+            status, self.pktstatus = self.pktstatus, 0
+            return bytes([status])
         if self.packet:
             data = self.ld.take_output(n - 1) if n > 1 else None
             if data is not None:
@@ -178,9 +183,11 @@ class Terminal:
         ev = 0
         if self.ld.output_ready():
             ev |= POLLIN | POLLRDNORM
+        if self.packet and self.pktstatus:
+            ev |= POLLPRI | POLLIN | POLLRDNORM
         if self.other_closed:
-            ev |= POLLHUP       # and no POLLOUT, as Linux: nobody would read it
-        elif self.ld.input_room() > 0:
+            ev |= POLLHUP
+        if self.ld.input_room() > 0:   # even with the replica closed (n_tty_poll: pty_write_room)
             ev |= POLLOUT | POLLWRNORM
         return ev & (mask | POLLHUP | POLLERR)
 
@@ -412,6 +419,9 @@ class Terminal:
             self.ld.flush_output() if master else self.ld.flush_input()
         if which in (TCOFLUSH, TCIOFLUSH) and not master:
             self.ld.discard_output()
+        if self.packet and not master:   # a replica's flushes reach a packet-mode master as status
+            self.pktstatus |= (TIOCPKT_FLUSHREAD if which != TCOFLUSH else 0) | (
+                TIOCPKT_FLUSHWRITE if which != TCIFLUSH else 0)
         self._wake()
 
     def _master_ioctl(self, task, cmd, arg):
@@ -423,7 +433,10 @@ class Terminal:
         elif cmd == TIOCGPTLCK:
             mm.copy_out(arg, _INT.pack(int(self.locked)))
         elif cmd == TIOCPKT:
-            self.packet = _INT.unpack(mm.copy_in(arg, 4))[0] != 0
+            on = _INT.unpack(mm.copy_in(arg, 4))[0] != 0
+            if on and not self.packet:
+                self.pktstatus = 0   # events from before packet mode are not reported
+            self.packet = on
         elif cmd == TIOCGPKT:
             mm.copy_out(arg, _INT.pack(int(self.packet)))
         elif cmd == TIOCSIG:

@@ -264,6 +264,26 @@ def _setsiginfo(t, st, addr, data):
     st.siginfo = t.mm.copy_in(data, S.SIGINFO_SIZE)
 
 
+def _getsigmask(t, st, addr, data):
+    """PTRACE_GETSIGMASK: the tracee's blocked set (the one it returns to, if a sigsuspend or ppoll
+    set it aside); ``addr`` is the size of the set."""
+    if addr != 8:
+        raise SyscallError(EINVAL)
+    task = st.task
+    mask = task.sigmask if task.saved_sigmask is None else task.saved_sigmask
+    t.mm.copy_out(data, mask.to_bytes(8, "little"))
+
+
+def _setsigmask(t, st, addr, data):
+    """PTRACE_SETSIGMASK: the tracee's blocked set (SIGKILL and SIGSTOP stay unblocked); a mask a
+    sigsuspend or ppoll set aside is forgotten."""
+    if addr != 8:
+        raise SyscallError(EINVAL)
+    mask = int.from_bytes(t.mm.copy_in(data, 8), "little")
+    st.task.sigmask = mask & ~S.UNBLOCKABLE
+    st.task.saved_sigmask = None
+
+
 def _setoptions(t, st, addr, data):
     if data & ~P.PTRACE_O_MASK:
         raise SyscallError(EINVAL)
@@ -350,6 +370,8 @@ REQUESTS = {
     P.PTRACE_SETREGSET: lambda t, st, a, d: _regset(t, st, a, d, True),
     P.PTRACE_GETSIGINFO: _getsiginfo,
     P.PTRACE_SETSIGINFO: _setsiginfo,
+    P.PTRACE_GETSIGMASK: _getsigmask,
+    P.PTRACE_SETSIGMASK: _setsigmask,
     P.PTRACE_SETOPTIONS: _setoptions,
     P.PTRACE_GETEVENTMSG: _geteventmsg,
     P.PTRACE_GET_SYSCALL_INFO: _get_syscall_info,
