@@ -9,7 +9,9 @@
  *                      [stack] once each, an unnamed line ending in a space, names at column 73
  *   ptrace_sigmask     PTRACE_GETSIGMASK and PTRACE_SETSIGMASK of a stopped tracee
  *   pty_packet_flush   a replica's TCFLSH reaches a packet-mode master as a status byte (POLLPRI)
- *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT */
+ *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT
+ *   rusage_maxrss      ru_maxrss of the process, of a waited-for child (wait4, RUSAGE_CHILDREN) and
+ *                      /proc/self/statm's resident count follow memory touched, not mapped */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -275,6 +278,47 @@ static int pty_hup_pollout(void)
     return 0;
 }
 
+static long statm_resident_kb(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    fscanf(f, "%ld %ld", &size, &resident);
+    fclose(f);
+    return resident * 4;
+}
+
+static void touch(size_t mb)
+{
+    char *m = mmap(NULL, mb << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(m, 1, mb << 20);
+}
+
+static int rusage_maxrss(void)
+{
+    struct rusage ru;
+    long before = statm_resident_kb();
+    mmap(NULL, 100 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    printf("100 MiB of PROT_NONE mapped: resident grew under 10 MiB %d\n", statm_resident_kb() - before < 10240);
+    touch(8);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("8 MiB touched: ru_maxrss >= 8 MiB %d, statm resident >= 8 MiB %d\n", ru.ru_maxrss >= 8192,
+           statm_resident_kb() >= 8192);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        touch(32);
+        _exit(0);
+    }
+    int status;
+    wait4(pid, &status, 0, &ru);
+    printf("a child that touched 32 MiB: wait4's ru_maxrss >= 32 MiB %d\n", ru.ru_maxrss >= 32768);
+    getrusage(RUSAGE_CHILDREN, &ru);
+    printf("RUSAGE_CHILDREN's ru_maxrss >= 32 MiB %d\n", ru.ru_maxrss >= 32768);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("and our own under 32 MiB %d\n", ru.ru_maxrss < 32768);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -289,6 +333,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "ptrace_sigmask")) return ptrace_sigmask();
     if (!strcmp(c, "pty_packet_flush")) return pty_packet_flush();
     if (!strcmp(c, "pty_hup_pollout")) return pty_hup_pollout();
+    if (!strcmp(c, "rusage_maxrss")) return rusage_maxrss();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

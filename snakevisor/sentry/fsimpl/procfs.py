@@ -553,6 +553,9 @@ class ThreadGroupDir(Directory):
         total = sum(v.end - v.start for v in self.task.mm.vmas) // 1024
         return total
 
+    def _rss_kb(self):
+        return procmaps.resident_bytes(self.task.mm) // 1024
+
     _STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "T": "T (stopped)", "Z": "Z (zombie)",
                     "t": "t (tracing stop)"}
 
@@ -577,7 +580,7 @@ class ThreadGroupDir(Directory):
         ppid = seen(tg.parent.tgid) if tg.parent else 0
         start = int((tg.start_time - k.boot_time) * CLK_TCK)
         mm = task.mm
-        vsize = self._vm_kb() * 1024
+        vsize, rss = self._vm_kb() * 1024, self._rss_kb() // 4
         state = self._state()
         utime, stime = cputime.thread_times(task) if self.per_thread else cputime.group_times(tg)
         cutime, cstime = tg.children_cpu
@@ -586,14 +589,14 @@ class ThreadGroupDir(Directory):
         # task_prio: 20 + nice, or -1 - the real-time priority (the nice value stays, unused)
         prio = -1 - rt_priority if policy in (SCHED_FIFO, SCHED_RR) else 20 + tg.nice
         fields = [seen(task.tid), f"({task.name.decode(errors='replace')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
-                  0x400000, 0, 0, 0, 0, *ticks, prio, tg.nice, len(tg.tasks), 0, start, vsize, vsize // 4096,
+                  0x400000, 0, 0, 0, 0, *ticks, prio, tg.nice, len(tg.tasks), 0, start, vsize, rss,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, rt_priority, policy, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
         return " ".join(str(x) for x in fields) + "\n"
 
     def _statm(self):
-        pages = self._vm_kb() // 4
-        return f"{pages} {pages} 0 0 0 {pages} 0\n"
+        pages, rss = self._vm_kb() // 4, self._rss_kb() // 4
+        return f"{pages} {rss} 0 0 0 {pages} 0\n"
 
     def _userns_entries(self):
         """uid_map, gid_map and setgroups of the task's user namespace (kernel/userns.py), and
@@ -618,7 +621,8 @@ class ThreadGroupDir(Directory):
         uid = lambda k: userns.id_in(reader.creds, k) if reader is not None else k   # noqa: E731
         gid = lambda k: userns.id_in(reader.creds, k, "gid") if reader is not None else k   # noqa: E731
         ppid = seen(tg.parent.tgid) if tg.parent else 0
-        vm = self._vm_kb()
+        vm, rss = self._vm_kb(), self._rss_kb()
+        hwm = max(tg.maxrss >> 10, rss)
         locked_kb = mlock.locked_bytes(self.task.mm) // 1024
         ign = cgt = 0
         for sig, act in tg.sigactions.items():
@@ -635,8 +639,8 @@ class ThreadGroupDir(Directory):
             ("Uid", "\t".join(str(uid(k)) for k in (c.uid, c.euid, c.suid, c.fsuid))),
             ("Gid", "\t".join(str(gid(k)) for k in (c.gid, c.egid, c.sgid, c.fsgid))),
             ("FDSize", 64), ("Groups", " ".join(str(gid(g)) for g in c.groups)), *self._ns_rows(),
-            ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", f"{locked_kb:8d} kB"), ("VmHWM", f"{vm:8d} kB"),
-            ("VmRSS", f"{vm:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
+            ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", f"{locked_kb:8d} kB"), ("VmHWM", f"{hwm:8d} kB"),
+            ("VmRSS", f"{rss:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
             ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", len([t for t in tg.tasks if not t.exited])),
             ("SigQ", "0/63432"), ("SigPnd", f"{0:016x}"), ("ShdPnd", f"{0:016x}"), ("SigBlk", f"{task.sigmask:016x}"),
             ("SigIgn", f"{ign:016x}"), ("SigCgt", f"{cgt:016x}"), ("CapInh", f"{c.cap_inheritable:016x}"),

@@ -105,7 +105,9 @@ def sandbox_times(kernel) -> tuple[float, float]:
 
 
 def child_reaped(parent, child) -> None:
-    """A waited-for child's times, and its own children's, count as the parent's children's."""
+    """A waited-for child's times, and its own children's, count as the parent's children's; so
+    does the largest of their RSS high-water marks (ru_maxrss)."""
+    parent.children_maxrss = max(parent.children_maxrss, child.maxrss, child.children_maxrss)
     user, system = group_times(child)
     cu, cs = child.children_cpu
     pu, ps = parent.children_cpu

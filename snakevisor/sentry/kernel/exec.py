@@ -69,6 +69,7 @@ def do_execve(task, path, argv, envp, vd=None, comm=None, path_inaccessible=Fals
     cputime.exec_leaves(tg, old_ctx, shared=getattr(old_mm, "task_users", 1) > 1)
     kernel.host_tids.pop(old_ctx.tid, None)
     kernel.retire_stub_thread(old_ctx)  # a vfork child leaves its parent's stub running
+    tg.leaving_mm(old_mm)
     kernel.release_resource(old_mm)
     task.ctx, task.mm = ctx, mm
     mm.task_users = 1

@@ -132,6 +132,8 @@ class Kernel:
 
     def release_resources(self, task):
         """The last Task using an fd table closes its files; the last using an mm frees its memory."""
+        if task.mm is not None:
+            task.tg.leaving_mm(task.mm)
         for res in (task.fdtable, task.fs, task.mm):
             if res is not None:
                 self.release_resource(res)

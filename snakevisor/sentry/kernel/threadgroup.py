@@ -9,6 +9,7 @@ import time
 
 from snakevisor.abi.resource import default_limits
 from snakevisor.abi.sched import FAIR_POLICIES
+from snakevisor.sentry.mm import procmaps
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 
@@ -58,6 +59,8 @@ class ThreadGroup:
         self.cpu_final = None             # (user, system) seconds, sampled at exit (kernel/cputime.py)
         self.cpu_before_exec = (0.0, 0.0)   # (user, system) seconds run in stubs left by execve
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
+        self.maxrss = 0                   # bytes: the largest RSS of the address spaces it left (exit, execve)
+        self.children_maxrss = 0          # bytes: the largest of reaped children and their reaped descendants
         self.itimers = {}
         self.cpu_limit = None             # RLIMIT_CPU's watch (kernel/timers.py), once finite
         self.nice = 0 if parent is None else parent.nice
@@ -102,3 +105,12 @@ class ThreadGroup:
     def is_zombie(self):
         return self.exit_status is not None and not self.reaped
 
+    def leaving_mm(self, mm) -> None:
+        """The process leaves ``mm`` (exit, execve): its RSS now may be its high-water mark (Linux
+        keeps hiwater_rss in the mm and folds it into the process's at the same points)."""
+        if getattr(mm, "task_users", 1) <= 1:   # not a vfork parent's, still in use
+            self.maxrss = max(self.maxrss, procmaps.resident_bytes(mm))
+
+    def maxrss_now(self, mm) -> int:
+        """getrusage's ru_maxrss of the process, in bytes: the larger of its RSS now and before."""
+        return max(self.maxrss, procmaps.resident_bytes(mm) if mm is not None else 0)

@@ -84,13 +84,25 @@ def maps_text(mm, special=()):
     return "".join(header + "\n" for _, _, header, _ in _entries(mm, special))
 
 
+def _vma_rss(mm, v):
+    """The bytes of ``v`` the MemoryFile holds (none for a lazy or past-EOF VMA)."""
+    if v.lazy or v.past_eof:
+        return 0
+    return sum(n for _, n in mm.mf.data_extents(v.mf_off, v.end - v.start))
+
+
+def resident_bytes(mm):
+    """An address space's resident set size (RSS: /proc/PID/stat, statm, status; ru_maxrss)."""
+    return sum(_vma_rss(mm, v) for v in mm.vmas)
+
+
 def _figures(mm, vmas):
     """{figure: bytes} of a mapping made of ``vmas``."""
     f = dict.fromkeys(_FIGURES, 0)
     for v in vmas:
         if v.lazy or v.past_eof:
             continue
-        rss = sum(n for _, n in mm.mf.data_extents(v.mf_off, v.end - v.start))
+        rss = _vma_rss(mm, v)
         sharers = max(getattr(v.owner, "refs", 1), 1) if v.owner is not None else 1   # VMAs mapping the pages
         dirty = v.kind != FILE   # anonymous memory, shared or not, is dirty; file pages count as clean
         f["Rss"] += rss

@@ -1,6 +1,5 @@
 """System information and resources: uname, sysinfo, getrandom, rlimits, rusage, times, hostname."""
 import os
-import resource as host_resource
 import struct
 import time
 
@@ -104,15 +103,16 @@ def setrlimit(t, resource, addr):
 
 
 def _cpu_times(t, who):
-    """(user, system) seconds and max RSS: CPU time is the process's stub's on the host (the
-    Sentry's own time for its syscalls is not counted); max RSS the stubs' high-water mark."""
+    """(user, system) seconds and max RSS in KiB: CPU time is the process's stub's on the host (the
+    Sentry's own time for its syscalls is not counted); max RSS the application memory resident
+    in its address spaces (a thread's is its process's, as Linux's mm-wide figure)."""
     if who == R.RUSAGE_CHILDREN:
-        user, system = t.tg.children_cpu
-    elif who == R.RUSAGE_THREAD:
+        return (*t.tg.children_cpu, t.tg.children_maxrss >> 10)
+    if who == R.RUSAGE_THREAD:
         user, system = cputime.thread_times(t)
     else:
         user, system = cputime.group_times(t.tg)
-    return user, system, host_resource.getrusage(host_resource.RUSAGE_CHILDREN).ru_maxrss
+    return user, system, t.tg.maxrss_now(t.mm) >> 10
 
 
 def getrusage(t, who, addr):
