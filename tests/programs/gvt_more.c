@@ -11,10 +11,14 @@
  *   pty_packet_flush   a replica's TCFLSH reaches a packet-mode master as a status byte (POLLPRI)
  *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT
  *   rusage_maxrss      ru_maxrss of the process, of a waited-for child (wait4, RUSAGE_CHILDREN) and
- *                      /proc/self/statm's resident count follow memory touched, not mapped */
+ *                      /proc/self/statm's resident count follow memory touched, not mapped
+ *   stop_all_threads   SIGSTOP stops every thread: one asleep when it came does not run on
+ *   stop_nanosleep     a nanosleep a stop interrupts ends at its first deadline, not a whole one later
+ *   process_vm_empty   process_vm_readv/writev with nothing on the local side: 0 */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +34,9 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
@@ -319,6 +325,81 @@ static int rusage_maxrss(void)
     return 0;
 }
 
+static void *sleep_then_exit(void *a)
+{
+    for (int i = 0; i < 30; i++)
+        usleep(20000);
+    exit(11);
+}
+
+static int stop_all_threads(void)
+{
+    int p[2];
+    pipe(p);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, sleep_then_exit, NULL);
+        write(p[1], "x", 1);
+        for (int i = 0; i < 60; i++)
+            usleep(20000);
+        exit(10);
+    }
+    char c;
+    read(p[0], &c, 1);
+    kill(pid, SIGSTOP);
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    printf("stopped %d\n", WIFSTOPPED(st));
+    usleep(1000000);   /* long past the thread's own 0.6 s */
+    int r = waitpid(pid, &st, WNOHANG);
+    printf("still there while stopped: %d\n", r == 0);
+    kill(pid, SIGCONT);
+    waitpid(pid, &st, 0);
+    printf("exited after SIGCONT: %d\n", WIFEXITED(st));
+    return 0;
+}
+
+static int stop_nanosleep(void)
+{
+    int p[2];
+    pipe(p);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {1, 500000000}, a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        write(p[1], "x", 1);
+        nanosleep(&ts, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double d = b.tv_sec - a.tv_sec + (b.tv_nsec - a.tv_nsec) / 1e9;
+        _exit(d < 1.5 ? 1 : d < 2.5 ? 2 : 3);   /* 2: the first deadline, 3: slept anew */
+    }
+    char c;
+    read(p[0], &c, 1);
+    usleep(300000);
+    kill(pid, SIGSTOP);
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    usleep(1000000);
+    kill(pid, SIGCONT);
+    waitpid(pid, &st, 0);
+    printf("nanosleep stopped midway: %d (2: ended at its deadline)\n", WEXITSTATUS(st));
+    return 0;
+}
+
+static int process_vm_empty(void)
+{
+    char buf[16] = "remote", empty[1];
+    struct iovec none = {empty, 0}, some = {buf, sizeof buf};
+    long r = process_vm_writev(getpid(), &none, 1, &some, 1, 0);
+    printf("writev of an empty local iovec: %ld %s\n", r, err(r));
+    r = process_vm_readv(getpid(), &none, 1, &some, 1, 0);
+    printf("readv into an empty local iovec: %ld %s\n", r, err(r));
+    r = process_vm_readv(getpid(), &none, 1, (struct iovec *)8, 1, 0);
+    printf("and a bad remote iovec array: %ld %s\n", r, err(r));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -334,6 +415,9 @@ int main(int argc, char **argv)
     if (!strcmp(c, "pty_packet_flush")) return pty_packet_flush();
     if (!strcmp(c, "pty_hup_pollout")) return pty_hup_pollout();
     if (!strcmp(c, "rusage_maxrss")) return rusage_maxrss();
+    if (!strcmp(c, "stop_all_threads")) return stop_all_threads();
+    if (!strcmp(c, "stop_nanosleep")) return stop_nanosleep();
+    if (!strcmp(c, "process_vm_empty")) return process_vm_empty();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

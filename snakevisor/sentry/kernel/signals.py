@@ -27,6 +27,7 @@ NO_RESTART_AFTER_HANDLER = {SYSCALL_NUMBERS[n] for n in (
     "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2", "nanosleep",
     "clock_nanosleep", "rt_sigsuspend", "rt_sigtimedwait", "pause", "sigaltstack", "msgrcv", "msgsnd",
     "semop", "semtimedop", "io_getevents", "signalfd4")}
+NR_RESTART_SYSCALL = SYSCALL_NUMBERS["restart_syscall"]
 MAX_RT_QUEUE = 63432  # like RLIMIT_SIGPENDING here: a storm of queued RT signals is not dropped
 
 
@@ -157,6 +158,8 @@ class Signals:
             for pend in [tg.shared_pending] + [t.pending for t in tg.tasks]:
                 for s in S.STOP_SIGNALS:
                     pend.pop(s, None)
+            for t in tg.tasks:
+                t.stop_pending = False
             if tg.stopped:
                 tg.stopped = False
                 tg.stop_report = None
@@ -192,15 +195,16 @@ class Signals:
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):
+        """Has ``task`` a signal to take, or a group stop to join, before it returns to user mode?"""
         pending, shared = task.pending, task.tg.shared_pending
         if not pending and not shared:   # asked after every syscall, and nearly always nothing is pending
-            return False
+            return task.stop_pending
         mask = ~task.sigmask | S.UNBLOCKABLE
         for pend in (pending, shared):
             for sig, q in pend.items():
                 if q and sigbit(sig) & mask:
                     return True
-        return False
+        return task.stop_pending
 
     def dequeue(self, task, mask=None):
         """The next signal ``task`` can take (synchronous first, then lowest number)."""
@@ -253,6 +257,10 @@ class Signals:
         # Only a syscall restarts: after rt_sigreturn (orig_rax -1) a restart code in rax is the
         # application's data, as Linux checks syscall_get_nr() >= 0.
         restartable = regs.orig_rax < 1 << 63
+        if task.stop_pending:   # another thread stopped the group: this one stops too
+            task.stop_pending = False
+            if task.tg.stopped:
+                yield from self.group_stop(task, task.tg.stop_signal)
         while True:
             sig, info = self.dequeue(task)
             if sig is None:
@@ -294,7 +302,7 @@ class Signals:
             task.saved_sigmask = None
         if syscall_ret is not None:
             if syscall_ret in RESTART_CODES and restartable:
-                self._restart(regs)
+                self._restart(regs, syscall_ret)
             else:
                 regs.rax = syscall_ret & (1 << 64) - 1
             task.ctx.set_regs()
@@ -319,9 +327,10 @@ class Signals:
         return sig | (0x80 if default_action(sig) == "core" and tg.limits[4][0] > 0 else 0)
 
     @staticmethod
-    def _restart(regs):
-        """Re-execute the syscall instruction (rip back over ``syscall``) with its number restored."""
-        regs.rax = regs.orig_rax
+    def _restart(regs, ret=None):
+        """Re-execute the syscall instruction (rip back over ``syscall``) with its number restored;
+        ERESTART_RESTARTBLOCK's as restart_syscall, which continues the Task's restart_block."""
+        regs.rax = NR_RESTART_SYSCALL if ret == -ERESTART_RESTARTBLOCK else regs.orig_rax
         regs.rip -= 2
 
     def _restart_for_handler(self, regs, ret, flags, nr):
@@ -491,10 +500,12 @@ class Signals:
         tg = task.tg
         if not tg.stopped:
             tg.stopped = True
+            tg.stop_signal = sig
             tg.stop_report = (sig << 8) | 0x7F
             self.notify_parent(tg, S.CLD_STOPPED, sig)
             for t in tg.tasks:
-                if t is not task:
+                if t is not task and not t.exited:
+                    t.stop_pending = True   # it stops on its way back to user mode (deliver)
                     self.kick(t)
         while tg.stopped and not tg.exiting:
             if task.ptrace is not None and (yield from ptrace.group_stop(task, sig)):

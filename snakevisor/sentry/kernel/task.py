@@ -45,6 +45,8 @@ class Task:
         self.pending = {}              # signo -> [siginfo]
         self.altstack = (0, S.SS_DISABLE, 0)
         self.kicked = False
+        self.stop_pending = False      # a group stop this thread has yet to join (JOBCTL_STOP_PENDING)
+        self.restart_block = None      # what restart_syscall continues (a relative nanosleep's deadline)
         self.wait_token = 0
         self.cancel_wait = None
         self.exited = False

@@ -47,6 +47,7 @@ class ThreadGroup:
         self.exit_signal = 17             # what the parent gets when we die (SIGCHLD by default)
         self.exit_tracer = None           # the parent's group, if it traced our leader as it exited
         self.stopped = False              # in a group stop (SIGSTOP and friends)
+        self.stop_signal = 0              # the signal that began it
         self.stop_report = None           # wait status to report for WUNTRACED, once
         self.continue_report = False      # report WCONTINUED once
         self.child_events = WaitQueue()   # a child exited, stopped or continued

@@ -417,7 +417,10 @@ def _pairs(local, remote):
 def _process_vm(t, pid, lvec, liovcnt, rvec, riovcnt, flags, write):
     if flags:
         raise SyscallError(EINVAL)
-    local, remote = _iovecs(t, lvec, liovcnt), _iovecs(t, rvec, riovcnt)
+    local = _iovecs(t, lvec, liovcnt)
+    if not any(length for _, length in local):
+        return 0   # before the remote iovecs are read or the process looked for (process_vm_rw)
+    remote = _iovecs(t, rvec, riovcnt)
     if not any(length for _, length in remote):
         return 0
     mm = _remote(t, pid).mm

@@ -295,6 +295,9 @@ def rt_sigtimedwait(t, set_ptr, info_ptr, timeout_ptr, sigsetsize):
 
 
 def restart_syscall(t):
-    """The Sentry restarts an interrupted call by re-executing it, never through restart_syscall;
-    called directly there is nothing to restart, which Linux answers with EINTR."""
-    raise SyscallError(EINTR)
+    """Continue what the Task's last ERESTART_RESTARTBLOCK left (a relative nanosleep, to its
+    deadline): signals.deliver restarts such a call as restart_syscall. Nothing left: EINTR."""
+    block, t.restart_block = t.restart_block, None
+    if block is None:
+        raise SyscallError(EINTR)
+    return block()

@@ -2,7 +2,7 @@
 import struct
 import time as host_time
 
-from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, SyscallError
+from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, ERESTART_RESTARTBLOCK, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE,
                                  CLOCK_MONOTONIC_RAW, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_ALARM,
@@ -120,7 +120,7 @@ def time(t, addr):
 
 def nanosleep(t, req, rem):
     ns = read_timespec(t, req)
-    yield from _sleep(t, ktime_add_safe(host_time.monotonic_ns(), ns), rem)
+    yield from _sleep(t, ktime_add_safe(host_time.monotonic_ns(), ns), rem, relative=True)
     return 0
 
 
@@ -137,12 +137,14 @@ def clock_nanosleep(t, clockid, flags, req, rem):
         rem = 0
     else:
         end = ktime_add_safe(now, ns)
-    yield from _sleep(t, end, rem)
+    yield from _sleep(t, end, rem, relative=not flags & TIMER_ABSTIME)
     return 0
 
 
-def _sleep(t, end_ns, rem):
-    """Sleep until monotonic ``end_ns``; on a signal, the time left goes to ``rem`` (exact: integers)."""
+def _sleep(t, end_ns, rem, relative=False):
+    """Sleep until monotonic ``end_ns``; on a signal, the time left goes to ``rem`` (exact: integers).
+    A relative sleep a signal without a handler interrupts (a stop) goes on to the same deadline
+    (ERESTART_RESTARTBLOCK: restart_syscall continues it), not for its whole length again."""
     try:
         yield from t.sleep_until(end_ns / NSEC)
     except SyscallError:
@@ -152,4 +154,12 @@ def _sleep(t, end_ns, rem):
                 write_timespec(t, rem, left)
             except SyscallError:
                 raise SyscallError(EFAULT)
+        if relative:
+            t.restart_block = lambda: _sleep_on(t, end_ns, rem)
+            raise SyscallError(ERESTART_RESTARTBLOCK)
         raise
+
+
+def _sleep_on(t, end_ns, rem):
+    yield from _sleep(t, end_ns, rem, relative=True)
+    return 0
