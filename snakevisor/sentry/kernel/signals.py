@@ -257,10 +257,7 @@ class Signals:
         # Only a syscall restarts: after rt_sigreturn (orig_rax -1) a restart code in rax is the
         # application's data, as Linux checks syscall_get_nr() >= 0.
         restartable = regs.orig_rax < 1 << 63
-        if task.stop_pending:   # another thread stopped the group: this one stops too
-            task.stop_pending = False
-            if task.tg.stopped:
-                yield from self.group_stop(task, task.tg.stop_signal)
+        yield from self._join_group_stop(task)
         while True:
             sig, info = self.dequeue(task)
             if sig is None:
@@ -310,6 +307,13 @@ class Signals:
         if handled:
             task.ctx.set_regs()
         return handled
+
+    def _join_group_stop(self, task):
+        """Another thread stopped the group since ``task`` last ran: it stops too."""
+        if task.stop_pending:
+            task.stop_pending = False
+            if task.tg.stopped:
+                yield from self.group_stop(task, task.tg.stop_signal)
 
     def _traced_signal(self, task, sig, info, syscall_ret):
         """The tracer's say on a signal (its signal-delivery-stop): (the signal to deliver, its
