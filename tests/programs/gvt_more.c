@@ -14,10 +14,16 @@
  *                      /proc/self/statm's resident count follow memory touched, not mapped
  *   stop_all_threads   SIGSTOP stops every thread: one asleep when it came does not run on
  *   stop_nanosleep     a nanosleep a stop interrupts ends at its first deadline, not a whole one later
- *   process_vm_empty   process_vm_readv/writev with nothing on the local side: 0 */
+ *   process_vm_empty   process_vm_readv/writev with nothing on the local side: 0
+ *   pidfd_checks       clone3 whose pidfd cannot be written makes no child (EFAULT); setns through
+ *                      a zombie's pidfd ESRCH; pidfd_getfd and setns from a user namespace of one's
+ *                      own EPERM (ptrace access needs the target's capabilities)
+ *   socket_owner       a socket's FIOSETOWN/SIOCSPGRP and FIOGETOWN/SIOCGPGRP (F_SETOWN's), SIGIO */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +38,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -400,6 +408,68 @@ static int process_vm_empty(void)
     return 0;
 }
 
+static int pidfd_checks(void)
+{
+    char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct clone_args ca = {.flags = CLONE_PIDFD, .exit_signal = SIGCHLD, .pidfd = (unsigned long)ro};
+    fflush(stdout);
+    long r = syscall(SYS_clone3, &ca, sizeof ca);
+    if (r == 0)
+        _exit(0);
+    const char *e = err(r);
+    printf("clone3 with a read-only pidfd address: %ld %s, a child made %d\n", r < 0 ? -1 : r, e,
+           waitpid(-1, NULL, WNOHANG) != -1);
+    int pidfd = -1;
+    ca.pidfd = (unsigned long)&pidfd;
+    pid_t child = syscall(SYS_clone3, &ca, sizeof ca);
+    if (child == 0)
+        _exit(0);
+    siginfo_t si;
+    waitid(P_PID, child, &si, WEXITED | WNOWAIT);
+    r = setns(pidfd, CLONE_NEWNET);
+    printf("setns through a zombie's pidfd: %ld %s\n", r, err(r));
+    waitpid(child, NULL, 0);
+    int self = syscall(SYS_pidfd_open, getpid(), 0);
+    fflush(stdout);
+    if (fork() == 0) {
+        unshare(CLONE_NEWUSER);
+        long g = syscall(SYS_pidfd_getfd, self, 0, 0);
+        printf("from a new user namespace, pidfd_getfd: %d %s\n", g < 0 ? -1 : 0, err(g));
+        g = setns(self, CLONE_NEWUTS);
+        printf("from a new user namespace, setns: %ld %s\n", g, err(g));
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
+static volatile int sigio_count;
+static void on_sigio(int sig) { sigio_count++; }
+
+static int socket_owner(void)
+{
+    int sv[2], get = -1, on = 1, bad = 999999;
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    long r = ioctl(sv[1], FIOGETOWN, &get);
+    printf("FIOGETOWN of a new socket: %ld %s owner %d\n", r, err(r), get);
+    signal(SIGIO, on_sigio);
+    ioctl(sv[1], FIOASYNC, &on);
+    pid_t me = getpid();
+    r = ioctl(sv[1], FIOSETOWN, &me);
+    ioctl(sv[1], SIOCGPGRP, &get);
+    printf("FIOSETOWN self: %ld %s, SIOCGPGRP gives us %d\n", r, err(r), get == me);
+    write(sv[0], "abc", 3);
+    printf("SIGIO after a write to the peer: %d\n", sigio_count);
+    r = ioctl(sv[1], SIOCSPGRP, &bad);
+    printf("SIOCSPGRP of no such process: %ld %s\n", r, err(r));
+    int p[2];
+    pipe(p);
+    r = ioctl(p[0], FIOSETOWN, &me);
+    printf("FIOSETOWN on a pipe: %ld %s\n", r, err(r));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -418,6 +488,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "stop_all_threads")) return stop_all_threads();
     if (!strcmp(c, "stop_nanosleep")) return stop_nanosleep();
     if (!strcmp(c, "process_vm_empty")) return process_vm_empty();
+    if (!strcmp(c, "pidfd_checks")) return pidfd_checks();
+    if (!strcmp(c, "socket_owner")) return socket_owner();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

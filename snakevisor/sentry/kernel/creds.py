@@ -6,6 +6,7 @@ from snakevisor.abi.capability import ALL_CAPS, CAP_SETUID, CAP_SYS_PTRACE, SECB
 from snakevisor.abi.errno import EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import S_ISGID, S_ISUID, S_IXGRP
 from snakevisor.abi.prctl import SUID_DUMP_USER
+from snakevisor.sentry.kernel.userns import ns_capable
 
 
 
@@ -126,6 +127,12 @@ def may_ptrace(caller, target, fscreds=False):
     uid, gid = (c.fsuid, c.fsgid) if fscreds else (c.uid, c.gid)
     privileged = c.has_cap(CAP_SYS_PTRACE)
     if not privileged and not (uid == t.uid == t.euid == t.suid and gid == t.gid == t.egid == t.sgid):
+        return False
+    # cap_ptrace_access_check: in the target's user namespace with all its permitted capabilities,
+    # or CAP_SYS_PTRACE over that namespace (a caller in a user namespace of its own has neither).
+    caller_caps = c.cap_effective if fscreds else c.cap_permitted
+    if not ((c.user_ns is t.user_ns and not t.cap_permitted & ~caller_caps)
+            or ns_capable(c, t.user_ns, CAP_SYS_PTRACE)):
         return False
     return privileged or target.tg.dumpable == SUID_DUMP_USER
 

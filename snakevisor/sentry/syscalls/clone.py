@@ -2,7 +2,7 @@
 import struct
 
 from snakevisor.abi import sched as C
-from snakevisor.abi.errno import E2BIG, EINVAL, ELOOP, ENOENT, SyscallError
+from snakevisor.abi.errno import E2BIG, EFAULT, EINVAL, ELOOP, ENOENT, SyscallError
 from snakevisor.abi.fs import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, to_s32
 from snakevisor.abi.signal import SIGCHLD
 from snakevisor.sentry.kernel import ptrace
@@ -18,6 +18,10 @@ MAX_ARG_STRINGS = 1 << 17
 def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None):
     if flags & C.CLONE_PIDFD and flags & C.CLONE_PARENT_SETTID and (pidfd_ptr is None or pidfd_ptr == ptid):
         raise SyscallError(EINVAL)   # clone(2) returns the pidfd where the parent's tid would go
+    if flags & C.CLONE_PIDFD:   # copy_process writes it before the child runs: a bad address makes none
+        where = ptid if pidfd_ptr is None else pidfd_ptr
+        if t.mm.accessible_span(where, 4, write=True) < 4:
+            raise SyscallError(EFAULT)
     child = do_clone(t, flags, stack, ptid, ctid, tls, exit_signal)
     if flags & C.CLONE_PIDFD:
         fd = install_pidfd(t, child.tg)

@@ -89,19 +89,10 @@ def fcntl(t, fd, cmd, arg):
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
         return _lock(t, f, cmd, arg)   # a generator (F_SETLKW may wait), which the dispatcher runs
     if cmd == F_SETOWN:
-        who = to_s32(arg)
-        if who == -(1 << 31):
-            raise SyscallError(EINVAL)
-        kind = _fs_abi.F_OWNER_PGRP if who < 0 else _fs_abi.F_OWNER_PID
-        who = _global_owner(t, who)
-        if who and not fasync.owner_exists(t.kernel, kind, abs(who)):
-            raise SyscallError(ESRCH)
-        f.owner, f.owner_type = abs(who), kind
-        f.owner_landlock = (t.tg, t.creds.landlock)
+        fasync.set_owner(t, f, to_s32(arg))
         return 0
     if cmd == F_GETOWN:
-        owner = t.tg.pidns.id_of(f.owner)
-        return -owner if f.owner_type == _fs_abi.F_OWNER_PGRP else owner
+        return fasync.get_owner(t, f)
     if cmd == F_SETOWN_EX:
         return _setown_ex(t, f, arg)
     if cmd == F_GETOWN_EX:
@@ -127,23 +118,14 @@ def _setown_ex(t, f, arg):
         raise SyscallError(EINVAL)
     if who < 0:
         raise SyscallError(ESRCH)   # Linux looks the number up, and no process has it
-    who = _global_owner(t, who)
-    if who and not fasync.owner_exists(t.kernel, kind, who):
-        raise SyscallError(ESRCH)
+    if who:
+        gid = t.tg.pidns.global_id(who)   # owners are kept as global ids (kernel/pidns.py)
+        if gid is None or not fasync.owner_exists(t.kernel, kind, gid):
+            raise SyscallError(ESRCH)
+        who = gid
     f.owner, f.owner_type = who, kind
     f.owner_landlock = (t.tg, t.creds.landlock)
     return 0
-
-
-def _global_owner(t, who):
-    """An F_SETOWN pid (or -pgid) of the caller's PID namespace as the global one owners are kept
-    as (kernel/pidns.py); ESRCH if the namespace has none such."""
-    if not who:
-        return 0
-    gid = t.tg.pidns.global_id(abs(who))
-    if gid is None:
-        raise SyscallError(ESRCH)
-    return -gid if who < 0 else gid
 
 
 def flock(t, fd, operation):

@@ -18,7 +18,7 @@ from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EFAULT, EFBIG, EPIPE, E
 from snakevisor.abi.inotify import IN_MODIFY
 from snakevisor.abi.fs import (CLOSE_RANGE_CLOEXEC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, CLOSE_RANGE_UNSHARE,
                                FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, O_APPEND, O_ASYNC, O_CLOEXEC,
-                               O_NONBLOCK, POLLIN, S_IFIFO, POLLOUT, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED,
+                               O_NONBLOCK, POLLIN, S_IFIFO, S_IFSOCK, POLLOUT, RWF_APPEND, RWF_NOWAIT, RWF_SUPPORTED,
                                ST_NOATIME, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY, MS_NOATIME, MS_NODEV,
                                MS_NOEXEC, MS_NOSUID, pack_stat, pack_statfs, to_s32, to_s64, to_u32)
 from snakevisor.sentry.syscalls.fsize import check_new_size, fsize_limit, signal_if_limit
@@ -560,6 +560,8 @@ def ioctl(t, fd, cmd, arg):
     if cmd in (_fs_abi.FICLONE, _fs_abi.FICLONERANGE):
         return _clone_file(t, f, cmd, arg)
     inode = f.inode
+    if cmd in _OWNER_IOCTLS and inode is not None and inode.type == S_IFSOCK:
+        return _socket_owner(t, f, cmd, arg)
     if cmd in FILEATTR_IOCTLS and inode is not None and inode.user_flags is not None:
         return fileattr_ioctl(t, f, cmd, arg)
     if cmd == FIONREAD and inode is not None and inode.is_reg and f.impl.seekable:
@@ -568,6 +570,19 @@ def ioctl(t, fd, cmd, arg):
     if f.impl.blocking_ioctl is not None:
         return f.impl.blocking_ioctl(t, cmd, arg)   # a generator, which the dispatcher runs
     return f.ioctl(t, cmd, arg)
+
+
+_OWNER_IOCTLS = (_fs_abi.FIOSETOWN, _fs_abi.SIOCSPGRP, _fs_abi.FIOGETOWN, _fs_abi.SIOCGPGRP)
+
+
+def _socket_owner(t, f, cmd, arg):
+    """A socket's FIOSETOWN/SIOCSPGRP and FIOGETOWN/SIOCGPGRP: F_SETOWN and F_GETOWN through an
+    int in memory (sock_ioctl)."""
+    if cmd in (_fs_abi.FIOSETOWN, _fs_abi.SIOCSPGRP):
+        fasync.set_owner(t, f, struct.unpack("<i", t.mm.copy_in(arg, 4))[0])
+    else:
+        t.mm.copy_out(arg, struct.pack("<i", fasync.get_owner(t, f)))
+    return 0
 
 
 def _clone_file(t, dst, cmd, arg):

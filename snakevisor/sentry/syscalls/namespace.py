@@ -8,11 +8,12 @@ task.
 """
 from snakevisor.abi import sched as C
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import EBADF, EINVAL, EPERM, EUSERS, SyscallError
+from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESRCH, EUSERS, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
 from snakevisor.sentry.kernel import timens
+from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.namespaces import PER_TASK, new_ns_inode, set_namespaces
 from snakevisor.sentry.kernel.userns import enter as enter_user_ns, new_user_ns, ns_capable
 
@@ -116,7 +117,9 @@ def setns(t, fd, nstype):
         raise SyscallError(EINVAL)
     target = tg.leader
     if target is None or target.exited:
-        raise SyscallError(EINVAL)   # no namespaces left to join (Linux: ESRCH)
+        raise SyscallError(ESRCH)   # exited, or a zombie: no namespaces left to join
+    if not may_ptrace(t, target):
+        raise SyscallError(EPERM)   # validate_nsset: PTRACE_MODE_READ_REALCREDS
     wanted = {kind: target.ns.get(kind) for kind, flag in KIND_FLAGS.items() if nstype & flag}
     if "pid" in wanted:
         wanted["pid"] = target.tg.pidns   # its own, not its children's

@@ -5,6 +5,7 @@ from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi.signal import PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP
 from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
+from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.pidns import init_ignores, seen_from
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
@@ -96,7 +97,7 @@ def pidfd_getfd(t, pidfd, targetfd, flags):
     live = [task for task in tg.tasks if not task.exited]
     if not live or tg.exit_status is not None:
         raise SyscallError(ESRCH)
-    if not _may_signal(t, tg, 0):   # stands in for the ptrace-attach check
+    if not may_ptrace(t, live[0]):   # PTRACE_MODE_ATTACH_REALCREDS
         raise SyscallError(EPERM)
     f = live[0].fdtable.get(to_s32(targetfd))
     f.inc_ref()

@@ -9,7 +9,8 @@ Files whose readiness comes from a host descriptor (inet sockets, host files) ar
 import struct
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.fs import F_OWNER_PGRP, F_OWNER_TID
+from snakevisor.abi.errno import EINVAL, ESRCH, SyscallError
+from snakevisor.abi.fs import F_OWNER_PGRP, F_OWNER_PID, F_OWNER_TID
 from snakevisor.abi.landlock import SCOPE_SIGNAL
 from snakevisor.abi.poll import POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from snakevisor.abi.signal import POLL_ERR, POLL_HUP, POLL_IN, POLL_MSG, POLL_OUT, POLL_PRI
@@ -25,6 +26,27 @@ def owner_exists(kernel, owner_type, pid) -> bool:
     if pid in ns.tasks:
         return True
     return owner_type == F_OWNER_PGRP and bool(ns.process_group(pid))
+
+
+def set_owner(t, f, who) -> None:
+    """F_SETOWN (and a socket's FIOSETOWN, SIOCSPGRP): ``who`` is a pid, -pgid or 0 (none), as
+    ``t``'s PID namespace names it; ESRCH for one that does not exist."""
+    if who == -(1 << 31):
+        raise SyscallError(EINVAL)
+    kind = F_OWNER_PGRP if who < 0 else F_OWNER_PID
+    if who:
+        gid = t.tg.pidns.global_id(abs(who))   # owners are kept as global ids (kernel/pidns.py)
+        if gid is None or not owner_exists(t.kernel, kind, gid):
+            raise SyscallError(ESRCH)
+        who = gid
+    f.owner, f.owner_type = abs(who), kind
+    f.owner_landlock = (t.tg, t.creds.landlock)
+
+
+def get_owner(t, f) -> int:
+    """F_GETOWN (and FIOGETOWN, SIOCGPGRP): the owner's pid, or -pgid, as ``t`` names it."""
+    owner = t.tg.pidns.id_of(f.owner)
+    return -owner if f.owner_type == F_OWNER_PGRP else owner
 
 
 def _targets(kernel, owner_type, pid):
