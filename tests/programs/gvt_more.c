@@ -18,10 +18,13 @@
  *   pidfd_checks       clone3 whose pidfd cannot be written makes no child (EFAULT); setns through
  *                      a zombie's pidfd ESRCH; pidfd_getfd and setns from a user namespace of one's
  *                      own EPERM (ptrace access needs the target's capabilities)
- *   socket_owner       a socket's FIOSETOWN/SIOCSPGRP and FIOGETOWN/SIOCGPGRP (F_SETOWN's), SIGIO */
+ *   socket_owner       a socket's FIOSETOWN/SIOCSPGRP and FIOGETOWN/SIOCGPGRP (F_SETOWN's), SIGIO
+ *   aio_ring           an io_setup context moves with its ring (mremap), which cannot grow (EFAULT)
+ *                      nor be used once PROT_NONE (EINVAL); io_submit's own EFAULT and EINVAL */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <pthread.h>
@@ -470,6 +473,46 @@ static int socket_owner(void)
     return 0;
 }
 
+static long aio_submit_one(aio_context_t ctx, int opcode, int fd, void *buf, long n, long off)
+{
+    struct iocb cb = {.aio_lio_opcode = opcode, .aio_fildes = fd, .aio_buf = (unsigned long)buf,
+                      .aio_nbytes = n, .aio_offset = off, .aio_data = 7};
+    struct iocb *cbs[1] = {&cb};
+    return syscall(SYS_io_submit, ctx, 1, cbs);
+}
+
+static int aio_ring(void)
+{
+    aio_context_t ctx = 0;
+    syscall(SYS_io_setup, 8, &ctx);
+    int fd = open("/proc/self/exe", O_RDONLY);
+    char buf[16];
+    struct iovec bad = {(void *)0xFFFFFFFF00000000UL, 1};
+    long r = aio_submit_one(ctx, IOCB_CMD_PREADV, fd, &bad, 1, 0);
+    printf("io_submit, an iovec in kernel space: %ld %s\n", r, err(r));
+    r = aio_submit_one(ctx, IOCB_CMD_PREAD, fd, buf, sizeof buf, -1);
+    printf("io_submit, a negative offset: %ld %s\n", r, err(r));
+    char *dst = mmap(NULL, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    r = (long)mremap((void *)ctx, 4096, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    printf("mremap growing the ring: %s\n", r == -1 ? strerrorname_np(errno) : "moved");
+    r = (long)mremap((void *)ctx, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, dst + 8192);
+    printf("mremap moving it: %d\n", r == (long)(dst + 8192));
+    r = aio_submit_one(ctx, IOCB_CMD_PREAD, fd, buf, sizeof buf, 0);
+    printf("io_submit with the old address: %ld %s\n", r, err(r));
+    aio_context_t moved = (aio_context_t)(dst + 8192);
+    r = aio_submit_one(moved, IOCB_CMD_PREAD, fd, buf, sizeof buf, 0);
+    struct io_event ev;
+    long g = syscall(SYS_io_getevents, moved, 1, 1, &ev, NULL);
+    printf("with the new one: %ld %s, an event %ld with data %lld\n", r, err(r), g, (long long)ev.data);
+    mprotect((void *)moved, 4096, PROT_NONE);
+    struct timespec zero = {0, 0};
+    g = syscall(SYS_io_getevents, moved, 0, 1, &ev, &zero);
+    printf("io_getevents once the ring is PROT_NONE: %ld %s\n", g, err(g));
+    g = syscall(SYS_io_destroy, moved);
+    printf("io_destroy then: %ld %s\n", g, err(g));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -490,6 +533,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "process_vm_empty")) return process_vm_empty();
     if (!strcmp(c, "pidfd_checks")) return pidfd_checks();
     if (!strcmp(c, "socket_owner")) return socket_owner();
+    if (!strcmp(c, "aio_ring")) return aio_ring();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -15,11 +15,12 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.aio import (IO_EVENT, IOCB, IOCB_CMD_FDSYNC as FDSYNC, IOCB_CMD_FSYNC as FSYNC,
                                 IOCB_CMD_PREAD as PREAD, IOCB_CMD_PREADV as PREADV, IOCB_CMD_PWRITE as PWRITE,
                                 IOCB_CMD_PWRITEV as PWRITEV, IOCB_FLAG_RESFD)
-from snakevisor.abi.errno import EAGAIN, EBADF, EINTR, EINVAL, ERESTARTSYS, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINTR, EINVAL, ERESTARTSYS, SyscallError
 from snakevisor.abi.fs import RWF_SUPPORTED, to_s32, to_s64
+from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
 from snakevisor.sentry.kernel.syscall_table import settle
-from snakevisor.sentry.syscalls.file import _read_into, _readv, _write_from, _writev
+from snakevisor.sentry.syscalls.file import _iovecs, _read_into, _readv, _write_from, _writev
 from snakevisor.sentry.syscalls.poll import read_sigmask, sigmask_scope
 from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -40,11 +41,34 @@ class AioContext:
         self.dead = False                 # io_destroy'ed: its waiters wake and leave
 
 
+RING_NAME = "/[aio] (deleted)"
+
+
 def _ctx(t, ctx_id):
+    """The context ``ctx_id`` names: its ring must still be there and readable (lookup_ioctx reads
+    the ring's header: a ring unmapped, replaced or made PROT_NONE is EINVAL)."""
     ctx = t.mm.aio_contexts.get(ctx_id)
-    if ctx is None:
+    v = t.mm.vmas.find(ctx_id)
+    if ctx is None or v is None or v.name != RING_NAME or t.mm.accessible_span(ctx_id, 4) < 4:
         raise SyscallError(EINVAL)
     return ctx
+
+
+def ring_remap(t, old, old_len, new_len):
+    """mremap of ``old``: a context's ring does not grow (VM_DONTEXPAND: EFAULT); the context
+    moves with its whole ring (aio_ring_mremap). Returns the context to re-key, or None."""
+    ctx = t.mm.aio_contexts.get(old)
+    if ctx is None:
+        return None
+    if new_len > old_len:
+        raise SyscallError(EFAULT)
+    return ctx if old_len == RING_SIZE and new_len == RING_SIZE else None
+
+
+def ring_moved(t, old, new):
+    """The ring of the context at ``old`` now lies at ``new``: that is its id."""
+    if new != old:
+        t.mm.aio_contexts[new] = t.mm.aio_contexts.pop(old)
 
 
 def io_setup(t, nr_events, ctxp):
@@ -57,7 +81,7 @@ def io_setup(t, nr_events, ctxp):
         raise SyscallError(EINVAL)
     if _requested[0] + nr_events > AIO_MAX_NR:
         raise SyscallError(EAGAIN)
-    ring = t.mm.mmap(0, RING_SIZE, M.PROT_READ | M.PROT_WRITE, M.MAP_PRIVATE | M.MAP_ANONYMOUS, name="/[aio] (deleted)")
+    ring = t.mm.mmap(0, RING_SIZE, M.PROT_READ | M.PROT_WRITE, M.MAP_PRIVATE | M.MAP_ANONYMOUS, name=RING_NAME)
     try:
         t.mm.copy_out(ctxp, struct.pack("<Q", ring))
     except SyscallError:
@@ -83,11 +107,19 @@ def io_destroy(t, ctx_id):
 
 
 def _run(t, opcode, fd, buf, nbytes, offset, rw_flags):
-    """The request's I/O (a generator); returns its result (a count, or -errno)."""
+    """The request's I/O (a generator); returns its result (a count, or -errno). What Linux checks
+    before the I/O starts is io_submit's error: the descriptor's mode, the buffers (the iovec
+    array read, no address past user space: EFAULT), a negative offset (rw_verify_area: EINVAL)."""
     f = t.fdtable.get(to_s32(fd))
     if opcode in (PREAD, PREADV) and not f.readable or opcode in (PWRITE, PWRITEV) and not f.writable:
         raise SyscallError(EBADF)
     if rw_flags & ~RWF_SUPPORTED:
+        raise SyscallError(EINVAL)
+    if opcode in (PREADV, PWRITEV):
+        _iovecs(t, buf, nbytes)
+    elif opcode in (PREAD, PWRITE) and buf + nbytes > TASK_SIZE_MAX:
+        raise SyscallError(EFAULT)
+    if offset is not None and to_s64(offset) < 0:
         raise SyscallError(EINVAL)
     try:
         if opcode == PREAD:

@@ -7,6 +7,7 @@ from snakevisor.abi.fs import LOFF_MAX, MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH,
 from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_, vmlimits
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
+from snakevisor.sentry.syscalls import aio
 from snakevisor.sentry.syscalls.newfd import install_new
 
 
@@ -141,7 +142,11 @@ def mremap(t, old, old_len, new_len, flags, new_addr):
     if v is not None and new_len > old_len and not vmlimits.may_expand(t, page_round_up(new_len) - page_round_up(old_len),
                                                                        vmlimits.is_data(v.prot, v.shared, v.name)):
         raise SyscallError(ENOMEM)   # vma_to_resize's may_expand_vm
-    return t.mm.mremap(old, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
+    ring = aio.ring_remap(t, old, page_round_up(old_len), page_round_up(new_len))
+    dest = t.mm.mremap(old, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
+    if ring is not None:
+        aio.ring_moved(t, old, dest)
+    return dest
 
 
 def madvise(t, addr, length, advice):
