@@ -20,7 +20,9 @@
  *                      own EPERM (ptrace access needs the target's capabilities)
  *   socket_owner       a socket's FIOSETOWN/SIOCSPGRP and FIOGETOWN/SIOCGPGRP (F_SETOWN's), SIGIO
  *   aio_ring           an io_setup context moves with its ring (mremap), which cannot grow (EFAULT)
- *                      nor be used once PROT_NONE (EINVAL); io_submit's own EFAULT and EINVAL */
+ *                      nor be used once PROT_NONE (EINVAL); io_submit's own EFAULT and EINVAL
+ *   fifo_open_blocks   a blocking open of a FIFO waits for the other end: a signal interrupts it
+ *                      (EINTR), a partner's open ends it; stat's nice and priority fields */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
@@ -513,6 +516,46 @@ static int aio_ring(void)
     return 0;
 }
 
+static void on_alarm(int sig) {}
+
+static int fifo_open_blocks(void)
+{
+    const char *p = "/tmp/gvt_more_fifo";
+    unlink(p);
+    mkfifo(p, 0600);
+    struct sigaction sa = {.sa_handler = on_alarm};
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 0}, {0, 200000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int fd = open(p, O_WRONLY);
+    printf("O_WRONLY, no reader, a signal: %d %s\n", fd < 0 ? -1 : 0, err(fd));
+    setitimer(ITIMER_REAL, &it, NULL);
+    fd = open(p, O_RDONLY);
+    printf("O_RDONLY, no writer, a signal: %d %s\n", fd < 0 ? -1 : 0, err(fd));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int w = open(p, O_WRONLY);   /* waits for the reader below */
+        write(w, "x", 1);
+        _exit(0);
+    }
+    fd = open(p, O_RDONLY);
+    char c = '?';
+    long n = read(fd, &c, 1);
+    printf("O_RDONLY with a writer coming: %d, read %ld '%c'\n", fd < 0 ? -1 : 0, n, c);
+    waitpid(pid, NULL, 0);
+    unlink(p);
+    setpriority(PRIO_PROCESS, 0, 7);
+    FILE *f = fopen("/proc/self/stat", "r");
+    char buf[1024];
+    fgets(buf, sizeof buf, f);
+    char *q = strrchr(buf, ')');
+    long prio = 0, nice = 0;
+    sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %ld %ld", &prio, &nice);
+    printf("/proc/self/stat after nice 7: priority %ld nice %ld\n", prio, nice);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -534,6 +577,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "pidfd_checks")) return pidfd_checks();
     if (!strcmp(c, "socket_owner")) return socket_owner();
     if (!strcmp(c, "aio_ring")) return aio_ring();
+    if (!strcmp(c, "fifo_open_blocks")) return fifo_open_blocks();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -232,6 +232,15 @@ class PipeImpl(FileDescriptionImpl):
             return b""  # EOF (a blocking FIFO reader first waits for a writer to come)
         raise SyscallError(EAGAIN)
 
+    def wait_for_partner(self, task):
+        """A blocking FIFO open's wait (fifo_open's wait_for_partner): a reader's until a writer
+        opens, a writer's until a reader does, counted by the open counters."""
+        p = self.pipe
+        counter, seen = ("w_counter", self.w_counter_at_open) if self.wait_for_writer else (
+            "r_counter", self.r_counter_at_open)
+        while getattr(p, counter) == seen:
+            yield from task.block_on(p.queue, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+
     def peek(self, n: int) -> bytes:
         return self.pipe.read(n, self.packet, peek=True)
 
@@ -337,10 +346,11 @@ def fifo_released(inode, pipe) -> None:
 def fifo_open(inode, flags: int, is_pipe: bool = False) -> PipeImpl:
     """open(2) of a FIFO node (registered as the VFS's FIFO opener).
 
-    Linux blocks a blocking O_RDONLY open until a writer arrives (and O_WRONLY
-    until a reader). The opener cannot block, so the wait moves to the first
-    read (or write), which waits until the other side has opened once;
-    O_WRONLY|O_NONBLOCK without a reader fails with ENXIO as in Linux."""
+    A blocking O_RDONLY open waits until a writer arrives, O_WRONLY until a reader does
+    (the description's ``open_waiting``, which open(2) runs before it installs the
+    descriptor; a signal interrupts it); O_WRONLY|O_NONBLOCK without a reader fails with
+    ENXIO, as in Linux. The first read (or write) also waits until the other side has
+    opened once (for an open that did not wait itself: a reopened /proc/PID/fd link)."""
     acc = flags & O_ACCMODE
     pipe = _fifos.get(inode)
     if pipe is None:
@@ -362,6 +372,8 @@ def fifo_open(inode, flags: int, is_pipe: bool = False) -> PipeImpl:
         impl.wait_for_writer = not flags & O_NONBLOCK
     if acc == O_WRONLY and pipe.readers == 0:
         impl.wait_for_reader = True
+    if impl.wait_for_writer or impl.wait_for_reader:
+        impl.open_waiting = impl.wait_for_partner
     return impl
 
 

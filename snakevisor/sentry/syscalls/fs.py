@@ -35,12 +35,27 @@ FDCWD = AT_FDCWD & 0xFFFFFFFFFFFFFFFF
 # --- open ---------------------------------------------------------------------------------------
 
 
-def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None) -> int:
+def do_open(t, dirfd, path: bytes, flags: int, mode: int, ctx=None, start=None, may_wait=True):
+    """The new descriptor; or, for an open that must wait (a FIFO's, unless not ``may_wait``:
+    io_uring, which never waits, leaves the wait to the first read or write), a generator."""
     if not path:
         raise SyscallError(ENOENT)
     if start is None:   # an absolute path (most) starts at the root: at_start's answer without the call
         start = t.fs.root if path[:1] == b"/" else at_start(t, dirfd, path)
     f = open_path(ctx or task_ctx(t), start, path, flags, mode & 0o7777, t.fs.umask)
+    if f.impl.open_waiting is not None and may_wait:
+        return _install_after(t, f, flags)
+    return install_new(t, f, bool(flags & O_CLOEXEC))
+
+
+def _install_after(t, f, flags):
+    """A blocking open that must wait (a FIFO for its partner): the descriptor once it has;
+    interrupted, the open file is dropped."""
+    try:
+        yield from f.impl.open_waiting(t)
+    except BaseException:
+        f.dec_ref()
+        raise
     return install_new(t, f, bool(flags & O_CLOEXEC))
 
 

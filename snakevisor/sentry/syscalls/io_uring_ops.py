@@ -324,7 +324,7 @@ def _prep_path(ring, t, req):
 
 
 def _openat(ring, t, req):
-    return do_open(t, req.fd, req.prepared, req.op_flags, req.len)
+    return do_open(t, req.fd, req.prepared, req.op_flags, req.len, may_wait=False)
 
 
 def _statx(ring, t, req):

@@ -49,7 +49,9 @@ class FileDescriptionImpl:
       ``read_waiting(task, n, offset)`` / ``write_waiting(task, data, offset)``: generators for
         a seekable file whose I/O waits for another process (the Gofer without a donated
         descriptor) while other Tasks run, under ``io_lock`` (a vfs.waiter.TaskMutex);
-        ``fsync_waiting(task)`` likewise for fsync.
+        ``fsync_waiting(task)`` likewise for fsync;
+      ``open_waiting(task)``: a generator a blocking open(2) runs before its descriptor is
+        installed (a FIFO end waiting for its partner); a signal ends it (ERESTARTSYS).
     """
 
     seekable = False
@@ -66,6 +68,7 @@ class FileDescriptionImpl:
     read_waiting = None
     write_waiting = None
     fsync_waiting = None
+    open_waiting = None
     io_lock = None
     always_eof = False
     seek_always_zero = False
