@@ -22,7 +22,9 @@
  *   aio_ring           an io_setup context moves with its ring (mremap), which cannot grow (EFAULT)
  *                      nor be used once PROT_NONE (EINVAL); io_submit's own EFAULT and EINVAL
  *   fifo_open_blocks   a blocking open of a FIFO waits for the other end: a signal interrupts it
- *                      (EINTR), a partner's open ends it; stat's nice and priority fields */
+ *                      (EINTR), a partner's open ends it; stat's nice and priority fields
+ *   shm_attach         two attachments of a segment side by side count twice (shm_nattch); a
+ *                      read-only one cannot be made writable (EACCES) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +46,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/sendfile.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <sys/stat.h>
@@ -556,6 +559,25 @@ static int fifo_open_blocks(void)
     return 0;
 }
 
+static int shm_attach(void)
+{
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    char *r = mmap(NULL, 2 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(r, 2 * 4096);
+    char *a = shmat(id, r, 0), *b = shmat(id, r + 4096, 0);
+    struct shmid_ds ds;
+    shmctl(id, IPC_STAT, &ds);
+    printf("attached side by side: %d %d, nattch %ld\n", a == r, b == r + 4096, (long)ds.shm_nattch);
+    shmdt(a);
+    shmctl(id, IPC_STAT, &ds);
+    printf("one detached: nattch %ld\n", (long)ds.shm_nattch);
+    char *ro = shmat(id, NULL, SHM_RDONLY);
+    long m = mprotect(ro, 4096, PROT_READ | PROT_WRITE);
+    printf("mprotect PROT_WRITE of a read-only attachment: %ld %s\n", m, err(m));
+    shmctl(id, IPC_RMID, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -578,6 +600,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "socket_owner")) return socket_owner();
     if (!strcmp(c, "aio_ring")) return aio_ring();
     if (!strcmp(c, "fifo_open_blocks")) return fifo_open_blocks();
+    if (!strcmp(c, "shm_attach")) return shm_attach();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -50,17 +50,19 @@ class SharedMemory:
         return seen.values()
 
     def nattch(self, seg):
-        """Mapped runs of the segment over every address space (Linux counts its VMAs likewise)."""
+        """Mapped runs of the segment over every address space (Linux counts its VMAs likewise): a
+        run continues the one before it only at the next address and the next offset (two
+        attachments side by side are two)."""
         count = 0
         for mm in self._address_spaces():
-            prev_end = None
+            prev = None   # (end address, end offset) of the run before
             for v in mm.vmas:
                 if seg.is_ours(v):
-                    if v.start != prev_end:
+                    if (v.start, v.file_off) != prev:
                         count += 1
-                    prev_end = v.end
+                    prev = (v.end, v.file_off + v.end - v.start)
                 else:
-                    prev_end = None
+                    prev = None
         return count
 
     def destroy_all(self):
@@ -148,7 +150,9 @@ class SharedMemory:
             raise SyscallError(EINVAL)
         file = seg.file_ro if flags & I.SHM_RDONLY else seg.file
         name = f"/SYSV{seg.perm.key & 0xFFFFFFFF:08x} (deleted)"
-        start = task.mm.mmap(addr, length, prot, map_flags, file, 0, name=name)
+        # A read-only attachment never becomes writable (its file is not open for writing: no VM_MAYWRITE)
+        start = task.mm.mmap(addr, length, prot, map_flags, file, 0, name=name,
+                             maywrite=not flags & I.SHM_RDONLY)
         seg.atime = now()
         seg.lpid = task.tg.tgid
         return start
