@@ -24,7 +24,8 @@
  *   fifo_open_blocks   a blocking open of a FIFO waits for the other end: a signal interrupts it
  *                      (EINTR), a partner's open ends it; stat's nice and priority fields
  *   shm_attach         two attachments of a segment side by side count twice (shm_nattch); a
- *                      read-only one cannot be made writable (EACCES) */
+ *                      read-only one cannot be made writable (EACCES)
+ *   msg_copy_small     msgrcv MSG_COPY into a buffer too small, even with MSG_NOERROR: EINVAL */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/sendfile.h>
+#include <sys/msg.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
@@ -578,6 +580,19 @@ static int shm_attach(void)
     return 0;
 }
 
+static int msg_copy_small(void)
+{
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    struct { long type; char text[64]; } m = {1, "a message of some length"}, out;
+    msgsnd(q, &m, strlen(m.text) + 1, 0);
+    long r = msgrcv(q, &out, 4, 0, MSG_COPY | IPC_NOWAIT | MSG_NOERROR);
+    printf("MSG_COPY|MSG_NOERROR into 4 bytes: %ld %s\n", r, err(r));
+    r = msgrcv(q, &out, 4, 0, IPC_NOWAIT | MSG_NOERROR);
+    printf("a plain MSG_NOERROR receive: %ld %s\n", r, err(r));
+    msgctl(q, IPC_RMID, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -601,6 +616,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "aio_ring")) return aio_ring();
     if (!strcmp(c, "fifo_open_blocks")) return fifo_open_blocks();
     if (!strcmp(c, "shm_attach")) return shm_attach();
+    if (!strcmp(c, "msg_copy_small")) return msg_copy_small();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -100,6 +100,8 @@ class MessageQueues:
         mtype, data = q.messages[i]
         if len(data) > msgsz and not flags & I.MSG_NOERROR:
             raise SyscallError(E2BIG)
+        if len(data) > msgsz and flags & I.MSG_COPY:
+            raise SyscallError(EINVAL)   # copy_msg: a copy is never truncated, MSG_NOERROR or not
         out = data[:msgsz]
         task.mm.copy_out(msgp, MTYPE.pack(mtype) + out)
         if not flags & I.MSG_COPY:
