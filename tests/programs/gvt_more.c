@@ -25,7 +25,8 @@
  *                      (EINTR), a partner's open ends it; stat's nice and priority fields
  *   shm_attach         two attachments of a segment side by side count twice (shm_nattch); a
  *                      read-only one cannot be made writable (EACCES)
- *   msg_copy_small     msgrcv MSG_COPY into a buffer too small, even with MSG_NOERROR: EINVAL */
+ *   msg_copy_small     msgrcv MSG_COPY into a buffer too small, even with MSG_NOERROR: EINVAL
+ *   dev_lseek          lseek of /dev/null, /dev/zero, /dev/urandom: 0 for any offset and whence */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -593,6 +594,18 @@ static int msg_copy_small(void)
     return 0;
 }
 
+static int dev_lseek(void)
+{
+    const char *devs[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
+    for (int i = 0; i < 3; i++) {
+        int fd = open(devs[i], O_RDONLY);
+        long a = lseek(fd, -10, SEEK_CUR), b = lseek(fd, -10, SEEK_SET), c = lseek(fd, 100, SEEK_END);
+        printf("%s: %ld %ld %ld\n", devs[i], a, b, c);
+        close(fd);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -617,6 +630,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "fifo_open_blocks")) return fifo_open_blocks();
     if (!strcmp(c, "shm_attach")) return shm_attach();
     if (!strcmp(c, "msg_copy_small")) return msg_copy_small();
+    if (!strcmp(c, "dev_lseek")) return dev_lseek();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

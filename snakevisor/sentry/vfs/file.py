@@ -391,6 +391,9 @@ class FileDescription:
             raise SyscallError(EBADF)
         if not self.impl.seekable:
             raise SyscallError(ESPIPE)
+        if self.impl.seek_always_zero:
+            self.offset = 0   # /dev/null, /dev/zero, /dev/random: any offset, any whence (null_lseek, noop_llseek)
+            return 0
         if whence == SEEK_SET:
             new = off
         elif whence == SEEK_CUR:
@@ -405,8 +408,6 @@ class FileDescription:
             raise SyscallError(EINVAL)
         if new < 0 or new > MAX_LFS_FILESIZE:
             raise SyscallError(EINVAL)
-        if self.impl.seek_always_zero:
-            new = 0  # /dev/null, /dev/zero: Linux's noop_llseek-style answer
         self.offset = new
         if new == 0:
             self._dirents = None   # rewinddir sees a fresh listing
