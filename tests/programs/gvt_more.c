@@ -26,7 +26,9 @@
  *   shm_attach         two attachments of a segment side by side count twice (shm_nattch); a
  *                      read-only one cannot be made writable (EACCES)
  *   msg_copy_small     msgrcv MSG_COPY into a buffer too small, even with MSG_NOERROR: EINVAL
- *   dev_lseek          lseek of /dev/null, /dev/zero, /dev/urandom: 0 for any offset and whence */
+ *   dev_lseek          lseek of /dev/null, /dev/zero, /dev/urandom: 0 for any offset and whence
+ *   ptrace_listen      a tracee in a group stop under PTRACE_LISTEN, continued, then detached, dies
+ *                      of the SIGTERM sent meanwhile (it waited for a SIGCONT already past) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -606,6 +608,37 @@ static int dev_lseek(void)
     return 0;
 }
 
+static int ptrace_listen(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        for (;;)
+            pause();
+    int st;
+    ptrace(PTRACE_SEIZE, pid, 0, 0);
+    ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("interrupted: %x\n", st >> 8);
+    kill(pid, SIGSTOP);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("SIGSTOP's delivery stop: %x\n", st >> 8);
+    ptrace(PTRACE_CONT, pid, 0, SIGSTOP);
+    waitpid(pid, &st, 0);
+    printf("its group stop: %x\n", st >> 8);
+    ptrace(PTRACE_LISTEN, pid, 0, 0);
+    kill(pid, SIGTERM);
+    printf("still there: %d\n", waitpid(pid, &st, WNOHANG) == 0);
+    kill(pid, SIGCONT);
+    waitpid(pid, &st, 0);
+    printf("continued, the LISTEN trap: %x\n", st >> 8);
+    ptrace(PTRACE_DETACH, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("detached: killed by signal %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -631,6 +664,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "shm_attach")) return shm_attach();
     if (!strcmp(c, "msg_copy_small")) return msg_copy_small();
     if (!strcmp(c, "dev_lseek")) return dev_lseek();
+    if (!strcmp(c, "ptrace_listen")) return ptrace_listen();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

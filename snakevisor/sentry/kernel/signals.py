@@ -195,7 +195,7 @@ class Signals:
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):
-        """Has ``task`` a signal to take, or a group stop to join, before it returns to user mode?"""
+        """Has ``task`` a signal to take, or a stop to enter (stop_pending), before it returns to user mode?"""
         pending, shared = task.pending, task.tg.shared_pending
         if not pending and not shared:   # asked after every syscall, and nearly always nothing is pending
             return task.stop_pending
@@ -309,11 +309,14 @@ class Signals:
         return handled
 
     def _join_group_stop(self, task):
-        """Another thread stopped the group since ``task`` last ran: it stops too."""
+        """Another thread stopped the group since ``task`` last ran: it stops too; or its tracer's
+        PTRACE_INTERRUPT, which may have ended a wait (pause) with nothing to deliver, traps it."""
         if task.stop_pending:
             task.stop_pending = False
             if task.tg.stopped:
                 yield from self.group_stop(task, task.tg.stop_signal)
+            if task.ptrace is not None and task.ptrace.interrupt:
+                yield from ptrace.interrupt_stop(task)
 
     def _traced_signal(self, task, sig, info, syscall_ret):
         """The tracer's say on a signal (its signal-delivery-stop): (the signal to deliver, its
@@ -512,8 +515,10 @@ class Signals:
                     t.stop_pending = True   # it stops on its way back to user mode (deliver)
                     self.kick(t)
         while tg.stopped and not tg.exiting:
-            if task.ptrace is not None and (yield from ptrace.group_stop(task, sig)):
-                return   # the tracer resumed it, group stop or not
+            if task.ptrace is not None:
+                if (yield from ptrace.group_stop(task, sig)):
+                    return   # the tracer resumed it, group stop or not
+                continue     # detached: the group may have been continued meanwhile (PTRACE_LISTEN)
             try:
                 yield from task.block_on(tg.continued, 1, interruptible=False)   # only SIGCONT or SIGKILL end a stop
             except SyscallError:

@@ -45,7 +45,7 @@ class Task:
         self.pending = {}              # signo -> [siginfo]
         self.altstack = (0, S.SS_DISABLE, 0)
         self.kicked = False
-        self.stop_pending = False      # a group stop this thread has yet to join (JOBCTL_STOP_PENDING)
+        self.stop_pending = False      # a group stop to join or a PTRACE_INTERRUPT trap to take (JOBCTL_*)
         self.restart_block = None      # what restart_syscall continues (a relative nanosleep's deadline)
         self.wait_token = 0
         self.cancel_wait = None

@@ -72,6 +72,7 @@ def _interrupt(t, st):
         raise SyscallError(EIO)
     if not st.stopped:
         st.interrupt = True
+        st.task.stop_pending = True   # it traps on its way back to user mode, whatever it was doing
         if not t.kernel.loop.interrupt(st.task):
             t.kernel.signals.kick(st.task, force=True)
     return 0
