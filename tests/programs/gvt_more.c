@@ -28,7 +28,9 @@
  *   msg_copy_small     msgrcv MSG_COPY into a buffer too small, even with MSG_NOERROR: EINVAL
  *   dev_lseek          lseek of /dev/null, /dev/zero, /dev/urandom: 0 for any offset and whence
  *   ptrace_listen      a tracee in a group stop under PTRACE_LISTEN, continued, then detached, dies
- *                      of the SIGTERM sent meanwhile (it waited for a SIGCONT already past) */
+ *                      of the SIGTERM sent meanwhile (it waited for a SIGCONT already past)
+ *   sysemu_detach      a call PTRACE_SYSEMU skipped returns the tracer's rax even once it has
+ *                      detached; syscall(-1) untraced is ENOSYS */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +45,9 @@
 #include <poll.h>
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
+#include <stddef.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -639,6 +643,32 @@ static int ptrace_listen(void)
     return 0;
 }
 
+static int sysemu_detach(void)
+{
+    long r = syscall(-1);
+    printf("syscall(-1): %ld %s\n", r, err(r));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        long rv = syscall(SYS_exit_group, 3);   /* skipped: it returns the tracer's value */
+        _exit(rv == 1234 ? 0 : 4);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    ptrace(PTRACE_SYSEMU, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    struct user_regs_struct regs;
+    ptrace(PTRACE_GETREGS, pid, 0, &regs);
+    printf("SYSEMU stop at exit_group: %d\n", regs.orig_rax == SYS_exit_group);
+    ptrace(PTRACE_POKEUSER, pid, offsetof(struct user_regs_struct, rax), 1234);
+    ptrace(PTRACE_DETACH, pid, 0, 0);
+    waitpid(pid, &st, 0);
+    printf("the child saw the tracer's return value: exit %d\n", WEXITSTATUS(st));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -665,6 +695,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "msg_copy_small")) return msg_copy_small();
     if (!strcmp(c, "dev_lseek")) return dev_lseek();
     if (!strcmp(c, "ptrace_listen")) return ptrace_listen();
+    if (!strcmp(c, "sysemu_detach")) return sysemu_detach();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

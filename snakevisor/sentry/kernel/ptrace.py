@@ -33,6 +33,7 @@ STEP_REQUESTS = frozenset((P.PTRACE_SINGLESTEP, P.PTRACE_SYSEMU_SINGLESTEP))
 TF = 0x100   # eflags' trap flag: the CPU traps (SIGTRAP) after one instruction
 TRAP_BRKPT = 1
 MASK64 = (1 << 64) - 1
+SKIPPED = -1   # syscall_enter's answer for a call the tracer skips (no application number is negative)
 
 # What a stop is (the kind decides GETSIGINFO's and GET_SYSCALL_INFO's answers).
 SIGNAL_STOP, SYSCALL_ENTER, SYSCALL_EXIT, EVENT_STOP, GROUP_STOP = range(5)
@@ -188,8 +189,8 @@ def syscall_enter(task, regs):
         st.sysemu = st.mode in SYSEMU_REQUESTS
         yield from _syscall_stop(task, SYSCALL_ENTER, P.EVENTMSG_SYSCALL_ENTRY)
         nr = regs.orig_rax
-        if st.sysemu:
-            return MASK64   # PTRACE_SYSEMU: the syscall is not run, and there is no exit stop
+        if st.sysemu or nr == MASK64:
+            return SKIPPED   # PTRACE_SYSEMU (no exit stop either), or the tracer's -1: not run
     if nr in EXIT_NRS:
         status = (regs.rdi & 0xFF) << 8
         if nr == _EXIT_GROUP and task.tg.group_exit_status is None:
@@ -209,7 +210,8 @@ def exit_event(task, status):
 
 
 def skipped_return(regs):
-    """The result of a syscall the tracer skipped (an invalid number): whatever rax holds."""
+    """The result of a syscall the tracer skipped (SKIPPED): whatever rax holds, even once the
+    tracer has detached."""
     return regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
 
 

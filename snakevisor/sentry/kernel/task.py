@@ -200,7 +200,7 @@ class Task:
         return seccomp.syscall_entry(self, regs, entry)
 
     def _no_handler(self, nr, regs):
-        if self.ptrace is not None and nr == ptrace.MASK64:
+        if nr == ptrace.SKIPPED:
             return ptrace.skipped_return(regs)   # the tracer skipped the call
         self.kernel.unimplemented(nr)
         return -ENOSYS
