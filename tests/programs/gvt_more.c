@@ -30,7 +30,9 @@
  *   ptrace_listen      a tracee in a group stop under PTRACE_LISTEN, continued, then detached, dies
  *                      of the SIGTERM sent meanwhile (it waited for a SIGCONT already past)
  *   sysemu_detach      a call PTRACE_SYSEMU skipped returns the tracer's rax even once it has
- *                      detached; syscall(-1) untraced is ENOSYS */
+ *                      detached; syscall(-1) untraced is ENOSYS
+ *   noatime            a read through O_NOATIME, or on a noatime mount, leaves atime alone (in a
+ *                      mount namespace of its own, so no mount outlives it) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/sendfile.h>
+#include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -669,6 +672,53 @@ static int sysemu_detach(void)
     return 0;
 }
 
+/* Read ``path`` (opened with ``flags``) after setting its atime in the past: did atime move? */
+static int atime_moves(const char *path, int flags)
+{
+    struct timespec old[2] = {{1000000, 0}, {0, UTIME_OMIT}};
+    utimensat(AT_FDCWD, path, old, 0);
+    int fd = open(path, O_RDONLY | flags);
+    char c;
+    read(fd, &c, 1);
+    close(fd);
+    struct stat st;
+    stat(path, &st);
+    return st.st_atime != 1000000;
+}
+
+static int noatime(void)
+{
+    const char *f = "/tmp/gvt_more_atime";
+    int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    write(fd, "data", 4);
+    close(fd);
+    printf("a plain read moves atime: %d\n", atime_moves(f, 0));
+    printf("an O_NOATIME read: %d\n", atime_moves(f, O_NOATIME));
+    unlink(f);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            _exit(1);
+        mkdir("/tmp/gvt_more_mnt", 0755);
+        if (mount("none", "/tmp/gvt_more_mnt", "tmpfs", MS_NOATIME, NULL) < 0)
+            _exit(2);
+        fd = open("/tmp/gvt_more_mnt/f", O_WRONLY | O_CREAT, 0644);
+        write(fd, "data", 4);
+        close(fd);
+        printf("a read on a noatime mount: %d\n", atime_moves("/tmp/gvt_more_mnt/f", 0));
+        mount(NULL, "/tmp/gvt_more_mnt", NULL, MS_REMOUNT | MS_STRICTATIME, NULL);
+        printf("and once remounted strictatime: %d\n", atime_moves("/tmp/gvt_more_mnt/f", 0));
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    rmdir("/tmp/gvt_more_mnt");
+    printf("child status %d\n", WEXITSTATUS(st));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -696,6 +746,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "dev_lseek")) return dev_lseek();
     if (!strcmp(c, "ptrace_listen")) return ptrace_listen();
     if (!strcmp(c, "sysemu_detach")) return sysemu_detach();
+    if (!strcmp(c, "noatime")) return noatime();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

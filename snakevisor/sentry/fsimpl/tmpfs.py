@@ -452,8 +452,15 @@ class TmpfsFileImpl(FileDescriptionImpl):
 
     def read(self, task, n, offset):
         data = self.inode.read_data(offset, n)
-        self.inode.touch_atime()
+        self._accessed()
         return data
+
+    def _accessed(self):
+        d = self.description
+        if d is not None:
+            d.accessed()   # noatime, O_NOATIME
+        else:
+            self.inode.touch_atime()
 
     def write(self, task, data, offset):
         return self.inode.write_data(offset, data)
@@ -471,7 +478,7 @@ class TmpfsFileImpl(FileDescriptionImpl):
         if n:
             dst = task.mm.io_views(buf, n, write=True)   # first: it may allocate (copy-on-write)
             inode.cache.mf.copy_to_views(dst, inode.cache.extents(offset, n))
-        inode.touch_atime()
+        self._accessed()
         return n
 
     def mappable(self):

@@ -14,7 +14,7 @@ from snakevisor.abi.errno import (EBADF, EFAULT, EFBIG, EINVAL, EISDIR, ENODEV, 
 from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, O_OPEN_ONLY,
                                MAX_RW_COUNT, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
                                DT_DIR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
-                               pack_dirent64, pack_dirent, S_IFMT, S_IFREG)
+                               pack_dirent64, pack_dirent, S_IFMT, S_IFREG, O_NOATIME, MS_NOATIME, MS_NODIRATIME)
 from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, leases, locks
 
@@ -476,8 +476,17 @@ class FileDescription:
             used += len(rec)
             i += 1
         self.offset = i
-        inode.touch_atime()
+        self.accessed()
         return b"".join(out)
+
+    def accessed(self) -> None:
+        """A read or a listing (file_accessed): the inode's atime moves, unless the description
+        is O_NOATIME or its mount noatime (nodiratime, for a directory)."""
+        inode = self.vd.dentry.inode
+        mflags = self.vd.mount.flags
+        if self.flags & O_NOATIME or mflags & MS_NOATIME or mflags & MS_NODIRATIME and inode.is_dir:
+            return
+        inode.touch_atime()
 
     # --- everything else ------------------------------------------------------------------------
     def stat(self):
