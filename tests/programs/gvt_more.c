@@ -32,7 +32,8 @@
  *   sysemu_detach      a call PTRACE_SYSEMU skipped returns the tracer's rax even once it has
  *                      detached; syscall(-1) untraced is ENOSYS
  *   noatime            a read through O_NOATIME, or on a noatime mount, leaves atime alone (in a
- *                      mount namespace of its own, so no mount outlives it) */
+ *                      mount namespace of its own, so no mount outlives it)
+ *   mountinfo_root     the root mount's parent in /proc/self/mountinfo is not itself (that is rootfs) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -719,6 +720,17 @@ static int noatime(void)
     return 0;
 }
 
+static int mountinfo_root(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[1024], where[512];
+    int id, parent;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%d %d %*s %*s %511s", &id, &parent, where) == 3 && !strcmp(where, "/"))
+            printf("the root mount is its own parent: %d\n", id == parent);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -747,6 +759,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "ptrace_listen")) return ptrace_listen();
     if (!strcmp(c, "sysemu_detach")) return sysemu_detach();
     if (!strcmp(c, "noatime")) return noatime();
+    if (!strcmp(c, "mountinfo_root")) return mountinfo_root();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -28,6 +28,7 @@ from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.fstypes import proc_filesystems
 from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs.mount import ROOTFS_ID
 from snakevisor.sentry.vfs import locks
 from snakevisor.sentry.vfs.leases import LIMITS as lease_limits
 from snakevisor.sentry.vfs.resolve import is_reachable, path_of
@@ -691,7 +692,7 @@ class ThreadGroupDir(Directory):
         rows = []
         for m, t, o in self._mount_rows():
             mid = m.id
-            pid = m.parent.id if m.parent is not None else mid
+            pid = m.parent.id if m.parent is not None else ROOTFS_ID
             dev = m.fs.dev
             rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} {_in_fs(m).decode(errors='replace')} "
                         f"{t.decode(errors='replace')} {m.mount_options()} {m.propagation_fields()}- {m.fs.name} "

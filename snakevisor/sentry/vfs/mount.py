@@ -12,6 +12,10 @@ from snakevisor.abi.fs import (MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, M
                                MS_RELATIME)
 
 _mount_ids = itertools.count(1)
+# A namespace's root mount sits, as Linux's, on a rootfs no one sees: mountinfo names it as the
+# root's parent (a root that were its own parent would read as rootfs itself, which pivot_root
+# refuses and tools treat as an initramfs).
+ROOTFS_ID = next(_mount_ids)
 
 
 class Mount:
