@@ -11,7 +11,7 @@
  *   pty_packet_flush   a replica's TCFLSH reaches a packet-mode master as a status byte (POLLPRI)
  *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT
  *   rusage_maxrss      ru_maxrss of the process, of a waited-for child (wait4, RUSAGE_CHILDREN) and
- *                      /proc/self/statm's resident count follow memory touched, not mapped
+ *                      /proc/self/statm's resident count follow memory touched (or populated), not mapped
  *   stop_all_threads   SIGSTOP stops every thread: one asleep when it came does not run on
  *   stop_nanosleep     a nanosleep a stop interrupts ends at its first deadline, not a whole one later
  *   process_vm_empty   process_vm_readv/writev with nothing on the local side: 0
@@ -335,6 +335,9 @@ static int rusage_maxrss(void)
     long before = statm_resident_kb();
     mmap(NULL, 100 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     printf("100 MiB of PROT_NONE mapped: resident grew under 10 MiB %d\n", statm_resident_kb() - before < 10240);
+    before = statm_resident_kb();
+    mmap(NULL, 32 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    printf("32 MiB writable MAP_POPULATE: resident grew by it %d\n", statm_resident_kb() - before >= 30 * 1024);
     touch(8);
     getrusage(RUSAGE_SELF, &ru);
     printf("8 MiB touched: ru_maxrss >= 8 MiB %d, statm resident >= 8 MiB %d\n", ru.ru_maxrss >= 8192,

@@ -366,11 +366,15 @@ class MemoryManager:
             if shared:
                 region = Region(self.mf, length)
                 region.inc_ref()
+                if populate and prot & M.PROT_WRITE:
+                    self.mf.commit(region.offset, length)
                 # maywrite, mayexec: a mapping of /dev/zero keeps its file's (syscalls/mm.py)
                 return [VMA(start, end, prot, SHARED, region.offset, shared=True, owner=region,
                             name=name or "/dev/zero (deleted)", maywrite=maywrite, mayexec=mayexec)]
             vma = self._new_anon(start, end, prot, name, noreserve and not populate)
             vma.mayexec = mayexec
+            if populate and prot & M.PROT_WRITE and not vma.lazy:   # written pages are made (RSS)
+                self.mf.commit(vma.mf_off, length)
             return [vma]
         mappable = file.mappable()
         if not shared and prot & M.PROT_WRITE:

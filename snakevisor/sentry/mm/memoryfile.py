@@ -89,6 +89,11 @@ class MemoryFile:
             # Punching can only fail on a broken host; zero the range so semantics hold.
             self.view[offset:offset + length] = bytes(length)
 
+    def commit(self, offset: int, length: int) -> None:
+        """Make a range's pages present (MAP_POPULATE of writable memory): they count as resident.
+        Best effort: the host out of memory leaves them to be made at the first touch."""
+        libc.fallocate(self.fd, FALLOC_FL_KEEP_SIZE, offset, length)
+
     def copy(self, src: int, dst: int, length: int) -> None:
         """Copy a range into a freshly allocated (all-zero) one, skipping the source's holes:
         fork copies only the pages a process has touched."""
