@@ -90,9 +90,11 @@ class MemoryFile:
             self.view[offset:offset + length] = bytes(length)
 
     def commit(self, offset: int, length: int) -> None:
-        """Make a range's pages present (MAP_POPULATE of writable memory): they count as resident.
-        Best effort: the host out of memory leaves them to be made at the first touch."""
-        libc.fallocate(self.fd, FALLOC_FL_KEEP_SIZE, offset, length)
+        """Make a range's (zero) pages present, as writing them in does (MAP_POPULATE of writable
+        memory): they count as resident. A zero byte written to each page: fallocate's pages
+        would still read as holes to SEEK_DATA, by which residence is counted."""
+        end = offset + page_round_up(length)
+        self.view[offset:end:PAGE_SIZE] = bytes((end - offset) // PAGE_SIZE)
 
     def copy(self, src: int, dst: int, length: int) -> None:
         """Copy a range into a freshly allocated (all-zero) one, skipping the source's holes:
