@@ -33,7 +33,9 @@
  *                      detached; syscall(-1) untraced is ENOSYS
  *   noatime            a read through O_NOATIME, or on a noatime mount, leaves atime alone (in a
  *                      mount namespace of its own, so no mount outlives it)
- *   mountinfo_root     the root mount's parent in /proc/self/mountinfo is not itself (that is rootfs) */
+ *   mountinfo_root     the root mount's parent in /proc/self/mountinfo is not itself (that is rootfs)
+ *   proc_files         /proc/PID/io and a thread's, a thread's children, /proc/TID/task of a thread,
+ *                      /proc/devices, /proc/stat's softirq, /proc/sys/kernel/randomize_va_space */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -734,6 +736,81 @@ static int mountinfo_root(void)
     return 0;
 }
 
+/* syscw and wchar of an io file. */
+static void io_counts(const char *path, long *syscw, long *wchar)
+{
+    FILE *f = fopen(path, "r");
+    char key[64];
+    long v;
+    while (fscanf(f, "%63[^:]: %ld\n", key, &v) == 2) {
+        if (!strcmp(key, "syscw")) *syscw = v;
+        if (!strcmp(key, "wchar")) *wchar = v;
+    }
+    fclose(f);
+}
+
+static int io_pipe[2];
+static char thread_io[64];
+static void *writer_thread(void *a)
+{
+    char path[64], buf[10] = {0};
+    snprintf(path, sizeof path, "/proc/self/task/%d/io", (int)gettid());
+    for (int i = 0; i < 5; i++)
+        write(io_pipe[1], buf, sizeof buf);
+    long calls = 0, bytes = 0;
+    io_counts(path, &calls, &bytes);
+    snprintf(thread_io, sizeof thread_io, "syscw %ld wchar %ld", calls, bytes);
+    char task[64];
+    snprintf(task, sizeof task, "/proc/%d/task/%d", (int)gettid(), (int)gettid());
+    printf("/proc/TID/task/TID of a thread: %d\n", access(task, F_OK) == 0);
+    return NULL;
+}
+
+static int file_has(const char *path, const char *what)
+{
+    char buf[8192] = {0};
+    int fd = open(path, O_RDONLY);
+    read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return strstr(buf, what) != NULL;
+}
+
+static int proc_files(void)
+{
+    pipe(io_pipe);
+    long c0 = 0, w0 = 0, c1 = 0, w1 = 0;
+    io_counts("/proc/self/io", &c0, &w0);
+    char buf[100] = {0};
+    for (int i = 0; i < 3; i++)
+        write(io_pipe[1], buf, sizeof buf);
+    io_counts("/proc/self/io", &c1, &w1);
+    printf("three writes of 100 bytes: syscw +%ld, wchar +%ld\n", c1 - c0, w1 - w0);
+    pthread_t t;
+    pthread_create(&t, NULL, writer_thread, NULL);
+    pthread_join(t, NULL);
+    printf("a thread's five writes of 10 bytes, in its own io: %s\n", thread_io);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        read(io_pipe[0], buf, 1);
+        _exit(0);
+    }
+    char path[64], want[32];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    snprintf(want, sizeof want, "%d ", (int)pid);
+    printf("our thread's children name the child: %d\n", file_has(path, want));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    printf("/proc/devices: %d %d\n", file_has("/proc/devices", "Character devices:\n"),
+           file_has("/proc/devices", "\n  1 mem\n"));
+    printf("/proc/stat has softirq: %d\n", file_has("/proc/stat", "\nsoftirq "));
+    FILE *f = fopen("/proc/sys/kernel/randomize_va_space", "r");
+    int v = -1;
+    if (f) fscanf(f, "%d", &v);
+    printf("randomize_va_space between 0 and 2: %d\n", v >= 0 && v <= 2);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -763,6 +840,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "sysemu_detach")) return sysemu_detach();
     if (!strcmp(c, "noatime")) return noatime();
     if (!strcmp(c, "mountinfo_root")) return mountinfo_root();
+    if (!strcmp(c, "proc_files")) return proc_files();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -11,7 +11,8 @@ import time
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
-from snakevisor.abi.fs import O_ACCMODE, O_CLOEXEC, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.fs import MEM_MAJOR, O_ACCMODE, O_CLOEXEC, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.tty import TTYAUX_MAJOR, UNIX98_PTY_SLAVE_MAJOR
 from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.sched import SCHED_FIFO, SCHED_RR
@@ -248,6 +249,11 @@ def _reader(task):
     return task
 
 
+# The sandbox's device majors: the memory devices, the terminals, the pty pairs (no block devices).
+_DEVICES = (f"Character devices:\n{MEM_MAJOR:3d} mem\n{TTYAUX_MAJOR:3d} /dev/tty\n{TTYAUX_MAJOR:3d} /dev/ptmx\n"
+            f"{UNIX98_PTY_SLAVE_MAJOR:3d} pts\n\nBlock devices:\n")
+
+
 class ProcRoot(Directory):
     def __init__(self, fs):
         super().__init__(fs, self._entries)
@@ -262,6 +268,7 @@ class ProcRoot(Directory):
             b"version": lambda: GeneratedFile(fs, self._version),
             b"stat": lambda: GeneratedFile(fs, self._stat),
             b"filesystems": lambda: GeneratedFile(fs, proc_filesystems),
+            b"devices": lambda: GeneratedFile(fs, lambda: _DEVICES),
             b"mounts": lambda: Symlink(fs, lambda task: b"self/mounts"),
             b"net": lambda: Symlink(fs, lambda task: b"self/net"),
             b"sys": lambda: Directory(fs, self._sys, sysctl=True),
@@ -283,7 +290,7 @@ class ProcRoot(Directory):
             task = self.fs.pidns.task_of(int(name)) if name.isdigit() and len(name) < 12 else None
             if task is None or task.exited:
                 raise
-            return ThreadGroupDir(self.fs, task.tg, task)
+            return ThreadGroupDir(self.fs, task.tg, task, hidden_tid=True)
 
     def revalidate_child(self, name, child):
         return name in self.static   # (as /proc/sys's; a process's directory is looked up again)
@@ -337,7 +344,7 @@ class ProcRoot(Directory):
         lines += [f"cpu{i} " + " ".join(str(c // ncpu) for c in cols) + " 0 0 0 0 0 0" for i in range(ncpu)]
         boot = int(time.time() - (time.monotonic() - k.boot_time))
         lines += ["intr 0", "ctxt 0", f"btime {boot}", f"processes {k.pidns.next_id - 1}",
-                  "procs_running 1", "procs_blocked 0"]
+                  "procs_running 1", "procs_blocked 0", "softirq 0 0 0 0 0 0 0 0 0 0 0"]
         return "\n".join(lines) + "\n"
 
     def _sys(self):
@@ -354,6 +361,8 @@ class ProcRoot(Directory):
             b"domainname": lambda: WritableFile(fs, lambda t: _ns(fs.kernel, t).uts.domainname + b"\n",
                                                 _uts_writer(k, "domainname"), per_task=True),
             b"tainted": lambda: GeneratedFile(fs, lambda: "0\n"),
+            # mmap places mappings the same way each run: no address-space randomization
+            b"randomize_va_space": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
             b"core_pattern": lambda: GeneratedFile(fs, lambda: "core\n", 0o644),
             b"ostype": lambda: GeneratedFile(fs, lambda: uts.sysname + b"\n"),
             b"osrelease": lambda: GeneratedFile(fs, lambda: uts.release + b"\n"),
@@ -449,10 +458,11 @@ def _limit_writer(limits, name, minimum=0, maximum=None):
 class ThreadGroupDir(Directory):
     """/proc/PID for a thread group (and /proc/PID/task/TID for one of its threads)."""
 
-    def __init__(self, fs, tg, task=None):
+    def __init__(self, fs, tg, task=None, hidden_tid=False):
         self.tg = tg
         self.task = task or tg.leader
         self.per_thread = task is not None   # /proc/PID/task/TID: that thread's CPU times
+        self.hidden_tid = hidden_tid   # /proc/TID of a thread that leads nothing: a task/ of it alone
         super().__init__(fs, self._entries)
         self.uid, self.gid = self._owner()
 
@@ -495,8 +505,14 @@ class ThreadGroupDir(Directory):
             b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),
             b"ns": lambda: Directory(fs, lambda: nsfs.ns_entries(fs, task, MagicLink), 0o511),
             b"net": lambda: Directory(fs, self._net_files),
+            b"io": lambda: GeneratedFile(fs, lambda: procfs_pid.io_text(
+                task.ioac if self.per_thread else tg.io_totals()), 0o400),
         }
-        if not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
+        if self.per_thread:   # the processes this thread forked (Linux keeps children per thread)
+            out[b"children"] = lambda: GeneratedFile(fs, lambda: procfs_pid.children_text(task, fs.seen), 0o444)
+        if self.hidden_tid:
+            out[b"task"] = lambda: Directory(fs, lambda: {b"%d" % fs.seen(task.tid): lambda: ThreadGroupDir(fs, tg, task)})
+        elif not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
             out[b"task"] = lambda: Directory(fs, lambda: {
                 b"%d" % fs.seen(t.tid): (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
         return out

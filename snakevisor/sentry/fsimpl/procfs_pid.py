@@ -1,4 +1,5 @@
-"""/proc/PID entries that reach into a process: mem and pagemap (its address space); ns is nsfs.py.
+"""/proc/PID entries that reach into a process: mem and pagemap (its address space), io, and a
+thread's children; ns is nsfs.py.
 
 Both are guarded by ptrace's access rules (kernel/creds.py may_ptrace), checked at open
 as Linux's proc_mem_open does (mem's PTRACE_MODE_ATTACH and pagemap's and ns's PTRACE_MODE_READ
@@ -110,3 +111,19 @@ class PagemapImpl(AddressSpaceImpl):
                 for i in range((d_lo - base - start) // M.PAGE_SIZE, (d_hi - base - start + M.PAGE_SIZE - 1) // M.PAGE_SIZE):
                     entries[i] = M.PM_PRESENT | M.PM_MMAP_EXCLUSIVE | flags
         return struct.pack(f"<{len(entries)}Q", *entries)
+
+
+def io_text(counts):
+    """/proc/PID/io (and a thread's): the bytes and calls of read(2) and write(2) and their
+    vectored and positioned kin (Task.ioac); nothing reaches storage here, so no block I/O."""
+    rchar, wchar, syscr, syscw = counts
+    return (f"rchar: {rchar}\nwchar: {wchar}\nsyscr: {syscr}\nsyscw: {syscw}\n"
+            "read_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n")
+
+
+def children_text(task, seen):
+    """/proc/PID/task/TID/children: the pids of the processes that thread forked (or took on as a
+    reaper's thread) that are not yet reaped, in order, each followed by a space."""
+    tg = task.tg
+    pids = sorted(seen(c.tgid) for c in tg.children if getattr(c, "parent_task", None) is task and not c.reaped)
+    return "".join(f"{p} " for p in pids)

@@ -134,6 +134,8 @@ class Kernel:
         """The last Task using an fd table closes its files; the last using an mm frees its memory."""
         if task.mm is not None:
             task.tg.leaving_mm(task.mm)
+        task.tg.add_io(task.ioac)
+        task.ioac = [0, 0, 0, 0]   # counted once (a task's resources may be released again)
         for res in (task.fdtable, task.fs, task.mm):
             if res is not None:
                 self.release_resource(res)

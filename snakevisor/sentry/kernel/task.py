@@ -47,6 +47,7 @@ class Task:
         self.kicked = False
         self.stop_pending = False      # a group stop to join or a PTRACE_INTERRUPT trap to take (JOBCTL_*)
         self.restart_block = None      # what restart_syscall continues (a relative nanosleep's deadline)
+        self.ioac = [0, 0, 0, 0]       # rchar, wchar, syscr, syscw: /proc/PID/task/TID/io (syscalls/file.py)
         self.wait_token = 0
         self.cancel_wait = None
         self.exited = False

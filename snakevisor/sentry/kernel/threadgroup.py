@@ -62,6 +62,7 @@ class ThreadGroup:
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.maxrss = 0                   # bytes: the largest RSS of the address spaces it left (exit, execve)
         self.children_maxrss = 0          # bytes: the largest of reaped children and their reaped descendants
+        self.ioac = [0, 0, 0, 0]          # I/O of exited threads and reaped children (Linux's signal->ioac)
         self.itimers = {}
         self.cpu_limit = None             # RLIMIT_CPU's watch (kernel/timers.py), once finite
         self.nice = 0 if parent is None else parent.nice
@@ -115,3 +116,15 @@ class ThreadGroup:
     def maxrss_now(self, mm) -> int:
         """getrusage's ru_maxrss of the process, in bytes: the larger of its RSS now and before."""
         return max(self.maxrss, procmaps.resident_bytes(mm) if mm is not None else 0)
+
+    def add_io(self, counts) -> None:
+        """A thread's, or a reaped child's, I/O accounting joins the process's."""
+        self.ioac = [a + b for a, b in zip(self.ioac, counts)]
+
+    def io_totals(self) -> list:
+        """/proc/PID/io's rchar, wchar, syscr, syscw: the process's live threads' and the rest."""
+        total = list(self.ioac)
+        for t in self.tasks:
+            if not t.exited:
+                total = [a + b for a, b in zip(total, t.ioac)]
+        return total

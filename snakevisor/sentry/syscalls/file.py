@@ -216,6 +216,24 @@ def _then_after(waiting, fn, args):
     return fn(*args, (yield from waiting))
 
 
+READ, WRITE = 0, 1   # Task.ioac's indexes: rchar, wchar (bytes), then syscr, syscw (calls)
+
+
+def _counted(t, ret, which):
+    """I/O accounting (/proc/PID/io, Linux's add_rchar/inc_syscr in vfs_read and the like): one
+    call more, and its bytes, once its count is known (``ret``: a count, or a generator)."""
+    if ret.__class__ is GeneratorType:
+        return _then_after(ret, _count, (t, which))
+    io = t.ioac
+    io[which] += ret
+    io[which + 2] += 1
+    return ret
+
+
+def _count(t, which, ret):
+    return _counted(t, ret, which)
+
+
 def _open_for(t, fd, write):
     """The file ``fd``, which must be open for writing (``write``) or reading: EBADF otherwise."""
     f = _file(t, fd)
@@ -236,7 +254,7 @@ def read(t, fd, buf, count):
     f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
     if not f.readable:
         raise SyscallError(EBADF)
-    return _read_into(t, f, buf, count)   # a plain handler: a generator only if it must wait
+    return _counted(t, _read_into(t, f, buf, count), READ)   # a generator only if it must wait
 
 
 def _positional(t, fd, write):
@@ -253,7 +271,7 @@ def _positional(t, fd, write):
 
 def pread64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    return _read_into(t, _positional(t, fd, False), buf, count, pos)
+    return _counted(t, _read_into(t, _positional(t, fd, False), buf, count, pos), READ)
 
 
 def _vector_args(t, fd, iov, iovcnt, flags, write, pos=None):
@@ -304,7 +322,7 @@ def _scatter_read(t, vecs, data):
 
 
 def readv(t, fd, iov, iovcnt):   # plain handlers, as read's: a generator only if they wait
-    return _readv(t, fd, iov, iovcnt)
+    return _counted(t, _readv(t, fd, iov, iovcnt), READ)
 
 
 def _pos_arg(pos_l, allow_current: bool):
@@ -317,11 +335,11 @@ def _pos_arg(pos_l, allow_current: bool):
 
 
 def preadv(t, fd, iov, iovcnt, pos_l, pos_h):
-    return _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False))
+    return _counted(t, _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, False)), READ)
 
 
 def preadv2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    return _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags))
+    return _counted(t, _readv(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)), READ)
 
 
 # --- write family -----------------------------------------------------------------------------
@@ -388,7 +406,7 @@ def write(t, fd, buf, count):
     f = _file(t, fd)   # _open_for, inlined for the commonest syscalls
     if not f.writable:
         raise SyscallError(EBADF)
-    return _write_from(t, f, buf, count)   # a plain handler: a generator only if it must wait
+    return _counted(t, _write_from(t, f, buf, count), WRITE)   # a generator only if it must wait
 
 
 def _write_from(t, f, buf, count, pos=None):
@@ -428,7 +446,7 @@ def _write_nothing(t, f):
 
 def pwrite64(t, fd, buf, count, pos):
     pos = _offset(pos)
-    return _write_from(t, _positional(t, fd, True), buf, count, pos)
+    return _counted(t, _write_from(t, _positional(t, fd, True), buf, count, pos), WRITE)
 
 
 def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
@@ -443,15 +461,15 @@ def _writev(t, fd, iov, iovcnt, pos=None, flags=0):
 
 
 def writev(t, fd, iov, iovcnt):   # plain handlers, as write's: a generator only if they wait
-    return _writev(t, fd, iov, iovcnt)
+    return _counted(t, _writev(t, fd, iov, iovcnt), WRITE)
 
 
 def pwritev(t, fd, iov, iovcnt, pos_l, pos_h):
-    return _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False))
+    return _counted(t, _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, False)), WRITE)
 
 
 def pwritev2(t, fd, iov, iovcnt, pos_l, pos_h, flags):
-    return _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags))
+    return _counted(t, _writev(t, fd, iov, iovcnt, _pos_arg(pos_l, True), to_s32(flags)), WRITE)
 
 
 # --- descriptors -------------------------------------------------------------------------------
