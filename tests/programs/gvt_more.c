@@ -35,7 +35,10 @@
  *                      mount namespace of its own, so no mount outlives it)
  *   mountinfo_root     the root mount's parent in /proc/self/mountinfo is not itself (that is rootfs)
  *   proc_files         /proc/PID/io and a thread's, a thread's children, /proc/TID/task of a thread,
- *                      /proc/devices, /proc/stat's softirq, /proc/sys/kernel/randomize_va_space */
+ *                      /proc/devices, /proc/stat's softirq, /proc/sys/kernel/randomize_va_space
+ *   proc_lifetime      /proc/PID files opened before the process ends show it when read: a zombie's
+ *                      cmdline and maps are empty, Threads 1; once reaped, ESRCH; a pread from 0
+ *                      reads anew; oom_score and coredump_filter exist */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -811,6 +814,62 @@ static int proc_files(void)
     return 0;
 }
 
+static long read_at0(int fd, char *buf, size_t n)
+{
+    long r = pread(fd, buf, n - 1, 0);
+    buf[r > 0 ? r : 0] = 0;
+    return r;
+}
+
+static int proc_lifetime(void)
+{
+    int p[2];
+    pipe(p);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        close(p[1]);
+        read(p[0], &c, 1);
+        _exit(0);
+    }
+    char path[64], buf[4096];
+    const char *names[] = {"cmdline", "maps", "status", "stat", "comm"};
+    int fds[5];
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, names[i]);
+        fds[i] = open(path, O_RDONLY);
+    }
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    close(p[1]);
+    siginfo_t si;
+    waitid(P_PID, pid, &si, WEXITED | WNOWAIT);
+    printf("zombie: cmdline %ld bytes, maps %ld bytes\n", read_at0(fds[0], buf, sizeof buf),
+           read_at0(fds[1], buf, sizeof buf));
+    read_at0(fds[2], buf, sizeof buf);
+    char *t = strstr(buf, "Threads:");
+    if (t)
+        t[strcspn(t, "\n")] = 0;
+    printf("zombie status %s\n", t ? t : "(no Threads)");
+    long r = readlink(path, buf, sizeof buf);
+    printf("zombie exe: %ld %s\n", r < 0 ? -1 : 0, err(r));
+    waitpid(pid, NULL, 0);
+    for (int i = 2; i < 5; i++) {
+        r = read_at0(fds[i], buf, sizeof buf);
+        printf("reaped, %s: %ld %s\n", names[i], r < 0 ? -1 : 0, err(r));
+    }
+    int io = open("/proc/self/io", O_RDONLY);
+    long a = 0, b = 0;
+    read_at0(io, buf, sizeof buf);
+    sscanf(buf, "rchar: %ld", &a);
+    read_at0(io, buf, sizeof buf);
+    sscanf(buf, "rchar: %ld", &b);
+    printf("a second pread from 0 reads anew: %d\n", b > a);
+    printf("oom_score and coredump_filter: %d %d\n", access("/proc/self/oom_score", R_OK) == 0,
+           file_has("/proc/self/coredump_filter", "00000033"));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -841,6 +900,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "noatime")) return noatime();
     if (!strcmp(c, "mountinfo_root")) return mountinfo_root();
     if (!strcmp(c, "proc_files")) return proc_files();
+    if (!strcmp(c, "proc_lifetime")) return proc_lifetime();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

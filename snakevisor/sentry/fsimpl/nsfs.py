@@ -7,6 +7,7 @@ The network namespace is the sandbox's single one: one inode.
 /proc/PID/ns/pid is the task's own PID namespace, pid_for_children its children's.
 Opening follows ptrace's PTRACE_MODE_READ rule, as Linux's proc_ns_get_link does.
 """
+from snakevisor.abi.errno import ENOENT, ESRCH, SyscallError
 from snakevisor.abi.fs import NSFS_MAGIC, PROC_NS_INODES, S_IFREG
 from snakevisor.sentry.fsimpl.anon import AnonFilesystem
 from snakevisor.sentry.fsimpl.procfs_pid import check_access
@@ -73,6 +74,8 @@ def ns_of_file(f):
 def ns_entries(fs, task, magic_link):
     """{name: factory} of /proc/PID/ns: magic links to the task's namespaces as they are when read."""
     def target(kind, cur):
+        if task.exited:   # no namespaces left: ENOENT for a zombie, ESRCH once it is reaped
+            raise SyscallError(ESRCH if task.tg.reaped else ENOENT)
         check_access(cur, task)
         return ns_vd(kind, task.ns, {"pid": task.tg.pidns, "user": task.creds.user_ns})
     return {kind.encode(): (lambda kind=kind: magic_link(fs, lambda cur: target(kind, cur))) for kind in PROC_NS_INODES}

@@ -10,7 +10,7 @@ import os
 import time
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
-from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
+from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import MEM_MAJOR, O_ACCMODE, O_CLOEXEC, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
 from snakevisor.abi.tty import TTYAUX_MAJOR, UNIX98_PTY_SLAVE_MAJOR
 from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
@@ -77,6 +77,7 @@ class ProcInode(Inode):
     """Entries are regenerated on each lookup; cached Dentries are never trusted."""
 
     sysctl = False   # under /proc/sys (Directory.lookup passes it down)
+    gone = None      # a /proc/PID file's check, raising ESRCH once its process (or thread) is gone
 
     def revalidate_child(self, name, child):
         return False
@@ -113,7 +114,7 @@ class GeneratedFile(ProcInode):
         return self.generate(task) if self.per_task else self.generate()
 
     def open(self, task, flags):
-        return SnapshotImpl(self, self._content(task))
+        return SnapshotImpl(self, lambda: self._content(task))
 
     def seek_end(self):
         """Where SEEK_END seeks from: seq_file's seq_lseek cannot (EINVAL); a sysctl's
@@ -134,16 +135,31 @@ class ReadOnlySysctl(GeneratedFile):
 
 
 class SnapshotImpl(FileDescriptionImpl):
+    """The content, made by ``generate()`` at the first read and again at each read from offset 0
+    (seq_file's: a file opened earlier shows the process as it is when read, and a reader that
+    preads it again sees it anew)."""
     seekable = True
 
-    def __init__(self, inode, data):
+    def __init__(self, inode, generate):
         super().__init__(inode)
+        self.generate = generate
+        self.data = None
+
+    def _snapshot(self):
+        gone = self.inode.gone
+        if gone is not None:
+            gone()   # ESRCH once the process it shows is gone
+        data = self.generate()
         self.data = data if isinstance(data, bytes) else data.encode()
 
     def read(self, task, n, offset):
+        if offset == 0 or self.data is None:
+            self._snapshot()
         return self.data[offset:offset + n]
 
     def end_offset(self):
+        if self.data is None:
+            self._snapshot()
         return len(self.data)
 
     def seek_end(self):
@@ -159,7 +175,7 @@ class WritableFile(GeneratedFile):
         self.write_fn = write
 
     def open(self, task, flags):
-        return WritableImpl(self, self._content(task))
+        return WritableImpl(self, lambda: self._content(task))
 
 
 class WritableImpl(SnapshotImpl):
@@ -203,6 +219,8 @@ class MagicLink(ProcInode):
         return vd
 
     def readlink(self, task):
+        if self.gone is not None:
+            self.gone()
         vd = self.vd_fn(task)
         if vd is None:
             raise SyscallError(ENOENT)
@@ -455,6 +473,9 @@ def _limit_writer(limits, name, minimum=0, maximum=None):
     return write
 
 
+_USERNS_FILES = (b"uid_map", b"gid_map", b"setgroups", b"timens_offsets")
+
+
 class ThreadGroupDir(Directory):
     """/proc/PID for a thread group (and /proc/PID/task/TID for one of its threads)."""
 
@@ -475,15 +496,27 @@ class ThreadGroupDir(Directory):
     def lookup(self, name):
         inode = super().lookup(name)
         inode.uid, inode.gid = self._owner()
+        if name not in _USERNS_FILES:   # the namespace's maps stay readable (seq_file on the namespace)
+            inode.gone = self._gone
         return inode
+
+    def _gone(self):
+        """ESRCH once the process has been reaped (a thread's directory: once the thread exited)."""
+        if self.tg.reaped or (self.per_thread and self.task.exited and self.task is not self.tg.leader):
+            raise SyscallError(ESRCH)
+
+    def _zombie(self):
+        return self.tg.exit_status is not None   # its memory is gone: no cmdline, maps, exe
 
     def _entries(self):
         fs, tg, task = self.fs, self.tg, self.task
         out = {
             b"stat": lambda: GeneratedFile(fs, self._stat),
             b"status": lambda: GeneratedFile(fs, self._status, per_task=True),
-            b"maps": lambda: GeneratedFile(fs, lambda: procmaps.maps_text(task.mm, self._special())),
-            b"smaps": lambda: GeneratedFile(fs, lambda: procmaps.smaps_text(task.mm, self._special())),
+            b"maps": lambda: GeneratedFile(fs, lambda: "" if self._zombie() else procmaps.maps_text(
+                task.mm, self._special())),
+            b"smaps": lambda: GeneratedFile(fs, lambda: "" if self._zombie() else procmaps.smaps_text(
+                task.mm, self._special())),
             b"smaps_rollup": lambda: GeneratedFile(fs, lambda: procmaps.rollup_text(task.mm, self._special())),
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
@@ -492,12 +525,16 @@ class ThreadGroupDir(Directory):
             b"limits": lambda: GeneratedFile(fs, self._limits),
             b"mounts": lambda: GeneratedFile(fs, lambda: self._mounts()),
             b"mountinfo": lambda: GeneratedFile(fs, lambda: self._mountinfo()),
-            b"exe": lambda: MagicLink(fs, lambda _: task.mm.executable.vd if task.mm.executable else None),
+            b"exe": lambda: MagicLink(fs, lambda _: task.mm.executable.vd if task.mm.executable and
+                                      not self._zombie() else None),
             b"cwd": lambda: MagicLink(fs, lambda _: task.fs.cwd),
             b"root": lambda: MagicLink(fs, lambda _: task.fs.root),
             b"fd": lambda: Directory(fs, self._fds, 0o500),
             b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
+            b"oom_score": lambda: GeneratedFile(fs, self._oom_score),
+            b"coredump_filter": lambda: WritableFile(fs, lambda: f"{tg.coredump_filter:08x}\n",
+                                                     self._set_coredump_filter),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
             **self._userns_entries(),
             b"statm": lambda: GeneratedFile(fs, self._statm),
@@ -533,6 +570,17 @@ class ThreadGroupDir(Directory):
             raise SyscallError(EINVAL)
         self.task.name = data.split(b"\0")[0][:15]
 
+    def _oom_score(self):
+        """oom_badness's scale: the resident share of memory in thousandths, plus oom_score_adj."""
+        if self._zombie():
+            return "0\n"
+        total = self.fs.kernel.memory_file.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        points = procmaps.resident_bytes(self.task.mm) * 1000 // total + self.tg.oom_score_adj
+        return f"{max(0, min(2000, points))}\n"
+
+    def _set_coredump_filter(self, writer, data):
+        self.tg.coredump_filter = _parse_int(data) & 0xFFFFFFFF   # (kept; no core is ever dumped)
+
     def _set_oom_score_adj(self, writer, data):
         value = _parse_int(data)
         if not -1000 <= value <= 1000:
@@ -542,6 +590,8 @@ class ThreadGroupDir(Directory):
         self.tg.oom_score_adj = value
 
     def _mm_range(self, start, end):
+        if self._zombie():
+            return b""
         try:
             return self.task.mm.copy_in(start, end - start)
         except SyscallError:
@@ -606,10 +656,14 @@ class ThreadGroupDir(Directory):
         # task_prio: 20 + nice, or -1 - the real-time priority (the nice value stays, unused)
         prio = -1 - rt_priority if policy in (SCHED_FIFO, SCHED_RR) else 20 + tg.nice
         fields = [seen(task.tid), f"({task.name.decode(errors='replace')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
-                  0x400000, 0, 0, 0, 0, *ticks, prio, tg.nice, len(tg.tasks), 0, start, vsize, rss,
+                  0x400000, 0, 0, 0, 0, *ticks, prio, tg.nice, self._threads(), 0, start, vsize, rss,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, rt_priority, policy, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
         return " ".join(str(x) for x in fields) + "\n"
+
+    def _threads(self):
+        """signal->nr_threads: the live threads, and the leader until it is reaped (a zombie: 1)."""
+        return sum(1 for t in self.tg.tasks if not t.exited or t is self.tg.leader)
 
     def _statm(self):
         pages, rss = self._vm_kb() // 4, self._rss_kb() // 4
@@ -658,7 +712,7 @@ class ThreadGroupDir(Directory):
             ("FDSize", 64), ("Groups", " ".join(str(gid(g)) for g in c.groups)), *self._ns_rows(),
             ("VmPeak", f"{vm:8d} kB"), ("VmSize", f"{vm:8d} kB"), ("VmLck", f"{locked_kb:8d} kB"), ("VmHWM", f"{hwm:8d} kB"),
             ("VmRSS", f"{rss:8d} kB"), ("VmData", f"{vm:8d} kB"), ("VmStk", "     132 kB"), ("VmExe", "       0 kB"),
-            ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", len([t for t in tg.tasks if not t.exited])),
+            ("VmLib", "       0 kB"), ("VmSwap", "       0 kB"), ("Threads", self._threads()),
             ("SigQ", "0/63432"), ("SigPnd", f"{0:016x}"), ("ShdPnd", f"{0:016x}"), ("SigBlk", f"{task.sigmask:016x}"),
             ("SigIgn", f"{ign:016x}"), ("SigCgt", f"{cgt:016x}"), ("CapInh", f"{c.cap_inheritable:016x}"),
             ("CapPrm", f"{c.cap_permitted:016x}"), ("CapEff", f"{c.cap_effective:016x}"),

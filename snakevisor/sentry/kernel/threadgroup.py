@@ -74,6 +74,7 @@ class ThreadGroup:
             self.nice = 0   # sched_fork: a reset-on-fork child leaves real time and negative nice behind
         self.mempolicy = (0, 0) if parent is None else parent.mempolicy  # set_mempolicy: (mode, nodes)
         self.oom_score_adj = 0 if parent is None else parent.oom_score_adj   # /proc/PID/oom_score_adj
+        self.coredump_filter = 0x33 if parent is None else parent.coredump_filter   # /proc/PID/coredump_filter
         self.dumpable = 1
         self.thp_disabled = 0   # PR_SET_THP_DISABLE's (an mm flag on Linux, kept by fork and exec)
         self.did_exec = False             # setpgid from the parent then fails (EACCES)
