@@ -38,7 +38,9 @@
  *                      /proc/devices, /proc/stat's softirq, /proc/sys/kernel/randomize_va_space
  *   proc_lifetime      /proc/PID files opened before the process ends show it when read: a zombie's
  *                      cmdline and maps are empty, Threads 1; once reaped, ESRCH; a pread from 0
- *                      reads anew; oom_score and coredump_filter exist */
+ *                      reads anew; oom_score and coredump_filter exist; its task/ listed once reaped
+ *                      ENOENT; its mem reads nothing (0) and cannot seek from the end (EINVAL);
+ *                      maps opened by another uid without ptrace access: EACCES */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -840,6 +842,12 @@ static int proc_lifetime(void)
         snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, names[i]);
         fds[i] = open(path, O_RDONLY);
     }
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    int taskdir = open(path, O_RDONLY | O_DIRECTORY);
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+    int mem = open(path, O_RDONLY);
+    long e = lseek(mem, 0, SEEK_END);
+    printf("mem SEEK_END: %ld %s\n", e, err(e));
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     close(p[1]);
     siginfo_t si;
@@ -854,6 +862,10 @@ static int proc_lifetime(void)
     long r = readlink(path, buf, sizeof buf);
     printf("zombie exe: %ld %s\n", r < 0 ? -1 : 0, err(r));
     waitpid(pid, NULL, 0);
+    long g = syscall(SYS_getdents64, taskdir, buf, sizeof buf);
+    printf("reaped, getdents of its task/: %ld %s\n", g < 0 ? -1 : 0, err(g));
+    g = pread(mem, buf, 8, (long)&proc_lifetime);
+    printf("reaped, its mem: %ld %s\n", g, err(g));
     for (int i = 2; i < 5; i++) {
         r = read_at0(fds[i], buf, sizeof buf);
         printf("reaped, %s: %ld %s\n", names[i], r < 0 ? -1 : 0, err(r));
@@ -867,6 +879,17 @@ static int proc_lifetime(void)
     printf("a second pread from 0 reads anew: %d\n", b > a);
     printf("oom_score and coredump_filter: %d %d\n", access("/proc/self/oom_score", R_OK) == 0,
            file_has("/proc/self/coredump_filter", "00000033"));
+    fflush(stdout);
+    pid_t parent = getpid();
+    if (fork() == 0) {
+        setuid(65534);
+        snprintf(path, sizeof path, "/proc/%d/maps", (int)parent);
+        int fd = open(path, O_RDONLY);
+        printf("uid 65534 opening root's maps: %d %s\n", fd < 0 ? -1 : 0, err(fd));
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
     return 0;
 }
 

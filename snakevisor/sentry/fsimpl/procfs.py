@@ -1,7 +1,7 @@
 """procfs: /proc built from the Sentry's own state (never the host's /proc).
 
-Files are generated when opened (like seq_file: the content is a snapshot
-taken at open). /proc/self and /proc/thread-self follow the Task on whose behalf the
+Files are generated when read (like seq_file: at the first read, and again at each read
+from offset 0; procfs_inodes.py). /proc/self and /proc/thread-self follow the Task on whose behalf the
 path is resolved or read (the ResolveContext's task, readlink's argument);
 /proc/PID/{exe,cwd,root,fd/N} are magic links that resolve to the object itself, not
 to a path. Writers of writable files (sysctls) get the writing Task too.
@@ -10,8 +10,8 @@ import os
 import time
 
 from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
-from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, ESRCH, SyscallError
-from snakevisor.abi.fs import MEM_MAJOR, O_ACCMODE, O_CLOEXEC, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.errno import EACCES, EINVAL, EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import MEM_MAJOR, O_CLOEXEC, PROC_SUPER_MAGIC
 from snakevisor.abi.tty import TTYAUX_MAJOR, UNIX98_PTY_SLAVE_MAJOR
 from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
@@ -21,14 +21,14 @@ from snakevisor.abi.utsname import random_uuid
 from snakevisor.sentry.mm import mlock, procmaps
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
+from snakevisor.sentry.fsimpl.procfs_inodes import (Directory, GeneratedFile, MagicLink, ReadOnlySysctl, Symlink,
+                                                    TracedFile, WritableFile, _ns, _parse_int, _reader)
 from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.sentry.kernel import timens, userns
 from snakevisor.sentry.vfs.dentry import Dentry
-from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.fstypes import proc_filesystems
-from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.mount import ROOTFS_ID
 from snakevisor.sentry.vfs import locks
 from snakevisor.sentry.vfs.leases import LIMITS as lease_limits
@@ -71,200 +71,6 @@ def procfs_for(kernel, pidns):
     if pidns.procfs is None:
         pidns.procfs = ProcFilesystem(kernel, pidns)
     return pidns.procfs
-
-
-class ProcInode(Inode):
-    """Entries are regenerated on each lookup; cached Dentries are never trusted."""
-
-    sysctl = False   # under /proc/sys (Directory.lookup passes it down)
-    gone = None      # a /proc/PID file's check, raising ESRCH once its process (or thread) is gone
-
-    def revalidate_child(self, name, child):
-        return False
-
-    # Nothing is created or removed in /proc: a new name does not exist (ENOENT, as Linux's
-    # lookups fail), an existing one may not go (EPERM); modes and owners are fixed.
-    def _no_dir_op(self):
-        raise SyscallError(EPERM if self.is_dir else ENOTDIR)
-
-    def _no_new_name(self, *args, **kw):
-        raise SyscallError(ENOENT if self.is_dir else ENOTDIR)
-
-    create = mkdir = mknod = symlink = link = rename = _no_new_name
-
-    def setattr(self, *, mode=None, uid=None, gid=None, size=None, atime=None, mtime=None):
-        if mode is not None or uid is not None or gid is not None:
-            raise SyscallError(EPERM)
-
-
-def _ns(kernel, task):
-    """The namespaces a file shows: the opener's (the initial ones for the Sentry itself)."""
-    return task.ns if task is not None else kernel.init_ns
-
-
-class GeneratedFile(ProcInode):
-    """``generate()`` (``generate(task)`` with ``per_task``: what the opener sees) makes the content at open."""
-
-    def __init__(self, fs, generate, mode=0o444, per_task=False):
-        super().__init__(fs, S_IFREG | mode)
-        self.generate = generate
-        self.per_task = per_task
-
-    def _content(self, task):
-        return self.generate(task) if self.per_task else self.generate()
-
-    def open(self, task, flags):
-        return SnapshotImpl(self, lambda: self._content(task))
-
-    def seek_end(self):
-        """Where SEEK_END seeks from: seq_file's seq_lseek cannot (EINVAL); a sysctl's
-        default_llseek seeks from its size, 0."""
-        if self.sysctl:
-            return 0
-        raise SyscallError(EINVAL)
-
-
-class ReadOnlySysctl(GeneratedFile):
-    """A /proc/sys file nobody may write: opening it for writing is EACCES, for root too (Linux's
-    sysctl_perm applies the mode's owner bits to root, without capability overrides)."""
-
-    def open(self, task, flags):
-        if flags & O_ACCMODE:
-            raise SyscallError(EACCES)
-        return super().open(task, flags)
-
-
-class SnapshotImpl(FileDescriptionImpl):
-    """The content, made by ``generate()`` at the first read and again at each read from offset 0
-    (seq_file's: a file opened earlier shows the process as it is when read, and a reader that
-    preads it again sees it anew)."""
-    seekable = True
-
-    def __init__(self, inode, generate):
-        super().__init__(inode)
-        self.generate = generate
-        self.data = None
-
-    def _snapshot(self):
-        gone = self.inode.gone
-        if gone is not None:
-            gone()   # ESRCH once the process it shows is gone
-        data = self.generate()
-        self.data = data if isinstance(data, bytes) else data.encode()
-
-    def read(self, task, n, offset):
-        if offset == 0 or self.data is None:
-            self._snapshot()
-        return self.data[offset:offset + n]
-
-    def end_offset(self):
-        if self.data is None:
-            self._snapshot()
-        return len(self.data)
-
-    def seek_end(self):
-        return self.inode.seek_end()
-
-
-class WritableFile(GeneratedFile):
-    """A file that also takes writes: ``write(task, data)`` applies what ``task`` wrote at offset 0
-    (a sysctl ignores writes further on, as Linux's strict sysctl writes do)."""
-
-    def __init__(self, fs, generate, write, mode=0o644, per_task=False):
-        super().__init__(fs, generate, mode, per_task)
-        self.write_fn = write
-
-    def open(self, task, flags):
-        return WritableImpl(self, lambda: self._content(task))
-
-
-class WritableImpl(SnapshotImpl):
-    def write(self, task, data, offset):
-        data = bytes(data)
-        if not offset:
-            self.inode.write_fn(task, data)
-        return len(data)
-
-
-def _parse_int(data: bytes) -> int:
-    try:
-        return int(data.split(b"\0")[0].strip() or b"x", 0)
-    except ValueError:
-        raise SyscallError(EINVAL) from None
-
-
-class Symlink(ProcInode):
-    """``target_fn(task)`` gives the target as ``task`` (the reader; None: the Sentry) sees it."""
-
-    def __init__(self, fs, target_fn):
-        super().__init__(fs, S_IFLNK | 0o777)
-        self.target_fn = target_fn
-
-    def readlink(self, task):
-        return self.target_fn(task)
-
-
-class MagicLink(ProcInode):
-    """Resolves to a VirtualDentry (exe, cwd, root, fd/N); readlink gives its path.
-    ``vd_fn(task)``: the target, for ``task`` following or reading the link (ns checks its access)."""
-
-    def __init__(self, fs, vd_fn, mode=0o777):
-        super().__init__(fs, S_IFLNK | mode)
-        self.vd_fn = vd_fn
-
-    def resolve_link(self, task):
-        vd = self.vd_fn(task)
-        if vd is None:
-            raise SyscallError(ENOENT)
-        return vd
-
-    def readlink(self, task):
-        if self.gone is not None:
-            self.gone()
-        vd = self.vd_fn(task)
-        if vd is None:
-            raise SyscallError(ENOENT)
-        root = task.fs.root if task is not None else vd
-        if vd.mount.anonymous:
-            return vd.dentry.name
-        return path_of(vd, root)
-
-
-class Directory(ProcInode):
-    """A directory whose entries come from ``entries()`` -> {name: factory() -> Inode}."""
-
-    def __init__(self, fs, entries, mode=0o555, sysctl=False):
-        super().__init__(fs, S_IFDIR | mode)
-        self.entries = entries
-        self.sysctl = sysctl
-
-    def lookup(self, name):
-        factory = self.entries().get(name)
-        if factory is None:
-            raise SyscallError(ENOENT)
-        inode = factory()
-        if self.sysctl:
-            inode.sysctl = True
-        return inode
-
-    def revalidate_child(self, name, child):
-        # /proc/sys is the same for everyone and for ever (its files make their content at
-        # open): its names stay, so an inotify watch or a stat's inode number holds
-        return self.sysctl
-
-    def iterdir(self):
-        out = []
-        for name, factory in self.entries().items():
-            inode = factory()
-            out.append((name, inode.ino, inode.dtype))
-        return iter(out)
-
-
-def _reader(task):
-    """The Task /proc/self names: the one resolving or reading it (none for the Sentry itself)."""
-    if task is None:
-        raise SyscallError(ENOENT)
-    return task
 
 
 # The sandbox's device majors: the memory devices, the terminals, the pty pairs (no block devices).
@@ -513,11 +319,11 @@ class ThreadGroupDir(Directory):
         out = {
             b"stat": lambda: GeneratedFile(fs, self._stat),
             b"status": lambda: GeneratedFile(fs, self._status, per_task=True),
-            b"maps": lambda: GeneratedFile(fs, lambda: "" if self._zombie() else procmaps.maps_text(
+            b"maps": lambda: TracedFile(fs, task, lambda: "" if self._zombie() else procmaps.maps_text(
                 task.mm, self._special())),
-            b"smaps": lambda: GeneratedFile(fs, lambda: "" if self._zombie() else procmaps.smaps_text(
+            b"smaps": lambda: TracedFile(fs, task, lambda: "" if self._zombie() else procmaps.smaps_text(
                 task.mm, self._special())),
-            b"smaps_rollup": lambda: GeneratedFile(fs, lambda: procmaps.rollup_text(task.mm, self._special())),
+            b"smaps_rollup": lambda: TracedFile(fs, task, lambda: procmaps.rollup_text(task.mm, self._special())),
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
             b"auxv": lambda: GeneratedFile(fs, lambda: task.mm.auxv, 0o400),

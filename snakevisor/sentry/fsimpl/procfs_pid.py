@@ -73,9 +73,19 @@ class AddressSpaceImpl(FileDescriptionImpl):
     def end_offset(self):
         return 0
 
+    def seek_end(self):
+        raise SyscallError(EINVAL)   # mem_lseek: from the start or the current address only
+
+    def gone(self):
+        """Its process has left the address space (exited): reads and writes move nothing
+        (mem_rw's mmget_not_zero)."""
+        return getattr(self.mm, "task_users", 1) <= 0
+
 
 class MemImpl(AddressSpaceImpl):
     def read(self, task, n, offset):
+        if self.gone():
+            return b""
         n = min(n, MAX_IO)
         data = self.mm.read_forced(offset, n) or ptrace.read_vdso(self.mm.kernel, offset, n)
         if n and not data:
@@ -83,6 +93,8 @@ class MemImpl(AddressSpaceImpl):
         return data
 
     def write(self, task, data, offset):
+        if self.gone():
+            return 0
         done = self.mm.write_forced(offset, bytes(data[:MAX_IO]))
         if data and not done:
             raise SyscallError(EIO)

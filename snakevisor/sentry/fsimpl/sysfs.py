@@ -15,7 +15,7 @@ from snakevisor.abi import netlink as NL
 from snakevisor.abi.fs import CGROUP2_SUPER_MAGIC, SYSFS_MAGIC
 from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.sentry.fsimpl import procfs_net
-from snakevisor.sentry.fsimpl.procfs import Directory, GeneratedFile, Symlink
+from snakevisor.sentry.fsimpl.procfs_inodes import Directory, GeneratedFile, Symlink
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem
