@@ -40,7 +40,9 @@
  *                      cmdline and maps are empty, Threads 1; once reaped, ESRCH; a pread from 0
  *                      reads anew; oom_score and coredump_filter exist; its task/ listed once reaped
  *                      ENOENT; its mem reads nothing (0) and cannot seek from the end (EINVAL);
- *                      maps opened by another uid without ptrace access: EACCES */
+ *                      maps opened by another uid without ptrace access: EACCES
+ *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
+ *                      a file mapping EBADF, a bad character EINVAL, NULL removes the name */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +63,7 @@
 #include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <linux/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/sendfile.h>
@@ -893,6 +896,44 @@ static int proc_lifetime(void)
     return 0;
 }
 
+/* The name maps shows for the mapping that holds ``addr``. */
+static void maps_name(const char *what, void *addr)
+{
+    char line[512];
+    int n;
+    maps_line((unsigned long)addr, line, sizeof line, "\001", &n);
+    char *name = line;
+    for (int field = 0; field < 5 && name; field++) {   /* past range, perms, offset, dev, inode */
+        name = strchr(name, ' ');
+        if (name) name++;
+    }
+    while (name && *name == ' ') name++;
+    printf("%s: '%s'\n", what, name ? name : "");
+}
+
+static int vma_anon_name(void)
+{
+    char *r = mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *priv = mmap(r + 4096, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    long e = prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, priv, 4096, "test");
+    printf("named: %ld %s\n", e, err(e));
+    maps_name("private", priv);
+    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, priv, 4096, "");
+    maps_name("empty name", priv);
+    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, priv, 4096, NULL);
+    maps_name("no name", priv);
+    e = prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, priv, 4096, "a[b");
+    printf("a bad character: %ld %s\n", e, err(e));
+    char *shared = mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, shared, 4096, "shm");
+    maps_name("shared", shared);
+    int fd = open("/proc/self/exe", O_RDONLY);
+    char *file = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    e = prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, file, 4096, "x");
+    printf("a file mapping: %ld %s\n", e, err(e));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -924,6 +965,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "mountinfo_root")) return mountinfo_root();
     if (!strcmp(c, "proc_files")) return proc_files();
     if (!strcmp(c, "proc_lifetime")) return proc_lifetime();
+    if (!strcmp(c, "vma_anon_name")) return vma_anon_name();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -3,7 +3,7 @@ advice stops the walk; those before it have taken it, as madvise_walk_vmas), the
 range has holes. Discarding advice drops private pages; the fork advice sets VMA attributes
 that MemoryManager.fork reads (VM_WIPEONFORK, VM_DONTCOPY)."""
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import EACCES, EINVAL, ENOMEM, SyscallError
+from snakevisor.abi.errno import EACCES, EBADF, EINVAL, ENOMEM, SyscallError
 from snakevisor.abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE
 from snakevisor.sentry.mm import mseal
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
@@ -92,3 +92,23 @@ def _punch_files(mm, start, end):
         if v.shared and v.file is not None:
             lo, hi = max(v.start, start), min(v.end, end)
             v.file.impl.allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, v.file_off + lo - v.start, hi - lo)
+
+
+def set_anon_name(mm, addr, length, name):
+    """prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME) (madvise_set_anon_name): ``name`` (None: none) names
+    the anonymous memory, private or shared, of [addr, addr+length); a file mapping there is EBADF
+    (nothing named), a hole ENOMEM (the mappings there named)."""
+    if addr & (PAGE_SIZE - 1):
+        raise SyscallError(EINVAL)
+    end = addr + page_round_up(length)
+    if end < addr or end >= 1 << 64:
+        raise SyscallError(EINVAL)
+    if end == addr:
+        return 0
+    if any(v.file is not None for v in mm.vmas.overlapping(addr, end)):
+        raise SyscallError(EBADF)
+    for v in mm.vmas.carve(addr, end):
+        v.anon_name = name
+    if not mm.vmas.covered(addr, end):
+        raise SyscallError(ENOMEM)
+    return 0

@@ -17,7 +17,8 @@ def _continues(run, end, v):
     same protections, flags and name, and either the same file at the next offset (a window made
     out of a lazy VMA, or file pages cached in several places) or private anonymous memory both
     (vma_merge joins adjacent ones: brk's growth, a stack grown down, mmaps side by side)."""
-    if v.start != end or v.prot != run.prot or v.shared != run.shared or v.name != run.name:
+    if v.start != end or v.prot != run.prot or v.shared != run.shared or v.name != run.name \
+            or v.anon_name != run.anon_name:
         return False
     if (v.maywrite, v.mayexec, v.locked, v.sealed, v.wipeonfork, v.dontfork, v.growsdown) != (
             run.maywrite, run.mayexec, run.locked, run.sealed, run.wipeonfork, run.dontfork, run.growsdown):
@@ -71,7 +72,14 @@ def _header(v, end):
             inode, dev = st.ino, f"{(st.dev >> 8) & 0xfff:02x}:{st.dev & 0xff:02x}"
         except Exception:  # a maps line never fails for a stale file
             pass
-    return _line(f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}", v.name)
+    return _line(f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}", _name(v))
+
+
+def _name(v):
+    """What a maps line names: a file, [heap], [stack], or anonymous memory's PR_SET_VMA name."""
+    if v.anon_name is None or v.name in ("[heap]", "[stack]"):
+        return v.name
+    return f"[anon_shmem:{v.anon_name}]" if v.shared else f"[anon:{v.anon_name}]"
 
 
 def _line(prefix, name):

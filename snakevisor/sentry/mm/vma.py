@@ -72,6 +72,7 @@ class VMA:
     dontfork: bool = False        # VM_DONTCOPY (MADV_DONTFORK): a fork's child has nothing here
     growsdown: bool = False       # VM_GROWSDOWN (MAP_GROWSDOWN): a fault just below extends it (mm/growsdown.py)
     copy_of: object = None        # ANON/COW: the mappable whose pages these privately copy (a truncation drops them)
+    anon_name: str | None = None  # PR_SET_VMA_ANON_NAME's (mm/madvise.py): maps shows [anon:NAME]
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""

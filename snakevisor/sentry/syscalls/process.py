@@ -11,12 +11,14 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_GET_KEEPCAPS, PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_PDEATHSIG, PR_GET_SECCOMP,
                                   PR_GET_THP_DISABLE, PR_GET_TID_ADDRESS, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
-                                  PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA, PR_CAPBSET_DROP,
+                                  PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA, PR_SET_VMA_ANON_NAME,
+                                  ANON_VMA_NAME_MAX_LEN, PR_CAPBSET_DROP,
                                   PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_GET_TIMERSLACK, PR_SET_TIMERSLACK,
                                   PR_GET_TSC, PR_SET_TSC, PR_TSC_ENABLE, PR_TSC_SIGSEGV)
 from snakevisor.abi.capability import (ALL_CAPS, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NO_CAP_AMBIENT_RAISE,
                                        SECBIT_NO_SETUID_FIXUP, SECURE_ALL_BITS, SECURE_ALL_LOCKS)
 from snakevisor.sentry.kernel.creds import may_ptrace
+from snakevisor.sentry.mm import madvise
 from snakevisor.sentry.syscalls import seccomp
 from snakevisor.sentry.kernel.userns import id_from, id_in, to_kuid
 
@@ -398,8 +400,21 @@ def prctl(t, option, a2, a3, a4, a5):
         t.mm.copy_out(a2, struct.pack("<Q", t.clear_child_tid))
         return 0
     if option == PR_SET_VMA:
-        return 0
+        return _set_vma_name(t, a2, a3, a4, a5)
     raise SyscallError(EINVAL)
+
+
+def _set_vma_name(t, attr, addr, length, name_ptr):
+    """PR_SET_VMA_ANON_NAME: a name of printable characters but \\ ` $ [ ] (at most 79), or NULL."""
+    if attr != PR_SET_VMA_ANON_NAME:
+        raise SyscallError(EINVAL)
+    name = None
+    if name_ptr:
+        raw = bytes(t.mm.read_cstring(name_ptr, ANON_VMA_NAME_MAX_LEN))
+        if len(raw) >= ANON_VMA_NAME_MAX_LEN or any(c < 0x20 or c > 0x7e or c in b"\\`$[]" for c in raw):
+            raise SyscallError(EINVAL)
+        name = raw.decode()
+    return madvise.set_anon_name(t.mm, addr, length, name)
 
 
 _SECURITY_OPTIONS = frozenset((PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_KEEPCAPS, PR_SET_KEEPCAPS,
