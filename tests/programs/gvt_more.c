@@ -35,6 +35,7 @@
  *                      mount namespace of its own, so no mount outlives it)
  *   mountinfo_root     the root mount's parent in /proc/self/mountinfo is not itself (that is rootfs)
  *   proc_files         /proc/PID/io and a thread's, a thread's children, /proc/TID/task of a thread,
+ *                      /proc/PID/task's link count,
  *                      /proc/devices, /proc/stat's softirq, /proc/sys/kernel/randomize_va_space
  *   proc_lifetime      /proc/PID files opened before the process ends show it when read: a zombie's
  *                      cmdline and maps are empty, Threads 1; once reaped, ESRCH; a pread from 0
@@ -759,8 +760,12 @@ static void io_counts(const char *path, long *syscw, long *wchar)
 
 static int io_pipe[2];
 static char thread_io[64];
+static long task_links;
 static void *writer_thread(void *a)
 {
+    struct stat st;
+    stat("/proc/self/task", &st);
+    task_links = st.st_nlink;
     char path[64], buf[10] = {0};
     snprintf(path, sizeof path, "/proc/self/task/%d/io", (int)gettid());
     for (int i = 0; i < 5; i++)
@@ -794,8 +799,12 @@ static int proc_files(void)
     io_counts("/proc/self/io", &c1, &w1);
     printf("three writes of 100 bytes: syscw +%ld, wchar +%ld\n", c1 - c0, w1 - w0);
     pthread_t t;
+    struct stat st;
+    stat("/proc/self/task", &st);
     pthread_create(&t, NULL, writer_thread, NULL);
     pthread_join(t, NULL);
+    printf("/proc/self/task links: at least 3 %d, one more with a thread %d\n", st.st_nlink >= 3,
+           task_links == st.st_nlink + 1);
     printf("a thread's five writes of 10 bytes, in its own io: %s\n", thread_io);
     fflush(stdout);
     pid_t pid = fork();

@@ -356,9 +356,17 @@ class ThreadGroupDir(Directory):
         if self.hidden_tid:
             out[b"task"] = lambda: Directory(fs, lambda: {b"%d" % fs.seen(task.tid): lambda: ThreadGroupDir(fs, tg, task)})
         elif not self.per_thread:   # /proc/PID/task/TID has no task/ of its own (walkers would recurse)
-            out[b"task"] = lambda: Directory(fs, lambda: {
-                b"%d" % fs.seen(t.tid): (lambda t=t: ThreadGroupDir(fs, tg, t)) for t in tg.tasks if not t.exited})
+            out[b"task"] = self._task_dir
         return out
+
+    def _task_dir(self):
+        """/proc/PID/task: a directory per live thread, and a link more for each (proc_task_getattr)."""
+        fs, tg = self.fs, self.tg
+        live = [t for t in tg.tasks if not t.exited]
+        d = Directory(fs, lambda: {b"%d" % fs.seen(t.tid): (lambda t=t: ThreadGroupDir(fs, tg, t))
+                                   for t in tg.tasks if not t.exited})
+        d.nlink = 2 + len(live)
+        return d
 
     def _net_files(self):
         """/proc/PID/net: the files of the process's network namespace."""
