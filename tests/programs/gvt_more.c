@@ -42,11 +42,14 @@
  *                      reads anew; oom_score and coredump_filter exist; its task/ listed once reaped
  *                      ENOENT; its mem reads nothing (0) and cannot seek from the end (EINVAL);
  *                      maps opened by another uid without ptrace access: EACCES
+ *   hostname_poll      epoll on /proc/sys/kernel/hostname reports its change once (EPOLLERR), to
+ *                      every watcher (in a UTS namespace of its own: the host's name stays)
  *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
  *                      a file mapping EBADF, a bad character EINVAL, NULL removes the name */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <linux/aio_abi.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -943,6 +946,38 @@ static int vma_anon_name(void)
     return 0;
 }
 
+static int hostname_poll(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWUTS) < 0)
+            _exit(1);
+        int fd1 = open("/proc/sys/kernel/hostname", O_RDONLY), fd2 = open("/proc/sys/kernel/hostname", O_RDONLY);
+        int ep1 = epoll_create1(0), ep2 = epoll_create1(0);
+        struct epoll_event ev = {0};
+        long r = epoll_ctl(ep1, EPOLL_CTL_ADD, fd1, &ev);
+        epoll_ctl(ep2, EPOLL_CTL_ADD, fd2, &ev);
+        printf("epoll_ctl on the sysctl: %ld %s\n", r, err(r));
+        printf("before a change: %d\n", epoll_wait(ep1, &ev, 1, 0));
+        sethostname("gvt-more-test", 13);
+        int n1 = epoll_wait(ep1, &ev, 1, 1000);
+        printf("after: %d, EPOLLERR %d\n", n1, !!(ev.events & EPOLLERR));
+        int n2 = epoll_wait(ep2, &ev, 1, 1000);
+        printf("the other watcher: %d, EPOLLERR %d\n", n2, !!(ev.events & EPOLLERR));
+        printf("again: %d %d\n", epoll_wait(ep1, &ev, 1, 0), epoll_wait(ep2, &ev, 1, 0));
+        int st = open("/proc/self/stat", O_RDONLY);
+        r = epoll_ctl(ep1, EPOLL_CTL_ADD, st, &ev);
+        printf("epoll_ctl on /proc/self/stat: %ld %s\n", r, err(r));
+        fflush(stdout);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("child status %d\n", WEXITSTATUS(status));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -975,6 +1010,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "proc_files")) return proc_files();
     if (!strcmp(c, "proc_lifetime")) return proc_lifetime();
     if (!strcmp(c, "vma_anon_name")) return vma_anon_name();
+    if (!strcmp(c, "hostname_poll")) return hostname_poll();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

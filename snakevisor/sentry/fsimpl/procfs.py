@@ -181,9 +181,11 @@ class ProcRoot(Directory):
         uts = k.uts
         return {
             b"hostname": lambda: WritableFile(fs, lambda t: _ns(fs.kernel, t).uts.nodename + b"\n",
-                                              _uts_writer(k, "nodename"), per_task=True),
+                                              _uts_writer(k, "nodename"), per_task=True,
+                                              watch=lambda t: (_ns(fs.kernel, t).uts, "nodename")),
             b"domainname": lambda: WritableFile(fs, lambda t: _ns(fs.kernel, t).uts.domainname + b"\n",
-                                                _uts_writer(k, "domainname"), per_task=True),
+                                                _uts_writer(k, "domainname"), per_task=True,
+                                                watch=lambda t: (_ns(fs.kernel, t).uts, "domainname")),
             b"tainted": lambda: GeneratedFile(fs, lambda: "0\n"),
             # mmap places mappings the same way each run: no address-space randomization
             b"randomize_va_space": lambda: GeneratedFile(fs, lambda: "0\n", 0o644),
@@ -251,7 +253,7 @@ def _uts_writer(k, field):
     def write(task, data):
         if task is not None and not task.creds.has_cap(CAP_SYS_ADMIN):
             raise SyscallError(EPERM)
-        setattr(_ns(k, task).uts, field, data.split(b"\n")[0][:64])
+        _ns(k, task).uts.set(field, data.split(b"\n")[0][:64])
     return write
 
 

@@ -2,10 +2,14 @@
 magic links and directories whose entries are made on each lookup (procfs.py builds /proc of them)."""
 from snakevisor.abi.errno import EACCES, EINVAL, ENOENT, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import O_ACCMODE, S_IFDIR, S_IFLNK, S_IFREG
+from snakevisor.abi.poll import POLLERR, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM
 from snakevisor.sentry.fsimpl import procfs_pid
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.resolve import path_of
+from snakevisor.sentry.vfs.waiter import WaitQueue
+
+_NEVER = WaitQueue()   # what an unwatched sysctl's pollers wait on: nothing ever fires it
 
 
 class ProcInode(Inode):
@@ -110,6 +114,25 @@ class SnapshotImpl(FileDescriptionImpl):
             self._snapshot()
         return len(self.data)
 
+    # A sysctl polls (proc_sys_poll): always readable and writable; one that is watched (hostname,
+    # domainname) adds POLLERR and POLLPRI once per change since the description last saw one.
+    # Other /proc files, seq_files, have no poll (epoll refuses them).
+    watched = None
+    seen = 0
+
+    def waitable(self, task):
+        if not self.inode.sysctl:
+            return None
+        return self.watched[0].changed if self.watched is not None else _NEVER
+
+    def readiness(self, task, mask):
+        ev = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+        w = self.watched
+        if w is not None and w[0].events[w[1]] != self.seen:
+            self.seen = w[0].events[w[1]]
+            ev |= POLLERR | POLLPRI
+        return ev & (mask | POLLERR)
+
     def seek_end(self):
         return self.inode.seek_end()
 
@@ -118,12 +141,17 @@ class WritableFile(GeneratedFile):
     """A file that also takes writes: ``write(task, data)`` applies what ``task`` wrote at offset 0
     (a sysctl ignores writes further on, as Linux's strict sysctl writes do)."""
 
-    def __init__(self, fs, generate, write, mode=0o644, per_task=False):
+    def __init__(self, fs, generate, write, mode=0o644, per_task=False, watch=None):
         super().__init__(fs, generate, mode, per_task)
         self.write_fn = write
+        self.watch = watch   # watch(task): (object with .events and .changed, key): poll sees changes
 
     def open(self, task, flags):
-        return WritableImpl(self, lambda: self._content(task))
+        impl = WritableImpl(self, lambda: self._content(task))
+        if self.watch is not None:
+            impl.watched = self.watch(task)
+            impl.seen = impl.watched[0].events[impl.watched[1]]
+        return impl
 
 
 class WritableImpl(SnapshotImpl):

@@ -21,10 +21,12 @@ import itertools
 
 from snakevisor.abi import sched as C
 from snakevisor.abi.fs import PROC_NS_INODES
+from snakevisor.abi.poll import POLLERR, POLLIN, POLLPRI, POLLRDNORM
 from snakevisor.sentry.kernel import timens
 from snakevisor.sentry.kernel.ipc import IPCNamespace
 from snakevisor.sentry.kernel.netns import ROOT as ROOT_NET, NetNamespace
 from snakevisor.sentry.kernel.timens import TimeNamespace
+from snakevisor.sentry.vfs.waiter import WaitQueue
 
 _inodes = itertools.count(max(PROC_NS_INODES.values()) + 1)
 
@@ -50,10 +52,19 @@ class UTSNamespace:
         self.machine = b"x86_64"
         self.domainname = domainname
         self.ino = ino
+        # /proc/sys/kernel/{hostname,domainname} poll for changes (uts_kern_table's poll events)
+        self.events = {"nodename": 0, "domainname": 0}
+        self.changed = WaitQueue()
 
     def copy(self):
         """CLONE_NEWUTS: a new namespace starting with this one's names (copy_utsname)."""
         return UTSNamespace(self.nodename, self.domainname, new_ns_inode())
+
+    def set(self, field, value):
+        """sethostname, setdomainname, or a write to their sysctl: a watcher's poll sees it."""
+        setattr(self, field, value)
+        self.events[field] += 1
+        self.changed.notify(POLLIN | POLLRDNORM | POLLERR | POLLPRI)
 
 
 class CgroupNamespace:

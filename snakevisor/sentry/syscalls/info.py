@@ -37,7 +37,7 @@ def _set_uts(t, addr, length, field):
     length = to_s32(length)
     if length < 0 or length > NEW_UTS_LEN:
         raise SyscallError(EINVAL)
-    setattr(t.ns.uts, field, t.mm.copy_in(addr, length))
+    t.ns.uts.set(field, t.mm.copy_in(addr, length))
     return 0
 
 
