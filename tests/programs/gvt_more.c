@@ -42,6 +42,7 @@
  *                      reads anew; oom_score and coredump_filter exist; its task/ listed once reaped
  *                      ENOENT; its mem reads nothing (0) and cannot seek from the end (EINVAL);
  *                      maps opened by another uid without ptrace access: EACCES
+ *   userns_capless     in a user namespace of its own, PR_SET_MM and mbind MPOL_MF_MOVE_ALL: EPERM
  *   hostname_poll      epoll on /proc/sys/kernel/hostname reports its change once (EPOLLERR), to
  *                      every watcher (in a UTS namespace of its own: the host's name stays)
  *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
@@ -978,6 +979,22 @@ static int hostname_poll(void)
     return 0;
 }
 
+static int userns_capless(void)
+{
+    fflush(stdout);
+    if (fork() == 0) {
+        unshare(CLONE_NEWUSER);
+        long r = syscall(SYS_prctl, PR_SET_MM, 0, 0, 0, 0);
+        printf("PR_SET_MM: %ld %s\n", r, err(r));
+        r = syscall(SYS_mbind, 0, 0, 0, NULL, 0, 4 /* MPOL_MF_MOVE_ALL */);
+        printf("mbind MPOL_MF_MOVE_ALL: %ld %s\n", r, err(r));
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -1011,6 +1028,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "proc_lifetime")) return proc_lifetime();
     if (!strcmp(c, "vma_anon_name")) return vma_anon_name();
     if (!strcmp(c, "hostname_poll")) return hostname_poll();
+    if (!strcmp(c, "userns_capless")) return userns_capless();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -7,7 +7,8 @@ changes. Per-range policies (mbind) are validated, not remembered.
 """
 import struct
 
-from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, SyscallError
+from snakevisor.abi.capability import CAP_SYS_NICE
+from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import (MPOL_DEFAULT, MPOL_F_ADDR, MPOL_F_MEMS_ALLOWED, MPOL_F_NODE, MPOL_F_RELATIVE_NODES,
                                MPOL_F_STATIC_NODES, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL,
@@ -104,7 +105,11 @@ def set_mempolicy(t, mode, nmask_addr, maxnode):
 
 def mbind(t, start, length, mode, nmask_addr, maxnode, flags):
     mode = to_s32(mode)
-    if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) or mode < 0 or start & (PAGE_SIZE - 1):
+    if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) or mode < 0:
+        raise SyscallError(EINVAL)
+    if flags & MPOL_MF_MOVE_ALL and not t.creds.has_cap(CAP_SYS_NICE):
+        raise SyscallError(EPERM)   # moving pages other processes share too is privileged
+    if start & (PAGE_SIZE - 1):
         raise SyscallError(EINVAL)
     end = start + ((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
     if end < start:

@@ -1,7 +1,7 @@
 """Process identity and lifetime: exit, ids, prctl, arch_prctl, robust lists, thread pointers."""
 import struct
 
-from snakevisor.abi.capability import CAP_FS_SET, CAP_LAST_CAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID
+from snakevisor.abi.capability import CAP_FS_SET, CAP_LAST_CAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, ENODEV, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
@@ -11,7 +11,7 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_GET_KEEPCAPS, PR_GET_NAME, PR_GET_NO_NEW_PRIVS, PR_GET_PDEATHSIG, PR_GET_SECCOMP,
                                   PR_GET_THP_DISABLE, PR_GET_TID_ADDRESS, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
                                   PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG,
-                                  PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA, PR_SET_VMA_ANON_NAME,
+                                  PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA, PR_SET_VMA_ANON_NAME, PR_SET_MM,
                                   ANON_VMA_NAME_MAX_LEN, PR_CAPBSET_DROP,
                                   PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_GET_TIMERSLACK, PR_SET_TIMERSLACK,
                                   PR_GET_TSC, PR_SET_TSC, PR_TSC_ENABLE, PR_TSC_SIGSEGV)
@@ -401,6 +401,8 @@ def prctl(t, option, a2, a3, a4, a5):
         return 0
     if option == PR_SET_VMA:
         return _set_vma_name(t, a2, a3, a4, a5)
+    if option == PR_SET_MM and not t.creds.has_cap(CAP_SYS_RESOURCE):
+        raise SyscallError(EPERM)   # prctl_set_mm asks first (checkpoint/restore is not supported)
     raise SyscallError(EINVAL)
 
 
