@@ -10,6 +10,8 @@
  *   ptrace_sigmask     PTRACE_GETSIGMASK and PTRACE_SETSIGMASK of a stopped tracee
  *   pty_packet_flush   a replica's TCFLSH reaches a packet-mode master as a status byte (POLLPRI)
  *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT
+ *   pty_canon_switch   input past 4095 bytes when canonical mode comes back: 4095 make a line, the
+ *                      rest waits for its newline; IUTF8 backspace leaves a lone continuation byte
  *   rusage_maxrss      ru_maxrss of the process, of a waited-for child (wait4, RUSAGE_CHILDREN) and
  *                      /proc/self/statm's resident count follow memory touched (or populated), not mapped
  *   stop_all_threads   SIGSTOP stops every thread: one asleep when it came does not run on
@@ -316,6 +318,31 @@ static int pty_packet_flush(void)
     ioctl(m, TCFLSH, TCIOFLUSH);
     struct pollfd p = {m, POLLIN | POLLPRI, 0};
     printf("master flush: poll %d\n", poll(&p, 1, 0));
+    return 0;
+}
+
+static int pty_canon_switch(void)
+{
+    int s, m = open_pty(&s);
+    struct termios t;
+    tcgetattr(s, &t);
+    t.c_lflag &= ~(ICANON | ECHO);
+    tcsetattr(s, TCSANOW, &t);
+    char buf[8192];
+    memset(buf, 'M', 4100);
+    printf("written: %ld\n", (long)write(m, buf, 4100));
+    t.c_lflag |= ICANON;
+    tcsetattr(s, TCSANOW, &t);
+    long r = read(s, buf, sizeof buf);
+    printf("the line: %ld\n", r);
+    r = read(s, buf, sizeof buf);
+    printf("then: %ld %s\n", r, err(r));
+    t.c_iflag |= IUTF8;
+    tcsetattr(s, TCSANOW, &t);
+    tcflush(s, TCIFLUSH);
+    write(m, "\x80\x7f\n", 3);
+    r = read(s, buf, sizeof buf);
+    printf("IUTF8, a continuation byte then backspace: %ld bytes, first %02x\n", r, (unsigned char)buf[0]);
     return 0;
 }
 
@@ -1009,6 +1036,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "ptrace_sigmask")) return ptrace_sigmask();
     if (!strcmp(c, "pty_packet_flush")) return pty_packet_flush();
     if (!strcmp(c, "pty_hup_pollout")) return pty_hup_pollout();
+    if (!strcmp(c, "pty_canon_switch")) return pty_canon_switch();
     if (!strcmp(c, "rusage_maxrss")) return rusage_maxrss();
     if (!strcmp(c, "stop_all_threads")) return stop_all_threads();
     if (!strcmp(c, "stop_nanosleep")) return stop_nanosleep();

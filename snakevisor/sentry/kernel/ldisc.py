@@ -70,8 +70,15 @@ class LineDiscipline:
             self.lines_bytes = 0
             self.edit.clear()
         elif not was_canon and lflag & ICANON and self.raw:
-            self._push(bytearray(self.raw))
+            # Linux's read buffer holds N_TTY_BUF_SIZE - 1 bytes: those become a line; what lies
+            # beyond, still in the pty's buffer, comes in afterwards as canonical input.
+            keep, rest = N_TTY_BUF_SIZE - 1, bytes(self.raw[N_TTY_BUF_SIZE - 1:])
+            self._push(bytearray(self.raw[:keep]))
             self.raw.clear()
+            *done, self.edit = rest.split(b"\n")   # (echoed when they came in)
+            for line in done:
+                self._push(bytearray(line + b"\n"))
+            self.edit = bytearray(self.edit[:N_TTY_BUF_SIZE - 1])
         if not iflag & IXON:
             self.stopped = False
 
@@ -249,6 +256,8 @@ class LineDiscipline:
             if self.iflag & IUTF8:
                 while start > 0 and edit[start] & 0xC0 == 0x80:
                     start -= 1
+                if edit[start] & 0xC0 == 0x80:
+                    break   # continuation bytes with no lead byte: never erased in part (n_tty eraser)
             ch = edit[start]
             if kind == _WERASE:
                 if _is_word(ch):
