@@ -45,6 +45,7 @@
  *                      ENOENT; its mem reads nothing (0) and cannot seek from the end (EINVAL);
  *                      maps opened by another uid without ptrace access: EACCES
  *   userns_capless     in a user namespace of its own, PR_SET_MM and mbind MPOL_MF_MOVE_ALL: EPERM
+ *   chown_killpriv     chown drops a file's capabilities (security.capability)
  *   hostname_poll      epoll on /proc/sys/kernel/hostname reports its change once (EPOLLERR), to
  *                      every watcher (in a UTS namespace of its own: the host's name stays)
  *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
@@ -83,6 +84,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1022,6 +1024,22 @@ static int userns_capless(void)
     return 0;
 }
 
+static int chown_killpriv(void)
+{
+    const char *f = "/tmp/gvt_more_caps";
+    close(open(f, O_WRONLY | O_CREAT | O_TRUNC, 0755));
+    /* struct vfs_cap_data, revision 2: CAP_NET_RAW permitted and effective */
+    unsigned int caps[5] = {0x02000001, 1u << 13, 0, 0, 0};
+    long r = setxattr(f, "security.capability", caps, sizeof caps, 0);
+    printf("set: %ld %s\n", r, err(r));
+    chown(f, 1234, -1);
+    char buf[64];
+    r = getxattr(f, "security.capability", buf, sizeof buf);
+    printf("after chown: %ld %s\n", r, err(r));
+    unlink(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -1057,6 +1075,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "vma_anon_name")) return vma_anon_name();
     if (!strcmp(c, "hostname_poll")) return hostname_poll();
     if (!strcmp(c, "userns_capless")) return userns_capless();
+    if (!strcmp(c, "chown_killpriv")) return chown_killpriv();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -254,6 +254,12 @@ class Inode:
         xattrs[name] = bytes(value)
         self.touch_ctime()
 
+    def kill_priv(self) -> None:
+        """Drop file capabilities (security.capability), as a chown does (cap_inode_killpriv)."""
+        xattrs = getattr(self, "_xattrs", None)
+        if xattrs:
+            xattrs.pop(b"security.capability", None)
+
     def removexattr(self, name: bytes) -> None:
         xattrs = getattr(self, "_xattrs", None) or {}
         if name not in xattrs:

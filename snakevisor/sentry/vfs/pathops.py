@@ -421,6 +421,7 @@ def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
         kill = S_ISUID | (S_ISGID if inode.mode & 0o010 else 0)
         if inode.mode & kill:
             mode = inode.mode & 0o7777 & ~kill
+        inode.kill_priv()   # and the file's capabilities (ATTR_KILL_PRIV)
     inode.setattr(uid=uid, gid=gid, mode=mode)
     fsnotify.attributes_changed(vd.dentry, owner=True)
 
