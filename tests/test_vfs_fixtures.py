@@ -144,6 +144,7 @@ class FakeTask:
         self.tg = types.SimpleNamespace(tgid=1, limits=default_limits(), pidns=PIDNamespace(), parent=None)
         self.creds = Creds()
         self.limits = self.tg.limits
+        self.ioac = [0, 0, 0, 0]   # rchar, wchar, syscr, syscw, as Task's (read and write count there)
         self.blocked = []
 
     def block_on(self, waitable, events):

@@ -333,6 +333,12 @@ static int pty_canon_switch(void)
     char buf[8192];
     memset(buf, 'M', 4100);
     printf("written: %ld\n", (long)write(m, buf, 4100));
+    int queued = 0;
+    for (int i = 0; i < 500 && queued < 4095; i++) {   /* Linux moves input to the replica in a worker */
+        struct pollfd p = {s, POLLIN, 0};
+        poll(&p, 1, 10);
+        ioctl(s, FIONREAD, &queued);
+    }
     t.c_lflag |= ICANON;
     tcsetattr(s, TCSANOW, &t);
     long r = read(s, buf, sizeof buf);
@@ -343,6 +349,8 @@ static int pty_canon_switch(void)
     tcsetattr(s, TCSANOW, &t);
     tcflush(s, TCIFLUSH);
     write(m, "\x80\x7f\n", 3);
+    struct pollfd p = {s, POLLIN, 0};
+    poll(&p, 1, 5000);
     r = read(s, buf, sizeof buf);
     printf("IUTF8, a continuation byte then backspace: %ld bytes, first %02x\n", r, (unsigned char)buf[0]);
     return 0;
