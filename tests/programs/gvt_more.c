@@ -765,6 +765,12 @@ static int noatime(void)
         printf("a read on a noatime mount: %d\n", atime_moves("/tmp/gvt_more_mnt/f", 0));
         mount(NULL, "/tmp/gvt_more_mnt", NULL, MS_REMOUNT | MS_STRICTATIME, NULL);
         printf("and once remounted strictatime: %d\n", atime_moves("/tmp/gvt_more_mnt/f", 0));
+        umount("/tmp/gvt_more_mnt");
+        mount("none", "/tmp/gvt_more_mnt", "tmpfs", MS_NOATIME | MS_STRICTATIME, NULL);
+        fd = open("/tmp/gvt_more_mnt/f", O_WRONLY | O_CREAT, 0644);
+        write(fd, "data", 4);
+        close(fd);
+        printf("noatime with strictatime: %d\n", atime_moves("/tmp/gvt_more_mnt/f", 0));
         fflush(stdout);
         _exit(0);
     }

@@ -58,11 +58,13 @@ def mount_root(t, vd):
 
 
 def mount_flags(flags, old=None):
-    """The per-mount flags of mount(2)'s ``flags``: relatime unless noatime or strictatime; a
-    remount that names no atime flag keeps the mount's (``old``)."""
+    """The per-mount flags of mount(2)'s ``flags``: relatime unless noatime or strictatime, which
+    also cancels noatime; a remount that names no atime flag keeps the mount's (``old``)."""
     kept = flags & PER_MOUNT & ~MS_RELATIME
     if not flags & (MS_NOATIME | MS_STRICTATIME):
         kept |= MS_RELATIME
+    if flags & MS_STRICTATIME:
+        kept &= ~MS_NOATIME   # strictatime wins over a noatime beside it (path_mount)
     if old is not None and not flags & ATIME:
         kept = kept & ~ATIME | old & ATIME
     return kept
