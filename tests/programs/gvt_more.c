@@ -9,7 +9,8 @@
  *                      [stack] once each, an unnamed line ending in a space, names at column 73
  *   ptrace_sigmask     PTRACE_GETSIGMASK and PTRACE_SETSIGMASK of a stopped tracee
  *   pty_packet_flush   a replica's TCFLSH reaches a packet-mode master as a status byte (POLLPRI)
- *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT
+ *   pty_hup_pollout    a master whose replica closed polls POLLHUP and still POLLOUT; TIOCNOTTY through
+ *                      the master of one's terminal is ENOTTY (and hangs nothing up)
  *   pty_canon_switch   input past 4095 bytes when canonical mode comes back: 4095 make a line, the
  *                      rest waits for its newline; IUTF8 backspace leaves a lone continuation byte
  *   rusage_maxrss      ru_maxrss of the process, of a waited-for child (wait4, RUSAGE_CHILDREN) and
@@ -359,6 +360,18 @@ static int pty_canon_switch(void)
 static int pty_hup_pollout(void)
 {
     int s, m = open_pty(&s);
+    fflush(stdout);
+    if (fork() == 0) {
+        setsid();
+        ioctl(s, TIOCSCTTY, 0);
+        long r = ioctl(m, TIOCNOTTY);
+        printf("TIOCNOTTY through the master: %ld %s\n", r, err(r));
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    wait(&st);
+    printf("the session leader survived: %d\n", WIFEXITED(st));
     close(s);
     struct pollfd p = {m, POLLIN | POLLOUT | POLLRDHUP | POLLRDNORM | POLLWRNORM, 0};
     int n = poll(&p, 1, 0);

@@ -466,7 +466,7 @@ class Terminal:
             self.set_ctty(tg)
             return 0
         if cmd == TIOCNOTTY:
-            if not mine:
+            if master or not mine:   # the master is never anyone's terminal (tty_ioctl compares tty, not its link)
                 raise SyscallError(ENOTTY)
             if tg.sid == tg.tgid:
                 fg = self.pgrp
