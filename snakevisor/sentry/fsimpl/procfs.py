@@ -341,8 +341,6 @@ class ThreadGroupDir(Directory):
             b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
             b"oom_score": lambda: GeneratedFile(fs, self._oom_score),
-            b"coredump_filter": lambda: WritableFile(fs, lambda: f"{tg.coredump_filter:08x}\n",
-                                                     self._set_coredump_filter),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
             **self._userns_entries(),
             b"statm": lambda: GeneratedFile(fs, self._statm),
@@ -353,6 +351,9 @@ class ThreadGroupDir(Directory):
             b"io": lambda: GeneratedFile(fs, lambda: procfs_pid.io_text(
                 task.ioac if self.per_thread else tg.io_totals()), 0o400),
         }
+        if not self.per_thread:   # the process's (Linux's tgid_base_stuff only)
+            out[b"coredump_filter"] = lambda: WritableFile(fs, lambda: f"{tg.coredump_filter:08x}\n",
+                                                           self._set_coredump_filter)
         if self.per_thread:   # the processes this thread forked (Linux keeps children per thread)
             out[b"children"] = lambda: GeneratedFile(fs, lambda: procfs_pid.children_text(task, fs.seen), 0o444)
         if self.hidden_tid:
