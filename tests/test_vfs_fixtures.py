@@ -145,6 +145,7 @@ class FakeTask:
         self.creds = Creds()
         self.limits = self.tg.limits
         self.ioac = [0, 0, 0, 0]   # rchar, wchar, syscr, syscw, as Task's (read and write count there)
+        self.stop_pending = False   # as Task's: no group stop to join (signals.deliverable asks)
         self.blocked = []
 
     def block_on(self, waitable, events):
