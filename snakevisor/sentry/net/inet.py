@@ -21,7 +21,8 @@ from snakevisor.abi.capability import CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_N
 from snakevisor.abi.errno import (EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP,
                                   EPERM, EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
-from snakevisor.abi.poll import POLLERR, POLLHUP
+from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND, POLLRDHUP, POLLRDNORM,
+                                 POLLWRBAND, POLLWRNORM)
 from snakevisor.abi import netlink as NL
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import IOVec, MsgHdr
@@ -43,11 +44,12 @@ PASSTHROUGH = {
                                 S.SO_LINGER, S.SO_BROADCAST, S.SO_OOBINLINE, S.SO_PRIORITY, S.SO_RCVLOWAT,
                                 S.SO_SNDLOWAT, S.SO_DONTROUTE, S.SO_TIMESTAMP, S.SO_BUSY_POLL,
                                 S.SO_INCOMING_CPU, S.SO_ZEROCOPY, S.SO_TIMESTAMPNS, S.SO_TIMESTAMPING,
-                                S.SO_RXQ_OVFL, S.SO_PEEK_OFF)
+                                S.SO_RXQ_OVFL, S.SO_PEEK_OFF, S.SO_NO_CHECK, S.SO_PASSCRED, S.SO_DETACH_FILTER, S.SO_LOCK_FILTER,
+                                S.SO_DETACH_REUSEPORT_BPF)
 } | {(S.SOL_TCP, o) for o in (S.TCP_NODELAY, S.TCP_MAXSEG, S.TCP_CORK, S.TCP_KEEPIDLE, S.TCP_KEEPINTVL,
                                 S.TCP_KEEPCNT, S.TCP_SYNCNT, S.TCP_LINGER2, S.TCP_DEFER_ACCEPT,
                                 S.TCP_WINDOW_CLAMP, S.TCP_QUICKACK, S.TCP_USER_TIMEOUT, S.TCP_FASTOPEN,
-                                S.TCP_NOTSENT_LOWAT, S.TCP_CONGESTION, S.TCP_INFO)
+                                S.TCP_NOTSENT_LOWAT, S.TCP_CONGESTION, S.TCP_INFO, S.TCP_INQ)
 } | {(S.SOL_IP, o) for o in (S.IP_TOS, S.IP_TTL, S.IP_RECVERR, S.IP_PKTINFO, S.IP_MTU_DISCOVER, S.IP_RECVTOS,
                               S.IP_MULTICAST_IF, S.IP_MULTICAST_TTL, S.IP_MULTICAST_LOOP,
                               S.IP_ADD_MEMBERSHIP, S.IP_DROP_MEMBERSHIP, S.IP_FREEBIND,
@@ -78,6 +80,10 @@ PRIVILEGED_OPTIONS = {
 PRIVILEGED_CMSGS = {(S.SOL_IPV6, o) for o in (S.IPV6_2292HOPOPTS, S.IPV6_2292DSTOPTS, S.IPV6_HOPOPTS,
                                                 S.IPV6_RTHDRDSTOPTS, S.IPV6_DSTOPTS)}
 INT = struct.Struct("<i")
+# Every event a host socket reports: poll's POLLRDNORM/POLLWRNORM/... are asked for by name.
+HOST_EVENTS = POLLIN | POLLOUT | POLLPRI | POLLRDHUP | POLLRDNORM | POLLRDBAND | POLLWRNORM | POLLWRBAND
+# ioctls the host socket answers, with the size of what they write out.
+HOST_IOCTLS = {FIONREAD: 4, TIOCOUTQ: 4, S.SIOCATMARK: 4, S.SIOCOUTQNSD: 4, S.SIOCGSTAMP: 16, S.SIOCGSTAMPNS: 16}
 HOST_CONTROL = 4096   # control bytes taken from the host per datagram
 
 IFCONF = struct.Struct("<i4xQ")
@@ -323,8 +329,13 @@ class InetSocket(SocketImpl):
     # Stream data straight between the host socket and application memory (views of the
     # MemoryFile from mm.io_views): the kernel copies once, as natively; nothing passes through Python.
     def recv_views(self, views, flags) -> int:
-        hflags = (flags & (S.MSG_PEEK | S.MSG_OOB)) | S.MSG_DONTWAIT
+        # MSG_TRUNC: TCP discards the bytes instead of copying them (the host writes nothing).
+        hflags = (flags & (S.MSG_PEEK | S.MSG_OOB | S.MSG_TRUNC)) | S.MSG_DONTWAIT
         try:
+            if not views:   # (Python's recv_into returns 0 for a null buffer without asking the host)
+                if libc.recvfrom(self.fd, None, 0, hflags, None, None) < 0:
+                    raise _err()
+                return 0
             if len(views) == 1:
                 return self.sock.recv_into(views[0], 0, hflags)
             return self.sock.recvmsg_into(views, 0, hflags)[0]
@@ -332,6 +343,18 @@ class InetSocket(SocketImpl):
             raise SyscallError(EAGAIN) from None
         except OSError as e:
             raise SyscallError(e.errno or EINVAL) from None
+
+    def recv_views_control(self, views, flags):
+        """recv_views for a recvmsg with a control buffer: (count, the control messages the options
+        ask for, packed: SO_TIMESTAMP, TCP_INQ's TCP_CM_INQ, ...)."""
+        hflags = (flags & (S.MSG_PEEK | S.MSG_OOB | S.MSG_TRUNC)) | S.MSG_DONTWAIT
+        try:
+            n, anc, _, _ = self.sock.recvmsg_into(views, HOST_CONTROL, hflags)
+        except BlockingIOError:
+            raise SyscallError(EAGAIN) from None
+        except OSError as e:
+            raise SyscallError(e.errno or EINVAL) from None
+        return n, b"".join(S.pack_cmsg(level, typ, data) for level, typ, data in anc)
 
     def send_views(self, views, flags) -> int:
         hflags = (flags & ~S.MSG_DONTWAIT) | S.MSG_DONTWAIT | S.MSG_NOSIGNAL
@@ -354,16 +377,17 @@ class InetSocket(SocketImpl):
 
     # --- readiness and options -----------------------------------------------------------------
     def readiness(self, task, mask):
-        ev = _poll(self.fd, select.POLLIN | select.POLLOUT | select.POLLPRI | select.POLLRDHUP)
+        ev = _poll(self.fd, HOST_EVENTS)
         return ev & (mask | POLLERR | POLLHUP)
 
     def waitable(self, task):
         return HostFdWaitable(self.fd)
 
     def ioctl(self, task, cmd, arg):
-        if cmd in (FIONREAD, TIOCOUTQ):
+        size = HOST_IOCTLS.get(cmd)
+        if size:
             try:
-                task.mm.copy_out(arg, fcntl.ioctl(self.fd, cmd, bytes(4)))
+                task.mm.copy_out(arg, fcntl.ioctl(self.fd, cmd, bytes(size)))
             except OSError as e:
                 raise SyscallError(e.errno or EINVAL)
             return 0
@@ -389,6 +413,8 @@ class InetSocket(SocketImpl):
     def setsockopt(self, t, level, name, value):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
             return self.set_timeout_opt(name, value)
+        if level == S.SOL_SOCKET and name in (S.SO_ATTACH_FILTER, S.SO_ATTACH_REUSEPORT_CBPF):
+            return self._attach_filter(t, name, value)
         caps = PRIVILEGED_OPTIONS.get((level, name))
         if (level, name) == (S.SOL_SOCKET, S.SO_PRIORITY) and len(value) >= 4 and \
                 not 0 <= INT.unpack_from(value)[0] <= 6:
@@ -404,6 +430,19 @@ class InetSocket(SocketImpl):
             raise _err()
         if (level, name) == (S.SOL_IPV6, IPV6_ADDRFORM):
             self.family = _socket.AF_INET   # the host socket is an IPv4 one now
+
+    def _attach_filter(self, t, name, value):
+        """A classic BPF program (struct sock_fprog) for the host socket, whose kernel checks and runs
+        it: its instructions are copied from the application's memory, the pointer made the Sentry's."""
+        if len(value) < S.SOCK_FPROG.size:
+            raise SyscallError(EINVAL)
+        count, ptr = S.SOCK_FPROG.unpack_from(value)
+        if not 0 < count <= S.BPF_MAXINSNS:
+            raise SyscallError(EINVAL)
+        prog = ctypes.create_string_buffer(t.mm.copy_in(ptr, count * S.SOCK_FILTER_SIZE))
+        fprog = S.SOCK_FPROG.pack(count, ctypes.addressof(prog))
+        if libc.setsockopt(self.fd, S.SOL_SOCKET, name, fprog, len(fprog)) < 0:
+            raise _err()
 
     def release(self):
         registry.unregister(self)

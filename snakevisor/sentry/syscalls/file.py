@@ -143,25 +143,14 @@ def _do_read(t, f, n, offset=None, nowait=False):
     if blocking_read is not None and not nowait and not f.flags & O_NONBLOCK:
         timed = blocking_read(t, n)
         if timed is not None:
-            return _holding(f, timed)
+            return f.holding(timed)
     if f.impl.read_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
-        return _holding(f, f.read_waiting(t, n, offset))
+        return f.holding(f.read_waiting(t, n, offset))
     try:
         return f.read(t, n, offset)
     except SyscallError as e:
         w = waitable_for_retry(t, f, e, nowait)
-    return _holding(f, _read_after_wait(t, f, n, offset, nowait, w))
-
-
-def _holding(f, waiting):
-    """The generator ``waiting`` of a read or write that blocks, holding a reference on its file
-    meanwhile (as Linux's fdget): another thread's close ends the descriptor, not the open file,
-    so a pipe's blocked reader still counts as one (a write then goes through to it)."""
-    f.inc_ref()
-    try:
-        return (yield from waiting)
-    finally:
-        f.dec_ref()
+    return f.holding(_read_after_wait(t, f, n, offset, nowait, w))
 
 
 def _read_after_wait(t, f, n, offset, nowait, w):
@@ -353,19 +342,19 @@ def _do_write(t, f, data, offset=None, append=False, nowait=False):
     view = data if data.__class__ is memoryview else memoryview(data)   # (views of application memory are)
     limit = fsize_limit(t, f)
     if f.impl.write_waiting is not None and not nowait:   # gofer files: the Gofer may be slow
-        return _holding(f, _write_waiting(t, f, view, offset, append, nowait, limit))
+        return f.holding(_write_waiting(t, f, view, offset, append, nowait, limit))
     try:
         try:
             n = f.write(t, view, offset, append, limit)
         except SyscallError as e:
             w = waitable_for_retry(t, f, e, nowait)
-            return _holding(f, _write_waiting(t, f, view, offset, append, nowait, limit, w))
+            return f.holding(_write_waiting(t, f, view, offset, append, nowait, limit, w))
     except SyscallError as e:
         _write_failed(t, f, e)
         raise
     if n <= 0 or n >= len(view) or f.flags & O_NONBLOCK or nowait or f.impl.seekable:
         return n
-    return _holding(f, _write_waiting(t, f, view, offset, append, nowait, limit, done=n))
+    return f.holding(_write_waiting(t, f, view, offset, append, nowait, limit, done=n))
 
 
 def _write_waiting(t, f, view, offset, append, nowait, limit, w=None, done=0):

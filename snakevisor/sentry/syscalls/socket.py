@@ -9,9 +9,10 @@ blocking stream send loops until everything is queued, MSG_WAITALL loops
 until the buffer is full, as Linux.
 """
 import struct
+from types import GeneratorType
 
-from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINTR, EINVAL, EMSGSIZE, EPERM, EPIPE,
-                                  EPROTONOSUPPORT, ERESTARTSYS, ESOCKTNOSUPPORT, SyscallError)
+from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINVAL, EMSGSIZE, EPERM, EPIPE,
+                                  EPROTONOSUPPORT, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi.landlock import ACCESS_NET_BIND_TCP, ACCESS_NET_CONNECT_TCP
 from snakevisor.abi import socket as S
@@ -241,6 +242,10 @@ def _accept(t, fd, addr, addrlen, flags):
     if flags & ~(S.SOCK_NONBLOCK | S.SOCK_CLOEXEC):
         raise SyscallError(EINVAL)
     f, sock = _sock(t, fd)
+    return f.holding(_accept_waiting(t, f, sock, addr, addrlen, flags))
+
+
+def _accept_waiting(t, f, sock, addr, addrlen, flags):
     new, peer = yield from _blocking(t, f, sock, "accept", lambda: sock.accept(t))
     return install_socket(t, new, flags, addr, addrlen, peer)
 
@@ -272,6 +277,10 @@ def connect(t, fd, addr, addrlen):
         raise SyscallError(EFAULT)
     if t.creds.landlock is not None:
         _landlock_tcp(t, sock, a, ACCESS_NET_CONNECT_TCP)
+    return f.holding(_connect(t, f, sock, a))
+
+
+def _connect(t, f, sock, a):
     try:
         yield from _blocking(t, f, sock, "connect", lambda: sock.connect(t, a))
     except SyscallError as e:
@@ -400,8 +409,8 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b"", sent=
                 n = yield from _blocking(t, f, sock, "send", attempt,
                                          dontwait or (sent > 0 and (f.flags & O_NONBLOCK)))
             except SyscallError as e:
-                if sent and e.errno in (EAGAIN, EINTR, EPIPE, ERESTARTSYS, EFAULT):
-                    return sent
+                if sent:
+                    return sent   # any error after some data is queued: the count (tcp_sendmsg, unix_stream_sendmsg)
                 _send_failed(t, sock, flags, e)
                 raise
             sent += n
@@ -477,17 +486,26 @@ def sendto(t, fd, buf, length, flags, addr, addrlen):
     f, sock = _sock(t, fd)
     a = _read_addr(t, addr, addrlen) if addr else None
     if not a:   # send(2): a count when the host socket takes it at once
-        return _send_now(t, f, sock, IoVec.single(t, buf, length), to_s32(flags))
-    return _send(t, f, sock, IoVec.single(t, buf, length), to_s32(flags), a, [], None)
+        return _held(f, _send_now(t, f, sock, IoVec.single(t, buf, length), to_s32(flags)))
+    return f.holding(_send(t, f, sock, IoVec.single(t, buf, length), to_s32(flags), a, [], None))
+
+
+def _held(f, result):
+    """A count as it is; a generator (the call waits) holding its file meanwhile."""
+    return f.holding(result) if isinstance(result, GeneratorType) else result
 
 
 def sendmsg(t, fd, msg, flags):
     f, sock = _sock(t, fd)
-    return (yield from _sendmsg_one(t, f, sock, msg, to_s32(flags)))
+    return f.holding(_sendmsg_one(t, f, sock, msg, to_s32(flags)))
 
 
 def sendmmsg(t, fd, msgvec, vlen, flags):
     f, sock = _sock(t, fd)
+    return f.holding(_sendmmsg(t, f, sock, msgvec, vlen, flags))
+
+
+def _sendmmsg(t, f, sock, msgvec, vlen, flags):
     vlen = min(to_u32(vlen), S.UIO_MAXIOV)
     done = 0
     for i in range(vlen):
@@ -505,17 +523,21 @@ def sendmmsg(t, fd, msgvec, vlen, flags):
 
 # --- receiving --------------------------------------------------------------------------------------------------
 
-def _recv_direct(t, f, sock, iov: IoVec, flags):
-    """A host stream socket: the kernel copies straight into application memory, in bounded steps."""
+def _recv_direct(t, f, sock, iov: IoVec, flags, want_control=False):
+    """A host stream socket: the kernel copies straight into application memory, in bounded steps.
+    ``want_control``: recvmsg has a control buffer, which the first step's messages fill."""
     dontwait = bool(flags & S.MSG_DONTWAIT)
     total = iov.total
-    if total == 0:
-        return RecvResult(b""), 0
-    step = min(total, MAX_CHUNK)
-    got = yield from _blocking(t, f, sock, "recv", lambda: sock.recv_views(iov.views(0, step, True), flags),
-                               dontwait)
+    step = min(total, MAX_CHUNK)   # even 0: a null recv still says ENOTCONN, EAGAIN or waits for data
+    if want_control:
+        got, control = yield from _blocking(
+            t, f, sock, "recv", lambda: sock.recv_views_control(iov.views(0, step, True), flags), dontwait)
+    else:
+        got = yield from _blocking(t, f, sock, "recv", lambda: sock.recv_views(iov.views(0, step, True), flags),
+                                   dontwait)
+        control = b""
     if flags & S.MSG_PEEK:
-        return RecvResult(b""), got
+        return RecvResult(b"", control=control), got
     waitall = flags & S.MSG_WAITALL
     # MSG_WAITALL waits until the buffer is full (or EOF, an error, a signal); otherwise a step that
     # filled its part takes whatever else is queued now, without waiting.
@@ -530,13 +552,13 @@ def _recv_direct(t, f, sock, iov: IoVec, flags):
         except SyscallError:
             break
         got += n
-    return RecvResult(b""), got
+    return RecvResult(b"", control=control), got
 
 
-def _recv(t, f, sock, iov: IoVec, flags, want_addr):
+def _recv(t, f, sock, iov: IoVec, flags, want_addr, want_control=False):
     """Receive into ``iov``; returns (RecvResult of the first step, bytes placed)."""
     if sock.stype == S.SOCK_STREAM and isinstance(sock, InetSocket) and not flags & S.MSG_ERRQUEUE:
-        return (yield from _recv_direct(t, f, sock, iov, flags))
+        return (yield from _recv_direct(t, f, sock, iov, flags, want_control))
     # An inet socket's error queue is never waited for.
     dontwait = bool(flags & S.MSG_DONTWAIT or flags & S.MSG_ERRQUEUE and isinstance(sock, InetSocket))
     stream = sock.stype == S.SOCK_STREAM
@@ -642,7 +664,7 @@ def _recvmsg_one(t, f, sock, msg_addr, flags):
     if to_s32(namelen) < 0:
         raise SyscallError(EINVAL)
     vecs = IoVec(t, t.mm.read_iovecs(iov, iovlen))
-    res, got = yield from _recv(t, f, sock, vecs, flags, bool(name))
+    res, got = yield from _recv(t, f, sock, vecs, flags, bool(name), bool(control and controllen))
     ctl, mflags = _control_out(t, sock, res, flags, control, min(controllen, MAX_CONTROL) if control else 0)
     if ctl:
         t.mm.copy_out(control, ctl)
@@ -662,8 +684,10 @@ def socket_read(t, f, sock, vecs):
     """read(2)/readv(2) on a socket: recv without flags (InetSocket.task_read); a count, or a
     generator that waits."""
     iov = IoVec(t, vecs)
+    if not iov.total:
+        return 0   # sock_read_iter: a null read returns 0 at once, connected or not
     got = _recv_now(sock, iov, 0)
-    return got if got is not None else _socket_read_waiting(t, f, sock, iov)
+    return got if got is not None else f.holding(_socket_read_waiting(t, f, sock, iov))
 
 
 def _socket_read_waiting(t, f, sock, iov):
@@ -676,7 +700,7 @@ def _socket_read_waiting(t, f, sock, iov):
 def socket_write(t, f, sock, vecs):
     """write(2)/writev(2) on a socket: send without flags (InetSocket.task_write); a count, or a
     generator that waits."""
-    return _send_now(t, f, sock, IoVec(t, vecs), 0)
+    return _held(f, _send_now(t, f, sock, IoVec(t, vecs), 0))
 
 
 def recvfrom(t, fd, buf, length, flags, addr, addrlen):
@@ -685,7 +709,7 @@ def recvfrom(t, fd, buf, length, flags, addr, addrlen):
     iov = IoVec.single(t, buf, length)
     got = _recv_now(sock, iov, flags)
     if got is None:
-        return _recvfrom_waiting(t, f, sock, iov, flags, addr, addrlen)
+        return f.holding(_recvfrom_waiting(t, f, sock, iov, flags, addr, addrlen))
     if addr and addrlen:
         _write_addr(t, addr, addrlen, b"")   # a stream socket gives no source address
     return got
@@ -704,11 +728,15 @@ def _recvfrom_waiting(t, f, sock, iov, flags, addr, addrlen):
 
 def recvmsg(t, fd, msg, flags):
     f, sock = _sock(t, fd)
-    return (yield from _recvmsg_one(t, f, sock, msg, to_s32(flags)))
+    return f.holding(_recvmsg_one(t, f, sock, msg, to_s32(flags)))
 
 
 def recvmmsg(t, fd, msgvec, vlen, flags, timeout):
     f, sock = _sock(t, fd)
+    return f.holding(_recvmmsg(t, f, sock, msgvec, vlen, flags, timeout))
+
+
+def _recvmmsg(t, f, sock, msgvec, vlen, flags, timeout):
     flags = to_s32(flags)
     vlen = min(to_u32(vlen), S.UIO_MAXIOV)
     deadline = None

@@ -226,6 +226,17 @@ class FileDescription:
         if self.refs == 0:
             self.release()
 
+    def holding(self, waiting):
+        """The generator ``waiting`` of a syscall that blocks on this file, holding a reference
+        meanwhile (as Linux's fdget): another thread's close ends the descriptor, not the open
+        file, so the blocked call goes on with it (a pipe's reader still counts as one, a host
+        socket's fd stays open and is not reused under it)."""
+        self.inc_ref()
+        try:
+            return (yield from waiting)
+        finally:
+            self.dec_ref()
+
     def release(self) -> None:
         """Last reference gone: let the impl free what it holds, drop the Dentry."""
         inode = self.vd.dentry.inode   # the property once: every close comes here

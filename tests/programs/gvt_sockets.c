@@ -1,0 +1,320 @@
+/* Socket regressions found with gVisor's socket syscall tests as an oracle: one case per argv[1],
+ * each printing what it observes (return values, errno names), run natively and in the sandbox.
+ * Traffic goes to loopback addresses only.
+ *   close_blocked_recv   a thread blocked in recv keeps its TCP socket after another thread closes the fd
+ *   close_blocked_accept a thread blocked in accept keeps its listener after another thread closes the fd
+ *   partial_send_reset   a blocking send that queued part of its data when the peer resets returns the count
+ *   null_recv            recv of 0 bytes on TCP: ENOTCONN unconnected, EAGAIN without data; read of 0 is 0
+ *   tcp_msg_trunc        recv(MSG_TRUNC) on TCP discards the bytes (the buffer is not written)
+ *   poll_norm            POLLRDNORM/POLLWRNORM on TCP sockets (also a non-blocking connect's)
+ *   tcp_cmsg             recvmsg on TCP with a control buffer: SO_TIMESTAMP and TCP_INQ messages
+ *   sock_opts_ioctls     SO_NO_CHECK, SO_DETACH_FILTER, SIOCGSTAMP, SIOCATMARK on host sockets */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/sockios.h>
+
+static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
+
+/* A listening TCP socket on 127.0.0.1 (an ephemeral port), its address in *a. */
+static int listener(struct sockaddr_in *a)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t n = sizeof *a;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, (struct sockaddr *)a, n) || listen(l, 8) || getsockname(l, (struct sockaddr *)a, &n)) {
+        perror("listener");
+        exit(1);
+    }
+    return l;
+}
+
+/* A connected pair: *c the connecting end, *s the accepted one. */
+static void tcp_pair(int *c, int *s)
+{
+    struct sockaddr_in a;
+    int l = listener(&a);
+    *c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(*c, (struct sockaddr *)&a, sizeof a)) {
+        perror("connect");
+        exit(1);
+    }
+    *s = accept(l, NULL, NULL);
+    close(l);
+}
+
+static int sleeping(long tid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int s = fgets(line, sizeof line, f) && strstr(line, ") S ");
+    fclose(f);
+    return s;
+}
+
+static volatile long waiter_tid;
+static int wfd;
+
+static void wait_until_blocked(void)
+{
+    for (int i = 0; i < 20000 && !(waiter_tid && sleeping(waiter_tid)); i++)   /* until it waits */
+        usleep(1000);
+}
+
+static void *blocked_recv(void *arg)
+{
+    char b[8] = {0};
+    waiter_tid = syscall(SYS_gettid);
+    long n = recv(wfd, b, sizeof b, 0);
+    printf("blocked recv: %ld %s '%s'\n", n, err(n), b);
+    return NULL;
+}
+
+static int close_blocked_recv(void)
+{
+    int c, s;
+    alarm(30);
+    tcp_pair(&c, &s);
+    wfd = c;
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_recv, NULL);
+    wait_until_blocked();
+    printf("close: %s\n", err(close(c)));
+    long n = send(s, "hi", 2, 0);
+    pthread_join(t, NULL);   /* (then print: the receiving thread's line comes first either way) */
+    printf("send: %ld\n", n);
+    return 0;
+}
+
+static void *blocked_accept(void *arg)
+{
+    waiter_tid = syscall(SYS_gettid);
+    long n = accept(wfd, NULL, NULL);
+    printf("blocked accept: %s\n", err(n));
+    return NULL;
+}
+
+static int close_blocked_accept(void)
+{
+    struct sockaddr_in a;
+    alarm(30);
+    wfd = listener(&a);
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_accept, NULL);
+    wait_until_blocked();
+    printf("close: %s\n", err(close(wfd)));
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    long r = connect(c, (struct sockaddr *)&a, sizeof a);
+    const char *e = err(r);
+    pthread_join(t, NULL);   /* (then print: the accepting thread's line comes first either way) */
+    printf("connect: %s\n", e);
+    return 0;
+}
+
+static int ps_conn;
+static long ps_result;
+static size_t ps_total;
+
+static void *big_writev(void *arg)
+{
+    static char data[2500];
+    struct iovec v[IOV_MAX];
+    for (int i = 0; i < IOV_MAX; i++)
+        v[i] = (struct iovec){data, sizeof data};
+    ps_total = sizeof data * IOV_MAX;
+    ps_result = writev(ps_conn, v, IOV_MAX);
+    if (ps_result < 0)
+        printf("writev: %s\n", strerrorname_np(errno));
+    return NULL;
+}
+
+static int partial_send_reset(void)
+{
+    int c, s, small = 2500;
+    alarm(60);
+    signal(SIGPIPE, SIG_IGN);
+    tcp_pair(&c, &s);
+    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ps_conn = c;
+    pthread_t t;
+    pthread_create(&t, NULL, big_writev, NULL);
+    char b;
+    printf("read one byte: %ld\n", (long)read(s, &b, 1));
+    close(s);   /* unread data: the peer is reset */
+    pthread_join(t, NULL);
+    printf("writev returned part of the data: %d\n", ps_result > 0 && (size_t)ps_result < ps_total);
+    return 0;
+}
+
+static int null_recv(void)
+{
+    char b[4];
+    alarm(30);
+    int u = socket(AF_INET, SOCK_STREAM, 0);
+    long r = recv(u, b, 0, 0);
+    printf("unconnected recv of 0: %ld %s\n", r, err(r));
+    r = read(u, b, 0);
+    printf("unconnected read of 0: %ld %s\n", r, err(r));
+    int c, s;
+    tcp_pair(&c, &s);
+    r = recv(c, b, 0, MSG_DONTWAIT);
+    printf("no data, recv of 0, MSG_DONTWAIT: %ld %s\n", r, err(r));
+    r = read(c, b, 0);
+    printf("no data, read of 0: %ld %s\n", r, err(r));
+    send(s, "x", 1, 0);
+    struct pollfd p = {c, POLLIN, 0};
+    poll(&p, 1, 10000);
+    r = recv(c, b, 0, 0);
+    printf("data, recv of 0: %ld %s\n", r, err(r));
+    r = recv(c, b, sizeof b, 0);
+    printf("then recv: %ld\n", r);
+    return 0;
+}
+
+static int tcp_msg_trunc(void)
+{
+    int c, s;
+    alarm(30);
+    tcp_pair(&c, &s);
+    send(s, "abcdefgh", 8, 0);
+    struct pollfd p = {c, POLLIN, 0};
+    poll(&p, 1, 10000);
+    char b[8] = {0};
+    long r = recv(c, b, 3, MSG_TRUNC | MSG_PEEK);
+    printf("MSG_TRUNC|MSG_PEEK: %ld, buffer '%s'\n", r, b);
+    r = recv(c, b, 3, MSG_TRUNC);
+    printf("MSG_TRUNC: %ld, buffer '%s'\n", r, b);
+    r = recv(c, b, sizeof b - 1, 0);
+    printf("then: %ld '%s'\n", r, b);
+    return 0;
+}
+
+static int poll_norm(void)
+{
+    alarm(30);
+    struct sockaddr_in a;
+    int l = listener(&a);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    long r = connect(c, (struct sockaddr *)&a, sizeof a);
+    printf("non-blocking connect: %s\n", err(r));
+    struct pollfd p = {c, POLLWRNORM, 0};
+    int n = poll(&p, 1, 10000);
+    printf("poll(POLLWRNORM) while connecting: %d revents %#x\n", n, p.revents);
+    int s = accept(l, NULL, NULL);
+    send(s, "x", 1, 0);
+    p = (struct pollfd){c, POLLRDNORM, 0};
+    n = poll(&p, 1, 10000);
+    printf("poll(POLLRDNORM) with data: %d revents %#x\n", n, p.revents);
+    p = (struct pollfd){c, POLLRDNORM | POLLWRNORM | POLLIN | POLLOUT, 0};
+    n = poll(&p, 1, 10000);
+    printf("poll(all four): %d revents %#x\n", n, p.revents);
+    return 0;
+}
+
+static int tcp_cmsg(void)
+{
+    int c, s, one = 1;
+    alarm(30);
+    tcp_pair(&c, &s);
+    printf("TCP_INQ: %s\n", err(setsockopt(c, SOL_TCP, TCP_INQ, &one, sizeof one)));
+    printf("SO_TIMESTAMP: %s\n", err(setsockopt(c, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof one)));
+    int v = 0;
+    socklen_t vl = sizeof v;
+    long r = getsockopt(c, SOL_TCP, TCP_INQ, &v, &vl);
+    printf("getsockopt TCP_INQ: %s %d\n", err(r), v);
+    send(s, "0123456789", 10, 0);
+    int inq = 0;
+    for (int i = 0; i < 10000 && inq < 10; i++) {   /* until all ten bytes are queued */
+        ioctl(c, FIONREAD, &inq);
+        if (inq < 10)
+            usleep(1000);
+    }
+    char buf[4], control[CMSG_SPACE(sizeof(struct timeval)) + CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    r = recvmsg(c, &m, 0);
+    printf("recvmsg: %ld, flags %#x\n", r, m.msg_flags);
+    /* (a timestamp comes too once the kernel's timestamping static key is on: not always at once) */
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+        if (h->cmsg_level == SOL_TCP)
+            printf("  cmsg type %d len %zu inq %d\n", h->cmsg_type, (size_t)h->cmsg_len, *(int *)CMSG_DATA(h));
+    return 0;
+}
+
+static int sock_opts_ioctls(void)
+{
+    alarm(30);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    int v = -1, one = 1;
+    socklen_t vl = sizeof v;
+    long r = getsockopt(u, SOL_SOCKET, SO_NO_CHECK, &v, &vl);
+    printf("SO_NO_CHECK: %s %d\n", err(r), v);
+    r = setsockopt(u, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one);
+    vl = sizeof v;
+    getsockopt(u, SOL_SOCKET, SO_NO_CHECK, &v, &vl);
+    printf("set SO_NO_CHECK: %s, now %d\n", err(r), v);
+    r = setsockopt(u, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof one);
+    printf("SO_DETACH_FILTER without a filter: %s\n", err(r));
+    struct timeval tv;
+    r = ioctl(u, SIOCGSTAMP, &tv);
+    printf("SIOCGSTAMP before any datagram: %s\n", err(r));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    bind(u, (struct sockaddr *)&a, al);
+    getsockname(u, (struct sockaddr *)&a, &al);
+    sendto(u, "d", 1, 0, (struct sockaddr *)&a, al);
+    char b;
+    recv(u, &b, 1, 0);
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    r = ioctl(u, SIOCGSTAMP, &tv);
+    printf("SIOCGSTAMP after one: %s, within a minute %d\n", err(r), r == 0 && labs(now.tv_sec - tv.tv_sec) < 60);
+    struct timespec ts;
+    r = ioctl(u, SIOCGSTAMPNS, &ts);
+    printf("SIOCGSTAMPNS: %s, same second %d\n", err(r), r == 0 && ts.tv_sec == tv.tv_sec);
+    int c, s, mark = -1;
+    tcp_pair(&c, &s);
+    r = ioctl(c, SIOCATMARK, &mark);
+    printf("SIOCATMARK: %s %d\n", err(r), mark);
+    int outq = -1;
+    r = ioctl(c, SIOCOUTQNSD, &outq);
+    printf("SIOCOUTQNSD: %s %d\n", err(r), outq);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *c = argc > 1 ? argv[1] : "";
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (!strcmp(c, "close_blocked_recv")) return close_blocked_recv();
+    if (!strcmp(c, "close_blocked_accept")) return close_blocked_accept();
+    if (!strcmp(c, "partial_send_reset")) return partial_send_reset();
+    if (!strcmp(c, "null_recv")) return null_recv();
+    if (!strcmp(c, "tcp_msg_trunc")) return tcp_msg_trunc();
+    if (!strcmp(c, "poll_norm")) return poll_norm();
+    if (!strcmp(c, "tcp_cmsg")) return tcp_cmsg();
+    if (!strcmp(c, "sock_opts_ioctls")) return sock_opts_ioctls();
+    fprintf(stderr, "unknown case %s\n", c);
+    return 2;
+}

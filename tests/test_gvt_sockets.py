@@ -1,0 +1,17 @@
+"""Socket regressions found with gVisor's socket syscall tests as an oracle (a blocked call keeps
+its socket across another thread's close, partial sends, null receives, MSG_TRUNC on TCP,
+POLLRDNORM/POLLWRNORM, TCP control messages, options and ioctls passed to host sockets):
+tests/programs/gvt_sockets.c, one case per argument, natively and in the sandbox; stdout and exit
+status must match. Traffic goes to loopback addresses only."""
+import pytest
+
+from harness import app_env, compare, compile_c
+
+CASES = ["close_blocked_recv", "close_blocked_accept", "partial_send_reset", "null_recv", "tcp_msg_trunc",
+         "poll_norm", "tcp_cmsg", "sock_opts_ioctls"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gvt_sockets(case):
+    native, _ = compare([compile_c("gvt_sockets", extra=("-pthread",)), case], env=app_env(), native_status=0)
+    assert native.stdout, "the case printed nothing"
