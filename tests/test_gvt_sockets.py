@@ -8,7 +8,7 @@ import pytest
 from harness import app_env, compare, compile_c
 
 CASES = ["close_blocked_recv", "close_blocked_accept", "partial_send_reset", "null_recv", "tcp_msg_trunc",
-         "poll_norm", "tcp_cmsg", "sock_opts_ioctls"]
+         "poll_norm", "tcp_cmsg", "sock_opts_ioctls", "buf_force"]
 
 
 @pytest.mark.parametrize("case", CASES)

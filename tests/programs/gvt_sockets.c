@@ -8,7 +8,8 @@
  *   tcp_msg_trunc        recv(MSG_TRUNC) on TCP discards the bytes (the buffer is not written)
  *   poll_norm            POLLRDNORM/POLLWRNORM on TCP sockets (also a non-blocking connect's)
  *   tcp_cmsg             recvmsg on TCP with a control buffer: SO_TIMESTAMP and TCP_INQ messages
- *   sock_opts_ioctls     SO_NO_CHECK, SO_DETACH_FILTER, SIOCGSTAMP, SIOCATMARK on host sockets */
+ *   sock_opts_ioctls     SO_NO_CHECK, SO_DETACH_FILTER, SIOCGSTAMP, SIOCATMARK on host sockets
+ *   buf_force            SO_RCVBUFFORCE/SO_SNDBUFFORCE (a caller with CAP_NET_ADMIN) set the buffer size */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -303,6 +304,21 @@ static int sock_opts_ioctls(void)
     return 0;
 }
 
+static int buf_force(void)
+{
+    int c = socket(AF_INET, SOCK_STREAM, 0), v = 0, size = 100000;
+    socklen_t vl = sizeof v;
+    long r = setsockopt(c, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    getsockopt(c, SOL_SOCKET, SO_RCVBUF, &v, &vl);
+    printf("SO_RCVBUFFORCE %d: %s, SO_RCVBUF now %d\n", size, err(r), v);
+    size = 50000;
+    r = setsockopt(c, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+    vl = sizeof v;
+    getsockopt(c, SOL_SOCKET, SO_SNDBUF, &v, &vl);
+    printf("SO_SNDBUFFORCE %d: %s, SO_SNDBUF now %d\n", size, err(r), v);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -315,6 +331,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "poll_norm")) return poll_norm();
     if (!strcmp(c, "tcp_cmsg")) return tcp_cmsg();
     if (!strcmp(c, "sock_opts_ioctls")) return sock_opts_ioctls();
+    if (!strcmp(c, "buf_force")) return buf_force();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

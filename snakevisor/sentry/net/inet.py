@@ -76,6 +76,7 @@ PRIVILEGED_OPTIONS = {
     (S.SOL_IPV6, S.IPV6_RTHDRDSTOPTS): (CAP_NET_RAW,),
     (S.SOL_IPV6, S.IPV6_DSTOPTS): (CAP_NET_RAW,),
 }
+BUF_FORCE = {(S.SOL_SOCKET, S.SO_SNDBUFFORCE): S.SO_SNDBUF, (S.SOL_SOCKET, S.SO_RCVBUFFORCE): S.SO_RCVBUF}
 # Control messages ip6_datagram_send_ctl reserves to CAP_NET_RAW: hop-by-hop and destination options.
 PRIVILEGED_CMSGS = {(S.SOL_IPV6, o) for o in (S.IPV6_2292HOPOPTS, S.IPV6_2292DSTOPTS, S.IPV6_HOPOPTS,
                                                 S.IPV6_RTHDRDSTOPTS, S.IPV6_DSTOPTS)}
@@ -421,6 +422,9 @@ class InetSocket(SocketImpl):
             caps = (CAP_NET_RAW, CAP_NET_ADMIN)   # priorities beyond 0..6
         if caps and not any(t.creds.has_cap(c) for c in caps):
             raise SyscallError(EPERM)
+        # The host would refuse the Sentry the forcing variants: the plain option, capped at the
+        # host's {r,w}mem_max, is the nearest (the caller was entitled to at least that).
+        name = BUF_FORCE.get((level, name), name)
         if (level, name) not in PASSTHROUGH:
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)
