@@ -9,7 +9,10 @@
  *   poll_norm            POLLRDNORM/POLLWRNORM on TCP sockets (also a non-blocking connect's)
  *   tcp_cmsg             recvmsg on TCP with a control buffer: SO_TIMESTAMP and TCP_INQ messages
  *   sock_opts_ioctls     SO_NO_CHECK, SO_DETACH_FILTER, SIOCGSTAMP, SIOCATMARK on host sockets
- *   buf_force            SO_RCVBUFFORCE/SO_SNDBUFFORCE (a caller with CAP_NET_ADMIN) set the buffer size */
+ *   buf_force            SO_RCVBUFFORCE/SO_SNDBUFFORCE (a caller with CAP_NET_ADMIN) set the buffer size
+ *   seqpacket_sender     recvfrom on a connected SOCK_SEQPACKET Unix socket gives the sender's name
+ *   abstract_wrong_type  connect to an abstract name bound by another socket type: ECONNREFUSED
+ *   creds_reaped_pid     SCM_CREDENTIALS naming a pid nothing has (a reaped child): ESRCH */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -27,6 +31,8 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/sockios.h>
 
@@ -319,6 +325,91 @@ static int buf_force(void)
     return 0;
 }
 
+/* A sockaddr_un for NAME: abstract if it starts with '@'; returns its length. */
+static socklen_t unix_addr(struct sockaddr_un *u, const char *name)
+{
+    memset(u, 0, sizeof *u);
+    u->sun_family = AF_UNIX;
+    strcpy(u->sun_path, name);
+    if (name[0] == '@')
+        u->sun_path[0] = 0;
+    return offsetof(struct sockaddr_un, sun_path) + strlen(name) + (name[0] != '@');
+}
+
+static int seqpacket_sender(void)
+{
+    char lname[64], cname[64];
+    snprintf(lname, sizeof lname, "@gvt_seq_l_%d", getpid());
+    snprintf(cname, sizeof cname, "@gvt_seq_c_%d", getpid());
+    struct sockaddr_un la, ca, got;
+    socklen_t ll = unix_addr(&la, lname), cl = unix_addr(&ca, cname);
+    int l = socket(AF_UNIX, SOCK_SEQPACKET, 0), c = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    bind(l, (struct sockaddr *)&la, ll);
+    listen(l, 5);
+    connect(c, (struct sockaddr *)&la, ll);
+    int s = accept(l, NULL, NULL);
+    printf("bind after connect: %s\n", err(bind(c, (struct sockaddr *)&ca, cl)));
+    send(c, "x", 1, 0);
+    char b;
+    socklen_t gl = sizeof got;
+    long r = recvfrom(s, &b, 1, 0, (struct sockaddr *)&got, &gl);
+    printf("recvfrom: %ld, the name bound after connecting %d\n", r, gl == cl && !memcmp(&got, &ca, cl));
+    send(s, "y", 1, 0);
+    gl = sizeof got;
+    r = recvfrom(c, &b, 1, 0, (struct sockaddr *)&got, &gl);
+    printf("reply: %ld, from the listener's name %d\n", r, gl == ll && !memcmp(&got, &la, ll));
+    return 0;
+}
+
+static int abstract_wrong_type(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "@gvt_type_%d", getpid());
+    struct sockaddr_un a;
+    socklen_t al = unix_addr(&a, name);
+    int l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    bind(l, (struct sockaddr *)&a, al);
+    listen(l, 5);
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    long r = connect(c, (struct sockaddr *)&a, al);
+    printf("stream connect to a seqpacket listener's abstract name: %s\n", err(r));
+    int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+    r = sendto(d, "x", 1, 0, (struct sockaddr *)&a, al);
+    printf("datagram to it: %s\n", err(r));
+    c = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    printf("seqpacket connect: %s\n", err(connect(c, (struct sockaddr *)&a, al)));
+    return 0;
+}
+
+static int creds_reaped_pid(void)
+{
+    alarm(30);
+    int sv[2], one = 1;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+    struct ucred cred = {child, getuid(), getgid()};
+    char control[CMSG_SPACE(sizeof cred)] = {0};
+    char b = 'x';
+    struct iovec iov = {&b, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_CREDENTIALS;
+    h->cmsg_len = CMSG_LEN(sizeof cred);
+    memcpy(CMSG_DATA(h), &cred, sizeof cred);
+    long r = sendmsg(sv[0], &m, 0);
+    printf("credentials of a reaped child (as root: %d): %s\n", getuid() == 0, err(r));
+    cred.pid = getpid();
+    memcpy(CMSG_DATA(h), &cred, sizeof cred);
+    r = sendmsg(sv[0], &m, 0);
+    printf("own credentials: %s\n", err(r));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -332,6 +423,9 @@ int main(int argc, char **argv)
     if (!strcmp(c, "tcp_cmsg")) return tcp_cmsg();
     if (!strcmp(c, "sock_opts_ioctls")) return sock_opts_ioctls();
     if (!strcmp(c, "buf_force")) return buf_force();
+    if (!strcmp(c, "seqpacket_sender")) return seqpacket_sender();
+    if (!strcmp(c, "abstract_wrong_type")) return abstract_wrong_type();
+    if (!strcmp(c, "creds_reaped_pid")) return creds_reaped_pid();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -172,10 +172,13 @@ class UnixSocket(SocketImpl):
         return other
 
     @staticmethod
-    def lookup(t, name: bytes) -> "UnixSocket":
+    def lookup(t, name: bytes, stype=None) -> "UnixSocket":
+        """The socket bound to ``name``. An abstract name is found for a socket of ``stype`` only
+        (Linux hashes abstract names with the type: another type's is not there, ECONNREFUSED);
+        a path's socket is found whatever its type (the caller says EPROTOTYPE)."""
         if name[0] == 0:
             s = of_task(t).abstract.get(name)
-            if s is None:
+            if s is None or stype is not None and s.stype != stype:
                 raise SyscallError(ECONNREFUSED)
             return s
         from snakevisor.sentry.vfs.at import resolve_at, task_ctx
@@ -218,7 +221,7 @@ class UnixSocket(SocketImpl):
             return
         name = parse_sockaddr_un(addr, False)
         if not self.connection_based:
-            target = self.lookup(t, name)
+            target = self.lookup(t, name, self.stype)
             if target.stype != self.stype:
                 raise SyscallError(EPROTOTYPE)
             self._check_scope(t, target)
@@ -228,7 +231,7 @@ class UnixSocket(SocketImpl):
             raise SyscallError(EINVAL)
         if self.connected:
             raise SyscallError(EISCONN)
-        listener = self.lookup(t, name)
+        listener = self.lookup(t, name, self.stype)
         if listener.stype != self.stype:
             raise SyscallError(EPROTOTYPE)
         if not listener.listening:
@@ -286,7 +289,7 @@ class UnixSocket(SocketImpl):
             target = self.peer
         else:
             if addr is not None:
-                target = self._check_scope(t, self.lookup(t, parse_sockaddr_un(addr, False)))
+                target = self._check_scope(t, self.lookup(t, parse_sockaddr_un(addr, False), self.stype))
                 if target.peer is not None and target.peer is not self:
                     raise SyscallError(EPERM)
             else:
@@ -321,7 +324,7 @@ class UnixSocket(SocketImpl):
         else:
             creds = None
         sender = None
-        if self.stype == SOCK_DGRAM:
+        if self.stype != SOCK_STREAM:   # datagram and seqpacket messages carry the sender's name
             if target.passcred and self.name is None and t is not None:
                 self.autobind(t)
             sender = self.name

@@ -11,20 +11,20 @@ until the buffer is full, as Linux.
 import struct
 from types import GeneratorType
 
-from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINVAL, EMSGSIZE, EPERM, EPIPE,
+from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINVAL, EMSGSIZE, EPIPE,
                                   EPROTONOSUPPORT, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi.landlock import ACCESS_NET_BIND_TCP, ACCESS_NET_CONNECT_TCP
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import AF_MAX, SOCK_MAX
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, new_socket_file, socket_of
-from snakevisor.sentry.kernel.userns import id_from
 from snakevisor.sentry.net.inet import InetSocket, check_create as inet_check_create
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.net.netlink import new_netlink_socket
-from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds, ucred_seen_by
+from snakevisor.sentry.net.unix import UnixSocket, socketpair as unix_socketpair, task_creds
 from snakevisor.sentry.syscalls.pipe import install_pair, send_sigpipe
 from snakevisor.sentry.syscalls.newfd import install_new
+from snakevisor.sentry.syscalls.socket_control import control_out, parse_control
 
 MAX_CHUNK = 1 << 20          # bytes moved per step between application memory and a socket
 MAX_MESSAGE = 4 << 20        # largest datagram we gather (Unix dgram limit is below it anyway)
@@ -341,50 +341,6 @@ def setsockopt(t, fd, level, name, optval, optlen):
 
 # --- sending ------------------------------------------------------------------------------------------------
 
-def _parse_control(t, sock, control: bytes):
-    """SCM_RIGHTS (FileDescriptions, with a reference each) and SCM_CREDENTIALS from a control buffer,
-    and the protocol-level messages a host socket takes (IP_TOS, IPV6_HOPLIMIT, ...), packed."""
-    rights, creds, other = [], None, b""
-    try:
-        for level, typ, data in S.parse_cmsgs(control):
-            if level != S.SOL_SOCKET:
-                if isinstance(sock, InetSocket):
-                    other += S.pack_cmsg(level, typ, data)
-                continue   # an AF_UNIX socket ignores other levels, as Linux's
-            if typ in (S.SCM_RIGHTS, S.SCM_CREDENTIALS) and isinstance(sock, InetSocket):
-                continue   # Unix-only messages: an inet socket skips them (sock_cmsg_send)
-            if typ == S.SCM_RIGHTS:
-                fds = [INT.unpack_from(data, i)[0] for i in range(0, len(data) - 3, 4)]
-                if len(rights) + len(fds) > S.SCM_MAX_FD:
-                    raise SyscallError(EINVAL)
-                for fd in fds:
-                    rights.append(t.fdtable.get(fd).inc_ref())
-            elif typ == S.SCM_CREDENTIALS:
-                if len(data) < S.UCRED.size:
-                    raise SyscallError(EINVAL)
-                pid, uid, gid = S.UCRED.unpack_from(data)
-                mine = task_creds(t)
-                c = t.creds
-                privileged = getattr(c, "euid", 1) == 0
-                # kept as a global pid and kernel ids: each receiver sees them in its own namespaces
-                pid, uid, gid = t.tg.pidns.global_id(pid) or 0, id_from(t.creds, uid), id_from(t.creds, gid, "gid")
-                if not privileged and (pid != mine[0] or uid not in (c.uid, c.euid, getattr(c, "suid", c.uid))
-                                       or gid not in (c.gid, c.egid, getattr(c, "sgid", c.gid))):
-                    raise SyscallError(EPERM)
-                creds = (pid, uid, gid)
-            else:
-                raise SyscallError(EINVAL)
-    except SyscallError:
-        for f in rights:
-            f.dec_ref()
-        raise
-    if rights and not isinstance(sock, UnixSocket):
-        for f in rights:
-            f.dec_ref()
-        raise SyscallError(EINVAL)
-    return rights, creds, other
-
-
 def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b"", sent=0):
     """Send from ``iov`` (its first ``sent`` bytes are queued already: _send_now); a stream socket
     in blocking mode loops until all is queued."""
@@ -478,7 +434,7 @@ def _sendmsg_one(t, f, sock, msg_addr, flags):
     if controllen:
         if controllen > MAX_CONTROL:
             raise SyscallError(55)   # ENOBUFS
-        rights, creds, other = _parse_control(t, sock, t.mm.copy_in(control, controllen))
+        rights, creds, other = parse_control(t, sock, t.mm.copy_in(control, controllen))
     return (yield from _send(t, f, sock, vecs, flags, addr or None, rights, creds, other))
 
 
@@ -601,61 +557,6 @@ def _append(res, more, iov, got):
     return got + len(more.data)
 
 
-def _control_out(t, sock, res, flags, control, controllen):
-    """Pack SCM_CREDENTIALS and SCM_RIGHTS for recvmsg; returns (bytes, extra msg_flags)."""
-    out, mflags = b"", 0
-    space = controllen
-    if res.creds is not None and getattr(sock, "passcred", False):
-        cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(*ucred_seen_by(t, res.creds)))
-        if len(cm) <= space or S.cmsg_len(S.UCRED.size) <= space:
-            cm = cm[:space]
-            out += cm
-            space -= len(cm)
-        else:
-            mflags |= S.MSG_CTRUNC
-    rights = res.rights
-    if rights:
-        fit = max(0, (space - S.CMSGHDR.size) // 4) if space >= S.CMSGHDR.size else 0
-        fds = []
-        for i, rf in enumerate(rights):
-            if i >= fit:
-                mflags |= S.MSG_CTRUNC
-                rf.dec_ref()
-                continue
-            try:
-                fds.append(t.fdtable.install(rf, bool(flags & S.MSG_CMSG_CLOEXEC)))
-            except SyscallError:
-                mflags |= S.MSG_CTRUNC
-                rf.dec_ref()
-        if fds:
-            cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_RIGHTS, b"".join(INT.pack(x) for x in fds))
-            cm = cm[:space]
-            out += cm
-        res.rights = []
-    if res.control:
-        packed, truncated = _put_cmsgs(res.control, controllen - len(out))
-        out += packed
-        if truncated:
-            mflags |= S.MSG_CTRUNC
-    return out, mflags
-
-
-def _put_cmsgs(control: bytes, space: int):
-    """Re-pack control messages into ``space`` bytes as Linux's put_cmsg does: a message that does not
-    fit is cut (its cmsg_len says so) and MSG_CTRUNC is set; none is written without room for a header."""
-    out, truncated = b"", False
-    for level, typ, data in S.parse_cmsgs(control):
-        if space < S.CMSGHDR.size:
-            return out, True
-        cmlen = S.cmsg_len(len(data))
-        if space < cmlen:
-            truncated, cmlen = True, space
-        step = min(S.cmsg_space(len(data)), space)
-        out += (S.CMSGHDR.pack(cmlen, level, typ) + data[:cmlen - S.CMSGHDR.size]).ljust(step, b"\0")
-        space -= step
-    return out, truncated
-
-
 def _recvmsg_one(t, f, sock, msg_addr, flags):
     hdr = t.mm.copy_in(msg_addr, S.MSGHDR.size)
     name, namelen, iov, iovlen, control, controllen, _ = S.MSGHDR.unpack(hdr)
@@ -665,7 +566,7 @@ def _recvmsg_one(t, f, sock, msg_addr, flags):
         raise SyscallError(EINVAL)
     vecs = IoVec(t, t.mm.read_iovecs(iov, iovlen))
     res, got = yield from _recv(t, f, sock, vecs, flags, bool(name), bool(control and controllen))
-    ctl, mflags = _control_out(t, sock, res, flags, control, min(controllen, MAX_CONTROL) if control else 0)
+    ctl, mflags = control_out(t, sock, res, flags, control, min(controllen, MAX_CONTROL) if control else 0)
     if ctl:
         t.mm.copy_out(control, ctl)
     t.mm.copy_out(msg_addr + S.MSG_CONTROLLEN_OFFSET, struct.pack("<Q", len(ctl)))
