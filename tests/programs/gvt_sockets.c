@@ -12,7 +12,11 @@
  *   buf_force            SO_RCVBUFFORCE/SO_SNDBUFFORCE (a caller with CAP_NET_ADMIN) set the buffer size
  *   seqpacket_sender     recvfrom on a connected SOCK_SEQPACKET Unix socket gives the sender's name
  *   abstract_wrong_type  connect to an abstract name bound by another socket type: ECONNREFUSED
- *   creds_reaped_pid     SCM_CREDENTIALS naming a pid nothing has (a reaped child): ESRCH */
+ *   creds_reaped_pid     SCM_CREDENTIALS naming a pid nothing has (a reaped child): ESRCH
+ *   stream_creds         Unix stream reads and credentials: glued without SO_PASSCRED, split by differing
+ *                        ones with it; none recorded while no end had SO_PASSCRED; explicit ones kept
+ *   stream_fds           Unix stream reads and descriptors: a later message's come with a glued read;
+ *                        descriptors sent with no data are dropped */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -410,6 +414,96 @@ static int creds_reaped_pid(void)
     return 0;
 }
 
+/* sendmsg of LEN bytes of DATA with explicit credentials (CRED) and/or a descriptor (FD >= 0). */
+static long send_with(int s, const char *data, size_t len, const struct ucred *cred, int fd)
+{
+    char control[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec iov = {(void *)data, len};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = 0};
+    struct cmsghdr *h = (struct cmsghdr *)control;
+    if (cred) {
+        h->cmsg_level = SOL_SOCKET, h->cmsg_type = SCM_CREDENTIALS, h->cmsg_len = CMSG_LEN(sizeof *cred);
+        memcpy(CMSG_DATA(h), cred, sizeof *cred);
+        m.msg_controllen += CMSG_SPACE(sizeof *cred);
+        h = (struct cmsghdr *)(control + m.msg_controllen);
+    }
+    if (fd >= 0) {
+        h->cmsg_level = SOL_SOCKET, h->cmsg_type = SCM_RIGHTS, h->cmsg_len = CMSG_LEN(sizeof fd);
+        memcpy(CMSG_DATA(h), &fd, sizeof fd);
+        m.msg_controllen += CMSG_SPACE(sizeof fd);
+    }
+    if (!m.msg_controllen)
+        m.msg_control = NULL;
+    return sendmsg(s, &m, 0);
+}
+
+/* One recvmsg of up to N bytes: prints the count, the credentials and descriptors that came. */
+static void recv_show(int s, size_t n, const char *what)
+{
+    char buf[256], control[256];
+    struct iovec iov = {buf, n};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    long r = recvmsg(s, &m, MSG_DONTWAIT);
+    printf("%s: %ld %s", what, r, err(r));
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); r >= 0 && h; h = CMSG_NXTHDR(&m, h)) {
+        if (h->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred *c = (struct ucred *)CMSG_DATA(h);
+            printf(", creds pid %s uid %u gid %u", c->pid == getpid() ? "mine" : c->pid ? "other" : "0", c->uid, c->gid);
+        } else if (h->cmsg_type == SCM_RIGHTS) {
+            printf(", %zu descriptor(s)", (size_t)(h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        }
+    }
+    printf("\n");
+}
+
+static void passcred(int s, int on)
+{
+    setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+}
+
+static int stream_creds(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    write(sv[0], "aaaa", 4);
+    write(sv[0], "bbbb", 4);
+    passcred(sv[1], 1);
+    recv_show(sv[1], 100, "two writes before SO_PASSCRED, read with it");
+    passcred(sv[1], 0);
+    write(sv[0], "cccc", 4);
+    passcred(sv[1], 1);
+    write(sv[0], "dddd", 4);
+    passcred(sv[1], 0);
+    recv_show(sv[1], 100, "before and after SO_PASSCRED, read without it");
+    write(sv[0], "eeee", 4);
+    passcred(sv[1], 1);
+    write(sv[0], "ffff", 4);
+    recv_show(sv[1], 100, "before and after SO_PASSCRED, read with it");
+    recv_show(sv[1], 100, "then");
+    struct ucred mine = {getpid(), getuid(), getgid()};
+    passcred(sv[1], 0);
+    printf("explicit credentials: %ld\n", send_with(sv[0], "gggg", 4, &mine, -1));
+    passcred(sv[1], 1);
+    recv_show(sv[1], 100, "read with SO_PASSCRED set after");
+    return 0;
+}
+
+static int stream_fds(void)
+{
+    int sv[2], p[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe(p);
+    write(sv[0], "aaaa", 4);
+    send_with(sv[0], "bbbb", 4, NULL, p[0]);
+    write(sv[0], "cccc", 4);
+    recv_show(sv[1], 100, "plain, then with a descriptor, then plain");
+    recv_show(sv[1], 100, "then");
+    printf("a descriptor with no data: %ld\n", send_with(sv[0], "", 0, NULL, p[0]));
+    write(sv[0], "dddd", 4);
+    recv_show(sv[1], 100, "then data");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -426,6 +520,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "seqpacket_sender")) return seqpacket_sender();
     if (!strcmp(c, "abstract_wrong_type")) return abstract_wrong_type();
     if (!strcmp(c, "creds_reaped_pid")) return creds_reaped_pid();
+    if (!strcmp(c, "stream_creds")) return stream_creds();
+    if (!strcmp(c, "stream_fds")) return stream_fds();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

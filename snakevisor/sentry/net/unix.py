@@ -29,7 +29,7 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
                                    SO_PEERSEC, UCRED, pack_sockaddr_un)
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
-from snakevisor.sentry.kernel.userns import id_in
+from snakevisor.sentry.kernel.userns import OVERFLOW_ID, id_in
 from snakevisor.sentry.net import registry
 from snakevisor.sentry.kernel.netns import ROOT, of_task
 from snakevisor.sentry.vfs.waiter import WaitQueue
@@ -66,6 +66,8 @@ def task_creds(t):
 def ucred_seen_by(t, creds):
     """(pid, uid, gid), kept as global pid and kernel ids, as reader ``t``'s PID and user
     namespaces name them (SO_PEERCRED, a received SCM_CREDENTIALS)."""
+    if creds is None:   # sent while neither end had SO_PASSCRED: none recorded (maybe_add_creds)
+        return 0, OVERFLOW_ID, OVERFLOW_ID
     tg = getattr(t, "tg", None)
     if tg is None:
         return creds
@@ -317,12 +319,10 @@ class UnixSocket(SocketImpl):
             if n > room and target.rq or \
                     self.stype == SOCK_DGRAM and target.peer is not self and len(target.rq) >= MAX_DGRAM_QLEN:
                 raise SyscallError(EAGAIN)
-        if n == 0 and self.stype == SOCK_STREAM and not rights:
-            return 0
-        if target.passcred or self.passcred:
-            creds = creds or task_creds(t) or self.creds
-        else:
-            creds = None
+        if n == 0 and self.stype == SOCK_STREAM:
+            return 0   # nothing queued: descriptors sent with no data are dropped (the caller's references)
+        if creds is None and (target.passcred or self.passcred):   # explicit SCM_CREDENTIALS always go
+            creds = task_creds(t) or self.creds
         sender = None
         if self.stype != SOCK_STREAM:   # datagram and seqpacket messages carry the sender's name
             if target.passcred and self.name is None and t is not None:
@@ -377,15 +377,14 @@ class UnixSocket(SocketImpl):
         return res
 
     def _recv_stream(self, n, peek, want_addr):
-        """Stream: gather across messages, but a message carrying descriptors starts a new read
-        and ends the one that takes it (the fds arrive with the first byte that carried them)."""
+        """Stream: gather across messages, as Linux's unix_stream_read_generic: a message carrying
+        descriptors ends the read that takes them; with SO_PASSCRED, messages of differing
+        credentials are not glued (without it they are)."""
         parts, got, rights, creds = [], 0, [], None
         for msg in self.rq:
             if got >= n:
                 break
-            if msg.rights and got:
-                break
-            if got and msg.creds != creds:
+            if got and self.passcred and msg.creds != creds:
                 break
             creds = msg.creds
             take = msg.data[:n - got]

@@ -69,7 +69,7 @@ def control_out(t, sock, res, flags, control, controllen):
     """Pack SCM_CREDENTIALS and SCM_RIGHTS for recvmsg; returns (bytes, extra msg_flags)."""
     out, mflags = b"", 0
     space = controllen
-    if res.creds is not None and getattr(sock, "passcred", False):
+    if getattr(sock, "passcred", False):   # SO_PASSCRED now, whatever it was when sent (scm_recv)
         cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(*ucred_seen_by(t, res.creds)))
         if len(cm) <= space or S.cmsg_len(S.UCRED.size) <= space:
             cm = cm[:space]
