@@ -16,7 +16,8 @@
  *   stream_creds         Unix stream reads and credentials: glued without SO_PASSCRED, split by differing
  *                        ones with it; none recorded while no end had SO_PASSCRED; explicit ones kept
  *   stream_fds           Unix stream reads and descriptors: a later message's come with a glued read;
- *                        descriptors sent with no data are dropped */
+ *                        descriptors sent with no data are dropped
+ *   unix_rcvtimeo        read(2)/write(2) on Unix sockets honour SO_RCVTIMEO/SO_SNDTIMEO (read waited forever) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -504,6 +505,29 @@ static int stream_fds(void)
     return 0;
 }
 
+static int unix_rcvtimeo(void)
+{
+    alarm(30);
+    int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+    for (int i = 0; i < 3; i++) {
+        int sv[2];
+        socketpair(AF_UNIX, types[i], 0, sv);
+        struct timeval tv = {0, 20000};
+        setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        char b[64] = {0};
+        long r = read(sv[0], b, sizeof b);
+        printf("type %d read: %ld %s", types[i], r, err(r));
+        r = readv(sv[0], &(struct iovec){b, sizeof b}, 1);
+        printf(", readv: %ld %s", r, err(r));
+        int full = 0;
+        for (int k = 0; k < 100000 && !full; k++)   /* fill the socket (a write times out then) */
+            full = write(sv[0], b, sizeof b) < 0;
+        printf(", write to a full socket: %s\n", full ? strerrorname_np(errno) : "never full");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -522,6 +546,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "creds_reaped_pid")) return creds_reaped_pid();
     if (!strcmp(c, "stream_creds")) return stream_creds();
     if (!strcmp(c, "stream_fds")) return stream_fds();
+    if (!strcmp(c, "unix_rcvtimeo")) return unix_rcvtimeo();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -31,6 +31,19 @@ class RecvResult:
     control: bytes = b""         # already-packed control messages (host sockets)
 
 
+_socket_module = None
+
+
+def _socket_calls():
+    """syscalls/socket.py, which imports this module: imported at first use, then kept (read and
+    write on a socket come through it; an import statement per call cost more)."""
+    global _socket_module
+    if _socket_module is None:
+        from snakevisor.sentry.syscalls import socket
+        _socket_module = socket
+    return _socket_module
+
+
 class SocketImpl(FileDescriptionImpl):
     """The operations of a socket; families override what they support."""
 
@@ -121,7 +134,15 @@ class SocketImpl(FileDescriptionImpl):
         usec = (self.rcvtimeo if name == SO_RCVTIMEO else self.sndtimeo) or 0
         return TIMEVAL.pack(*divmod(usec, USEC))
 
-    # read(2)/write(2) on a socket are recv/send without flags or address.
+    # read(2)/write(2)/readv/writev come here (syscalls/file.py): recv/send without flags or
+    # address (sock_read_iter), so SO_RCVTIMEO/SO_SNDTIMEO, SIGPIPE and a host socket's direct
+    # path are theirs too.
+    def task_read(self, t, f, vecs):
+        return _socket_calls().socket_read(t, f, self, vecs)
+
+    def task_write(self, t, f, vecs):
+        return _socket_calls().socket_write(t, f, self, vecs)
+
     def read(self, task, n, offset):
         if n == 0:
             return b""   # sock_read_iter: a read of nothing returns at once, taking no message
@@ -129,8 +150,7 @@ class SocketImpl(FileDescriptionImpl):
 
     def send_empty(self, t, f):
         """write(2) of 0 bytes: still a send (a 0-byte datagram on a message socket, sock_write_iter)."""
-        from snakevisor.sentry.syscalls.socket import socket_write
-        return socket_write(t, f, self, [])
+        return _socket_calls().socket_write(t, f, self, [])
 
     def write(self, task, data, offset):
         return self.sendmsg(None, data, 0, None, [], None)

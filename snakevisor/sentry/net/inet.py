@@ -90,18 +90,6 @@ HOST_CONTROL = 4096   # control bytes taken from the host per datagram
 IFCONF = struct.Struct("<i4xQ")
 
 
-_socket_module = None
-
-
-def _socket_calls():
-    """syscalls/socket.py, which imports this module: imported at first use, then kept (read and
-    write on a socket come through it; an import statement per call cost more)."""
-    global _socket_module
-    if _socket_module is None:
-        from snakevisor.sentry.syscalls import socket
-        _socket_module = socket
-    return _socket_module
-
 
 def _poll(fd, events) -> int:
     p = select.poll()
@@ -367,14 +355,6 @@ class InetSocket(SocketImpl):
             raise SyscallError(EAGAIN) from None
         except OSError as e:
             raise SyscallError(e.errno or EINVAL) from None
-
-    # read(2)/write(2)/readv/writev come here (syscalls/file.py) rather than through read()/write(),
-    # so they take the same direct path as recv/send.
-    def task_read(self, t, f, vecs):
-        return _socket_calls().socket_read(t, f, self, vecs)
-
-    def task_write(self, t, f, vecs):
-        return _socket_calls().socket_write(t, f, self, vecs)
 
     # --- readiness and options -----------------------------------------------------------------
     def readiness(self, task, mask):

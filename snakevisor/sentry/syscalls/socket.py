@@ -582,7 +582,7 @@ def _recvmsg_one(t, f, sock, msg_addr, flags):
 
 
 def socket_read(t, f, sock, vecs):
-    """read(2)/readv(2) on a socket: recv without flags (InetSocket.task_read); a count, or a
+    """read(2)/readv(2) on a socket: recv without flags (SocketImpl.task_read); a count, or a
     generator that waits."""
     iov = IoVec(t, vecs)
     if not iov.total:
@@ -599,7 +599,7 @@ def _socket_read_waiting(t, f, sock, iov):
 
 
 def socket_write(t, f, sock, vecs):
-    """write(2)/writev(2) on a socket: send without flags (InetSocket.task_write); a count, or a
+    """write(2)/writev(2) on a socket: send without flags (SocketImpl.task_write); a count, or a
     generator that waits."""
     return _held(f, _send_now(t, f, sock, IoVec(t, vecs), 0))
 
