@@ -17,7 +17,8 @@
  *                        ones with it; none recorded while no end had SO_PASSCRED; explicit ones kept
  *   stream_fds           Unix stream reads and descriptors: a later message's come with a glued read;
  *                        descriptors sent with no data are dropped
- *   unix_rcvtimeo        read(2)/write(2) on Unix sockets honour SO_RCVTIMEO/SO_SNDTIMEO (read waited forever) */
+ *   unix_rcvtimeo        read(2)/write(2) on Unix sockets honour SO_RCVTIMEO/SO_SNDTIMEO (read waited forever)
+ *   unix_buf_force       SO_RCVBUFFORCE/SO_SNDBUFFORCE on Unix sockets (root): beyond {r,w}mem_max */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -528,6 +529,21 @@ static int unix_rcvtimeo(void)
     return 0;
 }
 
+static int unix_buf_force(void)
+{
+    int sv[2], size = 1 << 24, v = 0;
+    socklen_t vl = sizeof v;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    long r = setsockopt(sv[0], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    getsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &v, &vl);
+    printf("SO_RCVBUFFORCE %d: %s, SO_RCVBUF now %d\n", size, err(r), v);
+    r = setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+    vl = sizeof v;
+    getsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &v, &vl);
+    printf("SO_SNDBUFFORCE %d: %s, SO_SNDBUF now %d\n", size, err(r), v);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -547,6 +563,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "stream_creds")) return stream_creds();
     if (!strcmp(c, "stream_fds")) return stream_fds();
     if (!strcmp(c, "unix_rcvtimeo")) return unix_rcvtimeo();
+    if (!strcmp(c, "unix_buf_force")) return unix_buf_force();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -27,7 +27,8 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, SOCK_STREAM, SOCKBUF_MAX,
                                    SOL_SOCKET, SOMAXCONN, SO_REUSEPORT, SO_BROADCAST, SO_PEEK_OFF,
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
-                                   SO_PEERSEC, UCRED, pack_sockaddr_un)
+                                   SO_PEERSEC, SO_RCVBUFFORCE, SO_SNDBUFFORCE, UCRED, pack_sockaddr_un)
+from snakevisor.abi.capability import CAP_NET_ADMIN
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.kernel.userns import OVERFLOW_ID, id_in
 from snakevisor.sentry.net import registry
@@ -40,6 +41,8 @@ MAX_DGRAM_QLEN = 10          # net.unix.max_dgram_qlen
 _by_inode: dict = {}         # socket Inode in the VFS -> bound UnixSocket
 _autobind = itertools.count(1)
 INT = struct.Struct("<i")
+INT_MAX = (1 << 31) - 1
+QUEUE_MAX = 8 * SOCKBUF_MAX   # bytes a socket's peer may queue to it, whatever its SO_SNDBUFFORCE
 
 
 class Message:
@@ -275,7 +278,9 @@ class UnixSocket(SocketImpl):
 
     # --- data -----------------------------------------------------------------------------
     def _limit(self) -> int:
-        return max(self.sndbuf, SOCK_MIN_SNDBUF)
+        # A forced SO_SNDBUF is reported whole but queues at most QUEUE_MAX: queued data is the
+        # Sentry's own memory, which an application must not make grow without bound.
+        return min(max(self.sndbuf, SOCK_MIN_SNDBUF), QUEUE_MAX)
 
     def sendmsg(self, t, data, flags, addr, rights, creds):
         if self.listening:
@@ -533,10 +538,16 @@ class UnixSocket(SocketImpl):
         v, = INT.unpack_from(value)
         if name == SO_PASSCRED:
             self.passcred = bool(v)
-        elif name in (SO_SNDBUF, SO_RCVBUF):
-            # Linux doubles the value (bookkeeping overhead) and clamps it.
-            v = max(min(max(v, 0), SOCKBUF_MAX) * 2, SOCK_MIN_SNDBUF if name == SO_SNDBUF else SOCK_MIN_RCVBUF)
-            if name == SO_SNDBUF:
+        elif name in (SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE):
+            # Linux doubles the value (bookkeeping overhead) and clamps it at {w,r}mem_max; the
+            # forcing variants, for CAP_NET_ADMIN only, at INT_MAX.
+            force = name in (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
+            if force and not (t is not None and t.creds.has_cap(CAP_NET_ADMIN)):
+                raise SyscallError(EPERM)
+            snd = name in (SO_SNDBUF, SO_SNDBUFFORCE)
+            v = max(min(max(v, 0), INT_MAX // 2 if force else SOCKBUF_MAX) * 2,
+                    SOCK_MIN_SNDBUF if snd else SOCK_MIN_RCVBUF)
+            if snd:
                 self.sndbuf = v
             else:
                 self.rcvbuf = v
