@@ -18,7 +18,8 @@
  *   stream_fds           Unix stream reads and descriptors: a later message's come with a glued read;
  *                        descriptors sent with no data are dropped
  *   unix_rcvtimeo        read(2)/write(2) on Unix sockets honour SO_RCVTIMEO/SO_SNDTIMEO (read waited forever)
- *   unix_buf_force       SO_RCVBUFFORCE/SO_SNDBUFFORCE on Unix sockets (root): beyond {r,w}mem_max */
+ *   unix_buf_force       SO_RCVBUFFORCE/SO_SNDBUFFORCE on Unix sockets (root): beyond {r,w}mem_max
+ *   linger_close         a lingering close (SO_LINGER with a time, unsent data) stalls no other thread */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -544,6 +546,52 @@ static int unix_buf_force(void)
     return 0;
 }
 
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static volatile int beating = 1;
+static double max_gap;
+
+static void *heartbeat(void *arg)
+{
+    double last = mono();
+    while (beating) {
+        usleep(10000);
+        double t = mono();
+        if (t - last > max_gap)
+            max_gap = t - last;
+        last = t;
+    }
+    return NULL;
+}
+
+static int linger_close(void)
+{
+    int c, s;
+    alarm(60);
+    tcp_pair(&c, &s);   /* s never reads: c's data stays unsent */
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    static char buf[65536];
+    while (write(c, buf, sizeof buf) > 0)
+        ;
+    fcntl(c, F_SETFL, 0);
+    struct linger lg = {1, 3};
+    printf("SO_LINGER: %s\n", err(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg)));
+    pthread_t t;
+    pthread_create(&t, NULL, heartbeat, NULL);
+    usleep(100000);
+    printf("close: %s\n", err(close(c)));
+    usleep(100000);
+    beating = 0;
+    pthread_join(t, NULL);
+    printf("the other thread ran on during the close (no gap over 1.5 s): %d\n", max_gap < 1.5);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -564,6 +612,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "stream_fds")) return stream_fds();
     if (!strcmp(c, "unix_rcvtimeo")) return unix_rcvtimeo();
     if (!strcmp(c, "unix_buf_force")) return unix_buf_force();
+    if (!strcmp(c, "linger_close")) return linger_close();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -430,4 +430,20 @@ class InetSocket(SocketImpl):
 
     def release(self):
         registry.unregister(self)
+        if self.stype == _socket.SOCK_STREAM:
+            self._unlinger()
         self.sock.close()
+
+    def _unlinger(self):
+        """A lingering close (SO_LINGER on, with a time) would block the Sentry's own close of the
+        host socket, every task with it, until the data is sent or the time is up: the host
+        socket closes without lingering instead (its data still goes out after close, as after
+        the linger time on Linux); only the caller's wait is lost. An abortive close (time 0)
+        stays as it is."""
+        buf = ctypes.create_string_buffer(S.LINGER.size)
+        ln = ctypes.c_uint(S.LINGER.size)
+        if libc.getsockopt(self.fd, S.SOL_SOCKET, S.SO_LINGER, buf, ctypes.byref(ln)) == 0:
+            onoff, seconds = S.LINGER.unpack(buf.raw)
+            if onoff and seconds > 0:
+                off = S.LINGER.pack(0, 0)
+                libc.setsockopt(self.fd, S.SOL_SOCKET, S.SO_LINGER, off, len(off))
