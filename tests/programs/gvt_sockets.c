@@ -19,7 +19,8 @@
  *                        descriptors sent with no data are dropped
  *   unix_rcvtimeo        read(2)/write(2) on Unix sockets honour SO_RCVTIMEO/SO_SNDTIMEO (read waited forever)
  *   unix_buf_force       SO_RCVBUFFORCE/SO_SNDBUFFORCE on Unix sockets (root): beyond {r,w}mem_max
- *   linger_close         a lingering close (SO_LINGER with a time, unsent data) stalls no other thread */
+ *   linger_close         a lingering close (SO_LINGER with a time, unsent data) stalls no other thread
+ *   unix_bind_mode       the file bind makes has the socket's mode (fchmod) less the umask */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -592,6 +594,23 @@ static int linger_close(void)
     return 0;
 }
 
+static int unix_bind_mode(void)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    printf("fchmod 0765: %s\n", err(fchmod(s, 0765)));
+    umask(0123);
+    struct sockaddr_un a;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/gvt_sock_mode_%d", getpid());
+    socklen_t al = unix_addr(&a, path);
+    printf("bind: %s\n", err(bind(s, (struct sockaddr *)&a, al)));
+    struct stat st;
+    stat(path, &st);
+    printf("mode %o\n", st.st_mode);
+    unlink(path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -613,6 +632,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "unix_rcvtimeo")) return unix_rcvtimeo();
     if (!strcmp(c, "unix_buf_force")) return unix_buf_force();
     if (!strcmp(c, "linger_close")) return linger_close();
+    if (!strcmp(c, "unix_bind_mode")) return unix_bind_mode();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

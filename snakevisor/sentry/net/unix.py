@@ -148,8 +148,11 @@ class UnixSocket(SocketImpl):
             from snakevisor.sentry.vfs.at import at_start, task_ctx
             from snakevisor.sentry.vfs.pathops import mknod_path
             umask = t.fs.umask
+            # The socket's own mode (0777 unless fchmod changed it) less the umask (unix_bind_bsd).
+            sock_inode = getattr(self, "inode", None)
+            perms = sock_inode.mode & 0o7777 if sock_inode is not None else 0o777
             try:
-                vd = mknod_path(task_ctx(t), at_start(t, 0xFFFFFF9C, name), name, S_IFSOCK | 0o777, 0, umask)
+                vd = mknod_path(task_ctx(t), at_start(t, 0xFFFFFF9C, name), name, S_IFSOCK | perms, 0, umask)
             except SyscallError as e:
                 raise SyscallError(EADDRINUSE if e.errno == EEXIST else e.errno)
             self.bound_inode = vd.dentry.inode
