@@ -20,7 +20,8 @@
  *   unix_rcvtimeo        read(2)/write(2) on Unix sockets honour SO_RCVTIMEO/SO_SNDTIMEO (read waited forever)
  *   unix_buf_force       SO_RCVBUFFORCE/SO_SNDBUFFORCE on Unix sockets (root): beyond {r,w}mem_max
  *   linger_close         a lingering close (SO_LINGER with a time, unsent data) stalls no other thread
- *   unix_bind_mode       the file bind makes has the socket's mode (fchmod) less the umask */
+ *   unix_bind_mode       the file bind makes has the socket's mode (fchmod) less the umask
+ *   abstract_netns       abstract names are the socket's network namespace's, not the caller's now (root) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -611,6 +613,22 @@ static int unix_bind_mode(void)
     return 0;
 }
 
+static int abstract_netns(void)
+{
+    int l = socket(AF_UNIX, SOCK_STREAM, 0), c = socket(AF_UNIX, SOCK_STREAM, 0);
+    printf("unshare(CLONE_NEWNET): %s\n", err(unshare(CLONE_NEWNET)));
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    socklen_t al = sizeof a;
+    bind(l, (struct sockaddr *)&a, sizeof(sa_family_t));   /* autobind: an abstract name */
+    getsockname(l, (struct sockaddr *)&a, &al);
+    listen(l, 1);
+    printf("connect from a socket of the old namespace: %s\n", err(connect(c, (struct sockaddr *)&a, al)));
+    int n = socket(AF_UNIX, SOCK_STREAM, 0);
+    long r = connect(n, (struct sockaddr *)&a, al);
+    printf("connect from one of the new namespace: %s\n", err(r));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -633,6 +651,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "unix_buf_force")) return unix_buf_force();
     if (!strcmp(c, "linger_close")) return linger_close();
     if (!strcmp(c, "unix_bind_mode")) return unix_bind_mode();
+    if (!strcmp(c, "abstract_netns")) return abstract_netns();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

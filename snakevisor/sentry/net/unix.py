@@ -32,7 +32,7 @@ from snakevisor.abi.capability import CAP_NET_ADMIN
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.kernel.userns import OVERFLOW_ID, id_in
 from snakevisor.sentry.net import registry
-from snakevisor.sentry.kernel.netns import ROOT, of_task
+from snakevisor.sentry.kernel.netns import ROOT
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 SHUTDOWN_RCV = 1
@@ -179,14 +179,14 @@ class UnixSocket(SocketImpl):
             raise SyscallError(EPERM)
         return other
 
-    @staticmethod
-    def lookup(t, name: bytes, stype=None) -> "UnixSocket":
-        """The socket bound to ``name``. An abstract name is found for a socket of ``stype`` only
-        (Linux hashes abstract names with the type: another type's is not there, ECONNREFUSED);
-        a path's socket is found whatever its type (the caller says EPROTOTYPE)."""
+    def lookup(self, t, name: bytes) -> "UnixSocket":
+        """The socket bound to ``name``. An abstract name is looked up in this socket's network
+        namespace (sock_net, not the caller's now) and found for a socket of this type only (Linux
+        hashes abstract names with the type: another type's is not there, ECONNREFUSED); a path's
+        socket is found whatever its type (the caller says EPROTOTYPE)."""
         if name[0] == 0:
-            s = of_task(t).abstract.get(name)
-            if s is None or stype is not None and s.stype != stype:
+            s = self.netns.abstract.get(name)
+            if s is None or s.stype != self.stype:
                 raise SyscallError(ECONNREFUSED)
             return s
         from snakevisor.sentry.vfs.at import resolve_at, task_ctx
@@ -229,7 +229,7 @@ class UnixSocket(SocketImpl):
             return
         name = parse_sockaddr_un(addr, False)
         if not self.connection_based:
-            target = self.lookup(t, name, self.stype)
+            target = self.lookup(t, name)
             if target.stype != self.stype:
                 raise SyscallError(EPROTOTYPE)
             self._check_scope(t, target)
@@ -239,7 +239,7 @@ class UnixSocket(SocketImpl):
             raise SyscallError(EINVAL)
         if self.connected:
             raise SyscallError(EISCONN)
-        listener = self.lookup(t, name, self.stype)
+        listener = self.lookup(t, name)
         if listener.stype != self.stype:
             raise SyscallError(EPROTOTYPE)
         if not listener.listening:
@@ -299,7 +299,7 @@ class UnixSocket(SocketImpl):
             target = self.peer
         else:
             if addr is not None:
-                target = self._check_scope(t, self.lookup(t, parse_sockaddr_un(addr, False), self.stype))
+                target = self._check_scope(t, self.lookup(t, parse_sockaddr_un(addr, False)))
                 if target.peer is not None and target.peer is not self:
                     raise SyscallError(EPERM)
             else:
