@@ -21,11 +21,16 @@
  *   unix_buf_force       SO_RCVBUFFORCE/SO_SNDBUFFORCE on Unix sockets (root): beyond {r,w}mem_max
  *   linger_close         a lingering close (SO_LINGER with a time, unsent data) stalls no other thread
  *   unix_bind_mode       the file bind makes has the socket's mode (fchmod) less the umask
- *   abstract_netns       abstract names are the socket's network namespace's, not the caller's now (root) */
+ *   abstract_netns       abstract names are the socket's network namespace's, not the caller's now (root)
+ *   unix_cmsg_edges      credentials cut to a small control buffer (MSG_CTRUNC); a null stream read takes
+ *                        the descriptors; protocol-level options: EOPNOTSUPP; a listener's SO_PEERCRED
+ *   creds_no_cap         SCM_CREDENTIALS with another pid without CAP_SYS_ADMIN: EPERM, even as root
+ *   socket_reopen        opening a socket through /proc/self/fd or its bound path: ENXIO */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -629,6 +634,106 @@ static int abstract_netns(void)
     return 0;
 }
 
+static void recv_small_control(int s, size_t room)
+{
+    char buf[8], control[64];
+    memset(control, 0xff, sizeof control);
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = room};
+    long r = recvmsg(s, &m, 0);
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    printf("control room %zu: %ld bytes, msg_controllen %zu, MSG_CTRUNC %d, first cmsg len %ld type %d\n", room, r,
+           (size_t)m.msg_controllen, !!(m.msg_flags & MSG_CTRUNC), h ? (long)h->cmsg_len : -1L, h ? h->cmsg_type : -1);
+}
+
+static int unix_cmsg_edges(void)
+{
+    int sv[2], p[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    passcred(sv[1], 1);
+    size_t rooms[] = {CMSG_SPACE(0) + sizeof(pid_t), CMSG_LEN(0), 8};
+    for (int i = 0; i < 3; i++) {
+        write(sv[0], "ab", 2);
+        recv_small_control(sv[1], rooms[i]);
+    }
+    passcred(sv[1], 0);
+    pipe(p);
+    send_with(sv[0], "xy", 2, NULL, p[0]);
+    char control[CMSG_SPACE(sizeof(int))];
+    struct msghdr m = {.msg_control = control, .msg_controllen = sizeof control};
+    long r = recvmsg(sv[1], &m, 0);
+    printf("null read: %ld, descriptor %d\n", r, CMSG_FIRSTHDR(&m) != NULL && CMSG_FIRSTHDR(&m)->cmsg_type == SCM_RIGHTS);
+    char b[4] = {0};
+    printf("then: %ld '%s'\n", (long)read(sv[1], b, sizeof b), b);
+    int levels[] = {SOL_IP, SOL_TCP, 263}, v = 0;
+    for (int i = 0; i < 3; i++) {
+        socklen_t vl = sizeof v;
+        long g = getsockopt(sv[0], levels[i], 1, &v, &vl);
+        const char *ge = err(g);
+        printf("level %d: getsockopt %s, setsockopt %s\n", levels[i], ge, err(setsockopt(sv[0], levels[i], 1, &v, sizeof v)));
+    }
+    char name[64];
+    snprintf(name, sizeof name, "@gvt_peercred_%d", getpid());
+    struct sockaddr_un a;
+    socklen_t al = unix_addr(&a, name);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(l, (struct sockaddr *)&a, al);
+    listen(l, 1);
+    struct ucred cr;
+    socklen_t cl = sizeof cr;
+    getsockopt(l, SOL_SOCKET, SO_PEERCRED, &cr, &cl);
+    printf("listener's SO_PEERCRED: pid mine %d, uid %u\n", cr.pid == getpid(), cr.uid);
+    return 0;
+}
+
+static int creds_no_cap(void)
+{
+    alarm(30);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    struct ucred other = {child, getuid(), getgid()};
+    printf("as root: %ld\n", send_with(sv[0], "a", 1, &other, -1));
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    syscall(SYS_capget, &hdr, data);
+    data[0].effective &= ~(1u << CAP_SYS_ADMIN);
+    printf("drop CAP_SYS_ADMIN: %s\n", err(syscall(SYS_capset, &hdr, data)));
+    long r = send_with(sv[0], "b", 1, &other, -1);
+    printf("another's pid without it: %s\n", err(r));
+    struct ucred mine = {getpid(), getuid(), getgid()};
+    printf("own pid: %ld\n", send_with(sv[0], "c", 1, &mine, -1));
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    return 0;
+}
+
+static int socket_reopen(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", sv[0]);
+    long r = open(p, O_WRONLY);
+    printf("reopen through /proc/self/fd: %s\n", err(r));
+    r = open(p, O_PATH);
+    printf("O_PATH: %s\n", err(r));
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/gvt_reopen_%d", getpid());
+    socklen_t al = unix_addr(&a, path);
+    bind(s, (struct sockaddr *)&a, al);
+    r = open(path, O_RDWR);
+    printf("open of the bound path: %s\n", err(r));
+    unlink(path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -652,6 +757,9 @@ int main(int argc, char **argv)
     if (!strcmp(c, "linger_close")) return linger_close();
     if (!strcmp(c, "unix_bind_mode")) return unix_bind_mode();
     if (!strcmp(c, "abstract_netns")) return abstract_netns();
+    if (!strcmp(c, "unix_cmsg_edges")) return unix_cmsg_edges();
+    if (!strcmp(c, "creds_no_cap")) return creds_no_cap();
+    if (!strcmp(c, "socket_reopen")) return socket_reopen();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -9,7 +9,7 @@ net/unix.py (in the Sentry) and net/inet.py (host sockets).
 """
 from dataclasses import dataclass, field
 
-from snakevisor.abi.errno import EDOM, EINVAL, EOPNOTSUPP, ENOPROTOOPT, SyscallError
+from snakevisor.abi.errno import EDOM, EINVAL, ENOPROTOOPT, ENXIO, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, O_RDWR, S_IFSOCK, SOCKFS_MAGIC
 from snakevisor.abi.poll import POLLIN, POLLOUT
 from snakevisor.abi.socket import SO_RCVTIMEO, TIMEVAL
@@ -162,7 +162,8 @@ class SocketImpl(FileDescriptionImpl):
 
 
 class SocketInode(Inode):
-    pass
+    def open(self, task, flags: int):
+        raise SyscallError(ENXIO)   # sock_no_open: /proc/PID/fd/N of a socket does not reopen it
 
 
 sockfs = shared_anon_filesystem("sockfs", SOCKFS_MAGIC)

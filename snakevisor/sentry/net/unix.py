@@ -221,6 +221,7 @@ class UnixSocket(SocketImpl):
         if not self.listening:
             self.listening = True
             self.creds = task_creds(t) or self.creds
+            self.peercred = self.creds   # a listener's SO_PEERCRED is its own (init_peercred)
         self.queue.notify(POLLIN | POLLOUT)
 
     def connect(self, t, addr):
@@ -390,7 +391,7 @@ class UnixSocket(SocketImpl):
         credentials are not glued (without it they are)."""
         parts, got, rights, creds = [], 0, [], None
         for msg in self.rq:
-            if got >= n:
+            if got >= n and parts:   # (a null read still takes the first message's descriptors)
                 break
             if got and self.passcred and msg.creds != creds:
                 break
@@ -492,7 +493,7 @@ class UnixSocket(SocketImpl):
     # --- options ----------------------------------------------------------------------------------
     def getsockopt(self, t, level, name, optlen):
         if level != SOL_SOCKET:
-            raise SyscallError(EOPNOTSUPP if level in (6, 17) else ENOPROTOOPT)
+            raise SyscallError(EOPNOTSUPP)   # AF_UNIX has no protocol-level options at all
         if name == SO_TYPE:
             return INT.pack(self.stype)
         if name == SO_DOMAIN:
@@ -528,7 +529,7 @@ class UnixSocket(SocketImpl):
 
     def setsockopt(self, t, level, name, value):
         if level != SOL_SOCKET:
-            raise SyscallError(EOPNOTSUPP if level in (6, 17) else ENOPROTOOPT)
+            raise SyscallError(EOPNOTSUPP)   # AF_UNIX has no protocol-level options at all
         if name in (SO_RCVTIMEO, SO_SNDTIMEO):
             return self.set_timeout_opt(name, value)
         if name == SO_LINGER:

@@ -5,7 +5,8 @@ import struct
 
 from snakevisor.abi.errno import EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi import socket as S
-from snakevisor.sentry.kernel.userns import id_from
+from snakevisor.abi.capability import CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN
+from snakevisor.sentry.kernel.userns import id_from, owner_capable
 from snakevisor.sentry.net.inet import InetSocket
 from snakevisor.sentry.net.unix import UnixSocket, task_creds, ucred_seen_by
 
@@ -54,11 +55,12 @@ def _scm_credentials(t, data):
     lpid, uid, gid = S.UCRED.unpack_from(data)
     mine = task_creds(t)
     c = t.creds
-    privileged = getattr(c, "euid", 1) == 0
     # kept as a global pid and kernel ids: each receiver sees them in its own namespaces
     pid, uid, gid = t.tg.pidns.global_id(lpid) or 0, id_from(t.creds, uid), id_from(t.creds, gid, "gid")
-    if not privileged and (pid != mine[0] or uid not in (c.uid, c.euid, getattr(c, "suid", c.uid))
-                           or gid not in (c.gid, c.egid, getattr(c, "sgid", c.gid))):
+    # Another's pid needs CAP_SYS_ADMIN, other ids CAP_SETUID/CAP_SETGID (being root is not enough).
+    if not ((pid == mine[0] or owner_capable(c, t.tg.pidns, CAP_SYS_ADMIN))
+            and (uid in (c.uid, c.euid, getattr(c, "suid", c.uid)) or c.own_cap(CAP_SETUID))
+            and (gid in (c.gid, c.egid, getattr(c, "sgid", c.gid)) or c.own_cap(CAP_SETGID))):
         raise SyscallError(EPERM)
     if t.tg.pidns.task_of(lpid) is None and t.tg.pidns.group_of(lpid) is None:
         raise SyscallError(ESRCH)
@@ -71,11 +73,9 @@ def control_out(t, sock, res, flags, control, controllen):
     space = controllen
     if getattr(sock, "passcred", False):   # SO_PASSCRED now, whatever it was when sent (scm_recv)
         cm = S.pack_cmsg(S.SOL_SOCKET, S.SCM_CREDENTIALS, S.UCRED.pack(*ucred_seen_by(t, res.creds)))
-        if len(cm) <= space or S.cmsg_len(S.UCRED.size) <= space:
-            cm = cm[:space]
-            out += cm
-            space -= len(cm)
-        else:
+        out, truncated = _put_cmsgs(cm, space)   # cut to the room there is, as put_cmsg
+        space -= len(out)
+        if truncated:
             mflags |= S.MSG_CTRUNC
     rights = res.rights
     if rights:
