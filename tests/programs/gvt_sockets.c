@@ -25,7 +25,8 @@
  *   unix_cmsg_edges      credentials cut to a small control buffer (MSG_CTRUNC); a null stream read takes
  *                        the descriptors; protocol-level options: EOPNOTSUPP; a listener's SO_PEERCRED
  *   creds_no_cap         SCM_CREDENTIALS with another pid without CAP_SYS_ADMIN: EPERM, even as root
- *   socket_reopen        opening a socket through /proc/self/fd or its bound path: ENXIO */
+ *   socket_reopen        opening a socket through /proc/self/fd or its bound path: ENXIO
+ *   so_mark_no_check     SO_MARK (root) and SO_NO_CHECK read back on Unix and TCP sockets */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -734,6 +735,28 @@ static int socket_reopen(void)
     return 0;
 }
 
+static int so_mark_no_check(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int socks[] = {sv[0], socket(AF_INET, SOCK_STREAM, 0)};
+    for (int i = 0; i < 2; i++) {
+        int mark = 1234, v = -1, one = 1;
+        socklen_t vl = sizeof v;
+        long r = setsockopt(socks[i], SOL_SOCKET, SO_MARK, &mark, sizeof mark);
+        long g = getsockopt(socks[i], SOL_SOCKET, SO_MARK, &v, &vl);
+        printf("%s: set SO_MARK %s, get %s %d", i ? "tcp" : "unix", err(r), err(g), v);
+        v = -1, vl = sizeof v;
+        g = getsockopt(socks[i], SOL_SOCKET, SO_NO_CHECK, &v, &vl);
+        printf(", SO_NO_CHECK %s %d", err(g), v);
+        r = setsockopt(socks[i], SOL_SOCKET, SO_NO_CHECK, &one, sizeof one);
+        v = -1, vl = sizeof v;
+        getsockopt(socks[i], SOL_SOCKET, SO_NO_CHECK, &v, &vl);
+        printf(", set %s, now %d\n", err(r), v);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -760,6 +783,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "unix_cmsg_edges")) return unix_cmsg_edges();
     if (!strcmp(c, "creds_no_cap")) return creds_no_cap();
     if (!strcmp(c, "socket_reopen")) return socket_reopen();
+    if (!strcmp(c, "so_mark_no_check")) return so_mark_no_check();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -184,6 +184,7 @@ class InetSocket(SocketImpl):
         self.rcvtimeo = self.sndtimeo = None
         self.connecting = False
         self.read_shut = False
+        self.mark = 0   # SO_MARK
 
     # --- addresses and connections -----------------------------------------------------
     def _check_family(self, addr):
@@ -377,6 +378,8 @@ class InetSocket(SocketImpl):
     def getsockopt(self, t, level, name, optlen):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
             return self.get_timeout_opt(name)
+        if (level, name) == (S.SOL_SOCKET, S.SO_MARK):
+            return INT.pack(self.mark)
         if level == S.SOL_SOCKET and name in (S.SO_TYPE, S.SO_ERROR, S.SO_DOMAIN, S.SO_PROTOCOL,
                                               S.SO_ACCEPTCONN) or (level, name) in PASSTHROUGH:
             size = max(0, min(optlen, MAX_OPTLEN))
@@ -405,6 +408,12 @@ class InetSocket(SocketImpl):
         # The host would refuse the Sentry the forcing variants: the plain option, capped at the
         # host's {r,w}mem_max, is the nearest (the caller was entitled to at least that).
         name = BUF_FORCE.get((level, name), name)
+        if (level, name) == (S.SOL_SOCKET, S.SO_MARK):
+            # The host refuses the Sentry a mark: kept for getsockopt (the sandbox sets no rule on it).
+            if len(value) < 4:
+                raise SyscallError(EINVAL)
+            self.mark = INT.unpack_from(value)[0]
+            return
         if (level, name) not in PASSTHROUGH:
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)

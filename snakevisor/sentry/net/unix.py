@@ -27,8 +27,9 @@ from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_S
                                    SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, SOCK_STREAM, SOCKBUF_MAX,
                                    SOL_SOCKET, SOMAXCONN, SO_REUSEPORT, SO_BROADCAST, SO_PEEK_OFF,
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
-                                   SO_PEERSEC, SO_RCVBUFFORCE, SO_SNDBUFFORCE, UCRED, pack_sockaddr_un)
-from snakevisor.abi.capability import CAP_NET_ADMIN
+                                   SO_PEERSEC, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SO_MARK, SO_NO_CHECK, UCRED,
+                                   pack_sockaddr_un)
+from snakevisor.abi.capability import CAP_NET_ADMIN, CAP_NET_RAW
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.kernel.userns import OVERFLOW_ID, id_in
 from snakevisor.sentry.net import registry
@@ -42,6 +43,10 @@ _by_inode: dict = {}         # socket Inode in the VFS -> bound UnixSocket
 _autobind = itertools.count(1)
 INT = struct.Struct("<i")
 INT_MAX = (1 << 31) - 1
+# SOL_SOCKET options kept for getsockopt only (they change nothing for a Unix socket): flags, and values.
+STORED_FLAGS = (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST, SO_OOBINLINE, SO_DONTROUTE, SO_PASSSEC,
+                SO_NO_CHECK)
+STORED_VALUES = (SO_PRIORITY, SO_RCVLOWAT, SO_SNDLOWAT, SO_PEEK_OFF, SO_MARK)
 QUEUE_MAX = 8 * SOCKBUF_MAX   # bytes a socket's peer may queue to it, whatever its SO_SNDBUFFORCE
 
 
@@ -521,8 +526,7 @@ class UnixSocket(SocketImpl):
             return self.opts.get(name, LINGER.pack(0, 0))
         if name == SO_PEERSEC:
             raise SyscallError(ENOPROTOOPT)
-        if name in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST, SO_PRIORITY, SO_OOBINLINE,
-                    SO_DONTROUTE, SO_PASSSEC, SO_RCVLOWAT, SO_SNDLOWAT, SO_PEEK_OFF):
+        if name in STORED_FLAGS or name in STORED_VALUES:
             return self.opts.get(name, INT.pack(1 if name in (SO_RCVLOWAT, SO_SNDLOWAT) else
                                                 (-1 if name == SO_PEEK_OFF else 0)))
         raise SyscallError(ENOPROTOOPT)
@@ -556,10 +560,11 @@ class UnixSocket(SocketImpl):
             else:
                 self.rcvbuf = v
             self.queue.notify(POLLOUT)
-        elif name in (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST, SO_PRIORITY, SO_OOBINLINE,
-                      SO_DONTROUTE, SO_PASSSEC, SO_RCVLOWAT, SO_SNDLOWAT, SO_PEEK_OFF):
-            self.opts[name] = INT.pack(v if name in (SO_PRIORITY, SO_RCVLOWAT, SO_SNDLOWAT, SO_PEEK_OFF)
-                                       else int(bool(v)))
+        elif name in STORED_FLAGS or name in STORED_VALUES:
+            if name == SO_MARK and not (t is not None and (t.creds.has_cap(CAP_NET_RAW) or
+                                                           t.creds.has_cap(CAP_NET_ADMIN))):
+                raise SyscallError(EPERM)
+            self.opts[name] = INT.pack(v if name in STORED_VALUES else int(bool(v)))
         else:
             raise SyscallError(ENOPROTOOPT)
 
