@@ -26,7 +26,11 @@
  *                        the descriptors; protocol-level options: EOPNOTSUPP; a listener's SO_PEERCRED
  *   creds_no_cap         SCM_CREDENTIALS with another pid without CAP_SYS_ADMIN: EPERM, even as root
  *   socket_reopen        opening a socket through /proc/self/fd or its bound path: ENXIO
- *   so_mark_no_check     SO_MARK (root) and SO_NO_CHECK read back on Unix and TCP sockets */
+ *   so_mark_no_check     SO_MARK (root) and SO_NO_CHECK read back on Unix and TCP sockets
+ *   signal_timed_recv    a signal (SA_RESTART) ends a recv waiting under SO_RCVTIMEO with EINTR, one
+ *                        without a time limit is restarted (Unix and TCP)
+ *   signal_connect       a blocking connect a signal interrupts (SA_RESTART) is restarted and completes
+ *                        (it said EALREADY); under SO_SNDTIMEO it is EINTR */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -757,6 +761,97 @@ static int so_mark_no_check(void)
     return 0;
 }
 
+static void on_usr1(int sig) {}
+static volatile long target_tid;
+static int sig_peer, sig_listener;
+static volatile int sig_done;
+
+/* Signal the waiting thread once it sleeps in its call, then (a recv) give it data or (a connect)
+ * accept until it is done. */
+static void *interrupter(void *arg)
+{
+    for (int i = 0; i < 20000 && !(target_tid && sleeping(target_tid)); i++)
+        usleep(1000);
+    syscall(SYS_tgkill, getpid(), target_tid, SIGUSR1);
+    for (int i = 0; i < 20000 && !sig_done && !sleeping(target_tid); i++)   /* back asleep, or done */
+        usleep(1000);
+    if (sig_peer >= 0)
+        write(sig_peer, "d", 1);
+    while (sig_listener >= 0 && !sig_done) {
+        int x = accept4(sig_listener, NULL, NULL, SOCK_NONBLOCK);
+        if (x >= 0)
+            close(x);
+        usleep(10000);
+    }
+    return NULL;
+}
+
+static void restartable_usr1(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+static void timed_recv(const char *what, int fd, int peer, int limited)
+{
+    if (limited) {
+        struct timeval tv = {20, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    sig_peer = peer, sig_listener = -1, sig_done = 0;
+    target_tid = syscall(SYS_gettid);
+    pthread_t t;
+    pthread_create(&t, NULL, interrupter, NULL);
+    char b[4];
+    long r = recv(fd, b, sizeof b, 0);
+    sig_done = 1;
+    pthread_join(t, NULL);
+    printf("%s, %s: %ld %s\n", what, limited ? "SO_RCVTIMEO" : "no time limit", r, err(r));
+}
+
+static int signal_timed_recv(void)
+{
+    alarm(60);
+    restartable_usr1();
+    for (int limited = 0; limited < 2; limited++) {
+        int sv[2], c, s;
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        timed_recv("unix", sv[0], sv[1], limited);
+        tcp_pair(&c, &s);
+        timed_recv("tcp", c, s, limited);
+    }
+    return 0;
+}
+
+static int signal_connect(void)
+{
+    alarm(60);
+    restartable_usr1();
+    for (int limited = 0; limited < 2; limited++) {
+        struct sockaddr_in a;
+        int l = listener(&a);
+        listen(l, 0);
+        for (int i = 0; i < 8; i++)   /* a full accept queue: the next SYN goes unanswered for now */
+            connect(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), (struct sockaddr *)&a, sizeof a);
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        if (limited) {
+            struct timeval tv = {20, 0};
+            setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        }
+        sig_peer = -1, sig_listener = l, sig_done = 0;
+        target_tid = syscall(SYS_gettid);
+        pthread_t t;
+        pthread_create(&t, NULL, interrupter, NULL);
+        long r = connect(c, (struct sockaddr *)&a, sizeof a);
+        sig_done = 1;
+        pthread_join(t, NULL);
+        printf("blocking connect, %s: %s\n", limited ? "SO_SNDTIMEO" : "no time limit", err(r));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -784,6 +879,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "creds_no_cap")) return creds_no_cap();
     if (!strcmp(c, "socket_reopen")) return socket_reopen();
     if (!strcmp(c, "so_mark_no_check")) return so_mark_no_check();
+    if (!strcmp(c, "signal_timed_recv")) return signal_timed_recv();
+    if (!strcmp(c, "signal_connect")) return signal_connect();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -18,7 +18,7 @@ import socket as _socket
 import struct
 
 from snakevisor.abi.capability import CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_NET_RAW
-from snakevisor.abi.errno import (EACCES, EAGAIN, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP,
+from snakevisor.abi.errno import (EACCES, EAGAIN, EALREADY, EINPROGRESS, EINVAL, EISCONN, ENOPROTOOPT, ENOTTY, EOPNOTSUPP,
                                   EPERM, EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND, POLLRDHUP, POLLRDNORM,
@@ -222,7 +222,7 @@ class InetSocket(SocketImpl):
     def connect(self, t, addr):
         if libc.connect(self.fd, addr, len(addr)) < 0:
             e = ctypes.get_errno()
-            if e == EINPROGRESS:
+            if e in (EINPROGRESS, EALREADY):   # (connect_finish completes it for a blocking caller)
                 self.connecting = addr
             raise SyscallError(e)
         self.connecting = False

@@ -11,8 +11,8 @@ until the buffer is full, as Linux.
 import struct
 from types import GeneratorType
 
-from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EFAULT, EINPROGRESS, EINVAL, EMSGSIZE, EPIPE,
-                                  EPROTONOSUPPORT, ESOCKTNOSUPPORT, SyscallError)
+from snakevisor.abi.errno import (EAFNOSUPPORT, EAGAIN, EALREADY, EFAULT, EINPROGRESS, EINTR, EINVAL, EMSGSIZE,
+                                  EPIPE, EPROTONOSUPPORT, ERESTARTSYS, ESOCKTNOSUPPORT, SyscallError)
 from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
 from snakevisor.abi.landlock import ACCESS_NET_BIND_TCP, ACCESS_NET_CONNECT_TCP
 from snakevisor.abi import socket as S
@@ -93,8 +93,18 @@ def _blocking(t, f, sock, op, fn, dontwait=False):
         if deadline is not None and now >= deadline:
             raise SyscallError(EINPROGRESS if op == "connect" else EAGAIN)
         from snakevisor.abi.poll import POLLERR, POLLHUP, POLLRDHUP
-        yield from t.block_on(w, ev | POLLERR | POLLHUP | POLLRDHUP,
-                              None if deadline is None else deadline - now)
+        yield from _wait(t, w, ev | POLLERR | POLLHUP | POLLRDHUP, None if deadline is None else deadline - now)
+
+
+def _wait(t, w, ev, timeout):
+    """t.block_on for a socket call: a signal ends a wait that has a time limit (SO_RCVTIMEO,
+    SO_SNDTIMEO) with EINTR, never a restart, as Linux's sock_intr_errno."""
+    try:
+        return (yield from t.block_on(w, ev, timeout))
+    except SyscallError as e:
+        if e.errno == ERESTARTSYS and timeout is not None:
+            raise SyscallError(EINTR) from None
+        raise
 
 
 class IoVec:
@@ -284,12 +294,14 @@ def _connect(t, f, sock, a):
     try:
         yield from _blocking(t, f, sock, "connect", lambda: sock.connect(t, a))
     except SyscallError as e:
-        if e.errno != EINPROGRESS or f.flags & O_NONBLOCK:
+        # EALREADY: a connect under way already (one a signal interrupted and SA_RESTART restarts,
+        # or a non-blocking one's), which a blocking connect waits for as Linux does.
+        if e.errno not in (EINPROGRESS, EALREADY) or f.flags & O_NONBLOCK:
             raise
         # A blocking connect on a host socket: wait for the handshake, then report its result.
         w, ev = sock.wait_target(t, "connect")
         tmo = sock.timeout("connect")
-        got = yield from t.block_on(w, ev, tmo)
+        got = yield from _wait(t, w, ev, tmo)
         if not got and tmo is not None:
             raise SyscallError(EINPROGRESS)
         sock.connect_finish(t)
