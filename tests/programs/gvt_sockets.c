@@ -30,7 +30,8 @@
  *   signal_timed_recv    a signal (SA_RESTART) ends a recv waiting under SO_RCVTIMEO with EINTR, one
  *                        without a time limit is restarted (Unix and TCP)
  *   signal_connect       a blocking connect a signal interrupts (SA_RESTART) is restarted and completes
- *                        (it said EALREADY); under SO_SNDTIMEO it is EINTR */
+ *                        (it said EALREADY); under SO_SNDTIMEO it is EINTR
+ *   tcp_read_options     SO_DEBUG (set by root), SO_PEERCRED, SO_BINDTODEVICE, SO_COOKIE read on TCP */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -852,6 +853,31 @@ static int signal_connect(void)
     return 0;
 }
 
+static int tcp_read_options(void)
+{
+    int c = socket(AF_INET, SOCK_STREAM, 0), v = 0, one = 1;
+    socklen_t vl = sizeof v;
+    long r = getsockopt(c, SOL_SOCKET, SO_DEBUG, &v, &vl);
+    printf("SO_DEBUG: %s %d", err(r), v);
+    r = setsockopt(c, SOL_SOCKET, SO_DEBUG, &one, sizeof one);
+    vl = sizeof v;
+    getsockopt(c, SOL_SOCKET, SO_DEBUG, &v, &vl);
+    printf(", set %s, now %d\n", err(r), v);
+    struct ucred cr = {-1, 1, 1};
+    vl = sizeof cr;
+    r = getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &vl);
+    printf("SO_PEERCRED: %s, pid %d uid %d gid %d\n", err(r), cr.pid, (int)cr.uid, (int)cr.gid);
+    char dev[32] = "x";
+    vl = sizeof dev;
+    r = getsockopt(c, SOL_SOCKET, SO_BINDTODEVICE, dev, &vl);
+    printf("SO_BINDTODEVICE: %s, length %d\n", err(r), vl);
+    unsigned long long cookie = 0;
+    vl = sizeof cookie;
+    r = getsockopt(c, SOL_SOCKET, SO_COOKIE, &cookie, &vl);
+    printf("SO_COOKIE: %s, set %d\n", err(r), cookie != 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -881,6 +907,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "so_mark_no_check")) return so_mark_no_check();
     if (!strcmp(c, "signal_timed_recv")) return signal_timed_recv();
     if (!strcmp(c, "signal_connect")) return signal_connect();
+    if (!strcmp(c, "tcp_read_options")) return tcp_read_options();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

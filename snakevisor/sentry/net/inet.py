@@ -76,6 +76,13 @@ PRIVILEGED_OPTIONS = {
     (S.SOL_IPV6, S.IPV6_RTHDRDSTOPTS): (CAP_NET_RAW,),
     (S.SOL_IPV6, S.IPV6_DSTOPTS): (CAP_NET_RAW,),
 }
+# SOL_SOCKET options read from the host socket but never set on it (the Sentry's socket would be
+# changed for the application, or is refused: SO_DEBUG and SO_BINDTODEVICE need CAP_NET_ADMIN/RAW).
+READ_ONLY = {S.SO_TYPE, S.SO_ERROR, S.SO_DOMAIN, S.SO_PROTOCOL, S.SO_ACCEPTCONN, S.SO_PEERCRED,
+             S.SO_BINDTODEVICE, S.SO_COOKIE, S.SO_MEMINFO}
+# SOL_SOCKET options the host refuses the Sentry (CAP_NET_ADMIN/RAW), which change nothing the sandbox
+# relies on: kept for getsockopt after the application's own capability check (name -> how a value reads).
+KEPT = {S.SO_MARK: int, S.SO_DEBUG: lambda v: int(bool(v))}
 BUF_FORCE = {(S.SOL_SOCKET, S.SO_SNDBUFFORCE): S.SO_SNDBUF, (S.SOL_SOCKET, S.SO_RCVBUFFORCE): S.SO_RCVBUF}
 # Control messages ip6_datagram_send_ctl reserves to CAP_NET_RAW: hop-by-hop and destination options.
 PRIVILEGED_CMSGS = {(S.SOL_IPV6, o) for o in (S.IPV6_2292HOPOPTS, S.IPV6_2292DSTOPTS, S.IPV6_HOPOPTS,
@@ -184,7 +191,7 @@ class InetSocket(SocketImpl):
         self.rcvtimeo = self.sndtimeo = None
         self.connecting = False
         self.read_shut = False
-        self.mark = 0   # SO_MARK
+        self.kept = {}   # KEPT options the application set: name -> int
 
     # --- addresses and connections -----------------------------------------------------
     def _check_family(self, addr):
@@ -378,10 +385,9 @@ class InetSocket(SocketImpl):
     def getsockopt(self, t, level, name, optlen):
         if level == S.SOL_SOCKET and name in (S.SO_RCVTIMEO, S.SO_SNDTIMEO):
             return self.get_timeout_opt(name)
-        if (level, name) == (S.SOL_SOCKET, S.SO_MARK):
-            return INT.pack(self.mark)
-        if level == S.SOL_SOCKET and name in (S.SO_TYPE, S.SO_ERROR, S.SO_DOMAIN, S.SO_PROTOCOL,
-                                              S.SO_ACCEPTCONN) or (level, name) in PASSTHROUGH:
+        if level == S.SOL_SOCKET and name in KEPT:
+            return INT.pack(self.kept.get(name, 0))
+        if level == S.SOL_SOCKET and name in READ_ONLY or (level, name) in PASSTHROUGH:
             size = max(0, min(optlen, MAX_OPTLEN))
             buf = ctypes.create_string_buffer(max(size, 1))
             ln = ctypes.c_uint(size)
@@ -408,12 +414,8 @@ class InetSocket(SocketImpl):
         # The host would refuse the Sentry the forcing variants: the plain option, capped at the
         # host's {r,w}mem_max, is the nearest (the caller was entitled to at least that).
         name = BUF_FORCE.get((level, name), name)
-        if (level, name) == (S.SOL_SOCKET, S.SO_MARK):
-            # The host refuses the Sentry a mark: kept for getsockopt (the sandbox sets no rule on it).
-            if len(value) < 4:
-                raise SyscallError(EINVAL)
-            self.mark = INT.unpack_from(value)[0]
-            return
+        if level == S.SOL_SOCKET and name in KEPT:
+            return self._keep(t, name, value)
         if (level, name) not in PASSTHROUGH:
             if level == S.SOL_SOCKET:
                 return   # accepted and ignored, as a best effort (SO_PASSCRED, ...)
@@ -423,6 +425,14 @@ class InetSocket(SocketImpl):
             raise _err()
         if (level, name) == (S.SOL_IPV6, IPV6_ADDRFORM):
             self.family = _socket.AF_INET   # the host socket is an IPv4 one now
+
+    def _keep(self, t, name, value):
+        if len(value) < 4:
+            raise SyscallError(EINVAL)
+        v = INT.unpack_from(value)[0]
+        if name == S.SO_DEBUG and v and not t.creds.has_cap(CAP_NET_ADMIN):
+            raise SyscallError(EACCES)   # (sk_setsockopt: turning it on only)
+        self.kept[name] = KEPT[name](v)
 
     def _attach_filter(self, t, name, value):
         """A classic BPF program (struct sock_fprog) for the host socket, whose kernel checks and runs
