@@ -12,7 +12,8 @@ CASES = ["close_blocked_recv", "close_blocked_accept", "partial_send_reset", "nu
          "creds_reaped_pid", "stream_creds", "stream_fds", "unix_rcvtimeo", "unix_buf_force",
          "linger_close", "unix_bind_mode", "abstract_netns",
          "unix_cmsg_edges", "creds_no_cap", "socket_reopen", "so_mark_no_check",
-         "signal_timed_recv", "signal_connect", "tcp_read_options"]
+         "signal_timed_recv", "signal_connect", "tcp_read_options",
+         "unix_dgram_edges"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -31,7 +31,9 @@
  *                        without a time limit is restarted (Unix and TCP)
  *   signal_connect       a blocking connect a signal interrupts (SA_RESTART) is restarted and completes
  *                        (it said EALREADY); under SO_SNDTIMEO it is EINTR
- *   tcp_read_options     SO_DEBUG (set by root), SO_PEERCRED, SO_BINDTODEVICE, SO_COOKIE read on TCP */
+ *   tcp_read_options     SO_DEBUG (set by root), SO_PEERCRED, SO_BINDTODEVICE, SO_COOKIE read on TCP
+ *   unix_dgram_edges     Unix datagrams: a dead peer is forgotten after ECONNREFUSED (then ENOTCONN); the
+ *                        receive queue takes max_dgram_qlen + 1 datagrams; names, MSG_TRUNC, shutdown */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -878,6 +880,47 @@ static int tcp_read_options(void)
     return 0;
 }
 
+#define SHOW(x) do { errno = 0; long r_ = (x); printf("%-60s %ld %s\n", #x, r_, r_ < 0 ? strerrorname_np(errno) : ""); } while (0)
+
+static int unix_dgram_edges(void)
+{
+    char p1[64], p2[64], buf[300000];
+    snprintf(p1, sizeof p1, "/tmp/gvt_udg1_%d", getpid());
+    snprintf(p2, sizeof p2, "/tmp/gvt_udg2_%d", getpid());
+    struct sockaddr_un a, b, f;
+    socklen_t al = unix_addr(&a, p1), bl = unix_addr(&b, p2), fl;
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0), t = socket(AF_UNIX, SOCK_DGRAM, 0);
+    SHOW(sendto(t, "x", 1, 0, (struct sockaddr *)&a, al));
+    SHOW(bind(s, (struct sockaddr *)&a, al));
+    SHOW(bind(s, (struct sockaddr *)&b, bl));
+    SHOW(sendto(t, "hello", 5, 0, (struct sockaddr *)&a, al));
+    fl = sizeof f;
+    SHOW(recvfrom(s, buf, 2, MSG_TRUNC, (struct sockaddr *)&f, &fl));
+    SHOW(connect(s, (struct sockaddr *)&a, al));
+    SHOW(send(s, "self", 4, 0));
+    SHOW(recv(s, buf, 10, MSG_DONTWAIT));
+    int u = socket(AF_UNIX, SOCK_DGRAM, 0);
+    SHOW(bind(u, (struct sockaddr *)&b, bl));
+    SHOW(connect(t, (struct sockaddr *)&b, bl));
+    close(u);
+    SHOW(send(t, "x", 1, 0));
+    SHOW(send(t, "x", 1, 0));
+    unlink(p2);
+    int w = socket(AF_UNIX, SOCK_DGRAM, 0), q = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    SHOW(bind(w, (struct sockaddr *)&b, bl));
+    SHOW(connect(q, (struct sockaddr *)&b, bl));
+    int n = 0;
+    while (send(q, "m", 1, 0) == 1)
+        n++;
+    printf("queued %d, then %s\n", n, strerrorname_np(errno));
+    SHOW(send(q, buf, 250000, 0));
+    SHOW(shutdown(w, SHUT_RD));
+    SHOW(recv(w, buf, 1, 0));
+    unlink(p1);
+    unlink(p2);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -908,6 +951,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "signal_timed_recv")) return signal_timed_recv();
     if (!strcmp(c, "signal_connect")) return signal_connect();
     if (!strcmp(c, "tcp_read_options")) return tcp_read_options();
+    if (!strcmp(c, "unix_dgram_edges")) return unix_dgram_edges();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

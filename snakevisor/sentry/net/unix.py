@@ -62,6 +62,11 @@ class Message:
         self.rights = None
 
 
+def _queue_full(sock) -> bool:
+    """unix_recvq_full: more datagrams queued than max_dgram_qlen (so 11 fit with the default 10)."""
+    return len(sock.rq) > MAX_DGRAM_QLEN
+
+
 def task_creds(t):
     """(pid, uid, gid) for SCM_CREDENTIALS / SO_PEERCRED, as Linux's cred_to_ucred (effective ids)."""
     if t is None:
@@ -315,6 +320,8 @@ class UnixSocket(SocketImpl):
             if self.shutdown_state & SHUTDOWN_SND:
                 raise SyscallError(EPIPE)
             if target.closed:
+                if target is self.peer:
+                    self._set_dgram_peer(None)   # the dead peer is forgotten: the next send is ENOTCONN
                 raise SyscallError(ECONNREFUSED)
             if target.shutdown_state & SHUTDOWN_RCV:
                 raise SyscallError(EPIPE)
@@ -331,7 +338,7 @@ class UnixSocket(SocketImpl):
             n = min(n, room)
         else:
             if n > room and target.rq or \
-                    self.stype == SOCK_DGRAM and target.peer is not self and len(target.rq) >= MAX_DGRAM_QLEN:
+                    self.stype == SOCK_DGRAM and target.peer is not self and _queue_full(target):
                 raise SyscallError(EAGAIN)
         if n == 0 and self.stype == SOCK_STREAM:
             return 0   # nothing queued: descriptors sent with no data are dropped (the caller's references)
@@ -457,7 +464,7 @@ class UnixSocket(SocketImpl):
         peer = self.peer
         if peer is None or peer.closed:
             return True
-        if self.stype == SOCK_DGRAM and peer.peer is not self and len(peer.rq) >= MAX_DGRAM_QLEN:
+        if self.stype == SOCK_DGRAM and peer.peer is not self and _queue_full(peer):
             return False
         return peer.rq_bytes < self._limit()
 
