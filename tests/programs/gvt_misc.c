@@ -31,7 +31,9 @@
  *   sigprof_busy       ITIMER_PROF's SIGPROF samples the thread that uses the CPU, not the first
  *                      thread, asleep (a profiler of a C thread in a Go program sees it)
  *   poll_epoll         poll of an epoll holding a pipe and a TCP socket wakes when the socket
- *                      becomes readable */
+ *                      becomes readable
+ *   readv_bad_tail     readv/preadv of a file into a buffer whose tail is not mapped read what fits
+ *                      (a short count; the offset moves by it), EFAULT only when nothing fits */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -724,6 +726,27 @@ static int poll_epoll(void)
     return 0;
 }
 
+static int readv_bad_tail(void)
+{
+    char *buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(buf + 4096, 4096, PROT_NONE);
+    int fd = open("/tmp/gvt_bad_tail", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    write(fd, "hello world", 11);
+    lseek(fd, 0, SEEK_SET);
+    struct iovec one = {buf + 4095, 10}, big = {buf + 4095, 4096}, none = {buf + 4096, 10};
+    long r = readv(fd, &one, 1);
+    printf("readv, one byte mapped: %ld %s '%c', offset %ld\n", r, err(r), buf[4095], (long)lseek(fd, 0, SEEK_CUR));
+    r = preadv(fd, &big, 1, 4);
+    printf("preadv of a page, one byte mapped: %ld %s '%c'\n", r, err(r), buf[4095]);
+    r = readv(fd, &none, 1);
+    printf("readv, nothing mapped: %ld %s, offset %ld\n", r, err(r), (long)lseek(fd, 0, SEEK_CUR));
+    struct iovec two[2] = {{buf + 4090, 3}, {buf + 4095, 8}};
+    r = readv(fd, two, 2);
+    printf("readv, the second iovec's tail unmapped: %ld %s '%.4s'\n", r, err(r), buf + 4090);
+    unlink("/tmp/gvt_bad_tail");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -751,6 +774,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "epoll_add_waiting")) return epoll_add_waiting();
     if (!strcmp(c, "sigprof_busy")) return sigprof_busy();
     if (!strcmp(c, "poll_epoll")) return poll_epoll();
+    if (!strcmp(c, "readv_bad_tail")) return readv_bad_tail();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

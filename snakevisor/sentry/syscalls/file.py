@@ -287,10 +287,13 @@ def _readv(t, fd, iov, iovcnt, pos=None, flags=0):
         return task_read(t, f, vecs)   # (a count or a generator)
     if total >= COPY_VIEWS_FROM and f.impl.copy_read is not None:
         return _copy_read_vecs(t, f, vecs, total, pos)
-    data = _do_read(t, f, min(total, MAX_IO), pos, bool(flags & RWF_NOWAIT))
+    # At most what fits in the accessible part of the buffers: a bad tail gives a short read
+    # and the file loses nothing it did not hand over (EFAULT if nothing is accessible).
+    spans = list(_spans(t, vecs, min(total, MAX_IO), write=True))
+    data = _do_read(t, f, sum(n for _, n in spans), pos, bool(flags & RWF_NOWAIT))
     if data.__class__ is GeneratorType:
-        return _then_after(data, _scatter_read, (t, vecs))
-    return _scatter_read(t, vecs, data)
+        return _then_after(data, _scatter_read, (t, spans))
+    return _scatter_read(t, spans, data)
 
 
 def _copy_read_vecs(t, f, vecs, total, pos):
