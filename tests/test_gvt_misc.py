@@ -12,7 +12,8 @@ CASES = ["writev_gaps", "pipe_close_reader", "pipe_null_read", "waitid_zombie", 
          "fsync_stdout", "fork_affinity", "mlock_prot_none", "sigxfsz_sender", "private_past_eof",
          "mremap_object", "large_read", "setid_saved",
          "epoll_add_waiting", "sigprof_busy",
-         "poll_epoll", "readv_bad_tail"]
+         "poll_epoll", "readv_bad_tail",
+         "thread_cpu"]
 
 
 @pytest.mark.parametrize("case", CASES)

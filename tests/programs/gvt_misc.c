@@ -33,7 +33,9 @@
  *   poll_epoll         poll of an epoll holding a pipe and a TCP socket wakes when the socket
  *                      becomes readable
  *   readv_bad_tail     readv/preadv of a file into a buffer whose tail is not mapped read what fits
- *                      (a short count; the offset moves by it), EFAULT only when nothing fits */
+ *                      (a short count; the offset moves by it), EFAULT only when nothing fits
+ *   thread_cpu         a single thread's CPU time, in RUSAGE_THREAD and /proc/thread-self/stat,
+ *                      counts its spinning (it was 0) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -747,6 +749,27 @@ static int readv_bad_tail(void)
     return 0;
 }
 
+static int thread_cpu(void)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+    do   /* 300 ms of CPU */
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000000000L + now.tv_nsec - start.tv_nsec < 300000000L);
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    long ru_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+    char line[1024];
+    FILE *f = fopen("/proc/thread-self/stat", "r");
+    fgets(line, sizeof line, f);
+    fclose(f);
+    long utime = 0, stime = 0;
+    sscanf(strrchr(line, ')') + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime);
+    printf("RUSAGE_THREAD at least 250 ms: %d; /proc/thread-self/stat at least 25 ticks: %d\n",
+           ru_ms >= 250, utime + stime >= 25);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -775,6 +798,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "sigprof_busy")) return sigprof_busy();
     if (!strcmp(c, "poll_epoll")) return poll_epoll();
     if (!strcmp(c, "readv_bad_tail")) return readv_bad_tail();
+    if (!strcmp(c, "thread_cpu")) return thread_cpu();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -79,10 +79,12 @@ def process_cpu_ns(tg, which=CPUCLOCK_SCHED) -> int:
 
 
 def thread_times(task) -> tuple[float, float]:
-    """(user, system) seconds of one Task's stub thread."""
+    """(user, system) seconds of one Task: its process's (its stub's), as CLOCK_THREAD_CPUTIME_ID
+    reads. The host lets no process read another's per-thread CPU clocks (the stub thread's would
+    read 0), so this is exact for a process of one thread and more than the thread's otherwise."""
     if task.ctx is None:
         return 0.0, 0.0
-    return _user_system(task.ctx.tid, True)
+    return _user_system(task.ctx.address_space.pid, False)
 
 
 def group_exiting(tg) -> None:
