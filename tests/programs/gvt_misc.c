@@ -31,7 +31,7 @@
  *   sigprof_busy       ITIMER_PROF's SIGPROF samples the thread that uses the CPU, not the first
  *                      thread, asleep (a profiler of a C thread in a Go program sees it)
  *   poll_epoll         poll of an epoll holding a pipe and a TCP socket wakes when the socket
- *                      becomes readable
+ *                      becomes readable, and so does an epoll holding that epoll
  *   readv_bad_tail     readv/preadv of a file into a buffer whose tail is not mapped read what fits
  *                      (a short count; the offset moves by it), EFAULT only when nothing fits
  *   thread_cpu         a single thread's CPU time, in RUSAGE_THREAD and /proc/thread-self/stat,
@@ -698,7 +698,7 @@ static int poll_epoll_client;
 
 static void still_waits(int sig)
 {
-    static const char msg[] = "the poll still waits\n";
+    static const char msg[] = "still waiting\n";
     write(1, msg, sizeof msg - 1);
     _exit(0);
 }
@@ -724,6 +724,15 @@ static int poll_epoll(void)
     struct pollfd pf = {.fd = ep, .events = POLLIN};
     int n = poll(&pf, 1, -1);
     printf("poll of the epoll: %d, revents %x\n", n, pf.revents);
+    pthread_join(th, NULL);
+    char c;
+    read(server, &c, 1);
+    int outer = epoll_create1(0);
+    ev.data.fd = ep;
+    epoll_ctl(outer, EPOLL_CTL_ADD, ep, &ev);
+    pthread_create(&th, NULL, write_soon, NULL);
+    n = epoll_wait(outer, &ev, 1, -1);
+    printf("an epoll of the epoll: %d, the inner one's %d\n", n, ev.data.fd == ep);
     pthread_join(th, NULL);
     return 0;
 }

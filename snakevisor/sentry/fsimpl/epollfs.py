@@ -51,6 +51,7 @@ class EpollImpl(FileDescriptionImpl):
         self.queue = WaitQueue()     # waiters on this instance (epoll_wait, poll, outer epolls)
         self.host_ep = None          # select.epoll for host-backed files, made on first use
         self.by_host_fd: dict = {}   # host fd registered -> EpollEntry
+        self.nested: dict = {}       # key -> EpollEntry of an epoll watched through its WaitQueue
 
     # --- interest list ---------------------------------------------------------
     def _callback(self, key):
@@ -87,6 +88,8 @@ class EpollImpl(FileDescriptionImpl):
                 self.queue.notify(EPOLLIN | EPOLLRDNORM)
         elif isinstance(w, WaitQueue):
             e.handle = (w, w.register(self._callback(key), e.mask, bool(events & EPOLLEXCLUSIVE)))
+            if isinstance(impl, EpollImpl):
+                self.nested[key] = e   # its host files do not reach its WaitQueue: see _nested_ready
         else:
             # Regular files and directories have no poll: Linux refuses them.
             raise SyscallError(EPERM)
@@ -123,6 +126,7 @@ class EpollImpl(FileDescriptionImpl):
     def _drop(self, key, e) -> None:
         self.interest.pop(key, None)
         self.ready.pop(key, None)
+        self.nested.pop(key, None)
         if e.handle is not None:
             e.handle[0].unregister(e.handle[1])
         if e.host_fd is not None:
@@ -174,6 +178,8 @@ class EpollImpl(FileDescriptionImpl):
     def collect(self, task, maxevents: int, consume: bool = True) -> list:
         """Up to ``maxevents`` (events, data) pairs that are ready now for ``task`` (epoll_wait's caller)."""
         self._purge()
+        if self.nested:
+            self._nested_ready(task)
         out = []
         for key, e in list(self.ready.items()):
             if len(out) >= maxevents:
@@ -200,10 +206,21 @@ class EpollImpl(FileDescriptionImpl):
                 out.append((EPOLLIN, 0))
         return out
 
-    def wait_items(self):
+    def _nested_ready(self, task) -> None:
+        """Nested instances holding host files: their host events never reach their WaitQueue, so
+        ask them (a nested entry behaves as level-triggered here)."""
+        for key, e in self.nested.items():
+            if key not in self.ready and not e.disabled and e.file.impl.by_host_fd and \
+                    e.file.readiness(task, e.mask):
+                self.ready[key] = e
+
+    def wait_items(self, depth=0):
         items = [(self.queue, EPOLLIN)]
         if self.by_host_fd:
             items.append((HostFdWaitable(self.host_ep.fileno()), EPOLLIN))
+        if depth < MAX_NESTS:
+            for e in self.nested.values():   # (the nested instances' host epolls too)
+                items.extend(e.file.impl.wait_items(depth + 1)[1:])
         return items
 
     def readiness(self, task, mask):
