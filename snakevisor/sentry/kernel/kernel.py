@@ -252,7 +252,7 @@ class Kernel:
         """(a stopped Context of ``mm``, the stop status the loop is owed for it or None)."""
         tasks = [t for t in self.host_tids.values() if t.mm is mm and t.ctx is not None and not t.exited]
         for t in tasks:
-            if self.loop.by_tid.get(t.ctx.tid) is not t:
+            if not self.loop.on_stub(t):
                 return t.ctx, None
         for t in tasks:
             ctx = t.ctx

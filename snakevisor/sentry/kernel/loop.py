@@ -205,9 +205,14 @@ class Loop:
             cancel()
         self.ready.append((task, value))
 
+    def on_stub(self, task):
+        """Is ``task`` out on its stub (running application code, or on its way to its next stop)
+        rather than stopped here in a syscall or a wait?"""
+        return task.ctx is not None and self.by_tid.get(task.ctx.tid) is task
+
     def interrupt(self, task):
         """Cut the current (non-stop) wait of ``task`` short; it resumes with INTERRUPTED."""
-        if task.ctx is not None and self.by_tid.get(task.ctx.tid) is task:
+        if self.on_stub(task):
             return False
         if task.wait_token and (task.cancel_wait is not None or self._has_timer(task)):
             self._finish_wait(task, INTERRUPTED)

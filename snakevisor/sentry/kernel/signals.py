@@ -188,10 +188,9 @@ class Signals:
         loop = self.kernel.loop
         if loop.interrupt(task):
             return
-        ctx = task.ctx
-        if ctx is not None and loop.by_tid.get(ctx.tid) is task and not task.kicked:
+        if loop.on_stub(task) and not task.kicked:
             task.kicked = True
-            ctx.interrupt()
+            task.ctx.interrupt()
 
     # -- pending ------------------------------------------------------------------------
     def deliverable(self, task):

@@ -244,8 +244,8 @@ class CpuItimer(_CpuWatch):
         """A thread running application code now, in turn among several: Linux's tick finds one
         running and signals the process through it (complete_signal prefers the current thread),
         so a profiler's SIGPROF samples the threads that use the CPU, not the first one, asleep."""
-        by_tid = self.kernel.loop.by_tid
-        running = [t for t in self.tg.tasks if not t.exited and t.ctx is not None and by_tid.get(t.ctx.tid) is t]
+        on_stub = self.kernel.loop.on_stub
+        running = [t for t in self.tg.tasks if not t.exited and on_stub(t)]
         if not running:
             return None
         self.turn += 1

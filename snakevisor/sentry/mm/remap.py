@@ -5,11 +5,11 @@ SIGBUS, as Linux's shmem file of the mapping's first size), or new private memor
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EFAULT, EINVAL, ENOMEM, SyscallError
 from snakevisor.sentry.mm import mseal
-from snakevisor.sentry.mm.memoryfile import page_round_up
+from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA
 from snakevisor.sentry.platform.layout import MMAP_MIN_ADDR, MMAP_TOP, TASK_SIZE
 
-PAGE_MASK = 4095
+PAGE_MASK = PAGE_SIZE - 1
 
 
 def mremap(mm, old, old_len, new_len, flags, new_addr):

@@ -38,9 +38,9 @@ def _isdir(inode):
     return N.IN_ISDIR if inode.is_dir else 0
 
 
-def _send(inode, mask, cookie=0, name=b""):
+def _send(inode, mask, cookie=0, name=b"", unlinked=False):
     for mark in list(marks.get(inode, ())):
-        mark.deliver(inode, mask, cookie, name)
+        mark.deliver(inode, mask, cookie, name, unlinked=unlinked)
 
 
 def file_event(dentry, mask: int, of_inode: bool = False) -> None:
@@ -57,8 +57,7 @@ def file_event(dentry, mask: int, of_inode: bool = False) -> None:
     if parent is not None and parent.inode in marks and mask & N.EVENTS_ON_CHILD:
         for mark in list(marks[parent.inode]):
             mark.deliver(parent.inode, mask, 0, dentry.name, unlinked=unlinked)
-    for mark in list(marks.get(inode, ())):
-        mark.deliver(inode, mask, 0, b"", unlinked=unlinked)
+    _send(inode, mask, unlinked=unlinked)
 
 
 def entry_event(dir_inode, mask: int, name: bytes, child_inode, cookie: int = 0) -> None:
