@@ -1,6 +1,11 @@
 """Regressions found with gVisor's syscall tests as an oracle (files, directories, fcntl,
 sendfile, lseek, procfs, utimes): tests/programs/gvt_vfs.c, one case per argument, run natively
 and in the sandbox; stdout and exit status must match."""
+import contextlib
+import os
+import shutil
+import tempfile
+
 import pytest
 
 from harness import app_env, compare, compile_c
@@ -22,3 +27,28 @@ def test_protected_hardlinks():
             pytest.skip("this host's fs.protected_hardlinks is not 1: native links would differ")
     native, _ = compare([compile_c("gvt_vfs"), "protected_hardlinks"], env=app_env())
     assert b"EPERM" in native.stdout
+
+
+@contextlib.contextmanager
+def place(where):
+    """(base directory, sandbox flags) for a case run on the sandbox's tmpfs, on the overlay root
+    (a Gofer mount this sandbox alone writes) or on a volume (a shared Gofer mount): a fresh host
+    directory, searchable by everyone, for the volume."""
+    if where != "volume":
+        yield ("/tmp" if where == "tmpfs" else "/var/tmp"), ()
+        return
+    host = tempfile.mkdtemp(prefix="gvt_vfs-vol.", dir="/var/tmp")
+    try:
+        os.chmod(host, 0o755)
+        yield host, ("-v", f"{host}:{host}")
+    finally:
+        shutil.rmtree(host)
+
+
+@pytest.mark.parametrize("where", ["tmpfs", "overlay", "volume"])
+def test_setid_write(where):
+    """pjdfstest chmod/12: a write or truncation by a writer without CAP_FSETID clears the file's
+    set-id bits (the sandbox kept them)."""
+    with place(where) as (base, flags):
+        native, _ = compare([compile_c("gvt_vfs"), "setid_write", base], env=app_env(), flags=flags)
+    assert b"04777 gid 0     write      status 0 -> 00777" in native.stdout

@@ -24,11 +24,12 @@
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
     printf("%-60s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
 
-static char dir[64];
+static char dir[256];
+static const char *base = "/tmp";   /* argv[2], for the cases that use it: where the files go */
 
 static void make_dir(void)
 {
-    strcpy(dir, "/tmp/gvt_vfs.XXXXXX");
+    snprintf(dir, sizeof dir, "%s/gvt_vfs.XXXXXX", base);
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         exit(1);
@@ -444,7 +445,52 @@ static int protected_hardlinks(void)
     return 0;
 }
 
+/* A write (not of 0 bytes) or a truncation (ftruncate, truncate, open's O_TRUNC) by a writer
+   without CAP_FSETID clears set-user-ID, and set-group-ID when the group may execute or the
+   writer is not in the file's group; root's leaves them (pjdfstest chmod/12). Each operation
+   runs in a child as uid/gid 65534 from inside the directory. */
+static int setid_write(void)
+{
+    static const struct { int mode, gid; } modes[] = {{04777, 0}, {02777, 0}, {06777, 0}, {02767, 0},
+                                                       {02767, 65534}, {02777, 65534}, {0777, 0}};
+    static const char *ops[] = {"write", "write0", "ftruncate", "truncate", "otrunc", "root-write", "root-trunc"};
+    make_dir();
+    if (chmod(dir, 0755) || chdir(dir))
+        return 1;
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
+        for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
+            int fd = open("f", O_CREAT | O_WRONLY | O_TRUNC, 0600);
+            fchown(fd, 0, modes[m].gid);
+            fchmod(fd, modes[m].mode);
+            close(fd);
+            pid_t child = fork();
+            if (child == 0) {
+                if (op < 5 && (setgid(65534) || setuid(65534)))
+                    _exit(3);
+                long r = 0;
+                if (op == 2 || op == 3 || op == 4 || op == 6)
+                    r = op == 3 ? truncate("f", 1) : op == 4 ? open("f", O_WRONLY | O_TRUNC) : 0;
+                if (op != 3 && op != 4) {
+                    fd = open("f", O_WRONLY);
+                    r = op == 2 || op == 6 ? ftruncate(fd, 2) : write(fd, "x", op == 1 ? 0 : 1);
+                }
+                _exit(r < 0 ? 4 : 0);
+            }
+            int status;
+            waitpid(child, &status, 0);
+            struct stat st;
+            stat("f", &st);
+            printf("%05o gid %-5d %-10s status %d -> %05o\n", modes[m].mode, modes[m].gid, ops[op], status,
+                   st.st_mode & 07777);
+            unlink("f");
+        }
+    chdir("/");
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"setid_write", setid_write},
     {"protected_hardlinks", protected_hardlinks},
     {"inotify_more", inotify_more},
     {"rename_dots", rename_dots},
@@ -463,6 +509,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2)
         return 2;
+    if (argc > 2)
+        base = argv[2];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (!strcmp(argv[1], cases[i].name))
             return cases[i].fn();

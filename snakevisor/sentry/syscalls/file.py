@@ -27,7 +27,7 @@ from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
 from snakevisor.sentry.vfs import fasync, fsnotify, inode_flags
 from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
-from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
+from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE, SETID_BITS, remove_privs
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 from snakevisor.sentry.syscalls.newfd import install_new
 
@@ -667,6 +667,8 @@ def ftruncate(t, fd, length):
     if inode.iflags:
         inode_flags.check_unchanged(inode)   # do_sys_ftruncate: not an append-only (or immutable) file
     check_new_size(t, inode, length)
+    if inode.mode & SETID_BITS:
+        remove_privs(t.creds, f.vd.dentry)
     f.impl.truncate(length)
     fsnotify.attributes_changed(f.vd.dentry, size=True)
     return 0

@@ -17,8 +17,23 @@ from snakevisor.abi.fs import (O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_
                                pack_dirent64, pack_dirent, S_IFMT, S_IFREG, O_NOATIME, MS_NOATIME, MS_NODIRATIME)
 from snakevisor.abi.inotify import IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY
 from snakevisor.sentry.vfs import dnotify, fasync, fsnotify, leases, locks
+from snakevisor.sentry.vfs.permissions import setid_bits_to_kill
 
 MAX_LFS_FILESIZE = (1 << 63) - 1
+
+
+SETID_BITS = 0o6000
+
+
+def remove_privs(creds, dentry) -> None:
+    """A write to, or truncation of, a regular file clears its set-id bits unless the writer
+    has CAP_FSETID (Linux's file_remove_privs, do_truncate): a changed program must not keep
+    running as its owner. Callers ask only when ``inode.mode & SETID_BITS``."""
+    inode = dentry.inode
+    kill = setid_bits_to_kill(creds, inode)
+    if kill:
+        inode.setattr(mode=inode.mode & 0o7777 & ~kill)
+        fsnotify.attributes_changed(dentry, mode=True)
 
 
 class FileSizeLimitExceeded(SyscallError):
@@ -374,6 +389,8 @@ class FileDescription:
             n = impl.write(task, data, None)
         else:
             data, pos = self._write_at(data, offset, append, limit)
+            if data and (inode := self.vd.dentry.inode) is not None and inode.mode & SETID_BITS:
+                remove_privs(task and task.creds, self.vd.dentry)
             n = impl.write(task, data, pos)
             if offset is None:
                 self.offset = pos + n
@@ -389,6 +406,8 @@ class FileDescription:
         yield from lock.acquire(task)
         try:
             data, pos = self._write_at(data, offset, append, limit)
+            if data and (inode := self.vd.dentry.inode) is not None and inode.mode & SETID_BITS:
+                remove_privs(task and task.creds, self.vd.dentry)
             n = yield from self.impl.write_waiting(task, data, pos)
             if offset is None:
                 self.offset = pos + n

@@ -19,7 +19,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEF
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify, leases
 from snakevisor.sentry.vfs.dentry import Dentry
-from snakevisor.sentry.vfs.file import FileDescription, PathImpl
+from snakevisor.sentry.vfs.file import SETID_BITS, FileDescription, PathImpl, remove_privs
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs import inode_flags
 from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, check_owner,
@@ -180,6 +180,8 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         leases.break_lease(ctx.task, inode, flags)
     impl = inode.open(ctx.task, flags)
     if truncate:   # even an empty file: its mtime and ctime change, as Linux's do_truncate
+        if inode.mode & SETID_BITS:
+            remove_privs(creds, vd.dentry)
         inode.setattr(size=0)
     f = FileDescription(impl, vd, flags | O_LARGEFILE)
     if denied:
@@ -462,6 +464,8 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, ch
         domain.check(vd, LANDLOCK_TRUNCATE)
     if check_size is not None:
         check_size(inode)
+    if inode.mode & SETID_BITS:
+        remove_privs(ctx.creds, vd.dentry)
     inode.setattr(size=length)
     fsnotify.attributes_changed(vd.dentry, size=True)
 

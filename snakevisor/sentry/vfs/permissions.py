@@ -4,8 +4,9 @@
 kernel itself (all capabilities). Overrides come from capabilities, as on Linux, not
 from being uid 0.
 """
-from snakevisor.abi.capability import ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+from snakevisor.abi.capability import ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID
 from snakevisor.abi.errno import EACCES, EPERM, SyscallError
+from snakevisor.abi.fs import S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_IXGRP
 from snakevisor.sentry.vfs.inode_flags import check_may_write
 
 MAY_EXEC = 1
@@ -33,6 +34,30 @@ def _caps(creds, real: bool) -> int:
 
 def capable(creds, cap: int, real: bool = False) -> bool:
     return bool(_caps(creds, real) >> cap & 1)
+
+
+def capable_wrt_inode(creds, cap: int, inode) -> bool:
+    """capable_wrt_inode_uidgid: ``cap``, which a user namespace has only over files whose owner
+    and group it maps."""
+    if not capable(creds, cap):
+        return False
+    ns = getattr(creds, "user_ns", None)
+    return ns is None or (ns.from_kernel("uid", inode.uid) is not None and ns.from_kernel("gid", inode.gid) is not None)
+
+
+def setid_bits_to_kill(creds, inode) -> int:
+    """The set-id bits a write to or truncation of ``inode`` by ``creds`` clears (Linux's
+    setattr_should_drop_suidgid): set-user-ID; set-group-ID when the group may execute, or when
+    the writer is not in the file's group (nor has CAP_FSETID over it); none of a file that is
+    not regular, or for a writer with CAP_FSETID."""
+    mode = inode.mode
+    kill = mode & S_ISUID
+    if mode & S_ISGID and (mode & S_IXGRP or not (in_group(creds, inode.gid)
+                                                 or capable_wrt_inode(creds, CAP_FSETID, inode))):
+        kill |= S_ISGID
+    if not kill or mode & S_IFMT != S_IFREG or capable(creds, CAP_FSETID):
+        return 0
+    return kill
 
 
 def fsuid(creds) -> int:

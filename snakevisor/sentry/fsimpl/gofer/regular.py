@@ -146,6 +146,8 @@ class GoferRegularFile(GoferInode):
         return self._wrote(offset, data, (yield from self.host.for_writing().pwrite_steps(data, offset)))
 
     def _wrote(self, offset, data, n):
+        if self.mode & 0o6000 and n:
+            self._keep_setid()
         if self.mapping.cache is not None:
             self.mapping.update(offset, memoryview(data)[:n])
         if offset + n > self.size:
@@ -158,8 +160,18 @@ class GoferRegularFile(GoferInode):
         fd = self.host.writer_fd()
         if fd is not None:
             host_call(os.ftruncate, fd, size)
+            if self.mode & 0o6000:
+                self._keep_setid()
             return 0
         return P9.SETATTR_SIZE
+
+    def _keep_setid(self):
+        """The host clears a file's set-id bits when the Sentry, without CAP_FSETID there, writes
+        to or truncates it through a donated descriptor. Whether they go is the VFS's decision,
+        already applied to ``mode`` (vfs/file.py remove_privs): the Gofer, which has CAP_FSETID,
+        sets what remains back. (Over 9P the Gofer writes and the host keeps them.)"""
+        if self.host.donated():
+            self.fid.setattr(P9.SETATTR_MODE, mode=self.mode & 0o7777, uid=0, gid=0, size=0, atime_ns=0, mtime_ns=0)
 
     def allocate(self, mode, offset, length):
         fd = self.host.for_writing().host_fd()
