@@ -52,3 +52,12 @@ def test_setid_write(where):
     with place(where) as (base, flags):
         native, _ = compare([compile_c("gvt_vfs"), "setid_write", base], env=app_env(), flags=flags)
     assert b"04777 gid 0     write      status 0 -> 00777" in native.stdout
+
+
+@pytest.mark.parametrize("where", ["tmpfs", "overlay", "volume"])
+def test_chown_noop(where):
+    """pjdfstest chown/00: chown(-1, -1) is anyone's (the sandbox asked for the owner) and clears
+    set-id bits, root's too (the sandbox cleared them only when ids were given)."""
+    with place(where) as (base, flags):
+        native, _ = compare([compile_c("gvt_vfs"), "chown_noop", base], env=app_env(), flags=flags)
+    assert b"00644 0:0 user -1 -1         = 0" in native.stdout

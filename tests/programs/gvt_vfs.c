@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -489,8 +490,61 @@ static int setid_write(void)
     return 0;
 }
 
+/* chown and lchown with ids of -1 (nothing to change) succeed for anyone who can reach the file,
+   but still clear set-user-ID (and set-group-ID as a write would) of a file that is not a
+   directory, for root too, and that needs the owner (or CAP_FOWNER): EPERM otherwise. A change
+   of owner or group by root clears them likewise (pjdfstest chown/00). */
+static int chown_noop(void)
+{
+    static const struct { int mode, uid, gid; } files[] = {
+        {0644, 0, 0}, {04755, 0, 0}, {02755, 0, 0}, {02745, 0, 0}, {06555, 65534, 65534}, {02745, 65534, 0},
+        {02745, 65534, 65534}, {04755, 65534, 0}};
+    static const char *ops[] = {"root -1 -1", "root 0 -1", "root -1 0", "user -1 -1", "user lchown -1 -1",
+                                "user -1 65534", "root dir -1 -1", "user symlink -1 -1"};
+    make_dir();
+    if (chmod(dir, 0755) || chdir(dir))
+        return 1;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
+            const char *name = op == 6 ? "d" : "f";
+            if (op == 6)
+                mkdir("d", 0700);
+            else
+                close(open("f", O_CREAT | O_WRONLY | O_TRUNC, 0600));
+            if (op == 7)
+                symlink("f", "l");
+            chown(name, files[i].uid, files[i].gid);
+            chmod(name, files[i].mode);
+            pid_t child = fork();
+            if (child == 0) {
+                if (op >= 3 && op != 6 && (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+                    _exit(3);
+                errno = 0;
+                int r = op == 1 ? chown(name, 0, -1) : op == 2 ? chown(name, -1, 0) : op == 4 ? lchown(name, -1, -1)
+                        : op == 5 ? chown(name, -1, 65534) : op == 7 ? lchown("l", -1, -1) : chown(name, -1, -1);
+                printf("%05o %d:%d %-18s = %d %s", files[i].mode, files[i].uid, files[i].gid, ops[op], r,
+                       r < 0 ? strerrorname_np(errno) : "");
+                _exit(0);
+            }
+            int status;
+            waitpid(child, &status, 0);
+            struct stat st;
+            stat(name, &st);
+            printf(" (status %d) -> %05o %d:%d\n", status, st.st_mode & 07777, st.st_uid, st.st_gid);
+            if (op == 6)
+                rmdir("d");
+            else
+                unlink("f");
+            unlink("l");
+        }
+    chdir("/");
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
     {"setid_write", setid_write},
+    {"chown_noop", chown_noop},
     {"protected_hardlinks", protected_hardlinks},
     {"inotify_more", inotify_more},
     {"rename_dots", rename_dots},

@@ -22,8 +22,8 @@ from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import SETID_BITS, FileDescription, PathImpl, remove_privs
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs import inode_flags
-from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, check_owner,
-                                               check_permission, fsuid, in_group)
+from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, capable_wrt_inode, check_owner,
+                                               check_permission, fsuid, in_group, sgid_to_drop)
 from snakevisor.sentry.vfs.resolve import (lookup_child, lookup_child_or_none, resolve,
                                            resolve_parent)
 from snakevisor.sentry.vfs.vfs import LIMITS
@@ -407,21 +407,25 @@ def chmod_vd(ctx, vd: VirtualDentry, mode: int) -> None:
 
 
 def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
+    """chown_common and setattr_prepare's checks: ids of -1 (None) ask for nothing, so anyone may
+    make that call, but it still clears set-id bits, which needs the owner."""
     inode = vd.dentry.inode
     check_writable_mount(vd)
     if inode.iflags:
         inode_flags.check_unchanged(inode)
-    if not capable(ctx.creds, CAP_CHOWN):
-        me = fsuid(ctx.creds)
-        if (uid is not None and uid != inode.uid) or me != inode.uid:
-            raise SyscallError(EPERM)
-        if gid is not None and gid != inode.gid and not in_group(ctx.creds, gid):
-            raise SyscallError(EPERM)
+    creds = ctx.creds
+    owner = fsuid(creds) == inode.uid
+    if uid is not None and not (owner and uid == inode.uid) and not capable_wrt_inode(creds, CAP_CHOWN, inode):
+        raise SyscallError(EPERM)
+    if (gid is not None and not (owner and (gid == inode.gid or in_group(creds, gid)))
+            and not capable_wrt_inode(creds, CAP_CHOWN, inode)):
+        raise SyscallError(EPERM)
     mode = None
-    if not inode.is_dir and (uid is not None or gid is not None):
-        # chown clears set-user-ID, and set-group-ID when it means "group executable".
-        kill = S_ISUID | (S_ISGID if inode.mode & 0o010 else 0)
-        if inode.mode & kill:
+    if not inode.is_dir:
+        # Even with nothing to change, and for root: set-user-ID goes, set-group-ID as a write's would.
+        kill = inode.mode & S_ISUID | sgid_to_drop(creds, inode)
+        if kill:
+            check_owner(creds, inode)   # a change of mode is the owner's
             mode = inode.mode & 0o7777 & ~kill
         inode.kill_priv()   # and the file's capabilities (ATTR_KILL_PRIV)
     inode.setattr(uid=uid, gid=gid, mode=mode)

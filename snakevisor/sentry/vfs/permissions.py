@@ -45,17 +45,23 @@ def capable_wrt_inode(creds, cap: int, inode) -> bool:
     return ns is None or (ns.from_kernel("uid", inode.uid) is not None and ns.from_kernel("gid", inode.gid) is not None)
 
 
-def setid_bits_to_kill(creds, inode) -> int:
-    """The set-id bits a write to or truncation of ``inode`` by ``creds`` clears (Linux's
-    setattr_should_drop_suidgid): set-user-ID; set-group-ID when the group may execute, or when
-    the writer is not in the file's group (nor has CAP_FSETID over it); none of a file that is
-    not regular, or for a writer with CAP_FSETID."""
+def sgid_to_drop(creds, inode) -> int:
+    """S_ISGID if a change of ``inode`` by ``creds`` clears its set-group-ID bit (Linux's
+    setattr_should_drop_sgid): when the group may execute, or the changer is neither in the
+    file's group nor has CAP_FSETID over it (without group execute it means mandatory locking)."""
     mode = inode.mode
-    kill = mode & S_ISUID
     if mode & S_ISGID and (mode & S_IXGRP or not (in_group(creds, inode.gid)
                                                  or capable_wrt_inode(creds, CAP_FSETID, inode))):
-        kill |= S_ISGID
-    if not kill or mode & S_IFMT != S_IFREG or capable(creds, CAP_FSETID):
+        return S_ISGID
+    return 0
+
+
+def setid_bits_to_kill(creds, inode) -> int:
+    """The set-id bits a write to or truncation of ``inode`` by ``creds`` clears (Linux's
+    setattr_should_drop_suidgid): set-user-ID, and set-group-ID as ``sgid_to_drop`` says; none of
+    a file that is not regular, or for a writer with CAP_FSETID."""
+    kill = inode.mode & S_ISUID | sgid_to_drop(creds, inode)
+    if not kill or inode.mode & S_IFMT != S_IFREG or capable(creds, CAP_FSETID):
         return 0
     return kill
 
