@@ -61,3 +61,12 @@ def test_chown_noop(where):
     with place(where) as (base, flags):
         native, _ = compare([compile_c("gvt_vfs"), "chown_noop", base], env=app_env(), flags=flags)
     assert b"00644 0:0 user -1 -1         = 0" in native.stdout
+
+
+@pytest.mark.parametrize("where", ["tmpfs", "overlay", "volume"])
+def test_rename_dir_parent(where):
+    """pjdfstest rename/09: a directory moved to another parent needs write permission on itself
+    (its ".." changes), as an exchanged one does; the sandbox moved it."""
+    with place(where) as (base, flags):
+        native, _ = compare([compile_c("gvt_vfs"), "rename_dir_parent", base], env=app_env(), flags=flags)
+    assert b'rename("p1/d", "p2/d")                                       = -1 EACCES' in native.stdout

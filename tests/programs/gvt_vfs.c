@@ -542,9 +542,60 @@ static int chown_noop(void)
     return 0;
 }
 
+/* A directory that changes parent in a rename needs write permission on itself (its ".."
+   changes), the one it is exchanged with too; a file, or a rename within one directory, does
+   not (pjdfstest rename/09). */
+static int rename_dir_parent(void)
+{
+    make_dir();
+    if (chmod(dir, 0755) || chdir(dir))
+        return 1;
+    mkdir("p1", 0777);
+    mkdir("p2", 0777);
+    chmod("p1", 0777);
+    chmod("p2", 0777);
+    mkdir("p1/d", 0755);
+    close(open("p1/f", O_CREAT | O_WRONLY, 0644));
+    mkdir("p1/u", 0755);
+    chown("p1/u", 65534, 65534);
+    mkdir("p2/x", 0755);
+    chown("p2/x", 65534, 65534);
+    mkdir("p2/r", 0755);
+    pid_t child = fork();
+    if (child == 0) {
+        if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+            _exit(3);
+        CHECK(rename("p1/d", "p2/d"));
+        CHECK(rename("p1/d", "p1/e"));
+        CHECK(rename("p1/e", "p1/d"));
+        CHECK(rename("p1/f", "p2/f"));
+        CHECK(rename("p2/f", "p1/f"));
+        CHECK(rename("p1/u", "p2/u"));
+        CHECK(rename("p2/u", "p1/u"));
+        CHECK(renameat2(AT_FDCWD, "p1/d", AT_FDCWD, "p2/x", RENAME_EXCHANGE));
+        CHECK(renameat2(AT_FDCWD, "p2/x", AT_FDCWD, "p1/d", RENAME_EXCHANGE));
+        CHECK(renameat2(AT_FDCWD, "p1/u", AT_FDCWD, "p2/x", RENAME_EXCHANGE));
+        CHECK(renameat2(AT_FDCWD, "p1/u", AT_FDCWD, "p2/r", RENAME_EXCHANGE));
+        CHECK(renameat2(AT_FDCWD, "p1/u", AT_FDCWD, "p2/f", RENAME_EXCHANGE));
+        CHECK(rename("p1/u", "p2/r"));
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("child status %d\n", status);
+    CHECK(rename("p1/d", "p2/d"));   /* root: CAP_DAC_OVERRIDE */
+    struct stat st;
+    CHECK(stat("p2/d", &st));
+    CHECK(stat("p1/u", &st));
+    chdir("/");
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
     {"setid_write", setid_write},
     {"chown_noop", chown_noop},
+    {"rename_dir_parent", rename_dir_parent},
     {"protected_hardlinks", protected_hardlinks},
     {"inotify_more", inotify_more},
     {"rename_dots", rename_dots},

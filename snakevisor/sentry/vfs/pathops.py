@@ -359,14 +359,7 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
         raise SyscallError(EINVAL if flags & RENAME_EXCHANGE else ENOTEMPTY)
     if (domain := _landlock(ctx)) is not None:
         domain.check_refer(src, np, dst, True, bool(flags & RENAME_EXCHANGE))
-    for parent, child in ((op, src), (np, dst)):
-        if child is not None:
-            check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
-            _may_delete(ctx.creds, parent.dentry.inode, child.dentry.inode)
-            if child.dentry.is_mountpoint:
-                raise SyscallError(EBUSY)
-    if dst is None:
-        check_permission(ctx.creds, np.dentry.inode, MAY_WRITE | MAY_EXEC)
+    _may_rename(ctx.creds, op, src, np, dst, flags)
     # RENAME_WHITEOUT leaves a whiteout (char 0:0, the caller's) at the old name: not cached here.
     op.dentry.inode.rename(olast, np.dentry.inode, nlast, flags, creds=ctx.creds)
     if fsnotify.marks:
@@ -388,6 +381,25 @@ def rename_path(ctx, ostart, opath: bytes, nstart, npath: bytes, flags: int = 0)
     if dst is not None:
         np.dentry.forget_child(nlast)
     sd.move_to(np.dentry, nlast)
+
+
+def _may_rename(creds, op, src, np, dst, flags) -> None:
+    """vfs_rename's permission checks: removing the old name (and the one replaced), making the
+    new one; and a directory that changes parent needs write permission on itself, for its "..".
+    """
+    for parent, child in ((op, src), (np, dst)):
+        if child is not None:
+            check_permission(creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
+            _may_delete(creds, parent.dentry.inode, child.dentry.inode)
+            if child.dentry.is_mountpoint:
+                raise SyscallError(EBUSY)
+    if dst is None:
+        check_permission(creds, np.dentry.inode, MAY_WRITE | MAY_EXEC)
+    if op.dentry.inode is not np.dentry.inode:
+        if src.dentry.inode.is_dir:
+            check_permission(creds, src.dentry.inode, MAY_WRITE)
+        if flags & RENAME_EXCHANGE and dst.dentry.inode.is_dir:
+            check_permission(creds, dst.dentry.inode, MAY_WRITE)
 
 
 # --- attributes -------------------------------------------------------------------------------
