@@ -10,7 +10,8 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["getdents", "trunc_times", "fcntl", "sendfile", "lseek", "fdinfo", "pread_espipe", "utimes", "rename_dots", "inotify_more"]
+CASES = ["getdents", "trunc_times", "fcntl", "sendfile", "lseek", "fdinfo", "pread_espipe", "utimes", "rename_dots", "inotify_more",
+         "long_target"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -592,10 +592,35 @@ static int rename_dir_parent(void)
     return 0;
 }
 
+/* A path argument is at most PATH_MAX bytes with its NUL: a symlink's target of PATH_MAX
+   characters is ENAMETOOLONG, as a path to resolve is (pjdfstest symlink/03). */
+static int long_target(void)
+{
+    make_dir();
+    static char target[PATH_MAX + 2];
+    char link[300];
+    snprintf(link, sizeof link, "%s/l", dir);
+    for (int n = PATH_MAX - 2; n <= PATH_MAX + 1; n++) {
+        memset(target, 'a', n);
+        target[n] = 0;
+        for (int i = 200; i < n; i += 200)
+            target[i] = '/';
+        errno = 0;
+        int r = symlink(target, link);
+        printf("target of %d: %d %s\n", n, r, r < 0 ? strerrorname_np(errno) : "");
+        unlink(link);
+        r = open(target, O_RDONLY);
+        printf("open of %d: %d %s\n", n, r, r < 0 ? strerrorname_np(errno) : "");
+    }
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
     {"setid_write", setid_write},
     {"chown_noop", chown_noop},
     {"rename_dir_parent", rename_dir_parent},
+    {"long_target", long_target},
     {"protected_hardlinks", protected_hardlinks},
     {"inotify_more", inotify_more},
     {"rename_dots", rename_dots},

@@ -14,7 +14,7 @@ def task_ctx(t) -> ResolveContext:
 
 def read_path(t, addr: int) -> bytes:
     """A path argument: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX-1 bytes."""
-    return t.mm.read_cstring(addr, PATH_MAX)
+    return t.mm.read_cstring(addr, PATH_MAX - 1)
 
 
 def at_start(t, dirfd: int, path: bytes):
