@@ -298,6 +298,8 @@ def setattr_(sess: Session, m: M.Tsetattr, st: FidState):
     # chown before chmod: chown clears set-ID bits, a mode given with it is the final one.
     if v & (C.SETATTR_UID | C.SETATTR_GID):
         os.chown(path, m.uid if v & C.SETATTR_UID else -1, m.gid if v & C.SETATTR_GID else -1)
+    elif v == C.SETATTR_CTIME:   # nothing but the change time: what a chown to -1, -1 changes
+        os.chown(path, -1, -1)
     if v & C.SETATTR_MODE:
         if is_link:
             raise SyscallError(EOPNOTSUPP)

@@ -490,8 +490,8 @@ static int setid_write(void)
     return 0;
 }
 
-/* chown and lchown with ids of -1 (nothing to change) succeed for anyone who can reach the file,
-   but still clear set-user-ID (and set-group-ID as a write would) of a file that is not a
+/* chown and lchown with ids of -1 (nothing to change but the change time) succeed for anyone
+   who can reach the file, but still clear set-user-ID (and set-group-ID as a write would) of a file that is not a
    directory, for root too, and that needs the owner (or CAP_FOWNER): EPERM otherwise. A change
    of owner or group by root clears them likewise (pjdfstest chown/00). */
 static int chown_noop(void)
@@ -531,6 +531,16 @@ static int chown_noop(void)
             struct stat st;
             stat(name, &st);
             printf(" (status %d) -> %05o %d:%d\n", status, st.st_mode & 07777, st.st_uid, st.st_gid);
+            if (op == 0 || op == 6) {   /* the change time changes too, with nothing else */
+                struct timespec old[2] = {{1000, 0}, {1000, 0}};
+                struct stat a, b;
+                utimensat(AT_FDCWD, name, old, 0);
+                stat(name, &a);
+                usleep(20000);
+                chown(name, -1, -1);
+                stat(name, &b);
+                printf("  ctime changed %d\n", changed(&a.st_ctim, &b.st_ctim));
+            }
             if (op == 6)
                 rmdir("d");
             else

@@ -210,6 +210,12 @@ class Inode:
             raise SyscallError(EINVAL)   # no resizing; "truncating" to its own size (open's O_TRUNC) is fine
         self._apply_attrs(mode, uid, gid, atime, mtime)
 
+    def change_ctime(self) -> None:
+        """A change of nothing but the change time: chown to ids of -1 (notify_change's ATTR_CTIME)."""
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        self.touch_ctime()
+
     def _apply_attrs(self, mode, uid, gid, atime, mtime) -> None:
         """The in-memory part of setattr, shared by filesystems that keep attributes here."""
         if mode is not None:

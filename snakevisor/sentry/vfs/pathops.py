@@ -440,7 +440,10 @@ def chown_vd(ctx, vd: VirtualDentry, uid: int | None, gid: int | None) -> None:
             check_owner(creds, inode)   # a change of mode is the owner's
             mode = inode.mode & 0o7777 & ~kill
         inode.kill_priv()   # and the file's capabilities (ATTR_KILL_PRIV)
-    inode.setattr(uid=uid, gid=gid, mode=mode)
+    if uid is None and gid is None and mode is None:
+        inode.change_ctime()
+    else:
+        inode.setattr(uid=uid, gid=gid, mode=mode)
     fsnotify.attributes_changed(vd.dentry, owner=True)
 
 

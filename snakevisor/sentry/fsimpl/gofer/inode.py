@@ -135,6 +135,12 @@ class GoferInode(Inode):
             self.touch_mtime()
         self._apply_attrs(mode, uid, gid, atime, mtime)
 
+    def change_ctime(self):
+        if self.fs.readonly:
+            raise SyscallError(EROFS)
+        self.fid.setattr(P9.SETATTR_CTIME, mode=0, uid=0, gid=0, size=0, atime_ns=0, mtime_ns=0)
+        self.touch_ctime()
+
     def _resize(self, size):
         """Truncation's part before the Tsetattr: the SETATTR bits it still needs (regular files)."""
         raise SyscallError(EISDIR if self.is_dir else EINVAL)
