@@ -52,7 +52,7 @@ def test_setid_write(where):
     set-id bits (the sandbox kept them)."""
     with place(where) as (base, flags):
         native, _ = compare([compile_c("gvt_vfs"), "setid_write", base], env=app_env(), flags=flags)
-    assert b"04777 gid 0     write      status 0 -> 00777" in native.stdout
+    assert b"04777 gid 0     write          status 0 -> 00777" in native.stdout
 
 
 @pytest.mark.parametrize("where", ["tmpfs", "overlay", "volume"])

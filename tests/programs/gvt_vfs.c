@@ -446,42 +446,62 @@ static int protected_hardlinks(void)
     return 0;
 }
 
-/* A write (not of 0 bytes) or a truncation (ftruncate, truncate, open's O_TRUNC) by a writer
-   without CAP_FSETID clears set-user-ID, and set-group-ID when the group may execute or the
-   writer is not in the file's group; root's leaves them (pjdfstest chmod/12). Each operation
-   runs in a child as uid/gid 65534 from inside the directory. */
+/* One operation of setid_write on "f", in the child: its result (negative: failed). */
+static long setid_op(const char *op)
+{
+    if (!strcmp(op, "truncate"))
+        return truncate("f", 1);
+    if (!strcmp(op, "otrunc"))
+        return open("f", O_WRONLY | O_TRUNC);
+    int fd = open("f", O_RDWR);
+    if (strstr(op, "ftruncate"))
+        return ftruncate(fd, 2);
+    if (strstr(op, "falloc"))
+        return fallocate(fd, 0, 0, 8192);
+    if (!strcmp(op, "punch"))
+        return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096);
+    if (strstr(op, "mmap")) {   /* a store through a shared mapping clears nothing */
+        char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        p[0] = 'x';
+        return msync(p, 4096, MS_SYNC);
+    }
+    return write(fd, "x", strcmp(op, "write0") ? 1 : 0);
+}
+
+/* A write (not of 0 bytes), a truncation (ftruncate, truncate, open's O_TRUNC) or an allocation
+   by a writer without CAP_FSETID clears set-user-ID, and set-group-ID when the group may execute
+   or the writer is not in the file's group; a store through a mapping, or root's write, leaves
+   them (pjdfstest chmod/12). Each operation runs in a child, as uid/gid 65534 unless its name
+   starts with "root", from inside the directory. */
 static int setid_write(void)
 {
     static const struct { int mode, gid; } modes[] = {{04777, 0}, {02777, 0}, {06777, 0}, {02767, 0},
                                                        {02767, 65534}, {02777, 65534}, {0777, 0}};
-    static const char *ops[] = {"write", "write0", "ftruncate", "truncate", "otrunc", "root-write", "root-trunc"};
+    static const char *ops[] = {"write", "write0", "ftruncate", "truncate", "otrunc", "fallocate", "punch", "mmap",
+                                "root-write", "root-ftruncate", "root-falloc", "root-mmap"};
     make_dir();
     if (chmod(dir, 0755) || chdir(dir))
         return 1;
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
         for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
             int fd = open("f", O_CREAT | O_WRONLY | O_TRUNC, 0600);
+            ftruncate(fd, 4096);
             fchown(fd, 0, modes[m].gid);
             fchmod(fd, modes[m].mode);
             close(fd);
             pid_t child = fork();
             if (child == 0) {
-                if (op < 5 && (setgid(65534) || setuid(65534)))
+                if (strncmp(ops[op], "root", 4) && (setgid(65534) || setuid(65534)))
                     _exit(3);
-                long r = 0;
-                if (op == 2 || op == 3 || op == 4 || op == 6)
-                    r = op == 3 ? truncate("f", 1) : op == 4 ? open("f", O_WRONLY | O_TRUNC) : 0;
-                if (op != 3 && op != 4) {
-                    fd = open("f", O_WRONLY);
-                    r = op == 2 || op == 6 ? ftruncate(fd, 2) : write(fd, "x", op == 1 ? 0 : 1);
-                }
-                _exit(r < 0 ? 4 : 0);
+                _exit(setid_op(ops[op]) < 0 ? 4 : 0);
             }
             int status;
             waitpid(child, &status, 0);
             struct stat st;
             stat("f", &st);
-            printf("%05o gid %-5d %-10s status %d -> %05o\n", modes[m].mode, modes[m].gid, ops[op], status,
+            printf("%05o gid %-5d %-14s status %d -> %05o\n", modes[m].mode, modes[m].gid, ops[op], status,
                    st.st_mode & 07777);
             unlink("f");
         }

@@ -714,6 +714,8 @@ def fallocate(t, fd, mode, offset, length):
     # (ext4) only when the file grows; punching a hole never grows it.
     if not mode & FALLOC_FL_PUNCH_HOLE and (not mode & FALLOC_FL_KEEP_SIZE or inode.fs.name == "tmpfs"):
         check_new_size(t, inode, offset + length)
+    if inode.mode & SETID_BITS:
+        remove_privs(t.creds, f.vd.dentry)   # file_modified, as a write
     f.impl.allocate(mode, offset, length)
     fsnotify.file_event(f.vd.dentry, IN_MODIFY)
     return 0

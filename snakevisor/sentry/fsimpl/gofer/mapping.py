@@ -121,6 +121,8 @@ class FileMapping(Mappable):
                 continue
             for foff, mf_off, n in self.cache.data_ranges(start, end - start):
                 writer.pwrite(view[mf_off:mf_off + n], foff)
+        if inode.mode & 0o6000:
+            inode.keep_setid()   # a write through a mapping clears no set-id bit on Linux
 
     def release(self):
         """The inode is evicted: free the cached pages."""

@@ -147,7 +147,7 @@ class GoferRegularFile(GoferInode):
 
     def _wrote(self, offset, data, n):
         if self.mode & 0o6000 and n:
-            self._keep_setid()
+            self.keep_setid()
         if self.mapping.cache is not None:
             self.mapping.update(offset, memoryview(data)[:n])
         if offset + n > self.size:
@@ -161,13 +161,13 @@ class GoferRegularFile(GoferInode):
         if fd is not None:
             host_call(os.ftruncate, fd, size)
             if self.mode & 0o6000:
-                self._keep_setid()
+                self.keep_setid()
             return 0
         return P9.SETATTR_SIZE
 
-    def _keep_setid(self):
+    def keep_setid(self):
         """The host clears a file's set-id bits when the Sentry, without CAP_FSETID there, writes
-        to or truncates it through a donated descriptor. Whether they go is the VFS's decision,
+        to, truncates or allocates it through a donated descriptor. Whether they go is the VFS's decision,
         already applied to ``mode`` (vfs/file.py remove_privs): the Gofer, which has CAP_FSETID,
         sets what remains back. (Over 9P the Gofer writes and the host keeps them.)"""
         if self.host.donated():
@@ -184,6 +184,8 @@ class GoferRegularFile(GoferInode):
         if mode & _SHIFTING:
             self.mapping.sync()    # the host moves the file's data: what a mapping wrote first
         checked(libc.fallocate(fd, mode, offset, length))
+        if self.mode & 0o6000:
+            self.keep_setid()
         if mode & _SHIFTING:
             # The data past offset moved on the host (ext4, xfs): its size and cached bytes now.
             self._set_size(host_call(os.fstat, fd).st_size)
