@@ -422,6 +422,8 @@ def test_chmod_chown_truncate(world):
     assert st[3] == abi.S_IFREG | 0o750          # chown cleared set-user-ID
     call(sf.fchown, t, fd, neg(-1), 34)
     assert stat_of(w, b"/tmp/f")[5] == 34
+    call(sp.chown, t, m(b"/tmp/f"), neg(-1), neg(-1))   # nothing but the change time (Tsetattr of CTIME alone)
+    assert stat_of(w, b"/tmp/f")[3:6] == (abi.S_IFREG | 0o750, 12, 34)
     call(sp.symlink, t, m(b"f"), m(b"/tmp/l"))
     call(sp.lchown, t, m(b"/tmp/l"), 56, 56)
     assert stat_of(w, b"/tmp/l", abi.AT_SYMLINK_NOFOLLOW)[4] == 56
