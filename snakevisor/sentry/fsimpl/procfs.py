@@ -30,7 +30,7 @@ from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.fstypes import proc_filesystems
 from snakevisor.sentry.vfs.mount import ROOTFS_ID
-from snakevisor.sentry.vfs import locks
+from snakevisor.sentry.vfs import dnotify, locks
 from snakevisor.sentry.vfs.leases import LIMITS as lease_limits
 from snakevisor.sentry.vfs.resolve import is_reachable, path_of
 from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
@@ -234,6 +234,8 @@ class ProcRoot(Directory):
             b"pipe-user-pages-hard": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['user_pages_hard']}\n",
                                                           _limit_writer(pipefs.LIMITS, "user_pages_hard")),
             b"inotify": lambda: Directory(fs, lambda: _limits_dir(fs, inotify.LIMITS)),
+            b"dir-notify-enable": lambda: WritableFile(fs, lambda: f"{dnotify.LIMITS['dir_notify_enable']}\n",
+                                                       _limit_writer(dnotify.LIMITS, "dir_notify_enable")),
             b"lease-break-time": lambda: WritableFile(fs, lambda: f"{lease_limits['lease_break_time']}\n",
                                                       _limit_writer(lease_limits, "lease_break_time")),
         }

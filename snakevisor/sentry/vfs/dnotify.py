@@ -5,11 +5,14 @@ DN_* bits, and a matching one sends the description's F_SETSIG signal (POLL_MSG,
 SIGIO to its owner, then ends the registration unless DN_MULTISHOT asked for more.
 """
 from snakevisor.abi import inotify as N
-from snakevisor.abi.errno import ENOTDIR, SyscallError
+from snakevisor.abi.errno import EINVAL, ENOTDIR, SyscallError
 from snakevisor.abi.fs import (DN_ACCESS, DN_ATTRIB, DN_CREATE, DN_DELETE, DN_MODIFY, DN_MULTISHOT, DN_RENAME,
                                F_OWNER_PID)
 from snakevisor.abi.signal import POLL_MSG
 from snakevisor.sentry.vfs import fasync, fsnotify
+
+# fs.dir-notify-enable (/proc/sys/fs): 0 turns F_NOTIFY off (EINVAL), as on Linux
+LIMITS = {"dir_notify_enable": 1}
 
 _DN_OF = ((N.IN_ACCESS, DN_ACCESS), (N.IN_MODIFY, DN_MODIFY), (N.IN_CREATE, DN_CREATE),
           (N.IN_DELETE, DN_DELETE), (N.IN_MOVED_FROM | N.IN_MOVED_TO, DN_RENAME), (N.IN_ATTRIB, DN_ATTRIB))
@@ -37,6 +40,8 @@ class DnotifyMark:
 def fcntl_notify(task, f, fd, arg):
     """F_NOTIFY: ``arg`` with no event bits ends the registration; else the directory's events in
     ``arg`` are added to it, and the caller becomes the description's owner (as Linux does)."""
+    if not LIMITS["dir_notify_enable"]:
+        raise SyscallError(EINVAL)
     if not arg & ~DN_MULTISHOT:
         release(f)
         return 0

@@ -1,0 +1,59 @@
+/* Regressions found by running stress-ng's stressors natively and in the sandbox (the stress-ng
+   oracle). One case per argv[1]; each prints the return values and errno names it observes, so
+   native and sandbox output must be identical. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
+    printf("%-60s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
+
+static void print_file(const char *path)
+{
+    char buf[256];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        printf("open %s: %s\n", path, strerrorname_np(errno));
+        return;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n < 0 ? 0 : n] = 0;
+    printf("%s: %s", path, buf);
+}
+
+/* dnotify: stress-ng reads fs.dir-notify-enable before it uses F_NOTIFY. */
+static int dir_notify_enable(void)
+{
+    print_file("/proc/sys/fs/dir-notify-enable");
+    int fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+    CHECK(fcntl(fd, F_NOTIFY, DN_CREATE));
+    CHECK(fcntl(fd, F_NOTIFY, 0));
+    close(fd);
+    return 0;
+}
+
+static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"dir_notify_enable", dir_notify_enable},
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2)
+        return 2;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!strcmp(argv[1], cases[i].name))
+            return cases[i].fn();
+    return 2;
+}
