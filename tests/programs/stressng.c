@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +44,18 @@ static int dir_notify_enable(void)
     return 0;
 }
 
+/* cyclic: asks SCHED_DEADLINE's priority range (0..0 on Linux) before sched_setattr. */
+static int deadline_priority(void)
+{
+    for (int policy = 0; policy <= 6; policy++) {   /* 7, SCHED_EXT, is new in 6.12 */
+        CHECK(sched_get_priority_min(policy));
+        CHECK(sched_get_priority_max(policy));
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"deadline_priority", deadline_priority},
     {"dir_notify_enable", dir_notify_enable},
 };
 

@@ -193,7 +193,8 @@ def sched_setparam(t, tid, param):
 
 
 # Each policy's (lowest, highest) static priority; any other policy is EINVAL.
-_PRIORITIES = {SCHED_FIFO: (1, 99), SCHED_RR: (1, 99), SCHED_OTHER: (0, 0), SCHED_BATCH: (0, 0), SCHED_IDLE: (0, 0)}
+_PRIORITIES = {SCHED_FIFO: (1, 99), SCHED_RR: (1, 99), SCHED_OTHER: (0, 0), SCHED_BATCH: (0, 0), SCHED_IDLE: (0, 0),
+               SCHED_DEADLINE: (0, 0)}
 
 
 def _priorities(policy):
