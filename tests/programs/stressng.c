@@ -54,7 +54,35 @@ static int deadline_priority(void)
     return 0;
 }
 
+/* reboot: a power-off in a PID namespace of the application's own ends that namespace (its init
+   dies of SIGINT), not the sandbox. The child calls reboot only if it is the init of a new
+   namespace: never on the host's own. */
+static int reboot_pid_namespace(void)
+{
+    if (unshare(CLONE_NEWPID) < 0) {
+        printf("unshare: %s\n", strerrorname_np(errno));
+        return 0;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        if (getpid() != 1)
+            _exit(3);
+        printf("child is pid %d\n", getpid());
+        CHECK(syscall(SYS_reboot, 0xfee1dead, 0xffffffff, 0x4321fedc, 0));   /* bad magic2 */
+        CHECK(syscall(SYS_reboot, 0xfee1dead, 672274793, 0, 0));             /* Ctrl-Alt-Del off */
+        syscall(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, 0);            /* power off */
+        _exit(4);
+    }
+    int status;
+    CHECK(waitpid(child, &status, 0) == child);
+    printf("signaled %d sig %d exited %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    printf("parent survives\n");
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"reboot_pid_namespace", reboot_pid_namespace},
     {"deadline_priority", deadline_priority},
     {"dir_notify_enable", dir_notify_enable},
 };

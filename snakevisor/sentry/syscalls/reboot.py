@@ -16,8 +16,9 @@ INIT_SIGNAL = {LINUX_REBOOT_CMD_RESTART: S.SIGHUP, LINUX_REBOOT_CMD_RESTART2: S.
 
 
 def pid_namespace_init(task):
-    """The init (child reaper) of ``task``'s PID namespace: the sandbox's first process."""
-    return task.kernel.init
+    """The init (child reaper) of ``task``'s own PID namespace (Linux's task_active_pid_ns): the
+    sandbox's first process, or the init of a namespace the application made."""
+    return task.tg.pidns.init or task.kernel.init
 
 
 def reboot(t, magic1, magic2, cmd, arg):
