@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -81,7 +82,36 @@ static int reboot_pid_namespace(void)
     return 0;
 }
 
+/* kcmp: KCMP_SYSVSEM compares the processes' undo lists, which exist from the first SEM_UNDO
+   operation on: a parent and a forked child that never made one compare equal. */
+static int kcmp_sysvsem(void)
+{
+    int pipefd[2];
+    if (pipe(pipefd) < 0)
+        return 1;
+    pid_t self = getpid(), child = fork();
+    if (child == 0) {
+        char c;
+        close(pipefd[1]);
+        read(pipefd[0], &c, 1);
+        _exit(0);
+    }
+    close(pipefd[0]);
+    CHECK(syscall(SYS_kcmp, self, child, 6 /* KCMP_SYSVSEM */, 0, 0));
+    CHECK(syscall(SYS_kcmp, self, self, 6, 0, 0));
+    int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    struct sembuf up = {0, 1, SEM_UNDO};
+    CHECK(semop(id, &up, 1));
+    CHECK(syscall(SYS_kcmp, self, child, 6, 0, 0) > 0);
+    CHECK(syscall(SYS_kcmp, self, self, 6, 0, 0));
+    CHECK(semctl(id, 0, IPC_RMID));
+    close(pipefd[1]);
+    waitpid(child, NULL, 0);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"kcmp_sysvsem", kcmp_sysvsem},
     {"reboot_pid_namespace", reboot_pid_namespace},
     {"deadline_priority", deadline_priority},
     {"dir_notify_enable", dir_notify_enable},

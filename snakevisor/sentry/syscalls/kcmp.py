@@ -45,6 +45,13 @@ def _epoll_target(t, task, slot_addr):
     raise SyscallError(ENOENT)
 
 
+def _undo_list(task):
+    """The process's SysV undo list (one per process here), or None before its first SEM_UNDO
+    operation, as Linux's NULL sysvsem.undo_list: two processes without one compare equal."""
+    tgid = task.tg.tgid
+    return task.tg if any(ipc.sem.has_undo_list(tgid) for ipc in task.kernel.ipc_namespaces) else None
+
+
 def kcmp(t, pid1, pid2, kind, idx1, idx2):
     a, b = ptrace_target(t, to_s32(pid1)), ptrace_target(t, to_s32(pid2))
     if kind == KCMP_FILE:
@@ -59,8 +66,10 @@ def kcmp(t, pid1, pid2, kind, idx1, idx2):
         x, y = a.fs, b.fs
     elif kind == KCMP_SIGHAND:
         x, y = a.tg.handlers, b.tg.handlers
-    elif kind in (KCMP_IO, KCMP_SYSVSEM):
-        x, y = a.tg, b.tg      # one I/O context and one SysV undo list per process here
+    elif kind == KCMP_IO:
+        x, y = a.tg, b.tg      # one I/O context per process here
+    elif kind == KCMP_SYSVSEM:
+        x, y = _undo_list(a), _undo_list(b)
     else:
         raise SyscallError(EINVAL)
     if x is y:

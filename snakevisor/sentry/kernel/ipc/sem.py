@@ -221,6 +221,11 @@ class Semaphores:
     def _pack(self, s):
         return I.SEMID64_DS.pack(s.perm.pack(), s.otime, 0, s.ctime, 0, len(s.sems), 0, 0)
 
+    def has_undo_list(self, tgid) -> bool:
+        """Whether the process has made a SEM_UNDO operation here (Linux allocates its undo list
+        then, and a forked child starts without one) and has not left since."""
+        return tgid in self.undo
+
     # -- exit ----------------------------------------------------------------------
     def process_exited(self, tgid):
         """exit_sem: apply the process's SEM_UNDO adjustments, clamped to 0..SEMVMX."""
