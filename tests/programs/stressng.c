@@ -110,7 +110,30 @@ static int kcmp_sysvsem(void)
     return 0;
 }
 
+/* tee: flags beyond SPLICE_F_ALL are EINVAL (Linux 4.10 on), before the descriptors are
+   looked at; a zero length is 0 (after the flags for tee, before them for splice). */
+static int splice_flags(void)
+{
+    int a[2], b[2];
+    if (pipe(a) < 0 || pipe(b) < 0)
+        return 1;
+    CHECK(write(a[1], "x", 1));
+    CHECK(tee(a[0], b[1], INT32_MAX, ~0U));
+    CHECK(tee(a[0], b[1], 1, 0x10));
+    CHECK(tee(a[0], b[1], 0, ~0U));
+    CHECK(tee(-1, -1, 0, 0));
+    CHECK(tee(-1, -1, 1, ~0U));
+    CHECK(splice(a[0], NULL, b[1], NULL, 1, ~0U));
+    CHECK(splice(a[0], NULL, b[1], NULL, 0, ~0U));
+    CHECK(splice(-1, NULL, -1, NULL, 0, 0));
+    CHECK(splice(-1, NULL, -1, NULL, 1, 0x10));
+    CHECK(tee(a[0], b[1], 1, SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_MOVE | SPLICE_F_GIFT));
+    CHECK(splice(a[0], NULL, b[1], NULL, 1, SPLICE_F_NONBLOCK));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"splice_flags", splice_flags},
     {"kcmp_sysvsem", kcmp_sysvsem},
     {"reboot_pid_namespace", reboot_pid_namespace},
     {"deadline_priority", deadline_priority},

@@ -160,7 +160,16 @@ def _check_sendfile_source(src):
         raise SyscallError(EINVAL)
 
 
+def _bad_flags(flags) -> bool:
+    """Flags beyond SPLICE_F_ALL (the 32 bits Linux reads): EINVAL, before the descriptors."""
+    return bool(flags & 0xFFFFFFFF & ~SPLICE_F_ALL)
+
+
 def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
+    if not length:
+        return 0     # Linux answers a zero length first, whatever the rest
+    if _bad_flags(flags):
+        raise SyscallError(EINVAL)
     src, dst = _files(t, fd_in, fd_out)
     in_pipe, out_pipe = isinstance(src.impl, PipeImpl), isinstance(dst.impl, PipeImpl)
     if not in_pipe and not out_pipe:
@@ -197,6 +206,10 @@ def splice(t, fd_in, off_in, fd_out, off_out, length, flags):
 
 
 def tee(t, fd_in, fd_out, length, flags):
+    if _bad_flags(flags):
+        raise SyscallError(EINVAL)
+    if not length:
+        return 0
     src, dst = _files(t, fd_in, fd_out)
     if not isinstance(src.impl, PipeImpl) or not isinstance(dst.impl, PipeImpl) or \
             src.impl.pipe is dst.impl.pipe:
