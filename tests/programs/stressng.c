@@ -132,7 +132,21 @@ static int splice_flags(void)
     return 0;
 }
 
+/* numa: stress-ng finds the NUMA nodes in /proc/self/status's Mems_allowed. */
+static int mems_allowed(void)
+{
+    char line[1024];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Mems_allowed", 12))
+            fputs(line, stdout);
+    if (f)
+        fclose(f);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"mems_allowed", mems_allowed},
     {"splice_flags", splice_flags},
     {"kcmp_sysvsem", kcmp_sysvsem},
     {"reboot_pid_namespace", reboot_pid_namespace},

@@ -13,7 +13,7 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import MEM_MAJOR, O_CLOEXEC, PROC_SUPER_MAGIC
 from snakevisor.abi.tty import TTYAUX_MAJOR, UNIX98_PTY_SLAVE_MAJOR
-from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT
+from snakevisor.abi.mm import DEFAULT_MAX_MAP_COUNT, MAX_NUMNODES
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.sched import SCHED_FIFO, SCHED_RR
 from snakevisor.abi.time import CLK_TCK
@@ -283,6 +283,9 @@ def _limit_writer(limits, name, minimum=0, maximum=None):
     return write
 
 
+# A nodemask as Linux's %*pb prints it: 32-bit groups, most significant first.
+_MEMS_ALLOWED = ",".join(["00000000"] * (MAX_NUMNODES // 32 - 1) + ["00000001"])
+
 _USERNS_FILES = (b"uid_map", b"gid_map", b"setgroups", b"timens_offsets")
 
 
@@ -537,6 +540,7 @@ class ThreadGroupDir(Directory):
             ("CapPrm", f"{c.cap_permitted:016x}"), ("CapEff", f"{c.cap_effective:016x}"),
             ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{c.cap_ambient:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
             *seccomp.status_rows(task), ("Cpus_allowed", f"{(1 << ncpu) - 1:x}"), ("Cpus_allowed_list", f"0-{ncpu - 1}"),
+            ("Mems_allowed", _MEMS_ALLOWED), ("Mems_allowed_list", "0"),   # node 0 alone (syscalls/numa.py)
             ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
         ]
         return "".join(f"{k}:\t{v}\n" for k, v in rows)

@@ -12,12 +12,11 @@ from snakevisor.abi.errno import EFAULT, EINVAL, ENOENT, EPERM, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import (MPOL_DEFAULT, MPOL_F_ADDR, MPOL_F_MEMS_ALLOWED, MPOL_F_NODE, MPOL_F_RELATIVE_NODES,
                                MPOL_F_STATIC_NODES, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL,
-                               MPOL_MF_STRICT, MPOL_MODE_FLAGS, MPOL_PREFERRED, MPOL_WEIGHTED_INTERLEAVE)
+                               MPOL_MF_STRICT, MPOL_MODE_FLAGS, MAX_NUMNODES, MPOL_PREFERRED, MPOL_WEIGHTED_INTERLEAVE)
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE
 from snakevisor.sentry.kernel.creds import ptrace_target
 
 NR_NODE_IDS = 1
-MAX_NUMNODES = 1024
 CHUNK = 1024
 CHUNKS_PER_TURN = 16
 
