@@ -145,7 +145,40 @@ static int mems_allowed(void)
     return 0;
 }
 
+/* resources: processes that fork without pause kept the Sentry's loop busy with their stops, and
+   it never looked at its timers: the alarm of a process among them never came. */
+static volatile sig_atomic_t alarmed;
+static void on_alarm(int sig) { (void)sig; alarmed = 1; }
+
+static int alarm_busy_forks(void)
+{
+    enum { N = 32 };
+    pid_t kids[N];
+    signal(SIGALRM, on_alarm);
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0)
+            for (;;) {
+                pid_t p = fork();
+                if (p == 0)
+                    _exit(0);
+                if (p > 0)
+                    waitpid(p, NULL, 0);
+            }
+    }
+    alarm(1);
+    while (!alarmed)
+        pause();
+    for (int i = 0; i < N; i++)
+        kill(kids[i], SIGKILL);
+    while (wait(NULL) > 0)
+        ;
+    printf("the alarm came\n");
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"alarm_busy_forks", alarm_busy_forks},
     {"mems_allowed", mems_allowed},
     {"splice_flags", splice_flags},
     {"kcmp_sysvsem", kcmp_sysvsem},

@@ -27,6 +27,9 @@ _SFD_CLOEXEC = os.O_CLOEXEC
 # for centuries; the loop just wakes up and finds no timer due yet.
 MAX_POLL_WAIT = 3600.0
 WAKER_CHECK = 32   # stub statuses between two looks at the waker by name (see _fair_to_waker)
+# The longest the loop goes without looking at its descriptors and timers while stub stops keep
+# it busy (see _poll_if_starved).
+STARVED_POLL = 0.01
 
 
 class WaitStop:
@@ -134,6 +137,7 @@ class Loop:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         self.sigchld_fd = signalfd(signal.SIGCHLD)
         self.epoll.register(self.sigchld_fd, select.EPOLLIN)
+        self._polled_at = self._swept_at = time.monotonic()
         self.running = True
 
     def close(self):
@@ -353,9 +357,8 @@ class Loop:
                     return
                 self._on_status(pid, status)
                 continue
-            if self.stops_by_waitpid and self._drain_waitpid():
-                continue
-            if self.spin is not None and self.spin():
+            if self.stops_by_waitpid and self._drain_waitpid() or self.spin is not None and self.spin():
+                self._poll_if_starved()
                 continue
             timeout = None
             if self.timers:
@@ -393,6 +396,8 @@ class Loop:
         self._on_status(tid, report)
 
     def _drain_waitpid(self):
+        """Collect the stub stops there are; stops that keep coming end it once the loop is due to
+        poll (_poll_if_starved), or it would never return."""
         got = False
         while True:
             try:
@@ -403,12 +408,19 @@ class Loop:
                 return got
             got = True
             self._on_status(pid, status)
+            if time.monotonic() - self._polled_at > STARVED_POLL:
+                return got
 
     def _fair_to_waker(self):
         """waitpid(-1) reports the newest tracees first, so under a flood of stub stops (a fork
         bomb) the waker, the oldest, went unseen for tens of seconds, and with it every SIGIO
-        descriptor (the OCI control socket) and host signal. Ask for it by name now and then."""
+        descriptor (the OCI control socket) and host signal. Ask for it by name now and then,
+        and for every running stub at most each STARVED_POLL (_fair_to_all)."""
         self._until_waker_check = WAKER_CHECK
+        now = time.monotonic()
+        if now - self._swept_at > STARVED_POLL:
+            self._swept_at = now
+            self._fair_to_all()
         if self.waker is None:
             return
         try:
@@ -418,8 +430,32 @@ class Loop:
         if pid:
             self._on_status(pid, status)
 
+    def _fair_to_all(self):
+        """Under a flood of stops from younger processes an older one that stopped went unseen
+        for good (a parent of busy forking children never had its next syscall answered)."""
+        if not self.stops_by_waitpid:
+            return   # stops come through deliver() (systrap), not in waitpid's order
+        for tid in list(self.by_tid):
+            if tid not in self.by_tid:
+                continue   # its stop came in the meantime (a stopped stub is not asked twice)
+            try:
+                pid, status = os.waitpid(tid, WALL | os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if pid:
+                self._on_status(pid, status)
+
+    def _poll_if_starved(self):
+        """Stub stops that keep coming (many busy processes) send the loop round without its
+        poll: timers (alarm, itimers, sleeps), descriptors and dead stubs' pidfds went unseen for
+        as long as they came (stress-ng's resources stressor never got its SIGALRM). Look now
+        and then without waiting."""
+        if time.monotonic() - self._polled_at > STARVED_POLL:
+            self._poll(0)
+
     def _poll(self, timeout):
         events = self.epoll.poll(-1 if timeout is None else min(timeout, MAX_POLL_WAIT))
+        self._polled_at = time.monotonic()
         child = self.stops_by_waitpid
         for fd, ev in events:
             if fd == self.sigchld_fd:
