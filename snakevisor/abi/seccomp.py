@@ -33,6 +33,7 @@ MAX_ERRNO = 4095                    # ERRNO's data is capped there
 MAX_INSNS_PER_PATH = 32768          # all of a task's filters, each counting 4 more (ENOMEM past it)
 FILTER_PENALTY_INSNS = 4
 SYS_SECCOMP = 1                     # si_code of the SIGSYS a SECCOMP_RET_TRAP raises
+SYS_USER_DISPATCH = 2               # ... and of the one syscall user dispatch raises
 AUDIT_ARCH_X86_64 = 0xC000003E
 # The syscalls strict mode allows (x86_64: read, write, exit, rt_sigreturn)
 STRICT_MODE_SYSCALLS = frozenset((0, 1, 60, 15))

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -177,7 +178,70 @@ static int alarm_busy_forks(void)
     return 0;
 }
 
+/* usersyscall: syscall user dispatch. A call made while the selector reads BLOCK raises SIGSYS
+   (SYS_USER_DISPATCH) and returns its own number; ALLOW, or a call from the allowed region, runs. */
+static volatile char selector;
+static volatile int sys_code, sys_errno, sys_nr;
+static volatile unsigned sys_arch;
+
+static void on_sigsys(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig; (void)uc;
+    selector = 0;   /* SYSCALL_DISPATCH_FILTER_ALLOW: the handler's own calls (sigreturn) run */
+    sys_code = info->si_code;
+    sys_errno = info->si_errno;
+    sys_nr = info->si_syscall;
+    sys_arch = info->si_arch;
+}
+
+static int user_dispatch(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSYS, &sa, NULL);
+    CHECK(prctl(59, 2, 0, 0, 0));                          /* no such mode */
+    CHECK(prctl(59, 0, 1, 0, 0));                          /* OFF takes no arguments */
+    CHECK(prctl(59, 1, 0x1000, 0, &selector));             /* an empty region */
+    CHECK(prctl(59, 1, ~0UL, 2, &selector));               /* one that wraps */
+    CHECK(prctl(59, 1, 0, 0, (char *)0xffffffffffff0000UL));
+    CHECK(prctl(59, 1, 0, 0, &selector));
+    CHECK(syscall(0xe000));                                /* ALLOW: it runs (ENOSYS) */
+    selector = 1;                                          /* BLOCK */
+    long r = syscall(0xe000);
+    printf("blocked call returns %#lx code %d errno %d nr %#x arch %#x\n", r, sys_code, sys_errno, sys_nr, sys_arch);
+    selector = 1;
+    r = syscall(SYS_getppid);
+    printf("blocked getppid returns %ld (its number), selector now %d\n", r, selector);
+    pid_t child = fork();
+    if (child == 0) {
+        selector = 1;   /* a new task starts without dispatch */
+        _exit(syscall(SYS_getpid) == getpid() ? 0 : 1);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("forked child: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    CHECK(prctl(59, 0, 0, 0, 0));
+    CHECK(prctl(59, 1, 0x1000, 0x7ffffffff000 - 0x1000, &selector));   /* every address allowed */
+    selector = 1;
+    CHECK(syscall(0xe000));
+    selector = 0;
+    child = fork();
+    if (child == 0) {
+        prctl(59, 1, 0, 0, &selector);
+        selector = 7;   /* neither ALLOW nor BLOCK: the process dies of SIGSYS */
+        syscall(SYS_getpid);
+        _exit(0);
+    }
+    waitpid(child, &status, 0);
+    printf("bad selector: signaled %d sig %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    CHECK(prctl(59, 0, 0, 0, 0));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"user_dispatch", user_dispatch},
     {"alarm_busy_forks", alarm_busy_forks},
     {"mems_allowed", mems_allowed},
     {"splice_flags", splice_flags},

@@ -336,6 +336,9 @@ def _verdict(entry, nr, handler):
     return replace(entry, handler=handler)
 
 
+verdict = _verdict   # (syscall user dispatch's too: kernel/user_dispatch.py)
+
+
 _failing_entries = {}      # (nr, errno) -> (entry, verdict): denials repeat, and building one costs 2 us
 
 

@@ -12,7 +12,7 @@ from types import GeneratorType
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
 from snakevisor.abi.prctl import DEFAULT_TIMER_SLACK_NS, PR_TSC_ENABLE
-from snakevisor.sentry.kernel import debugregs, ptrace, seccomp
+from snakevisor.sentry.kernel import debugregs, ptrace, seccomp, user_dispatch
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
@@ -57,6 +57,7 @@ class Task:
         self.tsc_mode = PR_TSC_ENABLE  # PR_SET_TSC's, reported only: rdtsc is not trapped
         self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
         self.seccomp = None            # the application's seccomp mode and filters (kernel/seccomp.py)
+        self.user_dispatch = None      # prctl's syscall user dispatch (kernel/user_dispatch.py)
         self.ptrace = None             # kernel/ptrace.py PtraceState while traced
         self.ptraced = []              # the PtraceStates of the Tasks we trace
         self.debugregs = None          # kernel/debugregs.py DebugRegs once a tracer or a trap set them
@@ -153,7 +154,7 @@ class Task:
                     if self.ptrace is not None:
                         nr = yield from ptrace.syscall_enter(self, regs)
                     entry = entries.get(nr)
-                    if self.seccomp is not None:   # the application's filters may deny it
+                    if self.seccomp is not None or self.user_dispatch is not None:   # the application's say
                         entry = self._filtered(regs, entry)
                     if entry is None or entry.handler is None:
                         ret = self._no_handler(nr, regs)
@@ -194,9 +195,15 @@ class Task:
             self.exited = True
 
     def _filtered(self, regs, entry):
-        """The application's seccomp filters' say on the call, after ptrace as Linux: a call a
-        tracer's PTRACE_SYSEMU skips never reaches them."""
+        """Syscall user dispatch's, then the application's seccomp filters' say on the call,
+        after ptrace as Linux: a call a tracer's PTRACE_SYSEMU skips never reaches them."""
         if self.ptrace is not None and self.ptrace.sysemu:
+            return entry
+        if self.user_dispatch is not None:
+            handler = user_dispatch.intercepts(self, regs)
+            if handler is not None:
+                return seccomp.verdict(entry, regs.orig_rax, handler)
+        if self.seccomp is None:
             return entry
         return seccomp.syscall_entry(self, regs, entry)
 

@@ -115,7 +115,7 @@ HOST_ADMIN = ("acts on the host's kernel, which needs a capability in the initia
               "argument checks, EPERM as for any container's process (syscalls/host_admin.py)")
 QUOTAS = "disk quotas are the host's business"
 PRCTL = ("name, pdeath signal, dumpable, keepcaps, securebits, no_new_privs, subreaper, capability bounding "
-         "set (read, drop) and ambient, seccomp (as seccomp(2)), tid address, VMA names; THP disabling, timer "
+         "set (read, drop) and ambient, seccomp (as seccomp(2)), tid address, VMA names, syscall user dispatch; THP disabling, timer "
          "slack and the TSC mode are recorded and reported only (PR_TSC_SIGSEGV does not trap rdtsc); other "
          "options EINVAL")
 SECCOMP = ("strict and filter modes, run by the Sentry at each syscall (all actions; every flag: TSYNC, LOG, "

@@ -14,9 +14,10 @@ from snakevisor.abi.prctl import (ARCH_GET_CPUID, ARCH_GET_FS, ARCH_GET_GS, ARCH
                                   PR_SET_SECCOMP, PR_SET_THP_DISABLE, PR_SET_VMA, PR_SET_VMA_ANON_NAME, PR_SET_MM,
                                   ANON_VMA_NAME_MAX_LEN, PR_CAPBSET_DROP,
                                   PR_GET_SECUREBITS, PR_SET_SECUREBITS, PR_GET_TIMERSLACK, PR_SET_TIMERSLACK,
-                                  PR_GET_TSC, PR_SET_TSC, PR_TSC_ENABLE, PR_TSC_SIGSEGV)
+                                  PR_GET_TSC, PR_SET_TSC, PR_TSC_ENABLE, PR_TSC_SIGSEGV, PR_SET_SYSCALL_USER_DISPATCH)
 from snakevisor.abi.capability import (ALL_CAPS, SECBIT_KEEP_CAPS_LOCKED, SECBIT_NO_CAP_AMBIENT_RAISE,
                                        SECBIT_NO_SETUID_FIXUP, SECURE_ALL_BITS, SECURE_ALL_LOCKS)
+from snakevisor.sentry.kernel import user_dispatch
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.mm import madvise
 from snakevisor.sentry.syscalls import seccomp
@@ -401,6 +402,8 @@ def prctl(t, option, a2, a3, a4, a5):
         return 0
     if option == PR_SET_VMA:
         return _set_vma_name(t, a2, a3, a4, a5)
+    if option == PR_SET_SYSCALL_USER_DISPATCH:
+        return user_dispatch.set_dispatch(t, a2, a3, a4, a5)
     if option == PR_SET_MM and not t.creds.has_cap(CAP_SYS_RESOURCE):
         raise SyscallError(EPERM)   # prctl_set_mm asks first (checkpoint/restore is not supported)
     raise SyscallError(EINVAL)
