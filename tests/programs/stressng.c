@@ -240,7 +240,27 @@ static int user_dispatch(void)
     return 0;
 }
 
+/* l1cache, llc-affinity: stress-ng sizes its buffers from cpu0's cache directories in sysfs. */
+static int cpu_caches(void)
+{
+    static const char *files[] = {"level", "type", "size", "coherency_line_size", "ways_of_associativity"};
+    char path[128];
+    for (int i = 0; i < 8; i++) {
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d", i);
+        if (access(path, F_OK) < 0) {
+            printf("%s: %s\n", path, strerrorname_np(errno));
+            break;
+        }
+        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+            snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", i, files[f]);
+            print_file(path);
+        }
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"cpu_caches", cpu_caches},
     {"user_dispatch", user_dispatch},
     {"alarm_busy_forks", alarm_busy_forks},
     {"mems_allowed", mems_allowed},

@@ -1,4 +1,6 @@
-"""sysfs: a minimal, read-only /sys built from the Sentry's own state (never the host's /sys).
+"""sysfs: a minimal, read-only /sys built from the Sentry's own state (never the host's /sys but
+for cpu0's cache geometry, read once at boot as /proc/cpuinfo is: what CPUID tells the
+application anyway).
 
 What runtimes read to size themselves: the CPUs (devices/system/cpu: online, possible,
 present, cpuN/topology) and NUMA nodes (devices/system/node), the sandbox's limits as a
@@ -44,6 +46,32 @@ def cpu_mask(cpus, nbits: int) -> str:
     return ",".join(out) + "\n"
 
 
+# What each cache's directory (devices/system/cpu/cpuN/cache/indexM) says of it, as the host's.
+_CACHE_FILES = ("level", "type", "size", "coherency_line_size", "ways_of_associativity", "number_of_sets",
+                "physical_line_partition")
+
+
+def host_caches():
+    """[(b"indexM", {file: text})] for the host's cpu0, [] if it tells nothing."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        names = sorted(n for n in os.listdir(base) if n.startswith("index"))
+    except OSError:
+        return []
+    caches = []
+    for name in names:
+        entry = {}
+        for f in _CACHE_FILES:
+            try:
+                with open(f"{base}/{name}/{f}") as fh:
+                    entry[f] = fh.read()
+            except OSError:
+                pass
+        if entry.get("level", "").strip().isdigit():
+            caches.append((name.encode(), entry))
+    return caches
+
+
 class Attribute(GeneratedFile):
     """A sysfs attribute file: kernfs gives it a page's size, which lseek seeks from."""
 
@@ -60,6 +88,7 @@ class SysFilesystem(Filesystem):
     def __init__(self, kernel):
         super().__init__(readonly=True)
         self.kernel = kernel
+        self.caches = host_caches()
         self.root = Dentry(Directory(self, self._root))
         self.root.inc_ref()
 
@@ -110,8 +139,23 @@ class SysFilesystem(Filesystem):
                     b"package_cpus": self._const(cpu_mask(everyone, n)),
                     b"package_cpus_list": self._const(cpu_list(n))}
         out = {b"topology": self._dir(lambda: topology), b"node0": self._link(b"../../node/node0")}
+        if self.caches:
+            out[b"cache"] = self._dir(lambda: self._cache(i, n))
         if i:   # the boot CPU cannot be taken offline: it has no online file
             out[b"online"] = self._const("1\n", 0o644)
+        return out
+
+    def _cache(self, i, n):
+        """Each CPU its own L1 and L2, the L3 shared by all: the topology above (one core per CPU,
+        one package)."""
+        out = {}
+        for name, entry in self.caches:
+            files = {f.encode(): self._const(text) for f, text in entry.items()}
+            shared = [i] if int(entry["level"]) < 3 else range(n)
+            files[b"id"] = self._const(f"{shared[0]}\n")
+            files[b"shared_cpu_map"] = self._const(cpu_mask(shared, n))
+            files[b"shared_cpu_list"] = self._const(f"{i}\n" if len(shared) == 1 else cpu_list(n))
+            out[name] = self._dir(lambda files=files: files)
         return out
 
     def _node(self):
