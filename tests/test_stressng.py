@@ -12,3 +12,10 @@ CASES = ["dir_notify_enable", "deadline_priority", "reboot_pid_namespace", "kcmp
 def test_stressng(case):
     native, _ = compare([compile_c("stressng", extra=("-pthread",)), case], env=app_env(), native_status=0)
     assert native.stdout, "the case printed nothing"
+
+
+def test_raw_hdrincl():
+    """Raw sockets exist under ``do --net-raw`` only (design.md, section 10)."""
+    native, _ = compare([compile_c("stressng", extra=("-pthread",)), "raw_hdrincl"], env=app_env(), native_status=0,
+                        flags=("--net-raw",))
+    assert b"raw socket made" in native.stdout, native.stdout

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
@@ -259,7 +261,23 @@ static int cpu_caches(void)
     return 0;
 }
 
+/* icmp-flood, rawudp (under do --net-raw): IP_HDRINCL on a raw socket, ENOPROTOOPT on others. */
+static int raw_hdrincl(void)
+{
+    int one = 1, got = 0;
+    socklen_t len = sizeof got;
+    int raw = socket(AF_INET, SOCK_RAW, IPPROTO_UDP), udp = socket(AF_INET, SOCK_DGRAM, 0);
+    printf("raw socket %s\n", raw < 0 ? strerrorname_np(errno) : "made");
+    CHECK(setsockopt(raw, IPPROTO_IP, IP_HDRINCL, &one, sizeof one));
+    CHECK(getsockopt(raw, IPPROTO_IP, IP_HDRINCL, &got, &len));
+    printf("IP_HDRINCL %d\n", got);
+    CHECK(setsockopt(udp, IPPROTO_IP, IP_HDRINCL, &one, sizeof one));
+    CHECK(getsockopt(udp, IPPROTO_IP, IP_HDRINCL, &got, &len));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"raw_hdrincl", raw_hdrincl},
     {"cpu_caches", cpu_caches},
     {"user_dispatch", user_dispatch},
     {"alarm_busy_forks", alarm_busy_forks},

@@ -54,7 +54,8 @@ PASSTHROUGH = {
                               S.IP_MULTICAST_IF, S.IP_MULTICAST_TTL, S.IP_MULTICAST_LOOP,
                               S.IP_ADD_MEMBERSHIP, S.IP_DROP_MEMBERSHIP, S.IP_FREEBIND,
                               S.IP_BIND_ADDRESS_NO_PORT, S.IP_OPTIONS, S.IP_RECVOPTS, S.IP_RETOPTS,
-                              S.IP_RECVTTL, S.IP_MTU, S.IP_RECVORIGDSTADDR, S.IP_MULTICAST_ALL)
+                              S.IP_RECVTTL, S.IP_MTU, S.IP_RECVORIGDSTADDR, S.IP_MULTICAST_ALL,
+                              S.IP_HDRINCL)   # (the host refuses it but on a raw socket, as ours)
 } | {(S.SOL_IPV6, o) for o in (S.IPV6_V6ONLY, S.IPV6_UNICAST_HOPS, S.IPV6_MULTICAST_IF, S.IPV6_MULTICAST_HOPS,
                                 S.IPV6_MULTICAST_LOOP, S.IPV6_RECVPKTINFO, S.IPV6_TCLASS, S.IPV6_ADD_MEMBERSHIP,
                                 S.IPV6_DROP_MEMBERSHIP, S.IPV6_MTU_DISCOVER, S.IPV6_MTU, S.IPV6_RECVERR,
