@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["dir_notify_enable", "deadline_priority", "reboot_pid_namespace", "kcmp_sysvsem", "splice_flags", "mems_allowed", "alarm_busy_forks", "user_dispatch", "cpu_caches"]
+CASES = ["dir_notify_enable", "deadline_priority", "reboot_pid_namespace", "kcmp_sysvsem", "splice_flags", "mems_allowed", "alarm_busy_forks", "user_dispatch", "cpu_caches", "pty_locked_termios"]
 
 
 @pytest.mark.parametrize("case", CASES)

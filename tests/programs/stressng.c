@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/sem.h>
@@ -276,7 +278,42 @@ static int raw_hdrincl(void)
     return 0;
 }
 
+/* pty: TIOCGLCKTRMIOS/TIOCSLCKTRMIOS, the locked termios bits a TCSETS cannot change. */
+static int pty_locked_termios(void)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+        return 1;
+    int replica = open(ptsname(master), O_RDWR | O_NOCTTY);
+    struct termios lock, t;
+    memset(&lock, 0xAA, sizeof lock);
+    CHECK(ioctl(replica, TIOCGLCKTRMIOS, &lock));
+    printf("lock lflag %#x line %d cc0 %d\n", lock.c_lflag, lock.c_line, lock.c_cc[0]);
+    tcgetattr(replica, &t);
+    int echo = !!(t.c_lflag & ECHO);
+    memset(&lock, 0, sizeof lock);
+    lock.c_lflag = ECHO;
+    lock.c_cc[VINTR] = 1;
+    CHECK(ioctl(replica, TIOCSLCKTRMIOS, &lock));
+    CHECK(ioctl(replica, TIOCSLCKTRMIOS, (void *)8));
+    t.c_lflag ^= ECHO | ICANON;
+    cc_t intr = t.c_cc[VINTR];
+    t.c_cc[VINTR] = 7;
+    t.c_cc[VQUIT] = 9;
+    CHECK(tcsetattr(replica, TCSANOW, &t));
+    tcgetattr(master, &t);
+    printf("echo kept %d, icanon %#x, intr kept %d, quit %d\n", !!(t.c_lflag & ECHO) == echo, t.c_lflag & ICANON,
+           t.c_cc[VINTR] == intr, t.c_cc[VQUIT]);
+    memset(&lock, 0xAA, sizeof lock);
+    CHECK(ioctl(master, TIOCGLCKTRMIOS, &lock));
+    printf("via master: lflag %#x cc0 %d\n", lock.c_lflag, lock.c_cc[0]);
+    close(replica);
+    close(master);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"pty_locked_termios", pty_locked_termios},
     {"raw_hdrincl", raw_hdrincl},
     {"cpu_caches", cpu_caches},
     {"user_dispatch", user_dispatch},

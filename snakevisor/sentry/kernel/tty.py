@@ -13,10 +13,10 @@ Terminal) and read through ``ThreadGroup.tty``.
 import struct
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.capability import CAP_SYS_ADMIN
+from snakevisor.abi.capability import CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN
 from snakevisor.abi.errno import EAGAIN, EINVAL, EIO, ENOTTY, EPERM, ERESTARTSYS, ESRCH, SyscallError
 from snakevisor.abi.fs import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, makedev)
-from snakevisor.abi.tty import (FIONREAD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
+from snakevisor.abi.tty import (TIOCGLCKTRMIOS, TIOCSLCKTRMIOS, FIONREAD, N_TTY, TCFLSH, TCGETS, TCGETS2, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION,
                                 TCGETA, TCSETA, TCSETAF, TCSETAW, TERMIO,
                                 TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCSETS, TCSETS2, TCSETSF, TCSETSF2,
                                 TCSETSW, TCSETSW2, TCXONC, TERMIOS, TERMIOS2, TIOCCBRK, TIOCEXCL, TIOCGDEV,
@@ -48,6 +48,7 @@ class Terminal:
         self.kernel = kernel
         self.index = index
         self.ld = LineDiscipline()
+        self.termios_locked = bytes(TERMIOS.size)   # TIOCSLCKTRMIOS: bits TCSETS* leave as they are
         self.winsize = (0, 0, 0, 0)        # rows, cols, xpixel, ypixel
         self.session = None                # the session leader's ThreadGroup while this is a ctty
         self.pgrp = 0                      # foreground process group id (0: none)
@@ -309,10 +310,32 @@ class Terminal:
     def set_termios_bytes(self, raw: bytes, v2: bool = False) -> None:
         if v2:
             iflag, oflag, cflag, lflag, line, cc, ispeed, ospeed = TERMIOS2.unpack(raw)
-            self.ld.set_termios(iflag, oflag, cflag, lflag, line, cc, ispeed, ospeed)
+            self.ld.set_termios(*self._unlocked(iflag, oflag, cflag, lflag, line, cc), ispeed, ospeed)
         else:
-            self.ld.set_termios(*TERMIOS.unpack(raw))
+            self.ld.set_termios(*self._unlocked(*TERMIOS.unpack(raw)))
         self._wake()
+
+    def _unlocked(self, iflag, oflag, cflag, lflag, line, cc):
+        """The new settings but for what TIOCSLCKTRMIOS locked, which keeps its current value
+        (Linux's unset_locked_termios; the speeds are not locked)."""
+        ld = self.ld
+        liflag, loflag, lcflag, llflag, lline, lcc = TERMIOS.unpack(self.termios_locked)
+        cc = bytes(cc)[:len(ld.cc)].ljust(len(ld.cc), b"\0")
+        return (iflag & ~liflag | ld.iflag & liflag, oflag & ~loflag | ld.oflag & loflag,
+                cflag & ~lcflag | ld.cflag & lcflag, lflag & ~llflag | ld.lflag & llflag,
+                ld.line if lline else line, bytes(ld.cc[i] if lcc[i] else cc[i] for i in range(len(ld.cc))))
+
+    def _lock_ioctl(self, task, cmd, arg):
+        """TIOCGLCKTRMIOS, TIOCSLCKTRMIOS: the pty's locked termios bits, one for both ends
+        (Linux's tty_mode_ioctl on the replica); setting them is CAP_SYS_ADMIN's or
+        CAP_CHECKPOINT_RESTORE's."""
+        if cmd == TIOCGLCKTRMIOS:
+            task.mm.copy_out(arg, self.termios_locked)
+            return 0
+        if not (task.creds.has_cap(CAP_SYS_ADMIN) or task.creds.has_cap(CAP_CHECKPOINT_RESTORE)):
+            raise SyscallError(EPERM)
+        self.termios_locked = bytes(task.mm.copy_in(arg, TERMIOS.size))
+        return 0
 
     # --- ioctl ------------------------------------------------------------------------------------------
     def ioctl(self, task, cmd: int, arg: int, master: bool, file=None) -> int:
@@ -324,6 +347,8 @@ class Terminal:
             return self._termios_ioctl(task, cmd, arg, master)
         if cmd in _QUEUE_IOCTLS:
             return self._queue_ioctl(task, cmd, arg, master)
+        if cmd in (TIOCGLCKTRMIOS, TIOCSLCKTRMIOS):
+            return self._lock_ioctl(task, cmd, arg)
         if cmd == TIOCGWINSZ:
             mm.copy_out(arg, WINSIZE.pack(*self.winsize))
             return 0
@@ -373,8 +398,9 @@ class Terminal:
         if termio:
             iflag, oflag, cflag, lflag, line, cc = TERMIO.unpack(raw)
             # the upper halves of the flags stay (user_termio_to_kernel_termios)
-            ld.set_termios(ld.iflag & ~0xFFFF | iflag, ld.oflag & ~0xFFFF | oflag, ld.cflag & ~0xFFFF | cflag,
-                           ld.lflag & ~0xFFFF | lflag, line, cc + bytes(ld.cc[8:]))
+            ld.set_termios(*self._unlocked(ld.iflag & ~0xFFFF | iflag, ld.oflag & ~0xFFFF | oflag,
+                                           ld.cflag & ~0xFFFF | cflag, ld.lflag & ~0xFFFF | lflag, line,
+                                           cc + bytes(ld.cc[8:])))
             self._wake()
         else:
             self.set_termios_bytes(raw, v2)  # TCSETSW's drain is immediate: output is already queued
