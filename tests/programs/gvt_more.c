@@ -47,6 +47,9 @@
  *                      maps opened by another uid without ptrace access: EACCES
  *   userns_capless     in a user namespace of its own, PR_SET_MM and mbind MPOL_MF_MOVE_ALL: EPERM
  *   chown_killpriv     chown drops a file's capabilities (security.capability)
+ *   xattr_perm         xattr_permission before the lookup: user.* follows the mode bits (EACCES;
+ *                      listing needs none), is EPERM to change on a symlink (ENODATA to read);
+ *                      trusted.* without CAP_SYS_ADMIN is EPERM to change, ENODATA to read
  *   hostname_poll      epoll on /proc/sys/kernel/hostname reports its change once (EPOLLERR), to
  *                      every watcher (in a UTS namespace of its own: the host's name stays)
  *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
@@ -1067,6 +1070,45 @@ static int chown_killpriv(void)
     return 0;
 }
 
+static void xattr_try(const char *what, const char *path, const char *name, int nofollow)
+{
+    char buf[64];
+    long g = (nofollow ? lgetxattr : getxattr)(path, name, buf, sizeof buf);
+    printf("%s get %s: %ld %s\n", what, name, g, err(g));
+    long s = (nofollow ? lsetxattr : setxattr)(path, name, "b", 1, 0);
+    printf("%s set %s: %ld %s\n", what, name, s, err(s));
+    long r = (nofollow ? lremovexattr : removexattr)(path, name);
+    printf("%s remove %s: %ld %s\n", what, name, r, err(r));
+}
+
+static int xattr_perm(void)
+{
+    const char *f = "/tmp/gvt_more_xattr", *l = "/tmp/gvt_more_xlink";
+    close(open(f, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    unlink(l);
+    symlink(f, l);
+    long r = setxattr(f, "user.t", "a", 1, 0);
+    printf("set: %ld %s\n", r, err(r));
+    xattr_try("symlink", l, "user.none", 1);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setuid(65534)) _exit(1);
+        xattr_try("nobody", f, "user.t", 0);
+        xattr_try("nobody", f, "trusted.none", 0);
+        char list[64];
+        r = listxattr(f, list, sizeof list);
+        printf("nobody list: %ld %s\n", r, err(r));
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    unlink(l);
+    unlink(f);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -1103,6 +1145,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "hostname_poll")) return hostname_poll();
     if (!strcmp(c, "userns_capless")) return userns_capless();
     if (!strcmp(c, "chown_killpriv")) return chown_killpriv();
+    if (!strcmp(c, "xattr_perm")) return xattr_perm();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -5,13 +5,14 @@ them in memory; others say ENODATA / EOPNOTSUPP); here are the Linux argument
 rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import E2BIG, EINVAL, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
-from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, XATTR_ARGS, XATTR_CREATE, XATTR_LIST_MAX,
+from snakevisor.abi.errno import E2BIG, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
+from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_ISVTX, XATTR_ARGS, XATTR_CREATE, XATTR_LIST_MAX,
                                XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, to_s32, to_u32)
 from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.abi.inotify import IN_ATTRIB
 from snakevisor.sentry.vfs import fsnotify, inode_flags
 from snakevisor.sentry.vfs.at import read_path, resolve_at
+from snakevisor.sentry.vfs.permissions import MAY_READ, MAY_WRITE, check_owner, check_permission
 
 NAMESPACES = (b"user.", b"trusted.", b"security.", b"system.")
 
@@ -35,8 +36,34 @@ def _inode_fd(t, fd):
     return f.inode, f
 
 
+def _permission(t, inode, name, write):
+    """xattr_permission (fs/xattr.c), before the attribute is looked up: a write needs the inode
+    neither immutable nor append-only and its ids mapped; security.* and system.* are the
+    filesystem's to judge; trusted.* needs CAP_SYS_ADMIN (EPERM to write, ENODATA to read);
+    user.* exists only on regular files and directories (EPERM / ENODATA), a sticky directory's
+    only for its owner to write, and follows the mode bits (EACCES)."""
+    if write:
+        if inode.iflags:
+            inode_flags.check_unchanged(inode)
+        ns = getattr(t.creds, "user_ns", None)
+        if ns is not None and (ns.from_kernel("uid", inode.uid) is None or ns.from_kernel("gid", inode.gid) is None):
+            raise SyscallError(EPERM)
+    if name.startswith((b"security.", b"system.")):
+        return
+    if name.startswith(b"trusted."):
+        if not t.creds.has_cap(CAP_SYS_ADMIN):
+            raise SyscallError(EPERM if write else ENODATA)
+        return
+    if not (inode.is_reg or inode.is_dir):
+        raise SyscallError(EPERM if write else ENODATA)
+    if write and inode.is_dir and inode.mode & S_ISVTX:
+        check_owner(t.creds, inode)
+    check_permission(t.creds, inode, MAY_WRITE if write else MAY_READ)
+
+
 def _get(t, inode, name_addr, value, size):
     name = _read_name(t, name_addr)
+    _permission(t, inode, name, False)
     return _answer(t, value, size, inode.getxattr(name), XATTR_SIZE_MAX)
 
 
@@ -50,10 +77,7 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
     data = t.mm.copy_in(value, size) if size else b""
     if readonly:
         raise SyscallError(EROFS)
-    if inode.iflags:
-        inode_flags.check_unchanged(inode)   # xattr_permission
-    if name.startswith(b"trusted.") and not t.creds.has_cap(CAP_SYS_ADMIN):
-        raise SyscallError(EPERM)
+    _permission(t, inode, name, True)
     inode.setxattr(name, data, flags)
     fsnotify.file_event(dentry, IN_ATTRIB, of_inode=True)
     return 0
@@ -82,8 +106,7 @@ def _remove(t, dentry, name_addr, readonly):
     name = _read_name(t, name_addr)
     if readonly:
         raise SyscallError(EROFS)
-    if inode.iflags:
-        inode_flags.check_unchanged(inode)
+    _permission(t, inode, name, True)
     inode.removexattr(name)
     fsnotify.file_event(dentry, IN_ATTRIB, of_inode=True)
     return 0
