@@ -47,6 +47,9 @@
  *                      maps opened by another uid without ptrace access: EACCES
  *   userns_capless     in a user namespace of its own, PR_SET_MM and mbind MPOL_MF_MOVE_ALL: EPERM
  *   chown_killpriv     chown drops a file's capabilities (security.capability)
+ *   o_direct           O_DIRECT only where the file takes it: a regular file; a directory, a FIFO,
+ *                      a device, a /proc file: EINVAL at open; F_SETFL O_DIRECT too (a pipe's
+ *                      packet mode and a file opened with it aside; a memfd, a socket: EINVAL)
  *   xattr_perm         xattr_permission before the lookup: user.* follows the mode bits (EACCES;
  *                      listing needs none), is EPERM to change on a symlink (ENODATA to read);
  *                      trusted.* without CAP_SYS_ADMIN is EPERM to change, ENODATA to read
@@ -1070,6 +1073,46 @@ static int chown_killpriv(void)
     return 0;
 }
 
+static void direct_open(const char *path)
+{
+    int fd = open(path, O_RDWR | O_DIRECT | O_NONBLOCK);
+    if (fd < 0)
+        fd = open(path, O_RDONLY | O_DIRECT | O_NONBLOCK);
+    printf("open %s O_DIRECT: %s\n", path, fd < 0 ? strerrorname_np(errno) : "ok");
+    if (fd >= 0)
+        close(fd);
+}
+
+static void direct_setfl(const char *what, int fd)
+{
+    long r = fcntl(fd, F_SETFL, O_DIRECT);
+    printf("F_SETFL O_DIRECT on %s: %ld %s, now %d\n", what, r, err(r), !!(fcntl(fd, F_GETFL) & O_DIRECT));
+    close(fd);
+}
+
+static int o_direct(void)
+{
+    const char *f = "/tmp/gvt_more_direct", *fifo = "/tmp/gvt_more_dfifo";
+    close(open(f, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    unlink(fifo);
+    mkfifo(fifo, 0600);
+    const char *paths[] = {f, "/tmp", fifo, "/dev/null", "/dev/zero", "/proc/self/status", "/proc"};
+    for (unsigned i = 0; i < sizeof paths / sizeof *paths; i++)
+        direct_open(paths[i]);
+    int p[2];
+    pipe(p);
+    close(p[1]);
+    direct_setfl("a pipe", p[0]);
+    direct_setfl("a file", open(f, O_RDONLY));
+    direct_setfl("a directory", open("/tmp", O_RDONLY));
+    direct_setfl("/dev/null", open("/dev/null", O_RDONLY));
+    direct_setfl("a memfd", memfd_create("d", 0));
+    direct_setfl("a socket", socket(AF_UNIX, SOCK_STREAM, 0));
+    unlink(fifo);
+    unlink(f);
+    return 0;
+}
+
 static void xattr_try(const char *what, const char *path, const char *name, int nofollow)
 {
     char buf[64];
@@ -1146,6 +1189,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "userns_capless")) return userns_capless();
     if (!strcmp(c, "chown_killpriv")) return chown_killpriv();
     if (!strcmp(c, "xattr_perm")) return xattr_perm();
+    if (!strcmp(c, "o_direct")) return o_direct();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -49,6 +49,7 @@ class HostInode(Inode):
         self.host_fd = host_fd
         self.owns_fd = owns_fd
         self.opens = 0        # HostFileImpls over host_fd: the last to go closes it (if owned)
+        self.direct_io = self.is_reg
 
     def open(self, task, flags):
         """A new open file description of the same host file, as opening /proc/self/fd/N (or

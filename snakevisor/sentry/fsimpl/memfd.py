@@ -59,6 +59,7 @@ class SecretMemFile(TmpfsFile):
     The Sentry still maps them, as all application memory: what Linux adds by removing them
     from its direct map has no counterpart here."""
     secret = True
+    direct_io = False   # (secretmem_fops has no O_DIRECT)
 
     def setattr(self, *, size=None, **kw):
         if size is not None and self.size:

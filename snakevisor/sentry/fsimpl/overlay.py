@@ -167,6 +167,7 @@ class OverlayInode(Inode):
     atime = property(lambda self: self.real.atime)
     mtime = property(lambda self: self.real.mtime)
     ctime = property(lambda self: self.real.ctime)
+    direct_io = property(lambda self: self.real.direct_io)
 
     # chattr's flags: the real inode's; setting them copies up first (Linux's ovl_fileattr_set)
     user_flags = property(lambda self: self.real.user_flags)

@@ -306,6 +306,8 @@ class TmpfsDir(TmpfsInode):
 
 
 class TmpfsFile(TmpfsInode):
+    direct_io = True   # shmem_file_open: O_DIRECT is taken (and ignored)
+
     def __init__(self, fs, mode, uid=0, gid=0):
         super().__init__(fs, mode, uid=uid, gid=gid)
         self.cache = PageCache(fs.memory_file)

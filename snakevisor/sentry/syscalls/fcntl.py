@@ -6,7 +6,7 @@ from snakevisor.abi.fs import (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GET
                                F_GETOWN_EX, F_GETSIG, F_NOTIFY, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_RDLCK,
                                F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN, F_SETOWN_EX, F_SETSIG, F_UNLCK,
                                F_WRLCK, FD_CLOEXEC, FLOCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, O_APPEND, O_NOATIME,
-                               O_SETFL_MASK, to_s32, to_u32)
+                               O_DIRECT, O_SETFL_MASK, S_IFIFO, S_IFMT, to_s32, to_u32)
 from snakevisor.sentry.syscalls.file import F_OWNER_EX, _file_not_path, install_dup
 from snakevisor.sentry.vfs import dnotify, fasync, inode_flags, leases, locks
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE
@@ -62,6 +62,8 @@ def _setfl(t, f, fdn, arg):
         check_owner(t.creds, f.vd.dentry.inode)
     if (arg ^ f.flags) & O_APPEND and f.inode is not None and f.inode.iflags:
         inode_flags.check_append_kept(f.inode)
+    if arg & O_DIRECT and not f.direct_io and (f.inode is None or f.inode.mode & S_IFMT != S_IFIFO):
+        raise SyscallError(EINVAL)   # only a pipe (packet mode) or a file opened where O_DIRECT is taken
     f.flags = (f.flags & ~O_SETFL_MASK) | (arg & O_SETFL_MASK)
     fasync.update(t, f, fdn)
     return 0

@@ -205,6 +205,7 @@ class FileDescription:
         self.flags = flags & ~O_OPEN_ONLY
         self.offset = 0
         self.refs = 1
+        self.direct_io = False   # opened where O_DIRECT is taken (FMODE_CAN_ODIRECT): F_SETFL may set it
         self.owner = 0           # F_SETOWN/F_SETOWN_EX: a pid, tid or process group id
         self.owner_type = 1      # F_OWNER_PID; F_OWNER_TID 0, F_OWNER_PGRP 2
         self.signal = 0          # F_SETSIG

@@ -233,6 +233,10 @@ class Inode:
     def statfs(self):
         return self.fs.statfs()
 
+    # Opening with O_DIRECT: only regular files of filesystems that take it (Linux's
+    # FMODE_CAN_ODIRECT: tmpfs, the host's disk filesystems); anything else is EINVAL.
+    direct_io = False
+
     # --- extended attributes ------------------------------------------------------------
     # Filesystems that keep xattrs in memory (tmpfs) set ``memory_xattrs``; others report
     # none and refuse to store any, as a filesystem without xattr support does.

@@ -13,7 +13,7 @@ from snakevisor.abi.capability import CAP_CHOWN, CAP_FOWNER, CAP_FSETID
 from snakevisor.abi.inotify import IN_OPEN
 from snakevisor.abi.landlock import ACCESS_FS_TRUNCATE as LANDLOCK_TRUNCATE
 from snakevisor.abi.fs import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS
-from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOFOLLOW,
+from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOFOLLOW,
                                O_PATH, O_PATH_KEEP, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, __O_TMPFILE,
                                RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, S_ISGID, S_ISUID, S_ISVTX, S_IXGRP,
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
@@ -178,12 +178,15 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         raise SyscallError(EACCES)
     if inode.leases is not None:
         leases.break_lease(ctx.task, inode, flags)
+    if flags & O_DIRECT and not inode.direct_io:
+        raise SyscallError(EINVAL)   # do_dentry_open: a file without FMODE_CAN_ODIRECT
     impl = inode.open(ctx.task, flags)
     if truncate:   # even an empty file: its mtime and ctime change, as Linux's do_truncate
         if inode.mode & SETID_BITS:
             remove_privs(creds, vd.dentry)
         inode.setattr(size=0)
     f = FileDescription(impl, vd, flags | O_LARGEFILE)
+    f.direct_io = inode.direct_io
     if denied:
         f.landlock_denied = denied
     if fsnotify.marks:   # Linux announces the open (do_dentry_open), then the truncation

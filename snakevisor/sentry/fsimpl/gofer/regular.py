@@ -30,6 +30,8 @@ _SHIFTING = FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE    # fallocate mod
 
 
 class GoferRegularFile(GoferInode):
+    direct_io = True
+
     def __init__(self, fs, fid, attr):
         # Before the attributes are taken: a size is applied to the mapping's cache.
         self.host = HostFile(self)        # the open host files: reader and writer
