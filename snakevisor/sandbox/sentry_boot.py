@@ -294,7 +294,7 @@ class Sentry:
         prog = find_new_program(self.kernel, fs, None, argv[0], env.get("PATH"))
         task = self.kernel.create_init(prog, argv, envp, fdtable, fs, creds=cfg.creds, open_exec=open_exec)
         task.tg.limits.update(cfg.rlimits)
-        task.tg.nice = max(-20, min(19, cfg.nice))
+        task.nice = max(-20, min(19, cfg.nice))
         for sig in cfg.ignored_signals:   # as exec keeps them ignored
             if 0 < sig <= NSIG and sig not in SIG_KERNEL_ONLY:
                 task.tg.handlers.actions[sig] = (SIG_IGN, 0, 0, 0)

@@ -50,6 +50,9 @@
  *   o_direct           O_DIRECT only where the file takes it: a regular file; a directory, a FIFO,
  *                      a device, a /proc file: EINVAL at open; F_SETFL O_DIRECT too (a pipe's
  *                      packet mode and a file opened with it aside; a memfd, a socket: EINVAL)
+ *   nice_thread        nice is a thread's: setpriority(PRIO_PROCESS, tid) and a thread's own change
+ *                      leave the others alone; PRIO_PGRP reads the best of all threads; a fork
+ *                      takes its thread's; reset-on-fork keeps SCHED_BATCH but not a negative nice
  *   xattr_perm         xattr_permission before the lookup: user.* follows the mode bits (EACCES;
  *                      listing needs none), is EPERM to change on a symlink (ENODATA to read);
  *                      trusted.* without CAP_SYS_ADMIN is EPERM to change, ENODATA to read
@@ -58,6 +61,7 @@
  *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
  *                      a file mapping EBADF, a bad character EINVAL, NULL removes the name */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -1113,6 +1117,66 @@ static int o_direct(void)
     return 0;
 }
 
+static pthread_barrier_t nice_set, nice_seen;
+
+static void *nice_thread_fn(void *arg)
+{
+    (void)arg;
+    printf("thread starts at %d\n", getpriority(PRIO_PROCESS, 0));
+    setpriority(PRIO_PROCESS, 0, 7);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        printf("its child: %d\n", getpriority(PRIO_PROCESS, 0));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    printf("thread, own: %d\n", getpriority(PRIO_PROCESS, 0));
+    pthread_barrier_wait(&nice_set);
+    pthread_barrier_wait(&nice_seen);
+    return NULL;
+}
+
+static int nice_thread(void)
+{
+    setpgid(0, 0);   /* a group of its own for PRIO_PGRP (the sandbox's first process has one) */
+    setpriority(PRIO_PROCESS, 0, 5);
+    pthread_barrier_init(&nice_set, NULL, 2);
+    pthread_barrier_init(&nice_seen, NULL, 2);
+    pthread_t th;
+    pthread_create(&th, NULL, nice_thread_fn, NULL);
+    pthread_barrier_wait(&nice_set);
+    pid_t tid = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task");
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (atoi(e->d_name) > 0 && atoi(e->d_name) != getpid())
+            tid = atoi(e->d_name);
+    closedir(d);
+    printf("main, own: %d; the thread's: %d\n", getpriority(PRIO_PROCESS, 0), getpriority(PRIO_PROCESS, tid));
+    setpriority(PRIO_PROCESS, tid, 9);
+    printf("after setting the thread's: %d, %d\n", getpriority(PRIO_PROCESS, 0), getpriority(PRIO_PROCESS, tid));
+    setpriority(PRIO_PROCESS, 0, 3);
+    printf("the process group's best: %d\n", getpriority(PRIO_PGRP, 0));
+    pthread_barrier_wait(&nice_seen);
+    pthread_join(th, NULL);
+    struct sched_param sp = {0};
+    setpriority(PRIO_PROCESS, 0, -4);
+    printf("SCHED_BATCH|RESET_ON_FORK: %d\n", sched_setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK, &sp));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        printf("reset child: policy %d nice %d\n", sched_getscheduler(0), getpriority(PRIO_PROCESS, 0));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 static void xattr_try(const char *what, const char *path, const char *name, int nofollow)
 {
     char buf[64];
@@ -1190,6 +1254,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "chown_killpriv")) return chown_killpriv();
     if (!strcmp(c, "xattr_perm")) return xattr_perm();
     if (!strcmp(c, "o_direct")) return o_direct();
+    if (!strcmp(c, "nice_thread")) return nice_thread();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -474,11 +474,11 @@ class ThreadGroupDir(Directory):
         utime, stime = cputime.thread_times(task) if self.per_thread else cputime.group_times(tg)
         cutime, cstime = tg.children_cpu
         ticks = [int(x * CLK_TCK) for x in (utime, stime, cutime, cstime)]
-        policy, rt_priority = tg.sched[0], tg.sched[1]
+        policy, rt_priority = task.sched[0], task.sched[1]
         # task_prio: 20 + nice, or -1 - the real-time priority (the nice value stays, unused)
-        prio = -1 - rt_priority if policy in (SCHED_FIFO, SCHED_RR) else 20 + tg.nice
+        prio = -1 - rt_priority if policy in (SCHED_FIFO, SCHED_RR) else 20 + task.nice
         fields = [seen(task.tid), f"({task.name.decode(errors='replace')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
-                  0x400000, 0, 0, 0, 0, *ticks, prio, tg.nice, self._threads(), 0, start, vsize, rss,
+                  0x400000, 0, 0, 0, 0, *ticks, prio, task.nice, self._threads(), 0, start, vsize, rss,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, rt_priority, policy, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
         return " ".join(str(x) for x in fields) + "\n"

@@ -42,6 +42,18 @@ def check_flags(flags):
         raise SyscallError(EINVAL)   # other CLONE_NEW*: the sandbox has one of those (syscalls/namespace.py)
 
 
+def _inherit_sched(task, child):
+    """The creating thread's nice and policy (sched_fork); with reset-on-fork a real-time or
+    deadline policy becomes SCHED_OTHER at nice 0, and a negative nice 0."""
+    policy, _, reset, _ = task.sched
+    child.nice, child.sched = task.nice, task.sched
+    if reset:
+        rt = policy not in C.FAIR_POLICIES
+        child.sched = (0, 0, False, None) if rt else (policy, 0, False, None)
+        if rt or task.nice < 0:
+            child.nice = 0
+
+
 def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     """Create a child Task as clone(2) asks; returns it (already running)."""
     exit_signal = _check_clone(task, flags, tls, exit_signal)
@@ -60,6 +72,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     child.name = task.name
     child.tsc_mode, child.timer_slack_ns = task.tsc_mode, task.timer_slack_ns
     child.cpu_mask = task.cpu_mask   # sched_setaffinity's mask is inherited (a fork's and a thread's)
+    _inherit_sched(task, child)
     child.default_timer_slack_ns = task.timer_slack_ns   # PR_SET_TIMERSLACK's 0 in the child: the parent's
     seccomp.inherit(task, child)
     if task.debugregs is not None:

@@ -56,6 +56,9 @@ class Task:
         self.timer_slack_ns = self.default_timer_slack_ns = DEFAULT_TIMER_SLACK_NS   # prctl's, reported only
         self.tsc_mode = PR_TSC_ENABLE  # PR_SET_TSC's, reported only: rdtsc is not trapped
         self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
+        self.nice = 0                  # setpriority's, a thread's own on Linux; reported only
+        # (policy, rt priority, reset on fork, deadline params) of sched_setscheduler/setattr (syscalls/sched.py)
+        self.sched = (0, 0, False, None)
         self.seccomp = None            # the application's seccomp mode and filters (kernel/seccomp.py)
         self.user_dispatch = None      # prctl's syscall user dispatch (kernel/user_dispatch.py)
         self.ptrace = None             # kernel/ptrace.py PtraceState while traced

@@ -8,7 +8,6 @@ sees it through wait4/waitid.
 import time
 
 from snakevisor.abi.resource import default_limits
-from snakevisor.abi.sched import FAIR_POLICIES
 from snakevisor.sentry.mm import procmaps
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
@@ -65,13 +64,8 @@ class ThreadGroup:
         self.ioac = [0, 0, 0, 0]          # I/O of exited threads and reaped children (Linux's signal->ioac)
         self.itimers = {}
         self.cpu_limit = None             # RLIMIT_CPU's watch (kernel/timers.py), once finite
-        self.nice = 0 if parent is None else parent.nice
         self.ioprio = 0 if parent is None else parent.ioprio          # ioprio_set's value (inherited)
         self.personality = 0 if parent is None else parent.personality  # personality(2) (inherited)
-        # (policy, rt priority, reset on fork, deadline params) of sched_setscheduler/setattr (syscalls/sched.py)
-        self.sched = (0, 0, False, None) if parent is None or parent.sched[2] else parent.sched
-        if parent is not None and parent.sched[2] and (parent.sched[0] not in FAIR_POLICIES or self.nice < 0):
-            self.nice = 0   # sched_fork: a reset-on-fork child leaves real time and negative nice behind
         self.mempolicy = (0, 0) if parent is None else parent.mempolicy  # set_mempolicy: (mode, nodes)
         self.oom_score_adj = 0 if parent is None else parent.oom_score_adj   # /proc/PID/oom_score_adj
         self.coredump_filter = 0x33 if parent is None else parent.coredump_filter   # /proc/PID/coredump_filter

@@ -62,7 +62,7 @@ LSM_NOTE = "the Sentry's modules are capabilities (and Landlock); none has proce
 CLONE_VM = "CLONE_VM without CLONE_THREAD (vfork, posix_spawn) copies the address space"
 CLONE = CLONE_VM + ("; of the CLONE_NEW* flags CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, "
                     "CLONE_NEWUSER, CLONE_NEWCGROUP and CLONE_NEWNET (its sockets made by the network-namespace broker)")
-NICE = "nice values are kept per process and reported; the host schedules the stubs"
+NICE = "nice values are kept per thread and reported; the host schedules the stubs"
 PTRACE_NOTE = ("tracer and tracee are sandboxed Tasks (kernel/ptrace.py): stops, events, registers, "
                "memory, options, syscall info, seccomp filters read back, single-step (the CPU's trap flag), "
                "debug registers (kernel/debugregs.py: hardware breakpoints and watchpoints loaded into the host thread "

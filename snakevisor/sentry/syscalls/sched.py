@@ -68,46 +68,52 @@ def getcpu(t, cpu, node, cache):
 
 
 def getpriority(t, which, who):
-    return 20 - _priority_target(t, which, who).nice
+    """The highest priority (lowest nice) among the threads named."""
+    return max(20 - task.nice for task in _priority_targets(t, which, who))
 
 
-def _priority_target(t, which, who):
-    """PRIO_PROCESS, PRIO_PGRP or PRIO_USER; who 0 means the caller."""
+def _priority_targets(t, which, who):
+    """The threads PRIO_PROCESS (one thread: nice is a thread's on Linux), PRIO_PGRP (every
+    thread of the group's processes) or PRIO_USER (of the processes of that real uid) name; who
+    0 means the caller's. ESRCH when none."""
     which, who = to_s32(which), to_s32(who)
     if which not in (0, 1, 2):
         raise SyscallError(EINVAL)
+    pidns = t.tg.pidns
     if which == 0:
-        if who == 0:
-            return t.tg
-        tg = t.tg.pidns.group_of(who)
-        task = t.tg.pidns.task_of(who)
-        if tg is None and task is not None:
-            tg = task.tg
-        if tg is None:
-            raise SyscallError(ESRCH)
-        return tg
-    if which == 1:
-        groups = t.tg.pidns.process_group(who) if who else t.kernel.pidns.process_group(t.tg.pgid)
-        if not groups:
-            raise SyscallError(ESRCH)
-        return groups[0]
-    if who and who != t.creds.uid:
+        task = t if who == 0 else pidns.task_of(who)
+        if task is None and (tg := pidns.group_of(who)) is not None:
+            task = tg.leader   # a zombie's, until it is reaped
+        found = [task] if task is not None else []
+    elif which == 1:
+        groups = pidns.process_group(who) if who else t.kernel.pidns.process_group(t.tg.pgid)
+        found = [task for tg in groups for task in tg.live_tasks]
+    else:
+        uid = who or t.creds.uid
+        found = [task for _, tg in pidns.groups() if tg.exit_status is None
+                 for task in tg.live_tasks if task.creds.uid == uid]
+    if not found:
         raise SyscallError(ESRCH)
-    return t.tg
+    return found
 
 
 def setpriority(t, which, who, prio):
-    target = _priority_target(t, which, who)
     nice = max(-20, min(19, to_s32(prio)))
-    # set_one_prio: the caller's euid must be the target's uid or euid; lowering nice needs
-    # RLIMIT_NICE room or CAP_SYS_NICE.
-    c, owner = t.creds, target.tasks[0].creds if target.tasks else t.creds
-    privileged = c.has_cap(CAP_SYS_NICE)
-    if c.euid not in (owner.uid, owner.euid) and not privileged:
-        raise SyscallError(EPERM)
-    if nice < target.nice and 20 - nice > target.limits[RLIMIT_NICE][0] and not privileged:
-        raise SyscallError(EACCES)
-    target.nice = nice
+    error = ESRCH
+    for task in _priority_targets(t, which, who):
+        # set_one_prio: the caller's euid must be the target's uid or euid; lowering nice needs
+        # RLIMIT_NICE room or CAP_SYS_NICE; the last refusal is the answer, if any.
+        c, owner = t.creds, task.creds
+        privileged = c.has_cap(CAP_SYS_NICE)
+        if c.euid not in (owner.uid, owner.euid) and not privileged:
+            error = EPERM
+        elif nice < task.nice and 20 - nice > task.tg.limits[RLIMIT_NICE][0] and not privileged:
+            error = EACCES
+        else:
+            error = 0 if error == ESRCH else error
+            task.nice = nice
+    if error:
+        raise SyscallError(error)
     return 0
 
 
@@ -130,8 +136,8 @@ def _check_deadline(dl) -> None:
 def _unprivileged_checks(t, task, policy, prio, nice, reset) -> None:
     """__sched_setscheduler's rules for a caller without CAP_SYS_NICE (EPERM)."""
     tg = task.tg
-    cur_policy, cur_prio, cur_reset, _ = tg.sched
-    lowering_nice = nice is not None and nice < tg.nice
+    cur_policy, cur_prio, cur_reset, _ = task.sched
+    lowering_nice = nice is not None and nice < task.nice
     if policy in _FAIR and lowering_nice and 20 - nice > tg.limits[RLIMIT_NICE][0]:
         raise SyscallError(EPERM)
     if policy in _RT:
@@ -140,7 +146,7 @@ def _unprivileged_checks(t, task, policy, prio, nice, reset) -> None:
             raise SyscallError(EPERM)
     if policy == SCHED_DEADLINE or cur_reset and not reset:
         raise SyscallError(EPERM)
-    if cur_policy == SCHED_IDLE and policy != SCHED_IDLE and 20 - tg.nice > tg.limits[RLIMIT_NICE][0]:
+    if cur_policy == SCHED_IDLE and policy != SCHED_IDLE and 20 - task.nice > tg.limits[RLIMIT_NICE][0]:
         raise SyscallError(EPERM)
     _check_same_owner(t, task)
 
@@ -156,14 +162,14 @@ def _set_policy(t, task, policy, prio, reset, nice=None, dl=None) -> int:
         _check_deadline(dl)
     if not t.creds.has_cap(CAP_SYS_NICE):
         _unprivileged_checks(t, task, policy, prio, nice, reset)
-    task.tg.sched = (policy, prio, reset, dl if policy == SCHED_DEADLINE else None)
+    task.sched = (policy, prio, reset, dl if policy == SCHED_DEADLINE else None)
     if nice is not None and policy in _FAIR:
-        task.tg.nice = max(-20, min(19, nice))
+        task.nice = max(-20, min(19, nice))
     return 0
 
 
 def sched_getscheduler(t, tid):
-    policy, _, reset, _ = _task(t, tid, EINVAL).tg.sched
+    policy, _, reset, _ = _task(t, tid, EINVAL).sched
     return policy | (SCHED_RESET_ON_FORK if reset else 0)
 
 
@@ -179,7 +185,7 @@ def sched_setscheduler(t, tid, policy, param):
 def sched_getparam(t, tid, param):
     if not param or to_s32(tid) < 0:
         raise SyscallError(EINVAL)
-    t.mm.copy_out(param, struct.pack("<i", _task(t, tid).tg.sched[1]))
+    t.mm.copy_out(param, struct.pack("<i", _task(t, tid).sched[1]))
     return 0
 
 
@@ -188,7 +194,7 @@ def sched_setparam(t, tid, param):
         raise SyscallError(EINVAL)
     task = _task(t, tid)
     prio = struct.unpack("<i", t.mm.copy_in(param, 4))[0]
-    policy, _, reset, dl = task.tg.sched
+    policy, _, reset, dl = task.sched
     return _set_policy(t, task, policy, prio, reset, dl=dl)
 
 
@@ -215,7 +221,7 @@ def sched_get_priority_min(t, policy):
 def sched_rr_get_interval(t, tid, addr):
     """SCHED_RR's time slice (RR_TIMESLICE); 0 for the others (Linux gives a fair task its current
     slice, which depends on the host: not imitated)."""
-    rr = _task(t, tid).tg.sched[0] == SCHED_RR
+    rr = _task(t, tid).sched[0] == SCHED_RR
     t.mm.copy_out(addr, struct.pack("<qq", 0, RR_TIMESLICE_NS if rr else 0))
     return 0
 
@@ -225,8 +231,8 @@ def sched_getattr(t, tid, addr, size, flags):
         raise SyscallError(EINVAL)
     task = _task(t, tid)
     n = min(size, SCHED_ATTR.size)
-    policy, prio, reset, dl = task.tg.sched
-    nice = task.tg.nice if policy in _FAIR else 0
+    policy, prio, reset, dl = task.sched
+    nice = task.nice if policy in _FAIR else 0
     data = SCHED_ATTR.pack(n, policy, SCHED_FLAG_RESET_ON_FORK if reset else 0, nice, prio, *(dl or (0, 0, 0)), 0, 1024)
     t.mm.copy_out(addr, data[:n])
     return 0
@@ -247,7 +253,7 @@ def sched_setattr(t, tid, addr, flags):
     task = _task(t, tid)
     if to_s32(policy) < 0 or sflags & ~SCHED_FLAG_ALL:
         raise SyscallError(EINVAL)
-    cur_policy, cur_prio, _, cur_dl = task.tg.sched
+    cur_policy, cur_prio, _, cur_dl = task.sched
     if sflags & SCHED_FLAG_KEEP_POLICY:
         policy = cur_policy
     if sflags & SCHED_FLAG_KEEP_PARAMS:
