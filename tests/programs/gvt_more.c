@@ -53,6 +53,9 @@
  *   nice_thread        nice is a thread's: setpriority(PRIO_PROCESS, tid) and a thread's own change
  *                      leave the others alone; PRIO_PGRP reads the best of all threads; a fork
  *                      takes its thread's; reset-on-fork keeps SCHED_BATCH but not a negative nice
+ *   mounts_poll        /proc/self/mounts and mountinfo poll: EPOLLERR|EPOLLPRI once after a mount, a
+ *                      remount, a move or an umount (in a mount namespace of its own); a
+ *                      description opened before unshare(CLONE_NEWNS) watches the old namespace
  *   xattr_perm         xattr_permission before the lookup: user.* follows the mode bits (EACCES;
  *                      listing needs none), is EPERM to change on a symlink (ENODATA to read);
  *                      trusted.* without CAP_SYS_ADMIN is EPERM to change, ENODATA to read
@@ -1177,6 +1180,75 @@ static int nice_thread(void)
     return 0;
 }
 
+static int mount_events(int ep)
+{
+    struct epoll_event ev;
+    int n = epoll_wait(ep, &ev, 1, 0);
+    return n == 1 ? (ev.events & (EPOLLERR | EPOLLPRI)) == (EPOLLERR | EPOLLPRI) : n;
+}
+
+static int mounts_poll_child(void)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return 1;
+    const char *a = "/tmp/gvt_more_pa", *b = "/tmp/gvt_more_pb";
+    mkdir(a, 0755);
+    mkdir(b, 0755);
+    int ep[2], fds[2];
+    const char *files[2] = {"/proc/self/mounts", "/proc/self/mountinfo"};
+    for (int i = 0; i < 2; i++) {
+        fds[i] = open(files[i], O_RDONLY);
+        ep[i] = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLPRI | EPOLLERR};
+        long r = epoll_ctl(ep[i], EPOLL_CTL_ADD, fds[i], &ev);
+        printf("epoll_ctl %s: %ld %s\n", files[i], r, err(r));
+    }
+    struct pollfd pfd = {fds[1], POLLIN | POLLPRI, 0};
+    int n = poll(&pfd, 1, 0);
+    printf("poll at first: %d revents %#x\n", n, pfd.revents);
+    const char *steps[] = {"mount", "again", "remount", "move", "umount"};
+    for (int i = 0; i < 5; i++) {
+        if (i == 0)
+            mount("none", a, "tmpfs", 0, NULL);
+        if (i == 2)
+            mount(NULL, a, NULL, MS_REMOUNT | MS_RDONLY, NULL);
+        if (i == 3)
+            mount(a, b, NULL, MS_MOVE, NULL);
+        if (i == 4)
+            umount(b);
+        printf("%s: %d %d\n", steps[i], mount_events(ep[0]), mount_events(ep[1]));
+    }
+    mount("none", a, "tmpfs", 0, NULL);
+    n = poll(&pfd, 1, 0);
+    printf("poll after a mount: %d revents %#x\n", n, pfd.revents);
+    n = poll(&pfd, 1, 0);
+    printf("poll again: %d revents %#x\n", n, pfd.revents);
+    /* a new namespace: the descriptors still watch the old one */
+    if (unshare(CLONE_NEWNS) < 0)
+        return 2;
+    umount(a);
+    printf("umount in a new namespace: %d\n", mount_events(ep[1]));
+    rmdir(a);
+    rmdir(b);
+    return 0;
+}
+
+static int mounts_poll(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int r = mounts_poll_child();
+        fflush(stdout);
+        _exit(r);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    rmdir("/tmp/gvt_more_pa");
+    rmdir("/tmp/gvt_more_pb");
+    return st;
+}
+
 static void xattr_try(const char *what, const char *path, const char *name, int nofollow)
 {
     char buf[64];
@@ -1255,6 +1327,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "xattr_perm")) return xattr_perm();
     if (!strcmp(c, "o_direct")) return o_direct();
     if (!strcmp(c, "nice_thread")) return nice_thread();
+    if (!strcmp(c, "mounts_poll")) return mounts_poll();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -336,8 +336,8 @@ class ThreadGroupDir(Directory):
             b"auxv": lambda: GeneratedFile(fs, lambda: task.mm.auxv, 0o400),
             b"comm": lambda: WritableFile(fs, lambda: task.name + b"\n", self._set_comm),
             b"limits": lambda: GeneratedFile(fs, self._limits),
-            b"mounts": lambda: GeneratedFile(fs, lambda: self._mounts()),
-            b"mountinfo": lambda: GeneratedFile(fs, lambda: self._mountinfo()),
+            b"mounts": lambda: GeneratedFile(fs, lambda: self._mounts(), watch=self._mount_watch),
+            b"mountinfo": lambda: GeneratedFile(fs, lambda: self._mountinfo(), watch=self._mount_watch),
             b"exe": lambda: MagicLink(fs, lambda _: task.mm.executable.vd if task.mm.executable and
                                       not self._zombie() else None),
             b"cwd": lambda: MagicLink(fs, lambda _: task.fs.cwd),
@@ -567,6 +567,11 @@ class ThreadGroupDir(Directory):
             fmt = lambda v: "unlimited" if v == RLIM_INFINITY else str(v)  # noqa: E731
             out.append(f"{titles[i]:<26}{fmt(soft):<21}{fmt(hard):<21}{units[name]:<10}")
         return "\n".join(out) + "\n"
+
+    def _mount_watch(self, opener):
+        """What a /proc/PID/mounts or mountinfo description watches: the namespace the process
+        has when it is opened (proc_mounts' ns), whatever either does later."""
+        return self.task.ns.mnt, "mounts"
 
     def _mount_rows(self):
         """The mounts of the task's namespace it can reach from its root (show_vfsmnt skips others),

@@ -44,16 +44,23 @@ def _ns(kernel, task):
 class GeneratedFile(ProcInode):
     """``generate()`` (``generate(task)`` with ``per_task``: what the opener sees) makes the content at open."""
 
-    def __init__(self, fs, generate, mode=0o444, per_task=False):
+    def __init__(self, fs, generate, mode=0o444, per_task=False, watch=None):
         super().__init__(fs, S_IFREG | mode)
         self.generate = generate
         self.per_task = per_task
+        self.watch = watch   # watch(task): (object with .events and .changed, key): poll sees changes
 
     def _content(self, task):
         return self.generate(task) if self.per_task else self.generate()
 
+    def _watched(self, impl, task):
+        if self.watch is not None:
+            impl.watched = self.watch(task)
+            impl.seen = impl.watched[0].events[impl.watched[1]]
+        return impl
+
     def open(self, task, flags):
-        return SnapshotImpl(self, lambda: self._content(task))
+        return self._watched(SnapshotImpl(self, lambda: self._content(task)), task)
 
     def seek_end(self):
         """Where SEEK_END seeks from: seq_file's seq_lseek cannot (EINVAL); a sysctl's
@@ -114,19 +121,20 @@ class SnapshotImpl(FileDescriptionImpl):
             self._snapshot()
         return len(self.data)
 
-    # A sysctl polls (proc_sys_poll): always readable and writable; one that is watched (hostname,
-    # domainname) adds POLLERR and POLLPRI once per change since the description last saw one.
+    # A sysctl polls (proc_sys_poll): always readable and writable; a /proc/PID/mounts or
+    # mountinfo (mounts_poll) readable. One that is watched (hostname, domainname, the mount
+    # tree) adds POLLERR and POLLPRI once per change since the description last saw one.
     # Other /proc files, seq_files, have no poll (epoll refuses them).
     watched = None
     seen = 0
 
     def waitable(self, task):
-        if not self.inode.sysctl:
-            return None
-        return self.watched[0].changed if self.watched is not None else _NEVER
+        if self.watched is not None:
+            return self.watched[0].changed
+        return _NEVER if self.inode.sysctl else None
 
     def readiness(self, task, mask):
-        ev = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+        ev = POLLIN | POLLRDNORM | (POLLOUT | POLLWRNORM if self.inode.sysctl else 0)
         w = self.watched
         if w is not None and w[0].events[w[1]] != self.seen:
             self.seen = w[0].events[w[1]]
@@ -142,16 +150,11 @@ class WritableFile(GeneratedFile):
     (a sysctl ignores writes further on, as Linux's strict sysctl writes do)."""
 
     def __init__(self, fs, generate, write, mode=0o644, per_task=False, watch=None):
-        super().__init__(fs, generate, mode, per_task)
+        super().__init__(fs, generate, mode, per_task, watch)
         self.write_fn = write
-        self.watch = watch   # watch(task): (object with .events and .changed, key): poll sees changes
 
     def open(self, task, flags):
-        impl = WritableImpl(self, lambda: self._content(task))
-        if self.watch is not None:
-            impl.watched = self.watch(task)
-            impl.seen = impl.watched[0].events[impl.watched[1]]
-        return impl
+        return self._watched(WritableImpl(self, lambda: self._content(task)), task)
 
 
 class WritableImpl(SnapshotImpl):

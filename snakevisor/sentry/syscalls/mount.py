@@ -92,6 +92,8 @@ def mount(t, source, target, fstype, flags, data):
             except ValueError:
                 raise SyscallError(EINVAL) from None
         m.flags = mount_flags(flags, m.flags)
+        if m.vfs is not None:
+            m.vfs.touch()
         return 0
     if flags & MS_BIND:
         return _bind(t, source, path, flags & MS_REC)

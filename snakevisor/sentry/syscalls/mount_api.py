@@ -300,6 +300,7 @@ def mount_setattr(t, dirfd, path, flags, uattr, size):
         o.flags = o.flags & ~clear_ms | set_ms
         if kind is not None:
             set_propagation(m.vfs, o, kind)
+    m.vfs.touch()
     return 0
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from snakevisor.abi.errno import EBUSY, EINVAL, ENOTDIR, SyscallError
 from snakevisor.abi.fs import PROC_NS_INODES
+from snakevisor.abi.poll import POLLERR, POLLIN, POLLPRI, POLLRDNORM
 from snakevisor.sentry.vfs.mount import Mount, VirtualDentry
+from snakevisor.sentry.vfs.waiter import WaitQueue
 
 
 # /proc/sys/fs/mount-max: the most mounts a namespace may hold (Linux's default); more is ENOSPC.
@@ -42,6 +44,15 @@ class VirtualFilesystem:
         self.covering: dict[VirtualDentry, Mount] = {}
         self.mounts: list[Mount] = []                    # in mount order
         self.ino = ino
+        # /proc/PID/mounts and mountinfo poll for changes of the tree (mnt_namespace's event/poll)
+        self.events = {"mounts": 0}
+        self.changed = WaitQueue()
+
+    def touch(self) -> None:
+        """touch_mnt_namespace: a mount was added, removed, moved or changed; a watcher's poll
+        of /proc/PID/mounts or mountinfo sees it (EPOLLERR|EPOLLPRI once)."""
+        self.events["mounts"] += 1
+        self.changed.notify(POLLIN | POLLRDNORM | POLLERR | POLLPRI)
 
     @property
     def root(self) -> VirtualDentry:
@@ -63,6 +74,7 @@ class VirtualFilesystem:
             self._attach(m, target)
         m.vfs = self
         self.mounts.append(m)
+        self.touch()
         return m
 
     def graft(self, m: Mount, target: VirtualDentry) -> None:
@@ -70,6 +82,7 @@ class VirtualFilesystem:
         self._attach(m, target)
         m.vfs = self
         self.mounts.append(m)
+        self.touch()
 
     def _attach(self, m: Mount, target: VirtualDentry) -> None:
         """Put ``m`` on top of ``target`` (already in ``mounts`` or about to be)."""
@@ -96,6 +109,7 @@ class VirtualFilesystem:
         self._uncover(m)
         self.mounts.remove(m)
         m.leave()
+        self.touch()
 
     def subtree(self, m: Mount) -> list[Mount]:
         """``m`` and every mount below it, parents before children (siblings in mount order)."""
@@ -118,6 +132,7 @@ class VirtualFilesystem:
             self.mounts.remove(o)
             o.vfs = None
             o.leave()
+        self.touch()
 
     def move(self, m: Mount, target: VirtualDentry) -> None:
         """MS_MOVE: ``m`` (with what is mounted below it) goes on top of ``target``."""
@@ -125,6 +140,7 @@ class VirtualFilesystem:
         self._uncover(m)
         self._attach(m, target)
         self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
+        self.touch()
 
     def pivot(self, root: Mount, new: Mount, put_old: VirtualDentry) -> None:
         """pivot_root: ``new`` takes the place of ``root`` (the caller's root mount: the namespace
@@ -138,6 +154,7 @@ class VirtualFilesystem:
             self._attach(new, where)
         self._attach(root, put_old)
         self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
+        self.touch()
 
     def copy(self, ino: int) -> "tuple[VirtualFilesystem, dict]":
         """CLONE_NEWNS: a namespace with a copy of each mount (same filesystems, same places);
@@ -177,6 +194,7 @@ class VirtualFilesystem:
             self.mounts.append(m)
         self.covering.update(other.covering)
         other.mounts, other.covering, other.root_mount = [], {}, None
+        self.touch()
         return top
 
     def put_beneath(self, m: Mount, top: Mount) -> None:
@@ -191,6 +209,7 @@ class VirtualFilesystem:
         self._attach(m, where)
         self._attach(top, VirtualDentry(m, m.root))
         self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
+        self.touch()
 
     def dissolve(self) -> None:
         """The last close of a detached tree's fd, or the last task of a namespace gone: every
