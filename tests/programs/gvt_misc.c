@@ -12,7 +12,8 @@
  *   pdeathsig_thread   PR_SET_PDEATHSIG fires when the parent *thread* exits, the process living on
  *   traceme_thread     PTRACE_TRACEME makes the thread that forked the tracer, not the first one
  *   comm_write         /proc/self/comm and a thread's /proc/self/task/TID/comm take writes
- *   preadv_espipe      preadv/pwritev on a pipe end of the other direction: ESPIPE before EBADF
+ *   preadv_espipe      preadv/pwritev on a pipe end of the other direction: ESPIPE before EBADF;
+ *                      on an O_PATH descriptor EBADF (preadv2/pwritev2 too)
  *   fsync_stdout       fsync of the caller's stdout, a pipe here: EINVAL
  *   fork_affinity      a forked child has its parent's CPU affinity
  *   mlock_prot_none    mlock of PROT_NONE memory: ENOMEM (its pages cannot be made present)
@@ -341,6 +342,13 @@ static int preadv_espipe(void)
     printf("preadv on the write end: %ld %s\n", r, err(r));
     r = pwritev(p[0], &v, 1, 0);
     printf("pwritev on the read end: %ld %s\n", r, err(r));
+    int o = open("/proc/self/exe", O_PATH);
+    r = preadv(o, &v, 1, 0);
+    printf("preadv on O_PATH: %ld %s\n", r, err(r));
+    r = preadv2(o, &v, 1, 0, 0);
+    printf("preadv2 on O_PATH: %ld %s\n", r, err(r));
+    r = pwritev2(o, &v, 1, 0, 0);
+    printf("pwritev2 on O_PATH: %ld %s\n", r, err(r));
     return 0;
 }
 

@@ -271,6 +271,7 @@ def _vector_args(t, fd, iov, iovcnt, flags, write, pos=None):
         raise SyscallError(EOPNOTSUPP)
     f = _file(t, fd)
     if pos is not None and not f.impl.seekable:
+        f.check_not_path()   # an O_PATH descriptor is EBADF first (fdget does not see it)
         raise SyscallError(ESPIPE)   # (FMODE_PREAD/PWRITE come before the access mode)
     vecs, total = _iovecs(t, iov, iovcnt, MAX_RW_COUNT)
     if not (f.writable if write else f.readable):
