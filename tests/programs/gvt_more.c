@@ -56,6 +56,9 @@
  *   mounts_poll        /proc/self/mounts and mountinfo poll: EPOLLERR|EPOLLPRI once after a mount, a
  *                      remount, a move or an umount (in a mount namespace of its own); a
  *                      description opened before unshare(CLONE_NEWNS) watches the old namespace
+ *   sys_net            /proc/sys/net in a network namespace of its own: core/somaxconn and the ipv4 and
+ *                      ipv6 sysctls read Linux's defaults, take writes (ip_forward, tcp_sack,
+ *                      ip_local_port_range; a backward range is EINVAL)
  *   xattr_perm         xattr_permission before the lookup: user.* follows the mode bits (EACCES;
  *                      listing needs none), is EPERM to change on a symlink (ENODATA to read);
  *                      trusted.* without CAP_SYS_ADMIN is EPERM to change, ENODATA to read
@@ -1249,6 +1252,51 @@ static int mounts_poll(void)
     return st;
 }
 
+static void sysctl_show(const char *name)
+{
+    char path[128], buf[64] = "";
+    snprintf(path, sizeof path, "/proc/sys/net/%s", name);
+    int fd = open(path, O_RDONLY);
+    long n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    printf("%s: %s", name, n < 0 ? strerrorname_np(errno) : buf);
+    if (n < 0) printf("\n");
+    if (fd >= 0) close(fd);
+}
+
+static void sysctl_set(const char *name, const char *value)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/sys/net/%s", name);
+    int fd = open(path, O_WRONLY);
+    long r = fd < 0 ? -1 : write(fd, value, strlen(value));
+    printf("write %s to %s: %ld %s\n", value, name, r, err(r));
+    if (fd >= 0) close(fd);
+}
+
+static int sys_net(void)
+{
+    if (unshare(CLONE_NEWNET) < 0) {
+        printf("unshare: %s\n", strerrorname_np(errno));
+        return 1;
+    }
+    const char *names[] = {"core/somaxconn", "ipv4/ip_forward", "ipv4/ip_local_port_range", "ipv4/tcp_sack",
+                           "ipv4/tcp_keepalive_time", "ipv4/ping_group_range", "ipv6/bindv6only",
+                           "ipv6/auto_flowlabels"};
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
+        sysctl_show(names[i]);
+    sysctl_set("ipv4/ip_forward", "1");
+    sysctl_set("ipv4/tcp_sack", "0");
+    sysctl_set("ipv4/ip_local_port_range", "40000 50000");
+    sysctl_set("ipv4/ip_local_port_range", "5000 2000");
+    sysctl_show("ipv4/ip_forward");
+    sysctl_show("ipv4/tcp_sack");
+    sysctl_show("ipv4/ip_local_port_range");
+    struct stat st;
+    stat("/proc/sys/net/ipv6", &st);
+    printf("ipv6 mode %o\n", st.st_mode);
+    return 0;
+}
+
 static void xattr_try(const char *what, const char *path, const char *name, int nofollow)
 {
     char buf[64];
@@ -1328,6 +1376,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "o_direct")) return o_direct();
     if (!strcmp(c, "nice_thread")) return nice_thread();
     if (!strcmp(c, "mounts_poll")) return mounts_poll();
+    if (!strcmp(c, "sys_net")) return sys_net();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -21,6 +21,7 @@ from snakevisor.abi.utsname import random_uuid
 from snakevisor.sentry.mm import mlock, procmaps
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
+from snakevisor.sentry.fsimpl.procfs_sysnet import sys_net
 from snakevisor.sentry.fsimpl.procfs_inodes import (Directory, GeneratedFile, MagicLink, ReadOnlySysctl, Symlink,
                                                     TracedFile, WritableFile, _ns, _parse_int, _reader)
 from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
@@ -174,7 +175,7 @@ class ProcRoot(Directory):
     def _sys(self):
         fs = self.fs
         return {b"kernel": lambda: Directory(fs, self._sys_kernel), b"vm": lambda: Directory(fs, self._sys_vm),
-                b"fs": lambda: Directory(fs, self._sys_fs)}
+                b"fs": lambda: Directory(fs, self._sys_fs), b"net": lambda: Directory(fs, lambda: sys_net(fs))}
 
     def _sys_kernel(self):
         fs, k = self.fs, self.fs.kernel

@@ -31,6 +31,7 @@ class NetNamespace:
         self.ino = ino
         self.broker_id = broker_id   # None: the sandbox's own namespace, the Sentry's
         self.abstract = {}           # abstract AF_UNIX name -> bound UnixSocket
+        self.sysctls = {}            # /proc/sys/net values written here: (dir, name) -> text (fsimpl/procfs_sysnet.py)
         self._query = None
         if broker_id is not None:
             weakref.finalize(self, _free, broker_id)
