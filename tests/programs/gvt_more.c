@@ -59,6 +59,9 @@
  *   sys_net            /proc/sys/net in a network namespace of its own: core/somaxconn and the ipv4 and
  *                      ipv6 sysctls read Linux's defaults, take writes (ip_forward, tcp_sack,
  *                      ip_local_port_range; a backward range is EINVAL)
+ *   tmpfs_pages        a tmpfs's size= counts pages written or fallocated, not file sizes: a sparse
+ *                      ftruncate past it works, a write stops short at the limit (then ENOSPC),
+ *                      fallocate and a long symlink (> 127 bytes) are ENOSPC, freeing gives room back
  *   xattr_perm         xattr_permission before the lookup: user.* follows the mode bits (EACCES;
  *                      listing needs none), is EPERM to change on a symlink (ENODATA to read);
  *                      trusted.* without CAP_SYS_ADMIN is EPERM to change, ENODATA to read
@@ -98,6 +101,7 @@
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -1297,6 +1301,80 @@ static int sys_net(void)
     return 0;
 }
 
+static void tmpfs_free(const char *d, const char *what)
+{
+    struct statfs sf;
+    statfs(d, &sf);
+    printf("%s: %ld of %ld blocks free\n", what, (long)sf.f_bfree, (long)sf.f_blocks);
+}
+
+static int tmpfs_pages_child(void)
+{
+    const char *d = "/tmp/gvt_more_tp";
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return 1;
+    mkdir(d, 0755);
+    if (mount("none", d, "tmpfs", 0, "size=12288") < 0)
+        return 2;
+    int fd = open("/tmp/gvt_more_tp/f", O_RDWR | O_CREAT, 0644);
+    long r = ftruncate(fd, 1 << 20);
+    printf("sparse ftruncate to 1 MiB: %ld %s\n", r, err(r));
+    tmpfs_free(d, "after it");
+    char buf[3 * 4096 + 10];
+    memset(buf, 'x', sizeof buf);
+    r = pwrite(fd, buf, 10, 4096 - 5);
+    printf("a write across two pages: %ld %s\n", r, err(r));
+    r = pwrite(fd, buf, sizeof buf, 8192 - 3);
+    printf("a write past the limit: %ld %s\n", r, err(r));
+    r = pwrite(fd, buf, 1, 3 * 4096);
+    printf("one more byte: %ld %s\n", r, err(r));
+    r = pwrite(fd, buf, 100, 0);
+    printf("rewriting a charged page: %ld %s\n", r, err(r));
+    r = fallocate(fd, 0, 65536, 4096);
+    printf("fallocate: %ld %s\n", r, err(r));
+    char target[129];
+    memset(target, 'a', 128);
+    target[128] = 0;
+    r = symlink(target, "/tmp/gvt_more_tp/long");
+    printf("a 128-byte symlink: %ld %s\n", r, err(r));
+    target[127] = 0;
+    r = symlink(target, "/tmp/gvt_more_tp/short");
+    printf("a 127-byte symlink: %ld %s\n", r, err(r));
+    r = ftruncate(fd, 4096);
+    printf("truncating to one page: %ld %s\n", r, err(r));
+    tmpfs_free(d, "after it");
+    target[127] = 'a';
+    r = symlink(target, "/tmp/gvt_more_tp/long");
+    printf("now the 128-byte symlink: %ld %s\n", r, err(r));
+    r = fallocate(fd, FALLOC_FL_KEEP_SIZE, 4096, 4096);
+    printf("fallocate a page: %ld %s\n", r, err(r));
+    tmpfs_free(d, "full");
+    r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 8192);
+    printf("punching two pages: %ld %s\n", r, err(r));
+    tmpfs_free(d, "after it");
+    close(fd);
+    unlink("/tmp/gvt_more_tp/long");
+    tmpfs_free(d, "the long symlink gone");
+    umount(d);
+    rmdir(d);
+    return 0;
+}
+
+static int tmpfs_pages(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int r = tmpfs_pages_child();
+        fflush(stdout);
+        _exit(r);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    rmdir("/tmp/gvt_more_tp");
+    return st;
+}
+
 static void xattr_try(const char *what, const char *path, const char *name, int nofollow)
 {
     char buf[64];
@@ -1377,6 +1455,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "nice_thread")) return nice_thread();
     if (!strcmp(c, "mounts_poll")) return mounts_poll();
     if (!strcmp(c, "sys_net")) return sys_net();
+    if (!strcmp(c, "tmpfs_pages")) return tmpfs_pages();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

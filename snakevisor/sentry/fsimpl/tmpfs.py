@@ -18,16 +18,12 @@ from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUT
                                dev_major, dev_minor)
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
+from snakevisor.sentry.fsimpl.tmpfs_pages import PAGE, ChargedPages
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.file import FileDescriptionImpl, MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
-
-
-def _pages(size: int) -> int:
-    """``size`` bytes of a file as whole pages (what a tmpfs's size limit counts)."""
-    return -(-size // 4096) * 4096
 
 
 class TmpfsFilesystem(Filesystem):
@@ -42,11 +38,21 @@ class TmpfsFilesystem(Filesystem):
         super().__init__(readonly=readonly, dev=dev)
         self.memory_file = memory_file
         self.size_limit = size_limit      # bytes of file data allowed (None or 0: MemoryFile's limit)
-        self.used = 0                     # bytes of file data held (file sizes in whole pages, as Linux counts)
+        self.used = 0                     # bytes of pages charged: written or fallocated file pages, long symlinks
         self.root_mode = mode
         self.root_uid, self.root_gid = uid, gid
         self.nr_inodes = nr_inodes        # shown by statfs and /proc/mounts (not enforced)
         self.root = Dentry(TmpfsDir(self, S_IFDIR | (mode & 0o7777), uid, gid))
+
+    def charge(self, pages: int) -> None:
+        """Take ``pages`` more pages from the size limit (ENOSPC past it; size=0: no limit)."""
+        if pages > 0 and self.size_limit and self.used + pages * PAGE > self.size_limit:
+            raise SyscallError(ENOSPC)
+        self.used += pages * PAGE
+
+    def room(self) -> int | None:
+        """How many more pages the size limit allows (None: no limit)."""
+        return max(0, (self.size_limit - self.used) // PAGE) if self.size_limit else None
 
     def statfs(self) -> StatfsResult:
         s = super().statfs()
@@ -311,6 +317,7 @@ class TmpfsFile(TmpfsInode):
     def __init__(self, fs, mode, uid=0, gid=0):
         super().__init__(fs, mode, uid=uid, gid=gid)
         self.cache = PageCache(fs.memory_file)
+        self.charged = ChargedPages()   # what the size limit counts (tmpfs_pages.py)
         self.seals = F_SEAL_SEAL   # F_ADD_SEALS: only a memfd made with MFD_ALLOW_SEALING starts open
 
     def blocks(self):
@@ -336,15 +343,10 @@ class TmpfsFile(TmpfsInode):
     def _grow(self, new_size: int) -> None:
         if new_size > MAX_LFS_FILESIZE:
             raise SyscallError(EFBIG)
-        fs = self.fs
         if new_size > self.size:
             if self.seals & F_SEAL_GROW:
                 raise SyscallError(EPERM)
-            grown = _pages(new_size) - _pages(self.size)
-            if fs.size_limit and fs.used + grown > fs.size_limit:   # size=0: no limit
-                raise SyscallError(ENOSPC)
-            fs.used += grown
-            self.size = new_size
+            self.size = new_size   # (a hole: no page is charged for it)
 
     def write_data(self, offset: int, data) -> int:
         n = len(data)
@@ -352,16 +354,32 @@ class TmpfsFile(TmpfsInode):
             return 0
         if self.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
             raise SyscallError(EPERM)
+        first, end = offset // PAGE, -(-(offset + n) // PAGE)
+        room = self.fs.room()
+        if room is not None and self.charged.missing(first, end) > room:
+            # shmem_write_begin allocates page by page: the write stops at the first page the
+            # limit refuses (ENOSPC if that is its first)
+            end = self.charged.fit(first, end, room)
+            if end == first:
+                raise SyscallError(ENOSPC)
+            n = min(n, end * PAGE - offset)
+            data = data[:n]
         old = self.size
         self._grow(offset + n)
         try:
             self.cache.write(offset, data)
         except SyscallError as e:
-            self.fs.used -= _pages(self.size) - _pages(old)
             self.size = old
             raise SyscallError(ENOSPC if e.errno == ENOMEM else e.errno)
+        self.fs.used += self.charged.add(first, end) * PAGE
         self.touch_mtime()
         return n
+
+    def charge_range(self, offset: int, length: int) -> None:
+        """fallocate: charge the pages of [offset, offset+length), all or none (ENOSPC)."""
+        first, end = offset // PAGE, -(-(offset + length) // PAGE)
+        self.fs.charge(self.charged.missing(first, end))
+        self.charged.add(first, end)
 
     def truncate(self, size: int) -> None:
         if size > MAX_LFS_FILESIZE:
@@ -370,7 +388,7 @@ class TmpfsFile(TmpfsInode):
             if self.seals & F_SEAL_SHRINK:
                 raise SyscallError(EPERM)
             self.cache.truncate(size)
-            self.fs.used -= _pages(self.size) - _pages(size)
+            self.fs.used -= self.charged.cut(-(-size // PAGE)) * PAGE   # (the last partial page stays)
             self.size = size
         elif size > self.size:
             self._grow(size)
@@ -379,11 +397,12 @@ class TmpfsFile(TmpfsInode):
     def punch_hole(self, offset: int, length: int) -> None:
         """Zero [offset, offset+length) within the file (only chunks that exist)."""
         self.cache.zero(offset, min(offset + length, self.size))
+        self.fs.used -= self.charged.cut(-(-offset // PAGE), (offset + length) // PAGE) * PAGE   # whole pages only
         self.touch_mtime()
 
     def evict(self):
         self.cache.release()
-        self.fs.used -= _pages(self.size)
+        self.fs.used -= self.charged.cut(0) * PAGE
         self.size = 0
 
 
@@ -392,6 +411,15 @@ class TmpfsSymlink(TmpfsInode):
         super().__init__(fs, S_IFLNK | 0o777, uid=uid, gid=gid)
         self.target = bytes(target)
         self.size = len(self.target)
+        # shmem_symlink: a target longer than SHORT_SYMLINK_LEN (128 with its NUL) takes a page
+        self.page = len(self.target) + 1 > 128 and getattr(fs, "charge", None) is not None
+        if self.page:
+            fs.charge(1)
+
+    def evict(self):
+        if self.page:
+            self.page = False
+            self.fs.used -= PAGE
 
     def blocks(self):
         return 0
@@ -516,6 +544,7 @@ class TmpfsFileImpl(FileDescriptionImpl):
             return
         if inode.seals & F_SEAL_GROW and offset + length > inode.size:
             raise SyscallError(EPERM)   # shmem_fallocate: allocating past the end, even with KEEP_SIZE
+        inode.charge_range(offset, length)
         if mode == 0 and offset + length > inode.size:
             inode.truncate(offset + length)
 
