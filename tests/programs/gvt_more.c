@@ -62,6 +62,8 @@
  *   tmpfs_pages        a tmpfs's size= counts pages written or fallocated, not file sizes: a sparse
  *                      ftruncate past it works, a write stops short at the limit (then ENOSPC),
  *                      fallocate and a long symlink (> 127 bytes) are ENOSPC, freeing gives room back
+ *   nr_open            /proc/sys/fs/nr_open takes writes within its bounds (EINVAL outside; only its
+ *                      own value is written back) and bounds RLIMIT_NOFILE (above: EPERM)
  *   xattr_perm         xattr_permission before the lookup: user.* follows the mode bits (EACCES;
  *                      listing needs none), is EPERM to change on a symlink (ENODATA to read);
  *                      trusted.* without CAP_SYS_ADMIN is EPERM to change, ENODATA to read
@@ -1375,6 +1377,37 @@ static int tmpfs_pages(void)
     return st;
 }
 
+static long write_nr_open(const char *v)
+{
+    int fd = open("/proc/sys/fs/nr_open", O_WRONLY);
+    long r = fd < 0 ? -1 : write(fd, v, strlen(v));
+    if (fd >= 0) close(fd);
+    return r;
+}
+
+static int nr_open(void)
+{
+    char old[32] = "", now[32] = "";
+    int fd = open("/proc/sys/fs/nr_open", O_RDONLY);
+    if (fd < 0 || read(fd, old, sizeof old - 1) <= 0)
+        return 1;
+    close(fd);
+    long r = write_nr_open("10");
+    printf("nr_open 10: %ld %s\n", r, err(r));
+    r = write_nr_open("2147483647");
+    printf("nr_open INT_MAX: %ld %s\n", r, err(r));
+    r = write_nr_open(old);   /* the same value: the host's stays as it is */
+    printf("nr_open rewritten: %d %s\n", r == (long)strlen(old), err(r));
+    fd = open("/proc/sys/fs/nr_open", O_RDONLY);
+    read(fd, now, sizeof now - 1);
+    close(fd);
+    printf("read back the same: %d\n", !strcmp(old, now));
+    struct rlimit rl = {atol(old) + 1, atol(old) + 1};
+    r = setrlimit(RLIMIT_NOFILE, &rl);
+    printf("RLIMIT_NOFILE above it: %ld %s\n", r, err(r));
+    return 0;
+}
+
 static void xattr_try(const char *what, const char *path, const char *name, int nofollow)
 {
     char buf[64];
@@ -1456,6 +1489,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "mounts_poll")) return mounts_poll();
     if (!strcmp(c, "sys_net")) return sys_net();
     if (!strcmp(c, "tmpfs_pages")) return tmpfs_pages();
+    if (!strcmp(c, "nr_open")) return nr_open();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

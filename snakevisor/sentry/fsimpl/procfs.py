@@ -33,6 +33,7 @@ from snakevisor.sentry.vfs.fstypes import proc_filesystems
 from snakevisor.sentry.vfs.mount import ROOTFS_ID
 from snakevisor.sentry.vfs import dnotify, locks
 from snakevisor.sentry.vfs.leases import LIMITS as lease_limits
+from snakevisor.sentry.vfs.fdtable import LIMITS as fd_limits, NR_OPEN_MAX, NR_OPEN_MIN
 from snakevisor.sentry.vfs.resolve import is_reachable, path_of
 from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
 
@@ -222,7 +223,8 @@ class ProcRoot(Directory):
     def _sys_fs(self):
         fs = self.fs
         return {
-            b"nr_open": lambda: GeneratedFile(fs, lambda: "1048576\n", 0o644),
+            b"nr_open": lambda: WritableFile(fs, lambda: f"{fd_limits['nr_open']}\n",
+                                             _limit_writer(fd_limits, "nr_open", NR_OPEN_MIN, NR_OPEN_MAX)),
             b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
             b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", _set_pipe_max_size),
             b"mount-max": lambda: WritableFile(fs, lambda: f"{vfs_limits['mount_max']}\n",

@@ -12,6 +12,7 @@ from snakevisor.abi.time import CLK_TCK, NSEC
 from snakevisor.sentry.kernel import cputime, timens, timers
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.syscalls.process import thread_group
+from snakevisor.sentry.vfs.fdtable import LIMITS as FD_LIMITS
 
 MAX_GETRANDOM = 32 << 20
 
@@ -76,7 +77,7 @@ def prlimit64(t, pid, resource, new_ptr, old_ptr):
             raise SyscallError(EINVAL)
         if new[1] > limits[resource][1] and not t.creds.has_cap(CAP_SYS_RESOURCE):
             raise SyscallError(EPERM)
-        if resource == R.RLIMIT_NOFILE and new[1] > 1 << 20:
+        if resource == R.RLIMIT_NOFILE and new[1] > FD_LIMITS["nr_open"]:
             raise SyscallError(EPERM)
     if old_ptr:
         t.mm.copy_out(old_ptr, R.RLIMIT.pack(*limits[resource]))

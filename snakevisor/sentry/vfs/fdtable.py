@@ -13,6 +13,9 @@ from snakevisor.abi.resource import NR_OPEN
 from snakevisor.sentry.vfs import locks
 
 DEFAULT_NOFILE = 1024
+# /proc/sys/fs/nr_open: the ceiling of RLIMIT_NOFILE (setrlimit above it is EPERM), so of fd numbers
+LIMITS = {"nr_open": NR_OPEN}
+NR_OPEN_MIN, NR_OPEN_MAX = 64, 2147483584   # sysctl_nr_open_min/_max (BITS_PER_LONG; INT_MAX & -64)
 
 
 class FDTable:
@@ -22,7 +25,7 @@ class FDTable:
         self._used: list[int] = []         # sorted fds, for lowest-free search
 
     def set_limit(self, limit: int) -> None:
-        self.limit = max(0, min(limit, NR_OPEN))
+        self.limit = max(0, min(limit, LIMITS["nr_open"]))
 
     def __len__(self):
         return len(self._files)
