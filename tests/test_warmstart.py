@@ -156,12 +156,14 @@ def _server_state(server):
     session's fork, when the server gets to it: maybe after the client is done, on a loaded machine;
     a leaked one stays). A spare's socket is a new one each time: sockets are compared by number."""
     pid = server.proc.pid
+    seen = {}
 
-    def idle():
+    def idle():   # the fds compared are the ones this check saw: a connection may come just after
         kinds = sorted(comm_of(c) for c in children_of(pid))
-        return kinds == ["sv-spare", "sv-zygote"] and sum(fd.startswith("socket:") for fd in _server_fds(pid)) == 5
+        seen["fds"] = fds = _server_fds(pid)
+        return kinds == ["sv-spare", "sv-zygote"] and sum(fd.startswith("socket:") for fd in fds) == 5
     wait_for("the server to be idle", idle, timeout=30)
-    fds = [re.sub(r"^socket:\[\d+\]$", "socket", fd) for fd in _server_fds(pid)]
+    fds = [re.sub(r"^socket:\[\d+\]$", "socket", fd) for fd in seen["fds"]]
     return fds, status_of(pid)["Threads"], os.listdir(f"/proc/{pid}/task")
 
 
