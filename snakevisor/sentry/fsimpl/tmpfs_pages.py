@@ -4,7 +4,7 @@ hole frees it; a size grown by ftruncate charges nothing (a sparse file). Kept a
 runs of page numbers, so a file written in order is one run whatever its size."""
 import bisect
 
-PAGE = 4096
+from snakevisor.sentry.mm.memoryfile import PAGE_SIZE as PAGE
 
 
 class ChargedPages:
@@ -13,9 +13,6 @@ class ChargedPages:
     def __init__(self):
         self.starts: list[int] = []   # runs [starts[i], ends[i]) of page numbers
         self.ends: list[int] = []
-
-    def count(self) -> int:
-        return sum(e - s for s, e in zip(self.starts, self.ends))
 
     def missing(self, first: int, end: int) -> int:
         """How many pages of [first, end) are not charged yet."""

@@ -360,8 +360,9 @@ class FileDescription:
             raise SyscallError(EBADF)
         return data[:MAX_RW_COUNT] if len(data) > MAX_RW_COUNT else data
 
-    def _write_at(self, data, offset, append, limit):
-        """The checks of a write to a seekable file: (the data, cut at ``limit``, and its position)."""
+    def _write_at(self, task, data, offset, append, limit):
+        """The checks of a write to a seekable file: (the data, cut at ``limit``, and its position).
+        A write of some data clears the file's set-id bits first (file_remove_privs)."""
         if offset is not None and offset < 0:
             raise SyscallError(EINVAL)
         if self.flags & O_APPEND or append:
@@ -372,6 +373,8 @@ class FileDescription:
             if pos >= limit:
                 raise FileSizeLimitExceeded()
             data = data[:limit - pos]
+        if data and (inode := self.vd.dentry.inode) is not None and inode.mode & SETID_BITS:
+            remove_privs(task and task.creds, self.vd.dentry)
         return data, pos
 
     def _modified(self, n) -> None:
@@ -389,9 +392,7 @@ class FileDescription:
                 raise SyscallError(ESPIPE)
             n = impl.write(task, data, None)
         else:
-            data, pos = self._write_at(data, offset, append, limit)
-            if data and (inode := self.vd.dentry.inode) is not None and inode.mode & SETID_BITS:
-                remove_privs(task and task.creds, self.vd.dentry)
+            data, pos = self._write_at(task, data, offset, append, limit)
             n = impl.write(task, data, pos)
             if offset is None:
                 self.offset = pos + n
@@ -406,9 +407,7 @@ class FileDescription:
         lock = self.impl.io_lock
         yield from lock.acquire(task)
         try:
-            data, pos = self._write_at(data, offset, append, limit)
-            if data and (inode := self.vd.dentry.inode) is not None and inode.mode & SETID_BITS:
-                remove_privs(task and task.creds, self.vd.dentry)
+            data, pos = self._write_at(task, data, offset, append, limit)
             n = yield from self.impl.write_waiting(task, data, pos)
             if offset is None:
                 self.offset = pos + n
