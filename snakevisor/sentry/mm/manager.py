@@ -81,14 +81,16 @@ class MemoryManager:
         address_space.map_ranges(context, [_stub_mapping(v) for v in self.vmas if not (v.past_eof or v.lazy)])
 
     # -- bookkeeping -------------------------------------------------------
-    def _release(self, vmas):
+    def _release(self, vmas, removed=False):
+        """Free what backs ``vmas`` and forget them (``removed``: they are out of the set already)."""
         for v in vmas:
             if v.kind == ANON:
                 if not v.lazy:
                     self.mf.free(v.mf_off, v.end - v.start)
             elif v.owner is not None:
                 v.owner.dec_ref()
-        self.vmas.remove(vmas)
+        if not removed:
+            self.vmas.remove(vmas)
         for v in vmas:
             if v.file is not None:
                 v.file.dec_ref()   # last: the file's release may ask this address space nothing more
@@ -259,6 +261,10 @@ class MemoryManager:
                 self._map_into_stub(piece)
 
     def release_all(self):
+        """The last Task is done with this address space: its stub is killed first, so that its
+        memory is reused only once the stub is dead (MemoryFile.hold_frees)."""
+        if self.address_space is not None:
+            self.address_space.kill()
         self._release(list(self.vmas))
         self.set_executable(None)
 
@@ -323,13 +329,17 @@ class MemoryManager:
             mseal.check_unsealed(self, start, end)
         new = self._build_vmas(start, end, prot, shared, file, offset, name, maywrite, mayexec,
                                populate=flags & M.MAP_POPULATE, noreserve=flags & M.MAP_NORESERVE)
-        if fixed:
-            self._drop_range(start, end)
-        for v in new:
-            v.locked = locked
-            v.growsdown = bool(flags & M.MAP_GROWSDOWN)
-            self.vmas.insert(v)
-            self._map_into_stub(v)
+        replaced = self.vmas.carve(start, end) if fixed else []
+        if replaced:
+            self.vmas.remove(replaced)
+        try:
+            for v in new:
+                v.locked = locked
+                v.growsdown = bool(flags & M.MAP_GROWSDOWN)
+                self.vmas.insert(v)
+                self._map_into_stub(v)
+        finally:   # what was there is freed once the stub maps the new memory in its place
+            self._release(replaced, removed=True)
         return start
 
     def map_region_at(self, start, end, prot, region, offset, name):
@@ -408,8 +418,8 @@ class MemoryManager:
             raise SyscallError(ENOMEM)   # a hole inside one mapping makes one more (Linux's check)
         mseal.check_unsealed(self, addr, end)
         if self.vmas.overlapping(addr, end):
+            self._unmap_from_stub(addr, end)   # first: the memory is freed once no thread can write it
             self._drop_range(addr, end)
-            self._unmap_from_stub(addr, end)
         return 0
 
     def mprotect(self, addr, length, prot):
@@ -510,8 +520,8 @@ class MemoryManager:
         elif new_top < old_top:
             if self.has_seals and any(v.sealed for v in self.vmas.overlapping(new_top, old_top)):
                 return self.brk_end
-            self._drop_range(new_top, old_top)
             self._unmap_from_stub(new_top, old_top)
+            self._drop_range(new_top, old_top)
         self.brk_end = new_brk
         return new_brk
 

@@ -5,12 +5,17 @@ memory is a slice of ``view``; stubs map ranges of the same memfd at the
 application's addresses. Space is handed out in page-aligned regions by an
 extent allocator (best fit; a freed region merges with free neighbours, and
 free space at the top gives the bump pointer back), so any mix of sizes reuses
-freed space; freed regions go back to the host at once with
-``fallocate(PUNCH_HOLE)``.
+freed space; freed regions go back to the host with ``fallocate(PUNCH_HOLE)``.
+
+A region is freed for reuse only once no stub can write it: a killed stub process keeps running
+until SIGKILL takes hold of each of its threads (one on another CPU goes on writing its
+mappings after kill() returns), so while a killed stub is not yet dead, frees wait
+(``hold_frees``); memory handed to another process meanwhile would take its writes.
 """
 import mmap
 import os
 from bisect import bisect_left, insort
+from collections import deque
 
 from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE
@@ -54,6 +59,9 @@ class MemoryFile:
         self.extents = FreeExtents(size)
         self.allocated = 0
         self._address = None   # the view's host address, for compare_and_swap
+        self._holds: set[int] = set()   # hold_frees tokens not yet ended
+        self._hold_seq = 0              # the newest token
+        self._deferred = deque()        # (newest token when freed, offset, length), oldest first
 
     def allocate(self, length: int) -> int:
         """Reserve ``length`` bytes (rounded up to pages) of zeroed memory; return its offset."""
@@ -77,11 +85,39 @@ class MemoryFile:
         self.allocated -= length
 
     def free(self, offset: int, length: int) -> None:
-        """Return a region from ``allocate``: its pages go back to the host now."""
+        """Return a region from ``allocate`` (no longer mapped by any live stub): its pages go
+        back to the host and it may be handed out again, now or, while a stub is dying, when
+        the stubs dying now are dead."""
         length = page_round_up(max(length, 1))
-        self.decommit(offset, length)
-        self.extents.give(offset, length)
         self.uncharge(length)
+        if self._holds:
+            self._deferred.append((self._hold_seq, offset, length))
+            return
+        self._give_back(offset, length)
+
+    def _give_back(self, offset, length):
+        self.decommit(offset, length)   # zeros for the next owner, whatever a dying stub wrote
+        self.extents.give(offset, length)
+
+    def hold_frees(self) -> int:
+        """A stub process was killed and may still write through its mappings: regions freed
+        from now on stay out of reuse until ``end_hold`` of the token returned (its death)."""
+        self._hold_seq += 1
+        self._holds.add(self._hold_seq)
+        return self._hold_seq
+
+    def end_hold(self, token: int) -> None:
+        """The stub of ``token`` is dead: regions freed while no older stub is dying are reused."""
+        self._holds.discard(token)
+        oldest = min(self._holds, default=None)
+        deferred = self._deferred
+        while deferred and (oldest is None or deferred[0][0] < oldest):
+            _, offset, length = deferred.popleft()
+            self._give_back(offset, length)
+
+    @property
+    def deferred_bytes(self) -> int:
+        return sum(length for _, _, length in self._deferred)
 
     def decommit(self, offset: int, length: int) -> None:
         """Drop the pages of a range (they read as zeros again), keeping it allocated."""

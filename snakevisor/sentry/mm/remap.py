@@ -43,9 +43,9 @@ def mremap(mm, old, old_len, new_len, flags, new_addr):
     keep = min(old_len, new_len)
     moved = [v for v in mm.vmas.carve(old, old + keep)]
     mm.vmas.remove(moved)
+    mm._unmap_from_stub(old, old + old_len)
     if new_len < old_len:
         mm._drop_range(old + keep, old + old_len)
-    mm._unmap_from_stub(old, old + old_len)
     for v in moved:
         v.start, v.end = v.start - old + dest, v.end - old + dest
         mm.vmas.insert(v)

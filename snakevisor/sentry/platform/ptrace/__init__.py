@@ -383,6 +383,7 @@ class AddressSpace(InjectedMemoryOps):
         self.pid = pid
         self.contexts = {}
         self.parked = []   # host tids of stopped threads no Task uses, for new_thread
+        self.hold = None   # MemoryFile.hold_frees's token from kill() to the reaping of its leader
 
     def new_context(self, tid):
         ctx = Context(tid, self)
@@ -410,6 +411,9 @@ class AddressSpace(InjectedMemoryOps):
     def kill(self):
         self.platform.parked.difference_update(self.parked)   # they die with it
         self.parked.clear()
+        if self.hold is None and self.pid in self.platform.address_spaces:
+            # Until it is reaped, its threads may still write (one running on another CPU).
+            self.hold = self.platform.memory_file.hold_frees()
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -471,6 +475,7 @@ class PtracePlatform:
             os.sched_setaffinity(0, {cpu})
         self.master_pid = self._spawn_master()
         self.stub_pids = {self.master_pid}   # stub processes not yet reaped
+        self.address_spaces = {}             # stub pid -> AddressSpace, until reaped
         self.stub_threads = set()            # their other threads (traced: we reap them too)
         self.parked = set()                  # of those, the parked ones (Context.inject_exit)
         self.master = Context(self.master_pid, None)
@@ -545,6 +550,7 @@ class PtracePlatform:
         wait_stop(child)  # the auto-attached child starts with SIGSTOP
         self.stub_pids.add(child)
         aspace = AddressSpace(self, child)
+        self.address_spaces[child] = aspace
         ctx = aspace.new_context(child)
         ctx.get_regs()
         ctx.inject(NR["prctl"], PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -556,6 +562,10 @@ class PtracePlatform:
         self.stub_pids.discard(pid)
         self.stub_threads.discard(pid)
         self.parked.discard(pid)
+        aspace = self.address_spaces.pop(pid, None)   # a leader is reaped after its threads
+        if aspace is not None and aspace.hold is not None:
+            self.memory_file.end_hold(aspace.hold)
+            aspace.hold = None
 
     def close(self):
         """Kill every stub process and reap it (we trace them all, and are their subreaper)."""
@@ -575,3 +585,4 @@ class PtracePlatform:
                     break
         self.stub_pids.clear()
         self.stub_threads.clear()
+        self.address_spaces.clear()

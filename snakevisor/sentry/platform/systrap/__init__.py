@@ -425,6 +425,7 @@ class AddressSpace:
         self.parked = []    # stopped threads no Task uses (Context.inject_exit), for new_thread
         self.mapper = None  # the MapperChannel to its first thread, once the stub is set up
         self.requests = platform.memory_file.allocate(REQUESTS_BYTES)   # map_ranges's, at REQUESTS_ADDR
+        self.hold = None    # MemoryFile.hold_frees's token from kill() to gone()
 
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
         self.run_requests(ctx, [ptp.map_request(addr, length, prot, mf_offset)])
@@ -524,6 +525,8 @@ class AddressSpace:
 
     def kill(self):
         if not self.dead:
+            if self.hold is None:   # until its pidfd says it is dead, its threads may still write
+                self.hold = self.platform.memory_file.hold_frees()
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -549,6 +552,9 @@ class AddressSpace:
             self.pidfd = None
         if self.mapper is not None:
             self.mapper.close()
+        if self.hold is not None:
+            mf.end_hold(self.hold)
+            self.hold = None
 
 
 class SystrapPlatform:
