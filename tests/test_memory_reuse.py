@@ -14,7 +14,7 @@ import pytest
 from harness import compile_c, sandbox_cmd, sandbox_env
 from do_support import sentry_of
 from snakevisor.abi import mm as M
-from snakevisor.sentry.mm.manager import MemoryManager
+from snakevisor.sentry.mm.manager import COW_CHUNK, MemoryManager
 from snakevisor.sentry.mm.memoryfile import MemoryFile
 
 MB = 1 << 20
@@ -180,3 +180,18 @@ def test_memory_of_exited_processes_goes_back_to_the_host(platform):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_a_copy_on_write_break_maps_the_copy_before_the_shared_pages_go(logged):
+    """The last piece of a copy-on-write region to be copied frees the region: only once the
+    copy is mapped in the stub (another thread may still be reading the old pages)."""
+    mm, log = logged
+    a = mm.mmap(0, 2 * COW_CHUNK, RW, ANON)
+    mm.copy_out(a, b"parent")
+    mm.fork(LoggedStub([]), None).release_all()   # a child that exits: the region is ours alone
+    mm.mprotect(a, COW_CHUNK, RW)                 # in two VMAs, so no longer one to take back whole
+    mm.break_cow(a, a + 1)
+    log.clear()
+    mm.break_cow(a + COW_CHUNK, a + COW_CHUNK + 1)
+    assert [e[0] for e in log if e[0] in ("map", "free")] == ["map", "free"]
+    assert mm.copy_in(a, 6) == b"parent"

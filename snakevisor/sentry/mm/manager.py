@@ -256,9 +256,9 @@ class MemoryManager:
                 n = piece.end - piece.start
                 off = self.mf.allocate(n)
                 self.view[off:off + n] = self.view[piece.mf_off:piece.mf_off + n]
-                piece.owner.dec_ref()
-                piece.kind, piece.mf_off, piece.owner = ANON, off, None
+                shared, piece.kind, piece.mf_off, piece.owner = piece.owner, ANON, off, None
                 self._map_into_stub(piece)
+                shared.dec_ref()   # once the copy is mapped: another thread may still read the pages
 
     def release_all(self):
         """The last Task is done with this address space: its stub is killed first, so that its
@@ -474,10 +474,11 @@ class MemoryManager:
             self._copy_file_pages(v.owner, v.file_off, new_off, n)
         else:
             self.view[new_off:new_off + n] = self.view[v.mf_off:v.mf_off + n]
-        if v.owner is not None:
-            v.owner.dec_ref()
-        v.kind, v.mf_off, v.owner, v.lazy, v.copy_of = ANON, new_off, None, False, v.owner
+        owner = v.owner
+        v.kind, v.mf_off, v.owner, v.lazy, v.copy_of = ANON, new_off, None, False, owner
         self._map_into_stub(v)
+        if owner is not None:
+            owner.dec_ref()   # once the copy is mapped: another thread may still read the pages
 
     def _private_copy(self, start, end, prot, file, offset, name, mayexec, mappable):
         """A private writable file mapping: its own copy of the file's pages, made now. Pages wholly
