@@ -14,8 +14,11 @@ import pytest
 from harness import compile_c, sandbox_cmd, sandbox_env
 from do_support import sentry_of
 from snakevisor.abi import mm as M
+from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.sentry.mm.manager import COW_CHUNK, MemoryManager
+from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.mm.pagecache import PageCache
 
 MB = 1 << 20
 RW = M.PROT_READ | M.PROT_WRITE
@@ -53,6 +56,29 @@ class LoggedStub:
 
     def kill(self):
         self.log.append(("kill",))
+
+
+class FileOfPages(Mappable):
+    """A file that is a bare PageCache (its VMAs' references are not counted)."""
+
+    def __init__(self, mf, size):
+        self.cache = PageCache(mf)
+        self.size = size
+
+    def mappable(self):
+        return self
+
+    def translate(self, offset, length):
+        return self.cache.translate(offset, length)
+
+    def writable_mapping(self, offset, length):
+        return self
+
+    def inc_ref(self):
+        return self
+
+    def dec_ref(self):
+        pass
 
 
 def overlaps(a, b, length):
@@ -195,3 +221,16 @@ def test_a_copy_on_write_break_maps_the_copy_before_the_shared_pages_go(logged):
     mm.break_cow(a + COW_CHUNK, a + COW_CHUNK + 1)
     assert [e[0] for e in log if e[0] in ("map", "free")] == ["map", "free"]
     assert mm.copy_in(a, 6) == b"parent"
+
+
+def test_a_truncation_frees_private_copies_once_the_stub_unmapped_them(logged):
+    """A private copy of file pages that a truncation drops (SIGBUS from then on, as Linux) is
+    freed after the stub's mapping of it is gone: the process's other threads may write it."""
+    mm, log = logged
+    file = FileOfPages(mm.mf, 2 * PAGE_SIZE)
+    p = mm.mmap(0, 2 * PAGE_SIZE, RW, M.MAP_PRIVATE, file)   # written pages are private copies
+    file.size = PAGE_SIZE
+    log.clear()
+    file.cache.truncate(PAGE_SIZE)   # tells its mappers (mm.file_truncated), then frees its pages
+    assert [e[0] for e in log if e[0] in ("unmap", "free")] == ["unmap", "free"]
+    assert mm.fault_past_eof(p + PAGE_SIZE) is not None   # past the end now: SIGBUS

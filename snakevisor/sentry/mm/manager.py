@@ -188,7 +188,7 @@ class MemoryManager:
         """The file whose pages are ``cache`` now ends at page-aligned ``eof``: its pages from there
         on leave this address space before truncate returns (an access is SIGBUS, as Linux), so the
         caller may free them. A process running application code is stopped for that."""
-        ranges = []
+        ranges, copies = [], []
         for v in [v for v in self.vmas if (v.maps_cache(cache) or v.copies_cache(cache)) and not v.past_eof]:
             cut = v.start + max(eof - v.file_off, 0)
             if cut < v.end:
@@ -196,13 +196,15 @@ class MemoryManager:
                     if piece.kind == FILE:
                         piece.past_eof = True
                     else:   # Linux drops private copies too (unmap_mapping_range's even_cows)
-                        self._forget_copy(piece)
+                        copies.append(piece)
                 ranges.append((cut, v.end))
         if not ranges:
             return
         with self.changed_by_another():   # the truncating process is usually another one
             for start, end in ranges:
                 self._unmap_from_stub(start, end)
+        for piece in copies:   # freed once the stub no longer maps them
+            self._forget_copy(piece)
 
     def _forget_copy(self, v):
         """Make the private copy ``v`` of file pages that are now past the file's end file pages
