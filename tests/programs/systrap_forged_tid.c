@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@ static void *nothing(void *arg) { return arg; }
  * BATCH threads live at once: more than the sandbox keeps parked for reuse (8), so that every
  * batch makes clone requests. */
 #define BATCH 12
-static void child(void) {
+static void child(int deadline) {
     pthread_t f, t[BATCH];
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -44,15 +45,18 @@ static void child(void) {
         while (made > 0)
             pthread_join(t[--made], NULL);
         clock_gettime(CLOCK_MONOTONIC, &now);
-    } while (now.tv_sec - start.tv_sec < 30);
+    } while (now.tv_sec - start.tv_sec < deadline);
 }
 
-int main(void) {
-    for (int round = 0; round < 3; round++) {
+/* argv: rounds (3), seconds a child tries before it gives up (30): on a loaded machine the
+ * forger, which needs a CPU of its own, lands seldom. */
+int main(int argc, char **argv) {
+    int rounds = argc > 1 ? atoi(argv[1]) : 3, deadline = argc > 2 ? atoi(argv[2]) : 30;
+    for (int round = 0; round < rounds; round++) {
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
-            child();
+            child(deadline);
             _exit(0);
         }
         int st;
