@@ -10,7 +10,8 @@ freed space; freed regions go back to the host with ``fallocate(PUNCH_HOLE)``.
 A region is freed for reuse only once no stub can write it: a killed stub process keeps running
 until SIGKILL takes hold of each of its threads (one on another CPU goes on writing its
 mappings after kill() returns), so while a killed stub is not yet dead, frees wait
-(``hold_frees``); memory handed to another process meanwhile would take its writes.
+(``hold_frees``); memory handed to another process meanwhile would take its writes. (The
+MemoryManager kills a stub before it frees its memory, and unmaps before it frees.)
 """
 import mmap
 import os
