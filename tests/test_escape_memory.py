@@ -6,12 +6,12 @@ import random
 import pytest
 
 from harness import compile_c, run_native, run_sandboxed
+from mm_support import PageCacheFile
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EACCES, EFAULT, SyscallError
 from snakevisor.sentry.mm.manager import MemoryManager
-from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, FreeExtents, MemoryFile
-from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
+from snakevisor.sentry.mm.pagecache import CHUNK_SIZE
 
 
 # -- the MemoryFile allocator ------------------------------------------------------------------
@@ -95,26 +95,6 @@ def test_mmap_cycles_of_varying_sizes_do_not_exhaust_memory():
     assert boxed.returncode == 0
 
 
-class _FileStub(Mappable):
-    """A file whose mappable is a bare PageCache, for MemoryManager bookkeeping without a Sentry."""
-
-    def __init__(self, mf, size):
-        self.cache = PageCache(mf)
-        self.size = size
-
-    def mappable(self):
-        return self
-
-    def translate(self, offset, length):
-        return self.cache.translate(offset, length)
-
-    def inc_ref(self):
-        return self
-
-    def dec_ref(self):
-        pass
-
-
 @pytest.fixture
 def mf():
     f = MemoryFile(size=1 << 34)
@@ -125,7 +105,7 @@ def mf():
 def test_truncate_bookkeeping_every_mapper(mf):
     """Every MemoryManager that maps the file loses the pages past the new end (EFAULT for the
     Sentry's own copies) before the PageCache frees them; growing again maps fresh pages."""
-    file = _FileStub(mf, 4 * CHUNK_SIZE)
+    file = PageCacheFile(mf, 4 * CHUNK_SIZE)
     file.cache.write(0, b"F" * 4 * CHUNK_SIZE)
     a, b = MemoryManager(mf), MemoryManager(mf)
     pa = a.mmap(0, 4 * CHUNK_SIZE, M.PROT_READ | M.PROT_WRITE, M.MAP_SHARED, file)
@@ -151,7 +131,7 @@ def test_truncate_bookkeeping_every_mapper(mf):
 
 
 def test_may_write_and_may_exec_bound_mprotect(mf):
-    file = _FileStub(mf, CHUNK_SIZE)
+    file = PageCacheFile(mf, CHUNK_SIZE)
     mm = MemoryManager(mf)
     p = mm.mmap(0, 2 * PAGE_SIZE, M.PROT_READ, M.MAP_SHARED, file, maywrite=False, mayexec=False)
     for prot in (M.PROT_READ | M.PROT_WRITE, M.PROT_WRITE, M.PROT_READ | M.PROT_EXEC):
@@ -173,7 +153,7 @@ def test_private_mapping_past_eof_made_writable_never_writes_the_file(mf):
     of the file becomes a writer's (it took the shared-writer path, marking the file's pages dirty,
     so a write-back could put stale bytes over the file); when the file grows back, the mapping's
     writes stay private."""
-    class Recording(_FileStub):
+    class Recording(PageCacheFile):
         writers = []
 
         def writable_mapping(self, offset, length):

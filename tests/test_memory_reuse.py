@@ -13,12 +13,11 @@ import pytest
 
 from harness import compile_c, sandbox_cmd, sandbox_env
 from do_support import sentry_of
+from mm_support import PageCacheFile
 from snakevisor.abi import mm as M
 from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.sentry.mm.manager import COW_CHUNK, MemoryManager
-from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.memoryfile import MemoryFile
-from snakevisor.sentry.mm.pagecache import PageCache
 
 MB = 1 << 20
 RW = M.PROT_READ | M.PROT_WRITE
@@ -56,29 +55,6 @@ class LoggedStub:
 
     def kill(self):
         self.log.append(("kill",))
-
-
-class FileOfPages(Mappable):
-    """A file that is a bare PageCache (its VMAs' references are not counted)."""
-
-    def __init__(self, mf, size):
-        self.cache = PageCache(mf)
-        self.size = size
-
-    def mappable(self):
-        return self
-
-    def translate(self, offset, length):
-        return self.cache.translate(offset, length)
-
-    def writable_mapping(self, offset, length):
-        return self
-
-    def inc_ref(self):
-        return self
-
-    def dec_ref(self):
-        pass
 
 
 def overlaps(a, b, length):
@@ -227,7 +203,7 @@ def test_a_truncation_frees_private_copies_once_the_stub_unmapped_them(logged):
     """A private copy of file pages that a truncation drops (SIGBUS from then on, as Linux) is
     freed after the stub's mapping of it is gone: the process's other threads may write it."""
     mm, log = logged
-    file = FileOfPages(mm.mf, 2 * PAGE_SIZE)
+    file = PageCacheFile(mm.mf, 2 * PAGE_SIZE)
     p = mm.mmap(0, 2 * PAGE_SIZE, RW, M.MAP_PRIVATE, file)   # written pages are private copies
     file.size = PAGE_SIZE
     log.clear()
