@@ -72,3 +72,13 @@ def test_rename_dir_parent(where):
     with place(where) as (base, flags):
         native, _ = compare([compile_c("gvt_vfs"), "rename_dir_parent", base], env=app_env(), flags=flags)
     assert b'rename("p1/d", "p2/d")                                       = -1 EACCES' in native.stdout
+
+
+@pytest.mark.parametrize("where", ["/tmp", "ovl"])
+def test_caps_write(where):
+    """A write, truncation, allocation or chown of a file drops its file capabilities
+    (security.capability), even root's (file_remove_privs); the sandbox's tmpfs, and an overlay
+    over it, kept them. Setting them checks the value and CAP_SETFCAP (the sandbox took anything
+    from anyone)."""
+    native, _ = compare([compile_c("gvt_vfs"), "caps_write", where], env=app_env(), native_status=0)
+    assert b"write          set 0 status 0 -> -1 ENODATA" in native.stdout

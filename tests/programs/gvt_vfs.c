@@ -14,12 +14,16 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <unistd.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
@@ -646,7 +650,113 @@ static int long_target(void)
     return 0;
 }
 
+/* One operation of caps_write on "f", in a child: its result (negative: failed). */
+static long caps_op(const char *op)
+{
+    if (!strncmp(op, "user-", 5)) {
+        if (setgid(65534) || setuid(65534))
+            return -1;
+        op += 5;
+    }
+    if (!strcmp(op, "truncate"))
+        return truncate("f", 1);
+    if (!strcmp(op, "otrunc"))
+        return open("f", O_WRONLY | O_TRUNC);
+    if (!strcmp(op, "chown"))
+        return chown("f", -1, -1);
+    if (!strcmp(op, "none"))
+        return 0;
+    int fd = open("f", O_RDWR);
+    if (!strcmp(op, "ftruncate"))
+        return ftruncate(fd, 2);
+    if (!strcmp(op, "fallocate"))
+        return fallocate(fd, 0, 0, 8192);
+    if (!strcmp(op, "pwrite"))
+        return pwrite(fd, "x", 1, 100);
+    if (!strcmp(op, "mmap")) {   /* a store through a shared mapping keeps them */
+        char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        p[0] = 'x';
+        return msync(p, 4096, MS_SYNC);
+    }
+    return write(fd, "x", strcmp(op, "write0") ? 1 : 0);
+}
+
+/* A write (not of 0 bytes), a truncation, an allocation or a chown of a file drops its
+   capabilities (security.capability), root's or not (file_remove_privs: cap_inode_killpriv);
+   a store through a mapping does not. With "ovl" as argv[2], in an overlay of tmpfs layers
+   whose lower files hold them, mounted in a mount namespace of its own. */
+static int caps_write(void)
+{
+    static const char *ops[] = {"write", "write0", "pwrite", "ftruncate", "truncate", "otrunc", "fallocate",
+                                "mmap", "chown", "user-write", "user-truncate", "none"};
+    struct vfs_cap_data cap = {.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE};
+    cap.data[0].permitted = 1 << CAP_NET_RAW;
+    int ovl = !strcmp(base, "ovl");
+    if (ovl)
+        base = "/tmp";
+    make_dir();
+    if (chmod(dir, 0755) || chdir(dir))
+        return 1;
+    if (ovl && (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+                mount("tmpfs", ".", "tmpfs", 0, "mode=0755") || chdir(dir) ||
+                mkdir("l", 0755) || mkdir("u", 0755) || mkdir("w", 0755) || mkdir("m", 0755))) {
+        perror("overlay setup");
+        return 1;
+    }
+    for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
+        int fd = open(ovl ? "l/f" : "f", O_CREAT | O_WRONLY | O_TRUNC, 0666);
+        ftruncate(fd, 4096);
+        fchmod(fd, 0666);
+        close(fd);
+        int set = setxattr(ovl ? "l/f" : "f", "security.capability", &cap, XATTR_CAPS_SZ_2, 0);
+        if (ovl && (mount("overlay", "m", "overlay", 0, "lowerdir=l,upperdir=u,workdir=w") || chdir("m")))
+            return 1;
+        pid_t child = fork();
+        if (child == 0)
+            _exit(caps_op(ops[op]) < 0 ? 4 : 0);
+        int status;
+        waitpid(child, &status, 0);
+        char value[64];
+        errno = 0;
+        ssize_t n = getxattr("f", "security.capability", value, sizeof value);
+        printf("%-14s set %d status %d -> %zd %s\n", ops[op], set, status, n, n < 0 ? strerrorname_np(errno) : "");
+        unlink("f");
+        if (ovl && (chdir("..") || umount("m") || system("rm -rf u/* w/*") || unlink("l/f")))
+            return 1;
+    }
+    /* Setting them takes a struct vfs_cap_data of its revision's size (EINVAL), and
+       CAP_SETFCAP, as removing them does; other security.* names need CAP_SYS_ADMIN. */
+    close(open("f", O_CREAT | O_WRONLY, 0666));
+    CHECK(setxattr("f", "security.capability", "xyz", 3, 0));
+    CHECK(setxattr("f", "security.capability", "abcdefghijklmnopqrst", 20, 0));
+    CHECK(setxattr("f", "security.capability", &cap, XATTR_CAPS_SZ_3, 0));
+    CHECK(setxattr("f", "security.other", "x", 1, 0));
+    pid_t child = fork();
+    if (child == 0) {
+        if (setgid(65534) || setuid(65534))
+            _exit(3);
+        CHECK(setxattr("f", "security.capability", &cap, XATTR_CAPS_SZ_2, 0));
+        CHECK(setxattr("f", "security.capability", "xyz", 3, 0));
+        CHECK(setxattr("f", "security.other", "y", 1, 0));
+        CHECK(removexattr("f", "security.capability"));
+        CHECK(removexattr("f", "security.other"));
+        CHECK(removexattr("f", "security.none"));
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    unlink("f");
+    chdir("/");
+    if (ovl && umount(dir))
+        return 1;
+    remove_dir();
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"caps_write", caps_write},
     {"setid_write", setid_write},
     {"chown_noop", chown_noop},
     {"rename_dir_parent", rename_dir_parent},

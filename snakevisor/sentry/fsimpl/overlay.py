@@ -318,6 +318,14 @@ class OverlayInode(Inode):
         self.copy_up()
         self.upper.inode.setxattr(name, value, flags)
 
+    def has_file_caps(self):
+        return self.real.has_file_caps()
+
+    def kill_priv(self):
+        if self.real.has_file_caps():   # a lower file's go with its copy-up (ovl_setattr)
+            self.copy_up()
+            self.upper.inode.kill_priv()
+
     def removexattr(self, name):
         if self._private(name):
             raise SyscallError(ENODATA)

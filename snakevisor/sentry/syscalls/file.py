@@ -27,7 +27,7 @@ from snakevisor.sentry.syscalls.fileattr import FILEATTR_IOCTLS, fileattr_ioctl
 from snakevisor.sentry.vfs import fasync, fsnotify, inode_flags
 from snakevisor.sentry.kernel.userns import id_from, stat_view
 from snakevisor.sentry.vfs.at import task_ctx
-from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE, SETID_BITS, remove_privs
+from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE, needs_remove_privs, remove_privs
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 from snakevisor.sentry.syscalls.newfd import install_new
 
@@ -668,7 +668,7 @@ def ftruncate(t, fd, length):
     if inode.iflags:
         inode_flags.check_unchanged(inode)   # do_sys_ftruncate: not an append-only (or immutable) file
     check_new_size(t, inode, length)
-    if inode.mode & SETID_BITS:
+    if needs_remove_privs(inode):
         remove_privs(t.creds, f.vd.dentry)
     f.impl.truncate(length)
     fsnotify.attributes_changed(f.vd.dentry, size=True)
@@ -715,7 +715,7 @@ def fallocate(t, fd, mode, offset, length):
     # (ext4) only when the file grows; punching a hole never grows it.
     if not mode & FALLOC_FL_PUNCH_HOLE and (not mode & FALLOC_FL_KEEP_SIZE or inode.fs.name == "tmpfs"):
         check_new_size(t, inode, offset + length)
-    if inode.mode & SETID_BITS:
+    if needs_remove_privs(inode):
         remove_privs(t.creds, f.vd.dentry)   # file_modified, as a write
     f.impl.allocate(mode, offset, length)
     fsnotify.file_event(f.vd.dentry, IN_MODIFY)

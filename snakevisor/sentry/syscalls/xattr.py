@@ -4,7 +4,7 @@ The VFS part is ``Inode.getxattr/setxattr/listxattr/removexattr`` (tmpfs keeps
 them in memory; others say ENODATA / EOPNOTSUPP); here are the Linux argument
 rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
-from snakevisor.abi.capability import CAP_SYS_ADMIN
+from snakevisor.abi.capability import CAP_SETFCAP, CAP_SYS_ADMIN
 from snakevisor.abi.errno import E2BIG, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
 from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_ISVTX, XATTR_ARGS, XATTR_CREATE, XATTR_LIST_MAX,
                                XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, to_s32, to_u32)
@@ -12,9 +12,12 @@ from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.abi.inotify import IN_ATTRIB
 from snakevisor.sentry.vfs import fsnotify, inode_flags
 from snakevisor.sentry.vfs.at import read_path, resolve_at
-from snakevisor.sentry.vfs.permissions import MAY_READ, MAY_WRITE, check_owner, check_permission
+from snakevisor.sentry.vfs.permissions import MAY_READ, MAY_WRITE, capable_wrt_inode, check_owner, check_permission
 
 NAMESPACES = (b"user.", b"trusted.", b"security.", b"system.")
+XATTR_NAME_CAPS = b"security.capability"
+# struct vfs_cap_data's first word: its revision and the sizes each revision has
+VFS_CAP_REVISION_MASK, CAPS_SIZES = 0xFF000000, {0x02000000: 20, 0x03000000: 24}
 
 
 def _read_name(t, addr):
@@ -48,7 +51,13 @@ def _permission(t, inode, name, write):
         ns = getattr(t.creds, "user_ns", None)
         if ns is not None and (ns.from_kernel("uid", inode.uid) is None or ns.from_kernel("gid", inode.gid) is None):
             raise SyscallError(EPERM)
-    if name.startswith((b"security.", b"system.")):
+    if name.startswith(b"security."):
+        # The capability module's (cap_inode_setxattr, cap_inode_removexattr): changing file
+        # capabilities needs CAP_SETFCAP (_check_caps, _remove), the rest CAP_SYS_ADMIN.
+        if write and name != XATTR_NAME_CAPS and not t.creds.has_cap(CAP_SYS_ADMIN):
+            raise SyscallError(EPERM)
+        return
+    if name.startswith(b"system."):
         return
     if name.startswith(b"trusted."):
         if not t.creds.has_cap(CAP_SYS_ADMIN):
@@ -77,10 +86,22 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
     data = t.mm.copy_in(value, size) if size else b""
     if readonly:
         raise SyscallError(EROFS)
+    if name == XATTR_NAME_CAPS and data:
+        _check_caps(t, inode, data)
     _permission(t, inode, name, True)
     inode.setxattr(name, data, flags)
     fsnotify.file_event(dentry, IN_ATTRIB, of_inode=True)
     return 0
+
+
+def _check_caps(t, inode, data):
+    """cap_convert_nscap's check of file capabilities being set: a struct vfs_cap_data of a
+    known revision and that revision's size (else EINVAL), set with CAP_SETFCAP (else EPERM)."""
+    magic = int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
+    if CAPS_SIZES.get(magic & VFS_CAP_REVISION_MASK) != len(data):
+        raise SyscallError(EINVAL)
+    if not capable_wrt_inode(t.creds, CAP_SETFCAP, inode):
+        raise SyscallError(EPERM)
 
 
 def _list(t, inode, addr, size):
@@ -107,6 +128,8 @@ def _remove(t, dentry, name_addr, readonly):
     if readonly:
         raise SyscallError(EROFS)
     _permission(t, inode, name, True)
+    if name == XATTR_NAME_CAPS and not capable_wrt_inode(t.creds, CAP_SETFCAP, inode):
+        raise SyscallError(EPERM)   # cap_inode_removexattr
     inode.removexattr(name)
     fsnotify.file_event(dentry, IN_ATTRIB, of_inode=True)
     return 0

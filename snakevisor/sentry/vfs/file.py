@@ -25,11 +25,20 @@ MAX_LFS_FILESIZE = (1 << 63) - 1
 SETID_BITS = 0o6000
 
 
+def needs_remove_privs(inode) -> bool:
+    """Whether a write or truncation of ``inode`` must call remove_privs (a cheap first look:
+    Linux's IS_NOSEC)."""
+    return bool(inode.mode & SETID_BITS) or inode.has_file_caps()
+
+
 def remove_privs(creds, dentry) -> None:
     """A write to, or truncation of, a regular file clears its set-id bits unless the writer
-    has CAP_FSETID (Linux's file_remove_privs, do_truncate): a changed program must not keep
-    running as its owner. Callers ask only when ``inode.mode & SETID_BITS``."""
+    has CAP_FSETID, and its file capabilities whoever writes (Linux's file_remove_privs,
+    do_truncate): a changed program must not keep running as its owner or with its
+    capabilities. Callers ask only when ``needs_remove_privs(inode)``."""
     inode = dentry.inode
+    if inode.is_reg and inode.has_file_caps():
+        inode.kill_priv()
     kill = setid_bits_to_kill(creds, inode)
     if kill:
         inode.setattr(mode=inode.mode & 0o7777 & ~kill)
@@ -362,7 +371,7 @@ class FileDescription:
 
     def _write_at(self, task, data, offset, append, limit):
         """The checks of a write to a seekable file: (the data, cut at ``limit``, and its position).
-        A write of some data clears the file's set-id bits first (file_remove_privs)."""
+        A write of some data clears the file's set-id bits and capabilities first (file_remove_privs)."""
         if offset is not None and offset < 0:
             raise SyscallError(EINVAL)
         if self.flags & O_APPEND or append:
@@ -373,7 +382,7 @@ class FileDescription:
             if pos >= limit:
                 raise FileSizeLimitExceeded()
             data = data[:limit - pos]
-        if data and (inode := self.vd.dentry.inode) is not None and inode.mode & SETID_BITS:
+        if data and (inode := self.vd.dentry.inode) is not None and needs_remove_privs(inode):
             remove_privs(task and task.creds, self.vd.dentry)
         return data, pos
 

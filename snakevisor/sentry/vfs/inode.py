@@ -264,8 +264,15 @@ class Inode:
         xattrs[name] = bytes(value)
         self.touch_ctime()
 
+    def has_file_caps(self) -> bool:
+        """Does the file carry capabilities (security.capability) that a change must drop
+        (cap_inode_need_killpriv)? Filesystems whose host kernel drops them itself say no."""
+        xattrs = getattr(self, "_xattrs", None)
+        return bool(xattrs) and b"security.capability" in xattrs
+
     def kill_priv(self) -> None:
-        """Drop file capabilities (security.capability), as a chown does (cap_inode_killpriv)."""
+        """Drop file capabilities (security.capability), as a chown, a write or a truncation
+        does (cap_inode_killpriv): a changed program must not keep them."""
         xattrs = getattr(self, "_xattrs", None)
         if xattrs:
             xattrs.pop(b"security.capability", None)

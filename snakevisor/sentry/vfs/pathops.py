@@ -19,7 +19,7 @@ from snakevisor.abi.fs import (O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL
                                S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX, MS_NODEV)
 from snakevisor.sentry.vfs import fsnotify, leases
 from snakevisor.sentry.vfs.dentry import Dentry
-from snakevisor.sentry.vfs.file import SETID_BITS, FileDescription, PathImpl, remove_privs
+from snakevisor.sentry.vfs.file import FileDescription, PathImpl, needs_remove_privs, remove_privs
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs import inode_flags
 from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, capable_wrt_inode, check_owner,
@@ -182,7 +182,7 @@ def open_vd(ctx, vd: VirtualDentry, flags: int, created: bool = False) -> FileDe
         raise SyscallError(EINVAL)   # do_dentry_open: a file without FMODE_CAN_ODIRECT
     impl = inode.open(ctx.task, flags)
     if truncate:   # even an empty file: its mtime and ctime change, as Linux's do_truncate
-        if inode.mode & SETID_BITS:
+        if needs_remove_privs(inode):
             remove_privs(creds, vd.dentry)
         inode.setattr(size=0)
     f = FileDescription(impl, vd, flags | O_LARGEFILE)
@@ -486,7 +486,7 @@ def truncate_vd(ctx, vd: VirtualDentry, length: int, check_perm: bool = True, ch
         domain.check(vd, LANDLOCK_TRUNCATE)
     if check_size is not None:
         check_size(inode)
-    if inode.mode & SETID_BITS:
+    if needs_remove_privs(inode):
         remove_privs(ctx.creds, vd.dentry)
     inode.setattr(size=length)
     fsnotify.attributes_changed(vd.dentry, size=True)
