@@ -36,7 +36,9 @@
  *   readv_bad_tail     readv/preadv of a file into a buffer whose tail is not mapped read what fits
  *                      (a short count; the offset moves by it), EFAULT only when nothing fits
  *   thread_cpu         a single thread's CPU time, in RUSAGE_THREAD and /proc/thread-self/stat,
- *                      counts its spinning (it was 0) */
+ *                      counts its spinning (it was 0)
+ *   tmpfs_full_mmap    touching a hole of a mapped file of a full tmpfs (size=) is SIGBUS; a
+ *                      write(2) from it EFAULT */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -54,6 +56,8 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -423,6 +427,51 @@ static int touch(char *a, int write)
         else (void)*(volatile char *)a;
     }
     return touch_signal;
+}
+
+/* A tmpfs mounted with size=8k (in a mount namespace of its own) and a sparse 4-page file: the
+   first touch of a page in a shared or a read-only private mapping allocates it; once the limit
+   is reached a touch is SIGBUS (shmem_fault's VM_FAULT_SIGBUS), a write(2) from such a page
+   EFAULT; a truncation frees pages for other touches. */
+static int tmpfs_full_mmap(void)
+{
+    signal(SIGBUS, on_touch_fault);
+    signal(SIGSEGV, on_touch_fault);
+    char dir[] = "/tmp/gvt_tmpfs_full.XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return 1;
+    if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+        mount("tmpfs", dir, "tmpfs", 0, "size=8k")) {
+        perror("mount");
+        rmdir(dir);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/f", dir);
+    int fd = open(path, O_CREAT | O_RDWR, 0600), pipes[2];
+    ftruncate(fd, 4 * 4096);
+    pipe(pipes);
+    char *p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int r0 = touch(p, 0), w1 = touch(p + 4096, 1), r2 = touch(p + 2 * 4096, 0), w3 = touch(p + 3 * 4096, 1);
+    struct statfs st;
+    statfs(dir, &st);
+    printf("shared: read page 0 %d, write page 1 %d, read page 2 %d, write page 3 %d; free blocks %ld\n",
+           r0, w1, r2, w3, (long)st.f_bfree);
+    long n = write(pipes[1], p + 3 * 4096, 10);
+    printf("write(2) from page 3: %ld %s\n", n, err(n));
+    n = pwrite(fd, "x", 1, 2 * 4096);
+    printf("pwrite to page 2: %ld %s\n", n, err(n));
+    ftruncate(fd, 4096);   /* frees page 1 */
+    ftruncate(fd, 4 * 4096);
+    int again = touch(p + 2 * 4096, 1), more = touch(p + 3 * 4096, 0);
+    printf("after a truncation: write page 2 %d, read page 3 %d, page 0 '%c'\n", again, more, p[0] ? '?' : '0');
+    char *q = mmap(NULL, 4 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    printf("private read-only: read page 2 %d, read page 3 %d\n", touch(q + 2 * 4096, 0), touch(q + 3 * 4096, 0));
+    munmap(p, 4 * 4096);
+    munmap(q, 4 * 4096);
+    close(fd);
+    umount(dir);
+    rmdir(dir);
+    return 0;
 }
 
 static int private_past_eof(void)
@@ -816,6 +865,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "poll_epoll")) return poll_epoll();
     if (!strcmp(c, "readv_bad_tail")) return readv_bad_tail();
     if (!strcmp(c, "thread_cpu")) return thread_cpu();
+    if (!strcmp(c, "tmpfs_full_mmap")) return tmpfs_full_mmap();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -16,6 +16,7 @@ from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUT
                                RENAME_NOREPLACE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
                                S_IFREG, S_IFSOCK, S_ISGID, SEEK_DATA, StatfsResult, RAMFS_MAGIC, TMPFS_MAGIC, NAME_MAX, WHITEOUT_DEV,
                                dev_major, dev_minor)
+from snakevisor.sentry.mm.lazy import BusError
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.fsimpl.tmpfs_pages import PAGE, ChargedPages
@@ -24,6 +25,9 @@ from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.file import FileDescriptionImpl, MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
+
+
+FILL_AHEAD = 16   # pages a touch of a hole in a mapping charges at most (gVisor's 64 KiB)
 
 
 class TmpfsFilesystem(Filesystem):
@@ -381,6 +385,33 @@ class TmpfsFile(TmpfsInode):
         self.fs.charge(self.charged.missing(first, end))
         self.charged.add(first, end)
 
+    def holes_charged_on_fault(self, offset: int, length: int) -> bool:
+        """Does a mapping of [offset, offset+length) hold pages of the file that are not charged
+        yet, under a size limit? Their first touch must then charge them (charge_fault)."""
+        if not self.fs.size_limit:
+            return False
+        first, end = offset // PAGE, min(-(-(offset + length) // PAGE), -(-self.size // PAGE))
+        return end > first and self.charged.missing(first, end) > 0
+
+    def charge_fault(self, lo: int, hi: int, at: int) -> tuple[int, int]:
+        """A touch at ``at`` of mapped pages [lo, hi) (page-aligned file offsets): charge its page
+        and up to FILL_AHEAD after it, or its page alone if those do not fit, as a shmem fault
+        allocates (gVisor's tmpfs fills ahead so); BusError if even that page does not fit
+        (shmem_fault's VM_FAULT_SIGBUS). Returns the charged run around ``at`` within [lo, hi):
+        what may be mapped."""
+        first, end, page = lo // PAGE, min(hi // PAGE, -(-self.size // PAGE)), at // PAGE
+        room = self.fs.room()
+        if room is None:
+            return lo, hi
+        fill_end = max(page + 1, min(end, page + FILL_AHEAD))
+        if self.charged.missing(page, fill_end) > room:
+            fill_end = page + 1
+            if self.charged.missing(page, fill_end) > room:
+                raise BusError()
+        self.fs.used += self.charged.add(page, fill_end) * PAGE
+        start, stop = self.charged.run_at(page)
+        return max(start, first) * PAGE, min(stop, end) * PAGE
+
     def truncate(self, size: int) -> None:
         if size > MAX_LFS_FILESIZE:
             raise SyscallError(EFBIG)
@@ -468,6 +499,12 @@ class TmpfsMappable(Mappable):
 
     def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
         return self.inode.cache.translate(offset, length)
+
+    def charges_on_fault(self, offset: int, length: int) -> bool:
+        return self.inode.holes_charged_on_fault(offset, length)
+
+    def fault_range(self, lo: int, hi: int, at: int) -> tuple[int, int]:
+        return self.inode.charge_fault(lo, hi, at)
 
     def inc_ref(self):
         self.inode.inc_ref()

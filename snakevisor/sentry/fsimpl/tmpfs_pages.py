@@ -69,3 +69,10 @@ class ChargedPages:
                 keep_s.append(end), keep_e.append(e)
         self.starts[lo:hi], self.ends[lo:hi] = keep_s, keep_e
         return removed
+
+    def run_at(self, page: int) -> tuple[int, int]:
+        """The charged run [start, end) holding ``page`` ((page, page) if it is not charged)."""
+        j = bisect.bisect_right(self.starts, page) - 1
+        if j >= 0 and page < self.ends[j]:
+            return self.starts[j], self.ends[j]
+        return page, page

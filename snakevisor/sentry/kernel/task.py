@@ -18,6 +18,7 @@ from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
 from snakevisor.sentry.kernel.syscall_table import TABLE
 from snakevisor.sentry.mm import growsdown
+from snakevisor.sentry.mm.lazy import BusError
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 
@@ -233,6 +234,8 @@ class Task:
                 code, addr = S.SIGINFO_FAULT.unpack_from(info)[2:]
                 try:
                     ours = self.mm.handle_fault(addr, code, ctx.regs.rip) or growsdown.grow(self, addr, code)
+                except BusError:   # file pages that cannot be had (a full tmpfs): SIGBUS
+                    ours, sig = False, S.SIGBUS
                 except SyscallError:
                     # No memory left under the sandbox's limit for a copy-on-write page: Linux's
                     # memory cgroup has its OOM killer end a process (SIGKILL); this is the one.
@@ -242,7 +245,7 @@ class Task:
                 if ours:
                     ctx.resume()  # a copy-on-write fault, not the application's
                     return
-                past_eof = self.mm.fault_past_eof(addr)
+                past_eof = sig == S.SIGBUS or self.mm.fault_past_eof(addr)
                 if past_eof is None:
                     ctx.resume()  # the file grew: its pages are mapped now
                     return

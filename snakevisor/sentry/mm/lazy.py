@@ -14,7 +14,7 @@ same way to made memory that continues it.
 from dataclasses import replace
 
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import ENOMEM, SyscallError
+from snakevisor.abi.errno import EFAULT, ENOMEM, SyscallError
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 from snakevisor.sentry.mm.vma import ANON, FILE
 
@@ -24,10 +24,22 @@ FAULT_AROUND = 4 * CHUNK_SIZE   # what a touch maps: a stub round trip per 256 K
 READ_AROUND_MAX = 4 << 20       # what a touch continuing a forward scan maps at most
 
 
-def wanted(mappable, length, populate):
-    """Should a file mapping of ``length`` bytes start lazy? Not when asked to populate
-    (MAP_POPULATE), nor for mappables that are not a file's PageCache (io_uring rings check
-    their range when translated)."""
+class BusError(SyscallError):
+    """A touch of file pages that cannot be had (a size-limited tmpfs is full): SIGBUS for an
+    application's fault (Linux's VM_FAULT_SIGBUS), EFAULT for the Sentry's own access."""
+
+    def __init__(self):
+        super().__init__(EFAULT)
+
+
+def wanted(mappable, offset, length, populate):
+    """Should a file mapping of ``length`` bytes at ``offset`` start lazy? Not when asked to
+    populate (MAP_POPULATE), nor for mappables that are not a file's PageCache (io_uring rings
+    check their range when translated). Always when its pages are to be charged as they are first
+    touched (``charges_on_fault``: a size-limited tmpfs file with holes there)."""
+    charges = getattr(mappable, "charges_on_fault", None)
+    if charges is not None and charges(offset, length):
+        return True
     return length >= LAZY_MIN and not populate and isinstance(mappable.cache, PageCache)
 
 
@@ -43,7 +55,11 @@ def populate(mm, addr, max_vmas):
         return _populate_anon(mm, v, addr, max_vmas)
     base = addr - (v.file_off + addr - v.start) % FAULT_AROUND   # the window is aligned in the file
     lo, hi = max(v.start, base), min(v.end, base + _window(mm, v, base))
-    if len(mm.vmas) + (lo > v.start) + (hi < v.end) > max_vmas:
+    fault_range = getattr(v.owner, "fault_range", None)
+    if fault_range is not None:   # pages charged as they are touched: only those may be mapped
+        delta = v.file_off - v.start
+        lo, hi = (x - delta for x in fault_range(lo + delta, hi + delta, addr + delta))   # BusError
+    elif len(mm.vmas) + (lo > v.start) + (hi < v.end) > max_vmas:
         lo, hi = v.start, v.end
     piece, = mm.vmas.carve(lo, hi)
     ranges = piece.owner.translate(piece.file_off, hi - lo)   # the chunks are made here (ENOMEM past the limit)

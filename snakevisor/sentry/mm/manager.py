@@ -391,7 +391,7 @@ class MemoryManager:
         mappable = file.mappable()
         if not shared and prot & M.PROT_WRITE:
             return self._private_copy(start, end, prot, file, offset, name, mayexec, mappable)
-        is_lazy = lazy.wanted(mappable, length, populate)
+        is_lazy = lazy.wanted(mappable, offset, length, populate)
         ranges = [(0, length)] if is_lazy else mappable.translate(offset, length)   # lazy: no pages yet
         out, pos, foff = [], start, offset
         holder = mappable
