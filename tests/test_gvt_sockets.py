@@ -13,7 +13,7 @@ CASES = ["close_blocked_recv", "close_blocked_accept", "partial_send_reset", "nu
          "linger_close", "unix_bind_mode", "abstract_netns",
          "unix_cmsg_edges", "creds_no_cap", "socket_reopen", "so_mark_no_check",
          "signal_timed_recv", "signal_connect", "tcp_read_options",
-         "unix_dgram_edges"]
+         "unix_dgram_edges", "proc_snmp"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -22,6 +22,7 @@ from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
 from snakevisor.sentry.mm.memoryfile import MemoryFile
+from snakevisor.sentry.net import mib
 from snakevisor.sentry.net.inet import load_ping_group_range
 from snakevisor.sentry.syscalls import linux64
 from snakevisor.sentry.platform.ptrace import PtracePlatform
@@ -159,6 +160,7 @@ class Sentry:
         if config.oci is not None:
             write_net_sysctls(config.oci)
         load_ping_group_range()         # of that namespace, while files can still be opened
+        mib.load()                      # its SNMP counters (/proc/net/snmp), likewise
         become_subreaper()
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         lift_address_space_limit()

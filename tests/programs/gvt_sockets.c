@@ -25,6 +25,8 @@
  *   unix_cmsg_edges      credentials cut to a small control buffer (MSG_CTRUNC); a null stream read takes
  *                        the descriptors; protocol-level options: EOPNOTSUPP; a listener's SO_PEERCRED
  *   creds_no_cap         SCM_CREDENTIALS with another pid without CAP_SYS_ADMIN: EPERM, even as root
+ *   proc_snmp            /proc/net/snmp and /proc/net/netstat exist, in Linux's lines; their counters
+ *                        move with loopback traffic; a new network namespace's start at 0
  *   socket_reopen        opening a socket through /proc/self/fd or its bound path: ENXIO
  *   so_mark_no_check     SO_MARK (root) and SO_NO_CHECK read back on Unix and TCP sockets
  *   signal_timed_recv    a signal (SA_RESTART) ends a recv waiting under SO_RCVTIMEO with EINTR, one
@@ -921,6 +923,101 @@ static int unix_dgram_edges(void)
     return 0;
 }
 
+/* The value of field `name` of the `prefix` lines of /proc/net/snmp (-1: none). */
+static long snmp_value(const char *prefix, const char *name)
+{
+    FILE *f = fopen("/proc/net/snmp", "r");
+    char header[4096], values[4096];
+    long found = -1;
+    size_t plen = strlen(prefix);
+    while (f && fgets(header, sizeof header, f) && fgets(values, sizeof values, f)) {
+        if (strncmp(header, prefix, plen) || header[plen] != ':')
+            continue;
+        char *hs, *vs, *h = strtok_r(header + plen + 1, " \n", &hs), *v = strtok_r(values + plen + 1, " \n", &vs);
+        for (; h && v; h = strtok_r(NULL, " \n", &hs), v = strtok_r(NULL, " \n", &vs))
+            if (!strcmp(h, name))
+                found = atol(v);
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Each header line of /proc/net/`file` but IcmpMsg's (which lists the message types seen), and
+   whether the value line after it has as many fields; with `all`, the values too. */
+static void show_mib(const char *file, int all)
+{
+    char path[64], header[8192], values[8192];
+    snprintf(path, sizeof path, "/proc/net/%s", file);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("%s: %s\n", path, strerrorname_np(errno));
+        return;
+    }
+    while (fgets(header, sizeof header, f) && fgets(values, sizeof values, f)) {
+        if (!strncmp(header, "IcmpMsg:", 8))
+            continue;
+        int names = 0, nums = 0;
+        for (char *p = header; *p; p++)
+            names += *p == ' ';
+        for (char *p = values; *p; p++)
+            nums += *p == ' ';
+        header[strcspn(header, "\n")] = 0;
+        printf("%s (as many values: %d)\n%s", header, names == nums, all ? values : "");
+    }
+    fclose(f);
+}
+
+/* /proc/net/snmp and /proc/net/netstat: Linux's lines; the counters move with loopback traffic
+   (a TCP connection made and accepted, one refused, a UDP datagram to no port and one received);
+   a new network namespace's start at 0 (root). */
+static int proc_snmp(void)
+{
+    show_mib("snmp", 0);
+    show_mib("netstat", 0);
+    static const char *counters[][2] = {{"Tcp", "ActiveOpens"}, {"Tcp", "PassiveOpens"}, {"Tcp", "AttemptFails"},
+                                        {"Udp", "OutDatagrams"}, {"Udp", "InDatagrams"}, {"Udp", "NoPorts"}};
+    long before[6];
+    for (int i = 0; i < 6; i++)
+        before[i] = snmp_value(counters[i][0], counters[i][1]);
+    struct sockaddr_in a;
+    int l = listener(&a), c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    int s = accept(l, NULL, NULL);
+    close(s), close(c), close(l);
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    long r = connect(c, (struct sockaddr *)&a, sizeof a);   /* nothing listens there now */
+    printf("connect to a closed port: %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
+    close(c);
+    int u = socket(AF_INET, SOCK_DGRAM, 0), v = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in b = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof b;
+    bind(v, (struct sockaddr *)&b, sizeof b);
+    getsockname(v, (struct sockaddr *)&b, &len);
+    sendto(u, "x", 1, 0, (struct sockaddr *)&b, sizeof b);
+    char buf[8];
+    printf("datagram received: %zd\n", recv(v, buf, sizeof buf, 0));
+    close(v);
+    connect(u, (struct sockaddr *)&b, sizeof b);   /* its port is closed now: ICMP port unreachable */
+    send(u, "y", 1, 0);
+    r = recv(u, buf, sizeof buf, 0);
+    printf("datagram to a closed port, then recv: %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
+    close(u);
+    for (int i = 0; i < 6; i++)
+        printf("%s %s grew: %d\n", counters[i][0], counters[i][1], snmp_value(counters[i][0], counters[i][1]) > before[i]);
+    pid_t child = fork();
+    if (child == 0) {
+        if (unshare(CLONE_NEWNET))
+            _exit(1);
+        show_mib("snmp", 1);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("new namespace: status %d\n", status);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -952,6 +1049,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "signal_connect")) return signal_connect();
     if (!strcmp(c, "tcp_read_options")) return tcp_read_options();
     if (!strcmp(c, "unix_dgram_edges")) return unix_dgram_edges();
+    if (!strcmp(c, "proc_snmp")) return proc_snmp();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -5,8 +5,9 @@ sockets, from the Sentry's registry (net/registry.py) — so with
 ``--network=host`` no host socket shows. Numbers come from each InetSocket's
 host socket (getsockname/getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, SO_MEMINFO);
 the inode and uid are the sandbox's (the sockfs inode). dev, if_inet6 and
-route describe the namespace, asked by the Sentry over rtnetlink. Nothing here
-opens a host path. Formats follow net/ipv4/tcp_ipv4.c, udp.c, net/ipv6/*,
+route describe the namespace, asked by the Sentry over rtnetlink; snmp and netstat
+are the host kernel's counters of it, from files opened at boot (net/mib.py). Nothing
+here opens a host path. Formats follow net/ipv4/tcp_ipv4.c, udp.c, net/ipv6/*,
 net/unix/af_unix.c, net/core/net-procfs.c, net/ipv4/fib_trie.c, addrconf.c.
 
 Left out: sockets the application no longer holds (TIME_WAIT, orphaned
@@ -27,6 +28,7 @@ from snakevisor.abi.socket import (SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC, SK_M
                                    TCP_INFINITE_SSTHRESH, TCP_LISTEN)
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.kernel.netns import ROOT
+from snakevisor.sentry.net import mib
 from snakevisor.sentry.net.registry import live_sockets
 
 # struct tcp_info up to tcpi_snd_cwnd: state, ca_state, retransmits, probes, backoff, options, wscale, flags;
@@ -309,6 +311,15 @@ def route(ns=ROOT):
     return "".join(rows)
 
 
+def snmp(ns=ROOT):
+    """The namespace's SNMP counters, the host kernel's (net/mib.py)."""
+    return mib.read("snmp") if ns is ROOT else mib.fresh(mib.read("snmp"))
+
+
+def netstat(ns=ROOT):
+    return mib.read("netstat") if ns is ROOT else mib.fresh(mib.read("netstat"))
+
+
 # name -> content generator (str or bytes) of a network namespace, the files of /proc/PID/net.
 FILES = {b"tcp": tcp, b"tcp6": tcp6, b"udp": udp, b"udp6": udp6, b"unix": unix, b"dev": dev,
-         b"if_inet6": if_inet6, b"route": route}
+         b"if_inet6": if_inet6, b"route": route, b"snmp": snmp, b"netstat": netstat}
