@@ -38,7 +38,8 @@
  *   thread_cpu         a single thread's CPU time, in RUSAGE_THREAD and /proc/thread-self/stat,
  *                      counts its spinning (it was 0)
  *   tmpfs_full_mmap    touching a hole of a mapped file of a full tmpfs (size=) is SIGBUS; a
- *                      write(2) from it EFAULT */
+ *                      write(2) from it EFAULT
+ *   vsyscall_fault     a legacy vsyscall given a bad pointer is SIGSEGV at its entry, not EFAULT */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -68,6 +69,7 @@
 #include <sys/wait.h>
 #include <sys/time.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static const char *err(long r) { return r < 0 ? strerrorname_np(errno) : "ok"; }
@@ -474,6 +476,46 @@ static int tmpfs_full_mmap(void)
     return 0;
 }
 
+static sigjmp_buf vsyscall_jump;
+static int vsyscall_fault_caller(void);
+static char vsyscall_seen[160];
+
+static void on_vsyscall_fault(int sig, siginfo_t *si, void *uc)
+{
+    greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
+    unsigned long ret_addr = *(unsigned long *)g[REG_RSP];   /* the caller's return address, still pushed */
+    snprintf(vsyscall_seen, sizeof vsyscall_seen, "%s code %d addr %p rip %llx rax %lld returns into main %d",
+             sigabbrev_np(sig), si->si_code, si->si_addr, (unsigned long long)g[REG_RIP], (long long)g[REG_RAX],
+             ret_addr - (unsigned long)vsyscall_fault_caller < 4096);
+    siglongjmp(vsyscall_jump, 1);
+}
+
+/* A legacy vsyscall (gettimeofday, time, getcpu at 0xffffffffff600000 + 0x400 * n) given a bad
+   pointer: SIGSEGV (SI_KERNEL) at the vsyscall's entry, its return address still on the stack and
+   rax -ENOSYS (emulate_vsyscall), not EFAULT; a pointer outside user space: SEGV_MAPERR there. */
+static int vsyscall_fault_caller(void)
+{
+    struct sigaction sa = {.sa_sigaction = on_vsyscall_fault, .sa_flags = SA_SIGINFO};
+    sigaction(SIGSEGV, &sa, NULL);
+    long (*gtod)(void *, void *) = (void *)0xffffffffff600000;
+    long (*vtime)(void *) = (void *)0xffffffffff600400;
+    long (*vgetcpu)(void *, void *, void *) = (void *)0xffffffffff600800;
+    struct timeval tv;
+    unsigned cpu;
+    printf("gettimeofday: %ld, time > 0: %d, getcpu: %ld\n", gtod(&tv, NULL), vtime(NULL) > 0, vgetcpu(&cpu, NULL, NULL));
+    void *bad[] = {(void *)1, (void *)0xffff800000000000ul};
+    for (int i = 0; i < 2; i++)
+        for (int call = 0; call < 4; call++) {
+            long r = 0;
+            vsyscall_seen[0] = 0;
+            if (!sigsetjmp(vsyscall_jump, 1))
+                r = call == 0 ? gtod(bad[i], NULL) : call == 1 ? gtod(&tv, bad[i]) : call == 2 ? vtime(bad[i])
+                                                                                     : vgetcpu(bad[i], NULL, NULL);
+            printf("call %d pointer %p: %s\n", call, bad[i], vsyscall_seen[0] ? vsyscall_seen : r == -EFAULT ? "EFAULT" : "?");
+        }
+    return 0;
+}
+
 static int private_past_eof(void)
 {
     signal(SIGBUS, on_touch_fault);
@@ -866,6 +908,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "readv_bad_tail")) return readv_bad_tail();
     if (!strcmp(c, "thread_cpu")) return thread_cpu();
     if (!strcmp(c, "tmpfs_full_mmap")) return tmpfs_full_mmap();
+    if (!strcmp(c, "vsyscall_fault")) return vsyscall_fault_caller();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -10,8 +10,10 @@ import signal as host_signal
 from types import GeneratorType
 
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EIO, ENOSYS, ERESTARTSYS, SyscallError
+from snakevisor.abi.errno import EFAULT, EIO, ENOSYS, ERESTARTSYS, SyscallError
+from snakevisor.abi.mm import VSYSCALL_ADDR
 from snakevisor.abi.prctl import DEFAULT_TIMER_SLACK_NS, PR_TSC_ENABLE
+from snakevisor.abi.seccomp import SIGINFO_SYS
 from snakevisor.sentry.kernel import debugregs, ptrace, seccomp, user_dispatch
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
@@ -184,6 +186,7 @@ class Task:
                     if self.ptrace is not None:
                         ret = yield from ptrace.syscall_exit(self, nr, ret)
                     ctx = self.ctx  # execve gives the Task a new stub thread
+                    if ret == -EFAULT: ret = self._vsyscall_fault(ctx, ret)   # (rare: one line keeps _run short)
                     if ret in RESTART_CODES or signals.deliverable(self):
                         yield from signals.deliver(self, ret, nr)
                     else:
@@ -197,6 +200,18 @@ class Task:
             kernel.stub_died(self, gone.status)
         finally:
             self.exited = True
+
+    def _vsyscall_fault(self, ctx, ret):
+        """EFAULT from a legacy vsyscall (the host kernel emulates one by seccomp's SIGSYS, its
+        ``ret`` already done): Linux's emulate_vsyscall raises SIGSEGV instead (SI_KERNEL), the
+        registers as at the vsyscall's entry, rax -ENOSYS. Returns what rax gets."""
+        signo, _, _, call_addr = SIGINFO_SYS.unpack_from(ctx.get_siginfo())[:4]
+        if signo != S.SIGSYS or call_addr & ~0xFFF != VSYSCALL_ADDR:
+            return ret
+        regs = ctx.regs
+        regs.rip, regs.rsp = call_addr, (regs.rsp - 8) & (1 << 64) - 1   # the emulated ret, undone
+        self.kernel.signals.force_fault(self, S.SIGSEGV, make_siginfo(S.SIGSEGV, S.SI_KERNEL))
+        return -ENOSYS
 
     def _filtered(self, regs, entry):
         """Syscall user dispatch's, then the application's seccomp filters' say on the call,

@@ -15,11 +15,12 @@ import struct
 
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi.futex import FUTEX_WAKE
-from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
+from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED, VSYSCALL_ADDR
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
 from snakevisor.abi.sched import (ADDR_NO_RANDOMIZE, CLONE_FILES, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD,
                                   CLONE_VM, WALL)
-from snakevisor.abi.seccomp import SECCOMP_SET_MODE_FILTER
+from snakevisor.abi.seccomp import (BPF_ALU, BPF_AND, BPF_JEQ_K, BPF_K, BPF_LD_W_ABS, BPF_RET_K, SECCOMP_RET_TRAP,
+                                   SECCOMP_SET_MODE_FILTER, SIGINFO_SYS, SOCK_FILTER, SYS_SECCOMP)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
 from snakevisor.hostos.libc import close_fds_except, die_with_parent, libc, ptrace as _ptrace, ptrace_raw as _ptrace_raw, syscall
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, IGNORE, SIGNAL, SYSCALL, StubGone
@@ -51,6 +52,15 @@ PARKED_TOTAL = 32   # and all address spaces together: they are host threads (an
 
 _SYSCALL_EVENT = (SYSCALL, 0)
 _IGNORE_EVENT = (IGNORE, 0)
+_SIGSYS_EVENT = (FAULT, signal.SIGSYS)
+
+# The stubs' seccomp filter starts by trapping (SIGSYS) a legacy vsyscall: the host kernel's
+# emulation of one runs the filter with the vsyscall page's address (seccomp_data.instruction_pointer,
+# at 8), and PTRACE_SYSEMU never sees it. Context.event makes that SIGSYS the syscall, as systrap does.
+VSYSCALL_TRAP = b"".join(SOCK_FILTER.pack(*insn) for insn in (
+    (BPF_LD_W_ABS, 0, 0, 12), (BPF_JEQ_K, 0, 4, 0xFFFFFFFF),          # the high half of the address
+    (BPF_LD_W_ABS, 0, 0, 8), (BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xFFFFF000),
+    (BPF_JEQ_K, 0, 1, VSYSCALL_ADDR & 0xFFFFFFFF), (BPF_RET_K, 0, 0, SECCOMP_RET_TRAP)))
 _SIGURG = signal.SIGURG
 
 
@@ -101,7 +111,8 @@ def decode_status(status):
 class Context:
     """One stub thread: the host thread that runs one application Task."""
 
-    __slots__ = ("tid", "address_space", "regs", "_regs_addr", "_regs_ptr", "pending_host_signals", "loaded_debugregs")
+    __slots__ = ("tid", "address_space", "regs", "_regs_addr", "_regs_ptr", "pending_host_signals", "loaded_debugregs",
+                 "vsyscall_nr")
 
     def __init__(self, tid, address_space):
         self.tid = tid
@@ -111,8 +122,19 @@ class Context:
         self._regs_ptr = ctypes.c_void_p(self._regs_addr)
         self.pending_host_signals = []
         self.loaded_debugregs = None   # (DR0..DR3, DR7) loaded into the host thread, None for none
+        self.vsyscall_nr = None        # at a legacy vsyscall's stop: its syscall number
 
-    event = staticmethod(decode_status)
+    def event(self, status):
+        """decode_status's answer, but the SIGSYS of a legacy vsyscall (VSYSCALL_TRAP; the host
+        kernel has emulated its ``ret`` already) is that syscall, its number from the siginfo."""
+        ev = decode_status(status)
+        if ev != _SIGSYS_EVENT:
+            return ev
+        _, _, code, call_addr, nr, _ = SIGINFO_SYS.unpack_from(self.get_siginfo())
+        if code != SYS_SECCOMP or call_addr & ~0xFFF != VSYSCALL_ADDR:
+            return ev
+        self.vsyscall_nr = nr
+        return _SYSCALL_EVENT
 
     def interrupt(self):
         """Kick a running stub thread with SIGURG: a signal-delivery stop follows."""
@@ -130,6 +152,8 @@ class Context:
     def get_regs(self):
         if _ptrace_raw(pt.PTRACE_GETREGS, self.tid, None, self._regs_ptr) == -1:
             raise StubGone(self.tid, None)
+        if self.vsyscall_nr is not None:
+            self.regs.orig_rax = self.vsyscall_nr
         return self.regs
 
     def set_regs(self):
@@ -210,6 +234,7 @@ class Context:
     # -- running ---------------------------------------------------------
     def resume(self, sig=0):
         """Let application code run until its next syscall or signal."""
+        self.vsyscall_nr = None   # (its SIGSYS is not passed on: the stop's signal is ``sig``)
         if _ptrace_raw(pt.PTRACE_SYSEMU, self.tid, None, sig) == -1:
             raise StubGone(self.tid, None)
 
@@ -498,7 +523,7 @@ class PtracePlatform:
                  ArgRule("clone", 0, HOST_THREAD_CLONE_FLAGS),               # only new stub threads
                  ArgRule("prctl", 0, PR_SET_PDEATHSIG)]
         rules.append(ArgRule("futex", 1, 0))                                  # the waker's FUTEX_WAIT
-        bpf = build_whitelist(["munmap", "mprotect", "fork", "exit", "exit_group"], rules, default=KILL)
+        bpf = VSYSCALL_TRAP + build_whitelist(["munmap", "mprotect", "fork", "exit", "exit_group"], rules, default=KILL)
         mf = self.memory_file
         page = mf.allocate(4096 + len(bpf))
         scratch = 0x10000  # below every application mapping; unmapped again at once
