@@ -39,7 +39,8 @@
  *                      counts its spinning (it was 0)
  *   tmpfs_full_mmap    touching a hole of a mapped file of a full tmpfs (size=) is SIGBUS; a
  *                      write(2) from it EFAULT
- *   vsyscall_fault     a legacy vsyscall given a bad pointer is SIGSEGV at its entry, not EFAULT */
+ *   vsyscall_fault     a legacy vsyscall given a bad pointer is SIGSEGV at its entry, not EFAULT
+ *   special_mprotect   mprotect of [vvar] and [vdso]: EACCES, EINVAL for a part, the whole changed */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -516,6 +517,76 @@ static int vsyscall_fault_caller(void)
     return 0;
 }
 
+/* The perms /proc/self/maps shows for the mapping named `name` ("" if none). */
+static void maps_perms(const char *name, char perms[5])
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512], n[64];
+    strcpy(perms, "");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%*x-%*x %4s %*s %*s %*s %63s", perms, n) == 2 && !strcmp(n, name))
+            break;
+        else
+            strcpy(perms, "");
+    if (f)
+        fclose(f);
+}
+
+/* mprotect of the kernel's special mappings ([vvar], [vvar_vclock], [vdso]): EACCES for what
+   they may not become (no VM_MAYWRITE or VM_MAYEXEC on [vvar]), nothing for their own
+   protection, EINVAL for a part (special mappings are not split), a change of the whole mapping
+   made (and kept by fork); [vsyscall] is no VMA: ENOMEM. The sandbox said ENOMEM to all. */
+static int special_mprotect(void)
+{
+    static const int prots[] = {PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC, PROT_NONE, PROT_WRITE};
+    static const char *prot_names[] = {"R", "RW", "RX", "NONE", "W"};
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    struct { unsigned long start, end; char name[32]; } m[8];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < 8) {
+        char name[64] = "";
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %63s", &m[n].start, &m[n].end, name) == 3 &&
+            !strncmp(name, "[v", 2) && strlen(name) < sizeof m[n].name)
+            strcpy(m[n++].name, name);
+    }
+    fclose(f);
+    for (int i = 0; i < n; i++) {
+        for (int p = 0; p < 5; p++) {
+            long r = mprotect((void *)m[i].start, 4096, prots[p]);
+            printf("%s first page %s: %s\n", m[i].name, prot_names[p], err(r));
+        }
+        if (!strcmp(m[i].name, "[vsyscall]"))
+            continue;
+        for (int p = 0; p < 4; p++) {
+            fflush(stdout);
+            pid_t child = fork();
+            if (child == 0) {   /* no vdso call from here on */
+                char buf[160], before[5], after[5], forked[5] = "";
+                maps_perms(m[i].name, before);
+                long r = mprotect((void *)m[i].start, m[i].end - m[i].start, prots[p]);
+                const char *result = err(r);
+                maps_perms(m[i].name, after);
+                int fds[2];
+                pipe(fds);
+                if (fork() == 0) {
+                    maps_perms(m[i].name, forked);
+                    write(fds[1], forked, 5);
+                    _exit(0);
+                }
+                wait(NULL);
+                read(fds[0], forked, 5);
+                int len = snprintf(buf, sizeof buf, "%s whole %s: %s, %s -> %s, in a fork %s\n", m[i].name,
+                                   prot_names[p], result, before, after, forked);
+                write(1, buf, len);
+                _exit(0);
+            }
+            waitpid(child, NULL, 0);
+        }
+    }
+    return 0;
+}
+
 static int private_past_eof(void)
 {
     signal(SIGBUS, on_touch_fault);
@@ -909,6 +980,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "thread_cpu")) return thread_cpu();
     if (!strcmp(c, "tmpfs_full_mmap")) return tmpfs_full_mmap();
     if (!strcmp(c, "vsyscall_fault")) return vsyscall_fault_caller();
+    if (!strcmp(c, "special_mprotect")) return special_mprotect();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -18,7 +18,7 @@ from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NAMES
 from snakevisor.abi.sched import SCHED_FIFO, SCHED_RR
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.abi.utsname import random_uuid
-from snakevisor.sentry.mm import mlock, procmaps
+from snakevisor.sentry.mm import mlock, procmaps, special
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.fsimpl.procfs_sysnet import sys_net
@@ -386,7 +386,7 @@ class ThreadGroupDir(Directory):
                 for name, g in procfs_net.FILES.items()}
 
     def _special(self):
-        return self.task.kernel.platform.special_mappings()
+        return special.mappings(self.task.mm)
 
     def _set_comm(self, writer, data):
         """comm_write: a thread of the same process renames the thread (pthread_setname_np of

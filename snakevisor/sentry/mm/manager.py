@@ -15,7 +15,7 @@ from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOO
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
 from snakevisor.sentry.platform.layout import MMAP_MIN_ADDR, MMAP_TOP, TASK_SIZE
-from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal, remap
+from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal, remap, special
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
@@ -52,6 +52,7 @@ class MemoryManager:
         self.def_locked = 0             # mlockall(MCL_FUTURE): new mappings locked (not kept by fork or exec)
         self.has_seals = False          # some VMA is sealed (mseal.py checks only then)
         self.aio_contexts = {}          # io_setup's contexts by id (Linux's mm->ioctx_table: not kept by fork or exec)
+        self.special_prot = {}          # start -> prot of a special mapping ([vdso]...) mprotect changed (special.py)
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
@@ -79,6 +80,8 @@ class MemoryManager:
         self.address_space = address_space
         self.active_context = context
         address_space.map_ranges(context, [_stub_mapping(v) for v in self.vmas if not (v.past_eof or v.lazy)])
+        if self.special_prot:
+            special.attach(self)
 
     # -- bookkeeping -------------------------------------------------------
     def _release(self, vmas, removed=False):
@@ -133,6 +136,7 @@ class MemoryManager:
         for name in ("brk_start", "brk_end", "arg_start", "arg_end", "env_start", "env_end", "auxv", "executable",
                      "membarrier_state", "has_seals"):
             setattr(child, name, getattr(self, name))
+        child.special_prot = dict(self.special_prot)
         if child.executable is not None:
             child.executable.inode.exec_users += 1
             child.executable.inc_ref()
@@ -436,7 +440,7 @@ class MemoryManager:
         if length == 0:
             return 0
         if end > TASK_SIZE or not self.vmas.covered(addr, end):
-            raise SyscallError(ENOMEM)
+            return special.mprotect(self, addr, end, prot)   # ENOMEM unless [vdso] or [vvar]
         mseal.check_unsealed(self, addr, end)
         for v in self.vmas.overlapping(addr, end):
             if (prot & M.PROT_WRITE and not v.maywrite) or (prot & M.PROT_EXEC and not v.mayexec):
