@@ -246,6 +246,55 @@ static int sysinfo_timens(void)
     return 0;
 }
 
+static double proc_uptime(void)
+{
+    double up = 0;
+    FILE *f = fopen("/proc/uptime", "r");
+    fscanf(f, "%lf", &up);
+    fclose(f);
+    return up;
+}
+
+static const char *write_offsets(const char *fmt, long sec)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, fmt, sec), fd = open("/proc/self/timens_offsets", O_WRONLY);
+    long r = write(fd, buf, n);
+    int e = errno;
+    close(fd);
+    return r < 0 ? strerrorname_np(e) : "ok";
+}
+
+/* /proc/PID/timens_offsets refuses (ERANGE) an offset that would make the clock, read now,
+   negative or past KTIME_SEC_MAX / 2, by name or number, before EACCES; so uptime never goes
+   below 0 (LTP sysinfo03's -10 s in a sandbox younger than that showed a negative uptime). */
+static int timens_range(void)
+{
+    CHECK(unshare(CLONE_NEWTIME));
+    long up = (long)proc_uptime();
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    printf("boottime -(uptime + 1000): %s\n", write_offsets("boottime -%ld 0", up + 1000));
+    printf("7 -(uptime + 1000): %s\n", write_offsets("7 -%ld 0", up + 1000));
+    printf("monotonic -(now + 1000): %s\n", write_offsets("monotonic -%ld 0", mono.tv_sec + 1000));
+    printf("boottime +KTIME_SEC_MAX/2: %s\n", write_offsets("boottime %ld 0", 4611686018L));
+    printf("boottime -(KTIME_SEC_MAX+1): %s\n", write_offsets("boottime -%ld 0", 9223372037L));
+    printf("bad clock: %s, bad nsec: %s\n", write_offsets("x %ld 0", 1), write_offsets("boottime %ld 1000000000", 1));
+    printf("boottime -(uptime / 2): %s\n", write_offsets("boottime -%ld 0", up / 2));
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sysinfo si;
+        double now = proc_uptime();
+        sysinfo(&si);
+        printf("child: /proc/uptime and sysinfo about half of it: %d %d\n", now >= up - up / 2 - 1 && now < up - up / 2 + 60,
+               si.uptime >= up - up / 2 - 1 && si.uptime < up - up / 2 + 61);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    printf("entered, then boottime -(uptime + 1000): %s\n", write_offsets("boottime -%ld 0", up + 1000));
+    return 0;
+}
+
 /* prctl: THP disabling (unused arguments must be 0), the timer slack (per thread, inherited; 0
    is the default, which a child takes from its parent's slack), the TSC mode, the capability
    bounding set and the securebits (both need CAP_SETPCAP). */
@@ -360,6 +409,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"execve_null_argv", execve_null_argv},
     {"coarse_clocks", coarse_clocks},
     {"sysinfo_timens", sysinfo_timens},
+    {"timens_range", timens_range},
     {"prctl_misc", prctl_misc},
     {"sysctl_writes", sysctl_writes},
 };

@@ -14,7 +14,7 @@ running when it enters keeps reading host clocks through its vDSO until it execs
 import time
 
 from snakevisor.abi.capability import CAP_SYS_TIME
-from snakevisor.abi.errno import EACCES, EINVAL, EPERM, SyscallError
+from snakevisor.abi.errno import EACCES, EINVAL, EPERM, ERANGE, SyscallError
 from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE,
                                  CLOCK_MONOTONIC_RAW, NSEC)
@@ -81,9 +81,24 @@ def write_offsets(ns, writer, data, capable):
             sec, nsec = int(parts[1]), int(parts[2])
         except ValueError:
             raise SyscallError(EINVAL) from None
-        if name is None or not 0 <= nsec < NSEC or abs(sec) > MAX_OFFSET_SEC:
+        if name is None or not 0 <= nsec < NSEC:
             raise SyscallError(EINVAL)
         new[name] = sec * NSEC + nsec
+    for name, off in new.items():
+        _check_range(name, off, writer.kernel if writer is not None else None)
     if ns.frozen:
         raise SyscallError(EACCES)
     ns.offsets.update(new)
+
+
+def _check_range(name, off, kernel):
+    """proc_timens_set_offset: ERANGE for an offset that would make the clock, read now, negative
+    or past KTIME_SEC_MAX / 2. The boot-time clock is read both as clock_gettime gives it (the
+    host's) and as /proc/uptime and sysinfo count it (since the sandbox booted): neither may go
+    below 0."""
+    if abs(off) // NSEC > 2 * MAX_OFFSET_SEC:
+        raise SyscallError(ERANGE)
+    host = time.clock_gettime_ns(time.CLOCK_BOOTTIME if name == "boottime" else time.CLOCK_MONOTONIC)
+    low = min(host, uptime_ns(kernel, None)) if name == "boottime" and kernel is not None else host
+    if low + off < 0 or (host + off) // NSEC > MAX_OFFSET_SEC:
+        raise SyscallError(ERANGE)
