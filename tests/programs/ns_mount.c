@@ -206,6 +206,66 @@ static void namespaces(void) {
     reap(pid);
 }
 
+#define LOCKABLE (MS_RDONLY | MS_NOEXEC | MS_NODEV | MS_NOSUID)
+
+static void write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    write(fd, text, strlen(text));
+    close(fd);
+}
+
+/* Locked mounts (lock_mnt_tree): in a mount namespace copied into a new user namespace, the
+ * copied mounts' set flags may not be cleared nor their atime changed (EPERM, by mount(2) and
+ * mount_setattr(2)), they may not be unmounted or moved alone (EINVAL), nor bound without their
+ * locked children (EINVAL); a bind copy keeps the locked flags but may be unmounted; in the
+ * namespace that owns them nothing is locked. The sandbox locked nothing. */
+static void locked(void) {
+    mkdir("/mnt/lk", 0755); mkdir("/mnt/lk2", 0755); mkdir("/mnt/lkb", 0755); mkdir("/mnt/lkc", 0755);
+    mkdir("/mnt/lkd", 0755);
+    SHOW("tmpfs on lk", mount("none", "/mnt/lk", "tmpfs", 0, "size=64k"));
+    SHOW("lk lockable flags", mount(NULL, "/mnt/lk", NULL, MS_REMOUNT | MS_BIND | LOCKABLE, NULL));
+    SHOW("tmpfs on lk2", mount("none", "/mnt/lk2", "tmpfs", 0, "size=64k"));
+    mkdir("/mnt/lk2/sub", 0755);
+    SHOW("tmpfs on lk2/sub", mount("none", "/mnt/lk2/sub", "tmpfs", 0, "size=64k"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+            exit(3);
+        write_file("/proc/self/setgroups", "deny");
+        write_file("/proc/self/uid_map", "0 0 1");
+        write_file("/proc/self/gid_map", "0 0 1");
+        static const int flags[] = {MS_RDONLY, MS_NOEXEC, MS_NODEV, MS_NOSUID};
+        static const char *names[] = {"rdonly", "noexec", "nodev", "nosuid"};
+        char label[64];
+        for (int i = 0; i < 4; i++) {
+            snprintf(label, sizeof label, "locked: clear %s", names[i]);
+            SHOW(label, mount(NULL, "/mnt/lk", NULL, MS_REMOUNT | MS_BIND | (LOCKABLE & ~flags[i]), NULL));
+        }
+        SHOW("locked: remount with no flags", mount(NULL, "/mnt/lk", NULL, MS_REMOUNT | MS_BIND, NULL));
+        SHOW("locked: noatime", mount(NULL, "/mnt/lk", NULL, MS_REMOUNT | MS_BIND | LOCKABLE | MS_NOATIME, NULL));
+        SHOW("locked: create", open("/mnt/lk/f", O_CREAT | O_RDWR, 0644));
+        SHOW("locked: keep the flags", mount(NULL, "/mnt/lk", NULL, MS_REMOUNT | MS_BIND | LOCKABLE, NULL));
+        struct { unsigned long long set, clr, propagation, userns_fd; } attr = {0, MOUNT_ATTR_RDONLY, 0, 0};
+        SHOW("locked: mount_setattr clear rdonly", syscall(SYS_mount_setattr, AT_FDCWD, "/mnt/lk", 0, &attr, sizeof attr));
+        SHOW("locked: umount", umount2("/mnt/lk", 0));
+        SHOW("locked: umount detach", umount2("/mnt/lk", MNT_DETACH));
+        SHOW("locked: move", mount("/mnt/lk2", "/mnt/lkd", NULL, MS_MOVE, NULL));
+        SHOW("locked: bind without its children", mount("/mnt/lk2", "/mnt/lkb", NULL, MS_BIND, NULL));
+        SHOW("locked: bind with them", mount("/mnt/lk2", "/mnt/lkb", NULL, MS_BIND | MS_REC, NULL));
+        SHOW("bind copy: umount its child", umount2("/mnt/lkb/sub", 0));
+        SHOW("bind copy: umount", umount2("/mnt/lkb", MNT_DETACH));
+        SHOW("bind of lk", mount("/mnt/lk", "/mnt/lkc", NULL, MS_BIND, NULL));
+        SHOW("bind of lk: clear rdonly", mount(NULL, "/mnt/lkc", NULL, MS_REMOUNT | MS_BIND | (LOCKABLE & ~MS_RDONLY), NULL));
+        SHOW("bind of lk: umount", umount2("/mnt/lkc", 0));
+        exit(0);
+    }
+    printf("locked child: %d\n", reap(pid));
+    SHOW("owner: remount lk with no flags", mount(NULL, "/mnt/lk", NULL, MS_REMOUNT | MS_BIND, NULL));
+    SHOW("owner: umount lk2/sub", umount2("/mnt/lk2/sub", 0));
+    SHOW("owner: umount lk2", umount2("/mnt/lk2", 0));
+    SHOW("owner: umount lk", umount2("/mnt/lk", 0));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct stat before, after;
@@ -219,6 +279,7 @@ int main(void) {
     moves();
     umounts();
     filesystems();
+    locked();
     pid_t pid = fork();
     if (pid == 0)
         exit(pivot_child());

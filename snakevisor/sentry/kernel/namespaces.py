@@ -113,6 +113,9 @@ class NamespaceSet:
         if flags & C.CLONE_NEWNS:
             new["mnt"], copies = self.mnt.copy(new_ns_inode())
             fs.remap(copies)
+            if owner is not getattr(self.mnt, "user_ns", None):   # copy_mnt_ns: lock_mnt_tree
+                for m in new["mnt"].mounts:
+                    m.lock(root=m is new["mnt"].root_mount)
         if flags & C.CLONE_NEWUTS:
             new["uts"] = self.uts.copy()
         if flags & C.CLONE_NEWIPC:

@@ -83,6 +83,8 @@ def mount(t, source, target, fstype, flags, data):
     admin(t)
     if flags & MS_REMOUNT:
         m = mount_root(t, vd)
+        if not m.may_change_flags(mount_flags(flags, m.flags)):
+            raise SyscallError(EPERM)   # can_change_locked_flags, before anything changes
         if flags & MS_BIND:
             if flags & MS_RDONLY:
                 no_writers([m])
@@ -226,8 +228,12 @@ def copy_tree(src, recursive):
     first, unbindable ones and those out of src's reach left out (EINVAL for an unbindable src)."""
     if src.mount.propagation == "unbindable":
         raise SyscallError(EINVAL)
+    if not recursive and any(o.parent is src.mount and o.locked and is_reachable(VirtualDentry(o.parent, o.mountpoint), src)
+                             for o in src.mount.vfs.mounts):
+        raise SyscallError(EINVAL)   # has_locked_children: a bind alone would reveal what they cover
     top = src.mount.copy()
     top.root = src.dentry
+    top.locked = False   # __do_loopback: the new mount is the caller's own
     if top.propagation != "shared":
         top.propagation, top.master = "private", 0
     copies, below = {src.mount: top}, []
@@ -286,6 +292,8 @@ def move_tree(t, src, target, beneath=False):
         raise SyscallError(EINVAL)
     if not (m.vfs is vfs if attached else m.vfs is not None and m.vfs.anonymous and m is m.vfs.root_mount):
         raise SyscallError(EINVAL)
+    if m.locked:
+        raise SyscallError(EINVAL)   # do_move_mount: a locked mount moves only with its parent
     target = vfs.follow_mounts(target)
     if target.dentry.inode.is_dir != src.dentry.inode.is_dir or (attached and m.parent.propagation == "shared"):
         raise SyscallError(EINVAL)
@@ -337,6 +345,8 @@ def umount2(t, target, flags):
     vfs = t.ns.mnt
     vd = vfs.follow_mounts(vd) if vd.mount.vfs is vfs else vd   # LOOKUP_MOUNTPOINT: the topmost mount
     m = mount_root(t, vd)
+    if m.locked:
+        raise SyscallError(EINVAL)   # can_umount: what it covers stays hidden
     if flags & MNT_EXPIRE:
         if m is t.fs.root.mount or flags & (MNT_FORCE | MNT_DETACH):
             raise SyscallError(EINVAL)
@@ -376,7 +386,7 @@ def pivot_root(t, new_root, put_old):
         raise SyscallError(ENOTDIR)
     old = vfs.follow_mounts(old) if old.mount.vfs is vfs else old   # lock_mount: the topmost mount there
     if (old.mount.propagation == "shared" or _parent_shared(new.mount) or _parent_shared(root.mount)
-            or root.mount.vfs is not vfs or new.mount.vfs is not vfs):
+            or root.mount.vfs is not vfs or new.mount.vfs is not vfs or new.mount.locked):
         raise SyscallError(EINVAL)
     if new.mount is root.mount or old.mount is root.mount:
         raise SyscallError(EBUSY)
@@ -388,6 +398,8 @@ def pivot_root(t, new_root, put_old):
     if not is_reachable(old, new) or not is_reachable(new, root):
         raise SyscallError(EINVAL)
     old_root = root
+    if root.mount.locked:   # the lock moves to the new root's mount
+        new.mount.locked, root.mount.locked = True, False
     vfs.pivot(root.mount, new.mount, old)
     new_vd = VirtualDentry(new.mount, new.dentry)
     for task in t.kernel.pidns.tasks.values():   # chroot_fs_refs

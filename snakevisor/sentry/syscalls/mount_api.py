@@ -294,6 +294,8 @@ def mount_setattr(t, dirfd, path, flags, uattr, size):
     if m.vfs is not t.ns.mnt and not (m.vfs.anonymous and m is m.vfs.root_mount):
         raise SyscallError(EINVAL)
     mounts = m.vfs.subtree(m) if flags & AT_RECURSIVE else [m]
+    if not all(o.may_change_flags(o.flags & ~clear_ms | set_ms) for o in mounts):
+        raise SyscallError(EPERM)   # mount_setattr_prepare: can_change_locked_flags
     if set_ms & MS_RDONLY:
         no_writers(mounts)   # before any change: all or nothing
     for o in mounts:

@@ -18,7 +18,19 @@ _mount_ids = itertools.count(1)
 ROOTFS_ID = next(_mount_ids)
 
 
+LOCKABLE = MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC   # the flags lock_mnt_tree locks where set
+ATIME_FLAGS = MS_NOATIME | MS_NODIRATIME | MS_RELATIME
+
+
 class Mount:
+    # Locked (lock_mnt_tree) when copied into a mount namespace of a less privileged user
+    # namespace: ``locked`` (MNT_LOCKED: not unmounted or moved alone, what it covers stays
+    # hidden), ``lock_flags`` (its LOCKABLE flags, never cleared) and ``lock_atime`` (its atime
+    # flags never changed). Bind copies keep them (clone_mnt), the new top mount not ``locked``.
+    locked = False
+    lock_flags = 0
+    lock_atime = False
+
     def __init__(self, fs, root=None, parent: "Mount | None" = None, mountpoint=None, flags: int = 0,
                  source: bytes = b"none", anonymous: bool = False):
         self.id = next(_mount_ids)
@@ -52,7 +64,17 @@ class Mount:
         propagation (copies of a shared mount are its peers)."""
         c = Mount(self.fs, self.root, None, None, self.flags, self.source, self.anonymous)
         c.propagation, c.peer_group, c.master = self.propagation, self.peer_group, self.master
+        if self.lock_flags or self.lock_atime or self.locked:
+            c.locked, c.lock_flags, c.lock_atime = self.locked, self.lock_flags, self.lock_atime
         return c
+
+    def lock(self, root: bool) -> None:
+        """lock_mnt_tree, for this mount (``root``: the copied tree's root, which stays unlocked)."""
+        self.lock_flags, self.lock_atime, self.locked = self.flags & LOCKABLE, True, not root
+
+    def may_change_flags(self, flags: int) -> bool:
+        """can_change_locked_flags: no locked flag cleared, no locked atime flag changed."""
+        return not (self.lock_flags & ~flags or self.lock_atime and (self.flags ^ flags) & ATIME_FLAGS)
 
     def propagation_fields(self) -> str:
         """mountinfo's optional fields ("shared:1 ", "master:2 ", "unbindable ", or none)."""
