@@ -25,7 +25,7 @@
  *   unix_cmsg_edges      credentials cut to a small control buffer (MSG_CTRUNC); a null stream read takes
  *                        the descriptors; protocol-level options: EOPNOTSUPP; a listener's SO_PEERCRED
  *   creds_no_cap         SCM_CREDENTIALS with another pid without CAP_SYS_ADMIN: EPERM, even as root
- *   proc_snmp            /proc/net/snmp and /proc/net/netstat exist, in Linux's lines; their counters
+ *   proc_snmp            /proc/net/snmp, /proc/net/netstat and /proc/net/snmp6 exist, in Linux's lines; their counters
  *                        move with loopback traffic; a new network namespace's start at 0
  *   socket_reopen        opening a socket through /proc/self/fd or its bound path: ENXIO
  *   so_mark_no_check     SO_MARK (root) and SO_NO_CHECK read back on Unix and TCP sockets
@@ -968,13 +968,38 @@ static void show_mib(const char *file, int all)
     fclose(f);
 }
 
-/* /proc/net/snmp and /proc/net/netstat: Linux's lines; the counters move with loopback traffic
+/* /proc/net/snmp6's counter names ("name<spaces>\tvalue" lines; with `all`, the values too), but
+   the Icmp6InTypeN/Icmp6OutTypeN ones, which show only the message types seen. */
+static void show_snmp6(int all)
+{
+    FILE *f = fopen("/proc/net/snmp6", "r");
+    char line[256];
+    int n = 0;
+    if (!f) {
+        printf("/proc/net/snmp6: %s\n", strerrorname_np(errno));
+        return;
+    }
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "Icmp6InType", 11) || !strncmp(line, "Icmp6OutType", 12))
+            continue;
+        n++;
+        if (all)
+            fputs(line, stdout);
+        else
+            printf("%.*s\n", (int)strcspn(line, " \t"), line);
+    }
+    fclose(f);
+    printf("snmp6: %d counters\n", n);
+}
+
+/* /proc/net/snmp, /proc/net/netstat and /proc/net/snmp6: Linux's lines; the counters move with loopback traffic
    (a TCP connection made and accepted, one refused, a UDP datagram to no port and one received);
    a new network namespace's start at 0 (root). */
 static int proc_snmp(void)
 {
     show_mib("snmp", 0);
     show_mib("netstat", 0);
+    show_snmp6(0);
     static const char *counters[][2] = {{"Tcp", "ActiveOpens"}, {"Tcp", "PassiveOpens"}, {"Tcp", "AttemptFails"},
                                         {"Udp", "OutDatagrams"}, {"Udp", "InDatagrams"}, {"Udp", "NoPorts"}};
     long before[6];
@@ -1010,6 +1035,7 @@ static int proc_snmp(void)
         if (unshare(CLONE_NEWNET))
             _exit(1);
         show_mib("snmp", 1);
+        show_snmp6(1);
         _exit(0);
     }
     int status;

@@ -6,7 +6,7 @@ sockets, from the Sentry's registry (net/registry.py) — so with
 host socket (getsockname/getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, SO_MEMINFO);
 the inode and uid are the sandbox's (the sockfs inode). dev, if_inet6 and
 route describe the namespace, asked by the Sentry over rtnetlink; snmp and netstat
-are the host kernel's counters of it, from files opened at boot (net/mib.py). Nothing
+and snmp6 are the host kernel's counters of it, from files opened at boot (net/mib.py). Nothing
 here opens a host path. Formats follow net/ipv4/tcp_ipv4.c, udp.c, net/ipv6/*,
 net/unix/af_unix.c, net/core/net-procfs.c, net/ipv4/fib_trie.c, addrconf.c.
 
@@ -320,6 +320,11 @@ def netstat(ns=ROOT):
     return mib.read("netstat") if ns is ROOT else mib.fresh(mib.read("netstat"))
 
 
+def snmp6(ns=ROOT):
+    return mib.read("snmp6") if ns is ROOT else mib.fresh6(mib.read("snmp6"))
+
+
 # name -> content generator (str or bytes) of a network namespace, the files of /proc/PID/net.
 FILES = {b"tcp": tcp, b"tcp6": tcp6, b"udp": udp, b"udp6": udp6, b"unix": unix, b"dev": dev,
-         b"if_inet6": if_inet6, b"route": route, b"snmp": snmp, b"netstat": netstat}
+         b"if_inet6": if_inet6, b"route": route, b"snmp": snmp, b"netstat": netstat,
+         b"snmp6": snmp6}
