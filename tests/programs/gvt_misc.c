@@ -471,6 +471,22 @@ static int tmpfs_full_mmap(void)
     printf("private read-only: read page 2 %d, read page 3 %d\n", touch(q + 2 * 4096, 0), touch(q + 3 * 4096, 0));
     munmap(p, 4 * 4096);
     munmap(q, 4 * 4096);
+    /* Populating charges as touching does: MADV_POPULATE_* EFAULT, mlock ENOMEM past the limit. */
+    ftruncate(fd, 0);
+    ftruncate(fd, 4 * 4096);
+    p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    long r = madvise(p, 4096, 23 /* MADV_POPULATE_WRITE */);
+    printf("populate page 0: %s", err(r));
+    r = madvise(p, 4 * 4096, 22 /* MADV_POPULATE_READ */);
+    statfs(dir, &st);
+    printf(", all: %s; free blocks %ld", err(r), (long)st.f_bfree);
+    r = mlock(p, 4 * 4096);
+    printf("; mlock: %s", err(r));
+    struct iovec into = {p + 2 * 4096, 8};
+    write(pipes[1], "data", 4);
+    r = readv(pipes[0], &into, 1);
+    printf("; readv into page 2: %ld %s\n", r, err(r));
+    munmap(p, 4 * 4096);
     close(fd);
     umount(dir);
     rmdir(dir);

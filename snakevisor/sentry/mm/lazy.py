@@ -81,6 +81,20 @@ def populate(mm, addr, max_vmas):
     return _joined(mm, hi, addr)
 
 
+def populate_charged(mm, start, end, max_vmas):
+    """Make the pages of [start, end) present where a lazy VMA's file charges them as they are
+    first touched (a size-limited tmpfs: ``fault_range``), as faulting each in would
+    (MADV_POPULATE_*, mlock); BusError at the first that cannot be had, those before it made."""
+    pos = start
+    while pos < end:
+        v = mm.vmas.find(pos)
+        if v is None:
+            return
+        if v.lazy and not v.past_eof and getattr(v.owner, "fault_range", None) is not None:
+            v = populate(mm, pos, max_vmas)
+        pos = v.end
+
+
 def _populate_anon(mm, v, addr, max_vmas):
     """A touch of a reservation (manager.py, LAZY_ANON_MIN) that may be accessed: zeroed memory for
     the ANON_WINDOW around ``addr``, joined to the made pages before and after it where the

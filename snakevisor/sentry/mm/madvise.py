@@ -61,6 +61,8 @@ def madvise(mm, addr, length, advice):
         _discard(mm, addr, stop)
         if advice == M.MADV_REMOVE:
             _punch_files(mm, addr, stop)
+    elif advice in (M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE) and stop > addr:
+        mm.populate_charged(addr, stop)   # EFAULT where a page cannot be had (VM_FAULT_SIGBUS)
     elif advice in FORK_ADVICE and stop > addr:
         name, value = FORK_ADVICE[advice]
         for v in mm.vmas.carve(addr, stop):

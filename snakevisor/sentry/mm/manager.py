@@ -558,6 +558,10 @@ class MemoryManager:
             raise SyscallError(EFAULT)
         return self.mf.compare_and_swap(v.mf_off + addr - v.start, expected, new)
 
+    def populate_charged(self, start, end):
+        """MADV_POPULATE_*, mlock: pages a size-limited tmpfs charges when touched, made (lazy.py)."""
+        lazy.populate_charged(self, start, end, MAX_MAP_COUNT)
+
     def find_populated(self, addr):
         """The VMA containing ``addr`` (or None), its pages there made and mapped if it was lazy:
         what the Sentry's own accesses through a VMA look up."""

@@ -83,6 +83,11 @@ def mlock(t, addr: int, length: int, flags: int) -> int:
     if not flags & MLOCK_ONFAULT and any(not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
                                          for v in mm.vmas.overlapping(start, end)):
         raise SyscallError(ENOMEM)   # locked, but PROT_NONE pages cannot be made present (__mm_populate)
+    if not flags & MLOCK_ONFAULT:
+        try:
+            mm.populate_charged(start, end)
+        except SyscallError:
+            raise SyscallError(ENOMEM) from None   # __mlock_posix_error_return: a page that cannot be had
     return 0
 
 
@@ -104,6 +109,12 @@ def mlockall(t, flags: int) -> int:
     if flags & MCL_CURRENT:
         for v in mm.vmas:
             v.locked = LOCKED | onfault
+        if not onfault:   # mm_populate, its errors ignored
+            for start, end in [(v.start, v.end) for v in mm.vmas if v.lazy]:
+                try:
+                    mm.populate_charged(start, end)
+                except SyscallError:
+                    pass
     return 0
 
 
