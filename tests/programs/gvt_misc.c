@@ -487,6 +487,12 @@ static int tmpfs_full_mmap(void)
     r = readv(pipes[0], &into, 1);
     printf("; readv into page 2: %ld %s\n", r, err(r));
     munmap(p, 4 * 4096);
+    ftruncate(fd, 0);   /* MAP_POPULATE charges what fits, and the mapping is made */
+    ftruncate(fd, 4 * 4096);
+    p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    statfs(dir, &st);
+    printf("MAP_POPULATE: %s, free blocks %ld\n", p == MAP_FAILED ? "failed" : "ok", (long)st.f_bfree);
+    munmap(p, 4 * 4096);
     close(fd);
     umount(dir);
     rmdir(dir);

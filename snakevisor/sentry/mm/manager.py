@@ -346,6 +346,11 @@ class MemoryManager:
                 self._map_into_stub(v)
         finally:   # what was there is freed once the stub maps the new memory in its place
             self._release(replaced, removed=True)
+        if flags & M.MAP_POPULATE and any(v.lazy for v in new):
+            try:   # mm_populate: pages a size-limited tmpfs charges, as far as they fit
+                self.populate_charged(start, end)
+            except SyscallError:
+                pass
         return start
 
     def map_region_at(self, start, end, prot, region, offset, name):
