@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from harness import app_env, compare, compile_c
+from harness import app_env, compare, compile_c, run_native, run_sandboxed
 
 CASES = ["getdents", "trunc_times", "fcntl", "sendfile", "lseek", "fdinfo", "pread_espipe", "utimes", "rename_dots", "inotify_more",
          "long_target"]
@@ -82,3 +82,34 @@ def test_caps_write(where):
     from anyone)."""
     native, _ = compare([compile_c("gvt_vfs"), "caps_write", where], env=app_env(), native_status=0)
     assert b"write          set 0 status 0 -> -1 ENODATA" in native.stdout
+
+
+def _lower_with_caps():
+    """A host directory (searchable by all) of files f-OP holding file capabilities (v2, CAP_NET_RAW)."""
+    host = tempfile.mkdtemp(prefix="gvt_vfs-caps.", dir="/var/tmp")
+    os.chmod(host, 0o755)
+    value = (0x02000001).to_bytes(4, "little") + (1 << 13).to_bytes(4, "little") + bytes(12)
+    for op in ("chown", "truncate", "write", "none"):
+        path = os.path.join(host, "f-" + op)
+        with open(path, "wb") as f:
+            f.write(b"data")
+        os.chmod(path, 0o644)
+        os.setxattr(path, "security.capability", value)
+    return host
+
+
+def test_caps_overlay_lower():
+    """An overlay over a Gofer directory whose files hold file capabilities: a chown or a
+    truncation by path copies the file up and drops them (the sandbox kept them: the lower file's
+    were not looked at before the copy-up brought them to a tmpfs upper)."""
+    binary = compile_c("gvt_vfs")
+    outputs = []
+    for run in (run_native, run_sandboxed):
+        host = _lower_with_caps()
+        try:
+            outputs.append(run([binary, "caps_lower", host], env=app_env()))
+        finally:
+            shutil.rmtree(host)
+    native, boxed = outputs
+    assert native.returncode == 0 and b"truncate  before 20, op 0, after -1 ENODATA" in native.stdout, native.stdout
+    assert boxed.stdout == native.stdout, (native.stdout, boxed.stdout, boxed.stderr[-2000:])

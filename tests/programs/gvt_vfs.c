@@ -755,7 +755,51 @@ static int caps_write(void)
     return 0;
 }
 
+/* caps_lower DIR: the files f-OP of DIR hold file capabilities (the test sets them on the host);
+   in an overlay whose lower layer is DIR and whose upper is a tmpfs, OP drops them from the
+   copied-up file, as on the file itself (a chown, a truncation by path, a write, nothing). */
+static int caps_lower(void)
+{
+    static const char *ops[] = {"chown", "truncate", "write", "none"};
+    char upper[] = "/tmp/gvt_caps_lower.XXXXXX", path[128];
+    if (!mkdtemp(upper) || unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+        mount("tmpfs", upper, "tmpfs", 0, "mode=0755") || chdir(upper) || mkdir("u", 0755) || mkdir("w", 0755) ||
+        mkdir("m", 0755)) {
+        perror("caps_lower setup");
+        return 1;
+    }
+    char options[256];
+    snprintf(options, sizeof options, "lowerdir=%s,upperdir=u,workdir=w", base);
+    if (mount("overlay", "m", "overlay", 0, options)) {
+        perror("overlay");
+        return 1;
+    }
+    for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
+        snprintf(path, sizeof path, "m/f-%s", ops[op]);
+        char value[64];
+        ssize_t before = getxattr(path, "security.capability", value, sizeof value);
+        long r = 0;
+        if (!strcmp(ops[op], "chown"))
+            r = chown(path, -1, -1);
+        else if (!strcmp(ops[op], "truncate"))
+            r = truncate(path, 1);
+        else if (!strcmp(ops[op], "write")) {
+            int fd = open(path, O_WRONLY);
+            r = write(fd, "x", 1);
+            close(fd);
+        }
+        errno = 0;
+        ssize_t after = getxattr(path, "security.capability", value, sizeof value);
+        printf("%-9s before %zd, op %ld, after %zd %s\n", ops[op], before, r, after, after < 0 ? strerrorname_np(errno) : "");
+    }
+    chdir("/");
+    umount2(upper, MNT_DETACH);
+    rmdir(upper);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"caps_lower", caps_lower},
     {"caps_write", caps_write},
     {"setid_write", setid_write},
     {"chown_noop", chown_noop},

@@ -319,10 +319,12 @@ class OverlayInode(Inode):
         self.upper.inode.setxattr(name, value, flags)
 
     def has_file_caps(self):
+        if self.upper is None:   # a lower file's go up with it (copy-up copies xattrs), to be dropped there
+            return _xattr(self.real, b"security.capability") is not None
         return self.real.has_file_caps()
 
     def kill_priv(self):
-        if self.real.has_file_caps():   # a lower file's go with its copy-up (ovl_setattr)
+        if self.has_file_caps():   # a lower file's go with its copy-up (ovl_setattr)
             self.copy_up()
             self.upper.inode.kill_priv()
 
