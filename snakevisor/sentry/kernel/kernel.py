@@ -311,6 +311,8 @@ class Kernel:
             except (RuntimeError, TaskExit):
                 pass
         self._release_robust_and_tid(task, from_group)
+        if all(t.exited for t in task.tg.tasks):
+            cputime.group_exiting(task.tg)   # its times, read from its stub, which the last mm release kills
         self.release_resources(task)
         seccomp.release(task)   # its filters' listeners may hang up
         self.pidns.tasks.pop(task.tid, None)
