@@ -4,7 +4,8 @@
 kernel itself (all capabilities). Overrides come from capabilities, as on Linux, not
 from being uid 0.
 """
-from snakevisor.abi.capability import ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID
+from snakevisor.abi.capability import (ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
+                                       SECBIT_NO_SETUID_FIXUP)
 from snakevisor.abi.errno import EACCES, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_IXGRP
 from snakevisor.sentry.vfs.inode_flags import check_may_write
@@ -24,11 +25,13 @@ def _ids(creds, real: bool):
 
 def _caps(creds, real: bool) -> int:
     """The capabilities a check may use. access(2) without AT_EACCESS checks as the real ids, with
-    the permitted set if the real uid is root and none otherwise (do_faccessat's override)."""
+    the permitted set if the real uid is root of the caller's user namespace and none otherwise,
+    or the effective set untouched under SECBIT_NO_SETUID_FIXUP (access_override_creds)."""
     if creds is None:
         return ALL_CAPS   # the kernel itself
-    if real:
-        return creds.cap_permitted if creds.uid == 0 else 0
+    if real and not getattr(creds, "securebits", 0) & SECBIT_NO_SETUID_FIXUP:
+        root = creds.ns_root() if hasattr(creds, "ns_root") else 0
+        return creds.cap_permitted if creds.uid == root else 0
     return creds.cap_effective
 
 
