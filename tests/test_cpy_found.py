@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["access_userns"]
+CASES = ["access_userns", "symlink_owner"]
 
 
 @pytest.mark.parametrize("case", CASES)

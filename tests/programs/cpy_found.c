@@ -5,7 +5,11 @@
  *                   root in a namespace of its own passes W_OK on a read-only directory it owns (as
  *                   creating a file there does); with SECBIT_NO_SETUID_FIXUP the capabilities are
  *                   left as they are, so a non-root real uid keeps them too (do_faccessat's
- *                   access_override_creds; CPython's test_tempfile test_read_only_directory) */
+ *                   access_override_creds; CPython's test_tempfile test_read_only_directory)
+ *   symlink_owner   a symlink an unprivileged user makes on a Gofer file system (here the root
+ *                   overlay, in /var/tmp) is the user's: lchown to itself, utimensat without
+ *                   following and unlink in a sticky directory work (CPython's test_posix
+ *                   test_lchown and test_shutil's symlink tests, run as nobody on a volume) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -117,6 +121,45 @@ static int access_userns(void) {
     return bad;
 }
 
+static void symlink_child(const char *dir, int unused) {
+    (void)unused;
+    if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)) {
+        printf("drop ids: %s\n", en(-1));
+        _exit(1);
+    }
+    char link[256];
+    snprintf(link, sizeof link, "%s/l", dir);
+    printf("symlink: %s\n", en(symlink("target", link)));
+    struct stat st;
+    if (lstat(link, &st) == 0)
+        printf("owner: %d %d\n", (int)st.st_uid, (int)st.st_gid);
+    printf("lchown to itself: %s\n", en(lchown(link, 65534, 65534)));
+    struct timespec times[2] = {{1, 0}, {2, 0}};
+    printf("utimensat nofollow: %s\n", en(utimensat(AT_FDCWD, link, times, AT_SYMLINK_NOFOLLOW)));
+    if (lstat(link, &st) == 0)
+        printf("mtime: %ld\n", (long)st.st_mtime);
+    printf("unlink: %s\n", en(unlink(link)));
+    _exit(0);
+}
+
+static int symlink_owner(void) {
+    if (geteuid() != 0) {
+        printf("needs root\n");
+        return 0;
+    }
+    char dir[] = "/var/tmp/cpy_linkXXXXXX";
+    if (!mkdtemp(dir) || chmod(dir, 01777)) {
+        perror("mkdtemp/chmod");
+        return 1;
+    }
+    int bad = run_child(symlink_child, dir, 0);
+    char link[256];
+    snprintf(link, sizeof link, "%s/l", dir);
+    unlink(link);
+    rmdir(dir);
+    return bad;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);   /* the children end with _exit */
     if (argc < 2) {
@@ -125,6 +168,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "access_userns"))
         return access_userns();
+    if (!strcmp(argv[1], "symlink_owner"))
+        return symlink_owner();
     fprintf(stderr, "unknown case %s\n", argv[1]);
     return 2;
 }

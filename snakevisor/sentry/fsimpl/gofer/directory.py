@@ -10,7 +10,7 @@ is used (``revalidate_chain``, ``revalidate_child``).
 
 from snakevisor.abi.errno import EINVAL, ENOENT, EOPNOTSUPP, EPERM, EROFS, EXDEV, SyscallError
 from snakevisor.abi.fs import (O_EXCL, O_RDONLY, O_RDWR, RENAME_EXCHANGE, RENAME_WHITEOUT, S_IFBLK, S_IFCHR,
-                               S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
+                               S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, WHITEOUT_DEV)
 from snakevisor.p9 import constants as P9
 from snakevisor.p9.client import run_steps
 from snakevisor.sentry.fsimpl.gofer import directfs
@@ -185,8 +185,8 @@ class GoferDirectory(GoferInode):
         try:
             attr = fid.getattr(P9.GETATTR_BASIC)
             uid = getattr(creds, "fsuid", 0) if creds is not None else 0
-            if attr.uid != uid and attr.mode & S_IFMT != S_IFLNK:
-                # The Gofer creates as itself; the file belongs to the caller.
+            if attr.uid != uid:
+                # The Gofer creates as itself; the file, a symlink too, belongs to the caller.
                 fid.setattr(P9.SETATTR_UID, uid=uid)
                 attr.uid = uid
         except SyscallError:
