@@ -5,10 +5,10 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["access_userns", "symlink_owner"]
+CASES = ["access_userns", "symlink_owner", "nproc_limit"]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_cpy_found(case):
-    native, _ = compare([compile_c("cpy_found"), case], env=app_env(), native_status=0)
+    native, _ = compare([compile_c("cpy_found", extra=("-pthread",)), case], env=app_env(), native_status=0)
     assert native.stdout, "the case printed nothing"

@@ -9,7 +9,10 @@
  *   symlink_owner   a symlink an unprivileged user makes on a Gofer file system (here the root
  *                   overlay, in /var/tmp) is the user's: lchown to itself, utimensat without
  *                   following and unlink in a sticky directory work (CPython's test_posix
- *                   test_lchown and test_shutil's symlink tests, run as nobody on a volume) */
+ *                   test_lchown and test_shutil's symlink tests, run as nobody on a volume)
+ *   nproc_limit     RLIMIT_NPROC: a uid at its soft limit of tasks cannot fork or make a thread
+ *                   (EAGAIN); kernel uid 0 is exempt (copy_process; CPython's test_subprocess
+ *                   test_preexec_fork_failure, run as nobody) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +36,7 @@ static const char *en(int r) {
     case EPERM: return "EPERM";
     case EINVAL: return "EINVAL";
     case ENOENT: return "ENOENT";
+    case EAGAIN: return "EAGAIN";
     default: return strerrorname_np(errno);
     }
 }
@@ -160,6 +166,48 @@ static int symlink_owner(void) {
     return bad;
 }
 
+static void *idle(void *arg) { return arg; }
+
+static void nproc_try(const char *who) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    int saved = errno;
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    errno = saved;
+    printf("%s: fork: %s", who, en(pid > 0 ? 0 : -1));
+    pthread_t th;
+    int r = pthread_create(&th, NULL, idle, NULL);
+    if (r == 0)
+        pthread_join(th, NULL);
+    errno = r;
+    printf(", pthread_create: %s\n", en(r ? -1 : 0));
+}
+
+static void nproc_child(const char *unused, int uid) {
+    (void)unused;
+    if (uid && (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))) {
+        printf("drop ids: %s\n", en(-1));
+        _exit(1);
+    }
+    struct rlimit rl;
+    getrlimit(RLIMIT_NPROC, &rl);
+    rl.rlim_cur = 0;
+    printf("setrlimit 0: %s\n", en(setrlimit(RLIMIT_NPROC, &rl)));
+    nproc_try(uid ? "uid 65534" : "uid 0");
+    _exit(0);
+}
+
+static int nproc_limit(void) {
+    if (geteuid() != 0) {
+        printf("needs root\n");
+        return 0;
+    }
+    return run_child(nproc_child, NULL, 65534) | run_child(nproc_child, NULL, 0);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);   /* the children end with _exit */
     if (argc < 2) {
@@ -170,6 +218,8 @@ int main(int argc, char **argv) {
         return access_userns();
     if (!strcmp(argv[1], "symlink_owner"))
         return symlink_owner();
+    if (!strcmp(argv[1], "nproc_limit"))
+        return nproc_limit();
     fprintf(stderr, "unknown case %s\n", argv[1]);
     return 2;
 }

@@ -3,9 +3,10 @@ stub thread in the same stub, made by injecting clone through the gadget)."""
 import struct
 
 from snakevisor.abi import sched as C
-from snakevisor.abi.capability import CAP_SYS_ADMIN
+from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import TASK_SIZE_MAX
+from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NPROC
 from snakevisor.sentry.kernel import ptrace, seccomp
 from snakevisor.sentry.kernel.namespaces import new_ns_inode, set_namespaces
 from snakevisor.sentry.kernel.task import Task
@@ -100,6 +101,7 @@ def _check_clone(task, flags, tls, exit_signal):
     if kernel.max_tasks is not None and len(kernel.pidns.tasks) >= kernel.max_tasks:
         kernel.log_rate_limited("clone", f"pids limit ({kernel.max_tasks} tasks) reached: clone fails with EAGAIN")
         raise SyscallError(EAGAIN)
+    _check_nproc(task)
     if flags & C.CLONE_NEW_ANY and not flags & C.CLONE_NEWUSER and not task.creds.own_cap(CAP_SYS_ADMIN):
         raise SyscallError(EPERM)   # (with CLONE_NEWUSER the others are made in it, where the child is root)
     if flags & C.CLONE_THREAD and (flags & C.CLONE_NEWPID or task.ns.pid is not task.tg.pidns):
@@ -113,6 +115,18 @@ def _check_clone(task, flags, tls, exit_signal):
     if flags & C.CLONE_SETTLS and tls >= TASK_SIZE_MAX:
         raise SyscallError(EPERM)   # Linux's arch_prctl(ARCH_SET_FS) check; PTRACE_SETREGS would fail
     return exit_signal
+
+
+def _check_nproc(task):
+    """RLIMIT_NPROC (copy_process): EAGAIN once the caller's real uid has as many tasks, threads and
+    unreaped zombies included, as the caller's soft limit, unless that uid is the initial root or the
+    caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN."""
+    creds = task.creds
+    soft = task.tg.limits[RLIMIT_NPROC][0]
+    if soft == RLIM_INFINITY or creds.uid == 0 or creds.has_cap(CAP_SYS_RESOURCE) or creds.has_cap(CAP_SYS_ADMIN):
+        return
+    if sum(1 for t in task.kernel.pidns.tasks.values() if t.creds.uid == creds.uid) >= soft:
+        raise SyscallError(EAGAIN)
 
 
 def _child_address_space(task, flags):
