@@ -415,6 +415,16 @@ static int inotify_more(void)
     return 0;
 }
 
+/* A store through a shared mapping of ``fd``'s first page, written back. */
+static int store_through_mapping(int fd)
+{
+    char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    p[0] = 'x';
+    return msync(p, 4096, MS_SYNC);
+}
+
 /* fs.protected_hardlinks: another user may not link a file it could not read and write, a
    special file or a setuid one; its owner may */
 static int protected_hardlinks(void)
@@ -464,13 +474,8 @@ static long setid_op(const char *op)
         return fallocate(fd, 0, 0, 8192);
     if (!strcmp(op, "punch"))
         return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096);
-    if (strstr(op, "mmap")) {   /* a store through a shared mapping clears nothing */
-        char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED)
-            return -1;
-        p[0] = 'x';
-        return msync(p, 4096, MS_SYNC);
-    }
+    if (strstr(op, "mmap"))   /* a store through a shared mapping clears nothing */
+        return store_through_mapping(fd);
     return write(fd, "x", strcmp(op, "write0") ? 1 : 0);
 }
 
@@ -673,13 +678,8 @@ static long caps_op(const char *op)
         return fallocate(fd, 0, 0, 8192);
     if (!strcmp(op, "pwrite"))
         return pwrite(fd, "x", 1, 100);
-    if (!strcmp(op, "mmap")) {   /* a store through a shared mapping keeps them */
-        char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED)
-            return -1;
-        p[0] = 'x';
-        return msync(p, 4096, MS_SYNC);
-    }
+    if (!strcmp(op, "mmap"))   /* a store through a shared mapping keeps them */
+        return store_through_mapping(fd);
     return write(fd, "x", strcmp(op, "write0") ? 1 : 0);
 }
 
