@@ -210,3 +210,20 @@ def test_a_truncation_frees_private_copies_once_the_stub_unmapped_them(logged):
     file.cache.truncate(PAGE_SIZE)   # tells its mappers (mm.file_truncated), then frees its pages
     assert [e[0] for e in log if e[0] in ("unmap", "free")] == ["unmap", "free"]
     assert mm.fault_past_eof(p + PAGE_SIZE) is not None   # past the end now: SIGBUS
+
+
+def test_a_ptrace_stub_reaped_already_takes_no_hold(mf):
+    """A stub whose exit was collected elsewhere (a wait for an injected call) gets no reaped()
+    from the loop: killing it must not hold frees for ever."""
+    from types import SimpleNamespace
+    from snakevisor.sentry.platform.ptrace import AddressSpace
+    gone = subprocess.Popen(["true"])
+    gone.wait()   # a pid no process has (now)
+    platform = SimpleNamespace(memory_file=mf, parked=set(), address_spaces={})
+    aspace = AddressSpace(platform, gone.pid)
+    platform.address_spaces[gone.pid] = aspace
+    aspace.kill()
+    a = mf.allocate(MB)
+    mf.free(a, MB)
+    assert aspace.hold is None and mf.allocate(MB) == a   # frees are not held
+    mf.free(a, MB)

@@ -436,13 +436,16 @@ class AddressSpace(InjectedMemoryOps):
     def kill(self):
         self.platform.parked.difference_update(self.parked)   # they die with it
         self.parked.clear()
-        if self.hold is None and self.pid in self.platform.address_spaces:
-            # Until it is reaped, its threads may still write (one running on another CPU).
-            self.hold = self.platform.memory_file.hold_frees()
         try:
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
-            pass
+            # Reaped already (its exit taken by a wait for an injected call): nothing of it can
+            # write, and no reaped() will come to end a hold.
+            self.platform.address_spaces.pop(self.pid, None)
+            return
+        if self.hold is None and self.pid in self.platform.address_spaces:
+            # Until it is reaped, its threads may still write (one running on another CPU).
+            self.hold = self.platform.memory_file.hold_frees()
 
 
 class Waker:
