@@ -228,6 +228,9 @@ XATTR_CREATE, XATTR_REPLACE = 1, 2
 XATTR_NAME_MAX = 255
 XATTR_SIZE_MAX = 65536
 XATTR_LIST_MAX = 65536
+XATTR_NAME_CAPS = b"security.capability"   # file capabilities (struct vfs_cap_data)
+# vfs_cap_data's first word: its revision, and the size of each revision's struct
+VFS_CAP_REVISION_MASK, VFS_CAP_SIZES = 0xFF000000, {0x02000000: 20, 0x03000000: 24}
 # Inode flags (chattr/lsattr, <linux/fs.h>) and their XFS-style view (struct fsxattr, struct file_attr).
 FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
 FS_IOC_FSGETXATTR, FS_IOC_FSSETXATTR = 0x801C581F, 0x401C5820

@@ -29,7 +29,8 @@ import weakref
 from snakevisor.abi.errno import (EEXIST, EINVAL, EROFS, EISDIR, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EXDEV,
                                   SyscallError)
 from snakevisor.abi.fs import (DT_CHR, DT_REG, FS_APPEND_FL, FS_IMMUTABLE_FL, FS_NOATIME_FL, FS_SYNC_FL, O_ACCMODE,
-                               O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV)
+                               O_RDONLY, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFCHR, WHITEOUT_DEV,
+                               XATTR_NAME_CAPS)
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem, new_anon_dev
 from snakevisor.sentry.vfs.inode import Inode
@@ -320,7 +321,7 @@ class OverlayInode(Inode):
 
     def has_file_caps(self):
         if self.upper is None:   # a lower file's go up with it (copy-up copies xattrs), to be dropped there
-            return _xattr(self.real, b"security.capability") is not None
+            return _xattr(self.real, XATTR_NAME_CAPS) is not None
         return self.real.has_file_caps()
 
     def kill_priv(self):

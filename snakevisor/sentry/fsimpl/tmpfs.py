@@ -19,7 +19,7 @@ from snakevisor.abi.fs import (F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_FUT
 from snakevisor.sentry.mm.lazy import BusError
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
-from snakevisor.sentry.fsimpl.tmpfs_pages import PAGE, ChargedPages
+from snakevisor.sentry.fsimpl.tmpfs_pages import PAGE, ChargedPages, page_span, pages_up
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.file import FileDescriptionImpl, MAX_LFS_FILESIZE
@@ -358,7 +358,7 @@ class TmpfsFile(TmpfsInode):
             return 0
         if self.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
             raise SyscallError(EPERM)
-        first, end = offset // PAGE, -(-(offset + n) // PAGE)
+        first, end = page_span(offset, n)
         room = self.fs.room()
         if room is not None and self.charged.missing(first, end) > room:
             # shmem_write_begin allocates page by page: the write stops at the first page the
@@ -381,7 +381,7 @@ class TmpfsFile(TmpfsInode):
 
     def charge_range(self, offset: int, length: int) -> None:
         """fallocate: charge the pages of [offset, offset+length), all or none (ENOSPC)."""
-        first, end = offset // PAGE, -(-(offset + length) // PAGE)
+        first, end = page_span(offset, length)
         self.fs.charge(self.charged.missing(first, end))
         self.charged.add(first, end)
 
@@ -390,7 +390,8 @@ class TmpfsFile(TmpfsInode):
         yet, under a size limit? Their first touch must then charge them (charge_fault)."""
         if not self.fs.size_limit:
             return False
-        first, end = offset // PAGE, min(-(-(offset + length) // PAGE), -(-self.size // PAGE))
+        first, end = page_span(offset, length)
+        end = min(end, pages_up(self.size))
         return end > first and self.charged.missing(first, end) > 0
 
     def charge_fault(self, lo: int, hi: int, at: int) -> tuple[int, int]:
@@ -399,7 +400,7 @@ class TmpfsFile(TmpfsInode):
         allocates (gVisor's tmpfs fills ahead so); BusError if even that page does not fit
         (shmem_fault's VM_FAULT_SIGBUS). Returns the charged run around ``at`` within [lo, hi):
         what may be mapped."""
-        first, end, page = lo // PAGE, min(hi // PAGE, -(-self.size // PAGE)), at // PAGE
+        first, end, page = lo // PAGE, min(hi // PAGE, pages_up(self.size)), at // PAGE
         room = self.fs.room()
         if room is None:
             return lo, hi
@@ -419,7 +420,7 @@ class TmpfsFile(TmpfsInode):
             if self.seals & F_SEAL_SHRINK:
                 raise SyscallError(EPERM)
             self.cache.truncate(size)
-            self.fs.used -= self.charged.cut(-(-size // PAGE)) * PAGE   # (the last partial page stays)
+            self.fs.used -= self.charged.cut(pages_up(size)) * PAGE   # (the last partial page stays)
             self.size = size
         elif size > self.size:
             self._grow(size)
@@ -428,7 +429,7 @@ class TmpfsFile(TmpfsInode):
     def punch_hole(self, offset: int, length: int) -> None:
         """Zero [offset, offset+length) within the file (only chunks that exist)."""
         self.cache.zero(offset, min(offset + length, self.size))
-        self.fs.used -= self.charged.cut(-(-offset // PAGE), (offset + length) // PAGE) * PAGE   # whole pages only
+        self.fs.used -= self.charged.cut(pages_up(offset), (offset + length) // PAGE) * PAGE   # whole pages only
         self.touch_mtime()
 
     def evict(self):

@@ -7,6 +7,16 @@ import bisect
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE as PAGE
 
 
+def pages_up(n: int) -> int:
+    """Pages holding bytes [0, n)."""
+    return -(-n // PAGE)
+
+
+def page_span(offset: int, length: int) -> tuple[int, int]:
+    """The pages [first, end) holding bytes [offset, offset+length)."""
+    return offset // PAGE, pages_up(offset + length)
+
+
 class ChargedPages:
     __slots__ = ("starts", "ends")
 

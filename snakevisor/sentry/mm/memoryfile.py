@@ -116,10 +116,6 @@ class MemoryFile:
             _, offset, length = deferred.popleft()
             self._give_back(offset, length)
 
-    @property
-    def deferred_bytes(self) -> int:
-        return sum(length for _, _, length in self._deferred)
-
     def decommit(self, offset: int, length: int) -> None:
         """Drop the pages of a range (they read as zeros again), keeping it allocated."""
         if libc.fallocate(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) != 0:

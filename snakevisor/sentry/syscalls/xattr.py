@@ -6,8 +6,9 @@ rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
 from snakevisor.abi.capability import CAP_SETFCAP, CAP_SYS_ADMIN
 from snakevisor.abi.errno import E2BIG, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
-from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_ISVTX, XATTR_ARGS, XATTR_CREATE, XATTR_LIST_MAX,
-                               XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, to_s32, to_u32)
+from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_ISVTX, VFS_CAP_REVISION_MASK, VFS_CAP_SIZES,
+                               XATTR_ARGS, XATTR_CREATE, XATTR_LIST_MAX, XATTR_NAME_CAPS, XATTR_NAME_MAX, XATTR_REPLACE,
+                               XATTR_SIZE_MAX, to_s32, to_u32)
 from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.abi.inotify import IN_ATTRIB
 from snakevisor.sentry.vfs import fsnotify, inode_flags
@@ -15,9 +16,6 @@ from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.permissions import MAY_READ, MAY_WRITE, capable_wrt_inode, check_owner, check_permission
 
 NAMESPACES = (b"user.", b"trusted.", b"security.", b"system.")
-XATTR_NAME_CAPS = b"security.capability"
-# struct vfs_cap_data's first word: its revision and the sizes each revision has
-VFS_CAP_REVISION_MASK, CAPS_SIZES = 0xFF000000, {0x02000000: 20, 0x03000000: 24}
 
 
 def _read_name(t, addr):
@@ -98,7 +96,7 @@ def _check_caps(t, inode, data):
     """cap_convert_nscap's check of file capabilities being set: a struct vfs_cap_data of a
     known revision and that revision's size (else EINVAL), set with CAP_SETFCAP (else EPERM)."""
     magic = int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
-    if CAPS_SIZES.get(magic & VFS_CAP_REVISION_MASK) != len(data):
+    if VFS_CAP_SIZES.get(magic & VFS_CAP_REVISION_MASK) != len(data):
         raise SyscallError(EINVAL)
     if not capable_wrt_inode(t.creds, CAP_SETFCAP, inode):
         raise SyscallError(EPERM)

@@ -18,7 +18,7 @@ from snakevisor.sentry.vfs.dentry import RefCountError
 from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ENOTTY,
                                   ENODEV, SyscallError)
 from snakevisor.abi.fs import (FS_NOATIME_FL, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, StatResult,
-                               dtype_of)
+                               XATTR_NAME_CAPS, dtype_of)
 
 
 now_ns = time.time_ns   # the clock of file times (an alias: a wrapper cost a call on every write)
@@ -268,14 +268,14 @@ class Inode:
         """Does the file carry capabilities (security.capability) that a change must drop
         (cap_inode_need_killpriv)? Filesystems whose host kernel drops them itself say no."""
         xattrs = getattr(self, "_xattrs", None)
-        return bool(xattrs) and b"security.capability" in xattrs
+        return bool(xattrs) and XATTR_NAME_CAPS in xattrs
 
     def kill_priv(self) -> None:
         """Drop file capabilities (security.capability), as a chown, a write or a truncation
         does (cap_inode_killpriv): a changed program must not keep them."""
         xattrs = getattr(self, "_xattrs", None)
         if xattrs:
-            xattrs.pop(b"security.capability", None)
+            xattrs.pop(XATTR_NAME_CAPS, None)
 
     def removexattr(self, name: bytes) -> None:
         xattrs = getattr(self, "_xattrs", None) or {}
