@@ -125,6 +125,19 @@ def test_sysfs_static_files_and_net():
                                 "00:00:00:00:00:00", "772", "unknown", "6"], out
 
 
+@pytest.mark.skipif(not os.path.isdir("/sys/devices/system/cpu/cpu0/cache"), reason="the host shows no CPU caches")
+def test_cpu_caches_in_every_sysfs():
+    """The host CPU's cache geometry, read at boot, is in /sys and in a sysfs the application
+    mounts later (after the lock-down, when no host file can be read any more)."""
+    host = sorted(os.listdir("/sys/devices/system/cpu/cpu0/cache"))
+    host = [n for n in host if n.startswith("index")]
+    code, out, err = sh("ls /sys/devices/system/cpu/cpu0/cache; echo --; mkdir /tmp/s; unshare -m sh -c "
+                        "'mount -t sysfs sysfs /tmp/s && ls /tmp/s/devices/system/cpu/cpu0/cache'")
+    assert code == 0, err
+    boot, mounted = out.split("--\n")
+    assert boot.split() == mounted.split() == host, out
+
+
 def test_sysfs_is_not_the_hosts():
     """The sandbox's /sys has only what the Sentry builds: no host block devices or modules."""
     code, out, err = sh("ls /sys/block /sys/module | wc -l; ls /sys/class")

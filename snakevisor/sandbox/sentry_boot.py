@@ -17,7 +17,7 @@ from snakevisor.sentry.fsimpl.devpts import DevptsFilesystem
 from snakevisor.sentry.fsimpl.gofer.filesystem import GoferFilesystem
 from snakevisor.sentry.fsimpl.host import new_host_files
 from snakevisor.sentry.fsimpl.procfs import ProcFilesystem
-from snakevisor.sentry.fsimpl.sysfs import SysFilesystem
+from snakevisor.sentry.fsimpl.sysfs import SysFilesystem, host_caches
 from snakevisor.sentry.fsimpl.tmpfs import TmpfsFilesystem
 from snakevisor.sentry.kernel.kernel import Kernel
 from snakevisor.sentry.kernel.strace import Strace
@@ -161,6 +161,7 @@ class Sentry:
             write_net_sysctls(config.oci)
         load_ping_group_range()         # of that namespace, while files can still be opened
         mib.load()                      # its SNMP counters (/proc/net/snmp), likewise
+        host_caches()                   # the host CPU's caches, for /sys (fsimpl/sysfs.py)
         become_subreaper()
         raise_nofile_limit()   # room for host sockets and Gofer descriptors (bounded by OPEN_HANDLES)
         lift_address_space_limit()

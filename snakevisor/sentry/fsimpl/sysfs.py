@@ -51,8 +51,20 @@ _CACHE_FILES = ("level", "type", "size", "coherency_line_size", "ways_of_associa
                 "physical_line_partition")
 
 
+_host_caches = None
+
+
 def host_caches():
-    """[(b"indexM", {file: text})] for the host's cpu0, [] if it tells nothing."""
+    """[(b"indexM", {file: text})] for the host's cpu0, [] if it tells nothing: read once, at boot
+    (sentry_boot, before the lock-down empties the Sentry's root), for every sysfs instance,
+    one the application mounts later too."""
+    global _host_caches
+    if _host_caches is None:
+        _host_caches = _read_host_caches()
+    return _host_caches
+
+
+def _read_host_caches():
     base = "/sys/devices/system/cpu/cpu0/cache"
     try:
         names = sorted(n for n in os.listdir(base) if n.startswith("index"))
