@@ -82,3 +82,9 @@ def test_mount_max_bounds_the_mounts_of_a_namespace():
     boxed = run_sandboxed(["/bin/sh", "-c", script])
     lines = boxed.stdout.decode().splitlines()
     assert lines == ["100000", "refused", "full at 4", "full at 5", "rbind refused"], boxed.stdout.decode() + boxed.stderr.decode()[-2000:]
+
+
+def test_mount_propagation_matches_linux():
+    """Shared subtrees: peers, slaves, tucked mounts, umount propagation, copies of namespaces
+    (peers; slaves and locked trees in a new user namespace's)."""
+    compare([compile_c("mount_propagation")], native_status=0)

@@ -111,9 +111,11 @@ class NamespaceSet:
         if flags & C.CLONE_NEWPID:
             new["pid"] = pid or self.pid.new_child(new_ns_inode())
         if flags & C.CLONE_NEWNS:
-            new["mnt"], copies = self.mnt.copy(new_ns_inode())
+            less_privileged = owner is not getattr(self.mnt, "user_ns", None)
+            # copy_mnt_ns: CL_SHARED_TO_SLAVE and lock_mnt_tree for another user namespace's
+            new["mnt"], copies = self.mnt.copy(new_ns_inode(), shared_to_slave=less_privileged)
             fs.remap(copies)
-            if owner is not getattr(self.mnt, "user_ns", None):   # copy_mnt_ns: lock_mnt_tree
+            if less_privileged:
                 for m in new["mnt"].mounts:
                     m.lock(root=m is new["mnt"].root_mount)
         if flags & C.CLONE_NEWUTS:

@@ -5,8 +5,8 @@ mount: a bind (MS_BIND, MS_REC: with the mounts below), a new tmpfs (size=, mode
 nr_inodes=), ramfs (mode=), proc, sysfs, devpts, mqueue (the caller's IPC namespace's) or cgroup2, a remount
 (with MS_BIND: the mount's flags only; without, a tmpfs superblock's ro/rw and limits too; MS_RDONLY
 then makes writes EROFS, EBUSY while a file is open for writing there), a propagation type
-(MS_SHARED/MS_PRIVATE/MS_SLAVE/MS_UNBINDABLE, MS_REC), MS_MOVE. Propagation types are recorded and
-shown in mountinfo, but mount events do not propagate between peers. A proc mount is the procfs
+(MS_SHARED/MS_PRIVATE/MS_SLAVE/MS_UNBINDABLE, MS_REC), MS_MOVE. Mounts and umounts on a shared mount
+propagate to its peers and slaves (vfs/propagation.py), in any namespace. A proc mount is the procfs
 of the mounter's PID namespace (fsimpl/procfs.py procfs_for); devpts is the sandbox's single one.
 umount2: MNT_DETACH (the subtree leaves the namespace, open files keep it), MNT_FORCE (nothing to
 abort: as a plain umount), MNT_EXPIRE, UMOUNT_NOFOLLOW. A mount is busy (EBUSY) while files are
@@ -27,6 +27,7 @@ from snakevisor.sentry.fsimpl.procfs import procfs_for
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.fsimpl.sysfs import Cgroup2Filesystem, SysFilesystem
 from snakevisor.sentry.fsimpl.tmpfs import RamfsFilesystem, TmpfsFilesystem
+from snakevisor.sentry.vfs import propagation
 from snakevisor.sentry.vfs.at import read_path, resolve_at
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs.resolve import is_reachable
@@ -109,8 +110,9 @@ def mount(t, source, target, fstype, flags, data):
     fs = new_filesystem(t, fstype, data_pairs(data or b""))
     if flags & MS_RDONLY and fs.readonly_apart:
         fs.readonly = True   # the new superblock's SB_RDONLY
+    steps = plan_propagation(t, t.ns.mnt.follow_mounts(vd))
     m = t.ns.mnt.mount(fs, vd, flags=mount_flags(flags), source=source or b"none")
-    inherit_sharing(m)
+    propagate_attached(t, steps, m)
     if fs is t.kernel.devpts and fs.mount is None:
         fs.set_mount(m)
     return 0
@@ -182,18 +184,22 @@ def new_filesystem(t, fstype, pairs):
     return fs
 
 
-def _new_peer_group(vfs):
-    """The lowest peer group number no mount of the namespace uses (Linux's is the lowest free of
-    one kernel-wide allocator)."""
-    used = {o.peer_group for o in vfs.mounts} | {o.master for o in vfs.mounts}
-    return next(n for n in range(1, len(used) + 2) if n not in used)
+def plan_propagation(t, where, skip=(), size=1):
+    """Before a tree of ``size`` mounts (``skip``: those that exist) goes on ``where``: where it
+    will propagate (ENOSPC now if it cannot)."""
+    return propagation.plan_mount(where.mount, where.dentry, set(skip), size, MOUNT_LIMITS["mount_max"])
 
 
-def inherit_sharing(m):
-    """A mount made below a shared mount is shared in a peer group of its own (attach_recursive_mnt
-    with invent_group_ids), as mountinfo shows on a host whose / is shared."""
-    if m.parent is not None and m.parent.propagation == "shared" and m.propagation != "shared":
-        m.propagation, m.peer_group = "shared", _new_peer_group(m.vfs)
+def propagate_attached(t, steps, top, below=()):
+    """attach_recursive_mnt's propagation: a tree (``top``, ``below``: (mount, parent, mountpoint))
+    just attached on a shared mount is shared (each mount in a peer group of its own unless it
+    is already) and copied where ``steps`` (plan_propagation's) say."""
+    if top.parent is None or top.parent.group is None:
+        return
+    propagation.invent_groups([top] + [c for c, _, _ in below])
+    mnt_ns = t.ns.mnt
+    propagation.apply_mount(steps, top, list(below),
+                            lambda r: getattr(r.vfs, "user_ns", None) is not getattr(mnt_ns, "user_ns", None))
 
 
 def _source_and_target(t, source, path):
@@ -215,10 +221,11 @@ def _bind(t, source, path, recursive):
         raise SyscallError(ENOTDIR)
     top, below = copy_tree(src, recursive)
     room(vfs, 1 + len(below))
+    steps = plan_propagation(t, target, [top] + [c for c, _, _ in below], 1 + len(below))
     vfs.graft(top, target)
-    inherit_sharing(top)
     for c, parent, mountpoint in below:
         vfs.graft(c, VirtualDentry(parent, mountpoint))
+    propagate_attached(t, steps, top, below)
     return 0
 
 
@@ -226,7 +233,7 @@ def copy_tree(src, recursive):
     """The copies of a bind of ``src`` (a VirtualDentry): the top mount, rooted at src's dentry,
     and for ``recursive`` the mounts below it as (copy, parent's copy, mountpoint), parents
     first, unbindable ones and those out of src's reach left out (EINVAL for an unbindable src)."""
-    if src.mount.propagation == "unbindable":
+    if src.mount.unbindable:
         raise SyscallError(EINVAL)
     if not recursive and any(o.parent is src.mount and o.locked and is_reachable(VirtualDentry(o.parent, o.mountpoint), src)
                              for o in src.mount.vfs.mounts):
@@ -234,12 +241,10 @@ def copy_tree(src, recursive):
     top = src.mount.copy()
     top.root = src.dentry
     top.locked = False   # __do_loopback: the new mount is the caller's own
-    if top.propagation != "shared":
-        top.propagation, top.master = "private", 0
     copies, below = {src.mount: top}, []
     for o in (src.mount.vfs.subtree(src.mount)[1:] if recursive else ()):
         parent = copies.get(o.parent)
-        if parent is None or o.propagation == "unbindable" or (
+        if parent is None or o.unbindable or (
                 o.parent is src.mount and not is_reachable(VirtualDentry(o.parent, o.mountpoint), src)):
             continue
         copies[o] = c = o.copy()
@@ -254,25 +259,9 @@ def _change_type(t, vd, flags):
     if kind not in PROPAGATION:
         raise SyscallError(EINVAL)
     for o in (t.ns.mnt.subtree(m) if flags & MS_REC else [m]):
-        set_propagation(t.ns.mnt, o, PROPAGATION[kind])
+        propagation.change(o, PROPAGATION[kind])
+    t.ns.mnt.touch()
     return 0
-
-
-def set_propagation(vfs, m, kind):
-    if kind == "shared":
-        if m.propagation != "shared":
-            m.peer_group = _new_peer_group(vfs)
-    elif kind == "slave":
-        # A shared mount with peers becomes their slave; one without peers (nor master) private.
-        peers = m.propagation == "shared" and any(o is not m and o.peer_group == m.peer_group
-                                                  for o in vfs.mounts)
-        if m.propagation == "shared":
-            m.master = m.peer_group if peers else 0
-        kind = "slave" if m.master else "private"
-        m.peer_group = 0
-    else:
-        m.peer_group = m.master = 0
-    m.propagation = kind
 
 
 def _move(t, source, path):
@@ -295,26 +284,28 @@ def move_tree(t, src, target, beneath=False):
     if m.locked:
         raise SyscallError(EINVAL)   # do_move_mount: a locked mount moves only with its parent
     target = vfs.follow_mounts(target)
-    if target.dentry.inode.is_dir != src.dentry.inode.is_dir or (attached and m.parent.propagation == "shared"):
+    if target.dentry.inode.is_dir != src.dentry.inode.is_dir or (attached and m.parent.group is not None):
         raise SyscallError(EINVAL)
     p = target.mount
     if beneath:
         _check_beneath(t, m, target)
         p = p.parent
-    if p.propagation == "shared" and any(o.propagation == "unbindable" for o in m.vfs.subtree(m)):
+    if p.group is not None and any(o.unbindable for o in m.vfs.subtree(m)):
         raise SyscallError(EINVAL)
     for q in _ancestors(p):
         if q is m:
             raise SyscallError(ELOOP)   # into itself
     if not attached:
         room(vfs, len(m.vfs.mounts))
+    moving = m.vfs.subtree(m)
+    steps = plan_propagation(t, VirtualDentry(p, target.mount.mountpoint) if beneath else target, moving, len(moving))
     if beneath:
         vfs.put_beneath(m, target.mount)
     elif attached:
         vfs.move(m, target)
     else:
         vfs.adopt(m.vfs, target)
-    inherit_sharing(m)
+    propagate_attached(t, steps, m, [(o, o.parent, o.mountpoint) for o in moving[1:]])
     return 0
 
 
@@ -358,13 +349,36 @@ def umount2(t, target, flags):
     if flags & MNT_DETACH:
         if m.parent is None:
             raise SyscallError(EINVAL)   # the namespace root: it is not attached to anything
+        also = propagation.umount_targets(vfs.subtree(m))
         vfs.detach(m)
+        _umount_propagated(also, lazily=True)
         return 0
     if m.parent is None or busy(t.kernel, m):
         raise SyscallError(EBUSY)
+    also = propagation.umount_targets([m])
+    if any(q.refs > 0 or q.pins > 0 for q, _ in also):
+        raise SyscallError(EBUSY)   # propagate_mount_busy
     vfs.umount(m)
     m.vfs = None
+    _umount_propagated(also, lazily=False)
     return 0
+
+
+def _umount_propagated(also, lazily):
+    """Unmount the copies an umount propagated to ((mount, topper), children first); a topper
+    takes the place of the mount it covered."""
+    for q, topper in also:
+        vfs = q.vfs
+        if vfs is None or q.parent is None:
+            continue
+        where = vfs.lift(topper) if topper is not None else None
+        if lazily:
+            vfs.detach(q)
+        else:
+            vfs.umount(q)
+            q.vfs = None
+        if where is not None:
+            vfs.put_back(topper, where)
 
 
 def busy(kernel, m):
@@ -385,7 +399,7 @@ def pivot_root(t, new_root, put_old):
     if not new.inode.is_dir or not old.inode.is_dir:
         raise SyscallError(ENOTDIR)
     old = vfs.follow_mounts(old) if old.mount.vfs is vfs else old   # lock_mount: the topmost mount there
-    if (old.mount.propagation == "shared" or _parent_shared(new.mount) or _parent_shared(root.mount)
+    if (old.mount.group is not None or _parent_shared(new.mount) or _parent_shared(root.mount)
             or root.mount.vfs is not vfs or new.mount.vfs is not vfs or new.mount.locked):
         raise SyscallError(EINVAL)
     if new.mount is root.mount or old.mount is root.mount:
@@ -413,4 +427,4 @@ def pivot_root(t, new_root, put_old):
 
 
 def _parent_shared(m):
-    return m.parent is not None and m.parent.propagation == "shared"
+    return m.parent is not None and m.parent.group is not None

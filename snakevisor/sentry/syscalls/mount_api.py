@@ -29,8 +29,9 @@ from snakevisor.sentry.fsimpl.overlay_mount import check_fsconfig_path
 from snakevisor.sentry.fsimpl import fscontext as fc
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 from snakevisor.sentry.syscalls.mount import (PAGE, PROPAGATION, admin, copy_tree, move_tree, new_filesystem,
-                                              no_writers, reconfigure_superblock, room, set_propagation)
+                                              no_writers, reconfigure_superblock, room)
 from snakevisor.sentry.syscalls.newfd import install_new
+from snakevisor.sentry.vfs import propagation as shared_subtrees
 from snakevisor.sentry.vfs.at import read_path, resolve_at, task_ctx
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl
 from snakevisor.sentry.vfs.mount import Mount, VirtualDentry
@@ -261,13 +262,11 @@ def _set_group(src, target):
         raise SyscallError(EINVAL)
     if frm.fs is not to.fs or not frm.root.is_ancestor_of(to.root):
         raise SyscallError(EINVAL)
-    if to.propagation in ("shared", "slave") or frm.propagation not in ("shared", "slave"):
+    if to.group is not None or to.master is not None or frm.group is None and frm.master is None:
         raise SyscallError(EINVAL)
-    to.master = frm.master
-    if frm.propagation == "shared":
-        to.propagation, to.peer_group = "shared", frm.peer_group
-    else:
-        to.propagation = "slave"
+    shared_subtrees.set_master(to, frm.master)
+    if frm.group is not None:
+        shared_subtrees.join(to, frm.group)
     return 0
 
 
@@ -301,7 +300,7 @@ def mount_setattr(t, dirfd, path, flags, uattr, size):
     for o in mounts:
         o.flags = o.flags & ~clear_ms | set_ms
         if kind is not None:
-            set_propagation(m.vfs, o, kind)
+            shared_subtrees.change(o, kind)
     m.vfs.touch()
     return 0
 

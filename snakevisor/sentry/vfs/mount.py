@@ -50,20 +50,23 @@ class Mount:
         self.finished = False  # and no longer used: its filesystem's active count dropped
         fs.active_mounts = getattr(fs, "active_mounts", 0) + 1   # any object serves as a filesystem
         self.vfs = None   # the VirtualFilesystem it belongs to (set by VirtualFilesystem.mount)
-        # Propagation type as mount(2) sets it and mountinfo shows it (propagation itself is not
-        # emulated): "private", "shared" (with its peer group), "slave" (of master), "unbindable".
-        self.propagation = "private"
-        self.peer_group = 0
-        self.master = 0
+        # Shared subtrees (vfs/propagation.py): the PeerGroup it is shared in, the one it is a
+        # slave of; neither: private; ``unbindable``: private and never bound.
+        self.group = None
+        self.master = None
+        self.unbindable = False
 
     def __repr__(self):
         return f"Mount({self.id}, {self.fs.name})"
 
-    def copy(self) -> "Mount":
-        """A copy for another namespace (copy_tree): a new id, the same filesystem, root, flags and
-        propagation (copies of a shared mount are its peers)."""
+    def copy(self, roles: bool = True, shared_to_slave: bool = False) -> "Mount":
+        """A copy (clone_mnt: a bind, a namespace's copy): a new id, the same filesystem, root and
+        flags; with ``roles``, the peer of a shared mount and the slave of its master (or, with
+        ``shared_to_slave``, the slave of a shared mount's group); private without."""
+        from snakevisor.sentry.vfs import propagation
         c = Mount(self.fs, self.root, None, None, self.flags, self.source, self.anonymous)
-        c.propagation, c.peer_group, c.master = self.propagation, self.peer_group, self.master
+        if roles:
+            propagation.clone_roles(self, c, shared_to_slave)
         if self.lock_flags or self.lock_atime or self.locked:
             c.locked, c.lock_flags, c.lock_atime = self.locked, self.lock_flags, self.lock_atime
         return c
@@ -77,12 +80,12 @@ class Mount:
         return not (self.lock_flags & ~flags or self.lock_atime and (self.flags ^ flags) & ATIME_FLAGS)
 
     def propagation_fields(self) -> str:
-        """mountinfo's optional fields ("shared:1 ", "master:2 ", "unbindable ", or none)."""
-        if self.propagation == "shared":
-            return f"shared:{self.peer_group} "
-        if self.propagation == "slave":
-            return f"master:{self.master} "
-        return "unbindable " if self.propagation == "unbindable" else ""
+        """mountinfo's optional fields, each with a space after it: "shared:1 ", "master:2 ",
+        both, "unbindable ", or none."""
+        out = f"shared:{self.group.id} " if self.group is not None else ""
+        if self.master is not None:
+            out += f"master:{self.master.id} "
+        return out + ("unbindable " if self.unbindable else "")
 
     @property
     def readonly(self) -> bool:
@@ -107,7 +110,9 @@ class Mount:
         """Unmounted, detached or dropped with its detached tree: it never returns to a namespace.
         Once no file, root or cwd uses it either, its filesystem loses an active mount; the last
         one gone kills the filesystem (as mntput's deactivate_super)."""
+        from snakevisor.sentry.vfs import propagation
         self.gone = True
+        propagation.change(self, "private")   # umount_tree: it propagates nothing any more
         self._maybe_finish()
 
     def _maybe_finish(self) -> None:

@@ -42,6 +42,9 @@ class VirtualFilesystem:
         self.anonymous = anonymous
         # mountpoint -> top mount on it; read directly by path resolution's fast walk (resolve.py)
         self.covering: dict[VirtualDentry, Mount] = {}
+        # mountpoint -> the mounts under its top one, oldest first (none, unless an old tree is
+        # copied: mounts now stack on the top mount's root, propagation tucks them there)
+        self.stacked: dict[VirtualDentry, list[Mount]] = {}
         self.mounts: list[Mount] = []                    # in mount order
         self.ino = ino
         # /proc/PID/mounts and mountinfo poll for changes of the tree (mnt_namespace's event/poll)
@@ -84,22 +87,56 @@ class VirtualFilesystem:
         self.mounts.append(m)
         self.touch()
 
+    def graft_tucked(self, m: Mount, target: VirtualDentry) -> None:
+        """A propagated mount ``m`` exactly on ``target``; what was mounted there goes on ``m``'s
+        root (mnt_change_mountpoint), under it."""
+        under = self.covering.get(target)
+        if under is not None:
+            self._uncover(under)
+        self.graft(m, target)
+        if under is not None:
+            self._attach(under, VirtualDentry(m, m.root))
+
     def _attach(self, m: Mount, target: VirtualDentry) -> None:
         """Put ``m`` on top of ``target`` (already in ``mounts`` or about to be)."""
         m.parent, m.mountpoint = target.mount, target.dentry
         target.dentry.mount_count += 1
+        under = self.covering.get(target)
+        if under is not None:
+            self.stacked.setdefault(target, []).append(under)
         self.covering[target] = m
 
     def _uncover(self, m: Mount) -> None:
         """Take ``m`` off its mountpoint: an earlier mount stacked there becomes visible again."""
         key = VirtualDentry(m.parent, m.mountpoint)
         m.mountpoint.mount_count -= 1
-        below = [o for o in self.mounts if o is not m and o.parent is m.parent and o.mountpoint is m.mountpoint]
-        if below:
-            self.covering[key] = below[-1]
-        else:
-            self.covering.pop(key, None)
+        below = self.stacked.get(key)
+        if self.covering.get(key) is m:
+            if below:
+                self.covering[key] = below.pop()
+            else:
+                self.covering.pop(key, None)
+        elif below and m in below:
+            below.remove(m)
+        if below is not None and not below:
+            del self.stacked[key]
         m.parent = m.mountpoint = None
+
+    def lift(self, topper: Mount) -> VirtualDentry:
+        """``topper`` leaves the root of the mount it wholly covers, which is to be unmounted, and
+        will take that mount's place: returns the place."""
+        under = topper.parent
+        self._uncover(topper)
+        return VirtualDentry(under.parent, under.mountpoint)
+
+    def put_back(self, topper: Mount, where: VirtualDentry) -> None:
+        """``topper`` (lifted) on ``where``, the mount it covered gone from there."""
+        self._attach(topper, where)
+        self.touch()
+
+    def children(self, m: Mount) -> list[Mount]:
+        """The mounts attached on ``m``."""
+        return [o for o in self.mounts if o.parent is m]
 
     def umount(self, m: Mount) -> None:
         if m is self.root_mount or any(c.parent is m for c in self.mounts):
@@ -127,11 +164,22 @@ class VirtualFilesystem:
         """umount2(MNT_DETACH): ``m`` and the mounts below it leave the namespace; open files on
         them keep their Mount (and their files) until closed."""
         tree = self.subtree(m)
+        gone = set(tree)
+        # disconnect_mount: a locked mount stays on its parent (also going), still hiding what it
+        # covers from whoever holds a file there; the tree's mounts then cross through a remnant
+        # that is no namespace (mount_root and every check_mnt refuse them).
+        kept = {o for o in tree if o.locked and o.parent in gone}
+        remnant = VirtualFilesystem(ino=0) if kept else None
         for o in reversed(tree):
-            self._uncover(o)
-            self.mounts.remove(o)
-            o.vfs = None
+            if o in kept:
+                key = VirtualDentry(o.parent, o.mountpoint)
+                self.covering.pop(key, None)
+                remnant.covering[key] = o
+            else:
+                self._uncover(o)
+            o.vfs = remnant
             o.leave()
+        self.mounts = [o for o in self.mounts if o not in gone]   # (one pass: trees can be large)
         self.touch()
 
     def move(self, m: Mount, target: VirtualDentry) -> None:
@@ -156,11 +204,12 @@ class VirtualFilesystem:
         self.mounts = self.subtree(self.root_mount)   # parents before children again (copy relies on it)
         self.touch()
 
-    def copy(self, ino: int) -> "tuple[VirtualFilesystem, dict]":
-        """CLONE_NEWNS: a namespace with a copy of each mount (same filesystems, same places);
-        returns it and {old Mount: its copy}."""
+    def copy(self, ino: int, shared_to_slave: bool = False) -> "tuple[VirtualFilesystem, dict]":
+        """CLONE_NEWNS: a namespace with a copy of each mount (same filesystems, same places, the
+        copies of shared mounts their peers, or with ``shared_to_slave`` their slaves); returns
+        it and {old Mount: its copy}."""
         new = VirtualFilesystem(ino)
-        copies = {m: m.copy() for m in self.mounts}
+        copies = {m: m.copy(shared_to_slave=shared_to_slave) for m in self.mounts}
         for m in self.mounts:
             c = copies[m]
             c.vfs = new
@@ -193,7 +242,8 @@ class VirtualFilesystem:
             m.vfs = self
             self.mounts.append(m)
         self.covering.update(other.covering)
-        other.mounts, other.covering, other.root_mount = [], {}, None
+        self.stacked.update(other.stacked)
+        other.mounts, other.covering, other.stacked, other.root_mount = [], {}, {}, None
         self.touch()
         return top
 
