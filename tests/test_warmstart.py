@@ -116,9 +116,10 @@ def test_do_process_gets_the_client_limits_and_no_other_fds(server):
         assert os.getpriority(os.PRIO_PROCESS, do_pid) == 3
         assert sorted(int(fd) for fd in os.listdir(f"/proc/{do_pid}/fd")) == [0, 1, 2]
         # The server itself holds the listening socket, its lock, the two ends of the channel its
-        # sessions tell it on, its spare's hand-over socket and nothing of the client's.
+        # sessions tell it on, its spare's hand-over socket, its watch on its source (inotify)
+        # and nothing of the client's.
         server_fds = os.listdir(f"/proc/{server.proc.pid}/fd")
-        assert len(server_fds) <= 9, [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in server_fds]
+        assert len(server_fds) <= 10, [os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in server_fds]
         out, err = proc.communicate(b"go\n", timeout=60)
         assert proc.returncode == 0, err
     finally:
@@ -300,6 +301,11 @@ def test_killed_server_ends_its_clients_with_a_clear_error():
         srv.watch()
         srv.proc.kill()
         for proc in clients:
+            # stdin stays open until the client has ended: closed at once, the shell's read could
+            # end the sandbox (exit 1) before the server's death reaches its session (the kernel
+            # sends PR_SET_PDEATHSIG after the dying server's files are closed, its inotify
+            # instance among them, which can take milliseconds)
+            proc.wait(timeout=60)
             out, err = proc.communicate(timeout=60)
             assert proc.returncode == 125, (proc.returncode, err)
             assert b"server went away" in err, err
@@ -827,3 +833,38 @@ def test_the_command_starts_with_the_signals_its_client_ignores(server):
         r = run([*launcher, *sandbox_cmd([prog], ("--warm",))], env=env)
         assert b"starting cold" not in r.stderr and r.stdout == b"ignored: 1 2 3 10\n", r.stdout + r.stderr
     assert warm(server, [prog]).stdout == b"ignored:\n"
+
+
+def test_a_server_whose_source_is_edited_serves_the_new_code_at_once():
+    """Someone changing the Sentry and running ``do`` again gets the changed code: the server
+    watches its package (warm/codewatch.py) and stops when a source file is written; the next
+    ``do`` runs cold and starts a server of the new code. (A copy of the package is edited.)"""
+    import shutil
+    root = tempfile.mkdtemp(prefix="svcode-", dir="/var/tmp")
+    try:
+        shutil.copytree(os.path.join(REPO, "snakevisor"), os.path.join(root, "snakevisor"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        with on_demand_socket() as path:
+            env = {k: v for k, v in os.environ.items() if k != "SNAKEVISOR_WARM"}
+            env.update(PYTHONPATH=root, SNAKEVISOR_WARM_SOCKET=path, SNAKEVISOR_WARM_IDLE="60")
+            cli = [sys.executable, "-S", "-m", "snakevisor"]
+
+            def machine():
+                out = subprocess.run(cli + ["do", "--", "uname", "-m"], env=env, cwd="/", capture_output=True,
+                                     stdin=subprocess.DEVNULL, timeout=120)
+                assert out.returncode == 0, out.stderr.decode()[-2000:]
+                return out.stdout.strip()
+            assert machine() == b"x86_64"   # cold; it starts a server
+            wait_for("the server started on demand", lambda: answers(path))
+            first = server_pid(path)
+            assert machine() == b"x86_64"   # served by it
+            info = os.path.join(root, "snakevisor", "sentry", "syscalls", "info.py")
+            with open(info) as f:
+                text = f.read()
+            with open(info, "w") as f:   # written in place, as an editor may
+                f.write(text.replace("u.release, u.version, u.machine,", 'u.release, u.version, b"edited",'))
+            assert machine() == b"edited"
+            st = stat_of(first)
+            assert st is None or not wait_gone({first: st[2]}), "the old server still runs"
+    finally:
+        shutil.rmtree(root)

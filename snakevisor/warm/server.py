@@ -10,7 +10,8 @@ its fds, working directory, umask, rlimits and environment and runs the cold CLI
 
 One server per socket: it holds an flock on ``PATH.lock`` (holding its pid) for its life, so a
 socket file without a live server is stale and is replaced. It stops after ``idle_timeout`` s
-without a session, when its socket file is removed or replaced, and on SIGTERM/SIGINT/SIGHUP:
+without a session, when its socket file is removed or replaced, when its own source changes
+(warm/codewatch.py: the clients already queued are refused and go cold), and on SIGTERM/SIGINT/SIGHUP:
 it then accepts no more clients and waits for its running sandboxes (a second signal, or SIGKILL,
 ends them: each client then says so and exits 125).
 """
@@ -24,8 +25,9 @@ import sys
 import time
 
 from snakevisor.sandbox import gofer_zygote
+from snakevisor.warm.codewatch import CodeWatch
 from snakevisor.warm.protocol import answers
-from snakevisor.warm.session import run_session, start_session
+from snakevisor.warm.session import run_session, send_refusal, start_session
 from snakevisor.warm.spare import SparePool, heard, learning_channel
 
 POLL_S = 0.5            # how often the idle timer and the socket file are looked at
@@ -90,6 +92,7 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
     _on_end_signals(_note_stop)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     gofer_zygote.start()   # before preload: the Gofers it forks carry none of the Sentry's modules
+    watch = CodeWatch()   # before preload: an edit made while it imports counts
     preload()
     # Every object so far is the template's: a collection in a fork would walk them all and
     # copy every page it touches (copy-on-write); frozen, they are never walked.
@@ -98,15 +101,18 @@ def serve(path, idle_timeout, ready_fd=None, lock_fd=None):
     listener, ino = _listen(path)
     sessions = set()
     learn_r, learn_w = learning_channel()   # sessions tell how the next spare boots
-    spares = SparePool((lock, listener.fileno(), learn_r), learn_w)
+    spares = SparePool(tuple(fd for fd in (lock, listener.fileno(), learn_r, watch.fd) if fd is not None), learn_w)
+    stale = False
     try:
         _tell(ready_fd, b"ready")
-        _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares)
+        stale = _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares, watch)
     finally:
         _on_end_signals(signal.SIG_IGN)   # the hand-over runs to its end
         if _socket_is(path, ino):
             os.unlink(path)
-        _drain(listener, sessions, spares)   # clients that connected before the unlink are served
+        # clients that connected before the unlink are served (refused when our code is stale)
+        _drain(listener, sessions, spares, refuse=stale)
+        watch.close()
         spares.close()
         gofer_zygote.stop()   # (a session that still boots a sandbox forks its Gofer itself)
         for fd in (listener.detach(), learn_r, learn_w, lock):   # the lock last: a new server may start now
@@ -146,14 +152,18 @@ def _tell(fd, word):
             os.close(fd)
 
 
-def _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares):
-    """``learn_r``: the server's end of the learning channel (warm/spare.py)."""
+def _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares, watch):
+    """``learn_r``: the server's end of the learning channel (warm/spare.py). True when it stops
+    because the code changed (before accepting anything that came with the change)."""
     last_busy = time.monotonic()
     spares.refill()
+    waited = [listener, learn_r] + ([watch.fd] if watch.fd is not None else [])
     while not _STOP:
-        readable, _, _ = select.select([listener, learn_r], [], [], POLL_S)
+        readable, _, _ = select.select(waited, [], [], POLL_S)
         if _STOP:
-            return
+            return False
+        if watch.fd in readable and watch.changed():
+            return True
         if learn_r in readable:
             spares.learn(heard(learn_r))
         if listener in readable:
@@ -164,7 +174,8 @@ def _accept_loop(listener, learn_r, ino, path, idle_timeout, sessions, spares):
         if sessions or readable:
             last_busy = now
         if not _socket_is(path, ino) or (now - last_busy >= idle_timeout and not sessions):
-            return
+            return False
+    return False
 
 
 def _accept(listener, sessions, spares):
@@ -206,10 +217,22 @@ def _closed(conn):
         return True
 
 
-def _drain(listener, sessions, spares):
+def _drain(listener, sessions, spares, refuse=False):
     listener.setblocking(False)
-    while _accept(listener, sessions, spares):
+    while _refuse(listener) if refuse else _accept(listener, sessions, spares):
         pass
+
+
+def _refuse(listener):
+    """Answer one waiting client that this server's code is not the checkout's any more (it goes
+    cold); False if none was waiting."""
+    try:
+        conn, _ = listener.accept()
+    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+        return False
+    with conn:
+        send_refusal(conn, "the server's code has changed since it started")
+    return True
 
 
 def _reap(sessions, spares):

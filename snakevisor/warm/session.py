@@ -53,7 +53,7 @@ def run_session(conn, learn_fd, spare=None):
         argv = [os.fsdecode(a) for a in request["argv"]]
         send_message(conn, {"ok": True})
     except Refused as e:
-        _send_quietly(conn, {"ok": False, "why": str(e)})
+        send_refusal(conn, str(e))
         return 1
     except (ProtocolError, OSError, KeyError, TypeError):
         return 1
@@ -82,6 +82,11 @@ def _spared(argv, spare, learn_fd, ignored):
     if found is not None and found[2] is not None:   # a do a spare can boot
         spares.tell(learn_fd, found[2])
     return spare.take(found, ignored) if spare is not None else None
+
+
+def send_refusal(conn, why):
+    """Tell a client this server will not serve it (it runs cold)."""
+    _send_quietly(conn, {"ok": False, "why": why})
 
 
 def _send_quietly(conn, value):
