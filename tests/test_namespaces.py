@@ -88,3 +88,10 @@ def test_mount_propagation_matches_linux():
     """Shared subtrees: peers, slaves, tucked mounts, umount propagation, copies of namespaces
     (peers; slaves and locked trees in a new user namespace's)."""
     compare([compile_c("mount_propagation")], native_status=0)
+
+
+def test_random_mount_sequences_match_linux():
+    """Shared subtrees under random sequences (tests/programs/mount_fuzz.c): forty seeds of sixty
+    mounts, binds, moves, type changes and umounts, some in child mount namespaces; every result
+    and every path's view (files, peer groups, masters) as Linux's."""
+    compare([compile_c("mount_fuzz"), "1", "40", "60"], native_status=0, timeout=300)
