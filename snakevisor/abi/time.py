@@ -35,6 +35,10 @@ TIMER_ABSTIME = 1
 # CPU-time clock ids of a process or thread: ~pid << 3 | CPUCLOCK_PERTHREAD? | which.
 CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
 CPUCLOCK_PERTHREAD = 4
+# A thread's own CPU clock (pid 0, per thread) of each ``which``, as a 32-bit clockid_t zero-extended
+# to the 64-bit register a host syscall takes.
+OWN_THREAD_CPUCLOCK = {which: ((~0 << 3) | CPUCLOCK_PERTHREAD | which) & 0xFFFFFFFF
+                       for which in (CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED)}
 ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2   # setitimer(2)'s timers
 
 TIMESPEC = struct.Struct("<qq")      # tv_sec, tv_nsec

@@ -971,6 +971,49 @@ static int thread_cpu(void)
     return 0;
 }
 
+static long long clock_ns(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void *spin_own_200ms(void *arg)
+{
+    long long start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - start < 200000000LL)
+        for (volatile int i = 0; i < 100000; i++)
+            ;
+    clockid_t c;
+    pthread_getcpuclockid(pthread_self(), &c);
+    long long mine = clock_ns(c);
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    double r = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    *(int *)arg = (mine >= 200000000LL) + 2 * (mine < 400000000LL) + 4 * (r >= 0.19 && r < 0.4);
+    return 0;
+}
+
+/* Each thread's CPU clock is its own (ClockGettime.CputimeId): four threads spin 200 ms of their own
+ * CPU time each, so the process's grows by 800 ms, and each reads about 200 ms through
+ * CLOCK_THREAD_CPUTIME_ID, pthread_getcpuclockid and RUSAGE_THREAD; the idle main thread little. */
+static int thread_cpu_own(void)
+{
+    long long p0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    pthread_t t[4];
+    int ok[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], 0, spin_own_200ms, &ok[i]);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], 0);
+        printf("thread %d: own clock >= 200 ms %d, < 400 ms %d, RUSAGE_THREAD about it %d\n", i, ok[i] & 1,
+               ok[i] >> 1 & 1, ok[i] >> 2 & 1);
+    }
+    printf("process grew >= 800 ms: %d\n", clock_ns(CLOCK_PROCESS_CPUTIME_ID) - p0 >= 800000000LL);
+    printf("main thread's own clock < 100 ms: %d\n", clock_ns(CLOCK_THREAD_CPUTIME_ID) < 100000000LL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -1000,6 +1043,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "poll_epoll")) return poll_epoll();
     if (!strcmp(c, "readv_bad_tail")) return readv_bad_tail();
     if (!strcmp(c, "thread_cpu")) return thread_cpu();
+    if (!strcmp(c, "thread_cpu_own")) return thread_cpu_own();
     if (!strcmp(c, "tmpfs_full_mmap")) return tmpfs_full_mmap();
     if (!strcmp(c, "vsyscall_fault")) return vsyscall_fault_caller();
     if (!strcmp(c, "special_mprotect")) return special_mprotect();

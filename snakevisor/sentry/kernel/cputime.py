@@ -78,13 +78,28 @@ def process_cpu_ns(tg, which=CPUCLOCK_SCHED) -> int:
     return before + (host_cpu_ns(ctx.address_space.pid, which) if ctx is not None else 0)
 
 
-def thread_times(task) -> tuple[float, float]:
-    """(user, system) seconds of one Task: its process's (its stub's), as CLOCK_THREAD_CPUTIME_ID
-    reads. The host lets no process read another's per-thread CPU clocks (the stub thread's would
-    read 0), so this is exact for a process of one thread and more than the thread's otherwise."""
+def thread_cpu_ns(task, which, caller) -> int:
+    """One Task's CPU clock (``which``) as CLOCK_THREAD_CPUTIME_ID reads it. The host lets no
+    process read another's per-thread CPU clocks, so the ``caller``'s own is asked of its stub
+    thread, stopped in this syscall (Context.thread_cpu_ns); another thread's, or where the
+    platform cannot ask, is its process's: exact for a process of one thread, more otherwise."""
+    ctx = task.ctx
+    if ctx is None:
+        return 0
+    own = ctx.thread_cpu_ns(which) if task is caller else None
+    return own if own is not None else host_cpu_ns(ctx.address_space.pid, which)
+
+
+def thread_times(task, caller=None) -> tuple[float, float]:
+    """(user, system) seconds of one Task (getrusage's RUSAGE_THREAD, /proc/PID/task/TID/stat):
+    its own for the ``caller`` where the platform can ask, else its process's (thread_cpu_ns)."""
     if task.ctx is None:
         return 0.0, 0.0
-    return _user_system(task.ctx.address_space.pid, False)
+    total = thread_cpu_ns(task, CPUCLOCK_SCHED, caller)
+    user = thread_cpu_ns(task, CPUCLOCK_VIRT, caller)
+    prof = thread_cpu_ns(task, CPUCLOCK_PROF, caller)
+    user_share = min(1.0, user / prof) if prof else 1.0
+    return total * user_share / 1e9, total * (1 - user_share) / 1e9
 
 
 def group_exiting(tg) -> None:

@@ -98,6 +98,11 @@ class Context:
     def inject_exit(self) -> None:
         """End this stub thread (exit(2)) without waiting for it."""
 
+    def thread_cpu_ns(self, which: int) -> int | None:
+        """This (stopped) host thread's own CPU clock in nanoseconds (``which``: CPUCLOCK_PROF,
+        VIRT or SCHED), as only the thread itself may read it on the host; None where the
+        platform cannot ask it (the caller then counts the process's)."""
+
 
 class AddressSpace:
     """One application address space: a host stub process. Operations name ``ctx``, a stopped

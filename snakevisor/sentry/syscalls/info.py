@@ -110,7 +110,7 @@ def _cpu_times(t, who):
     if who == R.RUSAGE_CHILDREN:
         return (*t.tg.children_cpu, t.tg.children_maxrss >> 10)
     if who == R.RUSAGE_THREAD:
-        user, system = cputime.thread_times(t)
+        user, system = cputime.thread_times(t, t)
     else:
         user, system = cputime.group_times(t.tg)
     return user, system, t.tg.maxrss_now(t.mm) >> 10

@@ -29,7 +29,8 @@ READ_ONLY_CLOCKS = (CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_
 
 def _cpu_clock_ns(t, clockid):
     """CPU-time clocks: the host's CPU clock of the stub process that runs the process's code (so
-    sleeping does not count). A thread's clock is its process's. Negative ids are
+    sleeping does not count). A thread's clock is its own when it reads its own, its process's
+    otherwise (kernel/cputime.py's thread_cpu_ns). Negative ids are
     clock_getcpuclockid/pthread_getcpuclockid's: ~pid << 3 | per-thread (4) | PROF/VIRT/SCHED."""
     which, task = cputime.CPUCLOCK_SCHED, t
     if clockid < 0:
@@ -52,7 +53,7 @@ def _cpu_clock_ns(t, clockid):
     if ctx is None:
         return 0
     if clockid == CLOCK_THREAD_CPUTIME_ID or clockid < 0 and clockid & 4:
-        return cputime.host_cpu_ns(ctx.address_space.pid, which)
+        return cputime.thread_cpu_ns(task, which, t)
     return cputime.process_cpu_ns(task.tg, which)   # (its time goes on across execve)
 
 

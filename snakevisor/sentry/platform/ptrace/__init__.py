@@ -22,6 +22,7 @@ from snakevisor.abi.sched import (ADDR_NO_RANDOMIZE, CLONE_FILES, CLONE_FS, CLON
 from snakevisor.abi.seccomp import (BPF_ALU, BPF_AND, BPF_JEQ_K, BPF_K, BPF_LD_W_ABS, BPF_RET_K, SECCOMP_RET_TRAP,
                                    SECCOMP_SET_MODE_FILTER, SIGINFO_SYS, SOCK_FILTER, SYS_SECCOMP)
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
+from snakevisor.abi.time import OWN_THREAD_CPUCLOCK
 from snakevisor.hostos.libc import close_fds_except, die_with_parent, libc, ptrace as _ptrace, ptrace_raw as _ptrace_raw, syscall
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, IGNORE, SIGNAL, SYSCALL, StubGone
 from snakevisor.sentry.platform.layout import STUB_ADDR, STUB_SPAN
@@ -272,6 +273,20 @@ class Context:
                 return
         self._prepare_injection(NR["exit"], (0,))
         ptrace(pt.PTRACE_CONT, self.tid, 0, 0)
+
+    def thread_cpu_ns(self, which):
+        """clock_gettime of the thread's own CPU clock, injected at its syscall stop. It writes
+        below the red zone of the thread's stack, memory a signal frame may overwrite at any
+        time (the ABI's rule), read back with PTRACE_PEEKDATA; None where that is not writable
+        (the application's rsp, its own business)."""
+        scratch = (self.regs.rsp - 128 - 16) & ~15
+        if scratch <= 0 or self.inject(NR["clock_gettime"], OWN_THREAD_CPUCLOCK[which], scratch) != 0:
+            return None
+        try:
+            sec, nsec = (ptrace(pt.PTRACE_PEEKDATA, self.tid, scratch + 8 * i) for i in range(2))
+        except OSError:
+            return None
+        return sec * 1_000_000_000 + nsec if sec >= 0 and 0 <= nsec < 1_000_000_000 else None
 
     def _prepare_injection(self, nr, args):
         """Point the thread at the gadget with syscall ``nr`` and ``args``; returns the saved registers."""
@@ -526,6 +541,7 @@ class PtracePlatform:
                  ArgRule("clone", 0, HOST_THREAD_CLONE_FLAGS),               # only new stub threads
                  ArgRule("prctl", 0, PR_SET_PDEATHSIG)]
         rules.append(ArgRule("futex", 1, 0))                                  # the waker's FUTEX_WAIT
+        rules += [ArgRule("clock_gettime", 0, c) for c in OWN_THREAD_CPUCLOCK.values()]   # thread_cpu_ns
         bpf = VSYSCALL_TRAP + build_whitelist(["munmap", "mprotect", "fork", "exit", "exit_group"], rules, default=KILL)
         mf = self.memory_file
         page = mf.allocate(4096 + len(bpf))

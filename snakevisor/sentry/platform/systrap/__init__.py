@@ -90,7 +90,7 @@ from snakevisor.abi.errno import EAGAIN, SyscallError
 from snakevisor.abi.futex import FUTEX_WAIT as _FUTEX_WAIT, FUTEX_WAKE as _FUTEX_WAKE
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
-from snakevisor.abi.time import Timespec
+from snakevisor.abi.time import OWN_THREAD_CPUCLOCK, Timespec
 from snakevisor.hostos.libc import readable, syscall as _syscall
 from snakevisor.sentry.platform import ptrace as ptp
 from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIGNAL, SYSCALL, StubGone
@@ -387,6 +387,21 @@ class Context:
         self._request(st.ST_SYSCALL, NR["exit"], ())
         if self.msg.reusable:
             aspace.retired.append(self.msg)
+
+    def thread_cpu_ns(self, which):
+        """The thread runs clock_gettime of its own CPU clock in its handler and writes it into its
+        sysmsg: the application's memory, so a figure it forges is only its own."""
+        if self.running:
+            return None
+        self._request(st.ST_SYSCALL, NR["clock_gettime"],
+                      (OWN_THREAD_CPUCLOCK[which], self.msg.stub + SysmsgHead.cputime.offset))
+        try:
+            self._wait_while(st.ST_SYSCALL)
+        except StubGone:   # (its Task finds out as it resumes)
+            return None
+        head = self.msg.head
+        sec, nsec = head.cputime
+        return sec * 1_000_000_000 + nsec if head.ret == 0 and sec >= 0 and 0 <= nsec < 1_000_000_000 else None
 
     def wait_first_event(self):
         """A new thread runs thread_start and traps (ud2): wait for that first report."""

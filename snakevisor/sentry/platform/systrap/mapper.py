@@ -23,6 +23,7 @@ import struct
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi import seccomp as SC
 from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
+from snakevisor.abi.time import OWN_THREAD_CPUCLOCK
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
 from snakevisor.hostos.libc import libc
 from snakevisor.sentry.platform import ptrace as ptp
@@ -34,7 +35,9 @@ from snakevisor.sentry.platform.systrap import stub as st
 CLONE_FLAGS = ptp.HOST_THREAD_CLONE_FLAGS | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
 STUB_SYSCALLS = ("futex", "arch_prctl", "sigaltstack", "rt_sigprocmask", "rt_sigreturn", "exit", "exit_group")
 # ... and these with one argument pinned: (argument index, the values it may have)
-STUB_SYSCALL_ARGS = {"write": (0, (st.EVENTFD_FD,)), "clone": (0, (CLONE_FLAGS,))}
+# (clock_gettime: a thread's own CPU clocks, which the host lets no other process read)
+STUB_SYSCALL_ARGS = {"write": (0, (st.EVENTFD_FD,)), "clone": (0, (CLONE_FLAGS,)),
+                     "clock_gettime": (0, tuple(OWN_THREAD_CPUCLOCK.values()))}
 # The master's filter, inherited by every stub's threads: the mapper's own, and stacked under the
 # application threads' (so theirs is what binds them). Only a thread without the application
 # filter, the mapper (never running application code), may change the mappings; the master and a

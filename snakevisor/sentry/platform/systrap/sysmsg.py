@@ -17,7 +17,9 @@ class SysmsgHead(ctypes.Structure):
                 ("ss_sp", ctypes.c_uint64), ("ss_flags", ctypes.c_int32), ("pad", ctypes.c_int32),
                 ("ss_size", ctypes.c_uint64), ("zeromask", ctypes.c_uint64), ("spin", ctypes.c_uint32),
                 ("pad2", ctypes.c_uint32), ("gs_dirty", ctypes.c_uint64), ("gs_base", ctypes.c_uint64),
-                ("tid_word", ctypes.c_int32), ("asleep", ctypes.c_uint32), ("polled", ctypes.c_uint32)]
+                ("tid_word", ctypes.c_int32), ("asleep", ctypes.c_uint32), ("polled", ctypes.c_uint32),
+                # (not stub.S's: where a clock_gettime the Sentry asks the thread for writes)
+                ("cputime", ctypes.c_int64 * 2)]
 
 
 class Sysmsg:
