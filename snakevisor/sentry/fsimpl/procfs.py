@@ -327,7 +327,7 @@ class ThreadGroupDir(Directory):
     def _entries(self):
         fs, tg, task = self.fs, self.tg, self.task
         out = {
-            b"stat": lambda: GeneratedFile(fs, self._stat),
+            b"stat": lambda: GeneratedFile(fs, self._stat, per_task=True),
             b"status": lambda: GeneratedFile(fs, self._status, per_task=True),
             b"maps": lambda: TracedFile(fs, task, lambda: "" if self._zombie() else procmaps.maps_text(
                 task.mm, self._special())),
@@ -466,7 +466,7 @@ class ThreadGroupDir(Directory):
             return "S"
         return "R"
 
-    def _stat(self):
+    def _stat(self, reader):
         tg, task = self.tg, self.task
         k, seen = self.fs.kernel, self.fs.seen
         ppid = seen(tg.parent.tgid) if tg.parent else 0
@@ -474,7 +474,8 @@ class ThreadGroupDir(Directory):
         mm = task.mm
         vsize, rss = self._vm_kb() * 1024, self._rss_kb() // 4
         state = self._state()
-        utime, stime = cputime.thread_times(task) if self.per_thread else cputime.group_times(tg)
+        # (a thread's own times when it reads its own: /proc/thread-self/stat)
+        utime, stime = cputime.thread_times(task, reader) if self.per_thread else cputime.group_times(tg)
         cutime, cstime = tg.children_cpu
         ticks = [int(x * CLK_TCK) for x in (utime, stime, cutime, cstime)]
         policy, rt_priority = task.sched[0], task.sched[1]
