@@ -295,8 +295,19 @@ class SpareDo:
 
 def _scheduled_normally(pid):
     """Every thread of process ``pid`` and below back to the normal policy (they booted as
-    SCHED_IDLE); False if one cannot be (unprivileged, without RLIMIT_NICE room)."""
-    todo = [pid]
+    SCHED_IDLE); False if one cannot be (unprivileged, without RLIMIT_NICE room). Walked again
+    until a walk changes nothing: a spare still booting makes threads and processes meanwhile,
+    and one made by a thread not yet changed is SCHED_IDLE too."""
+    for _ in range(100):
+        changed = _normal_pass(pid)
+        if not changed:
+            return changed is not None
+    return False
+
+
+def _normal_pass(pid):
+    """One walk of _scheduled_normally: how many threads it changed; None if one cannot be."""
+    todo, changed = [pid], 0
     while todo:
         p = todo.pop()
         try:
@@ -305,14 +316,16 @@ def _scheduled_normally(pid):
             continue
         for tid in tids:
             try:
-                os.sched_setscheduler(int(tid), os.SCHED_OTHER, os.sched_param(0))
+                if os.sched_getscheduler(int(tid)) != os.SCHED_OTHER:
+                    os.sched_setscheduler(int(tid), os.SCHED_OTHER, os.sched_param(0))
+                    changed += 1
                 with open(f"/proc/{p}/task/{tid}/children") as f:
                     todo += [int(c) for c in f.read().split()]
             except ProcessLookupError:
                 pass
             except OSError:
-                return False
-    return True
+                return None
+    return changed
 
 
 def _end_spare(pid, channel):
