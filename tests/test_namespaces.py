@@ -92,6 +92,7 @@ def test_mount_propagation_matches_linux():
 
 def test_random_mount_sequences_match_linux():
     """Shared subtrees under random sequences (tests/programs/mount_fuzz.c): forty seeds of sixty
-    mounts, binds, moves, type changes and umounts, some in child mount namespaces; every result
+    mounts, binds, moves, type changes and umounts, some in child mount namespaces (of new user
+    namespaces too); every result
     and every path's view (files, peer groups, masters) as Linux's."""
     compare([compile_c("mount_fuzz"), "1", "40", "60"], native_status=0, timeout=300)

@@ -2,7 +2,8 @@
  * ``mount_fuzz FIRST LAST OPS`` runs seeds FIRST..LAST, each in a child of its own that unshares
  * its mount namespace and makes every mount private first (natively, as root, nothing reaches
  * the host), with OPS operations on twelve paths below a tmpfs on /mnt, some made in children in
- * mount namespaces of their own. Printed: each operation's result, and every ten operations each
+ * mount namespaces of their own, half of them in a new user namespace too (with no uid_map: files
+ * they make on a tmpfs they mount are EOVERFLOW). Printed: each operation's result, and every ten operations each
  * path's visible marker files and its mount's propagation fields, peer groups as letters in
  * order of first appearance in that view (natively the numbers come from a kernel-wide allocator
  * whose order of reuse is not compared). */
@@ -69,10 +70,11 @@ static int run(int nops) {
     static int marker = 0;
     for (int op = 0; op < nops; op++) {
         if (rnd(12) == 0) {   /* a child in a mount namespace of its own (or of a new user namespace) */
+            int user = rnd(2);
             pid_t pid = fork();
             if (pid == 0) {
-                int r = unshare(CLONE_NEWNS);
-                printf("child unshare -> %d\n", r);
+                int r = unshare(user ? CLONE_NEWUSER | CLONE_NEWNS : CLONE_NEWNS);
+                printf("child%s unshare -> %d\n", user ? " user" : "", r);
                 nops = 4; op = 0; marker += 1000;
                 goto ops;
             }

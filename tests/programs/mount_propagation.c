@@ -241,7 +241,10 @@ static void namespaces(void) {
         SHOW("user child: umount n/e (the top)", umount2("/mnt/n/e", MNT_DETACH));
         SHOW("user child: hidden file through the detached tree", openat(dirfd, "in/secret", O_RDONLY));
         SHOW("user child: tmpfs on n/d", mount("ud", "/mnt/n/d", "tmpfs", 0, NULL));
-        put("/mnt/n/d/from-user-child", "x");
+        /* its own tmpfs belongs to its user namespace, where its uid has no mapping yet */
+        SHOW("user child: create there (no uid_map)", open("/mnt/n/d/from-user-child", O_CREAT | O_WRONLY, 0644));
+        SHOW("user child: mkdir there", mkdir("/mnt/n/d/dir", 0755));
+        SHOW("user child: create on the parent's tmpfs", open("/mnt/n/made-by-user-child", O_CREAT | O_WRONLY, 0644) >= 0);
         exit(0);
     }
     char c;

@@ -164,9 +164,12 @@ def new_filesystem(t, fstype, pairs):
         except ValueError:
             raise SyscallError(EINVAL) from None
         if fstype == b"ramfs":
-            return RamfsFilesystem(k.memory_file, mode=p["mode"])
+            fs = RamfsFilesystem(k.memory_file, mode=p["mode"])
+            fs.user_ns = t.creds.user_ns
+            return fs
         fs = TmpfsFilesystem(k.memory_file, mode=p["mode"], uid=p["uid"], gid=p["gid"], size_limit=p["size"],
                              nr_inodes=p["nr_inodes"])
+        fs.user_ns = t.creds.user_ns   # s_user_ns: the files made there must be owned by ids of it
         # shmem's default, not shown in mountinfo: totalram_pages()/2, rounded down (size=50% rounds
         # up, so with an odd number of pages it is shown).
         fs.default_size = total_memory(k) // PAGE_SIZE // 2 * PAGE_SIZE

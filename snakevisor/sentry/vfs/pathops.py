@@ -22,8 +22,9 @@ from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.file import FileDescription, PathImpl, needs_remove_privs, remove_privs
 from snakevisor.sentry.vfs.mount import VirtualDentry
 from snakevisor.sentry.vfs import inode_flags
-from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, capable_wrt_inode, check_owner,
-                                               check_permission, fsuid, in_group, sgid_to_drop)
+from snakevisor.sentry.vfs.permissions import (MAY_EXEC, MAY_READ, MAY_WRITE, capable, capable_wrt_inode,
+                                               check_fsids_mapped, check_owner, check_permission, fsuid, in_group,
+                                               sgid_to_drop)
 from snakevisor.sentry.vfs.resolve import (lookup_child, lookup_child_or_none, resolve,
                                            resolve_parent)
 from snakevisor.sentry.vfs.vfs import LIMITS
@@ -88,6 +89,7 @@ def _open_tmpfile(ctx, start, path, flags, mode):
     if not directory.is_dir:
         raise SyscallError(ENOTDIR)
     check_writable_mount(vd)
+    check_fsids_mapped(ctx.creds, vd.mount.fs)
     check_permission(ctx.creds, directory, MAY_WRITE | MAY_EXEC)
     inode = directory.tmpfile(mode, bool(flags & O_EXCL), ctx.creds)
     inode.linkable = not flags & O_EXCL
@@ -109,6 +111,7 @@ def _open_create(ctx, start, path, flags, mode):
             check_writable_mount(parent)
             if (domain := _landlock(ctx)) is not None:
                 domain.check_make(parent, S_IFREG)
+            check_fsids_mapped(ctx.creds, parent.mount.fs)
             check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
             inode = parent.dentry.inode.create(last, mode, ctx.creds)
             d = parent.dentry.add_child(last, inode)
@@ -212,6 +215,7 @@ def _prepare_create(ctx, start, path, is_dir: bool, ftype: int | None) -> tuple[
     check_writable_mount(parent)
     if ftype is not None and (domain := _landlock(ctx)) is not None:
         domain.check_make(parent, ftype)
+    check_fsids_mapped(ctx.creds, parent.mount.fs)   # may_create
     check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
     return parent, last
 

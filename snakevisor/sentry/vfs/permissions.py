@@ -6,7 +6,7 @@ from being uid 0.
 """
 from snakevisor.abi.capability import (ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
                                        SECBIT_NO_SETUID_FIXUP)
-from snakevisor.abi.errno import EACCES, EPERM, SyscallError
+from snakevisor.abi.errno import EACCES, EOVERFLOW, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_IXGRP
 from snakevisor.sentry.vfs.inode_flags import check_may_write
 
@@ -71,6 +71,16 @@ def setid_bits_to_kill(creds, inode) -> int:
 
 def fsuid(creds) -> int:
     return 0 if creds is None else creds.fsuid
+
+
+def check_fsids_mapped(creds, fs) -> None:
+    """fsuidgid_has_mapping: a file made on a filesystem mounted inside a user namespace (its
+    ``user_ns``; none: the initial one) is owned by the maker's fsuid and fsgid, which must be ids
+    there (EOVERFLOW otherwise: an unmapped uid after unshare -U, before a uid_map is written)."""
+    ns = getattr(fs, "user_ns", None)
+    if ns is not None and creds is not None and (
+            ns.from_kernel("uid", creds.fsuid) is None or ns.from_kernel("gid", creds.fsgid) is None):
+        raise SyscallError(EOVERFLOW)
 
 
 def check_permission(creds, inode, mask: int, real: bool = False) -> None:
