@@ -229,6 +229,12 @@ XATTR_NAME_MAX = 255
 XATTR_SIZE_MAX = 65536
 XATTR_LIST_MAX = 65536
 XATTR_NAME_CAPS = b"security.capability"   # file capabilities (struct vfs_cap_data)
+# POSIX ACLs (<linux/posix_acl_xattr.h>): a header {u32 version} then {u16 tag, u16 perm, u32 id} entries
+XATTR_NAME_POSIX_ACL_ACCESS = b"system.posix_acl_access"
+XATTR_NAME_POSIX_ACL_DEFAULT = b"system.posix_acl_default"
+POSIX_ACL_XATTR_VERSION = 2
+ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+ACL_UNDEFINED_ID = 0xFFFFFFFF
 # vfs_cap_data's first word: its revision, and the size of each revision's struct
 VFS_CAP_REVISION_MASK, VFS_CAP_SIZES = 0xFF000000, {0x02000000: 20, 0x03000000: 24}
 # Inode flags (chattr/lsattr, <linux/fs.h>) and their XFS-style view (struct fsxattr, struct file_attr).

@@ -305,6 +305,16 @@ class OverlayInode(Inode):
     def _private(self, name):
         return name.startswith(self.fs.prefix)
 
+    def keeps_acls(self):
+        # An ACL is set on the copy up: the upper layer's filesystem says what it does with it.
+        return self.fs.has_upper and self.fs._layers[-1].inode.keeps_acls()
+
+    def access_acl(self):
+        return self.real.access_acl()
+
+    def default_acl(self):
+        return self.real.default_acl()
+
     def getxattr(self, name):
         if self._private(name):
             raise SyscallError(ENODATA)

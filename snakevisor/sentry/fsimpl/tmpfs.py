@@ -25,6 +25,7 @@ from snakevisor.sentry.vfs.device import open_device, open_fifo
 from snakevisor.sentry.vfs.file import FileDescriptionImpl, MAX_LFS_FILESIZE
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.inode import Inode
+from snakevisor.sentry.vfs import posix_acl
 
 
 FILL_AHEAD = 16   # pages a touch of a hole in a mapping charges at most (gVisor's 64 KiB)
@@ -34,6 +35,7 @@ class TmpfsFilesystem(Filesystem):
     name = "tmpfs"
     magic = TMPFS_MAGIC
     readonly_apart = True
+    posix_acl = True      # as shmem built with CONFIG_TMPFS_POSIX_ACL (Debian's, most distributions')
     default_size = None   # a size_limit mountinfo leaves out (shmem's default: half the memory)
 
     def __init__(self, memory_file, mode: int = 0o1777, uid: int = 0, gid: int = 0,
@@ -127,6 +129,7 @@ class RamfsFilesystem(TmpfsFilesystem):
     other than 0755 (as Linux's ramfs_show_options)."""
     name = "ramfs"
     magic = RAMFS_MAGIC
+    posix_acl = False
 
     def statfs(self) -> StatfsResult:
         return Filesystem.statfs(self)
@@ -157,6 +160,8 @@ class TmpfsInode(Inode):
             self.truncate(size)
         if mode is not None or uid is not None or gid is not None or atime is not None or mtime is not None:
             self._apply_attrs(mode, uid, gid, atime, mtime)
+        if mode is not None and (acl := self.access_acl()) is not None:
+            self._xattrs[posix_acl.ACCESS] = posix_acl.chmod(acl, self.mode)   # shmem_setattr's posix_acl_chmod
 
 
 class TmpfsDir(TmpfsInode):
@@ -185,6 +190,21 @@ class TmpfsDir(TmpfsInode):
         if len(name) > NAME_MAX:
             raise SyscallError(ENAMETOOLONG)
 
+    def _inherit(self, inode):
+        """posix_acl_create: with a default ACL here (the VFS left the umask out), the new inode's
+        permissions are what both it and the mode allow, its access ACL the rest; a directory
+        inherits the default ACL itself too."""
+        default = self.default_acl()
+        if default is None:
+            return inode
+        acl, inode.mode = posix_acl.create_masq(default, inode.mode)
+        xattrs = inode.__dict__.setdefault("_xattrs", {})
+        if acl is not None:
+            xattrs[posix_acl.ACCESS] = acl
+        if inode.is_dir:
+            xattrs[posix_acl.DEFAULT] = default
+        return inode
+
     def _add(self, name, inode):
         if self.iflags:
             inode.iflags = self.iflags & (FS_NODUMP_FL | FS_NOATIME_FL)
@@ -195,21 +215,21 @@ class TmpfsDir(TmpfsInode):
     def create(self, name, mode, creds=None):
         self._check_new(name)
         uid, gid, mode = _owner(self, creds, S_IFREG | (mode & 0o7777))
-        return self._add(name, TmpfsFile(self.fs, mode, uid, gid))
+        return self._add(name, self._inherit(TmpfsFile(self.fs, mode, uid, gid)))
 
     def tmpfile(self, mode, exclusive, creds=None):
         """open(O_TMPFILE): a file with no name (the VFS sets its ``linkable``)."""
         if self.nlink == 0:
             raise SyscallError(ENOENT)
         uid, gid, mode = _owner(self, creds, S_IFREG | (mode & 0o7777))
-        inode = TmpfsFile(self.fs, mode, uid, gid)
+        inode = self._inherit(TmpfsFile(self.fs, mode, uid, gid))
         inode.nlink = 0
         return inode
 
     def mkdir(self, name, mode, creds=None):
         self._check_new(name)
         uid, gid, mode = _owner(self, creds, S_IFDIR | (mode & 0o7777))
-        d = self._add(name, TmpfsDir(self.fs, mode, uid, gid))
+        d = self._add(name, self._inherit(TmpfsDir(self.fs, mode, uid, gid)))
         self.nlink += 1
         return d
 
@@ -223,8 +243,8 @@ class TmpfsDir(TmpfsInode):
         if kind not in (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK):
             raise SyscallError(EINVAL)
         uid, gid, mode = _owner(self, creds, mode)
-        return self._add(name, TmpfsSpecial(self.fs, mode, uid, gid,
-                                            rdev if kind in (S_IFCHR, S_IFBLK) else 0))
+        node = TmpfsSpecial(self.fs, mode, uid, gid, rdev if kind in (S_IFCHR, S_IFBLK) else 0)
+        return self._add(name, self._inherit(node))
 
     def symlink(self, name, target, creds=None):
         self._check_new(name)

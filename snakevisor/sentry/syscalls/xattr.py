@@ -4,16 +4,18 @@ The VFS part is ``Inode.getxattr/setxattr/listxattr/removexattr`` (tmpfs keeps
 them in memory; others say ENODATA / EOPNOTSUPP); here are the Linux argument
 rules: name length, the namespace prefix, size probing and ERANGE, flags.
 """
-from snakevisor.abi.capability import CAP_SETFCAP, CAP_SYS_ADMIN
-from snakevisor.abi.errno import E2BIG, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
-from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_ISVTX, VFS_CAP_REVISION_MASK, VFS_CAP_SIZES,
+from snakevisor.abi.capability import CAP_FSETID, CAP_SETFCAP, CAP_SYS_ADMIN
+from snakevisor.abi.errno import E2BIG, EACCES, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EROFS, SyscallError
+from snakevisor.abi.fs import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_ISGID, S_ISVTX, VFS_CAP_REVISION_MASK,
+                               VFS_CAP_SIZES,
                                XATTR_ARGS, XATTR_CREATE, XATTR_LIST_MAX, XATTR_NAME_CAPS, XATTR_NAME_MAX, XATTR_REPLACE,
                                XATTR_SIZE_MAX, to_s32, to_u32)
 from snakevisor.abi.mm import PAGE_SIZE
 from snakevisor.abi.inotify import IN_ATTRIB
-from snakevisor.sentry.vfs import fsnotify, inode_flags
+from snakevisor.sentry.vfs import fsnotify, inode_flags, posix_acl
 from snakevisor.sentry.vfs.at import read_path, resolve_at
-from snakevisor.sentry.vfs.permissions import MAY_READ, MAY_WRITE, capable_wrt_inode, check_owner, check_permission
+from snakevisor.sentry.vfs.permissions import (MAY_READ, MAY_WRITE, capable_wrt_inode, check_owner, check_permission,
+                                               in_group)
 
 NAMESPACES = (b"user.", b"trusted.", b"security.", b"system.")
 
@@ -71,7 +73,44 @@ def _permission(t, inode, name, write):
 def _get(t, inode, name_addr, value, size):
     name = _read_name(t, name_addr)
     _permission(t, inode, name, False)
+    if name in posix_acl.NAMES and inode.keeps_acls():
+        if inode.is_symlink:
+            raise SyscallError(EOPNOTSUPP)   # vfs_get_acl
+        data = posix_acl.to_xattr(inode.getxattr(name), getattr(t.creds, "user_ns", None))
+        return _answer(t, value, size, data, XATTR_SIZE_MAX)
     return _answer(t, value, size, inode.getxattr(name), XATTR_SIZE_MAX)
+
+
+def _set_acl(t, dentry, name, data):
+    """do_set_acl, vfs_set_acl, set_posix_acl and simple_set_acl, for an ACL the Sentry keeps:
+    the value checked (no flags apply); a default ACL only on a directory (EACCES; removing one
+    elsewhere does nothing); the owner's or CAP_FOWNER's to change (EPERM); an access ACL
+    becomes the mode bits, kept only if it says more than they can, and drops the set-group-ID
+    bit of a changer outside the file's group and without CAP_FSETID. An empty value removes."""
+    inode = dentry.inode
+    acl = posix_acl.from_xattr(data, getattr(t.creds, "user_ns", None)) if data else None
+    _permission(t, inode, name, True)   # may_write_xattr
+    if inode.is_symlink:
+        raise SyscallError(EOPNOTSUPP)
+    if name == posix_acl.DEFAULT and not inode.is_dir:
+        if acl is not None:
+            raise SyscallError(EACCES)
+        return 0
+    check_owner(t.creds, inode)
+    if name == posix_acl.ACCESS:
+        mode, extended = posix_acl.equiv_mode(acl, inode.mode) if acl is not None else (inode.mode, False)
+        if not (in_group(t.creds, inode.gid) or capable_wrt_inode(t.creds, CAP_FSETID, inode)):
+            mode &= ~S_ISGID
+        inode.setattr(mode=mode & 0o7777)
+        acl = acl if extended else None
+    if acl is not None:
+        inode.setxattr(name, posix_acl.pack(acl), 0)
+    elif name in inode.listxattr():
+        inode.removexattr(name)
+    else:
+        inode.touch_ctime()
+    fsnotify.file_event(dentry, IN_ATTRIB, of_inode=True)
+    return 0
 
 
 def _set(t, dentry, name_addr, value, size, flags, readonly):
@@ -84,6 +123,8 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
     data = t.mm.copy_in(value, size) if size else b""
     if readonly:
         raise SyscallError(EROFS)
+    if name in posix_acl.NAMES and inode.keeps_acls():
+        return _set_acl(t, dentry, name, data)
     if name == XATTR_NAME_CAPS and data:
         _check_caps(t, inode, data)
     _permission(t, inode, name, True)
@@ -125,6 +166,8 @@ def _remove(t, dentry, name_addr, readonly):
     name = _read_name(t, name_addr)
     if readonly:
         raise SyscallError(EROFS)
+    if name in posix_acl.NAMES and inode.keeps_acls():
+        return _set_acl(t, dentry, name, b"")   # vfs_remove_acl: set_posix_acl with no ACL
     _permission(t, inode, name, True)
     if name == XATTR_NAME_CAPS and not capable_wrt_inode(t.creds, CAP_SETFCAP, inode):
         raise SyscallError(EPERM)   # cap_inode_removexattr

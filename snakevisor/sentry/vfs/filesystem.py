@@ -28,7 +28,8 @@ class Filesystem:
     # its directories seek from their size at SEEK_END (procfs's and kernfs's generic_file_llseek);
     # tmpfs's dcache_dir_lseek knows SEEK_SET and SEEK_CUR only (EINVAL)
     dir_seek_end = False
-
+    # POSIX ACLs (system.posix_acl_*) kept and applied by the Sentry (tmpfs's: vfs/posix_acl.py)
+    posix_acl = False
 
     def __init__(self, readonly: bool = False, dev: int | None = None):
         self.readonly = readonly

@@ -18,7 +18,8 @@ from snakevisor.sentry.vfs.dentry import RefCountError
 from snakevisor.abi.errno import (EEXIST, EINVAL, ENODATA, ENOENT, ENOTDIR, EOPNOTSUPP, EPERM, EROFS, ENOTTY,
                                   ENODEV, SyscallError)
 from snakevisor.abi.fs import (FS_NOATIME_FL, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, StatResult,
-                               XATTR_NAME_CAPS, dtype_of)
+                               XATTR_NAME_CAPS, XATTR_NAME_POSIX_ACL_ACCESS, XATTR_NAME_POSIX_ACL_DEFAULT,
+                               dtype_of)
 
 
 now_ns = time.time_ns   # the clock of file times (an alias: a wrapper cost a call on every write)
@@ -242,7 +243,31 @@ class Inode:
     # none and refuse to store any, as a filesystem without xattr support does.
     memory_xattrs = False
 
+    def keeps_acls(self) -> bool:
+        """Are this inode's POSIX ACLs the Sentry's to keep and apply (vfs/posix_acl.py)? Elsewhere
+        system.posix_acl_* go to the filesystem (a Gofer file's host applies them) or are unsupported."""
+        return self.memory_xattrs and self.fs.posix_acl
+
+    def access_acl(self) -> bytes | None:
+        """The access ACL the Sentry checks this inode's permissions against, if it keeps one."""
+        xattrs = self.__dict__.get("_xattrs")
+        return xattrs.get(XATTR_NAME_POSIX_ACL_ACCESS) if xattrs else None
+
+    def default_acl(self) -> bytes | None:
+        """A directory's default ACL the Sentry gives what is made in it, if it keeps one."""
+        xattrs = self.__dict__.get("_xattrs")
+        return xattrs.get(XATTR_NAME_POSIX_ACL_DEFAULT) if xattrs else None
+
+    def _check_system_name(self, name: bytes) -> None:
+        # Linux's tmpfs has handlers for the two ACL names only (none without ACL support): any
+        # other system.* name is EOPNOTSUPP.
+        if name.startswith(b"system.") and not (
+                self.fs.posix_acl and name in (XATTR_NAME_POSIX_ACL_ACCESS, XATTR_NAME_POSIX_ACL_DEFAULT)):
+            raise SyscallError(EOPNOTSUPP)
+
     def getxattr(self, name: bytes) -> bytes:
+        if self.memory_xattrs:
+            self._check_system_name(name)
         xattrs = getattr(self, "_xattrs", None) or {}
         if name not in xattrs:
             raise SyscallError(ENODATA)
@@ -254,6 +279,7 @@ class Inode:
     def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
         if not self.memory_xattrs:
             raise SyscallError(EOPNOTSUPP)
+        self._check_system_name(name)
         if name.startswith(b"user.") and not (self.is_reg or self.is_dir):
             raise SyscallError(EPERM)
         xattrs = self.__dict__.setdefault("_xattrs", {})
@@ -278,6 +304,8 @@ class Inode:
             xattrs.pop(XATTR_NAME_CAPS, None)
 
     def removexattr(self, name: bytes) -> None:
+        if self.memory_xattrs:
+            self._check_system_name(name)
         xattrs = getattr(self, "_xattrs", None) or {}
         if name not in xattrs:
             raise SyscallError(ENODATA)

@@ -66,9 +66,9 @@ def open_path(ctx, start: VirtualDentry, path: bytes, flags: int, mode: int = 0o
     if flags & O_PATH:
         flags &= O_PATH_KEEP      # first, as Linux's build_open_how: O_PATH|O_TMPFILE opens a path
     if flags & __O_TMPFILE:
-        return _open_tmpfile(ctx, start, path, flags, mode & ~umask & 0o7777)
+        return _open_tmpfile(ctx, start, path, flags, mode & 0o7777, umask)
     if flags & O_CREAT:
-        vd, created = _open_create(ctx, start, path, flags, mode & ~umask & 0o7777)
+        vd, created = _open_create(ctx, start, path, flags, mode & 0o7777, umask)
     else:
         vd = resolve(ctx, start, path, follow_final=not flags & O_NOFOLLOW,
                      want_dir=bool(flags & O_DIRECTORY))
@@ -76,7 +76,13 @@ def open_path(ctx, start: VirtualDentry, path: bytes, flags: int, mode: int = 0o
     return open_vd(ctx, vd, flags, created)
 
 
-def _open_tmpfile(ctx, start, path, flags, mode):
+def _without_umask(directory, mode: int, umask: int) -> int:
+    """mode_strip_umask and posix_acl_create: the umask, unless ``directory`` has a default ACL,
+    which gives what is made in it its permissions instead."""
+    return mode if directory.default_acl() is not None else mode & ~umask
+
+
+def _open_tmpfile(ctx, start, path, flags, mode, umask):
     """open(O_TMPFILE): an unnamed regular file in the directory ``path`` names, which linkat
     may name later (unless O_EXCL). Its Dentry is dead from the start, a child of the directory
     in name only ("#ino", as Linux's d_tmpfile), so the file goes with its last reference."""
@@ -91,7 +97,7 @@ def _open_tmpfile(ctx, start, path, flags, mode):
     check_writable_mount(vd)
     check_fsids_mapped(ctx.creds, vd.mount.fs)
     check_permission(ctx.creds, directory, MAY_WRITE | MAY_EXEC)
-    inode = directory.tmpfile(mode, bool(flags & O_EXCL), ctx.creds)
+    inode = directory.tmpfile(_without_umask(directory, mode, umask), bool(flags & O_EXCL), ctx.creds)
     inode.linkable = not flags & O_EXCL
     dentry = Dentry(inode, b"#%d" % inode.ino, vd.dentry)
     try:
@@ -100,7 +106,7 @@ def _open_tmpfile(ctx, start, path, flags, mode):
         dentry.kill()    # dead from the start: released with the open file (or now, if none)
 
 
-def _open_create(ctx, start, path, flags, mode):
+def _open_create(ctx, start, path, flags, mode, umask):
     links = 0
     while True:
         parent, last, trailing = resolve_parent(ctx, start, path)
@@ -113,7 +119,7 @@ def _open_create(ctx, start, path, flags, mode):
                 domain.check_make(parent, S_IFREG)
             check_fsids_mapped(ctx.creds, parent.mount.fs)
             check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
-            inode = parent.dentry.inode.create(last, mode, ctx.creds)
+            inode = parent.dentry.inode.create(last, _without_umask(parent.dentry.inode, mode, umask), ctx.creds)
             d = parent.dentry.add_child(last, inode)
             fsnotify.created(parent.dentry, last, inode)
             return VirtualDentry(parent.mount, d), True
@@ -222,13 +228,14 @@ def _prepare_create(ctx, start, path, is_dir: bool, ftype: int | None) -> tuple[
 
 def mkdir_path(ctx, start, path: bytes, mode: int, umask: int = 0) -> VirtualDentry:
     parent, last = _prepare_create(ctx, start, path, True, S_IFDIR)
-    inode = parent.dentry.inode.mkdir(last, mode & ~umask & (0o777 | S_ISVTX), ctx.creds)
+    directory = parent.dentry.inode
+    inode = directory.mkdir(last, _without_umask(directory, mode, umask) & (0o777 | S_ISVTX), ctx.creds)
     return _added(parent, last, inode)
 
 
 def mknod_path(ctx, start, path: bytes, mode: int, rdev: int, umask: int = 0) -> VirtualDentry:
     parent, last = _prepare_create(ctx, start, path, False, mode)
-    mode = (mode & S_IFMT) | (mode & ~umask & 0o7777)
+    mode = (mode & S_IFMT) | (_without_umask(parent.dentry.inode, mode, umask) & 0o7777)
     inode = parent.dentry.inode.mknod(last, mode, rdev, ctx.creds)
     return _added(parent, last, inode)
 

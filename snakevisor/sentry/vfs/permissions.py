@@ -9,6 +9,7 @@ from snakevisor.abi.capability import (ALL_CAPS, CAP_DAC_OVERRIDE, CAP_DAC_READ_
 from snakevisor.abi.errno import EACCES, EOVERFLOW, EPERM, SyscallError
 from snakevisor.abi.fs import S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_IXGRP
 from snakevisor.sentry.vfs.inode_flags import check_may_write
+from snakevisor.sentry.vfs.posix_acl import permits
 
 MAY_EXEC = 1
 MAY_WRITE = 2
@@ -85,7 +86,7 @@ def check_fsids_mapped(creds, fs) -> None:
 
 def check_permission(creds, inode, mask: int, real: bool = False) -> None:
     """Raise EACCES unless ``creds`` may access ``inode`` for ``mask`` (MAY_* bits), as Linux's
-    generic_permission: the owner, group or other bits, else CAP_DAC_READ_SEARCH (reading, and
+    generic_permission: the owner, group or other bits (or an access ACL's entries), else CAP_DAC_READ_SEARCH (reading, and
     searching directories) or CAP_DAC_OVERRIDE (anything, but executing a file only if some
     execute bit is set). Being uid 0 is not enough: a root process without them is refused.
 
@@ -100,6 +101,8 @@ def check_permission(creds, inode, mask: int, real: bool = False) -> None:
     uid, gid, groups = _ids(creds, real)
     if uid == inode.uid:
         bits = (mode >> 6) & 7
+    elif mode & 0o070 and (acl := inode.access_acl()) is not None:   # acl_permission_check's check_acl
+        bits = mask & 7 if permits(acl, inode, uid, gid, groups, mask & 7) else 0
     elif gid == inode.gid or inode.gid in groups:
         bits = (mode >> 3) & 7
     else:

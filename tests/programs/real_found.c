@@ -1,0 +1,240 @@
+/* Regressions found by running real programs (cp, tar, git, sqlite3, perl, node, java, gdb, make)
+ * natively and in the sandbox. One case per argv[1]; each prints what it observes (modes, values,
+ * errno names), so native and sandbox output must be identical. Files go in a directory made
+ * under argv[2], by default /dev/shm (a tmpfs natively and in the sandbox).
+ *   posix_acl   system.posix_acl_access/default on tmpfs: a minimal ACL only sets the mode (cp -a
+ *               and cp -p set one instead of calling chmod), an extended one is kept, its mask is
+ *               the group bits and chmod rewrites it, named entries grant access, bad values are
+ *               refused, a directory's default ACL is inherited (and umask ignored), other
+ *               system.* names are EOPNOTSUPP */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+static char base[64];
+
+static const char *ename(int e)
+{
+    switch (e) {
+    case 0: return "0";
+    case EACCES: return "EACCES"; case EPERM: return "EPERM"; case EINVAL: return "EINVAL";
+    case ENODATA: return "ENODATA"; case EOPNOTSUPP: return "EOPNOTSUPP"; case ENOENT: return "ENOENT";
+    case ERANGE: return "ERANGE"; case EEXIST: return "EEXIST";
+    default: { static char b[16]; snprintf(b, sizeof b, "errno%d", e); return b; }
+    }
+}
+
+#define SHOW(label, expr) do { errno = 0; long r_ = (long)(expr); \
+    printf("%s: %ld %s\n", label, r_, r_ < 0 ? ename(errno) : "0"); } while (0)
+
+static char *path(const char *name)
+{
+    char *p;
+    if (asprintf(&p, "%s/%s", base, name) < 0)
+        exit(5);
+    return p;   /* a few per case: not freed */
+}
+
+/* An ACL in the xattr format: version 2, then (tag, perm, id) entries. */
+struct acl { unsigned char b[4 + 8 * 8]; size_t len; };
+
+static void acl_init(struct acl *a, uint32_t version)
+{
+    memcpy(a->b, &version, 4);
+    a->len = 4;
+}
+
+static void acl_add(struct acl *a, uint16_t tag, uint16_t perm, uint32_t id)
+{
+    memcpy(a->b + a->len, &tag, 2);
+    memcpy(a->b + a->len + 2, &perm, 2);
+    memcpy(a->b + a->len + 4, &id, 4);
+    a->len += 8;
+}
+
+enum { UOBJ = 1, USER = 2, GOBJ = 4, GROUP = 8, MASK = 0x10, OTHER = 0x20 };
+#define NOID 0xffffffffu
+
+static void minimal(struct acl *a, int u, int g, int o)
+{
+    acl_init(a, 2);
+    acl_add(a, UOBJ, u, NOID);
+    acl_add(a, GOBJ, g, NOID);
+    acl_add(a, OTHER, o, NOID);
+}
+
+static void show_mode(const char *label, const char *p)
+{
+    struct stat st;
+    if (lstat(p, &st))
+        printf("%s: stat %s\n", label, ename(errno));
+    else
+        printf("%s: mode %o\n", label, (unsigned)st.st_mode & 07777);
+}
+
+static void show_acl(const char *label, const char *p, const char *name)
+{
+    unsigned char v[256];
+    errno = 0;
+    ssize_t n = lgetxattr(p, name, v, sizeof v);
+    printf("%s: %zd %s", label, n, n < 0 ? ename(errno) : "");
+    for (ssize_t i = 4; i + 8 <= n; i += 8) {
+        uint16_t tag, perm;
+        uint32_t id;
+        memcpy(&tag, v + i, 2); memcpy(&perm, v + i + 2, 2); memcpy(&id, v + i + 4, 4);
+        printf(" %x:%o:%d", tag, perm, (int)id);
+    }
+    char list[256];
+    ssize_t l = llistxattr(p, list, sizeof list);
+    printf(" | listed");
+    for (ssize_t i = 0; i < l; i += strlen(list + i) + 1)
+        printf(" %s", list + i);
+    printf("\n");
+}
+
+/* A child as uid/gid 65534 (no capabilities) opening p: the answer of the ACL check. */
+static void open_as(const char *label, uid_t uid, gid_t gid, const char *p, int flags)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+            _exit(99);
+        errno = 0;
+        int fd = open(p, flags);
+        printf("%s: %s\n", label, fd < 0 ? ename(errno) : "ok");
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+
+static int posix_acl(void)
+{
+    struct acl a;
+    umask(022);
+    char *d = path("d"), *f = path("f");
+    SHOW("mkdir 0700", mkdir(d, 0700));
+    minimal(&a, 7, 5, 5);   /* cp -a's copy of a 0755 directory's mode */
+    SHOW("set minimal on dir", setxattr(d, "system.posix_acl_access", a.b, a.len, 0));
+    show_mode("dir", d);
+    show_acl("dir acl", d, "system.posix_acl_access");
+    SHOW("creat 0600", close(open(f, O_CREAT | O_WRONLY, 0600)));
+    minimal(&a, 6, 4, 4);
+    SHOW("set minimal on file, XATTR_REPLACE", setxattr(f, "system.posix_acl_access", a.b, a.len, XATTR_REPLACE));
+    show_mode("file", f);
+    acl_init(&a, 2);
+    acl_add(&a, UOBJ, 6, NOID); acl_add(&a, USER, 4, 65534); acl_add(&a, GOBJ, 4, NOID);
+    acl_add(&a, MASK, 6, NOID); acl_add(&a, OTHER, 0, NOID);
+    SHOW("set extended", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    show_mode("file", f);
+    show_acl("file acl", f, "system.posix_acl_access");
+    open_as("named user reads", 65534, 65534, f, O_RDONLY);
+    open_as("named user writes", 65534, 65534, f, O_WRONLY);
+    open_as("other reads", 65533, 65533, f, O_RDONLY);
+    SHOW("chmod 0751", chmod(f, 0751));
+    show_acl("file acl", f, "system.posix_acl_access");
+    SHOW("chmod 0711", chmod(f, 0711));
+    open_as("named user reads, masked", 65534, 65534, f, O_RDONLY);
+    open_as("other reads (mode)", 65533, 65533, f, O_RDONLY);
+    SHOW("chmod 0640", chmod(f, 0640));
+    pid_t pid = fork();
+    if (pid == 0) {
+        setgroups(0, NULL); setresgid(65534, 65534, 65534); setresuid(65534, 65534, 65534);
+        SHOW("set by a non-owner", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+
+    /* Values refused */
+    acl_init(&a, 1); acl_add(&a, UOBJ, 6, NOID); acl_add(&a, GOBJ, 4, NOID); acl_add(&a, OTHER, 4, NOID);
+    SHOW("version 1", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    minimal(&a, 6, 4, 4);
+    SHOW("size 6", setxattr(f, "system.posix_acl_access", a.b, 6, 0));
+    SHOW("size 2", setxattr(f, "system.posix_acl_access", a.b, 2, 0));
+    minimal(&a, 8, 4, 4);
+    SHOW("perm 8", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    acl_init(&a, 2); acl_add(&a, UOBJ, 6, NOID); acl_add(&a, USER, 4, 1); acl_add(&a, GOBJ, 4, NOID);
+    acl_add(&a, OTHER, 0, NOID);
+    SHOW("named user, no mask", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    acl_init(&a, 2); acl_add(&a, GOBJ, 6, NOID); acl_add(&a, UOBJ, 4, NOID); acl_add(&a, OTHER, 0, NOID);
+    SHOW("out of order", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    acl_init(&a, 2); acl_add(&a, UOBJ, 6, NOID); acl_add(&a, GOBJ, 4, NOID); acl_add(&a, 0x40, 0, NOID);
+    SHOW("unknown tag", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    show_acl("file acl still", f, "system.posix_acl_access");
+    show_mode("file", f);
+    SHOW("remove", removexattr(f, "system.posix_acl_access"));
+    show_mode("file", f);
+    show_acl("file acl", f, "system.posix_acl_access");
+    SHOW("remove again", removexattr(f, "system.posix_acl_access"));
+    SHOW("header only", setxattr(f, "system.posix_acl_access", a.b, 4, 0));
+    show_mode("file", f);
+
+    /* Default ACLs */
+    minimal(&a, 7, 5, 5);
+    SHOW("default on a file", setxattr(f, "system.posix_acl_default", a.b, a.len, 0));
+    SHOW("empty default on a file", setxattr(f, "system.posix_acl_default", a.b, 0, 0));
+    show_acl("dir default", d, "system.posix_acl_default");
+    acl_init(&a, 2); acl_add(&a, UOBJ, 7, NOID); acl_add(&a, GOBJ, 5, NOID); acl_add(&a, GROUP, 7, 65534);
+    acl_add(&a, MASK, 7, NOID); acl_add(&a, OTHER, 0, NOID);
+    SHOW("default on the dir", setxattr(d, "system.posix_acl_default", a.b, a.len, 0));
+    show_acl("dir default", d, "system.posix_acl_default");
+    show_mode("dir", d);
+    char *df = path("d/f"), *dd = path("d/sub"), *dl = path("d/link"), *dn = path("d/fifo");
+    SHOW("creat 0666 in it", close(open(df, O_CREAT | O_WRONLY, 0666)));
+    show_mode("new file", df);
+    show_acl("new file acl", df, "system.posix_acl_access");
+    show_acl("new file default", df, "system.posix_acl_default");
+    SHOW("mkdir 0777 in it", mkdir(dd, 0777));
+    show_mode("new dir", dd);
+    show_acl("new dir acl", dd, "system.posix_acl_access");
+    show_acl("new dir default", dd, "system.posix_acl_default");
+    SHOW("mkfifo 0644 in it", mkfifo(dn, 0644));
+    show_mode("new fifo", dn);
+    SHOW("symlink in it", symlink("f", dl));
+    show_acl("symlink acl", dl, "system.posix_acl_access");
+    SHOW("remove the default", removexattr(d, "system.posix_acl_default"));
+    show_acl("dir default", d, "system.posix_acl_default");
+    minimal(&a, 7, 5, 5);
+    SHOW("minimal default kept", setxattr(d, "system.posix_acl_default", a.b, a.len, 0));
+    show_acl("dir default", d, "system.posix_acl_default");
+    SHOW("creat 0666 under a minimal default", close(open(path("d/g"), O_CREAT | O_WRONLY, 0666)));
+    show_mode("new file", path("d/g"));
+    show_acl("new file acl", path("d/g"), "system.posix_acl_access");
+
+    SHOW("system.foo", setxattr(f, "system.foo", "x", 1, 0));
+    SHOW("get system.foo", getxattr(f, "system.foo", NULL, 0));
+    SHOW("get short buffer", getxattr(dd, "system.posix_acl_default", a.b, 8));
+    return 0;
+}
+
+static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"posix_acl", posix_acl},
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2)
+        return 2;
+    snprintf(base, sizeof base, "%s/real_found.%d", argc > 2 ? argv[2] : "/dev/shm", (int)getpid());
+    if (mkdir(base, 0755))
+        return 3;
+    int rc = 2;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!strcmp(argv[1], cases[i].name))
+            rc = cases[i].fn();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", base);
+    if (system(cmd))
+        return 4;
+    return rc;
+}
