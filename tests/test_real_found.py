@@ -5,10 +5,18 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["posix_acl"]
+CASES = ["posix_acl", "acl_modes"]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_real_found(case):
     native, _ = compare([compile_c("real_found"), case], env=app_env(), native_status=0)
     assert native.stdout, "the case printed nothing"
+
+
+def test_acl_modes_gofer():
+    """ACLs of a Gofer file (the root overlay: /var/tmp natively is the host's own): the host applies
+    them, the Sentry must see the mode they leave, check the owner and leave the umask out under a
+    default ACL."""
+    native, _ = compare([compile_c("real_found"), "acl_modes", "/var/tmp"], env=app_env(), native_status=0)
+    assert b"new file: mode 660" in native.stdout, "the host's /var/tmp has no POSIX ACLs"

@@ -6,7 +6,10 @@
  *               and cp -p set one instead of calling chmod), an extended one is kept, its mask is
  *               the group bits and chmod rewrites it, named entries grant access, bad values are
  *               refused, a directory's default ACL is inherited (and umask ignored), other
- *               system.* names are EOPNOTSUPP */
+ *               system.* names are EOPNOTSUPP
+ *   acl_modes   what any filesystem with ACLs does (tmpfs, or the host's under a Gofer file): the
+ *               mode after an ACL is set or removed, only the owner may set one, a directory's
+ *               default ACL replaces the umask of what is made in it */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -216,8 +219,58 @@ static int posix_acl(void)
     return 0;
 }
 
+/* What any filesystem with ACLs does, the sandbox's tmpfs or a Gofer file (the host's): the mode
+ * after an ACL is set, kept or removed, the owner's right to set one, a default ACL's inheritance. */
+static int acl_modes(void)
+{
+    struct acl a;
+    umask(022);
+    char *d = path("d"), *f = path("f"), *df = path("d/f"), *dd = path("d/sub");
+    SHOW("mkdir 0700", mkdir(d, 0700));
+    minimal(&a, 7, 5, 5);
+    SHOW("set minimal on dir", setxattr(d, "system.posix_acl_access", a.b, a.len, 0));
+    show_mode("dir", d);
+    SHOW("creat 0600", close(open(f, O_CREAT | O_WRONLY, 0600)));
+    minimal(&a, 6, 4, 4);
+    SHOW("set minimal on file", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    show_mode("file", f);
+    acl_init(&a, 2);
+    acl_add(&a, UOBJ, 6, NOID); acl_add(&a, USER, 4, 65534); acl_add(&a, GOBJ, 4, NOID);
+    acl_add(&a, MASK, 6, NOID); acl_add(&a, OTHER, 0, NOID);
+    SHOW("set extended", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+    show_mode("file", f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setgroups(0, NULL); setresgid(65534, 65534, 65534); setresuid(65534, 65534, 65534);
+        minimal(&a, 7, 7, 7);
+        SHOW("set by a non-owner", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
+        SHOW("removed by a non-owner", removexattr(f, "system.posix_acl_access"));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    show_mode("file", f);
+    SHOW("chmod 0751", chmod(f, 0751));
+    show_acl("file acl", f, "system.posix_acl_access");
+    SHOW("remove", removexattr(f, "system.posix_acl_access"));
+    show_mode("file", f);
+    minimal(&a, 7, 5, 5);
+    SHOW("default on a file", setxattr(f, "system.posix_acl_default", a.b, a.len, 0));
+    acl_init(&a, 2); acl_add(&a, UOBJ, 7, NOID); acl_add(&a, GOBJ, 5, NOID); acl_add(&a, GROUP, 7, 65534);
+    acl_add(&a, MASK, 7, NOID); acl_add(&a, OTHER, 0, NOID);
+    SHOW("default on the dir", setxattr(d, "system.posix_acl_default", a.b, a.len, 0));
+    SHOW("creat 0666 in it", close(open(df, O_CREAT | O_WRONLY, 0666)));
+    show_mode("new file", df);
+    SHOW("mkdir 0777 in it", mkdir(dd, 0777));
+    show_mode("new dir", dd);
+    SHOW("remove the default", removexattr(d, "system.posix_acl_default"));
+    SHOW("creat 0666 without it", close(open(path("d/g"), O_CREAT | O_WRONLY, 0666)));
+    show_mode("new file", path("d/g"));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
     {"posix_acl", posix_acl},
+    {"acl_modes", acl_modes},
 };
 
 int main(int argc, char **argv)

@@ -81,12 +81,18 @@ def _get(t, inode, name_addr, value, size):
     return _answer(t, value, size, inode.getxattr(name), XATTR_SIZE_MAX)
 
 
+def _is_acl(inode, name):
+    """Is ``name`` an ACL that ``inode``'s filesystem has: one the Sentry keeps, or the host's?"""
+    return name in posix_acl.NAMES and (inode.keeps_acls() or inode.host_acls)
+
+
 def _set_acl(t, dentry, name, data):
-    """do_set_acl, vfs_set_acl, set_posix_acl and simple_set_acl, for an ACL the Sentry keeps:
-    the value checked (no flags apply); a default ACL only on a directory (EACCES; removing one
-    elsewhere does nothing); the owner's or CAP_FOWNER's to change (EPERM); an access ACL
+    """do_set_acl, vfs_set_acl, set_posix_acl and simple_set_acl: the value checked (no flags
+    apply); a default ACL only on a directory (EACCES; removing one elsewhere does nothing); the
+    owner's or CAP_FOWNER's to change (EPERM), whoever stores it. An access ACL the Sentry keeps
     becomes the mode bits, kept only if it says more than they can, and drops the set-group-ID
-    bit of a changer outside the file's group and without CAP_FSETID. An empty value removes."""
+    bit of a changer outside the file's group and without CAP_FSETID (the host does that to its
+    own). An empty value removes."""
     inode = dentry.inode
     acl = posix_acl.from_xattr(data, getattr(t.creds, "user_ns", None)) if data else None
     _permission(t, inode, name, True)   # may_write_xattr
@@ -97,7 +103,7 @@ def _set_acl(t, dentry, name, data):
             raise SyscallError(EACCES)
         return 0
     check_owner(t.creds, inode)
-    if name == posix_acl.ACCESS:
+    if name == posix_acl.ACCESS and inode.keeps_acls():
         mode, extended = posix_acl.equiv_mode(acl, inode.mode) if acl is not None else (inode.mode, False)
         if not (in_group(t.creds, inode.gid) or capable_wrt_inode(t.creds, CAP_FSETID, inode)):
             mode &= ~S_ISGID
@@ -123,7 +129,7 @@ def _set(t, dentry, name_addr, value, size, flags, readonly):
     data = t.mm.copy_in(value, size) if size else b""
     if readonly:
         raise SyscallError(EROFS)
-    if name in posix_acl.NAMES and inode.keeps_acls():
+    if _is_acl(inode, name):
         return _set_acl(t, dentry, name, data)
     if name == XATTR_NAME_CAPS and data:
         _check_caps(t, inode, data)
@@ -166,7 +172,7 @@ def _remove(t, dentry, name_addr, readonly):
     name = _read_name(t, name_addr)
     if readonly:
         raise SyscallError(EROFS)
-    if name in posix_acl.NAMES and inode.keeps_acls():
+    if _is_acl(inode, name):
         return _set_acl(t, dentry, name, b"")   # vfs_remove_acl: set_posix_acl with no ACL
     _permission(t, inode, name, True)
     if name == XATTR_NAME_CAPS and not capable_wrt_inode(t.creds, CAP_SETFCAP, inode):

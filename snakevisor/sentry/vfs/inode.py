@@ -243,6 +243,8 @@ class Inode:
     # none and refuse to store any, as a filesystem without xattr support does.
     memory_xattrs = False
 
+    host_acls = False   # system.posix_acl_* go to a host filesystem that applies them (Gofer files)
+
     def keeps_acls(self) -> bool:
         """Are this inode's POSIX ACLs the Sentry's to keep and apply (vfs/posix_acl.py)? Elsewhere
         system.posix_acl_* go to the filesystem (a Gofer file's host applies them) or are unsupported."""

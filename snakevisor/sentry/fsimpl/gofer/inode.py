@@ -14,7 +14,8 @@ import time
 from time import monotonic_ns as _monotonic_ns
 
 from snakevisor.abi.errno import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EROFS, SyscallError
-from snakevisor.abi.fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, dev_major, dev_minor
+from snakevisor.abi.fs import (S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, XATTR_NAME_POSIX_ACL_ACCESS,
+                               XATTR_NAME_POSIX_ACL_DEFAULT, dev_major, dev_minor)
 from snakevisor.p9 import constants as P9
 from snakevisor.sentry.fsimpl.gofer import directfs, xattr
 from snakevisor.sentry.vfs.device import open_device, open_fifo
@@ -26,6 +27,8 @@ FRESH_NS = 1_000_000
 
 
 class GoferInode(Inode):
+    host_acls = True
+    _default_acl = False   # a directory's default ACL as last asked (False: not asked yet)
     wd = 0   # directories the Gofer watches: its inotify watch (directory.py, notify.py)
 
     def __init__(self, fs, fid, attr):
@@ -162,13 +165,34 @@ class GoferInode(Inode):
                 raise SyscallError(EOPNOTSUPP)
             flags |= P9.XATTR_SET_EMPTY
         xattr.put(self.fid, name, value, flags)
-        self.touch_ctime()
+        self._xattr_changed(name)
 
     def removexattr(self, name):
         if self.fs.readonly:
             raise SyscallError(EROFS)
         xattr.put(self.fid, name, b"", xattr.XATTR_REPLACE)
+        self._xattr_changed(name)
+
+    def _xattr_changed(self, name):
         self.touch_ctime()
+        if name == XATTR_NAME_POSIX_ACL_ACCESS:
+            # The host made the mode what the ACL says (a minimal ACL is only mode bits, an
+            # extended one's mask is the group bits): cached attributes are stale even here.
+            self._fetch()
+        elif name == XATTR_NAME_POSIX_ACL_DEFAULT:
+            self._default_acl = False
+
+    def default_acl(self):
+        """A directory's default ACL on the host, which gives it to what is made here (the VFS
+        must then leave the umask out): asked once, then again after our own change of it."""
+        if not self.is_dir:
+            return None
+        if self._default_acl is False:
+            try:
+                self._default_acl = xattr.get(self.fid, XATTR_NAME_POSIX_ACL_DEFAULT) or None
+            except SyscallError:
+                self._default_acl = None   # none (ENODATA), or a host filesystem without ACLs
+        return self._default_acl
 
     # -- files ---------------------------------------------------------------------------------
     def open(self, task, flags):
