@@ -236,6 +236,8 @@ class GoferDirectory(GoferInode):
         self.fid.mkdir(name, mode & 0o7777, _new_gid(self, creds))
         inode = self._walk_new(name, creds)
         self.nlink += 1
+        if self._default_acl is not False:
+            inode._default_acl = self._default_acl   # the host gave it ours: no need to ask
         return inode
 
     def mknod(self, name, mode, rdev, creds=None):
