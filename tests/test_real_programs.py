@@ -219,3 +219,15 @@ def test_python(code):
 def test_python_processes(code):
     need(PYTHON)
     compare([PYTHON, "-c", code])
+
+
+@pytest.mark.parametrize("base", ["/dev/shm", "/var/tmp"])
+def test_cp_preserves_modes(base):
+    """cp -a and cp -p give the copy the source's mode by setting it as a minimal POSIX ACL (not
+    chmod): on tmpfs (/dev/shm) and on a Gofer file (the root overlay) the mode must follow, as
+    natively, and the copies show no ACL ('+' in ls -l)."""
+    need("/usr/share/perl5/Algorithm")
+    script = (f'd=$(mktemp -d {base}/sv-cpa.XXXXXX) && cd $d && cp -a /usr/share/perl5/Algorithm a && '
+              'cp -p /etc/passwd p && chmod 751 a/Merge.pm && cp -a a b && '
+              'stat -c "%a %n" a a/* p b b/* && ls -l b | cut -c1-11; s=$?; cd / && rm -rf $d; exit $s')
+    compare(["/bin/sh", "-c", script])
