@@ -8,8 +8,8 @@
  *               refused, a directory's default ACL is inherited (and umask ignored), other
  *               system.* names are EOPNOTSUPP
  *   acl_modes   what any filesystem with ACLs does (tmpfs, or the host's under a Gofer file): the
- *               mode after an ACL is set or removed, only the owner may set one, a directory's
- *               default ACL replaces the umask of what is made in it */
+ *               mode after an ACL is set or removed, a named user's access, only the owner may
+ *               set one, a directory's default ACL replaces the umask of what is made in it */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -239,6 +239,9 @@ static int acl_modes(void)
     acl_add(&a, MASK, 6, NOID); acl_add(&a, OTHER, 0, NOID);
     SHOW("set extended", setxattr(f, "system.posix_acl_access", a.b, a.len, 0));
     show_mode("file", f);
+    open_as("named user reads", 65534, 65534, f, O_RDONLY);
+    open_as("named user writes", 65534, 65534, f, O_WRONLY);
+    open_as("other reads", 65533, 65533, f, O_RDONLY);
     pid_t pid = fork();
     if (pid == 0) {
         setgroups(0, NULL); setresgid(65534, 65534, 65534); setresuid(65534, 65534, 65534);

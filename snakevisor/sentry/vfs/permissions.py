@@ -86,9 +86,10 @@ def check_fsids_mapped(creds, fs) -> None:
 
 def check_permission(creds, inode, mask: int, real: bool = False) -> None:
     """Raise EACCES unless ``creds`` may access ``inode`` for ``mask`` (MAY_* bits), as Linux's
-    generic_permission: the owner, group or other bits (or an access ACL's entries), else CAP_DAC_READ_SEARCH (reading, and
-    searching directories) or CAP_DAC_OVERRIDE (anything, but executing a file only if some
-    execute bit is set). Being uid 0 is not enough: a root process without them is refused.
+    generic_permission: the owner, group or other bits (or an access ACL's entries), else
+    CAP_DAC_READ_SEARCH (reading, and searching directories) or CAP_DAC_OVERRIDE (anything, but
+    executing a file only if some execute bit is set). Being uid 0 is not enough: a root process
+    without them is refused.
 
     ``real``: use the real ids (access(2) without AT_EACCESS) instead of the fs ids.
     """
@@ -101,29 +102,32 @@ def check_permission(creds, inode, mask: int, real: bool = False) -> None:
     uid, gid, groups = _ids(creds, real)
     if uid == inode.uid:
         bits = (mode >> 6) & 7
-    elif mode & 0o070 and (acl := inode.access_acl()) is not None:   # acl_permission_check's check_acl
+    # acl_permission_check's check_acl. A host's ACL (a Gofer file's) costs a round trip: not
+    # asked when capabilities grant the access whatever it says.
+    elif mode & 0o070 and not (inode.host_acls and _overridden(creds, inode, mask, real)) \
+            and (acl := inode.access_acl()) is not None:
         bits = mask & 7 if permits(acl, inode, uid, gid, groups, mask & 7) else 0
     elif gid == inode.gid or inode.gid in groups:
         bits = (mode >> 3) & 7
     else:
         bits = mode & 7
-    if not mask & 7 & ~bits:
+    if not mask & 7 & ~bits or _overridden(creds, inode, mask, real):
         return
+    raise SyscallError(EACCES)
+
+
+def _overridden(creds, inode, mask: int, real: bool) -> bool:
+    """Do capabilities grant an access the bits refuse (generic_permission's tail)?"""
+    mode = inode.mode
     caps = _caps(creds, real)
     ns = getattr(creds, "user_ns", None)
     if ns is not None and (ns.from_kernel("uid", inode.uid) is None or ns.from_kernel("gid", inode.gid) is None):
         caps = 0   # capable_wrt_inode_uidgid: a user namespace's capabilities reach only files it maps
     if inode.is_dir:
-        if not mask & MAY_WRITE and caps >> CAP_DAC_READ_SEARCH & 1:
-            return
-        if caps >> CAP_DAC_OVERRIDE & 1:
-            return
-        raise SyscallError(EACCES)
+        return bool(not mask & MAY_WRITE and caps >> CAP_DAC_READ_SEARCH & 1 or caps >> CAP_DAC_OVERRIDE & 1)
     if mask & 7 == MAY_READ and caps >> CAP_DAC_READ_SEARCH & 1:
-        return
-    if (not mask & MAY_EXEC or mode & 0o111) and caps >> CAP_DAC_OVERRIDE & 1:
-        return
-    raise SyscallError(EACCES)
+        return True
+    return bool((not mask & MAY_EXEC or mode & 0o111) and caps >> CAP_DAC_OVERRIDE & 1)
 
 
 def check_owner(creds, inode) -> None:

@@ -29,6 +29,7 @@ FRESH_NS = 1_000_000
 class GoferInode(Inode):
     host_acls = True
     _default_acl = False   # a directory's default ACL as last asked (False: not asked yet)
+    _access_acl = None     # (ctime, value) of the access ACL last read from the host
     wd = 0   # directories the Gofer watches: its inotify watch (directory.py, notify.py)
 
     def __init__(self, fs, fid, attr):
@@ -181,6 +182,20 @@ class GoferInode(Inode):
             self._fetch()
         elif name == XATTR_NAME_POSIX_ACL_DEFAULT:
             self._default_acl = False
+
+    def access_acl(self):
+        """The host's access ACL, for the VFS's check of a caller who does not own the file (Linux
+        asks the filesystem's get_acl there): read again once the change time moved (setting an
+        ACL changes it)."""
+        cached = self._access_acl
+        if cached is not None and cached[0] == self.ctime:
+            return cached[1]
+        try:
+            value = xattr.get(self.fid, XATTR_NAME_POSIX_ACL_ACCESS) or None
+        except SyscallError:
+            value = None   # none (ENODATA), or a host filesystem without ACLs
+        self._access_acl = (self.ctime, value)
+        return value
 
     def default_acl(self):
         """A directory's default ACL on the host, which gives it to what is made here (the VFS
