@@ -3,7 +3,7 @@ natively and in the sandbox: tests/programs/real_found.c, one case per argument,
 in the sandbox; stdout and exit status must match."""
 import pytest
 
-from harness import app_env, compare, compile_c
+from harness import app_env, compare, compile_c, program_copy
 
 CASES = ["posix_acl", "acl_modes"]
 
@@ -20,3 +20,10 @@ def test_acl_modes_gofer():
     default ACL."""
     native, _ = compare([compile_c("real_found"), "acl_modes", "/var/tmp"], env=app_env(), native_status=0)
     assert b"new file: mode 660" in native.stdout, "the host's /var/tmp has no POSIX ACLs"
+
+
+@pytest.mark.parametrize("base", ["/dev/shm", "/var/tmp"])
+def test_acl_checks(base):
+    """tests/programs/acl_checks.py on tmpfs (the Sentry's ACLs) and a Gofer file (the host's)."""
+    native, _ = compare(["/usr/bin/python3", program_copy("acl_checks.py"), base], env=app_env(), native_status=0)
+    assert b"named group reads ok" in native.stdout
