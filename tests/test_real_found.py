@@ -27,3 +27,10 @@ def test_acl_checks(base):
     """tests/programs/acl_checks.py on tmpfs (the Sentry's ACLs) and a Gofer file (the host's)."""
     native, _ = compare(["/usr/bin/python3", program_copy("acl_checks.py"), base], env=app_env(), native_status=0)
     assert b"named group reads ok" in native.stdout
+
+
+@pytest.mark.parametrize("base", ["/dev/shm", "/var/tmp"])
+def test_acl_userns(base):
+    """tests/programs/acl_userns.sh: ACL ids through a user namespace, on tmpfs and a Gofer file."""
+    native, _ = compare(["/bin/bash", program_copy("acl_userns.sh"), base], env=app_env(), native_status=0)
+    assert b"inside [(1, 6, 4294967295), (2, 4, 1000)" in native.stdout

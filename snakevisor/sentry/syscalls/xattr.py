@@ -73,9 +73,9 @@ def _permission(t, inode, name, write):
 def _get(t, inode, name_addr, value, size):
     name = _read_name(t, name_addr)
     _permission(t, inode, name, False)
-    if name in posix_acl.NAMES and inode.keeps_acls():
+    if _is_acl(inode, name):   # vfs_get_acl: ids as the caller's user namespace sees them
         if inode.is_symlink:
-            raise SyscallError(EOPNOTSUPP)   # vfs_get_acl
+            raise SyscallError(EOPNOTSUPP)
         data = posix_acl.to_xattr(inode.getxattr(name), getattr(t.creds, "user_ns", None))
         return _answer(t, value, size, data, XATTR_SIZE_MAX)
     return _answer(t, value, size, inode.getxattr(name), XATTR_SIZE_MAX)
