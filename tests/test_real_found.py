@@ -19,18 +19,21 @@ def test_acl_modes_gofer():
     them, the Sentry must see the mode they leave, check the owner and leave the umask out under a
     default ACL."""
     native, _ = compare([compile_c("real_found"), "acl_modes", "/var/tmp"], env=app_env(), native_status=0)
-    assert b"new file: mode 660" in native.stdout, "the host's /var/tmp has no POSIX ACLs"
+    if b"new file: mode 660" not in native.stdout:
+        pytest.skip("the host's /var/tmp has no POSIX ACLs")
 
 
 @pytest.mark.parametrize("base", ["/dev/shm", "/var/tmp"])
 def test_acl_checks(base):
     """tests/programs/acl_checks.py on tmpfs (the Sentry's ACLs) and a Gofer file (the host's)."""
     native, _ = compare(["/usr/bin/python3", program_copy("acl_checks.py"), base], env=app_env(), native_status=0)
-    assert b"named group reads ok" in native.stdout
+    if b"named group reads ok" not in native.stdout:
+        pytest.skip(f"the host's {base} has no POSIX ACLs")
 
 
 @pytest.mark.parametrize("base", ["/dev/shm", "/var/tmp"])
 def test_acl_userns(base):
     """tests/programs/acl_userns.sh: ACL ids through a user namespace, on tmpfs and a Gofer file."""
     native, _ = compare(["/bin/bash", program_copy("acl_userns.sh"), base], env=app_env(), native_status=0)
-    assert b"inside [(1, 6, 4294967295), (2, 4, 1000)" in native.stdout
+    if b"inside [(1, 6, 4294967295), (2, 4, 1000)" not in native.stdout:
+        pytest.skip(f"the host's {base} has no POSIX ACLs, or no user namespaces")
