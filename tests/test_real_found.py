@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c, program_copy
 
-CASES = ["posix_acl", "acl_modes"]
+CASES = ["posix_acl", "acl_modes", "st_blocks"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -37,3 +37,8 @@ def test_acl_userns(base):
     native, _ = compare(["/bin/bash", program_copy("acl_userns.sh"), base], env=app_env(), native_status=0)
     if b"inside [(1, 6, 4294967295), (2, 4, 1000)" not in native.stdout:
         pytest.skip(f"the host's {base} has no POSIX ACLs, or no user namespaces")
+
+
+def test_st_blocks_gofer():
+    """st_blocks of a Gofer file of the root overlay the sandbox wrote (/var/tmp natively is the host's)."""
+    compare([compile_c("real_found"), "st_blocks", "/var/tmp"], env=app_env(), native_status=0)

@@ -231,3 +231,13 @@ def test_cp_preserves_modes(base):
               'cp -p /etc/passwd p && chmod 751 a/Merge.pm && cp -a a b && '
               'stat -c "%a %n" a a/* p b b/* && ls -l b | cut -c1-11; s=$?; cd / && rm -rf $d; exit $s')
     compare(["/bin/sh", "-c", script])
+
+
+def test_tar_sparse_of_written_file():
+    """GNU tar --sparse takes a file whose st_blocks is 0 for all hole and archives none of its
+    data: a file the sandbox just wrote on the root overlay (a Gofer file) must count its blocks."""
+    need("/usr/bin/tar")
+    script = ('d=$(mktemp -d /var/tmp/sv-tar.XXXXXX) && cd $d && seq 1 20000 > f && '
+              'tar --sparse -cf t.tar f && mkdir o && tar -xf t.tar -C o && cmp f o/f && md5sum o/f; '
+              's=$?; cd / && rm -rf $d; exit $s')
+    compare(["/bin/sh", "-c", script])

@@ -7,6 +7,7 @@
  *               the group bits and chmod rewrites it, named entries grant access, bad values are
  *               refused, a directory's default ACL is inherited (and umask ignored), other
  *               system.* names are EOPNOTSUPP
+ *   st_blocks   st_blocks counts what is written, at once (du, tar --sparse)
  *   acl_modes   what any filesystem with ACLs does (tmpfs, or the host's under a Gofer file): the
  *               mode after an ACL is set or removed, a named user's access, only the owner may
  *               set one, a directory's default ACL replaces the umask of what is made in it */
@@ -271,7 +272,44 @@ static int acl_modes(void)
     return 0;
 }
 
+/* st_blocks follows the data a file was given, at once: what du and tar --sparse read (tar takes
+ * a file with no blocks for all hole and archives none of its data). */
+static void show_blocks(const char *label, const char *p)
+{
+    struct stat st;
+    if (stat(p, &st)) {
+        printf("%s: stat %s\n", label, ename(errno));
+        return;
+    }
+    printf("%s: size %lld, blocks %s, all of it %s\n", label, (long long)st.st_size,
+           st.st_blocks ? "some" : "none", (long long)st.st_blocks * 512 >= st.st_size ? "yes" : "no");
+}
+
+static int st_blocks(void)
+{
+    char buf[8192];
+    memset(buf, 'x', sizeof buf);
+    char *f = path("f"), *s = path("sparse");
+    int fd = open(f, O_CREAT | O_WRONLY, 0644);
+    show_blocks("new", f);
+    SHOW("write 8192", write(fd, buf, sizeof buf));
+    show_blocks("written", f);
+    SHOW("fsync", fsync(fd));
+    show_blocks("synced", f);
+    close(fd);
+    fd = open(s, O_CREAT | O_WRONLY, 0644);
+    SHOW("truncate 8 MiB", ftruncate(fd, 8 << 20));
+    show_blocks("holes", s);
+    SHOW("pwrite 1 at 4 MiB", pwrite(fd, "y", 1, 4 << 20));
+    show_blocks("one page", s);
+    SHOW("fallocate 64 KiB", fallocate(fd, 0, 0, 65536));
+    show_blocks("allocated", s);
+    close(fd);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"st_blocks", st_blocks},
     {"posix_acl", posix_acl},
     {"acl_modes", acl_modes},
 };

@@ -30,6 +30,7 @@ class GoferInode(Inode):
     host_acls = True
     _default_acl = False   # a directory's default ACL as last asked (False: not asked yet)
     _access_acl = None     # (ctime, value) of the access ACL last read from the host
+    _blocks_stale = False  # our own changes may have moved the host's st_blocks since we read it
     wd = 0   # directories the Gofer watches: its inotify watch (directory.py, notify.py)
 
     def __init__(self, fs, fid, attr):
@@ -55,7 +56,7 @@ class GoferInode(Inode):
         self.mode, self.uid, self.gid = attr.mode, attr.uid, attr.gid
         self.nlink, self.rdev = attr.nlink, attr.rdev
         self.atime, self.mtime, self.ctime = attr.atime_ns, attr.mtime_ns, attr.ctime_ns
-        self._blocks = attr.blocks
+        self._blocks, self._blocks_stale = attr.blocks, False
         self._set_size(attr.size)
 
     def refresh_host(self, st):
@@ -64,7 +65,7 @@ class GoferInode(Inode):
         self._fetched = _monotonic_ns()   # (the qid version stays: a walk showing it means unchanged)
         self.mode, self.uid, self.gid, self.nlink, self.rdev = st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_rdev
         self.atime, self.mtime, self.ctime = st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
-        self._blocks = st.st_blocks
+        self._blocks, self._blocks_stale = st.st_blocks, False
         if st.st_size != self.size:
             self._set_size(st.st_size)
 
@@ -97,6 +98,7 @@ class GoferInode(Inode):
     def touch_mtime(self):
         self.mtime = self.ctime = now_ns()   # Inode.touch_mtime, inlined: every write comes here
         self._fetched = 0   # a local estimate: on a shared mount the next stat asks the host
+        self._blocks_stale = True   # and on an exclusive one for st_blocks (the host allocates)
 
     def touch_ctime(self):
         super().touch_ctime()
@@ -106,6 +108,15 @@ class GoferInode(Inode):
         self.size = size
 
     def blocks(self):
+        """st_blocks: the host's count, asked again after our own writes, truncations and
+        allocations (du reads it, and tar --sparse takes a file with none for all hole)."""
+        if self._blocks_stale:
+            self._blocks_stale = False
+            try:
+                st = directfs.fstat(self)
+                self._blocks = st.st_blocks if st is not None else self.fid.getattr(P9.GETATTR_BLOCKS).blocks
+            except SyscallError:
+                pass   # gone on the host meanwhile: what we knew
         return self._blocks
 
     def stat(self):

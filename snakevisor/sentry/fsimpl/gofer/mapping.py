@@ -121,6 +121,7 @@ class FileMapping(Mappable):
                 continue
             for foff, mf_off, n in self.cache.data_ranges(start, end - start):
                 writer.pwrite(view[mf_off:mf_off + n], foff)
+        inode._blocks_stale = True   # the host allocated what it took: st_blocks is asked again
         if inode.mode & 0o6000:
             inode.keep_setid()   # a write through a mapping clears no set-id bit on Linux
 
