@@ -8,12 +8,14 @@
  *               refused, a directory's default ACL is inherited (and umask ignored), other
  *               system.* names are EOPNOTSUPP
  *   st_blocks   st_blocks counts what is written, at once (du, tar --sparse)
+ *   tmpfs_blocks a tmpfs file's st_blocks: its pages written or fallocated, 8 a page
  *   acl_modes   what any filesystem with ACLs does (tmpfs, or the host's under a Gofer file): the
  *               mode after an ACL is set or removed, a named user's access, only the owner may
  *               set one, a directory's default ACL replaces the umask of what is made in it */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <grp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -308,7 +310,35 @@ static int st_blocks(void)
     return 0;
 }
 
+/* A tmpfs file's st_blocks is its allocated pages (written, fallocated), 8 a page: du's answer. */
+static void exact_blocks(const char *label, int fd)
+{
+    struct stat st;
+    fstat(fd, &st);
+    printf("%s: size %lld blocks %lld\n", label, (long long)st.st_size, (long long)st.st_blocks);
+}
+
+static int tmpfs_blocks(void)
+{
+    int fd = open(path("t"), O_CREAT | O_RDWR, 0644);
+    SHOW("truncate 100 MiB", ftruncate(fd, 100 << 20));
+    exact_blocks("holes", fd);
+    SHOW("pwrite 1 at 50 MiB", pwrite(fd, "x", 1, 50 << 20));
+    exact_blocks("one page", fd);
+    SHOW("pwrite 64 at 0", pwrite(fd, base, sizeof base, 0));
+    exact_blocks("two more", fd);
+    SHOW("fallocate 8 MiB at 1 MiB", fallocate(fd, 0, 1 << 20, 8 << 20));
+    exact_blocks("allocated", fd);
+    SHOW("punch 2 MiB at 2 MiB", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 << 20, 2 << 20));
+    exact_blocks("punched", fd);
+    SHOW("truncate 4 MiB", ftruncate(fd, 4 << 20));
+    exact_blocks("truncated", fd);
+    close(fd);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"tmpfs_blocks", tmpfs_blocks},
     {"st_blocks", st_blocks},
     {"posix_acl", posix_acl},
     {"acl_modes", acl_modes},

@@ -342,12 +342,17 @@ class TmpfsFile(TmpfsInode):
         super().__init__(fs, mode, uid=uid, gid=gid)
         self.cache = PageCache(fs.memory_file)
         self.charged = ChargedPages()   # what the size limit counts (tmpfs_pages.py)
+        self.mapped = False             # a mapping has touched its pages (they may be uncharged)
         self.seals = F_SEAL_SEAL   # F_ADD_SEALS: only a memfd made with MFD_ALLOW_SEALING starts open
 
     def blocks(self):
-        # Pages in use, as Linux's tmpfs counts them: a chunk is reserved space, not all of it used.
-        used = min(len(self.cache.chunks) * CHUNK_SIZE, (self.size + 4095) & ~4095)
-        return used // 512
+        # shmem's i_blocks: the pages writes and fallocate allocated (charged), 8 each. A mapping's
+        # touches charge only under a size limit: once mapped, the cached chunks count too (capped
+        # by the size: a chunk is reserved space, not all of it used).
+        pages = self.charged.count()
+        if self.mapped:
+            pages = max(pages, min(len(self.cache.chunks) * CHUNK_SIZE, (self.size + PAGE - 1) & -PAGE) // PAGE)
+        return pages * (PAGE // 512)
 
     def open(self, task, flags):
         return TmpfsFileImpl(self)
@@ -519,6 +524,7 @@ class TmpfsMappable(Mappable):
         return bool(self.inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
 
     def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
+        self.inode.mapped = True
         return self.inode.cache.translate(offset, length)
 
     def charges_on_fault(self, offset: int, length: int) -> bool:

@@ -24,6 +24,10 @@ class ChargedPages:
         self.starts: list[int] = []   # runs [starts[i], ends[i]) of page numbers
         self.ends: list[int] = []
 
+    def count(self) -> int:
+        """How many pages are charged."""
+        return sum(e - s for s, e in zip(self.starts, self.ends))
+
     def missing(self, first: int, end: int) -> int:
         """How many pages of [first, end) are not charged yet."""
         have, j = 0, max(0, bisect.bisect_right(self.starts, first) - 1)
