@@ -402,6 +402,47 @@ static int sysctl_writes(void)
     return 0;
 }
 
+/* SEEK_DATA/SEEK_HOLE on a tmpfs file (a memfd: tmpfs natively too) are page-granular: data is
+   a page written, or touched through a mapping; a page only fallocated, punched, or read with
+   read(2) (which must not fill it) is a hole (LTP lseek11 took the Sentry's 64 KiB chunks for
+   blocks). */
+static int tmpfs_seek_holes(void)
+{
+    char buf[8192], *m;
+    int fd = memfd_create("holes", 0);
+    ftruncate(fd, 1 << 20);
+#define SEEKS(what, from) printf("%-28s data %ld hole %ld\n", what, (long)lseek(fd, from, SEEK_DATA), \
+                                 (long)lseek(fd, from, SEEK_HOLE))
+    SEEKS("empty", 0);
+    pwrite(fd, "x", 1, 8192 + 5);
+    SEEKS("one byte in page 2", 0);
+    SEEKS("from inside it", 8192 + 100);
+    fallocate(fd, FALLOC_FL_KEEP_SIZE, 16384, 8192);
+    SEEKS("fallocated pages 4-5", 12288);
+    pread(fd, buf, sizeof buf, 40960);
+    SEEKS("read pages 10-11", 20480);
+    m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    printf("mapped byte %d\n", m[90000]);
+    SEEKS("mapping read page 21", 20480);
+    m[200000] = 1;
+    SEEKS("mapping wrote page 48", 90112);
+    memset(buf, 0, sizeof buf);
+    pwrite(fd, buf, 4096, 69632);
+    SEEKS("zeros written to page 17", 12288);
+    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 65536, 8192);
+    SEEKS("page 17 punched", 12288);
+    for (long off = 0; off < 3 * 65536; off += 4096)
+        pwrite(fd, "y", 1, 300000 + off);
+    SEEKS("48 pages written", 299000);
+    SEEKS("inside them", 300000 + 65536);
+    ftruncate(fd, 400000);
+    SEEKS("truncated", 300000 + 65536);
+    printf("past the end: %ld %s\n", (long)lseek(fd, 400000, SEEK_DATA), strerrorname_np(errno));
+    munmap(m, 1 << 20);
+    close(fd);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -412,6 +453,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"timens_range", timens_range},
     {"prctl_misc", prctl_misc},
     {"sysctl_writes", sysctl_writes},
+    {"tmpfs_seek_holes", tmpfs_seek_holes},
 };
 
 int main(int argc, char **argv)

@@ -365,9 +365,9 @@ class TmpfsFile(TmpfsInode):
         idx, within = divmod(offset, CHUNK_SIZE)
         base = self.cache.chunks.get(idx)
         if base is not None and within + end - offset <= CHUNK_SIZE:
-            return self.cache.mf.read(base + within, end - offset)   # within one chunk (most reads): no join
+            return self.cache.mf.pread(base + within, end - offset)   # within one chunk (most reads): no join
         mf = self.cache.mf
-        return b"".join(bytes(m) if at is None else mf.read(at, m) for at, m in self.cache.extents(offset, end - offset))
+        return b"".join(bytes(m) if at is None else mf.pread(at, m) for at, m in self.cache.extents(offset, end - offset))
 
     def _grow(self, new_size: int) -> None:
         if new_size > MAX_LFS_FILESIZE:
@@ -613,21 +613,14 @@ class TmpfsFileImpl(FileDescriptionImpl):
             inode.truncate(offset + length)
 
     def seek_data_hole(self, offset, whence):
-        # Data is any allocated chunk; a hole is a missing chunk or EOF. Work from the
-        # chunk keys so a huge sparse file costs no more than its allocated chunks.
+        # Page-granular, as shmem's: data is what the file's pages hold (pagecache.next_data);
+        # a 64 KiB chunk is only where they live, so a page written in one leaves the rest holes.
         size = self.inode.size
         if offset >= size:
             raise SyscallError(ENXIO)
-        chunks = self.inode.cache.chunks
-        idx = offset // CHUNK_SIZE
         if whence == SEEK_DATA:
-            later = [i for i in chunks if i >= idx]
-            if not later:
-                raise SyscallError(ENXIO)
-            pos = max(offset, min(later) * CHUNK_SIZE)
-            if pos >= size:
+            pos = self.inode.cache.next_data(offset, size)
+            if pos is None:
                 raise SyscallError(ENXIO)
             return pos
-        while idx in chunks:
-            idx += 1
-        return min(max(offset, idx * CHUNK_SIZE), size)
+        return min(self.inode.cache.data_end(offset), size)

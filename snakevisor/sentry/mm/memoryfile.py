@@ -153,6 +153,13 @@ class MemoryFile:
     def read(self, offset: int, length: int) -> bytes:
         return self.view[offset:offset + length]
 
+    def pread(self, offset: int, length: int) -> bytes:
+        """``read`` for a file's read(2): a hole reads as zeros and stays a hole (the host's
+        shmem reads one through its zero page; a touch of the view would allocate a page there,
+        which SEEK_DATA and the memory charge would then count, as Linux's read does not)."""
+        data = os.pread(self.fd, length, offset)
+        return data if len(data) == length else data + bytes(length - len(data))
+
     def write(self, offset: int, data) -> None:
         if data.__class__ is memoryview and data.format == "B":
             # Maybe application memory, i.e. this very file: memmove, right even if they overlap.

@@ -69,6 +69,32 @@ class PageCache:
         dirty = sum(max(0, min(end, (last + 1) * page) - max(start, first * page)) for start, end in self.dirty)
         return cached, page_round_up(dirty) // page
 
+    def next_data(self, offset: int, end: int) -> int | None:
+        """The first byte at or after ``offset`` (below ``end``) the MemoryFile holds data for, or
+        None. Data is a page written or touched through a mapping; a hole (never written, punched,
+        or only fallocated) is not: the host's shmem answers as Linux's does for the file."""
+        first = offset // CHUNK_SIZE
+        for idx in sorted(i for i in self.chunks if i >= first and i * CHUNK_SIZE < end):
+            lo, hi = max(offset, idx * CHUNK_SIZE), min(end, (idx + 1) * CHUNK_SIZE)
+            base = self.chunks[idx] - idx * CHUNK_SIZE
+            for data, _ in self.mf.data_extents(base + lo, hi - lo):
+                return data - base
+        return None
+
+    def data_end(self, pos: int) -> int:
+        """The end of the run of data starting at ``pos`` (``pos`` itself if it is in a hole)."""
+        while True:
+            idx, within = divmod(pos, CHUNK_SIZE)
+            base = self.chunks.get(idx)
+            if base is None:
+                return pos
+            ext = next(iter(self.mf.data_extents(base + within, CHUNK_SIZE - within)), None)
+            if ext is None or ext[0] != base + within:
+                return pos
+            pos += ext[1]
+            if within + ext[1] < CHUNK_SIZE:
+                return pos
+
     def translate(self, offset: int, length: int) -> list[tuple[int, int]]:
         """MemoryFile (offset, length) ranges backing file bytes [offset, offset+length).
 
