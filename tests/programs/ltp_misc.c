@@ -443,6 +443,49 @@ static int tmpfs_seek_holes(void)
     return 0;
 }
 
+static volatile int usr1_count;
+static void on_usr1(int sig) { (void)sig; usr1_count++; }
+
+/* The init of a new PID namespace drops a signal it does not handle, but not while it blocks
+   it (sig_ignored: its handler may change before the unblock): then it is queued, handled if a
+   handler came, dropped at delivery if not. A fault's forced signal still kills it (LTP pidns20
+   saw its SIGUSR1, sent while blocked, lost). */
+static int pidns_init_signals(void)
+{
+    int go[2], ready[2], status;
+    char c;
+    pipe(go), pipe(ready);
+    pid_t pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1), sigaddset(&set, SIGUSR2);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        write(ready[1], "r", 1);
+        read(go[0], &c, 1);
+        signal(SIGUSR1, on_usr1);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);   /* SIGUSR2 is still SIG_DFL: dropped now */
+        printf("init %ld: SIGUSR1 handled %d times, alive after SIGUSR2 and SIGTERM\n", syscall(SYS_getpid), usr1_count);
+        pid_t inner = fork();
+        if (inner == 0) {
+            printf("kill(1, SIGUSR2) from inside: %d\n", kill(1, SIGUSR2));
+            _exit(0);
+        }
+        waitpid(inner, NULL, 0);
+        printf("init alive after it\n");
+        *(volatile int *)16 = 0;   /* a fault's SIGSEGV, SIG_DFL: kills even the init */
+        _exit(0);
+    }
+    read(ready[0], &c, 1);
+    CHECK(kill(pid, SIGUSR1));
+    CHECK(kill(pid, SIGUSR2));
+    CHECK(kill(pid, SIGTERM));   /* unblocked, unhandled: dropped as it is sent */
+    write(go[1], "g", 1);
+    waitpid(pid, &status, 0);
+    printf("init ended: signaled %d by %d\n", WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -454,6 +497,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"prctl_misc", prctl_misc},
     {"sysctl_writes", sysctl_writes},
     {"tmpfs_seek_holes", tmpfs_seek_holes},
+    {"pidns_init_signals", pidns_init_signals},
 };
 
 int main(int argc, char **argv)

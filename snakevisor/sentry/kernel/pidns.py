@@ -170,13 +170,26 @@ def seen_from(tg, gid):
     return tg.pidns.id_of(gid)
 
 
-def init_ignores(sender, target, sig):
+def protected_init(tg):
+    """Is ``tg`` the init of a PID namespace the application made, and still protected from
+    signals it does not handle (Linux's SIGNAL_UNKILLABLE, which a forced fault signal takes away)?
+    The sandbox's own init (the root namespace's) is not, as before namespaces (tests run programs
+    there as pid 1)."""
+    ns = tg.pidns
+    return ns.parent is not None and tg is ns.init and not tg.unkillable_lost
+
+
+def init_ignores(sender, target, sig, task=None):
     """Does the init of a PID namespace the application made drop ``sig`` from ``sender`` (a
-    ThreadGroup, None for the kernel)? It does unless it handles it, but SIGKILL and SIGSTOP from
-    an ancestor namespace still act (Linux's SIGNAL_UNKILLABLE). The sandbox's own init (the root
-    namespace's) is not protected, as before namespaces (tests run programs there as pid 1)."""
-    ns = target.pidns
-    if ns.parent is None or target is not ns.init or target.handlers.get(sig)[0] != SIG_DFL:
+    ThreadGroup, None for the kernel) as it is sent (to thread ``task``; the leader for the
+    process)? It does unless it handles it, but SIGKILL and SIGSTOP from an ancestor namespace
+    still act; and, as sig_ignored, not while the receiver blocks it (its handler may change by
+    the time it is unblocked: delivery drops it then if not, Signals.deliver) or is traced."""
+    if not protected_init(target) or target.handlers.get(sig)[0] != SIG_DFL:
         return False
-    from_outside = sender is None or ns.id_of(sender.tgid) == 0
+    receiver = task or target.leader
+    if receiver is not None and ((receiver.sigmask | receiver.real_sigmask) >> (sig - 1) & 1
+                                 or receiver.ptrace is not None and sig != SIGKILL):
+        return False
+    from_outside = sender is None or target.pidns.id_of(sender.tgid) == 0
     return not (from_outside and sig in (SIGKILL, SIGSTOP))

@@ -20,6 +20,7 @@ from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
 from snakevisor.abi.fs import to_s32, to_s64
 from snakevisor.abi.resource import RLIMIT_SIGPENDING
 from snakevisor.sentry.kernel import ptrace
+from snakevisor.sentry.kernel.pidns import protected_init
 
 RESTART_CODES = (-ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK)
 # Syscalls that never restart after a handler ran (Linux returns ERESTARTNOHAND or EINTR for them).
@@ -244,6 +245,8 @@ class Signals:
         if task.sigmask & sigbit(sig) or handler == S.SIG_IGN:
             tg.handlers.actions[sig] = (S.SIG_DFL, 0, 0, 0)
             task.sigmask &= ~sigbit(sig)
+        if tg.handlers.get(sig)[0] == S.SIG_DFL and task.ptrace is None:
+            tg.unkillable_lost = True   # force_sig_info_to_task: even a namespace's init dies of it
         task.pending.setdefault(sig, []).insert(0, info)
 
     def deliver(self, task, syscall_ret=None, nr=None):
@@ -271,16 +274,8 @@ class Signals:
             if handler == S.SIG_IGN:
                 continue
             if handler == S.SIG_DFL:
-                action = default_action(sig)
-                if action in ("ignore", "continue"):
-                    continue
-                if action == "stop":
-                    yield from self.group_stop(task, sig)
-                    continue
-                status = self.death_status(task.tg, sig)
-                if task.ptrace is not None:
-                    yield from ptrace.exit_event(task, status)
-                self.kernel.kill_group(task.tg, sig, status)   # raises TaskExit for ``task``
+                yield from self._default_action(task, sig)   # nothing, a stop, or the group dies
+                continue
             # A handler: settle the interrupted syscall first, then build the frame. Every other
             # deliverable signal gets its frame on top before we return (the last runs first).
             if syscall_ret is not None:
@@ -306,6 +301,21 @@ class Signals:
         if handled:
             task.ctx.set_regs()
         return handled
+
+    def _default_action(self, task, sig):
+        """A dequeued signal's default action (a generator: a stop waits)."""
+        action = default_action(sig)
+        if action in ("ignore", "continue"):
+            return
+        if sig not in S.SIG_KERNEL_ONLY and protected_init(task.tg):
+            return   # get_signal: queued while blocked, still unhandled: a namespace's init drops it
+        if action == "stop":
+            yield from self.group_stop(task, sig)
+            return
+        status = self.death_status(task.tg, sig)
+        if task.ptrace is not None:
+            yield from ptrace.exit_event(task, status)
+        self.kernel.kill_group(task.tg, sig, status)   # raises TaskExit for ``task``
 
     def _join_group_stop(self, task):
         """Another thread stopped the group since ``task`` last ran: it stops too; or its tracer's

@@ -37,6 +37,7 @@ class ThreadGroup:
         self.limits = default_limits() if parent is None else dict(parent.limits)
         self.handlers = handlers or SignalHandlers()
         self.shared_pending = {}          # signo -> list of siginfo bytes
+        self.unkillable_lost = False      # a forced fault signal ended a namespace init's protection (pidns.protected_init)
         self.pgid = tgid if parent is None else parent.pgid
         self.sid = tgid if parent is None else parent.sid
         self.exit_status = None           # wait status word once every thread has exited

@@ -203,7 +203,7 @@ def _tkill(t, tgid, tid, sig):
     target = _thread(t, tgid, tid)
     if not _may_signal_task(t, target, sig):
         raise SyscallError(EPERM)
-    if not init_ignores(t.tg, target.tg, sig):
+    if not init_ignores(t.tg, target.tg, sig, target):
         t.kernel.signals.send_to_task(target, sig, _sender_info(t, target.tg, sig, S.SI_TKILL))
     return 0
 
