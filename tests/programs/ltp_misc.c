@@ -486,6 +486,24 @@ static int pidns_init_signals(void)
     return 0;
 }
 
+/* PID namespaces nest 32 levels below the initial one (MAX_PID_NS_LEVEL); the 33rd clone is
+   ENOSPC (LTP pidns32 found the sandbox stopping at 31). */
+static int pidns_nest(int depth)
+{
+    int status;
+    pid_t pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid < 0) {
+        printf("levels made: %d, then %s\n", depth, strerrorname_np(errno));
+        return 0;
+    }
+    if (pid == 0)
+        _exit(pidns_nest(depth + 1));
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static int pidns_depth(void) { return pidns_nest(0); }
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -498,6 +516,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"sysctl_writes", sysctl_writes},
     {"tmpfs_seek_holes", tmpfs_seek_holes},
     {"pidns_init_signals", pidns_init_signals},
+    {"pidns_depth", pidns_depth},
 };
 
 int main(int argc, char **argv)

@@ -98,7 +98,7 @@ class PIDNamespace:
     # -- making ids ---------------------------------------------------------------------
     def new_child(self, ino):
         """A namespace below this one (clone/unshare CLONE_NEWPID)."""
-        if self.level + 1 >= MAX_LEVEL:
+        if self.level + 1 > MAX_LEVEL:   # create_pid_namespace: a level past 32
             raise SyscallError(ENOSPC)
         return PIDNamespace(self, ino, self.max_pids)
 
