@@ -28,6 +28,7 @@
 #include <sys/sysinfo.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <mqueue.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
     printf("%-64s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
@@ -504,6 +505,56 @@ static int pidns_nest(int depth)
 
 static int pidns_depth(void) { return pidns_nest(0); }
 
+static void mq_notified(mqd_t q, const char *who)
+{
+    sigset_t set;
+    siginfo_t si;
+    char buf[64];
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigwaitinfo(&set, &si);
+    printf("%s: signo %d code %d si_pid %d\n", who, si.si_signo, si.si_code, si.si_pid);
+    mq_receive(q, buf, sizeof buf, NULL);
+}
+
+/* An mqueue's notification signal names the sender as the registered process's PID namespace
+   does: 0 from an ancestor namespace, its own number from within (LTP pidns30 saw the global pid). */
+static int mq_notify_pidns(void)
+{
+    int go[2], ready[2], status;
+    char c;
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 64};
+    mq_unlink("/ltp_misc_mq");
+    mqd_t q = mq_open("/ltp_misc_mq", O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    pipe(go), pipe(ready);
+    pid_t pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+        mq_notify(q, &ev);
+        write(ready[1], "r", 1);
+        mq_notified(q, "from the parent namespace");
+        mq_notify(q, &ev);
+        if (fork() == 0) {
+            mq_send(q, "y", 1, 0);
+            _exit(0);
+        }
+        mq_notified(q, "from within");
+        wait(NULL);
+        _exit(0);
+    }
+    read(ready[0], &c, 1);
+    int sent = mq_send(q, "x", 1, 0);
+    waitpid(pid, &status, 0);   /* (the child prints first) */
+    printf("parent's mq_send %d\n", sent);
+    mq_close(q);
+    mq_unlink("/ltp_misc_mq");
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -517,6 +568,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"tmpfs_seek_holes", tmpfs_seek_holes},
     {"pidns_init_signals", pidns_init_signals},
     {"pidns_depth", pidns_depth},
+    {"mq_notify_pidns", mq_notify_pidns},
 };
 
 int main(int argc, char **argv)

@@ -15,6 +15,8 @@ from snakevisor.abi.fs import NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O
 from snakevisor.abi.ipc import MQ_PRIO_MAX
 from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL
 from snakevisor.sentry.fsimpl.mqueue import MqueueImpl, register_notify, take_notification
+from snakevisor.sentry.kernel.pidns import seen_from
+from snakevisor.sentry.kernel.userns import id_in
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.abi.time import CLOCK_REALTIME
 from snakevisor.sentry.syscalls.time import NSEC, TIMESPEC, clock_ns
@@ -126,8 +128,10 @@ def mq_timedsend(t, fd, msg_addr, length, prio, timeout_addr):
     note = take_notification(q)
     if note is not None:
         tg, how, signo, value = note
-        if how == SIGEV_SIGNAL:
-            t.kernel.signals.send_to_group(tg, signo, make_siginfo(signo, S.SI_MESGQ, t.tg.tgid, t.creds.uid,
+        if how == SIGEV_SIGNAL:   # __do_notify: the sender as the registered process's namespaces name it
+            leader = tg.leader
+            uid = id_in(leader.creds if leader is not None else None, t.creds.uid)
+            t.kernel.signals.send_to_group(tg, signo, make_siginfo(signo, S.SI_MESGQ, seen_from(tg, t.tg.tgid), uid,
                                                                    value=value))
     return 0
 
