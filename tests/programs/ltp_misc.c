@@ -555,6 +555,34 @@ static int mq_notify_pidns(void)
     return 0;
 }
 
+static void put_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    if (write(fd, text, strlen(text)) < 0)
+        printf("write %s: %s\n", path, strerrorname_np(errno));
+    close(fd);
+}
+
+/* User namespaces nest 33 levels below the initial one (create_user_ns refuses a parent past
+   level 32); LTP userns07 found the sandbox stopping at 31. Each level maps root to root. */
+static int userns_depth(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int n = 0;
+        while (unshare(CLONE_NEWUSER) == 0) {
+            n++;
+            put_file("/proc/self/uid_map", "0 0 1");
+            put_file("/proc/self/setgroups", "deny");
+            put_file("/proc/self/gid_map", "0 0 1");
+        }
+        printf("levels made: %d, then %s\n", n, strerrorname_np(errno));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -569,6 +597,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"pidns_init_signals", pidns_init_signals},
     {"pidns_depth", pidns_depth},
     {"mq_notify_pidns", mq_notify_pidns},
+    {"userns_depth", userns_depth},
 };
 
 int main(int argc, char **argv)

@@ -16,7 +16,7 @@ from snakevisor.abi.capability import ALL_CAPS, CAP_SETGID, CAP_SETUID, CAP_SYS_
 from snakevisor.abi.errno import EINVAL, ENOSPC, EPERM, SyscallError
 
 OVERFLOW_ID = 65534   # /proc/sys/kernel/overflowuid and overflowgid
-MAX_LEVEL = 32        # Linux's nesting limit: a deeper CLONE_NEWUSER is ENOSPC
+MAX_LEVEL = 32        # Linux's nesting limit: CLONE_NEWUSER below a deeper namespace is ENOSPC
 MAX_EXTENTS = 340     # lines per map (Linux's UID_GID_MAP_MAX_EXTENTS)
 U32 = 1 << 32
 
@@ -121,8 +121,8 @@ def new_user_ns(creds, ino):
     """CLONE_NEWUSER: ``creds`` (a copy the caller will commit) move to a new namespace below
     theirs, owned by their euid, with every capability there (set_cred_user_ns)."""
     parent = creds.user_ns
-    if parent is not None and parent.level + 1 >= MAX_LEVEL:
-        raise SyscallError(ENOSPC)
+    if parent is not None and parent.level > MAX_LEVEL:
+        raise SyscallError(ENOSPC)   # create_user_ns: a parent past level 32 (so 33 levels below the initial one)
     if parent is not None and (parent.from_kernel("uid", creds.euid) is None
                                or parent.from_kernel("gid", creds.egid) is None):
         raise SyscallError(EPERM)   # an owner the parent cannot name (create_user_ns)
