@@ -583,6 +583,45 @@ static int userns_depth(void)
     return 0;
 }
 
+static void show_timerslack(const char *path)
+{
+    char buf[64] = "";
+    int fd = open(path, O_RDONLY);
+    if (read(fd, buf, sizeof buf - 1) < 0)
+        printf("read %s: %s\n", path, strerrorname_np(errno));
+    close(fd);
+    printf("%s: %s", strncmp(path, "/proc/self/", 11) ? "the parent's" : path, buf);
+}
+
+/* /proc/PID/timerslack_ns (0666) shows and sets the task's timer slack as PR_GET/SET_TIMERSLACK
+   do; 0 restores the slack it started with; a non-number is EINVAL (LTP prctl08 TCONFed on its
+   absence). */
+static int timerslack_proc(void)
+{
+    struct stat st;
+    char path[64];
+    stat("/proc/self/timerslack_ns", &st);
+    printf("mode %o\n", st.st_mode & 07777);
+    CHECK(prctl(PR_SET_TIMERSLACK, 70000, 0, 0, 0));
+    show_timerslack("/proc/self/timerslack_ns");
+    put_file("/proc/self/timerslack_ns", "123456\n");
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    put_file("/proc/self/timerslack_ns", "0");
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    put_file("/proc/self/timerslack_ns", "-5");
+    put_file("/proc/self/timerslack_ns", "junk");
+    pid_t parent = getpid();
+    if (fork() == 0) {   /* root: CAP_SYS_NICE over the parent */
+        snprintf(path, sizeof path, "/proc/%d/timerslack_ns", parent);
+        put_file(path, "80000");
+        show_timerslack(path);
+        _exit(0);
+    }
+    wait(NULL);
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -598,6 +637,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"pidns_depth", pidns_depth},
     {"mq_notify_pidns", mq_notify_pidns},
     {"userns_depth", userns_depth},
+    {"timerslack_proc", timerslack_proc},
 };
 
 int main(int argc, char **argv)

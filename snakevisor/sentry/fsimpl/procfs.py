@@ -9,7 +9,7 @@ to a path. Writers of writable files (sysctls) get the writing Task too.
 import os
 import time
 
-from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
+from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import MEM_MAJOR, O_CLOEXEC, PROC_SUPER_MAGIC
 from snakevisor.abi.tty import TTYAUX_MAJOR, UNIX98_PTY_SLAVE_MAJOR
@@ -362,6 +362,8 @@ class ThreadGroupDir(Directory):
         if not self.per_thread:   # the process's (Linux's tgid_base_stuff only)
             out[b"coredump_filter"] = lambda: WritableFile(fs, lambda: f"{tg.coredump_filter:08x}\n",
                                                            self._set_coredump_filter)
+            out[b"timerslack_ns"] = lambda: WritableFile(fs, lambda: f"{task.timer_slack_ns}\n",
+                                                         self._set_timerslack, 0o666)
         if self.per_thread:   # the processes this thread forked (Linux keeps children per thread)
             out[b"children"] = lambda: GeneratedFile(fs, lambda: procfs_pid.children_text(task, fs.seen), 0o444)
         if self.hidden_tid:
@@ -405,6 +407,16 @@ class ThreadGroupDir(Directory):
 
     def _set_coredump_filter(self, writer, data):
         self.tg.coredump_filter = _parse_int(data) & 0xFFFFFFFF   # (kept; no core is ever dumped)
+
+    def _set_timerslack(self, writer, data):
+        """timerslack_ns_write: the task's slack in ns, decimal (0: the slack it started with, as
+        PR_SET_TIMERSLACK's 0); another task's needs CAP_SYS_NICE."""
+        text = data.split(b"\0")[0].strip().removeprefix(b"+")
+        if not text.isdigit() or int(text) >= 1 << 64:
+            raise SyscallError(EINVAL)
+        if writer is not None and writer is not self.task and not writer.creds.has_cap(CAP_SYS_NICE):
+            raise SyscallError(EPERM)
+        self.task.timer_slack_ns = int(text) or self.task.default_timer_slack_ns
 
     def _set_oom_score_adj(self, writer, data):
         value = _parse_int(data)
