@@ -29,6 +29,7 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <mqueue.h>
+#include <linux/close_range.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
     printf("%-64s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
@@ -622,6 +623,28 @@ static int timerslack_proc(void)
     return 0;
 }
 
+/* close_range(CLOSE_RANGE_UNSHARE) in a process sharing its fd table (CLONE_FILES) first takes a
+   private copy: what it closes, or marks close-on-exec, stays open in the other (LTP close_range02
+   found the shared table's descriptor closed). */
+static int close_range_unshare(void)
+{
+    int a = open("/", O_PATH), b = open("/", O_PATH), status;
+    pid_t pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        if (syscall(SYS_close_range, a, a, CLOSE_RANGE_UNSHARE) < 0)
+            _exit(1);
+        if (syscall(SYS_close_range, b, b, CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) < 0)
+            _exit(2);
+        _exit((fcntl(a, F_GETFD) == -1 && errno == EBADF ? 0 : 4) | (fcntl(b, F_GETFD) == FD_CLOEXEC ? 0 : 8));
+    }
+    waitpid(pid, &status, 0);
+    printf("child: %d\n", WEXITSTATUS(status));
+    CHECK(fcntl(a, F_GETFD));
+    CHECK(fcntl(b, F_GETFD));
+    close(a), close(b);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -638,6 +661,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"mq_notify_pidns", mq_notify_pidns},
     {"userns_depth", userns_depth},
     {"timerslack_proc", timerslack_proc},
+    {"close_range_unshare", close_range_unshare},
 };
 
 int main(int argc, char **argv)

@@ -130,6 +130,17 @@ class Kernel:
         for res in (task.fdtable, task.fs, task.mm):
             res.task_users = getattr(res, "task_users", 0) + 1
 
+    def unshare_resource(self, task, attr):
+        """CLONE_FS/CLONE_FILES of unshare (and close_range's CLOSE_RANGE_UNSHARE): a private copy
+        of the task's fs context or fd table, if others share it."""
+        res = getattr(task, attr)
+        if getattr(res, "task_users", 1) <= 1:
+            return
+        copy = res.fork()
+        copy.task_users = 1
+        setattr(task, attr, copy)
+        self.release_resource(res)
+
     def release_resources(self, task):
         """The last Task using an fd table closes its files; the last using an mm frees its memory."""
         if task.mm is not None:

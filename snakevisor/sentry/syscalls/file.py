@@ -477,6 +477,8 @@ def close_range(t, first, last, flags):
     first, last, flags = to_u32(first), to_u32(last), to_u32(flags)
     if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
         raise SyscallError(EINVAL)
+    if flags & CLOSE_RANGE_UNSHARE:
+        t.kernel.unshare_resource(t, "fdtable")   # __close_range: a shared table is copied first
     for fd in t.fdtable.fds_in_range(first, last):
         if flags & CLOSE_RANGE_CLOEXEC:
             t.fdtable.set_cloexec(fd, True)

@@ -42,9 +42,9 @@ def unshare(t, flags):
         raise SyscallError(EINVAL)   # not made yet: see the module docstring
     t.creds = creds
     if flags & C.CLONE_FS:
-        _unshare_resource(t, "fs")
+        t.kernel.unshare_resource(t, "fs")
     if flags & C.CLONE_FILES:
-        _unshare_resource(t, "fdtable")
+        t.kernel.unshare_resource(t, "fdtable")
     if flags & (C.CLONE_NEWIPC | C.CLONE_SYSVSEM):
         leave_sysvsem(t)
     set_namespaces(t, t.ns.copied(t.kernel, flags, t.fs, owner=creds.user_ns))   # CLONE_NEWNS came with CLONE_FS
@@ -74,17 +74,6 @@ def _check_unshare(t, flags):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_VM and getattr(t.mm, "task_users", 1) > 1:
         raise SyscallError(EINVAL)   # a vfork child still sharing its parent's memory
-
-
-def _unshare_resource(t, attr):
-    """CLONE_FS/CLONE_FILES: a private copy of the fs context or fd table, if others share it."""
-    res = getattr(t, attr)
-    if getattr(res, "task_users", 1) <= 1:
-        return
-    copy = res.fork()
-    copy.task_users = 1
-    setattr(t, attr, copy)
-    t.kernel.release_resource(res)
 
 
 def leave_sysvsem(t):
