@@ -1,11 +1,13 @@
 /* Permission checks on other processes and on one's own ids (differential): kill/tkill,
    sched_setaffinity/setscheduler/setparam, setpriority (EPERM, and EACCES for lowering nice),
-   get_robust_list, chroot, and setreuid/setregid with saved ids as kernel/sys.c. */
+   get_robust_list, chroot (a failed lookup or search permission before EPERM, as ksys_chroot),
+   and setreuid/setregid with saved ids as kernel/sys.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -22,6 +24,8 @@ static void ids(void) {
     getresgid(&gr, &ge, &gs);
     printf("  uids %u %u %u gids %u %u %u\n", r, e, s, gr, ge, gs);
 }
+
+static char private_dir[] = "/tmp/cred_checksXXXXXX";   /* 0700, root's */
 
 static void as_other_user(pid_t victim) {
     if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) { perror("setres"); _exit(1); }
@@ -45,6 +49,8 @@ static void as_other_user(pid_t victim) {
     SHOW(syscall(SYS_get_robust_list, victim, &head, &len));
     SHOW(syscall(SYS_get_robust_list, 0, &head, &len));
     SHOW(chroot("/"));
+    SHOW(chroot("/nonexistent"));
+    SHOW(chroot(private_dir) == -1 && errno == EACCES ? -1 : 0);
     _exit(0);
 }
 
@@ -69,11 +75,13 @@ static void saved_ids(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (!mkdtemp(private_dir)) { perror("mkdtemp"); return 1; }
     pid_t victim = fork();
     if (victim == 0) { pause(); _exit(0); }
     pid_t other = fork();
     if (other == 0) as_other_user(victim);
     waitpid(other, NULL, 0);
+    rmdir(private_dir);
     kill(victim, SIGKILL);
     waitpid(victim, NULL, 0);
     pid_t child = fork();

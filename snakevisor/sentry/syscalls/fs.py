@@ -242,9 +242,11 @@ def fchdir(t, fd):
 
 
 def chroot(t, path):
+    # ksys_chroot: the lookup and the search permission (ENOENT, EACCES...) before CAP_SYS_CHROOT
+    vd = _enter_dir(t, resolve_at(t, FDCWD, read_path(t, path), want_dir=True))
     if not capable(t.creds, CAP_SYS_CHROOT):
         raise SyscallError(EPERM)
-    t.fs.set_root(_enter_dir(t, resolve_at(t, FDCWD, read_path(t, path), want_dir=True)))
+    t.fs.set_root(vd)
     return 0
 
 
