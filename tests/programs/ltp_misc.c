@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <mqueue.h>
 #include <linux/close_range.h>
+#include <linux/keyctl.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
     printf("%-64s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
@@ -645,6 +646,47 @@ static int close_range_unshare(void)
     return 0;
 }
 
+static void key_user_line(const char *what)
+{
+    char line[256];
+    unsigned qnkeys = 0, qnbytes = 0;
+    FILE *f = fopen("/proc/key-users", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, " 4242:"))
+            sscanf(strchr(line, ':') + 1, "%*d %*d/%*d %u/%*u %u/%*u", &qnkeys, &qnbytes);
+    if (f)
+        fclose(f);
+    printf("%-28s %s: qnkeys %u qnbytes %u\n", what, f ? "key-users" : "no /proc/key-users", qnkeys, qnbytes);
+}
+
+/* /proc/key-users shows each key owner's quota use (LTP add_key05 reads it); a key charges its
+   description and payload, and each link a keyring holds 4 bytes more (KEYQUOTA_LINK_BYTES),
+   given back as links go. A uid with no keys on the host (the limits are the host's: not shown). */
+static int key_users(void)
+{
+    if (fork() == 0) {
+        setresgid(4242, 4242, 4242), setresuid(4242, 4242, 4242);
+        long r = syscall(SYS_add_key, "keyring", "r1", NULL, 0, KEY_SPEC_PROCESS_KEYRING);
+        key_user_line("keyring r1 in process's");
+        long k = syscall(SYS_add_key, "user", "k1", "payload", 7, r);
+        key_user_line("k1 in r1");
+        syscall(SYS_add_key, "user", "k1", "pay", 3, r);
+        key_user_line("k1 updated");
+        syscall(SYS_keyctl, KEYCTL_LINK, k, KEY_SPEC_PROCESS_KEYRING);
+        key_user_line("k1 linked to process's");
+        syscall(SYS_keyctl, KEYCTL_UNLINK, k, r);
+        key_user_line("k1 unlinked from r1");
+        syscall(SYS_keyctl, KEYCTL_LINK, k, r);
+        syscall(SYS_keyctl, KEYCTL_CLEAR, r);
+        key_user_line("linked again, r1 cleared");
+        syscall(SYS_keyctl, KEYCTL_REVOKE, r);
+        key_user_line("r1 revoked");
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -662,6 +704,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"userns_depth", userns_depth},
     {"timerslack_proc", timerslack_proc},
     {"close_range_unshare", close_range_unshare},
+    {"key_users", key_users},
 };
 
 int main(int argc, char **argv)

@@ -100,6 +100,7 @@ class ProcRoot(Directory):
             b"sys": lambda: Directory(fs, self._sys, sysctl=True),
             b"cmdline": lambda: GeneratedFile(fs, self._cmdline),
             b"keys": lambda: GeneratedFile(fs, keys.proc_keys, per_task=True),
+            b"key-users": lambda: GeneratedFile(fs, keys.proc_key_users, per_task=True),
             b"locks": lambda: GeneratedFile(fs, lambda t: locks.proc_locks(_reader(t).tg.pidns.id_of), per_task=True),
             b"sysvipc": lambda: Directory(fs, lambda: {
                 b"shm": lambda: GeneratedFile(fs, lambda t: _ns(fs.kernel, t).ipc.shm.proc_lines(), per_task=True),

@@ -32,6 +32,7 @@ NO_GID = -1            # Linux's INVALID_GID (shown as the overflow gid)
 # hundreds of megabytes of it: the sandbox holds at most this many keys at once (then EDQUOT).
 SANDBOX_MAX_KEYS = 65536
 OVERFLOW_ID = 65534
+LINK_BYTES = 4   # KEYQUOTA_LINK_BYTES: what each link charges its keyring's owner
 
 # Default permissions of the keyrings the kernel makes itself (security/keys/process_keys.c).
 POS_ALL = KEY_ALL << KEY_POS_SHIFT
@@ -94,10 +95,18 @@ class Charge:
 class KeyUser:
     """Per-uid key state: quota usage and the user and user-session keyrings (made on demand)."""
 
-    def __init__(self, uid):
+    def __init__(self, uid, limits):
         self.uid = uid
+        self.limits = limits   # the table's /proc/sys/kernel/keys values
         self.nkeys = self.nbytes = 0
         self.user_keyring = self.user_session_keyring = None
+
+    def fits(self, nkeys, nbytes):
+        """Do ``nkeys`` more keys of ``nbytes`` more bytes fit this user's quota?"""
+        root = self.uid == 0
+        maxkeys = self.limits["root_maxkeys" if root else "maxkeys"]
+        maxbytes = self.limits["root_maxbytes" if root else "maxbytes"]
+        return self.nkeys + nkeys <= maxkeys and self.nbytes + nbytes <= maxbytes
 
 
 class Key:
@@ -163,7 +172,7 @@ class KeyTable:
 
     def user(self, uid):
         if uid not in self.users:
-            self.users[uid] = KeyUser(uid)
+            self.users[uid] = KeyUser(uid, self.limits)
         return self.users[uid]
 
     def _serial(self):
@@ -173,10 +182,7 @@ class KeyTable:
                 return serial
 
     def quota_ok(self, user, nkeys, nbytes):
-        root = user.uid == 0
-        maxkeys = self.limits["root_maxkeys" if root else "maxkeys"]
-        maxbytes = self.limits["root_maxbytes" if root else "maxbytes"]
-        return user.nkeys + nkeys <= maxkeys and user.nbytes + nbytes <= maxbytes
+        return user.fits(nkeys, nbytes)
 
     def alloc(self, ktype, description, uid, gid, perm, payload=b"", overrun=False):
         """key_alloc and its instantiation: EDQUOT past the owner's quota (unless ``overrun``,
@@ -240,7 +246,18 @@ def link(keyring, key):
     if key.type is KEYRING:
         if key is keyring or _reaches(key, keyring, 0):
             raise SyscallError(EDEADLK)
-    keyring.links[(key.type.name, key.description)] = key
+    slot = (key.type.name, key.description)
+    if slot not in keyring.links:   # a new link, not one replaced in place: the keyring grows
+        if not keyring.charge.user.fits(0, LINK_BYTES):
+            raise SyscallError(EDQUOT)
+        charge_links(keyring, 1)
+    keyring.links[slot] = key
+
+
+def charge_links(keyring, n):
+    """A keyring's quota charge grows by KEYQUOTA_LINK_BYTES per link it holds (__key_link_begin's
+    key_payload_reserve), and shrinks as links go (unlink, clear, invalidate)."""
+    keyring.charge.resize(keyring.charge.nbytes + n * LINK_BYTES)
 
 
 def _reaches(ring, target, depth):
@@ -259,6 +276,7 @@ def unlink(keyring, key):
     if keyring.links.get(slot) is not key:
         raise SyscallError(ENOENT)
     del keyring.links[slot]
+    charge_links(keyring, -1)
 
 
 NOT_FOUND = -1    # a search that met no matching key at all (Linux's EAGAIN), as against a negative one
@@ -595,6 +613,7 @@ def invalidate(task, key):
     for ring in list(key_table(task.kernel).keys.values()):
         if ring.type is KEYRING and ring.links.get((key.type.name, key.description)) is key:
             del ring.links[(key.type.name, key.description)]
+            charge_links(ring, -1)
 
 
 def describe(key):
@@ -631,4 +650,22 @@ def proc_keys(task):
         lines.append(b"%08x %s %5d %4s %08x %5d %5d %-9.9s " % (
             key.serial, flags.encode(), 1, _timeout(key.expiry, now).encode(), key.perm, key.uid, gid,
             key.type.name.encode()) + key.summary() + b"\n")
+    return b"".join(lines)
+
+
+def proc_key_users(task):
+    """/proc/key-users: per owner of keys, its key count, and its quota use against the limits
+    (proc_key_users_show's "uid: usage nkeys/nikeys qnkeys/maxkeys qnbytes/maxbytes")."""
+    if task is None:
+        return b""
+    table = key_table(task.kernel)
+    lines = []
+    for uid, user in sorted(table.users.items()):
+        if not user.nkeys:
+            continue   # a key_user lives as long as its keys
+        root = uid == 0
+        maxkeys = table.limits["root_maxkeys" if root else "maxkeys"]
+        maxbytes = table.limits["root_maxbytes" if root else "maxbytes"]
+        lines.append(b"%5u: %5d %d/%d %d/%d %d/%d\n" % (uid, user.nkeys, user.nkeys, user.nkeys, user.nkeys, maxkeys,
+                                                        user.nbytes, maxbytes))
     return b"".join(lines)

@@ -150,6 +150,7 @@ def _clear(t, ident, _a3, _a4, _a5):
     keyring, _ = lookup(t, to_s32(ident), create=True, need=K.KEY_WRITE)
     if keyring.type is not KEYRING:
         raise SyscallError(ENOTDIR)
+    keys.charge_links(keyring, -len(keyring.links))
     keyring.links.clear()
     return 0
 
