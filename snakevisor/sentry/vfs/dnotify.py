@@ -15,19 +15,27 @@ from snakevisor.sentry.vfs import fasync, fsnotify
 LIMITS = {"dir_notify_enable": 1}
 
 _DN_OF = ((N.IN_ACCESS, DN_ACCESS), (N.IN_MODIFY, DN_MODIFY), (N.IN_CREATE, DN_CREATE),
-          (N.IN_DELETE, DN_DELETE), (N.IN_MOVED_FROM | N.IN_MOVED_TO, DN_RENAME), (N.IN_ATTRIB, DN_ATTRIB))
+          (N.IN_DELETE, DN_DELETE), (N.IN_ATTRIB, DN_ATTRIB))
 
 
 class DnotifyMark:
-    __slots__ = ("kernel", "file", "fd", "mask")
+    __slots__ = ("kernel", "file", "fd", "mask", "move_cookie")
 
     def __init__(self, kernel, file, fd, mask):
         self.kernel, self.file, self.fd, self.mask = kernel, file, fd, mask
+        self.move_cookie = None
 
     def deliver(self, inode, mask, cookie, name, unlinked=False):
-        if not name:
-            return    # the directory's own events: dnotify reports what happens inside it
-        if not any(mask & ev and self.mask & dn for ev, dn in _DN_OF):
+        # The directory's own events count too (its attributes, reads of it: dnotify_handle_event
+        # takes an event without a parent when it is a directory's); DN_RENAME is a rename within
+        # the directory only (fsnotify_move's FS_DN_RENAME): a MOVED_TO here after its MOVED_FROM.
+        if mask & N.IN_MOVED_FROM:
+            self.move_cookie = cookie
+            return
+        renamed = bool(mask & N.IN_MOVED_TO) and cookie == self.move_cookie
+        if renamed:
+            self.move_cookie = None
+        if not (renamed and self.mask & DN_RENAME) and not any(mask & ev and self.mask & dn for ev, dn in _DN_OF):
             return
         fasync.send_sigio(self.kernel, self.file, POLL_MSG, self.fd)
         if not self.mask & DN_MULTISHOT:
