@@ -1,7 +1,7 @@
 /* inotify(7) semantics, printed for a native-vs-sandbox comparison: the events (in order, with
  * names, IN_ISDIR, move cookies), merging, IN_ONESHOT, IN_MASK_ADD/CREATE, IN_EXCL_UNLINK,
- * IN_IGNORED, queue overflow, reads that do not fit, FIONREAD, and the errors. Works in a fresh
- * directory under /tmp, removed at the end. */
+ * IN_IGNORED, a watched directory's own events, queue overflow, reads that do not fit,
+ * FIONREAD, and the errors. Works in a fresh directory under /tmp, removed at the end. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -139,6 +139,15 @@ int main(void) {
     rmdir("sub");
     unlink("e");
     drain("rm_watch, rmdir, unlink");
+
+    /* A watched directory's own move and removal: MOVE_SELF and DELETE_SELF carry no IN_ISDIR
+       (inotify masks it out of those two), unlike its IN_ATTRIB */
+    mkdir("wd", 0755);
+    wd_sub = inotify_add_watch(ino, "wd", IN_ALL_EVENTS);
+    chmod("wd", 0700);
+    rename("wd", "wd2");
+    rmdir("wd2");
+    drain("a watched directory: chmod, rename, rmdir");
 
     /* IN_ONESHOT and IN_MASK_ADD */
     close(open("h", O_CREAT | O_WRONLY, 0644));

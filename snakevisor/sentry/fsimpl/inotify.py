@@ -46,7 +46,10 @@ class Watch:
         wanted = mask & self.mask & N.IN_ALL_EVENTS
         if not wanted:
             return
-        self.instance.queue(self.wd, wanted | mask & N.IN_ISDIR, cookie, name)
+        # inotify never reported IN_ISDIR with IN_MOVE_SELF and IN_DELETE_SELF, and still masks
+        # it out (inotify_handle_inode_event), though fsnotify now passes it
+        isdir = 0 if mask & (N.IN_MOVE_SELF | N.IN_DELETE_SELF) else mask & N.IN_ISDIR
+        self.instance.queue(self.wd, wanted | isdir, cookie, name)
         if self.mask & N.IN_ONESHOT:
             self.instance.remove_watch(self)
 
