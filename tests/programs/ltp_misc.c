@@ -687,6 +687,36 @@ static int key_users(void)
     return 0;
 }
 
+/* kcmp(KCMP_IO) of a parent and a child it made with flags: 0 for one I/O context, else "differs". */
+static void kcmp_io_with(const char *what, int flags)
+{
+    int hold[2];
+    char c;
+    pipe(hold);
+    pid_t pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        read(hold[0], &c, 1);
+        _exit(0);
+    }
+    long r = syscall(SYS_kcmp, getpid(), pid, 5 /* KCMP_IO */, 0, 0);
+    printf("%-44s kcmp(KCMP_IO): %s\n", what, r == 0 ? "0" : r > 0 ? "differs" : strerrorname_np(errno));
+    write(hold[1], "g", 1);
+    waitpid(pid, NULL, 0);
+    close(hold[0]), close(hold[1]);
+}
+
+/* A process has no I/O context until ioprio_set makes one: a fork of one without compares equal
+   (both none, LTP kcmp03's CLONE_IO case); then a fork gets its own, and CLONE_IO shares it. */
+static int kcmp_io(void)
+{
+    kcmp_io_with("fork, neither has an I/O context", 0);
+    kcmp_io_with("CLONE_IO, neither has one", CLONE_IO);
+    CHECK(syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 2 << 13 | 4));
+    kcmp_io_with("fork after ioprio_set", 0);
+    kcmp_io_with("CLONE_IO after ioprio_set", CLONE_IO);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -705,6 +735,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"timerslack_proc", timerslack_proc},
     {"close_range_unshare", close_range_unshare},
     {"key_users", key_users},
+    {"kcmp_io", kcmp_io},
 };
 
 int main(int argc, char **argv)

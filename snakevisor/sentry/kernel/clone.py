@@ -63,6 +63,8 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     tid = pidns.allocate()
     ctx, mm = _child_address_space(task, flags)
     tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal, pidns)
+    if tg is not task.tg:   # copy_io: CLONE_IO shares the context; else a new one if the parent has one
+        tg.io_context = task.tg.io_context if flags & C.CLONE_IO or task.tg.io_context is None else object()
     fdtable = task.fdtable if flags & C.CLONE_FILES else task.fdtable.fork()
     fs = task.fs if flags & C.CLONE_FS else task.fs.fork()
     child = Task(kernel, tg, tid, ctx, mm, fdtable, fs, task.creds.copy(thread=bool(flags & C.CLONE_THREAD)))

@@ -66,6 +66,7 @@ class ThreadGroup:
         self.itimers = {}
         self.cpu_limit = None             # RLIMIT_CPU's watch (kernel/timers.py), once finite
         self.ioprio = 0 if parent is None else parent.ioprio          # ioprio_set's value (inherited)
+        self.io_context = None   # Linux's io_context, made by ioprio_set, shared by CLONE_IO (kcmp's KCMP_IO)
         self.personality = 0 if parent is None else parent.personality  # personality(2) (inherited)
         self.mempolicy = (0, 0) if parent is None else parent.mempolicy  # set_mempolicy: (mode, nodes)
         self.oom_score_adj = 0 if parent is None else parent.oom_score_adj   # /proc/PID/oom_score_adj

@@ -67,7 +67,7 @@ def kcmp(t, pid1, pid2, kind, idx1, idx2):
     elif kind == KCMP_SIGHAND:
         x, y = a.tg.handlers, b.tg.handlers
     elif kind == KCMP_IO:
-        x, y = a.tg, b.tg      # one I/O context per process here
+        x, y = a.tg.io_context, b.tg.io_context   # None before ioprio_set, as Linux's NULL io_context
     elif kind == KCMP_SYSVSEM:
         x, y = _undo_list(a), _undo_list(b)
     else:

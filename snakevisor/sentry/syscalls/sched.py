@@ -293,4 +293,6 @@ def ioprio_set(t, which, who, ioprio):
         raise SyscallError(EINVAL)
     for tg in _io_targets(t, which, who):
         tg.ioprio = ioprio
+        if tg.io_context is None:
+            tg.io_context = object()   # set_task_ioprio makes the task's io_context
     return 0
