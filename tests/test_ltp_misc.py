@@ -23,3 +23,12 @@ def test_sysctl_limits_in_the_sandbox():
               "stat -c %a /proc/sys/vm/max_map_count; echo 1000 > /proc/sys/vm/max_map_count || echo refused")
     out = run_sandboxed(["/bin/sh", "-c", script])
     assert out.stdout.decode().split() == ["400"] + ["below"] * 10 + ["444", "refused"], out
+
+
+def test_fd_table_copy_past_nr_open():
+    """Sandbox only, as it lowers fs.nr_open (the host's must not change): fork and
+    unshare(CLONE_FILES) copy the fd table, EMFILE while a descriptor lies past nr_open rounded
+    up to 64 (dup_fd); clone(CLONE_FILES) copies nothing."""
+    out = run_sandboxed([compile_c("ltp_misc"), "nr_open_copy"])
+    assert out.stdout.decode().splitlines() == [
+        "fork: EMFILE", "CLONE_FILES child made, its unshare(CLONE_FILES) EMFILE: 1", "fork once it is closed: made"], out

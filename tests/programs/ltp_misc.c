@@ -717,6 +717,35 @@ static int kcmp_io(void)
     return 0;
 }
 
+/* Sandbox only (it lowers fs.nr_open: test_ltp_misc.py): a copy of the fd table (fork,
+   unshare(CLONE_FILES)) is EMFILE while a descriptor lies past nr_open rounded up to 64 (dup_fd;
+   LTP unshare03); CLONE_FILES copies nothing and goes on. */
+static int nr_open_copy(void)
+{
+    int status;
+    put_file("/proc/sys/fs/nr_open", "64");
+    dup2(2, 65);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    printf("fork: %s\n", pid < 0 ? strerrorname_np(errno) : "made");
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid == 0)
+        _exit(unshare(CLONE_FILES) == -1 && errno == EMFILE ? 3 : 4);
+    waitpid(pid, &status, 0);
+    printf("CLONE_FILES child made, its unshare(CLONE_FILES) EMFILE: %d\n", WEXITSTATUS(status) == 3);
+    close(65);
+    pid = fork();
+    if (pid == 0)
+        _exit(0);
+    printf("fork once it is closed: %s\n", pid < 0 ? strerrorname_np(errno) : "made");
+    waitpid(pid, NULL, 0);
+    put_file("/proc/sys/fs/nr_open", "1048576");
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -736,6 +765,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"close_range_unshare", close_range_unshare},
     {"key_users", key_users},
     {"kcmp_io", kcmp_io},
+    {"nr_open_copy", nr_open_copy},
 };
 
 int main(int argc, char **argv)

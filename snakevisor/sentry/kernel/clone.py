@@ -116,6 +116,8 @@ def _check_clone(task, flags, tls, exit_signal):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_SETTLS and tls >= TASK_SIZE_MAX:
         raise SyscallError(EPERM)   # Linux's arch_prctl(ARCH_SET_FS) check; PTRACE_SETREGS would fail
+    if not flags & C.CLONE_FILES:
+        task.fdtable.check_copy()   # copy_files' EMFILE, before anything is made
     return exit_signal
 
 

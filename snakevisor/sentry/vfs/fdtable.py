@@ -127,8 +127,16 @@ class FDTable:
         for fd in [fd for fd in self._used if self._files[fd][1]]:
             self.close(fd)
 
+    def check_copy(self) -> None:
+        """dup_fd: a copy's table holds the words of bits (64 descriptors each) up to the highest
+        open descriptor, and can hold no more than nr_open rounded up to a word: EMFILE past it
+        (a lowered fs.nr_open with a descriptor above it)."""
+        if self._used and (self._used[-1] // 64 + 1) * 64 > ((LIMITS["nr_open"] - 1) | 63) + 1:
+            raise SyscallError(EMFILE)
+
     def fork(self) -> "FDTable":
-        """A copy sharing the descriptions (fork/clone without CLONE_FILES)."""
+        """A copy sharing the descriptions (fork/clone without CLONE_FILES, unshare)."""
+        self.check_copy()
         t = FDTable(self.limit)
         for fd in self._used:
             f, cloexec = self._files[fd]
