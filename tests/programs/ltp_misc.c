@@ -746,6 +746,23 @@ static int nr_open_copy(void)
     return 0;
 }
 
+/* timer_settime's checks in Linux's order: a NULL new value is EINVAL, an unreadable one EFAULT,
+   a bad value EINVAL, each before the timer id is looked at (LTP timer_settime02 saw EFAULT). */
+static int timer_settime_order(void)
+{
+    timer_t timer;
+    struct itimerspec its = {{0, 0}, {1, 0}}, bad = {{0, 0}, {0, -1}};
+    timer_create(CLOCK_MONOTONIC, NULL, &timer);
+    CHECK(syscall(SYS_timer_settime, timer, 0, NULL, NULL));
+    CHECK(syscall(SYS_timer_settime, 12345, 0, NULL, NULL));
+    CHECK(syscall(SYS_timer_settime, 12345, 0, (void *)8, NULL));
+    CHECK(syscall(SYS_timer_settime, 12345, 0, &bad, NULL));
+    CHECK(syscall(SYS_timer_settime, 12345, 0, &its, NULL));
+    CHECK(syscall(SYS_timer_settime, timer, 0, &its, (void *)8));
+    timer_delete(timer);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -766,6 +783,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"key_users", key_users},
     {"kcmp_io", kcmp_io},
     {"nr_open_copy", nr_open_copy},
+    {"timer_settime_order", timer_settime_order},
 };
 
 int main(int argc, char **argv)

@@ -115,10 +115,13 @@ def _posix_timer(t, timer_id):
 
 
 def timer_settime(t, timer_id, flags, new_ptr, old_ptr):
-    timer = _posix_timer(t, timer_id)
+    # Linux's order: no new value (EINVAL), then reading it (EFAULT), its validity, the timer id
+    if not new_ptr:
+        raise SyscallError(EINVAL)
     isec, insec, vsec, vnsec = ITIMERSPEC.unpack(t.mm.copy_in(new_ptr, ITIMERSPEC.size))
     if isec < 0 or vsec < 0 or not 0 <= insec < NSEC or not 0 <= vnsec < NSEC:
         raise SyscallError(EINVAL)
+    timer = _posix_timer(t, timer_id)
     value, interval = vsec * NSEC + vnsec, isec * NSEC + insec
     if flags & 1 and value:   # TIMER_ABSTIME on the namespace's clock; the host timer runs on the host's
         value = max(value - timens.offset(t.ns.time, timer.clockid), 1)
