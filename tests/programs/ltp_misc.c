@@ -31,6 +31,7 @@
 #include <mqueue.h>
 #include <linux/close_range.h>
 #include <linux/keyctl.h>
+#include <linux/aio_abi.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
     printf("%-64s = %ld %s\n", #expr, _r, _r < 0 ? strerrorname_np(errno) : ""); } while (0)
@@ -763,6 +764,38 @@ static int timer_settime_order(void)
     return 0;
 }
 
+static long aio_one(aio_context_t ctx, int fd, int opcode, void *buf, size_t n, long long off, int rw_flags)
+{
+    struct iocb cb = {.aio_fildes = fd, .aio_lio_opcode = opcode, .aio_buf = (uintptr_t)buf, .aio_nbytes = n,
+                      .aio_offset = off, .aio_rw_flags = rw_flags};
+    struct iocb *list[1] = {&cb};
+    struct io_event ev;
+    if (syscall(SYS_io_submit, ctx, 1, list) != 1)
+        return -1000 - errno;
+    if (syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL) != 1)
+        return -2000 - errno;
+    return ev.res;
+}
+
+/* Linux AIO on a pipe reads and writes it as a stream, whatever the offset (aio has no ESPIPE),
+   and RWF_NOWAIT on an empty one completes with -EAGAIN (LTP io_submit04 saw -ESPIPE). */
+static int aio_pipe(void)
+{
+    aio_context_t ctx = 0;
+    int p[2];
+    char buf[16] = "";
+    pipe(p);
+    syscall(SYS_io_setup, 4, &ctx);
+    printf("read, RWF_NOWAIT, empty pipe: %ld\n", aio_one(ctx, p[0], IOCB_CMD_PREAD, buf, sizeof buf, 0, RWF_NOWAIT));
+    printf("write at offset 777: %ld\n", aio_one(ctx, p[1], IOCB_CMD_PWRITE, "abc", 3, 777, 0));
+    printf("read at offset 12345: %ld\n", aio_one(ctx, p[0], IOCB_CMD_PREAD, buf, sizeof buf, 12345, 0));
+    printf("got '%s'\n", buf);
+    printf("read at offset -1: %ld\n", aio_one(ctx, p[0], IOCB_CMD_PREAD, buf, sizeof buf, -1, 0));
+    syscall(SYS_io_destroy, ctx);
+    close(p[0]), close(p[1]);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -784,6 +817,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"kcmp_io", kcmp_io},
     {"nr_open_copy", nr_open_copy},
     {"timer_settime_order", timer_settime_order},
+    {"aio_pipe", aio_pipe},
 };
 
 int main(int argc, char **argv)

@@ -16,7 +16,7 @@ from snakevisor.abi.aio import (IO_EVENT, IOCB, IOCB_CMD_FDSYNC as FDSYNC, IOCB_
                                 IOCB_CMD_PREAD as PREAD, IOCB_CMD_PREADV as PREADV, IOCB_CMD_PWRITE as PWRITE,
                                 IOCB_CMD_PWRITEV as PWRITEV, IOCB_FLAG_RESFD)
 from snakevisor.abi.errno import EAGAIN, EBADF, EFAULT, EINTR, EINVAL, ERESTARTSYS, SyscallError
-from snakevisor.abi.fs import RWF_SUPPORTED, to_s32, to_s64
+from snakevisor.abi.fs import RWF_NOWAIT, RWF_SUPPORTED, to_s32, to_s64
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.fsimpl.eventfd import EventFDImpl
 from snakevisor.sentry.kernel.syscall_table import settle
@@ -121,11 +121,14 @@ def _run(t, opcode, fd, buf, nbytes, offset, rw_flags):
         raise SyscallError(EFAULT)
     if offset is not None and to_s64(offset) < 0:
         raise SyscallError(EINVAL)
+    if not f.impl.seekable:
+        offset = None   # a pipe, socket or terminal reads and writes as a stream (aio has no ESPIPE)
+    nowait = bool(rw_flags & RWF_NOWAIT)
     try:
         if opcode == PREAD:
-            return (yield from settle(_read_into(t, f, buf, nbytes, offset)))
+            return (yield from settle(_read_into(t, f, buf, nbytes, offset, nowait)))
         if opcode == PWRITE:
-            return (yield from settle(_write_from(t, f, buf, nbytes, offset)))
+            return (yield from settle(_write_from(t, f, buf, nbytes, offset, nowait)))
         if opcode == PREADV:
             return (yield from settle(_readv(t, fd, buf, nbytes, offset, rw_flags)))
         if opcode == PWRITEV:

@@ -173,9 +173,10 @@ def _check_rw(t, buf, count, pos=None):
 COPY_VIEWS_FROM = 32 * 1024
 
 
-def _read_into(t, f, buf, count, pos=None):
+def _read_into(t, f, buf, count, pos=None, nowait=False):
     """Read at most what fits in the mapped part of ``buf``: a bad tail gives a short read, an
-    unmapped start EFAULT, and in neither case does the file offset move past what was copied."""
+    unmapped start EFAULT, and in neither case does the file offset move past what was copied.
+    ``nowait``: RWF_NOWAIT (an AIO request's), EAGAIN rather than a wait."""
     _check_rw(t, buf, count, pos)
     n = count if count <= MAX_IO else min(count, MAX_IO if f.impl.copy_read is None else MAX_RW_COUNT)
     room = t.mm.accessible_span(buf, n, write=True)
@@ -184,11 +185,11 @@ def _read_into(t, f, buf, count, pos=None):
             return 0  # /dev/null never writes into the buffer
         raise SyscallError(EFAULT)
     task_read = f.impl.task_read   # host sockets: straight into application memory
-    if task_read is not None and pos is None and room:
+    if task_read is not None and pos is None and room and not nowait:
         return task_read(t, f, [(buf, room)])   # a count, or a generator the dispatcher runs
     if room >= COPY_VIEWS_FROM and f.impl.copy_read is not None:   # (then room may pass MAX_IO)
         return f.copy_read(t, buf, room, pos)   # tmpfs: file pages to application memory, one copy
-    data = _do_read(t, f, room, pos)
+    data = _do_read(t, f, room, pos, nowait)
     if data.__class__ is GeneratorType:
         return _then_after(data, _copy_out_read, (t, buf))
     return _copy_out_read(t, buf, data)
@@ -402,9 +403,10 @@ def write(t, fd, buf, count):
     return _counted(t, _write_from(t, f, buf, count), WRITE)   # a generator only if it must wait
 
 
-def _write_from(t, f, buf, count, pos=None):
+def _write_from(t, f, buf, count, pos=None, nowait=False):
     """Write what can be copied from ``buf`` (a bad tail gives a short write, a bad start EFAULT).
-    Sinks that never look at the data (/dev/null, /dev/full) do not touch the buffer, as on Linux."""
+    Sinks that never look at the data (/dev/null, /dev/full) do not touch the buffer, as on Linux.
+    ``nowait``: RWF_NOWAIT (an AIO request's), EAGAIN rather than a wait."""
     _check_rw(t, buf, count, pos)
     discard = f.impl.write_discarding
     if discard is not None:
@@ -414,7 +416,7 @@ def _write_from(t, f, buf, count, pos=None):
     if n and not avail:
         raise SyscallError(EFAULT)
     task_write = f.impl.task_write   # host sockets: straight from application memory
-    if task_write is not None and pos is None and avail:
+    if task_write is not None and pos is None and avail and not nowait:
         return task_write(t, f, [(buf, avail)])   # a count, or a generator the dispatcher runs
     if avail >= COPY_VIEWS_FROM and f.impl.writes_from_views:   # tmpfs: application memory to file pages, one copy
         views = t.mm.io_views(buf, avail)
@@ -425,7 +427,7 @@ def _write_from(t, f, buf, count, pos=None):
         data = t.mm.copy_in(buf, avail) if avail else b""
     if not data and not f.impl.seekable:
         return _write_nothing(t, f)   # (a generator)
-    return _do_write(t, f, data, pos)
+    return _do_write(t, f, data, pos, nowait=nowait)
 
 
 def _write_nothing(t, f):
