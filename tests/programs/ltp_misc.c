@@ -796,6 +796,24 @@ static int aio_pipe(void)
     return 0;
 }
 
+/* request_key with a callout would make a key in the default keyring: that keyring must be
+   writable (a session keyring is joined with Search alone), else EACCES and no key is made
+   (CVE-2017-17807; LTP request_key04 found the negative key linked). */
+static int request_key_dest_perm(void)
+{
+    if (fork() == 0) {
+        int ring;
+        CHECK(syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) > 0);
+        CHECK(syscall(SYS_keyctl, KEYCTL_SETPERM, KEY_SPEC_SESSION_KEYRING, 0x0b000000 /* POS SEARCH|READ|VIEW */));
+        CHECK(syscall(SYS_keyctl, KEYCTL_SET_REQKEY_KEYRING, KEY_REQKEY_DEFL_SESSION_KEYRING));
+        CHECK(syscall(SYS_request_key, "user", "desc", "callout_info", 0));
+        CHECK(syscall(SYS_keyctl, KEYCTL_READ, KEY_SPEC_SESSION_KEYRING, &ring, sizeof ring));
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -818,6 +836,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"nr_open_copy", nr_open_copy},
     {"timer_settime_order", timer_settime_order},
     {"aio_pipe", aio_pipe},
+    {"request_key_dest_perm", request_key_dest_perm},
 };
 
 int main(int argc, char **argv)

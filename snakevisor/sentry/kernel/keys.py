@@ -552,11 +552,16 @@ def request(task, ktype, description, callout, dest):
     err = missing if missing is not None else other
     if err != NOT_FOUND or callout is None:
         raise SyscallError(ENOKEY if err == NOT_FOUND else err)
+    if dest is None:
+        # construct_get_dest_keyring: the default keyring must be writable, possessed (joining a
+        # session keyring takes only Search), before any key is made
+        dest = default_keyring(task)
+        check(dest, creds, True, KEY_WRITE)
     table = key_table(task.kernel)
     key = table.alloc(ktype, description, creds.fsuid, creds.fsgid, _default_perm(ktype))
     key.negative = True
     key.expiry = int(time.time()) + KEY_NEGATIVE_TIMEOUT
-    link(dest if dest is not None else default_keyring(task), key)
+    link(dest, key)
     raise SyscallError(ENOKEY)
 
 
