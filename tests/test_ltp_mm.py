@@ -6,7 +6,7 @@ import pytest
 from harness import app_env, compare, compile_c
 
 CASES = ["futex_efault", "futex_counts", "devzero_rdonly", "mmap_order", "madvise_checks", "fork_advice", "msync_locked", "growsdown",
-         "madv_remove"]
+         "madv_remove", "mincore_residency"]
 
 
 @pytest.mark.parametrize("case", CASES)

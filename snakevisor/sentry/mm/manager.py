@@ -564,8 +564,14 @@ class MemoryManager:
         return self.mf.compare_and_swap(v.mf_off + addr - v.start, expected, new)
 
     def populate_charged(self, start, end):
-        """MADV_POPULATE_*, mlock: pages a size-limited tmpfs charges when touched, made (lazy.py)."""
+        """MADV_POPULATE_*, mlock: pages a size-limited tmpfs charges when touched, made (lazy.py);
+        then every page of [start, end) present (resident: mincore, RSS), as faulting each in
+        would, its contents unchanged."""
         lazy.populate_charged(self, start, end, MAX_MAP_COUNT)
+        for v in self.vmas.overlapping(start, end):
+            if not v.lazy and not v.past_eof and v.prot & (M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC):
+                lo = max(v.start, start)
+                self.mf.populate(v.mf_off + lo - v.start, min(v.end, end) - lo)
 
     def find_populated(self, addr):
         """The VMA containing ``addr`` (or None), its pages there made and mapped if it was lazy:

@@ -46,6 +46,9 @@ def page_round_down(n: int) -> int:
     return n & ~(PAGE_SIZE - 1)
 
 
+MADV_POPULATE_WRITE = 23   # (Linux 5.14; not in the mmap module)
+
+
 class MemoryFile:
     """A sparse memfd of ``size`` bytes, mapped read-write into the Sentry."""
 
@@ -128,6 +131,16 @@ class MemoryFile:
         would still read as holes to SEEK_DATA, by which residence is counted."""
         end = offset + page_round_up(length)
         self.view[offset:end:PAGE_SIZE] = bytes((end - offset) // PAGE_SIZE)
+
+    def populate(self, offset: int, length: int) -> None:
+        """Make a range's pages present without changing them (mlock, MADV_POPULATE_*: Linux
+        faults them in): MADV_POPULATE_WRITE on the Sentry's view, else a read of each page (a
+        read of a shmem hole through a shared mapping fills it too)."""
+        end = offset + page_round_up(length)
+        try:
+            self.view.madvise(MADV_POPULATE_WRITE, offset, end - offset)
+        except (OSError, ValueError):
+            bytes(self.view[offset:end:PAGE_SIZE])
 
     def copy(self, src: int, dst: int, length: int) -> None:
         """Copy a range into a freshly allocated (all-zero) one, skipping the source's holes:

@@ -110,7 +110,7 @@ def mlockall(t, flags: int) -> int:
         for v in mm.vmas:
             v.locked = LOCKED | onfault
         if not onfault:   # mm_populate, its errors ignored
-            for start, end in [(v.start, v.end) for v in mm.vmas if v.lazy]:
+            for start, end in [(v.start, v.end) for v in mm.vmas]:
                 try:
                     mm.populate_charged(start, end)
                 except SyscallError:

@@ -4,6 +4,7 @@ A mapping's resident memory is what the MemoryFile holds behind its VMAs (SEEK_D
 over their ranges: the pages touched and not dropped since); lazy and past-EOF parts have none.
 Pages are never swapped nor merged, so Swap, KSM and huge-page figures are 0.
 """
+from snakevisor.sentry.mm.memoryfile import PAGE_SIZE as PAGE
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED
 from snakevisor.sentry.platform.layout import TASK_SIZE
 
@@ -97,6 +98,23 @@ def _vma_rss(mm, v):
     if v.lazy or v.past_eof:
         return 0
     return sum(n for _, n in mm.mf.data_extents(v.mf_off, v.end - v.start))
+
+
+def resident_pages(mm, start, end):
+    """mincore's vector for [start, end) (page-aligned, all mapped): 1 for each page the MemoryFile
+    holds behind its VMA (touched, populated or locked; a shared or file mapping's pages another
+    process or a read brought in), 0 for the rest (never touched, dropped, lazy)."""
+    out = bytearray((end - start) // PAGE)
+    for v in mm.vmas.overlapping(start, end):
+        if v.lazy or v.past_eof:
+            continue
+        lo, hi = max(v.start, start), min(v.end, end)
+        base = v.mf_off + lo - v.start
+        for off, n in mm.mf.data_extents(base, hi - lo):
+            first = (lo - start + off - base) // PAGE
+            count = -(-(off % PAGE + n) // PAGE)
+            out[first:first + count] = b"\1" * count
+    return out
 
 
 def resident_bytes(mm):

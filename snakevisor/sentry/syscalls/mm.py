@@ -4,7 +4,7 @@ from snakevisor.abi.errno import (EACCES, EAGAIN, EBADF, EBUSY, EINVAL, ENAMETOO
                                   EOVERFLOW, EPERM, SyscallError)
 from snakevisor.abi.sched import READ_IMPLIES_EXEC
 from snakevisor.abi.fs import LOFF_MAX, MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY, O_WRONLY, to_s32
-from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_, vmlimits
+from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_, procmaps, vmlimits
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.syscalls import aio
@@ -194,7 +194,7 @@ def mincore(t, addr, length, vec):
     if addr % PAGE_SIZE:
         raise SyscallError(EINVAL)
     _check_mapped(t, addr, length)
-    t.mm.copy_out(vec, b"\1" * (page_round_up(length) // PAGE_SIZE))
+    t.mm.copy_out(vec, bytes(procmaps.resident_pages(t.mm, addr, addr + page_round_up(length))))
     return 0
 
 
