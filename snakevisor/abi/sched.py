@@ -63,6 +63,7 @@ MEMBARRIER_CMD_FLAG_CPU = 1
 # personality(2) flags (<linux/personality.h>)
 ADDR_NO_RANDOMIZE = 0x0040000
 READ_IMPLIES_EXEC = 0x0400000   # personality: PROT_READ mappings are executable too
+STICKY_TIMEOUTS = 0x4000000     # personality: select/pselect/ppoll leave their timeout as it was
 
 # Scheduling policies, sched_setattr(2)'s struct sched_attr and flags (<linux/sched.h>, <linux/sched/types.h>)
 SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE = 0, 1, 2, 3, 5

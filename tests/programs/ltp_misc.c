@@ -29,6 +29,9 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <mqueue.h>
+#include <sys/select.h>
+#include <sys/personality.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <linux/keyctl.h>
 #include <linux/aio_abi.h>
@@ -814,6 +817,34 @@ static int request_key_dest_perm(void)
     return 0;
 }
 
+/* Under the STICKY_TIMEOUTS personality select, pselect6 and ppoll leave their timeout as it was;
+   otherwise they write back the time left (LTP personality02). */
+static int sticky_timeouts(void)
+{
+    int p[2];
+    pipe(p);
+    for (int sticky = 0; sticky < 2; sticky++) {
+        personality(sticky ? 0x4000000 /* STICKY_TIMEOUTS */ : 0);
+        fd_set set;
+        FD_ZERO(&set);
+        FD_SET(p[0], &set);
+        struct timeval tv = {0, 10};
+        select(p[0] + 1, &set, NULL, NULL, &tv);
+        FD_ZERO(&set);
+        FD_SET(p[0], &set);
+        struct timespec ts = {0, 10000};
+        syscall(SYS_pselect6, p[0] + 1, &set, NULL, NULL, &ts, NULL);
+        struct timespec ts2 = {0, 10000};
+        struct pollfd pfd = {p[0], POLLIN, 0};
+        syscall(SYS_ppoll, &pfd, 1, &ts2, NULL, 8);
+        printf("sticky %d: select left %ld us, pselect %ld ns, ppoll %ld ns\n", sticky, (long)tv.tv_usec, ts.tv_nsec,
+               ts2.tv_nsec);
+    }
+    personality(0);
+    close(p[0]), close(p[1]);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -837,6 +868,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"timer_settime_order", timer_settime_order},
     {"aio_pipe", aio_pipe},
     {"request_key_dest_perm", request_key_dest_perm},
+    {"sticky_timeouts", sticky_timeouts},
 };
 
 int main(int argc, char **argv)

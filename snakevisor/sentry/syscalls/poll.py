@@ -15,6 +15,7 @@ from snakevisor.abi.poll import (FD_SETSIZE, POLLERR, POLLFD, POLLHUP, POLLIN, P
 from snakevisor.abi.time import (NSEC, TIMESPEC, TIMEVAL, normalise_timeval, timespec_end_ns,
                                  timespec_valid)
 from snakevisor.abi.resource import NR_OPEN, RLIMIT_NOFILE
+from snakevisor.abi.sched import STICKY_TIMEOUTS
 
 UNBLOCKABLE = (1 << 8) | (1 << 18)   # SIGKILL, SIGSTOP
 POLLIN_SET = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR
@@ -110,8 +111,8 @@ def end_from_ms(ms: int):
 
 def write_remaining(t, ptr: int, end_ns, timeval: bool = False) -> None:
     """poll_select_finish: the time left goes back to the caller's timespec/timeval (not after
-    a zero timeout)."""
-    if not ptr or not end_ns:
+    a zero timeout, nor under the STICKY_TIMEOUTS personality)."""
+    if not ptr or not end_ns or t.tg.personality & STICKY_TIMEOUTS:
         return
     sec, nsec = divmod(max(0, end_ns - monotonic_ns()), NSEC)
     try:
