@@ -845,6 +845,31 @@ static int sticky_timeouts(void)
     return 0;
 }
 
+/* AT_HANDLE_FID asks only for a file id, which any filesystem gives (its inode number and
+   generation, FILEID_INO32_GEN), even one that cannot decode handles: /proc (LTP
+   name_to_handle_at03); without the flag, EOPNOTSUPP there; opening such a handle, ESTALE. */
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID 0x200
+#endif
+static int handle_fid(void)
+{
+    struct { struct file_handle h; unsigned char room[64]; } fh;
+    struct stat st;
+    int mount_id;
+    stat("/proc/filesystems", &st);
+    fh.h.handle_bytes = 64;
+    CHECK(syscall(SYS_name_to_handle_at, AT_FDCWD, "/proc/filesystems", &fh.h, &mount_id, 0));
+    fh.h.handle_bytes = 64;
+    CHECK(syscall(SYS_name_to_handle_at, AT_FDCWD, "/proc/filesystems", &fh.h, &mount_id, AT_HANDLE_FID));
+    unsigned ino;
+    memcpy(&ino, fh.h.f_handle, 4);
+    printf("bytes %u type %d, the inode number: %d\n", fh.h.handle_bytes, fh.h.handle_type, ino == (unsigned)st.st_ino);
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY);
+    CHECK(syscall(SYS_open_by_handle_at, proc, &fh.h, O_RDONLY));
+    close(proc);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -869,6 +894,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"aio_pipe", aio_pipe},
     {"request_key_dest_perm", request_key_dest_perm},
     {"sticky_timeouts", sticky_timeouts},
+    {"handle_fid", handle_fid},
 };
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@ from snakevisor.sentry.vfs.pathops import open_vd
 HEADER = struct.Struct("<Ii")           # struct file_handle: handle_bytes, handle_type
 HANDLE = struct.Struct("<IQ")           # our f_handle: generation, number
 FILEID_INO32_GEN = 1
+FILEID_INO64_GEN = 0x81   # exportfs_encode_ino64_fid: u64 inode number, u32 generation
 VALID_FLAGS = AT_SYMLINK_FOLLOW | AT_EMPTY_PATH | AT_HANDLE_FID | AT_HANDLE_MNT_ID_UNIQUE | AT_HANDLE_CONNECTABLE
 FILEID_USER_FLAGS_MASK = 0xFFFF0000
 FILEID_VALID_USER_FLAGS = 0x00010000    # FILEID_IS_CONNECTABLE
@@ -81,12 +82,16 @@ def name_to_handle_at(t, dirfd, path_addr, handle_addr, mount_id_addr, flags):
     if flags & ~VALID_FLAGS or (flags & AT_HANDLE_FID and flags & AT_HANDLE_CONNECTABLE):
         raise SyscallError(EINVAL)
     vd = resolve_at(t, dirfd, read_path(t, path_addr), flags, follow=bool(flags & AT_SYMLINK_FOLLOW))
-    if not isinstance(vd.mount.fs, HANDLE_FILESYSTEMS):
+    exportable = isinstance(vd.mount.fs, HANDLE_FILESYSTEMS)
+    if not exportable and not flags & AT_HANDLE_FID:
         raise SyscallError(EOPNOTSUPP)
     room, _ = HEADER.unpack(t.mm.copy_in(handle_addr, HEADER.size))
     if room > MAX_HANDLE_SZ:
         raise SyscallError(EINVAL)
-    data = handle_table(t.kernel).encode(vd.dentry)
+    if exportable:
+        data, fid_type = handle_table(t.kernel).encode(vd.dentry), FILEID_INO32_GEN
+    else:   # exportfs_encode_ino64_fid: a file id of any filesystem, inode number and generation (0)
+        data, fid_type = struct.pack("<QI", vd.dentry.inode.stat().ino, 0), FILEID_INO64_GEN
     result, body = 0, data
     if len(data) > room:
         result, body = -EOVERFLOW, b""
@@ -94,7 +99,7 @@ def name_to_handle_at(t, dirfd, path_addr, handle_addr, mount_id_addr, flags):
         t.mm.copy_out(mount_id_addr, struct.pack("<Q", vd.mount.id))
     else:
         t.mm.copy_out(mount_id_addr, struct.pack("<i", vd.mount.id))
-    handle_type = FILEID_INVALID if result else FILEID_INO32_GEN
+    handle_type = FILEID_INVALID if result else fid_type
     t.mm.copy_out(handle_addr, HEADER.pack(len(data), handle_type) + body)
     if result:
         raise SyscallError(-result)
