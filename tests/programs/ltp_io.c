@@ -19,6 +19,7 @@
 #include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <termio.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -297,6 +298,9 @@ static int sock_errnos(void)
     mh.msg_iovlen = 1025;
     CHECK(sendmsg(s2, &mh, 0));
     CHECK(recvmsg(c, &mh, MSG_DONTWAIT));
+    /* An interface change reads its ifreq before the capability check: EFAULT (LTP sockioctl01) */
+    CHECK(ioctl(u, SIOCSIFFLAGS, (void *)8));
+    CHECK(ioctl(u, SIOCSIFMTU, (void *)8));
     return 0;
 }
 

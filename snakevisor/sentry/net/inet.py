@@ -150,9 +150,12 @@ def interface_ioctl(task, cmd, arg, ns=None):
     namespace, are EPERM; anything else ENOTTY."""
     ns = ns or of_task(task)
     if cmd in NL.IF_WRITE_IOCTLS:
+        # sock_ioctl reads an ifreq before dev_ioctl checks CAP_NET_ADMIN (EFAULT first); the
+        # route ioctls check it before reading their rtentry (ip_rt_ioctl)
+        ifreq = None if cmd in (NL.SIOCADDRT, NL.SIOCDELRT) else task.mm.copy_in(arg, NL.IFREQ_SIZE)
         if cmd != NL.SIOCSIFFLAGS or ns.broker_id is None or not owner_capable(task.creds, ns, CAP_NET_ADMIN):
             raise SyscallError(EPERM)
-        ns.set_interface_flags(task.mm.copy_in(arg, NL.IFREQ_SIZE))
+        ns.set_interface_flags(ifreq)
         return 0
     if cmd not in NL.IFREQ_READ_IOCTLS and cmd != NL.SIOCGIFCONF:
         raise SyscallError(ENOTTY)
