@@ -870,6 +870,28 @@ static int handle_fid(void)
     return 0;
 }
 
+/* /proc/PID/fdinfo of an inotify descriptor has a line per watch: its wd, the inode, and the
+   mask as the user asked it, IN_ONESHOT and IN_EXCL_UNLINK kept, IN_ONLYDIR and the like not;
+   then the inode's file id (LTP inotify12 parses it). The numbers of the inode differ natively. */
+static int inotify_fdinfo(void)
+{
+    char path[64], line[512];
+    int fd = inotify_init1(0);
+    inotify_add_watch(fd, "/tmp", IN_MODIFY | IN_ONESHOT | IN_ONLYDIR | IN_DONT_FOLLOW);
+    inotify_add_watch(fd, "/", IN_ATTRIB | IN_EXCL_UNLINK | IN_MASK_CREATE);
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    FILE *f = fopen(path, "r");
+    while (fgets(line, sizeof line, f)) {
+        unsigned wd, mask, bytes, type;
+        if (sscanf(line, "inotify wd:%x ino:%*x sdev:%*x mask:%x ignored_mask:0 fhandle-bytes:%x fhandle-type:%x",
+                   &wd, &mask, &bytes, &type) == 4)
+            printf("wd %u mask %x fhandle-bytes %u type %u\n", wd, mask, bytes, type);
+    }
+    fclose(f);
+    close(fd);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -895,6 +917,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"request_key_dest_perm", request_key_dest_perm},
     {"sticky_timeouts", sticky_timeouts},
     {"handle_fid", handle_fid},
+    {"inotify_fdinfo", inotify_fdinfo},
 };
 
 int main(int argc, char **argv)

@@ -24,6 +24,7 @@ LIMITS = {"max_queued_events": N.MAX_QUEUED_EVENTS, "max_user_instances": N.MAX_
 _instances_of = {}     # uid -> instances open
 _watches_of = {}       # uid -> watches held
 OVERFLOW = (-1, N.IN_Q_OVERFLOW, 0, b"")
+_USER_MASK = N.IN_ALL_EVENTS | N.IN_EXCL_UNLINK | N.IN_ONESHOT   # what inotify_mark_user_mask shows
 
 
 def _encode(event):
@@ -59,6 +60,19 @@ class Watch:
 
 class InotifyImpl(FileDescriptionImpl):
     seekable = False
+
+    def fdinfo(self):
+        """inotify_fdinfo's line per watch: its wd, the inode's number and device (the kernel's
+        MKDEV encoding), the user's mask with its flags, and the inode's file id (show_mark_fhandle;
+        FILEID_INO32_GEN: its number and generation 0)."""
+        lines = []
+        for wd, w in reversed(list(self.watches.items())):   # the group's marks list: newest first
+            st = w.inode.stat()
+            major, minor = (st.dev >> 8) & 0xFFF, (st.dev & 0xFF) | ((st.dev >> 12) & 0xFFF00)
+            handle = (st.ino & 0xFFFFFFFF).to_bytes(4, "little").hex() + "00000000"
+            lines.append(f"inotify wd:{wd:x} ino:{st.ino:x} sdev:{major << 20 | minor:x} mask:{w.mask & _USER_MASK:x} "
+                         f"ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:{handle}\n")
+        return "".join(lines)
 
     def __init__(self, uid):
         super().__init__()

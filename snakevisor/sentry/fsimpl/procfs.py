@@ -452,7 +452,8 @@ class ThreadGroupDir(Directory):
         except SyscallError:
             cloexec = False   # closed meanwhile
         flags = f.flags | (O_CLOEXEC if cloexec else 0)
-        return f"pos:\t{f.offset}\nflags:\t0{flags:o}\nmnt_id:\t{f.vd.mount.id}\n"
+        extra = getattr(f.impl, "fdinfo", None)   # the file's show_fdinfo (inotify's watches)
+        return f"pos:\t{f.offset}\nflags:\t0{flags:o}\nmnt_id:\t{f.vd.mount.id}\n" + (extra() if extra else "")
 
     def _vm_kb(self):
         total = sum(v.end - v.start for v in self.task.mm.vmas) // 1024
