@@ -811,6 +811,9 @@ static int request_key_dest_perm(void)
         CHECK(syscall(SYS_keyctl, KEYCTL_SET_REQKEY_KEYRING, KEY_REQKEY_DEFL_SESSION_KEYRING));
         CHECK(syscall(SYS_request_key, "user", "desc", "callout_info", 0));
         CHECK(syscall(SYS_keyctl, KEYCTL_READ, KEY_SPEC_SESSION_KEYRING, &ring, sizeof ring));
+        /* a keyring named ".*" is the kernel's: never joined as a session (CVE-2016-9604, LTP keyctl08) */
+        CHECK(syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, ".builtin_trusted_keys"));
+        CHECK(syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, ".ltp_misc_dot"));
         _exit(0);
     }
     wait(NULL);

@@ -76,6 +76,8 @@ def _get_keyring_id(t, ident, create, _a4, _a5):
 
 def _join(t, name_addr, _a3, _a4, _a5):
     name = _string(t, name_addr, K.KEY_MAX_DESC_SIZE) if name_addr else None
+    if name is not None and name.startswith(b"."):
+        raise SyscallError(EPERM)   # keyrings named ".*" are the kernel's, never a session (CVE-2016-9604)
     return keys.join_session(t, name)
 
 
