@@ -29,6 +29,8 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <mqueue.h>
+#include <sys/shm.h>
+#include <sys/msg.h>
 #include <sys/select.h>
 #include <sys/personality.h>
 #include <poll.h>
@@ -895,6 +897,39 @@ static int inotify_fdinfo(void)
     return 0;
 }
 
+static void show_file(const char *path)
+{
+    char buf[64] = "";
+    int fd = open(path, O_RDONLY);
+    buf[read(fd, buf, sizeof buf - 1) > 0 ? strcspn(buf, "\n") : 0] = 0;
+    close(fd);
+    printf("%s: %s\n", path, buf);
+}
+
+/* kernel.msgmni and kernel.shmmni are the IPC namespace's limits on queues and segments, written
+   by its root (0..IPCMNI): msgget/shmget are ENOSPC past them (LTP msgget03). In a new IPC
+   namespace, so the host's stay as they are. */
+static int ipc_mni(void)
+{
+    if (fork() == 0) {
+        unshare(CLONE_NEWIPC);
+        show_file("/proc/sys/kernel/msgmni");
+        put_file("/proc/sys/kernel/msgmni", "2");
+        put_file("/proc/sys/kernel/msgmni", "40000");
+        put_file("/proc/sys/kernel/msgmni", "-1");
+        show_file("/proc/sys/kernel/msgmni");
+        for (int i = 0; i < 3; i++)
+            printf("msgget %d: %s\n", i, msgget(IPC_PRIVATE, 0600) >= 0 ? "made" : strerrorname_np(errno));
+        put_file("/proc/sys/kernel/shmmni", "1");
+        show_file("/proc/sys/kernel/shmmni");
+        for (int i = 0; i < 2; i++)
+            printf("shmget %d: %s\n", i, shmget(IPC_PRIVATE, 4096, 0600) >= 0 ? "made" : strerrorname_np(errno));
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -921,6 +956,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"sticky_timeouts", sticky_timeouts},
     {"handle_fid", handle_fid},
     {"inotify_fdinfo", inotify_fdinfo},
+    {"ipc_mni", ipc_mni},
 };
 
 int main(int argc, char **argv)

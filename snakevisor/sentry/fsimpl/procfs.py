@@ -26,6 +26,7 @@ from snakevisor.sentry.fsimpl.procfs_inodes import (Directory, GeneratedFile, Ma
                                                     TracedFile, WritableFile, _ns, _parse_int, _reader)
 from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
+from snakevisor.abi.ipc import IPCMNI
 from snakevisor.sentry.kernel import timens, userns
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem
@@ -203,7 +204,10 @@ class ProcRoot(Directory):
             b"overflowgid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),
             b"cap_last_cap": lambda: ReadOnlySysctl(fs, lambda: "40\n"),
             b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
-            **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()},
+            **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()
+               if name not in ("msgmni", "shmmni")},
+            b"msgmni": lambda: _ipc_limit_file(fs, "msg"),
+            b"shmmni": lambda: _ipc_limit_file(fs, "shm"),
             b"keys": lambda: Directory(fs, lambda: _limits_dir(fs, keys.key_table(k).limits)),
             b"random": lambda: Directory(fs, lambda: {
                 b"uuid": lambda: GeneratedFile(fs, random_uuid),
@@ -275,6 +279,20 @@ def _limits_dir(fs, limits):
     return {name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{limits[name]}\n",
                                                            _limit_writer(limits, name)))
             for name in limits}
+
+
+def _ipc_limit_file(fs, kind):
+    """kernel.msgmni, kernel.shmmni: how many objects the reader's IPC namespace may hold (its
+    msg_ctlmni, shm_ctlmni; msgget/shmget ENOSPC past it), written from 0 to IPCMNI."""
+    def registry(task):
+        return getattr(_reader(task).ns.ipc, kind).registry
+
+    def write(task, data):
+        value = _parse_int(data)
+        if not 0 <= value <= IPCMNI:
+            raise SyscallError(EINVAL)
+        registry(task).limit = value
+    return WritableFile(fs, lambda task: f"{registry(task).limit}\n", write, per_task=True)
 
 
 def _limit_writer(limits, name, minimum=0, maximum=None):
