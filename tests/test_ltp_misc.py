@@ -32,3 +32,15 @@ def test_fd_table_copy_past_nr_open():
     out = run_sandboxed([compile_c("ltp_misc"), "nr_open_copy"])
     assert out.stdout.decode().splitlines() == [
         "fork: EMFILE", "CLONE_FILES child made, its unshare(CLONE_FILES) EMFILE: 1", "fork once it is closed: made"], out
+
+
+def test_sched_rt_sysctls_in_the_sandbox():
+    """Sandbox only, as the sysctls are global: kernel.sched_rr_timeslice_ms sets SCHED_RR's slice
+    (0 or less restores 100 ms); sched_rt_period_us and sched_rt_runtime_us refuse a period
+    below 1 and a runtime below -1 or past the period (EINVAL), keeping the old values."""
+    out = run_sandboxed([compile_c("ltp_misc"), "sched_rt_sysctls"])
+    assert out.stdout.decode().splitlines() == [
+        "slice 25 ms", "/proc/sys/kernel/sched_rr_timeslice_ms: 100",
+        "write /proc/sys/kernel/sched_rt_period_us: EINVAL", "write /proc/sys/kernel/sched_rt_runtime_us: EINVAL",
+        "write /proc/sys/kernel/sched_rt_runtime_us: EINVAL",
+        "/proc/sys/kernel/sched_rt_period_us: 500000", "/proc/sys/kernel/sched_rt_runtime_us: -1"], out

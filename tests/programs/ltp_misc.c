@@ -930,6 +930,29 @@ static int ipc_mni(void)
     return 0;
 }
 
+/* Sandbox only (the sysctls are global: test_ltp_misc.py): kernel.sched_rr_timeslice_ms (0 or
+   less: back to 100) is SCHED_RR's slice; sched_rt_period_us at least 1, sched_rt_runtime_us -1
+   or up to the period, else EINVAL (LTP proc_sched_rt01). */
+static int sched_rt_sysctls(void)
+{
+    struct sched_param sp = {.sched_priority = 1};
+    struct timespec ts;
+    put_file("/proc/sys/kernel/sched_rr_timeslice_ms", "25");
+    sched_setscheduler(0, SCHED_RR, &sp);
+    sched_rr_get_interval(0, &ts);
+    printf("slice %ld ms\n", ts.tv_nsec / 1000000);
+    put_file("/proc/sys/kernel/sched_rr_timeslice_ms", "-1");
+    show_file("/proc/sys/kernel/sched_rr_timeslice_ms");
+    put_file("/proc/sys/kernel/sched_rt_period_us", "0");
+    put_file("/proc/sys/kernel/sched_rt_runtime_us", "-2");
+    put_file("/proc/sys/kernel/sched_rt_runtime_us", "1000001");
+    put_file("/proc/sys/kernel/sched_rt_runtime_us", "-1");
+    put_file("/proc/sys/kernel/sched_rt_period_us", "500000");
+    show_file("/proc/sys/kernel/sched_rt_period_us");
+    show_file("/proc/sys/kernel/sched_rt_runtime_us");
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -957,6 +980,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"handle_fid", handle_fid},
     {"inotify_fdinfo", inotify_fdinfo},
     {"ipc_mni", ipc_mni},
+    {"sched_rt_sysctls", sched_rt_sysctls},
 };
 
 int main(int argc, char **argv)

@@ -204,6 +204,9 @@ class ProcRoot(Directory):
             b"overflowgid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),
             b"cap_last_cap": lambda: ReadOnlySysctl(fs, lambda: "40\n"),
             b"threads-max": lambda: GeneratedFile(fs, lambda: "63432\n", 0o644),
+            **{name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{k.sched_rt[name]}\n",
+                                                              lambda t, data: _set_sched_rt(k.sched_rt, name, data)))
+               for name in k.sched_rt},
             **{name.encode(): (lambda v=value: GeneratedFile(fs, lambda: v, 0o644)) for name, value in ipc_sysctls()
                if name not in ("msgmni", "shmmni")},
             b"msgmni": lambda: _ipc_limit_file(fs, "msg"),
@@ -279,6 +282,21 @@ def _limits_dir(fs, limits):
     return {name.encode(): (lambda name=name: WritableFile(fs, lambda: f"{limits[name]}\n",
                                                            _limit_writer(limits, name)))
             for name in limits}
+
+
+def _set_sched_rt(values, name, data):
+    """sched_rr_handler: 0 or less restores the default slice (RR_TIMESLICE, 100 ms).
+    sched_rt_handler: a period of at least 1 us, a runtime of -1 (unlimited) or from 0 up to
+    the period; anything else EINVAL, the old values kept."""
+    value = _parse_int(data)
+    if name == "sched_rr_timeslice_ms":
+        values[name] = value if value > 0 else 100
+        return
+    new = dict(values, **{name: value})
+    period, runtime = new["sched_rt_period_us"], new["sched_rt_runtime_us"]
+    if period < 1 or runtime < -1 or runtime != -1 and runtime > period:
+        raise SyscallError(EINVAL)
+    values[name] = value
 
 
 def _ipc_limit_file(fs, kind):

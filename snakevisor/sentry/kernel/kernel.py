@@ -40,6 +40,9 @@ class Kernel:
     def __init__(self, platform, memory_file, vfs, strace=None, hostname=b"snakevisor", log=None):
         self.platform = platform
         self.net_raw = False   # --net-raw: raw and packet sockets for tasks with CAP_NET_RAW (net/inet.py)
+        # kernel.sched_rr_timeslice_ms (sched_rr_get_interval's slice), sched_rt_period_us and
+        # sched_rt_runtime_us: kept and checked as Linux's, the host schedules the stubs
+        self.sched_rt = {"sched_rr_timeslice_ms": 100, "sched_rt_period_us": 1000000, "sched_rt_runtime_us": 950000}
         self.memory_file = memory_file
         self.vfs = vfs
         self.strace = strace

@@ -5,11 +5,12 @@ from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE
 from snakevisor.abi.errno import E2BIG, EACCES, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.resource import RLIMIT_NICE, RLIMIT_RTPRIO
 from snakevisor.abi.fs import to_s32
+from snakevisor.abi.time import NSEC
 from snakevisor.abi.sched import (IOPRIO_CLASS_IDLE, IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_SHIFT,
                                   IOPRIO_WHO_PGRP, IOPRIO_WHO_PROCESS, IOPRIO_WHO_USER, SCHED_ATTR,
                                   SCHED_ATTR_SIZE_VER0, SCHED_BATCH, SCHED_FIFO, SCHED_FLAG_ALL, SCHED_FLAG_KEEP_PARAMS,
                                   SCHED_FLAG_KEEP_POLICY, SCHED_IDLE, SCHED_OTHER, SCHED_RR, SCHED_DEADLINE,
-                                  SCHED_RESET_ON_FORK, SCHED_FLAG_RESET_ON_FORK, RR_TIMESLICE_NS, DL_PERIOD_MIN_NS,
+                                  SCHED_RESET_ON_FORK, SCHED_FLAG_RESET_ON_FORK, DL_PERIOD_MIN_NS,
                                   DL_PERIOD_MAX_NS, FAIR_POLICIES)
 from snakevisor.sentry.kernel.cputime import NCPUS
 
@@ -222,7 +223,8 @@ def sched_rr_get_interval(t, tid, addr):
     """SCHED_RR's time slice (RR_TIMESLICE); 0 for the others (Linux gives a fair task its current
     slice, which depends on the host: not imitated)."""
     rr = _task(t, tid).sched[0] == SCHED_RR
-    t.mm.copy_out(addr, struct.pack("<qq", 0, RR_TIMESLICE_NS if rr else 0))
+    slice_ns = t.kernel.sched_rt["sched_rr_timeslice_ms"] * 1_000_000   # kernel.sched_rr_timeslice_ms
+    t.mm.copy_out(addr, struct.pack("<qq", *divmod(slice_ns, NSEC)) if rr else bytes(16))
     return 0
 
 
