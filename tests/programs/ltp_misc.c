@@ -36,6 +36,8 @@
 #include <poll.h>
 #include <linux/close_range.h>
 #include <linux/keyctl.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <linux/aio_abi.h>
 
 #define CHECK(expr) do { errno = 0; long _r = (long)(expr); \
@@ -953,6 +955,75 @@ static int sched_rt_sysctls(void)
     return 0;
 }
 
+static unsigned long ino_of_fd(long fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st))
+        return 0;
+    return st.st_ino;
+}
+
+static unsigned long ino_of_path(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* The nsfs ioctls (LTP ioctl_ns01-07): a namespace's type, the user namespace owning it, the
+   parent of a PID or user namespace (EPERM above the caller's, EINVAL for other kinds), a user
+   namespace's owner uid; ENOTTY for others. Results shown as "same inode as ..." (numbers differ). */
+static int ns_ioctls(void)
+{
+    int uts = open("/proc/self/ns/uts", O_RDONLY), user = open("/proc/self/ns/user", O_RDONLY);
+    int pidns = open("/proc/self/ns/pid", O_RDONLY);
+    unsigned owner = 99;
+    CHECK(ioctl(uts, NS_GET_NSTYPE) == CLONE_NEWUTS);
+    long r = ioctl(uts, NS_GET_USERNS);
+    printf("uts's owner is my user namespace: %d, close-on-exec: %d\n", ino_of_fd(r) == ino_of_path("/proc/self/ns/user"),
+           fcntl(r, F_GETFD) == FD_CLOEXEC);
+    close(r);
+    CHECK(ioctl(user, NS_GET_PARENT));
+    CHECK(ioctl(user, NS_GET_USERNS));
+    CHECK(ioctl(pidns, NS_GET_PARENT));
+    CHECK(ioctl(uts, NS_GET_PARENT));
+    CHECK(ioctl(uts, NS_GET_OWNER_UID, &owner));
+    CHECK(ioctl(user, NS_GET_OWNER_UID, &owner));
+    printf("owner uid %u\n", owner);
+    CHECK(ioctl(uts, 0xb7ff));
+    unsigned long my_user = ino_of_path("/proc/self/ns/user"), my_pid = ino_of_path("/proc/self/ns/pid");
+    int go[2], ready[2];
+    char c;
+    pipe(go), pipe(ready);
+    pid_t pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        int mine = open("/proc/self/ns/pid", O_RDONLY);
+        CHECK(ioctl(mine, NS_GET_PARENT));   /* above the caller's active namespace */
+        if (unshare(CLONE_NEWUSER) == 0) {
+            put_file("/proc/self/uid_map", "0 0 1");
+            int u = open("/proc/self/ns/user", O_RDONLY);
+            CHECK(ioctl(u, NS_GET_PARENT));   /* the old one is above it now */
+            CHECK(ioctl(u, NS_GET_OWNER_UID, &owner));
+            printf("child: owner uid %u\n", owner);
+        }
+        write(ready[1], "r", 1);
+        read(go[0], &c, 1);
+        _exit(0);
+    }
+    read(ready[0], &c, 1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
+    int child_ns = open(path, O_RDONLY);
+    r = ioctl(child_ns, NS_GET_PARENT);
+    printf("the child's PID namespace's parent is mine: %d\n", ino_of_fd(r) == my_pid);
+    snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+    int child_user = open(path, O_RDONLY);
+    r = ioctl(child_user, NS_GET_PARENT);
+    printf("the child's user namespace's parent is mine: %d\n", ino_of_fd(r) == my_user);
+    write(go[1], "g", 1);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -981,6 +1052,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"inotify_fdinfo", inotify_fdinfo},
     {"ipc_mni", ipc_mni},
     {"sched_rt_sysctls", sched_rt_sysctls},
+    {"ns_ioctls", ns_ioctls},
 };
 
 int main(int argc, char **argv)

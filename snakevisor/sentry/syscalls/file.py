@@ -30,6 +30,8 @@ from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE, needs_remove_privs, remove_privs
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 from snakevisor.sentry.syscalls.newfd import install_new
+from snakevisor.sentry.syscalls.namespace import ns_ioctl
+from snakevisor.sentry.fsimpl.nsfs import ns_of_file
 
 # Per-call transfer cap of a read or write through a bytes object in the Sentry: bounds its
 # allocations (callers loop on short counts). Files that read straight into application memory
@@ -584,6 +586,9 @@ def ioctl(t, fd, cmd, arg):
         return 0
     if f.impl.blocking_ioctl is not None:
         return f.impl.blocking_ioctl(t, cmd, arg)   # a generator, which the dispatcher runs
+    node = ns_of_file(f)
+    if node is not None:
+        return ns_ioctl(t, node, cmd, arg)   # nsfs: NS_GET_USERNS, NS_GET_PARENT...
     return f.ioctl(t, cmd, arg)
 
 

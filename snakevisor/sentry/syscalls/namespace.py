@@ -6,16 +6,21 @@ one takes CAP_SYS_ADMIN over it too. The UTS, IPC, mount, PID (for PID: the chil
 stays in its own), user, cgroup, time (unshare: the children's) and network namespaces are per
 task.
 """
+import struct
+
 from snakevisor.abi import sched as C
 from snakevisor.abi.capability import CAP_SYS_ADMIN
-from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESRCH, EUSERS, SyscallError
-from snakevisor.abi.fs import to_s32
-from snakevisor.sentry.fsimpl.nsfs import ns_of_file
+from snakevisor.abi.errno import EBADF, EINVAL, ENOTTY, EPERM, ESRCH, EUSERS, SyscallError
+from snakevisor.abi.fs import O_RDONLY, to_s32
+from snakevisor.sentry.fsimpl.nsfs import ns_of_file, ns_vd
 from snakevisor.sentry.fsimpl.pidfd import pidfd_group
 from snakevisor.sentry.kernel import timens
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.namespaces import PER_TASK, new_ns_inode, set_namespaces
-from snakevisor.sentry.kernel.userns import enter as enter_user_ns, new_user_ns, ns_capable
+from snakevisor.sentry.kernel.userns import enter as enter_user_ns, id_in, new_user_ns, ns_capable
+from snakevisor.sentry.syscalls.newfd import install_new
+from snakevisor.sentry.vfs.at import task_ctx
+from snakevisor.sentry.vfs.pathops import open_vd
 
 UNSHARE_FLAGS = (C.CLONE_THREAD | C.CLONE_FS | C.CLONE_NEWNS | C.CLONE_SIGHAND | C.CLONE_VM | C.CLONE_FILES
                  | C.CLONE_SYSVSEM | C.CLONE_NEWUTS | C.CLONE_NEWIPC | C.CLONE_NEWNET | C.CLONE_NEWUSER
@@ -156,3 +161,45 @@ def _enter_user(t, ns):
     creds = t.creds.copy()
     enter_user_ns(creds, ns)
     return creds
+
+
+# -- nsfs ioctls ---------------------------------------------------------------------------------
+NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID = 0xB701, 0xB702, 0xB703, 0xB704
+NSTYPES = {"mnt": C.CLONE_NEWNS, "cgroup": C.CLONE_NEWCGROUP, "uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC,
+           "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "net": C.CLONE_NEWNET, "time": C.CLONE_NEWTIME}
+_INITIAL = object()   # an owner outside every namespace: the initial user namespace has none
+
+
+def ns_ioctl(t, node, cmd, arg):
+    """fs/nsfs.c ns_ioctl on an nsfs file: its CLONE_NEW* type; a user namespace's owner uid as the
+    caller names it; an O_CLOEXEC descriptor for the owning user namespace (NS_GET_USERNS) or the
+    parent (NS_GET_PARENT: PID and user namespaces, EINVAL for others), EPERM unless that one is
+    the caller's or below it; ENOTTY for anything else."""
+    kind, ns = node.kind, node.ns
+    if cmd == NS_GET_NSTYPE:
+        return NSTYPES[kind]
+    if cmd == NS_GET_OWNER_UID:
+        if kind != "user":
+            raise SyscallError(EINVAL)
+        t.mm.copy_out(arg, struct.pack("<I", id_in(t.creds, ns.owner if ns is not None else 0)))
+        return 0
+    if cmd == NS_GET_PARENT and kind == "pid":
+        parent = ns.parent if ns is not None else None
+        mine = t.tg.pidns
+        p = parent
+        while p is not mine:   # pidns_get_parent: the parent must be the caller's active one or below
+            if p is None:
+                raise SyscallError(EPERM)
+            p = p.parent
+        return install_new(t, open_vd(task_ctx(t), ns_vd("pid", {}, {"pid": parent}), O_RDONLY), True)
+    if cmd == NS_GET_USERNS or cmd == NS_GET_PARENT and kind == "user":
+        owner = (ns.parent if ns is not None else _INITIAL) if kind == "user" else getattr(ns, "user_ns", None)
+        p, mine = owner, t.creds.user_ns
+        while p is not mine:   # ns_get_owner: the owner must be the caller's user namespace or below
+            if p is None or p is _INITIAL:
+                raise SyscallError(EPERM)
+            p = p.parent
+        return install_new(t, open_vd(task_ctx(t), ns_vd("user", {}, {"user": owner}), O_RDONLY), True)
+    if cmd == NS_GET_PARENT:
+        raise SyscallError(EINVAL)
+    raise SyscallError(ENOTTY)
