@@ -184,7 +184,7 @@ def test_o_tmpfile_on_plain_9p(world):
 
 def test_seek_data_and_hole(world):
     """A file with 4 KiB of data at 0 and at 1 MiB: SEEK_DATA/SEEK_HOLE find the hole between
-    where the filesystem knows holes (tmpfs by its 64 KiB chunks; a donated descriptor asks
+    where the filesystem knows holes (tmpfs by its pages; a donated descriptor asks
     the host); plain 9P knows none, so the whole file is data there (Linux's default)."""
     w = world
     f = op(w, b"/tmp/s", abi.O_CREAT | abi.O_RDWR)
