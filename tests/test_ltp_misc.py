@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c, run_sandboxed
 
-CASES = ["no_splice", "fsync_kinds", "memfd_seals", "execve_null_argv", "coarse_clocks", "sysinfo_timens", "timens_range", "prctl_misc", "sysctl_writes", "tmpfs_seek_holes", "pidns_init_signals", "pidns_depth", "mq_notify_pidns", "userns_depth", "timerslack_proc", "close_range_unshare", "key_users", "kcmp_io", "timer_settime_order", "aio_pipe", "request_key_dest_perm", "sticky_timeouts", "handle_fid", "inotify_fdinfo", "ipc_mni", "ns_ioctls"]
+CASES = ["no_splice", "fsync_kinds", "memfd_seals", "execve_null_argv", "coarse_clocks", "sysinfo_timens", "timens_range", "prctl_misc", "sysctl_writes", "tmpfs_seek_holes", "pidns_init_signals", "pidns_depth", "mq_notify_pidns", "userns_depth", "timerslack_proc", "close_range_unshare", "key_users", "kcmp_io", "timer_settime_order", "aio_pipe", "request_key_dest_perm", "sticky_timeouts", "handle_fid", "inotify_fdinfo", "ipc_mni", "ns_ioctls", "ipc_next_id"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <mqueue.h>
 #include <sys/shm.h>
+#include <sys/sem.h>
 #include <sys/msg.h>
 #include <sys/select.h>
 #include <sys/personality.h>
@@ -1024,6 +1025,31 @@ static int ns_ioctls(void)
     return 0;
 }
 
+/* kernel.{shm,msg,sem}_next_id (checkpoint/restore): the IPC namespace's next object gets that
+   id (its sequence number, the lowest free index from its own), then the file reads -1 again
+   (LTP shmget05/06, msgget04/05). In a new IPC namespace: the host's are left alone. */
+static int ipc_next_id(void)
+{
+    if (fork() == 0) {
+        unshare(CLONE_NEWIPC);
+        show_file("/proc/sys/kernel/shm_next_id");
+        put_file("/proc/sys/kernel/shm_next_id", "12345");
+        printf("shmget: %d\n", shmget(IPC_PRIVATE, 4096, 0600));
+        show_file("/proc/sys/kernel/shm_next_id");
+        put_file("/proc/sys/kernel/shm_next_id", "12345");
+        printf("shmget again (12345 taken): %d\n", shmget(IPC_PRIVATE, 4096, 0600));
+        put_file("/proc/sys/kernel/msg_next_id", "70000");
+        printf("msgget: %d\n", msgget(IPC_PRIVATE, 0600));
+        put_file("/proc/sys/kernel/sem_next_id", "5");
+        printf("semget: %d\n", semget(IPC_PRIVATE, 1, 0600));
+        printf("semget after: %d\n", semget(IPC_PRIVATE, 1, 0600));
+        put_file("/proc/sys/kernel/sem_next_id", "-2");
+        _exit(0);
+    }
+    wait(NULL);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"no_splice", no_splice},
     {"fsync_kinds", fsync_kinds},
@@ -1053,6 +1079,7 @@ static const struct { const char *name; int (*fn)(void); } CASES[] = {
     {"ipc_mni", ipc_mni},
     {"sched_rt_sysctls", sched_rt_sysctls},
     {"ns_ioctls", ns_ioctls},
+    {"ipc_next_id", ipc_next_id},
 };
 
 int main(int argc, char **argv)

@@ -211,6 +211,7 @@ class ProcRoot(Directory):
                if name not in ("msgmni", "shmmni")},
             b"msgmni": lambda: _ipc_limit_file(fs, "msg"),
             b"shmmni": lambda: _ipc_limit_file(fs, "shm"),
+            **{f"{kind}_next_id".encode(): (lambda kind=kind: _ipc_next_id_file(fs, kind)) for kind in ("shm", "msg", "sem")},
             b"keys": lambda: Directory(fs, lambda: _limits_dir(fs, keys.key_table(k).limits)),
             b"random": lambda: Directory(fs, lambda: {
                 b"uuid": lambda: GeneratedFile(fs, random_uuid),
@@ -311,6 +312,20 @@ def _ipc_limit_file(fs, kind):
             raise SyscallError(EINVAL)
         registry(task).limit = value
     return WritableFile(fs, lambda task: f"{registry(task).limit}\n", write, per_task=True)
+
+
+def _ipc_next_id_file(fs, kind):
+    """kernel.shm_next_id, msg_next_id, sem_next_id (checkpoint/restore): the id the reader's IPC
+    namespace gives its next object of that kind (-1: the usual one; back to -1 once used)."""
+    def registry(task):
+        return getattr(_reader(task).ns.ipc, kind).registry
+
+    def write(task, data):
+        value = _parse_int(data)
+        if not -1 <= value <= 0x7FFFFFFF:
+            raise SyscallError(EINVAL)
+        registry(task).next_id = value
+    return WritableFile(fs, lambda task: f"{registry(task).next_id}\n", write, per_task=True)
 
 
 def _limit_writer(limits, name, minimum=0, maximum=None):

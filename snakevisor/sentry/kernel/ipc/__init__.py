@@ -103,6 +103,7 @@ class Registry:
         # wait in a heap, so a create costs O(log n), not a scan (a full table is 32000 objects).
         self._freed = []
         self._next_index = 0
+        self.next_id = -1           # kernel.{shm,msg,sem}_next_id: the next object's id (-1: the usual)
 
     def get(self, task, key, flags, create, check_existing):
         """shmget/semget/msgget: the object for ``key``, made by ``create(perm, index)`` when
@@ -121,18 +122,42 @@ class Registry:
                 raise SyscallError(ENOENT)
         if len(self.objects) >= self.limit:
             raise SyscallError(ENOSPC)
-        index = self._freed[0] if self._freed else self._next_index
-        perm = Perm(key, task.creds, flags & 0o777, self._seq)
-        obj = create(perm, index)        # may raise (EINVAL, ENOSPC, ENOMEM): nothing is recorded then
-        if self._freed:
-            heapq.heappop(self._freed)
+        wanted = self.next_id
+        if wanted >= 0:   # ipc_idr_alloc: its sequence number, the lowest free index from its own
+            index, seq = self._free_index_from(wanted & (I.IPCMNI - 1)), wanted >> I.IPCMNI_SHIFT
         else:
-            self._next_index += 1
-        self._seq = 0 if self._seq >= I.IPCID_SEQ_MAX else self._seq + 1
+            index, seq = self._freed[0] if self._freed else self._next_index, self._seq
+        perm = Perm(key, task.creds, flags & 0o777, seq)
+        obj = create(perm, index)        # may raise (EINVAL, ENOSPC, ENOMEM): nothing is recorded then
+        self._take_index(index)
+        if wanted >= 0:
+            self.next_id = -1
+        else:
+            self._seq = 0 if self._seq >= I.IPCID_SEQ_MAX else self._seq + 1
         self.objects[index] = obj
         if key != I.IPC_PRIVATE:
             self.by_key[key] = obj
         return obj
+
+    def _free_index_from(self, start):
+        """The lowest index at or past ``start`` no object holds."""
+        if start >= self._next_index:
+            return start
+        return min([i for i in self._freed if i >= start] + [self._next_index])
+
+    def _take_index(self, index):
+        """Record ``index`` as used: below the high-water mark it leaves the free heap; past it,
+        the indices skipped become free."""
+        if index < self._next_index:
+            if self._freed[0] == index:
+                heapq.heappop(self._freed)   # the usual case: the lowest free one
+            else:
+                self._freed.remove(index)
+                heapq.heapify(self._freed)
+            return
+        for skipped in range(self._next_index, index):
+            heapq.heappush(self._freed, skipped)
+        self._next_index = index + 1
 
     def lookup(self, ident):
         """The object with identifier ``ident`` (EINVAL for a negative, unknown or stale one)."""
