@@ -262,6 +262,21 @@ static void namespaces(void) {
     seen("/mnt/n/d/from-user-child");
 }
 
+/* A procfs magic link is no mount point (mount08): reached through an O_PATH file of the link
+ * itself, /proc/self/fd/N names the link, and a bind onto it is ENOENT. */
+static void magic_link(void) {
+    put("/mnt/ml", "x");
+    int fd = open("/mnt/ml", O_RDONLY);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int link = open(path, O_PATH | O_NOFOLLOW);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", link);
+    SHOW("bind onto a magic link", mount("/mnt/ml", path, NULL, MS_BIND, NULL));
+    SHOW("tmpfs onto a magic link", mount("t", path, "tmpfs", 0, NULL));
+    close(link);
+    close(fd);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     SHOW("unshare(NEWNS)", unshare(CLONE_NEWNS));
@@ -271,5 +286,6 @@ int main(void) {
     slaves();
     trees();
     namespaces();
+    magic_link();
     return 0;
 }

@@ -185,7 +185,11 @@ class Symlink(ProcInode):
 
 class MagicLink(ProcInode):
     """Resolves to a VirtualDentry (exe, cwd, root, fd/N); readlink gives its path.
-    ``vd_fn(task)``: the target, for ``task`` following or reading the link (ns checks its access)."""
+    ``vd_fn(task)``: the target, for ``task`` following or reading the link (ns checks its access).
+    Never a mount point (Linux's dont_mount on them: a mount there is ENOENT), though an O_PATH
+    file of the link itself, followed through /proc/self/fd, reaches it."""
+
+    cant_mount = True
 
     def __init__(self, fs, vd_fn, mode=0o777):
         super().__init__(fs, S_IFLNK | mode)

@@ -17,7 +17,7 @@ import os
 from snakevisor.abi.capability import CAP_SYS_ADMIN
 from snakevisor.abi.mount_options import OPTION_PARSERS, data_pairs, tmpfs_options
 from snakevisor.abi.mm import PAGE_SIZE
-from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOSPC, ENOTDIR, EPERM, SyscallError
+from snakevisor.abi.errno import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOENT, ENOSPC, ENOTDIR, EPERM, SyscallError
 from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_BIND, MS_MGC_MSK, MS_MGC_VAL, MS_MOVE,
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
@@ -49,6 +49,14 @@ def _admin(t):
 
 def _string(t, addr, limit=PAGE):
     return None if not addr else t.mm.read_cstring(addr, limit)
+
+
+def mountable(vd):
+    """A place something may be mounted on: not a procfs magic link (ENOENT), which an O_PATH
+    file of the link, followed through /proc/self/fd, would otherwise reach."""
+    if getattr(vd.dentry.inode, "cant_mount", False):
+        raise SyscallError(ENOENT)
+    return vd
 
 
 def mount_root(t, vd):
@@ -110,7 +118,7 @@ def mount(t, source, target, fstype, flags, data):
     fs = new_filesystem(t, fstype, data_pairs(data or b""))
     if flags & MS_RDONLY and fs.readonly_apart:
         fs.readonly = True   # the new superblock's SB_RDONLY
-    steps = plan_propagation(t, t.ns.mnt.follow_mounts(vd))
+    steps = plan_propagation(t, mountable(t.ns.mnt.follow_mounts(vd)))
     m = t.ns.mnt.mount(fs, vd, flags=mount_flags(flags), source=source or b"none")
     propagate_attached(t, steps, m)
     if fs is t.kernel.devpts and fs.mount is None:
@@ -219,7 +227,7 @@ def _bind(t, source, path, recursive):
     vfs = t.ns.mnt
     if src.mount.vfs is not vfs or target.mount.vfs is not vfs:
         raise SyscallError(EINVAL)
-    target = vfs.follow_mounts(target)
+    target = mountable(vfs.follow_mounts(target))
     if target.dentry.inode.is_dir != src.dentry.inode.is_dir:
         raise SyscallError(ENOTDIR)
     top, below = copy_tree(src, recursive)
@@ -286,7 +294,7 @@ def move_tree(t, src, target, beneath=False):
         raise SyscallError(EINVAL)
     if m.locked:
         raise SyscallError(EINVAL)   # do_move_mount: a locked mount moves only with its parent
-    target = vfs.follow_mounts(target)
+    target = mountable(vfs.follow_mounts(target))
     if target.dentry.inode.is_dir != src.dentry.inode.is_dir or (attached and m.parent.group is not None):
         raise SyscallError(EINVAL)
     p = target.mount
