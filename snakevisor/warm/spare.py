@@ -321,8 +321,8 @@ def _normal_pass(pid):
                     changed += 1
                 with open(f"/proc/{p}/task/{tid}/children") as f:
                     todo += [int(c) for c in f.read().split()]
-            except ProcessLookupError:
-                pass
+            except (ProcessLookupError, FileNotFoundError):
+                pass   # the thread ended meanwhile
             except OSError:
                 return None
     return changed
