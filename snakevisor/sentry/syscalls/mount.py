@@ -394,7 +394,7 @@ def _umount_propagated(also, lazily):
 
 def busy(kernel, m):
     """Something uses mount ``m``: an open file, a task's root or cwd, a mount below it."""
-    if m.refs > 0 or any(o.parent is m for o in m.vfs.mounts):
+    if m.refs > 0 or m.vfs.children(m):
         return True
     return any(task.fs is not None and m in (task.fs.root.mount, task.fs.cwd.mount)
                for task in kernel.pidns.tasks.values() if not task.exited)

@@ -139,7 +139,7 @@ class VirtualFilesystem:
         return [o for o in self.mounts if o.parent is m]
 
     def umount(self, m: Mount) -> None:
-        if m is self.root_mount or any(c.parent is m for c in self.mounts):
+        if m is self.root_mount or self.children(m):
             raise SyscallError(EBUSY)
         if m not in self.mounts:
             raise SyscallError(EINVAL)
