@@ -356,11 +356,18 @@ static int pty_canon_switch(void)
     char buf[8192];
     memset(buf, 'M', 4100);
     printf("written: %ld\n", (long)write(m, buf, 4100));
+    /* Linux moves input to the replica in a worker, a chunk at a time: wait for all of it (poll is
+     * ready at the first chunk, so the bound is time, 20 s, not a number of polls) */
     int queued = 0;
-    for (int i = 0; i < 500 && queued < 4095; i++) {   /* Linux moves input to the replica in a worker */
-        struct pollfd p = {s, POLLIN, 0};
-        poll(&p, 1, 10);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
         ioctl(s, FIONREAD, &queued);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (queued >= 4095 || now.tv_sec - t0.tv_sec > 20)
+            break;
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
     }
     t.c_lflag |= ICANON;
     tcsetattr(s, TCSANOW, &t);
