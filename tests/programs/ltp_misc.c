@@ -431,6 +431,8 @@ static int tmpfs_seek_holes(void)
     SEEKS("from inside it", 8192 + 100);
     fallocate(fd, FALLOC_FL_KEEP_SIZE, 16384, 8192);
     SEEKS("fallocated pages 4-5", 12288);
+    pread(fd, buf, 4096, 16384);
+    SEEKS("read fallocated page 4", 12288);
     pread(fd, buf, sizeof buf, 40960);
     SEEKS("read pages 10-11", 20480);
     m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -343,6 +343,9 @@ class TmpfsFile(TmpfsInode):
         self.cache = PageCache(fs.memory_file)
         self.charged = ChargedPages()   # what the size limit counts (tmpfs_pages.py)
         self.mapped = False             # a mapping has touched its pages (they may be uncharged)
+        # Pages charged by fallocate or a fault may still be holes of the MemoryFile; until one is,
+        # every charged page holds what a write put there, and a read may touch it (read_data).
+        self.charged_holes = False
         self.seals = F_SEAL_SEAL   # F_ADD_SEALS: only a memfd made with MFD_ALLOW_SEALING starts open
 
     def blocks(self):
@@ -364,8 +367,10 @@ class TmpfsFile(TmpfsInode):
             return b""
         idx, within = divmod(offset, CHUNK_SIZE)
         base = self.cache.chunks.get(idx)
-        if base is not None and within + end - offset <= CHUNK_SIZE:
-            return self.cache.mf.pread(base + within, end - offset)   # within one chunk (most reads): no join
+        if base is not None and within + end - offset <= CHUNK_SIZE:   # within one chunk (most reads): no join
+            if not self.charged_holes and self.charged.covers(offset // PAGE, pages_up(end)):
+                return self.cache.mf.read(base + within, end - offset)   # written pages: a slice, no host call
+            return self.cache.mf.pread(base + within, end - offset)   # a hole stays one
         mf = self.cache.mf
         return b"".join(bytes(m) if at is None else mf.pread(at, m) for at, m in self.cache.extents(offset, end - offset))
 
@@ -409,6 +414,7 @@ class TmpfsFile(TmpfsInode):
         first, end = page_span(offset, length)
         self.fs.charge(self.charged.missing(first, end))
         self.charged.add(first, end)
+        self.charged_holes = True
 
     def holes_charged_on_fault(self, offset: int, length: int) -> bool:
         """Does a mapping of [offset, offset+length) hold pages of the file that are not charged
@@ -435,6 +441,7 @@ class TmpfsFile(TmpfsInode):
             if self.charged.missing(page, fill_end) > room:
                 raise BusError()
         self.fs.used += self.charged.add(page, fill_end) * PAGE
+        self.charged_holes = True   # (the pages filled ahead are not touched yet)
         start, stop = self.charged.run_at(page)
         return max(start, first) * PAGE, min(stop, end) * PAGE
 

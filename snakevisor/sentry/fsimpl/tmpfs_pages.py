@@ -18,15 +18,21 @@ def page_span(offset: int, length: int) -> tuple[int, int]:
 
 
 class ChargedPages:
-    __slots__ = ("starts", "ends")
+    __slots__ = ("starts", "ends", "total")
 
     def __init__(self):
         self.starts: list[int] = []   # runs [starts[i], ends[i]) of page numbers
         self.ends: list[int] = []
+        self.total = 0                # pages in all runs: stat asks on every call
 
     def count(self) -> int:
         """How many pages are charged."""
-        return sum(e - s for s, e in zip(self.starts, self.ends))
+        return self.total
+
+    def covers(self, first: int, end: int) -> bool:
+        """Are all pages of [first, end) charged (one run holds them)?"""
+        j = bisect.bisect_right(self.starts, first) - 1
+        return j >= 0 and end <= self.ends[j]
 
     def missing(self, first: int, end: int) -> int:
         """How many pages of [first, end) are not charged yet."""
@@ -65,6 +71,7 @@ class ChargedPages:
         if lo < hi:
             first, end = min(first, self.starts[lo]), max(end, self.ends[hi - 1])
         self.starts[lo:hi], self.ends[lo:hi] = [first], [end]
+        self.total += new
         return new
 
     def cut(self, first: int, end: int | None = None) -> int:
@@ -82,6 +89,7 @@ class ChargedPages:
             if e > end:
                 keep_s.append(end), keep_e.append(e)
         self.starts[lo:hi], self.ends[lo:hi] = keep_s, keep_e
+        self.total -= removed
         return removed
 
     def run_at(self, page: int) -> tuple[int, int]:
