@@ -29,9 +29,9 @@ class LoggedMemoryFile(MemoryFile):
         super().__init__(size=1 << 32)
         self.log = log
 
-    def free(self, offset, length):
+    def free(self, offset, length, charged=True):
         self.log.append(("free", offset))
-        super().free(offset, length)
+        super().free(offset, length, charged)
 
 
 class LoggedStub:

@@ -45,7 +45,7 @@ def grow(t, addr, code) -> bool:
             or not mlock.future_ok(t, grow_by, above.locked):
         return False
     new = replace(above, start=addr, end=above.start, kind=ANON, mf_off=mm.mf.allocate(grow_by), owner=None,
-                  lazy=False)
+                  lazy=False, uncharged=False)
     mm.vmas.insert(new)
     mm._map_into_stub(new)
     return True

@@ -89,7 +89,7 @@ class MemoryManager:
         for v in vmas:
             if v.kind == ANON:
                 if not v.lazy:
-                    self.mf.free(v.mf_off, v.end - v.start)
+                    self.mf.free(v.mf_off, v.end - v.start, charged=not v.uncharged)
             elif v.owner is not None:
                 v.owner.dec_ref()
         if not removed:
@@ -114,6 +114,9 @@ class MemoryManager:
                 continue   # MADV_DONTFORK: not mapped in the child at all
             if v.kind == ANON and v.lazy:   # a reservation: nothing to share
                 child.vmas.insert(replace(v, locked=0))
+                continue
+            if v.kind == ANON and v.uncharged:   # zeros nothing could touch: the child's own zeros
+                child.vmas.insert(replace(v, mf_off=self.mf.allocate(v.end - v.start, charged=False), locked=0))
                 continue
             if v.wipeonfork:   # MADV_WIPEONFORK (private anonymous only): the child's reads zeros
                 child.vmas.insert(replace(v, kind=ANON, mf_off=self.mf.allocate(v.end - v.start), owner=None, locked=0))
@@ -288,6 +291,9 @@ class MemoryManager:
     def _new_anon(self, start, end, prot, name="", noreserve=False):
         if (prot == M.PROT_NONE or noreserve) and end - start >= LAZY_ANON_MIN:
             return VMA(start, end, prot, ANON, 0, name=name, lazy=True)   # a reservation (LAZY_ANON_MIN)
+        if prot == M.PROT_NONE:   # a smaller reservation: charged once made accessible (mprotect)
+            return VMA(start, end, prot, ANON, self.mf.allocate(end - start, charged=False), name=name,
+                       uncharged=True)
         return VMA(start, end, prot, ANON, self.mf.allocate(end - start), name=name)
 
     def _materialize(self, v):
@@ -452,8 +458,13 @@ class MemoryManager:
                 raise SyscallError(EACCES)   # VM_MAYWRITE / VM_MAYEXEC, as Linux
         if len(self.vmas) + self.vmas.splits(addr, end) > MAX_MAP_COUNT:
             raise SyscallError(ENOMEM)   # each split is a new mapping (split_vma's check)
+        if prot != M.PROT_NONE:   # reservations made accessible count now (ENOMEM: nothing changed)
+            self.mf.charge(sum(min(v.end, end) - max(v.start, addr)
+                               for v in self.vmas.overlapping(addr, end) if v.uncharged))
         pieces = self.vmas.carve(addr, end)
         for v in pieces:
+            if prot != M.PROT_NONE:
+                v.uncharged = False
             if v.kind == ANON and v.lazy and prot != M.PROT_NONE and v.end - v.start <= LAZY_ANON_MIN:
                 self._materialize(v)
                 v.prot = prot

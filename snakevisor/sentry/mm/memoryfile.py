@@ -67,13 +67,17 @@ class MemoryFile:
         self._hold_seq = 0              # the newest token
         self._deferred = deque()        # (newest token when freed, offset, length), oldest first
 
-    def allocate(self, length: int) -> int:
-        """Reserve ``length`` bytes (rounded up to pages) of zeroed memory; return its offset."""
+    def allocate(self, length: int, charged: bool = True) -> int:
+        """Reserve ``length`` bytes (rounded up to pages) of zeroed memory; return its offset.
+        Not ``charged``: counted against the limit only when ``charge`` is called for it (memory
+        nothing may touch yet: a PROT_NONE reservation's)."""
         length = page_round_up(max(length, 1))
-        self.charge(length)
+        if charged:
+            self.charge(length)
         offset = self.extents.take(length)
         if offset is None:
-            self.uncharge(length)
+            if charged:
+                self.uncharge(length)
             raise SyscallError(ENOMEM)
         return offset
 
@@ -88,12 +92,13 @@ class MemoryFile:
     def uncharge(self, length: int) -> None:
         self.allocated -= length
 
-    def free(self, offset: int, length: int) -> None:
+    def free(self, offset: int, length: int, charged: bool = True) -> None:
         """Return a region from ``allocate`` (no longer mapped by any live stub): its pages go
         back to the host and it may be handed out again, now or, while a stub is dying, when
-        the stubs dying now are dead."""
+        the stubs dying now are dead. ``charged``: whether it counts against the limit."""
         length = page_round_up(max(length, 1))
-        self.uncharge(length)
+        if charged:
+            self.uncharge(length)
         if self._holds:
             self._deferred.append((self._hold_seq, offset, length))
             return

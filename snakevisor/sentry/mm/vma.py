@@ -73,6 +73,9 @@ class VMA:
     growsdown: bool = False       # VM_GROWSDOWN (MAP_GROWSDOWN): a fault just below extends it (mm/growsdown.py)
     copy_of: object = None        # ANON/COW: the mappable whose pages these privately copy (a truncation drops them)
     anon_name: str | None = None  # PR_SET_VMA_ANON_NAME's (mm/madvise.py): maps shows [anon:NAME]
+    uncharged: bool = False       # ANON pages not counted against the memory limit: PROT_NONE since
+                                  # mapped, never accessible (Linux does not account such a mapping
+                                  # until mprotect makes it writable); charged when it first is
 
     def maps_cache(self, cache):
         """Does this VMA map pages of the PageCache ``cache`` directly?"""
