@@ -87,6 +87,21 @@ def test_cgroup_limits_from_flags():
     assert (code, out) == (0, "max\nmax\n"), err
 
 
+def test_vmstat_and_device_tables():
+    """/proc/vmstat counts the limit's pages as meminfo does (procps' vmstat refused to run without
+    it: "Unable to create vmstat structure"); /proc/swaps, /proc/partitions and /proc/diskstats
+    list no swap and no block device, as a sandbox has none."""
+    code, out, err = sh("vmstat 1 2 && grep -E '^(nr_free_pages|nr_anon_pages|pgfault) ' /proc/vmstat && "
+                        "cat /proc/swaps /proc/partitions /proc/diskstats", flags=("--memory", "256m"))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("procs ") and len(lines[2].split()) == len(lines[1].split()) == 17, out
+    free, anon = (int(line.split()[1]) for line in lines[4:6])
+    assert lines[4].startswith("nr_free_pages ") and 0 < free <= 65536 and free + anon == 65536, out
+    assert lines[6].split()[0] == "pgfault" and lines[6].split()[1].isdigit() and lines[7].split() == ["Filename", "Type", "Size", "Used", "Priority"], out
+    assert lines[8:] == ["major minor  #blocks  name", ""], out
+
+
 def test_cgroup_current_follows_the_sentry_accounting():
     out = sandboxed("""
         import mmap, os

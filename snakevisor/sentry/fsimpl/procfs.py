@@ -22,6 +22,7 @@ from snakevisor.sentry.mm import mlock, procmaps, special
 from snakevisor.sentry.kernel import netns
 from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
 from snakevisor.sentry.fsimpl.procfs_sysnet import sys_net
+from snakevisor.sentry.fsimpl import procfs_sysinfo as sysinfo
 from snakevisor.sentry.fsimpl.procfs_inodes import (Directory, GeneratedFile, MagicLink, ReadOnlySysctl, Symlink,
                                                     TracedFile, WritableFile, _ns, _parse_int, _reader)
 from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
@@ -89,7 +90,11 @@ class ProcRoot(Directory):
             b"thread-self": lambda: Symlink(fs, lambda task: b"%d/task/%d" % (fs.seen(_reader(task).tg.tgid),
                                                                                 fs.seen(_reader(task).tid))),
             b"cpuinfo": lambda: GeneratedFile(fs, lambda: fs.cpuinfo),
-            b"meminfo": lambda: GeneratedFile(fs, self._meminfo),
+            b"meminfo": lambda: GeneratedFile(fs, lambda: sysinfo.meminfo(fs.kernel)),
+            b"vmstat": lambda: GeneratedFile(fs, lambda: sysinfo.vmstat(fs.kernel)),
+            b"swaps": lambda: GeneratedFile(fs, lambda: sysinfo.SWAPS),
+            b"partitions": lambda: GeneratedFile(fs, lambda: sysinfo.PARTITIONS),
+            b"diskstats": lambda: GeneratedFile(fs, lambda: ""),
             b"uptime": lambda: GeneratedFile(fs, self._uptime, per_task=True),
             b"loadavg": lambda: GeneratedFile(fs, self._loadavg),
             b"version": lambda: GeneratedFile(fs, self._version),
@@ -133,17 +138,6 @@ class ProcRoot(Directory):
     def _cmdline(self):
         """The sandbox's own kernel command line (the host's is none of the application's business)."""
         return f"BOOT_IMAGE=snakevisor-{self.fs.kernel.uts.release.decode()} ro quiet\n"
-
-    def _meminfo(self):
-        k = self.fs.kernel
-        total = (k.memory_file.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 1024
-        used = k.memory_file.allocated // 1024
-        free = max(total - used, 0)
-        rows = [("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0), ("Cached", 0),
-                ("SwapCached", 0), ("Active", used), ("Inactive", 0), ("SwapTotal", 0), ("SwapFree", 0),
-                ("Dirty", 0), ("Writeback", 0), ("AnonPages", used), ("Mapped", 0), ("Shmem", 0),
-                ("CommitLimit", total), ("Committed_AS", used)]
-        return "".join(f"{name + ':':<16}{val:>8} kB\n" for name, val in rows)
 
     def _uptime(self, reader):
         k = self.fs.kernel
@@ -453,7 +447,7 @@ class ThreadGroupDir(Directory):
         """oom_badness's scale: the resident share of memory in thousandths, plus oom_score_adj."""
         if self._zombie():
             return "0\n"
-        total = self.fs.kernel.memory_file.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        total = sysinfo.memory_kb(self.fs.kernel)[0] * 1024
         points = procmaps.resident_bytes(self.task.mm) * 1000 // total + self.tg.oom_score_adj
         return f"{max(0, min(2000, points))}\n"
 
