@@ -237,6 +237,33 @@ def test_ss_and_netstat_read_proc_net(tool):
     assert len(rows) == 1 and "LISTEN" in rows[0], text
 
 
+SOCKSTAT_PROGRAM = r"""
+    import socket
+    a = socket.socket(); a.bind(("127.0.0.1", 0)); a.listen()
+    b = socket.socket(); b.bind(("127.0.0.1", 0)); b.listen()
+    c = socket.socket()                                      # allocated, in no table
+    bound = socket.socket(); bound.bind(("127.0.0.1", 0))    # bound only: in no table either
+    d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); d.bind(("127.0.0.1", 0))
+    e = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); e.bind(("::1", 0))
+    f = socket.socket(socket.AF_INET6); f.bind(("::1", 0)); f.listen()
+    g = socket.create_connection(a.getsockname()); h, _ = a.accept()
+    for name in ("sockstat", "sockstat6"):
+        for line in open("/proc/net/" + name):
+            print(" ".join(line.split()[:3]))   # the counts of this namespace (alloc, mem: the host's, all of them)
+"""
+
+
+def test_sockstat_counts_match_linux():
+    """/proc/net/sockstat and sockstat6 (ss -s reads them): sockets in their protocol's tables, in a
+    network namespace of the program's own natively (unshare -n), the sandbox's own in it."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    argv = py_argv(SOCKSTAT_PROGRAM)
+    native = out(run_native(["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"] + argv))
+    boxed = out(run_sandboxed(argv))
+    assert "TCP: inuse 4" in native and boxed == native, (native, boxed)
+
+
 def test_format_helpers():
     assert procfs_net._hex_addr(socket.inet_aton("127.0.0.1")) == "0100007F"
     assert procfs_net._hex_addr(socket.inet_pton(socket.AF_INET6, "::1")) == "00000000000000000000000001000000"

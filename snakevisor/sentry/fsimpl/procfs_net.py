@@ -10,6 +10,8 @@ and snmp6 are the host kernel's counters of it, from files opened at boot (net/m
 here opens a host path. Formats follow net/ipv4/tcp_ipv4.c, udp.c, net/ipv6/*,
 net/unix/af_unix.c, net/core/net-procfs.c, net/ipv4/fib_trie.c, addrconf.c.
 
+sockstat and sockstat6 count the same sockets (ss -s).
+
 Left out: sockets the application no longer holds (TIME_WAIT, orphaned
 FIN_WAIT: the host keeps them, we cannot tell them from the host's), raw, icmp,
 udplite and netlink tables, and the hash-bucket "sl" of udp (a row number here).
@@ -324,7 +326,38 @@ def snmp6(ns=ROOT):
     return mib.read("snmp6") if ns is ROOT else mib.fresh6(mib.read("snmp6"))
 
 
+def _hashed(ns, family: int, stype: int, protocol: int) -> int:
+    """How many sockets of a kind are in the protocol's tables (sock_prot_inuse): TCP's listening
+    or connected (the rows of /proc/net/tcp), UDP's bound, every raw one."""
+    if stype == _socket.SOCK_STREAM:
+        return len(_table(ns, "", family, stype, protocol, _tcp_row).splitlines())
+    v6 = family == _socket.AF_INET6
+    return sum(1 for s in _inet_sockets(ns, family, stype, protocol) if stype == _socket.SOCK_RAW or _names(s, v6)[0][1])
+
+
+def sockstat(ns=ROOT):
+    """Socket counts of the namespace (net/ipv4/proc.c): every socket the sandbox holds there, the
+    IPv4 ones in their protocol's tables; TCP's alloc counts IPv6 too (one counter). Orphans,
+    TIME_WAIT and memory are the host's, which it keeps for sockets no longer held: 0 here."""
+    from snakevisor.sentry.net.inet import InetSocket
+    live = [s for s in live_sockets() if getattr(s, "netns", None) is ns and not getattr(s, "closed", False)]
+    tcp_alloc = sum(1 for s in live if isinstance(s, InetSocket) and s.stype == _socket.SOCK_STREAM
+                    and s.family in (_socket.AF_INET, _socket.AF_INET6) and s.protocol in (0, _socket.IPPROTO_TCP))
+    v4 = _socket.AF_INET
+    return (f"sockets: used {len(live)}\n"
+            f"TCP: inuse {_hashed(ns, v4, _socket.SOCK_STREAM, _socket.IPPROTO_TCP)} orphan 0 tw 0 alloc {tcp_alloc} mem 0\n"
+            f"UDP: inuse {_hashed(ns, v4, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP)} mem 0\nUDPLITE: inuse 0\n"
+            f"RAW: inuse {_hashed(ns, v4, _socket.SOCK_RAW, 0)}\nFRAG: inuse 0 memory 0\n")
+
+
+def sockstat6(ns=ROOT):
+    v6 = _socket.AF_INET6
+    return (f"TCP6: inuse {_hashed(ns, v6, _socket.SOCK_STREAM, _socket.IPPROTO_TCP)}\n"
+            f"UDP6: inuse {_hashed(ns, v6, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP)}\nUDPLITE6: inuse 0\n"
+            f"RAW6: inuse {_hashed(ns, v6, _socket.SOCK_RAW, 0)}\nFRAG6: inuse 0 memory 0\n")
+
+
 # name -> content generator (str or bytes) of a network namespace, the files of /proc/PID/net.
 FILES = {b"tcp": tcp, b"tcp6": tcp6, b"udp": udp, b"udp6": udp6, b"unix": unix, b"dev": dev,
          b"if_inet6": if_inet6, b"route": route, b"snmp": snmp, b"netstat": netstat,
-         b"snmp6": snmp6}
+         b"snmp6": snmp6, b"sockstat": sockstat, b"sockstat6": sockstat6}
