@@ -100,6 +100,8 @@ def test_vmstat_and_device_tables():
     assert lines[4].startswith("nr_free_pages ") and 0 < free <= 65536 and free + anon == 65536, out
     assert lines[6].split()[0] == "pgfault" and lines[6].split()[1].isdigit() and lines[7].split() == ["Filename", "Type", "Size", "Used", "Priority"], out
     assert lines[8:] == ["major minor  #blocks  name", ""], out
+    code, out, err = sh("ls /sys/dev && lsblk && echo listed")   # lsblk needs /sys/dev/block
+    assert (code, out) == (0, "block\nchar\nlisted\n"), (out, err)
 
 
 def test_cgroup_current_follows_the_sentry_accounting():

@@ -121,7 +121,7 @@ class SysFilesystem(Filesystem):
     # -- the tree -----------------------------------------------------------------
     def _root(self):
         empty = self._dir(dict)
-        return {b"block": empty, b"bus": empty, b"class": self._dir(self._class), b"dev": empty,
+        return {b"block": empty, b"bus": empty, b"class": self._dir(self._class), b"dev": self._dir(lambda: {b"block": empty, b"char": empty}),   # (no block devices: lsblk lists none)
                 b"devices": self._dir(self._devices), b"firmware": empty, b"fs": self._dir(self._fs),
                 b"kernel": self._dir(self._kernel), b"module": empty, b"power": empty}
 
