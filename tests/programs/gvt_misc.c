@@ -35,6 +35,7 @@
  *                      becomes readable, and so does an epoll holding that epoll
  *   readv_bad_tail     readv/preadv of a file into a buffer whose tail is not mapped read what fits
  *                      (a short count; the offset moves by it), EFAULT only when nothing fits
+ *   thread_cpu_other   another thread's CPU clock is its own: a waiting one's, a running one's
  *   thread_cpu         a single thread's CPU time, in RUSAGE_THREAD and /proc/thread-self/stat,
  *                      counts its spinning (it was 0)
  *   tmpfs_full_mmap    touching a hole of a mapped file of a full tmpfs (size=) is SIGBUS; a
@@ -1023,9 +1024,75 @@ static int thread_cpu_own(void)
     return 0;
 }
 
+static volatile int other_done, other_stop;
+static int other_pipe[2];
+static long long other_own_at_stop;
+
+static void *spin_then_block(void *arg)
+{
+    (void)arg;
+    long long start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - start < 200000000LL)
+        for (volatile int i = 0; i < 100000; i++)
+            ;
+    other_done = 1;
+    char c;
+    read(other_pipe[0], &c, 1);   /* blocked until main is done reading its clock */
+    return 0;
+}
+
+static void *spin_until_stopped(void *arg)
+{
+    (void)arg;
+    while (!other_stop)
+        for (volatile int i = 0; i < 10000; i++)
+            ;
+    other_own_at_stop = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    return 0;
+}
+
+/* Another thread's CPU clock (pthread_getcpuclockid: a JVM's ThreadMXBean reads its threads' so) is
+ * that thread's own, not the process's: one that spun 200 ms and now waits in read reads about
+ * 200 ms while a second thread spins on; the spinning one's clock, read from outside, only grows,
+ * and stays at most what it then reads of itself. */
+static int thread_cpu_other(void)
+{
+    pthread_t a, b;
+    clockid_t ca, cb;
+    pipe(other_pipe);
+    pthread_create(&b, 0, spin_until_stopped, 0);
+    pthread_create(&a, 0, spin_then_block, 0);
+    pthread_getcpuclockid(a, &ca);
+    pthread_getcpuclockid(b, &cb);
+    long long waited = 0;
+    while (!other_done && waited < 60000) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, 0);
+        waited++;
+    }
+    long long a_ns = clock_ns(ca), last = 0, grew = 1;
+    printf("waiting thread's clock >= 200 ms %d, < 400 ms %d\n", a_ns >= 200000000LL, a_ns < 400000000LL);
+    for (int i = 0; i < 50 && last < 300000000LL; i++) {   /* the spinner's clock, read as it runs */
+        struct timespec ms = {0, 20000000};
+        nanosleep(&ms, 0);
+        long long now = clock_ns(cb);
+        grew &= now >= last;
+        last = now;
+    }
+    long long after = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    other_stop = 1;
+    pthread_join(b, 0);
+    printf("spinning thread's clock only grew %d, below the process's %d, at most its own later %d\n", (int)grew,
+           last < after, last <= other_own_at_stop);
+    write(other_pipe[1], "x", 1);
+    pthread_join(a, 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
+    if (!strcmp(c, "thread_cpu_other")) return thread_cpu_other();
     if (!strcmp(c, "writev_gaps")) return writev_gaps();
     if (!strcmp(c, "pipe_close_reader")) return pipe_close_reader();
     if (!strcmp(c, "pipe_null_read")) return pipe_null_read();

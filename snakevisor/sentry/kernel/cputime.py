@@ -11,6 +11,7 @@ import os
 import time as host_time
 
 from snakevisor.abi.time import CPUCLOCK_PERTHREAD, CPUCLOCK_PROF, CPUCLOCK_SCHED, CPUCLOCK_VIRT
+from snakevisor.sentry.platform.interface import StubGone
 
 # The CPUs the sandbox sees (sysfs, /proc/stat, sched_getaffinity). Asked once at import: once the
 # Sentry's root is empty, glibc finds no /sys or /proc to count them in and says 1.
@@ -80,13 +81,22 @@ def process_cpu_ns(tg, which=CPUCLOCK_SCHED) -> int:
 
 def thread_cpu_ns(task, which, caller) -> int:
     """One Task's CPU clock (``which``) as CLOCK_THREAD_CPUTIME_ID reads it. The host lets no
-    process read another's per-thread CPU clocks, so the ``caller``'s own is asked of its stub
-    thread, stopped in this syscall (Context.thread_cpu_ns); another thread's, or where the
-    platform cannot ask, is its process's: exact for a process of one thread, more otherwise."""
+    process read another's per-thread CPU clocks, so the stub thread itself is asked
+    (Context.thread_cpu_ns): the ``caller``'s is stopped in this syscall; another is asked where
+    it waits, or stopped for the question if it runs application code (a JVM's ThreadMXBean reads
+    its threads' clocks so). Where the platform cannot ask, its process's: exact for a process of
+    one thread, more otherwise."""
     ctx = task.ctx
     if ctx is None:
         return 0
-    own = ctx.thread_cpu_ns(which) if task is caller else None
+    if task is caller:
+        own = ctx.thread_cpu_ns(which)
+    else:
+        try:
+            with task.kernel.stopped_task(task) as stopped:
+                own = stopped.thread_cpu_ns(which) if stopped is not None else None
+        except StubGone:
+            own = None
     return own if own is not None else host_cpu_ns(ctx.address_space.pid, which)
 
 

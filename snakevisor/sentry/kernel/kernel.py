@@ -269,17 +269,38 @@ class Kernel:
             if not self.loop.on_stub(t):
                 return t.ctx, None
         for t in tasks:
-            ctx = t.ctx
-            try:
-                status = ctx.stop_now()   # its registers read: injection restores these
-            except StubGone as gone:
-                if gone.status is not None:
-                    self.loop.hand_back(ctx.tid, gone.status)
-                continue
-            except OSError:
-                continue
-            return ctx, status
+            ctx, status = self._stop_task(t)
+            if ctx is not None:
+                return ctx, status
         return None, None
+
+    def _stop_task(self, t):
+        """(``t``'s Context stopped, the stop status the loop is owed for it or None); (None, None)
+        if its stub thread is gone. Kicked if it runs application code."""
+        ctx = t.ctx
+        if ctx is None or t.exited:
+            return None, None
+        if not self.loop.on_stub(t):
+            return ctx, None
+        try:
+            return ctx, ctx.stop_now()   # its registers read: injection restores these
+        except StubGone as gone:
+            if gone.status is not None:
+                self.loop.hand_back(ctx.tid, gone.status)
+        except OSError:
+            pass
+        return None, None
+
+    @contextmanager
+    def stopped_task(self, task):
+        """``task``'s stub thread, stopped (None if it is gone): as it is if it waits here already,
+        else kicked, its stop handed back to the loop afterwards as if nothing had happened."""
+        ctx, status = self._stop_task(task)
+        try:
+            yield ctx
+        finally:
+            if status is not None:
+                self.loop.hand_back(ctx.tid, status)
 
     def retire_stub_thread(self, ctx):
         """A Task is done with its stub thread. If no other Task runs in that stub (address space),
