@@ -70,7 +70,9 @@
  *   hostname_poll      epoll on /proc/sys/kernel/hostname reports its change once (EPOLLERR), to
  *                      every watcher (in a UTS namespace of its own: the host's name stays)
  *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
- *                      a file mapping EBADF, a bad character EINVAL, NULL removes the name */
+ *                      a file mapping EBADF, a bad character EINVAL, NULL removes the name
+ *   vdso_buffer        the vDSO's bytes as a syscall's buffer: write, writev (ld.so prints its name
+ *                      from there for ldd), a path, a pipe's contents read back */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -1454,10 +1456,35 @@ static int xattr_perm(void)
     return st;
 }
 
+static int vdso_buffer(void)
+{
+    const char *vdso = (const char *)getauxval(AT_SYSINFO_EHDR);
+    const char *name = memmem(vdso, 8192, "linux-vdso.so.1", 16);
+    if (!vdso || !name) {
+        printf("no vdso or no name in it\n");
+        return 1;
+    }
+    fflush(stdout);
+    printf("write: %ld\n", (long)write(1, vdso + 1, 3));
+    fflush(stdout);
+    struct iovec iov[3] = {{"\t", 1}, {(void *)name, strlen(name)}, {"\n", 1}};
+    printf("writev: %ld\n", (long)writev(1, iov, 3));
+    errno = 0;
+    long r = open(name, O_RDONLY);   /* a path in the vDSO: not found, not EFAULT */
+    printf("open of its name: %ld %s\n", r, strerrorname_np(errno));
+    int p[2];
+    pipe2(p, O_NONBLOCK);
+    char back[64];
+    long w = write(p[1], vdso, 64);
+    printf("through a pipe: %ld, same %d\n", w, read(p[0], back, 64) == 64 && !memcmp(back, vdso, 64));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
     self_path = realpath("/proc/self/exe", NULL);
+    if (!strcmp(c, "vdso_buffer")) return vdso_buffer();
     if (!strcmp(c, "report_ids")) return report_ids();
     if (!strcmp(c, "suid_exec")) return suid_exec();
     if (!strcmp(c, "sgid_exec")) return sgid_exec();

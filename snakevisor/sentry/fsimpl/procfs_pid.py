@@ -19,6 +19,7 @@ from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
 from snakevisor.abi.fs import S_IFREG
 from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.creds import may_ptrace
+from snakevisor.sentry.mm import special
 from snakevisor.sentry.mm.vma import FILE
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
@@ -87,7 +88,7 @@ class MemImpl(AddressSpaceImpl):
         if self.gone():
             return b""
         n = min(n, MAX_IO)
-        data = self.mm.read_forced(offset, n) or ptrace.read_vdso(self.mm.kernel, offset, n)
+        data = self.mm.read_forced(offset, n) or special.read_vdso(self.mm.kernel, offset, n)
         if n and not data:
             raise SyscallError(EIO)
         return data

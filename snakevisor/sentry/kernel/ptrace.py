@@ -12,15 +12,12 @@ through the MemoryManager.
 The tracer collects the reports through wait4/waitid (syscalls/wait.py asks ``wait_reports``),
 also for tracees that are not its children. The requests themselves are syscalls/ptrace.py.
 """
-import ctypes
 
 from snakevisor.abi import ptrace as P
 from snakevisor.abi import sched as C
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import ENOSYS, EPERM, ESRCH, SyscallError
-from snakevisor.abi.elf import AT_SYSINFO_EHDR
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS
-from snakevisor.hostos.libc import libc
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
@@ -461,19 +458,6 @@ def traced_by(tg, tracer_tg):
     """Is ``tg``'s leader traced by a thread of ``tracer_tg`` (its stops are then ptrace reports)?"""
     leader = tg.leader
     return leader is not None and leader.ptrace is not None and leader.ptrace.tracer.tg is tracer_tg
-
-
-def read_vdso(kernel, addr, n):
-    """A debugger's read of the vDSO (ld.so's link map names it from there, gdb reads its image
-    through /proc/PID/mem): the host's, mapped in every stub but no VMA of a MemoryManager. The
-    same kernel's image, of the same size, is mapped in the Sentry: the bytes come from there,
-    never past the stub's mapping. b"" outside it."""
-    stub = kernel.platform.vdso_range() if kernel is not None else None
-    own = libc.getauxval(AT_SYSINFO_EHDR)
-    if not stub or not own or not stub[0] <= addr < stub[1]:
-        return b""
-    n = min(n, stub[1] - addr)
-    return ctypes.string_at(own + addr - stub[0], n) if n > 0 else b""
 
 
 def tracer_tid(task):

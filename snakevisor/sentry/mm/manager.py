@@ -596,6 +596,10 @@ class MemoryManager:
         out, pos, end = [], addr, addr + n
         while pos < end:
             v = self.find_populated(pos)
+            if v is None and need == M.PROT_READ and (vdso := special.readable_vdso(self, pos, end - pos)):
+                out.append(vdso)
+                pos += len(vdso)
+                continue
             if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)
             m = min(end, v.end) - pos
@@ -683,13 +687,17 @@ class MemoryManager:
         ranges, pos, end = [], addr, addr + n
         while pos < end:
             v = self.find_populated(pos)
+            if v is None and not write and (vdso := special.readable_vdso(self, pos, end - pos)):
+                ranges.append((vdso, len(vdso)))   # (the vDSO's bytes: no MemoryFile offset)
+                pos += len(vdso)
+                continue
             if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)   # before any view exists: none outlives us in a traceback
             m = min(end, v.end) - pos
             ranges.append((v.mf_off + pos - v.start, m))
             pos += m
         mv = memoryview(self.view)
-        return [mv[off:off + m] for off, m in ranges]
+        return [memoryview(off) if off.__class__ is bytes else mv[off:off + m] for off, m in ranges]
 
     def accessible_span(self, addr, n, write=False):
         """How many bytes from ``addr`` (at most ``n``) are mapped readable (or writable)."""
@@ -697,6 +705,9 @@ class MemoryManager:
         pos, end = addr, addr + n
         while pos < end:
             v = self.vmas.find(pos)
+            if v is None and not write and (vdso := special.readable_vdso(self, pos, end - pos)):
+                pos += len(vdso)
+                continue
             if v is None or not v.prot & need or v.past_eof:   # VMA.accessible, inlined: every copy asks
                 break
             pos = v.end
@@ -715,6 +726,13 @@ class MemoryManager:
         remaining = maxlen + 1
         while remaining > 0:
             v = self.find_populated(pos)
+            if v is None and (vdso := special.readable_vdso(self, pos, remaining)):
+                nul = vdso.find(b"\0")
+                out.append(vdso if nul < 0 else vdso[:nul])
+                if nul >= 0:
+                    return b"".join(out)
+                pos, remaining = pos + len(vdso), remaining - len(vdso)
+                continue
             if v is None or not v.prot & M.PROT_READ or v.past_eof:   # accessible(), inlined: every path
                 raise SyscallError(EFAULT)
             off = v.mf_off + pos - v.start

@@ -4,9 +4,17 @@ special_mappings()) as an application's mprotect sees them: Linux's _install_spe
 all, for debuggers); neither may be split (special_mapping_split: EINVAL), so only a change of the
 whole mapping is made (in the stub too, and kept by fork: ``MemoryManager.special_prot``).
 [vsyscall] is no VMA (the gate area): ENOMEM, as for a hole.
+
+The [vdso]'s bytes are no MemoryFile's: reads of it (a debugger's; a syscall's buffer there, as
+ld.so's link map names the vDSO from its string table) come from the same kernel's image mapped in
+the Sentry (read_vdso).
 """
+import ctypes
+
 from snakevisor.abi import mm as M
+from snakevisor.abi.elf import AT_SYSINFO_EHDR
 from snakevisor.abi.errno import EACCES, EINVAL, ENOMEM, SyscallError
+from snakevisor.hostos.libc import libc
 
 _RWX = M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC
 
@@ -66,3 +74,23 @@ def attach(mm):
         prot = mm.special_prot.get(lo)
         if prot is not None:
             mm._protect_in_stub(lo, hi, prot)
+
+
+def read_vdso(kernel, addr, n):
+    """[addr, addr+n) of the host's vDSO as mapped in every stub (b"" outside it; short at its
+    end): the same kernel's image, of the same size, is mapped in the Sentry."""
+    stub = kernel.platform.vdso_range() if kernel is not None else None
+    own = libc.getauxval(AT_SYSINFO_EHDR)
+    if not stub or not own or not stub[0] <= addr < stub[1]:
+        return b""
+    n = min(n, stub[1] - addr)
+    return ctypes.string_at(own + addr - stub[0], n) if n > 0 else b""
+
+
+def readable_vdso(mm, addr, n):
+    """The application's own read of [addr, addr+n) (a syscall's buffer) in the [vdso] while it
+    is readable: its bytes, up to the mapping's end (b"" if ``addr`` is not there)."""
+    for lo, hi, perms, name in mappings(mm):
+        if name == "[vdso]" and lo <= addr < hi:
+            return read_vdso(mm.kernel, addr, n) if perms[0] == "r" else b""
+    return b""

@@ -16,6 +16,7 @@ from snakevisor.abi.seccomp import SECCOMP_FILTER_FLAG_LOG
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel import debugregs, ptrace as K, seccomp
+from snakevisor.sentry.mm import special
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.signals import cpu_mxcsr_mask, make_siginfo
 
@@ -102,7 +103,7 @@ def _detach(t, st, addr, data):
 
 # -- memory ---------------------------------------------------------------------------------------
 def _peek(t, st, addr, data):
-    word = st.task.mm.read_forced(addr, 8) or K.read_vdso(t.kernel, addr, 8)
+    word = st.task.mm.read_forced(addr, 8) or special.read_vdso(t.kernel, addr, 8)
     if len(word) < 8:
         raise SyscallError(EIO)
     t.mm.copy_out(data, word)
