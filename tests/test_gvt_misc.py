@@ -13,7 +13,7 @@ CASES = ["writev_gaps", "pipe_close_reader", "pipe_null_read", "waitid_zombie", 
          "mremap_object", "large_read", "setid_saved",
          "epoll_add_waiting", "sigprof_busy",
          "poll_epoll", "readv_bad_tail",
-         "thread_cpu", "thread_cpu_own", "thread_cpu_other", "tmpfs_full_mmap", "vsyscall_fault", "special_mprotect"]
+         "thread_cpu", "thread_cpu_own", "thread_cpu_other", "cpu_timers", "tmpfs_full_mmap", "vsyscall_fault", "special_mprotect"]
 
 
 @pytest.mark.parametrize("case", CASES)

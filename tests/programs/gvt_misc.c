@@ -36,6 +36,7 @@
  *   readv_bad_tail     readv/preadv of a file into a buffer whose tail is not mapped read what fits
  *                      (a short count; the offset moves by it), EFAULT only when nothing fits
  *   thread_cpu_other   another thread's CPU clock is its own: a waiting one's, a running one's
+ *   cpu_timers         POSIX timers on a thread's or the process's CPU clock count CPU time
  *   thread_cpu         a single thread's CPU time, in RUSAGE_THREAD and /proc/thread-self/stat,
  *                      counts its spinning (it was 0)
  *   tmpfs_full_mmap    touching a hole of a mapped file of a full tmpfs (size=) is SIGBUS; a
@@ -1089,9 +1090,97 @@ static int thread_cpu_other(void)
     return 0;
 }
 
+static volatile int prof_a, prof_b, prof_proc, cpu_timer_stop;
+static volatile pid_t tid_a, tid_b;
+
+static void on_thread_prof(int sig)
+{
+    (void)sig;
+    pid_t me = gettid();
+    if (me == tid_a)
+        prof_a++;
+    else if (me == tid_b)
+        prof_b++;
+}
+
+static void on_proc_timer(int sig) { (void)sig; prof_proc++; }
+
+static timer_t own_cpu_timer(void)   /* SIGPROF to this thread each 10 ms of its own CPU time */
+{
+    struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGPROF};
+    ev._sigev_un._tid = gettid();
+    timer_t id;
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &id))
+        return 0;
+    struct itimerspec its = {{0, 10000000}, {0, 10000000}};
+    timer_settime(id, 0, &its, 0);
+    return id;
+}
+
+static void *cpu_timer_sleeper(void *arg)
+{
+    (void)arg;
+    tid_a = gettid();
+    timer_t id = own_cpu_timer();
+    for (int i = 0; i < 30 && !cpu_timer_stop; i++) {   /* 300 ms asleep: no CPU time, no signal */
+        struct timespec ms = {0, 10000000};
+        nanosleep(&ms, 0);
+    }
+    timer_delete(id);
+    return 0;
+}
+
+static void *cpu_timer_spinner(void *arg)
+{
+    (void)arg;
+    tid_b = gettid();
+    timer_t id = own_cpu_timer();
+    long long start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - start < 200000000LL)
+        for (volatile int i = 0; i < 10000; i++)
+            ;
+    timer_delete(id);
+    return 0;
+}
+
+/* POSIX timers on CPU clocks count CPU time, not wall time (Go's profiler arms one per thread on
+ * CLOCK_THREAD_CPUTIME_ID): a sleeping thread's timer stays quiet while a spinning one's fires
+ * about every 10 ms of its CPU time; a process timer does not fire while the process sleeps, and
+ * its remaining time stands still meanwhile; then spinning makes it fire. */
+static int cpu_timers(void)
+{
+    signal(SIGPROF, on_thread_prof);
+    pthread_t a, b;
+    pthread_create(&a, 0, cpu_timer_sleeper, 0);
+    pthread_create(&b, 0, cpu_timer_spinner, 0);
+    pthread_join(b, 0);
+    cpu_timer_stop = 1;
+    pthread_join(a, 0);
+    printf("sleeping thread's timer: %s; spinning thread's: %s\n", prof_a <= 2 ? "quiet" : "fired",
+           prof_b >= 5 && prof_b <= 25 ? "about every 10 ms" : "other");
+    signal(SIGALRM, on_proc_timer);
+    timer_t id;
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM};
+    timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &id);
+    struct itimerspec its = {{0, 0}, {0, 50000000}}, left;
+    timer_settime(id, 0, &its, 0);
+    struct timespec nap = {0, 200000000};
+    nanosleep(&nap, 0);
+    timer_gettime(id, &left);
+    printf("asleep: fired %d, still more than 30 ms left %d\n", prof_proc, left.it_value.tv_nsec > 30000000);
+    long long start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    while (!prof_proc && clock_ns(CLOCK_PROCESS_CPUTIME_ID) - start < 5000000000LL)
+        for (volatile int i = 0; i < 10000; i++)
+            ;
+    printf("spinning: fired %d after at least 30 ms of CPU %d\n", prof_proc,
+           clock_ns(CLOCK_PROCESS_CPUTIME_ID) - start >= 30000000LL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
+    if (!strcmp(c, "cpu_timers")) return cpu_timers();
     if (!strcmp(c, "thread_cpu_other")) return thread_cpu_other();
     if (!strcmp(c, "writev_gaps")) return writev_gaps();
     if (!strcmp(c, "pipe_close_reader")) return pipe_close_reader();

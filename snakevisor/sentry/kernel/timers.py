@@ -2,7 +2,10 @@
 
 Each is a host timerfd the Sentry owns (the host keeps time, intervals and
 expiration counts exactly); the loop watches it and, when it fires, the
-timer's signal is queued for its process or thread.
+timer's signal is queued for its process or thread. A timer on a CPU-time clock
+(ITIMER_VIRTUAL/PROF, a POSIX timer on a process's or a thread's CPU clock) is a
+CpuClockTimer: the host arms no timer on another process's clock, so a wall-clock
+timerfd wakes it when the clock could have got there, and it reads the clock then.
 """
 import ctypes
 import os
@@ -49,15 +52,70 @@ class HostTimer:
         os.close(self.fd)
 
 
-class SignalTimer:
-    """A timer whose expiry sends ``sig`` to a thread group (or one thread), with SI_TIMER info."""
+class CpuClockTimer:
+    """A HostTimer's interface (fd, settime, gettime, expirations, close) over a CPU clock
+    (``clock()``: its nanoseconds now). ``rate``: how much faster than wall time the clock can run
+    (the CPU count for a process, 1 for a thread): the wall-clock timerfd wakes when the target
+    could be reached at the earliest, and expirations() counts by the clock itself."""
 
-    def __init__(self, kernel, clockid, tg, sig, task=None, timer_id=0, value=0, code=S.SI_KERNEL):
+    GRAIN = 1_000_000   # ns: the earliest look again, whatever is left
+
+    def __init__(self, clock, rate):
+        self.clock, self.rate = clock, rate
+        self.target, self.interval = None, 0   # the clock's value at the next expiry (None: disarmed)
+        self.wake = HostTimer(CLOCK_MONOTONIC)
+        self.fd = self.wake.fd
+
+    def _arm(self, used):
+        self.wake.settime(max((self.target - used) // self.rate, self.GRAIN), 0)
+
+    def settime(self, value_ns, interval_ns, absolute=False):
+        old = self.gettime()
+        self.interval = interval_ns
+        if not value_ns:
+            self.target = None
+            self.wake.settime(0, 0)
+            return old
+        used = self.clock()
+        self.target = value_ns if absolute else used + value_ns
+        self._arm(used)
+        return old
+
+    def gettime(self):
+        if self.target is None:
+            return 0, self.interval
+        return max(self.target - self.clock(), 1), self.interval   # (an expiry due shows 1 ns, as Linux)
+
+    def expirations(self):
+        self.wake.expirations()
+        if self.target is None:
+            return 0
+        used = self.clock()
+        if used < self.target:
+            self._arm(used)
+            return 0
+        if not self.interval:
+            self.target = None
+            return 1
+        n = 1 + (used - self.target) // self.interval
+        self.target += n * self.interval
+        self._arm(used)
+        return n
+
+    def close(self):
+        self.wake.close()
+
+
+class SignalTimer:
+    """A timer whose expiry sends ``sig`` to a thread group (or one thread), with SI_TIMER info;
+    on a host clock (``clockid``), or on a CPU clock (``host``: a CpuClockTimer)."""
+
+    def __init__(self, kernel, clockid, tg, sig, task=None, timer_id=0, value=0, code=S.SI_KERNEL, host=None):
         self.kernel, self.tg, self.sig, self.task = kernel, tg, sig, task
         self.timer_id, self.value, self.code = timer_id, value, code
         self.overrun = self.overrun_last = 0
         self._queued = None   # (pending dict, siginfo) of the signal queued last
-        self.host = HostTimer(clockid)
+        self.host = host or HostTimer(clockid)
         self.clockid = clockid   # a time namespace shifts its absolute expiries (syscalls/timer.py)
         kernel.loop.watch_fd(self.host.fd, self._fired)
 
@@ -194,14 +252,14 @@ class CpuLimit(_CpuWatch):
         self.update()
 
 
-class CpuItimer(_CpuWatch):
+class CpuItimer:
     """setitimer's ITIMER_VIRTUAL (the process's user time) and ITIMER_PROF (user and system time):
     ``sig`` when that much CPU time has run, then each ``interval`` of it; sleeping counts nothing."""
 
     def __init__(self, kernel, tg, sig, user_only):
-        super().__init__(kernel, tg)
-        self.sig, self.user_only = sig, user_only
-        self.target, self.interval = None, 0   # CPU ns at which it expires next (None: disarmed)
+        self.kernel, self.tg, self.sig, self.user_only = kernel, tg, sig, user_only
+        self.host = CpuClockTimer(self._used, cputime.NCPUS)
+        kernel.loop.watch_fd(self.host.fd, self._fired)
         self.turn = 0   # (_running's rotation)
 
     def _used(self):
@@ -211,34 +269,18 @@ class CpuItimer(_CpuWatch):
         return int((user if self.user_only else user + system) * NSEC)
 
     def gettime(self):
-        if self.target is None:
-            return 0, self.interval
-        return max(self.target - self._used(), 1), self.interval   # (an expiry due shows 1 ns, as Linux)
+        return self.host.gettime()
 
     def settime(self, value_ns, interval_ns):
-        old = self.gettime()
-        self.interval = interval_ns
-        if not value_ns:
-            self.target = None
-            self.host.settime(0, 0)
-            return old
-        used = self._used()
-        self.target = used + value_ns
-        self._arm(self.target, used)
-        return old
+        return self.host.settime(value_ns, interval_ns)
 
     def _fired(self):
-        if self.target is None:
-            return
-        used = self._used()
-        if used >= self.target:
+        if self.host.expirations() and self.tg.exit_status is None and not self.tg.exiting:
             self.kernel.signals.send_to_group(self.tg, self.sig, prefer=self._running())
-            if not self.interval:
-                self.target = None
-                return
-            self.target += self.interval * (1 + (used - self.target) // self.interval)
-        self._arm(self.target, used)
 
+    def close(self):
+        self.kernel.loop.unwatch_fd(self.host.fd)
+        self.host.close()
 
     def _running(self):
         """A thread running application code now, in turn among several: Linux's tick finds one

@@ -27,18 +27,18 @@ _HOST_CLOCK = {
 READ_ONLY_CLOCKS = (CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE)
 
 
-def _cpu_clock_ns(t, clockid):
-    """CPU-time clocks: the host's CPU clock of the stub process that runs the process's code (so
-    sleeping does not count). A thread's clock is its own when it reads its own, its process's
-    otherwise (kernel/cputime.py's thread_cpu_ns). Negative ids are
-    clock_getcpuclockid/pthread_getcpuclockid's: ~pid << 3 | per-thread (4) | PROF/VIRT/SCHED."""
-    which, task = cputime.CPUCLOCK_SCHED, t
+def cpu_clock_of(t, clockid):
+    """(the Task whose CPU clock ``clockid`` is, or None for a zombie process; PROF, VIRT or SCHED;
+    whether it is that thread's own clock rather than its process's). Negative ids are
+    clock_getcpuclockid/pthread_getcpuclockid's: ~pid << 3 | per-thread (4) | PROF/VIRT/SCHED; a
+    thread's clock only of the caller's own process (EINVAL)."""
+    which, task, per_thread = cputime.CPUCLOCK_SCHED, t, clockid == CLOCK_THREAD_CPUTIME_ID
     if clockid < 0:
-        which, pid = clockid & 3, ~(clockid >> 3)
+        which, pid, per_thread = clockid & 3, ~(clockid >> 3), bool(clockid & 4)
         if which == 3:
             raise SyscallError(EINVAL)
         ns = t.tg.pidns
-        if clockid & 4:
+        if per_thread:
             task = ns.task_of(pid) if pid else t
             if task is None or task.tg is not t.tg:
                 raise SyscallError(EINVAL)
@@ -47,12 +47,16 @@ def _cpu_clock_ns(t, clockid):
             if tg is None:
                 raise SyscallError(EINVAL)
             task = next((x for x in tg.tasks if not x.exited and x.ctx is not None), None)
-            if task is None:
-                return 0   # a zombie
-    ctx = task.ctx
-    if ctx is None:
-        return 0
-    if clockid == CLOCK_THREAD_CPUTIME_ID or clockid < 0 and clockid & 4:
+    return task, which, per_thread
+
+
+def _cpu_clock_ns(t, clockid):
+    """CPU-time clocks: the host's CPU clock of the stub process that runs the process's code (so
+    sleeping does not count); a thread's own, asked of it (kernel/cputime.py's thread_cpu_ns)."""
+    task, which, per_thread = cpu_clock_of(t, clockid)
+    if task is None or task.ctx is None:
+        return 0   # a zombie
+    if per_thread:
         return cputime.thread_cpu_ns(task, which, t)
     return cputime.process_cpu_ns(task.tg, which)   # (its time goes on across execve)
 
