@@ -49,7 +49,7 @@ def _lock(t, f, cmd, arg):
         if lk is None:
             t.mm.copy_out(arg, FLOCK.pack(F_UNLCK, whence, start, length, pid))
         else:
-            holder = lk[5] if lk[5] < 0 else t.tg.pidns.id_of(lk[5])   # -1: an OFD lock's
+            holder = lk[5] if lk[5] <= 0 else t.tg.pidns.id_of(lk[5])   # -1: an OFD lock's; 0: held outside
             t.mm.copy_out(arg, FLOCK.pack(lk[2], 0, lk[3], 0 if lk[4] == locks.INF else lk[4] - lk[3], holder))
         return 0
     wait = cmd in (F_SETLKW, F_OFD_SETLKW)

@@ -9,25 +9,30 @@ and OFD locks share one list and conflict with each other; flock locks are a sep
 list owned by FileDescriptions. A process's record locks on a file go when it closes
 any descriptor of that file (``release_posix``, called by the FDTable); OFD and flock
 locks when the description's last reference goes (``release_description``).
+
+Files other kernels' processes see (volumes) have the sandbox's locks held on the host too
+(hostlocks.py): a lock someone outside holds refuses or delays one here.
 """
 import os
 
 from snakevisor.abi.errno import EAGAIN, EDEADLK, SyscallError
 from snakevisor.abi.fs import F_RDLCK, F_UNLCK, F_WRLCK
-from snakevisor.sentry.vfs import leases
+from snakevisor.sentry.vfs import hostlocks, leases
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
-INF = 1 << 64
+INF = hostlocks.INF
 EV_UNLOCK = 1
+HOST_RETRY = (0.002, 0.1)   # s: how soon a wait on a lock held outside looks again, first and at most
 
 
 class _LockedFile:
-    __slots__ = ("records", "flocks", "queue")
+    __slots__ = ("records", "flocks", "queue", "mirror")
 
     def __init__(self):
         self.records = []   # [owner, ofd, type, start, end (exclusive), pid]
         self.flocks = []    # [description, type, pid]
         self.queue = WaitQueue()
+        self.mirror = None  # HostMirror holding these on the host, False if none (hostlocks.py)
 
 
 _FILES: dict = {}      # (dev, ino) -> _LockedFile
@@ -48,6 +53,15 @@ def _get(key):
 def _tidy(key, lf):
     if not lf.records and not lf.flocks and not len(lf.queue):
         _FILES.pop(key, None)
+        if lf.mirror:
+            lf.mirror.close()   # (the host's locks go with the description)
+            lf.mirror = None
+
+
+def _mirror(lf, inode):
+    if lf.mirror is None:
+        lf.mirror = hostlocks.open_mirror(inode) or False
+    return lf.mirror
 
 
 def _conflict(lf, owner, ltype, start, end):
@@ -58,9 +72,20 @@ def _conflict(lf, owner, ltype, start, end):
 
 
 def test(inode, owner, ltype, start, end):
-    """F_GETLK: the first lock another owner holds that would block this one, or None."""
-    lf = _FILES.get(key_of(inode))
-    return None if lf is None else _conflict(lf, owner, ltype, start, end)
+    """F_GETLK: the first lock another owner holds that would block this one, or None; one held
+    outside the sandbox (hostlocks.py) has no owner here and pid 0, as Linux shows a holder in
+    no PID namespace of the caller's."""
+    key = key_of(inode)
+    lf = _get(key)
+    try:
+        lk = _conflict(lf, owner, ltype, start, end)
+        if lk is None and _mirror(lf, inode):
+            outside = lf.mirror.conflict(ltype, start, end)
+            if outside is not None:
+                lk = [None, False, outside[0], outside[1], outside[2], 0]
+        return lk
+    finally:
+        _tidy(key, lf)
 
 
 def _deadlock(lf_key, owner, blocker) -> bool:
@@ -81,10 +106,11 @@ def _deadlock(lf_key, owner, blocker) -> bool:
     return False
 
 
-def _apply(lf, owner, ofd, ltype, start, end, pid):
-    """Set [start, end) to ``ltype`` for ``owner``: split what it held there, merge neighbours."""
+def _applied(records, owner, ofd, ltype, start, end, pid):
+    """``records`` with [start, end) set to ``ltype`` for ``owner``: what it held there split,
+    neighbours merged."""
     kept = []
-    for lk in lf.records:
+    for lk in records:
         if lk[0] is not owner or lk[4] < start or end < lk[3]:
             kept.append(lk)
             continue
@@ -98,7 +124,13 @@ def _apply(lf, owner, ofd, ltype, start, end, pid):
     if ltype != F_UNLCK:
         kept.append([owner, ofd, ltype, start, end, pid])
     kept.sort(key=lambda lk: lk[3])
-    lf.records = kept
+    return kept
+
+
+def _outside_wait(t, lf, tries):
+    """Wait a while for a lock held outside the sandbox (or an unlock here) before looking again."""
+    first, most = HOST_RETRY
+    yield from t.block_on(lf.queue, EV_UNLOCK, timeout=min(most, first * (2 ** min(tries, 10))))
 
 
 def set_lock(t, inode, owner, ofd, ltype, start, end, wait):
@@ -106,27 +138,47 @@ def set_lock(t, inode, owner, ofd, ltype, start, end, wait):
     no other owner's lock conflicts; otherwise EAGAIN. EDEADLK when waiting would deadlock."""
     key = key_of(inode)
     lf = _get(key)
+    tries = 0
     try:
-        while ltype != F_UNLCK:
-            blocker = _conflict(lf, owner, ltype, start, end)
-            if blocker is None:
+        while True:
+            while ltype != F_UNLCK:
+                blocker = _conflict(lf, owner, ltype, start, end)
+                if blocker is None:
+                    break
+                if not wait:
+                    raise SyscallError(EAGAIN)
+                if not ofd and not blocker[1] and _deadlock(key, owner, blocker[0]):
+                    raise SyscallError(EDEADLK)
+                if not ofd:
+                    _WAITING[owner] = (key, ltype, start, end)
+                try:
+                    yield from t.block_on(lf.queue, EV_UNLOCK)
+                finally:
+                    _WAITING.pop(owner, None)
+                lf = _get(key)
+            new = _applied(lf.records, owner, ofd, ltype, start, end, -1 if ofd else t.tg.tgid)
+            if not _mirror(lf, inode) or lf.mirror.update(lf.records, new, start, end):
                 break
             if not wait:
-                raise SyscallError(EAGAIN)
-            if not ofd and not blocker[1] and _deadlock(key, owner, blocker[0]):
-                raise SyscallError(EDEADLK)
-            if not ofd:
-                _WAITING[owner] = (key, ltype, start, end)
-            try:
-                yield from t.block_on(lf.queue, EV_UNLOCK)
-            finally:
-                _WAITING.pop(owner, None)
+                raise SyscallError(EAGAIN)   # held outside the sandbox
+            yield from _outside_wait(t, lf, tries)
+            tries += 1
             lf = _get(key)
-        _apply(lf, owner, ofd, ltype, start, end, -1 if ofd else t.tg.tgid)
+        lf.records = new
         lf.queue.notify(EV_UNLOCK)   # a downgrade or an unlock may unblock a waiter
     finally:
         _tidy(key, lf)
     return 0
+
+
+def _drop_records(key, lf, keep):
+    """Keep only the records ``keep`` accepts; the host's follow (only weaker: it cannot fail)."""
+    new = [lk for lk in lf.records if keep(lk)]
+    if len(new) != len(lf.records):
+        if lf.mirror:
+            lf.mirror.update(lf.records, new, 0, INF)
+        lf.records = new
+        lf.queue.notify(EV_UNLOCK)
 
 
 def release_posix(owner, inode) -> None:
@@ -135,10 +187,7 @@ def release_posix(owner, inode) -> None:
     lf = _FILES.get(key)
     if lf is None:
         return
-    n = len(lf.records)
-    lf.records = [lk for lk in lf.records if lk[0] is not owner]
-    if len(lf.records) != n:
-        lf.queue.notify(EV_UNLOCK)
+    _drop_records(key, lf, lambda lk: lk[0] is not owner)
     _tidy(key, lf)
 
 
@@ -148,10 +197,12 @@ def release_description(description, inode) -> None:
     lf = _FILES.get(key)
     if lf is None:
         return
-    n, m = len(lf.records), len(lf.flocks)
-    lf.records = [lk for lk in lf.records if lk[0] is not description]
+    _drop_records(key, lf, lambda lk: lk[0] is not description)
+    m = len(lf.flocks)
     lf.flocks = [fl for fl in lf.flocks if fl[0] is not description]
-    if len(lf.records) != n or len(lf.flocks) != m:
+    if len(lf.flocks) != m:
+        if lf.mirror:
+            lf.mirror.set_flock(_strongest_flock(lf.flocks))
         lf.queue.notify(EV_UNLOCK)
     _tidy(key, lf)
 
@@ -165,6 +216,7 @@ def flock(t, inode, description, ltype, wait):
     A conversion drops the old lock first, as Linux does. A generator."""
     key = key_of(inode)
     lf = _get(key)
+    tries = 0
     try:
         mine = next((fl for fl in lf.flocks if fl[0] is description), None)
         if mine is not None:
@@ -172,17 +224,31 @@ def flock(t, inode, description, ltype, wait):
                 return 0
             lf.flocks.remove(mine)
             lf.queue.notify(EV_UNLOCK)
+            if lf.mirror:
+                lf.mirror.set_flock(_strongest_flock(lf.flocks))
         if ltype == F_UNLCK:
             return 0
-        while any(fl[1] == F_WRLCK or ltype == F_WRLCK for fl in lf.flocks):
+        while True:
+            while any(fl[1] == F_WRLCK or ltype == F_WRLCK for fl in lf.flocks):
+                if not wait:
+                    raise SyscallError(EAGAIN)
+                yield from t.block_on(lf.queue, EV_UNLOCK)
+                lf = _get(key)
+            if not _mirror(lf, inode) or lf.mirror.set_flock(_strongest_flock(lf.flocks + [[None, ltype]])):
+                break
             if not wait:
-                raise SyscallError(EAGAIN)
-            yield from t.block_on(lf.queue, EV_UNLOCK)
+                raise SyscallError(EAGAIN)   # held outside the sandbox
+            yield from _outside_wait(t, lf, tries)
+            tries += 1
             lf = _get(key)
         lf.flocks.append([description, ltype, t.tg.tgid])
     finally:
         _tidy(key, lf)
     return 0
+
+
+def _strongest_flock(flocks):
+    return F_WRLCK if any(fl[1] == F_WRLCK for fl in flocks) else F_RDLCK if flocks else F_UNLCK
 
 
 _TYPE_NAMES = {F_WRLCK: "WRITE", F_RDLCK: "READ", F_UNLCK: "UNLCK"}

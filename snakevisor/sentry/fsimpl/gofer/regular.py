@@ -85,6 +85,21 @@ class GoferRegularFile(GoferInode):
             pass   # it keeps the opened one
         self.host.adopt_writer(fd=host_fd)
 
+    def host_lock_fd(self):
+        """(a host descriptor of an open description of this file, writable?) for the Sentry to
+        hold the sandbox's locks on (vfs/hostlocks.py): a dup of its writer's, else its
+        reader's; None where I/O is 9P's (no descriptor)."""
+        ways = ((self.host.for_reading, False),) if self.fs.readonly else \
+            ((self.host.for_writing, True), (self.host.for_reading, False))
+        for handle, writable in ways:
+            try:
+                fd = handle().host_fd()
+            except SyscallError:
+                continue   # (not to be opened for writing by the Gofer: read locks only)
+            if fd is not None:
+                return os.dup(fd), writable
+        return None
+
     def opened(self):
         self.opens += 1
         self.fs.idle.busy(self)
