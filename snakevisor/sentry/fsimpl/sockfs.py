@@ -82,6 +82,11 @@ class SocketImpl(FileDescriptionImpl):
     def recvmsg(self, t, n: int, flags: int, want_addr: bool) -> RecvResult:
         raise SyscallError(EOPNOTSUPP)
 
+    def recv_more(self, t, n: int, flags: int) -> RecvResult:
+        """A later step of a stream read that has taken bytes already (MSG_WAITALL, a read larger
+        than one step): AF_UNIX stops it at an urgent byte's mark, which a first step would pass."""
+        return self.recvmsg(t, n, flags, False)
+
     def shutdown(self, t, how: int) -> None:
         raise SyscallError(EOPNOTSUPP)
 

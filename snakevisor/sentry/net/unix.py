@@ -18,13 +18,13 @@ from snakevisor.abi.errno import (EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, 
                                   SyscallError)
 from snakevisor.abi.fs import FIONREAD, S_IFMT, S_IFSOCK, TIOCOUTQ
 from snakevisor.abi.landlock import SCOPE_ABSTRACT_UNIX_SOCKET
-from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND,
+from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP, POLLRDNORM, POLLWRBAND,
                                  POLLWRNORM)
-from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_DONTWAIT, MSG_PEEK,
-                                   MSG_TRUNC, SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR,
-                                   SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL, SO_RCVBUF,
-                                   SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, SOCK_DGRAM,
-                                   SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, SOCK_STREAM, SOCKBUF_MAX,
+from snakevisor.abi.socket import (AF_UNIX, AF_UNSPEC, DEFAULT_RCVBUF, DEFAULT_SNDBUF, LINGER, MSG_DONTWAIT, MSG_OOB,
+                                   MSG_PEEK, MSG_TRUNC, SHUT_RD, SHUT_RDWR, SHUT_WR, SIOCATMARK, SO_ACCEPTCONN,
+                                   SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL,
+                                   SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, SOCK_DGRAM,
+                                   SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, SOCK_SEQPACKET, SOCK_STREAM, SOCKBUF_MAX,
                                    SOL_SOCKET, SOMAXCONN, SO_REUSEPORT, SO_BROADCAST, SO_PEEK_OFF,
                                    SO_PRIORITY, SO_OOBINLINE, SO_DONTROUTE, SO_RCVLOWAT, SO_SNDLOWAT, SO_PASSSEC,
                                    SO_PEERSEC, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SO_MARK, SO_NO_CHECK, UCRED,
@@ -33,7 +33,9 @@ from snakevisor.abi.capability import CAP_NET_ADMIN, CAP_NET_RAW
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.kernel.userns import OVERFLOW_ID, id_in
 from snakevisor.sentry.net import registry
+from snakevisor.sentry.net.unix_stream import at_mark, read_stream, recv_urgent
 from snakevisor.sentry.kernel.netns import ROOT
+from snakevisor.sentry.vfs import fasync
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 SHUTDOWN_RCV = 1
@@ -43,6 +45,7 @@ _by_inode: dict = {}         # socket Inode in the VFS -> bound UnixSocket
 _autobind = itertools.count(1)
 INT = struct.Struct("<i")
 INT_MAX = (1 << 31) - 1
+FALSE = INT.pack(0)
 # SOL_SOCKET options kept for getsockopt only (they change nothing for a Unix socket): flags, and values.
 STORED_FLAGS = (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST, SO_OOBINLINE, SO_DONTROUTE, SO_PASSSEC,
                 SO_NO_CHECK)
@@ -134,6 +137,7 @@ class UnixSocket(SocketImpl):
         self.closed = False
         self.rcvtimeo = self.sndtimeo = None
         self.opts = {}                 # options stored for getsockopt only
+        self.oob = None                # stream: the queued Message holding the urgent byte (MSG_OOB)
 
     @property
     def connection_based(self) -> bool:
@@ -296,19 +300,14 @@ class UnixSocket(SocketImpl):
         # Sentry's own memory, which an application must not make grow without bound.
         return min(max(self.sndbuf, SOCK_MIN_SNDBUF), QUEUE_MAX)
 
-    def sendmsg(self, t, data, flags, addr, rights, creds):
+    def _send_target(self, t, addr, flags):
+        """The socket a send goes to, or the error the send gets first (MSG_OOB: a stream socket's
+        send of nothing, any datagram or seqpacket send is EOPNOTSUPP, as unix_*_sendmsg)."""
+        if flags & MSG_OOB and self.stype == SOCK_DGRAM:
+            raise SyscallError(EOPNOTSUPP)
         if self.listening:
             raise SyscallError(ENOTCONN if self.connection_based else EOPNOTSUPP)
-        if self.connection_based:
-            if addr is not None and self.stype == SOCK_STREAM:
-                raise SyscallError(EISCONN if self.connected else EOPNOTSUPP)
-            if not self.connected:
-                raise SyscallError(ENOTCONN)
-            if self.shutdown_state & SHUTDOWN_SND or self.peer is None or self.peer.closed or \
-                    self.peer.shutdown_state & SHUTDOWN_RCV:
-                raise SyscallError(EPIPE)
-            target = self.peer
-        else:
+        if not self.connection_based:
             if addr is not None:
                 target = self._check_scope(t, self.lookup(t, parse_sockaddr_un(addr, False)))
                 if target.peer is not None and target.peer is not self:
@@ -327,45 +326,95 @@ class UnixSocket(SocketImpl):
                 raise SyscallError(EPIPE)
             if target.stype != self.stype:
                 raise SyscallError(EPROTOTYPE)
+            return target
+        if addr is not None and self.stype == SOCK_STREAM:
+            raise SyscallError(EISCONN if self.connected else EOPNOTSUPP)
+        if not self.connected:
+            raise SyscallError(ENOTCONN)
+        if flags & MSG_OOB:   # a stream's urgent byte needs a byte to send; a seqpacket has none
+            raise SyscallError(EOPNOTSUPP)
+        if self.shutdown_state & SHUTDOWN_SND or self.peer is None or self.peer.closed or \
+                self.peer.shutdown_state & SHUTDOWN_RCV:
+            raise SyscallError(EPIPE)
+        return self.peer
+
+    def sendmsg(self, t, data, flags, addr, rights, creds):
+        stream = self.stype == SOCK_STREAM
+        urgent = stream and flags & MSG_OOB
+        if urgent and not data:
+            raise SyscallError(EOPNOTSUPP)
+        target = self._send_target(t, addr, flags & ~MSG_OOB if stream else flags)
         n = len(data)
         limit = self._limit()
-        if self.stype != SOCK_STREAM and n > limit - 32:
+        if not stream and n > limit - 32:
             raise SyscallError(EMSGSIZE)
         room = limit - target.rq_bytes
-        if self.stype == SOCK_STREAM:
+        if stream:
             if room <= 0:
                 raise SyscallError(EAGAIN)
-            n = min(n, room)
-        else:
-            if n > room and target.rq or \
-                    self.stype == SOCK_DGRAM and target.peer is not self and _queue_full(target):
-                raise SyscallError(EAGAIN)
-        if n == 0 and self.stype == SOCK_STREAM:
-            return 0   # nothing queued: descriptors sent with no data are dropped (the caller's references)
+            # MSG_OOB: the last byte goes as the urgent one once the rest is queued and it has room
+            n = min(n - 1, room) if urgent else min(n, room)
+            urgent = urgent and room > n
+        elif n > room and target.rq or \
+                self.stype == SOCK_DGRAM and target.peer is not self and _queue_full(target):
+            raise SyscallError(EAGAIN)
         if creds is None and (target.passcred or self.passcred):   # explicit SCM_CREDENTIALS always go
             creds = task_creds(t) or self.creds
         sender = None
-        if self.stype != SOCK_STREAM:   # datagram and seqpacket messages carry the sender's name
+        if not stream:   # datagram and seqpacket messages carry the sender's name
             if target.passcred and self.name is None and t is not None:
                 self.autobind(t)
             sender = self.name
-        # Rights are handed over only with the data they travel with (all of it for messages).
-        target.rq.append(Message(bytes(data[:n]), list(rights) if rights else None, creds, sender))
-        if rights:
+        # Rights are handed over only with the data they travel with (all of it for messages);
+        # a stream's send of nothing queues nothing (the caller drops the descriptors).
+        if n or not stream:
+            target.queue_message(Message(bytes(data[:n]), list(rights) if rights else None, creds, sender))
             rights.clear()   # the message owns those references now
-        target.rq_bytes += n
-        target.queue.notify(POLLIN | POLLRDNORM)
-        return n
+        if not urgent:
+            return n
+        # The urgent byte: its own message, SIGURG before the readers' wake-up (queue_oob)
+        msg = Message(bytes(data[n:n + 1]), list(rights) if rights else None, creds)
+        rights.clear()
+        target.oob = msg
+        target.urgent_signal(t)
+        target.queue_message(msg, POLLPRI)
+        return n + 1
 
-    def recvmsg(self, t, n, flags, want_addr):
+    def queue_message(self, msg, events=0):
+        self.rq.append(msg)
+        self.rq_bytes += len(msg.data)
+        self.queue.notify(POLLIN | POLLRDNORM | events)
+
+    def urgent_signal(self, t):
+        """Urgent data arrived: SIGURG to this socket's file owner (Linux's sk_send_sigurg). A
+        connection not yet accepted has no file."""
+        f = getattr(self, "description", None)
+        if f is not None and t is not None:
+            fasync.send_sigurg(t.kernel, f)
+
+    @property
+    def oobinline(self) -> bool:
+        return self.opts.get(SO_OOBINLINE, FALSE) != FALSE
+
+    def recvmsg(self, t, n, flags, want_addr, copied=False):
+        if flags & MSG_OOB and self.stype != SOCK_STREAM:
+            if self.stype == SOCK_SEQPACKET and not self.connected:
+                raise SyscallError(ENOTCONN)
+            raise SyscallError(EOPNOTSUPP)
         if self.listening:
             raise SyscallError(EINVAL)
-        if not self.rq:
-            return self._recv_nothing(flags)
-        peek = bool(flags & MSG_PEEK)
+        if flags & MSG_OOB:
+            if not self.connected:
+                raise SyscallError(EINVAL)
+            return recv_urgent(self, n, flags)
         if self.stype != SOCK_STREAM:
-            return self._recv_message(n, peek, want_addr)
-        return self._recv_stream(n, peek, want_addr)
+            return self._recv_message(n, bool(flags & MSG_PEEK), want_addr) if self.rq else \
+                self._recv_nothing(flags)
+        res = read_stream(self, n, flags, copied, want_addr)
+        return res if res is not None else self._recv_nothing(flags)
+
+    def recv_more(self, t, n, flags):
+        return self.recvmsg(t, n, flags, False, copied=True)
 
     def _recv_nothing(self, flags):
         """A read of an empty queue: a pending error, EOF or EAGAIN (the caller waits on EAGAIN)."""
@@ -394,50 +443,10 @@ class UnixSocket(SocketImpl):
             self.rq.popleft()
             self.rq_bytes -= len(msg.data)
             res.rights, msg.rights = msg.rights or [], None
-            self._freed()
+            self.freed()
         return res
 
-    def _recv_stream(self, n, peek, want_addr):
-        """Stream: gather across messages, as Linux's unix_stream_read_generic: a message carrying
-        descriptors ends the read that takes them; with SO_PASSCRED, messages of differing
-        credentials are not glued (without it they are)."""
-        parts, got, rights, creds = [], 0, [], None
-        for msg in self.rq:
-            if got >= n and parts:   # (a null read still takes the first message's descriptors)
-                break
-            if got and self.passcred and msg.creds != creds:
-                break
-            creds = msg.creds
-            take = msg.data[:n - got]
-            parts.append(take)
-            got += len(take)
-            if msg.rights:
-                rights = [f.inc_ref() for f in msg.rights] if peek else msg.rights
-                if not peek:
-                    msg.rights = None
-                break
-        if not peek:
-            self._consume_stream(got)
-        peer_name = self.peer.name if self.peer is not None else None
-        return RecvResult(b"".join(parts), -1, pack_sockaddr_un(peer_name) if want_addr and peer_name else None,
-                          rights, creds)
-
-    def _consume_stream(self, got):
-        """Drop the first ``got`` bytes of the stream queue (and the empty messages they reach)."""
-        left = got
-        while left or (self.rq and not self.rq[0].data and not self.rq[0].rights):
-            msg = self.rq[0]
-            if len(msg.data) <= left:
-                self.rq.popleft()
-                left -= len(msg.data)
-                msg.drop()
-            else:
-                msg.data = msg.data[left:]
-                left = 0
-        self.rq_bytes -= got
-        self._freed()
-
-    def _freed(self):
+    def freed(self):
         """Space freed in our queue: writers to us may go on."""
         if self.peer is not None:
             self.peer.queue.notify(POLLOUT | POLLWRNORM)
@@ -481,6 +490,8 @@ class UnixSocket(SocketImpl):
             ev |= POLLRDHUP | POLLIN | POLLRDNORM
         if self.rq or self.listening and self.backlog:
             ev |= POLLIN | POLLRDNORM
+        if self.oob is not None:
+            ev |= POLLPRI
         if self.connection_based and not self.connected and not self.listening:
             ev |= POLLHUP
         if self._writable():
@@ -496,6 +507,11 @@ class UnixSocket(SocketImpl):
                 raise SyscallError(EINVAL)
             n = self.rq_bytes if self.stype == SOCK_STREAM else (len(self.rq[0].data) if self.rq else 0)
             task.mm.copy_out(arg, INT.pack(n))
+            return 0
+        if cmd == SIOCATMARK:
+            if self.stype != SOCK_STREAM:
+                raise SyscallError(EOPNOTSUPP)
+            task.mm.copy_out(arg, INT.pack(at_mark(self)))
             return 0
         if cmd == TIOCOUTQ:
             task.mm.copy_out(arg, INT.pack(self.peer.rq_bytes if self.peer is not None else 0))

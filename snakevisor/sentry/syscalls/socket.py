@@ -363,16 +363,18 @@ def _send(t, f, sock, iov: IoVec, flags, addr, rights, creds, control=b"", sent=
     try:
         while True:
             step = min(total - sent, MAX_CHUNK if stream else MAX_MESSAGE)
+            # MSG_OOB makes the last byte of the whole send urgent, not each step's
+            step_flags = flags if sent + step >= total else flags & ~S.MSG_OOB
             if direct:
                 def attempt():
-                    return sock.send_views(iov.views(sent, step), flags)
+                    return sock.send_views(iov.views(sent, step), step_flags)
             else:
                 chunk = iov.gather(sent, step)
 
                 def attempt():
                     if control:
-                        return sock.sendmsg(t, chunk, flags, addr, rights, creds, control)
-                    return sock.sendmsg(t, chunk, flags, addr, rights, creds)
+                        return sock.sendmsg(t, chunk, step_flags, addr, rights, creds, control)
+                    return sock.sendmsg(t, chunk, step_flags, addr, rights, creds)
             try:
                 n = yield from _blocking(t, f, sock, "send", attempt,
                                          dontwait or (sent > 0 and (f.flags & O_NONBLOCK)))
@@ -535,23 +537,26 @@ def _recv(t, f, sock, iov: IoVec, flags, want_addr, want_control=False):
     res = yield from _blocking(t, f, sock, "recv", lambda: sock.recvmsg(t, cap, flags, want_addr), dontwait)
     iov.scatter(0, res.data)
     got = len(res.data)
-    # MSG_WAITALL: a stream read goes on until the buffer is full (or EOF, an error, a signal).
-    if stream and flags & S.MSG_WAITALL and not flags & S.MSG_PEEK and not res.rights:
+    # MSG_WAITALL: a stream read goes on until the buffer is full (or EOF, an error, a signal, an
+    # urgent byte's mark). recv(MSG_OOB) takes one byte.
+    if not stream or flags & (S.MSG_PEEK | S.MSG_OOB) or res.rights:
+        pass
+    elif flags & S.MSG_WAITALL:
         while got < total and res.data:
             try:
                 more = yield from _blocking(t, f, sock, "recv",
-                                            lambda: sock.recvmsg(t, min(total - got, MAX_CHUNK), flags, False),
+                                            lambda: sock.recv_more(t, min(total - got, MAX_CHUNK), flags),
                                             dontwait)
             except SyscallError:
                 break
             got = _append(res, more, iov, got)
             if more.rights or not more.data:
                 break
-    elif stream and not flags & S.MSG_PEEK and got == cap and cap < total and not res.rights:
+    elif got == cap and cap < total:
         # More is there than one step moved: take what is queued now, without waiting.
         while got < total:
             try:
-                more = sock.recvmsg(t, min(total - got, MAX_CHUNK), flags | S.MSG_DONTWAIT, False)
+                more = sock.recv_more(t, min(total - got, MAX_CHUNK), flags | S.MSG_DONTWAIT)
             except SyscallError:
                 break
             got = _append(res, more, iov, got)

@@ -77,22 +77,36 @@ def _scoped_out(setter, target) -> bool:
 def send_sigio(kernel, f, reason, fd=None) -> None:
     """Signal ``f``'s owner: F_SETSIG's signal with ``reason`` as si_code and ``fd`` (default: the
     one O_ASYNC was set through) as si_fd, or a plain SIGIO."""
-    pid, owner_type = f.owner, f.owner_type
-    if not pid:
+    if not f.owner:
         return
     sig = f.signal or S.SIGIO
     if f.signal:
         info = SIGINFO_POLL.pack(sig, 0, reason, _BAND.get(reason, 0), f.fasync[2] if fd is None else fd).ljust(S.SIGINFO_SIZE, b"\0")
     else:
         info = struct.pack("<iii", S.SIGIO, 0, S.SI_KERNEL).ljust(S.SIGINFO_SIZE, b"\0")
+    _signal_owner(kernel, f, sig, info)
+
+
+def _signal_owner(kernel, f, sig, info) -> None:
     signals = kernel.signals
-    for target in _targets(kernel, owner_type, pid):
+    owner_type = f.owner_type
+    for target in _targets(kernel, owner_type, f.owner):
         if f.owner_landlock is not None and _scoped_out(f.owner_landlock, target):
             continue
         if owner_type == F_OWNER_TID:
             signals.send_to_task(target, sig, info)
         else:
             signals.send_to_group(target, sig, info)
+
+
+def send_sigurg(kernel, f) -> None:
+    """Urgent data came to socket file ``f`` (Linux's sk_send_sigurg): SIGURG (SI_KERNEL) to its
+    owner, O_ASYNC or not; with O_ASYNC and F_SETSIG, that signal too (POLL_PRI)."""
+    if not f.owner:
+        return
+    _signal_owner(kernel, f, S.SIGURG, struct.pack("<iii", S.SIGURG, 0, S.SI_KERNEL).ljust(S.SIGINFO_SIZE, b"\0"))
+    if f.fasync is not None and f.signal:
+        send_sigio(kernel, f, POLL_PRI)
 
 
 def update(t, f, fd) -> None:

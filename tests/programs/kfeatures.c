@@ -1,0 +1,418 @@
+/* Small kernel features, each as Linux 6.x has it: one case per argv[1], each printing what it
+ * observes (return values, errno names), run natively and in the sandbox.
+ *   oob_basic      AF_UNIX stream MSG_OOB: the last byte sent is urgent; a read stops before it,
+ *                  SIOCATMARK then says 1, recv(MSG_OOB) takes it (MSG_OOB in msg_flags), a second
+ *                  recv(MSG_OOB) is EINVAL; poll's POLLPRI while it waits; FIONREAD throughout
+ *   oob_skip       an ordinary read that starts at the urgent byte drops it and reads on; a read
+ *                  that took bytes stops before it, and before a mark already read (MSG_WAITALL too)
+ *   oob_replace    a second urgent byte replaces the first, which becomes ordinary data
+ *   oob_peek       MSG_PEEK|MSG_OOB leaves the byte; MSG_PEEK of the data stops at the mark
+ *   oob_inline     SO_OOBINLINE: recv(MSG_OOB) is EINVAL, the byte is read inline (after the stop)
+ *   oob_signal     SIGURG (SI_KERNEL) to the receiving socket's owner (F_SETOWN), none without
+ *                  one; epoll's EPOLLPRI
+ *   oob_errors     MSG_OOB on datagram and seqpacket sockets: EOPNOTSUPP; sending 0 bytes with
+ *                  it too; recv(MSG_OOB) unconnected or listening: EINVAL
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "show.h"
+
+/* --- AF_UNIX MSG_OOB ------------------------------------------------------------------------- */
+
+/* Linux 6.18 counts an urgent byte that a plain read dropped in FIONREAD for ever after (its
+   inq_len is not lowered for it): a socket that dropped one no longer shows FIONREAD. */
+static int inq_shown = 1;
+
+static void oob_state(const char *what, int fd)
+{
+    struct pollfd p = {fd, POLLIN | POLLPRI | POLLOUT, 0};
+    int mark = -1, inq = -1;
+    int pr = poll(&p, 1, 0);
+    long m = ioctl(fd, SIOCATMARK, &mark);
+    long q = ioctl(fd, FIONREAD, &inq);
+    printf("%s: poll %d revents %#x atmark %ld/%d", what, pr, pr > 0 ? p.revents : 0, m, mark);
+    if (inq_shown)
+        printf(" inq %ld/%d", q, inq);
+    printf("\n");
+}
+
+/* recvmsg of up to N bytes with FLAGS (MSG_DONTWAIT added): the bytes and msg_flags. */
+static void oob_recv(const char *what, int fd, size_t n, int flags)
+{
+    char buf[64] = {0};
+    struct iovec iov = {buf, n};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    errno = 0;
+    long r = recvmsg(fd, &mh, flags | MSG_DONTWAIT);
+    if (r < 0)
+        printf("%s: -1 %s\n", what, strerrorname_np(errno));
+    else
+        printf("%s: %ld '%.*s' flags %#x\n", what, r, (int)r, buf, mh.msg_flags);
+}
+
+static void oob_send(int fd, const char *s, int flags)
+{
+    errno = 0;
+    long r = send(fd, s, strlen(s), flags | MSG_DONTWAIT);
+    printf("send '%s' %s: %ld %s\n", s, flags & MSG_OOB ? "OOB" : "", r, r < 0 ? strerrorname_np(errno) : "");
+}
+
+static int stream_pair(int sv[2])
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+        perror("socketpair");
+        exit(1);
+    }
+    return 0;
+}
+
+static int oob_basic(void)
+{
+    int sv[2];
+    stream_pair(sv);
+    oob_state("empty", sv[1]);
+    oob_send(sv[0], "abc", MSG_OOB);
+    oob_state("sent", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after read", sv[1]);
+    oob_recv("read 10 at the mark", sv[1], 10, 0);   /* the urgent byte is dropped: EAGAIN */
+    inq_shown = 0;
+    oob_state("after second read", sv[1]);
+    stream_pair(sv);
+    inq_shown = 1;
+    oob_send(sv[0], "xyz", MSG_OOB);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_state("after oob", sv[1]);
+    oob_recv("oob again", sv[1], 10, MSG_OOB);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after read", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after read", sv[1]);
+    oob_send(sv[0], "q", MSG_OOB);
+    oob_state("one byte", sv[1]);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_state("taken", sv[1]);
+    oob_send(sv[0], "rs", 0);
+    oob_state("more data", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after read", sv[1]);
+    oob_recv("oob none", sv[1], 10, MSG_OOB);
+    oob_send(sv[0], "t", MSG_OOB);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_state("after", sv[1]);
+    oob_recv("read 0", sv[1], 0, 0);
+    oob_state("after", sv[1]);
+    shutdown(sv[0], SHUT_WR);
+    oob_recv("read at eof", sv[1], 10, 0);
+    oob_recv("oob at eof", sv[1], 10, MSG_OOB);
+    return 0;
+}
+
+static int oob_skip(void)
+{
+    int sv[2];
+    stream_pair(sv);
+    oob_send(sv[0], "ab", 0);
+    oob_send(sv[0], "c", MSG_OOB);
+    oob_send(sv[0], "de", 0);
+    oob_state("queued", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("at mark", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    inq_shown = 0;
+    oob_state("after", sv[1]);
+    /* the mark already read still ends a read that took bytes */
+    oob_send(sv[0], "fg", MSG_OOB);
+    oob_send(sv[0], "hi", 0);
+    oob_recv("oob", sv[1], 1, MSG_OOB);
+    oob_state("oob read", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    /* MSG_WAITALL stops at the mark too */
+    oob_send(sv[0], "jk", MSG_OOB);
+    oob_send(sv[0], "lm", 0);
+    oob_recv("waitall 4", sv[1], 4, MSG_WAITALL);
+    oob_recv("read 1", sv[1], 1, 0);
+    oob_state("after", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    /* reading byte by byte up to the mark */
+    oob_send(sv[0], "nop", MSG_OOB);
+    oob_recv("read 1", sv[1], 1, 0);
+    oob_state("before mark", sv[1]);
+    oob_recv("read 1", sv[1], 1, 0);
+    oob_state("at mark", sv[1]);
+    oob_recv("read 1", sv[1], 1, 0);
+    oob_state("past", sv[1]);
+    /* read(2) too */
+    oob_send(sv[0], "uvw", MSG_OOB);
+    char buf[10];
+    long r = read(sv[1], buf, sizeof buf);
+    printf("read(2): %ld '%.*s'\n", r, (int)(r > 0 ? r : 0), buf);
+    oob_state("after read(2)", sv[1]);
+    return 0;
+}
+
+static int oob_replace(void)
+{
+    int sv[2];
+    stream_pair(sv);
+    oob_send(sv[0], "a", MSG_OOB);
+    oob_send(sv[0], "b", MSG_OOB);
+    oob_state("two", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_state("after oob", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_send(sv[0], "cd", MSG_OOB);
+    oob_send(sv[0], "ef", MSG_OOB);
+    oob_state("two more", sv[1]);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_state("after oob", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    /* an urgent byte read, then a new one: the old mark is gone from the way */
+    oob_send(sv[0], "g", MSG_OOB);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_send(sv[0], "hi", MSG_OOB);
+    oob_state("new", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    return 0;
+}
+
+static int oob_peek(void)
+{
+    int sv[2];
+    stream_pair(sv);
+    oob_send(sv[0], "ab", 0);
+    oob_send(sv[0], "cd", MSG_OOB);
+    oob_send(sv[0], "ef", 0);
+    oob_recv("peek oob", sv[1], 10, MSG_OOB | MSG_PEEK);
+    oob_recv("peek oob", sv[1], 10, MSG_OOB | MSG_PEEK);
+    oob_recv("peek", sv[1], 10, MSG_PEEK);
+    oob_recv("read 1", sv[1], 1, 0);
+    oob_recv("peek", sv[1], 10, MSG_PEEK);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("at mark", sv[1]);
+    oob_recv("peek at mark", sv[1], 10, MSG_PEEK);
+    oob_state("at mark", sv[1]);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_state("taken", sv[1]);
+    oob_recv("peek", sv[1], 10, MSG_PEEK);
+    oob_state("peeked", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_send(sv[0], "gh", MSG_OOB);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_recv("peek past a read mark", sv[1], 10, MSG_PEEK);
+    oob_state("after", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    return 0;
+}
+
+static int oob_inline(void)
+{
+    int sv[2], one = 1, v = -1;
+    socklen_t l = sizeof v;
+    stream_pair(sv);
+    SHOW(setsockopt(sv[1], SOL_SOCKET, SO_OOBINLINE, &one, sizeof one));
+    SHOW(getsockopt(sv[1], SOL_SOCKET, SO_OOBINLINE, &v, &l));
+    printf("SO_OOBINLINE %d\n", v);
+    oob_send(sv[0], "abc", MSG_OOB);
+    oob_state("sent", sv[1]);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_recv("peek oob", sv[1], 10, MSG_OOB | MSG_PEEK);
+    oob_recv("peek", sv[1], 10, MSG_PEEK);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("at mark", sv[1]);
+    oob_recv("peek", sv[1], 10, MSG_PEEK);
+    oob_state("at mark", sv[1]);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    oob_send(sv[0], "de", MSG_OOB);
+    oob_send(sv[0], "fg", 0);
+    oob_recv("read 1", sv[1], 1, 0);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_state("after", sv[1]);
+    /* turning it off with a byte inline and pending */
+    oob_send(sv[0], "h", MSG_OOB);
+    int zero = 0;
+    setsockopt(sv[1], SOL_SOCKET, SO_OOBINLINE, &zero, sizeof zero);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_recv("oob", sv[1], 10, MSG_OOB);
+    oob_send(sv[0], "i", MSG_OOB);
+    setsockopt(sv[1], SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
+    oob_recv("read 10", sv[1], 10, 0);
+    oob_recv("read 10", sv[1], 10, 0);
+    return 0;
+}
+
+static volatile int urg_count, urg_code;
+
+static void on_urg(int sig, siginfo_t *si, void *ctx)
+{
+    urg_count++;
+    urg_code = si->si_code;
+}
+
+static volatile int rt_codes[8], rt_count;
+
+static void on_rt(int sig, siginfo_t *si, void *ctx)
+{
+    if (rt_count < 8)
+        rt_codes[rt_count] = si->si_code;
+    rt_count++;
+}
+
+static int oob_signal(void)
+{
+    int sv[2];
+    struct sigaction sa = {.sa_sigaction = on_urg, .sa_flags = SA_SIGINFO};
+    sigaction(SIGURG, &sa, NULL);
+    stream_pair(sv);
+    oob_send(sv[0], "a", MSG_OOB);
+    printf("no owner: %d SIGURG\n", urg_count);
+    SHOW(fcntl(sv[1], F_SETOWN, getpid()));
+    oob_send(sv[0], "b", MSG_OOB);
+    printf("owner: %d SIGURG, si_code %#x\n", urg_count, urg_code);
+    oob_send(sv[0], "cd", 0);
+    printf("plain data: %d SIGURG\n", urg_count);
+    SHOW(fcntl(sv[0], F_SETOWN, getpid()));
+    oob_send(sv[1], "e", MSG_OOB);
+    printf("other way: %d SIGURG\n", urg_count);
+
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLPRI, .data.u32 = 7}, out[2];
+    int sv2[2];
+    stream_pair(sv2);
+    SHOW(epoll_ctl(ep, EPOLL_CTL_ADD, sv2[1], &ev));
+    printf("epoll_wait empty: %d\n", epoll_wait(ep, out, 2, 0));
+    oob_send(sv2[0], "x", 0);
+    printf("epoll_wait data: %d\n", epoll_wait(ep, out, 2, 0));
+    oob_send(sv2[0], "y", MSG_OOB);
+    int n = epoll_wait(ep, out, 2, 0);
+    printf("epoll_wait oob: %d %#x %u\n", n, n > 0 ? out[0].events : 0, n > 0 ? out[0].data.u32 : 0);
+    oob_recv("oob", sv2[1], 1, MSG_OOB);
+    printf("epoll_wait taken: %d\n", epoll_wait(ep, out, 2, 0));
+
+    /* a blocked poll for POLLPRI wakes on the urgent byte a child sends */
+    int sv3[2];
+    stream_pair(sv3);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct pollfd p = {sv3[0], POLLIN, 0};
+        poll(&p, 1, 20000);   /* the parent's go */
+        send(sv3[0], "z", 1, MSG_OOB);
+        _exit(0);
+    }
+    send(sv3[1], "g", 1, 0);
+    struct pollfd p = {sv3[1], POLLPRI, 0};
+    int pr = poll(&p, 1, 20000);
+    printf("blocked poll: %d %#x\n", pr, p.revents);
+    int st;
+    waitpid(pid, &st, 0);
+    oob_recv("oob", sv3[1], 1, MSG_OOB);
+
+    /* O_ASYNC with F_SETSIG: that signal with POLL_IN for the data, POLL_PRI for the urgent byte */
+    struct sigaction rt = {.sa_sigaction = on_rt, .sa_flags = SA_SIGINFO};
+    sigaction(SIGRTMIN, &rt, NULL);
+    int sv4[2];
+    stream_pair(sv4);
+    fcntl(sv4[1], F_SETOWN, getpid());
+    fcntl(sv4[1], F_SETSIG, SIGRTMIN);
+    fcntl(sv4[1], F_SETFL, O_ASYNC);
+    urg_count = 0;
+    oob_send(sv4[0], "ab", MSG_OOB);
+    printf("O_ASYNC: %d SIGURG, %d F_SETSIG signals:", urg_count, rt_count);
+    for (int i = 0; i < rt_count && i < 8; i++)
+        printf(" %d", rt_codes[i]);
+    printf("\n");
+    return 0;
+}
+
+static int oob_errors(void)
+{
+    int d[2], q[2], s[2], one = 0;
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, d);
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, q);
+    stream_pair(s);
+    printf("dgram: ");
+    oob_send(d[0], "a", MSG_OOB);
+    oob_recv("dgram recv oob", d[1], 10, MSG_OOB);
+    oob_recv("dgram recv (nothing queued)", d[1], 10, 0);
+    printf("seqpacket: ");
+    oob_send(q[0], "a", MSG_OOB);
+    oob_recv("seqpacket recv oob", q[1], 10, MSG_OOB);
+    oob_send(q[0], "b", 0);
+    oob_recv("seqpacket recv oob with data", q[1], 10, MSG_OOB);
+    oob_state("seqpacket", q[1]);
+    printf("stream nothing: ");
+    oob_send(s[0], "", MSG_OOB);
+    oob_state("after", s[1]);
+    int u = socket(AF_UNIX, SOCK_STREAM, 0);
+    printf("unconnected: ");
+    oob_send(u, "a", MSG_OOB);
+    oob_recv("unconnected recv oob", u, 10, MSG_OOB);
+    oob_state("unconnected", u);
+    struct sockaddr_un a = {AF_UNIX};
+    strcpy(a.sun_path + 1, "kfeatures-oob");
+    socklen_t al = offsetof(struct sockaddr_un, sun_path) + 1 + strlen("kfeatures-oob");
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW(bind(l, (struct sockaddr *)&a, al));
+    SHOW(listen(l, 1));
+    oob_recv("listener recv oob", l, 10, MSG_OOB);
+    printf("listener: ");
+    oob_send(l, "a", MSG_OOB);
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    SHOW(connect(c, (struct sockaddr *)&a, al));
+    oob_send(c, "xy", MSG_OOB);
+    int acc = accept(l, NULL, NULL);
+    oob_state("accepted", acc);
+    oob_recv("oob", acc, 10, MSG_OOB);
+    shutdown(s[1], SHUT_RD);
+    printf("peer shut for reading: ");
+    oob_send(s[0], "a", MSG_OOB | MSG_NOSIGNAL);
+    close(s[1]);
+    printf("peer closed: ");
+    oob_send(s[0], "a", MSG_OOB | MSG_NOSIGNAL);
+    /* a dgram with nothing: SIOCATMARK of a zero-length datagram at the head */
+    send(d[0], "", 0, 0);
+    oob_state("dgram empty datagram", d[1]);
+    (void)one;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *c = argc > 1 ? argv[1] : "";
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(c, "oob_basic")) return oob_basic();
+    if (!strcmp(c, "oob_skip")) return oob_skip();
+    if (!strcmp(c, "oob_replace")) return oob_replace();
+    if (!strcmp(c, "oob_peek")) return oob_peek();
+    if (!strcmp(c, "oob_inline")) return oob_inline();
+    if (!strcmp(c, "oob_signal")) return oob_signal();
+    if (!strcmp(c, "oob_errors")) return oob_errors();
+    fprintf(stderr, "unknown case %s\n", c);
+    return 2;
+}

@@ -1,0 +1,13 @@
+"""Small kernel features as Linux 6.x has them (AF_UNIX MSG_OOB, ...): tests/programs/kfeatures.c,
+one case per argument, natively and in the sandbox; stdout and exit status must match."""
+import pytest
+
+from harness import app_env, compare, compile_c
+
+CASES = ["oob_basic", "oob_skip", "oob_replace", "oob_peek", "oob_inline", "oob_signal", "oob_errors"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_kfeatures(case):
+    native, _ = compare([compile_c("kfeatures"), case], env=app_env(), native_status=0)
+    assert native.stdout, "the case printed nothing"
