@@ -12,6 +12,8 @@
  *                  one; epoll's EPOLLPRI
  *   oob_errors     MSG_OOB on datagram and seqpacket sockets: EOPNOTSUPP; sending 0 bytes with
  *                  it too; recv(MSG_OOB) unconnected or listening: EINVAL
+ *   propagate_from /proc/PID/mountinfo's "propagate_from:N" of a slave whose master has no peer
+ *                  under the process's root (chroot) but the master's master has (get_dominating_id)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -402,6 +407,127 @@ static int oob_errors(void)
     return 0;
 }
 
+/* --- mountinfo's propagate_from -------------------------------------------------------------- */
+
+/* The optional fields of PID's mountinfo row for mount point POINT (as PID sees it), shown as
+   LABEL, with peer group ids by name (they are kernel-wide numbers natively): LEARN >= 0 names
+   the row's shared:N group_names[LEARN]. */
+static int group_ids[4];
+static const char *group_names[4] = {"A", "B"};
+
+static void optional_fields(pid_t pid, const char *point, const char *label, int learn)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/mountinfo", (int)pid);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char mp[256], *p = line;
+        if (sscanf(line, "%*d %*d %*s %*s %255s", mp) != 1 || strcmp(mp, point))
+            continue;
+        found = 1;
+        for (int i = 0; i < 6; i++)   /* past id, parent, dev, root, point, options */
+            p = strchr(p, ' ') + 1;
+        printf("  %s:", label);
+        char *tok = strtok(p, " ");
+        for (; tok && strcmp(tok, "-"); tok = strtok(NULL, " ")) {
+            char name[32];
+            int n;
+            if (sscanf(tok, "%31[a-z_]:%d", name, &n) != 2) {
+                printf(" %s", tok);
+                continue;
+            }
+            if (learn >= 0 && !strcmp(name, "shared"))
+                group_ids[learn] = n;
+            const char *g = "?";
+            for (int i = 0; i < 2; i++)
+                if (group_ids[i] == n)
+                    g = group_names[i];
+            printf(" %s:%s", name, g);
+        }
+        printf("\n");
+    }
+    if (!found)
+        printf("  %s: not shown\n", label);
+    if (f)
+        fclose(f);
+}
+
+static int propagate_from(void)
+{
+    char base[] = "/tmp/kfeatures-XXXXXX", p[5][128];
+    if (!mkdtemp(base))
+        return 1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+            mount("none", base, "tmpfs", 0, NULL)) {
+            printf("set-up: %s\n", strerrorname_np(errno));
+            _exit(1);
+        }
+        const char *names[5] = {"r", "r/a", "r/c", "b", "r/d"};
+        for (int i = 0; i < 5; i++) {
+            snprintf(p[i], sizeof p[i], "%s/%s", base, names[i]);
+            mkdir(p[i], 0755);
+        }
+        /* A: a shared tmpfs under r; b: a slave of A, shared in group B (outside r); c: a slave of
+           B under r; d: a bind of c, so a slave of B too */
+        SHOW(mount("none", p[1], "tmpfs", 0, NULL));
+        SHOW(mount(NULL, p[1], NULL, MS_SHARED, NULL));
+        SHOW(mount(p[1], p[3], NULL, MS_BIND, NULL));
+        SHOW(mount(NULL, p[3], NULL, MS_SLAVE, NULL));
+        SHOW(mount(NULL, p[3], NULL, MS_SHARED, NULL));
+        SHOW(mount(p[3], p[2], NULL, MS_BIND, NULL));
+        SHOW(mount(NULL, p[2], NULL, MS_SLAVE, NULL));
+        SHOW(mount(p[2], p[4], NULL, MS_BIND, NULL));
+        pid_t self = getpid();
+        printf("from the namespace's root:\n");
+        optional_fields(self, p[1], "r/a", 0);
+        optional_fields(self, p[3], "b", 1);
+        optional_fields(self, p[2], "r/c", -1);
+        optional_fields(self, p[4], "r/d", -1);
+        fflush(stdout);
+        int go[2], done[2];
+        pipe(go);
+        pipe(done);
+        pid_t child = fork();
+        if (child == 0) {
+            char c;
+            close(go[0]);
+            close(done[1]);
+            if (chroot(p[0]))
+                _exit(1);
+            write(go[1], "x", 1);
+            read(done[0], &c, 1);
+            _exit(0);
+        }
+        char c;
+        close(go[1]);
+        close(done[0]);
+        read(go[0], &c, 1);
+        printf("from a process chrooted to r (B is not under its root):\n");
+        optional_fields(child, "/a", "/a", -1);
+        optional_fields(child, "/c", "/c", -1);
+        optional_fields(child, "/d", "/d", -1);
+        optional_fields(child, "/", "/", -1);
+        /* A's group gone from under the root too: nothing dominates; c keeps master:B */
+        SHOW(umount(p[4]));
+        SHOW(mount(NULL, p[1], NULL, MS_PRIVATE, NULL));
+        printf("A made private:\n");
+        optional_fields(child, "/c", "/c", -1);
+        optional_fields(self, p[3], "b", -1);
+        close(done[1]);
+        waitpid(child, NULL, 0);
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    rmdir(base);   /* the mounts went with the namespace */
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -413,6 +539,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "oob_inline")) return oob_inline();
     if (!strcmp(c, "oob_signal")) return oob_signal();
     if (!strcmp(c, "oob_errors")) return oob_errors();
+    if (!strcmp(c, "propagate_from")) return propagate_from();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

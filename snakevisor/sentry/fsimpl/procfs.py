@@ -651,12 +651,13 @@ class ThreadGroupDir(Directory):
 
     def _mountinfo(self):
         rows = []
+        root = self.task.fs.root
         for m, t, o in self._mount_rows():
             mid = m.id
             pid = m.parent.id if m.parent is not None else ROOTFS_ID
             dev = m.fs.dev
             rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} {_in_fs(m).decode(errors='replace')} "
-                        f"{t.decode(errors='replace')} {m.mount_options()} {m.propagation_fields()}- {m.fs.name} "
+                        f"{t.decode(errors='replace')} {m.mount_options()} {m.propagation_fields(root)}- {m.fs.name} "
                         f"{(m.source or b'none').decode(errors='replace')} "
                         f"{m.super_options()}\n")
         return "".join(rows)

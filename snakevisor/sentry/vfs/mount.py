@@ -79,12 +79,17 @@ class Mount:
         """can_change_locked_flags: no locked flag cleared, no locked atime flag changed."""
         return not (self.lock_flags & ~flags or self.lock_atime and (self.flags ^ flags) & ATIME_FLAGS)
 
-    def propagation_fields(self) -> str:
-        """mountinfo's optional fields, each with a space after it: "shared:1 ", "master:2 ",
-        both, "unbindable ", or none."""
+    def propagation_fields(self, root) -> str:
+        """mountinfo's optional fields as a reader whose root is ``root`` sees them, each with a
+        space after it: "shared:1 ", "master:2 " (and "propagate_from:3 " when the closest group
+        it receives from with a peer under ``root`` is another), "unbindable ", or none."""
         out = f"shared:{self.group.id} " if self.group is not None else ""
         if self.master is not None:
             out += f"master:{self.master.id} "
+            from snakevisor.sentry.vfs import propagation
+            dom = propagation.dominating_id(self, root)
+            if dom and dom != self.master.id:
+                out += f"propagate_from:{dom} "
         return out + ("unbindable " if self.unbindable else "")
 
     @property

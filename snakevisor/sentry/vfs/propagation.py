@@ -14,6 +14,7 @@ import itertools
 
 from snakevisor.abi.errno import ENOSPC, SyscallError
 from snakevisor.sentry.vfs.mount import VirtualDentry
+from snakevisor.sentry.vfs.resolve import is_reachable
 
 
 class _GroupIds:
@@ -68,6 +69,19 @@ def _leave_group(m) -> None:
         for s in list(group.slaves):
             set_master(s, m.master)
         GROUP_IDS.give_back(group.id)
+
+
+def dominating_id(m, root) -> int:
+    """get_dominating_id: the id of the closest group ``m`` receives from (its master, the
+    master's master...) with a member in ``m``'s namespace at or below ``root`` (the reader's
+    root), 0 if none: mountinfo's "propagate_from:N" where that is not the master itself."""
+    group, seen = m.master, set()
+    while group is not None and group not in seen:
+        seen.add(group)
+        if any(r.vfs is m.vfs and is_reachable(VirtualDentry(r, r.root), root) for r in group.members):
+            return group.id
+        group = next(iter(group.members)).master if group.members else None   # peers share a master
+    return 0
 
 
 def change(m, kind: str) -> None:
