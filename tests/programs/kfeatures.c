@@ -14,6 +14,10 @@
  *                  it too; recv(MSG_OOB) unconnected or listening: EINVAL
  *   propagate_from /proc/PID/mountinfo's "propagate_from:N" of a slave whose master has no peer
  *                  under the process's root (chroot) but the master's master has (get_dominating_id)
+ *   pidfd_info     PIDFD_GET_INFO of a live process (ids, credentials, cgroup, dumpable state), a
+ *                  zombie and a reaped one (its exit code only, on request); sizes, bad calls
+ *   pidfd_ns       PIDFD_GET_*_NAMESPACE: an O_CLOEXEC nsfs descriptor of the process's namespace;
+ *                  ESRCH once it exited, EINVAL with an argument, EACCES without ptrace access
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +32,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -528,6 +533,192 @@ static int propagate_from(void)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
+/* --- pidfd ioctls (linux/pidfd.h of 6.13+: the host's headers may be older) -------------------- */
+
+struct kf_pidfd_info {
+    unsigned long long mask, cgroupid;
+    unsigned int pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int exit_code;
+    unsigned int coredump_mask, spare1;
+    unsigned char tail[56];
+};
+#define KF_PIDFD_GET_INFO(size) _IOC(_IOC_READ | _IOC_WRITE, 0xFF, 11, size)
+
+static int kf_pidfd_open(pid_t pid) { return syscall(SYS_pidfd_open, pid, 0); }
+
+static unsigned long long self_cgroupid;
+
+/* PIDFD_GET_INFO with SIZE bytes asking for WANT; pid and tgid shown as "=" when they are PID, ppid
+   as "us" when it is PPID. */
+static void pidfd_info_show(const char *what, int fd, unsigned size, unsigned long long want, pid_t pid, pid_t ppid)
+{
+    struct kf_pidfd_info in;
+    memset(&in, 0xAA, sizeof in);
+    in.mask = want;
+    errno = 0;
+    long r = ioctl(fd, KF_PIDFD_GET_INFO(size), &in);
+    if (r < 0) {
+        printf("%s: -1 %s\n", what, strerrorname_np(errno));
+        return;
+    }
+    int tail_zero = 1;
+    for (unsigned i = 72; i < size && i < sizeof in; i++)
+        tail_zero &= ((unsigned char *)&in)[i] == 0;
+    printf("%s: mask %#llx cgroup %s pid %s tgid %s ppid %s ids %u %u %u %u %u %u %u %u exit %#x core %#x%s\n",
+           what, in.mask, in.cgroupid == self_cgroupid ? "ours" : in.cgroupid ? "other" : "0",
+           in.pid == (unsigned)pid ? "=" : in.pid ? "?" : "0", in.tgid == (unsigned)pid ? "=" : in.tgid ? "?" : "0",
+           in.ppid == (unsigned)ppid ? "us" : in.ppid ? "?" : "0",
+           in.ruid, in.rgid, in.euid, in.egid, in.suid, in.sgid, in.fsuid, in.fsgid,
+           size >= 64 ? in.exit_code : -1, size >= 72 ? in.coredump_mask : 0xFFFFFFFF,
+           size > 72 ? (tail_zero ? " tail 0" : " tail set") : "");
+}
+
+static int pidfd_info(void)
+{
+    struct kf_pidfd_info in = {0};
+    int self = kf_pidfd_open(getpid());
+    SHOW(ioctl(self, KF_PIDFD_GET_INFO(64), &in));
+    self_cgroupid = in.cgroupid;
+    printf("own: mask %#llx cgroupid set %d pid ok %d\n", in.mask, in.cgroupid != 0, in.pid == (unsigned)getpid());
+    int go[2];
+    pipe(go);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        char b;
+        setresgid(2001, 2002, 2003);
+        setresuid(1001, 1002, 1003);
+        setfsuid(1004);
+        close(go[1]);
+        read(go[0], &b, 1);
+        _exit(7);
+    }
+    close(go[0]);
+    int fd = kf_pidfd_open(c);
+    struct timespec pause_10ms = {0, 10000000};
+    for (int i = 0; i < 2000; i++) {   /* until the child has set its ids (20 s at most) */
+        memset(&in, 0, sizeof in);
+        ioctl(fd, KF_PIDFD_GET_INFO(64), &in);
+        if (in.fsuid == 1004)
+            break;
+        nanosleep(&pause_10ms, NULL);
+    }
+    pidfd_info_show("live 64", fd, 64, 0, c, getpid());
+    pidfd_info_show("live 64 +exit +core", fd, 64, 8 | 16, c, getpid());
+    pidfd_info_show("live 72 +exit +core", fd, 72, 8 | 16, c, getpid());
+    pidfd_info_show("live 128 all", fd, 128, ~0ULL, c, getpid());
+    pidfd_info_show("own 72 +core", self, 72, 16, getpid(), getppid());
+    close(go[1]);
+    siginfo_t si;
+    waitid(P_PID, c, &si, WEXITED | WNOWAIT);
+    pidfd_info_show("zombie 72 +exit +core", fd, 72, 8 | 16, c, getpid());
+    pidfd_info_show("zombie 64", fd, 64, 0, c, getpid());
+    waitpid(c, NULL, 0);
+    pidfd_info_show("reaped 72", fd, 72, 0, c, getpid());
+    pidfd_info_show("reaped 72 +exit", fd, 72, 8, c, getpid());
+    pidfd_info_show("reaped 72 +exit +core", fd, 72, 8 | 16, c, getpid());
+    pidfd_info_show("reaped 64 +exit +core", fd, 64, 8 | 16, c, getpid());
+    /* killed by a signal */
+    c = fork();
+    if (c == 0) {
+        pause();
+        _exit(0);
+    }
+    fd = kf_pidfd_open(c);
+    kill(c, SIGKILL);
+    waitpid(c, NULL, 0);
+    pidfd_info_show("killed", fd, 72, 8, c, getpid());
+    /* bad calls */
+    pidfd_info_show("size 56", self, 56, 0, getpid(), getppid());
+    SHOW(ioctl(self, _IOC(_IOC_READ, 0xFF, 11, 64), &in));
+    SHOW(ioctl(self, _IOC(_IOC_NONE, 0xFF, 11, 64), &in));
+    SHOW(ioctl(self, _IO(0xFF, 12), 0));
+    SHOW(ioctl(self, KF_PIDFD_GET_INFO(64), NULL));
+    SHOW(ioctl(self, KF_PIDFD_GET_INFO(64), (void *)8));
+    int devnull = open("/dev/null", O_RDONLY);
+    SHOW(ioctl(devnull, KF_PIDFD_GET_INFO(64), &in));
+    return 0;
+}
+
+static const char *ns_names[] = {"", "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time",
+                                 "time_for_children", "user", "uts"};
+
+static void pidfd_ns_show(int fd, pid_t pid, int n)
+{
+    char want[128] = "", got[128] = "", path[64];
+    errno = 0;
+    int r = ioctl(fd, _IO(0xFF, n), 0);
+    if (r < 0) {
+        printf("  %s: -1 %s\n", ns_names[n], strerrorname_np(errno));
+        return;
+    }
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, ns_names[n]);
+    readlink(path, want, sizeof want - 1);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", r);
+    readlink(path, got, sizeof got - 1);
+    printf("  %s: %s, cloexec %d\n", ns_names[n], strcmp(want, got) ? got : "its /proc/PID/ns file's",
+           fcntl(r, F_GETFD));
+    close(r);
+}
+
+static int pidfd_ns(void)
+{
+    int go[2];
+    pipe(go);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {   /* namespaces of its own: UTS, IPC, mount, time for its children */
+        char b;
+        close(go[1]);
+        if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWTIME))
+            _exit(1);
+        write(STDOUT_FILENO, "", 0);
+        read(go[0], &b, 1);
+        _exit(0);
+    }
+    close(go[0]);
+    int fd = kf_pidfd_open(c);
+    char mine[128] = "", theirs[128] = "", path[64];
+    struct timespec pause_10ms = {0, 10000000};
+    snprintf(path, sizeof path, "/proc/%d/ns/uts", (int)c);
+    readlink("/proc/self/ns/uts", mine, sizeof mine - 1);
+    for (int i = 0; i < 2000 && (!theirs[0] || !strcmp(mine, theirs)); i++) {   /* until it unshared */
+        memset(theirs, 0, sizeof theirs);
+        readlink(path, theirs, sizeof theirs - 1);
+        nanosleep(&pause_10ms, NULL);
+    }
+    printf("a child with namespaces of its own:\n");
+    for (int n = 1; n <= 10; n++)
+        pidfd_ns_show(fd, c, n);
+    SHOW(ioctl(fd, _IO(0xFF, 10), 1));
+    SHOW(ioctl(fd, _IO(0xFF, 11), 0));
+    close(go[1]);
+    siginfo_t si;
+    waitid(P_PID, c, &si, WEXITED | WNOWAIT);
+    printf("zombie:\n");
+    pidfd_ns_show(fd, c, 10);
+    SHOW(ioctl(fd, _IO(0xFF, 10), 1));
+    waitpid(c, NULL, 0);
+    printf("reaped:\n");
+    pidfd_ns_show(fd, c, 10);
+    SHOW(ioctl(fd, _IO(0xFF, 10), 1));
+    /* no ptrace access: another uid asking about us (root) */
+    int self = kf_pidfd_open(getpid());
+    fflush(stdout);
+    c = fork();
+    if (c == 0) {
+        setresuid(1001, 1001, 1001);
+        printf("from uid 1001:\n");
+        pidfd_ns_show(self, getppid(), 10);
+        struct kf_pidfd_info in = {0};
+        SHOW(ioctl(self, KF_PIDFD_GET_INFO(64), &in));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -540,6 +731,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "oob_signal")) return oob_signal();
     if (!strcmp(c, "oob_errors")) return oob_errors();
     if (!strcmp(c, "propagate_from")) return propagate_from();
+    if (!strcmp(c, "pidfd_info")) return pidfd_info();
+    if (!strcmp(c, "pidfd_ns")) return pidfd_ns();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

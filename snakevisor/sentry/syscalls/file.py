@@ -31,7 +31,9 @@ from snakevisor.sentry.vfs.file import MAX_LFS_FILESIZE, needs_remove_privs, rem
 from snakevisor.sentry.vfs.pathops import chmod_vd, chown_vd
 from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.syscalls.namespace import ns_ioctl
+from snakevisor.sentry.syscalls.pidfd import pidfd_ioctl
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
+from snakevisor.sentry.fsimpl.pidfd import pidfd_group
 
 # Per-call transfer cap of a read or write through a bytes object in the Sentry: bounds its
 # allocations (callers loop on short counts). Files that read straight into application memory
@@ -589,6 +591,9 @@ def ioctl(t, fd, cmd, arg):
     node = ns_of_file(f)
     if node is not None:
         return ns_ioctl(t, node, cmd, arg)   # nsfs: NS_GET_USERNS, NS_GET_PARENT...
+    tg = pidfd_group(f)
+    if tg is not None:
+        return pidfd_ioctl(t, tg, cmd, arg)
     return f.ioctl(t, cmd, arg)
 
 

@@ -1,15 +1,22 @@
-"""Process file descriptors: pidfd_open, pidfd_send_signal, pidfd_getfd (fsimpl/pidfd.py holds the file;
-CLONE_PIDFD is in clone.py, waitid's P_PIDFD in wait.py)."""
+"""Process file descriptors: pidfd_open, pidfd_send_signal, pidfd_getfd, and a pidfd's ioctls
+(PIDFD_GET_INFO, PIDFD_GET_*_NAMESPACE) (fsimpl/pidfd.py holds the file; CLONE_PIDFD is in
+clone.py, waitid's P_PIDFD in wait.py)."""
+from snakevisor.abi import pidfd as P
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EBADF, EINVAL, EPERM, ESRCH, SyscallError
-from snakevisor.abi.fs import O_NONBLOCK, to_s32, to_u32
+from snakevisor.abi.errno import EBADF, EINVAL, ENOTTY, EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import O_NONBLOCK, O_RDONLY, to_s32, to_u32
+from snakevisor.sentry.fsimpl.nsfs import ns_vd
+from snakevisor.sentry.fsimpl.procfs_pid import check_access
 from snakevisor.abi.signal import PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP
 from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.pidns import init_ignores, seen_from
 from snakevisor.sentry.kernel.signals import make_siginfo
+from snakevisor.sentry.kernel.userns import id_in
 from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
 from snakevisor.sentry.syscalls.newfd import install_new
+from snakevisor.sentry.vfs.at import task_ctx
+from snakevisor.sentry.vfs.pathops import open_vd
 
 PIDFD_NONBLOCK = O_NONBLOCK
 
@@ -102,3 +109,63 @@ def pidfd_getfd(t, pidfd, targetfd, flags):
     f = live[0].fdtable.get(to_s32(targetfd))
     f.inc_ref()
     return install_new(t, f, True)
+
+
+# --- ioctls -------------------------------------------------------------------------------------------
+
+def pidfd_ioctl(t, tg, cmd, arg):
+    """fs/pidfs.c pidfd_ioctl: PIDFD_GET_INFO (_IOWR of any size from PIDFD_INFO_SIZE_VER0 on),
+    or an O_CLOEXEC nsfs descriptor of one of the process's namespaces; ENOTTY for the rest."""
+    if cmd & 0xFFFF == P.PIDFS_IOCTL_MAGIC << 8 | P.PIDFD_GET_INFO_NR and cmd >> 30 == 3 and \
+            cmd >> 16 & 0x3FFF >= P.PIDFD_INFO_SIZE_VER0:
+        return _info(t, tg, cmd >> 16 & 0x3FFF, arg)
+    kind = P.PIDFD_GET_NAMESPACE.get(cmd)
+    if kind is None:
+        raise SyscallError(ENOTTY)
+    task = tg.leader
+    if tg.reaped or task is None:
+        raise SyscallError(ESRCH)
+    if arg:
+        raise SyscallError(EINVAL)
+    if task.exited:   # its namespaces went with it
+        raise SyscallError(ESRCH)
+    check_access(t, task)   # as opening /proc/PID/ns/* (EACCES)
+    vd = ns_vd(kind, task.ns, {"pid": tg.pidns, "user": task.creds.user_ns})
+    return install_new(t, open_vd(task_ctx(t), vd, O_RDONLY), True)
+
+
+def _info(t, tg, usize, arg):
+    """PIDFD_GET_INFO: ids as the caller's namespaces name them and credentials always (none once
+    reaped: then ESRCH unless PIDFD_INFO_EXIT was asked for, which a reaped process's exit code
+    answers); the dumpable state on PIDFD_INFO_COREDUMP. A size beyond ours is zero-filled, a
+    smaller one cut (copy_struct_to_user; the mask still has the bits of fields cut off)."""
+    if not arg:
+        raise SyscallError(EINVAL)
+    want = int.from_bytes(t.mm.copy_in(arg, 8), "little")
+    ns = t.tg.pidns
+    if not tg.reaped and not ns.id_of(tg.tgid):
+        raise SyscallError(ESRCH)   # outside the caller's PID namespace
+    mask, cgroupid, exit_code, ids, core = 0, 0, 0, [0] * 11, 0
+    if want & P.PIDFD_INFO_EXIT and tg.reaped:
+        mask |= P.PIDFD_INFO_EXIT | P.PIDFD_INFO_CGROUPID
+        cgroupid, exit_code = P.ROOT_CGROUP_ID, tg.exit_status
+    if tg.reaped:
+        if not want & P.PIDFD_INFO_EXIT:
+            raise SyscallError(ESRCH)
+    else:
+        c, mine = tg.leader.creds, t.creds
+        ids[3:] = [id_in(mine, c.uid), id_in(mine, c.gid, "gid"), id_in(mine, c.euid), id_in(mine, c.egid, "gid"),
+                   id_in(mine, c.suid), id_in(mine, c.sgid, "gid"), id_in(mine, c.fsuid), id_in(mine, c.fsgid, "gid")]
+        cgroupid = P.ROOT_CGROUP_ID
+        pid = ns.id_of(tg.tgid)
+        ids[:3] = [pid, pid, ns.id_of(tg.parent.tgid) if tg.parent is not None else 0]
+        mask |= P.PIDFD_INFO_PID | P.PIDFD_INFO_CREDS | P.PIDFD_INFO_CGROUPID
+        if ids[2] == 0 and pid != 1:
+            raise SyscallError(ESRCH)
+    if want & P.PIDFD_INFO_COREDUMP:
+        mask |= P.PIDFD_INFO_COREDUMP
+        if tg.exit_status is None:   # the mm's dumpable state (none once it has exited)
+            core = {1: P.PIDFD_COREDUMP_USER, 2: P.PIDFD_COREDUMP_ROOT}.get(tg.dumpable, P.PIDFD_COREDUMP_SKIP)
+    data = P.PIDFD_INFO.pack(mask, cgroupid, *ids, exit_code, core, 0)
+    t.mm.copy_out(arg, data[:usize].ljust(usize, b"\0"))
+    return 0
