@@ -18,6 +18,11 @@
  *                  zombie and a reaped one (its exit code only, on request); sizes, bad calls
  *   pidfd_ns       PIDFD_GET_*_NAMESPACE: an O_CLOEXEC nsfs descriptor of the process's namespace;
  *                  ESRCH once it exited, EINVAL with an argument, EACCES without ptrace access
+ *   set_tid        clone3's set_tid: a child with the chosen pid in a PID namespace of our own (and
+ *                  pid 1 in a new one); EEXIST, EINVAL (range, sizes, no init), EFAULT, EPERM
+ *                  without CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE
+ *   ns_last_pid    /proc/sys/kernel/ns_last_pid: the namespace's last pid; a write sets where the
+ *                  next fork's pid is sought (EPERM without the capability, EINVAL out of range)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -719,6 +724,215 @@ static int pidfd_ns(void)
     return 0;
 }
 
+/* --- clone3 set_tid, ns_last_pid ------------------------------------------------------------ */
+
+struct kf_clone_args {
+    unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+/* clone3 (fork-like) with SET_TID[N]: the child exits with its own pid (as its namespace names
+   it) as status. Returns the pid the caller sees, or -1 with errno. */
+static long clone_with_tid(unsigned long long flags, pid_t *set_tid, size_t n)
+{
+    struct kf_clone_args a = {.flags = flags, .exit_signal = SIGCHLD, .set_tid = (unsigned long)set_tid,
+                              .set_tid_size = n};
+    fflush(stdout);
+    long r = syscall(SYS_clone3, &a, sizeof a);
+    if (r == 0)
+        _exit(getpid() & 0xFF);
+    return r;
+}
+
+/* A clone_with_tid result, and the child's own pid (its exit status, the low 8 bits). */
+static void show_clone(const char *what, long r)
+{
+    int st;
+    if (r < 0) {
+        printf("  %s: -1 %s\n", what, strerrorname_np(errno));
+        return;
+    }
+    waitpid(r, &st, 0);
+    printf("  %s: %ld, its own pid & 255: %d\n", what, r, WEXITSTATUS(st));
+}
+
+static int pid_levels(void)   /* how deep our PID namespace is: NSpid's count - 1 */
+{
+    char line[256];
+    int n = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "NSpid:", 6))
+            for (char *p = line + 6; *p; p++)
+                n += (*p == '\t');
+    if (f)
+        fclose(f);
+    return n - 1;
+}
+
+static int read_int_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int v = -1;
+    if (f) {
+        fscanf(f, "%d", &v);
+        fclose(f);
+    }
+    return v;
+}
+
+static long write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return -1;
+    long r = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+/* Run FN as pid 1 of a new PID namespace (and a mount namespace, to mount its proc). */
+static int in_new_pidns(int (*fn)(void))
+{
+    fflush(stdout);
+    if (unshare(CLONE_NEWPID)) {
+        printf("unshare: %s\n", strerrorname_np(errno));
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+            mount("proc", "/proc", "proc", 0, NULL)) {
+            printf("proc: %s\n", strerrorname_np(errno));
+            _exit(1);
+        }
+        _exit(fn());
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static pid_t outer_pid;   /* the pid the first child of the case has one level up */
+
+static int set_tid_inside(void)
+{
+    int pid_max = read_int_file("/proc/sys/kernel/pid_max");
+    printf("in a new PID namespace, pid %d\n", (int)getpid());
+    pid_t want[40] = {5};
+    show_clone("set_tid {5}", clone_with_tid(0, want, 1));
+    show_clone("set_tid {5} again (5 is free)", clone_with_tid(0, want, 1));
+    want[0] = 1;
+    show_clone("set_tid {1} (ours)", clone_with_tid(0, want, 1));
+    want[0] = 0;
+    show_clone("set_tid {0}", clone_with_tid(0, want, 1));
+    want[0] = -3;
+    show_clone("set_tid {-3}", clone_with_tid(0, want, 1));
+    want[0] = pid_max;
+    show_clone("set_tid {pid_max}", clone_with_tid(0, want, 1));
+    want[0] = pid_max - 1;
+    long r = clone_with_tid(0, want, 1);
+    printf("  set_tid {pid_max - 1}: %s\n", r == pid_max - 1 ? "pid_max - 1" : r < 0 ? strerrorname_np(errno) : "?");
+    if (r > 0)
+        waitpid(r, NULL, 0);
+    want[0] = 6;
+    show_clone("set_tid_size 0 with an array", clone_with_tid(0, want, 0));
+    show_clone("set_tid_size 1 with NULL", clone_with_tid(0, NULL, 1));
+    show_clone("set_tid_size 33", clone_with_tid(0, want, 33));
+    show_clone("set_tid at a bad address", clone_with_tid(0, (pid_t *)8, 1));
+    int levels = pid_levels();
+    show_clone("one more than there are levels", clone_with_tid(0, want, levels + 2));
+    want[1] = outer_pid;   /* taken one level up (our own pid there) */
+    show_clone("{6, our pid one level up}", clone_with_tid(0, want, 2));
+    want[0] = 1;
+    show_clone("CLONE_NEWPID {1}", clone_with_tid(CLONE_NEWPID, want, 1));
+    want[0] = 2;
+    show_clone("CLONE_NEWPID {2} (no init there)", clone_with_tid(CLONE_NEWPID, want, 1));
+    want[0] = 1, want[1] = 7;
+    show_clone("CLONE_NEWPID {1, 7}", clone_with_tid(CLONE_NEWPID, want, 2));
+    want[0] = 1, want[1] = 1;
+    show_clone("CLONE_NEWPID {1, 1}", clone_with_tid(CLONE_NEWPID, want, 2));
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {   /* without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE */
+        setresuid(1001, 1001, 1001);
+        want[0] = 8;
+        show_clone("set_tid {8} as uid 1001", clone_with_tid(0, want, 1));
+        want[0] = 1;
+        show_clone("CLONE_NEWUSER|CLONE_NEWPID {1} as uid 1001",
+                   clone_with_tid(CLONE_NEWUSER | CLONE_NEWPID, want, 1));
+        want[0] = 1, want[1] = 9;
+        show_clone("CLONE_NEWUSER|CLONE_NEWPID {1, 9} as uid 1001",
+                   clone_with_tid(CLONE_NEWUSER | CLONE_NEWPID, want, 2));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    return 0;
+}
+
+static int set_tid(void)
+{
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        outer_pid = getpid();
+        _exit(in_new_pidns(set_tid_inside));
+    }
+    int st;
+    waitpid(c, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+static int ns_last_pid_inside(void)
+{
+    const char *path = "/proc/sys/kernel/ns_last_pid";
+    struct stat sb;
+    SHOW(stat(path, &sb));
+    printf("mode %o\n", sb.st_mode & 07777);
+    printf("ns_last_pid %d\n", read_int_file(path));
+    show_clone("fork", clone_with_tid(0, NULL, 0));
+    printf("ns_last_pid %d\n", read_int_file(path));
+    pid_t want[1] = {50};
+    show_clone("set_tid {50}", clone_with_tid(0, want, 1));
+    printf("ns_last_pid after set_tid %d\n", read_int_file(path));
+    SHOW(write_file(path, "100"));
+    printf("ns_last_pid %d\n", read_int_file(path));
+    show_clone("fork", clone_with_tid(0, NULL, 0));
+    printf("ns_last_pid %d\n", read_int_file(path));
+    SHOW(write_file(path, "-1"));
+    SHOW(write_file(path, "abc"));
+    char big[32];
+    snprintf(big, sizeof big, "%d", read_int_file("/proc/sys/kernel/pid_max") + 1);
+    SHOW(write_file(path, big));
+    SHOW(write_file(path, "49"));
+    show_clone("fork after 49 (50 is free again)", clone_with_tid(0, NULL, 0));
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        setresuid(1001, 1001, 1001);
+        SHOW(write_file(path, "200"));
+        printf("as uid 1001: ns_last_pid %d\n", read_int_file(path));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    return 0;
+}
+
+static int ns_last_pid(void)
+{
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0)
+        _exit(in_new_pidns(ns_last_pid_inside));
+    int st;
+    waitpid(c, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -733,6 +947,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "propagate_from")) return propagate_from();
     if (!strcmp(c, "pidfd_info")) return pidfd_info();
     if (!strcmp(c, "pidfd_ns")) return pidfd_ns();
+    if (!strcmp(c, "set_tid")) return set_tid();
+    if (!strcmp(c, "ns_last_pid")) return ns_last_pid();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -9,7 +9,7 @@ to a path. Writers of writable files (sysctls) get the writing Task too.
 import os
 import time
 
-from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE
+from snakevisor.abi.capability import CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EACCES, EINVAL, EPERM, ESRCH, SyscallError
 from snakevisor.abi.fs import MEM_MAJOR, O_CLOEXEC, PROC_SUPER_MAGIC
 from snakevisor.abi.tty import TTYAUX_MAJOR, UNIX98_PTY_SLAVE_MAJOR
@@ -193,6 +193,9 @@ class ProcRoot(Directory):
             b"version": lambda: GeneratedFile(fs, lambda: uts.version + b"\n"),
             b"pid_max": lambda: WritableFile(fs, lambda: f"{k.pidns.max_pids}\n",
                                              lambda t, data: k.pidns.set_pid_max(_parse_int(data))),
+            # the reader's PID namespace's last id; 0666, the write's check is the handler's
+            b"ns_last_pid": lambda: WritableFile(fs, lambda t: f"{_pidns(k, t).last_id()}\n", _set_ns_last_pid,
+                                                 0o666, per_task=True),
             b"ngroups_max": lambda: GeneratedFile(fs, lambda: "65536\n"),
             b"overflowuid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),   # bubblewrap reads them
             b"overflowgid": lambda: GeneratedFile(fs, lambda: "65534\n", 0o644),
@@ -245,6 +248,20 @@ class ProcRoot(Directory):
             b"lease-break-time": lambda: WritableFile(fs, lambda: f"{lease_limits['lease_break_time']}\n",
                                                       _limit_writer(lease_limits, "lease_break_time")),
         }
+
+
+def _pidns(kernel, t):
+    return t.tg.pidns if t is not None else kernel.pidns
+
+
+def _set_ns_last_pid(t, data):
+    """pid_ns_ctl_handler: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over the PID namespace's owner."""
+    ns = t.tg.pidns
+    owner = getattr(ns, "user_ns", None)
+    if not (userns.ns_capable(t.creds, owner, CAP_SYS_ADMIN) or
+            userns.ns_capable(t.creds, owner, CAP_CHECKPOINT_RESTORE)):
+        raise SyscallError(EPERM)
+    ns.set_last_id(_parse_int(data))
 
 
 def _in_fs(m) -> bytes:

@@ -3,14 +3,14 @@ stub thread in the same stub, made by injecting clone through the gadget)."""
 import struct
 
 from snakevisor.abi import sched as C
-from snakevisor.abi.capability import CAP_SYS_ADMIN, CAP_SYS_RESOURCE
+from snakevisor.abi.capability import CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN, CAP_SYS_RESOURCE
 from snakevisor.abi.errno import EAGAIN, EINVAL, EPERM, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.abi.resource import RLIM_INFINITY, RLIMIT_NPROC
 from snakevisor.sentry.kernel import ptrace, seccomp
 from snakevisor.sentry.kernel.namespaces import new_ns_inode, set_namespaces
 from snakevisor.sentry.kernel.task import Task
-from snakevisor.sentry.kernel.userns import new_user_ns
+from snakevisor.sentry.kernel.userns import new_user_ns, ns_capable
 from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 
 SUPPORTED = (C.CSIGNAL | C.CLONE_VM | C.CLONE_FS | C.CLONE_FILES | C.CLONE_SIGHAND | C.CLONE_VFORK
@@ -55,12 +55,13 @@ def _inherit_sched(task, child):
             child.nice = 0
 
 
-def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
-    """Create a child Task as clone(2) asks; returns it (already running)."""
+def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None, set_tid=()):
+    """Create a child Task as clone(2) asks; returns it (already running). ``set_tid``: clone3's
+    ids for the child in its PID namespace and the ones above (innermost first)."""
     exit_signal = _check_clone(task, flags, tls, exit_signal)
     kernel = task.kernel
     pidns = task.ns.pid.new_child(new_ns_inode()) if flags & C.CLONE_NEWPID else task.ns.pid
-    tid = pidns.allocate()
+    tid = pidns.allocate(set_tid, _may_choose(task, flags, pidns))
     ctx, mm = _child_address_space(task, flags)
     tg = task.tg if flags & C.CLONE_THREAD else _child_thread_group(task, flags, tid, exit_signal, pidns)
     if tg is not task.tg:   # copy_io: CLONE_IO shares the context; else a new one if the parent has one
@@ -94,6 +95,23 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None):
     kernel.register_task(child)
     kernel.start_task(child)
     return child
+
+
+def _may_choose(task, flags, pidns):
+    """alloc_pid's checkpoint_restore_ns_capable: may ``task`` choose a child's id in a PID
+    namespace (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over its user namespace: for one this clone
+    makes, the child's, where a new user namespace's creator has every capability)."""
+    creds = task.creds
+
+    def may(ns):
+        if ns is pidns and flags & C.CLONE_NEWPID:
+            if flags & C.CLONE_NEWUSER:
+                return True
+            owner = creds.user_ns
+        else:
+            owner = getattr(ns, "user_ns", None)
+        return ns_capable(creds, owner, CAP_SYS_ADMIN) or ns_capable(creds, owner, CAP_CHECKPOINT_RESTORE)
+    return may
 
 
 def _check_clone(task, flags, tls, exit_signal):

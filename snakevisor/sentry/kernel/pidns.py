@@ -12,7 +12,7 @@ is ENOMEM) and every other process in it is killed (kernel/kernel.py).
 """
 import weakref
 
-from snakevisor.abi.errno import EAGAIN, EINVAL, ENOMEM, ENOSPC, SyscallError
+from snakevisor.abi.errno import EAGAIN, EEXIST, EINVAL, ENOMEM, ENOSPC, EPERM, SyscallError
 from snakevisor.abi.fs import PROC_NS_INODES
 from snakevisor.abi.signal import SIG_DFL, SIGKILL, SIGSTOP
 
@@ -109,19 +109,41 @@ class PIDNamespace:
         for ns in (self.root, *self.root.descendants):
             ns.max_pids = value
 
-    def allocate(self):
-        """A global id for a new task of this namespace, with its id here and in every ancestor."""
+    def allocate(self, chosen=(), may_choose=None):
+        """A global id for a new task of this namespace, with its id here and in every ancestor.
+        ``chosen`` (clone3's set_tid): the ids wanted here, in the parent, and so on up, each
+        checked in turn as alloc_pid does (EINVAL out of range, or not 1 where no init is yet;
+        EPERM unless ``may_choose(ns)``; EEXIST if taken); a chosen id leaves ns_last_pid alone."""
         if self.dead:
             raise SyscallError(ENOMEM)   # the namespace's init has exited (alloc_pid's PIDNS_ADDING off)
-        gid = self.root._allocate_global()
-        ns = self
-        while ns.parent is not None:
-            ns._bind(gid)
+        levels, ns = [], self
+        while ns is not None:
+            levels.append(ns)
             ns = ns.parent
+        if len(chosen) > len(levels):
+            raise SyscallError(EINVAL)
+        for ns, lid in zip(levels, chosen):
+            if not 1 <= lid < ns.max_pids or lid != 1 and ns.init is None:
+                raise SyscallError(EINVAL)
+            if not may_choose(ns):
+                raise SyscallError(EPERM)
+            if ns.taken(lid):
+                raise SyscallError(EEXIST)
+        gid = self.root._allocate_global(chosen[-1] if len(chosen) == len(levels) else None)
+        for i, ns in enumerate(levels[:-1]):
+            ns._bind(gid, chosen[i] if i < len(chosen) else None)
         return gid
 
-    def _allocate_global(self):
-        gid = self._next_free(lambda i: self.in_use(i))
+    def taken(self, lid):
+        """Does id ``lid`` here name something still?"""
+        root = self.root
+        if self is root:
+            return root.in_use(lid)
+        return lid in self.to_global and root.in_use(self.to_global[lid])
+
+    def _allocate_global(self, gid=None):
+        if gid is None:
+            gid = self._next_free(self.in_use)
         for ns in self.descendants:   # a stale mapping of a reused id would name the new task
             ns._forget(gid)
         return gid
@@ -143,9 +165,9 @@ class PIDNamespace:
             lid += 1
         raise SyscallError(EAGAIN)
 
-    def _bind(self, gid):
-        root = self.root
-        lid = self._next_free(lambda i: i in self.to_global and root.in_use(self.to_global[i]))
+    def _bind(self, gid, lid=None):
+        if lid is None:
+            lid = self._next_free(self.taken)
         self._forget_local(lid)
         self.to_local[gid], self.to_global[lid] = lid, gid
 
@@ -162,6 +184,12 @@ class PIDNamespace:
     def last_id(self):
         """The last id handed out here (/proc/loadavg, /proc/sys/kernel/ns_last_pid)."""
         return self.next_id - 1
+
+    def set_last_id(self, value):
+        """A write of /proc/sys/kernel/ns_last_pid: the next id is tried from ``value`` + 1 on."""
+        if not 0 <= value <= self.max_pids:
+            raise SyscallError(EINVAL)
+        self.next_id = value + 1
 
 
 def seen_from(tg, gid):

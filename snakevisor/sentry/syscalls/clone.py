@@ -8,6 +8,7 @@ from snakevisor.abi.signal import SIGCHLD
 from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.clone import do_clone, wait_for_vfork
 from snakevisor.sentry.kernel.exec import do_execve
+from snakevisor.sentry.kernel.pidns import MAX_LEVEL
 from snakevisor.sentry.loader.loader import MAX_ARG_BYTES
 from snakevisor.sentry.syscalls.pidfd import install_pidfd
 from snakevisor.sentry.vfs.at import read_path, resolve_at
@@ -15,14 +16,14 @@ from snakevisor.sentry.vfs.at import read_path, resolve_at
 MAX_ARG_STRINGS = 1 << 17
 
 
-def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None):
+def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None, set_tid=()):
     if flags & C.CLONE_PIDFD and flags & C.CLONE_PARENT_SETTID and (pidfd_ptr is None or pidfd_ptr == ptid):
         raise SyscallError(EINVAL)   # clone(2) returns the pidfd where the parent's tid would go
     if flags & C.CLONE_PIDFD:   # copy_process writes it before the child runs: a bad address makes none
         where = ptid if pidfd_ptr is None else pidfd_ptr
         if t.mm.accessible_span(where, 4, write=True) < 4:
             raise SyscallError(EFAULT)
-    child = do_clone(t, flags, stack, ptid, ctid, tls, exit_signal)
+    child = do_clone(t, flags, stack, ptid, ctid, tls, exit_signal, set_tid)
     if flags & C.CLONE_PIDFD:
         fd = install_pidfd(t, child.tg)
         try:
@@ -50,12 +51,16 @@ def clone3(t, args_ptr, size):
         raise SyscallError(E2BIG)
     (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
      cgroup) = C.CLONE_ARGS.unpack(raw[:C.CLONE_ARGS.size].ljust(C.CLONE_ARGS.size, b"\0"))
-    if exit_signal > 64 or flags & C.CSIGNAL or set_tid_size or (stack == 0) != (stack_size == 0):
+    # copy_clone_args_from_user: set_tid is an array of set_tid_size ids, at most one per level
+    if set_tid_size > MAX_LEVEL or bool(set_tid) != bool(set_tid_size) or exit_signal > 64:
+        raise SyscallError(EINVAL)
+    ids = struct.unpack(f"<{set_tid_size}i", t.mm.copy_in(set_tid, 4 * set_tid_size)) if set_tid_size else ()
+    if flags & C.CSIGNAL or (stack == 0) != (stack_size == 0):
         raise SyscallError(EINVAL)
     if flags & (C.CLONE_THREAD | C.CLONE_PARENT) and exit_signal:
         raise SyscallError(EINVAL)   # a thread or a sibling signals no one of its own (clone3_args_valid)
     top = stack + stack_size if stack else 0
-    return (yield from _clone(t, flags, top, parent_tid, child_tid, tls, exit_signal, pidfd))
+    return (yield from _clone(t, flags, top, parent_tid, child_tid, tls, exit_signal, pidfd, ids))
 
 
 def fork(t):
