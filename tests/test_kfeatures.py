@@ -1,15 +1,15 @@
 """Small kernel features as Linux 6.x has them (AF_UNIX MSG_OOB, mountinfo's propagate_from, the
-pidfd ioctls, clone3's set_tid and ns_last_pid, ...): tests/programs/kfeatures.c, one case per
-argument, natively and in the sandbox; stdout and exit status must match."""
+pidfd ioctls and PIDFD_THREAD, clone3's set_tid and ns_last_pid): tests/programs/kfeatures.c, one
+case per argument, natively and in the sandbox; stdout and exit status must match."""
 import pytest
 
 from harness import app_env, compare, compile_c
 
 CASES = ["oob_basic", "oob_skip", "oob_replace", "oob_peek", "oob_inline", "oob_signal", "oob_errors", "propagate_from",
-         "pidfd_info", "pidfd_ns", "set_tid", "ns_last_pid"]
+         "pidfd_info", "pidfd_ns", "set_tid", "ns_last_pid", "pidfd_thread"]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_kfeatures(case):
-    native, _ = compare([compile_c("kfeatures"), case], env=app_env(), native_status=0)
+    native, _ = compare([compile_c("kfeatures", extra=("-pthread",)), case], env=app_env(), native_status=0)
     assert native.stdout, "the case printed nothing"

@@ -23,6 +23,10 @@
  *                  without CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE
  *   ns_last_pid    /proc/sys/kernel/ns_last_pid: the namespace's last pid; a write sets where the
  *                  next fork's pid is sought (EPERM without the capability, EINVAL out of range)
+ *   pidfd_thread   PIDFD_THREAD (6.9): pidfd_open of any thread (without it, a thread that leads
+ *                  nothing: ENOENT), O_EXCL in F_GETFL; pidfd_send_signal to that thread by
+ *                  default; POLLIN|POLLHUP once it exited; waitid ECHILD; PIDFD_GET_INFO's pid;
+ *                  clone3 CLONE_THREAD|CLONE_PIDFD
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -933,6 +939,131 @@ static int ns_last_pid(void)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
+/* --- PIDFD_THREAD ------------------------------------------------------------------------------- */
+
+static volatile pid_t usr1_tid, thread_tid;
+static int thread_gate[2];
+
+static void on_usr1(int sig) { usr1_tid = gettid(); }
+
+static void *gated_thread(void *arg)
+{
+    char b;
+    thread_tid = gettid();
+    read(thread_gate[0], &b, 1);
+    return NULL;
+}
+
+/* clone3 of a thread that exits at once (no C code runs on its stack). */
+static long clone3_thread_exits(struct kf_clone_args *a)
+{
+    long ret;
+    asm volatile("mov $435, %%eax\n syscall\n test %%rax, %%rax\n jnz 1f\n"
+                 "mov $60, %%eax\n xor %%edi, %%edi\n syscall\n 1:"
+                 : "=a"(ret) : "D"(a), "S"(sizeof *a) : "rcx", "r11", "memory");
+    return ret;
+}
+
+static void pidfd_poll_show(const char *what, int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    int r = poll(&p, 1, 0);
+    printf("%s: poll %d revents %#x\n", what, r, p.revents);
+}
+
+static void await_usr1(const char *what)
+{
+    struct timespec pause_1ms = {0, 1000000};
+    for (int i = 0; i < 20000 && !usr1_tid; i++)   /* 20 s at most */
+        nanosleep(&pause_1ms, NULL);
+    printf("%s: handled by %s\n", what, usr1_tid == thread_tid ? "the thread" : usr1_tid == getpid() ? "the leader" :
+           usr1_tid ? "?" : "nobody");
+    usr1_tid = 0;
+}
+
+static int pidfd_thread_body(void)
+{
+    const unsigned PIDFD_THREAD_FLAG = O_EXCL;
+    signal(SIGUSR1, on_usr1);
+    pipe(thread_gate);
+    pthread_t th;
+    pthread_create(&th, NULL, gated_thread, NULL);
+    struct timespec pause_1ms = {0, 1000000};
+    for (int i = 0; i < 20000 && !thread_tid; i++)
+        nanosleep(&pause_1ms, NULL);
+    SHOW(syscall(SYS_pidfd_open, thread_tid, 0));
+    int fd = syscall(SYS_pidfd_open, thread_tid, PIDFD_THREAD_FLAG);
+    printf("pidfd_open(thread, PIDFD_THREAD) ok %d, F_GETFL %#x\n", fd >= 0, fcntl(fd, F_GETFL));
+    int own = syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD_FLAG);
+    printf("pidfd_open(self, PIDFD_THREAD) ok %d\n", own >= 0);
+    SHOW(syscall(SYS_pidfd_open, getpid(), O_CREAT));
+    pidfd_poll_show("running", fd);
+    struct kf_pidfd_info in = {0};
+    SHOW(ioctl(fd, KF_PIDFD_GET_INFO(64), &in));
+    printf("info: pid is the thread's %d, tgid ours %d\n", in.pid == (unsigned)thread_tid, in.tgid == (unsigned)getpid());
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);   /* the leader blocks it: a process signal goes to the thread */
+    SHOW(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 0));
+    await_usr1("default scope");
+    SHOW(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 2 /* PIDFD_SIGNAL_THREAD_GROUP */));
+    await_usr1("thread group");
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    int proc = syscall(SYS_pidfd_open, getpid(), 0);
+    SHOW(syscall(SYS_pidfd_send_signal, proc, SIGUSR1, NULL, 1 /* PIDFD_SIGNAL_THREAD */));
+    await_usr1("a process pidfd, PIDFD_SIGNAL_THREAD");
+    siginfo_t si;
+    SHOW(waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG));
+    close(thread_gate[1]);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 20000; i++) {   /* until the exit shows (it is reaped as it exits) */
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 0) > 0)
+            break;
+        nanosleep(&pause_1ms, NULL);
+    }
+    pidfd_poll_show("exited", fd);
+    SHOW(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 0));
+    SHOW(syscall(SYS_pidfd_open, thread_tid, PIDFD_THREAD_FLAG));
+    SHOW(ioctl(fd, KF_PIDFD_GET_INFO(64), &in));
+    memset(&in, 0, sizeof in);
+    in.mask = 8;   /* PIDFD_INFO_EXIT */
+    SHOW(ioctl(fd, KF_PIDFD_GET_INFO(64), &in));
+    printf("exited thread's info: mask %#llx pid %u exit %#x\n", in.mask, in.pid, in.exit_code);
+    SHOW(ioctl(fd, _IO(0xFF, 10), 0));
+    /* clone3 CLONE_THREAD|CLONE_PIDFD: a thread pidfd */
+    char *stack = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int pfd = -1;
+    struct kf_clone_args a = {.flags = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_PIDFD,
+                              .pidfd = (unsigned long)&pfd, .stack = (unsigned long)stack, .stack_size = 65536};
+    long r = clone3_thread_exits(&a);
+    printf("clone3 CLONE_THREAD|CLONE_PIDFD: %s, F_GETFL %#x\n", r > 0 ? "a thread" : strerrorname_np(-r),
+           fcntl(pfd, F_GETFL));
+    for (int i = 0; i < 20000; i++) {
+        struct pollfd p = {pfd, POLLIN, 0};
+        if (poll(&p, 1, 0) > 0)
+            break;
+        nanosleep(&pause_1ms, NULL);
+    }
+    pidfd_poll_show("that thread exited", pfd);
+    return 0;
+}
+
+static int pidfd_thread(void)   /* in a child: the sandbox runs us as pid 1, whose threads have no ppid */
+{
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        int r = pidfd_thread_body();
+        fflush(stdout);
+        _exit(r);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -949,6 +1080,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "pidfd_ns")) return pidfd_ns();
     if (!strcmp(c, "set_tid")) return set_tid();
     if (!strcmp(c, "ns_last_pid")) return ns_last_pid();
+    if (!strcmp(c, "pidfd_thread")) return pidfd_thread();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

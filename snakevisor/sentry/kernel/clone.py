@@ -31,7 +31,7 @@ def check_flags(flags):
         raise SyscallError(EINVAL)
     if flags & C.CLONE_CLEAR_SIGHAND and flags & C.CLONE_SIGHAND:
         raise SyscallError(EINVAL)
-    if flags & C.CLONE_PIDFD and flags & (C.CLONE_THREAD | C.CLONE_DETACHED):
+    if flags & C.CLONE_PIDFD and flags & C.CLONE_DETACHED:   # (with CLONE_THREAD since Linux 6.9)
         raise SyscallError(EINVAL)
     if flags & C.CLONE_NEWNS and flags & C.CLONE_FS:
         raise SyscallError(EINVAL)   # a new mount namespace needs a root and cwd of its own

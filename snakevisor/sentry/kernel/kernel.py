@@ -359,6 +359,7 @@ class Kernel:
             # until the group is reaped). Kept, every thread ever made stayed in the list each
             # clone, exit and signal scans: thread create+join slowed with the process's age.
             tg.tasks.remove(task)
+            tg.pidfd_waiters.notify(POLLIN | POLLRDNORM | POLLHUP)   # its PIDFD_THREAD pidfds
         if task.ptrace is not None or task.ptraced:
             ptrace.task_exited(task, status)
         if task.vfork_parent is not None:

@@ -24,8 +24,8 @@ def _clone(t, flags, stack, ptid, ctid, tls, exit_signal=None, pidfd_ptr=None, s
         if t.mm.accessible_span(where, 4, write=True) < 4:
             raise SyscallError(EFAULT)
     child = do_clone(t, flags, stack, ptid, ctid, tls, exit_signal, set_tid)
-    if flags & C.CLONE_PIDFD:
-        fd = install_pidfd(t, child.tg)
+    if flags & C.CLONE_PIDFD:   # a thread's is a PIDFD_THREAD one (Linux 6.9)
+        fd = install_pidfd(t, child.tg, thread=child if flags & C.CLONE_THREAD else None)
         try:
             t.mm.copy_out(ptid if pidfd_ptr is None else pidfd_ptr, struct.pack("<i", fd))
         except SyscallError:

@@ -33,7 +33,7 @@ from snakevisor.sentry.syscalls.newfd import install_new
 from snakevisor.sentry.syscalls.namespace import ns_ioctl
 from snakevisor.sentry.syscalls.pidfd import pidfd_ioctl
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file
-from snakevisor.sentry.fsimpl.pidfd import pidfd_group
+from snakevisor.sentry.fsimpl.pidfd import pidfd_group, pidfd_thread
 
 # Per-call transfer cap of a read or write through a bytes object in the Sentry: bounds its
 # allocations (callers loop on short counts). Files that read straight into application memory
@@ -593,7 +593,7 @@ def ioctl(t, fd, cmd, arg):
         return ns_ioctl(t, node, cmd, arg)   # nsfs: NS_GET_USERNS, NS_GET_PARENT...
     tg = pidfd_group(f)
     if tg is not None:
-        return pidfd_ioctl(t, tg, cmd, arg)
+        return pidfd_ioctl(t, tg, pidfd_thread(f), cmd, arg)
     return f.ioctl(t, cmd, arg)
 
 

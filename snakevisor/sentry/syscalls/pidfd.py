@@ -3,12 +3,12 @@
 clone.py, waitid's P_PIDFD in wait.py)."""
 from snakevisor.abi import pidfd as P
 from snakevisor.abi import signal as S
-from snakevisor.abi.errno import EBADF, EINVAL, ENOTTY, EPERM, ESRCH, SyscallError
-from snakevisor.abi.fs import O_NONBLOCK, O_RDONLY, to_s32, to_u32
+from snakevisor.abi.errno import EBADF, EINVAL, ENOENT, ENOTTY, EPERM, ESRCH, SyscallError
+from snakevisor.abi.fs import O_EXCL, O_NONBLOCK, O_RDONLY, to_s32, to_u32
 from snakevisor.sentry.fsimpl.nsfs import ns_vd
 from snakevisor.sentry.fsimpl.procfs_pid import check_access
 from snakevisor.abi.signal import PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP
-from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group
+from snakevisor.sentry.fsimpl.pidfd import new_pidfd, pidfd_group, pidfd_thread
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.pidns import init_ignores, seen_from
 from snakevisor.sentry.kernel.signals import make_siginfo
@@ -19,10 +19,11 @@ from snakevisor.sentry.vfs.at import task_ctx
 from snakevisor.sentry.vfs.pathops import open_vd
 
 PIDFD_NONBLOCK = O_NONBLOCK
+PIDFD_THREAD = O_EXCL
 
 
-def install_pidfd(t, tg, nonblock=False) -> int:
-    f = new_pidfd(tg, nonblock)
+def install_pidfd(t, tg, nonblock=False, thread=None) -> int:
+    f = new_pidfd(tg, nonblock, thread)
     return install_new(t, f, True)   # pidfds are always close-on-exec
 
 
@@ -42,13 +43,18 @@ def group_of_fd(t, fd, allow_proc=False):
 
 def pidfd_open(t, pid, flags):
     pid, flags = to_s32(pid), to_u32(flags)
-    if flags & ~PIDFD_NONBLOCK or pid <= 0:
+    if flags & ~(PIDFD_NONBLOCK | PIDFD_THREAD) or pid <= 0:
         raise SyscallError(EINVAL)
     ns = t.tg.pidns
+    if flags & PIDFD_THREAD:   # any thread (Linux 6.9)
+        task = ns.task_of(pid)
+        if task is None or task.tg.reaped:
+            raise SyscallError(ESRCH)
+        return install_pidfd(t, task.tg, bool(flags & PIDFD_NONBLOCK), task)
     tg = ns.group_of(pid)
     if tg is None or tg.reaped:
         if ns.task_of(pid) is not None:
-            raise SyscallError(EINVAL)   # a thread that leads no process
+            raise SyscallError(ENOENT)   # a thread that leads no process (Linux 6.18; EINVAL before)
         raise SyscallError(ESRCH)
     return install_pidfd(t, tg, bool(flags & PIDFD_NONBLOCK))
 
@@ -59,22 +65,26 @@ def pidfd_send_signal(t, pidfd, sig, info_ptr, flags):
     if flags != scope or scope & (scope - 1):
         raise SyscallError(EINVAL)
     tg = group_of_fd(t, pidfd, allow_proc=True)
+    thread = pidfd_thread(t.fdtable.get(to_s32(pidfd)))   # PIDFD_THREAD: by default, to that thread
+    scope = scope or (PIDFD_SIGNAL_THREAD if thread is not None else 0)
+    ident = thread.tid if thread is not None else tg.tgid   # the pid the pidfd names
     sig = to_s32(sig)
     if info_ptr:
         info = _user_siginfo(t, sig, info_ptr, True)
         code = int.from_bytes(info[8:12], "little", signed=True)
         if int.from_bytes(t.mm.copy_in(info_ptr, 4), "little", signed=True) != sig:
             raise SyscallError(EINVAL)
-        if (t.tid != tg.tgid or scope == PIDFD_SIGNAL_PROCESS_GROUP) and (code >= 0 or code == S.SI_TKILL):
+        if (t.tid != ident or scope == PIDFD_SIGNAL_PROCESS_GROUP) and (code >= 0 or code == S.SI_TKILL):
             raise SyscallError(EPERM)   # only to oneself may any code be forged
     else:
         code = S.SI_TKILL if scope == PIDFD_SIGNAL_THREAD else S.SI_USER
         info = make_siginfo(sig, code, seen_from(tg, t.tg.tgid), t.creds.uid) if sig else None
     signals = t.kernel.signals
     if scope == PIDFD_SIGNAL_PROCESS_GROUP:
-        groups = t.kernel.pidns.process_group(tg.tgid)
+        groups = t.kernel.pidns.process_group(ident)
     else:
-        groups = [] if tg.reaped else [tg]
+        gone = tg.reaped or thread is not None and thread.exited and thread is not tg.leader
+        groups = [] if gone else [tg]
     if not groups:
         raise SyscallError(ESRCH)
     sig = _check_sig(sig, allow_zero=True)
@@ -86,10 +96,10 @@ def pidfd_send_signal(t, pidfd, sig, info_ptr, flags):
         if init_ignores(t.tg, g, sig):
             continue
         if scope == PIDFD_SIGNAL_THREAD:
-            leader = g.leader
-            if leader is None or leader.exited:
+            target = thread or g.leader
+            if target is None or target.exited:
                 raise SyscallError(ESRCH)
-            signals.send_to_task(leader, sig, info)
+            signals.send_to_task(target, sig, info)
         else:
             signals.send_to_group(g, sig, info)
     if not sent:
@@ -113,17 +123,18 @@ def pidfd_getfd(t, pidfd, targetfd, flags):
 
 # --- ioctls -------------------------------------------------------------------------------------------
 
-def pidfd_ioctl(t, tg, cmd, arg):
-    """fs/pidfs.c pidfd_ioctl: PIDFD_GET_INFO (_IOWR of any size from PIDFD_INFO_SIZE_VER0 on),
-    or an O_CLOEXEC nsfs descriptor of one of the process's namespaces; ENOTTY for the rest."""
+def pidfd_ioctl(t, tg, thread, cmd, arg):
+    """fs/pidfs.c pidfd_ioctl on a pidfd of ``tg`` (of its ``thread``, PIDFD_THREAD): PIDFD_GET_INFO
+    (_IOWR of any size from PIDFD_INFO_SIZE_VER0 on), or an O_CLOEXEC nsfs descriptor of one of
+    the task's namespaces; ENOTTY for the rest."""
     if cmd & 0xFFFF == P.PIDFS_IOCTL_MAGIC << 8 | P.PIDFD_GET_INFO_NR and cmd >> 30 == 3 and \
             cmd >> 16 & 0x3FFF >= P.PIDFD_INFO_SIZE_VER0:
-        return _info(t, tg, cmd >> 16 & 0x3FFF, arg)
+        return _info(t, tg, thread, cmd >> 16 & 0x3FFF, arg)
     kind = P.PIDFD_GET_NAMESPACE.get(cmd)
     if kind is None:
         raise SyscallError(ENOTTY)
-    task = tg.leader
-    if tg.reaped or task is None:
+    task = thread or tg.leader
+    if tg.reaped or task is None or task.exited and task is not tg.leader:
         raise SyscallError(ESRCH)
     if arg:
         raise SyscallError(EINVAL)
@@ -134,7 +145,7 @@ def pidfd_ioctl(t, tg, cmd, arg):
     return install_new(t, open_vd(task_ctx(t), vd, O_RDONLY), True)
 
 
-def _info(t, tg, usize, arg):
+def _info(t, tg, thread, usize, arg):
     """PIDFD_GET_INFO: ids as the caller's namespaces name them and credentials always (none once
     reaped: then ESRCH unless PIDFD_INFO_EXIT was asked for, which a reaped process's exit code
     answers); the dumpable state on PIDFD_INFO_COREDUMP. A size beyond ours is zero-filled, a
@@ -143,22 +154,24 @@ def _info(t, tg, usize, arg):
         raise SyscallError(EINVAL)
     want = int.from_bytes(t.mm.copy_in(arg, 8), "little")
     ns = t.tg.pidns
-    if not tg.reaped and not ns.id_of(tg.tgid):
+    task = thread or tg.leader
+    gone = tg.reaped or task.exited and task is not tg.leader   # a thread is reaped as it exits
+    if not gone and not ns.id_of(task.tid):
         raise SyscallError(ESRCH)   # outside the caller's PID namespace
     mask, cgroupid, exit_code, ids, core = 0, 0, 0, [0] * 11, 0
-    if want & P.PIDFD_INFO_EXIT and tg.reaped:
+    if want & P.PIDFD_INFO_EXIT and gone:
         mask |= P.PIDFD_INFO_EXIT | P.PIDFD_INFO_CGROUPID
-        cgroupid, exit_code = P.ROOT_CGROUP_ID, tg.exit_status
-    if tg.reaped:
+        cgroupid, exit_code = P.ROOT_CGROUP_ID, tg.exit_status if tg.reaped else 0
+    if gone:
         if not want & P.PIDFD_INFO_EXIT:
             raise SyscallError(ESRCH)
     else:
-        c, mine = tg.leader.creds, t.creds
+        c, mine = task.creds, t.creds
         ids[3:] = [id_in(mine, c.uid), id_in(mine, c.gid, "gid"), id_in(mine, c.euid), id_in(mine, c.egid, "gid"),
                    id_in(mine, c.suid), id_in(mine, c.sgid, "gid"), id_in(mine, c.fsuid), id_in(mine, c.fsgid, "gid")]
         cgroupid = P.ROOT_CGROUP_ID
-        pid = ns.id_of(tg.tgid)
-        ids[:3] = [pid, pid, ns.id_of(tg.parent.tgid) if tg.parent is not None else 0]
+        pid = ns.id_of(task.tid)
+        ids[:3] = [pid, ns.id_of(tg.tgid), ns.id_of(tg.parent.tgid) if tg.parent is not None else 0]
         mask |= P.PIDFD_INFO_PID | P.PIDFD_INFO_CREDS | P.PIDFD_INFO_CGROUPID
         if ids[2] == 0 and pid != 1:
             raise SyscallError(ESRCH)

@@ -8,7 +8,7 @@ from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, EBADF, ECHILD, EINVAL, ERESTARTSYS, ESRCH, SyscallError
 from snakevisor.abi.fs import O_NONBLOCK, to_s32
 from snakevisor.sentry.kernel import cputime, ptrace
-from snakevisor.sentry.fsimpl.pidfd import pidfd_group
+from snakevisor.sentry.fsimpl.pidfd import pidfd_group, pidfd_thread
 
 
 def _matches(t, child, kind, ident, options):
@@ -146,6 +146,9 @@ def waitid(t, idtype, ident, infop, options, rusage):
         ident = pidfd_group(f)
         if ident is None:
             raise SyscallError(EBADF)
+        thread = pidfd_thread(f)
+        if thread is not None and thread is not ident.leader:
+            raise SyscallError(ECHILD)   # a thread's pid is no child's
         if f.flags & O_NONBLOCK and not options & C.WNOHANG:
             found = yield from _wait(t, idtype, ident, options | C.WNOHANG)
             if found[0] is None:
