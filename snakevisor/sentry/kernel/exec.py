@@ -28,15 +28,28 @@ def _load(task, path, argv, envp, vd, path_inaccessible=False):
     """The image loaded into a new address space: (image, its MemoryManager, its first context).
     Nothing of the caller changes yet: a failure leaves it as it was."""
     kernel = task.kernel
-    aspace, ctx = kernel.platform.new_address_space()
+    # The program first: a shell or a compiler driver tries each directory of PATH, and a
+    # program not found (or not to be run) fails before a stub process is made for it.
+    first = [kernel.open_exec(task, vd if vd is not None else path)]
+
+    def open_exec(p):
+        if p == path and first:
+            return first.pop()
+        return kernel.open_exec(task, vd if vd is not None and p == path else p)
+    try:
+        aspace, ctx = kernel.platform.new_address_space()
+    except BaseException:
+        first.pop().dec_ref()
+        raise
     mm = MemoryManager(kernel.memory_file, aspace, kernel)
     mm.active_context = ctx
     try:
         vdso = 0 if task.ns.time.shifted else kernel.vdso_base()   # host clocks: kernel/timens.py
-        image = loader.load(mm, lambda p: kernel.open_exec(task, vd if vd is not None and p == path else p),
-                            path, argv, envp, lambda f: _creds_for(task, f), vdso,
+        image = loader.load(mm, open_exec, path, argv, envp, lambda f: _creds_for(task, f), vdso,
                             path_inaccessible=path_inaccessible)
     except BaseException:
+        for f in first:
+            f.dec_ref()
         mm.release_all()
         aspace.kill()
         task.mm.active_context = task.ctx
