@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from harness import deadline, kill_group, sandbox_cmd, sandbox_env
+from snakevisor.sentry.vfs.hostlocks import MAX_MIRRORS
 
 FLOCK = struct.Struct("hh4xqqi4x")
 
@@ -162,3 +163,43 @@ def test_sqlite_writers_in_two_sandboxes_and_on_the_host_lose_no_row(tmp_path):
     counts = dict(db.execute("select who, count(*) from t group by who").fetchall())
     assert counts == {"A": rows, "B": rows, "H": rows}
     assert db.execute("pragma integrity_check").fetchall() == [("ok",)]
+
+
+MANY = r"""
+import fcntl, os, resource, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+files = []
+for i in range(1200):
+    f = open(os.path.join(sys.argv[1], "f%d" % i), "w")
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    files.append(f)
+print("locked", len(files), flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_locks_past_the_bound_of_host_descriptors_stay_the_sandboxs(tmp_path):
+    """Each file whose locks the host holds costs the Sentry a host descriptor: past
+    hostlocks.MAX_MIRRORS files at once, further locks are the sandbox's only, and every lock
+    is still granted (the Sentry does not run out of descriptors)."""
+    proc = subprocess.Popen(sandbox_cmd([sys.executable, "-c", MANY, str(tmp_path)],
+                                        flags=("--volume", f"{tmp_path}:{tmp_path}")),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=sandbox_env(), text=True,
+                            start_new_session=True)
+    try:
+        with deadline(180, "the locker"):
+            assert proc.stdout.readline().strip() == "locked 1200"
+            with open(tmp_path / "f0", "r+") as f:
+                assert host_lock(f, fcntl.F_WRLCK, 0, 0) == 11   # the first files' are the host's too
+            dev = os.stat(tmp_path).st_dev
+            ours = {f"{os.major(dev):02x}:{os.minor(dev):02x}:{os.stat(tmp_path / f'f{i}').st_ino}" for i in range(1200)}
+            with open("/proc/locks") as locks:   # (a waiter's line has "->" before its kind)
+                held = sum(1 for line in locks if "->" not in line and line.split()[5] in ours)
+            assert held == MAX_MIRRORS   # one host description (and lock) per file, up to the bound
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            assert proc.wait() == 0
+    finally:
+        kill_group(proc)
+        proc.wait()

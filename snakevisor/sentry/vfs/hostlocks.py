@@ -13,7 +13,9 @@ wait looks again now and then (the host tells the Sentry of no unlock). A range 
 on the host before the sandbox's lock is granted, weaker after it is dropped. Closing the
 description (once the file has no lock left) drops them all.
 
-On 9P-only mounts (no host descriptor) and the Sentry's own filesystems locks stay the sandbox's.
+On 9P-only mounts (no host descriptor) and the Sentry's own filesystems locks stay the sandbox's,
+as they do for files locked past MAX_MIRRORS at once: each mirror is a host descriptor of the
+Sentry's, and the application may not make the Sentry run out of them.
 """
 import fcntl
 import os
@@ -21,6 +23,8 @@ import os
 from snakevisor.abi.fs import F_OFD_GETLK, F_OFD_SETLK, F_RDLCK, F_UNLCK, F_WRLCK, FLOCK
 
 INF = 1 << 64
+MAX_MIRRORS = 1024   # files whose locks are held on the host at once
+_open = [0]          # mirrors open now
 _STRENGTH = {F_UNLCK: 0, F_RDLCK: 1, F_WRLCK: 2}
 _FLOCK_OPS = {F_UNLCK: fcntl.LOCK_UN, F_RDLCK: fcntl.LOCK_SH, F_WRLCK: fcntl.LOCK_EX}
 
@@ -53,6 +57,7 @@ class HostMirror:
     def __init__(self, fd, writable):
         self.fd, self.writable = fd, writable
         self.flock_type = F_UNLCK
+        _open[0] += 1
 
     def _set(self, ltype, start, end):
         """One OFD lock change on the host; False if another holder's lock is in the way."""
@@ -120,10 +125,16 @@ class HostMirror:
 
     def close(self):
         os.close(self.fd)
+        _open[0] -= 1
 
 
 def open_mirror(inode):
     """A HostMirror for ``inode``, or None if its locks stay the sandbox's."""
     get = getattr(inode, "host_lock_fd", None)
-    found = get() if get is not None else None
+    if get is None or _open[0] >= MAX_MIRRORS:
+        return None
+    try:
+        found = get()
+    except OSError:   # (the Sentry's own descriptors ran short: dup's EMFILE)
+        return None
     return HostMirror(*found) if found is not None else None
