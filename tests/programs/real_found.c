@@ -11,7 +11,9 @@
  *   tmpfs_blocks a tmpfs file's st_blocks: its pages written or fallocated, 8 a page
  *   acl_modes   what any filesystem with ACLs does (tmpfs, or the host's under a Gofer file): the
  *               mode after an ACL is set or removed, a named user's access, only the owner may
- *               set one, a directory's default ACL replaces the umask of what is made in it */
+ *               set one, a directory's default ACL replaces the umask of what is made in it
+ *   fd_link_modes the mode of /proc/self/fd/N tells how N is open: r-x, -wx, rwx, none for O_PATH
+ *               (lsof's r/w/u column) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -337,7 +340,43 @@ static int tmpfs_blocks(void)
     return 0;
 }
 
+/* lstat of /proc/self/fd/N: S_IFLNK with r-x for a readable description, -wx for a writable one. */
+static void show_fd_link(const char *label, int fd)
+{
+    char link[64];
+    struct stat st;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if (lstat(link, &st))
+        printf("%s: lstat %s\n", label, ename(errno));
+    else
+        printf("%s: link %d mode %04o\n", label, S_ISLNK(st.st_mode), (unsigned)(st.st_mode & 07777));
+    close(fd);
+}
+
+static int fd_link_modes(void)
+{
+    int p[2], sv[2];
+    close(open(path("f"), O_CREAT | O_WRONLY, 0644));
+    show_fd_link("O_RDONLY", open(path("f"), O_RDONLY));
+    show_fd_link("O_WRONLY", open(path("f"), O_WRONLY));
+    show_fd_link("O_RDWR", open(path("f"), O_RDWR));
+    show_fd_link("O_WRONLY|O_APPEND", open(path("f"), O_WRONLY | O_APPEND));
+    show_fd_link("O_PATH", open(path("f"), O_PATH));
+    show_fd_link("directory", open(base, O_RDONLY | O_DIRECTORY));
+    if (pipe(p) == 0) {
+        show_fd_link("pipe read end", p[0]);
+        show_fd_link("pipe write end", p[1]);
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0) {
+        show_fd_link("socket", sv[0]);
+        close(sv[1]);
+    }
+    show_fd_link("/dev/null O_WRONLY", open("/dev/null", O_WRONLY));
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"fd_link_modes", fd_link_modes},
     {"tmpfs_blocks", tmpfs_blocks},
     {"st_blocks", st_blocks},
     {"posix_acl", posix_acl},

@@ -264,6 +264,12 @@ def _set_ns_last_pid(t, data):
     ns.set_last_id(_parse_int(data))
 
 
+def _fd_link_mode(f):
+    """An fd link's permission bits tell how the file is open (lsof reads them): r-x if readable,
+    -wx if writable, none for O_PATH (Linux's tid_fd_update_inode)."""
+    return (0o500 if f.readable else 0) | (0o300 if f.writable else 0)
+
+
 def _in_fs(m) -> bytes:
     """mountinfo's root: where the mount's root is within its filesystem ("/" but for a bind of a subtree)."""
     parts, d = [], m.root
@@ -499,7 +505,7 @@ class ThreadGroupDir(Directory):
 
     def _fds(self):
         task = self.task
-        return {b"%d" % fd: (lambda f=f: MagicLink(self.fs, lambda _, f=f: f.vd, 0o700)) for fd, f in task.fdtable}
+        return {b"%d" % fd: (lambda f=f: MagicLink(self.fs, lambda _, f=f: f.vd, _fd_link_mode(f))) for fd, f in task.fdtable}
 
     def _fdinfo(self):
         task = self.task
