@@ -13,7 +13,9 @@
  *               mode after an ACL is set or removed, a named user's access, only the owner may
  *               set one, a directory's default ACL replaces the umask of what is made in it
  *   fd_link_modes the mode of /proc/self/fd/N tells how N is open: r-x, -wx, rwx, none for O_PATH
- *               (lsof's r/w/u column) */
+ *               (lsof's r/w/u column)
+ *   maxrss_after_free ru_maxrss and VmHWM keep the peak after the memory is unmapped or discarded
+ *               (/usr/bin/time -f %M of a Python program, which frees all before it exits) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -375,7 +379,58 @@ static int fd_link_modes(void)
     return 0;
 }
 
+/* Touch ``mb`` MiB of a fresh mapping, then let it go by munmap or MADV_DONTNEED. */
+static void peak_then_free(int mb, int discard)
+{
+    size_t n = (size_t)mb << 20;
+    char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        exit(6);
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = 1;
+    if (discard)
+        madvise(p, n, MADV_DONTNEED);
+    munmap(p, n);
+}
+
+static long vm_hwm_kb(void)
+{
+    char line[128];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static int maxrss_after_free(void)
+{
+    struct rusage ru;
+    int st;
+    peak_then_free(48, 0);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("self after munmap of 48 MiB: maxrss >= 48 MiB %d, VmHWM >= 48 MiB %d\n",
+           ru.ru_maxrss >= 48 << 10, vm_hwm_kb() >= 48 << 10);
+    for (int discard = 0; discard < 2; discard++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            peak_then_free(96, discard);
+            exit(0);
+        }
+        if (wait4(pid, &st, 0, &ru) != pid)
+            return 1;
+        printf("child %s: wait4 maxrss >= 96 MiB %d\n", discard ? "MADV_DONTNEED" : "munmap", ru.ru_maxrss >= 96 << 10);
+    }
+    getrusage(RUSAGE_CHILDREN, &ru);
+    printf("children: maxrss >= 96 MiB %d\n", ru.ru_maxrss >= 96 << 10);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"maxrss_after_free", maxrss_after_free},
     {"fd_link_modes", fd_link_modes},
     {"tmpfs_blocks", tmpfs_blocks},
     {"st_blocks", st_blocks},

@@ -601,7 +601,7 @@ class ThreadGroupDir(Directory):
         gid = lambda k: userns.id_in(reader.creds, k, "gid") if reader is not None else k   # noqa: E731
         ppid = seen(tg.parent.tgid) if tg.parent else 0
         vm, rss = self._vm_kb(), self._rss_kb()
-        hwm = max(tg.maxrss >> 10, rss)
+        hwm = max(tg.maxrss >> 10, self.task.mm.hiwater_rss >> 10, rss)
         locked_kb = mlock.locked_bytes(self.task.mm) // 1024
         ign = cgt = 0
         for sig, act in tg.sigactions.items():

@@ -108,11 +108,11 @@ class ThreadGroup:
         """The process leaves ``mm`` (exit, execve): its RSS now may be its high-water mark (Linux
         keeps hiwater_rss in the mm and folds it into the process's at the same points)."""
         if getattr(mm, "task_users", 1) <= 1:   # not a vfork parent's, still in use
-            self.maxrss = max(self.maxrss, procmaps.resident_bytes(mm))
+            self.maxrss = max(self.maxrss, procmaps.rss_peak(mm))
 
     def maxrss_now(self, mm) -> int:
         """getrusage's ru_maxrss of the process, in bytes: the larger of its RSS now and before."""
-        return max(self.maxrss, procmaps.resident_bytes(mm) if mm is not None else 0)
+        return max(self.maxrss, procmaps.rss_peak(mm) if mm is not None else 0)
 
     def add_io(self, counts) -> None:
         """A thread's, or a reaped child's, I/O accounting joins the process's."""

@@ -78,6 +78,7 @@ def _discard(mm, start, end):
     """Private pages in [start, end) go: anonymous memory reads zeros again, a private copy of a
     file its file's bytes; shared pages stay."""
     mm.break_cow(start, end)
+    mm.note_leaving(end - start)
     for v in mm.vmas.overlapping(start, end):
         lo, hi = max(v.start, start), min(v.end, end)
         if v.kind == ANON and v.file is None:

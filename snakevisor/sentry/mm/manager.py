@@ -15,7 +15,7 @@ from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOO
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
 from snakevisor.sentry.platform.layout import MMAP_MIN_ADDR, MMAP_TOP, TASK_SIZE
-from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal, remap, special
+from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal, procmaps, remap, special
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
 
@@ -23,6 +23,7 @@ from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASe
 # stub, which also holds a few of its own (code, vDSO, message pages): the host would refuse
 # first and the Sentry would find its stub out of step, so it counts for the host too.
 MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
+HIWATER_STEP = 2 << 20   # bytes unmapped or discarded between two samples of the RSS high-water mark
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
 # Private anonymous mappings this large that are PROT_NONE or MAP_NORESERVE are reservations
 # (V8's pointer cage, a wasm memory's guard region, a JVM's heap, AddressSanitizer's shadow): no
@@ -53,6 +54,8 @@ class MemoryManager:
         self.has_seals = False          # some VMA is sealed (mseal.py checks only then)
         self.aio_contexts = {}          # io_setup's contexts by id (Linux's mm->ioctx_table: not kept by fork or exec)
         self.special_prot = {}          # start -> prot of a special mapping ([vdso]...) mprotect changed (special.py)
+        self.hiwater_rss = 0            # bytes: the RSS before pages left it, at its highest (note_leaving)
+        self.left_since_sample = 0      # bytes that left since hiwater_rss was last sampled
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
@@ -84,8 +87,22 @@ class MemoryManager:
             special.attach(self)
 
     # -- bookkeeping -------------------------------------------------------
-    def _release(self, vmas, removed=False):
-        """Free what backs ``vmas`` and forget them (``removed``: they are out of the set already)."""
+    def note_leaving(self, going, removed=()):
+        """``going`` bytes of mappings are about to lose their pages (unmap, discard): Linux's
+        update_hiwater_rss, the RSS now may be the peak. Sampled once HIWATER_STEP has gone since
+        the last sample, so the cost (every VMA's extents) follows the memory unmapped and the
+        peak is short by less than that (``removed``: VMAs out of the set already, still backed)."""
+        self.left_since_sample += going
+        if going and self.left_since_sample >= HIWATER_STEP:
+            now = procmaps.resident_bytes(self) + procmaps.resident_bytes(self, removed)
+            self.hiwater_rss = max(self.hiwater_rss, now)
+            self.left_since_sample = 0
+
+    def _release(self, vmas, removed=False, last=False):
+        """Free what backs ``vmas`` and forget them (``removed``: they are out of the set already;
+        ``last``: all of them, the processes that used them gone, their peak taken already)."""
+        if not last:
+            self.note_leaving(sum(v.end - v.start for v in vmas if not v.lazy), vmas if removed else ())
         for v in vmas:
             if v.kind == ANON:
                 if not v.lazy:
@@ -274,7 +291,7 @@ class MemoryManager:
         memory is reused only once the stub is dead (MemoryFile.hold_frees)."""
         if self.address_space is not None:
             self.address_space.kill()
-        self._release(list(self.vmas))
+        self._release(list(self.vmas), last=True)   # (ThreadGroup.leaving_mm took the RSS peak)
         self.set_executable(None)
 
     def set_executable(self, file):

@@ -117,9 +117,16 @@ def resident_pages(mm, start, end):
     return out
 
 
-def resident_bytes(mm):
-    """An address space's resident set size (RSS: /proc/PID/stat, statm, status; ru_maxrss)."""
-    return sum(_vma_rss(mm, v) for v in mm.vmas)
+def resident_bytes(mm, vmas=None):
+    """An address space's resident set size (RSS: /proc/PID/stat, statm, status; ru_maxrss), or
+    that of some of its VMAs."""
+    return sum(_vma_rss(mm, v) for v in (mm.vmas if vmas is None else vmas))
+
+
+def rss_peak(mm):
+    """The address space's RSS high-water mark (Linux's get_mm_hiwater_rss): its RSS now, or more
+    before pages left it."""
+    return max(mm.hiwater_rss, resident_bytes(mm))
 
 
 def _figures(mm, vmas):

@@ -226,7 +226,7 @@ ENTRIES = (
     full(97,     "getrlimit",              info.getrlimit,                "int ptr"),
     partial(98,  "getrusage",              info.getrusage,                "int ptr",
                  "CPU times per process; ru_maxrss the resident memory's high-water mark as sampled at "
-                 "exit, execve and the call; other fields 0"),
+                 "exit, execve, the call and each MiB unmapped or discarded; other fields 0"),
     full(99,     "sysinfo",                info.sysinfo,                  "ptr"),
     partial(100, "times",                  info.times,                    "ptr",
                  "the return value counts clock ticks since the sandbox booted, not since the host did"),
