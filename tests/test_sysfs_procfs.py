@@ -171,6 +171,12 @@ def test_proc_cmdline_and_core_pattern():
     assert lines[1] == "core", out
 
 
+def test_proc_pid_wchan_of_a_running_task_differential():
+    """/proc/PID/wchan exists (ps -o wchan printed "?" without it): "0", no newline, for a running
+    task (the reader itself), as Linux's proc_pid_wchan."""
+    compare(["/bin/sh", "-c", "cat /proc/self/wchan | od -c; ls -l /proc/self/wchan | cut -c1-10"], native_status=0)
+
+
 def test_random_uuid_and_boot_id():
     # uuid: a fresh version 4 UUID at each read; boot_id: one per boot, not the host's.
     code, out, err = sh("cd /proc/sys/kernel/random && cat uuid uuid boot_id boot_id")

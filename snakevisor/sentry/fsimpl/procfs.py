@@ -419,6 +419,8 @@ class ThreadGroupDir(Directory):
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
             b"oom_score": lambda: GeneratedFile(fs, self._oom_score),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
+            # no kernel symbol to name where a Task sleeps: Linux's answer when it has none (ps: "-")
+            b"wchan": lambda: GeneratedFile(fs, lambda: "0"),
             **self._userns_entries(),
             b"statm": lambda: GeneratedFile(fs, self._statm),
             b"mem": lambda: procfs_pid.mem_file(fs, task),
