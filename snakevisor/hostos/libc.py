@@ -53,6 +53,9 @@ libc.fallocate.argtypes = [_int, _int, _long, _long]
 libc.getauxval.argtypes = [ctypes.c_ulong]
 libc.getauxval.restype = ctypes.c_ulong
 
+# mincore(2): the MemoryFile's resident pages, through the Sentry's own mapping of it.
+libc.mincore.argtypes = [_void_p, _size_t, _char_p]
+
 # timerfd_*(2): itimerspec buffers as bytes or string buffers.
 libc.timerfd_create.argtypes = [_int, _int]
 libc.timerfd_settime.argtypes = [_int, _int, _char_p, _char_p]

@@ -104,7 +104,7 @@ def pivot_to_empty_root():
 # Gofer files, sockets in the sandbox's network namespace), the control socket.
 SENTRY_SYSCALLS = (
     # memory, threads, signals, time, identity
-    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "set_robust_list", "get_robust_list",
+    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "mincore", "futex", "set_robust_list", "get_robust_list",
     "rseq", "exit", "exit_group", "gettid", "getpid", "getppid", "getpgrp", "getpgid", "getsid", "tgkill",
     "kill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "sched_yield",
     "sched_getaffinity", "sched_setaffinity", "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",

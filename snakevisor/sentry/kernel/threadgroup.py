@@ -108,7 +108,7 @@ class ThreadGroup:
         """The process leaves ``mm`` (exit, execve): its RSS now may be its high-water mark (Linux
         keeps hiwater_rss in the mm and folds it into the process's at the same points)."""
         if getattr(mm, "task_users", 1) <= 1:   # not a vfork parent's, still in use
-            self.maxrss = max(self.maxrss, procmaps.rss_peak(mm))
+            self.maxrss = max(self.maxrss, procmaps.rss_peak(mm, force=True))
 
     def maxrss_now(self, mm) -> int:
         """getrusage's ru_maxrss of the process, in bytes: the larger of its RSS now and before."""

@@ -23,7 +23,7 @@ from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASe
 # stub, which also holds a few of its own (code, vDSO, message pages): the host would refuse
 # first and the Sentry would find its stub out of step, so it counts for the host too.
 MAX_MAP_COUNT = M.DEFAULT_MAX_MAP_COUNT - 64
-HIWATER_STEP = 2 << 20   # bytes unmapped or discarded between two samples of the RSS high-water mark
+HIWATER_STEP = 2 << 20   # bytes unmapped or discarded between two counts of the RSS for its high-water mark
 COW_CHUNK = 128 << 10      # how much a copy-on-write fault copies at once
 # Private anonymous mappings this large that are PROT_NONE or MAP_NORESERVE are reservations
 # (V8's pointer cage, a wasm memory's guard region, a JVM's heap, AddressSanitizer's shadow): no
@@ -54,8 +54,9 @@ class MemoryManager:
         self.has_seals = False          # some VMA is sealed (mseal.py checks only then)
         self.aio_contexts = {}          # io_setup's contexts by id (Linux's mm->ioctx_table: not kept by fork or exec)
         self.special_prot = {}          # start -> prot of a special mapping ([vdso]...) mprotect changed (special.py)
-        self.hiwater_rss = 0            # bytes: the RSS before pages left it, at its highest (note_leaving)
-        self.left_since_sample = 0      # bytes that left since hiwater_rss was last sampled
+        self.hiwater_rss = 0            # bytes: the highest RSS counted (procmaps.rss_peak)
+        self.rss_next_count = 0.0       # monotonic time before which an unforced count of the RSS is skipped
+        self.left_since_count = 0       # bytes unmapped or discarded since the RSS was last counted
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
@@ -89,14 +90,12 @@ class MemoryManager:
     # -- bookkeeping -------------------------------------------------------
     def note_leaving(self, going, removed=()):
         """``going`` bytes of mappings are about to lose their pages (unmap, discard): Linux's
-        update_hiwater_rss, the RSS now may be the peak. Sampled once HIWATER_STEP has gone since
-        the last sample, so the cost (every VMA's extents) follows the memory unmapped and the
-        peak is short by less than that (``removed``: VMAs out of the set already, still backed)."""
-        self.left_since_sample += going
-        if going and self.left_since_sample >= HIWATER_STEP:
-            now = procmaps.resident_bytes(self) + procmaps.resident_bytes(self, removed)
-            self.hiwater_rss = max(self.hiwater_rss, now)
-            self.left_since_sample = 0
+        update_hiwater_rss, the RSS now may be the peak. Counted once HIWATER_STEP has gone since
+        the last count, so the cost follows the memory unmapped and the peak is short by less
+        than that (``removed``: VMAs out of the set already, still backed)."""
+        self.left_since_count += going
+        if going and self.left_since_count >= HIWATER_STEP:
+            procmaps.rss_peak(self, leaving=removed)
 
     def _release(self, vmas, removed=False, last=False):
         """Free what backs ``vmas`` and forget them (``removed``: they are out of the set already;

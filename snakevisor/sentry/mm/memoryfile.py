@@ -13,6 +13,7 @@ mappings after kill() returns), so while a killed stub is not yet dead, frees wa
 (``hold_frees``); memory handed to another process meanwhile would take its writes. (The
 MemoryManager kills a stub before it frees its memory, and unmaps before it frees.)
 """
+import ctypes
 import mmap
 import os
 from bisect import bisect_left, insort
@@ -26,6 +27,7 @@ from snakevisor.hostos.libc import libc
 
 
 _FILL_BLOCK = 1 << 20
+_MINCORE_CHUNK = 1 << 28   # bytes asked of one mincore (a vector of 64 Ki pages)
 _ZEROS = memoryview(bytes(_FILL_BLOCK))
 
 
@@ -153,6 +155,23 @@ class MemoryFile:
         view = self.view
         for data, n in self.data_extents(src, length):
             view[dst + data - src:dst + data - src + n] = view[data:data + n]
+
+    def resident_bytes(self, offset: int, length: int) -> int:
+        """The bytes of the page-aligned range [offset, offset+length) that hold pages (an RSS).
+        Asked of mincore on the Sentry's mapping, whose cost follows the range: SEEK_HOLE walks
+        the whole run of pages it starts in, far past a small range inside a large run."""
+        if self._address is None:
+            self._address = buffer_address(self.view)
+        total = 0
+        while length > 0:
+            n = min(length, _MINCORE_CHUNK)
+            pages = n // PAGE_SIZE
+            vec = ctypes.create_string_buffer(pages)
+            if libc.mincore(self._address + offset, n, vec) != 0:
+                return total + sum(m for _, m in self.data_extents(offset, length))
+            total += (pages - vec.raw[:pages].count(0)) * PAGE_SIZE
+            offset, length = offset + n, length - n
+        return total
 
     def data_extents(self, offset: int, length: int):
         """(offset, length) of the parts of [offset, offset+length) that are not holes."""

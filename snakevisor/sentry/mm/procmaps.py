@@ -4,6 +4,8 @@ A mapping's resident memory is what the MemoryFile holds behind its VMAs (SEEK_D
 over their ranges: the pages touched and not dropped since); lazy and past-EOF parts have none.
 Pages are never swapped nor merged, so Swap, KSM and huge-page figures are 0.
 """
+import time
+
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE as PAGE
 from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED
 from snakevisor.sentry.platform.layout import TASK_SIZE
@@ -97,7 +99,7 @@ def _vma_rss(mm, v):
     """The bytes of ``v`` the MemoryFile holds (none for a lazy or past-EOF VMA)."""
     if v.lazy or v.past_eof:
         return 0
-    return sum(n for _, n in mm.mf.data_extents(v.mf_off, v.end - v.start))
+    return mm.mf.resident_bytes(v.mf_off, v.end - v.start)
 
 
 def resident_pages(mm, start, end):
@@ -123,10 +125,23 @@ def resident_bytes(mm, vmas=None):
     return sum(_vma_rss(mm, v) for v in (mm.vmas if vmas is None else vmas))
 
 
-def rss_peak(mm):
-    """The address space's RSS high-water mark (Linux's get_mm_hiwater_rss): its RSS now, or more
-    before pages left it."""
-    return max(mm.hiwater_rss, resident_bytes(mm))
+# A count of the RSS reads every VMA's extents from the MemoryFile (a few lseeks each): with
+# thousands of VMAs, milliseconds. Unforced counts are kept to this share of the time.
+RSS_SCAN_SHARE = 10
+
+
+def rss_peak(mm, force=False, leaving=()):
+    """The address space's RSS high-water mark (Linux's get_mm_hiwater_rss), its RSS now (and
+    that of VMAs ``leaving`` it, out of the set already) counted in. Unless ``force``d, the RSS
+    is counted at most as often as keeps the counts to 1/RSS_SCAN_SHARE of the time (a JVM asks
+    getrusage at every GC pause), and the last count stands between."""
+    t = time.monotonic()
+    if force or t >= mm.rss_next_count:
+        rss = resident_bytes(mm) + resident_bytes(mm, leaving)
+        mm.hiwater_rss = max(mm.hiwater_rss, rss)
+        mm.rss_next_count = t + (time.monotonic() - t) * RSS_SCAN_SHARE
+        mm.left_since_count = 0
+    return mm.hiwater_rss
 
 
 def _figures(mm, vmas):
