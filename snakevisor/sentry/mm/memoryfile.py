@@ -28,6 +28,7 @@ from snakevisor.hostos.libc import libc
 
 _FILL_BLOCK = 1 << 20
 _MINCORE_CHUNK = 1 << 28   # bytes asked of one mincore (a vector of 64 Ki pages)
+_ONE_IF_SET = bytes([0] + [1] * 255)   # mincore's bit 0 is residency (the others are reserved)
 _ZEROS = memoryview(bytes(_FILL_BLOCK))
 
 
@@ -157,21 +158,32 @@ class MemoryFile:
             view[dst + data - src:dst + data - src + n] = view[data:data + n]
 
     def resident_bytes(self, offset: int, length: int) -> int:
-        """The bytes of the page-aligned range [offset, offset+length) that hold pages (an RSS).
-        Asked of mincore on the Sentry's mapping, whose cost follows the range: SEEK_HOLE walks
-        the whole run of pages it starts in, far past a small range inside a large run."""
+        """The bytes of the page-aligned range [offset, offset+length) that hold pages (an RSS)."""
+        return sum(len(vec) - vec.count(0) for vec in self._resident_chunks(offset, length)) * PAGE_SIZE
+
+    def resident_vector(self, offset: int, length: int) -> bytes:
+        """mincore's vector of the page-aligned range: 1 for each page held, else 0."""
+        return b"".join(self._resident_chunks(offset, length)).translate(_ONE_IF_SET)
+
+    def _resident_chunks(self, offset: int, length: int):
+        """A page's byte each, non-zero if held, asked of mincore on the Sentry's mapping, whose
+        cost follows the range (SEEK_HOLE walks the whole run of pages it starts in, far past a
+        small range inside a large run); from the holes if mincore fails."""
         if self._address is None:
             self._address = buffer_address(self.view)
-        total = 0
         while length > 0:
             n = min(length, _MINCORE_CHUNK)
             pages = n // PAGE_SIZE
             vec = ctypes.create_string_buffer(pages)
-            if libc.mincore(self._address + offset, n, vec) != 0:
-                return total + sum(m for _, m in self.data_extents(offset, length))
-            total += (pages - vec.raw[:pages].count(0)) * PAGE_SIZE
+            if libc.mincore(self._address + offset, n, vec) == 0:
+                yield vec.raw[:pages]
+            else:
+                held = bytearray(pages)
+                for data, m in self.data_extents(offset, n):
+                    lo, hi = (data - offset) // PAGE_SIZE, (data + m - offset + PAGE_SIZE - 1) // PAGE_SIZE
+                    held[lo:hi] = b"\1" * (hi - lo)
+                yield bytes(held)
             offset, length = offset + n, length - n
-        return total
 
     def data_extents(self, offset: int, length: int):
         """(offset, length) of the parts of [offset, offset+length) that are not holes."""

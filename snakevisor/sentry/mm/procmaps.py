@@ -111,11 +111,7 @@ def resident_pages(mm, start, end):
         if v.lazy or v.past_eof:
             continue
         lo, hi = max(v.start, start), min(v.end, end)
-        base = v.mf_off + lo - v.start
-        for off, n in mm.mf.data_extents(base, hi - lo):
-            first = (lo - start + off - base) // PAGE
-            count = -(-(off % PAGE + n) // PAGE)
-            out[first:first + count] = b"\1" * count
+        out[(lo - start) // PAGE:(hi - start) // PAGE] = mm.mf.resident_vector(v.mf_off + lo - v.start, hi - lo)
     return out
 
 
