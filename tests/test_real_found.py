@@ -5,7 +5,8 @@ import pytest
 
 from harness import app_env, compare, compile_c, program_copy
 
-CASES = ["posix_acl", "acl_modes", "st_blocks", "tmpfs_blocks", "fd_link_modes", "maxrss_after_free", "getrusage_many_vmas"]
+CASES = ["posix_acl", "acl_modes", "st_blocks", "tmpfs_blocks", "fd_link_modes", "maxrss_after_free", "getrusage_many_vmas",
+         "poll_same_fd_twice"]
 
 
 @pytest.mark.parametrize("case", CASES)

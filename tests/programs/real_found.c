@@ -17,7 +17,9 @@
  *   maxrss_after_free ru_maxrss and VmHWM keep the peak after the memory is unmapped or discarded
  *               (/usr/bin/time -f %M of a Python program, which frees all before it exits)
  *   getrusage_many_vmas getrusage costs about the same with 4000 VMAs as with a few (a JVM's G1
- *               asks it at every pause: counting the RSS at each call made it 20 times slower) */
+ *               asks it at every pause: counting the RSS at each call made it 20 times slower)
+ *   poll_same_fd_twice poll of a TCP socket listed twice, {POLLIN} and {0} (ssh's client loop):
+ *               data that arrives while it sleeps wakes it (it slept out its timeout) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -35,6 +40,8 @@
 #include <time.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include "await_state.h"
 
 static char base[64];
 
@@ -460,7 +467,35 @@ static int getrusage_many_vmas(void)
     return 0;
 }
 
+static int poll_same_fd_twice(void)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    int lst = socket(AF_INET, SOCK_STREAM, 0), cli = socket(AF_INET, SOCK_STREAM, 0);
+    if (bind(lst, (struct sockaddr *)&addr, sizeof addr) || listen(lst, 1) ||
+        getsockname(lst, (struct sockaddr *)&addr, &len) || connect(cli, (struct sockaddr *)&addr, len))
+        return 1;
+    int srv = accept(lst, NULL, NULL);
+    for (int second = 0; second <= POLLIN; second += POLLIN) {
+        pid_t parent = getpid(), pid = fork();
+        if (pid == 0)   /* writes once the parent sleeps in poll */
+            _exit(!await_pid_sleeping(parent) || write(cli, "x", 1) != 1);
+        struct pollfd fds[2] = {{srv, POLLIN, 0}, {srv, (short)second, 0}};
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int n = poll(fds, 2, 30000);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        char c;
+        printf("second entry events %d: poll %d, revents %d %d, woken before the timeout %d, read %zd\n", second, n,
+               fds[0].revents, fds[1].revents, b.tv_sec - a.tv_sec < 20, read(srv, &c, 1));
+        int st;
+        waitpid(pid, &st, 0);
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"poll_same_fd_twice", poll_same_fd_twice},
     {"getrusage_many_vmas", getrusage_many_vmas},
     {"maxrss_after_free", maxrss_after_free},
     {"fd_link_modes", fd_link_modes},

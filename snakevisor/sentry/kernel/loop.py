@@ -189,7 +189,8 @@ class Loop:
         waiters = self.fd_waiters.get(fd)
         if waiters is None:
             waiters = self.fd_waiters[fd] = {}
-        waiters[token] = (task, events)
+        prev = waiters.get(token)   # the same fd twice in one wait (poll's [{fd, POLLIN}, {fd, 0}]): both masks
+        waiters[token] = (task, events | (prev[1] if prev is not None else 0))
         self._update_fd(fd)
         return lambda: self._drop_fd_waiter(fd, token)
 
