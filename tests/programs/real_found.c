@@ -19,7 +19,9 @@
  *   getrusage_many_vmas getrusage costs about the same with 4000 VMAs as with a few (a JVM's G1
  *               asks it at every pause: counting the RSS at each call made it 20 times slower)
  *   poll_same_fd_twice poll of a TCP socket listed twice, {POLLIN} and {0} (ssh's client loop):
- *               data that arrives while it sleeps wakes it (it slept out its timeout) */
+ *               data that arrives while it sleeps wakes it (it slept out its timeout)
+ *   poll_two_threads two threads in their first wait, both polling one TCP socket: data wakes
+ *               both (the Sentry kept one waiter per wait number, and new threads' numbers agree) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +34,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/xattr.h>
@@ -467,15 +472,26 @@ static int getrusage_many_vmas(void)
     return 0;
 }
 
-static int poll_same_fd_twice(void)
+/* A connected loopback TCP pair: *srv and *cli. */
+static int tcp_pair(int *srv, int *cli)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof addr;
-    int lst = socket(AF_INET, SOCK_STREAM, 0), cli = socket(AF_INET, SOCK_STREAM, 0);
+    int lst = socket(AF_INET, SOCK_STREAM, 0);
+    *cli = socket(AF_INET, SOCK_STREAM, 0);
     if (bind(lst, (struct sockaddr *)&addr, sizeof addr) || listen(lst, 1) ||
-        getsockname(lst, (struct sockaddr *)&addr, &len) || connect(cli, (struct sockaddr *)&addr, len))
+        getsockname(lst, (struct sockaddr *)&addr, &len) || connect(*cli, (struct sockaddr *)&addr, len))
+        return -1;
+    *srv = accept(lst, NULL, NULL);
+    close(lst);
+    return *srv < 0 ? -1 : 0;
+}
+
+static int poll_same_fd_twice(void)
+{
+    int srv, cli;
+    if (tcp_pair(&srv, &cli))
         return 1;
-    int srv = accept(lst, NULL, NULL);
     for (int second = 0; second <= POLLIN; second += POLLIN) {
         pid_t parent = getpid(), pid = fork();
         if (pid == 0)   /* writes once the parent sleeps in poll */
@@ -494,7 +510,49 @@ static int poll_same_fd_twice(void)
     return 0;
 }
 
+static int poller_fd;
+static volatile pid_t poller_tid[2];
+
+static void *poller(void *arg)
+{
+    long i = (long)arg;
+    struct pollfd p = {poller_fd, POLLIN, 0};
+    struct timespec a, b;
+    poller_tid[i] = (pid_t)syscall(SYS_gettid);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int n = poll(&p, 1, 30000);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (void *)(long)(n == 1 && b.tv_sec - a.tv_sec < 20);
+}
+
+static int poll_two_threads(void)
+{
+    int cli;
+    pthread_t t[2];
+    if (tcp_pair(&poller_fd, &cli))
+        return 1;
+    for (long i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, poller, (void *)i);
+    for (int i = 0; i < 2; i++) {
+        char path[64];
+        while (!poller_tid[i])
+            sched_yield();
+        snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)poller_tid[i]);
+        if (!await_sleeping(path))
+            return 1;
+    }
+    if (write(cli, "x", 1) != 1)
+        return 1;
+    for (int i = 0; i < 2; i++) {
+        void *woken;
+        pthread_join(t[i], &woken);
+        printf("thread %d: woken by the data before the timeout %ld\n", i, (long)woken);
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(void); } cases[] = {
+    {"poll_two_threads", poll_two_threads},
     {"poll_same_fd_twice", poll_same_fd_twice},
     {"getrusage_many_vmas", getrusage_many_vmas},
     {"maxrss_after_free", maxrss_after_free},

@@ -119,7 +119,7 @@ class Loop:
         self.by_tid = {}              # host tid -> Task whose stub is running
         self.ready = deque()          # (Task, value) to resume
         self.timers = []              # heap of (deadline, seq, task, token)
-        self.fd_waiters = {}          # host fd -> {token: (task, events)}
+        self.fd_waiters = {}          # host fd -> {task: (token, events)} (tokens count per task: not a key)
         self.watchers = {}            # host fd -> callback() run whenever it is readable (kernel timers)
         self.async_watchers = {}      # host fd -> callback(), woken through SIGIO and the waker
         self.waker = None             # platform Waker: lets signal handlers end a blocking waitpid
@@ -189,10 +189,10 @@ class Loop:
         waiters = self.fd_waiters.get(fd)
         if waiters is None:
             waiters = self.fd_waiters[fd] = {}
-        prev = waiters.get(token)   # the same fd twice in one wait (poll's [{fd, POLLIN}, {fd, 0}]): both masks
-        waiters[token] = (task, events | (prev[1] if prev is not None else 0))
+        prev = waiters.get(task)   # the same fd twice in one wait (poll's [{fd, POLLIN}, {fd, 0}]): both masks
+        waiters[task] = (token, events | (prev[1] if prev is not None and prev[0] == token else 0))
         self._update_fd(fd)
-        return lambda: self._drop_fd_waiter(fd, token)
+        return lambda: self._drop_fd_waiter(fd, task, token)
 
     def _add_queue_waiter(self, task, token, queue, events):
         def wake(happened):
@@ -227,10 +227,10 @@ class Loop:
     def _has_timer(self, task):
         return any(t is task and tok == task.wait_token for _, _, t, tok in self.timers)
 
-    def _drop_fd_waiter(self, fd, token):
+    def _drop_fd_waiter(self, fd, task, token):
         waiters = self.fd_waiters.get(fd)
-        if waiters is not None:
-            waiters.pop(token, None)
+        if waiters is not None and waiters.get(task, (None,))[0] == token:
+            del waiters[task]
             self._update_fd(fd)
 
     def _update_fd(self, fd):
@@ -255,8 +255,9 @@ class Loop:
             self.fd_waiters.pop(fd, None)
         except OSError:
             # Already closed: wake the waiters, their next attempt reports it.
-            for token, (task, ev) in list((waiters or {}).items()):
-                self._finish_wait(task, ev)
+            for task, (token, ev) in list((waiters or {}).items()):
+                if task.wait_token == token:
+                    self._finish_wait(task, ev)
 
     def watch_fd(self, fd, callback, edge=False):
         """Call ``callback()`` each time host fd ``fd`` becomes readable, until ``unwatch_fd``
@@ -470,8 +471,8 @@ class Loop:
             if watcher is not None:
                 watcher()
                 continue
-            for token, (task, want) in list(self.fd_waiters.get(fd, {}).items()):
-                if ev & (want | select.EPOLLERR | select.EPOLLHUP):
+            for task, (token, want) in list(self.fd_waiters.get(fd, {}).items()):
+                if ev & (want | select.EPOLLERR | select.EPOLLHUP) and task.wait_token == token:
                     self._finish_wait(task, ev)
         self._fire_timers()
         if child:
