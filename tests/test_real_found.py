@@ -6,7 +6,7 @@ import pytest
 from harness import app_env, compare, compile_c, program_copy
 
 CASES = ["posix_acl", "acl_modes", "st_blocks", "tmpfs_blocks", "fd_link_modes", "maxrss_after_free", "getrusage_many_vmas",
-         "poll_same_fd_twice", "poll_two_threads"]
+         "poll_same_fd_twice", "poll_two_threads", "epoll_closed_without_del"]
 
 
 @pytest.mark.parametrize("case", CASES)

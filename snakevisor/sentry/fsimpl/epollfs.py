@@ -131,11 +131,14 @@ class EpollImpl(FileDescriptionImpl):
             e.handle[0].unregister(e.handle[1])
         if e.host_fd is not None:
             hfd = e.dup_fd if e.dup_fd is not None else e.host_fd
-            self.by_host_fd.pop(hfd, None)
-            try:
-                self.host_ep.unregister(hfd)
-            except OSError:
-                pass   # already gone with its host descriptor
+            # A closed file's entry goes late (_purge): its host descriptor's number may be
+            # another entry's by now (a new file's, or a dup's), which must stay registered.
+            if self.by_host_fd.get(hfd) is e:
+                del self.by_host_fd[hfd]
+                try:
+                    self.host_ep.unregister(hfd)
+                except OSError:
+                    pass   # already gone with its host descriptor
             if e.dup_fd is not None:
                 os.close(e.dup_fd)
 
