@@ -1,7 +1,8 @@
 """/proc/PID/maps, smaps and smaps_rollup: an address space's mappings as Linux prints them.
 
-A mapping's resident memory is what the MemoryFile holds behind its VMAs (SEEK_DATA/SEEK_HOLE
-over their ranges: the pages touched and not dropped since); lazy and past-EOF parts have none.
+A mapping's resident memory is what the MemoryFile holds behind its VMAs (mincore of their
+ranges in the Sentry's mapping of it: the pages touched and not dropped since); lazy and past-EOF
+parts have none.
 Pages are never swapped nor merged, so Swap, KSM and huge-page figures are 0.
 """
 import time
@@ -121,8 +122,8 @@ def resident_bytes(mm, vmas=None):
     return sum(_vma_rss(mm, v) for v in (mm.vmas if vmas is None else vmas))
 
 
-# A count of the RSS reads every VMA's extents from the MemoryFile (a few lseeks each): with
-# thousands of VMAs, milliseconds. Unforced counts are kept to this share of the time.
+# A count of the RSS asks the MemoryFile about every VMA (a mincore each): with thousands of
+# VMAs, milliseconds. Unforced counts are kept to this share of the time.
 RSS_SCAN_SHARE = 10
 
 
