@@ -210,7 +210,12 @@ def test_ps_lists_more_processes_than_one_control_message_holds():
         script = "for i in $(seq 40); do (sleep 1000; :) & done; echo ready; wait"
         with box.popen(["/bin/sh", "-c", script, "sh", pad]) as p:
             assert p.stdout.readline() == b"ready\n"
-            procs = box.ps()
+            deadline = time.monotonic() + 60
+            while True:   # (each subshell forks its sleep in its own time: "ready" waits for none)
+                procs = box.ps()
+                if len([q for q in procs if q["cmd"] == "sleep 1000"]) == 40 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
             assert len([q for q in procs if q["cmd"].endswith(pad)]) == 41, [q["cmd"][:40] for q in procs]
             assert len([q for q in procs if q["cmd"] == "sleep 1000"]) == 40
             assert len({q["pid"] for q in procs}) == len(procs)

@@ -44,6 +44,7 @@ def test_stub_check_can_fail():
 def test_stub_watch_records_stubs_until_they_end():
     """What no_stub_left checks after the block: a stub seen while it ran is reported while it
     still runs, and not once it has ended (nor an empty block, which fails for seeing nothing)."""
+    before = stubs_below(os.getpid())   # (a stub an earlier test killed may not be gone yet)
     fake = subprocess.Popen(["/bin/bash", "-c", "exec -a snakevisor-stub sleep 30"])
     try:
         deadline = time.monotonic() + 30
@@ -52,11 +53,12 @@ def test_stub_watch_records_stubs_until_they_end():
             time.sleep(0.01)
         watch = StubWatch()
         watch.sample()
-        assert still_running(watch.seen) == [fake.pid]
+        seen = {pid: start for pid, start in watch.seen.items() if pid not in before}
+        assert still_running(seen) == [fake.pid]
     finally:
         fake.kill()
         fake.wait()
-    assert still_running(watch.seen) == []
+    assert still_running(seen) == []
     with pytest.raises(AssertionError, match="the check was empty"):
         with no_stub_left():
             pass
