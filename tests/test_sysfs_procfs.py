@@ -104,6 +104,21 @@ def test_vmstat_and_device_tables():
     assert (code, out) == (0, "block\nchar\nlisted\n"), (out, err)
 
 
+def test_file_nr_counts_open_files():
+    """/proc/sys/fs/file-nr (sysctl -a, node_exporter): the open file descriptions, 0 free ones,
+    and file-max; ten more opens show as ten more."""
+    out = sandboxed("""
+        import os
+        def nr():
+            return [int(x) for x in open("/proc/sys/fs/file-nr").read().split()]
+        before = nr()
+        fds = [os.open("/etc/hostname", os.O_RDONLY) for _ in range(10)]
+        after = nr()
+        print(after[0] - before[0], after[1], after[2] == int(open("/proc/sys/fs/file-max").read()))
+    """)
+    assert out.split() == ["10", "0", "True"], out
+
+
 def test_cgroup_current_follows_the_sentry_accounting():
     out = sandboxed("""
         import mmap, os

@@ -232,6 +232,7 @@ class ProcRoot(Directory):
             b"nr_open": lambda: WritableFile(fs, lambda: f"{fd_limits['nr_open']}\n",
                                              _limit_writer(fd_limits, "nr_open", NR_OPEN_MIN, NR_OPEN_MAX)),
             b"file-max": lambda: GeneratedFile(fs, lambda: "9223372036854775807\n", 0o644),
+            b"file-nr": lambda: GeneratedFile(fs, lambda: f"{_open_files(fs.kernel)}\t0\t9223372036854775807\n"),
             b"pipe-max-size": lambda: WritableFile(fs, lambda: f"{pipefs.LIMITS['max_size']}\n", _set_pipe_max_size),
             b"mount-max": lambda: WritableFile(fs, lambda: f"{vfs_limits['mount_max']}\n",
                                                _limit_writer(vfs_limits, "mount_max", 1)),
@@ -268,6 +269,12 @@ def _fd_link_mode(f):
     """An fd link's permission bits tell how the file is open (lsof reads them): r-x if readable,
     -wx if writable, none for O_PATH (Linux's tid_fd_update_inode)."""
     return (0o500 if f.readable else 0) | (0o300 if f.writable else 0)
+
+
+def _open_files(kernel) -> int:
+    """file-nr's first figure: the open file descriptions the sandbox's descriptor tables hold."""
+    tables = {id(t.fdtable): t.fdtable for t in list(kernel.pidns.tasks.values()) if t.fdtable is not None}
+    return len({id(f) for table in tables.values() for _, f in table})
 
 
 def _in_fs(m) -> bytes:
