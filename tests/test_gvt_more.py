@@ -7,7 +7,7 @@ import pytest
 
 from harness import app_env, compare, compile_c, run_sandboxed
 
-CASES = ["vdso_buffer", "suid_exec", "sgid_exec", "exec_saved_ids", "execveat_nofollow", "execveat_cloexec", "maps_merged",
+CASES = ["vdso_buffer", "proc_personality", "suid_exec", "sgid_exec", "exec_saved_ids", "execveat_nofollow", "execveat_cloexec", "maps_merged",
          "ptrace_sigmask", "pty_packet_flush", "pty_hup_pollout", "pty_canon_switch", "rusage_maxrss",
          "stop_all_threads", "stop_nanosleep", "process_vm_empty", "pidfd_checks", "socket_owner", "aio_ring", "fifo_open_blocks", "shm_attach", "msg_copy_small", "dev_lseek", "ptrace_listen", "sysemu_detach", "noatime", "mountinfo_root", "proc_files", "proc_lifetime", "hostname_poll", "userns_capless", "chown_killpriv", "xattr_perm", "o_direct", "nice_thread", "mounts_poll", "sys_net", "tmpfs_pages", "nr_open"]
 

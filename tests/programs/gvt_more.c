@@ -72,7 +72,8 @@
  *   vma_anon_name      PR_SET_VMA_ANON_NAME names anonymous memory in maps ([anon:X], [anon_shmem:X]);
  *                      a file mapping EBADF, a bad character EINVAL, NULL removes the name
  *   vdso_buffer        the vDSO's bytes as a syscall's buffer: write, writev (ld.so prints its name
- *                      from there for ldd), a path, a pipe's contents read back */
+ *                      from there for ldd), a path, a pipe's contents read back
+ *   proc_personality   /proc/self/personality follows personality(2), mode 0400 */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -88,6 +89,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/auxv.h>
+#include <sys/personality.h>
 #include <sys/ioctl.h>
 #include <stddef.h>
 #include <sys/ptrace.h>
@@ -1456,6 +1458,27 @@ static int xattr_perm(void)
     return st;
 }
 
+static void show_personality(const char *when)
+{
+    char buf[32] = "";
+    int fd = open("/proc/self/personality", O_RDONLY);
+    long n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    printf("%s: %s", when, n > 0 ? buf : "unreadable\n");
+    if (fd >= 0)
+        close(fd);
+}
+
+static int proc_personality(void)
+{
+    struct stat st;
+    printf("mode %o\n", stat("/proc/self/personality", &st) ? 0 : st.st_mode & 07777);
+    show_personality("at start");
+    personality(0x0040000 | 0x0400000);   /* ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC */
+    show_personality("after personality()");
+    personality(0);
+    return 0;
+}
+
 static int vdso_buffer(void)
 {
     const char *vdso = (const char *)getauxval(AT_SYSINFO_EHDR);
@@ -1485,6 +1508,7 @@ int main(int argc, char **argv)
     const char *c = argc > 1 ? argv[1] : "";
     self_path = realpath("/proc/self/exe", NULL);
     if (!strcmp(c, "vdso_buffer")) return vdso_buffer();
+    if (!strcmp(c, "proc_personality")) return proc_personality();
     if (!strcmp(c, "report_ids")) return report_ids();
     if (!strcmp(c, "suid_exec")) return suid_exec();
     if (!strcmp(c, "sgid_exec")) return sgid_exec();

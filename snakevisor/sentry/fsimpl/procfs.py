@@ -425,6 +425,7 @@ class ThreadGroupDir(Directory):
             b"fdinfo": lambda: Directory(fs, self._fdinfo, 0o500),
             b"oom_score_adj": lambda: WritableFile(fs, lambda: f"{tg.oom_score_adj}\n", self._set_oom_score_adj),
             b"oom_score": lambda: GeneratedFile(fs, self._oom_score),
+            b"personality": lambda: TracedFile(fs, task, lambda: f"{tg.personality:08x}\n", 0o400),
             b"cgroup": lambda: GeneratedFile(fs, lambda: "0::/\n"),
             # no kernel symbol to name where a Task sleeps: Linux's answer when it has none (ps: "-")
             b"wchan": lambda: GeneratedFile(fs, lambda: "0"),

@@ -74,8 +74,8 @@ class TracedFile(GeneratedFile):
     """A /proc/PID file only a reader with ptrace read access to the process opens (maps, smaps:
     proc_maps_open's mm_access; EACCES otherwise)."""
 
-    def __init__(self, fs, task, generate):
-        super().__init__(fs, generate)
+    def __init__(self, fs, task, generate, mode=0o444):
+        super().__init__(fs, generate, mode)
         self.task = task
 
     def open(self, task, flags):
