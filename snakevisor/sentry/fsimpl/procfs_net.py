@@ -106,16 +106,21 @@ def _ioctl_int(fd: int, cmd: int) -> int:
         return 0
 
 
-def _tcp_row(s, i: int, v6: bool) -> str | None:
+def _tcp_info(s):
+    """The host socket's struct tcp_info fields, or None if it has none (closed)."""
     try:
         info = s.sock.getsockopt(_socket.SOL_TCP, S.TCP_INFO, TCP_INFO.size)
     except OSError:
         return None
-    f = TCP_INFO.unpack(info.ljust(TCP_INFO.size, b"\0"))
+    return TCP_INFO.unpack(info.ljust(TCP_INFO.size, b"\0"))
+
+
+def _tcp_row(s, i: int, v6: bool) -> str | None:
+    f = _tcp_info(s)
+    if f is None or f[0] == TCP_CLOSE:
+        return None   # neither listening nor connected: Linux hashes it nowhere, lists it nowhere
     state, retransmits, probes = f[0], f[2], f[3]
     rto, ato, unacked, last_data_recv, ssthresh, cwnd = f[8], f[9], f[12], f[19], f[25], f[26]
-    if state == TCP_CLOSE:
-        return None   # neither listening nor connected: Linux hashes it nowhere, lists it nowhere
     (laddr, lport), (raddr, rport), _ = _names(s, v6)
     if state == TCP_LISTEN:
         # tcp_info of a listener: unacked = children ready for accept(), sacked = backlog.
@@ -330,7 +335,8 @@ def _hashed(ns, family: int, stype: int, protocol: int) -> int:
     """How many sockets of a kind are in the protocol's tables (sock_prot_inuse): TCP's listening
     or connected (the rows of /proc/net/tcp), UDP's bound, every raw one."""
     if stype == _socket.SOCK_STREAM:
-        return len(_table(ns, "", family, stype, protocol, _tcp_row).splitlines())
+        return sum(1 for s in _inet_sockets(ns, family, stype, protocol)
+                   if (f := _tcp_info(s)) is not None and f[0] != TCP_CLOSE)
     v6 = family == _socket.AF_INET6
     return sum(1 for s in _inet_sockets(ns, family, stype, protocol) if stype == _socket.SOCK_RAW or _names(s, v6)[0][1])
 

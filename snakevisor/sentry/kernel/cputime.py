@@ -80,34 +80,37 @@ def process_cpu_ns(tg, which=CPUCLOCK_SCHED) -> int:
 
 
 def thread_cpu_ns(task, which, caller) -> int:
-    """One Task's CPU clock (``which``) as CLOCK_THREAD_CPUTIME_ID reads it. The host lets no
-    process read another's per-thread CPU clocks, so the stub thread itself is asked
+    """One Task's CPU clock (``which``) as CLOCK_THREAD_CPUTIME_ID reads it (thread_clocks)."""
+    return thread_clocks(task, (which,), caller)[0]
+
+
+def thread_clocks(task, whiches, caller) -> list:
+    """One Task's CPU clocks ``whiches`` (CPUCLOCK_PROF, VIRT, SCHED) in nanoseconds. The host lets
+    no process read another's per-thread CPU clocks, so the stub thread itself is asked
     (Context.thread_cpu_ns): the ``caller``'s is stopped in this syscall; another is asked where
-    it waits, or stopped for the question if it runs application code (a JVM's ThreadMXBean reads
-    its threads' clocks so). Where the platform cannot ask, its process's: exact for a process of
-    one thread, more otherwise."""
+    it waits, or stopped once for all the questions if it runs application code (a JVM's
+    ThreadMXBean reads its threads' clocks so). Where the platform cannot ask, its process's:
+    exact for a process of one thread, more otherwise."""
     ctx = task.ctx
     if ctx is None:
-        return 0
+        return [0] * len(whiches)
     if task is caller:
-        own = ctx.thread_cpu_ns(which)
+        own = [ctx.thread_cpu_ns(w) for w in whiches]
     else:
         try:
             with task.kernel.stopped_task(task) as stopped:
-                own = stopped.thread_cpu_ns(which) if stopped is not None else None
+                own = [stopped.thread_cpu_ns(w) if stopped is not None else None for w in whiches]
         except StubGone:
-            own = None
-    return own if own is not None else host_cpu_ns(ctx.address_space.pid, which)
+            own = [None] * len(whiches)
+    return [n if n is not None else host_cpu_ns(ctx.address_space.pid, w) for n, w in zip(own, whiches)]
 
 
 def thread_times(task, caller=None) -> tuple[float, float]:
     """(user, system) seconds of one Task (getrusage's RUSAGE_THREAD, /proc/PID/task/TID/stat):
-    its own for the ``caller`` where the platform can ask, else its process's (thread_cpu_ns)."""
+    its own for the ``caller`` where the platform can ask, else its process's (thread_clocks)."""
     if task.ctx is None:
         return 0.0, 0.0
-    total = thread_cpu_ns(task, CPUCLOCK_SCHED, caller)
-    user = thread_cpu_ns(task, CPUCLOCK_VIRT, caller)
-    prof = thread_cpu_ns(task, CPUCLOCK_PROF, caller)
+    total, user, prof = thread_clocks(task, (CPUCLOCK_SCHED, CPUCLOCK_VIRT, CPUCLOCK_PROF), caller)
     user_share = min(1.0, user / prof) if prof else 1.0
     return total * user_share / 1e9, total * (1 - user_share) / 1e9
 

@@ -197,35 +197,15 @@ class SignalTimer:
         self.host.close()
 
 
-class _CpuWatch:
-    """A wake-up for when a thread group's CPU time may have reached a target. The host arms no
-    timer on another process's CPU clock for us: a wall-clock timer wakes when the target could be
-    reached at the earliest (CPU time grows by at most the CPU count a second), and ``_fired``
-    looks at the stub's clock (kernel/cputime.py)."""
-
-    GRAIN = 1_000_000   # ns: the earliest look again, whatever is left
-
-    def __init__(self, kernel, tg):
-        self.kernel, self.tg = kernel, tg
-        self.host = HostTimer(CLOCK_MONOTONIC)
-        kernel.loop.watch_fd(self.host.fd, self._on_host)
-
-    def _arm(self, target_ns, used_ns):
-        self.host.settime(max((target_ns - used_ns) // cputime.NCPUS, self.GRAIN), 0)
-
-    def _on_host(self):
-        if self.host.expirations() and self.tg.exit_status is None and not self.tg.exiting:
-            self._fired()
-
-    def close(self):
-        self.kernel.loop.unwatch_fd(self.host.fd)
-        self.host.close()
-
-
-class CpuLimit(_CpuWatch):
+class CpuLimit:
     """RLIMIT_CPU of a thread group, as Linux's check_process_timers: SIGXCPU once its CPU time
     reaches the soft limit, which then moves a second up (so SIGXCPU comes again each second),
     and SIGKILL at the hard limit."""
+
+    def __init__(self, kernel, tg):
+        self.kernel, self.tg = kernel, tg
+        self.host = CpuClockTimer(lambda: cputime.process_cpu_ns(tg), cputime.NCPUS)
+        kernel.loop.watch_fd(self.host.fd, self._fired)
 
     def update(self):
         """(Re)arm for the group's limits now; disarmed while the soft limit is infinite."""
@@ -236,9 +216,11 @@ class CpuLimit(_CpuWatch):
         deadline = soft * NSEC
         if hard < RLIM_INFINITY:
             deadline = min(deadline, hard * NSEC)
-        self._arm(deadline, cputime.process_cpu_ns(self.tg))
+        self.host.settime(deadline, 0, absolute=True)
 
     def _fired(self):
+        if not self.host.expirations() or self.tg.exit_status is not None or self.tg.exiting:
+            return
         soft, hard = self.tg.limits[RLIMIT_CPU]
         used = cputime.process_cpu_ns(self.tg)
         signals = self.kernel.signals
@@ -250,6 +232,10 @@ class CpuLimit(_CpuWatch):
             if soft < hard:
                 self.tg.limits[RLIMIT_CPU] = (soft + 1, hard)
         self.update()
+
+    def close(self):
+        self.kernel.loop.unwatch_fd(self.host.fd)
+        self.host.close()
 
 
 class CpuItimer:

@@ -21,7 +21,7 @@ from collections import deque
 
 from snakevisor.abi.errno import ENOMEM, SyscallError
 from snakevisor.abi.fs import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE
-from snakevisor.abi.mm import PAGE_SIZE
+from snakevisor.abi.mm import MADV_POPULATE_WRITE, PAGE_SIZE
 from snakevisor.hostos.atomic import buffer_address, compare_and_swap
 from snakevisor.hostos.libc import libc
 
@@ -47,9 +47,6 @@ def page_round_up(n: int) -> int:
 
 def page_round_down(n: int) -> int:
     return n & ~(PAGE_SIZE - 1)
-
-
-MADV_POPULATE_WRITE = 23   # (Linux 5.14; not in the mmap module)
 
 
 class MemoryFile:

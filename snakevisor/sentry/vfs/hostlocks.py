@@ -24,7 +24,7 @@ from snakevisor.abi.fs import F_OFD_GETLK, F_OFD_SETLK, F_RDLCK, F_UNLCK, F_WRLC
 
 INF = 1 << 64
 MAX_MIRRORS = 1024   # files whose locks are held on the host at once
-_open = [0]          # mirrors open now
+_open = 0            # mirrors open now
 _STRENGTH = {F_UNLCK: 0, F_RDLCK: 1, F_WRLCK: 2}
 _FLOCK_OPS = {F_UNLCK: fcntl.LOCK_UN, F_RDLCK: fcntl.LOCK_SH, F_WRLCK: fcntl.LOCK_EX}
 
@@ -57,7 +57,8 @@ class HostMirror:
     def __init__(self, fd, writable):
         self.fd, self.writable = fd, writable
         self.flock_type = F_UNLCK
-        _open[0] += 1
+        global _open
+        _open += 1
 
     def _set(self, ltype, start, end):
         """One OFD lock change on the host; False if another holder's lock is in the way."""
@@ -124,14 +125,15 @@ class HostMirror:
         return True
 
     def close(self):
+        global _open
         os.close(self.fd)
-        _open[0] -= 1
+        _open -= 1
 
 
 def open_mirror(inode):
     """A HostMirror for ``inode``, or None if its locks stay the sandbox's."""
     get = getattr(inode, "host_lock_fd", None)
-    if get is None or _open[0] >= MAX_MIRRORS:
+    if get is None or _open >= MAX_MIRRORS:
         return None
     try:
         found = get()
