@@ -171,7 +171,7 @@ def set_lock(t, inode, owner, ofd, ltype, start, end, wait):
     return 0
 
 
-def _drop_records(key, lf, keep):
+def _drop_records(lf, keep):
     """Keep only the records ``keep`` accepts; the host's follow (only weaker: it cannot fail)."""
     new = [lk for lk in lf.records if keep(lk)]
     if len(new) != len(lf.records):
@@ -187,7 +187,7 @@ def release_posix(owner, inode) -> None:
     lf = _FILES.get(key)
     if lf is None:
         return
-    _drop_records(key, lf, lambda lk: lk[0] is not owner)
+    _drop_records(lf, lambda lk: lk[0] is not owner)
     _tidy(key, lf)
 
 
@@ -197,7 +197,7 @@ def release_description(description, inode) -> None:
     lf = _FILES.get(key)
     if lf is None:
         return
-    _drop_records(key, lf, lambda lk: lk[0] is not description)
+    _drop_records(lf, lambda lk: lk[0] is not description)
     m = len(lf.flocks)
     lf.flocks = [fl for fl in lf.flocks if fl[0] is not description]
     if len(lf.flocks) != m:

@@ -94,9 +94,7 @@ def _open_tmpfile(ctx, start, path, flags, mode, umask):
     directory = vd.dentry.inode
     if not directory.is_dir:
         raise SyscallError(ENOTDIR)
-    check_writable_mount(vd)
-    check_fsids_mapped(ctx.creds, vd.mount.fs)
-    check_permission(ctx.creds, directory, MAY_WRITE | MAY_EXEC)
+    _may_create(ctx, vd, None)
     inode = directory.tmpfile(_without_umask(directory, mode, umask), bool(flags & O_EXCL), ctx.creds)
     inode.linkable = not flags & O_EXCL
     dentry = Dentry(inode, b"#%d" % inode.ino, vd.dentry)
@@ -114,11 +112,7 @@ def _open_create(ctx, start, path, flags, mode, umask):
             raise SyscallError(EISDIR)
         child = lookup_child_or_none(ctx, parent, last)
         if child is None:
-            check_writable_mount(parent)
-            if (domain := _landlock(ctx)) is not None:
-                domain.check_make(parent, S_IFREG)
-            check_fsids_mapped(ctx.creds, parent.mount.fs)
-            check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
+            _may_create(ctx, parent, S_IFREG)
             inode = parent.dentry.inode.create(last, _without_umask(parent.dentry.inode, mode, umask), ctx.creds)
             d = parent.dentry.add_child(last, inode)
             fsnotify.created(parent.dentry, last, inode)
@@ -218,12 +212,19 @@ def _prepare_create(ctx, start, path, is_dir: bool, ftype: int | None) -> tuple[
         raise SyscallError(EEXIST)
     if trailing and not is_dir:
         raise SyscallError(ENOENT)
+    _may_create(ctx, parent, ftype)
+    return parent, last
+
+
+def _may_create(ctx, parent: VirtualDentry, ftype: int | None) -> None:
+    """may_create for a new name in ``parent``: a writable mount, Landlock's right to make a file
+    of type ``ftype`` (None: the caller checks its own), the maker's ids mapped in the
+    filesystem's user namespace, write and search permission on the directory."""
     check_writable_mount(parent)
     if ftype is not None and (domain := _landlock(ctx)) is not None:
         domain.check_make(parent, ftype)
-    check_fsids_mapped(ctx.creds, parent.mount.fs)   # may_create
+    check_fsids_mapped(ctx.creds, parent.mount.fs)
     check_permission(ctx.creds, parent.dentry.inode, MAY_WRITE | MAY_EXEC)
-    return parent, last
 
 
 def mkdir_path(ctx, start, path: bytes, mode: int, umask: int = 0) -> VirtualDentry:
