@@ -10,6 +10,7 @@ import struct
 
 from snakevisor.abi import sched as C
 from snakevisor.abi.capability import CAP_SYS_ADMIN
+from snakevisor.abi.sched import NS_GET_NSTYPE, NS_GET_OWNER_UID, NS_GET_PARENT, NS_GET_USERNS
 from snakevisor.abi.errno import EBADF, EINVAL, ENOTTY, EPERM, ESRCH, EUSERS, SyscallError
 from snakevisor.abi.fs import O_RDONLY, to_s32
 from snakevisor.sentry.fsimpl.nsfs import ns_of_file, ns_vd
@@ -164,7 +165,6 @@ def _enter_user(t, ns):
 
 
 # -- nsfs ioctls ---------------------------------------------------------------------------------
-NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID = 0xB701, 0xB702, 0xB703, 0xB704
 NSTYPES = {"mnt": C.CLONE_NEWNS, "cgroup": C.CLONE_NEWCGROUP, "uts": C.CLONE_NEWUTS, "ipc": C.CLONE_NEWIPC,
            "user": C.CLONE_NEWUSER, "pid": C.CLONE_NEWPID, "net": C.CLONE_NEWNET, "time": C.CLONE_NEWTIME}
 _INITIAL = object()   # an owner outside every namespace: the initial user namespace has none
@@ -185,21 +185,25 @@ def ns_ioctl(t, node, cmd, arg):
         return 0
     if cmd == NS_GET_PARENT and kind == "pid":
         parent = ns.parent if ns is not None else None
-        mine = t.tg.pidns
-        p = parent
-        while p is not mine:   # pidns_get_parent: the parent must be the caller's active one or below
-            if p is None:
-                raise SyscallError(EPERM)
-            p = p.parent
-        return install_new(t, open_vd(task_ctx(t), ns_vd("pid", {}, {"pid": parent}), O_RDONLY), True)
+        _check_at_or_below(parent, t.tg.pidns)   # pidns_get_parent: the caller's active one or below
+        return install_ns_file(t, ns_vd("pid", {}, {"pid": parent}))
     if cmd == NS_GET_USERNS or cmd == NS_GET_PARENT and kind == "user":
         owner = (ns.parent if ns is not None else _INITIAL) if kind == "user" else getattr(ns, "user_ns", None)
-        p, mine = owner, t.creds.user_ns
-        while p is not mine:   # ns_get_owner: the owner must be the caller's user namespace or below
-            if p is None or p is _INITIAL:
-                raise SyscallError(EPERM)
-            p = p.parent
-        return install_new(t, open_vd(task_ctx(t), ns_vd("user", {}, {"user": owner}), O_RDONLY), True)
+        _check_at_or_below(owner, t.creds.user_ns)   # ns_get_owner: the caller's user namespace or below
+        return install_ns_file(t, ns_vd("user", {}, {"user": owner}))
     if cmd == NS_GET_PARENT:
         raise SyscallError(EINVAL)
     raise SyscallError(ENOTTY)
+
+
+def _check_at_or_below(ns, mine):
+    """EPERM unless namespace ``ns`` is ``mine`` or one of its descendants."""
+    while ns is not mine:
+        if ns is None or ns is _INITIAL:
+            raise SyscallError(EPERM)
+        ns = ns.parent
+
+
+def install_ns_file(t, vd):
+    """A new close-on-exec descriptor of nsfs file ``vd`` (the ioctls here, a pidfd's PIDFD_GET_*_NAMESPACE)."""
+    return install_new(t, open_vd(task_ctx(t), vd, O_RDONLY), True)

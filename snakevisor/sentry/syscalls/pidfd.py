@@ -4,7 +4,7 @@ clone.py, waitid's P_PIDFD in wait.py)."""
 from snakevisor.abi import pidfd as P
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EBADF, EINVAL, ENOENT, ENOTTY, EPERM, ESRCH, SyscallError
-from snakevisor.abi.fs import O_EXCL, O_NONBLOCK, O_RDONLY, to_s32, to_u32
+from snakevisor.abi.fs import O_EXCL, O_NONBLOCK, to_s32, to_u32
 from snakevisor.sentry.fsimpl.nsfs import ns_vd
 from snakevisor.sentry.fsimpl.procfs_pid import check_access
 from snakevisor.abi.signal import PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP
@@ -14,9 +14,8 @@ from snakevisor.sentry.kernel.pidns import init_ignores, seen_from
 from snakevisor.sentry.kernel.signals import make_siginfo
 from snakevisor.sentry.kernel.userns import id_in
 from snakevisor.sentry.syscalls.signal import _check_sig, _may_signal, _user_siginfo
+from snakevisor.sentry.syscalls.namespace import install_ns_file
 from snakevisor.sentry.syscalls.newfd import install_new
-from snakevisor.sentry.vfs.at import task_ctx
-from snakevisor.sentry.vfs.pathops import open_vd
 
 PIDFD_NONBLOCK = O_NONBLOCK
 PIDFD_THREAD = O_EXCL
@@ -141,8 +140,7 @@ def pidfd_ioctl(t, tg, thread, cmd, arg):
     if task.exited:   # its namespaces went with it
         raise SyscallError(ESRCH)
     check_access(t, task)   # as opening /proc/PID/ns/* (EACCES)
-    vd = ns_vd(kind, task.ns, {"pid": tg.pidns, "user": task.creds.user_ns})
-    return install_new(t, open_vd(task_ctx(t), vd, O_RDONLY), True)
+    return install_ns_file(t, ns_vd(kind, task.ns, {"pid": tg.pidns, "user": task.creds.user_ns}))
 
 
 def _info(t, tg, thread, usize, arg):
