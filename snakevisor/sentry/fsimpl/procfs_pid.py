@@ -19,8 +19,8 @@ from snakevisor.abi.errno import EACCES, EINVAL, EIO, SyscallError
 from snakevisor.abi.fs import S_IFREG
 from snakevisor.sentry.kernel import ptrace
 from snakevisor.sentry.kernel.creds import may_ptrace
-from snakevisor.sentry.mm import special
-from snakevisor.sentry.mm.vma import FILE
+from snakevisor.sentry.mm import forced, special
+from snakevisor.sentry.mm.vma import FILE, HOST
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
 
@@ -88,7 +88,7 @@ class MemImpl(AddressSpaceImpl):
         if self.gone():
             return b""
         n = min(n, MAX_IO)
-        data = self.mm.read_forced(offset, n) or special.read_vdso(self.mm.kernel, offset, n)
+        data = forced.read_forced(self.mm, offset, n) or special.read_vdso(self.mm.kernel, offset, n)
         if n and not data:
             raise SyscallError(EIO)
         return data
@@ -96,7 +96,7 @@ class MemImpl(AddressSpaceImpl):
     def write(self, task, data, offset):
         if self.gone():
             return 0
-        done = self.mm.write_forced(offset, bytes(data[:MAX_IO]))
+        done = forced.write_forced(self.mm, offset, bytes(data[:MAX_IO]))
         if data and not done:
             raise SyscallError(EIO)
         return done
@@ -114,8 +114,8 @@ class PagemapImpl(AddressSpaceImpl):
         start, end = first * M.PAGE_SIZE, last * M.PAGE_SIZE
         mm = self.mm
         for v in mm.vmas.overlapping(start, end):
-            if v.past_eof or v.lazy:
-                continue   # no page behind it: an access is SIGBUS, or makes it (mm/lazy.py)
+            if v.past_eof or v.lazy or v.kind == HOST:
+                continue   # no page behind it: an access is SIGBUS, or makes it (mm/lazy.py); or the host's
             lo, hi = max(v.start, start), min(v.end, end)
             flags = M.PM_FILE if v.kind == FILE or v.shared else 0
             base = v.mf_off - v.start

@@ -1,4 +1,6 @@
-"""Futexes: wait queues keyed by (address space, address) for private, MemoryFile offset for shared;
+"""Futexes: wait queues keyed by (address space, address) for private, MemoryFile offset for shared,
+the host file and its offset for a host file's pages (mm/hostmap.py: two processes mapping a volume's
+file share them, as Linux keys a shared file page by its inode and offset);
 the PI futexes are kernel/futex_pi.py's, robust lists are walked here as a thread exits."""
 import struct
 
@@ -7,7 +9,7 @@ from snakevisor.abi.futex import (FUTEX_BITSET_MATCH_ANY as BITSET_ALL, FUTEX_OW
                                   FUTEX_WAITERS, ROBUST_LIST_LIMIT)
 from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from snakevisor.sentry.kernel.futex_pi import CAS_TRIES, PiFutexes
-from snakevisor.sentry.mm.vma import ANON, COW
+from snakevisor.sentry.mm.vma import ANON, COW, HOST
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 
@@ -36,6 +38,8 @@ class FutexManager:
             # Private anonymous memory is keyed by (mm, address) as Linux does: its MemoryFile
             # offset changes when a fork's copy-on-write is broken, under a waiter.
             return ("a", id(t.mm), addr)
+        if v.kind == HOST:
+            return ("h", v.owner.key, v.file_off + addr - v.start)
         if v.lazy:
             v = t.mm.find_populated(addr)   # a lazily mapped file page gets its MemoryFile offset
             if v.lazy:

@@ -19,7 +19,7 @@ from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd,
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
 from snakevisor.sentry.kernel.syscall_table import TABLE
-from snakevisor.sentry.mm import growsdown
+from snakevisor.sentry.mm import growsdown, hostmap
 from snakevisor.sentry.mm.lazy import BusError
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
@@ -179,8 +179,8 @@ class Task:
                         except Exception:  # a Sentry bug: report it, keep the sandbox up
                             kernel.internal_error(self, entry)
                             ret = -EIO
-                        if ret is None:
-                            ret = 0
+                        ret = 0 if ret is None else ret
+                        if self.mm.host_bounces: hostmap.flush(self.mm)   # (what host calls wrote to host file pages)
                         if strace:
                             strace.exit(self, entry, args, before, ret)
                     if self.ptrace is not None:

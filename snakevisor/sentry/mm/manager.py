@@ -15,9 +15,9 @@ from snakevisor.abi.errno import E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENAMETOO
 from snakevisor.abi.signal import SEGV_ACCERR
 from snakevisor.abi.fs import IOV_MAX
 from snakevisor.sentry.platform.layout import MMAP_MIN_ADDR, MMAP_TOP, TASK_SIZE
-from snakevisor.sentry.mm import lazy, madvise as madvise_, mseal, procmaps, remap, special
+from snakevisor.sentry.mm import hostmap, lazy, madvise as madvise_, mseal, procmaps, remap, special
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
-from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA, Region, VMASet
+from snakevisor.sentry.mm.vma import ANON, COW, FILE, HOST, SHARED, VMA, Region, VMASet
 
 # Linux refuses a new mapping past vm.max_map_count with ENOMEM. Each VMA is a host mapping in the
 # stub, which also holds a few of its own (code, vDSO, message pages): the host would refuse
@@ -57,6 +57,7 @@ class MemoryManager:
         self.hiwater_rss = 0            # bytes: the highest RSS counted (procmaps.rss_peak)
         self.rss_next_count = 0.0       # monotonic time before which an unforced count of the RSS is skipped
         self.left_since_count = 0       # bytes unmapped or discarded since the RSS was last counted
+        self.host_bounces = None        # host file pages a syscall's host call writes (hostmap.flush)
         # Filled by the loader, for /proc/self/{cmdline,environ,auxv}.
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0
         self.auxv = b""
@@ -67,7 +68,10 @@ class MemoryManager:
         if vma.past_eof or vma.lazy:
             self._unmap_from_stub(vma.start, vma.end)  # left unmapped: an access faults (SIGBUS, or mm/lazy.py)
             return
-        if self.address_space is not None:
+        if vma.kind == HOST:
+            if self.address_space is not None:
+                hostmap.map_into_stub(self, vma)
+        elif self.address_space is not None:
             self.address_space.map_file_range(self.active_context, *_stub_mapping(vma))
 
     def _unmap_from_stub(self, start, end):
@@ -80,10 +84,15 @@ class MemoryManager:
 
     def attach(self, address_space, context):
         """Map every VMA into a fresh stub (a fork's), in one batch where the platform has one.
-        Lazy and past-EOF VMAs stay unmapped (_map_into_stub): a fresh stub has nothing there."""
+        Lazy and past-EOF VMAs stay unmapped (_map_into_stub): a fresh stub has nothing there;
+        host file pages are mapped one by one (each passes its descriptor)."""
         self.address_space = address_space
         self.active_context = context
-        address_space.map_ranges(context, [_stub_mapping(v) for v in self.vmas if not (v.past_eof or v.lazy)])
+        address_space.map_ranges(context, [_stub_mapping(v) for v in self.vmas
+                                           if not (v.past_eof or v.lazy or v.kind == HOST)])
+        for v in self.vmas:
+            if v.kind == HOST:
+                hostmap.map_into_stub(self, v)
         if self.special_prot:
             special.attach(self)
 
@@ -420,6 +429,9 @@ class MemoryManager:
                 self.mf.commit(vma.mf_off, length)
             return [vma]
         mappable = file.mappable()
+        host = hostmap.host_pages(self, mappable, shared, maywrite)
+        if host is not None:   # the host file's own pages (a volume's file)
+            return [hostmap.new_vma(host, start, end, prot, file, offset, name, maywrite, mayexec)]
         if not shared and prot & M.PROT_WRITE:
             return self._private_copy(start, end, prot, file, offset, name, mayexec, mappable)
         is_lazy = lazy.wanted(mappable, offset, length, populate)
@@ -575,7 +587,8 @@ class MemoryManager:
         if n <= 0:
             return b""
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ and not v.past_eof and not v.lazy:
+        if v is not None and addr + n <= v.end and v.prot & M.PROT_READ and not v.past_eof and not v.lazy \
+                and v.kind != HOST:
             off = v.mf_off + addr - v.start   # accessible(), inlined
             return self.view[off:off + n]
         return b"".join(self._pieces(addr, n, M.PROT_READ))
@@ -588,6 +601,8 @@ class MemoryManager:
         v = self.find_populated(addr)
         if v is None or not v.accessible(M.PROT_WRITE):
             raise SyscallError(EFAULT)
+        if v.kind == HOST:
+            return hostmap.compare_and_swap(v, addr, expected, new)
         return self.mf.compare_and_swap(v.mf_off + addr - v.start, expected, new)
 
     def populate_charged(self, start, end):
@@ -596,7 +611,7 @@ class MemoryManager:
         would, its contents unchanged."""
         lazy.populate_charged(self, start, end, MAX_MAP_COUNT)
         for v in self.vmas.overlapping(start, end):
-            if not v.lazy and not v.past_eof and v.prot & (M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC):
+            if not v.lazy and not v.past_eof and v.kind != HOST and v.prot & (M.PROT_READ | M.PROT_WRITE | M.PROT_EXEC):
                 lo = max(v.start, start)
                 self.mf.populate(v.mf_off + lo - v.start, min(v.end, end) - lo)
 
@@ -619,8 +634,13 @@ class MemoryManager:
             if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)
             m = min(end, v.end) - pos
-            off = v.mf_off + pos - v.start
-            out.append(self.view[off:off + m] if need == M.PROT_READ else (off, m))
+            if need != M.PROT_READ:
+                out.append((v, pos, m))
+            elif v.kind == HOST:
+                out.append(hostmap.read(v, pos, m))
+            else:
+                off = v.mf_off + pos - v.start
+                out.append(self.view[off:off + m])
             pos += m
         return out
 
@@ -642,49 +662,20 @@ class MemoryManager:
         if v is not None and v.kind == COW:
             self.break_cow(addr, addr + n)
             v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and v.kind != COW and not v.lazy:
+        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and v.kind != COW and not v.lazy \
+                and v.kind != HOST:
             off = v.mf_off + addr - v.start
             self.view[off:off + n] = data
             return
         self.break_cow(addr, addr + n)
         mv, pos = memoryview(data), 0
-        for off, m in self._pieces(addr, n, M.PROT_WRITE if not force else 0xFF):
-            self.view[off:off + m] = mv[pos:pos + m]
+        for v, at, m in self._pieces(addr, n, M.PROT_WRITE if not force else 0xFF):
+            if v.kind == HOST:
+                hostmap.write(v, at, mv[pos:pos + m])
+            else:
+                off = v.mf_off + at - v.start
+                self.view[off:off + m] = mv[pos:pos + m]
             pos += m
-
-    def _mapped_spans(self, addr, n):
-        """(vma, start, length) of the mapped run from ``addr`` (at most ``n`` bytes), in order."""
-        pos, end = addr, addr + n
-        while pos < end:
-            v = self.find_populated(pos)
-            if v is None or v.past_eof:
-                return
-            m = min(end, v.end) - pos
-            yield v, pos, m
-            pos += m
-
-    def read_forced(self, addr, n):
-        """A debugger's read (FOLL_FORCE: /proc/PID/mem, PTRACE_PEEKDATA): the readable run from
-        ``addr``, at most ``n`` bytes, short where the mapping ends."""
-        out = []
-        for v, pos, m in self._mapped_spans(addr, n):
-            if not v.prot & M.PROT_READ:
-                break
-            off = v.mf_off + pos - v.start
-            out.append(self.view[off:off + m])
-        return b"".join(out)
-
-    def write_forced(self, addr, data):
-        """A debugger's write (FOLL_FORCE: /proc/PID/mem, PTRACE_POKEDATA), also into read-only
-        private mappings (they get their own pages first); returns the bytes written."""
-        done = 0
-        with self.changed_by_another():
-            for v, pos, m in self._mapped_spans(addr, len(data)):
-                if not v.prot & M.PROT_READ or (v.shared and not v.prot & M.PROT_WRITE):
-                    break   # FOLL_FORCE still needs a readable VMA, and cannot write a read-only shared one
-                self.copy_out(pos, data[done:done + m], force=True)
-                done += m
-        return done
 
     def io_views(self, addr, n, write=False):
         """Memoryviews of the MemoryFile covering application memory [addr, addr+n), so host I/O
@@ -697,7 +688,7 @@ class MemoryManager:
         if write:
             self.break_cow(addr, addr + n)
         v = self.vmas.find(addr)
-        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and not v.lazy:
+        if v is not None and addr + n <= v.end and v.prot & need and not v.past_eof and not v.lazy and v.kind != HOST:
             off = v.mf_off + addr - v.start   # accessible(), inlined
             return [memoryview(self.view)[off:off + n]]
         ranges, pos, end = [], addr, addr + n
@@ -710,10 +701,11 @@ class MemoryManager:
             if v is None or not v.accessible(need):
                 raise SyscallError(EFAULT)   # before any view exists: none outlives us in a traceback
             m = min(end, v.end) - pos
-            ranges.append((v.mf_off + pos - v.start, m))
+            ranges.append((hostmap.view(self, v, pos, m, write) if v.kind == HOST else v.mf_off + pos - v.start, m))
             pos += m
         mv = memoryview(self.view)
-        return [memoryview(off) if off.__class__ is bytes else mv[off:off + m] for off, m in ranges]
+        return [off if off.__class__ is memoryview else memoryview(off) if off.__class__ is bytes else mv[off:off + m]
+                for off, m in ranges]
 
     def accessible_span(self, addr, n, write=False):
         """How many bytes from ``addr`` (at most ``n``) are mapped readable (or writable)."""
@@ -732,7 +724,7 @@ class MemoryManager:
     def read_cstring(self, addr, maxlen=4096):
         """A NUL-terminated string of at most ``maxlen`` bytes (NUL excluded)."""
         v = self.vmas.find(addr)
-        if v is not None and v.prot & M.PROT_READ and not v.past_eof and not v.lazy:
+        if v is not None and v.prot & M.PROT_READ and not v.past_eof and not v.lazy and v.kind != HOST:
             # Nearly every path ends in the VMA it starts in: no list and join for it.
             off = v.mf_off + addr - v.start
             nul = self.view.find(b"\0", off, off + min(v.end - addr, maxlen + 1))
@@ -751,8 +743,15 @@ class MemoryManager:
                 continue
             if v is None or not v.prot & M.PROT_READ or v.past_eof:   # accessible(), inlined: every path
                 raise SyscallError(EFAULT)
-            off = v.mf_off + pos - v.start
             lim = min(v.end - pos, remaining)
+            if v.kind == HOST:
+                data, ended = hostmap.cstring(v, pos, lim)
+                out.append(data)
+                if ended:
+                    return b"".join(out)
+                pos, remaining = pos + lim, remaining - lim
+                continue
+            off = v.mf_off + pos - v.start
             nul = self.view.find(b"\0", off, off + lim)
             if nul >= 0:
                 out.append(self.view[off:nul])

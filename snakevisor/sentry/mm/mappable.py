@@ -13,7 +13,10 @@ Sentry's loop and never blocking on the application:
   writable; returns what its VMAs hold instead (a file that writes back its dirty pages
   counts them; the default is the mappable itself: the pages are the file);
 - ``writeback()``: msync, fsync: what writable mappings changed reaches the file's store;
-- ``write_sealed``: F_SEAL_WRITE / F_SEAL_FUTURE_WRITE, refusing new writable shared mappings.
+- ``write_sealed``: F_SEAL_WRITE / F_SEAL_FUTURE_WRITE, refusing new writable shared mappings;
+- ``host_pages(writable)``: for a file whose pages are a host file's (a volume's, on a donated
+  descriptor), what a MAP_SHARED mapping maps instead of the page cache on a platform that maps
+  host files (mm/hostmap.py: a HOST VMA); None for the rest.
 """
 
 
@@ -38,3 +41,6 @@ class Mappable:
 
     def writeback(self) -> None:
         pass
+
+    def host_pages(self, writable: bool):
+        return None

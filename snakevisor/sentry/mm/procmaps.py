@@ -8,7 +8,7 @@ Pages are never swapped nor merged, so Swap, KSM and huge-page figures are 0.
 import time
 
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE as PAGE
-from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED
+from snakevisor.sentry.mm.vma import ANON, COW, FILE, HOST, SHARED
 from snakevisor.sentry.platform.layout import TASK_SIZE
 
 _FIGURES = ("Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
@@ -27,7 +27,7 @@ def _continues(run, end, v):
     if (v.maywrite, v.mayexec, v.locked, v.sealed, v.wipeonfork, v.dontfork, v.growsdown) != (
             run.maywrite, run.mayexec, run.locked, run.sealed, run.wipeonfork, run.dontfork, run.growsdown):
         return False
-    if v.kind == FILE and run.kind == FILE:
+    if v.kind == run.kind and v.kind in (FILE, HOST):
         return v.file is run.file and v.file_off == run.file_off + end - run.start
     if v.kind == SHARED and run.kind == SHARED:   # one shared object, at its next offset (mremap)
         return v.owner is run.owner and v.object_offset() == run.object_offset() + end - run.start
@@ -97,8 +97,8 @@ def maps_text(mm, special=()):
 
 
 def _vma_rss(mm, v):
-    """The bytes of ``v`` the MemoryFile holds (none for a lazy or past-EOF VMA)."""
-    if v.lazy or v.past_eof:
+    """The bytes of ``v`` the MemoryFile holds (none for a lazy or past-EOF VMA, nor host file pages)."""
+    if v.lazy or v.past_eof or v.kind == HOST:
         return 0
     return mm.mf.resident_bytes(v.mf_off, v.end - v.start)
 
@@ -106,12 +106,16 @@ def _vma_rss(mm, v):
 def resident_pages(mm, start, end):
     """mincore's vector for [start, end) (page-aligned, all mapped): 1 for each page the MemoryFile
     holds behind its VMA (touched, populated or locked; a shared or file mapping's pages another
-    process or a read brought in), 0 for the rest (never touched, dropped, lazy)."""
+    process or a read brought in), 0 for the rest (never touched, dropped, lazy); a host file's
+    pages as present (the host's page cache holds them, as far as the Sentry can tell)."""
     out = bytearray((end - start) // PAGE)
     for v in mm.vmas.overlapping(start, end):
         if v.lazy or v.past_eof:
             continue
         lo, hi = max(v.start, start), min(v.end, end)
+        if v.kind == HOST:
+            out[(lo - start) // PAGE:(hi - start) // PAGE] = b"\1" * ((hi - lo) // PAGE)
+            continue
         out[(lo - start) // PAGE:(hi - start) // PAGE] = mm.mf.resident_vector(v.mf_off + lo - v.start, hi - lo)
     return out
 
@@ -149,7 +153,7 @@ def _figures(mm, vmas):
             continue
         rss = _vma_rss(mm, v)
         sharers = max(getattr(v.owner, "refs", 1), 1) if v.owner is not None else 1   # VMAs mapping the pages
-        dirty = v.kind != FILE   # anonymous memory, shared or not, is dirty; file pages count as clean
+        dirty = v.kind not in (FILE, HOST)   # anonymous memory, shared or not, is dirty; file pages count as clean
         f["Rss"] += rss
         f["Pss"] += rss // sharers
         f["Pss_Dirty"] += rss // sharers if dirty else 0

@@ -6,7 +6,7 @@ from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EFAULT, EINVAL, ENOMEM, SyscallError
 from snakevisor.sentry.mm import mseal
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
-from snakevisor.sentry.mm.vma import ANON, COW, FILE, SHARED, VMA
+from snakevisor.sentry.mm.vma import ANON, COW, FILE, HOST, SHARED, VMA
 from snakevisor.sentry.platform.layout import MMAP_MIN_ADDR, MMAP_TOP, TASK_SIZE
 
 PAGE_MASK = PAGE_SIZE - 1
@@ -91,7 +91,7 @@ def _grow(mm, tail, start, end):
 
 def _continuation(mm, v, rel, start, end):
     """VMAs at [start, end) mapping what ``v`` maps from ``rel`` bytes after its start on."""
-    if v.kind == FILE or (v.kind in (ANON, COW) and v.file is not None):
+    if v.kind in (FILE, HOST) or (v.kind in (ANON, COW) and v.file is not None):
         return mm._build_vmas(start, end, v.prot, v.shared, v.file, v.file_off + rel, v.name, v.maywrite,
                              v.mayexec)
     if v.kind == SHARED:

@@ -10,7 +10,10 @@ Each VMA maps ``[start, end)`` to one contiguous MemoryFile range starting at
     unmapped in the stub until a touch maps a window of them (manager.py);
   * ``COW``: private memory shared with a forked parent or child, mapped
     read-only in the stubs until a write fault copies it (a Region, refcounted
-    by the VMAs that still point at it).
+    by the VMAs that still point at it);
+  * ``HOST``: a MAP_SHARED mapping of a volume's file whose stub maps the host
+    file itself (mm/hostmap.py): no MemoryFile range (``mf_off`` means nothing),
+    ``owner`` the file's HostPages, the file's offset ``file_off``.
 This module is pure bookkeeping (no host calls), so it is unit-tested alone.
 """
 from bisect import bisect_left, bisect_right
@@ -18,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from snakevisor.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 
-ANON, SHARED, FILE, COW = "anon", "shared", "file", "cow"
+ANON, SHARED, FILE, COW, HOST = "anon", "shared", "file", "cow", "host"
 
 
 class Region:
@@ -58,7 +61,7 @@ class VMA:
     kind: str
     mf_off: int
     shared: bool = False          # MAP_SHARED semantics (writes visible to others)
-    owner: object = None          # Region (SHARED, COW) or the file's mappable (FILE)
+    owner: object = None          # Region (SHARED, COW), the file's mappable (FILE) or its HostPages (HOST)
     file: object = None           # FileDescription (vm_file): a reference held while the VMA lives
     file_off: int = 0
     name: str = ""                # "[heap]", "[stack]", or a path

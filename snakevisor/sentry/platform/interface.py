@@ -110,9 +110,15 @@ class AddressSpace:
     the stub's mapper thread (a death is reported as ``ctx``'s)."""
 
     pid: int                 # host pid of the stub process (for CPU times)
+    maps_host_files: bool    # can map a host file's descriptor (map_host_file): systrap yes, ptrace no
 
     def map_file_range(self, ctx: Context, addr: int, length: int, prot: int, mf_offset: int) -> None:
         """Map MemoryFile bytes [mf_offset, +length) at ``addr`` (MAP_SHARED|MAP_FIXED)."""
+
+    def map_host_file(self, ctx: Context, addr: int, length: int, prot: int, fd: int, offset: int) -> None:
+        """Map the host file open at the Sentry's descriptor ``fd``, from ``offset``, at ``addr``
+        (MAP_SHARED|MAP_FIXED): the stub's pages are then the host's page cache of the file (a
+        volume's file: mm/hostmap.py). Only where ``maps_host_files``; OSError if the host refuses."""
 
     def map_ranges(self, ctx: Context, ranges) -> None:
         """map_file_range for each (addr, length, prot, mf_offset) of a fresh stub (one batch

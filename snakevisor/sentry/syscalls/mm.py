@@ -6,7 +6,7 @@ from snakevisor.abi.sched import READ_IMPLIES_EXEC
 from snakevisor.abi.fs import LOFF_MAX, MS_NOEXEC, O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY, O_WRONLY, to_s32
 from snakevisor.sentry.mm import mlock as mlock_, mseal as mseal_, procmaps, vmlimits
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_up
-from snakevisor.sentry.mm.vma import FILE
+from snakevisor.sentry.mm.vma import FILE, HOST
 from snakevisor.sentry.syscalls import aio
 from snakevisor.sentry.syscalls.newfd import install_new
 
@@ -187,6 +187,8 @@ def msync(t, addr, length, flags):
     for v in t.mm.vmas.overlapping(addr, addr + length):
         if v.shared and v.kind == FILE:
             v.owner.writeback()  # shared file pages reach the file (the gofer writes them to the host)
+        elif v.kind == HOST and flags & M.MS_SYNC:
+            v.owner.datasync()   # the host's own pages: to its storage, as Linux's vfs_fsync_range(datasync)
     return 0
 
 

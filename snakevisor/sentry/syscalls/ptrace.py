@@ -16,7 +16,7 @@ from snakevisor.abi.seccomp import SECCOMP_FILTER_FLAG_LOG
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.mm import TASK_SIZE_MAX
 from snakevisor.sentry.kernel import debugregs, ptrace as K, seccomp
-from snakevisor.sentry.mm import special
+from snakevisor.sentry.mm import forced, special
 from snakevisor.sentry.kernel.creds import may_ptrace
 from snakevisor.sentry.kernel.signals import cpu_mxcsr_mask, make_siginfo
 
@@ -103,7 +103,7 @@ def _detach(t, st, addr, data):
 
 # -- memory ---------------------------------------------------------------------------------------
 def _peek(t, st, addr, data):
-    word = st.task.mm.read_forced(addr, 8) or special.read_vdso(t.kernel, addr, 8)
+    word = forced.read_forced(st.task.mm, addr, 8) or special.read_vdso(t.kernel, addr, 8)
     if len(word) < 8:
         raise SyscallError(EIO)
     t.mm.copy_out(data, word)
@@ -113,7 +113,7 @@ def _poke(t, st, addr, data):
     mm = st.task.mm
     mm.active_context = st.task.ctx   # stopped: a copy-on-write break injects through it
     try:
-        done = mm.write_forced(addr, struct.pack("<Q", data))
+        done = forced.write_forced(mm, addr, struct.pack("<Q", data))
     finally:
         t.mm.active_context = t.ctx   # the same mm when a vfork child is traced by its parent
     if done < 8:

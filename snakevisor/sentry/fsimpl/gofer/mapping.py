@@ -8,8 +8,16 @@ fsync, msync, munmap (``dec_ref``), close, truncation and at sandbox exit
 (``GoferFilesystem.sync_all``); when the last writable mapping goes they are
 clean again. A file only ever mapped read-only is never written back, so newer
 data a host process wrote meanwhile is not reverted.
+
+A MAP_SHARED mapping of a file of a shared mount (a volume) that the Sentry holds a host
+descriptor of maps the host file itself on a platform that can (mm/hostmap.py): ``HostPages``
+is what its VMAs hold. Then no page cache is involved, and nothing is written back.
 """
-from snakevisor.abi.errno import SyscallError
+import os
+
+from snakevisor.abi.errno import EIO, SyscallError
+from snakevisor.hostio import pread_full, pwrite_full
+from snakevisor.sentry.fsimpl.gofer.handles import host_call
 from snakevisor.sentry.mm.mappable import Mappable
 from snakevisor.sentry.mm.pagecache import CHUNK_SIZE, PageCache
 
@@ -23,6 +31,7 @@ class FileMapping(Mappable):
         self.inode = inode
         self.cache = None
         self._wmap = None            # _WritableMapping: what writable shared VMAs hold
+        self._host = None            # HostPages: what HOST VMAs hold (made on first use)
 
     @property
     def size(self):
@@ -125,6 +134,24 @@ class FileMapping(Mappable):
         if inode.mode & 0o6000:
             inode.keep_setid()   # a write through a mapping clears no set-id bit on Linux
 
+    def host_pages(self, writable):
+        """HostPages for a MAP_SHARED mapping (``writable``: it may be made writable), if this is a
+        file of a shared mount whose I/O is on a donated host descriptor (directfs); else None."""
+        fs = self.inode.fs
+        if fs.exclusive or not fs.directfs:
+            return None
+        host = self.inode.host
+        try:
+            fd = (host.for_writing() if writable else host.for_reading()).host_fd()
+        except SyscallError:
+            return None
+        if fd is None:
+            return None
+        if self._host is None:
+            st = host_call(os.fstat, fd)
+            self._host = HostPages(self.inode, (st.st_dev, st.st_ino))
+        return self._host
+
     def release(self):
         """The inode is evicted: free the cached pages."""
         self.inode.fs.mapped.discard(self)
@@ -170,3 +197,45 @@ class _WritableMapping(Mappable):
         if self.refs == 0:
             self.mapping.unmapped_writable()
         self.mapping.dec_ref()
+
+
+class HostPages:
+    """What HOST VMAs of a volume's file hold (mm/hostmap.py): the host file itself, through the
+    inode's host descriptors (a reference on the inode each VMA piece). ``key`` is the host file's
+    identity (device, inode number), which keys futexes in its pages."""
+
+    __slots__ = ("inode", "key", "refs")
+
+    def __init__(self, inode, key):
+        self.inode, self.key, self.refs = inode, key, 0
+
+    def inc_ref(self):
+        self.refs += 1
+        self.inode.inc_ref()
+
+    def dec_ref(self):
+        self.refs -= 1
+        self.inode.dec_ref()
+
+    def descriptor(self, writable):
+        """A host descriptor of the file (one open for writing if ``writable``): to map, read, write."""
+        fd = (self.inode.host.for_writing() if writable else self.inode.host.for_reading()).host_fd()
+        if fd is None:
+            raise SyscallError(EIO)   # (the Gofer no longer donates it: no host pages to reach)
+        return fd
+
+    def read(self, offset, n):
+        """Up to ``n`` bytes at ``offset``: short where the file ends."""
+        return host_call(pread_full, self.descriptor(False), n, offset)
+
+    def current_size(self):
+        return host_call(os.fstat, self.descriptor(False)).st_size
+
+    def write(self, offset, data):
+        try:
+            return pwrite_full(self.descriptor(True), data, offset)
+        except OSError as e:
+            raise SyscallError(e.errno or EIO)
+
+    def datasync(self):
+        host_call(os.fdatasync, self.descriptor(False))

@@ -416,7 +416,11 @@ class InjectedMemoryOps:
 
 
 class AddressSpace(InjectedMemoryOps):
-    """One stub process. Maps MemoryFile ranges at application addresses."""
+    """One stub process. Maps MemoryFile ranges at application addresses; never a host file (no
+    descriptor of the Sentry's can reach a traced stub: a volume's MAP_SHARED pages stay the
+    page cache's, written back, here)."""
+
+    maps_host_files = False
 
     def __init__(self, platform, pid):
         self.platform = platform

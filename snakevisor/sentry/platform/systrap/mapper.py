@@ -5,13 +5,22 @@ threads run under one that traps every syscall made outside the stub's code and,
 stub's code, allows only what the signal handler needs (STUB_SYSCALLS, STUB_SYSCALL_ARGS): an
 application that jumps into the stub's code with registers of its choosing gets no more. The
 master stub's own filter (MASTER_SYSCALLS, MASTER_SYSCALL_ARGS), installed once and inherited by
-every stub, also allows mmap of the MemoryFile, munmap and mprotect: it is all the stub process's
+every stub, also allows mmap of the MemoryFile (or of a host file the Sentry sent it), munmap and
+mprotect: it is all the stub process's
 first thread, the mapper, has (it never runs application code); under the application threads'
 filter it allows nothing more. While the stub is set up the Sentry drives it with
 ptrace (``Mapper``); then it is detached into stub.S's ``mapper_loop`` and driven through a
 SOCK_SEQPACKET socket only its filter may read or write (``MapperChannel``): a message runs the
 batch in its request pages, and the lengths of its answers say how it went. No request for
 those calls and no answer ever sits in memory the application can write.
+
+A host file (a volume's, mapped MAP_SHARED: mm/hostmap.py) reaches the mapper as a descriptor sent
+with SCM_RIGHTS after the message that starts its batch; the batch's first request receives it
+(recvmsg on its socket: it lands at HOST_FD, the stub's lowest free number, since only the Sentry
+changes the stub's descriptor table), the second maps it, the third closes it. The msghdr lies in
+memory the application can write: scribbled, the descriptor is not received (the mmap fails:
+EBADF) or lands elsewhere in its own memory's bytes; a recvmsg that fails may leave the message
+queued, out of step with the batches, so the stub is then killed.
 """
 import contextlib
 import errno
@@ -44,8 +53,9 @@ STUB_SYSCALL_ARGS = {"write": (0, (st.EVENTFD_FD,)), "clone": (0, (CLONE_FLAGS,)
 # new stub's set-up batch also fork, set PDEATHSIG, make the mapper's socket pair and install the
 # first thread's filter.
 MASTER_SYSCALLS = ("munmap", "mprotect", "fork", "prctl", "socketpair", "seccomp")
-MASTER_SYSCALL_ARGS = {"mmap": (4, (STUB_MEMFD,)), "read": (0, (st.MAPPER_FD,)),
-                       "write": (0, (st.MAPPER_FD, st.EVENTFD_FD))}
+MASTER_SYSCALL_ARGS = {"mmap": (4, (STUB_MEMFD, st.HOST_FD)), "read": (0, (st.MAPPER_FD,)),
+                       "write": (0, (st.MAPPER_FD, st.EVENTFD_FD)), "recvmsg": (0, (st.MAPPER_FD,)),
+                       "close": (0, (st.HOST_FD,))}
 REQUEST = struct.Struct("<7Q")        # a batch request: nr and six arguments (stub.S, batch)
 COUNT = struct.Struct("<Q")           # the request pages start with the batch's count
 REQUESTS_BYTES = 4 * 4096             # each stub's request pages: 292 requests a batch
@@ -117,19 +127,26 @@ class Mapper(ptp.Context):
 class MapperChannel:
     """The Sentry's end of a set-up mapper's socket (stub.S, mapper_loop)."""
 
-    __slots__ = ("fd", "pid")
+    __slots__ = ("fd", "pid", "sock")
 
     def __init__(self, fd, pid, deadline=ANSWER_DEADLINE):
         self.fd, self.pid = fd, pid
+        self.sock = None   # a socket object on fd, made to send a host file's descriptor
         seconds = int(deadline)
         timeval = struct.pack("<qq", seconds, int((deadline - seconds) * 1e6))   # SO_RCVTIMEO's
         libc.setsockopt(fd, socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval, len(timeval))
 
-    def run_batch(self, tid):
+    def run_batch(self, tid, host_fd=None):
         """Run the batch already written to the request pages: (requests left undone, the first
-        error, or 0). The stub's death is StubGone for ``tid``, the thread that asked."""
+        error, or 0); ``host_fd``: a descriptor of the Sentry's its first request receives. The
+        stub's death is StubGone for ``tid``, the thread that asked."""
         try:
             os.write(self.fd, b"\1")
+            if host_fd is not None:
+                if self.sock is None:
+                    self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, fileno=self.fd)
+                self.sock.sendmsg([b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", host_fd))],
+                                  socket.MSG_NOSIGNAL)
             left = len(os.read(self.fd, PER_BATCH + 1)) - 1
             if left == 0:
                 return 0, 0
@@ -142,6 +159,9 @@ class MapperChannel:
         raise StubGone(tid, None)   # (end of file: the stub is gone)
 
     def close(self):
+        if self.sock is not None:
+            self.sock.detach()   # (the descriptor is closed below, once)
+            self.sock = None
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None

@@ -14,6 +14,8 @@ FILTER_OFFSET = 0x10000            # where first_thread finds the application th
 ALWAYS_WOKEN = 0x2e0              # a word of the page: 1 when the Sentry wakes every stub (pinned)
 EVENTFD_FD = 4                     # the Sentry's eventfd in every stub (the memfd is 3)
 MAPPER_FD = 0                      # the mapper's socket to the Sentry (the lowest free number)
+HOST_FD = 2                        # where a host file's descriptor sent to the mapper lands: the lowest
+                                   # free number (0 and 1 the socket pair, 3 and 4 the master's)
 
 # sysmsg: the first page of each thread's 64 KiB region (the rest is its alternate stack)
 SYSMSG_SIZE = 0x10000
