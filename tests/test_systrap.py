@@ -274,10 +274,13 @@ def test_stub_code_cannot_map_or_protect(placement):
     at offsets it picks (where its parent's memory lies), to mprotect a read-only shared file
     mapping writable, and into the mapper's batch code and its loop (which reads the mapper's
     socket first) with requests of its own: only the stub's mapper thread may make those calls,
-    so the child dies, as natively (SIGSEGV there), and neither the secret nor the file is
-    reached. (Before the mapper, it read its parent's secret and wrote the file.)"""
+    socket first) with requests of its own, and receives from the mapper's socket, maps and
+    closes the descriptor number a volume's file lands at (mapper.py): only the stub's mapper
+    thread may make those calls, so the child dies, as natively (SIGSEGV there), and neither the
+    secret nor the file is reached. (Before the mapper, it read its parent's secret and wrote
+    the file.)"""
     native, _ = compare_systrap([compile_c("systrap_map_other")], flags=PLACEMENTS[placement])
-    assert native.stdout.count(b"killed by a signal: 1") == 4 and b"file: original" in native.stdout
+    assert native.stdout.count(b"killed by a signal: 1") == 5 and b"file: original" in native.stdout
 
 
 def test_forged_answers_kill_only_the_forger():

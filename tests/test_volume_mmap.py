@@ -67,7 +67,7 @@ def compare_volmap(case, tmp_path):
 
 
 @needs_host_pages
-@pytest.mark.parametrize("case", ["host_write", "host_read", "truncate", "fork", "mprotect"])
+@pytest.mark.parametrize("case", ["host_write", "host_read", "truncate", "fork", "mprotect", "kernel_io"])
 def test_mapping_is_the_host_files(case, tmp_path):
     compare_volmap(case, tmp_path)
 
@@ -115,3 +115,19 @@ def test_sqlite_wal_writers_in_two_sandboxes_and_on_the_host_lose_no_row(tmp_pat
     counts = dict(db.execute("select who, count(*) from t group by who").fetchall())
     assert counts == {"A": rows, "B": rows, "H": rows}
     assert db.execute("pragma integrity_check").fetchall() == [("ok",)]
+
+
+@needs_host_pages
+@pytest.mark.parametrize("scribble", ["everything", "control length"])
+def test_a_scribbled_receipt_costs_only_the_scribbler(scribble, tmp_path):
+    """The mapper's recvmsg of a volume file's descriptor reads a msghdr the application can write
+    (platform/systrap/mapper.py): scribbled, the recvmsg fails (the stub is killed: its socket
+    may be out of step, SIGSYS) or receives no descriptor (that mmap fails); no other file or
+    memory is ever mapped, the Sentry logs no internal error and the parent goes on."""
+    path = tmp_path / "f"
+    path.write_bytes(b"host-data".ljust(4096, b"\0"))
+    prog = compile_c("volmap_scribble", extra=("-pthread",))
+    argv = [prog, str(path)] + (["controllen"] if scribble == "control length" else [])
+    out, status, _ = drive(argv, str(path), sandboxed=True)
+    assert status == 0 and out.endswith("parent: host-data\n"), out
+    assert "foreign mappings 0" in out or "child: killed by signal 31" in out, out

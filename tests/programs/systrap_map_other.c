@@ -4,7 +4,9 @@
  * an mmap of the memory descriptor at offsets of its choice (looking for a secret its parent
  * holds in its own memory), and an mprotect that would make a read-only shared mapping of a
  * file writable; then it runs the mapper's batch code over requests of its own, and its loop
- * over request pages of its own (reading the mapper's socket first). Natively the gadget's
+ * over request pages of its own (reading the mapper's socket first); last it receives from the
+ * mapper's socket (where the Sentry sends a volume file's descriptor) and maps, then closes, the
+ * descriptor number such a file lands at in the mapper. Natively the gadget's
  * address is unmapped: the child dies of SIGSEGV. In the
  * sandbox the application threads' filter must refuse both calls (the child dies): if either
  * went through, the child finds the secret (or writes the file) and says so. */
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,6 +100,19 @@ static int loop_of_our_own(void)
     return 1;
 }
 
+/* recvmsg on the mapper's socket, mmap and close of the number a host file lands at (HOST_FD). */
+static int receive_a_host_file(void)
+{
+    char byte, control[64];
+    struct iovec iov = {&byte, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    at_gadget(47, 0, (long)&msg, MSG_DONTWAIT, 0, 0, 0);
+    char *area = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    at_gadget(9, (long)area, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, 2, 0);
+    at_gadget(3, 2, 0, 0, 0, 0, 0);
+    return 1;
+}
+
 int main(void)
 {
     char *secret = malloc(64);
@@ -106,7 +122,7 @@ int main(void)
     write(fd, "original\n", 9);
     close(fd);
     signal(SIGTRAP, on_trap);
-    for (int mode = 0; mode < 4; mode++) {
+    for (int mode = 0; mode < 5; mode++) {
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
@@ -114,7 +130,7 @@ int main(void)
             snprintf(copy, sizeof copy, "secret-%d-%s", 4242, "only-the-parent-holds-this");
             memset(secret, 0, 64);
             int got = mode == 0 ? scan_for(copy) : mode == 1 ? write_read_only(path) :
-                      mode == 2 ? batch_of_our_own() : loop_of_our_own();
+                      mode == 2 ? batch_of_our_own() : mode == 3 ? loop_of_our_own() : receive_a_host_file();
             printf("mode %d: the child got through: %d\n", mode, got);
             fflush(stdout);
             _exit(0);

@@ -11,6 +11,9 @@
  *   mutex        a process-shared pthread mutex in the mapping serialises parent and child
  *   mprotect     a mapping of a file open read-only cannot be made writable (EACCES); msync
  *                and mremap (moved, grown) keep it the file's
+ *   kernel_io    the kernel's accesses to the mapping (read(2) into it, write(2) from it,
+ *                /proc/self/mem, process_vm_writev/readv) reach the file; mincore, mlock,
+ *                MADV_DONTNEED (the file's pages stay), its /proc/self/maps line, remap_file_pages
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,6 +158,46 @@ static void mprotect_case(const char *path) {
     printf("munmap: %d\n", munmap(r, 2 * SIZE));
 }
 
+static void maps_line(const char *path) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512], perms[8], name[256];
+    unsigned long lo, hi, off;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255s", &lo, &hi, perms, &off, name) == 5 && !strcmp(name, path))
+            printf("maps: %lu kB %s %lx %s\n", (hi - lo) >> 10, perms, off, strrchr(name, '/'));
+    if (f) fclose(f);
+}
+
+static void kernel_io(const char *path) {
+    char *p = map(path, O_RDWR, PROT_READ | PROT_WRITE, NULL);
+    char buf[16] = {0};
+    int mem = open("/proc/self/mem", O_RDWR), pfd[2];
+    printf("mem write: %zd\n", pwrite(mem, "via-mem", 7, (off_t)(uintptr_t)(p + 400)));
+    printf("mem read: %zd %.7s\n", pread(mem, buf, 7, (off_t)(uintptr_t)(p + 400)), buf);
+    printf("host sees: %s\n", host("read 400 7"));
+    if (pipe(pfd)) return;
+    write(pfd[1], "via-read", 8);
+    printf("read into: %zd\n", read(pfd[0], p + 500, 8));
+    printf("host sees: %s\n", host("read 500 8"));
+    printf("write from: %zd\n", write(pfd[1], p + 400, 7));
+    memset(buf, 0, sizeof buf);
+    printf("piped: %zd %.7s\n", read(pfd[0], buf, 7), buf);
+    struct iovec local = {"via-pvm", 7}, remote = {p + 600, 7};
+    printf("process_vm_writev: %zd\n", process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
+    printf("host sees: %s\n", host("read 600 7"));
+    host("write 700 from-host");
+    local.iov_base = buf; remote.iov_base = p + 700; remote.iov_len = local.iov_len = 9;
+    printf("process_vm_readv: %zd %.9s\n", process_vm_readv(getpid(), &local, 1, &remote, 1, 0), buf);
+    unsigned char vec[2];
+    printf("mincore: %d\n", mincore(p, SIZE, vec));
+    printf("mlock: %d\n", mlock(p, SIZE));
+    printf("munlock: %d\n", munlock(p, SIZE));
+    printf("dontneed: %d, keeps %.7s\n", madvise(p, SIZE, MADV_DONTNEED), p + 400);
+    maps_line(path);
+    host("write 4096 page-one");
+    printf("remap_file_pages: %d, reads %.8s\n", remap_file_pages(p, 4096, 0, 1, 0), p);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);   /* a line at a time: the test answers HOST lines; forks copy nothing */
@@ -168,6 +212,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "futex")) futex_case(argv[2]);
     else if (!strcmp(c, "mutex")) mutex_case(argv[2]);
     else if (!strcmp(c, "mprotect")) mprotect_case(argv[2]);
+    else if (!strcmp(c, "kernel_io")) kernel_io(argv[2]);
     else return 2;
     return 0;
 }

@@ -44,11 +44,15 @@ def new_vma(host, start, end, prot, file, offset, name, maywrite, mayexec):
 
 def map_into_stub(mm, v):
     """Map the host file's range of ``v`` into the stub (a descriptor that may be written if the
-    mapping may become writable: the host checks VM_MAYWRITE on mprotect as Linux does here)."""
+    mapping may become writable: the host checks VM_MAYWRITE on mprotect as Linux does here).
+    If the host refuses (or the application scribbled the mapper's msghdr), nothing stays mapped
+    there in the stub, neither what was before (MemoryFile pages about to be freed) nor anything
+    else: an access faults (SIGSEGV), and the caller gets the errno."""
     fd = v.owner.descriptor(v.maywrite)
     try:
         mm.address_space.map_host_file(mm.active_context, v.start, v.end - v.start, v.stub_prot, fd, v.file_off)
     except OSError as e:
+        mm.address_space.unmap(mm.active_context, v.start, v.end - v.start)
         raise SyscallError(e.errno or EFAULT)
 
 

@@ -375,6 +375,9 @@ class MemoryManager:
                 v.growsdown = bool(flags & M.MAP_GROWSDOWN)
                 self.vmas.insert(v)
                 self._map_into_stub(v)
+        except SyscallError:   # a host file the stub could not map (hostmap.map_into_stub): nothing there
+            self._drop_range(start, end)
+            raise
         finally:   # what was there is freed once the stub maps the new memory in its place
             self._release(replaced, removed=True)
         if flags & M.MAP_POPULATE and any(v.lazy for v in new):

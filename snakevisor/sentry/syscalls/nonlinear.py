@@ -4,7 +4,7 @@ mapping, or in adjacent ones of the same file with the same permissions; prot mu
 from snakevisor.abi import mm as M
 from snakevisor.abi.errno import EINVAL, SyscallError
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE
-from snakevisor.sentry.mm.vma import FILE, SHARED
+from snakevisor.sentry.mm.vma import FILE, HOST, SHARED
 
 PAGE_MASK = ~(PAGE_SIZE - 1)
 
@@ -18,7 +18,7 @@ def _same_mapping(a, b):
 def _covering(mm, start, end):
     """The VMA at ``start`` if [start, end) lies in it and its continuations; EINVAL otherwise."""
     first = mm.vmas.find(start)
-    if first is None or not first.shared or first.kind not in (FILE, SHARED):
+    if first is None or not first.shared or first.kind not in (FILE, HOST, SHARED):
         raise SyscallError(EINVAL)
     prev = first
     while prev.end < end:

@@ -416,9 +416,8 @@ class InjectedMemoryOps:
 
 
 class AddressSpace(InjectedMemoryOps):
-    """One stub process. Maps MemoryFile ranges at application addresses; never a host file (no
-    descriptor of the Sentry's can reach a traced stub: a volume's MAP_SHARED pages stay the
-    page cache's, written back, here)."""
+    """One stub process. Maps MemoryFile ranges at application addresses, never a host file: a
+    volume's MAP_SHARED pages stay the page cache's here, written back (mm/hostmap.py)."""
 
     maps_host_files = False
 
