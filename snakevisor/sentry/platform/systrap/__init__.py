@@ -90,7 +90,6 @@ from snakevisor.abi import seccomp as SC
 from snakevisor.abi import signal as S
 from snakevisor.abi.errno import EAGAIN, SyscallError
 from snakevisor.abi.futex import FUTEX_WAIT as _FUTEX_WAIT, FUTEX_WAKE as _FUTEX_WAKE
-from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
 from snakevisor.abi.prctl import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
 from snakevisor.abi.time import OWN_THREAD_CPUCLOCK, Timespec
@@ -100,8 +99,9 @@ from snakevisor.sentry.platform.interface import EXIT, FAULT, FAULT_SIGNALS, SIG
 from snakevisor.sentry.platform.ptrace.stub import STUB_ADDR, STUB_MEMFD
 from snakevisor.sentry.platform.systrap import stub as st
 from snakevisor.sentry.platform.systrap.sysmsg import Sysmsg, SysmsgHead
-from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, COUNT, PER_BATCH, REQUEST, REQUESTS_BYTES, Mapper,
-                                                        MapperChannel, filter_program)
+from snakevisor.sentry.platform.systrap.mapper import (CLONE_FLAGS, COUNT, PER_BATCH, REQUESTS_BYTES, Mapper, MapperChannel,
+                                                        failure as _failure, filter_program, map_host_file,
+                                                        write_batch as _write_batch)
 
 _perf_counter = time.perf_counter
 _NR_FUTEX = NR["futex"]
@@ -117,9 +117,6 @@ SETUP_ADDR = STUB_ADDR + 0x30000      # a new stub's set-up batch, read-only in 
 REQUESTS_ADDR = STUB_ADDR + 0x20000   # the mapper's request pages (AddressSpace.run_requests)
 _SCRATCH = 0x800                      # in the first thread's sysmsg page, past its head: the set-up's
 _SENTRY_END = 1                       # socketpair answer, then the mapper's read buffer
-_RECV = _SCRATCH + 0x40               # there too: map_host_file's msghdr, iovec, control and data bytes
-_RECV_AREA = struct.Struct("<QI4xQQQQI4xQQ")   # msghdr (name, namelen, iov, iovlen, control, controllen,
-                                               # flags), then its iovec
 TRAPPED_SIGNALS = (S.SIGSYS, S.SIGSEGV, S.SIGBUS, S.SIGFPE, S.SIGILL, S.SIGTRAP, S.SIGURG)
 STUB_SPIN = 1000                      # pause iterations a stub spins before its futex wait
 SENTRY_SPIN = 20e-6                   # seconds the loop watches running stubs before it sleeps
@@ -417,17 +414,6 @@ class Context:
         self.get_regs()
 
 
-def _failure(requests, left, result):
-    """The OSError of a batch that stopped at a failed request (``left`` of them undone)."""
-    return OSError(-result, f"stub request {requests[len(requests) - left][:2]} failed")
-
-
-def _write_batch(memory_file, offset, requests):
-    """Requests ((nr, arguments...)) after their count, as stub.S's batch reads them."""
-    memory_file.write(offset, COUNT.pack(len(requests)) + b"".join(
-        REQUEST.pack(*r, *(0,) * (7 - len(r))) for r in requests))
-
-
 class AddressSpace:
     """One stub process. Its mmap, munmap and mprotect are made by its *mapper*: the process's
     first thread, which never runs application code and makes them in batches from its request
@@ -449,30 +435,10 @@ class AddressSpace:
         self.hold = None    # MemoryFile.hold_frees's token from kill() to gone()
 
     maps_host_files = True
+    map_host_file = map_host_file   # (mapper.py: a volume file's descriptor sent to the mapper)
 
     def map_file_range(self, ctx, addr, length, prot, mf_offset):
         self.run_requests(ctx, [ptp.map_request(addr, length, prot, mf_offset)])
-
-    def map_host_file(self, ctx, addr, length, prot, fd, offset):
-        """The mapper receives ``fd`` (at HOST_FD), maps it and closes it (mapper.py). A recvmsg
-        that failed (the application scribbled its msghdr) may leave the descriptor's message
-        queued, which the next batch would take for its start: the stub is killed. A failed
-        mmap leaves HOST_FD open: closed at once, so the next host file lands there again."""
-        msg = self.sysmsgs[0]   # the first thread's: its scratch bytes (mapper.py; rewritten each time)
-        base = msg.stub + _RECV
-        _RECV_AREA.pack_into(msg.mv, _RECV, 0, 0, base + 56, 1, base + 72, 24, 0, base + 96, 1)
-        requests = [(NR["recvmsg"], st.MAPPER_FD, base, 0),
-                    (NR["mmap"], addr, length, prot, MAP_SHARED | MAP_FIXED, st.HOST_FD, offset),
-                    (NR["close"], st.HOST_FD)]
-        _write_batch(self.platform.memory_file, self.requests, requests)
-        tid = self.pid if ctx is None else ctx.tid
-        left, result = self.mapper.run_batch(tid, fd)
-        if left == len(requests):
-            self.kill()
-            raise StubGone(tid, S.SIGSYS)
-        if left == 2:
-            self.run_requests(ctx, [(NR["close"], st.HOST_FD)], check=False)
-            raise _failure(requests, left, result)
 
     def unmap(self, ctx, addr, length):   # (as on ptrace, an unmap or protect that fails is not an error)
         self.run_requests(ctx, [(NR["munmap"], addr, length)], check=False)

@@ -31,6 +31,7 @@ import struct
 
 from snakevisor.abi import ptrace as pt
 from snakevisor.abi import seccomp as SC
+from snakevisor.abi.mm import MAP_FIXED, MAP_SHARED
 from snakevisor.abi.sched import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID
 from snakevisor.abi.time import OWN_THREAD_CPUCLOCK
 from snakevisor.abi.syscall_numbers import SYSCALL_NUMBERS as NR
@@ -61,6 +62,11 @@ COUNT = struct.Struct("<Q")           # the request pages start with the batch's
 REQUESTS_BYTES = 4 * 4096             # each stub's request pages: 292 requests a batch
 PER_BATCH = (REQUESTS_BYTES - COUNT.size) // REQUEST.size
 ANSWER_DEADLINE = 30.0                # seconds a mapper may take to answer before its stub is killed
+# map_host_file's msghdr, then its iovec, control and data bytes: in the first thread's sysmsg, past
+# its head and systrap's scratch byte (its _SCRATCH, 0x800); the control room is CMSG_SPACE of one int.
+RECV = 0x840
+RECV_AREA = struct.Struct("<QI4xQQQQI4xQQ")   # name, namelen, iov, iovlen, control, controllen, flags; the iovec
+MSGHDR_BYTES, IOVEC_BYTES, CONTROL_BYTES = 56, 16, 24
 
 
 def filter_program(master=False):
@@ -165,6 +171,41 @@ class MapperChannel:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def failure(requests, left, result):
+    """The OSError of a batch that stopped at a failed request (``left`` of them undone)."""
+    return OSError(-result, f"stub request {requests[len(requests) - left][:2]} failed")
+
+
+def write_batch(memory_file, offset, requests):
+    """Requests ((nr, arguments...)) after their count, as stub.S's batch reads them."""
+    memory_file.write(offset, COUNT.pack(len(requests)) + b"".join(
+        REQUEST.pack(*r, *(0,) * (7 - len(r))) for r in requests))
+
+
+def map_host_file(aspace, ctx, addr, length, prot, fd, offset):
+    """systrap's AddressSpace.map_host_file: the mapper receives ``fd`` (at HOST_FD), maps it and
+    closes it (the module docstring). A recvmsg that failed (the application scribbled its
+    msghdr) may leave the descriptor's message queued, which the next batch would take for its
+    start: the stub is killed. A failed mmap leaves HOST_FD open: closed at once, so the next
+    host file lands there again."""
+    msg = aspace.sysmsgs[0]   # the first thread's (rewritten each time: the application may scribble it)
+    base = msg.stub + RECV
+    iov, control = base + MSGHDR_BYTES, base + MSGHDR_BYTES + IOVEC_BYTES
+    RECV_AREA.pack_into(msg.mv, RECV, 0, 0, iov, 1, control, CONTROL_BYTES, 0, control + CONTROL_BYTES, 1)
+    requests = [(NR["recvmsg"], st.MAPPER_FD, base, 0),
+                (NR["mmap"], addr, length, prot, MAP_SHARED | MAP_FIXED, st.HOST_FD, offset),
+                (NR["close"], st.HOST_FD)]
+    write_batch(aspace.platform.memory_file, aspace.requests, requests)
+    tid = aspace.pid if ctx is None else ctx.tid
+    left, result = aspace.mapper.run_batch(tid, fd)
+    if left == len(requests):
+        aspace.kill()
+        raise StubGone(tid, signal.SIGSYS)
+    if left == 2:
+        aspace.run_requests(ctx, [(NR["close"], st.HOST_FD)], check=False)
+        raise failure(requests, left, result)
 
 
 def _signed(value):
