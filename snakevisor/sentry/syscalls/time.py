@@ -1,6 +1,8 @@
-"""Clocks and sleeping: clock_gettime/getres, gettimeofday, time, nanosleep, clock_nanosleep."""
+"""Clocks and sleeping: clock_gettime/getres, gettimeofday, time, nanosleep, clock_nanosleep (on
+CPU-time clocks too: until the clock reaches the time)."""
 import struct
 import time as host_time
+from select import POLLIN
 
 from snakevisor.abi.errno import EFAULT, EINVAL, EOPNOTSUPP, EPERM, ERESTART_RESTARTBLOCK, SyscallError
 from snakevisor.abi.fs import to_s32
@@ -9,6 +11,8 @@ from snakevisor.abi.time import (CLOCK_BOOTTIME, CLOCK_BOOTTIME_ALARM, CLOCK_MON
                                  CLOCK_REALTIME_COARSE, CLOCK_TAI, CLOCK_THREAD_CPUTIME_ID, NSEC, TIMER_ABSTIME,
                                  TIMESPEC, ktime_add_safe, timespec_to_ktime, timespec_valid)
 from snakevisor.sentry.kernel import cputime, timens
+from snakevisor.sentry.kernel.timers import CpuClockTimer
+from snakevisor.sentry.vfs.waiter import HostFdWaitable
 
 
 _HOST_CLOCK = {
@@ -25,6 +29,11 @@ _HOST_CLOCK = {
 
 # Clocks Linux can only read: no POSIX timer on them, no clock_nanosleep (EOPNOTSUPP)
 READ_ONLY_CLOCKS = (CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE)
+CLOCKFD = 3   # the low 3 bits of a dynamic (PTP clock fd) id: no clock_nanosleep
+
+
+def is_cpu_clock(clockid):
+    return clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID) or clockid < 0
 
 
 def cpu_clock_of(t, clockid):
@@ -61,9 +70,21 @@ def _cpu_clock_ns(t, clockid):
     return cputime.process_cpu_ns(task.tg, which)   # (its time goes on across execve)
 
 
+def cpu_clock_timer(t, clockid):
+    """A CpuClockTimer on CPU clock ``clockid`` (a POSIX timer's, a CPU-clock sleep's): its process's
+    or its thread's CPU time."""
+    task, which, per_thread = cpu_clock_of(t, clockid)
+    if task is None:
+        return CpuClockTimer(lambda: 0, 1)   # a zombie's clock stands still
+    if per_thread:
+        return CpuClockTimer(lambda: cputime.thread_cpu_ns(task, which, None), 1)
+    tg = task.tg
+    return CpuClockTimer(lambda: cputime.process_cpu_ns(tg, which), cputime.NCPUS)
+
+
 def clock_ns(t, clockid):
     clockid = to_s32(clockid)
-    if clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID) or clockid < 0:
+    if is_cpu_clock(clockid):
         return _cpu_clock_ns(t, clockid)
     host = _HOST_CLOCK.get(clockid)
     if host is None:
@@ -131,11 +152,14 @@ def nanosleep(t, req, rem):
 
 def clock_nanosleep(t, clockid, flags, req, rem):
     clockid = to_s32(clockid)
-    if clockid == CLOCK_THREAD_CPUTIME_ID or clockid in READ_ONLY_CLOCKS:
+    # Linux: CLOCK_THREAD_CPUTIME_ID has no nsleep (glibc answers EINVAL for it before the call)
+    if clockid == CLOCK_THREAD_CPUTIME_ID or clockid in READ_ONLY_CLOCKS or (clockid < 0 and clockid & 7 == CLOCKFD):
         raise SyscallError(EOPNOTSUPP)
-    if clockid not in _HOST_CLOCK:
+    if clockid not in _HOST_CLOCK and clockid >= 0:
         raise SyscallError(EINVAL)
     ns = read_timespec(t, req)
+    if is_cpu_clock(clockid):
+        return (yield from _cpu_nanosleep(t, clockid, flags, ns, rem))
     now = host_time.monotonic_ns()
     if flags & TIMER_ABSTIME:
         end = now + max(ns - clock_ns(t, clockid), 0)
@@ -168,3 +192,43 @@ def _sleep(t, end_ns, rem, relative=False):
 def _sleep_on(t, end_ns, rem):
     yield from _sleep(t, end_ns, rem, relative=True)
     return 0
+
+
+def _cpu_nanosleep(t, clockid, flags, ns, rem):
+    """Sleep until CPU clock ``clockid`` reaches ``ns`` (TIMER_ABSTIME) or goes ``ns`` further, as
+    Linux's posix_cpu_nsleep; a thread's own clock cannot get there while it sleeps (EINVAL)."""
+    task, _, per_thread = cpu_clock_of(t, clockid)
+    if per_thread and task is t:
+        raise SyscallError(EINVAL)
+    timer = cpu_clock_timer(t, clockid)
+    if flags & TIMER_ABSTIME:
+        return (yield from _cpu_sleep(t, timer, clockid, ns, 0, False))
+    return (yield from _cpu_sleep(t, timer, clockid, ktime_add_safe(timer.clock(), ns), rem, True))
+
+
+def _cpu_sleep(t, timer, clockid, target, rem, relative):
+    """Wait on ``timer`` until its clock reaches ``target`` (and close it). A signal: the CPU time
+    left goes to ``rem``; a relative sleep goes on to the same target after a stop
+    (ERESTART_RESTARTBLOCK), an absolute one is restarted as it was (no handler) or EINTR."""
+    try:
+        if target <= timer.clock():
+            return 0
+        timer.settime(target, 0, absolute=True)
+        while not timer.expirations():
+            try:
+                yield from t.block_on(HostFdWaitable(timer.fd), POLLIN)
+            except SyscallError:
+                if timer.expirations():
+                    return 0   # it got there meanwhile: the sleep is over
+                if not relative:
+                    raise
+                if rem:
+                    try:
+                        write_timespec(t, rem, timer.gettime()[0])
+                    except SyscallError:
+                        raise SyscallError(EFAULT)
+                t.restart_block = lambda: _cpu_sleep(t, cpu_clock_timer(t, clockid), clockid, target, rem, True)
+                raise SyscallError(ERESTART_RESTARTBLOCK)
+        return 0
+    finally:
+        timer.close()

@@ -7,11 +7,10 @@ from snakevisor.abi.errno import EAGAIN, EINVAL, EOPNOTSUPP, SyscallError
 from snakevisor.abi.fs import to_s32
 from snakevisor.abi.signal import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
 from snakevisor.abi.poll import ITIMERSPEC
-from snakevisor.abi.time import (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, ITIMER_PROF, ITIMER_REAL,
-                                 ITIMER_VIRTUAL, NSEC)
-from snakevisor.sentry.kernel import cputime, timens
-from snakevisor.sentry.kernel.timers import CpuClockTimer, CpuItimer, SignalTimer
-from snakevisor.sentry.syscalls.time import _HOST_CLOCK, READ_ONLY_CLOCKS, cpu_clock_of
+from snakevisor.abi.time import ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL, NSEC
+from snakevisor.sentry.kernel import timens
+from snakevisor.sentry.kernel.timers import CpuItimer, SignalTimer
+from snakevisor.sentry.syscalls.time import _HOST_CLOCK, READ_ONLY_CLOCKS, cpu_clock_of, cpu_clock_timer, is_cpu_clock
 
 ITIMER_SIGNALS = {ITIMER_REAL: S.SIGALRM, ITIMER_VIRTUAL: S.SIGVTALRM, ITIMER_PROF: S.SIGPROF}
 ITIMERVAL = struct.Struct("<qqqq")   # it_interval (sec, usec), it_value (sec, usec)
@@ -78,20 +77,9 @@ def _posix_timers(t):
     return t.tg.posix_timers
 
 
-def _cpu_timer(t, clockid):
-    """What a POSIX timer on a CPU clock counts: its process's or its thread's CPU time."""
-    task, which, per_thread = cpu_clock_of(t, clockid)
-    if task is None:
-        return CpuClockTimer(lambda: 0, 1)   # a zombie's clock stands still
-    if per_thread:
-        return CpuClockTimer(lambda: cputime.thread_cpu_ns(task, which, None), 1)
-    tg = task.tg
-    return CpuClockTimer(lambda: cputime.process_cpu_ns(tg, which), cputime.NCPUS)
-
-
 def timer_create(t, clockid, sevp, timerid_ptr):
     clockid = to_s32(clockid)
-    cpu = clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID) or clockid < 0
+    cpu = is_cpu_clock(clockid)
     host_clock = _HOST_CLOCK.get(clockid)
     if host_clock is None and not cpu:
         raise SyscallError(EINVAL)
@@ -119,7 +107,7 @@ def timer_create(t, clockid, sevp, timerid_ptr):
     t.mm.copy_out(timerid_ptr, struct.pack("<i", timer_id))
     timers[timer_id] = SignalTimer(t.kernel, host_clock if host_clock in (0, 1, 7) else 1, t.tg,
                                    0 if notify == SIGEV_NONE else signo, target, timer_id, value, S.SI_TIMER,
-                                   host=_cpu_timer(t, clockid) if cpu else None)
+                                   host=cpu_clock_timer(t, clockid) if cpu else None)
     return 0
 
 
