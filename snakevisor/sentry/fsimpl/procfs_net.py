@@ -3,7 +3,7 @@
 Socket tables (tcp, tcp6, udp, udp6, unix) list only the sandbox's own
 sockets, from the Sentry's registry (net/registry.py) — so with
 ``--network=host`` no host socket shows. Numbers come from each InetSocket's
-host socket (getsockname/getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, SO_MEMINFO);
+host socket (net/inet_view.py: names, TCP_INFO, SIOCINQ/SIOCOUTQ, SO_MEMINFO);
 the inode and uid are the sandbox's (the sockfs inode). dev, if_inet6 and
 route describe the namespace, asked by the Sentry over rtnetlink; snmp and netstat
 and snmp6 are the host kernel's counters of it, from files opened at boot (net/mib.py). Nothing
@@ -16,27 +16,20 @@ Left out: sockets the application no longer holds (TIME_WAIT, orphaned
 FIN_WAIT: the host keeps them, we cannot tell them from the host's), raw, icmp,
 udplite and netlink tables, and the hash-bucket "sl" of udp (a row number here).
 """
-import fcntl
 import socket as _socket
 import struct
 from collections import Counter, namedtuple
 
 from snakevisor.abi import netlink as NL
-from snakevisor.abi import socket as S
-from snakevisor.abi.errno import SyscallError
-from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.socket import (SK_MEMINFO_DROPS, SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_WMEM_ALLOC, SO_ACCEPTCON,
-                                   SO_MEMINFO, SS_CONNECTED, SS_CONNECTING, SS_UNCONNECTED, TCP_CLOSE, TCP_ESTABLISHED,
+                                   SS_CONNECTED, SS_CONNECTING, SS_UNCONNECTED, TCP_CLOSE, TCP_ESTABLISHED,
                                    TCP_INFINITE_SSTHRESH, TCP_LISTEN)
 from snakevisor.abi.time import CLK_TCK
 from snakevisor.sentry.kernel.netns import ROOT
 from snakevisor.sentry.net import mib
+from snakevisor.sentry.net.inet_view import inet_sockets, meminfo, names, queues, tcp_info, tcp_timer
 from snakevisor.sentry.net.registry import live_sockets
-
-# struct tcp_info up to tcpi_snd_cwnd: state, ca_state, retransmits, probes, backoff, options, wscale, flags;
-# rto, ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets, last_data_sent, last_ack_sent,
-# last_data_recv, last_ack_recv, pmtu, rcv_ssthresh, rtt, rttvar, snd_ssthresh, snd_cwnd.
-TCP_INFO = struct.Struct("<8B19I")
+from snakevisor.sentry.net.unix_diag import peer_counts, sk_state, unix_sockets
 
 TCP_HEADER = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
               "inode")
@@ -78,63 +71,27 @@ def _endpoint(raw: bytes | None, v6: bool) -> tuple[str, int]:
     return _hex_addr(raw[8:24] if v6 else raw[4:8]), port
 
 
-def _inet_sockets(ns, family: int, stype: int, protocol: int):
-    from snakevisor.sentry.net.inet import InetSocket
-    for s in live_sockets():
-        if isinstance(s, InetSocket) and s.netns is ns and s.family == family and s.stype == stype and \
-                s.protocol in (0, protocol):
-            if s.sock.fileno() >= 0:
-                yield s
-
-
 def _names(s, v6: bool):
-    try:
-        local = s.getsockname(None)
-    except SyscallError:
-        local = None
-    try:
-        peer = s.getpeername(None)
-    except SyscallError:
-        peer = None
+    local, peer = names(s)
     return _endpoint(local, v6), _endpoint(peer, v6), peer is not None
 
 
-def _ioctl_int(fd: int, cmd: int) -> int:
-    try:
-        return struct.unpack("<i", fcntl.ioctl(fd, cmd, bytes(4)))[0]
-    except OSError:
-        return 0
-
-
-def _tcp_info(s):
-    """The host socket's struct tcp_info fields, or None if it has none (closed)."""
-    try:
-        info = s.sock.getsockopt(_socket.SOL_TCP, S.TCP_INFO, TCP_INFO.size)
-    except OSError:
-        return None
-    return TCP_INFO.unpack(info.ljust(TCP_INFO.size, b"\0"))
-
-
 def _tcp_row(s, i: int, v6: bool) -> str | None:
-    f = _tcp_info(s)
+    f = tcp_info(s)
     if f is None or f[0] == TCP_CLOSE:
         return None   # neither listening nor connected: Linux hashes it nowhere, lists it nowhere
     state, retransmits, probes = f[0], f[2], f[3]
-    rto, ato, unacked, last_data_recv, ssthresh, cwnd = f[8], f[9], f[12], f[19], f[25], f[26]
+    rto, ato, unacked, ssthresh, cwnd = f[8], f[9], f[12], f[25], f[26]
     (laddr, lport), (raddr, rport), _ = _names(s, v6)
     if state == TCP_LISTEN:
         # tcp_info of a listener: unacked = children ready for accept(), sacked = backlog.
         tx, rx, refs, rto_t, ato_t, cwnd, last = 0, unacked, 1, CLK_TCK, 0, 10, 0
     else:
-        tx, rx, refs = _ioctl_int(s.fd, TIOCOUTQ), _ioctl_int(s.fd, FIONREAD), 2
+        (rx, tx), refs = queues(s), 2
         rto_t, ato_t = rto * CLK_TCK // 1_000_000, ato * CLK_TCK // 1_000_000
         last = -1 if ssthresh >= TCP_INFINITE_SSTHRESH else ssthresh
-    timer, when = 0, 0
-    if state != TCP_LISTEN and unacked:
-        timer, when = 1, rto_t                     # retransmit timer pending
-    elif state == TCP_ESTABLISHED and s.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE):
-        idle = s.sock.getsockopt(_socket.SOL_TCP, _socket.TCP_KEEPIDLE)
-        timer, when = 2, max(idle * CLK_TCK - last_data_recv * CLK_TCK // 1000, 0)   # keepalive timer
+    timer, when = tcp_timer(s, f)
+    when = when * CLK_TCK // 1000
     uid, ino = s.inode.uid, s.inode.ino
     row = (f"{i:4d}: {laddr}:{lport:04X} {raddr}:{rport:04X} {state:02X} {tx & 0xFFFFFFFF:08X}:{rx:08X} "
            f"{timer:02X}:{when:08X} {retransmits:08X} {uid:5d} {probes:8d} {ino} {refs} {_kptr(s)} "
@@ -146,10 +103,7 @@ def _udp_row(s, i: int, v6: bool) -> str | None:
     (laddr, lport), (raddr, rport), connected = _names(s, v6)
     if lport == 0:
         return None   # never bound (no send, no bind, no connect): not in the UDP table
-    try:
-        mem = struct.unpack("<9I", s.sock.getsockopt(_socket.SOL_SOCKET, SO_MEMINFO, 36)[:36].ljust(36, b"\0"))
-    except OSError:
-        mem = (0,) * 9
+    mem = meminfo(s)
     state = TCP_ESTABLISHED if connected else TCP_CLOSE
     row = (f"{i:5d}: {laddr}:{lport:04X} {raddr}:{rport:04X} {state:02X} "
            f"{mem[SK_MEMINFO_WMEM_ALLOC]:08X}:{mem[SK_MEMINFO_RMEM_ALLOC]:08X} 00:00000000 00000000 "
@@ -160,7 +114,7 @@ def _udp_row(s, i: int, v6: bool) -> str | None:
 def _table(ns, header: str, family: int, stype: int, protocol: int, row_fn) -> str:
     v6 = family == _socket.AF_INET6
     rows = []
-    for s in _inet_sockets(ns, family, stype, protocol):
+    for s in inet_sockets(ns, family, stype, protocol):
         row = row_fn(s, len(rows), v6)
         if row is not None:
             rows.append(row)
@@ -193,21 +147,15 @@ def _unix_row(s, ino: int, refs: int, state: int) -> bytes:
 
 
 def unix(ns=ROOT):
-    from snakevisor.sentry.net.unix import UnixSocket
-    socks = [s for s in live_sockets() if isinstance(s, UnixSocket) and not s.closed and s.netns is ns]
+    socks = unix_sockets(ns)
     # Connections queued for accept() have no socket (no inode) yet: Linux lists them as connecting.
-    embryos = {id(s): list(s.backlog) if s.listening else [] for s in socks}
-    # A peer holds a reference (sk_refcnt: 2, plus one per socket whose peer this is); connecting a
-    # datagram socket makes both ends TCP_ESTABLISHED.
-    pointed_at = Counter(id(p.peer) for p in socks + [e for es in embryos.values() for e in es] if p.peer)
+    # A peer holds a reference (sk_refcnt: 2, plus one per socket whose peer this is).
+    pointed_at = peer_counts(socks)
     out = [UNIX_HEADER]
     for s in socks:
-        if s.connection_based:
-            established = s.connected and not s.listening
-        else:
-            established = s.peer is not None or pointed_at[id(s)] > 0
+        established = sk_state(s, pointed_at) == TCP_ESTABLISHED
         out.append(_unix_row(s, s.inode.ino, 2 + pointed_at[id(s)], SS_CONNECTED if established else SS_UNCONNECTED))
-        for embryo in embryos[id(s)]:
+        for embryo in s.backlog if s.listening else ():
             out.append(_unix_row(embryo, 0, 2 + pointed_at[id(embryo)], SS_CONNECTING))
     return b"".join(out)
 
@@ -335,10 +283,10 @@ def _hashed(ns, family: int, stype: int, protocol: int) -> int:
     """How many sockets of a kind are in the protocol's tables (sock_prot_inuse): TCP's listening
     or connected (the rows of /proc/net/tcp), UDP's bound, every raw one."""
     if stype == _socket.SOCK_STREAM:
-        return sum(1 for s in _inet_sockets(ns, family, stype, protocol)
-                   if (f := _tcp_info(s)) is not None and f[0] != TCP_CLOSE)
+        return sum(1 for s in inet_sockets(ns, family, stype, protocol)
+                   if (f := tcp_info(s)) is not None and f[0] != TCP_CLOSE)
     v6 = family == _socket.AF_INET6
-    return sum(1 for s in _inet_sockets(ns, family, stype, protocol) if stype == _socket.SOCK_RAW or _names(s, v6)[0][1])
+    return sum(1 for s in inet_sockets(ns, family, stype, protocol) if stype == _socket.SOCK_RAW or _names(s, v6)[0][1])
 
 
 def sockstat(ns=ROOT):

@@ -195,6 +195,8 @@ class InetSocket(SocketImpl):
         self.rcvtimeo = self.sndtimeo = None
         self.connecting = False
         self.read_shut = False
+        self.shut = 0            # sk_shutdown: RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2 of shutdown(2) calls (sock_diag)
+        self.port_locked = False  # bound to a port it chose (SOCK_BINDPORT_LOCK: sock_diag's "auto" test)
         self.kept = {}   # KEPT options the application set: name -> int
 
     # --- addresses and connections -----------------------------------------------------
@@ -213,6 +215,7 @@ class InetSocket(SocketImpl):
             raise SyscallError(EACCES)
         if libc.bind(self.fd, addr, len(addr)) < 0:
             raise _err()
+        self.port_locked = len(addr) >= 4 and struct.unpack_from(">H", addr, 2)[0] != 0
 
     def listen(self, t, backlog):
         try:
@@ -266,9 +269,11 @@ class InetSocket(SocketImpl):
             self.sock.shutdown(how)
         except OSError as e:
             # An unconnected datagram socket is shut down all the same (ENOTCONN notwithstanding).
-            if e.errno == _errno.ENOTCONN and how in (S.SHUT_RD, S.SHUT_RDWR):
-                self.read_shut = True
+            if e.errno == _errno.ENOTCONN:
+                self.shut |= how + 1
+                self.read_shut = how in (S.SHUT_RD, S.SHUT_RDWR) or self.read_shut
             raise SyscallError(e.errno or EINVAL)
+        self.shut |= how + 1
         if how in (S.SHUT_RD, S.SHUT_RDWR):
             self.read_shut = True
 

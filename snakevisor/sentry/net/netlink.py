@@ -1,4 +1,5 @@
-"""AF_NETLINK NETLINK_ROUTE sockets: what `ip addr`, `ip route` and getifaddrs() ask, answered read-only.
+"""AF_NETLINK NETLINK_ROUTE sockets: what `ip addr`, `ip route` and getifaddrs() ask, answered read-only
+(NETLINK_SOCK_DIAG ones are net/sock_diag.py's); netlink port ids, per protocol.
 
 Each application socket is backed by a host NETLINK_ROUTE socket of the
 Sentry, so answers describe the sandbox's network namespace exactly (lo only
@@ -15,12 +16,12 @@ every answer, so no host pid shows through and getifaddrs' port checks hold.
 """
 import ctypes
 import errno as _errno
-import itertools
 import socket as _socket
 
 from snakevisor.abi.errno import (EAGAIN, ECONNREFUSED, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EPERM, ESOCKTNOSUPPORT,
                                   EPROTONOSUPPORT, SyscallError)
 from snakevisor.abi import netlink as NL
+from snakevisor.abi.sock_diag import NETLINK_SOCK_DIAG
 from snakevisor.abi.capability import CAP_NET_ADMIN
 from snakevisor.abi import socket as S
 from snakevisor.abi.poll import POLLIN, POLLRDNORM
@@ -29,7 +30,8 @@ from snakevisor.sentry.fsimpl.sockfs import RecvResult
 from snakevisor.sentry.net.inet import InetSocket
 from snakevisor.sentry.kernel.netns import ROOT
 from snakevisor.sentry.kernel.userns import owner_capable
-from snakevisor.sentry.net.unix import task_creds
+from snakevisor.sentry.net.netlink_ports import claim_port, parse_sockaddr_nl, release_port
+from snakevisor.sentry.net.sock_diag import SockDiagSocket
 
 MAX_MESSAGE = 1 << 20
 # SOL_NETLINK options passed to the host socket: they shape what we receive, they change nothing else.
@@ -37,25 +39,11 @@ PASSTHROUGH_NETLINK = frozenset((NL.NETLINK_ADD_MEMBERSHIP, NL.NETLINK_DROP_MEMB
                                  NL.NETLINK_BROADCAST_ERROR, NL.NETLINK_NO_ENOBUFS, NL.NETLINK_LIST_MEMBERSHIPS,
                                  NL.NETLINK_CAP_ACK, NL.NETLINK_EXT_ACK, NL.NETLINK_GET_STRICT_CHK))
 
-_ports_in_use: set[int] = set()
-_negative_ports = itertools.count(4096)
-
-
-def _pick_port(t) -> int:
-    """Linux's autobind: the tgid for a process's first socket, then -4096, -4097, ... (as u32)."""
-    creds = task_creds(t)
-    tgid = creds[0] if creds else 0
-    if tgid and tgid not in _ports_in_use:
-        return tgid
-    while True:
-        port = (-next(_negative_ports)) & 0xFFFFFFFF
-        if port not in _ports_in_use:
-            return port
-
-
-def new_netlink_socket(stype: int, protocol: int, ns=ROOT):
+def new_netlink_socket(stype: int, protocol: int, ns=ROOT, creds=None):
     if stype not in (S.SOCK_RAW, S.SOCK_DGRAM):
         raise SyscallError(ESOCKTNOSUPPORT)
+    if protocol == NETLINK_SOCK_DIAG:
+        return SockDiagSocket(stype, ns, creds)
     if protocol != NL.NETLINK_ROUTE:
         raise SyscallError(EPROTONOSUPPORT)
     return NetlinkSocket(stype, protocol, ns)
@@ -71,14 +59,7 @@ class NetlinkSocket(InetSocket):
         self.pending = []        # answers made here (refusals), delivered before the host's
 
     # --- addresses ------------------------------------------------------------------------------
-    @staticmethod
-    def _parse(addr: bytes):
-        if len(addr) < NL.SOCKADDR_NL.size:
-            raise SyscallError(EINVAL)
-        family, _, pid, groups = NL.SOCKADDR_NL.unpack_from(addr)
-        if family != S.AF_NETLINK:
-            raise SyscallError(EINVAL)
-        return pid, groups
+    _parse = staticmethod(parse_sockaddr_nl)
 
     def _host_port(self) -> int:
         return NL.SOCKADDR_NL.unpack(self._name(libc.getsockname)[:NL.SOCKADDR_NL.size])[2]
@@ -88,11 +69,7 @@ class NetlinkSocket(InetSocket):
             if pid and pid != self.port:
                 raise SyscallError(EINVAL)   # already bound elsewhere
         else:
-            if pid and pid in _ports_in_use:
-                raise SyscallError(98)        # EADDRINUSE
-            port = pid or _pick_port(t)
-            self.port = port
-            _ports_in_use.add(port)
+            self.port = claim_port(t, NL.NETLINK_ROUTE, pid)
         host = self._host_port()
         if groups != self.groups or host == 0:
             # The host picks its own id (kept on a re-bind); groups only let notifications in.
@@ -229,7 +206,7 @@ class NetlinkSocket(InetSocket):
         return buf.raw[:ln.value]
 
     def release(self):
-        _ports_in_use.discard(self.port)
+        release_port(NL.NETLINK_ROUTE, self.port)
         super().release()
 
 

@@ -112,6 +112,7 @@ def parse_sockaddr_un(addr: bytes, for_bind: bool) -> bytes | None:
 class UnixSocket(SocketImpl):
     family = AF_UNIX
     landlock = None   # the Landlock domain of the task that created it (abstract sockets' scope)
+    vfs_inode = None  # the socket file of its path name, its listener's for an accepted one (sock_diag)
 
     def __init__(self, stype: int, creds=None, ns=ROOT):
         super().__init__()
@@ -169,7 +170,7 @@ class UnixSocket(SocketImpl):
                 vd = mknod_path(task_ctx(t), at_start(t, 0xFFFFFF9C, name), name, S_IFSOCK | perms, 0, umask)
             except SyscallError as e:
                 raise SyscallError(EADDRINUSE if e.errno == EEXIST else e.errno)
-            self.bound_inode = vd.dentry.inode
+            self.bound_inode = self.vfs_inode = vd.dentry.inode
             self.bound_inode.inc_ref()
             _by_inode[self.bound_inode] = self
         self.name = name
@@ -265,7 +266,7 @@ class UnixSocket(SocketImpl):
         self._check_scope(t, listener)
         mine = task_creds(t) or self.creds
         server = UnixSocket(self.stype, listener.creds, listener.netns)
-        server.name = listener.name
+        server.name, server.vfs_inode = listener.name, listener.vfs_inode
         server.passcred = listener.passcred
         server.peercred = mine
         self.peercred = listener.creds

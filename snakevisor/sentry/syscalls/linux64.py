@@ -167,7 +167,7 @@ ENTRIES = (
     full(39,     "getpid",                 process.getpid,                ""),
     full(40,     "sendfile",               splice.sendfile,               "fd fd ptr uint"),
     partial(41,  "socket",                 socket.socket,                 "int hex int",
-                 "AF_UNIX, AF_INET, AF_INET6, AF_NETLINK (route)", returns="fd"),
+                 "AF_UNIX, AF_INET, AF_INET6, AF_NETLINK (route, sock_diag)", returns="fd"),
     full(42,     "connect",                socket.connect,                "fd ptr int"),
     full(43,     "accept",                 socket.accept,                 "fd ptr ptr", returns="fd"),
     full(44,     "sendto",                 socket.sendto,                 "fd str:2 uint hex ptr int"),

@@ -186,7 +186,7 @@ def _new_impl(t, domain, stype, protocol):
         ns = netns.of_task(t)
         return InetSocket(domain, base, protocol, ns.host_socket(domain, base, protocol), ns)
     if domain == S.AF_NETLINK:
-        return new_netlink_socket(base, protocol, netns.of_task(t))
+        return new_netlink_socket(base, protocol, netns.of_task(t), t.creds)
     raise SyscallError(EAFNOSUPPORT)
 
 
