@@ -10,7 +10,7 @@ import pytest
 from harness import app_env, compare, compile_c, run_native, run_sandboxed
 
 CASES = ["oob_basic", "oob_skip", "oob_replace", "oob_peek", "oob_inline", "oob_signal", "oob_errors", "propagate_from",
-         "pidfd_info", "pidfd_ns", "set_tid", "ns_last_pid", "pidfd_thread"]
+         "pidfd_info", "pidfd_ns", "set_tid", "ns_last_pid", "pidfd_thread", "loginuid"]
 CPU_SLEEP_CASES = ["spin", "idle", "restart", "thread", "child"]
 
 

@@ -27,6 +27,10 @@
  *                  nothing: ENOENT), O_EXCL in F_GETFL; pidfd_send_signal to that thread by
  *                  default; POLLIN|POLLHUP once it exited; waitid ECHILD; PIDFD_GET_INFO's pid;
  *                  clone3 CLONE_THREAD|CLONE_PIDFD
+ *   loginuid       /proc/self/loginuid and sessionid: unset (4294967295) at first (a child unsets
+ *                  its own first: the host's test run may have one), set once freely, a new session
+ *                  each time, inherited by fork; set again without CAP_AUDIT_CONTROL EPERM, another
+ *                  process's EPERM, bad numbers EINVAL/ERANGE, a write past offset 0 EINVAL
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +53,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "show.h"
 
@@ -1064,6 +1069,70 @@ static int pidfd_thread(void)   /* in a child: the sandbox runs us as pid 1, who
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* --- the audit login uid ---------------------------------------------------------------------- */
+
+static long read_u32_file(const char *path) {
+    char buf[32] = "";
+    int fd = open(path, O_RDONLY);
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return n > 0 && buf[n - 1] != '\n' ? strtol(buf, NULL, 10) : -1;   /* (no newline, as Linux) */
+}
+
+static void write_loginuid(const char *what, const char *path, const char *text, off_t offset) {
+    int fd = open(path, O_WRONLY);
+    errno = 0;
+    long n = pwrite(fd, text, strlen(text), offset);
+    printf("%s: %ld %s\n", what, n, n < 0 ? strerrorname_np(errno) : "");
+    close(fd);
+}
+
+static int loginuid_child(void) {
+    const char *me = "/proc/self/loginuid";
+    write_loginuid("unset first", me, "4294967295", 0);
+    printf("loginuid %ld sessionid %ld\n", read_u32_file(me), read_u32_file("/proc/self/sessionid"));
+    write_loginuid("set 1000", me, "1000\n", 0);
+    long session = read_u32_file("/proc/self/sessionid");
+    printf("loginuid %ld, a session %d\n", read_u32_file(me), session > 0 && session < 4294967295L);
+    write_loginuid("set 1001 (CAP_AUDIT_CONTROL)", me, "1001", 0);
+    long session2 = read_u32_file("/proc/self/sessionid");
+    printf("loginuid %ld, a new session %d\n", read_u32_file(me), session2 != session);
+    write_loginuid("not a number", me, "10x", 0);
+    write_loginuid("too big", me, "4294967296", 0);
+    write_loginuid("at offset 1", me, "1002", 1);
+    char parent[64];
+    snprintf(parent, sizeof parent, "/proc/%d/loginuid", (int)getppid());
+    write_loginuid("another process's", parent, "1003", 0);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        printf("child: loginuid %ld, same session %d\n", read_u32_file(me),
+               read_u32_file("/proc/self/sessionid") == session2);
+        struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct d[2];
+        syscall(SYS_capget, &h, d);
+        d[0].effective &= ~(1u << CAP_AUDIT_CONTROL);
+        syscall(SYS_capset, &h, d);
+        write_loginuid("child without CAP_AUDIT_CONTROL", me, "1004", 0);
+        printf("child: loginuid %ld\n", read_u32_file(me));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    write_loginuid("unset again", me, "4294967295", 0);
+    printf("loginuid %ld sessionid %ld\n", read_u32_file(me), read_u32_file("/proc/self/sessionid"));
+    return 0;
+}
+
+static int loginuid(void) {   /* in a child: the native test run's own loginuid is left alone */
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0)
+        _exit(loginuid_child());
+    int st;
+    waitpid(c, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -1081,6 +1150,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "set_tid")) return set_tid();
     if (!strcmp(c, "ns_last_pid")) return ns_last_pid();
     if (!strcmp(c, "pidfd_thread")) return pidfd_thread();
+    if (!strcmp(c, "loginuid")) return loginuid();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

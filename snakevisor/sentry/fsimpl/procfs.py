@@ -20,7 +20,7 @@ from snakevisor.abi.time import CLK_TCK
 from snakevisor.abi.utsname import random_uuid
 from snakevisor.sentry.mm import mlock, procmaps, special
 from snakevisor.sentry.kernel import netns
-from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_net, procfs_pid
+from snakevisor.sentry.fsimpl import inotify, nsfs, pipefs, procfs_audit, procfs_net, procfs_pid
 from snakevisor.sentry.fsimpl.procfs_sysnet import sys_net
 from snakevisor.sentry.fsimpl import procfs_sysinfo as sysinfo
 from snakevisor.sentry.fsimpl.procfs_inodes import (Directory, GeneratedFile, MagicLink, ReadOnlySysctl, Symlink,
@@ -430,6 +430,7 @@ class ThreadGroupDir(Directory):
             # no kernel symbol to name where a Task sleeps: Linux's answer when it has none (ps: "-")
             b"wchan": lambda: GeneratedFile(fs, lambda: "0"),
             **self._userns_entries(),
+            **procfs_audit.audit_entries(fs, task),
             b"statm": lambda: GeneratedFile(fs, self._statm),
             b"mem": lambda: procfs_pid.mem_file(fs, task),
             b"pagemap": lambda: procfs_pid.pagemap_file(fs, task),

@@ -75,6 +75,7 @@ def do_clone(task, flags, stack, parent_tid, child_tid, tls, exit_signal=None, s
     child.sigmask = task.sigmask
     child.name = task.name
     child.tsc_mode, child.timer_slack_ns = task.tsc_mode, task.timer_slack_ns
+    child.loginuid, child.sessionid = task.loginuid, task.sessionid   # (copy_process copies the audit ids)
     child.cpu_mask = task.cpu_mask   # sched_setaffinity's mask is inherited (a fork's and a thread's)
     _inherit_sched(task, child)
     child.default_timer_slack_ns = task.timer_slack_ns   # PR_SET_TIMERSLACK's 0 in the child: the parent's

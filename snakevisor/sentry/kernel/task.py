@@ -57,6 +57,7 @@ class Task:
         self.vfork_parent = None       # the Task blocked in vfork until we exec or exit
         self.pdeath_signal = 0
         self.timer_slack_ns = self.default_timer_slack_ns = DEFAULT_TIMER_SLACK_NS   # prctl's, reported only
+        self.loginuid = self.sessionid = None   # the audit login uid (kernel id) and session (None: unset)
         self.tsc_mode = PR_TSC_ENABLE  # PR_SET_TSC's, reported only: rdtsc is not trapped
         self.cpu_mask = None           # sched_setaffinity's answer, reported back (None: every CPU)
         self.nice = 0                  # setpriority's, a thread's own on Linux; reported only
