@@ -26,7 +26,7 @@ def test_cpu_clock_nanosleep(case):
     assert native.stdout, "the case printed nothing"
 
 
-@pytest.mark.parametrize("case", ["inet", "unix", "errors"])
+@pytest.mark.parametrize("case", ["inet", "unix", "errors", "hostile"])
 def test_sock_diag(case):
     """NETLINK_SOCK_DIAG requests and their answers (tests/programs/sock_diag.c), each in a network
     namespace the program makes."""

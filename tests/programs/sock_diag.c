@@ -10,6 +10,11 @@
  *            connections, queues, shutdown, uid; by state; one socket by inode and cookie
  *   errors   short and unknown requests, families without a handler, ACKs, several requests in
  *            one send, a second dump while one runs, a truncated read
+ *   hostile  a bytecode filter of 16,000 ops, each jumping a step ahead when its test fails (Linux
+ *            checks it in one pass of ops per jump; a checker walking the program for each jump
+ *            takes minutes), four such requests answered within 20 s; requests asking an ACK sent again and again,
+ *            never read: the answers past the receive buffer are dropped, the next recv says
+ *            ENOBUFS once, the ones kept are read, then EAGAIN (the queue was bounded)
  *   ss       the sockets of inet and unix (no data left in Unix ones), then `ss` (iproute2) lists
  *            them: -tan, -uan, -xa, -lntp;
  *            each socket's inode number and our pid are printed after ("label NAME INODE", "pid
@@ -38,6 +43,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* --- labels: inode number -> name ------------------------------------------------------------ */
@@ -573,6 +579,70 @@ static int ss(void) {
     return 0;
 }
 
+static int hostile(void) {
+    if (own_netns())
+        return 1;
+    int fd = diag_fd();
+    /* inet_diag_req_v2 + an INET_DIAG_REQ_BYTECODE attribute of 16,000 JMP ops */
+    enum { OPS = 16000 };
+    size_t bclen = OPS * sizeof(struct inet_diag_bc_op);
+    size_t len = NLMSG_LENGTH(sizeof(struct inet_diag_req_v2) + NLA_HDRLEN + bclen);
+    char *buf = calloc(1, len);
+    struct nlmsghdr *h = (void *)buf;
+    h->nlmsg_len = len;
+    h->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    h->nlmsg_seq = 77;
+    struct inet_diag_req_v2 *r = NLMSG_DATA(h);
+    r->sdiag_family = AF_INET;
+    r->sdiag_protocol = IPPROTO_TCP;
+    r->idiag_states = -1;
+    struct nlattr *a = (void *)(r + 1);
+    a->nla_len = NLA_HDRLEN + bclen;
+    a->nla_type = INET_DIAG_REQ_BYTECODE;
+    struct inet_diag_bc_op *op = (void *)((char *)a + NLA_HDRLEN);
+    for (int i = 0; i < OPS; i++) {
+        op[i].code = INET_DIAG_BC_JMP;
+        op[i].yes = 4;
+        op[i].no = i < OPS - 1 ? 8 : 4;   /* a jump two ops ahead (the last one's: to the end) */
+    }
+    struct sockaddr_nl k = {.nl_family = AF_NETLINK};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 4; i++) {
+        printf("bytecode request: %s\n", sendto(fd, buf, len, 0, (void *)&k, sizeof k) == (ssize_t)len ? "sent" : strerrorname_np(errno));
+        read_answers(fd, NULL, 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("four answered within 20 s: %s\n", t1.tv_sec - t0.tv_sec < 20 ? "yes" : "no");
+    free(buf);
+    close(fd);
+
+    /* ACK requests, 8 KiB of them per send, 64 sends, none read */
+    fd = diag_fd();
+    char msgs[8192];
+    memset(msgs, 0, sizeof msgs);
+    for (size_t off = 0; off < sizeof msgs; off += NLMSG_HDRLEN) {
+        struct nlmsghdr *m = (void *)(msgs + off);
+        m->nlmsg_len = NLMSG_HDRLEN;
+        m->nlmsg_type = NLMSG_NOOP;
+        m->nlmsg_flags = NLM_F_ACK;
+    }
+    int sent = 0;
+    for (int i = 0; i < 64; i++)
+        sent += sendto(fd, msgs, sizeof msgs, 0, (void *)&k, sizeof k) == sizeof msgs;
+    printf("sends %d\n", sent);
+    int first = recv(fd, msgs, sizeof msgs, MSG_DONTWAIT);
+    printf("first recv: %s\n", first < 0 ? strerrorname_np(errno) : "an answer");
+    long acks = 0;
+    int n;
+    while ((n = recv(fd, msgs, sizeof msgs, MSG_DONTWAIT)) > 0)
+        acks++;
+    printf("then acks read: %s, fewer than sent: %s, then %s\n", acks > 0 ? "yes" : "no",
+           acks < 64L * (sizeof msgs / NLMSG_HDRLEN) ? "yes" : "no", strerrorname_np(errno));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *c = argc > 1 ? argv[1] : "";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -580,6 +650,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "unix")) return unix_case();
     if (!strcmp(c, "errors")) return errors();
     if (!strcmp(c, "ss")) return ss();
+    if (!strcmp(c, "hostile")) return hostile();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -31,6 +31,7 @@ from snakevisor.sentry.net.inet import InetSocket
 from snakevisor.sentry.kernel.netns import ROOT
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.net.netlink_ports import claim_port, parse_sockaddr_nl, release_port
+from snakevisor.sentry.net.netlink_queue import ReceiveQueue
 from snakevisor.sentry.net.sock_diag import SockDiagSocket
 
 MAX_MESSAGE = 1 << 20
@@ -56,7 +57,7 @@ class NetlinkSocket(InetSocket):
         super().__init__(S.AF_NETLINK, stype, protocol, ns.host_socket(S.AF_NETLINK, stype, protocol), ns)
         self.port = 0            # the id the application sees (0: not bound yet)
         self.groups = 0
-        self.pending = []        # answers made here (refusals), delivered before the host's
+        self.pending = ReceiveQueue()   # answers made here (refusals), delivered before the host's
 
     # --- addresses ------------------------------------------------------------------------------
     _parse = staticmethod(parse_sockaddr_nl)
@@ -125,7 +126,8 @@ class NetlinkSocket(InetSocket):
                 continue   # control messages and non-requests: the kernel ignores them too
             (allowed if typ in NL.RTM_READ_ONLY else refused).append(msg)
         for msg in refused:
-            self.pending.extend(self._change(t, msg))
+            for answer in self._change(t, msg):
+                self.pending.put(answer, S.DEFAULT_RCVBUF)
         for msg in allowed:
             n = libc.sendto(self.fd, msg, len(msg), S.MSG_DONTWAIT | S.MSG_NOSIGNAL, None, 0)
             if n < 0:
@@ -152,8 +154,8 @@ class NetlinkSocket(InetSocket):
         n = max(0, min(n, MAX_MESSAGE))
         peek = flags & S.MSG_PEEK
         kernel = NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, 0, 0) if want_addr else None
-        if self.pending:
-            msg = self.pending[0] if peek else self.pending.pop(0)
+        if self.pending or self.pending.overrun:
+            msg = self.pending.take(peek)
             return RecvResult(msg[:n], len(msg), kernel, flags=S.MSG_TRUNC if len(msg) > n else 0)
         buf = ctypes.create_string_buffer(max(n, 1))
         hflags = (flags & S.MSG_PEEK) | S.MSG_TRUNC | S.MSG_DONTWAIT

@@ -18,13 +18,14 @@ from snakevisor.abi import netlink as NL
 from snakevisor.abi import sock_diag as D
 from snakevisor.abi import socket as S
 from snakevisor.abi.capability import CAP_NET_ADMIN
-from snakevisor.abi.errno import (EAGAIN, EBUSY, ECONNREFUSED, EINVAL, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPERM,
+from snakevisor.abi.errno import (EBUSY, ECONNREFUSED, EINVAL, ENOENT, ENOPROTOOPT, EOPNOTSUPP, EPERM,
                                   SyscallError)
 from snakevisor.abi.poll import POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.net import inet_diag, registry, unix_diag
 from snakevisor.sentry.net.netlink_ports import claim_port, parse_sockaddr_nl, release_port
+from snakevisor.sentry.net.netlink_queue import ReceiveQueue
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 INT = struct.Struct("<i")
@@ -56,7 +57,7 @@ class SockDiagSocket(SocketImpl):
         super().__init__()
         self.stype, self.netns, self.creds = stype, ns, creds   # the opener's: uids and CAP_NET_ADMIN
         self.queue = WaitQueue()
-        self.rq: deque = deque()        # datagrams ready to be read
+        self.rq = ReceiveQueue()        # datagrams ready to be read (bounded by rcvbuf)
         self.dump = None                # (messages left, seq, type) of the dump being read
         self.port = self.groups = 0
         self.max_recv = 0               # the largest buffer a recv has offered (max_recvmsg_len)
@@ -174,8 +175,8 @@ class SockDiagSocket(SocketImpl):
         return NL.NLMSGHDR.pack(NL.NLMSGHDR.size + len(body), NL.NLMSG_ERROR, NL.NLM_F_CAPPED if capped else 0,
                                 seq, self.port) + body
 
-    def _queue(self, datagram: bytes):
-        self.rq.append(datagram)
+    def _queue(self, datagram: bytes, always=False):
+        self.rq.put(datagram, self.rcvbuf, always)
 
     def _dump_step(self):
         """The dump's next datagram: as many answers as fit the reader's buffer, or NLMSG_DONE."""
@@ -185,19 +186,18 @@ class SockDiagSocket(SocketImpl):
         while left and (not chunk or sum(map(len, chunk)) + len(left[0]) <= limit):
             chunk.append(left.popleft())
         if chunk:
-            self._queue(b"".join(chunk))
+            self._queue(b"".join(chunk), always=True)
             return
         self.dump = None
         done = INT.pack(-err)
-        self._queue(NL.NLMSGHDR.pack(NL.NLMSGHDR.size + len(done), NL.NLMSG_DONE, NL.NLM_F_MULTI, seq, self.port) + done)
+        self._queue(NL.NLMSGHDR.pack(NL.NLMSGHDR.size + len(done), NL.NLMSG_DONE, NL.NLM_F_MULTI, seq, self.port) + done,
+                    always=True)
 
     # --- answers ----------------------------------------------------------------------------------
     def recvmsg(self, t, n, flags, want_addr):
         self.max_recv = max(self.max_recv, n)
-        if not self.rq:
-            raise SyscallError(EAGAIN)
-        msg = self.rq[0] if flags & S.MSG_PEEK else self.rq.popleft()
-        if self.dump is not None and sum(map(len, self.rq)) <= self.rcvbuf // 2:
+        msg = self.rq.take(flags & S.MSG_PEEK, not self.opts.get(NL.NETLINK_NO_ENOBUFS))
+        if self.dump is not None and self.rq.bytes <= self.rcvbuf // 2:
             self._dump_step()
         addr = NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, 0, 0) if want_addr else None
         return RecvResult(msg[:max(n, 0)], len(msg), addr, flags=S.MSG_TRUNC if len(msg) > n else 0)
