@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -106,7 +107,7 @@ static const char *const paths[] = {
 #define NPATHS (sizeof paths / sizeof paths[0])
 static const char *canary = "/nonexistent/canary";
 
-static long fds[16];
+static long fds[24];
 static int nfds;
 
 /* Map (or re-map: random calls may have unmapped or protected them) the fixed areas and
@@ -307,6 +308,8 @@ static void run_batch(uint64_t seed, long calls, int verbose) {
     int p[2];
     if (pipe2(p, O_NONBLOCK) == 0) { fds[nfds++] = p[0]; fds[nfds++] = p[1]; }
     fds[nfds++] = socket(AF_UNIX, SOCK_STREAM, 0);
+    fds[nfds++] = socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);   /* answered by the Sentry */
+    fds[nfds++] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     fds[nfds++] = -100;
     refresh_areas();
     for (long i = 0; i < calls; i++) {
