@@ -141,7 +141,9 @@ def enter(creds, ns):
 
 
 def _full_caps(creds):
-    creds.cap_inheritable = creds.cap_ambient = 0
+    """set_cred_user_ns: every capability in the new namespace, and the securebits (PR_SET_KEEPCAPS's
+    among them) back to their defaults."""
+    creds.cap_inheritable = creds.cap_ambient = creds.securebits = 0
     creds.cap_permitted = creds.cap_effective = creds.cap_bounding = ALL_CAPS
 
 

@@ -1,0 +1,14 @@
+"""Regressions found by a later sweep of gVisor's syscall tests (user namespaces' securebits, execve of
+odd ELF files and scripts): tests/programs/gvt_sweep.c, one case per argument, natively and in the
+sandbox; stdout and exit status must match."""
+import pytest
+
+from harness import app_env, compare, compile_c
+
+CASES = ["userns_securebits"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gvt_sweep(case):
+    native, _ = compare([compile_c("gvt_sweep"), case], env=app_env(), native_status=0)
+    assert native.stdout, "the case printed nothing"
