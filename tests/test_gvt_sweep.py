@@ -5,7 +5,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["userns_securebits"]
+CASES = ["userns_securebits", "elf_no_return", "elf_interp", "script_depth"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,16 +1,28 @@
 /* Regressions found by a later sweep of gVisor's syscall tests: one case per argv[1], each printing
  * what it observes (return values, errno names), run natively and in the sandbox.
  *   userns_securebits  a new user namespace resets the securebits: PR_SET_KEEPCAPS's flag is gone
+ *   elf_no_return      ELF files that fail to load past execve's point of no return (a segment whose
+ *                      file offset is not page-aligned, a PIE whose addresses wrap): SIGSEGV, not an
+ *                      errno; a segment with no file part is anonymous read-write memory
+ *   elf_interp         PT_INTERP names: not NUL-terminated ENOEXEC, empty EACCES (the working
+ *                      directory); an interpreter of another machine or no ELF at all ELIBBAD; a
+ *                      relative interpreter's mapping is shown by its absolute path
+ *   script_depth       five nested #! scripts run, six are ELOOP; AT_EXECFN and comm are the
+ *                      script's name as execve was given it, not its interpreter's
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,6 +43,7 @@ static const char *en(int e)
     case ENOEXEC: return "ENOEXEC";
     case ELOOP: return "ELOOP";
     case ELIBBAD: return "ELIBBAD";
+    case EIO: return "EIO";
     default: return strerror(e);
     }
 }
@@ -73,11 +86,259 @@ static int userns_securebits(void)
     return 0;
 }
 
+/* -- execve of hand-made ELF files ------------------------------------------------------- */
+static char dir[64];
+
+/* exit(42), and the same after a SIGSTOP to itself (so the parent can read its maps). */
+static const unsigned char EXIT42[] = {0xbf, 42, 0, 0, 0, 0xb8, 60, 0, 0, 0, 0x0f, 0x05};
+static const unsigned char STOP_EXIT42[] = {0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc7, 0xbe, 19, 0, 0, 0,
+                                            0xb8, 62, 0, 0, 0, 0x0f, 0x05,
+                                            0xbf, 42, 0, 0, 0, 0xb8, 60, 0, 0, 0, 0x0f, 0x05};
+
+struct elf {
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph[3];
+    unsigned char data[256];
+};
+
+/* A static ELF whose one PT_LOAD (R+X, at ``vaddr``) covers the whole file; ``interp`` (len
+ * bytes) becomes a PT_INTERP before it. Returns the struct for the caller to adjust. */
+static struct elf make_elf(int type, unsigned long vaddr, const unsigned char *code, size_t n,
+                           const char *interp, size_t len)
+{
+    struct elf e;
+    memset(&e, 0, sizeof(e));
+    memcpy(e.eh.e_ident, ELFMAG, SELFMAG);
+    e.eh.e_ident[EI_CLASS] = ELFCLASS64;
+    e.eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    e.eh.e_ident[EI_VERSION] = EV_CURRENT;
+    e.eh.e_type = type;
+    e.eh.e_machine = EM_X86_64;
+    e.eh.e_version = EV_CURRENT;
+    e.eh.e_phoff = offsetof(struct elf, ph);
+    e.eh.e_ehsize = sizeof(Elf64_Ehdr);
+    e.eh.e_phentsize = sizeof(Elf64_Phdr);
+    int i = 0;
+    size_t off = offsetof(struct elf, data);
+    memcpy(e.data, code, n);
+    if (interp) {
+        memcpy(e.data + 128, interp, len);
+        e.ph[i].p_type = PT_INTERP;
+        e.ph[i].p_offset = off + 128;
+        e.ph[i].p_filesz = e.ph[i].p_memsz = len;
+        i++;
+    }
+    e.ph[i].p_type = PT_LOAD;
+    e.ph[i].p_flags = PF_R | PF_X;
+    e.ph[i].p_vaddr = vaddr;
+    e.ph[i].p_filesz = e.ph[i].p_memsz = sizeof(e);
+    e.ph[i].p_align = 0x1000;
+    e.eh.e_phnum = i + 1;
+    e.eh.e_entry = vaddr + off;
+    return e;
+}
+
+static void put_file(const char *name, const void *data, size_t n, int mode)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0 || write(fd, data, n) != (ssize_t)n) {
+        printf("cannot write %s: %s\n", name, en(errno));
+        exit(1);
+    }
+    close(fd);
+}
+
+/* Fork, execve ``name`` (relative to the working directory, which is ``dir``) and report how it
+ * ended: the errno execve failed with, or its exit status or signal. ``stopped``: a callback for
+ * a child that stops itself (it is continued after). */
+static void run(const char *what, const char *name, void (*stopped)(pid_t))
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        char *argv[] = {(char *)name, NULL}, *envp[] = {NULL};
+        execve(name, argv, envp);
+        printf("%s: execve %s\n", what, en(errno));
+        fflush(stdout);
+        _exit(127);
+    }
+    int st;
+    if (stopped) {
+        if (waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st)) {
+            stopped(pid);
+            kill(pid, SIGCONT);
+        }
+    }
+    if (waitpid(pid, &st, 0) != pid)
+        printf("%s: waitpid %s\n", what, en(errno));
+    else if (WIFEXITED(st) && WEXITSTATUS(st) != 127)
+        printf("%s: exit %d\n", what, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        printf("%s: signal %d\n", what, WTERMSIG(st));
+}
+
+/* The maps lines of the hand-made images: below 0x10000000, or of a file in ``dir`` (named
+ * relative to it; "high" for an address that varies). */
+static void low_maps(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char perms[8], name[256] = "";
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perms, name) < 3)
+            continue;
+        size_t n = strlen(dir);
+        int ours = !strncmp(name, dir, n);
+        const char *shown = ours ? name + n + 1 : name;
+        if (lo < 0x10000000)
+            printf("  %lx-%lx %s '%s'\n", lo, hi, perms, shown);
+        else if (ours)
+            printf("  high %s '%s'\n", perms, shown);
+    }
+    if (f)
+        fclose(f);
+}
+
+static void in_tmpdir(void)
+{
+    strcpy(dir, "/tmp/gvtswXXXXXX");
+    if (!mkdtemp(dir) || chdir(dir)) {
+        printf("tmpdir: %s\n", en(errno));
+        exit(1);
+    }
+}
+
+static void clean_tmpdir(void)
+{
+    char cmd[128];
+    chdir("/");
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    system(cmd);
+}
+
+static int elf_no_return(void)
+{
+    in_tmpdir();
+    struct elf e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), NULL, 0);
+    put_file("ok", &e, sizeof(e), 0755);
+    run("ok", "./ok", NULL);
+    e.ph[0].p_offset = 1;                      /* its page would start one byte into the file */
+    put_file("unaligned", &e, sizeof(e), 0755);
+    run("unaligned offset", "./unaligned", NULL);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), NULL, 0);
+    e.ph[0].p_filesz = e.ph[0].p_memsz + 1;    /* more file than memory */
+    put_file("filesz", &e, sizeof(e), 0755);
+    run("filesz past memsz", "./filesz", NULL);
+    e = make_elf(ET_DYN, 0, EXIT42, sizeof(EXIT42), NULL, 0);
+    e.ph[0].p_vaddr = 0xfffffffffffff000UL - e.ph[0].p_memsz;
+    e.eh.e_entry = e.ph[0].p_vaddr + offsetof(struct elf, data);
+    put_file("pie_wrap", &e, sizeof(e), 0755);
+    run("pie wrapping", "./pie_wrap", NULL);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), NULL, 0);
+    e.eh.e_entry = 0x800000000000UL;           /* past the address space */
+    put_file("entry", &e, sizeof(e), 0755);
+    run("entry out of range", "./entry", NULL);
+    e = make_elf(ET_EXEC, 0x400000, STOP_EXIT42, sizeof(STOP_EXIT42), NULL, 0);
+    e.ph[1] = e.ph[0];                         /* read-only, no file part */
+    e.ph[1].p_flags = PF_R;
+    e.ph[1].p_vaddr = 0x401000;
+    e.ph[1].p_filesz = 0;
+    e.ph[1].p_memsz = 0x1000;
+    e.ph[2] = e.ph[1];                         /* executable, a file page and more memory */
+    e.ph[2].p_flags = PF_R | PF_X;
+    e.ph[2].p_vaddr = 0x500000;
+    e.ph[2].p_filesz = 16;
+    e.ph[2].p_memsz = 0x2000;
+    e.eh.e_phnum = 3;
+    put_file("anon", &e, sizeof(e), 0755);
+    run("anonymous segment", "./anon", low_maps);
+    clean_tmpdir();
+    return 0;
+}
+
+static int elf_interp(void)
+{
+    in_tmpdir();
+    struct elf e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), "/f/b", 4);
+    put_file("no_nul", &e, sizeof(e), 0755);
+    run("interp not NUL-terminated", "./no_nul", NULL);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), "/f/b", 5);
+    put_file("missing", &e, sizeof(e), 0755);
+    run("interp missing", "./missing", NULL);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), "\0", 2);
+    put_file("empty", &e, sizeof(e), 0755);
+    run("interp empty", "./empty", NULL);
+    struct elf i = make_elf(ET_DYN, 0, STOP_EXIT42, sizeof(STOP_EXIT42), NULL, 0);
+    i.eh.e_machine = EM_386;
+    put_file("i386", &i, sizeof(i), 0755);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), "i386", 5);
+    put_file("wrong_arch", &e, sizeof(e), 0755);
+    run("interp of another machine", "./wrong_arch", NULL);
+    put_file("short", "hello\n", 6, 0755);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), "short", 6);
+    put_file("short_interp", &e, sizeof(e), 0755);
+    run("interp shorter than an ELF header", "./short_interp", NULL);
+    put_file("text", &e.data, sizeof(e.data), 0755);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), "text", 5);
+    put_file("not_elf", &e, sizeof(e), 0755);
+    run("interp not ELF", "./not_elf", NULL);
+    i.eh.e_machine = EM_X86_64;
+    put_file("ld", &i, sizeof(i), 0755);
+    e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), "ld", 3);
+    put_file("relative", &e, sizeof(e), 0755);
+    run("relative interp", "./relative", low_maps);
+    clean_tmpdir();
+    return 0;
+}
+
+static int script_depth(void)
+{
+    in_tmpdir();
+    struct elf e = make_elf(ET_EXEC, 0x400000, EXIT42, sizeof(EXIT42), NULL, 0);
+    put_file("s0", &e, sizeof(e), 0755);
+    for (int n = 1; n <= 6; n++) {
+        char name[8], body[96];
+        snprintf(name, sizeof(name), "s%d", n);
+        snprintf(body, sizeof(body), "#!%s/s%d\n", dir, n - 1);
+        put_file(name, body, strlen(body), 0755);
+    }
+    run("five scripts deep", "./s5", NULL);
+    run("six scripts deep", "./s6", NULL);
+    char self[256], body[300];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[n < 0 ? 0 : n] = 0;
+    snprintf(body, sizeof(body), "#!%s execfn_child\n", self);
+    put_file("script-name", body, strlen(body), 0755);
+    run("script", "./script-name", NULL);
+    clean_tmpdir();
+    return 0;
+}
+
+/* Run as the interpreter of a script: what AT_EXECFN and comm name. */
+static int execfn_child(void)
+{
+    char comm[32] = "";
+    int fd = open("/proc/self/comm", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, comm, sizeof(comm) - 1);
+    comm[n > 0 ? n - 1 : 0] = 0;
+    printf("AT_EXECFN %s, comm %s\n", (char *)getauxval(AT_EXECFN), comm);
+    return 3;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!strcmp(c, "userns_securebits")) return userns_securebits();
+    if (!strcmp(c, "elf_no_return")) return elf_no_return();
+    if (!strcmp(c, "elf_interp")) return elf_interp();
+    if (!strcmp(c, "script_depth")) return script_depth();
+    if (!strcmp(c, "execfn_child")) return execfn_child();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

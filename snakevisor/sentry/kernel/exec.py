@@ -26,7 +26,8 @@ def _creds_for(task, file):
 
 def _load(task, path, argv, envp, vd, path_inaccessible=False):
     """The image loaded into a new address space: (image, its MemoryManager, its first context).
-    Nothing of the caller changes yet: a failure leaves it as it was."""
+    Nothing of the caller changes yet: a failure leaves it as it was, but for one past Linux's
+    point of no return, which kills the process."""
     kernel = task.kernel
     # The program first: a shell or a compiler driver tries each directory of PATH, and a
     # program not found (or not to be run) fails before a stub process is made for it.
@@ -42,13 +43,18 @@ def _load(task, path, argv, envp, vd, path_inaccessible=False):
     try:
         vdso = 0 if task.ns.time.shifted else kernel.vdso_base()   # host clocks: kernel/timens.py
         image = loader.load(mm, open_exec, path, argv, envp, lambda f: _creds_for(task, f), vdso,
-                            path_inaccessible=path_inaccessible)
+                            path_inaccessible=path_inaccessible,
+                            name_of=lambda f: kernel.path_for_maps(task, f))
         aspace, ctx = kernel.platform.new_address_space()
-    except BaseException:
+    except BaseException as e:
         for f in first:
             f.dec_ref()
         mm.release_all()
         task.mm.active_context = task.ctx
+        if isinstance(e, loader.PastNoReturn):
+            # Linux has already dropped the caller's image (begin_new_exec): the process dies
+            # of SIGSEGV (bprm_execve's force_fatal_sig), its other threads with it.
+            kernel.kill_group(task.tg, S.SIGSEGV)
         raise
     try:
         mm.attach(aspace, ctx)

@@ -98,7 +98,8 @@ class Kernel:
         mm.active_context = ctx
         task = Task(self, tg, tgid, ctx, mm, fdtable, fs, creds)
         try:
-            image = loader.load(mm, lambda p: self.open_exec(task, p), path, argv, envp, creds, self.vdso_base())
+            image = loader.load(mm, lambda p: self.open_exec(task, p), path, argv, envp, creds, self.vdso_base(),
+                                name_of=lambda f: self.path_for_maps(task, f))
         except BaseException:
             mm.release_all()
             aspace.kill()

@@ -3,6 +3,11 @@
 The executable and its interpreter are read through the VFS (``open_exec``),
 never from the host. Segments are mapped from the file's page cache, so text
 pages are shared by every process that runs the same binary.
+
+As in Linux's load_elf_binary, what can fail before the point of no return (begin_new_exec) is
+checked first: the headers, the interpreter's name, opening it and its headers. A failure after
+it (a segment that cannot be mapped, an entry point outside the address space) is PastNoReturn:
+the caller's image is gone by then on Linux, and the process dies of SIGSEGV.
 """
 import os
 import struct
@@ -10,14 +15,21 @@ from dataclasses import dataclass
 
 from snakevisor.abi import elf as E
 from snakevisor.abi import mm as M
-from snakevisor.abi.errno import E2BIG, ELOOP, ENOENT, ENOEXEC, ETXTBSY, SyscallError
-from snakevisor.sentry.loader.elf import PHDR, parse_header, parse_phdrs
+from snakevisor.abi.errno import E2BIG, EINVAL, EIO, ELIBBAD, ELOOP, ENOENT, ENOEXEC, ETXTBSY, SyscallError
+from snakevisor.abi.fs import PATH_MAX
+from snakevisor.sentry.loader.elf import EHDR, PHDR, parse_header, parse_phdrs
 from snakevisor.sentry.platform.layout import STACK_SIZE, STACK_TOP
 from snakevisor.sentry.mm.memoryfile import PAGE_SIZE, page_round_down, page_round_up
 
-MAX_SCRIPT_DEPTH = 4                 # BINPRM_MAX_RECURSION
+MAX_SCRIPT_DEPTH = 5                 # exec_binprm: five interpreters (#! scripts) deep at most
 MAX_ARG_BYTES = 2 << 20              # argv+envp strings together (Linux: 1/4 of the stack rlimit)
 HOST_AUXV = {}
+U64 = (1 << 64) - 1                  # ELF address arithmetic wraps as the kernel's unsigned longs do
+
+
+class PastNoReturn(SyscallError):
+    """The image failed to load after Linux's point of no return: the process dies of SIGSEGV
+    (execve kills it; the first process of a sandbox, with no image to lose, reports the errno)."""
 
 
 def host_auxv():
@@ -40,7 +52,7 @@ class LoadedImage:
     sp: int
     executable: object      # FileDescription of the program (for /proc/self/exe)
     argv: list
-    path: bytes
+    path: bytes             # the name execve was given (a script's, not its interpreter's)
     creds: object           # the Credentials the image runs with
 
 
@@ -51,7 +63,6 @@ class _Mapped:
     phdr_addr: int
     phnum: int
     end: int
-    interp: bytes | None
 
 
 def _read_exact(file, offset, n):
@@ -62,6 +73,7 @@ def _read_exact(file, offset, n):
 
 
 def _map_elf(mm, file, info, name, is_main):
+    """Map the PT_LOAD segments (after the point of no return: a SyscallError here is fatal)."""
     loads = info.loads
     lo = page_round_down(min(p.vaddr for p in loads))
     hi = page_round_up(max(p.vaddr + p.memsz for p in loads))
@@ -69,37 +81,62 @@ def _map_elf(mm, file, info, name, is_main):
         # Reserve the whole span first so the segments land together, as Linux does.
         hint = E.ELF_ET_DYN_BASE if is_main else 0
         base = mm.mmap(hint, hi - lo, M.PROT_NONE, M.MAP_PRIVATE | M.MAP_ANONYMOUS)
-        bias = base - lo
+        bias = (base - lo) & U64
     else:
         bias = 0
     for p in loads:
-        prot = ((M.PROT_READ if p.flags & E.PF_R else 0) | (M.PROT_WRITE if p.flags & E.PF_W else 0)
-                | (M.PROT_EXEC if p.flags & E.PF_X else 0))
-        start = page_round_down(bias + p.vaddr)
-        file_end = bias + p.vaddr + p.filesz
-        mem_end = page_round_up(bias + p.vaddr + p.memsz)
-        if p.filesz:
-            mm.mmap(start, page_round_up(file_end) - start, prot, M.MAP_PRIVATE | M.MAP_FIXED, file,
-                    page_round_down(p.offset), name=name)
-            if p.memsz > p.filesz and file_end % PAGE_SIZE:
-                tail = page_round_up(file_end) - file_end
-                mm.copy_out(file_end, bytes(tail), force=True)
-        anon_start = page_round_up(file_end) if p.filesz else start
-        if mem_end > anon_start:
-            mm.mmap(anon_start, mem_end - anon_start, prot, M.MAP_PRIVATE | M.MAP_ANONYMOUS | M.MAP_FIXED)
+        _map_segment(mm, file, p, bias, name, p.vaddr if is_main else (bias + p.vaddr) & U64)
     phdr = info.first(E.PT_PHDR)
     if phdr is not None:
         phdr_addr = bias + phdr.vaddr
     else:
         first = loads[0]
         phdr_addr = bias + first.vaddr - first.offset + info.phoff
-    interp = None
+    entry = (bias + info.entry) & U64
+    if entry >= M.TASK_SIZE_MAX:
+        raise SyscallError(EINVAL)   # BAD_ADDR(elf_entry)
+    return _Mapped(bias, entry, phdr_addr & U64, info.phnum, (bias + hi) & U64)
+
+
+def _map_segment(mm, file, p, bias, name, checked):
+    """One PT_LOAD: its file pages private, the rest of its memory anonymous. That part is
+    writable whatever the flags say (elf_load maps it as brk memory: vm_brk_flags), executable if
+    the segment is. ``checked``: the address Linux holds to the address space's size (the
+    segment's own p_vaddr for the program, its loaded address for the interpreter)."""
+    if checked >= M.TASK_SIZE_MAX or p.filesz > p.memsz or p.memsz > M.TASK_SIZE_MAX - checked:
+        raise SyscallError(EINVAL)
+    prot = ((M.PROT_READ if p.flags & E.PF_R else 0) | (M.PROT_WRITE if p.flags & E.PF_W else 0)
+            | (M.PROT_EXEC if p.flags & E.PF_X else 0))
+    vaddr = (bias + p.vaddr) & U64
+    start = page_round_down(vaddr)
+    file_end = vaddr + p.filesz
+    mem_end = page_round_up(vaddr + p.memsz)
+    if p.filesz:
+        if (p.offset - vaddr) % PAGE_SIZE:
+            raise SyscallError(EINVAL)   # elf_map: the file offset of the page is not page-aligned
+        mm.mmap(start, page_round_up(file_end) - start, prot, M.MAP_PRIVATE | M.MAP_FIXED, file,
+                page_round_down(p.offset), name=name)
+        if p.memsz > p.filesz and file_end % PAGE_SIZE:
+            tail = page_round_up(file_end) - file_end
+            mm.copy_out(file_end, bytes(tail), force=True)
+    anon_start = page_round_up(file_end) if p.filesz else start
+    if mem_end > anon_start:
+        mm.mmap(anon_start, mem_end - anon_start, M.PROT_READ | M.PROT_WRITE | (prot & M.PROT_EXEC),
+                M.MAP_PRIVATE | M.MAP_ANONYMOUS | M.MAP_FIXED)
+
+
+def _interp_name(file, info):
+    """The PT_INTERP name: ENOEXEC unless 2 to PATH_MAX bytes ending in a NUL. An empty name is
+    the working directory (do_open_execat resolves it so), which open_exec refuses: EACCES."""
     ip = info.first(E.PT_INTERP)
-    if ip is not None:
-        if ip.filesz > 4096 or ip.filesz < 2:
-            raise SyscallError(ENOEXEC)
-        interp = _read_exact(file, ip.offset, ip.filesz).split(b"\0", 1)[0]
-    return _Mapped(bias, bias + info.entry, phdr_addr, info.phnum, bias + hi, interp)
+    if ip is None:
+        return None
+    if ip.filesz > PATH_MAX or ip.filesz < 2:
+        raise SyscallError(ENOEXEC)
+    data = _read_exact(file, ip.offset, ip.filesz)
+    if data[-1] != 0:
+        raise SyscallError(ENOEXEC)
+    return data.split(b"\0", 1)[0] or b"."
 
 
 def _read_elf(file):
@@ -123,15 +160,21 @@ def _parse_shebang(head):
     return interp, (arg or None)
 
 
-def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0, path_inaccessible=False):
+def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0, path_inaccessible=False,
+         execfn=None, name_of=lambda f: ""):
     """Load ``path`` into ``mm`` (which must be empty) and build its stack. The files it opens are
     held afterwards by what needs them (the mappings, /proc/PID/exe), not by the loader.
     ``creds``: the caller's Credentials, or a function of the program's FileDescription giving
     the image's (Credentials, AT_SECURE) (a set-user-ID file's). ``path_inaccessible``: the
     program's name will not open once it runs, so a script is ENOENT (its interpreter could
-    not open it)."""
+    not open it). ``execfn``: the name execve was given (AT_EXECFN), kept through scripts;
+    ``name_of``: the name /proc/PID/maps shows for a mapped file. Raises PastNoReturn for a
+    failure after Linux's point of no return."""
     if depth > MAX_SCRIPT_DEPTH:
         raise SyscallError(ELOOP)
+    if sum(len(s) + 1 for s in argv) + sum(len(s) + 1 for s in envp) > MAX_ARG_BYTES:
+        raise SyscallError(E2BIG)   # copy_strings, before any binary format is tried
+    execfn = path if execfn is None else execfn
     file = open_exec(path)
     try:
         if file.inode.writers:
@@ -142,39 +185,56 @@ def load(mm, open_exec, path, argv, envp, creds, vdso_base=0, depth=0, path_inac
                 raise SyscallError(ENOENT)
             interp, arg = _parse_shebang(head)
             new_argv = [interp] + ([arg] if arg else []) + [path] + list(argv[1:])
-            return load(mm, open_exec, interp, new_argv, envp, creds, vdso_base, depth + 1)
+            return load(mm, open_exec, interp, new_argv, envp, creds, vdso_base, depth + 1,
+                        execfn=execfn, name_of=name_of)
         # The credentials come from the program itself, never from a script (its interpreter's).
         creds, secure = creds(file) if callable(creds) else (creds, False)
         info, _ = _read_elf(file)
-        main = _map_elf(mm, file, info, path, True)
-        mm.brk_start = mm.brk_end = main.end
-        base, entry = 0, main.entry
-        if main.interp is not None:
-            base, entry = _load_interpreter(mm, open_exec, main.interp)
-        mm.set_executable(file)
-        sp = _build_stack(mm, argv, envp, path, creds, secure, main, base, vdso_base)
-        return LoadedImage(entry, sp, file, list(argv), path, creds)
+        interp = _open_interpreter(open_exec, _interp_name(file, info))
+        try:
+            base, entry, main = _map_image(mm, file, info, interp, name_of)
+            mm.set_executable(file)
+            sp = _build_stack(mm, argv, envp, execfn, creds, secure, main, base, vdso_base)
+        except SyscallError as e:
+            raise PastNoReturn(e.errno) from None
+        finally:
+            if interp is not None:
+                interp[0].dec_ref()
+        return LoadedImage(entry, sp, file, list(argv), execfn, creds)
     finally:
         file.dec_ref()
 
 
-def _load_interpreter(mm, open_exec, path):
-    """Map the ELF interpreter (PT_INTERP): its (load bias, entry point)."""
-    ifile = open_exec(path)
+def _open_interpreter(open_exec, name):
+    """The PT_INTERP file, open, and its headers: (file, ElfInfo), or None without one. A file
+    shorter than an ELF header is EIO (elf_read), headers that are no x86_64 ELF's ELIBBAD
+    (load_elf_binary's checks of the interpreter)."""
+    if name is None:
+        return None
+    ifile = open_exec(name)
     try:
+        if len(ifile.read(None, EHDR.size, 0)) < EHDR.size:
+            raise SyscallError(EIO)
         iinfo, _ = _read_elf(ifile)
-        if iinfo.first(E.PT_INTERP) is not None:
-            raise SyscallError(ENOEXEC)
-        interp = _map_elf(mm, ifile, iinfo, path, False)
-        return interp.bias, interp.entry
-    finally:
+    except SyscallError as e:
         ifile.dec_ref()
+        raise SyscallError(e.errno if e.errno == EIO else ELIBBAD) from None
+    return ifile, iinfo
+
+
+def _map_image(mm, file, info, interp, name_of):
+    """Map the program and its interpreter: (interpreter's load bias, entry point, the program's
+    _Mapped)."""
+    main = _map_elf(mm, file, info, name_of(file), True)
+    mm.brk_start = mm.brk_end = main.end
+    if interp is None:
+        return 0, main.entry, main
+    ifile, iinfo = interp
+    mapped = _map_elf(mm, ifile, iinfo, name_of(ifile), False)
+    return mapped.bias, mapped.entry, main
 
 
 def _build_stack(mm, argv, envp, execfn, creds, secure, main, base, vdso_base):
-    strings_size = sum(len(s) + 1 for s in argv) + sum(len(s) + 1 for s in envp)
-    if strings_size > MAX_ARG_BYTES:
-        raise SyscallError(E2BIG)
     mm.mmap(STACK_TOP - STACK_SIZE, STACK_SIZE, M.PROT_READ | M.PROT_WRITE,
             M.MAP_PRIVATE | M.MAP_ANONYMOUS | M.MAP_FIXED, name="[stack]")
     blob = bytearray()
