@@ -9,6 +9,9 @@
  *                      relative interpreter's mapping is shown by its absolute path
  *   script_depth       five nested #! scripts run, six are ELOOP; AT_EXECFN and comm are the
  *                      script's name as execve was given it, not its interpreter's
+ *   nsfs_bind          /proc/PID/ns/net bound on a file (as ip netns add does): the file is the
+ *                      namespace, which outlives its last process, for setns; its mountinfo line;
+ *                      the caller's own mount namespace cannot be bound (EINVAL)
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -330,6 +334,74 @@ static int execfn_child(void)
     return 3;
 }
 
+/* -- nsfs files bound on files --------------------------------------------------------- */
+static ino_t ino_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* mountinfo's line for ``where``: its root (as "NS" if it names the namespace ``ns``), its
+ * mount point relative to ``dir``, the filesystem type and the source. */
+static void bound_line(const char *where, const char *ns)
+{
+    char line[512], root[256], point[256], rest[256];
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%*s %*s %*s %255s %255s %*[^-]- %255[^\n]", root, point, rest) != 3 || strcmp(point, where))
+            continue;
+        printf("  mountinfo: %s %s %s\n", strcmp(root, ns) ? root : "NS", point + strlen(dir) + 1, rest);
+    }
+    if (f)
+        fclose(f);
+}
+
+static int nsfs_bind(void)
+{
+    if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL)) {
+        printf("private mount namespace: %s\n", en(errno));
+        return 1;
+    }
+    in_tmpdir();
+    char own[64], mine[128], child_file[128], mnt_file[128];
+    ssize_t n = readlink("/proc/self/ns/net", own, sizeof(own) - 1);
+    own[n < 0 ? 0 : n] = 0;
+    snprintf(mine, sizeof(mine), "%s/mine", dir);
+    snprintf(child_file, sizeof(child_file), "%s/child", dir);
+    snprintf(mnt_file, sizeof(mnt_file), "%s/mnt", dir);
+    put_file("mine", "", 0, 0644);
+    put_file("child", "", 0, 0644);
+    put_file("mnt", "", 0, 0644);
+    show("bind own net", mount("/proc/self/ns/net", mine, NULL, MS_BIND, NULL));
+    printf("  the file is the namespace: %d\n", ino_of(mine) == ino_of("/proc/self/ns/net"));
+    bound_line(mine, own);
+    int pipefd[2];
+    pipe(pipefd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ino_t ino = 0;
+        if (unshare(CLONE_NEWNET) == 0 && mount("/proc/self/ns/net", child_file, NULL, MS_BIND, NULL) == 0)
+            ino = ino_of("/proc/self/ns/net");
+        write(pipefd[1], &ino, sizeof(ino));
+        _exit(0);
+    }
+    ino_t child_ns = 0;
+    read(pipefd[0], &child_ns, sizeof(child_ns));
+    show_status("child that made a namespace and bound it", pid);
+    /* The child's mount was made in the mount namespace it shares with us. */
+    int fd = open(child_file, O_RDONLY);
+    show("open the child's", fd);
+    printf("  its namespace: %d\n", child_ns != 0 && ino_of(child_file) == child_ns);
+    show("setns to it", setns(fd, CLONE_NEWNET));
+    printf("  now in it: %d\n", ino_of("/proc/self/ns/net") == child_ns);
+    show("bind own mount namespace", mount("/proc/self/ns/mnt", mnt_file, NULL, MS_BIND, NULL));
+    show("umount mine", umount2(mine, MNT_DETACH));
+    show("umount the child's", umount2(child_file, MNT_DETACH));
+    close(fd);
+    clean_tmpdir();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -339,6 +411,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "elf_interp")) return elf_interp();
     if (!strcmp(c, "script_depth")) return script_depth();
     if (!strcmp(c, "execfn_child")) return execfn_child();
+    if (!strcmp(c, "nsfs_bind")) return nsfs_bind();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -278,7 +278,10 @@ def _open_files(kernel) -> int:
 
 
 def _in_fs(m) -> bytes:
-    """mountinfo's root: where the mount's root is within its filesystem ("/" but for a bind of a subtree)."""
+    """mountinfo's root: where the mount's root is within its filesystem ("/" but for a bind of a
+    subtree); a file of a filesystem without a tree (an nsfs file bound somewhere) by its name."""
+    if m.root.parent is None and m.root is not m.fs.root:
+        return m.root.name
     parts, d = [], m.root
     while d is not None and d is not m.fs.root:
         parts.append(d.name)

@@ -22,6 +22,7 @@ from snakevisor.abi.fs import (AT_FDCWD, MNT_DETACH, MNT_EXPIRE, MNT_FORCE, MS_B
                                MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW,
                                MS_PRIVATE, MS_PROPAGATION, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED,
                                MS_SILENT, MS_SLAVE, MS_STRICTATIME, MS_UNBINDABLE, UMOUNT_NOFOLLOW)
+from snakevisor.sentry.fsimpl.nsfs import NsInode
 from snakevisor.sentry.fsimpl.overlay_mount import new_overlay
 from snakevisor.sentry.fsimpl.procfs import procfs_for
 from snakevisor.sentry.kernel.userns import owner_capable
@@ -225,7 +226,7 @@ def _bind(t, source, path, recursive):
     mounts below it for MS_REC, unbindable ones left out)."""
     src, target = _source_and_target(t, source, path)
     vfs = t.ns.mnt
-    if src.mount.vfs is not vfs or target.mount.vfs is not vfs:
+    if target.mount.vfs is not vfs or not _may_copy_tree(src, vfs) or _mnt_ns_loop(t, src):
         raise SyscallError(EINVAL)
     target = mountable(vfs.follow_mounts(target))
     if target.dentry.inode.is_dir != src.dentry.inode.is_dir:
@@ -240,20 +241,38 @@ def _bind(t, source, path, recursive):
     return 0
 
 
+def _may_copy_tree(src, vfs):
+    """may_copy_tree: a mount of the caller's namespace, or a namespace's nsfs file (so that
+    /proc/PID/ns/net bound on a file keeps that namespace, as ip netns does)."""
+    return src.mount.vfs is vfs or isinstance(src.dentry.inode, NsInode)
+
+
+def _mnt_ns_loop(t, src):
+    """mnt_ns_loop: a mount namespace's file may be bound only in an older namespace (else a
+    namespace could hold itself). Namespace inode numbers are handed out in creation order."""
+    node = src.dentry.inode
+    return isinstance(node, NsInode) and node.kind == "mnt" and node.ns is not None and t.ns.mnt.ino >= node.ns.ino
+
+
 def copy_tree(src, recursive):
     """The copies of a bind of ``src`` (a VirtualDentry): the top mount, rooted at src's dentry,
     and for ``recursive`` the mounts below it as (copy, parent's copy, mountpoint), parents
     first, unbindable ones and those out of src's reach left out (EINVAL for an unbindable src)."""
     if src.mount.unbindable:
         raise SyscallError(EINVAL)
-    if not recursive and any(o.parent is src.mount and o.locked and is_reachable(VirtualDentry(o.parent, o.mountpoint), src)
-                             for o in src.mount.vfs.mounts):
+    vfs = src.mount.vfs   # None for nsfs's internal mount: no mounts below it
+    if vfs is None:
+        recursive = False
+    elif not recursive and any(o.parent is src.mount and o.locked and is_reachable(VirtualDentry(o.parent, o.mountpoint), src)
+                               for o in vfs.mounts):
         raise SyscallError(EINVAL)   # has_locked_children: a bind alone would reveal what they cover
     top = src.mount.copy()
+    if top.anonymous:   # an nsfs file's: the bind has a place and a path (the source is the fs's name)
+        top.anonymous, top.source = False, src.mount.fs.name.encode()
     top.root = src.dentry
     top.locked = False   # __do_loopback: the new mount is the caller's own
     copies, below = {src.mount: top}, []
-    for o in (src.mount.vfs.subtree(src.mount)[1:] if recursive else ()):
+    for o in (vfs.subtree(src.mount)[1:] if recursive else ()):
         parent = copies.get(o.parent)
         if parent is None or o.unbindable or (
                 o.parent is src.mount and not is_reachable(VirtualDentry(o.parent, o.mountpoint), src)):
