@@ -12,6 +12,9 @@
  *   nsfs_bind          /proc/PID/ns/net bound on a file (as ip netns add does): the file is the
  *                      namespace, which outlives its last process, for setns; its mountinfo line;
  *                      the caller's own mount namespace cannot be bound (EINVAL)
+ *   netlink_opts       NETLINK_LIST_MEMBERSHIPS reports the whole bitmap's size in optlen and copies
+ *                      the 32-bit words that fit; SO_PASSCRED on a NETLINK_ROUTE socket gives each
+ *                      answer the kernel's SCM_CREDENTIALS (pid 0, root)
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -23,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/auxv.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -402,6 +408,62 @@ static int nsfs_bind(void)
     return 0;
 }
 
+/* -- NETLINK_ROUTE socket options ------------------------------------------------------ */
+static void show_groups(const char *what, int fd, socklen_t len)
+{
+    unsigned char buf[64];
+    memset(buf, 0xee, sizeof(buf));
+    socklen_t got = len;
+    long r = getsockopt(fd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, len ? buf : NULL, &got);
+    printf("%s: %ld optlen %u:", what, r, got);
+    for (unsigned i = 0; i < len && i < sizeof(buf); i++)
+        printf(" %02x", buf[i]);
+    printf("\n");
+}
+
+static int netlink_opts(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    unsigned groups[] = {RTNLGRP_LINK, RTNLGRP_IPV4_ROUTE};
+    for (int i = 0; i < 2; i++)
+        show("join group", setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i], sizeof(groups[i])));
+    socklen_t len = 0;
+    show("size probe", getsockopt(fd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, NULL, &len));
+    printf("  optlen %u\n", len);
+    show_groups("larger buffer", fd, len + 4);
+    show_groups("smaller buffer", fd, 6);
+    show_groups("under a word", fd, 3);
+    int on = 1, v = -1;
+    socklen_t vl = sizeof(v);
+    show("SO_PASSCRED", setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)));
+    getsockopt(fd, SOL_SOCKET, SO_PASSCRED, &v, &vl);
+    printf("  reads back %d\n", v);
+    struct {
+        struct nlmsghdr h;
+        struct rtgenmsg g;
+    } req = {{sizeof(req), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1, 0}, {AF_UNSPEC}};
+    send(fd, &req, sizeof(req), 0);
+    static char data[65536];
+    char ctl[CMSG_SPACE(sizeof(struct ucred))];
+    struct iovec iov = {data, sizeof(data)};
+    struct msghdr m = {0};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof(ctl);
+    long r = recvmsg(fd, &m, 0);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    printf("answer: %d, credentials: %d", r > 0, c != NULL);
+    if (c) {
+        struct ucred u;
+        memcpy(&u, CMSG_DATA(c), sizeof(u));
+        printf(" level %d type %d pid %d uid %d gid %d", c->cmsg_level, c->cmsg_type, u.pid, u.uid, u.gid);
+    }
+    printf("\n");
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -412,6 +474,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "script_depth")) return script_depth();
     if (!strcmp(c, "execfn_child")) return execfn_child();
     if (!strcmp(c, "nsfs_bind")) return nsfs_bind();
+    if (!strcmp(c, "netlink_opts")) return netlink_opts();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

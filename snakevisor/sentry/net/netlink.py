@@ -27,7 +27,7 @@ from snakevisor.abi import socket as S
 from snakevisor.abi.poll import POLLIN, POLLRDNORM
 from snakevisor.hostos.libc import errno_error, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult
-from snakevisor.sentry.net.inet import InetSocket
+from snakevisor.sentry.net.inet import INT, InetSocket
 from snakevisor.sentry.kernel.netns import ROOT
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.net.netlink_ports import claim_port, parse_sockaddr_nl, release_port
@@ -35,6 +35,7 @@ from snakevisor.sentry.net.netlink_queue import ReceiveQueue
 from snakevisor.sentry.net.sock_diag import SockDiagSocket
 
 MAX_MESSAGE = 1 << 20
+KERNEL_CREDS = (0, 0, 0)   # every answer comes from the kernel: pid 0, root (SCM_CREDENTIALS under SO_PASSCRED)
 # SOL_NETLINK options passed to the host socket: they shape what we receive, they change nothing else.
 PASSTHROUGH_NETLINK = frozenset((NL.NETLINK_ADD_MEMBERSHIP, NL.NETLINK_DROP_MEMBERSHIP, NL.NETLINK_PKTINFO,
                                  NL.NETLINK_BROADCAST_ERROR, NL.NETLINK_NO_ENOBUFS, NL.NETLINK_LIST_MEMBERSHIPS,
@@ -58,6 +59,7 @@ class NetlinkSocket(InetSocket):
         self.port = 0            # the id the application sees (0: not bound yet)
         self.groups = 0
         self.pending = ReceiveQueue()   # answers made here (refusals), delivered before the host's
+        self.passcred = False    # SO_PASSCRED: recvmsg adds the sender's (the kernel's) credentials
 
     # --- addresses ------------------------------------------------------------------------------
     _parse = staticmethod(parse_sockaddr_nl)
@@ -156,7 +158,7 @@ class NetlinkSocket(InetSocket):
         kernel = NL.SOCKADDR_NL.pack(S.AF_NETLINK, 0, 0, 0) if want_addr else None
         if self.pending or self.pending.overrun:
             msg = self.pending.take(peek)
-            return RecvResult(msg[:n], len(msg), kernel, flags=S.MSG_TRUNC if len(msg) > n else 0)
+            return RecvResult(msg[:n], len(msg), kernel, creds=KERNEL_CREDS, flags=S.MSG_TRUNC if len(msg) > n else 0)
         buf = ctypes.create_string_buffer(max(n, 1))
         hflags = (flags & S.MSG_PEEK) | S.MSG_TRUNC | S.MSG_DONTWAIT
         got = libc.recvfrom(self.fd, buf, n, hflags, None, None)
@@ -164,7 +166,7 @@ class NetlinkSocket(InetSocket):
             e = ctypes.get_errno()
             raise SyscallError(EAGAIN if e == _errno.EWOULDBLOCK else e)
         data = self._rewrite_ports(bytearray(buf.raw[:min(got, n)]))
-        return RecvResult(bytes(data), got, kernel, flags=S.MSG_TRUNC if got > n else 0)
+        return RecvResult(bytes(data), got, kernel, creds=KERNEL_CREDS, flags=S.MSG_TRUNC if got > n else 0)
 
     def _rewrite_ports(self, data: bytearray) -> bytearray:
         host = self._host_port()
@@ -186,7 +188,13 @@ class NetlinkSocket(InetSocket):
         if level == NL.SOL_NETLINK:
             if name not in PASSTHROUGH_NETLINK:
                 raise SyscallError(ENOPROTOOPT)
+            if name == NL.NETLINK_LIST_MEMBERSHIPS:
+                # The whole group bitmap's size is reported, its 32-bit words copied as they fit.
+                groups = self._host_getsockopt(level, name, 256)
+                return groups[:optlen - optlen % 4], len(groups)
             return self._host_getsockopt(level, name, optlen)
+        if (level, name) == (S.SOL_SOCKET, S.SO_PASSCRED):
+            return INT.pack(int(self.passcred))
         return super().getsockopt(t, level, name, optlen)
 
     def setsockopt(self, t, level, name, value):
@@ -196,6 +204,11 @@ class NetlinkSocket(InetSocket):
             value = bytes(value[:256])
             if libc.setsockopt(self.fd, level, name, value, len(value)) < 0:
                 raise errno_error()
+            return
+        if (level, name) == (S.SOL_SOCKET, S.SO_PASSCRED):
+            if len(value) < 4:
+                raise SyscallError(EINVAL)
+            self.passcred = bool(INT.unpack_from(value)[0])
             return
         super().setsockopt(t, level, name, value)
 

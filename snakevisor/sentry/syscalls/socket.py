@@ -334,10 +334,12 @@ def getsockopt(t, fd, level, name, optval, optlen):
     if n < 0:
         raise SyscallError(EINVAL)
     value = sock.getsockopt(t, to_s32(level), to_s32(name), n)
+    # (bytes, length): optlen reports a size beyond what was copied (NETLINK_LIST_MEMBERSHIPS)
+    value, full = value if isinstance(value, tuple) else (value, None)
     value = value[:n]
     if value:
         t.mm.copy_out(optval, value)
-    t.mm.copy_out(optlen, INT.pack(len(value)))
+    t.mm.copy_out(optlen, INT.pack(len(value) if full is None else full))
     return 0
 
 
