@@ -15,6 +15,8 @@
  *   netlink_opts       NETLINK_LIST_MEMBERSHIPS reports the whole bitmap's size in optlen and copies
  *                      the 32-bit words that fit; SO_PASSCRED on a NETLINK_ROUTE socket gives each
  *                      answer the kernel's SCM_CREDENTIALS (pid 0, root)
+ *   mempolicy_maxnode  a nodemask with maxnode 0 is EINVAL (the count is unsigned: minus one is
+ *                      huge), a NULL one or maxnode 1 an empty set
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -464,6 +466,25 @@ static int netlink_opts(void)
     return 0;
 }
 
+/* -- NUMA policy arguments ------------------------------------------------------------- */
+static int mempolicy_maxnode(void)
+{
+    unsigned long mask = 1;
+    static const struct { const char *name; int mode; } modes[] = {{"DEFAULT", 0}, {"PREFERRED", 1}, {"BIND", 2}};
+    for (int i = 0; i < 3; i++) {
+        char what[64];
+        snprintf(what, sizeof(what), "%s, mask, maxnode 0", modes[i].name);
+        show(what, syscall(SYS_set_mempolicy, modes[i].mode, &mask, 0));
+        snprintf(what, sizeof(what), "%s, NULL, maxnode 1", modes[i].name);
+        show(what, syscall(SYS_set_mempolicy, modes[i].mode, NULL, 1));
+        snprintf(what, sizeof(what), "%s, mask, maxnode 1", modes[i].name);
+        show(what, syscall(SYS_set_mempolicy, modes[i].mode, &mask, 1));
+    }
+    show("back to DEFAULT", syscall(SYS_set_mempolicy, 0, NULL, 0));
+    show("migrate_pages, maxnode 0", syscall(SYS_migrate_pages, 0, 0, &mask, &mask));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -475,6 +496,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "execfn_child")) return execfn_child();
     if (!strcmp(c, "nsfs_bind")) return nsfs_bind();
     if (!strcmp(c, "netlink_opts")) return netlink_opts();
+    if (!strcmp(c, "mempolicy_maxnode")) return mempolicy_maxnode();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -22,8 +22,9 @@ CHUNKS_PER_TURN = 16
 
 
 def _read_nodemask(t, addr, maxnode):
-    """get_nodes: the set bits of a user nodemask of ``maxnode`` - 1 bits (EINVAL past the limit)."""
-    maxnode = maxnode - 1 if maxnode else 0
+    """get_nodes: the set bits of a user nodemask of ``maxnode`` - 1 bits (EINVAL past the limit;
+    the count is unsigned, so a mask of maxnode 0 is one of 2**64 - 1 bits: EINVAL too)."""
+    maxnode = (maxnode - 1) & 0xFFFFFFFFFFFFFFFF
     if not addr or maxnode == 0:
         return 0
     if maxnode > PAGE_SIZE * 8:
