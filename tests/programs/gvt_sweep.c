@@ -17,6 +17,8 @@
  *                      answer the kernel's SCM_CREDENTIALS (pid 0, root)
  *   mempolicy_maxnode  a nodemask with maxnode 0 is EINVAL (the count is unsigned: minus one is
  *                      huge), a NULL one or maxnode 1 an empty set
+ *   overlay_acl        an overlay's copy-up does not inherit the upper parent's default ACL; removing
+ *                      an access ACL a lower file lacks is ENODATA and copies nothing up
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -38,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef SECBIT_NO_SETUID_FIXUP
@@ -56,6 +59,7 @@ static const char *en(int e)
     case ELOOP: return "ELOOP";
     case ELIBBAD: return "ELIBBAD";
     case EIO: return "EIO";
+    case ENODATA: return "ENODATA";
     default: return strerror(e);
     }
 }
@@ -485,6 +489,69 @@ static int mempolicy_maxnode(void)
     return 0;
 }
 
+/* -- POSIX ACLs on an overlay ---------------------------------------------------------- */
+static void at(char *buf, size_t n, const char *rel)
+{
+    snprintf(buf, n, "%s/%s", dir, rel);
+}
+
+static void show_acl(const char *rel, const char *name)
+{
+    char path[256], what[128];
+    at(path, sizeof(path), rel);
+    snprintf(what, sizeof(what), "getxattr %s %s", rel, name + 7);
+    show(what, getxattr(path, name, NULL, 0));
+}
+
+static int overlay_acl(void)
+{
+    if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL)) {
+        printf("private mount namespace: %s\n", en(errno));
+        return 1;
+    }
+    in_tmpdir();
+    char p[256], opts[512];
+    show("mount layers tmpfs", mount("tmpfs", dir, "tmpfs", 0, "mode=0755"));
+    const char *dirs[] = {"lower", "upper", "work", "merged", "lower/sub", "lower/sub/subsub"};
+    for (int i = 0; i < 6; i++) {
+        at(p, sizeof(p), dirs[i]);
+        mkdir(p, 0755);
+    }
+    put_file("lower/file", "x", 1, 0644);
+    snprintf(opts, sizeof(opts), "lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", dir, dir, dir);
+    at(p, sizeof(p), "merged");
+    show("mount overlay", mount("overlay", p, "overlay", 0, opts));
+    struct { unsigned version; struct { unsigned short tag, perm; unsigned id; } e[5]; } acl = {
+        2, {{1, 7, -1}, {2, 5, getuid()}, {4, 5, -1}, {0x10, 7, -1}, {0x20, 5, -1}}};
+    at(p, sizeof(p), "merged/sub");
+    show("default ACL on sub", setxattr(p, "system.posix_acl_default", &acl, sizeof(acl), 0));
+    at(p, sizeof(p), "merged/sub/subsub/child");
+    int fd = open(p, O_CREAT | O_RDWR, 0666);
+    show("create sub/subsub/child", fd);
+    close(fd);
+    show_acl("merged/sub/subsub", "system.posix_acl_access");
+    show_acl("merged/sub/subsub", "system.posix_acl_default");
+    show_acl("merged/sub/subsub/child", "system.posix_acl_access");
+    at(p, sizeof(p), "merged/sub/subsub/child_dir");
+    show("mkdir sub/subsub/child_dir", mkdir(p, 0777));
+    show_acl("merged/sub/subsub/child_dir", "system.posix_acl_access");
+    show_acl("merged/sub/subsub/child_dir", "system.posix_acl_default");
+    struct stat st;
+    at(p, sizeof(p), "merged/sub/subsub");
+    stat(p, &st);
+    printf("  sub/subsub mode %o\n", st.st_mode & 07777);
+    at(p, sizeof(p), "merged/file");
+    show("remove file's access ACL", removexattr(p, "system.posix_acl_access"));
+    show("remove file's default ACL", removexattr(p, "system.posix_acl_default"));
+    at(p, sizeof(p), "upper/file");
+    printf("  copied up: %d\n", access(p, F_OK) == 0);
+    at(p, sizeof(p), "merged");
+    umount2(p, MNT_DETACH);
+    umount2(dir, MNT_DETACH);
+    clean_tmpdir();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -497,6 +564,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "nsfs_bind")) return nsfs_bind();
     if (!strcmp(c, "netlink_opts")) return netlink_opts();
     if (!strcmp(c, "mempolicy_maxnode")) return mempolicy_maxnode();
+    if (!strcmp(c, "overlay_acl")) return overlay_acl();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

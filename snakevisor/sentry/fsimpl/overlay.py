@@ -33,6 +33,7 @@ from snakevisor.abi.fs import (DT_CHR, DT_REG, FS_APPEND_FL, FS_IMMUTABLE_FL, FS
                                XATTR_NAME_CAPS)
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem, new_anon_dev
+from snakevisor.sentry.vfs import posix_acl
 from snakevisor.sentry.vfs.inode import Inode
 from snakevisor.sentry.vfs.permissions import MAY_EXEC, MAY_READ, MAY_WRITE, check_permission
 
@@ -311,6 +312,12 @@ class OverlayInode(Inode):
 
     def access_acl(self):
         return self.real.access_acl()
+
+    def check_acl_removal(self, name):
+        """ovl_set_or_remove_acl: removing an ACL a file not yet copied up lacks is ENODATA, and
+        copies nothing up."""
+        if self.upper is None:
+            self.real.getxattr(name)
 
     def default_acl(self):
         return self.real.default_acl()
@@ -625,7 +632,12 @@ def _check_replace(src, dst, flags):
 
 
 def _copy_attrs(fs, lo, up):
-    """Copy-up's metadata: xattrs (not the overlay's own), owner, mode and times."""
+    """Copy-up's metadata: xattrs (not the overlay's own), owner, mode and times. The copy has no
+    ACL but the lower one's: what the upper parent's default ACL gave it goes (Linux makes the
+    copy in workdir, which has none)."""
+    for key in posix_acl.NAMES:
+        if key in up.listxattr() and key not in lo.listxattr():
+            up.removexattr(key)
     for key in lo.listxattr():
         if not key.startswith(fs.prefix):
             up.setxattr(key, lo.getxattr(key), 0)

@@ -103,6 +103,8 @@ def _set_acl(t, dentry, name, data):
             raise SyscallError(EACCES)
         return 0
     check_owner(t.creds, inode)
+    if acl is None:
+        inode.check_acl_removal(name)
     if name == posix_acl.ACCESS and inode.keeps_acls():
         mode, extended = posix_acl.equiv_mode(acl, inode.mode) if acl is not None else (inode.mode, False)
         if not (in_group(t.creds, inode.gid) or capable_wrt_inode(t.creds, CAP_FSETID, inode)):

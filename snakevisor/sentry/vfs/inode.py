@@ -255,6 +255,9 @@ class Inode:
         xattrs = self.__dict__.get("_xattrs")
         return xattrs.get(XATTR_NAME_POSIX_ACL_ACCESS) if xattrs else None
 
+    def check_acl_removal(self, name: bytes) -> None:
+        """Before an ACL is removed: overlayfs refuses one its lower file lacks (ENODATA)."""
+
     def default_acl(self) -> bytes | None:
         """A directory's default ACL the Sentry gives what is made in it, if it keeps one."""
         xattrs = self.__dict__.get("_xattrs")
