@@ -19,6 +19,9 @@
  *                      huge), a NULL one or maxnode 1 an empty set
  *   overlay_acl        an overlay's copy-up does not inherit the upper parent's default ACL; removing
  *                      an access ACL a lower file lacks is ENODATA and copies nothing up
+ *   move_detached      move_mount of a detached tree's root into another detached tree (Linux 6.15),
+ *                      which then moves as one; not a mount below a detached root (EINVAL); a
+ *                      non-recursive open_tree clone of the tree leaves the submount out
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -552,6 +555,50 @@ static int overlay_acl(void)
     return 0;
 }
 
+/* -- detached mount trees (the new mount API) ----------------------------------------- */
+static int new_tmpfs_mount(void)
+{
+    int fs = syscall(SYS_fsopen, "tmpfs", 0);
+    if (fs < 0 || syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) < 0)
+        return -1;
+    int m = syscall(SYS_fsmount, fs, 0, 0);
+    close(fs);
+    return m;
+}
+
+static int move_detached(void)
+{
+    if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL)) {
+        printf("private mount namespace: %s\n", en(errno));
+        return 1;
+    }
+    in_tmpdir();
+    int parent = new_tmpfs_mount(), child = new_tmpfs_mount();
+    printf("detached mounts: %d %d\n", parent >= 0, child >= 0);
+    show("mkdirat sub", mkdirat(parent, "sub", 0755));
+    show("move child onto parent's sub", syscall(SYS_move_mount, child, "", parent, "sub", 4 /* F_EMPTY_PATH */));
+    close(child);
+    int fd = openat(parent, "sub/marker", O_CREAT | O_RDWR, 0644);
+    show("marker in the child", fd);
+    close(fd);
+    show("move only the child out", syscall(SYS_move_mount, parent, "sub", AT_FDCWD, dir, 0));
+    int tree = syscall(SYS_open_tree, parent, "", AT_EMPTY_PATH | 1 /* OPEN_TREE_CLONE */);
+    show("open_tree clone, not recursive", tree);
+    show("  sub there", faccessat(tree, "sub", F_OK, 0));
+    show("  marker there", faccessat(tree, "sub/marker", F_OK, 0));
+    close(tree);
+    show("move the parent in", syscall(SYS_move_mount, parent, "", AT_FDCWD, dir, 4));
+    close(parent);
+    char p[256];
+    at(p, sizeof(p), "sub/marker");
+    show("marker through the namespace", access(p, F_OK));
+    at(p, sizeof(p), "sub");
+    show("umount sub", umount(p));
+    show("umount the parent", umount(dir));
+    clean_tmpdir();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -565,6 +612,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "netlink_opts")) return netlink_opts();
     if (!strcmp(c, "mempolicy_maxnode")) return mempolicy_maxnode();
     if (!strcmp(c, "overlay_acl")) return overlay_acl();
+    if (!strcmp(c, "move_detached")) return move_detached();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -304,15 +304,15 @@ def _move(t, source, path):
 def move_tree(t, src, target, beneath=False):
     """do_move_mount (MS_MOVE, move_mount(2)): the mount whose root ``src`` is, attached in the
     caller's namespace or the root of a detached tree (syscalls/mount_api.py), with the mounts
-    below it, goes on top of ``target`` (``beneath``: under the mount on top there)."""
+    below it, goes on top of ``target`` (``beneath``: under the mount on top there). The root of
+    a detached tree may also go into another detached tree (Linux 6.15)."""
     vfs, m = t.ns.mnt, src.mount
-    attached = m.parent is not None
-    if target.mount.vfs is not vfs or src.dentry is not m.root:
-        raise SyscallError(EINVAL)
-    if not (m.vfs is vfs if attached else m.vfs is not None and m.vfs.anonymous and m is m.vfs.root_mount):
+    attached, dest = m.parent is not None, target.mount.vfs
+    if src.dentry is not m.root or not _may_move(vfs, m, dest, attached) or beneath and dest is not vfs:
         raise SyscallError(EINVAL)
     if m.locked:
         raise SyscallError(EINVAL)   # do_move_mount: a locked mount moves only with its parent
+    vfs = dest
     target = mountable(vfs.follow_mounts(target))
     if target.dentry.inode.is_dir != src.dentry.inode.is_dir or (attached and m.parent.group is not None):
         raise SyscallError(EINVAL)
@@ -337,6 +337,15 @@ def move_tree(t, src, target, beneath=False):
         vfs.adopt(m.vfs, target)
     propagate_attached(t, steps, m, [(o, o.parent, o.mountpoint) for o in moving[1:]])
     return 0
+
+
+def _may_move(vfs, m, dest, attached):
+    """do_move_mount's checks of where ``m`` is and goes: a mount attached in the caller's
+    namespace ``vfs`` within it; the root of a detached tree into ``vfs`` or another detached tree."""
+    if attached:
+        return m.vfs is vfs and dest is vfs
+    return (m.vfs is not None and m.vfs.anonymous and m is m.vfs.root_mount and dest is not m.vfs
+            and dest is not None and (dest is vfs or dest.anonymous))
 
 
 def _ancestors(m):
