@@ -312,3 +312,19 @@ def test_flushes_differential():
     """^C (ISIG without NOFLSH) and TCOFLUSH drop the pty's buffered output but not what the master's
     line discipline holds; the master's TCOFLUSH leaves typed input alone."""
     _same_as_native([compile_c("tty_flush")])
+
+
+def test_tiocsti_differential():
+    """TIOCSTI: bytes injected as typed input (echo, editing, ISIG, a blocked reader woken; the
+    master's side; EPERM off one's controlling terminal without CAP_SYS_ADMIN). The trio REPL
+    injects a newline on ^C this way and hung without it."""
+    _same_as_native([compile_c("tty_sti")])
+
+
+def test_legacy_tiocsti_sysctl():
+    """/proc/sys/dev/tty/legacy_tiocsti (Linux 6.2): 1, a bool sysctl (any nonzero number is 1);
+    trio's REPL reads it to decide whether TIOCSTI works."""
+    script = ("f=/proc/sys/dev/tty/legacy_tiocsti; cat $f; echo 0 > $f; cat $f; echo 5 > $f; cat $f")
+    boxed = run_sandboxed(["/bin/sh", "-c", script])
+    assert boxed.returncode == 0, boxed.stderr
+    assert boxed.stdout == b"1\n0\n1\n"

@@ -28,7 +28,7 @@ from snakevisor.sentry.fsimpl.procfs_inodes import (Directory, GeneratedFile, Ma
 from snakevisor.sentry.kernel import cputime, keys, ptrace, seccomp
 from snakevisor.sentry.kernel.ipc import ipc_sysctls
 from snakevisor.abi.ipc import IPCMNI
-from snakevisor.sentry.kernel import timens, userns
+from snakevisor.sentry.kernel import timens, tty, userns
 from snakevisor.sentry.vfs.dentry import Dentry
 from snakevisor.sentry.vfs.filesystem import Filesystem
 from snakevisor.sentry.vfs.fstypes import proc_filesystems
@@ -172,7 +172,10 @@ class ProcRoot(Directory):
     def _sys(self):
         fs = self.fs
         return {b"kernel": lambda: Directory(fs, self._sys_kernel), b"vm": lambda: Directory(fs, self._sys_vm),
-                b"fs": lambda: Directory(fs, self._sys_fs), b"net": lambda: Directory(fs, lambda: sys_net(fs))}
+                b"fs": lambda: Directory(fs, self._sys_fs), b"net": lambda: Directory(fs, lambda: sys_net(fs)),
+                b"dev": lambda: Directory(fs, lambda: {b"tty": lambda: Directory(fs, lambda: {
+                    b"legacy_tiocsti": lambda: WritableFile(fs, lambda: f"{tty.LIMITS['legacy_tiocsti']}\n",
+                                                            _set_legacy_tiocsti)})})}
 
     def _sys_kernel(self):
         fs, k = self.fs, self.fs.kernel
@@ -296,6 +299,11 @@ def _uts_writer(k, field):
             raise SyscallError(EPERM)
         _ns(k, task).uts.set(field, data.split(b"\n")[0][:64])
     return write
+
+
+def _set_legacy_tiocsti(task, data):
+    """dev.tty.legacy_tiocsti is a bool sysctl (proc_dobool): any number, nonzero is 1."""
+    tty.LIMITS["legacy_tiocsti"] = int(_parse_int(data) != 0)
 
 
 def _set_pipe_max_size(task, data):

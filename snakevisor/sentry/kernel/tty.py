@@ -23,7 +23,7 @@ from snakevisor.abi.tty import (TIOCGLCKTRMIOS, TIOCSLCKTRMIOS, FIONREAD, N_TTY,
                                 TIOCGETD, TIOCGEXCL, TIOCGPGRP, TIOCGPKT, TIOCGPTLCK, TIOCGPTN, TIOCGSID,
                                 TIOCGWINSZ, TIOCNOTTY, TIOCNXCL, TIOCOUTQ, TIOCPKT, TIOCPKT_FLUSHREAD,
                                 TIOCPKT_FLUSHWRITE, TIOCSBRK, TIOCSCTTY,
-                                TIOCSETD, TIOCSIG, TIOCSPGRP, TIOCSPTLCK, TIOCSWINSZ, TOSTOP,
+                                TIOCSETD, TIOCSIG, TIOCSPGRP, TIOCSPTLCK, TIOCSTI, TIOCSWINSZ, TOSTOP,
                                 UNIX98_PTY_SLAVE_MAJOR, VMIN, VTIME, WINSIZE)
 from snakevisor.sentry.kernel.ldisc import LineDiscipline
 from snakevisor.sentry.kernel.signals import make_siginfo
@@ -34,6 +34,10 @@ _ALL = POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLWRNORM | POLLHUP | POLLERR
 _TERMIOS_IOCTLS = frozenset((TCGETS, TCGETS2, TCGETA, TCSETA, TCSETAW, TCSETAF,
                              TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2))
 _QUEUE_IOCTLS = frozenset((FIONREAD, TIOCOUTQ, TCSBRK, TCSBRKP, TIOCSBRK, TIOCCBRK, TCFLSH, TCXONC))
+
+# dev.tty.legacy_tiocsti (/proc/sys/dev/tty): 0 leaves TIOCSTI to CAP_SYS_ADMIN (Linux 6.2's
+# CONFIG_LEGACY_TIOCSTI, on by default).
+LIMITS = {"legacy_tiocsti": 1}
 
 
 def hung_up_readiness(mask: int) -> int:
@@ -172,12 +176,18 @@ class Terminal:
         """Input typed at the terminal: through the line discipline to the replica."""
         if not len(data):
             return 0
+        n = self._receive(data)
+        if n == 0:
+            raise SyscallError(EAGAIN)
+        return n
+
+    def _receive(self, data) -> int:
+        """Input through the line discipline (echo, ISIG's signals); the bytes it took."""
         n, sigs = self.ld.receive(data)
         for sig in sigs:
             self.signal_group(self.pgrp, sig)
-        if n == 0:
-            raise SyscallError(EAGAIN)
-        self._wake()
+        if n:
+            self._wake()
         return n
 
     def master_readiness(self, mask: int) -> int:
@@ -373,9 +383,30 @@ class Terminal:
             return 0
         if cmd in (TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID):
             return self._session_ioctl(task, cmd, arg, master, file)
+        if cmd == TIOCSTI:
+            return self._inject(task, arg, master)
         if master:
             return self._master_ioctl(task, cmd, arg)
         raise SyscallError(ENOTTY)
+
+    def _inject(self, task, arg, master):
+        """TIOCSTI (Linux's tiocsti): one byte taken as if it had come in: typed at the replica's
+        side, through its line discipline; on the master, as output the master reads (its own
+        line discipline is raw). Only into the caller's controlling terminal (the master is
+        none), and with legacy_tiocsti off not at all, but with CAP_SYS_ADMIN; a byte that finds
+        the queue full is lost, as n_tty drops it, and the call still succeeds."""
+        admin = task.creds.has_cap(CAP_SYS_ADMIN)
+        if not LIMITS["legacy_tiocsti"] and not admin:
+            raise SyscallError(EIO)
+        if (master or task.tg.tty is not self) and not admin:
+            raise SyscallError(EPERM)
+        ch = task.mm.copy_in(arg, 1)
+        if not master:
+            self._receive(ch)
+        elif self.ld.output_room() > 0:
+            self.ld.out += ch
+            self._wake()
+        return 0
 
     def _termios_ioctl(self, task, cmd, arg, master):
         """Get or set the line discipline's settings, as struct termios, termios2 or the old termio."""
