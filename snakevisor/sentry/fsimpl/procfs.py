@@ -36,7 +36,7 @@ from snakevisor.sentry.vfs.mount import ROOTFS_ID
 from snakevisor.sentry.vfs import dnotify, locks
 from snakevisor.sentry.vfs.leases import LIMITS as lease_limits
 from snakevisor.sentry.vfs.fdtable import LIMITS as fd_limits, NR_OPEN_MAX, NR_OPEN_MIN
-from snakevisor.sentry.vfs.resolve import is_reachable, path_of
+from snakevisor.sentry.vfs.resolve import is_reachable, mangle, path_of
 from snakevisor.sentry.vfs.vfs import LIMITS as vfs_limits
 
 
@@ -280,6 +280,12 @@ def _open_files(kernel) -> int:
     return len({id(f) for table in tables.values() for _, f in table})
 
 
+def _escaped_comm(name: bytes) -> str:
+    """status's Name: a backslash and a newline escaped (proc_task_name's seq_escape_str with
+    ESCAPE_SPACE | ESCAPE_SPECIAL, only "\\n\\\\"), other bytes as they are."""
+    return name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").decode("utf-8", "surrogateescape")
+
+
 def _in_fs(m) -> bytes:
     """mountinfo's root: where the mount's root is within its filesystem ("/" but for a bind of a
     subtree); a file of a filesystem without a tree (an nsfs file bound somewhere) by its name."""
@@ -408,6 +414,12 @@ class ThreadGroupDir(Directory):
         if self.tg.reaped or (self.per_thread and self.task.exited and self.task is not self.tg.leader):
             raise SyscallError(ESRCH)
 
+    def _file_name(self, reader):
+        """maps' name of a mapped file: its path from the reader's root (the process's own for
+        the Sentry), as the file is named when read."""
+        viewer = reader or self.task
+        return lambda file: self.fs.kernel.path_for_maps(viewer, file)
+
     def _zombie(self):
         return self.tg.exit_status is not None   # its memory is gone: no cmdline, maps, exe
 
@@ -416,10 +428,10 @@ class ThreadGroupDir(Directory):
         out = {
             b"stat": lambda: GeneratedFile(fs, self._stat, per_task=True),
             b"status": lambda: GeneratedFile(fs, self._status, per_task=True),
-            b"maps": lambda: TracedFile(fs, task, lambda: "" if self._zombie() else procmaps.maps_text(
-                task.mm, self._special())),
-            b"smaps": lambda: TracedFile(fs, task, lambda: "" if self._zombie() else procmaps.smaps_text(
-                task.mm, self._special())),
+            b"maps": lambda: TracedFile(fs, task, lambda t: "" if self._zombie() else procmaps.maps_text(
+                task.mm, self._special(), self._file_name(t)), per_task=True),
+            b"smaps": lambda: TracedFile(fs, task, lambda t: "" if self._zombie() else procmaps.smaps_text(
+                task.mm, self._special(), self._file_name(t)), per_task=True),
             b"smaps_rollup": lambda: TracedFile(fs, task, lambda: procmaps.rollup_text(task.mm, self._special())),
             b"cmdline": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.arg_start, task.mm.arg_end)),
             b"environ": lambda: GeneratedFile(fs, lambda: self._mm_range(task.mm.env_start, task.mm.env_end), 0o400),
@@ -585,7 +597,7 @@ class ThreadGroupDir(Directory):
         policy, rt_priority = task.sched[0], task.sched[1]
         # task_prio: 20 + nice, or -1 - the real-time priority (the nice value stays, unused)
         prio = -1 - rt_priority if policy in (SCHED_FIFO, SCHED_RR) else 20 + task.nice
-        fields = [seen(task.tid), f"({task.name.decode(errors='replace')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
+        fields = [seen(task.tid), f"({task.name.decode(errors='surrogateescape')})", state, ppid, seen(tg.pgid), seen(tg.sid), 0, -1,
                   0x400000, 0, 0, 0, 0, *ticks, prio, task.nice, self._threads(), 0, start, vsize, rss,
                   RLIM_INFINITY, 0, 0, 0, 0, 0, 0, task.sigmask, 0, 0, 0, 0, 0, 17, 0, rt_priority, policy, 0, 0, 0,
                   0, mm.brk_start, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end, 0]
@@ -633,7 +645,7 @@ class ThreadGroupDir(Directory):
                 cgt |= 1 << (sig - 1)
         ncpu = cputime.NCPUS
         rows = [
-            ("Name", task.name.decode(errors="replace")), ("Umask", f"{task.fs.umask:04o}"),
+            ("Name", _escaped_comm(task.name)), ("Umask", f"{task.fs.umask:04o}"),
             ("State", self._STATE_NAMES[self._state()]),
             ("Tgid", seen(tg.tgid)), ("Ngid", 0), ("Pid", seen(task.tid)), ("PPid", ppid),
             ("TracerPid", seen(ptrace.tracer_tid(task))),
@@ -691,7 +703,7 @@ class ThreadGroupDir(Directory):
                 yield m, path_of(vd, root), m.options()
 
     def _mounts(self):
-        return "".join(f"{(m.source or b'none').decode(errors='replace')} {t.decode(errors='replace')} {m.fs.name} {o} 0 0\n"
+        return "".join(f"{mangle(m.source or b'none')} {mangle(t)} {m.fs.name} {o} 0 0\n"
                        for m, t, o in self._mount_rows())
 
     def _mountinfo(self):
@@ -701,8 +713,8 @@ class ThreadGroupDir(Directory):
             mid = m.id
             pid = m.parent.id if m.parent is not None else ROOTFS_ID
             dev = m.fs.dev
-            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} {_in_fs(m).decode(errors='replace')} "
-                        f"{t.decode(errors='replace')} {m.mount_options()} {m.propagation_fields(root)}- {m.fs.name} "
-                        f"{(m.source or b'none').decode(errors='replace')} "
+            rows.append(f"{mid} {pid} {dev >> 8 & 0xfff}:{dev & 0xff} {mangle(_in_fs(m))} "
+                        f"{mangle(t)} {m.mount_options()} {m.propagation_fields(root)}- {m.fs.name} "
+                        f"{mangle(m.source or b'none')} "
                         f"{m.super_options()}\n")
         return "".join(rows)

@@ -6,7 +6,7 @@ from snakevisor.abi.poll import POLLERR, POLLIN, POLLOUT, POLLPRI, POLLRDNORM, P
 from snakevisor.sentry.fsimpl import procfs_pid
 from snakevisor.sentry.vfs.file import FileDescriptionImpl
 from snakevisor.sentry.vfs.inode import Inode
-from snakevisor.sentry.vfs.resolve import path_of
+from snakevisor.sentry.vfs.resolve import display_path
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
 _NEVER = WaitQueue()   # what an unwatched sysctl's pollers wait on: nothing ever fires it
@@ -74,8 +74,8 @@ class TracedFile(GeneratedFile):
     """A /proc/PID file only a reader with ptrace read access to the process opens (maps, smaps:
     proc_maps_open's mm_access; EACCES otherwise)."""
 
-    def __init__(self, fs, task, generate, mode=0o444):
-        super().__init__(fs, generate, mode)
+    def __init__(self, fs, task, generate, mode=0o444, per_task=False):
+        super().__init__(fs, generate, mode, per_task)
         self.task = task
 
     def open(self, task, flags):
@@ -109,7 +109,8 @@ class SnapshotImpl(FileDescriptionImpl):
         if gone is not None:
             gone()   # ESRCH once the process it shows is gone
         data = self.generate()
-        self.data = data if isinstance(data, bytes) else data.encode()
+        # Text may carry bytes that are not UTF-8 (file names, comm) as surrogates: they go out raw.
+        self.data = data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
 
     def read(self, task, n, offset):
         if offset == 0 or self.data is None:
@@ -208,9 +209,7 @@ class MagicLink(ProcInode):
         if vd is None:
             raise SyscallError(ENOENT)
         root = task.fs.root if task is not None else vd
-        if vd.mount.anonymous:
-            return vd.dentry.name
-        return path_of(vd, root)
+        return display_path(vd, root)
 
 
 class Directory(ProcInode):

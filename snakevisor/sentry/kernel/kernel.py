@@ -28,7 +28,7 @@ from snakevisor.sentry.kernel.threadgroup import ThreadGroup
 from snakevisor.sentry.loader import loader
 from snakevisor.sentry.mm.manager import MemoryManager
 from snakevisor.sentry.platform.interface import EXIT, StubGone
-from snakevisor.sentry.vfs.resolve import path_of
+from snakevisor.sentry.vfs.resolve import display_path, mangle
 
 
 def _running(task) -> bool:
@@ -525,9 +525,10 @@ class Kernel:
 
     # -- helpers --------------------------------------------------------------
     def path_for_maps(self, task, file):
-        """The name /proc/PID/maps shows for a mapping of ``file``."""
+        """The name /proc/PID/maps shows for a mapping of ``file``, as ``task`` reads it (the path
+        from its root, as the file is named now; a newline in it escaped: seq_file_path)."""
         try:
-            return path_of(file.vd, task.fs.root).decode("utf-8", "replace")
+            return mangle(display_path(file.vd, task.fs.root), b"\n")
         except Exception:  # anonymous files (memfd, pipes) have no path
             return ""
 

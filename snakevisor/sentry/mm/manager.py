@@ -335,7 +335,7 @@ class MemoryManager:
     def mmap(self, addr, length, prot, flags, file=None, offset=0, name="", maywrite=True, mayexec=True,
              locked=0):
         if isinstance(name, bytes):
-            name = name.decode("utf-8", "replace")
+            name = name.decode("utf-8", "surrogateescape")   # maps shows the bytes as they are
         if length == 0:
             raise SyscallError(EINVAL)
         length = page_round_up(length)

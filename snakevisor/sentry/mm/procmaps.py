@@ -49,10 +49,11 @@ def _runs(vmas):
         yield run, end
 
 
-def _entries(mm, special):
+def _entries(mm, special, name_of=None):
     """(start, end, header line, [VMAs]) of each line of maps, in address order: the VMAs that
     Linux would show as one mapping (_runs) and the platform's ``special`` mappings
-    (start, end, perms, name): [vdso], [vvar], [vsyscall]."""
+    (start, end, perms, name): [vdso], [vvar], [vsyscall]. ``name_of(file)``: what a mapped
+    file is called now, for the reader (else the name it had when mapped)."""
     out = [(lo, hi, _line(f"{lo:08x}-{hi:08x} {perms} 00000000 00:00 0", name), [])
            for lo, hi, perms, name in special]
     vmas = list(mm.vmas)
@@ -62,12 +63,12 @@ def _entries(mm, special):
         while i < len(vmas) and vmas[i].start < end:
             run.append(vmas[i])
             i += 1
-        out.append((v.start, end, _header(v, end), run))
+        out.append((v.start, end, _header(v, end, name_of), run))
     out.sort(key=lambda e: e[0])
     return out
 
 
-def _header(v, end):
+def _header(v, end, name_of):
     inode, dev = 0, "00:00"
     off = v.file_off if v.file is not None else v.object_offset() if v.kind == SHARED else 0
     if v.file is not None:
@@ -76,11 +77,13 @@ def _header(v, end):
             inode, dev = st.ino, f"{(st.dev >> 8) & 0xfff:02x}:{st.dev & 0xff:02x}"
         except Exception:  # a maps line never fails for a stale file
             pass
-    return _line(f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}", _name(v))
+    return _line(f"{v.start:08x}-{end:08x} {v.perms()} {off:08x} {dev} {inode}", _name(v, name_of))
 
 
-def _name(v):
+def _name(v, name_of):
     """What a maps line names: a file, [heap], [stack], or anonymous memory's PR_SET_VMA name."""
+    if v.file is not None and name_of is not None:
+        return name_of(v.file)   # show_map_vma's d_path at each read: a renamed or unlinked file shows so
     if v.anon_name is None or v.name in ("[heap]", "[stack]"):
         return v.name
     return f"[anon_shmem:{v.anon_name}]" if v.shared else f"[anon:{v.anon_name}]"
@@ -92,8 +95,8 @@ def _line(prefix, name):
     return (prefix + " ").ljust(72) + " " + name if name else prefix + " "
 
 
-def maps_text(mm, special=()):
-    return "".join(header + "\n" for _, _, header, _ in _entries(mm, special))
+def maps_text(mm, special=(), name_of=None):
+    return "".join(header + "\n" for _, _, header, _ in _entries(mm, special, name_of))
 
 
 def _vma_rss(mm, v):
@@ -173,9 +176,9 @@ def _flags(vmas):
     return " ".join(name for name, on in flags if on) + " "
 
 
-def smaps_text(mm, special=()):
+def smaps_text(mm, special=(), name_of=None):
     out = []
-    for lo, hi, header, vmas in _entries(mm, special):
+    for lo, hi, header, vmas in _entries(mm, special, name_of):
         f = _figures(mm, vmas)
         out.append(header)
         out.append(f"Size:{(hi - lo) >> 10:>19} kB\nKernelPageSize:{4:>9} kB\nMMUPageSize:{4:>12} kB")

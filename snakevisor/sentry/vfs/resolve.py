@@ -5,7 +5,8 @@ the context root, and leaving a mount's root for its mountpoint), mount
 crossings, symlinks in the middle and (optionally) at the end, magic links
 (procfs), a limit of 40 symlinks per resolution (ELOOP), ENAMETOOLONG,
 ENOTDIR and trailing-slash rules, and search (x) permission on each directory
-walked through. ``path_of`` goes the other way, for getcwd and /proc links.
+walked through. ``path_of`` goes the other way, for getcwd and /proc links; ``display_path`` and
+``mangle`` are how /proc prints such a path.
 """
 import itertools
 
@@ -299,6 +300,24 @@ def path_of(vd: VirtualDentry, root: VirtualDentry) -> bytes:
             break
         vd = VirtualDentry(vd.mount, vd.dentry.parent)
     return b"/" + b"/".join(reversed(parts))
+
+
+def display_path(vd: VirtualDentry, root: VirtualDentry) -> bytes:
+    """``vd``'s path as Linux's d_path gives it to /proc's links and maps: an unlinked file's ends
+    in " (deleted)"; a file of an anonymous mount shows its Dentry's name."""
+    path = path_of(vd, root)
+    if vd.dentry.dead and not vd.mount.anonymous:
+        path += b" (deleted)"
+    return path
+
+
+def mangle(path: bytes, special: bytes = b" \t\n\\") -> str:
+    """``path`` as /proc prints it (Linux's mangle_path): each byte of ``special`` as a backslash
+    and three octal digits, the others as they are. The str keeps bytes that are not UTF-8 as
+    surrogates (procfs encodes it back with surrogateescape, so they reach the reader unchanged)."""
+    if any(c in special for c in path):
+        path = b"".join(b"\\%03o" % c if c in special else bytes((c,)) for c in path)
+    return path.decode("utf-8", "surrogateescape")
 
 
 def is_reachable(vd: VirtualDentry, root: VirtualDentry) -> bool:

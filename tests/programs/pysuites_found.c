@@ -1,0 +1,138 @@
+/* Regressions found with the test suites that ship with pip packages (psutil, trio, numpy) as
+ * oracles: one case per argv[1], each printing what it observes (bytes not printable ASCII as
+ * \xNN), run natively and in the sandbox.
+ *   maps_names   /proc/PID/maps names a mapped file by its path now, from the reader's root, as
+ *                d_path gives it: bytes that are not UTF-8 as they are, a newline as "\012", the
+ *                new name after a rename, " (deleted)" once unlinked; /proc/PID/fd/N links too
+ *                (psutil's test_memory_maps with a non-UTF-8 file name; show_map_vma)
+ *   comm_bytes   a comm that is not UTF-8: raw in /proc/PID/stat and /proc/PID/comm, with the
+ *                backslash and newline escaped in status's Name (proc_task_name)
+ *   mount_names  /proc/PID/mounts and mountinfo escape space, tab, newline and backslash in
+ *                mount points, roots and sources as octal (mangle_path), other bytes raw */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void shown(const char *what, const char *buf, size_t n) {
+    printf("%s: ", what);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = buf[i];
+        if (c >= 32 && c < 127 && c != '\\') putchar(c); else printf("\\x%02x", c);
+    }
+    putchar('\n');
+}
+
+static ssize_t slurp(const char *path, char *buf, size_t size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t total = 0, n;
+    while ((n = read(fd, buf + total, size - 1 - total)) > 0) total += n;
+    close(fd);
+    buf[total] = 0;
+    return total;
+}
+
+/* Every line of ``path`` holding ``key``, from its first '/' (maps) or whole (other files). */
+static void lines_with(const char *path, const char *key, int from_slash) {
+    static char buf[1 << 17];
+    ssize_t n = slurp(path, buf, sizeof buf);
+    for (char *l = buf; l < buf + n;) {
+        char *e = memchr(l, '\n', buf + n - l);
+        if (!e) e = buf + n;
+        if (memmem(l, e - l, key, strlen(key))) {
+            char *s = from_slash ? memchr(l, '/', e - l) : l;
+            shown(path, s ? s : l, e - (s ? s : l));
+        }
+        l = e + 1;
+    }
+}
+
+static void fd_link(int fd) {
+    char path[64], target[512];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, target, sizeof target);
+    if (n < 0) printf("readlink: %s\n", strerror(errno)); else shown("fd link", target, n);
+}
+
+static void maps_names(void) {
+    const char *name = "/var/tmp/pysuites-maps-\xc0\x80-\xff-\n-tab\t-sp ace-\\-end";
+    const char *moved = "/var/tmp/pysuites-maps-moved \xfe";
+    unlink(name);
+    unlink(moved);
+    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ftruncate(fd, 4096)) { perror("create"); exit(1); }
+    if (mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED) { perror("mmap"); exit(1); }
+    lines_with("/proc/self/maps", "pysuites-maps", 1);
+    fd_link(fd);
+    if (rename(name, moved)) perror("rename");
+    lines_with("/proc/self/maps", "pysuites-maps", 1);
+    fd_link(fd);
+    unlink(moved);
+    lines_with("/proc/self/maps", "pysuites-maps", 1);
+    lines_with("/proc/self/smaps", "pysuites-maps", 1);
+    fd_link(fd);
+}
+
+static void comm_bytes(void) {
+    static char buf[8192];
+    prctl(PR_SET_NAME, "c\xc0\x80\xff\n\\ x");
+    ssize_t n = slurp("/proc/self/stat", buf, sizeof buf);
+    char *open_paren = strchr(buf, '('), *close_paren = strstr(buf, ") R ");
+    if (n < 0 || !open_paren || !close_paren) { printf("stat unparsed\n"); return; }
+    shown("stat comm", open_paren, close_paren + 1 - open_paren);
+    n = slurp("/proc/self/status", buf, sizeof buf);
+    shown("status", buf, (char *)memchr(buf, '\n', n) - buf);
+    n = slurp("/proc/self/comm", buf, sizeof buf);
+    shown("comm", buf, n);
+}
+
+/* Only the mount's own fields: ids and device numbers differ between the two kernels. */
+static void mountinfo_fields(void) {
+    static char buf[1 << 17];
+    ssize_t n = slurp("/proc/self/mountinfo", buf, sizeof buf);
+    for (char *l = strtok(buf, "\n"); n > 0 && l; l = strtok(NULL, "\n")) {
+        if (!strstr(l, "pysuites-mnt")) continue;
+        char *f[6] = {l};
+        for (int i = 1; i < 6 && f[i - 1]; i++) {
+            f[i] = strchr(f[i - 1], ' ');
+            if (f[i]) f[i]++;
+        }
+        char *sep = strstr(l, " - ");
+        if (!f[5] || !sep) continue;
+        shown("mountinfo root, mount point", f[3], f[5] - 1 - f[3]);
+        shown("mountinfo type, source", sep + 3, strcspn(sep + 3, " ") + 1 + strcspn(sep + 3 + strcspn(sep + 3, " ") + 1, " "));
+    }
+}
+
+static void mount_names(void) {
+    const char *dir = "/var/tmp/pysuites-mnt a\tb\\c\xc3\xa9";
+    if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+        perror("private mount namespace");
+        exit(1);
+    }
+    mkdir(dir, 0755);
+    if (mount("src x\\y", dir, "tmpfs", 0, "size=64k")) { perror("mount"); rmdir(dir); exit(1); }
+    lines_with("/proc/self/mounts", "pysuites-mnt", 0);
+    mountinfo_fields();
+    umount(dir);
+    rmdir(dir);
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2) return 2;
+    if (!strcmp(argv[1], "maps_names")) maps_names();
+    else if (!strcmp(argv[1], "comm_bytes")) comm_bytes();
+    else if (!strcmp(argv[1], "mount_names")) mount_names();
+    else return 2;
+    return 0;
+}
