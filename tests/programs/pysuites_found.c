@@ -8,7 +8,11 @@
  *   comm_bytes   a comm that is not UTF-8: raw in /proc/PID/stat and /proc/PID/comm, with the
  *                backslash and newline escaped in status's Name (proc_task_name)
  *   mount_names  /proc/PID/mounts and mountinfo escape space, tab, newline and backslash in
- *                mount points, roots and sources as octal (mangle_path), other bytes raw */
+ *                mount points, roots and sources as octal (mangle_path), other bytes raw
+ *   ethtool      SIOCETHTOOL's queries of lo: the link, offloads, features, timestamping
+ *                answered; settings, driver and rings EOPNOTSUPP (lo has none), ENODEV for no
+ *                such device, EFAULT for a bad ifreq or data pointer, on any socket family
+ *                (psutil's net_if_stats asks ETHTOOL_GSET and failed on ENOTTY) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -127,12 +136,51 @@ static void mount_names(void) {
     rmdir(dir);
 }
 
+/* One SIOCETHTOOL query: its outcome and the first words the device filled in. */
+static void ethtool_query(int s, const char *dev, unsigned cmd, const char *what, unsigned words) {
+    unsigned buf[64] = {cmd};
+    if (cmd == ETHTOOL_GFEATURES) buf[1] = 2;                          /* room for 2 blocks */
+    if (cmd == ETHTOOL_GSSET_INFO) buf[2] = 1u << ETH_SS_FEATURES;     /* the feature strings' count */
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, dev, IFNAMSIZ - 1);
+    ifr.ifr_data = (void *)buf;
+    int r = ioctl(s, SIOCETHTOOL, &ifr);
+    printf("%s %s: %s;", dev, what, r ? strerror(errno) : "ok");
+    for (unsigned i = 1; i <= words; i++) printf(" %x", buf[i]);
+    printf("\n");
+}
+
+static void ethtool(void) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+#define Q(cmd, words) ethtool_query(s, "lo", cmd, #cmd, words)
+    Q(ETHTOOL_GSET, 4); Q(ETHTOOL_GLINK, 1); Q(ETHTOOL_GDRVINFO, 8); Q(ETHTOOL_GLINKSETTINGS, 4);
+    Q(ETHTOOL_GRINGPARAM, 4); Q(ETHTOOL_GTSO, 1); Q(ETHTOOL_GSG, 1); Q(ETHTOOL_GRXCSUM, 1);
+    Q(ETHTOOL_GTXCSUM, 1); Q(ETHTOOL_GGSO, 1); Q(ETHTOOL_GGRO, 1); Q(ETHTOOL_GFLAGS, 1);
+    Q(ETHTOOL_GCHANNELS, 4); Q(ETHTOOL_GET_TS_INFO, 2); Q(ETHTOOL_GCOALESCE, 4);
+    Q(ETHTOOL_GPAUSEPARAM, 3); Q(ETHTOOL_GFEATURES, 9); Q(ETHTOOL_GSSET_INFO, 4);
+    ethtool_query(s, "nosuch0", ETHTOOL_GSET, "ETHTOOL_GSET", 1);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "nosuch0");
+    ifr.ifr_data = (void *)8;
+    int r = ioctl(s, SIOCETHTOOL, &ifr);
+    printf("nosuch0, bad data: %s\n", r ? strerror(errno) : "ok");
+    strcpy(ifr.ifr_name, "lo");
+    r = ioctl(s, SIOCETHTOOL, &ifr);
+    printf("lo, bad data: %s\n", r ? strerror(errno) : "ok");
+    r = ioctl(s, SIOCETHTOOL, (void *)8);
+    printf("bad ifreq: %s\n", r ? strerror(errno) : "ok");
+    ethtool_query(socket(AF_UNIX, SOCK_DGRAM, 0), "lo", ETHTOOL_GLINK, "on an AF_UNIX socket, ETHTOOL_GLINK", 1);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
     if (!strcmp(argv[1], "maps_names")) maps_names();
     else if (!strcmp(argv[1], "comm_bytes")) comm_bytes();
     else if (!strcmp(argv[1], "mount_names")) mount_names();
+    else if (!strcmp(argv[1], "ethtool")) ethtool();
     else return 2;
     return 0;
 }

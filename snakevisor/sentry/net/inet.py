@@ -24,12 +24,14 @@ from snakevisor.abi.fs import FIONREAD, TIOCOUTQ
 from snakevisor.abi.poll import (POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND, POLLRDHUP, POLLRDNORM,
                                  POLLWRBAND, POLLWRNORM)
 from snakevisor.abi import netlink as NL
+from snakevisor.abi.ethtool import SIOCETHTOOL
 from snakevisor.abi import socket as S
 from snakevisor.abi.socket import IOVec, MsgHdr
 from snakevisor.abi.socket import IPV6_ADDRFORM
 from snakevisor.hostos.libc import errno_error as _err, libc
 from snakevisor.sentry.fsimpl.sockfs import RecvResult, SocketImpl
 from snakevisor.sentry.net import registry
+from snakevisor.sentry.net.ethtool import ethtool_ioctl
 from snakevisor.sentry.kernel.netns import ROOT, of_task
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.vfs.waiter import HostFdWaitable
@@ -147,8 +149,10 @@ def interface_ioctl(task, cmd, arg, ns=None):
     asks them on an AF_UNIX socket), in the socket's network namespace ``ns`` (None: the caller's):
     queries answer through a Sentry socket there; SIOCSIFFLAGS in a namespace the sandbox made
     goes to the broker for a caller with CAP_NET_ADMIN; other changes, and any in the sandbox's own
-    namespace, are EPERM; anything else ENOTTY."""
+    namespace, are EPERM; SIOCETHTOOL's queries go to the host (net/ethtool.py); anything else ENOTTY."""
     ns = ns or of_task(task)
+    if cmd == SIOCETHTOOL:
+        return ethtool_ioctl(task, arg, ns.query_socket().fileno())
     if cmd in NL.IF_WRITE_IOCTLS:
         # sock_ioctl reads an ifreq before dev_ioctl checks CAP_NET_ADMIN (EFAULT first); the
         # route ioctls check it before reading their rtentry (ip_rt_ioctl)
