@@ -12,7 +12,12 @@
  *   ethtool      SIOCETHTOOL's queries of lo: the link, offloads, features, timestamping
  *                answered; settings, driver and rings EOPNOTSUPP (lo has none), ENODEV for no
  *                such device, EFAULT for a bad ifreq or data pointer, on any socket family
- *                (psutil's net_if_stats asks ETHTOOL_GSET and failed on ENOTTY) */
+ *                (psutil's net_if_stats asks ETHTOOL_GSET and failed on ENOTTY)
+ *   cpu_monotonic  a process's user and system times never go backwards, each on its own, in
+ *                /proc/PID/stat, getrusage (RUSAGE_SELF, RUSAGE_THREAD) and times(): the
+ *                precise runtime is split in the tick-sampled proportion, but a part that would
+ *                shrink keeps its value (cputime_adjust's prev_cputime; psutil's test_cpu_percent
+ *                saw a negative percentage) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +30,10 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/times.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -174,6 +182,46 @@ static void ethtool(void) {
     ethtool_query(socket(AF_UNIX, SOCK_DGRAM, 0), "lo", ETHTOOL_GLINK, "on an AF_UNIX socket, ETHTOOL_GLINK", 1);
 }
 
+/* utime, stime of /proc/self/stat in ticks. */
+static void stat_times(long *ut, long *st) {
+    char buf[4096];
+    ssize_t n = slurp("/proc/self/stat", buf, sizeof buf);
+    char *p = n > 0 ? strrchr(buf, ')') : NULL;
+    *ut = *st = -1;
+    if (p) sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", ut, st);
+}
+
+static long usec(struct timeval tv) { return tv.tv_sec * 1000000L + tv.tv_usec; }
+
+/* Mixed user and system time for 3 s, every clock read often: count any step backwards. */
+static void cpu_monotonic(void) {
+    long prev[8] = {0}, now[8];
+    int back[4] = {0};
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    volatile unsigned long spin = 0;
+    do {
+        for (int i = 0; i < 20000; i++) spin += i;   /* user time */
+        getppid();                                    /* and system time */
+        struct rusage self, thread;
+        struct tms tm;
+        getrusage(RUSAGE_SELF, &self);
+        getrusage(RUSAGE_THREAD, &thread);
+        times(&tm);
+        stat_times(&now[0], &now[1]);
+        now[2] = usec(self.ru_utime), now[3] = usec(self.ru_stime);
+        now[4] = usec(thread.ru_utime), now[5] = usec(thread.ru_stime);
+        now[6] = tm.tms_utime, now[7] = tm.tms_stime;
+        for (int i = 0; i < 8; i++) {
+            if (now[i] < prev[i]) back[i / 2]++;
+            prev[i] = now[i];
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (t.tv_sec - t0.tv_sec < 3);
+    printf("steps back: /proc/self/stat %d, RUSAGE_SELF %d, RUSAGE_THREAD %d, times %d\n",
+           back[0], back[1], back[2], back[3]);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
@@ -181,6 +229,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "comm_bytes")) comm_bytes();
     else if (!strcmp(argv[1], "mount_names")) mount_names();
     else if (!strcmp(argv[1], "ethtool")) ethtool();
+    else if (!strcmp(argv[1], "cpu_monotonic")) cpu_monotonic();
     else return 2;
     return 0;
 }

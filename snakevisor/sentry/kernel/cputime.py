@@ -26,14 +26,43 @@ def host_cpu_ns(host_id: int, which: int, per_thread: bool = False) -> int:
         return 0
 
 
-def _user_system(host_id: int, per_thread: bool) -> tuple[float, float]:
-    """The precise runtime (SCHED) split in the proportion of the tick-sampled user (VIRT) and
-    user+system (PROF) times, as Linux's cputime_adjust does for getrusage and times."""
-    total = host_cpu_ns(host_id, CPUCLOCK_SCHED, per_thread)
-    user = host_cpu_ns(host_id, CPUCLOCK_VIRT, per_thread)
-    prof = host_cpu_ns(host_id, CPUCLOCK_PROF, per_thread)
-    user_share = user / prof if prof else 1.0
-    return total * user_share / 1e9, total * (1 - user_share) / 1e9
+class PrevCputime:
+    """Linux's prev_cputime: the (user, system) nanoseconds last given out for one source of
+    clocks (``key``: a stub process, or a stub thread), so that neither ever goes backwards."""
+    __slots__ = ("key", "utime", "stime")
+
+    def __init__(self):
+        self.key, self.utime, self.stime = None, 0, 0
+
+    def adjust(self, key, rtime: int, utime: int, stime: int) -> tuple[float, float]:
+        """(user, system) seconds: the precise runtime ``rtime`` (SCHED) split in the proportion of
+        the tick-sampled ``utime`` and ``stime``, as Linux's cputime_adjust does for getrusage,
+        times() and /proc/PID/stat: the proportion moves as ticks land, and a part that would
+        shrink keeps its last value, the other taking the rest."""
+        if key != self.key:
+            self.key, self.utime, self.stime = key, 0, 0
+        if self.utime + self.stime < rtime:   # else: the runtime has not grown (a filter, as Linux's)
+            if stime == 0:
+                utime = rtime
+            elif utime == 0:
+                stime = rtime
+            else:
+                stime = min(stime * rtime // (stime + utime), rtime)
+            stime = max(stime, self.stime)
+            utime = rtime - stime
+            if utime < self.utime:
+                utime = self.utime
+                stime = rtime - utime
+            self.utime, self.stime = utime, stime
+        return self.utime / 1e9, self.stime / 1e9
+
+
+def _user_system(host_id: int, prev: PrevCputime) -> tuple[float, float]:
+    """A stub process's (user, system) seconds, adjusted against ``prev``."""
+    total = host_cpu_ns(host_id, CPUCLOCK_SCHED)
+    user = host_cpu_ns(host_id, CPUCLOCK_VIRT)
+    prof = host_cpu_ns(host_id, CPUCLOCK_PROF)
+    return prev.adjust(host_id, total, user, max(prof - user, 0))
 
 
 def _live_ctx(tg, exited_too=False):
@@ -45,11 +74,11 @@ def group_times(tg) -> tuple[float, float]:
     those of the stubs it ran in before an execve (``cpu_before_exec``)."""
     if tg.cpu_final is not None:
         return tg.cpu_final
-    return _with_exec(tg, _stub_times(_live_ctx(tg)))
+    return _with_exec(tg, _stub_times(tg, _live_ctx(tg)))
 
 
-def _stub_times(ctx):
-    return _user_system(ctx.address_space.pid, False) if ctx is not None else (0.0, 0.0)
+def _stub_times(tg, ctx):
+    return _user_system(ctx.address_space.pid, tg.cpu_prev) if ctx is not None else (0.0, 0.0)
 
 
 def _with_exec(tg, times):
@@ -62,7 +91,7 @@ def exec_leaves(tg, ctx, shared) -> None:
     (Linux keeps a process's times across exec), unless the stub is another process's too
     (a vfork child's is its parent's)."""
     if not shared:
-        tg.cpu_before_exec = _with_exec(tg, _stub_times(ctx))
+        tg.cpu_before_exec = _with_exec(tg, _stub_times(tg, ctx))
 
 
 def process_cpu_ns(tg, which=CPUCLOCK_SCHED) -> int:
@@ -111,14 +140,13 @@ def thread_times(task, caller=None) -> tuple[float, float]:
     if task.ctx is None:
         return 0.0, 0.0
     total, user, prof = thread_clocks(task, (CPUCLOCK_SCHED, CPUCLOCK_VIRT, CPUCLOCK_PROF), caller)
-    user_share = min(1.0, user / prof) if prof else 1.0
-    return total * user_share / 1e9, total * (1 - user_share) / 1e9
+    return task.cpu_prev.adjust(task.ctx, total, user, max(prof - user, 0))
 
 
 def group_exiting(tg) -> None:
     """Sample ``tg``'s times while its stub still exists (it is about to go)."""
     if tg.cpu_final is None:
-        tg.cpu_final = _with_exec(tg, _stub_times(_live_ctx(tg, exited_too=True)))
+        tg.cpu_final = _with_exec(tg, _stub_times(tg, _live_ctx(tg, exited_too=True)))
         k = tg.kernel
         k.cpu_of_exited = (k.cpu_of_exited[0] + tg.cpu_final[0], k.cpu_of_exited[1] + tg.cpu_final[1])
 

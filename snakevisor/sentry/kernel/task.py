@@ -14,7 +14,7 @@ from snakevisor.abi.errno import EFAULT, EIO, ENOSYS, ERESTARTSYS, SyscallError
 from snakevisor.abi.mm import VSYSCALL_ADDR
 from snakevisor.abi.prctl import DEFAULT_TIMER_SLACK_NS, PR_TSC_ENABLE
 from snakevisor.abi.seccomp import SIGINFO_SYS
-from snakevisor.sentry.kernel import debugregs, ptrace, seccomp, user_dispatch
+from snakevisor.sentry.kernel import cputime, debugregs, ptrace, seccomp, user_dispatch
 from snakevisor.sentry.kernel.loop import INTERRUPTED, WAIT_STOP, Sleep, WaitFd, WaitMany, WaitQueueReq
 from snakevisor.sentry.kernel.signals import RESTART_CODES, make_siginfo
 from snakevisor.sentry.platform.interface import EXIT, FAULT, IGNORE, SYSCALL, StubGone
@@ -51,6 +51,7 @@ class Task:
         self.stop_pending = False      # a group stop to join or a PTRACE_INTERRUPT trap to take (JOBCTL_*)
         self.restart_block = None      # what restart_syscall continues (a relative nanosleep's deadline)
         self.ioac = [0, 0, 0, 0]       # rchar, wchar, syscr, syscw: /proc/PID/task/TID/io (syscalls/file.py)
+        self.cpu_prev = cputime.PrevCputime()   # its own times' split last given out (RUSAGE_THREAD)
         self.wait_token = 0
         self.cancel_wait = None
         self.exited = False

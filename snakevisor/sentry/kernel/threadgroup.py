@@ -8,6 +8,7 @@ sees it through wait4/waitid.
 import time
 
 from snakevisor.abi.resource import default_limits
+from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.mm import procmaps
 from snakevisor.sentry.vfs.waiter import WaitQueue
 
@@ -59,6 +60,7 @@ class ThreadGroup:
         self.start_time = time.monotonic()
         self.cpu_final = None             # (user, system) seconds, sampled at exit (kernel/cputime.py)
         self.cpu_before_exec = (0.0, 0.0)   # (user, system) seconds run in stubs left by execve
+        self.cpu_prev = cputime.PrevCputime()   # the split last given out of its stub's times
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.maxrss = 0                   # bytes: the largest RSS of the address spaces it left (exit, execve)
         self.children_maxrss = 0          # bytes: the largest of reaped children and their reaped descendants
