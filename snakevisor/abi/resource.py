@@ -31,10 +31,11 @@ TIMESPEC = struct.Struct("<qq")
 RUSAGE = struct.Struct("<qqqq14q")
 
 
-def pack_rusage(user: float, system: float, maxrss_kb: int = 0) -> bytes:
-    """struct rusage with ru_utime, ru_stime (timevals) and ru_maxrss; the rest 0."""
+def pack_rusage(user: float, system: float, maxrss_kb: int = 0, nvcsw: int = 0) -> bytes:
+    """struct rusage with ru_utime, ru_stime (timevals), ru_maxrss and ru_nvcsw; the rest 0."""
     us, ss = int(user * 1e6), int(system * 1e6)
-    return RUSAGE.pack(us // 1_000_000, us % 1_000_000, ss // 1_000_000, ss % 1_000_000, maxrss_kb, *[0] * 13)
+    return RUSAGE.pack(us // 1_000_000, us % 1_000_000, ss // 1_000_000, ss % 1_000_000, maxrss_kb, *[0] * 11,
+                       nvcsw, 0)
 # struct sysinfo (x86_64): uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap,
 # procs (u16) + pad, totalhigh, freehigh, mem_unit (u32), padding to 112 bytes.
 SYSINFO = struct.Struct("<q3QQQQQQQH6xQQI4x")

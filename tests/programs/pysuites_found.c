@@ -17,7 +17,11 @@
  *                /proc/PID/stat, getrusage (RUSAGE_SELF, RUSAGE_THREAD) and times(): the
  *                precise runtime is split in the tick-sampled proportion, but a part that would
  *                shrink keeps its value (cputime_adjust's prev_cputime; psutil's test_cpu_percent
- *                saw a negative percentage) */
+ *                saw a negative percentage)
+ *   ctx_switches  a task that sleeps makes voluntary context switches: each nanosleep counts in
+ *                /proc/PID/status (the thread's own), getrusage's ru_nvcsw (RUSAGE_THREAD, SELF,
+ *                CHILDREN once reaped) and wait4's rusage; /proc/stat's ctxt is not 0 (they
+ *                were all 0: psutil's test_num_ctx_switches and test_cpu_stats) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +37,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/times.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -222,6 +227,41 @@ static void cpu_monotonic(void) {
            back[0], back[1], back[2], back[3]);
 }
 
+/* A "name: N" line's N in a /proc file, -1 if missing. */
+static long proc_field(const char *path, const char *name) {
+    char buf[8192];
+    if (slurp(path, buf, sizeof buf) < 0) return -1;
+    char *p = strstr(buf, name);
+    return p ? strtol(p + strlen(name), NULL, 10) : -1;
+}
+
+static void sleeps(int n) {
+    for (int i = 0; i < n; i++) nanosleep(&(struct timespec){0, 1000000}, NULL);
+}
+
+static void ctx_switches(void) {
+    struct rusage self0, thread0, self1, thread1, children, waited;
+    long status0 = proc_field("/proc/self/status", "voluntary_ctxt_switches:");
+    getrusage(RUSAGE_SELF, &self0);
+    getrusage(RUSAGE_THREAD, &thread0);
+    sleeps(10);
+    long status1 = proc_field("/proc/self/status", "voluntary_ctxt_switches:");
+    getrusage(RUSAGE_SELF, &self1);
+    getrusage(RUSAGE_THREAD, &thread1);
+    printf("10 sleeps counted: status %d, RUSAGE_SELF %d, RUSAGE_THREAD %d\n", status1 - status0 >= 10,
+           self1.ru_nvcsw - self0.ru_nvcsw >= 10, thread1.ru_nvcsw - thread0.ru_nvcsw >= 10);
+    pid_t c = fork();
+    if (c == 0) {
+        sleeps(5);
+        _exit(0);
+    }
+    int st;
+    wait4(c, &st, 0, &waited);
+    getrusage(RUSAGE_CHILDREN, &children);
+    printf("a child's 5 sleeps: wait4 %d, RUSAGE_CHILDREN %d\n", waited.ru_nvcsw >= 5, children.ru_nvcsw >= 5);
+    printf("/proc/stat ctxt > 0: %d\n", proc_field("/proc/stat", "ctxt ") > 0);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
@@ -230,6 +270,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[1], "mount_names")) mount_names();
     else if (!strcmp(argv[1], "ethtool")) ethtool();
     else if (!strcmp(argv[1], "cpu_monotonic")) cpu_monotonic();
+    else if (!strcmp(argv[1], "ctx_switches")) ctx_switches();
     else return 2;
     return 0;
 }

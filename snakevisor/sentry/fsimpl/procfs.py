@@ -165,7 +165,7 @@ class ProcRoot(Directory):
         lines = ["cpu  " + " ".join(map(str, cols)) + " 0 0 0 0 0 0"]
         lines += [f"cpu{i} " + " ".join(str(c // ncpu) for c in cols) + " 0 0 0 0 0 0" for i in range(ncpu)]
         boot = int(time.time() - (time.monotonic() - k.boot_time))
-        lines += ["intr 0", "ctxt 0", f"btime {boot}", f"processes {k.pidns.next_id - 1}",
+        lines += ["intr 0", f"ctxt {k.context_switches}", f"btime {boot}", f"processes {k.pidns.next_id - 1}",
                   "procs_running 1", "procs_blocked 0", "softirq 0 0 0 0 0 0 0 0 0 0 0"]
         return "\n".join(lines) + "\n"
 
@@ -661,7 +661,7 @@ class ThreadGroupDir(Directory):
             ("CapBnd", f"{c.cap_bounding:016x}"), ("CapAmb", f"{c.cap_ambient:016x}"), ("NoNewPrivs", int(c.no_new_privs)),
             *seccomp.status_rows(task), ("Cpus_allowed", f"{(1 << ncpu) - 1:x}"), ("Cpus_allowed_list", f"0-{ncpu - 1}"),
             ("Mems_allowed", _MEMS_ALLOWED), ("Mems_allowed_list", "0"),   # node 0 alone (syscalls/numa.py)
-            ("voluntary_ctxt_switches", 0), ("nonvoluntary_ctxt_switches", 0),
+            ("voluntary_ctxt_switches", task.nvcsw), ("nonvoluntary_ctxt_switches", 0),
         ]
         return "".join(f"{k}:\t{v}\n" for k, v in rows)
 

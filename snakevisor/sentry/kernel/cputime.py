@@ -164,8 +164,10 @@ def sandbox_times(kernel) -> tuple[float, float]:
 
 def child_reaped(parent, child) -> None:
     """A waited-for child's times, and its own children's, count as the parent's children's; so
-    does the largest of their RSS high-water marks (ru_maxrss), and their I/O accounting."""
+    do its context switches, the largest of their RSS high-water marks (ru_maxrss), and their I/O
+    accounting."""
     parent.children_maxrss = max(parent.children_maxrss, child.maxrss, child.children_maxrss)
+    parent.children_nvcsw += child.nvcsw + child.children_nvcsw
     parent.add_io(child.io_totals())   # (wait_task_zombie adds the child's ioac to the parent's)
     user, system = group_times(child)
     cu, cs = child.children_cpu

@@ -52,6 +52,7 @@ class Kernel:
         platform.attach(self.loop)
         self.boot_time = time.monotonic()
         self.cpu_of_exited = (0.0, 0.0)   # (user, system) seconds of exited processes (kernel/cputime.py)
+        self.context_switches = 0         # every Task's waits: /proc/stat's ctxt (Task._resumed)
         self.init = None
         self.log = log or (lambda msg: print(f"snakevisor: {msg}", file=sys.stderr))
         self._warned = set()

@@ -52,6 +52,7 @@ class Task:
         self.restart_block = None      # what restart_syscall continues (a relative nanosleep's deadline)
         self.ioac = [0, 0, 0, 0]       # rchar, wchar, syscr, syscw: /proc/PID/task/TID/io (syscalls/file.py)
         self.cpu_prev = cputime.PrevCputime()   # its own times' split last given out (RUSAGE_THREAD)
+        self.nvcsw = 0                 # voluntary context switches: the waits it made (_resumed)
         self.wait_token = 0
         self.cancel_wait = None
         self.exited = False
@@ -90,7 +91,11 @@ class Task:
 
     def _resumed(self):
         """Back from a wait: other Tasks ran meanwhile, so the stub thread the mm injects through is
-        ours again (the one it last used may have exited since)."""
+        ours again (the one it last used may have exited since). The wait was a voluntary context
+        switch, as Linux counts a task that sleeps (nvcsw: /proc/PID/status, getrusage)."""
+        self.nvcsw += 1
+        self.tg.nvcsw += 1
+        self.kernel.context_switches += 1
         if self.mm is not None and self.ctx is not None:
             self.mm.active_context = self.ctx
 

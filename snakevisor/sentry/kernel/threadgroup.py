@@ -64,6 +64,8 @@ class ThreadGroup:
         self.children_cpu = (0.0, 0.0)    # of reaped children and their reaped descendants
         self.maxrss = 0                   # bytes: the largest RSS of the address spaces it left (exit, execve)
         self.children_maxrss = 0          # bytes: the largest of reaped children and their reaped descendants
+        self.nvcsw = 0                    # voluntary context switches of all its threads, gone ones too
+        self.children_nvcsw = 0           # of reaped children and their reaped descendants
         self.ioac = [0, 0, 0, 0]          # I/O of exited threads and reaped children (Linux's signal->ioac)
         self.itimers = {}
         self.cpu_limit = None             # RLIMIT_CPU's watch (kernel/timers.py), once finite

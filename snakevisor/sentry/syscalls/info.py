@@ -103,24 +103,25 @@ def setrlimit(t, resource, addr):
     return prlimit64(t, 0, resource, addr, 0)
 
 
-def _cpu_times(t, who):
-    """(user, system) seconds and max RSS in KiB: CPU time is the process's stub's on the host (the
-    Sentry's own time for its syscalls is not counted); max RSS the application memory resident
-    in its address spaces (a thread's is its process's, as Linux's mm-wide figure)."""
+def _usage(t, who):
+    """(user, system) seconds, max RSS in KiB and voluntary context switches: CPU time is the
+    process's stub's on the host (the Sentry's own time for its syscalls is not counted); max RSS
+    the application memory resident in its address spaces (a thread's is its process's, as
+    Linux's mm-wide figure); the switches are the waits of the thread or of the whole process."""
     if who == R.RUSAGE_CHILDREN:
-        return (*t.tg.children_cpu, t.tg.children_maxrss >> 10)
+        return (*t.tg.children_cpu, t.tg.children_maxrss >> 10, t.tg.children_nvcsw)
     if who == R.RUSAGE_THREAD:
         user, system = cputime.thread_times(t, t)
     else:
         user, system = cputime.group_times(t.tg)
-    return user, system, t.tg.maxrss_now(t.mm) >> 10
+    return user, system, t.tg.maxrss_now(t.mm) >> 10, t.nvcsw if who == R.RUSAGE_THREAD else t.tg.nvcsw
 
 
 def getrusage(t, who, addr):
     who = to_s32(who)
     if who not in (R.RUSAGE_SELF, R.RUSAGE_CHILDREN, R.RUSAGE_THREAD):
         raise SyscallError(EINVAL)
-    t.mm.copy_out(addr, R.pack_rusage(*_cpu_times(t, who)))
+    t.mm.copy_out(addr, R.pack_rusage(*_usage(t, who)))
     return 0
 
 

@@ -93,11 +93,12 @@ def _write_rusage(t, addr, child):
     """The reaped child's usage, its own reaped children's included (Linux's RUSAGE_BOTH)."""
     if addr:
         user, system = cputime.group_times(child) if child is not None else (0.0, 0.0)
-        maxrss = 0
+        maxrss = nvcsw = 0
         if child is not None:
             user, system = user + child.children_cpu[0], system + child.children_cpu[1]
             maxrss = max(child.maxrss, child.children_maxrss) >> 10
-        t.mm.copy_out(addr, R.pack_rusage(user, system, maxrss))
+            nvcsw = child.nvcsw + child.children_nvcsw
+        t.mm.copy_out(addr, R.pack_rusage(user, system, maxrss, nvcsw))
 
 
 def wait4(t, pid, status_ptr, options, rusage):
