@@ -6,7 +6,7 @@ import pytest
 
 from harness import app_env, compare, compile_c
 
-CASES = ["maps_names", "comm_bytes", "mount_names", "ethtool", "cpu_monotonic", "ctx_switches"]
+CASES = ["maps_names", "comm_bytes", "mount_names", "ethtool", "cpu_monotonic", "ctx_switches", "memfree_touched"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -16,7 +16,7 @@ import os
 from snakevisor.abi import netlink as NL
 from snakevisor.abi.fs import CGROUP2_SUPER_MAGIC, SYSFS_MAGIC
 from snakevisor.abi.mm import PAGE_SIZE
-from snakevisor.sentry.fsimpl import procfs_net
+from snakevisor.sentry.fsimpl import procfs_net, procfs_sysinfo
 from snakevisor.sentry.fsimpl.procfs_inodes import Directory, GeneratedFile, Symlink
 from snakevisor.sentry.kernel import cputime
 from snakevisor.sentry.vfs.dentry import Dentry
@@ -179,9 +179,7 @@ class SysFilesystem(Filesystem):
                 b"has_normal_memory": self._const("0\n"), b"node0": self._dir(lambda: node0)}
 
     def _node_meminfo(self):
-        mf = self.kernel.memory_file
-        total = (mf.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 1024
-        used = mf.allocated // 1024
+        total, used = procfs_sysinfo.memory_kb(self.kernel)
         rows = [("MemTotal", total), ("MemFree", max(total - used, 0)), ("MemUsed", used)]
         return "".join(f"Node 0 {name + ':':<15} {val:>8} kB\n" for name, val in rows)
 

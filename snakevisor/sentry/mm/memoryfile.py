@@ -154,6 +154,11 @@ class MemoryFile:
         for data, n in self.data_extents(src, length):
             view[dst + data - src:dst + data - src + n] = view[data:data + n]
 
+    def held_bytes(self) -> int:
+        """The bytes of memory the file holds now: pages touched and not given back (punched),
+        of every region (the host's count of the memfd's blocks)."""
+        return os.fstat(self.fd).st_blocks * 512
+
     def resident_bytes(self, offset: int, length: int) -> int:
         """The bytes of the page-aligned range [offset, offset+length) that hold pages (an RSS)."""
         return sum(len(vec) - vec.count(0) for vec in self._resident_chunks(offset, length)) * PAGE_SIZE

@@ -9,6 +9,7 @@ from snakevisor.abi.errno import EFAULT, EINVAL, EPERM, SyscallError
 from snakevisor.abi.fs import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, to_s32
 from snakevisor.abi.utsname import NEW_UTS_LEN
 from snakevisor.abi.time import CLK_TCK, NSEC
+from snakevisor.sentry.fsimpl import procfs_sysinfo
 from snakevisor.sentry.kernel import cputime, timens, timers
 from snakevisor.sentry.kernel.userns import owner_capable
 from snakevisor.sentry.syscalls.process import thread_group
@@ -44,9 +45,8 @@ def _set_uts(t, addr, length, field):
 
 def sysinfo(t, addr):
     uptime = -(-timens.uptime_ns(t.kernel, t.ns.time) // NSEC)   # rounded up, as Linux's
-    mf = t.kernel.memory_file
-    total = mf.limit or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    free = max(total - mf.allocated, 0)
+    total, used = (kb * 1024 for kb in procfs_sysinfo.memory_kb(t.kernel))   # freeram as MemFree
+    free = max(total - used, 0)
     loads = [int(x * 65536) for x in os.getloadavg()]
     procs = len(t.kernel.pidns.tasks)
     t.mm.copy_out(addr, R.SYSINFO.pack(uptime, *loads, total, free, 0, 0, 0, 0, min(procs, 0xFFFF), 0, 0, 1))
