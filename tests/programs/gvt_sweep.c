@@ -22,6 +22,9 @@
  *   move_detached      move_mount of a detached tree's root into another detached tree (Linux 6.15),
  *                      which then moves as one; not a mount below a detached root (EINVAL); a
  *                      non-recursive open_tree clone of the tree leaves the submount out
+ *   zombie_cpu_clock   a zombie's process CPU clocks read the CPU time it used (they read 0)
+ *   rlimit_cpu_zero    RLIMIT_CPU with a soft limit of 0: no SIGXCPU while the process sleeps, one
+ *                      as soon as it runs, SIGKILL at the hard limit (it was never enforced)
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -40,6 +43,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -599,6 +603,90 @@ static int move_detached(void)
     return 0;
 }
 
+/* -- CPU time: a zombie's clocks, RLIMIT_CPU ------------------------------------------- */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void spin(double seconds)
+{
+    double start = cpu_seconds();
+    volatile unsigned long x = 0;
+    while (cpu_seconds() - start < seconds)
+        for (int i = 0; i < 100000; i++)
+            x++;
+}
+
+static int zombie_cpu_clock(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        spin(0.3);
+        _exit(0);
+    }
+    siginfo_t si;
+    show("waitid WNOWAIT", waitid(P_PID, pid, &si, WEXITED | WNOWAIT));
+    static const char *names[] = {"PROF", "VIRT", "SCHED"};
+    for (int which = 0; which < 3; which++) {
+        struct timespec ts = {0, 0};
+        long r = clock_gettime((~(clockid_t)pid << 3) | which, &ts);
+        double s = ts.tv_sec + ts.tv_nsec / 1e9;
+        printf("zombie's %s clock: %ld, %s\n", names[which], r, s >= (which == 1 ? 0.1 : 0.25) ? "its CPU time" : "too little");
+    }
+    show_status("child", pid);
+    return 0;
+}
+
+static volatile sig_atomic_t xcpu;
+
+static void on_xcpu(int sig)
+{
+    (void)sig;
+    xcpu++;
+}
+
+static int rlimit_cpu_zero(void)
+{
+    int pipefd[2];
+    pipe(pipefd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXCPU, on_xcpu);
+        struct rlimit lim = {0, 1};
+        setrlimit(RLIMIT_CPU, &lim);
+        struct timespec nap = {0, 200000000};
+        int r = nanosleep(&nap, NULL);
+        char line[64];
+        int n = snprintf(line, sizeof(line), "asleep: nanosleep %d, SIGXCPU %d\n", r, (int)xcpu);
+        write(pipefd[1], line, n);
+        while (!xcpu)
+            spin(0.01);
+        n = snprintf(line, sizeof(line), "running: SIGXCPU came\n");
+        write(pipefd[1], line, n);
+        for (;;)
+            spin(1);
+    }
+    close(pipefd[1]);
+    int st = 0, waited = 0;
+    for (int i = 0; i < 400 && !(waited = waitpid(pid, &st, WNOHANG)); i++)
+        usleep(50000);
+    if (!waited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        printf("not ended by the hard limit in 20 s\n");
+    }
+    char buf[256];
+    ssize_t n = read(pipefd[0], buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = 0;
+    fputs(buf, stdout);
+    if (waited)
+        printf("child: %s %d\n", WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -613,6 +701,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "mempolicy_maxnode")) return mempolicy_maxnode();
     if (!strcmp(c, "overlay_acl")) return overlay_acl();
     if (!strcmp(c, "move_detached")) return move_detached();
+    if (!strcmp(c, "zombie_cpu_clock")) return zombie_cpu_clock();
+    if (!strcmp(c, "rlimit_cpu_zero")) return rlimit_cpu_zero();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

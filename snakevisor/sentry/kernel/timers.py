@@ -197,6 +197,9 @@ class SignalTimer:
         self.host.close()
 
 
+TICK_NS = NSEC // 250   # a scheduler tick (CONFIG_HZ=250), where Linux checks CPU-time limits
+
+
 class CpuLimit:
     """RLIMIT_CPU of a thread group, as Linux's check_process_timers: SIGXCPU once its CPU time
     reaches the soft limit, which then moves a second up (so SIGXCPU comes again each second),
@@ -216,7 +219,10 @@ class CpuLimit:
         deadline = soft * NSEC
         if hard < RLIM_INFINITY:
             deadline = min(deadline, hard * NSEC)
-        self.host.settime(deadline, 0, absolute=True)
+        # Linux notices a limit passed already at a tick of a running thread (check_process_timers):
+        # its signal comes once the group has run a little more, never while it sleeps.
+        now = cputime.process_cpu_ns(self.tg)
+        self.host.settime(max(deadline, now + TICK_NS), 0, absolute=True)
 
     def _fired(self):
         if not self.host.expirations() or self.tg.exit_status is not None or self.tg.exiting:

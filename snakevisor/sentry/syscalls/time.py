@@ -37,7 +37,7 @@ def is_cpu_clock(clockid):
 
 
 def cpu_clock_of(t, clockid):
-    """(the Task whose CPU clock ``clockid`` is, or None for a zombie process; PROF, VIRT or SCHED;
+    """(the Task whose CPU clock ``clockid`` is, a zombie process's leader; PROF, VIRT or SCHED;
     whether it is that thread's own clock rather than its process's). Negative ids are
     clock_getcpuclockid/pthread_getcpuclockid's: ~pid << 3 | per-thread (4) | PROF/VIRT/SCHED; a
     thread's clock only of the caller's own process (EINVAL)."""
@@ -55,7 +55,7 @@ def cpu_clock_of(t, clockid):
             tg = ns.group_of(pid) or (t.tg if ns.task_of(pid) is t else None)
             if tg is None:
                 raise SyscallError(EINVAL)
-            task = next((x for x in tg.tasks if not x.exited and x.ctx is not None), None)
+            task = next((x for x in tg.tasks if not x.exited and x.ctx is not None), tg.leader)
     return task, which, per_thread
 
 
@@ -63,19 +63,16 @@ def _cpu_clock_ns(t, clockid):
     """CPU-time clocks: the host's CPU clock of the stub process that runs the process's code (so
     sleeping does not count); a thread's own, asked of it (kernel/cputime.py's thread_cpu_ns)."""
     task, which, per_thread = cpu_clock_of(t, clockid)
-    if task is None or task.ctx is None:
-        return 0   # a zombie
     if per_thread:
-        return cputime.thread_cpu_ns(task, which, t)
-    return cputime.process_cpu_ns(task.tg, which)   # (its time goes on across execve)
+        return cputime.thread_cpu_ns(task, which, t) if task.ctx is not None else 0
+    # (its time goes on across execve; a zombie's is what it had used when it exited)
+    return cputime.process_cpu_ns(task.tg, which)
 
 
 def cpu_clock_timer(t, clockid):
     """A CpuClockTimer on CPU clock ``clockid`` (a POSIX timer's, a CPU-clock sleep's): its process's
     or its thread's CPU time."""
     task, which, per_thread = cpu_clock_of(t, clockid)
-    if task is None:
-        return CpuClockTimer(lambda: 0, 1)   # a zombie's clock stands still
     if per_thread:
         return CpuClockTimer(lambda: cputime.thread_cpu_ns(task, which, None), 1)
     tg = task.tg
