@@ -687,6 +687,46 @@ static int rlimit_cpu_zero(void)
     return 0;
 }
 
+/* -- /proc/PID/setgroups, uid_map and gid_map writes ----------------------------------- */
+static void write_proc(const char *path, const char *data, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+    long r = fd < 0 ? -1 : write(fd, data, n);
+    char what[96];
+    snprintf(what, sizeof(what), "%s %zu bytes", path + 11, n);
+    show(what, r);
+    if (fd >= 0)
+        close(fd);
+}
+
+static int userns_map_writes(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char line[64];
+        unsigned uid = geteuid(), gid = getegid();
+        if (unshare(CLONE_NEWUSER)) {
+            printf("unshare: %s\n", en(errno));
+            _exit(1);
+        }
+        static const char *bad[] = {"deny x", " deny", "denyallow", "nope", "deny    \n"};
+        for (int i = 0; i < 5; i++)
+            write_proc("/proc/self/setgroups", bad[i], strlen(bad[i]));
+        write_proc("/proc/self/setgroups", "allow\n", 6);
+        write_proc("/proc/self/setgroups", "deny\0junk", 9);
+        write_proc("/proc/self/setgroups", "deny\0", 5);
+        int n = snprintf(line, sizeof(line), "0 %u 1\n", uid);
+        memcpy(line + n, "\0 4 3", 5);
+        write_proc("/proc/self/uid_map", line, n + 5);
+        n = snprintf(line, sizeof(line), "0 %u 1", gid);
+        write_proc("/proc/self/gid_map", line, n + 1);
+        printf("uid %d gid %d\n", (int)getuid(), (int)getgid());
+        _exit(0);
+    }
+    show_status("child", pid);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -703,6 +743,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "move_detached")) return move_detached();
     if (!strcmp(c, "zombie_cpu_clock")) return zombie_cpu_clock();
     if (!strcmp(c, "rlimit_cpu_zero")) return rlimit_cpu_zero();
+    if (!strcmp(c, "userns_map_writes")) return userns_map_writes();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

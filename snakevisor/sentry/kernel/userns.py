@@ -14,6 +14,7 @@ import itertools
 
 from snakevisor.abi.capability import ALL_CAPS, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN
 from snakevisor.abi.errno import EINVAL, ENOSPC, EPERM, SyscallError
+from snakevisor.abi.mm import PAGE_SIZE
 
 OVERFLOW_ID = 65534   # /proc/sys/kernel/overflowuid and overflowgid
 MAX_LEVEL = 32        # Linux's nesting limit: CLONE_NEWUSER below a deeper namespace is ENOSPC
@@ -182,6 +183,10 @@ def write_map(ns, which, writer, data):
 
 
 def _parse_map(data):
+    """map_write's lines: less than a page, read up to the first NUL."""
+    if len(data) >= PAGE_SIZE:
+        raise SyscallError(EINVAL)
+    data = data.split(b"\0", 1)[0]
     try:
         lines = [tuple(int(x) for x in line.split()) for line in data.decode().strip().split("\n")]
     except (UnicodeDecodeError, ValueError):
@@ -216,9 +221,12 @@ def show_setgroups(ns):
 
 
 def write_setgroups(ns, writer, data):
-    """"allow" or "deny", before gid_map is written, by one with CAP_SYS_ADMIN over ``ns``."""
-    word = data.decode(errors="replace").strip()
-    if word not in ("allow", "deny"):
+    """"allow" or "deny", before gid_map is written, by one with CAP_SYS_ADMIN over ``ns``. As
+    proc_setgroups_write reads it: under 8 bytes, the word first, then only white space up to the
+    end or a NUL ("deny\\0" is a C program's sizeof)."""
+    text = data.split(b"\0", 1)[0] if len(data) < 8 else b"x"
+    word = next((w for w in ("allow", "deny") if text.startswith(w.encode())), None)
+    if word is None or text[len(word):].strip(b" \t\n\v\f\r"):
         raise SyscallError(EINVAL)
     if ns is None or (writer is not None and not ns_capable(writer.creds, ns, CAP_SYS_ADMIN)):
         raise SyscallError(EPERM)
