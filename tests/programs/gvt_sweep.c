@@ -44,6 +44,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -727,6 +730,47 @@ static int userns_map_writes(void)
     return 0;
 }
 
+/* -- POSIX timer signals behind a pending one ----------------------------------------- */
+static void timer_behind(const char *what, int thread)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    if (thread)
+        syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1);
+    else
+        kill(getpid(), SIGUSR1);
+    struct sigevent sev = {0};
+    sev.sigev_notify = thread ? SIGEV_THREAD_ID : SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    sev.sigev_value.sival_int = 42;
+    sev.sigev_notify_thread_id = syscall(SYS_gettid);
+    timer_t timer;
+    timer_create(CLOCK_MONOTONIC, &sev, &timer);
+    struct itimerspec its = {{0, 100000000}, {0, 100000000}};
+    timer_settime(timer, 0, &its, NULL);
+    struct timespec nap = {0, 350000000}, zero = {0, 0};
+    nanosleep(&nap, NULL);
+    siginfo_t si;
+    int r = sigtimedwait(&mask, &si, &zero);
+    printf("%s: first %d, from %s\n", what, r, si.si_code == SI_TIMER ? "the timer" : "kill");
+    r = sigtimedwait(&mask, &si, &zero);
+    printf("%s: second %d, %s, value %d, overruns >= 2: %d\n", what, r,
+           r > 0 && si.si_code == SI_TIMER ? "the timer" : "not the timer", r > 0 ? si.si_value.sival_int : 0,
+           r > 0 && si.si_overrun >= 2);
+    timer_delete(timer);
+    while (sigtimedwait(&mask, &si, &zero) > 0)
+        ;
+}
+
+static int timer_behind_pending(void)
+{
+    timer_behind("thread-directed", 1);
+    timer_behind("process-directed", 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -744,6 +788,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "zombie_cpu_clock")) return zombie_cpu_clock();
     if (!strcmp(c, "rlimit_cpu_zero")) return rlimit_cpu_zero();
     if (!strcmp(c, "userns_map_writes")) return userns_map_writes();
+    if (!strcmp(c, "timer_behind_pending")) return timer_behind_pending();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -121,11 +121,13 @@ class Signals:
 
     def _enqueue(self, tg, pending, sig, info):
         queue = pending.setdefault(sig, [])
-        if sig < S.SIGRTMIN and queue:
-            return                      # standard signals do not queue twice
+        code = _si_code(info)
+        # Standard signals do not queue twice, but for a POSIX timer's, which has its own queue
+        # entry (send_sigqueue): it waits behind the pending one, counting its overruns.
+        if sig < S.SIGRTMIN and queue and code != S.SI_TIMER:
+            return
         if len(queue) >= MAX_RT_QUEUE:
             return
-        code = _si_code(info)
         if code < 0 or sig >= S.SIGRTMIN:
             # Linux's __sigqueue_alloc: a queue entry is charged to the receiver's user and
             # refused past its RLIMIT_SIGPENDING (kill(2)'s standard signals are exempt).
