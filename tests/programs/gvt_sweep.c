@@ -25,9 +25,13 @@
  *   zombie_cpu_clock   a zombie's process CPU clocks read the CPU time it used (they read 0)
  *   rlimit_cpu_zero    RLIMIT_CPU with a soft limit of 0: no SIGXCPU while the process sleeps, one
  *                      as soon as it runs, SIGKILL at the hard limit (it was never enforced)
+ *   smaps_shared_ro    smaps VmFlags of MAP_SHARED mappings: of a file open read-only, "ms" without
+ *                      "sh" nor "mw" (Linux drops VM_SHARED and VM_MAYWRITE, keeps VM_MAYSHARE);
+ *                      of a file open for writing and of shared anonymous memory, "sh" and "ms"
  */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -771,6 +775,53 @@ static int timer_behind_pending(void)
     return 0;
 }
 
+/* The VmFlags of the smaps entry starting at ``addr``: the protection and sharing bits only (the
+ * rest, accounting and THP details, vary by kernel). */
+static void vmflags_of(void *addr) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512], want[32];
+    snprintf(want, sizeof want, "%lx-", (unsigned long)addr);
+    int in = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, want, strlen(want)))
+            in = 1;
+        else if (in && !strncmp(line, "VmFlags:", 8)) {
+            const char *keep[] = {"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms"};
+            printf("  ");
+            for (unsigned i = 0; i < sizeof keep / sizeof *keep; i++) {
+                char pat[8];
+                snprintf(pat, sizeof pat, " %s ", keep[i]);
+                if (strstr(line + 7, pat))
+                    printf("%s ", keep[i]);
+            }
+            printf("\n");
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static int smaps_shared_ro(void) {
+    char path[] = "/tmp/gvt_sweep_smapsXXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || ftruncate(fd, 4096))
+        return 1;
+    int ro = open(path, O_RDONLY);
+    void *a = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, 0);
+    void *b = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    void *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    printf("shared, file open read-only:\n");
+    vmflags_of(a);
+    printf("shared, file open for writing, PROT_READ:\n");
+    vmflags_of(b);
+    printf("shared anonymous:\n");
+    vmflags_of(c);
+    printf("mprotect of the read-only one to PROT_WRITE: %s\n",
+           mprotect(a, 4096, PROT_READ | PROT_WRITE) ? strerrorname_np(errno) : "0");
+    unlink(path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -789,6 +840,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "rlimit_cpu_zero")) return rlimit_cpu_zero();
     if (!strcmp(c, "userns_map_writes")) return userns_map_writes();
     if (!strcmp(c, "timer_behind_pending")) return timer_behind_pending();
+    if (!strcmp(c, "smaps_shared_ro")) return smaps_shared_ro();
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }

@@ -168,9 +168,11 @@ def _figures(mm, vmas):
 
 
 def _flags(vmas):
+    # A shared mapping of a file open read-only is VM_MAYSHARE without VM_SHARED (do_mmap drops it,
+    # and VM_MAYWRITE): "ms" but no "sh".
     v = vmas[0]
-    flags = [("rd", v.prot & 1), ("wr", v.prot & 2), ("ex", v.prot & 4), ("sh", v.shared), ("mr", True),
-             ("mw", v.maywrite), ("me", v.mayexec), ("ms", v.shared and v.maywrite), ("gd", v.growsdown),
+    flags = [("rd", v.prot & 1), ("wr", v.prot & 2), ("ex", v.prot & 4), ("sh", v.shared and v.maywrite),
+             ("mr", True), ("mw", v.maywrite), ("me", v.mayexec), ("ms", v.shared), ("gd", v.growsdown),
              ("lo", v.locked), ("dc", v.dontfork), ("wf", v.wipeonfork),
              ("ac", v.kind in (ANON, COW) and not v.shared and v.prot & 2)]
     return " ".join(name for name, on in flags if on) + " "
