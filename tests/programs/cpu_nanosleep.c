@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,7 +170,9 @@ static int thread(void) {
 static int child(void) {
     fflush(stdout);
     pid_t c = fork();
-    if (c == 0) {
+    if (c == 0) {   /* spins until killed: by us, or with us if the test run is cut short */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        alarm(60);
         spinner(NULL);
         _exit(0);
     }
