@@ -40,28 +40,24 @@ def _load(task, path, argv, envp, vd, path_inaccessible=False):
     # The image is laid out in the MemoryManager alone, then mapped into the new stub in one
     # batch (attach, as a fork's child is): not one mapper round trip per segment.
     mm = MemoryManager(kernel.memory_file, None, kernel)
+    aspace = None
     try:
         vdso = 0 if task.ns.time.shifted else kernel.vdso_base()   # host clocks: kernel/timens.py
         image = loader.load(mm, open_exec, path, argv, envp, lambda f: _creds_for(task, f), vdso,
                             path_inaccessible=path_inaccessible,
                             name_of=lambda f: kernel.path_for_maps(task, f))
         aspace, ctx = kernel.platform.new_address_space()
+        mm.attach(aspace, ctx)
     except BaseException as e:
         for f in first:
             f.dec_ref()
+        mm.address_space = aspace   # a stub made: killed before its pages are freed
         mm.release_all()
         task.mm.active_context = task.ctx
         if isinstance(e, loader.PastNoReturn):
             # Linux has already dropped the caller's image (begin_new_exec): the process dies
             # of SIGSEGV (bprm_execve's force_fatal_sig), its other threads with it.
             kernel.kill_group(task.tg, S.SIGSEGV)
-        raise
-    try:
-        mm.attach(aspace, ctx)
-    except BaseException:
-        mm.address_space = aspace   # (killed before its pages are freed)
-        mm.release_all()
-        task.mm.active_context = task.ctx
         raise
     return image, mm, ctx
 
